@@ -1,0 +1,22 @@
+"""MkDocs hook: replaces ``<!-- leukoflag-table: NAME -->`` with a table generated from the
+package's data files (``docs/_tables/NAME.py`` defines ``render() -> str``), so docs and data
+cannot drift."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+_PLACEHOLDER = re.compile(r"<!-- leukoflag-table: ([a-z0-9_]+) -->")
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+def on_page_markdown(markdown: str, **_: Any) -> str:
+    def render(match: re.Match[str]) -> str:
+        module = importlib.import_module(f"_tables.{match.group(1)}")
+        return str(module.render())
+
+    return _PLACEHOLDER.sub(render, markdown)

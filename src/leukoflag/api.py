@@ -1,0 +1,207 @@
+"""The public entry points: :func:`convert`, :func:`convert_file` and :class:`Conversion`.
+
+This module only joins the steps; each step is a plain function in its own package:
+
+    detect → hl7v2.read_message / fhir.read_items → flagging.evaluate_order
+           → fhir.write_bundle / fhir.flag_in_place → (strict) validation
+
+:func:`iter_outcomes` is the streaming form the command line uses: it reads a binary stream
+message by message, so memory stays flat however large the input.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from leukoflag import detect, fhir, flagging, hl7v2
+from leukoflag.errors import ReadError
+from leukoflag.model import (
+    Evaluation,
+    Finding,
+    Issue,
+    Message,
+    PatientResult,
+    Rejected,
+    Severity,
+)
+from leukoflag.settings import Settings
+
+__all__ = ["Conversion", "Outcome", "convert", "convert_file", "iter_outcomes"]
+
+
+@dataclass(slots=True)
+class Conversion:
+    """Everything one conversion produced.
+
+    ``bundles`` holds one output per accepted input item: a FHIR Bundle for each HL7 v2 message,
+    the flagged resource itself for each FHIR input item (an Observation stays an Observation).
+    ``len(bundles) + len(rejected)`` always equals the number of items read.
+    """
+
+    bundles: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        """Append one item's outcome."""
+        if outcome.output is not None:
+            self.bundles.append(outcome.output)
+        if outcome.rejected is not None:
+            self.rejected.append(outcome.rejected)
+        self.findings.extend(outcome.findings)
+        self.issues.extend(outcome.issues)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of one input item: exactly one of ``output`` and ``rejected`` is set."""
+
+    index: int
+    source: str
+    output: dict[str, Any] | None
+    rejected: Rejected | None
+    findings: tuple[Finding, ...] = ()
+    issues: tuple[Issue, ...] = ()
+
+
+def convert(
+    data: bytes | str, settings: Settings | None = None, *, source: str = "<input>"
+) -> Conversion:
+    """Convert HL7 v2 or FHIR JSON/NDJSON ``data``; the format is detected from the content."""
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    conversion = Conversion()
+    for outcome in iter_outcomes(io.BytesIO(raw), settings or Settings(), source=source):
+        conversion.add(outcome)
+    return conversion
+
+
+def convert_file(path: str | os.PathLike[str], settings: Settings | None = None) -> Conversion:
+    """Convert one file; raises :class:`leukoflag.ReadError` when it cannot be read."""
+    conversion = Conversion()
+    for outcome in iter_file_outcomes(path, settings or Settings()):
+        conversion.add(outcome)
+    return conversion
+
+
+def iter_file_outcomes(path: str | os.PathLike[str], settings: Settings) -> Iterator[Outcome]:
+    """Stream the outcomes of one file (see :func:`iter_outcomes`)."""
+    try:
+        stream = Path(path).open("rb")  # noqa: SIM115 - closed by the with below, after the generator
+    except OSError as exc:
+        raise ReadError(exc.errno, f"cannot read {os.fspath(path)}: {exc.strerror}") from exc
+    with stream:
+        yield from iter_outcomes(stream, settings, source=os.fspath(path))
+
+
+def iter_outcomes(stream: BinaryIO, settings: Settings, *, source: str) -> Iterator[Outcome]:
+    """Read ``stream`` item by item and yield one :class:`Outcome` per item, in input order."""
+    stream, head = _peekable(stream)
+    kind = detect.detect(head)
+    if kind == "hl7v2":
+        raws: Iterable[bytes] = hl7v2.split_stream(stream)
+        for index, raw in enumerate(raws, start=1):
+            yield convert_v2_message(raw, index, source, settings)
+    elif kind == "fhir":
+        yield from _fhir_outcomes(stream, settings, source)
+    else:
+        raw = stream.read()
+        if not raw.strip():
+            return  # an empty input holds no items: nothing read, nothing rejected
+        reason = detect.describe_unknown(raw)
+        rejected = Rejected(index=1, source=source, reason=reason, raw=raw, location="ITEM[1]")
+        yield Outcome(1, source, None, rejected, issues=(_rejection_issue(rejected),))
+
+
+def convert_v2_message(raw: bytes, index: int, source: str, settings: Settings) -> Outcome:
+    """Read, evaluate and write one raw HL7 v2 message (a picklable unit of work for --jobs)."""
+    read = hl7v2.read_message(raw, index=index, source=source, settings=settings)
+    if isinstance(read, Rejected):
+        return Outcome(index, source, None, read, issues=(_rejection_issue(read),))
+    if settings.strict:
+        problems = hl7v2.validate_structure(raw, settings=settings)
+        if problems:
+            rejected = _reject(read.index, source, raw, read.location, "structure", problems)
+            return Outcome(index, source, None, rejected, issues=(_rejection_issue(rejected),))
+    evaluations = _evaluate_groups(read.groups, settings, fallback=read)
+    bundle, write_issues = fhir.write_bundle(read, evaluations, settings)
+    issues = (*read.issues, *_evaluation_issues(evaluations), *write_issues)
+    if settings.strict:
+        problems = fhir.validate(bundle, settings.fhir_version)
+        if problems:
+            rejected = _reject(index, source, raw, read.location, "FHIR validation", problems)
+            return Outcome(index, source, None, rejected, issues=(*issues, _rejection_issue(rejected)))
+    findings = tuple(e.finding for e in evaluations.values() if e.finding is not None)
+    return Outcome(index, source, bundle, None, findings, issues)
+
+
+def _fhir_outcomes(stream: BinaryIO, settings: Settings, source: str) -> Iterator[Outcome]:
+    for item in fhir.read_items(stream, source=source, settings=settings):
+        if isinstance(item, Rejected):
+            yield Outcome(item.index, source, None, item, issues=(_rejection_issue(item),))
+            continue
+        evaluations = _evaluate_groups(item.groups, settings, fallback=None)
+        output, write_issues = fhir.flag_in_place(item, evaluations, settings)
+        issues = (*item.issues, *_evaluation_issues(evaluations), *write_issues)
+        if settings.strict:
+            problems = fhir.validate(output, settings.fhir_version)
+            if problems:
+                rejected = _reject(
+                    item.index, source, item.raw, item.location, "FHIR validation", problems
+                )
+                yield Outcome(
+                    item.index, source, None, rejected, issues=(*issues, _rejection_issue(rejected))
+                )
+                continue
+        findings = tuple(e.finding for e in evaluations.values() if e.finding is not None)
+        yield Outcome(item.index, source, output, None, findings, issues)
+
+
+def _evaluate_groups(
+    groups: tuple[PatientResult, ...], settings: Settings, *, fallback: Message | None
+) -> dict[str, Evaluation]:
+    evaluations: dict[str, Evaluation] = {}
+    message_day = fallback.timestamp.day if fallback and fallback.timestamp else None
+    for group in groups:
+        context = flagging.patient_context(group.patient, settings)
+        for order in group.orders:
+            for evaluation in flagging.evaluate_order(
+                order, context, settings, fallback_day=message_day
+            ):
+                evaluations[evaluation.location] = evaluation
+    return evaluations
+
+
+def _evaluation_issues(evaluations: dict[str, Evaluation]) -> Iterator[Issue]:
+    for evaluation in evaluations.values():
+        yield from evaluation.issues
+
+
+def _reject(
+    index: int, source: str, raw: bytes, location: str, what: str, problems: list[str]
+) -> Rejected:
+    shown = "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
+    return Rejected(index, source, f"strict {what} failed: {shown}", raw, location)
+
+
+def _rejection_issue(rejected: Rejected) -> Issue:
+    return Issue(
+        Severity.ERROR, "input.rejected", rejected.location or f"ITEM[{rejected.index}]",
+        rejected.reason,
+    )
+
+
+def _peekable(stream: BinaryIO, size: int = 4096) -> tuple[BinaryIO, bytes]:
+    """``stream`` (wrapped if needed) and its first bytes, not consumed."""
+    if stream.seekable():
+        position = stream.tell()
+        head = stream.read(size)
+        stream.seek(position)
+        return stream, head
+    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
+    return buffered, buffered.peek(size)[:size]  # type: ignore[return-value]

@@ -1,0 +1,473 @@
+"""Neutral value objects passed between the pipeline steps.
+
+Every object is a frozen, slotted dataclass: readers build them once, later steps trust them.
+Readers (HL7 v2 and FHIR) produce :class:`Message`; the flagging step turns each in-scope
+:class:`LabResult` into an :class:`Evaluation` (and a :class:`Finding`); the FHIR writer turns a
+:class:`Message` plus its evaluations into a Bundle. Problems found on the way are
+:class:`Issue` records; inputs that could not be converted at all are :class:`Rejected`.
+
+Locations name where a thing came from, so an operator can find it in the input:
+
+* HL7 v2: ``MSG[2]/OBX[3]-6.1`` — message 2 of the input (1-based), the third OBX segment of that
+  message (1-based, counted per segment type), field 6, component 1.
+* FHIR: ``ITEM[2]/Bundle.entry[4].resource.valueQuantity`` — input item 2 (1-based; an NDJSON
+  line or a JSON document), then a FHIRPath-style path with 0-based indexes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import TypeAlias
+
+__all__ = [
+    "Analyte",
+    "CodedResult",
+    "Coding",
+    "Concept",
+    "Evaluation",
+    "Finding",
+    "Identifier",
+    "Issue",
+    "LabResult",
+    "Message",
+    "NoValue",
+    "NormalizedQuantity",
+    "NormalizedRange",
+    "Number",
+    "NumberRange",
+    "Order",
+    "Patient",
+    "PatientContext",
+    "PatientResult",
+    "Ratio",
+    "ReferenceRange",
+    "Rejected",
+    "ReportStatus",
+    "ResultStatus",
+    "Severity",
+    "Specimen",
+    "Text",
+    "Timestamp",
+    "Unit",
+    "Value",
+    "Visit",
+]
+
+
+# --------------------------------------------------------------------------- report records
+
+
+class Severity(StrEnum):
+    """Issue severity, the FHIR ``OperationOutcome.issue.severity`` value set."""
+
+    FATAL = "fatal"
+    ERROR = "error"
+    WARNING = "warning"
+    INFORMATION = "information"
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """Something in one input that was not mapped, was repaired, or could not be judged.
+
+    ``code`` is a stable kebab-case identifier prefixed by the step that raised it
+    (``hl7v2.segment-unmapped``, ``units.unknown-unit``, ``flag.status-not-final`` …); the list
+    is documented in ``docs/issues.md``. ``location`` follows the module docstring.
+    """
+
+    severity: Severity
+    code: str
+    location: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """One input item (message, JSON document, NDJSON line) that produced no Bundle.
+
+    ``raw`` is the item exactly as read (bytes), so it can be written out and replayed.
+    ``index`` is the item's 1-based position in its source; ``source`` is a file path or
+    ``"<input>"``.
+    """
+
+    index: int
+    source: str
+    reason: str
+    raw: bytes
+    location: str = ""
+
+
+# --------------------------------------------------------------------------- shared small types
+
+
+class Analyte(StrEnum):
+    """The two counts leukoflag normalizes and interprets."""
+
+    WBC = "wbc"
+    ANC = "anc"
+
+
+class ResultStatus(StrEnum):
+    """FHIR ``Observation.status`` (same codes in R4 and R5)."""
+
+    REGISTERED = "registered"
+    PRELIMINARY = "preliminary"
+    FINAL = "final"
+    AMENDED = "amended"
+    CORRECTED = "corrected"
+    CANCELLED = "cancelled"
+    ENTERED_IN_ERROR = "entered-in-error"
+    UNKNOWN = "unknown"
+
+
+class ReportStatus(StrEnum):
+    """FHIR ``DiagnosticReport.status`` (same codes in R4 and R5)."""
+
+    REGISTERED = "registered"
+    PARTIAL = "partial"
+    PRELIMINARY = "preliminary"
+    FINAL = "final"
+    AMENDED = "amended"
+    CORRECTED = "corrected"
+    APPENDED = "appended"
+    CANCELLED = "cancelled"
+    ENTERED_IN_ERROR = "entered-in-error"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Timestamp:
+    """A point in time as written, and its FHIR rendering at the same precision.
+
+    ``fhir`` is a valid FHIR ``dateTime``: ``2026``, ``2026-11``, ``2026-11-24`` or
+    ``2026-11-24T08:30:00-05:00`` (seconds and fractions as sent). A time of day without a known
+    offset (none in the text, no ``Settings.default_timezone``) is truncated to the date and the
+    reader raises an Issue. ``day`` is the calendar date, for ages and reference bands.
+    """
+
+    text: str
+    fhir: str
+    day: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class Coding:
+    """One code. ``system`` is a FHIR URI when known (``http://loinc.org``), else empty;
+    ``system_name`` is the name the sender used (``LN``, ``L``, ``99LAB``)."""
+
+    code: str
+    display: str = ""
+    system: str = ""
+    system_name: str = ""
+    version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    """A coded concept: v2 CWE/CE or FHIR CodeableConcept. ``text`` is original/free text."""
+
+    codings: tuple[Coding, ...] = ()
+    text: str = ""
+
+    def code_in(self, system: str) -> str:
+        """The first code of ``system`` (a URI), or ``""``."""
+        for coding in self.codings:
+            if coding.system == system:
+                return coding.code
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Identifier:
+    """An identifier with the namespace that assigned it (v2 CX/EI, FHIR Identifier)."""
+
+    value: str
+    system: str = ""
+    type_code: str = ""
+    assigner: str = ""
+
+
+# --------------------------------------------------------------------------- result values
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    """A numeric value as sent: NM, an SN with or without comparator, the leading number of a
+    text value. ``text`` is the original text; ``comment`` is the text after a leading number
+    of an ST/TX/FT value (kept as a note)."""
+
+    value: Decimal
+    text: str
+    comparator: str = ""  # "", "<", "<=", ">", ">="
+    comment: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRange:
+    """An SN range (``^1.0^-^2.0``) or a text range (``1.0-2.0``)."""
+
+    low: Decimal | None
+    high: Decimal | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ratio:
+    """An SN ratio (``^1^:^128`` or ``^1^/^128``)."""
+
+    numerator: Decimal
+    denominator: Decimal
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A text value (ST/TX/FT, or an SN with ``<>``/``+``) that holds no usable number."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class CodedResult:
+    """A coded value (CWE/CE, FHIR valueCodeableConcept)."""
+
+    concept: Concept
+
+
+@dataclass(frozen=True, slots=True)
+class NoValue:
+    """No value: empty OBX-5, masked (``***.**``), or FHIR dataAbsentReason.
+    ``reason`` is ``empty``, ``masked`` or a data-absent-reason code; ``text`` as sent."""
+
+    reason: str
+    text: str = ""
+
+
+Value: TypeAlias = Number | NumberRange | Ratio | Text | CodedResult | NoValue
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A unit as sent. ``text`` is what a human reads (CWE.2, or CWE.1 when CWE.2 is empty;
+    escapes decoded, a ``10^3/uL`` split by an unescaped ``^`` re-joined); ``code`` is CWE.1
+    (FHIR ``Quantity.code``); ``system`` a FHIR URI when known (``http://unitsofmeasure.org``),
+    else the sender's system name."""
+
+    text: str
+    code: str = ""
+    system: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceRange:
+    """A reference range as sent (OBX-7 or FHIR referenceRange). ``text`` is always kept;
+    ``low``/``high`` are parsed when possible (``>4.0`` gives only ``low``); ``unit`` is a unit
+    written inside the range text or carried by the FHIR low/high quantities."""
+
+    text: str
+    low: Decimal | None = None
+    high: Decimal | None = None
+    unit: Unit | None = None
+
+
+# --------------------------------------------------------------------------- message content
+
+
+@dataclass(frozen=True, slots=True)
+class LabResult:
+    """One result: an HL7 v2 OBX, a FHIR Observation, or one component of it."""
+
+    location: str
+    code: Concept
+    value: Value
+    status: ResultStatus
+    unit: Unit | None = None
+    reference_range: ReferenceRange | None = None
+    status_text: str = ""  # as sent, e.g. OBX-11 "C"
+    data_absent_reason: str = ""  # FHIR data-absent-reason code, e.g. "not-asked"
+    sender_flags: tuple[Coding, ...] = ()  # OBX-8 repetitions / Observation.interpretation
+    value_type: str = ""  # OBX-2
+    set_id: str = ""  # OBX-1
+    sub_id: str = ""  # OBX-4
+    effective: Timestamp | None = None  # OBX-14
+    analysis_time: Timestamp | None = None  # OBX-19
+    method: Concept | None = None  # OBX-17
+    device: str = ""  # OBX-18 equipment instance identifier
+    performers: tuple[str, ...] = ()  # OBX-15 producer, OBX-16 observer, OBX-23 organization
+    category: Concept | None = None  # OBX-29
+    notes: tuple[str, ...] = ()  # NTE after this OBX
+    specimen: str = ""  # location of the SPM this result follows (specimen observation) or ""
+    order: str = ""  # location of the OBR this result belongs to
+
+
+@dataclass(frozen=True, slots=True)
+class Specimen:
+    """An SPM segment (or OBR-15 specimen source in older messages)."""
+
+    location: str
+    identifier: Identifier | None = None  # SPM-2
+    type: Concept | None = None  # SPM-4
+    role: Concept | None = None  # SPM-11; Q/C/E/B/… mark control and calibration material
+    source_site: Concept | None = None  # SPM-8
+    collected: Timestamp | None = None  # SPM-17
+    received: Timestamp | None = None  # SPM-18
+    notes: tuple[str, ...] = ()
+    is_control: bool = False  # QC, control or calibrator material: never flagged
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An ORC/OBR pair: becomes DiagnosticReport (and ServiceRequest when ordered)."""
+
+    location: str  # the OBR's location
+    code: Concept  # OBR-4
+    status: ReportStatus
+    status_text: str = ""  # OBR-25 as sent
+    placer_id: Identifier | None = None  # OBR-2 / ORC-2
+    filler_id: Identifier | None = None  # OBR-3 / ORC-3
+    group_id: Identifier | None = None  # ORC-4
+    order_control: str = ""  # ORC-1
+    effective: Timestamp | None = None  # OBR-7
+    effective_end: Timestamp | None = None  # OBR-8
+    issued: Timestamp | None = None  # OBR-22
+    ordering_provider: str = ""  # OBR-16 / ORC-12, as "id^family^given" text rendered readably
+    specimen_source: Concept | None = None  # OBR-15 (v2.3–2.4)
+    notes: tuple[str, ...] = ()  # NTE after OBR
+    results: tuple[LabResult, ...] = ()  # OBX under this OBR, then OBX after each SPM
+    specimens: tuple[Specimen, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """A PID segment (or a FHIR Patient)."""
+
+    location: str
+    identifiers: tuple[Identifier, ...] = ()
+    family: str = ""
+    given: tuple[str, ...] = ()
+    birth_date: Timestamp | None = None  # PID-7 at the precision sent
+    sex: str = "unknown"  # FHIR administrative-gender: male, female, other, unknown
+    sex_text: str = ""  # PID-8 as sent
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A PV1 segment."""
+
+    location: str
+    patient_class: str = ""  # PV1-2
+    assigned_location: str = ""  # PV1-3 rendered readably
+    visit_number: Identifier | None = None  # PV1-19
+    attending: str = ""  # PV1-7
+
+
+@dataclass(frozen=True, slots=True)
+class PatientResult:
+    """ORU^R01 PATIENT_RESULT group: one patient (may be absent), visit, orders."""
+
+    patient: Patient | None
+    visit: Visit | None
+    orders: tuple[Order, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One HL7 v2 message as read. ``issues`` holds what the reader found."""
+
+    index: int  # 1-based position in its input
+    source: str  # file path or "<input>"
+    control_id: str = ""  # MSH-10
+    sending_application: str = ""  # MSH-3
+    sending_facility: str = ""  # MSH-4
+    receiving_application: str = ""  # MSH-5
+    receiving_facility: str = ""  # MSH-6
+    timestamp: Timestamp | None = None  # MSH-7
+    message_type: str = ""  # MSH-9 as "ORU^R01^ORU_R01"
+    processing_id: str = ""  # MSH-11
+    version: str = ""  # MSH-12
+    charset: str = ""  # MSH-18 as sent ("" when absent)
+    groups: tuple[PatientResult, ...] = ()
+    issues: tuple[Issue, ...] = ()
+
+    @property
+    def location(self) -> str:
+        return f"MSG[{self.index}]"
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+@dataclass(frozen=True, slots=True)
+class PatientContext:
+    """What the flagging rules need to know about the patient of a result."""
+
+    birth_date: dt.date | None = None
+    sex: str = "unknown"  # FHIR administrative-gender
+    duffy_null: bool = False  # known Duffy-null phenotype: explicit opt-in, never inferred
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedQuantity:
+    """A count in cells/µL, exact. ``comparator`` carried over from an SN value."""
+
+    value: Decimal
+    comparator: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedRange:
+    """A reference range in cells/µL. ``source`` says where it came from: ``lab`` (the sender's
+    OBX-7/referenceRange), ``default`` (adult sex default), ``age-band`` (pediatric band) or
+    ``duffy-null``; ``text`` is the sender's text (empty when leukoflag supplied the range)."""
+
+    low: Decimal | None
+    high: Decimal | None
+    source: str
+    text: str = ""
+    citation: str = ""  # source of a range leukoflag supplied
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Why one in-scope WBC/ANC result got its interpretation code."""
+
+    location: str
+    analyte: Analyte
+    value_per_ul: Decimal
+    code: str  # v3-ObservationInterpretation: N, L, LU, LL, H, HU, HH
+    rule: str  # rule id from the rules data file, e.g. "wbc-leukopenia-adult"
+    threshold: Decimal | None  # the limit that decided the code, cells/µL
+    threshold_source: str  # citation from the rules data file
+    range: NormalizedRange | None
+    comparator: str = ""
+    condition: Coding | None = None  # SNOMED CT 84828003 leukopenia / 165517008 neutropenia
+    severity: str = ""  # neutropenia severity: mild, moderate, severe, profound
+    ctcae_grade: int | None = None
+    ctcae_version: str = ""
+    ctcae_term: Coding | None = None  # NCIt term, e.g. C143704 Neutrophil count decreased
+    derived: bool = False  # ANC computed from WBC × neutrophil %
+    sender_flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """What the flagging step decided for one result (in scope or not).
+
+    ``analyte`` is None when the result is not a blood WBC/ANC count. ``loinc`` is a LOINC coding
+    to add when the analyte was recognized from a local code or text. ``quantity`` and
+    ``reference_range`` are set only when the value was normalized; ``finding`` only when a code
+    was computed. ``derived_from`` lists source locations for a derived ANC.
+    """
+
+    location: str
+    analyte: Analyte | None = None
+    loinc: Coding | None = None
+    quantity: NormalizedQuantity | None = None
+    reference_range: NormalizedRange | None = None
+    finding: Finding | None = None
+    issues: tuple[Issue, ...] = ()
+    derived_from: tuple[str, ...] = ()

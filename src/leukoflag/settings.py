@@ -1,0 +1,132 @@
+"""Conversion settings: one immutable value object, validated when built, passed explicitly."""
+
+from __future__ import annotations
+
+import codecs
+import zoneinfo
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Literal
+
+from leukoflag.errors import SettingsError
+
+__all__ = ["Settings"]
+
+FhirVersion = Literal["R4", "R5"]
+BundleType = Literal["transaction", "collection"]
+RangePolicy = Literal["lab", "default"]
+CtcaeVersion = Literal["5.0", "6.0"]
+
+
+
+class _Limits(Mapping[str, Decimal]):
+    """A read-only, hashable, picklable mapping (Settings must cross process boundaries)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, Decimal]) -> None:
+        self._items = tuple(sorted(items.items()))
+
+    def __getitem__(self, key: str) -> Decimal:
+        for name, value in self._items:
+            if name == key:
+                return value
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and dict(self) == dict(other)
+
+    def __repr__(self) -> str:
+        return repr(dict(self._items))
+
+    def __reduce__(self) -> tuple[type[_Limits], tuple[dict[str, Decimal]]]:
+        return (_Limits, (dict(self._items),))
+
+
+# Typical hospital critical-value lists (see reference/clinical.md); a lab overrides per analyte.
+_DEFAULT_CRITICAL_LOW: Mapping[str, Decimal] = _Limits({"wbc": Decimal(2000), "anc": Decimal(500)})
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How to convert. Every field has a safe default; two conversions with different settings
+    may run side by side (there is no global state).
+
+    ``critical_low`` maps ``"wbc"``/``"anc"`` to cells/µL limits below which a result is ``LL``.
+    ``duffy_null`` holds identifiers of patients *known* to be Duffy-null (PID-3 / Patient.identifier
+    values, bare or ``system|value``); ``"*"`` means every patient of this conversion (a feed for one
+    patient). It is never inferred from race or ethnicity.
+    ``default_timezone`` is an IANA zone name for timestamps sent without an offset.
+    ``fallback_charset`` decodes messages whose MSH-18 is absent or wrong (with an Issue).
+    ``strict`` validates message structure with hl7apy and output with fhir.resources; a failure
+    rejects the message.
+    """
+
+    fhir_version: FhirVersion = "R4"
+    bundle_type: BundleType = "transaction"
+    range_policy: RangePolicy = "lab"
+    ctcae_version: CtcaeVersion = "5.0"
+    critical_low: Mapping[str, Decimal] = field(default=_DEFAULT_CRITICAL_LOW)
+    duffy_null: frozenset[str] = frozenset()
+    default_timezone: str | None = None
+    fallback_charset: str = "cp1252"
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        _one_of("fhir_version", self.fhir_version, ("R4", "R5"))
+        _one_of("bundle_type", self.bundle_type, ("transaction", "collection"))
+        _one_of("range_policy", self.range_policy, ("lab", "default"))
+        _one_of("ctcae_version", self.ctcae_version, ("5.0", "6.0"))
+        limits = dict(_DEFAULT_CRITICAL_LOW)
+        for analyte, limit in dict(self.critical_low).items():
+            if analyte not in limits:
+                raise SettingsError(f"critical_low: unknown analyte {analyte!r} (wbc, anc)")
+            try:
+                value = Decimal(str(limit))
+            except InvalidOperation:
+                raise SettingsError(f"critical_low[{analyte!r}]: not a number: {limit!r}") from None
+            if not value.is_finite() or value < 0:
+                raise SettingsError(f"critical_low[{analyte!r}]: must be ≥ 0 cells/µL: {limit!r}")
+            limits[analyte] = value
+        object.__setattr__(self, "critical_low", _Limits(limits))
+        if isinstance(self.duffy_null, str):
+            raise SettingsError("duffy_null: a set of patient identifiers, not a string")
+        object.__setattr__(self, "duffy_null", frozenset(self.duffy_null))
+        if self.default_timezone is not None:
+            try:
+                zoneinfo.ZoneInfo(self.default_timezone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise SettingsError(
+                    f"default_timezone: unknown IANA zone {self.default_timezone!r}"
+                ) from None
+        try:
+            codecs.lookup(self.fallback_charset)
+        except LookupError:
+            raise SettingsError(f"fallback_charset: unknown codec {self.fallback_charset!r}") from None
+        if not isinstance(self.strict, bool):
+            raise SettingsError("strict: must be True or False")
+
+    def critical_low_for(self, analyte: str) -> Decimal:
+        """The critical-low limit of ``analyte`` (``"wbc"`` or ``"anc"``) in cells/µL."""
+        return self.critical_low[analyte]
+
+    def is_duffy_null(self, identifiers: tuple[str, ...]) -> bool:
+        """Whether a patient with these identifier strings was declared Duffy-null."""
+        if not self.duffy_null:
+            return False
+        return "*" in self.duffy_null or any(i in self.duffy_null for i in identifiers)
+
+
+def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise SettingsError(f"{name}: {value!r} is not one of {', '.join(allowed)}")

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pickle
+from decimal import Decimal
+
+import pytest
+
+import leukoflag
+from leukoflag.settings import Settings
+
+
+def test_defaults_follow_design() -> None:
+    settings = Settings()
+    assert settings.fhir_version == "R4"
+    assert settings.bundle_type == "transaction"
+    assert settings.range_policy == "lab"
+    assert settings.ctcae_version == "5.0"
+    assert settings.critical_low_for("wbc") == Decimal(2000)
+    assert settings.critical_low_for("anc") == Decimal(500)
+    assert settings.duffy_null == frozenset()
+
+
+def test_critical_low_override_keeps_other_analyte() -> None:
+    settings = Settings(critical_low={"anc": 200})
+    assert settings.critical_low_for("anc") == Decimal(200)
+    assert settings.critical_low_for("wbc") == Decimal(2000)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("fhir_version", "R3"),
+        ("bundle_type", "batch"),
+        ("range_policy", "mine"),
+        ("ctcae_version", "4.03"),
+        ("critical_low", {"plt": 50}),
+        ("critical_low", {"wbc": -1}),
+        ("critical_low", {"wbc": "many"}),
+        ("duffy_null", "MRN123"),
+        ("default_timezone", "Mars/Olympus_Mons"),
+        ("fallback_charset", "no-such-codec"),
+    ],
+)
+def test_bad_setting_is_a_settings_error_and_a_value_error(field: str, value: object) -> None:
+    with pytest.raises(leukoflag.SettingsError) as caught:
+        Settings(**{field: value})  # type: ignore[arg-type]
+    assert isinstance(caught.value, ValueError)
+    assert field in str(caught.value)
+
+
+def test_settings_pickle_and_hash_for_worker_processes() -> None:
+    settings = Settings(critical_low={"wbc": 1800}, duffy_null={"MRN-77"}, default_timezone="Europe/Berlin")
+    copy = pickle.loads(pickle.dumps(settings))
+    assert copy == settings
+    assert hash(copy) == hash(settings)
+    assert copy.critical_low_for("wbc") == Decimal(1800)
+
+
+def test_duffy_null_is_per_patient_opt_in() -> None:
+    settings = Settings(duffy_null={"MRN-77"})
+    assert settings.is_duffy_null(("MRN-77",))
+    assert not settings.is_duffy_null(("MRN-78",))
+    assert not Settings().is_duffy_null(("MRN-77",))
+    assert Settings(duffy_null={"*"}).is_duffy_null(())
