@@ -49,7 +49,9 @@ def test_bad_setting_is_a_settings_error_and_a_value_error(field: str, value: ob
 
 
 def test_settings_pickle_and_hash_for_worker_processes() -> None:
-    settings = Settings(critical_low={"wbc": 1800}, duffy_null={"MRN-77"}, default_timezone="Europe/Berlin")
+    settings = Settings(
+        critical_low={"wbc": 1800}, duffy_null={"MRN-77"}, default_timezone="Europe/Berlin"
+    )
     copy = pickle.loads(pickle.dumps(settings))
     assert copy == settings
     assert hash(copy) == hash(settings)

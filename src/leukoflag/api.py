@@ -16,7 +16,7 @@ import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from leukoflag import detect, fhir, flagging, hl7v2
 from leukoflag.errors import ReadError
@@ -126,7 +126,9 @@ def convert_v2_message(raw: bytes, index: int, source: str, settings: Settings) 
     if settings.strict:
         problems = hl7v2.validate_structure(raw, settings=settings)
         if problems:
-            rejected = _reject(read.index, source, raw, read.location, "structure", problems)
+            rejected = _reject(
+                read.index, source, raw, read.location, what="structure", problems=problems
+            )
             return Outcome(index, source, None, rejected, issues=(_rejection_issue(rejected),))
     evaluations = _evaluate_groups(read.groups, settings, fallback=read)
     bundle, write_issues = fhir.write_bundle(read, evaluations, settings)
@@ -134,8 +136,12 @@ def convert_v2_message(raw: bytes, index: int, source: str, settings: Settings) 
     if settings.strict:
         problems = fhir.validate(bundle, settings.fhir_version)
         if problems:
-            rejected = _reject(index, source, raw, read.location, "FHIR validation", problems)
-            return Outcome(index, source, None, rejected, issues=(*issues, _rejection_issue(rejected)))
+            rejected = _reject(
+                index, source, raw, read.location, what="FHIR validation", problems=problems
+            )
+            return Outcome(
+                index, source, None, rejected, issues=(*issues, _rejection_issue(rejected))
+            )
     findings = tuple(e.finding for e in evaluations.values() if e.finding is not None)
     return Outcome(index, source, bundle, None, findings, issues)
 
@@ -152,7 +158,12 @@ def _fhir_outcomes(stream: BinaryIO, settings: Settings, source: str) -> Iterato
             problems = fhir.validate(output, settings.fhir_version)
             if problems:
                 rejected = _reject(
-                    item.index, source, item.raw, item.location, "FHIR validation", problems
+                    item.index,
+                    source,
+                    item.raw,
+                    item.location,
+                    what="FHIR validation",
+                    problems=problems,
                 )
                 yield Outcome(
                     item.index, source, None, rejected, issues=(*issues, _rejection_issue(rejected))
@@ -183,7 +194,7 @@ def _evaluation_issues(evaluations: dict[str, Evaluation]) -> Iterator[Issue]:
 
 
 def _reject(
-    index: int, source: str, raw: bytes, location: str, what: str, problems: list[str]
+    index: int, source: str, raw: bytes, location: str, *, what: str, problems: list[str]
 ) -> Rejected:
     shown = "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
     return Rejected(index, source, f"strict {what} failed: {shown}", raw, location)
@@ -191,7 +202,9 @@ def _reject(
 
 def _rejection_issue(rejected: Rejected) -> Issue:
     return Issue(
-        Severity.ERROR, "input.rejected", rejected.location or f"ITEM[{rejected.index}]",
+        Severity.ERROR,
+        "input.rejected",
+        rejected.location or f"ITEM[{rejected.index}]",
         rejected.reason,
     )
 
@@ -203,5 +216,6 @@ def _peekable(stream: BinaryIO, size: int = 4096) -> tuple[BinaryIO, bytes]:
         head = stream.read(size)
         stream.seek(position)
         return stream, head
-    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
-    return buffered, buffered.peek(size)[:size]  # type: ignore[return-value]
+    if not isinstance(stream, io.BufferedReader):
+        stream = cast("BinaryIO", io.BufferedReader(cast("io.RawIOBase", stream)))
+    return stream, cast("io.BufferedReader", stream).peek(size)[:size]

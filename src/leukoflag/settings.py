@@ -19,7 +19,6 @@ RangePolicy = Literal["lab", "default"]
 CtcaeVersion = Literal["5.0", "6.0"]
 
 
-
 class _Limits(Mapping[str, Decimal]):
     """A read-only, hashable, picklable mapping (Settings must cross process boundaries)."""
 
@@ -63,9 +62,9 @@ class Settings:
     may run side by side (there is no global state).
 
     ``critical_low`` maps ``"wbc"``/``"anc"`` to cells/µL limits below which a result is ``LL``.
-    ``duffy_null`` holds identifiers of patients *known* to be Duffy-null (PID-3 / Patient.identifier
-    values, bare or ``system|value``); ``"*"`` means every patient of this conversion (a feed for one
-    patient). It is never inferred from race or ethnicity.
+    ``duffy_null`` holds identifiers of patients *known* to be Duffy-null (PID-3 or
+    Patient.identifier values, bare or ``system|value``); ``"*"`` means every patient of this
+    conversion (a feed for one patient). It is never inferred from race or ethnicity.
     ``default_timezone`` is an IANA zone name for timestamps sent without an offset.
     ``fallback_charset`` decodes messages whose MSH-18 is absent or wrong (with an Issue).
     ``strict`` validates message structure with hl7apy and output with fhir.resources; a failure
@@ -99,7 +98,8 @@ class Settings:
                 raise SettingsError(f"critical_low[{analyte!r}]: must be ≥ 0 cells/µL: {limit!r}")
             limits[analyte] = value
         object.__setattr__(self, "critical_low", _Limits(limits))
-        if isinstance(self.duffy_null, str):
+        declared: object = self.duffy_null
+        if isinstance(declared, str):
             raise SettingsError("duffy_null: a set of patient identifiers, not a string")
         object.__setattr__(self, "duffy_null", frozenset(self.duffy_null))
         if self.default_timezone is not None:
@@ -112,7 +112,9 @@ class Settings:
         try:
             codecs.lookup(self.fallback_charset)
         except LookupError:
-            raise SettingsError(f"fallback_charset: unknown codec {self.fallback_charset!r}") from None
+            raise SettingsError(
+                f"fallback_charset: unknown codec {self.fallback_charset!r}"
+            ) from None
         if not isinstance(self.strict, bool):
             raise SettingsError("strict: must be True or False")
 

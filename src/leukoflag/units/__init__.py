@@ -15,5 +15,7 @@ from leukoflag.model import Unit
 __all__ = ["count_per_ul"]
 
 
-def count_per_ul(value: Decimal | str | int, unit: str | Unit | None, analyte: str = "wbc") -> Decimal:
+def count_per_ul(
+    value: Decimal | str | int, unit: str | Unit | None, analyte: str = "wbc"
+) -> Decimal:
     raise NotImplementedError  # placeholder until leukoflag.units lands
