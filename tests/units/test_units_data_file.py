@@ -13,11 +13,21 @@ from hypothesis import strategies as st
 
 import leukoflag
 from leukoflag.units import UnitKind, checked_magnitude, normalize, resolve_unit, unit_table
-from leukoflag.units._table import DataKind, SpellingRow, UcumEntry, canonical, load_table
+from leukoflag.units._table import (
+    DataKind,
+    SpellingRow,
+    UcumEntry,
+    canonical,
+    cited,
+    load_table,
+)
 
 TABLE = unit_table()
 COUNT_ROWS = [row for row in TABLE.rows if TABLE.ucum[row.ucum].kind is DataKind.COUNT]
 MINIMAL = """
+[sources]
+test = "the test itself"
+t = "the test itself"
 [plausible]
 low = "0"
 high = "1000000"
@@ -122,6 +132,31 @@ def test_minimal_table_loads() -> None:
 def test_malformed_table_is_a_data_file_error(rows: list[str], message: str) -> None:
     with pytest.raises(leukoflag.DataFileError, match=message):
         load_table(table_with(*rows))
+
+
+def test_citation_of_an_unknown_source_is_a_data_file_error() -> None:
+    rows = ['{ spelling = "K/uL", ucum = "10*3/uL", fold = true, seen = "t; Nowhere Lab" },']
+    with pytest.raises(leukoflag.DataFileError, match="cites 'Nowhere'"):
+        load_table(table_with(*rows))
+
+
+@pytest.mark.parametrize(
+    ("citation", "names"),
+    [
+        ("ref", ["ref"]),
+        ("ref (UCUM code); USCore; LOINC", ["ref", "USCore", "LOINC"]),
+        ("UCUM: 10*3 is 1000", ["UCUM"]),
+        ("Yakima; healthm (superscript 9 lost)", ["Yakima", "healthm"]),
+    ],
+)
+def test_citations_name_their_sources(citation: str, names: list[str]) -> None:
+    assert cited(citation) == names
+
+
+def test_every_cited_source_is_described() -> None:
+    cited_names = {name for row in TABLE.rows for name in cited(row.seen)}
+    assert cited_names <= set(TABLE.sources)
+    assert all(TABLE.sources[name].strip() for name in cited_names)
 
 
 def test_table_that_is_not_toml_is_a_data_file_error() -> None:

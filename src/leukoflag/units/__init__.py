@@ -209,15 +209,16 @@ def count_per_ul(value: Number, unit: str | Unit | None, analyte: str = "wbc") -
     except KeyError:
         plan = _fast_plan(unit)
     if plan is not None and analyte in _ANALYTES:
+        exponent, high = plan
         try:
             if value.__class__ is Decimal:
-                per_ul = value.scaleb(plan[0], _EXACT)
+                per_ul = value.scaleb(exponent, _EXACT)
+                if per_ul <= high and not per_ul.is_signed():
+                    return per_ul
             elif value.__class__ is str and "_" not in value:
-                per_ul = Decimal(value).scaleb(plan[0], _EXACT)
-            else:
-                per_ul = None
-            if per_ul is not None and per_ul <= plan[1] and not per_ul.is_signed():
-                return per_ul
+                per_ul = Decimal(value).scaleb(exponent, _EXACT)
+                if per_ul <= high and not per_ul.is_signed():
+                    return per_ul
         except InvalidOperation:
             pass  # NaN, sNaN or text that is not a number: normalize() says which
     return normalize(value, unit, analyte).value_per_ul
