@@ -332,3 +332,51 @@ def test_range_refuses_like_a_value() -> None:
 
 def test_empty_range_stays_empty() -> None:
     assert normalize_range(None, None, "K/uL") == (None, None)
+
+
+# --------------------------------------------------------------------------------- hot path
+
+
+@pytest.mark.parametrize("value", ["NaN", "sNaN", Decimal("NaN"), Decimal("sNaN"), "-Infinity"])
+def test_non_numbers_are_refused_on_the_warm_path(value: object) -> None:
+    assert leukoflag.count_per_ul("1.0", "K/uL") == 1000  # the unit is now memoized
+    assert reason_of(value, "K/uL") == "bad-number"
+
+
+def test_memo_limit_does_not_change_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    from leukoflag import units
+
+    memo: dict[object, object] = {}
+    monkeypatch.setattr(units, "_FAST_PLANS", memo)
+    monkeypatch.setattr(units, "_FAST_PLANS_LIMIT", 1)
+    assert leukoflag.count_per_ul("2.5", "K/uL") == 2500
+    assert leukoflag.count_per_ul("2500", "cells/uL") == 2500
+    assert leukoflag.count_per_ul("2.5", "K/uL") == 2500
+    assert list(memo) == ["K/uL"]
+    assert reason_of("5", "%") == "percent"
+
+
+def test_factor_that_is_not_a_power_of_ten_multiplies_exactly() -> None:
+    from leukoflag.units import UnitSpec, _apply
+
+    spec = resolve_unit("K/uL")
+    half = UnitSpec(
+        spelling="per 2 uL",
+        ucum="/2uL",
+        kind=UnitKind.COUNT,
+        factor=Decimal("0.5"),
+        exponent=None,
+        match=Match.EXACT,
+        meaning="test",
+        source="test",
+        dimension=spec.dimension,
+    )
+    assert _apply(Decimal("1301"), half) == Decimal("650.5")
+    # 31 significant digits: the default 28-digit context would round, leukoflag does not
+    long = Decimal("1234.567890123456789012345678901")
+    assert _apply(long, half) == Decimal("617.2839450617283945061728394505")
+
+
+def test_scaling_never_rounds_even_beyond_28_digits() -> None:
+    long = "1.234567890123456789012345678901"
+    assert leukoflag.count_per_ul(long, "K/uL") == Decimal("1234.567890123456789012345678901")
