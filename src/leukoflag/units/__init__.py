@@ -325,12 +325,13 @@ _SEVERITY = {
     "wrong-analyte": Severity.ERROR,
     "wrong-dimension": Severity.ERROR,
     "implausible": Severity.ERROR,
+    "unknown-analyte": Severity.ERROR,
 }
 
 
 def issue_for(error: UnitError, location: str) -> Issue:
     """The ``units.<reason>`` Issue for a refused value (documented in docs/issues.md)."""
-    severity = _SEVERITY.get(error.reason, Severity.ERROR)
+    severity = _SEVERITY.get(error.reason, Severity.ERROR)  # every reason is listed above
     return Issue(severity, f"units.{error.reason or 'unknown-unit'}", location, str(error))
 
 
