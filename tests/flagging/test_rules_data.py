@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 import tomllib
 from decimal import Decimal
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,3 +125,14 @@ def test_recognition_is_cached_per_concept() -> None:
     assert first is _scope.recognize(Concept(text="White cell count"))
     assert first is not None
     assert first.analyte is Analyte.WBC
+
+
+def test_every_flag_issue_code_is_documented() -> None:
+    root = Path(__file__).resolve().parents[2]
+    source = (root / "src/leukoflag/flagging/_evaluate.py").read_text("utf-8")
+    raised = set(re.findall(r'_issue\(\s*Severity\.\w+,\s*"([a-z-]+)"', source))
+    for pair in re.findall(r'code = "([a-z-]+)" if .* else "([a-z-]+)"', source):
+        raised |= set(pair)
+    documented = set(re.findall(r"`flag\.([a-z-]+)`", (root / "docs/issues.md").read_text("utf-8")))
+    assert len(raised) >= 20
+    assert raised == documented
