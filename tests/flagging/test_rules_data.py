@@ -65,7 +65,9 @@ def mutated(path: tuple[str | int, ...], value: object) -> dict[str, Any]:
         (("range", 0, "source"), "nowhere", "unknown source"),
         (("range", 0, "low"), 20000, "low must be below high"),
         (("range", 0, "analyte"), "plt", "unknown analyte"),
-        (("range", 4, "age"), ["0d", "2m"], "gap or overlap"),
+        (("range", 4, "age"), ["0d", "2m"], "exactly one rule must apply"),
+        (("range", 4, "age"), ["0d", "30d"], "may come in either order"),
+        (("range", 4, "age"), ["1d", "1m"], "exactly one rule must apply"),
         (("range", 0, "kind"), "guess", "kind"),
         (("disease", 0, "below"), -5, "must be ≥ 0"),
         (("disease", 0, "finding"), "neutropenia", "not a wbc finding"),
@@ -86,7 +88,7 @@ def test_malformed_rules_are_refused(
 def test_missing_duffy_range_is_refused() -> None:
     data = raw_rules()
     data["range"] = [r for r in data["range"] if r["kind"] != "duffy-null"]
-    with pytest.raises(DataFileError, match="Duffy-null range"):
+    with pytest.raises(DataFileError, match="Duffy-null: exactly one rule must apply"):
         parse_rules(data)
 
 

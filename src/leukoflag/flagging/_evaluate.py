@@ -23,6 +23,7 @@ from leukoflag.flagging._rules import (
     INFINITY,
     Criteria,
     Point,
+    Profile,
     RangeLimits,
     Rules,
     Subject,
@@ -586,14 +587,15 @@ def _judge(
     context = state.context
     rules = state.rules
     subject = Subject(context.birth_date, day, context.sex, context.duffy_null)
-    issues = list(_age_issues(subject, context, location, rules))
-    chosen, criteria = _criteria(analyte, subject, lab, graded, state)
+    profile = rules.profile(analyte, subject)
+    issues = list(_age_issues(subject, context, location, profile))
+    chosen, criteria = _criteria(profile, lab, graded, state)
     verdict, bound_issue = _verdict(criteria, bounds, location, analyte)
     latest = context.birth_date_latest
     if latest is not None and latest != context.birth_date and verdict is not None:
         # A birth date sent as a year or month: judge the youngest possible age too.
         young = Subject(latest, day, context.sex, context.duffy_null)
-        other_range, other_criteria = _criteria(analyte, young, lab, graded, state)
+        other_range, other_criteria = _criteria(rules.profile(analyte, young), lab, graded, state)
         other, _ = _verdict(other_criteria, bounds, location, analyte)
         if (other_range, other) != (chosen, verdict):
             issues.append(
@@ -612,25 +614,21 @@ def _judge(
 
 
 def _criteria(
-    analyte: Analyte,
-    subject: Subject,
-    lab: NormalizedRange | None,
-    graded: bool,
-    state: _OrderState,
+    profile: Profile, lab: NormalizedRange | None, graded: bool, state: _OrderState
 ) -> tuple[NormalizedRange, Criteria]:
     rules = state.rules
     settings = state.settings
-    if lab is not None and not rules.duffy_applies(subject):
+    analyte = profile.analyte
+    if lab is not None and not profile.duffy_null:
         chosen = lab
         citation = "the lab's reference range, as sent"
     else:
         # Duffy-null (an explicit opt-in) replaces the lab's population range for the patient.
-        default = rules.default_range(analyte, subject)
+        default = profile.range
         chosen = NormalizedRange(default.low, default.high, default.kind, citation=default.citation)
         citation = default.citation
     criteria = rules.criteria(
-        analyte,
-        subject,
+        profile,
         reference=RangeLimits(chosen.low, chosen.high, citation),
         critical_low=settings.critical_low_for(analyte.value),
         lln=lab.low if lab is not None else None,  # CTCAE grade 1 needs the lab's own LLN
@@ -676,7 +674,7 @@ def _bounds_text(low: Point, high: Point) -> str:
 
 
 def _age_issues(
-    subject: Subject, context: PatientContext, location: str, rules: Rules
+    subject: Subject, context: PatientContext, location: str, profile: Profile
 ) -> Iterable[Issue]:
     if subject.birth is None:
         why = "the patient's birth date is not known"
@@ -693,7 +691,7 @@ def _age_issues(
             location,
             f"{why}: judged with adult ranges and thresholds",
         )
-    if context.duffy_null and not subject.is_adult(rules.adult_age):
+    if context.duffy_null and not profile.adult:
         yield _issue(
             Severity.INFORMATION,
             "duffy-null-not-applied",

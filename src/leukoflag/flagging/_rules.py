@@ -68,7 +68,7 @@ def above(point: Point, limit: Decimal) -> bool:
 
 _AGE = re.compile(r"^(\d+)([dwmy])$")
 _UNIT_WORDS = {"d": "day", "w": "week", "m": "month", "y": "year"}
-_APPROX_DAYS = {"d": 1.0, "w": 7.0, "m": 30.44, "y": 365.25}
+_UNIT_DAYS = {"d": (1, 1), "w": (7, 7), "m": (28, 31), "y": (365, 366)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +94,17 @@ class AgeEdge:
         months = self.amount * (12 if self.unit == "y" else 1)
         year, month = divmod(birth.month - 1 + months, 12)
         year += birth.year
+        if birth.day <= 28:
+            return dt.date(year, month + 1, birth.day)
         # A birthday on a day the target month lacks (29 February) falls back to its last day.
         day = min(birth.day, calendar.monthrange(year, month + 1)[1])
         return dt.date(year, month + 1, day)
 
     @property
-    def approx_days(self) -> float:
-        return self.amount * _APPROX_DAYS[self.unit]
+    def days_range(self) -> tuple[int, int]:
+        """The fewest and most days this age can be, whatever the birth date."""
+        low, high = _UNIT_DAYS[self.unit]
+        return self.amount * low, self.amount * high
 
     @property
     def text(self) -> str:
@@ -117,11 +121,6 @@ class AgeSpan:
 
     start: AgeEdge
     end: AgeEdge | None
-
-    def holds(self, birth: dt.date, on: dt.date) -> bool:
-        if on < self.start.reached_on(birth):
-            return False
-        return self.end is None or on < self.end.reached_on(birth)
 
     def describe(self) -> str:
         if self.end is None:
@@ -147,21 +146,6 @@ class Subject:
     @property
     def age_known(self) -> bool:
         return self.birth is not None and self.on is not None and self.on >= self.birth
-
-    def age_days(self) -> int | None:
-        if self.birth is None or self.on is None or not self.age_known:
-            return None
-        return (self.on - self.birth).days
-
-    def in_span(self, span: AgeSpan) -> bool:
-        if self.birth is None or self.on is None or self.on < self.birth:
-            return span.end is None  # unknown age: judged as an adult
-        return span.holds(self.birth, self.on)
-
-    def is_adult(self, adult_age: AgeEdge) -> bool:
-        if self.birth is None or self.on is None or self.on < self.birth:
-            return True
-        return self.on >= adult_age.reached_on(self.birth)
 
 
 # --------------------------------------------------------------------------- rule values
@@ -255,45 +239,40 @@ class Rules:
     lab_low_at_most: Decimal
     lab_high_at_least: Decimal
     lab_sanity_source: str
+    edges: tuple[AgeEdge, ...]  # every age band edge, youngest first; edges[0] is birth
+    adult_step: int  # index of adult_age in ``edges``
+    profiles: Mapping[tuple[Analyte, str, bool, int], Profile]  # analyte, sex, Duffy-null, step
 
-    def default_range(self, analyte: Analyte, subject: Subject) -> RangeRule:
-        """The range leukoflag supplies for ``subject`` (Duffy-null only when the caller says)."""
-        kinds = ("duffy-null",) if self.duffy_applies(subject) else ("default", "age-band")
+    def step(self, subject: Subject) -> int:
+        """The index of the oldest age edge ``subject`` has reached (unknown age: adult)."""
+        birth, on = subject.birth, subject.on
+        if birth is None or on is None or on < birth:
+            return self.adult_step
+        last = len(self.edges) - 1
+        if (on - birth).days >= self.edges[last].days_range[1]:
+            return last  # surely past every edge (most patients): no calendar arithmetic
+        low, high = 0, last  # edges[0] is birth: always reached
+        while low < high:
+            middle = (low + high + 1) // 2
+            if on >= self.edges[middle].reached_on(birth):
+                low = middle
+            else:
+                high = middle - 1
+        return low
+
+    def profile(self, analyte: Analyte, subject: Subject) -> Profile:
+        """The rules that apply to ``subject`` for ``analyte`` on the result day."""
+        step = self.step(subject)
+        duffy = subject.duffy_null and step >= self.adult_step
         sex = subject.sex if subject.sex in ("male", "female") else "unknown"
-        chosen: RangeRule | None = None
-        for rule in self.ranges:
-            if rule.analyte is not analyte or rule.kind not in kinds:
-                continue
-            if rule.sex not in (sex, "any") or not subject.in_span(rule.age):
-                continue
-            chosen = rule
-            break
-        if chosen is None:  # parse_rules checks coverage: a missing row is a packaging bug
-            raise DataFileError(f"rules.toml: no {analyte} range for {subject}")
-        return chosen
-
-    def disease_rule(self, analyte: Analyte, subject: Subject) -> DiseaseRule:
-        population = "duffy-null" if self.duffy_applies(subject) else "general"
-        for rule in self.diseases:
-            if (
-                rule.analyte is analyte
-                and rule.population == population
-                and subject.in_span(rule.age)
-            ):
-                return rule
-        raise DataFileError(f"rules.toml: no {analyte} disease rule for {subject}")
-
-    def duffy_applies(self, subject: Subject) -> bool:
-        """Duffy-null ranges are adult ranges: applied to opted-in adults only."""
-        return subject.duffy_null and subject.is_adult(self.adult_age)
+        return self.profiles[(analyte, sex, duffy, step)]
 
     def ctcae_scale(self, version: str, analyte: Analyte) -> CtcaeScale:
         return self.ctcae[(version, analyte)]
 
     def criteria(
         self,
-        analyte: Analyte,
-        subject: Subject,
+        profile: Profile,
         *,
         reference: RangeLimits,
         critical_low: Decimal,
@@ -301,18 +280,16 @@ class Rules:
         ctcae_version: str,
         graded: bool,
     ) -> Criteria:
-        """Everything needed to judge one value of ``analyte`` for ``subject``."""
-        disease = self.disease_rule(analyte, subject)
-        disease_below = disease.below
-        if disease_below is None:
-            disease_below = self.default_range(analyte, subject).low
+        """Everything needed to judge one value for the patient of ``profile``."""
+        analyte = profile.analyte
+        disease = profile.disease
         return Criteria(
             analyte=analyte,
             critical=self.critical_low[analyte],
             critical_below=critical_low,
             significant=self.significantly_low[analyte],
             disease=disease,
-            disease_below=disease_below,
+            disease_below=profile.disease_below,
             reference=reference,
             finding=self.findings[disease.finding],
             severities=self.severities if analyte is Analyte.ANC else (),
@@ -328,6 +305,18 @@ class RangeLimits:
     low: Decimal | None
     high: Decimal | None
     citation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """The rules for one analyte and one kind of patient (sex, age step, Duffy-null)."""
+
+    analyte: Analyte
+    range: RangeRule  # the range leukoflag supplies (the Duffy-null one when it applies)
+    disease: DiseaseRule
+    disease_below: Decimal | None
+    duffy_null: bool  # the Duffy-null rules apply
+    adult: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,9 +491,14 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
     for row in _rows(data, "ctcae"):
         scale = _ctcae(row, cite, grade_system)
         ctcae[(scale.version, scale.analyte)] = scale
+    missing = {(v, a) for v in CTCAE_VERSIONS for a in Analyte} - set(ctcae)
+    if missing:
+        raise DataFileError(f"rules.toml: CTCAE scales missing: {sorted(missing)}")
     sanity = _table(data, "lab_range_sanity")
-    rules = Rules(
-        adult_age=AgeEdge.parse(_text(data.get("adult_age"), "adult_age")),
+    adult_age = AgeEdge.parse(_text(data.get("adult_age"), "adult_age"))
+    edges = _edges((*(r.age for r in ranges), *(d.age for d in diseases)), adult_age)
+    return Rules(
+        adult_age=adult_age,
         plausible_max=_number(data.get("plausible_max"), "plausible_max"),
         sources=MappingProxyType(sources),
         ranges=ranges,
@@ -520,9 +514,10 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
         lab_low_at_most=_number(sanity.get("low_at_most"), "lab_range_sanity.low_at_most"),
         lab_high_at_least=_number(sanity.get("high_at_least"), "lab_range_sanity.high_at_least"),
         lab_sanity_source=cite(sanity.get("source"), "lab_range_sanity")[1],
+        edges=edges,
+        adult_step=edges.index(adult_age),
+        profiles=MappingProxyType(_profiles(ranges, diseases, edges, edges.index(adult_age))),
     )
-    _check_coverage(rules)
-    return rules
 
 
 _Cite: TypeAlias = Callable[[object, str], tuple[str, str]]
@@ -627,44 +622,85 @@ def _ctcae(row: Mapping[str, Any], cite: _Cite, grade_system: str) -> CtcaeScale
     )
 
 
-def _check_coverage(rules: Rules) -> None:
-    """Every patient must find exactly one range and one disease rule per analyte."""
+def _edges(spans: Iterable[AgeSpan], adult_age: AgeEdge) -> tuple[AgeEdge, ...]:
+    """Every distinct age edge, youngest first; their order must not depend on the birth date."""
+    distinct = {adult_age}
+    for span in spans:
+        distinct.add(span.start)
+        if span.end is not None:
+            distinct.add(span.end)
+    edges = tuple(sorted(distinct, key=lambda edge: edge.days_range))
+    if edges[0].amount != 0:
+        raise DataFileError("rules.toml: the youngest age band must start at birth")
+    for younger, older in itertools.pairwise(edges):
+        if younger.days_range[1] >= older.days_range[0]:
+            raise DataFileError(
+                f"rules.toml: ages {younger.text} and {older.text} may come in either order"
+            )
+    return edges
+
+
+def _profiles(
+    ranges: tuple[RangeRule, ...],
+    diseases: tuple[DiseaseRule, ...],
+    edges: tuple[AgeEdge, ...],
+    adult_step: int,
+) -> dict[tuple[Analyte, str, bool, int], Profile]:
+    """The rules of every analyte × sex × Duffy-null × age step; exactly one of each must apply."""
+
+    def holds(span: AgeSpan, step: int) -> bool:
+        start = edges.index(span.start)
+        end = len(edges) if span.end is None else edges.index(span.end)
+        return start <= step < end
+
+    def single(rows: list[Any], what: str) -> Any:
+        if len(rows) != 1:
+            found = ", ".join(row.id for row in rows) or "none"
+            raise DataFileError(f"rules.toml: {what}: exactly one rule must apply (found {found})")
+        return rows[0]
+
+    profiles = {}
     for analyte in Analyte:
-        for population in POPULATIONS:
-            spans = [
-                d.age for d in rules.diseases if d.analyte is analyte and d.population == population
-            ]
-            if population == "general":
-                _check_contiguous(spans, f"{analyte} disease rules")
-            elif len(spans) != 1 or spans[0].end is not None:
-                raise DataFileError(f"rules.toml: {analyte}: one open-ended Duffy-null rule")
         for sex in ("male", "female", "unknown"):
-            spans = [
-                r.age
-                for r in rules.ranges
-                if r.analyte is analyte and r.kind != "duffy-null" and r.sex in (sex, "any")
-            ]
-            _check_contiguous(spans, f"{analyte} ranges for sex {sex}")
-        duffy = [r for r in rules.ranges if r.analyte is analyte and r.kind == "duffy-null"]
-        if len(duffy) != 1 or duffy[0].age.end is not None:
-            raise DataFileError(f"rules.toml: {analyte}: one open-ended Duffy-null range")
-        for version in CTCAE_VERSIONS:
-            if (version, analyte) not in rules.ctcae:
-                raise DataFileError(f"rules.toml: no CTCAE {version} scale for {analyte}")
-    for disease in rules.diseases:
-        if disease.below is None and disease.age.end is None:
-            raise DataFileError(f"rules.toml: {disease.id}: range-low needs an age band")
-
-
-def _check_contiguous(spans: list[AgeSpan], what: str) -> None:
-    ordered = sorted(spans, key=lambda s: s.start.approx_days)
-    if not ordered or ordered[0].start.amount != 0:
-        raise DataFileError(f"rules.toml: {what} must start at birth")
-    for previous, following in itertools.pairwise(ordered):
-        if previous.end != following.start:
-            raise DataFileError(f"rules.toml: {what} leave a gap or overlap")
-    if ordered[-1].end is not None:
-        raise DataFileError(f"rules.toml: {what} must have no upper age")
+            for step, edge in enumerate(edges):
+                for duffy in (False, True) if step >= adult_step else (False,):
+                    kinds = ("duffy-null",) if duffy else ("default", "age-band")
+                    what = f"{analyte}, sex {sex}, age {edge.text}{', Duffy-null' if duffy else ''}"
+                    reference: RangeRule = single(
+                        [
+                            r
+                            for r in ranges
+                            if r.analyte is analyte
+                            and r.kind in kinds
+                            and r.sex in (sex, "any")
+                            and holds(r.age, step)
+                        ],
+                        f"range for {what}",
+                    )
+                    population = "duffy-null" if duffy else "general"
+                    disease: DiseaseRule = single(
+                        [
+                            d
+                            for d in diseases
+                            if d.analyte is analyte
+                            and d.population == population
+                            and holds(d.age, step)
+                        ],
+                        f"disease rule for {what}",
+                    )
+                    if disease.below is None and reference.kind != "age-band":
+                        raise DataFileError(
+                            f"rules.toml: {disease.id}: range-low needs an age band"
+                        )
+                    profiles[(analyte, sex, duffy, step)] = Profile(
+                        analyte=analyte,
+                        range=reference,
+                        disease=disease,
+                        disease_below=reference.low if disease.below is None else disease.below,
+                        duffy_null=duffy,
+                        adult=step >= adult_step,
+                    )
+    return profiles
 
 
 # --------------------------------------------------------------------------- small parsers
@@ -730,6 +766,6 @@ def _span(value: object, where: str) -> AgeSpan:
         AgeEdge.parse(_text(start, f"{where}: age")),
         AgeEdge.parse(end) if end else None,
     )
-    if span.end is not None and span.end.approx_days <= span.start.approx_days:
+    if span.end is not None and span.end.days_range[0] <= span.start.days_range[1]:
         raise DataFileError(f"rules.toml: {where}: age band is empty")
     return span
