@@ -273,7 +273,6 @@ def _evaluate_count(
         judged,
         sender_flags=tuple(c.code for c in result.sender_flags),
         settings=state.settings,
-        rules=state.rules,
     )
     return Evaluation(location, analyte, loinc, quantity, judged.range, finding, tuple(issues))
 
@@ -750,7 +749,6 @@ def _finding(
     *,
     sender_flags: tuple[str, ...],
     settings: Settings,
-    rules: Rules,
     derived: bool = False,
 ) -> Finding:
     verdict = judged.verdict
@@ -953,7 +951,6 @@ def _derived_evaluation(
             judged,
             sender_flags=(),
             settings=state.settings,
-            rules=state.rules,
             derived=True,
         )
     return Evaluation(

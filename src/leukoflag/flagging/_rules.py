@@ -143,10 +143,6 @@ class Subject:
     sex: str = "unknown"
     duffy_null: bool = False
 
-    @property
-    def age_known(self) -> bool:
-        return self.birth is not None and self.on is not None and self.on >= self.birth
-
 
 # --------------------------------------------------------------------------- rule values
 
@@ -266,9 +262,6 @@ class Rules:
         duffy = subject.duffy_null and step >= self.adult_step
         sex = subject.sex if subject.sex in ("male", "female") else "unknown"
         return self.profiles[(analyte, sex, duffy, step)]
-
-    def ctcae_scale(self, version: str, analyte: Analyte) -> CtcaeScale:
-        return self.ctcae[(version, analyte)]
 
     def criteria(
         self,
