@@ -1,7 +1,9 @@
 """Flagging tests run against leukoflag.units.
 
-TEMPORARY: until the units branch is merged, ``leukoflag.units.count_per_ul`` is a placeholder;
-a minimal stand-in covering the spellings these tests use replaces it. Removed at the merge.
+While ``leukoflag.units.count_per_ul`` is still the placeholder (units branch not merged), a
+minimal stand-in covering the spellings these tests use replaces it. The fixture is inert once the
+real implementation is there (it only checks that the placeholder raises NotImplementedError);
+delete this file after the units merge.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 import pytest
 
+from leukoflag import units
+from leukoflag.errors import UnitError
 from leukoflag.model import (
     CodedResult,
     Coding,
@@ -19,7 +21,7 @@ from leukoflag.model import (
     Unit,
 )
 
-from .build import ANC, K_PER_UL, adult, code_of, issue_codes, one, result
+from .build import ANC, K_PER_UL, adult, code_of, issue_codes, lab_range, one, range_of, result
 
 
 def test_less_than_1_thousand_proves_critical_low_wbc() -> None:
@@ -161,12 +163,23 @@ def test_data_absent_reason_is_not_flagged() -> None:
     assert "not-performed" in evaluation.issues[0].text
 
 
-def test_missing_unit_is_not_guessed() -> None:
-    evaluation = one(result("3.2", unit=None))
+def test_missing_unit_is_not_guessed_when_units_cannot_infer_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = units.count_per_ul
+
+    def refusing(value: Decimal | str | int, unit: object, analyte: str = "wbc") -> Decimal:
+        if unit is None:  # what leukoflag.units does for an ambiguous magnitude
+            raise UnitError("150 fits both cells/µL and ×10³/µL", reason="no-unit")
+        return real(value, unit, analyte)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(units, "count_per_ul", refusing)
+    evaluation = one(result("150", unit=None))
     assert evaluation.finding is None
     assert evaluation.quantity is None
     issue = next(i for i in evaluation.issues if i.code == "flag.unit-missing")
     assert issue.location == "MSG[1]/OBX[1]-6"
+    assert "fits both" in issue.text
 
 
 def test_unit_of_another_analyte_is_not_a_count() -> None:
@@ -193,3 +206,36 @@ def test_implausible_values_are_not_flagged(value: str, unit: str) -> None:
     assert evaluation.finding is None
     assert evaluation.quantity is None
     assert "flag.value-implausible" in issue_codes(evaluation)
+
+
+def test_unit_inferred_by_units_is_used_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = units.count_per_ul
+
+    def inferring(value: Decimal | str | int, unit: object, analyte: str = "wbc") -> Decimal:
+        if unit is None:  # what leukoflag.units does for an unambiguous magnitude
+            return Decimal(value).scaleb(3)
+        return real(value, unit, analyte)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(units, "count_per_ul", inferring)
+    evaluation = one(result("3.2", unit=None, reference=lab_range("4.0-11.0", "4.0", "11.0")))
+    assert code_of(evaluation) == "L"
+    assert evaluation.quantity is not None
+    assert evaluation.quantity.value == 3200
+    assert (range_of(evaluation).low, range_of(evaluation).high) == (4000, 11000)
+    issue = next(i for i in evaluation.issues if i.code == "flag.unit-inferred")
+    assert issue.severity.value == "warning"
+    assert issue.location == "MSG[1]/OBX[1]-6"
+    assert "×1,000 cells/µL" in issue.text
+
+
+def test_range_value_without_unit_is_never_inferred() -> None:
+    value = NumberRange(Decimal("1.0"), Decimal("2.0"), "1.0-2.0")
+    evaluation = one(result(value, unit=None))
+    assert evaluation.finding is None
+    assert "flag.unit-missing" in issue_codes(evaluation)
+
+
+def test_negative_value_without_unit_is_implausible() -> None:
+    evaluation = one(result("-3.2", unit=None))
+    assert evaluation.finding is None
+    assert issue_codes(evaluation) == ["flag.value-implausible"]

@@ -238,16 +238,19 @@ def _evaluate_count(
         stop = _value_problem(result, name)
     if stop is not None:
         return Evaluation(location, analyte, loinc, issues=(*issues, stop))
-    bounds, quantity, problem = _normalize_value(result, analyte, state.rules)
-    if problem is not None:
-        return Evaluation(location, analyte, loinc, issues=(*issues, problem))
-    assert bounds is not None
+    normalized = _normalize_value(result, analyte, state.rules)
+    if normalized.bounds is None:
+        assert normalized.stop is not None
+        return Evaluation(location, analyte, loinc, issues=(*issues, normalized.stop))
+    if normalized.note is not None:
+        issues.append(normalized.note)
+    bounds, quantity = normalized.bounds, normalized.quantity
     exact = quantity is not None and not quantity.comparator
     if recognition.kind == _scope.COUNT and analyte is Analyte.WBC and exact:
         assert quantity is not None
         _collect(state, result, "count", quantity.value)
     day = _result_day(result, state)
-    lab, lab_issue = _lab_range(result, analyte, state)
+    lab, lab_issue = _lab_range(result, analyte, state, normalized.factor)
     if lab_issue is not None:
         issues.append(lab_issue)
     judged = _judge(
@@ -426,43 +429,102 @@ def _value_problem(result: LabResult, name: str) -> Issue | None:
 # --------------------------------------------------------------------------- values and units
 
 
-def _normalize_value(
-    result: LabResult, analyte: Analyte, rules: Rules
-) -> tuple[tuple[Point, Point] | None, NormalizedQuantity | None, Issue | None]:
-    """The value's bounds in cells/µL, the quantity to write, or the Issue that stops it."""
+@dataclass(frozen=True, slots=True)
+class _Normalized:
+    """A value in cells/µL as bounds (None: not normalized, ``stop`` says why)."""
+
+    bounds: tuple[Point, Point] | None
+    quantity: NormalizedQuantity | None = None
+    stop: Issue | None = None
+    factor: Decimal | None = None  # set when the unit was missing and units inferred it
+    note: Issue | None = None  # says that the unit was inferred
+
+
+def _normalize_value(result: LabResult, analyte: Analyte, rules: Rules) -> _Normalized:
+    """The value's bounds in cells/µL and the quantity to write, or the Issue that stops it."""
     value = result.value
     unit = result.unit
+    location = result.location
     if isinstance(value, Number):
-        converted, problem = _per_ul(value.value, unit, analyte, result.location, rules)
+        if _unitless(unit):
+            return _inferred(value, analyte, location, rules)
+        converted, problem = _per_ul(value.value, unit, analyte, location, rules)
         if converted is None:
-            return None, None, problem
+            return _Normalized(None, stop=problem)
         quantity = NormalizedQuantity(converted, value.comparator)
-        return _comparator_bounds(converted, value.comparator), quantity, problem
+        return _Normalized(_comparator_bounds(converted, value.comparator), quantity)
     assert isinstance(value, NumberRange)
     ends: list[Decimal | None] = []
     for end in (value.low, value.high):
         if end is None:
             ends.append(None)
             continue
-        converted, problem = _per_ul(end, unit, analyte, result.location, rules)
+        converted, problem = _per_ul(end, unit, analyte, location, rules)
         if converted is None:
-            return None, None, problem
+            return _Normalized(None, stop=problem)
         ends.append(converted)
     low, high = ends
     if (low is None and high is None) or (low is not None and high is not None and low > high):
-        return (
+        return _Normalized(
             None,
-            None,
-            _issue(
+            stop=_issue(
                 Severity.WARNING,
                 "value-not-numeric",
-                _at(result.location, "value"),
+                _at(location, "value"),
                 f"not flagged: the range value {value.text!r} has no usable limits",
             ),
         )
     lower: Point = (low if low is not None else Decimal(0), 0)
     upper: Point = (high if high is not None else INFINITY, 0)
-    return (lower, upper), None, None
+    return _Normalized((lower, upper))
+
+
+def _unitless(unit: Unit | None) -> bool:
+    return unit is None or not (unit.text.strip() or unit.code.strip())
+
+
+def _inferred(value: Number, analyte: Analyte, location: str, rules: Rules) -> _Normalized:
+    """A number sent without unit: units infers one only when the magnitude is unambiguous."""
+    name = analyte.value.upper()
+    if value.value < 0:
+        return _Normalized(None, stop=_per_ul(value.value, None, analyte, location, rules)[1])
+    try:
+        converted = units.count_per_ul(value.value, None, analyte.value)
+    except UnitError as exc:
+        return _Normalized(
+            None,
+            stop=_issue(
+                Severity.WARNING,
+                "unit-missing",
+                _at(location, "unit"),
+                f"not flagged: the {name} value {value.text or value.value} was sent without a "
+                f"unit ({exc})",
+            ),
+        )
+    if value.value == 0 or converted < 0 or converted > rules.plausible_max:
+        return _Normalized(
+            None,
+            stop=_issue(
+                Severity.WARNING,
+                "unit-missing",
+                _at(location, "unit"),
+                f"not flagged: the {name} value {value.text or value.value} was sent without a "
+                "unit, and none can be inferred for it",
+            ),
+        )
+    factor = converted / value.value
+    shown = "cells/µL" if factor == 1 else f"×{_fmt(factor)} cells/µL"
+    note = _issue(
+        Severity.WARNING,
+        "unit-inferred",
+        _at(location, "unit"),
+        f"the {name} value {value.text or value.value} was sent without a unit; leukoflag.units "
+        f"inferred {shown} from its magnitude",
+    )
+    quantity = NormalizedQuantity(converted, value.comparator)
+    return _Normalized(
+        _comparator_bounds(converted, value.comparator), quantity, factor=factor, note=note
+    )
 
 
 def _comparator_bounds(value: Decimal, comparator: str) -> tuple[Point, Point]:
@@ -484,7 +546,14 @@ def _per_ul(
 ) -> tuple[Decimal | None, Issue | None]:
     """``value`` in cells/µL, or the Issue saying why not."""
     name = analyte.value.upper()
-    if unit is None or not (unit.text.strip() or unit.code.strip()):
+    if value < 0:
+        return None, _issue(
+            Severity.WARNING,
+            "value-implausible",
+            _at(location, "value"),
+            f"not flagged: a {name} cannot be negative ({value})",
+        )
+    if unit is None or _unitless(unit):
         return None, _issue(
             Severity.WARNING,
             "unit-missing",
@@ -514,7 +583,7 @@ def _per_ul(
 
 
 def _lab_range(
-    result: LabResult, analyte: Analyte, state: _OrderState
+    result: LabResult, analyte: Analyte, state: _OrderState, factor: Decimal | None
 ) -> tuple[NormalizedRange | None, Issue | None]:
     """The lab's range in cells/µL (None: absent, ignored by policy, or unusable + Issue)."""
     sent = result.reference_range
@@ -523,18 +592,20 @@ def _lab_range(
     location = _at(result.location, "range")
     if sent.low is None and sent.high is None:
         return None, _lab_range_issue(location, sent, "it has no numeric limits")
-    unit = sent.unit if sent.unit is not None else result.unit
-    if unit is None or not (unit.text.strip() or unit.code.strip()):
-        return None, _lab_range_issue(location, sent, "neither it nor the value has a unit")
+    unit = sent.unit if not _unitless(sent.unit) else result.unit
     limits: list[Decimal | None] = []
     for limit in (sent.low, sent.high):
         if limit is None:
             limits.append(None)
-            continue
-        try:
-            limits.append(units.count_per_ul(limit, unit, analyte.value))
-        except UnitError as exc:
-            return None, _lab_range_issue(location, sent, str(exc))
+        elif not _unitless(unit):
+            try:
+                limits.append(units.count_per_ul(limit, unit, analyte.value))
+            except UnitError as exc:
+                return None, _lab_range_issue(location, sent, str(exc))
+        elif factor is not None:  # the value's unit was inferred: the range shares it
+            limits.append(limit * factor)
+        else:
+            return None, _lab_range_issue(location, sent, "neither it nor the value has a unit")
     low, high = limits
     rules = state.rules
     if low is not None and high is not None and low >= high:
