@@ -219,9 +219,14 @@ class _Reader:
         if isinstance(delimiters, str):
             return delimiters
         self.delimiters = d = delimiters
-        msh = ["MSH", d.field, *header.split(d.field)[1:]]
+        msh_sent = header.split(d.field)
+        msh = ["MSH", d.field, *msh_sent[1:]]
         if len(msh) < _WIDTH:
             msh.extend(_BLANKS[: _WIDTH - len(msh)])
+        segments = [(segment_id(line, d.field), line) for line in lines[1:]]
+        if not segments:
+            cut = " (MSH itself is cut short)" if len(msh_sent) < _REQUIRED_LAST["MSH"] else ""
+            return f"truncated: the message holds only its MSH segment{cut}"
         type_parts = [p.strip() for p in msh[9].split(d.component)]
         message_type = "^".join(type_parts).rstrip("^")
         if not message_type:
@@ -231,8 +236,7 @@ class _Reader:
                 f"message type {message_type} is not a lab result: leukoflag reads ORU^R01 "
                 "(and ORU^R30-R32) messages"
             )
-        segments = [(segment_id(line, d.field), line) for line in lines[1:]]
-        rejected = self._truncation(header, segments)
+        rejected = self._truncation(segments)
         if rejected:
             return rejected
         for name, line in segments:
@@ -244,7 +248,7 @@ class _Reader:
             self._segment(name, line)
         if self.pending_orc is not None:
             self._order_without_obr()
-        self._unmapped(msh, "MSH", f"{self.location}/MSH[1]", len(header.split(d.field)) + 1)
+        self._unmapped(msh, "MSH", f"{self.location}/MSH[1]", len(msh_sent) + 1)
         return Message(
             index=index,
             source=source,
@@ -272,12 +276,8 @@ class _Reader:
             )
         return self.issues
 
-    def _truncation(self, header: str, segments: list[tuple[str, str]]) -> str:
+    def _truncation(self, segments: list[tuple[str, str]]) -> str:
         names = {name for name, _ in segments}
-        if not segments:
-            fields = header.count(self.delimiters.field)
-            cut = " (MSH itself is cut short)" if fields < _REQUIRED_LAST["MSH"] else ""
-            return f"truncated: the message holds only its MSH segment{cut}"
         name, line = segments[-1]
         required = _REQUIRED_LAST.get(name)
         if required is not None and line.count(self.delimiters.field) < required:
@@ -470,6 +470,7 @@ class _Reader:
         if fields[15]:
             source = self._specimen_source(fields, location)
             if source is not None:
+                order.fields["specimen_source"] = source.type
                 order.specimens.append(_SpecimenDraft(source))
         self._group().orders.append(order)
         self.order = order
