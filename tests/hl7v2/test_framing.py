@@ -84,7 +84,13 @@ def test_junk_before_first_msh_is_its_own_rejected_chunk() -> None:
 
 def test_junk_between_mllp_frames_is_its_own_chunk() -> None:
     data = (
-        b"\x0b" + CBC.encode() + b"\x1c\r" + b"-- keepalive --\r" + b"\x0b" + SECOND.encode() + b"\x1c\r"
+        b"\x0b"
+        + CBC.encode()
+        + b"\x1c\r"
+        + b"-- keepalive --\r"
+        + b"\x0b"
+        + SECOND.encode()
+        + b"\x1c\r"
     )
     chunks = split(data)
     assert len(chunks) == 3

@@ -20,7 +20,8 @@ from dataclasses import replace
 from typing import Any
 
 from leukoflag.hl7v2._charset import Decoded, decode_message
-from leukoflag.hl7v2._er7 import Delimiters, read_delimiters, segment_id
+from leukoflag.hl7v2._construct import lab_result_constructor
+from leukoflag.hl7v2._er7 import DEFAULT, Delimiters, read_delimiters, segment_id
 from leukoflag.hl7v2._tables import Tables, load_tables
 from leukoflag.hl7v2._time import parse_timestamp
 from leukoflag.hl7v2._types import (
@@ -34,7 +35,14 @@ from leukoflag.hl7v2._types import (
     render_organization,
     render_person,
 )
-from leukoflag.hl7v2._values import Note, read_flags, read_range, read_unit, read_value
+from leukoflag.hl7v2._values import (
+    Note,
+    parse_decimal,
+    read_flags,
+    read_range,
+    read_unit,
+    read_value,
+)
 from leukoflag.model import (
     Coding,
     Concept,
@@ -43,6 +51,7 @@ from leukoflag.model import (
     LabResult,
     Message,
     NoValue,
+    Number,
     Order,
     Patient,
     PatientResult,
@@ -52,6 +61,7 @@ from leukoflag.model import (
     Severity,
     Specimen,
     Timestamp,
+    Value,
     Visit,
 )
 from leukoflag.settings import Settings
@@ -75,6 +85,7 @@ _CARRIED = {
     "SPM": frozenset({1, 2, 4, 8, 11, 17, 18}),
     "NTE": frozenset({1, 3}),
 }
+_MAPPED = frozenset(_CARRIED)
 _UNCARRIED = {
     name: tuple(n for n in range(1, 200) if n not in kept) for name, kept in _CARRIED.items()
 }
@@ -180,12 +191,14 @@ class _Reader:
         "implicit_orders",
         "issues",
         "location",
+        "new_result",
         "note_target",
         "order",
         "pending_orc",
         "specimen",
         "tables",
         "text",
+        "times",
         "zone",
     )
 
@@ -196,7 +209,7 @@ class _Reader:
         self.zone = settings.default_timezone
         self.tables: Tables = load_tables()
         self.issues: list[Issue] = list(decoded_message.issues)
-        self.delimiters: Delimiters = Delimiters("|", "^", "~", "\\", "&")
+        self.delimiters: Delimiters = DEFAULT
         self.counts: dict[str, int] = {}
         self.groups: list[_GroupDraft] = []
         self.group: _GroupDraft | None = None
@@ -206,6 +219,9 @@ class _Reader:
         # Where an NTE goes: a notes list, or (order, result position) for an OBX.
         self.note_target: list[str] | tuple[_OrderDraft, int] | None = None
         self.implicit_orders = 0
+        # Timestamps repeat within a message (OBX-14 of every result): parsed once per text.
+        self.times: dict[str, tuple[Timestamp | None, str, str]] = {}
+        self.new_result = lab_result_constructor()
 
     # ------------------------------------------------------------------ the message
 
@@ -223,7 +239,12 @@ class _Reader:
         msh = ["MSH", d.field, *msh_sent[1:]]
         if len(msh) < _WIDTH:
             msh.extend(_BLANKS[: _WIDTH - len(msh)])
-        segments = [(segment_id(line, d.field), line) for line in lines[1:]]
+        field = d.field
+        segments = [
+            (name if name in _MAPPED and line[3:4] == field else segment_id(line, field), line)
+            for line in lines[1:]
+            for name in (line[:3],)
+        ]
         if not segments:
             cut = " (MSH itself is cut short)" if len(msh_sent) < _REQUIRED_LAST["MSH"] else ""
             return f"truncated: the message holds only its MSH segment{cut}"
@@ -239,12 +260,12 @@ class _Reader:
         rejected = self._truncation(segments)
         if rejected:
             return rejected
+        if any(name == "MSH" for name, _ in segments):
+            return (
+                "more than one MSH segment in one message: split the input into messages "
+                "first (leukoflag.hl7v2.split_stream)"
+            )
         for name, line in segments:
-            if name == "MSH":
-                return (
-                    "more than one MSH segment in one message: split the input into messages "
-                    "first (leukoflag.hl7v2.split_stream)"
-                )
             self._segment(name, line)
         if self.pending_orc is not None:
             self._order_without_obr()
@@ -257,7 +278,7 @@ class _Reader:
             sending_facility=self._hd(msh[4], "MSH[1]-4"),
             receiving_application=self._hd(msh[5], "MSH[1]-5"),
             receiving_facility=self._hd(msh[6], "MSH[1]-6"),
-            timestamp=self._time(msh[7], f"{self.location}/MSH[1]-7"),
+            timestamp=self._time(msh[7], f"{self.location}/MSH[1]", 7),
             message_type=message_type,
             processing_id=msh[11].split(d.component)[0].strip(),
             version=msh[12].split(d.component)[0].strip(),
@@ -310,7 +331,7 @@ class _Reader:
             fields.extend(_BLANKS[: _WIDTH - sent])
         if name == "OBX":
             self._obx(fields, location)
-            if sent > 9:
+            if sent > 9 and (fields[9] or fields[10] or fields[12] or fields[13] or sent > 20):
                 self._unmapped(fields, name, location, sent)
             return
         if name == "NTE":
@@ -404,7 +425,7 @@ class _Reader:
             identifiers=tuple(identifiers),
             family=family,
             given=given,
-            birth_date=self._time(fields[7], f"{location}-7"),
+            birth_date=self._time(fields[7], location, 7),
             sex=sex,
             sex_text=sex_text,
         )
@@ -488,12 +509,12 @@ class _Reader:
         where = obr[0] if obr else (orc[0] if orc else self.location)
         for key, orc_number, obr_number in (("placer_id", 2, 2), ("filler_id", 3, 3)):
             from_obr = (
-                identifier_ei(request[obr_number].split(d.component), d, codec, problems)
+                identifier_ei(request[obr_number], d.component, d, codec, problems)
                 if request[obr_number]
                 else None
             )
             from_orc = (
-                identifier_ei(order_fields[orc_number].split(d.component), d, codec, problems)
+                identifier_ei(order_fields[orc_number], d.component, d, codec, problems)
                 if order_fields[orc_number]
                 else None
             )
@@ -507,9 +528,7 @@ class _Reader:
                 )
             values[key] = from_obr or from_orc
         if order_fields[4]:
-            values["group_id"] = identifier_ei(
-                order_fields[4].split(d.component), d, codec, problems
-            )
+            values["group_id"] = identifier_ei(order_fields[4], d.component, d, codec, problems)
         values["order_control"] = order_fields[1].split(d.component)[0].strip()
         code = None
         if obr is not None:
@@ -523,9 +542,9 @@ class _Reader:
                     f"{where}-4",
                     "OBR-4 universal service identifier is empty",
                 )
-            values["effective"] = self._time(request[7], f"{where}-7")
-            values["effective_end"] = self._time(request[8], f"{where}-8")
-            values["issued"] = self._time(request[22], f"{where}-22")
+            values["effective"] = self._time(request[7], where, 7)
+            values["effective_end"] = self._time(request[8], where, 8)
+            values["issued"] = self._time(request[22], where, 22)
         values["code"] = code or _EMPTY_CONCEPT
         values["status"], values["status_text"] = self._report_status(request[25], f"{where}-25")
         providers = request[16] or order_fields[12]
@@ -590,14 +609,14 @@ class _Reader:
         if kind is None and site is None and role is None:
             return None
         control = self._is_control(kind, role, f"{location}-15")
-        received = self._time(fields[14], f"{location}-14")
+        received = self._time(fields[14], location, 14)
         fields[14] = ""  # OBR-14 is carried as this specimen's received time
         return Specimen(
             location=f"{location}-15",
             type=kind,
             role=role,
             source_site=site,
-            collected=self._time(fields[7], f"{location}-7"),
+            collected=self._time(fields[7], location, 7),
             received=received,
             is_control=control,
         )
@@ -612,9 +631,9 @@ class _Reader:
             if d.subcomponent in fields[2]:
                 # EIP: placer's EI ^ filler's EI, each as subcomponents; the filler's wins.
                 chosen = parts[1] if len(parts) > 1 and parts[1] else parts[0]
-                identifier = identifier_ei(chosen.split(d.subcomponent), d, codec, problems)
+                identifier = identifier_ei(chosen, d.subcomponent, d, codec, problems)
             else:
-                identifier = identifier_ei(parts, d, codec, problems)
+                identifier = identifier_ei(fields[2], d.component, d, codec, problems)
         kind, problem = concept(fields[4], d, codec)
         site, site_problem = concept(fields[8], d, codec)
         roles = fields[11].split(d.repetition)
@@ -638,8 +657,8 @@ class _Reader:
                 type=kind,
                 role=role,
                 source_site=site,
-                collected=self._time(period[0], f"{location}-17"),
-                received=self._time(fields[18], f"{location}-18"),
+                collected=self._time(period[0], location, 17),
+                received=self._time(fields[18], location, 18),
                 is_control=self._is_control(kind, role, location),
             )
         )
@@ -734,9 +753,13 @@ class _Reader:
                 f"{location}-3",
                 "OBX-3 observation identifier is empty",
             )
-        value, notes = read_value(fields[2], fields[5], d, codec)
-        if notes:
-            self._notes(notes, f"{location}-5")
+        number = parse_decimal(fields[5]) if fields[2] == "NM" else None
+        if number is not None:
+            value: Value = Number(number, fields[5].strip())  # the common case, inline
+        else:
+            value, notes = read_value(fields[2], fields[5], d, codec)
+            if notes:
+                self._notes(notes, f"{location}-5")
         unit = reference_range = None
         flags: tuple[Coding, ...] = ()
         if fields[6]:
@@ -790,6 +813,8 @@ class _Reader:
         if fields[17]:
             methods = fields[17].split(d.repetition)
             method, problem = concept(methods[0], d, codec)
+            if problem:
+                self._issue(Severity.WARNING, "hl7v2.escape-invalid", f"{location}-17", problem)
             if len(methods) > 1:
                 self._repetitions(location, 17, methods)
         if fields[18]:
@@ -800,28 +825,30 @@ class _Reader:
         if fields[29]:
             kind = fields[29].split(d.component)[0].strip()
             category = Concept((Coding(kind, "", _OBSERVATION_TYPE, "HL70936"),))
+        # Positional, in LabResult's field order (see _construct: the hottest constructor).
         order.results.append(
-            LabResult(
-                location=location,
-                code=code,
-                value=value,
-                status=status,
-                unit=unit,
-                reference_range=reference_range,
-                status_text=status_text,
-                data_absent_reason=absent,
-                sender_flags=flags,
-                value_type=fields[2].strip(),
-                set_id=fields[1].strip(),
-                sub_id=fields[4].strip(),
-                effective=self._time(fields[14], f"{location}-14") if fields[14] else None,
-                analysis_time=self._time(fields[19], f"{location}-19") if fields[19] else None,
-                method=method,
-                device=device,
-                performers=performers,
-                category=category,
-                specimen=self.specimen.specimen.location if self.specimen else "",
-                order=order.location,
+            self.new_result(
+                location,
+                code,
+                value,
+                status,
+                unit,
+                reference_range,
+                status_text,
+                absent,
+                flags,
+                fields[2].strip(),  # value_type
+                fields[1].strip(),  # set_id
+                fields[4].strip(),  # sub_id
+                self._time(fields[14], location, 14) if fields[14] else None,
+                self._time(fields[19], location, 19) if fields[19] else None,
+                method,
+                device,
+                performers,
+                category,
+                (),  # notes: added when an NTE follows
+                self.specimen.specimen.location if self.specimen else "",
+                order.location,
             )
         )
         self.note_target = (order, len(order.results) - 1)
@@ -855,8 +882,9 @@ class _Reader:
 
     def _device(self, field: str, location: str) -> str:
         problems: list[str] = []
-        parts = field.split(self.delimiters.component)
-        identifier = identifier_ei(parts, self.delimiters, self.codec, problems)
+        identifier = identifier_ei(
+            field, self.delimiters.component, self.delimiters, self.codec, problems
+        )
         self._problems(problems, location)
         if identifier is None:
             return ""
@@ -866,20 +894,22 @@ class _Reader:
 
     # ------------------------------------------------------------------ helpers
 
-    def _time(self, field: str, location: str) -> Timestamp | None:
+    def _time(self, field: str, location: str, number: int) -> Timestamp | None:
+        """A DTM/TS field (first component); problems are Issues at ``location-number``."""
         if not field:
             return None
-        first = field.split(self.delimiters.component, 1)[0]
-        if self.delimiters.subcomponent in first:
-            first = first.split(self.delimiters.subcomponent, 1)[0]
-        if not first.strip():
-            return None
-        stamp, kind, text = parse_timestamp(first, self.zone)
+        parsed = self.times.get(field)
+        if parsed is None:
+            first = field.split(self.delimiters.component, 1)[0]
+            first = first.split(self.delimiters.subcomponent, 1)[0].strip()
+            parsed = parse_timestamp(first, self.zone) if first else (None, "", "")
+            self.times[field] = parsed
+        stamp, kind, text = parsed
         if kind:
             self._issue(
                 Severity.WARNING,
                 "hl7v2.timestamp-invalid" if stamp is None else "hl7v2.timestamp-truncated",
-                location,
+                f"{location}-{number}",
                 text,
             )
         return stamp
@@ -891,12 +921,18 @@ class _Reader:
         return value
 
     def _hd(self, field: str, where: str) -> str:
-        parts = field.split(self.delimiters.component)
+        """HD (MSH-3 to MSH-6): the namespace ID, else the universal ID."""
+        d = self.delimiters
+        if d.component not in field and d.escape not in field:
+            return field.strip()
+        parts = field.split(d.component)
         problems: list[str] = []
-        namespace = decoded(parts[0], self.delimiters, self.codec, problems).strip()
+        namespace = decoded(parts[0], d, self.codec, problems).strip()
         universal = parts[1] if len(parts) > 1 else ""
+        if not namespace:
+            namespace = decoded(universal, d, self.codec, problems).strip()
         self._problems(problems, f"{self.location}/{where}")
-        return namespace or decoded(universal, self.delimiters, self.codec, problems).strip()
+        return namespace
 
     def _repetitions(self, location: str, number: int, repetitions: list[str]) -> None:
         name = location.rsplit("/", 1)[-1].split("[", 1)[0]
