@@ -375,8 +375,15 @@ class _Reader:
                     f"{name}-{number} is populated but not carried: {fields[number][:80]!r}",
                 )
 
-    def _group(self) -> _GroupDraft:
+    def _group(self, location: str) -> _GroupDraft:
+        """The current PATIENT_RESULT group; one without a patient when no PID came first."""
         if self.group is None:
+            self._issue(
+                Severity.WARNING,
+                "hl7v2.patient-missing",
+                location,
+                "no PID before this segment: its results have no patient",
+            )
             self.group = _GroupDraft(None)
             self.groups.append(self.group)
         return self.group
@@ -438,7 +445,7 @@ class _Reader:
     def _pv1(self, fields: list[str], location: str) -> None:
         d, codec = self.delimiters, self.codec
         problems: list[str] = []
-        group = self._group()
+        group = self._group(location)
         visit_number = None
         if fields[19]:
             visit_number = identifier_cx(fields[19].split(d.repetition)[0], d, codec, problems)
@@ -475,7 +482,7 @@ class _Reader:
             "ORC is not followed by an OBR: the order has no code (OBR-4) or report status",
         )
         order = _OrderDraft(location, self._order_fields(None, (location, fields)))
-        self._group().orders.append(order)
+        self._group(location).orders.append(order)
         self._unmapped(fields, "ORC", location, sent)
         self.order = order
         self.specimen = None
@@ -493,7 +500,7 @@ class _Reader:
             if source is not None:
                 order.fields["specimen_source"] = source.type
                 order.specimens.append(_SpecimenDraft(source))
-        self._group().orders.append(order)
+        self._group(orc[0] if orc else location).orders.append(order)
         self.order = order
         self.specimen = None
         self.note_target = order.notes
@@ -709,7 +716,7 @@ class _Reader:
             order_location,
             {"code": _EMPTY_CONCEPT, "status": ReportStatus.UNKNOWN},
         )
-        self._group().orders.append(order)
+        self._group(location).orders.append(order)
         self.order = order
         self.specimen = None
         return order
