@@ -265,37 +265,38 @@ class _Reader:
                 "more than one MSH segment in one message: split the input into messages "
                 "first (leukoflag.hl7v2.split_stream)"
             )
+        where = f"{self.location}/MSH[1]"
+        self._unmapped(msh, "MSH", where, len(msh_sent) + 1)
+        control_id = self._text(msh[10], f"{where}-10").strip()
+        if not control_id:
+            self._issue(
+                Severity.WARNING,
+                "hl7v2.control-id-missing",
+                f"{where}-10",
+                "MSH-10 message control ID is empty: output ids cannot be tied to the message",
+            )
+        applications = [self._hd(msh[n], f"{where}-{n}") for n in (3, 4, 5, 6)]
+        timestamp = self._time(msh[7], where, 7)
         for name, line in segments:
             self._segment(name, line)
         if self.pending_orc is not None:
             self._order_without_obr()
-        self._unmapped(msh, "MSH", f"{self.location}/MSH[1]", len(msh_sent) + 1)
         return Message(
             index=index,
             source=source,
-            control_id=self._text(msh[10], f"{self.location}/MSH[1]-10").strip(),
-            sending_application=self._hd(msh[3], "MSH[1]-3"),
-            sending_facility=self._hd(msh[4], "MSH[1]-4"),
-            receiving_application=self._hd(msh[5], "MSH[1]-5"),
-            receiving_facility=self._hd(msh[6], "MSH[1]-6"),
-            timestamp=self._time(msh[7], f"{self.location}/MSH[1]", 7),
+            control_id=control_id,
+            sending_application=applications[0],
+            sending_facility=applications[1],
+            receiving_application=applications[2],
+            receiving_facility=applications[3],
+            timestamp=timestamp,
             message_type=message_type,
             processing_id=msh[11].split(d.component)[0].strip(),
             version=msh[12].split(d.component)[0].strip(),
             charset=msh[18].split(d.repetition)[0].strip(),
             groups=tuple(g.build() for g in self.groups),
-            issues=tuple(self._message_issues(msh)),
+            issues=tuple(self.issues),
         )
-
-    def _message_issues(self, msh: list[str]) -> list[Issue]:
-        if not msh[10].strip():
-            self._issue(
-                Severity.WARNING,
-                "hl7v2.control-id-missing",
-                f"{self.location}/MSH[1]-10",
-                "MSH-10 message control ID is empty: output ids cannot be tied to the message",
-            )
-        return self.issues
 
     def _truncation(self, segments: list[tuple[str, str]]) -> str:
         names = {name for name, _ in segments}
@@ -938,7 +939,7 @@ class _Reader:
         universal = parts[1] if len(parts) > 1 else ""
         if not namespace:
             namespace = decoded(universal, d, self.codec, problems).strip()
-        self._problems(problems, f"{self.location}/{where}")
+        self._problems(problems, where)
         return namespace
 
     def _repetitions(self, location: str, number: int, repetitions: list[str]) -> None:
