@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 from leukoflag.hl7v2._charset import Decoded, decode_message
-from leukoflag.hl7v2._construct import lab_result_constructor
+from leukoflag.hl7v2._construct import lab_result_constructor, number_constructor
 from leukoflag.hl7v2._er7 import DEFAULT, Delimiters, read_delimiters, segment_id
 from leukoflag.hl7v2._tables import Tables, load_tables
 from leukoflag.hl7v2._time import parse_timestamp
@@ -51,7 +51,6 @@ from leukoflag.model import (
     LabResult,
     Message,
     NoValue,
-    Number,
     Order,
     Patient,
     PatientResult,
@@ -191,6 +190,7 @@ class _Reader:
         "implicit_orders",
         "issues",
         "location",
+        "new_number",
         "new_result",
         "note_target",
         "order",
@@ -222,6 +222,7 @@ class _Reader:
         # Timestamps repeat within a message (OBX-14 of every result): parsed once per text.
         self.times: dict[str, tuple[Timestamp | None, str, str]] = {}
         self.new_result = lab_result_constructor()
+        self.new_number = number_constructor()
 
     # ------------------------------------------------------------------ the message
 
@@ -763,7 +764,7 @@ class _Reader:
             )
         number = parse_decimal(fields[5]) if fields[2] == "NM" else None
         if number is not None:
-            value: Value = Number(number, fields[5].strip())  # the common case, inline
+            value: Value = self.new_number(number, fields[5].strip())  # the common case
         else:
             value, notes = read_value(fields[2], fields[5], d, codec)
             if notes:
@@ -833,6 +834,21 @@ class _Reader:
         if fields[29]:
             kind = fields[29].split(d.component)[0].strip()
             category = Concept((Coding(kind, "", _OBSERVATION_TYPE, "HL70936"),))
+        # Times repeat across the results of a message: a parsed one without problem is reused.
+        times = self.times
+        effective = analysis_time = None
+        if fields[14]:
+            parsed = times.get(fields[14])
+            if parsed is not None and not parsed[1]:
+                effective = parsed[0]
+            else:
+                effective = self._time(fields[14], location, 14)
+        if fields[19]:
+            parsed = times.get(fields[19])
+            if parsed is not None and not parsed[1]:
+                analysis_time = parsed[0]
+            else:
+                analysis_time = self._time(fields[19], location, 19)
         # Positional, in LabResult's field order (see _construct: the hottest constructor).
         order.results.append(
             self.new_result(
@@ -848,8 +864,8 @@ class _Reader:
                 fields[2].strip(),  # value_type
                 fields[1].strip(),  # set_id
                 fields[4].strip(),  # sub_id
-                self._time(fields[14], location, 14) if fields[14] else None,
-                self._time(fields[19], location, 19) if fields[19] else None,
+                effective,
+                analysis_time,
                 method,
                 device,
                 performers,
