@@ -310,3 +310,11 @@ def test_fast_lab_result_constructor_builds_an_equal_frozen_object() -> None:
     assert hash(fast.code) == hash(Concept())
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.location = "changed"  # type: ignore[misc]
+
+
+def test_fast_number_constructor_builds_an_equal_object() -> None:
+    from leukoflag.hl7v2._construct import number_constructor
+
+    built = number_constructor()(Decimal("8.20"), "8.20")
+    assert built == Number(Decimal("8.20"), "8.20")
+    assert (built.comparator, built.comment) == ("", "")

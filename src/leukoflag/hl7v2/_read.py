@@ -20,7 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 from leukoflag.hl7v2._charset import Decoded, decode_message
-from leukoflag.hl7v2._construct import lab_result_constructor
+from leukoflag.hl7v2._construct import lab_result_constructor, number_constructor
 from leukoflag.hl7v2._er7 import DEFAULT, Delimiters, read_delimiters, segment_id
 from leukoflag.hl7v2._tables import Tables, load_tables
 from leukoflag.hl7v2._time import parse_timestamp
@@ -51,7 +51,6 @@ from leukoflag.model import (
     LabResult,
     Message,
     NoValue,
-    Number,
     Order,
     Patient,
     PatientResult,
@@ -191,6 +190,7 @@ class _Reader:
         "implicit_orders",
         "issues",
         "location",
+        "new_number",
         "new_result",
         "note_target",
         "order",
@@ -222,6 +222,7 @@ class _Reader:
         # Timestamps repeat within a message (OBX-14 of every result): parsed once per text.
         self.times: dict[str, tuple[Timestamp | None, str, str]] = {}
         self.new_result = lab_result_constructor()
+        self.new_number = number_constructor()
 
     # ------------------------------------------------------------------ the message
 
@@ -265,37 +266,38 @@ class _Reader:
                 "more than one MSH segment in one message: split the input into messages "
                 "first (leukoflag.hl7v2.split_stream)"
             )
+        where = f"{self.location}/MSH[1]"
+        self._unmapped(msh, "MSH", where, len(msh_sent) + 1)
+        control_id = self._text(msh[10], f"{where}-10").strip()
+        if not control_id:
+            self._issue(
+                Severity.WARNING,
+                "hl7v2.control-id-missing",
+                f"{where}-10",
+                "MSH-10 message control ID is empty: output ids cannot be tied to the message",
+            )
+        applications = [self._hd(msh[n], f"{where}-{n}") for n in (3, 4, 5, 6)]
+        timestamp = self._time(msh[7], where, 7)
         for name, line in segments:
             self._segment(name, line)
         if self.pending_orc is not None:
             self._order_without_obr()
-        self._unmapped(msh, "MSH", f"{self.location}/MSH[1]", len(msh_sent) + 1)
         return Message(
             index=index,
             source=source,
-            control_id=self._text(msh[10], f"{self.location}/MSH[1]-10").strip(),
-            sending_application=self._hd(msh[3], "MSH[1]-3"),
-            sending_facility=self._hd(msh[4], "MSH[1]-4"),
-            receiving_application=self._hd(msh[5], "MSH[1]-5"),
-            receiving_facility=self._hd(msh[6], "MSH[1]-6"),
-            timestamp=self._time(msh[7], f"{self.location}/MSH[1]", 7),
+            control_id=control_id,
+            sending_application=applications[0],
+            sending_facility=applications[1],
+            receiving_application=applications[2],
+            receiving_facility=applications[3],
+            timestamp=timestamp,
             message_type=message_type,
             processing_id=msh[11].split(d.component)[0].strip(),
             version=msh[12].split(d.component)[0].strip(),
             charset=msh[18].split(d.repetition)[0].strip(),
             groups=tuple(g.build() for g in self.groups),
-            issues=tuple(self._message_issues(msh)),
+            issues=tuple(self.issues),
         )
-
-    def _message_issues(self, msh: list[str]) -> list[Issue]:
-        if not msh[10].strip():
-            self._issue(
-                Severity.WARNING,
-                "hl7v2.control-id-missing",
-                f"{self.location}/MSH[1]-10",
-                "MSH-10 message control ID is empty: output ids cannot be tied to the message",
-            )
-        return self.issues
 
     def _truncation(self, segments: list[tuple[str, str]]) -> str:
         names = {name for name, _ in segments}
@@ -375,8 +377,15 @@ class _Reader:
                     f"{name}-{number} is populated but not carried: {fields[number][:80]!r}",
                 )
 
-    def _group(self) -> _GroupDraft:
+    def _group(self, location: str) -> _GroupDraft:
+        """The current PATIENT_RESULT group; one without a patient when no PID came first."""
         if self.group is None:
+            self._issue(
+                Severity.WARNING,
+                "hl7v2.patient-missing",
+                location,
+                "no PID before this segment: its results have no patient",
+            )
             self.group = _GroupDraft(None)
             self.groups.append(self.group)
         return self.group
@@ -438,7 +447,7 @@ class _Reader:
     def _pv1(self, fields: list[str], location: str) -> None:
         d, codec = self.delimiters, self.codec
         problems: list[str] = []
-        group = self._group()
+        group = self._group(location)
         visit_number = None
         if fields[19]:
             visit_number = identifier_cx(fields[19].split(d.repetition)[0], d, codec, problems)
@@ -475,7 +484,7 @@ class _Reader:
             "ORC is not followed by an OBR: the order has no code (OBR-4) or report status",
         )
         order = _OrderDraft(location, self._order_fields(None, (location, fields)))
-        self._group().orders.append(order)
+        self._group(location).orders.append(order)
         self._unmapped(fields, "ORC", location, sent)
         self.order = order
         self.specimen = None
@@ -493,7 +502,7 @@ class _Reader:
             if source is not None:
                 order.fields["specimen_source"] = source.type
                 order.specimens.append(_SpecimenDraft(source))
-        self._group().orders.append(order)
+        self._group(orc[0] if orc else location).orders.append(order)
         self.order = order
         self.specimen = None
         self.note_target = order.notes
@@ -709,7 +718,7 @@ class _Reader:
             order_location,
             {"code": _EMPTY_CONCEPT, "status": ReportStatus.UNKNOWN},
         )
-        self._group().orders.append(order)
+        self._group(location).orders.append(order)
         self.order = order
         self.specimen = None
         return order
@@ -755,7 +764,7 @@ class _Reader:
             )
         number = parse_decimal(fields[5]) if fields[2] == "NM" else None
         if number is not None:
-            value: Value = Number(number, fields[5].strip())  # the common case, inline
+            value: Value = self.new_number(number, fields[5].strip())  # the common case
         else:
             value, notes = read_value(fields[2], fields[5], d, codec)
             if notes:
@@ -825,6 +834,21 @@ class _Reader:
         if fields[29]:
             kind = fields[29].split(d.component)[0].strip()
             category = Concept((Coding(kind, "", _OBSERVATION_TYPE, "HL70936"),))
+        # Times repeat across the results of a message: a parsed one without problem is reused.
+        times = self.times
+        effective = analysis_time = None
+        if fields[14]:
+            parsed = times.get(fields[14])
+            if parsed is not None and not parsed[1]:
+                effective = parsed[0]
+            else:
+                effective = self._time(fields[14], location, 14)
+        if fields[19]:
+            parsed = times.get(fields[19])
+            if parsed is not None and not parsed[1]:
+                analysis_time = parsed[0]
+            else:
+                analysis_time = self._time(fields[19], location, 19)
         # Positional, in LabResult's field order (see _construct: the hottest constructor).
         order.results.append(
             self.new_result(
@@ -840,8 +864,8 @@ class _Reader:
                 fields[2].strip(),  # value_type
                 fields[1].strip(),  # set_id
                 fields[4].strip(),  # sub_id
-                self._time(fields[14], location, 14) if fields[14] else None,
-                self._time(fields[19], location, 19) if fields[19] else None,
+                effective,
+                analysis_time,
                 method,
                 device,
                 performers,
@@ -931,7 +955,7 @@ class _Reader:
         universal = parts[1] if len(parts) > 1 else ""
         if not namespace:
             namespace = decoded(universal, d, self.codec, problems).strip()
-        self._problems(problems, f"{self.location}/{where}")
+        self._problems(problems, where)
         return namespace
 
     def _repetitions(self, location: str, number: int, repetitions: list[str]) -> None:
