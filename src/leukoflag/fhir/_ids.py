@@ -1,0 +1,73 @@
+"""Deterministic resource ids: UUIDv5 over the stable identity of a message and a path in it.
+
+Name of one resource = the JSON array ``[<message key…>, <resourceType>, <path>]`` where the
+message key is ``["v2", MSH-3, MSH-4, MSH-10, MSH-7 as sent]`` and the path is the segment
+location without its ``MSG[n]/`` prefix (``OBR[1]``, ``OBX[3]``, ``PID[1]``), so the same
+message converted twice, from any position in any file, gives the same ids. A message without
+MSH-10 has no identity of its own: its key is a SHA-256 of its content instead (and an Issue says
+so). The namespace is fixed: ``uuid5(NAMESPACE_URL, "http://leukoflag.org/fhir/id")``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import uuid
+
+import orjson
+
+from leukoflag.model import Message
+
+__all__ = ["NAMESPACE", "IdMaker", "message_key", "resource_id"]
+
+# uuid.uuid5(uuid.NAMESPACE_URL, "http://leukoflag.org/fhir/id"); never change it: ids would.
+NAMESPACE = uuid.UUID("2c88a5f5-3913-5fea-9c2f-91dd25288560")
+_NAMESPACE_BYTES = NAMESPACE.bytes
+_MESSAGE_PREFIX = re.compile(r"MSG\[\d+\]")
+# a hex digit with its two high bits set to 10 (the RFC 9562 variant), by the digit's value
+_VARIANT = "89ab89ab89ab89ab"
+
+
+def message_key(message: Message) -> tuple[tuple[str, ...], bool]:
+    """The identity of ``message`` for ids, and whether it came from MSH-10 (else content)."""
+    stamp = message.timestamp.text if message.timestamp is not None else ""
+    if message.control_id.strip():
+        parts = (
+            "v2",
+            message.sending_application,
+            message.sending_facility,
+            message.control_id,
+            stamp,
+        )
+        return parts, True
+    # No control id: the message's content (without its position in the input) is its identity.
+    content = dataclasses.replace(message, index=0, source="", issues=())
+    digest = hashlib.sha256(_MESSAGE_PREFIX.sub("MSG", repr(content)).encode()).hexdigest()
+    return ("v2-content", digest), False
+
+
+def resource_id(key: tuple[str, ...], resource_type: str, path: str) -> str:
+    """``uuid5(NAMESPACE, name)`` as a string, for the resource at ``path`` of message ``key``."""
+    return IdMaker(key)(resource_type, path)
+
+
+class IdMaker:
+    """:func:`resource_id` for one message key, with the key's part of the hash done once."""
+
+    __slots__ = ("_head",)
+
+    def __init__(self, key: tuple[str, ...]) -> None:
+        # the name is the JSON array [*key, type, path]: hash its opening part once
+        head = orjson.dumps(list(key))[:-1] + (b"," if key else b"")
+        self._head = hashlib.sha1(_NAMESPACE_BYTES + head, usedforsecurity=False)
+
+    def __call__(self, resource_type: str, path: str) -> str:
+        hasher = self._head.copy()
+        hasher.update(orjson.dumps([resource_type, path])[1:])
+        text = hasher.hexdigest()
+        # RFC 9562: version nibble 5, variant bits 10
+        return (
+            f"{text[:8]}-{text[8:12]}-5{text[13:16]}-"
+            f"{_VARIANT[int(text[16], 16)]}{text[17:20]}-{text[20:32]}"
+        )
