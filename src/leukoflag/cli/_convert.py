@@ -51,14 +51,14 @@ def _convert(args: argparse.Namespace) -> int:
     started = time.monotonic()
     settings = settings_from(args)
     output = Path(args.output) if args.output else None
+    inputs = expand_inputs(args.inputs, exclude=output)
+    if not inputs:
+        raise UsageError("no input files found in " + ", ".join(args.inputs))
     if output is not None:
         _prepare_directory(output)
     report_path = Path(args.report) if args.report else None
     if report_path is not None:
         _check_report_path(report_path)
-    inputs = expand_inputs(args.inputs, exclude=output)
-    if not inputs:
-        raise UsageError("no input files found in " + ", ".join(args.inputs))
     jobs = args.jobs or os.cpu_count() or 1
 
     lines = (

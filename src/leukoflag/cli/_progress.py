@@ -92,7 +92,7 @@ class Progress(StderrLines):
             filled = round(share * _BAR)
             parts.append(f"[{'█' * filled}{'·' * (_BAR - filled)}] {share:4.0%}")
         parts.append(f"{self._files_done:,}/{len(self._inputs):,} files")
-        parts.append(f"{self._messages:,} messages")
+        parts.append(f"{self._messages:,} message{'' if self._messages == 1 else 's'}")
         if self._rejected:
             parts.append(f"{self._rejected:,} rejected")
         parts.append(f"{self._messages / elapsed:,.0f}/s")
