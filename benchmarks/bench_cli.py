@@ -53,13 +53,19 @@ def _message(number: int, rng: random.Random) -> bytes:
     born = f"{rng.randint(1935, 2024)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
     taken = f"202611{rng.randint(1, 28):02d}{rng.randint(0, 23):02d}{rng.randint(0, 59):02d}00-0500"
     segments = [
-        f"MSH|^~\\&|CORELAB|BENCH HOSP|EHR|BENCH HOSP|{taken}||ORU^R01^ORU_R01|B{number:08d}|P|"
-        "2.5.1|||AL|NE||UNICODE UTF-8",
-        f"PID|1||MRN{rng.randint(100000, 999999)}^^^BENCH^MR||BENCHMARK^PATIENT{number}||{born}|"
-        f"{rng.choice('MFU')}",
+        (
+            f"MSH|^~\\&|CORELAB|BENCH HOSP|EHR|BENCH HOSP|{taken}||ORU^R01^ORU_R01|B{number:08d}"
+            "|P|2.5.1|||AL|NE||UNICODE UTF-8"
+        ),
+        (
+            f"PID|1||MRN{rng.randint(100000, 999999)}^^^BENCH^MR||BENCHMARK^PATIENT{number}"
+            f"||{born}|{rng.choice('MFU')}"
+        ),
         f"ORC|RE|O{number}^EHR|L{number}^CORELAB||CM",
-        f"OBR|1|O{number}^EHR|L{number}^CORELAB|58410-2^CBC panel - Blood by Automated count^LN"
-        f"|||{taken}{'|' * 15}{taken}|||F",
+        (
+            f"OBR|1|O{number}^EHR|L{number}^CORELAB|58410-2^CBC panel - Blood by Automated count"
+            f"^LN|||{taken}{'|' * 15}{taken}|||F"
+        ),
     ]
     for index, (code, name, low, high, kind) in enumerate(_CBC, start=1):
         value = f"{rng.uniform(low, high):.{rng.choice((1, 2))}f}"
@@ -150,7 +156,7 @@ def main() -> None:
             _command("convert", os.fspath(inputs), "-o", os.fspath(root / "j2"), "-q", "-j", "2")
         )
         cat = _seconds(_cat(inputs), repeat=5)
-        print(f"convert: {MESSAGES / one:,.0f} messages/s with --jobs 1, {MESSAGES / two:,.0f} with 2")
+        print(f"convert: {MESSAGES / one:,.0f} messages/s, {MESSAGES / two:,.0f} with --jobs 2")
         print(f"convert_vs_cat: ratio {one / cat:.1f} (cat of the same files to /dev/null)")
         print(f"convert_vs_library: ratio {one / library:.2f} (the library in a loop, in process)")
         print(f"jobs2_vs_jobs1: ratio {two / one:.2f} (--jobs 1; below 1 is a speed-up)")

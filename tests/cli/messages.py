@@ -25,26 +25,29 @@ def oru(
     eol: str = "\r",
 ) -> bytes:
     """An ORU^R01 CBC with a WBC, a hemoglobin and an ANC result."""
+    taken = "20261124081000-0500"
+    obr_22_to_25 = "|" * 15 + f"20261124092500-0500|||{status}"
+    obx_tail = f"||||{status}|||{taken}"
     segments = [
-        r"MSH|^~\&|CORELAB|EASTFIELD|EHR|EASTFIELD|20261124093000-0500||ORU^R01^ORU_R01|"
-        + control_id
-        + r"|P|2.5.1|||AL|NE||UNICODE UTF-8",
+        (
+            r"MSH|^~\&|CORELAB|EASTFIELD|EHR|EASTFIELD|20261124093000-0500||ORU^R01^ORU_R01|"
+            rf"{control_id}|P|2.5.1|||AL|NE||UNICODE UTF-8"
+        ),
         f"PID|1||{mrn}^^^EASTFIELD^MR||TESTCASE^RIVER||{birth}|{sex}",
-        r"ORC|RE|EO-" + control_id + r"^EHR|EL-" + control_id + r"^CORELAB||CM",
-        r"OBR|1|EO-"
-        + control_id
-        + r"^EHR|EL-"
-        + control_id
-        + r"^CORELAB|58410-2^CBC panel - Blood by Automated count^LN|||20261124081000-0500"
-        + "|" * 15
-        + r"20261124092500-0500|||"
-        + status,
-        r"OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||"
-        + f"{wbc}|{wbc_unit}|{wbc_range}||||{status}|||20261124081000-0500",
-        r"OBX|2|NM|718-7^Hemoglobin [Mass/volume] in Blood^LN||13.1|g/dL^^UCUM|12.0-15.5||||"
-        + f"{status}|||20261124081000-0500",
-        r"OBX|3|NM|751-8^Neutrophils [#/volume] in Blood by Automated count^LN||"
-        + f"{anc}|{anc_unit}|{anc_range}||||{status}|||20261124081000-0500",
+        f"ORC|RE|EO-{control_id}^EHR|EL-{control_id}^CORELAB||CM",
+        (
+            f"OBR|1|EO-{control_id}^EHR|EL-{control_id}^CORELAB|"
+            f"58410-2^CBC panel - Blood by Automated count^LN|||{taken}{obr_22_to_25}"
+        ),
+        (
+            "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||"
+            f"{wbc}|{wbc_unit}|{wbc_range}{obx_tail}"
+        ),
+        f"OBX|2|NM|718-7^Hemoglobin [Mass/volume] in Blood^LN||13.1|g/dL^^UCUM|12.0-15.5{obx_tail}",
+        (
+            "OBX|3|NM|751-8^Neutrophils [#/volume] in Blood by Automated count^LN||"
+            f"{anc}|{anc_unit}|{anc_range}{obx_tail}"
+        ),
     ]
     return (eol.join(segments) + eol).encode("utf-8")
 

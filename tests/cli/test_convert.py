@@ -155,9 +155,7 @@ def test_report_counts_per_file_and_in_total(leukoflag: Runner, tmp_path: Path) 
     assert (totals["messages"], totals["bundles"], totals["rejected"]) == (3, 2, 1)
     assert totals["interpretations"] == {"N": 2, "L": 2}
     assert totals["low"] == {"wbc": 1, "anc": 1}
-    assert totals["issues"]["total"] == sum(
-        f["issues"]["total"] for f in report["files"]
-    )
+    assert totals["issues"]["total"] == sum(f["issues"]["total"] for f in report["files"])
 
 
 def test_ndjson_bundles_go_to_stdout_one_per_line(leukoflag: Runner, tmp_path: Path) -> None:
@@ -204,9 +202,7 @@ def test_converting_twice_gives_identical_files(leukoflag: Runner, tmp_path: Pat
 
 def test_settings_options_reach_the_conversion(leukoflag: Runner, tmp_path: Path) -> None:
     (tmp_path / "low.hl7").write_bytes(LOW)
-    done = leukoflag(
-        "convert", "low.hl7", "--fhir-version", "R5", "--bundle-type", "collection"
-    )
+    done = leukoflag("convert", "low.hl7", "--fhir-version", "R5", "--bundle-type", "collection")
     assert done.returncode == 0, done.stderr
     bundle = json.loads(done.stdout)
     assert bundle["type"] == "collection"

@@ -39,7 +39,9 @@ def test_hidden_files_and_rejection_records_are_skipped_in_directories(tmp_path:
 
 def test_a_file_named_explicitly_is_always_read(tmp_path: Path) -> None:
     _touch(tmp_path, ".hidden.hl7", "x.reason.json")
-    inputs = expand_inputs([os.fspath(tmp_path / ".hidden.hl7"), os.fspath(tmp_path / "x.reason.json")])
+    inputs = expand_inputs(
+        [os.fspath(tmp_path / ".hidden.hl7"), os.fspath(tmp_path / "x.reason.json")]
+    )
     assert [item.name for item in inputs] == [".hidden.hl7", "x.reason.json"]
 
 
@@ -73,11 +75,7 @@ def test_same_file_names_in_different_directories_get_distinct_output_names(
 def test_stdin_is_named_stdin(tmp_path: Path) -> None:
     _touch(tmp_path, "stdin")
     inputs = expand_inputs(["-", os.fspath(tmp_path / "stdin")])
-    assert [(item.source, item.name, item.path) for item in inputs][0] == (
-        "<stdin>",
-        "stdin",
-        None,
-    )
+    assert (inputs[0].source, inputs[0].name, inputs[0].path) == ("<stdin>", "stdin", None)
     assert inputs[1].name == "stdin~2"
 
 
