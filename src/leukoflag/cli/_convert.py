@@ -33,7 +33,7 @@ from leukoflag.cli._pipeline import (
     serial_events,
 )
 from leukoflag.cli._progress import Progress, StderrLines
-from leukoflag.cli._records import ItemRecord
+from leukoflag.cli._records import ItemRecord, ignore_interrupts
 from leukoflag.cli._report import Report
 from leukoflag.settings import Settings
 
@@ -90,7 +90,9 @@ def _events(
     if jobs <= 1:
         return serial_events(inputs, settings)
     executor = stack.enter_context(
-        concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=_process_context())
+        concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=_process_context(), initializer=ignore_interrupts
+        )
     )
     events = parallel_events(inputs, settings, executor, jobs)
     stack.callback(events.close)  # cancels what is still queued if the run stops early

@@ -7,6 +7,7 @@ and the main process keeps nothing but counters once an item is written.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,7 @@ from leukoflag import api, fhir
 from leukoflag.model import Issue, Rejected
 from leukoflag.settings import Settings
 
-__all__ = ["ItemRecord", "convert_batch", "record_of"]
+__all__ = ["ItemRecord", "convert_batch", "ignore_interrupts", "record_of"]
 
 _UCUM = "http://unitsofmeasure.org"
 _PER_UL = "/uL"
@@ -76,6 +77,11 @@ def convert_batch(items: Sequence[tuple[str, int, bytes]], settings: Settings) -
         record_of(api.convert_v2_message(raw, index, source, settings))
         for source, index, raw in items
     ]
+
+
+def ignore_interrupts() -> None:
+    """Worker start-up: Ctrl-C is handled by the main process, which stops the workers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _count_results(resource: dict[str, Any]) -> tuple[int, int]:
