@@ -50,7 +50,14 @@ from enum import StrEnum
 from leukoflag.errors import DataFileError, UnitError
 from leukoflag.model import Analyte, Issue, Severity, Unit
 from leukoflag.units import _pint
-from leukoflag.units._table import DataKind, Match, SpellingRow, UnitTable, default_table
+from leukoflag.units._table import (
+    DataKind,
+    Match,
+    SpellingRow,
+    UcumEntry,
+    UnitTable,
+    default_table,
+)
 
 __all__ = [
     "Match",
@@ -59,6 +66,7 @@ __all__ = [
     "UnitKind",
     "UnitSpec",
     "UnitTable",
+    "checked_magnitude",
     "count_per_ul",
     "issue_for",
     "normalize",
@@ -138,15 +146,37 @@ class UnitSpec:
 
 @dataclass(frozen=True, slots=True)
 class NormalizedCount:
-    """A WBC/ANC value in cells/µL and how it got there."""
+    """A WBC/ANC value in cells/µL and how it got there (``unit`` says how the unit was found;
+    the properties repeat what flagging needs most)."""
 
     value_per_ul: Decimal
-    ucum: str
-    factor: Decimal
-    spelling: str
-    inferred: bool
-    matched_tolerantly: bool
     unit: UnitSpec
+
+    @property
+    def ucum(self) -> str:
+        """UCUM code of the unit the value was read in (``10*3/uL``)."""
+        return self.unit.ucum
+
+    @property
+    def factor(self) -> Decimal:
+        """Factor from that unit to cells/µL."""
+        assert self.unit.factor is not None  # a count always has one
+        return self.unit.factor
+
+    @property
+    def spelling(self) -> str:
+        """The unit as sent (``""`` when it was inferred)."""
+        return self.unit.spelling
+
+    @property
+    def inferred(self) -> bool:
+        """No unit was sent; the data file's missing-unit rule chose it (report an Issue)."""
+        return self.unit.match is Match.INFERRED
+
+    @property
+    def matched_tolerantly(self) -> bool:
+        """The spelling matched only after canonical form or case folding."""
+        return self.unit.matched_tolerantly
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,12 +202,50 @@ def count_per_ul(value: Number, unit: str | Unit | None, analyte: str = "wbc") -
 
     Raises :class:`leukoflag.UnitError` (a ``ValueError``) with ``.spelling`` and ``.reason``.
     """
-    # Hot path: a known count unit (cached), a Decimal or str value, no object built.
-    if analyte in _ANALYTES and unit is not None:
-        found = _resolved(unit)
-        if type(found) is UnitSpec and found.kind is UnitKind.COUNT:
-            return _apply(_decimal(value, unit), found)
+    # Hot path: a count unit seen before, a plausible Decimal (or str) value; anything else,
+    # including every refusal, goes through normalize() and gets its full checks and message.
+    try:
+        plan = _FAST_PLANS[unit]
+    except KeyError:
+        plan = _fast_plan(unit)
+    if plan is not None and analyte in _ANALYTES:
+        exponent, high = plan
+        try:
+            if value.__class__ is Decimal:
+                per_ul = value.scaleb(exponent, _EXACT)
+                if per_ul <= high and not per_ul.is_signed():
+                    return per_ul
+            elif value.__class__ is str and "_" not in value:
+                per_ul = Decimal(value).scaleb(exponent, _EXACT)
+                if per_ul <= high and not per_ul.is_signed():
+                    return per_ul
+        except InvalidOperation:
+            pass  # NaN, sNaN or text that is not a number: normalize() says which
     return normalize(value, unit, analyte).value_per_ul
+
+
+# Per-process memo of count_per_ul's hot path: unit → (power of ten to cells/µL, upper
+# plausibility limit), or None when the unit needs the full path. A pure cache of data-file
+# lookups (no result depends on it), bounded so arbitrary input cannot grow it without limit.
+_FAST_PLANS: dict[str | Unit | None, tuple[int, Decimal] | None] = {}
+_FAST_PLANS_LIMIT = 4096
+
+
+def _fast_plan(unit: str | Unit | None) -> tuple[int, Decimal] | None:
+    plan = None
+    if unit is not None and not _is_missing(unit):
+        found = _resolved(unit)
+        table = default_table()
+        if (
+            isinstance(found, UnitSpec)
+            and found.kind is UnitKind.COUNT
+            and found.exponent is not None
+            and table.plausible_low == 0  # the hot path checks the lower limit by the sign
+        ):
+            plan = (found.exponent, table.plausible_high)
+    if len(_FAST_PLANS) < _FAST_PLANS_LIMIT:
+        _FAST_PLANS[unit] = plan
+    return plan
 
 
 def normalize(
@@ -195,17 +263,7 @@ def normalize(
         spec = _infer((number, *others))
     else:
         spec = _resolve(unit)
-    per_ul = _apply(number, spec)
-    assert spec.factor is not None  # a count always has one
-    return NormalizedCount(
-        value_per_ul=per_ul,
-        ucum=spec.ucum,
-        factor=spec.factor,
-        spelling=spec.spelling,
-        inferred=spec.inferred,
-        matched_tolerantly=spec.matched_tolerantly,
-        unit=spec,
-    )
+    return NormalizedCount(_apply(number, spec), spec)
 
 
 def normalize_range(
@@ -267,12 +325,13 @@ _SEVERITY = {
     "wrong-analyte": Severity.ERROR,
     "wrong-dimension": Severity.ERROR,
     "implausible": Severity.ERROR,
+    "unknown-analyte": Severity.ERROR,
 }
 
 
 def issue_for(error: UnitError, location: str) -> Issue:
     """The ``units.<reason>`` Issue for a refused value (documented in docs/issues.md)."""
-    severity = _SEVERITY.get(error.reason, Severity.ERROR)
+    severity = _SEVERITY.get(error.reason, Severity.ERROR)  # every reason is listed above
     return Issue(severity, f"units.{error.reason or 'unknown-unit'}", location, str(error))
 
 
@@ -359,17 +418,15 @@ def _apply(number: Decimal, spec: UnitSpec) -> Decimal:
     else:
         per_ul = number.fma(spec.factor, 0, _EXACT)  # type: ignore[arg-type]
     table = default_table()
-    if per_ul < table.plausible_low or per_ul > table.plausible_high:
-        raise UnitError(
-            f"implausible: {number} {_shown(spec)} is {per_ul.normalize():f} cells/µL, outside "
-            f"{table.plausible_low}–{table.plausible_high} for a blood WBC/ANC count "
-            f"(a mislabelled unit?)",
-            spelling=spec.spelling,
-            reason="implausible",
-        )
-    if per_ul.is_zero() and per_ul.is_signed():
-        per_ul = per_ul.copy_abs()  # -0 is 0
-    return per_ul
+    if table.plausible_low <= per_ul <= table.plausible_high:
+        return per_ul.copy_abs() if per_ul.is_signed() else per_ul  # -0 is 0
+    raise UnitError(
+        f"implausible: {number} {_shown(spec)} is {per_ul.normalize():f} cells/µL, outside "
+        f"{table.plausible_low}–{table.plausible_high} for a blood WBC/ANC count "
+        "(a mislabelled unit?)",
+        spelling=spec.spelling,
+        reason="implausible",
+    )
 
 
 def _shown(spec: UnitSpec) -> str:
@@ -477,34 +534,39 @@ def _spec(table: UnitTable, ucum: str, spelling: str, match: Match, *, seen: str
 
 @functools.cache
 def _measured(ucum: str) -> _pint.Magnitude:
-    """pint's reading of a UCUM code from the data file, checked against the file's own kind
-    and factor: a disagreement is a packaging bug (DataFileError), never a silent conversion."""
-    entry = default_table().ucum[ucum]
+    """pint's reading of a UCUM code of the data file, checked against the file (cached)."""
+    return checked_magnitude(default_table().ucum[ucum])
+
+
+def checked_magnitude(entry: UcumEntry) -> _pint.Magnitude:
+    """pint's reading of ``entry``'s UCUM code; a disagreement with the data file's kind or
+    documented factor is a packaging bug (DataFileError), never a silent conversion."""
     try:
-        magnitude = _pint.measure(ucum)
+        magnitude = _pint.measure(entry.code)
     except _pint.UcumSyntaxError as exc:
         raise DataFileError(f"units.toml: {exc}") from None
+    other = not magnitude.per_volume and not magnitude.dimensionless
     expected = {
         DataKind.COUNT: magnitude.per_volume,
         DataKind.RED_CELL: magnitude.per_volume,
         DataKind.PERCENT: magnitude.dimensionless,
         DataKind.FRACTION: magnitude.dimensionless,
-        DataKind.MASS: not magnitude.per_volume and not magnitude.dimensionless,
-        DataKind.PER_FIELD: not magnitude.per_volume and not magnitude.dimensionless,
-        DataKind.OTHER: not magnitude.per_volume and not magnitude.dimensionless,
+        DataKind.MASS: other,
+        DataKind.PER_FIELD: other,
+        DataKind.OTHER: other,
     }[entry.kind]
     if not expected:
         raise DataFileError(
-            f"units.toml: {ucum!r} is listed as {entry.kind.value} but pint reads its "
+            f"units.toml: {entry.code!r} is listed as {entry.kind.value} but pint reads its "
             f"dimension as {magnitude.dimension}"
         )
+    if entry.kind in (DataKind.COUNT, DataKind.RED_CELL) and entry.factor is None:
+        raise DataFileError(f"units.toml: count unit {entry.code!r} needs a documented factor")
     if entry.factor is not None and magnitude.factor != entry.factor:
         raise DataFileError(
-            f"units.toml: {ucum!r} is documented with factor {entry.factor} but pint "
+            f"units.toml: {entry.code!r} is documented with factor {entry.factor} but pint "
             f"computes {magnitude.factor}"
         )
-    if entry.kind in (DataKind.COUNT, DataKind.RED_CELL) and entry.factor is None:
-        raise DataFileError(f"units.toml: count unit {ucum!r} needs a documented factor")
     return magnitude
 
 

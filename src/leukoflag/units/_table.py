@@ -31,6 +31,7 @@ __all__ = [
     "UcumEntry",
     "UnitTable",
     "canonical",
+    "cited",
     "default_table",
     "load_table",
 ]
@@ -93,6 +94,7 @@ class UnitTable:
 
     ucum: Mapping[str, UcumEntry]
     rows: tuple[SpellingRow, ...]
+    sources: Mapping[str, str]
     plausible_low: Decimal
     plausible_high: Decimal
     plausible_source: str
@@ -174,8 +176,19 @@ def load_table(text: str, *, origin: str = "<units table>") -> UnitTable:
 
 
 def _build(data: dict[str, Any], origin: str) -> UnitTable:
+    sources = {name: _text(data["sources"], name) for name in data["sources"]}
     ucum = {code: _ucum_entry(code, entry) for code, entry in data["ucum"].items()}
     rows = tuple(_row(raw) for raw in data["spellings"]["rows"])
+    citations = [
+        *(row.seen for row in rows),
+        *(entry.source for entry in ucum.values()),
+        _text(data["plausible"], "source"),
+        _text(data["missing_unit"], "source"),
+    ]
+    for citation in citations:
+        for name in cited(citation):
+            if name not in sources:
+                raise DataFileError(f"{origin}: {citation!r} cites {name!r}, not in [sources]")
     for row in rows:
         if row.ucum not in ucum:
             raise DataFileError(f"{origin}: {row.spelling!r} maps to unknown UCUM {row.ucum!r}")
@@ -193,6 +206,7 @@ def _build(data: dict[str, Any], origin: str) -> UnitTable:
     return UnitTable(
         ucum=MappingProxyType(ucum),
         rows=rows,
+        sources=MappingProxyType(sources),
         plausible_low=low,
         plausible_high=high,
         plausible_source=_text(plausible, "source"),
@@ -202,6 +216,21 @@ def _build(data: dict[str, Any], origin: str) -> UnitTable:
         tolerant=MappingProxyType(_index(rows, lambda r: canonical(r.spelling), origin, "form")),
         folded=MappingProxyType(_folded_index(rows, origin)),
     )
+
+
+_CITED = re.compile(r"[^\s:;(]+")
+
+
+def cited(citation: str) -> list[str]:
+    """The source names a ``seen``/``source`` text cites: the first word of each ``;`` part
+    (``"ref (UCUM code); USCore"`` → ``["ref", "USCore"]``)."""
+    names = []
+    for part in citation.split(";"):
+        match = _CITED.match(part.strip())
+        if match is None:
+            raise ValueError(f"citation {citation!r} has an empty part")
+        names.append(match.group(0))
+    return names
 
 
 def _ucum_entry(code: str, entry: dict[str, Any]) -> UcumEntry:
