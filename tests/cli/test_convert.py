@@ -91,21 +91,31 @@ def test_rejected_input_is_kept_raw_with_its_reason_and_exit_1(
     assert [issue["code"] for issue in reason["issues"]] == ["input.rejected"]
 
 
-def test_rejected_message_inside_a_batch_keeps_its_position(
-    leukoflag: Runner, tmp_path: Path
-) -> None:
-    garbage = b"this line is not a segment\r"
-    (tmp_path / "mixed.hl7").write_bytes(NORMAL + garbage + LOW)
-    done = leukoflag("convert", "mixed.hl7", "-o", "out", "--report", "report.json")
+def test_rejected_item_inside_a_file_keeps_its_position(leukoflag: Runner, tmp_path: Path) -> None:
+    junk = b"ACK timeout, retrying\r"  # text between two MLLP frames: its own rejected item
+    (tmp_path / "capture.hl7").write_bytes(mllp(NORMAL) + junk + mllp(LOW))
+    done = leukoflag("convert", "capture.hl7", "-o", "out", "--report", "report.json")
     assert done.returncode == 1
-    report = _json(tmp_path / "report.json")
-    counts = report["files"][0]
-    assert counts["messages"] == counts["bundles"] + counts["rejected"]
-    assert counts["rejected"] >= 1
-    rejected = sorted((tmp_path / "out" / "rejected").glob("*.reason.json"))
-    assert len(rejected) == counts["rejected"]
-    written = sorted((tmp_path / "out").glob("mixed.hl7.*.json"))
-    assert len(written) == counts["bundles"]
+    assert _names(tmp_path / "out") == [
+        "capture.hl7.1.json",
+        "capture.hl7.3.json",
+        "rejected/capture.hl7.2.reason.json",
+        "rejected/capture.hl7.2.txt",
+    ]
+    assert (tmp_path / "out/rejected/capture.hl7.2.txt").read_bytes().strip() == junk.strip()
+    reason = _json(tmp_path / "out/rejected/capture.hl7.2.reason.json")
+    assert (reason["item"], reason["location"]) == (2, "MSG[2]")
+    counts = _json(tmp_path / "report.json")["files"][0]
+    assert (counts["messages"], counts["bundles"], counts["rejected"]) == (3, 2, 1)
+
+
+def test_truncated_message_is_rejected_as_hl7(leukoflag: Runner, tmp_path: Path) -> None:
+    cut = LOW[: LOW.rindex(b"|F|||")]  # the last OBX stops before its status (OBX-11)
+    (tmp_path / "cut.hl7").write_bytes(NORMAL + cut)
+    done = leukoflag("convert", "cut.hl7", "-o", "out")
+    assert done.returncode == 1
+    assert (tmp_path / "out/rejected/cut.hl7.2.hl7").read_bytes() == cut
+    assert (tmp_path / "out/cut.hl7.1.json").exists()
 
 
 def test_rejected_directory_replays_without_its_reason_files(

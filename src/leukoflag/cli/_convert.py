@@ -78,7 +78,9 @@ def _convert(args: argparse.Namespace) -> int:
         lines.clear()
     sink.close()
     if report_path is not None:
-        _write_atomically(report_path, fhir.dumps(report.as_json(settings)) + b"\n")
+        _write_atomically(
+            report_path, fhir.dumps(report.as_json(settings), pretty=True, newline=True)
+        )
     if not args.quiet:
         lines.message(report.summary(time.monotonic() - started))
     return EXIT_REJECTED if report.totals().rejected else EXIT_OK
@@ -192,7 +194,7 @@ class _DirectorySink:
             ],
         }
         sidecar = self._rejected / f"{name}.{record.index}.reason.json"
-        sidecar.write_bytes(fhir.dumps(reason) + b"\n")
+        sidecar.write_bytes(fhir.dumps(reason, pretty=True, newline=True))
 
     def close(self) -> None:
         """Every file is complete when written."""

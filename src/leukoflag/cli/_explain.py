@@ -149,8 +149,7 @@ def _write_item(out: TextIO, item: _Item) -> None:
                 rows.append(_row(evaluation, _as_written(result)))
     for location, evaluation in item.evaluations.items():
         if location not in seen and evaluation.analyte is not None:
-            sources = ", ".join(evaluation.derived_from) or "other results"
-            rows.append(_row(evaluation, f"derived from {sources}"))
+            rows.append(_row(evaluation, "(derived)"))
     if rows:
         _write_rows(out, rows)
     else:
@@ -188,6 +187,8 @@ def _row(evaluation: Evaluation, written: str) -> _Row:
         code = _NOT_JUDGED
         if evaluation.reference_range is not None:
             details.append(("range", _range(evaluation)))
+    if evaluation.derived_from:
+        details.append(("derived", "from " + ", ".join(evaluation.derived_from)))
     if evaluation.loinc is not None:
         details.append(("LOINC", f"{evaluation.loinc.code} {evaluation.loinc.display}".strip()))
     details.extend(
@@ -220,8 +221,6 @@ def _finding_details(finding: Finding) -> Iterator[tuple[str, str]]:
         term = finding.ctcae_term
         named = f" {term.display} ({term.code})" if term is not None else ""
         yield "CTCAE", f"v{finding.ctcae_version} grade {finding.ctcae_grade}{named}"
-    if finding.derived:
-        yield "derived", "ANC computed from other results of the order"
     if finding.sender_flags:
         yield "sender", ", ".join(finding.sender_flags)
 
