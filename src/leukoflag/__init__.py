@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from leukoflag._version import __version__
-from leukoflag.errors import DataFileError, Error, ReadError, SettingsError, UnitError
-from leukoflag.model import Finding, Issue, Rejected, Severity
-from leukoflag.settings import Settings
 
 if TYPE_CHECKING:
     from leukoflag.api import Conversion, convert, convert_file
+    from leukoflag.errors import DataFileError, Error, ReadError, SettingsError, UnitError
+    from leukoflag.model import Finding, Issue, Rejected, Severity
+    from leukoflag.settings import Settings
     from leukoflag.units import count_per_ul
 
 __all__ = [
@@ -37,9 +37,19 @@ __all__ = [
     "count_per_ul",
 ]
 
-# The pipeline is imported on first use, so `import leukoflag` and `leukoflag --help` stay fast.
+# Every name is imported on first use, so `import leukoflag` and `leukoflag --help` stay fast.
 _LAZY = {
     "Conversion": "leukoflag.api",
+    "DataFileError": "leukoflag.errors",
+    "Error": "leukoflag.errors",
+    "Finding": "leukoflag.model",
+    "Issue": "leukoflag.model",
+    "ReadError": "leukoflag.errors",
+    "Rejected": "leukoflag.model",
+    "Settings": "leukoflag.settings",
+    "SettingsError": "leukoflag.errors",
+    "Severity": "leukoflag.model",
+    "UnitError": "leukoflag.errors",
     "convert": "leukoflag.api",
     "convert_file": "leukoflag.api",
     "count_per_ul": "leukoflag.units",
