@@ -85,26 +85,33 @@ def ignore_interrupts() -> None:
 
 
 def _count_results(resource: dict[str, Any]) -> tuple[int, int]:
-    """Observations in ``resource`` (Bundle entries, contained, itself) and values written in
-    cells/µL (an Observation's or a component's valueQuantity, not an extension's)."""
+    """Observations in ``resource`` (itself, its Bundle entries, contained resources) and the
+    values written in cells/µL (an Observation's or a component's valueQuantity)."""
     observations = normalized = 0
-    stack: list[Any] = [resource]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(item for item in node if isinstance(item, dict | list))
+    pending: list[Any] = [resource]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, dict):
             continue
-        if not isinstance(node, dict):
+        kind = item.get("resourceType")
+        if kind == "Bundle":
+            pending.extend(
+                entry.get("resource") for entry in item.get("entry", ()) if isinstance(entry, dict)
+            )
+        pending.extend(item.get("contained", ()))
+        if kind != "Observation":
             continue
-        if node.get("resourceType") == "Observation":
-            observations += 1
-        quantity = node.get("valueQuantity")
-        if (
-            isinstance(quantity, dict)
-            and "url" not in node  # an extension holding the original value is not a result
-            and quantity.get("system") == _UCUM
-            and quantity.get("code") == _PER_UL
-        ):
-            normalized += 1
-        stack.extend(value for value in node.values() if isinstance(value, dict | list))
+        observations += 1
+        normalized += _per_ul(item)
+        for component in item.get("component", ()):
+            normalized += _per_ul(component)
     return observations, normalized
+
+
+def _per_ul(result: Any) -> int:
+    quantity = result.get("valueQuantity") if isinstance(result, dict) else None
+    return int(
+        isinstance(quantity, dict)
+        and quantity.get("system") == _UCUM
+        and quantity.get("code") == _PER_UL
+    )
