@@ -12,7 +12,7 @@ directory. Ratios, each against a reference run on the same machine in the same 
 * ``jobs2_vs_jobs1``: ``--jobs 2`` against ``--jobs 1`` (below 1 is a speed-up; 0.5 is ideal on
   two idle cores).
 * ``help_vs_python``: ``leukoflag --help`` against ``python -c pass`` (start-up cost of the
-  command: lazy imports keep it close to 1).
+  command: lazy imports keep it to tens of milliseconds).
 
 ``LEUKOFLAG_BENCH_MESSAGES`` changes the number of messages (default 10,000).
 """
