@@ -130,7 +130,8 @@ def _add_settings_options(parser: argparse.ArgumentParser) -> None:
         "--fallback-charset",
         metavar="CODEC",
         default="cp1252",
-        help="charset for messages whose MSH-18 is absent or wrong (default cp1252)",
+        help="charset for HL7 v2 bytes valid neither in their MSH-18 charset nor as UTF-8 "
+        "(default cp1252)",
     )
     group.add_argument(
         "--strict",
