@@ -70,12 +70,13 @@ def _convert(args: argparse.Namespace) -> int:
         _DirectorySink(output, inputs) if output is not None else _StdoutSink(inputs, lines)
     )
     report = Report(inputs)
-    with ExitStack() as stack:
-        events = _events(inputs, settings, jobs, stack)
-        for event in events:
-            _handle(event, report, sink, lines)
-    if isinstance(lines, Progress):
-        lines.clear()
+    try:
+        with ExitStack() as stack:
+            for event in _events(inputs, settings, jobs, stack):
+                _handle(event, report, sink, lines)
+    finally:
+        if isinstance(lines, Progress):
+            lines.clear()  # an error message, if any, starts on a clean line
     sink.close()
     if report_path is not None:
         _write_atomically(
