@@ -177,3 +177,14 @@ def test_empty_directory_is_a_usage_error(leukoflag: Runner, tmp_path: Path) -> 
 def test_stdin_named_twice_is_a_usage_error(leukoflag: Runner) -> None:
     line = _one_line_error(leukoflag("convert", "-", "-"))
     assert "stdin" in line
+
+
+def test_write_error_during_the_run_is_one_line_with_exit_2(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    (tmp_path / "engine.log").write_text("2026-11-24 09:30:01 INFO not a message\n")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "rejected").write_text("a file where the rejected directory belongs")
+    line = _one_line_error(leukoflag("convert", "engine.log", "-o", "out", "--report", "r.json"))
+    assert "out/rejected" in line
+    assert not (tmp_path / "r.json").exists()  # no report for a run that did not finish
