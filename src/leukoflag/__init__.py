@@ -8,12 +8,16 @@ and leukopenia/neutropenia interpretation codes.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from leukoflag._version import __version__
-from leukoflag.api import Conversion, convert, convert_file
-from leukoflag.errors import DataFileError, Error, ReadError, SettingsError, UnitError
-from leukoflag.model import Finding, Issue, Rejected, Severity
-from leukoflag.settings import Settings
-from leukoflag.units import count_per_ul
+
+if TYPE_CHECKING:
+    from leukoflag.api import Conversion, convert, convert_file
+    from leukoflag.errors import DataFileError, Error, ReadError, SettingsError, UnitError
+    from leukoflag.model import Finding, Issue, Rejected, Severity
+    from leukoflag.settings import Settings
+    from leukoflag.units import count_per_ul
 
 __all__ = [
     "Conversion",
@@ -32,3 +36,38 @@ __all__ = [
     "convert_file",
     "count_per_ul",
 ]
+
+# Every name is imported on first use, so `import leukoflag` and `leukoflag --help` stay fast.
+_LAZY = {
+    "Conversion": "leukoflag.api",
+    "DataFileError": "leukoflag.errors",
+    "Error": "leukoflag.errors",
+    "Finding": "leukoflag.model",
+    "Issue": "leukoflag.model",
+    "ReadError": "leukoflag.errors",
+    "Rejected": "leukoflag.model",
+    "Settings": "leukoflag.settings",
+    "SettingsError": "leukoflag.errors",
+    "Severity": "leukoflag.model",
+    "UnitError": "leukoflag.errors",
+    "convert": "leukoflag.api",
+    "convert_file": "leukoflag.api",
+    "count_per_ul": "leukoflag.units",
+}
+
+
+if not TYPE_CHECKING:  # type checkers see the imports above; the names resolve on first use
+
+    def __getattr__(name: str) -> Any:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'leukoflag' has no attribute {name!r}")
+        import importlib  # noqa: PLC0415 - only when a pipeline name is first used
+
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -130,7 +130,7 @@ def convert_v2_message(raw: bytes, index: int, source: str, settings: Settings) 
                 read.index, source, raw, read.location, what="structure", problems=problems
             )
             return Outcome(index, source, None, rejected, issues=(_rejection_issue(rejected),))
-    evaluations = _evaluate_groups(read.groups, settings, fallback=read)
+    evaluations = evaluate_groups(read.groups, settings, fallback=read)
     bundle, write_issues = fhir.write_bundle(read, evaluations, settings)
     issues = (*read.issues, *_evaluation_issues(evaluations), *write_issues)
     if settings.strict:
@@ -151,7 +151,7 @@ def _fhir_outcomes(stream: BinaryIO, settings: Settings, source: str) -> Iterato
         if isinstance(item, Rejected):
             yield Outcome(item.index, source, None, item, issues=(_rejection_issue(item),))
             continue
-        evaluations = _evaluate_groups(item.groups, settings, fallback=None)
+        evaluations = evaluate_groups(item.groups, settings, fallback=None)
         output, write_issues = fhir.flag_in_place(item, evaluations, settings)
         issues = (*item.issues, *_evaluation_issues(evaluations), *write_issues)
         if settings.strict:
@@ -173,9 +173,11 @@ def _fhir_outcomes(stream: BinaryIO, settings: Settings, source: str) -> Iterato
         yield Outcome(item.index, source, output, None, findings, issues)
 
 
-def _evaluate_groups(
+def evaluate_groups(
     groups: tuple[PatientResult, ...], settings: Settings, *, fallback: Message | None
 ) -> dict[str, Evaluation]:
+    """The flagging step's evaluation of every result, by location (``leukoflag explain`` uses it
+    to show what the conversion decided; ``fallback`` dates results by the message time)."""
     evaluations: dict[str, Evaluation] = {}
     message_day = fallback.timestamp.day if fallback and fallback.timestamp else None
     for group in groups:

@@ -1,10 +1,166 @@
-"""The ``leukoflag`` command (placeholder until the command-line work lands)."""
+"""The ``leukoflag`` command: ``leukoflag convert`` and ``leukoflag explain``.
+
+This module only builds the argument parser: the pipeline (and pint, hl7apy, fhir.resources) is
+imported when a command runs, so ``leukoflag --help`` starts fast. Only this package writes to
+stdout and stderr.
+"""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from leukoflag._version import __version__
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_ERROR = 2
+
+_DESCRIPTION = (
+    "HL7 v2 ORU^R01 and FHIR lab results to FHIR, with WBC and ANC counts normalized to "
+    "cells/µL and leukopenia/neutropenia interpretation codes."
+)
+_EPILOG = "Exit status: 0 all converted, 1 some input rejected, 2 usage or I/O error."
 
 
-def main(argv: list[str] | None = None) -> int:
-    sys.stderr.write("leukoflag: the command line is not built yet\n")
-    return 2
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the ``leukoflag`` command and its sub-commands."""
+    parser = _Parser(prog="leukoflag", description=_DESCRIPTION, epilog=_EPILOG)
+    parser.add_argument("--version", action="version", version=f"leukoflag {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    convert = commands.add_parser(
+        "convert",
+        help="convert HL7 v2 / FHIR files to FHIR (NDJSON on stdout, or one file per message)",
+        description=(
+            "Convert every message of every INPUT. INPUT is a file, a directory (read "
+            "recursively, in sorted order) or - for stdin; HL7 v2 or FHIR is detected from the "
+            "content. Without -o, one FHIR resource per line (NDJSON) goes to stdout."
+        ),
+        epilog=_EPILOG,
+    )
+    convert.add_argument("inputs", nargs="+", metavar="INPUT", help="file, directory or -")
+    convert.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        help=(
+            "write each message to DIR/<input file name>.<n>.json and each rejected input, raw, "
+            "to DIR/rejected/ with a <name>.<n>.reason.json beside it"
+        ),
+    )
+    convert.add_argument(
+        "--report", metavar="FILE", help="write a JSON summary per input file and totals"
+    )
+    convert.add_argument(
+        "--jobs",
+        "-j",
+        metavar="N",
+        type=_jobs,
+        default=1,
+        help="worker processes for HL7 v2 input (0: one per CPU); output is identical (default 1)",
+    )
+    convert.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress bar and no summary line"
+    )
+    _add_settings_options(convert)
+
+    explain = commands.add_parser(
+        "explain",
+        help="show why each WBC/ANC result got its interpretation code",
+        description=(
+            "For every in-scope WBC and ANC result: the value as written, the count in "
+            "cells/µL, the code, the rule and range used, the finding and the CTCAE grade; "
+            "and why a count was not judged."
+        ),
+        epilog=_EPILOG,
+    )
+    explain.add_argument("inputs", nargs="+", metavar="FILE", help="HL7 v2 or FHIR file, or -")
+    _add_settings_options(explain)
+    return parser
+
+
+def _add_settings_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("conversion settings (see docs/settings.md)")
+    group.add_argument("--fhir-version", choices=("R4", "R5"), default="R4", help="default R4")
+    group.add_argument(
+        "--bundle-type",
+        choices=("transaction", "collection"),
+        default="transaction",
+        help="Bundle.type of each message's Bundle (default transaction)",
+    )
+    group.add_argument(
+        "--range-policy",
+        choices=("lab", "default"),
+        default="lab",
+        help="lab: the lab's reference range when sent (default); default: leukoflag's ranges",
+    )
+    group.add_argument("--ctcae-version", choices=("5.0", "6.0"), default="5.0", help="default 5.0")
+    group.add_argument(
+        "--critical-low",
+        metavar="ANALYTE=COUNT",
+        action="append",
+        default=[],
+        help="critical-low limit in cells/µL, e.g. anc=500 (repeatable; defaults wbc=2000 anc=500)",
+    )
+    group.add_argument(
+        "--duffy-null",
+        metavar="ID",
+        action="append",
+        default=[],
+        help="patient identifier (value or system|value) known to be Duffy-null (repeatable)",
+    )
+    group.add_argument(
+        "--timezone",
+        metavar="ZONE",
+        help="IANA zone for timestamps sent without an offset, e.g. America/Chicago",
+    )
+    group.add_argument(
+        "--fallback-charset",
+        metavar="CODEC",
+        default="cp1252",
+        help="charset for HL7 v2 bytes valid neither in their MSH-18 charset nor as UTF-8 "
+        "(default cp1252)",
+    )
+    group.add_argument(
+        "--strict",
+        action="store_true",
+        help="validate message structure and FHIR output; a failure rejects the message",
+    )
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (one per CPU) or more: {text!r}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``leukoflag`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    if args.command == "convert":
+        from leukoflag.cli._convert import run_convert  # noqa: PLC0415 - lazy: fast --help
+
+        return run_convert(args)
+    from leukoflag.cli._explain import run_explain  # noqa: PLC0415 - lazy: fast --help
+
+    return run_explain(args)

@@ -1,0 +1,75 @@
+"""What both commands share: settings from the options, and one-line error reporting."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+
+from leukoflag.cli import EXIT_ERROR
+from leukoflag.cli._inputs import UsageError
+from leukoflag.errors import Error
+from leukoflag.settings import Settings
+
+__all__ = ["guarded", "settings_from"]
+
+_INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C (128 + SIGINT)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The :class:`Settings` the options name; raises :class:`leukoflag.SettingsError`."""
+    critical_low: dict[str, Decimal] = {}
+    for option in args.critical_low:
+        analyte, equals, limit = option.partition("=")
+        if not equals:
+            raise UsageError(f"--critical-low: expected ANALYTE=COUNT, e.g. anc=500: {option!r}")
+        try:
+            critical_low[analyte.strip().lower()] = Decimal(limit.strip())
+        except InvalidOperation:
+            raise UsageError(f"--critical-low: not a number: {option!r}") from None
+    return Settings(
+        fhir_version=args.fhir_version,
+        bundle_type=args.bundle_type,
+        range_policy=args.range_policy,
+        ctcae_version=args.ctcae_version,
+        critical_low=critical_low,
+        duffy_null=frozenset(args.duffy_null),
+        default_timezone=args.timezone,
+        fallback_charset=args.fallback_charset,
+        strict=args.strict,
+    )
+
+
+def guarded(command: Callable[[], int]) -> int:
+    """Run a command; usage, settings and I/O errors become one line on stderr and status 2."""
+    try:
+        return command()
+    except KeyboardInterrupt:
+        sys.stderr.write("\nleukoflag: interrupted\n")
+        return _INTERRUPTED
+    except BrokenPipeError:
+        # the reader of stdout went away (`| head`): stop quietly, without a second error on exit
+        _silence_stdout()
+        sys.stderr.write("leukoflag: output closed before the end (broken pipe)\n")
+        return EXIT_ERROR
+    except (UsageError, Error) as exc:
+        sys.stderr.write(f"leukoflag: {exc}\n")
+        return EXIT_ERROR
+    except OSError as exc:
+        sys.stderr.write(f"leukoflag: {_describe(exc)}\n")
+        return EXIT_ERROR
+
+
+def _describe(exc: OSError) -> str:
+    if exc.filename is not None and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}"
+    return str(exc) or type(exc).__name__
+
+
+def _silence_stdout() -> None:
+    import os  # noqa: PLC0415 - only on this rare path
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

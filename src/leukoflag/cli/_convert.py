@@ -1,0 +1,239 @@
+"""``leukoflag convert``: inputs → NDJSON on stdout, or one file per message in a directory.
+
+Output files (``-o DIR``):
+
+* ``DIR/<name>.<n>.json`` — the FHIR output of item ``n`` (1-based) of the input named ``name``.
+* ``DIR/rejected/<name>.<n>.<hl7|json|txt>`` — a rejected item's bytes exactly as read, for replay.
+* ``DIR/rejected/<name>.<n>.reason.json`` — why: input, item, location, reason, the item's issues.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from leukoflag import detect, fhir
+from leukoflag.cli import EXIT_OK, EXIT_REJECTED
+from leukoflag.cli._common import guarded, settings_from
+from leukoflag.cli._inputs import Input, UsageError, expand_inputs
+from leukoflag.cli._pipeline import (
+    Event,
+    FileDone,
+    FileStarted,
+    ItemDone,
+    parallel_events,
+    serial_events,
+)
+from leukoflag.cli._progress import Progress, StderrLines
+from leukoflag.cli._records import ItemRecord, ignore_interrupts
+from leukoflag.cli._report import Report
+from leukoflag.settings import Settings
+
+__all__ = ["run_convert"]
+
+REJECTED_DIRECTORY = "rejected"
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    """Run ``leukoflag convert`` with parsed options; returns the exit status."""
+    return guarded(lambda: _convert(args))
+
+
+def _convert(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    settings = settings_from(args)
+    output = Path(args.output) if args.output else None
+    inputs = expand_inputs(args.inputs, exclude=output)
+    if not inputs:
+        raise UsageError("no input files found in " + ", ".join(args.inputs))
+    if output is not None:
+        _prepare_directory(output)
+    report_path = Path(args.report) if args.report else None
+    if report_path is not None:
+        _check_report_path(report_path)
+    jobs = args.jobs or os.cpu_count() or 1
+
+    lines = (
+        Progress(sys.stderr, inputs)
+        if not args.quiet and sys.stderr.isatty()
+        else StderrLines(sys.stderr)
+    )
+    sink: _Sink = (
+        _DirectorySink(output, inputs) if output is not None else _StdoutSink(inputs, lines)
+    )
+    report = Report(inputs)
+    try:
+        with ExitStack() as stack:
+            for event in _events(inputs, settings, jobs, stack):
+                _handle(event, report, sink, lines)
+    finally:
+        if isinstance(lines, Progress):
+            lines.clear()  # an error message, if any, starts on a clean line
+    sink.close()
+    if report_path is not None:
+        _write_atomically(
+            report_path, fhir.dumps(report.as_json(settings), pretty=True, newline=True)
+        )
+    if not args.quiet:
+        lines.message(report.summary(time.monotonic() - started))
+    return EXIT_REJECTED if report.totals().rejected else EXIT_OK
+
+
+def _events(
+    inputs: Sequence[Input], settings: Settings, jobs: int, stack: ExitStack
+) -> Iterator[Event]:
+    if jobs <= 1:
+        return serial_events(inputs, settings)
+    executor = stack.enter_context(
+        concurrent.futures.ProcessPoolExecutor(
+            max_workers=jobs, mp_context=_process_context(), initializer=ignore_interrupts
+        )
+    )
+    events = parallel_events(inputs, settings, executor, jobs)
+    stack.callback(events.close)  # cancels what is still queued if the run stops early
+    return events
+
+
+def _process_context() -> multiprocessing.context.BaseContext:
+    # forkserver: workers never inherit this process's threads or open files; spawn elsewhere
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method)
+
+
+def _handle(event: Event, report: Report, sink: _Sink, lines: StderrLines) -> None:
+    progress = lines if isinstance(lines, Progress) else None
+    if isinstance(event, ItemDone):
+        tally = report.files[event.file]
+        tally.add(event.record)
+        sink.write(event.file, event.record)
+        if progress is not None:
+            progress.item(event.record.rejected is not None)
+    elif isinstance(event, FileStarted):
+        report.files[event.file].format = event.kind
+        if progress is not None:
+            progress.file_started(event.file, event.stream)
+    elif isinstance(event, FileDone) and progress is not None:
+        progress.file_done(event.file)
+
+
+class _Sink(Protocol):
+    """Where converted items go."""
+
+    def write(self, file: int, record: ItemRecord) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _StdoutSink:
+    """NDJSON on stdout; a rejected item is one line on stderr."""
+
+    def __init__(self, inputs: Sequence[Input], lines: StderrLines) -> None:
+        self._inputs = inputs
+        self._lines = lines
+        self._out: BinaryIO = sys.stdout.buffer
+
+    def write(self, file: int, record: ItemRecord) -> None:
+        if record.output is not None:
+            self._out.write(record.output)
+            self._out.write(b"\n")
+            return
+        rejected = record.rejected
+        assert rejected is not None  # an item has an output or a rejection
+        where = f" ({rejected.location})" if rejected.location else ""
+        self._lines.message(
+            f"leukoflag: rejected {self._inputs[file].source} item {record.index}{where}: "
+            f"{rejected.reason}"
+        )
+
+    def close(self) -> None:
+        self._out.flush()
+
+
+class _DirectorySink:
+    """One file per item in ``directory``; rejected items, raw, in ``directory/rejected``."""
+
+    def __init__(self, directory: Path, inputs: Sequence[Input]) -> None:
+        self._directory = directory
+        self._rejected = directory / REJECTED_DIRECTORY
+        self._inputs = inputs
+        self._rejected_ready = False
+
+    def write(self, file: int, record: ItemRecord) -> None:
+        name = self._inputs[file].name
+        if record.output is not None:
+            (self._directory / f"{name}.{record.index}.json").write_bytes(record.output)
+            return
+        rejected = record.rejected
+        assert rejected is not None  # an item has an output or a rejection
+        if not self._rejected_ready:
+            self._rejected.mkdir(exist_ok=True)
+            self._rejected_ready = True
+        raw_name = f"{name}.{record.index}.{_extension(rejected.raw)}"
+        (self._rejected / raw_name).write_bytes(rejected.raw)
+        reason: dict[str, Any] = {
+            "input": self._inputs[file].source,
+            "item": record.index,
+            "location": rejected.location,
+            "reason": rejected.reason,
+            "raw": raw_name,
+            "issues": [
+                {
+                    "severity": str(issue.severity),
+                    "code": issue.code,
+                    "location": issue.location,
+                    "text": issue.text,
+                }
+                for issue in record.rejection_issues
+            ],
+        }
+        sidecar = self._rejected / f"{name}.{record.index}.reason.json"
+        sidecar.write_bytes(fhir.dumps(reason, pretty=True, newline=True))
+
+    def close(self) -> None:
+        """Every file is complete when written."""
+
+
+def _extension(raw: bytes) -> str:
+    kind = detect.detect(raw[:4096])
+    if kind == "hl7v2":
+        return "hl7"
+    if kind == "fhir":
+        return "json"
+    return "txt"
+
+
+def _prepare_directory(directory: Path) -> None:
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"-o {directory}: exists and is not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"-o {directory}: cannot create: {exc.strerror}") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise UsageError(f"-o {directory}: not writable")
+
+
+def _check_report_path(path: Path) -> None:
+    if path.is_dir():
+        raise UsageError(f"--report {path}: is a directory")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--report {path}: cannot create {parent}: {exc.strerror}") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--report {path}: {parent} is not writable")
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    partial.replace(path)

@@ -1,0 +1,277 @@
+"""``leukoflag explain``: why each WBC/ANC result got its code, for a lab analyst.
+
+For every in-scope count: the value as written → cells/µL → code, then the rule, the threshold
+and its source, the reference range used, the finding, the CTCAE grade and the sender's flag; for
+a count that was not judged, the Issues that say why. The evaluations are the ones
+``leukoflag convert`` writes (the same reader and :func:`leukoflag.api.evaluate_groups`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import BinaryIO, TextIO
+
+from leukoflag import api, detect, fhir, hl7v2
+from leukoflag.cli import EXIT_OK, EXIT_REJECTED
+from leukoflag.cli._common import guarded, settings_from
+from leukoflag.cli._inputs import UsageError, expand_inputs
+from leukoflag.cli._pipeline import sniff
+from leukoflag.model import (
+    CodedResult,
+    Evaluation,
+    Finding,
+    LabResult,
+    Number,
+    NumberRange,
+    Patient,
+    PatientResult,
+    Ratio,
+    Rejected,
+    Text,
+)
+from leukoflag.settings import Settings
+
+__all__ = ["run_explain"]
+
+_ANALYTE_NAMES = {"wbc": "WBC", "anc": "ANC"}
+_NOT_JUDGED = "not judged"
+_RANGE_SOURCES = {
+    "lab": "the lab's range",
+    "default": "leukoflag's default range",
+    "age-band": "leukoflag's age band",
+    "duffy-null": "Duffy-null range",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    """One message or FHIR item as read, with the flagging step's evaluations."""
+
+    location: str
+    title: str
+    groups: tuple[PatientResult, ...]
+    evaluations: dict[str, Evaluation]
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    location: str
+    analyte: str
+    written: str
+    per_ul: str
+    code: str
+    details: tuple[tuple[str, str], ...]
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    """Run ``leukoflag explain`` with parsed options; returns the exit status."""
+    return guarded(lambda: _explain(args))
+
+
+def _explain(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    inputs = expand_inputs(args.inputs)
+    if not inputs:
+        raise UsageError("no input files found in " + ", ".join(args.inputs))
+    out = sys.stdout
+    rejected = 0
+    for number, item in enumerate(inputs):
+        if number:
+            out.write("\n")
+        out.write(f"{item.source}\n")
+        with item.open() as stream:
+            for read in _read(stream, settings, item.source):
+                if isinstance(read, Rejected):
+                    rejected += 1
+                    where = read.location or f"ITEM[{read.index}]"
+                    out.write(f"\n{where}  rejected: {read.reason}\n")
+                else:
+                    _write_item(out, read)
+    out.flush()
+    return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def _read(stream: BinaryIO, settings: Settings, source: str) -> Iterator[_Item | Rejected]:
+    kind = sniff(stream)
+    if kind == "hl7v2":
+        for index, raw in enumerate(hl7v2.split_stream(stream), start=1):
+            message = hl7v2.read_message(raw, index=index, source=source, settings=settings)
+            if isinstance(message, Rejected):
+                yield message
+                continue
+            title = "  ".join(
+                part
+                for part in (
+                    message.message_type,
+                    f"control id {message.control_id}" if message.control_id else "",
+                    message.timestamp.fhir if message.timestamp else "",
+                )
+                if part
+            )
+            evaluations = api.evaluate_groups(message.groups, settings, fallback=message)
+            yield _Item(message.location, title, message.groups, evaluations)
+    elif kind == "fhir":
+        for entry in fhir.read_items(stream, source=source, settings=settings):
+            if isinstance(entry, Rejected):
+                yield entry
+                continue
+            resource = entry.resource
+            title = "/".join(
+                str(part) for part in (resource.get("resourceType"), resource.get("id")) if part
+            )
+            evaluations = api.evaluate_groups(entry.groups, settings, fallback=None)
+            yield _Item(entry.location, title, entry.groups, evaluations)
+    else:
+        raw = stream.read()
+        if raw.strip():
+            yield Rejected(1, source, detect.describe_unknown(raw), raw, "ITEM[1]")
+
+
+def _write_item(out: TextIO, item: _Item) -> None:
+    out.write(f"\n{item.location}  {item.title}\n")
+    rows: list[_Row] = []
+    others = 0
+    seen: set[str] = set()
+    for group in item.groups:
+        if group.patient is not None:
+            out.write(f"  patient {_patient(group.patient)}\n")
+        for order in group.orders:
+            for result in order.results:
+                seen.add(result.location)
+                evaluation = item.evaluations.get(result.location)
+                if evaluation is None or evaluation.analyte is None:
+                    others += 1
+                    continue
+                rows.append(_row(evaluation, _as_written(result)))
+    for location, evaluation in item.evaluations.items():
+        if location not in seen and evaluation.analyte is not None:
+            rows.append(_row(evaluation, "(derived)"))
+    if rows:
+        _write_rows(out, rows)
+    else:
+        out.write("  no WBC or ANC count\n")
+    if others:
+        results = "result is" if others == 1 else "results are"
+        out.write(f"  {others} other {results} not a WBC or ANC count\n")
+
+
+def _write_rows(out: TextIO, rows: Sequence[_Row]) -> None:
+    widths = [
+        max(len(getattr(row, name)) for row in rows)
+        for name in ("location", "analyte", "written", "per_ul")
+    ]
+    label = max((len(key) for row in rows for key, _ in row.details), default=0)
+    for row in rows:
+        out.write(
+            f"  {row.location:<{widths[0]}}  {row.analyte:<{widths[1]}}  "
+            f"{row.written:<{widths[2]}}  →  {row.per_ul:>{widths[3]}}  →  {row.code}\n"
+        )
+        for key, text in row.details:
+            out.write(f"      {key:<{label}}  {text}\n")
+
+
+def _row(evaluation: Evaluation, written: str) -> _Row:
+    analyte = _ANALYTE_NAMES.get(str(evaluation.analyte), str(evaluation.analyte))
+    quantity = evaluation.quantity
+    per_ul = f"{quantity.comparator}{_count(quantity.value)} cells/µL" if quantity else "—"
+    finding = evaluation.finding
+    details: list[tuple[str, str]] = []
+    if finding is not None:
+        code = finding.code
+        details.extend(_finding_details(finding))
+    else:
+        code = _NOT_JUDGED
+        if evaluation.reference_range is not None:
+            details.append(("range", _range(evaluation)))
+    if evaluation.derived_from:
+        details.append(("derived", "from " + ", ".join(evaluation.derived_from)))
+    if evaluation.loinc is not None:
+        details.append(("LOINC", f"{evaluation.loinc.code} {evaluation.loinc.display}".strip()))
+    details.extend(
+        ("why" if finding is None else "note", f"{issue.code}: {issue.text}")
+        for issue in evaluation.issues
+    )
+    return _Row(evaluation.location, analyte, written, per_ul, code, tuple(details))
+
+
+def _finding_details(finding: Finding) -> Iterator[tuple[str, str]]:
+    rule = finding.rule
+    if finding.threshold is not None:
+        rule += f": threshold {_count(finding.threshold)} cells/µL"
+    if finding.threshold_source:
+        rule += f" ({finding.threshold_source})"
+    yield "rule", rule
+    if finding.range is not None:
+        span = _span(finding.range.low, finding.range.high)
+        where = _RANGE_SOURCES.get(finding.range.source, finding.range.source)
+        said = f', sent as "{finding.range.text}"' if finding.range.text else ""
+        cited = f" ({finding.range.citation})" if finding.range.citation else ""
+        yield "range", f"{span} cells/µL, {where}{said}{cited}"
+    if finding.condition is not None:
+        severity = f", {finding.severity}" if finding.severity else ""
+        yield (
+            "finding",
+            f"{finding.condition.display} (SNOMED CT {finding.condition.code}){severity}",
+        )
+    if finding.ctcae_grade is not None:
+        term = finding.ctcae_term
+        named = f" {term.display} ({term.code})" if term is not None else ""
+        yield "CTCAE", f"v{finding.ctcae_version} grade {finding.ctcae_grade}{named}"
+    if finding.sender_flags:
+        yield "sender", ", ".join(finding.sender_flags)
+
+
+def _range(evaluation: Evaluation) -> str:
+    reference = evaluation.reference_range
+    assert reference is not None  # only called with a range
+    where = _RANGE_SOURCES.get(reference.source, reference.source)
+    return f"{_span(reference.low, reference.high)} cells/µL, {where}"
+
+
+def _span(low: Decimal | None, high: Decimal | None) -> str:
+    if low is not None and high is not None:
+        return f"{_count(low)}–{_count(high)}"
+    if low is not None:
+        return f"≥ {_count(low)}"
+    if high is not None:
+        return f"≤ {_count(high)}"
+    return "no limits"
+
+
+def _count(value: Decimal) -> str:
+    return f"{value:,f}"
+
+
+def _as_written(result: LabResult) -> str:
+    value = result.value
+    if isinstance(value, Number):
+        text = value.text or f"{value.value:f}"
+        if value.comparator and not text.startswith(value.comparator):
+            text = value.comparator + text
+    elif isinstance(value, NumberRange | Ratio):
+        text = value.text
+    elif isinstance(value, Text):
+        text = f'"{value.text}"'
+    elif isinstance(value, CodedResult):
+        concept = value.concept
+        text = concept.text or ", ".join(c.display or c.code for c in concept.codings)
+    else:
+        shown = f": {value.text}" if value.text else ""
+        return f"no value ({value.reason}{shown})"
+    unit = ""
+    if result.unit is not None:
+        unit = result.unit.text or result.unit.code
+    return f"{text} {unit}" if unit and not isinstance(value, Text) else text
+
+
+def _patient(patient: Patient) -> str:
+    parts = [identifier.value for identifier in patient.identifiers[:1]]
+    if patient.sex and patient.sex != "unknown":
+        parts.append(patient.sex)
+    if patient.birth_date is not None:
+        parts.append(f"born {patient.birth_date.fhir}")
+    return " · ".join(parts) or patient.location

@@ -1,0 +1,123 @@
+"""Command-line inputs: files, directories and stdin, expanded in a deterministic order, and the
+name each input's output files carry."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+__all__ = ["STDIN", "Input", "UsageError", "expand_inputs", "rejection_sidecar"]
+
+STDIN = "-"
+_STDIN_SOURCE = "<stdin>"
+_STDIN_NAME = "stdin"
+# leukoflag's own rejection records: skipped in directories so `convert out/rejected` replays.
+_SIDECAR_SUFFIX = ".reason.json"
+
+
+class UsageError(Exception):
+    """A command-line problem reported in one line with exit status 2."""
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One input to convert. ``source`` is the path as given (or ``<stdin>``), used in reports and
+    rejection records; ``name`` is the unique file name its outputs carry (``<name>.<n>.json``)."""
+
+    source: str
+    name: str
+    path: Path | None  # None for stdin
+    size: int | None  # bytes, when known up front
+
+    @contextmanager
+    def open(self) -> Iterator[BinaryIO]:
+        """The input as a buffered binary stream (``peek`` works on it)."""
+        if self.path is None:
+            yield sys.stdin.buffer
+            return
+        try:
+            stream = self.path.open("rb")
+        except OSError as exc:
+            raise UsageError(f"cannot read {self.source}: {exc.strerror}") from None
+        with stream:
+            yield stream
+
+
+def rejection_sidecar(name: str) -> bool:
+    """Whether a file name is one of leukoflag's rejection records (``<name>.<n>.reason.json``)."""
+    return name.endswith(_SIDECAR_SUFFIX)
+
+
+def expand_inputs(arguments: Sequence[str], *, exclude: Path | None = None) -> list[Input]:
+    """The inputs named on the command line, in order; directories are read recursively, their
+    files sorted by path. Hidden files and directories, rejection records and anything under
+    ``exclude`` (the output directory) are skipped inside directories; a file named explicitly is
+    always read. The same file named twice is read once. Output names are the file names; when
+    two inputs share a name (case-insensitively), the later ones get ``~2``, ``~3`` … appended.
+    Raises :class:`UsageError` for a missing or unreadable path."""
+    found: list[tuple[str, Path | None]] = []
+    seen: set[Path] = set()
+    stdin_named = False
+    excluded = exclude.resolve() if exclude is not None else None
+    for argument in arguments:
+        if argument == STDIN:
+            if stdin_named:
+                raise UsageError("stdin (-) named more than once")
+            stdin_named = True
+            found.append((_STDIN_SOURCE, None))
+            continue
+        path = Path(argument)
+        if path.is_dir():
+            files = _walk(path, excluded)
+        elif path.exists():
+            files = [path]
+        else:
+            raise UsageError(f"no such file or directory: {argument}")
+        for file in files:
+            resolved = file.resolve()
+            if resolved in seen:
+                continue
+            seen.add(resolved)
+            if not os.access(file, os.R_OK):
+                raise UsageError(f"cannot read {file}: permission denied")
+            found.append((os.fspath(file), file))
+    return _named(found)
+
+
+def _walk(root: Path, excluded: Path | None) -> list[Path]:
+    files: list[Path] = []
+    for directory, subdirectories, names in os.walk(root):
+        here = Path(directory)
+        subdirectories[:] = [
+            d for d in subdirectories if not d.startswith(".") and not _is(here / d, excluded)
+        ]
+        files.extend(
+            here / name
+            for name in names
+            if not name.startswith(".") and not rejection_sidecar(name) and (here / name).is_file()
+        )
+    return sorted(files, key=lambda file: file.relative_to(root).parts)
+
+
+def _is(path: Path, excluded: Path | None) -> bool:
+    return excluded is not None and path.resolve() == excluded
+
+
+def _named(found: list[tuple[str, Path | None]]) -> list[Input]:
+    used: set[str] = set()
+    inputs: list[Input] = []
+    for source, path in found:
+        base = path.name if path is not None else _STDIN_NAME
+        name, number = base, 1
+        while name.casefold() in used:  # case-insensitive: outputs may land on such a filesystem
+            number += 1
+            name = f"{base}~{number}"
+        used.add(name.casefold())
+        size = path.stat().st_size if path is not None else None
+        inputs.append(Input(source, name, path, size))
+    return inputs

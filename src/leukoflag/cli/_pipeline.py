@@ -1,0 +1,192 @@
+"""The stream of converted items, in input order, from one process or from ``--jobs N`` workers.
+
+Both forms yield the same :class:`ItemDone` / :class:`FileDone` events for the same inputs. The
+parallel form splits HL7 v2 input into raw messages in this process, sends batches of them (across
+file boundaries) to worker processes and takes the results back in submission order; it never
+holds more than a fixed number of messages in flight, so memory stays flat for any input size.
+FHIR input and unrecognized content are converted in this process, in their place in the order.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from leukoflag import api, detect, hl7v2
+from leukoflag.cli._inputs import Input
+from leukoflag.cli._records import ItemRecord, convert_batch, record_of
+from leukoflag.settings import Settings
+
+__all__ = ["FileDone", "FileStarted", "ItemDone", "parallel_events", "serial_events", "sniff"]
+
+_HEAD = 4096
+BATCH_MESSAGES = 64  # per task: large enough to amortize inter-process overhead
+BATCH_BYTES = 1 << 20
+IN_FLIGHT_BATCHES = 3  # per worker: keeps every worker busy while results are written
+
+
+@dataclass(frozen=True, slots=True)
+class FileStarted:
+    """An input is being read; ``kind`` is its detected format (``hl7v2``, ``fhir``, ``unknown``).
+    ``stream`` lets the progress display read the position."""
+
+    file: int
+    kind: str
+    stream: BinaryIO
+
+
+@dataclass(frozen=True, slots=True)
+class ItemDone:
+    """One item of input ``file`` was converted or rejected."""
+
+    file: int
+    record: ItemRecord
+
+
+@dataclass(frozen=True, slots=True)
+class FileDone:
+    """Every item of input ``file`` has been yielded (in the parallel form, possibly after the
+    first items of the next file)."""
+
+    file: int
+
+
+Event = FileStarted | ItemDone | FileDone
+
+
+def sniff(stream: BinaryIO) -> str:
+    """The format of a buffered stream, from its first bytes, without consuming them."""
+    peek: Callable[[int], bytes] | None = getattr(stream, "peek", None)
+    if peek is None:
+        raise TypeError("a buffered stream is needed to detect the format")
+    return detect.detect(peek(_HEAD)[:_HEAD])
+
+
+def serial_events(inputs: Sequence[Input], settings: Settings) -> Iterator[Event]:
+    """Convert every input in this process, item by item, through :func:`api.iter_outcomes`."""
+    for number, item in enumerate(inputs):
+        with item.open() as stream:
+            yield FileStarted(number, sniff(stream), stream)
+            for outcome in api.iter_outcomes(stream, settings, source=item.source):
+                yield ItemDone(number, record_of(outcome))
+        yield FileDone(number)
+
+
+@dataclass(slots=True)
+class _Unit:
+    """Events in input order; an ``int`` in ``script`` stands for the record of that position in
+    the batch ``future`` converts (``owners`` gives its input file)."""
+
+    script: list[Event | int] = field(default_factory=list)
+    owners: list[int] = field(default_factory=list)
+    future: concurrent.futures.Future[list[ItemRecord]] | None = None
+
+    @property
+    def weight(self) -> int:
+        return max(1, len(self.script))
+
+    def resolve(self) -> list[Event]:
+        if self.future is None:
+            return [step for step in self.script if not isinstance(step, int)]
+        records = self.future.result()
+        return [
+            ItemDone(self.owners[step], records[step]) if isinstance(step, int) else step
+            for step in self.script
+        ]
+
+
+def parallel_events(
+    inputs: Sequence[Input], settings: Settings, executor: concurrent.futures.Executor, jobs: int
+) -> Generator[Event, None, None]:
+    """Like :func:`serial_events`, with HL7 v2 messages converted by ``executor``'s workers."""
+    limit = jobs * IN_FLIGHT_BATCHES * BATCH_MESSAGES
+    units = _units(inputs, settings, executor)
+    pending: deque[_Unit] = deque()
+    in_flight = 0
+    exhausted = False
+    try:
+        while True:
+            while not exhausted and in_flight < limit:
+                unit = next(units, None)
+                if unit is None:
+                    exhausted = True
+                    break
+                pending.append(unit)
+                in_flight += unit.weight
+            if not pending:
+                return
+            unit = pending.popleft()
+            in_flight -= unit.weight
+            yield from unit.resolve()
+    finally:
+        for unit in pending:
+            if unit.future is not None:
+                unit.future.cancel()
+        units.close()
+
+
+class _Batcher:
+    """Collects raw HL7 v2 messages (across files) and the events around them into units."""
+
+    def __init__(self, settings: Settings, executor: concurrent.futures.Executor) -> None:
+        self._settings = settings
+        self._executor = executor
+        self._unit = _Unit()
+        self._items: list[tuple[str, int, bytes]] = []
+        self._size = 0
+
+    def event(self, event: Event) -> _Unit | None:
+        """Add an event; returns a unit ready to go when no batch is open."""
+        self._unit.script.append(event)
+        return None if self._items else self._take()
+
+    def message(self, file: int, source: str, index: int, raw: bytes) -> _Unit | None:
+        """Add a raw message; returns the submitted batch when it is full."""
+        self._unit.script.append(len(self._items))
+        self._unit.owners.append(file)
+        self._items.append((source, index, raw))
+        self._size += len(raw)
+        if len(self._items) >= BATCH_MESSAGES or self._size >= BATCH_BYTES:
+            return self.flush()
+        return None
+
+    def flush(self) -> _Unit | None:
+        """Submit the open batch (if any) and return its unit."""
+        if not self._unit.script:
+            return None
+        if self._items:
+            self._unit.future = self._executor.submit(convert_batch, self._items, self._settings)
+        return self._take()
+
+    def _take(self) -> _Unit:
+        unit, self._unit, self._items, self._size = self._unit, _Unit(), [], 0
+        return unit
+
+
+def _units(
+    inputs: Sequence[Input], settings: Settings, executor: concurrent.futures.Executor
+) -> Generator[_Unit, None, None]:
+    batcher = _Batcher(settings, executor)
+    for number, item in enumerate(inputs):
+        with item.open() as stream:
+            kind = sniff(stream)
+            if kind == "hl7v2":
+                yield from _ready(batcher.event(FileStarted(number, kind, stream)))
+                # api.iter_outcomes does the same for HL7 v2: split, then convert each message.
+                for index, raw in enumerate(hl7v2.split_stream(stream), start=1):
+                    yield from _ready(batcher.message(number, item.source, index, raw))
+            else:
+                yield from _ready(batcher.flush())
+                yield _Unit(script=[FileStarted(number, kind, stream)])
+                for outcome in api.iter_outcomes(stream, settings, source=item.source):
+                    yield _Unit(script=[ItemDone(number, record_of(outcome))])
+        yield from _ready(batcher.event(FileDone(number)))
+    yield from _ready(batcher.flush())
+
+
+def _ready(unit: _Unit | None) -> Iterator[_Unit]:
+    if unit is not None:
+        yield unit

@@ -1,0 +1,117 @@
+"""What the command keeps of one converted item, and the unit of work of ``--jobs``.
+
+An :class:`ItemRecord` is the item's output already serialized plus the few values the report
+counts, so that worker processes send back bytes and small tuples rather than the whole outcome,
+and the main process keeps nothing but counters once an item is written.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from leukoflag import api, fhir
+from leukoflag.model import Issue, Rejected
+from leukoflag.settings import Settings
+
+__all__ = ["ItemRecord", "convert_batch", "ignore_interrupts", "record_of"]
+
+_UCUM = "http://unitsofmeasure.org"
+_PER_UL = "/uL"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRecord:
+    """One input item as the command writes and counts it.
+
+    ``output`` is the JSON written (exactly one of ``output`` and ``rejected`` is set);
+    ``issues`` holds ``(severity, code)`` pairs, ``judged`` ``(analyte, code)`` per finding;
+    ``observations`` and ``normalized`` count the output's Observations and the values in
+    cells/µL; ``rejection_issues`` are the full issues of a rejected item, for its record file.
+    """
+
+    index: int
+    output: bytes | None
+    rejected: Rejected | None
+    issues: tuple[tuple[str, str], ...] = ()
+    judged: tuple[tuple[str, str], ...] = ()
+    observations: int = 0
+    normalized: int = 0
+    rejection_issues: tuple[Issue, ...] = ()
+
+
+def record_of(outcome: api.Outcome) -> ItemRecord:
+    """The record of one outcome: its output serialized with leukoflag's exact-decimal writer."""
+    issues = tuple((str(issue.severity), issue.code) for issue in outcome.issues)
+    judged = tuple((str(finding.analyte), finding.code) for finding in outcome.findings)
+    if outcome.output is None:
+        return ItemRecord(
+            outcome.index,
+            None,
+            outcome.rejected,
+            issues,
+            judged,
+            rejection_issues=outcome.issues,
+        )
+    observations, normalized = _count_results(outcome.output)
+    return ItemRecord(
+        outcome.index,
+        fhir.dumps(outcome.output),
+        None,
+        issues,
+        judged,
+        observations,
+        normalized,
+    )
+
+
+def convert_batch(items: Sequence[tuple[str, int, bytes]], settings: Settings) -> list[ItemRecord]:
+    """Convert raw HL7 v2 messages ``(source, index, raw)`` in a worker process (``--jobs``).
+
+    The same call as :func:`leukoflag.api.iter_outcomes` makes for each message, so the output is
+    byte-identical to a single process.
+    """
+    return [
+        record_of(api.convert_v2_message(raw, index, source, settings))
+        for source, index, raw in items
+    ]
+
+
+def ignore_interrupts() -> None:
+    """Worker start-up: Ctrl-C is handled by the main process, which stops the workers."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _count_results(resource: dict[str, Any]) -> tuple[int, int]:
+    """Observations in ``resource`` (itself, its Bundle entries, contained resources) and the
+    values written in cells/µL (an Observation's or a component's valueQuantity)."""
+    observations = normalized = 0
+    pending: list[Any] = [resource]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("resourceType")
+        if kind == "Bundle":
+            pending.extend(
+                entry.get("resource") for entry in item.get("entry", ()) if isinstance(entry, dict)
+            )
+        pending.extend(item.get("contained", ()))
+        if kind != "Observation":
+            continue
+        observations += 1
+        normalized += _per_ul(item)
+        for component in item.get("component", ()):
+            normalized += _per_ul(component)
+    return observations, normalized
+
+
+def _per_ul(result: Any) -> int:
+    quantity = result.get("valueQuantity") if isinstance(result, dict) else None
+    return int(
+        isinstance(quantity, dict)
+        and quantity.get("system") == _UCUM
+        and quantity.get("code") == _PER_UL
+    )

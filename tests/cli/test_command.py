@@ -1,0 +1,190 @@
+"""The command itself: help, version, start-up imports, usage and I/O errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from leukoflag import __version__
+
+from .conftest import Runner
+from .messages import oru
+
+_HEAVY = ("pint", "hl7apy", "fhir.resources", "orjson")
+_PIPELINE = (
+    "leukoflag.api",
+    "leukoflag.detect",
+    "leukoflag.hl7v2",
+    "leukoflag.units",
+    "leukoflag.flagging",
+    "leukoflag.fhir",
+)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["convert", "--help"], ["explain", "--help"]])
+def test_help_imports_neither_the_pipeline_nor_its_libraries(argv: list[str]) -> None:
+    script = (
+        "import contextlib, io, json, sys\n"
+        "from leukoflag.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        f"        main({argv!r})\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, check=True, timeout=60
+    )
+    loaded = set(json.loads(done.stdout))
+    assert "leukoflag.cli" in loaded
+    assert not [m for m in loaded if m.split(".")[0] in _HEAVY or m.startswith("fhir.")]
+    assert not [m for m in loaded if m.startswith(_PIPELINE)]
+
+
+def test_version_names_the_package_version(leukoflag: Runner) -> None:
+    done = leukoflag("--version")
+    assert done.returncode == 0
+    assert done.stdout.decode().strip() == f"leukoflag {__version__}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--help"], ["convert", "explain", "Exit status"]),
+        (["convert", "--help"], ["--output", "--report", "--jobs", "--fhir-version", "--strict"]),
+        (["explain", "--help"], ["FILE", "--range-policy", "--ctcae-version"]),
+    ],
+)
+def test_every_command_has_help(leukoflag: Runner, argv: list[str], expected: list[str]) -> None:
+    done = leukoflag(*argv)
+    assert done.returncode == 0
+    text = done.stdout.decode()
+    assert all(word in text for word in expected)
+
+
+def test_no_command_prints_help_and_exits_2(leukoflag: Runner) -> None:
+    done = leukoflag()
+    assert done.returncode == 2
+    assert b"convert" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["convert", "--jobs", "many", "in.hl7"], "--jobs"),
+        (["convert", "--jobs", "-1", "in.hl7"], "--jobs"),
+        (["convert", "--fhir-version", "R3", "in.hl7"], "--fhir-version"),
+        (["convert", "--no-such-option", "in.hl7"], "--no-such-option"),
+        (["convert"], "INPUT"),
+        (["explain"], "FILE"),
+    ],
+)
+def test_usage_error_is_one_line_with_exit_2(
+    leukoflag: Runner, argv: list[str], message: str
+) -> None:
+    done = leukoflag(*argv)
+    assert done.returncode == 2
+    lines = done.stderr.decode().splitlines()
+    assert len(lines) == 1
+    assert message in lines[0]
+    assert done.stdout == b""
+
+
+def _one_line_error(done: subprocess.CompletedProcess[bytes]) -> str:
+    assert done.returncode == 2
+    lines = done.stderr.decode().splitlines()
+    assert len(lines) == 1, lines
+    assert "Traceback" not in lines[0]
+    assert lines[0].startswith("leukoflag: ")
+    return lines[0]
+
+
+def test_missing_input_is_an_io_error(leukoflag: Runner, tmp_path: Path) -> None:
+    line = _one_line_error(leukoflag("convert", "nowhere/feed.hl7", "-o", "out"))
+    assert "no such file or directory: nowhere/feed.hl7" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_output_that_is_a_file_is_an_io_error(leukoflag: Runner, tmp_path: Path) -> None:
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    (tmp_path / "out").write_text("not a directory")
+    line = _one_line_error(leukoflag("convert", "in.hl7", "-o", "out"))
+    assert "out" in line
+    assert "not a directory" in line
+
+
+def test_unwritable_output_directory_is_an_io_error(leukoflag: Runner, tmp_path: Path) -> None:
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    try:
+        probe = locked / "probe"
+        try:
+            probe.mkdir()
+        except PermissionError:
+            pass
+        else:  # running as root: permissions do not stop writes
+            pytest.skip("permissions are not enforced for this user")
+        line = _one_line_error(leukoflag("convert", "in.hl7", "-o", locked / "out"))
+        assert "cannot create" in line or "not writable" in line
+    finally:
+        locked.chmod(0o700)
+
+
+def test_output_under_a_file_is_an_io_error(leukoflag: Runner, tmp_path: Path) -> None:
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    (tmp_path / "plain").write_text("a file")
+    line = _one_line_error(leukoflag("convert", "in.hl7", "-o", "plain/out"))
+    assert "plain/out" in line
+
+
+def test_report_that_is_a_directory_is_an_io_error(leukoflag: Runner, tmp_path: Path) -> None:
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    (tmp_path / "report.json").mkdir()
+    line = _one_line_error(leukoflag("convert", "in.hl7", "--report", "report.json"))
+    assert "--report report.json: is a directory" in line
+
+
+@pytest.mark.parametrize(
+    ("option", "word"),
+    [
+        (["--timezone", "Mars/Olympus_Mons"], "default_timezone"),
+        (["--fallback-charset", "no-such-codec"], "fallback_charset"),
+        (["--critical-low", "plt=50"], "critical_low"),
+        (["--critical-low", "anc"], "--critical-low"),
+        (["--critical-low", "anc=lots"], "--critical-low"),
+    ],
+)
+def test_bad_setting_is_one_line_with_exit_2(
+    leukoflag: Runner, tmp_path: Path, option: list[str], word: str
+) -> None:
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    line = _one_line_error(leukoflag("convert", "in.hl7", *option))
+    assert word in line
+
+
+def test_empty_directory_is_a_usage_error(leukoflag: Runner, tmp_path: Path) -> None:
+    (tmp_path / "feeds").mkdir()
+    line = _one_line_error(leukoflag("convert", "feeds"))
+    assert "no input files found in feeds" in line
+
+
+def test_stdin_named_twice_is_a_usage_error(leukoflag: Runner) -> None:
+    line = _one_line_error(leukoflag("convert", "-", "-"))
+    assert "stdin" in line
+
+
+def test_write_error_during_the_run_is_one_line_with_exit_2(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    (tmp_path / "engine.log").write_text("2026-11-24 09:30:01 INFO not a message\n")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "rejected").write_text("a file where the rejected directory belongs")
+    line = _one_line_error(leukoflag("convert", "engine.log", "-o", "out", "--report", "r.json"))
+    assert "out/rejected" in line
+    assert not (tmp_path / "r.json").exists()  # no report for a run that did not finish

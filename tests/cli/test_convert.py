@@ -1,0 +1,240 @@
+"""``leukoflag convert`` end to end: output files, rejected items, report, stdin, stdout."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .conftest import Runner
+from .messages import LOG_QUOTING_HL7, batch, mllp, ndjson, observation, oru
+
+NORMAL = oru("EF-1001")
+LOW = oru("EF-1002", mrn="MRN200177", sex="M", birth="19610719", wbc="3.1", anc="1.2")
+
+
+def _json(path: Path) -> Any:
+    return json.loads(path.read_bytes())
+
+
+def _names(directory: Path) -> list[str]:
+    return sorted(p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file())
+
+
+def test_each_message_becomes_a_file_named_after_its_input(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    (feed / "day.hl7").write_bytes(batch(NORMAL, LOW, oru("EF-1003")))
+    (feed / "one.hl7").write_bytes(mllp(LOW))
+    (feed / "obs.ndjson").write_bytes(
+        ndjson(observation("o-1", 7200, "/uL"), observation("o-2", 900, "/uL", "751-8"))
+    )
+    done = leukoflag("convert", "feed", "-o", "out", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b""
+    assert done.stderr == b""
+    assert _names(tmp_path / "out") == [
+        "day.hl7.1.json",
+        "day.hl7.2.json",
+        "day.hl7.3.json",
+        "obs.ndjson.1.json",
+        "obs.ndjson.2.json",
+        "one.hl7.1.json",
+    ]
+    bundle = _json(tmp_path / "out" / "day.hl7.2.json")
+    assert bundle["resourceType"] == "Bundle"
+    assert bundle["type"] == "transaction"
+    # FHIR input items keep their own type: an Observation stays an Observation
+    assert _json(tmp_path / "out" / "obs.ndjson.2.json")["resourceType"] == "Observation"
+
+
+def test_same_named_files_in_two_directories_do_not_overwrite_each_other(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    for site, message in (("site-a", NORMAL), ("site-b", LOW)):
+        (tmp_path / site).mkdir()
+        (tmp_path / site / "results.hl7").write_bytes(message)
+    done = leukoflag("convert", "site-a", "site-b", "-o", "out", "--report", "report.json")
+    assert done.returncode == 0, done.stderr
+    assert _names(tmp_path / "out") == ["results.hl7.1.json", "results.hl7~2.1.json"]
+    first = (tmp_path / "out" / "results.hl7.1.json").read_bytes()
+    second = (tmp_path / "out" / "results.hl7~2.1.json").read_bytes()
+    assert b"EF-1001" in first
+    assert b"EF-1002" in second
+    files = _json(tmp_path / "report.json")["files"]
+    assert [(f["input"], f["output_name"]) for f in files] == [
+        ("site-a/results.hl7", "results.hl7"),
+        ("site-b/results.hl7", "results.hl7~2"),
+    ]
+
+
+def test_rejected_input_is_kept_raw_with_its_reason_and_exit_1(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    (tmp_path / "engine.log").write_bytes(LOG_QUOTING_HL7)
+    (tmp_path / "ok.hl7").write_bytes(NORMAL)
+    done = leukoflag("convert", "engine.log", "ok.hl7", "-o", "out")
+    assert done.returncode == 1
+    assert _names(tmp_path / "out") == [
+        "ok.hl7.1.json",
+        "rejected/engine.log.1.reason.json",
+        "rejected/engine.log.1.txt",
+    ]
+    assert (tmp_path / "out/rejected/engine.log.1.txt").read_bytes() == LOG_QUOTING_HL7
+    reason = _json(tmp_path / "out/rejected/engine.log.1.reason.json")
+    assert reason["input"] == "engine.log"
+    assert reason["item"] == 1
+    assert reason["raw"] == "engine.log.1.txt"
+    assert "MSH segment found at line 2" in reason["reason"]
+    assert [issue["code"] for issue in reason["issues"]] == ["input.rejected"]
+
+
+def test_rejected_item_inside_a_file_keeps_its_position(leukoflag: Runner, tmp_path: Path) -> None:
+    junk = b"ACK timeout, retrying\r"  # text between two MLLP frames: its own rejected item
+    (tmp_path / "capture.hl7").write_bytes(mllp(NORMAL) + junk + mllp(LOW))
+    done = leukoflag("convert", "capture.hl7", "-o", "out", "--report", "report.json")
+    assert done.returncode == 1
+    assert _names(tmp_path / "out") == [
+        "capture.hl7.1.json",
+        "capture.hl7.3.json",
+        "rejected/capture.hl7.2.reason.json",
+        "rejected/capture.hl7.2.txt",
+    ]
+    assert (tmp_path / "out/rejected/capture.hl7.2.txt").read_bytes().strip() == junk.strip()
+    reason = _json(tmp_path / "out/rejected/capture.hl7.2.reason.json")
+    assert (reason["item"], reason["location"]) == (2, "MSG[2]")
+    counts = _json(tmp_path / "report.json")["files"][0]
+    assert (counts["messages"], counts["bundles"], counts["rejected"]) == (3, 2, 1)
+
+
+def test_truncated_message_is_rejected_as_hl7(leukoflag: Runner, tmp_path: Path) -> None:
+    cut = LOW[: LOW.rindex(b"|F|||")]  # the last OBX stops before its status (OBX-11)
+    (tmp_path / "cut.hl7").write_bytes(NORMAL + cut)
+    done = leukoflag("convert", "cut.hl7", "-o", "out")
+    assert done.returncode == 1
+    assert (tmp_path / "out/rejected/cut.hl7.2.hl7").read_bytes() == cut
+    assert (tmp_path / "out/cut.hl7.1.json").exists()
+
+
+def test_rejected_directory_replays_without_its_reason_files(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    (tmp_path / "engine.log").write_bytes(LOG_QUOTING_HL7)
+    assert leukoflag("convert", "engine.log", "-o", "out").returncode == 1
+    done = leukoflag("convert", "out/rejected", "-o", "retry", "--report", "retry.json")
+    assert done.returncode == 1
+    report = _json(tmp_path / "retry.json")
+    assert [f["input"] for f in report["files"]] == ["out/rejected/engine.log.1.txt"]
+
+
+def test_report_counts_per_file_and_in_total(leukoflag: Runner, tmp_path: Path) -> None:
+    (tmp_path / "normal.hl7").write_bytes(NORMAL)
+    (tmp_path / "low.hl7").write_bytes(LOW)
+    (tmp_path / "engine.log").write_bytes(LOG_QUOTING_HL7)
+    (tmp_path / "empty.hl7").write_bytes(b"")
+    done = leukoflag(
+        "convert", "normal.hl7", "low.hl7", "engine.log", "empty.hl7", "--report", "r/report.json"
+    )
+    assert done.returncode == 1
+    report = _json(tmp_path / "r" / "report.json")
+    assert report["settings"]["fhir_version"] == "R4"
+    by_input = {f["input"]: f for f in report["files"]}
+    normal, low = by_input["normal.hl7"], by_input["low.hl7"]
+    assert normal["format"] == "hl7v2"
+    assert (normal["messages"], normal["bundles"], normal["rejected"]) == (1, 1, 0)
+    assert normal["observations"] == 3
+    assert normal["normalized"] == 2
+    assert normal["interpretations"] == {"N": 2}
+    assert normal["low"] == {"wbc": 0, "anc": 0}
+    assert low["interpretations"] == {"L": 2}
+    assert low["low"] == {"wbc": 1, "anc": 1}
+    log = by_input["engine.log"]
+    assert (log["format"], log["messages"], log["bundles"], log["rejected"]) == (
+        "unknown",
+        1,
+        0,
+        1,
+    )
+    assert log["issues"]["by_code"] == {"input.rejected": 1}
+    assert log["issues"]["by_severity"] == {"error": 1}
+    assert by_input["empty.hl7"]["messages"] == 0
+    totals = report["totals"]
+    assert totals["files"] == 4
+    assert (totals["messages"], totals["bundles"], totals["rejected"]) == (3, 2, 1)
+    assert totals["interpretations"] == {"N": 2, "L": 2}
+    assert totals["low"] == {"wbc": 1, "anc": 1}
+    assert totals["issues"]["total"] == sum(f["issues"]["total"] for f in report["files"])
+
+
+def test_ndjson_bundles_go_to_stdout_one_per_line(leukoflag: Runner, tmp_path: Path) -> None:
+    (tmp_path / "day.hl7").write_bytes(batch(NORMAL, LOW))
+    (tmp_path / "obs.ndjson").write_bytes(ndjson(observation("o-1", 3.2, "10*3/uL")))
+    done = leukoflag("convert", "day.hl7", "obs.ndjson")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.split(b"\n")
+    assert lines[-1] == b""
+    resources = [json.loads(line) for line in lines[:-1]]
+    assert [r["resourceType"] for r in resources] == ["Bundle", "Bundle", "Observation"]
+    assert b"EF-1001" in lines[0]
+    assert b"EF-1002" in lines[1]
+
+
+def test_rejected_item_without_output_directory_is_one_stderr_line(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    (tmp_path / "engine.log").write_bytes(LOG_QUOTING_HL7)
+    done = leukoflag("convert", "engine.log")
+    assert done.returncode == 1
+    assert done.stdout == b""
+    lines = done.stderr.decode().splitlines()
+    assert lines[0].startswith("leukoflag: rejected engine.log item 1 (ITEM[1]): not an HL7 v2")
+    assert lines[1].startswith("leukoflag: 1 message → 0 bundles, 1 rejected")
+
+
+def test_stdin_is_read_when_input_is_dash(leukoflag: Runner, tmp_path: Path) -> None:
+    done = leukoflag("convert", "-", stdin=mllp(NORMAL, LOW))
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 2
+    done = leukoflag("convert", "-", "-o", "out", stdin=NORMAL)
+    assert done.returncode == 0
+    assert _names(tmp_path / "out") == ["stdin.1.json"]
+
+
+def test_converting_twice_gives_identical_files(leukoflag: Runner, tmp_path: Path) -> None:
+    (tmp_path / "day.hl7").write_bytes(batch(NORMAL, LOW))
+    leukoflag("convert", "day.hl7", "-o", "a")
+    leukoflag("convert", "day.hl7", "-o", "b")
+    for name in ("day.hl7.1.json", "day.hl7.2.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_settings_options_reach_the_conversion(leukoflag: Runner, tmp_path: Path) -> None:
+    (tmp_path / "low.hl7").write_bytes(LOW)
+    done = leukoflag("convert", "low.hl7", "--fhir-version", "R5", "--bundle-type", "collection")
+    assert done.returncode == 0, done.stderr
+    bundle = json.loads(done.stdout)
+    assert bundle["type"] == "collection"
+    done = leukoflag("convert", "low.hl7", "--critical-low", "anc=1300", "-o", "out")
+    anc = [
+        entry["resource"]
+        for entry in _json(tmp_path / "out" / "low.hl7.1.json")["entry"]
+        if entry["resource"]["resourceType"] == "Observation"
+        and entry["resource"]["code"]["coding"][0]["code"] == "751-8"
+    ]
+    codes = [c["code"] for i in anc[0]["interpretation"] for c in i["coding"]]
+    assert codes == ["LL"]
+
+
+def test_summary_line_counts_messages_bundles_rejected_and_lows(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    (tmp_path / "day.hl7").write_bytes(batch(NORMAL, LOW))
+    done = leukoflag("convert", "day.hl7", "-o", "out")
+    summary = done.stderr.decode().splitlines()
+    assert len(summary) == 1
+    assert summary[0].startswith(
+        "leukoflag: 2 messages → 2 bundles, 0 rejected · low WBC 1 · low ANC 1 · 1 file in "
+    )
+    assert "\r" not in done.stderr.decode()  # no progress bar when stderr is not a terminal

@@ -1,0 +1,64 @@
+"""The examples and the README's code stay true: they run, and give what they say."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import Runner
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "messages"
+
+
+def test_demo_converts_every_example_and_rejects_only_the_log(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    done = leukoflag("convert", EXAMPLES, "-o", "demo", "--report", "demo/report.json")
+    assert done.returncode == 1, done.stderr
+    report = json.loads((tmp_path / "demo" / "report.json").read_bytes())
+    by_name = {f["output_name"]: f for f in report["files"]}
+    assert sorted(by_name) == sorted(p.name for p in EXAMPLES.iterdir() if p.name[0] != ".")
+    assert {name for name, f in by_name.items() if f["rejected"]} == {"interface-log.txt"}
+    assert by_name["batch.hl7"]["messages"] == 3
+    assert by_name["mllp-framed.hl7"]["messages"] == 2
+    assert by_name["observations.ndjson"]["messages"] == 3
+    assert by_name["leukopenic-adult.hl7"]["low"] == {"wbc": 1, "anc": 1}
+    assert by_name["normal-cbc.hl7"]["interpretations"] == {"N": 2}
+    assert report["totals"]["low"]["anc"] >= 4
+    rejected = sorted(p.name for p in (tmp_path / "demo" / "rejected").iterdir())
+    assert rejected == ["interface-log.txt.1.reason.json", "interface-log.txt.1.txt"]
+
+
+def test_use_library_example_runs() -> None:
+    done = subprocess.run(
+        [sys.executable, "examples/use_library.py"],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.decode()
+    assert "leukopenic-adult.hl7: 1 bundle(s), 0 rejected" in text
+    assert "8.2 giga.l-1 (wbc) = 8,200 cells/µL" in text
+    assert "10*12/L (wbc): not a count" in text
+
+
+def test_readme_library_example_runs() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    code = re.search(r"```python\n(.*?)```", readme, re.DOTALL)
+    assert code is not None
+    assert len(code.group(1).splitlines()) <= 12
+    done = subprocess.run(
+        [sys.executable, "-c", code.group(1)],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "wbc-" in done.stdout.decode()  # a WBC finding with its rule id was printed

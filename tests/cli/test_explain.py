@@ -1,0 +1,135 @@
+"""``leukoflag explain``: value as written → cells/µL → code, with rule, range, finding, grade."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from decimal import Decimal
+from pathlib import Path
+
+from leukoflag import api
+from leukoflag.cli._explain import _Item, _write_item
+from leukoflag.model import (
+    Coding,
+    Concept,
+    Identifier,
+    LabResult,
+    Message,
+    Number,
+    Order,
+    Patient,
+    PatientResult,
+    ReferenceRange,
+    ReportStatus,
+    ResultStatus,
+    Text,
+    Timestamp,
+    Unit,
+)
+from leukoflag.settings import Settings
+
+from .conftest import Runner
+from .messages import LOG_QUOTING_HL7, ndjson, observation, oru
+
+DAY = Timestamp("20261124080500-0500", "2026-11-24T08:05:00-05:00", dt.date(2026, 11, 24))
+
+
+def _result(n: int, code: str, value: str, unit: str, limits: tuple[str, str]) -> LabResult:
+    low, high = limits
+    number = value[0].isdigit()
+    return LabResult(
+        location=f"MSG[1]/OBX[{n}]",
+        code=Concept((Coding(code, "", "http://loinc.org", "LN"),)),
+        value=Number(Decimal(value), value) if number else Text(value),
+        status=ResultStatus.FINAL,
+        unit=Unit(unit),
+        reference_range=ReferenceRange(f"{low}-{high}", Decimal(low), Decimal(high)),
+        sender_flags=(Coding("N"),),
+        effective=DAY,
+        order="MSG[1]/OBR[1]",
+    )
+
+
+def _explained(*results: LabResult) -> str:
+    order = Order(
+        "MSG[1]/OBR[1]",
+        Concept((Coding("58410-2", "", "http://loinc.org"),)),
+        ReportStatus.FINAL,
+        effective=DAY,
+        results=results,
+    )
+    born = Timestamp("19610719", "1961-07-19", dt.date(1961, 7, 19))
+    patient = Patient("MSG[1]/PID[1]", (Identifier("MRN100871"),), birth_date=born, sex="male")
+    groups = (PatientResult(patient, None, (order,)),)
+    message = Message(1, "feed.hl7", control_id="C-1", timestamp=DAY, groups=groups)
+    evaluations = api.evaluate_groups(groups, Settings(), fallback=message)
+    out = io.StringIO()
+    _write_item(out, _Item("MSG[1]", "ORU^R01  control id C-1", groups, evaluations))
+    return out.getvalue()
+
+
+def test_judged_count_shows_value_as_written_count_code_rule_range_finding_grade() -> None:
+    text = _explained(
+        _result(1, "6690-2", "3.1", "K/uL", ("4.0", "11.0")),
+        _result(2, "718-7", "12.9", "g/dL", ("13.5", "17.5")),
+    )
+    lines = text.splitlines()
+    row = next(line for line in lines if line.startswith("  MSG[1]/OBX[1]"))
+    assert re.fullmatch(r"  MSG\[1\]/OBX\[1\]  WBC  3\.1 K/uL  →  3,100 cells/µL  →  L", row)
+    details = "\n".join(lines[lines.index(row) + 1 :])
+    assert "rule     wbc-leukopenia-adult: threshold 4,000 cells/µL (" in details
+    assert 'range    4,000–11,000 cells/µL, the lab\'s range, sent as "4.0-11.0"' in details
+    assert "finding  Leukopenia (SNOMED CT 84828003)" in details
+    assert "CTCAE    v5.0 grade 1 White blood cell decreased (C143948)" in details
+    assert "sender   N" in details
+    assert "flag.sender-disagrees" in details
+    assert "patient MRN100871 · male · born 1961-07-19" in text
+    assert text.rstrip().endswith("1 other result is not a WBC or ANC count")
+
+
+def test_count_not_judged_says_why() -> None:
+    text = _explained(_result(1, "751-8", "see comment", "K/uL", ("1.8", "7.7")))
+    assert '  MSG[1]/OBX[1]  ANC  "see comment"  →  —  →  not judged' in text
+    assert "why  flag.value-not-numeric: " in text
+
+
+def test_rows_of_one_message_are_aligned() -> None:
+    text = _explained(
+        _result(1, "6690-2", "3.1", "K/uL", ("4.0", "11.0")),
+        _result(12, "751-8", "0.62", "10*3/uL", ("1.8", "7.7")),
+    )
+    rows = [line for line in text.splitlines() if line.startswith("  MSG[1]/OBX[")]
+    assert len(rows) == 2
+    assert rows[0].index("→") == rows[1].index("→")
+    assert rows[0].rindex("→") == rows[1].rindex("→")
+
+
+def test_explain_command_on_hl7_v2(leukoflag: Runner, tmp_path: Path) -> None:
+    (tmp_path / "low.hl7").write_bytes(
+        oru("E-1", sex="M", birth="19610719", wbc="3.1", wbc_unit="K/uL", anc="0.45")
+    )
+    done = leukoflag("explain", "low.hl7")
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.decode()
+    assert text.startswith("low.hl7\n\nMSG[1]  ")
+    assert re.search(r"MSG\[1\]/OBX\[1\]  WBC  3\.1 K/uL +→ +3,100 cells/µL  →  L\n", text)
+    assert re.search(r"MSG\[1\]/OBX\[3\]  ANC  0\.45 10\*3/uL +→ +450 cells/µL  →  LL\n", text)
+    assert "Neutropenia (SNOMED CT 165517008), severe" in text
+    assert "CTCAE    v5.0 grade 4 Neutrophil count decreased (C143704)" in text
+    done = leukoflag("explain", "low.hl7", "--ctcae-version", "6.0")
+    assert "CTCAE    v6.0 grade 3 " in done.stdout.decode()
+
+
+def test_explain_command_on_fhir_and_rejected_input(leukoflag: Runner, tmp_path: Path) -> None:
+    (tmp_path / "obs.ndjson").write_bytes(ndjson(observation("o-1", 900, "/uL", "751-8")))
+    (tmp_path / "engine.log").write_bytes(LOG_QUOTING_HL7)
+    done = leukoflag("explain", "obs.ndjson", "engine.log")
+    assert done.returncode == 1
+    text = done.stdout.decode()
+    assert "ITEM[1]  Observation/o-1" in text
+    assert re.search(r"ANC  900 /uL +→ +900 cells/µL  →  LU\n", text)
+    assert (
+        "engine.log\n\nITEM[1]  rejected: not an HL7 v2 message: MSH segment found at line 2"
+        in text
+    )

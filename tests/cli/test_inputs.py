@@ -1,0 +1,89 @@
+"""Input expansion: order, recursion, skipped files, output names."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from leukoflag.cli._inputs import UsageError, expand_inputs
+
+
+def _touch(root: Path, *names: str) -> None:
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"MSH|^~\\&|\r")
+
+
+def test_directory_is_read_recursively_in_sorted_path_order(tmp_path: Path) -> None:
+    _touch(tmp_path, "feed/b.hl7", "feed/a/z.hl7", "feed/a-b.hl7", "feed/A.hl7", "feed/c/d/e.hl7")
+    inputs = expand_inputs([os.fspath(tmp_path / "feed")])
+    relative = [Path(item.source).relative_to(tmp_path / "feed").as_posix() for item in inputs]
+    assert relative == ["A.hl7", "a/z.hl7", "a-b.hl7", "b.hl7", "c/d/e.hl7"]
+
+
+def test_hidden_files_and_rejection_records_are_skipped_in_directories(tmp_path: Path) -> None:
+    _touch(
+        tmp_path,
+        "feed/.gitattributes",
+        "feed/.cache/x.hl7",
+        "feed/rejected/in.hl7.2.hl7",
+        "feed/rejected/in.hl7.2.reason.json",
+        "feed/ok.json",
+    )
+    names = [Path(item.source).name for item in expand_inputs([os.fspath(tmp_path / "feed")])]
+    assert names == ["ok.json", "in.hl7.2.hl7"]
+
+
+def test_a_file_named_explicitly_is_always_read(tmp_path: Path) -> None:
+    _touch(tmp_path, ".hidden.hl7", "x.reason.json")
+    inputs = expand_inputs(
+        [os.fspath(tmp_path / ".hidden.hl7"), os.fspath(tmp_path / "x.reason.json")]
+    )
+    assert [item.name for item in inputs] == [".hidden.hl7", "x.reason.json"]
+
+
+def test_output_directory_inside_an_input_directory_is_not_read(tmp_path: Path) -> None:
+    _touch(tmp_path, "feed/in.hl7", "feed/out/in.hl7.1.json")
+    inputs = expand_inputs([os.fspath(tmp_path / "feed")], exclude=tmp_path / "feed" / "out")
+    assert [item.name for item in inputs] == ["in.hl7"]
+
+
+def test_same_file_named_twice_is_read_once(tmp_path: Path) -> None:
+    _touch(tmp_path, "feed/in.hl7")
+    inputs = expand_inputs(
+        [
+            os.fspath(tmp_path / "feed/in.hl7"),
+            os.fspath(tmp_path / "feed"),
+            os.fspath(tmp_path / "feed/../feed/in.hl7"),
+        ]
+    )
+    assert len(inputs) == 1
+
+
+def test_same_file_names_in_different_directories_get_distinct_output_names(
+    tmp_path: Path,
+) -> None:
+    _touch(tmp_path, "site-a/results.hl7", "site-b/results.hl7", "site-c/RESULTS.hl7")
+    inputs = expand_inputs([os.fspath(tmp_path / d) for d in ("site-a", "site-b", "site-c")])
+    assert [item.name for item in inputs] == ["results.hl7", "results.hl7~2", "RESULTS.hl7~3"]
+    assert [Path(item.source).parent.name for item in inputs] == ["site-a", "site-b", "site-c"]
+
+
+def test_stdin_is_named_stdin(tmp_path: Path) -> None:
+    _touch(tmp_path, "stdin")
+    inputs = expand_inputs(["-", os.fspath(tmp_path / "stdin")])
+    assert (inputs[0].source, inputs[0].name, inputs[0].path) == ("<stdin>", "stdin", None)
+    assert inputs[1].name == "stdin~2"
+
+
+def test_sizes_are_known_for_files(tmp_path: Path) -> None:
+    (tmp_path / "in.hl7").write_bytes(b"x" * 123)
+    assert expand_inputs([os.fspath(tmp_path / "in.hl7")])[0].size == 123
+
+
+def test_missing_path_raises_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such file or directory"):
+        expand_inputs([os.fspath(tmp_path / "absent.hl7")])

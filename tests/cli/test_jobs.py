@@ -1,0 +1,82 @@
+"""``--jobs N`` gives byte-identical output to one process, in the same order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leukoflag.cli import _pipeline
+
+from .conftest import Runner
+from .messages import LOG_QUOTING_HL7, batch, mllp, ndjson, observation, oru
+
+
+def _feed(root: Path) -> None:
+    """More messages than one worker batch, across several files and formats."""
+    count = _pipeline.BATCH_MESSAGES * 2 + 7
+    messages = [
+        oru(
+            f"J-{n:05d}",
+            mrn=f"MRN3{n:05d}",
+            wbc=f"{1 + (n * 37) % 120 / 10:.1f}",
+            anc=f"{(n * 53) % 90 / 10:.2f}",
+            sex="MF"[n % 2],
+            birth=f"{1940 + n % 80}0{1 + n % 9}15",
+        )
+        for n in range(count)
+    ]
+    (root / "a-big.hl7").write_bytes(batch(*messages))
+    (root / "b-log.txt").write_bytes(LOG_QUOTING_HL7)
+    (root / "c-obs.ndjson").write_bytes(
+        ndjson(observation("o-1", 2100, "/uL"), observation("o-2", 0.4, "10*3/uL", "751-8"))
+    )
+    for n in range(5):  # small files: batches span file boundaries
+        (root / f"d-{n}.hl7").write_bytes(mllp(messages[n], messages[-n - 1]))
+    (root / "e-empty.hl7").write_bytes(b"")
+    (root / "f-tail.hl7").write_bytes(messages[7])
+
+
+@pytest.fixture
+def feed(tmp_path: Path) -> Path:
+    root = tmp_path / "feed"
+    root.mkdir()
+    _feed(root)
+    return root
+
+
+def test_two_jobs_write_the_same_stdout_as_one(leukoflag: Runner, feed: Path) -> None:
+    one = leukoflag("convert", feed, "--jobs", "1", "--quiet")
+    two = leukoflag("convert", feed, "--jobs", "2", "--quiet")
+    assert one.returncode == two.returncode == 1  # the log file is rejected
+    assert one.stdout.count(b"\n") == _pipeline.BATCH_MESSAGES * 2 + 7 + 2 + 10 + 1
+    assert two.stdout == one.stdout
+    assert two.stderr == one.stderr
+
+
+def test_two_jobs_write_the_same_files_and_report_as_one(
+    leukoflag: Runner, tmp_path: Path, feed: Path
+) -> None:
+    for jobs in ("1", "2"):
+        done = leukoflag(
+            "convert", feed, "-o", f"out-{jobs}", "--report", f"report-{jobs}.json", "-j", jobs
+        )
+        assert done.returncode == 1
+    one = sorted(p.relative_to(tmp_path / "out-1") for p in (tmp_path / "out-1").rglob("*"))
+    two = sorted(p.relative_to(tmp_path / "out-2") for p in (tmp_path / "out-2").rglob("*"))
+    assert one == two
+    assert len(one) > _pipeline.BATCH_MESSAGES * 2
+    for relative in one:
+        if (tmp_path / "out-1" / relative).is_file():
+            first = (tmp_path / "out-1" / relative).read_bytes()
+            assert (tmp_path / "out-2" / relative).read_bytes() == first, relative
+    report = (tmp_path / "report-1.json").read_bytes()
+    assert (tmp_path / "report-2.json").read_bytes() == report
+
+
+def test_jobs_read_stdin(leukoflag: Runner, feed: Path) -> None:
+    data = (feed / "a-big.hl7").read_bytes()
+    one = leukoflag("convert", "-", "-q", stdin=data)
+    two = leukoflag("convert", "-", "-q", "--jobs", "2", stdin=data)
+    assert one.returncode == two.returncode == 0
+    assert two.stdout == one.stdout

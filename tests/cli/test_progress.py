@@ -1,0 +1,73 @@
+"""The progress line: drawn on a terminal's stderr only."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+from leukoflag.cli._inputs import Input
+from leukoflag.cli._progress import Progress
+
+from .messages import oru
+
+
+def test_progress_line_shows_share_files_messages_and_rate() -> None:
+    screen = io.StringIO()
+    inputs = [Input("feed/a.hl7", "a.hl7", Path("feed/a.hl7"), 100), Input("b", "b", None, 0)]
+    progress = Progress(screen, inputs)
+    stream = io.BytesIO(b"x" * 100)
+    stream.seek(50)
+    progress.file_started(0, stream)
+    line = screen.getvalue().split("\r\x1b[K")[-1]
+    assert line.startswith("[██████████··········]  50%")
+    assert "0/2 files" in line
+    assert "0 messages" in line
+    assert line.endswith("feed/a.hl7")
+
+
+def test_progress_message_clears_the_line_first() -> None:
+    screen = io.StringIO()
+    progress = Progress(screen, [Input("a", "a", None, None)])
+    progress.file_started(0, io.BytesIO())
+    progress.message("leukoflag: rejected a item 1: bad")
+    assert screen.getvalue().endswith("\r\x1b[Kleukoflag: rejected a item 1: bad\n")
+    progress.clear()
+    assert screen.getvalue().endswith("bad\n")  # nothing left to clear
+
+
+def test_progress_bar_is_drawn_on_a_terminal_and_not_with_quiet(tmp_path: Path) -> None:
+    (tmp_path / "in.hl7").write_bytes(oru("P-1"))
+    for quiet, drawn in (([], True), (["--quiet"], False)):
+        controller, terminal = pty.openpty()
+        try:
+            with subprocess.Popen(
+                [sys.executable, "-m", "leukoflag", "convert", "in.hl7", "-o", "out", *quiet],
+                cwd=tmp_path,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=terminal,
+            ) as process:
+                os.close(terminal)  # the child holds the terminal now; EOF when it exits
+                screen = _read_all(controller)
+                process.wait(timeout=120)
+        finally:
+            os.close(controller)
+        assert ("\r\x1b[K" in screen) is drawn
+        assert ("1 message → 1 bundle" in screen) is drawn
+
+
+def _read_all(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the terminal side is closed: everything has been read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", "replace")

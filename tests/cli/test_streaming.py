@@ -1,0 +1,85 @@
+"""Memory stays flat: the command reads its input only as far as it has written output.
+
+A large input is simulated by a stream that produces messages on demand and counts the bytes
+read; after the first items are out, only a bounded part of it may have been read, in one process
+and with workers (a thread pool stands in for the processes: same interface, same bound).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import io
+import sys
+from collections.abc import Iterator
+from itertools import islice
+
+import pytest
+
+from leukoflag.cli._inputs import STDIN, expand_inputs
+from leukoflag.cli._pipeline import (
+    BATCH_MESSAGES,
+    IN_FLIGHT_BATCHES,
+    Event,
+    ItemDone,
+    parallel_events,
+    serial_events,
+)
+from leukoflag.settings import Settings
+
+from .messages import oru
+
+MESSAGES = 40_000  # about 50 MB
+_BOUND = 4 << 20  # what may be read ahead: the splitter's 1 MB blocks and the batches in flight
+
+
+class _MessageSource(io.RawIOBase):
+    """``MESSAGES`` HL7 v2 messages, generated while read; ``served`` counts the bytes."""
+
+    def __init__(self) -> None:
+        self._messages = (oru(f"S-{n:06d}", wbc=f"{2 + n % 9}.{n % 10}") for n in range(MESSAGES))
+        self._pending = b""
+        self.served = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while len(self._pending) < len(buffer):
+            message = next(self._messages, None)
+            if message is None:
+                break
+            self._pending += message
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        self.served += size
+        return size
+
+
+@pytest.fixture
+def source(monkeypatch: pytest.MonkeyPatch) -> _MessageSource:
+    raw = _MessageSource()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(raw)))
+    return raw
+
+
+def _items(events: Iterator[Event], count: int) -> list[ItemDone]:
+    items = (event for event in events if isinstance(event, ItemDone))
+    return list(islice(items, count))
+
+
+def test_one_process_reads_only_what_it_has_converted(source: _MessageSource) -> None:
+    events = serial_events(expand_inputs([STDIN]), Settings())
+    first = _items(events, 300)
+    assert [item.record.index for item in first] == list(range(1, 301))
+    assert source.served < _BOUND
+    assert source.served < MESSAGES * len(oru("S-000000")) // 10
+
+
+def test_workers_keep_a_bounded_number_of_messages_in_flight(source: _MessageSource) -> None:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as executor:
+        events = parallel_events(expand_inputs([STDIN]), Settings(), executor, jobs=2)
+        first = _items(events, 2 * IN_FLIGHT_BATCHES * BATCH_MESSAGES + 50)
+        assert [item.record.index for item in first] == list(range(1, len(first) + 1))
+        assert source.served < _BOUND
+        events.close()
