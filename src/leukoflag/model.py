@@ -405,9 +405,10 @@ class Message:
 class PatientContext:
     """What the flagging rules need to know about the patient of a result."""
 
-    birth_date: dt.date | None = None
+    birth_date: dt.date | None = None  # earliest possible day when sent as a year or month
     sex: str = "unknown"  # FHIR administrative-gender
     duffy_null: bool = False  # known Duffy-null phenotype: explicit opt-in, never inferred
+    birth_date_latest: dt.date | None = None  # latest possible day of a year/month birth date
 
 
 @dataclass(frozen=True, slots=True)

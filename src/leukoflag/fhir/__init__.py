@@ -1,63 +1,77 @@
 """FHIR writer (Bundles as plain dicts) and reader (Observation, Bundle, NDJSON; flag in place).
 
-Contract used by :mod:`leukoflag.api` (keep these signatures; the FHIR work replaces the
-placeholders below):
+Contract used by :mod:`leukoflag.api`:
 
 * ``write_bundle(message, evaluations, settings)`` — one Bundle (plain dict) per message, and the
   Issues found while writing.
 * ``read_items(stream, source=, settings=)`` — one ``FhirItem`` or ``Rejected`` per input item
-  (a JSON document, or an NDJSON line), streaming.
+  (a JSON document, an element of a JSON array, or an NDJSON line), streaming.
 * ``flag_in_place(item, evaluations, settings)`` — the item's resource with in-scope results
   normalized and interpreted, everything else unchanged; and the Issues found.
 * ``validate(resource, fhir_version)`` — fhir.resources check of the resource and of every
-  ``entry.resource`` with its own model class; an empty list when valid.
+  ``entry.resource`` / ``contained`` resource with its own model class, plus the required code
+  bindings the models do not check; an empty list when valid.
+
+And the serializer every other step uses: ``dumps(resource) -> bytes`` (exact decimals, plain
+notation; ``dumps(resource, newline=True)`` is one NDJSON line) and ``loads(data)`` (numbers with
+a fraction or exponent become ``Decimal``). ``docs/output.md`` is the output contract.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from leukoflag.model import Evaluation, Issue, Message, PatientResult, Rejected
+from leukoflag.fhir._bindings import check_bindings
+from leukoflag.fhir._flag import flag_in_place as _flag_in_place
+from leukoflag.fhir._json import dumps, loads
+from leukoflag.fhir._read import FhirItem
+from leukoflag.fhir._read import read_items as _read_items
+from leukoflag.fhir._write import write_bundle as _write_bundle
+from leukoflag.model import Evaluation, Issue, Message, Rejected
 from leukoflag.settings import Settings
 
-__all__ = ["FhirItem", "flag_in_place", "read_items", "validate", "write_bundle"]
-
-
-@dataclass(frozen=True, slots=True)
-class FhirItem:
-    """One FHIR input item, parsed: the JSON and the results found in it."""
-
-    index: int
-    source: str
-    raw: bytes
-    resource: dict[str, Any]
-    groups: tuple[PatientResult, ...] = ()
-    issues: tuple[Issue, ...] = ()
-
-    @property
-    def location(self) -> str:
-        return f"ITEM[{self.index}]"
+__all__ = [
+    "FhirItem",
+    "dumps",
+    "flag_in_place",
+    "loads",
+    "read_items",
+    "validate",
+    "write_bundle",
+]
 
 
 def write_bundle(
     message: Message, evaluations: Mapping[str, Evaluation], settings: Settings
 ) -> tuple[dict[str, Any], tuple[Issue, ...]]:
-    raise NotImplementedError  # placeholder
+    """One Bundle for ``message`` (``settings.bundle_type``, ``settings.fhir_version``) and the
+    Issues found while writing; ``evaluations`` are flagging's, keyed by result location."""
+    return _write_bundle(message, evaluations, settings)
 
 
 def read_items(
     stream: BinaryIO, *, source: str, settings: Settings
 ) -> Iterator[FhirItem | Rejected]:
-    raise NotImplementedError  # placeholder
+    """One :class:`FhirItem` or :class:`~leukoflag.model.Rejected` per item of ``stream``.
+
+    ``settings`` is accepted for symmetry with the HL7 v2 reader; reading FHIR needs none.
+    """
+    del settings
+    return _read_items(stream, source=source)
 
 
 def flag_in_place(
     item: FhirItem, evaluations: Mapping[str, Evaluation], settings: Settings
 ) -> tuple[dict[str, Any], tuple[Issue, ...]]:
-    raise NotImplementedError  # placeholder
+    """``item.resource`` with its in-scope results per the output contract; everything else as
+    read. The input JSON is not mutated (changed containers are copies)."""
+    return _flag_in_place(item, evaluations, settings)
 
 
 def validate(resource: dict[str, Any], fhir_version: str) -> list[str]:
-    raise NotImplementedError  # placeholder
+    """Problems in ``resource`` for ``fhir_version`` (``R4`` → fhir.resources R4B models, ``R5``):
+    model validation of it and of each resource inside it, and required code bindings."""
+    from leukoflag.fhir._fhir_resources import validate_models  # noqa: PLC0415 - slow import
+
+    return [*validate_models(resource, fhir_version), *check_bindings(resource, fhir_version)]

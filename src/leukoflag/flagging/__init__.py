@@ -1,25 +1,59 @@
 """Scope, reference ranges, interpretation codes, CTCAE grades and findings.
 
-Contract used by :mod:`leukoflag.api` (keep these signatures; the flagging work replaces the
-placeholders below):
+Contract used by :mod:`leukoflag.api`:
 
 * ``patient_context(patient, settings)`` — birth date, sex and the Duffy-null opt-in.
 * ``evaluate_order(order, context, settings, fallback_day=)`` — one Evaluation per
   ``order.results`` item in the same order, then any derived ANC evaluations.
+
+For the FHIR writer: ``ctcae_grade_coding(grade)`` gives the NCIt coding of a CTCAE grade.
+
+The tables (``data/analytes.csv``, ``data/specimens.csv``, ``data/rules.toml``) are read once per
+process, on first use; ``docs/rules.md`` documents every rule and is generated from them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from leukoflag.model import Evaluation, Order, Patient, PatientContext
+from leukoflag.flagging._evaluate import birth_span
+from leukoflag.flagging._evaluate import evaluate_order as _evaluate_order
+from leukoflag.flagging._rules import load_rules
+from leukoflag.model import Coding, Evaluation, Order, Patient, PatientContext
 from leukoflag.settings import Settings
 
-__all__ = ["evaluate_order", "patient_context"]
+__all__ = ["ctcae_grade_coding", "evaluate_order", "patient_context"]
+
+_GENDERS = frozenset({"male", "female", "other", "unknown"})
 
 
 def patient_context(patient: Patient | None, settings: Settings) -> PatientContext:
-    raise NotImplementedError  # placeholder
+    """What the rules need to know about ``patient`` (None: a result without a PID).
+
+    A birth date sent to year or month precision keeps both its first and last possible day.
+    Duffy-null status comes only from ``settings.duffy_null`` (identifiers as sent, bare or
+    ``system|value``; ``"*"`` for every patient): it is never inferred.
+    """
+    if patient is None:
+        return PatientContext(duffy_null=settings.is_duffy_null(()))
+    earliest = latest = None
+    if patient.birth_date is not None:
+        earliest, latest = birth_span(patient.birth_date)
+    sex = patient.sex.strip().lower()
+    identifiers: list[str] = []
+    for identifier in patient.identifiers:
+        value = identifier.value.strip()
+        if not value:
+            continue
+        identifiers.append(value)
+        namespaces = (identifier.system, identifier.assigner)
+        identifiers.extend(f"{namespace}|{value}" for namespace in namespaces if namespace)
+    return PatientContext(
+        birth_date=earliest,
+        sex=sex if sex in _GENDERS else "unknown",
+        duffy_null=settings.is_duffy_null(tuple(identifiers)),
+        birth_date_latest=latest if latest != earliest else None,
+    )
 
 
 def evaluate_order(
@@ -29,4 +63,14 @@ def evaluate_order(
     *,
     fallback_day: dt.date | None = None,
 ) -> tuple[Evaluation, ...]:
-    raise NotImplementedError  # placeholder
+    """One :class:`Evaluation` per result of ``order`` (same order), then derived ANCs.
+
+    ``fallback_day`` (the message date) dates results that carry no time of their own, for the
+    patient's age.
+    """
+    return _evaluate_order(order, context, settings, fallback_day=fallback_day)
+
+
+def ctcae_grade_coding(grade: int) -> Coding:
+    """The NCIt coding of CTCAE ``grade`` (1–5); raises KeyError for any other number."""
+    return load_rules().grade_codes[grade]

@@ -1,7 +1,6 @@
 """HL7 v2 reader: MLLP/batch splitting, ER7 tokenizing, escapes, charsets, ORU^R01 grouping.
 
-Contract used by :mod:`leukoflag.api` (keep these signatures; the HL7 v2 work replaces the
-placeholders below):
+Contract used by :mod:`leukoflag.api`:
 
 * ``split_stream(stream)`` — raw messages in input order (MLLP frames stripped, FHS/BHS/BTS/FTS
   envelopes removed, one chunk per MSH; leading garbage or a segment before MSH is yielded as its
@@ -9,6 +8,8 @@ placeholders below):
 * ``read_message(raw, index=, source=, settings=)`` — one ``Message`` or one ``Rejected``.
 * ``validate_structure(raw, settings=)`` — hl7apy structure check for ``Settings(strict=True)``;
   an empty list when valid.
+
+``docs/hl7v2.md`` describes what is read and how; the tables it shows come from ``data/``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from leukoflag.hl7v2._framing import split_stream as _split_stream
+from leukoflag.hl7v2._read import read_message as _read_message
 from leukoflag.model import Message, Rejected
 from leukoflag.settings import Settings
 
@@ -23,12 +26,33 @@ __all__ = ["read_message", "split_stream", "validate_structure"]
 
 
 def split_stream(stream: BinaryIO) -> Iterator[bytes]:
-    raise NotImplementedError  # placeholder
+    """Yield one raw chunk per message (or per stretch of text that is not one), in input
+    order, reading ``stream`` in blocks."""
+    return _split_stream(stream)
 
 
-def read_message(raw: bytes, *, index: int, source: str, settings: Settings) -> Message | Rejected:
-    raise NotImplementedError  # placeholder
+def read_message(
+    raw: bytes | str, *, index: int, source: str, settings: Settings
+) -> Message | Rejected:
+    """Read one raw message (bytes or text) into a :class:`Message`, or say why it cannot be.
+
+    Never raises for bad input: a message that cannot be read is a :class:`Rejected` with the
+    reason; everything read but not mapped is an Issue on the Message.
+    """
+    data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+    try:
+        return _read_message(data, index=index, source=source, settings=settings)
+    except (ValueError, LookupError, TypeError, AttributeError, ArithmeticError) as exc:
+        # A reader defect must not take the rest of the input down with it: reject this message
+        # with the cause, so the operator can report it with the raw message kept for replay.
+        reason = (
+            f"leukoflag could not read this message ({type(exc).__name__}: {exc}); please report it"
+        )
+        return Rejected(index, source, reason, data, f"MSG[{index}]")
 
 
 def validate_structure(raw: bytes, *, settings: Settings) -> list[str]:
-    raise NotImplementedError  # placeholder
+    """Problems hl7apy finds in the message structure (strict mode); ``[]`` when valid."""
+    from leukoflag.hl7v2 import _hl7apy  # noqa: PLC0415 - hl7apy is imported only in strict mode
+
+    return _hl7apy.validate(raw, fallback_charset=settings.fallback_charset)

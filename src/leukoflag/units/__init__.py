@@ -1,21 +1,613 @@
-"""Unit normalization of white-cell and neutrophil counts to cells/µL.
+"""Unit normalization of white-cell (WBC) and neutrophil (ANC) counts to cells/µL.
 
-Contract (keep these signatures; the units work replaces this placeholder):
+A unit as a lab wrote it goes spelling → alias table (``data/units.toml``) → UCUM code →
+pint arithmetic on leukoflag's own UCUM-to-pint translation (``_pint.py``) → dimension check →
+exact ``Decimal`` scaling. Anything that does not end as a count per volume is refused with a
+:class:`leukoflag.UnitError` whose ``reason`` says why; nothing is guessed.
 
-* ``count_per_ul(value: Decimal | str | int, unit: str | Unit | None, analyte: str = "wbc")
-  -> Decimal`` raises :class:`leukoflag.UnitError`.
+Public (re-exported by :mod:`leukoflag`):
+
+* ``count_per_ul(value, unit, analyte="wbc") -> Decimal``
+
+Internal API for the pipeline (the flagging step); these names and signatures are stable:
+
+* ``normalize(value, unit, analyte="wbc", *, same_unit_values=()) -> NormalizedCount`` —
+  the value in cells/µL plus how it was obtained (UCUM code, factor, spelling, ``inferred``,
+  ``matched_tolerantly``), so the caller can report an inference or a tolerant match as an
+  Issue. ``same_unit_values`` are other numbers written in the same unit (the reference range
+  bounds); they only help decide the magnitude when the unit is missing.
+* ``normalize_range(low, high, unit, analyte="wbc", *, result=None)
+  -> tuple[Decimal | None, Decimal | None]`` — reference-range bounds with the same rules; a
+  missing range unit means "the result's unit" when ``result`` (a NormalizedCount) is given.
+* ``resolve_unit(unit, analyte="wbc") -> UnitSpec`` — what a unit is, without a value:
+  ``kind`` (count, percent, fraction, other-analyte, not-a-count), UCUM code, factor. It raises
+  only when the unit cannot be identified (``unknown-unit``, ``no-unit``, ``unit-conflict``);
+  a percent or a red-cell unit is returned, so flagging can tell a percentage from a count.
+* ``issue_for(error, location) -> Issue`` and ``notes_for(count, location) -> tuple[Issue, ...]``
+  — the ``units.*`` Issues for a refusal, an inferred unit, or a tolerant match.
+* ``unit_table() -> UnitTable`` — the loaded data file (docs, tests).
+
+``unit`` may be a ``str``, a :class:`leukoflag.model.Unit` or None. For a ``Unit`` the code is
+tried first when its system is UCUM (``http://unitsofmeasure.org`` or ``UCUM``), then the
+text, then the code as a spelling; when two of them are known but disagree (``/uL`` coded,
+``K/uL`` written) the unit is refused with ``unit-conflict`` rather than trusting either.
+``value`` may be ``Decimal``, ``str`` or ``int``; never ``float`` (it has already lost
+exactness). Results keep the significant figures of the value as written:
+``"8.20"`` in ``K/uL`` gives ``Decimal("8.20E+3")``, equal to 8200 with three significant figures.
+
+UnitError reasons: ``unknown-unit``, ``no-unit``, ``unit-conflict``, ``percent``, ``fraction``,
+``wrong-analyte``, ``wrong-dimension``, ``implausible``, ``bad-number``, ``unknown-analyte``.
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
+from enum import StrEnum
 
-from leukoflag.model import Unit
+from leukoflag.errors import DataFileError, UnitError
+from leukoflag.model import Analyte, Issue, Severity, Unit
+from leukoflag.units import _pint
+from leukoflag.units._table import (
+    DataKind,
+    Match,
+    SpellingRow,
+    UcumEntry,
+    UnitTable,
+    default_table,
+)
 
-__all__ = ["count_per_ul"]
+__all__ = [
+    "Match",
+    "NormalizedCount",
+    "SpellingRow",
+    "UnitKind",
+    "UnitSpec",
+    "UnitTable",
+    "checked_magnitude",
+    "count_per_ul",
+    "issue_for",
+    "normalize",
+    "normalize_range",
+    "notes_for",
+    "resolve_unit",
+    "unit_table",
+]
+
+Number = Decimal | str | int
+
+UCUM_SYSTEM = "http://unitsofmeasure.org"
+_UCUM_SYSTEM_NAMES = frozenset({UCUM_SYSTEM, "UCUM", "ucum"})
+_ANALYTES = frozenset({"wbc", "anc"})
+# Scaling by powers of ten must never round: a context wide enough for any Decimal.
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
-def count_per_ul(
-    value: Decimal | str | int, unit: str | Unit | None, analyte: str = "wbc"
-) -> Decimal:
-    raise NotImplementedError  # placeholder until leukoflag.units lands
+class UnitKind(StrEnum):
+    """What a unit measures, seen from a WBC/ANC count."""
+
+    COUNT = "count"  # cells per volume: normalized
+    PERCENT = "percent"  # a differential percentage
+    FRACTION = "fraction"  # a differential fraction (UCUM 1, {ratio})
+    OTHER_ANALYTE = "other-analyte"  # red-cell counts, mass concentrations, per-field counts
+    NOT_A_COUNT = "not-a-count"  # another dimension altogether (fL, pg, mm/h)
+
+
+_KIND_OF_DATA = {
+    DataKind.COUNT: UnitKind.COUNT,
+    DataKind.PERCENT: UnitKind.PERCENT,
+    DataKind.FRACTION: UnitKind.FRACTION,
+    DataKind.RED_CELL: UnitKind.OTHER_ANALYTE,
+    DataKind.MASS: UnitKind.OTHER_ANALYTE,
+    DataKind.PER_FIELD: UnitKind.OTHER_ANALYTE,
+    DataKind.OTHER: UnitKind.NOT_A_COUNT,
+}
+_REASON_OF_KIND = {
+    UnitKind.PERCENT: "percent",
+    UnitKind.FRACTION: "fraction",
+    UnitKind.OTHER_ANALYTE: "wrong-analyte",
+    UnitKind.NOT_A_COUNT: "wrong-dimension",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UnitSpec:
+    """A resolved unit.
+
+    ``spelling`` is the text or code that matched, as sent (``""`` when inferred). ``factor``
+    converts to cells/µL for a count, to a plain fraction for percent/fraction (``%`` → 0.01),
+    and is None otherwise; ``exponent`` is ``factor`` as a power of ten when it is one.
+    ``dimension`` is pint's dimensionality of the UCUM code; ``meaning`` and ``source`` come
+    from the data file (``source`` is where the spelling was seen, or the rule that inferred it).
+    """
+
+    spelling: str
+    ucum: str
+    kind: UnitKind
+    factor: Decimal | None
+    exponent: int | None
+    match: Match
+    meaning: str
+    source: str
+    dimension: str
+
+    @property
+    def matched_tolerantly(self) -> bool:
+        """True when the spelling matched only after canonical form or case folding."""
+        return self.match in (Match.TOLERANT, Match.CASE_INSENSITIVE)
+
+    @property
+    def inferred(self) -> bool:
+        """True when no unit was sent and the missing-unit rule chose this one."""
+        return self.match is Match.INFERRED
+
+
+@dataclass(frozen=True, slots=True)
+class NormalizedCount:
+    """A WBC/ANC value in cells/µL and how it got there (``unit`` says how the unit was found;
+    the properties repeat what flagging needs most)."""
+
+    value_per_ul: Decimal
+    unit: UnitSpec
+
+    @property
+    def ucum(self) -> str:
+        """UCUM code of the unit the value was read in (``10*3/uL``)."""
+        return self.unit.ucum
+
+    @property
+    def factor(self) -> Decimal:
+        """Factor from that unit to cells/µL."""
+        assert self.unit.factor is not None  # a count always has one
+        return self.unit.factor
+
+    @property
+    def spelling(self) -> str:
+        """The unit as sent (``""`` when it was inferred)."""
+        return self.unit.spelling
+
+    @property
+    def inferred(self) -> bool:
+        """No unit was sent; the data file's missing-unit rule chose it (report an Issue)."""
+        return self.unit.match is Match.INFERRED
+
+    @property
+    def matched_tolerantly(self) -> bool:
+        """The spelling matched only after canonical form or case folding."""
+        return self.unit.matched_tolerantly
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """A cached negative answer for a unit (raised as UnitError by the caller)."""
+
+    message: str
+    spelling: str
+    reason: str
+
+    def error(self) -> UnitError:
+        return UnitError(self.message, spelling=self.spelling, reason=self.reason)
+
+
+# --------------------------------------------------------------------------------- public
+
+
+def count_per_ul(value: Number, unit: str | Unit | None, analyte: str = "wbc") -> Decimal:
+    """``value`` written in ``unit`` as an exact number of cells per µL.
+
+    >>> count_per_ul("8.2", "K/uL")
+    Decimal('8.2E+3')
+
+    Raises :class:`leukoflag.UnitError` (a ``ValueError``) with ``.spelling`` and ``.reason``.
+    """
+    # Hot path: a count unit seen before, a plausible Decimal (or str) value; anything else,
+    # including every refusal, goes through normalize() and gets its full checks and message.
+    try:
+        plan = _FAST_PLANS[unit]
+    except KeyError:
+        plan = _fast_plan(unit)
+    if plan is not None and analyte in _ANALYTES:
+        exponent, high = plan
+        try:
+            if value.__class__ is Decimal:
+                per_ul = value.scaleb(exponent, _EXACT)
+                if per_ul <= high and not per_ul.is_signed():
+                    return per_ul
+            elif value.__class__ is str and "_" not in value:
+                per_ul = Decimal(value).scaleb(exponent, _EXACT)
+                if per_ul <= high and not per_ul.is_signed():
+                    return per_ul
+        except InvalidOperation:
+            pass  # NaN, sNaN or text that is not a number: normalize() says which
+    return normalize(value, unit, analyte).value_per_ul
+
+
+# Per-process memo of count_per_ul's hot path: unit → (power of ten to cells/µL, upper
+# plausibility limit), or None when the unit needs the full path. A pure cache of data-file
+# lookups (no result depends on it), bounded so arbitrary input cannot grow it without limit.
+_FAST_PLANS: dict[str | Unit | None, tuple[int, Decimal] | None] = {}
+_FAST_PLANS_LIMIT = 4096
+
+
+def _fast_plan(unit: str | Unit | None) -> tuple[int, Decimal] | None:
+    plan = None
+    if unit is not None and not _is_missing(unit):
+        found = _resolved(unit)
+        table = default_table()
+        if (
+            isinstance(found, UnitSpec)
+            and found.kind is UnitKind.COUNT
+            and found.exponent is not None
+            and table.plausible_low == 0  # the hot path checks the lower limit by the sign
+        ):
+            plan = (found.exponent, table.plausible_high)
+    if len(_FAST_PLANS) < _FAST_PLANS_LIMIT:
+        _FAST_PLANS[unit] = plan
+    return plan
+
+
+def normalize(
+    value: Number,
+    unit: str | Unit | None,
+    analyte: str = "wbc",
+    *,
+    same_unit_values: Iterable[Number] = (),
+) -> NormalizedCount:
+    """``value`` in cells/µL with the UCUM code, factor and how the unit was found."""
+    _check_analyte(analyte)
+    number = _decimal(value, unit)
+    if unit is None or _is_missing(unit):
+        others = tuple(_decimal(other, unit) for other in same_unit_values)
+        spec = _infer((number, *others))
+    else:
+        spec = _resolve(unit)
+    return NormalizedCount(_apply(number, spec), spec)
+
+
+def normalize_range(
+    low: Number | None,
+    high: Number | None,
+    unit: str | Unit | None,
+    analyte: str = "wbc",
+    *,
+    result: NormalizedCount | None = None,
+) -> tuple[Decimal | None, Decimal | None]:
+    """Reference-range bounds in cells/µL, by the same rules as :func:`normalize`.
+
+    ``unit`` is the range's own unit; when it is missing and ``result`` is given, the range is
+    read in the result's unit (including an inferred one). Without either, the magnitude is
+    inferred from the bounds together.
+    """
+    _check_analyte(analyte)
+    bounds = [None if b is None else _decimal(b, unit) for b in (low, high)]
+    given = tuple(b for b in bounds if b is not None)
+    if not given:
+        return None, None
+    if unit is not None and not _is_missing(unit):
+        spec = _resolve(unit)
+    elif result is not None:
+        spec = result.unit
+    else:
+        spec = _infer(given)
+    low_ul, high_ul = (None if b is None else _apply(b, spec) for b in bounds)
+    return low_ul, high_ul
+
+
+def resolve_unit(unit: str | Unit | None, analyte: str = "wbc") -> UnitSpec:
+    """What ``unit`` is, without a value. Raises UnitError only when it cannot be identified
+    (``no-unit``, ``unknown-unit``, ``unit-conflict``) or the analyte is unknown."""
+    _check_analyte(analyte)
+    if unit is None or _is_missing(unit):
+        raise UnitError(
+            "no-unit: no unit was sent; a unit can only be inferred from a value",
+            spelling="",
+            reason="no-unit",
+        )
+    return _resolve(unit)
+
+
+def unit_table() -> UnitTable:
+    """The packaged units data file, loaded once."""
+    return default_table()
+
+
+# --------------------------------------------------------------------------------- issues
+
+_SEVERITY = {
+    "unknown-unit": Severity.WARNING,
+    "no-unit": Severity.WARNING,
+    "percent": Severity.WARNING,
+    "fraction": Severity.WARNING,
+    "bad-number": Severity.WARNING,
+    "unit-conflict": Severity.ERROR,
+    "wrong-analyte": Severity.ERROR,
+    "wrong-dimension": Severity.ERROR,
+    "implausible": Severity.ERROR,
+    "unknown-analyte": Severity.ERROR,
+}
+
+
+def issue_for(error: UnitError, location: str) -> Issue:
+    """The ``units.<reason>`` Issue for a refused value (documented in docs/issues.md)."""
+    severity = _SEVERITY.get(error.reason, Severity.ERROR)  # every reason is listed above
+    return Issue(severity, f"units.{error.reason or 'unknown-unit'}", location, str(error))
+
+
+def notes_for(count: NormalizedCount, location: str) -> tuple[Issue, ...]:
+    """Issues for a value that was normalized but not from an exact spelling."""
+    if count.inferred:
+        text = (
+            f"no unit sent; read as {count.ucum} (factor {count.factor} to cells/µL) because "
+            "it is the only plausible magnitude"
+        )
+        return (Issue(Severity.WARNING, "units.unit-inferred", location, text),)
+    if count.matched_tolerantly:
+        row = count.unit
+        text = f"unit {row.spelling!r} matched {row.match.value} as {row.ucum} ({row.meaning})"
+        return (Issue(Severity.INFORMATION, "units.unit-matched-tolerantly", location, text),)
+    return ()
+
+
+# --------------------------------------------------------------------------------- internals
+
+
+def _check_analyte(analyte: str) -> None:
+    if analyte not in _ANALYTES:
+        known = ", ".join(sorted(a.value for a in Analyte))
+        raise UnitError(
+            f"unknown-analyte: {analyte!r} is not one of {known}",
+            spelling="",
+            reason="unknown-analyte",
+        )
+
+
+def _is_missing(unit: str | Unit) -> bool:
+    if isinstance(unit, str):
+        return not unit.strip()
+    return not unit.text.strip() and not unit.code.strip()
+
+
+def _spelling_of(unit: str | Unit | None) -> str:
+    if unit is None:
+        return ""
+    if isinstance(unit, str):
+        return unit
+    return unit.text or unit.code
+
+
+def _decimal(value: object, unit: str | Unit | None) -> Decimal:
+    """``value`` as an exact, finite Decimal, or UnitError ``bad-number``."""
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            number = Decimal(text) if "_" not in text else Decimal("NaN")
+        except InvalidOperation:
+            number = Decimal("NaN")
+    elif isinstance(value, bool):
+        raise TypeError(f"a count must be Decimal, str or int, not bool ({value!r})")
+    elif isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        raise UnitError(
+            f"bad-number: {value!r} is a float, which has already lost exactness; "
+            "pass the value as written (str) or as a Decimal",
+            spelling=_spelling_of(unit),
+            reason="bad-number",
+        )
+    else:
+        raise TypeError(f"a count must be Decimal, str or int, not {type(value).__name__}")
+    if not number.is_finite():
+        raise UnitError(
+            f"bad-number: {value!r} is not a finite decimal number",
+            spelling=_spelling_of(unit),
+            reason="bad-number",
+        )
+    return number
+
+
+def _apply(number: Decimal, spec: UnitSpec) -> Decimal:
+    """``number`` in ``spec`` as cells/µL, checked for plausibility."""
+    if spec.kind is not UnitKind.COUNT:
+        raise _kind_error(number, spec)
+    if spec.exponent is not None:
+        per_ul = number.scaleb(spec.exponent, _EXACT)
+    else:
+        per_ul = number.fma(spec.factor, 0, _EXACT)  # type: ignore[arg-type]
+    table = default_table()
+    if table.plausible_low <= per_ul <= table.plausible_high:
+        return per_ul.copy_abs() if per_ul.is_signed() else per_ul  # -0 is 0
+    raise UnitError(
+        f"implausible: {number} {_shown(spec)} is {per_ul.normalize():f} cells/µL, outside "
+        f"{table.plausible_low}–{table.plausible_high} for a blood WBC/ANC count "
+        "(a mislabelled unit?)",
+        spelling=spec.spelling,
+        reason="implausible",
+    )
+
+
+def _shown(spec: UnitSpec) -> str:
+    if spec.inferred:
+        return f"(no unit; read as {spec.ucum})"
+    return f"{spec.spelling!r} ({spec.ucum})"
+
+
+def _kind_error(number: Decimal, spec: UnitSpec) -> UnitError:
+    reason = _REASON_OF_KIND[spec.kind]
+    return UnitError(
+        f"{reason}: unit {spec.spelling!r} ({spec.ucum}) is {spec.meaning}, "
+        f"not a white-cell or neutrophil count per volume; {number} was not normalized",
+        spelling=spec.spelling,
+        reason=reason,
+    )
+
+
+def _resolve(unit: str | Unit) -> UnitSpec:
+    found = _resolved(unit)
+    if isinstance(found, _Refusal):
+        raise found.error()
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolved(unit: str | Unit) -> UnitSpec | _Refusal:
+    """The spec of a unit, or why it has none; cached per unit (strings and Unit values)."""
+    table = default_table()
+    if isinstance(unit, str):
+        spec = _lookup(table, unit)
+        if spec is not None:
+            return spec
+        if not unit.strip():
+            return _Refusal("no-unit: the unit is empty", "", "no-unit")
+        return _Refusal(
+            f"unknown-unit: unit {unit!r} is not in leukoflag's unit table; "
+            "add a row to leukoflag/units/data/units.toml if a lab uses it",
+            unit,
+            "unknown-unit",
+        )
+    return _resolved_unit(table, unit)
+
+
+def _resolved_unit(table: UnitTable, unit: Unit) -> UnitSpec | _Refusal:
+    candidates: list[UnitSpec] = []
+    code, text = unit.code.strip(), unit.text.strip()
+    if code and unit.system in _UCUM_SYSTEM_NAMES and code in table.ucum:
+        candidates.append(_spec(table, code, unit.code, Match.UCUM_CODE, seen=""))
+    for spelling in (unit.text, unit.code):
+        if spelling.strip():
+            spec = _lookup(table, spelling)
+            if spec is not None:
+                candidates.append(spec)
+    if not candidates:
+        if not code and not text:
+            return _Refusal("no-unit: the unit is empty", "", "no-unit")
+        shown = " / ".join(repr(s) for s in dict.fromkeys(s for s in (text, code) if s))
+        return _Refusal(
+            f"unknown-unit: unit {shown} is not in leukoflag's unit table; "
+            "add a row to leukoflag/units/data/units.toml if a lab uses it",
+            unit.text or unit.code,
+            "unknown-unit",
+        )
+    first = candidates[0]
+    for other in candidates[1:]:
+        if (other.kind, other.factor) != (first.kind, first.factor):
+            return _Refusal(
+                f"unit-conflict: the unit's code and text disagree: {first.spelling!r} is "
+                f"{first.ucum} ({first.meaning}) but {other.spelling!r} is {other.ucum} "
+                f"({other.meaning})",
+                unit.text or unit.code,
+                "unit-conflict",
+            )
+    return first
+
+
+def _lookup(table: UnitTable, spelling: str) -> UnitSpec | None:
+    found = table.lookup(spelling)
+    if found is None:
+        return None
+    row, match = found
+    return _spec(table, row.ucum, spelling, match, seen=row.seen)
+
+
+def _spec(table: UnitTable, ucum: str, spelling: str, match: Match, *, seen: str) -> UnitSpec:
+    entry = table.ucum[ucum]
+    magnitude = _measured(ucum)
+    kind = _KIND_OF_DATA[entry.kind]
+    factor = (
+        magnitude.factor if kind in (UnitKind.COUNT, UnitKind.PERCENT, UnitKind.FRACTION) else None
+    )
+    return UnitSpec(
+        spelling=spelling,
+        ucum=ucum,
+        kind=kind,
+        factor=factor,
+        exponent=_power_of_ten(factor),
+        match=match,
+        meaning=entry.meaning,
+        source=seen or entry.source,
+        dimension=magnitude.dimension,
+    )
+
+
+@functools.cache
+def _measured(ucum: str) -> _pint.Magnitude:
+    """pint's reading of a UCUM code of the data file, checked against the file (cached)."""
+    return checked_magnitude(default_table().ucum[ucum])
+
+
+def checked_magnitude(entry: UcumEntry) -> _pint.Magnitude:
+    """pint's reading of ``entry``'s UCUM code; a disagreement with the data file's kind or
+    documented factor is a packaging bug (DataFileError), never a silent conversion."""
+    try:
+        magnitude = _pint.measure(entry.code)
+    except _pint.UcumSyntaxError as exc:
+        raise DataFileError(f"units.toml: {exc}") from None
+    other = not magnitude.per_volume and not magnitude.dimensionless
+    expected = {
+        DataKind.COUNT: magnitude.per_volume,
+        DataKind.RED_CELL: magnitude.per_volume,
+        DataKind.PERCENT: magnitude.dimensionless,
+        DataKind.FRACTION: magnitude.dimensionless,
+        DataKind.MASS: other,
+        DataKind.PER_FIELD: other,
+        DataKind.OTHER: other,
+    }[entry.kind]
+    if not expected:
+        raise DataFileError(
+            f"units.toml: {entry.code!r} is listed as {entry.kind.value} but pint reads its "
+            f"dimension as {magnitude.dimension}"
+        )
+    if entry.kind in (DataKind.COUNT, DataKind.RED_CELL) and entry.factor is None:
+        raise DataFileError(f"units.toml: count unit {entry.code!r} needs a documented factor")
+    if entry.factor is not None and magnitude.factor != entry.factor:
+        raise DataFileError(
+            f"units.toml: {entry.code!r} is documented with factor {entry.factor} but pint "
+            f"computes {magnitude.factor}"
+        )
+    return magnitude
+
+
+def _infer(values: tuple[Decimal, ...]) -> UnitSpec:
+    """The single plausible reading of unit-less values (rule in units.toml [missing_unit])."""
+    table = default_table()
+    possible: list[UnitSpec] = []
+    for reading in table.readings:
+        spec = _spec(table, reading.ucum, "", Match.INFERRED, seen=table.missing_unit_source)
+        assert spec.factor is not None
+        if all(_readable(v, spec.factor, reading.whole_numbers_only, table) for v in values):
+            possible.append(spec)
+    shown = ", ".join(str(v) for v in values)
+    if not possible:
+        raise UnitError(
+            f"implausible: {shown} with no unit is outside "
+            f"{table.plausible_low}–{table.plausible_high} cells/µL in every reading",
+            spelling="",
+            reason="implausible",
+        )
+    products = {tuple(v * s.factor for v in values) for s in possible}  # type: ignore[operator]
+    if len(possible) > 1 and len(products) > 1:
+        readings = " or ".join(s.ucum for s in possible)
+        raise UnitError(
+            f"no-unit: {shown} was sent without a unit and could be {readings}; not normalized",
+            spelling="",
+            reason="no-unit",
+        )
+    return possible[0]
+
+
+def _readable(value: Decimal, factor: Decimal, whole_only: bool, table: UnitTable) -> bool:
+    if whole_only and value != value.to_integral_value():
+        return False
+    return table.plausible_low <= value * factor <= table.plausible_high
+
+
+def _power_of_ten(factor: Decimal | None) -> int | None:
+    if factor is None or factor <= 0:
+        return None
+    _sign, digits, exponent = factor.normalize().as_tuple()
+    if digits == (1,) and isinstance(exponent, int):
+        return exponent
+    return None

@@ -1,0 +1,392 @@
+"""FHIR datatypes as plain dicts, and the output contract for an in-scope count.
+
+Shared by the Bundle writer (:mod:`._write`) and the in-place flagger (:mod:`._flag`), so an
+HL7 v2 result and a FHIR input result come out with the same value, range, interpretation and
+explanation. Every function builds new dicts; none mutates its input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from leukoflag import flagging
+from leukoflag.fhir._json import plain
+from leukoflag.fhir._terms import (
+    DAR,
+    LEGACY_V2_0078,
+    UCUM,
+    V2_0078,
+    V2_0203,
+    V3_INTERPRETATION,
+    tables,
+)
+from leukoflag.model import (
+    Coding,
+    Concept,
+    Evaluation,
+    Finding,
+    Identifier,
+    Issue,
+    NormalizedRange,
+    Number,
+    ReferenceRange,
+    Severity,
+    Timestamp,
+    Unit,
+)
+
+__all__ = [
+    "DAR_EXTENSION",
+    "EXPLANATION",
+    "LABORATORY",
+    "ORIGINAL_TEXT",
+    "PQ_TRANSLATION",
+    "RANGE_SOURCE",
+    "SENDER_INTERPRETATION",
+    "SOURCE_MESSAGE",
+    "coding",
+    "computed_interpretation",
+    "concept",
+    "data_absent_reason",
+    "date_time",
+    "explanation",
+    "identifier",
+    "instant",
+    "is_uri",
+    "normalized_quantity",
+    "normalized_ranges",
+    "per_ul",
+    "plain_number",
+    "quantity",
+    "sent_interpretations",
+    "sent_range",
+    "with_loinc",
+]
+
+_BASE = "http://leukoflag.org/fhir/StructureDefinition/"
+EXPLANATION = _BASE + "interpretation-explanation"
+SENDER_INTERPRETATION = _BASE + "sender-interpretation"
+RANGE_SOURCE = _BASE + "reference-range-source"
+SOURCE_MESSAGE = _BASE + "source-message"
+# FHIR core extensions (http://hl7.org/fhir/extensions).
+PQ_TRANSLATION = "http://hl7.org/fhir/StructureDefinition/iso21090-PQ-translation"
+ORIGINAL_TEXT = "http://hl7.org/fhir/StructureDefinition/originalText"
+DAR_EXTENSION = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+
+PER_UL_UNIT = "cells/µL"
+PER_UL_CODE = "/uL"
+LABORATORY = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "laboratory",
+            "display": "Laboratory",
+        }
+    ]
+}
+_DATE_TIME = re.compile(
+    r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])"
+    r"(T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00)))?)?)?$"
+)
+_MINUTES_ONLY = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2})(Z|[+-]\d{2}:\d{2})$")
+_INTERPRETATION_SYSTEMS = frozenset(("", V2_0078, LEGACY_V2_0078, V3_INTERPRETATION))
+
+
+def plain_number(value: Any) -> str:
+    """A JSON number as text, exact: ``Decimal("1E+3")`` → ``1000``."""
+    if isinstance(value, Decimal):
+        return plain(value)
+    return str(value)
+
+
+def is_uri(system: str) -> bool:
+    """Whether ``system`` is a URI (``http://loinc.org``, ``urn:oid:…``), not a v2 name."""
+    return "://" in system or system.startswith("urn:")
+
+
+# --------------------------------------------------------------------------- datatypes
+
+
+def coding(value: Coding) -> dict[str, Any]:
+    """A Coding. A system the sender named only by a v2 name (``L``, ``99LAB``) is not a URI
+    FHIR can carry: the coding is written without system (meaning: a local code)."""
+    out: dict[str, Any] = {}
+    if value.system and is_uri(value.system):
+        out["system"] = value.system
+        if value.version:
+            out["version"] = value.version
+    if value.code:
+        out["code"] = value.code
+    if value.display:
+        out["display"] = value.display
+    return out
+
+
+def concept(value: Concept | None) -> dict[str, Any] | None:
+    """A CodeableConcept, or None when ``value`` holds nothing."""
+    if value is None:
+        return None
+    codings = [c for c in (coding(c) for c in value.codings) if c]
+    out: dict[str, Any] = {}
+    if codings:
+        out["coding"] = codings
+    if value.text:
+        out["text"] = value.text
+    return out or None
+
+
+def with_loinc(value: dict[str, Any] | None, loinc: Coding | None) -> dict[str, Any] | None:
+    """``value`` (a CodeableConcept dict) with the ``loinc`` coding appended when absent."""
+    if loinc is None:
+        return value
+    added = coding(loinc)
+    out = dict(value) if value else {}
+    codings = list(out.get("coding", ()))
+    if not any(
+        isinstance(c, dict)
+        and c.get("system") == added.get("system")
+        and c.get("code") == loinc.code
+        for c in codings
+    ):
+        codings.append(added)
+    out["coding"] = codings
+    return out
+
+
+def identifier(value: Identifier, type_code: str = "") -> dict[str, Any]:
+    """An Identifier; a v2 identifier type (table 0203) becomes ``type``; an assigning
+    authority that is a name rather than a URI becomes ``assigner.display``."""
+    out: dict[str, Any] = {}
+    code = type_code or value.type_code
+    if code:
+        display = tables().identifier_type.get(code, "")
+        typed: dict[str, Any] = {"system": V2_0203, "code": code}
+        if display:
+            typed["display"] = display
+        out["type"] = {"coding": [typed]}
+    assigner = value.assigner
+    if value.system and is_uri(value.system):
+        out["system"] = value.system
+    elif value.system and not assigner:
+        assigner = value.system
+    out["value"] = value.value
+    if assigner:
+        out["assigner"] = {"display": assigner}
+    return out
+
+
+def quantity(value: Decimal, unit: Unit | None, comparator: str = "") -> dict[str, Any]:
+    """A Quantity as sent (V2-to-FHIR IG: code only when the unit names a URI system)."""
+    out: dict[str, Any] = {"value": value}
+    if comparator:
+        out["comparator"] = comparator
+    if unit is not None:
+        shown = unit.text or unit.code
+        if shown:
+            out["unit"] = shown
+        if unit.code and unit.system and is_uri(unit.system):
+            out["system"] = unit.system
+            out["code"] = unit.code
+    return out
+
+
+def per_ul(value: Decimal, comparator: str = "") -> dict[str, Any]:
+    """A count in cells/µL: the normalized quantity of the output contract."""
+    out: dict[str, Any] = {"value": value}
+    if comparator:
+        out["comparator"] = comparator
+    out["unit"] = PER_UL_UNIT
+    out["system"] = UCUM
+    out["code"] = PER_UL_CODE
+    return out
+
+
+def date_time(stamp: Timestamp | None) -> str | None:
+    """``stamp`` as a FHIR dateTime, or None when it holds none (absent or malformed)."""
+    if stamp is None:
+        return None
+    text = _with_seconds(stamp.fhir)
+    return text if _DATE_TIME.match(text) else None
+
+
+def instant(stamp: Timestamp | None) -> str | None:
+    """``stamp`` as a FHIR instant (time of day with seconds and an offset), or None."""
+    text = date_time(stamp)
+    if text is None or "T" not in text:
+        return None
+    return text
+
+
+def _with_seconds(text: str) -> str:
+    match = _MINUTES_ONLY.match(text)
+    return f"{match.group(1)}:00{match.group(2)}" if match else text
+
+
+# --------------------------------------------------------------------------- in-scope results
+
+
+def normalized_quantity(evaluation: Evaluation, sent: Number, unit: Unit | None) -> dict[str, Any]:
+    """The normalized ``valueQuantity`` of an in-scope count, keeping what was sent.
+
+    An exact value keeps the sent value, unit string and code as an ISO 21090 PQ translation
+    (the same physical quantity in another unit). A value with a comparator is an interval, not
+    a PQ: its text as sent (``<0.5 K/uL``) is kept as ``originalText`` instead.
+    """
+    assert evaluation.quantity is not None
+    normalized = evaluation.quantity
+    kept: dict[str, Any]
+    if normalized.comparator:
+        shown = " ".join(p for p in (sent.text, unit.text or unit.code if unit else "") if p)
+        kept = {"url": ORIGINAL_TEXT, "valueString": shown}
+    else:
+        kept = {"url": PQ_TRANSLATION, "valueQuantity": quantity(sent.value, unit)}
+    return {"extension": [kept], **per_ul(normalized.value, normalized.comparator)}
+
+
+def normalized_ranges(
+    chosen: NormalizedRange, sent: ReferenceRange | None, value_unit: Unit | None
+) -> list[dict[str, Any]]:
+    """``referenceRange`` of an in-scope count: the range leukoflag judged with, in cells/µL.
+
+    A lab range keeps its text and, on each limit, the limit as sent (PQ translation). A range
+    leukoflag supplied says so (:data:`RANGE_SOURCE`); the lab's own range, when sent but not
+    used, follows as sent.
+    """
+    entry: dict[str, Any] = {}
+    lab = chosen.source == "lab"
+    if not lab:
+        source: list[dict[str, Any]] = [{"url": "source", "valueCode": chosen.source}]
+        if chosen.citation:
+            source.append({"url": "citation", "valueString": chosen.citation})
+        entry["extension"] = [{"url": RANGE_SOURCE, "extension": source}]
+    unit = sent.unit if sent is not None and sent.unit is not None else value_unit
+    for name, limit in (("low", chosen.low), ("high", chosen.high)):
+        if limit is None:
+            continue
+        limit_dict = per_ul(limit)
+        original = getattr(sent, name) if lab and sent is not None else None
+        if original is not None:
+            limit_dict = {
+                "extension": [{"url": PQ_TRANSLATION, "valueQuantity": quantity(original, unit)}],
+                **limit_dict,
+            }
+        entry[name] = limit_dict
+    if lab and chosen.text:
+        entry["text"] = chosen.text
+    ranges = [entry]
+    if not lab and sent is not None:
+        ranges.append(sent_range(sent, value_unit))
+    return ranges
+
+
+def sent_range(sent: ReferenceRange, value_unit: Unit | None) -> dict[str, Any]:
+    """A reference range as sent: parsed limits (in the range's unit, else the value's), text."""
+    unit = sent.unit if sent.unit is not None else value_unit
+    out: dict[str, Any] = {}
+    if sent.low is not None and sent.low.is_finite():
+        out["low"] = quantity(sent.low, unit)
+    if sent.high is not None and sent.high.is_finite():
+        out["high"] = quantity(sent.high, unit)
+    if sent.text:
+        out["text"] = sent.text
+    return out
+
+
+def computed_interpretation(code: str) -> dict[str, Any]:
+    """The one interpretation leukoflag computed (v3-ObservationInterpretation)."""
+    known = tables().interpretation.get(code)
+    display = known.display if known is not None and known.system == V3_INTERPRETATION else ""
+    out: dict[str, Any] = {"system": V3_INTERPRETATION, "code": code}
+    if display:
+        out["display"] = display
+    return {"coding": [out]}
+
+
+def sent_interpretations(
+    flags: Iterable[Coding], location: str
+) -> tuple[list[dict[str, Any]], list[Issue]]:
+    """The sender's flags (OBX-8 repetitions, FHIR interpretation codings), one CodeableConcept
+    each. Table 0078 codes are written code for code in v3-ObservationInterpretation (or kept in
+    v2-0078 when v3 has no equivalent); codings of other systems are kept as they are."""
+    written: list[dict[str, Any]] = []
+    issues: list[Issue] = []
+    table = tables().interpretation
+    for flag in flags:
+        code = flag.code.strip()
+        if not code:
+            continue
+        known = table.get(code) if flag.system in _INTERPRETATION_SYSTEMS else None
+        if known is not None:
+            written.append({"coding": [coding(known)]})
+            continue
+        if flag.system and is_uri(flag.system) and flag.system not in _INTERPRETATION_SYSTEMS:
+            written.append({"coding": [coding(flag)]})
+            continue
+        written.append({"coding": [{"code": code}]})
+        issues.append(
+            Issue(
+                Severity.WARNING,
+                "fhir.interpretation-unknown",
+                location,
+                f"the sender's flag {code!r} is in neither HL7 table 0078 nor "
+                "v3-ObservationInterpretation; written without a system",
+            )
+        )
+    return written, issues
+
+
+def explanation(finding: Finding) -> dict[str, Any]:
+    """The leukoflag extension that says why the result got its interpretation code."""
+    parts: list[dict[str, Any]] = [
+        {"url": "rule", "valueString": finding.rule},
+        {"url": "value", "valueQuantity": per_ul(finding.value_per_ul, finding.comparator)},
+    ]
+    if finding.threshold is not None:
+        parts.append({"url": "threshold", "valueQuantity": per_ul(finding.threshold)})
+    if finding.threshold_source:
+        parts.append({"url": "thresholdSource", "valueString": finding.threshold_source})
+    chosen = finding.range
+    if chosen is not None:
+        parts.append({"url": "rangeSource", "valueCode": chosen.source})
+        limits = {
+            name: per_ul(limit)
+            for name, limit in (("low", chosen.low), ("high", chosen.high))
+            if limit is not None
+        }
+        if limits:
+            parts.append({"url": "range", "valueRange": limits})
+        if chosen.citation:
+            parts.append({"url": "rangeCitation", "valueString": chosen.citation})
+    if finding.condition is not None:
+        parts.append({"url": "finding", "valueCoding": coding(finding.condition)})
+    if finding.severity:
+        parts.append({"url": "severity", "valueCode": finding.severity})
+    if finding.ctcae_grade is not None:
+        parts.append(
+            {
+                "url": "ctcaeGrade",
+                "valueCoding": coding(flagging.ctcae_grade_coding(finding.ctcae_grade)),
+            }
+        )
+        if finding.ctcae_version:
+            parts.append({"url": "ctcaeVersion", "valueString": finding.ctcae_version})
+        if finding.ctcae_term is not None:
+            parts.append({"url": "ctcaeTerm", "valueCoding": coding(finding.ctcae_term)})
+    if finding.derived:
+        parts.append({"url": "derived", "valueBoolean": True})
+    return {"url": EXPLANATION, "extension": parts}
+
+
+def data_absent_reason(code: str, text: str = "") -> dict[str, Any]:
+    """``dataAbsentReason`` with the code's display (THO data-absent-reason)."""
+    out: dict[str, Any] = {"system": DAR, "code": code}
+    display = tables().data_absent_reason.get(code)
+    if display:
+        out["display"] = display
+    concept_dict: dict[str, Any] = {"coding": [out]}
+    if text:
+        concept_dict["text"] = text
+    return concept_dict

@@ -1,0 +1,460 @@
+"""Flag a FHIR input item in place: the output contract on in-scope results, nothing else touched.
+
+The item's JSON is never mutated: every change copies the containers on its path (copy on
+write), so unchanged subtrees are shared with the input and an item without counts comes back
+as the very same object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from leukoflag.fhir import _elements as el
+from leukoflag.fhir._ids import resource_id
+from leukoflag.fhir._read import FhirItem, Path
+from leukoflag.fhir._terms import LEGACY_V2_0078, V2_0078, tables
+from leukoflag.model import Coding, Evaluation, Issue, LabResult, Number, Severity
+from leukoflag.settings import Settings
+
+__all__ = ["flag_in_place"]
+
+_OURS = frozenset((el.EXPLANATION, el.SENDER_INTERPRETATION))
+_KEPT = frozenset((el.PQ_TRANSLATION, el.ORIGINAL_TEXT))
+_REQUESTING = frozenset(("transaction", "batch"))
+# Observation / component elements in FHIR's order, so that an added element lands where a
+# reader of the JSON expects it.
+_ORDER = (
+    "resourceType",
+    "id",
+    "meta",
+    "implicitRules",
+    "language",
+    "text",
+    "contained",
+    "extension",
+    "modifierExtension",
+    "identifier",
+    "instantiatesCanonical",
+    "instantiatesReference",
+    "basedOn",
+    "triggeredBy",
+    "partOf",
+    "status",
+    "category",
+    "code",
+    "subject",
+    "focus",
+    "encounter",
+    "effectiveDateTime",
+    "effectivePeriod",
+    "effectiveTiming",
+    "effectiveInstant",
+    "issued",
+    "performer",
+    "valueQuantity",
+    "valueCodeableConcept",
+    "valueString",
+    "valueBoolean",
+    "valueInteger",
+    "valueRange",
+    "valueRatio",
+    "valueSampledData",
+    "valueTime",
+    "valueDateTime",
+    "valuePeriod",
+    "valueAttachment",
+    "valueReference",
+    "dataAbsentReason",
+    "interpretation",
+    "note",
+    "bodySite",
+    "bodyStructure",
+    "method",
+    "specimen",
+    "device",
+    "referenceRange",
+    "hasMember",
+    "derivedFrom",
+    "component",
+)
+_RANK = {name: rank for rank, name in enumerate(_ORDER)}
+
+
+def _put(node: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``node[key]``: in place when present, else at its position in FHIR's order."""
+    if key in node or key not in _RANK:
+        node[key] = value
+        return
+    rank = _RANK[key]
+    items = list(node.items())
+    at = next(
+        (i for i, (name, _) in enumerate(items) if _RANK.get(name, -1) > rank),
+        len(items),
+    )
+    items.insert(at, (key, value))
+    node.clear()
+    node.update(items)
+
+
+class _Editor:
+    """Copy-on-write access to nested JSON: :meth:`node` returns a private copy of the node at
+    a path, with every container above it copied and relinked once."""
+
+    def __init__(self, root: dict[str, Any]) -> None:
+        self._root = root
+        self._copies: dict[Path, Any] = {}
+
+    @property
+    def root(self) -> dict[str, Any]:
+        copy = self._copies.get(())
+        return copy if copy is not None else self._root
+
+    def node(self, path: Path) -> Any:
+        current: Any = self._copies.get(())
+        if current is None:
+            current = self._copies[()] = dict(self._root)
+        for depth in range(1, len(path) + 1):
+            prefix = path[:depth]
+            copy = self._copies.get(prefix)
+            if copy is None:
+                step = path[depth - 1]
+                child: Any = current[step]
+                copy = dict(child) if isinstance(child, dict) else list(child)
+                current[step] = copy
+                self._copies[prefix] = copy
+            current = copy
+        return current
+
+    def peek(self, path: Path) -> Any:
+        """The current node at ``path`` (copied or not), for reading."""
+        node: Any = self.root
+        for step in path:
+            node = node[step]
+        return node
+
+
+@dataclass(slots=True)
+class _Flagger:
+    item: FhirItem
+    evaluations: Mapping[str, Evaluation]
+    settings: Settings
+    editor: _Editor
+    results: dict[str, LabResult]
+    issues: list[Issue] = field(default_factory=list)
+    rewritten: set[Path] = field(default_factory=set)
+
+    def issue(self, severity: Severity, code: str, location: str, text: str) -> None:
+        self.issues.append(Issue(severity, f"fhir.{code}", location, text))
+
+    def apply(self, location: str, evaluation: Evaluation) -> None:
+        ref = self.item.nodes.get(location)
+        result = self.results.get(location)
+        if ref is None or result is None:
+            if evaluation.derived_from:
+                self.derived(evaluation)
+            else:
+                self.issue(
+                    Severity.WARNING,
+                    "evaluation-unmatched",
+                    location,
+                    f"an evaluation for {location} matches no result of the item; not written",
+                )
+            return
+        quantity = evaluation.quantity if isinstance(result.value, Number) else None
+        finding = evaluation.finding
+        if evaluation.loinc is None and quantity is None and finding is None:
+            return  # not in scope, or in scope but not judged: left as sent
+        node = self.editor.node(ref.path)
+        if evaluation.loinc is not None:
+            _put(node, "code", el.with_loinc(node.get("code"), evaluation.loinc))
+        if quantity is not None:
+            sent = node.get("valueQuantity")
+            if not isinstance(sent, dict):  # valueInteger: a count sent without a unit
+                sent = {"value": node.pop("valueInteger", quantity.value)}
+            _put(node, "valueQuantity", self.quantity(sent, evaluation))
+            if evaluation.reference_range is not None:
+                _put(node, "referenceRange", self.ranges(node, ref.range_index, evaluation))
+        if finding is not None:
+            self.interpret(node, ref.path, finding.code, evaluation)
+
+    def quantity(self, sent: dict[str, Any], evaluation: Evaluation) -> dict[str, Any]:
+        """The normalized valueQuantity; the sent one kept as a PQ translation (or, with a
+        comparator, as original text)."""
+        assert evaluation.quantity is not None
+        own = [e for e in sent.get("extension", ()) if isinstance(e, dict)]
+        if any(e.get("url") in _KEPT for e in own):
+            kept = own  # already leukoflag output: the original is kept once, not wrapped again
+        else:
+            original = {k: v for k, v in sent.items() if k not in ("extension", "id")}
+            comparator = original.pop("comparator", "")
+            if comparator:
+                unit = original.get("unit") or original.get("code") or ""
+                text = f"{comparator}{el.plain_number(original.get('value'))} {unit}".strip()
+                kept = [*own, {"url": el.ORIGINAL_TEXT, "valueString": text}]
+            else:
+                kept = [*own, {"url": el.PQ_TRANSLATION, "valueQuantity": original}]
+        normalized = el.per_ul(evaluation.quantity.value, evaluation.quantity.comparator)
+        return {"extension": kept, **normalized}
+
+    def ranges(
+        self, node: dict[str, Any], index: int | None, evaluation: Evaluation
+    ) -> list[dict[str, Any]]:
+        chosen = evaluation.reference_range
+        assert chosen is not None
+        sent = [r for r in node.get("referenceRange", ()) if isinstance(r, dict)]
+        written = el.normalized_ranges(chosen, None, None)[0]
+        if chosen.source != "lab" or index is None:
+            return [written, *sent]  # leukoflag's range first, the sender's kept after it
+        original = sent[index]
+        entry = dict(original)
+        for name in ("low", "high"):
+            limit = written.get(name)
+            sent_limit = original.get(name)
+            if limit is None:
+                entry.pop(name, None)
+                continue
+            if isinstance(sent_limit, dict) and "value" in sent_limit:
+                translated = {k: v for k, v in sent_limit.items() if k not in ("extension", "id")}
+                limit = {
+                    "extension": [{"url": el.PQ_TRANSLATION, "valueQuantity": translated}],
+                    **limit,
+                }
+            entry[name] = limit
+        return [*sent[:index], entry, *sent[index + 1 :]]
+
+    def interpret(
+        self, node: dict[str, Any], path: Path, code: str, evaluation: Evaluation
+    ) -> None:
+        finding = evaluation.finding
+        assert finding is not None
+        own = [e for e in node.get("extension", ()) if isinstance(e, dict)]
+        previous = [e for e in own if e.get("url") == el.SENDER_INTERPRETATION]
+        others = [e for e in own if e.get("url") not in _OURS]
+        if previous:
+            senders = (
+                previous  # already flagged by leukoflag: the sender's flags are kept as they were
+            )
+        else:
+            senders = [
+                {"url": el.SENDER_INTERPRETATION, "valueCodeableConcept": concept}
+                for concept in current_form(node.get("interpretation"))
+            ]
+        _put(node, "extension", [*others, el.explanation(finding), *senders])
+        _put(node, "interpretation", [el.computed_interpretation(code)])
+        self.rewritten.add(path)
+
+    def modernize(self, path: Path) -> None:
+        """Legacy interpretation (a single object, the old v2 0078 URI) → the current form."""
+        if path in self.rewritten:
+            return
+        node = self.editor.node(path)
+        _put(node, "interpretation", current_form(node.get("interpretation")))
+
+    def conclude(self) -> None:
+        """Add the findings of low results to their DiagnosticReport's conclusionCode."""
+        for group in self.item.groups:
+            for order in group.orders:
+                path = self.item.reports.get(order.location)
+                if path is None:
+                    continue
+                conditions: dict[tuple[str, str], Coding] = {}
+                for evaluation in self.order_evaluations(
+                    order.location, [r.location for r in order.results]
+                ):
+                    if evaluation.finding is not None and evaluation.finding.condition is not None:
+                        condition = evaluation.finding.condition
+                        conditions.setdefault((condition.system, condition.code), condition)
+                if not conditions:
+                    continue
+                report = self.editor.peek(path)
+                present = {
+                    (c.get("system"), c.get("code"))
+                    for concept in report.get("conclusionCode", ())
+                    if isinstance(concept, dict)
+                    for c in concept.get("coding", ())
+                    if isinstance(c, dict)
+                }
+                added = [
+                    {"coding": [el.coding(c)]}
+                    for key, c in conditions.items()
+                    if key not in present
+                ]
+                if added:
+                    report = self.editor.node(path)
+                    codes = [*report.get("conclusionCode", ()), *added]
+                    _put_report(report, "conclusionCode", codes)
+
+    def order_evaluations(self, order_location: str, results: list[str]) -> list[Evaluation]:
+        found = [self.evaluations[r] for r in results if r in self.evaluations]
+        found.extend(
+            e
+            for location, e in self.evaluations.items()
+            if e.derived_from and location.startswith(f"{order_location}/")
+        )
+        return found
+
+    # ----------------------------------------------------------------- derived ANC
+
+    def derived(self, evaluation: Evaluation) -> None:
+        sources = [self.item.nodes[s].path for s in evaluation.derived_from if s in self.item.nodes]
+        root = self.editor.root
+        if len(sources) != len(evaluation.derived_from) or evaluation.quantity is None:
+            self.not_written(evaluation, "its sources are not all results of this item")
+            return
+        if root.get("resourceType") == "Bundle":
+            self.derived_entry(evaluation, sources)
+        elif all(len(p) == 2 and p[0] == "component" for p in sources):
+            self.derived_component(evaluation)
+        else:
+            self.not_written(evaluation, "its sources are not components of one Observation")
+
+    def not_written(self, evaluation: Evaluation, why: str) -> None:
+        self.issue(
+            Severity.INFORMATION,
+            "derived-not-written",
+            evaluation.location,
+            f"the derived ANC is reported in the findings but not added to the item: {why}",
+        )
+
+    def derived_component(self, evaluation: Evaluation) -> None:
+        assert evaluation.quantity is not None
+        component: dict[str, Any] = {}
+        if evaluation.finding is not None:
+            component["extension"] = [el.explanation(evaluation.finding)]
+        component["code"] = el.with_loinc(
+            {"text": "Neutrophils [#/volume] in Blood, derived by leukoflag"}, evaluation.loinc
+        )
+        component["valueQuantity"] = el.per_ul(evaluation.quantity.value)
+        if evaluation.finding is not None:
+            component["interpretation"] = [el.computed_interpretation(evaluation.finding.code)]
+        if evaluation.reference_range is not None:
+            component["referenceRange"] = el.normalized_ranges(
+                evaluation.reference_range, None, None
+            )
+        root = self.editor.node(())
+        root["component"] = [*root.get("component", ()), component]
+
+    def derived_entry(self, evaluation: Evaluation, sources: list[Path]) -> None:
+        """A new Bundle entry: an Observation ``derivedFrom`` the source Observations."""
+        assert evaluation.quantity is not None
+        root = self.editor.root
+        entries = root.get("entry", [])
+        source_entries = [p[1] for p in sources if len(p) >= 2 and p[0] == "entry"]
+        first = entries[source_entries[0]] if source_entries else {}
+        first_resource = first.get("resource", {}) if isinstance(first, dict) else {}
+        rid = resource_id(self.item.key, "Observation", evaluation.location.split("/", 1)[-1])
+        resource: dict[str, Any] = {"resourceType": "Observation", "id": rid}
+        finding = evaluation.finding
+        if finding is not None:
+            resource["extension"] = [el.explanation(finding)]
+        status = first_resource.get("status")
+        resource["status"] = "preliminary" if status == "preliminary" else "final"
+        resource["category"] = [el.LABORATORY]
+        resource["code"] = el.with_loinc(
+            {"text": "Neutrophils [#/volume] in Blood, derived by leukoflag"}, evaluation.loinc
+        )
+        for key in ("subject", "encounter", "effectiveDateTime", "effectivePeriod", "issued"):
+            if key in first_resource:
+                resource[key] = first_resource[key]
+        resource["valueQuantity"] = el.per_ul(evaluation.quantity.value)
+        if finding is not None:
+            resource["interpretation"] = [el.computed_interpretation(finding.code)]
+        if "specimen" in first_resource:
+            resource["specimen"] = first_resource["specimen"]
+        if evaluation.reference_range is not None:
+            resource["referenceRange"] = el.normalized_ranges(
+                evaluation.reference_range, None, None
+            )
+        derived_from = []
+        for index in dict.fromkeys(source_entries):
+            reference = _entry_reference(entries[index])
+            if reference:
+                derived_from.append({"reference": reference})
+        if derived_from:
+            resource["derivedFrom"] = derived_from
+        url = f"urn:uuid:{rid}"
+        entry: dict[str, Any] = {"fullUrl": url, "resource": resource}
+        if root.get("type") in _REQUESTING:  # replaying the input must not duplicate it
+            entry["request"] = {"method": "PUT", "url": f"Observation/{rid}"}
+        bundle = self.editor.node(())
+        bundle["entry"] = [*bundle.get("entry", ()), entry]
+        report = self.report_of(evaluation)
+        if report is not None:
+            node = self.editor.node(report)
+            node["result"] = [*node.get("result", ()), {"reference": url}]
+
+    def report_of(self, evaluation: Evaluation) -> Path | None:
+        for group in self.item.groups:
+            for order in group.orders:
+                if any(r.location == evaluation.derived_from[0] for r in order.results):
+                    return self.item.reports.get(order.location)
+        return None
+
+
+_REPORT_TAIL = ("presentedForm", "conclusionCode", "conclusion", "composition", "media", "note")
+
+
+def _put_report(report: dict[str, Any], key: str, value: Any) -> None:
+    """Set a DiagnosticReport element, placed before the elements FHIR lists after it."""
+    if key in report:
+        report[key] = value
+        return
+    items = list(report.items())
+    after = _REPORT_TAIL[: _REPORT_TAIL.index(key)]
+    at = next((i for i, (name, _) in enumerate(items) if name in after), len(items))
+    items.insert(at, (key, value))
+    report.clear()
+    report.update(items)
+
+
+def _entry_reference(entry: Any) -> str:
+    if not isinstance(entry, dict):
+        return ""
+    url = entry.get("fullUrl")
+    if isinstance(url, str) and url:
+        return url
+    resource = entry.get("resource")
+    if isinstance(resource, dict) and isinstance(resource.get("id"), str):
+        return f"{resource['resourceType']}/{resource['id']}"
+    return ""
+
+
+def current_form(interpretation: Any) -> list[Any]:
+    """An interpretation element as a list, legacy v2 0078 codings in today's systems."""
+    concepts = [interpretation] if isinstance(interpretation, dict) else list(interpretation or ())
+    table = tables().interpretation
+    written = []
+    for concept in concepts:
+        if not isinstance(concept, dict):
+            written.append(concept)
+            continue
+        codings = []
+        for sent in concept.get("coding", ()):
+            if isinstance(sent, dict) and sent.get("system") == LEGACY_V2_0078:
+                known = table.get(str(sent.get("code", "")))
+                codings.append(el.coding(known) if known else {**sent, "system": V2_0078})
+            else:
+                codings.append(sent)
+        written.append({**concept, "coding": codings} if "coding" in concept else concept)
+    return written
+
+
+def flag_in_place(
+    item: FhirItem, evaluations: Mapping[str, Evaluation], settings: Settings
+) -> tuple[dict[str, Any], tuple[Issue, ...]]:
+    """``item``'s resource with in-scope results per the output contract; the rest unchanged."""
+    results = {
+        result.location: result
+        for group in item.groups
+        for order in group.orders
+        for result in order.results
+    }
+    flagger = _Flagger(item, evaluations, settings, _Editor(item.resource), results)
+    for location, evaluation in evaluations.items():
+        flagger.apply(location, evaluation)
+    for path in item.legacy:
+        flagger.modernize(path)
+    flagger.conclude()
+    return flagger.editor.root, tuple(flagger.issues)

@@ -1,0 +1,947 @@
+"""FHIR input → items of model objects.
+
+Accepted input: one JSON document (a resource, or an array of resources: one item per element)
+or NDJSON (one resource per line, read line by line, so memory stays flat). Each item becomes a
+:class:`FhirItem` holding its JSON and :class:`~leukoflag.model.PatientResult` groups of
+:class:`~leukoflag.model.LabResult`: one per Observation (of a Bundle, contained, or the item
+itself) and one per Observation component, grouped into orders by the DiagnosticReport that
+lists them (Observations no report lists form one order per patient). Anything that is not a
+FHIR resource, and an Observation whose shape is broken, is a ``Rejected`` with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, BinaryIO
+
+from leukoflag.fhir._json import dumps, loads, plain
+from leukoflag.fhir._terms import LEGACY_V2_0078, resource_types, tables
+from leukoflag.model import (
+    CodedResult,
+    Coding,
+    Concept,
+    Identifier,
+    Issue,
+    LabResult,
+    NoValue,
+    Number,
+    NumberRange,
+    Order,
+    Patient,
+    PatientResult,
+    Ratio,
+    ReferenceRange,
+    Rejected,
+    ReportStatus,
+    ResultStatus,
+    Severity,
+    Specimen,
+    Text,
+    Timestamp,
+    Unit,
+    Value,
+)
+
+__all__ = ["FhirItem", "NodeRef", "read_items"]
+
+Path = tuple[str | int, ...]
+_BOM = b"\xef\xbb\xbf"
+_DATE_TIME = re.compile(
+    r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])"
+    r"(T([01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
+_VALUE_KEYS = (
+    "valueQuantity",
+    "valueCodeableConcept",
+    "valueString",
+    "valueBoolean",
+    "valueInteger",
+    "valueRange",
+    "valueRatio",
+    "valueSampledData",
+    "valueTime",
+    "valueDateTime",
+    "valuePeriod",
+    "valueAttachment",
+    "valueReference",
+)
+_R4_SPECIMEN_ROLE = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Specimen.role"
+_RESULT_STATUSES = {status.value: status for status in ResultStatus}
+_REPORT_STATUSES = {status.value: status for status in ReportStatus}
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRef:
+    """Where one result sits in the item's JSON: the path to its Observation or component, and
+    the index of the ``referenceRange`` entry that was read (None: none)."""
+
+    path: Path
+    range_index: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FhirItem:
+    """One FHIR input item, parsed: the JSON and the results found in it.
+
+    ``nodes`` (result location → :class:`NodeRef`), ``reports`` (order location → path of its
+    DiagnosticReport) and ``legacy`` (paths of Observations/components whose interpretation is
+    in a legacy form) let :func:`leukoflag.fhir.flag_in_place` write back into the same JSON.
+    """
+
+    index: int
+    source: str
+    raw: bytes
+    resource: dict[str, Any]
+    groups: tuple[PatientResult, ...] = ()
+    issues: tuple[Issue, ...] = ()
+    nodes: Mapping[str, NodeRef] = field(default_factory=dict)
+    reports: Mapping[str, Path] = field(default_factory=dict)
+    legacy: tuple[Path, ...] = ()
+
+    @property
+    def location(self) -> str:
+        return f"ITEM[{self.index}]"
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """The item's identity for ids leukoflag mints in it (a digest of its bytes)."""
+        return ("fhir", hashlib.sha256(self.raw).hexdigest())
+
+
+class _Malformed(Exception):  # noqa: N818 - an internal signal, never raised out of this module
+    """An Observation whose JSON shape leukoflag cannot read."""
+
+    def __init__(self, where: str, why: str) -> None:
+        super().__init__(f"{where}: {why}")
+        self.where = where
+        self.why = why
+
+
+# --------------------------------------------------------------------------- stream → items
+
+
+def read_items(stream: BinaryIO, *, source: str) -> Iterator[FhirItem | Rejected]:
+    """One :class:`FhirItem` or :class:`Rejected` per item of ``stream``, in input order."""
+    lines = _Lines(stream)
+    first = lines.next_content()
+    if first is None:
+        return
+    stripped = first.strip()
+    if _is_object_line(stripped):
+        try:
+            parsed: Any = loads(stripped)
+        except ValueError as exc:
+            parsed = exc
+        if not isinstance(parsed, ValueError) or _is_object_line(lines.peek_content()):
+            # NDJSON (a one-line document is NDJSON of one line): item by item, line by line
+            yield _item_or_reject(parsed, stripped, 1, source)
+            index = 1
+            while (line := lines.next_content()) is not None:
+                index += 1
+                yield _item_from_bytes(line.strip(), index, source)
+            return
+    raw = first + lines.rest()
+    try:
+        parsed = loads(raw)
+    except ValueError as exc:
+        yield _reject(raw.strip(), 1, source, f"not valid JSON: {exc}")
+        return
+    if isinstance(parsed, list):
+        for index, element in enumerate(parsed, start=1):
+            yield _item(element, dumps(element), index, source)
+        return
+    yield _item(parsed, raw.strip(), 1, source)
+
+
+class _Lines:
+    """Lines of a binary stream, with one line of look-ahead; strips a leading UTF-8 BOM."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._ahead: list[bytes] = []
+        self._first = True
+
+    def _read(self) -> bytes | None:
+        if self._ahead:
+            return self._ahead.pop()
+        line = self._stream.readline()
+        if not line:
+            return None
+        if self._first:
+            self._first = False
+            line = line.removeprefix(_BOM)
+        return line
+
+    def next_content(self) -> bytes | None:
+        """The next line that is not blank."""
+        while (line := self._read()) is not None:
+            if line.strip():
+                return line
+        return None
+
+    def peek_content(self) -> bytes:
+        """The next non-blank line (stripped), left in place; ``b""`` at the end."""
+        skipped: list[bytes] = []
+        found = b""
+        while (line := self._read()) is not None:
+            skipped.append(line)
+            if line.strip():
+                found = line.strip()
+                break
+        self._ahead.extend(reversed(skipped))
+        return found
+
+    def rest(self) -> bytes:
+        ahead = b"".join(reversed(self._ahead))
+        self._ahead.clear()
+        return ahead + self._stream.read()
+
+
+def _is_object_line(line: bytes) -> bool:
+    return line.startswith(b"{") and line.endswith(b"}")
+
+
+def _reject(raw: bytes, index: int, source: str, reason: str) -> Rejected:
+    return Rejected(index=index, source=source, reason=reason, raw=raw, location=f"ITEM[{index}]")
+
+
+def _item_from_bytes(raw: bytes, index: int, source: str) -> FhirItem | Rejected:
+    try:
+        parsed = loads(raw)
+    except ValueError as exc:
+        return _reject(raw, index, source, f"not valid JSON: {exc}")
+    return _item(parsed, raw, index, source)
+
+
+def _item_or_reject(parsed: Any, raw: bytes, index: int, source: str) -> FhirItem | Rejected:
+    if isinstance(parsed, ValueError):
+        return _reject(raw, index, source, f"not valid JSON: {parsed}")
+    return _item(parsed, raw, index, source)
+
+
+def _item(parsed: Any, raw: bytes, index: int, source: str) -> FhirItem | Rejected:
+    if not isinstance(parsed, dict):
+        shape = "an array" if isinstance(parsed, list) else f"a JSON {type(parsed).__name__}"
+        return _reject(raw, index, source, f"not a FHIR resource: {shape}, not an object")
+    kind = parsed.get("resourceType")
+    if kind is None:
+        return _reject(raw, index, source, "not a FHIR resource: no resourceType")
+    if not isinstance(kind, str) or kind not in resource_types():
+        return _reject(raw, index, source, f"not a FHIR resource: unknown resourceType {kind!r}")
+    reader = _ItemReader(prefix=f"ITEM[{index}]", root=parsed)
+    try:
+        groups = reader.read()
+    except _Malformed as exc:
+        return _reject(raw, index, source, f"malformed Observation at {exc.where}: {exc.why}")
+    return FhirItem(
+        index=index,
+        source=source,
+        raw=raw,
+        resource=parsed,
+        groups=groups,
+        issues=tuple(reader.issues),
+        nodes=reader.nodes,
+        reports=reader.reports,
+        legacy=tuple(reader.legacy),
+    )
+
+
+# --------------------------------------------------------------------------- resource → model
+
+
+@dataclass(slots=True)
+class _Located:
+    """A resource of the item, where it sits, and the resource whose ``contained`` it can use."""
+
+    resource: dict[str, Any]
+    path: Path
+    location: str
+    container: dict[str, Any]
+
+
+@dataclass(slots=True)
+class _OrderDraft:
+    location: str
+    report: _Located | None
+    patient: Patient | None
+    observations: list[_Located] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _ItemReader:
+    prefix: str
+    root: dict[str, Any]
+    issues: list[Issue] = field(default_factory=list)
+    nodes: dict[str, NodeRef] = field(default_factory=dict)
+    reports: dict[str, Path] = field(default_factory=dict)
+    legacy: list[Path] = field(default_factory=list)
+    by_url: dict[str, _Located] = field(default_factory=dict)
+    patients: dict[str, Patient] = field(default_factory=dict)
+    specimens: dict[str, Specimen] = field(default_factory=dict)
+
+    def location(self, path: Path) -> str:
+        text = str(self.root["resourceType"])
+        for step in path:
+            text += f"[{step}]" if isinstance(step, int) else f".{step}"
+        return f"{self.prefix}/{text}"
+
+    def issue(self, severity: Severity, code: str, location: str, text: str) -> None:
+        self.issues.append(Issue(severity, f"fhir.{code}", location, text))
+
+    def located(self, resource: dict[str, Any], path: Path, container: dict[str, Any]) -> _Located:
+        return _Located(resource, path, self.location(path), container)
+
+    def read(self) -> tuple[PatientResult, ...]:
+        root = self.root
+        kind = root["resourceType"]
+        top = self.located(root, (), root)
+        resources = self.bundle_resources() if kind == "Bundle" else [top]
+        observations = [r for r in resources if r.resource.get("resourceType") == "Observation"]
+        reports = [r for r in resources if r.resource.get("resourceType") == "DiagnosticReport"]
+        for nested in resources:
+            if nested.resource.get("resourceType") == "Bundle" and nested.path:
+                self.issue(
+                    Severity.INFORMATION,
+                    "nested-bundle-not-read",
+                    nested.location,
+                    "a Bundle inside a Bundle is passed through unread",
+                )
+        drafts = self.orders(observations, reports)
+        groups = self.groups(drafts)
+        if not self.nodes:
+            self.issue(
+                Severity.INFORMATION,
+                "no-results",
+                f"{self.prefix}/{kind}",
+                f"the {kind} holds no Observation: passed through unchanged",
+            )
+        return groups
+
+    # ----------------------------------------------------------------- structure
+
+    def bundle_resources(self) -> list[_Located]:
+        entries = self.root.get("entry", [])
+        if not isinstance(entries, list):
+            self.issue(
+                Severity.WARNING,
+                "bundle-malformed",
+                f"{self.prefix}/Bundle.entry",
+                "Bundle.entry is not a list: nothing read from it",
+            )
+            return []
+        found: list[_Located] = []
+        for i, entry in enumerate(entries):
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if not isinstance(resource, dict):
+                continue
+            located = self.located(resource, ("entry", i, "resource"), resource)
+            found.append(located)
+            self.index_reference(entry.get("fullUrl"), resource, located)
+        return found
+
+    def index_reference(self, full_url: Any, resource: dict[str, Any], located: _Located) -> None:
+        kind, rid = resource.get("resourceType"), resource.get("id")
+        if isinstance(full_url, str) and full_url:
+            self.by_url.setdefault(full_url, located)
+        if isinstance(kind, str) and isinstance(rid, str) and rid:
+            self.by_url.setdefault(f"{kind}/{rid}", located)
+
+    def resolve(self, reference: Any, container: dict[str, Any], where: str) -> _Located | None:
+        """The resource a Reference points to, inside this item (None: not resolvable here)."""
+        if not isinstance(reference, dict):
+            return None
+        target = reference.get("reference")
+        if not isinstance(target, str) or not target:
+            return None
+        if target.startswith("#"):
+            contained = container.get("contained")
+            if isinstance(contained, list):
+                container_path = self.path_of(container)
+                for i, resource in enumerate(contained):
+                    if isinstance(resource, dict) and resource.get("id") == target[1:]:
+                        return self.located(resource, (*container_path, "contained", i), container)
+            self.issue(
+                Severity.WARNING,
+                "reference-unresolved",
+                where,
+                f"reference {target!r} names no contained resource",
+            )
+            return None
+        found = self.by_url.get(target)
+        if found is None and "/" in target:
+            parts = target.rstrip("/").split("/")
+            # an absolute URL, possibly with /_history/n: match on its Type/id
+            if len(parts) >= 4 and parts[-2] == "_history":
+                parts = parts[:-2]
+            found = self.by_url.get("/".join(parts[-2:]))
+        if found is None and target.startswith("urn:"):
+            self.issue(
+                Severity.WARNING,
+                "reference-unresolved",
+                where,
+                f"reference {target!r} names no entry of the Bundle",
+            )
+        return found
+
+    def path_of(self, container: dict[str, Any]) -> Path:
+        if container is self.root:
+            return ()
+        for located in self.by_url.values():
+            if located.resource is container:
+                return located.path
+        entries = self.root.get("entry")
+        if isinstance(entries, list):
+            for i, entry in enumerate(entries):
+                if isinstance(entry, dict) and entry.get("resource") is container:
+                    return ("entry", i, "resource")
+        return ()
+
+    def orders(self, observations: list[_Located], reports: list[_Located]) -> list[_OrderDraft]:
+        drafts: list[_OrderDraft] = []
+        listed: set[int] = set()
+        for report in reports:
+            draft = _OrderDraft(report.location, report, self.patient_of(report))
+            results = report.resource.get("result", [])
+            if isinstance(results, list):
+                for j, reference in enumerate(results):
+                    target = self.resolve(
+                        reference, report.resource, f"{report.location}.result[{j}]"
+                    )
+                    if target is None or target.resource.get("resourceType") != "Observation":
+                        continue
+                    if id(target.resource) in listed:
+                        continue
+                    listed.add(id(target.resource))
+                    draft.observations.append(target)
+            drafts.append(draft)
+        loose: dict[str, _OrderDraft] = {}
+        for observation in observations:
+            if id(observation.resource) in listed:
+                continue
+            listed.add(id(observation.resource))
+            patient = self.patient_of(observation)
+            key = patient.location if patient is not None else ""
+            if key not in loose:
+                # the results no report lists, one "order" per patient: ITEM[n]/Bundle, (2), …
+                where = f"{self.prefix}/{self.root['resourceType']}"
+                if loose:
+                    where += f"({len(loose) + 1})"
+                loose[key] = _OrderDraft(where, None, patient)
+            loose[key].observations.append(observation)
+        drafts.extend(loose.values())
+        return drafts
+
+    def groups(self, drafts: list[_OrderDraft]) -> tuple[PatientResult, ...]:
+        by_patient: dict[str, tuple[Patient | None, list[Order]]] = {}
+        for draft in drafts:
+            order = self.order(draft)
+            if order is None:
+                continue
+            key = draft.patient.location if draft.patient is not None else ""
+            by_patient.setdefault(key, (draft.patient, []))[1].append(order)
+        return tuple(
+            PatientResult(patient, None, tuple(orders)) for patient, orders in by_patient.values()
+        )
+
+    def order(self, draft: _OrderDraft) -> Order | None:
+        results: list[LabResult] = []
+        specimens: dict[str, Specimen] = {}
+        for observation in draft.observations:
+            results.extend(self.observation_results(observation, draft.location, specimens))
+        report = draft.report
+        if report is None and not results:
+            return None
+        if report is None:
+            return Order(
+                location=draft.location,
+                code=Concept(),
+                status=ReportStatus.UNKNOWN,
+                results=tuple(results),
+                specimens=tuple(specimens.values()),
+            )
+        self.reports[draft.location] = report.path
+        resource = report.resource
+        status_text = resource.get("status")
+        status = _REPORT_STATUSES.get(status_text) if isinstance(status_text, str) else None
+        if status is None:
+            self.issue(
+                Severity.WARNING,
+                "status-unknown",
+                f"{report.location}.status",
+                f"DiagnosticReport.status {status_text!r} is not a FHIR report status",
+            )
+            status = ReportStatus.UNKNOWN
+        for j, reference in enumerate(_list(resource.get("specimen"))):
+            specimen = self.specimen(reference, report, f"{report.location}.specimen[{j}]")
+            if specimen is not None:
+                specimens.setdefault(specimen.location, specimen)
+        placer = filler = None
+        for ident in _list(resource.get("identifier")):
+            found = _identifier(ident)
+            if found is None:
+                continue
+            if found.type_code == "PLAC" and placer is None:
+                placer = found
+            elif found.type_code == "FILL" and filler is None:
+                filler = found
+        return Order(
+            location=draft.location,
+            code=_concept(resource.get("code")),
+            status=status,
+            status_text=status_text if isinstance(status_text, str) else "",
+            placer_id=placer,
+            filler_id=filler,
+            effective=self.effective(resource, report.location),
+            issued=self.timestamp(resource.get("issued"), f"{report.location}.issued"),
+            results=tuple(results),
+            specimens=tuple(specimens.values()),
+        )
+
+    # ----------------------------------------------------------------- Observation
+
+    def observation_results(
+        self, observation: _Located, order: str, specimens: dict[str, Specimen]
+    ) -> list[LabResult]:
+        """The results of one Observation: itself, its components, its contained Observations."""
+        resource = observation.resource
+        status_text = resource.get("status")
+        if not isinstance(status_text, str) or not status_text:
+            self.malformed(observation, "status", "Observation.status is required")
+            return []
+        if not isinstance(resource.get("code"), dict):
+            self.malformed(observation, "code", "Observation.code is required")
+            return []
+        try:
+            return self.observation_results_checked(observation, order, specimens, status_text)
+        except _Malformed as exc:
+            if observation.path == () or not self.root.get("resourceType") == "Bundle":
+                raise
+            self.issue(
+                Severity.ERROR,
+                "observation-malformed",
+                exc.where,
+                f"{exc.why}: this Observation is passed through unread and unflagged",
+            )
+            return []
+
+    def malformed(self, observation: _Located, element: str, why: str) -> None:
+        where = f"{observation.location}.{element}"
+        if observation.path == () or self.root.get("resourceType") != "Bundle":
+            raise _Malformed(where, why)
+        self.issue(
+            Severity.ERROR,
+            "observation-malformed",
+            where,
+            f"{why}: this Observation is passed through unread and unflagged",
+        )
+
+    def observation_results_checked(
+        self,
+        observation: _Located,
+        order: str,
+        specimens: dict[str, Specimen],
+        status_text: str,
+    ) -> list[LabResult]:
+        resource = observation.resource
+        where = observation.location
+        status = _RESULT_STATUSES.get(status_text)
+        if status is None:
+            self.issue(
+                Severity.WARNING,
+                "status-unknown",
+                f"{where}.status",
+                f"Observation.status {status_text!r} is not a FHIR observation status; read as "
+                "unknown",
+            )
+            status = ResultStatus.UNKNOWN
+        specimen = None
+        if "specimen" in resource:
+            specimen = self.specimen(resource["specimen"], observation, f"{where}.specimen")
+            if specimen is not None:
+                specimens.setdefault(specimen.location, specimen)
+        shared = _Shared(
+            status=status,
+            status_text=status_text,
+            effective=self.effective(resource, where),
+            specimen=specimen.location if specimen is not None else "",
+            order=order,
+            performers=tuple(_performers(resource.get("performer"), where)),
+            device=_reference_text(resource.get("device")),
+            category=_first_concept(resource.get("category"), f"{where}.category"),
+            method=_concept(resource.get("method")) if "method" in resource else None,
+            notes=tuple(_notes(resource.get("note"), where)),
+        )
+        results: list[LabResult] = []
+        components = resource.get("component")
+        if components is not None and not isinstance(components, list):
+            raise _Malformed(f"{where}.component", "Observation.component is not a list")
+        has_value = any(key in resource for key in _VALUE_KEYS) or "dataAbsentReason" in resource
+        if has_value or not components:
+            results.append(self.result(resource, observation.path, where, shared))
+        for i, component in enumerate(components or ()):
+            if not isinstance(component, dict) or not isinstance(component.get("code"), dict):
+                raise _Malformed(f"{where}.component[{i}]", "a component needs a code")
+            path = (*observation.path, "component", i)
+            results.append(self.result(component, path, f"{where}.component[{i}]", shared))
+        contained = resource.get("contained")
+        if isinstance(contained, list):
+            for i, inner in enumerate(contained):
+                if isinstance(inner, dict) and inner.get("resourceType") == "Observation":
+                    located = self.located(inner, (*observation.path, "contained", i), resource)
+                    results.extend(self.observation_results(located, order, specimens))
+        return results
+
+    def result(self, node: dict[str, Any], path: Path, where: str, shared: _Shared) -> LabResult:
+        value, unit = self.value(node, where)
+        absent = node.get("dataAbsentReason")
+        absent_code = ""
+        if absent is not None:
+            concept = _concept(absent)
+            absent_code = next((c.code for c in concept.codings if c.code), "") or "unknown"
+            if isinstance(value, NoValue):
+                value = NoValue(absent_code, concept.text)
+        ranges = node.get("referenceRange")
+        if ranges is not None and not isinstance(ranges, list):
+            raise _Malformed(f"{where}.referenceRange", "referenceRange is not a list")
+        range_index, reference_range = _reference_range(ranges or [], where)
+        self.nodes[where] = NodeRef(path, range_index)
+        return LabResult(
+            location=where,
+            code=_concept(node.get("code")),
+            value=value,
+            status=shared.status,
+            unit=unit,
+            reference_range=reference_range,
+            status_text=shared.status_text,
+            data_absent_reason=absent_code,
+            sender_flags=self.flags(node, path, where),
+            effective=shared.effective,
+            method=shared.method,
+            device=shared.device,
+            performers=shared.performers,
+            category=shared.category,
+            notes=shared.notes,
+            specimen=shared.specimen,
+            order=shared.order,
+        )
+
+    def value(self, node: dict[str, Any], where: str) -> tuple[Value, Unit | None]:
+        present = [key for key in _VALUE_KEYS if key in node]
+        if len(present) > 1:
+            raise _Malformed(where, f"more than one value[x]: {', '.join(present)}")
+        if not present:
+            return NoValue("empty"), None
+        key = present[0]
+        raw = node[key]
+        at = f"{where}.{key}"
+        if key == "valueQuantity":
+            quantity = _object(raw, at)
+            unit = _unit(quantity)
+            number = _number(quantity.get("value"), f"{at}.value")
+            if number is None:
+                return NoValue("empty"), unit
+            comparator = quantity.get("comparator", "")
+            if not isinstance(comparator, str):
+                raise _Malformed(f"{at}.comparator", "not a string")
+            return Number(number, f"{comparator}{plain(number)}", comparator), unit
+        if key == "valueInteger":
+            number = _number(raw, at)
+            if number is None:
+                raise _Malformed(at, "not a number")
+            return Number(number, plain(number)), None
+        if key == "valueRange":
+            ends = _object(raw, at)
+            low = _object(ends.get("low", {}), f"{at}.low")
+            high = _object(ends.get("high", {}), f"{at}.high")
+            low_value = _number(low.get("value"), f"{at}.low.value")
+            high_value = _number(high.get("value"), f"{at}.high.value")
+            shown = "-".join(plain(v) if v is not None else "" for v in (low_value, high_value))
+            return NumberRange(low_value, high_value, shown), _unit(low) or _unit(high)
+        if key == "valueRatio":
+            ratio = _object(raw, at)
+            numerator = _number(_object(ratio.get("numerator", {}), at).get("value"), at)
+            denominator = _number(_object(ratio.get("denominator", {}), at).get("value"), at)
+            if numerator is None or denominator is None:
+                return Text(f"{numerator}:{denominator}"), None
+            return Ratio(numerator, denominator, f"{plain(numerator)}:{plain(denominator)}"), None
+        if key == "valueString":
+            if not isinstance(raw, str):
+                raise _Malformed(at, "valueString is not a string")
+            return Text(raw), None
+        if key == "valueCodeableConcept":
+            return CodedResult(_concept(_object(raw, at))), None
+        return Text(raw if isinstance(raw, str) else dumps(raw).decode("utf-8")), None
+
+    def flags(self, node: dict[str, Any], path: Path, where: str) -> tuple[Coding, ...]:
+        interpretation = node.get("interpretation")
+        if interpretation is None:
+            return ()
+        legacy = ""
+        if isinstance(interpretation, dict):
+            legacy = "a single CodeableConcept instead of a list (FHIR STU3 and earlier)"
+            interpretation = [interpretation]
+        if not isinstance(interpretation, list):
+            raise _Malformed(f"{where}.interpretation", "not a list of CodeableConcepts")
+        flags: list[Coding] = []
+        for concept in interpretation:
+            flags.extend(_concept(_object(concept, f"{where}.interpretation")).codings)
+        if any(flag.system == LEGACY_V2_0078 for flag in flags):
+            legacy = legacy or f"the legacy system {LEGACY_V2_0078}"
+        if legacy:
+            self.legacy.append(path)
+            self.issue(
+                Severity.WARNING,
+                "legacy-interpretation",
+                f"{where}.interpretation",
+                f"interpretation uses {legacy}; written back as a list in "
+                "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+            )
+        return tuple(flags)
+
+    # ----------------------------------------------------------------- context
+
+    def effective(self, resource: dict[str, Any], where: str) -> Timestamp | None:
+        for key in ("effectiveDateTime", "effectiveInstant"):
+            if key in resource:
+                return self.timestamp(resource[key], f"{where}.{key}")
+        period = resource.get("effectivePeriod")
+        if isinstance(period, dict):
+            return self.timestamp(period.get("start"), f"{where}.effectivePeriod.start")
+        return None
+
+    def timestamp(self, text: Any, where: str) -> Timestamp | None:
+        if text is None:
+            return None
+        stamp = _timestamp(text)
+        if stamp is None:
+            self.issue(
+                Severity.WARNING,
+                "timestamp-invalid",
+                where,
+                f"{text!r} is not a FHIR date/dateTime; not used",
+            )
+        return stamp
+
+    def patient_of(self, located: _Located) -> Patient | None:
+        subject = located.resource.get("subject")
+        target = self.resolve(subject, located.container, f"{located.location}.subject")
+        if target is None or target.resource.get("resourceType") != "Patient":
+            return None
+        known = self.patients.get(target.location)
+        if known is None:
+            known = _patient(target.resource, target.location, self)
+            self.patients[target.location] = known
+        return known
+
+    def specimen(self, reference: Any, holder: _Located, where: str) -> Specimen | None:
+        target = self.resolve(reference, holder.container, where)
+        if target is None or target.resource.get("resourceType") != "Specimen":
+            return None
+        known = self.specimens.get(target.location)
+        if known is None:
+            known = _specimen(target.resource, target.location, self)
+            self.specimens[target.location] = known
+        return known
+
+
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    """What an Observation's components share with it."""
+
+    status: ResultStatus
+    status_text: str
+    effective: Timestamp | None
+    specimen: str
+    order: str
+    performers: tuple[str, ...]
+    device: str
+    category: Concept | None
+    method: Concept | None
+    notes: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------- datatypes
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Malformed(where, "not a JSON object")
+    return value
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _number(value: Any, where: str) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise _Malformed(where, f"{value!r} is not a JSON number")
+    return value if isinstance(value, Decimal) else Decimal(value)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _coding(value: Any) -> Coding | None:
+    if not isinstance(value, dict):
+        return None
+    return Coding(
+        code=_text(value.get("code")),
+        display=_text(value.get("display")),
+        system=_text(value.get("system")),
+        version=_text(value.get("version")),
+    )
+
+
+def _concept(value: Any) -> Concept:
+    if not isinstance(value, dict):
+        return Concept()
+    codings = tuple(c for c in map(_coding, _list(value.get("coding"))) if c is not None)
+    return Concept(codings, _text(value.get("text")))
+
+
+def _first_concept(value: Any, where: str) -> Concept | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise _Malformed(where, "not a list")
+    return _concept(value[0]) if value else None
+
+
+def _unit(quantity: dict[str, Any]) -> Unit | None:
+    text, code, system = (_text(quantity.get(k)) for k in ("unit", "code", "system"))
+    if not (text or code):
+        return None
+    return Unit(text=text or code, code=code, system=system)
+
+
+def _identifier(value: Any) -> Identifier | None:
+    if not isinstance(value, dict) or not _text(value.get("value")):
+        return None
+    kind = _concept(value.get("type"))
+    assigner = value.get("assigner")
+    return Identifier(
+        value=_text(value.get("value")),
+        system=_text(value.get("system")),
+        type_code=next((c.code for c in kind.codings if c.code), ""),
+        assigner=_text(assigner.get("display")) if isinstance(assigner, dict) else "",
+    )
+
+
+def _reference_text(value: Any) -> str:
+    if not isinstance(value, dict):
+        return ""
+    ident = value.get("identifier")
+    if isinstance(ident, dict) and _text(ident.get("value")):
+        return _text(ident.get("value"))
+    return _text(value.get("display")) or _text(value.get("reference"))
+
+
+def _performers(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _Malformed(f"{where}.performer", "not a list")
+    return [text for text in map(_reference_text, value) if text]
+
+
+def _notes(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _Malformed(f"{where}.note", "not a list")
+    return [_text(n.get("text")) for n in value if isinstance(n, dict) and _text(n.get("text"))]
+
+
+def _timestamp(text: Any) -> Timestamp | None:
+    if not isinstance(text, str) or not _DATE_TIME.match(text):
+        return None
+    try:
+        day = dt.date(
+            int(text[:4]),
+            int(text[5:7]) if len(text) >= 7 else 1,
+            int(text[8:10]) if len(text) >= 10 else 1,
+        )
+    except ValueError:
+        return None
+    return Timestamp(text=text, fhir=text, day=day)
+
+
+def _reference_range(ranges: list[Any], where: str) -> tuple[int | None, ReferenceRange | None]:
+    """The range a result is judged with: the first normal range for everyone (no appliesTo,
+    no age), else the first range with limits or text."""
+    candidates: list[tuple[int, dict[str, Any]]] = []
+    for i, entry in enumerate(ranges):
+        entry_dict = _object(entry, f"{where}.referenceRange[{i}]")
+        kind = _concept(entry_dict.get("type"))
+        if kind.codings and not any(c.code == "normal" for c in kind.codings):
+            continue
+        if any(k in entry_dict for k in ("low", "high", "text")):
+            candidates.append((i, entry_dict))
+    if not candidates:
+        return None, None
+    general = [(i, e) for i, e in candidates if "appliesTo" not in e and "age" not in e]
+    index, entry = (general or candidates)[0]
+    at = f"{where}.referenceRange[{index}]"
+    low = _object(entry.get("low", {}), f"{at}.low")
+    high = _object(entry.get("high", {}), f"{at}.high")
+    return index, ReferenceRange(
+        text=_text(entry.get("text")),
+        low=_number(low.get("value"), f"{at}.low.value"),
+        high=_number(high.get("value"), f"{at}.high.value"),
+        unit=_unit(low) or _unit(high),
+    )
+
+
+def _patient(resource: dict[str, Any], location: str, reader: _ItemReader) -> Patient:
+    names = _list(resource.get("name"))
+    name = names[0] if names and isinstance(names[0], dict) else {}
+    gender = _text(resource.get("gender"))
+    birth = reader.timestamp(resource.get("birthDate"), f"{location}.birthDate")
+    return Patient(
+        location=location,
+        identifiers=tuple(i for i in map(_identifier, _list(resource.get("identifier"))) if i),
+        family=_text(name.get("family")),
+        given=tuple(g for g in _list(name.get("given")) if isinstance(g, str)),
+        birth_date=birth,
+        sex=gender if gender in ("male", "female", "other", "unknown") else "unknown",
+        sex_text=gender,
+    )
+
+
+def _specimen(resource: dict[str, Any], location: str, reader: _ItemReader) -> Specimen:
+    roles = _list(resource.get("role"))  # R5
+    role = _concept(roles[0]) if roles else None
+    if role is None:
+        for extension in _list(resource.get("extension")):
+            if isinstance(extension, dict) and extension.get("url") == _R4_SPECIMEN_ROLE:
+                role = _concept(extension.get("valueCodeableConcept"))
+    collection = resource.get("collection")
+    collection = collection if isinstance(collection, dict) else {}
+    site = collection.get("bodySite")
+    if isinstance(site, dict) and "concept" in site:  # R5: CodeableReference
+        site = site["concept"]
+    collected = collection.get("collectedDateTime")
+    if collected is None and isinstance(collection.get("collectedPeriod"), dict):
+        collected = collection["collectedPeriod"].get("start")
+    identifiers = [i for i in map(_identifier, _list(resource.get("identifier"))) if i]
+    control = tables().control_roles
+    return Specimen(
+        location=location,
+        identifier=identifiers[0] if identifiers else None,
+        type=_concept(resource["type"]) if isinstance(resource.get("type"), dict) else None,
+        role=role,
+        source_site=_concept(site) if isinstance(site, dict) else None,
+        collected=reader.timestamp(collected, f"{location}.collection.collectedDateTime"),
+        received=reader.timestamp(resource.get("receivedTime"), f"{location}.receivedTime"),
+        notes=tuple(_notes(resource.get("note"), location)),
+        is_control=role is not None and any(c.code in control for c in role.codings),
+    )

@@ -1,0 +1,147 @@
+"""The FHIR step's code tables (``data/*.csv``, ``data/*.toml``), read once per process.
+
+Nothing here is built at import: each loader is ``functools.cache``d and runs on first use.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+from leukoflag.errors import DataFileError
+from leukoflag.model import Coding
+
+__all__ = [
+    "DAR",
+    "LEGACY_V2_0078",
+    "LOINC",
+    "SNOMED",
+    "UCUM",
+    "V2_0078",
+    "V2_0203",
+    "V3_INTERPRETATION",
+    "Binding",
+    "Tables",
+    "bindings",
+    "resource_types",
+    "tables",
+]
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+UCUM = "http://unitsofmeasure.org"
+V3_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+V2_0078 = "http://terminology.hl7.org/CodeSystem/v2-0078"
+LEGACY_V2_0078 = "http://hl7.org/fhir/v2/0078"  # DSTU2/STU3 URI: read, never written
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+DAR = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+
+
+@dataclass(frozen=True, slots=True)
+class Tables:
+    """The code tables, each keyed by the code it translates."""
+
+    interpretation: Mapping[str, Coding]  # table 0078 / v3 code → the coding to write
+    encounter_class: Mapping[str, Coding]  # table 0004 → Encounter.class
+    data_absent_reason: Mapping[str, str]  # code → display
+    control_roles: frozenset[str]  # table 0369 codes of control/calibrator material
+    identifier_type: Mapping[str, str]  # table 0203 code → display
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """A required binding: ``path`` of ``resource`` takes only ``codes`` in ``version``."""
+
+    resource: str
+    path: tuple[str, ...]
+    codes: frozenset[str]
+    source: str
+
+
+def _text(name: str) -> str:
+    return resources.files("leukoflag.fhir").joinpath("data", name).read_text(encoding="utf-8")
+
+
+def _rows(name: str) -> list[dict[str, str]]:
+    rows = list(csv.DictReader(io.StringIO(_text(name))))
+    for number, row in enumerate(rows, start=2):
+        if any(
+            value is None or not value.strip() for key, value in row.items() if key != "display"
+        ):
+            raise DataFileError(f"{name}:{number}: every column needs a value: {row}")
+    return rows
+
+
+def _toml(name: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(_text(name))
+    except tomllib.TOMLDecodeError as exc:
+        raise DataFileError(f"{name}: {exc}") from exc
+
+
+def _table(data: dict[str, Any], name: str, fields: tuple[str, ...]) -> list[dict[str, str]]:
+    rows = data.get(name)
+    if not isinstance(rows, list) or not rows:
+        raise DataFileError(f"tables.toml: [[{name}]] is missing")
+    for row in rows:
+        missing = [f for f in (*fields, "source") if not str(row.get(f, "")).strip()]
+        if missing:
+            raise DataFileError(f"tables.toml: [[{name}]] {row} lacks {', '.join(missing)}")
+    return rows
+
+
+@functools.cache
+def tables() -> Tables:
+    """The packaged code tables (``data/interpretation.csv``, ``data/tables.toml``)."""
+    interpretation: dict[str, Coding] = {}
+    for row in _rows("interpretation.csv"):
+        if row["v3"] not in ("yes", "no"):
+            raise DataFileError(f"interpretation.csv: v3 must be yes or no: {row}")
+        system = V3_INTERPRETATION if row["v3"] == "yes" else V2_0078
+        interpretation[row["code"]] = Coding(row["code"], row["display"], system)
+    data = _toml("tables.toml")
+    classes = {
+        row["v2"]: Coding(row["code"], row["display"], row["system"])
+        for row in _table(data, "encounter_class", ("v2", "system", "code", "display"))
+    }
+    absent = {
+        row["code"]: row["display"]
+        for row in _table(data, "data_absent_reason", ("code", "display"))
+    }
+    roles = frozenset(row["code"] for row in _table(data, "control_role", ("code", "display")))
+    types = {
+        row["code"]: row["display"] for row in _table(data, "identifier_type", ("code", "display"))
+    }
+    return Tables(
+        interpretation=MappingProxyType(interpretation),
+        encounter_class=MappingProxyType(classes),
+        data_absent_reason=MappingProxyType(absent),
+        control_roles=roles,
+        identifier_type=MappingProxyType(types),
+    )
+
+
+@functools.cache
+def resource_types() -> frozenset[str]:
+    """Every resource type name of FHIR R4, R4B and R5 (``data/resource_types.csv``)."""
+    return frozenset(row["name"] for row in _rows("resource_types.csv"))
+
+
+@functools.cache
+def bindings(version: str) -> tuple[Binding, ...]:
+    """The required bindings checked for ``version`` (``R4`` or ``R5``)."""
+    found: list[Binding] = []
+    for row in _toml("bindings.toml").get("binding", []):
+        if not all(row.get(f) for f in ("resource", "path", "versions", "codes", "source")):
+            raise DataFileError(f"bindings.toml: incomplete binding {row}")
+        if version in row["versions"]:
+            path = tuple(str(row["path"]).split("."))
+            found.append(Binding(row["resource"], path, frozenset(row["codes"]), row["source"]))
+    return tuple(found)

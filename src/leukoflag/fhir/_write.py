@@ -1,0 +1,791 @@
+"""One HL7 v2 message (as :class:`leukoflag.model.Message`) → one FHIR Bundle, as plain dicts.
+
+Entries, in order: per PATIENT_RESULT group Patient and Encounter; per order ServiceRequest,
+Specimens, DiagnosticReport, Observations (OBX under the OBR, then OBX after each SPM, then
+derived ANCs); finally one Provenance. Every reference is ``urn:uuid:<id>`` of an entry of the
+same Bundle; ids are UUIDv5 (:mod:`._ids`). Mapping: V2-to-FHIR IG, deviations documented in
+``docs/output.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from leukoflag._version import __version__
+from leukoflag.fhir import _elements as el
+from leukoflag.fhir._ids import message_key, resource_id
+from leukoflag.fhir._terms import tables
+from leukoflag.model import (
+    CodedResult,
+    Evaluation,
+    Issue,
+    LabResult,
+    Message,
+    NoValue,
+    Number,
+    NumberRange,
+    Order,
+    Patient,
+    PatientResult,
+    Ratio,
+    ReportStatus,
+    ResultStatus,
+    Severity,
+    Specimen,
+    Text,
+    Visit,
+)
+from leukoflag.settings import Settings
+
+__all__ = ["write_bundle"]
+
+_ANALYSIS_TIME = "http://hl7.org/fhir/StructureDefinition/observation-analysis-date-time"
+_V2_SUBID = "http://hl7.org/fhir/StructureDefinition/observation-v2-subid"
+_BIRTH_TIME = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
+# R4 has no DiagnosticReport.note and no Specimen.role: the R5 elements as cross-version extensions.
+_R4_REPORT_NOTE = "http://hl7.org/fhir/5.0/StructureDefinition/extension-DiagnosticReport.note"
+_R4_SPECIMEN_ROLE = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Specimen.role"
+_NULL_FLAVOR = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor"
+_GENDERS = frozenset(("male", "female", "other", "unknown"))
+_ACTIVITY = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle",
+            "code": "transform",
+            "display": "Transform/Translate Record Lifecycle Event",
+        }
+    ]
+}
+_PARTICIPANT = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+# DiagnosticReport (OBR-25) status → ServiceRequest.status: the order is done once reported.
+_REQUEST_STATUS = {
+    ReportStatus.REGISTERED: "active",
+    ReportStatus.PARTIAL: "active",
+    ReportStatus.PRELIMINARY: "active",
+    ReportStatus.FINAL: "completed",
+    ReportStatus.AMENDED: "completed",
+    ReportStatus.CORRECTED: "completed",
+    ReportStatus.APPENDED: "completed",
+    ReportStatus.CANCELLED: "revoked",
+    ReportStatus.ENTERED_IN_ERROR: "entered-in-error",
+    ReportStatus.UNKNOWN: "unknown",
+}
+_REPORTED = frozenset((ResultStatus.FINAL, ResultStatus.AMENDED, ResultStatus.CORRECTED))
+
+
+@dataclass(slots=True)
+class _Context:
+    """The Patient and Encounter references of one PATIENT_RESULT group."""
+
+    subject: dict[str, str] | None = None
+    encounter: dict[str, str] | None = None
+
+
+@dataclass(slots=True)
+class _OrderParts:
+    """What the resources of one order share while they are written."""
+
+    order: Order
+    context: _Context
+    request: dict[str, str] | None
+    specimens: dict[str, dict[str, str]]  # Specimen references by SPM location
+    observations: list[dict[str, str]] = field(default_factory=list)
+    by_location: dict[str, tuple[LabResult, dict[str, str]]] = field(default_factory=dict)
+    conclusions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def conclude(self, evaluation: Evaluation | None) -> None:
+        """Keep the finding (SNOMED CT) of a low result for ``DiagnosticReport.conclusionCode``."""
+        finding = evaluation.finding if evaluation is not None else None
+        if finding is not None and finding.condition is not None:
+            condition = finding.condition
+            self.conclusions.setdefault(
+                (condition.system, condition.code), {"coding": [el.coding(condition)]}
+            )
+
+
+@dataclass(slots=True)
+class _Writer:
+    message: Message
+    evaluations: Mapping[str, Evaluation]
+    settings: Settings
+    key: tuple[str, ...]
+    r5: bool
+    transaction: bool
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)
+    prefix_length: int = 0
+
+    # ----------------------------------------------------------------- plumbing
+
+    def path(self, location: str) -> str:
+        """``location`` without its ``MSG[n]/`` prefix: stable wherever the message sits."""
+        return location[self.prefix_length :] if location.startswith("MSG[") else location
+
+    def ident(self, resource_type: str, location: str) -> str:
+        return resource_id(self.key, resource_type, self.path(location))
+
+    def add(self, resource: dict[str, Any]) -> dict[str, str]:
+        """Append ``resource`` as an entry; its reference."""
+        rid = resource["id"]
+        url = f"urn:uuid:{rid}"
+        entry: dict[str, Any] = {"fullUrl": url, "resource": resource}
+        if self.transaction:
+            # PUT on a deterministic id: replaying the message updates, never duplicates.
+            entry["request"] = {"method": "PUT", "url": f"{resource['resourceType']}/{rid}"}
+        self.entries.append(entry)
+        return {"reference": url}
+
+    def issue(self, severity: Severity, code: str, location: str, text: str) -> None:
+        self.issues.append(Issue(severity, f"fhir.{code}", location, text))
+
+    def time(self, resource: dict[str, Any], name: str, stamp: Any, location: str) -> None:
+        value = el.date_time(stamp)
+        if value is not None:
+            resource[name] = value
+        elif stamp is not None:
+            self.issue(
+                Severity.WARNING,
+                "timestamp-invalid",
+                location,
+                f"{stamp.text!r} ({stamp.fhir!r}) is not a FHIR dateTime; not written",
+            )
+
+    def instant(self, resource: dict[str, Any], name: str, stamp: Any, location: str) -> bool:
+        value = el.instant(stamp)
+        if value is not None:
+            resource[name] = value
+            return True
+        if stamp is not None:
+            self.issue(
+                Severity.INFORMATION,
+                "timestamp-not-instant",
+                location,
+                f"{stamp.text!r} has no time of day with a known offset, which {name} (a FHIR "
+                "instant) needs; not written",
+            )
+        return False
+
+    # ----------------------------------------------------------------- resources
+
+    def patient(self, patient: Patient) -> dict[str, str]:
+        resource: dict[str, Any] = {
+            "resourceType": "Patient",
+            "id": self.ident("Patient", patient.location),
+        }
+        if patient.identifiers:
+            resource["identifier"] = [el.identifier(i) for i in patient.identifiers if i.value]
+        if patient.family or patient.given:
+            name: dict[str, Any] = {}
+            if patient.family:
+                name["family"] = patient.family
+            if patient.given:
+                name["given"] = list(patient.given)
+            resource["name"] = [name]
+        sex = patient.sex
+        if sex not in _GENDERS:
+            self.issue(
+                Severity.WARNING,
+                "gender-unknown",
+                patient.location,
+                f"sex {sex!r} is not a FHIR administrative gender; written as unknown",
+            )
+            sex = "unknown"
+        if sex != "unknown" or patient.sex_text:
+            resource["gender"] = sex
+        birth = el.date_time(patient.birth_date)
+        if birth is not None:
+            resource["birthDate"] = birth[:10]
+            if "T" in birth:  # FHIR: a birth time goes in the patient-birthTime extension
+                resource["_birthDate"] = {
+                    "extension": [{"url": _BIRTH_TIME, "valueDateTime": birth}]
+                }
+        elif patient.birth_date is not None:
+            self.time({}, "birthDate", patient.birth_date, patient.location)
+        for note in patient.notes:
+            self.issue(
+                Severity.INFORMATION,
+                "note-unmapped",
+                patient.location,
+                f"Patient has no note element; NTE after PID not written: {note!r}",
+            )
+        return self.add(resource)
+
+    def encounter(self, visit: Visit, context: _Context) -> dict[str, str]:
+        resource: dict[str, Any] = {
+            "resourceType": "Encounter",
+            "id": self.ident("Encounter", visit.location),
+        }
+        if visit.visit_number is not None and visit.visit_number.value:
+            resource["identifier"] = [el.identifier(visit.visit_number, "VN")]
+        resource["status"] = "unknown"  # an ORU^R01 does not say whether the visit is over
+        klass = self.encounter_class(visit)
+        if self.r5:
+            if klass is not None:
+                resource["class"] = [{"coding": [klass]}]
+        else:
+            # R4: Encounter.class is required
+            resource["class"] = klass or {
+                "system": _NULL_FLAVOR,
+                "code": "UNK",
+                "display": "unknown",
+            }
+        if context.subject is not None:
+            resource["subject"] = context.subject
+        if visit.attending:
+            who = {"display": visit.attending}
+            resource["participant"] = [{"actor": who} if self.r5 else {"individual": who}]
+        if visit.assigned_location:
+            resource["location"] = [{"location": {"display": visit.assigned_location}}]
+        return self.add(resource)
+
+    def encounter_class(self, visit: Visit) -> dict[str, Any] | None:
+        sent = visit.patient_class.strip()
+        if not sent:
+            return None
+        known = tables().encounter_class.get(sent)
+        if known is None:
+            self.issue(
+                Severity.WARNING,
+                "patient-class-unknown",
+                f"{visit.location}-2",
+                f"patient class {sent!r} is not in HL7 table 0004; Encounter.class not set from it",
+            )
+            return None
+        return el.coding(known)
+
+    def order(self, order: Order, context: _Context) -> None:
+        request = self.service_request(order, context)
+        parts = _OrderParts(order, context, request, self.specimens(order, context))
+        report: dict[str, Any] = {
+            "resourceType": "DiagnosticReport",
+            "id": self.ident("DiagnosticReport", order.location),
+        }
+        self.add(report)  # placed before its Observations; filled in below
+        for result in order.results:
+            evaluation = self.evaluations.get(result.location)
+            if evaluation is not None:
+                self.used.add(result.location)
+            reference = self.observation(result, evaluation, parts)
+            parts.observations.append(reference)
+            parts.by_location[result.location] = (result, reference)
+            parts.conclude(evaluation)
+        for evaluation in self.derived_for(order):
+            parts.observations.append(self.derived(evaluation, parts))
+            parts.conclude(evaluation)
+        self.report(report, parts)
+
+    def derived_for(self, order: Order) -> list[Evaluation]:
+        mine = {result.location for result in order.results}
+        found = [
+            e
+            for location, e in self.evaluations.items()
+            if e.derived_from and location not in self.used and e.derived_from[0] in mine
+        ]
+        for evaluation in found:
+            self.used.add(evaluation.location)
+        return found
+
+    def service_request(self, order: Order, context: _Context) -> dict[str, str] | None:
+        ordered = order.placer_id is not None or order.order_control or order.ordering_provider
+        if not ordered:
+            return None
+        if context.subject is None:
+            self.issue(
+                Severity.WARNING,
+                "order-without-patient",
+                order.location,
+                "ServiceRequest.subject is required and the message has no PID: no ServiceRequest "
+                "written; the order identifiers are on the DiagnosticReport",
+            )
+            if order.ordering_provider:
+                self.issue(
+                    Severity.WARNING,
+                    "order-without-patient",
+                    f"{order.location}-16",
+                    f"ordering provider {order.ordering_provider!r} not written "
+                    "(no ServiceRequest)",
+                )
+            return None
+        resource: dict[str, Any] = {
+            "resourceType": "ServiceRequest",
+            "id": self.ident("ServiceRequest", order.location),
+        }
+        identifiers = self.order_identifiers(order, with_group=True)
+        if identifiers:
+            resource["identifier"] = identifiers
+        resource["status"] = _REQUEST_STATUS[order.status]
+        resource["intent"] = "order"
+        code = el.concept(order.code)
+        if code is not None:
+            resource["code"] = {"concept": code} if self.r5 else code  # R5: CodeableReference
+        resource["subject"] = context.subject
+        if context.encounter is not None:
+            resource["encounter"] = context.encounter
+        if order.ordering_provider:
+            resource["requester"] = {"display": order.ordering_provider}
+        return self.add(resource)
+
+    @staticmethod
+    def order_identifiers(order: Order, *, with_group: bool) -> list[dict[str, Any]]:
+        found = []
+        if order.placer_id is not None and order.placer_id.value:
+            found.append(el.identifier(order.placer_id, "PLAC"))
+        if order.filler_id is not None and order.filler_id.value:
+            found.append(el.identifier(order.filler_id, "FILL"))
+        if with_group and order.group_id is not None and order.group_id.value:
+            found.append(el.identifier(order.group_id, "PGN"))
+        return found
+
+    def specimens(self, order: Order, context: _Context) -> dict[str, dict[str, str]]:
+        """Specimen entries of ``order`` by location (SPM, else OBR-15 in older messages)."""
+        written: dict[str, dict[str, str]] = {}
+        for specimen in order.specimens:
+            written[specimen.location] = self.specimen(specimen, context)
+        if not order.specimens and order.specimen_source is not None:
+            source = Specimen(location=f"{order.location}-15", type=order.specimen_source)
+            written[source.location] = self.specimen(source, context)
+        return written
+
+    def specimen(self, specimen: Specimen, context: _Context) -> dict[str, str]:
+        resource: dict[str, Any] = {
+            "resourceType": "Specimen",
+            "id": self.ident("Specimen", specimen.location),
+        }
+        role = el.concept(specimen.role)
+        if role is not None and not self.r5:
+            resource["extension"] = [{"url": _R4_SPECIMEN_ROLE, "valueCodeableConcept": role}]
+        if specimen.identifier is not None and specimen.identifier.value:
+            resource["identifier"] = [el.identifier(specimen.identifier)]
+        kind = el.concept(specimen.type)
+        if kind is not None:
+            resource["type"] = kind
+        if context.subject is not None:
+            resource["subject"] = context.subject
+        self.time(resource, "receivedTime", specimen.received, specimen.location)
+        collection: dict[str, Any] = {}
+        self.time(collection, "collectedDateTime", specimen.collected, specimen.location)
+        site = el.concept(specimen.source_site)
+        if site is not None:
+            collection["bodySite"] = {"concept": site} if self.r5 else site  # R5: CodeableReference
+        if collection:
+            resource["collection"] = collection
+        if role is not None and self.r5:
+            resource["role"] = [role]
+        if specimen.notes:
+            resource["note"] = [{"text": note} for note in specimen.notes]
+        return self.add(resource)
+
+    def observation(
+        self, result: LabResult, evaluation: Evaluation | None, parts: _OrderParts
+    ) -> dict[str, str]:
+        order, specimens, context = parts.order, parts.specimens, parts.context
+        location = result.location
+        resource: dict[str, Any] = {
+            "resourceType": "Observation",
+            "id": self.ident("Observation", location),
+        }
+        extensions: list[dict[str, Any]] = []
+        analysed = el.date_time(result.analysis_time)
+        if analysed is not None:
+            extensions.append({"url": _ANALYSIS_TIME, "valueDateTime": analysed})
+        if result.sub_id:
+            # V2-to-FHIR IG: OBX-4 kept for the receiver, who knows how the sender groups results
+            extensions.append(
+                {
+                    "url": _V2_SUBID,
+                    "extension": [{"url": "original-sub-identifier", "valueString": result.sub_id}],
+                }
+            )
+        finding = evaluation.finding if evaluation is not None else None
+        if finding is not None:
+            extensions.append(el.explanation(finding))
+        interpretations, flag_issues = el.sent_interpretations(result.sender_flags, f"{location}-8")
+        self.issues.extend(flag_issues)
+        if finding is not None:
+            extensions.extend(
+                {"url": el.SENDER_INTERPRETATION, "valueCodeableConcept": i}
+                for i in interpretations
+            )
+        if extensions:
+            resource["extension"] = extensions
+        resource["status"] = result.status.value
+        category = el.concept(result.category)
+        if category is not None:
+            resource["category"] = [category]
+        elif evaluation is not None and evaluation.analyte is not None:
+            resource["category"] = [el.LABORATORY]
+        code = el.with_loinc(el.concept(result.code), evaluation.loinc if evaluation else None)
+        if code is None:
+            code = self.unknown_code(f"{location}-3", "OBX-3")
+        resource["code"] = code
+        if context.subject is not None:
+            resource["subject"] = context.subject
+        specimen_ref = specimens.get(result.specimen) if result.specimen else None
+        if specimen_ref is not None:
+            resource["focus"] = [specimen_ref]  # V2-to-FHIR IG: OBX after SPM is about the specimen
+        if context.encounter is not None:
+            resource["encounter"] = context.encounter
+        self.effective(resource, result, order)
+        issued = el.instant(order.issued)  # an unusable OBR-22 is reported once, on the report
+        if issued is not None:
+            resource["issued"] = issued
+        if result.performers:
+            resource["performer"] = [{"display": who} for who in result.performers]
+        self.value(resource, result, evaluation)
+        if finding is not None:
+            resource["interpretation"] = [el.computed_interpretation(finding.code)]
+        elif interpretations:
+            resource["interpretation"] = interpretations
+        notes = list(result.notes)
+        if isinstance(result.value, Number) and result.value.comment:
+            notes.insert(0, result.value.comment)
+        if notes:
+            resource["note"] = [{"text": note} for note in notes]
+        method = el.concept(result.method)
+        if method is not None:
+            resource["method"] = method
+        if specimen_ref is None and len(specimens) == 1:
+            specimen_ref = next(iter(specimens.values()))
+        if specimen_ref is not None:
+            resource["specimen"] = specimen_ref
+        if result.device:
+            resource["device"] = {"identifier": {"value": result.device}, "display": result.device}
+        ranges = self.ranges(result, evaluation)
+        if ranges:
+            resource["referenceRange"] = ranges
+        return self.add(resource)
+
+    def unknown_code(self, location: str, what: str) -> dict[str, Any]:
+        self.issue(
+            Severity.WARNING,
+            "code-missing",
+            location,
+            f"{what} is empty; code written as data-absent (unknown)",
+        )
+        return {"extension": [{"url": el.DAR_EXTENSION, "valueCode": "unknown"}]}
+
+    def effective(self, resource: dict[str, Any], result: LabResult, order: Order) -> None:
+        if result.effective is not None:
+            self.time(resource, "effectiveDateTime", result.effective, f"{result.location}-14")
+            return
+        # No OBX-14: OBR-7/8 (the specimen's observation time) applies to every result.
+        self.order_effective(resource, order)
+
+    def order_effective(self, resource: dict[str, Any], order: Order) -> None:
+        start = el.date_time(order.effective)
+        end = el.date_time(order.effective_end)
+        if end is not None:
+            period = {"start": start, "end": end} if start is not None else {"end": end}
+            resource["effectivePeriod"] = period
+        elif start is not None:
+            resource["effectiveDateTime"] = start
+        for stamp, field_number in ((order.effective, 7), (order.effective_end, 8)):
+            if stamp is not None and el.date_time(stamp) is None:
+                self.time({}, "effective", stamp, f"{order.location}-{field_number}")
+
+    def value(
+        self, resource: dict[str, Any], result: LabResult, evaluation: Evaluation | None
+    ) -> None:
+        value = result.value
+        location = f"{result.location}-5"
+        if evaluation is not None and evaluation.quantity is not None and isinstance(value, Number):
+            resource["valueQuantity"] = el.normalized_quantity(evaluation, value, result.unit)
+            return
+        if isinstance(value, Number):
+            if value.value.is_finite():
+                resource["valueQuantity"] = el.quantity(value.value, result.unit, value.comparator)
+            else:
+                resource["valueString"] = value.text
+                self.issue(
+                    Severity.WARNING,
+                    "value-not-finite",
+                    location,
+                    f"{value.text!r} is not a finite number; written as valueString",
+                )
+        elif isinstance(value, NumberRange):
+            ends = {
+                name: el.quantity(end, result.unit)
+                for name, end in (("low", value.low), ("high", value.high))
+                if end is not None and end.is_finite()
+            }
+            if ends:
+                resource["valueRange"] = ends
+            else:
+                resource["valueString"] = value.text
+        elif isinstance(value, Ratio):
+            resource["valueRatio"] = {
+                "numerator": {"value": value.numerator},
+                "denominator": {"value": value.denominator},
+            }
+        elif isinstance(value, Text):
+            if value.text:
+                resource["valueString"] = value.text
+        elif isinstance(value, CodedResult):
+            coded = el.concept(value.concept)
+            if coded is not None:
+                resource["valueCodeableConcept"] = coded
+        if any(name.startswith("value") for name in resource):
+            if result.data_absent_reason:
+                self.issue(
+                    Severity.WARNING,
+                    "data-absent-with-value",
+                    location,
+                    f"the result has a value and data-absent reason {result.data_absent_reason!r}; "
+                    "FHIR allows only one (obs-6): the value is written",
+                )
+            return
+        reason = self.absent_reason(result)
+        if reason:
+            text = value.text if isinstance(value, NoValue) else ""
+            resource["dataAbsentReason"] = el.data_absent_reason(reason, text)
+
+    @staticmethod
+    def absent_reason(result: LabResult) -> str:
+        if result.data_absent_reason:
+            return result.data_absent_reason
+        value = result.value
+        if isinstance(value, NoValue) and value.reason in tables().data_absent_reason:
+            return value.reason  # "masked", or a code a FHIR input carried
+        if result.status is ResultStatus.CANCELLED:
+            return "not-performed"  # V2-to-FHIR IG: OBX-11 X, the test was not done
+        if isinstance(value, NoValue) and result.status in _REPORTED:
+            return "unknown"  # a reported result without a value: say it is absent, not pending
+        return ""
+
+    @staticmethod
+    def ranges(result: LabResult, evaluation: Evaluation | None) -> list[dict[str, Any]]:
+        sent = result.reference_range
+        if (
+            evaluation is not None
+            and evaluation.quantity is not None
+            and evaluation.reference_range is not None
+            and isinstance(result.value, Number)
+        ):
+            return el.normalized_ranges(evaluation.reference_range, sent, result.unit)
+        if sent is None:
+            return []
+        written = el.sent_range(sent, result.unit)
+        return [written] if written else []
+
+    def derived(self, evaluation: Evaluation, parts: _OrderParts) -> dict[str, str]:
+        """A derived ANC: its own Observation, ``derivedFrom`` its sources."""
+        order, specimens, context = parts.order, parts.specimens, parts.context
+        sources = [
+            parts.by_location[location][0]
+            for location in evaluation.derived_from
+            if location in parts.by_location
+        ]
+        resource: dict[str, Any] = {
+            "resourceType": "Observation",
+            "id": self.ident("Observation", evaluation.location),
+        }
+        finding = evaluation.finding
+        if finding is not None:
+            resource["extension"] = [el.explanation(finding)]
+        statuses = {result.status for result in sources}
+        resource["status"] = "preliminary" if ResultStatus.PRELIMINARY in statuses else "final"
+        resource["category"] = [el.LABORATORY]
+        code: dict[str, Any] = {"text": "Neutrophils [#/volume] in Blood, derived by leukoflag"}
+        resource["code"] = el.with_loinc(code, evaluation.loinc) or code
+        if context.subject is not None:
+            resource["subject"] = context.subject
+        if context.encounter is not None:
+            resource["encounter"] = context.encounter
+        first = sources[0] if sources else None
+        if first is not None and first.effective is not None:
+            self.time(resource, "effectiveDateTime", first.effective, evaluation.location)
+        else:
+            self.order_effective(resource, order)
+        issued = el.instant(order.issued)
+        if issued is not None:
+            resource["issued"] = issued
+        if evaluation.quantity is not None:
+            resource["valueQuantity"] = el.per_ul(
+                evaluation.quantity.value, evaluation.quantity.comparator
+            )
+        if finding is not None:
+            resource["interpretation"] = [el.computed_interpretation(finding.code)]
+        specimen_ref = (
+            specimens.get(first.specimen) if first is not None and first.specimen else None
+        )
+        if specimen_ref is None and len(specimens) == 1:
+            specimen_ref = next(iter(specimens.values()))
+        if specimen_ref is not None:
+            resource["specimen"] = specimen_ref
+        if evaluation.reference_range is not None:
+            resource["referenceRange"] = el.normalized_ranges(
+                evaluation.reference_range, None, None
+            )
+        resource["derivedFrom"] = [
+            parts.by_location[location][1]
+            for location in evaluation.derived_from
+            if location in parts.by_location
+        ]
+        return self.add(resource)
+
+    def report(self, report: dict[str, Any], parts: _OrderParts) -> None:
+        order, context, request = parts.order, parts.context, parts.request
+        specimens, observations, conclusions = (
+            parts.specimens,
+            parts.observations,
+            parts.conclusions,
+        )
+        location = order.location
+        if order.notes and not self.r5:
+            report["extension"] = [
+                {"url": _R4_REPORT_NOTE, "valueAnnotation": {"text": n}} for n in order.notes
+            ]
+        identifiers = self.order_identifiers(order, with_group=request is None)
+        if identifiers:
+            report["identifier"] = identifiers
+        if request is not None:
+            report["basedOn"] = [request]
+        report["status"] = order.status.value
+        code = el.concept(order.code)
+        report["code"] = code if code is not None else self.unknown_code(f"{location}-4", "OBR-4")
+        if context.subject is not None:
+            report["subject"] = context.subject
+        if context.encounter is not None:
+            report["encounter"] = context.encounter
+        self.order_effective(report, order)
+        if order.issued is not None:
+            self.instant(report, "issued", order.issued, f"{location}-22")
+        if specimens:
+            report["specimen"] = list(specimens.values())
+        if observations:
+            report["result"] = observations
+        if order.notes and self.r5:
+            report["note"] = [{"text": note} for note in order.notes]
+        if conclusions:
+            report["conclusionCode"] = list(conclusions.values())
+
+    def provenance(self, targets: list[dict[str, str]]) -> None:
+        message = self.message
+        resource: dict[str, Any] = {
+            "resourceType": "Provenance",
+            "id": resource_id(self.key, "Provenance", ""),
+            "extension": [self.source_message()],
+            "target": targets,
+        }
+        recorded = el.instant(message.timestamp)  # an unusable MSH-7 is reported on the Bundle
+        if recorded is not None:
+            resource["recorded"] = recorded
+        elif not self.r5:
+            # R4: Provenance.recorded is required; say that it is unknown rather than invent it
+            resource["_recorded"] = {
+                "extension": [{"url": el.DAR_EXTENSION, "valueCode": "unknown"}]
+            }
+        resource["activity"] = _ACTIVITY
+        sender = "^".join(p for p in (message.sending_application, message.sending_facility) if p)
+        agents = []
+        if sender:
+            agents.append(
+                {
+                    "type": {
+                        "coding": [{"system": _PARTICIPANT, "code": "author", "display": "Author"}]
+                    },
+                    "who": {"display": sender},
+                }
+            )
+        agents.append(
+            {
+                "type": {
+                    "coding": [
+                        {"system": _PARTICIPANT, "code": "assembler", "display": "Assembler"}
+                    ]
+                },
+                "who": {"display": f"leukoflag {__version__}"},
+            }
+        )
+        resource["agent"] = agents
+        what: dict[str, Any] = {
+            "display": f"HL7 v2 message {message.message_type or '(no MSH-9)'}".strip()
+        }
+        if message.control_id:
+            what["identifier"] = {"value": message.control_id}
+        resource["entity"] = [{"role": "source", "what": what}]
+        self.add(resource)
+
+    def source_message(self) -> dict[str, Any]:
+        """The MSH fields a MessageHeader would carry (this Bundle is not a message Bundle)."""
+        message = self.message
+        fields = (
+            ("messageType", message.message_type),
+            ("controlId", message.control_id),
+            ("timestamp", message.timestamp.text if message.timestamp else ""),
+            ("sendingApplication", message.sending_application),
+            ("sendingFacility", message.sending_facility),
+            ("receivingApplication", message.receiving_application),
+            ("receivingFacility", message.receiving_facility),
+            ("processingId", message.processing_id),
+            ("version", message.version),
+            ("charset", message.charset),
+        )
+        parts = [{"url": name, "valueString": value} for name, value in fields if value]
+        return {
+            "url": el.SOURCE_MESSAGE,
+            "extension": parts or [{"url": "messageType", "valueString": "unknown"}],
+        }
+
+
+def write_bundle(
+    message: Message, evaluations: Mapping[str, Evaluation], settings: Settings
+) -> tuple[dict[str, Any], tuple[Issue, ...]]:
+    """One Bundle for ``message``; ``evaluations`` by result location (from flagging)."""
+    key, from_control_id = message_key(message)
+    writer = _Writer(
+        message=message,
+        evaluations=evaluations,
+        settings=settings,
+        key=key,
+        r5=settings.fhir_version == "R5",
+        transaction=settings.bundle_type == "transaction",
+        prefix_length=len(message.location) + 1,
+    )
+    if not from_control_id:
+        writer.issue(
+            Severity.WARNING,
+            "no-control-id",
+            f"{message.location}/MSH[1]-10",
+            "the message has no control id (MSH-10): resource ids are derived from its content, "
+            "so a corrected resend gets new ids",
+        )
+    for group in message.groups:
+        write_group(writer, group)
+    for location in evaluations:
+        if location not in writer.used:
+            writer.issue(
+                Severity.WARNING,
+                "evaluation-unmatched",
+                location,
+                f"an evaluation for {location} matches no result of the message; not written",
+            )
+    targets = [{"reference": entry["fullUrl"]} for entry in writer.entries]
+    writer.provenance(targets)
+    bundle: dict[str, Any] = {
+        "resourceType": "Bundle",
+        "id": resource_id(key, "Bundle", ""),
+    }
+    if message.control_id:
+        sender = "^".join(p for p in (message.sending_application, message.sending_facility) if p)
+        identifier: dict[str, Any] = {"value": message.control_id}
+        if sender:
+            identifier["assigner"] = {"display": sender}
+        bundle["identifier"] = identifier
+    bundle["type"] = settings.bundle_type
+    writer.instant(bundle, "timestamp", message.timestamp, f"{message.location}/MSH[1]-7")
+    bundle["entry"] = writer.entries
+    return bundle, tuple(writer.issues)
+
+
+def write_group(writer: _Writer, group: PatientResult) -> None:
+    context = _Context()
+    if group.patient is not None:
+        context.subject = writer.patient(group.patient)
+    if group.visit is not None:
+        context.encounter = writer.encounter(group.visit, context)
+    for order in group.orders:
+        writer.order(order, context)

@@ -1,0 +1,764 @@
+"""The flag rules (``data/rules.toml``) as typed values, and the engine that applies them.
+
+The engine works on values already in cells/µL. A value is judged at a :data:`Point`: an exact
+number, or a number approached from below or above (``<1000`` is "just below 1000"), so that a
+comparator value can be judged at its bound without pretending the bound is the value.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import functools
+import itertools
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from importlib import resources
+from types import MappingProxyType
+from typing import Any, TypeAlias
+
+from leukoflag.errors import DataFileError
+from leukoflag.model import Analyte, Coding
+
+__all__ = [
+    "AgeEdge",
+    "AgeSpan",
+    "Criteria",
+    "CtcaeScale",
+    "DiseaseRule",
+    "LimitRule",
+    "Point",
+    "RangeRule",
+    "Rules",
+    "SeverityBand",
+    "Subject",
+    "Verdict",
+    "load_rules",
+    "parse_rules",
+]
+
+LOW_CODES = frozenset({"L", "LU", "LL"})
+RANGE_KINDS = ("default", "age-band", "duffy-null")
+POPULATIONS = ("general", "duffy-null")
+SEXES = ("male", "female", "unknown", "any")
+FINDINGS = {"leukopenia": Analyte.WBC, "neutropenia": Analyte.ANC}
+CTCAE_VERSIONS = ("5.0", "6.0")
+INFINITY = Decimal("Infinity")
+
+# A value in cells/µL and the side it is approached from: -1 just below, 0 exactly, +1 just above.
+Point: TypeAlias = tuple[Decimal, int]
+
+
+def below(point: Point, limit: Decimal) -> bool:
+    """Whether every value at ``point`` is strictly below ``limit``."""
+    value, side = point
+    return value < limit or (value == limit and side < 0)
+
+
+def above(point: Point, limit: Decimal) -> bool:
+    """Whether every value at ``point`` is strictly above ``limit``."""
+    value, side = point
+    return value > limit or (value == limit and side > 0)
+
+
+# --------------------------------------------------------------------------- ages
+
+_AGE = re.compile(r"^(\d+)([dwmy])$")
+_UNIT_WORDS = {"d": "day", "w": "week", "m": "month", "y": "year"}
+_UNIT_DAYS = {"d": (1, 1), "w": (7, 7), "m": (28, 31), "y": (365, 366)}
+
+
+@dataclass(frozen=True, slots=True)
+class AgeEdge:
+    """A calendar age: ``7d``, ``1m``, ``18y``."""
+
+    amount: int
+    unit: str  # d, w, m, y
+
+    @classmethod
+    def parse(cls, text: str) -> AgeEdge:
+        match = _AGE.match(text)
+        if match is None:
+            raise DataFileError(f"rules.toml: bad age {text!r} (expected e.g. 7d, 1m, 18y)")
+        return cls(int(match.group(1)), match.group(2))
+
+    def reached_on(self, birth: dt.date) -> dt.date:
+        """The day a person born on ``birth`` reaches this age."""
+        if self.unit == "d":
+            return birth + dt.timedelta(days=self.amount)
+        if self.unit == "w":
+            return birth + dt.timedelta(weeks=self.amount)
+        months = self.amount * (12 if self.unit == "y" else 1)
+        year, month = divmod(birth.month - 1 + months, 12)
+        year += birth.year
+        if birth.day <= 28:
+            return dt.date(year, month + 1, birth.day)
+        # A birthday on a day the target month lacks (29 February) falls back to its last day.
+        day = min(birth.day, calendar.monthrange(year, month + 1)[1])
+        return dt.date(year, month + 1, day)
+
+    @property
+    def days_range(self) -> tuple[int, int]:
+        """The fewest and most days this age can be, whatever the birth date."""
+        low, high = _UNIT_DAYS[self.unit]
+        return self.amount * low, self.amount * high
+
+    @property
+    def text(self) -> str:
+        return f"{self.amount}{self.unit}"
+
+    def describe(self) -> str:
+        word = _UNIT_WORDS[self.unit]
+        return f"{self.amount} {word}{'' if self.amount == 1 else 's'}"
+
+
+@dataclass(frozen=True, slots=True)
+class AgeSpan:
+    """Ages from ``start`` (reached) up to, not including, ``end`` (``None``: no upper end)."""
+
+    start: AgeEdge
+    end: AgeEdge | None
+
+    def describe(self) -> str:
+        if self.end is None:
+            return f"{self.start.describe()} and older"
+        if self.start.amount == 0:
+            return f"birth to {self.end.describe()}"
+        return f"{self.start.describe()} to {self.end.describe()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """The patient as the rules see them at the time of one result.
+
+    ``birth``/``on`` unknown (or ``on`` before ``birth``) means the age is unknown: the patient is
+    judged as an adult (the caller raises an Issue).
+    """
+
+    birth: dt.date | None
+    on: dt.date | None
+    sex: str = "unknown"
+    duffy_null: bool = False
+
+
+# --------------------------------------------------------------------------- rule values
+
+
+@dataclass(frozen=True, slots=True)
+class RangeRule:
+    """A reference range leukoflag supplies when the lab's is absent or ignored."""
+
+    id: str
+    analyte: Analyte
+    kind: str  # default, age-band, duffy-null (NormalizedRange.source)
+    sex: str  # male, female, unknown (also other), any
+    age: AgeSpan
+    low: Decimal | None
+    high: Decimal | None
+    source: str  # key in [sources]
+    citation: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DiseaseRule:
+    """Below ``below``: leukopenia / neutropenia, code at least L. ``below`` None means the low
+    limit of the default range of the patient's age band."""
+
+    id: str
+    analyte: Analyte
+    population: str  # general, duffy-null
+    age: AgeSpan
+    below: Decimal | None
+    finding: str
+    source: str
+    citation: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LimitRule:
+    """LU (``below`` set) or LL (``below`` None: Settings.critical_low)."""
+
+    id: str
+    analyte: Analyte
+    below: Decimal | None
+    source: str
+    citation: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SeverityBand:
+    name: str
+    below: Decimal
+    source: str
+    citation: str
+
+
+@dataclass(frozen=True, slots=True)
+class CtcaeGrade:
+    grade: int
+    below: Decimal | None  # None: the lab's lower limit of normal
+
+
+@dataclass(frozen=True, slots=True)
+class CtcaeScale:
+    version: str
+    analyte: Analyte
+    term: Coding
+    grades: tuple[CtcaeGrade, ...]  # ascending grade
+    source: str
+    citation: str
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Rules:
+    """Every rule of ``rules.toml``, checked. Read-only; one instance per process."""
+
+    adult_age: AgeEdge
+    plausible_max: Decimal
+    sources: Mapping[str, str]
+    ranges: tuple[RangeRule, ...]
+    diseases: tuple[DiseaseRule, ...]
+    significantly_low: Mapping[Analyte, LimitRule]
+    critical_low: Mapping[Analyte, LimitRule]
+    findings: Mapping[str, Coding]
+    finding_sources: Mapping[str, str]
+    severities: tuple[SeverityBand, ...]  # ascending ``below``
+    grade_codes: Mapping[int, Coding]
+    grade_source: str
+    ctcae: Mapping[tuple[str, Analyte], CtcaeScale]
+    lab_low_at_most: Decimal
+    lab_high_at_least: Decimal
+    lab_sanity_source: str
+    edges: tuple[AgeEdge, ...]  # every age band edge, youngest first; edges[0] is birth
+    adult_step: int  # index of adult_age in ``edges``
+    profiles: Mapping[tuple[Analyte, str, bool, int], Profile]  # analyte, sex, Duffy-null, step
+
+    def step(self, subject: Subject) -> int:
+        """The index of the oldest age edge ``subject`` has reached (unknown age: adult)."""
+        birth, on = subject.birth, subject.on
+        if birth is None or on is None or on < birth:
+            return self.adult_step
+        last = len(self.edges) - 1
+        if (on - birth).days >= self.edges[last].days_range[1]:
+            return last  # surely past every edge (most patients): no calendar arithmetic
+        low, high = 0, last  # edges[0] is birth: always reached
+        while low < high:
+            middle = (low + high + 1) // 2
+            if on >= self.edges[middle].reached_on(birth):
+                low = middle
+            else:
+                high = middle - 1
+        return low
+
+    def profile(self, analyte: Analyte, subject: Subject) -> Profile:
+        """The rules that apply to ``subject`` for ``analyte`` on the result day."""
+        step = self.step(subject)
+        duffy = subject.duffy_null and step >= self.adult_step
+        sex = subject.sex if subject.sex in ("male", "female") else "unknown"
+        return self.profiles[(analyte, sex, duffy, step)]
+
+    def criteria(
+        self,
+        profile: Profile,
+        *,
+        reference: RangeLimits,
+        critical_low: Decimal,
+        lln: Decimal | None,
+        ctcae_version: str,
+        graded: bool,
+    ) -> Criteria:
+        """Everything needed to judge one value for the patient of ``profile``."""
+        analyte = profile.analyte
+        disease = profile.disease
+        return Criteria(
+            analyte=analyte,
+            critical=self.critical_low[analyte],
+            critical_below=critical_low,
+            significant=self.significantly_low[analyte],
+            disease=disease,
+            disease_below=profile.disease_below,
+            reference=reference,
+            finding=self.findings[disease.finding],
+            severities=self.severities if analyte is Analyte.ANC else (),
+            ctcae=self.ctcae[(ctcae_version, analyte)] if graded else None,
+            lln=lln,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RangeLimits:
+    """The reference range a value is judged against, with the citation the code will carry."""
+
+    low: Decimal | None
+    high: Decimal | None
+    citation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """The rules for one analyte and one kind of patient (sex, age step, Duffy-null)."""
+
+    analyte: Analyte
+    range: RangeRule  # the range leukoflag supplies (the Duffy-null one when it applies)
+    disease: DiseaseRule
+    disease_below: Decimal | None
+    duffy_null: bool  # the Duffy-null rules apply
+    adult: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the rules say about one point (or, combined, about a bounded value)."""
+
+    code: str
+    rule: str
+    threshold: Decimal | None
+    source: str
+    finding: Coding | None = None
+    severity: str = ""
+    grade: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Criteria:
+    """The thresholds that apply to one result, ready to judge points."""
+
+    analyte: Analyte
+    critical: LimitRule
+    critical_below: Decimal
+    significant: LimitRule
+    disease: DiseaseRule
+    disease_below: Decimal | None
+    reference: RangeLimits
+    finding: Coding
+    severities: tuple[SeverityBand, ...]
+    ctcae: CtcaeScale | None
+    lln: Decimal | None
+
+    def at(self, point: Point) -> Verdict:
+        """The verdict for an exact value (or a value approached from one side)."""
+        finding = self.disease_below is not None and below(point, self.disease_below)
+        code, rule, threshold, source = self._code(point, finding=finding)
+        severity = ""
+        if finding:
+            for band in self.severities:
+                if below(point, band.below):
+                    severity = band.name
+                    break
+        return Verdict(
+            code=code,
+            rule=rule,
+            threshold=threshold,
+            source=source,
+            finding=self.finding if finding else None,
+            severity=severity,
+            grade=self._grade(point),
+        )
+
+    def _code(self, point: Point, *, finding: bool) -> tuple[str, str, Decimal | None, str]:
+        if below(point, self.critical_below):
+            return "LL", self.critical.id, self.critical_below, self.critical.citation
+        lu = self.significant
+        if lu.below is not None and below(point, lu.below):
+            return "LU", lu.id, lu.below, lu.citation
+        if finding:
+            return "L", self.disease.id, self.disease_below, self.disease.citation
+        ref = self.reference
+        name = self.analyte.value
+        if ref.low is not None and below(point, ref.low):
+            return "L", f"{name}-below-range", ref.low, ref.citation
+        if ref.high is not None and above(point, ref.high):
+            return "H", f"{name}-above-range", ref.high, ref.citation
+        return "N", f"{name}-within-range", None, ref.citation
+
+    def _grade(self, point: Point) -> int | None:
+        if self.ctcae is None:
+            return None
+        grade: int | None = None
+        for step in self.ctcae.grades:
+            limit = self.lln if step.below is None else step.below
+            if limit is not None and below(point, limit):
+                grade = step.grade
+        return grade
+
+    def between(self, low: Point, high: Point) -> tuple[Verdict | None, bool]:
+        """The verdict for a value known only to lie between ``low`` and ``high``.
+
+        The code is given when both ends agree, or when the high end is already low: a value
+        whose every possible reading is low is low, and the least severe of those codes is the
+        one proven (``<1.0 ×10³/µL`` is LL for WBC; ``<5.0`` proves nothing). Severity and grade
+        are kept only when both ends agree. Returns the verdict (None: nothing proven) and
+        whether both ends agreed on the code.
+        """
+        top = self.at(high)
+        bottom = self.at(low)
+        if top.code != bottom.code and top.code not in LOW_CODES:
+            return None, False
+        return (
+            Verdict(
+                code=top.code,
+                rule=top.rule,
+                threshold=top.threshold,
+                source=top.source,
+                finding=top.finding,
+                severity=top.severity if top.severity == bottom.severity else "",
+                grade=top.grade if top.grade == bottom.grade else None,
+            ),
+            top.code == bottom.code,
+        )
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@functools.cache
+def load_rules() -> Rules:
+    """The packaged rules, read and checked once per process."""
+    raw = resources.files("leukoflag.flagging").joinpath("data/rules.toml").read_bytes()
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DataFileError(f"rules.toml: {exc}") from exc
+    return parse_rules(data)
+
+
+def parse_rules(data: Mapping[str, Any]) -> Rules:
+    """Build and check :class:`Rules` from the parsed TOML (raises :class:`DataFileError`)."""
+    if data.get("schema") != 1:
+        raise DataFileError("rules.toml: schema must be 1")
+    sources = {str(k): _text(v, f"sources.{k}") for k, v in _table(data, "sources").items()}
+
+    def cite(key: object, where: str) -> tuple[str, str]:
+        if not isinstance(key, str) or key not in sources:
+            raise DataFileError(f"rules.toml: {where}: unknown source {key!r}")
+        return key, sources[key]
+
+    ranges = tuple(_range(row, cite) for row in _rows(data, "range"))
+    diseases = tuple(_disease(row, cite) for row in _rows(data, "disease"))
+    significantly_low = _limits(_rows(data, "significantly_low"), cite, needs_below=True)
+    critical_low = _limits(_rows(data, "critical_low"), cite, needs_below=False)
+    findings: dict[str, Coding] = {}
+    finding_sources: dict[str, str] = {}
+    for name, entry in _table(data, "findings").items():
+        if name not in FINDINGS:
+            raise DataFileError(f"rules.toml: findings.{name}: unknown finding")
+        row = _as_table(entry, f"findings.{name}")
+        findings[name] = Coding(
+            code=_text(row.get("code"), f"findings.{name}.code"),
+            display=_text(row.get("display"), f"findings.{name}.display"),
+            system=_text(row.get("system"), f"findings.{name}.system"),
+        )
+        finding_sources[name] = cite(row.get("source"), f"findings.{name}")[1]
+    bands = []
+    for row in _rows(data, "severity"):
+        source, citation = cite(row.get("source"), "severity")
+        bands.append(
+            SeverityBand(
+                name=_text(row.get("name"), "severity.name"),
+                below=_number(row.get("below"), "severity.below"),
+                source=source,
+                citation=citation,
+            )
+        )
+    severities = tuple(sorted(bands, key=lambda band: band.below))
+    grade_table = _table(data, "ctcae_grade_codes")
+    grade_system = _text(grade_table.get("system"), "ctcae_grade_codes.system")
+    grade_source = cite(grade_table.get("source"), "ctcae_grade_codes")[1]
+    grade_codes: dict[int, Coding] = {}
+    for key, value in grade_table.items():
+        if key in ("system", "source"):
+            continue
+        entry = _as_table(value, f"ctcae_grade_codes.{key}")
+        grade_codes[int(key)] = Coding(
+            code=_text(entry.get("code"), f"ctcae_grade_codes.{key}.code"),
+            display=_text(entry.get("display"), f"ctcae_grade_codes.{key}.display"),
+            system=grade_system,
+        )
+    ctcae = {}
+    for row in _rows(data, "ctcae"):
+        scale = _ctcae(row, cite, grade_system)
+        ctcae[(scale.version, scale.analyte)] = scale
+    missing = {(v, a) for v in CTCAE_VERSIONS for a in Analyte} - set(ctcae)
+    if missing:
+        raise DataFileError(f"rules.toml: CTCAE scales missing: {sorted(missing)}")
+    sanity = _table(data, "lab_range_sanity")
+    adult_age = AgeEdge.parse(_text(data.get("adult_age"), "adult_age"))
+    edges = _edges((*(r.age for r in ranges), *(d.age for d in diseases)), adult_age)
+    return Rules(
+        adult_age=adult_age,
+        plausible_max=_number(data.get("plausible_max"), "plausible_max"),
+        sources=MappingProxyType(sources),
+        ranges=ranges,
+        diseases=diseases,
+        significantly_low=MappingProxyType(significantly_low),
+        critical_low=MappingProxyType(critical_low),
+        findings=MappingProxyType(findings),
+        finding_sources=MappingProxyType(finding_sources),
+        severities=severities,
+        grade_codes=MappingProxyType(grade_codes),
+        grade_source=grade_source,
+        ctcae=MappingProxyType(ctcae),
+        lab_low_at_most=_number(sanity.get("low_at_most"), "lab_range_sanity.low_at_most"),
+        lab_high_at_least=_number(sanity.get("high_at_least"), "lab_range_sanity.high_at_least"),
+        lab_sanity_source=cite(sanity.get("source"), "lab_range_sanity")[1],
+        edges=edges,
+        adult_step=edges.index(adult_age),
+        profiles=MappingProxyType(_profiles(ranges, diseases, edges, edges.index(adult_age))),
+    )
+
+
+_Cite: TypeAlias = Callable[[object, str], tuple[str, str]]
+
+
+def _range(row: Mapping[str, Any], cite: _Cite) -> RangeRule:
+    rid = _text(row.get("id"), "range.id")
+    kind = _choice(row.get("kind"), RANGE_KINDS, f"range {rid}: kind")
+    sex = _choice(row.get("sex"), SEXES, f"range {rid}: sex")
+    low = _optional_number(row.get("low"), f"range {rid}: low")
+    high = _optional_number(row.get("high"), f"range {rid}: high")
+    if low is not None and high is not None and low >= high:
+        raise DataFileError(f"rules.toml: range {rid}: low must be below high")
+    source, citation = cite(row.get("source"), f"range {rid}")
+    return RangeRule(
+        id=rid,
+        analyte=_analyte(row.get("analyte"), f"range {rid}"),
+        kind=kind,
+        sex=sex,
+        age=_span(row.get("age"), f"range {rid}"),
+        low=low,
+        high=high,
+        source=source,
+        citation=citation,
+        note=str(row.get("note", "")),
+    )
+
+
+def _disease(row: Mapping[str, Any], cite: _Cite) -> DiseaseRule:
+    rid = _text(row.get("id"), "disease.id")
+    analyte = _analyte(row.get("analyte"), f"disease {rid}")
+    finding = _choice(row.get("finding"), tuple(FINDINGS), f"disease {rid}: finding")
+    if FINDINGS[finding] is not analyte:
+        raise DataFileError(f"rules.toml: disease {rid}: {finding} is not a {analyte} finding")
+    raw_below = row.get("below")
+    below_value = None if raw_below == "range-low" else _number(raw_below, f"disease {rid}: below")
+    source, citation = cite(row.get("source"), f"disease {rid}")
+    return DiseaseRule(
+        id=rid,
+        analyte=analyte,
+        population=_choice(row.get("population"), POPULATIONS, f"disease {rid}: population"),
+        age=_span(row.get("age"), f"disease {rid}"),
+        below=below_value,
+        finding=finding,
+        source=source,
+        citation=citation,
+        note=str(row.get("note", "")),
+    )
+
+
+def _limits(
+    rows: Iterable[Mapping[str, Any]], cite: _Cite, *, needs_below: bool
+) -> dict[Analyte, LimitRule]:
+    limits: dict[Analyte, LimitRule] = {}
+    for row in rows:
+        rid = _text(row.get("id"), "limit.id")
+        analyte = _analyte(row.get("analyte"), f"rule {rid}")
+        below_value = _number(row.get("below"), f"rule {rid}: below") if needs_below else None
+        source, citation = cite(row.get("source"), f"rule {rid}")
+        limits[analyte] = LimitRule(
+            id=rid,
+            analyte=analyte,
+            below=below_value,
+            source=source,
+            citation=citation,
+            note=str(row.get("note", "")),
+        )
+    if set(limits) != set(Analyte):
+        raise DataFileError(f"rules.toml: LU/LL rules must cover {sorted(Analyte)}")
+    return limits
+
+
+def _ctcae(row: Mapping[str, Any], cite: _Cite, grade_system: str) -> CtcaeScale:
+    version = _choice(row.get("version"), CTCAE_VERSIONS, "ctcae.version")
+    analyte = _analyte(row.get("analyte"), f"ctcae {version}")
+    where = f"ctcae {version} {analyte}"
+    term = _as_table(row.get("term"), f"{where}: term")
+    grades = []
+    for entry in row.get("grades", ()):
+        step = _as_table(entry, f"{where}: grades")
+        limit = step.get("below")
+        grades.append(
+            CtcaeGrade(
+                grade=int(step.get("grade", 0)),
+                below=None if limit == "LLN" else _number(limit, f"{where}: below"),
+            )
+        )
+    if [g.grade for g in grades] != [1, 2, 3, 4]:
+        raise DataFileError(f"rules.toml: {where}: grades must be 1, 2, 3, 4 in order")
+    source, citation = cite(row.get("source"), where)
+    return CtcaeScale(
+        version=version,
+        analyte=analyte,
+        term=Coding(
+            code=_text(term.get("code"), f"{where}: term.code"),
+            display=_text(term.get("display"), f"{where}: term.display"),
+            system=grade_system,
+        ),
+        grades=tuple(grades),
+        source=source,
+        citation=citation,
+    )
+
+
+def _edges(spans: Iterable[AgeSpan], adult_age: AgeEdge) -> tuple[AgeEdge, ...]:
+    """Every distinct age edge, youngest first; their order must not depend on the birth date."""
+    distinct = {adult_age}
+    for span in spans:
+        distinct.add(span.start)
+        if span.end is not None:
+            distinct.add(span.end)
+    edges = tuple(sorted(distinct, key=lambda edge: edge.days_range))
+    if edges[0].amount != 0:
+        raise DataFileError("rules.toml: the youngest age band must start at birth")
+    for younger, older in itertools.pairwise(edges):
+        if younger.days_range[1] >= older.days_range[0]:
+            raise DataFileError(
+                f"rules.toml: ages {younger.text} and {older.text} may come in either order"
+            )
+    return edges
+
+
+def _profiles(
+    ranges: tuple[RangeRule, ...],
+    diseases: tuple[DiseaseRule, ...],
+    edges: tuple[AgeEdge, ...],
+    adult_step: int,
+) -> dict[tuple[Analyte, str, bool, int], Profile]:
+    """The rules of every analyte × sex × Duffy-null × age step; exactly one of each must apply."""
+
+    def holds(span: AgeSpan, step: int) -> bool:
+        start = edges.index(span.start)
+        end = len(edges) if span.end is None else edges.index(span.end)
+        return start <= step < end
+
+    def single(rows: list[Any], what: str) -> Any:
+        if len(rows) != 1:
+            found = ", ".join(row.id for row in rows) or "none"
+            raise DataFileError(f"rules.toml: {what}: exactly one rule must apply (found {found})")
+        return rows[0]
+
+    profiles = {}
+    for analyte in Analyte:
+        for sex in ("male", "female", "unknown"):
+            for step, edge in enumerate(edges):
+                for duffy in (False, True) if step >= adult_step else (False,):
+                    kinds = ("duffy-null",) if duffy else ("default", "age-band")
+                    what = f"{analyte}, sex {sex}, age {edge.text}{', Duffy-null' if duffy else ''}"
+                    reference: RangeRule = single(
+                        [
+                            r
+                            for r in ranges
+                            if r.analyte is analyte
+                            and r.kind in kinds
+                            and r.sex in (sex, "any")
+                            and holds(r.age, step)
+                        ],
+                        f"range for {what}",
+                    )
+                    population = "duffy-null" if duffy else "general"
+                    disease: DiseaseRule = single(
+                        [
+                            d
+                            for d in diseases
+                            if d.analyte is analyte
+                            and d.population == population
+                            and holds(d.age, step)
+                        ],
+                        f"disease rule for {what}",
+                    )
+                    if disease.below is None and reference.kind != "age-band":
+                        raise DataFileError(
+                            f"rules.toml: {disease.id}: range-low needs an age band"
+                        )
+                    profiles[(analyte, sex, duffy, step)] = Profile(
+                        analyte=analyte,
+                        range=reference,
+                        disease=disease,
+                        disease_below=reference.low if disease.below is None else disease.below,
+                        duffy_null=duffy,
+                        adult=step >= adult_step,
+                    )
+    return profiles
+
+
+# --------------------------------------------------------------------------- small parsers
+
+
+def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    return _as_table(data.get(key), key)
+
+
+def _as_table(value: object, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise DataFileError(f"rules.toml: {where} must be a table")
+    return value
+
+
+def _rows(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    rows = data.get(key)
+    if not isinstance(rows, list) or not rows:
+        raise DataFileError(f"rules.toml: [[{key}]] rows missing")
+    return [_as_table(row, key) for row in rows]
+
+
+def _text(value: object, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise DataFileError(f"rules.toml: {where} must be a non-empty string")
+    return value
+
+
+def _choice(value: object, allowed: tuple[str, ...], where: str) -> str:
+    if value not in allowed:
+        raise DataFileError(f"rules.toml: {where}: {value!r} is not one of {', '.join(allowed)}")
+    return str(value)
+
+
+def _analyte(value: object, where: str) -> Analyte:
+    try:
+        return Analyte(str(value))
+    except ValueError:
+        raise DataFileError(f"rules.toml: {where}: unknown analyte {value!r}") from None
+
+
+def _number(value: object, where: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise DataFileError(f"rules.toml: {where}: {value!r} is not a whole number of cells/µL")
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise DataFileError(f"rules.toml: {where}: {value!r} is not a number") from None
+    if not number.is_finite() or number < 0:
+        raise DataFileError(f"rules.toml: {where}: {value!r} must be ≥ 0")
+    return number
+
+
+def _optional_number(value: object, where: str) -> Decimal | None:
+    return None if value is None else _number(value, where)
+
+
+def _span(value: object, where: str) -> AgeSpan:
+    if not isinstance(value, list) or len(value) != 2:
+        raise DataFileError(f"rules.toml: {where}: age must be [from, to]")
+    start, end = value
+    span = AgeSpan(
+        AgeEdge.parse(_text(start, f"{where}: age")),
+        AgeEdge.parse(end) if end else None,
+    )
+    if span.end is not None and span.end.days_range[0] <= span.start.days_range[1]:
+        raise DataFileError(f"rules.toml: {where}: age band is empty")
+    return span

@@ -1,0 +1,178 @@
+"""The ER7 (pipe-and-hat) tokenizer: delimiters from MSH-1/MSH-2 and escape sequences.
+
+Splitting is plain ``str.split`` by the message's own delimiters; escape sequences are decoded
+after splitting, on each leaf value, and only when the value holds the escape character
+(v2.5.1 ch. 2.7: escape sequences in field data).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+__all__ = [
+    "DEFAULT",
+    "Delimiters",
+    "read_delimiters",
+    "segment_id",
+    "unescape",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Delimiters:
+    """The separators of one message. ``key`` joins them (a cheap, hashable cache key);
+    ``truncation`` is the v2.7+ fifth encoding character, or ``""``."""
+
+    field: str
+    component: str
+    repetition: str
+    escape: str
+    subcomponent: str
+    truncation: str = ""
+
+    @property
+    def key(self) -> str:
+        return (
+            self.field
+            + self.component
+            + self.repetition
+            + self.escape
+            + self.subcomponent
+            + self.truncation
+        )
+
+
+DEFAULT = Delimiters("|", "^", "~", "\\", "&")
+
+
+def read_delimiters(msh: str) -> Delimiters | str:
+    """The delimiters an MSH segment declares, or the reason they cannot be used."""
+    if len(msh) < 4:
+        return "MSH segment is cut short before its field separator (MSH-1)"
+    field = msh[3]
+    if field.isalnum() or field.isspace() or not field.isprintable():
+        return f"MSH-1 field separator {field!r} is not a printable non-alphanumeric character"
+    end = msh.find(field, 4)
+    encoding = msh[4:] if end < 0 else msh[4:end]
+    if len(encoding) < 4:
+        return (
+            f"MSH-2 encoding characters {encoding!r} are too short: HL7 v2 needs 4 "
+            "(component, repetition, escape, subcomponent), e.g. '^~\\&'"
+        )
+    if len(encoding) > 5:
+        return (
+            f"MSH-2 encoding characters {encoding[:12]!r} are too long (4, or 5 with the v2.7 "
+            "truncation character): the field separator after MSH-2 is missing or wrong"
+        )
+    chars = field + encoding
+    for char in encoding:
+        if char.isalnum() or char.isspace() or not char.isprintable():
+            return (
+                f"MSH-2 encoding character {char!r} is not a printable non-alphanumeric character"
+            )
+    if len(set(chars)) != len(chars):
+        return f"MSH-1/MSH-2 delimiters {chars!r} are not all different"
+    return Delimiters(field, encoding[0], encoding[1], encoding[2], encoding[3], encoding[4:5])
+
+
+def segment_id(line: str, field: str) -> str:
+    """The segment ID of ``line`` (three upper-case letters or digits, a letter first, then the
+    field separator or the end), or ``""`` when the line is not a segment."""
+    name = line[:3]
+    if (
+        len(name) == 3
+        and name.isalnum()
+        and name.isupper()
+        and name.isascii()
+        and name[0].isalpha()
+        and (len(line) == 3 or line[3] == field)
+    ):
+        return name
+    return ""
+
+
+# FT formatting commands (v2.5.1 ch. 2.7.6): what each leaves in plain text.
+_FORMATTING = {"fi": "", "nf": "", "in": "", "ti": "", "ce": "\n"}
+
+
+@functools.lru_cache(maxsize=8192)
+def unescape(text: str, delimiters: Delimiters, codec: str = "utf-8") -> tuple[str, str]:
+    """``text`` with its escape sequences decoded, and a problem description (``""`` if none).
+
+    ``\\F\\ \\S\\ \\T\\ \\R\\ \\E\\`` give the message's own delimiters; ``\\.br\\`` and
+    ``\\.sp\\`` give line breaks; ``\\Xhh..\\`` gives the bytes ``hh..`` decoded with ``codec``
+    (the message's charset); ``\\H\\``/``\\N\\`` (highlighting) are dropped. An unknown or
+    unterminated sequence is kept as sent and described in the problem.
+    """
+    escape = delimiters.escape
+    plain = {
+        "F": delimiters.field,
+        "S": delimiters.component,
+        "T": delimiters.subcomponent,
+        "R": delimiters.repetition,
+        "E": escape,
+        "H": "",
+        "N": "",
+    }
+    if delimiters.truncation:
+        plain["P"] = delimiters.truncation
+    out: list[str] = []
+    problems: list[str] = []
+    start = 0
+    while True:
+        opening = text.find(escape, start)
+        if opening < 0:
+            out.append(text[start:])
+            break
+        out.append(text[start:opening])
+        closing = text.find(escape, opening + 1)
+        if closing < 0:
+            problems.append(f"unterminated escape sequence {text[opening : opening + 12]!r}")
+            out.append(text[opening:])
+            break
+        sequence = text[opening + 1 : closing]
+        decoded = plain.get(sequence)
+        if decoded is None:
+            decoded, problem = _special(sequence, codec)
+            if problem:
+                problems.append(problem)
+                # Kept as sent; the closing character may open the next sequence.
+                out.append(escape + sequence)
+                start = closing
+                continue
+        out.append(decoded)
+        start = closing + 1
+    return "".join(out), "; ".join(problems)
+
+
+def _special(sequence: str, codec: str) -> tuple[str, str]:
+    """A formatting, hexadecimal or character-set sequence: (decoded text, problem)."""
+    if sequence.startswith("."):
+        command, argument = sequence[1:3], sequence[3:].strip()
+        if command == "br":
+            return "\n", ""
+        if command in ("sp", "sk"):
+            count = int(argument) if argument.isdigit() else 1
+            return ("\n" if command == "sp" else " ") * max(count, 1), ""
+        if command in _FORMATTING:
+            return _FORMATTING[command], ""
+        return "", f"unknown formatting command \\{sequence}\\"
+    if sequence[:1] == "X" and len(sequence) > 1:
+        digits = sequence[1:]
+        try:
+            data = bytes.fromhex(digits)
+        except ValueError:
+            return "", f"invalid hexadecimal escape \\{sequence}\\"
+        try:
+            return data.decode(codec), ""
+        except (UnicodeDecodeError, LookupError):
+            return "", f"hexadecimal escape \\{sequence}\\ is not valid {codec}"
+    if sequence[:1] in ("C", "M") and len(sequence) > 1:
+        # ISO 2022 character-set switches (v2.5.1 ch. 2.7.4) need multi-byte set support.
+        return "", f"character-set switch \\{sequence}\\ is not supported"
+    if sequence[:1] == "Z":
+        return "", f"locally defined escape \\{sequence}\\ has no agreed meaning"
+    if not sequence:
+        return "", "empty escape sequence (two escape characters in a row)"
+    return "", f"unknown escape sequence \\{sequence[:20]}\\"

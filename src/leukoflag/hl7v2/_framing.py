@@ -1,0 +1,170 @@
+"""Split a byte stream into raw HL7 v2 messages, reading it in blocks (memory stays flat).
+
+Boundaries: an MSH segment at the start of a line starts a message; MLLP blocks
+(0x0B … 0x1C 0x0D) start and end one; FHS/BHS/BTS/FTS batch envelope lines end one and are
+dropped (v2.5.1 ch. 2.10.3: each MSH inside a batch is its own message). Lines end with CR,
+LF or CRLF. Text before the first MSH, or after an MLLP end block or a batch trailer and before
+the next MSH, is yielded as its own chunk, so the reader rejects it with a reason. A frame cut
+before its end block is yielded with its 0x0B start byte, so the reader reports it as truncated.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+from typing import BinaryIO
+
+__all__ = ["split_stream"]
+
+BLOCK_SIZE = 1 << 20
+_START = 0x0B
+_END = 0x1C
+_LINE_STARTS = b"\r\n\x0b\x1c"
+_ENVELOPE = (b"FHS", b"BHS", b"BTS", b"FTS")
+_BOM_UTF8 = b"\xef\xbb\xbf"
+_BOMS_WIDE = (
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+_BLANK = b" \t\r\n"
+
+
+def split_stream(stream: BinaryIO, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
+    """Yield one raw chunk per message (or per stretch of junk), in input order."""
+    first = stream.read(block_size)
+    for bom, codec in _BOMS_WIDE:
+        if first.startswith(bom):
+            yield from _split_wide(first, stream, codec, block_size)
+            return
+    if first.startswith(_BOM_UTF8):
+        first = first[len(_BOM_UTF8) :]
+    yield from _Splitter().feed_blocks(_blocks(first, stream, block_size))
+
+
+def _blocks(first: bytes, stream: BinaryIO, block_size: int) -> Iterator[bytes]:
+    if first:
+        yield first
+    while block := stream.read(block_size):
+        yield block
+
+
+def _split_wide(first: bytes, stream: BinaryIO, codec: str, block_size: int) -> Iterator[bytes]:
+    """UTF-16/32 with a byte-order mark: split the UTF-8 transcoding, hand back each message in
+    the original encoding (with its byte-order mark, so the reader knows it)."""
+    decoder = codecs.getincrementaldecoder(codec)("replace")
+
+    def transcoded() -> Iterator[bytes]:
+        for block in _blocks(first, stream, block_size):
+            yield decoder.decode(block).encode("utf-8")
+        yield decoder.decode(b"", final=True).encode("utf-8")
+
+    for chunk in _Splitter().feed_blocks(transcoded()):
+        yield chunk.decode("utf-8").encode(codec)
+
+
+class _Splitter:
+    """The splitting state machine over complete lines."""
+
+    __slots__ = ("in_frame", "kind", "parts")
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.kind = ""  # "", "message" or "junk"
+        self.in_frame = False
+
+    def feed_blocks(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
+        pending: list[bytes] = []
+        for block in blocks:
+            cut = max(block.rfind(b"\r"), block.rfind(b"\n"))
+            if cut < 0:
+                pending.append(block)  # no line end yet: wait for the rest of the line
+                continue
+            pending.append(block[: cut + 1])
+            region = b"".join(pending)
+            pending = [block[cut + 1 :]]
+            yield from self._region(region)
+        rest = b"".join(pending)
+        if rest:
+            yield from self._region(rest)
+        yield from self._flush(cut=self.in_frame)
+
+    def _region(self, region: bytes) -> Iterator[bytes]:
+        """Handle a run of complete lines (``region`` starts at a line start)."""
+        position = 0
+        for at, token in _boundaries(region):
+            if at < position:
+                continue  # inside an envelope line already skipped
+            self._add(region[position:at])
+            if token == _START:
+                # A start block while a frame is open: that frame never got its end block.
+                yield from self._flush(cut=self.in_frame)
+                self.in_frame = True
+                position = at + 1
+            elif token == _END:
+                yield from self._flush(cut=False)
+                self.in_frame = False
+                position = at + 1
+            elif token == 0:  # MSH
+                yield from self._flush(cut=False)
+                self.kind = "message"
+                position = at
+            else:  # a batch envelope line: ends the message, dropped
+                yield from self._flush(cut=False)
+                position = _line_end(region, at)
+        self._add(region[position:])
+
+    def _add(self, data: bytes) -> None:
+        if not data:
+            return
+        if not self.kind:
+            if not data.strip(_BLANK):
+                return  # blank lines between messages
+            self.kind = "junk"
+        self.parts.append(data)
+
+    def _flush(self, *, cut: bool) -> Iterator[bytes]:
+        """Yield the chunk read so far; ``cut``: it is a message whose MLLP frame never ended."""
+        if not self.kind:
+            return
+        chunk = b"".join(self.parts)
+        kind = self.kind
+        self.parts = []
+        self.kind = ""
+        if kind == "junk":
+            chunk = chunk.strip(_BLANK)
+            if chunk:
+                yield chunk
+            return
+        stripped = chunk.rstrip(_BLANK)
+        # Keep the last segment's terminator as sent (CRLF, CR or LF), drop trailing blank lines.
+        terminator = chunk[len(stripped) : len(stripped) + 2]
+        if terminator != b"\r\n":
+            terminator = terminator[:1] if terminator[:1] in (b"\r", b"\n") else b""
+        yield (b"\x0b" if cut else b"") + stripped + terminator
+
+
+def _boundaries(region: bytes) -> list[tuple[int, int]]:
+    """Positions of MLLP block bytes, line-start MSH (token 0) and envelope lines (token 1)."""
+    found: list[tuple[int, int]] = []
+    for token in (_START, _END):
+        at = region.find(token)
+        while at >= 0:
+            found.append((at, token))
+            at = region.find(token, at + 1)
+    for marker, token in ((b"MSH", 0), *((e, 1) for e in _ENVELOPE)):
+        at = region.find(marker)
+        while at >= 0:
+            if at == 0 or region[at - 1] in _LINE_STARTS:
+                following = region[at + 3 : at + 4]
+                if token == 0 or (following and not following.isalnum()):
+                    found.append((at, token))
+            at = region.find(marker, at + 3)
+    found.sort()
+    return found
+
+
+def _line_end(region: bytes, at: int) -> int:
+    ends = [i for i in (region.find(b"\r", at), region.find(b"\n", at)) if i >= 0]
+    return min(ends) + 1 if ends else len(region)

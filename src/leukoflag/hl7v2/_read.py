@@ -1,0 +1,920 @@
+"""One raw ORU message → :class:`~leukoflag.model.Message`, or a :class:`Rejected` with its reason.
+
+Grouping follows the ORU^R01 structure (v2.5.1 ch. 7.3.1), tolerantly:
+
+* PID starts a PATIENT_RESULT group (several per message); PV1 is its visit.
+* ORC then OBR starts an ORDER_OBSERVATION; OBX under it are its results.
+* SPM starts a SPECIMEN group inside the current order; OBX after it are specimen observations
+  (``LabResult.specimen`` = the SPM's location), never dropped.
+* NTE belongs to the segment before it: PID → patient, OBR → order, OBX → result, SPM → specimen.
+* An OBX or SPM with no OBR before it goes under an implicit order (``MSG[n]/ORDER[k]``), with an
+  Issue; results before any PID go in a group without a patient.
+
+Every segment the reader does not map, and every populated field of a mapped segment that the
+model does not carry, is an Issue with its location: nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from leukoflag.hl7v2._charset import Decoded, decode_message
+from leukoflag.hl7v2._er7 import Delimiters, read_delimiters, segment_id
+from leukoflag.hl7v2._tables import Tables, load_tables
+from leukoflag.hl7v2._time import parse_timestamp
+from leukoflag.hl7v2._types import (
+    concept,
+    concept_from_parts,
+    decoded,
+    identifier_cx,
+    identifier_ei,
+    person_name,
+    render_location,
+    render_organization,
+    render_person,
+)
+from leukoflag.hl7v2._values import Note, read_flags, read_range, read_unit, read_value
+from leukoflag.model import (
+    Coding,
+    Concept,
+    Identifier,
+    Issue,
+    LabResult,
+    Message,
+    NoValue,
+    Order,
+    Patient,
+    PatientResult,
+    Rejected,
+    ReportStatus,
+    ResultStatus,
+    Severity,
+    Specimen,
+    Timestamp,
+    Visit,
+)
+from leukoflag.settings import Settings
+
+__all__ = ["read_message"]
+
+_WIDTH = 31  # fields kept per segment after padding (OBX-30 is the last one read)
+_BLANKS = [""] * _WIDTH
+_EMPTY_CONCEPT = Concept()
+_OBSERVATION_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0936"
+
+# Fields each mapped segment carries into the model (MSH numbered as in the standard: MSH-1 is
+# the field separator). Every other populated field is an hl7v2.field-unmapped Issue.
+_CARRIED = {
+    "MSH": frozenset({1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 18}),
+    "PID": frozenset({1, 2, 3, 4, 5, 7, 8}),
+    "PV1": frozenset({1, 2, 3, 7, 19}),
+    "ORC": frozenset({1, 2, 3, 4, 12}),
+    "OBR": frozenset({1, 2, 3, 4, 7, 8, 15, 16, 22, 25}),
+    "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 23, 29}),
+    "SPM": frozenset({1, 2, 4, 8, 11, 17, 18}),
+    "NTE": frozenset({1, 3}),
+}
+_UNCARRIED = {
+    name: tuple(n for n in range(1, 200) if n not in kept) for name, kept in _CARRIED.items()
+}
+
+# The last required field of a segment: a message whose *last* segment stops before it was cut.
+_REQUIRED_LAST = {"MSH": 12, "PID": 3, "OBR": 4, "OBX": 11, "SPM": 4}
+
+_SEVERITY = {
+    "hl7v2.escape-invalid": Severity.WARNING,
+    "hl7v2.repetition-unmapped": Severity.INFORMATION,
+    "hl7v2.component-unmapped": Severity.INFORMATION,
+    "hl7v2.value-number-in-text": Severity.INFORMATION,
+    "hl7v2.value-comparator-in-nm": Severity.INFORMATION,
+    "hl7v2.value-not-numeric": Severity.WARNING,
+    "hl7v2.value-sn-invalid": Severity.WARNING,
+    "hl7v2.value-sn-unstructured": Severity.INFORMATION,
+    "hl7v2.value-type-missing": Severity.WARNING,
+    "hl7v2.value-type-unmapped": Severity.INFORMATION,
+    "hl7v2.unit-rejoined": Severity.INFORMATION,
+    "hl7v2.range-inverted": Severity.WARNING,
+    "hl7v2.flag-unknown": Severity.WARNING,
+    "hl7v2.flag-unmapped": Severity.INFORMATION,
+}
+
+
+def read_message(raw: bytes, *, index: int, source: str, settings: Settings) -> Message | Rejected:
+    """Read one message (see the module docstring); never raises for bad input."""
+    location = f"MSG[{index}]"
+    decoded_message = decode_message(raw, settings.fallback_charset, location)
+    if isinstance(decoded_message, str):
+        return Rejected(index, source, decoded_message, raw, location)
+    reader = _Reader(decoded_message, location, settings)
+    outcome = reader.read(index, source)
+    if isinstance(outcome, str):
+        return Rejected(index, source, outcome, raw, location)
+    return outcome
+
+
+class _OrderDraft:
+    """An ORDER_OBSERVATION being read: Order fields, then its notes, results and specimens."""
+
+    __slots__ = ("fields", "location", "notes", "result_notes", "results", "specimens")
+
+    def __init__(self, location: str, fields: dict[str, Any]) -> None:
+        self.location = location
+        self.fields = fields
+        self.notes: list[str] = []
+        self.results: list[LabResult] = []
+        self.result_notes: dict[int, list[str]] = {}
+        self.specimens: list[_SpecimenDraft] = []
+
+    def build(self) -> Order:
+        results = self.results
+        for position, notes in self.result_notes.items():
+            results[position] = replace(results[position], notes=tuple(notes))
+        return Order(
+            location=self.location,
+            notes=tuple(self.notes),
+            results=tuple(results),
+            specimens=tuple(s.build() for s in self.specimens),
+            **self.fields,
+        )
+
+
+class _SpecimenDraft:
+    __slots__ = ("notes", "specimen")
+
+    def __init__(self, specimen: Specimen) -> None:
+        self.specimen = specimen
+        self.notes: list[str] = []
+
+    def build(self) -> Specimen:
+        if self.notes:
+            return replace(self.specimen, notes=(*self.specimen.notes, *self.notes))
+        return self.specimen
+
+
+class _GroupDraft:
+    __slots__ = ("orders", "patient", "patient_notes", "visit")
+
+    def __init__(self, patient: Patient | None) -> None:
+        self.patient = patient
+        self.patient_notes: list[str] = []
+        self.visit: Visit | None = None
+        self.orders: list[_OrderDraft] = []
+
+    def build(self) -> PatientResult:
+        patient = self.patient
+        if patient is not None and self.patient_notes:
+            patient = replace(patient, notes=tuple(self.patient_notes))
+        return PatientResult(patient, self.visit, tuple(o.build() for o in self.orders))
+
+
+class _Reader:
+    """The state of reading one message."""
+
+    __slots__ = (
+        "codec",
+        "counts",
+        "delimiters",
+        "group",
+        "groups",
+        "implicit_orders",
+        "issues",
+        "location",
+        "note_target",
+        "order",
+        "pending_orc",
+        "specimen",
+        "tables",
+        "text",
+        "zone",
+    )
+
+    def __init__(self, decoded_message: Decoded, location: str, settings: Settings) -> None:
+        self.text = decoded_message.text
+        self.codec = decoded_message.codec
+        self.location = location
+        self.zone = settings.default_timezone
+        self.tables: Tables = load_tables()
+        self.issues: list[Issue] = list(decoded_message.issues)
+        self.delimiters: Delimiters = Delimiters("|", "^", "~", "\\", "&")
+        self.counts: dict[str, int] = {}
+        self.groups: list[_GroupDraft] = []
+        self.group: _GroupDraft | None = None
+        self.order: _OrderDraft | None = None
+        self.pending_orc: tuple[str, list[str], int] | None = None
+        self.specimen: _SpecimenDraft | None = None
+        # Where an NTE goes: a notes list, or (order, result position) for an OBX.
+        self.note_target: list[str] | tuple[_OrderDraft, int] | None = None
+        self.implicit_orders = 0
+
+    # ------------------------------------------------------------------ the message
+
+    def read(self, index: int, source: str) -> Message | str:
+        text = self.text
+        if "\n" in text:
+            text = text.replace("\r\n", "\r").replace("\n", "\r")
+        lines = [line for line in text.split("\r") if line.strip()]
+        header = lines[0]
+        delimiters = read_delimiters(header)
+        if isinstance(delimiters, str):
+            return delimiters
+        self.delimiters = d = delimiters
+        msh_sent = header.split(d.field)
+        msh = ["MSH", d.field, *msh_sent[1:]]
+        if len(msh) < _WIDTH:
+            msh.extend(_BLANKS[: _WIDTH - len(msh)])
+        segments = [(segment_id(line, d.field), line) for line in lines[1:]]
+        if not segments:
+            cut = " (MSH itself is cut short)" if len(msh_sent) < _REQUIRED_LAST["MSH"] else ""
+            return f"truncated: the message holds only its MSH segment{cut}"
+        type_parts = [p.strip() for p in msh[9].split(d.component)]
+        message_type = "^".join(type_parts).rstrip("^")
+        if not message_type:
+            return "MSH-9 message type is empty: cannot tell a lab result from other traffic"
+        if "^".join(type_parts[:2]) not in self.tables.message_types:
+            return (
+                f"message type {message_type} is not a lab result: leukoflag reads ORU^R01 "
+                "(and ORU^R30-R32) messages"
+            )
+        rejected = self._truncation(segments)
+        if rejected:
+            return rejected
+        for name, line in segments:
+            if name == "MSH":
+                return (
+                    "more than one MSH segment in one message: split the input into messages "
+                    "first (leukoflag.hl7v2.split_stream)"
+                )
+            self._segment(name, line)
+        if self.pending_orc is not None:
+            self._order_without_obr()
+        self._unmapped(msh, "MSH", f"{self.location}/MSH[1]", len(msh_sent) + 1)
+        return Message(
+            index=index,
+            source=source,
+            control_id=self._text(msh[10], f"{self.location}/MSH[1]-10").strip(),
+            sending_application=self._hd(msh[3], "MSH[1]-3"),
+            sending_facility=self._hd(msh[4], "MSH[1]-4"),
+            receiving_application=self._hd(msh[5], "MSH[1]-5"),
+            receiving_facility=self._hd(msh[6], "MSH[1]-6"),
+            timestamp=self._time(msh[7], f"{self.location}/MSH[1]-7"),
+            message_type=message_type,
+            processing_id=msh[11].split(d.component)[0].strip(),
+            version=msh[12].split(d.component)[0].strip(),
+            charset=msh[18].split(d.repetition)[0].strip(),
+            groups=tuple(g.build() for g in self.groups),
+            issues=tuple(self._message_issues(msh)),
+        )
+
+    def _message_issues(self, msh: list[str]) -> list[Issue]:
+        if not msh[10].strip():
+            self._issue(
+                Severity.WARNING,
+                "hl7v2.control-id-missing",
+                f"{self.location}/MSH[1]-10",
+                "MSH-10 message control ID is empty: output ids cannot be tied to the message",
+            )
+        return self.issues
+
+    def _truncation(self, segments: list[tuple[str, str]]) -> str:
+        names = {name for name, _ in segments}
+        name, line = segments[-1]
+        required = _REQUIRED_LAST.get(name)
+        if required is not None and line.count(self.delimiters.field) < required:
+            sent = line.count(self.delimiters.field)
+            return (
+                f"truncated: the last segment, {name}, stops after field {sent} and lacks "
+                f"{name}-{required}; the message was cut short"
+            )
+        if not names & {"OBR", "OBX"}:
+            return "no results: the message has no OBR or OBX segment"
+        return ""
+
+    # ------------------------------------------------------------------ segments
+
+    def _segment(self, name: str, line: str) -> None:
+        if not name:
+            self._issue(
+                Severity.WARNING,
+                "hl7v2.line-not-segment",
+                self.location,
+                f"a line that is not a segment was skipped: {line[:80]!r}",
+            )
+            self.note_target = None
+            return
+        count = self.counts[name] = self.counts.get(name, 0) + 1
+        location = f"{self.location}/{name}[{count}]"
+        fields = line.split(self.delimiters.field)
+        sent = len(fields)
+        if sent < _WIDTH:
+            fields.extend(_BLANKS[: _WIDTH - sent])
+        if name == "OBX":
+            self._obx(fields, location)
+            if sent > 9:
+                self._unmapped(fields, name, location, sent)
+            return
+        if name == "NTE":
+            self._nte(fields, location)
+        elif name == "OBR":
+            self._obr(fields, location)
+        elif name == "SPM":
+            self._spm(fields, location)
+        elif name == "PID":
+            self._pid(fields, location)
+        elif name == "PV1":
+            self._pv1(fields, location)
+        elif name == "ORC":
+            if self.pending_orc is not None:
+                self._order_without_obr()
+            self.pending_orc = (location, fields, sent)
+            self.note_target = None
+            return
+        else:
+            kind = "Z-segment (locally defined)" if name[0] == "Z" else "segment"
+            self._issue(
+                Severity.WARNING,
+                "hl7v2.segment-unmapped",
+                location,
+                f"{kind} {name} is not mapped: {line[:120]!r}",
+            )
+            self.note_target = None
+            return
+        self._unmapped(fields, name, location, sent)
+
+    def _unmapped(self, fields: list[str], name: str, location: str, sent: int) -> None:
+        """An Issue for each populated field of ``fields[:sent]`` the model does not carry."""
+        for number in _UNCARRIED[name]:
+            if number >= sent:
+                break
+            if fields[number]:
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.field-unmapped",
+                    f"{location}-{number}",
+                    f"{name}-{number} is populated but not carried: {fields[number][:80]!r}",
+                )
+
+    def _group(self) -> _GroupDraft:
+        if self.group is None:
+            self.group = _GroupDraft(None)
+            self.groups.append(self.group)
+        return self.group
+
+    def _pid(self, fields: list[str], location: str) -> None:
+        if self.pending_orc is not None:
+            self._order_without_obr()
+        d, codec = self.delimiters, self.codec
+        problems: list[str] = []
+        identifiers: list[Identifier] = []
+        for number in (3, 2, 4):
+            for repetition in fields[number].split(d.repetition):
+                if repetition:
+                    found = identifier_cx(repetition, d, codec, problems)
+                    if found is not None:
+                        identifiers.append(found)
+        family, given = "", tuple[str, ...]()
+        names = fields[5].split(d.repetition)
+        if names[0]:
+            family, given, dropped = person_name(names[0], d, codec, problems)
+            for component, text in dropped:
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.component-unmapped",
+                    f"{location}-5.{component}",
+                    f"PID-5.{component} (name suffix, prefix or degree) is not carried: {text!r}",
+                )
+        if len(names) > 1:
+            self._repetitions(location, 5, names)
+        sex_text = fields[8].strip()
+        sex = "unknown"
+        if sex_text:
+            row = self.tables.gender.get(sex_text.split(d.component)[0].upper())
+            if row is None:
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.sex-unknown",
+                    f"{location}-8",
+                    f"PID-8 {sex_text!r} is not in HL7 table 0001: gender unknown",
+                )
+            else:
+                sex = row.gender
+        self._problems(problems, location)
+        patient = Patient(
+            location=location,
+            identifiers=tuple(identifiers),
+            family=family,
+            given=given,
+            birth_date=self._time(fields[7], f"{location}-7"),
+            sex=sex,
+            sex_text=sex_text,
+        )
+        self.group = _GroupDraft(patient)
+        self.groups.append(self.group)
+        self.order = None
+        self.specimen = None
+        self.note_target = self.group.patient_notes
+
+    def _pv1(self, fields: list[str], location: str) -> None:
+        d, codec = self.delimiters, self.codec
+        problems: list[str] = []
+        group = self._group()
+        visit_number = None
+        if fields[19]:
+            visit_number = identifier_cx(fields[19].split(d.repetition)[0], d, codec, problems)
+        attending = fields[7].split(d.repetition)
+        if len(attending) > 1:
+            self._repetitions(location, 7, attending)
+        if group.visit is not None:
+            self._issue(
+                Severity.WARNING,
+                "hl7v2.segment-unmapped",
+                location,
+                f"a second PV1 for the same patient is not mapped (first: {group.visit.location})",
+            )
+        else:
+            group.visit = Visit(
+                location=location,
+                patient_class=decoded(fields[2].split(d.component)[0], d, codec, problems).strip(),
+                assigned_location=render_location(fields[3], d, codec, problems),
+                visit_number=visit_number,
+                attending=render_person(attending[0], d, codec, problems),
+            )
+        self._problems(problems, location)
+        self.note_target = None
+
+    def _order_without_obr(self) -> None:
+        """An ORC with no OBR after it: its own order, with an Issue."""
+        assert self.pending_orc is not None
+        location, fields, sent = self.pending_orc
+        self.pending_orc = None
+        self._issue(
+            Severity.WARNING,
+            "hl7v2.orc-without-obr",
+            location,
+            "ORC is not followed by an OBR: the order has no code (OBR-4) or report status",
+        )
+        order = _OrderDraft(location, self._order_fields(None, (location, fields)))
+        self._group().orders.append(order)
+        self._unmapped(fields, "ORC", location, sent)
+        self.order = order
+        self.specimen = None
+
+    def _obr(self, fields: list[str], location: str) -> None:
+        orc = self.pending_orc
+        self.pending_orc = None
+        order = _OrderDraft(
+            location, self._order_fields((location, fields), orc[:2] if orc else None)
+        )
+        if orc is not None:
+            self._unmapped(orc[1], "ORC", orc[0], orc[2])
+        if fields[15]:
+            source = self._specimen_source(fields, location)
+            if source is not None:
+                order.fields["specimen_source"] = source.type
+                order.specimens.append(_SpecimenDraft(source))
+        self._group().orders.append(order)
+        self.order = order
+        self.specimen = None
+        self.note_target = order.notes
+
+    def _order_fields(
+        self, obr: tuple[str, list[str]] | None, orc: tuple[str, list[str]] | None
+    ) -> dict[str, Any]:
+        d, codec = self.delimiters, self.codec
+        problems: list[str] = []
+        values: dict[str, Any] = {}
+        order_fields = orc[1] if orc else _BLANKS
+        request = obr[1] if obr else _BLANKS
+        where = obr[0] if obr else (orc[0] if orc else self.location)
+        for key, orc_number, obr_number in (("placer_id", 2, 2), ("filler_id", 3, 3)):
+            from_obr = (
+                identifier_ei(request[obr_number].split(d.component), d, codec, problems)
+                if request[obr_number]
+                else None
+            )
+            from_orc = (
+                identifier_ei(order_fields[orc_number].split(d.component), d, codec, problems)
+                if order_fields[orc_number]
+                else None
+            )
+            if from_obr and from_orc and from_obr.value != from_orc.value:
+                self._issue(
+                    Severity.WARNING,
+                    "hl7v2.order-id-mismatch",
+                    f"{where}-{obr_number}",
+                    f"OBR-{obr_number} {from_obr.value!r} differs from ORC-{orc_number} "
+                    f"{from_orc.value!r}: the OBR value is used",
+                )
+            values[key] = from_obr or from_orc
+        if order_fields[4]:
+            values["group_id"] = identifier_ei(
+                order_fields[4].split(d.component), d, codec, problems
+            )
+        values["order_control"] = order_fields[1].split(d.component)[0].strip()
+        code = None
+        if obr is not None:
+            code, problem = concept(request[4], d, codec)
+            if problem:
+                problems.append(problem)
+            if code is None:
+                self._issue(
+                    Severity.WARNING,
+                    "hl7v2.code-missing",
+                    f"{where}-4",
+                    "OBR-4 universal service identifier is empty",
+                )
+            values["effective"] = self._time(request[7], f"{where}-7")
+            values["effective_end"] = self._time(request[8], f"{where}-8")
+            values["issued"] = self._time(request[22], f"{where}-22")
+        values["code"] = code or _EMPTY_CONCEPT
+        values["status"], values["status_text"] = self._report_status(request[25], f"{where}-25")
+        providers = request[16] or order_fields[12]
+        if providers:
+            repetitions = providers.split(d.repetition)
+            if len(repetitions) > 1:
+                if request[16] or orc is None:
+                    self._repetitions(where, 16, repetitions)
+                else:
+                    self._repetitions(orc[0], 12, repetitions)
+            values["ordering_provider"] = render_person(repetitions[0], d, codec, problems)
+        if request[16] and order_fields[12] and orc is not None:
+            self._issue(
+                Severity.INFORMATION,
+                "hl7v2.field-unmapped",
+                f"{orc[0]}-12",
+                "ORC-12 ordering provider is not carried when OBR-16 is sent (OBR-16 is used)",
+            )
+        self._problems(problems, where)
+        return values
+
+    def _report_status(self, field: str, location: str) -> tuple[ReportStatus, str]:
+        text = field.strip()
+        if not text:
+            self._issue(
+                Severity.INFORMATION,
+                "hl7v2.report-status-missing",
+                location,
+                "OBR-25 result status is empty: report status unknown",
+            )
+            return ReportStatus.UNKNOWN, ""
+        row = self.tables.report_status.get(text)
+        if row is None or row.status is ReportStatus.UNKNOWN:
+            known = f" ({row.display})" if row else ""
+            self._issue(
+                Severity.WARNING,
+                "hl7v2.report-status-unknown",
+                location,
+                f"OBR-25 {text!r}{known} has no DiagnosticReport status: unknown",
+            )
+            return ReportStatus.UNKNOWN, text
+        return row.status, text
+
+    def _specimen_source(self, fields: list[str], location: str) -> Specimen | None:
+        """OBR-15 (SPS, v2.3-2.6): a specimen for the order; OBR-14 is its received time."""
+        d, codec = self.delimiters, self.codec
+        problems: list[str] = []
+        parts = fields[15].split(d.component) + [""] * 7
+        kind, problem = concept_from_parts(parts[0].split(d.subcomponent), d, codec)
+        site, site_problem = concept_from_parts(parts[3].split(d.subcomponent), d, codec)
+        role, role_problem = concept_from_parts(parts[6].split(d.subcomponent), d, codec)
+        problems.extend(p for p in (problem, site_problem, role_problem) if p)
+        for number in (2, 3, 5, 6):
+            if parts[number - 1].strip():
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.component-unmapped",
+                    f"{location}-15.{number}",
+                    f"OBR-15.{number} is not carried: {parts[number - 1][:60]!r}",
+                )
+        self._problems(problems, location)
+        if kind is None and site is None and role is None:
+            return None
+        control = self._is_control(kind, role, f"{location}-15")
+        received = self._time(fields[14], f"{location}-14")
+        fields[14] = ""  # OBR-14 is carried as this specimen's received time
+        return Specimen(
+            location=f"{location}-15",
+            type=kind,
+            role=role,
+            source_site=site,
+            collected=self._time(fields[7], f"{location}-7"),
+            received=received,
+            is_control=control,
+        )
+
+    def _spm(self, fields: list[str], location: str) -> None:
+        d, codec = self.delimiters, self.codec
+        order = self.order or self._implicit_order(location, "SPM")
+        problems: list[str] = []
+        identifier = None
+        if fields[2]:
+            parts = fields[2].split(d.component)
+            if d.subcomponent in fields[2]:
+                # EIP: placer's EI ^ filler's EI, each as subcomponents; the filler's wins.
+                chosen = parts[1] if len(parts) > 1 and parts[1] else parts[0]
+                identifier = identifier_ei(chosen.split(d.subcomponent), d, codec, problems)
+            else:
+                identifier = identifier_ei(parts, d, codec, problems)
+        kind, problem = concept(fields[4], d, codec)
+        site, site_problem = concept(fields[8], d, codec)
+        roles = fields[11].split(d.repetition)
+        role, role_problem = concept(roles[0], d, codec)
+        problems.extend(p for p in (problem, site_problem, role_problem) if p)
+        if len(roles) > 1:
+            self._repetitions(location, 11, roles)
+        period = fields[17].split(d.component)
+        if len(period) > 1 and period[1].strip():
+            self._issue(
+                Severity.INFORMATION,
+                "hl7v2.component-unmapped",
+                f"{location}-17.2",
+                f"SPM-17.2 collection end time is not carried: {period[1]!r}",
+            )
+        self._problems(problems, location)
+        specimen = _SpecimenDraft(
+            Specimen(
+                location=location,
+                identifier=identifier,
+                type=kind,
+                role=role,
+                source_site=site,
+                collected=self._time(period[0], f"{location}-17"),
+                received=self._time(fields[18], f"{location}-18"),
+                is_control=self._is_control(kind, role, location),
+            )
+        )
+        order.specimens.append(specimen)
+        self.specimen = specimen
+        self.note_target = specimen.notes
+
+    def _is_control(self, kind: Concept | None, role: Concept | None, location: str) -> bool:
+        control = False
+        if role is not None:
+            for coding in role.codings:
+                row = self.tables.specimen_role.get(coding.code.upper())
+                if row is not None:
+                    control = control or row.control
+                elif not coding.system_name or coding.system_name.upper() == "HL70369":
+                    self._issue(
+                        Severity.INFORMATION,
+                        "hl7v2.specimen-role-unknown",
+                        f"{location}-11",
+                        f"specimen role {coding.code!r} is not in HL7 table 0369",
+                    )
+        if kind is not None:
+            codes = self.tables.control_codes
+            words = self.tables.control_words
+            for coding in kind.codings:
+                if coding.code.upper() in codes:
+                    return True
+                if words & set(coding.display.lower().replace(",", " ").split()):
+                    return True
+            if words & set(kind.text.lower().replace(",", " ").split()):
+                return True
+        return control
+
+    def _implicit_order(self, location: str, name: str) -> _OrderDraft:
+        if self.pending_orc is not None:
+            self._order_without_obr()
+            assert self.order is not None
+            return self.order
+        self.implicit_orders += 1
+        order_location = f"{self.location}/ORDER[{self.implicit_orders}]"
+        self._issue(
+            Severity.WARNING,
+            f"hl7v2.{name.lower()}-without-obr",
+            location,
+            f"{name} with no OBR before it: kept under an implicit order {order_location}",
+        )
+        order = _OrderDraft(
+            order_location,
+            {"code": _EMPTY_CONCEPT, "status": ReportStatus.UNKNOWN},
+        )
+        self._group().orders.append(order)
+        self.order = order
+        self.specimen = None
+        return order
+
+    def _nte(self, fields: list[str], location: str) -> None:
+        d = self.delimiters
+        problems: list[str] = []
+        text = "\n".join(
+            decoded(r, d, self.codec, problems) for r in fields[3].split(d.repetition)
+        ).strip()
+        self._problems(problems, location)
+        if not text:
+            return
+        target = self.note_target
+        if target is None:
+            self._issue(
+                Severity.WARNING,
+                "hl7v2.note-unattached",
+                location,
+                f"NTE follows a segment that carries no notes; its text: {text[:200]!r}",
+            )
+        elif isinstance(target, list):
+            target.append(text)
+        else:
+            order, position = target
+            order.result_notes.setdefault(position, []).append(text)
+
+    # ------------------------------------------------------------------ OBX (the hot path)
+
+    def _obx(self, fields: list[str], location: str) -> None:
+        order = self.order or self._implicit_order(location, "OBX")
+        d, codec = self.delimiters, self.codec
+        code, problem = concept(fields[3], d, codec)
+        if problem:
+            self._issue(Severity.WARNING, "hl7v2.escape-invalid", f"{location}-3", problem)
+        if code is None:
+            code = _EMPTY_CONCEPT
+            self._issue(
+                Severity.WARNING,
+                "hl7v2.code-missing",
+                f"{location}-3",
+                "OBX-3 observation identifier is empty",
+            )
+        value, notes = read_value(fields[2], fields[5], d, codec)
+        if notes:
+            self._notes(notes, f"{location}-5")
+        unit = reference_range = None
+        flags: tuple[Coding, ...] = ()
+        if fields[6]:
+            unit, unit_notes = read_unit(fields[6], d, codec)
+            if unit_notes:
+                self._notes(unit_notes, f"{location}-6")
+        if fields[7]:
+            reference_range, range_notes = read_range(fields[7], d, codec)
+            if range_notes:
+                self._notes(range_notes, f"{location}-7")
+        if fields[8]:
+            flags, flag_notes = read_flags(fields[8], d, codec)
+            if flag_notes:
+                self._notes(flag_notes, f"{location}-8")
+        status_text = fields[11].strip()
+        row = self.tables.result_status.get(status_text)
+        absent = ""
+        if row is not None:
+            status = row.status
+            absent = row.data_absent_reason
+            if row.no_result:
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.result-order-detail",
+                    f"{location}-11",
+                    "OBX-11 'O': order detail only, no result; kept as a registered result",
+                )
+        else:
+            status = ResultStatus.UNKNOWN
+            if status_text:
+                self._issue(
+                    Severity.WARNING,
+                    "hl7v2.status-unknown",
+                    f"{location}-11",
+                    f"OBX-11 {status_text!r} is not in HL7 table 0085: status unknown",
+                )
+            else:
+                self._issue(
+                    Severity.WARNING,
+                    "hl7v2.status-missing",
+                    f"{location}-11",
+                    "OBX-11 observation result status is empty: status unknown",
+                )
+        if not absent and type(value) is NoValue and value.reason == "masked":
+            absent = "masked"
+        method = category = None
+        device = ""
+        performers: tuple[str, ...] = ()
+        if fields[15] or fields[16] or fields[23]:
+            performers = self._performers(fields, location)
+        if fields[17]:
+            methods = fields[17].split(d.repetition)
+            method, problem = concept(methods[0], d, codec)
+            if len(methods) > 1:
+                self._repetitions(location, 17, methods)
+        if fields[18]:
+            devices = fields[18].split(d.repetition)
+            device = self._device(devices[0], location)
+            if len(devices) > 1:
+                self._repetitions(location, 18, devices)
+        if fields[29]:
+            kind = fields[29].split(d.component)[0].strip()
+            category = Concept((Coding(kind, "", _OBSERVATION_TYPE, "HL70936"),))
+        order.results.append(
+            LabResult(
+                location=location,
+                code=code,
+                value=value,
+                status=status,
+                unit=unit,
+                reference_range=reference_range,
+                status_text=status_text,
+                data_absent_reason=absent,
+                sender_flags=flags,
+                value_type=fields[2].strip(),
+                set_id=fields[1].strip(),
+                sub_id=fields[4].strip(),
+                effective=self._time(fields[14], f"{location}-14") if fields[14] else None,
+                analysis_time=self._time(fields[19], f"{location}-19") if fields[19] else None,
+                method=method,
+                device=device,
+                performers=performers,
+                category=category,
+                specimen=self.specimen.specimen.location if self.specimen else "",
+                order=order.location,
+            )
+        )
+        self.note_target = (order, len(order.results) - 1)
+
+    def _performers(self, fields: list[str], location: str) -> tuple[str, ...]:
+        d, codec = self.delimiters, self.codec
+        problems: list[str] = []
+        found: list[str] = []
+        if fields[15]:
+            producer, problem = concept(fields[15], d, codec)
+            if problem:
+                problems.append(problem)
+            if producer is not None:
+                first = producer.codings[0] if producer.codings else None
+                if first is not None and first.display:
+                    found.append(f"{first.display} ({first.code})")
+                else:
+                    found.append(first.code if first else producer.text)
+        found.extend(
+            render_person(repetition, d, codec, problems)
+            for repetition in fields[16].split(d.repetition)
+            if repetition
+        )
+        found.extend(
+            render_organization(repetition, d, codec, problems)
+            for repetition in fields[23].split(d.repetition)
+            if repetition
+        )
+        self._problems(problems, location)
+        return tuple(p for p in found if p)
+
+    def _device(self, field: str, location: str) -> str:
+        problems: list[str] = []
+        parts = field.split(self.delimiters.component)
+        identifier = identifier_ei(parts, self.delimiters, self.codec, problems)
+        self._problems(problems, location)
+        if identifier is None:
+            return ""
+        if identifier.assigner:
+            return f"{identifier.value} ({identifier.assigner})"
+        return identifier.value
+
+    # ------------------------------------------------------------------ helpers
+
+    def _time(self, field: str, location: str) -> Timestamp | None:
+        if not field:
+            return None
+        first = field.split(self.delimiters.component, 1)[0]
+        if self.delimiters.subcomponent in first:
+            first = first.split(self.delimiters.subcomponent, 1)[0]
+        if not first.strip():
+            return None
+        stamp, kind, text = parse_timestamp(first, self.zone)
+        if kind:
+            self._issue(
+                Severity.WARNING,
+                "hl7v2.timestamp-invalid" if stamp is None else "hl7v2.timestamp-truncated",
+                location,
+                text,
+            )
+        return stamp
+
+    def _text(self, field: str, location: str) -> str:
+        problems: list[str] = []
+        value = decoded(field, self.delimiters, self.codec, problems)
+        self._problems(problems, location)
+        return value
+
+    def _hd(self, field: str, where: str) -> str:
+        parts = field.split(self.delimiters.component)
+        problems: list[str] = []
+        namespace = decoded(parts[0], self.delimiters, self.codec, problems).strip()
+        universal = parts[1] if len(parts) > 1 else ""
+        self._problems(problems, f"{self.location}/{where}")
+        return namespace or decoded(universal, self.delimiters, self.codec, problems).strip()
+
+    def _repetitions(self, location: str, number: int, repetitions: list[str]) -> None:
+        name = location.rsplit("/", 1)[-1].split("[", 1)[0]
+        rest = self.delimiters.repetition.join(repetitions[1:])
+        self._issue(
+            Severity.INFORMATION,
+            "hl7v2.repetition-unmapped",
+            f"{location}-{number}",
+            f"{name}-{number} repetitions after the first are not carried: {rest[:80]!r}",
+        )
+
+    def _problems(self, problems: list[str], location: str) -> None:
+        for problem in problems:
+            self._issue(Severity.WARNING, "hl7v2.escape-invalid", location, problem)
+
+    def _notes(self, notes: list[Note] | tuple[Note, ...], location: str) -> None:
+        for code, text in notes:
+            self._issue(_SEVERITY.get(code, Severity.WARNING), code, location, text)
+
+    def _issue(self, severity: Severity, code: str, location: str, text: str) -> None:
+        self.issues.append(Issue(severity, code, location, text))

@@ -1,0 +1,440 @@
+"""OBX-5 values by OBX-2 type, OBX-6 units, OBX-7 reference ranges and OBX-8 flags.
+
+Each reader returns its result and a list of *notes*, ``(issue code, text)``: the caller adds the
+location and turns them into Issues. No regular expressions: these run once per OBX.
+"""
+
+from __future__ import annotations
+
+import functools
+from decimal import Decimal
+
+from leukoflag.hl7v2._er7 import Delimiters
+from leukoflag.hl7v2._tables import INTERPRETATION_SYSTEM, load_tables
+from leukoflag.hl7v2._types import concept, decoded, system_uri
+from leukoflag.model import (
+    CodedResult,
+    Coding,
+    NoValue,
+    Number,
+    NumberRange,
+    Ratio,
+    ReferenceRange,
+    Text,
+    Unit,
+    Value,
+)
+
+__all__ = [
+    "Note",
+    "parse_decimal",
+    "read_flags",
+    "read_range",
+    "read_unit",
+    "read_value",
+]
+
+Note = tuple[str, str]  # (issue code, text)
+
+_NUMERIC = frozenset({"NM"})
+_STRUCTURED = frozenset({"SN"})
+_TEXT = frozenset({"ST", "TX", "FT"})
+_CODED = frozenset({"CWE", "CE", "CNE", "CF"})
+_COMPARATORS = ("<=", ">=", "<>", "<", ">", "=")
+_MASK = frozenset("*-. ")
+_DIGITS = frozenset("0123456789")
+_RANGE_SEPARATORS = ("-", "–", "—", "to", "TO", "..")  # hyphen, en and em dash: all sent
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    """An HL7 NM number (optional sign, digits, optional point) as an exact Decimal, else None.
+
+    Stricter than ``Decimal()``: no exponent, no ``NaN``/``Infinity``, no underscores, no
+    thousands separator, no comma decimal.
+    """
+    body = text.strip()
+    digits = body[1:] if body[:1] in ("+", "-") else body
+    if digits.isdigit() and digits.isascii():
+        return Decimal(body)
+    head, dot, tail = digits.partition(".")
+    if (
+        dot
+        and (head or tail)
+        and (not head or (head.isdigit() and head.isascii()))
+        and (not tail or (tail.isdigit() and tail.isascii()))
+    ):
+        return Decimal(body)
+    return None
+
+
+def _comparator(text: str) -> tuple[str, str]:
+    """(comparator, rest) for a text that may start with ``<``, ``<=``, ``>``, ``>=``, ``=``."""
+    for sign in _COMPARATORS:
+        if text.startswith(sign):
+            return sign, text[len(sign) :].lstrip()
+    return "", text
+
+
+def _leading_number(text: str) -> Number | None:
+    """A text that is a number (with comparator and a trailing comment holding no digit)."""
+    sign, rest = _comparator(text.strip())
+    if sign == "<>":
+        return None
+    head, _, comment = rest.partition(" ")
+    value = parse_decimal(head)
+    if value is None or any(c in _DIGITS for c in comment):
+        return None
+    return Number(value, text, "" if sign == "=" else sign, comment.strip())
+
+
+def _is_masked(text: str) -> bool:
+    """``***.**``, ``-----``: a value the sender masked (not a number, not empty)."""
+    return bool(text) and set(text) <= _MASK and ("*" in text or "-" in text)
+
+
+def read_value(
+    value_type: str, field: str, delimiters: Delimiters, codec: str
+) -> tuple[Value, list[Note]]:
+    """OBX-5 read by its OBX-2 type."""
+    notes: list[Note] = []
+    stripped = field.strip()
+    if not stripped:
+        return NoValue("empty"), notes
+    if stripped == '""':
+        # v2.5.1 ch. 2.5.3: "" is an explicit null (the value was deleted).
+        return NoValue("empty", '""'), notes
+    repetitions = field.split(delimiters.repetition)
+    first = repetitions[0]
+    if _is_masked(first.strip()):
+        return NoValue("masked", first.strip()), notes
+    kind = value_type.strip().upper()
+    if kind in _TEXT:
+        problems: list[str] = []
+        # ST/TX/FT have no components: an unescaped ^ is data, and repetitions are lines.
+        text = "\n".join(decoded(r, delimiters, codec, problems) for r in repetitions)
+        _escape_notes(problems, notes)
+        number = _leading_number(text) if text[:1] not in (" ", "\n") else None
+        if number is not None:
+            notes.append(
+                (
+                    "hl7v2.value-number-in-text",
+                    f"{kind} value {text[:60]!r} read as the number {number.value}"
+                    + (f" with the comment {number.comment!r}" if number.comment else ""),
+                )
+            )
+            return number, notes
+        return Text(text), notes
+    if len(repetitions) > 1:
+        notes.append(
+            (
+                "hl7v2.repetition-unmapped",
+                "OBX-5 repetitions after the first are not carried: "
+                + repr(field[len(first) + 1 :][:80]),
+            )
+        )
+    if kind in _NUMERIC:
+        return _numeric(first, delimiters, codec, notes), notes
+    if kind in _STRUCTURED:
+        return _structured(first, delimiters, codec, notes), notes
+    if kind in _CODED:
+        coded, problem = concept(first, delimiters, codec)
+        if problem:
+            notes.append(("hl7v2.escape-invalid", problem))
+        if coded is None:
+            return NoValue("empty", first), notes
+        return CodedResult(coded), notes
+    problems = []
+    readable = " ".join(
+        decoded(c, delimiters, codec, problems).strip()
+        for c in first.split(delimiters.component)
+        if c.strip()
+    )
+    _escape_notes(problems, notes)
+    if not kind:
+        value = parse_decimal(readable)
+        notes.append(
+            (
+                "hl7v2.value-type-missing",
+                f"OBX-2 is empty: the value {readable[:60]!r} was read as "
+                + ("a number" if value is not None else "text"),
+            )
+        )
+        return (Number(value, readable) if value is not None else Text(readable)), notes
+    notes.append(
+        (
+            "hl7v2.value-type-unmapped",
+            f"OBX-2 value type {kind!r} is kept as text: {readable[:60]!r}",
+        )
+    )
+    return Text(readable), notes
+
+
+def _escape_notes(problems: list[str], notes: list[Note]) -> None:
+    notes.extend(("hl7v2.escape-invalid", p) for p in problems)
+
+
+def _numeric(raw: str, delimiters: Delimiters, codec: str, notes: list[Note]) -> Value:
+    value = parse_decimal(raw)
+    if value is not None:
+        return Number(value, raw.strip())
+    problems: list[str] = []
+    text = decoded(raw, delimiters, codec, problems).strip()
+    _escape_notes(problems, notes)
+    sign, rest = _comparator(text)
+    number = parse_decimal(rest) if sign and sign != "<>" else None
+    if number is not None:
+        notes.append(
+            (
+                "hl7v2.value-comparator-in-nm",
+                f"NM value {text!r} holds a comparator (SN was due): read as {sign} {number}",
+            )
+        )
+        return Number(number, text, "" if sign == "=" else sign)
+    notes.append(
+        (
+            "hl7v2.value-not-numeric",
+            f"NM value {text[:60]!r} is not a decimal number: kept as text",
+        )
+    )
+    return Text(text)
+
+
+def _structured(raw: str, delimiters: Delimiters, codec: str, notes: list[Note]) -> Value:
+    problems: list[str] = []
+    parts = [
+        decoded(p, delimiters, codec, problems).strip() for p in raw.split(delimiters.component)
+    ]
+    _escape_notes(problems, notes)
+    if len(parts) == 1:
+        return _unstructured_sn(parts[0], notes)
+    sign, first, separator, second = [*parts, "", "", ""][:4]
+    text = f"{sign}{first}{separator}{second}"
+    if len(parts) > 4 or sign not in ("", *_COMPARATORS):
+        return _sn_invalid(text, "an SN has comparator^number^separator^number", notes)
+    if sign == "<>" or separator in ("+", "."):
+        # V2-to-FHIR: SN with <> or + → valueString, original text kept.
+        return Text(text)
+    low = parse_decimal(first) if first else None
+    if first and low is None:
+        return _sn_invalid(text, f"{first!r} is not a number", notes)
+    if not separator:
+        if second:
+            return _sn_invalid(text, "a second number needs a separator (- : /)", notes)
+        if low is None:
+            return NoValue("empty", text) if not sign else _sn_invalid(text, "no number", notes)
+        return Number(low, text, "" if sign == "=" else sign)
+    high = parse_decimal(second) if second else None
+    if second and high is None:
+        return _sn_invalid(text, f"{second!r} is not a number", notes)
+    if sign:
+        return _sn_invalid(text, "a comparator cannot go with a range or ratio", notes)
+    if separator == "-":
+        return NumberRange(low, high, text)
+    if separator in (":", "/"):
+        if low is None or high is None:
+            return _sn_invalid(text, "a ratio needs two numbers", notes)
+        return Ratio(low, high, text)
+    return _sn_invalid(text, f"unknown SN separator {separator!r}", notes)
+
+
+def _sn_invalid(text: str, why: str, notes: list[Note]) -> Value:
+    notes.append(("hl7v2.value-sn-invalid", f"SN value {text[:60]!r} kept as text: {why}"))
+    return Text(text)
+
+
+def _unstructured_sn(text: str, notes: list[Note]) -> Value:
+    """An SN sent as plain text (``<0.1``, ``1:128``, ``2-5``): read it, with a note."""
+    number = _leading_number(text)
+    value: Value | None = number if number is not None and not number.comment else None
+    if value is None:
+        for separator in (":", "/"):
+            left, found, right = text.partition(separator)
+            low, high = parse_decimal(left), parse_decimal(right)
+            if found and low is not None and high is not None:
+                value = Ratio(low, high, text)
+                break
+    if value is None:
+        cut = text.find("-", 1)
+        if cut > 0:
+            low, high = parse_decimal(text[:cut]), parse_decimal(text[cut + 1 :])
+            if low is not None and high is not None:
+                value = NumberRange(low, high, text)
+    if value is None:
+        return _sn_invalid(text, "not comparator^number^separator^number", notes)
+    notes.append(("hl7v2.value-sn-unstructured", f"SN value {text!r} sent without components"))
+    return value
+
+
+# --------------------------------------------------------------------------- OBX-6 units
+
+
+def _power_base(text: str) -> bool:
+    """The part before an unescaped ``^`` in ``10^3/uL``/``x10^9/L``."""
+    return text.endswith("10") and (len(text) == 2 or text[-3] in "xX*× ")
+
+
+@functools.lru_cache(maxsize=4096)
+def read_unit(
+    field: str, delimiters: Delimiters, codec: str
+) -> tuple[Unit | None, tuple[Note, ...]]:
+    """OBX-6 (CWE): unit = CWE.2, or CWE.1 when CWE.2 is empty; code = CWE.1 only when CWE.3
+    names a system; an unescaped ``10^3/uL`` split into components is re-joined first."""
+    notes: list[Note] = []
+    if not field.strip():
+        return None, tuple(notes)
+    parts = field.split(delimiters.component)
+    index = 0
+    while index < len(parts) - 1:
+        if _power_base(parts[index]) and parts[index + 1][:1].isdigit():
+            joined = parts[index] + delimiters.component + parts[index + 1]
+            parts[index : index + 2] = [joined]
+            marker = delimiters.escape
+            escaped = joined.replace(delimiters.component, f"{marker}S{marker}")
+            notes.append(
+                (
+                    "hl7v2.unit-rejoined",
+                    (
+                        f"unit {joined!r} was sent with an unescaped component separator "
+                        f"(should be {escaped!r}); re-joined"
+                    ),
+                )
+            )
+        else:
+            index += 1
+    problems: list[str] = []
+    p = [decoded(x, delimiters, codec, problems).strip() for x in parts] + ["", "", ""]
+    _escape_notes(problems, notes)
+    code, text, system_name = p[0], p[1], p[2]
+    if any(p[3:6]):
+        notes.append(
+            (
+                "hl7v2.component-unmapped",
+                f"alternate unit {'^'.join(p[3:6]).strip('^')!r} (OBX-6.4-6) is not carried",
+            )
+        )
+    shown = text or code
+    if not shown:
+        return None, tuple(notes)
+    system = system_uri(system_name) or system_name
+    return Unit(shown, code if system_name else "", system), tuple(notes)
+
+
+# --------------------------------------------------------------------------- OBX-7 reference ranges
+
+
+def _number_at(text: str, start: int) -> tuple[Decimal | None, int]:
+    """The decimal number starting at ``start`` (sign allowed) and the index after it."""
+    end = start
+    if end < len(text) and text[end] in "+-":
+        end += 1
+    while end < len(text) and (text[end] in _DIGITS or text[end] == "."):
+        end += 1
+    value = parse_decimal(text[start:end]) if end > start else None
+    return value, (end if value is not None else start)
+
+
+def _skip_spaces(text: str, index: int) -> int:
+    while index < len(text) and text[index] == " ":
+        index += 1
+    return index
+
+
+@functools.lru_cache(maxsize=4096)
+def read_range(
+    field: str, delimiters: Delimiters, codec: str
+) -> tuple[ReferenceRange | None, tuple[Note, ...]]:
+    """OBX-7: ``4.0-11.0``, ``4.0 - 11.0``, ``4.0 to 11.0``, ``[4.0-11.0]``, ``>4.0``, ``<=11``,
+    negative bounds, a unit after the numbers; the text is always kept."""
+    notes: list[Note] = []
+    problems: list[str] = []
+    # OBX-7 is ST: an unescaped component separator is data.
+    text = decoded(field, delimiters, codec, problems).strip()
+    _escape_notes(problems, notes)
+    if not text:
+        return None, tuple(notes)
+    body = text
+    if body[:1] in "[(" and body.find("])"[body[0] == "("]) > 0:
+        close = body.find("])"[body[0] == "("])
+        body = body[1:close] + " " + body[close + 1 :]
+    index = _skip_spaces(body, 0)
+    low = high = None
+    sign = ""
+    for candidate in ("<=", ">=", "≤", "≥", "<", ">"):
+        if body.startswith(candidate, index):
+            sign = candidate
+            index = _skip_spaces(body, index + len(candidate))
+            break
+    first, index = _number_at(body, index)
+    if first is None:
+        return ReferenceRange(text), tuple(notes)
+    if sign:
+        if sign in ("<", "<=", "≤"):
+            high = first
+        else:
+            low = first
+    else:
+        after = _skip_spaces(body, index)
+        separator = next((s for s in _RANGE_SEPARATORS if body.startswith(s, after)), "")
+        if not separator:
+            return ReferenceRange(text), tuple(notes)
+        second, end = _number_at(body, _skip_spaces(body, after + len(separator)))
+        if second is None:
+            return ReferenceRange(text), tuple(notes)
+        if second < first:
+            notes.append(("hl7v2.range-inverted", f"reference range {text!r}: low above high"))
+            return ReferenceRange(text), tuple(notes)
+        low, high, index = first, second, end
+    rest = body[index:].strip()
+    unit = Unit(rest) if rest and rest[0] not in "([" else None
+    return ReferenceRange(text, low, high, unit), tuple(notes)
+
+
+# --------------------------------------------------------------------------- OBX-8 flags
+
+
+@functools.lru_cache(maxsize=1024)
+def read_flags(
+    field: str, delimiters: Delimiters, codec: str
+) -> tuple[tuple[Coding, ...], tuple[Note, ...]]:
+    """OBX-8 repetitions (``L~A``) → Codings: table 0078 codes with a v3 equivalent get the
+    v3-ObservationInterpretation system; the others keep ``system_name`` ``HL70078``."""
+    notes: list[Note] = []
+    table = load_tables().interpretation
+    codings: list[Coding] = []
+    problems: list[str] = []
+    for repetition in field.split(delimiters.repetition):
+        parts = [
+            decoded(p, delimiters, codec, problems).strip()
+            for p in repetition.split(delimiters.component)
+        ]
+        code = parts[0]
+        if not code:
+            continue
+        display = parts[1] if len(parts) > 1 else ""
+        name = parts[2] if len(parts) > 2 else ""
+        if name and name.upper() != "HL70078":
+            codings.append(Coding(code, display, system_uri(name), name))
+            continue
+        row = table.get(code)
+        if row is None:
+            notes.append(("hl7v2.flag-unknown", f"abnormal flag {code!r} is not in HL7 table 0078"))
+            codings.append(Coding(code, display, "", name or "HL70078"))
+        elif row.interpretation:
+            codings.append(
+                Coding(
+                    row.interpretation,
+                    display or row.display,
+                    INTERPRETATION_SYSTEM,
+                    name or "HL70078",
+                )
+            )
+        else:
+            notes.append(
+                (
+                    "hl7v2.flag-unmapped",
+                    f"abnormal flag {code!r} ({row.display}) has no v3 interpretation equivalent",
+                )
+            )
+            codings.append(Coding(code, display or row.display, "", name or "HL70078"))
+    _escape_notes(problems, notes)
+    return tuple(codings), tuple(notes)

@@ -1,0 +1,183 @@
+"""A derived ANC: WBC × neutrophil %, or segmented + band counts, only when no ANC was sent."""
+
+from __future__ import annotations
+
+from leukoflag.model import PatientContext, ResultStatus, Unit
+
+from .build import (
+    ANC,
+    K_PER_UL,
+    NEUT_PCT,
+    ORDER,
+    code_of,
+    evaluate,
+    issue_codes,
+    local,
+    result,
+    specimen,
+)
+
+PCT = Unit("%", "%", "http://unitsofmeasure.org")
+
+
+def test_wbc_times_neutrophil_percent_gives_a_derived_anc() -> None:
+    wbc = result("4.0", unit=K_PER_UL, n=1)
+    neut = result("30", code=NEUT_PCT, unit=PCT, n=2)
+    evaluations = evaluate(wbc, neut)
+    assert len(evaluations) == 3
+    derived = evaluations[2]
+    assert derived.location == f"{ORDER}/ANC[derived]"
+    assert derived.derived_from == ("MSG[1]/OBX[1]", "MSG[1]/OBX[2]")
+    assert derived.quantity is not None
+    assert derived.quantity.value == 1200
+    assert derived.loinc is not None
+    assert derived.loinc.code == "26499-4"
+    finding = derived.finding
+    assert finding is not None
+    assert finding.derived
+    assert (finding.code, finding.rule, finding.severity) == ("L", "anc-neutropenia", "mild")
+    assert derived.issues[0].code == "flag.anc-derived"
+    assert derived.issues[0].severity.value == "information"
+    assert evaluations[1].analyte is None  # the percent itself is never a count
+
+
+def test_derived_anc_is_flagged_by_the_same_rules() -> None:
+    evaluations = evaluate(
+        result("2.0", unit=K_PER_UL, n=1), result("20", code=NEUT_PCT, unit=PCT, n=2)
+    )
+    assert code_of(evaluations[2]) == "LL"  # 400 cells/µL
+
+
+def test_no_derived_anc_when_the_lab_sent_one() -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1),
+        result("30", code=NEUT_PCT, unit=PCT, n=2),
+        result("1.2", code=ANC, unit=K_PER_UL, n=3),
+    )
+    assert len(evaluations) == 3
+    assert all(not e.derived_from for e in evaluations)
+
+
+def test_results_at_different_times_are_not_combined() -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1, day="2026-03-10"),
+        result("30", code=NEUT_PCT, unit=PCT, n=2, day="2026-03-11"),
+    )
+    assert len(evaluations) == 2
+
+
+def test_results_from_different_specimens_are_not_combined() -> None:
+    first, second = specimen("BLD", n=1), specimen("BLD", n=2)
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1, specimen=first.location),
+        result("30", code=NEUT_PCT, unit=PCT, n=2, specimen=second.location),
+        specimens=(first, second),
+    )
+    assert len(evaluations) == 2
+
+
+def test_segmented_plus_band_counts_give_a_derived_anc() -> None:
+    evaluations = evaluate(
+        result("0.9", code="30451-9", unit=K_PER_UL, n=1),
+        result("0.2", code="26507-4", unit=K_PER_UL, n=2),
+    )
+    derived = evaluations[2]
+    assert derived.quantity is not None
+    assert derived.quantity.value == 1100
+    assert derived.derived_from == ("MSG[1]/OBX[1]", "MSG[1]/OBX[2]")
+    assert "segmented + band" in derived.issues[0].text
+
+
+def test_segmented_count_alone_is_not_an_anc() -> None:
+    evaluations = evaluate(result("0.9", code="30451-9", unit=K_PER_UL, n=1))
+    assert len(evaluations) == 1
+    assert evaluations[0].analyte is None
+
+
+def test_segmented_plus_band_percent_of_wbc() -> None:
+    evaluations = evaluate(
+        result("5.0", unit=K_PER_UL, n=1),
+        result("20", code="26505-8", unit=PCT, n=2),
+        result("4", code="26508-2", unit=PCT, n=3),
+    )
+    derived = evaluations[3]
+    assert derived.quantity is not None
+    assert derived.quantity.value == 1200
+    assert len(derived.derived_from) == 3
+
+
+def test_derived_value_is_rounded_to_a_whole_cell() -> None:
+    evaluations = evaluate(
+        result("3.33", unit=K_PER_UL, n=1), result("45.5", code=NEUT_PCT, unit=PCT, n=2)
+    )
+    assert evaluations[2].quantity is not None
+    assert evaluations[2].quantity.value == 1515  # 1,515.15
+
+
+def test_percent_with_a_comparator_is_not_used() -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1),
+        result("1", code=NEUT_PCT, unit=PCT, n=2, comparator="<"),
+    )
+    assert len(evaluations) == 2
+
+
+def test_percent_above_100_is_not_used() -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1), result("130", code=NEUT_PCT, unit=PCT, n=2)
+    )
+    assert len(evaluations) == 2
+
+
+def test_percent_sent_in_a_count_unit_is_not_used() -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1), result("1.2", code=NEUT_PCT, unit=K_PER_UL, n=2)
+    )
+    assert len(evaluations) == 2
+
+
+def test_cancelled_percent_is_not_used() -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1),
+        result("30", code=NEUT_PCT, unit=PCT, n=2, status=ResultStatus.CANCELLED),
+    )
+    assert len(evaluations) == 2
+
+
+def test_wbc_with_a_comparator_is_not_used() -> None:
+    evaluations = evaluate(
+        result("1.0", unit=K_PER_UL, n=1, comparator="<"),
+        result("30", code=NEUT_PCT, unit=PCT, n=2),
+    )
+    assert len(evaluations) == 2
+
+
+def test_local_percent_text_derives_too() -> None:
+    evaluations = evaluate(
+        result("4.0", code=local("WBC"), unit=K_PER_UL, n=1),
+        result("30", code=local("2003", "Neut %"), unit=PCT, n=2),
+    )
+    assert len(evaluations) == 3
+    assert evaluations[2].quantity is not None
+    assert evaluations[2].quantity.value == 1200
+
+
+def test_two_result_times_give_two_derived_ancs() -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1, day="2026-03-10"),
+        result("30", code=NEUT_PCT, unit=PCT, n=2, day="2026-03-10"),
+        result("6.0", unit=K_PER_UL, n=3, day="2026-03-11"),
+        result("60", code=NEUT_PCT, unit=PCT, n=4, day="2026-03-11"),
+    )
+    derived = [e for e in evaluations if e.derived_from]
+    assert [e.location for e in derived] == [f"{ORDER}/ANC[derived]", f"{ORDER}/ANC[derived-2]"]
+    assert [e.quantity.value for e in derived if e.quantity] == [1200, 3600]
+
+
+def test_derived_anc_of_an_adult_without_birth_date_says_so() -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1),
+        result("30", code=NEUT_PCT, unit=PCT, n=2),
+        context=PatientContext(),
+    )
+    assert "flag.age-unknown" in issue_codes(evaluations[2])

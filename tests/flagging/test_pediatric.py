@@ -1,0 +1,189 @@
+"""Age bands by calendar age on the result day: each band edge, the day before and the day of."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from leukoflag.model import PatientContext
+
+from .build import ANC, WBC, born, code_of, issue_codes, one, range_of, result, specimen
+
+BIRTH = "2025-01-15"
+
+
+def judged(code: str, value: str, day: str, birth: str = BIRTH, sex: str = "female") -> tuple:
+    evaluation = one(result(value, code=code, day=day), context=born(birth, sex))
+    finding = evaluation.finding
+    assert finding is not None
+    return finding.code, finding.rule, range_of(evaluation).source
+
+
+@pytest.mark.parametrize(
+    ("day", "value", "expected"),
+    [
+        # birth to 1 month: 9,000-30,000; from 1 month: 5,000-19,500
+        ("2025-02-14", "8000", ("L", "wbc-leukopenia-pediatric", "age-band")),
+        ("2025-02-15", "8000", ("N", "wbc-within-range", "age-band")),
+        # 1-3 months low 5,000; 3-12 months low 6,000
+        ("2025-04-14", "5500", ("N", "wbc-within-range", "age-band")),
+        ("2025-04-15", "5500", ("L", "wbc-leukopenia-pediatric", "age-band")),
+    ],
+)
+def test_wbc_band_edges_at_one_and_three_months(day: str, value: str, expected: tuple) -> None:
+    assert judged(WBC, value, day) == expected
+
+
+@pytest.mark.parametrize(
+    ("day", "value", "code"),
+    [
+        ("2026-01-14", "17200", "N"),  # 3-12 months: high 17,500
+        ("2026-01-15", "17200", "H"),  # 1-2 years: high 17,000
+        ("2027-01-14", "5800", "L"),  # 1-2 years: low 6,000
+        ("2027-01-15", "5800", "N"),  # 2-4 years: low 5,500
+        ("2029-01-14", "5000", "L"),  # 2-4 years: low 5,500
+        ("2029-01-15", "5000", "N"),  # 4-10 years: low 4,500
+        ("2035-01-14", "12000", "N"),  # 4-10 years: high 13,500
+        ("2035-01-15", "12000", "H"),  # 10-18 years: high 11,100
+    ],
+)
+def test_wbc_band_edges_in_years(day: str, value: str, code: str) -> None:
+    assert judged(WBC, value, day)[0] == code
+
+
+def test_eighteenth_birthday_switches_to_adult_default() -> None:
+    # 10-18 years: 4,500-11,100 for everyone; adult men: 5,000-10,000.
+    before = judged(WBC, "10500", "2043-01-14", sex="male")
+    on = judged(WBC, "10500", "2043-01-15", sex="male")
+    assert before == ("N", "wbc-within-range", "age-band")
+    assert on == ("H", "wbc-above-range", "default")
+
+
+def test_pediatric_leukopenia_uses_the_band_low_limit_until_18() -> None:
+    assert judged(WBC, "4200", "2043-01-14")[:2] == ("L", "wbc-leukopenia-pediatric")
+    assert judged(WBC, "4200", "2043-01-15")[:2] == ("L", "wbc-below-range")
+
+
+@pytest.mark.parametrize(
+    ("day", "value", "expected"),
+    [
+        # first week of life: neutropenia below 5,000
+        ("2025-01-21", "4999", ("L", "anc-neutropenia-first-week", "age-band")),
+        ("2025-01-21", "5000", ("N", "anc-within-range", "age-band")),
+        ("2025-01-22", "4999", ("N", "anc-within-range", "age-band")),
+        # from day 7 to 1 year: below 1,000
+        ("2025-01-22", "999", ("LU", "anc-significantly-low", "age-band")),
+        ("2025-01-22", "1000", ("N", "anc-within-range", "age-band")),
+        # 1 month: high 20,000 → 9,000
+        ("2025-02-14", "10000", ("N", "anc-within-range", "age-band")),
+        ("2025-02-15", "10000", ("H", "anc-above-range", "age-band")),
+        # 3 months: high 9,000 → 8,500
+        ("2025-04-14", "8700", ("N", "anc-within-range", "age-band")),
+        ("2025-04-15", "8700", ("H", "anc-above-range", "age-band")),
+        # 1 year: neutropenia below 1,000 → below 1,500
+        ("2026-01-14", "1200", ("N", "anc-within-range", "age-band")),
+        ("2026-01-15", "1200", ("L", "anc-neutropenia", "age-band")),
+        # 5 years: low 1,500 → 1,700
+        ("2030-01-14", "1600", ("N", "anc-within-range", "age-band")),
+        ("2030-01-15", "1600", ("L", "anc-below-range", "age-band")),
+        # 18 years: 1,700-7,500 → adult (no upper limit)
+        ("2043-01-14", "8000", ("H", "anc-above-range", "age-band")),
+        ("2043-01-15", "8000", ("N", "anc-within-range", "default")),
+    ],
+)
+def test_anc_band_and_threshold_edges(day: str, value: str, expected: tuple) -> None:
+    assert judged(ANC, value, day) == expected
+
+
+def test_first_week_neutropenia_gives_finding_without_severity() -> None:
+    evaluation = one(result("3000", code=ANC, day="2025-01-18"), context=born(BIRTH))
+    finding = evaluation.finding
+    assert finding is not None
+    assert finding.condition is not None
+    assert finding.condition.code == "165517008"
+    assert finding.severity == ""
+
+
+def test_birth_day_itself_is_age_zero() -> None:
+    assert judged(WBC, "8000", BIRTH)[:2] == ("L", "wbc-leukopenia-pediatric")
+
+
+def test_leap_day_birthday_is_reached_on_28_february() -> None:
+    # born 29 Feb 2024: one year old on 28 Feb 2025 (1-2 years: high 17,000)
+    assert judged(WBC, "17200", "2025-02-27", birth="2024-02-29")[0] == "N"
+    assert judged(WBC, "17200", "2025-02-28", birth="2024-02-29")[0] == "H"
+
+
+def test_age_band_range_cites_its_source() -> None:
+    evaluation = one(result("12000", day="2026-03-10"), context=born("2021-03-10"))
+    reference = range_of(evaluation)
+    assert (reference.low, reference.high, reference.source) == (4500, 13500, "age-band")
+    assert "Davis" in reference.citation
+
+
+def test_result_time_falls_back_to_message_day() -> None:
+    evaluation = one(
+        result("8000", day=None),
+        context=born(BIRTH),
+        fallback_day=dt.date(2025, 2, 1),
+    )
+    assert code_of(evaluation) == "L"
+    assert "flag.age-unknown" not in issue_codes(evaluation)
+
+
+def test_result_time_prefers_obx14_over_specimen_and_order() -> None:
+    evaluation = one(
+        result("8000", day="2025-02-20"),  # 1 month old: 8,000 is normal
+        context=born(BIRTH),
+        specimens=(specimen("BLD", collected="2025-02-01"),),
+    )
+    assert code_of(evaluation) == "N"
+
+
+def test_specimen_collection_dates_a_result_without_obx14() -> None:
+    evaluation = one(
+        result("8000", day=None),
+        context=born(BIRTH),
+        specimens=(specimen("BLD", collected="2025-02-01"),),
+        fallback_day=dt.date(2025, 6, 1),
+    )
+    assert code_of(evaluation) == "L"  # 17 days old, not the message's 4 months
+
+
+def test_unknown_birth_date_is_judged_as_adult_with_an_issue() -> None:
+    evaluation = one(result("4200"), context=PatientContext(sex="male"))
+    assert code_of(evaluation) == "L"
+    assert range_of(evaluation).source == "default"
+    assert "flag.age-unknown" in issue_codes(evaluation)
+
+
+def test_result_without_any_date_is_judged_as_adult_with_an_issue() -> None:
+    evaluation = one(result("8000", day=None), context=born(BIRTH))
+    assert range_of(evaluation).source == "default"
+    assert "flag.age-unknown" in issue_codes(evaluation)
+
+
+def test_birth_after_result_is_reported() -> None:
+    evaluation = one(result("8000", day="2024-12-01"), context=born(BIRTH))
+    issues = [i for i in evaluation.issues if i.code == "flag.age-unknown"]
+    assert issues
+    assert "after the result date" in issues[0].text
+
+
+def test_year_only_birth_date_of_an_adult_is_judged_normally() -> None:
+    context = PatientContext(
+        birth_date=dt.date(1980, 1, 1), birth_date_latest=dt.date(1980, 12, 31), sex="female"
+    )
+    evaluation = one(result("3999"), context=context)
+    assert code_of(evaluation) == "L"
+    assert "flag.age-imprecise" not in issue_codes(evaluation)
+
+
+def test_year_only_birth_date_of_an_infant_is_not_guessed() -> None:
+    context = PatientContext(
+        birth_date=dt.date(2025, 1, 1), birth_date_latest=dt.date(2025, 12, 31), sex="female"
+    )
+    evaluation = one(result("8000", day="2026-01-20"), context=context)
+    assert evaluation.finding is None
+    assert "flag.age-imprecise" in issue_codes(evaluation)

@@ -1,0 +1,119 @@
+"""The lab's range (policy, conversion, fallback) and the sender's own flag."""
+
+from __future__ import annotations
+
+import pytest
+
+from leukoflag.model import Unit
+from leukoflag.settings import Settings
+
+from .build import (
+    ANC,
+    K_PER_UL,
+    PER_UL,
+    adult,
+    code_of,
+    issue_codes,
+    lab_range,
+    one,
+    range_of,
+    result,
+)
+
+
+def test_lab_range_is_converted_with_the_result_unit() -> None:
+    evaluation = one(result("4.2", unit=K_PER_UL, reference=lab_range("4.0-11.0", "4.0", "11.0")))
+    reference = range_of(evaluation)
+    assert (reference.low, reference.high) == (4000, 11000)
+    assert (reference.source, reference.text, reference.citation) == ("lab", "4.0-11.0", "")
+    assert code_of(evaluation) == "N"  # 4,200 is low for the default female range, not the lab's
+
+
+def test_lab_range_unit_inside_the_range_wins() -> None:
+    sent = lab_range("4000-11000 /uL", "4000", "11000", PER_UL)
+    evaluation = one(result("4.2", unit=K_PER_UL, reference=sent))
+    assert (range_of(evaluation).low, range_of(evaluation).high) == (4000, 11000)
+
+
+def test_finding_names_the_lab_range_as_source() -> None:
+    evaluation = one(result("12.5", unit=K_PER_UL, reference=lab_range("4.0-11.0", "4.0", "11.0")))
+    finding = evaluation.finding
+    assert finding is not None
+    assert (finding.code, finding.rule, finding.threshold) == ("H", "wbc-above-range", 11000)
+    assert finding.range is not None
+    assert finding.range.source == "lab"
+
+
+def test_lab_range_with_only_a_low_limit() -> None:
+    evaluation = one(result("50", unit=K_PER_UL, reference=lab_range(">4.0", "4.0", None)))
+    assert (range_of(evaluation).low, range_of(evaluation).high) == (4000, None)
+    assert code_of(evaluation) == "N"
+
+
+def test_default_policy_ignores_the_lab_range() -> None:
+    evaluation = one(
+        result("4.2", unit=K_PER_UL, reference=lab_range("4.0-11.0", "4.0", "11.0")),
+        settings=Settings(range_policy="default"),
+    )
+    assert range_of(evaluation).source == "default"
+    assert code_of(evaluation) == "L"
+    assert evaluation.issues == ()
+
+
+@pytest.mark.parametrize(
+    ("sent", "unit", "why"),
+    [
+        (lab_range("see report", None, None), K_PER_UL, "no numeric limits"),
+        (lab_range("4.0-11.0", "4.0", "11.0", Unit("bananas")), K_PER_UL, "bananas"),
+        (lab_range("4.0-11.0", "4.0", "11.0"), PER_UL, "not a plausible"),
+        (lab_range("11.0-4.0", "11.0", "4.0"), K_PER_UL, "not below"),
+    ],
+)
+def test_unusable_lab_range_falls_back_to_the_default(sent: object, unit: Unit, why: str) -> None:
+    value = "4200" if unit is PER_UL else "4.2"
+    evaluation = one(result(value, unit=unit, reference=sent))  # type: ignore[arg-type]
+    assert range_of(evaluation).source == "default"
+    assert code_of(evaluation) == "L"
+    issue = next(i for i in evaluation.issues if i.code == "flag.lab-range-unusable")
+    assert issue.location == "MSG[1]/OBX[1]-7"
+    assert why in issue.text
+
+
+@pytest.mark.parametrize(
+    ("value", "sent", "issue"),
+    [
+        ("4200", ("L",), None),
+        ("4200", ("A",), None),
+        ("4200", ("N",), "warning"),
+        ("4200", ("H",), "warning"),
+        ("4200", ("LL",), "information"),
+        ("1500", ("L",), "information"),
+        ("1500", ("LL",), None),
+        ("1500", ("L", "AA"), "information"),
+        ("7000", ("N",), None),
+        ("7000", ("L",), "warning"),
+        ("7000", ("A",), "warning"),
+        ("12000", ("H",), None),
+        ("12000", ("HH",), "information"),
+        ("7000", (), None),
+        ("7000", ("XYZ",), None),  # a code leukoflag cannot compare
+    ],
+)
+def test_sender_flag_disagreement_is_an_issue(
+    value: str, sent: tuple[str, ...], issue: str | None
+) -> None:
+    evaluation = one(result(value, flags=sent), context=adult("female"))
+    found = [i for i in evaluation.issues if i.code == "flag.sender-disagrees"]
+    assert [i.severity.value for i in found] == ([issue] if issue else [])
+    if found:
+        assert found[0].location == "MSG[1]/OBX[1]-8"
+    assert evaluation.finding is not None
+    assert evaluation.finding.sender_flags == sent
+
+
+def test_computed_code_is_kept_apart_from_the_sender_flag() -> None:
+    evaluation = one(result("1400", code=ANC, flags=("N",)))
+    assert code_of(evaluation) == "L"
+    assert evaluation.finding is not None
+    assert evaluation.finding.sender_flags == ("N",)
+    assert "flag.sender-disagrees" in issue_codes(evaluation)

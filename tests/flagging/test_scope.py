@@ -1,0 +1,240 @@
+"""What is a blood WBC/ANC count: LOINC, local codes and texts, specimens, control material."""
+
+from __future__ import annotations
+
+import pytest
+
+from leukoflag.flagging import _scope
+from leukoflag.model import Analyte, Coding, Concept, Specimen
+
+from .build import (
+    K_PER_UL,
+    LOINC,
+    SNOMED,
+    code_of,
+    evaluate,
+    issue_codes,
+    local,
+    loinc,
+    one,
+    result,
+    specimen,
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "analyte"),
+    [
+        ("6690-2", Analyte.WBC),
+        ("26464-8", Analyte.WBC),
+        ("804-5", Analyte.WBC),
+        ("33256-9", Analyte.WBC),
+        ("12227-5", Analyte.WBC),
+        ("49498-9", Analyte.WBC),
+        ("751-8", Analyte.ANC),
+        ("26499-4", Analyte.ANC),
+        ("753-4", Analyte.ANC),
+        ("752-6", Analyte.ANC),
+    ],
+)
+def test_blood_count_loincs_are_in_scope(code: str, analyte: Analyte) -> None:
+    evaluation = one(result("6.0", code=code, unit=K_PER_UL))
+    assert evaluation.analyte is analyte
+    assert evaluation.loinc is None  # the sender's LOINC is enough
+    assert code_of(evaluation) is not None
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "777-3",  # platelets, in the same 10*3/uL as a WBC
+        "26515-7",
+        "789-8",  # red cells
+        "5821-4",  # urine WBC per HPF
+        "30405-5",  # urine WBC
+        "26466-3",  # body fluid
+        "30469-1",
+        "26465-5",  # CSF
+        "92635-2",  # buffy coat
+        "74398-9",  # cord blood
+        "770-8",  # neutrophils %
+        "26511-6",
+        "23761-0",
+        "71676-1",
+        "718-7",  # hemoglobin: not in the table at all
+    ],
+)
+def test_other_loincs_are_simply_out_of_scope(code: str) -> None:
+    evaluation = one(result("250", code=code, unit=K_PER_UL))
+    assert evaluation.analyte is None
+    assert evaluation.finding is None
+    assert evaluation.issues == ()
+
+
+def test_specimen_unspecified_loinc_is_not_flagged_and_says_so() -> None:
+    evaluation = one(result("3.0", code="20584-9", unit=K_PER_UL))
+    assert evaluation.analyte is None
+    assert issue_codes(evaluation) == ["flag.specimen-unspecified"]
+
+
+def test_a_loinc_code_decides_over_a_text_that_says_wbc() -> None:
+    concept = Concept((Coding("777-3", "WBC", LOINC),), text="WBC")
+    assert one(result("250", code=concept, unit=K_PER_UL)).analyte is None
+
+
+@pytest.mark.parametrize(
+    ("concept", "analyte"),
+    [
+        (local("WBC", "White Blood Count"), Analyte.WBC),
+        (local("wbc"), Analyte.WBC),
+        (local("WCC"), Analyte.WBC),
+        (local("1001", "White cell count"), Analyte.WBC),
+        (local("1001", "Leucócitos"), Analyte.WBC),
+        (local("1001", "LEUCOCITOS"), Analyte.WBC),
+        (local("1001", "Leukozyten"), Analyte.WBC),
+        (local("GB"), Analyte.WBC),
+        (local("1001", "WBC, blood"), Analyte.WBC),
+        (local("1001", "", text="White blood cell count"), Analyte.WBC),  # CWE.9 original text
+        (Concept(text="WBC"), Analyte.WBC),  # OBX-3 text only
+        (local("ANC"), Analyte.ANC),
+        (local("NEUT#"), Analyte.ANC),
+        (local("2002", "Neut #"), Analyte.ANC),
+        (local("2002", "Neutrophils, absolute"), Analyte.ANC),
+        (local("2002", "Absolute neutrophils"), Analyte.ANC),
+    ],
+)
+def test_local_codes_and_texts_are_recognized(concept: Concept, analyte: Analyte) -> None:
+    evaluation = one(result("3.2", code=concept, unit=K_PER_UL))
+    assert evaluation.analyte is analyte
+    assert evaluation.loinc is not None
+    expected = "26464-8" if analyte is Analyte.WBC else "26499-4"
+    assert (evaluation.loinc.code, evaluation.loinc.system) == (expected, LOINC)
+    assert evaluation.loinc.display.endswith("in Blood")
+    assert code_of(evaluation) is not None
+
+
+@pytest.mark.parametrize(
+    "concept",
+    [
+        local("1001", "Urine WBC"),
+        local("1001", "WBC urine"),
+        local("1001", "WBC (urine)"),
+        local("1001", "WBC esterase"),
+        local("1001", "Leukocyte esterase"),
+        local("1001", "WBC casts"),
+        local("1001", "WBC clumps"),
+        local("1001", "Platelets"),
+        local("PLT", "Platelet count"),
+        local("1001", "RBC"),
+        local("1001", "NRBC"),
+        local("1001", "Neut %"),
+        local("1001", "Neutrophils"),
+        local("1001", "Cord blood WBC"),
+        local("LEU", "Leukocytes"),  # the urine dipstick parameter
+        local("WBC", "", text="Urine WBC"),  # one excluding name is enough
+        Concept(text="White"),
+    ],
+)
+def test_look_alike_names_are_not_a_wbc_or_anc(concept: Concept) -> None:
+    evaluation = one(result("3.2", code=concept, unit=K_PER_UL))
+    assert evaluation.analyte is None
+    assert evaluation.finding is None
+
+
+def test_codes_naming_different_counts_conflict() -> None:
+    evaluation = one(result("3.2", code=local("WBC", "ANC"), unit=K_PER_UL))
+    assert evaluation.analyte is None
+    issue = evaluation.issues[0]
+    assert issue.code == "flag.code-conflict"
+    assert issue.location == "MSG[1]/OBX[1]-3"
+
+
+def test_name_key_separates_hash_and_percent() -> None:
+    assert _scope.name_key("Neut#") == _scope.name_key("neut #") == ("#", "neut")
+    assert _scope.name_key("Neut%") != _scope.name_key("Neut#")
+    assert _scope.name_key("Leucócitos") == ("leucocitos",)
+
+
+@pytest.mark.parametrize(
+    ("spm", "system"),
+    [
+        ("UR", "http://terminology.hl7.org/CodeSystem/v2-0487"),
+        ("CSF", "http://terminology.hl7.org/CodeSystem/v2-0487"),
+        ("BLDCO", "http://terminology.hl7.org/CodeSystem/v2-0487"),
+        ("FLU", "http://terminology.hl7.org/CodeSystem/v2-0487"),
+        ("122575003", SNOMED),
+        ("258450006", SNOMED),
+    ],
+)
+def test_blood_count_code_from_a_non_blood_specimen_is_not_flagged(spm: str, system: str) -> None:
+    evaluation = one(result("25", unit=K_PER_UL), specimens=(specimen(spm, system=system),))
+    assert evaluation.analyte is None
+    assert evaluation.finding is None
+    assert issue_codes(evaluation) == ["flag.specimen-not-blood"]
+
+
+def test_blood_specimen_is_flagged() -> None:
+    spm = specimen("BLDV", "Blood venous")
+    assert code_of(one(result("1.5", unit=K_PER_UL), specimens=(spm,))) == "LL"
+
+
+def test_specimen_text_without_code_is_read_by_its_words() -> None:
+    spm = Specimen(location="MSG[1]/SPM[1]", type=Concept(text="Cord blood"))
+    evaluation = one(result("25", unit=K_PER_UL), specimens=(spm,))
+    assert issue_codes(evaluation) == ["flag.specimen-not-blood"]
+
+
+def test_obr15_specimen_source_is_checked() -> None:
+    source = Concept((Coding("UR", "Urine"),))
+    evaluation = one(result("25", unit=K_PER_UL), specimen_source=source)
+    assert issue_codes(evaluation) == ["flag.specimen-not-blood"]
+
+
+def test_result_after_its_own_spm_uses_that_specimen() -> None:
+    blood = specimen("BLD", n=1)
+    urine = specimen("UR", n=2)
+    in_blood = result("1.5", unit=K_PER_UL, n=1, specimen=blood.location)
+    in_urine = result("25", unit=K_PER_UL, n=2, specimen=urine.location)
+    first, second = evaluate(in_blood, in_urine, specimens=(blood, urine))
+    assert code_of(first) == "LL"
+    assert issue_codes(second) == ["flag.specimen-not-blood"]
+
+
+def test_mixed_specimens_for_an_order_level_result_are_ambiguous() -> None:
+    evaluation = one(result("1.5", unit=K_PER_UL), specimens=(specimen("BLD"), specimen("UR", n=2)))
+    assert evaluation.finding is None
+    assert issue_codes(evaluation) == ["flag.specimen-ambiguous"]
+
+
+def test_control_material_is_never_flagged() -> None:
+    evaluation = one(result("1.5", unit=K_PER_UL), specimens=(specimen("BLD", control=True),))
+    assert evaluation.finding is None
+    assert issue_codes(evaluation) == ["flag.control-material"]
+
+
+def test_unknown_specimen_type_is_judged_with_a_note() -> None:
+    evaluation = one(result("1.5", unit=K_PER_UL), specimens=(specimen("XYZ", "Tube 7"),))
+    assert code_of(evaluation) == "LL"
+    assert issue_codes(evaluation) == ["flag.specimen-unrecognized"]
+
+
+def test_local_wbc_in_a_urinalysis_order_is_not_a_blood_count() -> None:
+    evaluation = one(
+        result("12", code=local("1001", "WBC"), unit=K_PER_UL),
+        code=loinc("24356-8", "Urinalysis complete panel - Urine"),
+    )
+    assert evaluation.finding is None
+    assert issue_codes(evaluation) == ["flag.order-not-blood"]
+
+
+def test_local_wbc_in_an_order_named_urine_microscopy_is_not_a_blood_count() -> None:
+    evaluation = one(
+        result("12", code=local("1001", "WBC"), unit=K_PER_UL),
+        code=local("UAMIC", "Urine microscopy"),
+    )
+    assert issue_codes(evaluation) == ["flag.order-not-blood"]
+
+
+def test_loinc_coded_wbc_is_trusted_whatever_the_order_name() -> None:
+    evaluation = one(result("1.5", unit=K_PER_UL), code=local("PANEL", "Fluid balance panel"))
+    assert code_of(evaluation) == "LL"

@@ -1,0 +1,123 @@
+"""Bad input is a Rejected with a clear reason, never an exception; strict structure checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from leukoflag import hl7v2
+from leukoflag.settings import Settings
+
+from .messages import CBC, MSH, OBR, PID, SPM, WBC, codes, message, read, reject
+
+
+def test_binary_content_is_rejected() -> None:
+    assert reject(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00").reason == (
+        "not an HL7 v2 message: binary content"
+    )
+
+
+def test_json_is_rejected() -> None:
+    assert "JSON content" in reject(b'{"resourceType": "Observation"}').reason
+
+
+def test_log_quoting_hl7_lines_is_rejected() -> None:
+    log = b"2026-11-24 08:00:01 INFO inbound MSH|^~\\&|CORELAB|RIVERSIDE\n2026-11-24 08:00:02 INFO ack"
+    reason = reject(log).reason
+    assert reason.startswith("not an HL7 v2 message: no MSH segment")
+    assert "2026-11-24 08:00:01" in reason
+
+
+def test_message_cut_inside_obx_is_rejected_as_truncated() -> None:
+    cut = message(PID, OBR, WBC)[:-60]
+    reason = reject(cut).reason
+    assert reason.startswith("truncated: the last segment, OBX, stops after field")
+    assert "OBX-11" in reason
+
+
+def test_msh_only_is_rejected_as_truncated() -> None:
+    assert reject(MSH + "\r").reason == "truncated: the message holds only its MSH segment"
+    assert reject(MSH[:40]).reason == (
+        "truncated: the message holds only its MSH segment (MSH itself is cut short)"
+    )
+
+
+def test_message_without_results_is_rejected() -> None:
+    assert reject(message(PID, "PV1|1|O")).reason == (
+        "no results: the message has no OBR or OBX segment"
+    )
+
+
+def test_segment_before_msh_is_rejected() -> None:
+    assert reject(PID + "\r" + CBC).reason.startswith("segment PID before MSH")
+
+
+@pytest.mark.parametrize(
+    ("header", "phrase"),
+    [
+        ("MSH|^~|CORELAB|RIVERSIDE", "MSH-2 encoding characters '^~' are too short"),
+        ("MSH|^~\\&xyz|CORELAB", "too long"),
+        ("MSHA^~\\&ACORELAB", "MSH-1 field separator 'A'"),
+        ("MSH|^^\\&|CORELAB", "are not all different"),
+        ("MSH|^~\\a|CORELAB", "is not a printable non-alphanumeric"),
+    ],
+)
+def test_broken_delimiters_are_rejected(header: str, phrase: str) -> None:
+    assert phrase in reject(header + "\r" + PID + "\r" + OBR + "\r" + WBC).reason
+
+
+def test_other_message_types_are_rejected_with_the_type() -> None:
+    adt = MSH.replace("ORU^R01^ORU_R01", "ADT^A01^ADT_A01")
+    reason = reject(message(PID, "PV1|1|I|W4^401^A", msh=adt)).reason
+    assert reason.startswith("message type ADT^A01^ADT_A01 is not a lab result")
+
+
+def test_empty_message_type_is_rejected() -> None:
+    msh = MSH.replace("ORU^R01^ORU_R01", "")
+    assert "MSH-9 message type is empty" in reject(message(PID, OBR, WBC, msh=msh)).reason
+
+
+def test_point_of_care_r30_is_read() -> None:
+    msh = MSH.replace("ORU^R01^ORU_R01", "ORU^R30^ORU_R30")
+    assert read(message(PID, OBR, WBC, msh=msh)).message_type == "ORU^R30^ORU_R30"
+
+
+def test_two_headers_in_one_chunk_are_rejected() -> None:
+    reason = reject(CBC + CBC).reason
+    assert reason.startswith("more than one MSH segment")
+
+
+def test_a_line_that_is_not_a_segment_is_an_issue() -> None:
+    read_message = read(message(PID, OBR, WBC, "continued text of a wrapped comment"))
+    assert "hl7v2.line-not-segment" in codes(read_message.issues)
+
+
+def test_invalid_timestamp_is_an_issue_not_a_failure() -> None:
+    segment = WBC.replace("20261124080500-0500", "20261345")
+    read_message = read(message(PID, OBR, segment))
+    found = [i for i in read_message.issues if i.code == "hl7v2.timestamp-invalid"]
+    assert [i.location for i in found] == ["MSG[1]/OBX[1]-14"]
+
+
+def test_rejected_keeps_the_raw_message_and_location() -> None:
+    raw = b"not hl7 at all"
+    rejected = hl7v2.read_message(raw, index=7, source="feed.hl7", settings=Settings())
+    assert rejected.raw == raw  # type: ignore[union-attr]
+    assert rejected.location == "MSG[7]"  # type: ignore[union-attr]
+    assert rejected.source == "feed.hl7"  # type: ignore[union-attr]
+
+
+def test_strict_structure_check_accepts_a_valid_message() -> None:
+    assert hl7v2.validate_structure(CBC.encode(), settings=Settings(strict=True)) == []
+
+
+def test_strict_structure_check_reports_problems() -> None:
+    out_of_order = message(OBR, PID, SPM, WBC)
+    problems = hl7v2.validate_structure(out_of_order.encode(), settings=Settings(strict=True))
+    assert problems
+    assert all(isinstance(p, str) and p for p in problems)
+
+
+def test_strict_structure_check_of_unreadable_input() -> None:
+    assert hl7v2.validate_structure(b"\x00\x01", settings=Settings(strict=True)) == [
+        "not an HL7 v2 message: binary content"
+    ]

@@ -1,0 +1,145 @@
+"""Delimiters from MSH-1/MSH-2, escape sequences, MSH-18 character sets and the fallback."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from leukoflag.model import Number, Severity, Text, Unit
+from leukoflag.settings import Settings
+
+from .messages import MSH, OBR, PID, WBC, codes, first_result, issue, message, obx, read, results
+
+LATIN1_MSH = MSH.replace("UNICODE UTF-8", "8859/1")
+LATIN1_PID = "PID|1||MRN5501^^^RIVERSIDE^MR||MÜLLER^JOSÉ^RENÉ||19800101|M"
+
+
+def test_escape_sequences_are_decoded_after_splitting() -> None:
+    note = (
+        "NTE|1||Ratio 1\\S\\2 \\T\\ pipe \\F\\ tilde \\R\\ backslash \\E\\ "
+        "\\H\\bold\\N\\ line\\.br\\two \\X4F4B\\"
+    )
+    read_message = read(message(PID, OBR, WBC, note))
+    (result,) = results(read_message)
+    assert result.notes == ("Ratio 1^2 & pipe | tilde ~ backslash \\ bold line\ntwo OK",)
+
+
+def test_escaped_unit_and_code_text() -> None:
+    segment = "OBX|1|NM|WBC^WBC \\T\\ diff^99RSLAB||6.1|x10\\S\\3/uL|4.0-11.0|N|||F"
+    result, read_message = first_result(segment)
+    assert result.unit == Unit("x10^3/uL")
+    assert result.code.codings[0].display == "WBC & diff"
+    assert "hl7v2.unit-rejoined" not in codes(read_message.issues)
+
+
+def test_unknown_or_unterminated_escape_is_kept_with_an_issue() -> None:
+    result, read_message = first_result(obx("C:\\lab\\Q7 and \\zz", value_type="ST"))
+    assert result.value == Text("C:\\lab\\Q7 and \\zz")
+    assert issue(read_message, "hl7v2.escape-invalid").location == "MSG[1]/OBX[1]-5"
+
+
+def test_non_default_delimiters_are_honoured() -> None:
+    msh = (
+        "MSH#$*@%#CORELAB#RIVERSIDE#EHR#RIVERSIDE#20261124091047-0500##ORU$R01$ORU_R01#"
+        "RS24-7#P#2.5.1"
+    )
+    pid = "PID#1##MRN9$$$RIVERSIDE$MR##DOE$JOHN##19700101#M"
+    obr = "OBR#1#ORD1$EHR#LAB1$CORELAB#58410-2$CBC panel$LN#########################F"
+    wbc = (
+        "OBX#1#NM#6690-2$Leukocytes$LN##4.2#10^3/uL#4.0-11.0 @F@ adult#N*A###F"
+    )
+    note = "NTE#1##a^b|c@S@d"
+    read_message = read(message(pid, obr, wbc, note, msh=msh))
+    assert read_message.message_type == "ORU^R01^ORU_R01"
+    patient = read_message.groups[0].patient
+    assert patient is not None
+    assert (patient.family, patient.given) == ("DOE", ("JOHN",))
+    (result,) = results(read_message)
+    assert result.value == Number(Decimal("4.2"), "4.2")
+    assert result.unit == Unit("10^3/uL")  # ^ is plain data with $ as component separator
+    assert result.reference_range is not None
+    assert result.reference_range.text == "4.0-11.0 # adult"
+    assert [f.code for f in result.sender_flags] == ["N", "A"]
+    assert result.notes == ("a^b|c$d",)
+    assert "hl7v2.unit-rejoined" not in codes(read_message.issues)
+
+
+def test_latin1_message_with_msh18_8859_1() -> None:
+    data = message(LATIN1_PID, OBR, WBC, msh=LATIN1_MSH).encode("latin-1")
+    read_message = read(data)
+    patient = read_message.groups[0].patient
+    assert patient is not None
+    assert (patient.family, patient.given) == ("MÜLLER", ("JOSÉ", "RENÉ"))
+    assert read_message.charset == "8859/1"
+    assert not [c for c in codes(read_message.issues) if "charset" in c]
+
+
+def test_hex_escape_uses_the_message_charset() -> None:
+    note = "NTE|1||Dr. M\\XFC\\ller"
+    data = message(PID, OBR, WBC, note, msh=LATIN1_MSH).encode("latin-1")
+    assert results(read(data))[0].notes == ("Dr. Müller",)
+
+
+def test_utf8_without_msh18_is_read_silently() -> None:
+    msh = MSH.replace("UNICODE UTF-8", "")
+    data = message(LATIN1_PID, OBR, WBC, msh=msh).encode("utf-8")
+    read_message = read(data)
+    assert read_message.groups[0].patient.family == "MÜLLER"  # type: ignore[union-attr]
+    assert read_message.charset == ""
+    assert not [c for c in codes(read_message.issues) if "charset" in c]
+
+
+def test_absent_msh18_and_not_utf8_uses_the_fallback_with_an_issue() -> None:
+    msh = MSH.replace("UNICODE UTF-8", "")
+    data = message(LATIN1_PID, OBR, WBC, msh=msh).encode("cp1252")
+    read_message = read(data, Settings(fallback_charset="cp1252"))
+    assert read_message.groups[0].patient.family == "MÜLLER"  # type: ignore[union-attr]
+    found = issue(read_message, "hl7v2.charset-fallback")
+    assert found.location == "MSG[1]/MSH[1]-18"
+    assert "cp1252" in found.text
+
+
+def test_wrong_msh18_falls_back_with_an_issue() -> None:
+    msh = MSH.replace("UNICODE UTF-8", "ASCII")
+    data = message(LATIN1_PID, OBR, WBC, msh=msh).encode("latin-1")
+    read_message = read(data, Settings(fallback_charset="latin-1"))
+    assert read_message.groups[0].patient.family == "MÜLLER"  # type: ignore[union-attr]
+    assert issue(read_message, "hl7v2.charset-fallback").severity is Severity.WARNING
+
+
+def test_utf8_bytes_under_a_latin1_label_are_flagged_as_suspect() -> None:
+    data = message(LATIN1_PID, OBR, WBC, msh=LATIN1_MSH).encode("utf-8")
+    read_message = read(data)
+    assert read_message.groups[0].patient.family == "MÃ\x9cLLER"  # type: ignore[union-attr]
+    assert "hl7v2.charset-suspect" in codes(read_message.issues)
+
+
+def test_unknown_and_nonstandard_charset_names() -> None:
+    unknown = read(message(LATIN1_PID, OBR, WBC, msh=MSH.replace("UNICODE UTF-8", "EBCDIC")))
+    assert "hl7v2.charset-unknown" in codes(unknown.issues)
+    assert unknown.groups[0].patient.family == "MÜLLER"  # type: ignore[union-attr]
+    iana = read(message(LATIN1_PID, OBR, WBC, msh=MSH.replace("UNICODE UTF-8", "UTF-8")))
+    assert codes([i for i in iana.issues if "charset" in i.code]) == ["hl7v2.charset-nonstandard"]
+
+
+def test_latin15_euro_sign() -> None:
+    msh = MSH.replace("UNICODE UTF-8", "8859/15")
+    note = "NTE|1||Fee 5 €"
+    data = message(PID, OBR, WBC, note, msh=msh).encode("iso8859-15")
+    assert results(read(data))[0].notes == ("Fee 5 €",)
+
+
+def test_utf16_message_with_byte_order_mark() -> None:
+    msh = MSH.replace("UNICODE UTF-8", "UNICODE UTF-16")
+    data = message(LATIN1_PID, OBR, WBC, msh=msh).encode("utf-16")
+    read_message = read(data)
+    assert read_message.groups[0].patient.family == "MÜLLER"  # type: ignore[union-attr]
+    assert not [c for c in codes(read_message.issues) if "charset" in c]
+
+
+@pytest.mark.parametrize("terminator", ["\r", "\n", "\r\n"])
+def test_segment_terminators(terminator: str) -> None:
+    read_message = read(message(PID, OBR, WBC, terminator=terminator))
+    assert results(read_message)[0].value == Number(Decimal("3.1"), "3.1")
+    assert not [c for c in codes(read_message.issues) if c == "hl7v2.line-not-segment"]

@@ -1,0 +1,196 @@
+"""split_stream: MLLP frames, FHS/BHS batches, terminators, BOMs, junk chunks, streaming."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leukoflag import hl7v2
+from leukoflag.model import Message, Rejected
+from leukoflag.settings import Settings
+
+from .messages import ANC, CBC, MSH, OBR, PID, WBC, message, read, reject, split
+
+SECOND = message(PID.replace("MRN100871", "MRN200002"), OBR, WBC).replace(
+    "RS24-000117", "RS24-000118"
+)
+THIRD = message(PID.replace("MRN100871", "MRN300003"), OBR, ANC).replace(
+    "RS24-000117", "RS24-000119"
+)
+
+
+def control_ids(chunks: list[bytes]) -> list[str]:
+    ids = []
+    for index, chunk in enumerate(chunks, start=1):
+        read_message = read(chunk, index=index)
+        ids.append(read_message.control_id)
+    return ids
+
+
+def test_single_message_is_one_chunk() -> None:
+    assert split(CBC.encode()) == [CBC.encode()]
+
+
+def test_messages_one_after_another_are_split_at_each_msh() -> None:
+    data = (CBC + SECOND + THIRD).encode()
+    assert control_ids(split(data)) == ["RS24-000117", "RS24-000118", "RS24-000119"]
+
+
+def test_lf_and_crlf_terminators_split_and_read_like_cr() -> None:
+    for terminator in ("\n", "\r\n"):
+        data = (CBC + SECOND).replace("\r", terminator).encode()
+        chunks = split(data)
+        assert control_ids(chunks) == ["RS24-000117", "RS24-000118"]
+        assert chunks[0].endswith(terminator.encode())
+        assert read(chunks[0]).groups == read(CBC).groups
+
+
+def test_mllp_frames_are_stripped() -> None:
+    data = b"".join(b"\x0b" + m.encode() + b"\x1c\r" for m in (CBC, SECOND, THIRD))
+    chunks = split(data)
+    assert chunks[0] == CBC.encode()
+    assert control_ids(chunks) == ["RS24-000117", "RS24-000118", "RS24-000119"]
+
+
+def test_mllp_frames_back_to_back_without_carriage_return() -> None:
+    data = b"\x0b" + CBC.encode() + b"\x1c\x0b" + SECOND.encode() + b"\x1c"
+    assert control_ids(split(data)) == ["RS24-000117", "RS24-000118"]
+
+
+def test_batch_envelope_is_dropped_and_each_msh_is_a_message() -> None:
+    batch = (
+        "FHS|^~\\&|CORELAB|RIVERSIDE|EHR|RIVERSIDE|20261124120000-0500||RS-BATCH-12.hl7\r"
+        "BHS|^~\\&|CORELAB|RIVERSIDE|EHR|RIVERSIDE|20261124120000-0500\r"
+        + CBC
+        + SECOND
+        + "BTS|2\rFTS|1\r"
+    )
+    chunks = split(batch.encode())
+    assert control_ids(chunks) == ["RS24-000117", "RS24-000118"]
+    assert all(b"BTS" not in c and b"FHS" not in c for c in chunks)
+
+
+def test_junk_before_first_msh_is_its_own_rejected_chunk() -> None:
+    data = b"Exported by LabBridge 4.2 on 2026-11-24\r\n" + CBC.encode()
+    junk, first = split(data)
+    assert junk == b"Exported by LabBridge 4.2 on 2026-11-24"
+    rejected = reject(junk)
+    assert "no MSH segment" in rejected.reason
+    assert read(first).control_id == "RS24-000117"
+
+
+def test_junk_between_mllp_frames_is_its_own_chunk() -> None:
+    data = (
+        b"\x0b" + CBC.encode() + b"\x1c\r" + b"-- keepalive --\r" + b"\x0b" + SECOND.encode() + b"\x1c\r"
+    )
+    chunks = split(data)
+    assert len(chunks) == 3
+    assert chunks[1] == b"-- keepalive --"
+    assert isinstance(
+        hl7v2.read_message(chunks[1], index=2, source="feed", settings=Settings()), Rejected
+    )
+
+
+def test_segment_before_msh_is_rejected_with_its_name() -> None:
+    data = (PID + "\r" + CBC).encode()
+    orphan, _ = split(data)
+    assert reject(orphan).reason.startswith("segment PID before MSH")
+
+
+def test_byte_order_mark_and_blank_lines_are_ignored() -> None:
+    data = b"\xef\xbb\xbf\r\n\r\n" + CBC.encode() + b"\r\n\r\n\n" + SECOND.encode() + b"\n\n"
+    chunks = split(data)
+    assert control_ids(chunks) == ["RS24-000117", "RS24-000118"]
+    assert chunks[0] == CBC.encode()
+
+
+def test_frame_without_end_block_is_rejected_as_truncated() -> None:
+    data = b"\x0b" + CBC.encode() + b"\x1c\r" + b"\x0b" + SECOND.encode()[:-40]
+    first, cut = split(data)
+    assert read(first).control_id == "RS24-000117"
+    assert "truncated MLLP frame" in reject(cut).reason
+
+
+def test_utf16_stream_with_byte_order_mark() -> None:
+    text = (CBC + SECOND).replace("OKAFOR", "ÖZDEMIR")
+    chunks = split(text.encode("utf-16"))
+    assert len(chunks) == 2
+    first = read(chunks[0])
+    assert first.groups[0].patient is not None
+    assert first.groups[0].patient.family == "ÖZDEMIR"
+    assert read(chunks[1]).control_id == "RS24-000118"
+
+
+def test_split_stream_reads_lazily_in_blocks() -> None:
+    """The first message comes out before the stream is read to its end (memory stays flat)."""
+
+    class Feed(io.RawIOBase):
+        def __init__(self, parts: Iterator[bytes]) -> None:
+            self.parts = parts
+            self.reads = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def read(self, size: int = -1) -> bytes:
+            self.reads += 1
+            return next(self.parts, b"")
+
+    def endless() -> Iterator[bytes]:
+        for number in range(1_000_000):
+            yield message(PID, OBR, WBC).replace("RS24-000117", f"N{number}").encode()
+
+    feed = Feed(endless())
+    chunks = hl7v2.split_stream(feed)  # type: ignore[arg-type]
+    first = next(iter(chunks))
+    assert read(first).control_id == "N0"
+    assert feed.reads <= 3
+
+
+def test_every_message_of_a_file_ends_as_message_or_rejected() -> None:
+    data = "\r".join(
+        (
+            CBC.rstrip("\r"),
+            "MSH|^~|CORELAB|RIVERSIDE",  # broken delimiters
+            "PID|1||X",
+            SECOND.rstrip("\r"),
+            MSH.replace("ORU^R01^ORU_R01", "ADT^A01^ADT_A01") + "\rPID|1||MRN1\rPV1|1|I",
+            THIRD,
+        )
+    ).encode()
+    outcomes = [
+        hl7v2.read_message(chunk, index=i, source="mixed.hl7", settings=Settings())
+        for i, chunk in enumerate(split(data), start=1)
+    ]
+    kinds = [type(o).__name__ for o in outcomes]
+    assert kinds == ["Message", "Rejected", "Message", "Rejected", "Message"]
+    assert "MSH-2 encoding characters" in outcomes[1].reason  # type: ignore[union-attr]
+    assert "ADT^A01" in outcomes[3].reason  # type: ignore[union-attr]
+
+
+POOL = (CBC, SECOND, THIRD)
+
+
+@given(
+    picks=st.lists(st.sampled_from(range(3)), min_size=1, max_size=6),
+    terminator=st.sampled_from(["\r", "\n", "\r\n"]),
+    framing=st.sampled_from(["plain", "mllp", "batch"]),
+    block_size=st.integers(min_value=1, max_value=700),
+)
+def test_any_concatenation_and_chunking_yields_the_same_messages(
+    picks: list[int], terminator: str, framing: str, block_size: int
+) -> None:
+    texts = [POOL[p].replace("\r", terminator) for p in picks]
+    if framing == "mllp":
+        data = b"".join(b"\x0b" + t.encode() + b"\x1c\r" for t in texts)
+    elif framing == "batch":
+        data = ("BHS|^~\\&|CORELAB\r" + "".join(texts) + f"BTS|{len(texts)}\r").encode()
+    else:
+        data = "".join(texts).encode()
+    chunks = split(data, block_size)
+    assert [c.decode() for c in chunks] == texts
+    read_all = [hl7v2.read_message(c, index=1, source="p", settings=Settings()) for c in chunks]
+    assert all(isinstance(m, Message) for m in read_all)

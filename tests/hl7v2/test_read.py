@@ -1,0 +1,293 @@
+"""read_message: header, patient, visit, orders, grouping, notes, unmapped content."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from leukoflag.model import (
+    Identifier,
+    Number,
+    ReportStatus,
+    ResultStatus,
+    Severity,
+    Timestamp,
+)
+
+from .messages import (
+    ANC,
+    CBC,
+    MSH,
+    OBR,
+    ORC,
+    PID,
+    PV1,
+    SPM,
+    WBC,
+    codes,
+    issue,
+    message,
+    obx,
+    only_order,
+    read,
+    results,
+)
+
+
+def test_cbc_message_is_read_into_the_model() -> None:
+    read_message = read(CBC)
+    assert read_message.location == "MSG[1]"
+    assert read_message.source == "test.hl7"
+    assert read_message.control_id == "RS24-000117"
+    assert read_message.sending_application == "CORELAB"
+    assert read_message.sending_facility == "RIVERSIDE"
+    assert read_message.receiving_application == "EHR"
+    assert read_message.message_type == "ORU^R01^ORU_R01"
+    assert read_message.processing_id == "P"
+    assert read_message.version == "2.5.1"
+    assert read_message.charset == "UNICODE UTF-8"
+    assert read_message.timestamp == Timestamp(
+        "20261124091047-0500", "2026-11-24T09:10:47-05:00", read_message.timestamp.day  # type: ignore[union-attr]
+    )
+    order = only_order(read_message)
+    assert order.location == "MSG[1]/OBR[1]"
+    assert order.code.code_in("http://loinc.org") == "58410-2"
+    assert order.status is ReportStatus.FINAL
+    assert order.status_text == "F"
+    assert order.placer_id == Identifier("ORD55377", assigner="EHR")
+    assert order.filler_id == Identifier("LAB88164", assigner="CORELAB")
+    assert order.order_control == "RE"
+    assert order.effective is not None
+    assert order.effective.fhir == "2026-11-24T08:05:00-05:00"
+    assert order.issued is not None
+    assert order.issued.fhir == "2026-11-24T09:05:00-05:00"
+    assert order.ordering_provider == "ILONA VARGA, MD (5820)"
+    wbc, anc = order.results
+    assert wbc.location == "MSG[1]/OBX[1]"
+    assert wbc.order == "MSG[1]/OBR[1]"
+    assert wbc.value == Number(Decimal("3.1"), "3.1")
+    assert anc.value == Number(Decimal("1.20"), "1.20")
+    assert str(anc.value.value) == "1.20"  # type: ignore[union-attr]
+    assert wbc.status is ResultStatus.FINAL
+    assert wbc.set_id == "1"
+    assert wbc.value_type == "NM"
+    assert wbc.effective is not None
+    assert wbc.effective.fhir == "2026-11-24T08:05:00-05:00"
+    (specimen,) = order.specimens
+    assert specimen.location == "MSG[1]/SPM[1]"
+    assert specimen.identifier == Identifier("SP7790", assigner="CORELAB")
+    assert specimen.type is not None
+    assert specimen.type.code_in("http://terminology.hl7.org/CodeSystem/v2-0487") == "BLDV"
+    assert specimen.collected is not None
+    assert specimen.collected.fhir == "2026-11-24T08:05:00-05:00"
+    assert specimen.received is not None
+    assert specimen.received.fhir == "2026-11-24T08:19:00-05:00"
+    assert specimen.is_control is False
+    assert set(codes(read_message.issues)) == {"hl7v2.field-unmapped"}
+
+
+def test_patient_and_visit() -> None:
+    group = read(CBC).groups[0]
+    patient = group.patient
+    assert patient is not None
+    assert patient.location == "MSG[1]/PID[1]"
+    assert patient.identifiers == (Identifier("MRN100871", "", "MR", "RIVERSIDE"),)
+    assert (patient.family, patient.given) == ("OKAFOR", ("DANIEL", "C"))
+    assert patient.birth_date is not None
+    assert patient.birth_date.fhir == "1961-07-19"
+    assert (patient.sex, patient.sex_text) == ("male", "M")
+    visit = group.visit
+    assert visit is not None
+    assert visit.patient_class == "O"
+    assert visit.assigned_location == "ONC, 12, B, RIVERSIDE"
+    assert visit.attending == "DR ILONA VARGA, MD (5820)"
+    assert visit.visit_number == Identifier("V7788", "", "VN", "RIVERSIDE")
+
+
+def test_identifier_with_iso_assigning_authority_becomes_an_oid_system() -> None:
+    pid = "PID|1||4455667^^^STATEMPI&2.16.840.1.113883.4.3.99&ISO^MR~K-88^^^CLINIC^PI||DOE^JANE"
+    patient = read(message(pid, OBR, WBC)).groups[0].patient
+    assert patient is not None
+    assert patient.identifiers == (
+        Identifier("4455667", "urn:oid:2.16.840.1.113883.4.3.99", "MR", "STATEMPI"),
+        Identifier("K-88", "", "PI", "CLINIC"),
+    )
+
+
+def test_pediatric_patient_keeps_birth_date_precision_and_sex() -> None:
+    pid = "PID|1||MRN777^^^RIVERSIDE^MR||NGUYEN^BAO^^^^^L||202603|F"
+    patient = read(message(pid, OBR, WBC)).groups[0].patient
+    assert patient is not None
+    assert patient.birth_date is not None
+    assert patient.birth_date.fhir == "2026-03"
+    assert patient.birth_date.day.isoformat() == "2026-03-01"
+    assert patient.sex == "female"
+    assert patient.given == ("BAO",)
+
+
+def test_sex_codes_follow_table_0001() -> None:
+    for sent, gender in (("F", "female"), ("M", "male"), ("A", "other"), ("U", "unknown")):
+        pid = f"PID|1||MRN1^^^RIVERSIDE^MR||DOE^SAM||19900101|{sent}"
+        patient = read(message(pid, OBR, WBC)).groups[0].patient
+        assert patient is not None
+        assert patient.sex == gender
+    read_message = read(message("PID|1||MRN1||DOE^SAM||19900101|X", OBR, WBC))
+    assert read_message.groups[0].patient.sex == "unknown"  # type: ignore[union-attr]
+    assert issue(read_message, "hl7v2.sex-unknown").location == "MSG[1]/PID[1]-8"
+
+
+def test_several_obr_each_keep_their_own_results() -> None:
+    chem = (
+        "OBR|2|ORD55378^EHR|LAB88165^CORELAB|24323-8^Comprehensive metabolic panel^LN|||"
+        "20261124080500-0500||||||||||||||||||F"
+    )
+    sodium = "OBX|1|NM|2951-2^Sodium^LN||139|mmol/L^^UCUM|135-145|N|||F"
+    read_message = read(message(PID, ORC, OBR, WBC, ANC, chem, sodium))
+    (group,) = read_message.groups
+    cbc, cmp_ = group.orders
+    assert [r.location for r in cbc.results] == ["MSG[1]/OBX[1]", "MSG[1]/OBX[2]"]
+    assert [r.location for r in cmp_.results] == ["MSG[1]/OBX[3]"]
+    assert cmp_.results[0].order == "MSG[1]/OBR[2]"
+    assert cmp_.code.code_in("http://loinc.org") == "24323-8"
+    assert cmp_.order_control == ""  # no ORC before the second OBR
+
+
+def test_obx_after_spm_is_kept_as_specimen_observation() -> None:
+    quality = "OBX|3|CWE|33882-2^Specimen condition^LN||CLOT^Clotted^L||||||F"
+    read_message = read(message(PID, OBR, WBC, SPM, quality))
+    order = only_order(read_message)
+    wbc, condition = order.results
+    assert wbc.specimen == ""
+    assert condition.specimen == "MSG[1]/SPM[1]"
+    assert condition.order == "MSG[1]/OBR[1]"
+    assert order.specimens[0].location == "MSG[1]/SPM[1]"
+
+
+def test_notes_attach_to_the_segment_before_them() -> None:
+    read_message = read(
+        message(
+            PID,
+            "NTE|1||Patient fasting since midnight.",
+            OBR,
+            "NTE|1||Drawn from the left arm.",
+            WBC,
+            "NTE|1|L|Verified by repeat analysis.",
+            "NTE|2|L|Smear reviewed.",
+            ANC,
+            SPM,
+            "NTE|1||Slightly hemolysed.",
+        )
+    )
+    group = read_message.groups[0]
+    assert group.patient is not None
+    assert group.patient.notes == ("Patient fasting since midnight.",)
+    order = group.orders[0]
+    assert order.notes == ("Drawn from the left arm.",)
+    assert order.results[0].notes == ("Verified by repeat analysis.", "Smear reviewed.")
+    assert order.results[1].notes == ()
+    assert order.specimens[0].notes == ("Slightly hemolysed.",)
+
+
+def test_note_after_a_segment_without_notes_is_an_issue_with_its_text() -> None:
+    read_message = read(message(PID, PV1, "NTE|1||Visit note", OBR, WBC))
+    found = issue(read_message, "hl7v2.note-unattached")
+    assert found.location == "MSG[1]/NTE[1]"
+    assert "Visit note" in found.text
+
+
+def test_several_patients_make_several_groups() -> None:
+    second_pid = "PID|2||MRN200002^^^RIVERSIDE^MR||NAKASHIMA^AIKO||19920204|F"
+    read_message = read(message(PID, OBR, WBC, second_pid, OBR.replace("OBR|1", "OBR|2"), ANC))
+    first, second = read_message.groups
+    assert first.patient is not None
+    assert second.patient is not None
+    assert (first.patient.family, second.patient.family) == ("OKAFOR", "NAKASHIMA")
+    assert [r.location for r in first.orders[0].results] == ["MSG[1]/OBX[1]"]
+    assert [r.location for r in second.orders[0].results] == ["MSG[1]/OBX[2]"]
+    assert second.orders[0].location == "MSG[1]/OBR[2]"
+
+
+def test_obx_without_obr_goes_under_an_implicit_order() -> None:
+    read_message = read(message(PID, WBC))
+    order = only_order(read_message)
+    assert order.location == "MSG[1]/ORDER[1]"
+    assert order.status is ReportStatus.UNKNOWN
+    assert order.results[0].order == "MSG[1]/ORDER[1]"
+    found = issue(read_message, "hl7v2.obx-without-obr")
+    assert found.location == "MSG[1]/OBX[1]"
+    assert found.severity is Severity.WARNING
+
+
+def test_results_before_any_pid_have_no_patient() -> None:
+    read_message = read(message(OBR, WBC))
+    (group,) = read_message.groups
+    assert group.patient is None
+    assert len(group.orders[0].results) == 1
+
+
+def test_z_segment_and_unmapped_standard_segment_are_issues() -> None:
+    read_message = read(
+        message(PID, "PD1|||RIVERSIDE CLINIC", OBR, WBC, "ZLB|1|ANALYZER-7|QC-LOT-2291")
+    )
+    z = [i for i in read_message.issues if i.location == "MSG[1]/ZLB[1]"]
+    assert codes(z) == ["hl7v2.segment-unmapped"]
+    assert "ANALYZER-7" in z[0].text
+    assert issue(read_message, "hl7v2.segment-unmapped").location == "MSG[1]/PD1[1]"
+
+
+def test_populated_field_not_carried_is_an_issue_with_its_location() -> None:
+    segment = (
+        "OBX|1|NM|6690-2^WBC^LN||5.2|10*3/uL^^UCUM|4.0-11.0|N|||F|||20261124080500-0500"
+        "||||||ARM^Arm^HL70163"
+    )
+    read_message = read(message(PID, OBR, WBC, ANC, segment))
+    found = [i for i in read_message.issues if i.location == "MSG[1]/OBX[3]-20"]
+    assert codes(found) == ["hl7v2.field-unmapped"]
+    assert "ARM^Arm^HL70163" in found[0].text
+
+
+def test_orc_without_obr_is_its_own_order_with_an_issue() -> None:
+    read_message = read(message(PID, ORC, "ORC|CA|ORD9^EHR", OBR, WBC))
+    first, second = read_message.groups[0].orders
+    assert first.location == "MSG[1]/ORC[1]"
+    assert first.placer_id == Identifier("ORD55377", assigner="EHR")
+    assert second.location == "MSG[1]/OBR[1]"
+    assert second.order_control == "CA"
+    assert issue(read_message, "hl7v2.orc-without-obr").location == "MSG[1]/ORC[1]"
+
+
+def test_missing_control_id_is_an_issue() -> None:
+    msh = MSH.replace("RS24-000117", "")
+    assert issue(read(message(PID, OBR, WBC, msh=msh)), "hl7v2.control-id-missing").location == (
+        "MSG[1]/MSH[1]-10"
+    )
+
+
+def test_text_input_is_accepted() -> None:
+    from leukoflag import hl7v2
+    from leukoflag.settings import Settings
+
+    read_message = hl7v2.read_message(CBC, index=3, source="s", settings=Settings())
+    assert read_message.location == "MSG[3]"  # type: ignore[union-attr]
+    assert len(results(read_message)) == 2  # type: ignore[arg-type]
+
+
+def test_observation_details_are_carried() -> None:
+    segment = (
+        "OBX|1|NM|6690-2^WBC^LN|1|5.2|10*3/uL^^UCUM|4.0-11.0|N|||F|||20261124080500-0500|"
+        "RS^Riverside Core Lab^L|7001^OSEI^KWAME|AUTO^Automated count^L|XN-1000-7^SYSMEX|"
+        "20261124081500-0500||||Riverside Core Laboratory^^^^^^^^^CLIA05D1234567||||||RSLT"
+    )
+    result = results(read(message(PID, OBR, segment)))[0]
+    assert result.sub_id == "1"
+    assert result.method is not None
+    assert result.method.codings[0].code == "AUTO"
+    assert result.device == "XN-1000-7 (SYSMEX)"
+    assert result.performers == (
+        "Riverside Core Lab (RS)",
+        "KWAME OSEI (7001)",
+        "Riverside Core Laboratory (CLIA05D1234567)",
+    )
+    assert result.analysis_time is not None
+    assert result.analysis_time.fhir == "2026-11-24T08:15:00-05:00"
+    assert result.category is not None
+    assert result.category.codings[0].code == "RSLT"

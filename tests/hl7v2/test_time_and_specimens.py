@@ -1,0 +1,117 @@
+"""Timestamps (precision, offsets, default zone, truncation) and specimens (SPM, OBR-15, QC)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from leukoflag.model import Identifier, Timestamp
+from leukoflag.settings import Settings
+
+from .messages import MSH, OBR, PID, WBC, codes, issue, message, obx, only_order, read, results
+
+
+@pytest.mark.parametrize(
+    ("sent", "fhir"),
+    [
+        ("2026", "2026"),
+        ("202611", "2026-11"),
+        ("20261124", "2026-11-24"),
+        ("2026112408-0500", "2026-11-24T08:00:00-05:00"),
+        ("202611240830+0100", "2026-11-24T08:30:00+01:00"),
+        ("20261124083015.1234+0000", "2026-11-24T08:30:15.1234+00:00"),
+        ("20261124083015^S", "2026-11-24"),
+    ],
+)
+def test_timestamp_precision_and_offset(sent: str, fhir: str) -> None:
+    segment = WBC.replace("20261124080500-0500", sent)
+    result = results(read(message(PID, OBR, segment)))[0]
+    assert result.effective is not None
+    assert result.effective.fhir == fhir
+    assert result.effective.text == sent.split("^")[0]
+
+
+def test_time_without_offset_takes_the_default_zone_with_daylight_saving() -> None:
+    settings = Settings(default_timezone="America/Chicago")
+    winter = WBC.replace("20261124080500-0500", "20261124080500")
+    summer = obx("4.4", set_id="2").replace("||F", "||F|||20260715080500")
+    read_message = read(message(PID, OBR, winter, summer), settings)
+    first, second = results(read_message)
+    assert first.effective == Timestamp(
+        "20261124080500", "2026-11-24T08:05:00-06:00", dt.date(2026, 11, 24)
+    )
+    assert second.effective is not None
+    assert second.effective.fhir == "2026-07-15T08:05:00-05:00"
+    assert "hl7v2.timestamp-truncated" not in codes(read_message.issues)
+
+
+def test_time_without_offset_or_default_zone_is_truncated_with_an_issue() -> None:
+    segment = WBC.replace("20261124080500-0500", "20261124080500")
+    read_message = read(message(PID, OBR, segment))
+    result = results(read_message)[0]
+    assert result.effective == Timestamp("20261124080500", "2026-11-24", dt.date(2026, 11, 24))
+    assert issue(read_message, "hl7v2.timestamp-truncated").location == "MSG[1]/OBX[1]-14"
+
+
+def test_message_timestamp_without_offset() -> None:
+    msh = MSH.replace("20261124091047-0500", "20261124091047")
+    read_message = read(message(PID, OBR, WBC, msh=msh), Settings(default_timezone="Europe/Berlin"))
+    assert read_message.timestamp is not None
+    assert read_message.timestamp.fhir == "2026-11-24T09:10:47+01:00"
+
+
+def test_control_specimen_role_marks_control_material() -> None:
+    spm = "SPM|1|QC-LOT-2291^CORELAB||BLD^Whole blood^HL70487|||||||Q^Control specimen^HL70369"
+    order = only_order(read(message(PID, OBR, WBC, spm)))
+    (specimen,) = order.specimens
+    assert specimen.is_control is True
+    assert specimen.role is not None
+    assert specimen.role.codings[0].code == "Q"
+
+
+@pytest.mark.parametrize(
+    "kind", ["QC^Quality control material^L", "CTL1^Control material, level 1^99RSLAB"]
+)
+def test_control_specimen_type_marks_control_material(kind: str) -> None:
+    spm = f"SPM|1|QC-9^CORELAB||{kind}"
+    order = only_order(read(message(PID, OBR, WBC, spm)))
+    assert order.specimens[0].is_control is True
+
+
+def test_patient_specimen_is_not_control() -> None:
+    spm = "SPM|1|SP1^CORELAB||BLDV^Blood, venous^HL70487|||||||P^Patient^HL70369"
+    assert only_order(read(message(PID, OBR, WBC, spm))).specimens[0].is_control is False
+
+
+def test_specimen_identifier_as_placer_and_filler_pair() -> None:
+    spm = "SPM|1|PL-77&EHR^FL-88&CORELAB||BLDV^Blood, venous^HL70487"
+    (specimen,) = only_order(read(message(PID, OBR, WBC, spm))).specimens
+    assert specimen.identifier == Identifier("FL-88", assigner="CORELAB")
+
+
+def test_unknown_specimen_role_is_an_issue() -> None:
+    spm = "SPM|1|SP1^CORELAB||BLDV^Blood, venous^HL70487|||||||Z^Zebra^HL70369"
+    read_message = read(message(PID, OBR, WBC, spm))
+    assert issue(read_message, "hl7v2.specimen-role-unknown").location == "MSG[1]/SPM[1]-11"
+
+
+def test_older_obr15_specimen_source_becomes_a_specimen() -> None:
+    obr = (
+        "OBR|1|ORD1^EHR|LAB1^CORELAB|58410-2^CBC panel^LN|||20261124080500-0500|||||||"
+        "20261124081900-0500|BLD&Whole blood&HL70070^^^LACF&Left antecubital fossa&HL70163|||||||||F"
+    )
+    read_message = read(message(PID, obr, WBC))
+    order = only_order(read_message)
+    (specimen,) = order.specimens
+    assert specimen.location == "MSG[1]/OBR[1]-15"
+    assert specimen.type is not None
+    assert specimen.type.codings[0].code == "BLD"
+    assert specimen.type.codings[0].system == "http://terminology.hl7.org/CodeSystem/v2-0070"
+    assert specimen.source_site is not None
+    assert specimen.source_site.codings[0].code == "LACF"
+    assert specimen.received is not None
+    assert specimen.received.fhir == "2026-11-24T08:19:00-05:00"
+    assert specimen.collected is not None
+    assert order.specimen_source == specimen.type
+    assert not [i for i in read_message.issues if i.location == "MSG[1]/OBR[1]-14"]

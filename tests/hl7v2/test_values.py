@@ -1,0 +1,332 @@
+"""OBX-2 value types, OBX-6 units, OBX-7 ranges, OBX-8 flags, OBX-11/OBR-25 status tables."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from leukoflag.model import (
+    CodedResult,
+    Coding,
+    NoValue,
+    Number,
+    NumberRange,
+    Ratio,
+    ReferenceRange,
+    ReportStatus,
+    ResultStatus,
+    Text,
+    Unit,
+    Value,
+)
+
+from .messages import OBR, PID, WBC, codes, first_result, issue, message, obx, only_order, read
+
+V3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+UCUM = "http://unitsofmeasure.org"
+
+
+def test_nm_keeps_the_decimal_as_sent() -> None:
+    result, _ = first_result(obx("8.20"))
+    assert result.value == Number(Decimal("8.20"), "8.20")
+    assert str(result.value.value) == "8.20"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("sent", ["4,5", "1e3", "NaN", "4.5.1", "12 000", "pending"])
+def test_nm_that_is_not_a_decimal_is_text_with_an_issue(sent: str) -> None:
+    result, read_message = first_result(obx(sent))
+    assert result.value == Text(sent)
+    assert issue(read_message, "hl7v2.value-not-numeric").location == "MSG[1]/OBX[1]-5"
+
+
+def test_nm_with_a_comparator_is_read_with_an_issue() -> None:
+    result, read_message = first_result(obx("<0.5"))
+    assert result.value == Number(Decimal("0.5"), "<0.5", "<")
+    assert issue(read_message, "hl7v2.value-comparator-in-nm").location == "MSG[1]/OBX[1]-5"
+
+
+@pytest.mark.parametrize(
+    ("sent", "value"),
+    [
+        ("<^0.1", Number(Decimal("0.1"), "<0.1", "<")),
+        ("<=^0.1", Number(Decimal("0.1"), "<=0.1", "<=")),
+        (">^100", Number(Decimal("100"), ">100", ">")),
+        (">=^100", Number(Decimal("100"), ">=100", ">=")),
+        ("=^4.5", Number(Decimal("4.5"), "=4.5")),
+        ("^4.5", Number(Decimal("4.5"), "4.5")),
+        ("^1.5^-^2.5", NumberRange(Decimal("1.5"), Decimal("2.5"), "1.5-2.5")),
+        ("^1^:^128", Ratio(Decimal("1"), Decimal("128"), "1:128")),
+        ("^1^/^2", Ratio(Decimal("1"), Decimal("2"), "1/2")),
+        ("<>^5", Text("<>5")),
+        ("^2^+", Text("2+")),
+    ],
+)
+def test_sn_forms(sent: str, value: Value) -> None:
+    result, read_message = first_result(obx(sent, value_type="SN"))
+    assert result.value == value
+    assert result.value_type == "SN"
+    assert not [c for c in codes(read_message.issues) if c.startswith("hl7v2.value")]
+
+
+def test_sn_sent_as_plain_text_is_read_with_an_issue() -> None:
+    result, read_message = first_result(obx("<0.5", value_type="SN"))
+    assert result.value == Number(Decimal("0.5"), "<0.5", "<")
+    assert "hl7v2.value-sn-unstructured" in codes(read_message.issues)
+
+
+@pytest.mark.parametrize("sent", ["<^abc", "!^5", "<^1^-^2", "^1^-^x"])
+def test_sn_that_cannot_be_read_is_text_with_an_issue(sent: str) -> None:
+    result, read_message = first_result(obx(sent, value_type="SN"))
+    assert isinstance(result.value, Text)
+    assert "hl7v2.value-sn-invalid" in codes(read_message.issues)
+
+
+@pytest.mark.parametrize("value_type", ["ST", "TX", "FT"])
+def test_text_is_kept(value_type: str) -> None:
+    result, read_message = first_result(obx("Clumped platelets seen", value_type=value_type))
+    assert result.value == Text("Clumped platelets seen")
+    assert "hl7v2.value-number-in-text" not in codes(read_message.issues)
+
+
+def test_text_with_an_unambiguous_leading_number_becomes_a_number() -> None:
+    result, read_message = first_result(obx("3.4 (verified on repeat)", value_type="ST"))
+    assert result.value == Number(
+        Decimal("3.4"), "3.4 (verified on repeat)", comment="(verified on repeat)"
+    )
+    found = issue(read_message, "hl7v2.value-number-in-text")
+    assert found.location == "MSG[1]/OBX[1]-5"
+
+
+@pytest.mark.parametrize("sent", ["3.4-5.0", "1:128", "3.4 or 3.9", "2+", "Negative"])
+def test_ambiguous_text_stays_text(sent: str) -> None:
+    result, _ = first_result(obx(sent, value_type="ST"))
+    assert result.value == Text(sent)
+
+
+def test_formatted_text_repetitions_are_lines() -> None:
+    result, _ = first_result(obx("Smear:~\\.br\\Toxic granulation", value_type="FT"))
+    assert result.value == Text("Smear:\n\nToxic granulation")
+
+
+def test_coded_value_is_a_concept() -> None:
+    result, _ = first_result(
+        obx("260385009^Negative^SCT^NEG^negative^L", value_type="CWE", unit="", reference="")
+    )
+    assert isinstance(result.value, CodedResult)
+    assert result.value.concept.codings == (
+        Coding("260385009", "Negative", "http://snomed.info/sct", "SCT"),
+        Coding("NEG", "negative", "", "L"),
+    )
+
+
+@pytest.mark.parametrize("sent", ["***.**", "-----", "***", "--.--"])
+def test_masked_values_are_no_value(sent: str) -> None:
+    result, _ = first_result(obx(sent))
+    assert result.value == NoValue("masked", sent)
+    assert result.data_absent_reason == "masked"
+
+
+def test_empty_value_is_no_value() -> None:
+    result, _ = first_result(obx("", status="X", flags=""))
+    assert result.value == NoValue("empty")
+    assert result.status is ResultStatus.CANCELLED
+    assert result.data_absent_reason == "not-performed"
+
+
+def test_missing_value_type_is_inferred_with_an_issue() -> None:
+    result, read_message = first_result(obx("7.3", value_type=""))
+    assert result.value == Number(Decimal("7.3"), "7.3")
+    assert "hl7v2.value-type-missing" in codes(read_message.issues)
+
+
+@pytest.mark.parametrize(
+    ("sent", "unit", "rejoined"),
+    [
+        ("10*3/uL^^UCUM", Unit("10*3/uL", "10*3/uL", UCUM), False),
+        ("K/uL", Unit("K/uL"), False),
+        ("10^3/uL", Unit("10^3/uL"), True),
+        ("x10^9/L", Unit("x10^9/L"), True),
+        ("x10\\S\\9/L", Unit("x10^9/L"), False),
+        ("10*9/L^x10E9/L^UCUM", Unit("x10E9/L", "10*9/L", UCUM), False),
+        ("^cells/uL", Unit("cells/uL"), False),
+        ("THOU/uL^thousand per microliter^99RSLAB", Unit("thousand per microliter", "THOU/uL", "99RSLAB"), False),
+        ("10^3/uL^10^3/uL^L", Unit("10^3/uL", "10^3/uL", "L"), True),
+    ],
+)
+def test_units(sent: str, unit: Unit, rejoined: bool) -> None:
+    result, read_message = first_result(obx("5.0", unit=sent))
+    assert result.unit == unit
+    assert ("hl7v2.unit-rejoined" in codes(read_message.issues)) is rejoined
+
+
+@pytest.mark.parametrize(
+    ("sent", "low", "high", "unit"),
+    [
+        ("4.0-11.0", "4.0", "11.0", None),
+        ("4.0 - 11.0", "4.0", "11.0", None),
+        ("4.0 to 11.0", "4.0", "11.0", None),
+        ("[4.0-11.0]", "4.0", "11.0", None),
+        ("(4.0-11.0)", "4.0", "11.0", None),
+        ("4.0-11.0 x10\\S\\9/L", "4.0", "11.0", Unit("x10^9/L")),
+        ("4.0–11.0", "4.0", "11.0", None),  # noqa: RUF001 - an en dash, as some labs send
+        (">4.0", "4.0", None, None),
+        (">= 1.8", "1.8", None, None),
+        ("<11", None, "11", None),
+        ("<=11 K/uL", None, "11", Unit("K/uL")),
+        ("-2.0--0.5", "-2.0", "-0.5", None),
+        ("-3 - 3", "-3", "3", None),
+    ],
+)
+def test_reference_ranges(sent: str, low: str | None, high: str | None, unit: Unit | None) -> None:
+    result, _ = first_result(obx("5.0", reference=sent))
+    text = sent.replace("\\S\\", "^")
+    assert result.reference_range == ReferenceRange(
+        text,
+        Decimal(low) if low else None,
+        Decimal(high) if high else None,
+        unit,
+    )
+
+
+@pytest.mark.parametrize("sent", ["Negative", "See report", "5"])
+def test_reference_range_text_without_bounds_is_kept(sent: str) -> None:
+    result, _ = first_result(obx("5.0", reference=sent))
+    assert result.reference_range == ReferenceRange(sent)
+
+
+def test_flag_repetitions_are_all_kept() -> None:
+    result, read_message = first_result(obx("2.1", flags="L~A"))
+    assert result.sender_flags == (
+        Coding("L", "Low", V3, "HL70078"),
+        Coding("A", "Abnormal", V3, "HL70078"),
+    )
+    assert not [c for c in codes(read_message.issues) if c.startswith("hl7v2.flag")]
+
+
+@pytest.mark.parametrize("code", ["AC", "HM", "OBX", "QCF", "TOX"])
+def test_flags_without_a_v3_equivalent_keep_the_v2_table(code: str) -> None:
+    result, read_message = first_result(obx("2.1", flags=code))
+    (flag,) = result.sender_flags
+    assert (flag.code, flag.system, flag.system_name) == (code, "", "HL70078")
+    assert "hl7v2.flag-unmapped" in codes(read_message.issues)
+
+
+def test_unknown_flag_is_kept_with_an_issue() -> None:
+    result, read_message = first_result(obx("2.1", flags="LOW"))
+    assert result.sender_flags == (Coding("LOW", "", "", "HL70078"),)
+    assert issue(read_message, "hl7v2.flag-unknown").location == "MSG[1]/OBX[1]-8"
+
+
+def test_cwe_flag_with_its_own_system() -> None:
+    result, _ = first_result(obx("2.1", flags="LL^Critically low^HL70078"))
+    assert result.sender_flags == (Coding("LL", "Critically low", V3, "HL70078"),)
+
+
+@pytest.mark.parametrize(
+    ("sent", "status", "absent"),
+    [
+        ("F", ResultStatus.FINAL, ""),
+        ("C", ResultStatus.CORRECTED, ""),
+        ("A", ResultStatus.AMENDED, ""),
+        ("P", ResultStatus.PRELIMINARY, ""),
+        ("D", ResultStatus.ENTERED_IN_ERROR, ""),
+        ("W", ResultStatus.ENTERED_IN_ERROR, ""),
+        ("X", ResultStatus.CANCELLED, "not-performed"),
+        ("N", ResultStatus.CANCELLED, "not-asked"),
+        ("I", ResultStatus.REGISTERED, ""),
+        ("R", ResultStatus.PRELIMINARY, ""),
+        ("S", ResultStatus.PRELIMINARY, ""),
+        ("V", ResultStatus.FINAL, ""),
+        ("U", ResultStatus.FINAL, ""),
+        ("B", ResultStatus.FINAL, ""),
+        ("O", ResultStatus.REGISTERED, ""),
+    ],
+)
+def test_result_status_table_0085(sent: str, status: ResultStatus, absent: str) -> None:
+    result, _ = first_result(obx("5.0", status=sent))
+    assert (result.status, result.status_text, result.data_absent_reason) == (status, sent, absent)
+
+
+def test_corrected_and_deleted_results_keep_their_values() -> None:
+    read_message = read(message(PID, OBR, obx("3.9", status="C"), obx("3.1", status="D", set_id="2")))
+    corrected, deleted = only_order(read_message).results
+    assert (corrected.status, corrected.value) == (
+        ResultStatus.CORRECTED,
+        Number(Decimal("3.9"), "3.9"),
+    )
+    assert (deleted.status, deleted.value) == (
+        ResultStatus.ENTERED_IN_ERROR,
+        Number(Decimal("3.1"), "3.1"),
+    )
+
+
+def test_order_detail_result_is_kept_with_an_issue() -> None:
+    result, read_message = first_result(obx("CBC ordered", value_type="ST", status="O"))
+    assert result.status is ResultStatus.REGISTERED
+    assert "hl7v2.result-order-detail" in codes(read_message.issues)
+
+
+@pytest.mark.parametrize(("sent", "code"), [("", "hl7v2.status-missing"), ("Q", "hl7v2.status-unknown")])
+def test_missing_or_unknown_result_status_is_unknown_with_an_issue(sent: str, code: str) -> None:
+    result, read_message = first_result(obx("5.0", status=sent))
+    assert result.status is ResultStatus.UNKNOWN
+    assert issue(read_message, code).location == "MSG[1]/OBX[1]-11"
+
+
+@pytest.mark.parametrize(
+    ("sent", "status", "issue_code"),
+    [
+        ("O", ReportStatus.REGISTERED, ""),
+        ("I", ReportStatus.REGISTERED, ""),
+        ("S", ReportStatus.REGISTERED, ""),
+        ("P", ReportStatus.PRELIMINARY, ""),
+        ("C", ReportStatus.CORRECTED, ""),
+        ("R", ReportStatus.PARTIAL, ""),
+        ("A", ReportStatus.PARTIAL, ""),
+        ("F", ReportStatus.FINAL, ""),
+        ("X", ReportStatus.CANCELLED, ""),
+        ("Y", ReportStatus.UNKNOWN, "hl7v2.report-status-unknown"),
+        ("Q", ReportStatus.UNKNOWN, "hl7v2.report-status-unknown"),
+        ("", ReportStatus.UNKNOWN, "hl7v2.report-status-missing"),
+    ],
+)
+def test_report_status_table_0123(sent: str, status: ReportStatus, issue_code: str) -> None:
+    obr = OBR[: OBR.rindex("|") + 1] + sent
+    read_message = read(message(PID, obr, WBC))
+    order = only_order(read_message)
+    assert (order.status, order.status_text) == (status, sent)
+    if issue_code:
+        assert issue(read_message, issue_code).location == "MSG[1]/OBR[1]-25"
+    else:
+        assert not [c for c in codes(read_message.issues) if "report-status" in c]
+
+
+@pytest.mark.parametrize(
+    ("name", "system"),
+    [
+        ("LN", "http://loinc.org"),
+        ("SCT", "http://snomed.info/sct"),
+        ("SNM", "http://snomed.info/sct"),
+        ("HL70487", "http://terminology.hl7.org/CodeSystem/v2-0487"),
+        ("UCUM", UCUM),
+        ("I10", "http://hl7.org/fhir/sid/icd-10"),
+        ("L", ""),
+        ("99RSLAB", ""),
+        ("RIVERSIDE", ""),
+    ],
+)
+def test_coding_system_names(name: str, system: str) -> None:
+    result, _ = first_result(obx("5.0", code=f"WBC1^White cells^{name}"))
+    assert result.code.codings == (Coding("WBC1", "White cells", system, name),)
+
+
+def test_local_code_with_loinc_alternate_and_original_text() -> None:
+    code = "WBC^White blood count^99RSLAB^6690-2^Leukocytes^LN^^2.76^WBC (auto)"
+    result, _ = first_result(obx("5.0", code=code))
+    assert result.code.codings == (
+        Coding("WBC", "White blood count", "", "99RSLAB"),
+        Coding("6690-2", "Leukocytes", "http://loinc.org", "LN", "2.76"),
+    )
+    assert result.code.text == "WBC (auto)"
+    assert result.code.code_in("http://loinc.org") == "6690-2"

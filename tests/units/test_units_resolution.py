@@ -1,0 +1,382 @@
+"""How a unit is found: exact, tolerant, case-insensitive, UCUM code first; and every refusal."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+import leukoflag
+from leukoflag.model import Analyte, Severity, Unit
+from leukoflag.units import (
+    Match,
+    UnitKind,
+    issue_for,
+    normalize,
+    normalize_range,
+    notes_for,
+    resolve_unit,
+)
+
+UCUM = "http://unitsofmeasure.org"
+
+
+def reason_of(value: object, unit: object, analyte: str = "wbc") -> str:
+    with pytest.raises(leukoflag.UnitError) as caught:
+        leukoflag.count_per_ul(value, unit, analyte)  # type: ignore[arg-type]
+    return caught.value.reason
+
+
+# --------------------------------------------------------------------------------- matching
+
+
+@pytest.mark.parametrize(
+    ("spelling", "ucum", "match"),
+    [
+        ("K/uL", "10*3/uL", Match.EXACT),
+        ("K / uL", "10*3/uL", Match.TOLERANT),
+        (" x10^9/L ", "10*9/L", Match.TOLERANT),
+        ("x10*9/L", "10*9/L", Match.TOLERANT),
+        ("×10⁹/L", "10*9/L", Match.TOLERANT),
+        ("10**3/uL", "10*3/uL", Match.TOLERANT),
+        ("10^(3)/µL", "10*3/uL", Match.TOLERANT),
+        ("10e3/uL", "10*3/uL", Match.TOLERANT),
+        ("X10E3/uL", "10*3/uL", Match.TOLERANT),
+        ("cells/mcL", "/uL", Match.TOLERANT),
+        ("/mm³", "/mm3", Match.TOLERANT),
+        ("/mm^3", "/mm3", Match.TOLERANT),
+        ("K/UL", "10*3/uL", Match.CASE_INSENSITIVE),
+        ("K/MCL", "10*3/uL", Match.CASE_INSENSITIVE),
+        ("THOU/UL", "10*3/uL", Match.CASE_INSENSITIVE),
+        ("X10E3/UL", "10*3/uL", Match.CASE_INSENSITIVE),
+        ("CELLS/UL", "/uL", Match.CASE_INSENSITIVE),
+        ("/CU MM", "/mm3", Match.CASE_INSENSITIVE),
+        ("GIGA.L-1", "10*9/L", Match.CASE_INSENSITIVE),
+        ("Bill/L", "10*9/L", Match.CASE_INSENSITIVE),
+        ("TSD/µL", "10*3/uL", Match.CASE_INSENSITIVE),
+    ],
+)
+def test_spelling_variants_match_in_order(spelling: str, ucum: str, match: Match) -> None:
+    spec = resolve_unit(spelling)
+    assert (spec.ucum, spec.match, spec.spelling) == (ucum, match, spelling)
+    assert spec.matched_tolerantly is (match is not Match.EXACT)
+
+
+@pytest.mark.parametrize(
+    ("spelling", "kind", "ucum"),
+    [
+        ("G/L", UnitKind.COUNT, "10*9/L"),
+        ("g/L", UnitKind.OTHER_ANALYTE, "g/L"),
+        ("G/l", UnitKind.COUNT, "10*9/L"),
+        ("g/l", UnitKind.OTHER_ANALYTE, "g/L"),
+        ("M/uL", UnitKind.OTHER_ANALYTE, "10*6/uL"),
+        ("10*6/mL", UnitKind.COUNT, "10*6/mL"),
+        ("10*6/uL", UnitKind.OTHER_ANALYTE, "10*6/uL"),
+    ],
+)
+def test_case_that_changes_meaning_is_kept(spelling: str, kind: UnitKind, ucum: str) -> None:
+    spec = resolve_unit(spelling)
+    assert (spec.kind, spec.ucum, spec.match) == (kind, ucum, Match.EXACT)
+
+
+@pytest.mark.parametrize("spelling", ["g/DL", "G/DL", "gL", "PG", "MMOL/L", "MM/H"])
+def test_no_case_folding_where_case_could_change_meaning(spelling: str) -> None:
+    assert reason_of("5", spelling) == "unknown-unit"
+
+
+def test_tolerant_match_does_not_cross_case() -> None:
+    # "G / L" keeps its capital G: giga per litre, never grams
+    assert resolve_unit("G / L").ucum == "10*9/L"
+    assert resolve_unit("g / L").ucum == "g/L"
+
+
+# --------------------------------------------------------------------------------- Unit values
+
+
+def test_ucum_code_is_used_first_when_system_is_ucum() -> None:
+    spec = resolve_unit(Unit(text="thousand per microliter", code="10*3/uL", system=UCUM))
+    assert (spec.ucum, spec.match, spec.spelling) == ("10*3/uL", Match.UCUM_CODE, "10*3/uL")
+
+
+def test_ucum_system_named_by_the_sender_counts_as_ucum() -> None:
+    spec = resolve_unit(Unit(text="", code="10*9/L", system="UCUM"))
+    assert spec.match is Match.UCUM_CODE
+
+
+def test_text_is_used_when_the_code_is_local() -> None:
+    spec = resolve_unit(Unit(text="K/uL", code="KUL", system="99LAB"))
+    assert (spec.ucum, spec.spelling, spec.match) == ("10*3/uL", "K/uL", Match.EXACT)
+
+
+def test_code_is_used_as_a_spelling_when_the_text_is_unknown() -> None:
+    spec = resolve_unit(Unit(text="per mcl", code="/uL", system="L"))
+    assert (spec.ucum, spec.spelling) == ("/uL", "/uL")
+
+
+def test_non_ucum_code_claimed_as_ucum_falls_back_to_the_text() -> None:
+    # K/uL is not a UCUM code (UCUM reads K as kelvin): use the alias table on the text
+    spec = resolve_unit(Unit(text="K/uL", code="K/uL", system=UCUM))
+    assert (spec.ucum, spec.match) == ("10*3/uL", Match.EXACT)
+
+
+def test_fhir_quantity_code_and_unit_agreeing_normalize() -> None:
+    count = normalize(Decimal("0.8"), Unit(text="x10^9/L", code="10*9/L", system=UCUM), "anc")
+    assert count.value_per_ul == Decimal(800)
+    assert count.unit.match is Match.UCUM_CODE
+
+
+def test_code_and_text_disagreeing_are_refused_not_trusted() -> None:
+    unit = Unit(text="K/uL", code="/uL", system=UCUM)
+    assert reason_of("6.8", unit) == "unit-conflict"
+    with pytest.raises(leukoflag.UnitError) as caught:
+        resolve_unit(unit)
+    assert caught.value.reason == "unit-conflict"
+    assert "'K/uL'" in str(caught.value)
+    assert "'/uL'" in str(caught.value)
+
+
+def test_unknown_text_and_code_name_both_spellings() -> None:
+    with pytest.raises(leukoflag.UnitError) as caught:
+        resolve_unit(Unit(text="kilocells", code="KC", system="99LAB"))
+    assert caught.value.reason == "unknown-unit"
+    assert caught.value.spelling == "kilocells"
+    assert "'kilocells'" in str(caught.value)
+    assert "'KC'" in str(caught.value)
+
+
+def test_empty_unit_value_is_a_missing_unit() -> None:
+    assert normalize("6.8", Unit(text=" ", code=""), "wbc").inferred
+    with pytest.raises(leukoflag.UnitError) as caught:
+        resolve_unit(Unit(text=""))
+    assert caught.value.reason == "no-unit"
+
+
+# --------------------------------------------------------------------------------- refusals
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "analyte", "reason"),
+    [
+        ("5.0", "K/uLL", "wbc", "unknown-unit"),
+        ("5.0", "kcells/ul", "anc", "unknown-unit"),
+        ("7", None, "wbc", "no-unit"),
+        ("450", "", "anc", "no-unit"),
+        ("65", "%", "anc", "percent"),
+        ("0.65", "{ratio}", "anc", "fraction"),
+        ("0.65", "1", "anc", "fraction"),
+        ("4.5", "10*12/L", "wbc", "wrong-analyte"),
+        ("13.5", "g/dL", "wbc", "wrong-analyte"),
+        ("4.5", "M/uL", "wbc", "wrong-analyte"),
+        ("3", "/[HPF]", "wbc", "wrong-analyte"),
+        ("3", "cells/hpf", "wbc", "wrong-analyte"),
+        ("88", "fL", "wbc", "wrong-dimension"),
+        ("29", "pg", "anc", "wrong-dimension"),
+        ("4500", "K/uL", "wbc", "implausible"),
+        ("-1.2", "K/uL", "anc", "implausible"),
+        ("2000000", "/uL", "wbc", "implausible"),
+        ("5000000", None, "wbc", "implausible"),
+        ("6,8", "K/uL", "wbc", "bad-number"),
+        ("", "K/uL", "wbc", "bad-number"),
+        ("NaN", "K/uL", "wbc", "bad-number"),
+        ("Infinity", "K/uL", "wbc", "bad-number"),
+        ("1_000", "/uL", "wbc", "bad-number"),
+        (6.8, "K/uL", "wbc", "bad-number"),
+        ("6.8", "K/uL", "platelets", "unknown-analyte"),
+    ],
+)
+def test_every_refusal_has_its_reason(value: object, unit: str, analyte: str, reason: str) -> None:
+    assert reason_of(value, unit, analyte) == reason
+
+
+def test_unit_error_is_a_value_error_naming_spelling_and_reason() -> None:
+    with pytest.raises(ValueError, match=r"^unknown-unit: unit 'K/uLL'") as caught:
+        leukoflag.count_per_ul("5", "K/uLL")
+    assert isinstance(caught.value, leukoflag.Error)
+    assert isinstance(caught.value, leukoflag.UnitError)
+    assert caught.value.spelling == "K/uLL"
+
+
+def test_implausible_message_shows_the_converted_value() -> None:
+    with pytest.raises(leukoflag.UnitError, match="4500000 cells/µL"):
+        leukoflag.count_per_ul("4500", "K/uL")
+
+
+def test_float_is_refused_with_a_clear_message() -> None:
+    with pytest.raises(leukoflag.UnitError, match="float"):
+        leukoflag.count_per_ul(8.2, "K/uL")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("value", [True, None, [8.2], object()])
+def test_values_of_other_types_are_a_type_error(value: object) -> None:
+    with pytest.raises(TypeError):
+        leukoflag.count_per_ul(value, "K/uL")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(Decimal("6.8"), 6800), ("6.8", 6800), (" 6.8 ", 6800), (7, 7000), ("+7", 7000)],
+)
+def test_values_may_be_decimal_str_or_int(value: Decimal | str | int, expected: int) -> None:
+    assert leukoflag.count_per_ul(value, "K/uL") == expected
+
+
+def test_negative_zero_is_zero() -> None:
+    result = leukoflag.count_per_ul("-0.0", "K/uL")
+    assert result == 0
+    assert not result.is_signed()
+
+
+def test_plausibility_limits_are_inclusive() -> None:
+    assert leukoflag.count_per_ul("0", "K/uL") == 0
+    assert leukoflag.count_per_ul("1000", "K/uL") == 1_000_000
+    assert reason_of("1000.001", "K/uL") == "implausible"
+
+
+def test_analyte_enum_is_accepted() -> None:
+    assert leukoflag.count_per_ul("1.5", "K/uL", Analyte.ANC) == 1500
+
+
+# --------------------------------------------------------------------------------- no unit
+
+
+@pytest.mark.parametrize(
+    ("value", "ucum", "expected"),
+    [
+        ("6.8", "10*3/uL", 6800),  # a fraction of a cell per µL is never written
+        ("0.4", "10*3/uL", 400),
+        ("6.0", "10*3/uL", None),  # whole-valued: 6,000 or 6 cells/µL, ambiguous
+        ("6800", "/uL", 6800),  # 6,800,000 cells/µL is not plausible
+        ("1001", "/uL", 1001),
+        ("450", "", None),
+        ("1000", "", None),
+        ("0", "10*3/uL", 0),  # every reading gives 0
+    ],
+)
+def test_missing_unit_is_inferred_only_when_unambiguous(
+    value: str, ucum: str, expected: int | None
+) -> None:
+    if expected is None:
+        assert reason_of(value, None) == "no-unit"
+        return
+    count = normalize(value, None, "wbc")
+    assert (count.value_per_ul, count.ucum, count.inferred) == (expected, ucum, True)
+    assert count.spelling == ""
+
+
+def test_missing_unit_uses_reference_range_bounds_to_decide() -> None:
+    count = normalize("7", None, "wbc", same_unit_values=["4.5", "11.0"])
+    assert (count.value_per_ul, count.ucum) == (7000, "10*3/uL")
+    with pytest.raises(leukoflag.UnitError) as caught:
+        normalize("7", None, "wbc", same_unit_values=["4", "11"])
+    assert caught.value.reason == "no-unit"
+
+
+def test_missing_unit_inference_is_reported_as_an_issue() -> None:
+    count = normalize("6.8", None, "wbc")
+    (issue,) = notes_for(count, "MSG[1]/OBX[3]-6")
+    assert (issue.code, issue.severity, issue.location) == (
+        "units.unit-inferred",
+        Severity.WARNING,
+        "MSG[1]/OBX[3]-6",
+    )
+    assert "10*3/uL" in issue.text
+
+
+def test_tolerant_match_is_reported_as_information() -> None:
+    (issue,) = notes_for(normalize("6.8", "K/MCL", "wbc"), "ITEM[1]/Observation.valueQuantity")
+    assert (issue.code, issue.severity) == ("units.unit-matched-tolerantly", Severity.INFORMATION)
+    assert notes_for(normalize("6.8", "K/mcL", "wbc"), "x") == ()
+
+
+def test_refusal_becomes_an_issue_with_its_reason_code() -> None:
+    with pytest.raises(leukoflag.UnitError) as caught:
+        leukoflag.count_per_ul("4.5", "10*12/L")
+    issue = issue_for(caught.value, "MSG[1]/OBX[2]-6")
+    assert (issue.code, issue.severity) == ("units.wrong-analyte", Severity.ERROR)
+    assert "red-cell" in issue.text
+
+
+# --------------------------------------------------------------------------------- ranges
+
+
+def test_range_converts_with_the_same_rules() -> None:
+    assert normalize_range("4.0", "11.0", "K/uL") == (4000, 11000)
+    low, high = normalize_range(Decimal("1.50"), None, "x10^9/L", "anc")
+    assert (low, high) == (1500, None)
+    assert low is not None
+    assert len(low.as_tuple().digits) == 3
+
+
+def test_range_without_unit_takes_the_results_unit() -> None:
+    result = normalize("6.8", "K/uL", "wbc")
+    assert normalize_range("4", "11", None, result=result) == (4000, 11000)
+    inferred = normalize("6.8", None, "wbc")
+    assert normalize_range("4", "11", None, result=inferred) == (4000, 11000)
+
+
+def test_range_without_any_unit_infers_from_its_bounds() -> None:
+    assert normalize_range("4.5", "11.0", None) == (4500, 11000)
+    with pytest.raises(leukoflag.UnitError) as caught:
+        normalize_range("4", "11", None)
+    assert caught.value.reason == "no-unit"
+
+
+def test_range_refuses_like_a_value() -> None:
+    with pytest.raises(leukoflag.UnitError) as caught:
+        normalize_range("40", "70", "%", "anc")
+    assert caught.value.reason == "percent"
+    with pytest.raises(leukoflag.UnitError) as caught:
+        normalize_range("4000", "11000", "K/uL")
+    assert caught.value.reason == "implausible"
+
+
+def test_empty_range_stays_empty() -> None:
+    assert normalize_range(None, None, "K/uL") == (None, None)
+
+
+# --------------------------------------------------------------------------------- hot path
+
+
+@pytest.mark.parametrize("value", ["NaN", "sNaN", Decimal("NaN"), Decimal("sNaN"), "-Infinity"])
+def test_non_numbers_are_refused_on_the_warm_path(value: object) -> None:
+    assert leukoflag.count_per_ul("1.0", "K/uL") == 1000  # the unit is now memoized
+    assert reason_of(value, "K/uL") == "bad-number"
+
+
+def test_memo_limit_does_not_change_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    from leukoflag import units
+
+    memo: dict[object, object] = {}
+    monkeypatch.setattr(units, "_FAST_PLANS", memo)
+    monkeypatch.setattr(units, "_FAST_PLANS_LIMIT", 1)
+    assert leukoflag.count_per_ul("2.5", "K/uL") == 2500
+    assert leukoflag.count_per_ul("2500", "cells/uL") == 2500
+    assert leukoflag.count_per_ul("2.5", "K/uL") == 2500
+    assert list(memo) == ["K/uL"]
+    assert reason_of("5", "%") == "percent"
+
+
+def test_factor_that_is_not_a_power_of_ten_multiplies_exactly() -> None:
+    from leukoflag.units import UnitSpec, _apply
+
+    spec = resolve_unit("K/uL")
+    half = UnitSpec(
+        spelling="per 2 uL",
+        ucum="/2uL",
+        kind=UnitKind.COUNT,
+        factor=Decimal("0.5"),
+        exponent=None,
+        match=Match.EXACT,
+        meaning="test",
+        source="test",
+        dimension=spec.dimension,
+    )
+    assert _apply(Decimal("1301"), half) == Decimal("650.5")
+    # 31 significant digits: the default 28-digit context would round, leukoflag does not
+    long = Decimal("1234.567890123456789012345678901")
+    assert _apply(long, half) == Decimal("617.2839450617283945061728394505")
+
+
+def test_scaling_never_rounds_even_beyond_28_digits() -> None:
+    long = "1.234567890123456789012345678901"
+    assert leukoflag.count_per_ul(long, "K/uL") == Decimal("1234.567890123456789012345678901")
