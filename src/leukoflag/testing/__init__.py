@@ -1,4 +1,4 @@
-"""Testing toolkit for EHR pipelines: message builders and assertions (no pytest needed).
+"""Testing toolkit for EHR pipelines: message builders and assertions (pytest not needed).
 
 The pytest plugin (:mod:`leukoflag.testing.plugin`, registered through the ``pytest11`` entry
 point) adds the fixtures ``leukoflag_convert``, ``leukoflag_settings`` and
@@ -7,6 +7,14 @@ point) adds the fixtures ``leukoflag_convert``, ``leukoflag_settings`` and
 
 from __future__ import annotations
 
+from leukoflag.testing.assertions import (
+    assert_count_per_ul,
+    assert_flagged,
+    assert_no_data_loss,
+    assert_not_flagged,
+    assert_valid_fhir,
+    find_observations,
+)
 from leukoflag.testing.builders import (
     DEFAULT_COLLECTED,
     Code,
@@ -32,6 +40,7 @@ from leukoflag.testing.builders import (
     ucum,
     wbc,
 )
+from leukoflag.testing.conversion import RecordedConversion, convert_message
 
 __all__ = [
     "DEFAULT_COLLECTED",
@@ -41,10 +50,18 @@ __all__ = [
     "OrderSpec",
     "OruMessage",
     "PatientSpec",
+    "RecordedConversion",
     "ResultSpec",
     "anc",
+    "assert_count_per_ul",
+    "assert_flagged",
+    "assert_no_data_loss",
+    "assert_not_flagged",
+    "assert_valid_fhir",
     "batch",
+    "convert_message",
     "fhir_bundle",
+    "find_observations",
     "local_code",
     "loinc",
     "ndjson",

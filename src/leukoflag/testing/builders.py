@@ -145,7 +145,11 @@ _CHARSET_CODECS: Final = {
     "8859/15": "iso8859-15",
     "UNICODE UTF-8": "utf-8",
 }
-_VERSIONS: Final = ("2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1", "2.8")
+_VERSIONS: Final = ("2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7")
+# Versions whose ORU^R01 definition (as hl7apy, leukoflag's strict mode, reads it) requires OBX-4
+# and ORC-7/OBR-27 (quantity/timing): the builder fills them there so the message stays valid.
+_SUB_ID_REQUIRED: Final = frozenset({"2.3.1", "2.7"})
+_TIMING_REQUIRED: Final = frozenset({"2.3"})
 _LINE_ENDINGS: Final = ("\r", "\n", "\r\n")
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
@@ -954,8 +958,8 @@ def _msh(
         enc.text(version),  # MSH-12
         "",
         "",
-        "AL",  # MSH-15 accept acknowledgment: always
-        "NE",  # MSH-16 application acknowledgment: never
+        "",  # MSH-15/16 acknowledgment types: transport only, leukoflag does not carry them
+        "",
         "",
         enc.text(charset),  # MSH-18
     ]
@@ -1010,13 +1014,14 @@ class _MessageContext:
         filler_ei = enc.composite(filler, "LABSYS")
         reported = _v2_time(_after(collected, _REPORTED_AFTER))
         provider = self._provider()
-        orc = [""] * 12
-        orc[0] = "RE"  # ORC-1: observations to follow
-        orc[1], orc[2] = placer_ei, filler_ei
-        orc[4] = "CM"  # ORC-5: order completed
-        orc[8] = reported  # ORC-9 transaction time
-        orc[11] = provider  # ORC-12
+        # ORC-1 RE: observations to follow. The ordering provider goes in OBR-16 only (ORC-12
+        # would repeat it); ORC-5 and ORC-9 are left out as leukoflag does not carry them.
+        orc = ["RE", placer_ei, filler_ei]
         obr = [""] * 25
+        if self.version in _TIMING_REQUIRED:
+            timing = enc.composite("", "", "", _v2_time(collected), "", "R")  # TQ-4 start, TQ-6
+            orc.extend(["", "", "", timing])  # ORC-7
+            obr.extend(["", timing])  # OBR-27
         obr[0] = str(number)
         obr[1], obr[2] = placer_ei, filler_ei
         obr[3] = enc.coded((spec.code,))  # OBR-4
@@ -1051,7 +1056,7 @@ class _MessageContext:
 
     def _notes(self, notes: Sequence[str]) -> list[str]:
         return [
-            self.enc.segment("NTE", [str(n), "L", self.enc.text(note, formatted=True)])
+            self.enc.segment("NTE", [str(n), "", self.enc.text(note, formatted=True)])
             for n, note in enumerate(notes, start=1)
         ]
 
@@ -1062,7 +1067,8 @@ class _MessageContext:
         fields[0] = str(set_id)
         fields[1] = spec.value_type  # OBX-2
         fields[2] = enc.coded(spec.codes)  # OBX-3
-        fields[3] = enc.text(spec.sub_id)  # OBX-4
+        sub_id = spec.sub_id or ("1" if self.version in _SUB_ID_REQUIRED else "")
+        fields[3] = enc.text(sub_id)  # OBX-4
         fields[4] = self._value(spec)  # OBX-5
         if spec.unit is not None:
             fields[5] = enc.coded((spec.unit,))  # OBX-6
@@ -1072,7 +1078,7 @@ class _MessageContext:
         fields[13] = _v2_time(observed)  # OBX-14
         if self.has_spm:  # OBX-19 date/time of the analysis exists from v2.5
             fields[18] = _v2_time(_after(observed, _ANALYZED_AFTER))
-        if self.version not in ("2.3", "2.3.1", "2.4"):
+        if self.version in ("2.5.1", "2.6", "2.7"):  # OBX-23 exists from v2.5.1
             fields.extend(["", "", "", enc.composite(self.performing_lab)])  # OBX-23
         return [enc.segment("OBX", fields), *self._notes(spec.notes)]
 
