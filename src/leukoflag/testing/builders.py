@@ -669,7 +669,8 @@ class _Encoding:
 
     def text(self, value: str, *, formatted: bool = False) -> str:
         r"""``value`` with every delimiter escaped (HL7 v2 2.7.4): ``\F\ \S\ \T\ \R\ \E\``;
-        line breaks as ``\.br\`` in formatted text (FT), as hex ``\X0A\`` elsewhere."""
+        line breaks as ``\.br\`` in formatted text (FT); other control characters, and line
+        breaks elsewhere, as hex ``\X0A\``."""
         e = self.escape
         escapes = {
             self.escape: f"{e}E{e}",
@@ -683,8 +684,11 @@ class _Encoding:
         for char in value:
             if char in escapes:
                 out.append(escapes[char])
-            elif char in "\r\n":
-                out.append(f"{e}.br{e}" if formatted else f"{e}X{ord(char):02X}{e}")
+            elif char in "\r\n" and formatted:
+                out.append(f"{e}.br{e}")
+            elif char < " " or char == "\x7f":
+                # a control character (a segment end, an MLLP frame byte) is never sent raw
+                out.append(f"{e}X{ord(char):02X}{e}")
             else:
                 out.append(char)
         return "".join(out)
