@@ -351,7 +351,9 @@ def assert_count_per_ul(
             what = f"no Observation matches {which}" if which else "no Observation in the output"
         else:
             what = (
-                f"{len(chosen)} Observations match {which}" if which else f"{len(chosen)} found"
+                f"{len(chosen)} Observations match {which}"
+                if which
+                else f"{len(chosen)} Observations in the output"
             ) + "; pass analyte= or code= to choose one"
         raise _fail(f"expected one result of {shown}: {what}.\n{_found_list(found)}", output)
     obs = chosen[0]
