@@ -263,6 +263,7 @@ def assert_flagged(
     checked. Every selected result must carry ``expected`` as its computed code (the one in
     ``interpretation`` explained by leukoflag's extension; the sender's flag does not count).
     """
+    __tracebackhide__ = True  # pytest shows the failure at the caller's line
     found = _all_observations(output)
     chosen = _select(found, analyte, code)
     which = _selection(analyte, code)
@@ -302,6 +303,7 @@ def assert_not_flagged(
 ) -> None:
     """Assert that leukoflag computed no interpretation for the selected results (all results
     without ``analyte``/``code``): urine, cancelled, non-numeric … results are not flagged."""
+    __tracebackhide__ = True  # pytest shows the failure at the caller's line
     found = _all_observations(output)
     chosen = _select(found, analyte, code)
     which = _selection(analyte, code)
@@ -341,6 +343,7 @@ def assert_count_per_ul(
     equal to ``expected`` as a number (``3200`` matches ``3.2E+3`` and ``3200.0``); a string may
     start with a comparator (``"<500"``), which must then match too.
     """
+    __tracebackhide__ = True  # pytest shows the failure at the caller's line
     comparator, wanted = _expected_count(expected)
     found = _all_observations(output)
     chosen = _select(found, analyte, code)
@@ -405,6 +408,7 @@ def assert_no_data_loss(conversion: Conversion, data: bytes | str | None = None)
     the ``leukoflag_convert`` fixture (or :func:`leukoflag.testing.convert_message`); without
     it only the first two checks are made.
     """
+    __tracebackhide__ = True  # pytest shows the failure at the caller's line
     if isinstance(data, str):
         data = data.encode("utf-8")
     if data is None and isinstance(conversion, RecordedConversion):
@@ -526,6 +530,7 @@ def assert_valid_fhir(output: Output, version: str | None = None) -> None:
     default: the conversion's setting, else R4), checked by ``leukoflag.fhir.validate``
     (fhir.resources models for the resource and each resource inside it, plus the required
     code bindings the models do not check)."""
+    __tracebackhide__ = True  # pytest shows the failure at the caller's line
     if version is None:
         version = output.settings.fhir_version if isinstance(output, RecordedConversion) else "R4"
     resources: list[tuple[str, Mapping[str, Any]]]
