@@ -57,7 +57,9 @@ def obx(
 def read(data: str | bytes, settings: Settings | None = None, index: int = 1) -> Message:
     """Read one message that must be accepted."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
-    result = hl7v2.read_message(raw, index=index, source="test.hl7", settings=settings or Settings())
+    result = hl7v2.read_message(
+        raw, index=index, source="test.hl7", settings=settings or Settings()
+    )
     assert isinstance(result, Message), getattr(result, "reason", result)
     return result
 

@@ -21,7 +21,10 @@ def test_json_is_rejected() -> None:
 
 
 def test_log_quoting_hl7_lines_is_rejected() -> None:
-    log = b"2026-11-24 08:00:01 INFO inbound MSH|^~\\&|CORELAB|RIVERSIDE\n2026-11-24 08:00:02 INFO ack"
+    log = (
+        b"2026-11-24 08:00:01 INFO inbound MSH|^~\\&|CORELAB|RIVERSIDE\n"
+        b"2026-11-24 08:00:02 INFO ack"
+    )
     reason = reject(log).reason
     assert reason.startswith("not an HL7 v2 message: no MSH segment")
     assert "2026-11-24 08:00:01" in reason

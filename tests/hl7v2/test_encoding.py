@@ -46,9 +46,7 @@ def test_non_default_delimiters_are_honoured() -> None:
     )
     pid = "PID#1##MRN9$$$RIVERSIDE$MR##DOE$JOHN##19700101#M"
     obr = "OBR#1#ORD1$EHR#LAB1$CORELAB#58410-2$CBC panel$LN#########################F"
-    wbc = (
-        "OBX#1#NM#6690-2$Leukocytes$LN##4.2#10^3/uL#4.0-11.0 @F@ adult#N*A###F"
-    )
+    wbc = "OBX#1#NM#6690-2$Leukocytes$LN##4.2#10^3/uL#4.0-11.0 @F@ adult#N*A###F"
     note = "NTE#1##a^b|c@S@d"
     read_message = read(message(pid, obr, wbc, note, msh=msh))
     assert read_message.message_type == "ORU^R01^ORU_R01"

@@ -84,7 +84,13 @@ def test_junk_before_first_msh_is_its_own_rejected_chunk() -> None:
 
 def test_junk_between_mllp_frames_is_its_own_chunk() -> None:
     data = (
-        b"\x0b" + CBC.encode() + b"\x1c\r" + b"-- keepalive --\r" + b"\x0b" + SECOND.encode() + b"\x1c\r"
+        b"\x0b"
+        + CBC.encode()
+        + b"\x1c\r"
+        + b"-- keepalive --\r"
+        + b"\x0b"
+        + SECOND.encode()
+        + b"\x1c\r"
     )
     chunks = split(data)
     assert len(chunks) == 3
@@ -105,6 +111,12 @@ def test_byte_order_mark_and_blank_lines_are_ignored() -> None:
     chunks = split(data)
     assert control_ids(chunks) == ["RS24-000117", "RS24-000118"]
     assert chunks[0] == CBC.encode()
+
+
+def test_files_concatenated_with_their_byte_order_marks() -> None:
+    data = b"\xef\xbb\xbf" + CBC.encode() + b"\xef\xbb\xbf" + SECOND.encode()
+    chunks = split(data)
+    assert chunks == [CBC.encode(), SECOND.encode()]
 
 
 def test_frame_without_end_block_is_rejected_as_truncated() -> None:
@@ -177,7 +189,7 @@ POOL = (CBC, SECOND, THIRD)
 @given(
     picks=st.lists(st.sampled_from(range(3)), min_size=1, max_size=6),
     terminator=st.sampled_from(["\r", "\n", "\r\n"]),
-    framing=st.sampled_from(["plain", "mllp", "batch"]),
+    framing=st.sampled_from(["plain", "mllp", "batch", "bom"]),
     block_size=st.integers(min_value=1, max_value=700),
 )
 def test_any_concatenation_and_chunking_yields_the_same_messages(
@@ -186,6 +198,8 @@ def test_any_concatenation_and_chunking_yields_the_same_messages(
     texts = [POOL[p].replace("\r", terminator) for p in picks]
     if framing == "mllp":
         data = b"".join(b"\x0b" + t.encode() + b"\x1c\r" for t in texts)
+    elif framing == "bom":
+        data = b"".join(b"\xef\xbb\xbf" + t.encode() for t in texts)
     elif framing == "batch":
         data = ("BHS|^~\\&|CORELAB\r" + "".join(texts) + f"BTS|{len(texts)}\r").encode()
     else:

@@ -29,7 +29,7 @@ def test_timestamp_precision_and_offset(sent: str, fhir: str) -> None:
     result = results(read(message(PID, OBR, segment)))[0]
     assert result.effective is not None
     assert result.effective.fhir == fhir
-    assert result.effective.text == sent.split("^")[0]
+    assert result.effective.text == sent.split("^", maxsplit=1)[0]
 
 
 def test_time_without_offset_takes_the_default_zone_with_daylight_saving() -> None:
@@ -99,7 +99,8 @@ def test_unknown_specimen_role_is_an_issue() -> None:
 def test_older_obr15_specimen_source_becomes_a_specimen() -> None:
     obr = (
         "OBR|1|ORD1^EHR|LAB1^CORELAB|58410-2^CBC panel^LN|||20261124080500-0500|||||||"
-        "20261124081900-0500|BLD&Whole blood&HL70070^^^LACF&Left antecubital fossa&HL70163|||||||||F"
+        "20261124081900-0500|BLD&Whole blood&HL70070^^^LACF&Left antecubital fossa&HL70163"
+        "|||||||||F"
     )
     read_message = read(message(PID, obr, WBC))
     order = only_order(read_message)

@@ -150,7 +150,11 @@ def test_missing_value_type_is_inferred_with_an_issue() -> None:
         ("x10\\S\\9/L", Unit("x10^9/L"), False),
         ("10*9/L^x10E9/L^UCUM", Unit("x10E9/L", "10*9/L", UCUM), False),
         ("^cells/uL", Unit("cells/uL"), False),
-        ("THOU/uL^thousand per microliter^99RSLAB", Unit("thousand per microliter", "THOU/uL", "99RSLAB"), False),
+        (
+            "THOU/uL^thousand per microliter^99RSLAB",
+            Unit("thousand per microliter", "THOU/uL", "99RSLAB"),
+            False,
+        ),
         ("10^3/uL^10^3/uL^L", Unit("10^3/uL", "10^3/uL", "L"), True),
     ],
 )
@@ -169,7 +173,7 @@ def test_units(sent: str, unit: Unit, rejoined: bool) -> None:
         ("[4.0-11.0]", "4.0", "11.0", None),
         ("(4.0-11.0)", "4.0", "11.0", None),
         ("4.0-11.0 x10\\S\\9/L", "4.0", "11.0", Unit("x10^9/L")),
-        ("4.0–11.0", "4.0", "11.0", None),  # noqa: RUF001 - an en dash, as some labs send
+        ("4.0–11.0", "4.0", "11.0", None),  # an en dash, as some labs send
         (">4.0", "4.0", None, None),
         (">= 1.8", "1.8", None, None),
         ("<11", None, "11", None),
@@ -249,7 +253,9 @@ def test_result_status_table_0085(sent: str, status: ResultStatus, absent: str) 
 
 
 def test_corrected_and_deleted_results_keep_their_values() -> None:
-    read_message = read(message(PID, OBR, obx("3.9", status="C"), obx("3.1", status="D", set_id="2")))
+    read_message = read(
+        message(PID, OBR, obx("3.9", status="C"), obx("3.1", status="D", set_id="2"))
+    )
     corrected, deleted = only_order(read_message).results
     assert (corrected.status, corrected.value) == (
         ResultStatus.CORRECTED,
@@ -267,7 +273,9 @@ def test_order_detail_result_is_kept_with_an_issue() -> None:
     assert "hl7v2.result-order-detail" in codes(read_message.issues)
 
 
-@pytest.mark.parametrize(("sent", "code"), [("", "hl7v2.status-missing"), ("Q", "hl7v2.status-unknown")])
+@pytest.mark.parametrize(
+    ("sent", "code"), [("", "hl7v2.status-missing"), ("Q", "hl7v2.status-unknown")]
+)
 def test_missing_or_unknown_result_status_is_unknown_with_an_issue(sent: str, code: str) -> None:
     result, read_message = first_result(obx("5.0", status=sent))
     assert result.status is ResultStatus.UNKNOWN

@@ -215,7 +215,12 @@ class _Flagger:
             if limit is None:
                 entry.pop(name, None)
                 continue
-            if isinstance(sent_limit, dict) and "value" in sent_limit:
+            if isinstance(sent_limit, dict) and any(
+                isinstance(e, dict) and e.get("url") in _KEPT
+                for e in sent_limit.get("extension", ())
+            ):
+                limit = {"extension": sent_limit["extension"], **limit}  # flagged before: kept
+            elif isinstance(sent_limit, dict) and "value" in sent_limit:
                 translated = {k: v for k, v in sent_limit.items() if k not in ("extension", "id")}
                 limit = {
                     "extension": [{"url": el.PQ_TRANSLATION, "valueQuantity": translated}],
@@ -333,8 +338,7 @@ class _Flagger:
             component["referenceRange"] = el.normalized_ranges(
                 evaluation.reference_range, None, None
             )
-        root = self.editor.node(())
-        root["component"] = [*root.get("component", ()), component]
+        self.editor.node(("component",)).append(component)  # sources are components: it exists
 
     def derived_entry(self, evaluation: Evaluation, sources: list[Path]) -> None:
         """A new Bundle entry: an Observation ``derivedFrom`` the source Observations."""
@@ -378,8 +382,10 @@ class _Flagger:
         entry: dict[str, Any] = {"fullUrl": url, "resource": resource}
         if root.get("type") in _REQUESTING:  # replaying the input must not duplicate it
             entry["request"] = {"method": "PUT", "url": f"Observation/{rid}"}
-        bundle = self.editor.node(())
-        bundle["entry"] = [*bundle.get("entry", ()), entry]
+        if isinstance(root.get("entry"), list):
+            self.editor.node(("entry",)).append(entry)  # the copy, registered with the editor
+        else:
+            self.editor.node(())["entry"] = [entry]
         report = self.report_of(evaluation)
         if report is not None:
             node = self.editor.node(report)

@@ -13,16 +13,18 @@ from dataclasses import dataclass
 __all__ = [
     "DEFAULT",
     "Delimiters",
+    "delimiters",
     "read_delimiters",
     "segment_id",
     "unescape",
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Delimiters:
-    """The separators of one message. ``key`` joins them (a cheap, hashable cache key);
-    ``truncation`` is the v2.7+ fifth encoding character, or ``""``."""
+    """The separators of one message; ``truncation`` is the v2.7+ fifth encoding character, or
+    ``""``. Instances are interned (one per distinct set, see :func:`delimiters`), so identity
+    is equality and hashing them, as the per-process caches do on every field, is cheap."""
 
     field: str
     component: str
@@ -31,30 +33,30 @@ class Delimiters:
     subcomponent: str
     truncation: str = ""
 
-    @property
-    def key(self) -> str:
-        return (
-            self.field
-            + self.component
-            + self.repetition
-            + self.escape
-            + self.subcomponent
-            + self.truncation
-        )
+
+@functools.lru_cache(maxsize=256)
+def delimiters(chars: str) -> Delimiters:
+    """The one Delimiters instance for MSH-1 followed by MSH-2 (``"|^~\\&"``)."""
+    return Delimiters(chars[0], chars[1], chars[2], chars[3], chars[4], chars[5:6])
 
 
-DEFAULT = Delimiters("|", "^", "~", "\\", "&")
+DEFAULT = delimiters("|^~\\&")
 
 
 def read_delimiters(msh: str) -> Delimiters | str:
     """The delimiters an MSH segment declares, or the reason they cannot be used."""
     if len(msh) < 4:
         return "MSH segment is cut short before its field separator (MSH-1)"
-    field = msh[3]
+    end = msh.find(msh[3], 4)
+    return _declared(msh[3:] if end < 0 else msh[3:end])
+
+
+@functools.lru_cache(maxsize=256)
+def _declared(chars: str) -> Delimiters | str:
+    """Delimiters from MSH-1 followed by MSH-2, checked."""
+    field, encoding = chars[0], chars[1:]
     if field.isalnum() or field.isspace() or not field.isprintable():
         return f"MSH-1 field separator {field!r} is not a printable non-alphanumeric character"
-    end = msh.find(field, 4)
-    encoding = msh[4:] if end < 0 else msh[4:end]
     if len(encoding) < 4:
         return (
             f"MSH-2 encoding characters {encoding!r} are too short: HL7 v2 needs 4 "
@@ -65,7 +67,6 @@ def read_delimiters(msh: str) -> Delimiters | str:
             f"MSH-2 encoding characters {encoding[:12]!r} are too long (4, or 5 with the v2.7 "
             "truncation character): the field separator after MSH-2 is missing or wrong"
         )
-    chars = field + encoding
     for char in encoding:
         if char.isalnum() or char.isspace() or not char.isprintable():
             return (
@@ -73,13 +74,18 @@ def read_delimiters(msh: str) -> Delimiters | str:
             )
     if len(set(chars)) != len(chars):
         return f"MSH-1/MSH-2 delimiters {chars!r} are not all different"
-    return Delimiters(field, encoding[0], encoding[1], encoding[2], encoding[3], encoding[4:5])
+    return delimiters(chars)
+
+
+_COMMON = frozenset({"PID", "PV1", "ORC", "OBR", "OBX", "NTE", "SPM"})
 
 
 def segment_id(line: str, field: str) -> str:
     """The segment ID of ``line`` (three upper-case letters or digits, a letter first, then the
     field separator or the end), or ``""`` when the line is not a segment."""
     name = line[:3]
+    if name in _COMMON and line[3:4] in (field, ""):
+        return name
     if (
         len(name) == 3
         and name.isalnum()

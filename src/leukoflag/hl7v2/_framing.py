@@ -96,7 +96,9 @@ class _Splitter:
         for at, token in _boundaries(region):
             if at < position:
                 continue  # inside an envelope line already skipped
-            self._add(region[position:at])
+            # A byte-order mark before a line's MSH (files concatenated with cat) is dropped.
+            bom = 3 if token == 0 and region[max(at - 3, 0) : at] == _BOM_UTF8 else 0
+            self._add(region[position : at - bom])
             if token == _START:
                 # A start block while a frame is open: that frame never got its end block.
                 yield from self._flush(cut=self.in_frame)
@@ -156,13 +158,23 @@ def _boundaries(region: bytes) -> list[tuple[int, int]]:
     for marker, token in ((b"MSH", 0), *((e, 1) for e in _ENVELOPE)):
         at = region.find(marker)
         while at >= 0:
-            if at == 0 or region[at - 1] in _LINE_STARTS:
+            if at == 0 or region[at - 1] in _LINE_STARTS or _after_bom(region, at):
                 following = region[at + 3 : at + 4]
                 if token == 0 or (following and not following.isalnum()):
                     found.append((at, token))
             at = region.find(marker, at + 3)
     found.sort()
     return found
+
+
+def _after_bom(region: bytes, at: int) -> bool:
+    """Whether a UTF-8 byte-order mark stands at the start of the line before ``at``."""
+    start = at - 3
+    return (
+        start >= 0
+        and region[start:at] == _BOM_UTF8
+        and (start == 0 or region[start - 1] in _LINE_STARTS)
+    )
 
 
 def _line_end(region: bytes, at: int) -> int:

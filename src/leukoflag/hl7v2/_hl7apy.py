@@ -39,16 +39,18 @@ def validate(raw: bytes, *, fallback_charset: str) -> list[str]:
         return [decoded]
     text = decoded.text.replace("\r\n", "\r").replace("\n", "\r")
     text = "\r".join(line for line in text.split("\r") if line.strip())
+    # hl7apy's own defects surface as builtin errors on odd input: a problem, never a crash.
+    failures = (HL7apyException, LookupError, ValueError, TypeError, AttributeError)
     try:
         message = parse_message(text, validation_level=VALIDATION_LEVEL.TOLERANT, find_groups=True)
-    except HL7apyException as exc:
+    except failures as exc:
         return [f"hl7apy cannot parse the message: {_describe(exc)}"]
     with tempfile.TemporaryDirectory(prefix="leukoflag-hl7apy-") as folder:
         # hl7apy raises only the first error; its report file lists them all.
         report = Path(folder) / "report.txt"
         try:
             Validator.validate(message, report_file=str(report))
-        except HL7apyException as exc:
+        except failures as exc:
             errors = [
                 line.removeprefix("Error: ").strip()
                 for line in report.read_text("utf-8").splitlines()

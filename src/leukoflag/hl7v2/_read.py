@@ -20,7 +20,8 @@ from dataclasses import replace
 from typing import Any
 
 from leukoflag.hl7v2._charset import Decoded, decode_message
-from leukoflag.hl7v2._er7 import Delimiters, read_delimiters, segment_id
+from leukoflag.hl7v2._construct import lab_result_constructor, number_constructor
+from leukoflag.hl7v2._er7 import DEFAULT, Delimiters, read_delimiters, segment_id
 from leukoflag.hl7v2._tables import Tables, load_tables
 from leukoflag.hl7v2._time import parse_timestamp
 from leukoflag.hl7v2._types import (
@@ -34,7 +35,14 @@ from leukoflag.hl7v2._types import (
     render_organization,
     render_person,
 )
-from leukoflag.hl7v2._values import Note, read_flags, read_range, read_unit, read_value
+from leukoflag.hl7v2._values import (
+    Note,
+    parse_decimal,
+    read_flags,
+    read_range,
+    read_unit,
+    read_value,
+)
 from leukoflag.model import (
     Coding,
     Concept,
@@ -52,6 +60,7 @@ from leukoflag.model import (
     Severity,
     Specimen,
     Timestamp,
+    Value,
     Visit,
 )
 from leukoflag.settings import Settings
@@ -75,6 +84,7 @@ _CARRIED = {
     "SPM": frozenset({1, 2, 4, 8, 11, 17, 18}),
     "NTE": frozenset({1, 3}),
 }
+_MAPPED = frozenset(_CARRIED)
 _UNCARRIED = {
     name: tuple(n for n in range(1, 200) if n not in kept) for name, kept in _CARRIED.items()
 }
@@ -180,12 +190,15 @@ class _Reader:
         "implicit_orders",
         "issues",
         "location",
+        "new_number",
+        "new_result",
         "note_target",
         "order",
         "pending_orc",
         "specimen",
         "tables",
         "text",
+        "times",
         "zone",
     )
 
@@ -196,7 +209,7 @@ class _Reader:
         self.zone = settings.default_timezone
         self.tables: Tables = load_tables()
         self.issues: list[Issue] = list(decoded_message.issues)
-        self.delimiters: Delimiters = Delimiters("|", "^", "~", "\\", "&")
+        self.delimiters: Delimiters = DEFAULT
         self.counts: dict[str, int] = {}
         self.groups: list[_GroupDraft] = []
         self.group: _GroupDraft | None = None
@@ -206,6 +219,10 @@ class _Reader:
         # Where an NTE goes: a notes list, or (order, result position) for an OBX.
         self.note_target: list[str] | tuple[_OrderDraft, int] | None = None
         self.implicit_orders = 0
+        # Timestamps repeat within a message (OBX-14 of every result): parsed once per text.
+        self.times: dict[str, tuple[Timestamp | None, str, str]] = {}
+        self.new_result = lab_result_constructor()
+        self.new_number = number_constructor()
 
     # ------------------------------------------------------------------ the message
 
@@ -223,7 +240,12 @@ class _Reader:
         msh = ["MSH", d.field, *msh_sent[1:]]
         if len(msh) < _WIDTH:
             msh.extend(_BLANKS[: _WIDTH - len(msh)])
-        segments = [(segment_id(line, d.field), line) for line in lines[1:]]
+        field = d.field
+        segments = [
+            (name if name in _MAPPED and line[3:4] == field else segment_id(line, field), line)
+            for line in lines[1:]
+            for name in (line[:3],)
+        ]
         if not segments:
             cut = " (MSH itself is cut short)" if len(msh_sent) < _REQUIRED_LAST["MSH"] else ""
             return f"truncated: the message holds only its MSH segment{cut}"
@@ -239,42 +261,43 @@ class _Reader:
         rejected = self._truncation(segments)
         if rejected:
             return rejected
+        if any(name == "MSH" for name, _ in segments):
+            return (
+                "more than one MSH segment in one message: split the input into messages "
+                "first (leukoflag.hl7v2.split_stream)"
+            )
+        where = f"{self.location}/MSH[1]"
+        self._unmapped(msh, "MSH", where, len(msh_sent) + 1)
+        control_id = self._text(msh[10], f"{where}-10").strip()
+        if not control_id:
+            self._issue(
+                Severity.WARNING,
+                "hl7v2.control-id-missing",
+                f"{where}-10",
+                "MSH-10 message control ID is empty: output ids cannot be tied to the message",
+            )
+        applications = [self._hd(msh[n], f"{where}-{n}") for n in (3, 4, 5, 6)]
+        timestamp = self._time(msh[7], where, 7)
         for name, line in segments:
-            if name == "MSH":
-                return (
-                    "more than one MSH segment in one message: split the input into messages "
-                    "first (leukoflag.hl7v2.split_stream)"
-                )
             self._segment(name, line)
         if self.pending_orc is not None:
             self._order_without_obr()
-        self._unmapped(msh, "MSH", f"{self.location}/MSH[1]", len(msh_sent) + 1)
         return Message(
             index=index,
             source=source,
-            control_id=self._text(msh[10], f"{self.location}/MSH[1]-10").strip(),
-            sending_application=self._hd(msh[3], "MSH[1]-3"),
-            sending_facility=self._hd(msh[4], "MSH[1]-4"),
-            receiving_application=self._hd(msh[5], "MSH[1]-5"),
-            receiving_facility=self._hd(msh[6], "MSH[1]-6"),
-            timestamp=self._time(msh[7], f"{self.location}/MSH[1]-7"),
+            control_id=control_id,
+            sending_application=applications[0],
+            sending_facility=applications[1],
+            receiving_application=applications[2],
+            receiving_facility=applications[3],
+            timestamp=timestamp,
             message_type=message_type,
             processing_id=msh[11].split(d.component)[0].strip(),
             version=msh[12].split(d.component)[0].strip(),
             charset=msh[18].split(d.repetition)[0].strip(),
             groups=tuple(g.build() for g in self.groups),
-            issues=tuple(self._message_issues(msh)),
+            issues=tuple(self.issues),
         )
-
-    def _message_issues(self, msh: list[str]) -> list[Issue]:
-        if not msh[10].strip():
-            self._issue(
-                Severity.WARNING,
-                "hl7v2.control-id-missing",
-                f"{self.location}/MSH[1]-10",
-                "MSH-10 message control ID is empty: output ids cannot be tied to the message",
-            )
-        return self.issues
 
     def _truncation(self, segments: list[tuple[str, str]]) -> str:
         names = {name for name, _ in segments}
@@ -310,7 +333,7 @@ class _Reader:
             fields.extend(_BLANKS[: _WIDTH - sent])
         if name == "OBX":
             self._obx(fields, location)
-            if sent > 9:
+            if sent > 9 and (fields[9] or fields[10] or fields[12] or fields[13] or sent > 20):
                 self._unmapped(fields, name, location, sent)
             return
         if name == "NTE":
@@ -354,8 +377,15 @@ class _Reader:
                     f"{name}-{number} is populated but not carried: {fields[number][:80]!r}",
                 )
 
-    def _group(self) -> _GroupDraft:
+    def _group(self, location: str) -> _GroupDraft:
+        """The current PATIENT_RESULT group; one without a patient when no PID came first."""
         if self.group is None:
+            self._issue(
+                Severity.WARNING,
+                "hl7v2.patient-missing",
+                location,
+                "no PID before this segment: its results have no patient",
+            )
             self.group = _GroupDraft(None)
             self.groups.append(self.group)
         return self.group
@@ -404,7 +434,7 @@ class _Reader:
             identifiers=tuple(identifiers),
             family=family,
             given=given,
-            birth_date=self._time(fields[7], f"{location}-7"),
+            birth_date=self._time(fields[7], location, 7),
             sex=sex,
             sex_text=sex_text,
         )
@@ -417,7 +447,7 @@ class _Reader:
     def _pv1(self, fields: list[str], location: str) -> None:
         d, codec = self.delimiters, self.codec
         problems: list[str] = []
-        group = self._group()
+        group = self._group(location)
         visit_number = None
         if fields[19]:
             visit_number = identifier_cx(fields[19].split(d.repetition)[0], d, codec, problems)
@@ -454,7 +484,7 @@ class _Reader:
             "ORC is not followed by an OBR: the order has no code (OBR-4) or report status",
         )
         order = _OrderDraft(location, self._order_fields(None, (location, fields)))
-        self._group().orders.append(order)
+        self._group(location).orders.append(order)
         self._unmapped(fields, "ORC", location, sent)
         self.order = order
         self.specimen = None
@@ -472,7 +502,7 @@ class _Reader:
             if source is not None:
                 order.fields["specimen_source"] = source.type
                 order.specimens.append(_SpecimenDraft(source))
-        self._group().orders.append(order)
+        self._group(orc[0] if orc else location).orders.append(order)
         self.order = order
         self.specimen = None
         self.note_target = order.notes
@@ -488,12 +518,12 @@ class _Reader:
         where = obr[0] if obr else (orc[0] if orc else self.location)
         for key, orc_number, obr_number in (("placer_id", 2, 2), ("filler_id", 3, 3)):
             from_obr = (
-                identifier_ei(request[obr_number].split(d.component), d, codec, problems)
+                identifier_ei(request[obr_number], d.component, d, codec, problems)
                 if request[obr_number]
                 else None
             )
             from_orc = (
-                identifier_ei(order_fields[orc_number].split(d.component), d, codec, problems)
+                identifier_ei(order_fields[orc_number], d.component, d, codec, problems)
                 if order_fields[orc_number]
                 else None
             )
@@ -507,9 +537,7 @@ class _Reader:
                 )
             values[key] = from_obr or from_orc
         if order_fields[4]:
-            values["group_id"] = identifier_ei(
-                order_fields[4].split(d.component), d, codec, problems
-            )
+            values["group_id"] = identifier_ei(order_fields[4], d.component, d, codec, problems)
         values["order_control"] = order_fields[1].split(d.component)[0].strip()
         code = None
         if obr is not None:
@@ -523,9 +551,9 @@ class _Reader:
                     f"{where}-4",
                     "OBR-4 universal service identifier is empty",
                 )
-            values["effective"] = self._time(request[7], f"{where}-7")
-            values["effective_end"] = self._time(request[8], f"{where}-8")
-            values["issued"] = self._time(request[22], f"{where}-22")
+            values["effective"] = self._time(request[7], where, 7)
+            values["effective_end"] = self._time(request[8], where, 8)
+            values["issued"] = self._time(request[22], where, 22)
         values["code"] = code or _EMPTY_CONCEPT
         values["status"], values["status_text"] = self._report_status(request[25], f"{where}-25")
         providers = request[16] or order_fields[12]
@@ -590,14 +618,14 @@ class _Reader:
         if kind is None and site is None and role is None:
             return None
         control = self._is_control(kind, role, f"{location}-15")
-        received = self._time(fields[14], f"{location}-14")
+        received = self._time(fields[14], location, 14)
         fields[14] = ""  # OBR-14 is carried as this specimen's received time
         return Specimen(
             location=f"{location}-15",
             type=kind,
             role=role,
             source_site=site,
-            collected=self._time(fields[7], f"{location}-7"),
+            collected=self._time(fields[7], location, 7),
             received=received,
             is_control=control,
         )
@@ -612,9 +640,9 @@ class _Reader:
             if d.subcomponent in fields[2]:
                 # EIP: placer's EI ^ filler's EI, each as subcomponents; the filler's wins.
                 chosen = parts[1] if len(parts) > 1 and parts[1] else parts[0]
-                identifier = identifier_ei(chosen.split(d.subcomponent), d, codec, problems)
+                identifier = identifier_ei(chosen, d.subcomponent, d, codec, problems)
             else:
-                identifier = identifier_ei(parts, d, codec, problems)
+                identifier = identifier_ei(fields[2], d.component, d, codec, problems)
         kind, problem = concept(fields[4], d, codec)
         site, site_problem = concept(fields[8], d, codec)
         roles = fields[11].split(d.repetition)
@@ -638,8 +666,8 @@ class _Reader:
                 type=kind,
                 role=role,
                 source_site=site,
-                collected=self._time(period[0], f"{location}-17"),
-                received=self._time(fields[18], f"{location}-18"),
+                collected=self._time(period[0], location, 17),
+                received=self._time(fields[18], location, 18),
                 is_control=self._is_control(kind, role, location),
             )
         )
@@ -690,7 +718,7 @@ class _Reader:
             order_location,
             {"code": _EMPTY_CONCEPT, "status": ReportStatus.UNKNOWN},
         )
-        self._group().orders.append(order)
+        self._group(location).orders.append(order)
         self.order = order
         self.specimen = None
         return order
@@ -734,9 +762,13 @@ class _Reader:
                 f"{location}-3",
                 "OBX-3 observation identifier is empty",
             )
-        value, notes = read_value(fields[2], fields[5], d, codec)
-        if notes:
-            self._notes(notes, f"{location}-5")
+        number = parse_decimal(fields[5]) if fields[2] == "NM" else None
+        if number is not None:
+            value: Value = self.new_number(number, fields[5].strip())  # the common case
+        else:
+            value, notes = read_value(fields[2], fields[5], d, codec)
+            if notes:
+                self._notes(notes, f"{location}-5")
         unit = reference_range = None
         flags: tuple[Coding, ...] = ()
         if fields[6]:
@@ -790,6 +822,8 @@ class _Reader:
         if fields[17]:
             methods = fields[17].split(d.repetition)
             method, problem = concept(methods[0], d, codec)
+            if problem:
+                self._issue(Severity.WARNING, "hl7v2.escape-invalid", f"{location}-17", problem)
             if len(methods) > 1:
                 self._repetitions(location, 17, methods)
         if fields[18]:
@@ -800,28 +834,45 @@ class _Reader:
         if fields[29]:
             kind = fields[29].split(d.component)[0].strip()
             category = Concept((Coding(kind, "", _OBSERVATION_TYPE, "HL70936"),))
+        # Times repeat across the results of a message: a parsed one without problem is reused.
+        times = self.times
+        effective = analysis_time = None
+        if fields[14]:
+            parsed = times.get(fields[14])
+            if parsed is not None and not parsed[1]:
+                effective = parsed[0]
+            else:
+                effective = self._time(fields[14], location, 14)
+        if fields[19]:
+            parsed = times.get(fields[19])
+            if parsed is not None and not parsed[1]:
+                analysis_time = parsed[0]
+            else:
+                analysis_time = self._time(fields[19], location, 19)
+        # Positional, in LabResult's field order (see _construct: the hottest constructor).
         order.results.append(
-            LabResult(
-                location=location,
-                code=code,
-                value=value,
-                status=status,
-                unit=unit,
-                reference_range=reference_range,
-                status_text=status_text,
-                data_absent_reason=absent,
-                sender_flags=flags,
-                value_type=fields[2].strip(),
-                set_id=fields[1].strip(),
-                sub_id=fields[4].strip(),
-                effective=self._time(fields[14], f"{location}-14") if fields[14] else None,
-                analysis_time=self._time(fields[19], f"{location}-19") if fields[19] else None,
-                method=method,
-                device=device,
-                performers=performers,
-                category=category,
-                specimen=self.specimen.specimen.location if self.specimen else "",
-                order=order.location,
+            self.new_result(
+                location,
+                code,
+                value,
+                status,
+                unit,
+                reference_range,
+                status_text,
+                absent,
+                flags,
+                fields[2].strip(),  # value_type
+                fields[1].strip(),  # set_id
+                fields[4].strip(),  # sub_id
+                effective,
+                analysis_time,
+                method,
+                device,
+                performers,
+                category,
+                (),  # notes: added when an NTE follows
+                self.specimen.specimen.location if self.specimen else "",
+                order.location,
             )
         )
         self.note_target = (order, len(order.results) - 1)
@@ -855,8 +906,9 @@ class _Reader:
 
     def _device(self, field: str, location: str) -> str:
         problems: list[str] = []
-        parts = field.split(self.delimiters.component)
-        identifier = identifier_ei(parts, self.delimiters, self.codec, problems)
+        identifier = identifier_ei(
+            field, self.delimiters.component, self.delimiters, self.codec, problems
+        )
         self._problems(problems, location)
         if identifier is None:
             return ""
@@ -866,20 +918,22 @@ class _Reader:
 
     # ------------------------------------------------------------------ helpers
 
-    def _time(self, field: str, location: str) -> Timestamp | None:
+    def _time(self, field: str, location: str, number: int) -> Timestamp | None:
+        """A DTM/TS field (first component); problems are Issues at ``location-number``."""
         if not field:
             return None
-        first = field.split(self.delimiters.component, 1)[0]
-        if self.delimiters.subcomponent in first:
-            first = first.split(self.delimiters.subcomponent, 1)[0]
-        if not first.strip():
-            return None
-        stamp, kind, text = parse_timestamp(first, self.zone)
+        parsed = self.times.get(field)
+        if parsed is None:
+            first = field.split(self.delimiters.component, 1)[0]
+            first = first.split(self.delimiters.subcomponent, 1)[0].strip()
+            parsed = parse_timestamp(first, self.zone) if first else (None, "", "")
+            self.times[field] = parsed
+        stamp, kind, text = parsed
         if kind:
             self._issue(
                 Severity.WARNING,
                 "hl7v2.timestamp-invalid" if stamp is None else "hl7v2.timestamp-truncated",
-                location,
+                f"{location}-{number}",
                 text,
             )
         return stamp
@@ -891,12 +945,18 @@ class _Reader:
         return value
 
     def _hd(self, field: str, where: str) -> str:
-        parts = field.split(self.delimiters.component)
+        """HD (MSH-3 to MSH-6): the namespace ID, else the universal ID."""
+        d = self.delimiters
+        if d.component not in field and d.escape not in field:
+            return field.strip()
+        parts = field.split(d.component)
         problems: list[str] = []
-        namespace = decoded(parts[0], self.delimiters, self.codec, problems).strip()
+        namespace = decoded(parts[0], d, self.codec, problems).strip()
         universal = parts[1] if len(parts) > 1 else ""
-        self._problems(problems, f"{self.location}/{where}")
-        return namespace or decoded(universal, self.delimiters, self.codec, problems).strip()
+        if not namespace:
+            namespace = decoded(universal, d, self.codec, problems).strip()
+        self._problems(problems, where)
+        return namespace
 
     def _repetitions(self, location: str, number: int, repetitions: list[str]) -> None:
         name = location.rsplit("/", 1)[-1].split("[", 1)[0]

@@ -112,27 +112,45 @@ def _hd_system(universal: str, kind: str) -> str:
     return ""
 
 
+def _leaves(  # noqa: PLR0917 - the reader helpers share this argument order
+    text: str, separator: str, width: int, delimiters: Delimiters, codec: str, problems: list[str]
+) -> list[str]:
+    """``text`` split by ``separator``, each part escape-decoded and stripped, padded to
+    ``width``. Only for parts that hold no further separators (decoding comes after splitting)."""
+    if delimiters.escape in text:
+        parts = [decoded(p, delimiters, codec, problems).strip() for p in text.split(separator)]
+    else:
+        parts = [p.strip() for p in text.split(separator)]
+    if len(parts) < width:
+        parts.extend([""] * (width - len(parts)))
+    return parts
+
+
 def identifier_cx(
     field: str, delimiters: Delimiters, codec: str, problems: list[str]
 ) -> Identifier | None:
     """CX (PID-3, PV1-19): ID^check digit^scheme^assigning authority (HD)^type^facility."""
-    parts = field.split(delimiters.component)
-    value = decoded(parts[0], delimiters, codec, problems).strip()
-    if not value:
+    component, subcomponent = delimiters.component, delimiters.subcomponent
+    if subcomponent not in field:
+        p = _leaves(field, component, 5, delimiters, codec, problems)
+        if not p[0]:
+            return None
+        return Identifier(p[0], "", p[4], p[3])
+    raw = field.split(component)
+    p = _leaves(component.join(raw[:3]), component, 3, delimiters, codec, problems)
+    if not p[0]:
         return None
-    authority = parts[3] if len(parts) > 3 else ""
-    hd = [*authority.split(delimiters.subcomponent), "", ""]
-    namespace = decoded(hd[0], delimiters, codec, problems).strip()
-    universal = decoded(hd[1], delimiters, codec, problems).strip()
-    type_code = decoded(parts[4], delimiters, codec, problems).strip() if len(parts) > 4 else ""
-    return Identifier(value, _hd_system(universal, hd[2]), type_code, namespace or universal)
+    hd = _leaves(raw[3] if len(raw) > 3 else "", subcomponent, 3, delimiters, codec, problems)
+    kind = _leaves(raw[4] if len(raw) > 4 else "", subcomponent, 1, delimiters, codec, problems)
+    return Identifier(p[0], _hd_system(hd[1], hd[2]), kind[0], hd[0] or hd[1])
 
 
 def identifier_ei(
-    parts: Sequence[str], delimiters: Delimiters, codec: str, problems: list[str]
+    text: str, separator: str, delimiters: Delimiters, codec: str, problems: list[str]
 ) -> Identifier | None:
-    """EI (OBR-2/3, ORC-2/3/4, SPM-2): entity ID^namespace^universal ID^universal ID type."""
-    p = [decoded(x, delimiters, codec, problems).strip() for x in parts[:4]] + ["", "", ""]
+    """EI (OBR-2/3, ORC-2/3/4, SPM-2): entity ID^namespace^universal ID^universal ID type,
+    split by ``separator`` (the subcomponent separator when the EI is itself a component)."""
+    p = _leaves(text, separator, 4, delimiters, codec, problems)
     if not p[0]:
         return None
     return Identifier(p[0], _hd_system(p[2], p[3]), "", p[1] or p[2])
@@ -140,16 +158,17 @@ def identifier_ei(
 
 def render_person(field: str, delimiters: Delimiters, codec: str, problems: list[str]) -> str:
     """XCN/CNN as readable text: ``prefix given middle family suffix, degree (id)``."""
-    p = field.split(delimiters.component) + [""] * 7
-    family = p[1].split(delimiters.subcomponent)[0]
-    words = [p[5], p[2], p[3], family, p[4]]
-    name = " ".join(decoded(w, delimiters, codec, problems).strip() for w in words if w.strip())
-    degree = decoded(p[6], delimiters, codec, problems).strip()
-    if degree:
-        name = f"{name}, {degree}" if name else degree
-    ident = decoded(p[0], delimiters, codec, problems).strip()
-    if ident:
-        return f"{name} ({ident})" if name else ident
+    raw = field.split(delimiters.component)
+    if delimiters.subcomponent in field and len(raw) > 1:
+        raw[1] = raw[1].split(delimiters.subcomponent)[0]  # FN: surname & own surname prefix …
+    p = _leaves(
+        delimiters.component.join(raw), delimiters.component, 7, delimiters, codec, problems
+    )
+    name = " ".join(w for w in (p[5], p[2], p[3], p[1], p[4]) if w)
+    if p[6]:
+        name = f"{name}, {p[6]}" if name else p[6]
+    if p[0]:
+        return f"{name} ({p[0]})" if name else p[0]
     return name
 
 
@@ -157,31 +176,32 @@ def person_name(
     field: str, delimiters: Delimiters, codec: str, problems: list[str]
 ) -> tuple[str, tuple[str, ...], list[tuple[int, str]]]:
     """XPN (PID-5): (family, given names, [(component, text) not carried: suffix, prefix …])."""
-    p = field.split(delimiters.component) + [""] * 6
-    family = decoded(p[0].split(delimiters.subcomponent)[0], delimiters, codec, problems).strip()
-    given = [decoded(p[1], delimiters, codec, problems).strip()]
-    given.extend(decoded(p[2], delimiters, codec, problems).split())
-    dropped = [
-        (number, decoded(p[number - 1], delimiters, codec, problems).strip())
-        for number in (4, 5, 6)
-        if p[number - 1].strip()
-    ]
-    return family, tuple(g for g in given if g), dropped
+    raw = field.split(delimiters.component)
+    if delimiters.subcomponent in field:
+        raw[0] = raw[0].split(delimiters.subcomponent)[0]
+    p = _leaves(
+        delimiters.component.join(raw), delimiters.component, 6, delimiters, codec, problems
+    )
+    given = (p[1], *p[2].split()) if p[1] else tuple(p[2].split())
+    dropped = [(number, p[number - 1]) for number in (4, 5, 6) if p[number - 1]]
+    return p[0], given, dropped
 
 
 def render_location(field: str, delimiters: Delimiters, codec: str, problems: list[str]) -> str:
     """PL (PV1-3): point of care, room, bed, facility, building, floor, description."""
-    p = field.split(delimiters.component) + [""] * 9
-    facility = p[3].split(delimiters.subcomponent)[0]
-    parts = (p[0], p[1], p[2], p[6], p[7], facility, p[8])
-    return ", ".join(decoded(x, delimiters, codec, problems).strip() for x in parts if x.strip())
+    raw = field.split(delimiters.component)
+    if delimiters.subcomponent in field and len(raw) > 3:
+        raw[3] = raw[3].split(delimiters.subcomponent)[0]  # HD: the namespace
+    p = _leaves(
+        delimiters.component.join(raw), delimiters.component, 9, delimiters, codec, problems
+    )
+    return ", ".join(x for x in (p[0], p[1], p[2], p[6], p[7], p[3], p[8]) if x)
 
 
 def render_organization(field: str, delimiters: Delimiters, codec: str, problems: list[str]) -> str:
     """XON (OBX-23): organization name (identifier)."""
-    p = field.split(delimiters.component) + [""] * 10
-    name = decoded(p[0], delimiters, codec, problems).strip()
-    ident = decoded(p[9] or p[2], delimiters, codec, problems).strip()
+    p = _leaves(field, delimiters.component, 10, delimiters, codec, problems)
+    ident = p[9] or p[2]
     if ident:
-        return f"{name} ({ident})" if name else ident
-    return name
+        return f"{p[0]} ({ident})" if p[0] else ident
+    return p[0]

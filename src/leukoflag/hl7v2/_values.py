@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 Note = tuple[str, str]  # (issue code, text)
+_NO_NOTES: list[Note] = []  # returned, never changed, when a value needs no note
 
 _NUMERIC = frozenset({"NM"})
 _STRUCTURED = frozenset({"SN"})
@@ -95,7 +96,11 @@ def _is_masked(text: str) -> bool:
 def read_value(
     value_type: str, field: str, delimiters: Delimiters, codec: str
 ) -> tuple[Value, list[Note]]:
-    """OBX-5 read by its OBX-2 type."""
+    """OBX-5 read by its OBX-2 type. The notes list is the caller's to read, not to change."""
+    if value_type == "NM":
+        plain = parse_decimal(field)  # the common case, first: a plain decimal
+        if plain is not None:
+            return Number(plain, field.strip()), _NO_NOTES
     notes: list[Note] = []
     stripped = field.strip()
     if not stripped:

@@ -1,0 +1,194 @@
+"""HL7 v2 reader speed: ``read_message`` on a 20-OBX CBC against hl7apy and a bare split.
+
+Prints two ratios measured in the same process (best of N runs each):
+
+* hl7apy ``parse_message`` time / leukoflag ``read_message`` time (target ≥ 200);
+* leukoflag ``read_message`` time / ``[s.split('|') for s in text.split('\\r')]`` (target ≤ 3).
+
+``read_message`` builds the full Message (patient, visit, order, 20 results with decimals,
+units, ranges, flags, timestamps, specimen, issues), from the raw bytes.
+"""
+
+from __future__ import annotations
+
+import timeit
+from collections.abc import Callable
+
+from leukoflag.hl7v2 import _hl7apy, read_message
+from leukoflag.model import Message
+from leukoflag.settings import Settings
+
+_ANALYTES = (
+    (
+        "6690-2",
+        "Leukocytes [#/volume] in Blood by Automated count",
+        "3.8",
+        "10*3/uL",
+        "4.0-11.0",
+        "L",
+    ),
+    (
+        "789-8",
+        "Erythrocytes [#/volume] in Blood by Automated count",
+        "4.62",
+        "10*6/uL",
+        "4.50-5.90",
+        "N",
+    ),
+    ("718-7", "Hemoglobin [Mass/volume] in Blood", "13.9", "g/dL", "13.5-17.5", "N"),
+    (
+        "4544-3",
+        "Hematocrit [Volume Fraction] of Blood by Automated count",
+        "41.2",
+        "%",
+        "41.0-53.0",
+        "N",
+    ),
+    ("787-2", "MCV [Entitic volume] by Automated count", "89.2", "fL", "80.0-100.0", "N"),
+    ("785-6", "MCH [Entitic mass] by Automated count", "30.1", "pg", "26.0-34.0", "N"),
+    ("786-4", "MCHC [Mass/volume] by Automated count", "33.7", "g/dL", "31.0-37.0", "N"),
+    (
+        "788-0",
+        "Erythrocyte distribution width [Ratio] by Automated count",
+        "13.1",
+        "%",
+        "11.5-14.5",
+        "N",
+    ),
+    ("777-3", "Platelets [#/volume] in Blood by Automated count", "212", "10*3/uL", "150-400", "N"),
+    (
+        "32623-1",
+        "Platelet mean volume [Entitic volume] in Blood by Automated count",
+        "10.4",
+        "fL",
+        "7.5-11.5",
+        "N",
+    ),
+    (
+        "770-8",
+        "Neutrophils/100 leukocytes in Blood by Automated count",
+        "41.5",
+        "%",
+        "40.0-75.0",
+        "N",
+    ),
+    (
+        "736-9",
+        "Lymphocytes/100 leukocytes in Blood by Automated count",
+        "44.0",
+        "%",
+        "20.0-45.0",
+        "N",
+    ),
+    ("5905-5", "Monocytes/100 leukocytes in Blood by Automated count", "9.8", "%", "2.0-10.0", "N"),
+    ("713-8", "Eosinophils/100 leukocytes in Blood by Automated count", "4.1", "%", "0.0-6.0", "N"),
+    ("706-2", "Basophils/100 leukocytes in Blood by Automated count", "0.6", "%", "0.0-2.0", "N"),
+    (
+        "751-8",
+        "Neutrophils [#/volume] in Blood by Automated count",
+        "1.58",
+        "10*3/uL",
+        "1.80-7.70",
+        "L",
+    ),
+    (
+        "731-0",
+        "Lymphocytes [#/volume] in Blood by Automated count",
+        "1.67",
+        "10*3/uL",
+        "1.00-4.80",
+        "N",
+    ),
+    (
+        "742-7",
+        "Monocytes [#/volume] in Blood by Automated count",
+        "0.37",
+        "10*3/uL",
+        "0.20-1.00",
+        "N",
+    ),
+    (
+        "711-2",
+        "Eosinophils [#/volume] in Blood by Automated count",
+        "0.16",
+        "10*3/uL",
+        "0.00-0.50",
+        "N",
+    ),
+    (
+        "704-7",
+        "Basophils [#/volume] in Blood by Automated count",
+        "0.02",
+        "10*3/uL",
+        "0.00-0.20",
+        "N",
+    ),
+)
+
+
+def cbc_message() -> str:
+    """A realistic CBC with differential: MSH, PID, PV1, ORC, OBR, 20 OBX, SPM (CR-separated)."""
+    segments = [
+        (
+            "MSH|^~\\&|CORELAB|RIVERSIDE^2.16.840.1.113883.3.8821^ISO|EHR|RIVERSIDE|"
+            "20261124091047-0500||ORU^R01^ORU_R01|RS24-000117|P|2.5.1|||||USA|UNICODE UTF-8"
+        ),
+        "PID|1||MRN100871^^^RIVERSIDE^MR~998-12-4411^^^SSA^SS||OKAFOR^DANIEL^C||19610719|M",
+        "PV1|1|O|ONC^12^B^RIVERSIDE||||5820^VARGA^ILONA^^^DR^MD||||||||||||V7788^^^RIVERSIDE^VN",
+        "ORC|RE|ORD55377^EHR|LAB88164^CORELAB",
+        (
+            "OBR|1|ORD55377^EHR|LAB88164^CORELAB|57021-8^CBC W Auto Differential panel - Blood^LN"
+            "|||20261124080500-0500|||||||||5820^VARGA^ILONA^^^^MD||||||20261124090500-0500|||F"
+        ),
+    ]
+    for number, (code, name, value, unit, reference, flag) in enumerate(_ANALYTES, start=1):
+        segments.append(
+            f"OBX|{number}|NM|{code}^{name}^LN||{value}|{unit}^^UCUM|{reference}|{flag}|||F|||"
+            "20261124080500-0500|||||20261124083000-0500"
+        )
+    segments.append(
+        "SPM|1|SP7790^CORELAB||BLDV^Blood, venous^HL70487|||||||P^Patient^HL70369||||||"
+        "20261124080500-0500|20261124081900-0500"
+    )
+    return "\r".join(segments)
+
+
+def best(operation: Callable[[], object], number: int, repeat: int = 7) -> float:
+    """Best time per call over ``repeat`` runs of ``number`` calls."""
+    return min(timeit.repeat(operation, number=number, repeat=repeat)) / number
+
+
+def main() -> None:
+    text = cbc_message()
+    raw = text.encode("utf-8")
+    settings = Settings()
+    read = read_message(raw, index=1, source="bench", settings=settings)
+    assert isinstance(read, Message)
+    assert len(read.groups[0].orders[0].results) == len(_ANALYTES)
+
+    def ours() -> object:
+        return read_message(raw, index=1, source="bench", settings=settings)
+
+    def hl7apy() -> object:
+        return _hl7apy.parse(text)
+
+    def bare_split() -> object:
+        return [s.split("|") for s in text.split("\r")]
+
+    leukoflag_time = best(ours, 500)
+    hl7apy_time = best(hl7apy, 5, repeat=5)
+    split_time = best(bare_split, 5000)
+    print(
+        f"hl7v2 read_message vs hl7apy: ratio {hl7apy_time / leukoflag_time:.0f} "
+        f"(hl7apy parse_message {hl7apy_time * 1e6:.0f} µs / read_message "
+        f"{leukoflag_time * 1e6:.1f} µs; target >= 200)"
+    )
+    print(
+        f"hl7v2 read_message vs bare split: ratio {leukoflag_time / split_time:.1f} "
+        f"(read_message {leukoflag_time * 1e6:.1f} µs / str.split {split_time * 1e6:.1f} µs; "
+        "target <= 3)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Every Bundle and flagged resource the FHIR tests produce is checked with fhir.resources.
+
+The writer's and the flagger's outputs are validated as they are made (R4 Bundles with the R4B
+models, R5 Bundles with the R5 models; flagged input in the FHIR version it was written in), so
+no test can produce invalid FHIR unnoticed, whatever it asserts itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from leukoflag import fhir
+from leukoflag.model import Evaluation, Issue, Message
+from leukoflag.settings import Settings
+
+_write_bundle = fhir.write_bundle
+_flag_in_place = fhir.flag_in_place
+
+
+def _validated_bundle(
+    message: Message, evaluations: Mapping[str, Evaluation], settings: Settings
+) -> tuple[dict[str, Any], tuple[Issue, ...]]:
+    bundle, issues = _write_bundle(message, evaluations, settings)
+    problems = fhir.validate(bundle, settings.fhir_version)
+    assert problems == [], (
+        f"{message.location} wrote invalid FHIR {settings.fhir_version}: {problems}"
+    )
+    return bundle, issues
+
+
+def _validated_flagged(
+    item: fhir.FhirItem, evaluations: Mapping[str, Evaluation], settings: Settings
+) -> tuple[dict[str, Any], tuple[Issue, ...]]:
+    output, issues = _flag_in_place(item, evaluations, settings)
+    if not any(issue.code == "fhir.observation-malformed" for issue in item.issues):
+        r4, r5 = fhir.validate(output, "R4"), fhir.validate(output, "R5")
+        assert not (r4 and r5), f"{item.location} flagged into invalid FHIR: R4 {r4}; R5 {r5}"
+    return output, issues
+
+
+@pytest.fixture(autouse=True)
+def _validate_every_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fhir, "write_bundle", _validated_bundle)
+    monkeypatch.setattr(fhir, "flag_in_place", _validated_flagged)

@@ -1,0 +1,74 @@
+"""HL7 v2 ORU^R01 messages written for the FHIR end-to-end tests (segments joined with CR)."""
+
+from __future__ import annotations
+
+
+def er7(*segments: str) -> bytes:
+    return ("\r".join(segments) + "\r").encode("utf-8")
+
+
+ONCOLOGY_CBC = er7(
+    "MSH|^~\\&|HEMLAB|LAKESIDE^2.16.840.1.113883.19.40^ISO|EHR|LAKESIDE|20261124101522-0600||"
+    "ORU^R01^ORU_R01|LK26112400317|P|2.5.1|||AL|NE||UNICODE UTF-8",
+    "PID|1||LK-0045521^^^LAKESIDE^MR||NAKASHIMA^HARUTO^K||19580212|M",
+    "PV1|1|O|INFUSION^BAY 3^^LAKESIDE||||3321^ABERNATHY^LOUISE^^^^MD",
+    "ORC|RE|PL-88310^EHR|FL-20261124-0091^HEMLAB|",
+    "OBR|1|PL-88310^EHR|FL-20261124-0091^HEMLAB|57021-8^CBC W Auto Differential panel - Blood^LN"
+    "|||20261124093000-0600|||||||||3321^ABERNATHY^LOUISE^^^^MD||||||20261124101000-0600|||F",
+    "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||2.4|x10\\S\\9/L^^L"
+    "|4.0-11.0|L|||F|||20261124093000-0600",
+    "NTE|1|L|Repeated on a second analyzer; result confirmed.",
+    "OBX|2|SN|751-8^Neutrophils [#/volume] in Blood by Automated count^LN||<^0.5|10*3/uL^^UCUM"
+    "|1.8-7.7|LL|||F|||20261124093000-0600",
+    "OBX|3|NM|718-7^Hemoglobin [Mass/volume] in Blood^LN||10.1|g/dL^^UCUM|13.5-17.5|L|||F"
+    "|||20261124093000-0600",
+    "OBX|4|NM|777-3^Platelets [#/volume] in Blood by Automated count^LN||88|10*3/uL^^UCUM"
+    "|150-400|L|||F|||20261124093000-0600",
+    "SPM|1|SP-55102^HEMLAB||BLDV^Blood venous^HL70487|||||||||||||20261124093000-0600"
+    "|20261124094500-0600",
+    "OBX|5|CWE|48767-8^Annotation comment [Interpretation] Narrative^LN||HEMOLYZED^Slightly "
+    "hemolyzed^99LKS||||||F",
+)
+
+PEDIATRIC_LOCAL_CODES = er7(
+    "MSH|^~\\&|KIDSLAB|MAPLEWOOD|EHR|MAPLEWOOD|20261123161004+0100||ORU^R01|MW-4471-0009|P|2.4",
+    "PID|1||MW778120^^^MAPLEWOOD^MR||SOUSA^INES||20250618|F",
+    "OBR|1||MW-L-55318|CBC^Full blood count^L|||20261123152000+0100|||||||||||||||"
+    "20261123160500+0100|||F",
+    "OBX|1|NM|WCC^White cell count^L||5.2|10*9/L|6.0-17.5||||F",
+    "OBX|2|NM|NEUT%^Neutrophils %^L||14|%|||||F",
+    "OBX|3|NM|HB^Haemoglobin^L||118|g/L|105-135||||F",
+)
+
+STATUSES = er7(
+    "MSH|^~\\&|HEMLAB|LAKESIDE|EHR|LAKESIDE|20261124181100-0600||ORU^R01^ORU_R01|LK26112400388|P|2.5.1",
+    "PID|1||LK-0045521^^^LAKESIDE^MR||NAKASHIMA^HARUTO^K||19580212|M",
+    "OBR|1|PL-88311^EHR|FL-20261124-0140^HEMLAB|58410-2^CBC panel - Blood by Automated count^LN"
+    "|||20261124170000-0600|||||||||||||||20261124181000-0600|||C",
+    "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||3.9|10*3/uL^^UCUM"
+    "|4.0-11.0|L|||C",
+    "OBX|2|NM|751-8^Neutrophils [#/volume] in Blood by Automated count^LN||||||||X",
+    "OBX|3|NM|751-8^Neutrophils [#/volume] in Blood by Automated count^LN||1.1|10*3/uL^^UCUM"
+    "|1.8-7.7|L|||D",
+    "OBX|4|NM|751-8^Neutrophils [#/volume] in Blood by Automated count^LN||1.4|10*3/uL^^UCUM"
+    "|1.8-7.7|L|||P",
+)
+
+DERIVED_ANC = er7(
+    "MSH|^~\\&|HEMLAB|LAKESIDE|EHR|LAKESIDE|20261124120000-0600||ORU^R01^ORU_R01|LK26112400401|P|2.5.1",
+    "PID|1||LK-0099310^^^LAKESIDE^MR||OYELARAN^FUNMI||19900503|F",
+    "OBR|1|PL-88400^EHR|FL-20261124-0201^HEMLAB|58410-2^CBC panel - Blood by Automated count^LN"
+    "|||20261124110000-0600|||||||||||||||20261124115500-0600|||F",
+    "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||3.0|10*3/uL^^UCUM"
+    "|4.0-11.0|L|||F|||20261124110000-0600",
+    "OBX|2|NM|770-8^Neutrophils/100 leukocytes in Blood by Automated count^LN||41|%^^UCUM"
+    "|40-75||||F|||20261124110000-0600",
+)
+
+
+def batch(*messages: bytes, junk: bytes = b"") -> bytes:
+    """An FHS/BHS batch of ``messages``; ``junk`` is put between the first two."""
+    parts = [b"FHS|^~\\&|HEMLAB|LAKESIDE\rBHS|^~\\&|HEMLAB|LAKESIDE\r", messages[0], junk]
+    parts.extend(messages[1:])
+    parts.append(f"BTS|{len(messages)}\rFTS|1\r".encode())
+    return b"".join(parts)

@@ -1,0 +1,226 @@
+"""HL7 v2 and FHIR input through leukoflag.convert: read, normalize, flag, write."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fhir_builders import EXPLANATION, LOINC, ORIGINAL_TEXT, PQ, extension, part, resources, target
+from fhir_messages import DERIVED_ANC, ONCOLOGY_CBC, PEDIATRIC_LOCAL_CODES, STATUSES, batch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import leukoflag
+from leukoflag import fhir
+from leukoflag.fhir._ids import resource_id
+
+V3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+
+
+def convert(data: bytes, **options: Any) -> leukoflag.Conversion:
+    return leukoflag.convert(data, leukoflag.Settings(**options))
+
+
+def only_bundle(data: bytes, **options: Any) -> dict[str, Any]:
+    conv = convert(data, **options)
+    assert conv.rejected == []
+    (bundle,) = conv.bundles
+    return bundle
+
+
+def test_oncology_cbc_is_normalized_flagged_and_concluded() -> None:
+    conv = convert(ONCOLOGY_CBC)
+    (bundle,) = conv.bundles
+    wbc, anc, hemoglobin, platelets, specimen_note = resources(bundle, "Observation")
+    assert wbc["valueQuantity"]["value"] == Decimal("2400")
+    assert extension(wbc["valueQuantity"], PQ)[0]["valueQuantity"] == {
+        "value": Decimal("2.4"),
+        "unit": "x10^9/L",
+    }
+    assert wbc["note"] == [{"text": "Repeated on a second analyzer; result confirmed."}]
+    assert anc["valueQuantity"]["comparator"] == "<"
+    assert extension(anc["valueQuantity"], ORIGINAL_TEXT)[0]["valueString"] == "<0.5 10*3/uL"
+    findings = {f.location: f for f in conv.findings}
+    for observation, location in ((wbc, "MSG[1]/OBX[1]"), (anc, "MSG[1]/OBX[2]")):
+        (interpretation,) = observation["interpretation"]
+        assert interpretation["coding"][0]["system"] == V3
+        assert interpretation["coding"][0]["code"] == findings[location].code
+        assert part(extension(observation, EXPLANATION)[0], "rule") == findings[location].rule
+    assert hemoglobin["interpretation"][0]["coding"][0]["code"] == "L"  # the sender's, as sent
+    assert platelets["valueQuantity"]["code"] == "10*3/uL"
+    assert target(bundle, specimen_note["focus"][0])["resourceType"] == "Specimen"
+    report = resources(bundle, "DiagnosticReport")[0]
+    assert [c["coding"][0]["code"] for c in report["conclusionCode"]] == ["84828003", "165517008"]
+    assert len(report["result"]) == 5
+
+
+def test_same_message_converted_twice_is_byte_identical() -> None:
+    first = fhir.dumps(only_bundle(ONCOLOGY_CBC))
+    assert fhir.dumps(only_bundle(ONCOLOGY_CBC)) == first
+
+
+def test_local_codes_of_a_child_get_loinc_and_pediatric_rules_and_a_derived_anc() -> None:
+    conv = convert(PEDIATRIC_LOCAL_CODES)
+    (bundle,) = conv.bundles
+    wbc, percent, hemoglobin, derived = resources(bundle, "Observation")
+    assert wbc["code"]["coding"][-1]["system"] == LOINC
+    assert "pediatric" in part(extension(wbc, EXPLANATION)[0], "rule")
+    assert part(extension(wbc, EXPLANATION)[0], "rangeSource") == "lab"
+    assert percent["valueQuantity"] == {"value": Decimal("14"), "unit": "%"}
+    assert [target(bundle, r)["id"] for r in derived["derivedFrom"]] == [wbc["id"], percent["id"]]
+    assert part(extension(derived, EXPLANATION)[0], "derived") is True
+    assert hemoglobin["valueQuantity"]["unit"] == "g/L"
+
+
+def test_corrected_cancelled_deleted_and_preliminary_results() -> None:
+    bundle = only_bundle(STATUSES)
+    corrected, cancelled, deleted, preliminary = resources(bundle, "Observation")
+    assert corrected["status"] == "corrected"
+    assert corrected["interpretation"][0]["coding"][0]["system"] == V3
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["dataAbsentReason"]["coding"][0]["code"] == "not-performed"
+    assert deleted["status"] == "entered-in-error"
+    assert deleted["valueQuantity"]["unit"] == "10*3/uL"  # not judged: written as sent
+    assert extension(deleted, EXPLANATION) == []
+    assert preliminary["status"] == "preliminary"
+    assert extension(preliminary, EXPLANATION) != []
+    assert resources(bundle, "DiagnosticReport")[0]["status"] == "corrected"
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_every_bundle_validates_with_fhir_resources(version: str) -> None:
+    for data in (ONCOLOGY_CBC, PEDIATRIC_LOCAL_CODES, STATUSES, DERIVED_ANC):
+        bundle = only_bundle(data, fhir_version=version)
+        assert fhir.validate(bundle, version) == []
+
+
+@pytest.mark.parametrize("kind", ["transaction", "collection"])
+def test_strict_conversion_accepts_what_leukoflag_writes(kind: str) -> None:
+    bundle = only_bundle(ONCOLOGY_CBC, strict=True, bundle_type=kind)
+    assert bundle["type"] == kind
+
+
+def test_batch_gives_one_bundle_per_message() -> None:
+    conv = convert(batch(ONCOLOGY_CBC, STATUSES, DERIVED_ANC))
+    assert len(conv.bundles) == 3
+    assert len({b["id"] for b in conv.bundles}) == 3
+
+
+def test_truncated_message_is_rejected_and_the_next_one_converted() -> None:
+    conv = convert(ONCOLOGY_CBC + b"OBX|6|NM|6690-2^WBC^LN||3.1\r" + STATUSES)
+    assert len(conv.bundles) + len(conv.rejected) == 2
+    assert len(conv.rejected) == 1
+
+
+def test_leukoflag_output_read_back_as_fhir_comes_out_unchanged() -> None:
+    bundle = only_bundle(ONCOLOGY_CBC)
+    again = only_bundle(fhir.dumps(bundle))
+    assert fhir.dumps(again) == fhir.dumps(bundle)
+
+
+def test_derived_anc_output_read_back_is_not_derived_twice() -> None:
+    bundle = only_bundle(DERIVED_ANC)
+    again = only_bundle(fhir.dumps(bundle))
+    assert len(resources(again, "Observation")) == len(resources(bundle, "Observation")) == 3
+
+
+# --------------------------------------------------------------------------- invariants
+
+CODES = [
+    "6690-2^Leukocytes [#/volume] in Blood by Automated count^LN",
+    "751-8^Neutrophils [#/volume] in Blood by Automated count^LN",
+    "770-8^Neutrophils/100 leukocytes in Blood^LN",
+    "718-7^Hemoglobin [Mass/volume] in Blood^LN",
+    "WBC^White blood cells^L",
+    "5821-4^Leukocytes [#/area] in Urine sediment by Microscopy high power field^LN",
+    "",
+]
+VALUES = [
+    ("NM", "3.1"),
+    ("NM", "0.42"),
+    ("NM", "12500"),
+    ("NM", "-1"),
+    ("SN", "<^0.5"),
+    ("SN", ">^20"),
+    ("SN", "^1.0^-^2.0"),
+    ("SN", "^1^:^128"),
+    ("ST", "see comment"),
+    ("ST", "***.**"),
+    ("NM", ""),
+    ("CWE", "POS^Positive^L"),
+    ("NM", "1.5e3"),
+]
+UNITS = ["K/uL", "10*3/uL^^UCUM", "x10\\S\\9/L", "/uL", "%", "g/dL^^UCUM", "", "furlongs", "G/L"]
+STATUS = ["F", "C", "P", "X", "D", "I", "", "Z"]
+FLAGS = ["", "L", "H", "L~A", "AC", "LL"]
+RANGES = ["", "4.0-11.0", ">1.5", "<11", "1500-8000", "see table"]
+
+_obx = st.tuples(
+    st.sampled_from(CODES),
+    st.sampled_from(VALUES),
+    st.sampled_from(UNITS),
+    st.sampled_from(RANGES),
+    st.sampled_from(FLAGS),
+    st.sampled_from(STATUS),
+    st.booleans(),  # after an SPM
+)
+_message = st.tuples(
+    st.booleans(),  # has PID
+    st.sampled_from(["19700101", "2025", "20260301", ""]),
+    st.lists(_obx, min_size=0, max_size=6),
+)
+
+
+def _er7(n: int, with_pid: bool, birth: str, observations: list[tuple[Any, ...]]) -> str:
+    segments = [
+        f"MSH|^~\\&|PROPLAB|PROPFAC|EHR|PROPFAC|20261124101522-0600||ORU^R01^ORU_R01|P{n:05d}|P|2.5.1"
+    ]
+    if with_pid:
+        segments.append(f"PID|1||PT{n}^^^PROPFAC^MR||TEST^PATIENT||{birth}|F")
+    segments.append(f"OBR|1|PL{n}|FL{n}|58410-2^CBC panel^LN|||20261124093000-0600")
+    after = [o for o in observations if o[6]]
+    before = [o for o in observations if not o[6]]
+    ordered = before + ([None] if after else []) + after
+    k = 0
+    for observation in ordered:
+        if observation is None:
+            segments.append("SPM|1|SPX^PROPLAB||BLD^Whole blood^HL70487")
+            continue
+        k += 1
+        code, (kind, value), unit, reference, flags, status, _ = observation
+        segments.append(f"OBX|{k}|{kind}|{code}||{value}|{unit}|{reference}|{flags}|||{status}")
+    return "\r".join(segments) + "\r"
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(st.lists(_message, min_size=1, max_size=3))
+def test_every_message_is_a_bundle_or_rejected_and_every_obx_an_observation_or_issue(
+    messages: list[tuple[bool, str, list[tuple[Any, ...]]]],
+) -> None:
+    data = "".join(_er7(n, *spec) for n, spec in enumerate(messages, start=1)).encode()
+    conv = convert(data)
+    assert len(conv.bundles) + len(conv.rejected) == len(messages)
+    rejected = {r.index for r in conv.rejected}
+    accepted = [n for n in range(1, len(messages) + 1) if n not in rejected]
+    assert len(accepted) == len(conv.bundles)
+    for n, bundle in zip(accepted, conv.bundles, strict=True):
+        key = ("v2", "PROPLAB", "PROPFAC", f"P{n:05d}", "20261124101522-0600")
+        written = {o["id"] for o in resources(bundle, "Observation")}
+        for k in range(1, len(messages[n - 1][2]) + 1):
+            location = f"MSG[{n}]/OBX[{k}]"
+            as_observation = resource_id(key, "Observation", f"OBX[{k}]") in written
+            as_issue = any(i.location.startswith(location) for i in conv.issues)
+            assert as_observation or as_issue, location
+        for observation in resources(bundle, "Observation"):
+            computed = [
+                c
+                for i in observation.get("interpretation", ())
+                for c in i["coding"]
+                if extension(observation, EXPLANATION)
+            ]
+            assert len(computed) <= 1  # at most one computed code per result

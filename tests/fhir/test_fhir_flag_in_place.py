@@ -1,0 +1,264 @@
+"""FHIR input flagged in place: the output contract on counts, everything else exactly as read."""
+
+from __future__ import annotations
+
+import copy
+import io
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import leukoflag
+from leukoflag import fhir, flagging
+from leukoflag.fhir import FhirItem
+from leukoflag.model import Evaluation
+from leukoflag.settings import Settings
+
+INPUTS = Path(__file__).parent / "inputs"
+UCUM = "http://unitsofmeasure.org"
+V3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+PQ = "http://hl7.org/fhir/StructureDefinition/iso21090-PQ-translation"
+ORIGINAL_TEXT = "http://hl7.org/fhir/StructureDefinition/originalText"
+EXPLANATION = "http://leukoflag.org/fhir/StructureDefinition/interpretation-explanation"
+SENDER = "http://leukoflag.org/fhir/StructureDefinition/sender-interpretation"
+RANGE_SOURCE = "http://leukoflag.org/fhir/StructureDefinition/reference-range-source"
+CONTRACT = {"valueQuantity", "referenceRange", "interpretation", "extension", "code"}
+
+
+def convert(name: str, **settings: Any) -> leukoflag.Conversion:
+    return leukoflag.convert((INPUTS / name).read_bytes(), Settings(**settings))
+
+
+def original(name: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = fhir.loads((INPUTS / name).read_bytes())
+    return parsed
+
+
+def urls(node: dict[str, Any]) -> list[str]:
+    return [e["url"] for e in node.get("extension", ())]
+
+
+def part(node: dict[str, Any], name: str) -> Any:
+    (explained,) = (e for e in node["extension"] if e["url"] == EXPLANATION)
+    for sub in explained["extension"]:
+        if sub["url"] == name:
+            return next(v for k, v in sub.items() if k.startswith("value"))
+    return None
+
+
+def test_count_is_normalized_with_the_sent_quantity_kept_exactly() -> None:
+    conv = convert("r4-wbc-observation.json")
+    (output,) = conv.bundles
+    quantity = output["valueQuantity"]
+    assert (quantity["value"], quantity["unit"], quantity["system"], quantity["code"]) == (
+        Decimal("2850"),
+        "cells/µL",
+        UCUM,
+        "/uL",
+    )
+    assert quantity["extension"] == [
+        {"url": PQ, "valueQuantity": original("r4-wbc-observation.json")["valueQuantity"]}
+    ]
+    assert b'"value":2.85,"unit":"10^3/uL"' in fhir.dumps(output)
+
+
+def test_exactly_one_computed_interpretation_and_the_senders_kept() -> None:
+    conv = convert("r4-wbc-observation.json")
+    (output,) = conv.bundles
+    (finding,) = conv.findings
+    assert output["interpretation"] == [
+        {"coding": [{"system": V3, "code": finding.code, "display": "Significantly low"}]}
+    ]
+    assert urls(output) == [EXPLANATION, SENDER]
+    assert (
+        output["extension"][1]["valueCodeableConcept"]
+        == original("r4-wbc-observation.json")["interpretation"][0]
+    )
+    assert part(output, "rule") == finding.rule
+    assert part(output, "rangeSource") == "lab"
+
+
+def test_lab_range_is_normalized_in_place_keeping_text_and_limits() -> None:
+    (output,) = convert("r4-wbc-observation.json").bundles
+    (written,) = output["referenceRange"]
+    sent = original("r4-wbc-observation.json")["referenceRange"][0]
+    assert written["text"] == sent["text"]
+    assert (written["low"]["value"], written["high"]["value"]) == (
+        Decimal("4500"),
+        Decimal("11000"),
+    )
+    assert written["low"]["extension"] == [{"url": PQ, "valueQuantity": sent["low"]}]
+
+
+def test_everything_but_the_contract_elements_comes_out_unchanged() -> None:
+    (output,) = convert("r4-wbc-observation.json").bundles
+    sent = original("r4-wbc-observation.json")
+    assert {k: v for k, v in output.items() if k not in CONTRACT} == {
+        k: v for k, v in sent.items() if k not in CONTRACT
+    }
+    assert output["code"] == sent["code"]  # a LOINC code needs no LOINC added
+    assert list(output)[:3] == ["resourceType", "id", "meta"]
+
+
+def test_input_without_counts_comes_back_json_equal() -> None:
+    bundle = original("bundle-with-patient.json")
+    bundle["entry"] = [
+        e for e in bundle["entry"] if e["resource"]["id"] in ("sm-40517", "sm-plt", "sm-crp")
+    ]
+    data = fhir.dumps(bundle)
+    conv = leukoflag.convert(data)
+    assert conv.rejected == []
+    assert fhir.dumps(conv.bundles[0]) == data
+
+
+def test_flagging_leukoflag_output_again_changes_nothing() -> None:
+    (first,) = convert("r4-wbc-observation.json").bundles
+    (second,) = leukoflag.convert(fhir.dumps(first)).bundles
+    assert fhir.dumps(second) == fhir.dumps(first)
+
+
+def test_flag_in_place_does_not_mutate_the_item() -> None:
+    (item,) = fhir.read_items(
+        io.BytesIO((INPUTS / "bundle-with-patient.json").read_bytes()),
+        source="<test>",
+        settings=Settings(),
+    )
+    assert isinstance(item, FhirItem)
+    before = copy.deepcopy(item.resource)
+    evaluations = _evaluations(item)
+    output, _ = fhir.flag_in_place(item, evaluations, Settings())
+    assert item.resource == before
+    assert output != before
+    # unchanged subtrees are shared, not copied
+    assert output["entry"][0] is item.resource["entry"][0]
+
+
+def _evaluations(item: FhirItem) -> dict[str, Evaluation]:
+    settings = Settings()
+    found: dict[str, Evaluation] = {}
+    for group in item.groups:
+        context = flagging.patient_context(group.patient, settings)
+        for order in group.orders:
+            found.update((e.location, e) for e in flagging.evaluate_order(order, context, settings))
+    return found
+
+
+def test_bundle_report_gets_the_finding_of_its_low_result() -> None:
+    conv = convert("bundle-with-patient.json")
+    (output,) = conv.bundles
+    resources = {e["resource"]["id"]: e["resource"] for e in output["entry"]}
+    assert resources["sm-dr-17"]["conclusionCode"] == [
+        {
+            "coding": [
+                {"system": "http://snomed.info/sct", "code": "165517008", "display": "Neutropenia"}
+            ]
+        }
+    ]
+    anc = resources["sm-anc"]
+    assert anc["valueQuantity"]["value"] == Decimal("800")
+    assert anc["interpretation"][0]["coding"][0]["system"] == V3
+    # a 5-year-old patient: the pediatric rules applied
+    assert part(anc, "rangeSource") == "age-band"
+    sent = {
+        e["resource"]["id"]: e["resource"] for e in original("bundle-with-patient.json")["entry"]
+    }
+    for untouched in ("sm-40517", "sm-sp-99", "sm-plt", "sm-crp"):
+        assert resources[untouched] == sent[untouched]
+    assert fhir.validate(output, "R4") == []
+
+
+def test_legacy_interpretation_is_written_back_in_the_current_form() -> None:
+    conv = convert("stu3-legacy-no-count.json")
+    (output,) = conv.bundles
+    assert output["interpretation"] == [
+        {"coding": [{"system": V3, "code": "H", "display": "High"}]}
+    ]
+    assert [i.code for i in conv.issues] == ["fhir.legacy-interpretation"]
+    assert fhir.validate(output, "R4") == []
+
+
+def test_legacy_interpretation_of_a_count_moves_to_the_sender_extension_in_current_form() -> None:
+    (output,) = convert("stu3-legacy-interpretation.json").bundles
+    (sender,) = (e for e in output["extension"] if e["url"] == SENDER)
+    assert sender["valueCodeableConcept"] == {
+        "coding": [{"system": V3, "code": "L", "display": "Low"}]
+    }
+    assert len(output["interpretation"]) == 1
+
+
+def test_panel_component_is_normalized_and_a_derived_anc_component_added() -> None:
+    conv = convert("cbc-panel-components.json")
+    (output,) = conv.bundles
+    wbc, percent, hemoglobin, derived = output["component"]
+    sent = original("cbc-panel-components.json")["component"]
+    assert wbc["valueQuantity"]["value"] == Decimal("3600")
+    assert wbc["referenceRange"][0]["low"]["value"] == Decimal("3900")
+    assert percent == sent[1]
+    assert hemoglobin == sent[2]
+    assert derived["valueQuantity"]["value"] == Decimal("1368")  # 3,600 × 38.0 %
+    assert derived["code"]["coding"][0]["code"] == "26499-4"
+    assert part(derived, "derived") is True
+    assert {f.location for f in conv.findings} == {
+        "ITEM[1]/Observation.component[0]",
+        "ITEM[1]/Observation/ANC[derived]",
+    }
+    assert fhir.validate(output, "R4") == []
+
+
+def test_derived_anc_in_a_bundle_is_a_new_entry_derived_from_its_sources() -> None:
+    bundle = original("bundle-with-patient.json")
+    anc_entry = next(e for e in bundle["entry"] if e["resource"]["id"] == "sm-anc")
+    anc_entry["resource"]["code"] = {"coding": [{"system": "http://loinc.org", "code": "770-8"}]}
+    anc_entry["resource"]["valueQuantity"] = {
+        "value": 12.0,
+        "unit": "%",
+        "system": UCUM,
+        "code": "%",
+    }
+    (output,) = leukoflag.convert(fhir.dumps(bundle)).bundles
+    added = output["entry"][-1]
+    assert added["fullUrl"].startswith("urn:uuid:")
+    assert "request" not in added  # a collection Bundle: no transaction requests
+    observation = added["resource"]
+    assert observation["valueQuantity"]["value"] == Decimal("612")  # 5,100 × 12 %
+    assert observation["derivedFrom"] == [
+        {"reference": "http://fhir.stmary.example/Observation/sm-wbc"},
+        {"reference": "http://fhir.stmary.example/Observation/sm-anc"},
+    ]
+    assert observation["subject"] == {"reference": "Patient/sm-40517"}
+    report = next(e["resource"] for e in output["entry"] if e["resource"]["id"] == "sm-dr-17")
+    assert report["result"][-1] == {"reference": added["fullUrl"]}
+    assert fhir.validate(output, "R4") == []
+    (again,) = leukoflag.convert(fhir.dumps(bundle)).bundles
+    assert again["entry"][-1]["fullUrl"] == added["fullUrl"]  # the same input, the same id
+
+
+def test_r5_observation_is_flagged_and_validates_as_r5() -> None:
+    conv = convert("r5-anc-observation.json")
+    (output,) = conv.bundles
+    assert output["valueQuantity"]["value"] == Decimal("420")
+    assert output["code"]["coding"][-1]["code"] == "26499-4"  # LOINC added to the local code
+    assert output["contained"] == original("r5-anc-observation.json")["contained"]
+    assert fhir.validate(output, "R5") == []
+
+
+def test_comparator_count_keeps_its_text() -> None:
+    data = (
+        b'{"resourceType": "Observation", "status": "final", '
+        b'"code": {"coding": [{"system": "http://loinc.org", "code": "751-8"}]}, '
+        b'"valueQuantity": {"value": 0.1, "comparator": "<", "unit": "K/uL"}}'
+    )
+    (output,) = leukoflag.convert(data).bundles
+    quantity = output["valueQuantity"]
+    assert (quantity["comparator"], quantity["value"]) == ("<", Decimal("100"))
+    assert quantity["extension"] == [{"url": ORIGINAL_TEXT, "valueString": "<0.1 K/uL"}]
+
+
+def test_ndjson_outputs_and_rejections_add_up_to_the_lines_read() -> None:
+    conv = convert("bulk-export.ndjson")
+    assert len(conv.bundles) + len(conv.rejected) == 6
+    assert [r.index for r in conv.rejected] == [2, 4, 5]
+    assert [o["id"] for o in conv.bundles] == ["bulk-a1", "bulk-a3", "bulk-a6"]
+    assert conv.bundles[1] == fhir.loads(
+        (INPUTS / "bulk-export.ndjson").read_bytes().splitlines()[3]
+    )

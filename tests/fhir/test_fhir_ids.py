@@ -1,0 +1,80 @@
+"""Resource ids: UUIDv5 over stable message content; same message → byte-identical Bundle."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+
+import orjson
+from fhir_builders import message, obr, obx, resources, spm, write
+
+from leukoflag import fhir
+from leukoflag.fhir._ids import NAMESPACE, resource_id
+
+CONTROL_ID = "RVL20261124090241-0042"
+
+
+def _ids(bundle: dict[str, object]) -> list[str]:
+    return [entry["resource"]["id"] for entry in bundle["entry"]]  # type: ignore[index]
+
+
+def _message(**fields: object):  # type: ignore[no-untyped-def]
+    return message(obr(obx(1, "3.1"), obx(2, "1.2"), specimens=(spm(1),)), **fields)
+
+
+def test_namespace_is_uuid5_of_the_leukoflag_url() -> None:
+    assert uuid.uuid5(uuid.NAMESPACE_URL, "http://leukoflag.org/fhir/id") == NAMESPACE
+
+
+def test_ids_are_uuid5_of_message_key_type_and_path() -> None:
+    bundle, _ = write(_message())
+    key = ("v2", "RIVERSIDE_LIS", "RVS_HOSP", CONTROL_ID, "202611240902410500")
+    name = orjson.dumps([*key, "Observation", "OBX[1]"]).decode()
+    first_observation = resources(bundle, "Observation")[0]
+    assert first_observation["id"] == str(uuid.uuid5(NAMESPACE, name))
+    assert resource_id(key, "Observation", "OBX[1]") == first_observation["id"]
+
+
+def test_same_message_twice_gives_byte_identical_json() -> None:
+    first, _ = write(_message())
+    second, _ = write(_message())
+    assert fhir.dumps(first) == fhir.dumps(second)
+
+
+def test_ids_do_not_depend_on_where_the_message_sits_in_its_input() -> None:
+    first, _ = write(_message(index=1))
+    seventh, _ = write(dataclasses.replace(_message(index=1), index=7, source="other.hl7"))
+    assert _ids(first) == _ids(seventh)
+
+
+def test_ids_are_unique_within_a_bundle() -> None:
+    bundle, _ = write(_message())
+    ids = _ids(bundle)
+    assert len(ids) == len(set(ids)) == 8
+
+
+def test_different_messages_never_share_an_id() -> None:
+    variants = [
+        _message(),
+        _message(control_id="RVL20261124090241-0043"),
+        _message(sending_facility="RVS_NORTH"),
+        _message(sending_application="OTHER_LIS"),
+        # a control-id counter reset on another day: MSH-7 tells the messages apart
+        _message(timestamp=dataclasses.replace(_message().timestamp, text="202611250902410500")),  # type: ignore[arg-type]
+    ]
+    seen: set[str] = set()
+    for variant in variants:
+        bundle, _ = write(variant)
+        ids = set(_ids(bundle)) | {bundle["id"]}
+        assert not ids & seen
+        seen |= ids
+
+
+def test_message_without_control_id_gets_content_ids_and_an_issue() -> None:
+    bundle, issues = write(_message(control_id=""))
+    again, _ = write(dataclasses.replace(_message(control_id=""), index=3))
+    other, _ = write(message(obr(obx(1, "3.2")), control_id=""))
+    assert _ids(bundle) == _ids(again)
+    assert not set(_ids(bundle)) & set(_ids(other))
+    assert [i.code for i in issues] == ["fhir.no-control-id"]
+    assert "identifier" not in bundle

@@ -1,0 +1,71 @@
+"""leukoflag.fhir.dumps / loads: exact decimals both ways, never through float."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from leukoflag import fhir
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("8.20E+3"), b"8200"),
+        (Decimal("8.20"), b"8.20"),
+        (Decimal("0.0000001"), b"0.0000001"),
+        (Decimal("1E-7"), b"0.0000001"),
+        (Decimal("-0.5"), b"-0.5"),
+        (Decimal("123456789012345678901234567890.123"), b"123456789012345678901234567890.123"),
+        (Decimal("4.1") * 3, b"12.3"),
+    ],
+)
+def test_decimals_are_written_exactly_in_plain_notation(value: Decimal, text: bytes) -> None:
+    assert fhir.dumps({"value": value}) == b'{"value":' + text + b"}"
+
+
+def test_float_style_errors_never_appear() -> None:
+    total = Decimal("8.2") * 1000
+    assert fhir.dumps([total, Decimal("0.1") + Decimal("0.2")]) == b"[8200.0,0.3]"
+
+
+def test_non_finite_decimal_is_refused() -> None:
+    with pytest.raises(TypeError):
+        fhir.dumps({"value": Decimal("NaN")})
+    with pytest.raises(TypeError):
+        fhir.dumps({"value": Decimal("Infinity")})
+
+
+def test_ndjson_line_and_pretty_output() -> None:
+    resource = {"resourceType": "Observation", "note": [{"text": "line one\nline two"}]}
+    line = fhir.dumps(resource, newline=True)
+    assert line.endswith(b"}\n")
+    assert line.count(b"\n") == 1
+    assert fhir.dumps(resource, pretty=True).startswith(b'{\n  "resourceType"')
+
+
+def test_numbers_with_fraction_or_exponent_are_read_as_decimal() -> None:
+    parsed = fhir.loads(b'{"a": 4.50, "b": 1e3, "c": 4300, "d": -0.0, "e": 2.5E-2}')
+    assert parsed == {
+        "a": Decimal("4.50"),
+        "b": Decimal("1E+3"),
+        "c": 4300,
+        "d": Decimal("-0.0"),
+        "e": Decimal("0.025"),
+    }
+    assert str(parsed["a"]) == "4.50"
+    assert type(parsed["c"]) is int
+
+
+def test_round_trip_keeps_every_digit() -> None:
+    text = b'{"valueQuantity":{"value":0.30,"unit":"10*3/uL"},"n":[1,2.000,1234567890.0987654321]}'
+    assert fhir.dumps(fhir.loads(text)) == text
+
+
+@pytest.mark.parametrize(
+    "text", [b"NaN", b'{"v": Infinity}', b'{"v": -Infinity}', b"{", b"\xff\xfe{"]
+)
+def test_what_is_not_json_is_refused_with_value_error(text: bytes) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - json and unicode errors are both ValueError
+        fhir.loads(text)

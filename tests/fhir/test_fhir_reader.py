@@ -1,0 +1,337 @@
+"""Reading FHIR input: Observations (R4, R5), panels, Bundles, NDJSON, arrays; what is rejected."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from leukoflag import fhir
+from leukoflag.fhir import FhirItem
+from leukoflag.model import (
+    CodedResult,
+    LabResult,
+    NoValue,
+    Number,
+    NumberRange,
+    Rejected,
+    ReportStatus,
+    ResultStatus,
+    Text,
+    Unit,
+)
+from leukoflag.settings import Settings
+
+INPUTS = Path(__file__).parent / "inputs"
+UCUM = "http://unitsofmeasure.org"
+
+
+def read(data: bytes) -> list[FhirItem | Rejected]:
+    return list(fhir.read_items(io.BytesIO(data), source="<test>", settings=Settings()))
+
+
+def read_file(name: str) -> list[FhirItem | Rejected]:
+    return read((INPUTS / name).read_bytes())
+
+
+def only_item(name: str) -> FhirItem:
+    (item,) = read_file(name)
+    assert isinstance(item, FhirItem), item
+    return item
+
+
+def results(item: FhirItem) -> list[LabResult]:
+    return [r for group in item.groups for order in group.orders for r in order.results]
+
+
+def test_r4_observation_is_one_result_with_value_unit_range_and_flags() -> None:
+    item = only_item("r4-wbc-observation.json")
+    (result,) = results(item)
+    assert result.location == "ITEM[1]/Observation"
+    assert result.code.code_in("http://loinc.org") == "6690-2"
+    assert result.value == Number(Decimal("2.85"), "2.85")
+    assert result.unit == Unit("10^3/uL", "10*3/uL", UCUM)
+    assert result.status is ResultStatus.FINAL
+    assert result.reference_range is not None
+    assert (result.reference_range.low, result.reference_range.high) == (
+        Decimal("4.50"),
+        Decimal("11.00"),
+    )
+    assert result.reference_range.text == "4.50 - 11.00 10^3/uL"
+    assert result.reference_range.unit == Unit("10^3/uL", "10*3/uL", UCUM)
+    assert [(f.code, f.system) for f in result.sender_flags] == [
+        ("L", "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation")
+    ]
+    assert result.effective is not None
+    assert result.effective.fhir == "2026-11-24T06:15:00-06:00"
+    assert result.notes == ("Result verified by repeat analysis.",)
+    assert item.issues == ()
+
+
+def test_r5_observation_resolves_contained_patient_and_specimen() -> None:
+    item = only_item("r5-anc-observation.json")
+    (group,) = item.groups
+    assert group.patient is not None
+    assert group.patient.sex == "male"
+    assert group.patient.birth_date is not None
+    assert group.patient.birth_date.fhir == "2019-03"
+    assert group.patient.identifiers[0].value == "MT-2209913"
+    (order,) = group.orders
+    (specimen,) = order.specimens
+    assert specimen.location == "ITEM[1]/Observation.contained[1]"
+    assert specimen.type is not None
+    assert specimen.type.codings[0].code == "119297000"
+    assert specimen.source_site is not None
+    assert specimen.source_site.text == "left arm"
+    assert specimen.collected is not None
+    assert specimen.collected.day.isoformat() == "2026-11-23"
+    assert not specimen.is_control
+    (result,) = order.results
+    assert result.specimen == specimen.location
+    assert result.status is ResultStatus.PRELIMINARY
+    assert result.unit == Unit("G/L")
+
+
+def test_cbc_panel_components_are_results_at_component_locations() -> None:
+    item = only_item("cbc-panel-components.json")
+    found = results(item)
+    assert [r.location for r in found] == [
+        "ITEM[1]/Observation.component[0]",
+        "ITEM[1]/Observation.component[1]",
+        "ITEM[1]/Observation.component[2]",
+    ]
+    wbc = found[0]
+    assert wbc.value == Number(Decimal("3.6"), "3.6")
+    assert wbc.status is ResultStatus.FINAL  # a component takes its Observation's status
+    assert wbc.effective is not None
+    assert wbc.effective.fhir == "2026-11-24T10:05:00+09:00"
+    assert wbc.reference_range is not None
+    assert wbc.reference_range.unit == Unit("x10^9/L")
+    assert [f.code for f in found[2].sender_flags] == ["N"]
+
+
+def test_bundle_reads_patient_specimen_and_orders_by_report() -> None:
+    item = only_item("bundle-with-patient.json")
+    (group,) = item.groups
+    assert group.patient is not None
+    assert group.patient.location == "ITEM[1]/Bundle.entry[0].resource"
+    assert group.patient.birth_date is not None
+    assert group.patient.birth_date.fhir == "2021-08-14"
+    assert group.patient.sex == "female"
+    report, loose = group.orders
+    assert report.location == "ITEM[1]/Bundle.entry[2].resource"
+    assert report.status is ReportStatus.FINAL
+    assert report.filler_id is not None
+    assert report.filler_id.value == "SM-L-26-8812"
+    assert [r.location for r in report.results] == [
+        "ITEM[1]/Bundle.entry[3].resource",
+        "ITEM[1]/Bundle.entry[4].resource",
+        "ITEM[1]/Bundle.entry[5].resource",
+    ]
+    assert [s.location for s in report.specimens] == ["ITEM[1]/Bundle.entry[1].resource"]
+    assert report.results[0].specimen == "ITEM[1]/Bundle.entry[1].resource"
+    assert loose.location == "ITEM[1]/Bundle"
+    assert [r.location for r in loose.results] == ["ITEM[1]/Bundle.entry[6].resource"]
+
+
+def test_legacy_interpretation_is_read_with_an_issue() -> None:
+    item = only_item("stu3-legacy-interpretation.json")
+    (result,) = results(item)
+    assert [(f.code, f.system) for f in result.sender_flags] == [
+        ("L", "http://hl7.org/fhir/v2/0078")
+    ]
+    assert [(i.code, i.location) for i in item.issues] == [
+        ("fhir.legacy-interpretation", "ITEM[1]/Observation.interpretation")
+    ]
+
+
+def test_ndjson_bad_lines_are_rejected_and_the_rest_go_through() -> None:
+    items = read_file("bulk-export.ndjson")
+    assert [type(i).__name__ for i in items] == [
+        "FhirItem",
+        "Rejected",
+        "FhirItem",
+        "Rejected",
+        "Rejected",
+        "FhirItem",
+    ]
+    assert [i.index for i in items] == [1, 2, 3, 4, 5, 6]
+    bad_json, not_fhir, malformed = (i for i in items if isinstance(i, Rejected))
+    assert bad_json.reason.startswith("not valid JSON")
+    assert bad_json.raw.startswith(b'{"resourceType":"Observation","id":"bulk-a2"')
+    assert not_fhir.reason == "not a FHIR resource: no resourceType"
+    assert malformed.reason == (
+        "malformed Observation at ITEM[5]/Observation.valueQuantity.value: "
+        "'3.3' is not a JSON number"
+    )
+    assert malformed.location == "ITEM[5]"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (
+            b'{"resourceType": "LabResult", "wbc": 3.2}',
+            "not a FHIR resource: unknown resourceType 'LabResult'",
+        ),
+        (b'{"resourceType": 12}', "not a FHIR resource: unknown resourceType 12"),
+        (b"{}", "not a FHIR resource: no resourceType"),
+        (b'["a", "b"]', "not a FHIR resource: a JSON str, not an object"),
+        (
+            b'{"resourceType": "Observation", "status": "final"}',
+            "malformed Observation at ITEM[1]/Observation.code: Observation.code is required",
+        ),
+        (
+            (
+                b'{"resourceType": "Observation", "code": {"text": "WBC"}, "status": "final", '
+                b'"valueString": "x", "valueQuantity": {"value": 1}}'
+            ),
+            (
+                "malformed Observation at ITEM[1]/Observation: more than one value[x]: "
+                "valueQuantity, valueString"
+            ),
+        ),
+        (
+            b'{"resourceType": "Observation", "status": "final",\n "code": {"text": "WBC"},\n',
+            "not valid JSON",
+        ),
+    ],
+)
+def test_input_that_is_not_a_fhir_resource_is_rejected_with_its_reason(
+    data: bytes, reason: str
+) -> None:
+    first = read(data)[0]
+    assert isinstance(first, Rejected)
+    assert first.reason.startswith(reason)
+
+
+def test_json_array_gives_one_item_per_resource() -> None:
+    data = b"""[
+      {"resourceType": "Observation", "status": "final", "code": {"text": "WBC"},
+       "valueQuantity": {"value": 4.1, "unit": "K/uL"}},
+      {"resourceType": "Patient", "id": "p"},
+      42
+    ]"""
+    first, second, third = read(data)
+    assert isinstance(first, FhirItem)
+    assert first.index == 1
+    assert results(first)[0].value == Number(Decimal("4.1"), "4.1")
+    assert isinstance(second, FhirItem)
+    assert second.groups == ()
+    assert [i.code for i in second.issues] == ["fhir.no-results"]
+    assert isinstance(third, Rejected)
+    assert third.index == 3
+    assert third.raw == b"42"
+
+
+def test_pretty_printed_document_with_bom_and_blank_lines_is_one_item() -> None:
+    data = b"\xef\xbb\xbf\n\n" + (INPUTS / "bundle-with-patient.json").read_bytes() + b"\n\n"
+    (item,) = read(data)
+    assert isinstance(item, FhirItem)
+    assert item.resource["id"] == "sm-results-20261124-17"
+
+
+def test_empty_input_holds_no_items() -> None:
+    assert read(b"  \n\n") == []
+
+
+class _CountingStream(io.BytesIO):
+    """A stream that counts how many lines were read from it."""
+
+    lines_read = 0
+
+    def readline(self, size: int | None = -1) -> bytes:
+        self.lines_read += 1
+        return super().readline(size)
+
+    def read(self, size: int | None = -1) -> bytes:
+        raise AssertionError("NDJSON must be read line by line, not whole")
+
+
+def test_ndjson_is_read_line_by_line() -> None:
+    line = (INPUTS / "bulk-export.ndjson").read_bytes().splitlines()[0]
+    stream = _CountingStream(b"\n".join([line] * 1000))
+    items = fhir.read_items(stream, source="<test>", settings=Settings())
+    next(items)
+    next(items)
+    assert stream.lines_read <= 3
+    assert sum(1 for _ in items) == 998
+
+
+@pytest.mark.parametrize(
+    ("element", "value", "unit"),
+    [
+        (
+            (
+                '"valueRange": {"low": {"value": 1.0, "unit": "K/uL"}, '
+                '"high": {"value": 2.0, "unit": "K/uL"}}'
+            ),
+            NumberRange(Decimal("1.0"), Decimal("2.0"), "1.0-2.0"),
+            Unit("K/uL"),
+        ),
+        ('"valueString": "see comment"', Text("see comment"), None),
+        (
+            '"valueCodeableConcept": {"text": "clumped"}',
+            CodedResult(
+                __import__("leukoflag.model", fromlist=["Concept"]).Concept(text="clumped")
+            ),
+            None,
+        ),
+        (
+            '"valueQuantity": {"value": 0.5, "comparator": "<", "unit": "K/uL"}',
+            Number(Decimal("0.5"), "<0.5", "<"),
+            Unit("K/uL"),
+        ),
+        ('"valueInteger": 4200', Number(Decimal(4200), "4200"), None),
+        (
+            '"dataAbsentReason": {"coding": [{"code": "error"}], "text": "clotted"}',
+            NoValue("error", "clotted"),
+            None,
+        ),
+        ('"valueBoolean": true', Text("true"), None),
+    ],
+)
+def test_value_types_become_model_values(element: str, value: object, unit: Unit | None) -> None:
+    data = (
+        '{"resourceType": "Observation", "status": "final", "code": {"text": "WBC"}, '
+        + element
+        + "}"
+    ).encode()
+    (item,) = read(data)
+    assert isinstance(item, FhirItem)
+    (result,) = results(item)
+    assert (result.value, result.unit) == (value, unit)
+
+
+def test_unknown_status_is_read_as_unknown_with_an_issue() -> None:
+    (item,) = read(b'{"resourceType": "Observation", "status": "done", "code": {"text": "WBC"}}')
+    assert isinstance(item, FhirItem)
+    assert results(item)[0].status is ResultStatus.UNKNOWN
+    assert [i.code for i in item.issues] == ["fhir.status-unknown"]
+
+
+def test_malformed_observation_inside_a_bundle_is_an_issue_and_the_rest_is_read() -> None:
+    data = b"""{"resourceType": "Bundle", "type": "collection", "entry": [
+      {"resource": {"resourceType": "Observation", "status": "final",
+                    "valueQuantity": {"value": 2}}},
+      {"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "WBC"},
+                    "valueQuantity": {"value": 2.2, "unit": "K/uL"}}}
+    ]}"""
+    (item,) = read(data)
+    assert isinstance(item, FhirItem)
+    assert [r.location for r in results(item)] == ["ITEM[1]/Bundle.entry[1].resource"]
+    assert [(i.code, i.location) for i in item.issues] == [
+        ("fhir.observation-malformed", "ITEM[1]/Bundle.entry[0].resource.code")
+    ]
+
+
+def test_unresolvable_local_reference_is_reported() -> None:
+    (item,) = read(
+        b'{"resourceType": "Observation", "status": "final", "code": {"text": "WBC"}, '
+        b'"subject": {"reference": "#nobody"}}'
+    )
+    assert isinstance(item, FhirItem)
+    assert item.groups[0].patient is None
+    assert [i.code for i in item.issues] == ["fhir.reference-unresolved"]

@@ -1,0 +1,555 @@
+"""One Bundle per HL7 v2 message: resources, references, statuses, values written as sent."""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal
+
+import pytest
+from fhir_builders import (
+    ADULT,
+    ANC,
+    HGB,
+    MSG,
+    NEUT_PCT,
+    UCUM,
+    V3,
+    assert_valid,
+    extension,
+    flagged,
+    lab_range,
+    message,
+    obr,
+    obx,
+    one,
+    resources,
+    spm,
+    target,
+    ts,
+    write,
+)
+
+from leukoflag.model import (
+    CodedResult,
+    Coding,
+    Concept,
+    Identifier,
+    NoValue,
+    Number,
+    NumberRange,
+    Ratio,
+    ReportStatus,
+    ResultStatus,
+    Text,
+    Unit,
+)
+
+V2_0078 = "http://terminology.hl7.org/CodeSystem/v2-0078"
+DAR = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+
+
+def _cbc() -> tuple[dict[str, object], tuple[object, ...]]:
+    results = (
+        obx(1, "3.4", reference=lab_range("4.0-11.0", "4.0", "11.0")),
+        obx(
+            2,
+            "13.1",
+            code=HGB,
+            unit=Unit("g/dL", "g/dL", UCUM),
+            reference=lab_range("12.0-16.0", "12.0", "16.0"),
+        ),
+        obx(3, "1.1", code=ANC, reference=lab_range("1.5-8.0", "1.5", "8.0"), flags=("L",)),
+        obx(4, "32.4", code=NEUT_PCT, unit=Unit("%", "%", UCUM)),
+    )
+    return flagged(message(obr(*results, specimens=(spm(1),))))
+
+
+def test_one_bundle_holds_every_resource_of_the_message_and_one_provenance() -> None:
+    bundle, _ = _cbc()
+    kinds = [entry["resource"]["resourceType"] for entry in bundle["entry"]]
+    assert kinds == [
+        "Patient",
+        "Encounter",
+        "ServiceRequest",
+        "Specimen",
+        "DiagnosticReport",
+        "Observation",
+        "Observation",
+        "Observation",
+        "Observation",
+        "Provenance",
+    ]
+
+
+def test_every_reference_resolves_inside_the_bundle_and_it_validates() -> None:
+    bundle, _ = _cbc()
+    assert_valid(bundle, "R4")
+    report = one(bundle, "DiagnosticReport")
+    assert target(bundle, report["subject"])["resourceType"] == "Patient"
+    assert target(bundle, report["basedOn"][0])["resourceType"] == "ServiceRequest"
+    assert [target(bundle, r)["resourceType"] for r in report["result"]] == ["Observation"] * 4
+    for observation in resources(bundle, "Observation"):
+        assert target(bundle, observation["specimen"])["resourceType"] == "Specimen"
+        assert target(bundle, observation["encounter"])["resourceType"] == "Encounter"
+
+
+def test_transaction_entries_put_each_resource_on_its_own_id() -> None:
+    bundle, _ = _cbc()
+    assert bundle["type"] == "transaction"
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        assert entry["fullUrl"] == f"urn:uuid:{resource['id']}"
+        assert entry["request"] == {
+            "method": "PUT",
+            "url": f"{resource['resourceType']}/{resource['id']}",
+        }
+
+
+def test_collection_bundle_has_no_requests() -> None:
+    bundle, _ = write(message(obr(obx(1, "6.1"))), bundle_type="collection")
+    assert bundle["type"] == "collection"
+    assert all("request" not in entry for entry in bundle["entry"])
+    assert_valid(bundle)
+
+
+def test_message_metadata_is_on_the_bundle_and_its_provenance() -> None:
+    bundle, _ = _cbc()
+    assert bundle["identifier"] == {
+        "value": "RVL20261124090241-0042",
+        "assigner": {"display": "RIVERSIDE_LIS^RVS_HOSP"},
+    }
+    assert bundle["timestamp"] == "2026-11-24T09:02:41-05:00"
+    provenance = one(bundle, "Provenance")
+    assert provenance["recorded"] == "2026-11-24T09:02:41-05:00"
+    assert len(provenance["target"]) == len(bundle["entry"]) - 1
+    assert provenance["entity"][0]["what"]["identifier"] == {"value": "RVL20261124090241-0042"}
+    (source,) = extension(
+        provenance, "http://leukoflag.org/fhir/StructureDefinition/source-message"
+    )
+    fields = {sub["url"]: sub["valueString"] for sub in source["extension"]}
+    assert fields["messageType"] == "ORU^R01^ORU_R01"
+    assert fields["receivingApplication"] == "EHR"
+    assert fields["version"] == "2.5.1"
+
+
+def test_patient_encounter_order_and_specimen_carry_identifiers_with_systems() -> None:
+    bundle, _ = _cbc()
+    patient = one(bundle, "Patient")
+    assert patient["identifier"][0]["system"] == "urn:oid:2.16.840.1.113883.19.5"
+    assert patient["identifier"][0]["type"]["coding"][0]["code"] == "MR"
+    assert patient["name"] == [{"family": "Lindqvist", "given": ["Maren", "J"]}]
+    assert (patient["gender"], patient["birthDate"]) == ("female", "1979-04-02")
+    encounter = one(bundle, "Encounter")
+    assert encounter["class"]["code"] == "AMB"  # table 0004 O → v3 ActCode AMB
+    assert encounter["identifier"][0]["value"] == "V-55120"
+    request = one(bundle, "ServiceRequest")
+    assert [i["type"]["coding"][0]["code"] for i in request["identifier"]] == ["PLAC", "FILL"]
+    assert request["identifier"][1]["assigner"] == {"display": "RIVERSIDE LAB"}
+    assert (request["status"], request["intent"]) == ("completed", "order")
+    assert request["requester"] == {"display": "4411 Okafor, Ngozi"}
+    assert one(bundle, "Specimen")["identifier"][0]["value"] == "S26-0001"
+
+
+def test_report_carries_status_code_times_and_results() -> None:
+    bundle, _ = _cbc()
+    report = one(bundle, "DiagnosticReport")
+    assert report["status"] == "final"
+    assert report["code"]["coding"][0]["code"] == "58410-2"
+    assert report["effectiveDateTime"] == "2026-11-24T07:50:00-05:00"
+    assert report["issued"] == "2026-11-24T09:02:41-05:00"
+    assert [i["type"]["coding"][0]["code"] for i in report["identifier"]] == ["PLAC", "FILL"]
+
+
+def test_results_not_in_scope_are_written_as_sent() -> None:
+    bundle, _ = _cbc()
+    hemoglobin = resources(bundle, "Observation")[1]
+    assert hemoglobin["valueQuantity"] == {
+        "value": Decimal("13.1"),
+        "unit": "g/dL",
+        "system": UCUM,
+        "code": "g/dL",
+    }
+    assert hemoglobin["referenceRange"] == [
+        {
+            "low": {"value": Decimal("12.0"), "unit": "g/dL", "system": UCUM, "code": "g/dL"},
+            "high": {"value": Decimal("16.0"), "unit": "g/dL", "system": UCUM, "code": "g/dL"},
+            "text": "12.0-16.0",
+        }
+    ]
+    assert "interpretation" not in hemoglobin
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        (
+            Number(Decimal("0.30"), "0.30"),
+            {
+                "valueQuantity": {
+                    "value": Decimal("0.30"),
+                    "unit": "K/uL",
+                    "system": UCUM,
+                    "code": "10*3/uL",
+                }
+            },
+        ),
+        (
+            Number(Decimal("15"), ">15", ">"),
+            {
+                "valueQuantity": {
+                    "value": Decimal("15"),
+                    "comparator": ">",
+                    "unit": "K/uL",
+                    "system": UCUM,
+                    "code": "10*3/uL",
+                }
+            },
+        ),
+        (
+            NumberRange(Decimal("1.0"), Decimal("2.0"), "1.0-2.0"),
+            {
+                "valueRange": {
+                    "low": {
+                        "value": Decimal("1.0"),
+                        "unit": "K/uL",
+                        "system": UCUM,
+                        "code": "10*3/uL",
+                    },
+                    "high": {
+                        "value": Decimal("2.0"),
+                        "unit": "K/uL",
+                        "system": UCUM,
+                        "code": "10*3/uL",
+                    },
+                }
+            },
+        ),
+        (
+            Ratio(Decimal(1), Decimal(128), "1:128"),
+            {"valueRatio": {"numerator": {"value": 1}, "denominator": {"value": 128}}},
+        ),
+        (Text("see comment"), {"valueString": "see comment"}),
+        (
+            CodedResult(Concept((Coding("260385009", "Negative", "http://snomed.info/sct"),))),
+            {
+                "valueCodeableConcept": {
+                    "coding": [
+                        {
+                            "system": "http://snomed.info/sct",
+                            "code": "260385009",
+                            "display": "Negative",
+                        }
+                    ]
+                }
+            },
+        ),
+    ],
+)
+def test_value_types_are_written_per_the_v2_to_fhir_ig(
+    value: object, written: dict[str, object]
+) -> None:
+    result = obx(1, value, code=Concept((Coding("XX1", "Local test"),)))  # type: ignore[arg-type]
+    bundle, _ = write(message(obr(result)))
+    observation = one(bundle, "Observation")
+    assert {k: v for k, v in observation.items() if k.startswith("value")} == written
+    assert_valid(bundle)
+
+
+def test_senders_flags_are_all_kept_when_leukoflag_does_not_judge() -> None:
+    result = obx(1, "13.1", code=HGB, unit=Unit("g/dL"), flags=("L", "A", "AC"))
+    bundle, issues = write(message(obr(result)))
+    assert one(bundle, "Observation")["interpretation"] == [
+        {"coding": [{"system": V3, "code": "L", "display": "Low"}]},
+        {"coding": [{"system": V3, "code": "A", "display": "Abnormal"}]},
+        {
+            "coding": [
+                {
+                    "system": V2_0078,
+                    "code": "AC",
+                    "display": "Anti-complementary substances present",
+                }
+            ]
+        },
+    ]
+    assert issues == ()
+
+
+def test_unknown_flag_is_written_without_system_and_reported() -> None:
+    result = obx(1, "13.1", code=HGB, unit=Unit("g/dL"), flags=("L<",))
+    bundle, issues = write(message(obr(result)))
+    assert one(bundle, "Observation")["interpretation"] == [{"coding": [{"code": "L<"}]}]
+    assert [(i.code, i.location) for i in issues] == [
+        ("fhir.interpretation-unknown", f"{MSG}/OBX[1]-8")
+    ]
+
+
+def test_cancelled_result_is_data_absent_not_performed() -> None:
+    result = obx(1, NoValue("empty"), status=ResultStatus.CANCELLED)
+    bundle, _ = write(message(obr(result)))
+    observation = one(bundle, "Observation")
+    assert observation["status"] == "cancelled"
+    assert observation["dataAbsentReason"] == {
+        "coding": [{"system": DAR, "code": "not-performed", "display": "Not Performed"}]
+    }
+    assert not any(k.startswith("value") for k in observation)
+
+
+def test_not_asked_and_masked_results_keep_their_reason() -> None:
+    asked = obx(1, NoValue("empty"), status=ResultStatus.FINAL, data_absent_reason="not-asked")
+    masked = obx(2, NoValue("masked", "***.**"))
+    bundle, _ = write(message(obr(asked, masked)))
+    first, second = resources(bundle, "Observation")
+    assert first["dataAbsentReason"]["coding"][0]["code"] == "not-asked"
+    assert second["dataAbsentReason"] == {
+        "coding": [{"system": DAR, "code": "masked", "display": "Masked"}],
+        "text": "***.**",
+    }
+
+
+def test_pending_result_without_value_has_no_data_absent_reason() -> None:
+    bundle, _ = write(message(obr(obx(1, NoValue("empty"), status=ResultStatus.REGISTERED))))
+    observation = one(bundle, "Observation")
+    assert observation["status"] == "registered"
+    assert "dataAbsentReason" not in observation
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        ResultStatus.CORRECTED,
+        ResultStatus.AMENDED,
+        ResultStatus.ENTERED_IN_ERROR,
+        ResultStatus.PRELIMINARY,
+    ],
+)
+def test_result_status_is_written_as_mapped(status: ResultStatus) -> None:
+    bundle, _ = write(message(obr(obx(1, "5.0", status=status))))
+    assert one(bundle, "Observation")["status"] == status.value
+
+
+@pytest.mark.parametrize(
+    ("report", "request_status"),
+    [
+        (ReportStatus.PARTIAL, "active"),
+        (ReportStatus.CORRECTED, "completed"),
+        (ReportStatus.CANCELLED, "revoked"),
+        (ReportStatus.UNKNOWN, "unknown"),
+    ],
+)
+def test_report_status_and_order_status_follow_obr25(
+    report: ReportStatus, request_status: str
+) -> None:
+    bundle, _ = write(message(obr(obx(1, "5.0"), status=report)))
+    assert one(bundle, "DiagnosticReport")["status"] == report.value
+    assert one(bundle, "ServiceRequest")["status"] == request_status
+    assert_valid(bundle)
+
+
+def test_obx_after_spm_is_kept_with_focus_on_its_specimen_and_listed_in_the_report() -> None:
+    under_obr = obx(1, "6.2")
+    about_specimen = obx(
+        2,
+        Text("hemolyzed"),
+        code=Concept((Coding("SPCOND", "Specimen condition"),)),
+        unit=None,
+        specimen=f"{MSG}/SPM[2]",
+    )
+    order = obr(under_obr, about_specimen, specimens=(spm(1), spm(2, "SER", "Serum")))
+    bundle, _ = write(message(order))
+    first, second = resources(bundle, "Observation")
+    assert "focus" not in first
+    assert target(bundle, second["focus"][0])["type"]["coding"][0]["code"] == "SER"
+    assert second["specimen"] == second["focus"][0]
+    assert {"reference": f"urn:uuid:{second['id']}"} in one(bundle, "DiagnosticReport")["result"]
+    assert_valid(bundle)
+
+
+def test_notes_performers_method_device_and_analysis_time_are_written() -> None:
+    result = obx(
+        1,
+        Number(Decimal("4.2"), "4.2 repeated", comment="repeated after dilution"),
+        notes=("Verified by second analyzer.",),
+        performers=("RIVERSIDE CORE LAB",),
+        method=Concept((Coding("AUTO", "Automated count"),)),
+        device="XN-1000^SYSMEX",
+        analysis_time=ts("2026-11-24T08:41:10-05:00"),
+        sub_id="1",
+        effective=ts("2026-11-24T07:48:00-05:00"),
+    )
+    bundle, _ = write(message(obr(result)))
+    observation = one(bundle, "Observation")
+    assert observation["note"] == [
+        {"text": "repeated after dilution"},
+        {"text": "Verified by second analyzer."},
+    ]
+    assert observation["performer"] == [{"display": "RIVERSIDE CORE LAB"}]
+    assert observation["method"] == {"coding": [{"code": "AUTO", "display": "Automated count"}]}
+    assert observation["device"]["identifier"] == {"value": "XN-1000^SYSMEX"}
+    assert observation["effectiveDateTime"] == "2026-11-24T07:48:00-05:00"
+    (analysis,) = extension(
+        observation, "http://hl7.org/fhir/StructureDefinition/observation-analysis-date-time"
+    )
+    assert analysis["valueDateTime"] == "2026-11-24T08:41:10-05:00"
+    (sub,) = extension(observation, "http://hl7.org/fhir/StructureDefinition/observation-v2-subid")
+    assert sub["extension"] == [{"url": "original-sub-identifier", "valueString": "1"}]
+    assert_valid(bundle)
+
+
+def test_result_without_obx14_takes_the_obr7_8_period() -> None:
+    order = obr(obx(1, "5.5"), effective_end=ts("2026-11-24T08:05:00-05:00"))
+    bundle, _ = write(message(order))
+    assert one(bundle, "Observation")["effectivePeriod"] == {
+        "start": "2026-11-24T07:50:00-05:00",
+        "end": "2026-11-24T08:05:00-05:00",
+    }
+
+
+def test_times_without_offset_are_not_written_as_instants() -> None:
+    local_time = ts("2026-11-24")
+    msg = message(obr(obx(1, "5.5"), issued=local_time), timestamp=local_time)
+    bundle, issues = write(msg)
+    assert "timestamp" not in bundle
+    assert "issued" not in one(bundle, "DiagnosticReport")
+    provenance = one(bundle, "Provenance")
+    assert "recorded" not in provenance
+    assert provenance["_recorded"]["extension"][0]["valueCode"] == "unknown"
+    assert sorted(i.location for i in issues if i.code == "fhir.timestamp-not-instant") == [
+        f"{MSG}/MSH[1]-7",
+        f"{MSG}/OBR[1]-22",
+    ]
+    assert_valid(bundle)
+
+
+def test_order_without_patient_keeps_its_identifiers_on_the_report() -> None:
+    bundle, issues = write(message(obr(obx(1, "5.5")), patient=None, visit=None))
+    assert resources(bundle, "ServiceRequest") == []
+    report = one(bundle, "DiagnosticReport")
+    assert [i["type"]["coding"][0]["code"] for i in report["identifier"]] == ["PLAC", "FILL"]
+    assert "subject" not in one(bundle, "Observation")
+    assert {i.code for i in issues} == {"fhir.order-without-patient"}
+    assert_valid(bundle)
+
+
+def test_specimen_source_in_obr15_becomes_a_specimen_when_there_is_no_spm() -> None:
+    source = Concept(
+        (Coding("BLD", "Whole blood", "http://terminology.hl7.org/CodeSystem/v2-0070"),)
+    )
+    bundle, _ = write(message(obr(obx(1, "5.5"), specimen_source=source)))
+    specimen = one(bundle, "Specimen")
+    assert specimen["type"]["coding"][0]["code"] == "BLD"
+    assert target(bundle, one(bundle, "Observation")["specimen"]) == specimen
+
+
+def test_control_specimen_role_is_a_cross_version_extension_in_r4_and_role_in_r5() -> None:
+    role = Concept(
+        (Coding("Q", "Control specimen", "http://terminology.hl7.org/CodeSystem/v2-0369"),)
+    )
+    msg = message(obr(obx(1, "5.5"), specimens=(spm(1, role=role, is_control=True),)))
+    r4, _ = write(msg)
+    r5, _ = write(msg, fhir_version="R5")
+    (kept,) = extension(
+        one(r4, "Specimen"), "http://hl7.org/fhir/5.0/StructureDefinition/extension-Specimen.role"
+    )
+    assert kept["valueCodeableConcept"]["coding"][0]["code"] == "Q"
+    assert one(r5, "Specimen")["role"][0]["coding"][0]["code"] == "Q"
+    assert_valid(r4, "R4")
+    assert_valid(r5, "R5")
+
+
+def test_r5_uses_codeable_references_and_report_notes() -> None:
+    order = obr(
+        obx(1, "5.5"),
+        notes=("Specimen received at 08:40.",),
+        specimens=(spm(1, source_site=Concept((Coding("LACF", "Left antecubital fossa"),))),),
+    )
+    r4, _ = write(message(order))
+    r5, _ = write(message(order), fhir_version="R5")
+    assert one(r4, "ServiceRequest")["code"]["coding"][0]["code"] == "58410-2"
+    assert one(r5, "ServiceRequest")["code"]["concept"]["coding"][0]["code"] == "58410-2"
+    assert one(r4, "Specimen")["collection"]["bodySite"]["coding"][0]["code"] == "LACF"
+    assert one(r5, "Specimen")["collection"]["bodySite"]["concept"]["coding"][0]["code"] == "LACF"
+    (note,) = extension(
+        one(r4, "DiagnosticReport"),
+        "http://hl7.org/fhir/5.0/StructureDefinition/extension-DiagnosticReport.note",
+    )
+    assert note["valueAnnotation"] == {"text": "Specimen received at 08:40."}
+    assert one(r5, "DiagnosticReport")["note"] == [{"text": "Specimen received at 08:40."}]
+    assert one(r4, "Encounter")["class"]["code"] == "AMB"
+    assert one(r5, "Encounter")["class"][0]["coding"][0]["code"] == "AMB"
+    assert one(r5, "Encounter")["participant"][0]["actor"] == {"display": "7702 Haddad, Samir"}
+    assert_valid(r4, "R4")
+    assert_valid(r5, "R5")
+
+
+def test_unknown_patient_class_is_reported_and_r4_class_says_unknown() -> None:
+    msg = message(
+        obr(obx(1, "5.5")), visit=dataclasses.replace(message().groups[0].visit, patient_class="Z")
+    )  # type: ignore[arg-type]
+    bundle, issues = write(msg)
+    assert one(bundle, "Encounter")["class"]["code"] == "UNK"
+    assert [i.code for i in issues] == ["fhir.patient-class-unknown"]
+
+
+def test_patient_notes_and_birth_time_are_not_lost() -> None:
+    patient = dataclasses.replace(
+        ADULT, birth_date=ts("2026-11-20T04:12:00-05:00"), notes=("Twin B",)
+    )
+    bundle, issues = write(message(obr(obx(1, "5.5")), patient=patient))
+    written = one(bundle, "Patient")
+    assert written["birthDate"] == "2026-11-20"
+    assert written["_birthDate"]["extension"][0]["valueDateTime"] == "2026-11-20T04:12:00-05:00"
+    assert [(i.code, i.location) for i in issues] == [("fhir.note-unmapped", f"{MSG}/PID[1]")]
+    assert_valid(bundle)
+
+
+def test_value_that_is_not_a_finite_number_is_kept_as_text() -> None:
+    bundle, issues = write(message(obr(obx(1, Number(Decimal("NaN"), "NaN")))))
+    assert one(bundle, "Observation")["valueString"] == "NaN"
+    assert [i.code for i in issues] == ["fhir.value-not-finite"]
+
+
+def test_evaluation_for_no_result_of_the_message_is_reported() -> None:
+    from leukoflag.model import Evaluation
+
+    bundle, issues = write(message(obr(obx(1, "5.5"))), (Evaluation(f"{MSG}/OBX[9]"),))
+    assert [(i.code, i.location) for i in issues] == [
+        ("fhir.evaluation-unmatched", f"{MSG}/OBX[9]")
+    ]
+    assert len(resources(bundle, "Observation")) == 1
+
+
+def test_missing_codes_are_data_absent_with_an_issue() -> None:
+    bundle, issues = write(message(obr(obx(1, "5.5", code=Concept()), code=Concept())))
+    absent = {
+        "extension": [
+            {
+                "url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+                "valueCode": "unknown",
+            }
+        ]
+    }
+    assert one(bundle, "Observation")["code"] == absent
+    assert one(bundle, "DiagnosticReport")["code"] == absent
+    assert sorted(i.location for i in issues) == [f"{MSG}/OBR[1]-4", f"{MSG}/OBX[1]-3"]
+    assert_valid(bundle)
+
+
+def test_several_orders_and_units_spelled_without_system() -> None:
+    first = obr(obx(1, "4.4", unit=Unit("K/uL")), n=1)
+    second = obr(
+        obx(2, "1.9", code=ANC, unit=Unit("x10E3/uL", "10E3/uL", "99RVS"), order=2),
+        n=2,
+        placer_id=Identifier("ORD-7731-2"),
+    )
+    bundle, _ = flagged(message(first, second))
+    reports = resources(bundle, "DiagnosticReport")
+    assert len(reports) == 2
+    assert len({r["id"] for r in reports}) == 2
+    anc = resources(bundle, "Observation")[1]
+    assert anc["valueQuantity"]["value"] == Decimal("1900")
+    # a local unit system ("99RVS") is not a URI: the sent unit keeps its text, not its code
+    (sent,) = extension(
+        anc["valueQuantity"], "http://hl7.org/fhir/StructureDefinition/iso21090-PQ-translation"
+    )
+    assert sent["valueQuantity"] == {"value": Decimal("1.9"), "unit": "x10E3/uL"}
+    assert_valid(bundle)

@@ -1,0 +1,108 @@
+"""Each hl7v2 Issue code is raised where docs/issues.md says, with its location."""
+
+from __future__ import annotations
+
+import pytest
+
+from leukoflag.model import Severity
+from leukoflag.settings import Settings
+
+from .messages import MSH, OBR, ORC, PID, SPM, WBC, codes, issue, message, obx, read
+
+SN_RANGE = "OBX|1|SN|6690-2^WBC^LN||^4^-^2|10*3/uL^^UCUM|11.0-4.0||||F"
+
+
+@pytest.mark.parametrize(
+    ("segments", "code", "location"),
+    [
+        ((OBR, WBC), "hl7v2.patient-missing", "MSG[1]/OBR[1]"),
+        ((PID, SPM, OBR, WBC), "hl7v2.spm-without-obr", "MSG[1]/SPM[1]"),
+        (
+            (PID, "OBR|1|ORD1^EHR|LAB1^CORELAB||||||||||||||||||||||F", WBC),
+            "hl7v2.code-missing",
+            "MSG[1]/OBR[1]-4",
+        ),
+        ((PID, OBR, obx("5.0", code="")), "hl7v2.code-missing", "MSG[1]/OBX[1]-3"),
+        ((PID, OBR, obx("5.0", reference="11.0-4.0")), "hl7v2.range-inverted", "MSG[1]/OBX[1]-7"),
+        (
+            (PID, OBR, obx("20261124", value_type="DT")),
+            "hl7v2.value-type-unmapped",
+            "MSG[1]/OBX[1]-5",
+        ),
+        ((PID, OBR, obx("5.0~5.1")), "hl7v2.repetition-unmapped", "MSG[1]/OBX[1]-5"),
+        (
+            (PID, OBR, obx("5.0", unit="10*3/uL^^UCUM^K/uL^^L")),
+            "hl7v2.component-unmapped",
+            "MSG[1]/OBX[1]-6",
+        ),
+        (
+            (PID, ORC.replace("ORD55377", "ORD99999"), OBR, WBC),
+            "hl7v2.order-id-mismatch",
+            "MSG[1]/OBR[1]-2",
+        ),
+        (
+            ("PID|1||MRN1||DOE^JOHN^^JR^DR^MD||19700101|M", OBR, WBC),
+            "hl7v2.component-unmapped",
+            "MSG[1]/PID[1]-5.4",
+        ),
+        (
+            ("PID|1||MRN1||DOE^JOHN~SMITH^JOHN||19700101|M", OBR, WBC),
+            "hl7v2.repetition-unmapped",
+            "MSG[1]/PID[1]-5",
+        ),
+        ((PID, OBR, WBC, "NTE|1||bad \\Zlocal\\ escape"), "hl7v2.escape-invalid", "MSG[1]/NTE[1]"),
+    ],
+)
+def test_issue_is_raised_with_its_location(
+    segments: tuple[str, ...], code: str, location: str
+) -> None:
+    read_message = read(message(*segments))
+    assert location in [i.location for i in read_message.issues if i.code == code], codes(
+        read_message.issues
+    )
+
+
+def test_utf8_under_an_ascii_label_is_read_as_utf8() -> None:
+    msh = MSH.replace("UNICODE UTF-8", "ASCII")
+    data = message("PID|1||MRN1||MÜLLER^JOSÉ||19800101|M", OBR, WBC, msh=msh).encode("utf-8")
+    read_message = read(data)
+    assert read_message.groups[0].patient.family == "MÜLLER"  # type: ignore[union-attr]
+    assert issue(read_message, "hl7v2.charset-wrong").location == "MSG[1]/MSH[1]-18"
+
+
+def test_undecodable_bytes_are_replaced_with_an_error() -> None:
+    msh = MSH.replace("UNICODE UTF-8", "")
+    data = message("PID|1||MRN1||DOE\x81^JOHN||19800101|M", OBR, WBC, msh=msh).encode("latin-1")
+    read_message = read(data, Settings(fallback_charset="cp1252"))
+    assert read_message.groups[0].patient.family == "DOE\ufffd"  # type: ignore[union-attr]
+    assert issue(read_message, "hl7v2.charset-undecodable").severity is Severity.ERROR
+
+
+def test_byte_order_mark_wins_over_msh18() -> None:
+    msh = MSH.replace("UNICODE UTF-8", "8859/1")
+    data = (
+        b"\xef\xbb\xbf" + message("PID|1||MRN1||MÜLLER^JO||19800101|M", OBR, WBC, msh=msh).encode()
+    )
+    read_message = read(data)
+    assert read_message.groups[0].patient.family == "MÜLLER"  # type: ignore[union-attr]
+    assert "hl7v2.charset-bom-mismatch" in codes(read_message.issues)
+
+
+def test_sn_with_inverted_range_is_still_a_range() -> None:
+    read_message = read(message(PID, OBR, SN_RANGE))
+    assert "hl7v2.range-inverted" in codes(read_message.issues)
+
+
+def test_every_issue_code_is_documented() -> None:
+    from pathlib import Path
+
+    documented = (Path(__file__).parents[2] / "docs" / "issues.md").read_text("utf-8")
+    source = Path(__file__).parents[2] / "src" / "leukoflag" / "hl7v2"
+    import re
+
+    used = set()
+    for path in source.glob("*.py"):
+        used.update(re.findall(r'"(hl7v2\.[a-z0-9-]+)"', path.read_text("utf-8")))
+    used.update({"hl7v2.obx-without-obr", "hl7v2.spm-without-obr"})
+    missing = sorted(c for c in used if f"`{c}`" not in documented)
+    assert not missing

@@ -1,0 +1,49 @@
+"""Whatever the bytes, read_message returns a Message or a Rejected, and never fails inside."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leukoflag import hl7v2
+from leukoflag.model import Message, Rejected
+from leukoflag.settings import Settings
+
+from .messages import OBR, PID, SPM, WBC, message
+
+_INTERNAL = "leukoflag could not read this message"
+_PIECES = [
+    *("|", "^", "~", "\\", "&", "\r", "\n", "\\X", "\\.br\\", "<", "-", ".", "é", "\x00"),
+    *("\rOBX|", "\rSPM|", "\rNTE|1||", "\rORC|", "\rOBR|", "\rPID|", "\rZZ1|", "\x0b", "\x1c"),
+]
+_BASE = message(PID, OBR, WBC, SPM, "NTE|1||note \\H\\x\\N\\", WBC)
+
+
+def _outcome(raw: bytes) -> Message | Rejected:
+    result = hl7v2.read_message(raw, index=1, source="fuzz", settings=Settings())
+    assert isinstance(result, Message | Rejected)
+    if isinstance(result, Rejected):
+        assert result.reason
+        assert not result.reason.startswith(_INTERNAL), result.reason
+    return result
+
+
+@settings(max_examples=300)
+@given(st.binary(max_size=400))
+def test_random_bytes_never_fail_inside(data: bytes) -> None:
+    _outcome(data)
+
+
+@settings(max_examples=400)
+@given(
+    edits=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=len(_BASE)), st.sampled_from(_PIECES)),
+        max_size=8,
+    ),
+    cut=st.integers(min_value=0, max_value=40),
+)
+def test_mangled_messages_never_fail_inside(edits: list[tuple[int, str]], cut: int) -> None:
+    text = _BASE
+    for position, piece in edits:
+        text = text[:position] + piece + text[position:]
+    _outcome(text[: len(text) - cut].encode("utf-8"))
