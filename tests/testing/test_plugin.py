@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import pytest
 
@@ -263,3 +265,20 @@ def test_importing_the_plugin_imports_no_third_party_library() -> None:
 def test_fixture_namespace_is_the_builders_module(hl7_message_builder: object) -> None:
     # the plugin is active in this very test session too
     assert hl7_message_builder is builders
+
+
+def _documented_examples() -> dict[str, str]:
+    """The files of the worked example in docs/testing.md, by name."""
+    docs = Path(__file__).parents[2] / "docs" / "testing.md"
+    text = docs.read_text("utf-8")
+    found = re.findall(r"<!-- leukoflag-example: (\S+) -->\n```python\n(.*?)```", text, re.S)
+    return dict(found)
+
+
+def test_the_worked_example_of_the_docs_passes(pytester: pytest.Pytester) -> None:
+    examples = _documented_examples()
+    assert set(examples) == {"conftest.py", "test_riverside_feed.py"}
+    for name, source in examples.items():
+        pytester.path.joinpath(name).write_text(source, "utf-8")
+    run = pytester.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider")
+    run.assert_outcomes(passed=6)

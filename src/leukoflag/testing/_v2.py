@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -58,6 +60,12 @@ class _Encoding:
     repetition: str
     escape: str
     subcomponent: str
+    special: re.Pattern[str] = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # the characters text() must escape: most values have none and are written as they are
+        delimiters = re.escape(self.field + self.msh2)
+        object.__setattr__(self, "special", re.compile(f"[{delimiters}\x00-\x1f\x7f]"))
 
     @classmethod
     def parse(cls, delimiters: str) -> _Encoding:
@@ -79,6 +87,8 @@ class _Encoding:
         r"""``value`` with every delimiter escaped (HL7 v2 2.7.4): ``\F\ \S\ \T\ \R\ \E\``;
         line breaks as ``\.br\`` in formatted text (FT); other control characters, and line
         breaks elsewhere, as hex ``\X0A\``."""
+        if not self.special.search(value):
+            return value
         e = self.escape
         escapes = {
             self.escape: f"{e}E{e}",
