@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -181,3 +184,25 @@ def test_ndjson_writes_one_resource_per_line() -> None:
     assert len(lines) == 2
     assert text.endswith("\n")
     assert [fhir.loads(line)["code"]["coding"][0]["code"] for line in lines] == ["6690-2", "751-8"]
+
+
+def test_output_is_the_same_in_another_process_with_another_hash_seed() -> None:
+    code = (
+        "import hashlib\n"
+        "from leukoflag.testing import *\n"
+        "parts = [oru_message(results=[wbc(3.2, 'x10^3/uL'), anc('<0.5')], specimen='urine')"
+        ".text.encode(), fhir_bundle([wbc(3.2), anc(1.2)]).encode(), observation().encode(),"
+        " batch(oru_message(), oru_message(version='2.3')).text.encode()]\n"
+        "print(hashlib.sha256(b'|'.join(parts)).hexdigest())\n"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1
