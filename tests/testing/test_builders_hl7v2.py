@@ -196,6 +196,17 @@ def test_local_code_alone_and_with_its_loinc() -> None:
     ]
 
 
+def test_ordering_provider_components_are_escaped() -> None:
+    message = oru_message(ordering_provider=("77", "Smith^Jones", "Ann"))
+    assert Er7.parse(message.text).components("OBR", 16) == ["77", "Smith^Jones", "Ann"]
+    assert "|77^Smith\\S\\Jones^Ann|" in message.segment("OBR")
+
+
+def test_coded_value_types_are_not_offered() -> None:
+    with pytest.raises(ValueError, match="NM, SN, ST, TX or FT"):
+        wbc("POS", value_type="CWE")
+
+
 def test_more_than_two_codes_is_refused() -> None:
     with pytest.raises(ValueError, match="one Code, or two"):
         result([loinc("1"), loinc("2"), loinc("3")], "1")

@@ -323,8 +323,8 @@ def result(
         raise ValueError("code: one Code, or two (primary and alternate coding of OBX-3)")
     text = _value_text(value)
     kind = value_type if value_type is not None else _value_type(text)
-    if kind not in ("NM", "SN", "ST", "TX", "FT", "CWE", "CE", ""):
-        raise ValueError(f"value_type: an OBX-2 value type (NM, SN, ST …), got {kind!r}")
+    if kind not in ("NM", "SN", "ST", "TX", "FT"):
+        raise ValueError(f"value_type: NM, SN, ST, TX or FT, got {kind!r}")
     if kind == "NM" and text and not _NUMERIC.match(text):
         raise ValueError(f"value {text!r} is not a number: NM cannot carry it")
     if kind == "SN" and text and sn_parts(text) is None:

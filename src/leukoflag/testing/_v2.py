@@ -214,7 +214,7 @@ def oru_message(
     delimiters: str = "|^~\\&",
     line_ending: str = "\r",
     patient_class: str = "O",
-    ordering_provider: str = "1234567893^Nguyen^Linh^^^Dr",
+    ordering_provider: Sequence[str] = ("1234567893", "Nguyen", "Linh", "", "", "Dr"),
     performing_lab: str = "City Lab",
 ) -> OruMessage:
     """A complete ORU^R01 message: MSH, PID, PV1, then ORC, OBR, OBX per result and SPM.
@@ -229,6 +229,8 @@ def oru_message(
     is MSH-18 (``"UNICODE UTF-8"``, ``"8859/1"``, ``"ASCII"`` or ``None`` for none, meaning
     ASCII); ``delimiters`` the field separator then the four MSH-2 characters; ``line_ending``
     the segment terminator (``"\\r"`` per the standard; ``"\\n"`` or ``"\\r\\n"`` as files have).
+    ``ordering_provider`` (OBR-16) is the XCN components: id, family, given, middle, suffix,
+    prefix; ``performing_lab`` is OBX-23 (v2.5.1 and later).
     """
     if results is not None and orders is not None:
         raise ValueError("pass results= (one CBC order) or orders=, not both")
@@ -249,7 +251,7 @@ def oru_message(
         enc=enc,
         version=version,
         collected=collected,
-        ordering_provider=ordering_provider,
+        ordering_provider=tuple(ordering_provider),
         performing_lab=performing_lab,
         placer=receiving_application,
         filler=sending_application,
@@ -396,7 +398,7 @@ class _MessageContext:
     enc: _Encoding
     version: str
     collected: TimeLike
-    ordering_provider: str
+    ordering_provider: tuple[str, ...]  # XCN components: id, family, given, …, prefix
     performing_lab: str
     patient_class: str
     placer: str  # the application that placed the order (the EHR receiving the results)
@@ -451,9 +453,7 @@ class _MessageContext:
         return segments
 
     def _provider(self) -> str:
-        # already written as an XCN by the caller ("id^family^given"): escape each component
-        parts = self.ordering_provider.split("^")
-        return self.enc.composite(*parts)
+        return self.enc.composite(*self.ordering_provider)
 
     def _notes(self, notes: Sequence[str]) -> list[str]:
         return [
