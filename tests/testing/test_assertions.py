@@ -9,6 +9,7 @@ import pytest
 from leukoflag import Conversion, Issue, Severity
 from leukoflag.settings import Settings
 from leukoflag.testing import (
+    Code,
     RecordedConversion,
     anc,
     assert_count_per_ul,
@@ -243,6 +244,18 @@ def test_no_data_loss_finds_an_obx_without_observation(low: RecordedConversion) 
     with pytest.raises(AssertionError) as caught:
         assert_no_data_loss(damaged)
     assert "MSG[1]/OBX[2] (code '751-8') has no Observation in bundles[0]" in str(caught.value)
+
+
+def test_no_data_loss_matches_a_result_without_code_by_its_text() -> None:
+    text_only = wbc(3.2, code=Code("", "WBC count"))
+    conversion = convert_message(oru_message(results=[text_only, anc(1.2)], delimiters="#$*@!"))
+    assert_no_data_loss(conversion)
+    damaged = copy.deepcopy(conversion)
+    damaged.bundles[0]["entry"] = [
+        e for e in damaged.bundles[0]["entry"] if "WBC count" not in str(e["resource"].get("code"))
+    ]
+    with pytest.raises(AssertionError, match=r"MSG\[1\]/OBX\[1\] \(text 'WBC count'\)"):
+        assert_no_data_loss(damaged)
 
 
 def test_no_data_loss_with_the_input_given_explicitly(low: RecordedConversion) -> None:

@@ -450,40 +450,57 @@ def _lost_results(conversion: Conversion, data: bytes) -> list[str]:
         for obs in _walk(bundle, ""):
             if obs.explained("derived") is True:
                 continue  # a derived ANC is added by leukoflag, it stands for no OBX
-            available.update(_first_codes(obs))
+            available.update(_result_keys(obs))
         for segment, code in _obx_codes(chunks[number - 1]):
             if available[code] > 0:
                 available[code] -= 1
             else:
                 problems.append(
-                    f"MSG[{number}]/{segment} (code {code!r}) has no Observation in "
+                    f"MSG[{number}]/{segment} ({_shown_key(code)}) has no Observation in "
                     f"bundles[{accepted.index(number)}]"
                 )
     return problems
 
 
-def _first_codes(obs: _Observation) -> set[str]:
-    return {str(c.get("code", "")) for c in obs.resource.get("code", {}).get("coding", [])}
+def _shown_key(key: str) -> str:
+    return f"text {key[5:]!r}" if key.startswith("text:") else f"code {key!r}"
+
+
+def _result_keys(obs: _Observation) -> set[str]:
+    """What an OBX is matched by: its codes, and for an OBX-3 without code its text."""
+    concept = obs.resource.get("code", {})
+    keys = {str(c.get("code", "")) for c in concept.get("coding", [])}
+    texts = [concept.get("text"), *(c.get("display") for c in concept.get("coding", []))]
+    keys.update(f"text:{text}" for text in texts if text)
+    return keys
 
 
 def _obx_codes(raw: bytes) -> list[tuple[str, str]]:
-    """``("OBX[n]", OBX-3.1)`` for each OBX of one raw message, read independently of the
-    reader under test (the delimiters from MSH, escapes of the code undone)."""
-    text = raw.decode("latin-1").strip("\x0b\x1c\r\n ")
-    lines = [line for line in re.split(r"\r\n|\r|\n", text) if line]
+    """``("OBX[n]", key)`` for each OBX of one raw message, read independently of the reader
+    under test (delimiters from MSH, delimiter escapes undone): the key is OBX-3.1, or
+    ``text:`` and OBX-3.2 when the OBX-3 has no code."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    lines = [line for line in re.split(r"\r\n|\r|\n", text.strip("\x0b\x1c\r\n ")) if line]
     header = next((line for line in lines if line.startswith("MSH") and len(line) >= 8), None)
     if header is None:
         return []
-    field, component, escape, subcomponent = header[3], header[4], header[6], header[7]
+    field, component, repetition, escape, subcomponent = (header[i] for i in range(3, 8))
+    escapes = (("F", field), ("S", component), ("T", subcomponent), ("R", repetition))
     out: list[tuple[str, str]] = []
     for line in lines:
         if not line.startswith(f"OBX{field}"):
             continue
         fields = line.split(field)
-        code = fields[3].split(component)[0] if len(fields) > 3 else ""
-        for name, char in (("F", field), ("S", component), ("T", subcomponent), ("E", escape)):
-            code = code.replace(f"{escape}{name}{escape}", char)
-        out.append((f"OBX[{len(out) + 1}]", code.strip()))
+        parts = [*(fields[3].split(component) if len(fields) > 3 else []), "", ""]
+        for number, part in enumerate(parts[:2]):
+            for name, char in (*escapes, ("E", escape)):
+                part = part.replace(f"{escape}{name}{escape}", char)  # noqa: PLW2901
+            parts[number] = part.strip()
+        key = parts[0] or f"text:{parts[1]}"
+        out.append((f"OBX[{len(out) + 1}]", key))
     return out
 
 
