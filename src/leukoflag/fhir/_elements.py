@@ -7,6 +7,7 @@ explanation. Every function builds new dicts; none mutates its input.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from decimal import Decimal
@@ -129,6 +130,9 @@ def concept(value: Concept | None) -> dict[str, Any] | None:
     """A CodeableConcept, or None when ``value`` holds nothing."""
     if value is None:
         return None
+    if len(value.codings) == 1 and not value.text:  # the common OBX-3: one coding
+        one = coding(value.codings[0])
+        return {"coding": [one]} if one else None
     codings = [c for c in (coding(c) for c in value.codings) if c]
     out: dict[str, Any] = {}
     if codings:
@@ -184,13 +188,21 @@ def quantity(value: Decimal, unit: Unit | None, comparator: str = "") -> dict[st
     if comparator:
         out["comparator"] = comparator
     if unit is not None:
-        shown = unit.text or unit.code
+        shown, system, code = _unit_parts(unit)
         if shown:
             out["unit"] = shown
-        if unit.code and unit.system and is_uri(unit.system):
-            out["system"] = unit.system
-            out["code"] = unit.code
+        if system:
+            out["system"] = system
+            out["code"] = code
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _unit_parts(unit: Unit) -> tuple[str, str, str]:
+    """``Quantity.unit``, ``.system`` and ``.code`` of a unit as sent (feeds repeat units)."""
+    if unit.code and unit.system and is_uri(unit.system):
+        return unit.text or unit.code, unit.system, unit.code
+    return unit.text or unit.code, "", ""
 
 
 def per_ul(value: Decimal, comparator: str = "") -> dict[str, Any]:

@@ -19,12 +19,14 @@ import orjson
 
 from leukoflag.model import Message
 
-__all__ = ["NAMESPACE", "message_key", "resource_id"]
+__all__ = ["NAMESPACE", "IdMaker", "message_key", "resource_id"]
 
 # uuid.uuid5(uuid.NAMESPACE_URL, "http://leukoflag.org/fhir/id"); never change it: ids would.
 NAMESPACE = uuid.UUID("2c88a5f5-3913-5fea-9c2f-91dd25288560")
 _NAMESPACE_BYTES = NAMESPACE.bytes
 _MESSAGE_PREFIX = re.compile(r"MSG\[\d+\]")
+# a hex digit with its two high bits set to 10 (the RFC 9562 variant), by the digit's value
+_VARIANT = "89ab89ab89ab89ab"
 
 
 def message_key(message: Message) -> tuple[tuple[str, ...], bool]:
@@ -47,9 +49,25 @@ def message_key(message: Message) -> tuple[tuple[str, ...], bool]:
 
 def resource_id(key: tuple[str, ...], resource_type: str, path: str) -> str:
     """``uuid5(NAMESPACE, name)`` as a string, for the resource at ``path`` of message ``key``."""
-    name = orjson.dumps([*key, resource_type, path])
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).digest()[:16])
-    digest[6] = (digest[6] & 0x0F) | 0x50  # RFC 9562: version 5
-    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 9562: variant 10
-    text = digest.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return IdMaker(key)(resource_type, path)
+
+
+class IdMaker:
+    """:func:`resource_id` for one message key, with the key's part of the hash done once."""
+
+    __slots__ = ("_head",)
+
+    def __init__(self, key: tuple[str, ...]) -> None:
+        # the name is the JSON array [*key, type, path]: hash its opening part once
+        head = orjson.dumps(list(key))[:-1] + (b"," if key else b"")
+        self._head = hashlib.sha1(_NAMESPACE_BYTES + head, usedforsecurity=False)
+
+    def __call__(self, resource_type: str, path: str) -> str:
+        hasher = self._head.copy()
+        hasher.update(orjson.dumps([resource_type, path])[1:])
+        text = hasher.hexdigest()
+        # RFC 9562: version nibble 5, variant bits 10
+        return (
+            f"{text[:8]}-{text[8:12]}-5{text[13:16]}-"
+            f"{_VARIANT[int(text[16], 16)]}{text[17:20]}-{text[20:32]}"
+        )

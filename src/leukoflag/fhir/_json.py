@@ -29,7 +29,10 @@ def plain(value: Decimal) -> str:
 
 def _default(value: object) -> orjson.Fragment:
     if isinstance(value, Decimal):
-        return orjson.Fragment(plain(value))
+        text = str(value)  # plain notation unless it holds an exponent (or NaN/Infinity)
+        if "E" in text or not value.is_finite():
+            text = plain(value)
+        return orjson.Fragment(text)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 

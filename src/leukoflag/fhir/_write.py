@@ -15,7 +15,7 @@ from typing import Any
 
 from leukoflag._version import __version__
 from leukoflag.fhir import _elements as el
-from leukoflag.fhir._ids import message_key, resource_id
+from leukoflag.fhir._ids import IdMaker, message_key
 from leukoflag.fhir._terms import tables
 from leukoflag.model import (
     CodedResult,
@@ -73,6 +73,7 @@ _REQUEST_STATUS = {
     ReportStatus.UNKNOWN: "unknown",
 }
 _REPORTED = frozenset((ResultStatus.FINAL, ResultStatus.AMENDED, ResultStatus.CORRECTED))
+_STATUS = {status: status.value for status in ResultStatus}  # plain str, without enum lookups
 
 
 @dataclass(slots=True)
@@ -91,6 +92,9 @@ class _OrderParts:
     context: _Context
     request: dict[str, str] | None
     specimens: dict[str, dict[str, str]]  # Specimen references by SPM location
+    effective: dict[str, Any] = field(default_factory=dict)  # OBR-7/8, for results without OBX-14
+    issued: str | None = None  # OBR-22 as an instant
+    only_specimen: dict[str, str] | None = None  # the order's one specimen, for every result
     observations: list[dict[str, str]] = field(default_factory=list)
     by_location: dict[str, tuple[LabResult, dict[str, str]]] = field(default_factory=dict)
     conclusions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -110,13 +114,16 @@ class _Writer:
     message: Message
     evaluations: Mapping[str, Evaluation]
     settings: Settings
-    key: tuple[str, ...]
+    ids: IdMaker
     r5: bool
     transaction: bool
     entries: list[dict[str, Any]] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
     prefix_length: int = 0
+    # per-message memos: feeds repeat timestamps and flags within a message
+    times: dict[int, str | None] = field(default_factory=dict)
+    flags: dict[tuple[Any, ...], tuple[list[dict[str, Any]], bool]] = field(default_factory=dict)
 
     # ----------------------------------------------------------------- plumbing
 
@@ -125,7 +132,31 @@ class _Writer:
         return location[self.prefix_length :] if location.startswith("MSG[") else location
 
     def ident(self, resource_type: str, location: str) -> str:
-        return resource_id(self.key, resource_type, self.path(location))
+        return self.ids(resource_type, self.path(location))
+
+    def date_time(self, stamp: Any) -> str | None:
+        """:func:`el.date_time`, once per Timestamp object of the message."""
+        if stamp is None:
+            return None
+        key = id(stamp)
+        try:
+            return self.times[key]
+        except KeyError:
+            value = self.times[key] = el.date_time(stamp)
+            return value
+
+    def interpretations(self, result: LabResult) -> list[dict[str, Any]]:
+        """The sender's flags of ``result``, one CodeableConcept each (memoized per message)."""
+        flags = result.sender_flags
+        if not flags:
+            return []
+        known = self.flags.get(flags)
+        if known is not None and not known[1]:
+            return known[0]
+        written, issues = el.sent_interpretations(flags, f"{result.location}-8")
+        self.flags[flags] = (written, bool(issues))
+        self.issues.extend(issues)
+        return written
 
     def add(self, resource: dict[str, Any]) -> dict[str, str]:
         """Append ``resource`` as an entry; its reference."""
@@ -142,7 +173,7 @@ class _Writer:
         self.issues.append(Issue(severity, f"fhir.{code}", location, text))
 
     def time(self, resource: dict[str, Any], name: str, stamp: Any, location: str) -> None:
-        value = el.date_time(stamp)
+        value = self.date_time(stamp)
         if value is not None:
             resource[name] = value
         elif stamp is not None:
@@ -259,6 +290,10 @@ class _Writer:
     def order(self, order: Order, context: _Context) -> None:
         request = self.service_request(order, context)
         parts = _OrderParts(order, context, request, self.specimens(order, context))
+        self.order_effective(parts.effective, order, warn=False)
+        parts.issued = el.instant(order.issued)
+        if len(parts.specimens) == 1:
+            parts.only_specimen = next(iter(parts.specimens.values()))
         report: dict[str, Any] = {
             "resourceType": "DiagnosticReport",
             "id": self.ident("DiagnosticReport", order.location),
@@ -381,16 +416,16 @@ class _Writer:
     def observation(
         self, result: LabResult, evaluation: Evaluation | None, parts: _OrderParts
     ) -> dict[str, str]:
-        order, specimens, context = parts.order, parts.specimens, parts.context
         location = result.location
         resource: dict[str, Any] = {
             "resourceType": "Observation",
             "id": self.ident("Observation", location),
         }
         extensions: list[dict[str, Any]] = []
-        analysed = el.date_time(result.analysis_time)
-        if analysed is not None:
-            extensions.append({"url": _ANALYSIS_TIME, "valueDateTime": analysed})
+        if result.analysis_time is not None:
+            analysed = self.date_time(result.analysis_time)
+            if analysed is not None:
+                extensions.append({"url": _ANALYSIS_TIME, "valueDateTime": analysed})
         if result.sub_id:
             # V2-to-FHIR IG: OBX-4 kept for the receiver, who knows how the sender groups results
             extensions.append(
@@ -400,38 +435,41 @@ class _Writer:
                 }
             )
         finding = evaluation.finding if evaluation is not None else None
+        interpretations = self.interpretations(result)
         if finding is not None:
             extensions.append(el.explanation(finding))
-        interpretations, flag_issues = el.sent_interpretations(result.sender_flags, f"{location}-8")
-        self.issues.extend(flag_issues)
-        if finding is not None:
             extensions.extend(
                 {"url": el.SENDER_INTERPRETATION, "valueCodeableConcept": i}
                 for i in interpretations
             )
         if extensions:
             resource["extension"] = extensions
-        resource["status"] = result.status.value
-        category = el.concept(result.category)
-        if category is not None:
-            resource["category"] = [category]
-        elif evaluation is not None and evaluation.analyte is not None:
+        resource["status"] = _STATUS[result.status]
+        if result.category is not None:
+            category = el.concept(result.category)
+            if category is not None:
+                resource["category"] = [category]
+        if "category" not in resource and evaluation is not None and evaluation.analyte is not None:
             resource["category"] = [el.LABORATORY]
-        code = el.with_loinc(el.concept(result.code), evaluation.loinc if evaluation else None)
-        if code is None:
-            code = self.unknown_code(f"{location}-3", "OBX-3")
-        resource["code"] = code
+        code = el.concept(result.code)
+        if evaluation is not None and evaluation.loinc is not None:
+            code = el.with_loinc(code, evaluation.loinc)
+        resource["code"] = code if code is not None else self.unknown_code(f"{location}-3", "OBX-3")
+        context = parts.context
         if context.subject is not None:
             resource["subject"] = context.subject
-        specimen_ref = specimens.get(result.specimen) if result.specimen else None
+        specimen_ref = parts.specimens.get(result.specimen) if result.specimen else None
         if specimen_ref is not None:
             resource["focus"] = [specimen_ref]  # V2-to-FHIR IG: OBX after SPM is about the specimen
         if context.encounter is not None:
             resource["encounter"] = context.encounter
-        self.effective(resource, result, order)
-        issued = el.instant(order.issued)  # an unusable OBR-22 is reported once, on the report
-        if issued is not None:
-            resource["issued"] = issued
+        if result.effective is not None:
+            self.time(resource, "effectiveDateTime", result.effective, f"{location}-14")
+        else:
+            # No OBX-14: OBR-7/8 (the specimen's observation time) applies to every result.
+            resource.update(parts.effective)
+        if parts.issued is not None:
+            resource["issued"] = parts.issued  # an unusable OBR-22 is reported on the report
         if result.performers:
             resource["performer"] = [{"display": who} for who in result.performers]
         self.value(resource, result, evaluation)
@@ -439,23 +477,26 @@ class _Writer:
             resource["interpretation"] = [el.computed_interpretation(finding.code)]
         elif interpretations:
             resource["interpretation"] = interpretations
-        notes = list(result.notes)
-        if isinstance(result.value, Number) and result.value.comment:
-            notes.insert(0, result.value.comment)
-        if notes:
+        value = result.value
+        if result.notes or (isinstance(value, Number) and value.comment):
+            notes = list(result.notes)
+            if isinstance(value, Number) and value.comment:
+                notes.insert(0, value.comment)
             resource["note"] = [{"text": note} for note in notes]
-        method = el.concept(result.method)
-        if method is not None:
-            resource["method"] = method
-        if specimen_ref is None and len(specimens) == 1:
-            specimen_ref = next(iter(specimens.values()))
+        if result.method is not None:
+            method = el.concept(result.method)
+            if method is not None:
+                resource["method"] = method
+        if specimen_ref is None:
+            specimen_ref = parts.only_specimen
         if specimen_ref is not None:
             resource["specimen"] = specimen_ref
         if result.device:
             resource["device"] = {"identifier": {"value": result.device}, "display": result.device}
-        ranges = self.ranges(result, evaluation)
-        if ranges:
-            resource["referenceRange"] = ranges
+        if result.reference_range is not None or evaluation is not None:
+            ranges = self.ranges(result, evaluation)
+            if ranges:
+                resource["referenceRange"] = ranges
         return self.add(resource)
 
     def unknown_code(self, location: str, what: str) -> dict[str, Any]:
@@ -467,29 +508,26 @@ class _Writer:
         )
         return {"extension": [{"url": el.DAR_EXTENSION, "valueCode": "unknown"}]}
 
-    def effective(self, resource: dict[str, Any], result: LabResult, order: Order) -> None:
-        if result.effective is not None:
-            self.time(resource, "effectiveDateTime", result.effective, f"{result.location}-14")
-            return
-        # No OBX-14: OBR-7/8 (the specimen's observation time) applies to every result.
-        self.order_effective(resource, order)
-
-    def order_effective(self, resource: dict[str, Any], order: Order) -> None:
-        start = el.date_time(order.effective)
-        end = el.date_time(order.effective_end)
+    def order_effective(self, resource: dict[str, Any], order: Order, *, warn: bool) -> None:
+        """OBR-7 (and OBR-8) as ``effectiveDateTime`` or ``effectivePeriod``; an unusable time is
+        reported once, for the report."""
+        start = self.date_time(order.effective)
+        end = self.date_time(order.effective_end)
         if end is not None:
             period = {"start": start, "end": end} if start is not None else {"end": end}
             resource["effectivePeriod"] = period
         elif start is not None:
             resource["effectiveDateTime"] = start
-        for stamp, field_number in ((order.effective, 7), (order.effective_end, 8)):
-            if stamp is not None and el.date_time(stamp) is None:
-                self.time({}, "effective", stamp, f"{order.location}-{field_number}")
+        if warn:
+            for stamp, field_number in ((order.effective, 7), (order.effective_end, 8)):
+                if stamp is not None and self.date_time(stamp) is None:
+                    self.time({}, "effective", stamp, f"{order.location}-{field_number}")
 
     def value(
         self, resource: dict[str, Any], result: LabResult, evaluation: Evaluation | None
     ) -> None:
         value = result.value
+        size = len(resource)
         location = f"{result.location}-5"
         if evaluation is not None and evaluation.quantity is not None and isinstance(value, Number):
             resource["valueQuantity"] = el.normalized_quantity(evaluation, value, result.unit)
@@ -527,7 +565,7 @@ class _Writer:
             coded = el.concept(value.concept)
             if coded is not None:
                 resource["valueCodeableConcept"] = coded
-        if any(name.startswith("value") for name in resource):
+        if len(resource) > size:
             if result.data_absent_reason:
                 self.issue(
                     Severity.WARNING,
@@ -572,7 +610,7 @@ class _Writer:
 
     def derived(self, evaluation: Evaluation, parts: _OrderParts) -> dict[str, str]:
         """A derived ANC: its own Observation, ``derivedFrom`` its sources."""
-        order, specimens, context = parts.order, parts.specimens, parts.context
+        specimens, context = parts.specimens, parts.context
         sources = [
             parts.by_location[location][0]
             for location in evaluation.derived_from
@@ -598,10 +636,9 @@ class _Writer:
         if first is not None and first.effective is not None:
             self.time(resource, "effectiveDateTime", first.effective, evaluation.location)
         else:
-            self.order_effective(resource, order)
-        issued = el.instant(order.issued)
-        if issued is not None:
-            resource["issued"] = issued
+            resource.update(parts.effective)
+        if parts.issued is not None:
+            resource["issued"] = parts.issued
         if evaluation.quantity is not None:
             resource["valueQuantity"] = el.per_ul(
                 evaluation.quantity.value, evaluation.quantity.comparator
@@ -650,7 +687,7 @@ class _Writer:
             report["subject"] = context.subject
         if context.encounter is not None:
             report["encounter"] = context.encounter
-        self.order_effective(report, order)
+        self.order_effective(report, order, warn=True)
         if order.issued is not None:
             self.instant(report, "issued", order.issued, f"{location}-22")
         if specimens:
@@ -666,7 +703,7 @@ class _Writer:
         message = self.message
         resource: dict[str, Any] = {
             "resourceType": "Provenance",
-            "id": resource_id(self.key, "Provenance", ""),
+            "id": self.ids("Provenance", ""),
             "extension": [self.source_message()],
             "target": targets,
         }
@@ -740,7 +777,7 @@ def write_bundle(
         message=message,
         evaluations=evaluations,
         settings=settings,
-        key=key,
+        ids=IdMaker(key),
         r5=settings.fhir_version == "R5",
         transaction=settings.bundle_type == "transaction",
         prefix_length=len(message.location) + 1,
@@ -767,7 +804,7 @@ def write_bundle(
     writer.provenance(targets)
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
-        "id": resource_id(key, "Bundle", ""),
+        "id": writer.ids("Bundle", ""),
     }
     if message.control_id:
         sender = "^".join(p for p in (message.sending_application, message.sending_facility) if p)

@@ -1,0 +1,266 @@
+"""End-to-end speed: ``leukoflag.convert`` of a 20-OBX CBC message to serialized FHIR JSON.
+
+The measured operation reads the raw HL7 v2 bytes, normalizes and flags the counts, writes the
+Bundle and serializes it with :func:`leukoflag.fhir.dumps`. Two ratios, measured in the same
+process (best of N runs each):
+
+* hl7apy ``parse_message`` alone on the same message / leukoflag end to end (target ≥ 100);
+* leukoflag end to end / a lean yardstick that splits the message into segments and fields,
+  builds a comparable dict (one resource per segment, codes, values, units, references) and
+  ``orjson.dumps`` it (target ≤ 5).
+"""
+
+from __future__ import annotations
+
+import timeit
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+import leukoflag
+from leukoflag import fhir
+from leukoflag.hl7v2 import _hl7apy
+
+_RESULTS = (
+    (
+        "6690-2",
+        "Leukocytes [#/volume] in Blood by Automated count",
+        "3.2",
+        "10*3/uL",
+        "4.0-11.0",
+        "L",
+    ),
+    (
+        "789-8",
+        "Erythrocytes [#/volume] in Blood by Automated count",
+        "3.91",
+        "10*6/uL",
+        "4.20-5.40",
+        "L",
+    ),
+    ("718-7", "Hemoglobin [Mass/volume] in Blood", "11.6", "g/dL", "12.0-16.0", "L"),
+    (
+        "4544-3",
+        "Hematocrit [Volume Fraction] of Blood by Automated count",
+        "35.0",
+        "%",
+        "36.0-46.0",
+        "L",
+    ),
+    ("787-2", "MCV [Entitic volume] by Automated count", "89.5", "fL", "80.0-100.0", "N"),
+    ("785-6", "MCH [Entitic mass] by Automated count", "29.7", "pg", "26.0-34.0", "N"),
+    ("786-4", "MCHC [Mass/volume] by Automated count", "33.1", "g/dL", "31.0-37.0", "N"),
+    (
+        "788-0",
+        "Erythrocyte distribution width [Ratio] by Automated count",
+        "14.9",
+        "%",
+        "11.5-14.5",
+        "H",
+    ),
+    ("777-3", "Platelets [#/volume] in Blood by Automated count", "141", "10*3/uL", "150-400", "L"),
+    ("32623-1", "Platelet mean volume [Entitic volume] in Blood", "10.9", "fL", "7.5-11.5", "N"),
+    (
+        "770-8",
+        "Neutrophils/100 leukocytes in Blood by Automated count",
+        "36.2",
+        "%",
+        "40.0-75.0",
+        "L",
+    ),
+    (
+        "736-9",
+        "Lymphocytes/100 leukocytes in Blood by Automated count",
+        "48.1",
+        "%",
+        "20.0-45.0",
+        "H",
+    ),
+    (
+        "5905-5",
+        "Monocytes/100 leukocytes in Blood by Automated count",
+        "11.0",
+        "%",
+        "2.0-10.0",
+        "H",
+    ),
+    ("713-8", "Eosinophils/100 leukocytes in Blood by Automated count", "3.9", "%", "0.0-6.0", "N"),
+    ("706-2", "Basophils/100 leukocytes in Blood by Automated count", "0.8", "%", "0.0-2.0", "N"),
+    (
+        "751-8",
+        "Neutrophils [#/volume] in Blood by Automated count",
+        "1.16",
+        "10*3/uL",
+        "1.80-7.70",
+        "L",
+    ),
+    (
+        "731-0",
+        "Lymphocytes [#/volume] in Blood by Automated count",
+        "1.54",
+        "10*3/uL",
+        "1.00-4.80",
+        "N",
+    ),
+    (
+        "742-7",
+        "Monocytes [#/volume] in Blood by Automated count",
+        "0.35",
+        "10*3/uL",
+        "0.20-1.00",
+        "N",
+    ),
+    (
+        "711-2",
+        "Eosinophils [#/volume] in Blood by Automated count",
+        "0.12",
+        "10*3/uL",
+        "0.00-0.50",
+        "N",
+    ),
+    (
+        "704-7",
+        "Basophils [#/volume] in Blood by Automated count",
+        "0.03",
+        "10*3/uL",
+        "0.00-0.20",
+        "N",
+    ),
+)
+
+
+def cbc_message() -> str:
+    """A CBC with differential written for this benchmark: MSH, PID, PV1, ORC, OBR, 20 OBX, SPM."""
+    segments = [
+        (
+            "MSH|^~\\&|HEMLAB|LAKESIDE^2.16.840.1.113883.19.40^ISO|EHR|LAKESIDE|"
+            "20261124101522-0600||ORU^R01^ORU_R01|LK26112400317|P|2.5.1|||||USA|UNICODE UTF-8"
+        ),
+        "PID|1||LK-0045521^^^LAKESIDE^MR||NAKASHIMA^HARUTO^K||19580212|M",
+        (
+            "PV1|1|O|INFUSION^BAY 3^^LAKESIDE||||3321^ABERNATHY^LOUISE^^^^MD||||||||||||"
+            "V-55120^^^LAKESIDE^VN"
+        ),
+        "ORC|RE|PL-88310^EHR|FL-20261124-0091^HEMLAB",
+        (
+            "OBR|1|PL-88310^EHR|FL-20261124-0091^HEMLAB|57021-8^CBC W Auto Differential panel - "
+            "Blood^LN|||20261124093000-0600|||||||||3321^ABERNATHY^LOUISE^^^^MD||||||"
+            "20261124101000-0600|||F"
+        ),
+    ]
+    for number, (code, name, value, unit, reference, flag) in enumerate(_RESULTS, start=1):
+        segments.append(
+            f"OBX|{number}|NM|{code}^{name}^LN||{value}|{unit}^^UCUM|{reference}|{flag}|||F|||"
+            "20261124093000-0600|||||20261124095500-0600"
+        )
+    segments.append(
+        "SPM|1|SP-55102^HEMLAB||BLDV^Blood venous^HL70487|||||||P^Patient^HL70369||||||"
+        "20261124093000-0600|20261124094500-0600"
+    )
+    return "\r".join(segments) + "\r"
+
+
+def lean_yardstick(text: str) -> bytes:
+    """The least a converter must do: split, build one dict per segment, serialize."""
+    segments = [segment.split("|") for segment in text.split("\r") if segment]
+    patient: dict[str, Any] = {}
+    entries: list[dict[str, Any]] = []
+    results: list[dict[str, str]] = []
+    for fields in segments:
+        kind = fields[0]
+        if kind == "PID":
+            family, given = [*fields[5].split("^"), ""][:2]
+            patient = {
+                "resourceType": "Patient",
+                "id": "pid-1",
+                "identifier": [{"value": fields[3].split("^")[0]}],
+                "name": [{"family": family, "given": [given]}],
+                "birthDate": f"{fields[7][:4]}-{fields[7][4:6]}-{fields[7][6:8]}",
+                "gender": {"M": "male", "F": "female"}.get(fields[8], "unknown"),
+            }
+            entries.append({"fullUrl": "urn:uuid:pid-1", "resource": patient})
+        elif kind == "OBX":
+            code, display, _ = [*fields[3].split("^"), "", ""][:3]
+            unit = fields[6].split("^")[0]
+            low, _, high = fields[7].partition("-")
+            ident = f"obx-{fields[1]}"
+            results.append({"reference": f"urn:uuid:{ident}"})
+            observation = {
+                "resourceType": "Observation",
+                "id": ident,
+                "status": "final",
+                "code": {
+                    "coding": [{"system": "http://loinc.org", "code": code, "display": display}]
+                },
+                "subject": {"reference": "urn:uuid:pid-1"},
+                "effectiveDateTime": fields[14],
+                "valueQuantity": {
+                    "value": float(fields[5]),
+                    "unit": unit,
+                    "system": "http://unitsofmeasure.org",
+                    "code": unit,
+                },
+                "interpretation": [{"coding": [{"code": fields[8]}]}],
+                "referenceRange": [
+                    {
+                        "low": {"value": float(low)},
+                        "high": {"value": float(high)},
+                        "text": fields[7],
+                    }
+                ],
+            }
+            entries.append({"fullUrl": f"urn:uuid:{ident}", "resource": observation})
+    entries.append(
+        {
+            "fullUrl": "urn:uuid:obr-1",
+            "resource": {
+                "resourceType": "DiagnosticReport",
+                "id": "obr-1",
+                "status": "final",
+                "result": results,
+            },
+        }
+    )
+    return orjson.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
+
+
+def best(operation: Callable[[], object], number: int, repeat: int = 7) -> float:
+    """Best time per call over ``repeat`` runs of ``number`` calls."""
+    return min(timeit.repeat(operation, number=number, repeat=repeat)) / number
+
+
+def main() -> None:
+    text = cbc_message()
+    raw = text.encode("utf-8")
+    settings = leukoflag.Settings()
+    conversion = leukoflag.convert(raw, settings)
+    assert len(conversion.bundles) == 1
+    assert len(conversion.findings) == 2  # the WBC and the ANC
+
+    def end_to_end() -> object:
+        return [fhir.dumps(bundle) for bundle in leukoflag.convert(raw, settings).bundles]
+
+    def hl7apy() -> object:
+        return _hl7apy.parse(text)
+
+    def lean() -> object:
+        return lean_yardstick(text)
+
+    ours = best(end_to_end, 200)
+    parser = best(hl7apy, 5, repeat=5)
+    yardstick = best(lean, 2000)
+    print(
+        f"fhir convert end to end vs hl7apy parse: ratio {parser / ours:.0f} "
+        f"(hl7apy parse_message {parser * 1e6:.0f} µs / convert + dumps {ours * 1e6:.0f} µs; "
+        "target >= 100)"
+    )
+    print(
+        f"fhir convert end to end vs lean yardstick: ratio {ours / yardstick:.1f} "
+        f"(convert + dumps {ours * 1e6:.0f} µs / split + dict + orjson {yardstick * 1e6:.0f} µs; "
+        "target <= 5)"
+    )
+
+
+if __name__ == "__main__":
+    main()

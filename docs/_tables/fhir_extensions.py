@@ -1,0 +1,59 @@
+"""docs/output.md: the parts of the interpretation-explanation extension, as the writer builds them.
+
+The table is made from an explanation the writer builds for a finding with every field set, so a
+part added to the code without a meaning here fails the docs build (KeyError).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from _tables._format import table
+from leukoflag.fhir import _elements
+from leukoflag.model import Analyte, Coding, Finding, NormalizedRange
+
+MEANING = {
+    "rule": "id of the rule that decided the code (see [Rules](rules.md))",
+    "value": "the value judged, cells/µL, with its comparator when the value was a bound",
+    "threshold": "the limit that decided the code, cells/µL",
+    "thresholdSource": "the citation of that limit, from the rules data file",
+    "rangeSource": "`lab` (the sender's range), `default`, `age-band` or `duffy-null`",
+    "range": "the reference range judged with, cells/µL",
+    "rangeCitation": "the citation of a range leukoflag supplied",
+    "finding": "SNOMED CT 84828003 Leukopenia or 165517008 Neutropenia, when low",
+    "severity": "neutropenia severity: `mild`, `moderate`, `severe`, `profound`",
+    "ctcaeGrade": "NCIt code of the CTCAE grade (C41338 grade 1 … C41337 grade 4)",
+    "ctcaeVersion": "CTCAE version of the grade (`5.0`, `6.0`; `Settings.ctcae_version`)",
+    "ctcaeTerm": "NCIt code of the CTCAE term (C143948 WBC decreased, C143704 neutrophil count decreased)",
+    "derived": "`true` for an ANC leukoflag derived (WBC × neutrophil %, segmented + band)",
+}
+
+
+def _everything() -> Finding:
+    chosen = NormalizedRange(Decimal(1500), Decimal(8500), "age-band", citation="Iowa")
+    return Finding(
+        location="MSG[1]/OBR[1]/ANC[derived]",
+        analyte=Analyte.ANC,
+        value_per_ul=Decimal(420),
+        code="LL",
+        rule="anc-critical-low",
+        threshold=Decimal(500),
+        threshold_source="lab policy",
+        range=chosen,
+        comparator="<",
+        condition=Coding("165517008", "Neutropenia", "http://snomed.info/sct"),
+        severity="severe",
+        ctcae_grade=4,
+        ctcae_version="5.0",
+        ctcae_term=Coding("C143704", "Neutrophil count decreased"),
+        derived=True,
+    )
+
+
+def render() -> str:
+    parts = _elements.explanation(_everything())["extension"]
+    rows = []
+    for part in parts:
+        kind = next(key for key in part if key.startswith("value"))
+        rows.append((f"`{part['url']}`", f"`{kind}`", MEANING[part["url"]]))
+    return table(("part (url)", "type", "meaning"), rows)

@@ -1,0 +1,60 @@
+"""docs/output.md, docs/fhir-input.md and docs/issues.md stay true to the code."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from leukoflag import fhir
+from leukoflag.fhir import _elements
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+SOURCE = ROOT / "src" / "leukoflag" / "fhir"
+
+
+def _tables() -> None:
+    if str(DOCS) not in sys.path:
+        sys.path.insert(0, str(DOCS))
+
+
+def _codes_in_source() -> set[str]:
+    text = "\n".join(path.read_text(encoding="utf-8") for path in SOURCE.glob("*.py"))
+    raised = set(re.findall(r'\.issue\(\s*Severity\.\w+,\s*"([a-z-]+)"', text))
+    raised |= set(re.findall(r'Issue\(\s*Severity\.\w+,\s*"(fhir\.[a-z-]+)"', text))
+    return {code if code.startswith("fhir.") else f"fhir.{code}" for code in raised}
+
+
+def test_every_fhir_issue_code_is_documented_and_every_documented_one_is_raised() -> None:
+    page = (DOCS / "issues.md").read_text(encoding="utf-8")
+    section = page.split("## fhir", 1)[1]
+    documented = set(re.findall(r"`(fhir\.[a-z-]+)`", section))
+    assert _codes_in_source() == documented
+
+
+def test_every_leukoflag_extension_is_documented() -> None:
+    page = (DOCS / "output.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"http://leukoflag\.org/fhir/StructureDefinition/[a-z-]+", page))
+    written = {
+        _elements.EXPLANATION,
+        _elements.SENDER_INTERPRETATION,
+        _elements.RANGE_SOURCE,
+        _elements.SOURCE_MESSAGE,
+    }
+    assert documented == written
+
+
+def test_generated_example_is_a_valid_bundle_with_the_contract_in_it() -> None:
+    _tables()
+    from _tables import fhir_example, fhir_extensions
+
+    bundle = fhir_example.bundle()
+    assert fhir.validate(bundle, "R4") == []
+    rendered = fhir_example.render()
+    assert '"code": "26464-8"' in rendered  # LOINC added to the local WBC code
+    assert "iso21090-PQ-translation" in rendered
+    assert "originalText" in rendered
+    parts = fhir_extensions.render()
+    for name in fhir_extensions.MEANING:
+        assert f"`{name}`" in parts
