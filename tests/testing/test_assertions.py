@@ -23,6 +23,7 @@ from leukoflag.testing import (
     loinc,
     observation,
     oru_message,
+    panel_observation,
     result,
     wbc,
 )
@@ -65,6 +66,28 @@ def test_flagged_accepts_a_bundle_an_observation_or_a_list(low: RecordedConversi
     flagged_in_place = convert_message(observation(wbc(3.2))).bundles[0]
     assert flagged_in_place["resourceType"] == "Observation"
     assert_flagged(flagged_in_place, "L")
+
+
+def test_components_of_a_panel_are_results_too() -> None:
+    conversion = convert_message(panel_observation([wbc(3.2), anc(1.2)]))
+    assert_flagged(conversion, "L", analyte="anc")
+    assert_count_per_ul(conversion, 3200, analyte="wbc")
+    assert_no_data_loss(conversion)
+    with pytest.raises(AssertionError) as caught:
+        assert_flagged(conversion, "N", analyte="wbc")
+    panel_id = conversion.bundles[0]["id"]
+    assert f"component of Observation {panel_id} (LOINC 6690-2" in str(caught.value)
+    assert "at bundles[0].component[0]: flagged L" in str(caught.value)
+
+
+def test_every_sender_flag_is_reported() -> None:
+    flags = [wbc(3.2, flag=["L", "A"])]
+    urine = convert_message(oru_message(results=flags, specimen="urine"))
+    with pytest.raises(AssertionError, match=r"not flagged .*; the sender's flag is L/A"):
+        assert_flagged(urine, "L", analyte="wbc")
+    blood = convert_message(oru_message(results=flags))
+    with pytest.raises(AssertionError, match=r"flagged L .*; the sender's flag is L/A"):
+        assert_flagged(blood, "LL", analyte="wbc")
 
 
 def test_flagged_failure_says_expected_found_and_where(low: RecordedConversion) -> None:

@@ -17,6 +17,7 @@ from leukoflag.testing import (
     loinc,
     ndjson,
     observation,
+    panel_observation,
     patient,
     wbc,
 )
@@ -176,6 +177,22 @@ def test_built_resources_are_valid_fhir(version: str) -> None:
     assert fhir.validate(dict(fhir_bundle(specs, bundle_type="transaction")), version) == []
     for spec in specs:
         assert fhir.validate(dict(observation(spec)), version) == []
+
+
+def test_panel_observation_carries_each_result_as_a_component() -> None:
+    panel = panel_observation([wbc(3.2), anc("<0.5", flag="LL"), wbc(None, status="X")])
+    assert panel["code"]["coding"][0]["code"] == "57021-8"
+    assert "valueQuantity" not in panel
+    assert "dataAbsentReason" not in panel
+    first, second, third = panel["component"]
+    assert set(first) == {"code", "valueQuantity", "interpretation", "referenceRange"}
+    assert first["valueQuantity"]["value"] == Decimal("3.2")
+    assert second["valueQuantity"]["comparator"] == "<"
+    assert third["dataAbsentReason"]["coding"][0]["code"] == "not-performed"
+    assert fhir.validate(dict(panel), "R4") == []
+    assert fhir.validate(dict(panel), "R5") == []
+    with pytest.raises(ValueError, match="at least one result"):
+        panel_observation([])
 
 
 def test_ndjson_writes_one_resource_per_line() -> None:

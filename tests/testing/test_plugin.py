@@ -112,7 +112,8 @@ def test_failures_say_what_was_expected_what_was_found_and_where(
             "E * AssertionError: expected interpretation 'LL' on analyte='wbc', found:",
             (
                 'E *- Observation * (LOINC 6690-2 "Leukocytes *") at bundles[[]0[]].entry[[]5[]]:'
-                " flagged L by rule wbc-leukopenia-adult, value 3200 cells/µL"
+                " flagged L by rule wbc-leukopenia-adult, value 3200 cells/µL;"
+                " the sender's flag is L"
             ),
             "*_ test_wrong_count _*",
             (

@@ -24,6 +24,7 @@ from leukoflag.testing import (
     observation,
     order,
     oru_message,
+    panel_observation,
     patient,
     result,
     snomed,
@@ -156,6 +157,11 @@ CLEAN: dict[str, tuple[Convertible, list[str], list[int]]] = {
     "FHIR collection Bundle": (fhir_bundle([wbc(3.2), anc(1.2)]), ["L", "L"], [3200, 1200]),
     "FHIR transaction Bundle": (
         fhir_bundle([wbc(3.2), anc(1.2)], bundle_type="transaction"),
+        ["L", "L"],
+        [3200, 1200],
+    ),
+    "FHIR panel Observation": (
+        panel_observation([wbc(3.2), anc(1.2)]),
         ["L", "L"],
         [3200, 1200],
     ),

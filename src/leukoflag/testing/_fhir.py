@@ -93,6 +93,65 @@ def observation(
     ``LEGACY_INTERPRETATION`` for the pre-R4 ``http://hl7.org/fhir/v2/0078``).
     """
     spec = result if result is not None else wbc()
+    contained, subject, specimen_ref = _standalone_context(
+        patient, specimen, collected, contained_patient=contained_patient
+    )
+    resource = _fhir_observation(
+        spec, subject, specimen_ref, collected, interpretation_system=interpretation_system
+    )
+    return _standalone(resource, contained)
+
+
+def panel_observation(
+    results: Sequence[ResultSpec] | None = None,
+    *,
+    code: Code = CBC_LOINC,
+    patient: PatientSpec | None = DEFAULT_PATIENT,
+    specimen: SpecimenLike = "blood",
+    collected: TimeLike = DEFAULT_COLLECTED,
+    interpretation_system: str = V3_INTERPRETATION,
+    contained_patient: bool = True,
+) -> FhirResource:
+    """One panel Observation (``code``, a CBC by default) with each result as a ``component``
+    (default WBC 7.2 and ANC 4.1), as some FHIR interfaces send a CBC; options as for
+    :func:`observation`. The panel's status is the first result's."""
+    specs = list(results) if results is not None else [wbc(), anc()]
+    if not specs:
+        raise ValueError("panel_observation: at least one result")
+    contained, subject, specimen_ref = _standalone_context(
+        patient, specimen, collected, contained_patient=contained_patient
+    )
+    panel = ResultSpec((code,), "", "", None, "", (), specs[0].status)
+    resource = _fhir_observation(
+        panel, subject, specimen_ref, collected, interpretation_system=interpretation_system
+    )
+    resource.pop("dataAbsentReason", None)  # the panel's values are its components
+    resource["component"] = [
+        {
+            key: value
+            for key, value in _fhir_observation(
+                spec, None, None, collected, interpretation_system=interpretation_system
+            ).items()
+            if key in _COMPONENT_ELEMENTS or key.startswith("value")
+        }
+        for spec in specs
+    ]
+    return _standalone(resource, contained)
+
+
+_COMPONENT_ELEMENTS: Final = frozenset(
+    {"code", "dataAbsentReason", "interpretation", "referenceRange"}
+)
+
+
+def _standalone_context(
+    patient: PatientSpec | None,
+    specimen: SpecimenLike,
+    collected: TimeLike,
+    *,
+    contained_patient: bool,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None, dict[str, Any] | None]:
+    """The contained resources, subject and specimen references of a standalone Observation."""
     contained: list[dict[str, Any]] = []
     subject: dict[str, Any] | None = None
     if patient is not None:
@@ -110,9 +169,10 @@ def observation(
         specimen_resource["id"] = "specimen"
         contained.append(_ordered(specimen_resource))
         specimen_ref = {"reference": "#specimen"}
-    resource = _fhir_observation(
-        spec, subject, specimen_ref, collected, interpretation_system=interpretation_system
-    )
+    return contained, subject, specimen_ref
+
+
+def _standalone(resource: dict[str, Any], contained: list[dict[str, Any]]) -> FhirResource:
     if contained:
         resource = {"resourceType": "Observation", "contained": contained, **resource}
     resource["id"] = _resource_id(resource)

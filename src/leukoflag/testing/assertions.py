@@ -55,13 +55,19 @@ _SHOWN = 12  # list items shown in a failure message before "(+N more)"
 
 @dataclass(frozen=True, slots=True)
 class _Observation:
+    """A result: an Observation, or one ``component`` of a panel Observation."""
+
     resource: Mapping[str, Any]
     path: str  # where it is in the output: "bundles[0].entry[5]", "entry[5]", ""
+    panel: Mapping[str, Any] | None = None  # the Observation a component belongs to
 
     def describe(self) -> str:
         """``Observation 1f0c… (LOINC 6690-2 "Leukocytes …") at bundles[0].entry[5]``."""
-        ident = self.resource.get("id")
+        owner = self.panel if self.panel is not None else self.resource
+        ident = owner.get("id")
         head = f"Observation {ident}" if ident else "Observation (no id)"
+        if self.panel is not None:
+            head = f"component of {head}"
         where = f" at {self.path}" if self.path else ""
         return f"{head} ({_code_text(self.resource)}){where}"
 
@@ -95,8 +101,11 @@ class _Observation:
     def sender_flags(self) -> list[str]:
         """The sender's own flags: leukoflag moves them to an extension when it flags."""
         if self.explanation is not None:
-            kept = _extension(self.resource, _SENDER)
-            concepts = [kept.get("valueCodeableConcept", {})] if kept else []
+            concepts = [
+                extension.get("valueCodeableConcept", {})
+                for extension in self.resource.get("extension", [])
+                if extension.get("url") == _SENDER
+            ]
         else:
             concepts = list(self.resource.get("interpretation", []))
         return [str(c.get("code")) for concept in concepts for c in concept.get("coding", [])]
@@ -146,6 +155,9 @@ def _walk(resource: Mapping[str, Any], path: str) -> Iterator[_Observation]:
     kind = resource.get("resourceType")
     if kind == "Observation":
         yield _Observation(resource, path)
+        for number, component in enumerate(resource.get("component", [])):
+            where = f"{path}.component[{number}]" if path else f"component[{number}]"
+            yield _Observation(component, where, panel=resource)
     elif kind == "Bundle":
         for number, entry in enumerate(resource.get("entry", [])):
             inner = entry.get("resource")
@@ -190,9 +202,10 @@ def _selection(analyte: str | None, code: str | None) -> str:
 def find_observations(
     output: Output, *, analyte: str | None = None, code: str | None = None
 ) -> list[dict[str, Any]]:
-    """The Observations in ``output`` (a Conversion, a Bundle, an Observation or a list), in
-    order; ``analyte`` (``"wbc"``/``"anc"``, by LOINC code) and ``code`` (a code of any system,
-    or ``"system|code"``) narrow them."""
+    """The results in ``output`` (a Conversion, a Bundle, an Observation or a list), in order:
+    each Observation, followed by its ``component`` entries when it is a panel. ``analyte``
+    (``"wbc"``/``"anc"``, by LOINC code) and ``code`` (a code of any system, or
+    ``"system|code"``) narrow them."""
     return [dict(o.resource) for o in _select(_all_observations(output), analyte, code)]
 
 
@@ -283,14 +296,16 @@ def assert_flagged(
         if computed == [expected]:
             continue
         value = _value_text(obs.resource)
+        sender = "/".join(obs.sender_flags)
+        extra = f"; the sender's flag is {sender}" if sender else ""
         if not computed:
-            sender = "/".join(obs.sender_flags)
-            extra = f"; the sender's flag is {sender}" if sender else ""
             problems.append(f"{obs.describe()}: not flagged by leukoflag (value {value}){extra}")
         else:
             rule = obs.explained("rule")
             why = f" by rule {rule}" if rule else ""
-            problems.append(f"{obs.describe()}: flagged {'/'.join(computed)}{why}, value {value}")
+            problems.append(
+                f"{obs.describe()}: flagged {'/'.join(computed)}{why}, value {value}{extra}"
+            )
     if problems:
         scope = f" on {which}" if which else ""
         raise _fail(

@@ -28,6 +28,7 @@ from leukoflag.testing._fhir import (
     fhir_bundle,
     ndjson,
     observation,
+    panel_observation,
 )
 from leukoflag.testing._specs import (
     ANC_LOINC,
@@ -77,6 +78,7 @@ __all__ = [
     "observation",
     "order",
     "oru_message",
+    "panel_observation",
     "patient",
     "result",
     "snomed",
