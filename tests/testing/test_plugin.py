@@ -250,17 +250,21 @@ def test_builders_and_assertions_work_without_pytest() -> None:
     assert run.stdout.strip() == "ok False"
 
 
-def test_importing_the_plugin_imports_no_third_party_library() -> None:
+def test_importing_the_plugin_imports_nothing_but_itself() -> None:
     run = _python(
         """
         import sys
+        import leukoflag
+        import pytest
+        before = set(sys.modules)
         import leukoflag.testing.plugin
+        print(sorted(set(sys.modules) - before))
         heavy = {"pint", "hl7apy", "fhir", "fhir_core", "pydantic"}
         print(sorted(heavy & {name.split(".")[0] for name in sys.modules}))
         """
     )
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "[]"
+    assert run.stdout.splitlines() == ["['leukoflag.testing', 'leukoflag.testing.plugin']", "[]"]
 
 
 def test_fixture_namespace_is_the_builders_module(hl7_message_builder: object) -> None:
@@ -283,3 +287,14 @@ def test_the_worked_example_of_the_docs_passes(pytester: pytest.Pytester) -> Non
         pytester.path.joinpath(name).write_text(source, "utf-8")
     run = pytester.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider")
     run.assert_outcomes(passed=6)
+
+
+def test_every_public_name_of_the_toolkit_resolves() -> None:
+    import leukoflag.testing as toolkit
+
+    assert len(set(toolkit.__all__)) == len(toolkit.__all__)
+    for name in toolkit.__all__:
+        assert getattr(toolkit, name) is not None
+        assert name in dir(toolkit)
+    with pytest.raises(AttributeError, match="no attribute 'assert_everything'"):
+        _ = toolkit.assert_everything
