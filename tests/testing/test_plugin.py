@@ -298,3 +298,28 @@ def test_every_public_name_of_the_toolkit_resolves() -> None:
         assert name in dir(toolkit)
     with pytest.raises(AttributeError, match="no attribute 'assert_everything'"):
         _ = toolkit.assert_everything
+
+
+def test_pytest_started_after_importing_leukoflag_does_not_warn(
+    pytester: pytest.Pytester,
+) -> None:
+    # pytest marks the plugin's package (leukoflag) for assertion rewriting; leukoflag's
+    # PYTEST_DONT_REWRITE marker keeps that from warning (an error under -W error) when a
+    # script imported leukoflag first.
+    pytester.makepyfile(test_plain="def test_plain():\n    assert 1 + 1 == 2\n")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import leukoflag, pytest; "
+                "raise SystemExit(pytest.main(['-q', '-W', 'error', '-p', 'no:cacheprovider']))"
+            ),
+        ],
+        cwd=pytester.path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 passed" in run.stdout
