@@ -262,3 +262,17 @@ def test_ndjson_outputs_and_rejections_add_up_to_the_lines_read() -> None:
     assert conv.bundles[1] == fhir.loads(
         (INPUTS / "bulk-export.ndjson").read_bytes().splitlines()[3]
     )
+
+
+def test_strict_validation_checks_flagged_input_in_the_configured_version() -> None:
+    assert convert("r4-wbc-observation.json", strict=True).rejected == []
+    as_r4 = convert("r5-anc-observation.json", strict=True)
+    (rejected,) = as_r4.rejected
+    assert rejected.reason.startswith("strict FHIR validation failed: ")
+    assert "Specimen" in rejected.reason  # Specimen.role and a CodeableReference body site are R5
+    assert convert("r5-anc-observation.json", strict=True, fhir_version="R5").rejected == []
+
+
+def test_public_names_are_sorted_and_resolve() -> None:
+    assert fhir.__all__ == sorted(fhir.__all__)
+    assert all(hasattr(fhir, name) for name in fhir.__all__)

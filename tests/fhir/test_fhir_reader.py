@@ -335,3 +335,12 @@ def test_unresolvable_local_reference_is_reported() -> None:
     assert isinstance(item, FhirItem)
     assert item.groups[0].patient is None
     assert [i.code for i in item.issues] == ["fhir.reference-unresolved"]
+
+
+def test_ndjson_whose_first_line_is_broken_still_reads_the_rest() -> None:
+    lines = (INPUTS / "bulk-export.ndjson").read_bytes().splitlines()
+    first, second = read(lines[1] + b"\n" + lines[0] + b"\n")
+    assert isinstance(first, Rejected)
+    assert first.reason.startswith("not valid JSON")
+    assert isinstance(second, FhirItem)
+    assert second.index == 2

@@ -553,3 +553,14 @@ def test_several_orders_and_units_spelled_without_system() -> None:
     )
     assert sent["valueQuantity"] == {"value": Decimal("1.9"), "unit": "x10E3/uL"}
     assert_valid(bundle)
+
+
+def test_obr15_next_to_spm_segments_is_reported_not_duplicated() -> None:
+    source = Concept(
+        (Coding("BLD", "Whole blood", "http://terminology.hl7.org/CodeSystem/v2-0070"),)
+    )
+    bundle, issues = write(message(obr(obx(1, "5.5"), specimens=(spm(1),), specimen_source=source)))
+    assert len(resources(bundle, "Specimen")) == 1
+    assert [(i.code, i.location) for i in issues] == [
+        ("fhir.specimen-source-unmapped", f"{MSG}/OBR[1]-15")
+    ]

@@ -220,7 +220,13 @@ def date_time(stamp: Timestamp | None) -> str | None:
     """``stamp`` as a FHIR dateTime, or None when it holds none (absent or malformed)."""
     if stamp is None:
         return None
-    text = _with_seconds(stamp.fhir)
+    return _checked(stamp.fhir)
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked(text: str) -> str | None:
+    """``text`` as a valid FHIR dateTime (seconds added to ``hh:mm``), or None."""
+    text = _with_seconds(text)
     return text if _DATE_TIME.match(text) else None
 
 
@@ -376,13 +382,9 @@ def explanation(finding: Finding) -> dict[str, Any]:
         parts.append({"url": "finding", "valueCoding": coding(finding.condition)})
     if finding.severity:
         parts.append({"url": "severity", "valueCode": finding.severity})
-    if finding.ctcae_grade is not None:
-        parts.append(
-            {
-                "url": "ctcaeGrade",
-                "valueCoding": coding(flagging.ctcae_grade_coding(finding.ctcae_grade)),
-            }
-        )
+    grade = _grade(finding.ctcae_grade)
+    if grade is not None:
+        parts.append({"url": "ctcaeGrade", "valueCoding": coding(grade)})
         if finding.ctcae_version:
             parts.append({"url": "ctcaeVersion", "valueString": finding.ctcae_version})
         if finding.ctcae_term is not None:
@@ -390,6 +392,16 @@ def explanation(finding: Finding) -> dict[str, Any]:
     if finding.derived:
         parts.append({"url": "derived", "valueBoolean": True})
     return {"url": EXPLANATION, "extension": parts}
+
+
+def _grade(grade: int | None) -> Coding | None:
+    """The NCIt coding of a CTCAE grade (flagging's table: grades 1–5), or None."""
+    if grade is None:
+        return None
+    try:
+        return flagging.ctcae_grade_coding(grade)
+    except KeyError:
+        return None
 
 
 def data_absent_reason(code: str, text: str = "") -> dict[str, Any]:

@@ -54,13 +54,14 @@ def _check(resource: Any, path: str, package: Any, problems: list[str]) -> None:
             else:
                 stripped.append(entry)
         shell["entry"] = stripped
+    label = path if path == kind else f"{path} ({kind})"  # a nested resource names its type
     try:
         model.model_validate(shell)
     except ValidationError as exc:
         for error in exc.errors():
             where = ".".join(str(part) for part in error["loc"])
             problems.append(
-                f"{path}.{where}: {error['msg']}" if where else f"{path}: {error['msg']}"
+                f"{label}.{where}: {error['msg']}" if where else f"{label}: {error['msg']}"
             )
     for inner_path, inner_resource in inner:
         _check(inner_resource, inner_path, package, problems)

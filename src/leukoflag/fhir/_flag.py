@@ -139,7 +139,6 @@ class _Editor:
 class _Flagger:
     item: FhirItem
     evaluations: Mapping[str, Evaluation]
-    settings: Settings
     editor: _Editor
     results: dict[str, LabResult]
     issues: list[Issue] = field(default_factory=list)
@@ -457,7 +456,8 @@ def flag_in_place(
         for order in group.orders
         for result in order.results
     }
-    flagger = _Flagger(item, evaluations, settings, _Editor(item.resource), results)
+    del settings  # nothing version- or policy-specific is written in place (see docs/fhir-input.md)
+    flagger = _Flagger(item, evaluations, _Editor(item.resource), results)
     for location, evaluation in evaluations.items():
         flagger.apply(location, evaluation)
     for path in item.legacy:

@@ -521,6 +521,10 @@ class _ItemReader:
         except _Malformed as exc:
             if observation.path == () or not self.root.get("resourceType") == "Bundle":
                 raise
+            # forget the parts of it already read: none of it is flagged
+            prefix = observation.location
+            for location in [n for n in self.nodes if n == prefix or n.startswith(prefix + ".")]:
+                del self.nodes[location]
             self.issue(
                 Severity.ERROR,
                 "observation-malformed",

@@ -113,7 +113,6 @@ class _OrderParts:
 class _Writer:
     message: Message
     evaluations: Mapping[str, Evaluation]
-    settings: Settings
     ids: IdMaker
     r5: bool
     transaction: bool
@@ -379,9 +378,18 @@ class _Writer:
         written: dict[str, dict[str, str]] = {}
         for specimen in order.specimens:
             written[specimen.location] = self.specimen(specimen, context)
-        if not order.specimens and order.specimen_source is not None:
-            source = Specimen(location=f"{order.location}-15", type=order.specimen_source)
-            written[source.location] = self.specimen(source, context)
+        if order.specimen_source is not None:
+            if not order.specimens:
+                source = Specimen(location=f"{order.location}-15", type=order.specimen_source)
+                written[source.location] = self.specimen(source, context)
+            else:
+                self.issue(
+                    Severity.INFORMATION,
+                    "specimen-source-unmapped",
+                    f"{order.location}-15",
+                    "OBR-15 specimen source is not written: the order's SPM segments describe its "
+                    f"specimens ({', '.join(s.location for s in order.specimens)})",
+                )
         return written
 
     def specimen(self, specimen: Specimen, context: _Context) -> dict[str, str]:
@@ -776,7 +784,6 @@ def write_bundle(
     writer = _Writer(
         message=message,
         evaluations=evaluations,
-        settings=settings,
         ids=IdMaker(key),
         r5=settings.fhir_version == "R5",
         transaction=settings.bundle_type == "transaction",
