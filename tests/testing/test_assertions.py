@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from leukoflag import Conversion, Issue, Severity
+from leukoflag.model import Analyte
 from leukoflag.settings import Settings
 from leukoflag.testing import (
     Code,
@@ -138,6 +139,12 @@ def test_flagged_failure_when_nothing_matches_lists_the_observations(
 def test_flagged_failure_when_leukoflag_flagged_nothing(urine: RecordedConversion) -> None:
     with pytest.raises(AssertionError, match="leukoflag flagged no result"):
         assert_flagged(urine, "L")
+
+
+def test_analyte_enum_is_accepted_and_shown_as_text(low: RecordedConversion) -> None:
+    assert_flagged(low, "L", analyte=Analyte.ANC)
+    with pytest.raises(AssertionError, match="on analyte='anc', found"):
+        assert_flagged(low, "N", analyte=Analyte.ANC)
 
 
 def test_unknown_analyte_is_a_usage_error(low: RecordedConversion) -> None:

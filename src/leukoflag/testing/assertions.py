@@ -195,7 +195,8 @@ def _select(found: list[_Observation], analyte: str | None, code: str | None) ->
 
 
 def _selection(analyte: str | None, code: str | None) -> str:
-    parts = [f"{name}={value!r}" for name, value in (("analyte", analyte), ("code", code)) if value]
+    chosen = (("analyte", analyte), ("code", code))
+    parts = [f"{name}={str(value)!r}" for name, value in chosen if value]  # Analyte.WBC → 'wbc'
     return ", ".join(parts)
 
 
