@@ -148,7 +148,8 @@ def with_loinc(value: dict[str, Any] | None, loinc: Coding | None) -> dict[str, 
         return value
     added = coding(loinc)
     out = dict(value) if value else {}
-    codings = list(out.get("coding", ()))
+    sent = out.get("coding")
+    codings = list(sent) if isinstance(sent, list) else []
     if not any(
         isinstance(c, dict)
         and c.get("system") == added.get("system")

@@ -182,7 +182,7 @@ class _Flagger:
         """The normalized valueQuantity; the sent one kept as a PQ translation (or, with a
         comparator, as original text)."""
         assert evaluation.quantity is not None
-        own = [e for e in sent.get("extension", ()) if isinstance(e, dict)]
+        own = [e for e in _listed(sent.get("extension")) if isinstance(e, dict)]
         if any(e.get("url") in _KEPT for e in own):
             kept = own  # already leukoflag output: the original is kept once, not wrapped again
         else:
@@ -202,7 +202,7 @@ class _Flagger:
     ) -> list[dict[str, Any]]:
         chosen = evaluation.reference_range
         assert chosen is not None
-        sent = [r for r in node.get("referenceRange", ()) if isinstance(r, dict)]
+        sent = [r for r in _listed(node.get("referenceRange")) if isinstance(r, dict)]
         written = el.normalized_ranges(chosen, None, None)[0]
         if chosen.source != "lab" or index is None:
             return [written, *sent]  # leukoflag's range first, the sender's kept after it
@@ -216,7 +216,7 @@ class _Flagger:
                 continue
             if isinstance(sent_limit, dict) and any(
                 isinstance(e, dict) and e.get("url") in _KEPT
-                for e in sent_limit.get("extension", ())
+                for e in _listed(sent_limit.get("extension"))
             ):
                 limit = {"extension": sent_limit["extension"], **limit}  # flagged before: kept
             elif isinstance(sent_limit, dict) and "value" in sent_limit:
@@ -233,7 +233,7 @@ class _Flagger:
     ) -> None:
         finding = evaluation.finding
         assert finding is not None
-        own = [e for e in node.get("extension", ()) if isinstance(e, dict)]
+        own = [e for e in _listed(node.get("extension")) if isinstance(e, dict)]
         previous = [e for e in own if e.get("url") == el.SENDER_INTERPRETATION]
         others = [e for e in own if e.get("url") not in _OURS]
         if previous:
@@ -275,9 +275,9 @@ class _Flagger:
                 report = self.editor.peek(path)
                 present = {
                     (c.get("system"), c.get("code"))
-                    for concept in report.get("conclusionCode", ())
+                    for concept in _listed(report.get("conclusionCode"))
                     if isinstance(concept, dict)
-                    for c in concept.get("coding", ())
+                    for c in _listed(concept.get("coding"))
                     if isinstance(c, dict)
                 }
                 added = [
@@ -287,7 +287,7 @@ class _Flagger:
                 ]
                 if added:
                     report = self.editor.node(path)
-                    codes = [*report.get("conclusionCode", ()), *added]
+                    codes = [*_listed(report.get("conclusionCode")), *added]
                     _put_report(report, "conclusionCode", codes)
 
     def order_evaluations(self, order_location: str, results: list[str]) -> list[Evaluation]:
@@ -388,7 +388,7 @@ class _Flagger:
         report = self.report_of(evaluation)
         if report is not None:
             node = self.editor.node(report)
-            node["result"] = [*node.get("result", ()), {"reference": url}]
+            node["result"] = [*_listed(node.get("result")), {"reference": url}]
 
     def report_of(self, evaluation: Evaluation) -> Path | None:
         for group in self.item.groups:
@@ -414,6 +414,11 @@ def _put_report(report: dict[str, Any], key: str, value: Any) -> None:
     report.update(items)
 
 
+def _listed(value: Any) -> list[Any]:
+    """``value`` when it is a JSON array, else nothing (input JSON is not trusted)."""
+    return value if isinstance(value, list) else []
+
+
 def _entry_reference(entry: Any) -> str:
     if not isinstance(entry, dict):
         return ""
@@ -435,8 +440,11 @@ def current_form(interpretation: Any) -> list[Any]:
         if not isinstance(concept, dict):
             written.append(concept)
             continue
+        if not isinstance(concept.get("coding"), list):
+            written.append(concept)
+            continue
         codings = []
-        for sent in concept.get("coding", ()):
+        for sent in concept["coding"]:
             if isinstance(sent, dict) and sent.get("system") == LEGACY_V2_0078:
                 known = table.get(str(sent.get("code", "")))
                 codings.append(el.coding(known) if known else {**sent, "system": V2_0078})

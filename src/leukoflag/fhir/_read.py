@@ -132,14 +132,15 @@ def read_items(stream: BinaryIO, *, source: str) -> Iterator[FhirItem | Rejected
     if first is None:
         return
     stripped = first.strip()
-    if _is_object_line(stripped):
-        try:
-            parsed: Any = loads(stripped)
-        except ValueError as exc:
-            parsed = exc
-        if not isinstance(parsed, ValueError) or _is_object_line(lines.peek_content()):
-            # NDJSON (a one-line document is NDJSON of one line): item by item, line by line
-            yield _item_or_reject(parsed, stripped, 1, source)
+    if stripped.startswith(b"{"):
+        parsed = _reparse(stripped) if stripped.endswith(b"}") else None
+        # NDJSON: the first line is a whole object, or the next line is one (the first is then a
+        # broken line, not the start of a pretty-printed document, whose next line is a member)
+        whole = parsed is not None and not isinstance(parsed, ValueError)
+        if whole or _is_object_line(lines.peek_content()):
+            yield _item_or_reject(
+                _reparse(stripped) if parsed is None else parsed, stripped, 1, source
+            )
             index = 1
             while (line := lines.next_content()) is not None:
                 index += 1
@@ -200,6 +201,14 @@ class _Lines:
         ahead = b"".join(reversed(self._ahead))
         self._ahead.clear()
         return ahead + self._stream.read()
+
+
+def _reparse(line: bytes) -> Any:
+    """``line`` parsed, or the ValueError saying why it is not JSON."""
+    try:
+        return loads(line)
+    except ValueError as exc:
+        return exc
 
 
 def _is_object_line(line: bytes) -> bool:
