@@ -4,6 +4,10 @@ and leukopenia/neutropenia interpretation codes.
     >>> import leukoflag
     >>> conv = leukoflag.convert(data)            # bytes or str, HL7 v2 or FHIR JSON/NDJSON
     >>> conv.bundles, conv.findings, conv.issues, conv.rejected
+
+PYTEST_DONT_REWRITE: leukoflag ships a pytest plugin (leukoflag.testing.plugin), so pytest marks
+this package for assertion rewriting; the marker keeps it from warning when leukoflag was
+imported before pytest started.
 """
 
 from __future__ import annotations

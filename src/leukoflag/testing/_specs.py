@@ -1,0 +1,603 @@
+"""The neutral descriptions the builders render: codes, patients, results, orders, times.
+
+:mod:`leukoflag.testing.builders` is the public face; this module holds what both renderings
+(HL7 v2 text in ``_v2``, FHIR JSON in ``_fhir``) share.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Final, TypeAlias
+
+DEFAULT_COLLECTED: Final = dt.datetime(
+    2026, 11, 24, 8, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5))
+)
+RECEIVED_AFTER = dt.timedelta(minutes=20)
+ANALYZED_AFTER = dt.timedelta(minutes=45)
+REPORTED_AFTER = dt.timedelta(minutes=55)
+SENT_AFTER = dt.timedelta(minutes=56)
+
+# HL7 v2 names of coding systems (table 0396) and the FHIR URIs the shared conventions use.
+SYSTEM_URIS: Final = {
+    "LN": "http://loinc.org",
+    "UCUM": "http://unitsofmeasure.org",
+    "SCT": "http://snomed.info/sct",
+    "HL70487": "http://terminology.hl7.org/CodeSystem/v2-0487",
+    "HL70070": "http://terminology.hl7.org/CodeSystem/v2-0070",
+    "HL70078": "http://terminology.hl7.org/CodeSystem/v2-0078",
+    "HL70369": "http://terminology.hl7.org/CodeSystem/v2-0369",
+}
+
+# V2-to-FHIR IG, OBX-11 → Observation.status; the builder accepts either spelling.
+_V2_TO_FHIR_STATUS: Final = {
+    "F": "final",
+    "C": "corrected",
+    "A": "amended",
+    "P": "preliminary",
+    "R": "preliminary",
+    "S": "preliminary",
+    "D": "entered-in-error",
+    "W": "entered-in-error",
+    "X": "cancelled",
+    "I": "registered",
+    "N": "final",
+    "V": "final",
+    "U": "final",
+    "B": "final",
+}
+_FHIR_TO_V2_STATUS: Final = {
+    "final": "F",
+    "corrected": "C",
+    "amended": "A",
+    "preliminary": "P",
+    "entered-in-error": "D",
+    "cancelled": "X",
+    "registered": "I",
+}
+# V2-to-FHIR IG, OBR-25 → DiagnosticReport.status.
+V2_TO_FHIR_REPORT_STATUS: Final = {
+    "O": "registered",
+    "I": "registered",
+    "S": "registered",
+    "P": "preliminary",
+    "C": "corrected",
+    "R": "partial",
+    "A": "partial",
+    "F": "final",
+    "X": "cancelled",
+}
+# HL7 table 0001 administrative sex ↔ FHIR administrative-gender.
+_V2_TO_FHIR_SEX: Final = {
+    "F": "female",
+    "M": "male",
+    "O": "other",
+    "A": "other",
+    "U": "unknown",
+    "N": "unknown",
+}
+_FHIR_TO_V2_SEX: Final = {"female": "F", "male": "M", "other": "O", "unknown": "U"}
+
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
+_NUMERIC = re.compile(rf"^{_NUMBER}$")
+_COMPARATOR = re.compile(rf"^(<=|>=|<>|<|>|=)\s*({_NUMBER})$")
+_RANGE_VALUE = re.compile(rf"^({_NUMBER})\s*-\s*({_NUMBER})$")
+_RATIO_VALUE = re.compile(rf"^({_NUMBER})\s*([:/])\s*({_NUMBER})$")
+_RANGE_TEXT = re.compile(rf"^\s*({_NUMBER})\s*(?:-|to)\s*({_NUMBER})\s*$")
+_BOUND_TEXT = re.compile(rf"^\s*(<=|>=|<|>)\s*({_NUMBER})\s*$")
+V2_TS = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(?:(\d{2})(\d{2})?(\d{2})?(\.\d{1,4})?)?([+-]\d{4})?$")
+
+
+# --------------------------------------------------------------------------- codes
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """A coded value as a lab sends it: code, display text and the HL7 v2 coding-system name
+    (``LN``, ``UCUM``, ``HL70487``, a local ``99LAB`` …). ``uri`` is the FHIR system; when
+    empty it is derived from ``system`` (known names) or a local ``http://example.org`` URI."""
+
+    code: str
+    display: str = ""
+    system: str = ""
+    uri: str = ""
+
+    @property
+    def fhir_system(self) -> str:
+        """The FHIR ``Coding.system`` of this code."""
+        if self.uri:
+            return self.uri
+        if self.system in SYSTEM_URIS:
+            return SYSTEM_URIS[self.system]
+        if not self.system:
+            return ""
+        return f"http://example.org/fhir/CodeSystem/{self.system.lower()}"
+
+    def fhir_coding(self) -> dict[str, Any]:
+        """This code as a FHIR ``Coding``."""
+        coding: dict[str, Any] = {}
+        if self.fhir_system:
+            coding["system"] = self.fhir_system
+        coding["code"] = self.code
+        if self.display:
+            coding["display"] = self.display
+        return coding
+
+
+def loinc(code: str, display: str = "") -> Code:
+    """A LOINC code (``LN`` in HL7 v2, ``http://loinc.org`` in FHIR)."""
+    return Code(code, display, "LN")
+
+
+def local_code(code: str, display: str = "", system: str = "99LAB") -> Code:
+    """A lab's own code in a local coding system (HL7 v2 names them ``99xxx`` or ``L``)."""
+    return Code(code, display, system)
+
+
+def ucum(unit: str) -> Code:
+    """A unit coded in UCUM (``10*9/L^10*9/L^UCUM``)."""
+    return Code(unit, unit, "UCUM")
+
+
+def snomed(code: str, display: str = "") -> Code:
+    """A SNOMED CT code (``SCT`` in HL7 v2)."""
+    return Code(code, display, "SCT")
+
+
+WBC_LOINC: Final = loinc("6690-2", "Leukocytes [#/volume] in Blood by Automated count")
+ANC_LOINC: Final = loinc("751-8", "Neutrophils [#/volume] in Blood by Automated count")
+CBC_LOINC: Final = loinc("57021-8", "CBC W Auto Differential panel - Blood")
+COUNT_UNIT: Final = ucum("10*9/L")
+
+# Specimen types by plain name (HL7 table 0487); pass a Code for anything else.
+_SPECIMENS: Final = {
+    "blood": Code("BLD", "Whole blood", "HL70487"),
+    "venous blood": Code("BLDV", "Blood, venous", "HL70487"),
+    "capillary blood": Code("BLDC", "Blood, capillary", "HL70487"),
+    "cord blood": Code("BLDCO", "Blood, cord", "HL70487"),
+    "urine": Code("UR", "Urine", "HL70487"),
+    "csf": Code("CSF", "Cerebral spinal fluid", "HL70487"),
+    "body fluid": Code("FLU", "Body fluid", "HL70487"),
+    "serum": Code("SER", "Serum", "HL70487"),
+    "plasma": Code("PLAS", "Plasma", "HL70487"),
+}
+# HL7 table 0369 specimen roles (SPM-11): what the material is, when it is not the patient's.
+SPECIMEN_ROLES: Final = {
+    "Q": "Control specimen",
+    "C": "Calibrator",
+    "E": "Electronic QC",
+    "P": "Patient",
+}
+
+# Default reference ranges in the scale of the unit they are written in. Only for the builder's
+# defaults: pass reference_range= for any unit not listed (leukoflag.units does the real work).
+_PER_THOUSAND_UNITS: Final = frozenset(
+    {
+        "10*9/L",
+        "10*3/uL",
+        "10*3/µL",
+        "10^9/L",
+        "10^3/uL",
+        "x10^9/L",
+        "x10^3/uL",
+        "x10E3/uL",
+        "x10E9/L",
+        "K/uL",
+        "K/µL",
+        "G/L",
+    }
+)
+_PER_ONE_UNITS: Final = frozenset({"/uL", "/µL", "cells/uL", "cells/µL", "{cells}/uL", "/mm3"})
+_DEFAULT_RANGES: Final = {
+    # analyte: (range per 10*9/L, range per µL); typical adult lab ranges
+    "wbc": ("4.0-11.0", "4000-11000"),
+    "anc": ("1.5-7.5", "1500-7500"),
+}
+
+CodeLike: TypeAlias = Code | Sequence[Code]
+UnitLike: TypeAlias = Code | str | None
+ValueLike: TypeAlias = str | int | float | Decimal | None
+FlagLike: TypeAlias = str | Sequence[str] | None
+TimeLike: TypeAlias = dt.datetime | dt.date | str
+SpecimenLike: TypeAlias = Code | str | None
+
+
+# --------------------------------------------------------------------------- patient
+
+
+@dataclass(frozen=True, slots=True)
+class PatientSpec:
+    """A patient as PID carries it (and as a FHIR Patient). Build one with :func:`patient`."""
+
+    mrn: str = "MRN0042817"
+    assigning_authority: str = "GENHOSP"
+    identifier_system: str = "http://hospital.example.org/fhir/sid/mrn"
+    family: str = "Okafor"
+    given: tuple[str, ...] = ("Ada",)
+    birth_date: str = "19800314"  # HL7 v2 DT at the precision sent: YYYY, YYYYMM or YYYYMMDD
+    sex: str = "F"  # HL7 table 0001
+
+    @property
+    def gender(self) -> str:
+        """The FHIR administrative-gender of :attr:`sex`."""
+        return _V2_TO_FHIR_SEX.get(self.sex, "unknown")
+
+
+def patient(
+    *,
+    mrn: str = "MRN0042817",
+    family: str = "Okafor",
+    given: str | Sequence[str] = "Ada",
+    birth_date: dt.date | str | None = "19800314",
+    sex: str = "F",
+    assigning_authority: str = "GENHOSP",
+    identifier_system: str = "http://hospital.example.org/fhir/sid/mrn",
+) -> PatientSpec:
+    """A patient. ``birth_date`` is a ``date`` or HL7 v2 text at the precision a sender uses
+    (``"2019"``, ``"201903"``, ``"20190302"``; ``None`` for none): for a pediatric patient, count
+    back from :data:`DEFAULT_COLLECTED` (``DEFAULT_COLLECTED.date() - timedelta(days=3)``).
+    ``sex`` is an HL7 v2 code (F, M, O, U, A, N) or a FHIR gender (female, male, other, unknown).
+    """
+    if isinstance(birth_date, dt.datetime):
+        raise TypeError("birth_date: a date or HL7 v2 date text, not a datetime")
+    if isinstance(birth_date, dt.date):
+        born = birth_date.strftime("%Y%m%d")
+    elif birth_date is None:
+        born = ""
+    else:
+        born = birth_date
+        if not re.fullmatch(r"\d{4}(\d{2}(\d{2})?)?", born):
+            raise ValueError(f"birth_date: HL7 v2 date text YYYY[MM[DD]], got {birth_date!r}")
+    code = _FHIR_TO_V2_SEX.get(sex, sex)
+    if code not in _V2_TO_FHIR_SEX:
+        raise ValueError(f"sex: one of F, M, O, U, A, N or a FHIR gender, got {sex!r}")
+    names = (given,) if isinstance(given, str) else tuple(given)
+    return PatientSpec(
+        mrn=mrn,
+        assigning_authority=assigning_authority,
+        identifier_system=identifier_system,
+        family=family,
+        given=names,
+        birth_date=born,
+        sex=code,
+    )
+
+
+DEFAULT_PATIENT: Final = patient()
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class ResultSpec:
+    """One result (an OBX, or a FHIR Observation). Build one with :func:`result`, :func:`wbc` or
+    :func:`anc`; every field is already in the form written (``value`` as text, ``status`` as an
+    OBX-11 code)."""
+
+    codes: tuple[Code, ...]
+    value: str
+    value_type: str
+    unit: Code | None
+    reference_range: str
+    flags: tuple[str, ...]
+    status: str
+    observed: TimeLike | None = None
+    sub_id: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def fhir_status(self) -> str:
+        """The FHIR ``Observation.status`` of :attr:`status`."""
+        return _V2_TO_FHIR_STATUS[self.status]
+
+
+def result(
+    code: CodeLike,
+    value: ValueLike,
+    unit: UnitLike = None,
+    *,
+    reference_range: str = "",
+    flag: FlagLike = "auto",
+    status: str = "F",
+    value_type: str | None = None,
+    observed: TimeLike | None = None,
+    sub_id: str = "",
+    notes: Sequence[str] = (),
+) -> ResultSpec:
+    """Any result. ``code`` is one :class:`Code` or two (OBX-3 carries a primary and an alternate
+    coding, e.g. a local code then its LOINC). ``value`` is a number or text as the lab writes
+    it: ``3.2`` or ``"3.20"`` (NM), ``"<0.5"`` (SN with comparator), ``"1.0-2.0"`` (SN range),
+    ``"1:128"`` (SN ratio), ``"see comment"`` (ST), ``None`` (no value); ``value_type`` overrides
+    the OBX-2 this implies. ``unit`` is a :class:`Code` (``ucum("10*9/L")``) or the lab's spelling
+    as text (written in OBX-6.1 alone). ``flag`` is the sender's OBX-8 (``"L"``, ``["L", "A"]``,
+    ``None``); ``"auto"`` puts L, H or N by comparing the value with ``reference_range``.
+    ``status`` is an OBX-11 code (F, C, X, D, P, A …) or a FHIR status (``"corrected"``).
+    ``observed`` (OBX-14) defaults to the specimen's collection time.
+    """
+    codes = (code,) if isinstance(code, Code) else tuple(code)
+    if not 1 <= len(codes) <= 2:
+        raise ValueError("code: one Code, or two (primary and alternate coding of OBX-3)")
+    text = _value_text(value)
+    kind = value_type if value_type is not None else _value_type(text)
+    if kind not in ("NM", "SN", "ST", "TX", "FT"):
+        raise ValueError(f"value_type: NM, SN, ST, TX or FT, got {kind!r}")
+    if kind == "NM" and text and not _NUMERIC.match(text):
+        raise ValueError(f"value {text!r} is not a number: NM cannot carry it")
+    if kind == "SN" and text and sn_parts(text) is None:
+        raise ValueError(f"value {text!r} is not a structured numeric: SN cannot carry it")
+    unit_code = Code(unit) if isinstance(unit, str) else unit
+    v2_status = _FHIR_TO_V2_STATUS.get(status, status)
+    if v2_status not in _V2_TO_FHIR_STATUS:
+        raise ValueError(f"status: an OBX-11 code (F, C, X, D, P, A …) or FHIR status: {status!r}")
+    flags = _flags(flag, text, reference_range)
+    return ResultSpec(
+        codes=codes,
+        value=text,
+        value_type=kind,
+        unit=unit_code,
+        reference_range=reference_range,
+        flags=flags,
+        status=v2_status,
+        observed=observed,
+        sub_id=sub_id,
+        notes=tuple(notes),
+    )
+
+
+def wbc(
+    value: ValueLike = "7.2",
+    unit: UnitLike = COUNT_UNIT,
+    *,
+    code: CodeLike = WBC_LOINC,
+    reference_range: str | None = None,
+    flag: FlagLike = "auto",
+    status: str = "F",
+    value_type: str | None = None,
+    observed: TimeLike | None = None,
+    sub_id: str = "",
+    notes: Sequence[str] = (),
+) -> ResultSpec:
+    """A white-cell count (LOINC 6690-2, 10*9/L, range 4.0-11.0 by default). See :func:`result`
+    for the options; ``reference_range`` defaults to a typical adult range written in the unit's
+    scale when the unit is a common count spelling, else to none."""
+    return result(
+        code,
+        value,
+        unit,
+        reference_range=_default_range("wbc", unit, reference_range),
+        flag=flag,
+        status=status,
+        value_type=value_type,
+        observed=observed,
+        sub_id=sub_id,
+        notes=notes,
+    )
+
+
+def anc(
+    value: ValueLike = "4.1",
+    unit: UnitLike = COUNT_UNIT,
+    *,
+    code: CodeLike = ANC_LOINC,
+    reference_range: str | None = None,
+    flag: FlagLike = "auto",
+    status: str = "F",
+    value_type: str | None = None,
+    observed: TimeLike | None = None,
+    sub_id: str = "",
+    notes: Sequence[str] = (),
+) -> ResultSpec:
+    """An absolute neutrophil count (LOINC 751-8, 10*9/L, range 1.5-7.5 by default); options as
+    for :func:`wbc`."""
+    return result(
+        code,
+        value,
+        unit,
+        reference_range=_default_range("anc", unit, reference_range),
+        flag=flag,
+        status=status,
+        value_type=value_type,
+        observed=observed,
+        sub_id=sub_id,
+        notes=notes,
+    )
+
+
+def _value_text(value: ValueLike) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        raise TypeError("value: a number or text, not a bool")
+    if isinstance(value, float):
+        value = Decimal(repr(value))  # the shortest text that reads back as this float
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"value: not a finite number: {value}")
+        return format(value, "f")
+    return str(value).strip()
+
+
+def _value_type(text: str) -> str:
+    if not text or _NUMERIC.match(text):
+        return "NM"
+    if sn_parts(text) is not None:
+        return "SN"
+    return "ST"
+
+
+def sn_parts(text: str) -> tuple[str, str, str, str] | None:
+    """The four SN components (comparator, num1, separator/suffix, num2) of a value text."""
+    if match := _COMPARATOR.match(text):
+        return (match.group(1), match.group(2), "", "")
+    if match := _RANGE_VALUE.match(text):
+        return ("", match.group(1), "-", match.group(2))
+    if match := _RATIO_VALUE.match(text):
+        return ("", match.group(1), match.group(2), match.group(3))
+    if _NUMERIC.match(text):
+        return ("", text, "", "")
+    return None
+
+
+def _unit_key(unit: UnitLike) -> str:
+    if unit is None:
+        return ""
+    return unit if isinstance(unit, str) else unit.code
+
+
+def _default_range(analyte: str, unit: UnitLike, given: str | None) -> str:
+    if given is not None:
+        return given
+    key = _unit_key(unit)
+    per_thousand, per_one = _DEFAULT_RANGES[analyte]
+    if key in _PER_THOUSAND_UNITS:
+        return per_thousand
+    if key in _PER_ONE_UNITS:
+        return per_one
+    return ""
+
+
+def range_limits(text: str) -> tuple[Decimal | None, Decimal | None] | None:
+    if match := _RANGE_TEXT.match(text):
+        return Decimal(match.group(1)), Decimal(match.group(2))
+    if match := _BOUND_TEXT.match(text):
+        bound = Decimal(match.group(2))
+        return (bound, None) if match.group(1).startswith(">") else (None, bound)
+    return None
+
+
+def _flags(flag: FlagLike, value: str, reference_range: str) -> tuple[str, ...]:
+    if flag is None or flag == "":
+        return ()
+    if flag != "auto":
+        return (flag,) if isinstance(flag, str) else tuple(flag)
+    limits = range_limits(reference_range)
+    if limits is None or not value:
+        return ()
+    low, high = limits
+    if _NUMERIC.match(value):
+        number = Decimal(value)
+        if low is not None and number < low:
+            return ("L",)
+        if high is not None and number > high:
+            return ("H",)
+        return ("N",)
+    if match := _COMPARATOR.match(value):
+        comparator, bound = match.group(1), Decimal(match.group(2))
+        if comparator in ("<", "<=") and low is not None and bound <= low:
+            return ("L",)
+        if comparator in (">", ">=") and high is not None and bound >= high:
+            return ("H",)
+    return ()  # a range, ratio or text value, or a bound that proves nothing: labs send no flag
+
+
+# --------------------------------------------------------------------------- orders
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSpec:
+    """One ORC/OBR order with its results and specimen. Build one with :func:`order`."""
+
+    results: tuple[ResultSpec, ...]
+    code: Code = CBC_LOINC
+    specimen: Code | None = field(default_factory=lambda: _SPECIMENS["blood"])
+    specimen_role: str = ""
+    specimen_results: tuple[ResultSpec, ...] = ()
+    status: str = ""  # OBR-25; "" derives it from the results
+    placer_id: str = ""
+    filler_id: str = ""
+    collected: TimeLike | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def report_status(self) -> str:
+        """OBR-25: as given, else C when any result is corrected, X when all are cancelled or
+        deleted, P when any is preliminary, else F."""
+        if self.status:
+            return self.status
+        statuses = {r.status for r in (*self.results, *self.specimen_results)}
+        if statuses and statuses <= {"X", "D", "W"}:
+            return "X"
+        if "C" in statuses:
+            return "C"
+        if statuses & {"P", "R", "S"}:
+            return "P"
+        return "F"
+
+
+def order(
+    results: Sequence[ResultSpec] = (),
+    *,
+    code: Code = CBC_LOINC,
+    specimen: SpecimenLike = "blood",
+    specimen_role: str = "",
+    specimen_results: Sequence[ResultSpec] = (),
+    status: str = "",
+    placer_id: str = "",
+    filler_id: str = "",
+    collected: TimeLike | None = None,
+    notes: Sequence[str] = (),
+) -> OrderSpec:
+    """An order (ORC + OBR, a FHIR DiagnosticReport) with its ``results`` (OBX under the OBR).
+
+    ``specimen`` is ``"blood"`` (default), ``"urine"``, ``"csf"``, ``"body fluid"``,
+    ``"cord blood"``, ``"serum"``, ``"plasma"``, ``"venous blood"``, ``"capillary blood"``, a
+    :class:`Code`, or ``None`` (no SPM). ``specimen_role`` is an SPM-11 code (``"Q"`` control
+    material, ``"C"`` calibrator). ``specimen_results`` are OBX written after the SPM (specimen
+    observations). ``status`` is OBR-25 (derived from the results when empty). ``placer_id`` and
+    ``filler_id`` default to numbers derived from the order's position in the message.
+    """
+    if specimen_role and specimen_role not in SPECIMEN_ROLES:
+        raise ValueError(f"specimen_role: one of {', '.join(SPECIMEN_ROLES)} (HL7 table 0369)")
+    if status and status not in V2_TO_FHIR_REPORT_STATUS:
+        raise ValueError(f"status: an OBR-25 code ({', '.join(V2_TO_FHIR_REPORT_STATUS)})")
+    return OrderSpec(
+        results=tuple(results),
+        code=code,
+        specimen=resolve_specimen(specimen),
+        specimen_role=specimen_role,
+        specimen_results=tuple(specimen_results),
+        status=status,
+        placer_id=placer_id,
+        filler_id=filler_id,
+        collected=collected,
+        notes=tuple(notes),
+    )
+
+
+def resolve_specimen(specimen: SpecimenLike) -> Code | None:
+    if specimen is None or isinstance(specimen, Code):
+        return specimen
+    try:
+        return _SPECIMENS[specimen.lower()]
+    except KeyError:
+        known = ", ".join(sorted(_SPECIMENS))
+        raise ValueError(f"specimen: one of {known}, a Code or None; got {specimen!r}") from None
+
+
+def v2_time(value: TimeLike) -> str:
+    if isinstance(value, str):
+        if not V2_TS.match(value):
+            raise ValueError(
+                f"time: HL7 v2 TS text YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ]: {value!r}"
+            )
+        return value
+    if isinstance(value, dt.datetime):
+        text = value.strftime("%Y%m%d%H%M%S")
+        if value.microsecond:
+            text += f".{value.microsecond // 100:04d}"
+        offset = value.utcoffset()
+        if offset is not None:
+            minutes = int(offset.total_seconds()) // 60
+            sign = "-" if minutes < 0 else "+"
+            text += f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+        return text
+    return value.strftime("%Y%m%d")
+
+
+def after(base: TimeLike, step: dt.timedelta) -> TimeLike:
+    """``base`` moved by ``step`` when it is a time of day; text and dates stay as given."""
+    return base + step if isinstance(base, dt.datetime) else base

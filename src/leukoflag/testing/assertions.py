@@ -1,0 +1,586 @@
+"""Assertions over leukoflag output, for tests of EHR pipelines.
+
+Each takes what a test has at hand — a :class:`leukoflag.Conversion`, a Bundle or Observation
+dict, or a list of them — and raises ``AssertionError`` with a message that says what was
+expected, what was found and where (Observation id, code, path in the output), plus the Issues
+leukoflag reported when a Conversion was given. Nothing here needs pytest.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeAlias
+
+from leukoflag import detect, fhir, hl7v2
+from leukoflag.api import Conversion
+from leukoflag.model import Severity
+from leukoflag.testing.conversion import RecordedConversion
+
+__all__ = [
+    "assert_count_per_ul",
+    "assert_flagged",
+    "assert_no_data_loss",
+    "assert_not_flagged",
+    "assert_valid_fhir",
+    "find_observations",
+]
+
+#: What the assertions accept: a Conversion, one FHIR resource, or a list of resources.
+Output: TypeAlias = Conversion | Mapping[str, Any] | Sequence[Mapping[str, Any]]
+
+# Blood count codes by analyte (shared reference/clinical.md, "LOINC codes"): what analyte=
+# selects. leukoflag adds 26464-8 / 26499-4 to results it recognized from a local code.
+_ANALYTE_LOINC = {
+    "wbc": frozenset({"6690-2", "26464-8", "804-5", "33256-9", "12227-5", "49498-9"}),
+    "anc": frozenset({"751-8", "26499-4", "753-4", "752-6"}),
+}
+_LOINC = "http://loinc.org"
+_UCUM = "http://unitsofmeasure.org"
+_V3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+# docs/output.md: leukoflag's own extensions.
+_EXPLANATION = "http://leukoflag.org/fhir/StructureDefinition/interpretation-explanation"
+_SENDER = "http://leukoflag.org/fhir/StructureDefinition/sender-interpretation"
+_PER_UL_CODE = "/uL"
+_COMPARATOR = re.compile(r"^\s*(<=|>=|<|>)?\s*(.+?)\s*$")
+_SHOWN = 12  # list items shown in a failure message before "(+N more)"
+
+
+# --------------------------------------------------------------------------- finding results
+
+
+@dataclass(frozen=True, slots=True)
+class _Observation:
+    """A result: an Observation, or one ``component`` of a panel Observation."""
+
+    resource: Mapping[str, Any]
+    path: str  # where it is in the output: "bundles[0].entry[5]", "entry[5]", ""
+    panel: Mapping[str, Any] | None = None  # the Observation a component belongs to
+
+    def describe(self) -> str:
+        """``Observation 1f0c… (LOINC 6690-2 "Leukocytes …") at bundles[0].entry[5]``."""
+        owner = self.panel if self.panel is not None else self.resource
+        ident = owner.get("id")
+        head = f"Observation {ident}" if ident else "Observation (no id)"
+        if self.panel is not None:
+            head = f"component of {head}"
+        where = f" at {self.path}" if self.path else ""
+        return f"{head} ({_code_text(self.resource)}){where}"
+
+    @property
+    def explanation(self) -> Mapping[str, Any] | None:
+        return _extension(self.resource, _EXPLANATION)
+
+    def explained(self, name: str) -> Any:
+        """A part of the explanation extension (``rule``, ``finding`` …), or None."""
+        explanation = self.explanation
+        if explanation is None:
+            return None
+        for part in explanation.get("extension", []):
+            if part.get("url") == name:
+                return next((v for k, v in part.items() if k.startswith("value")), None)
+        return None
+
+    @property
+    def computed(self) -> list[str]:
+        """The interpretation codes leukoflag computed (none when it did not flag the result)."""
+        if self.explanation is None:
+            return []
+        return [
+            str(coding.get("code"))
+            for concept in self.resource.get("interpretation", [])
+            for coding in concept.get("coding", [])
+            if coding.get("system") == _V3
+        ]
+
+    @property
+    def sender_flags(self) -> list[str]:
+        """The sender's own flags: leukoflag moves them to an extension when it flags."""
+        if self.explanation is not None:
+            concepts = [
+                extension.get("valueCodeableConcept", {})
+                for extension in self.resource.get("extension", [])
+                if extension.get("url") == _SENDER
+            ]
+        else:
+            concepts = list(self.resource.get("interpretation", []))
+        return [str(c.get("code")) for concept in concepts for c in concept.get("coding", [])]
+
+    def codes(self) -> set[str]:
+        """Every code of ``Observation.code``, bare and as ``system|code``."""
+        out: set[str] = set()
+        for coding in self.resource.get("code", {}).get("coding", []):
+            code = str(coding.get("code", ""))
+            out.add(code)
+            if coding.get("system"):
+                out.add(f"{coding['system']}|{code}")
+        return out
+
+    def analytes(self) -> set[str]:
+        loinc = {
+            str(c.get("code"))
+            for c in self.resource.get("code", {}).get("coding", [])
+            if c.get("system") == _LOINC
+        }
+        return {name for name, codes in _ANALYTE_LOINC.items() if loinc & codes}
+
+
+def _extension(resource: Mapping[str, Any], url: str) -> Mapping[str, Any] | None:
+    for extension in resource.get("extension", []):
+        if extension.get("url") == url:
+            found: Mapping[str, Any] = extension
+            return found
+    return None
+
+
+def _code_text(resource: Mapping[str, Any]) -> str:
+    concept = resource.get("code", {})
+    codings = concept.get("coding", [])
+    shown = []
+    for coding in codings[:2]:
+        system = coding.get("system", "")
+        name = "LOINC" if system == _LOINC else (system.rsplit("/", 1)[-1] or "code")
+        display = coding.get("display") or concept.get("text") or ""
+        shown.append(f"{name} {coding.get('code', '?')}" + (f' "{display}"' if display else ""))
+    if not shown:
+        return f'text "{concept.get("text", "")}"'
+    return ", ".join(shown)
+
+
+def _walk(resource: Mapping[str, Any], path: str) -> Iterator[_Observation]:
+    kind = resource.get("resourceType")
+    if kind == "Observation":
+        yield _Observation(resource, path)
+        for number, component in enumerate(resource.get("component", [])):
+            where = f"{path}.component[{number}]" if path else f"component[{number}]"
+            yield _Observation(component, where, panel=resource)
+    elif kind == "Bundle":
+        for number, entry in enumerate(resource.get("entry", [])):
+            inner = entry.get("resource")
+            if isinstance(inner, Mapping):
+                where = f"{path}.entry[{number}]" if path else f"entry[{number}]"
+                yield from _walk(inner, where)
+
+
+def _all_observations(output: Output) -> list[_Observation]:
+    if isinstance(output, Conversion):
+        return [
+            found
+            for number, resource in enumerate(output.bundles)
+            for found in _walk(resource, f"bundles[{number}]")
+        ]
+    if isinstance(output, Mapping):
+        return list(_walk(output, ""))
+    items: Sequence[object] = output
+    if isinstance(items, (str, bytes)):
+        raise TypeError("pass the converted output (a Conversion or FHIR dict), not raw text")
+    return [
+        found for number, resource in enumerate(output) for found in _walk(resource, f"[{number}]")
+    ]
+
+
+def _select(found: list[_Observation], analyte: str | None, code: str | None) -> list[_Observation]:
+    if analyte is not None:
+        name = str(analyte).lower()
+        if name not in _ANALYTE_LOINC:
+            raise ValueError(f"analyte: 'wbc' or 'anc', got {analyte!r}")
+        found = [o for o in found if name in o.analytes()]
+    if code is not None:
+        found = [o for o in found if code in o.codes()]
+    return found
+
+
+def _selection(analyte: str | None, code: str | None) -> str:
+    chosen = (("analyte", analyte), ("code", code))
+    parts = [f"{name}={str(value)!r}" for name, value in chosen if value]  # Analyte.WBC → 'wbc'
+    return ", ".join(parts)
+
+
+def find_observations(
+    output: Output, *, analyte: str | None = None, code: str | None = None
+) -> list[dict[str, Any]]:
+    """The results in ``output`` (a Conversion, a Bundle, an Observation or a list), in order:
+    each Observation, followed by its ``component`` entries when it is a panel. ``analyte``
+    (``"wbc"``/``"anc"``, by LOINC code) and ``code`` (a code of any system, or
+    ``"system|code"``) narrow them."""
+    return [dict(o.resource) for o in _select(_all_observations(output), analyte, code)]
+
+
+# --------------------------------------------------------------------------- message text
+
+
+def _value_text(resource: Mapping[str, Any]) -> str:
+    if "valueQuantity" in resource:
+        quantity = resource["valueQuantity"]
+        number = _plain(quantity.get("value"))
+        unit = quantity.get("unit") or quantity.get("code") or ""
+        return f"{quantity.get('comparator', '')}{number} {unit}".strip()
+    for kind in ("valueString", "valueCodeableConcept", "valueRange", "valueRatio"):
+        if kind in resource:
+            return f"{kind} {resource[kind]!r}"
+    reason = resource.get("dataAbsentReason", {}).get("coding", [{}])[0].get("code")
+    return f"no value (dataAbsentReason {reason})" if reason else "no value"
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _bulleted(lines: Sequence[str]) -> str:
+    shown = [f"  - {line}" for line in lines[:_SHOWN]]
+    if len(lines) > _SHOWN:
+        shown.append(f"  (+{len(lines) - _SHOWN} more)")
+    return "\n".join(shown)
+
+
+def _found_list(found: Sequence[_Observation]) -> str:
+    if not found:
+        return "no Observation at all in the output"
+    lines = []
+    for obs in found:
+        computed = "/".join(obs.computed) or "not flagged"
+        lines.append(f"{obs.describe()}: {_value_text(obs.resource)}, {computed}")
+    return "Observations in the output:\n" + _bulleted(lines)
+
+
+def _issues_note(output: Output) -> str:
+    if not isinstance(output, Conversion) or not output.issues:
+        return ""
+    lines = [f"{i.code} ({i.severity}) at {i.location}: {i.text}" for i in output.issues]
+    return "\nIssues leukoflag reported:\n" + _bulleted(lines)
+
+
+def _fail(message: str, output: Output) -> AssertionError:
+    return AssertionError(message + _issues_note(output))
+
+
+# --------------------------------------------------------------------------- interpretation
+
+
+def assert_flagged(
+    output: Output,
+    expected: str,
+    *,
+    analyte: str | None = None,
+    code: str | None = None,
+) -> None:
+    """Assert that leukoflag gave interpretation ``expected`` (``"L"``, ``"LL"``, ``"N"`` …).
+
+    ``analyte`` (``"wbc"``/``"anc"``) or ``code`` (any code of ``Observation.code``, bare or
+    ``system|code``) select the results; without them every result leukoflag flagged is
+    checked. Every selected result must carry ``expected`` as its computed code (the one in
+    ``interpretation`` explained by leukoflag's extension; the sender's flag does not count).
+    """
+    __tracebackhide__ = True  # pytest shows the failure at the caller's line
+    found = _all_observations(output)
+    chosen = _select(found, analyte, code)
+    which = _selection(analyte, code)
+    if which and not chosen:
+        raise _fail(f"no Observation matches {which}.\n{_found_list(found)}", output)
+    if not which:
+        chosen = [o for o in found if o.explanation is not None]
+        if not chosen:
+            raise _fail(
+                f"expected interpretation {expected!r}, but leukoflag flagged no result.\n"
+                + _found_list(found),
+                output,
+            )
+    problems = []
+    for obs in chosen:
+        computed = obs.computed
+        if computed == [expected]:
+            continue
+        value = _value_text(obs.resource)
+        sender = "/".join(obs.sender_flags)
+        extra = f"; the sender's flag is {sender}" if sender else ""
+        if not computed:
+            problems.append(f"{obs.describe()}: not flagged by leukoflag (value {value}){extra}")
+        else:
+            rule = obs.explained("rule")
+            why = f" by rule {rule}" if rule else ""
+            problems.append(
+                f"{obs.describe()}: flagged {'/'.join(computed)}{why}, value {value}{extra}"
+            )
+    if problems:
+        scope = f" on {which}" if which else ""
+        raise _fail(
+            f"expected interpretation {expected!r}{scope}, found:\n{_bulleted(problems)}", output
+        )
+
+
+def assert_not_flagged(
+    output: Output, *, analyte: str | None = None, code: str | None = None
+) -> None:
+    """Assert that leukoflag computed no interpretation for the selected results (all results
+    without ``analyte``/``code``): urine, cancelled, non-numeric … results are not flagged."""
+    __tracebackhide__ = True  # pytest shows the failure at the caller's line
+    found = _all_observations(output)
+    chosen = _select(found, analyte, code)
+    which = _selection(analyte, code)
+    if which and not chosen:
+        raise _fail(f"no Observation matches {which}.\n{_found_list(found)}", output)
+    problems = []
+    for obs in chosen:
+        if obs.explanation is None:
+            continue
+        rule = obs.explained("rule")
+        problems.append(
+            f"{obs.describe()}: flagged {'/'.join(obs.computed) or '?'}"
+            + (f" by rule {rule}" if rule else "")
+            + f", value {_value_text(obs.resource)}"
+        )
+    if problems:
+        scope = f" on {which}" if which else ""
+        raise AssertionError(
+            f"expected no interpretation from leukoflag{scope}, found:\n{_bulleted(problems)}"
+        )
+
+
+# --------------------------------------------------------------------------- counts
+
+
+def assert_count_per_ul(
+    output: Output,
+    expected: int | str | Decimal | float,
+    *,
+    analyte: str | None = None,
+    code: str | None = None,
+) -> None:
+    """Assert that one result was normalized to ``expected`` cells/µL.
+
+    ``output`` is the Observation itself, or a Conversion/Bundle with ``analyte`` or ``code``
+    choosing exactly one Observation. The value must be a ``valueQuantity`` in UCUM ``/uL``
+    equal to ``expected`` as a number (``3200`` matches ``3.2E+3`` and ``3200.0``); a string may
+    start with a comparator (``"<500"``), which must then match too.
+    """
+    __tracebackhide__ = True  # pytest shows the failure at the caller's line
+    comparator, wanted = _expected_count(expected)
+    found = _all_observations(output)
+    chosen = _select(found, analyte, code)
+    which = _selection(analyte, code)
+    shown = f"{comparator}{_plain(wanted)} cells/µL"
+    if len(chosen) != 1:
+        if not chosen:
+            what = f"no Observation matches {which}" if which else "no Observation in the output"
+        else:
+            what = (
+                f"{len(chosen)} Observations match {which}"
+                if which
+                else f"{len(chosen)} Observations in the output"
+            ) + "; pass analyte= or code= to choose one"
+        raise _fail(f"expected one result of {shown}: {what}.\n{_found_list(found)}", output)
+    obs = chosen[0]
+    quantity = obs.resource.get("valueQuantity")
+    if not isinstance(quantity, Mapping):
+        raise _fail(
+            f"{obs.describe()}: expected {shown}, found {_value_text(obs.resource)}", output
+        )
+    if quantity.get("system") != _UCUM or quantity.get("code") != _PER_UL_CODE:
+        raise _fail(
+            f"{obs.describe()}: expected {shown}, found {_value_text(obs.resource)} "
+            f"(not normalized: unit code {quantity.get('code')!r}, system "
+            f"{quantity.get('system')!r})",
+            output,
+        )
+    value = _number(quantity.get("value"))
+    if value != wanted or quantity.get("comparator", "") != comparator:
+        raise _fail(
+            f"{obs.describe()}: expected {shown}, found {_value_text(obs.resource)}", output
+        )
+
+
+def _expected_count(expected: int | str | Decimal | float) -> tuple[str, Decimal]:
+    if isinstance(expected, bool):
+        raise TypeError("expected: a number of cells/µL, not a bool")
+    text = repr(expected) if isinstance(expected, float) else str(expected)
+    match = _COMPARATOR.match(text.replace(",", ""))
+    number = _number(match.group(2)) if match else None
+    if match is None or number is None:
+        raise ValueError(f"expected: a number of cells/µL such as 3200 or '<500', got {expected!r}")
+    return match.group(1) or "", number
+
+
+def _number(value: Any) -> Decimal | None:
+    try:
+        number = Decimal(repr(value) if isinstance(value, float) else str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+# --------------------------------------------------------------------------- nothing lost
+
+
+def assert_no_data_loss(conversion: Conversion, data: bytes | str | None = None) -> None:
+    """Assert that nothing was lost: no input rejected, no Issue of severity error or fatal,
+    and every OBX of the input (every Observation, for FHIR input) has an Observation in the
+    output. The input comes from ``data``, or from the conversion itself when it was made by
+    the ``leukoflag_convert`` fixture (or :func:`leukoflag.testing.convert_message`); without
+    it only the first two checks are made.
+    """
+    __tracebackhide__ = True  # pytest shows the failure at the caller's line
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if data is None and isinstance(conversion, RecordedConversion):
+        data = conversion.data
+    problems = [
+        f"rejected {r.location or f'item {r.index}'} of {r.source}: {r.reason}"
+        for r in conversion.rejected
+    ]
+    problems.extend(
+        f"{i.severity} Issue {i.code} at {i.location}: {i.text}"
+        for i in conversion.issues
+        if i.severity in (Severity.ERROR, Severity.FATAL) and i.code != "input.rejected"
+    )
+    if data:
+        kind = detect.detect(data[:4096])
+        if kind == "hl7v2":
+            problems.extend(_lost_results(conversion, data))
+        elif kind == "fhir":
+            problems.extend(_lost_observations(conversion, data))
+    if problems:
+        raise AssertionError("data lost in conversion:\n" + _bulleted(problems))
+
+
+def _lost_results(conversion: Conversion, data: bytes) -> list[str]:
+    """OBX segments of the input without an Observation in their message's Bundle."""
+    chunks = list(hl7v2.split_stream(io.BytesIO(data)))
+    rejected = {r.index for r in conversion.rejected}
+    accepted = [n for n in range(1, len(chunks) + 1) if n not in rejected]
+    if len(accepted) != len(conversion.bundles):
+        return [
+            (
+                f"{len(chunks)} messages read, but {len(conversion.bundles)} Bundles and "
+                f"{len(conversion.rejected)} rejected: each message must give exactly one of them"
+            )
+        ]
+    problems = []
+    for number, bundle in zip(accepted, conversion.bundles, strict=True):
+        available = Counter[str]()
+        for obs in _walk(bundle, ""):
+            if obs.explained("derived") is True:
+                continue  # a derived ANC is added by leukoflag, it stands for no OBX
+            available.update(_result_keys(obs))
+        for segment, code in _obx_codes(chunks[number - 1]):
+            if available[code] > 0:
+                available[code] -= 1
+            else:
+                problems.append(
+                    f"MSG[{number}]/{segment} ({_shown_key(code)}) has no Observation in "
+                    f"bundles[{accepted.index(number)}]"
+                )
+    return problems
+
+
+def _shown_key(key: str) -> str:
+    return f"text {key[5:]!r}" if key.startswith("text:") else f"code {key!r}"
+
+
+def _result_keys(obs: _Observation) -> set[str]:
+    """What an OBX is matched by: its codes, and for an OBX-3 without code its text."""
+    concept = obs.resource.get("code", {})
+    keys = {str(c.get("code", "")) for c in concept.get("coding", [])}
+    texts = [concept.get("text"), *(c.get("display") for c in concept.get("coding", []))]
+    keys.update(f"text:{text}" for text in texts if text)
+    return keys
+
+
+def _obx_codes(raw: bytes) -> list[tuple[str, str]]:
+    """``("OBX[n]", key)`` for each OBX of one raw message, read independently of the reader
+    under test (delimiters from MSH, delimiter escapes undone): the key is OBX-3.1, or
+    ``text:`` and OBX-3.2 when the OBX-3 has no code."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    lines = [line for line in re.split(r"\r\n|\r|\n", text.strip("\x0b\x1c\r\n ")) if line]
+    header = next((line for line in lines if line.startswith("MSH") and len(line) >= 8), None)
+    if header is None:
+        return []
+    field, component, repetition, escape, subcomponent = (header[i] for i in range(3, 8))
+    escapes = (("F", field), ("S", component), ("T", subcomponent), ("R", repetition))
+    out: list[tuple[str, str]] = []
+    for line in lines:
+        if not line.startswith(f"OBX{field}"):
+            continue
+        fields = line.split(field)
+        parts = [*(fields[3].split(component) if len(fields) > 3 else []), "", ""]
+        for number, part in enumerate(parts[:2]):
+            for name, char in (*escapes, ("E", escape)):
+                part = part.replace(f"{escape}{name}{escape}", char)  # noqa: PLW2901
+            parts[number] = part.strip()
+        key = parts[0] or f"text:{parts[1]}"
+        out.append((f"OBX[{len(out) + 1}]", key))
+    return out
+
+
+def _lost_observations(conversion: Conversion, data: bytes) -> list[str]:
+    """Observations of FHIR input missing from the output (matched by id, else by code)."""
+    documents: list[Any] = []
+    try:
+        documents.append(fhir.loads(data))
+    except ValueError:
+        for line in data.splitlines():
+            if line.strip():
+                try:
+                    documents.append(fhir.loads(line))
+                except ValueError:
+                    continue  # an unreadable line is a Rejected entry, reported above
+    inputs = [
+        obs
+        for document in documents
+        for item in (document if isinstance(document, list) else [document])
+        if isinstance(item, Mapping)
+        for obs in _walk(item, "")
+    ]
+    available = Counter(_key(obs) for obs in _all_observations(conversion))
+    problems = []
+    for obs in inputs:
+        key = _key(obs)
+        if available[key] > 0:
+            available[key] -= 1
+        else:
+            problems.append(f"input {obs.describe()} is not in the output")
+    return problems
+
+
+def _key(obs: _Observation) -> str:
+    ident = obs.resource.get("id")
+    return f"id:{ident}" if ident else "codes:" + ",".join(sorted(obs.codes()))
+
+
+# --------------------------------------------------------------------------- FHIR validity
+
+
+def assert_valid_fhir(output: Output, version: str | None = None) -> None:
+    """Assert that every resource of ``output`` is valid FHIR ``version`` (``"R4"``, ``"R5"``;
+    default: the conversion's setting, else R4), checked by ``leukoflag.fhir.validate``
+    (fhir.resources models for the resource and each resource inside it, plus the required
+    code bindings the models do not check)."""
+    __tracebackhide__ = True  # pytest shows the failure at the caller's line
+    if version is None:
+        version = output.settings.fhir_version if isinstance(output, RecordedConversion) else "R4"
+    resources: list[tuple[str, Mapping[str, Any]]]
+    if isinstance(output, Conversion):
+        resources = [(f"bundles[{n}]", r) for n, r in enumerate(output.bundles)]
+    elif isinstance(output, Mapping):
+        resources = [("", output)]
+    else:
+        resources = [(f"[{n}]", r) for n, r in enumerate(output)]
+    if not resources:
+        raise AssertionError("no FHIR resource to validate: the output is empty")
+    problems: list[str] = []
+    for path, resource in resources:
+        head = f"{resource.get('resourceType', '?')} {resource.get('id', '(no id)')}"
+        where = f" at {path}" if path else ""
+        problems.extend(
+            f"{head}{where}: {problem}" for problem in fhir.validate(dict(resource), version)
+        )
+    if problems:
+        raise AssertionError(f"not valid FHIR {version}:\n" + _bulleted(problems))

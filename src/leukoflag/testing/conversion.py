@@ -1,0 +1,85 @@
+"""Converting test input: builder objects, text or bytes, with settings overridden per call.
+
+:func:`convert_message` is what the ``leukoflag_convert`` fixture calls. Its result is a
+:class:`leukoflag.Conversion` that also keeps the input and the settings used, so
+:func:`~leukoflag.testing.assert_no_data_loss` can check every OBX against the output.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+from leukoflag.api import Conversion, convert
+from leukoflag.fhir import dumps
+from leukoflag.settings import Settings
+from leukoflag.testing.builders import Hl7Batch, OruMessage
+
+__all__ = ["Convertible", "RecordedConversion", "convert_message", "input_bytes"]
+
+_Single: TypeAlias = OruMessage | Hl7Batch | Mapping[str, Any] | str | bytes
+#: What the test helpers convert: builder output, FHIR dicts, text or bytes.
+Convertible: TypeAlias = _Single | Sequence[OruMessage | Hl7Batch] | Sequence[Mapping[str, Any]]
+
+
+@dataclass(slots=True)
+class RecordedConversion(Conversion):
+    """A :class:`leukoflag.Conversion` that remembers its input bytes and settings."""
+
+    data: bytes = b""
+    settings: Settings = dataclasses.field(default_factory=Settings)
+
+
+def input_bytes(message: Convertible) -> bytes:
+    """The bytes leukoflag reads for ``message``.
+
+    Builder messages are encoded in their MSH-18 charset; a FHIR dict (or a
+    :class:`~leukoflag.testing.FhirResource`) is serialized with exact decimals; text is UTF-8.
+    A list of HL7 v2 messages is concatenated (one input of several messages); a list of FHIR
+    resources becomes NDJSON.
+    """
+    if isinstance(message, (OruMessage, Hl7Batch)):
+        return message.encode()
+    if isinstance(message, Mapping):
+        return dumps(dict(message))
+    if isinstance(message, str):
+        return message.encode("utf-8")
+    if isinstance(message, (bytes, bytearray)):
+        return bytes(message)
+    items = list(message)
+    if items and all(isinstance(i, (OruMessage, Hl7Batch)) for i in items):
+        return b"".join(i.encode() for i in items if isinstance(i, (OruMessage, Hl7Batch)))
+    if items and all(isinstance(i, Mapping) for i in items):
+        return b"".join(dumps(dict(i), newline=True) for i in items if isinstance(i, Mapping))
+    raise TypeError(
+        "convert: pass an OruMessage, Hl7Batch, FHIR dict, str or bytes, or a list of HL7 v2 "
+        f"messages or of FHIR resources; got {type(message).__name__}"
+    )
+
+
+def convert_message(
+    message: Convertible, settings: Settings | None = None, **overrides: Any
+) -> RecordedConversion:
+    """Convert ``message`` with ``settings`` (default ``Settings()``) changed by ``overrides``
+    (``fhir_version="R5"``, ``strict=False`` …); an unknown or invalid setting raises
+    ``TypeError`` / :class:`leukoflag.SettingsError`."""
+    base = settings if settings is not None else Settings()
+    names = {f.name for f in dataclasses.fields(Settings)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise TypeError(
+            f"unknown setting(s) {', '.join(unknown)}; Settings has {', '.join(sorted(names))}"
+        )
+    used = dataclasses.replace(base, **overrides) if overrides else base
+    data = input_bytes(message)
+    done = convert(data, used, source="<test>")
+    return RecordedConversion(
+        bundles=done.bundles,
+        findings=done.findings,
+        issues=done.issues,
+        rejected=done.rejected,
+        data=data,
+        settings=used,
+    )

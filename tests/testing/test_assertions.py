@@ -1,0 +1,355 @@
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from leukoflag import Conversion, Issue, Severity
+from leukoflag.model import Analyte
+from leukoflag.settings import Settings
+from leukoflag.testing import (
+    Code,
+    RecordedConversion,
+    anc,
+    assert_count_per_ul,
+    assert_flagged,
+    assert_no_data_loss,
+    assert_not_flagged,
+    assert_valid_fhir,
+    convert_message,
+    fhir_bundle,
+    find_observations,
+    loinc,
+    observation,
+    oru_message,
+    panel_observation,
+    result,
+    wbc,
+)
+
+LOW_CBC = oru_message(results=[wbc(3.2), anc(1.2)])
+
+
+@pytest.fixture
+def low() -> RecordedConversion:
+    return convert_message(LOW_CBC)
+
+
+@pytest.fixture
+def urine() -> RecordedConversion:
+    return convert_message(oru_message(results=[wbc(3.2)], specimen="urine"))
+
+
+def _entry_path(conversion: Conversion, code: str) -> str:
+    for number, entry in enumerate(conversion.bundles[0]["entry"]):
+        codes = [c["code"] for c in entry["resource"].get("code", {}).get("coding", [])]
+        if entry["resource"]["resourceType"] == "Observation" and code in codes:
+            return f"bundles[0].entry[{number}]"
+    raise AssertionError(code)
+
+
+# --------------------------------------------------------------------------- assert_flagged
+
+
+def test_flagged_passes_on_the_computed_code(low: RecordedConversion) -> None:
+    assert_flagged(low, "L")
+    assert_flagged(low, "L", analyte="wbc")
+    assert_flagged(low, "L", analyte="ANC")
+    assert_flagged(low, "L", code="6690-2")
+    assert_flagged(low, "L", code="http://loinc.org|751-8")
+
+
+def test_flagged_accepts_a_bundle_an_observation_or_a_list(low: RecordedConversion) -> None:
+    assert_flagged(low.bundles[0], "L", analyte="wbc")
+    assert_flagged(low.bundles, "L", analyte="wbc")
+    flagged_in_place = convert_message(observation(wbc(3.2))).bundles[0]
+    assert flagged_in_place["resourceType"] == "Observation"
+    assert_flagged(flagged_in_place, "L")
+
+
+def test_components_of_a_panel_are_results_too() -> None:
+    conversion = convert_message(panel_observation([wbc(3.2), anc(1.2)]))
+    assert_flagged(conversion, "L", analyte="anc")
+    assert_count_per_ul(conversion, 3200, analyte="wbc")
+    assert_no_data_loss(conversion)
+    with pytest.raises(AssertionError) as caught:
+        assert_flagged(conversion, "N", analyte="wbc")
+    panel_id = conversion.bundles[0]["id"]
+    assert f"component of Observation {panel_id} (LOINC 6690-2" in str(caught.value)
+    assert "at bundles[0].component[0]: flagged L" in str(caught.value)
+
+
+def test_every_sender_flag_is_reported() -> None:
+    flags = [wbc(3.2, flag=["L", "A"])]
+    urine = convert_message(oru_message(results=flags, specimen="urine"))
+    with pytest.raises(AssertionError, match=r"not flagged .*; the sender's flag is L/A"):
+        assert_flagged(urine, "L", analyte="wbc")
+    blood = convert_message(oru_message(results=flags))
+    with pytest.raises(AssertionError, match=r"flagged L .*; the sender's flag is L/A"):
+        assert_flagged(blood, "LL", analyte="wbc")
+
+
+def test_flagged_failure_says_expected_found_and_where(low: RecordedConversion) -> None:
+    with pytest.raises(AssertionError) as caught:
+        assert_flagged(low, "LL", analyte="wbc")
+    message = str(caught.value)
+    wbc_obs = find_observations(low, analyte="wbc")[0]
+    assert message.startswith("expected interpretation 'LL' on analyte='wbc', found:")
+    assert f"Observation {wbc_obs['id']}" in message
+    assert 'LOINC 6690-2 "Leukocytes [#/volume] in Blood by Automated count"' in message
+    assert f"at {_entry_path(low, '6690-2')}" in message
+    assert "flagged L by rule wbc-leukopenia-adult, value 3200 cells/µL" in message
+
+
+def test_flagged_failure_without_filter_lists_every_other_code() -> None:
+    mixed = convert_message(oru_message(results=[wbc(3.2), anc(4.1)]))
+    with pytest.raises(AssertionError) as caught:
+        assert_flagged(mixed, "L")
+    message = str(caught.value)
+    assert "751-8" in message
+    assert "flagged N by rule anc-within-range" in message
+    assert "6690-2" not in message  # the WBC has L: not a problem
+
+
+def test_flagged_failure_on_an_unflagged_result_shows_the_issues(
+    urine: RecordedConversion,
+) -> None:
+    with pytest.raises(AssertionError) as caught:
+        assert_flagged(urine, "L", analyte="wbc")
+    message = str(caught.value)
+    assert "not flagged by leukoflag (value 3.2 10*9/L); the sender's flag is L" in message
+    assert "Issues leukoflag reported:" in message
+    assert "flag.specimen-not-blood (information) at MSG[1]/OBX[1]" in message
+
+
+def test_flagged_failure_when_nothing_matches_lists_the_observations(
+    low: RecordedConversion,
+) -> None:
+    with pytest.raises(AssertionError) as caught:
+        assert_flagged(low, "L", code="WBC")
+    message = str(caught.value)
+    assert message.startswith("no Observation matches code='WBC'.")
+    assert "Observations in the output:" in message
+    assert "3200 cells/µL, L" in message
+    assert "1200 cells/µL, L" in message
+
+
+def test_flagged_failure_when_leukoflag_flagged_nothing(urine: RecordedConversion) -> None:
+    with pytest.raises(AssertionError, match="leukoflag flagged no result"):
+        assert_flagged(urine, "L")
+
+
+def test_analyte_enum_is_accepted_and_shown_as_text(low: RecordedConversion) -> None:
+    assert_flagged(low, "L", analyte=Analyte.ANC)
+    with pytest.raises(AssertionError, match="on analyte='anc', found"):
+        assert_flagged(low, "N", analyte=Analyte.ANC)
+
+
+def test_unknown_analyte_is_a_usage_error(low: RecordedConversion) -> None:
+    with pytest.raises(ValueError, match="'wbc' or 'anc'"):
+        assert_flagged(low, "L", analyte="platelets")
+
+
+# --------------------------------------------------------------------------- assert_not_flagged
+
+
+def test_not_flagged_passes_for_results_out_of_scope(urine: RecordedConversion) -> None:
+    assert_not_flagged(urine)
+    assert_not_flagged(urine, analyte="wbc")
+    cancelled = convert_message(oru_message(results=[wbc(None, status="X"), anc(1.2)]))
+    assert_not_flagged(cancelled, analyte="wbc")
+
+
+def test_not_flagged_failure_lists_what_was_flagged(low: RecordedConversion) -> None:
+    with pytest.raises(AssertionError) as caught:
+        assert_not_flagged(low, analyte="anc")
+    message = str(caught.value)
+    assert message.startswith("expected no interpretation from leukoflag on analyte='anc'")
+    assert "flagged L by rule anc-neutropenia, value 1200 cells/µL" in message
+
+
+# --------------------------------------------------------------------------- assert_count_per_ul
+
+
+@pytest.mark.parametrize("expected", [3200, "3200", "3,200", Decimal("3.2E+3"), 3200.0])
+def test_count_matches_as_a_number(low: RecordedConversion, expected: Any) -> None:
+    assert_count_per_ul(low, expected, analyte="wbc")
+
+
+def test_count_of_an_observation_dict(low: RecordedConversion) -> None:
+    assert_count_per_ul(find_observations(low, analyte="anc")[0], 1200)
+
+
+def test_count_with_comparator() -> None:
+    conversion = convert_message(oru_message(results=[anc("<0.5", flag="LL")]))
+    assert_count_per_ul(conversion, "<500")
+    with pytest.raises(AssertionError, match="expected 500 cells/µL, found <500 cells/µL"):
+        assert_count_per_ul(conversion, 500)
+
+
+def test_count_failure_says_expected_and_found(low: RecordedConversion) -> None:
+    with pytest.raises(AssertionError) as caught:
+        assert_count_per_ul(low, 3000, analyte="wbc")
+    message = str(caught.value)
+    assert "(LOINC 6690-2" in message
+    assert message.endswith("expected 3000 cells/µL, found 3200 cells/µL")
+
+
+def test_count_failure_on_a_value_not_normalized(urine: RecordedConversion) -> None:
+    with pytest.raises(AssertionError) as caught:
+        assert_count_per_ul(urine, 3200, analyte="wbc")
+    message = str(caught.value)
+    assert "expected 3200 cells/µL, found 3.2 10*9/L (not normalized" in message
+    assert "flag.specimen-not-blood" in message
+
+
+def test_count_needs_exactly_one_result(low: RecordedConversion) -> None:
+    with pytest.raises(AssertionError, match="2 Observations in the output; pass analyte="):
+        assert_count_per_ul(low, 3200)
+    with pytest.raises(AssertionError, match="no Observation matches code='777-3'"):
+        assert_count_per_ul(low, 3200, code="777-3")
+
+
+def test_count_of_a_text_value() -> None:
+    conversion = convert_message(oru_message(results=[wbc("see comment")]))
+    with pytest.raises(AssertionError, match="found valueString 'see comment'"):
+        assert_count_per_ul(conversion, 3200)
+
+
+@pytest.mark.parametrize("expected", ["lots", "", True])
+def test_count_expected_must_be_a_number(low: RecordedConversion, expected: Any) -> None:
+    with pytest.raises((ValueError, TypeError)):
+        assert_count_per_ul(low, expected, analyte="wbc")
+
+
+# --------------------------------------------------------------------------- assert_no_data_loss
+
+
+def test_no_data_loss_passes_for_a_clean_conversion(low: RecordedConversion) -> None:
+    assert_no_data_loss(low)
+
+
+def test_no_data_loss_ignores_the_derived_anc_leukoflag_adds() -> None:
+    percent = result(loinc("770-8", "Neutrophils/100 leukocytes"), "40", "%")
+    conversion = convert_message(oru_message(results=[wbc(3.2), percent]))
+    assert len(find_observations(conversion)) == 3
+    assert_no_data_loss(conversion)
+
+
+def test_no_data_loss_passes_for_fhir_input() -> None:
+    assert_no_data_loss(convert_message(fhir_bundle([wbc(3.2), anc(1.2)])))
+    assert_no_data_loss(convert_message([observation(wbc(3.2)), observation(anc(1.2))]))
+
+
+def test_no_data_loss_lists_rejected_inputs() -> None:
+    conversion = convert_message(b"MSH|^~\\&|LABSYS|CITYLAB")
+    assert len(conversion.rejected) == 1
+    with pytest.raises(AssertionError) as caught:
+        assert_no_data_loss(conversion)
+    message = str(caught.value)
+    assert message.startswith("data lost in conversion:")
+    assert f"rejected MSG[1] of <test>: {conversion.rejected[0].reason}" in message
+
+
+def test_no_data_loss_lists_error_issues() -> None:
+    conversion = Conversion(
+        issues=[
+            Issue(Severity.ERROR, "fhir.example-error", "MSG[1]/OBX[2]", "could not be written"),
+            Issue(Severity.WARNING, "flag.unit-missing", "MSG[1]/OBX[1]-6", "no unit"),
+        ]
+    )
+    with pytest.raises(AssertionError) as caught:
+        assert_no_data_loss(conversion)
+    message = str(caught.value)
+    assert "error Issue fhir.example-error at MSG[1]/OBX[2]: could not be written" in message
+    assert "flag.unit-missing" not in message
+
+
+def test_no_data_loss_finds_an_obx_without_observation(low: RecordedConversion) -> None:
+    damaged = copy.deepcopy(low)
+    entries = damaged.bundles[0]["entry"]
+    entries[:] = [e for e in entries if "751-8" not in str(e["resource"].get("code"))]
+    with pytest.raises(AssertionError) as caught:
+        assert_no_data_loss(damaged)
+    assert "MSG[1]/OBX[2] (code '751-8') has no Observation in bundles[0]" in str(caught.value)
+
+
+def test_no_data_loss_matches_a_result_without_code_by_its_text() -> None:
+    text_only = wbc(3.2, code=Code("", "WBC count"))
+    conversion = convert_message(oru_message(results=[text_only, anc(1.2)], delimiters="#$*@!"))
+    assert_no_data_loss(conversion)
+    damaged = copy.deepcopy(conversion)
+    damaged.bundles[0]["entry"] = [
+        e for e in damaged.bundles[0]["entry"] if "WBC count" not in str(e["resource"].get("code"))
+    ]
+    with pytest.raises(AssertionError, match=r"MSG\[1\]/OBX\[1\] \(text 'WBC count'\)"):
+        assert_no_data_loss(damaged)
+
+
+def test_no_data_loss_with_the_input_given_explicitly(low: RecordedConversion) -> None:
+    plain = Conversion(bundles=copy.deepcopy(low.bundles))
+    plain.bundles[0]["entry"] = [
+        e for e in plain.bundles[0]["entry"] if e["resource"]["resourceType"] != "Observation"
+    ]
+    assert_no_data_loss(plain)  # without the input only rejections and errors can be checked
+    with pytest.raises(AssertionError, match=r"MSG\[1\]/OBX\[1\] \(code '6690-2'\)"):
+        assert_no_data_loss(plain, LOW_CBC.text)
+
+
+def test_no_data_loss_counts_messages_against_bundles() -> None:
+    conversion = convert_message([oru_message(), oru_message(results=[wbc(3.2)])])
+    conversion.bundles.pop()
+    with pytest.raises(AssertionError, match="2 messages read, but 1 Bundles and 0 rejected"):
+        assert_no_data_loss(conversion)
+
+
+def test_no_data_loss_finds_a_missing_fhir_observation() -> None:
+    conversion = convert_message(fhir_bundle([wbc(3.2), anc(1.2)]))
+    dropped = conversion.bundles[0]["entry"].pop()
+    with pytest.raises(AssertionError) as caught:
+        assert_no_data_loss(conversion)
+    assert f"input Observation {dropped['resource']['id']}" in str(caught.value)
+    assert "is not in the output" in str(caught.value)
+
+
+# --------------------------------------------------------------------------- assert_valid_fhir
+
+
+def test_valid_fhir_passes_for_leukoflag_output(low: RecordedConversion) -> None:
+    assert_valid_fhir(low)
+    assert_valid_fhir(low.bundles[0], version="R4")
+    assert_valid_fhir(convert_message(LOW_CBC, Settings(fhir_version="R5")))
+
+
+def test_valid_fhir_failure_names_the_resource_and_problem(low: RecordedConversion) -> None:
+    broken = copy.deepcopy(low.bundles[0])
+    obs = next(
+        e["resource"] for e in broken["entry"] if e["resource"]["resourceType"] == "Observation"
+    )
+    obs["status"] = "done"
+    with pytest.raises(AssertionError) as caught:
+        assert_valid_fhir([broken])
+    message = str(caught.value)
+    assert message.startswith("not valid FHIR R4:")
+    assert f"Bundle {broken['id']} at [0]:" in message
+    assert "done" in message
+
+
+def test_valid_fhir_of_nothing_fails() -> None:
+    with pytest.raises(AssertionError, match="no FHIR resource to validate"):
+        assert_valid_fhir(Conversion())
+
+
+# --------------------------------------------------------------------------- find_observations
+
+
+def test_find_observations_filters_by_analyte_and_code(low: RecordedConversion) -> None:
+    assert len(find_observations(low)) == 2
+    assert [o["code"]["coding"][0]["code"] for o in find_observations(low, analyte="anc")] == [
+        "751-8"
+    ]
+    assert find_observations(low, code="nope") == []
+    with pytest.raises(TypeError, match="not raw text"):
+        find_observations("OBX|1")  # type: ignore[arg-type]

@@ -1,0 +1,225 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from leukoflag import fhir
+from leukoflag.testing import (
+    anc,
+    fhir_bundle,
+    local_code,
+    loinc,
+    ndjson,
+    observation,
+    panel_observation,
+    patient,
+    wbc,
+)
+from leukoflag.testing.builders import LEGACY_INTERPRETATION
+
+
+def test_observation_defaults_to_a_normal_blood_wbc() -> None:
+    obs = observation()
+    assert obs["resourceType"] == "Observation"
+    assert obs["status"] == "final"
+    assert obs["code"]["coding"] == [
+        {
+            "system": "http://loinc.org",
+            "code": "6690-2",
+            "display": "Leukocytes [#/volume] in Blood by Automated count",
+        }
+    ]
+    assert obs["valueQuantity"] == {
+        "value": Decimal("7.2"),
+        "unit": "10*9/L",
+        "system": "http://unitsofmeasure.org",
+        "code": "10*9/L",
+    }
+    assert obs["effectiveDateTime"] == "2026-11-24T08:30:00-05:00"
+    assert obs["referenceRange"][0]["text"] == "4.0-11.0"
+    assert obs["interpretation"][0]["coding"][0]["code"] == "N"
+
+
+def test_observation_contains_its_patient_and_specimen() -> None:
+    obs = observation(wbc(3.2))
+    contained = {r["resourceType"]: r for r in obs["contained"]}
+    assert obs["subject"] == {"reference": "#patient"}
+    assert contained["Patient"]["birthDate"] == "1980-03-14"
+    assert contained["Patient"]["gender"] == "female"
+    assert obs["specimen"] == {"reference": "#specimen"}
+    assert contained["Specimen"]["type"]["coding"][0]["code"] == "BLD"
+
+
+def test_observation_can_reference_its_patient_instead() -> None:
+    obs = observation(wbc(3.2), contained_patient=False, specimen=None)
+    assert "contained" not in obs
+    assert obs["subject"]["reference"].startswith("Patient/")
+    assert "specimen" not in obs
+
+
+def test_json_keeps_decimals_exactly() -> None:
+    obs = observation(wbc("8.20"))
+    text = obs.json()
+    assert '"value":8.20,' in text
+    assert json.loads(text)["valueQuantity"]["value"] == 8.2
+    assert obs.encode() == text.encode()
+
+
+def test_same_call_gives_the_same_resource_and_id() -> None:
+    assert observation(anc("<0.5")).json() == observation(anc("<0.5")).json()
+    assert observation(wbc(3.2))["id"] != observation(wbc(3.3))["id"]
+    assert fhir_bundle().json() == fhir_bundle().json()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            "<0.5",
+            {
+                "valueQuantity": {
+                    "comparator": "<",
+                    "value": Decimal("0.5"),
+                    "unit": "10*9/L",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "10*9/L",
+                }
+            },
+        ),
+        ("1:128", {"valueRatio": {"numerator": {"value": 1}, "denominator": {"value": 128}}}),
+        ("see comment", {"valueString": "see comment"}),
+    ],
+)
+def test_value_kinds(value: str, expected: dict[str, Any]) -> None:
+    obs = observation(anc(value, flag=None))
+    kinds = {k: v for k, v in obs.items() if k.startswith("value")}
+    assert kinds == expected
+
+
+def test_range_value_is_a_value_range() -> None:
+    obs = observation(wbc("1.0-2.0", "K/uL"))
+    assert obs["valueRange"] == {
+        "low": {"value": Decimal("1.0"), "unit": "K/uL"},
+        "high": {"value": Decimal("2.0"), "unit": "K/uL"},
+    }
+
+
+def test_cancelled_result_without_value_has_a_data_absent_reason() -> None:
+    obs = observation(wbc(None, status="X"))
+    assert obs["status"] == "cancelled"
+    assert obs["dataAbsentReason"]["coding"][0]["code"] == "not-performed"
+    assert "valueQuantity" not in obs
+
+
+def test_statuses_map_to_fhir() -> None:
+    assert observation(wbc(status="C"))["status"] == "corrected"
+    assert observation(wbc(status="D"))["status"] == "entered-in-error"
+    assert observation(wbc(status="amended"))["status"] == "amended"
+
+
+def test_local_code_gets_a_local_system_uri() -> None:
+    obs = observation(wbc(code=[local_code("WBC", "White cell count"), loinc("26464-8")]))
+    systems = [c["system"] for c in obs["code"]["coding"]]
+    assert systems == ["http://example.org/fhir/CodeSystem/99lab", "http://loinc.org"]
+    assert obs["code"]["text"] == "White cell count"
+
+
+def test_sender_flag_in_the_legacy_interpretation_system() -> None:
+    obs = observation(wbc(3.2), interpretation_system=LEGACY_INTERPRETATION)
+    assert obs["interpretation"] == [
+        {"coding": [{"system": "http://hl7.org/fhir/v2/0078", "code": "L", "display": "Low"}]}
+    ]
+
+
+def test_bundle_links_patient_specimen_report_and_observations() -> None:
+    bundle = fhir_bundle([wbc(3.2), anc(1.2)], patient=patient(mrn="Z9"))
+    kinds = [e["resource"]["resourceType"] for e in bundle["entry"]]
+    assert kinds == ["Patient", "Specimen", "DiagnosticReport", "Observation", "Observation"]
+    urls = {e["fullUrl"] for e in bundle["entry"]}
+    report = bundle["entry"][2]["resource"]
+    assert {r["reference"] for r in report["result"]} <= urls
+    for entry in bundle["entry"][3:]:
+        assert entry["resource"]["subject"]["reference"] in urls
+        assert entry["resource"]["specimen"]["reference"] in urls
+        assert entry["fullUrl"] == f"urn:uuid:{entry['resource']['id']}"
+    assert bundle["entry"][0]["resource"]["identifier"][0]["value"] == "Z9"
+    assert "request" not in bundle["entry"][0]
+
+
+def test_transaction_bundle_entries_carry_requests() -> None:
+    bundle = fhir_bundle(bundle_type="transaction", report=False)
+    assert [e["request"]["url"] for e in bundle["entry"]] == [
+        "Patient",
+        "Specimen",
+        "Observation",
+        "Observation",
+    ]
+    with pytest.raises(ValueError, match="bundle_type"):
+        fhir_bundle(bundle_type="document")
+
+
+def test_two_equal_results_get_different_ids_in_one_bundle() -> None:
+    bundle = fhir_bundle([wbc(3.2), wbc(3.2)])
+    ids = [e["resource"]["id"] for e in bundle["entry"]]
+    assert len(set(ids)) == len(ids)
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_built_resources_are_valid_fhir(version: str) -> None:
+    specs = [wbc(3.2), anc("<0.5", flag="LL"), wbc(None, status="X"), wbc("1.0-2.0")]
+    assert fhir.validate(dict(fhir_bundle(specs)), version) == []
+    assert fhir.validate(dict(fhir_bundle(specs, bundle_type="transaction")), version) == []
+    for spec in specs:
+        assert fhir.validate(dict(observation(spec)), version) == []
+
+
+def test_panel_observation_carries_each_result_as_a_component() -> None:
+    panel = panel_observation([wbc(3.2), anc("<0.5", flag="LL"), wbc(None, status="X")])
+    assert panel["code"]["coding"][0]["code"] == "57021-8"
+    assert "valueQuantity" not in panel
+    assert "dataAbsentReason" not in panel
+    first, second, third = panel["component"]
+    assert set(first) == {"code", "valueQuantity", "interpretation", "referenceRange"}
+    assert first["valueQuantity"]["value"] == Decimal("3.2")
+    assert second["valueQuantity"]["comparator"] == "<"
+    assert third["dataAbsentReason"]["coding"][0]["code"] == "not-performed"
+    assert fhir.validate(dict(panel), "R4") == []
+    assert fhir.validate(dict(panel), "R5") == []
+    with pytest.raises(ValueError, match="at least one result"):
+        panel_observation([])
+
+
+def test_ndjson_writes_one_resource_per_line() -> None:
+    text = ndjson(observation(wbc(3.2)), observation(anc(1.2)))
+    lines = text.splitlines()
+    assert len(lines) == 2
+    assert text.endswith("\n")
+    assert [fhir.loads(line)["code"]["coding"][0]["code"] for line in lines] == ["6690-2", "751-8"]
+
+
+def test_output_is_the_same_in_another_process_with_another_hash_seed() -> None:
+    code = (
+        "import hashlib\n"
+        "from leukoflag.testing import *\n"
+        "parts = [oru_message(results=[wbc(3.2, 'x10^3/uL'), anc('<0.5')], specimen='urine')"
+        ".text.encode(), fhir_bundle([wbc(3.2), anc(1.2)]).encode(), observation().encode(),"
+        " batch(oru_message(), oru_message(version='2.3')).text.encode()]\n"
+        "print(hashlib.sha256(b'|'.join(parts)).hexdigest())\n"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1

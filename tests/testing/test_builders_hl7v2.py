@@ -1,0 +1,465 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from leukoflag.testing import (
+    DEFAULT_COLLECTED,
+    Code,
+    anc,
+    batch,
+    local_code,
+    loinc,
+    order,
+    oru_message,
+    patient,
+    result,
+    to_mllp,
+    ucum,
+    wbc,
+)
+
+from .er7 import Er7
+
+
+def test_default_message_has_every_segment_in_oru_r01_order() -> None:
+    parsed = Er7.parse(oru_message().text)
+    assert parsed.names == ["MSH", "PID", "PV1", "ORC", "OBR", "OBX", "OBX", "SPM"]
+
+
+def test_default_message_carries_sender_version_and_charset() -> None:
+    parsed = Er7.parse(oru_message().text)
+    assert parsed.raw("MSH", 1) == "|"
+    assert parsed.raw("MSH", 2) == "^~\\&"
+    assert parsed.value("MSH", 3) == "LABSYS"
+    assert parsed.value("MSH", 4) == "CITYLAB"
+    assert parsed.components("MSH", 9) == ["ORU", "R01", "ORU_R01"]
+    assert parsed.value("MSH", 12) == "2.5.1"
+    assert parsed.value("MSH", 18) == "UNICODE UTF-8"
+
+
+def test_timestamps_carry_the_offset_of_the_collection_time() -> None:
+    parsed = Er7.parse(oru_message().text)
+    assert parsed.value("OBR", 7) == "20261124083000-0500"
+    assert parsed.value("OBX", 14) == "20261124083000-0500"
+    assert parsed.value("SPM", 17) == "20261124083000-0500"
+    assert parsed.value("SPM", 18) == "20261124085000-0500"  # received 20 minutes later
+    assert parsed.value("MSH", 7) == "20261124092600-0500"
+
+
+def test_a_naive_collection_time_is_written_without_offset() -> None:
+    parsed = Er7.parse(oru_message(collected=dt.datetime(2026, 3, 2, 7, 5)).text)
+    assert parsed.value("OBR", 7) == "20260302070500"
+
+
+def test_pid_carries_mrn_name_birth_date_and_sex() -> None:
+    who = patient(mrn="A77", family="Lindqvist", given=["Maja", "Elin"], birth_date="19920607")
+    parsed = Er7.parse(oru_message(patient=who, results=[wbc()]).text)
+    assert parsed.components("PID", 3) == ["A77", "", "", "GENHOSP", "MR"]
+    assert parsed.components("PID", 5) == ["Lindqvist", "Maja", "Elin"]
+    assert parsed.value("PID", 7) == "19920607"
+    assert parsed.value("PID", 8) == "F"
+
+
+def test_sex_accepts_fhir_gender_words() -> None:
+    assert patient(sex="male").sex == "M"
+    assert patient(sex="unknown").gender == "unknown"
+    with pytest.raises(ValueError, match="sex"):
+        patient(sex="X")
+
+
+def test_pediatric_birth_date_from_a_date() -> None:
+    newborn = patient(birth_date=DEFAULT_COLLECTED.date() - dt.timedelta(days=3))
+    parsed = Er7.parse(oru_message(patient=newborn).text)
+    assert parsed.value("PID", 7) == "20261121"
+
+
+def test_birth_date_at_year_precision_is_kept() -> None:
+    assert patient(birth_date="2019").birth_date == "2019"
+    with pytest.raises(ValueError, match="birth_date"):
+        patient(birth_date="2019-03-02")
+
+
+def test_obx_per_result_with_code_unit_range_flag_status_and_times() -> None:
+    parsed = Er7.parse(oru_message(results=[wbc(3.2), anc(1.2)]).text)
+    assert parsed.raw("OBX", 1) == "1"
+    assert parsed.raw("OBX", 2) == "NM"
+    assert parsed.components("OBX", 3)[:3] == [
+        "6690-2",
+        "Leukocytes [#/volume] in Blood by Automated count",
+        "LN",
+    ]
+    assert parsed.raw("OBX", 5) == "3.2"
+    assert parsed.components("OBX", 6) == ["10*9/L", "10*9/L", "UCUM"]
+    assert parsed.raw("OBX", 7) == "4.0-11.0"
+    assert parsed.raw("OBX", 8) == "L"
+    assert parsed.raw("OBX", 11) == "F"
+    assert parsed.value("OBX", 19) == "20261124091500-0500"
+    assert parsed.value("OBX", 3, occurrence=2) == "751-8"
+    assert parsed.raw("OBX", 1, occurrence=2) == "2"
+    assert parsed.raw("OBX", 7, occurrence=2) == "1.5-7.5"
+
+
+def test_same_call_gives_the_same_text() -> None:
+    def build() -> str:
+        return oru_message(
+            patient=patient(family="Ngata"),
+            results=[wbc(3.2, "x10^3/uL"), anc("<0.5", flag="LL")],
+            specimen="urine",
+        ).text
+
+    assert build() == build()
+
+
+def test_control_id_is_unique_per_content_and_fits_msh10() -> None:
+    ids = {
+        oru_message().control_id,
+        oru_message(results=[wbc(3.2)]).control_id,
+        oru_message(results=[wbc(3.3)]).control_id,
+        oru_message(patient=patient(mrn="OTHER")).control_id,
+    }
+    assert len(ids) == 4
+    assert all(len(i) <= 20 for i in ids)
+    assert Er7.parse(oru_message().text).value("MSH", 10) == oru_message().control_id
+
+
+def test_given_control_id_is_used() -> None:
+    message = oru_message(control_id="MSG-0001")
+    assert message.control_id == "MSG-0001"
+    assert message.segment("MSH").split("|")[9] == "MSG-0001"
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        (3.2, "3.2"),
+        (0.1 + 0.2, "0.30000000000000004"),
+        (Decimal("8.20"), "8.20"),
+        (Decimal("1E+3"), "1000"),
+        (7, "7"),
+        (" 6.5 ", "6.5"),
+    ],
+)
+def test_numbers_are_written_exactly(value: object, written: str) -> None:
+    spec = wbc(value)  # type: ignore[arg-type]
+    assert spec.value == written
+    assert spec.value_type == "NM"
+
+
+@pytest.mark.parametrize(
+    ("value", "components"),
+    [
+        ("<0.5", ["<", "0.5"]),
+        (">=100", [">=", "100"]),
+        ("1.0-2.0", ["", "1.0", "-", "2.0"]),
+        ("1:128", ["", "1", ":", "128"]),
+    ],
+)
+def test_comparators_ranges_and_ratios_are_structured_numerics(
+    value: str, components: list[str]
+) -> None:
+    parsed = Er7.parse(oru_message(results=[anc(value, flag=None)]).text)
+    assert parsed.raw("OBX", 2) == "SN"
+    assert parsed.components("OBX", 5) == components
+
+
+def test_text_value_is_st_and_none_is_empty() -> None:
+    parsed = Er7.parse(oru_message(results=[wbc("see comment"), wbc(None, status="X")]).text)
+    assert parsed.raw("OBX", 2) == "ST"
+    assert parsed.value("OBX", 5) == "see comment"
+    assert parsed.raw("OBX", 5, occurrence=2) == ""
+    assert parsed.raw("OBX", 11, occurrence=2) == "X"
+
+
+def test_value_type_must_fit_the_value() -> None:
+    with pytest.raises(ValueError, match="NM cannot carry"):
+        wbc("pending", value_type="NM")
+    with pytest.raises(ValueError, match="SN cannot carry"):
+        wbc("about 3", value_type="SN")
+    assert wbc("3.2", value_type="ST").value_type == "ST"
+
+
+def test_local_code_alone_and_with_its_loinc() -> None:
+    alone = wbc(code=local_code("WBC", "White cell count"))
+    both = wbc(code=[local_code("WCC", "White cell count", "L"), loinc("26464-8")])
+    parsed = Er7.parse(oru_message(results=[alone, both]).text)
+    assert parsed.components("OBX", 3) == ["WBC", "White cell count", "99LAB"]
+    assert parsed.components("OBX", 3, occurrence=2) == [
+        "WCC",
+        "White cell count",
+        "L",
+        "26464-8",
+        "",
+        "LN",
+    ]
+
+
+def test_ordering_provider_components_are_escaped() -> None:
+    message = oru_message(ordering_provider=("77", "Smith^Jones", "Ann"))
+    assert Er7.parse(message.text).components("OBR", 16) == ["77", "Smith^Jones", "Ann"]
+    assert "|77^Smith\\S\\Jones^Ann|" in message.segment("OBR")
+
+
+def test_coded_value_types_are_not_offered() -> None:
+    with pytest.raises(ValueError, match="NM, SN, ST, TX or FT"):
+        wbc("POS", value_type="CWE")
+
+
+def test_more_than_two_codes_is_refused() -> None:
+    with pytest.raises(ValueError, match="one Code, or two"):
+        result([loinc("1"), loinc("2"), loinc("3")], "1")
+
+
+def test_unit_text_goes_in_the_first_component_only() -> None:
+    parsed = Er7.parse(oru_message(results=[wbc(3.2, "K/uL")]).text)
+    assert parsed.raw("OBX", 6) == "K/uL"
+
+
+def test_caret_in_a_unit_is_escaped() -> None:
+    message = oru_message(results=[wbc(3.2, "x10^3/uL")])
+    assert "|x10\\S\\3/uL|" in message.segment("OBX")
+    assert Er7.parse(message.text).value("OBX", 6) == "x10^3/uL"
+
+
+def test_every_delimiter_in_a_value_is_escaped() -> None:
+    tricky = "A|B^C~D\\E&F"
+    message = oru_message(
+        patient=patient(family=tricky),
+        results=[wbc(3.2, notes=[f"{tricky}\nsecond line"])],
+    )
+    pid = message.segment("PID")
+    assert "A\\F\\B\\S\\C\\R\\D\\E\\E\\T\\F" in pid
+    parsed = Er7.parse(message.text)
+    assert parsed.value("PID", 5) == tricky
+    assert parsed.value("NTE", 3) == f"{tricky}\nsecond line"
+    assert "\\.br\\" in message.segment("NTE")
+
+
+def test_line_break_outside_formatted_text_is_a_hex_escape() -> None:
+    message = oru_message(patient=patient(family="Two\nLines"))
+    assert "Two\\X0A\\Lines" in message.segment("PID")
+
+
+def test_non_default_delimiters_are_used_everywhere() -> None:
+    message = oru_message(
+        delimiters="#$*@!", results=[wbc(3.2, "x10^3/uL"), anc("<0.5", flag="LL")]
+    )
+    assert message.text.startswith("MSH#$*@!#")
+    parsed = Er7.parse(message.text)
+    assert parsed.components("MSH", 9) == ["ORU", "R01", "ORU_R01"]
+    assert parsed.components("OBX", 5, occurrence=2) == ["<", "0.5"]
+    assert parsed.value("OBX", 6) == "x10^3/uL"  # ^ is no delimiter here: written as is
+    assert "x10^3/uL" in message.segment("OBX")
+
+
+def test_a_delimiter_of_a_custom_set_is_escaped_in_values() -> None:
+    message = oru_message(delimiters="|!~\\&", patient=patient(family="Hello!World"))
+    assert "Hello\\S\\World" in message.segment("PID")
+    assert Er7.parse(message.text).value("PID", 5) == "Hello!World"
+
+
+@pytest.mark.parametrize("delimiters", ["|^~\\", "|^~\\&&", "|^~\\a", "|^~\\ ", "|^~\\\n"])
+def test_invalid_delimiters_are_refused(delimiters: str) -> None:
+    with pytest.raises(ValueError, match="delimiters"):
+        oru_message(delimiters=delimiters)
+
+
+@pytest.mark.parametrize(
+    ("given", "written"),
+    [("F", "F"), ("final", "F"), ("C", "C"), ("corrected", "C"), ("X", "X"), ("D", "D")],
+)
+def test_result_status_accepts_v2_codes_and_fhir_words(given: str, written: str) -> None:
+    assert wbc(status=given).status == written
+
+
+def test_unknown_status_is_refused() -> None:
+    with pytest.raises(ValueError, match="status"):
+        wbc(status="Z")
+
+
+@pytest.mark.parametrize(
+    ("statuses", "report"),
+    [(["F", "F"], "F"), (["F", "C"], "C"), (["X", "D"], "X"), (["P", "F"], "P")],
+)
+def test_report_status_follows_the_results(statuses: list[str], report: str) -> None:
+    results = [wbc(status=s) for s in statuses]
+    assert Er7.parse(oru_message(results=results).text).raw("OBR", 25) == report
+
+
+@pytest.mark.parametrize(
+    ("value", "reference_range", "flags"),
+    [
+        ("3.2", "4.0-11.0", "L"),
+        ("12.5", "4.0-11.0", "H"),
+        ("4.0", "4.0-11.0", "N"),
+        ("<0.5", "1.5-7.5", "L"),
+        (">20", "4.0-11.0", "H"),
+        ("<5.0", "4.0-11.0", ""),
+        ("1.0-2.0", "4.0-11.0", ""),
+        ("3.2", "", ""),
+        ("3.2", ">4.0", "L"),
+    ],
+)
+def test_auto_flag_compares_the_value_with_the_range(
+    value: str, reference_range: str, flags: str
+) -> None:
+    spec = wbc(value, reference_range=reference_range)
+    assert "~".join(spec.flags) == flags
+
+
+def test_sender_flags_as_given_repeat_with_the_repetition_separator() -> None:
+    message = oru_message(results=[wbc(3.2, flag=["L", "A"]), wbc(3.2, flag=None)])
+    assert Er7.parse(message.text).raw("OBX", 8) == "L~A"
+    assert Er7.parse(message.text).raw("OBX", 8, occurrence=2) == ""
+
+
+@pytest.mark.parametrize(
+    ("unit", "wbc_range", "anc_range"),
+    [
+        (ucum("10*9/L"), "4.0-11.0", "1.5-7.5"),
+        ("K/uL", "4.0-11.0", "1.5-7.5"),
+        ("cells/uL", "4000-11000", "1500-7500"),
+        ("Tsd/µl", "", ""),
+    ],
+)
+def test_default_range_is_written_in_the_scale_of_the_unit(
+    unit: Code | str, wbc_range: str, anc_range: str
+) -> None:
+    assert wbc(unit=unit).reference_range == wbc_range
+    assert anc(unit=unit).reference_range == anc_range
+
+
+def test_specimen_type_goes_in_spm4() -> None:
+    parsed = Er7.parse(oru_message(specimen="urine").text)
+    assert parsed.components("SPM", 4) == ["UR", "Urine", "HL70487"]
+    assert parsed.components("SPM", 2) == ["", "SPLAB2001&LABSYS"]
+
+
+def test_specimen_as_a_code_and_no_specimen() -> None:
+    cord = oru_message(specimen=Code("122556008", "Cord blood specimen", "SCT"))
+    assert Er7.parse(cord.text).components("SPM", 4) == [
+        "122556008",
+        "Cord blood specimen",
+        "SCT",
+    ]
+    assert "SPM" not in Er7.parse(oru_message(specimen=None).text).names
+    with pytest.raises(ValueError, match="specimen"):
+        oru_message(specimen="saliva")
+
+
+def test_control_material_is_marked_in_spm11() -> None:
+    message = oru_message(orders=[order([wbc()], specimen_role="Q")])
+    assert Er7.parse(message.text).components("SPM", 11) == [
+        "Q",
+        "Control specimen",
+        "HL70369",
+    ]
+
+
+def test_specimen_results_follow_the_spm() -> None:
+    message = oru_message(orders=[order([wbc()], specimen_results=[anc()])])
+    parsed = Er7.parse(message.text)
+    assert parsed.names[-3:] == ["OBX", "SPM", "OBX"]
+    assert parsed.raw("OBX", 1, occurrence=2) == "2"
+
+
+def test_two_orders_get_their_own_numbers_and_specimens() -> None:
+    message = oru_message(
+        orders=[order([wbc()]), order([anc()], specimen="venous blood", placer_id="P-9")]
+    )
+    parsed = Er7.parse(message.text)
+    assert parsed.names.count("OBR") == 2
+    assert parsed.value("OBR", 2, occurrence=1) == "ORD1001"
+    assert parsed.value("OBR", 2, occurrence=2) == "P-9"
+    assert parsed.value("SPM", 4, occurrence=2) == "BLDV"
+
+
+def test_results_and_orders_together_are_refused() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        oru_message(results=[wbc()], orders=[order([anc()])])
+
+
+def test_notes_follow_their_obx() -> None:
+    parsed = Er7.parse(oru_message(results=[wbc(notes=["Smear reviewed"]), anc()]).text)
+    assert parsed.names[5:8] == ["OBX", "NTE", "OBX"]
+    assert parsed.value("NTE", 3) == "Smear reviewed"
+
+
+def test_no_patient_leaves_out_pid_and_pv1() -> None:
+    assert Er7.parse(oru_message(patient=None).text).names[:2] == ["MSH", "ORC"]
+
+
+@pytest.mark.parametrize("version", ["2.3", "2.3.1", "2.4"])
+def test_before_v25_the_specimen_is_in_obr15(version: str) -> None:
+    parsed = Er7.parse(oru_message(version=version).text)
+    assert "SPM" not in parsed.names
+    assert parsed.raw("OBR", 15) == "BLD&Whole blood&HL70070"
+    assert parsed.raw("OBX", 19) == ""
+
+
+def test_version_23_has_no_message_structure_and_carries_quantity_timing() -> None:
+    parsed = Er7.parse(oru_message(version="2.3").text)
+    assert parsed.components("MSH", 9) == ["ORU", "R01"]
+    assert parsed.components("ORC", 7)[3] == "20261124083000-0500"
+    assert parsed.components("OBR", 27)[5] == "R"
+
+
+@pytest.mark.parametrize(("version", "sub_id"), [("2.3.1", "1"), ("2.5.1", ""), ("2.7", "1")])
+def test_sub_id_is_filled_where_the_version_requires_it(version: str, sub_id: str) -> None:
+    assert Er7.parse(oru_message(version=version).text).raw("OBX", 4) == sub_id
+    given = oru_message(version=version, results=[wbc(sub_id="a")])
+    assert Er7.parse(given.text).raw("OBX", 4) == "a"
+
+
+def test_unknown_version_is_refused() -> None:
+    with pytest.raises(ValueError, match="version"):
+        oru_message(version="2.9")
+
+
+@pytest.mark.parametrize("ending", ["\r", "\n", "\r\n"])
+def test_line_ending_ends_every_segment(ending: str) -> None:
+    message = oru_message(line_ending=ending)
+    assert message.text.endswith(f"SPM{message.segment('SPM')[3:]}{ending}")
+    assert message.text.count(ending) == 8
+    assert len(message.segments) == 8
+
+
+def test_encode_uses_the_msh18_charset() -> None:
+    latin = oru_message(charset="8859/1", patient=patient(family="Müller"))
+    assert "Müller".encode("latin-1") in latin.encode()
+    utf8 = oru_message(patient=patient(family="Müller"))
+    assert "Müller".encode() in utf8.encode()
+    assert latin.encode("utf-8") != latin.encode()
+
+
+def test_a_charset_that_cannot_carry_the_text_is_refused() -> None:
+    with pytest.raises(ValueError, match="cannot carry 'ü'"):
+        oru_message(charset=None, patient=patient(family="Müller"))
+    with pytest.raises(ValueError, match="charset"):
+        oru_message(charset="KOI8-R")
+    assert Er7.parse(oru_message(charset=None).text).raw("MSH", 18) == ""
+
+
+def test_mllp_frames_one_message_and_several() -> None:
+    first, second = oru_message(), oru_message(results=[wbc(3.2)])
+    assert first.mllp() == b"\x0b" + first.encode() + b"\x1c\r"
+    framed = to_mllp(first, second.text)
+    assert framed == first.mllp() + b"\x0b" + second.text.encode() + b"\x1c\r"
+
+
+def test_batch_wraps_messages_with_counts() -> None:
+    file = batch(oru_message(), oru_message(results=[wbc(3.2)]), batch_id="B42")
+    names = [line[:3] for line in file.text.split("\r") if line]
+    assert names[:3] == ["FHS", "BHS", "MSH"]
+    assert names.count("MSH") == 2
+    assert names[-2:] == ["BTS", "FTS"]
+    assert "BTS|2\r" in file.text
+    assert file.text.split("\r")[0].split("|")[10] == "B42"
+    assert file.mllp().startswith(b"\x0bFHS|")
+
+
+def test_batch_refuses_messages_with_different_delimiters() -> None:
+    with pytest.raises(ValueError, match="delimiters"):
+        batch(oru_message(), oru_message(delimiters="|!~\\&"))

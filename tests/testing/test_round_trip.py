@@ -1,0 +1,363 @@
+"""Builder output through the whole pipeline: clean variants give no Issue at all; variants that
+leukoflag must not flag give exactly the Issues its contract promises."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leukoflag.settings import Settings
+from leukoflag.testing import (
+    DEFAULT_COLLECTED,
+    Code,
+    anc,
+    batch,
+    convert_message,
+    fhir_bundle,
+    find_observations,
+    local_code,
+    loinc,
+    observation,
+    order,
+    oru_message,
+    panel_observation,
+    patient,
+    result,
+    snomed,
+    to_mllp,
+    ucum,
+    wbc,
+)
+from leukoflag.testing.builders import LEGACY_INTERPRETATION
+from leukoflag.testing.conversion import Convertible
+
+CHILD = patient(birth_date=DEFAULT_COLLECTED.date().replace(year=2023), sex="male")
+NEUTROPHIL_PERCENT = loinc("770-8", "Neutrophils/100 leukocytes in Blood by Automated count")
+HEMOGLOBIN = loinc("718-7", "Hemoglobin [Mass/volume] in Blood")
+
+# name → (input, computed interpretation codes in output order, normalized counts per µL)
+CLEAN: dict[str, tuple[Convertible, list[str], list[int]]] = {
+    "default CBC": (oru_message(), ["N", "N"], [7200, 4100]),
+    "low WBC and ANC": (
+        oru_message(results=[wbc(3.2), anc(1.2)]),
+        ["L", "L"],
+        [3200, 1200],
+    ),
+    "high WBC": (oru_message(results=[wbc(12.5)]), ["H"], [12500]),
+    "unit as plain text": (oru_message(results=[wbc(3.2, "10*9/L")]), ["L"], [3200]),
+    "lab spelling K/uL": (oru_message(results=[wbc(3.2, "K/uL")]), ["L"], [3200]),
+    "escaped caret in unit": (oru_message(results=[wbc(3.2, "x10^3/uL")]), ["L"], [3200]),
+    "cells per µL": (
+        oru_message(results=[wbc(3200, "cells/uL"), anc(1200, "/uL")]),
+        ["L", "L"],
+        [3200, 1200],
+    ),
+    "local code": (
+        oru_message(results=[wbc(3.2, "K/uL", code=local_code("WBC", "White cell count"))]),
+        ["L"],
+        [3200],
+    ),
+    "local code with LOINC": (
+        oru_message(
+            results=[anc(1.2, code=[local_code("NEUT#", "Neutrophils abs"), loinc("751-8")])]
+        ),
+        ["L"],
+        [1200],
+    ),
+    "corrected result": (oru_message(results=[wbc(3.2, status="C")]), ["L"], [3200]),
+    "preliminary result": (oru_message(results=[wbc(3.2, status="P")]), ["L"], [3200]),
+    "other analytes beside": (
+        oru_message(
+            results=[wbc(3.2), result(HEMOGLOBIN, "13.5", ucum("g/dL"), reference_range="12-16")]
+        ),
+        ["L"],
+        [3200],
+    ),
+    "pediatric range": (
+        oru_message(
+            patient=CHILD,
+            results=[wbc(8.0, reference_range="5.5-15.5"), anc(1.2, reference_range="1.5-8.5")],
+        ),
+        ["N", "L"],
+        [8000, 1200],
+    ),
+    "male patient, two given names": (
+        oru_message(patient=patient(sex="M", given=["Tomás", "J"])),
+        ["N", "N"],
+        [7200, 4100],
+    ),
+    "delimiters |!~\\&": (
+        oru_message(delimiters="|!~\\&", results=[wbc(3.2, "x10^3/uL")]),
+        ["L"],
+        [3200],
+    ),
+    "delimiters #$*@!": (
+        oru_message(delimiters="#$*@!", results=[wbc(3.2), anc("1.2")]),
+        ["L", "L"],
+        [3200, 1200],
+    ),
+    "8859/1 charset": (
+        oru_message(charset="8859/1", patient=patient(family="Ødegård")),
+        ["N", "N"],
+        [7200, 4100],
+    ),
+    "no MSH-18": (oru_message(charset=None), ["N", "N"], [7200, 4100]),
+    "v2.3.1": (oru_message(version="2.3.1", results=[wbc(3.2)]), ["L"], [3200]),
+    "v2.4": (oru_message(version="2.4", results=[wbc(3.2)]), ["L"], [3200]),
+    "v2.5": (oru_message(version="2.5", results=[wbc(3.2)]), ["L"], [3200]),
+    "v2.6": (oru_message(version="2.6", results=[wbc(3.2)]), ["L"], [3200]),
+    "v2.7": (oru_message(version="2.7", results=[wbc(3.2)]), ["L"], [3200]),
+    "LF line ends": (oru_message(line_ending="\n"), ["N", "N"], [7200, 4100]),
+    "CRLF line ends": (oru_message(line_ending="\r\n"), ["N", "N"], [7200, 4100]),
+    "notes": (
+        oru_message(results=[wbc(3.2, notes=["Smear reviewed\nby hand", "a|b^c"])]),
+        ["L"],
+        [3200],
+    ),
+    "SNOMED specimen": (
+        oru_message(specimen=snomed("119297000", "Blood specimen")),
+        ["N", "N"],
+        [7200, 4100],
+    ),
+    "OBX after SPM": (
+        oru_message(orders=[order([wbc(3.2)], specimen_results=[anc(1.2)])]),
+        ["L", "L"],
+        [3200, 1200],
+    ),
+    "two orders": (
+        oru_message(orders=[order([wbc(3.2)]), order([anc(1.2)], specimen="venous blood")]),
+        ["L", "L"],
+        [3200, 1200],
+    ),
+    "escapes in every name": (
+        oru_message(patient=patient(family="O|Brien&Co", given=["A^B~C\\D"])),
+        ["N", "N"],
+        [7200, 4100],
+    ),
+    "MLLP frames": (
+        to_mllp(oru_message(), oru_message(results=[wbc(3.2)])),
+        ["N", "N", "L"],
+        [7200, 4100, 3200],
+    ),
+    "batch file": (
+        batch(oru_message(results=[wbc(3.2)]), oru_message(results=[anc(1.2)])),
+        ["L", "L"],
+        [3200, 1200],
+    ),
+    "FHIR Observation": (observation(wbc(3.2)), ["L"], [3200]),
+    "FHIR Observation, local code": (
+        observation(wbc(3.2, "K/uL", code=local_code("WBC", "White cell count"))),
+        ["L"],
+        [3200],
+    ),
+    "FHIR collection Bundle": (fhir_bundle([wbc(3.2), anc(1.2)]), ["L", "L"], [3200, 1200]),
+    "FHIR transaction Bundle": (
+        fhir_bundle([wbc(3.2), anc(1.2)], bundle_type="transaction"),
+        ["L", "L"],
+        [3200, 1200],
+    ),
+    "FHIR panel Observation": (
+        panel_observation([wbc(3.2), anc(1.2)]),
+        ["L", "L"],
+        [3200, 1200],
+    ),
+    "FHIR NDJSON": (
+        [observation(wbc(3.2)), observation(anc(12.5))],
+        ["L", "H"],
+        [3200, 12500],
+    ),
+}
+
+
+# Known defects of other steps, reported rather than worked around (strict xfail: a fix makes
+# these tests fail until the mark is removed).
+OBR15_SPECIMEN = pytest.mark.xfail(
+    reason="fhir writer (120d6e9) raises fhir.specimen-source-unmapped ('the order's SPM segments "
+    "describe its specimens') for OBR-15 in a message without SPM: the hl7v2 reader also lists "
+    "the OBR-15 specimen in Order.specimens (location OBR[1]-15), which the writer takes for SPM",
+    strict=True,
+)
+KNOWN_DEFECTS = {"v2.3.1": OBR15_SPECIMEN, "v2.4": OBR15_SPECIMEN}
+
+
+def _computed(conversion: Any) -> list[str]:
+    return [f.code for f in conversion.findings]
+
+
+def _counts(conversion: Any) -> list[int]:
+    return [
+        int(obs["valueQuantity"]["value"])
+        for obs in find_observations(conversion)
+        if obs.get("valueQuantity", {}).get("code") == "/uL"
+    ]
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["default", "strict"])
+@pytest.mark.parametrize(
+    "name", [pytest.param(name, marks=KNOWN_DEFECTS.get(name, ())) for name in CLEAN]
+)
+def test_builder_output_converts_without_any_issue(name: str, strict: bool) -> None:
+    message, codes, counts = CLEAN[name]
+    conversion = convert_message(message, Settings(strict=strict))
+    assert conversion.rejected == []
+    assert conversion.issues == []
+    assert _computed(conversion) == codes
+    assert _counts(conversion) == counts
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_builder_output_converts_cleanly_to_r5_too(version: str) -> None:
+    conversion = convert_message(
+        oru_message(results=[wbc(3.2), anc(1.2)]), Settings(strict=True, fhir_version=version)
+    )
+    assert conversion.rejected == []
+    assert conversion.issues == []
+
+
+# name → (input, Issue codes leukoflag's contract promises for it, computed codes)
+BY_DESIGN: dict[str, tuple[Convertible, list[str], list[str]]] = {
+    "comparator is judged at its bound": (
+        oru_message(results=[anc("<0.5", flag="LL")]),
+        ["flag.bound-interpreted"],
+        ["LL"],
+    ),
+    "cancelled result": (
+        oru_message(results=[wbc(None, status="X")]),
+        ["flag.status-not-flaggable"],
+        [],
+    ),
+    "deleted result": (
+        oru_message(results=[wbc(3.2, status="D")]),
+        ["flag.status-not-flaggable"],
+        [],
+    ),
+    "urine specimen": (
+        oru_message(results=[wbc(3.2)], specimen="urine"),
+        ["flag.specimen-not-blood"],
+        [],
+    ),
+    "control material": (
+        oru_message(orders=[order([wbc(3.2)], specimen_role="Q")]),
+        ["flag.control-material"],
+        [],
+    ),
+    "text value": (
+        oru_message(results=[wbc("see comment")]),
+        ["flag.value-not-numeric"],
+        [],
+    ),
+    "sender's flag on the other side": (
+        oru_message(results=[wbc(3.2, flag="H")]),
+        ["flag.sender-disagrees"],
+        ["L"],
+    ),
+    "derived ANC": (
+        oru_message(results=[wbc(3.2), result(NEUTROPHIL_PERCENT, "40", "%")]),
+        ["flag.anc-derived"],
+        ["L", "L"],
+    ),
+    "legacy interpretation system": (
+        observation(wbc(3.2), interpretation_system=LEGACY_INTERPRETATION),
+        ["fhir.legacy-interpretation"],
+        ["L"],
+    ),
+    "FHIR Observation without patient details": (
+        observation(wbc(3.2), contained_patient=False),
+        ["flag.age-unknown"],
+        ["L"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(BY_DESIGN))
+def test_results_leukoflag_must_not_judge_get_the_promised_issue(name: str) -> None:
+    message, issue_codes, codes = BY_DESIGN[name]
+    conversion = convert_message(message, Settings(strict=True))
+    assert conversion.rejected == []
+    assert [i.code for i in conversion.issues] == issue_codes
+    assert _computed(conversion) == codes
+
+
+@OBR15_SPECIMEN
+def test_v23_quantity_timing_is_reported_as_not_carried_by_the_reader() -> None:
+    # hl7apy (strict mode) requires ORC-7 and OBR-27 in v2.3; the reader does not carry them.
+    conversion = convert_message(oru_message(version="2.3"), Settings(strict=True))
+    assert conversion.rejected == []
+    assert [(i.code, i.location) for i in conversion.issues] == [
+        ("hl7v2.field-unmapped", "MSG[1]/ORC[1]-7"),
+        ("hl7v2.field-unmapped", "MSG[1]/OBR[1]-27"),
+    ]
+    assert _computed(conversion) == ["N", "N"]
+
+
+def test_unescaped_names_and_codes_reach_the_fhir_output() -> None:
+    who = patient(family="O|Brien&Co", given=["A^B~C\\D", "Zoë"])
+    display = "WBC^count|total"
+    conversion = convert_message(
+        oru_message(patient=who, results=[wbc(3.2, code=local_code("WBC", display))])
+    )
+    bundle = conversion.bundles[0]
+    person = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    assert person["name"] == [{"family": "O|Brien&Co", "given": ["A^B~C\\D", "Zoë"]}]
+    assert find_observations(conversion)[0]["code"]["coding"][0]["display"] == display
+
+
+def test_exact_decimals_survive_the_round_trip() -> None:
+    conversion = convert_message(oru_message(results=[wbc(Decimal("8.20"))]))
+    quantity = find_observations(conversion)[0]["valueQuantity"]
+    assert quantity["value"] == Decimal(8200)
+    assert str(quantity["extension"][0]["valueQuantity"]["value"]) == "8.20"
+
+
+def test_the_same_message_converts_to_the_same_bundle() -> None:
+    first = convert_message(oru_message(results=[wbc(3.2)]))
+    second = convert_message(oru_message(results=[wbc(3.2)]))
+    assert first.bundles == second.bundles
+
+
+_TEXT = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=16
+)
+_DELIMITERS = st.sampled_from(["|^~\\&", "|!~\\&", "#$*@!", "|^~/&"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    family=_TEXT.map(str.strip).filter(bool),
+    note=_TEXT.map(str.strip).filter(bool),
+    display=_TEXT.map(str.strip).filter(bool),
+    delimiters=_DELIMITERS,
+)
+def test_any_text_is_escaped_so_that_it_reads_back_unchanged(
+    family: str, note: str, display: str, delimiters: str
+) -> None:
+    message = oru_message(
+        patient=patient(family=family),
+        results=[wbc(3.2, notes=[note], code=local_code("WBC", display))],
+        delimiters=delimiters,
+    )
+    conversion = convert_message(message)
+    assert conversion.rejected == []
+    assert conversion.issues == []
+    bundle = conversion.bundles[0]
+    person = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    assert person["name"][0]["family"] == family
+    obs = find_observations(conversion)[0]
+    # FT: a line break is written \.br\ and read back as "\n", whatever its spelling
+    assert obs["note"][0]["text"] == note.replace("\r\n", "\n").replace("\r", "\n")
+    assert obs["code"]["coding"][0]["display"] == display
+
+
+def test_unit_code_in_a_code_object_reads_back() -> None:
+    conversion = convert_message(oru_message(results=[wbc(3.2, Code("10*3/uL", "K/uL", "UCUM"))]))
+    quantity = find_observations(conversion)[0]["valueQuantity"]
+    assert quantity["value"] == Decimal(3200)
+    assert quantity["extension"][0]["valueQuantity"]["unit"] == "K/uL"
