@@ -6,11 +6,13 @@ This module only joins the steps; each step is a plain function in its own packa
            → fhir.write_bundle / fhir.flag_in_place → (strict) validation
 
 :func:`iter_outcomes` is the streaming form the command line uses: it reads a binary stream
-message by message, so memory stays flat however large the input.
+message by message, so memory stays flat however large the input. :func:`convert` takes content
+already in memory and splits HL7 v2 straight from it (same chunks, no stream in between).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 from collections.abc import Iterable, Iterator
@@ -32,6 +34,13 @@ from leukoflag.model import (
 from leukoflag.settings import Settings
 
 __all__ = ["Conversion", "Outcome", "convert", "convert_file", "iter_outcomes"]
+
+# Bytes looked at to tell the format (detect.detect).
+_HEAD = 4096
+# Content that is neither HL7 v2 nor FHIR is one Rejected item; it keeps at most this many bytes
+# of the input as its raw, so a large file of something else does not fill memory.
+REJECTED_RAW_LIMIT = 1 << 20
+_DRAIN_BLOCK = 1 << 20
 
 
 @dataclass(slots=True)
@@ -76,7 +85,7 @@ def convert(
     """Convert HL7 v2 or FHIR JSON/NDJSON ``data``; the format is detected from the content."""
     raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     conversion = Conversion()
-    for outcome in iter_outcomes(io.BytesIO(raw), settings or Settings(), source=source):
+    for outcome in _iter_data_outcomes(raw, settings or default_settings(), source):
         conversion.add(outcome)
     return conversion
 
@@ -84,9 +93,15 @@ def convert(
 def convert_file(path: str | os.PathLike[str], settings: Settings | None = None) -> Conversion:
     """Convert one file; raises :class:`leukoflag.ReadError` when it cannot be read."""
     conversion = Conversion()
-    for outcome in iter_file_outcomes(path, settings or Settings()):
+    for outcome in iter_file_outcomes(path, settings or default_settings()):
         conversion.add(outcome)
     return conversion
+
+
+@functools.cache
+def default_settings() -> Settings:
+    """The ``Settings()`` used when none are given (immutable, so one instance serves all)."""
+    return Settings()
 
 
 def iter_file_outcomes(path: str | os.PathLike[str], settings: Settings) -> Iterator[Outcome]:
@@ -104,18 +119,62 @@ def iter_outcomes(stream: BinaryIO, settings: Settings, *, source: str) -> Itera
     stream, head = _peekable(stream)
     kind = detect.detect(head)
     if kind == "hl7v2":
-        raws: Iterable[bytes] = hl7v2.split_stream(stream)
-        for index, raw in enumerate(raws, start=1):
-            yield convert_v2_message(raw, index, source, settings)
+        yield from _v2_outcomes(hl7v2.split_stream(stream), settings, source)
     elif kind == "fhir":
         yield from _fhir_outcomes(stream, settings, source)
     else:
-        raw = stream.read()
-        if not raw.strip():
-            return  # an empty input holds no items: nothing read, nothing rejected
-        reason = detect.describe_unknown(raw)
-        rejected = Rejected(index=1, source=source, reason=reason, raw=raw, location="ITEM[1]")
-        yield Outcome(1, source, None, rejected, issues=(_rejection_issue(rejected),))
+        yield from _unknown_outcomes(stream, source)
+
+
+def _iter_data_outcomes(raw: bytes, settings: Settings, source: str) -> Iterator[Outcome]:
+    """:func:`iter_outcomes` of ``io.BytesIO(raw)``: HL7 v2 is split from ``raw`` itself."""
+    if detect.detect(raw[:_HEAD]) == "hl7v2":
+        return _v2_outcomes(hl7v2.split_bytes(raw), settings, source)
+    return iter_outcomes(io.BytesIO(raw), settings, source=source)
+
+
+def _v2_outcomes(raws: Iterable[bytes], settings: Settings, source: str) -> Iterator[Outcome]:
+    for index, raw in enumerate(raws, start=1):
+        yield convert_v2_message(raw, index, source, settings)
+
+
+def _unknown_outcomes(stream: BinaryIO, source: str) -> Iterator[Outcome]:
+    """Content that is neither HL7 v2 nor FHIR: one Rejected item, keeping at most
+    :data:`REJECTED_RAW_LIMIT` bytes (the rest is counted, not kept: memory stays flat)."""
+    kept = _read_up_to(stream, REJECTED_RAW_LIMIT)
+    rest = _remaining_size(stream)
+    if not rest and not kept.strip():
+        return  # an empty input holds no items: nothing read, nothing rejected
+    reason = detect.describe_unknown(kept)
+    if rest:
+        reason += (
+            f" (input of {len(kept) + rest} bytes: only its first {len(kept)} bytes are kept "
+            "with this rejection)"
+        )
+    rejected = Rejected(index=1, source=source, reason=reason, raw=kept, location="ITEM[1]")
+    yield Outcome(1, source, None, rejected, issues=(_rejection_issue(rejected),))
+
+
+def _read_up_to(stream: BinaryIO, size: int) -> bytes:
+    """``size`` bytes of ``stream``, fewer only at its end (a raw stream may return less)."""
+    parts: list[bytes] = []
+    wanted = size
+    while wanted > 0 and (block := stream.read(wanted)):
+        parts.append(block)
+        wanted -= len(block)
+    return b"".join(parts)
+
+
+def _remaining_size(stream: BinaryIO) -> int:
+    """How many bytes are left in ``stream``, read in blocks and dropped when it cannot seek."""
+    if stream.seekable():
+        position = stream.tell()
+        end = stream.seek(0, io.SEEK_END)
+        return max(end - position, 0)
+    total = 0
+    while block := stream.read(_DRAIN_BLOCK):
+        total += len(block)
+    return total
 
 
 def convert_v2_message(raw: bytes, index: int, source: str, settings: Settings) -> Outcome:
@@ -211,7 +270,7 @@ def _rejection_issue(rejected: Rejected) -> Issue:
     )
 
 
-def _peekable(stream: BinaryIO, size: int = 4096) -> tuple[BinaryIO, bytes]:
+def _peekable(stream: BinaryIO, size: int = _HEAD) -> tuple[BinaryIO, bytes]:
     """``stream`` (wrapped if needed) and its first bytes, not consumed."""
     if stream.seekable():
         position = stream.tell()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import codecs
+import functools
 import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Literal
+from typing import Literal, NoReturn
 
 from leukoflag.errors import SettingsError
 
@@ -54,6 +55,11 @@ class _Limits(Mapping[str, Decimal]):
 
 # Typical hospital critical-value lists (see reference/clinical.md); a lab overrides per analyte.
 _DEFAULT_CRITICAL_LOW: Mapping[str, Decimal] = _Limits({"wbc": Decimal(2000), "anc": Decimal(500)})
+_DEFAULT_FALLBACK = "cp1252"
+_FHIR_VERSIONS = ("R4", "R5")
+_BUNDLE_TYPES = ("transaction", "collection")
+_RANGE_POLICIES = ("lab", "default")
+_CTCAE_VERSIONS = ("5.0", "6.0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,44 +84,34 @@ class Settings:
     critical_low: Mapping[str, Decimal] = field(default=_DEFAULT_CRITICAL_LOW)
     duffy_null: frozenset[str] = frozenset()
     default_timezone: str | None = None
-    fallback_charset: str = "cp1252"
+    fallback_charset: str = _DEFAULT_FALLBACK
     strict: bool = False
 
     def __post_init__(self) -> None:
-        _one_of("fhir_version", self.fhir_version, ("R4", "R5"))
-        _one_of("bundle_type", self.bundle_type, ("transaction", "collection"))
-        _one_of("range_policy", self.range_policy, ("lab", "default"))
-        _one_of("ctcae_version", self.ctcae_version, ("5.0", "6.0"))
-        limits = dict(_DEFAULT_CRITICAL_LOW)
-        for analyte, limit in dict(self.critical_low).items():
-            if analyte not in limits:
-                raise SettingsError(f"critical_low: unknown analyte {analyte!r} (wbc, anc)")
-            try:
-                value = Decimal(str(limit))
-            except InvalidOperation:
-                raise SettingsError(f"critical_low[{analyte!r}]: not a number: {limit!r}") from None
-            if not value.is_finite() or value < 0:
-                raise SettingsError(f"critical_low[{analyte!r}]: must be ≥ 0 cells/µL: {limit!r}")
-            limits[analyte] = value
-        object.__setattr__(self, "critical_low", _Limits(limits))
+        # Settings are built once per conversion (or per convert() call): every check is cheap
+        # for values left at their defaults, and lookups of names (zones, codecs) are cached.
+        if self.fhir_version not in _FHIR_VERSIONS:
+            _not_one_of("fhir_version", self.fhir_version, _FHIR_VERSIONS)
+        if self.bundle_type not in _BUNDLE_TYPES:
+            _not_one_of("bundle_type", self.bundle_type, _BUNDLE_TYPES)
+        if self.range_policy not in _RANGE_POLICIES:
+            _not_one_of("range_policy", self.range_policy, _RANGE_POLICIES)
+        if self.ctcae_version not in _CTCAE_VERSIONS:
+            _not_one_of("ctcae_version", self.ctcae_version, _CTCAE_VERSIONS)
+        if self.critical_low is not _DEFAULT_CRITICAL_LOW:
+            object.__setattr__(self, "critical_low", _critical_limits(self.critical_low))
         declared: object = self.duffy_null
-        if isinstance(declared, str):
-            raise SettingsError("duffy_null: a set of patient identifiers, not a string")
-        object.__setattr__(self, "duffy_null", frozenset(self.duffy_null))
-        if self.default_timezone is not None:
-            try:
-                zoneinfo.ZoneInfo(self.default_timezone)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                raise SettingsError(
-                    f"default_timezone: unknown IANA zone {self.default_timezone!r}"
-                ) from None
-        try:
-            codecs.lookup(self.fallback_charset)
-        except LookupError:
-            raise SettingsError(
-                f"fallback_charset: unknown codec {self.fallback_charset!r}"
-            ) from None
-        if not isinstance(self.strict, bool):
+        if type(declared) is not frozenset:
+            if isinstance(declared, str):
+                raise SettingsError("duffy_null: a set of patient identifiers, not a string")
+            object.__setattr__(self, "duffy_null", frozenset(self.duffy_null))
+        zone: object = self.default_timezone
+        if zone is not None and not (isinstance(zone, str) and _is_zone(zone)):
+            raise SettingsError(f"default_timezone: unknown IANA zone {self.default_timezone!r}")
+        charset: object = self.fallback_charset
+        if charset != _DEFAULT_FALLBACK and not (isinstance(charset, str) and _is_codec(charset)):
+            raise SettingsError(f"fallback_charset: unknown codec {self.fallback_charset!r}")
+        if self.strict is not False and self.strict is not True:
             raise SettingsError("strict: must be True or False")
 
     def critical_low_for(self, analyte: str) -> Decimal:
@@ -129,6 +125,41 @@ class Settings:
         return "*" in self.duffy_null or any(i in self.duffy_null for i in identifiers)
 
 
-def _one_of(name: str, value: object, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise SettingsError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+def _not_one_of(name: str, value: object, allowed: tuple[str, ...]) -> NoReturn:
+    raise SettingsError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+
+
+def _critical_limits(given: Mapping[str, Decimal]) -> _Limits:
+    """The default limits with ``given`` applied, each checked to be a number ≥ 0."""
+    limits = dict(_DEFAULT_CRITICAL_LOW)
+    for analyte, limit in dict(given).items():
+        if analyte not in limits:
+            raise SettingsError(f"critical_low: unknown analyte {analyte!r} (wbc, anc)")
+        try:
+            value = Decimal(str(limit))
+        except InvalidOperation:
+            raise SettingsError(f"critical_low[{analyte!r}]: not a number: {limit!r}") from None
+        if not value.is_finite() or value < 0:
+            raise SettingsError(f"critical_low[{analyte!r}]: must be ≥ 0 cells/µL: {limit!r}")
+        limits[analyte] = value
+    return _Limits(limits)
+
+
+@functools.lru_cache(maxsize=64)
+def _is_zone(name: str) -> bool:
+    """Whether ``name`` is an IANA zone this machine knows (cached: the lookup reads files)."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=64)
+def _is_codec(name: str) -> bool:
+    """Whether ``name`` is a Python codec."""
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return False
+    return True

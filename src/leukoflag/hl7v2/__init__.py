@@ -5,6 +5,7 @@ Contract used by :mod:`leukoflag.api`:
 * ``split_stream(stream)`` — raw messages in input order (MLLP frames stripped, FHS/BHS/BTS/FTS
   envelopes removed, one chunk per MSH; leading garbage or a segment before MSH is yielded as its
   own chunk so that it can be rejected). Streams: memory stays flat for any input size.
+* ``split_bytes(data)`` — the same chunks for content already in memory, without copying it.
 * ``read_message(raw, index=, source=, settings=)`` — one ``Message`` or one ``Rejected``.
 * ``validate_structure(raw, settings=)`` — hl7apy structure check for ``Settings(strict=True)``;
   an empty list when valid.
@@ -17,18 +18,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from leukoflag.hl7v2._framing import split_bytes as _split_bytes
 from leukoflag.hl7v2._framing import split_stream as _split_stream
 from leukoflag.hl7v2._read import read_message as _read_message
 from leukoflag.model import Message, Rejected
 from leukoflag.settings import Settings
 
-__all__ = ["read_message", "split_stream", "validate_structure"]
+__all__ = ["read_message", "split_bytes", "split_stream", "validate_structure"]
 
 
 def split_stream(stream: BinaryIO) -> Iterator[bytes]:
     """Yield one raw chunk per message (or per stretch of text that is not one), in input
     order, reading ``stream`` in blocks."""
     return _split_stream(stream)
+
+
+def split_bytes(data: bytes) -> Iterator[bytes]:
+    """The chunks :func:`split_stream` yields for ``io.BytesIO(data)``, taken from ``data``
+    directly (``leukoflag.convert`` of bytes already in memory)."""
+    return _split_bytes(data)
 
 
 def read_message(

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterator
+from itertools import chain
 from typing import BinaryIO
 
-__all__ = ["split_stream"]
+__all__ = ["split_bytes", "split_stream"]
 
 BLOCK_SIZE = 1 << 20
 _START = 0x0B
 _END = 0x1C
-_LINE_STARTS = b"\r\n\x0b\x1c"
 _ENVELOPE = (b"FHS", b"BHS", b"BTS", b"FTS")
 _BOM_UTF8 = b"\xef\xbb\xbf"
+_MARKER_TOKENS = {b"MSH": 0, **dict.fromkeys(_ENVELOPE, 1)}
+_LINE_MARKERS = frozenset({*_MARKER_TOKENS, _BOM_UTF8})
+_LINE_STARTS_TO_CR = bytes.maketrans(b"\n\x0b\x1c", b"\r\r\r")
 _BOMS_WIDE = (
     (b"\x00\x00\xfe\xff", "utf-32"),
     (b"\xff\xfe\x00\x00", "utf-32"),
@@ -33,30 +36,38 @@ _BLANK = b" \t\r\n"
 
 def split_stream(stream: BinaryIO, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
     """Yield one raw chunk per message (or per stretch of junk), in input order."""
-    first = stream.read(block_size)
-    for bom, codec in _BOMS_WIDE:
-        if first.startswith(bom):
-            yield from _split_wide(first, stream, codec, block_size)
-            return
-    if first.startswith(_BOM_UTF8):
-        first = first[len(_BOM_UTF8) :]
-    yield from _Splitter().feed_blocks(_blocks(first, stream, block_size))
+    return _split(_read_blocks(stream, block_size))
 
 
-def _blocks(first: bytes, stream: BinaryIO, block_size: int) -> Iterator[bytes]:
-    if first:
-        yield first
+def split_bytes(data: bytes, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
+    """The chunks ``split_stream(io.BytesIO(data))`` yields, taken from ``data`` without copying
+    it into a stream first (a message shorter than a block is yielded as ``data`` itself)."""
+    return _split(data[at : at + block_size] for at in range(0, len(data), block_size))
+
+
+def _read_blocks(stream: BinaryIO, block_size: int) -> Iterator[bytes]:
     while block := stream.read(block_size):
         yield block
 
 
-def _split_wide(first: bytes, stream: BinaryIO, codec: str, block_size: int) -> Iterator[bytes]:
+def _split(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    first = next(blocks, b"")
+    for bom, codec in _BOMS_WIDE:
+        if first.startswith(bom):
+            yield from _split_wide(first, blocks, codec)
+            return
+    if first.startswith(_BOM_UTF8):
+        first = first[len(_BOM_UTF8) :]
+    yield from _Splitter().feed_blocks(chain((first,), blocks))
+
+
+def _split_wide(first: bytes, blocks: Iterator[bytes], codec: str) -> Iterator[bytes]:
     """UTF-16/32 with a byte-order mark: split the UTF-8 transcoding, hand back each message in
     the original encoding (with its byte-order mark, so the reader knows it)."""
     decoder = codecs.getincrementaldecoder(codec)("replace")
 
     def transcoded() -> Iterator[bytes]:
-        for block in _blocks(first, stream, block_size):
+        for block in chain((first,), blocks):
             yield decoder.decode(block).encode("utf-8")
         yield decoder.decode(b"", final=True).encode("utf-8")
 
@@ -144,37 +155,42 @@ class _Splitter:
         terminator = chunk[len(stripped) : len(stripped) + 2]
         if terminator != b"\r\n":
             terminator = terminator[:1] if terminator[:1] in (b"\r", b"\n") else b""
-        yield (b"\x0b" if cut else b"") + stripped + terminator
+        message = chunk[: len(stripped) + len(terminator)]
+        yield b"\x0b" + message if cut else message
 
 
 def _boundaries(region: bytes) -> list[tuple[int, int]]:
     """Positions of MLLP block bytes, line-start MSH (token 0) and envelope lines (token 1)."""
     found: list[tuple[int, int]] = []
-    for token in (_START, _END):
-        at = region.find(token)
-        while at >= 0:
-            found.append((at, token))
-            at = region.find(token, at + 1)
-    for marker, token in ((b"MSH", 0), *((e, 1) for e in _ENVELOPE)):
-        at = region.find(marker)
-        while at >= 0:
-            if at == 0 or region[at - 1] in _LINE_STARTS or _after_bom(region, at):
-                following = region[at + 3 : at + 4]
-                if token == 0 or (following and not following.isalnum()):
-                    found.append((at, token))
-            at = region.find(marker, at + 3)
+    framed = _START in region or _END in region
+    if framed:
+        for token in (_START, _END):
+            at = region.find(token)
+            while at >= 0:
+                found.append((at, token))
+                at = region.find(token, at + 1)
+    # Markers count only at a line start, so look at the first bytes of each line (a search for
+    # each marker over the whole region costs several times more on typical messages).
+    lines = (region.translate(_LINE_STARTS_TO_CR) if framed or b"\n" in region else region).split(
+        b"\r"
+    )
+    candidates = [number for number, line in enumerate(lines) if line[:3] in _LINE_MARKERS]
+    last = len(lines) - 1
+    at = line_number = 0  # the start of line ``line_number`` in ``region``
+    for number in candidates:
+        at += sum(map(len, lines[line_number:number])) + number - line_number
+        line_number = number
+        line = lines[number]
+        skip = 3 if line[:3] == _BOM_UTF8 else 0
+        token = _MARKER_TOKENS.get(line[skip : skip + 3])
+        if token is None:
+            continue
+        # A line end after the marker is a separator too (an envelope line with no fields).
+        following = line[skip + 3 : skip + 4] or (b"\r" if number < last else b"")
+        if token == 0 or (following and not following.isalnum()):
+            found.append((at + skip, token))
     found.sort()
     return found
-
-
-def _after_bom(region: bytes, at: int) -> bool:
-    """Whether a UTF-8 byte-order mark stands at the start of the line before ``at``."""
-    start = at - 3
-    return (
-        start >= 0
-        and region[start:at] == _BOM_UTF8
-        and (start == 0 or region[start - 1] in _LINE_STARTS)
-    )
 
 
 def _line_end(region: bytes, at: int) -> int:
