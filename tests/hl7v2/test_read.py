@@ -292,29 +292,3 @@ def test_observation_details_are_carried() -> None:
     assert result.analysis_time.fhir == "2026-11-24T08:15:00-05:00"
     assert result.category is not None
     assert result.category.codings[0].code == "RSLT"
-
-
-def test_fast_lab_result_constructor_builds_an_equal_frozen_object() -> None:
-    import dataclasses
-
-    import pytest
-
-    from leukoflag.hl7v2._construct import LAB_RESULT_FIELDS, _by_keyword, lab_result_constructor
-    from leukoflag.model import Concept, LabResult, NoValue
-
-    assert tuple(f.name for f in dataclasses.fields(LabResult)) == LAB_RESULT_FIELDS
-    values = [f"v{i}" for i in range(len(LAB_RESULT_FIELDS))]
-    values[1], values[2], values[3] = Concept(), NoValue("empty"), ResultStatus.FINAL
-    fast = lab_result_constructor()(*values)
-    assert fast == LabResult(*values) == _by_keyword(*values)
-    assert hash(fast.code) == hash(Concept())
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        fast.location = "changed"  # type: ignore[misc]
-
-
-def test_fast_number_constructor_builds_an_equal_object() -> None:
-    from leukoflag.hl7v2._construct import number_constructor
-
-    built = number_constructor()(Decimal("8.20"), "8.20")
-    assert built == Number(Decimal("8.20"), "8.20")
-    assert (built.comparator, built.comment) == ("", "")

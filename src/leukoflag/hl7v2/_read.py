@@ -16,11 +16,12 @@ model does not carry, is an Issue with its location: nothing is lost silently.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from leukoflag.hl7v2._charset import Decoded, decode_message
-from leukoflag.hl7v2._construct import lab_result_constructor, number_constructor
+from leukoflag.hl7v2._construct import constructor
 from leukoflag.hl7v2._er7 import DEFAULT, Delimiters, read_delimiters, segment_id
 from leukoflag.hl7v2._tables import Tables, load_tables
 from leukoflag.hl7v2._time import parse_timestamp
@@ -51,15 +52,18 @@ from leukoflag.model import (
     LabResult,
     Message,
     NoValue,
+    Number,
     Order,
     Patient,
     PatientResult,
+    ReferenceRange,
     Rejected,
     ReportStatus,
     ResultStatus,
     Severity,
     Specimen,
     Timestamp,
+    Unit,
     Value,
     Visit,
 )
@@ -121,6 +125,104 @@ def read_message(raw: bytes, *, index: int, source: str, settings: Settings) -> 
     if isinstance(outcome, str):
         return Rejected(index, source, outcome, raw, location)
     return outcome
+
+
+class _CodedResult(NamedTuple):
+    """The parts of an OBX that a lab sends over and over (type, code, unit, range, flags,
+    status): read once per distinct combination, with the Issues they raise as notes
+    ``(field number, severity, code, text)`` (OBX-3 notes apart: they come before OBX-5's)."""
+
+    code: Concept
+    unit: Unit | None
+    reference_range: ReferenceRange | None
+    flags: tuple[Coding, ...]
+    status: ResultStatus
+    status_text: str
+    data_absent_reason: str
+    code_notes: tuple[tuple[int, Severity, str, str], ...]
+    notes: tuple[tuple[int, Severity, str, str], ...]
+    value_type: str
+
+
+@functools.lru_cache(maxsize=8192)
+def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message's codec
+    value_type: str,
+    code_field: str,
+    unit_field: str,
+    range_field: str,
+    flags_field: str,
+    status_field: str,
+    delimiters: Delimiters,
+    codec: str,
+) -> _CodedResult:
+    code_notes: list[tuple[int, Severity, str, str]] = []
+    notes: list[tuple[int, Severity, str, str]] = []
+    code, problem = concept(code_field, delimiters, codec)
+    if problem:
+        code_notes.append((3, Severity.WARNING, "hl7v2.escape-invalid", problem))
+    if code is None:
+        code = _EMPTY_CONCEPT
+        code_notes.append(
+            (3, Severity.WARNING, "hl7v2.code-missing", "OBX-3 observation identifier is empty")
+        )
+    unit = reference_range = None
+    flags: tuple[Coding, ...] = ()
+    if unit_field:
+        unit, unit_notes = read_unit(unit_field, delimiters, codec)
+        notes.extend((6, _SEVERITY.get(c, Severity.WARNING), c, t) for c, t in unit_notes)
+    if range_field:
+        reference_range, range_notes = read_range(range_field, delimiters, codec)
+        notes.extend((7, _SEVERITY.get(c, Severity.WARNING), c, t) for c, t in range_notes)
+    if flags_field:
+        flags, flag_notes = read_flags(flags_field, delimiters, codec)
+        notes.extend((8, _SEVERITY.get(c, Severity.WARNING), c, t) for c, t in flag_notes)
+    status_text = status_field.strip()
+    row = load_tables().result_status.get(status_text)
+    absent = ""
+    if row is not None:
+        status = row.status
+        absent = row.data_absent_reason
+        if row.no_result:
+            notes.append(
+                (
+                    11,
+                    Severity.INFORMATION,
+                    "hl7v2.result-order-detail",
+                    "OBX-11 'O': order detail only, no result; kept as a registered result",
+                )
+            )
+    else:
+        status = ResultStatus.UNKNOWN
+        if status_text:
+            notes.append(
+                (
+                    11,
+                    Severity.WARNING,
+                    "hl7v2.status-unknown",
+                    f"OBX-11 {status_text!r} is not in HL7 table 0085: status unknown",
+                )
+            )
+        else:
+            notes.append(
+                (
+                    11,
+                    Severity.WARNING,
+                    "hl7v2.status-missing",
+                    "OBX-11 observation result status is empty: status unknown",
+                )
+            )
+    return _CodedResult(
+        code,
+        unit,
+        reference_range,
+        flags,
+        status,
+        status_text,
+        absent,
+        tuple(code_notes),
+        tuple(notes),
+        value_type.strip(),
+    )
 
 
 class _OrderDraft:
@@ -221,8 +323,8 @@ class _Reader:
         self.implicit_orders = 0
         # Timestamps repeat within a message (OBX-14 of every result): parsed once per text.
         self.times: dict[str, tuple[Timestamp | None, str, str]] = {}
-        self.new_result = lab_result_constructor()
-        self.new_number = number_constructor()
+        self.new_result = constructor(LabResult)
+        self.new_number = constructor(Number)
 
     # ------------------------------------------------------------------ the message
 
@@ -751,67 +853,32 @@ class _Reader:
     def _obx(self, fields: list[str], location: str) -> None:
         order = self.order or self._implicit_order(location, "OBX")
         d, codec = self.delimiters, self.codec
-        code, problem = concept(fields[3], d, codec)
-        if problem:
-            self._issue(Severity.WARNING, "hl7v2.escape-invalid", f"{location}-3", problem)
-        if code is None:
-            code = _EMPTY_CONCEPT
-            self._issue(
-                Severity.WARNING,
-                "hl7v2.code-missing",
-                f"{location}-3",
-                "OBX-3 observation identifier is empty",
-            )
+        coded = _coded_result(
+            fields[2], fields[3], fields[6], fields[7], fields[8], fields[11], d, codec
+        )
+        (
+            code,
+            unit,
+            reference_range,
+            flags,
+            status,
+            status_text,
+            absent,
+            code_notes,
+            notes,
+            kind,
+        ) = coded
+        for field_number, severity, issue_code, text in code_notes:
+            self._issue(severity, issue_code, f"{location}-{field_number}", text)
         number = parse_decimal(fields[5]) if fields[2] == "NM" else None
         if number is not None:
             value: Value = self.new_number(number, fields[5].strip())  # the common case
         else:
-            value, notes = read_value(fields[2], fields[5], d, codec)
-            if notes:
-                self._notes(notes, f"{location}-5")
-        unit = reference_range = None
-        flags: tuple[Coding, ...] = ()
-        if fields[6]:
-            unit, unit_notes = read_unit(fields[6], d, codec)
-            if unit_notes:
-                self._notes(unit_notes, f"{location}-6")
-        if fields[7]:
-            reference_range, range_notes = read_range(fields[7], d, codec)
-            if range_notes:
-                self._notes(range_notes, f"{location}-7")
-        if fields[8]:
-            flags, flag_notes = read_flags(fields[8], d, codec)
-            if flag_notes:
-                self._notes(flag_notes, f"{location}-8")
-        status_text = fields[11].strip()
-        row = self.tables.result_status.get(status_text)
-        absent = ""
-        if row is not None:
-            status = row.status
-            absent = row.data_absent_reason
-            if row.no_result:
-                self._issue(
-                    Severity.INFORMATION,
-                    "hl7v2.result-order-detail",
-                    f"{location}-11",
-                    "OBX-11 'O': order detail only, no result; kept as a registered result",
-                )
-        else:
-            status = ResultStatus.UNKNOWN
-            if status_text:
-                self._issue(
-                    Severity.WARNING,
-                    "hl7v2.status-unknown",
-                    f"{location}-11",
-                    f"OBX-11 {status_text!r} is not in HL7 table 0085: status unknown",
-                )
-            else:
-                self._issue(
-                    Severity.WARNING,
-                    "hl7v2.status-missing",
-                    f"{location}-11",
-                    "OBX-11 observation result status is empty: status unknown",
-                )
+            value, value_notes = read_value(fields[2], fields[5], d, codec)
+            if value_notes:
+                self._notes(value_notes, f"{location}-5")
+        for field_number, severity, issue_code, text in notes:
+            self._issue(severity, issue_code, f"{location}-{field_number}", text)
         if not absent and type(value) is NoValue and value.reason == "masked":
             absent = "masked"
         method = category = None
@@ -832,8 +899,8 @@ class _Reader:
             if len(devices) > 1:
                 self._repetitions(location, 18, devices)
         if fields[29]:
-            kind = fields[29].split(d.component)[0].strip()
-            category = Concept((Coding(kind, "", _OBSERVATION_TYPE, "HL70936"),))
+            observation_type = fields[29].split(d.component)[0].strip()
+            category = Concept((Coding(observation_type, "", _OBSERVATION_TYPE, "HL70936"),))
         # Times repeat across the results of a message: a parsed one without problem is reused.
         times = self.times
         effective = analysis_time = None
@@ -861,7 +928,7 @@ class _Reader:
                 status_text,
                 absent,
                 flags,
-                fields[2].strip(),  # value_type
+                kind,  # value_type
                 fields[1].strip(),  # set_id
                 fields[4].strip(),  # sub_id
                 effective,
