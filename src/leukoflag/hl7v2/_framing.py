@@ -182,13 +182,13 @@ def _boundaries(region: bytes) -> list[tuple[int, int]]:
         line_number = number
         line = lines[number]
         skip = 3 if line[:3] == _BOM_UTF8 else 0
-        token = _MARKER_TOKENS.get(line[skip : skip + 3])
-        if token is None:
+        marker = _MARKER_TOKENS.get(line[skip : skip + 3])
+        if marker is None:
             continue
         # A line end after the marker is a separator too (an envelope line with no fields).
         following = line[skip + 3 : skip + 4] or (b"\r" if number < last else b"")
-        if token == 0 or (following and not following.isalnum()):
-            found.append((at + skip, token))
+        if marker == 0 or (following and not following.isalnum()):
+            found.append((at + skip, marker))
     found.sort()
     return found
 
