@@ -242,7 +242,7 @@ class _OrderDraft:
         results = self.results
         for position, notes in self.result_notes.items():
             results[position] = replace(results[position], notes=tuple(notes))
-        return Order(
+        return constructor(Order)(
             location=self.location,
             notes=tuple(self.notes),
             results=tuple(results),
@@ -277,7 +277,9 @@ class _GroupDraft:
         patient = self.patient
         if patient is not None and self.patient_notes:
             patient = replace(patient, notes=tuple(self.patient_notes))
-        return PatientResult(patient, self.visit, tuple(o.build() for o in self.orders))
+        return constructor(PatientResult)(
+            patient, self.visit, tuple(o.build() for o in self.orders)
+        )
 
 
 class _Reader:
@@ -292,6 +294,7 @@ class _Reader:
         "implicit_orders",
         "issues",
         "location",
+        "new_issue",
         "new_number",
         "new_result",
         "note_target",
@@ -325,6 +328,7 @@ class _Reader:
         self.times: dict[str, tuple[Timestamp | None, str, str]] = {}
         self.new_result = constructor(LabResult)
         self.new_number = constructor(Number)
+        self.new_issue = constructor(Issue)
 
     # ------------------------------------------------------------------ the message
 
@@ -378,13 +382,13 @@ class _Reader:
                 f"{where}-10",
                 "MSH-10 message control ID is empty: output ids cannot be tied to the message",
             )
-        applications = [self._hd(msh[n], f"{where}-{n}") for n in (3, 4, 5, 6)]
+        applications = [self._hd(msh[n], where, n) for n in (3, 4, 5, 6)]
         timestamp = self._time(msh[7], where, 7)
         for name, line in segments:
             self._segment(name, line)
         if self.pending_orc is not None:
             self._order_without_obr()
-        return Message(
+        return constructor(Message)(
             index=index,
             source=source,
             control_id=control_id,
@@ -531,7 +535,7 @@ class _Reader:
             else:
                 sex = row.gender
         self._problems(problems, location)
-        patient = Patient(
+        patient = constructor(Patient)(
             location=location,
             identifiers=tuple(identifiers),
             family=family,
@@ -564,7 +568,7 @@ class _Reader:
                 f"a second PV1 for the same patient is not mapped (first: {group.visit.location})",
             )
         else:
-            group.visit = Visit(
+            group.visit = constructor(Visit)(
                 location=location,
                 patient_class=decoded(fields[2].split(d.component)[0], d, codec, problems).strip(),
                 assigned_location=render_location(fields[3], d, codec, problems),
@@ -619,16 +623,16 @@ class _Reader:
         request = obr[1] if obr else _BLANKS
         where = obr[0] if obr else (orc[0] if orc else self.location)
         for key, orc_number, obr_number in (("placer_id", 2, 2), ("filler_id", 3, 3)):
+            sent_obr, sent_orc = request[obr_number], order_fields[orc_number]
             from_obr = (
-                identifier_ei(request[obr_number], d.component, d, codec, problems)
-                if request[obr_number]
-                else None
+                identifier_ei(sent_obr, d.component, d, codec, problems) if sent_obr else None
             )
-            from_orc = (
-                identifier_ei(order_fields[orc_number], d.component, d, codec, problems)
-                if order_fields[orc_number]
-                else None
-            )
+            if sent_orc == sent_obr and d.escape not in sent_orc:
+                from_orc = from_obr  # the usual case, ORC repeating the OBR's ID: read once
+            else:
+                from_orc = (
+                    identifier_ei(sent_orc, d.component, d, codec, problems) if sent_orc else None
+                )
             if from_obr and from_orc and from_obr.value != from_orc.value:
                 self._issue(
                     Severity.WARNING,
@@ -722,7 +726,7 @@ class _Reader:
         control = self._is_control(kind, role, f"{location}-15")
         received = self._time(fields[14], location, 14)
         fields[14] = ""  # OBR-14 is carried as this specimen's received time
-        return Specimen(
+        return constructor(Specimen)(
             location=f"{location}-15",
             type=kind,
             role=role,
@@ -762,7 +766,7 @@ class _Reader:
             )
         self._problems(problems, location)
         specimen = _SpecimenDraft(
-            Specimen(
+            constructor(Specimen)(
                 location=location,
                 identifier=identifier,
                 type=kind,
@@ -1011,7 +1015,7 @@ class _Reader:
         self._problems(problems, location)
         return value
 
-    def _hd(self, field: str, where: str) -> str:
+    def _hd(self, field: str, where: str, number: int) -> str:
         """HD (MSH-3 to MSH-6): the namespace ID, else the universal ID."""
         d = self.delimiters
         if d.component not in field and d.escape not in field:
@@ -1022,7 +1026,8 @@ class _Reader:
         universal = parts[1] if len(parts) > 1 else ""
         if not namespace:
             namespace = decoded(universal, d, self.codec, problems).strip()
-        self._problems(problems, where)
+        if problems:
+            self._problems(problems, f"{where}-{number}")
         return namespace
 
     def _repetitions(self, location: str, number: int, repetitions: list[str]) -> None:
@@ -1044,4 +1049,4 @@ class _Reader:
             self._issue(_SEVERITY.get(code, Severity.WARNING), code, location, text)
 
     def _issue(self, severity: Severity, code: str, location: str, text: str) -> None:
-        self.issues.append(Issue(severity, code, location, text))
+        self.issues.append(self.new_issue(severity, code, location, text))

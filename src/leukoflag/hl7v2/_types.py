@@ -7,8 +7,9 @@ readers of values that repeat across messages (codes, units) are cached per proc
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from leukoflag.hl7v2._construct import constructor
 from leukoflag.hl7v2._er7 import Delimiters, unescape
 from leukoflag.hl7v2._tables import load_tables
 from leukoflag.model import Coding, Concept, Identifier
@@ -135,14 +136,14 @@ def identifier_cx(
         p = _leaves(field, component, 5, delimiters, codec, problems)
         if not p[0]:
             return None
-        return Identifier(p[0], "", p[4], p[3])
+        return constructor(Identifier)(p[0], "", p[4], p[3])
     raw = field.split(component)
     p = _leaves(component.join(raw[:3]), component, 3, delimiters, codec, problems)
     if not p[0]:
         return None
     hd = _leaves(raw[3] if len(raw) > 3 else "", subcomponent, 3, delimiters, codec, problems)
     kind = _leaves(raw[4] if len(raw) > 4 else "", subcomponent, 1, delimiters, codec, problems)
-    return Identifier(p[0], _hd_system(hd[1], hd[2]), kind[0], hd[0] or hd[1])
+    return constructor(Identifier)(p[0], _hd_system(hd[1], hd[2]), kind[0], hd[0] or hd[1])
 
 
 def identifier_ei(
@@ -153,9 +154,31 @@ def identifier_ei(
     p = _leaves(text, separator, 4, delimiters, codec, problems)
     if not p[0]:
         return None
-    return Identifier(p[0], _hd_system(p[2], p[3]), "", p[1] or p[2])
+    return constructor(Identifier)(p[0], _hd_system(p[2], p[3]), "", p[1] or p[2])
 
 
+_Render = Callable[[str, Delimiters, str, list[str]], str]
+
+
+def _cached_render(render: _Render) -> _Render:
+    """``render`` cached per process by its raw text: providers, locations and organizations
+    come back in message after message. Problems found are replayed into the caller's list."""
+
+    @functools.lru_cache(maxsize=4096)
+    def cached(field: str, delimiters: Delimiters, codec: str) -> tuple[str, tuple[str, ...]]:
+        problems: list[str] = []
+        return render(field, delimiters, codec, problems), tuple(problems)
+
+    @functools.wraps(render)
+    def rendered(field: str, delimiters: Delimiters, codec: str, problems: list[str]) -> str:
+        text, found = cached(field, delimiters, codec)
+        problems.extend(found)
+        return text
+
+    return rendered
+
+
+@_cached_render
 def render_person(field: str, delimiters: Delimiters, codec: str, problems: list[str]) -> str:
     """XCN/CNN as readable text: ``prefix given middle family suffix, degree (id)``."""
     raw = field.split(delimiters.component)
@@ -187,6 +210,7 @@ def person_name(
     return p[0], given, dropped
 
 
+@_cached_render
 def render_location(field: str, delimiters: Delimiters, codec: str, problems: list[str]) -> str:
     """PL (PV1-3): point of care, room, bed, facility, building, floor, description."""
     raw = field.split(delimiters.component)
@@ -198,6 +222,7 @@ def render_location(field: str, delimiters: Delimiters, codec: str, problems: li
     return ", ".join(x for x in (p[0], p[1], p[2], p[6], p[7], p[3], p[8]) if x)
 
 
+@_cached_render
 def render_organization(field: str, delimiters: Delimiters, codec: str, problems: list[str]) -> str:
     """XON (OBX-23): organization name (identifier)."""
     p = _leaves(field, delimiters.component, 10, delimiters, codec, problems)

@@ -55,15 +55,9 @@ def parse_decimal(text: str) -> Decimal | None:
     """
     body = text.strip()
     digits = body[1:] if body[:1] in ("+", "-") else body
-    if digits.isdigit() and digits.isascii():
-        return Decimal(body)
-    head, dot, tail = digits.partition(".")
-    if (
-        dot
-        and (head or tail)
-        and (not head or (head.isdigit() and head.isascii()))
-        and (not tail or (tail.isdigit() and tail.isascii()))
-    ):
+    # Digits with at most one point among them (before, inside or after): "12", "1.5", ".5", "5."
+    bare = digits.replace(".", "", 1)
+    if bare.isdigit() and bare.isascii():
         return Decimal(body)
     return None
 
