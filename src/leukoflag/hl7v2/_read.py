@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
-from typing import Any, NamedTuple
+from typing import Any
 
 from leukoflag.hl7v2._charset import Decoded, decode_message
 from leukoflag.hl7v2._construct import constructor
@@ -89,6 +89,7 @@ _CARRIED = {
     "NTE": frozenset({1, 3}),
 }
 _MAPPED = frozenset(_CARRIED)
+_RESULT_SEGMENTS = frozenset({"OBR", "OBX"})
 _UNCARRIED = {
     name: tuple(n for n in range(1, 200) if n not in kept) for name, kept in _CARRIED.items()
 }
@@ -127,21 +128,24 @@ def read_message(raw: bytes, *, index: int, source: str, settings: Settings) -> 
     return outcome
 
 
-class _CodedResult(NamedTuple):
-    """The parts of an OBX that a lab sends over and over (type, code, unit, range, flags,
-    status): read once per distinct combination, with the Issues they raise as notes
-    ``(field number, severity, code, text)`` (OBX-3 notes apart: they come before OBX-5's)."""
+_Note = tuple[int, Severity, str, str]  # (field number, severity, issue code, text)
 
-    code: Concept
-    unit: Unit | None
-    reference_range: ReferenceRange | None
-    flags: tuple[Coding, ...]
-    status: ResultStatus
-    status_text: str
-    data_absent_reason: str
-    code_notes: tuple[tuple[int, Severity, str, str], ...]
-    notes: tuple[tuple[int, Severity, str, str], ...]
-    value_type: str
+# The parts of an OBX that a lab sends over and over, read once per distinct combination of
+# OBX-2, 3, 6, 7, 8 and 11: code, unit, reference range, flags, status, status text, data absent
+# reason, value type, then the Issues these fields raise as notes (OBX-3's apart: they come
+# before OBX-5's). A plain tuple: unpacking it is the fastest way to hand the parts over.
+_CodedResult = tuple[
+    Concept,
+    Unit | None,
+    ReferenceRange | None,
+    tuple[Coding, ...],
+    ResultStatus,
+    str,
+    str,
+    str,
+    tuple[_Note, ...],
+    tuple[_Note, ...],
+]
 
 
 @functools.lru_cache(maxsize=8192)
@@ -155,8 +159,8 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
     delimiters: Delimiters,
     codec: str,
 ) -> _CodedResult:
-    code_notes: list[tuple[int, Severity, str, str]] = []
-    notes: list[tuple[int, Severity, str, str]] = []
+    code_notes: list[_Note] = []
+    notes: list[_Note] = []
     code, problem = concept(code_field, delimiters, codec)
     if problem:
         code_notes.append((3, Severity.WARNING, "hl7v2.escape-invalid", problem))
@@ -211,7 +215,7 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
                     "OBX-11 observation result status is empty: status unknown",
                 )
             )
-    return _CodedResult(
+    return (
         code,
         unit,
         reference_range,
@@ -219,9 +223,9 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
         status,
         status_text,
         absent,
+        value_type.strip(),
         tuple(code_notes),
         tuple(notes),
-        value_type.strip(),
     )
 
 
@@ -346,13 +350,8 @@ class _Reader:
         msh = ["MSH", d.field, *msh_sent[1:]]
         if len(msh) < _WIDTH:
             msh.extend(_BLANKS[: _WIDTH - len(msh)])
-        field = d.field
-        segments = [
-            (name if name in _MAPPED and line[3:4] == field else segment_id(line, field), line)
-            for line in lines[1:]
-            for name in (line[:3],)
-        ]
-        if not segments:
+        body = lines[1:]
+        if not body:
             cut = " (MSH itself is cut short)" if len(msh_sent) < _REQUIRED_LAST["MSH"] else ""
             return f"truncated: the message holds only its MSH segment{cut}"
         type_parts = [p.strip() for p in msh[9].split(d.component)]
@@ -364,14 +363,9 @@ class _Reader:
                 f"message type {message_type} is not a lab result: leukoflag reads ORU^R01 "
                 "(and ORU^R30-R32) messages"
             )
-        rejected = self._truncation(segments)
+        rejected = self._truncation(body)
         if rejected:
             return rejected
-        if any(name == "MSH" for name, _ in segments):
-            return (
-                "more than one MSH segment in one message: split the input into messages "
-                "first (leukoflag.hl7v2.split_stream)"
-            )
         where = f"{self.location}/MSH[1]"
         self._unmapped(msh, "MSH", where, len(msh_sent) + 1)
         control_id = self._text(msh[10], f"{where}-10").strip()
@@ -384,8 +378,17 @@ class _Reader:
             )
         applications = [self._hd(msh[n], where, n) for n in (3, 4, 5, 6)]
         timestamp = self._time(msh[7], where, 7)
-        for name, line in segments:
+        field = d.field
+        for line in body:
+            name = line[:3]
+            if name not in _MAPPED or line[3:4] != field:
+                name = segment_id(line, field)
             self._segment(name, line)
+        if "MSH" in self.counts:
+            return (
+                "more than one MSH segment in one message: split the input into messages "
+                "first (leukoflag.hl7v2.split_stream)"
+            )
         if self.pending_orc is not None:
             self._order_without_obr()
         return constructor(Message)(
@@ -405,17 +408,22 @@ class _Reader:
             issues=tuple(self.issues),
         )
 
-    def _truncation(self, segments: list[tuple[str, str]]) -> str:
-        names = {name for name, _ in segments}
-        name, line = segments[-1]
+    def _truncation(self, body: list[str]) -> str:
+        """Why the message body (segments after MSH) is cut short or holds no results, or ``""``."""
+        field = self.delimiters.field
+        last = body[-1]
+        name = last[:3]
+        if name not in _MAPPED or last[3:4] != field:
+            name = segment_id(last, field)
         required = _REQUIRED_LAST.get(name)
-        if required is not None and line.count(self.delimiters.field) < required:
-            sent = line.count(self.delimiters.field)
+        if required is not None and last.count(field) < required:
+            sent = last.count(field)
             return (
                 f"truncated: the last segment, {name}, stops after field {sent} and lacks "
                 f"{name}-{required}; the message was cut short"
             )
-        if not names & {"OBR", "OBX"}:
+        # Stops at the first OBR or OBX, a few segments in.
+        if not any(line[:3] in _RESULT_SEGMENTS and line[3:4] in (field, "") for line in body):
             return "no results: the message has no OBR or OBX segment"
         return ""
 
@@ -857,9 +865,6 @@ class _Reader:
     def _obx(self, fields: list[str], location: str) -> None:
         order = self.order or self._implicit_order(location, "OBX")
         d, codec = self.delimiters, self.codec
-        coded = _coded_result(
-            fields[2], fields[3], fields[6], fields[7], fields[8], fields[11], d, codec
-        )
         (
             code,
             unit,
@@ -868,12 +873,15 @@ class _Reader:
             status,
             status_text,
             absent,
+            kind,
             code_notes,
             notes,
-            kind,
-        ) = coded
-        for field_number, severity, issue_code, text in code_notes:
-            self._issue(severity, issue_code, f"{location}-{field_number}", text)
+        ) = _coded_result(
+            fields[2], fields[3], fields[6], fields[7], fields[8], fields[11], d, codec
+        )
+        if code_notes:
+            for field_number, severity, issue_code, text in code_notes:
+                self._issue(severity, issue_code, f"{location}-{field_number}", text)
         number = parse_decimal(fields[5]) if fields[2] == "NM" else None
         if number is not None:
             value: Value = self.new_number(number, fields[5].strip())  # the common case
@@ -881,8 +889,9 @@ class _Reader:
             value, value_notes = read_value(fields[2], fields[5], d, codec)
             if value_notes:
                 self._notes(value_notes, f"{location}-5")
-        for field_number, severity, issue_code, text in notes:
-            self._issue(severity, issue_code, f"{location}-{field_number}", text)
+        if notes:
+            for field_number, severity, issue_code, text in notes:
+                self._issue(severity, issue_code, f"{location}-{field_number}", text)
         if not absent and type(value) is NoValue and value.reason == "masked":
             absent = "masked"
         method = category = None
