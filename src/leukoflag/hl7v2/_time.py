@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import zoneinfo
 
+from leukoflag.hl7v2._construct import constructor
 from leukoflag.model import Timestamp
 
 __all__ = ["TRUNCATED", "parse_timestamp"]
@@ -33,50 +34,51 @@ def parse_timestamp(text: str, zone: str | None) -> tuple[Timestamp | None, str,
     digits, dot, fraction = value.partition(".")
     if not digits.isdigit() or not digits.isascii():
         return None, INVALID, f"{text!r} is not an HL7 v2 date/time (YYYYMMDDHHMMSS±ZZZZ)"
-    if len(digits) not in _DATE_LENGTHS and len(digits) not in _TIME_LENGTHS:
-        return None, INVALID, f"{text!r} has {len(digits)} digits: not a valid date/time precision"
-    if dot and (len(digits) != 14 or not fraction.isdigit() or not fraction.isascii()):
+    size = len(digits)
+    if size not in _DATE_LENGTHS and size not in _TIME_LENGTHS:
+        return None, INVALID, f"{text!r} has {size} digits: not a valid date/time precision"
+    if dot and (size != 14 or not fraction.isdigit() or not fraction.isascii()):
         return None, INVALID, f"{text!r}: fractions of a second need a full HHMMSS time"
-    year = int(digits[:4])
-    month = int(digits[4:6]) if len(digits) >= 6 else 1
-    day = int(digits[6:8]) if len(digits) >= 8 else 1
+    # The text is ASCII digits from here on: its parts are the FHIR rendering as they stand,
+    # and two-digit parts compare as numbers.
+    year, month, day = digits[:4], digits[4:6], digits[6:8]
     try:
-        date = dt.date(year, month, day)
+        date = dt.date(int(year), int(month or 1), int(day or 1))
     except ValueError:
         return None, INVALID, f"{text!r} is not a calendar date"
-    if len(digits) in _DATE_LENGTHS:
+    new_timestamp = constructor(Timestamp)
+    if size in _DATE_LENGTHS:
         if offset:
             return None, INVALID, f"{text!r}: a time-zone offset needs a time of day"
-        fhir = digits[:4] + (f"-{digits[4:6]}" if len(digits) >= 6 else "")
-        fhir += f"-{digits[6:8]}" if len(digits) == 8 else ""
-        return Timestamp(text, fhir, date), "", ""
-    hour = int(digits[8:10])
-    minute = int(digits[10:12]) if len(digits) >= 12 else 0
-    second = int(digits[12:14]) if len(digits) >= 14 else 0
-    if hour > 23 or minute > 59 or second > 59:
+        fhir = year + (f"-{month}" if month else "") + (f"-{day}" if day else "")
+        return new_timestamp(text, fhir, date), "", ""
+    hour, minute, second = digits[8:10], digits[10:12] or "00", digits[12:14] or "00"
+    if hour > "23" or minute > "59" or second > "59":
         return None, INVALID, f"{text!r} is not a valid time of day"
-    clock = f"{hour:02d}:{minute:02d}:{second:02d}" + (f".{fraction}" if dot else "")
-    iso_date = date.isoformat()
+    clock = f"{hour}:{minute}:{second}.{fraction}" if dot else f"{hour}:{minute}:{second}"
+    iso_date = f"{year}-{month}-{day}"
     if offset:
         sign, zone_digits = offset[0], offset[1:]
         if len(zone_digits) != 4 or not zone_digits.isdigit() or not zone_digits.isascii():
             return None, INVALID, f"{text!r}: the offset {offset!r} is not ±HHMM"
-        if int(zone_digits[:2]) > 14 or int(zone_digits[2:]) > 59:
+        if zone_digits[:2] > "14" or zone_digits[2:] > "59":
             return None, INVALID, f"{text!r}: the offset {offset!r} is out of range"
         zone_text = f"{sign}{zone_digits[:2]}:{zone_digits[2:]}"
-        return Timestamp(text, f"{iso_date}T{clock}{zone_text}", date), "", ""
+        return new_timestamp(text, f"{iso_date}T{clock}{zone_text}", date), "", ""
     if zone is None:
         return (
-            Timestamp(text, iso_date, date),
+            new_timestamp(text, iso_date, date),
             TRUNCATED,
             (
                 f"{text!r} has a time but no UTC offset and no default time zone is set: "
                 f"kept as the date {iso_date} (FHIR requires a zone on a time)"
             ),
         )
-    local = dt.datetime(year, month, day, hour, minute, second, tzinfo=zoneinfo.ZoneInfo(zone))
+    local = dt.datetime.combine(
+        date, dt.time(int(hour), int(minute), int(second)), zoneinfo.ZoneInfo(zone)
+    )
     delta = local.utcoffset() or dt.timedelta(0)
     minutes = int(delta.total_seconds()) // 60
     sign = "-" if minutes < 0 else "+"
     hours, rest = divmod(abs(minutes), 60)
-    return Timestamp(text, f"{iso_date}T{clock}{sign}{hours:02d}:{rest:02d}", date), "", ""
+    return new_timestamp(text, f"{iso_date}T{clock}{sign}{hours:02d}:{rest:02d}", date), "", ""
