@@ -73,6 +73,7 @@ __all__ = ["read_message"]
 
 _WIDTH = 31  # fields kept per segment after padding (OBX-30 is the last one read)
 _BLANKS = [""] * _WIDTH
+_PADDING = tuple(("",) * (_WIDTH - sent) for sent in range(_WIDTH))  # blanks after `sent` fields
 _EMPTY_CONCEPT = Concept()
 _OBSERVATION_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0936"
 
@@ -379,11 +380,15 @@ class _Reader:
         applications = [self._hd(msh[n], where, n) for n in (3, 4, 5, 6)]
         timestamp = self._time(msh[7], where, 7)
         field = d.field
+        segment, result = self._segment, self._obx
         for line in body:
             name = line[:3]
             if name not in _MAPPED or line[3:4] != field:
                 name = segment_id(line, field)
-            self._segment(name, line)
+            elif name == "OBX":
+                result(line)  # most segments of a result message: straight to the OBX reader
+                continue
+            segment(name, line)
         if "MSH" in self.counts:
             return (
                 "more than one MSH segment in one message: split the input into messages "
@@ -439,17 +444,15 @@ class _Reader:
             )
             self.note_target = None
             return
+        if name == "OBX":
+            self._obx(line)
+            return
         count = self.counts[name] = self.counts.get(name, 0) + 1
         location = f"{self.location}/{name}[{count}]"
         fields = line.split(self.delimiters.field)
         sent = len(fields)
         if sent < _WIDTH:
-            fields.extend(_BLANKS[: _WIDTH - sent])
-        if name == "OBX":
-            self._obx(fields, location)
-            if sent > 9 and (fields[9] or fields[10] or fields[12] or fields[13] or sent > 20):
-                self._unmapped(fields, name, location, sent)
-            return
+            fields += _PADDING[sent]
         if name == "NTE":
             self._nte(fields, location)
         elif name == "OBR":
@@ -862,7 +865,13 @@ class _Reader:
 
     # ------------------------------------------------------------------ OBX (the hot path)
 
-    def _obx(self, fields: list[str], location: str) -> None:
+    def _obx(self, line: str) -> None:
+        count = self.counts["OBX"] = self.counts.get("OBX", 0) + 1
+        location = f"{self.location}/OBX[{count}]"
+        fields = line.split(self.delimiters.field)
+        sent = len(fields)
+        if sent < _WIDTH:
+            fields += _PADDING[sent]
         order = self.order or self._implicit_order(location, "OBX")
         d, codec = self.delimiters, self.codec
         (
@@ -956,6 +965,8 @@ class _Reader:
             )
         )
         self.note_target = (order, len(order.results) - 1)
+        if sent > 9 and (fields[9] or fields[10] or fields[12] or fields[13] or sent > 20):
+            self._unmapped(fields, "OBX", location, sent)
 
     def _performers(self, fields: list[str], location: str) -> tuple[str, ...]:
         d, codec = self.delimiters, self.codec

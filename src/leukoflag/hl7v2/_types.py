@@ -134,9 +134,7 @@ def identifier_cx(
     component, subcomponent = delimiters.component, delimiters.subcomponent
     if subcomponent not in field:
         p = _leaves(field, component, 5, delimiters, codec, problems)
-        if not p[0]:
-            return None
-        return constructor(Identifier)(p[0], "", p[4], p[3])
+        return constructor(Identifier)(p[0], "", p[4], p[3]) if p[0] else None
     raw = field.split(component)
     p = _leaves(component.join(raw[:3]), component, 3, delimiters, codec, problems)
     if not p[0]:
@@ -151,6 +149,11 @@ def identifier_ei(
 ) -> Identifier | None:
     """EI (OBR-2/3, ORC-2/3/4, SPM-2): entity ID^namespace^universal ID^universal ID type,
     split by ``separator`` (the subcomponent separator when the EI is itself a component)."""
+    if delimiters.escape not in text:
+        entity, _, namespace = text.partition(separator)
+        if separator not in namespace:  # the usual ID^namespace: no universal ID to map
+            entity = entity.strip()
+            return constructor(Identifier)(entity, "", "", namespace.strip()) if entity else None
     p = _leaves(text, separator, 4, delimiters, codec, problems)
     if not p[0]:
         return None
@@ -199,12 +202,11 @@ def person_name(
     field: str, delimiters: Delimiters, codec: str, problems: list[str]
 ) -> tuple[str, tuple[str, ...], list[tuple[int, str]]]:
     """XPN (PID-5): (family, given names, [(component, text) not carried: suffix, prefix …])."""
-    raw = field.split(delimiters.component)
     if delimiters.subcomponent in field:
+        raw = field.split(delimiters.component)
         raw[0] = raw[0].split(delimiters.subcomponent)[0]
-    p = _leaves(
-        delimiters.component.join(raw), delimiters.component, 6, delimiters, codec, problems
-    )
+        field = delimiters.component.join(raw)
+    p = _leaves(field, delimiters.component, 6, delimiters, codec, problems)
     given = (p[1], *p[2].split()) if p[1] else tuple(p[2].split())
     dropped = [(number, p[number - 1]) for number in (4, 5, 6) if p[number - 1]]
     return p[0], given, dropped
