@@ -33,3 +33,39 @@ def test_binary_is_described_as_binary() -> None:
     assert detect.describe_unknown(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR") == (
         "not HL7 v2 or FHIR JSON: binary content"
     )
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("MSH|^~\\&|HEMLAB|", "hl7v2"),
+        ("\r\nFHS|^~\\&|HEMLAB|", "hl7v2"),
+        ("BHS|^~\\&|HEMLAB|", "hl7v2"),
+        ("\x0bMSH|^~\\&|HEMLAB|", "hl7v2"),
+        ('\n  {"resourceType": "Observation"}', "fhir"),
+        ('[{"resourceType": "Bundle"}]', "fhir"),
+        ("Datum;Leukozyten\n", "unknown"),
+    ],
+)
+def test_wide_text_after_a_byte_order_mark_is_judged_by_its_text(
+    codec: str, text: str, kind: str
+) -> None:
+    head = ("\ufeff" + text).encode(codec)
+    assert detect.detect(head) == kind
+    assert detect.wide_encoding(head) == codec[:6]
+
+
+def test_wide_head_cut_inside_a_character_is_still_detected() -> None:
+    head = "MSH|^~\\&|HEMLAB|NORTHGATE".encode("utf-16")[:-1]
+    assert detect.detect(head) == "hl7v2"
+
+
+def test_utf8_content_has_no_wide_encoding() -> None:
+    assert detect.wide_encoding(b"\xef\xbb\xbfMSH|") == ""
+    assert detect.wide_encoding(b"MSH|") == ""
+
+
+def test_wide_text_is_described_by_its_text_not_as_binary() -> None:
+    reason = detect.describe_unknown("Datum;Leukozyten\n2026-12-03;2,9\n".encode("utf-16"))
+    assert reason == "not HL7 v2 or FHIR JSON: content starts with 'Datum;Leukozyten'"

@@ -64,3 +64,44 @@ def test_duffy_null_is_per_patient_opt_in() -> None:
     assert not settings.is_duffy_null(("MRN-78",))
     assert not Settings().is_duffy_null(("MRN-77",))
     assert Settings(duffy_null={"*"}).is_duffy_null(())
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("default_timezone", 5),
+        ("default_timezone", ["Europe/Oslo"]),
+        ("fallback_charset", 1252),
+        ("fallback_charset", ["cp1252"]),
+        ("strict", "yes"),
+        ("strict", 1),
+    ],
+)
+def test_setting_of_the_wrong_type_is_a_settings_error(field: str, value: object) -> None:
+    with pytest.raises(leukoflag.SettingsError) as caught:
+        Settings(**{field: value})  # type: ignore[arg-type]
+    assert field in str(caught.value)
+
+
+def test_an_unknown_zone_is_refused_every_time_not_only_the_first() -> None:
+    for _ in range(3):
+        with pytest.raises(leukoflag.SettingsError, match="Mars/Olympus_Mons"):
+            Settings(default_timezone="Mars/Olympus_Mons")
+
+
+def test_named_zone_and_codec_are_accepted_and_kept() -> None:
+    settings = Settings(default_timezone="America/Chicago", fallback_charset="latin-1")
+    assert (settings.default_timezone, settings.fallback_charset) == ("America/Chicago", "latin-1")
+
+
+def test_critical_limits_given_as_text_or_int_become_decimals() -> None:
+    settings = Settings(critical_low={"wbc": "1500", "anc": 250})
+    assert settings.critical_low_for("wbc") == Decimal(1500)
+    assert settings.critical_low_for("anc") == Decimal(250)
+    assert Settings(critical_low={"wbc": 2000, "anc": 500}) == Settings()
+
+
+def test_duffy_null_given_as_a_list_becomes_a_frozenset() -> None:
+    settings = Settings(duffy_null=["MRN-77", "MRN-78"])  # type: ignore[arg-type]
+    assert settings.duffy_null == frozenset({"MRN-77", "MRN-78"})
+    assert hash(settings) == hash(Settings(duffy_null=frozenset({"MRN-78", "MRN-77"})))

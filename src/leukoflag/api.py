@@ -12,6 +12,7 @@ already in memory and splits HL7 v2 straight from it (same chunks, no stream in 
 
 from __future__ import annotations
 
+import codecs
 import functools
 import io
 import os
@@ -41,6 +42,7 @@ _HEAD = 4096
 # of the input as its raw, so a large file of something else does not fill memory.
 REJECTED_RAW_LIMIT = 1 << 20
 _DRAIN_BLOCK = 1 << 20
+_TRANSCODE_BLOCK = 1 << 16
 
 
 @dataclass(slots=True)
@@ -121,6 +123,9 @@ def iter_outcomes(stream: BinaryIO, settings: Settings, *, source: str) -> Itera
     if kind == "hl7v2":
         yield from _v2_outcomes(hl7v2.split_stream(stream), settings, source)
     elif kind == "fhir":
+        codec = detect.wide_encoding(head)
+        if codec:  # UTF-16/32 JSON: the FHIR reader reads UTF-8
+            stream = cast("BinaryIO", io.BufferedReader(_Utf8Transcoder(stream, codec)))
         yield from _fhir_outcomes(stream, settings, source)
     else:
         yield from _unknown_outcomes(stream, source)
@@ -268,6 +273,33 @@ def _rejection_issue(rejected: Rejected) -> Issue:
         rejected.location or f"ITEM[{rejected.index}]",
         rejected.reason,
     )
+
+
+class _Utf8Transcoder(io.RawIOBase):
+    """A UTF-16/32 binary stream read as UTF-8, block by block (memory stays flat); the
+    byte-order mark is consumed, undecodable bytes become U+FFFD."""
+
+    def __init__(self, stream: BinaryIO, codec: str) -> None:
+        super().__init__()
+        self._stream = stream
+        self._decoder = codecs.getincrementaldecoder(codec)("replace")
+        self._pending = b""
+        self._offset = 0
+        self._ended = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while self._offset >= len(self._pending) and not self._ended:
+            block = self._stream.read(_TRANSCODE_BLOCK)
+            self._ended = not block
+            self._pending = self._decoder.decode(block, final=self._ended).encode("utf-8")
+            self._offset = 0
+        chunk = self._pending[self._offset : self._offset + len(buffer)]
+        buffer[: len(chunk)] = chunk
+        self._offset += len(chunk)
+        return len(chunk)
 
 
 def _peekable(stream: BinaryIO, size: int = _HEAD) -> tuple[BinaryIO, bytes]:

@@ -1,14 +1,26 @@
-"""Tell HL7 v2 from FHIR JSON/NDJSON by the first bytes of the content, never by file name."""
+"""Tell HL7 v2 from FHIR JSON/NDJSON by the first bytes of the content, never by file name.
+
+Content with a UTF-16 or UTF-32 byte-order mark is judged by its text: a UTF-16 HL7 v2 file
+reaches the HL7 v2 reader (which decodes it), UTF-16 JSON the FHIR reader (through
+:func:`wide_encoding`, which tells the caller to transcode it).
+"""
 
 from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["Kind", "describe_unknown", "detect"]
+__all__ = ["Kind", "describe_unknown", "detect", "wide_encoding"]
 
 Kind = Literal["hl7v2", "fhir", "unknown"]
 
-_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+_BOM_UTF8 = b"\xef\xbb\xbf"
+# UTF-32 first: its little-endian mark starts with UTF-16's.
+_WIDE_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
 _V2_STARTS = (b"MSH", b"FHS", b"BHS")
 _MLLP_START = b"\x0b"
 
@@ -48,11 +60,21 @@ def describe_unknown(raw: bytes) -> str:
     return f"not HL7 v2 or FHIR JSON: content starts with {first!r}"
 
 
+def wide_encoding(head: bytes) -> str:
+    """``"utf-16"`` or ``"utf-32"`` when ``head`` starts with that byte-order mark, else ``""``."""
+    for bom, codec in _WIDE_BOMS:
+        if head.startswith(bom):
+            return codec
+    return ""
+
+
 def _strip(data: bytes) -> bytes:
-    for bom in _BOMS:
-        if data.startswith(bom):
-            data = data[len(bom) :]
-            break
+    """The content without byte-order mark and leading blanks; wide text as UTF-8."""
+    codec = wide_encoding(data)
+    if codec:
+        # The head may end inside a character: what cannot be decoded there is left out.
+        data = data.decode(codec, "ignore").encode("utf-8")
+    data = data.removeprefix(_BOM_UTF8)
     return data.lstrip(b" \t\r\n")
 
 

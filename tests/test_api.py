@@ -1,0 +1,308 @@
+"""The public entry points: convert, convert_file, Conversion, and how api.py joins the steps."""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import leukoflag
+from leukoflag import api, fhir, hl7v2
+from leukoflag.model import Severity
+
+MSH = (
+    "MSH|^~\\&|HEMLAB|NORTHGATE^2.16.840.1.113883.19.77^ISO|EHR|NORTHGATE|20261203141522-0600||"
+    "ORU^R01^ORU_R01|NG2612030044|P|2.5.1|||||USA|UNICODE UTF-8"
+)
+PID = "PID|1||NG-771204^^^NORTHGATE^MR||BRANDVOLD^INGRID^M||19670302|F"
+OBR = (
+    "OBR|1|PL-4471^EHR|FL-9902^HEMLAB|57021-8^CBC W Auto Differential panel - Blood^LN|||"
+    "20261203130000-0600|||||||||7720^OYELARAN^TUNDE^^^^MD||||||20261203140500-0600|||F"
+)
+WBC = (
+    "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||2.9|10*3/uL^^UCUM|"
+    "4.0-11.0|L|||F|||20261203130000-0600"
+)
+ANC = (
+    "OBX|2|NM|751-8^Neutrophils [#/volume] in Blood by Automated count^LN||1.45|10*3/uL^^UCUM|"
+    "1.80-7.70|L|||F|||20261203130000-0600"
+)
+CBC = "\r".join((MSH, PID, OBR, WBC, ANC)) + "\r"
+SECOND = CBC.replace("NG2612030044", "NG2612030045").replace("|2.9|", "|6.3|")
+
+
+def observation(value: float, text: str = "Leukocytes") -> dict[str, object]:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {
+            "coding": [{"system": "http://loinc.org", "code": "6690-2"}],
+            "text": text,
+        },
+        "subject": {"reference": "Patient/ng-771204"},
+        "effectiveDateTime": "2026-12-03T13:00:00-06:00",
+        "valueQuantity": {
+            "value": value,
+            "unit": "10*3/uL",
+            "system": "http://unitsofmeasure.org",
+            "code": "10*3/uL",
+        },
+    }
+
+
+# --------------------------------------------------------------------------- convert
+
+
+def test_text_and_its_utf8_bytes_convert_alike() -> None:
+    from_text = leukoflag.convert(CBC)
+    from_bytes = leukoflag.convert(CBC.encode("utf-8"))
+    assert from_text.bundles == from_bytes.bundles
+    assert from_text.findings == from_bytes.findings
+    assert [f.location for f in from_text.findings] == ["MSG[1]/OBX[1]", "MSG[1]/OBX[2]"]
+
+
+def test_bytearray_and_memoryview_are_read_like_bytes() -> None:
+    expected = leukoflag.convert(CBC.encode()).bundles
+    assert leukoflag.convert(bytearray(CBC.encode())).bundles == expected  # type: ignore[arg-type]
+    assert leukoflag.convert(memoryview(CBC.encode())).bundles == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("data", [b"", "", b"   \r\n\t\n", "\n\n"])
+def test_empty_input_holds_no_items(data: bytes | str) -> None:
+    conversion = leukoflag.convert(data)
+    assert (conversion.bundles, conversion.rejected, conversion.issues) == ([], [], [])
+
+
+def test_every_message_ends_as_a_bundle_or_a_rejection_in_input_order() -> None:
+    junk = "a note typed between two frames"
+    data = f"\x0b{CBC}\x1c\r{junk}\r\n\x0b{SECOND}\x1c\r"
+    conversion = leukoflag.convert(data, source="night-feed.hl7")
+    assert len(conversion.bundles) == 2
+    assert [r.index for r in conversion.rejected] == [2]
+    rejected = conversion.rejected[0]
+    assert rejected.source == "night-feed.hl7"
+    assert rejected.raw == junk.encode()
+    assert any(i.code == "input.rejected" and i.location == "MSG[2]" for i in conversion.issues)
+
+
+def test_conversion_without_settings_uses_the_defaults() -> None:
+    assert api.default_settings() == leukoflag.Settings()
+    assert api.default_settings() is api.default_settings()  # immutable: built once
+    assert leukoflag.convert(CBC).bundles == leukoflag.convert(CBC, leukoflag.Settings()).bundles
+
+
+def test_two_conversions_with_different_settings_side_by_side() -> None:
+    r4 = leukoflag.Settings()
+    r5_collection = leukoflag.Settings(fhir_version="R5", bundle_type="collection")
+    critical = leukoflag.Settings(critical_low={"wbc": 3000})
+    results = {
+        name: leukoflag.convert(CBC, settings)
+        for name, settings in (("r4", r4), ("r5", r5_collection), ("critical", critical))
+    }
+    assert results["r4"].bundles[0]["type"] == "transaction"
+    assert results["r5"].bundles[0]["type"] == "collection"
+    wbc = {name: c.findings[0] for name, c in results.items()}
+    assert wbc["r4"].code != "LL"
+    assert wbc["critical"].code == "LL"  # 2900/µL is under this conversion's own limit
+    # ... and the first conversion's settings are untouched by the others.
+    assert leukoflag.convert(CBC, r4).findings[0].code == wbc["r4"].code
+
+
+def test_strict_mode_rejects_a_message_with_a_broken_structure_and_says_why() -> None:
+    out_of_order = "\r".join((MSH, OBR, PID, WBC, ANC)) + "\r"
+    lenient = leukoflag.convert(out_of_order)
+    strict = leukoflag.convert(out_of_order, leukoflag.Settings(strict=True))
+    assert len(lenient.bundles) == 1
+    assert strict.bundles == []
+    (rejected,) = strict.rejected
+    assert rejected.reason.startswith("strict structure failed: ")
+    assert rejected.raw == out_of_order.encode()
+    assert rejected.location == "MSG[1]"
+    (issue,) = [i for i in strict.issues if i.code == "input.rejected"]
+    assert (issue.severity, issue.text) == (Severity.ERROR, rejected.reason)
+
+
+def test_strict_mode_accepts_a_well_formed_message() -> None:
+    strict = leukoflag.convert(CBC, leukoflag.Settings(strict=True))
+    assert (len(strict.bundles), strict.rejected) == (1, [])
+
+
+def test_fhir_input_keeps_its_shape() -> None:
+    conversion = leukoflag.convert(json.dumps(observation(2.9)))
+    (output,) = conversion.bundles
+    assert output["resourceType"] == "Observation"
+    (finding,) = conversion.findings
+    assert finding.value_per_ul == Decimal(2900)
+    assert finding.code != "N"
+
+
+# --------------------------------------------------------------------------- UTF-16 / UTF-32
+
+
+def with_byte_order_mark(text: str, codec: str) -> bytes:
+    """``text`` in ``codec``, starting with exactly one byte-order mark."""
+    data = text.encode(codec)
+    if codec in ("utf-16", "utf-32"):  # these codecs write the mark themselves
+        return data
+    return "\ufeff".encode(codec) + data
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-be"])
+def test_wide_hl7_file_with_byte_order_mark_reaches_the_reader(codec: str) -> None:
+    text = (CBC + SECOND).replace("BRANDVOLD", "BRÅTHEN")
+    data = with_byte_order_mark(text, codec)
+    conversion = leukoflag.convert(data)
+    assert conversion.rejected == []
+    assert len(conversion.bundles) == 2
+    assert conversion.bundles == leukoflag.convert(text).bundles
+    assert "BRÅTHEN" in fhir.dumps(conversion.bundles[0]).decode("utf-8")
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32", "utf-32-le"])
+def test_wide_json_with_byte_order_mark_is_read_as_fhir(codec: str) -> None:
+    document = json.dumps(observation(2.9, "Leukozyten (Säule Ä)"), ensure_ascii=False)
+    data = with_byte_order_mark(document, codec)
+    conversion = leukoflag.convert(data)
+    assert conversion.rejected == []
+    assert conversion.bundles == leukoflag.convert(document).bundles
+    assert conversion.bundles[0]["code"]["text"] == "Leukozyten (Säule Ä)"
+
+
+def test_wide_ndjson_is_read_line_by_line() -> None:
+    lines = [json.dumps(observation(value)) for value in (2.9, 6.4, 1.7)]
+    data = ("\n".join(lines) + "\n").encode("utf-16")
+    conversion = leukoflag.convert(data)
+    assert [f.value_per_ul for f in conversion.findings] == [Decimal(2900), Decimal(6400), 1700]
+    assert [f.location.split("/")[0] for f in conversion.findings] == [
+        "ITEM[1]",
+        "ITEM[2]",
+        "ITEM[3]",
+    ]
+
+
+def test_wide_text_that_is_neither_is_described_by_its_text() -> None:
+    conversion = leukoflag.convert("patient,wbc\nBRANDVOLD,2.9\n".encode("utf-16"))
+    (rejected,) = conversion.rejected
+    assert rejected.reason == "not HL7 v2 or FHIR JSON: content starts with 'patient,wbc'"
+
+
+# --------------------------------------------------------------------------- other content
+
+
+def test_content_that_is_neither_is_one_rejection_with_the_raw_kept() -> None:
+    csv = b"patient,wbc\nBRANDVOLD,2.9\n"
+    conversion = leukoflag.convert(csv)
+    (rejected,) = conversion.rejected
+    assert rejected.raw == csv
+    assert rejected.location == "ITEM[1]"
+    assert "content starts with 'patient,wbc'" in rejected.reason
+    assert "bytes" not in rejected.reason  # nothing was cut
+
+
+def test_large_content_that_is_neither_keeps_only_its_head() -> None:
+    row = b"2026-12-03 14:15:22 INFO heartbeat ok\n"
+    data = row * (3 * api.REJECTED_RAW_LIMIT // len(row))
+    conversion = leukoflag.convert(data)
+    (rejected,) = conversion.rejected
+    assert len(rejected.raw) == api.REJECTED_RAW_LIMIT
+    assert data.startswith(rejected.raw)
+    assert rejected.reason.endswith(
+        f"(input of {len(data)} bytes: only its first {api.REJECTED_RAW_LIMIT} bytes are kept "
+        "with this rejection)"
+    )
+
+
+class _Pipe(io.RawIOBase):
+    """A stream that cannot seek and hands out data in pieces, like a pipe."""
+
+    def __init__(self, pieces: Iterator[bytes]) -> None:
+        self.pieces = pieces
+        self.left = b""
+        self.handed = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if not self.left:
+            self.left = next(self.pieces, b"")
+        piece, self.left = self.left[: len(buffer)], self.left[len(buffer) :]
+        buffer[: len(piece)] = piece
+        self.handed += len(piece)
+        return len(piece)
+
+
+def test_large_piped_content_that_is_neither_is_counted_not_kept() -> None:
+    block = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 255
+    count = 3 * api.REJECTED_RAW_LIMIT // len(block)
+    pipe = _Pipe(iter([block] * count))
+    outcomes = list(api.iter_outcomes(pipe, leukoflag.Settings(), source="-"))  # type: ignore[arg-type]
+    (outcome,) = outcomes
+    assert outcome.rejected is not None
+    assert len(outcome.rejected.raw) <= api.REJECTED_RAW_LIMIT
+    assert pipe.handed == count * len(block)  # read to its end, to count it
+    assert outcome.rejected.reason.startswith("not HL7 v2 or FHIR JSON: binary content (input of ")
+
+
+# --------------------------------------------------------------------------- files
+
+
+def test_convert_file_reads_like_convert(tmp_path: Path) -> None:
+    path = tmp_path / "feed.hl7"
+    path.write_bytes((CBC + SECOND).encode())
+    from_file = leukoflag.convert_file(path)
+    assert len(from_file.bundles) == 2
+    assert from_file.bundles == leukoflag.convert(CBC + SECOND).bundles
+    assert leukoflag.convert_file(str(path)).findings == from_file.findings
+
+
+def test_missing_file_is_a_read_error_and_an_os_error(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-feed.hl7"
+    with pytest.raises(leukoflag.ReadError) as caught:
+        leukoflag.convert_file(missing)
+    assert isinstance(caught.value, OSError)
+    assert isinstance(caught.value, leukoflag.Error)
+    assert str(missing) in str(caught.value)
+    assert caught.value.errno == errno.ENOENT  # kept from the OS error
+
+
+def test_rejected_items_of_a_file_name_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.hl7"
+    broken = "MSH|^~|HEMLAB|NORTHGATE\rPID|1||NG-771204\r"
+    path.write_bytes((CBC + broken + SECOND).encode())
+    conversion = leukoflag.convert_file(path)
+    assert len(conversion.bundles) == 2
+    (rejected,) = conversion.rejected
+    assert (rejected.source, rejected.index) == (str(path), 2)
+    assert rejected.raw == broken.encode()
+    assert "MSH-2 encoding characters" in rejected.reason
+
+
+# --------------------------------------------------------------------------- splitting in memory
+
+
+def test_in_memory_split_gives_the_chunks_of_the_stream_split() -> None:
+    data = (
+        b"\xef\xbb\xbf"
+        b"\x0b"
+        + CBC.encode()
+        + b"\x1c\r"
+        + b"stray words\r\n"
+        + b"BHS|^~\\&|HEMLAB\r"
+        + SECOND.replace("\r", "\n").encode()
+        + b"BTS|1\r"
+    )
+    from_stream = list(hl7v2.split_stream(io.BytesIO(data)))
+    assert list(hl7v2.split_bytes(data)) == from_stream
+    assert len(from_stream) == 3
+
+
+def test_message_shorter_than_a_block_is_not_copied() -> None:
+    raw = CBC.encode()
+    (chunk,) = hl7v2.split_bytes(raw)
+    assert chunk is raw
