@@ -38,7 +38,7 @@ from leukoflag.hl7v2._types import (
 )
 from leukoflag.hl7v2._values import (
     Note,
-    parse_decimal,
+    plain_number,
     read_flags,
     read_range,
     read_unit,
@@ -52,7 +52,6 @@ from leukoflag.model import (
     LabResult,
     Message,
     NoValue,
-    Number,
     Order,
     Patient,
     PatientResult,
@@ -300,7 +299,6 @@ class _Reader:
         "issues",
         "location",
         "new_issue",
-        "new_number",
         "new_result",
         "note_target",
         "order",
@@ -332,7 +330,6 @@ class _Reader:
         # Timestamps repeat within a message (OBX-14 of every result): parsed once per text.
         self.times: dict[str, tuple[Timestamp | None, str, str]] = {}
         self.new_result = constructor(LabResult)
-        self.new_number = constructor(Number)
         self.new_issue = constructor(Issue)
 
     # ------------------------------------------------------------------ the message
@@ -891,9 +888,9 @@ class _Reader:
         if code_notes:
             for field_number, severity, issue_code, text in code_notes:
                 self._issue(severity, issue_code, f"{location}-{field_number}", text)
-        number = parse_decimal(fields[5]) if fields[2] == "NM" else None
+        number = plain_number(fields[5]) if fields[2] == "NM" else None
         if number is not None:
-            value: Value = self.new_number(number, fields[5].strip())  # the common case
+            value: Value = number  # the common case
         else:
             value, value_notes = read_value(fields[2], fields[5], d, codec)
             if value_notes:

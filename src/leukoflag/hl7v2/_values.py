@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from decimal import Decimal
 
+from leukoflag.hl7v2._construct import constructor
 from leukoflag.hl7v2._er7 import Delimiters
 from leukoflag.hl7v2._tables import INTERPRETATION_SYSTEM, load_tables
 from leukoflag.hl7v2._types import concept, decoded, system_uri
@@ -28,6 +29,7 @@ from leukoflag.model import (
 __all__ = [
     "Note",
     "parse_decimal",
+    "plain_number",
     "read_flags",
     "read_range",
     "read_unit",
@@ -62,6 +64,14 @@ def parse_decimal(text: str) -> Decimal | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def plain_number(field: str) -> Number | None:
+    """An NM field that is a plain decimal, as a :class:`Number`, else None. Cached by its text:
+    results of a lab's tests take a limited set of values (two or three significant figures)."""
+    value = parse_decimal(field)
+    return None if value is None else constructor(Number)(value, field.strip())
+
+
 def _comparator(text: str) -> tuple[str, str]:
     """(comparator, rest) for a text that may start with ``<``, ``<=``, ``>``, ``>=``, ``=``."""
     for sign in _COMPARATORS:
@@ -92,9 +102,9 @@ def read_value(
 ) -> tuple[Value, list[Note]]:
     """OBX-5 read by its OBX-2 type. The notes list is the caller's to read, not to change."""
     if value_type == "NM":
-        plain = parse_decimal(field)  # the common case, first: a plain decimal
+        plain = plain_number(field)  # the common case, first: a plain decimal
         if plain is not None:
-            return Number(plain, field.strip()), _NO_NOTES
+            return plain, _NO_NOTES
     notes: list[Note] = []
     stripped = field.strip()
     if not stripped:
