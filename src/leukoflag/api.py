@@ -206,8 +206,7 @@ def convert_v2_message(raw: bytes, index: int, source: str, settings: Settings) 
             return Outcome(
                 index, source, None, rejected, issues=(*issues, _rejection_issue(rejected))
             )
-    findings = tuple(e.finding for e in evaluations.values() if e.finding is not None)
-    return Outcome(index, source, bundle, None, findings, issues)
+    return Outcome(index, source, bundle, None, _findings(evaluations), issues)
 
 
 def _fhir_outcomes(stream: BinaryIO, settings: Settings, source: str) -> Iterator[Outcome]:
@@ -233,8 +232,7 @@ def _fhir_outcomes(stream: BinaryIO, settings: Settings, source: str) -> Iterato
                     item.index, source, None, rejected, issues=(*issues, _rejection_issue(rejected))
                 )
                 continue
-        findings = tuple(e.finding for e in evaluations.values() if e.finding is not None)
-        yield Outcome(item.index, source, output, None, findings, issues)
+        yield Outcome(item.index, source, output, None, _findings(evaluations), issues)
 
 
 def evaluate_groups(
@@ -254,9 +252,12 @@ def evaluate_groups(
     return evaluations
 
 
-def _evaluation_issues(evaluations: dict[str, Evaluation]) -> Iterator[Issue]:
-    for evaluation in evaluations.values():
-        yield from evaluation.issues
+def _evaluation_issues(evaluations: dict[str, Evaluation]) -> list[Issue]:
+    return [issue for evaluation in evaluations.values() for issue in evaluation.issues]
+
+
+def _findings(evaluations: dict[str, Evaluation]) -> tuple[Finding, ...]:
+    return tuple([e.finding for e in evaluations.values() if e.finding is not None])
 
 
 def _reject(

@@ -31,6 +31,7 @@ _BOMS_WIDE = (
     (b"\xff\xfe", "utf-16"),
     (b"\xfe\xff", "utf-16"),
 )
+_WIDE_BOM_STARTS = frozenset(bom[:1] for bom, _ in _BOMS_WIDE)
 _BLANK = b" \t\r\n"
 
 
@@ -42,6 +43,8 @@ def split_stream(stream: BinaryIO, block_size: int = BLOCK_SIZE) -> Iterator[byt
 def split_bytes(data: bytes, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
     """The chunks ``split_stream(io.BytesIO(data))`` yields, taken from ``data`` without copying
     it into a stream first (a message shorter than a block is yielded as ``data`` itself)."""
+    if len(data) <= block_size:
+        return _split(iter((data,)))
     return _split(data[at : at + block_size] for at in range(0, len(data), block_size))
 
 
@@ -52,10 +55,11 @@ def _read_blocks(stream: BinaryIO, block_size: int) -> Iterator[bytes]:
 
 def _split(blocks: Iterator[bytes]) -> Iterator[bytes]:
     first = next(blocks, b"")
-    for bom, codec in _BOMS_WIDE:
-        if first.startswith(bom):
-            yield from _split_wide(first, blocks, codec)
-            return
+    if first[:1] in _WIDE_BOM_STARTS:
+        for bom, codec in _BOMS_WIDE:
+            if first.startswith(bom):
+                yield from _split_wide(first, blocks, codec)
+                return
     if first.startswith(_BOM_UTF8):
         first = first[len(_BOM_UTF8) :]
     yield from _Splitter().feed_blocks(chain((first,), blocks))
@@ -99,7 +103,9 @@ class _Splitter:
         rest = b"".join(pending)
         if rest:
             yield from self._region(rest)
-        yield from self._flush(cut=self.in_frame)
+        chunk = self._flush(cut=self.in_frame)
+        if chunk:
+            yield chunk
 
     def _region(self, region: bytes) -> Iterator[bytes]:
         """Handle a run of complete lines (``region`` starts at a line start)."""
@@ -110,21 +116,20 @@ class _Splitter:
             # A byte-order mark before a line's MSH (files concatenated with cat) is dropped.
             bom = 3 if token == 0 and region[max(at - 3, 0) : at] == _BOM_UTF8 else 0
             self._add(region[position : at - bom])
+            # A start block while a frame is open: that frame never got its end block.
+            chunk = self._flush(cut=token == _START and self.in_frame)
+            if chunk:
+                yield chunk
             if token == _START:
-                # A start block while a frame is open: that frame never got its end block.
-                yield from self._flush(cut=self.in_frame)
                 self.in_frame = True
                 position = at + 1
             elif token == _END:
-                yield from self._flush(cut=False)
                 self.in_frame = False
                 position = at + 1
             elif token == 0:  # MSH
-                yield from self._flush(cut=False)
                 self.kind = "message"
                 position = at
             else:  # a batch envelope line: ends the message, dropped
-                yield from self._flush(cut=False)
                 position = _line_end(region, at)
         self._add(region[position:])
 
@@ -137,26 +142,24 @@ class _Splitter:
             self.kind = "junk"
         self.parts.append(data)
 
-    def _flush(self, *, cut: bool) -> Iterator[bytes]:
-        """Yield the chunk read so far; ``cut``: it is a message whose MLLP frame never ended."""
+    def _flush(self, *, cut: bool) -> bytes:
+        """The chunk read so far (``b""``: none); ``cut``: it is a message whose MLLP frame never
+        ended."""
         if not self.kind:
-            return
+            return b""
         chunk = b"".join(self.parts)
         kind = self.kind
         self.parts = []
         self.kind = ""
         if kind == "junk":
-            chunk = chunk.strip(_BLANK)
-            if chunk:
-                yield chunk
-            return
+            return chunk.strip(_BLANK)
         stripped = chunk.rstrip(_BLANK)
         # Keep the last segment's terminator as sent (CRLF, CR or LF), drop trailing blank lines.
         terminator = chunk[len(stripped) : len(stripped) + 2]
         if terminator != b"\r\n":
             terminator = terminator[:1] if terminator[:1] in (b"\r", b"\n") else b""
         message = chunk[: len(stripped) + len(terminator)]
-        yield b"\x0b" + message if cut else message
+        return b"\x0b" + message if cut else message
 
 
 def _boundaries(region: bytes) -> list[tuple[int, int]]:
