@@ -197,16 +197,7 @@ def convert_v2_message(raw: bytes, index: int, source: str, settings: Settings) 
     evaluations = evaluate_groups(read.groups, settings, fallback=read)
     bundle, write_issues = fhir.write_bundle(read, evaluations, settings)
     issues = (*read.issues, *_evaluation_issues(evaluations), *write_issues)
-    if settings.strict:
-        problems = fhir.validate(bundle, settings.fhir_version)
-        if problems:
-            rejected = _reject(
-                index, source, raw, read.location, what="FHIR validation", problems=problems
-            )
-            return Outcome(
-                index, source, None, rejected, issues=(*issues, _rejection_issue(rejected))
-            )
-    return Outcome(index, source, bundle, None, _findings(evaluations), issues)
+    return _finished(index, source, raw, read.location, bundle, evaluations, issues, settings)
 
 
 def _fhir_outcomes(stream: BinaryIO, settings: Settings, source: str) -> Iterator[Outcome]:
@@ -217,22 +208,33 @@ def _fhir_outcomes(stream: BinaryIO, settings: Settings, source: str) -> Iterato
         evaluations = evaluate_groups(item.groups, settings, fallback=None)
         output, write_issues = fhir.flag_in_place(item, evaluations, settings)
         issues = (*item.issues, *_evaluation_issues(evaluations), *write_issues)
-        if settings.strict:
-            problems = fhir.validate(output, settings.fhir_version)
-            if problems:
-                rejected = _reject(
-                    item.index,
-                    source,
-                    item.raw,
-                    item.location,
-                    what="FHIR validation",
-                    problems=problems,
-                )
-                yield Outcome(
-                    item.index, source, None, rejected, issues=(*issues, _rejection_issue(rejected))
-                )
-                continue
-        yield Outcome(item.index, source, output, None, _findings(evaluations), issues)
+        yield _finished(
+            item.index, source, item.raw, item.location, output, evaluations, issues, settings
+        )
+
+
+def _finished(  # noqa: PLR0917 - one item's whole story, told once for both formats
+    index: int,
+    source: str,
+    raw: bytes,
+    location: str,
+    output: dict[str, Any],
+    evaluations: dict[str, Evaluation],
+    issues: tuple[Issue, ...],
+    settings: Settings,
+) -> Outcome:
+    """The outcome of a converted item; in strict mode, rejected when its output is not valid
+    FHIR."""
+    if settings.strict:
+        problems = fhir.validate(output, settings.fhir_version)
+        if problems:
+            rejected = _reject(
+                index, source, raw, location, what="FHIR validation", problems=problems
+            )
+            return Outcome(
+                index, source, None, rejected, issues=(*issues, _rejection_issue(rejected))
+            )
+    return Outcome(index, source, output, None, _findings(evaluations), issues)
 
 
 def evaluate_groups(

@@ -21,6 +21,7 @@ _WIDE_BOMS = (
     (b"\xff\xfe", "utf-16"),
     (b"\xfe\xff", "utf-16"),
 )
+_WIDE_BOM_STARTS = frozenset(bom[:1] for bom, _ in _WIDE_BOMS)
 _V2_STARTS = (b"MSH", b"FHS", b"BHS")
 _MLLP_START = b"\x0b"
 
@@ -61,7 +62,10 @@ def describe_unknown(raw: bytes) -> str:
 
 
 def wide_encoding(head: bytes) -> str:
-    """``"utf-16"`` or ``"utf-32"`` when ``head`` starts with that byte-order mark, else ``""``."""
+    """``"utf-16"`` or ``"utf-32"`` when ``head`` starts with that byte-order mark, else ``""``
+    (the HL7 v2 splitter and decoder ask too)."""
+    if head[:1] not in _WIDE_BOM_STARTS:
+        return ""  # the usual case, at once
     for bom, codec in _WIDE_BOMS:
         if head.startswith(bom):
             return codec

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from leukoflag.detect import wide_encoding
 from leukoflag.hl7v2._er7 import read_delimiters, segment_id
 from leukoflag.hl7v2._tables import load_tables
 from leukoflag.model import Issue, Severity
@@ -18,13 +19,7 @@ __all__ = ["Decoded", "decode_message", "describe_junk"]
 
 _START_BLOCK = b"\x0b"
 _END_BLOCK = b"\x1c"
-_BOMS = (
-    (b"\x00\x00\xfe\xff", "utf-32"),
-    (b"\xff\xfe\x00\x00", "utf-32"),
-    (b"\xef\xbb\xbf", "utf-8"),
-    (b"\xff\xfe", "utf-16"),
-    (b"\xfe\xff", "utf-16"),
-)
+_BOM_UTF8 = b"\xef\xbb\xbf"
 _WIDE = ("utf-16", "utf-32")
 _SINGLE_BYTE_EXEMPT = frozenset({"utf-8", "ascii", "utf-16", "utf-32"})
 
@@ -50,15 +45,12 @@ def decode_message(raw: bytes, fallback: str, location: str) -> Decoded | str:
                 "the connection or file was cut mid-message"
             )
         data = data[1:end]
-    bom_codec = ""
-    for bom, codec in _BOMS:
-        if data.startswith(bom):
-            bom_codec = codec
-            if codec not in _WIDE:
-                data = data[len(bom) :]
-            break
-    if bom_codec in _WIDE:
+    bom_codec = wide_encoding(data)
+    if bom_codec:
         return _decode_wide(data, bom_codec, location)
+    if data.startswith(_BOM_UTF8):
+        bom_codec = "utf-8"
+        data = data[len(_BOM_UTF8) :]
     data = data.lstrip(b" \t\r\n")
     if not data.startswith(b"MSH"):
         return describe_junk(data)

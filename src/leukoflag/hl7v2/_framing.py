@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import BinaryIO
 
+from leukoflag.detect import wide_encoding
+
 __all__ = ["split_bytes", "split_stream"]
 
 BLOCK_SIZE = 1 << 20
@@ -25,13 +27,6 @@ _BOM_UTF8 = b"\xef\xbb\xbf"
 _MARKER_TOKENS = {b"MSH": 0, **dict.fromkeys(_ENVELOPE, 1)}
 _LINE_MARKERS = frozenset({*_MARKER_TOKENS, _BOM_UTF8})
 _LINE_STARTS_TO_CR = bytes.maketrans(b"\n\x0b\x1c", b"\r\r\r")
-_BOMS_WIDE = (
-    (b"\x00\x00\xfe\xff", "utf-32"),
-    (b"\xff\xfe\x00\x00", "utf-32"),
-    (b"\xff\xfe", "utf-16"),
-    (b"\xfe\xff", "utf-16"),
-)
-_WIDE_BOM_STARTS = frozenset(bom[:1] for bom, _ in _BOMS_WIDE)
 _BLANK = b" \t\r\n"
 
 
@@ -55,11 +50,10 @@ def _read_blocks(stream: BinaryIO, block_size: int) -> Iterator[bytes]:
 
 def _split(blocks: Iterator[bytes]) -> Iterator[bytes]:
     first = next(blocks, b"")
-    if first[:1] in _WIDE_BOM_STARTS:
-        for bom, codec in _BOMS_WIDE:
-            if first.startswith(bom):
-                yield from _split_wide(first, blocks, codec)
-                return
+    codec = wide_encoding(first)
+    if codec:
+        yield from _split_wide(first, blocks, codec)
+        return
     if first.startswith(_BOM_UTF8):
         first = first[len(_BOM_UTF8) :]
     yield from _Splitter().feed_blocks(chain((first,), blocks))
