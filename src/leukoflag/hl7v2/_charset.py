@@ -67,8 +67,12 @@ def decode_message(raw: bytes, fallback: str, location: str) -> Decoded | str:
 
 
 def _line_end(data: bytes) -> int:
-    ends = [i for i in (data.find(b"\r"), data.find(b"\n")) if i >= 0]
-    return min(ends) if ends else len(data)
+    """Where the first line of ``data`` ends (CR or LF), or its length."""
+    end = data.find(b"\r")
+    if end < 0:
+        end = len(data)
+    feed = data.find(b"\n", 0, end)  # a line feed only counts before the first CR
+    return end if feed < 0 else feed
 
 
 def _declared_charset(header: str, field: str, repetition: str) -> str:

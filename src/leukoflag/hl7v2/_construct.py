@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 __all__ = ["constructor"]
 
@@ -27,16 +27,12 @@ T = TypeVar("T")
 _PREFIX = "_lf_"  # internal names of the generated function; no model field starts with it
 
 
-def constructor(cls: Callable[P, T]) -> Callable[P, T]:
+@functools.cache
+def _constructor(cls: type[Any]) -> Callable[..., Any]:
     """A function building ``cls(*args, **kwargs)`` faster (see the module docstring).
 
     Built once per class and process (cached), so callers may ask for it on every use.
     """
-    return cast("Callable[P, T]", _constructor(cls))
-
-
-@functools.cache
-def _constructor(cls: type[Any]) -> Callable[..., Any]:
     if not _eligible(cls):
         return cls
     fields = dataclasses.fields(cls)
@@ -66,6 +62,15 @@ def _constructor(cls: type[Any]) -> Callable[..., Any]:
         return cls
     build.__qualname__ = f"constructor({cls.__name__})"
     return build
+
+
+if TYPE_CHECKING:
+
+    def constructor(cls: Callable[P, T]) -> Callable[P, T]:
+        """Typed view of :func:`_constructor`: the same parameters and result as ``cls``."""
+
+else:
+    constructor = _constructor  # called directly: it is asked for on every object built
 
 
 def _eligible(cls: type[Any]) -> bool:
