@@ -809,9 +809,9 @@ class _Reader:
             for coding in kind.codings:
                 if coding.code.upper() in codes:
                     return True
-                if words & set(coding.display.lower().replace(",", " ").split()):
+                if not words.isdisjoint(coding.display.lower().replace(",", " ").split()):
                     return True
-            if words & set(kind.text.lower().replace(",", " ").split()):
+            if not words.isdisjoint(kind.text.lower().replace(",", " ").split()):
                 return True
         return control
 
