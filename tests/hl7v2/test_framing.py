@@ -208,3 +208,65 @@ def test_any_concatenation_and_chunking_yields_the_same_messages(
     assert [c.decode() for c in chunks] == texts
     read_all = [hl7v2.read_message(c, index=1, source="p", settings=Settings()) for c in chunks]
     assert all(isinstance(m, Message) for m in read_all)
+
+
+@given(
+    parts=st.lists(
+        st.sampled_from(
+            [
+                CBC,
+                SECOND.replace("\r", "\n"),
+                "\x0b" + THIRD + "\x1c\r",
+                "\x0b" + SECOND,  # a frame cut before its end block
+                "BHS|^~\\&|CORELAB\r",
+                "BTS|2\r",
+                "\ufeff",
+                "stray words\r\n",
+                "\r\n",
+            ]
+        ),
+        max_size=6,
+    ),
+    block_size=st.integers(min_value=1, max_value=900),
+)
+def test_bytes_in_memory_split_like_the_same_bytes_streamed(
+    parts: list[str], block_size: int
+) -> None:
+    from leukoflag.hl7v2 import _framing
+
+    data = "".join(parts).encode("utf-8")
+    streamed = list(_framing.split_stream(io.BytesIO(data), block_size))
+    assert list(_framing.split_bytes(data, block_size)) == streamed
+    assert list(hl7v2.split_bytes(data)) == list(hl7v2.split_stream(io.BytesIO(data)))
+
+
+ENVELOPES = (b"FHS", b"BHS", b"BTS", b"FTS")
+ATOMS = (b"MSH", b"FHS", b"BTS", b"MS", b"H", b"BT", b"S", b"A", b"7", b" ", b"|", b"^")
+BREAKS = (b"\r", b"\n", b"\r\n", b"\x0b", b"\x1c", b"\xef\xbb\xbf")
+
+
+def naive_boundaries(region: bytes) -> list[tuple[int, int]]:
+    """The boundary rule read straight from its definition, one byte at a time."""
+    found = [(at, byte) for at, byte in enumerate(region) if byte in (0x0B, 0x1C)]
+    starts = [0] + [at + 1 for at, byte in enumerate(region) if byte in b"\r\n\x0b\x1c"]
+    for start in starts:
+        at = start + 3 if region[start : start + 3] == b"\xef\xbb\xbf" else start
+        marker, following = region[at : at + 3], region[at + 3 : at + 4]
+        if marker == b"MSH":
+            found.append((at, 0))
+        elif marker in ENVELOPES and following and not following.isalnum():
+            found.append((at, 1))
+    return sorted(found)
+
+
+@given(
+    st.lists(
+        st.sampled_from((*ATOMS, *BREAKS)),
+        max_size=40,
+    )
+)
+def test_boundaries_found_line_by_line_are_those_of_the_definition(atoms: list[bytes]) -> None:
+    from leukoflag.hl7v2._framing import _boundaries
+
+    region = b"".join(atoms)
+    assert _boundaries(region) == naive_boundaries(region)
