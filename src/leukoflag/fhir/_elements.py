@@ -185,25 +185,27 @@ def identifier(value: Identifier, type_code: str = "") -> dict[str, Any]:
 
 def quantity(value: Decimal, unit: Unit | None, comparator: str = "") -> dict[str, Any]:
     """A Quantity as sent (V2-to-FHIR IG: code only when the unit names a URI system)."""
-    out: dict[str, Any] = {"value": value}
+    fields = _NO_UNIT if unit is None else _unit_fields(unit.text, unit.code, unit.system)
     if comparator:
-        out["comparator"] = comparator
-    if unit is not None:
-        shown, system, code = _unit_parts(unit)
-        if shown:
-            out["unit"] = shown
-        if system:
-            out["system"] = system
-            out["code"] = code
-    return out
+        return {"value": value, "comparator": comparator, **fields}
+    return {"value": value, **fields}
+
+
+_NO_UNIT: dict[str, str] = {}
 
 
 @functools.lru_cache(maxsize=1024)
-def _unit_parts(unit: Unit) -> tuple[str, str, str]:
-    """``Quantity.unit``, ``.system`` and ``.code`` of a unit as sent (feeds repeat units)."""
-    if unit.code and unit.system and is_uri(unit.system):
-        return unit.text or unit.code, unit.system, unit.code
-    return unit.text or unit.code, "", ""
+def _unit_fields(text: str, code: str, system: str) -> dict[str, str]:
+    """``Quantity.unit``, ``.system`` and ``.code`` of a unit as sent (feeds repeat units).
+
+    A template: callers copy its items into the Quantity they build, never hand it out.
+    """
+    shown = text or code
+    fields = {"unit": shown} if shown else {}
+    if code and system and is_uri(system):
+        fields["system"] = system
+        fields["code"] = code
+    return fields
 
 
 def per_ul(value: Decimal, comparator: str = "") -> dict[str, Any]:
@@ -304,11 +306,13 @@ def normalized_ranges(
 def sent_range(sent: ReferenceRange, value_unit: Unit | None) -> dict[str, Any]:
     """A reference range as sent: parsed limits (in the range's unit, else the value's), text."""
     unit = sent.unit if sent.unit is not None else value_unit
+    fields = _NO_UNIT if unit is None else _unit_fields(unit.text, unit.code, unit.system)
     out: dict[str, Any] = {}
-    if sent.low is not None and sent.low.is_finite():
-        out["low"] = quantity(sent.low, unit)
-    if sent.high is not None and sent.high.is_finite():
-        out["high"] = quantity(sent.high, unit)
+    low, high = sent.low, sent.high
+    if low is not None and low.is_finite():
+        out["low"] = {"value": low, **fields}
+    if high is not None and high.is_finite():
+        out["high"] = {"value": high, **fields}
     if sent.text:
         out["text"] = sent.text
     return out

@@ -20,6 +20,7 @@ from leukoflag.fhir._terms import tables
 from leukoflag.model import (
     CodedResult,
     Evaluation,
+    Finding,
     Issue,
     LabResult,
     Message,
@@ -35,6 +36,7 @@ from leukoflag.model import (
     Severity,
     Specimen,
     Text,
+    Timestamp,
     Visit,
 )
 from leukoflag.settings import Settings
@@ -74,6 +76,7 @@ _REQUEST_STATUS = {
 }
 _REPORTED = frozenset((ResultStatus.FINAL, ResultStatus.AMENDED, ResultStatus.CORRECTED))
 _STATUS = {status: status.value for status in ResultStatus}  # plain str, without enum lookups
+_MISSING = object()
 
 
 @dataclass(slots=True)
@@ -120,9 +123,10 @@ class _Writer:
     issues: list[Issue] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
     prefix_length: int = 0
-    # per-message memos: feeds repeat timestamps and flags within a message
+    # per-message memos by object identity: readers share equal timestamps, flags, units
     times: dict[int, str | None] = field(default_factory=dict)
-    flags: dict[tuple[Any, ...], tuple[list[dict[str, Any]], bool]] = field(default_factory=dict)
+    flags: dict[int, tuple[list[dict[str, Any]], bool]] = field(default_factory=dict)
+    analysed: dict[int, list[dict[str, Any]] | None] = field(default_factory=dict)
 
     # ----------------------------------------------------------------- plumbing
 
@@ -131,41 +135,43 @@ class _Writer:
         return location[self.prefix_length :] if location.startswith("MSG[") else location
 
     def ident(self, resource_type: str, location: str) -> str:
-        return self.ids(resource_type, self.path(location))
+        if location.startswith("MSG["):
+            location = location[self.prefix_length :]  # as in path(), without the extra call
+        return self.ids(resource_type, location)
 
-    def date_time(self, stamp: Any) -> str | None:
+    def date_time(self, stamp: Timestamp | None) -> str | None:
         """:func:`el.date_time`, once per Timestamp object of the message."""
         if stamp is None:
             return None
-        key = id(stamp)
-        try:
-            return self.times[key]
-        except KeyError:
+        key = id(stamp)  # the message keeps every stamp alive while it is written
+        value = self.times.get(key, _MISSING)
+        if value is _MISSING:
             value = self.times[key] = el.date_time(stamp)
-            return value
+        return value  # type: ignore[return-value]
 
     def interpretations(self, result: LabResult) -> list[dict[str, Any]]:
         """The sender's flags of ``result``, one CodeableConcept each (memoized per message)."""
         flags = result.sender_flags
         if not flags:
             return []
-        known = self.flags.get(flags)
+        known = self.flags.get(id(flags))  # readers share one tuple among equal OBX-8s
         if known is not None and not known[1]:
             return known[0]
         written, issues = el.sent_interpretations(flags, f"{result.location}-8")
-        self.flags[flags] = (written, bool(issues))
+        self.flags[id(flags)] = (written, bool(issues))
         self.issues.extend(issues)
         return written
 
     def add(self, resource: dict[str, Any]) -> dict[str, str]:
         """Append ``resource`` as an entry; its reference."""
         rid = resource["id"]
-        url = f"urn:uuid:{rid}"
-        entry: dict[str, Any] = {"fullUrl": url, "resource": resource}
+        url = "urn:uuid:" + rid
         if self.transaction:
             # PUT on a deterministic id: replaying the message updates, never duplicates.
-            entry["request"] = {"method": "PUT", "url": f"{resource['resourceType']}/{rid}"}
-        self.entries.append(entry)
+            request = {"method": "PUT", "url": resource["resourceType"] + "/" + rid}
+            self.entries.append({"fullUrl": url, "resource": resource, "request": request})
+        else:
+            self.entries.append({"fullUrl": url, "resource": resource})
         return {"reference": url}
 
     def issue(self, severity: Severity, code: str, location: str, text: str) -> None:
@@ -429,35 +435,19 @@ class _Writer:
             "resourceType": "Observation",
             "id": self.ident("Observation", location),
         }
-        extensions: list[dict[str, Any]] = []
-        if result.analysis_time is not None:
-            analysed = self.date_time(result.analysis_time)
-            if analysed is not None:
-                extensions.append({"url": _ANALYSIS_TIME, "valueDateTime": analysed})
-        if result.sub_id:
-            # V2-to-FHIR IG: OBX-4 kept for the receiver, who knows how the sender groups results
-            extensions.append(
-                {
-                    "url": _V2_SUBID,
-                    "extension": [{"url": "original-sub-identifier", "valueString": result.sub_id}],
-                }
-            )
         finding = evaluation.finding if evaluation is not None else None
-        interpretations = self.interpretations(result)
-        if finding is not None:
-            extensions.append(el.explanation(finding))
-            extensions.extend(
-                {"url": el.SENDER_INTERPRETATION, "valueCodeableConcept": i}
-                for i in interpretations
-            )
-        if extensions:
-            resource["extension"] = extensions
+        interpretations = self.interpretations(result) if result.sender_flags else []
+        if finding is not None or result.sub_id:
+            resource["extension"] = self.result_extensions(result, finding, interpretations)
+        elif result.analysis_time is not None:
+            analysed = self.analysis_time(result.analysis_time)
+            if analysed is not None:
+                resource["extension"] = analysed
         resource["status"] = _STATUS[result.status]
-        if result.category is not None:
-            category = el.concept(result.category)
-            if category is not None:
-                resource["category"] = [category]
-        if "category" not in resource and evaluation is not None and evaluation.analyte is not None:
+        category = el.concept(result.category) if result.category is not None else None
+        if category is not None:
+            resource["category"] = [category]
+        elif evaluation is not None and evaluation.analyte is not None:
             resource["category"] = [el.LABORATORY]
         code = el.concept(result.code)
         if evaluation is not None and evaluation.loinc is not None:
@@ -472,8 +462,12 @@ class _Writer:
         if context.encounter is not None:
             resource["encounter"] = context.encounter
         if result.effective is not None:
-            self.time(resource, "effectiveDateTime", result.effective, f"{location}-14")
-        else:
+            effective = self.date_time(result.effective)
+            if effective is not None:
+                resource["effectiveDateTime"] = effective
+            else:
+                self.time(resource, "effectiveDateTime", result.effective, f"{location}-14")
+        elif parts.effective:
             # No OBX-14: OBR-7/8 (the specimen's observation time) applies to every result.
             resource.update(parts.effective)
         if parts.issued is not None:
@@ -486,10 +480,9 @@ class _Writer:
         elif interpretations:
             resource["interpretation"] = interpretations
         value = result.value
-        if result.notes or (isinstance(value, Number) and value.comment):
-            notes = list(result.notes)
-            if isinstance(value, Number) and value.comment:
-                notes.insert(0, value.comment)
+        comment = value.comment if isinstance(value, Number) else ""
+        if result.notes or comment:
+            notes = [comment, *result.notes] if comment else result.notes
             resource["note"] = [{"text": note} for note in notes]
         if result.method is not None:
             method = el.concept(result.method)
@@ -506,6 +499,45 @@ class _Writer:
             if ranges:
                 resource["referenceRange"] = ranges
         return self.add(resource)
+
+    def analysis_time(self, stamp: Timestamp) -> list[dict[str, Any]] | None:
+        """``[extension]`` for an OBX-19, the same list for every result sharing the stamp."""
+        key = id(stamp)
+        known = self.analysed.get(key, _MISSING)
+        if known is _MISSING:
+            value = self.date_time(stamp)
+            known = (
+                [{"url": _ANALYSIS_TIME, "valueDateTime": value}] if value is not None else None
+            )
+            self.analysed[key] = known
+        return known  # type: ignore[return-value]
+
+    def result_extensions(
+        self,
+        result: LabResult,
+        finding: Finding | None,
+        interpretations: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        extensions: list[dict[str, Any]] = []
+        if result.analysis_time is not None:
+            analysed = self.analysis_time(result.analysis_time)
+            if analysed is not None:
+                extensions.extend(analysed)
+        if result.sub_id:
+            # V2-to-FHIR IG: OBX-4 kept for the receiver, who knows how the sender groups results
+            extensions.append(
+                {
+                    "url": _V2_SUBID,
+                    "extension": [{"url": "original-sub-identifier", "valueString": result.sub_id}],
+                }
+            )
+        if finding is not None:
+            extensions.append(el.explanation(finding))
+            extensions.extend(
+                {"url": el.SENDER_INTERPRETATION, "valueCodeableConcept": i}
+                for i in interpretations
+            )
+        return extensions
 
     def unknown_code(self, location: str, what: str) -> dict[str, Any]:
         self.issue(
@@ -535,12 +567,10 @@ class _Writer:
         self, resource: dict[str, Any], result: LabResult, evaluation: Evaluation | None
     ) -> None:
         value = result.value
-        size = len(resource)
-        location = f"{result.location}-5"
-        if evaluation is not None and evaluation.quantity is not None and isinstance(value, Number):
-            resource["valueQuantity"] = el.normalized_quantity(evaluation, value, result.unit)
-            return
         if isinstance(value, Number):
+            if evaluation is not None and evaluation.quantity is not None:
+                resource["valueQuantity"] = el.normalized_quantity(evaluation, value, result.unit)
+                return
             if value.value.is_finite():
                 resource["valueQuantity"] = el.quantity(value.value, result.unit, value.comparator)
             else:
@@ -548,7 +578,7 @@ class _Writer:
                 self.issue(
                     Severity.WARNING,
                     "value-not-finite",
-                    location,
+                    f"{result.location}-5",
                     f"{value.text!r} is not a finite number; written as valueString",
                 )
         elif isinstance(value, NumberRange):
@@ -566,27 +596,24 @@ class _Writer:
                 "numerator": {"value": value.numerator},
                 "denominator": {"value": value.denominator},
             }
-        elif isinstance(value, Text):
-            if value.text:
-                resource["valueString"] = value.text
-        elif isinstance(value, CodedResult):
-            coded = el.concept(value.concept)
-            if coded is not None:
-                resource["valueCodeableConcept"] = coded
-        if len(resource) > size:
-            if result.data_absent_reason:
-                self.issue(
-                    Severity.WARNING,
-                    "data-absent-with-value",
-                    location,
-                    f"the result has a value and data-absent reason {result.data_absent_reason!r}; "
-                    "FHIR allows only one (obs-6): the value is written",
-                )
+        elif isinstance(value, Text) and value.text:
+            resource["valueString"] = value.text
+        elif isinstance(value, CodedResult) and (coded := el.concept(value.concept)) is not None:
+            resource["valueCodeableConcept"] = coded
+        else:  # no value written
+            reason = self.absent_reason(result)
+            if reason:
+                text = value.text if isinstance(value, NoValue) else ""
+                resource["dataAbsentReason"] = el.data_absent_reason(reason, text)
             return
-        reason = self.absent_reason(result)
-        if reason:
-            text = value.text if isinstance(value, NoValue) else ""
-            resource["dataAbsentReason"] = el.data_absent_reason(reason, text)
+        if result.data_absent_reason:
+            self.issue(
+                Severity.WARNING,
+                "data-absent-with-value",
+                f"{result.location}-5",
+                f"the result has a value and data-absent reason {result.data_absent_reason!r}; "
+                "FHIR allows only one (obs-6): the value is written",
+            )
 
     @staticmethod
     def absent_reason(result: LabResult) -> str:
