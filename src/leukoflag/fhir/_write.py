@@ -380,22 +380,38 @@ class _Writer:
         return found
 
     def specimens(self, order: Order, context: _Context) -> dict[str, dict[str, str]]:
-        """Specimen entries of ``order`` by location (SPM, else OBR-15 in older messages)."""
-        written: dict[str, dict[str, str]] = {}
+        """Specimen entries of ``order`` by location: its SPMs, else its OBR-15 specimen source.
+
+        The HL7 v2 reader lists the OBR-15 specimen among the order's specimens (location
+        ``OBR[k]-15``, with the OBR-7/14 times); a reader that does not gives only
+        ``specimen_source``, from which the Specimen is made here.
+        """
+        source_location = f"{order.location}-15"
+        from_source = None
+        segments = []
         for specimen in order.specimens:
-            written[specimen.location] = self.specimen(specimen, context)
-        if order.specimen_source is not None:
-            if not order.specimens:
-                source = Specimen(location=f"{order.location}-15", type=order.specimen_source)
-                written[source.location] = self.specimen(source, context)
+            if specimen.location == source_location:
+                from_source = specimen
             else:
-                self.issue(
-                    Severity.INFORMATION,
-                    "specimen-source-unmapped",
-                    f"{order.location}-15",
-                    "OBR-15 specimen source is not written: the order's SPM segments describe its "
-                    f"specimens ({', '.join(s.location for s in order.specimens)})",
-                )
+                segments.append(specimen)
+        written: dict[str, dict[str, str]] = {}
+        for specimen in segments:
+            written[specimen.location] = self.specimen(specimen, context)
+        if from_source is None and order.specimen_source is None:
+            return written
+        if segments:
+            self.issue(
+                Severity.INFORMATION,
+                "specimen-source-unmapped",
+                source_location,
+                "OBR-15 specimen source is not written: the order's SPM segments describe its "
+                f"specimens ({', '.join(s.location for s in segments)})",
+            )
+        else:
+            # v2.3/2.4: OBR-15 is the order's specimen, written once
+            if from_source is None:
+                from_source = Specimen(location=source_location, type=order.specimen_source)
+            written[source_location] = self.specimen(from_source, context)
         return written
 
     def specimen(self, specimen: Specimen, context: _Context) -> dict[str, str]:
