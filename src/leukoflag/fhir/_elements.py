@@ -15,6 +15,7 @@ from typing import Any
 
 from leukoflag import flagging
 from leukoflag.fhir._json import plain
+from leukoflag.fhir._shared import by_identity
 from leukoflag.fhir._terms import (
     DAR,
     LEGACY_V2_0078,
@@ -103,6 +104,7 @@ def plain_number(value: Any) -> str:
     return str(value)
 
 
+@functools.lru_cache(maxsize=512)
 def is_uri(system: str) -> bool:
     """Whether ``system`` is a URI (``http://loinc.org``, ``urn:oid:…``), not a v2 name."""
     return "://" in system or system.startswith("urn:")
@@ -114,15 +116,21 @@ def is_uri(system: str) -> bool:
 def coding(value: Coding) -> dict[str, Any]:
     """A Coding. A system the sender named only by a v2 name (``L``, ``99LAB``) is not a URI
     FHIR can carry: the coding is written without system (meaning: a local code)."""
-    out: dict[str, Any] = {}
-    if value.system and is_uri(value.system):
-        out["system"] = value.system
-        if value.version:
-            out["version"] = value.version
-    if value.code:
-        out["code"] = value.code
-    if value.display:
-        out["display"] = value.display
+    return _coding_fields(value.code, value.display, value.system, value.version).copy()
+
+
+@functools.lru_cache(maxsize=4096)
+def _coding_fields(code: str, display: str, system: str, version: str) -> dict[str, str]:
+    """The elements of a Coding (feeds repeat their codes). A template: callers copy it."""
+    out: dict[str, str] = {}
+    if system and is_uri(system):
+        out["system"] = system
+        if version:
+            out["version"] = version
+    if code:
+        out["code"] = code
+    if display:
+        out["display"] = display
     return out
 
 
@@ -130,13 +138,15 @@ def concept(value: Concept | None) -> dict[str, Any] | None:
     """A CodeableConcept, or None when ``value`` holds nothing."""
     if value is None:
         return None
-    if len(value.codings) == 1 and not value.text:  # the common OBX-3: one coding
-        one = coding(value.codings[0])
-        return {"coding": [one]} if one else None
-    codings = [c for c in (coding(c) for c in value.codings) if c]
+    codings = value.codings
+    if len(codings) == 1 and not value.text:  # the common OBX-3: one coding
+        first = codings[0]
+        one = _coding_fields(first.code, first.display, first.system, first.version)
+        return {"coding": [one.copy()]} if one else None
+    written = [c for c in (coding(c) for c in codings) if c]
     out: dict[str, Any] = {}
-    if codings:
-        out["coding"] = codings
+    if written:
+        out["coding"] = written
     if value.text:
         out["text"] = value.text
     return out or None
@@ -167,11 +177,7 @@ def identifier(value: Identifier, type_code: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     code = type_code or value.type_code
     if code:
-        display = tables().identifier_type.get(code, "")
-        typed: dict[str, Any] = {"system": V2_0203, "code": code}
-        if display:
-            typed["display"] = display
-        out["type"] = {"coding": [typed]}
+        out["type"] = _identifier_type(code)
     assigner = value.assigner
     if value.system and is_uri(value.system):
         out["system"] = value.system
@@ -181,6 +187,16 @@ def identifier(value: Identifier, type_code: str = "") -> dict[str, Any]:
     if assigner:
         out["assigner"] = {"display": assigner}
     return out
+
+
+@functools.lru_cache(maxsize=256)
+def _identifier_type(code: str) -> dict[str, Any]:
+    """``Identifier.type`` for a table 0203 code: one shared (read-only) dict per code."""
+    display = tables().identifier_type.get(code, "")
+    typed: dict[str, Any] = {"system": V2_0203, "code": code}
+    if display:
+        typed["display"] = display
+    return {"coding": [typed]}
 
 
 def quantity(value: Decimal, unit: Unit | None, comparator: str = "") -> dict[str, Any]:
@@ -210,13 +226,12 @@ def _unit_fields(text: str, code: str, system: str) -> dict[str, str]:
 
 def per_ul(value: Decimal, comparator: str = "") -> dict[str, Any]:
     """A count in cells/µL: the normalized quantity of the output contract."""
-    out: dict[str, Any] = {"value": value}
     if comparator:
-        out["comparator"] = comparator
-    out["unit"] = PER_UL_UNIT
-    out["system"] = UCUM
-    out["code"] = PER_UL_CODE
-    return out
+        return {"value": value, "comparator": comparator, **_PER_UL}
+    return {"value": value, **_PER_UL}
+
+
+_PER_UL = {"unit": PER_UL_UNIT, "system": UCUM, "code": PER_UL_CODE}  # a template, copied
 
 
 def date_time(stamp: Timestamp | None) -> str | None:
@@ -384,19 +399,29 @@ def explanation(finding: Finding) -> dict[str, Any]:
         if chosen.citation:
             parts.append({"url": "rangeCitation", "valueString": chosen.citation})
     if finding.condition is not None:
-        parts.append({"url": "finding", "valueCoding": coding(finding.condition)})
+        parts.append({"url": "finding", "valueCoding": _table_coding(finding.condition, None)})
     if finding.severity:
         parts.append({"url": "severity", "valueCode": finding.severity})
     grade = _grade(finding.ctcae_grade)
     if grade is not None:
-        parts.append({"url": "ctcaeGrade", "valueCoding": coding(grade)})
+        parts.append({"url": "ctcaeGrade", "valueCoding": _table_coding(grade, None)})
         if finding.ctcae_version:
             parts.append({"url": "ctcaeVersion", "valueString": finding.ctcae_version})
         if finding.ctcae_term is not None:
-            parts.append({"url": "ctcaeTerm", "valueCoding": coding(finding.ctcae_term)})
+            parts.append(
+                {"url": "ctcaeTerm", "valueCoding": _table_coding(finding.ctcae_term, None)}
+            )
     if finding.derived:
         parts.append({"url": "derived", "valueBoolean": True})
     return {"url": EXPLANATION, "extension": parts}
+
+
+def _coding(value: Coding, _: None) -> dict[str, Any]:
+    return coding(value)
+
+
+# flagging's findings, grades and terms are the Codings of its rules file, the same every time
+_table_coding = by_identity(_coding, limit=256)
 
 
 def _grade(grade: int | None) -> Coding | None:

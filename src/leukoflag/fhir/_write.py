@@ -16,9 +16,12 @@ from typing import Any
 from leukoflag._version import __version__
 from leukoflag.fhir import _elements as el
 from leukoflag.fhir._ids import IdMaker, message_key
+from leukoflag.fhir._shared import by_identity
 from leukoflag.fhir._terms import tables
 from leukoflag.model import (
     CodedResult,
+    Coding,
+    Concept,
     Evaluation,
     Finding,
     Issue,
@@ -31,12 +34,14 @@ from leukoflag.model import (
     Patient,
     PatientResult,
     Ratio,
+    ReferenceRange,
     ReportStatus,
     ResultStatus,
     Severity,
     Specimen,
     Text,
     Timestamp,
+    Unit,
     Visit,
 )
 from leukoflag.settings import Settings
@@ -61,6 +66,11 @@ _ACTIVITY = {
     ]
 }
 _PARTICIPANT = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+_AUTHOR = {"coding": [{"system": _PARTICIPANT, "code": "author", "display": "Author"}]}
+_ASSEMBLER = {
+    "type": {"coding": [{"system": _PARTICIPANT, "code": "assembler", "display": "Assembler"}]},
+    "who": {"display": f"leukoflag {__version__}"},
+}
 # DiagnosticReport (OBR-25) status → ServiceRequest.status: the order is done once reported.
 _REQUEST_STATUS = {
     ReportStatus.REGISTERED: "active",
@@ -76,7 +86,32 @@ _REQUEST_STATUS = {
 }
 _REPORTED = frozenset((ResultStatus.FINAL, ResultStatus.AMENDED, ResultStatus.CORRECTED))
 _STATUS = {status: status.value for status in ResultStatus}  # plain str, without enum lookups
-_MISSING = object()
+
+
+# Renderings of the objects readers share between results and messages (see _shared.py).
+def _analysis_time(stamp: Timestamp, _: None) -> list[dict[str, Any]] | None:
+    value = el.date_time(stamp)
+    return [{"url": _ANALYSIS_TIME, "valueDateTime": value}] if value is not None else None
+
+
+def _concept(code: Concept, _: None) -> dict[str, Any] | None:
+    return el.concept(code)
+
+
+def _sent_flags(flags: tuple[Coding, ...], _: None) -> tuple[list[dict[str, Any]], bool]:
+    written, issues = el.sent_interpretations(flags, "")
+    return written, bool(issues)
+
+
+def _sent_range(sent: ReferenceRange, value_unit: Unit | None) -> list[dict[str, Any]]:
+    written = el.sent_range(sent, value_unit)
+    return [written] if written else []
+
+
+_ANALYSIS_TIME_EXTENSION = by_identity(_analysis_time)
+_RESULT_CODE = by_identity(_concept)
+_SENT_FLAGS = by_identity(_sent_flags)
+_SENT_RANGE = by_identity(_sent_range)
 
 
 @dataclass(slots=True)
@@ -123,10 +158,6 @@ class _Writer:
     issues: list[Issue] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
     prefix_length: int = 0
-    # per-message memos by object identity: readers share equal timestamps, flags, units
-    times: dict[int, str | None] = field(default_factory=dict)
-    flags: dict[int, tuple[list[dict[str, Any]], bool]] = field(default_factory=dict)
-    analysed: dict[int, list[dict[str, Any]] | None] = field(default_factory=dict)
 
     # ----------------------------------------------------------------- plumbing
 
@@ -139,27 +170,18 @@ class _Writer:
             location = location[self.prefix_length :]  # as in path(), without the extra call
         return self.ids(resource_type, location)
 
-    def date_time(self, stamp: Timestamp | None) -> str | None:
-        """:func:`el.date_time`, once per Timestamp object of the message."""
-        if stamp is None:
-            return None
-        key = id(stamp)  # the message keeps every stamp alive while it is written
-        value = self.times.get(key, _MISSING)
-        if value is _MISSING:
-            value = self.times[key] = el.date_time(stamp)
-        return value  # type: ignore[return-value]
+    @staticmethod
+    def date_time(stamp: Timestamp | None) -> str | None:
+        return el.date_time(stamp)
 
     def interpretations(self, result: LabResult) -> list[dict[str, Any]]:
-        """The sender's flags of ``result``, one CodeableConcept each (memoized per message)."""
+        """The sender's flags of ``result``, one CodeableConcept each."""
         flags = result.sender_flags
         if not flags:
             return []
-        known = self.flags.get(id(flags))  # readers share one tuple among equal OBX-8s
-        if known is not None and not known[1]:
-            return known[0]
-        written, issues = el.sent_interpretations(flags, f"{result.location}-8")
-        self.flags[id(flags)] = (written, bool(issues))
-        self.issues.extend(issues)
+        written, unknown = _SENT_FLAGS(flags, None)
+        if unknown:  # reported for every result that carries them, at its own location
+            self.issues.extend(el.sent_interpretations(flags, f"{result.location}-8")[1])
         return written
 
     def add(self, resource: dict[str, Any]) -> dict[str, str]:
@@ -465,7 +487,7 @@ class _Writer:
             resource["category"] = [category]
         elif evaluation is not None and evaluation.analyte is not None:
             resource["category"] = [el.LABORATORY]
-        code = el.concept(result.code)
+        code = _RESULT_CODE(result.code, None)
         if evaluation is not None and evaluation.loinc is not None:
             code = el.with_loinc(code, evaluation.loinc)
         resource["code"] = code if code is not None else self.unknown_code(f"{location}-3", "OBX-3")
@@ -516,17 +538,10 @@ class _Writer:
                 resource["referenceRange"] = ranges
         return self.add(resource)
 
-    def analysis_time(self, stamp: Timestamp) -> list[dict[str, Any]] | None:
+    @staticmethod
+    def analysis_time(stamp: Timestamp) -> list[dict[str, Any]] | None:
         """``[extension]`` for an OBX-19, the same list for every result sharing the stamp."""
-        key = id(stamp)
-        known = self.analysed.get(key, _MISSING)
-        if known is _MISSING:
-            value = self.date_time(stamp)
-            known = (
-                [{"url": _ANALYSIS_TIME, "valueDateTime": value}] if value is not None else None
-            )
-            self.analysed[key] = known
-        return known  # type: ignore[return-value]
+        return _ANALYSIS_TIME_EXTENSION(stamp, None)
 
     def result_extensions(
         self,
@@ -656,8 +671,7 @@ class _Writer:
             return el.normalized_ranges(evaluation.reference_range, sent, result.unit)
         if sent is None:
             return []
-        written = el.sent_range(sent, result.unit)
-        return [written] if written else []
+        return _SENT_RANGE(sent, result.unit)
 
     def derived(self, evaluation: Evaluation, parts: _OrderParts) -> dict[str, str]:
         """A derived ANC: its own Observation, ``derivedFrom`` its sources."""
@@ -767,28 +781,11 @@ class _Writer:
                 "extension": [{"url": el.DAR_EXTENSION, "valueCode": "unknown"}]
             }
         resource["activity"] = _ACTIVITY
-        sender = "^".join(p for p in (message.sending_application, message.sending_facility) if p)
-        agents = []
+        sender = _sender(message)
         if sender:
-            agents.append(
-                {
-                    "type": {
-                        "coding": [{"system": _PARTICIPANT, "code": "author", "display": "Author"}]
-                    },
-                    "who": {"display": sender},
-                }
-            )
-        agents.append(
-            {
-                "type": {
-                    "coding": [
-                        {"system": _PARTICIPANT, "code": "assembler", "display": "Assembler"}
-                    ]
-                },
-                "who": {"display": f"leukoflag {__version__}"},
-            }
-        )
-        resource["agent"] = agents
+            resource["agent"] = [{"type": _AUTHOR, "who": {"display": sender}}, _ASSEMBLER]
+        else:
+            resource["agent"] = [_ASSEMBLER]
         what: dict[str, Any] = {
             "display": f"HL7 v2 message {message.message_type or '(no MSH-9)'}".strip()
         }
@@ -857,7 +854,7 @@ def write_bundle(
         "id": writer.ids("Bundle", ""),
     }
     if message.control_id:
-        sender = "^".join(p for p in (message.sending_application, message.sending_facility) if p)
+        sender = _sender(message)
         identifier: dict[str, Any] = {"value": message.control_id}
         if sender:
             identifier["assigner"] = {"display": sender}
@@ -866,6 +863,12 @@ def write_bundle(
     writer.instant(bundle, "timestamp", message.timestamp, f"{message.location}/MSH[1]-7")
     bundle["entry"] = writer.entries
     return bundle, tuple(writer.issues)
+
+
+def _sender(message: Message) -> str:
+    """MSH-3^MSH-4, without an empty side."""
+    application, facility = message.sending_application, message.sending_facility
+    return f"{application}^{facility}" if application and facility else application or facility
 
 
 def write_group(writer: _Writer, group: PatientResult) -> None:
