@@ -279,7 +279,14 @@ def normalized_quantity(evaluation: Evaluation, sent: Number, unit: Unit | None)
         kept = {"url": ORIGINAL_TEXT, "valueString": shown}
     else:
         kept = {"url": PQ_TRANSLATION, "valueQuantity": quantity(sent.value, unit)}
-    return {"extension": [kept], **per_ul(normalized.value, normalized.comparator)}
+    if normalized.comparator:
+        return {
+            "extension": [kept],
+            "value": normalized.value,
+            "comparator": normalized.comparator,
+            **_PER_UL,
+        }
+    return {"extension": [kept], "value": normalized.value, **_PER_UL}
 
 
 def normalized_ranges(
@@ -302,14 +309,12 @@ def normalized_ranges(
     for name, limit in (("low", chosen.low), ("high", chosen.high)):
         if limit is None:
             continue
-        limit_dict = per_ul(limit)
         original = getattr(sent, name) if lab and sent is not None else None
-        if original is not None:
-            limit_dict = {
-                "extension": [{"url": PQ_TRANSLATION, "valueQuantity": quantity(original, unit)}],
-                **limit_dict,
-            }
-        entry[name] = limit_dict
+        if original is None:
+            entry[name] = {"value": limit, **_PER_UL}
+        else:
+            translation = {"url": PQ_TRANSLATION, "valueQuantity": quantity(original, unit)}
+            entry[name] = {"extension": [translation], "value": limit, **_PER_UL}
     if lab and chosen.text:
         entry["text"] = chosen.text
     ranges = [entry]
@@ -333,8 +338,10 @@ def sent_range(sent: ReferenceRange, value_unit: Unit | None) -> dict[str, Any]:
     return out
 
 
+@functools.lru_cache(maxsize=64)
 def computed_interpretation(code: str) -> dict[str, Any]:
-    """The one interpretation leukoflag computed (v3-ObservationInterpretation)."""
+    """The one interpretation leukoflag computed (v3-ObservationInterpretation); one shared
+    (read-only) dict per code."""
     known = tables().interpretation.get(code)
     display = known.display if known is not None and known.system == V3_INTERPRETATION else ""
     out: dict[str, Any] = {"system": V3_INTERPRETATION, "code": code}
@@ -383,17 +390,17 @@ def explanation(finding: Finding) -> dict[str, Any]:
         {"url": "value", "valueQuantity": per_ul(finding.value_per_ul, finding.comparator)},
     ]
     if finding.threshold is not None:
-        parts.append({"url": "threshold", "valueQuantity": per_ul(finding.threshold)})
+        parts.append({"url": "threshold", "valueQuantity": {"value": finding.threshold, **_PER_UL}})
     if finding.threshold_source:
         parts.append({"url": "thresholdSource", "valueString": finding.threshold_source})
     chosen = finding.range
     if chosen is not None:
         parts.append({"url": "rangeSource", "valueCode": chosen.source})
-        limits = {
-            name: per_ul(limit)
-            for name, limit in (("low", chosen.low), ("high", chosen.high))
-            if limit is not None
-        }
+        limits = {}
+        if chosen.low is not None:
+            limits["low"] = {"value": chosen.low, **_PER_UL}
+        if chosen.high is not None:
+            limits["high"] = {"value": chosen.high, **_PER_UL}
         if limits:
             parts.append({"url": "range", "valueRange": limits})
         if chosen.citation:

@@ -94,7 +94,7 @@ def _analysis_time(stamp: Timestamp, _: None) -> list[dict[str, Any]] | None:
     return [{"url": _ANALYSIS_TIME, "valueDateTime": value}] if value is not None else None
 
 
-def _concept(code: Concept, _: None) -> dict[str, Any] | None:
+def _concept(code: Concept | None, _: None) -> dict[str, Any] | None:
     return el.concept(code)
 
 
@@ -109,7 +109,7 @@ def _sent_range(sent: ReferenceRange, value_unit: Unit | None) -> list[dict[str,
 
 
 _ANALYSIS_TIME_EXTENSION = by_identity(_analysis_time)
-_RESULT_CODE = by_identity(_concept)
+_CONCEPT = by_identity(_concept)  # OBX-3, OBR-4, SPM-4 … as the reader shares them
 _SENT_FLAGS = by_identity(_sent_flags)
 _SENT_RANGE = by_identity(_sent_range)
 
@@ -157,6 +157,7 @@ class _Writer:
     entries: list[dict[str, Any]] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
+    derivations: list[tuple[str, Evaluation]] = field(default_factory=list)  # derived ANCs
     prefix_length: int = 0
 
     # ----------------------------------------------------------------- plumbing
@@ -169,20 +170,6 @@ class _Writer:
         if location.startswith("MSG["):
             location = location[self.prefix_length :]  # as in path(), without the extra call
         return self.ids(resource_type, location)
-
-    @staticmethod
-    def date_time(stamp: Timestamp | None) -> str | None:
-        return el.date_time(stamp)
-
-    def interpretations(self, result: LabResult) -> list[dict[str, Any]]:
-        """The sender's flags of ``result``, one CodeableConcept each."""
-        flags = result.sender_flags
-        if not flags:
-            return []
-        written, unknown = _SENT_FLAGS(flags, None)
-        if unknown:  # reported for every result that carries them, at its own location
-            self.issues.extend(el.sent_interpretations(flags, f"{result.location}-8")[1])
-        return written
 
     def add(self, resource: dict[str, Any]) -> dict[str, str]:
         """Append ``resource`` as an entry; its reference."""
@@ -200,7 +187,7 @@ class _Writer:
         self.issues.append(Issue(severity, f"fhir.{code}", location, text))
 
     def time(self, resource: dict[str, Any], name: str, stamp: Any, location: str) -> None:
-        value = self.date_time(stamp)
+        value = el.date_time(stamp)
         if value is not None:
             resource[name] = value
         elif stamp is not None:
@@ -340,11 +327,14 @@ class _Writer:
         self.report(report, parts)
 
     def derived_for(self, order: Order) -> list[Evaluation]:
+        """The derived results (ANC from WBC × %) whose first source is a result of ``order``."""
+        if not self.derivations:
+            return []
         mine = {result.location for result in order.results}
         found = [
             e
-            for location, e in self.evaluations.items()
-            if e.derived_from and location not in self.used and e.derived_from[0] in mine
+            for location, e in self.derivations
+            if location not in self.used and e.derived_from[0] in mine
         ]
         for evaluation in found:
             self.used.add(evaluation.location)
@@ -380,7 +370,7 @@ class _Writer:
             resource["identifier"] = identifiers
         resource["status"] = _REQUEST_STATUS[order.status]
         resource["intent"] = "order"
-        code = el.concept(order.code)
+        code = _CONCEPT(order.code, None)
         if code is not None:
             resource["code"] = {"concept": code} if self.r5 else code  # R5: CodeableReference
         resource["subject"] = context.subject
@@ -441,12 +431,12 @@ class _Writer:
             "resourceType": "Specimen",
             "id": self.ident("Specimen", specimen.location),
         }
-        role = el.concept(specimen.role)
+        role = _CONCEPT(specimen.role, None)
         if role is not None and not self.r5:
             resource["extension"] = [{"url": _R4_SPECIMEN_ROLE, "valueCodeableConcept": role}]
         if specimen.identifier is not None and specimen.identifier.value:
             resource["identifier"] = [el.identifier(specimen.identifier)]
-        kind = el.concept(specimen.type)
+        kind = _CONCEPT(specimen.type, None)
         if kind is not None:
             resource["type"] = kind
         if context.subject is not None:
@@ -454,7 +444,7 @@ class _Writer:
         self.time(resource, "receivedTime", specimen.received, specimen.location)
         collection: dict[str, Any] = {}
         self.time(collection, "collectedDateTime", specimen.collected, specimen.location)
-        site = el.concept(specimen.source_site)
+        site = _CONCEPT(specimen.source_site, None)
         if site is not None:
             collection["bodySite"] = {"concept": site} if self.r5 else site  # R5: CodeableReference
         if collection:
@@ -468,26 +458,32 @@ class _Writer:
     def observation(
         self, result: LabResult, evaluation: Evaluation | None, parts: _OrderParts
     ) -> dict[str, str]:
+        # Written once per OBX of every message: the common paths are inline, the rare in helpers.
         location = result.location
         resource: dict[str, Any] = {
             "resourceType": "Observation",
             "id": self.ident("Observation", location),
         }
         finding = evaluation.finding if evaluation is not None else None
-        interpretations = self.interpretations(result) if result.sender_flags else []
+        flags = result.sender_flags
+        interpretations: list[dict[str, Any]] = []
+        if flags:
+            interpretations, unknown = _SENT_FLAGS(flags, None)
+            if unknown:  # reported for every result that carries them, at its own location
+                self.issues.extend(el.sent_interpretations(flags, f"{location}-8")[1])
         if finding is not None or result.sub_id:
             resource["extension"] = self.result_extensions(result, finding, interpretations)
         elif result.analysis_time is not None:
-            analysed = self.analysis_time(result.analysis_time)
+            analysed = _ANALYSIS_TIME_EXTENSION(result.analysis_time, None)
             if analysed is not None:
                 resource["extension"] = analysed
         resource["status"] = _STATUS[result.status]
-        category = el.concept(result.category) if result.category is not None else None
+        category = _CONCEPT(result.category, None)
         if category is not None:
             resource["category"] = [category]
         elif evaluation is not None and evaluation.analyte is not None:
             resource["category"] = [el.LABORATORY]
-        code = _RESULT_CODE(result.code, None)
+        code = _CONCEPT(result.code, None)
         if evaluation is not None and evaluation.loinc is not None:
             code = el.with_loinc(code, evaluation.loinc)
         resource["code"] = code if code is not None else self.unknown_code(f"{location}-3", "OBX-3")
@@ -500,7 +496,7 @@ class _Writer:
         if context.encounter is not None:
             resource["encounter"] = context.encounter
         if result.effective is not None:
-            effective = self.date_time(result.effective)
+            effective = el.date_time(result.effective)
             if effective is not None:
                 resource["effectiveDateTime"] = effective
             else:
@@ -512,18 +508,28 @@ class _Writer:
             resource["issued"] = parts.issued  # an unusable OBR-22 is reported on the report
         if result.performers:
             resource["performer"] = [{"display": who} for who in result.performers]
-        self.value(resource, result, evaluation)
+        value = result.value
+        # in scope: flagging normalized the value (the output contract applies)
+        judged = evaluation if evaluation is not None and evaluation.quantity is not None else None
+        if isinstance(value, Number) and value.value.is_finite():
+            if judged is not None:
+                resource["valueQuantity"] = el.normalized_quantity(judged, value, result.unit)
+            else:
+                resource["valueQuantity"] = el.quantity(value.value, result.unit, value.comparator)
+                if result.data_absent_reason:
+                    self.value_and_absent_reason(result)
+        else:
+            self.other_value(resource, result, evaluation)
         if finding is not None:
             resource["interpretation"] = [el.computed_interpretation(finding.code)]
         elif interpretations:
             resource["interpretation"] = interpretations
-        value = result.value
         comment = value.comment if isinstance(value, Number) else ""
         if result.notes or comment:
             notes = [comment, *result.notes] if comment else result.notes
             resource["note"] = [{"text": note} for note in notes]
         if result.method is not None:
-            method = el.concept(result.method)
+            method = _CONCEPT(result.method, None)
             if method is not None:
                 resource["method"] = method
         if specimen_ref is None:
@@ -532,16 +538,16 @@ class _Writer:
             resource["specimen"] = specimen_ref
         if result.device:
             resource["device"] = {"identifier": {"value": result.device}, "display": result.device}
-        if result.reference_range is not None or evaluation is not None:
-            ranges = self.ranges(result, evaluation)
+        sent = result.reference_range
+        if judged is not None and judged.reference_range is not None and isinstance(value, Number):
+            resource["referenceRange"] = el.normalized_ranges(
+                judged.reference_range, sent, result.unit
+            )
+        elif sent is not None:
+            ranges = _SENT_RANGE(sent, result.unit)
             if ranges:
                 resource["referenceRange"] = ranges
         return self.add(resource)
-
-    @staticmethod
-    def analysis_time(stamp: Timestamp) -> list[dict[str, Any]] | None:
-        """``[extension]`` for an OBX-19, the same list for every result sharing the stamp."""
-        return _ANALYSIS_TIME_EXTENSION(stamp, None)
 
     def result_extensions(
         self,
@@ -551,7 +557,7 @@ class _Writer:
     ) -> list[dict[str, Any]]:
         extensions: list[dict[str, Any]] = []
         if result.analysis_time is not None:
-            analysed = self.analysis_time(result.analysis_time)
+            analysed = _ANALYSIS_TIME_EXTENSION(result.analysis_time, None)
             if analysed is not None:
                 extensions.extend(analysed)
         if result.sub_id:
@@ -582,8 +588,8 @@ class _Writer:
     def order_effective(self, resource: dict[str, Any], order: Order, *, warn: bool) -> None:
         """OBR-7 (and OBR-8) as ``effectiveDateTime`` or ``effectivePeriod``; an unusable time is
         reported once, for the report."""
-        start = self.date_time(order.effective)
-        end = self.date_time(order.effective_end)
+        start = el.date_time(order.effective)
+        end = el.date_time(order.effective_end)
         if end is not None:
             period = {"start": start, "end": end} if start is not None else {"end": end}
             resource["effectivePeriod"] = period
@@ -591,27 +597,26 @@ class _Writer:
             resource["effectiveDateTime"] = start
         if warn:
             for stamp, field_number in ((order.effective, 7), (order.effective_end, 8)):
-                if stamp is not None and self.date_time(stamp) is None:
+                if stamp is not None and el.date_time(stamp) is None:
                     self.time({}, "effective", stamp, f"{order.location}-{field_number}")
 
-    def value(
+    def other_value(
         self, resource: dict[str, Any], result: LabResult, evaluation: Evaluation | None
     ) -> None:
+        """``value[x]`` (or ``dataAbsentReason``) of a result whose value is not a finite number
+        (:meth:`observation` writes those)."""
         value = result.value
         if isinstance(value, Number):
             if evaluation is not None and evaluation.quantity is not None:
                 resource["valueQuantity"] = el.normalized_quantity(evaluation, value, result.unit)
                 return
-            if value.value.is_finite():
-                resource["valueQuantity"] = el.quantity(value.value, result.unit, value.comparator)
-            else:
-                resource["valueString"] = value.text
-                self.issue(
-                    Severity.WARNING,
-                    "value-not-finite",
-                    f"{result.location}-5",
-                    f"{value.text!r} is not a finite number; written as valueString",
-                )
+            resource["valueString"] = value.text
+            self.issue(
+                Severity.WARNING,
+                "value-not-finite",
+                f"{result.location}-5",
+                f"{value.text!r} is not a finite number; written as valueString",
+            )
         elif isinstance(value, NumberRange):
             ends = {
                 name: el.quantity(end, result.unit)
@@ -638,13 +643,16 @@ class _Writer:
                 resource["dataAbsentReason"] = el.data_absent_reason(reason, text)
             return
         if result.data_absent_reason:
-            self.issue(
-                Severity.WARNING,
-                "data-absent-with-value",
-                f"{result.location}-5",
-                f"the result has a value and data-absent reason {result.data_absent_reason!r}; "
-                "FHIR allows only one (obs-6): the value is written",
-            )
+            self.value_and_absent_reason(result)
+
+    def value_and_absent_reason(self, result: LabResult) -> None:
+        self.issue(
+            Severity.WARNING,
+            "data-absent-with-value",
+            f"{result.location}-5",
+            f"the result has a value and data-absent reason {result.data_absent_reason!r}; "
+            "FHIR allows only one (obs-6): the value is written",
+        )
 
     @staticmethod
     def absent_reason(result: LabResult) -> str:
@@ -658,20 +666,6 @@ class _Writer:
         if isinstance(value, NoValue) and result.status in _REPORTED:
             return "unknown"  # a reported result without a value: say it is absent, not pending
         return ""
-
-    @staticmethod
-    def ranges(result: LabResult, evaluation: Evaluation | None) -> list[dict[str, Any]]:
-        sent = result.reference_range
-        if (
-            evaluation is not None
-            and evaluation.quantity is not None
-            and evaluation.reference_range is not None
-            and isinstance(result.value, Number)
-        ):
-            return el.normalized_ranges(evaluation.reference_range, sent, result.unit)
-        if sent is None:
-            return []
-        return _SENT_RANGE(sent, result.unit)
 
     def derived(self, evaluation: Evaluation, parts: _OrderParts) -> dict[str, str]:
         """A derived ANC: its own Observation, ``derivedFrom`` its sources."""
@@ -746,7 +740,7 @@ class _Writer:
         if request is not None:
             report["basedOn"] = [request]
         report["status"] = order.status.value
-        code = el.concept(order.code)
+        code = _CONCEPT(order.code, None)
         report["code"] = code if code is not None else self.unknown_code(f"{location}-4", "OBR-4")
         if context.subject is not None:
             report["subject"] = context.subject
@@ -828,6 +822,7 @@ def write_bundle(
         r5=settings.fhir_version == "R5",
         transaction=settings.bundle_type == "transaction",
         prefix_length=len(message.location) + 1,
+        derivations=[(location, e) for location, e in evaluations.items() if e.derived_from],
     )
     if not from_control_id:
         writer.issue(
