@@ -134,7 +134,6 @@ class _OrderParts:
     issued: str | None = None  # OBR-22 as an instant
     only_specimen: dict[str, str] | None = None  # the order's one specimen, for every result
     observations: list[dict[str, str]] = field(default_factory=list)
-    by_location: dict[str, tuple[LabResult, dict[str, str]]] = field(default_factory=dict)
     conclusions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def conclude(self, evaluation: Evaluation | None) -> None:
@@ -317,10 +316,9 @@ class _Writer:
             evaluation = self.evaluations.get(result.location)
             if evaluation is not None:
                 self.used.add(result.location)
-            reference = self.observation(result, evaluation, parts)
-            parts.observations.append(reference)
-            parts.by_location[result.location] = (result, reference)
-            parts.conclude(evaluation)
+            parts.observations.append(self.observation(result, evaluation, parts))
+            if evaluation is not None and evaluation.finding is not None:
+                parts.conclude(evaluation)
         for evaluation in self.derived_for(order):
             parts.observations.append(self.derived(evaluation, parts))
             parts.conclude(evaluation)
@@ -478,7 +476,7 @@ class _Writer:
             if analysed is not None:
                 resource["extension"] = analysed
         resource["status"] = _STATUS[result.status]
-        category = _CONCEPT(result.category, None)
+        category = _CONCEPT(result.category, None) if result.category is not None else None
         if category is not None:
             resource["category"] = [category]
         elif evaluation is not None and evaluation.analyte is not None:
@@ -670,11 +668,13 @@ class _Writer:
     def derived(self, evaluation: Evaluation, parts: _OrderParts) -> dict[str, str]:
         """A derived ANC: its own Observation, ``derivedFrom`` its sources."""
         specimens, context = parts.specimens, parts.context
-        sources = [
-            parts.by_location[location][0]
-            for location in evaluation.derived_from
-            if location in parts.by_location
-        ]
+        # the order's results and their references, in the same order
+        written = {
+            result.location: (result, reference)
+            for result, reference in zip(parts.order.results, parts.observations, strict=False)
+        }
+        found = [written[location] for location in evaluation.derived_from if location in written]
+        sources = [result for result, _ in found]
         resource: dict[str, Any] = {
             "resourceType": "Observation",
             "id": self.ident("Observation", evaluation.location),
@@ -715,11 +715,7 @@ class _Writer:
             resource["referenceRange"] = el.normalized_ranges(
                 evaluation.reference_range, None, None
             )
-        resource["derivedFrom"] = [
-            parts.by_location[location][1]
-            for location in evaluation.derived_from
-            if location in parts.by_location
-        ]
+        resource["derivedFrom"] = [reference for _, reference in found]
         return self.add(resource)
 
     def report(self, report: dict[str, Any], parts: _OrderParts) -> None:
