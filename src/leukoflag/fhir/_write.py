@@ -154,6 +154,7 @@ class _Writer:
     r5: bool
     transaction: bool
     entries: list[dict[str, Any]] = field(default_factory=list)
+    references: list[dict[str, str]] = field(default_factory=list)  # of the entries, in order
     issues: list[Issue] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
     derivations: list[tuple[str, Evaluation]] = field(default_factory=list)  # derived ANCs
@@ -171,7 +172,7 @@ class _Writer:
         return self.ids(resource_type, location)
 
     def add(self, resource: dict[str, Any]) -> dict[str, str]:
-        """Append ``resource`` as an entry; its reference."""
+        """Append ``resource`` as an entry; its reference (the same dict wherever it is used)."""
         rid = resource["id"]
         url = "urn:uuid:" + rid
         if self.transaction:
@@ -180,7 +181,9 @@ class _Writer:
             self.entries.append({"fullUrl": url, "resource": resource, "request": request})
         else:
             self.entries.append({"fullUrl": url, "resource": resource})
-        return {"reference": url}
+        reference = {"reference": url}
+        self.references.append(reference)
+        return reference
 
     def issue(self, severity: Severity, code: str, location: str, text: str) -> None:
         self.issues.append(Issue(severity, f"fhir.{code}", location, text))
@@ -838,8 +841,7 @@ def write_bundle(
                 location,
                 f"an evaluation for {location} matches no result of the message; not written",
             )
-    targets = [{"reference": entry["fullUrl"]} for entry in writer.entries]
-    writer.provenance(targets)
+    writer.provenance(list(writer.references))  # every entry so far: the Provenance's targets
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": writer.ids("Bundle", ""),
