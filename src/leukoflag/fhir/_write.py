@@ -133,6 +133,7 @@ class _OrderParts:
     effective: dict[str, Any] = field(default_factory=dict)  # OBR-7/8, for results without OBX-14
     issued: str | None = None  # OBR-22 as an instant
     only_specimen: dict[str, str] | None = None  # the order's one specimen, for every result
+    identifiers: list[dict[str, Any]] = field(default_factory=list)  # of the DiagnosticReport
     observations: list[dict[str, str]] = field(default_factory=list)
     conclusions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
@@ -304,9 +305,13 @@ class _Writer:
         return el.coding(known)
 
     def order(self, order: Order, context: _Context) -> None:
-        request = self.service_request(order, context)
+        identifiers, group_id = self.order_identifiers(order)
+        request = self.service_request(order, context, identifiers, group_id)
         parts = _OrderParts(order, context, request, self.specimens(order, context))
-        self.order_effective(parts.effective, order, warn=False)
+        parts.identifiers = identifiers
+        if request is None and group_id is not None:
+            parts.identifiers = [*identifiers, group_id]  # ORC-4 goes on the report instead
+        self.order_effective(parts.effective, order)
         parts.issued = el.instant(order.issued)
         if len(parts.specimens) == 1:
             parts.only_specimen = next(iter(parts.specimens.values()))
@@ -341,7 +346,13 @@ class _Writer:
             self.used.add(evaluation.location)
         return found
 
-    def service_request(self, order: Order, context: _Context) -> dict[str, str] | None:
+    def service_request(
+        self,
+        order: Order,
+        context: _Context,
+        identifiers: list[dict[str, Any]],
+        group_id: dict[str, Any] | None,
+    ) -> dict[str, str] | None:
         ordered = order.placer_id is not None or order.order_control or order.ordering_provider
         if not ordered:
             return None
@@ -366,8 +377,9 @@ class _Writer:
             "resourceType": "ServiceRequest",
             "id": self.ident("ServiceRequest", order.location),
         }
-        identifiers = self.order_identifiers(order, with_group=True)
-        if identifiers:
+        if group_id is not None:
+            resource["identifier"] = [*identifiers, group_id]
+        elif identifiers:
             resource["identifier"] = identifiers
         resource["status"] = _REQUEST_STATUS[order.status]
         resource["intent"] = "order"
@@ -382,15 +394,16 @@ class _Writer:
         return self.add(resource)
 
     @staticmethod
-    def order_identifiers(order: Order, *, with_group: bool) -> list[dict[str, Any]]:
+    def order_identifiers(order: Order) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """The placer and filler identifiers (OBR-2/3) and the placer group number (ORC-4):
+        the same dicts on the ServiceRequest and the DiagnosticReport."""
         found = []
         if order.placer_id is not None and order.placer_id.value:
             found.append(el.identifier(order.placer_id, "PLAC"))
         if order.filler_id is not None and order.filler_id.value:
             found.append(el.identifier(order.filler_id, "FILL"))
-        if with_group and order.group_id is not None and order.group_id.value:
-            found.append(el.identifier(order.group_id, "PGN"))
-        return found
+        group = order.group_id
+        return found, el.identifier(group, "PGN") if group is not None and group.value else None
 
     def specimens(self, order: Order, context: _Context) -> dict[str, dict[str, str]]:
         """Specimen entries of ``order`` by location: its SPMs, else its OBR-15 specimen source.
@@ -586,9 +599,9 @@ class _Writer:
         )
         return {"extension": [{"url": el.DAR_EXTENSION, "valueCode": "unknown"}]}
 
-    def order_effective(self, resource: dict[str, Any], order: Order, *, warn: bool) -> None:
-        """OBR-7 (and OBR-8) as ``effectiveDateTime`` or ``effectivePeriod``; an unusable time is
-        reported once, for the report."""
+    @staticmethod
+    def order_effective(resource: dict[str, Any], order: Order) -> None:
+        """OBR-7 (and OBR-8) as ``effectiveDateTime`` or ``effectivePeriod``."""
         start = el.date_time(order.effective)
         end = el.date_time(order.effective_end)
         if end is not None:
@@ -596,10 +609,6 @@ class _Writer:
             resource["effectivePeriod"] = period
         elif start is not None:
             resource["effectiveDateTime"] = start
-        if warn:
-            for stamp, field_number in ((order.effective, 7), (order.effective_end, 8)):
-                if stamp is not None and el.date_time(stamp) is None:
-                    self.time({}, "effective", stamp, f"{order.location}-{field_number}")
 
     def other_value(
         self, resource: dict[str, Any], result: LabResult, evaluation: Evaluation | None
@@ -733,9 +742,8 @@ class _Writer:
             report["extension"] = [
                 {"url": _R4_REPORT_NOTE, "valueAnnotation": {"text": n}} for n in order.notes
             ]
-        identifiers = self.order_identifiers(order, with_group=request is None)
-        if identifiers:
-            report["identifier"] = identifiers
+        if parts.identifiers:
+            report["identifier"] = parts.identifiers
         if request is not None:
             report["basedOn"] = [request]
         report["status"] = order.status.value
@@ -745,7 +753,10 @@ class _Writer:
             report["subject"] = context.subject
         if context.encounter is not None:
             report["encounter"] = context.encounter
-        self.order_effective(report, order, warn=True)
+        report.update(parts.effective)
+        for stamp, field_number in ((order.effective, 7), (order.effective_end, 8)):
+            if stamp is not None and el.date_time(stamp) is None:  # reported once, here
+                self.time({}, "effective", stamp, f"{location}-{field_number}")
         if order.issued is not None:
             self.instant(report, "issued", order.issued, f"{location}-22")
         if specimens:
