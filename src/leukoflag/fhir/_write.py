@@ -163,13 +163,11 @@ class _Writer:
 
     # ----------------------------------------------------------------- plumbing
 
-    def path(self, location: str) -> str:
-        """``location`` without its ``MSG[n]/`` prefix: stable wherever the message sits."""
-        return location[self.prefix_length :] if location.startswith("MSG[") else location
-
     def ident(self, resource_type: str, location: str) -> str:
+        """The id of the resource written for ``location``: its path without the ``MSG[n]/``
+        prefix, so that the id is the same wherever the message sits in its input."""
         if location.startswith("MSG["):
-            location = location[self.prefix_length :]  # as in path(), without the extra call
+            location = location[self.prefix_length :]
         return self.ids(resource_type, location)
 
     def add(self, resource: dict[str, Any]) -> dict[str, str]:
