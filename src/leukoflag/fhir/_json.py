@@ -3,8 +3,7 @@
 Writing: :class:`decimal.Decimal` values are emitted as JSON numbers in plain notation (no
 exponent), digit for digit, through orjson's ``default`` hook returning an
 :class:`orjson.Fragment` (already-serialized JSON spliced in as is) — no float ever
-touches a value, and no sentinel string has to be searched for and replaced afterwards. The
-Fragment of a Decimal object is made once and kept while the object is (see ``_FRAGMENTS``).
+touches a value, and no sentinel string has to be searched for and replaced afterwards.
 
 Reading: numbers with a fraction or an exponent become ``Decimal`` (never float); integers stay
 ``int``; ``NaN``/``Infinity`` (which the stdlib parser would accept) are refused.
@@ -28,25 +27,12 @@ def plain(value: Decimal) -> str:
     return format(value, "f")
 
 
-# Decimal → its Fragment, by the Decimal's identity (held here, so its id stays its own): the
-# readers share one Decimal per distinct number text (OBX-5, OBX-7), so a feed repeats them.
-_FRAGMENTS: dict[int, tuple[Decimal, orjson.Fragment]] = {}
-_FRAGMENTS_LIMIT = 4096
-
-
 def _default(value: object) -> orjson.Fragment:
-    known = _FRAGMENTS.get(id(value))
-    if known is not None and known[0] is value:
-        return known[1]
     if isinstance(value, Decimal):
         text = str(value)  # plain notation unless it holds an exponent (or NaN/Infinity)
         if "E" in text or not value.is_finite():
             text = plain(value)
-        fragment = orjson.Fragment(text)
-        if len(_FRAGMENTS) >= _FRAGMENTS_LIMIT:
-            _FRAGMENTS.clear()
-        _FRAGMENTS[id(value)] = (value, fragment)
-        return fragment
+        return orjson.Fragment(text)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
