@@ -243,34 +243,26 @@ def judged(
     value: str,
     code: str,
     *,
-    analyte: Analyte = Analyte.WBC,
-    comparator: str = "",
     reference: NormalizedRange | None = None,
     loinc_added: Coding | None = None,
     **finding_fields: Any,
 ) -> Evaluation:
-    """An evaluation of an in-scope count that flagging judged ``code``."""
+    """An evaluation of an in-scope count that flagging judged ``code``; ``finding_fields`` go
+    to :func:`finding` (analyte, comparator, rule, grade …)."""
     chosen = reference or NormalizedRange(
         Decimal("4000"),
         Decimal("11000"),
         "default",
         citation="Cleveland Clinic (default adult range)",
     )
+    found = finding(location, code, value, lab_range=chosen, **finding_fields)
     return Evaluation(
         location=location,
-        analyte=analyte,
+        analyte=found.analyte,
         loinc=loinc_added,
-        quantity=NormalizedQuantity(Decimal(value), comparator),
+        quantity=NormalizedQuantity(found.value_per_ul, found.comparator),
         reference_range=chosen,
-        finding=finding(
-            location,
-            code,
-            value,
-            analyte=analyte,
-            lab_range=chosen,
-            comparator=comparator,
-            **finding_fields,
-        ),
+        finding=found,
     )
 
 

@@ -30,6 +30,14 @@ def test_float_style_errors_never_appear() -> None:
     assert fhir.dumps([total, Decimal("0.1") + Decimal("0.2")]) == b"[8200.0,0.3]"
 
 
+def test_equal_decimals_keep_their_own_digits_every_time() -> None:
+    # 4.0 == 4.00 (and they hash alike): each is written with its own digits, in any order
+    one, two, three = Decimal("4.0"), Decimal("4.00"), Decimal("4.0E+3")
+    for _ in range(3):
+        assert fhir.dumps([one, two, three, one]) == b"[4.0,4.00,4000,4.0]"
+        assert fhir.dumps([three, two, one]) == b"[4000,4.00,4.0]"
+
+
 def test_non_finite_decimal_is_refused() -> None:
     with pytest.raises(TypeError):
         fhir.dumps({"value": Decimal("NaN")})

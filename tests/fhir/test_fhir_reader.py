@@ -16,6 +16,8 @@ from leukoflag.model import (
     NoValue,
     Number,
     NumberRange,
+    Patient,
+    PatientResult,
     Rejected,
     ReportStatus,
     ResultStatus,
@@ -40,6 +42,18 @@ def only_item(name: str) -> FhirItem:
     (item,) = read_file(name)
     assert isinstance(item, FhirItem), item
     return item
+
+
+def only_group(name: str) -> tuple[PatientResult, Patient]:
+    """The one PATIENT_RESULT group of input file ``name``, and its patient (which it must have)."""
+    (group,) = only_item(name).groups
+    assert group.patient is not None
+    return group, group.patient
+
+
+def birth_date(patient: Patient) -> str:
+    assert patient.birth_date is not None
+    return patient.birth_date.fhir
 
 
 def results(item: FhirItem) -> list[LabResult]:
@@ -71,13 +85,10 @@ def test_r4_observation_is_one_result_with_value_unit_range_and_flags() -> None:
 
 
 def test_r5_observation_resolves_contained_patient_and_specimen() -> None:
-    item = only_item("r5-anc-observation.json")
-    (group,) = item.groups
-    assert group.patient is not None
-    assert group.patient.sex == "male"
-    assert group.patient.birth_date is not None
-    assert group.patient.birth_date.fhir == "2019-03"
-    assert group.patient.identifiers[0].value == "MT-2209913"
+    group, patient = only_group("r5-anc-observation.json")
+    assert patient.sex == "male"
+    assert birth_date(patient) == "2019-03"
+    assert patient.identifiers[0].value == "MT-2209913"
     (order,) = group.orders
     (specimen,) = order.specimens
     assert specimen.location == "ITEM[1]/Observation.contained[1]"
@@ -113,13 +124,10 @@ def test_cbc_panel_components_are_results_at_component_locations() -> None:
 
 
 def test_bundle_reads_patient_specimen_and_orders_by_report() -> None:
-    item = only_item("bundle-with-patient.json")
-    (group,) = item.groups
-    assert group.patient is not None
-    assert group.patient.location == "ITEM[1]/Bundle.entry[0].resource"
-    assert group.patient.birth_date is not None
-    assert group.patient.birth_date.fhir == "2021-08-14"
-    assert group.patient.sex == "female"
+    group, patient = only_group("bundle-with-patient.json")
+    assert patient.location == "ITEM[1]/Bundle.entry[0].resource"
+    assert birth_date(patient) == "2021-08-14"
+    assert patient.sex == "female"
     report, loose = group.orders
     assert report.location == "ITEM[1]/Bundle.entry[2].resource"
     assert report.status is ReportStatus.FINAL

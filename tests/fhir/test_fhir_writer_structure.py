@@ -28,7 +28,9 @@ from fhir_builders import (
     ts,
     write,
 )
+from fhir_messages import er7
 
+import leukoflag
 from leukoflag.model import (
     CodedResult,
     Coding,
@@ -40,6 +42,7 @@ from leukoflag.model import (
     Ratio,
     ReportStatus,
     ResultStatus,
+    Specimen,
     Text,
     Unit,
 )
@@ -438,6 +441,58 @@ def test_specimen_source_in_obr15_becomes_a_specimen_when_there_is_no_spm() -> N
     specimen = one(bundle, "Specimen")
     assert specimen["type"]["coding"][0]["code"] == "BLD"
     assert target(bundle, one(bundle, "Observation")["specimen"]) == specimen
+
+
+def test_obr15_specimen_listed_by_the_reader_is_written_once_without_an_issue() -> None:
+    # v2.3/2.4: the HL7 v2 reader gives OBR-15 both as specimen_source and as a Specimen
+    # located at OBR[1]-15 (with the OBR-7 collection and OBR-14 received times).
+    kind = Concept((Coding("BLD", "Whole blood", "http://terminology.hl7.org/CodeSystem/v2-0070"),))
+    from_obr = Specimen(
+        location=f"{MSG}/OBR[1]-15",
+        type=kind,
+        collected=ts("2026-11-24T07:50:00-05:00"),
+        received=ts("2026-11-24T08:05:00-05:00"),
+    )
+    bundle, issues = write(message(obr(obx(1, "5.5"), specimens=(from_obr,), specimen_source=kind)))
+    specimen = one(bundle, "Specimen")
+    assert specimen["type"]["coding"][0]["code"] == "BLD"
+    assert specimen["receivedTime"] == "2026-11-24T08:05:00-05:00"
+    assert specimen["collection"] == {"collectedDateTime": "2026-11-24T07:50:00-05:00"}
+    assert target(bundle, one(bundle, "Observation")["specimen"]) == specimen
+    assert one(bundle, "DiagnosticReport")["specimen"] == [one(bundle, "Observation")["specimen"]]
+    assert issues == ()
+
+
+def test_obr15_specimen_listed_next_to_spm_segments_is_reported_not_written() -> None:
+    kind = Concept((Coding("BLD", "Whole blood", "http://terminology.hl7.org/CodeSystem/v2-0070"),))
+    from_obr = Specimen(location=f"{MSG}/OBR[1]-15", type=kind)
+    bundle, issues = write(
+        message(obr(obx(1, "5.5"), specimens=(from_obr, spm(1)), specimen_source=kind))
+    )
+    (specimen,) = resources(bundle, "Specimen")
+    assert specimen["identifier"][0]["value"] == "S26-0001"
+    assert target(bundle, one(bundle, "Observation")["specimen"]) == specimen
+    assert [(i.code, i.location) for i in issues] == [
+        ("fhir.specimen-source-unmapped", f"{MSG}/OBR[1]-15")
+    ]
+    assert issues[0].text.endswith(f"({MSG}/SPM[1])")
+
+
+def test_v24_message_with_obr15_converts_to_one_specimen_and_no_writer_issue() -> None:
+    raw = er7(
+        "MSH|^~\\&|KIDSLAB|MAPLEWOOD|EHR|MAPLEWOOD|20261123161004+0100||ORU^R01|MW-4471-0031|P|2.4",
+        "PID|1||MW778120^^^MAPLEWOOD^MR||SOUSA^INES||19880618|F",
+        "OBR|1||MW-L-55340|CBC^Full blood count^L|||20261123152000+0100|||||||"
+        "20261123153500+0100|BLDV&Venous blood&HL70070||||||||20261123160500+0100|||F",
+        "OBX|1|NM|6690-2^WBC^LN||3.1|10*3/uL^^UCUM|4.0-11.0|L|||F",
+    )
+    conversion = leukoflag.convert(raw)
+    (bundle,) = conversion.bundles
+    (specimen,) = resources(bundle, "Specimen")
+    assert specimen["type"]["coding"][0]["code"] == "BLDV"
+    assert specimen["receivedTime"] == "2026-11-23T15:35:00+01:00"
+    assert target(bundle, one(bundle, "Observation")["specimen"]) == specimen
+    assert [i.code for i in conversion.issues if i.code.startswith("fhir.")] == []
 
 
 def test_control_specimen_role_is_a_cross_version_extension_in_r4_and_role_in_r5() -> None:

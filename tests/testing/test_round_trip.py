@@ -173,17 +173,6 @@ CLEAN: dict[str, tuple[Convertible, list[str], list[int]]] = {
 }
 
 
-# Known defects of other steps, reported rather than worked around (strict xfail: a fix makes
-# these tests fail until the mark is removed).
-OBR15_SPECIMEN = pytest.mark.xfail(
-    reason="fhir writer (120d6e9) raises fhir.specimen-source-unmapped ('the order's SPM segments "
-    "describe its specimens') for OBR-15 in a message without SPM: the hl7v2 reader also lists "
-    "the OBR-15 specimen in Order.specimens (location OBR[1]-15), which the writer takes for SPM",
-    strict=True,
-)
-KNOWN_DEFECTS = {"v2.3.1": OBR15_SPECIMEN, "v2.4": OBR15_SPECIMEN}
-
-
 def _computed(conversion: Any) -> list[str]:
     return [f.code for f in conversion.findings]
 
@@ -197,9 +186,7 @@ def _counts(conversion: Any) -> list[int]:
 
 
 @pytest.mark.parametrize("strict", [False, True], ids=["default", "strict"])
-@pytest.mark.parametrize(
-    "name", [pytest.param(name, marks=KNOWN_DEFECTS.get(name, ())) for name in CLEAN]
-)
+@pytest.mark.parametrize("name", list(CLEAN))
 def test_builder_output_converts_without_any_issue(name: str, strict: bool) -> None:
     message, codes, counts = CLEAN[name]
     conversion = convert_message(message, Settings(strict=strict))
@@ -282,7 +269,6 @@ def test_results_leukoflag_must_not_judge_get_the_promised_issue(name: str) -> N
     assert _computed(conversion) == codes
 
 
-@OBR15_SPECIMEN
 def test_v23_quantity_timing_is_reported_as_not_carried_by_the_reader() -> None:
     # hl7apy (strict mode) requires ORC-7 and OBR-27 in v2.3; the reader does not carry them.
     conversion = convert_message(oru_message(version="2.3"), Settings(strict=True))

@@ -15,6 +15,7 @@ from typing import Any
 
 from leukoflag import flagging
 from leukoflag.fhir._json import plain
+from leukoflag.fhir._shared import by_identity
 from leukoflag.fhir._terms import (
     DAR,
     LEGACY_V2_0078,
@@ -103,6 +104,7 @@ def plain_number(value: Any) -> str:
     return str(value)
 
 
+@functools.lru_cache(maxsize=512)
 def is_uri(system: str) -> bool:
     """Whether ``system`` is a URI (``http://loinc.org``, ``urn:oid:…``), not a v2 name."""
     return "://" in system or system.startswith("urn:")
@@ -114,15 +116,21 @@ def is_uri(system: str) -> bool:
 def coding(value: Coding) -> dict[str, Any]:
     """A Coding. A system the sender named only by a v2 name (``L``, ``99LAB``) is not a URI
     FHIR can carry: the coding is written without system (meaning: a local code)."""
-    out: dict[str, Any] = {}
-    if value.system and is_uri(value.system):
-        out["system"] = value.system
-        if value.version:
-            out["version"] = value.version
-    if value.code:
-        out["code"] = value.code
-    if value.display:
-        out["display"] = value.display
+    return _coding_fields(value.code, value.display, value.system, value.version).copy()
+
+
+@functools.lru_cache(maxsize=4096)
+def _coding_fields(code: str, display: str, system: str, version: str) -> dict[str, str]:
+    """The elements of a Coding (feeds repeat their codes). A template: callers copy it."""
+    out: dict[str, str] = {}
+    if system and is_uri(system):
+        out["system"] = system
+        if version:
+            out["version"] = version
+    if code:
+        out["code"] = code
+    if display:
+        out["display"] = display
     return out
 
 
@@ -130,13 +138,15 @@ def concept(value: Concept | None) -> dict[str, Any] | None:
     """A CodeableConcept, or None when ``value`` holds nothing."""
     if value is None:
         return None
-    if len(value.codings) == 1 and not value.text:  # the common OBX-3: one coding
-        one = coding(value.codings[0])
-        return {"coding": [one]} if one else None
-    codings = [c for c in (coding(c) for c in value.codings) if c]
+    codings = value.codings
+    if len(codings) == 1 and not value.text:  # the common OBX-3: one coding
+        first = codings[0]
+        one = _coding_fields(first.code, first.display, first.system, first.version)
+        return {"coding": [one.copy()]} if one else None
+    written = [c for c in (coding(c) for c in codings) if c]
     out: dict[str, Any] = {}
-    if codings:
-        out["coding"] = codings
+    if written:
+        out["coding"] = written
     if value.text:
         out["text"] = value.text
     return out or None
@@ -167,11 +177,7 @@ def identifier(value: Identifier, type_code: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     code = type_code or value.type_code
     if code:
-        display = tables().identifier_type.get(code, "")
-        typed: dict[str, Any] = {"system": V2_0203, "code": code}
-        if display:
-            typed["display"] = display
-        out["type"] = {"coding": [typed]}
+        out["type"] = _identifier_type(code)
     assigner = value.assigner
     if value.system and is_uri(value.system):
         out["system"] = value.system
@@ -183,38 +189,49 @@ def identifier(value: Identifier, type_code: str = "") -> dict[str, Any]:
     return out
 
 
+@functools.lru_cache(maxsize=256)
+def _identifier_type(code: str) -> dict[str, Any]:
+    """``Identifier.type`` for a table 0203 code: one shared (read-only) dict per code."""
+    display = tables().identifier_type.get(code, "")
+    typed: dict[str, Any] = {"system": V2_0203, "code": code}
+    if display:
+        typed["display"] = display
+    return {"coding": [typed]}
+
+
 def quantity(value: Decimal, unit: Unit | None, comparator: str = "") -> dict[str, Any]:
     """A Quantity as sent (V2-to-FHIR IG: code only when the unit names a URI system)."""
-    out: dict[str, Any] = {"value": value}
+    fields = _NO_UNIT if unit is None else _unit_fields(unit.text, unit.code, unit.system)
     if comparator:
-        out["comparator"] = comparator
-    if unit is not None:
-        shown, system, code = _unit_parts(unit)
-        if shown:
-            out["unit"] = shown
-        if system:
-            out["system"] = system
-            out["code"] = code
-    return out
+        return {"value": value, "comparator": comparator, **fields}
+    return {"value": value, **fields}
+
+
+_NO_UNIT: dict[str, str] = {}
 
 
 @functools.lru_cache(maxsize=1024)
-def _unit_parts(unit: Unit) -> tuple[str, str, str]:
-    """``Quantity.unit``, ``.system`` and ``.code`` of a unit as sent (feeds repeat units)."""
-    if unit.code and unit.system and is_uri(unit.system):
-        return unit.text or unit.code, unit.system, unit.code
-    return unit.text or unit.code, "", ""
+def _unit_fields(text: str, code: str, system: str) -> dict[str, str]:
+    """``Quantity.unit``, ``.system`` and ``.code`` of a unit as sent (feeds repeat units).
+
+    A template: callers copy its items into the Quantity they build, never hand it out.
+    """
+    shown = text or code
+    fields = {"unit": shown} if shown else {}
+    if code and system and is_uri(system):
+        fields["system"] = system
+        fields["code"] = code
+    return fields
 
 
 def per_ul(value: Decimal, comparator: str = "") -> dict[str, Any]:
     """A count in cells/µL: the normalized quantity of the output contract."""
-    out: dict[str, Any] = {"value": value}
     if comparator:
-        out["comparator"] = comparator
-    out["unit"] = PER_UL_UNIT
-    out["system"] = UCUM
-    out["code"] = PER_UL_CODE
-    return out
+        return {"value": value, "comparator": comparator, **_PER_UL}
+    return {"value": value, **_PER_UL}
+
+
+_PER_UL = {"unit": PER_UL_UNIT, "system": UCUM, "code": PER_UL_CODE}  # a template, copied
 
 
 def date_time(stamp: Timestamp | None) -> str | None:
@@ -262,7 +279,14 @@ def normalized_quantity(evaluation: Evaluation, sent: Number, unit: Unit | None)
         kept = {"url": ORIGINAL_TEXT, "valueString": shown}
     else:
         kept = {"url": PQ_TRANSLATION, "valueQuantity": quantity(sent.value, unit)}
-    return {"extension": [kept], **per_ul(normalized.value, normalized.comparator)}
+    if normalized.comparator:
+        return {
+            "extension": [kept],
+            "value": normalized.value,
+            "comparator": normalized.comparator,
+            **_PER_UL,
+        }
+    return {"extension": [kept], "value": normalized.value, **_PER_UL}
 
 
 def normalized_ranges(
@@ -285,14 +309,12 @@ def normalized_ranges(
     for name, limit in (("low", chosen.low), ("high", chosen.high)):
         if limit is None:
             continue
-        limit_dict = per_ul(limit)
         original = getattr(sent, name) if lab and sent is not None else None
-        if original is not None:
-            limit_dict = {
-                "extension": [{"url": PQ_TRANSLATION, "valueQuantity": quantity(original, unit)}],
-                **limit_dict,
-            }
-        entry[name] = limit_dict
+        if original is None:
+            entry[name] = {"value": limit, **_PER_UL}
+        else:
+            translation = {"url": PQ_TRANSLATION, "valueQuantity": quantity(original, unit)}
+            entry[name] = {"extension": [translation], "value": limit, **_PER_UL}
     if lab and chosen.text:
         entry["text"] = chosen.text
     ranges = [entry]
@@ -304,18 +326,22 @@ def normalized_ranges(
 def sent_range(sent: ReferenceRange, value_unit: Unit | None) -> dict[str, Any]:
     """A reference range as sent: parsed limits (in the range's unit, else the value's), text."""
     unit = sent.unit if sent.unit is not None else value_unit
+    fields = _NO_UNIT if unit is None else _unit_fields(unit.text, unit.code, unit.system)
     out: dict[str, Any] = {}
-    if sent.low is not None and sent.low.is_finite():
-        out["low"] = quantity(sent.low, unit)
-    if sent.high is not None and sent.high.is_finite():
-        out["high"] = quantity(sent.high, unit)
+    low, high = sent.low, sent.high
+    if low is not None and low.is_finite():
+        out["low"] = {"value": low, **fields}
+    if high is not None and high.is_finite():
+        out["high"] = {"value": high, **fields}
     if sent.text:
         out["text"] = sent.text
     return out
 
 
+@functools.lru_cache(maxsize=64)
 def computed_interpretation(code: str) -> dict[str, Any]:
-    """The one interpretation leukoflag computed (v3-ObservationInterpretation)."""
+    """The one interpretation leukoflag computed (v3-ObservationInterpretation); one shared
+    (read-only) dict per code."""
     known = tables().interpretation.get(code)
     display = known.display if known is not None and known.system == V3_INTERPRETATION else ""
     out: dict[str, Any] = {"system": V3_INTERPRETATION, "code": code}
@@ -364,35 +390,45 @@ def explanation(finding: Finding) -> dict[str, Any]:
         {"url": "value", "valueQuantity": per_ul(finding.value_per_ul, finding.comparator)},
     ]
     if finding.threshold is not None:
-        parts.append({"url": "threshold", "valueQuantity": per_ul(finding.threshold)})
+        parts.append({"url": "threshold", "valueQuantity": {"value": finding.threshold, **_PER_UL}})
     if finding.threshold_source:
         parts.append({"url": "thresholdSource", "valueString": finding.threshold_source})
     chosen = finding.range
     if chosen is not None:
         parts.append({"url": "rangeSource", "valueCode": chosen.source})
-        limits = {
-            name: per_ul(limit)
-            for name, limit in (("low", chosen.low), ("high", chosen.high))
-            if limit is not None
-        }
+        limits = {}
+        if chosen.low is not None:
+            limits["low"] = {"value": chosen.low, **_PER_UL}
+        if chosen.high is not None:
+            limits["high"] = {"value": chosen.high, **_PER_UL}
         if limits:
             parts.append({"url": "range", "valueRange": limits})
         if chosen.citation:
             parts.append({"url": "rangeCitation", "valueString": chosen.citation})
     if finding.condition is not None:
-        parts.append({"url": "finding", "valueCoding": coding(finding.condition)})
+        parts.append({"url": "finding", "valueCoding": _table_coding(finding.condition, None)})
     if finding.severity:
         parts.append({"url": "severity", "valueCode": finding.severity})
     grade = _grade(finding.ctcae_grade)
     if grade is not None:
-        parts.append({"url": "ctcaeGrade", "valueCoding": coding(grade)})
+        parts.append({"url": "ctcaeGrade", "valueCoding": _table_coding(grade, None)})
         if finding.ctcae_version:
             parts.append({"url": "ctcaeVersion", "valueString": finding.ctcae_version})
         if finding.ctcae_term is not None:
-            parts.append({"url": "ctcaeTerm", "valueCoding": coding(finding.ctcae_term)})
+            parts.append(
+                {"url": "ctcaeTerm", "valueCoding": _table_coding(finding.ctcae_term, None)}
+            )
     if finding.derived:
         parts.append({"url": "derived", "valueBoolean": True})
     return {"url": EXPLANATION, "extension": parts}
+
+
+def _coding(value: Coding, _: None) -> dict[str, Any]:
+    return coding(value)
+
+
+# flagging's findings, grades and terms are the Codings of its rules file, the same every time
+_table_coding = by_identity(_coding, limit=256)
 
 
 def _grade(grade: int | None) -> Coding | None:

@@ -14,7 +14,7 @@ from typing import Any
 from leukoflag.fhir import _elements as el
 from leukoflag.fhir._ids import resource_id
 from leukoflag.fhir._read import FhirItem, Path
-from leukoflag.fhir._terms import LEGACY_V2_0078, V2_0078, tables
+from leukoflag.fhir._terms import LEGACY_V2_0078, V2_0078, VALUE_ELEMENTS, tables
 from leukoflag.model import Coding, Evaluation, Issue, LabResult, Number, Severity
 from leukoflag.settings import Settings
 
@@ -53,19 +53,7 @@ _ORDER = (
     "effectiveInstant",
     "issued",
     "performer",
-    "valueQuantity",
-    "valueCodeableConcept",
-    "valueString",
-    "valueBoolean",
-    "valueInteger",
-    "valueRange",
-    "valueRatio",
-    "valueSampledData",
-    "valueTime",
-    "valueDateTime",
-    "valuePeriod",
-    "valueAttachment",
-    "valueReference",
+    *VALUE_ELEMENTS,
     "dataAbsentReason",
     "interpretation",
     "note",

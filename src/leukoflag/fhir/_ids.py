@@ -11,6 +11,7 @@ so). The namespace is fixed: ``uuid5(NAMESPACE_URL, "http://leukoflag.org/fhir/i
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import re
 import uuid
@@ -25,8 +26,8 @@ __all__ = ["NAMESPACE", "IdMaker", "message_key", "resource_id"]
 NAMESPACE = uuid.UUID("2c88a5f5-3913-5fea-9c2f-91dd25288560")
 _NAMESPACE_BYTES = NAMESPACE.bytes
 _MESSAGE_PREFIX = re.compile(r"MSG\[\d+\]")
-# a hex digit with its two high bits set to 10 (the RFC 9562 variant), by the digit's value
-_VARIANT = "89ab89ab89ab89ab"
+# a hex digit with its two high bits set to 10 (the RFC 9562 variant), by the digit it replaces
+_VARIANT = dict(zip("0123456789abcdef", "89ab89ab89ab89ab", strict=True))
 
 
 def message_key(message: Message) -> tuple[tuple[str, ...], bool]:
@@ -64,10 +65,16 @@ class IdMaker:
 
     def __call__(self, resource_type: str, path: str) -> str:
         hasher = self._head.copy()
-        hasher.update(orjson.dumps([resource_type, path])[1:])
+        hasher.update(_name_tail(resource_type, path))
         text = hasher.hexdigest()
         # RFC 9562: version nibble 5, variant bits 10
         return (
             f"{text[:8]}-{text[8:12]}-5{text[13:16]}-"
-            f"{_VARIANT[int(text[16], 16)]}{text[17:20]}-{text[20:32]}"
+            f"{_VARIANT[text[16]]}{text[17:20]}-{text[20:32]}"
         )
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_tail(resource_type: str, path: str) -> bytes:
+    """The closing part of a name, ``"<type>","<path>"]``: the same few in every message."""
+    return orjson.dumps([resource_type, path])[1:]

@@ -14,13 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from leukoflag.fhir._json import dumps, loads, plain
-from leukoflag.fhir._terms import LEGACY_V2_0078, resource_types, tables
+from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
 from leukoflag.model import (
     CodedResult,
     Coding,
@@ -55,22 +55,8 @@ _DATE_TIME = re.compile(
     r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])"
     r"(T([01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$"
 )
-_VALUE_KEYS = (
-    "valueQuantity",
-    "valueCodeableConcept",
-    "valueString",
-    "valueBoolean",
-    "valueInteger",
-    "valueRange",
-    "valueRatio",
-    "valueSampledData",
-    "valueTime",
-    "valueDateTime",
-    "valuePeriod",
-    "valueAttachment",
-    "valueReference",
-)
 _R4_SPECIMEN_ROLE = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Specimen.role"
+_T = TypeVar("_T")
 _RESULT_STATUSES = {status.value: status for status in ResultStatus}
 _REPORT_STATUSES = {status.value: status for status in ReportStatus}
 
@@ -593,7 +579,7 @@ class _ItemReader:
         components = resource.get("component")
         if components is not None and not isinstance(components, list):
             raise _Malformed(f"{where}.component", "Observation.component is not a list")
-        has_value = any(key in resource for key in _VALUE_KEYS) or "dataAbsentReason" in resource
+        has_value = any(key in resource for key in VALUE_ELEMENTS) or "dataAbsentReason" in resource
         if has_value or not components:
             results.append(self.result(resource, observation.path, where, shared))
         for i, component in enumerate(components or ()):
@@ -644,7 +630,7 @@ class _ItemReader:
         )
 
     def value(self, node: dict[str, Any], where: str) -> tuple[Value, Unit | None]:
-        present = [key for key in _VALUE_KEYS if key in node]
+        present = [key for key in VALUE_ELEMENTS if key in node]
         if len(present) > 1:
             raise _Malformed(where, f"more than one value[x]: {', '.join(present)}")
         if not present:
@@ -742,24 +728,34 @@ class _ItemReader:
 
     def patient_of(self, located: _Located) -> Patient | None:
         subject = located.resource.get("subject")
-        target = self.resolve(subject, located.container, f"{located.location}.subject")
-        if target is None or target.resource.get("resourceType") != "Patient":
-            return None
-        known = self.patients.get(target.location)
-        if known is None:
-            known = _patient(target.resource, target.location, self)
-            self.patients[target.location] = known
-        return known
+        where = f"{located.location}.subject"
+        return self.referenced(
+            subject, located, where, kind="Patient", known=self.patients, build=_patient
+        )
 
     def specimen(self, reference: Any, holder: _Located, where: str) -> Specimen | None:
+        return self.referenced(
+            reference, holder, where, kind="Specimen", known=self.specimens, build=_specimen
+        )
+
+    def referenced(
+        self,
+        reference: Any,
+        holder: _Located,
+        where: str,
+        *,
+        kind: str,
+        known: dict[str, _T],
+        build: Callable[[dict[str, Any], str, _ItemReader], _T],
+    ) -> _T | None:
+        """The ``kind`` resource ``reference`` (in ``holder``) points to, read once per item."""
         target = self.resolve(reference, holder.container, where)
-        if target is None or target.resource.get("resourceType") != "Specimen":
+        if target is None or target.resource.get("resourceType") != kind:
             return None
-        known = self.specimens.get(target.location)
-        if known is None:
-            known = _specimen(target.resource, target.location, self)
-            self.specimens[target.location] = known
-        return known
+        found = known.get(target.location)
+        if found is None:
+            found = known[target.location] = build(target.resource, target.location, self)
+        return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ __all__ = [
     "V2_0078",
     "V2_0203",
     "V3_INTERPRETATION",
+    "VALUE_ELEMENTS",
     "Binding",
     "Tables",
     "bindings",
@@ -42,6 +43,22 @@ V2_0078 = "http://terminology.hl7.org/CodeSystem/v2-0078"
 LEGACY_V2_0078 = "http://hl7.org/fhir/v2/0078"  # DSTU2/STU3 URI: read, never written
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 DAR = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+# Observation.value[x] (and component.value[x]) choices of R4, R4B and R5, in FHIR's order.
+VALUE_ELEMENTS = (
+    "valueQuantity",
+    "valueCodeableConcept",
+    "valueString",
+    "valueBoolean",
+    "valueInteger",
+    "valueRange",
+    "valueRatio",
+    "valueSampledData",
+    "valueTime",
+    "valueDateTime",
+    "valuePeriod",
+    "valueAttachment",
+    "valueReference",
+)
 
 
 @dataclass(frozen=True, slots=True)

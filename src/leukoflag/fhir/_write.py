@@ -16,10 +16,14 @@ from typing import Any
 from leukoflag._version import __version__
 from leukoflag.fhir import _elements as el
 from leukoflag.fhir._ids import IdMaker, message_key
+from leukoflag.fhir._shared import by_identity
 from leukoflag.fhir._terms import tables
 from leukoflag.model import (
     CodedResult,
+    Coding,
+    Concept,
     Evaluation,
+    Finding,
     Issue,
     LabResult,
     Message,
@@ -30,11 +34,14 @@ from leukoflag.model import (
     Patient,
     PatientResult,
     Ratio,
+    ReferenceRange,
     ReportStatus,
     ResultStatus,
     Severity,
     Specimen,
     Text,
+    Timestamp,
+    Unit,
     Visit,
 )
 from leukoflag.settings import Settings
@@ -59,6 +66,11 @@ _ACTIVITY = {
     ]
 }
 _PARTICIPANT = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+_AUTHOR = {"coding": [{"system": _PARTICIPANT, "code": "author", "display": "Author"}]}
+_ASSEMBLER = {
+    "type": {"coding": [{"system": _PARTICIPANT, "code": "assembler", "display": "Assembler"}]},
+    "who": {"display": f"leukoflag {__version__}"},
+}
 # DiagnosticReport (OBR-25) status → ServiceRequest.status: the order is done once reported.
 _REQUEST_STATUS = {
     ReportStatus.REGISTERED: "active",
@@ -74,6 +86,32 @@ _REQUEST_STATUS = {
 }
 _REPORTED = frozenset((ResultStatus.FINAL, ResultStatus.AMENDED, ResultStatus.CORRECTED))
 _STATUS = {status: status.value for status in ResultStatus}  # plain str, without enum lookups
+
+
+# Renderings of the objects readers share between results and messages (see _shared.py).
+def _analysis_time(stamp: Timestamp, _: None) -> list[dict[str, Any]] | None:
+    value = el.date_time(stamp)
+    return [{"url": _ANALYSIS_TIME, "valueDateTime": value}] if value is not None else None
+
+
+def _concept(code: Concept | None, _: None) -> dict[str, Any] | None:
+    return el.concept(code)
+
+
+def _sent_flags(flags: tuple[Coding, ...], _: None) -> tuple[list[dict[str, Any]], bool]:
+    written, issues = el.sent_interpretations(flags, "")
+    return written, bool(issues)
+
+
+def _sent_range(sent: ReferenceRange, value_unit: Unit | None) -> list[dict[str, Any]]:
+    written = el.sent_range(sent, value_unit)
+    return [written] if written else []
+
+
+_ANALYSIS_TIME_EXTENSION = by_identity(_analysis_time)
+_CONCEPT = by_identity(_concept)  # OBX-3, OBR-4, SPM-4 … as the reader shares them
+_SENT_FLAGS = by_identity(_sent_flags)
+_SENT_RANGE = by_identity(_sent_range)
 
 
 @dataclass(slots=True)
@@ -95,8 +133,8 @@ class _OrderParts:
     effective: dict[str, Any] = field(default_factory=dict)  # OBR-7/8, for results without OBX-14
     issued: str | None = None  # OBR-22 as an instant
     only_specimen: dict[str, str] | None = None  # the order's one specimen, for every result
+    identifiers: list[dict[str, Any]] = field(default_factory=list)  # of the DiagnosticReport
     observations: list[dict[str, str]] = field(default_factory=list)
-    by_location: dict[str, tuple[LabResult, dict[str, str]]] = field(default_factory=dict)
     conclusions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def conclude(self, evaluation: Evaluation | None) -> None:
@@ -117,62 +155,40 @@ class _Writer:
     r5: bool
     transaction: bool
     entries: list[dict[str, Any]] = field(default_factory=list)
+    references: list[dict[str, str]] = field(default_factory=list)  # of the entries, in order
     issues: list[Issue] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
+    derivations: list[tuple[str, Evaluation]] = field(default_factory=list)  # derived ANCs
     prefix_length: int = 0
-    # per-message memos: feeds repeat timestamps and flags within a message
-    times: dict[int, str | None] = field(default_factory=dict)
-    flags: dict[tuple[Any, ...], tuple[list[dict[str, Any]], bool]] = field(default_factory=dict)
 
     # ----------------------------------------------------------------- plumbing
 
-    def path(self, location: str) -> str:
-        """``location`` without its ``MSG[n]/`` prefix: stable wherever the message sits."""
-        return location[self.prefix_length :] if location.startswith("MSG[") else location
-
     def ident(self, resource_type: str, location: str) -> str:
-        return self.ids(resource_type, self.path(location))
-
-    def date_time(self, stamp: Any) -> str | None:
-        """:func:`el.date_time`, once per Timestamp object of the message."""
-        if stamp is None:
-            return None
-        key = id(stamp)
-        try:
-            return self.times[key]
-        except KeyError:
-            value = self.times[key] = el.date_time(stamp)
-            return value
-
-    def interpretations(self, result: LabResult) -> list[dict[str, Any]]:
-        """The sender's flags of ``result``, one CodeableConcept each (memoized per message)."""
-        flags = result.sender_flags
-        if not flags:
-            return []
-        known = self.flags.get(flags)
-        if known is not None and not known[1]:
-            return known[0]
-        written, issues = el.sent_interpretations(flags, f"{result.location}-8")
-        self.flags[flags] = (written, bool(issues))
-        self.issues.extend(issues)
-        return written
+        """The id of the resource written for ``location``: its path without the ``MSG[n]/``
+        prefix, so that the id is the same wherever the message sits in its input."""
+        if location.startswith("MSG["):
+            location = location[self.prefix_length :]
+        return self.ids(resource_type, location)
 
     def add(self, resource: dict[str, Any]) -> dict[str, str]:
-        """Append ``resource`` as an entry; its reference."""
+        """Append ``resource`` as an entry; its reference (the same dict wherever it is used)."""
         rid = resource["id"]
-        url = f"urn:uuid:{rid}"
-        entry: dict[str, Any] = {"fullUrl": url, "resource": resource}
+        url = "urn:uuid:" + rid
         if self.transaction:
             # PUT on a deterministic id: replaying the message updates, never duplicates.
-            entry["request"] = {"method": "PUT", "url": f"{resource['resourceType']}/{rid}"}
-        self.entries.append(entry)
-        return {"reference": url}
+            request = {"method": "PUT", "url": resource["resourceType"] + "/" + rid}
+            self.entries.append({"fullUrl": url, "resource": resource, "request": request})
+        else:
+            self.entries.append({"fullUrl": url, "resource": resource})
+        reference = {"reference": url}
+        self.references.append(reference)
+        return reference
 
     def issue(self, severity: Severity, code: str, location: str, text: str) -> None:
         self.issues.append(Issue(severity, f"fhir.{code}", location, text))
 
     def time(self, resource: dict[str, Any], name: str, stamp: Any, location: str) -> None:
-        value = self.date_time(stamp)
+        value = el.date_time(stamp)
         if value is not None:
             resource[name] = value
         elif stamp is not None:
@@ -287,9 +303,13 @@ class _Writer:
         return el.coding(known)
 
     def order(self, order: Order, context: _Context) -> None:
-        request = self.service_request(order, context)
+        identifiers, group_id = self.order_identifiers(order)
+        request = self.service_request(order, context, identifiers, group_id)
         parts = _OrderParts(order, context, request, self.specimens(order, context))
-        self.order_effective(parts.effective, order, warn=False)
+        parts.identifiers = identifiers
+        if request is None and group_id is not None:
+            parts.identifiers = [*identifiers, group_id]  # ORC-4 goes on the report instead
+        self.order_effective(parts.effective, order)
         parts.issued = el.instant(order.issued)
         if len(parts.specimens) == 1:
             parts.only_specimen = next(iter(parts.specimens.values()))
@@ -302,27 +322,35 @@ class _Writer:
             evaluation = self.evaluations.get(result.location)
             if evaluation is not None:
                 self.used.add(result.location)
-            reference = self.observation(result, evaluation, parts)
-            parts.observations.append(reference)
-            parts.by_location[result.location] = (result, reference)
-            parts.conclude(evaluation)
+            parts.observations.append(self.observation(result, evaluation, parts))
+            if evaluation is not None and evaluation.finding is not None:
+                parts.conclude(evaluation)
         for evaluation in self.derived_for(order):
             parts.observations.append(self.derived(evaluation, parts))
             parts.conclude(evaluation)
         self.report(report, parts)
 
     def derived_for(self, order: Order) -> list[Evaluation]:
+        """The derived results (ANC from WBC × %) whose first source is a result of ``order``."""
+        if not self.derivations:
+            return []
         mine = {result.location for result in order.results}
         found = [
             e
-            for location, e in self.evaluations.items()
-            if e.derived_from and location not in self.used and e.derived_from[0] in mine
+            for location, e in self.derivations
+            if location not in self.used and e.derived_from[0] in mine
         ]
         for evaluation in found:
             self.used.add(evaluation.location)
         return found
 
-    def service_request(self, order: Order, context: _Context) -> dict[str, str] | None:
+    def service_request(
+        self,
+        order: Order,
+        context: _Context,
+        identifiers: list[dict[str, Any]],
+        group_id: dict[str, Any] | None,
+    ) -> dict[str, str] | None:
         ordered = order.placer_id is not None or order.order_control or order.ordering_provider
         if not ordered:
             return None
@@ -347,12 +375,13 @@ class _Writer:
             "resourceType": "ServiceRequest",
             "id": self.ident("ServiceRequest", order.location),
         }
-        identifiers = self.order_identifiers(order, with_group=True)
-        if identifiers:
+        if group_id is not None:
+            resource["identifier"] = [*identifiers, group_id]
+        elif identifiers:
             resource["identifier"] = identifiers
         resource["status"] = _REQUEST_STATUS[order.status]
         resource["intent"] = "order"
-        code = el.concept(order.code)
+        code = _CONCEPT(order.code, None)
         if code is not None:
             resource["code"] = {"concept": code} if self.r5 else code  # R5: CodeableReference
         resource["subject"] = context.subject
@@ -363,33 +392,50 @@ class _Writer:
         return self.add(resource)
 
     @staticmethod
-    def order_identifiers(order: Order, *, with_group: bool) -> list[dict[str, Any]]:
+    def order_identifiers(order: Order) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """The placer and filler identifiers (OBR-2/3) and the placer group number (ORC-4):
+        the same dicts on the ServiceRequest and the DiagnosticReport."""
         found = []
         if order.placer_id is not None and order.placer_id.value:
             found.append(el.identifier(order.placer_id, "PLAC"))
         if order.filler_id is not None and order.filler_id.value:
             found.append(el.identifier(order.filler_id, "FILL"))
-        if with_group and order.group_id is not None and order.group_id.value:
-            found.append(el.identifier(order.group_id, "PGN"))
-        return found
+        group = order.group_id
+        return found, el.identifier(group, "PGN") if group is not None and group.value else None
 
     def specimens(self, order: Order, context: _Context) -> dict[str, dict[str, str]]:
-        """Specimen entries of ``order`` by location (SPM, else OBR-15 in older messages)."""
-        written: dict[str, dict[str, str]] = {}
+        """Specimen entries of ``order`` by location: its SPMs, else its OBR-15 specimen source.
+
+        The HL7 v2 reader lists the OBR-15 specimen among the order's specimens (location
+        ``OBR[k]-15``, with the OBR-7/14 times); a reader that does not gives only
+        ``specimen_source``, from which the Specimen is made here.
+        """
+        source_location = f"{order.location}-15"
+        from_source = None
+        segments = []
         for specimen in order.specimens:
-            written[specimen.location] = self.specimen(specimen, context)
-        if order.specimen_source is not None:
-            if not order.specimens:
-                source = Specimen(location=f"{order.location}-15", type=order.specimen_source)
-                written[source.location] = self.specimen(source, context)
+            if specimen.location == source_location:
+                from_source = specimen
             else:
-                self.issue(
-                    Severity.INFORMATION,
-                    "specimen-source-unmapped",
-                    f"{order.location}-15",
-                    "OBR-15 specimen source is not written: the order's SPM segments describe its "
-                    f"specimens ({', '.join(s.location for s in order.specimens)})",
-                )
+                segments.append(specimen)
+        written: dict[str, dict[str, str]] = {}
+        for specimen in segments:
+            written[specimen.location] = self.specimen(specimen, context)
+        if from_source is None and order.specimen_source is None:
+            return written
+        if segments:
+            self.issue(
+                Severity.INFORMATION,
+                "specimen-source-unmapped",
+                source_location,
+                "OBR-15 specimen source is not written: the order's SPM segments describe its "
+                f"specimens ({', '.join(s.location for s in segments)})",
+            )
+        else:
+            # v2.3/2.4: OBR-15 is the order's specimen, written once
+            if from_source is None:
+                from_source = Specimen(location=source_location, type=order.specimen_source)
+            written[source_location] = self.specimen(from_source, context)
         return written
 
     def specimen(self, specimen: Specimen, context: _Context) -> dict[str, str]:
@@ -397,12 +443,12 @@ class _Writer:
             "resourceType": "Specimen",
             "id": self.ident("Specimen", specimen.location),
         }
-        role = el.concept(specimen.role)
+        role = _CONCEPT(specimen.role, None)
         if role is not None and not self.r5:
             resource["extension"] = [{"url": _R4_SPECIMEN_ROLE, "valueCodeableConcept": role}]
         if specimen.identifier is not None and specimen.identifier.value:
             resource["identifier"] = [el.identifier(specimen.identifier)]
-        kind = el.concept(specimen.type)
+        kind = _CONCEPT(specimen.type, None)
         if kind is not None:
             resource["type"] = kind
         if context.subject is not None:
@@ -410,7 +456,7 @@ class _Writer:
         self.time(resource, "receivedTime", specimen.received, specimen.location)
         collection: dict[str, Any] = {}
         self.time(collection, "collectedDateTime", specimen.collected, specimen.location)
-        site = el.concept(specimen.source_site)
+        site = _CONCEPT(specimen.source_site, None)
         if site is not None:
             collection["bodySite"] = {"concept": site} if self.r5 else site  # R5: CodeableReference
         if collection:
@@ -424,42 +470,32 @@ class _Writer:
     def observation(
         self, result: LabResult, evaluation: Evaluation | None, parts: _OrderParts
     ) -> dict[str, str]:
+        # Written once per OBX of every message: the common paths are inline, the rare in helpers.
         location = result.location
         resource: dict[str, Any] = {
             "resourceType": "Observation",
             "id": self.ident("Observation", location),
         }
-        extensions: list[dict[str, Any]] = []
-        if result.analysis_time is not None:
-            analysed = self.date_time(result.analysis_time)
-            if analysed is not None:
-                extensions.append({"url": _ANALYSIS_TIME, "valueDateTime": analysed})
-        if result.sub_id:
-            # V2-to-FHIR IG: OBX-4 kept for the receiver, who knows how the sender groups results
-            extensions.append(
-                {
-                    "url": _V2_SUBID,
-                    "extension": [{"url": "original-sub-identifier", "valueString": result.sub_id}],
-                }
-            )
         finding = evaluation.finding if evaluation is not None else None
-        interpretations = self.interpretations(result)
-        if finding is not None:
-            extensions.append(el.explanation(finding))
-            extensions.extend(
-                {"url": el.SENDER_INTERPRETATION, "valueCodeableConcept": i}
-                for i in interpretations
-            )
-        if extensions:
-            resource["extension"] = extensions
+        flags = result.sender_flags
+        interpretations: list[dict[str, Any]] = []
+        if flags:
+            interpretations, unknown = _SENT_FLAGS(flags, None)
+            if unknown:  # reported for every result that carries them, at its own location
+                self.issues.extend(el.sent_interpretations(flags, f"{location}-8")[1])
+        if finding is not None or result.sub_id:
+            resource["extension"] = self.result_extensions(result, finding, interpretations)
+        elif result.analysis_time is not None:
+            analysed = _ANALYSIS_TIME_EXTENSION(result.analysis_time, None)
+            if analysed is not None:
+                resource["extension"] = analysed
         resource["status"] = _STATUS[result.status]
-        if result.category is not None:
-            category = el.concept(result.category)
-            if category is not None:
-                resource["category"] = [category]
-        if "category" not in resource and evaluation is not None and evaluation.analyte is not None:
+        category = _CONCEPT(result.category, None) if result.category is not None else None
+        if category is not None:
+            resource["category"] = [category]
+        elif evaluation is not None and evaluation.analyte is not None:
             resource["category"] = [el.LABORATORY]
-        code = el.concept(result.code)
+        code = _CONCEPT(result.code, None)
         if evaluation is not None and evaluation.loinc is not None:
             code = el.with_loinc(code, evaluation.loinc)
         resource["code"] = code if code is not None else self.unknown_code(f"{location}-3", "OBX-3")
@@ -472,27 +508,40 @@ class _Writer:
         if context.encounter is not None:
             resource["encounter"] = context.encounter
         if result.effective is not None:
-            self.time(resource, "effectiveDateTime", result.effective, f"{location}-14")
-        else:
+            effective = el.date_time(result.effective)
+            if effective is not None:
+                resource["effectiveDateTime"] = effective
+            else:
+                self.time(resource, "effectiveDateTime", result.effective, f"{location}-14")
+        elif parts.effective:
             # No OBX-14: OBR-7/8 (the specimen's observation time) applies to every result.
             resource.update(parts.effective)
         if parts.issued is not None:
             resource["issued"] = parts.issued  # an unusable OBR-22 is reported on the report
         if result.performers:
             resource["performer"] = [{"display": who} for who in result.performers]
-        self.value(resource, result, evaluation)
+        value = result.value
+        # in scope: flagging normalized the value (the output contract applies)
+        judged = evaluation if evaluation is not None and evaluation.quantity is not None else None
+        if isinstance(value, Number) and value.value.is_finite():
+            if judged is not None:
+                resource["valueQuantity"] = el.normalized_quantity(judged, value, result.unit)
+            else:
+                resource["valueQuantity"] = el.quantity(value.value, result.unit, value.comparator)
+                if result.data_absent_reason:
+                    self.value_and_absent_reason(result)
+        else:
+            self.other_value(resource, result, evaluation)
         if finding is not None:
             resource["interpretation"] = [el.computed_interpretation(finding.code)]
         elif interpretations:
             resource["interpretation"] = interpretations
-        value = result.value
-        if result.notes or (isinstance(value, Number) and value.comment):
-            notes = list(result.notes)
-            if isinstance(value, Number) and value.comment:
-                notes.insert(0, value.comment)
+        comment = value.comment if isinstance(value, Number) else ""
+        if result.notes or comment:
+            notes = [comment, *result.notes] if comment else result.notes
             resource["note"] = [{"text": note} for note in notes]
         if result.method is not None:
-            method = el.concept(result.method)
+            method = _CONCEPT(result.method, None)
             if method is not None:
                 resource["method"] = method
         if specimen_ref is None:
@@ -501,11 +550,43 @@ class _Writer:
             resource["specimen"] = specimen_ref
         if result.device:
             resource["device"] = {"identifier": {"value": result.device}, "display": result.device}
-        if result.reference_range is not None or evaluation is not None:
-            ranges = self.ranges(result, evaluation)
+        sent = result.reference_range
+        if judged is not None and judged.reference_range is not None and isinstance(value, Number):
+            resource["referenceRange"] = el.normalized_ranges(
+                judged.reference_range, sent, result.unit
+            )
+        elif sent is not None:
+            ranges = _SENT_RANGE(sent, result.unit)
             if ranges:
                 resource["referenceRange"] = ranges
         return self.add(resource)
+
+    def result_extensions(
+        self,
+        result: LabResult,
+        finding: Finding | None,
+        interpretations: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        extensions: list[dict[str, Any]] = []
+        if result.analysis_time is not None:
+            analysed = _ANALYSIS_TIME_EXTENSION(result.analysis_time, None)
+            if analysed is not None:
+                extensions.extend(analysed)
+        if result.sub_id:
+            # V2-to-FHIR IG: OBX-4 kept for the receiver, who knows how the sender groups results
+            extensions.append(
+                {
+                    "url": _V2_SUBID,
+                    "extension": [{"url": "original-sub-identifier", "valueString": result.sub_id}],
+                }
+            )
+        if finding is not None:
+            extensions.append(el.explanation(finding))
+            extensions.extend(
+                {"url": el.SENDER_INTERPRETATION, "valueCodeableConcept": i}
+                for i in interpretations
+            )
+        return extensions
 
     def unknown_code(self, location: str, what: str) -> dict[str, Any]:
         self.issue(
@@ -516,41 +597,34 @@ class _Writer:
         )
         return {"extension": [{"url": el.DAR_EXTENSION, "valueCode": "unknown"}]}
 
-    def order_effective(self, resource: dict[str, Any], order: Order, *, warn: bool) -> None:
-        """OBR-7 (and OBR-8) as ``effectiveDateTime`` or ``effectivePeriod``; an unusable time is
-        reported once, for the report."""
-        start = self.date_time(order.effective)
-        end = self.date_time(order.effective_end)
+    @staticmethod
+    def order_effective(resource: dict[str, Any], order: Order) -> None:
+        """OBR-7 (and OBR-8) as ``effectiveDateTime`` or ``effectivePeriod``."""
+        start = el.date_time(order.effective)
+        end = el.date_time(order.effective_end)
         if end is not None:
             period = {"start": start, "end": end} if start is not None else {"end": end}
             resource["effectivePeriod"] = period
         elif start is not None:
             resource["effectiveDateTime"] = start
-        if warn:
-            for stamp, field_number in ((order.effective, 7), (order.effective_end, 8)):
-                if stamp is not None and self.date_time(stamp) is None:
-                    self.time({}, "effective", stamp, f"{order.location}-{field_number}")
 
-    def value(
+    def other_value(
         self, resource: dict[str, Any], result: LabResult, evaluation: Evaluation | None
     ) -> None:
+        """``value[x]`` (or ``dataAbsentReason``) of a result whose value is not a finite number
+        (:meth:`observation` writes those)."""
         value = result.value
-        size = len(resource)
-        location = f"{result.location}-5"
-        if evaluation is not None and evaluation.quantity is not None and isinstance(value, Number):
-            resource["valueQuantity"] = el.normalized_quantity(evaluation, value, result.unit)
-            return
         if isinstance(value, Number):
-            if value.value.is_finite():
-                resource["valueQuantity"] = el.quantity(value.value, result.unit, value.comparator)
-            else:
-                resource["valueString"] = value.text
-                self.issue(
-                    Severity.WARNING,
-                    "value-not-finite",
-                    location,
-                    f"{value.text!r} is not a finite number; written as valueString",
-                )
+            if evaluation is not None and evaluation.quantity is not None:
+                resource["valueQuantity"] = el.normalized_quantity(evaluation, value, result.unit)
+                return
+            resource["valueString"] = value.text
+            self.issue(
+                Severity.WARNING,
+                "value-not-finite",
+                f"{result.location}-5",
+                f"{value.text!r} is not a finite number; written as valueString",
+            )
         elif isinstance(value, NumberRange):
             ends = {
                 name: el.quantity(end, result.unit)
@@ -566,27 +640,27 @@ class _Writer:
                 "numerator": {"value": value.numerator},
                 "denominator": {"value": value.denominator},
             }
-        elif isinstance(value, Text):
-            if value.text:
-                resource["valueString"] = value.text
-        elif isinstance(value, CodedResult):
-            coded = el.concept(value.concept)
-            if coded is not None:
-                resource["valueCodeableConcept"] = coded
-        if len(resource) > size:
-            if result.data_absent_reason:
-                self.issue(
-                    Severity.WARNING,
-                    "data-absent-with-value",
-                    location,
-                    f"the result has a value and data-absent reason {result.data_absent_reason!r}; "
-                    "FHIR allows only one (obs-6): the value is written",
-                )
+        elif isinstance(value, Text) and value.text:
+            resource["valueString"] = value.text
+        elif isinstance(value, CodedResult) and (coded := el.concept(value.concept)) is not None:
+            resource["valueCodeableConcept"] = coded
+        else:  # no value written
+            reason = self.absent_reason(result)
+            if reason:
+                text = value.text if isinstance(value, NoValue) else ""
+                resource["dataAbsentReason"] = el.data_absent_reason(reason, text)
             return
-        reason = self.absent_reason(result)
-        if reason:
-            text = value.text if isinstance(value, NoValue) else ""
-            resource["dataAbsentReason"] = el.data_absent_reason(reason, text)
+        if result.data_absent_reason:
+            self.value_and_absent_reason(result)
+
+    def value_and_absent_reason(self, result: LabResult) -> None:
+        self.issue(
+            Severity.WARNING,
+            "data-absent-with-value",
+            f"{result.location}-5",
+            f"the result has a value and data-absent reason {result.data_absent_reason!r}; "
+            "FHIR allows only one (obs-6): the value is written",
+        )
 
     @staticmethod
     def absent_reason(result: LabResult) -> str:
@@ -601,29 +675,16 @@ class _Writer:
             return "unknown"  # a reported result without a value: say it is absent, not pending
         return ""
 
-    @staticmethod
-    def ranges(result: LabResult, evaluation: Evaluation | None) -> list[dict[str, Any]]:
-        sent = result.reference_range
-        if (
-            evaluation is not None
-            and evaluation.quantity is not None
-            and evaluation.reference_range is not None
-            and isinstance(result.value, Number)
-        ):
-            return el.normalized_ranges(evaluation.reference_range, sent, result.unit)
-        if sent is None:
-            return []
-        written = el.sent_range(sent, result.unit)
-        return [written] if written else []
-
     def derived(self, evaluation: Evaluation, parts: _OrderParts) -> dict[str, str]:
         """A derived ANC: its own Observation, ``derivedFrom`` its sources."""
         specimens, context = parts.specimens, parts.context
-        sources = [
-            parts.by_location[location][0]
-            for location in evaluation.derived_from
-            if location in parts.by_location
-        ]
+        # the order's results and their references, in the same order
+        written = {
+            result.location: (result, reference)
+            for result, reference in zip(parts.order.results, parts.observations, strict=False)
+        }
+        found = [written[location] for location in evaluation.derived_from if location in written]
+        sources = [result for result, _ in found]
         resource: dict[str, Any] = {
             "resourceType": "Observation",
             "id": self.ident("Observation", evaluation.location),
@@ -664,11 +725,7 @@ class _Writer:
             resource["referenceRange"] = el.normalized_ranges(
                 evaluation.reference_range, None, None
             )
-        resource["derivedFrom"] = [
-            parts.by_location[location][1]
-            for location in evaluation.derived_from
-            if location in parts.by_location
-        ]
+        resource["derivedFrom"] = [reference for _, reference in found]
         return self.add(resource)
 
     def report(self, report: dict[str, Any], parts: _OrderParts) -> None:
@@ -683,19 +740,21 @@ class _Writer:
             report["extension"] = [
                 {"url": _R4_REPORT_NOTE, "valueAnnotation": {"text": n}} for n in order.notes
             ]
-        identifiers = self.order_identifiers(order, with_group=request is None)
-        if identifiers:
-            report["identifier"] = identifiers
+        if parts.identifiers:
+            report["identifier"] = parts.identifiers
         if request is not None:
             report["basedOn"] = [request]
         report["status"] = order.status.value
-        code = el.concept(order.code)
+        code = _CONCEPT(order.code, None)
         report["code"] = code if code is not None else self.unknown_code(f"{location}-4", "OBR-4")
         if context.subject is not None:
             report["subject"] = context.subject
         if context.encounter is not None:
             report["encounter"] = context.encounter
-        self.order_effective(report, order, warn=True)
+        report.update(parts.effective)
+        for stamp, field_number in ((order.effective, 7), (order.effective_end, 8)):
+            if stamp is not None and el.date_time(stamp) is None:  # reported once, here
+                self.time({}, "effective", stamp, f"{location}-{field_number}")
         if order.issued is not None:
             self.instant(report, "issued", order.issued, f"{location}-22")
         if specimens:
@@ -724,28 +783,11 @@ class _Writer:
                 "extension": [{"url": el.DAR_EXTENSION, "valueCode": "unknown"}]
             }
         resource["activity"] = _ACTIVITY
-        sender = "^".join(p for p in (message.sending_application, message.sending_facility) if p)
-        agents = []
+        sender = _sender(message)
         if sender:
-            agents.append(
-                {
-                    "type": {
-                        "coding": [{"system": _PARTICIPANT, "code": "author", "display": "Author"}]
-                    },
-                    "who": {"display": sender},
-                }
-            )
-        agents.append(
-            {
-                "type": {
-                    "coding": [
-                        {"system": _PARTICIPANT, "code": "assembler", "display": "Assembler"}
-                    ]
-                },
-                "who": {"display": f"leukoflag {__version__}"},
-            }
-        )
-        resource["agent"] = agents
+            resource["agent"] = [{"type": _AUTHOR, "who": {"display": sender}}, _ASSEMBLER]
+        else:
+            resource["agent"] = [_ASSEMBLER]
         what: dict[str, Any] = {
             "display": f"HL7 v2 message {message.message_type or '(no MSH-9)'}".strip()
         }
@@ -788,6 +830,7 @@ def write_bundle(
         r5=settings.fhir_version == "R5",
         transaction=settings.bundle_type == "transaction",
         prefix_length=len(message.location) + 1,
+        derivations=[(location, e) for location, e in evaluations.items() if e.derived_from],
     )
     if not from_control_id:
         writer.issue(
@@ -807,14 +850,13 @@ def write_bundle(
                 location,
                 f"an evaluation for {location} matches no result of the message; not written",
             )
-    targets = [{"reference": entry["fullUrl"]} for entry in writer.entries]
-    writer.provenance(targets)
+    writer.provenance(list(writer.references))  # every entry so far: the Provenance's targets
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": writer.ids("Bundle", ""),
     }
     if message.control_id:
-        sender = "^".join(p for p in (message.sending_application, message.sending_facility) if p)
+        sender = _sender(message)
         identifier: dict[str, Any] = {"value": message.control_id}
         if sender:
             identifier["assigner"] = {"display": sender}
@@ -823,6 +865,12 @@ def write_bundle(
     writer.instant(bundle, "timestamp", message.timestamp, f"{message.location}/MSH[1]-7")
     bundle["entry"] = writer.entries
     return bundle, tuple(writer.issues)
+
+
+def _sender(message: Message) -> str:
+    """MSH-3^MSH-4, without an empty side."""
+    application, facility = message.sending_application, message.sending_facility
+    return f"{application}^{facility}" if application and facility else application or facility
 
 
 def write_group(writer: _Writer, group: PatientResult) -> None:
