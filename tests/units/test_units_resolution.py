@@ -292,7 +292,7 @@ def test_refusal_becomes_an_issue_with_its_reason_code() -> None:
     with pytest.raises(leukoflag.UnitError) as caught:
         leukoflag.count_per_ul("4.5", "10*12/L")
     issue = issue_for(caught.value, "MSG[1]/OBX[2]-6")
-    assert (issue.code, issue.severity) == ("units.wrong-analyte", Severity.ERROR)
+    assert (issue.code, issue.severity) == ("units.wrong-analyte", Severity.WARNING)
     assert "red-cell" in issue.text
 
 
@@ -347,13 +347,19 @@ def test_memo_limit_does_not_change_results(monkeypatch: pytest.MonkeyPatch) -> 
     from leukoflag import units
 
     memo: dict[object, object] = {}
-    monkeypatch.setattr(units, "_FAST_PLANS", memo)
-    monkeypatch.setattr(units, "_FAST_PLANS_LIMIT", 1)
+    plans: dict[object, object] = {}
+    monkeypatch.setattr(units, "_RESOLVED", memo)
+    monkeypatch.setattr(units, "_PLANS", plans)
+    monkeypatch.setattr(units, "_RESOLVED_LIMIT", 1)
     assert leukoflag.count_per_ul("2.5", "K/uL") == 2500
     assert leukoflag.count_per_ul("2500", "cells/uL") == 2500
     assert leukoflag.count_per_ul("2.5", "K/uL") == 2500
     assert list(memo) == ["K/uL"]
     assert reason_of("5", "%") == "percent"
+    assert normalize("4.0", Unit("x10^9/L", "10*9/L", UCUM), "anc").value_per_ul == 4000
+    assert list(memo) == ["K/uL"]
+    assert normalize(Decimal("4.0"), "K/uL", "anc").value_per_ul == 4000
+    assert list(plans) == ["K/uL"]
 
 
 def test_factor_that_is_not_a_power_of_ten_multiplies_exactly() -> None:

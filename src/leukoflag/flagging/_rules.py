@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any, TypeAlias
 
 from leukoflag.errors import DataFileError
-from leukoflag.model import Analyte, Coding
+from leukoflag.model import Analyte, Coding, NormalizedRange
 
 __all__ = [
     "AgeEdge",
@@ -32,9 +32,9 @@ __all__ = [
     "LimitRule",
     "Point",
     "RangeRule",
+    "Rule",
     "Rules",
     "SeverityBand",
-    "Subject",
     "Verdict",
     "load_rules",
     "parse_rules",
@@ -130,65 +130,47 @@ class AgeSpan:
         return f"{self.start.describe()} to {self.end.describe()}"
 
 
-@dataclass(frozen=True, slots=True)
-class Subject:
-    """The patient as the rules see them at the time of one result.
-
-    ``birth``/``on`` unknown (or ``on`` before ``birth``) means the age is unknown: the patient is
-    judged as an adult (the caller raises an Issue).
-    """
-
-    birth: dt.date | None
-    on: dt.date | None
-    sex: str = "unknown"
-    duffy_null: bool = False
-
-
 # --------------------------------------------------------------------------- rule values
 
 
-@dataclass(frozen=True, slots=True)
-class RangeRule:
-    """A reference range leukoflag supplies when the lab's is absent or ignored."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """What every rule row carries: its id, analyte and source (a key in [sources])."""
 
     id: str
     analyte: Analyte
+    source: str
+    citation: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RangeRule(Rule):
+    """A reference range leukoflag supplies when the lab's is absent or ignored."""
+
     kind: str  # default, age-band, duffy-null (NormalizedRange.source)
     sex: str  # male, female, unknown (also other), any
     age: AgeSpan
     low: Decimal | None
     high: Decimal | None
-    source: str  # key in [sources]
-    citation: str
-    note: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class DiseaseRule:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiseaseRule(Rule):
     """Below ``below``: leukopenia / neutropenia, code at least L. ``below`` None means the low
     limit of the default range of the patient's age band."""
 
-    id: str
-    analyte: Analyte
     population: str  # general, duffy-null
     age: AgeSpan
     below: Decimal | None
     finding: str
-    source: str
-    citation: str
-    note: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class LimitRule:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LimitRule(Rule):
     """LU (``below`` set) or LL (``below`` None: Settings.critical_low)."""
 
-    id: str
-    analyte: Analyte
     below: Decimal | None
-    source: str
-    citation: str
-    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +202,6 @@ class Rules:
     """Every rule of ``rules.toml``, checked. Read-only; one instance per process."""
 
     adult_age: AgeEdge
-    plausible_max: Decimal
     sources: Mapping[str, str]
     ranges: tuple[RangeRule, ...]
     diseases: tuple[DiseaseRule, ...]
@@ -239,9 +220,9 @@ class Rules:
     adult_step: int  # index of adult_age in ``edges``
     profiles: Mapping[tuple[Analyte, str, bool, int], Profile]  # analyte, sex, Duffy-null, step
 
-    def step(self, subject: Subject) -> int:
-        """The index of the oldest age edge ``subject`` has reached (unknown age: adult)."""
-        birth, on = subject.birth, subject.on
+    def step(self, birth: dt.date | None, on: dt.date | None) -> int:
+        """The index of the oldest age edge reached by a patient born on ``birth`` on the day
+        ``on`` (unknown age, or ``on`` before ``birth``: adult)."""
         if birth is None or on is None or on < birth:
             return self.adult_step
         last = len(self.edges) - 1
@@ -256,18 +237,18 @@ class Rules:
                 high = middle - 1
         return low
 
-    def profile(self, analyte: Analyte, subject: Subject) -> Profile:
-        """The rules that apply to ``subject`` for ``analyte`` on the result day."""
-        step = self.step(subject)
-        duffy = subject.duffy_null and step >= self.adult_step
-        sex = subject.sex if subject.sex in ("male", "female") else "unknown"
+    def profile(self, analyte: Analyte, step: int, sex: str, duffy_null: bool) -> Profile:
+        """The rules that apply at age step ``step`` (see :meth:`step`) for ``analyte``."""
+        duffy = duffy_null and step >= self.adult_step
+        sex = sex if sex in ("male", "female") else "unknown"
         return self.profiles[(analyte, sex, duffy, step)]
 
     def criteria(
         self,
         profile: Profile,
         *,
-        reference: RangeLimits,
+        reference: NormalizedRange,
+        citation: str,
         critical_low: Decimal,
         lln: Decimal | None,
         ctcae_version: str,
@@ -284,6 +265,7 @@ class Rules:
             disease=disease,
             disease_below=profile.disease_below,
             reference=reference,
+            citation=citation,
             finding=self.findings[disease.finding],
             severities=self.severities if analyte is Analyte.ANC else (),
             ctcae=self.ctcae[(ctcae_version, analyte)] if graded else None,
@@ -292,20 +274,12 @@ class Rules:
 
 
 @dataclass(frozen=True, slots=True)
-class RangeLimits:
-    """The reference range a value is judged against, with the citation the code will carry."""
-
-    low: Decimal | None
-    high: Decimal | None
-    citation: str
-
-
-@dataclass(frozen=True, slots=True)
 class Profile:
     """The rules for one analyte and one kind of patient (sex, age step, Duffy-null)."""
 
     analyte: Analyte
     range: RangeRule  # the range leukoflag supplies (the Duffy-null one when it applies)
+    supplied: NormalizedRange  # that range as an Evaluation carries it
     disease: DiseaseRule
     disease_below: Decimal | None
     duffy_null: bool  # the Duffy-null rules apply
@@ -335,7 +309,8 @@ class Criteria:
     significant: LimitRule
     disease: DiseaseRule
     disease_below: Decimal | None
-    reference: RangeLimits
+    reference: NormalizedRange  # the range the value is judged against
+    citation: str  # of that range, for the code it decides
     finding: Coding
     severities: tuple[SeverityBand, ...]
     ctcae: CtcaeScale | None
@@ -372,10 +347,10 @@ class Criteria:
         ref = self.reference
         name = self.analyte.value
         if ref.low is not None and below(point, ref.low):
-            return "L", f"{name}-below-range", ref.low, ref.citation
+            return "L", f"{name}-below-range", ref.low, self.citation
         if ref.high is not None and above(point, ref.high):
-            return "H", f"{name}-above-range", ref.high, ref.citation
-        return "N", f"{name}-within-range", None, ref.citation
+            return "H", f"{name}-above-range", ref.high, self.citation
+        return "N", f"{name}-within-range", None, self.citation
 
     def _grade(self, point: Point) -> int | None:
         if self.ctcae is None:
@@ -492,7 +467,6 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
     edges = _edges((*(r.age for r in ranges), *(d.age for d in diseases)), adult_age)
     return Rules(
         adult_age=adult_age,
-        plausible_max=_number(data.get("plausible_max"), "plausible_max"),
         sources=MappingProxyType(sources),
         ranges=ranges,
         diseases=diseases,
@@ -688,6 +662,12 @@ def _profiles(
                     profiles[(analyte, sex, duffy, step)] = Profile(
                         analyte=analyte,
                         range=reference,
+                        supplied=NormalizedRange(
+                            reference.low,
+                            reference.high,
+                            reference.kind,
+                            citation=reference.citation,
+                        ),
                         disease=disease,
                         disease_below=reference.low if disease.below is None else disease.below,
                         duffy_null=duffy,
