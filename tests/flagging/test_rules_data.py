@@ -85,6 +85,13 @@ def test_malformed_rules_are_refused(
         parse_rules(mutated(path, value))
 
 
+def test_missing_finding_is_refused() -> None:
+    data = raw_rules()
+    del data["findings"]["neutropenia"]
+    with pytest.raises(DataFileError, match="findings missing: neutropenia"):
+        parse_rules(data)
+
+
 def test_missing_duffy_range_is_refused() -> None:
     data = raw_rules()
     data["range"] = [r for r in data["range"] if r["kind"] != "duffy-null"]

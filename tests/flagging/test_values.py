@@ -189,7 +189,9 @@ def test_missing_unit_stays_ambiguous_when_the_lab_range_fits_both_readings() ->
         (Unit("K/uL", "/uL", "http://unitsofmeasure.org"), "units.unit-conflict", "-6"),
     ],
 )
-def test_refused_unit_is_reported_by_units_and_not_flagged(unit: Unit, code: str, where: str) -> None:
+def test_refused_unit_is_reported_by_units_and_not_flagged(
+    unit: Unit, code: str, where: str
+) -> None:
     evaluation = one(result("4.5", code=ANC, unit=unit))
     assert evaluation.finding is None
     assert evaluation.quantity is None

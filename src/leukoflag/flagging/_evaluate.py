@@ -256,15 +256,10 @@ def _evaluate_count(
     if blocker is not None:
         return Evaluation(location, issues=(blocker,))
     issues: list[Issue] = [] if note is None else [note]
-    stop = _status_problem(result, state.order)
-    if stop is None:
-        stop = _value_problem(result, analyte)
-    if stop is None:
-        reading = _read_value(result, analyte)
-        if isinstance(reading, Issue):
-            stop = reading
-    if stop is not None:
-        issues.append(stop)
+    stop = _status_problem(result, state.order) or _value_problem(result, analyte)
+    reading = _read_value(result, analyte) if stop is None else stop
+    if isinstance(reading, Issue):
+        issues.append(reading)
         return Evaluation(location, analyte, loinc, issues=tuple(issues))
     issues.extend(reading.notes)
     quantity = reading.quantity
@@ -485,8 +480,8 @@ def _read_value(result: LabResult, analyte: Analyte) -> _Reading | Issue:
     except UnitError as exc:
         where = "value" if exc.reason in _VALUE_REASONS else "unit"
         return units.issue_for(exc, _at(location, where))
-    notes = ()
-    if count.inferred or count.matched_tolerantly:
+    notes: tuple[Issue, ...] = ()
+    if count.inferred or count.matched_tolerantly:  # what notes_for reports on
         notes = units.notes_for(count, _at(location, "unit"))
     return _Reading(bounds, quantity, count, notes)
 
@@ -570,7 +565,7 @@ def _lab_range(
     sent = result.reference_range
     if sent is None or state.settings.range_policy == "default":
         return None, None
-    location = _at(result.location, "range")
+    location = result.location
     if sent.low is None and sent.high is None:
         return None, _lab_range_issue(location, sent, "it has no numeric limits")
     try:
@@ -597,7 +592,7 @@ def _lab_range_issue(location: str, sent: ReferenceRange, why: str) -> Issue:
     return _issue(
         Severity.WARNING,
         "lab-range-unusable",
-        location,
+        _at(location, "range"),
         f"the lab's reference range {sent.text!r} is not used ({why}); leukoflag's default "
         "range applies",
     )
@@ -757,6 +752,7 @@ def _bounds_text(low: Point, high: Point) -> str:
 
 # --------------------------------------------------------------------------- the sender's flag
 
+
 def _sender_flags(result: LabResult) -> list[str]:
     return [
         c.code.strip()
@@ -870,7 +866,6 @@ def birth_span(stamp: Timestamp) -> tuple[dt.date, dt.date]:
 
 
 # --------------------------------------------------------------------------- derived ANC
-
 
 
 def _derived_ancs(state: _OrderState) -> list[Evaluation]:

@@ -54,14 +54,25 @@ Point: TypeAlias = tuple[Decimal, int]
 
 def below(point: Point, limit: Decimal) -> bool:
     """Whether every value at ``point`` is strictly below ``limit``."""
-    value, side = point
-    return value < limit or (value == limit and side < 0)
+    return under(point)(limit)
 
 
 def above(point: Point, limit: Decimal) -> bool:
     """Whether every value at ``point`` is strictly above ``limit``."""
+    return over(point)(limit)
+
+
+def under(point: Point) -> Callable[[Decimal], bool]:
+    """:func:`below` for one point and many limits: a point approached from below is also
+    below the limit it equals."""
     value, side = point
-    return value > limit or (value == limit and side > 0)
+    return value.__le__ if side < 0 else value.__lt__
+
+
+def over(point: Point) -> Callable[[Decimal], bool]:
+    """:func:`above` for one point and many limits."""
+    value, side = point
+    return value.__ge__ if side > 0 else value.__gt__
 
 
 # --------------------------------------------------------------------------- ages
@@ -255,22 +266,8 @@ class Rules:
         graded: bool,
     ) -> Criteria:
         """Everything needed to judge one value for the patient of ``profile``."""
-        analyte = profile.analyte
-        disease = profile.disease
-        return Criteria(
-            analyte=analyte,
-            critical=self.critical_low[analyte],
-            critical_below=critical_low,
-            significant=self.significantly_low[analyte],
-            disease=disease,
-            disease_below=profile.disease_below,
-            reference=reference,
-            citation=citation,
-            finding=self.findings[disease.finding],
-            severities=self.severities if analyte is Analyte.ANC else (),
-            ctcae=self.ctcae[(ctcae_version, analyte)] if graded else None,
-            lln=lln,
-        )
+        scale = self.ctcae[(ctcae_version, profile.analyte)] if graded else None
+        return Criteria(profile, critical_low, reference, citation, scale, lln)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,9 +281,24 @@ class Profile:
     disease_below: Decimal | None
     duffy_null: bool  # the Duffy-null rules apply
     adult: bool
+    critical: LimitRule  # LL (its limit is Settings.critical_low)
+    significant: LimitRule  # LU
+    finding: Coding  # of the disease rule
+    severities: tuple[SeverityBand, ...]  # neutropenia severity bands (none for a WBC)
 
 
-@dataclass(frozen=True, slots=True)
+# The rule ids of codes decided by the reference range (docs/rules.md).
+_RANGE_RULES = {
+    analyte: (f"{analyte}-below-range", f"{analyte}-above-range", f"{analyte}-within-range")
+    for analyte in Analyte
+}
+
+
+# Verdict and Criteria are built for every count judged: slotted dataclasses, never changed once
+# built, but not declared frozen (a frozen dataclass costs about five times as much to build).
+
+
+@dataclass(slots=True)
 class Verdict:
     """What the rules say about one point (or, combined, about a bounded value)."""
 
@@ -299,66 +311,63 @@ class Verdict:
     grade: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Criteria:
-    """The thresholds that apply to one result, ready to judge points."""
+    """The thresholds that apply to one result, ready to judge points: the rules of the
+    patient's profile, the critical low of the conversion's settings, the range the value is
+    judged against, the CTCAE scale (None: not graded) and the lab's LLN for grade 1."""
 
-    analyte: Analyte
-    critical: LimitRule
+    profile: Profile
     critical_below: Decimal
-    significant: LimitRule
-    disease: DiseaseRule
-    disease_below: Decimal | None
-    reference: NormalizedRange  # the range the value is judged against
-    citation: str  # of that range, for the code it decides
-    finding: Coding
-    severities: tuple[SeverityBand, ...]
+    reference: NormalizedRange
+    citation: str  # of the reference range, for the codes it decides
     ctcae: CtcaeScale | None
     lln: Decimal | None
 
     def at(self, point: Point) -> Verdict:
         """The verdict for an exact value (or a value approached from one side)."""
-        finding = self.disease_below is not None and below(point, self.disease_below)
-        code, rule, threshold, source = self._code(point, finding=finding)
+        is_below = under(point)
+        profile = self.profile
+        disease_below = profile.disease_below
+        finding = disease_below is not None and is_below(disease_below)
+        code, rule, threshold, source = self._code(point, is_below, finding=finding)
         severity = ""
         if finding:
-            for band in self.severities:
-                if below(point, band.below):
+            for band in profile.severities:
+                if is_below(band.below):
                     severity = band.name
                     break
-        return Verdict(
-            code=code,
-            rule=rule,
-            threshold=threshold,
-            source=source,
-            finding=self.finding if finding else None,
-            severity=severity,
-            grade=self._grade(point),
-        )
+        found = profile.finding if finding else None
+        return Verdict(code, rule, threshold, source, found, severity, self._grade(is_below))
 
-    def _code(self, point: Point, *, finding: bool) -> tuple[str, str, Decimal | None, str]:
-        if below(point, self.critical_below):
-            return "LL", self.critical.id, self.critical_below, self.critical.citation
-        lu = self.significant
-        if lu.below is not None and below(point, lu.below):
+    def _code(
+        self, point: Point, is_below: Callable[[Decimal], bool], *, finding: bool
+    ) -> tuple[str, str, Decimal | None, str]:
+        profile = self.profile
+        if is_below(self.critical_below):
+            critical = profile.critical
+            return "LL", critical.id, self.critical_below, critical.citation
+        lu = profile.significant
+        if lu.below is not None and is_below(lu.below):
             return "LU", lu.id, lu.below, lu.citation
         if finding:
-            return "L", self.disease.id, self.disease_below, self.disease.citation
+            disease = profile.disease
+            return "L", disease.id, profile.disease_below, disease.citation
         ref = self.reference
-        name = self.analyte.value
-        if ref.low is not None and below(point, ref.low):
-            return "L", f"{name}-below-range", ref.low, self.citation
+        below_range, above_range, within_range = _RANGE_RULES[profile.analyte]
+        if ref.low is not None and is_below(ref.low):
+            return "L", below_range, ref.low, self.citation
         if ref.high is not None and above(point, ref.high):
-            return "H", f"{name}-above-range", ref.high, self.citation
-        return "N", f"{name}-within-range", None, self.citation
+            return "H", above_range, ref.high, self.citation
+        return "N", within_range, None, self.citation
 
-    def _grade(self, point: Point) -> int | None:
+    def _grade(self, is_below: Callable[[Decimal], bool]) -> int | None:
         if self.ctcae is None:
             return None
         grade: int | None = None
         for step in self.ctcae.grades:
             limit = self.lln if step.below is None else step.below
-            if limit is not None and below(point, limit):
+            if limit is not None and is_below(limit):
                 grade = step.grade
         return grade
 
@@ -430,6 +439,9 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
             system=_text(row.get("system"), f"findings.{name}.system"),
         )
         finding_sources[name] = cite(row.get("source"), f"findings.{name}")[1]
+    unknown = sorted({d.finding for d in diseases} - set(findings))
+    if unknown:
+        raise DataFileError(f"rules.toml: findings missing: {', '.join(unknown)}")
     bands = []
     for row in _rows(data, "severity"):
         source, citation = cite(row.get("source"), "severity")
@@ -483,55 +495,68 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
         lab_sanity_source=cite(sanity.get("source"), "lab_range_sanity")[1],
         edges=edges,
         adult_step=edges.index(adult_age),
-        profiles=MappingProxyType(_profiles(ranges, diseases, edges, edges.index(adult_age))),
+        profiles=MappingProxyType(
+            _profiles(
+                ranges,
+                diseases,
+                edges,
+                edges.index(adult_age),
+                critical_low=critical_low,
+                significantly_low=significantly_low,
+                findings=findings,
+                severities=severities,
+            )
+        ),
     )
 
 
 _Cite: TypeAlias = Callable[[object, str], tuple[str, str]]
 
 
+def _rule(row: Mapping[str, Any], cite: _Cite, what: str) -> dict[str, Any]:
+    """The fields of :class:`Rule` every rule row has, checked."""
+    rid = _text(row.get("id"), f"{what}.id")
+    where = f"{what} {rid}"
+    source, citation = cite(row.get("source"), where)
+    return {
+        "id": rid,
+        "analyte": _analyte(row.get("analyte"), where),
+        "source": source,
+        "citation": citation,
+        "note": str(row.get("note", "")),
+    }
+
+
 def _range(row: Mapping[str, Any], cite: _Cite) -> RangeRule:
-    rid = _text(row.get("id"), "range.id")
-    kind = _choice(row.get("kind"), RANGE_KINDS, f"range {rid}: kind")
-    sex = _choice(row.get("sex"), SEXES, f"range {rid}: sex")
-    low = _optional_number(row.get("low"), f"range {rid}: low")
-    high = _optional_number(row.get("high"), f"range {rid}: high")
+    common = _rule(row, cite, "range")
+    where = f"range {common['id']}"
+    low = _optional_number(row.get("low"), f"{where}: low")
+    high = _optional_number(row.get("high"), f"{where}: high")
     if low is not None and high is not None and low >= high:
-        raise DataFileError(f"rules.toml: range {rid}: low must be below high")
-    source, citation = cite(row.get("source"), f"range {rid}")
+        raise DataFileError(f"rules.toml: {where}: low must be below high")
     return RangeRule(
-        id=rid,
-        analyte=_analyte(row.get("analyte"), f"range {rid}"),
-        kind=kind,
-        sex=sex,
-        age=_span(row.get("age"), f"range {rid}"),
+        **common,
+        kind=_choice(row.get("kind"), RANGE_KINDS, f"{where}: kind"),
+        sex=_choice(row.get("sex"), SEXES, f"{where}: sex"),
+        age=_span(row.get("age"), where),
         low=low,
         high=high,
-        source=source,
-        citation=citation,
-        note=str(row.get("note", "")),
     )
 
 
 def _disease(row: Mapping[str, Any], cite: _Cite) -> DiseaseRule:
-    rid = _text(row.get("id"), "disease.id")
-    analyte = _analyte(row.get("analyte"), f"disease {rid}")
-    finding = _choice(row.get("finding"), tuple(FINDINGS), f"disease {rid}: finding")
-    if FINDINGS[finding] is not analyte:
-        raise DataFileError(f"rules.toml: disease {rid}: {finding} is not a {analyte} finding")
+    common = _rule(row, cite, "disease")
+    where = f"disease {common['id']}"
+    finding = _choice(row.get("finding"), tuple(FINDINGS), f"{where}: finding")
+    if FINDINGS[finding] is not common["analyte"]:
+        raise DataFileError(f"rules.toml: {where}: {finding} is not a {common['analyte']} finding")
     raw_below = row.get("below")
-    below_value = None if raw_below == "range-low" else _number(raw_below, f"disease {rid}: below")
-    source, citation = cite(row.get("source"), f"disease {rid}")
     return DiseaseRule(
-        id=rid,
-        analyte=analyte,
-        population=_choice(row.get("population"), POPULATIONS, f"disease {rid}: population"),
-        age=_span(row.get("age"), f"disease {rid}"),
-        below=below_value,
+        **common,
+        population=_choice(row.get("population"), POPULATIONS, f"{where}: population"),
+        age=_span(row.get("age"), where),
+        below=None if raw_below == "range-low" else _number(raw_below, f"{where}: below"),
         finding=finding,
-        source=source,
-        citation=citation,
-        note=str(row.get("note", "")),
     )
 
 
@@ -540,17 +565,11 @@ def _limits(
 ) -> dict[Analyte, LimitRule]:
     limits: dict[Analyte, LimitRule] = {}
     for row in rows:
-        rid = _text(row.get("id"), "limit.id")
-        analyte = _analyte(row.get("analyte"), f"rule {rid}")
-        below_value = _number(row.get("below"), f"rule {rid}: below") if needs_below else None
-        source, citation = cite(row.get("source"), f"rule {rid}")
-        limits[analyte] = LimitRule(
-            id=rid,
-            analyte=analyte,
-            below=below_value,
-            source=source,
-            citation=citation,
-            note=str(row.get("note", "")),
+        common = _rule(row, cite, "rule")
+        below = row.get("below")
+        limits[common["analyte"]] = LimitRule(
+            **common,
+            below=_number(below, f"rule {common['id']}: below") if needs_below else None,
         )
     if set(limits) != set(Analyte):
         raise DataFileError(f"rules.toml: LU/LL rules must cover {sorted(Analyte)}")
@@ -612,6 +631,11 @@ def _profiles(
     diseases: tuple[DiseaseRule, ...],
     edges: tuple[AgeEdge, ...],
     adult_step: int,
+    *,
+    critical_low: Mapping[Analyte, LimitRule],
+    significantly_low: Mapping[Analyte, LimitRule],
+    findings: Mapping[str, Coding],
+    severities: tuple[SeverityBand, ...],
 ) -> dict[tuple[Analyte, str, bool, int], Profile]:
     """The rules of every analyte × sex × Duffy-null × age step; exactly one of each must apply."""
 
@@ -672,6 +696,10 @@ def _profiles(
                         disease_below=reference.low if disease.below is None else disease.below,
                         duffy_null=duffy,
                         adult=step >= adult_step,
+                        critical=critical_low[analyte],
+                        significant=significantly_low[analyte],
+                        finding=findings[disease.finding],
+                        severities=severities if analyte is Analyte.ANC else (),
                     )
     return profiles
 

@@ -250,12 +250,15 @@ def normalize_range(
         raise _unknown_analyte(analyte)
     low_number = None if low is None else _decimal(low, unit)
     high_number = None if high is None else _decimal(high, unit)
-    if low_number is None:
-        if high_number is None:
-            return None, None
-        first, others = high_number, ()
+    others: tuple[Decimal, ...] = ()
+    if low_number is not None:
+        first = low_number
+        if high_number is not None:
+            others = (high_number,)
+    elif high_number is not None:
+        first = high_number
     else:
-        first, others = low_number, () if high_number is None else (high_number,)
+        return None, None
     found = _NO_UNIT if unit is None else _resolved(unit)
     if found is _NO_UNIT and result is not None:
         spec = result.unit
@@ -431,9 +434,9 @@ def _spec_for(
 def _quick_decimal(value: object) -> Decimal:
     """``value`` parsed on the hot path; InvalidOperation sends anything but a plain str
     (floats, ints, ``1_000``) to the full path, which judges it."""
-    if value.__class__ is not str or "_" in value:  # type: ignore[operator]
+    if value.__class__ is not str or "_" in value:
         raise InvalidOperation
-    return Decimal(value)  # type: ignore[arg-type]
+    return Decimal(value)
 
 
 def _normalized(
