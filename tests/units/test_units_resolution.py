@@ -279,7 +279,7 @@ def test_missing_unit_inference_is_reported_as_an_issue() -> None:
         Severity.WARNING,
         "MSG[1]/OBX[3]-6",
     )
-    assert "10*3/uL" in issue.text
+    assert "read as 10*3/uL (factor 1000 to cells/µL)" in issue.text
 
 
 def test_tolerant_match_is_reported_as_information() -> None:
@@ -360,6 +360,22 @@ def test_memo_limit_does_not_change_results(monkeypatch: pytest.MonkeyPatch) -> 
     assert list(memo) == ["K/uL"]
     assert normalize(Decimal("4.0"), "K/uL", "anc").value_per_ul == 4000
     assert list(plans) == ["K/uL"]
+
+
+def test_a_unit_and_the_text_of_its_spelling_are_memoized_apart() -> None:
+    # The text alone is fine; with a /uL code the same text is a thousand-fold conflict.
+    assert normalize("6.8", "K/uL", "wbc").value_per_ul == 6800
+    with pytest.raises(leukoflag.UnitError) as caught:
+        normalize("6.8", Unit("K/uL", "/uL", UCUM), "wbc")
+    assert caught.value.reason == "unit-conflict"
+    assert normalize("6.8", "K/uL", "wbc").value_per_ul == 6800
+
+
+def test_equal_units_built_apart_resolve_alike() -> None:
+    first = normalize(Decimal("6.8"), Unit("x10^9/L", "10*9/L", UCUM), "anc")
+    second = normalize(Decimal("6.8"), Unit("x10^9/L", "10*9/L", UCUM), "anc")
+    assert first == second
+    assert first.unit.match is Match.UCUM_CODE
 
 
 def test_factor_that_is_not_a_power_of_ten_multiplies_exactly() -> None:

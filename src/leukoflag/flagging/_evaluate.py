@@ -294,7 +294,7 @@ def _evaluate_count(
         analyte,
         reading.bounds,
         judged,
-        sender_flags=tuple(c.code for c in result.sender_flags),
+        sender_flags=tuple([c.code for c in result.sender_flags]),
         settings=state.settings,
     )
     return Evaluation(location, analyte, loinc, quantity, judged.range, finding, tuple(issues))
@@ -317,37 +317,38 @@ def _specimen_issues(
     note when no specimen type it has is in the specimen table (judged from the result code)."""
     location = result.location
     specimens = _candidate_specimens(result, state)
-    control = next((s for s in specimens if s.is_control), None)
-    if control is not None:
-        return _issue(
-            Severity.INFORMATION,
-            "control-material",
-            location,
-            f"not flagged: specimen {control.location} is control or calibration material",
-        ), None
-    classes: dict[str, list[str]] = {}
-    typed: list[Concept] = []  # the specimen types sent, SPM-4 and OBR-15
+    for specimen in specimens:
+        if specimen.is_control:
+            return _issue(
+                Severity.INFORMATION,
+                "control-material",
+                location,
+                f"not flagged: specimen {specimen.location} is control or calibration material",
+            ), None
+    # The specimen types sent (SPM-4, OBR-15), by the class the specimen table gives them.
+    classes: dict[str, list[Specimen | Concept]] = {}
+    typed = 0
     for specimen in specimens:
         if specimen.type is not None:
-            typed.append(specimen.type)
+            typed += 1
             klass = _scope.specimen_class(specimen.type)
             if klass:
-                classes.setdefault(klass, []).append(_describe_specimen(specimen))
+                classes.setdefault(klass, []).append(specimen)
     source = state.order.specimen_source
     if source is not None:
-        typed.append(source)
+        typed += 1
         klass = _scope.specimen_class(source)
         if klass:
-            classes.setdefault(klass, []).append(f"OBR-15 {_concept_text(source)}")
+            classes.setdefault(klass, []).append(source)
     if _scope.NOT_BLOOD in classes:
-        where = ", ".join(classes[_scope.NOT_BLOOD])
+        where = _describe_specimens(classes[_scope.NOT_BLOOD])
         if _scope.BLOOD in classes:
             return _issue(
                 Severity.WARNING,
                 "specimen-ambiguous",
                 location,
                 f"not flagged: the order's specimens disagree ({where} is not blood, "
-                f"{', '.join(classes[_scope.BLOOD])} is)",
+                f"{_describe_specimens(classes[_scope.BLOOD])} is)",
             ), None
         return _issue(
             Severity.INFORMATION,
@@ -366,7 +367,8 @@ def _specimen_issues(
         ), None
     if not typed or classes:
         return None, None
-    names = ", ".join(_concept_text(c) for c in typed)
+    types = [s.type for s in specimens if s.type is not None]
+    names = ", ".join(_concept_text(c) for c in (*types, source) if c is not None)
     return None, _issue(
         Severity.INFORMATION,
         "specimen-unrecognized",
@@ -376,8 +378,14 @@ def _specimen_issues(
     )
 
 
-def _describe_specimen(specimen: Specimen) -> str:
-    return f"{specimen.location} {_concept_text(specimen.type)}".strip()
+def _describe_specimens(sent: list[Specimen | Concept]) -> str:
+    """SPM specimens by location and type, OBR-15 as such: for Issue texts."""
+    return ", ".join(
+        f"{s.location} {_concept_text(s.type)}".strip()
+        if isinstance(s, Specimen)
+        else f"OBR-15 {_concept_text(s)}"
+        for s in sent
+    )
 
 
 def _concept_text(concept: Concept | None) -> str:

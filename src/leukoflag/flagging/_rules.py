@@ -229,6 +229,7 @@ class Rules:
     lab_sanity_source: str
     edges: tuple[AgeEdge, ...]  # every age band edge, youngest first; edges[0] is birth
     adult_step: int  # index of adult_age in ``edges``
+    past_every_edge: int  # days of age after which every edge is surely reached
     profiles: Mapping[tuple[Analyte, str, bool, int], Profile]  # analyte, sex, Duffy-null, step
 
     def step(self, birth: dt.date | None, on: dt.date | None) -> int:
@@ -237,7 +238,7 @@ class Rules:
         if birth is None or on is None or on < birth:
             return self.adult_step
         last = len(self.edges) - 1
-        if (on - birth).days >= self.edges[last].days_range[1]:
+        if (on - birth).days >= self.past_every_edge:
             return last  # surely past every edge (most patients): no calendar arithmetic
         low, high = 0, last  # edges[0] is birth: always reached
         while low < high:
@@ -495,6 +496,7 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
         lab_sanity_source=cite(sanity.get("source"), "lab_range_sanity")[1],
         edges=edges,
         adult_step=edges.index(adult_age),
+        past_every_edge=edges[-1].days_range[1],
         profiles=MappingProxyType(
             _profiles(
                 ranges,

@@ -207,10 +207,12 @@ def count_per_ul(value: Number, unit: str | Unit | None, analyte: str = "wbc") -
     # path, which gives each refusal its reason and message.
     plan = _PLANS.get(unit if unit.__class__ is str else _unit_key(unit))
     if plan is not None and analyte in _ANALYTES:
-        exponent, high, _ = plan
+        exponent, high = plan
         try:
-            number = value if value.__class__ is Decimal else _quick_decimal(value)
-            per_ul = number.scaleb(exponent, _EXACT)
+            if value.__class__ is Decimal:
+                per_ul = value.scaleb(exponent, _EXACT)
+            else:
+                per_ul = _quick_decimal(value).scaleb(exponent, _EXACT)
             if per_ul <= high and not per_ul.is_signed():
                 return per_ul
         except InvalidOperation:
@@ -226,9 +228,10 @@ def normalize(
     same_unit_values: Iterable[Number] = (),
 ) -> NormalizedCount:
     """``value`` in cells/µL with the UCUM code, factor and how the unit was found."""
-    plan = _PLANS.get(unit if unit.__class__ is str else _unit_key(unit))
-    if plan is not None:  # a count unit: count_per_ul's hot path
-        return NormalizedCount(count_per_ul(value, unit, analyte), plan[2])
+    key = unit if unit.__class__ is str else _unit_key(unit)
+    if key in _PLANS:  # a count unit: count_per_ul's hot path
+        spec: UnitSpec = _RESOLVED[key]  # type: ignore[assignment]
+        return NormalizedCount(count_per_ul(value, unit, analyte), spec)
     return _normalized(value, unit, analyte, same_unit_values)
 
 
@@ -452,10 +455,10 @@ def _normalized(
 _NO_UNIT = _Refusal("no-unit: the unit is empty", "", "no-unit")
 # Per-process memos, keyed by the unit as sent (a ``Unit`` by its three strings, which hash and
 # compare faster than the dataclass): every resolved unit → its spec or refusal, and count
-# units whose factor is a power of ten → the hot path's plan (exponent, plausible high, spec).
+# units whose factor is a power of ten → the hot path's plan (exponent, plausible high).
 # Pure caches of data-file lookups, bounded so arbitrary input cannot grow them without limit.
 _RESOLVED: dict[object, UnitSpec | _Refusal] = {}
-_PLANS: dict[object, tuple[int, Decimal, UnitSpec]] = {}
+_PLANS: dict[object, tuple[int, Decimal]] = {}
 _RESOLVED_LIMIT = 4096
 
 
@@ -480,7 +483,7 @@ def _resolved(unit: str | Unit) -> UnitSpec | _Refusal:
                 and found.exponent is not None
                 and table.plausible_low == 0  # the hot path checks the lower limit by the sign
             ):
-                _PLANS[key] = (found.exponent, table.plausible_high, found)
+                _PLANS[key] = (found.exponent, table.plausible_high)
     return found
 
 
