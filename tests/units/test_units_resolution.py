@@ -288,6 +288,23 @@ def test_tolerant_match_is_reported_as_information() -> None:
     assert notes_for(normalize("6.8", "K/mcL", "wbc"), "x") == ()
 
 
+@pytest.mark.parametrize(
+    ("value", "unit", "exact"),
+    [
+        ("6.8", "K/uL", True),
+        ("6.8", Unit("10*3/uL", "10*3/uL", UCUM), True),
+        ("6.8", "K/MCL", False),  # case-insensitive
+        ("6.8", None, False),  # inferred
+    ],
+)
+def test_exact_says_whether_notes_for_has_anything_to_report(
+    value: str, unit: str | Unit | None, exact: bool
+) -> None:
+    count = normalize(value, unit, "wbc")
+    assert count.exact is exact
+    assert (notes_for(count, "x") == ()) is exact
+
+
 def test_refusal_becomes_an_issue_with_its_reason_code() -> None:
     with pytest.raises(leukoflag.UnitError) as caught:
         leukoflag.count_per_ul("4.5", "10*12/L")

@@ -488,9 +488,7 @@ def _read_value(result: LabResult, analyte: Analyte) -> _Reading | Issue:
     except UnitError as exc:
         where = "value" if exc.reason in _VALUE_REASONS else "unit"
         return units.issue_for(exc, _at(location, where))
-    notes: tuple[Issue, ...] = ()
-    if count.inferred or count.matched_tolerantly:  # what notes_for reports on
-        notes = units.notes_for(count, _at(location, "unit"))
+    notes = () if count.exact else units.notes_for(count, _at(location, "unit"))
     return _Reading(bounds, quantity, count, notes)
 
 

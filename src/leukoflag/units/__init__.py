@@ -13,8 +13,8 @@ Internal API for the pipeline (the flagging step); these names and signatures ar
 
 * ``normalize(value, unit, analyte="wbc", *, same_unit_values=()) -> NormalizedCount`` —
   the value in cells/µL plus how it was obtained (UCUM code, factor, spelling, ``inferred``,
-  ``matched_tolerantly``), so the caller can report an inference or a tolerant match as an
-  Issue. ``same_unit_values`` are other numbers written in the same unit (the reference range
+  ``matched_tolerantly``, ``exact``), so the caller can report an inference or a tolerant match
+  as an Issue. ``same_unit_values`` are other numbers written in the same unit (the reference range
   bounds); they only help decide the magnitude when the unit is missing.
 * ``normalize_range(low, high, unit, analyte="wbc", *, result=None)
   -> tuple[Decimal | None, Decimal | None]`` — reference-range bounds with the same rules; a
@@ -177,6 +177,15 @@ class NormalizedCount:
     def matched_tolerantly(self) -> bool:
         """The spelling matched only after canonical form or case folding."""
         return self.unit.matched_tolerantly
+
+    @property
+    def exact(self) -> bool:
+        """The unit was sent and matched as written (spelling or UCUM code): neither inferred
+        nor matched tolerantly, so :func:`notes_for` has nothing to report."""
+        return self.unit.match in _EXACT_MATCHES
+
+
+_EXACT_MATCHES = frozenset({Match.EXACT, Match.UCUM_CODE})
 
 
 @dataclass(frozen=True, slots=True)
