@@ -3,6 +3,11 @@
 References, run in the same process on the same data: ``orjson.dumps`` of the order as a plain
 dict (the cost of merely writing the message out), and ``Decimal(text)`` of every result value
 (the least any reader does per message).
+
+Also: the cost of one result that is not a count (an order of 20 such results, per result); the
+CBC rebuilt as new, equal objects for every call, as a reader hands it over (no cache may rely
+on object identity); and flagging's share of ``leukoflag.convert`` + ``fhir.dumps`` of the
+end-to-end benchmark's message (``bench_fhir.py``), measured on freshly read messages.
 """
 
 from __future__ import annotations
@@ -17,11 +22,14 @@ from typing import Any
 
 import orjson
 
-from leukoflag import flagging
+import leukoflag
+from bench_fhir import cbc_message
+from leukoflag import api, fhir, flagging, hl7v2
 from leukoflag.model import (
     Coding,
     Concept,
     LabResult,
+    Message,
     Number,
     Order,
     PatientContext,
@@ -125,8 +133,49 @@ def main() -> None:
         print(
             f"evaluate_order, {name}: ratio {spent / dumps:.1f} (orjson.dumps of the order), "
             f"ratio {spent / decimals:.1f} (Decimal() of its 20 values); "
-            f"{spent * 1e6:.0f} µs per order"
+            f"{spent * 1e6:.1f} µs per order"
         )
+
+    fresh = [_order(CBC) for _ in range(4096)]
+    turn = iter(range(1 << 62))
+    spent = _per_call(
+        lambda: flagging.evaluate_order(fresh[next(turn) % len(fresh)], adult, settings)
+    )
+    print(
+        f"evaluate_order, adult CBC as new objects each call: ratio {spent / dumps:.1f} "
+        f"(orjson.dumps of the order); {spent * 1e6:.1f} µs per order"
+    )
+
+    others = _order(tuple(row for row in CBC if row[0] not in ("6690-2", "751-8", "770-8")) * 2)
+    spent = _per_call(functools.partial(flagging.evaluate_order, others, adult, settings))
+    per_result = spent / len(others.results)
+    one_decimal = decimals / len(texts)
+    print(
+        f"evaluate_order, a result that is not a count: ratio {per_result / one_decimal:.1f} "
+        f"(Decimal() of one value); {per_result * 1e9:.0f} ns per result"
+    )
+
+    raw = cbc_message().encode("utf-8")
+    messages: list[Message] = []
+    while len(messages) < 512:
+        read = hl7v2.read_message(raw, index=1, source="<bench>", settings=settings)
+        assert isinstance(read, Message)
+        messages.append(read)
+    turn = iter(range(1 << 62))
+
+    def flag_message() -> object:
+        message = messages[next(turn) % len(messages)]
+        return api.evaluate_groups(message.groups, settings, fallback=message)
+
+    flag_spent = _per_call(flag_message)
+    total = _per_call(
+        lambda: [fhir.dumps(bundle) for bundle in leukoflag.convert(raw, settings).bundles]
+    )
+    print(
+        f"flagging share of convert + dumps (bench_fhir's message): ratio "
+        f"{flag_spent / total:.2f} (convert + dumps; {flag_spent * 1e6:.0f} µs of "
+        f"{total * 1e6:.0f} µs)"
+    )
 
 
 if __name__ == "__main__":

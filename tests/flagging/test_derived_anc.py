@@ -181,3 +181,52 @@ def test_derived_anc_of_an_adult_without_birth_date_says_so() -> None:
         context=PatientContext(),
     )
     assert "flag.age-unknown" in issue_codes(evaluations[2])
+
+
+def test_neutrophil_fraction_counts_as_its_percent() -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1),
+        result("0.30", code=NEUT_PCT, unit=Unit("1", "1", "http://unitsofmeasure.org"), n=2),
+    )
+    assert len(evaluations) == 3
+    assert evaluations[2].quantity is not None
+    assert evaluations[2].quantity.value == 1200
+
+
+def test_percent_in_a_unit_spelling_units_does_not_know_is_not_used() -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1), result("30", code=NEUT_PCT, unit=Unit("pct"), n=2)
+    )
+    assert len(evaluations) == 2
+
+
+def test_percent_without_unit_is_read_as_a_percent() -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1), result("30", code=NEUT_PCT, unit=None, n=2)
+    )
+    assert evaluations[2].quantity is not None
+    assert evaluations[2].quantity.value == 1200
+
+
+def test_derived_anc_is_numbered_in_result_order() -> None:
+    # The first result's time gives the first derived ANC, whatever kind of result it is.
+    evaluations = evaluate(
+        result("60", code=NEUT_PCT, unit=PCT, n=1, day="2026-03-11"),
+        result("4.0", unit=K_PER_UL, n=2, day="2026-03-10"),
+        result("30", code=NEUT_PCT, unit=PCT, n=3, day="2026-03-10"),
+        result("6.0", unit=K_PER_UL, n=4, day="2026-03-11"),
+    )
+    derived = [e for e in evaluations if e.derived_from]
+    assert [e.derived_from for e in derived] == [
+        ("MSG[1]/OBX[4]", "MSG[1]/OBX[1]"),
+        ("MSG[1]/OBX[2]", "MSG[1]/OBX[3]"),
+    ]
+    assert [e.quantity.value for e in derived if e.quantity] == [3600, 1200]
+
+
+def test_segmented_count_without_unit_is_not_used() -> None:
+    evaluations = evaluate(
+        result("0.9", code="30451-9", unit=None, n=1),
+        result("0.2", code="26507-4", unit=K_PER_UL, n=2),
+    )
+    assert len(evaluations) == 2

@@ -6,8 +6,6 @@ from decimal import Decimal
 
 import pytest
 
-from leukoflag import units
-from leukoflag.errors import UnitError
 from leukoflag.model import (
     CodedResult,
     Coding,
@@ -17,6 +15,7 @@ from leukoflag.model import (
     Ratio,
     ReportStatus,
     ResultStatus,
+    Severity,
     Text,
     Unit,
 )
@@ -163,41 +162,44 @@ def test_data_absent_reason_is_not_flagged() -> None:
     assert "not-performed" in evaluation.issues[0].text
 
 
-def test_missing_unit_is_not_guessed_when_units_cannot_infer_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    real = units.count_per_ul
-
-    def refusing(value: Decimal | str | int, unit: object, analyte: str = "wbc") -> Decimal:
-        if unit is None:  # what leukoflag.units does for an ambiguous magnitude
-            raise UnitError("150 fits both cells/µL and ×10³/µL", reason="no-unit")
-        return real(value, unit, analyte)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(units, "count_per_ul", refusing)
+def test_missing_unit_is_not_guessed_when_units_cannot_infer_it() -> None:
+    # 150 could be 150 cells/µL or 150,000 cells/µL: both are plausible counts.
     evaluation = one(result("150", unit=None))
     assert evaluation.finding is None
     assert evaluation.quantity is None
-    issue = next(i for i in evaluation.issues if i.code == "flag.unit-missing")
+    (issue,) = evaluation.issues
+    assert (issue.code, issue.severity) == ("units.no-unit", Severity.WARNING)
     assert issue.location == "MSG[1]/OBX[1]-6"
-    assert "fits both" in issue.text
+    assert "10*3/uL or /uL" in issue.text
 
 
-def test_unit_of_another_analyte_is_not_a_count() -> None:
-    evaluation = one(result("4.5", unit=Unit("10*12/L", "10*12/L")))
+def test_missing_unit_stays_ambiguous_when_the_lab_range_fits_both_readings() -> None:
+    evaluation = one(result("7", unit=None, reference=lab_range("4-11", "4", "11")))
+    assert evaluation.quantity is None
+    assert issue_codes(evaluation) == ["units.no-unit"]
+
+
+@pytest.mark.parametrize(
+    ("unit", "code", "where"),
+    [
+        (Unit("10*12/L", "10*12/L"), "units.wrong-analyte", "-6"),  # a red-cell unit
+        (Unit("%", "%"), "units.percent", "-6"),
+        (Unit("bananas"), "units.unknown-unit", "-6"),
+        (Unit("fL", "fL"), "units.wrong-dimension", "-6"),
+        (Unit("K/uL", "/uL", "http://unitsofmeasure.org"), "units.unit-conflict", "-6"),
+    ],
+)
+def test_refused_unit_is_reported_by_units_and_not_flagged(
+    unit: Unit, code: str, where: str
+) -> None:
+    evaluation = one(result("4.5", code=ANC, unit=unit))
     assert evaluation.finding is None
-    assert "flag.unit-unusable" in issue_codes(evaluation)
-
-
-def test_percent_on_a_count_code_is_not_a_count() -> None:
-    evaluation = one(result("55", code=ANC, unit=Unit("%", "%")))
-    assert evaluation.finding is None
-    assert "flag.unit-unusable" in issue_codes(evaluation)
-
-
-def test_unknown_unit_is_not_guessed() -> None:
-    evaluation = one(result("4.5", unit=Unit("bananas")))
-    assert evaluation.finding is None
-    assert "flag.unit-unusable" in issue_codes(evaluation)
+    assert evaluation.quantity is None
+    assert evaluation.analyte is not None  # still an ANC, just not judged
+    (issue,) = evaluation.issues
+    assert (issue.code, issue.severity) == (code, Severity.WARNING)
+    assert issue.location == "MSG[1]/OBX[1]" + where
+    assert unit.text in issue.text
 
 
 @pytest.mark.parametrize(("value", "unit"), [("-1", "/uL"), ("4500", "10*3/uL")])
@@ -205,37 +207,75 @@ def test_implausible_values_are_not_flagged(value: str, unit: str) -> None:
     evaluation = one(result(value, unit=Unit(unit, unit)))
     assert evaluation.finding is None
     assert evaluation.quantity is None
-    assert "flag.value-implausible" in issue_codes(evaluation)
+    (issue,) = evaluation.issues
+    assert (issue.code, issue.location) == ("units.implausible", "MSG[1]/OBX[1]-5")
 
 
-def test_unit_inferred_by_units_is_used_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = units.count_per_ul
-
-    def inferring(value: Decimal | str | int, unit: object, analyte: str = "wbc") -> Decimal:
-        if unit is None:  # what leukoflag.units does for an unambiguous magnitude
-            return Decimal(value).scaleb(3)
-        return real(value, unit, analyte)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(units, "count_per_ul", inferring)
+def test_unit_inferred_by_units_is_used_with_a_warning() -> None:
     evaluation = one(result("3.2", unit=None, reference=lab_range("4.0-11.0", "4.0", "11.0")))
     assert code_of(evaluation) == "L"
     assert evaluation.quantity is not None
     assert evaluation.quantity.value == 3200
     assert (range_of(evaluation).low, range_of(evaluation).high) == (4000, 11000)
-    issue = next(i for i in evaluation.issues if i.code == "flag.unit-inferred")
+    issue = next(i for i in evaluation.issues if i.code == "units.unit-inferred")
     assert issue.severity.value == "warning"
     assert issue.location == "MSG[1]/OBX[1]-6"
-    assert "×1,000 cells/µL" in issue.text
+    assert "10*3/uL (factor 1000 to cells/µL)" in issue.text
+    assert not any(i.code.startswith("flag.unit") for i in evaluation.issues)
+
+
+def test_lab_range_without_unit_decides_an_ambiguous_magnitude() -> None:
+    # 7 alone could be 7 or 7,000 cells/µL; read with its range 4.5-11.0 only 7,000 fits.
+    evaluation = one(result("7", unit=None, reference=lab_range("4.5-11.0", "4.5", "11.0")))
+    assert evaluation.quantity is not None
+    assert evaluation.quantity.value == 7000
+    assert (range_of(evaluation).low, range_of(evaluation).high) == (4500, 11000)
+    assert code_of(evaluation) == "N"
+    assert "units.unit-inferred" in issue_codes(evaluation)
+
+
+def test_zero_without_unit_takes_the_magnitude_of_its_range() -> None:
+    evaluation = one(result("0", unit=None, reference=lab_range("4000-11000", "4000", "11000")))
+    assert evaluation.quantity is not None
+    assert evaluation.quantity.value == 0
+    assert (range_of(evaluation).low, range_of(evaluation).high) == (4000, 11000)
+    assert code_of(evaluation) == "LL"
+
+
+def test_a_range_that_fits_no_reading_does_not_stop_an_unambiguous_value() -> None:
+    # 6.8 can only be 6,800 cells/µL; the range's 4000-11000 cannot be in the same unit.
+    evaluation = one(result("6.8", unit=None, reference=lab_range("4000-11000", "4000", "11000")))
+    assert evaluation.quantity is not None
+    assert evaluation.quantity.value == 6800
+    assert issue_codes(evaluation) == ["units.unit-inferred", "flag.lab-range-unusable"]
+    assert range_of(evaluation).source == "default"
+
+
+def test_tolerantly_matched_unit_is_noted_and_judged() -> None:
+    evaluation = one(result("3.2", unit=Unit("K/UL")))  # matched K/uL after case folding
+    assert code_of(evaluation) == "L"
+    (issue,) = evaluation.issues
+    assert (issue.code, issue.severity) == ("units.unit-matched-tolerantly", Severity.INFORMATION)
+    assert issue.location == "MSG[1]/OBX[1]-6"
 
 
 def test_range_value_without_unit_is_never_inferred() -> None:
     value = NumberRange(Decimal("1.0"), Decimal("2.0"), "1.0-2.0")
     evaluation = one(result(value, unit=None))
     assert evaluation.finding is None
-    assert "flag.unit-missing" in issue_codes(evaluation)
+    (issue,) = evaluation.issues
+    assert (issue.code, issue.location) == ("units.no-unit", "MSG[1]/OBX[1]-6")
+    assert "1.0-2.0" in issue.text
+
+
+def test_range_value_in_a_refused_unit_is_reported_by_units() -> None:
+    value = NumberRange(Decimal("40"), Decimal("60"), "40-60")
+    evaluation = one(result(value, code=ANC, unit=Unit("%", "%")))
+    assert evaluation.finding is None
+    assert issue_codes(evaluation) == ["units.percent"]
 
 
 def test_negative_value_without_unit_is_implausible() -> None:
     evaluation = one(result("-3.2", unit=None))
     assert evaluation.finding is None
-    assert issue_codes(evaluation) == ["flag.value-implausible"]
+    assert issue_codes(evaluation) == ["units.implausible"]

@@ -257,14 +257,14 @@ def test_no_data_loss_lists_error_issues() -> None:
     conversion = Conversion(
         issues=[
             Issue(Severity.ERROR, "fhir.example-error", "MSG[1]/OBX[2]", "could not be written"),
-            Issue(Severity.WARNING, "flag.unit-missing", "MSG[1]/OBX[1]-6", "no unit"),
+            Issue(Severity.WARNING, "units.no-unit", "MSG[1]/OBX[1]-6", "no unit"),
         ]
     )
     with pytest.raises(AssertionError) as caught:
         assert_no_data_loss(conversion)
     message = str(caught.value)
     assert "error Issue fhir.example-error at MSG[1]/OBX[2]: could not be written" in message
-    assert "flag.unit-missing" not in message
+    assert "units.no-unit" not in message
 
 
 def test_no_data_loss_finds_an_obx_without_observation(low: RecordedConversion) -> None:

@@ -279,7 +279,7 @@ def test_missing_unit_inference_is_reported_as_an_issue() -> None:
         Severity.WARNING,
         "MSG[1]/OBX[3]-6",
     )
-    assert "10*3/uL" in issue.text
+    assert "read as 10*3/uL (factor 1000 to cells/µL)" in issue.text
 
 
 def test_tolerant_match_is_reported_as_information() -> None:
@@ -288,11 +288,28 @@ def test_tolerant_match_is_reported_as_information() -> None:
     assert notes_for(normalize("6.8", "K/mcL", "wbc"), "x") == ()
 
 
+@pytest.mark.parametrize(
+    ("value", "unit", "exact"),
+    [
+        ("6.8", "K/uL", True),
+        ("6.8", Unit("10*3/uL", "10*3/uL", UCUM), True),
+        ("6.8", "K/MCL", False),  # case-insensitive
+        ("6.8", None, False),  # inferred
+    ],
+)
+def test_exact_says_whether_notes_for_has_anything_to_report(
+    value: str, unit: str | Unit | None, exact: bool
+) -> None:
+    count = normalize(value, unit, "wbc")
+    assert count.exact is exact
+    assert (notes_for(count, "x") == ()) is exact
+
+
 def test_refusal_becomes_an_issue_with_its_reason_code() -> None:
     with pytest.raises(leukoflag.UnitError) as caught:
         leukoflag.count_per_ul("4.5", "10*12/L")
     issue = issue_for(caught.value, "MSG[1]/OBX[2]-6")
-    assert (issue.code, issue.severity) == ("units.wrong-analyte", Severity.ERROR)
+    assert (issue.code, issue.severity) == ("units.wrong-analyte", Severity.WARNING)
     assert "red-cell" in issue.text
 
 
@@ -347,13 +364,35 @@ def test_memo_limit_does_not_change_results(monkeypatch: pytest.MonkeyPatch) -> 
     from leukoflag import units
 
     memo: dict[object, object] = {}
-    monkeypatch.setattr(units, "_FAST_PLANS", memo)
-    monkeypatch.setattr(units, "_FAST_PLANS_LIMIT", 1)
+    plans: dict[object, object] = {}
+    monkeypatch.setattr(units, "_RESOLVED", memo)
+    monkeypatch.setattr(units, "_PLANS", plans)
+    monkeypatch.setattr(units, "_RESOLVED_LIMIT", 1)
     assert leukoflag.count_per_ul("2.5", "K/uL") == 2500
     assert leukoflag.count_per_ul("2500", "cells/uL") == 2500
     assert leukoflag.count_per_ul("2.5", "K/uL") == 2500
     assert list(memo) == ["K/uL"]
     assert reason_of("5", "%") == "percent"
+    assert normalize("4.0", Unit("x10^9/L", "10*9/L", UCUM), "anc").value_per_ul == 4000
+    assert list(memo) == ["K/uL"]
+    assert normalize(Decimal("4.0"), "K/uL", "anc").value_per_ul == 4000
+    assert list(plans) == ["K/uL"]
+
+
+def test_a_unit_and_the_text_of_its_spelling_are_memoized_apart() -> None:
+    # The text alone is fine; with a /uL code the same text is a thousand-fold conflict.
+    assert normalize("6.8", "K/uL", "wbc").value_per_ul == 6800
+    with pytest.raises(leukoflag.UnitError) as caught:
+        normalize("6.8", Unit("K/uL", "/uL", UCUM), "wbc")
+    assert caught.value.reason == "unit-conflict"
+    assert normalize("6.8", "K/uL", "wbc").value_per_ul == 6800
+
+
+def test_equal_units_built_apart_resolve_alike() -> None:
+    first = normalize(Decimal("6.8"), Unit("x10^9/L", "10*9/L", UCUM), "anc")
+    second = normalize(Decimal("6.8"), Unit("x10^9/L", "10*9/L", UCUM), "anc")
+    assert first == second
+    assert first.unit.match is Match.UCUM_CODE
 
 
 def test_factor_that_is_not_a_power_of_ten_multiplies_exactly() -> None:

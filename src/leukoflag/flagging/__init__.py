@@ -14,12 +14,9 @@ process, on first use; ``docs/rules.md`` documents every rule and is generated f
 
 from __future__ import annotations
 
-import datetime as dt
-
-from leukoflag.flagging._evaluate import birth_span
-from leukoflag.flagging._evaluate import evaluate_order as _evaluate_order
+from leukoflag.flagging._evaluate import birth_span, evaluate_order
 from leukoflag.flagging._rules import load_rules
-from leukoflag.model import Coding, Evaluation, Order, Patient, PatientContext
+from leukoflag.model import Coding, Patient, PatientContext
 from leukoflag.settings import Settings
 
 __all__ = ["ctcae_grade_coding", "evaluate_order", "patient_context"]
@@ -54,21 +51,6 @@ def patient_context(patient: Patient | None, settings: Settings) -> PatientConte
         duffy_null=settings.is_duffy_null(tuple(identifiers)),
         birth_date_latest=latest if latest != earliest else None,
     )
-
-
-def evaluate_order(
-    order: Order,
-    context: PatientContext,
-    settings: Settings,
-    *,
-    fallback_day: dt.date | None = None,
-) -> tuple[Evaluation, ...]:
-    """One :class:`Evaluation` per result of ``order`` (same order), then derived ANCs.
-
-    ``fallback_day`` (the message date) dates results that carry no time of their own, for the
-    patient's age.
-    """
-    return _evaluate_order(order, context, settings, fallback_day=fallback_day)
 
 
 def ctcae_grade_coding(grade: int) -> Coding:

@@ -3,33 +3,27 @@
 Order of questions for each result (the first "no" ends it, with an Issue when the result looked
 like a count): is it a WBC/ANC count (analyte table)? from peripheral blood of the patient
 (specimen, order, control material)? with a status that may be flagged? with a value? a number?
-in cells/µL (units)? plausible? Then: which range, which rules, which code, does the sender agree.
-After all results: a derived ANC when the order has none (WBC × neutrophil %, or segmented + band
-neutrophil counts).
+in cells/µL and plausible (``leukoflag.units``, whose ``units.*`` Issues say why not)? Then:
+which range, which rules, which code, does the sender agree. After all results: a derived ANC
+when the order has none (WBC × neutrophil %, or segmented + band neutrophil counts).
+
+Most results of an order are not counts (hemoglobin, MCV …): they cost one cached table lookup
+and a bare Evaluation. What the counts of one order share (rules, specimens, the patient's age
+on a day) is worked out once per order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from leukoflag import units
 from leukoflag.errors import UnitError
 from leukoflag.flagging import _scope
-from leukoflag.flagging._rules import (
-    INFINITY,
-    Criteria,
-    Point,
-    Profile,
-    RangeLimits,
-    Rules,
-    Subject,
-    Verdict,
-    load_rules,
-)
+from leukoflag.flagging._rules import INFINITY, Criteria, Point, Profile, Rules, Verdict, load_rules
 from leukoflag.model import (
     Analyte,
     CodedResult,
@@ -56,8 +50,9 @@ from leukoflag.model import (
     Unit,
 )
 from leukoflag.settings import Settings
+from leukoflag.units import NormalizedCount, UnitKind
 
-__all__ = ["evaluate_order"]
+__all__ = ["birth_span", "evaluate_order"]
 
 # V2-to-FHIR IG / FHIR: final, amended, corrected and preliminary results carry values to judge.
 FLAGGABLE = frozenset(
@@ -101,7 +96,14 @@ _V2_FIELD = {
     "status": "-11",
 }
 _BIRTH = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
-_PERCENT_UNITS = frozenset({("%",), ("percent",), ("pct",), ("%", "wbc"), ("%", "leukocytes")})
+# A refusal about the number itself is located at the value (OBX-5), any other at the unit.
+_VALUE_REASONS = frozenset({"implausible", "bad-number"})
+# What a row of the analyte table may contribute to a derived ANC.
+_PART_KINDS = frozenset(
+    {_scope.PERCENT, _scope.SEGMENTED_PERCENT, _scope.BAND_PERCENT, _scope.SEGMENTED, _scope.BAND}
+)
+_PERCENT_KINDS = frozenset({UnitKind.PERCENT, UnitKind.FRACTION})
+_ZERO = Decimal(0)
 _ONE_CELL = Decimal(1)
 _HUNDRED = Decimal(100)
 
@@ -142,15 +144,34 @@ class _Part:
 
 
 @dataclass(slots=True)
+class _Age:
+    """The patient's age on one day, as the rules see it."""
+
+    step: int  # index into Rules.edges
+    youngest: int  # the step with the latest possible birth date (a year or month was sent)
+    unknown: str  # why the age is not known ("" when it is): judged as an adult
+
+
+@dataclass(slots=True)
 class _OrderState:
+    """What the results of one order share, worked out once (built at its first count)."""
+
     order: Order
     context: PatientContext
     settings: Settings
     fallback_day: dt.date | None
-    rules: Rules
-    specimens: dict[str, Specimen]
-    parts: list[_Part] = field(default_factory=list)
+    rules: Rules = field(default_factory=load_rules)
+    specimens: dict[str, Specimen] = field(default_factory=dict)
+    ages: dict[dt.date | None, _Age] = field(default_factory=dict)
+    # WBC counts (with their value per µL) and percents or ANC parts, in result order: what a
+    # derived ANC may be made of, looked at only when the order has no measured ANC.
+    candidates: list[tuple[LabResult, _scope.Recognition, Decimal | None]] = field(
+        default_factory=list
+    )
     measured_anc: bool = False
+
+    def __post_init__(self) -> None:
+        self.specimens = {s.location: s for s in self.order.specimens}
 
 
 def evaluate_order(
@@ -160,25 +181,30 @@ def evaluate_order(
     *,
     fallback_day: dt.date | None = None,
 ) -> tuple[Evaluation, ...]:
-    state = _OrderState(
-        order=order,
-        context=context,
-        settings=settings,
-        fallback_day=fallback_day,
-        rules=load_rules(),
-        specimens={s.location: s for s in order.specimens},
-    )
-    evaluations = [_evaluate_result(result, state) for result in order.results]
-    if not state.measured_anc and state.parts:
+    """One :class:`Evaluation` per result of ``order`` (same order), then derived ANCs.
+
+    ``fallback_day`` (the message date) dates results that carry no time of their own, for the
+    patient's age.
+    """
+    evaluations: list[Evaluation] = []
+    state: _OrderState | None = None
+    for result in order.results:
+        recognition = _scope.recognize(result.code)
+        if recognition is None:
+            evaluations.append(Evaluation(result.location))  # not a count: simply not in scope
+            continue
+        if state is None:
+            state = _OrderState(order, context, settings, fallback_day)
+        evaluations.append(_evaluate_recognized(result, recognition, state))
+    if state is not None and not state.measured_anc and state.candidates:
         evaluations.extend(_derived_ancs(state))
     return tuple(evaluations)
 
 
-def _evaluate_result(result: LabResult, state: _OrderState) -> Evaluation:
+def _evaluate_recognized(
+    result: LabResult, recognition: _scope.Recognition, state: _OrderState
+) -> Evaluation:
     location = result.location
-    recognition = _scope.recognize(result.code)
-    if recognition is None:
-        return Evaluation(location)  # not a count leukoflag knows: simply not in scope
     if recognition.conflict:
         return Evaluation(
             location,
@@ -207,13 +233,14 @@ def _evaluate_result(result: LabResult, state: _OrderState) -> Evaluation:
         )
     if kind in _scope.EXCLUDING:
         return Evaluation(location)
-    if recognition.is_count and recognition.analyte is Analyte.ANC:
-        state.measured_anc = True
     if not recognition.is_count:
-        _collect_part(result, recognition, state)  # percents and ANC parts are never flagged
+        if kind in _PART_KINDS:  # percents and ANC parts are never flagged themselves
+            state.candidates.append((result, recognition, None))
         return Evaluation(location)
     analyte = recognition.analyte
     assert analyte is not None  # a count row always names its analyte (checked when loaded)
+    if analyte is Analyte.ANC:
+        state.measured_anc = True
     return _evaluate_count(result, analyte, recognition, state)
 
 
@@ -225,38 +252,31 @@ def _evaluate_count(
 ) -> Evaluation:
     location = result.location
     loinc = None if recognition.via == "loinc" else _scope.analyte_table().loinc_to_add[analyte]
-    name = analyte.value.upper()
-    blocker = _not_patient_blood(result, recognition, state)
+    blocker, note = _specimen_issues(result, recognition, state)
     if blocker is not None:
         return Evaluation(location, issues=(blocker,))
-    issues: list[Issue] = []
-    unrecognized = _unrecognized_specimen(result, state)
-    if unrecognized is not None:
-        issues.append(unrecognized)
-    stop = _status_problem(result, state.order)
-    if stop is None:
-        stop = _value_problem(result, name)
-    if stop is not None:
-        return Evaluation(location, analyte, loinc, issues=(*issues, stop))
-    normalized = _normalize_value(result, analyte, state.rules)
-    if normalized.bounds is None:
-        assert normalized.stop is not None
-        return Evaluation(location, analyte, loinc, issues=(*issues, normalized.stop))
-    if normalized.note is not None:
-        issues.append(normalized.note)
-    bounds, quantity = normalized.bounds, normalized.quantity
-    exact = quantity is not None and not quantity.comparator
-    if recognition.kind == _scope.COUNT and analyte is Analyte.WBC and exact:
-        assert quantity is not None
-        _collect(state, result, "count", quantity.value)
-    day = _result_day(result, state)
-    lab, lab_issue = _lab_range(result, analyte, state, normalized.factor)
+    issues: list[Issue] = [] if note is None else [note]
+    stop = _status_problem(result, state.order) or _value_problem(result, analyte)
+    reading = _read_value(result, analyte) if stop is None else stop
+    if isinstance(reading, Issue):
+        issues.append(reading)
+        return Evaluation(location, analyte, loinc, issues=tuple(issues))
+    issues.extend(reading.notes)
+    quantity = reading.quantity
+    if (
+        recognition.kind == _scope.COUNT
+        and analyte is Analyte.WBC
+        and quantity is not None
+        and not quantity.comparator
+    ):
+        state.candidates.append((result, recognition, quantity.value))
+    lab, lab_issue = _lab_range(result, analyte, state, reading.count)
     if lab_issue is not None:
         issues.append(lab_issue)
     judged = _judge(
         analyte,
-        bounds,
-        day=day,
+        reading.bounds,
+        day=_result_day(result, state),
         lab=lab,
         graded=recognition.kind == _scope.COUNT,
         location=location,
@@ -265,16 +285,16 @@ def _evaluate_count(
     issues.extend(judged.issues)
     if judged.verdict is None:
         return Evaluation(location, analyte, loinc, quantity, judged.range, issues=tuple(issues))
-    sender = _sender_flags(result)
-    disagreement = _compare_sender(sender, judged.verdict.code, location)
-    if disagreement is not None:
-        issues.append(disagreement)
+    if result.sender_flags:
+        disagreement = _compare_sender(_sender_flags(result), judged.verdict.code, location)
+        if disagreement is not None:
+            issues.append(disagreement)
     finding = _finding(
         location,
         analyte,
-        bounds,
+        reading.bounds,
         judged,
-        sender_flags=tuple(c.code for c in result.sender_flags),
+        sender_flags=tuple([c.code for c in result.sender_flags]),
         settings=state.settings,
     )
     return Evaluation(location, analyte, loinc, quantity, judged.range, finding, tuple(issues))
@@ -290,45 +310,52 @@ def _candidate_specimens(result: LabResult, state: _OrderState) -> tuple[Specime
     return state.order.specimens
 
 
-def _not_patient_blood(
+def _specimen_issues(
     result: LabResult, recognition: _scope.Recognition, state: _OrderState
-) -> Issue | None:
-    """Why this count is not a count of the patient's peripheral blood (None: it is)."""
+) -> tuple[Issue | None, Issue | None]:
+    """Why this count is not a count of the patient's peripheral blood (None: it is), and a
+    note when no specimen type it has is in the specimen table (judged from the result code)."""
     location = result.location
     specimens = _candidate_specimens(result, state)
-    control = next((s for s in specimens if s.is_control), None)
-    if control is not None:
-        return _issue(
-            Severity.INFORMATION,
-            "control-material",
-            location,
-            f"not flagged: specimen {control.location} is control or calibration material",
-        )
-    classes: dict[str, list[str]] = {}
     for specimen in specimens:
-        klass = _scope.specimen_class(specimen.type)
-        if klass:
-            classes.setdefault(klass, []).append(_describe_specimen(specimen))
+        if specimen.is_control:
+            return _issue(
+                Severity.INFORMATION,
+                "control-material",
+                location,
+                f"not flagged: specimen {specimen.location} is control or calibration material",
+            ), None
+    # The specimen types sent (SPM-4, OBR-15), by the class the specimen table gives them.
+    classes: dict[str, list[Specimen | Concept]] = {}
+    typed = 0
+    for specimen in specimens:
+        if specimen.type is not None:
+            typed += 1
+            klass = _scope.specimen_class(specimen.type)
+            if klass:
+                classes.setdefault(klass, []).append(specimen)
     source = state.order.specimen_source
-    klass = _scope.specimen_class(source)
-    if klass and source is not None:
-        classes.setdefault(klass, []).append(f"OBR-15 {_concept_text(source)}")
+    if source is not None:
+        typed += 1
+        klass = _scope.specimen_class(source)
+        if klass:
+            classes.setdefault(klass, []).append(source)
     if _scope.NOT_BLOOD in classes:
-        where = ", ".join(classes[_scope.NOT_BLOOD])
+        where = _describe_specimens(classes[_scope.NOT_BLOOD])
         if _scope.BLOOD in classes:
             return _issue(
                 Severity.WARNING,
                 "specimen-ambiguous",
                 location,
                 f"not flagged: the order's specimens disagree ({where} is not blood, "
-                f"{', '.join(classes[_scope.BLOOD])} is)",
-            )
+                f"{_describe_specimens(classes[_scope.BLOOD])} is)",
+            ), None
         return _issue(
             Severity.INFORMATION,
             "specimen-not-blood",
             location,
             f"not flagged: the specimen is not peripheral blood ({where})",
-        )
+        ), None
     if recognition.via != "loinc" and _scope.specimen_class(state.order.code) == _scope.NOT_BLOOD:
         # A local code or text says "WBC" but the order is a urinalysis, CSF count …
         return _issue(
@@ -337,29 +364,28 @@ def _not_patient_blood(
             location,
             f"not flagged: {recognition.matched} was recognized from a local code or text, and "
             f"its order {_concept_text(state.order.code)} is not a blood test",
-        )
-    return None
-
-
-def _unrecognized_specimen(result: LabResult, state: _OrderState) -> Issue | None:
-    specimens = _candidate_specimens(result, state)
-    concepts = [s.type for s in specimens if s.type is not None]
-    if state.order.specimen_source is not None:
-        concepts.append(state.order.specimen_source)
-    if not concepts or any(_scope.specimen_class(c) for c in concepts):
-        return None
-    names = ", ".join(_concept_text(c) for c in concepts)
-    return _issue(
+        ), None
+    if not typed or classes:
+        return None, None
+    types = [s.type for s in specimens if s.type is not None]
+    names = ", ".join(_concept_text(c) for c in (*types, source) if c is not None)
+    return None, _issue(
         Severity.INFORMATION,
         "specimen-unrecognized",
-        result.location,
+        location,
         f"specimen type {names} is not in leukoflag's specimen table; judged as blood from the "
         "result code",
     )
 
 
-def _describe_specimen(specimen: Specimen) -> str:
-    return f"{specimen.location} {_concept_text(specimen.type)}".strip()
+def _describe_specimens(sent: list[Specimen | Concept]) -> str:
+    """SPM specimens by location and type, OBR-15 as such: for Issue texts."""
+    return ", ".join(
+        f"{s.location} {_concept_text(s.type)}".strip()
+        if isinstance(s, Specimen)
+        else f"OBR-15 {_concept_text(s)}"
+        for s in sent
+    )
 
 
 def _concept_text(concept: Concept | None) -> str:
@@ -397,8 +423,12 @@ def _status_problem(result: LabResult, order: Order) -> Issue | None:
     return None
 
 
-def _value_problem(result: LabResult, name: str) -> Issue | None:
+def _value_problem(result: LabResult, analyte: Analyte) -> Issue | None:
+    value = result.value
+    if not result.data_absent_reason and isinstance(value, Number | NumberRange):
+        return None
     location = _at(result.location, "value")
+    name = analyte.value.upper()
     if result.data_absent_reason:
         return _issue(
             Severity.INFORMATION,
@@ -406,7 +436,6 @@ def _value_problem(result: LabResult, name: str) -> Issue | None:
             location,
             f"not flagged: no {name} value (data absent: {result.data_absent_reason})",
         )
-    value = result.value
     if isinstance(value, NoValue):
         shown = f" {value.text!r}" if value.text else ""
         return _issue(
@@ -415,120 +444,112 @@ def _value_problem(result: LabResult, name: str) -> Issue | None:
             location,
             f"not flagged: no {name} value ({value.reason}{shown})",
         )
-    if isinstance(value, Text | CodedResult | Ratio):
-        shown = value.text if isinstance(value, Text | Ratio) else _concept_words(value.concept)
-        return _issue(
-            Severity.INFORMATION,
-            "value-not-numeric",
-            location,
-            f"not flagged: the {name} value {shown!r} is not a number",
-        )
-    return None
+    assert isinstance(value, Text | CodedResult | Ratio)
+    shown = value.text if isinstance(value, Text | Ratio) else _concept_words(value.concept)
+    return _issue(
+        Severity.INFORMATION,
+        "value-not-numeric",
+        location,
+        f"not flagged: the {name} value {shown!r} is not a number",
+    )
 
 
 # --------------------------------------------------------------------------- values and units
 
 
-@dataclass(frozen=True, slots=True)
-class _Normalized:
-    """A value in cells/µL as bounds (None: not normalized, ``stop`` says why)."""
+@dataclass(slots=True)
+class _Reading:
+    """A count's value in cells/µL: the bounds it is judged at, the quantity to write (None
+    for a range value), how ``leukoflag.units`` read the unit, and its notes about that."""
 
-    bounds: tuple[Point, Point] | None
-    quantity: NormalizedQuantity | None = None
-    stop: Issue | None = None
-    factor: Decimal | None = None  # set when the unit was missing and units inferred it
-    note: Issue | None = None  # says that the unit was inferred
+    bounds: tuple[Point, Point]
+    quantity: NormalizedQuantity | None
+    count: NormalizedCount
+    notes: tuple[Issue, ...]
 
 
-def _normalize_value(result: LabResult, analyte: Analyte, rules: Rules) -> _Normalized:
-    """The value's bounds in cells/µL and the quantity to write, or the Issue that stops it."""
+def _read_value(result: LabResult, analyte: Analyte) -> _Reading | Issue:
+    """The value in cells/µL, or the Issue that stops it (``units.*`` for a unit refusal)."""
     value = result.value
     unit = result.unit
     location = result.location
-    if isinstance(value, Number):
-        if _unitless(unit):
-            return _inferred(value, analyte, location, rules)
-        converted, problem = _per_ul(value.value, unit, analyte, location, rules)
-        if converted is None:
-            return _Normalized(None, stop=problem)
-        quantity = NormalizedQuantity(converted, value.comparator)
-        return _Normalized(_comparator_bounds(converted, value.comparator), quantity)
-    assert isinstance(value, NumberRange)
-    ends: list[Decimal | None] = []
-    for end in (value.low, value.high):
-        if end is None:
-            ends.append(None)
-            continue
-        converted, problem = _per_ul(end, unit, analyte, location, rules)
-        if converted is None:
-            return _Normalized(None, stop=problem)
-        ends.append(converted)
-    low, high = ends
-    if (low is None and high is None) or (low is not None and high is not None and low > high):
-        return _Normalized(
-            None,
-            stop=_issue(
-                Severity.WARNING,
-                "value-not-numeric",
-                _at(location, "value"),
-                f"not flagged: the range value {value.text!r} has no usable limits",
-            ),
+    quantity = None
+    try:
+        if isinstance(value, Number):
+            count = _count(value.value, unit, analyte, result.reference_range)
+            quantity = NormalizedQuantity(count.value_per_ul, value.comparator)
+            bounds = _comparator_bounds(count.value_per_ul, value.comparator)
+        else:
+            assert isinstance(value, NumberRange)
+            read = _range_value(value, unit, analyte, location)
+            if isinstance(read, Issue):
+                return read
+            count, bounds = read
+    except UnitError as exc:
+        where = "value" if exc.reason in _VALUE_REASONS else "unit"
+        return units.issue_for(exc, _at(location, where))
+    notes = () if count.exact else units.notes_for(count, _at(location, "unit"))
+    return _Reading(bounds, quantity, count, notes)
+
+
+def _count(
+    number: Decimal, unit: Unit | None, analyte: Analyte, reference: ReferenceRange | None
+) -> NormalizedCount:
+    """``number`` in cells/µL. A number sent without unit is read together with the limits of a
+    reference range sent without unit too (the lab wrote both in one unit) when that leaves one
+    plausible reading, else alone; ``leukoflag.units`` infers a unit only when it is certain."""
+    if reference is not None and _unitless(unit) and _unitless(reference.unit):
+        limits = tuple(limit for limit in (reference.low, reference.high) if limit is not None)
+        if limits:
+            try:
+                return units.normalize(number, None, analyte, same_unit_values=limits)
+            except UnitError:
+                pass  # the range does not fit the value's magnitude: the value alone decides
+    return units.normalize(number, unit, analyte)
+
+
+def _range_value(
+    value: NumberRange, unit: Unit | None, analyte: Analyte, location: str
+) -> tuple[NormalizedCount, tuple[Point, Point]] | Issue:
+    """A range value (``1.0-2.0``) as bounds; raises UnitError when its unit is refused."""
+    if value.low is None and value.high is None:
+        return _value_range_issue(value, location)
+    if _unitless(unit):
+        # Unlike a single number, a range value is never read by its magnitude.
+        raise UnitError(
+            f"no-unit: the range value {value.text!r} was sent without a unit; leukoflag reads "
+            "a range value only in the unit it was sent in",
+            spelling="",
+            reason="no-unit",
         )
-    lower: Point = (low if low is not None else Decimal(0), 0)
-    upper: Point = (high if high is not None else INFINITY, 0)
-    return _Normalized((lower, upper))
+    low = None if value.low is None else units.normalize(value.low, unit, analyte)
+    high = None if value.high is None else units.normalize(value.high, unit, analyte)
+    if low is not None and high is not None and low.value_per_ul > high.value_per_ul:
+        return _value_range_issue(value, location)
+    count = low or high
+    assert count is not None
+    lower: Point = (low.value_per_ul if low is not None else _ZERO, 0)
+    upper: Point = (high.value_per_ul if high is not None else INFINITY, 0)
+    return count, (lower, upper)
+
+
+def _value_range_issue(value: NumberRange, location: str) -> Issue:
+    return _issue(
+        Severity.WARNING,
+        "value-not-numeric",
+        _at(location, "value"),
+        f"not flagged: the range value {value.text!r} has no usable limits",
+    )
 
 
 def _unitless(unit: Unit | None) -> bool:
     return unit is None or not (unit.text.strip() or unit.code.strip())
 
 
-def _inferred(value: Number, analyte: Analyte, location: str, rules: Rules) -> _Normalized:
-    """A number sent without unit: units infers one only when the magnitude is unambiguous."""
-    name = analyte.value.upper()
-    if value.value < 0:
-        return _Normalized(None, stop=_per_ul(value.value, None, analyte, location, rules)[1])
-    try:
-        converted = units.count_per_ul(value.value, None, analyte.value)
-    except UnitError as exc:
-        return _Normalized(
-            None,
-            stop=_issue(
-                Severity.WARNING,
-                "unit-missing",
-                _at(location, "unit"),
-                f"not flagged: the {name} value {value.text or value.value} was sent without a "
-                f"unit ({exc})",
-            ),
-        )
-    if value.value == 0 or converted < 0 or converted > rules.plausible_max:
-        return _Normalized(
-            None,
-            stop=_issue(
-                Severity.WARNING,
-                "unit-missing",
-                _at(location, "unit"),
-                f"not flagged: the {name} value {value.text or value.value} was sent without a "
-                "unit, and none can be inferred for it",
-            ),
-        )
-    factor = converted / value.value
-    shown = "cells/µL" if factor == 1 else f"×{_fmt(factor)} cells/µL"
-    note = _issue(
-        Severity.WARNING,
-        "unit-inferred",
-        _at(location, "unit"),
-        f"the {name} value {value.text or value.value} was sent without a unit; leukoflag.units "
-        f"inferred {shown} from its magnitude",
-    )
-    quantity = NormalizedQuantity(converted, value.comparator)
-    return _Normalized(
-        _comparator_bounds(converted, value.comparator), quantity, factor=factor, note=note
-    )
-
-
 def _comparator_bounds(value: Decimal, comparator: str) -> tuple[Point, Point]:
-    zero: Point = (Decimal(0), 0)
+    if not comparator:
+        return (value, 0), (value, 0)
+    zero: Point = (_ZERO, 0)
     infinite: Point = (INFINITY, 0)
     if comparator == "<":
         return zero, (value, -1)
@@ -536,77 +557,27 @@ def _comparator_bounds(value: Decimal, comparator: str) -> tuple[Point, Point]:
         return zero, (value, 0)
     if comparator == ">":
         return (value, 1), infinite
-    if comparator == ">=":
-        return (value, 0), infinite
-    return (value, 0), (value, 0)
-
-
-def _per_ul(
-    value: Decimal, unit: Unit | None, analyte: Analyte, location: str, rules: Rules
-) -> tuple[Decimal | None, Issue | None]:
-    """``value`` in cells/µL, or the Issue saying why not."""
-    name = analyte.value.upper()
-    if value < 0:
-        return None, _issue(
-            Severity.WARNING,
-            "value-implausible",
-            _at(location, "value"),
-            f"not flagged: a {name} cannot be negative ({value})",
-        )
-    if unit is None or _unitless(unit):
-        return None, _issue(
-            Severity.WARNING,
-            "unit-missing",
-            _at(location, "unit"),
-            f"not flagged: the {name} value {value} was sent without a unit",
-        )
-    try:
-        converted = units.count_per_ul(value, unit, analyte.value)
-    except UnitError as exc:
-        code = "value-implausible" if exc.reason == "implausible" else "unit-unusable"
-        where = "value" if code == "value-implausible" else "unit"
-        return None, _issue(
-            Severity.WARNING, code, _at(location, where), f"not flagged: {name}: {exc}"
-        )
-    if converted < 0 or converted > rules.plausible_max:
-        return None, _issue(
-            Severity.WARNING,
-            "value-implausible",
-            _at(location, "value"),
-            f"not flagged: {name} {_fmt(converted)} cells/µL is outside 0–"
-            f"{_fmt(rules.plausible_max)} (a mislabelled unit?)",
-        )
-    return converted, None
+    return (value, 0), infinite  # ">="
 
 
 # --------------------------------------------------------------------------- ranges
 
 
 def _lab_range(
-    result: LabResult, analyte: Analyte, state: _OrderState, factor: Decimal | None
+    result: LabResult, analyte: Analyte, state: _OrderState, count: NormalizedCount
 ) -> tuple[NormalizedRange | None, Issue | None]:
-    """The lab's range in cells/µL (None: absent, ignored by policy, or unusable + Issue)."""
+    """The lab's range in cells/µL (None: absent, ignored by policy, or unusable + Issue).
+    A range sent without unit is read in the value's unit (inferred or not)."""
     sent = result.reference_range
     if sent is None or state.settings.range_policy == "default":
         return None, None
-    location = _at(result.location, "range")
+    location = result.location
     if sent.low is None and sent.high is None:
         return None, _lab_range_issue(location, sent, "it has no numeric limits")
-    unit = sent.unit if not _unitless(sent.unit) else result.unit
-    limits: list[Decimal | None] = []
-    for limit in (sent.low, sent.high):
-        if limit is None:
-            limits.append(None)
-        elif not _unitless(unit):
-            try:
-                limits.append(units.count_per_ul(limit, unit, analyte.value))
-            except UnitError as exc:
-                return None, _lab_range_issue(location, sent, str(exc))
-        elif factor is not None:  # the value's unit was inferred: the range shares it
-            limits.append(limit * factor)
-        else:
-            return None, _lab_range_issue(location, sent, "neither it nor the value has a unit")
-    low, high = limits
+    try:
+        low, high = units.normalize_range(sent.low, sent.high, sent.unit, analyte, result=count)
+    except UnitError as exc:
+        return None, _lab_range_issue(location, sent, str(exc))
     rules = state.rules
     if low is not None and high is not None and low >= high:
         return None, _lab_range_issue(location, sent, "its low limit is not below its high limit")
@@ -627,7 +598,7 @@ def _lab_range_issue(location: str, sent: ReferenceRange, why: str) -> Issue:
     return _issue(
         Severity.WARNING,
         "lab-range-unusable",
-        location,
+        _at(location, "range"),
         f"the lab's reference range {sent.text!r} is not used ({why}); leukoflag's default "
         "range applies",
     )
@@ -636,12 +607,12 @@ def _lab_range_issue(location: str, sent: ReferenceRange, why: str) -> Issue:
 # --------------------------------------------------------------------------- judging
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Judged:
     range: NormalizedRange | None
     verdict: Verdict | None
     criteria: Criteria | None
-    issues: tuple[Issue, ...]
+    issues: list[Issue]
 
 
 def _judge(
@@ -656,16 +627,15 @@ def _judge(
 ) -> _Judged:
     context = state.context
     rules = state.rules
-    subject = Subject(context.birth_date, day, context.sex, context.duffy_null)
-    profile = rules.profile(analyte, subject)
-    issues = list(_age_issues(subject, context, location, profile))
+    age = _age_on(day, state)
+    profile = rules.profile(analyte, age.step, context.sex, context.duffy_null)
+    issues = _age_issues(age, profile, context, location)
     chosen, criteria = _criteria(profile, lab, graded, state)
     verdict, bound_issue = _verdict(criteria, bounds, location, analyte)
-    latest = context.birth_date_latest
-    if latest is not None and latest != context.birth_date and verdict is not None:
+    if age.youngest != age.step and verdict is not None:
         # A birth date sent as a year or month: judge the youngest possible age too.
-        young = Subject(latest, day, context.sex, context.duffy_null)
-        other_range, other_criteria = _criteria(rules.profile(analyte, young), lab, graded, state)
+        young = rules.profile(analyte, age.youngest, context.sex, context.duffy_null)
+        other_range, other_criteria = _criteria(young, lab, graded, state)
         other, _ = _verdict(other_criteria, bounds, location, analyte)
         if (other_range, other) != (chosen, verdict):
             issues.append(
@@ -673,34 +643,77 @@ def _judge(
                     Severity.WARNING,
                     "age-imprecise",
                     location,
-                    f"not flagged: the birth date was sent as {_birth_span(context)}, and the "
-                    "age-dependent rules differ within that span",
+                    f"not flagged: the birth date was sent as {context.birth_date} to "
+                    f"{context.birth_date_latest}, and the age-dependent rules differ within "
+                    "that span",
                 )
             )
-            return _Judged(None, None, None, tuple(issues))
+            return _Judged(None, None, None, issues)
     if bound_issue is not None:
         issues.append(bound_issue)
-    return _Judged(chosen, verdict, criteria, tuple(issues))
+    return _Judged(chosen, verdict, criteria, issues)
+
+
+def _age_on(day: dt.date | None, state: _OrderState) -> _Age:
+    """The patient's age step on ``day``, once per order and day."""
+    age = state.ages.get(day)
+    if age is None:
+        context = state.context
+        birth, latest = context.birth_date, context.birth_date_latest
+        step = state.rules.step(birth, day)
+        youngest = step if latest is None or latest == birth else state.rules.step(latest, day)
+        if birth is None:
+            unknown = "the patient's birth date is not known"
+        elif day is None:
+            unknown = "the result has no date (OBX-14, OBX-19, specimen collection, OBR-7, MSH-7)"
+        elif day < birth:
+            unknown = f"the birth date {birth} is after the result date {day}"
+        else:
+            unknown = ""
+        age = state.ages[day] = _Age(step, youngest, unknown)
+    return age
+
+
+def _age_issues(age: _Age, profile: Profile, context: PatientContext, location: str) -> list[Issue]:
+    issues = []
+    if age.unknown:
+        issues.append(
+            _issue(
+                Severity.WARNING,
+                "age-unknown",
+                location,
+                f"{age.unknown}: judged with adult ranges and thresholds",
+            )
+        )
+    if context.duffy_null and not profile.adult:
+        issues.append(
+            _issue(
+                Severity.INFORMATION,
+                "duffy-null-not-applied",
+                location,
+                "the patient is declared Duffy-null, but the Duffy-null ranges are adult "
+                "ranges; the pediatric age band applies",
+            )
+        )
+    return issues
 
 
 def _criteria(
     profile: Profile, lab: NormalizedRange | None, graded: bool, state: _OrderState
 ) -> tuple[NormalizedRange, Criteria]:
-    rules = state.rules
     settings = state.settings
-    analyte = profile.analyte
     if lab is not None and not profile.duffy_null:
         chosen = lab
         citation = "the lab's reference range, as sent"
     else:
         # Duffy-null (an explicit opt-in) replaces the lab's population range for the patient.
-        default = profile.range
-        chosen = NormalizedRange(default.low, default.high, default.kind, citation=default.citation)
-        citation = default.citation
-    criteria = rules.criteria(
+        chosen = profile.supplied
+        citation = chosen.citation
+    criteria = state.rules.criteria(
         profile,
-        reference=RangeLimits(chosen.low, chosen.high, citation),
-        critical_low=settings.critical_low_for(analyte.value),
+        reference=chosen,
+        citation=citation,
+        critical_low=settings.critical_low[profile.analyte],
         lln=lab.low if lab is not None else None,  # CTCAE grade 1 needs the lab's own LLN
         ctcae_version=settings.ctcae_version,
         graded=graded,
@@ -741,38 +754,6 @@ def _bounds_text(low: Point, high: Point) -> str:
     if low[0] == 0 and low[1] == 0:
         return f"{'<' if high[1] < 0 else '≤'}{_fmt(high[0])}"
     return f"{_fmt(low[0])}–{_fmt(high[0])}"
-
-
-def _age_issues(
-    subject: Subject, context: PatientContext, location: str, profile: Profile
-) -> Iterable[Issue]:
-    if subject.birth is None:
-        why = "the patient's birth date is not known"
-    elif subject.on is None:
-        why = "the result has no date (OBX-14, OBX-19, specimen collection, OBR-7, MSH-7)"
-    elif subject.on < subject.birth:
-        why = f"the birth date {subject.birth} is after the result date {subject.on}"
-    else:
-        why = ""
-    if why:
-        yield _issue(
-            Severity.WARNING,
-            "age-unknown",
-            location,
-            f"{why}: judged with adult ranges and thresholds",
-        )
-    if context.duffy_null and not profile.adult:
-        yield _issue(
-            Severity.INFORMATION,
-            "duffy-null-not-applied",
-            location,
-            "the patient is declared Duffy-null, but the Duffy-null ranges are adult ranges; "
-            "the pediatric age band applies",
-        )
-
-
-def _birth_span(context: PatientContext) -> str:
-    return f"{context.birth_date} to {context.birth_date_latest}"
 
 
 # --------------------------------------------------------------------------- the sender's flag
@@ -893,58 +874,9 @@ def birth_span(stamp: Timestamp) -> tuple[dt.date, dt.date]:
 # --------------------------------------------------------------------------- derived ANC
 
 
-def _collect(state: _OrderState, result: LabResult, kind: str, value: Decimal) -> None:
-    stamp = _result_time(result, state)
-    state.parts.append(
-        _Part(
-            kind=kind,
-            location=result.location,
-            value=value,
-            specimen=result.specimen,
-            time=stamp.fhir if stamp is not None else "",
-            day=stamp.day if stamp is not None else state.fallback_day,
-        )
-    )
-
-
-def _collect_part(result: LabResult, recognition: _scope.Recognition, state: _OrderState) -> None:
-    """Keep a neutrophil percent or ANC part that could enter a derived ANC."""
-    kind = recognition.kind
-    if kind not in (
-        _scope.PERCENT,
-        _scope.SEGMENTED_PERCENT,
-        _scope.BAND_PERCENT,
-        _scope.SEGMENTED,
-        _scope.BAND,
-    ):
-        return
-    value = result.value
-    if result.status not in FLAGGABLE or state.order.status in ORDER_WITHDRAWN:
-        return
-    if result.data_absent_reason or not isinstance(value, Number) or value.comparator:
-        return
-    if _not_patient_blood(result, recognition, state) is not None:
-        return
-    if kind in (_scope.SEGMENTED, _scope.BAND):
-        converted, problem = _per_ul(
-            value.value, result.unit, Analyte.ANC, result.location, state.rules
-        )
-        if converted is None or problem is not None:
-            return
-        _collect(state, result, kind, converted)
-        return
-    unit = result.unit
-    spelled = unit.text or unit.code if unit is not None else ""
-    if spelled and _scope.name_key(spelled, noise=frozenset()) not in _PERCENT_UNITS:
-        return
-    if not Decimal(0) <= value.value <= _HUNDRED:
-        return
-    _collect(state, result, kind, value.value)
-
-
 def _derived_ancs(state: _OrderState) -> list[Evaluation]:
     groups: dict[tuple[str, str], dict[str, list[_Part]]] = {}
-    for part in state.parts:
+    for part in _parts(state):
         groups.setdefault((part.specimen, part.time), {}).setdefault(part.kind, []).append(part)
     evaluations: list[Evaluation] = []
     for group in groups.values():
@@ -957,6 +889,57 @@ def _derived_ancs(state: _OrderState) -> list[Evaluation]:
         location = f"{state.order.location}/ANC[{suffix}]"
         evaluations.append(_derived_evaluation(location, value, sources, how, state))
     return evaluations
+
+
+def _parts(state: _OrderState) -> Iterator[_Part]:
+    """The candidates that may enter a derived ANC, in result order."""
+    for result, recognition, per_ul in state.candidates:
+        kind = "count" if per_ul is not None else recognition.kind
+        value = per_ul if per_ul is not None else _part_value(result, recognition, state)
+        if value is None:
+            continue
+        stamp = _result_time(result, state)
+        yield _Part(
+            kind=kind,
+            location=result.location,
+            value=value,
+            specimen=result.specimen,
+            time=stamp.fhir if stamp is not None else "",
+            day=stamp.day if stamp is not None else state.fallback_day,
+        )
+
+
+def _part_value(
+    result: LabResult, recognition: _scope.Recognition, state: _OrderState
+) -> Decimal | None:
+    """A neutrophil percent (in percent) or ANC part (in cells/µL) that may enter a derived
+    ANC, or None: withdrawn, not a plain number, not blood, or not in a fitting unit."""
+    value = result.value
+    if result.status not in FLAGGABLE or state.order.status in ORDER_WITHDRAWN:
+        return None
+    if result.data_absent_reason or not isinstance(value, Number) or value.comparator:
+        return None
+    if _specimen_issues(result, recognition, state)[0] is not None:
+        return None
+    unit = result.unit
+    if recognition.kind in (_scope.SEGMENTED, _scope.BAND):
+        if _unitless(unit):
+            return None  # a part's unit is never inferred: it has no Issue to say so
+        try:
+            return units.normalize(value.value, unit, Analyte.ANC).value_per_ul
+        except UnitError:
+            return None
+    percent = value.value
+    if not _unitless(unit):
+        try:
+            spec = units.resolve_unit(unit, Analyte.ANC)
+        except UnitError:
+            return None
+        if spec.kind not in _PERCENT_KINDS or spec.factor is None:
+            return None
+        if spec.kind is UnitKind.FRACTION:  # 0.61 of the white cells is 61 %
+            percent = (percent * spec.factor).scaleb(2)
+    return percent if _ZERO <= percent <= _HUNDRED else None
 
 
 def _derive(group: dict[str, list[_Part]]) -> tuple[Decimal, tuple[_Part, ...], str] | None:
@@ -1000,10 +983,15 @@ def _derived_evaluation(
     state: _OrderState,
 ) -> Evaluation:
     analyte = Analyte.ANC
-    day = sources[0].day
     point: Point = (value, 0)
     judged = _judge(
-        analyte, (point, point), day=day, lab=None, graded=True, location=location, state=state
+        analyte,
+        (point, point),
+        day=sources[0].day,
+        lab=None,
+        graded=True,
+        location=location,
+        state=state,
     )
     derived_from = tuple(part.location for part in sources)
     note = _issue(

@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any, TypeAlias
 
 from leukoflag.errors import DataFileError
-from leukoflag.model import Analyte, Coding
+from leukoflag.model import Analyte, Coding, NormalizedRange
 
 __all__ = [
     "AgeEdge",
@@ -32,9 +32,9 @@ __all__ = [
     "LimitRule",
     "Point",
     "RangeRule",
+    "Rule",
     "Rules",
     "SeverityBand",
-    "Subject",
     "Verdict",
     "load_rules",
     "parse_rules",
@@ -54,14 +54,25 @@ Point: TypeAlias = tuple[Decimal, int]
 
 def below(point: Point, limit: Decimal) -> bool:
     """Whether every value at ``point`` is strictly below ``limit``."""
-    value, side = point
-    return value < limit or (value == limit and side < 0)
+    return under(point)(limit)
 
 
 def above(point: Point, limit: Decimal) -> bool:
     """Whether every value at ``point`` is strictly above ``limit``."""
+    return over(point)(limit)
+
+
+def under(point: Point) -> Callable[[Decimal], bool]:
+    """:func:`below` for one point and many limits: a point approached from below is also
+    below the limit it equals."""
     value, side = point
-    return value > limit or (value == limit and side > 0)
+    return value.__le__ if side < 0 else value.__lt__
+
+
+def over(point: Point) -> Callable[[Decimal], bool]:
+    """:func:`above` for one point and many limits."""
+    value, side = point
+    return value.__ge__ if side > 0 else value.__gt__
 
 
 # --------------------------------------------------------------------------- ages
@@ -130,65 +141,47 @@ class AgeSpan:
         return f"{self.start.describe()} to {self.end.describe()}"
 
 
-@dataclass(frozen=True, slots=True)
-class Subject:
-    """The patient as the rules see them at the time of one result.
-
-    ``birth``/``on`` unknown (or ``on`` before ``birth``) means the age is unknown: the patient is
-    judged as an adult (the caller raises an Issue).
-    """
-
-    birth: dt.date | None
-    on: dt.date | None
-    sex: str = "unknown"
-    duffy_null: bool = False
-
-
 # --------------------------------------------------------------------------- rule values
 
 
-@dataclass(frozen=True, slots=True)
-class RangeRule:
-    """A reference range leukoflag supplies when the lab's is absent or ignored."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """What every rule row carries: its id, analyte and source (a key in [sources])."""
 
     id: str
     analyte: Analyte
+    source: str
+    citation: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RangeRule(Rule):
+    """A reference range leukoflag supplies when the lab's is absent or ignored."""
+
     kind: str  # default, age-band, duffy-null (NormalizedRange.source)
     sex: str  # male, female, unknown (also other), any
     age: AgeSpan
     low: Decimal | None
     high: Decimal | None
-    source: str  # key in [sources]
-    citation: str
-    note: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class DiseaseRule:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DiseaseRule(Rule):
     """Below ``below``: leukopenia / neutropenia, code at least L. ``below`` None means the low
     limit of the default range of the patient's age band."""
 
-    id: str
-    analyte: Analyte
     population: str  # general, duffy-null
     age: AgeSpan
     below: Decimal | None
     finding: str
-    source: str
-    citation: str
-    note: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class LimitRule:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LimitRule(Rule):
     """LU (``below`` set) or LL (``below`` None: Settings.critical_low)."""
 
-    id: str
-    analyte: Analyte
     below: Decimal | None
-    source: str
-    citation: str
-    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +213,6 @@ class Rules:
     """Every rule of ``rules.toml``, checked. Read-only; one instance per process."""
 
     adult_age: AgeEdge
-    plausible_max: Decimal
     sources: Mapping[str, str]
     ranges: tuple[RangeRule, ...]
     diseases: tuple[DiseaseRule, ...]
@@ -237,15 +229,16 @@ class Rules:
     lab_sanity_source: str
     edges: tuple[AgeEdge, ...]  # every age band edge, youngest first; edges[0] is birth
     adult_step: int  # index of adult_age in ``edges``
+    past_every_edge: int  # days of age after which every edge is surely reached
     profiles: Mapping[tuple[Analyte, str, bool, int], Profile]  # analyte, sex, Duffy-null, step
 
-    def step(self, subject: Subject) -> int:
-        """The index of the oldest age edge ``subject`` has reached (unknown age: adult)."""
-        birth, on = subject.birth, subject.on
+    def step(self, birth: dt.date | None, on: dt.date | None) -> int:
+        """The index of the oldest age edge reached by a patient born on ``birth`` on the day
+        ``on`` (unknown age, or ``on`` before ``birth``: adult)."""
         if birth is None or on is None or on < birth:
             return self.adult_step
         last = len(self.edges) - 1
-        if (on - birth).days >= self.edges[last].days_range[1]:
+        if (on - birth).days >= self.past_every_edge:
             return last  # surely past every edge (most patients): no calendar arithmetic
         low, high = 0, last  # edges[0] is birth: always reached
         while low < high:
@@ -256,48 +249,26 @@ class Rules:
                 high = middle - 1
         return low
 
-    def profile(self, analyte: Analyte, subject: Subject) -> Profile:
-        """The rules that apply to ``subject`` for ``analyte`` on the result day."""
-        step = self.step(subject)
-        duffy = subject.duffy_null and step >= self.adult_step
-        sex = subject.sex if subject.sex in ("male", "female") else "unknown"
+    def profile(self, analyte: Analyte, step: int, sex: str, duffy_null: bool) -> Profile:
+        """The rules that apply at age step ``step`` (see :meth:`step`) for ``analyte``."""
+        duffy = duffy_null and step >= self.adult_step
+        sex = sex if sex in ("male", "female") else "unknown"
         return self.profiles[(analyte, sex, duffy, step)]
 
     def criteria(
         self,
         profile: Profile,
         *,
-        reference: RangeLimits,
+        reference: NormalizedRange,
+        citation: str,
         critical_low: Decimal,
         lln: Decimal | None,
         ctcae_version: str,
         graded: bool,
     ) -> Criteria:
         """Everything needed to judge one value for the patient of ``profile``."""
-        analyte = profile.analyte
-        disease = profile.disease
-        return Criteria(
-            analyte=analyte,
-            critical=self.critical_low[analyte],
-            critical_below=critical_low,
-            significant=self.significantly_low[analyte],
-            disease=disease,
-            disease_below=profile.disease_below,
-            reference=reference,
-            finding=self.findings[disease.finding],
-            severities=self.severities if analyte is Analyte.ANC else (),
-            ctcae=self.ctcae[(ctcae_version, analyte)] if graded else None,
-            lln=lln,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class RangeLimits:
-    """The reference range a value is judged against, with the citation the code will carry."""
-
-    low: Decimal | None
-    high: Decimal | None
-    citation: str
+        scale = self.ctcae[(ctcae_version, profile.analyte)] if graded else None
+        return Criteria(profile, critical_low, reference, citation, scale, lln)
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,13 +277,29 @@ class Profile:
 
     analyte: Analyte
     range: RangeRule  # the range leukoflag supplies (the Duffy-null one when it applies)
+    supplied: NormalizedRange  # that range as an Evaluation carries it
     disease: DiseaseRule
     disease_below: Decimal | None
     duffy_null: bool  # the Duffy-null rules apply
     adult: bool
+    critical: LimitRule  # LL (its limit is Settings.critical_low)
+    significant: LimitRule  # LU
+    finding: Coding  # of the disease rule
+    severities: tuple[SeverityBand, ...]  # neutropenia severity bands (none for a WBC)
 
 
-@dataclass(frozen=True, slots=True)
+# The rule ids of codes decided by the reference range (docs/rules.md).
+_RANGE_RULES = {
+    analyte: (f"{analyte}-below-range", f"{analyte}-above-range", f"{analyte}-within-range")
+    for analyte in Analyte
+}
+
+
+# Verdict and Criteria are built for every count judged: slotted dataclasses, never changed once
+# built, but not declared frozen (a frozen dataclass costs about five times as much to build).
+
+
+@dataclass(slots=True)
 class Verdict:
     """What the rules say about one point (or, combined, about a bounded value)."""
 
@@ -325,65 +312,63 @@ class Verdict:
     grade: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Criteria:
-    """The thresholds that apply to one result, ready to judge points."""
+    """The thresholds that apply to one result, ready to judge points: the rules of the
+    patient's profile, the critical low of the conversion's settings, the range the value is
+    judged against, the CTCAE scale (None: not graded) and the lab's LLN for grade 1."""
 
-    analyte: Analyte
-    critical: LimitRule
+    profile: Profile
     critical_below: Decimal
-    significant: LimitRule
-    disease: DiseaseRule
-    disease_below: Decimal | None
-    reference: RangeLimits
-    finding: Coding
-    severities: tuple[SeverityBand, ...]
+    reference: NormalizedRange
+    citation: str  # of the reference range, for the codes it decides
     ctcae: CtcaeScale | None
     lln: Decimal | None
 
     def at(self, point: Point) -> Verdict:
         """The verdict for an exact value (or a value approached from one side)."""
-        finding = self.disease_below is not None and below(point, self.disease_below)
-        code, rule, threshold, source = self._code(point, finding=finding)
+        is_below = under(point)
+        profile = self.profile
+        disease_below = profile.disease_below
+        finding = disease_below is not None and is_below(disease_below)
+        code, rule, threshold, source = self._code(point, is_below, finding=finding)
         severity = ""
         if finding:
-            for band in self.severities:
-                if below(point, band.below):
+            for band in profile.severities:
+                if is_below(band.below):
                     severity = band.name
                     break
-        return Verdict(
-            code=code,
-            rule=rule,
-            threshold=threshold,
-            source=source,
-            finding=self.finding if finding else None,
-            severity=severity,
-            grade=self._grade(point),
-        )
+        found = profile.finding if finding else None
+        return Verdict(code, rule, threshold, source, found, severity, self._grade(is_below))
 
-    def _code(self, point: Point, *, finding: bool) -> tuple[str, str, Decimal | None, str]:
-        if below(point, self.critical_below):
-            return "LL", self.critical.id, self.critical_below, self.critical.citation
-        lu = self.significant
-        if lu.below is not None and below(point, lu.below):
+    def _code(
+        self, point: Point, is_below: Callable[[Decimal], bool], *, finding: bool
+    ) -> tuple[str, str, Decimal | None, str]:
+        profile = self.profile
+        if is_below(self.critical_below):
+            critical = profile.critical
+            return "LL", critical.id, self.critical_below, critical.citation
+        lu = profile.significant
+        if lu.below is not None and is_below(lu.below):
             return "LU", lu.id, lu.below, lu.citation
         if finding:
-            return "L", self.disease.id, self.disease_below, self.disease.citation
+            disease = profile.disease
+            return "L", disease.id, profile.disease_below, disease.citation
         ref = self.reference
-        name = self.analyte.value
-        if ref.low is not None and below(point, ref.low):
-            return "L", f"{name}-below-range", ref.low, ref.citation
+        below_range, above_range, within_range = _RANGE_RULES[profile.analyte]
+        if ref.low is not None and is_below(ref.low):
+            return "L", below_range, ref.low, self.citation
         if ref.high is not None and above(point, ref.high):
-            return "H", f"{name}-above-range", ref.high, ref.citation
-        return "N", f"{name}-within-range", None, ref.citation
+            return "H", above_range, ref.high, self.citation
+        return "N", within_range, None, self.citation
 
-    def _grade(self, point: Point) -> int | None:
+    def _grade(self, is_below: Callable[[Decimal], bool]) -> int | None:
         if self.ctcae is None:
             return None
         grade: int | None = None
         for step in self.ctcae.grades:
             limit = self.lln if step.below is None else step.below
-            if limit is not None and below(point, limit):
+            if limit is not None and is_below(limit):
                 grade = step.grade
         return grade
 
@@ -455,6 +440,9 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
             system=_text(row.get("system"), f"findings.{name}.system"),
         )
         finding_sources[name] = cite(row.get("source"), f"findings.{name}")[1]
+    unknown = sorted({d.finding for d in diseases} - set(findings))
+    if unknown:
+        raise DataFileError(f"rules.toml: findings missing: {', '.join(unknown)}")
     bands = []
     for row in _rows(data, "severity"):
         source, citation = cite(row.get("source"), "severity")
@@ -492,7 +480,6 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
     edges = _edges((*(r.age for r in ranges), *(d.age for d in diseases)), adult_age)
     return Rules(
         adult_age=adult_age,
-        plausible_max=_number(data.get("plausible_max"), "plausible_max"),
         sources=MappingProxyType(sources),
         ranges=ranges,
         diseases=diseases,
@@ -509,55 +496,69 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
         lab_sanity_source=cite(sanity.get("source"), "lab_range_sanity")[1],
         edges=edges,
         adult_step=edges.index(adult_age),
-        profiles=MappingProxyType(_profiles(ranges, diseases, edges, edges.index(adult_age))),
+        past_every_edge=edges[-1].days_range[1],
+        profiles=MappingProxyType(
+            _profiles(
+                ranges,
+                diseases,
+                edges,
+                edges.index(adult_age),
+                critical_low=critical_low,
+                significantly_low=significantly_low,
+                findings=findings,
+                severities=severities,
+            )
+        ),
     )
 
 
 _Cite: TypeAlias = Callable[[object, str], tuple[str, str]]
 
 
+def _rule(row: Mapping[str, Any], cite: _Cite, what: str) -> dict[str, Any]:
+    """The fields of :class:`Rule` every rule row has, checked."""
+    rid = _text(row.get("id"), f"{what}.id")
+    where = f"{what} {rid}"
+    source, citation = cite(row.get("source"), where)
+    return {
+        "id": rid,
+        "analyte": _analyte(row.get("analyte"), where),
+        "source": source,
+        "citation": citation,
+        "note": str(row.get("note", "")),
+    }
+
+
 def _range(row: Mapping[str, Any], cite: _Cite) -> RangeRule:
-    rid = _text(row.get("id"), "range.id")
-    kind = _choice(row.get("kind"), RANGE_KINDS, f"range {rid}: kind")
-    sex = _choice(row.get("sex"), SEXES, f"range {rid}: sex")
-    low = _optional_number(row.get("low"), f"range {rid}: low")
-    high = _optional_number(row.get("high"), f"range {rid}: high")
+    common = _rule(row, cite, "range")
+    where = f"range {common['id']}"
+    low = _optional_number(row.get("low"), f"{where}: low")
+    high = _optional_number(row.get("high"), f"{where}: high")
     if low is not None and high is not None and low >= high:
-        raise DataFileError(f"rules.toml: range {rid}: low must be below high")
-    source, citation = cite(row.get("source"), f"range {rid}")
+        raise DataFileError(f"rules.toml: {where}: low must be below high")
     return RangeRule(
-        id=rid,
-        analyte=_analyte(row.get("analyte"), f"range {rid}"),
-        kind=kind,
-        sex=sex,
-        age=_span(row.get("age"), f"range {rid}"),
+        **common,
+        kind=_choice(row.get("kind"), RANGE_KINDS, f"{where}: kind"),
+        sex=_choice(row.get("sex"), SEXES, f"{where}: sex"),
+        age=_span(row.get("age"), where),
         low=low,
         high=high,
-        source=source,
-        citation=citation,
-        note=str(row.get("note", "")),
     )
 
 
 def _disease(row: Mapping[str, Any], cite: _Cite) -> DiseaseRule:
-    rid = _text(row.get("id"), "disease.id")
-    analyte = _analyte(row.get("analyte"), f"disease {rid}")
-    finding = _choice(row.get("finding"), tuple(FINDINGS), f"disease {rid}: finding")
-    if FINDINGS[finding] is not analyte:
-        raise DataFileError(f"rules.toml: disease {rid}: {finding} is not a {analyte} finding")
+    common = _rule(row, cite, "disease")
+    where = f"disease {common['id']}"
+    finding = _choice(row.get("finding"), tuple(FINDINGS), f"{where}: finding")
+    if FINDINGS[finding] is not common["analyte"]:
+        raise DataFileError(f"rules.toml: {where}: {finding} is not a {common['analyte']} finding")
     raw_below = row.get("below")
-    below_value = None if raw_below == "range-low" else _number(raw_below, f"disease {rid}: below")
-    source, citation = cite(row.get("source"), f"disease {rid}")
     return DiseaseRule(
-        id=rid,
-        analyte=analyte,
-        population=_choice(row.get("population"), POPULATIONS, f"disease {rid}: population"),
-        age=_span(row.get("age"), f"disease {rid}"),
-        below=below_value,
+        **common,
+        population=_choice(row.get("population"), POPULATIONS, f"{where}: population"),
+        age=_span(row.get("age"), where),
+        below=None if raw_below == "range-low" else _number(raw_below, f"{where}: below"),
         finding=finding,
-        source=source,
-        citation=citation,
-        note=str(row.get("note", "")),
     )
 
 
@@ -566,17 +567,11 @@ def _limits(
 ) -> dict[Analyte, LimitRule]:
     limits: dict[Analyte, LimitRule] = {}
     for row in rows:
-        rid = _text(row.get("id"), "limit.id")
-        analyte = _analyte(row.get("analyte"), f"rule {rid}")
-        below_value = _number(row.get("below"), f"rule {rid}: below") if needs_below else None
-        source, citation = cite(row.get("source"), f"rule {rid}")
-        limits[analyte] = LimitRule(
-            id=rid,
-            analyte=analyte,
-            below=below_value,
-            source=source,
-            citation=citation,
-            note=str(row.get("note", "")),
+        common = _rule(row, cite, "rule")
+        below = row.get("below")
+        limits[common["analyte"]] = LimitRule(
+            **common,
+            below=_number(below, f"rule {common['id']}: below") if needs_below else None,
         )
     if set(limits) != set(Analyte):
         raise DataFileError(f"rules.toml: LU/LL rules must cover {sorted(Analyte)}")
@@ -638,6 +633,11 @@ def _profiles(
     diseases: tuple[DiseaseRule, ...],
     edges: tuple[AgeEdge, ...],
     adult_step: int,
+    *,
+    critical_low: Mapping[Analyte, LimitRule],
+    significantly_low: Mapping[Analyte, LimitRule],
+    findings: Mapping[str, Coding],
+    severities: tuple[SeverityBand, ...],
 ) -> dict[tuple[Analyte, str, bool, int], Profile]:
     """The rules of every analyte × sex × Duffy-null × age step; exactly one of each must apply."""
 
@@ -688,10 +688,20 @@ def _profiles(
                     profiles[(analyte, sex, duffy, step)] = Profile(
                         analyte=analyte,
                         range=reference,
+                        supplied=NormalizedRange(
+                            reference.low,
+                            reference.high,
+                            reference.kind,
+                            citation=reference.citation,
+                        ),
                         disease=disease,
                         disease_below=reference.low if disease.below is None else disease.below,
                         duffy_null=duffy,
                         adult=step >= adult_step,
+                        critical=critical_low[analyte],
+                        significant=significantly_low[analyte],
+                        finding=findings[disease.finding],
+                        severities=severities if analyte is Analyte.ANC else (),
                     )
     return profiles
 

@@ -30,6 +30,8 @@ __all__ = [
     "Recognition",
     "SpecimenTable",
     "analyte_table",
+    "concept_key",
+    "concept_of",
     "name_key",
     "recognize",
     "specimen_class",
@@ -217,10 +219,37 @@ def analyte_table() -> AnalyteTable:
     )
 
 
-@functools.lru_cache(maxsize=4096)
 def recognize(concept: Concept) -> Recognition | None:
-    """:meth:`AnalyteTable.recognize` with the packaged table; feeds repeat the same codes."""
-    return analyte_table().recognize(concept)
+    """:meth:`AnalyteTable.recognize` with the packaged table, cached: feeds repeat the same
+    codes (a CBC's hemoglobin costs one lookup)."""
+    return _recognized(concept_key(concept))
+
+
+@functools.lru_cache(maxsize=4096)
+def _recognized(key: tuple[str, ...]) -> Recognition | None:
+    return analyte_table().recognize(concept_of(key))
+
+
+def concept_key(concept: Concept) -> tuple[str, ...]:
+    """Everything the tables read of ``concept`` as plain strings (its text, then each coding's
+    code, display, system and system name): the cache key of :func:`recognize` and
+    :func:`specimen_class`, hashed and compared far faster than the dataclasses it comes from
+    (a reader builds new, equal Concepts for every message)."""
+    codings = concept.codings
+    if len(codings) == 1:  # the usual OBX-3 or Observation.code
+        coding = codings[0]
+        return (concept.text, coding.code, coding.display, coding.system, coding.system_name)
+    key = [concept.text]
+    for coding in codings:
+        key += (coding.code, coding.display, coding.system, coding.system_name)
+    return tuple(key)
+
+
+def concept_of(key: tuple[str, ...]) -> Concept:
+    """The concept a :func:`concept_key` describes (without coding versions, which no table
+    reads)."""
+    codings = tuple(Coding(*key[start : start + 4]) for start in range(1, len(key), 4))
+    return Concept(codings, key[0])
 
 
 def _analyte_rows(records: Iterable[dict[str, str]]) -> Iterable[AnalyteRow]:
@@ -315,10 +344,14 @@ def specimen_table() -> SpecimenTable:
     )
 
 
-@functools.lru_cache(maxsize=1024)
 def specimen_class(concept: Concept | None) -> str:
-    """:meth:`SpecimenTable.classify` with the packaged table."""
-    return specimen_table().classify(concept)
+    """:meth:`SpecimenTable.classify` with the packaged table, cached like :func:`recognize`."""
+    return "" if concept is None else _specimen_class(concept_key(concept))
+
+
+@functools.lru_cache(maxsize=1024)
+def _specimen_class(key: tuple[str, ...]) -> str:
+    return specimen_table().classify(concept_of(key))
 
 
 def _read_csv(name: str) -> list[dict[str, str]]:

@@ -13,8 +13,8 @@ Internal API for the pipeline (the flagging step); these names and signatures ar
 
 * ``normalize(value, unit, analyte="wbc", *, same_unit_values=()) -> NormalizedCount`` —
   the value in cells/µL plus how it was obtained (UCUM code, factor, spelling, ``inferred``,
-  ``matched_tolerantly``), so the caller can report an inference or a tolerant match as an
-  Issue. ``same_unit_values`` are other numbers written in the same unit (the reference range
+  ``matched_tolerantly``, ``exact``), so the caller can report an inference or a tolerant match
+  as an Issue. ``same_unit_values`` are other numbers written in the same unit (the reference range
   bounds); they only help decide the magnitude when the unit is missing.
 * ``normalize_range(low, high, unit, analyte="wbc", *, result=None)
   -> tuple[Decimal | None, Decimal | None]`` — reference-range bounds with the same rules; a
@@ -178,6 +178,15 @@ class NormalizedCount:
         """The spelling matched only after canonical form or case folding."""
         return self.unit.matched_tolerantly
 
+    @property
+    def exact(self) -> bool:
+        """The unit was sent and matched as written (spelling or UCUM code): neither inferred
+        nor matched tolerantly, so :func:`notes_for` has nothing to report."""
+        return self.unit.match in _EXACT_MATCHES
+
+
+_EXACT_MATCHES = frozenset({Match.EXACT, Match.UCUM_CODE})
+
 
 @dataclass(frozen=True, slots=True)
 class _Refusal:
@@ -202,50 +211,22 @@ def count_per_ul(value: Number, unit: str | Unit | None, analyte: str = "wbc") -
 
     Raises :class:`leukoflag.UnitError` (a ``ValueError``) with ``.spelling`` and ``.reason``.
     """
-    # Hot path: a count unit seen before, a plausible Decimal (or str) value; anything else,
-    # including every refusal, goes through normalize() and gets its full checks and message.
-    try:
-        plan = _FAST_PLANS[unit]
-    except KeyError:
-        plan = _fast_plan(unit)
+    # Hot path: a finite Decimal (or str) value, plausible in a count unit already resolved
+    # whose factor is a power of ten. Anything else, including every refusal, takes the full
+    # path, which gives each refusal its reason and message.
+    plan = _PLANS.get(unit if unit.__class__ is str else _unit_key(unit))
     if plan is not None and analyte in _ANALYTES:
         exponent, high = plan
         try:
             if value.__class__ is Decimal:
                 per_ul = value.scaleb(exponent, _EXACT)
-                if per_ul <= high and not per_ul.is_signed():
-                    return per_ul
-            elif value.__class__ is str and "_" not in value:
-                per_ul = Decimal(value).scaleb(exponent, _EXACT)
-                if per_ul <= high and not per_ul.is_signed():
-                    return per_ul
+            else:
+                per_ul = _quick_decimal(value).scaleb(exponent, _EXACT)
+            if per_ul <= high and not per_ul.is_signed():
+                return per_ul
         except InvalidOperation:
-            pass  # NaN, sNaN or text that is not a number: normalize() says which
-    return normalize(value, unit, analyte).value_per_ul
-
-
-# Per-process memo of count_per_ul's hot path: unit → (power of ten to cells/µL, upper
-# plausibility limit), or None when the unit needs the full path. A pure cache of data-file
-# lookups (no result depends on it), bounded so arbitrary input cannot grow it without limit.
-_FAST_PLANS: dict[str | Unit | None, tuple[int, Decimal] | None] = {}
-_FAST_PLANS_LIMIT = 4096
-
-
-def _fast_plan(unit: str | Unit | None) -> tuple[int, Decimal] | None:
-    plan = None
-    if unit is not None and not _is_missing(unit):
-        found = _resolved(unit)
-        table = default_table()
-        if (
-            isinstance(found, UnitSpec)
-            and found.kind is UnitKind.COUNT
-            and found.exponent is not None
-            and table.plausible_low == 0  # the hot path checks the lower limit by the sign
-        ):
-            plan = (found.exponent, table.plausible_high)
-    if len(_FAST_PLANS) < _FAST_PLANS_LIMIT:
-        _FAST_PLANS[unit] = plan
-    return plan
+            pass  # NaN, sNaN, or a value that is not a Decimal or plain str: the full path
+    return _normalized(value, unit, analyte, ()).value_per_ul
 
 
 def normalize(
@@ -256,14 +237,11 @@ def normalize(
     same_unit_values: Iterable[Number] = (),
 ) -> NormalizedCount:
     """``value`` in cells/µL with the UCUM code, factor and how the unit was found."""
-    _check_analyte(analyte)
-    number = _decimal(value, unit)
-    if unit is None or _is_missing(unit):
-        others = tuple(_decimal(other, unit) for other in same_unit_values)
-        spec = _infer((number, *others))
-    else:
-        spec = _resolve(unit)
-    return NormalizedCount(_apply(number, spec), spec)
+    key = unit if unit.__class__ is str else _unit_key(unit)
+    if key in _PLANS:  # a count unit: count_per_ul's hot path
+        spec: UnitSpec = _RESOLVED[key]  # type: ignore[assignment]
+        return NormalizedCount(count_per_ul(value, unit, analyte), spec)
+    return _normalized(value, unit, analyte, same_unit_values)
 
 
 def normalize_range(
@@ -280,32 +258,45 @@ def normalize_range(
     read in the result's unit (including an inferred one). Without either, the magnitude is
     inferred from the bounds together.
     """
-    _check_analyte(analyte)
-    bounds = [None if b is None else _decimal(b, unit) for b in (low, high)]
-    given = tuple(b for b in bounds if b is not None)
-    if not given:
+    if analyte not in _ANALYTES:
+        raise _unknown_analyte(analyte)
+    low_number = None if low is None else _decimal(low, unit)
+    high_number = None if high is None else _decimal(high, unit)
+    others: tuple[Decimal, ...] = ()
+    if low_number is not None:
+        first = low_number
+        if high_number is not None:
+            others = (high_number,)
+    elif high_number is not None:
+        first = high_number
+    else:
         return None, None
-    if unit is not None and not _is_missing(unit):
-        spec = _resolve(unit)
-    elif result is not None:
+    found = _NO_UNIT if unit is None else _resolved(unit)
+    if found is _NO_UNIT and result is not None:
         spec = result.unit
     else:
-        spec = _infer(given)
-    low_ul, high_ul = (None if b is None else _apply(b, spec) for b in bounds)
-    return low_ul, high_ul
+        spec = _spec_for(unit, first, others)
+    return (
+        None if low_number is None else _apply(low_number, spec),
+        None if high_number is None else _apply(high_number, spec),
+    )
 
 
 def resolve_unit(unit: str | Unit | None, analyte: str = "wbc") -> UnitSpec:
     """What ``unit`` is, without a value. Raises UnitError only when it cannot be identified
     (``no-unit``, ``unknown-unit``, ``unit-conflict``) or the analyte is unknown."""
-    _check_analyte(analyte)
-    if unit is None or _is_missing(unit):
+    if analyte not in _ANALYTES:
+        raise _unknown_analyte(analyte)
+    found = _NO_UNIT if unit is None else _resolved(unit)
+    if found is _NO_UNIT:
         raise UnitError(
             "no-unit: no unit was sent; a unit can only be inferred from a value",
             spelling="",
             reason="no-unit",
         )
-    return _resolve(unit)
+    if isinstance(found, _Refusal):
+        raise found.error()
+    return found
 
 
 def unit_table() -> UnitTable:
@@ -315,16 +306,18 @@ def unit_table() -> UnitTable:
 
 # --------------------------------------------------------------------------------- issues
 
+# A refused count is kept as sent and left unjudged, so nothing is lost: a warning (error
+# means lost or damaged data in every step's Issues). An unknown analyte is a programming error.
 _SEVERITY = {
     "unknown-unit": Severity.WARNING,
     "no-unit": Severity.WARNING,
     "percent": Severity.WARNING,
     "fraction": Severity.WARNING,
     "bad-number": Severity.WARNING,
-    "unit-conflict": Severity.ERROR,
-    "wrong-analyte": Severity.ERROR,
-    "wrong-dimension": Severity.ERROR,
-    "implausible": Severity.ERROR,
+    "unit-conflict": Severity.WARNING,
+    "wrong-analyte": Severity.WARNING,
+    "wrong-dimension": Severity.WARNING,
+    "implausible": Severity.WARNING,
     "unknown-analyte": Severity.ERROR,
 }
 
@@ -339,7 +332,7 @@ def notes_for(count: NormalizedCount, location: str) -> tuple[Issue, ...]:
     """Issues for a value that was normalized but not from an exact spelling."""
     if count.inferred:
         text = (
-            f"no unit sent; read as {count.ucum} (factor {count.factor} to cells/µL) because "
+            f"no unit sent; read as {count.ucum} (factor {count.factor:f} to cells/µL) because "
             "it is the only plausible magnitude"
         )
         return (Issue(Severity.WARNING, "units.unit-inferred", location, text),)
@@ -353,20 +346,13 @@ def notes_for(count: NormalizedCount, location: str) -> tuple[Issue, ...]:
 # --------------------------------------------------------------------------------- internals
 
 
-def _check_analyte(analyte: str) -> None:
-    if analyte not in _ANALYTES:
-        known = ", ".join(sorted(a.value for a in Analyte))
-        raise UnitError(
-            f"unknown-analyte: {analyte!r} is not one of {known}",
-            spelling="",
-            reason="unknown-analyte",
-        )
-
-
-def _is_missing(unit: str | Unit) -> bool:
-    if isinstance(unit, str):
-        return not unit.strip()
-    return not unit.text.strip() and not unit.code.strip()
+def _unknown_analyte(analyte: object) -> UnitError:
+    known = ", ".join(sorted(a.value for a in Analyte))
+    return UnitError(
+        f"unknown-analyte: {analyte!r} is not one of {known}",
+        spelling="",
+        reason="unknown-analyte",
+    )
 
 
 def _spelling_of(unit: str | Unit | None) -> str:
@@ -445,23 +431,79 @@ def _kind_error(number: Decimal, spec: UnitSpec) -> UnitError:
     )
 
 
-def _resolve(unit: str | Unit) -> UnitSpec:
-    found = _resolved(unit)
-    if isinstance(found, _Refusal):
-        raise found.error()
+def _spec_for(
+    unit: str | Unit | None, number: Decimal, same_unit_values: Iterable[Number]
+) -> UnitSpec:
+    """The spec ``number`` is read in: ``unit``'s, or the one inferred when no unit was sent."""
+    found = _NO_UNIT if unit is None else _resolved(unit)
+    if isinstance(found, UnitSpec):
+        return found
+    if found is _NO_UNIT:
+        return _infer((number, *(_decimal(other, unit) for other in same_unit_values)))
+    raise found.error()
+
+
+def _quick_decimal(value: object) -> Decimal:
+    """``value`` parsed on the hot path; InvalidOperation sends anything but a plain str
+    (floats, ints, ``1_000``) to the full path, which judges it."""
+    if value.__class__ is not str or "_" in value:
+        raise InvalidOperation
+    return Decimal(value)
+
+
+def _normalized(
+    value: Number, unit: str | Unit | None, analyte: str, same_unit_values: Iterable[Number]
+) -> NormalizedCount:
+    if analyte not in _ANALYTES:
+        raise _unknown_analyte(analyte)
+    number = _decimal(value, unit)
+    spec = _spec_for(unit, number, same_unit_values)
+    return NormalizedCount(_apply(number, spec), spec)
+
+
+_NO_UNIT = _Refusal("no-unit: the unit is empty", "", "no-unit")
+# Per-process memos, keyed by the unit as sent (a ``Unit`` by its three strings, which hash and
+# compare faster than the dataclass): every resolved unit → its spec or refusal, and count
+# units whose factor is a power of ten → the hot path's plan (exponent, plausible high).
+# Pure caches of data-file lookups, bounded so arbitrary input cannot grow them without limit.
+_RESOLVED: dict[object, UnitSpec | _Refusal] = {}
+_PLANS: dict[object, tuple[int, Decimal]] = {}
+_RESOLVED_LIMIT = 4096
+
+
+def _unit_key(unit: str | Unit | None) -> object:
+    if isinstance(unit, Unit):
+        return (unit.text, unit.code, unit.system)
+    return unit
+
+
+def _resolved(unit: str | Unit) -> UnitSpec | _Refusal:
+    """The spec of a unit, or why it has none (``_NO_UNIT`` when it is blank); memoized."""
+    key = _unit_key(unit)
+    found = _RESOLVED.get(key)
+    if found is None:
+        found = _resolution(unit)
+        if len(_RESOLVED) < _RESOLVED_LIMIT:
+            _RESOLVED[key] = found
+            table = default_table()
+            if (
+                isinstance(found, UnitSpec)
+                and found.kind is UnitKind.COUNT
+                and found.exponent is not None
+                and table.plausible_low == 0  # the hot path checks the lower limit by the sign
+            ):
+                _PLANS[key] = (found.exponent, table.plausible_high)
     return found
 
 
-@functools.lru_cache(maxsize=4096)
-def _resolved(unit: str | Unit) -> UnitSpec | _Refusal:
-    """The spec of a unit, or why it has none; cached per unit (strings and Unit values)."""
+def _resolution(unit: str | Unit) -> UnitSpec | _Refusal:
     table = default_table()
     if isinstance(unit, str):
         spec = _lookup(table, unit)
         if spec is not None:
             return spec
         if not unit.strip():
-            return _Refusal("no-unit: the unit is empty", "", "no-unit")
+            return _NO_UNIT
         return _Refusal(
             f"unknown-unit: unit {unit!r} is not in leukoflag's unit table; "
             "add a row to leukoflag/units/data/units.toml if a lab uses it",
@@ -483,7 +525,7 @@ def _resolved_unit(table: UnitTable, unit: Unit) -> UnitSpec | _Refusal:
                 candidates.append(spec)
     if not candidates:
         if not code and not text:
-            return _Refusal("no-unit: the unit is empty", "", "no-unit")
+            return _NO_UNIT
         shown = " / ".join(repr(s) for s in dict.fromkeys(s for s in (text, code) if s))
         return _Refusal(
             f"unknown-unit: unit {shown} is not in leukoflag's unit table; "
