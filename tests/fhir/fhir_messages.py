@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
+_BENCHMARK = Path(__file__).parents[2] / "benchmarks" / "bench_fhir.py"
+
 
 def er7(*segments: str) -> bytes:
     return ("\r".join(segments) + "\r").encode("utf-8")
@@ -72,3 +77,14 @@ def batch(*messages: bytes, junk: bytes = b"") -> bytes:
     parts.extend(messages[1:])
     parts.append(f"BTS|{len(messages)}\rFTS|1\r".encode())
     return b"".join(parts)
+
+
+def benchmark_cbc() -> bytes:
+    """The 20-OBX CBC of ``benchmarks/bench_fhir.py`` (the message the speed target is set on)."""
+    spec = importlib.util.spec_from_file_location("bench_fhir", _BENCHMARK)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text: str = module.cbc_message()
+    return text.encode("utf-8")

@@ -14,7 +14,6 @@ difference in its commit.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import os
 from collections.abc import Callable, Iterable
 from decimal import Decimal
@@ -41,7 +40,14 @@ from fhir_builders import (
     ts,
     write,
 )
-from fhir_messages import DERIVED_ANC, ONCOLOGY_CBC, PEDIATRIC_LOCAL_CODES, STATUSES, batch
+from fhir_messages import (
+    DERIVED_ANC,
+    ONCOLOGY_CBC,
+    PEDIATRIC_LOCAL_CODES,
+    STATUSES,
+    batch,
+    benchmark_cbc,
+)
 
 import leukoflag
 from leukoflag import fhir
@@ -74,19 +80,7 @@ from leukoflag.testing import oru_message, wbc
 from leukoflag.testing.conversion import input_bytes
 
 GOLDEN = Path(__file__).parent / "golden"
-ROOT = Path(__file__).parents[2]
 UPDATE = os.environ.get("LEUKOFLAG_UPDATE_GOLDEN") == "1"
-
-
-def _benchmark_cbc() -> bytes:
-    """The 20-OBX CBC of ``benchmarks/bench_fhir.py`` (the message the speed target is set on)."""
-    spec = importlib.util.spec_from_file_location("bench_fhir", ROOT / "benchmarks/bench_fhir.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    text: str = module.cbc_message()
-    return text.encode("utf-8")
 
 
 def _converted(data: bytes, **settings: Any) -> bytes:
@@ -291,9 +285,9 @@ def _pretty() -> bytes:
 
 
 CASES: dict[str, Callable[[], bytes]] = {
-    "benchmark-cbc": lambda: _converted(_benchmark_cbc()),
+    "benchmark-cbc": lambda: _converted(benchmark_cbc()),
     "benchmark-cbc-r5-collection": lambda: _converted(
-        _benchmark_cbc(), fhir_version="R5", bundle_type="collection"
+        benchmark_cbc(), fhir_version="R5", bundle_type="collection"
     ),
     "oncology-cbc": lambda: _converted(ONCOLOGY_CBC),
     "pediatric-local-codes": lambda: _converted(PEDIATRIC_LOCAL_CODES),
