@@ -1,34 +1,63 @@
-"""Renderings shared between Bundles: remembered by object identity, never by equal value."""
+"""Renderings kept between Bundles: remembered by object identity, never by equal value, and
+handed out only as copies (every output is a tree of its own)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from fhir_builders import K_PER_UL, lab_range, message, obr, obx, write
 
-from leukoflag.fhir._shared import by_identity
+from leukoflag.fhir._shared import (
+    by_identity,
+    fresh_concept,
+    fresh_json,
+    fresh_range,
+)
 from leukoflag.model import Unit
 
-Rendered = tuple[object, object]
+Rendered = list[object]
 
 
-def _counting() -> tuple[list[object], Callable[[object, object], Rendered]]:
+def _counting() -> tuple[list[object], Callable[[object, object], Rendered | None]]:
     calls: list[object] = []
 
     def render(obj: object, context: object) -> Rendered:
         calls.append(obj)
-        return (obj, context)
+        return [obj, context]
 
-    return calls, by_identity(render, limit=3)
+    return calls, by_identity(render, _copy, limit=3)
 
 
-def test_the_same_object_is_rendered_once() -> None:
+def _copy(rendered: Rendered) -> Rendered:
+    return list(rendered)
+
+
+def test_the_same_object_is_rendered_once_and_each_caller_gets_a_copy() -> None:
     calls, cached = _counting()
     key = ["OBX-7"]
     first = cached(key, None)
     again = cached(key, None)
-    assert first is again
+    assert first == again == [key, None]
+    assert first is not again
+    assert calls == [key]
+    assert first is not None
+    first.append("changed by a caller")
+    assert cached(key, None) == [key, None]
+
+
+def test_a_rendering_of_nothing_stays_none() -> None:
+    calls: list[object] = []
+
+    def render(obj: object, _: None) -> list[object] | None:
+        calls.append(obj)
+        return None
+
+    cached = by_identity(render, _copy)
+    key = ["empty OBX-3"]
+    assert cached(key, None) is None
+    assert cached(key, None) is None
     assert calls == [key]
 
 
@@ -36,17 +65,18 @@ def test_an_equal_but_distinct_object_is_rendered_again() -> None:
     # Decimal("4.0") == Decimal("4.00"): a value-keyed cache would write the wrong digits
     calls, cached = _counting()
     one, other = Decimal("4.0"), Decimal("4.00")
-    assert cached(one, None)[0] is one
-    assert cached(other, None)[0] is other
+    assert cached(one, None) == [one, None]
+    assert cached(other, None) == [other, None]
+    assert str(cached(other, None)[0]) == "4.00"  # type: ignore[index]
     assert calls == [one, other]
 
 
 def test_another_context_renders_again() -> None:
     calls, cached = _counting()
     key, unit, other_unit = ["range"], Unit("K/uL"), Unit("g/L")
-    assert cached(key, unit) == (key, unit)
-    assert cached(key, other_unit) == (key, other_unit)
-    assert cached(key, other_unit) == (key, other_unit)
+    assert cached(key, unit) == [key, unit]
+    assert cached(key, other_unit) == [key, other_unit]
+    assert cached(key, other_unit) == [key, other_unit]
     assert len(calls) == 2
 
 
@@ -55,8 +85,8 @@ def test_the_cache_empties_at_its_limit_and_keeps_working() -> None:
     keys = [[n] for n in range(5)]
     for key in keys:
         cached(key, None)
-    assert cached(keys[4], None) == (keys[4], None)
-    assert cached(keys[0], None) == (keys[0], None)
+    assert cached(keys[4], None) == [keys[4], None]
+    assert cached(keys[0], None) == [keys[0], None]
     assert len(calls) == 6  # keys 0-4 once, then key 0 again after the cache was emptied
 
 
@@ -76,3 +106,49 @@ def test_a_range_rendered_for_one_unit_is_not_reused_for_another() -> None:
         (Decimal("4.0"), "K/uL"),
         (Decimal("4.0"), "cells/uL"),
     ]
+
+
+def _containers(node: object) -> list[int]:
+    if isinstance(node, dict):
+        return [id(node), *(i for value in node.values() for i in _containers(value))]
+    if isinstance(node, list):
+        return [id(node), *(i for value in node for i in _containers(value))]
+    return []
+
+
+def _assert_copy(copied: object, template: object) -> None:
+    assert copied == template
+    assert set(_containers(copied)).isdisjoint(_containers(template))
+
+
+LOINC_WBC = {"system": "http://loinc.org", "code": "6690-2", "display": "Leukocytes"}
+LOCAL_WBC = {"code": "WBC", "display": "White cells"}
+
+
+def test_concept_copies_share_no_container_with_their_template() -> None:
+    for template in (
+        {"coding": [LOINC_WBC]},
+        {"coding": [LOCAL_WBC, LOINC_WBC], "text": "WBC"},
+        {"coding": [LOINC_WBC], "text": "WBC"},
+        {"text": "White cells"},
+    ):
+        _assert_copy(fresh_concept(template), template)
+
+
+def test_range_copies_share_no_container_with_their_template() -> None:
+    unit = {"unit": "K/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"}
+    ranges: list[dict[str, Any]] = [
+        {"low": {"value": Decimal("4.0"), **unit}, "high": {"value": Decimal("11.0")}, "text": "x"},
+        {"high": {"value": Decimal("7.7")}},
+        {"text": "negative"},
+    ]
+    for sent in ranges:
+        _assert_copy(fresh_range(sent), sent)
+
+
+def test_json_copies_share_no_container_and_keep_leaves() -> None:
+    value = Decimal("4.00")
+    tree = {"a": [{"b": [value, "s", 1, True, None]}, []], "c": {}}
+    copied = fresh_json(tree)
+    _assert_copy(copied, tree)
+    assert copied["a"][0]["b"][0] is value  # an immutable leaf may be shared

@@ -2,7 +2,8 @@
 
 Shared by the Bundle writer (:mod:`._write`) and the in-place flagger (:mod:`._flag`), so an
 HL7 v2 result and a FHIR input result come out with the same value, range, interpretation and
-explanation. Every function builds new dicts; none mutates its input.
+explanation. Every function returns new dicts and lists, made for the caller (what is cached
+here is a template that is copied, never handed out); none mutates its input.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ from leukoflag.model import (
 __all__ = [
     "DAR_EXTENSION",
     "EXPLANATION",
-    "LABORATORY",
     "ORIGINAL_TEXT",
     "PQ_TRANSLATION",
     "RANGE_SOURCE",
@@ -58,6 +58,7 @@ __all__ = [
     "identifier",
     "instant",
     "is_uri",
+    "laboratory",
     "normalized_quantity",
     "normalized_ranges",
     "per_ul",
@@ -80,15 +81,7 @@ DAR_EXTENSION = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 
 PER_UL_UNIT = "cells/µL"
 PER_UL_CODE = "/uL"
-LABORATORY = {
-    "coding": [
-        {
-            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-            "code": "laboratory",
-            "display": "Laboratory",
-        }
-    ]
-}
+_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 _DATE_TIME = re.compile(
     r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])"
     r"(T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00)))?)?)?$"
@@ -111,6 +104,11 @@ def is_uri(system: str) -> bool:
 
 
 # --------------------------------------------------------------------------- datatypes
+
+
+def laboratory() -> dict[str, Any]:
+    """The ``laboratory`` Observation category."""
+    return {"coding": [{"system": _CATEGORY, "code": "laboratory", "display": "Laboratory"}]}
 
 
 def coding(value: Coding) -> dict[str, Any]:
@@ -177,7 +175,7 @@ def identifier(value: Identifier, type_code: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     code = type_code or value.type_code
     if code:
-        out["type"] = _identifier_type(code)
+        out["type"] = {"coding": [_identifier_type(code).copy()]}
     assigner = value.assigner
     if value.system and is_uri(value.system):
         out["system"] = value.system
@@ -190,13 +188,13 @@ def identifier(value: Identifier, type_code: str = "") -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=256)
-def _identifier_type(code: str) -> dict[str, Any]:
-    """``Identifier.type`` for a table 0203 code: one shared (read-only) dict per code."""
+def _identifier_type(code: str) -> dict[str, str]:
+    """The coding of ``Identifier.type`` for a table 0203 code. A template: callers copy it."""
     display = tables().identifier_type.get(code, "")
-    typed: dict[str, Any] = {"system": V2_0203, "code": code}
+    typed = {"system": V2_0203, "code": code}
     if display:
         typed["display"] = display
-    return {"coding": [typed]}
+    return typed
 
 
 def quantity(value: Decimal, unit: Unit | None, comparator: str = "") -> dict[str, Any]:
@@ -338,16 +336,20 @@ def sent_range(sent: ReferenceRange, value_unit: Unit | None) -> dict[str, Any]:
     return out
 
 
-@functools.lru_cache(maxsize=64)
 def computed_interpretation(code: str) -> dict[str, Any]:
-    """The one interpretation leukoflag computed (v3-ObservationInterpretation); one shared
-    (read-only) dict per code."""
+    """The one interpretation leukoflag computed (v3-ObservationInterpretation)."""
+    return {"coding": [_interpretation_coding(code).copy()]}
+
+
+@functools.lru_cache(maxsize=64)
+def _interpretation_coding(code: str) -> dict[str, str]:
+    """The v3-ObservationInterpretation coding of ``code``. A template: callers copy it."""
     known = tables().interpretation.get(code)
     display = known.display if known is not None and known.system == V3_INTERPRETATION else ""
-    out: dict[str, Any] = {"system": V3_INTERPRETATION, "code": code}
+    out = {"system": V3_INTERPRETATION, "code": code}
     if display:
         out["display"] = display
-    return {"coding": [out]}
+    return out
 
 
 def sent_interpretations(
@@ -428,7 +430,7 @@ def _coding(value: Coding, _: None) -> dict[str, Any]:
 
 
 # flagging's findings, grades and terms are the Codings of its rules file, the same every time
-_table_coding = by_identity(_coding, limit=256)
+_table_coding = by_identity(_coding, dict.copy, limit=256)
 
 
 def _grade(grade: int | None) -> Coding | None:

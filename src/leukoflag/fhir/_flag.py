@@ -2,7 +2,8 @@
 
 The item's JSON is never mutated: every change copies the containers on its path (copy on
 write), so unchanged subtrees are shared with the input and an item without counts comes back
-as the very same object.
+as the very same object. What is added is made for this output (no dict or list of a cache,
+none used twice): an element taken over from another resource of the item is a copy.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from leukoflag.fhir import _elements as el
 from leukoflag.fhir._ids import resource_id
 from leukoflag.fhir._read import FhirItem, Path
+from leukoflag.fhir._shared import fresh_json
 from leukoflag.fhir._terms import LEGACY_V2_0078, V2_0078, VALUE_ELEMENTS, tables
 from leukoflag.model import Coding, Evaluation, Issue, LabResult, Number, Severity
 from leukoflag.settings import Settings
@@ -342,18 +344,18 @@ class _Flagger:
             resource["extension"] = [el.explanation(finding)]
         status = first_resource.get("status")
         resource["status"] = "preliminary" if status == "preliminary" else "final"
-        resource["category"] = [el.LABORATORY]
+        resource["category"] = [el.laboratory()]
         resource["code"] = el.with_loinc(
             {"text": "Neutrophils [#/volume] in Blood, derived by leukoflag"}, evaluation.loinc
         )
         for key in ("subject", "encounter", "effectiveDateTime", "effectivePeriod", "issued"):
             if key in first_resource:
-                resource[key] = first_resource[key]
+                resource[key] = fresh_json(first_resource[key])  # the source keeps its own
         resource["valueQuantity"] = el.per_ul(evaluation.quantity.value)
         if finding is not None:
             resource["interpretation"] = [el.computed_interpretation(finding.code)]
         if "specimen" in first_resource:
-            resource["specimen"] = first_resource["specimen"]
+            resource["specimen"] = fresh_json(first_resource["specimen"])
         if evaluation.reference_range is not None:
             resource["referenceRange"] = el.normalized_ranges(
                 evaluation.reference_range, None, None

@@ -15,12 +15,13 @@ import functools
 import hashlib
 import re
 import uuid
+from collections.abc import Callable
 
 import orjson
 
 from leukoflag.model import Message
 
-__all__ = ["NAMESPACE", "IdMaker", "message_key", "resource_id"]
+__all__ = ["NAMESPACE", "id_maker", "message_key", "resource_id"]
 
 # uuid.uuid5(uuid.NAMESPACE_URL, "http://leukoflag.org/fhir/id"); never change it: ids would.
 NAMESPACE = uuid.UUID("2c88a5f5-3913-5fea-9c2f-91dd25288560")
@@ -50,28 +51,34 @@ def message_key(message: Message) -> tuple[tuple[str, ...], bool]:
 
 def resource_id(key: tuple[str, ...], resource_type: str, path: str) -> str:
     """``uuid5(NAMESPACE, name)`` as a string, for the resource at ``path`` of message ``key``."""
-    return IdMaker(key)(resource_type, path)
+    return id_maker(key)(resource_type, path)
 
 
-class IdMaker:
-    """:func:`resource_id` for one message key, with the key's part of the hash done once."""
+def id_maker(key: tuple[str, ...], prefix_length: int = 0) -> Callable[[str, str], str]:
+    """:func:`resource_id` for one message key, with the key's part of the hash done once.
 
-    __slots__ = ("_head",)
+    The function made takes a resource type and a location; a location that starts with the
+    message's own ``MSG[n]/`` (``prefix_length`` characters) is hashed without it, so an id does
+    not depend on where the message sits in its input. Called for every resource of every
+    message: the hashing and the formatting are inline.
+    """
+    # the name is the JSON array [*key, type, path]: hash its opening part once
+    head = orjson.dumps(list(key))[:-1] + (b"," if key else b"")
+    hashed_head = hashlib.sha1(_NAMESPACE_BYTES + head, usedforsecurity=False)
+    variant = _VARIANT
 
-    def __init__(self, key: tuple[str, ...]) -> None:
-        # the name is the JSON array [*key, type, path]: hash its opening part once
-        head = orjson.dumps(list(key))[:-1] + (b"," if key else b"")
-        self._head = hashlib.sha1(_NAMESPACE_BYTES + head, usedforsecurity=False)
-
-    def __call__(self, resource_type: str, path: str) -> str:
-        hasher = self._head.copy()
-        hasher.update(_name_tail(resource_type, path))
+    def make(resource_type: str, location: str) -> str:
+        if prefix_length and location.startswith("MSG["):
+            location = location[prefix_length:]
+        hasher = hashed_head.copy()
+        hasher.update(_name_tail(resource_type, location))
         text = hasher.hexdigest()
         # RFC 9562: version nibble 5, variant bits 10
         return (
-            f"{text[:8]}-{text[8:12]}-5{text[13:16]}-"
-            f"{_VARIANT[text[16]]}{text[17:20]}-{text[20:32]}"
+            f"{text[:8]}-{text[8:12]}-5{text[13:16]}-{variant[text[16]]}{text[17:20]}-{text[20:32]}"
         )
+
+    return make
 
 
 @functools.lru_cache(maxsize=4096)

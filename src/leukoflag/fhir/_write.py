@@ -5,18 +5,22 @@ Specimens, DiagnosticReport, Observations (OBX under the OBR, then OBX after eac
 derived ANCs); finally one Provenance. Every reference is ``urn:uuid:<id>`` of an entry of the
 same Bundle; ids are UUIDv5 (:mod:`._ids`). Mapping: V2-to-FHIR IG, deviations documented in
 ``docs/output.md``.
+
+Every dict and list of a Bundle is made for that Bundle and used once in it: the writer keeps
+URLs (strings), not reference dicts, and what it caches between messages are templates it copies
+(:mod:`._shared`), so a user may change any part of a Bundle in place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from leukoflag._version import __version__
 from leukoflag.fhir import _elements as el
-from leukoflag.fhir._ids import IdMaker, message_key
-from leukoflag.fhir._shared import by_identity
+from leukoflag.fhir._ids import id_maker, message_key
+from leukoflag.fhir._shared import by_identity, fresh_concept, fresh_range
 from leukoflag.fhir._terms import tables
 from leukoflag.model import (
     CodedResult,
@@ -40,7 +44,6 @@ from leukoflag.model import (
     Severity,
     Specimen,
     Text,
-    Timestamp,
     Unit,
     Visit,
 )
@@ -56,21 +59,9 @@ _R4_REPORT_NOTE = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Diagnos
 _R4_SPECIMEN_ROLE = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Specimen.role"
 _NULL_FLAVOR = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor"
 _GENDERS = frozenset(("male", "female", "other", "unknown"))
-_ACTIVITY = {
-    "coding": [
-        {
-            "system": "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle",
-            "code": "transform",
-            "display": "Transform/Translate Record Lifecycle Event",
-        }
-    ]
-}
+_LIFECYCLE = "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle"
 _PARTICIPANT = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
-_AUTHOR = {"coding": [{"system": _PARTICIPANT, "code": "author", "display": "Author"}]}
-_ASSEMBLER = {
-    "type": {"coding": [{"system": _PARTICIPANT, "code": "assembler", "display": "Assembler"}]},
-    "who": {"display": f"leukoflag {__version__}"},
-}
+_ASSEMBLED_BY = f"leukoflag {__version__}"
 # DiagnosticReport (OBR-25) status → ServiceRequest.status: the order is done once reported.
 _REQUEST_STATUS = {
     ReportStatus.REGISTERED: "active",
@@ -88,38 +79,43 @@ _REPORTED = frozenset((ResultStatus.FINAL, ResultStatus.AMENDED, ResultStatus.CO
 _STATUS = {status: status.value for status in ResultStatus}  # plain str, without enum lookups
 
 
-# Renderings of the objects readers share between results and messages (see _shared.py).
-def _analysis_time(stamp: Timestamp, _: None) -> list[dict[str, Any]] | None:
-    value = el.date_time(stamp)
-    return [{"url": _ANALYSIS_TIME, "valueDateTime": value}] if value is not None else None
-
-
+# Renderings of the objects readers share between results and messages: templates, each
+# caller gets its own copy (see _shared.py).
 def _concept(code: Concept | None, _: None) -> dict[str, Any] | None:
     return el.concept(code)
 
 
-def _sent_flags(flags: tuple[Coding, ...], _: None) -> tuple[list[dict[str, Any]], bool]:
+def _sent_flags(flags: tuple[Coding, ...], _: None) -> tuple[tuple[dict[str, Any], ...], bool]:
+    """The codings of the sender's flags (one CodeableConcept each), and whether one of them is
+    unknown (its Issue is told for each result, at its location)."""
     written, issues = el.sent_interpretations(flags, "")
-    return written, bool(issues)
+    return tuple(concept["coding"][0] for concept in written), bool(issues)
 
 
-def _sent_range(sent: ReferenceRange, value_unit: Unit | None) -> list[dict[str, Any]]:
-    written = el.sent_range(sent, value_unit)
-    return [written] if written else []
+def _fresh_flags(
+    template: tuple[tuple[dict[str, Any], ...], bool],
+) -> tuple[list[dict[str, Any]], bool]:
+    codings, unknown = template
+    if len(codings) == 1:  # the common OBX-8: one flag
+        return [{"coding": [codings[0].copy()]}], unknown
+    return [{"coding": [coding.copy()]} for coding in codings], unknown
 
 
-_ANALYSIS_TIME_EXTENSION = by_identity(_analysis_time)
-_CONCEPT = by_identity(_concept)  # OBX-3, OBR-4, SPM-4 … as the reader shares them
-_SENT_FLAGS = by_identity(_sent_flags)
-_SENT_RANGE = by_identity(_sent_range)
+def _sent_range(sent: ReferenceRange, value_unit: Unit | None) -> dict[str, Any] | None:
+    return el.sent_range(sent, value_unit) or None
+
+
+_CONCEPT = by_identity(_concept, fresh_concept)  # OBX-3, OBR-4, SPM-4 … as the reader shares them
+_SENT_FLAGS = by_identity(_sent_flags, _fresh_flags)
+_SENT_RANGE = by_identity(_sent_range, fresh_range)
 
 
 @dataclass(slots=True)
 class _Context:
-    """The Patient and Encounter references of one PATIENT_RESULT group."""
+    """The Patient and Encounter URLs of one PATIENT_RESULT group."""
 
-    subject: dict[str, str] | None = None
-    encounter: dict[str, str] | None = None
+    subject: str | None = None
+    encounter: str | None = None
 
 
 @dataclass(slots=True)
@@ -128,14 +124,19 @@ class _OrderParts:
 
     order: Order
     context: _Context
-    request: dict[str, str] | None
-    specimens: dict[str, dict[str, str]]  # Specimen references by SPM location
+    request: str | None  # the ServiceRequest's URL
+    specimens: dict[str, str]  # Specimen URLs by SPM location
     effective: dict[str, Any] = field(default_factory=dict)  # OBR-7/8, for results without OBX-14
     issued: str | None = None  # OBR-22 as an instant
-    only_specimen: dict[str, str] | None = None  # the order's one specimen, for every result
+    only_specimen: str | None = None  # the order's one specimen, for every result
     identifiers: list[dict[str, Any]] = field(default_factory=list)  # of the DiagnosticReport
-    observations: list[dict[str, str]] = field(default_factory=list)
+    observations: list[str] = field(default_factory=list)  # URLs
     conclusions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def put_effective(self, resource: dict[str, Any]) -> None:
+        """OBR-7/8 as ``effectiveDateTime`` / ``effectivePeriod`` (a copy of its own)."""
+        for name, value in self.effective.items():
+            resource[name] = value.copy() if isinstance(value, dict) else value
 
     def conclude(self, evaluation: Evaluation | None) -> None:
         """Keep the finding (SNOMED CT) of a low result for ``DiagnosticReport.conclusionCode``."""
@@ -151,28 +152,21 @@ class _OrderParts:
 class _Writer:
     message: Message
     evaluations: Mapping[str, Evaluation]
-    ids: IdMaker
+    # the id of the resource written for a location: UUIDv5 of its path without ``MSG[n]/``
+    ident: Callable[[str, str], str]
     r5: bool
     transaction: bool
     entries: list[dict[str, Any]] = field(default_factory=list)
-    references: list[dict[str, str]] = field(default_factory=list)  # of the entries, in order
+    urls: list[str] = field(default_factory=list)  # of the entries, in order
     issues: list[Issue] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
     derivations: list[tuple[str, Evaluation]] = field(default_factory=list)  # derived ANCs
-    prefix_length: int = 0
 
     # ----------------------------------------------------------------- plumbing
 
-    def ident(self, resource_type: str, location: str) -> str:
-        """The id of the resource written for ``location``: its path without the ``MSG[n]/``
-        prefix, so that the id is the same wherever the message sits in its input."""
-        if location.startswith("MSG["):
-            location = location[self.prefix_length :]
-        return self.ids(resource_type, location)
-
-    def add(self, resource: dict[str, Any]) -> dict[str, str]:
-        """Append ``resource`` as an entry; its reference (the same dict wherever it is used)."""
-        rid = resource["id"]
+    def add(self, resource: dict[str, Any]) -> str:
+        """Append ``resource`` as an entry; its URL (each reference to it is a dict of its own)."""
+        rid: str = resource["id"]
         url = "urn:uuid:" + rid
         if self.transaction:
             # PUT on a deterministic id: replaying the message updates, never duplicates.
@@ -180,9 +174,8 @@ class _Writer:
             self.entries.append({"fullUrl": url, "resource": resource, "request": request})
         else:
             self.entries.append({"fullUrl": url, "resource": resource})
-        reference = {"reference": url}
-        self.references.append(reference)
-        return reference
+        self.urls.append(url)
+        return url
 
     def issue(self, severity: Severity, code: str, location: str, text: str) -> None:
         self.issues.append(Issue(severity, f"fhir.{code}", location, text))
@@ -216,7 +209,7 @@ class _Writer:
 
     # ----------------------------------------------------------------- resources
 
-    def patient(self, patient: Patient) -> dict[str, str]:
+    def patient(self, patient: Patient) -> str:
         resource: dict[str, Any] = {
             "resourceType": "Patient",
             "id": self.ident("Patient", patient.location),
@@ -259,7 +252,7 @@ class _Writer:
             )
         return self.add(resource)
 
-    def encounter(self, visit: Visit, context: _Context) -> dict[str, str]:
+    def encounter(self, visit: Visit, context: _Context) -> str:
         resource: dict[str, Any] = {
             "resourceType": "Encounter",
             "id": self.ident("Encounter", visit.location),
@@ -279,7 +272,7 @@ class _Writer:
                 "display": "unknown",
             }
         if context.subject is not None:
-            resource["subject"] = context.subject
+            resource["subject"] = {"reference": context.subject}
         if visit.attending:
             who = {"display": visit.attending}
             resource["participant"] = [{"actor": who} if self.r5 else {"individual": who}]
@@ -306,9 +299,12 @@ class _Writer:
         identifiers, group_id = self.order_identifiers(order)
         request = self.service_request(order, context, identifiers, group_id)
         parts = _OrderParts(order, context, request, self.specimens(order, context))
-        parts.identifiers = identifiers
-        if request is None and group_id is not None:
-            parts.identifiers = [*identifiers, group_id]  # ORC-4 goes on the report instead
+        if request is None:
+            parts.identifiers = identifiers
+            if group_id is not None:
+                parts.identifiers.append(group_id)  # ORC-4 goes on the report instead
+        else:  # the ServiceRequest has them: the report gets its own
+            parts.identifiers = self.order_identifiers(order)[0]
         self.order_effective(parts.effective, order)
         parts.issued = el.instant(order.issued)
         if len(parts.specimens) == 1:
@@ -350,7 +346,7 @@ class _Writer:
         context: _Context,
         identifiers: list[dict[str, Any]],
         group_id: dict[str, Any] | None,
-    ) -> dict[str, str] | None:
+    ) -> str | None:
         ordered = order.placer_id is not None or order.order_control or order.ordering_provider
         if not ordered:
             return None
@@ -384,17 +380,16 @@ class _Writer:
         code = _CONCEPT(order.code, None)
         if code is not None:
             resource["code"] = {"concept": code} if self.r5 else code  # R5: CodeableReference
-        resource["subject"] = context.subject
+        resource["subject"] = {"reference": context.subject}
         if context.encounter is not None:
-            resource["encounter"] = context.encounter
+            resource["encounter"] = {"reference": context.encounter}
         if order.ordering_provider:
             resource["requester"] = {"display": order.ordering_provider}
         return self.add(resource)
 
     @staticmethod
     def order_identifiers(order: Order) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-        """The placer and filler identifiers (OBR-2/3) and the placer group number (ORC-4):
-        the same dicts on the ServiceRequest and the DiagnosticReport."""
+        """The placer and filler identifiers (OBR-2/3) and the placer group number (ORC-4)."""
         found = []
         if order.placer_id is not None and order.placer_id.value:
             found.append(el.identifier(order.placer_id, "PLAC"))
@@ -403,7 +398,7 @@ class _Writer:
         group = order.group_id
         return found, el.identifier(group, "PGN") if group is not None and group.value else None
 
-    def specimens(self, order: Order, context: _Context) -> dict[str, dict[str, str]]:
+    def specimens(self, order: Order, context: _Context) -> dict[str, str]:
         """Specimen entries of ``order`` by location: its SPMs, else its OBR-15 specimen source.
 
         The HL7 v2 reader lists the OBR-15 specimen among the order's specimens (location
@@ -418,7 +413,7 @@ class _Writer:
                 from_source = specimen
             else:
                 segments.append(specimen)
-        written: dict[str, dict[str, str]] = {}
+        written: dict[str, str] = {}
         for specimen in segments:
             written[specimen.location] = self.specimen(specimen, context)
         if from_source is None and order.specimen_source is None:
@@ -438,7 +433,7 @@ class _Writer:
             written[source_location] = self.specimen(from_source, context)
         return written
 
-    def specimen(self, specimen: Specimen, context: _Context) -> dict[str, str]:
+    def specimen(self, specimen: Specimen, context: _Context) -> str:
         resource: dict[str, Any] = {
             "resourceType": "Specimen",
             "id": self.ident("Specimen", specimen.location),
@@ -452,7 +447,7 @@ class _Writer:
         if kind is not None:
             resource["type"] = kind
         if context.subject is not None:
-            resource["subject"] = context.subject
+            resource["subject"] = {"reference": context.subject}
         self.time(resource, "receivedTime", specimen.received, specimen.location)
         collection: dict[str, Any] = {}
         self.time(collection, "collectedDateTime", specimen.collected, specimen.location)
@@ -469,7 +464,7 @@ class _Writer:
 
     def observation(
         self, result: LabResult, evaluation: Evaluation | None, parts: _OrderParts
-    ) -> dict[str, str]:
+    ) -> str:
         # Written once per OBX of every message: the common paths are inline, the rare in helpers.
         location = result.location
         resource: dict[str, Any] = {
@@ -479,34 +474,36 @@ class _Writer:
         finding = evaluation.finding if evaluation is not None else None
         flags = result.sender_flags
         interpretations: list[dict[str, Any]] = []
-        if flags:
-            interpretations, unknown = _SENT_FLAGS(flags, None)
+        sent_flags = _SENT_FLAGS(flags, None) if flags else None
+        if sent_flags is not None:
+            interpretations, unknown = sent_flags
             if unknown:  # reported for every result that carries them, at its own location
                 self.issues.extend(el.sent_interpretations(flags, f"{location}-8")[1])
         if finding is not None or result.sub_id:
             resource["extension"] = self.result_extensions(result, finding, interpretations)
         elif result.analysis_time is not None:
-            analysed = _ANALYSIS_TIME_EXTENSION(result.analysis_time, None)
+            analysed = el.date_time(result.analysis_time)
             if analysed is not None:
-                resource["extension"] = analysed
+                resource["extension"] = [{"url": _ANALYSIS_TIME, "valueDateTime": analysed}]
         resource["status"] = _STATUS[result.status]
         category = _CONCEPT(result.category, None) if result.category is not None else None
         if category is not None:
             resource["category"] = [category]
         elif evaluation is not None and evaluation.analyte is not None:
-            resource["category"] = [el.LABORATORY]
+            resource["category"] = [el.laboratory()]
         code = _CONCEPT(result.code, None)
         if evaluation is not None and evaluation.loinc is not None:
             code = el.with_loinc(code, evaluation.loinc)
         resource["code"] = code if code is not None else self.unknown_code(f"{location}-3", "OBX-3")
         context = parts.context
         if context.subject is not None:
-            resource["subject"] = context.subject
-        specimen_ref = parts.specimens.get(result.specimen) if result.specimen else None
-        if specimen_ref is not None:
-            resource["focus"] = [specimen_ref]  # V2-to-FHIR IG: OBX after SPM is about the specimen
+            resource["subject"] = {"reference": context.subject}
+        specimen = parts.specimens.get(result.specimen) if result.specimen else None
+        if specimen is not None:
+            # V2-to-FHIR IG: OBX after SPM is about the specimen
+            resource["focus"] = [{"reference": specimen}]
         if context.encounter is not None:
-            resource["encounter"] = context.encounter
+            resource["encounter"] = {"reference": context.encounter}
         if result.effective is not None:
             effective = el.date_time(result.effective)
             if effective is not None:
@@ -515,7 +512,7 @@ class _Writer:
                 self.time(resource, "effectiveDateTime", result.effective, f"{location}-14")
         elif parts.effective:
             # No OBX-14: OBR-7/8 (the specimen's observation time) applies to every result.
-            resource.update(parts.effective)
+            parts.put_effective(resource)
         if parts.issued is not None:
             resource["issued"] = parts.issued  # an unusable OBR-22 is reported on the report
         if result.performers:
@@ -544,10 +541,10 @@ class _Writer:
             method = _CONCEPT(result.method, None)
             if method is not None:
                 resource["method"] = method
-        if specimen_ref is None:
-            specimen_ref = parts.only_specimen
-        if specimen_ref is not None:
-            resource["specimen"] = specimen_ref
+        if specimen is None:
+            specimen = parts.only_specimen
+        if specimen is not None:
+            resource["specimen"] = {"reference": specimen}
         if result.device:
             resource["device"] = {"identifier": {"value": result.device}, "display": result.device}
         sent = result.reference_range
@@ -556,9 +553,9 @@ class _Writer:
                 judged.reference_range, sent, result.unit
             )
         elif sent is not None:
-            ranges = _SENT_RANGE(sent, result.unit)
-            if ranges:
-                resource["referenceRange"] = ranges
+            written = _SENT_RANGE(sent, result.unit)
+            if written is not None:
+                resource["referenceRange"] = [written]
         return self.add(resource)
 
     def result_extensions(
@@ -569,9 +566,9 @@ class _Writer:
     ) -> list[dict[str, Any]]:
         extensions: list[dict[str, Any]] = []
         if result.analysis_time is not None:
-            analysed = _ANALYSIS_TIME_EXTENSION(result.analysis_time, None)
+            analysed = el.date_time(result.analysis_time)
             if analysed is not None:
-                extensions.extend(analysed)
+                extensions.append({"url": _ANALYSIS_TIME, "valueDateTime": analysed})
         if result.sub_id:
             # V2-to-FHIR IG: OBX-4 kept for the receiver, who knows how the sender groups results
             extensions.append(
@@ -675,13 +672,13 @@ class _Writer:
             return "unknown"  # a reported result without a value: say it is absent, not pending
         return ""
 
-    def derived(self, evaluation: Evaluation, parts: _OrderParts) -> dict[str, str]:
+    def derived(self, evaluation: Evaluation, parts: _OrderParts) -> str:
         """A derived ANC: its own Observation, ``derivedFrom`` its sources."""
         specimens, context = parts.specimens, parts.context
-        # the order's results and their references, in the same order
+        # the order's results and their URLs, in the same order
         written = {
-            result.location: (result, reference)
-            for result, reference in zip(parts.order.results, parts.observations, strict=False)
+            result.location: (result, url)
+            for result, url in zip(parts.order.results, parts.observations, strict=False)
         }
         found = [written[location] for location in evaluation.derived_from if location in written]
         sources = [result for result, _ in found]
@@ -694,18 +691,18 @@ class _Writer:
             resource["extension"] = [el.explanation(finding)]
         statuses = {result.status for result in sources}
         resource["status"] = "preliminary" if ResultStatus.PRELIMINARY in statuses else "final"
-        resource["category"] = [el.LABORATORY]
+        resource["category"] = [el.laboratory()]
         code: dict[str, Any] = {"text": "Neutrophils [#/volume] in Blood, derived by leukoflag"}
         resource["code"] = el.with_loinc(code, evaluation.loinc) or code
         if context.subject is not None:
-            resource["subject"] = context.subject
+            resource["subject"] = {"reference": context.subject}
         if context.encounter is not None:
-            resource["encounter"] = context.encounter
+            resource["encounter"] = {"reference": context.encounter}
         first = sources[0] if sources else None
         if first is not None and first.effective is not None:
             self.time(resource, "effectiveDateTime", first.effective, evaluation.location)
         else:
-            resource.update(parts.effective)
+            parts.put_effective(resource)
         if parts.issued is not None:
             resource["issued"] = parts.issued
         if evaluation.quantity is not None:
@@ -714,18 +711,16 @@ class _Writer:
             )
         if finding is not None:
             resource["interpretation"] = [el.computed_interpretation(finding.code)]
-        specimen_ref = (
-            specimens.get(first.specimen) if first is not None and first.specimen else None
-        )
-        if specimen_ref is None and len(specimens) == 1:
-            specimen_ref = next(iter(specimens.values()))
-        if specimen_ref is not None:
-            resource["specimen"] = specimen_ref
+        specimen = specimens.get(first.specimen) if first is not None and first.specimen else None
+        if specimen is None and len(specimens) == 1:
+            specimen = next(iter(specimens.values()))
+        if specimen is not None:
+            resource["specimen"] = {"reference": specimen}
         if evaluation.reference_range is not None:
             resource["referenceRange"] = el.normalized_ranges(
                 evaluation.reference_range, None, None
             )
-        resource["derivedFrom"] = [reference for _, reference in found]
+        resource["derivedFrom"] = [{"reference": url} for _, url in found]
         return self.add(resource)
 
     def report(self, report: dict[str, Any], parts: _OrderParts) -> None:
@@ -743,36 +738,36 @@ class _Writer:
         if parts.identifiers:
             report["identifier"] = parts.identifiers
         if request is not None:
-            report["basedOn"] = [request]
+            report["basedOn"] = [{"reference": request}]
         report["status"] = order.status.value
         code = _CONCEPT(order.code, None)
         report["code"] = code if code is not None else self.unknown_code(f"{location}-4", "OBR-4")
         if context.subject is not None:
-            report["subject"] = context.subject
+            report["subject"] = {"reference": context.subject}
         if context.encounter is not None:
-            report["encounter"] = context.encounter
-        report.update(parts.effective)
+            report["encounter"] = {"reference": context.encounter}
+        parts.put_effective(report)
         for stamp, field_number in ((order.effective, 7), (order.effective_end, 8)):
             if stamp is not None and el.date_time(stamp) is None:  # reported once, here
                 self.time({}, "effective", stamp, f"{location}-{field_number}")
         if order.issued is not None:
             self.instant(report, "issued", order.issued, f"{location}-22")
         if specimens:
-            report["specimen"] = list(specimens.values())
+            report["specimen"] = [{"reference": url} for url in specimens.values()]
         if observations:
-            report["result"] = observations
+            report["result"] = [{"reference": url} for url in observations]
         if order.notes and self.r5:
             report["note"] = [{"text": note} for note in order.notes]
         if conclusions:
             report["conclusionCode"] = list(conclusions.values())
 
-    def provenance(self, targets: list[dict[str, str]]) -> None:
+    def provenance(self, targets: list[str]) -> None:
         message = self.message
         resource: dict[str, Any] = {
             "resourceType": "Provenance",
-            "id": self.ids("Provenance", ""),
+            "id": self.ident("Provenance", ""),
             "extension": [self.source_message()],
-            "target": targets,
+            "target": [{"reference": url} for url in targets],
         }
         recorded = el.instant(message.timestamp)  # an unusable MSH-7 is reported on the Bundle
         if recorded is not None:
@@ -782,12 +777,32 @@ class _Writer:
             resource["_recorded"] = {
                 "extension": [{"url": el.DAR_EXTENSION, "valueCode": "unknown"}]
             }
-        resource["activity"] = _ACTIVITY
+        resource["activity"] = {
+            "coding": [
+                {
+                    "system": _LIFECYCLE,
+                    "code": "transform",
+                    "display": "Transform/Translate Record Lifecycle Event",
+                }
+            ]
+        }
+        assembler = {
+            "type": {
+                "coding": [{"system": _PARTICIPANT, "code": "assembler", "display": "Assembler"}]
+            },
+            "who": {"display": _ASSEMBLED_BY},
+        }
         sender = _sender(message)
         if sender:
-            resource["agent"] = [{"type": _AUTHOR, "who": {"display": sender}}, _ASSEMBLER]
+            author = {
+                "type": {
+                    "coding": [{"system": _PARTICIPANT, "code": "author", "display": "Author"}]
+                },
+                "who": {"display": sender},
+            }
+            resource["agent"] = [author, assembler]
         else:
-            resource["agent"] = [_ASSEMBLER]
+            resource["agent"] = [assembler]
         what: dict[str, Any] = {
             "display": f"HL7 v2 message {message.message_type or '(no MSH-9)'}".strip()
         }
@@ -826,10 +841,9 @@ def write_bundle(
     writer = _Writer(
         message=message,
         evaluations=evaluations,
-        ids=IdMaker(key),
+        ident=id_maker(key, len(message.location) + 1),
         r5=settings.fhir_version == "R5",
         transaction=settings.bundle_type == "transaction",
-        prefix_length=len(message.location) + 1,
         derivations=[(location, e) for location, e in evaluations.items() if e.derived_from],
     )
     if not from_control_id:
@@ -850,10 +864,10 @@ def write_bundle(
                 location,
                 f"an evaluation for {location} matches no result of the message; not written",
             )
-    writer.provenance(list(writer.references))  # every entry so far: the Provenance's targets
+    writer.provenance(list(writer.urls))  # every entry so far: the Provenance's targets
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
-        "id": writer.ids("Bundle", ""),
+        "id": writer.ident("Bundle", ""),
     }
     if message.control_id:
         sender = _sender(message)
