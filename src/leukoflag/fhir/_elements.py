@@ -66,6 +66,7 @@ __all__ = [
     "quantity",
     "sent_interpretations",
     "sent_range",
+    "unit_fields",
     "with_loinc",
 ]
 
@@ -199,10 +200,16 @@ def _identifier_type(code: str) -> dict[str, str]:
 
 def quantity(value: Decimal, unit: Unit | None, comparator: str = "") -> dict[str, Any]:
     """A Quantity as sent (V2-to-FHIR IG: code only when the unit names a URI system)."""
-    fields = _NO_UNIT if unit is None else _unit_fields(unit.text, unit.code, unit.system)
+    fields = unit_fields(unit)
     if comparator:
         return {"value": value, "comparator": comparator, **fields}
     return {"value": value, **fields}
+
+
+def unit_fields(unit: Unit | None) -> dict[str, str]:
+    """``Quantity.unit``, ``.system`` and ``.code`` of ``unit`` as sent. A template: callers
+    copy its items into the Quantity they build (``{"value": v, **fields}``)."""
+    return _NO_UNIT if unit is None else _unit_fields(unit.text, unit.code, unit.system)
 
 
 _NO_UNIT: dict[str, str] = {}
@@ -323,8 +330,7 @@ def normalized_ranges(
 
 def sent_range(sent: ReferenceRange, value_unit: Unit | None) -> dict[str, Any]:
     """A reference range as sent: parsed limits (in the range's unit, else the value's), text."""
-    unit = sent.unit if sent.unit is not None else value_unit
-    fields = _NO_UNIT if unit is None else _unit_fields(unit.text, unit.code, unit.system)
+    fields = unit_fields(sent.unit if sent.unit is not None else value_unit)
     out: dict[str, Any] = {}
     low, high = sent.low, sent.high
     if low is not None and low.is_finite():

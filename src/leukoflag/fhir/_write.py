@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from leukoflag._version import __version__
@@ -24,7 +25,6 @@ from leukoflag.fhir._shared import by_identity, fresh_concept, fresh_range
 from leukoflag.fhir._terms import tables
 from leukoflag.model import (
     CodedResult,
-    Coding,
     Concept,
     Evaluation,
     Finding,
@@ -38,13 +38,11 @@ from leukoflag.model import (
     Patient,
     PatientResult,
     Ratio,
-    ReferenceRange,
     ReportStatus,
     ResultStatus,
     Severity,
     Specimen,
     Text,
-    Unit,
     Visit,
 )
 from leukoflag.settings import Settings
@@ -85,29 +83,63 @@ def _concept(code: Concept | None, _: None) -> dict[str, Any] | None:
     return el.concept(code)
 
 
-def _sent_flags(flags: tuple[Coding, ...], _: None) -> tuple[tuple[dict[str, Any], ...], bool]:
-    """The codings of the sender's flags (one CodeableConcept each), and whether one of them is
-    unknown (its Issue is told for each result, at its location)."""
-    written, issues = el.sent_interpretations(flags, "")
-    return tuple(concept["coding"][0] for concept in written), bool(issues)
+_CONCEPT = by_identity(_concept, fresh_concept)  # OBR-4, SPM-4, OBX-17 … as the reader shares them
 
 
-def _fresh_flags(
-    template: tuple[tuple[dict[str, Any], ...], bool],
-) -> tuple[list[dict[str, Any]], bool]:
-    codings, unknown = template
-    if len(codings) == 1:  # the common OBX-8: one flag
-        return [{"coding": [codings[0].copy()]}], unknown
-    return [{"coding": [coding.copy()]} for coding in codings], unknown
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """An OBX's code, unit, reference range and flags as an Observation shows them when they are
+    written as sent: templates (see _shared.py), made once per combination of the reader's
+    objects by :func:`_sent`; each Observation gets its own copies."""
+
+    code: dict[str, Any] | None  # OBX-3 as a CodeableConcept
+    unit: dict[str, str]  # OBX-6 as Quantity unit/system/code: spread into each Quantity
+    flags: tuple[dict[str, Any], ...]  # OBX-8: the coding of each flag
+    unknown_flag: bool  # a flag in neither table (its Issue is told for each result)
+    reference_range: dict[str, Any] | None  # OBX-7, in its unit or else OBX-6
+
+    def quantity(self, value: Decimal, comparator: str) -> dict[str, Any]:
+        """OBX-5 with OBX-6 (:func:`el.quantity`)."""
+        if comparator:
+            return {"value": value, "comparator": comparator, **self.unit}
+        return {"value": value, **self.unit}
+
+    def interpretations(self) -> list[dict[str, Any]]:
+        """The sender's flags, one CodeableConcept each."""
+        if len(self.flags) == 1:  # the common OBX-8: one flag
+            return [{"coding": [self.flags[0].copy()]}]
+        return [{"coding": [coding.copy()]} for coding in self.flags]
 
 
-def _sent_range(sent: ReferenceRange, value_unit: Unit | None) -> dict[str, Any] | None:
-    return el.sent_range(sent, value_unit) or None
+def _render_sent(result: LabResult) -> _Sent:
+    written, issues = el.sent_interpretations(result.sender_flags, "")
+    unit = result.unit
+    sent_range = result.reference_range
+    return _Sent(
+        code=el.concept(result.code),
+        unit=el.unit_fields(unit),
+        flags=tuple(concept["coding"][0] for concept in written),
+        unknown_flag=bool(issues),
+        reference_range=el.sent_range(sent_range, unit) or None if sent_range else None,
+    )
 
 
-_CONCEPT = by_identity(_concept, fresh_concept)  # OBX-3, OBR-4, SPM-4 … as the reader shares them
-_SENT_FLAGS = by_identity(_sent_flags, _fresh_flags)
-_SENT_RANGE = by_identity(_sent_range, fresh_range)
+# The renderings of the combinations a feed repeats, by the identity of the reader's objects
+# (held in the entry, so that their ids stay theirs); emptied when it reaches its limit.
+_SENT_LIMIT = 4096
+_SENT: dict[tuple[int, int, int, int], tuple[tuple[object, ...], _Sent]] = {}
+
+
+def _sent(result: LabResult) -> _Sent:
+    """The :class:`_Sent` templates of ``result``'s OBX-3, OBX-6, OBX-7 and OBX-8 objects."""
+    objects = (result.code, result.unit, result.reference_range, result.sender_flags)
+    key = (id(objects[0]), id(objects[1]), id(objects[2]), id(objects[3]))
+    entry = _SENT.get(key)
+    if entry is None:
+        if len(_SENT) >= _SENT_LIMIT:
+            _SENT.clear()
+        entry = _SENT[key] = (objects, _render_sent(result))
+    return entry[1]
 
 
 @dataclass(slots=True)
@@ -472,13 +504,10 @@ class _Writer:
             "id": self.ident("Observation", location),
         }
         finding = evaluation.finding if evaluation is not None else None
-        flags = result.sender_flags
-        interpretations: list[dict[str, Any]] = []
-        sent_flags = _SENT_FLAGS(flags, None) if flags else None
-        if sent_flags is not None:
-            interpretations, unknown = sent_flags
-            if unknown:  # reported for every result that carries them, at its own location
-                self.issues.extend(el.sent_interpretations(flags, f"{location}-8")[1])
+        sent = _sent(result)
+        interpretations = sent.interpretations() if sent.flags else []
+        if sent.unknown_flag:  # reported for every result that carries them, at its own location
+            self.issues.extend(el.sent_interpretations(result.sender_flags, f"{location}-8")[1])
         if finding is not None or result.sub_id:
             resource["extension"] = self.result_extensions(result, finding, interpretations)
         elif result.analysis_time is not None:
@@ -491,7 +520,7 @@ class _Writer:
             resource["category"] = [category]
         elif evaluation is not None and evaluation.analyte is not None:
             resource["category"] = [el.laboratory()]
-        code = _CONCEPT(result.code, None)
+        code = fresh_concept(sent.code) if sent.code is not None else None
         if evaluation is not None and evaluation.loinc is not None:
             code = el.with_loinc(code, evaluation.loinc)
         resource["code"] = code if code is not None else self.unknown_code(f"{location}-3", "OBX-3")
@@ -524,7 +553,7 @@ class _Writer:
             if judged is not None:
                 resource["valueQuantity"] = el.normalized_quantity(judged, value, result.unit)
             else:
-                resource["valueQuantity"] = el.quantity(value.value, result.unit, value.comparator)
+                resource["valueQuantity"] = sent.quantity(value.value, value.comparator)
                 if result.data_absent_reason:
                     self.value_and_absent_reason(result)
         else:
@@ -547,15 +576,12 @@ class _Writer:
             resource["specimen"] = {"reference": specimen}
         if result.device:
             resource["device"] = {"identifier": {"value": result.device}, "display": result.device}
-        sent = result.reference_range
         if judged is not None and judged.reference_range is not None and isinstance(value, Number):
             resource["referenceRange"] = el.normalized_ranges(
-                judged.reference_range, sent, result.unit
+                judged.reference_range, result.reference_range, result.unit
             )
-        elif sent is not None:
-            written = _SENT_RANGE(sent, result.unit)
-            if written is not None:
-                resource["referenceRange"] = [written]
+        elif sent.reference_range is not None:
+            resource["referenceRange"] = [fresh_range(sent.reference_range)]
         return self.add(resource)
 
     def result_extensions(
