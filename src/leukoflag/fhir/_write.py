@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from leukoflag._version import __version__
@@ -98,17 +97,23 @@ class _Sent:
     unknown_flag: bool  # a flag in neither table (its Issue is told for each result)
     reference_range: dict[str, Any] | None  # OBX-7, in its unit or else OBX-6
 
-    def quantity(self, value: Decimal, comparator: str) -> dict[str, Any]:
-        """OBX-5 with OBX-6 (:func:`el.quantity`)."""
-        if comparator:
-            return {"value": value, "comparator": comparator, **self.unit}
-        return {"value": value, **self.unit}
-
-    def interpretations(self) -> list[dict[str, Any]]:
-        """The sender's flags, one CodeableConcept each."""
-        if len(self.flags) == 1:  # the common OBX-8: one flag
-            return [{"coding": [self.flags[0].copy()]}]
-        return [{"coding": [coding.copy()]} for coding in self.flags]
+    def fresh(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]], dict[str, Any] | None]:
+        """Copies for one Observation: the code, the flags (one CodeableConcept each), the
+        reference range. Once per OBX of every message: one call, the common shapes inline."""
+        code = self.code
+        if code is not None:
+            code = fresh_concept(code)
+        flags = self.flags
+        if not flags:
+            interpretations = []
+        elif len(flags) == 1:  # the common OBX-8: one flag
+            interpretations = [{"coding": [flags[0].copy()]}]
+        else:
+            interpretations = [{"coding": [coding.copy()]} for coding in flags]
+        reference_range = self.reference_range
+        if reference_range is not None:
+            reference_range = fresh_range(reference_range)
+        return code, interpretations, reference_range
 
 
 def _render_sent(result: LabResult) -> _Sent:
@@ -132,12 +137,12 @@ _SENT: dict[tuple[int, int, int, int], tuple[tuple[object, ...], _Sent]] = {}
 
 def _sent(result: LabResult) -> _Sent:
     """The :class:`_Sent` templates of ``result``'s OBX-3, OBX-6, OBX-7 and OBX-8 objects."""
-    objects = (result.code, result.unit, result.reference_range, result.sender_flags)
-    key = (id(objects[0]), id(objects[1]), id(objects[2]), id(objects[3]))
+    key = (id(result.code), id(result.unit), id(result.reference_range), id(result.sender_flags))
     entry = _SENT.get(key)
     if entry is None:
         if len(_SENT) >= _SENT_LIMIT:
             _SENT.clear()
+        objects = (result.code, result.unit, result.reference_range, result.sender_flags)
         entry = _SENT[key] = (objects, _render_sent(result))
     return entry[1]
 
@@ -505,7 +510,7 @@ class _Writer:
         }
         finding = evaluation.finding if evaluation is not None else None
         sent = _sent(result)
-        interpretations = sent.interpretations() if sent.flags else []
+        code, interpretations, sent_range = sent.fresh()
         if sent.unknown_flag:  # reported for every result that carries them, at its own location
             self.issues.extend(el.sent_interpretations(result.sender_flags, f"{location}-8")[1])
         if finding is not None or result.sub_id:
@@ -520,7 +525,6 @@ class _Writer:
             resource["category"] = [category]
         elif evaluation is not None and evaluation.analyte is not None:
             resource["category"] = [el.laboratory()]
-        code = fresh_concept(sent.code) if sent.code is not None else None
         if evaluation is not None and evaluation.loinc is not None:
             code = el.with_loinc(code, evaluation.loinc)
         resource["code"] = code if code is not None else self.unknown_code(f"{location}-3", "OBX-3")
@@ -553,7 +557,11 @@ class _Writer:
             if judged is not None:
                 resource["valueQuantity"] = el.normalized_quantity(judged, value, result.unit)
             else:
-                resource["valueQuantity"] = sent.quantity(value.value, value.comparator)
+                resource["valueQuantity"] = (
+                    {"value": value.value, "comparator": value.comparator, **sent.unit}
+                    if value.comparator
+                    else {"value": value.value, **sent.unit}
+                )
                 if result.data_absent_reason:
                     self.value_and_absent_reason(result)
         else:
@@ -580,8 +588,8 @@ class _Writer:
             resource["referenceRange"] = el.normalized_ranges(
                 judged.reference_range, result.reference_range, result.unit
             )
-        elif sent.reference_range is not None:
-            resource["referenceRange"] = [fresh_range(sent.reference_range)]
+        elif sent_range is not None:
+            resource["referenceRange"] = [sent_range]
         return self.add(resource)
 
     def result_extensions(
