@@ -118,14 +118,14 @@ class _Sent:
 
 def _render_sent(result: LabResult) -> _Sent:
     written, issues = el.sent_interpretations(result.sender_flags, "")
-    unit = result.unit
-    sent_range = result.reference_range
+    unit, sent_range = result.unit, result.reference_range
+    reference_range = el.sent_range(sent_range, unit) if sent_range is not None else None
     return _Sent(
         code=el.concept(result.code),
         unit=el.unit_fields(unit),
-        flags=tuple(concept["coding"][0] for concept in written),
+        flags=tuple(concept["coding"][0] for concept in written),  # one coding each
         unknown_flag=bool(issues),
-        reference_range=el.sent_range(sent_range, unit) or None if sent_range else None,
+        reference_range=reference_range or None,  # None: nothing to write
     )
 
 
@@ -890,7 +890,9 @@ def write_bundle(
         )
     for group in message.groups:
         write_group(writer, group)
-    for location in evaluations:
+    # every location the writer used is an evaluation's: as many used as given, none left over
+    unmatched = () if len(writer.used) == len(evaluations) else evaluations
+    for location in unmatched:
         if location not in writer.used:
             writer.issue(
                 Severity.WARNING,
