@@ -1,4 +1,4 @@
-"""Faster constructors for the model objects the reader builds on every message.
+"""Faster constructors for the model objects the pipeline builds on every message.
 
 A frozen dataclass sets each field through ``object.__setattr__`` in its generated ``__init__``;
 for :class:`~leukoflag.model.LabResult`'s 21 fields that was a third of the cost of reading an
