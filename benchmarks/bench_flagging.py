@@ -15,14 +15,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import time
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import orjson
 
 import leukoflag
+from _timing import per_call
 from bench_fhir import cbc_message
 from leukoflag import api, fhir, flagging, hl7v2
 from leukoflag.model import (
@@ -92,26 +91,6 @@ def _order(rows: tuple[tuple[str, str, Unit, tuple[str, str]], ...]) -> Order:
     )
 
 
-def _per_call(action: Callable[[], object], *, seconds: float = 0.4) -> float:
-    """Best of five runs of the mean time of ``action`` (seconds per call)."""
-    action()
-    calls = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(calls):
-            action()
-        if time.perf_counter() - start > seconds / 5:
-            break
-        calls *= 2
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(calls):
-            action()
-        best = min(best, (time.perf_counter() - start) / calls)
-    return best
-
-
 def main() -> None:
     settings = Settings()
     adult = PatientContext(birth_date=dt.date(1971, 5, 2), sex="female")
@@ -121,15 +100,15 @@ def main() -> None:
     as_dict: dict[str, Any] = dataclasses.asdict(cbc)
     texts = [row[1] for row in CBC]
 
-    dumps = _per_call(lambda: orjson.dumps(as_dict, default=str))
-    decimals = _per_call(lambda: [Decimal(text) for text in texts])
+    dumps = per_call(lambda: orjson.dumps(as_dict, default=str))
+    decimals = per_call(lambda: [Decimal(text) for text in texts])
     cases = (
         ("adult CBC (20 results, 2 counts)", cbc, adult),
         ("infant CBC (age bands)", cbc, infant),
         ("adult CBC without ANC (derived)", without_anc, adult),
     )
     for name, order, context in cases:
-        spent = _per_call(functools.partial(flagging.evaluate_order, order, context, settings))
+        spent = per_call(functools.partial(flagging.evaluate_order, order, context, settings))
         print(
             f"evaluate_order, {name}: ratio {spent / dumps:.1f} (orjson.dumps of the order), "
             f"ratio {spent / decimals:.1f} (Decimal() of its 20 values); "
@@ -138,7 +117,7 @@ def main() -> None:
 
     fresh = [_order(CBC) for _ in range(4096)]
     turn = iter(range(1 << 62))
-    spent = _per_call(
+    spent = per_call(
         lambda: flagging.evaluate_order(fresh[next(turn) % len(fresh)], adult, settings)
     )
     print(
@@ -147,7 +126,7 @@ def main() -> None:
     )
 
     others = _order(tuple(row for row in CBC if row[0] not in ("6690-2", "751-8", "770-8")) * 2)
-    spent = _per_call(functools.partial(flagging.evaluate_order, others, adult, settings))
+    spent = per_call(functools.partial(flagging.evaluate_order, others, adult, settings))
     per_result = spent / len(others.results)
     one_decimal = decimals / len(texts)
     print(
@@ -167,8 +146,8 @@ def main() -> None:
         message = messages[next(turn) % len(messages)]
         return api.evaluate_groups(message.groups, settings, fallback=message)
 
-    flag_spent = _per_call(flag_message)
-    total = _per_call(
+    flag_spent = per_call(flag_message)
+    total = per_call(
         lambda: [fhir.dumps(bundle) for bundle in leukoflag.convert(raw, settings).bundles]
     )
     print(

@@ -15,10 +15,9 @@ units, ranges, flags, timestamps, specimen, issues), from the raw bytes.
 from __future__ import annotations
 
 import random
-import timeit
-from collections.abc import Callable
 from decimal import Decimal
 
+from _timing import best
 from leukoflag.hl7v2 import _hl7apy, read_message
 from leukoflag.model import Message
 from leukoflag.settings import Settings
@@ -206,11 +205,6 @@ def varied_messages(count: int, seed: int = 2026) -> list[bytes]:
         )
         messages.append("\r".join(segments).encode("utf-8"))
     return messages
-
-
-def best(operation: Callable[[], object], number: int, repeat: int = 7) -> float:
-    """Best time per call over ``repeat`` runs of ``number`` calls."""
-    return min(timeit.repeat(operation, number=number, repeat=repeat)) / number
 
 
 def main() -> None:

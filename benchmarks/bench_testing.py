@@ -7,10 +7,8 @@ same process on the same message: ``leukoflag.convert`` of it (default settings)
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import leukoflag
+from _timing import per_call
 from leukoflag.testing import (
     anc,
     assert_count_per_ul,
@@ -23,26 +21,6 @@ from leukoflag.testing import (
     oru_message,
     wbc,
 )
-
-
-def _per_call(action: Callable[[], object], *, seconds: float = 0.4) -> float:
-    """Best of five runs of the mean time of ``action`` (seconds per call)."""
-    action()
-    calls = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(calls):
-            action()
-        if time.perf_counter() - start > seconds / 5:
-            break
-        calls *= 2
-    best = float("inf")
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(calls):
-            action()
-        best = min(best, (time.perf_counter() - start) / calls)
-    return best
 
 
 def _build_v2() -> object:
@@ -58,7 +36,7 @@ def main() -> None:
     message = oru_message(results=[wbc(3.2, "K/µL"), anc(1.2)])
     raw = message.encode()
     conversion = convert_message(message)
-    convert = _per_call(lambda: leukoflag.convert(raw))
+    convert = per_call(lambda: leukoflag.convert(raw))
 
     def check() -> None:
         assert_no_data_loss(conversion)
@@ -72,7 +50,7 @@ def main() -> None:
         ("assert_no_data_loss + assert_flagged + assert_count_per_ul", check),
     )
     for name, action in cases:
-        spent = _per_call(action)
+        spent = per_call(action)
         print(
             f"{name}: ratio {spent / convert:.2f} (leukoflag.convert of a 2-result ORU); "
             f"{spent * 1e6:.0f} µs per call"

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from leukoflag import units
+from leukoflag._construct import constructor
 from leukoflag.errors import UnitError
 from leukoflag.flagging import _scope
 from leukoflag.flagging._rules import INFINITY, Criteria, Point, Profile, Rules, Verdict, load_rules
@@ -191,7 +192,9 @@ def evaluate_order(
     for result in order.results:
         recognition = _scope.recognize(result.code)
         if recognition is None:
-            evaluations.append(Evaluation(result.location))  # not a count: simply not in scope
+            evaluations.append(
+                constructor(Evaluation)(result.location)
+            )  # not a count: simply not in scope
             continue
         if state is None:
             state = _OrderState(order, context, settings, fallback_day)
@@ -206,7 +209,7 @@ def _evaluate_recognized(
 ) -> Evaluation:
     location = result.location
     if recognition.conflict:
-        return Evaluation(
+        return constructor(Evaluation)(
             location,
             issues=(
                 _issue(
@@ -219,7 +222,7 @@ def _evaluate_recognized(
         )
     kind = recognition.kind
     if kind == _scope.UNSPECIFIED_SPECIMEN:
-        return Evaluation(
+        return constructor(Evaluation)(
             location,
             issues=(
                 _issue(
@@ -232,11 +235,11 @@ def _evaluate_recognized(
             ),
         )
     if kind in _scope.EXCLUDING:
-        return Evaluation(location)
+        return constructor(Evaluation)(location)
     if not recognition.is_count:
         if kind in _PART_KINDS:  # percents and ANC parts are never flagged themselves
             state.candidates.append((result, recognition, None))
-        return Evaluation(location)
+        return constructor(Evaluation)(location)
     analyte = recognition.analyte
     assert analyte is not None  # a count row always names its analyte (checked when loaded)
     if analyte is Analyte.ANC:
@@ -254,13 +257,13 @@ def _evaluate_count(
     loinc = None if recognition.via == "loinc" else _scope.analyte_table().loinc_to_add[analyte]
     blocker, note = _specimen_issues(result, recognition, state)
     if blocker is not None:
-        return Evaluation(location, issues=(blocker,))
+        return constructor(Evaluation)(location, issues=(blocker,))
     issues: list[Issue] = [] if note is None else [note]
     stop = _status_problem(result, state.order) or _value_problem(result, analyte)
     reading = _read_value(result, analyte) if stop is None else stop
     if isinstance(reading, Issue):
         issues.append(reading)
-        return Evaluation(location, analyte, loinc, issues=tuple(issues))
+        return constructor(Evaluation)(location, analyte, loinc, issues=tuple(issues))
     issues.extend(reading.notes)
     quantity = reading.quantity
     if (
@@ -284,7 +287,9 @@ def _evaluate_count(
     )
     issues.extend(judged.issues)
     if judged.verdict is None:
-        return Evaluation(location, analyte, loinc, quantity, judged.range, issues=tuple(issues))
+        return constructor(Evaluation)(
+            location, analyte, loinc, quantity, judged.range, issues=tuple(issues)
+        )
     if result.sender_flags:
         disagreement = _compare_sender(_sender_flags(result), judged.verdict.code, location)
         if disagreement is not None:
@@ -297,7 +302,9 @@ def _evaluate_count(
         sender_flags=tuple([c.code for c in result.sender_flags]),
         settings=state.settings,
     )
-    return Evaluation(location, analyte, loinc, quantity, judged.range, finding, tuple(issues))
+    return constructor(Evaluation)(
+        location, analyte, loinc, quantity, judged.range, finding, tuple(issues)
+    )
 
 
 # --------------------------------------------------------------------------- scope checks
@@ -477,7 +484,7 @@ def _read_value(result: LabResult, analyte: Analyte) -> _Reading | Issue:
     try:
         if isinstance(value, Number):
             count = _count(value.value, unit, analyte, result.reference_range)
-            quantity = NormalizedQuantity(count.value_per_ul, value.comparator)
+            quantity = constructor(NormalizedQuantity)(count.value_per_ul, value.comparator)
             bounds = _comparator_bounds(count.value_per_ul, value.comparator)
         else:
             assert isinstance(value, NumberRange)
@@ -591,7 +598,7 @@ def _lab_range(
             f"{shown} cells/µL is not a plausible {analyte.value.upper()} range "
             "(sent in another unit than the value?)",
         )
-    return NormalizedRange(low, high, "lab", text=sent.text), None
+    return constructor(NormalizedRange)(low, high, "lab", text=sent.text), None
 
 
 def _lab_range_issue(location: str, sent: ReferenceRange, why: str) -> Issue:
@@ -808,7 +815,7 @@ def _finding(
     value, comparator = _shown_value(bounds)
     scale = judged.criteria.ctcae if judged.criteria is not None else None
     graded = verdict.grade is not None and scale is not None
-    return Finding(
+    return constructor(Finding)(
         location=location,
         analyte=analyte,
         value_per_ul=value,
@@ -1012,11 +1019,11 @@ def _derived_evaluation(
             settings=state.settings,
             derived=True,
         )
-    return Evaluation(
+    return constructor(Evaluation)(
         location=location,
         analyte=analyte,
         loinc=_scope.analyte_table().loinc_to_add[analyte],
-        quantity=NormalizedQuantity(value),
+        quantity=constructor(NormalizedQuantity)(value),
         reference_range=judged.range,
         finding=finding,
         issues=(note, *judged.issues),

@@ -20,8 +20,8 @@ import functools
 from dataclasses import replace
 from typing import Any
 
+from leukoflag._construct import constructor
 from leukoflag.hl7v2._charset import Decoded, decode_message
-from leukoflag.hl7v2._construct import constructor
 from leukoflag.hl7v2._er7 import DEFAULT, Delimiters, read_delimiters, segment_id
 from leukoflag.hl7v2._tables import Tables, load_tables
 from leukoflag.hl7v2._time import parse_timestamp

@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import zoneinfo
 
-from leukoflag.hl7v2._construct import constructor
+from leukoflag._construct import constructor
 from leukoflag.model import Timestamp
 
 __all__ = ["TRUNCATED", "parse_timestamp"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 
-from leukoflag.hl7v2._construct import constructor
+from leukoflag._construct import constructor
 from leukoflag.hl7v2._er7 import Delimiters, unescape
 from leukoflag.hl7v2._tables import load_tables
 from leukoflag.model import Coding, Concept, Identifier

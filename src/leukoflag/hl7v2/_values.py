@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from decimal import Decimal
 
-from leukoflag.hl7v2._construct import constructor
+from leukoflag._construct import constructor
 from leukoflag.hl7v2._er7 import Delimiters
 from leukoflag.hl7v2._tables import INTERPRETATION_SYSTEM, load_tables
 from leukoflag.hl7v2._types import concept, decoded, system_uri

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from leukoflag import model
-from leukoflag.hl7v2._construct import constructor
+from leukoflag._construct import constructor
 from leukoflag.model import Concept, LabResult, NoValue, Number, ResultStatus
 
 MODEL_CLASSES = [
