@@ -15,13 +15,13 @@ process (best of N runs each):
 from __future__ import annotations
 
 import time
-import timeit
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 import leukoflag
+from _timing import best
 from leukoflag import fhir
 from leukoflag.hl7v2 import _hl7apy
 from leukoflag.model import Evaluation, Issue, Message
@@ -227,11 +227,6 @@ def lean_yardstick(text: str) -> bytes:
         }
     )
     return orjson.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
-
-
-def best(operation: Callable[[], object], number: int, repeat: int = 7) -> float:
-    """Best time per call over ``repeat`` runs of ``number`` calls."""
-    return min(timeit.repeat(operation, number=number, repeat=repeat)) / number
 
 
 def writer_share(raw: bytes, settings: leukoflag.Settings, runs: int = 15) -> tuple[float, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 _BENCHMARK = Path(__file__).parents[2] / "benchmarks" / "bench_fhir.py"
@@ -81,6 +82,8 @@ def batch(*messages: bytes, junk: bytes = b"") -> bytes:
 
 def benchmark_cbc() -> bytes:
     """The 20-OBX CBC of ``benchmarks/bench_fhir.py`` (the message the speed target is set on)."""
+    if str(_BENCHMARK.parent) not in sys.path:  # its helpers, as benchmarks/run.py finds them
+        sys.path.append(str(_BENCHMARK.parent))
     spec = importlib.util.spec_from_file_location("bench_fhir", _BENCHMARK)
     assert spec is not None
     assert spec.loader is not None
