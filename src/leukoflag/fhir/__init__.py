@@ -46,7 +46,10 @@ def write_bundle(
     message: Message, evaluations: Mapping[str, Evaluation], settings: Settings
 ) -> tuple[dict[str, Any], tuple[Issue, ...]]:
     """One Bundle for ``message`` (``settings.bundle_type``, ``settings.fhir_version``) and the
-    Issues found while writing; ``evaluations`` are flagging's, keyed by result location."""
+    Issues found while writing; ``evaluations`` are flagging's, keyed by result location.
+
+    The Bundle is a JSON tree of its own: each of its dicts and lists is new and used once in it,
+    so the caller may change it in place."""
     return _write_bundle(message, evaluations, settings)
 
 
@@ -65,7 +68,8 @@ def flag_in_place(
     item: FhirItem, evaluations: Mapping[str, Evaluation], settings: Settings
 ) -> tuple[dict[str, Any], tuple[Issue, ...]]:
     """``item.resource`` with its in-scope results per the output contract; everything else as
-    read. The input JSON is not mutated (changed containers are copies)."""
+    read. The input JSON is not mutated (changed containers are copies; unchanged subtrees are
+    the item's own), and what is added is new, shared with nothing leukoflag keeps."""
     return _flag_in_place(item, evaluations, settings)
 
 
