@@ -201,18 +201,20 @@ class _Writer:
 
     # ----------------------------------------------------------------- plumbing
 
-    def add(self, resource: dict[str, Any]) -> str:
-        """Append ``resource`` as an entry; its URL (each reference to it is a dict of its own)."""
-        rid: str = resource["id"]
+    def new(self, resource_type: str, location: str) -> tuple[dict[str, Any], str]:
+        """A resource of ``resource_type`` for ``location``, appended as an entry now (the caller
+        fills it in), and its URL (each reference to it is a dict of its own)."""
+        rid = self.ident(resource_type, location)
+        resource: dict[str, Any] = {"resourceType": resource_type, "id": rid}
         url = "urn:uuid:" + rid
         if self.transaction:
             # PUT on a deterministic id: replaying the message updates, never duplicates.
-            request = {"method": "PUT", "url": resource["resourceType"] + "/" + rid}
+            request = {"method": "PUT", "url": resource_type + "/" + rid}
             self.entries.append({"fullUrl": url, "resource": resource, "request": request})
         else:
             self.entries.append({"fullUrl": url, "resource": resource})
         self.urls.append(url)
-        return url
+        return resource, url
 
     def issue(self, severity: Severity, code: str, location: str, text: str) -> None:
         self.issues.append(Issue(severity, f"fhir.{code}", location, text))
@@ -247,10 +249,7 @@ class _Writer:
     # ----------------------------------------------------------------- resources
 
     def patient(self, patient: Patient) -> str:
-        resource: dict[str, Any] = {
-            "resourceType": "Patient",
-            "id": self.ident("Patient", patient.location),
-        }
+        resource, url = self.new("Patient", patient.location)
         if patient.identifiers:
             resource["identifier"] = [el.identifier(i) for i in patient.identifiers if i.value]
         if patient.family or patient.given:
@@ -287,13 +286,10 @@ class _Writer:
                 patient.location,
                 f"Patient has no note element; NTE after PID not written: {note!r}",
             )
-        return self.add(resource)
+        return url
 
     def encounter(self, visit: Visit, context: _Context) -> str:
-        resource: dict[str, Any] = {
-            "resourceType": "Encounter",
-            "id": self.ident("Encounter", visit.location),
-        }
+        resource, url = self.new("Encounter", visit.location)
         if visit.visit_number is not None and visit.visit_number.value:
             resource["identifier"] = [el.identifier(visit.visit_number, "VN")]
         resource["status"] = "unknown"  # an ORU^R01 does not say whether the visit is over
@@ -315,7 +311,7 @@ class _Writer:
             resource["participant"] = [{"actor": who} if self.r5 else {"individual": who}]
         if visit.assigned_location:
             resource["location"] = [{"location": {"display": visit.assigned_location}}]
-        return self.add(resource)
+        return url
 
     def encounter_class(self, visit: Visit) -> dict[str, Any] | None:
         sent = visit.patient_class.strip()
@@ -346,11 +342,7 @@ class _Writer:
         parts.issued = el.instant(order.issued)
         if len(parts.specimens) == 1:
             parts.only_specimen = next(iter(parts.specimens.values()))
-        report: dict[str, Any] = {
-            "resourceType": "DiagnosticReport",
-            "id": self.ident("DiagnosticReport", order.location),
-        }
-        self.add(report)  # placed before its Observations; filled in below
+        report, _ = self.new("DiagnosticReport", order.location)  # before its Observations
         for result in order.results:
             evaluation = self.evaluations.get(result.location)
             if evaluation is not None:
@@ -404,10 +396,7 @@ class _Writer:
                     "(no ServiceRequest)",
                 )
             return None
-        resource: dict[str, Any] = {
-            "resourceType": "ServiceRequest",
-            "id": self.ident("ServiceRequest", order.location),
-        }
+        resource, url = self.new("ServiceRequest", order.location)
         if group_id is not None:
             resource["identifier"] = [*identifiers, group_id]
         elif identifiers:
@@ -422,7 +411,7 @@ class _Writer:
             resource["encounter"] = {"reference": context.encounter}
         if order.ordering_provider:
             resource["requester"] = {"display": order.ordering_provider}
-        return self.add(resource)
+        return url
 
     @staticmethod
     def order_identifiers(order: Order) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
@@ -471,10 +460,7 @@ class _Writer:
         return written
 
     def specimen(self, specimen: Specimen, context: _Context) -> str:
-        resource: dict[str, Any] = {
-            "resourceType": "Specimen",
-            "id": self.ident("Specimen", specimen.location),
-        }
+        resource, url = self.new("Specimen", specimen.location)
         role = _CONCEPT(specimen.role, None)
         if role is not None and not self.r5:
             resource["extension"] = [{"url": _R4_SPECIMEN_ROLE, "valueCodeableConcept": role}]
@@ -497,17 +483,14 @@ class _Writer:
             resource["role"] = [role]
         if specimen.notes:
             resource["note"] = [{"text": note} for note in specimen.notes]
-        return self.add(resource)
+        return url
 
     def observation(
         self, result: LabResult, evaluation: Evaluation | None, parts: _OrderParts
     ) -> str:
         # Written once per OBX of every message: the common paths are inline, the rare in helpers.
         location = result.location
-        resource: dict[str, Any] = {
-            "resourceType": "Observation",
-            "id": self.ident("Observation", location),
-        }
+        resource, url = self.new("Observation", location)
         finding = evaluation.finding if evaluation is not None else None
         sent = _sent(result)
         code, interpretations, sent_range = sent.fresh()
@@ -590,7 +573,7 @@ class _Writer:
             )
         elif sent_range is not None:
             resource["referenceRange"] = [sent_range]
-        return self.add(resource)
+        return url
 
     def result_extensions(
         self,
@@ -716,10 +699,7 @@ class _Writer:
         }
         found = [written[location] for location in evaluation.derived_from if location in written]
         sources = [result for result, _ in found]
-        resource: dict[str, Any] = {
-            "resourceType": "Observation",
-            "id": self.ident("Observation", evaluation.location),
-        }
+        resource, url = self.new("Observation", evaluation.location)
         finding = evaluation.finding
         if finding is not None:
             resource["extension"] = [el.explanation(finding)]
@@ -755,7 +735,7 @@ class _Writer:
                 evaluation.reference_range, None, None
             )
         resource["derivedFrom"] = [{"reference": url} for _, url in found]
-        return self.add(resource)
+        return url
 
     def report(self, report: dict[str, Any], parts: _OrderParts) -> None:
         order, context, request = parts.order, parts.context, parts.request
@@ -797,12 +777,9 @@ class _Writer:
 
     def provenance(self, targets: list[str]) -> None:
         message = self.message
-        resource: dict[str, Any] = {
-            "resourceType": "Provenance",
-            "id": self.ident("Provenance", ""),
-            "extension": [self.source_message()],
-            "target": [{"reference": url} for url in targets],
-        }
+        resource, _ = self.new("Provenance", "")
+        resource["extension"] = [self.source_message()]
+        resource["target"] = [{"reference": url} for url in targets]
         recorded = el.instant(message.timestamp)  # an unusable MSH-7 is reported on the Bundle
         if recorded is not None:
             resource["recorded"] = recorded
@@ -843,7 +820,6 @@ class _Writer:
         if message.control_id:
             what["identifier"] = {"value": message.control_id}
         resource["entity"] = [{"role": "source", "what": what}]
-        self.add(resource)
 
     def source_message(self) -> dict[str, Any]:
         """The MSH fields a MessageHeader would carry (this Bundle is not a message Bundle)."""
