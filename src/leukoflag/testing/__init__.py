@@ -11,7 +11,9 @@ the pipeline.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from leukoflag._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from leukoflag.testing.assertions import (
@@ -125,17 +127,4 @@ _LAZY = {
 
 
 if not TYPE_CHECKING:  # type checkers see the imports above; the names resolve on first use
-
-    def __getattr__(name: str) -> Any:
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module 'leukoflag.testing' has no attribute {name!r}")
-        import importlib  # noqa: PLC0415 - only when a name is first used
-
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    __getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals(), __all__)
