@@ -270,3 +270,17 @@ def test_boundaries_found_line_by_line_are_those_of_the_definition(atoms: list[b
 
     region = b"".join(atoms)
     assert _boundaries(region) == naive_boundaries(region)
+
+
+@given(st.lists(st.sampled_from((*ATOMS, *BREAKS)), max_size=40))
+def test_one_plain_message_in_memory_splits_like_the_stream(atoms: list[bytes]) -> None:
+    # split_bytes answers a lone message starting with MSH without the line-by-line splitter.
+    data = b"MSH|" + b"".join(atoms)
+    assert list(hl7v2.split_bytes(data)) == list(hl7v2.split_stream(io.BytesIO(data)))
+
+
+def test_one_plain_message_keeps_its_last_terminator_and_drops_trailing_blanks() -> None:
+    body = CBC.rstrip("\r").encode()
+    assert list(hl7v2.split_bytes(body + b"\r\n\r\n  \n")) == [body + b"\r\n"]
+    assert list(hl7v2.split_bytes(body + b"\n")) == [body + b"\n"]
+    assert list(hl7v2.split_bytes(body)) == [body]

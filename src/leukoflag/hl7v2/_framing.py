@@ -39,8 +39,33 @@ def split_bytes(data: bytes, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
     """The chunks ``split_stream(io.BytesIO(data))`` yields, taken from ``data`` without copying
     it into a stream first (a message shorter than a block is yielded as ``data`` itself)."""
     if len(data) <= block_size:
+        single = _single_message(data)
+        if single is not None:
+            return iter((single,))
         return _split(iter((data,)))
     return _split(data[at : at + block_size] for at in range(0, len(data), block_size))
+
+
+def _single_message(data: bytes) -> bytes | None:
+    """The chunk :func:`_split` yields for ``data`` when it is one plain message (starts with
+    MSH; no MLLP block byte, and no other line starts with a marker: MSH, a batch envelope or a
+    byte-order mark); ``None`` otherwise. One split into lines, far cheaper than the splitter."""
+    if not data.startswith(b"MSH") or _START in data or _END in data:
+        return None
+    lines = (data.replace(b"\n", b"\r") if b"\n" in data else data).split(b"\r")
+    if not _LINE_MARKERS.isdisjoint([line[:3] for line in lines[1:]]):
+        return None
+    return _message_chunk(data)
+
+
+def _message_chunk(chunk: bytes) -> bytes:
+    """A message's bytes without trailing blank lines; the last segment's terminator is kept as
+    sent (CRLF, CR or LF)."""
+    stripped = chunk.rstrip(_BLANK)
+    terminator = chunk[len(stripped) : len(stripped) + 2]
+    if terminator != b"\r\n":
+        terminator = terminator[:1] if terminator[:1] in (b"\r", b"\n") else b""
+    return chunk[: len(stripped) + len(terminator)]
 
 
 def _read_blocks(stream: BinaryIO, block_size: int) -> Iterator[bytes]:
@@ -147,12 +172,7 @@ class _Splitter:
         self.kind = ""
         if kind == "junk":
             return chunk.strip(_BLANK)
-        stripped = chunk.rstrip(_BLANK)
-        # Keep the last segment's terminator as sent (CRLF, CR or LF), drop trailing blank lines.
-        terminator = chunk[len(stripped) : len(stripped) + 2]
-        if terminator != b"\r\n":
-            terminator = terminator[:1] if terminator[:1] in (b"\r", b"\n") else b""
-        message = chunk[: len(stripped) + len(terminator)]
+        message = _message_chunk(chunk)
         return b"\x0b" + message if cut else message
 
 
