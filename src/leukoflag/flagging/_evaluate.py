@@ -189,12 +189,11 @@ def evaluate_order(
     """
     evaluations: list[Evaluation] = []
     state: _OrderState | None = None
+    recognize, new_evaluation = _scope.recognize, constructor(Evaluation)  # once per order
     for result in order.results:
-        recognition = _scope.recognize(result.code)
+        recognition = recognize(result.code)
         if recognition is None:
-            evaluations.append(
-                constructor(Evaluation)(result.location)
-            )  # not a count: simply not in scope
+            evaluations.append(new_evaluation(result.location))  # not a count: not in scope
             continue
         if state is None:
             state = _OrderState(order, context, settings, fallback_day)
