@@ -9,20 +9,28 @@ process (best of N runs each):
   builds a comparable dict (one resource per segment, codes, values, units, references) and
   ``orjson.dumps`` it (target ≤ 5);
 * the FHIR step's share of that end-to-end time (``fhir.write_bundle`` + ``fhir.dumps``, timed
-  inside the same operation) / the lean yardstick.
+  inside the same operation) / the lean yardstick;
+* floors / the lean yardstick: the least any writer of this very Bundle can do in Python (build
+  the same tree from constants, make its UUIDv5 ids, ``fhir.dumps`` it), and that plus the
+  reader's floor (``bench_hl7v2.floor_read``); flagging is left out, so the sum is a lower bound
+  for end to end. They show how much of the gap to the ``<= 5`` target the output contract itself
+  takes: the yardstick writes a far smaller tree.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import orjson
 
 import leukoflag
 from _timing import best
-from leukoflag import fhir
+from bench_hl7v2 import floor_read
+from leukoflag import fhir, hl7v2
+from leukoflag.fhir._ids import id_maker
 from leukoflag.hl7v2 import _hl7apy
 from leukoflag.model import Evaluation, Issue, Message
 
@@ -263,6 +271,47 @@ def writer_share(raw: bytes, settings: leukoflag.Settings, runs: int = 15) -> tu
     return best
 
 
+def literal_builder(tree: Any) -> Callable[[], Any]:
+    """A function that builds a copy of the JSON ``tree`` from one literal expression (its
+    Decimals as constants): the cheapest way CPython makes that many dicts and lists."""
+    constants: dict[str, Decimal] = {}
+
+    def literal(node: Any) -> str:
+        if isinstance(node, dict):
+            return "{" + ",".join(f"{key!r}:{literal(value)}" for key, value in node.items()) + "}"
+        if isinstance(node, list):
+            return "[" + ",".join(literal(value) for value in node) + "]"
+        if isinstance(node, Decimal):
+            name = f"_d{len(constants)}"
+            constants[name] = node
+            return name
+        return repr(node)
+
+    source = f"def build():\n    return {literal(tree)}\n"
+    namespace: dict[str, Any] = dict(constants)
+    exec(source, namespace)  # the benchmark's own Bundle, rendered above
+    built: Callable[[], Any] = namespace["build"]
+    assert built() == tree
+    return built
+
+
+def writer_floor(bundle: dict[str, Any]) -> Callable[[], bytes]:
+    """The least a Python writer of ``bundle`` must do: its tree, its ids, its JSON."""
+    build = literal_builder(bundle)
+    make = id_maker(("v2", "HEMLAB", "LAKESIDE", "LK26112400317", "20261124101522-0600"))
+    names = [
+        (entry["resource"]["resourceType"], f"MSH[1]/{position}")
+        for position, entry in enumerate(bundle["entry"])
+    ]
+
+    def floor() -> bytes:
+        for resource_type, location in names:
+            make(resource_type, location)
+        return fhir.dumps(build())
+
+    return floor
+
+
 def main() -> None:
     text = cbc_message()
     raw = text.encode("utf-8")
@@ -292,6 +341,25 @@ def main() -> None:
         f"fhir convert end to end vs lean yardstick: ratio {ours / yardstick:.1f} "
         f"(convert + dumps {ours * 1e6:.0f} µs / split + dict + orjson {yardstick * 1e6:.0f} µs; "
         "target <= 5)"
+    )
+    message = hl7v2.read_message(raw, index=1, source="bench", settings=settings)
+    assert isinstance(message, Message)
+    write_least = writer_floor(conversion.bundles[0])
+    read_least = floor_read(message)
+    assert len(read_least(text)) == len(_RESULTS)
+    writer_time = best(write_least, 1000)
+    reader_time = best(lambda: read_least(text), 2000)
+    print(
+        f"fhir writer floor (same tree from constants + its UUIDv5 ids + dumps) vs lean "
+        f"yardstick: ratio {writer_time / yardstick:.1f} (floor {writer_time * 1e6:.0f} µs for "
+        f"{len(conversion.bundles[0]['entry'])} resources, {len(fhir.dumps(conversion.bundles[0]))}"
+        f" bytes / yardstick {yardstick * 1e6:.0f} µs, {len(lean_yardstick(text))} bytes)"
+    )
+    print(
+        f"fhir end-to-end floor (reader floor + writer floor, no flagging) vs lean yardstick: "
+        f"ratio {(writer_time + reader_time) / yardstick:.1f} (floor "
+        f"{(writer_time + reader_time) * 1e6:.0f} µs; end to end is "
+        f"{ours / (writer_time + reader_time):.1f}x the floor)"
     )
     write, dumps = writer_share(raw, settings)
     print(
