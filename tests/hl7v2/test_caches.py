@@ -3,7 +3,7 @@ OBX gets its own Issues, and a cached reading never crosses delimiters or charac
 
 from __future__ import annotations
 
-from .messages import MSH, OBR, PID, WBC, message, obx, only_order, read
+from .messages import MSH, OBR, PID, WBC, message, obx, only_order, read, reject
 
 
 def test_repeated_coded_fields_raise_their_issues_at_each_obx() -> None:
@@ -106,3 +106,16 @@ def test_patient_identifiers_with_and_without_escapes_or_subcomponents() -> None
     other = read(message(pid, OBR, WBC).replace("^", "$"))
     assert other.groups[0].patient is not None
     assert other.groups[0].patient.identifiers == patient.identifiers
+
+
+def test_a_cached_message_type_follows_each_messages_component_separator() -> None:
+    spaced = read(message(PID, OBR, WBC, msh=MSH.replace("ORU^R01^ORU_R01", " ORU ^ R01 ^ ")))
+    assert spaced.message_type == "ORU^R01"
+    dollar_type = MSH.replace("ORU^R01^ORU_R01", "ORU$R01$ORU_R01")
+    assert read(message(PID, OBR, WBC, msh=dollar_type).replace("^", "$")).message_type == (
+        "ORU^R01^ORU_R01"
+    )
+    # The same MSH-9 text where '$' is no separator: one component, not a lab result.
+    assert reject(message(PID, OBR, WBC, msh=dollar_type)).reason.startswith(
+        "message type ORU$R01$ORU_R01 is not a lab result"
+    )

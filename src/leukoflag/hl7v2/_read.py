@@ -280,6 +280,14 @@ def _specimen_codes(
     return kind, site, role, problems, control, unknown_roles
 
 
+@functools.lru_cache(maxsize=256)
+def _message_type(field: str, component: str) -> tuple[str, bool]:
+    """MSH-9 as ``ORU^R01^ORU_R01`` (components stripped, trailing empty ones dropped), and
+    whether its type and trigger event are one leukoflag reads. Once per sender's spelling."""
+    parts = [p.strip() for p in field.split(component)]
+    return "^".join(parts).rstrip("^"), "^".join(parts[:2]) in load_tables().message_types
+
+
 class _OrderDraft:
     """An ORDER_OBSERVATION being read: Order fields, then its notes, results and specimens."""
 
@@ -389,7 +397,8 @@ class _Reader:
         text = self.text
         if "\n" in text:
             text = text.replace("\r\n", "\r").replace("\n", "\r")
-        lines = [line for line in text.split("\r") if line.strip()]
+        # Blank lines dropped; filter() runs the test in C, twice as fast as a comprehension.
+        lines = list(filter(str.strip, text.split("\r")))
         header = lines[0]
         delimiters = read_delimiters(header)
         if isinstance(delimiters, str):
@@ -403,11 +412,10 @@ class _Reader:
         if not body:
             cut = " (MSH itself is cut short)" if len(msh_sent) < _REQUIRED_LAST["MSH"] else ""
             return f"truncated: the message holds only its MSH segment{cut}"
-        type_parts = [p.strip() for p in msh[9].split(d.component)]
-        message_type = "^".join(type_parts).rstrip("^")
+        message_type, readable = _message_type(msh[9], d.component)
         if not message_type:
             return "MSH-9 message type is empty: cannot tell a lab result from other traffic"
-        if "^".join(type_parts[:2]) not in self.tables.message_types:
+        if not readable:
             return (
                 f"message type {message_type} is not a lab result: leukoflag reads ORU^R01 "
                 "(and ORU^R30-R32) messages"
@@ -429,13 +437,14 @@ class _Reader:
         timestamp = self._time(msh[7], where, 7)
         field = d.field
         segment, result = self._segment, self._obx
+        obx = "OBX" + field
         for line in body:
+            if line[:4] == obx:
+                result(line)  # most segments of a result message: straight to the OBX reader
+                continue
             name = line[:3]
             if name not in _MAPPED or line[3:4] != field:
                 name = segment_id(line, field)
-            elif name == "OBX":
-                result(line)  # most segments of a result message: straight to the OBX reader
-                continue
             segment(name, line)
         if "MSH" in self.counts:
             return (
@@ -568,7 +577,8 @@ class _Reader:
                     found = identifier_cx(repetition, d, codec, problems)
                     if found is not None:
                         identifiers.append(found)
-        family, given = "", tuple[str, ...]()
+        family = ""
+        given: tuple[str, ...] = ()
         names = fields[5].split(d.repetition)
         if names[0]:
             family, given, dropped = person_name(names[0], d, codec, problems)
