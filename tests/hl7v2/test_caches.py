@@ -3,7 +3,7 @@ OBX gets its own Issues, and a cached reading never crosses delimiters or charac
 
 from __future__ import annotations
 
-from .messages import MSH, OBR, PID, message, obx, read
+from .messages import MSH, OBR, PID, WBC, message, obx, only_order, read, reject
 
 
 def test_repeated_coded_fields_raise_their_issues_at_each_obx() -> None:
@@ -48,3 +48,74 @@ def test_a_cached_number_keeps_the_text_as_sent() -> None:
     assert first.value == second.value
     assert (first.value.text, second.value.text) == ("3.10", "3.10")  # type: ignore[union-attr]
     assert str(first.value.value) == "3.10"  # type: ignore[union-attr]
+
+
+def test_cached_specimen_codes_raise_their_issues_at_each_spm() -> None:
+    spm = "SPM|1|SP1||BLDV^Blood \\X\\ venous^HL70487|||||||QQ^Odd role^HL70369"
+    first = read(message(PID, OBR, WBC, spm, spm.replace("SPM|1|SP1", "SPM|2|SP2")))
+    second = read(message(PID, OBR, WBC, spm))  # the same codes again, in the next message
+    found = [(i.code, i.location) for i in first.issues if i.location.startswith("MSG[1]/SPM")]
+    assert found == [
+        ("hl7v2.escape-invalid", "MSG[1]/SPM[1]"),
+        ("hl7v2.specimen-role-unknown", "MSG[1]/SPM[1]-11"),
+        ("hl7v2.escape-invalid", "MSG[1]/SPM[2]"),
+        ("hl7v2.specimen-role-unknown", "MSG[1]/SPM[2]-11"),
+    ]
+    again = [(i.code, i.location) for i in second.issues if i.location.startswith("MSG[1]/SPM")]
+    assert again == found[:2]
+    one, two = only_order(first).specimens
+    assert one.type == two.type == only_order(second).specimens[0].type
+    assert one.type is not None
+    assert one.type.codings[0].display == "Blood \\X\\ venous"
+
+
+def test_a_cached_specimen_reading_follows_each_messages_delimiters() -> None:
+    spm = "SPM|1|SP1||QC1^Control \\T\\ blood^L|||||||P^Patient^HL70369"
+    usual = read(message(PID, OBR, WBC, spm))
+    # The same SPM text in a message whose component separator is '$': '^' is plain text there.
+    other = read(message(PID, OBR, WBC).replace("^", "$") + spm + "\r")
+    usual_specimen = only_order(usual).specimens[0]
+    other_specimen = only_order(other).specimens[0]
+    assert usual_specimen.type is not None
+    assert other_specimen.type is not None
+    assert usual_specimen.type.codings[0].code == "QC1"
+    assert usual_specimen.type.codings[0].display == "Control & blood"
+    assert other_specimen.type.codings[0].code == "QC1^Control & blood^L"
+    assert other_specimen.role is not None
+    assert other_specimen.role.codings[0].code == "P^Patient^HL70369"
+    assert not [i for i in usual.issues if i.code == "hl7v2.specimen-role-unknown"]
+    unknown = [i.location for i in other.issues if i.code == "hl7v2.specimen-role-unknown"]
+    assert unknown == ["MSG[1]/SPM[1]-11"]
+    # 'control' is a word of the display only where '^' separates the display from the code.
+    assert (usual_specimen.is_control, other_specimen.is_control) == (True, False)
+
+
+def test_patient_identifiers_with_and_without_escapes_or_subcomponents() -> None:
+    pid = (
+        "PID|1||MRN1^^^RIVERSIDE^MR~ ID\\F\\2 ^^^ SSA ^ SS ~ID3^^^AUTH&1.2.3&ISO^MR^X"
+        "~^^^NOBODY^MR~ID4||OKAFOR^DANIEL||19610719|M"
+    )
+    patient = read(message(pid, OBR, WBC)).groups[0].patient
+    assert patient is not None
+    assert [(i.value, i.system, i.type_code, i.assigner) for i in patient.identifiers] == [
+        ("MRN1", "", "MR", "RIVERSIDE"),
+        ("ID|2", "", "SS", "SSA"),
+        ("ID3", "urn:oid:1.2.3", "MR", "AUTH"),
+        ("ID4", "", "", ""),
+    ]
+    other = read(message(pid, OBR, WBC).replace("^", "$"))
+    assert other.groups[0].patient is not None
+    assert other.groups[0].patient.identifiers == patient.identifiers
+
+
+def test_a_cached_message_type_follows_each_messages_component_separator() -> None:
+    spaced = read(message(PID, OBR, WBC, msh=MSH.replace("ORU^R01^ORU_R01", " ORU ^ R01 ^ ")))
+    assert spaced.message_type == "ORU^R01"
+    dollar_type = MSH.replace("ORU^R01^ORU_R01", "ORU$R01$ORU_R01")
+    assert read(message(PID, OBR, WBC, msh=dollar_type).replace("^", "$")).message_type == (
+        "ORU^R01^ORU_R01"
+    )
+    # The same MSH-9 text where '$' is no separator: one component, not a lab result.
+    assert reject(message(PID, OBR, WBC, msh=dollar_type)).reason.startswith(
+        "message type ORU$R01$ORU_R01 is not a lab result"
+    )

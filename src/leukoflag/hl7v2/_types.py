@@ -133,6 +133,16 @@ def identifier_cx(
     """CX (PID-3, PV1-19): ID^check digit^scheme^assigning authority (HD)^type^facility."""
     component, subcomponent = delimiters.component, delimiters.subcomponent
     if subcomponent not in field:
+        if delimiters.escape not in field:
+            # The usual ID^^^authority^type: only the three components read are stripped.
+            p = field.split(component, 5)
+            value = p[0].strip()
+            if not value:
+                return None
+            sent = len(p)
+            return constructor(Identifier)(
+                value, "", p[4].strip() if sent > 4 else "", p[3].strip() if sent > 3 else ""
+            )
         p = _leaves(field, component, 5, delimiters, codec, problems)
         return constructor(Identifier)(p[0], "", p[4], p[3]) if p[0] else None
     raw = field.split(component)
