@@ -7,7 +7,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from fhir_builders import K_PER_UL, lab_range, message, obr, obx, write
+from fhir_builders import K_PER_UL, LOINC, UCUM, lab_range, message, obr, obx, write
 
 from leukoflag.fhir._shared import (
     by_identity,
@@ -15,9 +15,11 @@ from leukoflag.fhir._shared import (
     fresh_json,
     fresh_range,
 )
-from leukoflag.model import Unit
+from leukoflag.fhir._write import _Sent, _sent
+from leukoflag.model import Coding, Concept, Unit
 
 Rendered = list[object]
+V3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 
 
 def _counting() -> tuple[list[object], Callable[[object, object], Rendered | None]]:
@@ -152,3 +154,59 @@ def test_json_copies_share_no_container_and_keep_leaves() -> None:
     copied = fresh_json(tree)
     _assert_copy(copied, tree)
     assert copied["a"][0]["b"][0] is value  # an immutable leaf may be shared
+
+
+def _quantity(value: str) -> dict[str, Any]:
+    return {"value": Decimal(value), "unit": "K/uL", "system": UCUM, "code": "10*3/uL"}
+
+
+def _assert_fresh(sent: _Sent, expected: tuple[Any, ...]) -> None:
+    copied = sent.fresh()
+    assert copied == expected
+    assert set(_containers(copied)).isdisjoint(_containers(sent.fresh()))
+    templates = [sent.code, sent.reference_range, *sent.flags]
+    assert set(_containers(copied)).isdisjoint(_containers(templates))
+
+
+def test_sent_copies_the_common_shapes_inline() -> None:
+    # one coding without text, one flag, a range with both limits: copied without looking
+    sent = _sent(obx(1, "3.2", reference=lab_range("4.0-11.0", "4.0", "11.0"), flags=("L",)))
+    assert sent.one_coding is not None
+    assert sent.low_high
+    display = "Leukocytes [#/volume] in Blood by Automated count"
+    low = {"system": V3, "code": "L", "display": "Low"}
+    rendered = {"low": _quantity("4.0"), "high": _quantity("11.0"), "text": "4.0-11.0"}
+    expected = (
+        {"coding": [{"system": LOINC, "code": "6690-2", "display": display}]},
+        [{"coding": [low]}],
+        rendered,
+    )
+    _assert_fresh(sent, expected)
+
+
+def test_sent_copies_the_other_shapes_through_shared() -> None:
+    # two codings and a text, two flags, one limit: the general copiers
+    code = Concept((Coding("WBC", "White cells"), Coding("6690-2", system=LOINC)), "WBC")
+    sent = _sent(
+        obx(2, "3.2", code=code, reference=lab_range(">4.0", "4.0", None), flags=("L", "A"))
+    )
+    assert sent.one_coding is None
+    assert not sent.low_high
+    codings = [{"code": "WBC", "display": "White cells"}, {"system": LOINC, "code": "6690-2"}]
+    flags = [
+        {"system": V3, "code": "L", "display": "Low"},
+        {"system": V3, "code": "A", "display": "Abnormal"},
+    ]
+    expected = (
+        {"coding": codings, "text": "WBC"},
+        [{"coding": [f]} for f in flags],
+        {"low": _quantity("4.0"), "text": ">4.0"},
+    )
+    _assert_fresh(sent, expected)
+
+
+def test_sent_without_code_flags_or_range() -> None:
+    sent = _sent(obx(3, "3.2", code=Concept(()), unit=None))
+    assert sent.one_coding is None
+    assert not sent.low_high
+    _assert_fresh(sent, (None, [], None))

@@ -96,23 +96,36 @@ class _Sent:
     flags: tuple[dict[str, Any], ...]  # OBX-8: the coding of each flag
     unknown_flag: bool  # a flag in neither table (its Issue is told for each result)
     reference_range: dict[str, Any] | None  # OBX-7, in its unit or else OBX-6
+    # The common shapes, found once here so that fresh() copies them without looking:
+    one_coding: dict[str, Any] | None  # the coding of a code that is one coding and no text
+    low_high: bool  # the range has both limits (each a flat Quantity)
 
     def fresh(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]], dict[str, Any] | None]:
         """Copies for one Observation: the code, the flags (one CodeableConcept each), the
         reference range. Once per OBX of every message: one call, the common shapes inline."""
-        code = self.code
-        if code is not None:
-            code = fresh_concept(code)
+        one_coding = self.one_coding
+        if one_coding is not None:  # the common OBX-3
+            code: dict[str, Any] | None = {"coding": [one_coding.copy()]}
+        else:
+            code = self.code
+            if code is not None:
+                code = fresh_concept(code)
         flags = self.flags
-        if not flags:
-            interpretations = []
-        elif len(flags) == 1:  # the common OBX-8: one flag
+        if len(flags) == 1:  # the common OBX-8: one flag
             interpretations = [{"coding": [flags[0].copy()]}]
+        elif not flags:
+            interpretations = []
         else:
             interpretations = [{"coding": [coding.copy()]} for coding in flags]
         reference_range = self.reference_range
         if reference_range is not None:
-            reference_range = fresh_range(reference_range)
+            if self.low_high:  # the common OBX-7: both limits (and its text, a str)
+                copied = reference_range.copy()
+                copied["low"] = reference_range["low"].copy()
+                copied["high"] = reference_range["high"].copy()
+                reference_range = copied
+            else:
+                reference_range = fresh_range(reference_range)
         return code, interpretations, reference_range
 
 
@@ -120,12 +133,21 @@ def _render_sent(result: LabResult) -> _Sent:
     written, issues = el.sent_interpretations(result.sender_flags, "")
     unit, sent_range = result.unit, result.reference_range
     reference_range = el.sent_range(sent_range, unit) if sent_range is not None else None
+    code = el.concept(result.code)
+    codings = code.get("coding") if code is not None else None
+    one_coding = (
+        codings[0] if codings is not None and len(codings) == 1 == len(code or ()) else None
+    )
     return _Sent(
-        code=el.concept(result.code),
+        code=code,
         unit=el.unit_fields(unit),
         flags=tuple(concept["coding"][0] for concept in written),  # one coding each
         unknown_flag=bool(issues),
         reference_range=reference_range or None,  # None: nothing to write
+        one_coding=one_coding,
+        low_high=reference_range is not None
+        and "low" in reference_range
+        and "high" in reference_range,
     )
 
 
