@@ -54,7 +54,6 @@ __all__ = [
     "concept",
     "data_absent_reason",
     "date_time",
-    "date_time_text",
     "explanation",
     "identifier",
     "instant",
@@ -244,13 +243,12 @@ def date_time(stamp: Timestamp | None) -> str | None:
     """``stamp`` as a FHIR dateTime, or None when it holds none (absent or malformed)."""
     if stamp is None:
         return None
-    return date_time_text(stamp.fhir)
+    return _checked(stamp.fhir)
 
 
 @functools.lru_cache(maxsize=4096)
-def date_time_text(text: str) -> str | None:
-    """``text`` (a :attr:`Timestamp.fhir`) as a valid FHIR dateTime (seconds added to
-    ``hh:mm``), or None. :func:`date_time` without its None check, for the writer's hot path."""
+def _checked(text: str) -> str | None:
+    """``text`` as a valid FHIR dateTime (seconds added to ``hh:mm``), or None."""
     text = _with_seconds(text)
     return text if _DATE_TIME.match(text) else None
 

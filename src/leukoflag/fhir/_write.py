@@ -511,8 +511,7 @@ class _Writer:
     def observation(
         self, result: LabResult, evaluation: Evaluation | None, parts: _OrderParts
     ) -> str:
-        # Written once per OBX of every message: the common paths are inline, the rare in helpers,
-        # and what is read more than once is read once into a local.
+        # Written once per OBX of every message: the common paths are inline, the rare in helpers.
         location = result.location
         # self.new("Observation", location), inline: the call and its tuple cost ~5 µs a CBC
         rid = self.ident("Observation", location)
@@ -524,12 +523,7 @@ class _Writer:
         else:
             self.entries.append({"fullUrl": url, "resource": resource})
         self.urls.append(url)
-        if evaluation is None:
-            finding = judged = None
-        else:
-            finding = evaluation.finding
-            # in scope: flagging normalized the value (the output contract applies)
-            judged = evaluation if evaluation.quantity is not None else None
+        finding = evaluation.finding if evaluation is not None else None
         sent = _sent(result)
         code, interpretations, sent_range = sent.fresh()
         if sent.unknown_flag:  # reported for every result that carries them, at its own location
@@ -537,7 +531,7 @@ class _Writer:
         if finding is not None or result.sub_id:
             resource["extension"] = self.result_extensions(result, finding, interpretations)
         elif result.analysis_time is not None:
-            analysed = el.date_time_text(result.analysis_time.fhir)
+            analysed = el.date_time(result.analysis_time)
             if analysed is not None:
                 resource["extension"] = [{"url": _ANALYSIS_TIME, "valueDateTime": analysed}]
         resource["status"] = _STATUS[result.status]
@@ -550,40 +544,38 @@ class _Writer:
             code = el.with_loinc(code, evaluation.loinc)
         resource["code"] = code if code is not None else self.unknown_code(f"{location}-3", "OBX-3")
         context = parts.context
-        subject, encounter = context.subject, context.encounter
-        if subject is not None:
-            resource["subject"] = {"reference": subject}
+        if context.subject is not None:
+            resource["subject"] = {"reference": context.subject}
         specimen = parts.specimens.get(result.specimen) if result.specimen else None
         if specimen is not None:
             # V2-to-FHIR IG: OBX after SPM is about the specimen
             resource["focus"] = [{"reference": specimen}]
-        if encounter is not None:
-            resource["encounter"] = {"reference": encounter}
-        stamp = result.effective
-        if stamp is not None:
-            effective = el.date_time_text(stamp.fhir)
+        if context.encounter is not None:
+            resource["encounter"] = {"reference": context.encounter}
+        if result.effective is not None:
+            effective = el.date_time(result.effective)
             if effective is not None:
                 resource["effectiveDateTime"] = effective
             else:
-                self.time(resource, "effectiveDateTime", stamp, f"{location}-14")
+                self.time(resource, "effectiveDateTime", result.effective, f"{location}-14")
         elif parts.effective:
             # No OBX-14: OBR-7/8 (the specimen's observation time) applies to every result.
             parts.put_effective(resource)
-        issued = parts.issued
-        if issued is not None:
-            resource["issued"] = issued  # an unusable OBR-22 is reported on the report
+        if parts.issued is not None:
+            resource["issued"] = parts.issued  # an unusable OBR-22 is reported on the report
         if result.performers:
             resource["performer"] = [{"display": who} for who in result.performers]
         value = result.value
-        number = value if isinstance(value, Number) else None
-        if number is not None and number.value.is_finite():
+        # in scope: flagging normalized the value (the output contract applies)
+        judged = evaluation if evaluation is not None and evaluation.quantity is not None else None
+        if isinstance(value, Number) and value.value.is_finite():
             if judged is not None:
-                resource["valueQuantity"] = el.normalized_quantity(judged, number, result.unit)
+                resource["valueQuantity"] = el.normalized_quantity(judged, value, result.unit)
             else:
                 resource["valueQuantity"] = (
-                    {"value": number.value, "comparator": number.comparator, **sent.unit}
-                    if number.comparator
-                    else {"value": number.value, **sent.unit}
+                    {"value": value.value, "comparator": value.comparator, **sent.unit}
+                    if value.comparator
+                    else {"value": value.value, **sent.unit}
                 )
                 if result.data_absent_reason:
                     self.value_and_absent_reason(result)
@@ -593,12 +585,10 @@ class _Writer:
             resource["interpretation"] = [el.computed_interpretation(finding.code)]
         elif interpretations:
             resource["interpretation"] = interpretations
-        comment = number.comment if number is not None else ""
-        notes = result.notes
-        if notes or comment:
-            resource["note"] = [
-                {"text": note} for note in ((comment, *notes) if comment else notes)
-            ]
+        comment = value.comment if isinstance(value, Number) else ""
+        if result.notes or comment:
+            notes = [comment, *result.notes] if comment else result.notes
+            resource["note"] = [{"text": note} for note in notes]
         if result.method is not None:
             method = _CONCEPT(result.method, None)
             if method is not None:
@@ -609,7 +599,7 @@ class _Writer:
             resource["specimen"] = {"reference": specimen}
         if result.device:
             resource["device"] = {"identifier": {"value": result.device}, "display": result.device}
-        if judged is not None and judged.reference_range is not None and number is not None:
+        if judged is not None and judged.reference_range is not None and isinstance(value, Number):
             resource["referenceRange"] = el.normalized_ranges(
                 judged.reference_range, result.reference_range, result.unit
             )
