@@ -134,10 +134,8 @@ def _render_sent(result: LabResult) -> _Sent:
     unit, sent_range = result.unit, result.reference_range
     reference_range = el.sent_range(sent_range, unit) if sent_range is not None else None
     code = el.concept(result.code)
-    codings = code.get("coding") if code is not None else None
-    one_coding = (
-        codings[0] if codings is not None and len(codings) == 1 == len(code or ()) else None
-    )
+    codings = code.get("coding") if code is not None and len(code) == 1 else None
+    one_coding = codings[0] if codings is not None and len(codings) == 1 else None
     return _Sent(
         code=code,
         unit=el.unit_fields(unit),
@@ -225,8 +223,7 @@ class _Writer:
 
     def new(self, resource_type: str, location: str) -> tuple[dict[str, Any], str]:
         """A resource of ``resource_type`` for ``location``, appended as an entry now (the caller
-        fills it in), and its URL (each reference to it is a dict of its own). :meth:`observation`
-        has its own copy of these lines: keep the two alike."""
+        fills it in), and its URL (each reference to it is a dict of its own)."""
         rid = self.ident(resource_type, location)
         resource: dict[str, Any] = {"resourceType": resource_type, "id": rid}
         url = "urn:uuid:" + rid
@@ -513,16 +510,7 @@ class _Writer:
     ) -> str:
         # Written once per OBX of every message: the common paths are inline, the rare in helpers.
         location = result.location
-        # self.new("Observation", location), inline: the call and its tuple cost ~5 µs a CBC
-        rid = self.ident("Observation", location)
-        resource: dict[str, Any] = {"resourceType": "Observation", "id": rid}
-        url = "urn:uuid:" + rid
-        if self.transaction:
-            request = {"method": "PUT", "url": "Observation/" + rid}
-            self.entries.append({"fullUrl": url, "resource": resource, "request": request})
-        else:
-            self.entries.append({"fullUrl": url, "resource": resource})
-        self.urls.append(url)
+        resource, url = self.new("Observation", location)
         finding = evaluation.finding if evaluation is not None else None
         sent = _sent(result)
         code, interpretations, sent_range = sent.fresh()
