@@ -224,3 +224,21 @@ def test_every_message_is_a_bundle_or_rejected_and_every_obx_an_observation_or_i
                 if extension(observation, EXPLANATION)
             ]
             assert len(computed) <= 1  # at most one computed code per result
+
+
+def test_raw_line_feed_in_a_comment_reaches_the_observation_note() -> None:
+    # The lab's note typed on two lines, sent without \.br\ in a CRLF message: the note keeps
+    # both lines and the WBC after it is still flagged.
+    data = ONCOLOGY_CBC.replace(b"\r", b"\r\n").replace(
+        b"Repeated on a second analyzer; result confirmed.",
+        b"Repeated on a second analyzer;\nresult confirmed.",
+    )
+    conv = convert(data)
+    (bundle,) = conv.bundles
+    wbc = resources(bundle, "Observation")[0]
+    assert wbc["note"] == [{"text": "Repeated on a second analyzer;\nresult confirmed."}]
+    assert b'"text":"Repeated on a second analyzer;\\nresult confirmed."' in fhir.dumps(bundle)
+    assert wbc["valueQuantity"]["value"] == Decimal("2400")
+    raw_breaks = [i for i in conv.issues if i.code == "hl7v2.line-break-raw"]
+    assert [i.location for i in raw_breaks] == ["MSG[1]/NTE[1]-3"]
+    assert not [i for i in conv.issues if i.code == "hl7v2.line-not-segment"]

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from leukoflag.hl7v2._er7 import segment_breaks
 from leukoflag.model import Number, Severity, Text, Unit
 from leukoflag.settings import Settings
 
@@ -141,3 +142,77 @@ def test_segment_terminators(terminator: str) -> None:
     read_message = read(message(PID, OBR, WBC, terminator=terminator))
     assert results(read_message)[0].value == Number(Decimal("3.1"), "3.1")
     assert not [c for c in codes(read_message.issues) if c == "hl7v2.line-not-segment"]
+
+
+# A raw line feed typed into a field (a comment on two lines) in a message whose segments end
+# with CR or CRLF: kept in the value, not a segment break that cuts the field and those after it.
+SMEAR_COMMENT = (
+    "OBX|1|FT|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||"
+    "Leukocytes low.\nConfirmed by manual smear|10*3/uL^^UCUM|4.0-11.0|L|||F|||"
+    "20261124080500-0500"
+)
+
+
+@pytest.mark.parametrize("terminator", ["\r", "\r\n"])
+def test_raw_line_feed_in_a_note_is_kept_in_the_note(terminator: str) -> None:
+    note = "NTE|1|L|Specimen slightly hemolyzed.\nRecollection advised if potassium is needed."
+    read_message = read(message(PID, OBR, WBC, note, terminator=terminator))
+    (result,) = results(read_message)
+    assert result.notes == (
+        "Specimen slightly hemolyzed.\nRecollection advised if potassium is needed.",
+    )
+    found = issue(read_message, "hl7v2.line-break-raw")
+    assert found.location == "MSG[1]/NTE[1]-3"
+    assert found.severity is Severity.WARNING
+    assert "hl7v2.line-not-segment" not in codes(read_message.issues)
+
+
+def test_raw_line_feed_in_obx5_keeps_the_fields_after_it() -> None:
+    read_message = read(message(PID, OBR, SMEAR_COMMENT))
+    (result,) = results(read_message)
+    assert result.value == Text("Leukocytes low.\nConfirmed by manual smear")
+    # OBX-6 to OBX-14 are read from the same segment: unit, range, flag, status and time
+    assert result.unit == Unit("10*3/uL", "10*3/uL", "http://unitsofmeasure.org")
+    assert result.reference_range is not None
+    assert result.reference_range.high == Decimal("11.0")
+    assert [flag.code for flag in result.sender_flags] == ["L"]
+    assert result.status_text == "F"
+    assert result.effective is not None
+    assert result.effective.text == "20261124080500-0500"
+    assert [i.location for i in read_message.issues if i.code == "hl7v2.line-break-raw"] == [
+        "MSG[1]/OBX[1]-5"
+    ]
+
+
+def test_lone_line_feed_before_a_segment_still_ends_it() -> None:
+    # a file that mixes terminators: CR for most segments, a lone LF before the OBX
+    data = "\r".join((MSH, PID, OBR)) + "\n" + WBC + "\r"
+    read_message = read(data)
+    assert results(read_message)[0].value == Number(Decimal("3.1"), "3.1")
+    assert "hl7v2.line-break-raw" not in codes(read_message.issues)
+
+
+def test_line_feeds_in_two_fields_of_one_segment_give_one_issue_each() -> None:
+    segment = "NTE|1|L\nP|first line\nsecond line\nthird line"
+    read_message = read(message(PID, OBR, WBC, segment))
+    assert [i.location for i in read_message.issues if i.code == "hl7v2.line-break-raw"] == [
+        "MSG[1]/NTE[1]-2",
+        "MSG[1]/NTE[1]-3",
+    ]
+    assert results(read_message)[0].notes == ("first line\nsecond line\nthird line",)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("MSH|^~\\&|A\nPID|1\nOBX|1\n", "MSH|^~\\&|A\rPID|1\rOBX|1\r"),  # LF terminators
+        ("MSH|^~\\&|A\r\nPID|1\r\n", "MSH|^~\\&|A\rPID|1\r"),  # CRLF
+        ("MSH|^~\\&|A\rNTE|1||one\ntwo\r", "MSH|^~\\&|A\rNTE|1||one\ntwo\r"),  # kept
+        ("MSH|^~\\&|A\rPID|1\nOBX|1\r", "MSH|^~\\&|A\rPID|1\rOBX|1\r"),  # mixed terminators
+        ("MSH|^~\\&|A\rPID|1\n\n  \rOBX|1\n", "MSH|^~\\&|A\rPID|1\r\r  \rOBX|1\r"),  # blanks, end
+        ("MSH#^~\\&#A\rNTE#1##one\nZLX#2\r", "MSH#^~\\&#A\rNTE#1##one\rZLX#2\r"),  # own separator
+        ("MSH#^~\\&#A\rNTE#1##one\nPID|2\r", "MSH#^~\\&#A\rNTE#1##one\nPID|2\r"),  # not a segment
+    ],
+)
+def test_segment_breaks(text: str, expected: str) -> None:
+    assert segment_breaks(text) == expected

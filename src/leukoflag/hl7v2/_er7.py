@@ -15,6 +15,7 @@ __all__ = [
     "Delimiters",
     "delimiters",
     "read_delimiters",
+    "segment_breaks",
     "segment_id",
     "unescape",
 ]
@@ -182,3 +183,30 @@ def _special(sequence: str, codec: str) -> tuple[str, str]:
     if not sequence:
         return "", "empty escape sequence (two escape characters in a row)"
     return "", f"unknown escape sequence \\{sequence[:20]}\\"
+
+
+def segment_breaks(text: str) -> str:
+    """``text`` (one message) with every segment terminator written as CR.
+
+    CRLF ends a segment, and so does LF in a message whose segments end with LF. In a message
+    whose segments end with CR (or CRLF), a lone LF ends one only where a segment, a blank line
+    or the end of the message follows it (a file mixing terminators); anywhere else it is a raw
+    line break inside a field value (a comment typed on several lines), kept in the value
+    rather than cutting the field and the fields after it.
+    """
+    if "\n" not in text:
+        return text
+    if "\r" not in text:
+        return text.replace("\n", "\r")
+    text = text.replace("\r\n", "\r")
+    if "\n" not in text:
+        return text
+    field = text[3:4] if text.startswith("MSH") else "|"
+    parts = text.split("\n")
+    joined = [parts[0]]
+    for part in parts[1:]:
+        line = part.split("\r", 1)[0]
+        ends_segment = not line.strip() or bool(segment_id(line, field))
+        joined.append("\r" if ends_segment else "\n")
+        joined.append(part)
+    return "".join(joined)

@@ -22,7 +22,13 @@ from typing import Any
 
 from leukoflag._construct import constructor
 from leukoflag.hl7v2._charset import Decoded, decode_message
-from leukoflag.hl7v2._er7 import DEFAULT, Delimiters, read_delimiters, segment_id
+from leukoflag.hl7v2._er7 import (
+    DEFAULT,
+    Delimiters,
+    read_delimiters,
+    segment_breaks,
+    segment_id,
+)
 from leukoflag.hl7v2._tables import Tables, load_tables
 from leukoflag.hl7v2._time import parse_timestamp
 from leukoflag.hl7v2._types import (
@@ -397,7 +403,7 @@ class _Reader:
     def read(self, index: int, source: str) -> Message | str:
         text = self.text
         if "\n" in text:
-            text = text.replace("\r\n", "\r").replace("\n", "\r")
+            text = segment_breaks(text)
         # Blank lines dropped; filter() runs the test in C, twice as fast as a comprehension.
         lines = list(filter(str.strip, text.split("\r")))
         header = lines[0]
@@ -424,6 +430,8 @@ class _Reader:
         rejected = self._truncation(body)
         if rejected:
             return rejected
+        if "\n" in text:  # raw line breaks kept inside field values
+            self._raw_line_breaks(lines)
         where = f"{self.location}/MSH[1]"
         self._unmapped(msh, "MSH", where, len(msh_sent) + 1)
         control_id = self._text(msh[10], f"{where}-10").strip()
@@ -470,6 +478,28 @@ class _Reader:
             groups=tuple([g.build() for g in self.groups]),
             issues=tuple(self.issues),
         )
+
+    def _raw_line_breaks(self, lines: list[str]) -> None:
+        """An Issue at each field that holds a raw line feed (see :func:`segment_breaks`)."""
+        field = self.delimiters.field
+        counts: dict[str, int] = {}
+        for line in lines:
+            name = segment_id(line, field)
+            if not name:
+                continue  # reported as a line that is not a segment
+            count = counts[name] = counts.get(name, 0) + 1
+            at = line.find("\n")
+            while at >= 0:
+                number = line.count(field, 0, at) + int(name == "MSH")  # MSH-1 is the separator
+                self._issue(
+                    Severity.WARNING,
+                    "hl7v2.line-break-raw",
+                    f"{self.location}/{name}[{count}]-{number}",
+                    f"{name}-{number} holds a raw line feed, kept as a line break in the value "
+                    "(HL7 v2 writes one as the escape \\.br\\ in FT and TX fields)",
+                )
+                next_field = line.find(field, at)  # one Issue a field
+                at = line.find("\n", next_field + 1) if next_field >= 0 else -1
 
     def _truncation(self, body: list[str]) -> str:
         """Why the message body (segments after MSH) is cut short or holds no results, or ``""``."""
