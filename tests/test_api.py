@@ -306,3 +306,16 @@ def test_message_shorter_than_a_block_is_not_copied() -> None:
     raw = CBC.encode()
     (chunk,) = hl7v2.split_bytes(raw)
     assert chunk is raw
+
+
+def test_a_batch_cut_short_keeps_its_messages_and_rejects_its_trailer() -> None:
+    data = b"BHS|^~\\&|HEMLAB\r" + CBC.encode() + b"BTS|2\r"
+    conversion = leukoflag.convert(data)
+    assert len(conversion.bundles) == 1
+    (rejected,) = conversion.rejected
+    assert rejected.location == "MSG[2]"
+    assert rejected.raw == b"BTS|2"
+    assert rejected.reason.startswith(
+        "batch trailer BTS-1 counts 2 messages but the batch held 1; 1 message missing"
+    )
+    assert [i.code for i in conversion.issues if i.severity is Severity.ERROR] == ["input.rejected"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,23 @@ def test_jobs_read_stdin(leukoflag: Runner, feed: Path) -> None:
     two = leukoflag("convert", "-", "-q", "--jobs", "2", stdin=data)
     assert one.returncode == two.returncode == 0
     assert two.stdout == one.stdout
+
+
+def test_a_batch_cut_short_is_rejected_alike_with_two_jobs(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    messages = [oru(f"CUT-{n}", mrn=f"MRN40{n:03d}") for n in range(3)]
+    whole = batch(*messages)
+    cut = whole.replace(messages[2], b"")  # the third message lost; BTS-1 still says 3
+    (tmp_path / "cut.hl7").write_bytes(cut)
+    for jobs in ("1", "2"):
+        done = leukoflag(
+            "convert", tmp_path / "cut.hl7", "-q", "-j", jobs, "--report", f"report-{jobs}.json"
+        )
+        assert done.returncode == 1
+        assert done.stdout.count(b"\n") == 2  # the two messages that arrived, converted
+        assert b"rejected" in done.stderr
+        assert b"BTS-1 counts 3 messages but the batch held 2; 1 message missing" in done.stderr
+    report = json.loads((tmp_path / "report-1.json").read_bytes())
+    assert json.loads((tmp_path / "report-2.json").read_bytes()) == report
+    assert '"input.rejected": 1' in (tmp_path / "report-1.json").read_text(encoding="utf-8")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import pickle
 from collections.abc import Iterator
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from leukoflag import hl7v2
+from leukoflag.hl7v2 import _framing
 from leukoflag.model import Message, Rejected
 from leukoflag.settings import Settings
 
@@ -71,6 +73,77 @@ def test_batch_envelope_is_dropped_and_each_msh_is_a_message() -> None:
     chunks = split(batch.encode())
     assert control_ids(chunks) == ["RS24-000117", "RS24-000118"]
     assert all(b"BTS" not in c and b"FHS" not in c for c in chunks)
+
+
+FILE_HEADER = "FHS|^~\\&|CORELAB|RIVERSIDE|EHR|RIVERSIDE|20261124120000-0500||RS-BATCH-13.hl7\r"
+BATCH_HEADER = "BHS|^~\\&|CORELAB|RIVERSIDE|EHR|RIVERSIDE|20261124120000-0500\r"
+
+
+def test_batch_cut_short_ends_with_a_rejected_trailer_after_its_messages() -> None:
+    # BTS-1 says three messages; the transfer lost the third.
+    data = (FILE_HEADER + BATCH_HEADER + CBC + SECOND + "BTS|3|end of day\rFTS|1\r").encode()
+    chunks = split(data)
+    assert control_ids(chunks[:2]) == ["RS24-000117", "RS24-000118"]
+    trailer = chunks[2]
+    assert isinstance(trailer, _framing.BatchTrailer)
+    assert (bytes(trailer), trailer.expected, trailer.found) == (b"BTS|3|end of day", 3, 2)
+    rejected = reject(trailer)
+    assert rejected.reason == (
+        "batch trailer BTS-1 counts 3 messages but the batch held 2; 1 message missing: the "
+        "batch was cut short (the messages read are converted)"
+    )
+    assert rejected.raw == b"BTS|3|end of day"
+
+
+def test_each_batch_of_a_file_is_counted_on_its_own() -> None:
+    data = (
+        FILE_HEADER
+        + BATCH_HEADER
+        + CBC
+        + "BTS|1\r"
+        + BATCH_HEADER
+        + SECOND
+        + THIRD
+        + "BTS|1\r"  # wrong: two messages
+        + BATCH_HEADER
+        + "BTS|0\r"  # an empty batch, counted right
+        + "FTS|3\r"
+    ).encode()
+    chunks = split(data)
+    assert len(chunks) == 4
+    trailer = chunks[3]
+    assert isinstance(trailer, _framing.BatchTrailer)
+    assert (trailer.expected, trailer.found) == (1, 2)
+    assert "1 more than counted" in reject(trailer).reason
+    assert not any(isinstance(chunk, _framing.BatchTrailer) for chunk in chunks[:3])
+
+
+def test_batch_without_bhs_counts_from_the_file_header() -> None:
+    data = (FILE_HEADER + CBC + SECOND + "BTS|2\rFTS|1\r").encode()
+    assert control_ids(split(data)) == ["RS24-000117", "RS24-000118"]
+
+
+def test_trailer_without_a_count_is_not_checked() -> None:
+    for trailer in ("BTS\r", "BTS|\r", "BTS|two\r", "BTS| \r"):
+        data = (BATCH_HEADER + CBC + trailer).encode()
+        assert split(data) == [CBC.encode()], trailer
+
+
+def test_trailer_chunk_travels_to_worker_processes_with_its_counts() -> None:
+    trailer = _framing.BatchTrailer(b"BTS|5", 5, 4)
+    copied = pickle.loads(pickle.dumps(trailer))
+    assert isinstance(copied, _framing.BatchTrailer)
+    assert (bytes(copied), copied.expected, copied.found) == (b"BTS|5", 5, 4)
+
+
+def test_utf16_batch_cut_short_is_rejected_in_its_own_encoding() -> None:
+    data = ("\ufeff" + BATCH_HEADER + CBC + "BTS|2\r").encode("utf-16-le")
+    chunks = split(data)
+    assert len(chunks) == 2
+    trailer = chunks[1]
+    assert isinstance(trailer, _framing.BatchTrailer)
+    assert bytes(trailer).decode("utf-16") == "BTS|2"
+    assert (trailer.expected, trailer.found) == (2, 1)
 
 
 def test_junk_before_first_msh_is_its_own_rejected_chunk() -> None:

@@ -4,7 +4,9 @@ Contract used by :mod:`leukoflag.api`:
 
 * ``split_stream(stream)`` — raw messages in input order (MLLP frames stripped, FHS/BHS/BTS/FTS
   envelopes removed, one chunk per MSH; leading garbage or a segment before MSH is yielded as its
-  own chunk so that it can be rejected). Streams: memory stays flat for any input size.
+  own chunk so that it can be rejected; a batch trailer whose BTS-1 count is not the number of
+  messages its batch held is yielded after them as a ``BatchTrailer``, a ``bytes`` that
+  ``read_message`` rejects with both counts). Streams: memory stays flat for any input size.
 * ``split_bytes(data)`` — the same chunks for content already in memory, without copying it.
 * ``read_message(raw, index=, source=, settings=)`` — one ``Message`` or one ``Rejected``.
 * ``validate_structure(raw, settings=)`` — hl7apy structure check for ``Settings(strict=True)``;
@@ -18,13 +20,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from leukoflag.hl7v2._framing import BatchTrailer
 from leukoflag.hl7v2._framing import split_bytes as _split_bytes
 from leukoflag.hl7v2._framing import split_stream as _split_stream
 from leukoflag.hl7v2._read import read_message as _read_message
 from leukoflag.model import Message, Rejected
 from leukoflag.settings import Settings
 
-__all__ = ["read_message", "split_bytes", "split_stream", "validate_structure"]
+__all__ = ["BatchTrailer", "read_message", "split_bytes", "split_stream", "validate_structure"]
 
 
 def split_stream(stream: BinaryIO) -> Iterator[bytes]:
@@ -47,7 +50,10 @@ def read_message(
     Never raises for bad input: a message that cannot be read is a :class:`Rejected` with the
     reason; everything read but not mapped is an Issue on the Message.
     """
-    data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
+    if isinstance(raw, str):
+        data = raw.encode("utf-8")
+    else:  # a BatchTrailer stays one: its counts are the reason it is rejected
+        data = raw if isinstance(raw, BatchTrailer) else bytes(raw)
     try:
         return _read_message(data, index=index, source=source, settings=settings)
     except (ValueError, LookupError, TypeError, AttributeError, ArithmeticError) as exc:

@@ -2,10 +2,13 @@
 
 Boundaries: an MSH segment at the start of a line starts a message; MLLP blocks
 (0x0B … 0x1C 0x0D) start and end one; FHS/BHS/BTS/FTS batch envelope lines end one and are
-dropped (v2.5.1 ch. 2.10.3: each MSH inside a batch is its own message). Lines end with CR,
-LF or CRLF. Text before the first MSH, or after an MLLP end block or a batch trailer and before
-the next MSH, is yielded as its own chunk, so the reader rejects it with a reason. A frame cut
-before its end block is yielded with its 0x0B start byte, so the reader reports it as truncated.
+dropped (v2.5.1 ch. 2.10.3: each MSH inside a batch is its own message). A batch trailer whose
+message count (BTS-1) differs from the messages its batch held is yielded as a
+:class:`BatchTrailer` chunk after them, so that the missing messages do not vanish unseen.
+Lines end with CR, LF or CRLF. Text before the first MSH, or after an MLLP end block or a batch
+trailer and before the next MSH, is yielded as its own chunk, so the reader rejects it with a
+reason. A frame cut before its end block is yielded with its 0x0B start byte, so the reader
+reports it as truncated.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import BinaryIO
 
 from leukoflag.detect import wide_encoding
 
-__all__ = ["split_bytes", "split_stream"]
+__all__ = ["BatchTrailer", "split_bytes", "split_stream"]
 
 BLOCK_SIZE = 1 << 20
 _START = 0x0B
@@ -28,6 +31,37 @@ _MARKER_TOKENS = {b"MSH": 0, **dict.fromkeys(_ENVELOPE, 1)}
 _LINE_MARKERS = frozenset({*_MARKER_TOKENS, _BOM_UTF8})
 _LINE_STARTS_TO_CR = bytes.maketrans(b"\n\x0b\x1c", b"\r\r\r")
 _BLANK = b" \t\r\n"
+
+
+class BatchTrailer(bytes):
+    """A batch trailer line (BTS) whose message count, BTS-1 (``expected``), is not the number of
+    messages its batch held (``found``: MSH segments since the BHS, or since the start of the
+    input or the FHS when there is no BHS). :func:`leukoflag.hl7v2.read_message` rejects it
+    with both counts: a batch cut short in transfer loses messages that no other chunk shows."""
+
+    expected: int
+    found: int
+
+    def __new__(cls, line: bytes, expected: int, found: int) -> BatchTrailer:
+        made = super().__new__(cls, line)
+        made.expected, made.found = expected, found
+        return made
+
+    def __reduce__(self) -> tuple[type[BatchTrailer], tuple[bytes, int, int]]:
+        # --jobs sends chunks to worker processes: the counts travel with the bytes.
+        return (BatchTrailer, (bytes(self), self.expected, self.found))
+
+    @property
+    def reason(self) -> str:
+        missing = self.expected - self.found
+        if missing > 0:
+            told = f"{missing} message{'s' if missing > 1 else ''} missing: the batch was cut short"
+        else:
+            told = f"{-missing} more than counted: the count or the batch is wrong"
+        return (
+            f"batch trailer BTS-1 counts {self.expected} message{'s' if self.expected != 1 else ''}"
+            f" but the batch held {self.found}; {told} (the messages read are converted)"
+        )
 
 
 def split_stream(stream: BinaryIO, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
@@ -95,18 +129,22 @@ def _split_wide(first: bytes, blocks: Iterator[bytes], codec: str) -> Iterator[b
         yield decoder.decode(b"", final=True).encode("utf-8")
 
     for chunk in _Splitter().feed_blocks(transcoded()):
-        yield chunk.decode("utf-8").encode(codec)
+        recoded = chunk.decode("utf-8").encode(codec)
+        if isinstance(chunk, BatchTrailer):
+            recoded = BatchTrailer(recoded, chunk.expected, chunk.found)
+        yield recoded
 
 
 class _Splitter:
     """The splitting state machine over complete lines."""
 
-    __slots__ = ("in_frame", "kind", "parts")
+    __slots__ = ("batch_messages", "in_frame", "kind", "parts")
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
         self.kind = ""  # "", "message" or "junk"
         self.in_frame = False
+        self.batch_messages = 0  # MSH segments since the last BHS or FHS (or the start)
 
     def feed_blocks(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
         pending: list[bytes] = []
@@ -147,10 +185,28 @@ class _Splitter:
                 position = at + 1
             elif token == 0:  # MSH
                 self.kind = "message"
+                self.batch_messages += 1
                 position = at
             else:  # a batch envelope line: ends the message, dropped
                 position = _line_end(region, at)
+                envelope = region[at : at + 3]
+                if envelope in (b"BHS", b"FHS"):
+                    self.batch_messages = 0
+                elif envelope == b"BTS":
+                    trailer = self._checked_trailer(region[at:position].rstrip(_BLANK))
+                    if trailer is not None:
+                        yield trailer
         self._add(region[position:])
+
+    def _checked_trailer(self, line: bytes) -> BatchTrailer | None:
+        """``line`` (a BTS) as a :class:`BatchTrailer` when its BTS-1 count is not the number
+        of messages its batch held; None when they agree or BTS-1 is not a count."""
+        found, self.batch_messages = self.batch_messages, 0
+        fields = line.split(line[3:4]) if len(line) > 3 else [line]
+        count = fields[1].strip() if len(fields) > 1 else b""
+        if not count.isdigit() or int(count) == found:
+            return None
+        return BatchTrailer(line, int(count), found)
 
     def _add(self, data: bytes) -> None:
         if not data:

@@ -29,6 +29,7 @@ from leukoflag.hl7v2._er7 import (
     segment_breaks,
     segment_id,
 )
+from leukoflag.hl7v2._framing import BatchTrailer
 from leukoflag.hl7v2._tables import Tables, load_tables
 from leukoflag.hl7v2._time import parse_timestamp
 from leukoflag.hl7v2._types import (
@@ -129,6 +130,8 @@ _SEVERITY = {
 def read_message(raw: bytes, *, index: int, source: str, settings: Settings) -> Message | Rejected:
     """Read one message (see the module docstring); never raises for bad input."""
     location = f"MSG[{index}]"
+    if isinstance(raw, BatchTrailer):  # messages missing from a batch (see _framing)
+        return Rejected(index, source, raw.reason, bytes(raw), location)
     decoded_message = decode_message(raw, settings.fallback_charset, location)
     if isinstance(decoded_message, str):
         return Rejected(index, source, decoded_message, raw, location)
