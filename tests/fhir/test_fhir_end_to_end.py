@@ -242,3 +242,32 @@ def test_raw_line_feed_in_a_comment_reaches_the_observation_note() -> None:
     raw_breaks = [i for i in conv.issues if i.code == "hl7v2.line-break-raw"]
     assert [i.location for i in raw_breaks] == ["MSG[1]/NTE[1]-3"]
     assert not [i for i in conv.issues if i.code == "hl7v2.line-not-segment"]
+
+
+def wbc_observation(value: str) -> bytes:
+    """A FHIR WBC Observation whose value is the JSON number ``value`` as written."""
+    return (
+        b'{"resourceType":"Observation","id":"wbc-huge","status":"final","code":{"coding":'
+        b'[{"system":"http://loinc.org","code":"6690-2"}]},"valueQuantity":{"value":'
+        + value.encode()
+        + b',"unit":"10*3/uL","system":"http://unitsofmeasure.org","code":"10*3/uL"}}'
+    )
+
+
+@pytest.mark.parametrize(
+    ("sent", "written"),
+    [
+        ("1e999999999", b'"value":1E+999999999,'),  # not a billion digits
+        ("99999999999999999999999", b'"value":99999999999999999999999,'),  # beyond 64 bits
+    ],
+)
+def test_absurd_fhir_numbers_are_implausible_and_written_back_exactly(
+    sent: str, written: bytes
+) -> None:
+    conv = convert(wbc_observation(sent))
+    (output,) = conv.bundles
+    assert "valueQuantity" in output
+    assert [i.code for i in conv.issues if i.code.startswith("units.")] == ["units.implausible"]
+    (issue,) = [i for i in conv.issues if i.code == "units.implausible"]
+    assert len(issue.text) < 300
+    assert written in fhir.dumps(output)

@@ -19,6 +19,11 @@ from leukoflag import fhir
         (Decimal("-0.5"), b"-0.5"),
         (Decimal("123456789012345678901234567890.123"), b"123456789012345678901234567890.123"),
         (Decimal("4.1") * 3, b"12.3"),
+        (Decimal("1E+39"), b"1" + b"0" * 39),  # plain up to 40 digits before the point
+        (Decimal("1E+40"), b"1E+40"),
+        (Decimal("2.5E-41"), b"2.5E-41"),  # and 40 after it
+        (Decimal("1E-40"), b"0." + b"0" * 39 + b"1"),
+        (Decimal("1E+999999999"), b"1E+999999999"),  # nine bytes of JSON, not a billion digits
     ],
 )
 def test_decimals_are_written_exactly_in_plain_notation(value: Decimal, text: bytes) -> None:
@@ -77,3 +82,16 @@ def test_round_trip_keeps_every_digit() -> None:
 def test_what_is_not_json_is_refused_with_value_error(text: bytes) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - json and unicode errors are both ValueError
         fhir.loads(text)
+
+
+@pytest.mark.parametrize("number", [2**64, -(2**63) - 1, 10**40, -(10**30)])
+def test_integers_beyond_64_bits_are_written_exactly(number: int) -> None:
+    # JSON input may carry them (loads reads integers as int); orjson alone refuses them.
+    written = fhir.dumps({"value": number, "list": [1, number], "flag": True}, newline=True)
+    assert written == b'{"value":%d,"list":[1,%d],"flag":true}\n' % (number, number)
+    assert fhir.loads(written)["value"] == number
+
+
+def test_wide_integers_and_decimals_together() -> None:
+    tree = {"a": [{"value": Decimal("8.2E+3")}, 18446744073709551616]}
+    assert fhir.dumps(tree) == b'{"a":[{"value":8200},18446744073709551616]}'

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import BinaryIO, TextIO
 
 from leukoflag import api, detect, fhir, hl7v2
+from leukoflag._numbers import plain
 from leukoflag.cli import EXIT_OK, EXIT_REJECTED
 from leukoflag.cli._common import guarded, settings_from
 from leukoflag.cli._inputs import UsageError, expand_inputs
@@ -249,7 +250,7 @@ def _count(value: Decimal) -> str:
 def _as_written(result: LabResult) -> str:
     value = result.value
     if isinstance(value, Number):
-        text = value.text or f"{value.value:f}"
+        text = value.text or plain(value.value)
         if value.comparator and not text.startswith(value.comparator):
             text = value.comparator + text
     elif isinstance(value, NumberRange | Ratio):

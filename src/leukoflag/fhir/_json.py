@@ -1,7 +1,8 @@
 """leukoflag's JSON: exact decimals in both directions.
 
 Writing: :class:`decimal.Decimal` values are emitted as JSON numbers in plain notation (no
-exponent), digit for digit, through orjson's ``default`` hook returning an
+exponent, unless plain notation would need more than 40 digits either side of the point: see
+:mod:`leukoflag._numbers`), digit for digit, through orjson's ``default`` hook returning an
 :class:`orjson.Fragment` (already-serialized JSON spliced in as is) — no float ever
 touches a value, and no sentinel string has to be searched for and replaced afterwards.
 
@@ -17,14 +18,9 @@ from typing import Any
 
 import orjson
 
+from leukoflag._numbers import plain
+
 __all__ = ["dumps", "loads", "plain"]
-
-
-def plain(value: Decimal) -> str:
-    """``value`` as a JSON number in plain notation: ``Decimal("8.20E+3")`` → ``8200``."""
-    if not value.is_finite():
-        raise ValueError(f"{value} is not a JSON number")
-    return format(value, "f")
 
 
 def _default(value: object) -> orjson.Fragment:
@@ -39,13 +35,32 @@ def _default(value: object) -> orjson.Fragment:
 def dumps(value: Any, *, pretty: bool = False, newline: bool = False) -> bytes:
     """Serialize ``value`` (FHIR JSON as plain dicts) to UTF-8 JSON bytes.
 
-    Decimals are written exactly, in plain notation. Compact output holds no raw newline, so
+    Decimals are written exactly, in plain notation (bounded, see :func:`plain`), and so are
+    integers of any size. Compact output holds no raw newline, so
     ``dumps(resource, newline=True)`` is one NDJSON line. ``pretty`` indents by two spaces.
     Raises ``TypeError`` (``orjson.JSONEncodeError``) for a value JSON cannot hold, such as a
     non-finite Decimal.
     """
     option = (orjson.OPT_INDENT_2 if pretty else 0) | (orjson.OPT_APPEND_NEWLINE if newline else 0)
-    return orjson.dumps(value, default=_default, option=option)
+    try:
+        return orjson.dumps(value, default=_default, option=option)
+    except orjson.JSONEncodeError as error:
+        if "64-bit" not in str(error):
+            raise
+    # An integer beyond 64 bits, which orjson refuses: JSON input may carry one (its numbers
+    # have no size limit, and integers are read as int). Written exactly, digit for digit.
+    return orjson.dumps(_wide_integers(value), default=_default, option=option)
+
+
+def _wide_integers(node: Any) -> Any:
+    """A copy of JSON ``node`` with each integer orjson cannot hold as its exact text."""
+    if isinstance(node, dict):
+        return {key: _wide_integers(item) for key, item in node.items()}
+    if isinstance(node, list | tuple):
+        return [_wide_integers(item) for item in node]
+    if type(node) is int and not -(2**63) <= node < 2**64:
+        return orjson.Fragment(str(node))
+    return node
 
 
 def _refuse_constant(name: str) -> Any:

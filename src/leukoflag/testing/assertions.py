@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeAlias
 
 from leukoflag import detect, fhir, hl7v2
+from leukoflag._numbers import plain
 from leukoflag.api import Conversion
 from leukoflag.model import Severity
 from leukoflag.testing.conversion import RecordedConversion
@@ -228,7 +229,7 @@ def _value_text(resource: Mapping[str, Any]) -> str:
 
 def _plain(value: Any) -> str:
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return plain(value) if value.is_finite() else str(value)
     return str(value)
 
 

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
 from enum import StrEnum
 
+from leukoflag._numbers import plain
 from leukoflag.errors import DataFileError, UnitError
 from leukoflag.model import Analyte, Issue, Severity, Unit
 from leukoflag.units import _pint
@@ -407,7 +408,8 @@ def _apply(number: Decimal, spec: UnitSpec) -> Decimal:
     if table.plausible_low <= per_ul <= table.plausible_high:
         return per_ul.copy_abs() if per_ul.is_signed() else per_ul  # -0 is 0
     raise UnitError(
-        f"implausible: {number} {_shown(spec)} is {per_ul.normalize():f} cells/µL, outside "
+        f"implausible: {number} {_shown(spec)} is {plain(per_ul.normalize(_EXACT))} cells/µL, "
+        "outside "
         f"{table.plausible_low}–{table.plausible_high} for a blood WBC/ANC count "
         "(a mislabelled unit?)",
         spelling=spec.spelling,

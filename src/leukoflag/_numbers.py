@@ -1,0 +1,29 @@
+"""Decimals as text: plain notation, bounded.
+
+Plain notation (``Decimal("8.2E+3")`` → ``8200``) is what people and most JSON consumers expect.
+But a Decimal from JSON input may carry any exponent (``1e999999999`` is nine bytes of valid
+JSON): written out in plain notation it would be a billion digits. Beyond :data:`PLAIN_LIMIT`
+places either side of the point, the exponent is kept (``1E+999999999``), which is still an
+exact JSON number and a valid FHIR decimal.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+__all__ = ["PLAIN_LIMIT", "plain"]
+
+PLAIN_LIMIT = 40  # digits before or after the point that plain notation may need
+
+
+def plain(value: Decimal) -> str:
+    """``value`` in plain notation (``Decimal("8.20E+3")`` → ``8200``), or with its exponent
+    when plain notation would need more than :data:`PLAIN_LIMIT` digits before or after the
+    point. Raises ``ValueError`` for NaN and infinities."""
+    if not value.is_finite():
+        raise ValueError(f"{value} is not a JSON number")
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    if exponent >= -PLAIN_LIMIT and value.adjusted() < PLAIN_LIMIT:
+        return format(value, "f")
+    return str(value)
