@@ -8,6 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import leukoflag
 from leukoflag import fhir, flagging
 from leukoflag.fhir import FhirItem
@@ -276,3 +278,39 @@ def test_strict_validation_checks_flagged_input_in_the_configured_version() -> N
 def test_public_names_are_sorted_and_resolve() -> None:
     assert fhir.__all__ == sorted(fhir.__all__)
     assert all(hasattr(fhir, name) for name in fhir.__all__)
+
+
+def _count(identifier: str, code: str, value: str, unit: str) -> dict[str, Any]:
+    return {
+        "fullUrl": f"urn:uuid:{identifier}",
+        "resource": {
+            "resourceType": "Observation",
+            "id": identifier,
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "valueQuantity": {"value": Decimal(value), "unit": unit, "system": UCUM, "code": unit},
+            "extension": [{"url": {"not": "a string"}}],
+        },
+    }
+
+
+@pytest.mark.parametrize("bundle_type", [{"coding": "transaction"}, ["batch"], None, 7])
+def test_bundle_with_a_malformed_type_or_url_still_gets_its_derived_anc(
+    bundle_type: object,
+) -> None:
+    # A WBC and a neutrophil percent without an ANC: the derived ANC entry looks at
+    # Bundle.type (to add a request) and the extension URLs, here not strings.
+    bundle = {
+        "resourceType": "Bundle",
+        "type": bundle_type,
+        "entry": [
+            _count("5b7c3f0e-1d2a-4e8b-9c61-0a4d2e7f8b10", "6690-2", "2.9", "10*3/uL"),
+            _count("5b7c3f0e-1d2a-4e8b-9c61-0a4d2e7f8b11", "770-8", "31.0", "%"),
+        ],
+    }
+    conv = leukoflag.convert(fhir.dumps(bundle))
+    (output,) = conv.bundles
+    derived = output["entry"][-1]
+    assert derived["resource"]["valueQuantity"]["value"] == Decimal("899")  # 2,900 × 31.0 %
+    assert "request" not in derived
+    assert output["type"] == bundle_type

@@ -22,9 +22,11 @@ from leukoflag.settings import Settings
 
 __all__ = ["flag_in_place"]
 
-_OURS = frozenset((el.EXPLANATION, el.SENDER_INTERPRETATION))
-_KEPT = frozenset((el.PQ_TRANSLATION, el.ORIGINAL_TEXT))
-_REQUESTING = frozenset(("transaction", "batch"))
+# Tuples, not sets: the values tested against them come from the input and may be a dict or a
+# list where a string belongs (``"url": {}``), which a set lookup would refuse with TypeError.
+_OURS = (el.EXPLANATION, el.SENDER_INTERPRETATION)
+_KEPT = (el.PQ_TRANSLATION, el.ORIGINAL_TEXT)
+_REQUESTING = ("transaction", "batch")
 # Observation / component elements in FHIR's order, so that an added element lands where a
 # reader of the JSON expects it.
 _ORDER = (
