@@ -103,19 +103,30 @@ def test_each_batch_of_a_file_is_counted_on_its_own() -> None:
         + "BTS|1\r"
         + BATCH_HEADER
         + SECOND
+        + "BTS|3\r"  # two missing
+        + BATCH_HEADER
         + THIRD
-        + "BTS|1\r"  # wrong: two messages
+        + "BTS|0\r"  # a count below the messages held: nothing lost, not reported
         + BATCH_HEADER
         + "BTS|0\r"  # an empty batch, counted right
-        + "FTS|3\r"
+        + "FTS|4\r"
     ).encode()
     chunks = split(data)
-    assert len(chunks) == 4
-    trailer = chunks[3]
+    assert [isinstance(chunk, _framing.BatchTrailer) for chunk in chunks] == [
+        False,
+        False,
+        True,
+        False,
+    ]
+    trailer = chunks[2]
     assert isinstance(trailer, _framing.BatchTrailer)
-    assert (trailer.expected, trailer.found) == (1, 2)
-    assert "1 more than counted" in reject(trailer).reason
-    assert not any(isinstance(chunk, _framing.BatchTrailer) for chunk in chunks[:3])
+    assert (trailer.expected, trailer.found) == (3, 1)
+    assert "; 2 messages missing: the batch was cut short" in reject(trailer).reason
+    assert control_ids([chunks[0], chunks[1], chunks[3]]) == [
+        "RS24-000117",
+        "RS24-000118",
+        "RS24-000119",
+    ]
 
 
 def test_batch_without_bhs_counts_from_the_file_header() -> None:

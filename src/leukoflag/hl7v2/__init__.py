@@ -4,7 +4,7 @@ Contract used by :mod:`leukoflag.api`:
 
 * ``split_stream(stream)`` — raw messages in input order (MLLP frames stripped, FHS/BHS/BTS/FTS
   envelopes removed, one chunk per MSH; leading garbage or a segment before MSH is yielded as its
-  own chunk so that it can be rejected; a batch trailer whose BTS-1 count is not the number of
+  own chunk so that it can be rejected; a batch trailer whose BTS-1 count is more than the
   messages its batch held is yielded after them as a ``BatchTrailer``, a ``bytes`` that
   ``read_message`` rejects with both counts). Streams: memory stays flat for any input size.
 * ``split_bytes(data)`` — the same chunks for content already in memory, without copying it.

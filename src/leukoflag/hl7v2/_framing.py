@@ -3,7 +3,7 @@
 Boundaries: an MSH segment at the start of a line starts a message; MLLP blocks
 (0x0B … 0x1C 0x0D) start and end one; FHS/BHS/BTS/FTS batch envelope lines end one and are
 dropped (v2.5.1 ch. 2.10.3: each MSH inside a batch is its own message). A batch trailer whose
-message count (BTS-1) differs from the messages its batch held is yielded as a
+message count (BTS-1) is more than the messages its batch held is yielded as a
 :class:`BatchTrailer` chunk after them, so that the missing messages do not vanish unseen.
 Lines end with CR, LF or CRLF. Text before the first MSH, or after an MLLP end block or a batch
 trailer and before the next MSH, is yielded as its own chunk, so the reader rejects it with a
@@ -34,10 +34,12 @@ _BLANK = b" \t\r\n"
 
 
 class BatchTrailer(bytes):
-    """A batch trailer line (BTS) whose message count, BTS-1 (``expected``), is not the number of
+    """A batch trailer line (BTS) whose message count, BTS-1 (``expected``), is more than the
     messages its batch held (``found``: MSH segments since the BHS, or since the start of the
     input or the FHS when there is no BHS). :func:`leukoflag.hl7v2.read_message` rejects it
-    with both counts: a batch cut short in transfer loses messages that no other chunk shows."""
+    with both counts: a batch cut short in transfer loses messages that no other chunk shows.
+    A count below the messages found loses nothing (some senders always write 0) and is not
+    reported."""
 
     expected: int
     found: int
@@ -54,13 +56,10 @@ class BatchTrailer(bytes):
     @property
     def reason(self) -> str:
         missing = self.expected - self.found
-        if missing > 0:
-            told = f"{missing} message{'s' if missing > 1 else ''} missing: the batch was cut short"
-        else:
-            told = f"{-missing} more than counted: the count or the batch is wrong"
         return (
             f"batch trailer BTS-1 counts {self.expected} message{'s' if self.expected != 1 else ''}"
-            f" but the batch held {self.found}; {told} (the messages read are converted)"
+            f" but the batch held {self.found}; {missing} message{'s' if missing != 1 else ''} "
+            "missing: the batch was cut short (the messages read are converted)"
         )
 
 
@@ -199,12 +198,12 @@ class _Splitter:
         self._add(region[position:])
 
     def _checked_trailer(self, line: bytes) -> BatchTrailer | None:
-        """``line`` (a BTS) as a :class:`BatchTrailer` when its BTS-1 count is not the number
-        of messages its batch held; None when they agree or BTS-1 is not a count."""
+        """``line`` (a BTS) as a :class:`BatchTrailer` when its BTS-1 count is more than the
+        messages its batch held; None when none is missing or BTS-1 is not a count."""
         found, self.batch_messages = self.batch_messages, 0
         fields = line.split(line[3:4]) if len(line) > 3 else [line]
         count = fields[1].strip() if len(fields) > 1 else b""
-        if not count.isdigit() or int(count) == found:
+        if not count.isdigit() or int(count) <= found:
             return None
         return BatchTrailer(line, int(count), found)
 
