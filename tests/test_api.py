@@ -132,6 +132,45 @@ def test_strict_mode_accepts_a_well_formed_message() -> None:
     assert (len(strict.bundles), strict.rejected) == (1, [])
 
 
+# A ward feed's Z-segments: ZPI after the PID (isolation status), ZBX after the results (smear
+# review), as the sending lab's interface specification defines them.
+ZPI = "ZPI|1|ISO^Neutropenic precautions^99NGH|Y"
+ZBX = "ZBX|1|SMEAR^Manual smear reviewed^99NGH|TECH-114|20261203135000-0600"
+SECOND_PATIENT = (
+    "PID|2||NG-880413^^^NORTHGATE^MR||OYELOWO^FEMI||20190822|M",
+    OBR.replace("OBR|1|PL-4471", "OBR|2|PL-4472").replace("FL-9902", "FL-9903"),
+    WBC.replace("|2.9|", "|5.6|").replace("|L|", "|N|"),
+)
+
+
+def test_strict_mode_accepts_z_segments_wherever_the_sender_puts_them() -> None:
+    with_z = "\r".join((MSH, PID, ZPI, OBR, WBC, ANC, ZBX, "ZEN|end of report")) + "\r"
+    strict = leukoflag.convert(with_z, leukoflag.Settings(strict=True))
+    assert (len(strict.bundles), strict.rejected) == (1, [])
+    unmapped = [i.location for i in strict.issues if i.code == "hl7v2.segment-unmapped"]
+    assert unmapped == ["MSG[1]/ZPI[1]", "MSG[1]/ZBX[1]", "MSG[1]/ZEN[1]"]
+
+
+def test_strict_mode_accepts_a_message_about_several_patients() -> None:
+    two = "\r".join((MSH, PID, OBR, WBC, ANC, *SECOND_PATIENT)) + "\r"
+    strict = leukoflag.convert(two, leukoflag.Settings(strict=True))
+    assert strict.rejected == []
+    (bundle,) = strict.bundles
+    patients = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    ]
+    assert [p["identifier"][0]["value"] for p in patients] == ["NG-771204", "NG-880413"]
+
+
+def test_strict_mode_names_the_patient_whose_results_are_misplaced() -> None:
+    pid, _, wbc = SECOND_PATIENT  # the second patient's result without its order (OBR)
+    misplaced = "\r".join((MSH, PID, OBR, WBC, ANC, pid, wbc)) + "\r"
+    strict = leukoflag.convert(misplaced, leukoflag.Settings(strict=True))
+    (rejected,) = strict.rejected
+    assert rejected.reason.startswith("strict structure failed: patient 2 (PID[2]): ")
+    assert "patient 1" not in rejected.reason
+
+
 def test_fhir_input_keeps_its_shape() -> None:
     conversion = leukoflag.convert(json.dumps(observation(2.9)))
     (output,) = conversion.bundles

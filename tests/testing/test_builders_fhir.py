@@ -11,6 +11,7 @@ import pytest
 
 from leukoflag import fhir
 from leukoflag.testing import (
+    Code,
     anc,
     fhir_bundle,
     local_code,
@@ -19,6 +20,7 @@ from leukoflag.testing import (
     observation,
     panel_observation,
     patient,
+    result,
     wbc,
 )
 from leukoflag.testing.builders import LEGACY_INTERPRETATION
@@ -223,3 +225,23 @@ def test_output_is_the_same_in_another_process_with_another_hash_seed() -> None:
         for seed in ("1", "2")
     }
     assert len(digests) == 1
+
+
+def test_a_code_value_is_a_codeable_concept() -> None:
+    morphology = result(
+        local_code("NEUMOR", "Neutrophil morphology", "99CLB"),
+        Code("TOXGR", "Toxic granulation present", "99CLB"),
+    )
+    obs = observation(morphology)
+    assert obs["valueCodeableConcept"] == {
+        "coding": [
+            {
+                "system": "http://example.org/fhir/CodeSystem/99clb",
+                "code": "TOXGR",
+                "display": "Toxic granulation present",
+            }
+        ],
+        "text": "Toxic granulation present",
+    }
+    assert "valueQuantity" not in obs
+    assert "interpretation" not in obs

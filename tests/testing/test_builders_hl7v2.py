@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+import leukoflag
 from leukoflag.testing import (
     DEFAULT_COLLECTED,
     Code,
@@ -15,10 +16,12 @@ from leukoflag.testing import (
     order,
     oru_message,
     patient,
+    patient_result,
     result,
     to_mllp,
     ucum,
     wbc,
+    z_segment,
 )
 
 from .er7 import Er7
@@ -202,9 +205,9 @@ def test_ordering_provider_components_are_escaped() -> None:
     assert "|77^Smith\\S\\Jones^Ann|" in message.segment("OBR")
 
 
-def test_coded_value_types_are_not_offered() -> None:
-    with pytest.raises(ValueError, match="NM, SN, ST, TX or FT"):
-        wbc("POS", value_type="CWE")
+def test_an_unknown_value_type_is_refused() -> None:
+    with pytest.raises(ValueError, match="NM, SN, ST, TX, FT, CWE or CE"):
+        wbc("POS", value_type="ED")
 
 
 def test_more_than_two_codes_is_refused() -> None:
@@ -385,6 +388,152 @@ def test_notes_follow_their_obx() -> None:
     parsed = Er7.parse(oru_message(results=[wbc(notes=["Smear reviewed"]), anc()]).text)
     assert parsed.names[5:8] == ["OBX", "NTE", "OBX"]
     assert parsed.value("NTE", 3) == "Smear reviewed"
+
+
+# A morphology comment the lab codes in its own table, sent next to the counts.
+TOXIC = result(
+    local_code("NEUMOR", "Neutrophil morphology", "99CLB"),
+    Code("TOXGR", "Toxic granulation present", "99CLB"),
+)
+
+
+def test_a_code_value_is_a_cwe_result() -> None:
+    parsed = Er7.parse(oru_message(results=[wbc(3.1), TOXIC]).text)
+    assert parsed.value("OBX", 2, occurrence=2) == "CWE"
+    assert parsed.components("OBX", 5, occurrence=2) == [
+        "TOXGR",
+        "Toxic granulation present",
+        "99CLB",
+    ]
+    assert parsed.raw("OBX", 8, occurrence=2) == ""  # "auto" puts no flag on a coded value
+    assert parsed.raw("OBX", 6, occurrence=2) == ""
+
+
+@pytest.mark.parametrize(("version", "kind"), [("2.4", "CE"), ("2.5", "CWE"), ("2.7", "CWE")])
+def test_a_code_value_is_ce_before_v25(version: str, kind: str) -> None:
+    parsed = Er7.parse(oru_message(results=[TOXIC], version=version).text)
+    assert parsed.value("OBX", 2) == kind
+
+
+def test_a_coded_value_type_needs_a_code_and_a_code_needs_one() -> None:
+    with pytest.raises(ValueError, match="must be a Code"):
+        result(loinc("751-8"), "1.2", value_type="CWE")
+    with pytest.raises(ValueError, match="CWE or CE"):
+        result(loinc("751-8"), Code("LOW", "Low"), value_type="ST")
+
+
+def test_a_coded_result_converts_to_a_codeable_concept() -> None:
+    conversion = leukoflag.convert(oru_message(results=[wbc(3.1), TOXIC]).text)
+    (bundle,) = conversion.bundles
+    coded = [
+        e["resource"]["valueCodeableConcept"]
+        for e in bundle["entry"]
+        if "valueCodeableConcept" in e["resource"]
+    ]
+    assert [c["coding"][0]["code"] for c in coded] == ["TOXGR"]
+    assert [f.code for f in conversion.findings] == ["L"]  # the WBC, beside it
+
+
+def test_z_segments_follow_pv1_and_the_order_results_escaped() -> None:
+    message = oru_message(
+        orders=[order([wbc(), anc()], z_segments=[z_segment("ZBX", "1", "SMEAR|REV", "Y")])],
+        z_segments=[z_segment("ZPI", "1", ("ISO", "Neutropenic precautions", "99CLB"))],
+    )
+    parsed = Er7.parse(message.text)
+    assert parsed.names == ["MSH", "PID", "PV1", "ZPI", "ORC", "OBR", "OBX", "OBX", "ZBX", "SPM"]
+    assert parsed.components("ZPI", 2) == ["ISO", "Neutropenic precautions", "99CLB"]
+    assert parsed.raw("ZBX", 2) == "SMEAR\\F\\REV"
+    assert parsed.value("ZBX", 2) == "SMEAR|REV"
+
+
+@pytest.mark.parametrize("name", ["ZB", "ZBXX", "zbx", "OBX", "Z-1"])
+def test_a_z_segment_name_is_z_and_two_characters(name: str) -> None:
+    with pytest.raises(ValueError, match="Z and two"):
+        z_segment(name, "1")
+
+
+def test_z_segments_pass_strict_mode_and_are_reported_unmapped() -> None:
+    message = oru_message(
+        orders=[order([wbc(3.1)], z_segments=[z_segment("ZBX", "1", "Y")])],
+        z_segments=[z_segment("ZPI", "1")],
+    )
+    conversion = leukoflag.convert(message.text, leukoflag.Settings(strict=True))
+    assert (len(conversion.bundles), conversion.rejected) == (1, [])
+    unmapped = [i.location for i in conversion.issues if i.code == "hl7v2.segment-unmapped"]
+    assert unmapped == ["MSG[1]/ZPI[1]", "MSG[1]/ZBX[1]"]
+
+
+TODDLER = patient(mrn="C-3301", family="Haddad", given="Rami", birth_date="20240305", sex="M")
+ADULT = patient(mrn="C-1187", family="Moreau", given="Claire", birth_date="19610918", sex="F")
+
+
+def test_a_message_about_two_patients_has_a_group_each() -> None:
+    message = oru_message(
+        patient_results=[
+            patient_result(TODDLER, [wbc(6.8)], z_segments=[z_segment("ZPI", "1")]),
+            patient_result(ADULT, orders=[order([wbc(3.4)]), order([anc(0.9)])]),
+        ]
+    )
+    parsed = Er7.parse(message.text)
+    assert [n for n in parsed.names if n in ("PID", "PV1", "ZPI", "OBR")] == [
+        "PID",
+        "PV1",
+        "ZPI",
+        "OBR",
+        "PID",
+        "PV1",
+        "OBR",
+        "OBR",
+    ]
+    assert [parsed.raw("PID", 1, occurrence=k) for k in (1, 2)] == ["1", "2"]
+    assert [parsed.raw("OBR", 1, occurrence=k) for k in (1, 2, 3)] == ["1", "2", "3"]
+    assert [parsed.value("OBR", 2, occurrence=k) for k in (1, 2, 3)] == [
+        "ORD1001",
+        "ORD1002",
+        "ORD1003",
+    ]
+
+
+def test_each_patient_of_a_message_is_judged_as_themselves() -> None:
+    message = oru_message(
+        patient_results=[
+            patient_result(TODDLER, [wbc(5.1)]),
+            patient_result(ADULT, [wbc(5.1), anc(0.9)]),
+        ]
+    )
+    conversion = leukoflag.convert(message.text, leukoflag.Settings(strict=True))
+    assert conversion.rejected == []
+    (bundle,) = conversion.bundles
+    resources = [e["resource"] for e in bundle["entry"]]
+    urls = {r["id"]: r for r in resources}
+    names = {}
+    for r in resources:
+        if r["resourceType"] == "Observation":
+            subject = urls[r["subject"]["reference"].removeprefix("urn:uuid:")]
+            names[(subject["name"][0]["family"], r["valueQuantity"]["value"])] = r
+    assert sorted(names) == [
+        ("Haddad", Decimal(5100)),
+        ("Moreau", Decimal(900)),
+        ("Moreau", Decimal(5100)),
+    ]
+    # the same 5.1 K/µL is low for a 2-year-old (age band) and normal for an adult
+    assert [(f.analyte.value, f.code) for f in conversion.findings] == [
+        ("wbc", "L"),
+        ("wbc", "N"),
+        ("anc", "LU"),
+    ]
+
+
+def test_patient_results_replace_the_single_patient_arguments() -> None:
+    two = [patient_result(TODDLER), patient_result(ADULT)]
+    with pytest.raises(ValueError, match="not with results="):
+        oru_message(results=[wbc()], patient_results=two)
+    with pytest.raises(ValueError, match="not with patient="):
+        oru_message(patient=ADULT, patient_results=two)
+    with pytest.raises(ValueError, match="at least one patient"):
+        oru_message(patient_results=[])
+    with pytest.raises(ValueError, match="not both"):
+        patient_result(ADULT, [wbc()], orders=[order([anc()])])
 
 
 def test_no_patient_leaves_out_pid_and_pv1() -> None:

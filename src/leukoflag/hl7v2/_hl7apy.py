@@ -38,26 +38,56 @@ def validate(raw: bytes, *, fallback_charset: str) -> list[str]:
     if isinstance(decoded, str):
         return [decoded]
     text = decoded.text.replace("\r\n", "\r").replace("\n", "\r")
-    text = "\r".join(line for line in text.split("\r") if line.strip())
+    # Z-segments are the sender's own, allowed anywhere by agreement (HL7 v2 2.8.1): hl7apy has
+    # no place for them in a group and reports the segments after one as misplaced. The reader
+    # reports each as hl7v2.segment-unmapped, so they are left out of the structure check.
+    segments = [line for line in text.split("\r") if line.strip() and not line.startswith("Z")]
+    # hl7apy's group finder keeps a second PID in the first PATIENT_RESULT group ("Child limit
+    # exceeded"), though the group repeats: each patient's segments are checked on their own,
+    # after the message header.
+    groups = _patient_groups(segments)
     # hl7apy's own defects surface as builtin errors on odd input: a problem, never a crash.
     failures = (HL7apyException, LookupError, ValueError, TypeError, AttributeError)
-    try:
-        message = parse_message(text, validation_level=VALIDATION_LEVEL.TOLERANT, find_groups=True)
-    except failures as exc:
-        return [f"hl7apy cannot parse the message: {_describe(exc)}"]
-    with tempfile.TemporaryDirectory(prefix="leukoflag-hl7apy-") as folder:
-        # hl7apy raises only the first error; its report file lists them all.
-        report = Path(folder) / "report.txt"
+    problems: list[str] = []
+    for number, group in enumerate(groups, start=1):
+        where = f"patient {number} (PID[{number}]): " if len(groups) > 1 else ""
         try:
-            Validator.validate(message, report_file=str(report))
+            message = parse_message(
+                "\r".join(group), validation_level=VALIDATION_LEVEL.TOLERANT, find_groups=True
+            )
         except failures as exc:
-            errors = [
-                line.removeprefix("Error: ").strip()
-                for line in report.read_text("utf-8").splitlines()
-                if line.startswith("Error: ")
-            ]
-            return errors or [_describe(exc)]
-    return []
+            problems.append(f"{where}hl7apy cannot parse the message: {_describe(exc)}")
+            continue
+        with tempfile.TemporaryDirectory(prefix="leukoflag-hl7apy-") as folder:
+            # hl7apy raises only the first error; its report file lists them all.
+            report = Path(folder) / "report.txt"
+            try:
+                Validator.validate(message, report_file=str(report))
+            except failures as exc:
+                errors = [
+                    line.removeprefix("Error: ").strip()
+                    for line in report.read_text("utf-8").splitlines()
+                    if line.startswith("Error: ")
+                ]
+                problems.extend(where + error for error in errors or [_describe(exc)])
+    return problems
+
+
+_HEADER = ("MSH", "SFT", "UAC")  # ORU^R01's segments before its PATIENT_RESULT groups
+
+
+def _patient_groups(segments: list[str]) -> list[list[str]]:
+    """``segments`` as one message per PATIENT_RESULT group: the first group with everything
+    before it, each later one (from its PID) after the message header. One group when the
+    message has at most one PID."""
+    starts = [i for i, segment in enumerate(segments) if segment.startswith("PID")]
+    if len(starts) < 2:  # one patient or none: the message as it is
+        return [segments]
+    header = [s for s in segments[: starts[0]] if s[:3] in _HEADER]
+    groups = [segments[: starts[1]]]
+    for start, end in zip(starts[1:], [*starts[2:], len(segments)], strict=True):
+        groups.append([*header, *segments[start:end]])
+    return groups
 
 
 def _describe(exc: Exception) -> str:

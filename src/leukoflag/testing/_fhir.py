@@ -24,7 +24,7 @@ from leukoflag.testing._specs import (
     SpecimenLike,
     TimeLike,
     after,
-    anc,
+    default_results,
     order,
     range_limits,
     resolve_specimen,
@@ -115,7 +115,7 @@ def panel_observation(
     """One panel Observation (``code``, a CBC by default) with each result as a ``component``
     (default WBC 7.2 and ANC 4.1), as some FHIR interfaces send a CBC; options as for
     :func:`observation`. The panel's status is the first result's."""
-    specs = list(results) if results is not None else [wbc(), anc()]
+    specs = list(results if results is not None else default_results())
     if not specs:
         raise ValueError("panel_observation: at least one result")
     contained, subject, specimen_ref = _standalone_context(
@@ -195,7 +195,7 @@ def fhir_bundle(
     ``transaction`` (each entry with a POST request) or ``batch``."""
     if bundle_type not in ("collection", "transaction", "batch"):
         raise ValueError("bundle_type: collection, transaction or batch")
-    specs = list(results) if results is not None else [wbc(), anc()]
+    specs = list(results if results is not None else default_results())
     entries: list[dict[str, Any]] = []
     subject: dict[str, Any] | None = None
     if patient is not None:
@@ -343,6 +343,12 @@ def _quantity(value: str, unit: Code | None) -> dict[str, Any]:
 
 
 def _fhir_value(spec: ResultSpec) -> dict[str, Any]:
+    coded = spec.coded_value
+    if coded is not None:
+        concept: dict[str, Any] = {"coding": [coded.fhir_coding()]}
+        if coded.display:
+            concept["text"] = coded.display
+        return {"valueCodeableConcept": concept}
     text = spec.value
     if not text:
         reason = {"X": "not-performed", "D": "error", "W": "error"}.get(spec.status, "unknown")

@@ -83,6 +83,7 @@ _FHIR_TO_V2_SEX: Final = {"female": "F", "male": "M", "other": "O", "unknown": "
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
 _NUMERIC = re.compile(rf"^{_NUMBER}$")
+_CODED_TYPES: Final = ("CWE", "CE")  # OBX-2 of a coded result (CE before v2.5)
 _COMPARATOR = re.compile(rf"^(<=|>=|<>|<|>|=)\s*({_NUMBER})$")
 _RANGE_VALUE = re.compile(rf"^({_NUMBER})\s*-\s*({_NUMBER})$")
 _RATIO_VALUE = re.compile(rf"^({_NUMBER})\s*([:/])\s*({_NUMBER})$")
@@ -199,7 +200,7 @@ _DEFAULT_RANGES: Final = {
 
 CodeLike: TypeAlias = Code | Sequence[Code]
 UnitLike: TypeAlias = Code | str | None
-ValueLike: TypeAlias = str | int | float | Decimal | None
+ValueLike: TypeAlias = str | int | float | Decimal | Code | None
 FlagLike: TypeAlias = str | Sequence[str] | None
 TimeLike: TypeAlias = dt.datetime | dt.date | str
 SpecimenLike: TypeAlias = Code | str | None
@@ -288,6 +289,7 @@ class ResultSpec:
     observed: TimeLike | None = None
     sub_id: str = ""
     notes: tuple[str, ...] = ()
+    coded_value: Code | None = None  # OBX-5 of a CWE/CE result (``value`` is then empty)
 
     @property
     def fhir_status(self) -> str:
@@ -311,7 +313,8 @@ def result(
     """Any result. ``code`` is one :class:`Code` or two (OBX-3 carries a primary and an alternate
     coding, e.g. a local code then its LOINC). ``value`` is a number or text as the lab writes
     it: ``3.2`` or ``"3.20"`` (NM), ``"<0.5"`` (SN with comparator), ``"1.0-2.0"`` (SN range),
-    ``"1:128"`` (SN ratio), ``"see comment"`` (ST), ``None`` (no value); ``value_type`` overrides
+    ``"1:128"`` (SN ratio), ``"see comment"`` (ST), a :class:`Code` (a coded result: CWE, CE
+    before v2.5; FHIR ``valueCodeableConcept``), ``None`` (no value); ``value_type`` overrides
     the OBX-2 this implies. ``unit`` is a :class:`Code` (``ucum("10*9/L")``) or the lab's spelling
     as text (written in OBX-6.1 alone). ``flag`` is the sender's OBX-8 (``"L"``, ``["L", "A"]``,
     ``None``); ``"auto"`` puts L, H or N by comparing the value with ``reference_range``.
@@ -321,10 +324,18 @@ def result(
     codes = (code,) if isinstance(code, Code) else tuple(code)
     if not 1 <= len(codes) <= 2:
         raise ValueError("code: one Code, or two (primary and alternate coding of OBX-3)")
-    text = _value_text(value)
-    kind = value_type if value_type is not None else _value_type(text)
-    if kind not in ("NM", "SN", "ST", "TX", "FT"):
-        raise ValueError(f"value_type: NM, SN, ST, TX or FT, got {kind!r}")
+    coded = value if isinstance(value, Code) else None
+    text = "" if coded is not None else _value_text(value)
+    if coded is not None:
+        kind = value_type if value_type is not None else "CWE"
+        if kind not in _CODED_TYPES:
+            raise ValueError(f"value_type: a Code value is CWE or CE, got {kind!r}")
+    else:
+        kind = value_type if value_type is not None else _value_type(text)
+        if kind in _CODED_TYPES:
+            raise ValueError(f"value_type {kind}: the value must be a Code, got {text!r}")
+    if kind not in ("NM", "SN", "ST", "TX", "FT", *_CODED_TYPES):
+        raise ValueError(f"value_type: NM, SN, ST, TX, FT, CWE or CE, got {kind!r}")
     if kind == "NM" and text and not _NUMERIC.match(text):
         raise ValueError(f"value {text!r} is not a number: NM cannot carry it")
     if kind == "SN" and text and sn_parts(text) is None:
@@ -345,6 +356,7 @@ def result(
         observed=observed,
         sub_id=sub_id,
         notes=tuple(notes),
+        coded_value=coded,
     )
 
 
@@ -511,6 +523,7 @@ class OrderSpec:
     filler_id: str = ""
     collected: TimeLike | None = None
     notes: tuple[str, ...] = ()
+    z_segments: tuple[ZSegmentSpec, ...] = ()  # HL7 v2 only: after the OBX, before the SPM
 
     @property
     def report_status(self) -> str:
@@ -540,6 +553,7 @@ def order(
     filler_id: str = "",
     collected: TimeLike | None = None,
     notes: Sequence[str] = (),
+    z_segments: Sequence[ZSegmentSpec] = (),
 ) -> OrderSpec:
     """An order (ORC + OBR, a FHIR DiagnosticReport) with its ``results`` (OBX under the OBR).
 
@@ -549,6 +563,7 @@ def order(
     material, ``"C"`` calibrator). ``specimen_results`` are OBX written after the SPM (specimen
     observations). ``status`` is OBR-25 (derived from the results when empty). ``placer_id`` and
     ``filler_id`` default to numbers derived from the order's position in the message.
+    ``z_segments`` (see :func:`z_segment`) follow the order's OBX, before its SPM; HL7 v2 only.
     """
     if specimen_role and specimen_role not in SPECIMEN_ROLES:
         raise ValueError(f"specimen_role: one of {', '.join(SPECIMEN_ROLES)} (HL7 table 0369)")
@@ -565,7 +580,68 @@ def order(
         filler_id=filler_id,
         collected=collected,
         notes=tuple(notes),
+        z_segments=tuple(z_segments),
     )
+
+
+# --------------------------------------------------------------------------- messages
+
+
+@dataclass(frozen=True, slots=True)
+class ZSegmentSpec:
+    """A site-defined segment (``ZBX``, ``ZPI`` …). Build one with :func:`z_segment`."""
+
+    name: str
+    fields: tuple[str | tuple[str, ...], ...]  # field 1 first; a tuple is its components
+
+
+def z_segment(name: str, *fields: str | Sequence[str]) -> ZSegmentSpec:
+    """A Z-segment, as many feeds add for what the standard has no place for: ``name`` is Z and
+    two letters or digits, each of ``fields`` (field 1 first) is text or a sequence of its
+    components; every value is escaped with the message's delimiters.
+    ``z_segment("ZBX", "1", ("SMEAR", "Smear reviewed"), "Y")`` → ``ZBX|1|SMEAR^Smear
+    reviewed|Y``."""
+    if not re.fullmatch(r"Z[A-Z0-9]{2}", name):
+        raise ValueError(f"name: Z and two capital letters or digits (ZBX, Z01), got {name!r}")
+    return ZSegmentSpec(
+        name, tuple(field if isinstance(field, str) else tuple(field) for field in fields)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PatientResultSpec:
+    """One patient and their orders: a PATIENT_RESULT group of an ORU^R01 (PID, PV1, orders).
+    Build one with :func:`patient_result`."""
+
+    patient: PatientSpec
+    orders: tuple[OrderSpec, ...]
+    z_segments: tuple[ZSegmentSpec, ...] = ()  # after PID and PV1
+
+
+def patient_result(
+    patient: PatientSpec = DEFAULT_PATIENT,
+    results: Sequence[ResultSpec] | None = None,
+    *,
+    orders: Sequence[OrderSpec] | None = None,
+    specimen: SpecimenLike = "blood",
+    z_segments: Sequence[ZSegmentSpec] = (),
+) -> PatientResultSpec:
+    """A patient with their results, for a message that reports on several patients
+    (``oru_message(patient_results=[...])``): ``results`` under one CBC order on ``specimen``
+    (default a normal WBC and ANC), or ``orders=[order(...), ...]``. ``z_segments`` follow the
+    patient's PID and PV1."""
+    if results is not None and orders is not None:
+        raise ValueError("pass results= (one CBC order) or orders=, not both")
+    if orders is None:
+        orders = [order(default_results() if results is None else results, specimen=specimen)]
+    if not orders:
+        raise ValueError("orders: a patient's results need at least one order")
+    return PatientResultSpec(patient, tuple(orders), tuple(z_segments))
+
+
+def default_results() -> tuple[ResultSpec, ...]:
+    """The results of a message built without any: a normal WBC and ANC."""
+    return (wbc(), anc())
 
 
 def resolve_specimen(specimen: SpecimenLike) -> Code | None:

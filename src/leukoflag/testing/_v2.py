@@ -19,16 +19,17 @@ from leukoflag.testing._specs import (
     SPECIMEN_ROLES,
     Code,
     OrderSpec,
+    PatientResultSpec,
     PatientSpec,
     ResultSpec,
     SpecimenLike,
     TimeLike,
+    ZSegmentSpec,
     after,
-    anc,
+    default_results,
     order,
     sn_parts,
     v2_time,
-    wbc,
 )
 
 _MLLP_START = b"\x0b"
@@ -216,6 +217,8 @@ def oru_message(
     patient_class: str = "O",
     ordering_provider: Sequence[str] = ("1234567893", "Nguyen", "Linh", "", "", "Dr"),
     performing_lab: str = "City Lab",
+    z_segments: Sequence[ZSegmentSpec] = (),
+    patient_results: Sequence[PatientResultSpec] | None = None,
 ) -> OruMessage:
     """A complete ORU^R01 message: MSH, PID, PV1, then ORC, OBR, OBX per result and SPM.
 
@@ -230,14 +233,33 @@ def oru_message(
     ASCII); ``delimiters`` the field separator then the four MSH-2 characters; ``line_ending``
     the segment terminator (``"\\r"`` per the standard; ``"\\n"`` or ``"\\r\\n"`` as files have).
     ``ordering_provider`` (OBR-16) is the XCN components: id, family, given, middle, suffix,
-    prefix; ``performing_lab`` is OBX-23 (v2.5.1 and later).
+    prefix; ``performing_lab`` is OBX-23 (v2.5.1 and later). ``z_segments`` (see
+    :func:`z_segment`) follow PV1 (MSH without a patient).
+
+    A message about several patients: ``patient_results=[patient_result(...), ...]``, each
+    with its own PID, PV1 and orders, instead of ``patient``, ``results``, ``orders`` and
+    ``z_segments``.
     """
-    if results is not None and orders is not None:
-        raise ValueError("pass results= (one CBC order) or orders=, not both")
-    if orders is None:
-        orders = [order((wbc(), anc()) if results is None else results, specimen=specimen)]
-    if not orders:
-        raise ValueError("orders: an ORU^R01 message needs at least one order")
+    if patient_results is not None:
+        if results is not None or orders is not None or z_segments:
+            raise ValueError(
+                "patient_results= gives each patient's results, orders and z_segments: "
+                "not with results=, orders= or z_segments="
+            )
+        if patient is not DEFAULT_PATIENT:
+            raise ValueError("patient_results= names each patient: not with patient=")
+        if not patient_results:
+            raise ValueError("patient_results: an ORU^R01 message needs at least one patient")
+        groups: Sequence[tuple[PatientSpec | None, Sequence[OrderSpec], Sequence[ZSegmentSpec]]]
+        groups = [(g.patient, g.orders, g.z_segments) for g in patient_results]
+    else:
+        if results is not None and orders is not None:
+            raise ValueError("pass results= (one CBC order) or orders=, not both")
+        if orders is None:
+            orders = [order(default_results() if results is None else results, specimen=specimen)]
+        if not orders:
+            raise ValueError("orders: an ORU^R01 message needs at least one order")
+        groups = [(patient, orders, z_segments)]
     if version not in _VERSIONS:
         raise ValueError(f"version: one of {', '.join(_VERSIONS)}, got {version!r}")
     if line_ending not in _LINE_ENDINGS:
@@ -258,11 +280,15 @@ def oru_message(
         patient_class=patient_class,
     )
     body: list[str] = []
-    if patient is not None:
-        body.append(_pid(enc, patient))
-        body.append(_pv1(enc, patient, patient_class))
-    for number, spec in enumerate(orders, start=1):
-        body.extend(context.order_segments(number, spec))
+    number = 0  # OBR-1 and the default order numbers run through the message
+    for set_id, (who, group_orders, extra) in enumerate(groups, start=1):
+        if who is not None:
+            body.append(_pid(enc, who, set_id))
+            body.append(_pv1(enc, who, patient_class))
+        body.extend(_z(enc, z) for z in extra)
+        for spec in group_orders:
+            number += 1
+            body.extend(context.order_segments(number, spec))
 
     def render(msh10: str) -> str:
         msh = _msh(
@@ -369,10 +395,10 @@ def _msh(
     return f"MSH{enc.field}{enc.msh2}{enc.field}" + enc.field.join(fields)
 
 
-def _pid(enc: _Encoding, spec: PatientSpec) -> str:
+def _pid(enc: _Encoding, spec: PatientSpec, set_id: int) -> str:
     given, *middle = spec.given or ("",)
     fields = [
-        "1",  # PID-1
+        str(set_id),  # PID-1
         "",
         enc.composite(spec.mrn, "", "", spec.assigning_authority, "MR"),  # PID-3 CX
         "",
@@ -382,6 +408,11 @@ def _pid(enc: _Encoding, spec: PatientSpec) -> str:
         spec.sex,  # PID-8
     ]
     return enc.segment("PID", fields)
+
+
+def _z(enc: _Encoding, spec: ZSegmentSpec) -> str:
+    fields = [enc.composite(*f) if isinstance(f, tuple) else enc.text(f) for f in spec.fields]
+    return enc.segment(spec.name, fields)
 
 
 def _pv1(enc: _Encoding, spec: PatientSpec, patient_class: str) -> str:
@@ -443,6 +474,7 @@ class _MessageContext:
         for item in spec.results:
             set_id += 1
             segments.extend(self._obx(set_id, item, collected))
+        segments.extend(_z(self.enc, z) for z in spec.z_segments)
         if spec.specimen is not None and self.has_spm:
             segments.append(self._spm(spec.specimen, spec.specimen_role, collected, filler))
             for item in spec.specimen_results:
@@ -466,7 +498,10 @@ class _MessageContext:
         observed = spec.observed if spec.observed is not None else collected
         fields = [""] * 19
         fields[0] = str(set_id)
-        fields[1] = spec.value_type  # OBX-2
+        kind = spec.value_type
+        if kind == "CWE" and not self.has_spm:  # CWE exists from v2.5; before it, CE
+            kind = "CE"
+        fields[1] = kind  # OBX-2
         fields[2] = enc.coded(spec.codes)  # OBX-3
         sub_id = spec.sub_id or ("1" if self.version in _SUB_ID_REQUIRED else "")
         fields[3] = enc.text(sub_id)  # OBX-4
@@ -484,6 +519,8 @@ class _MessageContext:
         return [enc.segment("OBX", fields), *self._notes(spec.notes)]
 
     def _value(self, spec: ResultSpec) -> str:
+        if spec.coded_value is not None:
+            return self.enc.coded((spec.coded_value,))
         if spec.value_type == "SN":
             parts = sn_parts(spec.value)
             if parts is None:  # result() checked this; kept for the type checker
