@@ -162,6 +162,36 @@ def test_strict_mode_accepts_a_message_about_several_patients() -> None:
     assert [p["identifier"][0]["value"] for p in patients] == ["NG-771204", "NG-880413"]
 
 
+@pytest.mark.parametrize(
+    ("version", "why"),
+    [
+        ("2.8", "requires a TXA document segment"),
+        ("2.8.2", "requires a TXA document segment"),
+        ("2.9", "hl7apy knows HL7 v2 releases up to 2.8.2"),
+    ],
+)
+def test_strict_mode_converts_versions_hl7apy_cannot_check_and_says_so(
+    version: str, why: str
+) -> None:
+    message = CBC.replace("|P|2.5.1|", f"|P|{version}|")
+    strict = leukoflag.convert(message, leukoflag.Settings(strict=True))
+    assert (len(strict.bundles), strict.rejected) == (1, [])
+    assert [f.code for f in strict.findings] == ["LU", "L"]  # WBC 2,900, ANC 1,450
+    (issue,) = [i for i in strict.issues if i.code == "hl7v2.structure-unchecked"]
+    assert (issue.severity, issue.location) == (Severity.WARNING, "MSG[1]/MSH[1]-12")
+    assert issue.text.startswith(f"HL7 v{version} structure not checked in strict mode: ")
+    assert why in issue.text
+    lenient = leukoflag.convert(message)
+    assert not [i for i in lenient.issues if i.code == "hl7v2.structure-unchecked"]
+
+
+@pytest.mark.parametrize("version", ["3.0", "", "2.5.1X"])
+def test_strict_mode_rejects_a_version_that_is_no_hl7_v2_release(version: str) -> None:
+    message = CBC.replace("|P|2.5.1|", f"|P|{version}|")
+    (rejected,) = leukoflag.convert(message, leukoflag.Settings(strict=True)).rejected
+    assert rejected.reason.startswith("strict structure failed: hl7apy cannot parse the message")
+
+
 def test_strict_mode_names_the_patient_whose_results_are_misplaced() -> None:
     pid, _, wbc = SECOND_PATIENT  # the second patient's result without its order (OBR)
     misplaced = "\r".join((MSH, PID, OBR, WBC, ANC, pid, wbc)) + "\r"

@@ -187,16 +187,21 @@ def convert_v2_message(raw: bytes, index: int, source: str, settings: Settings) 
     read = hl7v2.read_message(raw, index=index, source=source, settings=settings)
     if isinstance(read, Rejected):
         return Outcome(index, source, None, read, issues=(_rejection_issue(read),))
+    unchecked: tuple[Issue, ...] = ()
     if settings.strict:
-        problems = hl7v2.validate_structure(raw, settings=settings)
-        if problems:
+        why = hl7v2.structure_unchecked(read.version)
+        if why:  # not the message's fault: say so, and go on without the structure check
+            text = f"HL7 v{read.version} structure not checked in strict mode: {why}"
+            where = f"{read.location}/MSH[1]-12"
+            unchecked = (Issue(Severity.WARNING, "hl7v2.structure-unchecked", where, text),)
+        elif problems := hl7v2.validate_structure(raw, settings=settings):
             rejected = _reject(
                 read.index, source, raw, read.location, what="structure", problems=problems
             )
             return Outcome(index, source, None, rejected, issues=(_rejection_issue(rejected),))
     evaluations = evaluate_groups(read.groups, settings, fallback=read)
     bundle, write_issues = fhir.write_bundle(read, evaluations, settings)
-    issues = (*read.issues, *_evaluation_issues(evaluations), *write_issues)
+    issues = (*read.issues, *unchecked, *_evaluation_issues(evaluations), *write_issues)
     return _finished(index, source, raw, read.location, bundle, evaluations, issues, settings)
 
 

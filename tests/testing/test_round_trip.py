@@ -26,11 +26,13 @@ from leukoflag.testing import (
     oru_message,
     panel_observation,
     patient,
+    patient_result,
     result,
     snomed,
     to_mllp,
     ucum,
     wbc,
+    z_segment,
 )
 from leukoflag.testing.builders import LEGACY_INTERPRETATION
 from leukoflag.testing.conversion import Convertible
@@ -111,6 +113,21 @@ CLEAN: dict[str, tuple[Convertible, list[str], list[int]]] = {
     "v2.5": (oru_message(version="2.5", results=[wbc(3.2)]), ["L"], [3200]),
     "v2.6": (oru_message(version="2.6", results=[wbc(3.2)]), ["L"], [3200]),
     "v2.7": (oru_message(version="2.7", results=[wbc(3.2)]), ["L"], [3200]),
+    "two patients": (
+        oru_message(
+            patient_results=[
+                patient_result(patient(mrn="R-1"), [wbc(3.2)]),
+                patient_result(patient(mrn="R-2", family="Tanaka"), [anc(1.2)]),
+            ]
+        ),
+        ["L", "L"],
+        [3200, 1200],
+    ),
+    "coded result beside the count": (
+        oru_message(results=[wbc(3.2), result(local_code("MORPH"), Code("TOXGR", "Toxic"))]),
+        ["L"],
+        [3200],
+    ),
     "LF line ends": (oru_message(line_ending="\n"), ["N", "N"], [7200, 4100]),
     "CRLF line ends": (oru_message(line_ending="\r\n"), ["N", "N"], [7200, 4100]),
     "notes": (
@@ -255,6 +272,19 @@ BY_DESIGN: dict[str, tuple[Convertible, list[str], list[str]]] = {
     "FHIR Observation without patient details": (
         observation(wbc(3.2), contained_patient=False),
         ["flag.age-unknown"],
+        ["L"],
+    ),
+    "Z-segments": (
+        oru_message(
+            orders=[order([wbc(3.2)], z_segments=[z_segment("ZBX", "1", "Y")])],
+            z_segments=[z_segment("ZPI", "1", ("ISO", "Isolation"))],
+        ),
+        ["hl7v2.segment-unmapped", "hl7v2.segment-unmapped"],
+        ["L"],
+    ),
+    "v2.8, which hl7apy cannot check": (
+        oru_message(version="2.8", results=[wbc(3.2)]),
+        ["hl7v2.structure-unchecked"],
         ["L"],
     ),
 }

@@ -27,7 +27,14 @@ from leukoflag.hl7v2._read import read_message as _read_message
 from leukoflag.model import Message, Rejected
 from leukoflag.settings import Settings
 
-__all__ = ["BatchTrailer", "read_message", "split_bytes", "split_stream", "validate_structure"]
+__all__ = [
+    "BatchTrailer",
+    "read_message",
+    "split_bytes",
+    "split_stream",
+    "structure_unchecked",
+    "validate_structure",
+]
 
 
 def split_stream(stream: BinaryIO) -> Iterator[bytes]:
@@ -63,6 +70,15 @@ def read_message(
             f"leukoflag could not read this message ({type(exc).__name__}: {exc}); please report it"
         )
         return Rejected(index, source, reason, data, f"MSG[{index}]")
+
+
+def structure_unchecked(version: str) -> str:
+    """Why strict mode cannot check the structure of a message of HL7 ``version`` (MSH-12), or
+    ``""`` when it can: a release newer than hl7apy knows, or one whose ORU^R01 definition in
+    hl7apy no valid message passes (2.8.x)."""
+    from leukoflag.hl7v2 import _hl7apy  # noqa: PLC0415 - hl7apy is imported only in strict mode
+
+    return _hl7apy.unchecked(version)
 
 
 def validate_structure(raw: bytes, *, settings: Settings) -> list[str]:

@@ -6,13 +6,44 @@ itself never needs it.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from leukoflag.hl7v2._charset import decode_message
 
-__all__ = ["parse", "validate"]
+__all__ = ["parse", "unchecked", "validate"]
+
+# hl7apy's ORU^R01 definitions of these versions cannot hold a valid message: an ORDER_DOCUMENT
+# group inside COMMON_ORDER requires a TXA, and its group finder puts the order's OBX there, so
+# every result message fails ("Missing required child ORU_R01_ORDER_DOCUMENT.TXA").
+_DEFECTIVE = frozenset({"2.8", "2.8.1", "2.8.2"})
+_RELEASE = re.compile(r"2\.(\d+)(?:\.(\d+))?")
+
+
+def unchecked(version: str) -> str:
+    """Why the structure of a message of HL7 ``version`` (MSH-12) cannot be checked: a release
+    hl7apy does not know, or one whose ORU^R01 definition it gets wrong; ``""`` when it can be
+    (also for a version that is not an HL7 v2 release at all, which the check then reports)."""
+    from hl7apy import SUPPORTED_LIBRARIES  # noqa: PLC0415 - lazy third-party import
+
+    if version in _DEFECTIVE:
+        return (
+            f"hl7apy's ORU^R01 definition for v{version} requires a TXA document segment after "
+            "the order's first OBX, so no result message passes"
+        )
+    release = _RELEASE.fullmatch(version)
+    if release is None or version in SUPPORTED_LIBRARIES:
+        return ""
+    newest = max(SUPPORTED_LIBRARIES, key=_release_key)
+    if _release_key(version) > _release_key(newest):
+        return f"hl7apy knows HL7 v2 releases up to {newest}"
+    return ""
+
+
+def _release_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
 
 
 def parse(text: str) -> Any:

@@ -42,11 +42,12 @@ _CHARSET_CODECS: Final = {
     "8859/15": "iso8859-15",
     "UNICODE UTF-8": "utf-8",
 }
-_VERSIONS: Final = ("2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7")
+_VERSIONS: Final = ("2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.8")
 # Versions whose ORU^R01 definition (as hl7apy, leukoflag's strict mode, reads it) requires OBX-4
 # and ORC-7/OBR-27 (quantity/timing): the builder fills them there so the message stays valid.
 _SUB_ID_REQUIRED: Final = frozenset({"2.3.1", "2.7"})
 _TIMING_REQUIRED: Final = frozenset({"2.3"})
+_BEFORE_OBX23: Final = frozenset({"2.3", "2.3.1", "2.4", "2.5"})
 _LINE_ENDINGS: Final = ("\r", "\n", "\r\n")
 
 # --------------------------------------------------------------------------- HL7 v2 encoding
@@ -514,7 +515,7 @@ class _MessageContext:
         fields[13] = v2_time(observed)  # OBX-14
         if self.has_spm:  # OBX-19 date/time of the analysis exists from v2.5
             fields[18] = v2_time(after(observed, ANALYZED_AFTER))
-        if self.version in ("2.5.1", "2.6", "2.7"):  # OBX-23 exists from v2.5.1
+        if self.version not in _BEFORE_OBX23:  # OBX-23 exists from v2.5.1
             fields.extend(["", "", "", enc.composite(self.performing_lab)])  # OBX-23
         return [enc.segment("OBX", fields), *self._notes(spec.notes)]
 
