@@ -388,3 +388,26 @@ def test_a_batch_cut_short_keeps_its_messages_and_rejects_its_trailer() -> None:
         "batch trailer BTS-1 counts 2 messages but the batch held 1; 1 message missing"
     )
     assert [i.code for i in conversion.issues if i.severity is Severity.ERROR] == ["input.rejected"]
+
+
+def test_a_file_missing_a_batch_keeps_its_messages_and_rejects_its_trailer() -> None:
+    data = (
+        b"FHS|^~\\&|HEMLAB|LAKESIDE\r"
+        b"BHS|^~\\&|HEMLAB\r"
+        + CBC.encode()
+        + b"BTS|1\r"
+        + b"BHS|^~\\&|HEMLAB\r"
+        + SECOND.encode()
+        + b"BTS|1\r"
+        + b"FTS|3\r"
+    )
+    conversion = leukoflag.convert(data)
+    assert len(conversion.bundles) == 2
+    (rejected,) = conversion.rejected
+    assert len(conversion.bundles) + len(conversion.rejected) == 3
+    assert rejected.location == "MSG[3]"
+    assert rejected.raw == b"FTS|3"
+    assert rejected.reason.startswith(
+        "file trailer FTS-1 counts 3 batches but the file held 2; 1 batch missing"
+    )
+    assert [i.code for i in conversion.issues if i.severity is Severity.ERROR] == ["input.rejected"]

@@ -101,3 +101,25 @@ def test_a_batch_cut_short_is_rejected_alike_with_two_jobs(
     report = json.loads((tmp_path / "report-1.json").read_bytes())
     assert json.loads((tmp_path / "report-2.json").read_bytes()) == report
     assert '"input.rejected": 1' in (tmp_path / "report-1.json").read_text(encoding="utf-8")
+
+
+def test_a_file_missing_a_batch_is_rejected_alike_with_two_jobs(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    first = batch(oru("LOST-0", mrn="MRN410000"), oru("LOST-1", mrn="MRN410001"))
+    second = batch(oru("LOST-2", mrn="MRN410002"))
+    # Two single-batch files joined as one: FTS-1 says 3 batches, the file now holds 2.
+    head, _, first_batch = first.partition(b"BHS|")
+    joined = head + b"BHS|" + first_batch.replace(b"FTS|1\r", b"")
+    joined += second[second.index(b"BHS|") :].replace(b"FTS|1\r", b"FTS|3\r")
+    (tmp_path / "lost.hl7").write_bytes(joined)
+    for jobs in ("1", "2"):
+        done = leukoflag(
+            "convert", tmp_path / "lost.hl7", "-q", "-j", jobs, "--report", f"report-{jobs}.json"
+        )
+        assert done.returncode == 1
+        assert done.stdout.count(b"\n") == 3  # the three messages that arrived, converted
+        assert b"FTS-1 counts 3 batches but the file held 2; 1 batch missing" in done.stderr
+    report = json.loads((tmp_path / "report-1.json").read_bytes())
+    assert json.loads((tmp_path / "report-2.json").read_bytes()) == report
+    assert '"input.rejected": 1' in (tmp_path / "report-1.json").read_text(encoding="utf-8")

@@ -157,6 +157,147 @@ def test_utf16_batch_cut_short_is_rejected_in_its_own_encoding() -> None:
     assert (trailer.expected, trailer.found) == (2, 1)
 
 
+def test_file_missing_a_whole_batch_ends_with_a_rejected_file_trailer() -> None:
+    # FTS-1 says three batches; the second of them never arrived, its neighbours are whole.
+    data = (
+        FILE_HEADER
+        + BATCH_HEADER
+        + CBC
+        + "BTS|1\r"
+        + BATCH_HEADER
+        + SECOND
+        + "BTS|1\r"
+        + "FTS|3|end of file\r"
+    ).encode()
+    chunks = split(data)
+    assert control_ids(chunks[:2]) == ["RS24-000117", "RS24-000118"]
+    trailer = chunks[2]
+    assert isinstance(trailer, _framing.FileTrailer)
+    assert (bytes(trailer), trailer.expected, trailer.found, trailer.bare) == (
+        b"FTS|3|end of file",
+        3,
+        2,
+        False,
+    )
+    rejected = reject(trailer)
+    assert rejected.reason == (
+        "file trailer FTS-1 counts 3 batches but the file held 2; 1 batch missing: a whole "
+        "batch was lost (the messages read are converted)"
+    )
+    assert rejected.raw == b"FTS|3|end of file"
+
+
+def test_file_trailer_counting_the_batches_held_or_fewer_is_not_reported() -> None:
+    two_batches = FILE_HEADER + BATCH_HEADER + CBC + "BTS|1\r" + BATCH_HEADER + SECOND + "BTS|1\r"
+    for trailer in ("FTS|2\r", "FTS|1\r", "FTS|0\r", "FTS|02\r"):
+        chunks = split((two_batches + trailer).encode())
+        assert control_ids(chunks) == ["RS24-000117", "RS24-000118"], trailer
+
+
+def test_both_trailers_of_a_cut_file_are_rejected_in_order() -> None:
+    data = (FILE_HEADER + BATCH_HEADER + CBC + "BTS|2\rFTS|2\r").encode()
+    message, batch_trailer, file_trailer = split(data)
+    assert control_ids([message]) == ["RS24-000117"]
+    assert type(batch_trailer) is _framing.BatchTrailer
+    assert (batch_trailer.expected, batch_trailer.found) == (2, 1)
+    assert type(file_trailer) is _framing.FileTrailer
+    assert (file_trailer.expected, file_trailer.found) == (2, 1)
+    assert reject(file_trailer).reason.startswith(
+        "file trailer FTS-1 counts 2 batches but the file held 1; 1 batch missing"
+    )
+
+
+def test_file_without_batch_headers_tolerates_a_count_of_its_messages() -> None:
+    # No BHS: senders write 0, 1 (the implicit batch) or the number of messages in FTS-1.
+    bare = FILE_HEADER + CBC + SECOND
+    for trailer in ("FTS|0\r", "FTS|1\r", "FTS|2\r", "BTS|2\rFTS|1\r"):
+        chunks = split((bare + trailer).encode())
+        assert control_ids(chunks) == ["RS24-000117", "RS24-000118"], trailer
+    chunks = split((bare + "FTS|5\r").encode())
+    trailer = chunks[2]
+    assert isinstance(trailer, _framing.FileTrailer)
+    assert (trailer.expected, trailer.found, trailer.bare) == (5, 2, True)
+    assert reject(trailer).reason == (
+        "file trailer FTS-1 counts 5 batches but the file held 2 messages and no batch header "
+        "(BHS); 3 missing, batches or messages however the sender counted: part of the file "
+        "was lost (the messages read are converted)"
+    )
+
+
+def test_batch_header_without_trailer_still_counts_as_a_batch() -> None:
+    # The first batch has no BTS: the next BHS starts the second batch all the same.
+    head = FILE_HEADER + BATCH_HEADER + CBC + BATCH_HEADER + SECOND + "BTS|1\r"
+    assert control_ids(split((head + "FTS|2\r").encode())) == ["RS24-000117", "RS24-000118"]
+    trailer = split((head + "FTS|3\r").encode())[2]
+    assert isinstance(trailer, _framing.FileTrailer)
+    assert (trailer.expected, trailer.found) == (3, 2)
+
+
+def test_file_trailer_without_file_header_counts_from_the_start_or_the_last_file() -> None:
+    alone = (BATCH_HEADER + CBC + "BTS|1\rFTS|2\r").encode()
+    trailer = split(alone)[1]
+    assert isinstance(trailer, _framing.FileTrailer)
+    assert (trailer.expected, trailer.found) == (2, 1)
+    # Two files one after the other (cat): each FTS counts its own file's batches only.
+    first = FILE_HEADER + BATCH_HEADER + CBC + "BTS|1\rFTS|1\r"
+    second = BATCH_HEADER + SECOND + "BTS|1\r" + BATCH_HEADER + THIRD + "BTS|1\rFTS|3\r"
+    chunks = split((first + second).encode())
+    assert control_ids(chunks[:3]) == ["RS24-000117", "RS24-000118", "RS24-000119"]
+    trailer = chunks[3]
+    assert isinstance(trailer, _framing.FileTrailer)
+    assert (trailer.expected, trailer.found) == (3, 2)
+
+
+def test_trailer_counts_that_are_not_numbers_are_not_checked() -> None:
+    for count in ("", " ", "two", "-1", "1.0", "+3", "\uff13", "9" * 5000):
+        file_trailer = (FILE_HEADER + BATCH_HEADER + CBC + f"BTS|1\rFTS|{count}\r").encode()
+        assert split(file_trailer) == [CBC.encode()], count[:10]
+        batch_trailer = (BATCH_HEADER + CBC + f"BTS|{count}\r").encode()
+        assert split(batch_trailer) == [CBC.encode()], count[:10]
+    assert split((FILE_HEADER + BATCH_HEADER + CBC + "BTS|1\rFTS\r").encode()) == [CBC.encode()]
+
+
+def test_trailers_inside_mllp_frames_are_checked() -> None:
+    # A whole batch in one frame: the end block follows the count directly.
+    one_frame = ("\x0b" + BATCH_HEADER + CBC + "BTS|2\x1c\r").encode()
+    message, trailer = split(one_frame)
+    assert control_ids([message]) == ["RS24-000117"]
+    assert isinstance(trailer, _framing.BatchTrailer)
+    assert (bytes(trailer), trailer.expected, trailer.found) == (b"BTS|2", 2, 1)
+    # Envelope lines in frames of their own around one frame per message.
+    framed = (
+        f"\x0b{FILE_HEADER}{BATCH_HEADER}\x1c\r"
+        f"\x0b{CBC}\x1c\r"
+        f"\x0b{SECOND}\x1c\r"
+        "\x0bBTS|2\rFTS|3\x1c\r"
+    ).encode()
+    chunks = split(framed)
+    assert control_ids(chunks[:2]) == ["RS24-000117", "RS24-000118"]
+    trailer = chunks[2]
+    assert isinstance(trailer, _framing.FileTrailer)
+    assert (bytes(trailer), trailer.expected, trailer.found) == (b"FTS|3", 3, 1)
+    assert len(chunks) == 3
+
+
+def test_file_trailer_travels_to_worker_processes_with_its_counts() -> None:
+    for bare in (False, True):
+        trailer = _framing.FileTrailer(b"FTS|4", 4, 3, bare)
+        copied = pickle.loads(pickle.dumps(trailer))
+        assert type(copied) is _framing.FileTrailer
+        assert (bytes(copied), copied.expected, copied.found, copied.bare) == (b"FTS|4", 4, 3, bare)
+        assert copied.reason == trailer.reason
+
+
+def test_utf16_file_missing_a_batch_is_rejected_in_its_own_encoding() -> None:
+    data = ("\ufeff" + FILE_HEADER + BATCH_HEADER + CBC + "BTS|1\rFTS|2\r").encode("utf-16-le")
+    chunks = split(data)
+    assert len(chunks) == 2
+    trailer = chunks[1]
+    assert isinstance(trailer, _framing.FileTrailer)
+    assert bytes(trailer).decode("utf-16") == "FTS|2"
+    assert (trailer.expected, trailer.found, trailer.bare) == (2, 1, False)
+
+
 def test_junk_before_first_msh_is_its_own_rejected_chunk() -> None:
     data = b"Exported by LabBridge 4.2 on 2026-11-24\r\n" + CBC.encode()
     junk, first = split(data)

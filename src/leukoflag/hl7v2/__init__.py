@@ -6,7 +6,9 @@ Contract used by :mod:`leukoflag.api`:
   envelopes removed, one chunk per MSH; leading garbage or a segment before MSH is yielded as its
   own chunk so that it can be rejected; a batch trailer whose BTS-1 count is more than the
   messages its batch held is yielded after them as a ``BatchTrailer``, a ``bytes`` that
-  ``read_message`` rejects with both counts). Streams: memory stays flat for any input size.
+  ``read_message`` rejects with both counts, and a file trailer whose FTS-1 count is more than
+  the batches its file held as a ``FileTrailer``, a ``BatchTrailer`` rejected the same way).
+  Streams: memory stays flat for any input size.
 * ``split_bytes(data)`` — the same chunks for content already in memory, without copying it.
 * ``read_message(raw, index=, source=, settings=)`` — one ``Message`` or one ``Rejected``.
 * ``validate_structure(raw, settings=)`` — hl7apy structure check for ``Settings(strict=True)``;
@@ -20,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from leukoflag.hl7v2._framing import BatchTrailer
+from leukoflag.hl7v2._framing import BatchTrailer, FileTrailer
 from leukoflag.hl7v2._framing import split_bytes as _split_bytes
 from leukoflag.hl7v2._framing import split_stream as _split_stream
 from leukoflag.hl7v2._read import read_message as _read_message
@@ -29,6 +31,7 @@ from leukoflag.settings import Settings
 
 __all__ = [
     "BatchTrailer",
+    "FileTrailer",
     "read_message",
     "split_bytes",
     "split_stream",
@@ -59,7 +62,7 @@ def read_message(
     """
     if isinstance(raw, str):
         data = raw.encode("utf-8")
-    else:  # a BatchTrailer stays one: its counts are the reason it is rejected
+    else:  # a BatchTrailer (or FileTrailer) stays one: its counts are the reason
         data = raw if isinstance(raw, BatchTrailer) else bytes(raw)
     try:
         return _read_message(data, index=index, source=source, settings=settings)

@@ -4,7 +4,9 @@ Boundaries: an MSH segment at the start of a line starts a message; MLLP blocks
 (0x0B … 0x1C 0x0D) start and end one; FHS/BHS/BTS/FTS batch envelope lines end one and are
 dropped (v2.5.1 ch. 2.10.3: each MSH inside a batch is its own message). A batch trailer whose
 message count (BTS-1) is more than the messages its batch held is yielded as a
-:class:`BatchTrailer` chunk after them, so that the missing messages do not vanish unseen.
+:class:`BatchTrailer` chunk after them, and a file trailer whose batch count (FTS-1) is more
+than the batches its file held as a :class:`FileTrailer`, so that what went missing does not
+vanish unseen.
 Lines end with CR, LF or CRLF. Text before the first MSH, or after an MLLP end block or a batch
 trailer and before the next MSH, is yielded as its own chunk, so the reader rejects it with a
 reason. A frame cut before its end block is yielded with its 0x0B start byte, so the reader
@@ -16,11 +18,11 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterator
 from itertools import chain
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 from leukoflag.detect import wide_encoding
 
-__all__ = ["BatchTrailer", "split_bytes", "split_stream"]
+__all__ = ["BatchTrailer", "FileTrailer", "split_bytes", "split_stream"]
 
 BLOCK_SIZE = 1 << 20
 _START = 0x0B
@@ -31,6 +33,8 @@ _MARKER_TOKENS = {b"MSH": 0, **dict.fromkeys(_ENVELOPE, 1)}
 _LINE_MARKERS = frozenset({*_MARKER_TOKENS, _BOM_UTF8})
 _LINE_STARTS_TO_CR = bytes.maketrans(b"\n\x0b\x1c", b"\r\r\r")
 _BLANK = b" \t\r\n"
+# A count with more digits than this is no count a sender meant (and int() refuses 4300+ digits).
+_COUNT_DIGITS = 18
 
 
 class BatchTrailer(bytes):
@@ -44,12 +48,12 @@ class BatchTrailer(bytes):
     expected: int
     found: int
 
-    def __new__(cls, line: bytes, expected: int, found: int) -> BatchTrailer:
+    def __new__(cls, line: bytes, expected: int, found: int) -> Self:
         made = super().__new__(cls, line)
         made.expected, made.found = expected, found
         return made
 
-    def __reduce__(self) -> tuple[type[BatchTrailer], tuple[bytes, int, int]]:
+    def __reduce__(self) -> tuple[type[BatchTrailer], tuple[bytes | int | bool, ...]]:
         # --jobs sends chunks to worker processes: the counts travel with the bytes.
         return (BatchTrailer, (bytes(self), self.expected, self.found))
 
@@ -61,6 +65,48 @@ class BatchTrailer(bytes):
             f" but the batch held {self.found}; {missing} message{'s' if missing != 1 else ''} "
             "missing: the batch was cut short (the messages read are converted)"
         )
+
+
+class FileTrailer(BatchTrailer):
+    """A file trailer line (FTS) whose batch count, FTS-1 (``expected``), is more than the
+    batches its file held (``found``: BHS … BTS batches since the FHS, or since the start of the
+    input or the previous FTS when there is no FHS; messages or a BTS outside any BHS form a
+    batch of their own). A whole batch lost between its neighbours leaves no other trace.
+
+    ``bare``: the file held no BHS at all. Senders of such files write 0, 1 or the number of
+    messages in FTS-1, so ``found`` is then the number of messages, and only a count above both
+    it and the implicit batch is reported."""
+
+    bare: bool
+
+    def __new__(cls, line: bytes, expected: int, found: int, bare: bool = False) -> Self:
+        made = super().__new__(cls, line, expected, found)
+        made.bare = bare
+        return made
+
+    def __reduce__(self) -> tuple[type[BatchTrailer], tuple[bytes | int | bool, ...]]:
+        # As BatchTrailer's, with ``bare``.
+        return (FileTrailer, (bytes(self), self.expected, self.found, self.bare))
+
+    @property
+    def reason(self) -> str:
+        missing = self.expected - self.found
+        counted = f"file trailer FTS-1 counts {_plural(self.expected, 'batch', 'batches')}"
+        if self.bare:
+            return (
+                f"{counted} but the file held {_plural(self.found, 'message', 'messages')} and "
+                f"no batch header (BHS); {missing} missing, batches or messages however the "
+                "sender counted: part of the file was lost (the messages read are converted)"
+            )
+        return (
+            f"{counted} but the file held {self.found}; "
+            f"{_plural(missing, 'batch', 'batches')} missing: a whole batch was lost (the "
+            "messages read are converted)"
+        )
+
+
+def _plural(count: int, one: str, more: str) -> str:
+    return f"{count} {one if count == 1 else more}"
 
 
 def split_stream(stream: BinaryIO, block_size: int = BLOCK_SIZE) -> Iterator[bytes]:
@@ -129,7 +175,9 @@ def _split_wide(first: bytes, blocks: Iterator[bytes], codec: str) -> Iterator[b
 
     for chunk in _Splitter().feed_blocks(transcoded()):
         recoded = chunk.decode("utf-8").encode(codec)
-        if isinstance(chunk, BatchTrailer):
+        if isinstance(chunk, FileTrailer):
+            recoded = FileTrailer(recoded, chunk.expected, chunk.found, chunk.bare)
+        elif isinstance(chunk, BatchTrailer):
             recoded = BatchTrailer(recoded, chunk.expected, chunk.found)
         yield recoded
 
@@ -137,13 +185,30 @@ def _split_wide(first: bytes, blocks: Iterator[bytes], codec: str) -> Iterator[b
 class _Splitter:
     """The splitting state machine over complete lines."""
 
-    __slots__ = ("batch_messages", "in_frame", "kind", "parts")
+    __slots__ = (
+        "batch_messages",
+        "batch_open",
+        "file_batches",
+        "file_has_bhs",
+        "file_messages",
+        "in_frame",
+        "kind",
+        "parts",
+    )
 
     def __init__(self) -> None:
         self.parts: list[bytes] = []
         self.kind = ""  # "", "message" or "junk"
         self.in_frame = False
         self.batch_messages = 0  # MSH segments since the last BHS or FHS (or the start)
+        self._new_file()
+
+    def _new_file(self) -> None:
+        """Start counting the batches of a file (at the start, an FHS or after an FTS)."""
+        self.file_batches = 0  # batches since then: BHS, or messages/BTS outside any BHS
+        self.file_messages = 0
+        self.file_has_bhs = False
+        self.batch_open = False  # a BHS, or a message outside any BHS, not yet closed by BTS
 
     def feed_blocks(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
         pending: list[bytes] = []
@@ -185,27 +250,48 @@ class _Splitter:
             elif token == 0:  # MSH
                 self.kind = "message"
                 self.batch_messages += 1
+                self.file_messages += 1
+                if not self.batch_open:  # a message outside any BHS: a batch of its own
+                    self.file_batches += 1
+                    self.batch_open = True
                 position = at
             else:  # a batch envelope line: ends the message, dropped
                 position = _line_end(region, at)
-                envelope = region[at : at + 3]
-                if envelope in (b"BHS", b"FHS"):
-                    self.batch_messages = 0
-                elif envelope == b"BTS":
-                    trailer = self._checked_trailer(region[at:position].rstrip(_BLANK))
-                    if trailer is not None:
-                        yield trailer
+                trailer = self._envelope(region[at:position].rstrip(_BLANK))
+                if trailer is not None:
+                    yield trailer
         self._add(region[position:])
 
-    def _checked_trailer(self, line: bytes) -> BatchTrailer | None:
-        """``line`` (a BTS) as a :class:`BatchTrailer` when its BTS-1 count is more than the
-        messages its batch held; None when none is missing or BTS-1 is not a count."""
-        found, self.batch_messages = self.batch_messages, 0
-        fields = line.split(line[3:4]) if len(line) > 3 else [line]
-        count = fields[1].strip() if len(fields) > 1 else b""
-        if not count.isdigit() or int(count) <= found:
-            return None
-        return BatchTrailer(line, int(count), found)
+    def _envelope(self, line: bytes) -> BatchTrailer | None:
+        """Count an envelope line (FHS, BHS, BTS or FTS); a trailer whose count is more than
+        what arrived is returned to be yielded."""
+        envelope = line[:3]
+        if envelope == b"BHS":
+            self.batch_messages = 0
+            self.file_batches += 1
+            self.file_has_bhs = self.batch_open = True
+        elif envelope == b"BTS":
+            found, self.batch_messages = self.batch_messages, 0
+            if not self.batch_open:  # a BTS with neither BHS nor messages before it
+                self.file_batches += 1
+            self.batch_open = False
+            count = _count(line)
+            if count is not None and count > found:
+                return BatchTrailer(line, count, found)
+        elif envelope == b"FTS":
+            count = _count(line)
+            bare = not self.file_has_bhs
+            found = self.file_messages if bare else self.file_batches
+            # Without BHS, FTS-1 may count the one implicit batch or the messages themselves.
+            most = max(found, self.file_batches)
+            self.batch_messages = 0
+            self._new_file()
+            if count is not None and count > most:
+                return FileTrailer(line, count, found, bare)
+        else:  # FHS
+            self.batch_messages = 0
+            self._new_file()
+        return None
 
     def _add(self, data: bytes) -> None:
         if not data:
@@ -265,6 +351,21 @@ def _boundaries(region: bytes) -> list[tuple[int, int]]:
     return found
 
 
+def _count(line: bytes) -> int | None:
+    """The count in field 1 of a trailer line (BTS-1, FTS-1); None when it is empty or not a
+    number (not checked)."""
+    fields = line.split(line[3:4]) if len(line) > 3 else [line]
+    count = fields[1].strip() if len(fields) > 1 else b""
+    if not count.isdigit() or len(count.lstrip(b"0")) > _COUNT_DIGITS:
+        return None
+    return int(count)
+
+
 def _line_end(region: bytes, at: int) -> int:
+    """Where the envelope line at ``at`` ends: after its CR or LF, or at an MLLP end block
+    (0x1C, left for the splitter: the frame ends there)."""
+    block_end = region.find(b"\x1c", at)
     ends = [i for i in (region.find(b"\r", at), region.find(b"\n", at)) if i >= 0]
+    if block_end >= 0 and (not ends or block_end < min(ends)):
+        return block_end
     return min(ends) + 1 if ends else len(region)

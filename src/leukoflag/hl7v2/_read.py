@@ -130,7 +130,7 @@ _SEVERITY = {
 def read_message(raw: bytes, *, index: int, source: str, settings: Settings) -> Message | Rejected:
     """Read one message (see the module docstring); never raises for bad input."""
     location = f"MSG[{index}]"
-    if isinstance(raw, BatchTrailer):  # messages missing from a batch (see _framing)
+    if isinstance(raw, BatchTrailer):  # messages or batches missing (FileTrailer too; _framing)
         return Rejected(index, source, raw.reason, bytes(raw), location)
     decoded_message = decode_message(raw, settings.fallback_charset, location)
     if isinstance(decoded_message, str):
