@@ -389,7 +389,7 @@ class Message:
     message_type: str = ""  # MSH-9 as "ORU^R01^ORU_R01"
     processing_id: str = ""  # MSH-11
     version: str = ""  # MSH-12
-    charset: str = ""  # MSH-18 as sent ("" when absent)
+    charset: str = ""  # MSH-18 repetition 1; all of MSH-18 when ISO 2022 switches sets
     groups: tuple[PatientResult, ...] = ()
     issues: tuple[Issue, ...] = ()
 

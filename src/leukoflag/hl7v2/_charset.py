@@ -1,13 +1,18 @@
 """Raw message bytes → text: MLLP frame, byte-order mark, MSH-18 character set, fallback.
 
-MSH-18 names the character set of the whole message (v2.5.1 ch. 2.15.9.18, table 0211); only
-its first repetition applies to the message text. Without MSH-18 the message is read as UTF-8
-(ASCII is a subset) and, when that fails, with ``Settings.fallback_charset`` and an Issue; a
-wrong MSH-18 gets the same treatment. A byte-order mark wins over MSH-18.
+MSH-18 names the character set of the whole message (v2.5.1 ch. 2.15.9.18, table 0211): its
+first repetition is the default set. Further repetitions announce the sets that ISO 2022 escape
+sequences switch to (MSH-20 "ISO 2022-1994" or empty; v2.5.1 ch. 2.15.9.20); such a message is
+decoded whole by the stdlib ISO 2022 codec covering those sets *before* it is split, because a
+two-byte character may hold bytes equal to the delimiters (JIS X 0208 奥 is 0x31 0x7C, "1|").
+Without MSH-18 the message is read as UTF-8 (ASCII is a subset) and, when that fails, with
+``Settings.fallback_charset`` and an Issue; a wrong MSH-18 gets the same treatment. A byte-order
+mark wins over MSH-18.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from leukoflag.detect import wide_encoding
@@ -22,6 +27,24 @@ _END_BLOCK = b"\x1c"
 _BOM_UTF8 = b"\xef\xbb\xbf"
 _WIDE = ("utf-16", "utf-32")
 _SINGLE_BYTE_EXEMPT = frozenset({"utf-8", "ascii", "utf-16", "utf-32"})
+_ESC = b"\x1b"
+# An ISO 2022 designation: ESC, intermediate bytes 0x20-0x2F, a final byte 0x30-0x7E.
+_DESIGNATION = re.compile(rb"\x1b([\x20-\x2f]+[\x30-\x7e])")
+# Designations (ISO-IR registry; RFC 1468, 1554, 1557) → the table 0211 name of their set.
+_DESIGNATED = {
+    b"(B": "ASCII",
+    b"(J": "ISO IR14",
+    b"$@": "ISO IR87",  # JIS C 6226-1978, the first edition of JIS X 0208
+    b"$B": "ISO IR87",
+    b"$(B": "ISO IR87",
+    b"$(D": "ISO IR159",
+    b"$(C": "KS X 1001",
+    b"$)C": "KS X 1001",
+}
+# From a designation of anything but ASCII to the next escape: text whose bytes may equal the
+# delimiters, hidden while MSH-18 and MSH-20 are looked for in the undecoded header.
+_SHIFTED = re.compile("\x1b(?!\\(B)[\x20-\x2f]+[\x30-\x7e][^\x1b]*")
+_SWITCHING_SCHEMES = frozenset({"", "ISO 2022-1994"})
 
 
 @dataclass(slots=True)
@@ -59,11 +82,98 @@ def decode_message(raw: bytes, fallback: str, location: str) -> Decoded | str:
     delimiters = read_delimiters(header)
     if isinstance(delimiters, str):
         return delimiters
-    declared = _declared_charset(header, delimiters.field, delimiters.repetition)
+    fields = (_SHIFTED.sub("", header) if "\x1b" in header else header).split(delimiters.field)
+    # fields[0] is "MSH", fields[1] MSH-2: MSH-n is fields[n - 1].
+    charsets = fields[17] if len(fields) > 17 else ""
+    declared = charsets.split(delimiters.repetition)[0].strip()
     issues: list[Issue] = []
     where = f"{location}/MSH[1]-18"
+    switched = None
+    # Cheap tests first: most messages name one set that is not an ISO 2022 one, without ESC.
+    if not bom_codec and (
+        _ESC in data
+        or delimiters.repetition in charsets
+        or declared.upper() in load_tables().iso2022_only
+    ):
+        names = charsets.split(delimiters.repetition)
+        scheme = fields[19].split(delimiters.component)[0] if len(fields) > 19 else ""
+        switched = _switching(data, names, scheme, fallback, where, issues)
+    if switched is not None:
+        return Decoded(*switched, declared, issues)
     text, codec = _decode(data, declared, bom_codec, fallback, where, issues)
     return Decoded(text, codec, declared, issues)
+
+
+def _switching(  # noqa: PLR0917 - one call site, every argument is needed
+    data: bytes, names: list[str], scheme: str, fallback: str, where: str, issues: list[Issue]
+) -> tuple[str, str] | None:
+    """The message decoded by the ISO 2022 codec covering the sets MSH-18 announces and the
+    sets its escape sequences switch to, with the codec; None when it does not switch sets (or
+    cannot be decoded faithfully: then with an Issue), for the ordinary reading."""
+    tables = load_tables()
+    default = names[0].strip().upper() or "ASCII"
+    announced = {default, *(n.strip().upper() for n in names[1:] if n.strip())}
+    switches = len(announced) > 1 or not announced.isdisjoint(tables.iso2022_only)
+    found = _DESIGNATION.findall(data) if _ESC in data else []
+    used = {_DESIGNATED.get(m, _escape_text(m)) for m in found}
+    if not switches and (used <= {"ASCII"} or not data.isascii()):
+        return None  # one set, no switching in the text: the ordinary reading
+    shown = "~".join(n.strip() for n in names)
+    if switches and scheme.strip().upper() not in _SWITCHING_SCHEMES:
+        how = (
+            "escape sequences \\C..\\ and \\M..\\ (HL7 2.3 scheme)"
+            if scheme.strip() == "2.3"
+            else f"{scheme.strip()!r} (not an HL7 table 0356 scheme)"
+        )
+        issues.append(_unsupported(where, f"MSH-20 switches the sets of {shown!r} by {how}"))
+        return None
+    # Undeclared switching in seven-bit text: the label's set is read as ASCII, its subset.
+    needed = (announced if switches else {"ASCII"}) | used
+    rows = [row for row in tables.iso2022 if needed <= row.sets]
+    if not rows:
+        missing = sorted(needed - frozenset().union(*(row.sets for row in tables.iso2022)))
+        subject = (
+            f"MSH-18 {shown!r} with ISO 2022 switching"
+            if switches
+            else f"escape sequences in a message whose MSH-18 is {shown!r}"
+        )
+        sets = ", ".join(missing) or "these sets together"
+        issues.append(_unsupported(where, f"{subject}: no codec decodes {sets}"))
+        return None
+    for row in rows:
+        try:
+            text = data.decode(row.codec)
+        except UnicodeDecodeError:
+            continue
+        undeclared = sorted(used - announced - {"ASCII", "ISO IR6"})
+        if undeclared:
+            issues.append(
+                Issue(
+                    Severity.WARNING,
+                    "hl7v2.charset-switching-undeclared",
+                    where,
+                    f"escape sequences switch to {', '.join(undeclared)}, which MSH-18 "
+                    f"{shown!r} does not announce: read as {row.codec}",
+                )
+            )
+        return text, row.codec
+    why = f"the message is not valid {shown!r} ({rows[0].codec})"
+    return _strict_or_fallback(data, rows[0].codec, fallback, where, issues, why=why)
+
+
+def _escape_text(designation: bytes) -> str:
+    """A designation no codec row names, as text for an Issue (``ESC $ A``)."""
+    return "ESC " + " ".join(designation.decode("ascii"))
+
+
+def _unsupported(where: str, why: str) -> Issue:
+    return Issue(
+        Severity.WARNING,
+        "hl7v2.charset-switching-unsupported",
+        where,
+        f"{why}; read without switching, escape sequences kept in the text, and fields may be "
+        "cut where a two-byte character holds a delimiter byte",
+    )
 
 
 def _line_end(data: bytes) -> int:

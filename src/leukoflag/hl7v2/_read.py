@@ -84,9 +84,10 @@ _EMPTY_CONCEPT = Concept()
 _OBSERVATION_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0936"
 
 # Fields each mapped segment carries into the model (MSH numbered as in the standard: MSH-1 is
-# the field separator). Every other populated field is an hl7v2.field-unmapped Issue.
+# the field separator; MSH-20, the character set switching scheme, is read by the decoder).
+# Every other populated field is an hl7v2.field-unmapped Issue.
 _CARRIED = {
-    "MSH": frozenset({1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 18}),
+    "MSH": frozenset({1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 18, 20}),
     "PID": frozenset({1, 2, 3, 4, 5, 7, 8}),
     "PV1": frozenset({1, 2, 3, 7, 19}),
     "ORC": frozenset({1, 2, 3, 4, 12}),
@@ -477,7 +478,10 @@ class _Reader:
             message_type=message_type,
             processing_id=msh[11].split(d.component)[0].strip(),
             version=msh[12].split(d.component)[0].strip(),
-            charset=msh[18].split(d.repetition)[0].strip(),
+            # MSH-18's default set; all of it when escape sequences switch to the others.
+            charset=msh[18].strip()
+            if self.codec.startswith("iso2022")
+            else msh[18].split(d.repetition)[0].strip(),
             groups=tuple([g.build() for g in self.groups]),
             issues=tuple(self.issues),
         )

@@ -24,6 +24,7 @@ __all__ = [
     "CodingSystemRow",
     "GenderRow",
     "InterpretationRow",
+    "Iso2022Row",
     "MessageTypeRow",
     "ReportStatusRow",
     "ResultStatusRow",
@@ -127,6 +128,15 @@ class CharsetRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Iso2022Row:
+    """Table 0211 sets (MSH-18 names, upper-cased) that one ISO 2022 codec decodes together."""
+
+    sets: frozenset[str]
+    codec: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class CodingSystemRow:
     """Table 0396 coding system name → FHIR system URI."""
 
@@ -159,6 +169,8 @@ class Tables:
     control_words: frozenset[str]  # lower-cased
     message_types: Mapping[str, MessageTypeRow]
     charsets: Mapping[str, CharsetRow]
+    iso2022: tuple[Iso2022Row, ...]  # in the data file's order: narrowest codec first
+    iso2022_only: frozenset[str]  # names read only through ISO 2022 (not in ``charsets``)
     coding_systems: Mapping[str, CodingSystemRow]
 
 
@@ -181,6 +193,19 @@ def load_tables() -> Tables:
             _source(row, "control_specimen_types"),
         )
         for row in _rows(v2, "control_specimen_types")
+    )
+    named_charsets = _named(
+        CharsetRow(
+            _text(row, "name", "charset"),
+            _codec(row),
+            _flag(row, "standard", "charset"),
+            _source(row, "charset"),
+        )
+        for row in _rows(charsets, "charset")
+    )
+    iso2022 = tuple(
+        Iso2022Row(_sets(row), _codec(row), _source(row, "iso2022"))
+        for row in _rows(charsets, "iso2022")
     )
     return Tables(
         result_status=_keyed(
@@ -241,15 +266,9 @@ def load_tables() -> Tables:
             )
             for row in _rows(v2, "message_types")
         ),
-        charsets=_named(
-            CharsetRow(
-                _text(row, "name", "charset"),
-                _codec(row),
-                _flag(row, "standard", "charset"),
-                _source(row, "charset"),
-            )
-            for row in _rows(charsets, "charset")
-        ),
+        charsets=named_charsets,
+        iso2022=iso2022,
+        iso2022_only=frozenset().union(*(row.sets for row in iso2022)) - named_charsets.keys(),
         coding_systems=_named(
             CodingSystemRow(
                 _text(row, "name", "system"),
@@ -316,6 +335,13 @@ def _codec(row: dict[str, Any]) -> str:
     except LookupError:
         raise DataFileError(f"hl7v2 data charset: unknown Python codec {codec!r}") from None
     return codec
+
+
+def _sets(row: dict[str, Any]) -> frozenset[str]:
+    sets = row.get("sets")
+    if not isinstance(sets, list) or not sets or not all(isinstance(s, str) and s for s in sets):
+        raise DataFileError(f"hl7v2 data iso2022: row {row!r} needs a list of set names")
+    return frozenset(name.strip().upper() for name in sets)
 
 
 def _keyed(rows: Iterable[_Row]) -> Mapping[str, _Row]:
