@@ -185,6 +185,9 @@ def test_file_missing_a_whole_batch_ends_with_a_rejected_file_trailer() -> None:
         "batch was lost (the messages read are converted)"
     )
     assert rejected.raw == b"FTS|3|end of file"
+    # Read in blocks of a few bytes, the counts carry over from block to block.
+    assert [type(chunk) for chunk in split(data, block_size=7)] == [type(c) for c in chunks]
+    assert split(data, block_size=7) == chunks
 
 
 def test_file_trailer_counting_the_batches_held_or_fewer_is_not_reported() -> None:

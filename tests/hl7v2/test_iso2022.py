@@ -252,3 +252,8 @@ def test_escape_sequences_to_a_set_without_a_codec_row_keep_an_issue() -> None:
         "escape sequences in a message whose MSH-18 is 'UNICODE UTF-8': no codec decodes ESC $ A;"
     )
     assert read_message.groups[0].patient.family == "\x1b$ATU\x1b(B"  # type: ignore[union-attr]
+
+
+def test_strict_mode_checks_a_jis_message_after_decoding_it() -> None:
+    data = message(JIS_PID, OBR, WBC, msh=JIS_MSH).encode("iso2022_jp")
+    assert hl7v2.validate_structure(data, settings=leukoflag.Settings(strict=True)) == []
