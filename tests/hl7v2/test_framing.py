@@ -512,3 +512,12 @@ def test_one_plain_message_keeps_its_last_terminator_and_drops_trailing_blanks()
     assert list(hl7v2.split_bytes(body + b"\r\n\r\n  \n")) == [body + b"\r\n"]
     assert list(hl7v2.split_bytes(body + b"\n")) == [body + b"\n"]
     assert list(hl7v2.split_bytes(body)) == [body]
+
+
+def test_a_batch_without_bhs_after_a_whole_file_counts_from_its_fts() -> None:
+    # cat of a complete file and a headerless batch: the second BTS counts only its own message.
+    data = (FILE_HEADER + BATCH_HEADER + CBC + "BTS|1\rFTS|1\r" + SECOND + "BTS|1\r").encode()
+    assert control_ids(split(data)) == ["RS24-000117", "RS24-000118"]
+    trailer = split((FILE_HEADER + CBC + "FTS|1\r" + SECOND + "BTS|2\r").encode())[2]
+    assert isinstance(trailer, _framing.BatchTrailer)
+    assert (trailer.expected, trailer.found) == (2, 1)

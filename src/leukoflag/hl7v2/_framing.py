@@ -40,10 +40,11 @@ _COUNT_DIGITS = 18
 class BatchTrailer(bytes):
     """A batch trailer line (BTS) whose message count, BTS-1 (``expected``), is more than the
     messages its batch held (``found``: MSH segments since the BHS, or since the start of the
-    input or the FHS when there is no BHS). :func:`leukoflag.hl7v2.read_message` rejects it
-    with both counts: a batch cut short in transfer loses messages that no other chunk shows.
-    A count below the messages found loses nothing (some senders always write 0) and is not
-    reported."""
+    input, the FHS or the previous FTS when there is no BHS).
+    :func:`leukoflag.hl7v2.read_message` rejects it with both counts: a batch cut short in
+    transfer loses messages that no other chunk shows. A count below the messages found loses
+    nothing (some senders always write 0) and is not reported. :class:`FileTrailer` is its
+    subclass for the file trailer (FTS), rejected the same way."""
 
     expected: int
     found: int
