@@ -254,6 +254,40 @@ def test_wide_ndjson_is_read_line_by_line() -> None:
     ]
 
 
+def _outcomes_in_two_steps(data: bytes, settings: leukoflag.Settings) -> list[api.Outcome]:
+    """FHIR as ``--jobs`` converts it: split here, each line converted on its own."""
+    outcomes: list[api.Outcome] = []
+    for index, part in enumerate(api.split_fhir(io.BytesIO(data)), start=1):
+        if isinstance(part, fhir.Document):
+            outcomes.extend(api.convert_fhir_document(part, "feed.ndjson", settings))
+        else:
+            outcomes.append(api.convert_fhir_line(part, index, "feed.ndjson", settings))
+    return outcomes
+
+
+@pytest.mark.parametrize("codec", ["", "utf-8", "utf-16", "utf-32-be"])
+def test_fhir_lines_converted_one_by_one_give_the_streamed_outcomes(codec: str) -> None:
+    lines = [json.dumps(observation(value)) for value in (2.9, 6.4)]
+    lines[1:1] = ['{"resourceType": "Observation", "status": "fin', "", '{"patientId": "p-4"}']
+    text = "\r\n".join(lines) + "\r\n"
+    data = with_byte_order_mark(text, codec) if codec else text.encode()
+    settings = leukoflag.Settings(fhir_version="R5")
+    outcomes = _outcomes_in_two_steps(data, settings)
+    assert outcomes == list(api.iter_outcomes(io.BytesIO(data), settings, source="feed.ndjson"))
+    assert [o.index for o in outcomes] == [1, 2, 3, 4]
+    assert [o.rejected is None for o in outcomes] == [True, False, False, True]
+    assert [f.value_per_ul for o in outcomes for f in o.findings] == [Decimal(2900), 6400]
+
+
+def test_a_fhir_document_is_converted_whole_in_two_steps_too() -> None:
+    document = json.dumps([observation(1.7), observation(8.2)], indent=2).encode()
+    outcomes = _outcomes_in_two_steps(document, leukoflag.Settings())
+    assert outcomes == list(
+        api.iter_outcomes(io.BytesIO(document), leukoflag.Settings(), source="feed.ndjson")
+    )
+    assert [f.value_per_ul for o in outcomes for f in o.findings] == [Decimal(1700), 8200]
+
+
 def test_wide_text_that_is_neither_is_described_by_its_text() -> None:
     conversion = leukoflag.convert("patient,wbc\nBRANDVOLD,2.9\n".encode("utf-16"))
     (rejected,) = conversion.rejected

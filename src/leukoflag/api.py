@@ -123,10 +123,7 @@ def iter_outcomes(stream: BinaryIO, settings: Settings, *, source: str) -> Itera
     if kind == "hl7v2":
         yield from _v2_outcomes(hl7v2.split_stream(stream), settings, source)
     elif kind == "fhir":
-        codec = detect.wide_encoding(head)
-        if codec:  # UTF-16/32 JSON: the FHIR reader reads UTF-8
-            stream = cast("BinaryIO", io.BufferedReader(_Utf8Transcoder(stream, codec)))
-        yield from _fhir_outcomes(stream, settings, source)
+        yield from _fhir_outcomes(_utf8(stream, head), settings, source)
     else:
         yield from _unknown_outcomes(stream, source)
 
@@ -207,15 +204,39 @@ def convert_v2_message(raw: bytes, index: int, source: str, settings: Settings) 
 
 def _fhir_outcomes(stream: BinaryIO, settings: Settings, source: str) -> Iterator[Outcome]:
     for item in fhir.read_items(stream, source=source, settings=settings):
-        if isinstance(item, Rejected):
-            yield Outcome(item.index, source, None, item, issues=(_rejection_issue(item),))
-            continue
-        evaluations = evaluate_groups(item.groups, settings, fallback=None)
-        output, write_issues = fhir.flag_in_place(item, evaluations, settings)
-        issues = (*item.issues, *_evaluation_issues(evaluations), *write_issues)
-        yield _finished(
-            item.index, source, item.raw, item.location, output, evaluations, issues, settings
-        )
+        yield _fhir_outcome(item, source, settings)
+
+
+def split_fhir(stream: BinaryIO) -> Iterator[bytes | fhir.Document]:
+    """The items of a FHIR ``stream`` unparsed, read as :func:`iter_outcomes` reads them (UTF-16/32
+    transcoded to UTF-8): NDJSON lines or one document (see :func:`leukoflag.fhir.split_items`).
+    With :func:`convert_fhir_line` and :func:`convert_fhir_document`, the same outcomes."""
+    stream, head = _peekable(stream)
+    return fhir.split_items(_utf8(stream, head))
+
+
+def convert_fhir_line(raw: bytes, index: int, source: str, settings: Settings) -> Outcome:
+    """Read, evaluate and flag one NDJSON line (a picklable unit of work for --jobs)."""
+    return _fhir_outcome(fhir.read_line(raw, index=index, source=source), source, settings)
+
+
+def convert_fhir_document(
+    document: fhir.Document, source: str, settings: Settings
+) -> Iterator[Outcome]:
+    """The outcomes of a FHIR input that is one JSON document (a resource or an array)."""
+    for item in fhir.read_document(document, source=source):
+        yield _fhir_outcome(item, source, settings)
+
+
+def _fhir_outcome(item: fhir.FhirItem | Rejected, source: str, settings: Settings) -> Outcome:
+    if isinstance(item, Rejected):
+        return Outcome(item.index, source, None, item, issues=(_rejection_issue(item),))
+    evaluations = evaluate_groups(item.groups, settings, fallback=None)
+    output, write_issues = fhir.flag_in_place(item, evaluations, settings)
+    issues = (*item.issues, *_evaluation_issues(evaluations), *write_issues)
+    return _finished(
+        item.index, source, item.raw, item.location, output, evaluations, issues, settings
+    )
 
 
 def _finished(  # noqa: PLR0917 - one item's whole story, told once for both formats
@@ -308,6 +329,14 @@ class _Utf8Transcoder(io.RawIOBase):
         buffer[: len(chunk)] = chunk
         self._offset += len(chunk)
         return len(chunk)
+
+
+def _utf8(stream: BinaryIO, head: bytes) -> BinaryIO:
+    """``stream`` read as UTF-8: UTF-16/32 JSON is transcoded (the FHIR reader reads UTF-8)."""
+    codec = detect.wide_encoding(head)
+    if codec:
+        return cast("BinaryIO", io.BufferedReader(_Utf8Transcoder(stream, codec)))
+    return stream
 
 
 def _peekable(stream: BinaryIO, size: int = _HEAD) -> tuple[BinaryIO, bytes]:

@@ -352,3 +352,54 @@ def test_ndjson_whose_first_line_is_broken_still_reads_the_rest() -> None:
     assert first.reason.startswith("not valid JSON")
     assert isinstance(second, FhirItem)
     assert second.index == 2
+
+
+def _in_two_steps(data: bytes) -> list[FhirItem | Rejected]:
+    """What ``--jobs`` does: split in one place, read each part in another."""
+    items: list[FhirItem | Rejected] = []
+    for index, part in enumerate(fhir.split_items(io.BytesIO(data)), start=1):
+        if isinstance(part, fhir.Document):
+            items.extend(fhir.read_document(part, source="<test>"))
+        else:
+            items.append(fhir.read_line(part, index=index, source="<test>"))
+    return items
+
+
+_BULK = (INPUTS / "bulk-export.ndjson").read_bytes()
+_BULK_LINES = _BULK.splitlines()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(_BULK, id="ndjson-with-bad-lines"),
+        pytest.param(_BULK_LINES[1] + b"\n" + _BULK_LINES[0] + b"\n", id="broken-first-line"),
+        pytest.param(
+            b"\xef\xbb\xbf\r\n\r\n" + b"\r\n\r\n".join(_BULK_LINES) + b"\r\n", id="bom-crlf-blanks"
+        ),
+        pytest.param(b'{"resourceType": "Observation", oops}\n"status": "final"\n', id="not-json"),
+        pytest.param((INPUTS / "bundle-with-patient.json").read_bytes(), id="pretty-bundle"),
+        pytest.param(b"[" + b",".join(_BULK_LINES[i] for i in (0, 2, 5)) + b"]", id="array"),
+        pytest.param(b"\n  \n", id="blank"),
+    ],
+)
+def test_split_then_read_gives_exactly_what_read_items_gives(data: bytes) -> None:
+    assert _in_two_steps(data) == read(data)
+
+
+def test_split_items_yields_ndjson_lines_stripped_and_numbered_without_blanks() -> None:
+    data = b"\xef\xbb\xbf" + _BULK_LINES[1] + b"\r\n\r\n  " + _BULK_LINES[0] + b"\t\r\n"
+    assert list(fhir.split_items(io.BytesIO(data))) == [_BULK_LINES[1], _BULK_LINES[0]]
+    rejected = fhir.read_line(_BULK_LINES[1], index=1, source="feed.ndjson")
+    assert isinstance(rejected, Rejected)
+    assert (rejected.index, rejected.location) == (1, "ITEM[1]")
+    assert rejected.reason.startswith("not valid JSON")
+    item = fhir.read_line(_BULK_LINES[0], index=2, source="feed.ndjson")
+    assert isinstance(item, FhirItem)
+    assert (item.index, item.raw, item.resource["id"]) == (2, _BULK_LINES[0], "bulk-a1")
+
+
+def test_split_items_gives_a_document_whole() -> None:
+    data = (INPUTS / "bundle-with-patient.json").read_bytes()
+    (part,) = fhir.split_items(io.BytesIO(b"\n\n" + data))
+    assert part == fhir.Document(data)

@@ -6,6 +6,10 @@ Contract used by :mod:`leukoflag.api`:
   Issues found while writing.
 * ``read_items(stream, source=, settings=)`` — one ``FhirItem`` or ``Rejected`` per input item
   (a JSON document, an element of a JSON array, or an NDJSON line), streaming.
+* ``split_items(stream)``, ``read_line(raw, index=, source=)``, ``read_document(document,
+  source=)`` — the same in two steps, for ``--jobs``: the items of a stream unparsed (NDJSON
+  lines, or one ``Document``), then the items of one line or one document; ``read_items`` is
+  exactly their composition.
 * ``flag_in_place(item, evaluations, settings)`` — the item's resource with in-scope results
   normalized and interpreted, everything else unchanged; and the Issues found.
 * ``validate(resource, fhir_version)`` — fhir.resources check of the resource and of every
@@ -25,18 +29,22 @@ from typing import Any, BinaryIO
 from leukoflag.fhir._bindings import check_bindings
 from leukoflag.fhir._flag import flag_in_place as _flag_in_place
 from leukoflag.fhir._json import dumps, loads
-from leukoflag.fhir._read import FhirItem
+from leukoflag.fhir._read import Document, FhirItem, read_document, read_line, split_items
 from leukoflag.fhir._read import read_items as _read_items
 from leukoflag.fhir._write import write_bundle as _write_bundle
 from leukoflag.model import Evaluation, Issue, Message, Rejected
 from leukoflag.settings import Settings
 
 __all__ = [
+    "Document",
     "FhirItem",
     "dumps",
     "flag_in_place",
     "loads",
+    "read_document",
     "read_items",
+    "read_line",
+    "split_items",
     "validate",
     "write_bundle",
 ]

@@ -47,7 +47,15 @@ from leukoflag.model import (
     Value,
 )
 
-__all__ = ["FhirItem", "NodeRef", "read_items"]
+__all__ = [
+    "Document",
+    "FhirItem",
+    "NodeRef",
+    "read_document",
+    "read_items",
+    "read_line",
+    "split_items",
+]
 
 Path = tuple[str | int, ...]
 _BOM = b"\xef\xbb\xbf"
@@ -111,28 +119,45 @@ class _Malformed(Exception):  # noqa: N818 - an internal signal, never raised ou
 # --------------------------------------------------------------------------- stream → items
 
 
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A FHIR input that is not NDJSON: one JSON document (a resource, or an array of them),
+    as read (leading blank lines and a UTF-8 byte-order mark left out)."""
+
+    raw: bytes
+
+
+_UNPARSED: Any = object()  # a part not parsed while telling NDJSON from a document
+
+
 def read_items(stream: BinaryIO, *, source: str) -> Iterator[FhirItem | Rejected]:
     """One :class:`FhirItem` or :class:`Rejected` per item of ``stream``, in input order."""
-    lines = _Lines(stream)
-    first = lines.next_content()
-    if first is None:
-        return
-    stripped = first.strip()
-    if stripped.startswith(b"{"):
-        parsed = _reparse(stripped) if stripped.endswith(b"}") else None
-        # NDJSON: the first line is a whole object, or the next line is one (the first is then a
-        # broken line, not the start of a pretty-printed document, whose next line is a member)
-        whole = parsed is not None and not isinstance(parsed, ValueError)
-        if whole or _is_object_line(lines.peek_content()):
+    for index, (part, parsed) in enumerate(_parts(stream), start=1):
+        if isinstance(part, Document):
+            yield from read_document(part, source=source)
+        else:
             yield _item_or_reject(
-                _reparse(stripped) if parsed is None else parsed, stripped, 1, source
+                _reparse(part) if parsed is _UNPARSED else parsed, part, index, source
             )
-            index = 1
-            while (line := lines.next_content()) is not None:
-                index += 1
-                yield _item_from_bytes(line.strip(), index, source)
-            return
-    raw = first + lines.rest()
+
+
+def split_items(stream: BinaryIO) -> Iterator[bytes | Document]:
+    """The items of ``stream`` as :func:`read_items` finds them, unparsed: each NDJSON line
+    (stripped; blank lines are no items, so the n-th line yielded is item n), or one
+    :class:`Document` for anything else. Only the first line is parsed, to tell the two apart;
+    NDJSON is read line by line, so memory stays flat."""
+    for part, _ in _parts(stream):
+        yield part
+
+
+def read_line(raw: bytes, *, index: int, source: str) -> FhirItem | Rejected:
+    """Item ``index`` of NDJSON input: one stripped line, as :func:`split_items` yields it."""
+    return _item_or_reject(_reparse(raw), raw, index, source)
+
+
+def read_document(document: Document, *, source: str) -> Iterator[FhirItem | Rejected]:
+    """The items of a JSON document: itself, or each element of an array."""
+    raw = document.raw
     try:
         parsed = loads(raw)
     except ValueError as exc:
@@ -143,6 +168,27 @@ def read_items(stream: BinaryIO, *, source: str) -> Iterator[FhirItem | Rejected
             yield _item(element, dumps(element), index, source)
         return
     yield _item(parsed, raw.strip(), 1, source)
+
+
+def _parts(stream: BinaryIO) -> Iterator[tuple[bytes | Document, Any]]:
+    """:func:`split_items`, each part with its parse when detection made it (the first line),
+    else ``_UNPARSED``."""
+    lines = _Lines(stream)
+    first = lines.next_content()
+    if first is None:
+        return
+    stripped = first.strip()
+    if stripped.startswith(b"{"):
+        parsed = _reparse(stripped) if stripped.endswith(b"}") else _UNPARSED
+        # NDJSON: the first line is a whole object, or the next line is one (the first is then a
+        # broken line, not the start of a pretty-printed document, whose next line is a member)
+        whole = parsed is not _UNPARSED and not isinstance(parsed, ValueError)
+        if whole or _is_object_line(lines.peek_content()):
+            yield stripped, parsed
+            while (line := lines.next_content()) is not None:
+                yield line.strip(), _UNPARSED
+            return
+    yield Document(first + lines.rest()), _UNPARSED
 
 
 class _Lines:
@@ -203,14 +249,6 @@ def _is_object_line(line: bytes) -> bool:
 
 def _reject(raw: bytes, index: int, source: str, reason: str) -> Rejected:
     return Rejected(index=index, source=source, reason=reason, raw=raw, location=f"ITEM[{index}]")
-
-
-def _item_from_bytes(raw: bytes, index: int, source: str) -> FhirItem | Rejected:
-    try:
-        parsed = loads(raw)
-    except ValueError as exc:
-        return _reject(raw, index, source, f"not valid JSON: {exc}")
-    return _item(parsed, raw, index, source)
 
 
 def _item_or_reject(parsed: Any, raw: bytes, index: int, source: str) -> FhirItem | Rejected:
