@@ -95,3 +95,70 @@ LOG_QUOTING_HL7 = (
     b"2026-11-24 09:30:01 INFO listener started on port 2575\n"
     b"2026-11-24 09:30:04 DEBUG got MSH|^~\\&|CORELAB|EASTFIELD|EHR|EASTFIELD|20261124093000\n"
 )
+
+
+def cbc_bundle(
+    number: int,
+    *,
+    wbc: float,
+    wbc_unit: str,
+    anc: float,
+    anc_unit: str,
+    sex: str = "female",
+    birth: str = "1968-02-11",
+) -> dict[str, Any]:
+    """A FHIR R4 transaction Bundle as an integration engine exports it: a Patient, a CBC
+    DiagnosticReport and its WBC and ANC Observations (no lab ranges: age and sex decide)."""
+    base = "http://fhir.riverside.example"
+    patient = f"rv-p-{number:05d}"
+
+    def count(kind: str, code: str, value: float, unit: str) -> dict[str, Any]:
+        return {
+            "fullUrl": f"{base}/Observation/rv-{kind}-{number:05d}",
+            "resource": {
+                "resourceType": "Observation",
+                "id": f"rv-{kind}-{number:05d}",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                "subject": {"reference": f"Patient/{patient}"},
+                "effectiveDateTime": "2026-11-24T07:45:00-05:00",
+                "valueQuantity": {"value": value, "unit": unit},
+            },
+            "request": {"method": "PUT", "url": f"Observation/rv-{kind}-{number:05d}"},
+        }
+
+    return {
+        "resourceType": "Bundle",
+        "id": f"rv-export-{number:05d}",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": f"{base}/Patient/{patient}",
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": patient,
+                    "identifier": [{"system": f"{base}/mrn", "value": f"RV{number:06d}"}],
+                    "gender": sex,
+                    "birthDate": birth,
+                },
+                "request": {"method": "PUT", "url": f"Patient/{patient}"},
+            },
+            {
+                "fullUrl": f"{base}/DiagnosticReport/rv-dr-{number:05d}",
+                "resource": {
+                    "resourceType": "DiagnosticReport",
+                    "id": f"rv-dr-{number:05d}",
+                    "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+                    "subject": {"reference": f"Patient/{patient}"},
+                    "result": [
+                        {"reference": f"Observation/rv-wbc-{number:05d}"},
+                        {"reference": f"Observation/rv-anc-{number:05d}"},
+                    ],
+                },
+                "request": {"method": "PUT", "url": f"DiagnosticReport/rv-dr-{number:05d}"},
+            },
+            count("wbc", "6690-2", wbc, wbc_unit),
+            count("anc", "751-8", anc, anc_unit),
+        ],
+    }

@@ -1,8 +1,9 @@
 """Memory stays flat: the command reads its input only as far as it has written output.
 
-A large input is simulated by a stream that produces messages on demand and counts the bytes
-read; after the first items are out, only a bounded part of it may have been read, in one process
-and with workers (a thread pool stands in for the processes: same interface, same bound).
+A large input is simulated by a stream that produces messages (HL7 v2, or FHIR NDJSON lines) on
+demand and counts the bytes read; after the first items are out, only a bounded part of it may
+have been read, in one process and with workers (a thread pool stands in for the processes: same
+interface, same bound).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import io
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import islice
 
 import pytest
@@ -26,17 +27,17 @@ from leukoflag.cli._pipeline import (
 )
 from leukoflag.settings import Settings
 
-from .messages import oru
+from .messages import ndjson, observation, oru
 
 MESSAGES = 40_000  # about 50 MB
 _BOUND = 4 << 20  # what may be read ahead: the splitter's 1 MB blocks and the batches in flight
 
 
 class _MessageSource(io.RawIOBase):
-    """``MESSAGES`` HL7 v2 messages, generated while read; ``served`` counts the bytes."""
+    """Messages generated while read; ``served`` counts the bytes."""
 
-    def __init__(self) -> None:
-        self._messages = (oru(f"S-{n:06d}", wbc=f"{2 + n % 9}.{n % 10}") for n in range(MESSAGES))
+    def __init__(self, messages: Iterable[bytes]) -> None:
+        self._messages = iter(messages)
         self._pending = b""
         self.served = 0
 
@@ -56,11 +57,27 @@ class _MessageSource(io.RawIOBase):
         return size
 
 
-@pytest.fixture
-def source(monkeypatch: pytest.MonkeyPatch) -> _MessageSource:
-    raw = _MessageSource()
+def _stdin(monkeypatch: pytest.MonkeyPatch, messages: Iterable[bytes]) -> _MessageSource:
+    raw = _MessageSource(messages)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(raw)))
     return raw
+
+
+@pytest.fixture
+def source(monkeypatch: pytest.MonkeyPatch) -> _MessageSource:
+    """``MESSAGES`` HL7 v2 messages."""
+    return _stdin(
+        monkeypatch, (oru(f"S-{n:06d}", wbc=f"{2 + n % 9}.{n % 10}") for n in range(MESSAGES))
+    )
+
+
+@pytest.fixture
+def ndjson_source(monkeypatch: pytest.MonkeyPatch) -> _MessageSource:
+    """``MESSAGES`` * 3 FHIR Observations, one per line (about 40 MB)."""
+    lines = (
+        ndjson(observation(f"s-{n:06d}", 2 + n % 9 / 10, "10*3/uL")) for n in range(MESSAGES * 3)
+    )
+    return _stdin(monkeypatch, lines)
 
 
 def _items(events: Iterator[Event], count: int) -> list[ItemDone]:
@@ -82,4 +99,16 @@ def test_workers_keep_a_bounded_number_of_messages_in_flight(source: _MessageSou
         first = _items(events, 2 * IN_FLIGHT_BATCHES * BATCH_MESSAGES + 50)
         assert [item.record.index for item in first] == list(range(1, len(first) + 1))
         assert source.served < _BOUND
+        events.close()
+
+
+def test_workers_keep_a_bounded_number_of_ndjson_lines_in_flight(
+    ndjson_source: _MessageSource,
+) -> None:
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as executor:
+        events = parallel_events(expand_inputs([STDIN]), Settings(), executor, jobs=2)
+        first = _items(events, 2 * IN_FLIGHT_BATCHES * BATCH_MESSAGES + 50)
+        assert [item.record.index for item in first] == list(range(1, len(first) + 1))
+        assert all(item.record.output is not None for item in first)
+        assert ndjson_source.served < _BOUND
         events.close()

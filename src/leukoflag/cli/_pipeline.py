@@ -1,10 +1,11 @@
 """The stream of converted items, in input order, from one process or from ``--jobs N`` workers.
 
 Both forms yield the same :class:`ItemDone` / :class:`FileDone` events for the same inputs. The
-parallel form splits HL7 v2 input into raw messages in this process, sends batches of them (across
-file boundaries) to worker processes and takes the results back in submission order; it never
-holds more than a fixed number of messages in flight, so memory stays flat for any input size.
-FHIR input and unrecognized content are converted in this process, in their place in the order.
+parallel form splits HL7 v2 input into raw messages and FHIR NDJSON into raw lines in this
+process, sends batches of them (across file boundaries) to worker processes and takes the results
+back in submission order; it never holds more than a fixed number of items in flight, so memory
+stays flat for any input size. A FHIR input that is one JSON document (a resource or an array)
+and unrecognized content are converted in this process, in their place in the order.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import BinaryIO
 
 from leukoflag import api, detect, hl7v2
 from leukoflag.cli._inputs import Input
-from leukoflag.cli._records import ItemRecord, convert_batch, record_of
+from leukoflag.cli._records import ItemConverter, ItemRecord, convert_batch, record_of
 from leukoflag.settings import Settings
 
 __all__ = ["FileDone", "FileStarted", "ItemDone", "parallel_events", "serial_events", "sniff"]
@@ -101,7 +102,8 @@ class _Unit:
 def parallel_events(
     inputs: Sequence[Input], settings: Settings, executor: concurrent.futures.Executor, jobs: int
 ) -> Generator[Event, None, None]:
-    """Like :func:`serial_events`, with HL7 v2 messages converted by ``executor``'s workers."""
+    """Like :func:`serial_events`, with HL7 v2 messages and FHIR NDJSON lines converted by
+    ``executor``'s workers."""
     limit = jobs * IN_FLIGHT_BATCHES * BATCH_MESSAGES
     units = _units(inputs, settings, executor)
     pending: deque[_Unit] = deque()
@@ -129,13 +131,14 @@ def parallel_events(
 
 
 class _Batcher:
-    """Collects raw HL7 v2 messages (across files) and the events around them into units."""
+    """Collects raw items (HL7 v2 messages and NDJSON lines, across files) and the events around
+    them into units."""
 
     def __init__(self, settings: Settings, executor: concurrent.futures.Executor) -> None:
         self._settings = settings
         self._executor = executor
         self._unit = _Unit()
-        self._items: list[tuple[str, int, bytes]] = []
+        self._items: list[tuple[ItemConverter, str, int, bytes]] = []
         self._size = 0
 
     def event(self, event: Event) -> _Unit | None:
@@ -143,11 +146,14 @@ class _Batcher:
         self._unit.script.append(event)
         return None if self._items else self._take()
 
-    def message(self, file: int, source: str, index: int, raw: bytes) -> _Unit | None:
-        """Add a raw message; returns the submitted batch when it is full."""
+    def item(
+        self, file: int, source: str, index: int, raw: bytes, convert: ItemConverter
+    ) -> _Unit | None:
+        """Add a raw item that ``convert`` turns into its outcome; returns the submitted batch
+        when it is full."""
         self._unit.script.append(len(self._items))
         self._unit.owners.append(file)
-        self._items.append((source, index, raw))
+        self._items.append((convert, source, index, raw))
         self._size += len(raw)
         if len(self._items) >= BATCH_MESSAGES or self._size >= BATCH_BYTES:
             return self.flush()
@@ -177,7 +183,22 @@ def _units(
                 yield from _ready(batcher.event(FileStarted(number, kind, stream)))
                 # api.iter_outcomes does the same for HL7 v2: split, then convert each message.
                 for index, raw in enumerate(hl7v2.split_stream(stream), start=1):
-                    yield from _ready(batcher.message(number, item.source, index, raw))
+                    yield from _ready(
+                        batcher.item(number, item.source, index, raw, api.convert_v2_message)
+                    )
+            elif kind == "fhir":
+                yield from _ready(batcher.event(FileStarted(number, kind, stream)))
+                # the same steps as api.iter_outcomes for FHIR, split in two (api.split_fhir)
+                for index, part in enumerate(api.split_fhir(stream), start=1):
+                    if isinstance(part, bytes):
+                        yield from _ready(
+                            batcher.item(number, item.source, index, part, api.convert_fhir_line)
+                        )
+                        continue
+                    # one JSON document: one parse, nothing to share out
+                    yield from _ready(batcher.flush())
+                    for outcome in api.convert_fhir_document(part, item.source, settings):
+                        yield _Unit(script=[ItemDone(number, record_of(outcome))])
             else:
                 yield from _ready(batcher.flush())
                 yield _Unit(script=[FileStarted(number, kind, stream)])

@@ -8,7 +8,7 @@ and the main process keeps nothing but counters once an item is written.
 from __future__ import annotations
 
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,11 @@ from leukoflag import api, fhir
 from leukoflag.model import Issue, Rejected
 from leukoflag.settings import Settings
 
-__all__ = ["ItemRecord", "convert_batch", "ignore_interrupts", "record_of"]
+__all__ = ["ItemConverter", "ItemRecord", "convert_batch", "ignore_interrupts", "record_of"]
+
+# One raw item (raw, index, source, settings) → its outcome; a module-level function, so that
+# it pickles by name.
+ItemConverter = Callable[[bytes, int, str, Settings], api.Outcome]
 
 _UCUM = "http://unitsofmeasure.org"
 _PER_UL = "/uL"
@@ -67,15 +71,18 @@ def record_of(outcome: api.Outcome) -> ItemRecord:
     )
 
 
-def convert_batch(items: Sequence[tuple[str, int, bytes]], settings: Settings) -> list[ItemRecord]:
-    """Convert raw HL7 v2 messages ``(source, index, raw)`` in a worker process (``--jobs``).
+def convert_batch(
+    items: Sequence[tuple[ItemConverter, str, int, bytes]], settings: Settings
+) -> list[ItemRecord]:
+    """Convert raw items ``(convert, source, index, raw)`` in a worker process (``--jobs``).
 
-    The same call as :func:`leukoflag.api.iter_outcomes` makes for each message, so the output is
-    byte-identical to a single process.
+    ``convert`` is :func:`leukoflag.api.convert_v2_message` for an HL7 v2 message and
+    :func:`leukoflag.api.convert_fhir_line` for an NDJSON line: the same call
+    :func:`leukoflag.api.iter_outcomes` makes for each item, so the output is byte-identical to a
+    single process.
     """
     return [
-        record_of(api.convert_v2_message(raw, index, source, settings))
-        for source, index, raw in items
+        record_of(convert(raw, index, source, settings)) for convert, source, index, raw in items
     ]
 
 
