@@ -69,7 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         type=_jobs,
         default=1,
-        help="worker processes for HL7 v2 input (0: one per CPU); output is identical (default 1)",
+        help=(
+            "worker processes for HL7 v2 and FHIR NDJSON input (0: one per CPU); output is "
+            "identical (default 1)"
+        ),
     )
     convert.add_argument(
         "--quiet", "-q", action="store_true", help="no progress bar and no summary line"
