@@ -11,14 +11,20 @@ directory. Ratios, each against a reference run on the same machine in the same 
   start-up included.
 * ``jobs2_vs_jobs1``: ``--jobs 2`` against ``--jobs 1`` (below 1 is a speed-up; 0.5 is ideal on
   two idle cores).
+* ``fhir_jobs2_vs_jobs1``: the same on FHIR NDJSON as integration engines export it (one CBC
+  Bundle or one WBC/ANC Observation per line, in ``FHIR_FILES`` large files), converted to NDJSON
+  on stdout (thrown away): the main process splits the lines, the workers parse, flag and
+  serialize them.
 * ``help_vs_python``: ``leukoflag --help`` against ``python -c pass`` (start-up cost of the
   command: lazy imports keep it to tens of milliseconds).
 
-``LEUKOFLAG_BENCH_MESSAGES`` changes the number of messages (default 10,000).
+``LEUKOFLAG_BENCH_MESSAGES`` changes the number of messages (default 10,000) and of NDJSON
+lines (as many).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -28,11 +34,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from leukoflag import api, fhir
 from leukoflag.settings import Settings
 
 FILES = 200
+FHIR_FILES = 4
 MESSAGES = int(os.environ.get("LEUKOFLAG_BENCH_MESSAGES", "10000"))
 _UNITS = ("10*3/uL^^UCUM", "K/uL", "x10\\S\\9/L", "10*9/L^^UCUM", "x10E3/uL")
 _CBC = (  # LOINC, name, low, high, unit kind ("count" takes a count unit, else the unit given)
@@ -98,6 +106,96 @@ def generate(directory: Path, messages: int = MESSAGES) -> int:
     return written
 
 
+_FHIR_UNITS = (("10*3/uL", 1), ("10*9/L", 1), ("/uL", 1000), ("K/uL", 1))
+_BASE = "http://fhir.bench.example"
+
+
+def _observation(
+    number: int, rng: random.Random, row: tuple[str, str, float, float, str], patient: str
+) -> dict[str, Any]:
+    code, name, low, high, kind = row
+    value = rng.uniform(low, high)
+    if kind == "count":
+        unit, scale = rng.choice(_FHIR_UNITS)
+        value *= scale
+    else:
+        unit = kind.split("^")[0]
+    taken = f"2026-11-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:10:00-05:00"
+    observation: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": f"b{number:08d}-{code}",
+        "status": "final",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "laboratory",
+                    }
+                ]
+            }
+        ],
+        "code": {"coding": [{"system": "http://loinc.org", "code": code, "display": name}]},
+        "subject": {"reference": f"Patient/{patient}"},
+        "effectiveDateTime": taken,
+        "valueQuantity": {"value": json.loads(f"{value:.{rng.choice((1, 2))}f}"), "unit": unit},
+    }
+    if kind != "count":
+        observation["referenceRange"] = [{"text": f"{low:.1f}-{high:.1f}"}]
+    return observation
+
+
+def _fhir_line(number: int, rng: random.Random) -> bytes:
+    """One NDJSON line: every other line a CBC Bundle (Patient, DiagnosticReport, nine
+    Observations), else one WBC or ANC Observation."""
+    patient = f"p{rng.randint(100000, 999999)}"
+    born = f"{rng.randint(1935, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    if number % 2:
+        row = _CBC[rng.choice((0, 6))]
+        return json.dumps(_observation(number, rng, row, patient)).encode()
+    observations = [_observation(number, rng, row, patient) for row in _CBC]
+    resources: list[dict[str, Any]] = [
+        {
+            "resourceType": "Patient",
+            "id": patient,
+            "identifier": [{"system": f"{_BASE}/mrn", "value": patient.upper()}],
+            "gender": rng.choice(("male", "female", "unknown")),
+            "birthDate": born,
+        },
+        {
+            "resourceType": "DiagnosticReport",
+            "id": f"r{number:08d}",
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+            "subject": {"reference": f"Patient/{patient}"},
+            "result": [{"reference": f"Observation/{o['id']}"} for o in observations],
+        },
+        *observations,
+    ]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": f"{_BASE}/{r['resourceType']}/{r['id']}", "resource": r} for r in resources
+        ],
+    }
+    return json.dumps(bundle).encode()
+
+
+def generate_ndjson(directory: Path, lines: int = MESSAGES) -> int:
+    """Write ``lines`` FHIR NDJSON lines into ``FHIR_FILES`` files; returns the bytes written."""
+    rng = random.Random(20261206)
+    per_file = max(1, -(-lines // FHIR_FILES))
+    written = 0
+    for number in range(0, lines, per_file):
+        data = b"".join(
+            _fhir_line(n, rng) + b"\n" for n in range(number, min(number + per_file, lines))
+        )
+        (directory / f"export-{number:06d}.ndjson").write_bytes(data)
+        written += len(data)
+    return written
+
+
 def _seconds(run: Callable[[], object], repeat: int = 1) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -111,6 +209,20 @@ def _command(*args: str) -> Callable[[], object]:
     def run() -> object:
         return subprocess.run(
             [sys.executable, "-m", "leukoflag", *args], check=False, capture_output=True
+        )
+
+    return run
+
+
+def _ndjson_command(*args: str) -> Callable[[], object]:
+    """The command writing NDJSON to stdout, thrown away (not piped into this process)."""
+
+    def run() -> object:
+        return subprocess.run(
+            [sys.executable, "-m", "leukoflag", *args],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     return run
@@ -162,6 +274,18 @@ def main() -> None:
         print(f"jobs2_vs_jobs1: ratio {two / one:.2f} (--jobs 1; below 1 is a speed-up)")
         shutil.rmtree(root / "j1")
         shutil.rmtree(root / "j2")
+
+        exports = root / "fhir"
+        exports.mkdir()
+        size = generate_ndjson(exports)
+        print(f"fhir data: {MESSAGES:,} NDJSON lines in {FHIR_FILES} files, {size / 1e6:.1f} MB")
+        one = _seconds(_ndjson_command("convert", os.fspath(exports), "-q"))
+        two = _seconds(_ndjson_command("convert", os.fspath(exports), "-q", "-j", "2"))
+        print(f"fhir convert: {MESSAGES / one:,.0f} lines/s, {MESSAGES / two:,.0f} with --jobs 2")
+        print(
+            f"fhir_jobs2_vs_jobs1: ratio {two / one:.2f} "
+            "(--jobs 1 on FHIR NDJSON, NDJSON to stdout; below 1 is a speed-up)"
+        )
 
     python = _seconds(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), 10)
     helped = _seconds(_command("--help"), 10)
