@@ -40,6 +40,34 @@ def test_unknown_or_unterminated_escape_is_kept_with_an_issue() -> None:
     assert issue(read_message, "hl7v2.escape-invalid").location == "MSG[1]/OBX[1]-5"
 
 
+def test_line_and_space_counts_of_formatting_commands_are_applied() -> None:
+    note = "NTE|1|L|Film reviewed.\\.sp2\\Platelet clumps seen;\\.sk3\\recount advised."
+    (result,) = results(read(message(PID, OBR, WBC, note)))
+    assert result.notes == ("Film reviewed.\n\nPlatelet clumps seen;   recount advised.",)
+
+
+def test_formatting_command_with_a_huge_count_is_kept_as_sent() -> None:
+    # 24 bytes of escape once asked for a billion line breaks (a MemoryError out of convert) or
+    # more than the index range (OverflowError): a count above 99 is not applied.
+    note = "NTE|1|L|Recounted.\\.sp1000000000000\\ Film reviewed by haematology."
+    read_message = read(message(PID, OBR, WBC, note))
+    (result,) = results(read_message)
+    assert result.notes == ("Recounted.\\.sp1000000000000\\ Film reviewed by haematology.",)
+    found = issue(read_message, "hl7v2.escape-invalid")
+    assert found.location == "MSG[1]/NTE[1]"
+    assert found.text.startswith(
+        "formatting command \\.sp1000000000000\\ asks for 1000000000000 line breaks, more than "
+        "the 99 leukoflag gives"
+    )
+
+
+def test_formatting_count_in_superscript_digits_is_one_line_break() -> None:
+    # '²' passes str.isdigit() but int() refuses it: the message used to be rejected.
+    note = "NTE|1|L|Recounted.\\.sp\u00b2\\Film reviewed."
+    (result,) = results(read(message(PID, OBR, WBC, note)))
+    assert result.notes == ("Recounted.\nFilm reviewed.",)
+
+
 def test_non_default_delimiters_are_honoured() -> None:
     msh = (
         "MSH#$*@%#CORELAB#RIVERSIDE#EHR#RIVERSIDE#20261124091047-0500##ORU$R01$ORU_R01#"

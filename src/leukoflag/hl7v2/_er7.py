@@ -101,6 +101,8 @@ def segment_id(line: str, field: str) -> str:
 
 # FT formatting commands (v2.5.1 ch. 2.7.6): what each leaves in plain text.
 _FORMATTING = {"fi": "", "nf": "", "in": "", "ti": "", "ce": "\n"}
+# The most line breaks (\.sp n\) or spaces (\.sk n\) one formatting command gives.
+_MOST_SKIPPED = 99
 
 
 @functools.lru_cache(maxsize=8192)
@@ -160,7 +162,16 @@ def _special(sequence: str, codec: str) -> tuple[str, str]:
         if command == "br":
             return "\n", ""
         if command in ("sp", "sk"):
-            count = int(argument) if argument.isdigit() else 1
+            if argument.isdecimal() and (len(argument) > 4 or int(argument) > _MOST_SKIPPED):
+                # A count in the millions would turn a few bytes into megabytes of blanks (and
+                # past the index range, an OverflowError): no report lays text out that way.
+                what = "line breaks" if command == "sp" else "spaces"
+                return "", (
+                    f"formatting command \\{sequence[:20]}\\ asks for {argument[:20]} {what}, "
+                    f"more than the {_MOST_SKIPPED} leukoflag gives"
+                )
+            # int() of isdecimal() text only: isdigit() lets through '²', which int() refuses.
+            count = int(argument) if argument.isdecimal() else 1
             return ("\n" if command == "sp" else " ") * max(count, 1), ""
         if command in _FORMATTING:
             return _FORMATTING[command], ""
