@@ -84,6 +84,20 @@ def test_what_is_not_json_is_refused_with_value_error(text: bytes) -> None:
         fhir.loads(text)
 
 
+def test_json_that_cannot_be_written_back_is_refused_when_read() -> None:
+    with pytest.raises(ValueError, match="nested more than 100 levels deep"):
+        fhir.loads(b"[" * 101 + b"]" * 101)
+    with pytest.raises(ValueError, match="nested more than 100 levels deep"):
+        fhir.loads("[" * 100_000 + "]" * 100_000)  # the stdlib parser's RecursionError
+    with pytest.raises(ValueError, match=r"'\\udc00 \(key\)' holds a lone UTF-16 surrogate"):
+        fhir.loads(b'{"text": "fine", "\\udc00 (key)": 1}')
+    nested = b"[" * 100 + b"]" * 100
+    assert fhir.dumps(fhir.loads(nested)) == nested
+    # an escaped surrogate pair, then an escaped backslash before the letters ud83d: both fine
+    paired = '{"text":"\\ud83d\\ude00 \\\\ud83d"}'
+    assert fhir.loads(paired) == {"text": "\U0001f600 \\ud83d"}
+
+
 @pytest.mark.parametrize("number", [2**64, -(2**63) - 1, 10**40, -(10**30)])
 def test_integers_beyond_64_bits_are_written_exactly(number: int) -> None:
     # JSON input may carry them (loads reads integers as int); orjson alone refuses them.

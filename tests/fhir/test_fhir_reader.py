@@ -403,3 +403,51 @@ def test_split_items_gives_a_document_whole() -> None:
     data = (INPUTS / "bundle-with-patient.json").read_bytes()
     (part,) = fhir.split_items(io.BytesIO(b"\n\n" + data))
     assert part == fhir.Document(data)
+
+
+def test_lone_surrogate_escape_rejects_the_line_and_the_rest_go_through() -> None:
+    # A sender that cut "😀" (\ud83d\ude00) in half: the Observation cannot be written back as
+    # UTF-8 (orjson refused it, so the command line ended in a traceback).
+    cut = (
+        b'{"resourceType":"Observation","id":"wbc-cut","status":"final","code":{"coding":'
+        b'[{"system":"http://loinc.org","code":"6690-2"}],"text":"WBC \\ud83d"},'
+        b'"valueQuantity":{"value":3.1,"unit":"10*3/uL","system":"http://unitsofmeasure.org",'
+        b'"code":"10*3/uL"}}'
+    )
+    whole = cut.replace(b'"wbc-cut"', b'"wbc-whole"').replace(b"\\ud83d", b"\\ud83d\\ude00")
+    first, second = read(cut + b"\n" + whole + b"\n")
+    assert isinstance(first, Rejected)
+    assert first.reason == (
+        "not valid JSON: the string 'WBC \\ud83d' holds a lone UTF-16 surrogate escape (one half "
+        "of a pair), which is not Unicode text"
+    )
+    assert first.location == "ITEM[1]"
+    assert isinstance(second, FhirItem)
+    (result,) = results(second)
+    assert result.code.text == "WBC \U0001f600"
+
+
+def test_json_nested_past_the_depth_limit_is_rejected() -> None:
+    # An extension nested 150 levels deep: orjson writes at most 255 levels, and deeper still
+    # the stdlib parser raised RecursionError out of convert.
+    def observation(levels: int) -> bytes:
+        nested = b'{"url":"http://example.org/fhir/StructureDefinition/x","valueString":"v"}'
+        for _ in range(levels):
+            nested = b'{"url":"http://example.org/fhir/StructureDefinition/x","extension":[%s]}' % (
+                nested
+            )
+        return (
+            b'{"resourceType":"Observation","status":"final","code":{"coding":[{"system":'
+            b'"http://loinc.org","code":"751-8"}]},"valueQuantity":{"value":0.4,"unit":"10*3/uL"},'
+            b'"extension":[' + nested + b"]}"
+        )
+
+    for levels in (75, 5000):
+        (rejected,) = read(observation(levels))
+        assert isinstance(rejected, Rejected)
+        assert rejected.reason == (
+            "not valid JSON: arrays and objects nested more than 100 levels deep"
+        )
+    (item,) = read(observation(45))
+    assert isinstance(item, FhirItem)
+    assert [r.location for r in results(item)] == ["ITEM[1]/Observation"]

@@ -13,6 +13,7 @@ Reading: numbers with a fraction or an exponent become ``Decimal`` (never float)
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -71,6 +72,66 @@ def loads(data: bytes | bytearray | str) -> Any:
     """Parse JSON; numbers with a fraction or exponent become ``Decimal``.
 
     Raises ``ValueError`` (``json.JSONDecodeError`` or ``UnicodeDecodeError``) for input that
-    is not JSON.
+    is not JSON, and for JSON that cannot be written back: arrays and objects nested more than
+    :data:`DEEPEST` levels, or a string holding a lone UTF-16 surrogate (``"\\ud83d"`` without
+    its pair; RFC 8259 §8.2), which is no Unicode text.
     """
-    return json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
+    try:
+        parsed = json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
+    except RecursionError:  # the stdlib parser recurses once per level
+        raise ValueError(_TOO_DEEP) from None
+    # Both checks walk the parsed JSON, so they run only when the text allows the problem: more
+    # brackets than the depth allowed (a Bundle), an escape that may be a surrogate (rare).
+    if isinstance(data, str):
+        brackets = data.count("[") + data.count("{")
+        escaped = "\\ud" in data or "\\uD" in data
+    else:
+        brackets = data.count(b"[") + data.count(b"{")
+        escaped = b"\\ud" in data or b"\\uD" in data
+    if brackets > DEEPEST and _nested_deeper(parsed, DEEPEST):
+        raise ValueError(_TOO_DEEP)
+    lone = _lone_surrogate(parsed) if escaped else None
+    if lone is not None:
+        raise ValueError(
+            f"the string {lone[:40]!a} holds a lone UTF-16 surrogate escape (one half of a "
+            "pair), which is not Unicode text"
+        )
+    return parsed
+
+
+# Arrays and objects nested deeper than this are refused (a FHIR resource nests a few dozen
+# levels at most): orjson writes at most 255 and the stdlib parser overflows near 1000.
+DEEPEST = 100
+_TOO_DEEP = f"arrays and objects nested more than {DEEPEST} levels deep"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _nested_deeper(node: Any, levels: int) -> bool:
+    """Whether JSON ``node`` nests arrays and objects more than ``levels`` deep (level by level,
+    without recursion)."""
+    level = [node]
+    for _ in range(levels):
+        nested: list[Any] = []
+        for container in level:
+            items = container.values() if type(container) is dict else container
+            nested.extend([item for item in items if type(item) is dict or type(item) is list])
+        if not nested:
+            return False
+        level = nested
+    return True
+
+
+def _lone_surrogate(node: Any) -> str | None:
+    """The first string (key or value) of JSON ``node`` that holds a lone surrogate."""
+    pending = [node]
+    while pending:
+        item = pending.pop()
+        if type(item) is str:
+            if _SURROGATE.search(item):
+                return item
+        elif type(item) is dict:
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif type(item) is list:
+            pending.extend(item)
+    return None
