@@ -418,9 +418,13 @@ def test_lone_surrogate_escape_rejects_the_line_and_the_rest_go_through() -> Non
     first, second = read(cut + b"\n" + whole + b"\n")
     assert isinstance(first, Rejected)
     assert first.reason == (
-        "not valid JSON: the string 'WBC \\ud83d' holds a lone UTF-16 surrogate escape (one half "
-        "of a pair), which is not Unicode text"
+        "not valid JSON: the string 'WBC \\ud83d' holds a lone UTF-16 surrogate (one half of a "
+        "pair, escaped or as its bytes), which is not Unicode text"
     )
+    # The same half pair as its three bytes: json.loads decodes bytes with "surrogatepass".
+    (raw_bytes,) = read(cut.replace(b"\\ud83d", "\ud83d".encode("utf-8", "surrogatepass")))
+    assert isinstance(raw_bytes, Rejected)
+    assert raw_bytes.reason == first.reason
     assert first.location == "ITEM[1]"
     assert isinstance(second, FhirItem)
     (result,) = results(second)

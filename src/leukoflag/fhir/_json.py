@@ -81,20 +81,21 @@ def loads(data: bytes | bytearray | str) -> Any:
     except RecursionError:  # the stdlib parser recurses once per level
         raise ValueError(_TOO_DEEP) from None
     # Both checks walk the parsed JSON, so they run only when the text allows the problem: more
-    # brackets than the depth allowed (a Bundle), an escape that may be a surrogate (rare).
+    # brackets than the depth allowed (a Bundle), an escape that may be a surrogate or a
+    # surrogate's own bytes (json.loads decodes bytes with "surrogatepass"): rare.
     if isinstance(data, str):
         brackets = data.count("[") + data.count("{")
-        escaped = "\\ud" in data or "\\uD" in data
+        surrogate = "\\ud" in data or "\\uD" in data or _SURROGATE.search(data) is not None
     else:
         brackets = data.count(b"[") + data.count(b"{")
-        escaped = b"\\ud" in data or b"\\uD" in data
+        surrogate = b"\\ud" in data or b"\\uD" in data or _SURROGATE_UTF8.search(data) is not None
     if brackets > DEEPEST and _nested_deeper(parsed, DEEPEST):
         raise ValueError(_TOO_DEEP)
-    lone = _lone_surrogate(parsed) if escaped else None
+    lone = _lone_surrogate(parsed) if surrogate else None
     if lone is not None:
         raise ValueError(
-            f"the string {lone[:40]!a} holds a lone UTF-16 surrogate escape (one half of a "
-            "pair), which is not Unicode text"
+            f"the string {lone[:40]!a} holds a lone UTF-16 surrogate (one half of a pair, "
+            "escaped or as its bytes), which is not Unicode text"
         )
     return parsed
 
@@ -104,6 +105,7 @@ def loads(data: bytes | bytearray | str) -> Any:
 DEEPEST = 100
 _TOO_DEEP = f"arrays and objects nested more than {DEEPEST} levels deep"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_UTF8 = re.compile(b"\\xed[\\xa0-\\xbf]")  # U+D800-DFFF encoded as if characters
 
 
 def _nested_deeper(node: Any, levels: int) -> bool:
