@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from .conftest import Runner
 from .messages import LOG_QUOTING_HL7, batch, mllp, ndjson, observation, oru
@@ -89,6 +92,28 @@ def test_rejected_input_is_kept_raw_with_its_reason_and_exit_1(
     assert reason["raw"] == "engine.log.1.txt"
     assert "MSH segment found at line 2" in reason["reason"]
     assert [issue["code"] for issue in reason["issues"]] == ["input.rejected"]
+
+
+def test_file_name_that_is_not_utf8_is_written_with_its_bytes_escaped(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # A Latin-1 name from an old interface share: Python keeps its byte 0xE9 as a lone
+    # surrogate, which the JSON writer refused (a traceback, the record file half written).
+    log_name = os.fsdecode(b"r\xe9sultats.log")
+    try:
+        (tmp_path / log_name).write_bytes(LOG_QUOTING_HL7)
+    except OSError:  # pragma: no cover - a file system that only takes UTF-8 names
+        pytest.skip("the file system refuses names that are not UTF-8")
+    done = leukoflag("convert", log_name, "-o", "out", "--report", "report.json")
+    assert done.returncode == 1, done.stderr
+    assert (tmp_path / "out/rejected" / f"{log_name}.1.txt").read_bytes() == LOG_QUOTING_HL7
+    reason = _json(tmp_path / "out/rejected" / f"{log_name}.1.reason.json")
+    assert (reason["input"], reason["raw"]) == ("r\\xe9sultats.log", "r\\xe9sultats.log.1.txt")
+    (counts,) = _json(tmp_path / "report.json")["files"]
+    assert (counts["input"], counts["output_name"]) == ("r\\xe9sultats.log", "r\\xe9sultats.log")
+    stdout_run = leukoflag("convert", log_name)
+    assert stdout_run.returncode == 1
+    assert b"leukoflag: rejected r\\xe9sultats.log item 1 (ITEM[1])" in stdout_run.stderr
 
 
 def test_rejected_item_inside_a_file_keeps_its_position(leukoflag: Runner, tmp_path: Path) -> None:

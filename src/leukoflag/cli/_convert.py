@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, Protocol
 from leukoflag import detect, fhir
 from leukoflag.cli import EXIT_OK, EXIT_REJECTED
 from leukoflag.cli._common import guarded, settings_from
-from leukoflag.cli._inputs import Input, UsageError, expand_inputs
+from leukoflag.cli._inputs import Input, UsageError, expand_inputs, json_text
 from leukoflag.cli._pipeline import (
     Event,
     FileDone,
@@ -148,9 +148,9 @@ class _StdoutSink:
         rejected = record.rejected
         assert rejected is not None  # an item has an output or a rejection
         where = f" ({rejected.location})" if rejected.location else ""
+        source = json_text(self._inputs[file].source)
         self._lines.message(
-            f"leukoflag: rejected {self._inputs[file].source} item {record.index}{where}: "
-            f"{rejected.reason}"
+            f"leukoflag: rejected {source} item {record.index}{where}: {rejected.reason}"
         )
 
     def close(self) -> None:
@@ -179,11 +179,11 @@ class _DirectorySink:
         raw_name = f"{name}.{record.index}.{_extension(rejected.raw)}"
         (self._rejected / raw_name).write_bytes(rejected.raw)
         reason: dict[str, Any] = {
-            "input": self._inputs[file].source,
+            "input": json_text(self._inputs[file].source),
             "item": record.index,
             "location": rejected.location,
             "reason": rejected.reason,
-            "raw": raw_name,
+            "raw": json_text(raw_name),
             "issues": [
                 {
                     "severity": str(issue.severity),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["STDIN", "Input", "UsageError", "expand_inputs", "rejection_sidecar"]
+__all__ = ["STDIN", "Input", "UsageError", "expand_inputs", "json_text", "rejection_sidecar"]
 
 STDIN = "-"
 _STDIN_SOURCE = "<stdin>"
@@ -46,6 +46,16 @@ class Input:
             raise UsageError(f"cannot read {self.source}: {exc.strerror}") from None
         with stream:
             yield stream
+
+
+def json_text(path_text: str) -> str:
+    """A path or file name as JSON can hold it: the bytes of a name that is not UTF-8 (kept by
+    Python as lone surrogates, PEP 383, which no JSON writer accepts) written as ``\\xNN``."""
+    try:
+        data = path_text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate the file system decoding did not make
+        return path_text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return data.decode("utf-8", "backslashreplace")
 
 
 def rejection_sidecar(name: str) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leukoflag._version import __version__
-from leukoflag.cli._inputs import Input
+from leukoflag.cli._inputs import Input, json_text
 from leukoflag.cli._records import ItemRecord
 from leukoflag.settings import Settings
 
@@ -105,8 +105,8 @@ class Report:
             "totals": {"files": len(self.files), **self.totals().counts()},
             "files": [
                 {
-                    "input": tally.input.source,
-                    "output_name": tally.input.name,
+                    "input": json_text(tally.input.source),
+                    "output_name": json_text(tally.input.name),
                     "format": tally.format,
                     **tally.counts(),
                 }
