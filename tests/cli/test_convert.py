@@ -193,6 +193,23 @@ def test_report_counts_per_file_and_in_total(leukoflag: Runner, tmp_path: Path) 
     assert totals["issues"]["total"] == sum(f["issues"]["total"] for f in report["files"])
 
 
+def test_report_counts_observations_whose_contained_is_not_an_array(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    (tmp_path / "export.ndjson").write_bytes(
+        b'{"resourceType":"Observation","id":"wbc-77","status":"final","code":{"coding":'
+        b'[{"system":"http://loinc.org","code":"6690-2"}]},"valueQuantity":{"value":2.9,'
+        b'"unit":"10*3/uL","system":"http://unitsofmeasure.org","code":"10*3/uL"},'
+        b'"contained":1.5}\n'
+        b'{"resourceType":"Bundle","type":"collection","entry":7}\n'
+    )
+    done = leukoflag("convert", "export.ndjson", "-o", "out", "--report", "report.json")
+    assert done.returncode == 0, done.stderr
+    (counts,) = _json(tmp_path / "report.json")["files"]
+    assert (counts["messages"], counts["bundles"], counts["observations"]) == (2, 2, 1)
+    assert (counts["normalized"], counts["interpretations"]) == (1, {"LU": 1})
+
+
 def test_ndjson_bundles_go_to_stdout_one_per_line(leukoflag: Runner, tmp_path: Path) -> None:
     (tmp_path / "day.hl7").write_bytes(batch(NORMAL, LOW))
     (tmp_path / "obs.ndjson").write_bytes(ndjson(observation("o-1", 3.2, "10*3/uL")))

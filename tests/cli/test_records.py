@@ -47,3 +47,11 @@ def test_original_value_in_an_extension_is_not_a_normalized_result() -> None:
 
 def test_a_resource_without_observations_counts_nothing() -> None:
     assert _count_results({"resourceType": "DiagnosticReport", "valueQuantity": PER_UL}) == (0, 0)
+
+
+def test_arrays_sent_as_other_json_types_count_nothing() -> None:
+    # FHIR input is passed through as read: a number where contained or entry belongs used to
+    # raise TypeError here, after the item was converted (a traceback in leukoflag convert).
+    observation = _observation(valueQuantity=PER_UL, contained=1.5, component={"code": {}})
+    assert _count_results(observation) == (1, 1)
+    assert _count_results({"resourceType": "Bundle", "type": "collection", "entry": 7}) == (0, 0)

@@ -103,16 +103,23 @@ def _count_results(resource: dict[str, Any]) -> tuple[int, int]:
         kind = item.get("resourceType")
         if kind == "Bundle":
             pending.extend(
-                entry.get("resource") for entry in item.get("entry", ()) if isinstance(entry, dict)
+                entry.get("resource") for entry in _listed(item, "entry") if isinstance(entry, dict)
             )
-        pending.extend(item.get("contained", ()))
+        pending.extend(_listed(item, "contained"))
         if kind != "Observation":
             continue
         observations += 1
         normalized += _per_ul(item)
-        for component in item.get("component", ()):
+        for component in _listed(item, "component"):
             normalized += _per_ul(component)
     return observations, normalized
+
+
+def _listed(resource: dict[str, Any], name: str) -> list[Any]:
+    """Element ``name`` of ``resource`` when it is a JSON array: FHIR input passed through
+    unchanged may hold a number or an object where an array belongs."""
+    value = resource.get(name)
+    return value if isinstance(value, list) else []
 
 
 def _per_ul(result: Any) -> int:
