@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 from decimal import Decimal
 from pathlib import Path
+
+import pytest
 
 from leukoflag import api
 from leukoflag.cli._explain import _Item, _write_item
@@ -133,3 +136,19 @@ def test_explain_command_on_fhir_and_rejected_input(leukoflag: Runner, tmp_path:
         "engine.log\n\nITEM[1]  rejected: not an HL7 v2 message: MSH segment found at line 2"
         in text
     )
+
+
+def test_explain_names_a_file_whose_name_is_not_utf8(
+    leukoflag: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With a strict UTF-8 stdout (PYTHONIOENCODING, or a locale other than C.UTF-8) the lone
+    # surrogate Python keeps for byte 0xE9 raised UnicodeEncodeError: a traceback.
+    name = os.fsdecode(b"h\xe9mato.hl7")
+    try:
+        (tmp_path / name).write_bytes(oru("E-2", wbc="3.1", wbc_unit="K/uL"))
+    except OSError:  # pragma: no cover - a file system that only takes UTF-8 names
+        pytest.skip("the file system refuses names that are not UTF-8")
+    monkeypatch.setenv("PYTHONIOENCODING", "utf-8")
+    done = leukoflag("explain", name)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().startswith("h\\xe9mato.hl7\n\nMSG[1]  ORU^R01^ORU_R01")

@@ -19,7 +19,7 @@ from leukoflag import api, detect, fhir, hl7v2
 from leukoflag._numbers import plain
 from leukoflag.cli import EXIT_OK, EXIT_REJECTED
 from leukoflag.cli._common import guarded, settings_from
-from leukoflag.cli._inputs import UsageError, expand_inputs
+from leukoflag.cli._inputs import UsageError, expand_inputs, json_text
 from leukoflag.cli._pipeline import sniff
 from leukoflag.model import (
     CodedResult,
@@ -83,7 +83,7 @@ def _explain(args: argparse.Namespace) -> int:
     for number, item in enumerate(inputs):
         if number:
             out.write("\n")
-        out.write(f"{item.source}\n")
+        out.write(f"{json_text(item.source)}\n")  # stdout may refuse a non-UTF-8 name
         with item.open() as stream:
             for read in _read(stream, settings, item.source):
                 if isinstance(read, Rejected):
