@@ -13,7 +13,7 @@ import pytest
 
 import leukoflag
 from leukoflag import api, fhir, hl7v2
-from leukoflag.model import Severity
+from leukoflag.model import Message, Severity
 
 MSH = (
     "MSH|^~\\&|HEMLAB|NORTHGATE^2.16.840.1.113883.19.77^ISO|EHR|NORTHGATE|20261203141522-0600||"
@@ -64,6 +64,39 @@ def test_text_and_its_utf8_bytes_convert_alike() -> None:
     assert from_text.bundles == from_bytes.bundles
     assert from_text.findings == from_bytes.findings
     assert [f.location for f in from_text.findings] == ["MSG[1]/OBX[1]", "MSG[1]/OBX[2]"]
+
+
+def test_text_read_with_surrogateescape_converts_its_original_bytes() -> None:
+    # A Latin-1 file read as UTF-8 with errors="surrogateescape": byte 0xD6 (Ö) is kept as the
+    # lone surrogate U+DCD6, which str.encode("utf-8") refused: convert raised
+    # UnicodeEncodeError. The byte goes back as it was and MSH-18 decodes it.
+    latin1 = CBC.replace("UNICODE UTF-8", "8859/1").replace("BRANDVOLD", "BRANDV\u00d6LD")
+    text = latin1.encode("latin-1").decode("utf-8", "surrogateescape")
+    assert "\udcd6" in text
+    conversion = leukoflag.convert(text)
+    assert conversion.rejected == []
+    (patient,) = [
+        entry["resource"]
+        for entry in conversion.bundles[0]["entry"]
+        if entry["resource"]["resourceType"] == "Patient"
+    ]
+    assert patient["name"][0]["family"] == "BRANDV\u00d6LD"
+    message = hl7v2.read_message(text, index=1, source="<t>", settings=leukoflag.Settings())
+    assert isinstance(message, Message)
+
+
+def test_text_with_a_lone_surrogate_is_read_with_an_issue_or_rejected() -> None:
+    cut = CBC.replace("BRANDVOLD", "BRANDVOLD \ud83d")  # half of a surrogate pair
+    conversion = leukoflag.convert(cut)
+    assert len(conversion.bundles) == 1
+    fallback = [i for i in conversion.issues if i.code == "hl7v2.charset-fallback"]
+    assert [i.location for i in fallback] == ["MSG[1]/MSH[1]-18"]
+    fhir.dumps(conversion.bundles[0])
+    observation_text = json.dumps(observation(2.9, "Leukocytes \ud83d"), ensure_ascii=False)
+    conversion = leukoflag.convert(observation_text)
+    assert conversion.bundles == []
+    (rejected,) = conversion.rejected
+    assert "holds a lone UTF-16 surrogate" in rejected.reason
 
 
 def test_bytearray_and_memoryview_are_read_like_bytes() -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from leukoflag import detect, fhir, flagging, hl7v2
+from leukoflag._text import utf8_bytes
 from leukoflag.errors import ReadError
 from leukoflag.model import (
     Evaluation,
@@ -85,7 +86,7 @@ def convert(
     data: bytes | str, settings: Settings | None = None, *, source: str = "<input>"
 ) -> Conversion:
     """Convert HL7 v2 or FHIR JSON/NDJSON ``data``; the format is detected from the content."""
-    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    raw = utf8_bytes(data) if isinstance(data, str) else bytes(data)
     conversion = Conversion()
     for outcome in _iter_data_outcomes(raw, settings or default_settings(), source):
         conversion.add(outcome)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from leukoflag._text import utf8_bytes
 from leukoflag.hl7v2._framing import BatchTrailer, FileTrailer
 from leukoflag.hl7v2._framing import split_bytes as _split_bytes
 from leukoflag.hl7v2._framing import split_stream as _split_stream
@@ -61,7 +62,7 @@ def read_message(
     reason; everything read but not mapped is an Issue on the Message.
     """
     if isinstance(raw, str):
-        data = raw.encode("utf-8")
+        data = utf8_bytes(raw)
     else:  # a BatchTrailer (or FileTrailer) stays one: its counts are the reason
         data = raw if isinstance(raw, BatchTrailer) else bytes(raw)
     try:
