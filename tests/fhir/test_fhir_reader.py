@@ -432,8 +432,8 @@ def test_lone_surrogate_escape_rejects_the_line_and_the_rest_go_through() -> Non
 
 
 def test_json_nested_past_the_depth_limit_is_rejected() -> None:
-    # An extension nested 150 levels deep: orjson writes at most 255 levels, and deeper still
-    # the stdlib parser raised RecursionError out of convert.
+    # Extensions nested 130 levels (260 arrays and objects): orjson writes at most 254, and
+    # deeper still the stdlib parser raised RecursionError out of convert.
     def observation(levels: int) -> bytes:
         nested = b'{"url":"http://example.org/fhir/StructureDefinition/x","valueString":"v"}'
         for _ in range(levels):
@@ -446,12 +446,12 @@ def test_json_nested_past_the_depth_limit_is_rejected() -> None:
             b'"extension":[' + nested + b"]}"
         )
 
-    for levels in (75, 5000):
+    for levels in (130, 5000):
         (rejected,) = read(observation(levels))
         assert isinstance(rejected, Rejected)
         assert rejected.reason == (
-            "not valid JSON: arrays and objects nested more than 100 levels deep"
+            "not valid JSON: arrays and objects nested 255 levels deep or more"
         )
-    (item,) = read(observation(45))
+    (item,) = read(observation(100))
     assert isinstance(item, FhirItem)
     assert [r.location for r in results(item)] == ["ITEM[1]/Observation"]

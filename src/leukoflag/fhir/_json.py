@@ -72,55 +72,42 @@ def loads(data: bytes | bytearray | str) -> Any:
     """Parse JSON; numbers with a fraction or exponent become ``Decimal``.
 
     Raises ``ValueError`` (``json.JSONDecodeError`` or ``UnicodeDecodeError``) for input that
-    is not JSON, and for JSON that cannot be written back: arrays and objects nested more than
-    :data:`DEEPEST` levels, or a string holding a lone UTF-16 surrogate (``"\\ud83d"`` without
-    its pair; RFC 8259 §8.2), which is no Unicode text.
+    is not JSON, and for JSON that cannot be written back: arrays and objects nested
+    :data:`DEEPEST` levels or more (orjson writes no deeper), or a string holding a lone UTF-16
+    surrogate (``"\\ud83d"`` without its pair; RFC 8259 §8.2), which is no Unicode text.
     """
     try:
         parsed = json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
     except RecursionError:  # the stdlib parser recurses once per level
         raise ValueError(_TOO_DEEP) from None
-    # Both checks walk the parsed JSON, so they run only when the text allows the problem: more
-    # brackets than the depth allowed (a Bundle), an escape that may be a surrogate or a
-    # surrogate's own bytes (json.loads decodes bytes with "surrogatepass"): rare.
-    if isinstance(data, str):
-        brackets = data.count("[") + data.count("{")
-        surrogate = "\\ud" in data or "\\uD" in data or _SURROGATE.search(data) is not None
-    else:
-        brackets = data.count(b"[") + data.count(b"{")
-        surrogate = b"\\ud" in data or b"\\uD" in data or _SURROGATE_UTF8.search(data) is not None
-    if brackets > DEEPEST and _nested_deeper(parsed, DEEPEST):
-        raise ValueError(_TOO_DEEP)
-    lone = _lone_surrogate(parsed) if surrogate else None
-    if lone is not None:
-        raise ValueError(
-            f"the string {lone[:40]!a} holds a lone UTF-16 surrogate (one half of a pair, "
-            "escaped or as its bytes), which is not Unicode text"
-        )
+    # Whether it can be written back is best asked of the writer itself: one dumps costs a
+    # fraction of the parse (a walk of the tree in Python cost as much as the parse).
+    try:
+        dumps(parsed)
+    except orjson.JSONEncodeError as error:
+        raise ValueError(_unwritable(parsed, error)) from None
     return parsed
 
 
-# Arrays and objects nested deeper than this are refused (a FHIR resource nests a few dozen
-# levels at most): orjson writes at most 255 and the stdlib parser overflows near 1000.
-DEEPEST = 100
-_TOO_DEEP = f"arrays and objects nested more than {DEEPEST} levels deep"
+# orjson writes arrays and objects nested at most this deep, less one (a FHIR resource nests a
+# few dozen levels at most; flagging adds a few near the top); the stdlib parser overflows
+# near 1000.
+DEEPEST = 255
+_TOO_DEEP = f"arrays and objects nested {DEEPEST} levels deep or more"
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_SURROGATE_UTF8 = re.compile(b"\\xed[\\xa0-\\xbf]")  # U+D800-DFFF encoded as if characters
 
 
-def _nested_deeper(node: Any, levels: int) -> bool:
-    """Whether JSON ``node`` nests arrays and objects more than ``levels`` deep (level by level,
-    without recursion)."""
-    level = [node]
-    for _ in range(levels):
-        nested: list[Any] = []
-        for container in level:
-            items = container.values() if type(container) is dict else container
-            nested.extend([item for item in items if type(item) is dict or type(item) is list])
-        if not nested:
-            return False
-        level = nested
-    return True
+def _unwritable(parsed: Any, error: Exception) -> str:
+    """Why ``parsed`` (read from JSON) cannot be written back, from the writer's ``error``."""
+    if "ecursion" in str(error):
+        return _TOO_DEEP
+    lone = _lone_surrogate(parsed)
+    if lone is not None:
+        return (
+            f"the string {lone[:40]!a} holds a lone UTF-16 surrogate (one half of a pair, "
+            "escaped or as its bytes), which is not Unicode text"
+        )
+    return f"it cannot be written back as JSON: {error}"
 
 
 def _lone_surrogate(node: Any) -> str | None:
