@@ -377,3 +377,15 @@ def test_unit_code_in_a_code_object_reads_back() -> None:
     quantity = find_observations(conversion)[0]["valueQuantity"]
     assert quantity["value"] == Decimal(3200)
     assert quantity["extension"][0]["valueQuantity"]["unit"] == "K/uL"
+
+
+def test_text_read_with_surrogateescape_converts_like_its_bytes() -> None:
+    # A team reads its lab's Latin-1 capture file as UTF-8 with errors="surrogateescape":
+    # the Ø byte becomes a lone surrogate, which convert_message now hands on as the byte.
+    message = oru_message(charset="8859/1", patient=patient(family="Ødegård"), results=[wbc(3.2)])
+    text = message.encode().decode("utf-8", "surrogateescape")
+    assert "\udcd8" in text
+    conversion = convert_message(text)
+    assert conversion.rejected == []
+    assert conversion.data == message.encode()
+    assert _computed(conversion) == ["L"]

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+from leukoflag._text import utf8_bytes
 from leukoflag.api import Conversion, convert
 from leukoflag.fhir import dumps
 from leukoflag.settings import Settings
@@ -36,7 +37,8 @@ def input_bytes(message: Convertible) -> bytes:
     """The bytes leukoflag reads for ``message``.
 
     Builder messages are encoded in their MSH-18 charset; a FHIR dict (or a
-    :class:`~leukoflag.testing.FhirResource`) is serialized with exact decimals; text is UTF-8.
+    :class:`~leukoflag.testing.FhirResource`) is serialized with exact decimals; text is UTF-8
+    (as :func:`leukoflag.convert` encodes it).
     A list of HL7 v2 messages is concatenated (one input of several messages); a list of FHIR
     resources becomes NDJSON.
     """
@@ -45,7 +47,7 @@ def input_bytes(message: Convertible) -> bytes:
     if isinstance(message, Mapping):
         return dumps(dict(message))
     if isinstance(message, str):
-        return message.encode("utf-8")
+        return utf8_bytes(message)  # as leukoflag.convert(str) reads it, lone surrogates too
     if isinstance(message, (bytes, bytearray)):
         return bytes(message)
     items = list(message)
