@@ -335,6 +335,29 @@ def test_malformed_observation_inside_a_bundle_is_an_issue_and_the_rest_is_read(
     ]
 
 
+@pytest.mark.parametrize(("element", "text"), [("contained", "1.5"), ("component", '{"a": 1}')])
+def test_observation_whose_contained_or_component_is_not_a_list_is_malformed(
+    element: str, text: str
+) -> None:
+    # Alone it is rejected; inside a Bundle it is passed through unread with an error Issue.
+    observation = (
+        '{"resourceType": "Observation", "status": "final", "code": {"text": "WBC"}, '
+        f'"valueQuantity": {{"value": 2.2, "unit": "K/uL"}}, "{element}": {text}}}'
+    )
+    (alone,) = read(observation.encode())
+    assert isinstance(alone, Rejected)
+    assert f"Observation.{element} is not a list" in alone.reason
+    entry = f'{{"resource": {observation}}}'
+    bundle = f'{{"resourceType": "Bundle", "type": "collection", "entry": [{entry}]}}'
+    (item,) = read(bundle.encode())
+    assert isinstance(item, FhirItem)
+    assert results(item) == []
+    assert [(i.code, i.location) for i in item.issues] == [
+        ("fhir.observation-malformed", f"ITEM[1]/Bundle.entry[0].resource.{element}"),
+        ("fhir.no-results", "ITEM[1]/Bundle"),
+    ]
+
+
 def test_unresolvable_local_reference_is_reported() -> None:
     (item,) = read(
         b'{"resourceType": "Observation", "status": "final", "code": {"text": "WBC"}, '

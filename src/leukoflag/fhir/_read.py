@@ -626,7 +626,9 @@ class _ItemReader:
             path = (*observation.path, "component", i)
             results.append(self.result(component, path, f"{where}.component[{i}]", shared))
         contained = resource.get("contained")
-        if isinstance(contained, list):
+        if contained is not None and not isinstance(contained, list):
+            raise _Malformed(f"{where}.contained", "Observation.contained is not a list")
+        if contained:
             for i, inner in enumerate(contained):
                 if isinstance(inner, dict) and inner.get("resourceType") == "Observation":
                     located = self.located(inner, (*observation.path, "contained", i), resource)
