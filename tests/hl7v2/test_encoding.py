@@ -61,6 +61,22 @@ def test_formatting_command_with_a_huge_count_is_kept_as_sent() -> None:
     )
 
 
+def test_a_sequence_leukoflag_cannot_decode_ends_at_its_closing_escape() -> None:
+    # \Zxx\ (locally defined), an over-long \.sp\ and bad hex are kept whole: their closing
+    # backslash no longer opened a bogus sequence ("unknown escape sequence \ then \") and
+    # the next real escape (\T\) is decoded. An unknown one (a path) still may not be one.
+    note = "NTE|1|L|Smear \\ZHEM01\\ reviewed \\T\\ \\.sp500\\ recount \\XZZ\\ see C:\\lab\\T\\x"
+    read_message = read(message(PID, OBR, WBC, note))
+    (result,) = results(read_message)
+    assert result.notes == ("Smear \\ZHEM01\\ reviewed & \\.sp500\\ recount \\XZZ\\ see C:\\lab&x",)
+    found = issue(read_message, "hl7v2.escape-invalid")
+    assert found.text == (
+        "locally defined escape \\ZHEM01\\ has no agreed meaning; formatting command "
+        "\\.sp500\\ asks for 500 line breaks, more than the 99 leukoflag gives; invalid "
+        "hexadecimal escape \\XZZ\\; unknown escape sequence \\lab\\"
+    )
+
+
 def test_formatting_count_in_superscript_digits_is_one_line_break() -> None:
     # '²' passes str.isdigit() but int() refuses it: the message used to be rejected.
     note = "NTE|1|L|Recounted.\\.sp\u00b2\\Film reviewed."

@@ -103,6 +103,9 @@ def segment_id(line: str, field: str) -> str:
 _FORMATTING = {"fi": "", "nf": "", "in": "", "ti": "", "ce": "\n"}
 # The most line breaks (\.sp n\) or spaces (\.sk n\) one formatting command gives.
 _MOST_SKIPPED = 99
+# The first characters of the sequences HL7 v2 defines beyond the delimiters (v2.5.1 ch. 2.7):
+# one that leukoflag cannot decode still ends at its closing escape character.
+_FORMED = frozenset(".XCMZ")
 
 
 @functools.lru_cache(maxsize=8192)
@@ -146,7 +149,12 @@ def unescape(text: str, delimiters: Delimiters, codec: str = "utf-8") -> tuple[s
             decoded, problem = _special(sequence, codec)
             if problem:
                 problems.append(problem)
-                # Kept as sent; the closing character may open the next sequence.
+                if sequence[:1] in _FORMED:  # a sequence of a known form: kept whole, as sent
+                    out.append(escape + sequence + escape)
+                    start = closing + 1
+                    continue
+                # Kept as sent; the closing character may open the next sequence (an escape
+                # character sent unescaped, as in a path, does not start a sequence).
                 out.append(escape + sequence)
                 start = closing
                 continue
