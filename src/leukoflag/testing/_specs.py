@@ -630,13 +630,26 @@ def patient_result(
     (``oru_message(patient_results=[...])``): ``results`` under one CBC order on ``specimen``
     (default a normal WBC and ANC), or ``orders=[order(...), ...]``. ``z_segments`` follow the
     patient's PID and PV1."""
+    given = order_list(results, orders, specimen, need="a patient's results need")
+    return PatientResultSpec(patient, given, tuple(z_segments))
+
+
+def order_list(
+    results: Sequence[ResultSpec] | None,
+    orders: Sequence[OrderSpec] | None,
+    specimen: SpecimenLike,
+    *,
+    need: str,
+) -> tuple[OrderSpec, ...]:
+    """The orders of ``results=`` (one CBC order on ``specimen``; a normal WBC and ANC when
+    ``None``) or of ``orders=``, as :func:`patient_result` and ``oru_message`` take them."""
     if results is not None and orders is not None:
         raise ValueError("pass results= (one CBC order) or orders=, not both")
     if orders is None:
         orders = [order(default_results() if results is None else results, specimen=specimen)]
     if not orders:
-        raise ValueError("orders: a patient's results need at least one order")
-    return PatientResultSpec(patient, tuple(orders), tuple(z_segments))
+        raise ValueError(f"orders: {need} at least one order")
+    return tuple(orders)
 
 
 def default_results() -> tuple[ResultSpec, ...]:

@@ -26,8 +26,7 @@ from leukoflag.testing._specs import (
     TimeLike,
     ZSegmentSpec,
     after,
-    default_results,
-    order,
+    order_list,
     sn_parts,
     v2_time,
 )
@@ -254,13 +253,8 @@ def oru_message(
         groups: Sequence[tuple[PatientSpec | None, Sequence[OrderSpec], Sequence[ZSegmentSpec]]]
         groups = [(g.patient, g.orders, g.z_segments) for g in patient_results]
     else:
-        if results is not None and orders is not None:
-            raise ValueError("pass results= (one CBC order) or orders=, not both")
-        if orders is None:
-            orders = [order(default_results() if results is None else results, specimen=specimen)]
-        if not orders:
-            raise ValueError("orders: an ORU^R01 message needs at least one order")
-        groups = [(patient, orders, z_segments)]
+        given = order_list(results, orders, specimen, need="an ORU^R01 message needs")
+        groups = [(patient, given, z_segments)]
     if version not in _VERSIONS:
         raise ValueError(f"version: one of {', '.join(_VERSIONS)}, got {version!r}")
     if line_ending not in _LINE_ENDINGS:
