@@ -106,6 +106,17 @@ def test_integers_beyond_64_bits_are_written_exactly(number: int) -> None:
     assert fhir.loads(written)["value"] == number
 
 
+@pytest.mark.parametrize("levels", [300, 700, 5000])
+def test_a_wide_integer_beside_deep_nesting_is_refused_as_too_deep(levels: int) -> None:
+    # orjson met the integer first, and the exact-integer copy then recursed into the nesting
+    # until RecursionError escaped convert (found by fuzzing): the copy stops where orjson would.
+    text = b'{"big":%d,"deep":%s}' % (2**70, b"[" * levels + b"]" * levels)
+    with pytest.raises(ValueError, match="nested 255 levels deep or more"):
+        fhir.loads(text)
+    shallow = b'{"big":%d,"deep":%s}' % (2**70, b"[" * 253 + b"]" * 253)
+    assert fhir.dumps(fhir.loads(shallow)) == shallow
+
+
 def test_wide_integers_and_decimals_together() -> None:
     tree = {"a": [{"value": Decimal("8.2E+3")}, 18446744073709551616]}
     assert fhir.dumps(tree) == b'{"a":[{"value":8200},18446744073709551616]}'

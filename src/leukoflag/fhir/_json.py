@@ -53,12 +53,16 @@ def dumps(value: Any, *, pretty: bool = False, newline: bool = False) -> bytes:
     return orjson.dumps(_wide_integers(value), default=_default, option=option)
 
 
-def _wide_integers(node: Any) -> Any:
-    """A copy of JSON ``node`` with each integer orjson cannot hold as its exact text."""
-    if isinstance(node, dict):
-        return {key: _wide_integers(item) for key, item in node.items()}
-    if isinstance(node, list | tuple):
-        return [_wide_integers(item) for item in node]
+def _wide_integers(node: Any, depth: int = 0) -> Any:
+    """A copy of JSON ``node`` with each integer orjson cannot hold as its exact text; nested as
+    deep as orjson writes at most (deeper, orjson's own error: the copy must not overflow the
+    stack first)."""
+    if isinstance(node, dict | list | tuple):
+        if depth >= DEEPEST:
+            raise orjson.JSONEncodeError("Recursion limit reached")
+        if isinstance(node, dict):
+            return {key: _wide_integers(item, depth + 1) for key, item in node.items()}
+        return [_wide_integers(item, depth + 1) for item in node]
     if type(node) is int and not -(2**63) <= node < 2**64:
         return orjson.Fragment(str(node))
     return node
