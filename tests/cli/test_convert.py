@@ -196,11 +196,15 @@ def test_report_counts_per_file_and_in_total(leukoflag: Runner, tmp_path: Path) 
 def test_report_counts_observations_whose_contained_is_not_an_array(
     leukoflag: Runner, tmp_path: Path
 ) -> None:
+    # A report whose contained is a number rides along with the WBC (an Observation whose
+    # contained is not a list is itself rejected as malformed, so it is not counted here).
     (tmp_path / "export.ndjson").write_bytes(
+        b'{"resourceType":"Bundle","type":"collection","entry":[{"resource":'
+        b'{"resourceType":"DiagnosticReport","id":"cbc-77","status":"final","code":'
+        b'{"text":"CBC"},"contained":1.5}},{"resource":'
         b'{"resourceType":"Observation","id":"wbc-77","status":"final","code":{"coding":'
         b'[{"system":"http://loinc.org","code":"6690-2"}]},"valueQuantity":{"value":2.9,'
-        b'"unit":"10*3/uL","system":"http://unitsofmeasure.org","code":"10*3/uL"},'
-        b'"contained":1.5}\n'
+        b'"unit":"10*3/uL","system":"http://unitsofmeasure.org","code":"10*3/uL"}}}]}\n'
         b'{"resourceType":"Bundle","type":"collection","entry":7}\n'
     )
     done = leukoflag("convert", "export.ndjson", "-o", "out", "--report", "report.json")
