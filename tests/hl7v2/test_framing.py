@@ -6,6 +6,7 @@ import io
 import pickle
 from collections.abc import Iterator
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -521,3 +522,20 @@ def test_a_batch_without_bhs_after_a_whole_file_counts_from_its_fts() -> None:
     trailer = split((FILE_HEADER + CBC + "FTS|1\r" + SECOND + "BTS|2\r").encode())[2]
     assert isinstance(trailer, _framing.BatchTrailer)
     assert (trailer.expected, trailer.found) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    ("region", "end"),
+    [
+        (b"BTS|1\rMSH|x\n", 6),  # CR ends it (an LF further on belongs to a later line)
+        (b"BTS|1\nMSH|x\r", 6),  # LF-only file: the LF before a later CR
+        (b"BTS|1\r\nMSH|x", 6),  # CRLF: the LF is the next (empty) line's, dropped as blank
+        (b"BTS|1\x1c\rMSH|x\r", 5),  # MLLP end block right after it: left for the splitter
+        (b"BTS|1\rMSH|x\x1c\r", 6),  # an end block after the line is not the line's
+        (b"BTS|1", 5),  # the input ends with it
+    ],
+)
+def test_an_envelope_line_ends_at_its_own_terminator(region: bytes, end: int) -> None:
+    # Each search stops at the line's end: one to the end of a block per envelope line made
+    # splitting a file of many small batches quadratic.
+    assert _framing._line_end(b"FHS|^~\\&\r" + region, 9) == 9 + end

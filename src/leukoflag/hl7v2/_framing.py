@@ -365,8 +365,14 @@ def _count(line: bytes) -> int | None:
 def _line_end(region: bytes, at: int) -> int:
     """Where the envelope line at ``at`` ends: after its CR or LF, or at an MLLP end block
     (0x1C, left for the splitter: the frame ends there)."""
-    block_end = region.find(b"\x1c", at)
-    ends = [i for i in (region.find(b"\r", at), region.find(b"\n", at)) if i >= 0]
-    if block_end >= 0 and (not ends or block_end < min(ends)):
+    # Each search stops where the line has already been seen to end: a region holds many
+    # batches, and a search to its end per envelope line would make splitting quadratic.
+    end = region.find(b"\r", at)
+    limit = end if end >= 0 else len(region)
+    feed = region.find(b"\n", at, limit)
+    if feed >= 0:
+        end = limit = feed
+    block_end = region.find(b"\x1c", at, limit)
+    if block_end >= 0:
         return block_end
-    return min(ends) + 1 if ends else len(region)
+    return end + 1 if end >= 0 else len(region)
