@@ -619,3 +619,39 @@ def test_obr15_next_to_spm_segments_is_reported_not_duplicated() -> None:
     assert [(i.code, i.location) for i in issues] == [
         ("fhir.specimen-source-unmapped", f"{MSG}/OBR[1]-15")
     ]
+
+
+def test_each_derived_anc_is_written_in_the_report_of_its_own_order() -> None:
+    # Three orders of one message, each a WBC and a neutrophil percentage: each derived ANC is
+    # listed by its own order's report, derived from that order's two results.
+    counts = (("6.2", "55"), ("3.1", "20"), ("9.8", "71"))
+    segments = [
+        (
+            "MSH|^~\\&|HEMLAB|LAKESIDE|EHR|LAKESIDE|20261125081500-0600||ORU^R01^ORU_R01"
+            "|LK26112500021|P|2.5.1"
+        ),
+        "PID|1||LK-0051873^^^LAKESIDE^MR||OKONKWO^ADAEZE||19710309|F",
+    ]
+    for n, (wbc, neutrophils) in enumerate(counts, start=1):
+        segments += [
+            (
+                f"OBR|{n}|PL-9020{n}^EHR|FL-20261125-00{n}^HEMLAB|57021-8^CBC W Auto Differential"
+                f"^LN|||2026112507{n}000-0600|||||||||||||||2026112508{n}000-0600|||F"
+            ),
+            f"OBX|1|NM|6690-2^Leukocytes^LN||{wbc}|10*3/uL^^UCUM|4.0-11.0||||F",
+            f"OBX|2|NM|770-8^Neutrophils/100 leukocytes^LN||{neutrophils}|%^^UCUM|40-75||||F",
+        ]
+    (bundle,) = leukoflag.convert(er7(*segments)).bundles
+    by_url = {entry["fullUrl"]: entry["resource"] for entry in bundle["entry"]}
+    reports = resources(bundle, "DiagnosticReport")
+    assert len(reports) == len(counts)
+    for report, (wbc, neutrophils) in zip(reports, counts, strict=True):
+        listed = [by_url[reference["reference"]] for reference in report["result"]]
+        *sent, derived = listed
+        # the WBC is written per microlitre (10*3/uL x 1000), the percentage as sent
+        assert [o["valueQuantity"]["value"] for o in sent] == [
+            Decimal(wbc) * 1000,
+            Decimal(neutrophils),
+        ]
+        assert derived["valueQuantity"]["value"] == Decimal(wbc) * Decimal(neutrophils) * 10
+        assert derived["derivedFrom"] == report["result"][:2]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from leukoflag._version import __version__
@@ -217,7 +218,8 @@ class _Writer:
     urls: list[str] = field(default_factory=list)  # of the entries, in order
     issues: list[Issue] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
-    derivations: list[tuple[str, Evaluation]] = field(default_factory=list)  # derived ANCs
+    # derived ANCs by the location of their first source, each with its place among evaluations
+    derivations: dict[str, list[tuple[int, str, Evaluation]]] = field(default_factory=dict)
 
     # ----------------------------------------------------------------- plumbing
 
@@ -379,12 +381,12 @@ class _Writer:
         """The derived results (ANC from WBC × %) whose first source is a result of ``order``."""
         if not self.derivations:
             return []
-        mine = {result.location for result in order.results}
-        found = [
-            e
-            for location, e in self.derivations
-            if location not in self.used and e.derived_from[0] in mine
-        ]
+        # Looked up by the order's own results: a scan of every derivation for each order made a
+        # message of many orders quadratic.
+        mine = dict.fromkeys(result.location for result in order.results)
+        candidates = [d for source in mine for d in self.derivations.get(source, ())]
+        candidates.sort(key=itemgetter(0))  # in the evaluations' order
+        found = [e for _, location, e in candidates if location not in self.used]
         for evaluation in found:
             self.used.add(evaluation.location)
         return found
@@ -874,7 +876,7 @@ def write_bundle(
         ident=id_maker(key, len(message.location) + 1),
         r5=settings.fhir_version == "R5",
         transaction=settings.bundle_type == "transaction",
-        derivations=[(location, e) for location, e in evaluations.items() if e.derived_from],
+        derivations=_derivations(evaluations),
     )
     if not from_control_id:
         writer.issue(
@@ -911,6 +913,19 @@ def write_bundle(
     writer.instant(bundle, "timestamp", message.timestamp, f"{message.location}/MSH[1]-7")
     bundle["entry"] = writer.entries
     return bundle, tuple(writer.issues)
+
+
+def _derivations(
+    evaluations: Mapping[str, Evaluation],
+) -> dict[str, list[tuple[int, str, Evaluation]]]:
+    """The derived evaluations by the location of their first source (see derived_for)."""
+    by_source: dict[str, list[tuple[int, str, Evaluation]]] = {}
+    for position, (location, evaluation) in enumerate(evaluations.items()):
+        if evaluation.derived_from:
+            by_source.setdefault(evaluation.derived_from[0], []).append(
+                (position, location, evaluation)
+            )
+    return by_source
 
 
 def _sender(message: Message) -> str:
