@@ -246,6 +246,22 @@ def test_line_feeds_in_two_fields_of_one_segment_give_one_issue_each() -> None:
     assert results(read_message)[0].notes == ("first line\nsecond line\nthird line",)
 
 
+def test_line_feeds_in_fields_far_apart_are_each_located_in_their_own_field() -> None:
+    segment = (
+        "OBX|1|TX|18314-7^Morphology^LN||Neutrophils: toxic granulation.\nLymphocytes: "
+        "reactive forms.\nPlatelets: adequate.||||||F||||CL-HEM^Core lab\nHematology|"
+        "7741^NGUYEN^THANH^^^^MD"
+    )
+    read_message = read(message(PID, OBR, WBC, segment))
+    assert [i.location for i in read_message.issues if i.code == "hl7v2.line-break-raw"] == [
+        "MSG[1]/OBX[2]-5",
+        "MSG[1]/OBX[2]-15",
+    ]
+    assert results(read_message)[1].value == Text(
+        "Neutrophils: toxic granulation.\nLymphocytes: reactive forms.\nPlatelets: adequate."
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

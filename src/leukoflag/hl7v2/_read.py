@@ -496,8 +496,11 @@ class _Reader:
                 continue  # reported as a line that is not a segment
             count = counts[name] = counts.get(name, 0) + 1
             at = line.find("\n")
+            number = int(name == "MSH")  # MSH-1 is the separator
+            counted = 0  # separators are counted up to here: each once, not from the start again
             while at >= 0:
-                number = line.count(field, 0, at) + int(name == "MSH")  # MSH-1 is the separator
+                number += line.count(field, counted, at)
+                counted = at
                 self._issue(
                     Severity.WARNING,
                     "hl7v2.line-break-raw",
