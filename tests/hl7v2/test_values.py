@@ -338,3 +338,23 @@ def test_local_code_with_loinc_alternate_and_original_text() -> None:
     )
     assert result.code.text == "WBC (auto)"
     assert result.code.code_in("http://loinc.org") == "6690-2"
+
+
+def test_each_unescaped_power_of_ten_in_a_unit_is_rejoined_in_order_with_a_note() -> None:
+    # OBX-6.1 and OBX-6.2 each split at their unescaped "^", OBX-6.2 twice (a chain of joins)
+    result, read_message = first_result(obx("5.0", unit="x10^9/L^x10^9 x10^3/mL^L"))
+    assert result.unit == Unit("x10^9 x10^3/mL", "x10^9/L", "L")
+    assert [i.text for i in read_message.issues if i.code == "hl7v2.unit-rejoined"] == [
+        (
+            "unit 'x10^9/L' was sent with an unescaped component separator (should be "
+            "'x10\\\\S\\\\9/L'); re-joined"
+        ),
+        (
+            "unit 'x10^9 x10' was sent with an unescaped component separator (should be "
+            "'x10\\\\S\\\\9 x10'); re-joined"
+        ),
+        (
+            "unit 'x10^9 x10^3/mL' was sent with an unescaped component separator (should be "
+            "'x10\\\\S\\\\9 x10\\\\S\\\\3/mL'); re-joined"
+        ),
+    ]

@@ -291,12 +291,13 @@ def read_unit(
     notes: list[Note] = []
     if not field.strip():
         return None, tuple(notes)
-    parts = field.split(delimiters.component)
-    index = 0
-    while index < len(parts) - 1:
-        if _power_base(parts[index]) and parts[index + 1][:1].isdigit():
-            joined = parts[index] + delimiters.component + parts[index + 1]
-            parts[index : index + 2] = [joined]
+    # Each component is re-joined to the one before it or kept: a new list, as splicing joined
+    # pairs into the split one moved the rest of it at each join (quadratic in components).
+    parts: list[str] = []
+    for part in field.split(delimiters.component):
+        if parts and _power_base(parts[-1]) and part[:1].isdigit():
+            joined = parts[-1] + delimiters.component + part
+            parts[-1] = joined
             marker = delimiters.escape
             escaped = joined.replace(delimiters.component, f"{marker}S{marker}")
             notes.append(
@@ -309,7 +310,7 @@ def read_unit(
                 )
             )
         else:
-            index += 1
+            parts.append(part)
     problems: list[str] = []
     p = [decoded(x, delimiters, codec, problems).strip() for x in parts] + ["", "", ""]
     _escape_notes(problems, notes)
