@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -478,3 +479,68 @@ def test_json_nested_past_the_depth_limit_is_rejected() -> None:
     (item,) = read(observation(100))
     assert isinstance(item, FhirItem)
     assert [r.location for r in results(item)] == ["ITEM[1]/Observation"]
+
+
+def _cbc_observation(rid: str, value: float, subject: str, **more: object) -> dict[str, object]:
+    return {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+        "subject": {"reference": subject},
+        "valueQuantity": {"value": value, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+        **more,
+    }
+
+
+def test_contained_references_resolve_in_their_own_resource_to_the_first_with_the_id() -> None:
+    def patient(family: str) -> dict[str, object]:
+        return {"resourceType": "Patient", "id": "pt", "name": [{"family": family}]}
+
+    entries = [
+        {
+            "fullUrl": f"urn:uuid:7d1c0e52-2f4a-4c1e-9b0a-5e8f0c3d7a1{n}",
+            "resource": _cbc_observation(
+                f"wbc-{n}",
+                value,
+                "#pt",
+                contained=[{"resourceType": "Device", "id": "pt"}, patient(first), patient("X")],
+            ),
+        }
+        for n, (value, first) in enumerate(((6.1, "OKAFOR"), (2.9, "LINDQVIST")))
+    ]
+    # the second entry sends no fullUrl: its path is found among the entries
+    del entries[1]["fullUrl"]
+    (item,) = read(json.dumps({"resourceType": "Bundle", "entry": entries}).encode())
+    assert isinstance(item, FhirItem)
+    patients = [group.patient for group in item.groups]
+    # a Device first with the id: the reference is to it, not a Patient; next a Patient each
+    assert [p.family if p else None for p in patients] == [None]
+    entries[0]["resource"]["contained"].pop(0)  # type: ignore[index]
+    entries[1]["resource"]["contained"].pop(0)  # type: ignore[index]
+    (item,) = read(json.dumps({"resourceType": "Bundle", "entry": entries}).encode())
+    assert isinstance(item, FhirItem)
+    assert [(g.patient.family, g.patient.location) for g in item.groups if g.patient] == [
+        ("OKAFOR", "ITEM[1]/Bundle.entry[0].resource.contained[0]"),
+        ("LINDQVIST", "ITEM[1]/Bundle.entry[1].resource.contained[0]"),
+    ]
+
+
+def test_malformed_observations_in_a_bundle_drop_only_their_own_results() -> None:
+    component = {"code": {"text": "Neutrophils"}, "valueQuantity": {"value": 3.2}}
+    entries = [
+        {"resource": _cbc_observation("wbc-1", 6.1, "Patient/pt")},
+        {"resource": _cbc_observation("wbc-2", 6.4, "Patient/pt", component=[component, "?"])},
+        {"resource": _cbc_observation("wbc-3", 5.8, "Patient/pt")},
+        {"resource": _cbc_observation("wbc-4", 5.5, "Patient/pt", component=[component, 7])},
+    ]
+    (item,) = read(json.dumps({"resourceType": "Bundle", "entry": entries}).encode())
+    assert isinstance(item, FhirItem)
+    assert sorted(item.nodes) == [
+        "ITEM[1]/Bundle.entry[0].resource",
+        "ITEM[1]/Bundle.entry[2].resource",
+    ]
+    assert [i.location for i in item.issues if i.code == "fhir.observation-malformed"] == [
+        "ITEM[1]/Bundle.entry[1].resource.component[1]",
+        "ITEM[1]/Bundle.entry[3].resource.component[1]",
+    ]

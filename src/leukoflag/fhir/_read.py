@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import islice
 from typing import Any, BinaryIO, TypeVar
 
 from leukoflag.fhir._json import dumps, loads, plain
@@ -316,6 +317,10 @@ class _ItemReader:
     by_url: dict[str, _Located] = field(default_factory=dict)
     patients: dict[str, Patient] = field(default_factory=dict)
     specimens: dict[str, Specimen] = field(default_factory=dict)
+    # By the identity of a container: its contained resources' positions by id (the first of
+    # each id), and its path (see path_of). Built once: a scan for each reference was quadratic.
+    contained_ids: dict[int, dict[str, int]] = field(default_factory=dict)
+    paths: dict[int, Path] | None = None
 
     def location(self, path: Path) -> str:
         text = str(self.root["resourceType"])
@@ -394,10 +399,10 @@ class _ItemReader:
         if target.startswith("#"):
             contained = container.get("contained")
             if isinstance(contained, list):
-                container_path = self.path_of(container)
-                for i, resource in enumerate(contained):
-                    if isinstance(resource, dict) and resource.get("id") == target[1:]:
-                        return self.located(resource, (*container_path, "contained", i), container)
+                i = self.contained_position(container, contained, target[1:])
+                if i is not None:
+                    container_path = self.path_of(container)
+                    return self.located(contained[i], (*container_path, "contained", i), container)
             self.issue(
                 Severity.WARNING,
                 "reference-unresolved",
@@ -421,18 +426,36 @@ class _ItemReader:
             )
         return found
 
+    def contained_position(
+        self, container: dict[str, Any], contained: list[Any], rid: str
+    ) -> int | None:
+        """The position in ``contained`` (``container``'s) of the first resource with id ``rid``."""
+        positions = self.contained_ids.get(id(container))
+        if positions is None:
+            positions = self.contained_ids[id(container)] = {}
+            for i, resource in enumerate(contained):
+                if isinstance(resource, dict):
+                    sent = resource.get("id")
+                    if isinstance(sent, str):
+                        positions.setdefault(sent, i)
+        return positions.get(rid)
+
     def path_of(self, container: dict[str, Any]) -> Path:
+        """The path of a resource that holds contained ones: the first indexed entry that is
+        it, else the first entry that is it, else the root's."""
         if container is self.root:
             return ()
-        for located in self.by_url.values():
-            if located.resource is container:
-                return located.path
-        entries = self.root.get("entry")
-        if isinstance(entries, list):
-            for i, entry in enumerate(entries):
-                if isinstance(entry, dict) and entry.get("resource") is container:
-                    return ("entry", i, "resource")
-        return ()
+        paths = self.paths
+        if paths is None:
+            paths = self.paths = {}
+            for located in self.by_url.values():
+                paths.setdefault(id(located.resource), located.path)
+            entries = self.root.get("entry")
+            if isinstance(entries, list):
+                for i, entry in enumerate(entries):
+                    if isinstance(entry, dict) and isinstance(entry.get("resource"), dict):
+                        paths.setdefault(id(entry["resource"]), ("entry", i, "resource"))
+        return paths.get(id(container), ())
 
     def orders(self, observations: list[_Located], reports: list[_Located]) -> list[_OrderDraft]:
         drafts: list[_OrderDraft] = []
@@ -549,15 +572,21 @@ class _ItemReader:
         if not isinstance(resource.get("code"), dict):
             self.malformed(observation, "code", "Observation.code is required")
             return []
+        known = len(self.nodes)
         try:
             return self.observation_results_checked(observation, order, specimens, status_text)
         except _Malformed as exc:
             if observation.path == () or not self.root.get("resourceType") == "Bundle":
                 raise
             # forget the parts of it already read: none of it is flagged
+            # the results it added are the newest nodes (a malformed contained one already took
+            # its own back): a look at those only, as a scan of all nodes for each malformed
+            # Observation was quadratic
             prefix = observation.location
-            for location in [n for n in self.nodes if n == prefix or n.startswith(prefix + ".")]:
-                del self.nodes[location]
+            added = len(self.nodes) - known
+            for location in list(islice(reversed(self.nodes), added)):
+                if location == prefix or location.startswith(prefix + "."):
+                    del self.nodes[location]
             self.issue(
                 Severity.ERROR,
                 "observation-malformed",
