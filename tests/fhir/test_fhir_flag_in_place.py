@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import io
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -314,3 +315,59 @@ def test_bundle_with_a_malformed_type_or_url_still_gets_its_derived_anc(
     assert derived["resource"]["valueQuantity"]["value"] == Decimal("899")  # 2,900 × 31.0 %
     assert "request" not in derived
     assert output["type"] == bundle_type
+
+
+def test_each_derived_anc_entry_is_listed_by_the_report_of_its_sources() -> None:
+    def observation(rid: str, code: str, value: float, unit: str) -> dict[str, Any]:
+        return {
+            "fullUrl": f"urn:uuid:{rid}",
+            "resource": {
+                "resourceType": "Observation",
+                "id": rid,
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                "subject": {"reference": "urn:uuid:5b0f2d8e-patient"},
+                "valueQuantity": {
+                    "value": value,
+                    "unit": unit,
+                    "system": "http://unitsofmeasure.org",
+                    "code": unit,
+                },
+            },
+        }
+
+    entries: list[dict[str, Any]] = [
+        {
+            "fullUrl": "urn:uuid:5b0f2d8e-patient",
+            "resource": {"resourceType": "Patient", "id": "5b0f2d8e-patient", "gender": "male"},
+        }
+    ]
+    for n, (wbc, neutrophils) in enumerate(((7.2, 61), (2.4, 30), (11.5, 82)), start=1):
+        entries += [
+            observation(f"wbc-{n}", "6690-2", wbc, "10*3/uL"),
+            observation(f"neut-{n}", "770-8", neutrophils, "%"),
+            {
+                "fullUrl": f"urn:uuid:cbc-{n}",
+                "resource": {
+                    "resourceType": "DiagnosticReport",
+                    "id": f"cbc-{n}",
+                    "status": "final",
+                    "code": {"text": "CBC with differential"},
+                    "subject": {"reference": "urn:uuid:5b0f2d8e-patient"},
+                    "result": [
+                        {"reference": f"urn:uuid:wbc-{n}"},
+                        {"reference": f"urn:uuid:neut-{n}"},
+                    ],
+                },
+            },
+        ]
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    (written,) = leukoflag.convert(json.dumps(bundle)).bundles
+    by_url = {entry["fullUrl"]: entry["resource"] for entry in written["entry"]}
+    reports = [r for r in by_url.values() if r["resourceType"] == "DiagnosticReport"]
+    expected = [Decimal("7.2") * 610, Decimal("2.4") * 300, Decimal("11.5") * 820]
+    for report, anc in zip(reports, expected, strict=True):
+        *sources, derived = report["result"]
+        assert by_url[derived["reference"]]["derivedFrom"] == sources
+        assert by_url[derived["reference"]]["valueQuantity"]["value"] == anc
+    assert len({r["result"][-1]["reference"] for r in reports}) == len(expected)

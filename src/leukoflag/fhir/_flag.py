@@ -135,6 +135,11 @@ class _Flagger:
     results: dict[str, LabResult]
     issues: list[Issue] = field(default_factory=list)
     rewritten: set[Path] = field(default_factory=set)
+    # Built on first use, each once per item (a digest of the whole item, or a scan of all its
+    # results or evaluations, for each derived ANC or order made a large Bundle quadratic):
+    key: tuple[str, ...] | None = None  # item.key
+    derived_by_order: dict[str, list[Evaluation]] | None = None  # see order_evaluations
+    result_orders: dict[str, str] | None = None  # result location -> its first order's
 
     def issue(self, severity: Severity, code: str, location: str, text: str) -> None:
         self.issues.append(Issue(severity, f"fhir.{code}", location, text))
@@ -284,11 +289,17 @@ class _Flagger:
 
     def order_evaluations(self, order_location: str, results: list[str]) -> list[Evaluation]:
         found = [self.evaluations[r] for r in results if r in self.evaluations]
-        found.extend(
-            e
-            for location, e in self.evaluations.items()
-            if e.derived_from and location.startswith(f"{order_location}/")
-        )
+        by_order = self.derived_by_order
+        if by_order is None:
+            # a derived evaluation under each location its own starts with, up to a "/"
+            by_order = self.derived_by_order = {}
+            for location, e in self.evaluations.items():
+                if e.derived_from:
+                    at = location.find("/")
+                    while at >= 0:
+                        by_order.setdefault(location[:at], []).append(e)
+                        at = location.find("/", at + 1)
+        found.extend(by_order.get(order_location, ()))
         return found
 
     # ----------------------------------------------------------------- derived ANC
@@ -339,7 +350,9 @@ class _Flagger:
         source_entries = [p[1] for p in sources if len(p) >= 2 and p[0] == "entry"]
         first = entries[source_entries[0]] if source_entries else {}
         first_resource = first.get("resource", {}) if isinstance(first, dict) else {}
-        rid = resource_id(self.item.key, "Observation", evaluation.location.split("/", 1)[-1])
+        if self.key is None:
+            self.key = self.item.key
+        rid = resource_id(self.key, "Observation", evaluation.location.split("/", 1)[-1])
         resource: dict[str, Any] = {"resourceType": "Observation", "id": rid}
         finding = evaluation.finding
         if finding is not None:
@@ -383,11 +396,15 @@ class _Flagger:
             node["result"] = [*_listed(node.get("result")), {"reference": url}]
 
     def report_of(self, evaluation: Evaluation) -> Path | None:
-        for group in self.item.groups:
-            for order in group.orders:
-                if any(r.location == evaluation.derived_from[0] for r in order.results):
-                    return self.item.reports.get(order.location)
-        return None
+        orders = self.result_orders
+        if orders is None:
+            orders = self.result_orders = {}
+            for group in self.item.groups:
+                for order in group.orders:
+                    for result in order.results:
+                        orders.setdefault(result.location, order.location)
+        order_location = orders.get(evaluation.derived_from[0])
+        return None if order_location is None else self.item.reports.get(order_location)
 
 
 _REPORT_TAIL = ("presentedForm", "conclusionCode", "conclusion", "composition", "media", "note")
