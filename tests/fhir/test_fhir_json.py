@@ -43,6 +43,18 @@ def test_equal_decimals_keep_their_own_digits_every_time() -> None:
         assert fhir.dumps([three, two, one]) == b"[4000,4.00,4.0]"
 
 
+def test_decimals_freed_and_made_again_are_written_with_their_own_digits() -> None:
+    # The writer keeps the text of Decimals it has written by identity: a new Decimal made
+    # where a freed one lived (same id) must not be written with the old one's text, and the
+    # texts stay right past the cache's limit.
+    for round_ in range(3):
+        values = [Decimal(f"{number}.{round_}") for number in range(5000)]
+        expected = b"[" + b",".join(b"%d.%d" % (number, round_) for number in range(5000)) + b"]"
+        assert fhir.dumps(values) == expected
+        assert fhir.dumps(values[::-1])[:12] == b"[4999.%d,4998" % round_
+        del values
+
+
 def test_non_finite_decimal_is_refused() -> None:
     with pytest.raises(TypeError):
         fhir.dumps({"value": Decimal("NaN")})
