@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
 from enum import StrEnum
 
+from leukoflag._construct import constructor
 from leukoflag._numbers import plain
 from leukoflag.errors import DataFileError, UnitError
 from leukoflag.model import Analyte, Issue, Severity, Unit
@@ -214,7 +215,8 @@ def count_per_ul(value: Number, unit: str | Unit | None, analyte: str = "wbc") -
     """
     # Hot path: a finite Decimal (or str) value, plausible in a count unit already resolved
     # whose factor is a power of ten. Anything else, including every refusal, takes the full
-    # path, which gives each refusal its reason and message.
+    # path, which gives each refusal its reason and message. (The steps of _planned, written
+    # out: calling it would cost a tenth of this path.)
     plan = _PLANS.get(unit if unit.__class__ is str else _unit_key(unit))
     if plan is not None and analyte in _ANALYTES:
         exponent, high = plan
@@ -239,9 +241,14 @@ def normalize(
 ) -> NormalizedCount:
     """``value`` in cells/µL with the UCUM code, factor and how the unit was found."""
     key = unit if unit.__class__ is str else _unit_key(unit)
-    if key in _PLANS:  # a count unit: count_per_ul's hot path
-        spec: UnitSpec = _RESOLVED[key]  # type: ignore[assignment]
-        return NormalizedCount(count_per_ul(value, unit, analyte), spec)
+    plan = _PLANS.get(key)
+    if plan is not None and analyte in _ANALYTES:  # a count unit: count_per_ul's hot path
+        per_ul = _planned(value, plan)
+        if per_ul is not None:
+            spec: UnitSpec = _RESOLVED[key]  # type: ignore[assignment]
+            # The fast constructor: the frozen dataclass's own __init__ costs as much as the
+            # rest of this path (flagging normalizes every count of every order).
+            return constructor(NormalizedCount)(per_ul, spec)
     return _normalized(value, unit, analyte, same_unit_values)
 
 
@@ -261,6 +268,15 @@ def normalize_range(
     """
     if analyte not in _ANALYTES:
         raise _unknown_analyte(analyte)
+    plan = _range_plan(unit, result)
+    if plan is not None and (low is not None or high is not None):
+        # Hot path (a lab's range next to every count): Decimal bounds in a power-of-ten count
+        # unit, each plausible. Anything else (a str bound, a refusal) takes the full path,
+        # which gives each refusal its reason and message.
+        low_per_ul = _planned(low, plan) if low.__class__ is Decimal else None
+        high_per_ul = _planned(high, plan) if high.__class__ is Decimal else None
+        if (low_per_ul is not None or low is None) and (high_per_ul is not None or high is None):
+            return low_per_ul, high_per_ul
     low_number = None if low is None else _decimal(low, unit)
     high_number = None if high is None else _decimal(high, unit)
     others: tuple[Decimal, ...] = ()
@@ -443,6 +459,40 @@ def _spec_for(
     if found is _NO_UNIT:
         return _infer((number, *(_decimal(other, unit) for other in same_unit_values)))
     raise found.error()
+
+
+def _planned(value: object, plan: tuple[int, Decimal]) -> Decimal | None:
+    """``value`` in cells/µL by a hot-path plan (exponent, plausible high), or None when the
+    full path must judge it (not plausible, not finite, not a Decimal or plain str)."""
+    exponent, high = plan
+    try:
+        if value.__class__ is Decimal:
+            per_ul = value.scaleb(exponent, _EXACT)
+        else:
+            per_ul = _quick_decimal(value).scaleb(exponent, _EXACT)
+        if per_ul <= high and not per_ul.is_signed():
+            return per_ul
+    except InvalidOperation:
+        pass  # NaN, sNaN, or a value that is not a Decimal or plain str: the full path
+    return None
+
+
+def _range_plan(
+    unit: str | Unit | None, result: NormalizedCount | None
+) -> tuple[int, Decimal] | None:
+    """The hot-path plan of a range's unit; a range sent without one is read in the unit of
+    ``result``, which has a plan when its factor is a power of ten (a resolved or inferred
+    count unit)."""
+    if unit is not None:
+        return _PLANS.get(unit if unit.__class__ is str else _unit_key(unit))
+    if result is None:
+        return None
+    spec = result.unit
+    exponent = spec.exponent
+    if exponent is None or spec.kind is not UnitKind.COUNT:
+        return None
+    table = default_table()
+    return (exponent, table.plausible_high) if table.plausible_low == 0 else None
 
 
 def _quick_decimal(value: object) -> Decimal:
