@@ -9,12 +9,13 @@ when the order has none (WBC × neutrophil %, or segmented + band neutrophil cou
 
 Most results of an order are not counts (hemoglobin, MCV …): they cost one cached table lookup
 and a bare Evaluation. What the counts of one order share (rules, specimens, the patient's age
-on a day) is worked out once per order.
+on a day) is worked out once per order; the comparison with a sender's flags once per process.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from leukoflag.flagging._rules import INFINITY, Criteria, Point, Profile, Rules,
 from leukoflag.model import (
     Analyte,
     CodedResult,
+    Coding,
     Concept,
     Evaluation,
     Finding,
@@ -104,6 +106,7 @@ _PART_KINDS = frozenset(
     {_scope.PERCENT, _scope.SEGMENTED_PERCENT, _scope.BAND_PERCENT, _scope.SEGMENTED, _scope.BAND}
 )
 _PERCENT_KINDS = frozenset({UnitKind.PERCENT, UnitKind.FRACTION})
+_NUMERIC = (Number, NumberRange)  # a tuple: ``Number | NumberRange`` is built anew at each use
 _ZERO = Decimal(0)
 _ONE_CELL = Decimal(1)
 _HUNDRED = Decimal(100)
@@ -170,6 +173,9 @@ class _OrderState:
         default_factory=list
     )
     measured_anc: bool = False
+    # (result.specimen, recognized by LOINC) of counts whose specimens were found to be the
+    # patient's blood: the next count of the order with the same key need not ask again.
+    blood: set[tuple[str, bool]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.specimens = {s.location: s for s in self.order.specimens}
@@ -258,7 +264,15 @@ def _evaluate_count(
     if blocker is not None:
         return constructor(Evaluation)(location, issues=(blocker,))
     issues: list[Issue] = [] if note is None else [note]
-    stop = _status_problem(result, state.order) or _value_problem(result, analyte)
+    if (
+        result.value.__class__ is Number  # the usual final number: nothing to say about it
+        and result.status in FLAGGABLE
+        and state.order.status not in ORDER_WITHDRAWN
+        and not result.data_absent_reason
+    ):
+        stop = None
+    else:
+        stop = _status_problem(result, state.order) or _value_problem(result, analyte)
     reading = _read_value(result, analyte) if stop is None else stop
     if isinstance(reading, Issue):
         issues.append(reading)
@@ -289,8 +303,9 @@ def _evaluate_count(
         return constructor(Evaluation)(
             location, analyte, loinc, quantity, judged.range, issues=tuple(issues)
         )
-    if result.sender_flags:
-        disagreement = _compare_sender(_sender_flags(result), judged.verdict.code, location)
+    sender_flags = result.sender_flags
+    if sender_flags:
+        disagreement = _sender_disagreement(sender_flags, judged.verdict.code, location)
         if disagreement is not None:
             issues.append(disagreement)
     finding = _finding(
@@ -298,7 +313,7 @@ def _evaluate_count(
         analyte,
         reading.bounds,
         judged,
-        sender_flags=tuple([c.code for c in result.sender_flags]),
+        sender_flags=tuple([c.code for c in sender_flags]),
         settings=state.settings,
     )
     return constructor(Evaluation)(
@@ -321,6 +336,9 @@ def _specimen_issues(
 ) -> tuple[Issue | None, Issue | None]:
     """Why this count is not a count of the patient's peripheral blood (None: it is), and a
     note when no specimen type it has is in the specimen table (judged from the result code)."""
+    key = (result.specimen, recognition.via == "loinc")
+    if key in state.blood:
+        return None, None
     location = result.location
     specimens = _candidate_specimens(result, state)
     for specimen in specimens:
@@ -372,6 +390,7 @@ def _specimen_issues(
             f"its order {_concept_text(state.order.code)} is not a blood test",
         ), None
     if not typed or classes:
+        state.blood.add(key)
         return None, None
     types = [s.type for s in specimens if s.type is not None]
     names = ", ".join(_concept_text(c) for c in (*types, source) if c is not None)
@@ -431,7 +450,7 @@ def _status_problem(result: LabResult, order: Order) -> Issue | None:
 
 def _value_problem(result: LabResult, analyte: Analyte) -> Issue | None:
     value = result.value
-    if not result.data_absent_reason and isinstance(value, Number | NumberRange):
+    if not result.data_absent_reason and isinstance(value, _NUMERIC):
         return None
     location = _at(result.location, "value")
     name = analyte.value.upper()
@@ -554,7 +573,8 @@ def _unitless(unit: Unit | None) -> bool:
 
 def _comparator_bounds(value: Decimal, comparator: str) -> tuple[Point, Point]:
     if not comparator:
-        return (value, 0), (value, 0)
+        point: Point = (value, 0)
+        return point, point
     zero: Point = (_ZERO, 0)
     infinite: Point = (INFINITY, 0)
     if comparator == "<":
@@ -597,7 +617,7 @@ def _lab_range(
             f"{shown} cells/µL is not a plausible {analyte.value.upper()} range "
             "(sent in another unit than the value?)",
         )
-    return constructor(NormalizedRange)(low, high, "lab", text=sent.text), None
+    return constructor(NormalizedRange)(low, high, "lab", sent.text), None
 
 
 def _lab_range_issue(location: str, sent: ReferenceRange, why: str) -> Issue:
@@ -765,15 +785,29 @@ def _bounds_text(low: Point, high: Point) -> str:
 # --------------------------------------------------------------------------- the sender's flag
 
 
-def _sender_flags(result: LabResult) -> list[str]:
-    return [
-        c.code.strip()
-        for c in result.sender_flags
-        if c.system in FLAG_SYSTEMS and c.code.strip() in _SENDER_SIDE
+def _sender_disagreement(flags: Sequence[Coding], computed: str, location: str) -> Issue | None:
+    """The Issue when the sender's flags disagree with the computed code (None: they agree)."""
+    key = [computed]
+    for coding in flags:
+        key += (coding.system, coding.code)
+    found = _sender_verdict(tuple(key))
+    if found is None:
+        return None
+    return Issue(found.severity, found.code, _at(location, "flags"), found.text)
+
+
+# Feeds repeat a handful of flags: the comparison and its text are worked out once per process.
+@functools.lru_cache(maxsize=1024)
+def _sender_verdict(key: tuple[str, ...]) -> Issue | None:
+    """The Issue, not yet located, when the sender's flags disagree with the computed code:
+    ``key`` is the computed code, then each flag's system and code. None: they agree, or the
+    sender sent no known flag."""
+    computed = key[0]
+    sender = [
+        code.strip()
+        for system, code in zip(key[1::2], key[2::2], strict=True)
+        if system in FLAG_SYSTEMS and code.strip() in _SENDER_SIDE
     ]
-
-
-def _compare_sender(sender: Sequence[str], computed: str, location: str) -> Issue | None:
     if not sender:
         return None
     side = _COMPUTED_SIDE[computed]
@@ -785,7 +819,7 @@ def _compare_sender(sender: Sequence[str], computed: str, location: str) -> Issu
         return _issue(
             Severity.WARNING,
             "sender-disagrees",
-            _at(location, "flags"),
+            "",
             f"the sender flagged {shown}; leukoflag computed {computed}",
         )
     levels = {_LEVEL[code] for code in same_side if code in _LEVEL}
@@ -793,7 +827,7 @@ def _compare_sender(sender: Sequence[str], computed: str, location: str) -> Issu
         return _issue(
             Severity.INFORMATION,
             "sender-disagrees",
-            _at(location, "flags"),
+            "",
             f"the sender flagged {shown}; leukoflag computed {computed} (same side, other level)",
         )
     return None
@@ -814,23 +848,24 @@ def _finding(
     value, comparator = _shown_value(bounds)
     scale = judged.criteria.ctcae if judged.criteria is not None else None
     graded = verdict.grade is not None and scale is not None
+    # Positional, in Finding's field order: 16 keyword arguments cost three times as much.
     return constructor(Finding)(
-        location=location,
-        analyte=analyte,
-        value_per_ul=value,
-        code=verdict.code,
-        rule=verdict.rule,
-        threshold=verdict.threshold,
-        threshold_source=verdict.source,
-        range=judged.range,
-        comparator=comparator,
-        condition=verdict.finding,
-        severity=verdict.severity,
-        ctcae_grade=verdict.grade,
-        ctcae_version=settings.ctcae_version if graded else "",
-        ctcae_term=scale.term if graded and scale is not None else None,
-        derived=derived,
-        sender_flags=sender_flags,
+        location,
+        analyte,
+        value,
+        verdict.code,
+        verdict.rule,
+        verdict.threshold,
+        verdict.source,
+        judged.range,
+        comparator,
+        verdict.finding,
+        verdict.severity,
+        verdict.grade,
+        settings.ctcae_version if graded else "",
+        scale.term if graded and scale is not None else None,
+        derived,
+        sender_flags,
     )
 
 
