@@ -8,8 +8,9 @@ which range, which rules, which code, does the sender agree. After all results: 
 when the order has none (WBC × neutrophil %, or segmented + band neutrophil counts).
 
 Most results of an order are not counts (hemoglobin, MCV …): they cost one cached table lookup
-and a bare Evaluation. What the counts of one order share (rules, specimens, the patient's age
-on a day) is worked out once per order; the comparison with a sender's flags once per process.
+and a bare Evaluation. What the counts of one order share (rules, specimens) is worked out once
+per order; what repeats across a feed (the patient's age on a day and the rules for it, the
+comparison with a sender's flags) once per process, in caches bounded in size and keyed on values.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 
 from leukoflag import units
 from leukoflag._construct import constructor
@@ -147,13 +149,14 @@ class _Part:
     day: dt.date | None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Age:
-    """The patient's age on one day, as the rules see it."""
+    """The patient's age on one day, as the rules see it, and the rules that apply then."""
 
     step: int  # index into Rules.edges
     youngest: int  # the step with the latest possible birth date (a year or month was sent)
     unknown: str  # why the age is not known ("" when it is): judged as an adult
+    profiles: Mapping[Analyte, Profile]  # at ``step``, for the patient's sex and Duffy-null
 
 
 @dataclass(slots=True)
@@ -166,7 +169,6 @@ class _OrderState:
     fallback_day: dt.date | None
     rules: Rules = field(default_factory=load_rules)
     specimens: dict[str, Specimen] = field(default_factory=dict)
-    ages: dict[dt.date | None, _Age] = field(default_factory=dict)
     # WBC counts (with their value per µL) and percents or ANC parts, in result order: what a
     # derived ANC may be made of, looked at only when the order has no measured ANC.
     candidates: list[tuple[LabResult, _scope.Recognition, Decimal | None]] = field(
@@ -653,8 +655,8 @@ def _judge(
 ) -> _Judged:
     context = state.context
     rules = state.rules
-    age = _age_on(day, state)
-    profile = rules.profile(analyte, age.step, context.sex, context.duffy_null)
+    age = _age(context.birth_date, context.birth_date_latest, day, context.sex, context.duffy_null)
+    profile = age.profiles[analyte]
     issues = _age_issues(age, profile, context, location)
     chosen, criteria = _criteria(profile, lab, graded, state)
     verdict, bound_issue = _verdict(criteria, bounds, location, analyte)
@@ -680,24 +682,25 @@ def _judge(
     return _Judged(chosen, verdict, criteria, issues)
 
 
-def _age_on(day: dt.date | None, state: _OrderState) -> _Age:
-    """The patient's age step on ``day``, once per order and day."""
-    age = state.ages.get(day)
-    if age is None:
-        context = state.context
-        birth, latest = context.birth_date, context.birth_date_latest
-        step = state.rules.step(birth, day)
-        youngest = step if latest is None or latest == birth else state.rules.step(latest, day)
-        if birth is None:
-            unknown = "the patient's birth date is not known"
-        elif day is None:
-            unknown = "the result has no date (OBX-14, OBX-19, specimen collection, OBR-7, MSH-7)"
-        elif day < birth:
-            unknown = f"the birth date {birth} is after the result date {day}"
-        else:
-            unknown = ""
-        age = state.ages[day] = _Age(step, youngest, unknown)
-    return age
+# Patients, days and so ages repeat across the orders of a feed: worked out once per process.
+@functools.lru_cache(maxsize=4096)
+def _age(
+    birth: dt.date | None, latest: dt.date | None, day: dt.date | None, sex: str, duffy_null: bool
+) -> _Age:
+    """The age step on ``day`` of a patient born on ``birth`` (or as late as ``latest``)."""
+    rules = load_rules()
+    step = rules.step(birth, day)
+    youngest = step if latest is None or latest == birth else rules.step(latest, day)
+    if birth is None:
+        unknown = "the patient's birth date is not known"
+    elif day is None:
+        unknown = "the result has no date (OBX-14, OBX-19, specimen collection, OBR-7, MSH-7)"
+    elif day < birth:
+        unknown = f"the birth date {birth} is after the result date {day}"
+    else:
+        unknown = ""
+    profiles = {analyte: rules.profile(analyte, step, sex, duffy_null) for analyte in Analyte}
+    return _Age(step, youngest, unknown, MappingProxyType(profiles))
 
 
 def _age_issues(age: _Age, profile: Profile, context: PatientContext, location: str) -> list[Issue]:
