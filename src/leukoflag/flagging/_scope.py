@@ -222,12 +222,22 @@ def analyte_table() -> AnalyteTable:
 def recognize(concept: Concept) -> Recognition | None:
     """:meth:`AnalyteTable.recognize` with the packaged table, cached: feeds repeat the same
     codes (a CBC's hemoglobin costs one lookup)."""
+    codings = concept.codings
+    if len(codings) == 1 and codings[0].system == LOINC:
+        # The usual OBX-3 or Observation.code: a LOINC coding decides alone, by its code, so
+        # the code is the whole key (no tuple built, no long display or system hashed).
+        return _recognized_loinc(codings[0].code)
     return _recognized(concept_key(concept))
 
 
 @functools.lru_cache(maxsize=4096)
 def _recognized(key: tuple[str, ...]) -> Recognition | None:
     return analyte_table().recognize(concept_of(key))
+
+
+@functools.lru_cache(maxsize=4096)
+def _recognized_loinc(code: str) -> Recognition | None:
+    return analyte_table().recognize(Concept((Coding(code, system=LOINC),)))
 
 
 def concept_key(concept: Concept) -> tuple[str, ...]:
