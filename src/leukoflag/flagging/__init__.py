@@ -14,6 +14,7 @@ process, on first use; ``docs/rules.md`` documents every rule and is generated f
 
 from __future__ import annotations
 
+from leukoflag._construct import constructor
 from leukoflag.flagging._evaluate import birth_span, evaluate_order
 from leukoflag.flagging._rules import load_rules
 from leukoflag.model import Coding, Patient, PatientContext
@@ -37,6 +38,20 @@ def patient_context(patient: Patient | None, settings: Settings) -> PatientConte
     if patient.birth_date is not None:
         earliest, latest = birth_span(patient.birth_date)
     sex = patient.sex.strip().lower()
+    # Most conversions declare no Duffy-null patient: the identifiers are not even spelled.
+    duffy_null = bool(settings.duffy_null) and settings.is_duffy_null(_identifiers(patient))
+    # Once per patient of every message: the fast constructor, positional (field order).
+    return constructor(PatientContext)(
+        earliest,
+        sex if sex in _GENDERS else "unknown",
+        duffy_null,
+        latest if latest != earliest else None,
+    )
+
+
+def _identifiers(patient: Patient) -> tuple[str, ...]:
+    """The patient's identifiers as ``settings.duffy_null`` may name them: bare and
+    ``system|value`` or ``assigner|value``."""
     identifiers: list[str] = []
     for identifier in patient.identifiers:
         value = identifier.value.strip()
@@ -45,12 +60,7 @@ def patient_context(patient: Patient | None, settings: Settings) -> PatientConte
         identifiers.append(value)
         namespaces = (identifier.system, identifier.assigner)
         identifiers.extend(f"{namespace}|{value}" for namespace in namespaces if namespace)
-    return PatientContext(
-        birth_date=earliest,
-        sex=sex if sex in _GENDERS else "unknown",
-        duffy_null=settings.is_duffy_null(tuple(identifiers)),
-        birth_date_latest=latest if latest != earliest else None,
-    )
+    return tuple(identifiers)
 
 
 def ctcae_grade_coding(grade: int) -> Coding:

@@ -101,6 +101,7 @@ _V2_FIELD = {
     "status": "-11",
 }
 _BIRTH = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
+_BIRTH_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")  # what _BIRTH matches with its third group
 # A refusal about the number itself is located at the value (OBX-5), any other at the unit.
 _VALUE_REASONS = frozenset({"implausible", "bad-number"})
 # What a row of the analyte table may contribute to a derived ANC.
@@ -904,6 +905,8 @@ def _result_day(result: LabResult, state: _OrderState) -> dt.date | None:
 
 def birth_span(stamp: Timestamp) -> tuple[dt.date, dt.date]:
     """The first and last possible birth day of a birth date sent as year, month or day."""
+    if _BIRTH_DAY.match(stamp.fhir):  # the usual full date: no groups to take apart
+        return stamp.day, stamp.day
     match = _BIRTH.match(stamp.fhir)
     if match is None or match.group(3):
         return stamp.day, stamp.day
