@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from leukoflag.model import Unit
@@ -13,6 +15,7 @@ from .build import (
     PER_UL,
     adult,
     code_of,
+    evaluate,
     issue_codes,
     lab_range,
     one,
@@ -109,6 +112,21 @@ def test_sender_flag_disagreement_is_an_issue(
         assert found[0].location == "MSG[1]/OBX[1]-8"
     assert evaluation.finding is not None
     assert evaluation.finding.sender_flags == sent
+
+
+def test_each_result_gets_its_own_sender_disagreement() -> None:
+    fhir = dataclasses.replace(result("7000", flags=("L",), n=3), location="Bundle.entry[3]")
+    evaluations = evaluate(result("7000", flags=("L",)), result("7000", flags=("L",), n=2), fhir)
+    located = [
+        [(i.location, i.text) for i in e.issues if i.code == "flag.sender-disagrees"]
+        for e in evaluations
+    ]
+    text = "the sender flagged L; leukoflag computed N"
+    assert located == [
+        [("MSG[1]/OBX[1]-8", text)],
+        [("MSG[1]/OBX[2]-8", text)],
+        [("Bundle.entry[3]", text)],
+    ]
 
 
 def test_computed_code_is_kept_apart_from_the_sender_flag() -> None:

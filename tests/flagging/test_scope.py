@@ -200,6 +200,15 @@ def test_result_after_its_own_spm_uses_that_specimen() -> None:
     assert issue_codes(second) == ["flag.specimen-not-blood"]
 
 
+def test_each_count_of_an_order_is_checked_by_how_it_was_recognized() -> None:
+    urinalysis = loinc("24356-8", "Urinalysis complete panel - Urine")
+    by_loinc = result("1.5", unit=K_PER_UL, n=1)
+    by_local = result("12", code=local("1001", "WBC"), unit=K_PER_UL, n=2)
+    first, second = evaluate(by_loinc, by_local, code=urinalysis)
+    assert code_of(first) == "LL"
+    assert issue_codes(second) == ["flag.order-not-blood"]
+
+
 def test_mixed_specimens_for_an_order_level_result_are_ambiguous() -> None:
     evaluation = one(result("1.5", unit=K_PER_UL), specimens=(specimen("BLD"), specimen("UR", n=2)))
     assert evaluation.finding is None

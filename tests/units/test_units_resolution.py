@@ -347,6 +347,26 @@ def test_range_refuses_like_a_value() -> None:
     assert caught.value.reason == "implausible"
 
 
+def test_decimal_range_bounds_keep_their_digits_and_refusals_on_the_warm_path() -> None:
+    assert normalize(Decimal("6.8"), "K/uL").value_per_ul == 6800  # the unit is now memoized
+    low, high = normalize_range(Decimal("4.0"), Decimal("11.00"), "K/uL")
+    assert (str(low), str(high)) == ("4.0E+3", "1.100E+4")
+    zero, _ = normalize_range(Decimal("-0.0"), None, "K/uL")
+    assert zero == 0
+    assert zero is not None
+    assert not zero.is_signed()
+    for bad in (Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity")):
+        with pytest.raises(leukoflag.UnitError) as caught:
+            normalize_range(Decimal("4.0"), bad, "K/uL")
+        assert caught.value.reason == "bad-number"
+    with pytest.raises(leukoflag.UnitError) as caught:
+        normalize_range(Decimal("4000"), Decimal("11000"), "K/uL")
+    assert caught.value.reason == "implausible"
+    result = normalize(Decimal("6.8"), Unit("K/uL"))
+    low, high = normalize_range(Decimal("4.0"), Decimal("11.0"), None, result=result)
+    assert (str(low), str(high)) == ("4.0E+3", "1.10E+4")
+
+
 def test_empty_range_stays_empty() -> None:
     assert normalize_range(None, None, "K/uL") == (None, None)
 
