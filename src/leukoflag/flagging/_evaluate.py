@@ -169,7 +169,9 @@ class _OrderState:
     settings: Settings
     fallback_day: dt.date | None
     rules: Rules = field(default_factory=load_rules)
-    specimens: dict[str, Specimen] = field(default_factory=dict)
+    # The order's specimens by location, built when a result first names its own (most follow
+    # no SPM of their own: the order's specimens apply).
+    specimens: dict[str, Specimen] | None = None
     # WBC counts (with their value per µL) and percents or ANC parts, in result order: what a
     # derived ANC may be made of, looked at only when the order has no measured ANC.
     candidates: list[tuple[LabResult, _scope.Recognition, Decimal | None]] = field(
@@ -179,9 +181,6 @@ class _OrderState:
     # (result.specimen, recognized by LOINC) of counts whose specimens were found to be the
     # patient's blood: the next count of the order with the same key need not ask again.
     blood: set[tuple[str, bool]] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        self.specimens = {s.location: s for s in self.order.specimens}
 
 
 def evaluate_order(
@@ -329,6 +328,8 @@ def _evaluate_count(
 
 def _candidate_specimens(result: LabResult, state: _OrderState) -> tuple[Specimen, ...]:
     if result.specimen:
+        if state.specimens is None:
+            state.specimens = {s.location: s for s in state.order.specimens}
         found = state.specimens.get(result.specimen)
         return (found,) if found is not None else ()
     return state.order.specimens
