@@ -230,3 +230,12 @@ def test_segmented_count_without_unit_is_not_used() -> None:
         result("0.2", code="26507-4", unit=K_PER_UL, n=2),
     )
     assert len(evaluations) == 2
+
+
+def test_a_percent_that_is_not_a_number_gives_no_derived_anc() -> None:
+    # A Number built by hand may hold NaN (the readers refuse it): no derived ANC, no exception.
+    wbc = result("6.0", unit=K_PER_UL, n=1)
+    evaluations = evaluate(wbc, result("NaN", code=NEUT_PCT, unit=PCT, n=2))
+    assert len(evaluations) == 2
+    assert code_of(evaluations[0]) == "N"
+    assert evaluations[1].analyte is None

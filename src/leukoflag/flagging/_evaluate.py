@@ -967,6 +967,8 @@ def _part_value(
         return None
     if result.data_absent_reason or not isinstance(value, Number) or value.comparator:
         return None
+    if not value.value.is_finite():  # a hand-built Number may hold NaN (readers refuse it)
+        return None
     if _specimen_issues(result, recognition, state)[0] is not None:
         return None
     unit = result.unit
