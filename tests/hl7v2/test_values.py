@@ -340,21 +340,37 @@ def test_local_code_with_loinc_alternate_and_original_text() -> None:
     assert result.code.code_in("http://loinc.org") == "6690-2"
 
 
-def test_each_unescaped_power_of_ten_in_a_unit_is_rejoined_in_order_with_a_note() -> None:
+def test_a_unit_split_once_is_rejoined_with_the_note_quoting_it() -> None:
+    result, read_message = first_result(obx("5.0", unit="10^3/uL"))
+    assert result.unit == Unit("10^3/uL")
+    assert [i.text for i in read_message.issues if i.code == "hl7v2.unit-rejoined"] == [
+        (
+            "unit '10^3/uL' was sent with an unescaped component separator (should be "
+            "'10\\\\S\\\\3/uL'); re-joined"
+        )
+    ]
+
+
+def test_every_unescaped_power_of_ten_in_a_unit_field_is_rejoined_with_one_note() -> None:
     # OBX-6.1 and OBX-6.2 each split at their unescaped "^", OBX-6.2 twice (a chain of joins)
     result, read_message = first_result(obx("5.0", unit="x10^9/L^x10^9 x10^3/mL^L"))
     assert result.unit == Unit("x10^9 x10^3/mL", "x10^9/L", "L")
     assert [i.text for i in read_message.issues if i.code == "hl7v2.unit-rejoined"] == [
         (
-            "unit 'x10^9/L' was sent with an unescaped component separator (should be "
-            "'x10\\\\S\\\\9/L'); re-joined"
-        ),
-        (
-            "unit 'x10^9 x10' was sent with an unescaped component separator (should be "
-            "'x10\\\\S\\\\9 x10'); re-joined"
-        ),
-        (
-            "unit 'x10^9 x10^3/mL' was sent with an unescaped component separator (should be "
-            "'x10\\\\S\\\\9 x10\\\\S\\\\3/mL'); re-joined"
-        ),
+            "units in 'x10^9/L^x10^9 x10^3/mL^L' were sent with 3 unescaped component separators "
+            "(should be 'x10\\\\S\\\\9/L^x10\\\\S\\\\9 x10\\\\S\\\\3/mL^L'); re-joined"
+        )
     ]
+
+
+def test_a_chain_of_joins_in_one_unit_gives_one_note_with_a_bounded_quote() -> None:
+    # 2,001 unescaped "x10^9" powers in one unit: a note per join, each quoting the unit joined
+    # so far, made 2,001 Issues and some 30 MB of text
+    sent = "x10" + "^9 x10" * 2000 + "^3/uL"
+    result, read_message = first_result(obx("5.0", unit=sent))
+    assert result.unit == Unit(sent)
+    (note,) = [i.text for i in read_message.issues if i.code == "hl7v2.unit-rejoined"]
+    assert note.startswith("unit 'x10^9 x10^9 x10^9 x10^9")
+    assert f"… ({len(sent):,} characters)" in note
+    assert "with 2,001 unescaped component separators" in note
+    assert len(note) < 400  # two quotes of 80 characters and the words around them

@@ -10,6 +10,7 @@ import functools
 from decimal import Decimal
 
 from leukoflag._construct import constructor
+from leukoflag._quote import quoted
 from leukoflag.hl7v2._er7 import Delimiters
 from leukoflag.hl7v2._tables import INTERPRETATION_SYSTEM, load_tables
 from leukoflag.hl7v2._types import concept, decoded, system_uri
@@ -128,7 +129,7 @@ def read_value(
                 (
                     "hl7v2.value-number-in-text",
                     f"{kind} value {text[:60]!r} read as the number {number.value}"
-                    + (f" with the comment {number.comment!r}" if number.comment else ""),
+                    + (f" with the comment {quoted(number.comment)}" if number.comment else ""),
                 )
             )
             return number, notes
@@ -195,7 +196,7 @@ def _numeric(raw: str, delimiters: Delimiters, codec: str, notes: list[Note]) ->
         notes.append(
             (
                 "hl7v2.value-comparator-in-nm",
-                f"NM value {text!r} holds a comparator (SN was due): read as {sign} {number}",
+                f"NM value {quoted(text)} holds a comparator (SN was due): read as {sign} {number}",
             )
         )
         return Number(number, text, "" if sign == "=" else sign)
@@ -225,7 +226,7 @@ def _structured(raw: str, delimiters: Delimiters, codec: str, notes: list[Note])
         return Text(text)
     low = parse_decimal(first) if first else None
     if first and low is None:
-        return _sn_invalid(text, f"{first!r} is not a number", notes)
+        return _sn_invalid(text, f"{quoted(first)} is not a number", notes)
     if not separator:
         if second:
             return _sn_invalid(text, "a second number needs a separator (- : /)", notes)
@@ -234,7 +235,7 @@ def _structured(raw: str, delimiters: Delimiters, codec: str, notes: list[Note])
         return Number(low, text, "" if sign == "=" else sign)
     high = parse_decimal(second) if second else None
     if second and high is None:
-        return _sn_invalid(text, f"{second!r} is not a number", notes)
+        return _sn_invalid(text, f"{quoted(second)} is not a number", notes)
     if sign:
         return _sn_invalid(text, "a comparator cannot go with a range or ratio", notes)
     if separator == "-":
@@ -243,7 +244,7 @@ def _structured(raw: str, delimiters: Delimiters, codec: str, notes: list[Note])
         if low is None or high is None:
             return _sn_invalid(text, "a ratio needs two numbers", notes)
         return Ratio(low, high, text)
-    return _sn_invalid(text, f"unknown SN separator {separator!r}", notes)
+    return _sn_invalid(text, f"unknown SN separator {quoted(separator)}", notes)
 
 
 def _sn_invalid(text: str, why: str, notes: list[Note]) -> Value:
@@ -270,7 +271,9 @@ def _unstructured_sn(text: str, notes: list[Note]) -> Value:
                 value = NumberRange(low, high, text)
     if value is None:
         return _sn_invalid(text, "not comparator^number^separator^number", notes)
-    notes.append(("hl7v2.value-sn-unstructured", f"SN value {text!r} sent without components"))
+    notes.append(
+        ("hl7v2.value-sn-unstructured", f"SN value {quoted(text)} sent without components")
+    )
     return value
 
 
@@ -282,6 +285,34 @@ def _power_base(text: str) -> bool:
     return text.endswith("10") and (len(text) == 2 or text[-3] in "xX*× ")
 
 
+def _rejoined(kept: list[list[str]], delimiters: Delimiters) -> str:
+    """The note on a unit field whose unescaped ``10^3/uL`` was re-joined: one per field, its
+    quotes bounded (one per join quoted the growing unit each time: quadratic in its length)."""
+    component = delimiters.component
+    marker = delimiters.escape
+    escaped_separator = f"{marker}S{marker}"
+    joins = sum(len(pieces) - 1 for pieces in kept)
+    separators = (
+        "an unescaped component separator"
+        if joins == 1
+        else f"{joins:,} unescaped component separators"
+    )
+    rejoined = [pieces for pieces in kept if len(pieces) > 1]
+    if len(rejoined) == 1:
+        sent = component.join(rejoined[0])
+        should = escaped_separator.join(rejoined[0])
+        return (
+            f"unit {quoted(sent)} was sent with {separators} (should be {quoted(should)}); "
+            "re-joined"
+        )
+    sent = component.join(component.join(pieces) for pieces in kept)
+    should = component.join(escaped_separator.join(pieces) for pieces in kept)
+    return (
+        f"units in {quoted(sent)} were sent with {separators} (should be {quoted(should)}); "
+        "re-joined"
+    )
+
+
 @functools.lru_cache(maxsize=4096)
 def read_unit(
     field: str, delimiters: Delimiters, codec: str
@@ -291,26 +322,21 @@ def read_unit(
     notes: list[Note] = []
     if not field.strip():
         return None, tuple(notes)
-    # Each component is re-joined to the one before it or kept: a new list, as splicing joined
-    # pairs into the split one moved the rest of it at each join (quadratic in components).
-    parts: list[str] = []
-    for part in field.split(delimiters.component):
-        if parts and _power_base(parts[-1]) and part[:1].isdigit():
-            joined = parts[-1] + delimiters.component + part
-            parts[-1] = joined
-            marker = delimiters.escape
-            escaped = joined.replace(delimiters.component, f"{marker}S{marker}")
-            notes.append(
-                (
-                    "hl7v2.unit-rejoined",
-                    (
-                        f"unit {joined!r} was sent with an unescaped component separator "
-                        f"(should be {escaped!r}); re-joined"
-                    ),
-                )
-            )
+    component = delimiters.component
+    # Each component is kept, or re-joined to the one before it: its pieces are gathered and
+    # joined once (joining at each piece copied the growing unit, quadratic in a long chain).
+    kept: list[list[str]] = []
+    end = ""  # the last three characters of the last kept component, re-joined
+    for part in field.split(component):
+        if kept and part[:1].isdigit() and _power_base(end):
+            kept[-1].append(part)
+            end = (end + component + part)[-3:]
         else:
-            parts.append(part)
+            kept.append([part])
+            end = part[-3:]
+    parts = [component.join(pieces) for pieces in kept]
+    if any(len(pieces) > 1 for pieces in kept):
+        notes.append(("hl7v2.unit-rejoined", _rejoined(kept, delimiters)))
     problems: list[str] = []
     p = [decoded(x, delimiters, codec, problems).strip() for x in parts] + ["", "", ""]
     _escape_notes(problems, notes)
@@ -319,7 +345,7 @@ def read_unit(
         notes.append(
             (
                 "hl7v2.component-unmapped",
-                f"alternate unit {'^'.join(p[3:6]).strip('^')!r} (OBX-6.4-6) is not carried",
+                f"alternate unit {quoted('^'.join(p[3:6]).strip('^'))} (OBX-6.4-6) is not carried",
             )
         )
     shown = text or code
@@ -391,7 +417,9 @@ def read_range(
         if second is None:
             return ReferenceRange(text), tuple(notes)
         if second < first:
-            notes.append(("hl7v2.range-inverted", f"reference range {text!r}: low above high"))
+            notes.append(
+                ("hl7v2.range-inverted", f"reference range {quoted(text)}: low above high")
+            )
             return ReferenceRange(text), tuple(notes)
         low, high, index = first, second, end
     rest = body[index:].strip()
@@ -427,7 +455,9 @@ def read_flags(
             continue
         row = table.get(code)
         if row is None:
-            notes.append(("hl7v2.flag-unknown", f"abnormal flag {code!r} is not in HL7 table 0078"))
+            notes.append(
+                ("hl7v2.flag-unknown", f"abnormal flag {quoted(code)} is not in HL7 table 0078")
+            )
             codings.append(Coding(code, display, "", name or "HL70078"))
         elif row.interpretation:
             codings.append(
@@ -442,7 +472,10 @@ def read_flags(
             notes.append(
                 (
                     "hl7v2.flag-unmapped",
-                    f"abnormal flag {code!r} ({row.display}) has no v3 interpretation equivalent",
+                    (
+                        f"abnormal flag {quoted(code)} ({row.display}) has no v3 "
+                        "interpretation equivalent"
+                    ),
                 )
             )
             codings.append(Coding(code, display or row.display, "", name or "HL70078"))
