@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from leukoflag import flagging
+from leukoflag._quote import quoted
 from leukoflag.fhir._json import plain
 from leukoflag.fhir._shared import by_identity
 from leukoflag.fhir._terms import (
@@ -384,7 +385,7 @@ def sent_interpretations(
                 Severity.WARNING,
                 "fhir.interpretation-unknown",
                 location,
-                f"the sender's flag {code!r} is in neither HL7 table 0078 nor "
+                f"the sender's flag {quoted(code)} is in neither HL7 table 0078 nor "
                 "v3-ObservationInterpretation; written without a system",
             )
         )

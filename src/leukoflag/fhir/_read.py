@@ -20,6 +20,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any, BinaryIO, TypeVar
 
+from leukoflag._quote import quoted
 from leukoflag.fhir._json import dumps, loads, plain
 from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
 from leukoflag.model import (
@@ -266,7 +267,9 @@ def _item(parsed: Any, raw: bytes, index: int, source: str) -> FhirItem | Reject
     if kind is None:
         return _reject(raw, index, source, "not a FHIR resource: no resourceType")
     if not isinstance(kind, str) or kind not in resource_types():
-        return _reject(raw, index, source, f"not a FHIR resource: unknown resourceType {kind!r}")
+        return _reject(
+            raw, index, source, f"not a FHIR resource: unknown resourceType {quoted(kind)}"
+        )
     reader = _ItemReader(prefix=f"ITEM[{index}]", root=parsed)
     try:
         groups = reader.read()
@@ -407,7 +410,7 @@ class _ItemReader:
                 Severity.WARNING,
                 "reference-unresolved",
                 where,
-                f"reference {target!r} names no contained resource",
+                f"reference {quoted(target)} names no contained resource",
             )
             return None
         found = self.by_url.get(target)
@@ -422,7 +425,7 @@ class _ItemReader:
                 Severity.WARNING,
                 "reference-unresolved",
                 where,
-                f"reference {target!r} names no entry of the Bundle",
+                f"reference {quoted(target)} names no entry of the Bundle",
             )
         return found
 
@@ -529,7 +532,7 @@ class _ItemReader:
                 Severity.WARNING,
                 "status-unknown",
                 f"{report.location}.status",
-                f"DiagnosticReport.status {status_text!r} is not a FHIR report status",
+                f"DiagnosticReport.status {quoted(status_text)} is not a FHIR report status",
             )
             status = ReportStatus.UNKNOWN
         for j, reference in enumerate(_list(resource.get("specimen"))):
@@ -621,8 +624,8 @@ class _ItemReader:
                 Severity.WARNING,
                 "status-unknown",
                 f"{where}.status",
-                f"Observation.status {status_text!r} is not a FHIR observation status; read as "
-                "unknown",
+                f"Observation.status {quoted(status_text)} is not a FHIR observation status; "
+                "read as unknown",
             )
             status = ResultStatus.UNKNOWN
         specimen = None
@@ -791,7 +794,7 @@ class _ItemReader:
                 Severity.WARNING,
                 "timestamp-invalid",
                 where,
-                f"{text!r} is not a FHIR date/dateTime; not used",
+                f"{quoted(text)} is not a FHIR date/dateTime; not used",
             )
         return stamp
 
@@ -860,7 +863,7 @@ def _number(value: Any, where: str) -> Decimal | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise _Malformed(where, f"{value!r} is not a JSON number")
+        raise _Malformed(where, f"{quoted(value)} is not a JSON number")
     return value if isinstance(value, Decimal) else Decimal(value)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
+from leukoflag._quote import quoted
 from leukoflag._version import __version__
 from leukoflag.fhir import _elements as el
 from leukoflag.fhir._ids import id_maker, message_key
@@ -250,7 +251,7 @@ class _Writer:
                 Severity.WARNING,
                 "timestamp-invalid",
                 location,
-                f"{stamp.text!r} ({stamp.fhir!r}) is not a FHIR dateTime; not written",
+                f"{quoted(stamp.text)} ({quoted(stamp.fhir)}) is not a FHIR dateTime; not written",
             )
 
     def instant(self, resource: dict[str, Any], name: str, stamp: Any, location: str) -> bool:
@@ -263,8 +264,8 @@ class _Writer:
                 Severity.INFORMATION,
                 "timestamp-not-instant",
                 location,
-                f"{stamp.text!r} has no time of day with a known offset, which {name} (a FHIR "
-                "instant) needs; not written",
+                f"{quoted(stamp.text)} has no time of day with a known offset, which {name} "
+                "(a FHIR instant) needs; not written",
             )
         return False
 
@@ -287,7 +288,7 @@ class _Writer:
                 Severity.WARNING,
                 "gender-unknown",
                 patient.location,
-                f"sex {sex!r} is not a FHIR administrative gender; written as unknown",
+                f"sex {quoted(sex)} is not a FHIR administrative gender; written as unknown",
             )
             sex = "unknown"
         if sex != "unknown" or patient.sex_text:
@@ -306,7 +307,7 @@ class _Writer:
                 Severity.INFORMATION,
                 "note-unmapped",
                 patient.location,
-                f"Patient has no note element; NTE after PID not written: {note!r}",
+                f"Patient has no note element; NTE after PID not written: {quoted(note)}",
             )
         return url
 
@@ -345,7 +346,8 @@ class _Writer:
                 Severity.WARNING,
                 "patient-class-unknown",
                 f"{visit.location}-2",
-                f"patient class {sent!r} is not in HL7 table 0004; Encounter.class not set from it",
+                f"patient class {quoted(sent)} is not in HL7 table 0004; Encounter.class not set "
+                "from it",
             )
             return None
         return el.coding(known)
@@ -414,7 +416,7 @@ class _Writer:
                     Severity.WARNING,
                     "order-without-patient",
                     f"{order.location}-16",
-                    f"ordering provider {order.ordering_provider!r} not written "
+                    f"ordering provider {quoted(order.ordering_provider)} not written "
                     "(no ServiceRequest)",
                 )
             return None
@@ -659,7 +661,7 @@ class _Writer:
                 Severity.WARNING,
                 "value-not-finite",
                 f"{result.location}-5",
-                f"{value.text!r} is not a finite number; written as valueString",
+                f"{quoted(value.text)} is not a finite number; written as valueString",
             )
         elif isinstance(value, NumberRange):
             ends = {
@@ -694,7 +696,7 @@ class _Writer:
             Severity.WARNING,
             "data-absent-with-value",
             f"{result.location}-5",
-            f"the result has a value and data-absent reason {result.data_absent_reason!r}; "
+            f"the result has a value and data-absent reason {quoted(result.data_absent_reason)}; "
             "FHIR allows only one (obs-6): the value is written",
         )
 

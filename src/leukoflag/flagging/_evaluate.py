@@ -25,6 +25,7 @@ from types import MappingProxyType
 
 from leukoflag import units
 from leukoflag._construct import constructor
+from leukoflag._quote import quoted
 from leukoflag.errors import UnitError
 from leukoflag.flagging import _scope
 from leukoflag.flagging._rules import INFINITY, Criteria, Point, Profile, Rules, Verdict, load_rules
@@ -435,7 +436,7 @@ def _concept_words(concept: Concept) -> str:
 
 def _status_problem(result: LabResult, order: Order) -> Issue | None:
     if result.status not in FLAGGABLE:
-        sent = f" (sent as {result.status_text!r})" if result.status_text else ""
+        sent = f" (sent as {quoted(result.status_text)})" if result.status_text else ""
         return _issue(
             Severity.INFORMATION,
             "status-not-flaggable",
@@ -466,7 +467,7 @@ def _value_problem(result: LabResult, analyte: Analyte) -> Issue | None:
             f"not flagged: no {name} value (data absent: {result.data_absent_reason})",
         )
     if isinstance(value, NoValue):
-        shown = f" {value.text!r}" if value.text else ""
+        shown = f" {quoted(value.text)}" if value.text else ""
         return _issue(
             Severity.INFORMATION,
             "data-absent",
@@ -479,7 +480,7 @@ def _value_problem(result: LabResult, analyte: Analyte) -> Issue | None:
         Severity.INFORMATION,
         "value-not-numeric",
         location,
-        f"not flagged: the {name} value {shown!r} is not a number",
+        f"not flagged: the {name} value {quoted(shown)} is not a number",
     )
 
 
@@ -546,8 +547,8 @@ def _range_value(
     if _unitless(unit):
         # Unlike a single number, a range value is never read by its magnitude.
         raise UnitError(
-            f"no-unit: the range value {value.text!r} was sent without a unit; leukoflag reads "
-            "a range value only in the unit it was sent in",
+            f"no-unit: the range value {quoted(value.text)} was sent without a unit; leukoflag "
+            "reads a range value only in the unit it was sent in",
             spelling="",
             reason="no-unit",
         )
@@ -567,7 +568,7 @@ def _value_range_issue(value: NumberRange, location: str) -> Issue:
         Severity.WARNING,
         "value-not-numeric",
         _at(location, "value"),
-        f"not flagged: the range value {value.text!r} has no usable limits",
+        f"not flagged: the range value {quoted(value.text)} has no usable limits",
     )
 
 
@@ -629,7 +630,7 @@ def _lab_range_issue(location: str, sent: ReferenceRange, why: str) -> Issue:
         Severity.WARNING,
         "lab-range-unusable",
         _at(location, "range"),
-        f"the lab's reference range {sent.text!r} is not used ({why}); leukoflag's default "
+        f"the lab's reference range {quoted(sent.text)} is not used ({why}); leukoflag's default "
         "range applies",
     )
 

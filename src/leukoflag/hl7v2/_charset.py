@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from leukoflag._quote import quoted
 from leukoflag.detect import wide_encoding
 from leukoflag.hl7v2._er7 import read_delimiters, segment_id
 from leukoflag.hl7v2._tables import CharsetRow, load_tables
@@ -125,9 +126,9 @@ def _switching(  # noqa: PLR0917 - one call site, every argument is needed
         how = (
             "escape sequences \\C..\\ and \\M..\\ (HL7 2.3 scheme)"
             if scheme.strip() == "2.3"
-            else f"{scheme.strip()!r} (not an HL7 table 0356 scheme)"
+            else f"{quoted(scheme.strip())} (not an HL7 table 0356 scheme)"
         )
-        issues.append(_unsupported(where, f"MSH-20 switches the sets of {shown!r} by {how}"))
+        issues.append(_unsupported(where, f"MSH-20 switches the sets of {quoted(shown)} by {how}"))
         return None
     # Undeclared switching in seven-bit text: the label's set is read as ASCII, its subset.
     needed = (announced if switches else {"ASCII"}) | used
@@ -135,9 +136,9 @@ def _switching(  # noqa: PLR0917 - one call site, every argument is needed
     if not rows:
         missing = sorted(needed - frozenset().union(*(row.sets for row in tables.iso2022)))
         subject = (
-            f"MSH-18 {shown!r} with ISO 2022 switching"
+            f"MSH-18 {quoted(shown)} with ISO 2022 switching"
             if switches
-            else f"escape sequences in a message whose MSH-18 is {shown!r}"
+            else f"escape sequences in a message whose MSH-18 is {quoted(shown)}"
         )
         sets = ", ".join(missing) or "these sets together"
         issues.append(_unsupported(where, f"{subject}: no codec decodes {sets}"))
@@ -155,11 +156,11 @@ def _switching(  # noqa: PLR0917 - one call site, every argument is needed
                     "hl7v2.charset-switching-undeclared",
                     where,
                     f"escape sequences switch to {', '.join(undeclared)}, which MSH-18 "
-                    f"{shown!r} does not announce: read as {row.codec}",
+                    f"{quoted(shown)} does not announce: read as {row.codec}",
                 )
             )
         return text, row.codec
-    why = f"the message is not valid {shown!r} ({rows[0].codec})"
+    why = f"the message is not valid {quoted(shown)} ({rows[0].codec})"
     return _strict_or_fallback(data, rows[0].codec, fallback, where, issues, why=why)
 
 
@@ -211,7 +212,7 @@ def _decode(  # noqa: PLR0917 - one call site, every argument is needed
                     Severity.WARNING,
                     "hl7v2.charset-bom-mismatch",
                     where,
-                    f"MSH-18 says {declared!r} but the message starts with a {bom_codec} "
+                    f"MSH-18 says {quoted(declared)} but the message starts with a {bom_codec} "
                     f"byte-order mark: read as {bom_codec}",
                 )
             )
@@ -229,20 +230,21 @@ def _decode(  # noqa: PLR0917 - one call site, every argument is needed
                 Severity.WARNING,
                 "hl7v2.charset-unknown",
                 where,
-                f"MSH-18 character set {declared!r} is not one leukoflag knows (HL7 table 0211)",
+                f"MSH-18 character set {quoted(declared)} is not one leukoflag knows "
+                "(HL7 table 0211)",
             )
         )
         try:
             return data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            return _fallback(data, fallback, where, issues, f"{declared!r} is unknown")
+            return _fallback(data, fallback, where, issues, f"{quoted(declared)} is unknown")
     if not row.standard:
         issues.append(
             Issue(
                 Severity.INFORMATION,
                 "hl7v2.charset-nonstandard",
                 where,
-                f"MSH-18 {declared!r} is not an HL7 table 0211 value; read as {row.codec}",
+                f"MSH-18 {quoted(declared)} is not an HL7 table 0211 value; read as {row.codec}",
             )
         )
     if row.codec not in _SINGLE_BYTE_EXEMPT and not data.isascii() and _is_utf8(data):
@@ -251,12 +253,12 @@ def _decode(  # noqa: PLR0917 - one call site, every argument is needed
                 Severity.WARNING,
                 "hl7v2.charset-suspect",
                 where,
-                f"MSH-18 says {declared!r} but the non-ASCII bytes form valid UTF-8: read as "
+                f"MSH-18 says {quoted(declared)} but the non-ASCII bytes form valid UTF-8: read as "
                 f"{row.codec} as declared; check the sender's encoding",
             )
         )
     return _strict_or_fallback(
-        data, row.codec, fallback, where, issues, why=f"the message is not valid {declared!r}"
+        data, row.codec, fallback, where, issues, why=f"the message is not valid {quoted(declared)}"
     )
 
 
@@ -336,7 +338,7 @@ def _decode_wide(data: bytes, codec: str, location: str) -> Decoded | str:
                 Severity.WARNING,
                 "hl7v2.charset-bom-mismatch",
                 f"{location}/MSH[1]-18",
-                f"MSH-18 says {declared!r} but the message starts with a {codec} byte-order "
+                f"MSH-18 says {quoted(declared)} but the message starts with a {codec} byte-order "
                 f"mark: read as {codec}",
             )
         )
@@ -369,6 +371,6 @@ def describe_junk(data: bytes) -> str:
         )
     shown = first[:60]
     return (
-        f"not an HL7 v2 message: no MSH segment; text starts with {shown!r} "
+        f"not an HL7 v2 message: no MSH segment; text starts with {quoted(shown)} "
         "(text between messages, or a log line?)"
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from leukoflag._quote import shortened
+
 __all__ = [
     "DEFAULT",
     "Delimiters",
@@ -183,22 +185,22 @@ def _special(sequence: str, codec: str) -> tuple[str, str]:
             return ("\n" if command == "sp" else " ") * max(count, 1), ""
         if command in _FORMATTING:
             return _FORMATTING[command], ""
-        return "", f"unknown formatting command \\{sequence}\\"
+        return "", f"unknown formatting command \\{shortened(sequence)}\\"
     if sequence[:1] == "X" and len(sequence) > 1:
         digits = sequence[1:]
         try:
             data = bytes.fromhex(digits)
         except ValueError:
-            return "", f"invalid hexadecimal escape \\{sequence}\\"
+            return "", f"invalid hexadecimal escape \\{shortened(sequence)}\\"
         try:
             return data.decode(codec), ""
         except (UnicodeDecodeError, LookupError):
-            return "", f"hexadecimal escape \\{sequence}\\ is not valid {codec}"
+            return "", f"hexadecimal escape \\{shortened(sequence)}\\ is not valid {codec}"
     if sequence[:1] in ("C", "M") and len(sequence) > 1:
         # ISO 2022 character-set switches (v2.5.1 ch. 2.7.4) need multi-byte set support.
-        return "", f"character-set switch \\{sequence}\\ is not supported"
+        return "", f"character-set switch \\{shortened(sequence)}\\ is not supported"
     if sequence[:1] == "Z":
-        return "", f"locally defined escape \\{sequence}\\ has no agreed meaning"
+        return "", f"locally defined escape \\{shortened(sequence)}\\ has no agreed meaning"
     if not sequence:
         return "", "empty escape sequence (two escape characters in a row)"
     return "", f"unknown escape sequence \\{sequence[:20]}\\"

@@ -21,6 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from leukoflag._construct import constructor
+from leukoflag._quote import quoted
 from leukoflag.hl7v2._charset import Decoded, decode_message
 from leukoflag.hl7v2._er7 import (
     DEFAULT,
@@ -218,7 +219,7 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
                     11,
                     Severity.WARNING,
                     "hl7v2.status-unknown",
-                    f"OBX-11 {status_text!r} is not in HL7 table 0085: status unknown",
+                    f"OBX-11 {quoted(status_text)} is not in HL7 table 0085: status unknown",
                 )
             )
         else:
@@ -628,7 +629,8 @@ class _Reader:
                     Severity.INFORMATION,
                     "hl7v2.component-unmapped",
                     f"{location}-5.{component}",
-                    f"PID-5.{component} (name suffix, prefix or degree) is not carried: {text!r}",
+                    f"PID-5.{component} (name suffix, prefix or degree) is not carried: "
+                    f"{quoted(text)}",
                 )
         if len(names) > 1:
             self._repetitions(location, 5, names)
@@ -641,7 +643,7 @@ class _Reader:
                     Severity.INFORMATION,
                     "hl7v2.sex-unknown",
                     f"{location}-8",
-                    f"PID-8 {sex_text!r} is not in HL7 table 0001: gender unknown",
+                    f"PID-8 {quoted(sex_text)} is not in HL7 table 0001: gender unknown",
                 )
             else:
                 sex = row.gender
@@ -749,8 +751,8 @@ class _Reader:
                     Severity.WARNING,
                     "hl7v2.order-id-mismatch",
                     f"{where}-{obr_number}",
-                    f"OBR-{obr_number} {from_obr.value!r} differs from ORC-{orc_number} "
-                    f"{from_orc.value!r}: the OBR value is used",
+                    f"OBR-{obr_number} {quoted(from_obr.value)} differs from ORC-{orc_number} "
+                    f"{quoted(from_orc.value)}: the OBR value is used",
                 )
             values[key] = from_obr or from_orc
         if order_fields[4]:
@@ -809,7 +811,7 @@ class _Reader:
                 Severity.WARNING,
                 "hl7v2.report-status-unknown",
                 location,
-                f"OBR-25 {text!r}{known} has no DiagnosticReport status: unknown",
+                f"OBR-25 {quoted(text)}{known} has no DiagnosticReport status: unknown",
             )
             return ReportStatus.UNKNOWN, text
         return row.status, text
@@ -873,7 +875,7 @@ class _Reader:
                 Severity.INFORMATION,
                 "hl7v2.component-unmapped",
                 f"{location}-17.2",
-                f"SPM-17.2 collection end time is not carried: {period[1]!r}",
+                f"SPM-17.2 collection end time is not carried: {quoted(period[1])}",
             )
         self._problems(problems, location)
         collected = self._time(period[0], location, 17)
@@ -907,7 +909,7 @@ class _Reader:
                 Severity.INFORMATION,
                 "hl7v2.specimen-role-unknown",
                 f"{location}-11",
-                f"specimen role {code!r} is not in HL7 table 0369",
+                f"specimen role {quoted(code)} is not in HL7 table 0369",
             )
 
     def _implicit_order(self, location: str, name: str) -> _OrderDraft:

@@ -12,6 +12,7 @@ import functools
 import zoneinfo
 
 from leukoflag._construct import constructor
+from leukoflag._quote import quoted
 from leukoflag.model import Timestamp
 
 __all__ = ["TRUNCATED", "parse_timestamp"]
@@ -33,36 +34,36 @@ def parse_timestamp(text: str, zone: str | None) -> tuple[Timestamp | None, str,
         value, offset = value[:cut], value[cut:]
     digits, dot, fraction = value.partition(".")
     if not digits.isdigit() or not digits.isascii():
-        return None, INVALID, f"{text!r} is not an HL7 v2 date/time (YYYYMMDDHHMMSS±ZZZZ)"
+        return None, INVALID, f"{quoted(text)} is not an HL7 v2 date/time (YYYYMMDDHHMMSS±ZZZZ)"
     size = len(digits)
     if size not in _DATE_LENGTHS and size not in _TIME_LENGTHS:
-        return None, INVALID, f"{text!r} has {size} digits: not a valid date/time precision"
+        return None, INVALID, f"{quoted(text)} has {size} digits: not a valid date/time precision"
     if dot and (size != 14 or not fraction.isdigit() or not fraction.isascii()):
-        return None, INVALID, f"{text!r}: fractions of a second need a full HHMMSS time"
+        return None, INVALID, f"{quoted(text)}: fractions of a second need a full HHMMSS time"
     # The text is ASCII digits from here on: its parts are the FHIR rendering as they stand,
     # and two-digit parts compare as numbers.
     year, month, day = digits[:4], digits[4:6], digits[6:8]
     try:
         date = dt.date(int(year), int(month or 1), int(day or 1))
     except ValueError:
-        return None, INVALID, f"{text!r} is not a calendar date"
+        return None, INVALID, f"{quoted(text)} is not a calendar date"
     new_timestamp = constructor(Timestamp)
     if size in _DATE_LENGTHS:
         if offset:
-            return None, INVALID, f"{text!r}: a time-zone offset needs a time of day"
+            return None, INVALID, f"{quoted(text)}: a time-zone offset needs a time of day"
         fhir = year + (f"-{month}" if month else "") + (f"-{day}" if day else "")
         return new_timestamp(text, fhir, date), "", ""
     hour, minute, second = digits[8:10], digits[10:12] or "00", digits[12:14] or "00"
     if hour > "23" or minute > "59" or second > "59":
-        return None, INVALID, f"{text!r} is not a valid time of day"
+        return None, INVALID, f"{quoted(text)} is not a valid time of day"
     clock = f"{hour}:{minute}:{second}.{fraction}" if dot else f"{hour}:{minute}:{second}"
     iso_date = f"{year}-{month}-{day}"
     if offset:
         sign, zone_digits = offset[0], offset[1:]
         if len(zone_digits) != 4 or not zone_digits.isdigit() or not zone_digits.isascii():
-            return None, INVALID, f"{text!r}: the offset {offset!r} is not ±HHMM"
+            return None, INVALID, f"{quoted(text)}: the offset {quoted(offset)} is not ±HHMM"
         if zone_digits[:2] > "14" or zone_digits[2:] > "59":
-            return None, INVALID, f"{text!r}: the offset {offset!r} is out of range"
+            return None, INVALID, f"{quoted(text)}: the offset {quoted(offset)} is out of range"
         zone_text = f"{sign}{zone_digits[:2]}:{zone_digits[2:]}"
         return new_timestamp(text, f"{iso_date}T{clock}{zone_text}", date), "", ""
     if zone is None:
@@ -70,7 +71,7 @@ def parse_timestamp(text: str, zone: str | None) -> tuple[Timestamp | None, str,
             new_timestamp(text, iso_date, date),
             TRUNCATED,
             (
-                f"{text!r} has a time but no UTC offset and no default time zone is set: "
+                f"{quoted(text)} has a time but no UTC offset and no default time zone is set: "
                 f"kept as the date {iso_date} (FHIR requires a zone on a time)"
             ),
         )

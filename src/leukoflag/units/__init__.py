@@ -49,6 +49,7 @@ from enum import StrEnum
 
 from leukoflag._construct import constructor
 from leukoflag._numbers import plain
+from leukoflag._quote import quoted
 from leukoflag.errors import DataFileError, UnitError
 from leukoflag.model import Analyte, Issue, Severity, Unit
 from leukoflag.units import _pint
@@ -355,7 +356,9 @@ def notes_for(count: NormalizedCount, location: str) -> tuple[Issue, ...]:
         return (Issue(Severity.WARNING, "units.unit-inferred", location, text),)
     if count.matched_tolerantly:
         row = count.unit
-        text = f"unit {row.spelling!r} matched {row.match.value} as {row.ucum} ({row.meaning})"
+        text = (
+            f"unit {quoted(row.spelling)} matched {row.match.value} as {row.ucum} ({row.meaning})"
+        )
         return (Issue(Severity.INFORMATION, "units.unit-matched-tolerantly", location, text),)
     return ()
 
@@ -396,7 +399,7 @@ def _decimal(value: object, unit: str | Unit | None) -> Decimal:
         number = Decimal(value)
     elif isinstance(value, float):
         raise UnitError(
-            f"bad-number: {value!r} is a float, which has already lost exactness; "
+            f"bad-number: {quoted(value)} is a float, which has already lost exactness; "
             "pass the value as written (str) or as a Decimal",
             spelling=_spelling_of(unit),
             reason="bad-number",
@@ -405,7 +408,7 @@ def _decimal(value: object, unit: str | Unit | None) -> Decimal:
         raise TypeError(f"a count must be Decimal, str or int, not {type(value).__name__}")
     if not number.is_finite():
         raise UnitError(
-            f"bad-number: {value!r} is not a finite decimal number",
+            f"bad-number: {quoted(value)} is not a finite decimal number",
             spelling=_spelling_of(unit),
             reason="bad-number",
         )
@@ -436,13 +439,13 @@ def _apply(number: Decimal, spec: UnitSpec) -> Decimal:
 def _shown(spec: UnitSpec) -> str:
     if spec.inferred:
         return f"(no unit; read as {spec.ucum})"
-    return f"{spec.spelling!r} ({spec.ucum})"
+    return f"{quoted(spec.spelling)} ({spec.ucum})"
 
 
 def _kind_error(number: Decimal, spec: UnitSpec) -> UnitError:
     reason = _REASON_OF_KIND[spec.kind]
     return UnitError(
-        f"{reason}: unit {spec.spelling!r} ({spec.ucum}) is {spec.meaning}, "
+        f"{reason}: unit {quoted(spec.spelling)} ({spec.ucum}) is {spec.meaning}, "
         f"not a white-cell or neutrophil count per volume; {number} was not normalized",
         spelling=spec.spelling,
         reason=reason,
@@ -557,7 +560,7 @@ def _resolution(unit: str | Unit) -> UnitSpec | _Refusal:
         if not unit.strip():
             return _NO_UNIT
         return _Refusal(
-            f"unknown-unit: unit {unit!r} is not in leukoflag's unit table; "
+            f"unknown-unit: unit {quoted(unit)} is not in leukoflag's unit table; "
             "add a row to leukoflag/units/data/units.toml if a lab uses it",
             unit,
             "unknown-unit",
@@ -578,7 +581,7 @@ def _resolved_unit(table: UnitTable, unit: Unit) -> UnitSpec | _Refusal:
     if not candidates:
         if not code and not text:
             return _NO_UNIT
-        shown = " / ".join(repr(s) for s in dict.fromkeys(s for s in (text, code) if s))
+        shown = " / ".join(quoted(s) for s in dict.fromkeys(s for s in (text, code) if s))
         return _Refusal(
             f"unknown-unit: unit {shown} is not in leukoflag's unit table; "
             "add a row to leukoflag/units/data/units.toml if a lab uses it",
@@ -589,8 +592,8 @@ def _resolved_unit(table: UnitTable, unit: Unit) -> UnitSpec | _Refusal:
     for other in candidates[1:]:
         if (other.kind, other.factor) != (first.kind, first.factor):
             return _Refusal(
-                f"unit-conflict: the unit's code and text disagree: {first.spelling!r} is "
-                f"{first.ucum} ({first.meaning}) but {other.spelling!r} is {other.ucum} "
+                f"unit-conflict: the unit's code and text disagree: {quoted(first.spelling)} is "
+                f"{first.ucum} ({first.meaning}) but {quoted(other.spelling)} is {other.ucum} "
                 f"({other.meaning})",
                 unit.text or unit.code,
                 "unit-conflict",

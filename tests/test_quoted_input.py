@@ -1,0 +1,121 @@
+"""Issue texts and Rejected reasons quote input bounded: a long field's start, an ellipsis and its
+length, never the whole field (megabytes of field made megabytes of report); short quotes stay
+exactly ``repr(text)``."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import leukoflag
+from leukoflag._quote import LONGEST_QUOTE, quoted, shortened
+
+LONG = "Z" * 20_000
+ELIDED = "… (20,000 characters)"
+QUOTES_LONG = re.compile(r"… \([0-9,]{6} characters\)")
+# The longest Issue text or reason: two bounded quotes and the words around them.
+BOUND = 2 * LONGEST_QUOTE + 240
+
+MSH = (
+    "MSH|^~\\&|HEMLAB|NORTHGATE^2.16.840.1.113883.19.77^ISO|EHR|NORTHGATE|20261203141522-0600||"
+    "ORU^R01^ORU_R01|NG2612030051|P|2.5.1|||||USA|UNICODE UTF-8"
+)
+V2_CODE = "6690-2^Leukocytes [#/volume] in Blood by Automated count^LN"
+
+
+def test_a_short_quote_is_its_repr() -> None:
+    assert quoted("10^3/uL") == "'10^3/uL'"
+    assert quoted("it's") == repr("it's")
+    assert quoted("Z" * LONGEST_QUOTE) == repr("Z" * LONGEST_QUOTE)
+    assert quoted(12) == "12"
+    assert shortened("\\Zlocal") == "\\Zlocal"
+
+
+def test_a_long_quote_keeps_its_start_and_says_its_length() -> None:
+    assert quoted(LONG) == f"{'Z' * LONGEST_QUOTE!r}{ELIDED}"
+    assert shortened(LONG) == f"{'Z' * LONGEST_QUOTE}{ELIDED}"
+    assert quoted([LONG]) == f"{'[' + repr(LONG)[: LONGEST_QUOTE - 1]}… (20,004 characters)"
+
+
+def test_hl7v2_issues_quote_a_huge_field_bounded() -> None:
+    segments = (
+        f"PID|1||NG-771204^^^NORTHGATE^MR||BRANDVOLD^INGRID^M^{LONG}||19670302|{LONG}",
+        f"NTE|1||{LONG}",
+        f"PV1|1|{LONG}",
+        f"ORC|RE|PL{LONG}^EHR|FL-9902^HEMLAB",
+        f"OBR|1|PL-4471^EHR|FL-9902^HEMLAB|57021-8^CBC^LN|||{LONG}||||||||||||||||||{LONG}",
+        (f"OBX|1|NM|6690-2^Leukocytes \\Z{LONG}\\^LN||2.9|{LONG}|11.0-4.0 {LONG}|{LONG}|||{LONG}"),
+        f"OBX|2|SN|{V2_CODE}||^{LONG}^-^2|10*3/uL^^UCUM^{LONG}|4.0-11.0||||F",
+        f"OBX|3|NM|{V2_CODE}||2.9|{LONG}|4.0-11.0||||F",
+        f"SPM|1|SP7790^HEMLAB||BLDV^Blood, venous^HL70487|||||||{LONG}^Patient",
+    )
+    conv = leukoflag.convert("\r".join((MSH, *segments)) + "\r")
+    assert len(conv.bundles) == 1
+    quoting = {i.code for i in conv.issues if QUOTES_LONG.search(i.text)}
+    assert quoting >= {
+        "hl7v2.component-unmapped",  # PID-5.4, OBX-6.4
+        "hl7v2.sex-unknown",
+        "fhir.note-unmapped",
+        "fhir.patient-class-unknown",
+        "hl7v2.order-id-mismatch",
+        "hl7v2.timestamp-invalid",
+        "hl7v2.report-status-unknown",
+        "hl7v2.range-inverted",
+        "hl7v2.flag-unknown",
+        "hl7v2.status-unknown",
+        "units.unknown-unit",
+        "hl7v2.specimen-role-unknown",
+        "flag.status-not-flaggable",
+        "fhir.interpretation-unknown",
+    }
+    escape = "locally defined escape \\" + "Z" * LONGEST_QUOTE + "…"
+    assert any(escape in i.text for i in conv.issues)
+    assert max(len(i.text) for i in conv.issues) <= BOUND
+
+
+def _observation(**elements: object) -> dict[str, object]:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+        "valueQuantity": {"value": 2.9, "unit": "10*3/uL"},
+        **elements,
+    }
+
+
+def test_fhir_issues_and_reasons_quote_a_huge_element_bounded() -> None:
+    entries = [
+        _observation(status=LONG, subject={"reference": f"#{LONG}"}, effectiveDateTime=LONG),
+        _observation(valueQuantity={"value": 2.9, "unit": LONG}),
+        _observation(valueQuantity={"value": 2.9, "unit": "10*3/uL"}),
+        {
+            "resourceType": "DiagnosticReport",
+            "status": LONG,
+            "code": {"text": "CBC"},
+            "result": [{"reference": f"urn:uuid:{LONG}"}],
+        },
+    ]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": f"urn:uuid:e{i}", "resource": r} for i, r in enumerate(entries)],
+    }
+    lines = [
+        bundle,
+        {"resourceType": LONG},
+        _observation(valueQuantity={"value": LONG}),
+    ]
+    conv = leukoflag.convert("\n".join(json.dumps(line) for line in lines) + "\n")
+    assert len(conv.bundles) == 1
+    assert all(QUOTES_LONG.search(r.reason) for r in conv.rejected)
+    assert len(conv.rejected) == 2
+    quoting = {i.code for i in conv.issues if QUOTES_LONG.search(i.text)}
+    assert quoting >= {
+        "fhir.status-unknown",
+        "fhir.reference-unresolved",
+        "fhir.timestamp-invalid",
+        "units.unknown-unit",
+        "input.rejected",
+    }
+    assert max(len(i.text) for i in conv.issues) <= BOUND
+    assert max(len(r.reason) for r in conv.rejected) <= BOUND
