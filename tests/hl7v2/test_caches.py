@@ -3,7 +3,14 @@ OBX gets its own Issues, and a cached reading never crosses delimiters or charac
 
 from __future__ import annotations
 
-from .messages import MSH, OBR, PID, WBC, message, obx, only_order, read, reject
+from decimal import Decimal
+
+import pytest
+
+from leukoflag.errors import UnitError
+from leukoflag.model import Unit
+
+from .messages import MSH, OBR, PID, SPM, WBC, message, obx, only_order, read, reject
 
 
 def test_repeated_coded_fields_raise_their_issues_at_each_obx() -> None:
@@ -119,3 +126,59 @@ def test_a_cached_message_type_follows_each_messages_component_separator() -> No
     assert reject(message(PID, OBR, WBC, msh=dollar_type)).reason.startswith(
         "message type ORU$R01$ORU_R01 is not a lab result"
     )
+
+
+def _cache_sizes() -> dict[str, int]:
+    """Entries of the per-process caches of OBX, SPM and time fields, by function."""
+    from leukoflag.hl7v2 import _read, _time, _types, _values
+
+    functions = {
+        "_coded_result": _read._coded_result,
+        "_specimen_codes": _read._specimen_codes,
+        "concept": _types.concept,
+        "plain_number": _values.plain_number,
+        "read_unit": _values.read_unit,
+        "read_range": _values.read_range,
+        "read_flags": _values.read_flags,
+        "parse_timestamp": _time.parse_timestamp,
+    }
+    return {name: f.__wrapped__.cache_info().currsize for name, f in functions.items()}
+
+
+def test_huge_fields_are_read_but_not_kept_by_the_caches() -> None:
+    pad = "".join(f"{i:06d}" for i in range(2_000))  # 12,000 characters, no two fields alike
+    long_obx = obx(
+        "3.1" + " " * 12_000,
+        code=f"6690-2^Leukocytes {pad}^LN",
+        unit=f"10*3/uL^{pad}^UCUM",
+        reference=f"4.0-11.0 {pad}",
+        flags=f"L~{pad}",
+        status=f"F{pad}",
+    )
+    spm = f"SPM|1|SP1||BLDV^Blood {pad}^HL70487|||||||P^Patient^HL70369||||||2026{pad}"
+    read(message(PID, OBR, WBC, SPM))  # the usual fields: kept, if not already
+    kept = _cache_sizes()
+    result = read(message(PID, OBR, long_obx, spm))
+    assert _cache_sizes() == kept
+    (read_result,) = only_order(result).results
+    assert read_result.code.codings[0].display == f"Leukocytes {pad}"
+    assert read_result.unit is not None
+    assert read_result.unit.text == pad
+    assert read_result.reference_range is not None
+    assert read_result.reference_range.high == Decimal("11.0")
+    assert read_result.status_text == f"F{pad}"
+    # a new short field is kept as before
+    read(message(PID, OBR, obx("3.1", unit="10*3/uL^thousand per uL^UCUM")))
+    assert _cache_sizes()["read_unit"] == kept["read_unit"] + 1
+
+
+def test_a_huge_unit_is_resolved_but_not_memoized() -> None:
+    from leukoflag import units
+
+    unit = Unit(f"10*3/uL {'x' * 1_000}", "", "")
+    before = len(units._RESOLVED)
+    for _ in range(2):
+        with pytest.raises(UnitError, match="unknown-unit"):
+            units.count_per_ul("3.1", unit)
+    assert len(units._RESOLVED) == before
+    assert units.count_per_ul("3.1", Unit("10*3/uL", "10*3/uL", "UCUM")) == 3100

@@ -8,13 +8,13 @@ here is a template that is copied, never handed out); none mutates its input.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from leukoflag import flagging
+from leukoflag._cache import text_cache
 from leukoflag._quote import quoted
 from leukoflag.fhir._json import plain
 from leukoflag.fhir._shared import by_identity
@@ -99,7 +99,7 @@ def plain_number(value: Any) -> str:
     return str(value)
 
 
-@functools.lru_cache(maxsize=512)
+@text_cache(512)
 def is_uri(system: str) -> bool:
     """Whether ``system`` is a URI (``http://loinc.org``, ``urn:oid:…``), not a v2 name."""
     return "://" in system or system.startswith("urn:")
@@ -119,7 +119,7 @@ def coding(value: Coding) -> dict[str, Any]:
     return _coding_fields(value.code, value.display, value.system, value.version).copy()
 
 
-@functools.lru_cache(maxsize=4096)
+@text_cache(4096, texts=4)
 def _coding_fields(code: str, display: str, system: str, version: str) -> dict[str, str]:
     """The elements of a Coding (feeds repeat their codes). A template: callers copy it."""
     out: dict[str, str] = {}
@@ -189,7 +189,7 @@ def identifier(value: Identifier, type_code: str = "") -> dict[str, Any]:
     return out
 
 
-@functools.lru_cache(maxsize=256)
+@text_cache(256)
 def _identifier_type(code: str) -> dict[str, str]:
     """The coding of ``Identifier.type`` for a table 0203 code. A template: callers copy it."""
     display = tables().identifier_type.get(code, "")
@@ -216,7 +216,7 @@ def unit_fields(unit: Unit | None) -> dict[str, str]:
 _NO_UNIT: dict[str, str] = {}
 
 
-@functools.lru_cache(maxsize=1024)
+@text_cache(1024, texts=3)
 def _unit_fields(text: str, code: str, system: str) -> dict[str, str]:
     """``Quantity.unit``, ``.system`` and ``.code`` of a unit as sent (feeds repeat units).
 
@@ -247,7 +247,7 @@ def date_time(stamp: Timestamp | None) -> str | None:
     return _checked(stamp.fhir)
 
 
-@functools.lru_cache(maxsize=4096)
+@text_cache(4096)
 def _checked(text: str) -> str | None:
     """``text`` as a valid FHIR dateTime (seconds added to ``hh:mm``), or None."""
     text = _with_seconds(text)
@@ -348,7 +348,7 @@ def computed_interpretation(code: str) -> dict[str, Any]:
     return {"coding": [_interpretation_coding(code).copy()]}
 
 
-@functools.lru_cache(maxsize=64)
+@text_cache(64)
 def _interpretation_coding(code: str) -> dict[str, str]:
     """The v3-ObservationInterpretation coding of ``code``. A template: callers copy it."""
     known = tables().interpretation.get(code)

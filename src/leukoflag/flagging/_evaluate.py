@@ -24,6 +24,7 @@ from decimal import Decimal
 from types import MappingProxyType
 
 from leukoflag import units
+from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._quote import quoted
 from leukoflag.errors import UnitError
@@ -796,15 +797,15 @@ def _sender_disagreement(flags: Sequence[Coding], computed: str, location: str) 
     key = [computed]
     for coding in flags:
         key += (coding.system, coding.code)
-    found = _sender_verdict(tuple(key))
+    found = _sender_verdict(*key)
     if found is None:
         return None
     return Issue(found.severity, found.code, _at(location, "flags"), found.text)
 
 
 # Feeds repeat a handful of flags: the comparison and its text are worked out once per process.
-@functools.lru_cache(maxsize=1024)
-def _sender_verdict(key: tuple[str, ...]) -> Issue | None:
+@text_cache(1024, texts=0)
+def _sender_verdict(*key: str) -> Issue | None:
     """The Issue, not yet located, when the sender's flags disagree with the computed code:
     ``key`` is the computed code, then each flag's system and code. None: they agree, or the
     sender sent no known flag."""

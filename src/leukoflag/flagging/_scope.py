@@ -19,6 +19,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import TypeVar
 
+from leukoflag._cache import text_cache
 from leukoflag.errors import DataFileError
 from leukoflag.model import Analyte, Coding, Concept
 
@@ -227,15 +228,15 @@ def recognize(concept: Concept) -> Recognition | None:
         # The usual OBX-3 or Observation.code: a LOINC coding decides alone, by its code, so
         # the code is the whole key (no tuple built, no long display or system hashed).
         return _recognized_loinc(codings[0].code)
-    return _recognized(concept_key(concept))
+    return _recognized(*concept_key(concept))
 
 
-@functools.lru_cache(maxsize=4096)
-def _recognized(key: tuple[str, ...]) -> Recognition | None:
+@text_cache(4096, texts=0)
+def _recognized(*key: str) -> Recognition | None:
     return analyte_table().recognize(concept_of(key))
 
 
-@functools.lru_cache(maxsize=4096)
+@text_cache(4096)
 def _recognized_loinc(code: str) -> Recognition | None:
     return analyte_table().recognize(Concept((Coding(code, system=LOINC),)))
 
@@ -356,11 +357,11 @@ def specimen_table() -> SpecimenTable:
 
 def specimen_class(concept: Concept | None) -> str:
     """:meth:`SpecimenTable.classify` with the packaged table, cached like :func:`recognize`."""
-    return "" if concept is None else _specimen_class(concept_key(concept))
+    return "" if concept is None else _specimen_class(*concept_key(concept))
 
 
-@functools.lru_cache(maxsize=1024)
-def _specimen_class(key: tuple[str, ...]) -> str:
+@text_cache(1024, texts=0)
+def _specimen_class(*key: str) -> str:
     return specimen_table().classify(concept_of(key))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+from leukoflag._cache import text_cache
 from leukoflag._quote import shortened
 
 __all__ = [
@@ -54,7 +55,7 @@ def read_delimiters(msh: str) -> Delimiters | str:
     return _declared(msh[3:] if end < 0 else msh[3:end])
 
 
-@functools.lru_cache(maxsize=256)
+@text_cache(256)
 def _declared(chars: str) -> Delimiters | str:
     """Delimiters from MSH-1 followed by MSH-2, checked."""
     field, encoding = chars[0], chars[1:]
@@ -110,7 +111,7 @@ _MOST_SKIPPED = 99
 _FORMED = frozenset(".XCMZ")
 
 
-@functools.lru_cache(maxsize=8192)
+@text_cache(8192)
 def unescape(text: str, delimiters: Delimiters, codec: str = "utf-8") -> tuple[str, str]:
     """``text`` with its escape sequences decoded, and a problem description (``""`` if none).
 

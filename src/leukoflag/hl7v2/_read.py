@@ -16,10 +16,10 @@ model does not carry, is an Issue with its location: nothing is lost silently.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import replace
 from typing import Any
 
+from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._quote import quoted
 from leukoflag.hl7v2._charset import Decoded, decode_message
@@ -164,7 +164,7 @@ _CodedResult = tuple[
 ]
 
 
-@functools.lru_cache(maxsize=8192)
+@text_cache(8192, texts=6)
 def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message's codec
     value_type: str,
     code_field: str,
@@ -279,7 +279,7 @@ _SpecimenCodes = tuple[
 ]
 
 
-@functools.lru_cache(maxsize=8192)
+@text_cache(8192, texts=3)
 def _specimen_codes(
     type_field: str, site_field: str, role_field: str, delimiters: Delimiters, codec: str
 ) -> _SpecimenCodes:
@@ -291,7 +291,7 @@ def _specimen_codes(
     return kind, site, role, problems, control, unknown_roles
 
 
-@functools.lru_cache(maxsize=256)
+@text_cache(256)
 def _message_type(field: str, component: str) -> tuple[str, bool]:
     """MSH-9 as ``ORU^R01^ORU_R01`` (components stripped, trailing empty ones dropped), and
     whether its type and trigger event are one leukoflag reads. Once per sender's spelling."""

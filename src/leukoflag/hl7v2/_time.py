@@ -8,9 +8,9 @@ zone on any value with a time of day, so a time without an offset takes
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import zoneinfo
 
+from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._quote import quoted
 from leukoflag.model import Timestamp
@@ -23,7 +23,7 @@ _DATE_LENGTHS = (4, 6, 8)
 _TIME_LENGTHS = (10, 12, 14)
 
 
-@functools.lru_cache(maxsize=4096)
+@text_cache(4096)
 def parse_timestamp(text: str, zone: str | None) -> tuple[Timestamp | None, str, str]:
     """``(timestamp, problem kind, problem text)``; kind is ``""``, ``invalid`` or
     ``truncated`` (a time without offset and no default zone: only the date is kept)."""

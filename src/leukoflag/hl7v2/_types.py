@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 
+from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag.hl7v2._er7 import Delimiters, unescape
 from leukoflag.hl7v2._tables import load_tables
@@ -44,7 +45,7 @@ def decoded(text: str, delimiters: Delimiters, codec: str, problems: list[str]) 
     return value
 
 
-@functools.lru_cache(maxsize=512)
+@text_cache(512, texts=2)
 def system_uri(name: str, oid: str = "") -> str:
     """The FHIR URI of a v2 coding-system name (table 0396), ``urn:oid:`` of the CWE OID
     component, or ``""`` for a local or unknown name."""
@@ -60,7 +61,7 @@ def system_uri(name: str, oid: str = "") -> str:
     return f"urn:oid:{oid}" if oid else ""
 
 
-@functools.lru_cache(maxsize=8192)
+@text_cache(8192)
 def concept(field: str, delimiters: Delimiters, codec: str) -> tuple[Concept | None, str]:
     """A CWE/CE/CNE field → (Concept or None when empty, problem text)."""
     if not field:
@@ -177,7 +178,7 @@ def _cached_render(render: _Render) -> _Render:
     """``render`` cached per process by its raw text: providers, locations and organizations
     come back in message after message. Problems found are replayed into the caller's list."""
 
-    @functools.lru_cache(maxsize=4096)
+    @text_cache(4096)
     def cached(field: str, delimiters: Delimiters, codec: str) -> tuple[str, tuple[str, ...]]:
         problems: list[str] = []
         return render(field, delimiters, codec, problems), tuple(problems)

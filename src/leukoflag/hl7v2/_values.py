@@ -6,9 +6,9 @@ location and turns them into Issues. No regular expressions: these run once per 
 
 from __future__ import annotations
 
-import functools
 from decimal import Decimal
 
+from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._quote import quoted
 from leukoflag.hl7v2._er7 import Delimiters
@@ -65,7 +65,7 @@ def parse_decimal(text: str) -> Decimal | None:
     return None
 
 
-@functools.lru_cache(maxsize=4096)
+@text_cache(4096)
 def plain_number(field: str) -> Number | None:
     """An NM field that is a plain decimal, as a :class:`Number`, else None. Cached by its text:
     results of a lab's tests take a limited set of values (two or three significant figures)."""
@@ -313,7 +313,7 @@ def _rejoined(kept: list[list[str]], delimiters: Delimiters) -> str:
     )
 
 
-@functools.lru_cache(maxsize=4096)
+@text_cache(4096)
 def read_unit(
     field: str, delimiters: Delimiters, codec: str
 ) -> tuple[Unit | None, tuple[Note, ...]]:
@@ -375,7 +375,7 @@ def _skip_spaces(text: str, index: int) -> int:
     return index
 
 
-@functools.lru_cache(maxsize=4096)
+@text_cache(4096)
 def read_range(
     field: str, delimiters: Delimiters, codec: str
 ) -> tuple[ReferenceRange | None, tuple[Note, ...]]:
@@ -430,7 +430,7 @@ def read_range(
 # --------------------------------------------------------------------------- OBX-8 flags
 
 
-@functools.lru_cache(maxsize=1024)
+@text_cache(1024)
 def read_flags(
     field: str, delimiters: Delimiters, codec: str
 ) -> tuple[tuple[Coding, ...], tuple[Note, ...]]:

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
 from enum import StrEnum
 
+from leukoflag._cache import LONGEST_KEY
 from leukoflag._construct import constructor
 from leukoflag._numbers import plain
 from leukoflag._quote import quoted
@@ -532,13 +533,21 @@ def _unit_key(unit: str | Unit | None) -> object:
     return unit
 
 
+def _key_chars(key: object) -> int:
+    """The characters of a :func:`_unit_key`."""
+    if isinstance(key, tuple):
+        return sum(map(len, key))
+    return len(key) if isinstance(key, str) else 0
+
+
 def _resolved(unit: str | Unit) -> UnitSpec | _Refusal:
     """The spec of a unit, or why it has none (``_NO_UNIT`` when it is blank); memoized."""
     key = _unit_key(unit)
     found = _RESOLVED.get(key)
     if found is None:
         found = _resolution(unit)
-        if len(_RESOLVED) < _RESOLVED_LIMIT:
+        # a unit of absurd length is resolved again if it comes back, not kept
+        if len(_RESOLVED) < _RESOLVED_LIMIT and _key_chars(key) <= LONGEST_KEY:
             _RESOLVED[key] = found
             table = default_table()
             if (
