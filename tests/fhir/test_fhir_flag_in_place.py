@@ -371,3 +371,64 @@ def test_each_derived_anc_entry_is_listed_by_the_report_of_its_sources() -> None
         assert by_url[derived["reference"]]["derivedFrom"] == sources
         assert by_url[derived["reference"]]["valueQuantity"]["value"] == anc
     assert len({r["result"][-1]["reference"] for r in reports}) == len(expected)
+
+
+def test_derived_ancs_of_pairs_drawn_at_several_times_are_listed_in_order_by_their_report() -> None:
+    # one report of three WBC + neutrophil % pairs, each pair drawn at its own time: three
+    # derived ANCs, each appended once to the report's results, the input left as it was
+    def observation(rid: str, code: str, value: int, unit: str, drawn: str) -> dict[str, Any]:
+        return {
+            "fullUrl": f"urn:uuid:{rid}",
+            "resource": {
+                "resourceType": "Observation",
+                "id": rid,
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                "subject": {"reference": "urn:uuid:7c1e-patient"},
+                "effectiveDateTime": drawn,
+                "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit},
+            },
+        }
+
+    entries: list[dict[str, Any]] = [
+        {
+            "fullUrl": "urn:uuid:7c1e-patient",
+            "resource": {"resourceType": "Patient", "id": "7c1e-patient", "gender": "female"},
+        }
+    ]
+    results = []
+    for n, drawn in enumerate(("06:10", "12:40", "19:05"), start=1):
+        when = f"2026-03-14T{drawn}:00-04:00"
+        entries += [
+            observation(f"wbc-{n}", "6690-2", 2 + n, "10*3/uL", when),
+            observation(f"neut-{n}", "770-8", 40 + n, "%", when),
+        ]
+        results += [{"reference": f"urn:uuid:wbc-{n}"}, {"reference": f"urn:uuid:neut-{n}"}]
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "cbc-series",
+        "status": "final",
+        "code": {"text": "CBC series"},
+        "subject": {"reference": "urn:uuid:7c1e-patient"},
+        "result": results,
+    }
+    entries.append({"fullUrl": "urn:uuid:cbc-series", "resource": report})
+    raw = json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
+    (item,) = fhir.read_items(io.BytesIO(raw.encode()), source="<test>", settings=Settings())
+    assert isinstance(item, FhirItem)
+    before = copy.deepcopy(item.resource)
+    output, _ = fhir.flag_in_place(item, _evaluations(item), Settings())
+    assert item.resource == before
+    derived = output["entry"][len(entries) :]
+    written = output["entry"][len(entries) - 1]["resource"]["result"]
+    assert written == [*results, *({"reference": e["fullUrl"]} for e in derived)]
+    assert [e["resource"]["valueQuantity"]["value"] for e in derived] == [
+        Decimal(3000 * 41) / 100,
+        Decimal(4000 * 42) / 100,
+        Decimal(5000 * 43) / 100,
+    ]
+    assert [e["resource"]["effectiveDateTime"] for e in derived] == [
+        "2026-03-14T06:10:00-04:00",
+        "2026-03-14T12:40:00-04:00",
+        "2026-03-14T19:05:00-04:00",
+    ]

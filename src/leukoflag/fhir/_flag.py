@@ -393,7 +393,12 @@ class _Flagger:
         report = self.report_of(evaluation)
         if report is not None:
             node = self.editor.node(report)
-            node["result"] = [*_listed(node.get("result")), {"reference": url}]
+            if isinstance(node.get("result"), list):
+                # appended to the editor's copy, made once: a new list for each derived ANC of
+                # the report copied all its results each time (quadratic in its derived ANCs)
+                self.editor.node((*report, "result")).append({"reference": url})
+            else:
+                node["result"] = [{"reference": url}]
 
     def report_of(self, evaluation: Evaluation) -> Path | None:
         orders = self.result_orders
