@@ -132,3 +132,16 @@ def test_a_wide_integer_beside_deep_nesting_is_refused_as_too_deep(levels: int) 
 def test_wide_integers_and_decimals_together() -> None:
     tree = {"a": [{"value": Decimal("8.2E+3")}, 18446744073709551616]}
     assert fhir.dumps(tree) == b'{"a":[{"value":8200},18446744073709551616]}'
+
+
+def test_the_text_of_a_decimal_thousands_of_digits_long_is_written_but_not_kept() -> None:
+    from leukoflag.fhir import _json
+
+    long_numbers = [Decimal("7" * 5_000 + f".{n}") for n in range(3)]
+    _json._FRAGMENTS.clear()
+    written = fhir.dumps({"valueQuantity": [{"value": v} for v in long_numbers]})
+    assert written.count(b"7" * 5_000 + b".") == 3
+    assert written.endswith(b"7.2}]}")
+    assert _json._FRAGMENTS == {}
+    assert fhir.dumps([Decimal("4.50")]) == b"[4.50]"
+    assert len(_json._FRAGMENTS) == 1

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from leukoflag._cache import LONGEST_KEY
 from leukoflag._numbers import plain
 
 __all__ = ["dumps", "loads", "plain"]
@@ -36,9 +37,10 @@ def _default(value: object) -> orjson.Fragment:
         if "E" in text or not value.is_finite():
             text = plain(value)
         fragment = orjson.Fragment(text)
-        if len(_FRAGMENTS) >= _FRAGMENTS_LIMIT:
-            _FRAGMENTS.clear()
-        _FRAGMENTS[id(value)] = (value, fragment)
+        if len(text) <= LONGEST_KEY:  # a number thousands of digits long is not kept
+            if len(_FRAGMENTS) >= _FRAGMENTS_LIMIT:
+                _FRAGMENTS.clear()
+            _FRAGMENTS[id(value)] = (value, fragment)
         return fragment
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
