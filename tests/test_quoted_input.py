@@ -47,6 +47,7 @@ def test_hl7v2_issues_quote_a_huge_field_bounded() -> None:
         (f"OBX|1|NM|6690-2^Leukocytes \\Z{LONG}\\^LN||2.9|{LONG}|11.0-4.0 {LONG}|{LONG}|||{LONG}"),
         f"OBX|2|SN|{V2_CODE}||^{LONG}^-^2|10*3/uL^^UCUM^{LONG}|4.0-11.0||||F",
         f"OBX|3|NM|{V2_CODE}||2.9|{LONG}|4.0-11.0||||F",
+        f"OBX|4|NM|{V2_CODE}||2.9|10*3/uL^^UCUM|4.0-11.0|{'~'.join(['H'] * 10_000)}|||F",
         f"SPM|1|SP7790^HEMLAB||BLDV^Blood, venous^HL70487|||||||{LONG}^Patient",
     )
     conv = leukoflag.convert("\r".join((MSH, *segments)) + "\r")
@@ -68,6 +69,9 @@ def test_hl7v2_issues_quote_a_huge_field_bounded() -> None:
         "flag.status-not-flaggable",
         "fhir.interpretation-unknown",
     }
+    (disagreement,) = (i.text for i in conv.issues if i.code == "flag.sender-disagrees")
+    assert disagreement.startswith("the sender flagged H~H~H~")
+    assert "… (19,999 characters); leukoflag computed L" in disagreement
     escape = "locally defined escape \\" + "Z" * LONGEST_QUOTE + "…"
     assert any(escape in i.text for i in conv.issues)
     assert max(len(i.text) for i in conv.issues) <= BOUND

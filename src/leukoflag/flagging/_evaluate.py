@@ -26,7 +26,7 @@ from types import MappingProxyType
 from leukoflag import units
 from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
-from leukoflag._quote import quoted
+from leukoflag._quote import quoted, shortened
 from leukoflag.errors import UnitError
 from leukoflag.flagging import _scope
 from leukoflag.flagging._rules import INFINITY, Criteria, Point, Profile, Rules, Verdict, load_rules
@@ -821,7 +821,7 @@ def _sender_verdict(*key: str) -> Issue | None:
     same_side = [code for code in sender if _SENDER_SIDE[code] in (side, "abnormal")]
     if side == "normal":
         same_side = [code for code in sender if _SENDER_SIDE[code] == "normal"]
-    shown = "~".join(sender)
+    shown = shortened("~".join(sender))  # a flag repeated thousands of times: its start
     if not same_side:
         return _issue(
             Severity.WARNING,
