@@ -1,11 +1,17 @@
-"""leukoflag._cache.text_cache: readings of short text are kept, readings of long text are not."""
+"""leukoflag._cache.text_cache: readings are kept, and long text only up to a budget."""
 
 from __future__ import annotations
 
-from leukoflag._cache import LONGEST_KEY, text_cache
+from typing import Any
+
+from leukoflag._cache import LONG_TEXT_BUDGET, LONGEST_KEY, text_cache
 
 
-def test_a_short_text_is_read_once_and_a_long_one_each_time() -> None:
+def _size(function: Any) -> int:
+    return int(function.cache_info().currsize)
+
+
+def test_short_and_long_texts_are_read_once_while_the_budget_lasts() -> None:
     read: list[str] = []
 
     @text_cache(8)
@@ -16,9 +22,31 @@ def test_a_short_text_is_read_once_and_a_long_one_each_time() -> None:
     long = "k" * (LONGEST_KEY + 1)
     assert [shouted("mm3", "!") for _ in range(3)] == ["MM3!"] * 3
     assert [shouted(long, "!") for _ in range(3)] == [long.upper() + "!"] * 3
-    assert read == ["mm3", long, long, long]
-    assert shouted.__wrapped__.cache_info().currsize == 1  # type: ignore[attr-defined]
+    assert read == ["mm3", long]
+    assert _size(shouted) == 2
     assert shouted.__name__ == "shouted"
+
+
+def test_a_cache_holding_too_much_long_text_is_emptied() -> None:
+    read: list[int] = []
+
+    @text_cache(4096)
+    def length(text: str) -> int:
+        read.append(len(text))
+        return len(text)
+
+    assert length("short") == 5
+    each = LONGEST_KEY * 8
+    fit = LONG_TEXT_BUDGET // each  # distinct long texts the budget holds
+    texts = [f"{n:08d}".ljust(each, "x") for n in range(fit + 1)]
+    assert [length(text) for text in texts[:fit]] == [each] * fit
+    assert _size(length) == fit + 1
+    assert length(texts[fit]) == each  # over the budget: emptied, this one kept alone
+    assert _size(length) == 1
+    assert length(texts[fit]) == each
+    assert read.count(each) == fit + 1
+    assert length("short") == 5  # read again after the cache was emptied
+    assert read.count(5) == 2
 
 
 def test_the_text_arguments_count_together() -> None:
@@ -30,9 +58,18 @@ def test_the_text_arguments_count_together() -> None:
         return first + separator + second
 
     half = "h" * (LONGEST_KEY // 2)
-    assert joined(half, half, "^" * LONGEST_KEY) == joined(half, half, "^" * LONGEST_KEY)
-    assert joined(half, half + "h", "^") == joined(half, half + "h", "^")
-    assert read == [(half, half), (half, half + "h"), (half, half + "h")]
+    budget_in_calls = LONG_TEXT_BUDGET // (LONGEST_KEY + 1) + 1
+    # the two texts together are one character too long: each call counts against the budget
+    for n in range(budget_in_calls - 1):
+        joined(half, half + "h", str(n))
+    assert _size(joined) == 8
+    joined(half, half + "h", "last")
+    assert _size(joined) == 1
+    # the separator is no text: the same short texts with a long separator never empty it
+    read.clear()
+    for _ in range(3):
+        assert joined(half, half, "^" * LONG_TEXT_BUDGET) == half + "^" * LONG_TEXT_BUDGET + half
+    assert read == [(half, half)]
 
     @text_cache(8, texts=0)
     def words(*key: str) -> int:
@@ -42,4 +79,4 @@ def test_the_text_arguments_count_together() -> None:
     read.clear()
     assert words(half, half, "h") == words(half, half, "h") == 3
     assert words("a", "b") == words("a", "b") == 2
-    assert read == [(half, half, "h"), (half, half, "h"), ("a", "b")]
+    assert read == [(half, half, "h"), ("a", "b")]

@@ -210,3 +210,33 @@ def test_sent_without_code_flags_or_range() -> None:
     assert sent.one_coding is None
     assert not sent.low_high
     _assert_fresh(sent, (None, [], None))
+
+
+def test_a_rendering_holding_fields_of_megabytes_is_handed_out_but_not_kept() -> None:
+    calls, cached = _counting()
+    huge = ["x" * 100_000]
+    assert cached(huge, None) == [huge, None]
+    assert cached(huge, None) == [huge, None]
+    assert len(calls) == 2  # rendered each time: too long to keep
+    small = [1]
+    cached(small, None)
+    cached(small, None)
+    assert len(calls) == 3
+
+
+def test_sent_keeps_no_rendering_of_huge_fields() -> None:
+    from leukoflag.fhir import _write
+
+    _write._SENT.clear()  # a cache: emptied so that its limit cannot empty it in the test
+    _sent(obx(1, "3.2"))  # the usual fields: kept
+    before = len(_write._SENT)
+    assert before == 1
+    for n in range(20):
+        code = Concept((Coding(f"L{n}", "Leukocytes " + f"{n:05d}" * 20_000),))
+        sent = _sent(obx(1, "3.2", code=code))
+        assert sent.code is not None
+        assert sent.code["coding"][0]["code"] == f"L{n}"
+    assert len(_write._SENT) == before
+    usual = Concept((Coding("L-short", "Leukocytes"),))
+    _sent(obx(2, "3.2", code=usual))
+    assert len(_write._SENT) == before + 1

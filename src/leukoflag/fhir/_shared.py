@@ -15,11 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from leukoflag._cache import LONGEST_KEY
+
 __all__ = [
     "by_identity",
     "fresh_concept",
     "fresh_json",
     "fresh_range",
+    "too_long",
 ]
 
 K = TypeVar("K")
@@ -45,13 +48,25 @@ def by_identity(
         if entry is not None and entry[1] is context:
             template = entry[2]
         else:
-            if len(entries) >= limit:
-                entries.clear()
             template = render(obj, context)
-            entries[id(obj)] = (obj, context, template)
+            if not too_long(template):
+                if len(entries) >= limit:
+                    entries.clear()
+                entries[id(obj)] = (obj, context, template)
         return fresh(template) if template is not None else None
 
     return cached
+
+
+# Characters of a rendering's repr above which it is not kept: a rendering of the usual fields
+# (a LOINC coding, a unit, a range with its text) takes a few hundred; one of fields of
+# megabytes, kept by thousands, would hold as many megabytes.
+_LONGEST_RENDERING = 8 * LONGEST_KEY
+
+
+def too_long(rendering: object) -> bool:
+    """Whether ``rendering`` (made on a cache miss) holds too much input text to be kept."""
+    return len(repr(rendering)) > _LONGEST_RENDERING
 
 
 def fresh_concept(template: dict[str, Any]) -> dict[str, Any]:

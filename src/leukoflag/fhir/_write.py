@@ -22,7 +22,7 @@ from leukoflag._quote import quoted
 from leukoflag._version import __version__
 from leukoflag.fhir import _elements as el
 from leukoflag.fhir._ids import id_maker, message_key
-from leukoflag.fhir._shared import by_identity, fresh_concept, fresh_range
+from leukoflag.fhir._shared import by_identity, fresh_concept, fresh_range, too_long
 from leukoflag.fhir._terms import tables
 from leukoflag.model import (
     CodedResult,
@@ -162,10 +162,13 @@ def _sent(result: LabResult) -> _Sent:
     key = (id(result.code), id(result.unit), id(result.reference_range), id(result.sender_flags))
     entry = _SENT.get(key)
     if entry is None:
+        rendered = _render_sent(result)
+        if too_long(rendered):  # fields of megabytes: not kept (see _shared.too_long)
+            return rendered
         if len(_SENT) >= _SENT_LIMIT:
             _SENT.clear()
         objects = (result.code, result.unit, result.reference_range, result.sender_flags)
-        entry = _SENT[key] = (objects, _render_sent(result))
+        entry = _SENT[key] = (objects, rendered)
     return entry[1]
 
 
