@@ -317,24 +317,26 @@ def test_bundle_with_a_malformed_type_or_url_still_gets_its_derived_anc(
     assert output["type"] == bundle_type
 
 
+def _count_entry(
+    rid: str, code: str, value: float, unit: str, *, subject: str, drawn: str | None = None
+) -> dict[str, Any]:
+    """A Bundle entry of an Observation of LOINC ``code`` with a UCUM quantity."""
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+        "subject": {"reference": f"urn:uuid:{subject}"},
+    }
+    if drawn is not None:
+        resource["effectiveDateTime"] = drawn
+    resource["valueQuantity"] = {"value": value, "unit": unit, "system": UCUM, "code": unit}
+    return {"fullUrl": f"urn:uuid:{rid}", "resource": resource}
+
+
 def test_each_derived_anc_entry_is_listed_by_the_report_of_its_sources() -> None:
     def observation(rid: str, code: str, value: float, unit: str) -> dict[str, Any]:
-        return {
-            "fullUrl": f"urn:uuid:{rid}",
-            "resource": {
-                "resourceType": "Observation",
-                "id": rid,
-                "status": "final",
-                "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
-                "subject": {"reference": "urn:uuid:5b0f2d8e-patient"},
-                "valueQuantity": {
-                    "value": value,
-                    "unit": unit,
-                    "system": "http://unitsofmeasure.org",
-                    "code": unit,
-                },
-            },
-        }
+        return _count_entry(rid, code, value, unit, subject="5b0f2d8e-patient")
 
     entries: list[dict[str, Any]] = [
         {
@@ -377,18 +379,7 @@ def test_derived_ancs_of_pairs_drawn_at_several_times_are_listed_in_order_by_the
     # one report of three WBC + neutrophil % pairs, each pair drawn at its own time: three
     # derived ANCs, each appended once to the report's results, the input left as it was
     def observation(rid: str, code: str, value: int, unit: str, drawn: str) -> dict[str, Any]:
-        return {
-            "fullUrl": f"urn:uuid:{rid}",
-            "resource": {
-                "resourceType": "Observation",
-                "id": rid,
-                "status": "final",
-                "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
-                "subject": {"reference": "urn:uuid:7c1e-patient"},
-                "effectiveDateTime": drawn,
-                "valueQuantity": {"value": value, "unit": unit, "system": UCUM, "code": unit},
-            },
-        }
+        return _count_entry(rid, code, value, unit, subject="7c1e-patient", drawn=drawn)
 
     entries: list[dict[str, Any]] = [
         {
