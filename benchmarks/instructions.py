@@ -1,0 +1,111 @@
+"""Instructions per end-to-end message under callgrind: an A/B measure that noise cannot move.
+
+On a shared machine a change of a few per cent in ``bench_fhir``'s end-to-end time is lost in
+the noise. The number of instructions one ``leukoflag.convert`` + ``fhir.dumps`` of its 20-OBX
+CBC executes is not: it is the same run after run, so two commits can be compared by it (it
+does not see cache misses, so confirm a large change with the timed benchmarks).
+
+    .venv/bin/python benchmarks/instructions.py                   # the working tree
+    .venv/bin/python benchmarks/instructions.py --against HEAD~3  # and a commit, as a ratio
+
+Needs ``valgrind`` (with ``callgrind_control``) on the PATH. The program warms up (tables, pint,
+caches) with instrumentation off, switches it on for ``--messages`` conversions only, and off
+again before the interpreter exits. A commit is measured from a ``git archive`` of its
+``src/leukoflag``, first on ``sys.path``. Not part of ``make bench``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+_ROOT = _HERE.parent
+_WARM_UP = 20
+
+
+def _measured(source: Path, messages: int) -> float:
+    """Instructions per message of the package under ``source`` (a directory holding
+    ``leukoflag``), counted by callgrind in a child process."""
+    with tempfile.TemporaryDirectory() as scratch:
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            f"--callgrind-out-file={scratch}/callgrind.out",
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            str(source),
+            str(messages),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise SystemExit(f"callgrind printed no total:\n{done.stderr[-2000:]}")
+    return int(found.group(1)) / messages
+
+
+def _child(source: str, messages: int) -> None:
+    """The measured program: convert the benchmark CBC ``messages`` times, instrumented."""
+    sys.path.insert(0, source)  # before the installed package: imported by name below
+    sys.path.insert(1, str(_HERE))
+    leukoflag = importlib.import_module("leukoflag")
+    fhir = importlib.import_module("leukoflag.fhir")
+    raw = importlib.import_module("bench_fhir").cbc_message().encode()
+    for _ in range(_WARM_UP):
+        fhir.dumps(leukoflag.convert(raw).bundles[0])
+    gc.collect()
+    gc.disable()  # as timeit does: a collection would land in one run and not another
+    control = ["callgrind_control", "-i"]
+    subprocess.run([*control, "on", str(os.getpid())], capture_output=True, check=True)
+    for _ in range(messages):
+        fhir.dumps(leukoflag.convert(raw).bundles[0])
+    subprocess.run([*control, "off", str(os.getpid())], capture_output=True, check=True)
+
+
+def _snapshot(commit: str, into: Path) -> Path:
+    """``src/leukoflag`` of ``commit``, unpacked under ``into``; the directory holding it."""
+    archive = into / "source.tar"
+    with archive.open("wb") as out:
+        subprocess.run(
+            ["git", "-C", str(_ROOT), "archive", commit, "src/leukoflag"],
+            stdout=out,
+            check=True,
+        )
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    return into / "src"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--against", metavar="COMMIT", help="also measure this commit")
+    parser.add_argument("--messages", type=int, default=100, help="conversions counted")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.child:
+        _child(options.child[0], int(options.child[1]))
+        return
+    if not (shutil.which("valgrind") and shutil.which("callgrind_control")):
+        raise SystemExit("instructions.py needs valgrind and callgrind_control on the PATH")
+    here = _measured(_ROOT / "src", options.messages)
+    print(f"working tree: {here / 1000:,.0f}k instructions per message")
+    if options.against:
+        with tempfile.TemporaryDirectory() as scratch:
+            there = _measured(_snapshot(options.against, Path(scratch)), options.messages)
+        print(f"{options.against}: {there / 1000:,.0f}k instructions per message")
+        print(f"working tree vs {options.against}: ratio {here / there:.3f}")
+
+
+if __name__ == "__main__":
+    main()
