@@ -77,6 +77,30 @@ def test_hl7v2_issues_quote_a_huge_field_bounded() -> None:
     assert max(len(i.text) for i in conv.issues) <= BOUND
 
 
+def test_quotes_cut_to_their_own_length_say_so_too() -> None:
+    # Issues that always quoted only the start of a field (60 to 200 characters) now mark the
+    # cut and give the full length, like every other quote of input.
+    segments = (
+        "PID|1||NG-771204^^^NORTHGATE^MR||BRANDVOLD^INGRID||19670302|F",
+        "OBR|1|PL-4471^EHR|FL-9902^HEMLAB|57021-8^CBC^LN|||20261203120000-0600",
+        f"OBX|1|NM|{V2_CODE}||{'9.' * 100}|10*3/uL^^UCUM|4.0-11.0||||F",
+        f"OBX|2|ST|{V2_CODE}||7.9 {'x' * 300}|10*3/uL^^UCUM|4.0-11.0||||F",
+        f"ZLK|1|{'q' * 500}",
+        f"junk line that is not a segment {'j' * 300}",
+    )
+    conv = leukoflag.convert("\r".join((MSH, *segments)) + "\r")
+    texts = {i.code: i.text for i in conv.issues}
+    assert texts["hl7v2.value-not-numeric"] == (
+        f"NM value {'9.' * 30!r}… (200 characters) is not a decimal number: kept as text"
+    )
+    assert texts["hl7v2.value-number-in-text"].startswith(
+        f"ST value {'7.9 ' + 'x' * 56!r}… (304 characters) read as the number 7.9"
+    )
+    assert texts["hl7v2.segment-unmapped"].endswith(f"{'ZLK|1|' + 'q' * 114!r}… (506 characters)")
+    skipped = texts["hl7v2.line-not-segment"]
+    assert skipped.endswith(f"{'junk line that is not a segment ' + 'j' * 48!r}… (332 characters)")
+
+
 def _observation(**elements: object) -> dict[str, object]:
     return {
         "resourceType": "Observation",

@@ -540,7 +540,7 @@ class _Reader:
                 Severity.WARNING,
                 "hl7v2.line-not-segment",
                 self.location,
-                f"a line that is not a segment was skipped: {line[:80]!r}",
+                f"a line that is not a segment was skipped: {quoted(line, 80)}",
             )
             self.note_target = None
             return
@@ -575,7 +575,7 @@ class _Reader:
                 Severity.WARNING,
                 "hl7v2.segment-unmapped",
                 location,
-                f"{kind} {name} is not mapped: {line[:120]!r}",
+                f"{kind} {name} is not mapped: {quoted(line, 120)}",
             )
             self.note_target = None
             return
@@ -589,7 +589,7 @@ class _Reader:
                     Severity.INFORMATION,
                     "hl7v2.field-unmapped",
                     f"{location}-{number}",
-                    f"{name}-{number} is populated but not carried: {fields[number][:80]!r}",
+                    f"{name}-{number} is populated but not carried: {quoted(fields[number], 80)}",
                 )
 
     def _group(self, location: str) -> _GroupDraft:
@@ -831,7 +831,7 @@ class _Reader:
                     Severity.INFORMATION,
                     "hl7v2.component-unmapped",
                     f"{location}-15.{number}",
-                    f"OBR-15.{number} is not carried: {parts[number - 1][:60]!r}",
+                    f"OBR-15.{number} is not carried: {quoted(parts[number - 1], 60)}",
                 )
         self._problems(problems, location)
         if kind is None and site is None and role is None:
@@ -949,7 +949,7 @@ class _Reader:
                 Severity.WARNING,
                 "hl7v2.note-unattached",
                 location,
-                f"NTE follows a segment that carries no notes; its text: {text[:200]!r}",
+                f"NTE follows a segment that carries no notes; its text: {quoted(text, 200)}",
             )
         elif isinstance(target, list):
             target.append(text)
@@ -1151,7 +1151,7 @@ class _Reader:
             Severity.INFORMATION,
             "hl7v2.repetition-unmapped",
             f"{location}-{number}",
-            f"{name}-{number} repetitions after the first are not carried: {rest[:80]!r}",
+            f"{name}-{number} repetitions after the first are not carried: {quoted(rest, 80)}",
         )
 
     def _problems(self, problems: list[str], location: str) -> None:

@@ -128,7 +128,7 @@ def read_value(
             notes.append(
                 (
                     "hl7v2.value-number-in-text",
-                    f"{kind} value {text[:60]!r} read as the number {number.value}"
+                    f"{kind} value {quoted(text, 60)} read as the number {number.value}"
                     + (f" with the comment {quoted(number.comment)}" if number.comment else ""),
                 )
             )
@@ -165,7 +165,7 @@ def read_value(
         notes.append(
             (
                 "hl7v2.value-type-missing",
-                f"OBX-2 is empty: the value {readable[:60]!r} was read as "
+                f"OBX-2 is empty: the value {quoted(readable, 60)} was read as "
                 + ("a number" if value is not None else "text"),
             )
         )
@@ -173,7 +173,7 @@ def read_value(
     notes.append(
         (
             "hl7v2.value-type-unmapped",
-            f"OBX-2 value type {kind!r} is kept as text: {readable[:60]!r}",
+            f"OBX-2 value type {kind!r} is kept as text: {quoted(readable, 60)}",
         )
     )
     return Text(readable), notes
@@ -203,7 +203,7 @@ def _numeric(raw: str, delimiters: Delimiters, codec: str, notes: list[Note]) ->
     notes.append(
         (
             "hl7v2.value-not-numeric",
-            f"NM value {text[:60]!r} is not a decimal number: kept as text",
+            f"NM value {quoted(text, 60)} is not a decimal number: kept as text",
         )
     )
     return Text(text)
@@ -248,7 +248,7 @@ def _structured(raw: str, delimiters: Delimiters, codec: str, notes: list[Note])
 
 
 def _sn_invalid(text: str, why: str, notes: list[Note]) -> Value:
-    notes.append(("hl7v2.value-sn-invalid", f"SN value {text[:60]!r} kept as text: {why}"))
+    notes.append(("hl7v2.value-sn-invalid", f"SN value {quoted(text, 60)} kept as text: {why}"))
     return Text(text)
 
 
