@@ -80,3 +80,20 @@ def test_the_text_arguments_count_together() -> None:
     assert words(half, half, "h") == words(half, half, "h") == 3
     assert words("a", "b") == words("a", "b") == 2
     assert read == [(half, half, "h"), ("a", "b")]
+
+
+def test_arguments_by_name_are_passed_on_and_their_text_counted() -> None:
+    read: list[str] = []
+
+    @text_cache(8)
+    def tagged(text: str, tag: str = "") -> str:
+        read.append(text)
+        return f"{tag}:{text}"
+
+    assert tagged("mm3", tag="unit") == tagged("mm3", tag="unit") == "unit:mm3"
+    assert read == ["mm3"]
+    long_tag = "t" * (LONG_TEXT_BUDGET // 2)
+    assert tagged("a", tag=long_tag) == f"{long_tag}:a"
+    assert _size(tagged) == 2  # within the budget: kept
+    assert tagged("b", tag=long_tag + "x") == f"{long_tag}x:b"
+    assert _size(tagged) == 1  # the long text by name counted: over the budget, emptied

@@ -27,8 +27,9 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def text_cache(maxsize: int, *, texts: int = 1) -> Callable[[_F], _F]:
-    """:func:`functools.lru_cache` of ``maxsize`` entries for a function of positional
-    arguments whose first ``texts`` (0: all of them) are strings of input. Readings whose text
+    """:func:`functools.lru_cache` of ``maxsize`` entries for a function whose first ``texts``
+    positional arguments (0: all of them), and any string passed by name, are text of input
+    (an argument by name is passed on, as lru_cache does: a separate entry). Readings whose text
     is longer than :data:`LONGEST_KEY` in all are kept until they hold more than
     :data:`LONG_TEXT_BUDGET` characters together; then the cache is emptied. The result is
     the lru_cache itself (``cache_info()``, ``cache_clear()``)."""
@@ -36,10 +37,12 @@ def text_cache(maxsize: int, *, texts: int = 1) -> Callable[[_F], _F]:
     def decorate(function: _F) -> _F:
         long_text = 0  # characters of long text in the cache since it was last emptied
 
-        def reading(*args: Any) -> Any:
+        def reading(*args: Any, **named: Any) -> Any:
             nonlocal long_text
-            result = function(*args)
+            result = function(*args, **named)
             size = sum(map(len, args[:texts] if texts else args))
+            if named:  # a text passed by name counts too
+                size += sum(len(value) for value in named.values() if isinstance(value, str))
             if size > LONGEST_KEY:
                 long_text += size
                 if long_text > LONG_TEXT_BUDGET:
