@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from leukoflag.hl7v2._er7 import segment_breaks
+from leukoflag.hl7v2._er7 import read_delimiters, segment_breaks
 from leukoflag.model import Number, Severity, Text, Unit
 from leukoflag.settings import Settings
 
@@ -74,6 +74,20 @@ def test_a_sequence_leukoflag_cannot_decode_ends_at_its_closing_escape() -> None
         "locally defined escape \\ZHEM01\\ has no agreed meaning; formatting command "
         "\\.sp500\\ asks for 500 line breaks, more than the 99 leukoflag gives; invalid "
         "hexadecimal escape \\XZZ\\; unknown escape sequence \\lab\\"
+    )
+
+
+def test_long_escape_problems_quote_their_start_and_say_they_are_cut() -> None:
+    note = f"NTE|1|L|See \\q{'w' * 40}\\ and \\.sp{'9' * 40}\\ done"
+    found = issue(read(message(PID, OBR, WBC, note)), "hl7v2.escape-invalid")
+    assert found.text.startswith(f"unknown escape sequence \\q{'w' * 19}… (41 characters)\\")
+    assert found.text.endswith(
+        f"formatting command \\.sp{'9' * 17}… (43 characters)\\ asks for "
+        f"{'9' * 20}… (40 characters) line breaks, more than the 99 leukoflag gives"
+    )
+    assert read_delimiters(f"MSH|^~\\&{'x' * 30}|HEMLAB") == (
+        "MSH-2 encoding characters '^~\\\\&xxxxxxxx'… (34 characters) are too long (4, or 5 "
+        "with the v2.7 truncation character): the field separator after MSH-2 is missing or wrong"
     )
 
 

@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 
 from leukoflag._cache import text_cache
-from leukoflag._quote import shortened
+from leukoflag._quote import quoted, shortened
 
 __all__ = [
     "DEFAULT",
@@ -68,7 +68,7 @@ def _declared(chars: str) -> Delimiters | str:
         )
     if len(encoding) > 5:
         return (
-            f"MSH-2 encoding characters {encoding[:12]!r} are too long (4, or 5 with the v2.7 "
+            f"MSH-2 encoding characters {quoted(encoding, 12)} are too long (4, or 5 with the v2.7 "
             "truncation character): the field separator after MSH-2 is missing or wrong"
         )
     for char in encoding:
@@ -178,8 +178,9 @@ def _special(sequence: str, codec: str) -> tuple[str, str]:
                 # past the index range, an OverflowError): no report lays text out that way.
                 what = "line breaks" if command == "sp" else "spaces"
                 return "", (
-                    f"formatting command \\{sequence[:20]}\\ asks for {argument[:20]} {what}, "
-                    f"more than the {_MOST_SKIPPED} leukoflag gives"
+                    f"formatting command \\{shortened(sequence, 20)}\\ asks for "
+                    f"{shortened(argument, 20)} {what}, more than the {_MOST_SKIPPED} leukoflag "
+                    "gives"
                 )
             # int() of isdecimal() text only: isdigit() lets through '²', which int() refuses.
             count = int(argument) if argument.isdecimal() else 1
@@ -204,7 +205,7 @@ def _special(sequence: str, codec: str) -> tuple[str, str]:
         return "", f"locally defined escape \\{shortened(sequence)}\\ has no agreed meaning"
     if not sequence:
         return "", "empty escape sequence (two escape characters in a row)"
-    return "", f"unknown escape sequence \\{sequence[:20]}\\"
+    return "", f"unknown escape sequence \\{shortened(sequence, 20)}\\"
 
 
 def segment_breaks(text: str) -> str:
