@@ -317,6 +317,31 @@ def test_bundle_with_a_malformed_type_or_url_still_gets_its_derived_anc(
     assert output["type"] == bundle_type
 
 
+@pytest.mark.parametrize("bundle_type", ["history", "transaction-response", "batch-response"])
+def test_bundle_of_server_responses_gets_no_derived_anc_entry(bundle_type: str) -> None:
+    # Every entry of these Bundles records what a server did (bdl-3/bdl-4): an added entry
+    # without a response would make the Bundle invalid, so the derived ANC is reported only.
+    entries = [
+        _count("8d2e41f7-3a60-4c1b-9e75-2f0b6a9d1c20", "6690-2", "2.9", "10*3/uL"),
+        _count("8d2e41f7-3a60-4c1b-9e75-2f0b6a9d1c21", "770-8", "31.0", "%"),
+    ]
+    for entry in entries:
+        del entry["resource"]["extension"]  # the helper's malformed extension is not the point
+        entry["response"] = {"status": "200 OK", "etag": 'W/"3"'}
+        if bundle_type == "history":
+            entry["request"] = {"method": "PUT", "url": f"Observation/{entry['resource']['id']}"}
+    bundle = {"resourceType": "Bundle", "type": bundle_type, "entry": entries}
+    conv = leukoflag.convert(fhir.dumps(bundle))
+    (output,) = conv.bundles
+    assert len(output["entry"]) == 2
+    assert all("response" in entry for entry in output["entry"])
+    (derived,) = (f for f in conv.findings if f.derived)
+    assert derived.value_per_ul == Decimal("899")  # 2,900 × 31.0 %: still in the findings
+    (issue,) = (i for i in conv.issues if i.code == "fhir.derived-not-written")
+    assert issue.location == derived.location
+    assert f"{bundle_type} Bundle records a server's response" in issue.text
+
+
 def _count_entry(
     rid: str, code: str, value: float, unit: str, *, subject: str, drawn: str | None = None
 ) -> dict[str, Any]:

@@ -27,6 +27,9 @@ __all__ = ["flag_in_place"]
 _OURS = (el.EXPLANATION, el.SENDER_INTERPRETATION)
 _KEPT = (el.PQ_TRANSLATION, el.ORIGINAL_TEXT)
 _REQUESTING = ("transaction", "batch")
+# Bundle types whose every entry records a server's response (FHIR invariants bdl-3/bdl-4): an
+# entry leukoflag added would claim a response no server gave.
+_RESPONDED = ("history", "transaction-response", "batch-response")
 # Observation / component elements in FHIR's order, so that an added element lands where a
 # reader of the JSON expects it.
 _ORDER = (
@@ -311,6 +314,13 @@ class _Flagger:
             self.not_written(evaluation, "its sources are not all results of this item")
             return
         if root.get("resourceType") == "Bundle":
+            if root.get("type") in _RESPONDED:
+                self.not_written(
+                    evaluation,
+                    f"each entry of a {root['type']} Bundle records a server's response, and "
+                    "no server responded to a new one",
+                )
+                return
             self.derived_entry(evaluation, sources)
         elif all(len(p) == 2 and p[0] == "component" for p in sources):
             self.derived_component(evaluation)
