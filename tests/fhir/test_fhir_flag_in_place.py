@@ -342,6 +342,60 @@ def test_bundle_of_server_responses_gets_no_derived_anc_entry(bundle_type: str) 
     assert f"{bundle_type} Bundle records a server's response" in issue.text
 
 
+def test_derived_anc_of_results_contained_in_a_report_entry_is_valid_fhir() -> None:
+    # The sources are contained in a DiagnosticReport entry: the new Observation takes the
+    # report's subject and time, but neither its list of specimens (Observation.specimen is one
+    # Reference) nor a derivedFrom naming the report (not an allowed target).
+    def contained(rid: str, code: str, value: str, unit: str) -> dict[str, Any]:
+        return {
+            "resourceType": "Observation",
+            "id": rid,
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "valueQuantity": {"value": Decimal(value), "unit": unit, "system": UCUM, "code": unit},
+        }
+
+    patient, specimen = (
+        "urn:uuid:3f1c9a52-77e0-4d2b-a8c4-5e6f70819a01",
+        "urn:uuid:3f1c9a52-77e0-4d2b-a8c4-5e6f70819a02",
+    )
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "rv-cbc-2208",
+        "contained": [
+            contained("wbc", "6690-2", "3.2", "10*3/uL"),
+            contained("neut", "770-8", "25.0", "%"),
+        ],
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"reference": patient},
+        "effectiveDateTime": "2026-11-18T07:40:00-05:00",
+        "specimen": [{"reference": specimen}],
+        "result": [{"reference": "#wbc"}, {"reference": "#neut"}],
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:3f1c9a52-77e0-4d2b-a8c4-5e6f70819a00", "resource": report},
+            {"fullUrl": patient, "resource": {"resourceType": "Patient", "id": "rv-p"}},
+            {"fullUrl": specimen, "resource": {"resourceType": "Specimen", "id": "rv-s"}},
+        ],
+    }
+    conv = leukoflag.convert(fhir.dumps(bundle), Settings(strict=True))
+    assert conv.rejected == []
+    (output,) = conv.bundles
+    added = output["entry"][-1]["resource"]
+    assert added["valueQuantity"]["value"] == Decimal("800")  # 3,200 × 25.0 %
+    assert added["subject"] == {"reference": patient}
+    assert added["effectiveDateTime"] == "2026-11-18T07:40:00-05:00"
+    assert "specimen" not in added
+    assert "derivedFrom" not in added
+    assert output["entry"][0]["resource"]["result"][-1] == {
+        "reference": output["entry"][-1]["fullUrl"]
+    }
+
+
 def _count_entry(
     rid: str, code: str, value: float, unit: str, *, subject: str, drawn: str | None = None
 ) -> dict[str, Any]:

@@ -379,7 +379,8 @@ class _Flagger:
         resource["valueQuantity"] = el.per_ul(evaluation.quantity.value)
         if finding is not None:
             resource["interpretation"] = [el.computed_interpretation(finding.code)]
-        if "specimen" in first_resource:
+        # one Reference: sources contained in a DiagnosticReport find its list of specimens here
+        if isinstance(first_resource.get("specimen"), dict):
             resource["specimen"] = fresh_json(first_resource["specimen"])
         if evaluation.reference_range is not None:
             resource["referenceRange"] = el.normalized_ranges(
@@ -388,7 +389,8 @@ class _Flagger:
         derived_from = []
         for index in dict.fromkeys(source_entries):
             reference = _entry_reference(entries[index])
-            if reference:
+            # derivedFrom may not name a DiagnosticReport (sources contained in one): left out
+            if reference and _entry_type(entries[index]) == "Observation":
                 derived_from.append({"reference": reference})
         if derived_from:
             resource["derivedFrom"] = derived_from
@@ -453,6 +455,11 @@ def _entry_reference(entry: Any) -> str:
     if isinstance(resource, dict) and isinstance(resource.get("id"), str):
         return f"{resource['resourceType']}/{resource['id']}"
     return ""
+
+
+def _entry_type(entry: Any) -> Any:
+    resource = entry.get("resource") if isinstance(entry, dict) else None
+    return resource.get("resourceType") if isinstance(resource, dict) else None
 
 
 def current_form(interpretation: Any) -> list[Any]:
