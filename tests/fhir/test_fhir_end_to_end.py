@@ -271,3 +271,31 @@ def test_absurd_fhir_numbers_are_implausible_and_written_back_exactly(
     (issue,) = [i for i in conv.issues if i.code == "units.implausible"]
     assert len(issue.text) < 300
     assert written in fhir.dumps(output)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "shown"),
+    [
+        ({"value": 4500}, {"value": 11000}, "'4500-11000'"),
+        ({"value": 40, "unit": "%"}, {"value": 75, "unit": "%"}, "'40-75 %'"),
+        ({"value": 1.8, "unit": "10*12/L"}, None, "'>=1.8 10*12/L'"),  # a red-cell unit
+    ],
+)
+def test_unusable_fhir_range_without_text_is_quoted_by_its_limits(
+    low: dict[str, Any], high: dict[str, Any] | None, shown: str
+) -> None:
+    # A FHIR referenceRange rarely has a text: the Issue names the limits that were refused,
+    # not an empty quote.
+    reference_range: dict[str, Any] = {"low": low}
+    if high is not None:
+        reference_range["high"] = high
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "751-8"}]},
+        "valueQuantity": {"value": 2.4, "unit": "10*3/uL"},
+        "referenceRange": [reference_range],
+    }
+    conv = convert(fhir.dumps(observation))
+    (issue,) = (i for i in conv.issues if i.code == "flag.lab-range-unusable")
+    assert issue.text.startswith(f"the lab's reference range {shown} is not used (")

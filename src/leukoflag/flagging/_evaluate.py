@@ -26,6 +26,7 @@ from types import MappingProxyType
 from leukoflag import units
 from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
+from leukoflag._numbers import plain
 from leukoflag._quote import quoted, shortened
 from leukoflag.errors import UnitError
 from leukoflag.flagging import _scope
@@ -631,9 +632,25 @@ def _lab_range_issue(location: str, sent: ReferenceRange, why: str) -> Issue:
         Severity.WARNING,
         "lab-range-unusable",
         _at(location, "range"),
-        f"the lab's reference range {quoted(sent.text)} is not used ({why}); leukoflag's default "
-        "range applies",
+        f"the lab's reference range {quoted(_range_shown(sent))} is not used ({why}); "
+        "leukoflag's default range applies",
     )
+
+
+def _range_shown(sent: ReferenceRange) -> str:
+    """The range as sent: its text, else (a FHIR range of low/high alone) its limits and unit."""
+    low, high = sent.low, sent.high
+    if sent.text:
+        return sent.text
+    if low is not None and high is not None:
+        limits = f"{plain(low)}-{plain(high)}"
+    elif low is not None:
+        limits = f">={plain(low)}"
+    elif high is not None:
+        limits = f"<={plain(high)}"
+    else:
+        return ""
+    return f"{limits} {sent.unit.text}" if sent.unit is not None else limits
 
 
 # --------------------------------------------------------------------------- judging
