@@ -123,6 +123,7 @@ def test_derived_anc_output_read_back_is_not_derived_twice() -> None:
     bundle = only_bundle(DERIVED_ANC)
     again = only_bundle(fhir.dumps(bundle))
     assert len(resources(again, "Observation")) == len(resources(bundle, "Observation")) == 3
+    assert fhir.dumps(again) == fhir.dumps(bundle)  # the derived ANC and its range as written
 
 
 # --------------------------------------------------------------------------- invariants

@@ -114,10 +114,41 @@ def test_input_without_counts_comes_back_json_equal() -> None:
     assert fhir.dumps(conv.bundles[0]) == data
 
 
-def test_flagging_leukoflag_output_again_changes_nothing() -> None:
-    (first,) = convert("r4-wbc-observation.json").bundles
+# An ANC without range or sender flags: leukoflag supplies the range and the only interpretation.
+_BARE_ANC = (
+    b'{"resourceType": "Observation", "id": "hx-anc-3302", "status": "final", '
+    b'"code": {"coding": [{"system": "http://loinc.org", "code": "751-8"}]}, '
+    b'"valueQuantity": {"value": 0.82, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", '
+    b'"code": "10*3/uL"}}'
+)
+
+
+@pytest.mark.parametrize(
+    "name", ["r4-wbc-observation.json", "cbc-panel-components.json", "bundle-with-patient.json"]
+)
+def test_flagging_leukoflag_output_again_changes_nothing(name: str) -> None:
+    (first,) = convert(name).bundles
     (second,) = leukoflag.convert(fhir.dumps(first)).bundles
     assert fhir.dumps(second) == fhir.dumps(first)
+
+
+def test_range_and_interpretation_leukoflag_supplied_are_not_read_back_as_the_senders() -> None:
+    (first,) = leukoflag.convert(_BARE_ANC).bundles
+    assert urls(first) == [EXPLANATION]  # the sender flagged nothing
+    (second,) = leukoflag.convert(fhir.dumps(first)).bundles
+    assert urls(second) == [EXPLANATION]  # leukoflag's LU is not taken for a sender's flag
+    (supplied,) = second["referenceRange"]  # replaced, not read as the lab's nor doubled
+    assert supplied == first["referenceRange"][0]
+    assert part(second, "rangeSource") == "default"
+    assert fhir.dumps(second) == fhir.dumps(first)
+
+
+def test_derived_anc_read_back_is_kept_as_written() -> None:
+    (first,) = convert("cbc-panel-components.json").bundles
+    (second,) = leukoflag.convert(fhir.dumps(first)).bundles
+    derived = second["component"][-1]
+    assert part(derived, "derived") is True
+    assert "extension" not in derived["valueQuantity"]  # no translation of cells/µL to itself
 
 
 def test_flag_in_place_does_not_mutate_the_item() -> None:

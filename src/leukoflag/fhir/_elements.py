@@ -295,6 +295,15 @@ def normalized_quantity(evaluation: Evaluation, sent: Number, unit: Unit | None)
     return {"extension": [kept], "value": normalized.value, **_PER_UL}
 
 
+def supplied_range(entry: dict[str, Any]) -> bool:
+    """Whether a ``referenceRange`` entry is one leukoflag supplied (output read back), not the
+    lab's: it carries :data:`RANGE_SOURCE`."""
+    extensions = entry.get("extension")
+    return isinstance(extensions, list) and any(
+        isinstance(e, dict) and e.get("url") == RANGE_SOURCE for e in extensions
+    )
+
+
 def normalized_ranges(
     chosen: NormalizedRange, sent: ReferenceRange | None, value_unit: Unit | None
 ) -> list[dict[str, Any]]:

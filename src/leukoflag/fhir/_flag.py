@@ -165,6 +165,8 @@ class _Flagger:
         finding = evaluation.finding
         if evaluation.loinc is None and quantity is None and finding is None:
             return  # not in scope, or in scope but not judged: left as sent
+        if _derived_before(self.editor.peek(ref.path)):
+            return  # a derived ANC leukoflag wrote, read back: kept as it was written
         node = self.editor.node(ref.path)
         if evaluation.loinc is not None:
             _put(node, "code", el.with_loinc(node.get("code"), evaluation.loinc))
@@ -205,7 +207,8 @@ class _Flagger:
         sent = [r for r in _listed(node.get("referenceRange")) if isinstance(r, dict)]
         written = el.normalized_ranges(chosen, None, None)[0]
         if chosen.source != "lab" or index is None:
-            return [written, *sent]  # leukoflag's range first, the sender's kept after it
+            # leukoflag's range first (replacing the one it supplied before), the sender's after
+            return [written, *(r for r in sent if not el.supplied_range(r))]
         original = sent[index]
         entry = dict(original)
         for name in ("low", "high"):
@@ -236,10 +239,10 @@ class _Flagger:
         own = [e for e in _listed(node.get("extension")) if isinstance(e, dict)]
         previous = [e for e in own if e.get("url") == el.SENDER_INTERPRETATION]
         others = [e for e in own if e.get("url") not in _OURS]
-        if previous:
-            senders = (
-                previous  # already flagged by leukoflag: the sender's flags are kept as they were
-            )
+        if previous or any(e.get("url") == el.EXPLANATION for e in own):
+            # already flagged by leukoflag: the sender's flags are kept as they were (none, if it
+            # sent none), and the interpretation there is leukoflag's own, not the sender's
+            senders = previous
         else:
             senders = [
                 {"url": el.SENDER_INTERPRETATION, "valueCodeableConcept": concept}
@@ -455,6 +458,19 @@ def _entry_reference(entry: Any) -> str:
     if isinstance(resource, dict) and isinstance(resource.get("id"), str):
         return f"{resource['resourceType']}/{resource['id']}"
     return ""
+
+
+def _derived_before(node: Any) -> bool:
+    """Whether ``node`` is a derived ANC leukoflag wrote (its explanation says ``derived``)."""
+    for explanation in _listed(node.get("extension")):
+        if isinstance(explanation, dict) and explanation.get("url") == el.EXPLANATION:
+            return any(
+                isinstance(part, dict)
+                and part.get("url") == "derived"
+                and part.get("valueBoolean") is True
+                for part in _listed(explanation.get("extension"))
+            )
+    return False
 
 
 def _entry_type(entry: Any) -> Any:

@@ -21,6 +21,7 @@ from itertools import islice
 from typing import Any, BinaryIO, TypeVar
 
 from leukoflag._quote import quoted
+from leukoflag.fhir._elements import supplied_range
 from leukoflag.fhir._json import dumps, loads, plain
 from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
 from leukoflag.model import (
@@ -965,6 +966,8 @@ def _reference_range(ranges: list[Any], where: str) -> tuple[int | None, Referen
         kind = _concept(entry_dict.get("type"))
         if kind.codings and not any(c.code == "normal" for c in kind.codings):
             continue
+        if supplied_range(entry_dict):
+            continue  # leukoflag's own (its output read back): not the lab's
         if any(k in entry_dict for k in ("low", "high", "text")):
             candidates.append((i, entry_dict))
     if not candidates:
