@@ -359,6 +359,34 @@ def test_observation_whose_contained_or_component_is_not_a_list_is_malformed(
     ]
 
 
+def test_observation_whose_code_coding_is_one_object_is_malformed_not_silently_skipped() -> None:
+    # A lone Coding where FHIR has a list (an XML-to-JSON converter's singleton): read as no
+    # coding at all, this critically low ANC went out unflagged without a word.
+    observation = (
+        '{"resourceType": "Observation", "status": "final", '
+        '"code": {"coding": {"system": "http://loinc.org", "code": "751-8"}}, '
+        '"valueQuantity": {"value": 0.2, "unit": "10*3/uL"}}'
+    )
+    (alone,) = read(observation.encode())
+    assert isinstance(alone, Rejected)
+    assert alone.reason == (
+        "malformed Observation at ITEM[1]/Observation.code.coding: code.coding is not a list"
+    )
+    component = (
+        '{"resourceType": "Observation", "status": "final", "code": {"text": "CBC"}, '
+        '"component": [{"code": {"coding": {"system": "http://loinc.org", "code": "751-8"}}, '
+        '"valueQuantity": {"value": 0.2, "unit": "10*3/uL"}}]}'
+    )
+    entry = f'{{"resource": {component}}}'
+    bundle = f'{{"resourceType": "Bundle", "type": "collection", "entry": [{entry}]}}'
+    (item,) = read(bundle.encode())
+    assert isinstance(item, FhirItem)
+    assert [(i.code, i.location) for i in item.issues] == [
+        ("fhir.observation-malformed", "ITEM[1]/Bundle.entry[0].resource.component[0].code.coding"),
+        ("fhir.no-results", "ITEM[1]/Bundle"),
+    ]
+
+
 def test_unresolvable_local_reference_is_reported() -> None:
     (item,) = read(
         b'{"resourceType": "Observation", "status": "final", "code": {"text": "WBC"}, '

@@ -669,6 +669,10 @@ class _ItemReader:
         return results
 
     def result(self, node: dict[str, Any], path: Path, where: str, shared: _Shared) -> LabResult:
+        codings = node["code"].get("coding")
+        if codings is not None and not isinstance(codings, list):
+            # a lone Coding (an XML-to-JSON singleton) would leave a count unread, unflagged, unsaid
+            raise _Malformed(f"{where}.code.coding", "code.coding is not a list")
         value, unit = self.value(node, where)
         absent = node.get("dataAbsentReason")
         absent_code = ""
@@ -684,7 +688,7 @@ class _ItemReader:
         self.nodes[where] = NodeRef(path, range_index)
         return LabResult(
             location=where,
-            code=_concept(node.get("code")),
+            code=_concept(node["code"]),
             value=value,
             status=shared.status,
             unit=unit,
