@@ -214,6 +214,39 @@ def test_report_counts_observations_whose_contained_is_not_an_array(
     assert (counts["normalized"], counts["interpretations"]) == (1, {"LU": 1})
 
 
+def test_report_through_a_symlink_replaces_its_target_and_keeps_the_link(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # an operator points a stable name at the report of the day
+    (tmp_path / "low.hl7").write_bytes(LOW)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "2026-11-24.json").write_text("yesterday's report")
+    (tmp_path / "latest.json").symlink_to(Path("reports") / "2026-11-24.json")
+    done = leukoflag("convert", "low.hl7", "-o", "out", "--report", "latest.json")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "latest.json").is_symlink()
+    report = _json(tmp_path / "reports" / "2026-11-24.json")
+    assert report["files"][0]["low"] == {"wbc": 1, "anc": 1}
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["2026-11-24.json"]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_report_to_a_pipe_is_written_into_the_pipe(leukoflag: Runner, tmp_path: Path) -> None:
+    # --report /dev/stdout, or a named pipe a monitoring job reads: the pipe stays a pipe
+    (tmp_path / "low.hl7").write_bytes(LOW)
+    pipe = tmp_path / "report.pipe"
+    os.mkfifo(pipe)
+    reader = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # so the command's open does not block
+    try:
+        done = leukoflag("convert", "low.hl7", "-o", "out", "--report", "report.pipe")
+        assert done.returncode == 0, done.stderr
+        assert pipe.is_fifo()
+        report = json.loads(os.read(reader, 1 << 16))
+    finally:
+        os.close(reader)
+    assert report["totals"]["low"] == {"wbc": 1, "anc": 1}
+
+
 def test_ndjson_bundles_go_to_stdout_one_per_line(leukoflag: Runner, tmp_path: Path) -> None:
     (tmp_path / "day.hl7").write_bytes(batch(NORMAL, LOW))
     (tmp_path / "obs.ndjson").write_bytes(ndjson(observation("o-1", 3.2, "10*3/uL")))

@@ -79,9 +79,7 @@ def _convert(args: argparse.Namespace) -> int:
             lines.clear()  # an error message, if any, starts on a clean line
     sink.close()
     if report_path is not None:
-        _write_atomically(
-            report_path, fhir.dumps(report.as_json(settings), pretty=True, newline=True)
-        )
+        _write_report(report_path, fhir.dumps(report.as_json(settings), pretty=True, newline=True))
     if not args.quiet:
         lines.message(report.summary(time.monotonic() - started))
     return EXIT_REJECTED if report.totals().rejected else EXIT_OK
@@ -224,7 +222,11 @@ def _prepare_directory(directory: Path) -> None:
 def _check_report_path(path: Path) -> None:
     if path.is_dir():
         raise UsageError(f"--report {path}: is a directory")
-    parent = path.parent
+    if _written_in_place(path):
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"--report {path}: not writable")
+        return
+    parent = _report_target(path).parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -233,7 +235,22 @@ def _check_report_path(path: Path) -> None:
         raise UsageError(f"--report {path}: {parent} is not writable")
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    partial = path.with_name(f".{path.name}.partial")
+def _written_in_place(path: Path) -> bool:
+    """Whether ``path`` is a device or a pipe (``/dev/stdout``): renaming a file over it would
+    replace it, so the report is written into it."""
+    return path.exists() and not path.is_file()
+
+
+def _write_report(path: Path, data: bytes) -> None:
+    if _written_in_place(path):
+        path.write_bytes(data)
+        return
+    target = _report_target(path)
+    partial = target.with_name(f".{target.name}.partial")
     partial.write_bytes(data)
-    partial.replace(path)
+    partial.replace(target)
+
+
+def _report_target(path: Path) -> Path:
+    # through a symlink to its target: a rename over the link would replace the link itself
+    return path.resolve() if path.is_symlink() else path
