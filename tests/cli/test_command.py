@@ -188,3 +188,43 @@ def test_write_error_during_the_run_is_one_line_with_exit_2(
     line = _one_line_error(leukoflag("convert", "engine.log", "-o", "out", "--report", "r.json"))
     assert "out/rejected" in line
     assert not (tmp_path / "r.json").exists()  # no report for a run that did not finish
+
+
+def _with_closed(descriptor: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """Run ``leukoflag ARGS`` started with stdout (``1``) or stderr (``2``) closed, as a daemon
+    or an interface engine may start it."""
+    return subprocess.run(
+        ["sh", "-c", f'exec "$0" -m leukoflag "$@" {descriptor}>&-', sys.executable, *args],
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "what"),
+    [("convert", "the NDJSON (use -o DIR)"), ("explain", "the explanation")],
+)
+def test_closed_stdout_is_one_line_with_exit_2(command: str, what: str, tmp_path: Path) -> None:
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    done = _with_closed("1", tmp_path, command, "in.hl7")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.decode().splitlines() == [
+        f"leukoflag: stdout is closed: nowhere to write {what}"
+    ]
+
+
+def test_closed_stdout_does_not_matter_with_an_output_directory(tmp_path: Path) -> None:
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    done = _with_closed("1", tmp_path, "convert", "in.hl7", "-o", "out")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "in.hl7.1.json").is_file()
+
+
+def test_closed_stderr_keeps_the_exit_status(tmp_path: Path) -> None:
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    (tmp_path / "engine.log").write_text("2026-11-24 09:30:01 INFO not a message\n")
+    assert _with_closed("2", tmp_path, "convert", "in.hl7", "-o", "out").returncode == 0
+    assert _with_closed("2", tmp_path, "convert", "engine.log", "-o", "out").returncode == 1
+    assert (tmp_path / "out" / "in.hl7.1.json").is_file()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
@@ -43,6 +44,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def guarded(command: Callable[[], int]) -> int:
     """Run a command; usage, settings and I/O errors become one line on stderr and status 2."""
+    if sys.stderr is None:  # started with stderr closed: lines go nowhere, the status stays true
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the whole run
     try:
         return command()
     except KeyboardInterrupt:
@@ -68,8 +71,6 @@ def _describe(exc: OSError) -> str:
 
 
 def _silence_stdout() -> None:
-    import os  # noqa: PLC0415 - only on this rare path
-
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)

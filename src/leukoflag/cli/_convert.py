@@ -51,6 +51,8 @@ def _convert(args: argparse.Namespace) -> int:
     started = time.monotonic()
     settings = settings_from(args)
     output = Path(args.output) if args.output else None
+    if output is None and sys.stdout is None:  # started with stdout closed (`>&-`)
+        raise UsageError("stdout is closed: nowhere to write the NDJSON (use -o DIR)")
     inputs = expand_inputs(args.inputs, exclude=output)
     if not inputs:
         raise UsageError("no input files found in " + ", ".join(args.inputs))

@@ -79,6 +79,8 @@ def _explain(args: argparse.Namespace) -> int:
     if not inputs:
         raise UsageError("no input files found in " + ", ".join(args.inputs))
     out = sys.stdout
+    if out is None:  # started with stdout closed (`>&-`)
+        raise UsageError("stdout is closed: nowhere to write the explanation")
     rejected = 0
     for number, item in enumerate(inputs):
         if number:
