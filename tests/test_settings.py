@@ -75,12 +75,36 @@ def test_duffy_null_is_per_patient_opt_in() -> None:
         ("fallback_charset", ["cp1252"]),
         ("strict", "yes"),
         ("strict", 1),
+        ("critical_low", "anc=200"),  # the command-line spelling passed to the library
+        ("critical_low", None),
+        ("critical_low", [("anc", 200)]),
+        ("duffy_null", None),
+        ("duffy_null", 20417),
+        ("duffy_null", ["RB-20417", 20418]),  # an identifier read from a number column
+        ("duffy_null", [["RB-20417"]]),
     ],
 )
 def test_setting_of_the_wrong_type_is_a_settings_error(field: str, value: object) -> None:
     with pytest.raises(leukoflag.SettingsError) as caught:
         Settings(**{field: value})  # type: ignore[arg-type]
-    assert field in str(caught.value)
+    assert isinstance(caught.value, ValueError)
+    assert str(caught.value).startswith(f"{field}: ")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        ("critical_low", "anc=200", "not str 'anc=200'"),
+        # identifiers of patients are not copied into messages that may reach a log
+        ("duffy_null", 20417, "a set of patient identifiers, not int$"),
+        ("duffy_null", ["RB-20417", 20418], "identifiers are strings .*, not int$"),
+    ],
+)
+def test_a_setting_of_the_wrong_type_names_what_was_given(
+    field: str, value: object, named: str
+) -> None:
+    with pytest.raises(leukoflag.SettingsError, match=named):
+        Settings(**{field: value})  # type: ignore[arg-type]
 
 
 def test_an_unknown_zone_is_refused_every_time_not_only_the_first() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import functools
 import zoneinfo
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Literal, NoReturn
@@ -100,11 +100,8 @@ class Settings:
             _not_one_of("ctcae_version", self.ctcae_version, _CTCAE_VERSIONS)
         if self.critical_low is not _DEFAULT_CRITICAL_LOW:
             object.__setattr__(self, "critical_low", _critical_limits(self.critical_low))
-        declared: object = self.duffy_null
-        if type(declared) is not frozenset:
-            if isinstance(declared, str):
-                raise SettingsError("duffy_null: a set of patient identifiers, not a string")
-            object.__setattr__(self, "duffy_null", frozenset(self.duffy_null))
+        if self.duffy_null or type(self.duffy_null) is not frozenset:
+            object.__setattr__(self, "duffy_null", _identifiers(self.duffy_null))
         zone: object = self.default_timezone
         if zone is not None and not (isinstance(zone, str) and _is_zone(zone)):
             raise SettingsError(f"default_timezone: unknown IANA zone {self.default_timezone!r}")
@@ -131,6 +128,11 @@ def _not_one_of(name: str, value: object, allowed: tuple[str, ...]) -> NoReturn:
 
 def _critical_limits(given: Mapping[str, Decimal]) -> _Limits:
     """The default limits with ``given`` applied, each checked to be a number ≥ 0."""
+    if not isinstance(given, Mapping):
+        raise SettingsError(
+            "critical_low: a mapping of analyte to cells/µL such as {'anc': 500}, "
+            f"not {type(given).__name__} {given!r}"
+        )
     limits = dict(_DEFAULT_CRITICAL_LOW)
     for analyte, limit in dict(given).items():
         if analyte not in limits:
@@ -143,6 +145,24 @@ def _critical_limits(given: Mapping[str, Decimal]) -> _Limits:
             raise SettingsError(f"critical_low[{analyte!r}]: must be ≥ 0 cells/µL: {limit!r}")
         limits[analyte] = value
     return _Limits(limits)
+
+
+def _identifiers(declared: object) -> frozenset[str]:
+    """``duffy_null`` as a frozenset, checked to hold identifier strings only (the messages name
+    types, never the identifiers of patients)."""
+    if isinstance(declared, str) or not isinstance(declared, Iterable):
+        kind = "a string" if isinstance(declared, str) else type(declared).__name__
+        raise SettingsError(f"duffy_null: a set of patient identifiers, not {kind}")
+    try:
+        identifiers = frozenset(declared)
+    except TypeError as exc:  # a list inside the list
+        raise SettingsError(f"duffy_null: identifiers are strings: {exc}") from None
+    kinds = sorted({type(i).__name__ for i in identifiers if not isinstance(i, str)})
+    if kinds:
+        raise SettingsError(
+            f"duffy_null: identifiers are strings (a value or system|value), not {', '.join(kinds)}"
+        )
+    return identifiers
 
 
 @functools.lru_cache(maxsize=64)
