@@ -129,3 +129,24 @@ def test_duffy_null_given_as_a_list_becomes_a_frozenset() -> None:
     settings = Settings(duffy_null=["MRN-77", "MRN-78"])  # type: ignore[arg-type]
     assert settings.duffy_null == frozenset({"MRN-77", "MRN-78"})
     assert hash(settings) == hash(Settings(duffy_null=frozenset({"MRN-78", "MRN-77"})))
+
+
+@pytest.mark.parametrize("codec", ["rot13", "base64", "hex", "idna", "undefined"])
+def test_a_fallback_codec_that_cannot_decode_bytes_to_text_is_refused(codec: str) -> None:
+    # accepted, it turned every message that needs the fallback into "please report it"
+    with pytest.raises(leukoflag.SettingsError, match=f"'{codec}' does not decode bytes to text"):
+        Settings(fallback_charset=codec)
+
+
+def test_a_fallback_character_set_decodes_what_utf8_cannot() -> None:
+    message = (
+        b"MSH|^~\\&|LABSYS|CITYLAB|EHR|GENHOSP|20261124091047-0500||ORU^R01|FB-1|P|2.5.1\r"
+        b"PID|1||MRN100871^^^GENHOSP^MR||M\xfcller^J\xfcrgen||19610719|M\r"
+        b"OBR|1|ORD1|LAB1|58410-2^CBC^LN|||20261124080500-0500\r"
+        b"OBX|1|NM|6690-2^Leukocytes^LN||3.1|10*3/uL|4.0-11.0|L|||F\r"
+    )
+    conversion = leukoflag.convert(message, Settings(fallback_charset="iso8859_15"))
+    assert not conversion.rejected
+    patient = conversion.bundles[0]["entry"][0]["resource"]
+    assert patient["name"][0]["family"] == "Müller"
+    assert [i.code for i in conversion.issues if "charset" in i.code] == ["hl7v2.charset-fallback"]

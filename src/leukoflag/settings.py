@@ -106,8 +106,8 @@ class Settings:
         if zone is not None and not (isinstance(zone, str) and _is_zone(zone)):
             raise SettingsError(f"default_timezone: unknown IANA zone {self.default_timezone!r}")
         charset: object = self.fallback_charset
-        if charset != _DEFAULT_FALLBACK and not (isinstance(charset, str) and _is_codec(charset)):
-            raise SettingsError(f"fallback_charset: unknown codec {self.fallback_charset!r}")
+        if charset != _DEFAULT_FALLBACK:
+            _check_codec(charset)
         if self.strict is not False and self.strict is not True:
             raise SettingsError("strict: must be True or False")
 
@@ -165,6 +165,16 @@ def _identifiers(declared: object) -> frozenset[str]:
     return identifiers
 
 
+def _check_codec(charset: object) -> None:
+    if not (isinstance(charset, str) and _is_codec(charset)):
+        raise SettingsError(f"fallback_charset: unknown codec {charset!r}")
+    if not _decodes_text(charset):
+        raise SettingsError(
+            f"fallback_charset: {charset!r} does not decode bytes to text "
+            "(a character set is needed, e.g. cp1252, latin-1)"
+        )
+
+
 @functools.lru_cache(maxsize=64)
 def _is_zone(name: str) -> bool:
     """Whether ``name`` is an IANA zone this machine knows (cached: the lookup reads files)."""
@@ -181,5 +191,16 @@ def _is_codec(name: str) -> bool:
     try:
         codecs.lookup(name)
     except LookupError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=64)
+def _decodes_text(name: str) -> bool:
+    """Whether codec ``name`` turns any bytes into text, with replacement characters, as the
+    fallback must: not rot13 or base64 (not text encodings), nor idna or undefined (which fail)."""
+    try:
+        b"MSH|\xe9\x80\xff".decode(name, "replace")
+    except (LookupError, UnicodeError):
         return False
     return True

@@ -155,6 +155,7 @@ def test_report_that_is_a_directory_is_an_io_error(leukoflag: Runner, tmp_path: 
     [
         (["--timezone", "Mars/Olympus_Mons"], "default_timezone"),
         (["--fallback-charset", "no-such-codec"], "fallback_charset"),
+        (["--fallback-charset", "rot13"], "fallback_charset"),
         (["--critical-low", "plt=50"], "critical_low"),
         (["--critical-low", "anc"], "--critical-low"),
         (["--critical-low", "anc=lots"], "--critical-low"),
