@@ -51,6 +51,13 @@ def test_output_directory_inside_an_input_directory_is_not_read(tmp_path: Path) 
     assert [item.name for item in inputs] == ["in.hl7"]
 
 
+def test_output_directory_that_is_an_input_directory_is_a_usage_error(tmp_path: Path) -> None:
+    # `convert inbox -o inbox`: the next run would convert this run's outputs as new input
+    _touch(tmp_path, "inbox/in.hl7", "inbox/in.hl7.1.json")
+    with pytest.raises(UsageError, match="inbox is both an input and the output directory"):
+        expand_inputs([os.fspath(tmp_path / "inbox")], exclude=tmp_path / "inbox" / ".." / "inbox")
+
+
 def test_same_file_named_twice_is_read_once(tmp_path: Path) -> None:
     _touch(tmp_path, "feed/in.hl7")
     inputs = expand_inputs(

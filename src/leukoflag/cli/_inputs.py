@@ -69,7 +69,8 @@ def expand_inputs(arguments: Sequence[str], *, exclude: Path | None = None) -> l
     ``exclude`` (the output directory) are skipped inside directories; a file named explicitly is
     always read. The same file named twice is read once. Output names are the file names; when
     two inputs share a name (case-insensitively), the later ones get ``~2``, ``~3`` … appended.
-    Raises :class:`UsageError` for a missing or unreadable path."""
+    Raises :class:`UsageError` for a missing or unreadable path, and for an input directory that
+    is ``exclude`` itself."""
     found: list[tuple[str, Path | None]] = []
     seen: set[Path] = set()
     stdin_named = False
@@ -83,6 +84,8 @@ def expand_inputs(arguments: Sequence[str], *, exclude: Path | None = None) -> l
             continue
         path = Path(argument)
         if path.is_dir():
+            if _is(path, excluded):  # a re-run would read the outputs of this run as inputs
+                raise UsageError(f"{argument} is both an input and the output directory (-o)")
             files = _walk(path, excluded)
         elif path.exists():
             files = [path]
