@@ -337,6 +337,15 @@ def test_valid_fhir_failure_names_the_resource_and_problem(low: RecordedConversi
     assert "done" in message
 
 
+@pytest.mark.parametrize("version", ["r5", "R4B", "4.0.1"])
+def test_valid_fhir_for_a_version_it_cannot_check_says_so(
+    low: RecordedConversion, version: str
+) -> None:
+    # a KeyError from inside the validator told the test author nothing
+    with pytest.raises(ValueError, match=f"fhir_version: 'R4' or 'R5', got '{version}'"):
+        assert_valid_fhir(low, version=version)
+
+
 def test_valid_fhir_of_nothing_fails() -> None:
     with pytest.raises(AssertionError, match="no FHIR resource to validate"):
         assert_valid_fhir(Conversion())

@@ -49,6 +49,8 @@ __all__ = [
     "write_bundle",
 ]
 
+_VERSIONS = ("R4", "R5")  # what validate checks against
+
 
 def write_bundle(
     message: Message, evaluations: Mapping[str, Evaluation], settings: Settings
@@ -83,7 +85,10 @@ def flag_in_place(
 
 def validate(resource: dict[str, Any], fhir_version: str) -> list[str]:
     """Problems in ``resource`` for ``fhir_version`` (``R4`` → fhir.resources R4B models, ``R5``):
-    model validation of it and of each resource inside it, and required code bindings."""
+    model validation of it and of each resource inside it, and required code bindings.
+    Raises ``ValueError`` for another ``fhir_version``."""
+    if fhir_version not in _VERSIONS:
+        raise ValueError(f"fhir_version: 'R4' or 'R5', got {fhir_version!r}")
     from leukoflag.fhir._fhir_resources import validate_models  # noqa: PLC0415 - slow import
 
     return [*validate_models(resource, fhir_version), *check_bindings(resource, fhir_version)]
