@@ -180,6 +180,10 @@ def test_empty_unit_value_is_a_missing_unit() -> None:
         ("NaN", "K/uL", "wbc", "bad-number"),
         ("Infinity", "K/uL", "wbc", "bad-number"),
         ("1_000", "/uL", "wbc", "bad-number"),
+        # digits other than ASCII 0-9, which Decimal reads and the HL7 v2 reader keeps as text
+        ("\uff18.\uff12", "K/uL", "wbc", "bad-number"),  # fullwidth 8.2
+        ("\u0663.\u0661", "10*9/L", "anc", "bad-number"),  # Arabic-Indic 3.1
+        ("\u0663\u0661\u0660\u0660", "/uL", "wbc", "bad-number"),  # Arabic-Indic 3100
         (6.8, "K/uL", "wbc", "bad-number"),
         ("6.8", "K/uL", "platelets", "unknown-analyte"),
     ],

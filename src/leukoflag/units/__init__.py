@@ -391,7 +391,8 @@ def _decimal(value: object, unit: str | Unit | None) -> Decimal:
     elif isinstance(value, str):
         text = value.strip()
         try:
-            number = Decimal(text) if "_" not in text else Decimal("NaN")
+            # Python's Decimal also reads 1_000 and non-ASCII digits (８.２): a lab value does not
+            number = Decimal(text) if "_" not in text and text.isascii() else Decimal("NaN")
         except InvalidOperation:
             number = Decimal("NaN")
     elif isinstance(value, bool):
@@ -500,9 +501,9 @@ def _range_plan(
 
 
 def _quick_decimal(value: object) -> Decimal:
-    """``value`` parsed on the hot path; InvalidOperation sends anything but a plain str
-    (floats, ints, ``1_000``) to the full path, which judges it."""
-    if value.__class__ is not str or "_" in value:
+    """``value`` parsed on the hot path; InvalidOperation sends anything but a plain ASCII str
+    (floats, ints, ``1_000``, ``８.２``) to the full path, which judges it."""
+    if value.__class__ is not str or "_" in value or not value.isascii():
         raise InvalidOperation
     return Decimal(value)
 
