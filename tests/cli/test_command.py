@@ -67,6 +67,20 @@ def test_every_command_has_help(leukoflag: Runner, argv: list[str], expected: li
     assert all(word in text for word in expected)
 
 
+@pytest.mark.parametrize("command", ["convert", "explain"])
+def test_help_lists_every_exit_status_of_the_docs(leukoflag: Runner, command: str) -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    table = docs.split("### Exit status", 1)[1].split("\n\n")[1]
+    statuses = [line.split("|")[1].strip() for line in table.splitlines()[2:]]
+    assert statuses == ["0", "1", "2", "130"]
+    help_text = " ".join(leukoflag(command, "--help").stdout.decode().split())
+    assert all(f" {status} " in help_text for status in statuses), help_text
+
+
+def test_explain_help_says_directories_are_read(leukoflag: Runner) -> None:
+    assert "file, directory or -" in leukoflag("explain", "--help").stdout.decode()
+
+
 def test_no_command_prints_help_and_exits_2(leukoflag: Runner) -> None:
     done = leukoflag()
     assert done.returncode == 2

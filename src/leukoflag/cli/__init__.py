@@ -24,7 +24,9 @@ _DESCRIPTION = (
     "HL7 v2 ORU^R01 and FHIR lab results to FHIR, with WBC and ANC counts normalized to "
     "cells/µL and leukopenia/neutropenia interpretation codes."
 )
-_EPILOG = "Exit status: 0 all converted, 1 some input rejected, 2 usage or I/O error."
+_EPILOG = (
+    "Exit status: 0 all converted, 1 some input rejected, 2 usage or I/O error, 130 interrupted."
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -89,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=_EPILOG,
     )
-    explain.add_argument("inputs", nargs="+", metavar="FILE", help="HL7 v2 or FHIR file, or -")
+    explain.add_argument(
+        "inputs", nargs="+", metavar="FILE", help="HL7 v2 or FHIR file, directory or -"
+    )
     _add_settings_options(explain)
     return parser
 
