@@ -335,17 +335,35 @@ def test_segment_before_msh_is_rejected_with_its_name() -> None:
     assert reject(orphan).reason.startswith("segment PID before MSH")
 
 
-def test_byte_order_mark_and_blank_lines_are_ignored() -> None:
+def test_blank_lines_are_ignored_and_the_byte_order_mark_goes_with_every_message() -> None:
     data = b"\xef\xbb\xbf\r\n\r\n" + CBC.encode() + b"\r\n\r\n\n" + SECOND.encode() + b"\n\n"
     chunks = split(data)
     assert control_ids(chunks) == ["RS24-000117", "RS24-000118"]
-    assert chunks[0] == CBC.encode()
+    # The file's mark says every message is UTF-8: each is handed over with it.
+    assert chunks[0] == b"\xef\xbb\xbf" + CBC.encode()
+    assert chunks[1].startswith(b"\xef\xbb\xbfMSH")
 
 
 def test_files_concatenated_with_their_byte_order_marks() -> None:
-    data = b"\xef\xbb\xbf" + CBC.encode() + b"\xef\xbb\xbf" + SECOND.encode()
+    data = CBC.encode() + b"\xef\xbb\xbf" + SECOND.encode() + b"\xef\xbb\xbf" + THIRD.encode()
     chunks = split(data)
-    assert chunks == [CBC.encode(), SECOND.encode()]
+    assert chunks == [
+        CBC.encode(),
+        b"\xef\xbb\xbf" + SECOND.encode(),
+        b"\xef\xbb\xbf" + THIRD.encode(),
+    ]
+
+
+def test_utf8_byte_order_mark_of_a_file_wins_over_msh18_for_each_message() -> None:
+    # A Windows engine saved the feed as UTF-8 with a mark; the headers still say 8859/1.
+    def latin_header(text: str) -> str:
+        return text.replace("UNICODE UTF-8", "8859/1").replace("OKAFOR", "MÜLLER")
+
+    data = b"\xef\xbb\xbf" + (latin_header(CBC) + latin_header(SECOND)).encode()
+    for index, chunk in enumerate(split(data), start=1):
+        read_message = read(chunk, index=index)
+        assert read_message.groups[0].patient.family == "MÜLLER"  # type: ignore[union-attr]
+        assert "hl7v2.charset-bom-mismatch" in {i.code for i in read_message.issues}
 
 
 def test_frame_without_end_block_is_rejected_as_truncated() -> None:
@@ -434,7 +452,7 @@ def test_any_concatenation_and_chunking_yields_the_same_messages(
     else:
         data = "".join(texts).encode()
     chunks = split(data, block_size)
-    assert [c.decode() for c in chunks] == texts
+    assert [c.decode("utf-8-sig") for c in chunks] == texts
     read_all = [hl7v2.read_message(c, index=1, source="p", settings=Settings()) for c in chunks]
     assert all(isinstance(m, Message) for m in read_all)
 

@@ -162,9 +162,11 @@ def _split(blocks: Iterator[bytes]) -> Iterator[bytes]:
     if codec:
         yield from _split_wide(first, blocks, codec)
         return
+    splitter = _Splitter()
     if first.startswith(_BOM_UTF8):
         first = first[len(_BOM_UTF8) :]
-    yield from _Splitter().feed_blocks(chain((first,), blocks))
+        splitter.bom = True
+    yield from splitter.feed_blocks(chain((first,), blocks))
 
 
 def _split_wide(first: bytes, blocks: Iterator[bytes], codec: str) -> Iterator[bytes]:
@@ -177,7 +179,8 @@ def _split_wide(first: bytes, blocks: Iterator[bytes], codec: str) -> Iterator[b
             yield decoder.decode(block).encode("utf-8")
         yield decoder.decode(b"", final=True).encode("utf-8")
 
-    for chunk in _Splitter().feed_blocks(transcoded()):
+    # Each chunk gets its encoding's own mark below; a UTF-8 one from the transcoding must not.
+    for chunk in _Splitter(keeps_bom=False).feed_blocks(transcoded()):
         recoded = chunk.decode("utf-8").encode(codec)
         if isinstance(chunk, FileTrailer):
             recoded = FileTrailer(recoded, chunk.expected, chunk.found, chunk.bare)
@@ -192,18 +195,24 @@ class _Splitter:
     __slots__ = (
         "batch_messages",
         "batch_open",
+        "bom",
         "file_batches",
         "file_has_bhs",
         "file_messages",
         "in_frame",
+        "keeps_bom",
         "kind",
         "parts",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, *, keeps_bom: bool = True) -> None:
+        self.keeps_bom = keeps_bom
         self.parts: list[bytes] = []
         self.kind = ""  # "", "message" or "junk"
         self.in_frame = False
+        # A UTF-8 byte-order mark was seen (at the start, or before an MSH line): the messages
+        # from there on are handed over with it, so that it decides over MSH-18 (as documented).
+        self.bom = False
         self.batch_messages = 0  # MSH segments since the last BHS or FHS (or the start)
         self._new_file()
 
@@ -238,7 +247,7 @@ class _Splitter:
         for at, token in _boundaries(region):
             if at < position:
                 continue  # inside an envelope line already skipped
-            # A byte-order mark before a line's MSH (files concatenated with cat) is dropped.
+            # A byte-order mark before a line's MSH (files concatenated with cat) goes with it.
             bom = 3 if token == 0 and region[max(at - 3, 0) : at] == _BOM_UTF8 else 0
             self._add(region[position : at - bom])
             # A start block while a frame is open: that frame never got its end block.
@@ -253,6 +262,7 @@ class _Splitter:
                 position = at + 1
             elif token == 0:  # MSH
                 self.kind = "message"
+                self.bom = self.bom or (bool(bom) and self.keeps_bom)
                 self.batch_messages += 1
                 self.file_messages += 1
                 if not self.batch_open:  # a message outside any BHS: a batch of its own
@@ -318,6 +328,8 @@ class _Splitter:
         if kind == "junk":
             return chunk.strip(_BLANK)
         message = _message_chunk(chunk)
+        if self.bom:
+            message = _BOM_UTF8 + message
         return b"\x0b" + message if cut else message
 
 
