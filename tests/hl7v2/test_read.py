@@ -256,6 +256,18 @@ def test_orc_without_obr_is_its_own_order_with_an_issue() -> None:
     assert issue(read_message, "hl7v2.orc-without-obr").location == "MSG[1]/ORC[1]"
 
 
+def test_obx_after_an_orc_without_obr_is_a_result_of_that_order_not_the_one_before() -> None:
+    second_orc = "ORC|RE|ORD55390^EHR|LAB88170^CORELAB||CM"
+    read_message = read(message(PID, ORC, OBR, WBC, SPM, second_orc, ANC))
+    first, second = read_message.groups[0].orders
+    assert [r.location for r in first.results] == ["MSG[1]/OBX[1]"]
+    assert second.location == "MSG[1]/ORC[2]"
+    assert second.placer_id == Identifier("ORD55390", assigner="EHR")
+    (anc,) = second.results
+    assert (anc.location, anc.order, anc.specimen) == ("MSG[1]/OBX[2]", "MSG[1]/ORC[2]", "")
+    assert issue(read_message, "hl7v2.orc-without-obr").location == "MSG[1]/ORC[2]"
+
+
 def test_missing_control_id_is_an_issue() -> None:
     msh = MSH.replace("RS24-000117", "")
     assert issue(read(message(PID, OBR, WBC, msh=msh)), "hl7v2.control-id-missing").location == (

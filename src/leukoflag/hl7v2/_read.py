@@ -567,6 +567,9 @@ class _Reader:
             if self.pending_orc is not None:
                 self._order_without_obr()
             self.pending_orc = (location, fields, sent)
+            # An ORC starts a new order: an OBX or SPM before the next OBR is not the last one's.
+            self.order = None
+            self.specimen = None
             self.note_target = None
             return
         else:
