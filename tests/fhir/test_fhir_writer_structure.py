@@ -589,6 +589,22 @@ def test_missing_codes_are_data_absent_with_an_issue() -> None:
     assert_valid(bundle)
 
 
+def test_order_without_obr_reports_its_missing_code_at_the_order_not_at_a_field() -> None:
+    data = er7(
+        "MSH|^~\\&|HEMLAB|LAKESIDE|EHR|LAKESIDE|20261124101522-0600||ORU^R01|LK2611240042|P|2.5.1",
+        "PID|1||LK-0045521^^^LAKESIDE^MR||NAKASHIMA^HARUTO||19580212|M",
+        "ORC|RE|PL-88311^EHR|FL-20261124-0092^HEMLAB",
+        "OBX|1|NM|751-8^Neutrophils [#/volume] in Blood^LN||0.4|10*3/uL^^UCUM|1.8-7.7|LL|||F",
+        "OBX|2|NM|6690-2^Leukocytes [#/volume] in Blood^LN||1.9|10*3/uL^^UCUM|4.0-11.0|LL|||F",
+    )
+    conversion = leukoflag.convert(data)
+    found = {(i.code, i.location) for i in conversion.issues}
+    # ORC-4 is the placer group number and ORC-25 the order status modifier: not OBR-4/25.
+    assert ("fhir.code-missing", "MSG[1]/ORC[1]") in found
+    assert not any(location.startswith("MSG[1]/ORC[1]-") for _, location in found)
+    assert ("hl7v2.orc-without-obr", "MSG[1]/ORC[1]") in found
+
+
 def test_several_orders_and_units_spelled_without_system() -> None:
     first = obr(obx(1, "4.4", unit=Unit("K/uL")), n=1)
     second = obr(

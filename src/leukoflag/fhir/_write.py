@@ -782,7 +782,14 @@ class _Writer:
             report["basedOn"] = [{"reference": request}]
         report["status"] = order.status.value
         code = _CONCEPT(order.code, None)
-        report["code"] = code if code is not None else self.unknown_code(f"{location}-4", "OBR-4")
+        if code is None:
+            # An order read from an ORC alone, or implicit, has no OBR: no field -4 to point at.
+            code = (
+                self.unknown_code(f"{location}-4", "OBR-4")
+                if "/OBR[" in location
+                else self.unknown_code(location, "the order has no OBR: OBR-4")
+            )
+        report["code"] = code
         if context.subject is not None:
             report["subject"] = {"reference": context.subject}
         if context.encounter is not None:

@@ -777,7 +777,10 @@ class _Reader:
             values["effective_end"] = self._time(request[8], where, 8)
             values["issued"] = self._time(request[22], where, 22)
         values["code"] = code or _EMPTY_CONCEPT
-        values["status"], values["status_text"] = self._report_status(request[25], f"{where}-25")
+        status: tuple[ReportStatus, str] = (ReportStatus.UNKNOWN, "")
+        if obr is not None:  # else no OBR-25: hl7v2.orc-without-obr says so (ORC-25 is another)
+            status = self._report_status(request[25], f"{where}-25")
+        values["status"], values["status_text"] = status
         providers = request[16] or order_fields[12]
         if providers:
             repetitions = providers.split(d.repetition)
