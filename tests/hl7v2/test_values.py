@@ -40,6 +40,14 @@ def test_nm_that_is_not_a_decimal_is_text_with_an_issue(sent: str) -> None:
     assert issue(read_message, "hl7v2.value-not-numeric").location == "MSG[1]/OBX[1]-5"
 
 
+def test_nm_that_is_a_decimal_once_its_escapes_are_decoded_is_a_number() -> None:
+    # An engine that hex-escapes every character it is unsure of, and a trailing escaped space.
+    for sent, text in (("\\X34\\.1", "4.1"), ("4.1\\X20\\", "4.1")):
+        result, read_message = first_result(obx(sent))
+        assert result.value == Number(Decimal("4.1"), text)
+        assert "hl7v2.value-not-numeric" not in codes(read_message.issues)
+
+
 def test_nm_with_a_comparator_is_read_with_an_issue() -> None:
     result, read_message = first_result(obx("<0.5"))
     assert result.value == Number(Decimal("0.5"), "<0.5", "<")

@@ -190,6 +190,9 @@ def _numeric(raw: str, delimiters: Delimiters, codec: str, notes: list[Note]) ->
     problems: list[str] = []
     text = decoded(raw, delimiters, codec, problems).strip()
     _escape_notes(problems, notes)
+    value = parse_decimal(text) if text != raw.strip() else None
+    if value is not None:  # a number once its escapes are decoded (\X33\.2, 3.2\.sk 1\)
+        return Number(value, text)
     sign, rest = _comparator(text)
     number = parse_decimal(rest) if sign and sign != "<>" else None
     if number is not None:
