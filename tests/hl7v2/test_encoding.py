@@ -195,6 +195,21 @@ def test_utf16_message_with_byte_order_mark() -> None:
     assert not [c for c in codes(read_message.issues) if "charset" in c]
 
 
+@pytest.mark.parametrize("declared", ["UNICODE UTF-16", "UNICODE UTF-32"])
+@pytest.mark.parametrize("padding", ["", "X", "XY", "XYZ"])
+def test_utf16_or_utf32_declared_over_utf8_bytes_is_read_as_utf8(
+    declared: str, padding: str
+) -> None:
+    # An engine re-encoded the message as UTF-8 and left MSH-18. Whatever the byte count (a
+    # strict UTF-16 decoding of an even count succeeds, into CJK), the message is read.
+    msh = MSH.replace("UNICODE UTF-8", declared)
+    note = f"NTE|1||Smear reviewed{padding}"
+    data = message(LATIN1_PID, OBR, WBC, note, msh=msh).encode("utf-8")
+    read_message = read(data)
+    assert read_message.groups[0].patient.family == "MÜLLER"  # type: ignore[union-attr]
+    assert "hl7v2.charset-wrong" in codes(read_message.issues)
+
+
 @pytest.mark.parametrize("terminator", ["\r", "\n", "\r\n"])
 def test_segment_terminators(terminator: str) -> None:
     read_message = read(message(PID, OBR, WBC, terminator=terminator))

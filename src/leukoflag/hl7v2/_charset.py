@@ -28,6 +28,7 @@ _END_BLOCK = b"\x1c"
 _BOM_UTF8 = b"\xef\xbb\xbf"
 _WIDE = ("utf-16", "utf-32")
 _SINGLE_BYTE_EXEMPT = frozenset({"utf-8", "ascii", "utf-16", "utf-32"})
+_WIDE_CODECS = frozenset({"utf-16", "utf-32"})
 _ESC_BYTE = 0x1B  # ``int in bytes`` is a plain memchr, several times faster than ``b"\x1b" in``
 # An ISO 2022 designation: ESC, intermediate bytes 0x20-0x2F, a final byte 0x30-0x7E.
 _DESIGNATION = re.compile(rb"\x1b([\x20-\x2f]+[\x30-\x7e])")
@@ -257,9 +258,12 @@ def _decode(  # noqa: PLR0917 - one call site, every argument is needed
                 f"{row.codec} as declared; check the sender's encoding",
             )
         )
-    return _strict_or_fallback(
-        data, row.codec, fallback, where, issues, why=f"the message is not valid {quoted(declared)}"
-    )
+    why = f"the message is not valid {quoted(declared)}"
+    if row.codec in _WIDE_CODECS:
+        # UTF-16/32 comes with a byte-order mark (read above); these bytes spell MSH one byte a
+        # character, so they are not in it, whatever a strict decoding would make of them.
+        return _utf8_or_fallback(data, row.codec, fallback, where, issues, why=why)
+    return _strict_or_fallback(data, row.codec, fallback, where, issues, why=why)
 
 
 def _strict_or_fallback(
@@ -269,6 +273,14 @@ def _strict_or_fallback(
         return data.decode(codec), codec
     except UnicodeDecodeError:
         pass
+    return _utf8_or_fallback(data, codec, fallback, where, issues, why=why)
+
+
+def _utf8_or_fallback(
+    data: bytes, codec: str, fallback: str, where: str, issues: list[Issue], *, why: str
+) -> tuple[str, str]:
+    """``data``, not valid in ``codec``, read as UTF-8 when it is valid UTF-8, else with the
+    fallback character set; with a warning saying ``why``."""
     if codec != "utf-8" and _is_utf8(data):
         issues.append(
             Issue(
