@@ -165,6 +165,13 @@ class _Flagger:
         finding = evaluation.finding
         if evaluation.loinc is None and quantity is None and finding is None:
             return  # not in scope, or in scope but not judged: left as sent
+        if quantity is not None and ref.range_note:  # said of the counts judged, not of all
+            self.issue(
+                Severity.WARNING,
+                "range-not-applicable",
+                f"{location}.referenceRange",
+                ref.range_note,
+            )
         if _derived_before(self.editor.peek(ref.path)):
             return  # a derived ANC leukoflag wrote, read back: kept as it was written
         node = self.editor.node(ref.path)

@@ -23,7 +23,9 @@ from typing import Any, BinaryIO, TypeVar
 from leukoflag._quote import quoted
 from leukoflag.fhir._elements import supplied_range
 from leukoflag.fhir._json import dumps, loads, plain
+from leukoflag.fhir._ranges import Who, applies
 from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
+from leukoflag.flagging import birth_span
 from leukoflag.model import (
     CodedResult,
     Coding,
@@ -79,6 +81,9 @@ class NodeRef:
 
     path: Path
     range_index: int | None = None
+    # why none of the lab's ranges was read though it sent some (each is for other patients, or
+    # not known to be this one's): told when the result is judged (see _ranges.py)
+    range_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -512,7 +517,9 @@ class _ItemReader:
         results: list[LabResult] = []
         specimens: dict[str, Specimen] = {}
         for observation in draft.observations:
-            results.extend(self.observation_results(observation, draft.location, specimens))
+            results.extend(
+                self.observation_results(observation, draft.location, specimens, draft.patient)
+            )
         report = draft.report
         if report is None and not results:
             return None
@@ -565,7 +572,11 @@ class _ItemReader:
     # ----------------------------------------------------------------- Observation
 
     def observation_results(
-        self, observation: _Located, order: str, specimens: dict[str, Specimen]
+        self,
+        observation: _Located,
+        order: str,
+        specimens: dict[str, Specimen],
+        patient: Patient | None,
     ) -> list[LabResult]:
         """The results of one Observation: itself, its components, its contained Observations."""
         resource = observation.resource
@@ -578,7 +589,9 @@ class _ItemReader:
             return []
         known = len(self.nodes)
         try:
-            return self.observation_results_checked(observation, order, specimens, status_text)
+            return self.observation_results_checked(
+                observation, order, specimens, status_text, patient
+            )
         except _Malformed as exc:
             if observation.path == () or not self.root.get("resourceType") == "Bundle":
                 raise
@@ -616,6 +629,7 @@ class _ItemReader:
         order: str,
         specimens: dict[str, Specimen],
         status_text: str,
+        patient: Patient | None,
     ) -> list[LabResult]:
         resource = observation.resource
         where = observation.location
@@ -634,10 +648,13 @@ class _ItemReader:
             specimen = self.specimen(resource["specimen"], observation, f"{where}.specimen")
             if specimen is not None:
                 specimens.setdefault(specimen.location, specimen)
+        effective = self.effective(resource, where)
+        # the result's date for its age: as flagging takes it (effective, else the collection)
+        dated = effective or (specimen.collected if specimen is not None else None)
         shared = _Shared(
             status=status,
             status_text=status_text,
-            effective=self.effective(resource, where),
+            effective=effective,
             specimen=specimen.location if specimen is not None else "",
             order=order,
             performers=tuple(_performers(resource.get("performer"), where)),
@@ -645,6 +662,13 @@ class _ItemReader:
             category=_first_concept(resource.get("category"), f"{where}.category"),
             method=_concept(resource.get("method")) if "method" in resource else None,
             notes=tuple(_notes(resource.get("note"), where)),
+            who=Who(
+                sex=patient.sex if patient is not None else "unknown",
+                births=birth_span(patient.birth_date)
+                if patient is not None and patient.birth_date is not None
+                else None,
+                day=dated.day if dated is not None else None,
+            ),
         )
         results: list[LabResult] = []
         components = resource.get("component")
@@ -665,7 +689,7 @@ class _ItemReader:
             for i, inner in enumerate(contained):
                 if isinstance(inner, dict) and inner.get("resourceType") == "Observation":
                     located = self.located(inner, (*observation.path, "contained", i), resource)
-                    results.extend(self.observation_results(located, order, specimens))
+                    results.extend(self.observation_results(located, order, specimens, patient))
         return results
 
     def result(self, node: dict[str, Any], path: Path, where: str, shared: _Shared) -> LabResult:
@@ -684,8 +708,10 @@ class _ItemReader:
         ranges = node.get("referenceRange")
         if ranges is not None and not isinstance(ranges, list):
             raise _Malformed(f"{where}.referenceRange", "referenceRange is not a list")
-        range_index, reference_range = _reference_range(ranges or [], where)
-        self.nodes[where] = NodeRef(path, range_index)
+        range_index, reference_range, passed_over = _reference_range(
+            ranges or [], where, shared.who
+        )
+        self.nodes[where] = NodeRef(path, range_index, passed_over)
         return LabResult(
             location=where,
             code=_concept(node["code"]),
@@ -849,6 +875,7 @@ class _Shared:
     category: Concept | None
     method: Concept | None
     notes: tuple[str, ...]
+    who: Who  # the patient, for choosing among age- and sex-specific reference ranges
 
 
 # --------------------------------------------------------------------------- datatypes
@@ -961,10 +988,14 @@ def _timestamp(text: Any) -> Timestamp | None:
     return Timestamp(text=text, fhir=text, day=day)
 
 
-def _reference_range(ranges: list[Any], where: str) -> tuple[int | None, ReferenceRange | None]:
-    """The range a result is judged with: the first normal range for everyone (no appliesTo,
-    no age), else the first range with limits or text."""
-    candidates: list[tuple[int, dict[str, Any]]] = []
+def _reference_range(
+    ranges: list[Any], where: str, who: Who
+) -> tuple[int | None, ReferenceRange | None, str]:
+    """The range a result is judged with, its index, and why none was read when the lab sent
+    some: the first range for some patients only (``age``, ``appliesTo``) that ``who`` is known
+    to be one of, else the first normal range for everyone, else none (see _ranges.py)."""
+    general: int | None = None
+    passed_over: list[str] = []
     for i, entry in enumerate(ranges):
         entry_dict = _object(entry, f"{where}.referenceRange[{i}]")
         kind = _concept(entry_dict.get("type"))
@@ -972,16 +1003,34 @@ def _reference_range(ranges: list[Any], where: str) -> tuple[int | None, Referen
             continue
         if supplied_range(entry_dict):
             continue  # leukoflag's own (its output read back): not the lab's
-        if any(k in entry_dict for k in ("low", "high", "text")):
-            candidates.append((i, entry_dict))
-    if not candidates:
-        return None, None
-    general = [(i, e) for i, e in candidates if "appliesTo" not in e and "age" not in e]
-    index, entry = (general or candidates)[0]
-    at = f"{where}.referenceRange[{index}]"
+        if not any(k in entry_dict for k in ("low", "high", "text")):
+            continue
+        if "appliesTo" not in entry_dict and "age" not in entry_dict:
+            if general is None:
+                general = i
+            continue
+        why = applies(entry_dict, who)
+        if not why:
+            return i, _range(entry_dict, f"{where}.referenceRange[{i}]"), ""
+        passed_over.append(f"[{i}] {why}")
+    if general is not None:
+        return general, _range(ranges[general], f"{where}.referenceRange[{general}]"), ""
+    if not passed_over:
+        return None, None, ""
+    return (
+        None,
+        None,
+        (
+            f"none of the lab's reference ranges is known to be this patient's "
+            f"(referenceRange{'; '.join(passed_over)}): judged with leukoflag's default range"
+        ),
+    )
+
+
+def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
     low = _object(entry.get("low", {}), f"{at}.low")
     high = _object(entry.get("high", {}), f"{at}.high")
-    return index, ReferenceRange(
+    return ReferenceRange(
         text=_text(entry.get("text")),
         low=_number(low.get("value"), f"{at}.low.value"),
         high=_number(high.get("value"), f"{at}.high.value"),

@@ -70,6 +70,8 @@ class Tables:
     data_absent_reason: Mapping[str, str]  # code → display
     control_roles: frozenset[str]  # table 0369 codes of control/calibrator material
     identifier_type: Mapping[str, str]  # table 0203 code → display
+    range_sex: Mapping[tuple[str, str], str]  # appliesTo (system, code) → male / female
+    age_units: Mapping[str, str]  # referenceRange.age UCUM code → year, month, week, day
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,12 +138,23 @@ def tables() -> Tables:
     types = {
         row["code"]: row["display"] for row in _table(data, "identifier_type", ("code", "display"))
     }
+    sexes = {
+        (row["system"], row["code"]): row["sex"]
+        for row in _table(data, "range_sex", ("system", "code", "sex"))
+    }
+    if not set(sexes.values()) <= {"male", "female"}:
+        raise DataFileError(f"tables.toml: [[range_sex]] sex must be male or female: {sexes}")
+    ages = {row["code"]: row["unit"] for row in _table(data, "age_unit", ("code", "unit"))}
+    if not set(ages.values()) <= {"year", "month", "week", "day"}:
+        raise DataFileError(f"tables.toml: [[age_unit]] unit must be year/month/week/day: {ages}")
     return Tables(
         interpretation=MappingProxyType(interpretation),
         encounter_class=MappingProxyType(classes),
         data_absent_reason=MappingProxyType(absent),
         control_roles=roles,
         identifier_type=MappingProxyType(types),
+        range_sex=MappingProxyType(sexes),
+        age_units=MappingProxyType(ages),
     )
 
 

@@ -6,7 +6,9 @@ Contract used by :mod:`leukoflag.api`:
 * ``evaluate_order(order, context, settings, fallback_day=)`` — one Evaluation per
   ``order.results`` item in the same order, then any derived ANC evaluations.
 
-For the FHIR writer: ``ctcae_grade_coding(grade)`` gives the NCIt coding of a CTCAE grade.
+For the FHIR writer: ``ctcae_grade_coding(grade)`` gives the NCIt coding of a CTCAE grade. For
+the FHIR reader: ``birth_span(birth_date)``, the first and last possible birth day of a birth date
+sent as a year, month or day (it chooses among a lab's age-specific ranges as the rules judge age).
 
 The tables (``data/analytes.csv``, ``data/specimens.csv``, ``data/rules.toml``) are read once per
 process, on first use; ``docs/rules.md`` documents every rule and is generated from them.
@@ -20,7 +22,7 @@ from leukoflag.flagging._rules import load_rules
 from leukoflag.model import Coding, Patient, PatientContext
 from leukoflag.settings import Settings
 
-__all__ = ["ctcae_grade_coding", "evaluate_order", "patient_context"]
+__all__ = ["birth_span", "ctcae_grade_coding", "evaluate_order", "patient_context"]
 
 _GENDERS = frozenset({"male", "female", "other", "unknown"})
 

@@ -1,0 +1,165 @@
+"""Which of a FHIR Observation's age- and sex-specific reference ranges is this patient's.
+
+A lab may send several ``referenceRange`` entries, each for some patients only (``age``, a Range
+of ages; ``appliesTo``, concepts such as a sex). The range a count is judged with must be one
+the patient is known to belong to: an adult judged against a lab's 0–2-year band gets a wrong
+code. A restricted range is used only when each of its restrictions is known to hold; an age
+bound of whole years, months, weeks or days counts completed ones (a child of 2 years and 5
+months is in "0–2 a"), as ages are usually stated.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from leukoflag._quote import quoted
+from leukoflag.fhir._terms import UCUM, tables
+
+__all__ = ["Who", "applies"]
+
+# The days of a unit that is not counted on the calendar (a fractional year or month).
+_DAYS = {
+    "year": Decimal("365.25"),
+    "month": Decimal("30.4375"),
+    "week": Decimal(7),
+    "day": Decimal(1),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """The patient of a result, as far as choosing a reference range needs: the sex (FHIR
+    administrative gender), the first and last possible birth day (a birth date sent as a year
+    spans the year; None: not known) and the result's date (None: not known)."""
+
+    sex: str
+    births: tuple[dt.date, dt.date] | None
+    day: dt.date | None
+
+
+def applies(entry: dict[str, Any], who: Who) -> str:
+    """Why the ``referenceRange`` ``entry`` is not known to be ``who``'s (``""``: it is)."""
+    age = entry.get("age")
+    if age is not None:
+        why = _age_outside(age, who)
+        if why:
+            return why
+    concepts = entry.get("appliesTo")
+    if concepts is None:
+        return ""
+    for concept in concepts if isinstance(concepts, list) else [concepts]:
+        why = _concept_outside(concept, who)
+        if why:
+            return why
+    return ""
+
+
+def _age_outside(age: Any, who: Who) -> str:
+    bounds = _bounds(age)
+    if bounds is None:
+        return "its age range cannot be read"
+    low, high, shown = bounds
+    if who.births is None:
+        return f"for ages {shown}, and the patient's birth date is not known"
+    if who.day is None:
+        return f"for ages {shown}, and the result has no date"
+    for birth in dict.fromkeys(who.births):  # both ends of a birth date sent as a year or month
+        if low is not None and who.day < _reached(birth, *low):
+            return f"for ages {shown}"
+        if high is not None and who.day >= _outgrown(birth, *high):
+            return f"for ages {shown}"
+    return ""
+
+
+def _bounds(
+    age: Any,
+) -> tuple[tuple[Decimal, str] | None, tuple[Decimal, str] | None, str] | None:
+    """The low and high ages of an ``age`` Range as (value, calendar unit), and as shown in an
+    Issue; None when one is there but cannot be read (no number, or not a unit of time)."""
+    if not isinstance(age, dict):
+        return None
+    found: list[tuple[Decimal, str] | None] = []
+    shown: list[str] = []
+    for name in ("low", "high"):
+        quantity = age.get(name)
+        if quantity is None:
+            found.append(None)
+            shown.append("")
+            continue
+        if not isinstance(quantity, dict):
+            return None
+        value = quantity.get("value")
+        system = quantity.get("system")
+        code = quantity.get("code") if system in (None, UCUM) else None
+        key = code if isinstance(code, str) else quantity.get("unit")
+        unit = tables().age_units.get(key) if isinstance(key, str) else None
+        if isinstance(value, bool) or not isinstance(value, int | Decimal) or unit is None:
+            return None
+        if not Decimal(value).is_finite() or value < 0:
+            return None
+        found.append((Decimal(value), unit))
+        shown.append(f"{value} {quantity.get('code') or quantity.get('unit')}")
+    if found == [None, None]:
+        return None
+    low, high = shown
+    text = f"{low}-{high}" if low and high else f"from {low}" if low else f"up to {high}"
+    return found[0], found[1], text
+
+
+def _reached(birth: dt.date, value: Decimal, unit: str) -> dt.date:
+    """The day a patient born on ``birth`` is ``value`` ``unit``s old (the last day there is,
+    for an age past the calendar)."""
+    try:
+        if unit in ("year", "month") and value == value.to_integral_value():
+            total = birth.month - 1 + int(value) * (12 if unit == "year" else 1)
+            year, month = birth.year + total // 12, total % 12 + 1
+            last = calendar.monthrange(year, month)[1]
+            return dt.date(year, month, min(birth.day, last))  # 29 February + 1 year: 28 February
+        # a fractional year or month, or weeks and days
+        return birth + dt.timedelta(days=int(value * _DAYS[unit]))
+    except (ValueError, OverflowError):  # beyond year 9999
+        return dt.date.max
+
+
+def _outgrown(birth: dt.date, value: Decimal, unit: str) -> dt.date:
+    """The first day a patient born on ``birth`` is past the age ``value`` ``unit``s: a whole
+    number counts completed units (2 years lasts until the third birthday)."""
+    if value == value.to_integral_value():
+        return _reached(birth, value + 1, unit)
+    reached = _reached(birth, value, unit)
+    return reached if reached == dt.date.max else reached + dt.timedelta(days=1)
+
+
+def _concept_outside(concept: Any, who: Who) -> str:
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    known = tables().range_sex
+    sexes: set[str] = set()
+    for coding in codings if isinstance(codings, list) else []:
+        if isinstance(coding, dict):
+            system, code = coding.get("system"), coding.get("code")
+            if isinstance(system, str) and isinstance(code, str) and (system, code) in known:
+                sexes.add(known[system, code])
+    if not sexes:
+        return f"for {_label(concept)}, which leukoflag cannot check"
+    if who.sex not in ("male", "female"):
+        return f"for {' or '.join(sorted(sexes))} patients, and the patient's sex is not known"
+    if who.sex not in sexes:
+        return f"for {' or '.join(sorted(sexes))} patients"
+    return ""
+
+
+def _label(concept: Any) -> str:
+    """An ``appliesTo`` concept as an Issue names it: its text, else its first code."""
+    if isinstance(concept, dict):
+        if isinstance(concept.get("text"), str) and concept["text"]:
+            return quoted(concept["text"])
+        codings = concept.get("coding")
+        if isinstance(codings, list):
+            for coding in codings:
+                if isinstance(coding, dict) and coding.get("code"):
+                    return quoted(coding.get("display") or coding["code"])
+    return "patients it does not name"

@@ -1,0 +1,228 @@
+"""FHIR input: of a lab's age- and sex-specific reference ranges, the one judged with is the
+patient's own; none is used (leukoflag's default range, with an Issue) when none is known to be."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+import leukoflag
+from leukoflag import fhir
+
+UCUM = "http://unitsofmeasure.org"
+SNOMED = "http://snomed.info/sct"
+EXPLANATION = "http://leukoflag.org/fhir/StructureDefinition/interpretation-explanation"
+
+
+def quantity(value: str, code: str) -> dict[str, Any]:
+    return {"value": Decimal(value), "unit": code, "system": UCUM, "code": code}
+
+
+def lab_range(
+    low: str,
+    high: str,
+    ages: tuple[str | None, str | None, str] | None = None,
+    applies_to: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """A referenceRange in 10*3/uL, for ages (low, high, UCUM unit) and appliesTo concepts."""
+    entry: dict[str, Any] = {"low": quantity(low, "10*3/uL"), "high": quantity(high, "10*3/uL")}
+    if ages is not None:
+        age_low, age_high, unit = ages
+        entry["age"] = {}
+        if age_low is not None:
+            entry["age"]["low"] = quantity(age_low, unit)
+        if age_high is not None:
+            entry["age"]["high"] = quantity(age_high, unit)
+    if applies_to is not None:
+        entry["appliesTo"] = applies_to
+    return entry
+
+
+def sex(code: str, display: str) -> dict[str, Any]:
+    return {"coding": [{"system": SNOMED, "code": code, "display": display}]}
+
+
+MALE = sex("248153007", "Male")
+FEMALE = sex("248152002", "Female")
+PREGNANT = sex("77386006", "Pregnant")
+
+# A children's hospital lab: one WBC band per age, as its LIS sends them
+BANDS = [
+    lab_range("9.0", "30.0", ("0", "0", "mo")),  # first month
+    lab_range("6.0", "17.5", ("1", "11", "mo")),
+    lab_range("6.0", "17.0", ("1", "2", "a")),
+    lab_range("4.5", "13.5", ("3", "17", "a")),
+    lab_range("4.5", "11.0", ("18", None, "a")),
+]
+
+
+def bundle(
+    value: str,
+    ranges: list[dict[str, Any]],
+    *,
+    birth: str | None,
+    gender: str = "male",
+    code: str = "6690-2",
+    effective: str = "2026-11-20T07:45:00-05:00",
+) -> bytes:
+    patient: dict[str, Any] = {"resourceType": "Patient", "id": "pt-ward7", "gender": gender}
+    if birth is not None:
+        patient["birthDate"] = birth
+    observation = {
+        "resourceType": "Observation",
+        "id": "wbc-ward7",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+        "subject": {"reference": "Patient/pt-ward7"},
+        "effectiveDateTime": effective,
+        "valueQuantity": quantity(value, "10*3/uL"),
+        "referenceRange": ranges,
+    }
+    document = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "https://fhir.example.org/Patient/pt-ward7", "resource": patient},
+            {"fullUrl": "https://fhir.example.org/Observation/wbc-ward7", "resource": observation},
+        ],
+    }
+    return fhir.dumps(document)
+
+
+def judged(data: bytes) -> tuple[dict[str, Any], list[leukoflag.Issue]]:
+    conversion = leukoflag.convert(data)
+    assert not conversion.rejected
+    (output,) = conversion.bundles
+    return output["entry"][1]["resource"], list(conversion.issues)
+
+
+def explanation(observation: dict[str, Any]) -> dict[str, Any]:
+    (extension,) = [e for e in observation["extension"] if e["url"] == EXPLANATION]
+    return {
+        part["url"]: next(v for k, v in part.items() if k.startswith("value"))
+        for part in extension["extension"]
+    }
+
+
+def normalized(observation: dict[str, Any]) -> list[tuple[Decimal, Decimal]]:
+    """The referenceRange entries leukoflag rewrote in cells/µL, as (low, high)."""
+    return [
+        (entry["low"]["value"], entry["high"]["value"])
+        for entry in observation["referenceRange"]
+        if entry.get("low", {}).get("code") == "/uL"
+    ]
+
+
+def not_applicable(issues: list[leukoflag.Issue]) -> list[leukoflag.Issue]:
+    return [i for i in issues if i.code == "fhir.range-not-applicable"]
+
+
+def test_an_adult_is_judged_with_the_adult_band_not_the_first_one() -> None:
+    # 8.0 is low against the first-month band 9.0-30.0, within the adult one
+    observation, issues = judged(bundle("8.0", BANDS, birth="1971-05-02"))
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert normalized(observation) == [(Decimal("4.5E+3"), Decimal("1.10E+4"))]
+    assert observation["referenceRange"][4]["low"]["value"] == Decimal("4.5E+3")
+    assert not not_applicable(issues)
+
+
+def test_an_age_in_whole_years_counts_completed_years() -> None:
+    # 2 years and 5 months: in "1-2 a" (6.0-17.0), where 5.8 is low
+    observation, _ = judged(bundle("5.8", BANDS, birth="2024-06-20"))
+    assert normalized(observation) == [(Decimal("6.0E+3"), Decimal("1.70E+4"))]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "L"
+    assert explanation(observation)["rule"] == "wbc-below-range"
+
+
+def test_on_the_third_birthday_the_next_band_applies() -> None:
+    observation, _ = judged(
+        bundle("5.8", BANDS, birth="2023-11-20", effective="2026-11-20T07:45:00-05:00")
+    )
+    assert normalized(observation) == [(Decimal("4.5E+3"), Decimal("1.35E+4"))]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+
+
+def test_a_newborn_in_its_first_days_gets_the_band_in_days() -> None:
+    ranges = [lab_range("9.0", "30.0", ("0", "6", "d")), lab_range("5.0", "21.0", ("7", "27", "d"))]
+    observation, _ = judged(
+        bundle("8.2", ranges, birth="2026-11-17", effective="2026-11-20T06:10:00-05:00")
+    )
+    assert normalized(observation) == [(Decimal("9.0E+3"), Decimal("3.00E+4"))]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "L"
+
+
+def test_without_a_birth_date_no_age_band_is_used_and_an_issue_says_why() -> None:
+    observation, issues = judged(bundle("8.0", BANDS, birth=None))
+    assert explanation(observation)["rangeSource"] == "default"
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+    (issue,) = not_applicable(issues)
+    assert issue.severity is leukoflag.Severity.WARNING
+    assert issue.location == "ITEM[1]/Bundle.entry[1].resource.referenceRange"
+    assert "[0] for ages 0 mo-0 mo, and the patient's birth date is not known" in issue.text
+    assert "[4] for ages from 18 a" in issue.text
+    assert issue.text.endswith("judged with leukoflag's default range")
+
+
+def test_a_birth_year_that_spans_two_bands_uses_neither() -> None:
+    # born in 2023: on 2026-06-01 two or three years old, "1-2 a" or "3-17 a"
+    observation, issues = judged(
+        bundle("5.8", BANDS, birth="2023", effective="2026-06-01T09:00:00-05:00")
+    )
+    assert explanation(observation)["rangeSource"] != "lab"
+    assert "[2] for ages 1 a-2 a" in not_applicable(issues)[0].text
+
+
+def test_the_patients_sex_chooses_between_sex_specific_ranges() -> None:
+    ranges = [
+        lab_range("4.5", "11.0", applies_to=[FEMALE]),
+        lab_range("5.0", "10.0", applies_to=[MALE]),
+    ]
+    observation, issues = judged(bundle("4.8", ranges, birth="1980-01-09", gender="male"))
+    assert normalized(observation) == [(Decimal("5.0E+3"), Decimal("1.00E+4"))]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "L"
+    observation, _ = judged(bundle("4.8", ranges, birth="1980-01-09", gender="female"))
+    assert normalized(observation) == [(Decimal("4.5E+3"), Decimal("1.10E+4"))]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+    assert not not_applicable(issues)
+
+
+def test_a_range_for_everyone_serves_a_patient_no_specific_range_fits() -> None:
+    ranges = [lab_range("4.5", "11.0", applies_to=[FEMALE]), lab_range("4.0", "10.5")]
+    observation, issues = judged(bundle("4.2", ranges, birth="1980-01-09", gender="unknown"))
+    assert normalized(observation) == [(Decimal("4.0E+3"), Decimal("1.05E+4"))]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+    assert not not_applicable(issues)
+
+
+def test_a_restriction_leukoflag_cannot_check_is_not_assumed_to_hold() -> None:
+    ranges = [lab_range("5.7", "15.0", applies_to=[FEMALE, PREGNANT])]
+    observation, issues = judged(bundle("5.2", ranges, birth="1994-02-11", gender="female"))
+    assert explanation(observation)["rangeSource"] == "default"
+    assert "for 'Pregnant', which leukoflag cannot check" in not_applicable(issues)[0].text
+
+
+def test_results_that_are_not_counts_raise_no_issue_for_their_ranges() -> None:
+    hemoglobin = [lab_range("11.0", "14.5", ("1", "2", "a"))]
+    conversion = leukoflag.convert(bundle("12.1", hemoglobin, birth=None, code="718-7"))
+    assert not not_applicable(list(conversion.issues))
+
+
+@pytest.mark.parametrize(
+    "age",
+    [
+        {"low": {"value": "two", "code": "a", "system": UCUM}},
+        {"low": {"value": 2, "code": "h", "system": UCUM}},
+        {"low": {"value": 2, "code": ["a"], "system": UCUM}},
+        {"high": {"value": -1, "code": "a", "system": UCUM}},
+        "18 years and over",
+    ],
+)
+def test_an_age_range_that_cannot_be_read_is_not_used(age: Any) -> None:
+    entry = lab_range("4.5", "11.0")
+    entry["age"] = age
+    observation, issues = judged(bundle("4.2", [entry], birth="1980-01-09"))
+    assert explanation(observation)["rangeSource"] == "default"
+    assert "[0] its age range cannot be read" in not_applicable(issues)[0].text
