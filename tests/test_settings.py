@@ -138,6 +138,13 @@ def test_a_fallback_codec_that_cannot_decode_bytes_to_text_is_refused(codec: str
         Settings(fallback_charset=codec)
 
 
+@pytest.mark.parametrize("codec", ["utf-16", "utf_16_le", "utf-32", "cp500"])
+def test_a_fallback_codec_that_does_not_read_ascii_as_ascii_is_refused(codec: str) -> None:
+    # accepted, it read 'MSH|^~\\&|' as CJK text and rejected the message for its MSH-2
+    with pytest.raises(leukoflag.SettingsError, match=f"'{codec}' does not read ASCII as ASCII"):
+        Settings(fallback_charset=codec)
+
+
 def test_a_fallback_character_set_decodes_what_utf8_cannot() -> None:
     message = (
         b"MSH|^~\\&|LABSYS|CITYLAB|EHR|GENHOSP|20261124091047-0500||ORU^R01|FB-1|P|2.5.1\r"

@@ -173,6 +173,12 @@ def _check_codec(charset: object) -> None:
             f"fallback_charset: {charset!r} does not decode bytes to text "
             "(a character set is needed, e.g. cp1252, latin-1)"
         )
+    if not _keeps_ascii(charset):
+        raise SettingsError(
+            f"fallback_charset: {charset!r} does not read ASCII as ASCII, and the delimiters and "
+            "segment names of every HL7 v2 message are ASCII (a wide or EBCDIC encoding cannot "
+            "be a fallback: a message in one declares it in MSH-18; e.g. cp1252, latin-1)"
+        )
 
 
 @functools.lru_cache(maxsize=64)
@@ -204,3 +210,14 @@ def _decodes_text(name: str) -> bool:
     except (LookupError, UnicodeError):
         return False
     return True
+
+
+# An ASCII line as every HL7 v2 message starts: a fallback must read it unchanged.
+_ASCII_LINE = b"MSH|^~\\&|LAB|0123456789|abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ\r"
+
+
+@functools.lru_cache(maxsize=64)
+def _keeps_ascii(name: str) -> bool:
+    """Whether codec ``name`` reads ASCII bytes as the same characters (not UTF-16, UTF-32 or
+    EBCDIC, which turn an HL7 v2 message into other text)."""
+    return _ASCII_LINE.decode(name, "replace") == _ASCII_LINE.decode("ascii")

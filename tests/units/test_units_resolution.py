@@ -216,6 +216,15 @@ def test_values_of_other_types_are_a_type_error(value: object) -> None:
         leukoflag.count_per_ul(value, "K/uL")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("unit", [5, b"K/uL", ["K/uL"]])
+def test_units_of_other_types_are_a_type_error(unit: object) -> None:
+    # an int unit raised AttributeError ('int' object has no attribute 'code')
+    with pytest.raises(
+        TypeError, match=f"a unit must be str, Unit or None, not {type(unit).__name__}"
+    ):
+        leukoflag.count_per_ul("3.2", unit)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [(Decimal("6.8"), 6800), ("6.8", 6800), (" 6.8 ", 6800), (7, 7000), ("+7", 7000)],

@@ -531,6 +531,8 @@ _RESOLVED_LIMIT = 4096
 def _unit_key(unit: str | Unit | None) -> object:
     if isinstance(unit, Unit):
         return (unit.text, unit.code, unit.system)
+    if unit is not None and not isinstance(unit, str):  # as a count of the wrong type is refused
+        raise TypeError(f"a unit must be str, Unit or None, not {type(unit).__name__}")
     return unit
 
 
