@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from fhir_builders import EXPLANATION, LOINC, ORIGINAL_TEXT, PQ, extension, part, resources, target
-from fhir_messages import DERIVED_ANC, ONCOLOGY_CBC, PEDIATRIC_LOCAL_CODES, STATUSES, batch
+from fhir_messages import DERIVED_ANC, ONCOLOGY_CBC, PEDIATRIC_LOCAL_CODES, STATUSES, batch, er7
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -243,6 +243,34 @@ def test_raw_line_feed_in_a_comment_reaches_the_observation_note() -> None:
     raw_breaks = [i for i in conv.issues if i.code == "hl7v2.line-break-raw"]
     assert [i.location for i in raw_breaks] == ["MSG[1]/NTE[1]-3"]
     assert not [i for i in conv.issues if i.code == "hl7v2.line-not-segment"]
+
+
+def test_hl7_explicit_null_fields_are_left_out_not_written_as_two_quotes() -> None:
+    # "" is HL7's explicit null (the value was deleted): a sender clearing the name, visit
+    # number, unit, range and flag. Written as text it named the patient '""' and gave the
+    # glucose the unit '""' and a flag '""'.
+    data = er7(
+        "MSH|^~\\&|CHEMLAB|RIVERTON|EHR|RIVERTON|20261124101522-0600||ORU^R01|RV-1120|P|2.5.1",
+        'PID|1||RV-2231^^^RIVERTON^MR||""||19610304|""',
+        'PV1|1|O|""||||""||||||||||||""',
+        "OBR|1|PL-1^EHR|FL-1^CHEMLAB|24323-8^Comprehensive metabolic panel^LN|||20261124093000-0600"
+        '|||||||||""||||||20261124101000-0600|||F',
+        'OBX|1|NM|2345-7^Glucose^LN||96|""|""|""|||F|||20261124093000-0600||""',
+        'NTE|1||""',
+    )
+    for version in ("R4", "R5"):
+        bundle = only_bundle(data, fhir_version=version, strict=True)
+        assert '\\"\\"' not in fhir.dumps(bundle).decode()
+        (patient,) = resources(bundle, "Patient")
+        assert "name" not in patient
+        assert "gender" not in patient
+        (encounter,) = resources(bundle, "Encounter")
+        assert {"identifier", "participant", "location"}.isdisjoint(encounter)
+        (request,) = resources(bundle, "ServiceRequest")
+        assert "requester" not in request
+        (glucose,) = resources(bundle, "Observation")
+        assert glucose["valueQuantity"] == {"value": Decimal("96")}
+        assert {"referenceRange", "interpretation", "performer", "note"}.isdisjoint(glucose)
 
 
 def wbc_observation(value: str) -> bytes:

@@ -81,6 +81,7 @@ __all__ = ["read_message"]
 _WIDTH = 31  # fields kept per segment after padding (OBX-30 is the last one read)
 _BLANKS = [""] * _WIDTH
 _PADDING = tuple(("",) * (_WIDTH - sent) for sent in range(_WIDTH))  # blanks after `sent` fields
+_NULL = '""'  # v2.5.1 ch. 2.5.3: a field of "" is an explicit null (the value was deleted)
 _EMPTY_CONCEPT = Concept()
 _OBSERVATION_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0936"
 
@@ -243,6 +244,12 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
         tuple(code_notes),
         tuple(notes),
     )
+
+
+def _without_nulls(fields: list[str]) -> list[str]:
+    """``fields`` with each explicit null ``""`` empty: there is no value to carry, and written
+    as text it would be a patient named, or a unit spelled, ``""``."""
+    return ["" if field == _NULL else field for field in fields]
 
 
 def _control(kind: Concept | None, role: Concept | None) -> tuple[bool, tuple[str, ...]]:
@@ -553,6 +560,8 @@ class _Reader:
         sent = len(fields)
         if sent < _WIDTH:
             fields += _PADDING[sent]
+        if _NULL in line:
+            fields = _without_nulls(fields)
         if name == "NTE":
             self._nte(fields, location)
         elif name == "OBR":
@@ -972,6 +981,8 @@ class _Reader:
         sent = len(fields)
         if sent < _WIDTH:
             fields += _PADDING[sent]
+        if _NULL in line:
+            fields = _without_nulls(fields)
         order = self.order or self._implicit_order(location, "OBX")
         d, codec = self.delimiters, self.codec
         (
