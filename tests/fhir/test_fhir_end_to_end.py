@@ -273,6 +273,40 @@ def test_hl7_explicit_null_fields_are_left_out_not_written_as_two_quotes() -> No
         assert {"referenceRange", "interpretation", "performer", "note"}.isdisjoint(glucose)
 
 
+@pytest.mark.parametrize(
+    ("sent", "written", "display"),
+    [("L<", "LU", "Significantly low"), ("H>", "HU", "Significantly high")],
+)
+def test_deprecated_significantly_low_and_high_flags_are_written_as_lu_and_hu(
+    sent: str, written: str, display: str
+) -> None:
+    # L< is the deprecated spelling of LU (flagging already reads it so); it was written as a
+    # code without system, which no EHR can read, with two warnings.
+    data = er7(
+        "MSH|^~\\&|CHEMLAB|RIVERTON|EHR|RIVERTON|20261124101522-0600||ORU^R01|RV-1121|P|2.5.1",
+        "PID|1||RV-2231^^^RIVERTON^MR||OKAFOR^ADA||19610304|F",
+        "OBR|1|PL-1^EHR|FL-1^CHEMLAB|24323-8^Comprehensive metabolic panel^LN|||20261124093000-0600"
+        "|||||||||||||||20261124101000-0600|||F",
+        f"OBX|1|NM|2345-7^Glucose^LN||96|mg/dL^^UCUM|70-100|{sent}~A|||F",
+    )
+    conv = convert(data, strict=True)
+    (bundle,) = conv.bundles
+    (glucose,) = resources(bundle, "Observation")
+    assert [i["coding"] for i in glucose["interpretation"]] == [
+        [
+            {
+                "system": V3,
+                "code": written,
+                "display": display,
+            }
+        ],
+        [{"system": V3, "code": "A", "display": "Abnormal"}],
+    ]
+    assert not [
+        i for i in conv.issues if i.code.endswith(("flag-unknown", "interpretation-unknown"))
+    ]
+
+
 def wbc_observation(value: str) -> bytes:
     """A FHIR WBC Observation whose value is the JSON number ``value`` as written."""
     return (
