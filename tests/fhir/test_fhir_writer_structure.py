@@ -286,6 +286,20 @@ def test_unknown_flag_is_written_without_system_and_reported() -> None:
     ]
 
 
+def test_unknown_flag_keeps_the_senders_display() -> None:
+    # OBX-8 LOW^Below range^99LOCAL (v2.7 CWE): the code alone told the EHR nothing.
+    result = dataclasses.replace(
+        obx(1, "13.1", code=HGB, unit=Unit("g/dL")),
+        sender_flags=(Coding("LOW", "Below range", system_name="99LOCAL"),),
+    )
+    bundle, issues = write(message(obr(result)))
+    assert one(bundle, "Observation")["interpretation"] == [
+        {"coding": [{"code": "LOW", "display": "Below range"}]}
+    ]
+    assert [i.code for i in issues] == ["fhir.interpretation-unknown"]
+    assert_valid(bundle)
+
+
 def test_cancelled_result_is_data_absent_not_performed() -> None:
     result = obx(1, NoValue("empty"), status=ResultStatus.CANCELLED)
     bundle, _ = write(message(obr(result)))

@@ -388,7 +388,10 @@ def sent_interpretations(
         if flag.system and is_uri(flag.system) and flag.system not in _INTERPRETATION_SYSTEMS:
             written.append({"coding": [coding(flag)]})
             continue
-        written.append({"coding": [{"code": code}]})
+        unknown = {"code": code}
+        if flag.display:  # the sender's words are all a reader has to go on
+            unknown["display"] = flag.display
+        written.append({"coding": [unknown]})
         issues.append(
             Issue(
                 Severity.WARNING,
