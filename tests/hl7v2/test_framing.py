@@ -373,6 +373,42 @@ def test_frame_without_end_block_is_rejected_as_truncated() -> None:
     assert "truncated MLLP frame" in reject(cut).reason
 
 
+def test_frame_cut_short_before_an_unframed_message_is_the_truncated_one() -> None:
+    # The capture lost the rest of a framed message; a plain export was appended after it.
+    head = "\r".join(CBC.split("\r")[:4]) + "\r"
+    data = ("\x0b" + head + SECOND + THIRD).encode()
+    for block_size in (None, 7):
+        cut, second, third = split(data, block_size)
+        assert "truncated MLLP frame" in reject(cut).reason
+        assert control_ids([second, third]) == ["RS24-000118", "RS24-000119"]
+    # A framed message after the unframed ones is read too.
+    framed = data + b"\x0b" + CBC.encode() + b"\x1c\r"
+    cut, *rest = split(framed)
+    assert "truncated MLLP frame" in reject(cut).reason
+    assert control_ids(rest) == ["RS24-000118", "RS24-000119", "RS24-000117"]
+
+
+def test_frame_holding_messages_without_a_batch_header_reads_each() -> None:
+    data = ("\x0b" + CBC + SECOND + "\x1c\r\x0b" + THIRD + "\x1c\r").encode()
+    for block_size in (None, 5):
+        assert control_ids(split(data, block_size)) == [
+            "RS24-000117",
+            "RS24-000118",
+            "RS24-000119",
+        ]
+
+
+def test_frame_left_open_past_the_hold_limit_is_taken_as_cut(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_framing, "HOLD_LIMIT", len(CBC) + len(SECOND))
+    head = "\r".join(CBC.split("\r")[:4]) + "\r"
+    data = ("\x0b" + head + SECOND + THIRD + SECOND).encode()
+    chunks = list(_framing.split_stream(io.BytesIO(data), 64))
+    assert "truncated MLLP frame" in reject(chunks[0]).reason
+    assert control_ids(chunks[1:]) == ["RS24-000118", "RS24-000119", "RS24-000118"]
+
+
 def test_utf16_stream_with_byte_order_mark() -> None:
     text = (CBC + SECOND).replace("OKAFOR", "ÖZDEMIR")
     chunks = split(text.encode("utf-16"))

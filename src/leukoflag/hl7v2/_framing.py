@@ -10,7 +10,11 @@ vanish unseen.
 Lines end with CR, LF or CRLF. Text before the first MSH, or after an MLLP end block or a batch
 trailer and before the next MSH, is yielded as its own chunk, so the reader rejects it with a
 reason. A frame cut before its end block is yielded with its 0x0B start byte, so the reader
-reports it as truncated.
+reports it as truncated. A frame holds one message, or a batch: when a second MSH comes in a
+frame that has no batch envelope line, the frame's messages are held until its end decides.
+An end block means they were all framed; the next start block, the end of the input or
+:data:`HOLD_LIMIT` bytes first mean the frame was cut in its first message and the messages
+after it came unframed.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from leukoflag.detect import wide_encoding
 __all__ = ["BatchTrailer", "FileTrailer", "split_bytes", "split_stream"]
 
 BLOCK_SIZE = 1 << 20
+# The most bytes held while a frame with a second message is undecided (memory stays bounded).
+HOLD_LIMIT = 4 * BLOCK_SIZE
 _START = 0x0B
 _END = 0x1C
 _ENVELOPE = (b"FHS", b"BHS", b"BTS", b"FTS")
@@ -199,6 +205,9 @@ class _Splitter:
         "file_batches",
         "file_has_bhs",
         "file_messages",
+        "frame_batch",
+        "held",
+        "held_size",
         "in_frame",
         "keeps_bom",
         "kind",
@@ -210,6 +219,10 @@ class _Splitter:
         self.parts: list[bytes] = []
         self.kind = ""  # "", "message" or "junk"
         self.in_frame = False
+        self.frame_batch = False  # the open frame holds a batch envelope line
+        # The chunks of an open frame with a second message, from its first: see the module doc.
+        self.held: list[bytes] | None = None
+        self.held_size = 0
         # A UTF-8 byte-order mark was seen (at the start, or before an MSH line): the messages
         # from there on are handed over with it, so that it decides over MSH-18 (as documented).
         self.bom = False
@@ -237,9 +250,9 @@ class _Splitter:
         rest = b"".join(pending)
         if rest:
             yield from self._region(rest)
-        chunk = self._flush(cut=self.in_frame)
-        if chunk:
-            yield chunk
+        chunk = self._flush(cut=self.in_frame and self.held is None)
+        yield from self._emit(chunk)
+        yield from self._release(cut=True)
 
     def _region(self, region: bytes) -> Iterator[bytes]:
         """Handle a run of complete lines (``region`` starts at a line start)."""
@@ -250,14 +263,20 @@ class _Splitter:
             # A byte-order mark before a line's MSH (files concatenated with cat) goes with it.
             bom = 3 if token == 0 and region[max(at - 3, 0) : at] == _BOM_UTF8 else 0
             self._add(region[position : at - bom])
+            # A frame's second message: hold its messages until the frame's end (module doc).
+            hold = token == 0 and self.in_frame and self.kind == "message" and not self.frame_batch
             # A start block while a frame is open: that frame never got its end block.
-            chunk = self._flush(cut=token == _START and self.in_frame)
-            if chunk:
-                yield chunk
+            chunk = self._flush(cut=token == _START and self.in_frame and self.held is None)
+            if hold and self.held is None:
+                self.held = []
+            yield from self._emit(chunk)
             if token == _START:
+                yield from self._release(cut=True)
                 self.in_frame = True
+                self.frame_batch = False
                 position = at + 1
             elif token == _END:
+                yield from self._release(cut=False)
                 self.in_frame = False
                 position = at + 1
             elif token == 0:  # MSH
@@ -271,10 +290,33 @@ class _Splitter:
                 position = at
             else:  # a batch envelope line: ends the message, dropped
                 position = _line_end(region, at)
+                self.frame_batch = self.in_frame
                 trailer = self._envelope(region[at:position].rstrip(_BLANK))
                 if trailer is not None:
-                    yield trailer
+                    yield from self._emit(trailer)
         self._add(region[position:])
+
+    def _emit(self, chunk: bytes) -> Iterator[bytes]:
+        """Yield ``chunk`` (``b""``: none), or hold it while its frame is undecided."""
+        if not chunk:
+            return
+        if self.held is None:
+            yield chunk
+            return
+        self.held.append(chunk)
+        self.held_size += len(chunk)
+        if self.held_size > HOLD_LIMIT:  # no end block in sight: take the frame as cut
+            self.in_frame = False
+            yield from self._release(cut=True)
+
+    def _release(self, *, cut: bool) -> Iterator[bytes]:
+        """Yield the held chunks; ``cut``: the frame ended in its first message."""
+        held, self.held, self.held_size = self.held, None, 0
+        if not held:
+            return
+        if cut:
+            held[0] = b"\x0b" + held[0]
+        yield from held
 
     def _envelope(self, line: bytes) -> BatchTrailer | None:
         """Count an envelope line (FHS, BHS, BTS or FTS); a trailer whose count is more than
