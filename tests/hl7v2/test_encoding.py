@@ -54,7 +54,7 @@ def test_formatting_command_with_a_huge_count_is_kept_as_sent() -> None:
     (result,) = results(read_message)
     assert result.notes == ("Recounted.\\.sp1000000000000\\ Film reviewed by haematology.",)
     found = issue(read_message, "hl7v2.escape-invalid")
-    assert found.location == "MSG[1]/NTE[1]"
+    assert found.location == "MSG[1]/NTE[1]-3"
     assert found.text.startswith(
         "formatting command \\.sp1000000000000\\ asks for 1000000000000 line breaks, more than "
         "the 99 leukoflag gives"
@@ -305,3 +305,47 @@ def test_line_feeds_in_fields_far_apart_are_each_located_in_their_own_field() ->
 )
 def test_segment_breaks(text: str, expected: str) -> None:
     assert segment_breaks(text) == expected
+
+
+def test_raw_control_characters_are_replaced_with_an_issue_at_their_field() -> None:
+    # A NUL byte padding the name and a BEL in a comment, as a terminal-fed system sent them.
+    pid = PID.replace("OKAFOR", "OKAFOR\x00\x00")
+    note = "NTE|1||Sample slightly\x07 hemolysed\tby courier"
+    read_message = read(message(pid, OBR, WBC, note))
+    assert read_message.groups[0].patient.family == "OKAFOR\ufffd\ufffd"  # type: ignore[union-attr]
+    assert results(read_message)[0].notes == ("Sample slightly\ufffd hemolysed\tby courier",)
+    found = [i for i in read_message.issues if i.code == "hl7v2.control-character"]
+    said = ", which FHIR strings do not allow: replaced with U+FFFD"
+    assert [(i.severity, i.location, i.text) for i in found] == [
+        (Severity.WARNING, "MSG[1]/PID[1]-5", f"PID-5 holds control character U+0000{said}"),
+        (Severity.WARNING, "MSG[1]/NTE[1]-3", f"NTE-3 holds control character U+0007{said}"),
+    ]
+
+
+def test_hex_escapes_giving_control_characters_are_replaced_and_line_breaks_kept() -> None:
+    note = "NTE|1||Recheck\\X00\\ requested\\X0D0A\\by ward\\X0B07\\"
+    read_message = read(message(PID, OBR, WBC, note))
+    assert results(read_message)[0].notes == ("Recheck\ufffd requested\r\nby ward\ufffd\ufffd",)
+    found = issue(read_message, "hl7v2.escape-invalid")
+    assert found.location == "MSG[1]/NTE[1]-3"
+    assert found.text == (
+        "hexadecimal escape \\X00\\ gives control character U+0000, which FHIR strings do not "
+        "allow: replaced with U+FFFD; hexadecimal escape \\X0B07\\ gives control characters "
+        "U+0007, U+000B, which FHIR strings do not allow: replaced with U+FFFD"
+    )
+    assert "hl7v2.control-character" not in codes(read_message.issues)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_output_holds_no_control_character_fhir_forbids(strict: bool) -> None:
+    import leukoflag
+    from leukoflag.fhir._json import dumps
+
+    pid = PID.replace("OKAFOR", "OKA\x01FOR")
+    data = message(pid, OBR, obx("3.1\\X00\\", value_type="ST"), "NTE|1||ok\\X1F\\").encode()
+    conversion = leukoflag.convert(data, Settings(strict=strict))
+    assert not conversion.rejected
+    (bundle,) = conversion.bundles
+    text = dumps(bundle).decode()
+    assert not [c for c in ("\\u0000", "\\u0001", "\\u001f") if c in text]
+    assert "OKA\ufffdFOR" in text

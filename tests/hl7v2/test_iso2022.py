@@ -197,10 +197,12 @@ def test_combinations_that_cannot_be_decoded_faithfully_keep_an_issue(
     assert found.severity is Severity.WARNING
     assert found.location == "MSG[1]/MSH[1]-18"
     assert found.text == (
-        f"{why}; read without switching, escape sequences kept in the text, and fields may be "
-        "cut where a two-byte character holds a delimiter byte"
+        f"{why}; read without switching, escape sequences kept in the text (ESC as U+FFFD), "
+        "and fields may be cut where a two-byte character holds a delimiter byte"
     )
-    assert read_message.groups[0].patient.family == "\x1b$BEDCf\x1b(B"  # type: ignore[union-attr]
+    # FHIR strings cannot hold ESC (a control character): each is replaced, with a warning.
+    assert read_message.groups[0].patient.family == "\ufffd$BEDCf\ufffd(B"  # type: ignore[union-attr]
+    assert issue(read_message, "hl7v2.control-character").location == "MSG[1]/PID[1]-5"
 
 
 def test_a_message_announcing_jis_but_sent_as_utf8_says_so() -> None:
@@ -251,7 +253,7 @@ def test_escape_sequences_to_a_set_without_a_codec_row_keep_an_issue() -> None:
     assert found.text.startswith(
         "escape sequences in a message whose MSH-18 is 'UNICODE UTF-8': no codec decodes ESC $ A;"
     )
-    assert read_message.groups[0].patient.family == "\x1b$ATU\x1b(B"  # type: ignore[union-attr]
+    assert read_message.groups[0].patient.family == "\ufffd$ATU\ufffd(B"  # type: ignore[union-attr]
 
 
 def test_strict_mode_checks_a_jis_message_after_decoding_it() -> None:

@@ -50,7 +50,11 @@ SN_RANGE = "OBX|1|SN|6690-2^WBC^LN||^4^-^2|10*3/uL^^UCUM|11.0-4.0||||F"
             "hl7v2.repetition-unmapped",
             "MSG[1]/PID[1]-5",
         ),
-        ((PID, OBR, WBC, "NTE|1||bad \\Zlocal\\ escape"), "hl7v2.escape-invalid", "MSG[1]/NTE[1]"),
+        (
+            (PID, OBR, WBC, "NTE|1||bad \\Zlocal\\ escape"),
+            "hl7v2.escape-invalid",
+            "MSG[1]/NTE[1]-3",
+        ),
     ],
 )
 def test_issue_is_raised_with_its_location(

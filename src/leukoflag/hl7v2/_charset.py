@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from leukoflag._quote import quoted
 from leukoflag.detect import wide_encoding
-from leukoflag.hl7v2._er7 import read_delimiters, segment_id
+from leukoflag.hl7v2._er7 import CONTROL_BYTES, read_delimiters, segment_id
 from leukoflag.hl7v2._tables import CharsetRow, load_tables
 from leukoflag.model import Issue, Severity
 
@@ -57,6 +57,8 @@ class Decoded:
     codec: str
     charset: str
     issues: list[Issue] = field(default_factory=list)
+    # The text may hold C0 control characters (False: its bytes were seen to hold none).
+    controls: bool = True
 
 
 def decode_message(raw: bytes, fallback: str, location: str) -> Decoded | str:
@@ -105,7 +107,9 @@ def decode_message(raw: bytes, fallback: str, location: str) -> Decoded | str:
     if switched is not None:
         return Decoded(*switched, declared, issues)
     text, codec = _decode(data, declared, row, bom_codec, fallback, where, issues)
-    return Decoded(text, codec, declared, issues)
+    # One pass in C over the bytes: the reader's search for them runs only when this finds some.
+    controls = len(data.translate(None, CONTROL_BYTES)) != len(data)
+    return Decoded(text, codec, declared, issues, controls)
 
 
 def _switching(  # noqa: PLR0917 - one call site, every argument is needed
@@ -175,8 +179,8 @@ def _unsupported(where: str, why: str) -> Issue:
         Severity.WARNING,
         "hl7v2.charset-switching-unsupported",
         where,
-        f"{why}; read without switching, escape sequences kept in the text, and fields may be "
-        "cut where a two-byte character holds a delimiter byte",
+        f"{why}; read without switching, escape sequences kept in the text (ESC as U+FFFD), "
+        "and fields may be cut where a two-byte character holds a delimiter byte",
     )
 
 

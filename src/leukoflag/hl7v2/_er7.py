@@ -8,14 +8,17 @@ after splitting, on each leaf value, and only when the value holds the escape ch
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 
 from leukoflag._cache import text_cache
 from leukoflag._quote import quoted, shortened
 
 __all__ = [
+    "CONTROL_BYTES",
     "DEFAULT",
     "Delimiters",
+    "control_characters",
     "delimiters",
     "read_delimiters",
     "segment_breaks",
@@ -102,6 +105,22 @@ def segment_id(line: str, field: str) -> str:
     return ""
 
 
+# C0 control characters other than tab, LF and CR: FHIR strings may not hold them (string type).
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+CONTROL_BYTES = bytes(c for c in range(0x20) if c not in b"\t\n\r")
+
+
+def control_characters(text: str) -> tuple[str, str]:
+    """``text`` with each C0 control character FHIR strings do not allow replaced by U+FFFD,
+    and what was replaced (``control character U+0000``; ``""``: none, ``text`` unchanged)."""
+    found = sorted(set(_CONTROLS.findall(text)))
+    if not found:
+        return text, ""
+    named = ", ".join(f"U+{ord(c):04X}" for c in found)
+    what = f"control character{'s' if len(found) > 1 else ''} {named}"
+    return _CONTROLS.sub("\ufffd", text), what
+
+
 # FT formatting commands (v2.5.1 ch. 2.7.6): what each leaves in plain text.
 _FORMATTING = {"fi": "", "nf": "", "in": "", "ti": "", "ce": "\n"}
 # The most line breaks (\.sp n\) or spaces (\.sk n\) one formatting command gives.
@@ -152,6 +171,7 @@ def unescape(text: str, delimiters: Delimiters, codec: str = "utf-8") -> tuple[s
             decoded, problem = _special(sequence, codec)
             if problem:
                 problems.append(problem)
+            if problem and not decoded:  # not decoded: the sequence stays in the value
                 if sequence[:1] in _FORMED:  # a sequence of a known form: kept whole, as sent
                     out.append(escape + sequence + escape)
                     start = closing + 1
@@ -195,9 +215,16 @@ def _special(sequence: str, codec: str) -> tuple[str, str]:
         except ValueError:
             return "", f"invalid hexadecimal escape \\{shortened(sequence)}\\"
         try:
-            return data.decode(codec), ""
+            text = data.decode(codec)
         except (UnicodeDecodeError, LookupError):
             return "", f"hexadecimal escape \\{shortened(sequence)}\\ is not valid {codec}"
+        text, replaced = control_characters(text)
+        if replaced:
+            return text, (
+                f"hexadecimal escape \\{shortened(sequence)}\\ gives {replaced}, "
+                "which FHIR strings do not allow: replaced with U+FFFD"
+            )
+        return text, ""
     if sequence[:1] in ("C", "M") and len(sequence) > 1:
         # ISO 2022 character-set switches (v2.5.1 ch. 2.7.4) need multi-byte set support.
         return "", f"character-set switch \\{shortened(sequence)}\\ is not supported"

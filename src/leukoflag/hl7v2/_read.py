@@ -26,6 +26,7 @@ from leukoflag.hl7v2._charset import Decoded, decode_message
 from leukoflag.hl7v2._er7 import (
     DEFAULT,
     Delimiters,
+    control_characters,
     read_delimiters,
     segment_breaks,
     segment_id,
@@ -369,6 +370,7 @@ class _Reader:
 
     __slots__ = (
         "codec",
+        "controls",
         "counts",
         "delimiters",
         "group",
@@ -391,6 +393,7 @@ class _Reader:
     def __init__(self, decoded_message: Decoded, location: str, settings: Settings) -> None:
         self.text = decoded_message.text
         self.codec = decoded_message.codec
+        self.controls = decoded_message.controls
         self.location = location
         self.zone = settings.default_timezone
         self.tables: Tables = load_tables()
@@ -423,6 +426,9 @@ class _Reader:
         if isinstance(delimiters, str):
             return delimiters
         self.delimiters = d = delimiters
+        if self.controls:  # rare: the message's bytes hold C0 control characters
+            lines = self._control_characters(lines)
+            header = lines[0]
         msh_sent = header.split(d.field)
         msh = ["MSH", d.field, *msh_sent[1:]]
         if len(msh) < _WIDTH:
@@ -518,6 +524,33 @@ class _Reader:
                 )
                 next_field = line.find(field, at)  # one Issue a field
                 at = line.find("\n", next_field + 1) if next_field >= 0 else -1
+
+    def _control_characters(self, lines: list[str]) -> list[str]:
+        """``lines`` with the control characters FHIR strings do not allow replaced by U+FFFD,
+        and an Issue at each field that held one."""
+        field = self.delimiters.field
+        counts: dict[str, int] = {}
+        cleaned = []
+        for line in lines:
+            name = segment_id(line, field)
+            if not name:  # not a segment: reported as such, not carried
+                cleaned.append(control_characters(line)[0])
+                continue
+            count = counts[name] = counts.get(name, 0) + 1
+            values = line.split(field)
+            for at, value in enumerate(values):
+                values[at], replaced = control_characters(value)
+                if replaced:
+                    number = at + int(name == "MSH")  # MSH-1 is the separator
+                    self._issue(
+                        Severity.WARNING,
+                        "hl7v2.control-character",
+                        f"{self.location}/{name}[{count}]-{number}",
+                        f"{name}-{number} holds {replaced}, which FHIR strings do not allow: "
+                        "replaced with U+FFFD",
+                    )
+            cleaned.append(field.join(values))
+        return cleaned
 
     def _truncation(self, body: list[str]) -> str:
         """Why the message body (segments after MSH) is cut short or holds no results, or ``""``."""
@@ -955,7 +988,7 @@ class _Reader:
         text = "\n".join(
             decoded(r, d, self.codec, problems) for r in fields[3].split(d.repetition)
         ).strip()
-        self._problems(problems, location)
+        self._problems(problems, f"{location}-3")
         if not text:
             return
         target = self.note_target
