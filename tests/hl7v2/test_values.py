@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+import leukoflag
 from leukoflag.model import (
     CodedResult,
     Coding,
@@ -201,10 +202,34 @@ def test_reference_ranges(sent: str, low: str | None, high: str | None, unit: Un
     )
 
 
-@pytest.mark.parametrize("sent", ["Negative", "See report", "5"])
+@pytest.mark.parametrize("sent", ["Negative", "See report", "5", "4.0^11.0", "4.0-", "-11.0"])
 def test_reference_range_text_without_bounds_is_kept(sent: str) -> None:
     result, _ = first_result(obx("5.0", reference=sent))
     assert result.reference_range == ReferenceRange(sent)
+
+
+@pytest.mark.parametrize("padding", ["^", "^^", "^^^"])
+def test_reference_range_padded_with_empty_components_is_read_without_them(padding: str) -> None:
+    # Some senders pad OBX-7 like a coded field: the empty components are no unit.
+    result, _ = first_result(obx("3.1", reference=f"4.0-11.0{padding}"))
+    assert result.reference_range == ReferenceRange("4.0-11.0", Decimal("4.0"), Decimal("11.0"))
+    assert first_result(obx("3.1", reference=padding))[0].reference_range is None
+    # A WBC judged against the lab's own range: 3.1 x10^3/uL is below 4.0.
+    conversion = leukoflag.convert(message(PID, OBR, obx("3.1", reference=f"4.0-11.0{padding}")))
+    assert "flag.lab-range-unusable" not in codes(conversion.issues)
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert (finding.range.source, finding.range.low) == ("lab", Decimal(4000))
+
+
+@pytest.mark.parametrize("sent", ["4.0^11.0", "4.0-", "-11.0"])
+def test_reference_range_read_without_limits_says_so(sent: str) -> None:
+    conversion = leukoflag.convert(message(PID, OBR, obx("3.1", reference=sent)))
+    (found,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert found.text == (
+        f"the lab's reference range {sent!r} is not used (no numeric limits were read from it); "
+        "leukoflag's default range applies"
+    )
 
 
 def test_flag_repetitions_are_all_kept() -> None:

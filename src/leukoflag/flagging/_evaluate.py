@@ -606,7 +606,7 @@ def _lab_range(
         return None, None
     location = result.location
     if sent.low is None and sent.high is None:
-        return None, _lab_range_issue(location, sent, "it has no numeric limits")
+        return None, _lab_range_issue(location, sent, "no numeric limits were read from it")
     try:
         low, high = units.normalize_range(sent.low, sent.high, sent.unit, analyte, result=count)
     except UnitError as exc:

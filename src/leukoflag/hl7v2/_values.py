@@ -386,8 +386,9 @@ def read_range(
     negative bounds, a unit after the numbers; the text is always kept."""
     notes: list[Note] = []
     problems: list[str] = []
-    # OBX-7 is ST: an unescaped component separator is data.
-    text = decoded(field, delimiters, codec, problems).strip()
+    # OBX-7 is ST: an unescaped component separator is data, but trailing ones (`4.0-11.0^^`,
+    # senders padding it like a CWE) are empty components that carry nothing.
+    text = decoded(field.rstrip(delimiters.component), delimiters, codec, problems).strip()
     _escape_notes(problems, notes)
     if not text:
         return None, tuple(notes)
