@@ -316,6 +316,43 @@ def test_missing_or_unknown_result_status_is_unknown_with_an_issue(sent: str, co
 
 
 @pytest.mark.parametrize(
+    ("sent", "status"),
+    [
+        ("f", ResultStatus.FINAL),
+        ("c", ResultStatus.CORRECTED),
+        ("F^Final^HL70085", ResultStatus.FINAL),
+        ("p^Preliminary", ResultStatus.PRELIMINARY),
+    ],
+)
+def test_result_status_in_lower_case_or_as_a_coded_value_is_read(
+    sent: str, status: ResultStatus
+) -> None:
+    result, read_message = first_result(obx("3.1", status=sent))
+    assert (result.status, result.status_text) == (status, sent)
+    assert not [c for c in codes(read_message.issues) if "status" in c]
+
+
+def test_coded_result_status_with_an_unknown_code_is_unknown_and_quoted() -> None:
+    result, read_message = first_result(obx("3.1", status="Q^Queued^L"))
+    assert result.status is ResultStatus.UNKNOWN
+    assert issue(read_message, "hl7v2.status-unknown").text == (
+        "OBX-11 'Q^Queued^L' is not in HL7 table 0085: status unknown"
+    )
+
+
+@pytest.mark.parametrize(
+    ("sent", "status"), [("f", ReportStatus.FINAL), ("C^Corrected^HL70123", ReportStatus.CORRECTED)]
+)
+def test_report_status_in_lower_case_or_as_a_coded_value_is_read(
+    sent: str, status: ReportStatus
+) -> None:
+    obr = OBR[: OBR.rindex("|") + 1] + sent
+    read_message = read(message(PID, obr, WBC))
+    assert (only_order(read_message).status, only_order(read_message).status_text) == (status, sent)
+    assert not [c for c in codes(read_message.issues) if "status" in c]
+
+
+@pytest.mark.parametrize(
     ("sent", "status", "issue_code"),
     [
         ("O", ReportStatus.REGISTERED, ""),

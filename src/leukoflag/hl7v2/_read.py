@@ -200,6 +200,8 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
         notes.extend((8, _SEVERITY.get(c, Severity.WARNING), c, t) for c, t in flag_notes)
     status_text = status_field.strip()
     row = load_tables().result_status.get(status_text)
+    if row is None and status_text:
+        row = load_tables().result_status.get(_status_code(status_text, delimiters.component))
     absent = ""
     if row is not None:
         status = row.status
@@ -251,6 +253,12 @@ def _without_nulls(fields: list[str]) -> list[str]:
     """``fields`` with each explicit null ``""`` empty: there is no value to carry, and written
     as text it would be a patient named, or a unit spelled, ``""``."""
     return ["" if field == _NULL else field for field in fields]
+
+
+def _status_code(text: str, component: str) -> str:
+    """The table 0085/0123 code in an OBX-11/OBR-25 sent in lower case (``f``) or as a coded
+    value (``F^Final^HL70085``): its first component, upper case (as PID-8 and OBX-2 are read)."""
+    return text.split(component, 1)[0].strip().upper()
 
 
 def _control(kind: Concept | None, role: Concept | None) -> tuple[bool, tuple[str, ...]]:
@@ -852,7 +860,9 @@ class _Reader:
                 "OBR-25 result status is empty: report status unknown",
             )
             return ReportStatus.UNKNOWN, ""
-        row = self.tables.report_status.get(text)
+        row = self.tables.report_status.get(text) or self.tables.report_status.get(
+            _status_code(text, self.delimiters.component)
+        )
         if row is None or row.status is ReportStatus.UNKNOWN:
             known = f" ({row.display})" if row else ""
             self._issue(
