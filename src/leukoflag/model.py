@@ -143,7 +143,8 @@ class Timestamp:
     """A point in time as written, and its FHIR rendering at the same precision.
 
     ``fhir`` is a valid FHIR ``dateTime``: ``2026``, ``2026-11``, ``2026-11-24`` or
-    ``2026-11-24T08:30:00-05:00`` (seconds and fractions as sent). A time of day without a known
+    ``2026-11-24T08:30:00-05:00`` (seconds and fractions as sent; ``:00`` for the seconds, or the
+    minutes and seconds, of a time sent to the minute or the hour). A time of day without a known
     offset (none in the text, no ``Settings.default_timezone``) is truncated to the date and the
     reader raises an Issue. ``day`` is the calendar date, for ages and reference bands.
     """

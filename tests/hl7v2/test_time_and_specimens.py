@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from leukoflag.model import Identifier, Timestamp
+from leukoflag.model import Identifier, Severity, Timestamp
 from leukoflag.settings import Settings
 
 from .messages import MSH, OBR, PID, WBC, codes, issue, message, obx, only_order, read, results
@@ -30,6 +30,30 @@ def test_timestamp_precision_and_offset(sent: str, fhir: str) -> None:
     assert result.effective is not None
     assert result.effective.fhir == fhir
     assert result.effective.text == sent.split("^", maxsplit=1)[0]
+
+
+@pytest.mark.parametrize("zone", [None, "America/Chicago"])
+def test_time_sent_to_the_hour_is_padded_with_an_issue(zone: str | None) -> None:
+    # FHIR dateTime has no hour precision: 07 becomes 07:00:00, which the Issue says.
+    sent = "2026031007-0500" if zone is None else "2026031007"
+    segment = WBC.replace("20261124080500-0500", sent)
+    read_message = read(message(PID, OBR, segment), Settings(default_timezone=zone))
+    result = results(read_message)[0]
+    assert result.effective is not None
+    assert result.effective.fhir == "2026-03-10T07:00:00-05:00"
+    found = issue(read_message, "hl7v2.timestamp-padded")
+    assert (found.severity, found.location) == (Severity.INFORMATION, "MSG[1]/OBX[1]-14")
+    assert found.text == (
+        f"{sent!r} is precise to the hour, which FHIR dateTime cannot say: written as "
+        "2026-03-10T07:00:00-05:00 (the minutes were not sent)"
+    )
+
+
+def test_time_sent_to_the_minute_gets_seconds_without_an_issue() -> None:
+    segment = WBC.replace("20261124080500-0500", "202603100715-0500")
+    read_message = read(message(PID, OBR, segment))
+    assert results(read_message)[0].effective.fhir == "2026-03-10T07:15:00-05:00"  # type: ignore[union-attr]
+    assert not [c for c in codes(read_message.issues) if c.startswith("hl7v2.timestamp")]
 
 
 def test_time_without_offset_takes_the_default_zone_with_daylight_saving() -> None:

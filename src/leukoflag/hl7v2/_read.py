@@ -126,6 +126,7 @@ _SEVERITY = {
     "hl7v2.value-type-unmapped": Severity.INFORMATION,
     "hl7v2.unit-rejoined": Severity.INFORMATION,
     "hl7v2.range-inverted": Severity.WARNING,
+    "hl7v2.timestamp-padded": Severity.INFORMATION,
     "hl7v2.flag-unknown": Severity.WARNING,
     "hl7v2.flag-unmapped": Severity.INFORMATION,
 }
@@ -1175,12 +1176,8 @@ class _Reader:
             self.times[field] = parsed
         stamp, kind, text = parsed
         if kind:
-            self._issue(
-                Severity.WARNING,
-                "hl7v2.timestamp-invalid" if stamp is None else "hl7v2.timestamp-truncated",
-                f"{location}-{number}",
-                text,
-            )
+            code = f"hl7v2.timestamp-{kind}"
+            self._issue(_SEVERITY.get(code, Severity.WARNING), code, f"{location}-{number}", text)
         return stamp
 
     def _text(self, field: str, location: str) -> str:

@@ -2,7 +2,9 @@
 
 v2.5.1 ch. 2A.22: ``YYYY[MM[DD[HH[MM[SS[.S[S[S[S]]]]]]]]][+/-ZZZZ]``. FHIR ``dateTime`` needs a
 zone on any value with a time of day, so a time without an offset takes
-``Settings.default_timezone`` (IANA, DST-aware) or is truncated to its date.
+``Settings.default_timezone`` (IANA, DST-aware) or is truncated to its date. FHIR has no hour or
+minute precision (a time is ``hh:mm:ss``): a time sent to the minute gets ``:00`` seconds, one
+sent to the hour ``:00:00`` and a ``padded`` note, since the minutes it shows were not sent.
 """
 
 from __future__ import annotations
@@ -15,18 +17,20 @@ from leukoflag._construct import constructor
 from leukoflag._quote import quoted
 from leukoflag.model import Timestamp
 
-__all__ = ["TRUNCATED", "parse_timestamp"]
+__all__ = ["PADDED", "TRUNCATED", "parse_timestamp"]
 
 TRUNCATED = "truncated"
 INVALID = "invalid"
+PADDED = "padded"
 _DATE_LENGTHS = (4, 6, 8)
 _TIME_LENGTHS = (10, 12, 14)
 
 
 @text_cache(4096)
 def parse_timestamp(text: str, zone: str | None) -> tuple[Timestamp | None, str, str]:
-    """``(timestamp, problem kind, problem text)``; kind is ``""``, ``invalid`` or
-    ``truncated`` (a time without offset and no default zone: only the date is kept)."""
+    """``(timestamp, problem kind, problem text)``; kind is ``""``, ``invalid``, ``truncated``
+    (a time without offset and no default zone: only the date is kept) or ``padded`` (a time
+    to the hour, written with ``:00:00``)."""
     value = text.strip()
     offset = ""
     cut = max(value.rfind("+"), value.rfind("-"))
@@ -65,7 +69,7 @@ def parse_timestamp(text: str, zone: str | None) -> tuple[Timestamp | None, str,
         if zone_digits[:2] > "14" or zone_digits[2:] > "59":
             return None, INVALID, f"{quoted(text)}: the offset {quoted(offset)} is out of range"
         zone_text = f"{sign}{zone_digits[:2]}:{zone_digits[2:]}"
-        return new_timestamp(text, f"{iso_date}T{clock}{zone_text}", date), "", ""
+        return _padded(new_timestamp(text, f"{iso_date}T{clock}{zone_text}", date), size)
     if zone is None:
         return (
             new_timestamp(text, iso_date, date),
@@ -82,4 +86,19 @@ def parse_timestamp(text: str, zone: str | None) -> tuple[Timestamp | None, str,
     minutes = int(delta.total_seconds()) // 60
     sign = "-" if minutes < 0 else "+"
     hours, rest = divmod(abs(minutes), 60)
-    return new_timestamp(text, f"{iso_date}T{clock}{sign}{hours:02d}:{rest:02d}", date), "", ""
+    fhir = f"{iso_date}T{clock}{sign}{hours:02d}:{rest:02d}"
+    return _padded(new_timestamp(text, fhir, date), size)
+
+
+def _padded(stamp: Timestamp, size: int) -> tuple[Timestamp, str, str]:
+    """A timestamp with a time of day, and the note on one sent to the hour only."""
+    if size != _TIME_LENGTHS[0]:
+        return stamp, "", ""
+    return (
+        stamp,
+        PADDED,
+        (
+            f"{quoted(stamp.text)} is precise to the hour, which FHIR dateTime cannot say: written "
+            f"as {stamp.fhir} (the minutes were not sent)"
+        ),
+    )
