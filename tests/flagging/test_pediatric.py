@@ -6,7 +6,10 @@ import datetime as dt
 
 import pytest
 
+import leukoflag
 from leukoflag.model import PatientContext
+from leukoflag.testing import builders
+from leukoflag.testing.builders import oru_message
 
 from .build import ANC, WBC, born, code_of, issue_codes, one, range_of, result, specimen
 
@@ -187,3 +190,18 @@ def test_year_only_birth_date_of_an_infant_is_not_guessed() -> None:
     evaluation = one(result("8000", day="2026-01-20"), context=context)
     assert evaluation.finding is None
     assert "flag.age-imprecise" in issue_codes(evaluation)
+
+
+def test_month_only_birth_date_in_the_result_month_includes_the_first_week() -> None:
+    # Born "202611", ANC 3,000/µL on 24 November: a baby born on the 20th is in its first week
+    # (neutropenia below 5,000), one born on the 1st is not; no birth after the result counts.
+    msg = oru_message(
+        patient=builders.patient(birth_date="202611"),
+        results=[builders.anc("3.0", "10*9/L", flag=None)],
+        collected="202611240900-0500",
+    )
+    conversion = leukoflag.convert(msg.text)
+    assert conversion.findings == []
+    issues = [i for i in conversion.issues if i.code == "flag.age-imprecise"]
+    assert [i.location for i in issues] == ["MSG[1]/OBX[1]"]
+    assert "2026-11-01 to 2026-11-24" in issues[0].text

@@ -159,6 +159,7 @@ class _Age:
 
     step: int  # index into Rules.edges
     youngest: int  # the step with the latest possible birth date (a year or month was sent)
+    latest: dt.date | None  # that latest possible birth date (at most the result day)
     unknown: str  # why the age is not known ("" when it is): judged as an adult
     profiles: Mapping[Analyte, Profile]  # at ``step``, for the patient's sex and Duffy-null
 
@@ -693,8 +694,7 @@ def _judge(
                     "age-imprecise",
                     location,
                     f"not flagged: the birth date was sent as {context.birth_date} to "
-                    f"{context.birth_date_latest}, and the age-dependent rules differ within "
-                    "that span",
+                    f"{age.latest}, and the age-dependent rules differ within that span",
                 )
             )
             return _Judged(None, None, None, issues)
@@ -711,6 +711,8 @@ def _age(
     """The age step on ``day`` of a patient born on ``birth`` (or as late as ``latest``)."""
     rules = load_rules()
     step = rules.step(birth, day)
+    if latest is not None and birth is not None and day is not None and birth <= day < latest:
+        latest = day  # born in the result's year or month: at the youngest, born that very day
     youngest = step if latest is None or latest == birth else rules.step(latest, day)
     if birth is None:
         unknown = "the patient's birth date is not known"
@@ -721,7 +723,7 @@ def _age(
     else:
         unknown = ""
     profiles = {analyte: rules.profile(analyte, step, sex, duffy_null) for analyte in Analyte}
-    return _Age(step, youngest, unknown, MappingProxyType(profiles))
+    return _Age(step, youngest, latest, unknown, MappingProxyType(profiles))
 
 
 def _age_issues(age: _Age, profile: Profile, context: PatientContext, location: str) -> list[Issue]:
