@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+import leukoflag
 from leukoflag.flagging import _scope
 from leukoflag.model import Analyte, Coding, Concept, Specimen
+from leukoflag.testing import builders
+from leukoflag.testing.builders import oru_message
 
 from .build import (
     K_PER_UL,
@@ -139,6 +142,40 @@ def test_look_alike_names_are_not_a_wbc_or_anc(concept: Concept) -> None:
     evaluation = one(result("3.2", code=concept, unit=K_PER_UL))
     assert evaluation.analyte is None
     assert evaluation.finding is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["CSF WBC", "Urine leukocytes", "WBC, body fluid", "Cord blood WBC", "WBC pleural fluid"],
+)
+def test_local_wbc_code_whose_own_name_is_another_specimen_is_not_a_blood_count(text: str) -> None:
+    # OBX-3 "WBC^CSF WBC^99LAB" in an order of a local panel without SPM: the local code alone
+    # reads as a blood WBC, its name says it is not one.
+    msg = oru_message(
+        orders=[
+            builders.order(
+                [builders.result(builders.local_code("WBC", text), "2.0", "10*9/L", flag=None)],
+                code=builders.local_code("LAB7", "Cell counts"),
+                specimen=None,
+            )
+        ]
+    )
+    conversion = leukoflag.convert(msg.text)
+    assert conversion.findings == []
+    assert not [i for i in conversion.issues if i.code.startswith("flag.")]
+
+
+def test_local_wbc_code_with_a_blood_name_is_still_a_blood_count() -> None:
+    msg = oru_message(
+        orders=[
+            builders.order(
+                [builders.result(builders.local_code("WBC", "WBC, blood"), "2.0", "10*9/L")],
+                code=builders.local_code("LAB7", "Cell counts"),
+                specimen=None,
+            )
+        ]
+    )
+    assert [f.code for f in leukoflag.convert(msg.text).findings] == ["LU"]
 
 
 def test_codes_naming_different_counts_conflict() -> None:

@@ -160,6 +160,11 @@ class AnalyteTable:
             # One code or text naming urine, platelets … is enough to keep a result out.
             row, matched = next((r, m) for r, m in matches if r.kind in EXCLUDING)
             return Recognition(row.kind, None, _via(matched), matched)
+        words = specimen_table().words
+        for text in texts:
+            # "WBC^CSF WBC": a name with a non-blood specimen word is not a blood count.
+            if any(words.get(word) == NOT_BLOOD for word in name_key(text, noise=frozenset())):
+                return Recognition(NOT_BLOOD, None, TEXT, f'text "{text}"')
         return _agree(matches, via="")
 
 
