@@ -302,6 +302,9 @@ class LabResult:
     notes: tuple[str, ...] = ()  # NTE after this OBX
     specimen: str = ""  # location of the SPM this result follows (specimen observation) or ""
     order: str = ""  # location of the OBR this result belongs to
+    # OBX-18 as an identifier (``device`` is its display: value and assigner); None when the
+    # input gave no identifier of its own (FHIR input: the device reference is kept as sent)
+    device_id: Identifier | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -274,6 +274,42 @@ def test_hl7_explicit_null_fields_are_left_out_not_written_as_two_quotes() -> No
 
 
 @pytest.mark.parametrize(
+    ("obx_18", "identifier", "display"),
+    [
+        ("XN-4411", {"value": "XN-4411"}, "XN-4411"),
+        (
+            "XN-4411^SYSMEX",
+            {"value": "XN-4411", "assigner": {"display": "SYSMEX"}},
+            "XN-4411 (SYSMEX)",
+        ),
+        (
+            "XN-4411^SYSMEX^1.2.840.114257.1.1^ISO",
+            {
+                "system": "urn:oid:1.2.840.114257.1.1",
+                "value": "XN-4411",
+                "assigner": {"display": "SYSMEX"},
+            },
+            "XN-4411 (SYSMEX)",
+        ),
+    ],
+)
+def test_obx_18_device_identifier_is_written_as_sent_not_as_its_display(
+    obx_18: str, identifier: dict[str, Any], display: str
+) -> None:
+    # the identifier value was 'XN-4411 (SYSMEX)': a receiver matching analyzers by their
+    # identifier found none
+    data = er7(
+        "MSH|^~\\&|HEMLAB|RIVERTON|EHR|RIVERTON|20261124101522-0600||ORU^R01|RV-1121|P|2.5.1",
+        "PID|1||RV-2231^^^RIVERTON^MR||ODUYA^GRACE||19610304|F",
+        "OBR|1|PL-2^EHR|FL-2^HEMLAB|58410-2^CBC panel - Blood^LN|||20261124093000-0600",
+        f"OBX|1|NM|6690-2^Leukocytes^LN||6.1|10*3/uL|4.0-11.0|N|||F|||20261124093000-0600||||{obx_18}",
+    )
+    for version in ("R4", "R5"):
+        (wbc,) = resources(only_bundle(data, fhir_version=version, strict=True), "Observation")
+        assert wbc["device"] == {"identifier": identifier, "display": display}
+
+
+@pytest.mark.parametrize(
     ("sent", "written", "display"),
     [("L<", "LU", "Significantly low"), ("H>", "HU", "Significantly high")],
 )

@@ -593,7 +593,13 @@ class _Writer:
         if specimen is not None:
             resource["specimen"] = {"reference": specimen}
         if result.device:
-            resource["device"] = {"identifier": {"value": result.device}, "display": result.device}
+            # OBX-18 EI: the identifier as sent (a receiver matches devices by it), value and
+            # assigner together as the display
+            device_id = result.device_id
+            resource["device"] = {
+                "identifier": el.identifier(device_id) if device_id else {"value": result.device},
+                "display": result.device,
+            }
         if judged is not None and judged.reference_range is not None and isinstance(value, Number):
             resource["referenceRange"] = el.normalized_ranges(
                 judged.reference_range, result.reference_range, result.unit

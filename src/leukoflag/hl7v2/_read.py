@@ -1060,6 +1060,7 @@ class _Reader:
             absent = "masked"
         method = category = None
         device = ""
+        device_id = None
         performers: tuple[str, ...] = ()
         if fields[15] or fields[16] or fields[23]:
             performers = self._performers(fields, location)
@@ -1072,7 +1073,7 @@ class _Reader:
                 self._repetitions(location, 17, methods)
         if fields[18]:
             devices = fields[18].split(d.repetition)
-            device = self._device(devices[0], location)
+            device, device_id = self._device(devices[0], location)
             if len(devices) > 1:
                 self._repetitions(location, 18, devices)
         if fields[29]:
@@ -1117,6 +1118,7 @@ class _Reader:
                 (),  # notes: added when an NTE follows
                 self.specimen.specimen.location if self.specimen else "",
                 order.location,
+                device_id,
             )
         )
         self.note_target = (order, len(order.results) - 1)
@@ -1150,17 +1152,18 @@ class _Reader:
         self._problems(problems, location)
         return tuple(p for p in found if p)
 
-    def _device(self, field: str, location: str) -> str:
+    def _device(self, field: str, location: str) -> tuple[str, Identifier | None]:
+        """OBX-18 (EI): its display (the value, and the assigner after it) and identifier."""
         problems: list[str] = []
         identifier = identifier_ei(
             field, self.delimiters.component, self.delimiters, self.codec, problems
         )
         self._problems(problems, location)
         if identifier is None:
-            return ""
+            return "", None
         if identifier.assigner:
-            return f"{identifier.value} ({identifier.assigner})"
-        return identifier.value
+            return f"{identifier.value} ({identifier.assigner})", identifier
+        return identifier.value, identifier
 
     # ------------------------------------------------------------------ helpers
 
