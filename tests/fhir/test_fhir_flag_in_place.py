@@ -267,6 +267,28 @@ def test_derived_anc_in_a_bundle_is_a_new_entry_derived_from_its_sources() -> No
     assert again["entry"][-1]["fullUrl"] == added["fullUrl"]  # the same input, the same id
 
 
+@pytest.mark.parametrize(
+    ("wbc_status", "written"),
+    [("final", "final"), ("corrected", "corrected"), ("amended", "amended")],
+)
+def test_derived_anc_entry_takes_the_status_of_its_sources(wbc_status: str, written: str) -> None:
+    # computed from a corrected WBC, the ANC is corrected too: it was written as final
+    bundle = original("bundle-with-patient.json")
+    anc_entry = next(e for e in bundle["entry"] if e["resource"]["id"] == "sm-anc")
+    anc_entry["resource"]["code"] = {"coding": [{"system": "http://loinc.org", "code": "770-8"}]}
+    anc_entry["resource"]["valueQuantity"] = {
+        "value": 12.0,
+        "unit": "%",
+        "system": UCUM,
+        "code": "%",
+    }
+    wbc_entry = next(e for e in bundle["entry"] if e["resource"]["id"] == "sm-wbc")
+    wbc_entry["resource"]["status"] = wbc_status
+    (output,) = leukoflag.convert(fhir.dumps(bundle)).bundles
+    assert output["entry"][-1]["resource"]["status"] == written
+    assert fhir.validate(output, "R4") == []
+
+
 def test_r5_observation_is_flagged_and_validates_as_r5() -> None:
     conv = convert("r5-anc-observation.json")
     (output,) = conv.bundles

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from fhir_builders import (
     ANC,
     EXPLANATION,
@@ -31,7 +32,14 @@ from fhir_builders import (
 )
 
 from leukoflag import fhir
-from leukoflag.model import Analyte, Coding, Evaluation, NormalizedQuantity, NormalizedRange
+from leukoflag.model import (
+    Analyte,
+    Coding,
+    Evaluation,
+    NormalizedQuantity,
+    NormalizedRange,
+    ResultStatus,
+)
 
 LOW_WBC = obx(1, "2.8", reference=lab_range("4.0-10.0", "4.0", "10.0"), flags=("L",))
 LAB_RANGE = NormalizedRange(Decimal("4.0E+3"), Decimal("1.00E+4"), "lab", text="4.0-10.0")
@@ -236,6 +244,32 @@ def test_derived_anc_is_its_own_observation_derived_from_its_sources() -> None:
     report = one(bundle, "DiagnosticReport")
     assert {"reference": f"urn:uuid:{made['id']}"} in report["result"]
     assert report["conclusionCode"][0]["coding"][0]["code"] == "165517008"
+
+
+@pytest.mark.parametrize(
+    ("wbc_status", "percent_status", "written"),
+    [
+        (ResultStatus.FINAL, ResultStatus.FINAL, "final"),
+        (ResultStatus.CORRECTED, ResultStatus.FINAL, "corrected"),
+        (ResultStatus.FINAL, ResultStatus.AMENDED, "amended"),
+        (ResultStatus.CORRECTED, ResultStatus.PRELIMINARY, "preliminary"),
+    ],
+)
+def test_a_derived_anc_takes_the_status_its_sources_give_it(
+    wbc_status: ResultStatus, percent_status: ResultStatus, written: str
+) -> None:
+    # a corrected WBC corrects the ANC computed from it: it was written as final
+    wbc = obx(1, "3.0", status=wbc_status)
+    percent = obx(2, "30", code=ANC, unit=None, status=percent_status)
+    derived = Evaluation(
+        location=f"{obr().location}/ANC[derived]",
+        analyte=Analyte.ANC,
+        quantity=NormalizedQuantity(Decimal("900")),
+        derived_from=(wbc.location, percent.location),
+    )
+    bundle, _ = write(message(obr(wbc, percent)), (derived,))
+    assert resources(bundle, "Observation")[2]["status"] == written
+    assert_valid(bundle)
 
 
 def test_bundles_with_in_scope_results_validate_in_r4_and_r5() -> None:

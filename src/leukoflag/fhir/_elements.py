@@ -295,6 +295,17 @@ def normalized_quantity(evaluation: Evaluation, sent: Number, unit: Unit | None)
     return {"extension": [kept], "value": normalized.value, **_PER_UL}
 
 
+def derived_status(statuses: Iterable[str]) -> str:
+    """``Observation.status`` of a derived ANC from its sources' statuses: preliminary when one
+    is (a value computed from a preliminary one is preliminary), else corrected or amended when
+    one was (the derived value changed with it), else final."""
+    found = set(statuses)
+    for status in ("preliminary", "corrected", "amended"):
+        if status in found:
+            return status
+    return "final"
+
+
 def supplied_range(entry: dict[str, Any]) -> bool:
     """Whether a ``referenceRange`` entry is one leukoflag supplied (output read back), not the
     lab's: it carries :data:`RANGE_SOURCE`."""

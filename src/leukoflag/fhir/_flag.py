@@ -377,8 +377,13 @@ class _Flagger:
         finding = evaluation.finding
         if finding is not None:
             resource["extension"] = [el.explanation(finding)]
-        status = first_resource.get("status")
-        resource["status"] = "preliminary" if status == "preliminary" else "final"
+        resource["status"] = el.derived_status(
+            status
+            for index in source_entries
+            if isinstance(entries[index], dict)
+            and isinstance(entries[index].get("resource"), dict)
+            and isinstance(status := entries[index]["resource"].get("status"), str)
+        )
         resource["category"] = [el.laboratory()]
         resource["code"] = el.with_loinc(
             {"text": "Neutrophils [#/volume] in Blood, derived by leukoflag"}, evaluation.loinc

@@ -736,8 +736,7 @@ class _Writer:
         finding = evaluation.finding
         if finding is not None:
             resource["extension"] = [el.explanation(finding)]
-        statuses = {result.status for result in sources}
-        resource["status"] = "preliminary" if ResultStatus.PRELIMINARY in statuses else "final"
+        resource["status"] = el.derived_status(result.status.value for result in sources)
         resource["category"] = [el.laboratory()]
         code: dict[str, Any] = {"text": "Neutrophils [#/volume] in Blood, derived by leukoflag"}
         resource["code"] = el.with_loinc(code, evaluation.loinc) or code
