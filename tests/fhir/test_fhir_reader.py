@@ -193,6 +193,14 @@ def test_ndjson_bad_lines_are_rejected_and_the_rest_go_through() -> None:
             "malformed Observation at ITEM[1]/Observation.code: Observation.code is required",
         ),
         (
+            b'{"resourceType": "Observation", "status": 1, "code": {"text": "WBC"}}',
+            "malformed Observation at ITEM[1]/Observation.status: 1 is not a status code",
+        ),
+        (
+            b'{"resourceType": "Observation", "status": "final", "code": "6690-2"}',
+            "malformed Observation at ITEM[1]/Observation.code: '6690-2' is not a CodeableConcept",
+        ),
+        (
             (
                 b'{"resourceType": "Observation", "code": {"text": "WBC"}, "status": "final", '
                 b'"valueString": "x", "valueQuantity": {"value": 1}}'

@@ -582,10 +582,19 @@ class _ItemReader:
         resource = observation.resource
         status_text = resource.get("status")
         if not isinstance(status_text, str) or not status_text:
-            self.malformed(observation, "status", "Observation.status is required")
+            # a status sent that is not a code is not missing: the reason quotes it
+            missing = status_text is None or status_text == ""
+            why = f"{quoted(status_text)} is not a status code"
+            self.malformed(
+                observation, "status", "Observation.status is required" if missing else why
+            )
             return []
-        if not isinstance(resource.get("code"), dict):
-            self.malformed(observation, "code", "Observation.code is required")
+        code = resource.get("code")
+        if not isinstance(code, dict):
+            why = f"{quoted(code)} is not a CodeableConcept"
+            self.malformed(
+                observation, "code", "Observation.code is required" if code is None else why
+            )
             return []
         known = len(self.nodes)
         try:
