@@ -148,6 +148,48 @@ def test_trailer_chunk_travels_to_worker_processes_with_its_counts() -> None:
     assert (bytes(copied), copied.expected, copied.found) == (b"BTS|5", 5, 4)
 
 
+@pytest.mark.parametrize(
+    ("data", "envelope"),
+    [
+        ("FHS|^~\\&|HEMLAB|RIVERSIDE|||20261124101500-0600\r", "FHS"),
+        ("FHS|^~\\&|HEMLAB|RIVERSIDE\rBHS|^~\\&|HEMLAB|RIVERSIDE|||20261124101500-0600\r", "BHS"),
+        (f"FHS|^~\\&|HEMLAB\r{BATCH_HEADER}{CBC}BTS|1\r{BATCH_HEADER}", "BHS"),
+    ],
+)
+def test_input_cut_right_after_a_batch_header_is_rejected(data: str, envelope: str) -> None:
+    # nothing came after the header: no Bundle, no Rejected, exit 0, and the batch's messages lost
+    chunks = split(data.encode())
+    header = chunks[-1]
+    assert isinstance(header, _framing.HeaderOnly)
+    rejected = reject(header)
+    assert rejected.reason == (
+        f"the input ends after a batch header ({envelope}) with no message and no trailer after "
+        "it: the batch was cut short after its header"
+    )
+    copied = pickle.loads(pickle.dumps(header))
+    assert isinstance(copied, _framing.HeaderOnly)
+    assert (bytes(copied), copied.envelope) == (bytes(header), envelope)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        f"{BATCH_HEADER}BTS|0\r",  # an empty batch says so
+        f"FHS|^~\\&|HEMLAB\r{BATCH_HEADER}{CBC}",  # messages came: they are converted
+        f"{BATCH_HEADER}this is not a message\r",  # what came is rejected for itself
+    ],
+)
+def test_a_header_followed_by_anything_is_not_reported_as_cut(data: str) -> None:
+    assert not any(isinstance(c, _framing.HeaderOnly) for c in split(data.encode()))
+
+
+def test_utf16_input_cut_after_its_header_names_the_header() -> None:
+    chunks = split(("\ufeff" + BATCH_HEADER).encode("utf-16-le"))
+    (header,) = chunks
+    assert isinstance(header, _framing.HeaderOnly)
+    assert header.envelope == "BHS"
+
+
 def test_utf16_batch_cut_short_is_rejected_in_its_own_encoding() -> None:
     data = ("\ufeff" + BATCH_HEADER + CBC + "BTS|2\r").encode("utf-16-le")
     chunks = split(data)

@@ -7,7 +7,9 @@ Contract used by :mod:`leukoflag.api`:
   own chunk so that it can be rejected; a batch trailer whose BTS-1 count is more than the
   messages its batch held is yielded after them as a ``BatchTrailer``, a ``bytes`` that
   ``read_message`` rejects with both counts, and a file trailer whose FTS-1 count is more than
-  the batches its file held as a ``FileTrailer``, a ``BatchTrailer`` rejected the same way).
+  the batches its file held as a ``FileTrailer``, a ``BatchTrailer`` rejected the same way; an
+  input that ends right after a batch or file header yields that header as a ``HeaderOnly``,
+  rejected too).
   Streams: memory stays flat for any input size.
 * ``split_bytes(data)`` — the same chunks for content already in memory, without copying it.
 * ``read_message(raw, index=, source=, settings=)`` — one ``Message`` or one ``Rejected``.
@@ -23,7 +25,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from leukoflag._text import utf8_bytes
-from leukoflag.hl7v2._framing import BatchTrailer, FileTrailer
+from leukoflag.hl7v2._framing import BatchTrailer, FileTrailer, HeaderOnly
 from leukoflag.hl7v2._framing import split_bytes as _split_bytes
 from leukoflag.hl7v2._framing import split_stream as _split_stream
 from leukoflag.hl7v2._read import read_message as _read_message
@@ -33,6 +35,7 @@ from leukoflag.settings import Settings
 __all__ = [
     "BatchTrailer",
     "FileTrailer",
+    "HeaderOnly",
     "read_message",
     "split_bytes",
     "split_stream",

@@ -64,7 +64,7 @@ class BatchTrailer(bytes):
         made.expected, made.found = expected, found
         return made
 
-    def __reduce__(self) -> tuple[type[BatchTrailer], tuple[bytes | int | bool, ...]]:
+    def __reduce__(self) -> tuple[type[BatchTrailer], tuple[bytes | int | bool | str, ...]]:
         # --jobs sends chunks to worker processes: the counts travel with the bytes.
         return (BatchTrailer, (bytes(self), self.expected, self.found))
 
@@ -75,6 +75,30 @@ class BatchTrailer(bytes):
             f"batch trailer BTS-1 counts {self.expected} message{'s' if self.expected != 1 else ''}"
             f" but the batch held {self.found}; {missing} message{'s' if missing != 1 else ''} "
             "missing: the batch was cut short (the messages read are converted)"
+        )
+
+
+class HeaderOnly(BatchTrailer):
+    """A batch or file header line (FHS, BHS: ``envelope``) at the end of the input, with no
+    message and no trailer after it: the transfer stopped right after the header, and every
+    message of the batch is lost (an empty batch sends its trailer, ``BTS|0``). Rejected with
+    the reason."""
+
+    envelope: str
+
+    def __new__(cls, line: bytes, envelope: str = "") -> Self:
+        made = super().__new__(cls, line, 0, 0)
+        made.envelope = envelope or line[:3].decode("ascii", "replace")
+        return made
+
+    def __reduce__(self) -> tuple[type[BatchTrailer], tuple[bytes | int | bool | str, ...]]:
+        return (HeaderOnly, (bytes(self), self.envelope))
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"the input ends after a batch header ({self.envelope}) with no message and no "
+            "trailer after it: the batch was cut short after its header"
         )
 
 
@@ -95,7 +119,7 @@ class FileTrailer(BatchTrailer):
         made.bare = bare
         return made
 
-    def __reduce__(self) -> tuple[type[BatchTrailer], tuple[bytes | int | bool, ...]]:
+    def __reduce__(self) -> tuple[type[BatchTrailer], tuple[bytes | int | bool | str, ...]]:
         # As BatchTrailer's, with ``bare``.
         return (FileTrailer, (bytes(self), self.expected, self.found, self.bare))
 
@@ -190,6 +214,8 @@ def _split_wide(first: bytes, blocks: Iterator[bytes], codec: str) -> Iterator[b
         recoded = chunk.decode("utf-8").encode(codec)
         if isinstance(chunk, FileTrailer):
             recoded = FileTrailer(recoded, chunk.expected, chunk.found, chunk.bare)
+        elif isinstance(chunk, HeaderOnly):
+            recoded = HeaderOnly(recoded, chunk.envelope)
         elif isinstance(chunk, BatchTrailer):
             recoded = BatchTrailer(recoded, chunk.expected, chunk.found)
         yield recoded
@@ -211,6 +237,7 @@ class _Splitter:
         "in_frame",
         "keeps_bom",
         "kind",
+        "open_header",
         "parts",
     )
 
@@ -227,6 +254,8 @@ class _Splitter:
         # from there on are handed over with it, so that it decides over MSH-18 (as documented).
         self.bom = False
         self.batch_messages = 0  # MSH segments since the last BHS or FHS (or the start)
+        # The last FHS/BHS line while nothing followed it (no message, chunk or trailer yet).
+        self.open_header: bytes | None = None
         self._new_file()
 
     def _new_file(self) -> None:
@@ -253,6 +282,8 @@ class _Splitter:
         chunk = self._flush(cut=self.in_frame and self.held is None)
         yield from self._emit(chunk)
         yield from self._release(cut=True)
+        if self.open_header is not None:  # the input stopped right after a batch header
+            yield HeaderOnly(self.open_header)
 
     def _region(self, region: bytes) -> Iterator[bytes]:
         """Handle a run of complete lines (``region`` starts at a line start)."""
@@ -300,6 +331,7 @@ class _Splitter:
         """Yield ``chunk`` (``b""``: none), or hold it while its frame is undecided."""
         if not chunk:
             return
+        self.open_header = None
         if self.held is None:
             yield chunk
             return
@@ -322,6 +354,7 @@ class _Splitter:
         """Count an envelope line (FHS, BHS, BTS or FTS); a trailer whose count is more than
         what arrived is returned to be yielded."""
         envelope = line[:3]
+        self.open_header = line if envelope in (b"FHS", b"BHS") else None
         if envelope == b"BHS":
             self.batch_messages = 0
             self.file_batches += 1
