@@ -117,6 +117,35 @@ def test_local_codes_and_texts_are_recognized(concept: Concept, analyte: Analyte
 
 
 @pytest.mark.parametrize(
+    ("code", "analyte"),
+    [
+        ("751-8", Analyte.ANC),
+        ("6690-2", Analyte.WBC),
+        ("26464-8", Analyte.WBC),
+        (" 753-4", Analyte.ANC),
+    ],
+)
+def test_a_loinc_count_code_sent_without_its_system_is_recognized(
+    code: str, analyte: Analyte
+) -> None:
+    # OBX-3 "751-8^Neutrophils^" with an empty coding system: an ANC of 900 went unflagged
+    concept = Concept((Coding(code, "Neutrophils" if analyte is Analyte.ANC else "WBC"),))
+    evaluation = one(result("0.9", code=concept, unit=K_PER_UL))
+    assert evaluation.analyte is analyte
+    assert evaluation.loinc is not None
+    assert evaluation.loinc.code == ("26499-4" if analyte is Analyte.ANC else "26464-8")
+    assert evaluation.finding is not None
+
+
+@pytest.mark.parametrize("code", ["770-8", "789-8", "5821-4"])
+def test_other_loinc_codes_without_their_system_stay_out(code: str) -> None:
+    # a percent, an RBC count, a urine WBC: the table's own rows keep them out as with LOINC
+    evaluation = one(result("0.9", code=Concept((Coding(code),)), unit=K_PER_UL))
+    assert evaluation.analyte is None
+    assert evaluation.finding is None
+
+
+@pytest.mark.parametrize(
     "concept",
     [
         local("1001", "Urine WBC"),

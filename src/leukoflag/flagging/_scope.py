@@ -144,6 +144,13 @@ class AnalyteTable:
             )
         matches: list[tuple[AnalyteRow, str]] = []
         for coding in concept.codings:
+            if not (coding.system or coding.system_name):
+                # A code of the table's LOINC counts sent without a coding system (an empty
+                # OBX-3.3, a FHIR coding without system): LOINC's own code, not a local one.
+                row = self.by_loinc.get(coding.code.strip())
+                if row is not None:
+                    matches.append((row, f'code "{coding.code}" (LOINC, without its system)'))
+                    continue
             row = self.by_local.get(name_key(coding.code)) if coding.code else None
             if row is not None:
                 matches.append((row, f'local code "{coding.code}"'))
