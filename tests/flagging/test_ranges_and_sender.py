@@ -12,7 +12,10 @@ from leukoflag.settings import Settings
 from .build import (
     ANC,
     K_PER_UL,
+    NEUT_PCT,
     PER_UL,
+    UCUM,
+    WBC,
     adult,
     code_of,
     evaluate,
@@ -80,6 +83,45 @@ def test_unusable_lab_range_falls_back_to_the_default(sent: object, unit: Unit, 
     issue = next(i for i in evaluation.issues if i.code == "flag.lab-range-unusable")
     assert issue.location == "MSG[1]/OBX[1]-7"
     assert why in issue.text
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "sent", "read_as"),
+    [
+        ("3.2", WBC, lab_range("4.0-11.0", "4.0", "11.0"), "3.2 cells/µL"),
+        ("0.3", ANC, lab_range("1.5-7.5", "1.5", "7.5"), "0.3 cells/µL"),
+        ("1.1", ANC, lab_range("<7.5", None, "7.5"), "1.1 cells/µL"),
+    ],
+)
+def test_value_and_range_both_too_small_in_the_unit_sent_are_not_flagged(
+    value: str, code: str, sent: object, read_as: str
+) -> None:
+    # '3.2' '/uL' with '4.0-11.0': the lab measured in 10*3/uL; read as sent it was a WBC of
+    # 3 cells/µL, critical low (LL) with CTCAE grade 4
+    evaluation = one(result(value, code=code, unit=PER_UL, reference=sent))  # type: ignore[arg-type]
+    assert evaluation.analyte is not None
+    assert (evaluation.finding, evaluation.quantity) == (None, None)
+    (issue,) = [i for i in evaluation.issues if i.code == "flag.scale-suspect"]
+    assert (issue.severity.value, issue.location) == ("warning", "MSG[1]/OBX[1]-6")
+    assert f"the value reads as {read_as}" in issue.text
+    assert "flag.lab-range-unusable" not in issue_codes(evaluation)
+
+
+def test_a_true_small_count_next_to_a_mislabelled_range_is_still_judged() -> None:
+    # 200 cells/µL is a severe neutropenia; the range 1.5-7.5 is far from its scale
+    evaluation = one(
+        result("200", code=ANC, unit=PER_UL, reference=lab_range("1.5-7.5", "1.5", "7.5"))
+    )
+    assert code_of(evaluation) == "LL"
+    assert "flag.lab-range-unusable" in issue_codes(evaluation)
+
+
+def test_a_wbc_whose_unit_is_suspect_derives_no_anc() -> None:
+    wbc = result("3.2", unit=PER_UL, reference=lab_range("4.0-11.0", "4.0", "11.0"), n=1)
+    neut = result("30", code=NEUT_PCT, unit=Unit("%", "%", UCUM), n=2)
+    evaluations = evaluate(wbc, neut)
+    assert len(evaluations) == 2
+    assert "flag.scale-suspect" in issue_codes(evaluations[0])
 
 
 @pytest.mark.parametrize(

@@ -285,6 +285,11 @@ def _evaluate_count(
         return constructor(Evaluation)(location, analyte, loinc, issues=tuple(issues))
     issues.extend(reading.notes)
     quantity = reading.quantity
+    lab, lab_issue = _lab_range(result, analyte, state, reading.count)
+    if lab_issue is not None:
+        issues.append(lab_issue)
+        if lab_issue.code == _SCALE_SUSPECT:  # not judged, written as sent, derives no ANC
+            return constructor(Evaluation)(location, analyte, loinc, issues=tuple(issues))
     if (
         recognition.kind == _scope.COUNT
         and analyte is Analyte.WBC
@@ -292,9 +297,6 @@ def _evaluate_count(
         and not quantity.comparator
     ):
         state.candidates.append((result, recognition, quantity.value))
-    lab, lab_issue = _lab_range(result, analyte, state, reading.count)
-    if lab_issue is not None:
-        issues.append(lab_issue)
     judged = _judge(
         analyte,
         reading.bounds,
@@ -619,6 +621,8 @@ def _lab_range(
         high is not None and high < rules.lab_high_at_least
     ):
         shown = f"{_fmt(low) if low is not None else ''}–{_fmt(high) if high is not None else ''}"
+        if high is not None and high < rules.lab_high_at_least and _same_scale(count, low, high):
+            return None, _scale_suspect(location, sent, count, analyte, shown)
         return None, _lab_range_issue(
             location,
             sent,
@@ -626,6 +630,33 @@ def _lab_range(
             "(sent in another unit than the value?)",
         )
     return constructor(NormalizedRange)(low, high, "lab", sent.text), None
+
+
+_SCALE_SUSPECT = "flag.scale-suspect"
+
+
+def _same_scale(count: NormalizedCount | None, low: Decimal | None, high: Decimal) -> bool:
+    """Whether the value is within a factor of ten of its implausibly small lab range: the two
+    share the unit, and it is the unit that is wrong (``3.2`` ``/uL`` with ``4.0-11.0``)."""
+    if count is None:
+        return False
+    value = count.value_per_ul
+    return (low if low is not None else high) / 10 <= value <= high * 10
+
+
+def _scale_suspect(
+    location: str, sent: ReferenceRange, count: NormalizedCount, analyte: Analyte, shown: str
+) -> Issue:
+    name = analyte.value.upper()
+    return _issue(
+        Severity.WARNING,
+        "scale-suspect",
+        _at(location, "unit"),
+        f"the value reads as {_fmt(count.value_per_ul)} cells/µL and the lab's reference range "
+        f"{quoted(_range_shown(sent))} as {shown} cells/µL, on the same scale, and no {name} "
+        "range is that small: the unit sent is probably not the one the lab measured in; not "
+        "flagged, written as sent",
+    )
 
 
 def _lab_range_issue(location: str, sent: ReferenceRange, why: str) -> Issue:
