@@ -37,6 +37,22 @@ def test_hidden_files_and_rejection_records_are_skipped_in_directories(tmp_path:
     assert names == ["ok.json", "in.hl7.2.hl7"]
 
 
+def test_a_broken_link_in_a_directory_is_a_missing_input(tmp_path: Path) -> None:
+    # it was skipped silently: the file an operator linked into the feed never reached the EHR
+    _touch(tmp_path, "feed/a.hl7")
+    (tmp_path / "feed/b.hl7").symlink_to(tmp_path / "moved-away/b.hl7")
+    with pytest.raises(UsageError, match=r"broken symbolic link: .*feed/b\.hl7 -> .*moved-away"):
+        expand_inputs([os.fspath(tmp_path / "feed")])
+
+
+def test_links_to_files_are_read_and_links_to_directories_not_followed(tmp_path: Path) -> None:
+    _touch(tmp_path, "archive/old.hl7", "feed/a.hl7", "elsewhere/c.hl7")
+    (tmp_path / "feed/c.hl7").symlink_to(tmp_path / "elsewhere/c.hl7")
+    (tmp_path / "feed/archive").symlink_to(tmp_path / "archive", target_is_directory=True)
+    names = [Path(item.source).name for item in expand_inputs([os.fspath(tmp_path / "feed")])]
+    assert names == ["a.hl7", "c.hl7"]
+
+
 def test_a_file_named_explicitly_is_always_read(tmp_path: Path) -> None:
     _touch(tmp_path, ".hidden.hl7", "x.reason.json")
     inputs = expand_inputs(

@@ -109,11 +109,15 @@ def _walk(root: Path, excluded: Path | None) -> list[Path]:
         subdirectories[:] = [
             d for d in subdirectories if not d.startswith(".") and not _is(here / d, excluded)
         ]
-        files.extend(
-            here / name
-            for name in names
-            if not name.startswith(".") and not rejection_sidecar(name) and (here / name).is_file()
-        )
+        for name in names:
+            path = here / name
+            if name.startswith(".") or rejection_sidecar(name):
+                continue
+            if path.is_file():
+                files.append(path)
+            elif path.is_symlink() and not path.exists():
+                # an input that is not there, as a missing file named on the command line
+                raise UsageError(f"broken symbolic link: {path} -> {os.readlink(path)}")
     return sorted(files, key=lambda file: file.relative_to(root).parts)
 
 
