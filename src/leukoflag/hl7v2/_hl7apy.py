@@ -20,6 +20,10 @@ __all__ = ["parse", "unchecked", "validate"]
 # every result message fails ("Missing required child ORU_R01_ORDER_DOCUMENT.TXA").
 _DEFECTIVE = frozenset({"2.8", "2.8.1", "2.8.2"})
 _RELEASE = re.compile(r"2\.(\d+)(?:\.(\d+))?")
+# The HL7 v2 releases up to 2.8.2: one hl7apy has no definitions for (2.7.1) is a real version
+# it cannot check, not a message to reject.
+_BEFORE_2_8 = ("2.1", "2.2", "2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1")
+_RELEASES = frozenset(_BEFORE_2_8) | _DEFECTIVE
 
 
 def unchecked(version: str) -> str:
@@ -33,8 +37,11 @@ def unchecked(version: str) -> str:
             f"hl7apy's ORU^R01 definition for v{version} requires a TXA document segment after "
             "the order's first OBX, so no result message passes"
         )
-    release = _RELEASE.fullmatch(version)
-    if release is None or version in SUPPORTED_LIBRARIES:
+    if version in SUPPORTED_LIBRARIES:
+        return ""
+    if version in _RELEASES:
+        return f"hl7apy has no definitions for HL7 v{version}"
+    if _RELEASE.fullmatch(version) is None:
         return ""
     newest = max(SUPPORTED_LIBRARIES, key=_release_key)
     if _release_key(version) > _release_key(newest):
