@@ -219,6 +219,48 @@ def test_strict_mode_converts_versions_hl7apy_cannot_check_and_says_so(
     assert not [i for i in lenient.issues if i.code == "hl7v2.structure-unchecked"]
 
 
+# A point-of-care analyser's result (ORU^R31: one order, ORC required, OBX-4 filled).
+POC = (
+    "\r".join(
+        (
+            MSH.replace("ORU^R01^ORU_R01", "ORU^R31^ORU_R30"),
+            PID,
+            "PV1|1|I|ICU^12^1^NORTHGATE",
+            "ORC|NW|PL-4471^EHR",
+            OBR.replace("|FL-9902^HEMLAB|", "||"),
+            WBC.replace("LN||", "LN|1|"),
+            ANC.replace("LN||", "LN|1|"),
+        )
+    )
+    + "\r"
+)
+
+
+@pytest.mark.parametrize("version", ["2.6", "2.7"])
+@pytest.mark.parametrize("message_type", ["ORU^R31^ORU_R30", "ORU^R30^ORU_R30", "ORU^R32"])
+def test_strict_mode_converts_point_of_care_results_hl7apy_cannot_check(
+    version: str, message_type: str
+) -> None:
+    # hl7apy's ORU^R30 definitions from 2.6 take the order's OBX for patient observations: every
+    # such message was rejected ("Missing required child ORU_R30.ORU_R30_OBSERVATION").
+    message = POC.replace("|P|2.5.1|", f"|P|{version}|").replace("ORU^R31^ORU_R30", message_type)
+    strict = leukoflag.convert(message, leukoflag.Settings(strict=True))
+    assert (len(strict.bundles), strict.rejected) == (1, [])
+    assert [f.code for f in strict.findings] == ["LU", "L"]  # WBC 2,900, ANC 1,450
+    (issue,) = [i for i in strict.issues if i.code == "hl7v2.structure-unchecked"]
+    assert issue.location == "MSG[1]/MSH[1]-12"
+    assert f"hl7apy's ORU^R30 definition for v{version}" in issue.text
+
+
+def test_strict_mode_checks_point_of_care_results_of_2_5_1() -> None:
+    strict = leukoflag.convert(POC, leukoflag.Settings(strict=True))
+    assert (len(strict.bundles), strict.rejected) == (1, [])
+    assert not [i for i in strict.issues if i.code == "hl7v2.structure-unchecked"]
+    misplaced = POC.replace("ORC|NW|PL-4471^EHR\r", "")  # ORU^R30 requires its ORC
+    (rejected,) = leukoflag.convert(misplaced, leukoflag.Settings(strict=True)).rejected
+    assert rejected.reason == "strict structure failed: Missing required child ORU_R30.ORC"
+
+
 @pytest.mark.parametrize("version", ["3.0", "", "2.5.1X"])
 def test_strict_mode_rejects_a_version_that_is_no_hl7_v2_release(version: str) -> None:
     message = CBC.replace("|P|2.5.1|", f"|P|{version}|")

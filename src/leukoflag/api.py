@@ -187,7 +187,7 @@ def convert_v2_message(raw: bytes, index: int, source: str, settings: Settings) 
         return Outcome(index, source, None, read, issues=(_rejection_issue(read),))
     unchecked: tuple[Issue, ...] = ()
     if settings.strict:
-        why = hl7v2.structure_unchecked(read.version)
+        why = hl7v2.structure_unchecked(read.version, read.message_type)
         if why:  # not the message's fault: say so, and go on without the structure check
             text = f"HL7 v{read.version} structure not checked in strict mode: {why}"
             where = f"{read.location}/MSH[1]-12"

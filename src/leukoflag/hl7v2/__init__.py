@@ -79,13 +79,14 @@ def read_message(
         return Rejected(index, source, reason, data, f"MSG[{index}]")
 
 
-def structure_unchecked(version: str) -> str:
-    """Why strict mode cannot check the structure of a message of HL7 ``version`` (MSH-12), or
-    ``""`` when it can: a release newer than hl7apy knows, or one whose ORU^R01 definition in
-    hl7apy no valid message passes (2.8.x)."""
+def structure_unchecked(version: str, message_type: str = "ORU^R01") -> str:
+    """Why strict mode cannot check the structure of a message of HL7 ``version`` (MSH-12) and
+    ``message_type`` (MSH-9, as ``Message.message_type``), or ``""`` when it can: a release
+    hl7apy does not know, or one whose definition of the message in hl7apy no valid message
+    passes (ORU^R01 in 2.8.x, ORU^R30-R32 from 2.6)."""
     from leukoflag.hl7v2 import _hl7apy  # noqa: PLC0415 - hl7apy is imported only in strict mode
 
-    return _hl7apy.unchecked(version)
+    return _hl7apy.unchecked(version, message_type)
 
 
 def validate_structure(raw: bytes, *, settings: Settings) -> list[str]:

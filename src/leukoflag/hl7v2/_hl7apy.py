@@ -19,6 +19,11 @@ __all__ = ["parse", "unchecked", "validate"]
 # group inside COMMON_ORDER requires a TXA, and its group finder puts the order's OBX there, so
 # every result message fails ("Missing required child ORU_R01_ORDER_DOCUMENT.TXA").
 _DEFECTIVE = frozenset({"2.8", "2.8.1", "2.8.2"})
+# Its ORU^R30 (R31, R32) definitions of these versions list patient observations (OBX) before
+# the visit, and its group finder takes every OBX of the order for one of them, so every result
+# message fails ("Missing required child ORU_R30.ORU_R30_OBSERVATION").
+_DEFECTIVE_R30 = frozenset({"2.6", "2.7", "2.8", "2.8.1", "2.8.2"})
+_R30_EVENTS = frozenset({"ORU^R30", "ORU^R31", "ORU^R32"})
 _RELEASE = re.compile(r"2\.(\d+)(?:\.(\d+))?")
 # The HL7 v2 releases up to 2.8.2: one hl7apy has no definitions for (2.7.1) is a real version
 # it cannot check, not a message to reject.
@@ -26,12 +31,21 @@ _BEFORE_2_8 = ("2.1", "2.2", "2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7"
 _RELEASES = frozenset(_BEFORE_2_8) | _DEFECTIVE
 
 
-def unchecked(version: str) -> str:
-    """Why the structure of a message of HL7 ``version`` (MSH-12) cannot be checked: a release
-    hl7apy does not know, or one whose ORU^R01 definition it gets wrong; ``""`` when it can be
-    (also for a version that is not an HL7 v2 release at all, which the check then reports)."""
+def unchecked(version: str, message_type: str = "ORU^R01") -> str:
+    """Why the structure of a message of HL7 ``version`` (MSH-12) and ``message_type`` (MSH-9,
+    ``ORU^R31^ORU_R30``) cannot be checked: a release hl7apy does not know, or one whose
+    definition of the message it gets wrong; ``""`` when it can be (also for a version that is
+    not an HL7 v2 release at all, which the check then reports)."""
     from hl7apy import SUPPORTED_LIBRARIES  # noqa: PLC0415 - lazy third-party import
 
+    parts = message_type.split("^")
+    if version in _DEFECTIVE_R30 and (
+        "^".join(parts[:2]) in _R30_EVENTS or parts[2:3] == ["ORU_R30"]
+    ):
+        return (
+            f"hl7apy's ORU^R30 definition for v{version} takes the order's OBX segments for "
+            "patient observations before the visit, so no point-of-care result message passes"
+        )
     if version in _DEFECTIVE:
         return (
             f"hl7apy's ORU^R01 definition for v{version} requires a TXA document segment after "
