@@ -261,6 +261,32 @@ def test_strict_mode_checks_point_of_care_results_of_2_5_1() -> None:
     assert rejected.reason == "strict structure failed: Missing required child ORU_R30.ORC"
 
 
+@pytest.mark.parametrize(
+    ("message_type", "reason"),
+    [
+        (
+            "ORU^R31",
+            (
+                "hl7apy finds no message structure for MSH-9 'ORU^R31' in HL7 v2.5.1: MSH-9.3, "
+                "where it reads the structure (ORU_R30 for ORU^R31 and ORU^R32), is empty"
+            ),
+        ),
+        (
+            "ORU^R01^ORU_R3O",
+            "hl7apy has no message structure ORU_R3O for HL7 v2.5.1 (MSH-9 'ORU^R01^ORU_R3O')",
+        ),
+    ],
+)
+def test_strict_mode_says_which_message_structure_hl7apy_cannot_find(
+    message_type: str, reason: str
+) -> None:
+    # The reason was hl7apy's own "Unknown element found: None.<Message >".
+    message = POC.replace("ORU^R31^ORU_R30", message_type)
+    (rejected,) = leukoflag.convert(message, leukoflag.Settings(strict=True)).rejected
+    assert rejected.reason == f"strict structure failed: {reason}"
+    assert leukoflag.convert(message).rejected == []  # the structure check's finding only
+
+
 @pytest.mark.parametrize("version", ["3.0", "", "2.5.1X"])
 def test_strict_mode_rejects_a_version_that_is_no_hl7_v2_release(version: str) -> None:
     message = CBC.replace("|P|2.5.1|", f"|P|{version}|")

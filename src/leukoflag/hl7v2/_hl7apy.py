@@ -110,6 +110,9 @@ def validate(raw: bytes, *, fallback_charset: str) -> list[str]:
         except failures as exc:
             problems.append(f"{where}hl7apy cannot parse the message: {_describe(exc)}")
             continue
+        if message.name is None:  # its own report would say "Unknown element found: None"
+            problems.append(where + _no_structure(group[0], message.version))
+            continue
         with tempfile.TemporaryDirectory(prefix="leukoflag-hl7apy-") as folder:
             # hl7apy raises only the first error; its report file lists them all.
             report = Path(folder) / "report.txt"
@@ -140,6 +143,20 @@ def _patient_groups(segments: list[str]) -> list[list[str]]:
     for start, end in zip(starts[1:], [*starts[2:], len(segments)], strict=True):
         groups.append([*header, *segments[start:end]])
     return groups
+
+
+def _no_structure(header: str, version: str) -> str:
+    """Why hl7apy found no structure for the message of MSH segment ``header`` in ``version``."""
+    fields = header.split(header[3:4] or "|")
+    sent = fields[8] if len(fields) > 8 else ""
+    parts = sent.split(fields[1][:1] or "^") if len(fields) > 1 else [sent]
+    if len(parts) > 2 and parts[2]:
+        return f"hl7apy has no message structure {parts[2]} for HL7 v{version} (MSH-9 {sent!r})"
+    shared = " (ORU_R30 for ORU^R31 and ORU^R32)" if "^".join(parts[:2]) in _R30_EVENTS else ""
+    return (
+        f"hl7apy finds no message structure for MSH-9 {sent!r} in HL7 v{version}: MSH-9.3, "
+        f"where it reads the structure{shared}, is empty"
+    )
 
 
 def _describe(exc: Exception) -> str:
