@@ -287,6 +287,37 @@ def test_strict_mode_says_which_message_structure_hl7apy_cannot_find(
     assert leukoflag.convert(message).rejected == []  # the structure check's finding only
 
 
+@pytest.mark.parametrize(
+    ("version", "change", "words"),
+    [
+        ("2.3.1", ("", ""), "Missing required child OBX.OBX_4"),
+        ("2.7", ("", ""), "Missing required child OBX.OBX_4"),
+        ("2.3", ("", ""), "Missing required child OBR.OBR_27"),
+        (
+            "2.7",
+            ("ORC|NW|PL-4471^EHR\r", "ORC|NW|PL-4471^EHR\rTQ1|1||||||20261203130000-0600\r"),
+            ("hl7apy cannot parse the message: TypeError: 'NoneType' object is not iterable"),
+        ),
+        (
+            "2.5.1",
+            ("|L|||F", "|L^Low^HL70078|||F"),
+            ("Datatype None is not correct for OBX.OBX_8 (it must be None)"),
+        ),
+    ],
+)
+def test_strict_mode_rejects_what_docs_list_as_hl7apy_version_limits(
+    version: str, change: tuple[str, str], words: str
+) -> None:
+    # docs/hl7v2.md lists these: a change of hl7apy that lifts one must update the table.
+    message = POC.replace("ORU^R31^ORU_R30", "ORU^R01^ORU_R01").replace(
+        "|P|2.5.1|", f"|P|{version}|"
+    )
+    message = message.replace("LN|1|", "LN||").replace(*change)
+    (rejected,) = leukoflag.convert(message, leukoflag.Settings(strict=True)).rejected
+    assert words in rejected.reason
+    assert len(leukoflag.convert(message).bundles) == 1
+
+
 @pytest.mark.parametrize("version", ["3.0", "", "2.5.1X"])
 def test_strict_mode_rejects_a_version_that_is_no_hl7_v2_release(version: str) -> None:
     message = CBC.replace("|P|2.5.1|", f"|P|{version}|")
