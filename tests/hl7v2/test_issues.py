@@ -66,6 +66,31 @@ def test_issue_is_raised_with_its_location(
     )
 
 
+@pytest.mark.parametrize(
+    ("sent", "said"),
+    [
+        ("3.0", "'3.0' is not an HL7 v2 version (table 0104)"),
+        ("V2.5", "'V2.5' is not"),
+        ("", "is empty"),
+    ],
+)
+def test_an_unknown_or_empty_msh_12_is_said_and_the_message_still_read(
+    sent: str, said: str
+) -> None:
+    read_message = read(message(PID, OBR, WBC, msh=MSH.replace("|2.5.1|", f"|{sent}|")))
+    (found,) = [i for i in read_message.issues if i.code == "hl7v2.version-unknown"]
+    assert (found.severity, found.location) == (Severity.WARNING, "MSG[1]/MSH[1]-12")
+    assert f"MSH-12 version ID {said}" in found.text
+    assert read_message.version == sent
+    assert len(read_message.groups[0].orders[0].results) == 1
+
+
+@pytest.mark.parametrize("sent", ["2.3", "2.5.1^USA", "2.7.1", "2.9"])
+def test_a_known_version_raises_nothing(sent: str) -> None:
+    read_message = read(message(PID, OBR, WBC, msh=MSH.replace("|2.5.1|", f"|{sent}|")))
+    assert "hl7v2.version-unknown" not in codes(read_message.issues)
+
+
 def test_utf8_under_an_ascii_label_is_read_as_utf8() -> None:
     msh = MSH.replace("UNICODE UTF-8", "ASCII")
     data = message("PID|1||MRN1||MÜLLER^JOSÉ||19800101|M", OBR, WBC, msh=msh).encode("utf-8")

@@ -493,6 +493,9 @@ class _Reader:
             )
         if self.pending_orc is not None:
             self._order_without_obr()
+        version = msh[12].split(d.component)[0].strip()
+        if version not in self.tables.versions:
+            self._version_unknown(version, f"{where}-12")
         return constructor(Message)(
             index=index,
             source=source,
@@ -504,13 +507,23 @@ class _Reader:
             timestamp=timestamp,
             message_type=message_type,
             processing_id=msh[11].split(d.component)[0].strip(),
-            version=msh[12].split(d.component)[0].strip(),
+            version=version,
             # MSH-18's default set; all of it when escape sequences switch to the others.
             charset=msh[18].strip()
             if self.codec.startswith("iso2022")
             else msh[18].split(d.repetition)[0].strip(),
             groups=tuple([g.build() for g in self.groups]),
             issues=tuple(self.issues),
+        )
+
+    def _version_unknown(self, version: str, where: str) -> None:
+        said = f"{quoted(version)} is not an HL7 v2 version (table 0104)" if version else "is empty"
+        self._issue(
+            Severity.WARNING,
+            "hl7v2.version-unknown",
+            where,
+            f"MSH-12 version ID {said}; read as an ORU^R01 of any v2 version, which leukoflag "
+            "reads the same way",
         )
 
     def _raw_line_breaks(self, lines: list[str]) -> None:

@@ -118,6 +118,15 @@ class MessageTypeRow:
 
 
 @dataclass(frozen=True, slots=True)
+class VersionRow:
+    """An HL7 v2 version (table 0104, MSH-12)."""
+
+    code: str
+    display: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class CharsetRow:
     """Table 0211 (MSH-18) name → Python codec."""
 
@@ -168,6 +177,7 @@ class Tables:
     control_codes: frozenset[str]  # upper-cased
     control_words: frozenset[str]  # lower-cased
     message_types: Mapping[str, MessageTypeRow]
+    versions: Mapping[str, VersionRow]  # table 0104
     charsets: Mapping[str, CharsetRow]
     iso2022: tuple[Iso2022Row, ...]  # in the data file's order: narrowest codec first
     iso2022_only: frozenset[str]  # names read only through ISO 2022 (not in ``charsets``)
@@ -175,7 +185,14 @@ class Tables:
 
 
 _Row = TypeVar(
-    "_Row", ResultStatusRow, ReportStatusRow, GenderRow, InterpretationRow, RoleRow, MessageTypeRow
+    "_Row",
+    ResultStatusRow,
+    ReportStatusRow,
+    GenderRow,
+    InterpretationRow,
+    RoleRow,
+    MessageTypeRow,
+    VersionRow,
 )
 _Named = TypeVar("_Named", CharsetRow, CodingSystemRow)
 
@@ -265,6 +282,14 @@ def load_tables() -> Tables:
                 _source(row, "message_types"),
             )
             for row in _rows(v2, "message_types")
+        ),
+        versions=_keyed(
+            VersionRow(
+                _text(row, "code", "table_0104"),
+                _text(row, "display", "table_0104"),
+                _source(row, "table_0104"),
+            )
+            for row in _rows(v2, "table_0104")
         ),
         charsets=named_charsets,
         iso2022=iso2022,
