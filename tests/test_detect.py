@@ -69,3 +69,20 @@ def test_utf8_content_has_no_wide_encoding() -> None:
 def test_wide_text_is_described_by_its_text_not_as_binary() -> None:
     reason = detect.describe_unknown("Datum;Leukozyten\n2026-12-03;2,9\n".encode("utf-16"))
     assert reason == "not HL7 v2 or FHIR JSON: content starts with 'Datum;Leukozyten'"
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        # HL7 v2's own segment terminator is CR: a PID before the MSH is line 1, the MSH line 2
+        (b"PID|1||MRN100871\rMSH|^~\\&|LAB|", 2),
+        (b"export of 2026-11-24\rbatch 7\rMSH|^~\\&|LAB|", 3),
+        (b"export of 2026-11-24\r\nbatch 7\r\nMSH|^~\\&|LAB|", 3),
+        # blank lines before the text are lines of the file too
+        (b"\n\nexport of 2026-11-24\nMSH|^~\\&|LAB|", 4),
+        (b"\xef\xbb\xbf\r\n2026-11-24 INFO got\r\nMSH|^~\\&|LAB|", 3),
+    ],
+)
+def test_quoted_segment_line_counts_every_line_end_of_the_file(content: bytes, line: int) -> None:
+    reason = detect.describe_unknown(content)
+    assert f"MSH segment found at line {line}," in reason

@@ -43,7 +43,8 @@ def detect(head: bytes) -> Kind:
 
 def describe_unknown(raw: bytes) -> str:
     """A clear rejection reason for content that is neither HL7 v2 nor FHIR JSON."""
-    text = _strip(raw[:65536])
+    whole = _unwrapped(raw[:65536])
+    text = whole.lstrip(b" \t\r\n")
     if not text:
         return "empty input"
     if b"\x00" in text or _binary_share(text) > 0.1:
@@ -51,7 +52,7 @@ def describe_unknown(raw: bytes) -> str:
     for marker in _V2_STARTS:
         position = text.find(marker + b"|")
         if position > 0:
-            line = text.count(b"\n", 0, position) + 1
+            line = _line_of(whole, position + len(whole) - len(text))
             return (
                 f"not an HL7 v2 message: {marker.decode()} segment found at line {line}, "
                 "after other text (a log or report quoting HL7?); a message must start with MSH, "
@@ -74,12 +75,22 @@ def wide_encoding(head: bytes) -> str:
 
 def _strip(data: bytes) -> bytes:
     """The content without byte-order mark and leading blanks; wide text as UTF-8."""
+    return _unwrapped(data).lstrip(b" \t\r\n")
+
+
+def _unwrapped(data: bytes) -> bytes:
+    """The content without byte-order mark; wide text as UTF-8."""
     codec = wide_encoding(data)
     if codec:
         # The head may end inside a character: what cannot be decoded there is left out.
         data = data.decode(codec, "ignore").encode("utf-8")
-    data = data.removeprefix(_BOM_UTF8)
-    return data.lstrip(b" \t\r\n")
+    return data.removeprefix(_BOM_UTF8)
+
+
+def _line_of(data: bytes, position: int) -> int:
+    """The 1-based line of ``position``; CR (HL7 v2's segment end), LF and CRLF each end one."""
+    head = data[:position]
+    return head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n") + 1
 
 
 def _binary_share(data: bytes) -> float:
