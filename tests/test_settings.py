@@ -98,6 +98,9 @@ def test_setting_of_the_wrong_type_is_a_settings_error(field: str, value: object
         # identifiers of patients are not copied into messages that may reach a log
         ("duffy_null", 20417, "a set of patient identifiers, not int$"),
         ("duffy_null", ["RB-20417", 20418], "identifiers are strings .*, not int$"),
+        # a float 5.0 printed as 5.0 read "5.0 is not one of 5.0, 6.0"
+        ("ctcae_version", 5.0, "^ctcae_version: a string, one of '5.0', '6.0', not float 5.0$"),
+        ("fhir_version", 4, "^fhir_version: a string, one of 'R4', 'R5', not int 4$"),
     ],
 )
 def test_a_setting_of_the_wrong_type_names_what_was_given(

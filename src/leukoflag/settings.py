@@ -123,6 +123,11 @@ class Settings:
 
 
 def _not_one_of(name: str, value: object, allowed: tuple[str, ...]) -> NoReturn:
+    if not isinstance(value, str):  # a float 5.0 would read "5.0 is not one of 5.0, 6.0"
+        choices = ", ".join(repr(a) for a in allowed)
+        raise SettingsError(
+            f"{name}: a string, one of {choices}, not {type(value).__name__} {value!r}"
+        )
     raise SettingsError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
 
 
