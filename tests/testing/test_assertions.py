@@ -314,6 +314,32 @@ def test_no_data_loss_finds_a_missing_fhir_observation() -> None:
     assert "is not in the output" in str(caught.value)
 
 
+def test_no_data_loss_finds_locally_coded_fhir_results_leukoflag_added_a_loinc_to() -> None:
+    # the lab's own code: leukoflag adds LOINC 26464-8 to the result it normalizes
+    white_cells = Code("WBCC", "White Cell Count", "99RVS")
+    panel = convert_message(panel_observation([wbc(3.2, "K/µL", code=white_cells), anc(1.2)]))
+    without_id = observation(wbc(3.2, "K/µL", code=white_cells))
+    del without_id["id"]
+    single = convert_message(without_id)
+    assert find_observations(panel, code="WBCC")[0]["code"]["coding"][1]["code"] == "26464-8"
+    assert find_observations(single, code="WBCC")[0]["code"]["coding"][1]["code"] == "26464-8"
+
+    assert_no_data_loss(panel)
+    assert_no_data_loss(single)
+
+
+def test_no_data_loss_finds_a_missing_fhir_component() -> None:
+    white_cells = Code("WBCC", "White Cell Count", "99RVS")
+    conversion = convert_message(panel_observation([wbc(3.2, "K/µL", code=white_cells), anc(1.2)]))
+    del conversion.bundles[0]["component"][0]
+    with pytest.raises(AssertionError) as caught:
+        assert_no_data_loss(conversion)
+    assert "input component of Observation" in str(caught.value)
+    assert '(99rvs WBCC "White Cell Count") at component[0] is not in the output' in str(
+        caught.value
+    )
+
+
 # --------------------------------------------------------------------------- assert_valid_fhir
 
 

@@ -540,20 +540,26 @@ def _lost_observations(conversion: Conversion, data: bytes) -> list[str]:
         if isinstance(item, Mapping)
         for obs in _walk(item, "")
     ]
-    available = Counter(_key(obs) for obs in _all_observations(conversion))
+    outputs = _all_observations(conversion)
+    ids = Counter(str(o.resource["id"]) for o in outputs if o.resource.get("id"))
+    # a result without id (a component …) by its codes: leukoflag may add a LOINC code to them
+    unnamed: list[set[str] | None] = [o.codes() for o in outputs if not o.resource.get("id")]
     problems = []
     for obs in inputs:
-        key = _key(obs)
-        if available[key] > 0:
-            available[key] -= 1
+        ident = obs.resource.get("id")
+        if ident:
+            found = ids[str(ident)] > 0
+            if found:
+                ids[str(ident)] -= 1
         else:
+            codes = obs.codes()
+            slot = next((n for n, c in enumerate(unnamed) if c is not None and codes <= c), None)
+            found = slot is not None
+            if slot is not None:
+                unnamed[slot] = None
+        if not found:
             problems.append(f"input {obs.describe()} is not in the output")
     return problems
-
-
-def _key(obs: _Observation) -> str:
-    ident = obs.resource.get("id")
-    return f"id:{ident}" if ident else "codes:" + ",".join(sorted(obs.codes()))
 
 
 # --------------------------------------------------------------------------- FHIR validity
