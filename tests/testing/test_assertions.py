@@ -170,6 +170,47 @@ def test_not_flagged_failure_lists_what_was_flagged(low: RecordedConversion) -> 
     assert "flagged L by rule anc-neutropenia, value 1200 cells/µL" in message
 
 
+def _report_with_contained_results() -> dict[str, Any]:
+    """A DiagnosticReport carrying its CBC results as contained Observations."""
+    contained = []
+    for number, spec in enumerate((wbc(3.2), anc(1.2)), start=1):
+        resource = {k: v for k, v in observation(spec).items() if k != "contained"}
+        resource.update(id=f"result{number}", subject={"reference": "#patient"})
+        resource["specimen"] = {"reference": "#specimen"}
+        contained.append(resource)
+    return {
+        "resourceType": "DiagnosticReport",
+        "id": "cbc-report-1",
+        "contained": [*observation()["contained"], *contained],
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "57021-8"}]},
+        "subject": {"reference": "#patient"},
+        "result": [{"reference": "#result1"}, {"reference": "#result2"}],
+    }
+
+
+def test_contained_observations_are_results_too() -> None:
+    conversion = convert_message(_report_with_contained_results())
+    assert not conversion.rejected
+
+    assert_flagged(conversion, "L", analyte="wbc")
+    assert_count_per_ul(conversion, 1200, analyte="anc")
+    assert [o["id"] for o in find_observations(conversion)] == ["result1", "result2"]
+    assert_no_data_loss(conversion)
+    with pytest.raises(AssertionError) as caught:
+        assert_not_flagged(conversion, analyte="wbc")
+    assert "Observation result1 (LOINC 6690-2" in str(caught.value)
+    assert "at bundles[0].contained[2]: flagged L by rule wbc-leukopenia-adult" in str(caught.value)
+
+
+def test_no_data_loss_finds_a_missing_contained_observation() -> None:
+    conversion = convert_message(_report_with_contained_results())
+    conversion.bundles[0]["contained"].pop()
+    with pytest.raises(AssertionError) as caught:
+        assert_no_data_loss(conversion)
+    assert "input Observation result2 (LOINC 751-8" in str(caught.value)
+
+
 # --------------------------------------------------------------------------- assert_count_per_ul
 
 

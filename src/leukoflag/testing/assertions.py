@@ -165,6 +165,11 @@ def _walk(resource: Mapping[str, Any], path: str) -> Iterator[_Observation]:
             if isinstance(inner, Mapping):
                 where = f"{path}.entry[{number}]" if path else f"entry[{number}]"
                 yield from _walk(inner, where)
+    # leukoflag reads and flags contained Observations too (a DiagnosticReport's results …)
+    for number, contained in enumerate(resource.get("contained") or []):
+        if isinstance(contained, Mapping):
+            where = f"{path}.contained[{number}]" if path else f"contained[{number}]"
+            yield from _walk(contained, where)
 
 
 def _all_observations(output: Output) -> list[_Observation]:
