@@ -162,12 +162,41 @@ def test_not_flagged_passes_for_results_out_of_scope(urine: RecordedConversion) 
     assert_not_flagged(cancelled, analyte="wbc")
 
 
+def test_not_flagged_fails_when_the_message_was_rejected() -> None:
+    # strict mode rejects an ORU^R01 without OBR: the EHR gets nothing, not an unflagged result
+    no_obr = (
+        "MSH|^~\\&|LABSYS|CITYLAB|EHR|GENHOSP|20261124092600-0500||ORU^R01^ORU_R01|LF1|P|2.5.1\r"
+        "PID|1||MRN0042817^^^GENHOSP^MR||Okafor^Ada||19800314|F\r"
+        "OBX|1|NM|6690-2^Leukocytes^LN||3.2|10*9/L|4.0-11.0|L|||X\r"
+    )
+    conversion = convert_message(no_obr, strict=True)
+    assert len(conversion.rejected) == 1
+    with pytest.raises(AssertionError) as caught:
+        assert_not_flagged(conversion)
+    message = str(caught.value)
+    assert message.startswith("expected results leukoflag did not flag, but there is none.")
+    assert "no Observation at all in the output" in message
+    assert f"input.rejected (error) at MSG[1]: {conversion.rejected[0].reason}" in message
+
+
 def test_not_flagged_failure_lists_what_was_flagged(low: RecordedConversion) -> None:
     with pytest.raises(AssertionError) as caught:
         assert_not_flagged(low, analyte="anc")
     message = str(caught.value)
     assert message.startswith("expected no interpretation from leukoflag on analyte='anc'")
     assert "flagged L by rule anc-neutropenia, value 1200 cells/µL" in message
+    assert "Issues leukoflag reported:" not in message  # the low CBC raises none
+
+
+def test_not_flagged_failure_lists_the_issues() -> None:
+    conversion = convert_message(oru_message(results=[wbc(3.2, "K/µL")]))
+    with pytest.raises(AssertionError) as caught:
+        assert_not_flagged(conversion, analyte="wbc")
+    message = str(caught.value)
+    assert "flagged L by rule wbc-leukopenia-adult, value 3200 cells/µL" in message
+    assert (
+        "\nIssues leukoflag reported:\n  - units.unit-matched-tolerantly (information)" in message
+    )
 
 
 def _report_with_contained_results() -> dict[str, Any]:

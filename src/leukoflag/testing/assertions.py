@@ -324,13 +324,19 @@ def assert_not_flagged(
     output: Output, *, analyte: str | None = None, code: str | None = None
 ) -> None:
     """Assert that leukoflag computed no interpretation for the selected results (all results
-    without ``analyte``/``code``): urine, cancelled, non-numeric … results are not flagged."""
+    without ``analyte``/``code``, and there must be one): urine, cancelled, non-numeric …
+    results are not flagged."""
     __tracebackhide__ = True  # pytest shows the failure at the caller's line
     found = _all_observations(output)
     chosen = _select(found, analyte, code)
     which = _selection(analyte, code)
     if which and not chosen:
         raise _fail(f"no Observation matches {which}.\n{_found_list(found)}", output)
+    if not found:  # a rejected message has no result, flagged or not: that is no pass
+        raise _fail(
+            "expected results leukoflag did not flag, but there is none.\n" + _found_list(found),
+            output,
+        )
     problems = []
     for obs in chosen:
         if obs.explanation is None:
@@ -343,8 +349,9 @@ def assert_not_flagged(
         )
     if problems:
         scope = f" on {which}" if which else ""
-        raise AssertionError(
-            f"expected no interpretation from leukoflag{scope}, found:\n{_bulleted(problems)}"
+        raise _fail(
+            f"expected no interpretation from leukoflag{scope}, found:\n{_bulleted(problems)}",
+            output,
         )
 
 
