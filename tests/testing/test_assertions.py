@@ -69,6 +69,31 @@ def test_flagged_accepts_a_bundle_an_observation_or_a_list(low: RecordedConversi
     assert_flagged(flagged_in_place, "L")
 
 
+def test_assertions_accept_a_list_of_conversions() -> None:
+    # a feed test that converts each message of the day on its own, then checks them together
+    morning = convert_message(oru_message(results=[wbc(3.2)]))
+    evening = convert_message(oru_message(results=[wbc(3.4, "K/µL")]), fhir_version="R5")
+    both = [morning, evening]
+
+    assert_flagged(both, "L", analyte="wbc")
+    assert len(find_observations(both, analyte="wbc")) == 2
+    assert_valid_fhir([evening])  # R5, as that conversion was made
+    assert_valid_fhir([morning])
+    with pytest.raises(AssertionError) as caught:
+        assert_count_per_ul(both, 3200, analyte="wbc")
+    assert "2 Observations match analyte='wbc'" in str(caught.value)
+    with pytest.raises(AssertionError) as caught:
+        assert_not_flagged(both, analyte="wbc")
+    message = str(caught.value)
+    assert f"at [1].{_entry_path(evening, '6690-2')}: flagged L" in message
+    assert "units.unit-matched-tolerantly (information) at MSG[1]/OBX[1]-6" in message
+
+
+def test_a_list_of_something_else_is_a_usage_error(low: RecordedConversion) -> None:
+    with pytest.raises(TypeError, match=r"pass Conversions or FHIR dicts .* got bytes at \[1\]"):
+        assert_flagged([low, LOW_CBC.encode()], "L")  # type: ignore[list-item]
+
+
 def test_components_of_a_panel_are_results_too() -> None:
     conversion = convert_message(panel_observation([wbc(3.2), anc(1.2)]))
     assert_flagged(conversion, "L", analyte="anc")

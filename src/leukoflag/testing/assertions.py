@@ -31,8 +31,8 @@ __all__ = [
     "find_observations",
 ]
 
-#: What the assertions accept: a Conversion, one FHIR resource, or a list of resources.
-Output: TypeAlias = Conversion | Mapping[str, Any] | Sequence[Mapping[str, Any]]
+#: What the assertions accept: a Conversion, one FHIR resource, or a list of either.
+Output: TypeAlias = Conversion | Mapping[str, Any] | Sequence[Mapping[str, Any] | Conversion]
 
 # Blood count codes by analyte (shared reference/clinical.md, "LOINC codes"): what analyte=
 # selects. leukoflag adds 26464-8 / 26499-4 to results it recognized from a local code.
@@ -172,21 +172,32 @@ def _walk(resource: Mapping[str, Any], path: str) -> Iterator[_Observation]:
             yield from _walk(contained, where)
 
 
-def _all_observations(output: Output) -> list[_Observation]:
+def _resources(output: Output) -> list[tuple[str, Mapping[str, Any]]]:
+    """The top-level resources of ``output`` with their paths: a Conversion's outputs, the dict
+    itself, or those of each item of a list (of dicts or of Conversions)."""
     if isinstance(output, Conversion):
-        return [
-            found
-            for number, resource in enumerate(output.bundles)
-            for found in _walk(resource, f"bundles[{number}]")
-        ]
+        return [(f"bundles[{n}]", r) for n, r in enumerate(output.bundles)]
     if isinstance(output, Mapping):
-        return list(_walk(output, ""))
+        return [("", output)]
     items: Sequence[object] = output
     if isinstance(items, (str, bytes)):
         raise TypeError("pass the converted output (a Conversion or FHIR dict), not raw text")
-    return [
-        found for number, resource in enumerate(output) for found in _walk(resource, f"[{number}]")
-    ]
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    for number, item in enumerate(items):
+        if isinstance(item, Conversion):  # a test that converted several messages one by one
+            found.extend((f"[{number}].{path}", r) for path, r in _resources(item))
+        elif isinstance(item, Mapping):
+            found.append((f"[{number}]", item))
+        else:
+            raise TypeError(
+                "pass Conversions or FHIR dicts (a list of them), "
+                f"got {type(item).__name__} at [{number}]"
+            )
+    return found
+
+
+def _all_observations(output: Output) -> list[_Observation]:
+    return [found for path, resource in _resources(output) for found in _walk(resource, path)]
 
 
 def _select(found: list[_Observation], analyte: str | None, code: str | None) -> list[_Observation]:
@@ -256,9 +267,16 @@ def _found_list(found: Sequence[_Observation]) -> str:
 
 
 def _issues_note(output: Output) -> str:
-    if not isinstance(output, Conversion) or not output.issues:
+    conversions = [output] if isinstance(output, Conversion) else []
+    if not isinstance(output, (Conversion, Mapping)):
+        conversions = [item for item in output if isinstance(item, Conversion)]
+    lines = [
+        f"{i.code} ({i.severity}) at {i.location}: {i.text}"
+        for conversion in conversions
+        for i in conversion.issues
+    ]
+    if not lines:
         return ""
-    lines = [f"{i.code} ({i.severity}) at {i.location}: {i.text}" for i in output.issues]
     return "\nIssues leukoflag reported:\n" + _bulleted(lines)
 
 
@@ -584,14 +602,10 @@ def assert_valid_fhir(output: Output, version: str | None = None) -> None:
     code bindings the models do not check)."""
     __tracebackhide__ = True  # pytest shows the failure at the caller's line
     if version is None:
-        version = output.settings.fhir_version if isinstance(output, RecordedConversion) else "R4"
-    resources: list[tuple[str, Mapping[str, Any]]]
-    if isinstance(output, Conversion):
-        resources = [(f"bundles[{n}]", r) for n, r in enumerate(output.bundles)]
-    elif isinstance(output, Mapping):
-        resources = [("", output)]
-    else:
-        resources = [(f"[{n}]", r) for n, r in enumerate(output)]
+        items = output if isinstance(output, Sequence) else [output]
+        settings = {i.settings.fhir_version for i in items if isinstance(i, RecordedConversion)}
+        version = settings.pop() if len(settings) == 1 else "R4"
+    resources = _resources(output)
     if not resources:
         raise AssertionError("no FHIR resource to validate: the output is empty")
     problems: list[str] = []
