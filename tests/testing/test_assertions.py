@@ -465,6 +465,8 @@ def test_valid_fhir_for_a_version_it_cannot_check_says_so(
     # a KeyError from inside the validator told the test author nothing
     with pytest.raises(ValueError, match=f"fhir_version: 'R4' or 'R5', got '{version}'"):
         assert_valid_fhir(low, version=version)
+    with pytest.raises(ValueError, match=f"fhir_version: 'R4' or 'R5', got '{version}'"):
+        assert_valid_fhir(Conversion(), version=version)  # not "the output is empty"
 
 
 def test_valid_fhir_of_nothing_fails() -> None:

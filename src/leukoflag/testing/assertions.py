@@ -605,6 +605,8 @@ def assert_valid_fhir(output: Output, version: str | None = None) -> None:
         items = output if isinstance(output, Sequence) else [output]
         settings = {i.settings.fhir_version for i in items if isinstance(i, RecordedConversion)}
         version = settings.pop() if len(settings) == 1 else "R4"
+    if version not in ("R4", "R5"):  # a usage error, even with nothing to validate
+        raise ValueError(f"fhir_version: 'R4' or 'R5', got {version!r}")
     resources = _resources(output)
     if not resources:
         raise AssertionError("no FHIR resource to validate: the output is empty")
