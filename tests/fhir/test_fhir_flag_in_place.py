@@ -239,7 +239,8 @@ def test_panel_component_is_normalized_and_a_derived_anc_component_added() -> No
     assert fhir.validate(output, "R4") == []
 
 
-def test_derived_anc_in_a_bundle_is_a_new_entry_derived_from_its_sources() -> None:
+def _wbc_and_percent_bundle() -> dict[str, Any]:
+    """St Mary's Bundle with its ANC replaced by a neutrophil percent: a derived ANC is due."""
     bundle = original("bundle-with-patient.json")
     anc_entry = next(e for e in bundle["entry"] if e["resource"]["id"] == "sm-anc")
     anc_entry["resource"]["code"] = {"coding": [{"system": "http://loinc.org", "code": "770-8"}]}
@@ -249,6 +250,11 @@ def test_derived_anc_in_a_bundle_is_a_new_entry_derived_from_its_sources() -> No
         "system": UCUM,
         "code": "%",
     }
+    return bundle
+
+
+def test_derived_anc_in_a_bundle_is_a_new_entry_derived_from_its_sources() -> None:
+    bundle = _wbc_and_percent_bundle()
     (output,) = leukoflag.convert(fhir.dumps(bundle)).bundles
     added = output["entry"][-1]
     assert added["fullUrl"].startswith("urn:uuid:")
@@ -273,15 +279,7 @@ def test_derived_anc_in_a_bundle_is_a_new_entry_derived_from_its_sources() -> No
 )
 def test_derived_anc_entry_takes_the_status_of_its_sources(wbc_status: str, written: str) -> None:
     # computed from a corrected WBC, the ANC is corrected too: it was written as final
-    bundle = original("bundle-with-patient.json")
-    anc_entry = next(e for e in bundle["entry"] if e["resource"]["id"] == "sm-anc")
-    anc_entry["resource"]["code"] = {"coding": [{"system": "http://loinc.org", "code": "770-8"}]}
-    anc_entry["resource"]["valueQuantity"] = {
-        "value": 12.0,
-        "unit": "%",
-        "system": UCUM,
-        "code": "%",
-    }
+    bundle = _wbc_and_percent_bundle()
     wbc_entry = next(e for e in bundle["entry"] if e["resource"]["id"] == "sm-wbc")
     wbc_entry["resource"]["status"] = wbc_status
     (output,) = leukoflag.convert(fhir.dumps(bundle)).bundles

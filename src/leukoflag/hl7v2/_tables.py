@@ -275,22 +275,8 @@ def load_tables() -> Tables:
         control_types=control_types,
         control_codes=frozenset(r.code.upper() for r in control_types if r.kind == "code"),
         control_words=frozenset(r.code.lower() for r in control_types if r.kind == "word"),
-        message_types=_keyed(
-            MessageTypeRow(
-                _text(row, "code", "message_types"),
-                _text(row, "display", "message_types"),
-                _source(row, "message_types"),
-            )
-            for row in _rows(v2, "message_types")
-        ),
-        versions=_keyed(
-            VersionRow(
-                _text(row, "code", "table_0104"),
-                _text(row, "display", "table_0104"),
-                _source(row, "table_0104"),
-            )
-            for row in _rows(v2, "table_0104")
-        ),
+        message_types=_listed(v2, "message_types", MessageTypeRow),
+        versions=_listed(v2, "table_0104", VersionRow),
         charsets=named_charsets,
         iso2022=iso2022,
         iso2022_only=frozenset().union(*(row.sets for row in iso2022)) - named_charsets.keys(),
@@ -303,6 +289,17 @@ def load_tables() -> Tables:
             )
             for row in _rows(systems, "system")
         ),
+    )
+
+
+_Listed = TypeVar("_Listed", MessageTypeRow, VersionRow)
+
+
+def _listed(document: dict[str, Any], table: str, row_type: type[_Listed]) -> Mapping[str, _Listed]:
+    """A table of rows that are a code, its display and a source, keyed by code."""
+    return _keyed(
+        row_type(_text(row, "code", table), _text(row, "display", table), _source(row, table))
+        for row in _rows(document, table)
     )
 
 
