@@ -88,6 +88,17 @@ def test_segmented_plus_band_counts_give_a_derived_anc() -> None:
     assert "segmented + band" in derived.issues[0].text
 
 
+def test_segmented_plus_band_counts_are_rounded_to_a_whole_cell() -> None:
+    evaluations = evaluate(
+        result("1.234", code="30451-9", unit=K_PER_UL, n=1),
+        result("0.0567", code="26507-4", unit=K_PER_UL, n=2),
+    )
+    derived = evaluations[2]
+    assert derived.quantity is not None
+    assert str(derived.quantity.value) == "1291"  # 1,234 + 56.7
+    assert "ANC 1,291 cells/µL" in derived.issues[0].text
+
+
 def test_segmented_count_alone_is_not_an_anc() -> None:
     evaluations = evaluate(result("0.9", code="30451-9", unit=K_PER_UL, n=1))
     assert len(evaluations) == 1

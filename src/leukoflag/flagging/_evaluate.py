@@ -1052,7 +1052,7 @@ def _derive(group: dict[str, list[_Part]]) -> tuple[Decimal, tuple[_Part, ...], 
     segmented, band = one(_scope.SEGMENTED), one(_scope.BAND)
     if segmented is not None and band is not None:
         return (
-            segmented.value + band.value,
+            _whole_cells(segmented.value + band.value),  # 56.7 bands/µL from 0.0567 10*3/uL
             (segmented, band),
             "segmented + band neutrophil counts",
         )
@@ -1073,8 +1073,13 @@ def _derive(group: dict[str, list[_Part]]) -> tuple[Decimal, tuple[_Part, ...], 
 
 
 def _of(count: Decimal, percent: Decimal) -> Decimal:
-    """``percent`` % of ``count``, to the whole cell/µL (finer digits would be invented)."""
-    return (count * percent / _HUNDRED).quantize(_ONE_CELL)
+    """``percent`` % of ``count``, to the whole cell/µL."""
+    return _whole_cells(count * percent / _HUNDRED)
+
+
+def _whole_cells(per_ul: Decimal) -> Decimal:
+    """``per_ul`` to the whole cell/µL (finer digits would be invented)."""
+    return per_ul.quantize(_ONE_CELL)
 
 
 def _derived_evaluation(
