@@ -300,7 +300,9 @@ class LabResult:
     performers: tuple[str, ...] = ()  # OBX-15 producer, OBX-16 observer, OBX-23 organization
     category: Concept | None = None  # OBX-29
     notes: tuple[str, ...] = ()  # NTE after this OBX
-    specimen: str = ""  # location of the SPM this result follows (specimen observation) or ""
+    # location of the SPM this result follows (specimen observation), of the FHIR Specimen it
+    # names, or of its first reference to a Specimen outside the item; or ""
+    specimen: str = ""
     order: str = ""  # location of the OBR this result belongs to
     # OBX-18 as an identifier (``device`` is its display: value and assigner); None when the
     # input gave no identifier of its own (FHIR input: the device reference is kept as sent)

@@ -273,6 +273,41 @@ def test_derived_anc_in_a_bundle_is_a_new_entry_derived_from_its_sources() -> No
     assert again["entry"][-1]["fullUrl"] == added["fullUrl"]  # the same input, the same id
 
 
+def _wbc_and_percent_on_specimens(wbc_specimen: str, percent_specimen: str) -> dict[str, Any]:
+    """St Mary's Bundle with a neutrophil % for the ANC, each result on its own specimen."""
+    bundle = original("bundle-with-patient.json")
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["id"] == "sm-wbc":
+            resource["specimen"] = {"reference": wbc_specimen}
+        elif resource["id"] == "sm-anc":
+            resource["code"] = {"coding": [{"system": "http://loinc.org", "code": "770-8"}]}
+            resource["valueQuantity"] = {"value": 12.0, "unit": "%", "system": UCUM, "code": "%"}
+            resource["specimen"] = {"reference": percent_specimen}
+    return bundle
+
+
+def test_no_derived_anc_from_results_naming_different_specimens_outside_the_bundle() -> None:
+    # The specimens live on the server, not in the Bundle: the references still say they differ.
+    bundle = _wbc_and_percent_on_specimens("Specimen/sm-sp-41", "Specimen/sm-sp-42")
+    conversion = leukoflag.convert(fhir.dumps(bundle))
+    (output,) = conversion.bundles
+    assert len(output["entry"]) == len(bundle["entry"])
+    assert not [f for f in conversion.findings if f.derived]
+    wbc = next(e["resource"] for e in output["entry"] if e["resource"]["id"] == "sm-wbc")
+    assert wbc["interpretation"][0]["coding"][0]["code"] == "N"  # still judged as blood
+
+
+def test_derived_anc_from_results_naming_one_specimen_outside_the_bundle() -> None:
+    bundle = _wbc_and_percent_on_specimens(
+        "Specimen/sm-sp-41", "https://lis.stmary.example/fhir/Specimen/sm-sp-41/_history/2"
+    )
+    (output,) = leukoflag.convert(fhir.dumps(bundle)).bundles
+    added = output["entry"][-1]["resource"]
+    assert added["valueQuantity"]["value"] == Decimal("612")  # 5,100 × 12 %
+    assert added["specimen"] == {"reference": "Specimen/sm-sp-41"}
+
+
 @pytest.mark.parametrize(
     ("wbc_status", "written"),
     [("final", "final"), ("corrected", "corrected"), ("amended", "amended")],

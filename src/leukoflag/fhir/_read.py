@@ -326,6 +326,8 @@ class _ItemReader:
     by_url: dict[str, _Located] = field(default_factory=dict)
     patients: dict[str, Patient] = field(default_factory=dict)
     specimens: dict[str, Specimen] = field(default_factory=dict)
+    # A specimen reference the item does not hold (Type/id) -> the first location naming it
+    unresolved_specimens: dict[str, str] = field(default_factory=dict)
     # By the identity of a container: its contained resources' positions by id (the first of
     # each id), and its path (see path_of). Built once: a scan for each reference was quadratic.
     contained_ids: dict[int, dict[str, int]] = field(default_factory=dict)
@@ -653,10 +655,14 @@ class _ItemReader:
             )
             status = ResultStatus.UNKNOWN
         specimen = None
+        specimen_at = ""
         if "specimen" in resource:
             specimen = self.specimen(resource["specimen"], observation, f"{where}.specimen")
             if specimen is not None:
                 specimens.setdefault(specimen.location, specimen)
+                specimen_at = specimen.location
+            else:
+                specimen_at = self.unresolved_specimen(resource["specimen"], f"{where}.specimen")
         effective = self.effective(resource, where)
         # the result's date for its age: as flagging takes it (effective, else the collection)
         dated = effective or (specimen.collected if specimen is not None else None)
@@ -664,7 +670,7 @@ class _ItemReader:
             status=status,
             status_text=status_text,
             effective=effective,
-            specimen=specimen.location if specimen is not None else "",
+            specimen=specimen_at,
             order=order,
             performers=tuple(_performers(resource.get("performer"), where)),
             device=_reference_text(resource.get("device")),
@@ -849,6 +855,17 @@ class _ItemReader:
         return self.referenced(
             reference, holder, where, kind="Specimen", known=self.specimens, build=_specimen
         )
+
+    def unresolved_specimen(self, reference: Any, where: str) -> str:
+        """Where a Specimen outside the item is first named ("": no reference to it): results
+        naming other specimens are never one specimen's (a derived ANC is not made of them)."""
+        target = reference.get("reference") if isinstance(reference, dict) else None
+        if not isinstance(target, str) or not target or target.startswith("#"):
+            return ""
+        parts = target.rstrip("/").split("/")
+        if len(parts) >= 4 and parts[-2] == "_history":
+            parts = parts[:-2]
+        return self.unresolved_specimens.setdefault("/".join(parts[-2:]), where)
 
     def referenced(
         self,

@@ -337,7 +337,9 @@ def _candidate_specimens(result: LabResult, state: _OrderState) -> tuple[Specime
         if state.specimens is None:
             state.specimens = {s.location: s for s in state.order.specimens}
         found = state.specimens.get(result.specimen)
-        return (found,) if found is not None else ()
+        if found is not None:
+            return (found,)
+    # a Specimen the FHIR item does not hold: what the order says of its specimens applies
     return state.order.specimens
 
 
