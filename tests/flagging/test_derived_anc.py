@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from leukoflag.model import PatientContext, ResultStatus, Unit
+import dataclasses
+import datetime as dt
+
+import pytest
+
+from leukoflag.model import PatientContext, ResultStatus, Timestamp, Unit
 
 from .build import (
     ANC,
@@ -183,6 +188,44 @@ def test_two_result_times_give_two_derived_ancs() -> None:
     derived = [e for e in evaluations if e.derived_from]
     assert [e.location for e in derived] == [f"{ORDER}/ANC[derived]", f"{ORDER}/ANC[derived-2]"]
     assert [e.quantity.value for e in derived if e.quantity] == [1200, 3600]
+
+
+@pytest.mark.parametrize(
+    "percent_time",
+    [
+        "2026-03-10T13:05:00+00:00",  # the same instant in UTC
+        "2026-03-10T13:05:00Z",
+        "2026-03-10T08:05:00.000-05:00",  # with milliseconds
+    ],
+)
+def test_results_at_one_instant_written_differently_are_combined(percent_time: str) -> None:
+    def at(fhir_time: str) -> Timestamp:
+        return Timestamp(fhir_time, fhir_time, dt.date(2026, 3, 10))
+
+    wbc = result("4.0", unit=K_PER_UL, n=1)
+    percent = result("30", code=NEUT_PCT, unit=PCT, n=2)
+    evaluations = evaluate(
+        dataclasses.replace(wbc, effective=at("2026-03-10T08:05:00-05:00")),
+        dataclasses.replace(percent, effective=at(percent_time)),
+    )
+    assert len(evaluations) == 3
+    assert evaluations[2].quantity is not None
+    assert evaluations[2].quantity.value == 1200
+
+
+def test_results_a_second_apart_are_not_combined() -> None:
+    def at(fhir_time: str) -> Timestamp:
+        return Timestamp(fhir_time, fhir_time, dt.date(2026, 3, 10))
+
+    evaluations = evaluate(
+        dataclasses.replace(
+            result("4.0", unit=K_PER_UL, n=1), effective=at("2026-03-10T08:05:00-05:00")
+        ),
+        dataclasses.replace(
+            result("30", code=NEUT_PCT, unit=PCT, n=2), effective=at("2026-03-10T08:05:01-05:00")
+        ),
+    )
+    assert len(evaluations) == 2
 
 
 def test_derived_anc_of_an_adult_without_birth_date_says_so() -> None:

@@ -1006,9 +1006,23 @@ def _parts(state: _OrderState) -> Iterator[_Part]:
             location=result.location,
             value=value,
             specimen=result.specimen,
-            time=stamp.fhir if stamp is not None else "",
+            time=_instant(stamp.fhir) if stamp is not None else "",
             day=stamp.day if stamp is not None else state.fallback_day,
         )
+
+
+def _instant(fhir_time: str) -> str:
+    """A time of day as its UTC instant: 08:05:00-05:00, 13:05:00Z and 08:05:00.000-05:00 are
+    one time for a derived ANC (a date, or a time without offset, stays as written)."""
+    if "T" not in fhir_time:
+        return fhir_time
+    try:
+        moment = dt.datetime.fromisoformat(fhir_time)
+    except ValueError:
+        return fhir_time
+    if moment.tzinfo is None:
+        return fhir_time  # never the machine's zone: the same input, the same groups
+    return moment.astimezone(dt.UTC).isoformat()
 
 
 def _part_value(
