@@ -308,6 +308,26 @@ def test_derived_anc_from_results_naming_one_specimen_outside_the_bundle() -> No
     assert added["specimen"] == {"reference": "Specimen/sm-sp-41"}
 
 
+def test_a_neutrophil_fraction_too_large_for_arithmetic_derives_no_anc() -> None:
+    # FHIR JSON may carry any exponent; scaling 1e999999999 to a percent raised decimal.Overflow
+    bundle = _wbc_and_percent_on_specimens("Specimen/sm-sp-99", "Specimen/sm-sp-99")
+    text = (
+        fhir.dumps(bundle)
+        .decode()
+        .replace(
+            '"value":12.0,"unit":"%","system":"http://unitsofmeasure.org","code":"%"',
+            '"value":1e999999999,"unit":"1","system":"http://unitsofmeasure.org","code":"1"',
+        )
+    )
+    assert "1e999999999" in text
+    conversion = leukoflag.convert(text)
+    (output,) = conversion.bundles
+    assert len(output["entry"]) == len(bundle["entry"])
+    assert not [f for f in conversion.findings if f.derived]
+    wbc = next(e["resource"] for e in output["entry"] if e["resource"]["id"] == "sm-wbc")
+    assert wbc["interpretation"][0]["coding"][0]["code"] == "N"
+
+
 @pytest.mark.parametrize(
     ("wbc_status", "written"),
     [("final", "final"), ("corrected", "corrected"), ("amended", "amended")],

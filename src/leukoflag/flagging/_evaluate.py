@@ -114,6 +114,7 @@ _PART_KINDS = frozenset(
 _PERCENT_KINDS = frozenset({UnitKind.PERCENT, UnitKind.FRACTION})
 _NUMERIC = (Number, NumberRange)  # a tuple: ``Number | NumberRange`` is built anew at each use
 _ZERO = Decimal(0)
+_ONE = Decimal(1)
 _ONE_CELL = Decimal(1)
 _HUNDRED = Decimal(100)
 
@@ -1056,6 +1057,8 @@ def _part_value(
         if spec.kind not in _PERCENT_KINDS or spec.factor is None:
             return None
         if spec.kind is UnitKind.FRACTION:  # 0.61 of the white cells is 61 %
+            if not _ZERO <= percent <= _ONE / spec.factor:
+                return None  # over 100 %, checked first: 1e999999999 overflows when scaled
             percent = (percent * spec.factor).scaleb(2)
     return percent if _ZERO <= percent <= _HUNDRED else None
 
