@@ -448,6 +448,58 @@ def test_bundle_of_server_responses_gets_no_derived_anc_entry(bundle_type: str) 
     assert f"{bundle_type} Bundle records a server's response" in issue.text
 
 
+@pytest.mark.parametrize(
+    ("report_status", "wbc_status", "written"),
+    [
+        ("final", "preliminary", "preliminary"),
+        ("partial", "preliminary", "preliminary"),
+        ("final", "corrected", "corrected"),
+    ],
+)
+def test_derived_anc_of_contained_results_takes_their_status_not_the_reports(
+    report_status: str, wbc_status: str, written: str
+) -> None:
+    # A report that is final (or partial) with a preliminary WBC contained: the ANC computed from
+    # it is preliminary; it was written with the report's status read as "final".
+    def contained(rid: str, code: str, value: str, unit: str, status: str) -> dict[str, Any]:
+        return {
+            "resourceType": "Observation",
+            "id": rid,
+            "status": status,
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "valueQuantity": {"value": Decimal(value), "unit": unit, "system": UCUM, "code": unit},
+        }
+
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "rv-cbc-2214",
+        "contained": [
+            contained("wbc", "6690-2", "3.2", "10*3/uL", wbc_status),
+            contained("neut", "770-8", "25.0", "%", "final"),
+        ],
+        "status": report_status,
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"reference": "urn:uuid:3f1c9a52-77e0-4d2b-a8c4-5e6f70819a11"},
+        "effectiveDateTime": "2026-11-18T07:40:00-05:00",
+        "result": [{"reference": "#wbc"}, {"reference": "#neut"}],
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:3f1c9a52-77e0-4d2b-a8c4-5e6f70819a10", "resource": report},
+            {
+                "fullUrl": "urn:uuid:3f1c9a52-77e0-4d2b-a8c4-5e6f70819a11",
+                "resource": {"resourceType": "Patient", "id": "rv-p2"},
+            },
+        ],
+    }
+    (output,) = leukoflag.convert(fhir.dumps(bundle)).bundles
+    added = output["entry"][-1]["resource"]
+    assert added["valueQuantity"]["value"] == Decimal("800")  # 3,200 × 25.0 %
+    assert added["status"] == written
+
+
 def test_derived_anc_of_results_contained_in_a_report_entry_is_valid_fhir() -> None:
     # The sources are contained in a DiagnosticReport entry: the new Observation takes the
     # report's subject and time, but neither its list of specimens (Observation.specimen is one

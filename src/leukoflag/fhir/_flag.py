@@ -377,12 +377,11 @@ class _Flagger:
         finding = evaluation.finding
         if finding is not None:
             resource["extension"] = [el.explanation(finding)]
+        # the sources' own statuses: an entry may be the report that contains them
         resource["status"] = el.derived_status(
-            status
-            for index in source_entries
-            if isinstance(entries[index], dict)
-            and isinstance(entries[index].get("resource"), dict)
-            and isinstance(status := entries[index]["resource"].get("status"), str)
+            self.results[source].status.value
+            for source in evaluation.derived_from
+            if source in self.results
         )
         resource["category"] = [el.laboratory()]
         resource["code"] = el.with_loinc(
