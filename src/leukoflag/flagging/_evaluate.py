@@ -751,7 +751,11 @@ def _age(
     if birth is None:
         unknown = "the patient's birth date is not known"
     elif day is None:
-        unknown = "the result has no date (OBX-14, OBX-19, specimen collection, OBR-7, MSH-7)"
+        # said of HL7 v2 and FHIR input alike: OBX-14/19 or effective[x], SPM-17, OBR-7, MSH-7
+        unknown = (
+            "the result has no date (its own time, its specimen's collection, its order's or "
+            "message's time)"
+        )
     elif day < birth:
         unknown = f"the birth date {birth} is after the result date {day}"
     else:
