@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, cast
 
 from leukoflag import detect, fhir, flagging, hl7v2
 from leukoflag._text import utf8_bytes
-from leukoflag.errors import ReadError
+from leukoflag.errors import Error, ReadError
 from leukoflag.model import (
     Evaluation,
     Finding,
@@ -182,6 +182,15 @@ def _remaining_size(stream: BinaryIO) -> int:
 
 def convert_v2_message(raw: bytes, index: int, source: str, settings: Settings) -> Outcome:
     """Read, evaluate and write one raw HL7 v2 message (a picklable unit of work for --jobs)."""
+    try:
+        return _convert_v2_message(raw, index, source, settings)
+    except Error:
+        raise  # a settings or packaging problem: every message would fail alike
+    except Exception as exc:  # noqa: BLE001 - a defect must cost one message, not the whole run
+        return _defect(index, source, bytes(raw), f"MSG[{index}]", "message", exc)
+
+
+def _convert_v2_message(raw: bytes, index: int, source: str, settings: Settings) -> Outcome:
     read = hl7v2.read_message(raw, index=index, source=source, settings=settings)
     if isinstance(read, Rejected):
         return Outcome(index, source, None, read, issues=(_rejection_issue(read),))
@@ -232,6 +241,15 @@ def convert_fhir_document(
 def _fhir_outcome(item: fhir.FhirItem | Rejected, source: str, settings: Settings) -> Outcome:
     if isinstance(item, Rejected):
         return Outcome(item.index, source, None, item, issues=(_rejection_issue(item),))
+    try:
+        return _flagged_outcome(item, source, settings)
+    except Error:
+        raise  # a settings or packaging problem: every item would fail alike
+    except Exception as exc:  # noqa: BLE001 - a defect must cost one item, not the whole run
+        return _defect(item.index, source, item.raw, item.location, "item", exc)
+
+
+def _flagged_outcome(item: fhir.FhirItem, source: str, settings: Settings) -> Outcome:
     evaluations = evaluate_groups(item.groups, settings, fallback=None)
     output, write_issues = fhir.flag_in_place(item, evaluations, settings)
     issues = (*item.issues, *_evaluation_issues(evaluations), *write_issues)
@@ -294,6 +312,16 @@ def _reject(
 ) -> Rejected:
     shown = "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
     return Rejected(index, source, f"strict {what} failed: {shown}", raw, location)
+
+
+def _defect(  # noqa: PLR0917 - the item's identity and the exception, as Rejected needs them
+    index: int, source: str, raw: bytes, location: str, what: str, exc: Exception
+) -> Outcome:
+    """A Rejected outcome for an item leukoflag itself failed on, kept raw for the bug report."""
+    cause = f"{type(exc).__name__}: {exc}"
+    reason = f"leukoflag could not convert this {what} ({cause}); please report it"
+    rejected = Rejected(index, source, reason, raw, location)
+    return Outcome(index, source, None, rejected, issues=(_rejection_issue(rejected),))
 
 
 def _rejection_issue(rejected: Rejected) -> Issue:

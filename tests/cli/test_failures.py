@@ -1,0 +1,93 @@
+"""``leukoflag convert`` when something goes wrong while it runs: a defect on one message, a worker
+process that dies, output names the file system refuses, closed streams."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from leukoflag import api, fhir
+from leukoflag.cli import _convert, main
+from leukoflag.model import Message, PatientResult
+from leukoflag.settings import Settings
+
+from .messages import batch, ndjson, observation, oru
+
+
+@pytest.fixture
+def forked_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--jobs`` workers forked from this process, so they see the test's monkeypatches."""
+    monkeypatch.setattr(_convert, "_process_context", lambda: multiprocessing.get_context("fork"))
+
+
+def _fail_on_control_id(monkeypatch: pytest.MonkeyPatch, control_id: str) -> None:
+    """A defect in the flagging step, met only by the message ``control_id``."""
+    evaluate = api.evaluate_groups
+
+    def failing(
+        groups: tuple[PatientResult, ...], settings: Settings, *, fallback: Message | None
+    ) -> Any:
+        if fallback is not None and fallback.control_id == control_id:
+            raise KeyError("wbc-leukopenia-adult")
+        return evaluate(groups, settings, fallback=fallback)
+
+    monkeypatch.setattr(api, "evaluate_groups", failing)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_defect_on_one_message_rejects_it_and_converts_the_others(
+    monkeypatch: pytest.MonkeyPatch, forked_workers: None, tmp_path: Path, jobs: str
+) -> None:
+    messages = [oru("RB-0001"), oru("RB-0002", wbc="2.9"), oru("RB-0003", anc="0.8")]
+    (tmp_path / "feed.hl7").write_bytes(batch(*messages))
+    _fail_on_control_id(monkeypatch, "RB-0002")
+    out = tmp_path / "out"
+
+    status = main(["convert", str(tmp_path / "feed.hl7"), "-o", str(out), "-q", "-j", jobs])
+
+    assert status == 1
+    assert sorted(p.name for p in out.iterdir()) == [
+        "feed.hl7.1.json",
+        "feed.hl7.3.json",
+        "rejected",
+    ]
+    record = json.loads((out / "rejected" / "feed.hl7.2.reason.json").read_bytes())
+    assert record["location"] == "MSG[2]"
+    assert record["reason"] == (
+        "leukoflag could not convert this message (KeyError: 'wbc-leukopenia-adult'); "
+        "please report it"
+    )
+    assert [issue["code"] for issue in record["issues"]] == ["input.rejected"]
+    assert (out / "rejected" / "feed.hl7.2.hl7").read_bytes() == messages[1]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_defect_on_one_ndjson_line_rejects_that_line_only(
+    monkeypatch: pytest.MonkeyPatch, forked_workers: None, tmp_path: Path, jobs: str
+) -> None:
+    lines = ndjson(observation("wbc-1", 3100, "/uL"), observation("wbc-2", 2.4, "10*3/uL"))
+    (tmp_path / "obs.ndjson").write_bytes(lines)
+    flag = fhir.flag_in_place
+
+    def failing(item: fhir.FhirItem, *args: Any) -> Any:
+        if item.index == 2:
+            raise ZeroDivisionError("decimal division by zero")
+        return flag(item, *args)
+
+    monkeypatch.setattr(fhir, "flag_in_place", failing)
+    out = tmp_path / "out"
+
+    status = main(["convert", str(tmp_path / "obs.ndjson"), "-o", str(out), "-q", "-j", jobs])
+
+    assert status == 1
+    assert json.loads((out / "obs.ndjson.1.json").read_bytes())["id"] == "wbc-1"
+    record = json.loads((out / "rejected" / "obs.ndjson.2.reason.json").read_bytes())
+    assert record["reason"] == (
+        "leukoflag could not convert this item (ZeroDivisionError: decimal division by zero); "
+        "please report it"
+    )
+    assert (out / "rejected" / "obs.ndjson.2.json").read_bytes() == lines.splitlines()[1]
