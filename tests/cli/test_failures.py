@@ -91,3 +91,34 @@ def test_a_defect_on_one_ndjson_line_rejects_that_line_only(
         "please report it"
     )
     assert (out / "rejected" / "obs.ndjson.2.json").read_bytes() == lines.splitlines()[1]
+
+
+def test_a_file_name_too_long_for_output_names_is_shortened(tmp_path: Path) -> None:
+    # 250 bytes: a legal name, but NAME.1.json and NAME.1.reason.json would exceed 255 bytes
+    stem = "lab-export" + "é" * 115 + "-" * 3
+    good = tmp_path / "in" / f"{stem}-ok.hl7"
+    bad = tmp_path / "in" / f"{stem}-ko.hl7"
+    good.parent.mkdir()
+    good.write_bytes(oru("LN-0001", wbc="3.2"))
+    bad.write_bytes(b"2026-11-24 09:30:01 INFO listener started on port 2575\n")
+    assert len(good.name.encode()) == 250
+    out = tmp_path / "out"
+
+    status = main(
+        ["convert", str(good.parent), "-o", str(out), "-q", "--report", str(tmp_path / "r.json")]
+    )
+
+    assert status == 1
+    names = [
+        entry["output_name"] for entry in json.loads((tmp_path / "r.json").read_bytes())["files"]
+    ]
+    assert len(names) == 2
+    assert names[0] != names[1]
+    for name in names:
+        assert name.startswith("lab-exportéé")
+        assert len(name.encode()) == 199  # cut between two characters, not inside the 91st é
+    # sorted: -ko (the log, rejected) before -ok
+    assert json.loads((out / f"{names[1]}.1.json").read_bytes())["identifier"]["value"] == "LN-0001"
+    record = json.loads((out / "rejected" / f"{names[0]}.1.reason.json").read_bytes())
+    assert record["input"] == str(bad)
+    assert (out / "rejected" / f"{names[0]}.1.txt").is_file()

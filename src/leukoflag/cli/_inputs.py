@@ -3,6 +3,7 @@ name each input's output files carry."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -18,6 +19,10 @@ _STDIN_SOURCE = "<stdin>"
 _STDIN_NAME = "stdin"
 # leukoflag's own rejection records: skipped in directories so `convert out/rejected` replays.
 _SIDECAR_SUFFIX = ".reason.json"
+# Output names add up to ~N, .<item> and .reason.json to the input's name: a longer name is
+# shortened so that they stay within the 255 bytes file systems allow for a name (NAME_MAX).
+_NAME_BYTES = 200
+_DIGEST_CHARACTERS = 8
 
 
 class UsageError(Exception):
@@ -129,7 +134,7 @@ def _named(found: list[tuple[str, Path | None]]) -> list[Input]:
     used: set[str] = set()
     inputs: list[Input] = []
     for source, path in found:
-        base = path.name if path is not None else _STDIN_NAME
+        base = _shortened(path.name) if path is not None else _STDIN_NAME
         name, number = base, 1
         while name.casefold() in used:  # case-insensitive: outputs may land on such a filesystem
             number += 1
@@ -138,3 +143,19 @@ def _named(found: list[tuple[str, Path | None]]) -> list[Input]:
         size = path.stat().st_size if path is not None else None
         inputs.append(Input(source, name, path, size))
     return inputs
+
+
+def _shortened(name: str) -> str:
+    """``name``, or when longer than :data:`_NAME_BYTES` bytes, its start and ``~`` and a digest
+    of the whole name (so that two long names differing only at the end stay apart)."""
+    data = os.fsencode(name)
+    if len(data) <= _NAME_BYTES:
+        return name
+    digest = hashlib.sha256(data).hexdigest()[:_DIGEST_CHARACTERS]
+    start = data[: _NAME_BYTES - _DIGEST_CHARACTERS - 1]
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:  # not UTF-8: its bytes are kept as they are, as for a short name
+        return f"{os.fsdecode(start)}~{digest}"
+    # a UTF-8 name is cut between characters, never inside one
+    return f"{start.decode('utf-8', 'ignore')}~{digest}"
