@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +123,15 @@ def test_a_file_name_too_long_for_output_names_is_shortened(tmp_path: Path) -> N
     record = json.loads((out / "rejected" / f"{names[0]}.1.reason.json").read_bytes())
     assert record["input"] == str(bad)
     assert (out / "rejected" / f"{names[0]}.1.txt").is_file()
+
+
+def test_stdin_closed_is_one_error_line_and_status_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", None)
+
+    status = main(["convert", "-", "-o", str(tmp_path / "out"), "-q"])
+
+    assert status == 2
+    assert capsys.readouterr().err == "leukoflag: stdin (-) is closed: nothing to read\n"
+    assert not (tmp_path / "out").exists()

@@ -84,6 +84,8 @@ def expand_inputs(arguments: Sequence[str], *, exclude: Path | None = None) -> l
         if argument == STDIN:
             if stdin_named:
                 raise UsageError("stdin (-) named more than once")
+            if sys.stdin is None:  # started with stdin closed (`<&-`)
+                raise UsageError("stdin (-) is closed: nothing to read")
             stdin_named = True
             found.append((_STDIN_SOURCE, None))
             continue
