@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -123,6 +125,33 @@ def test_a_file_name_too_long_for_output_names_is_shortened(tmp_path: Path) -> N
     record = json.loads((out / "rejected" / f"{names[0]}.1.reason.json").read_bytes())
     assert record["input"] == str(bad)
     assert (out / "rejected" / f"{names[0]}.1.txt").is_file()
+
+
+def test_a_worker_killed_mid_run_is_one_error_line_and_status_2(
+    monkeypatch: pytest.MonkeyPatch,
+    forked_workers: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "feed.hl7").write_bytes(batch(oru("KW-0001"), oru("KW-0002"), oru("KW-0003")))
+    evaluate = api.evaluate_groups
+
+    def killed(
+        groups: tuple[PatientResult, ...], settings: Settings, *, fallback: Message | None
+    ) -> Any:
+        if fallback is not None and fallback.control_id == "KW-0002":
+            os.kill(os.getpid(), signal.SIGKILL)  # the kernel's out-of-memory killer, say
+        return evaluate(groups, settings, fallback=fallback)
+
+    monkeypatch.setattr(api, "evaluate_groups", killed)
+
+    status = main(["convert", str(tmp_path / "feed.hl7"), "-o", str(tmp_path / "out"), "-j", "2"])
+
+    assert status == 2
+    assert capsys.readouterr().err == (
+        "leukoflag: a worker process stopped unexpectedly (killed, or out of memory?): the "
+        "outputs written are complete, the items after them were not converted\n"
+    )
 
 
 def test_stdin_closed_is_one_error_line_and_status_2(

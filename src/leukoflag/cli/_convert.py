@@ -76,6 +76,11 @@ def _convert(args: argparse.Namespace) -> int:
         with ExitStack() as stack:
             for event in _events(inputs, settings, jobs, stack):
                 _handle(event, report, sink, lines)
+    except concurrent.futures.BrokenExecutor:  # a worker died: the pool cannot go on
+        raise UsageError(
+            "a worker process stopped unexpectedly (killed, or out of memory?): the outputs "
+            "written are complete, the items after them were not converted"
+        ) from None
     finally:
         if isinstance(lines, Progress):
             lines.clear()  # an error message, if any, starts on a clean line
