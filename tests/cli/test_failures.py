@@ -3,6 +3,7 @@ process that dies, output names the file system refuses, closed streams."""
 
 from __future__ import annotations
 
+import errno
 import json
 import multiprocessing
 import os
@@ -164,3 +165,41 @@ def test_stdin_closed_is_one_error_line_and_status_2(
     assert status == 2
     assert capsys.readouterr().err == "leukoflag: stdin (-) is closed: nothing to read\n"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), 2, "No space left on device: "),
+        (OSError(errno.EIO, "Input/output error"), 2, "Input/output error: "),
+        (KeyboardInterrupt(), 130, "interrupted"),
+    ],
+)
+def test_an_output_file_cut_short_is_removed_not_left_half_written(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    case: tuple[BaseException, int, str],
+) -> None:
+    error, status, said = case
+    (tmp_path / "feed.hl7").write_bytes(batch(oru("DF-0001"), oru("DF-0002"), oru("DF-0003")))
+    out = tmp_path / "out"
+    write_bytes = Path.write_bytes
+
+    def cut_short(path: Path, data: bytes) -> int:
+        if path.name != "feed.hl7.2.json":
+            return write_bytes(path, data)
+        write_bytes(path, data[: len(data) // 2])  # the device filled up half way
+        raise error
+
+    monkeypatch.setattr(Path, "write_bytes", cut_short)
+
+    assert main(["convert", str(tmp_path / "feed.hl7"), "-o", str(out), "-q"]) == status
+
+    assert sorted(p.name for p in out.iterdir()) == ["feed.hl7.1.json"]
+    line = (
+        f"leukoflag: {said}{out / 'feed.hl7.2.json'}\n"
+        if status == 2
+        else "\nleukoflag: interrupted\n"
+    )
+    assert capsys.readouterr().err == line

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -174,7 +175,7 @@ class _DirectorySink:
     def write(self, file: int, record: ItemRecord) -> None:
         name = self._inputs[file].name
         if record.output is not None:
-            (self._directory / f"{name}.{record.index}.json").write_bytes(record.output)
+            _write_whole(self._directory / f"{name}.{record.index}.json", record.output)
             return
         rejected = record.rejected
         assert rejected is not None  # an item has an output or a rejection
@@ -182,7 +183,7 @@ class _DirectorySink:
             self._rejected.mkdir(exist_ok=True)
             self._rejected_ready = True
         raw_name = f"{name}.{record.index}.{_extension(rejected.raw)}"
-        (self._rejected / raw_name).write_bytes(rejected.raw)
+        _write_whole(self._rejected / raw_name, rejected.raw)
         reason: dict[str, Any] = {
             "input": json_text(self._inputs[file].source),
             "item": record.index,
@@ -200,10 +201,22 @@ class _DirectorySink:
             ],
         }
         sidecar = self._rejected / f"{name}.{record.index}.reason.json"
-        sidecar.write_bytes(fhir.dumps(reason, pretty=True, newline=True))
+        _write_whole(sidecar, fhir.dumps(reason, pretty=True, newline=True))
 
     def close(self) -> None:
         """Every file is complete when written."""
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path``; a file cut short (disk full, I/O error, Ctrl-C) is removed."""
+    try:
+        path.write_bytes(data)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):  # the write's own error is the one to report
+            path.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:  # write() does not name the file
+            raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
+        raise
 
 
 def _extension(raw: bytes) -> str:
