@@ -266,12 +266,14 @@ class Unit:
 class ReferenceRange:
     """A reference range as sent (OBX-7 or FHIR referenceRange). ``text`` is always kept;
     ``low``/``high`` are parsed when possible (``>4.0`` gives only ``low``); ``unit`` is a unit
-    written inside the range text or carried by the FHIR low/high quantities."""
+    written inside the range text or carried by the FHIR low/high quantities; ``high_unit`` is
+    the FHIR high's unit when it is not the low's (``unit``): each limit is read in its own."""
 
     text: str
     low: Decimal | None = None
     high: Decimal | None = None
     unit: Unit | None = None
+    high_unit: Unit | None = None
 
 
 # --------------------------------------------------------------------------- message content

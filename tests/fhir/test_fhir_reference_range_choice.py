@@ -226,3 +226,21 @@ def test_an_age_range_that_cannot_be_read_is_not_used(age: Any) -> None:
     observation, issues = judged(bundle("4.2", [entry], birth="1980-01-09"))
     assert explanation(observation)["rangeSource"] == "default"
     assert "[0] its age range cannot be read" in not_applicable(issues)[0].text
+
+
+def test_a_range_whose_high_is_in_another_unit_reads_each_limit_in_its_own() -> None:
+    # the LIS writes the low in 10*3/uL and the high in /uL: 10.8 is above 10,500/uL
+    mixed = {"low": quantity("4.5", "10*3/uL"), "high": quantity("10500", "/uL")}
+    observation, issues = judged(bundle("10.8", [mixed], birth="1971-05-02"))
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert normalized(observation) == [(Decimal("4.5E+3"), Decimal("10500"))]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "H"
+    assert not [i for i in issues if i.code == "flag.lab-range-unusable"]
+
+
+def test_a_range_whose_high_cannot_be_read_names_each_limits_unit() -> None:
+    mixed = {"low": quantity("4.5", "10*3/uL"), "high": quantity("70", "%")}
+    observation, issues = judged(bundle("10.8", [mixed], birth="1971-05-02"))
+    assert explanation(observation)["rangeSource"] == "default"
+    (issue,) = [i for i in issues if i.code == "flag.lab-range-unusable"]
+    assert "'4.5 10*3/uL-70 %' is not used (percent:" in issue.text

@@ -1056,11 +1056,14 @@ def _reference_range(
 def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
     low = _object(entry.get("low", {}), f"{at}.low")
     high = _object(entry.get("high", {}), f"{at}.high")
+    low_unit, high_unit = _unit(low), _unit(high)
     return ReferenceRange(
         text=_text(entry.get("text")),
         low=_number(low.get("value"), f"{at}.low.value"),
         high=_number(high.get("value"), f"{at}.high.value"),
-        unit=_unit(low) or _unit(high),
+        unit=low_unit or high_unit,
+        # a high in another unit than the low (4.0 10*3/uL to 11000 /uL) is read in its own
+        high_unit=high_unit if low_unit and high_unit and high_unit != low_unit else None,
     )
 
 

@@ -614,7 +614,11 @@ def _lab_range(
     if sent.low is None and sent.high is None:
         return None, _lab_range_issue(location, sent, "no numeric limits were read from it")
     try:
-        low, high = units.normalize_range(sent.low, sent.high, sent.unit, analyte, result=count)
+        if sent.high_unit is None:
+            low, high = units.normalize_range(sent.low, sent.high, sent.unit, analyte, result=count)
+        else:  # FHIR low and high in different units: each read in its own
+            low = units.normalize_range(sent.low, None, sent.unit, analyte)[0]
+            high = units.normalize_range(None, sent.high, sent.high_unit, analyte)[1]
     except UnitError as exc:
         return None, _lab_range_issue(location, sent, str(exc))
     rules = state.rules
@@ -678,6 +682,8 @@ def _range_shown(sent: ReferenceRange) -> str:
     if sent.text:
         return sent.text
     if low is not None and high is not None:
+        if sent.unit is not None and sent.high_unit is not None:
+            return f"{plain(low)} {sent.unit.text}-{plain(high)} {sent.high_unit.text}"
         limits = f"{plain(low)}-{plain(high)}"
     elif low is not None:
         limits = f">={plain(low)}"
