@@ -387,6 +387,26 @@ def test_wide_ndjson_is_read_line_by_line() -> None:
     ]
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_wide_ndjson_without_byte_order_mark_is_read_line_by_line(codec: str) -> None:
+    # a Windows export tool writing "Unicode" without a mark: LE was one 'Extra data'
+    # rejection, BE 'binary content'
+    lines = [json.dumps(observation(value)) for value in (2.9, 6.4, 1.7)]
+    data = ("\r\n".join(lines) + "\r\n").encode(codec)
+    conversion = leukoflag.convert(data)
+    assert conversion.rejected == []
+    assert conversion.bundles == leukoflag.convert("\n".join(lines)).bundles
+    assert [f.value_per_ul for f in conversion.findings] == [Decimal(2900), Decimal(6400), 1700]
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_wide_json_document_without_byte_order_mark_is_read_as_fhir(codec: str) -> None:
+    document = json.dumps(observation(2.9, "Leukozyten (Säule Ä)"), ensure_ascii=False, indent=2)
+    conversion = leukoflag.convert(document.encode(codec))
+    assert conversion.rejected == []
+    assert conversion.bundles[0]["code"]["text"] == "Leukozyten (Säule Ä)"
+
+
 def _outcomes_in_two_steps(data: bytes, settings: leukoflag.Settings) -> list[api.Outcome]:
     """FHIR as ``--jobs`` converts it: split here, each line converted on its own."""
     outcomes: list[api.Outcome] = []
@@ -398,12 +418,15 @@ def _outcomes_in_two_steps(data: bytes, settings: leukoflag.Settings) -> list[ap
     return outcomes
 
 
-@pytest.mark.parametrize("codec", ["", "utf-8", "utf-16", "utf-32-be"])
+@pytest.mark.parametrize("codec", ["", "utf-8", "utf-16", "utf-32-be", "bare-utf-16-be"])
 def test_fhir_lines_converted_one_by_one_give_the_streamed_outcomes(codec: str) -> None:
     lines = [json.dumps(observation(value)) for value in (2.9, 6.4)]
     lines[1:1] = ['{"resourceType": "Observation", "status": "fin', "", '{"patientId": "p-4"}']
     text = "\r\n".join(lines) + "\r\n"
-    data = with_byte_order_mark(text, codec) if codec else text.encode()
+    if codec.startswith("bare-"):
+        data = text.encode(codec.removeprefix("bare-"))
+    else:
+        data = with_byte_order_mark(text, codec) if codec else text.encode()
     settings = leukoflag.Settings(fhir_version="R5")
     outcomes = _outcomes_in_two_steps(data, settings)
     assert outcomes == list(api.iter_outcomes(io.BytesIO(data), settings, source="feed.ndjson"))

@@ -86,3 +86,28 @@ def test_wide_text_is_described_by_its_text_not_as_binary() -> None:
 def test_quoted_segment_line_counts_every_line_end_of_the_file(content: bytes, line: int) -> None:
     reason = detect.describe_unknown(content)
     assert f"MSH segment found at line {line}," in reason
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize(
+    "text", ['{"resourceType": "Observation"}', '\r\n  [{"resourceType": "Bundle"}]']
+)
+def test_wide_json_without_byte_order_mark_is_fhir_by_its_zero_bytes(codec: str, text: str) -> None:
+    head = text.encode(codec)
+    assert detect.detect(head) == "fhir"
+    assert detect.bare_wide_encoding(head) == codec
+    assert detect.wide_encoding(head) == ""
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b'{"resourceType": "Observation"}',
+        "\ufeff{}".encode("utf-16"),  # a mark says it: wide_encoding's
+        "MSH|^~\\&|HEMLAB|".encode("utf-16-le"),  # not JSON
+        "Datum;Leukozyten".encode("utf-16-be"),
+        b"\x89PNG\r\n\x1a\n\x00\x00",
+    ],
+)
+def test_other_content_has_no_bare_wide_encoding(head: bytes) -> None:
+    assert detect.bare_wide_encoding(head) == ""

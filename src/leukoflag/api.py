@@ -361,8 +361,9 @@ class _Utf8Transcoder(io.RawIOBase):
 
 
 def _utf8(stream: BinaryIO, head: bytes) -> BinaryIO:
-    """``stream`` read as UTF-8: UTF-16/32 JSON is transcoded (the FHIR reader reads UTF-8)."""
-    codec = detect.wide_encoding(head)
+    """``stream`` read as UTF-8: UTF-16/32 JSON, with or without byte-order mark, is transcoded
+    (the FHIR reader reads UTF-8)."""
+    codec = detect.wide_encoding(head) or detect.bare_wide_encoding(head)
     if codec:
         return cast("BinaryIO", io.BufferedReader(_Utf8Transcoder(stream, codec)))
     return stream

@@ -2,14 +2,16 @@
 
 Content with a UTF-16 or UTF-32 byte-order mark is judged by its text: a UTF-16 HL7 v2 file
 reaches the HL7 v2 reader (which decodes it), UTF-16 JSON the FHIR reader (through
-:func:`wide_encoding`, which tells the caller to transcode it).
+:func:`wide_encoding`, which tells the caller to transcode it). UTF-16/32 JSON without a mark is
+told by the zero bytes around its first character (:func:`bare_wide_encoding`), as JSON parsers
+tell it (RFC 8259 §8.1 once allowed it).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-__all__ = ["Kind", "describe_unknown", "detect", "wide_encoding"]
+__all__ = ["Kind", "bare_wide_encoding", "describe_unknown", "detect", "wide_encoding"]
 
 Kind = Literal["hl7v2", "fhir", "unknown"]
 
@@ -22,6 +24,9 @@ _WIDE_BOMS = (
     (b"\xfe\xff", "utf-16"),
 )
 _WIDE_BOM_STARTS = frozenset(bom[:1] for bom, _ in _WIDE_BOMS)
+# JSON's first character (ASCII) in UTF-32/16 without mark: its width, where it sits in it
+_BARE_WIDE = ((4, 3, "utf-32-be"), (4, 0, "utf-32-le"), (2, 1, "utf-16-be"), (2, 0, "utf-16-le"))
+_JSON_FIRST = frozenset(b"{[ \t\r\n")
 _V2_STARTS = (b"MSH", b"FHS", b"BHS")
 _MLLP_START = b"\x0b"
 
@@ -36,7 +41,7 @@ def detect(head: bytes) -> Kind:
     text = _strip(head)
     if text.startswith(_MLLP_START) or text.startswith(_V2_STARTS):
         return "hl7v2"
-    if text[:1] in (b"{", b"["):
+    if text[:1] in (b"{", b"[") or bare_wide_encoding(head):
         return "fhir"
     return "unknown"
 
@@ -70,6 +75,20 @@ def wide_encoding(head: bytes) -> str:
     for bom, codec in _WIDE_BOMS:
         if head.startswith(bom):
             return codec
+    return ""
+
+
+def bare_wide_encoding(head: bytes) -> str:
+    """``"utf-16-le"``, ``"utf-16-be"``, ``"utf-32-le"`` or ``"utf-32-be"`` when ``head`` is
+    JSON (an object or array, after blanks) in that encoding without byte-order mark, else
+    ``""``."""
+    if b"\x00" not in head[:4] or wide_encoding(head):
+        return ""  # the usual case, at once
+    for width, at, codec in _BARE_WIDE:
+        unit = head[:width]
+        if len(unit) == width and unit[at] in _JSON_FIRST and unit.count(0) == width - 1:
+            text = head.decode(codec, "ignore").lstrip(" \t\r\n")
+            return codec if text[:1] in ("{", "[") else ""
     return ""
 
 

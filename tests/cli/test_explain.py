@@ -138,6 +138,20 @@ def test_explain_command_on_fhir_and_rejected_input(leukoflag: Runner, tmp_path:
     )
 
 
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le"])
+def test_explain_reads_wide_ndjson_as_convert_does(
+    leukoflag: Runner, tmp_path: Path, codec: str
+) -> None:
+    # explain read the UTF-16 bytes as UTF-8: one 'not valid JSON: Extra data' rejection
+    lines = ndjson(observation("o-1", 900, "/uL", "751-8"), observation("o-2", 2.9, "K/uL"))
+    (tmp_path / "export.ndjson").write_bytes(lines.decode().encode(codec))
+    done = leukoflag("explain", "export.ndjson")
+    assert done.returncode == 0, done.stdout
+    text = done.stdout.decode()
+    assert re.search(r"ITEM\[1\]/Observation  ANC  900 /uL +→ +900 cells/µL  →  LU\n", text)
+    assert "ITEM[2]  Observation/o-2" in text
+
+
 def test_explain_names_a_file_whose_name_is_not_utf8(
     leukoflag: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -118,7 +118,7 @@ def _read(stream: BinaryIO, settings: Settings, source: str) -> Iterator[_Item |
             evaluations = api.evaluate_groups(message.groups, settings, fallback=message)
             yield _Item(message.location, title, message.groups, evaluations)
     elif kind == "fhir":
-        for entry in fhir.read_items(stream, source=source, settings=settings):
+        for entry in _fhir_items(stream, source):
             if isinstance(entry, Rejected):
                 yield entry
                 continue
@@ -132,6 +132,15 @@ def _read(stream: BinaryIO, settings: Settings, source: str) -> Iterator[_Item |
         raw = stream.read()
         if raw.strip():
             yield Rejected(1, source, detect.describe_unknown(raw), raw, "ITEM[1]")
+
+
+def _fhir_items(stream: BinaryIO, source: str) -> Iterator[fhir.FhirItem | Rejected]:
+    """The items as ``convert`` reads them (api.split_fhir: UTF-16/32 transcoded)."""
+    for index, part in enumerate(api.split_fhir(stream), start=1):
+        if isinstance(part, fhir.Document):
+            yield from fhir.read_document(part, source=source)
+        else:
+            yield fhir.read_line(part, index=index, source=source)
 
 
 def _write_item(out: TextIO, item: _Item) -> None:
