@@ -250,6 +250,31 @@ def test_pretty_printed_document_with_bom_and_blank_lines_is_one_item() -> None:
     assert item.resource["id"] == "sm-results-20261124-17"
 
 
+def test_ndjson_with_cr_line_ends_is_one_item_per_line() -> None:
+    # an export written with classic Mac line ends: it was one 'Extra data' rejection
+    lines = (INPUTS / "bulk-export.ndjson").read_bytes().splitlines()
+    items = read(b"\xef\xbb\xbf" + b"\r".join(lines) + b"\r\r")
+    assert [(i.index, type(i).__name__) for i in items] == [
+        (1, "FhirItem"),
+        (2, "Rejected"),
+        (3, "FhirItem"),
+        (4, "Rejected"),
+        (5, "Rejected"),
+        (6, "FhirItem"),
+    ]
+    assert items == read(b"\n".join(lines))
+    assert list(fhir.split_items(io.BytesIO(b"\r".join(lines)))) == [
+        line.strip() for line in lines if line.strip()
+    ]
+
+
+def test_pretty_printed_document_with_cr_line_ends_is_one_item() -> None:
+    text = (INPUTS / "bundle-with-patient.json").read_bytes().replace(b"\r\n", b"\n")
+    (item,) = read(text.replace(b"\n", b"\r"))
+    assert isinstance(item, FhirItem)
+    assert item.resource["id"] == "sm-results-20261124-17"
+
+
 def test_empty_input_holds_no_items() -> None:
     assert read(b"  \n\n") == []
 

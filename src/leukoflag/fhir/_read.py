@@ -185,6 +185,8 @@ def _parts(stream: BinaryIO) -> Iterator[tuple[bytes | Document, Any]]:
     first = lines.next_content()
     if first is None:
         return
+    if b"\r" in first.strip():  # JSON holds no raw CR but as a blank: CR ends the lines
+        first = lines.split_at_cr(first)
     stripped = first.strip()
     if stripped.startswith(b"{"):
         parsed = _reparse(stripped) if stripped.endswith(b"}") else _UNPARSED
@@ -200,12 +202,15 @@ def _parts(stream: BinaryIO) -> Iterator[tuple[bytes | Document, Any]]:
 
 
 class _Lines:
-    """Lines of a binary stream, with one line of look-ahead; strips a leading UTF-8 BOM."""
+    """Lines of a binary stream, with one line of look-ahead; strips a leading UTF-8 BOM. LF and
+    CRLF end a line, and CR too once :meth:`split_at_cr` is called (a file with CR line ends is
+    then read whole: readline finds no LF in it)."""
 
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
         self._ahead: list[bytes] = []
         self._first = True
+        self._cr = False
 
     def _read(self) -> bytes | None:
         if self._ahead:
@@ -216,7 +221,16 @@ class _Lines:
         if self._first:
             self._first = False
             line = line.removeprefix(_BOM)
+        if self._cr:
+            return self.split_at_cr(line)
         return line
+
+    def split_at_cr(self, line: bytes) -> bytes:
+        """From now on, CR ends a line too: the first line of ``line`` (the rest read next)."""
+        self._cr = True
+        first, *rest = line.splitlines(keepends=True)
+        self._ahead.extend(reversed(rest))
+        return first
 
     def next_content(self) -> bytes | None:
         """The next line that is not blank."""
