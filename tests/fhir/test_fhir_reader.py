@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import leukoflag
 from leukoflag import fhir
 from leukoflag.fhir import FhirItem
 from leukoflag.model import (
@@ -605,3 +606,60 @@ def test_malformed_observations_in_a_bundle_drop_only_their_own_results() -> Non
         "ITEM[1]/Bundle.entry[1].resource.component[1]",
         "ITEM[1]/Bundle.entry[3].resource.component[1]",
     ]
+
+
+# A LIS that appends a corrected value as a second member instead of replacing the first: a
+# JSON parser keeps the last one silently, so 1.2 (leukopenic) would read as 7.5 (normal).
+DOUBLED = (
+    '{"resourceType": "Observation", "id": "wbc-dbl", "status": "final",'
+    ' "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},'
+    ' "valueQuantity": {"value": 1.2, "unit": "10*3/uL", "system": "UCUM", "code": "10*3/uL"},'
+    ' "valueQuantity": {"value": 7.5, "unit": "10*3/uL", "system": "UCUM", "code": "10*3/uL"}}'
+).replace("UCUM", UCUM)
+SINGLE = (
+    '{"resourceType": "Observation", "id": "wbc-one", "status": "final",'
+    ' "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},'
+    ' "valueQuantity": {"value": 3.4, "unit": "10*3/uL", "system": "UCUM", "code": "10*3/uL"}}'
+).replace("UCUM", UCUM)
+DOUBLED_REASON = (
+    "malformed Observation at ITEM[%d]/Observation.valueQuantity: valueQuantity appears more "
+    "than once in one object (JSON parsers keep only the last): which value the lab meant is "
+    "unknown"
+)
+
+
+def test_an_ndjson_line_with_valuequantity_twice_is_rejected_and_the_rest_read() -> None:
+    first, second = read(f"{DOUBLED}\n{SINGLE}\n".encode())
+    assert isinstance(first, Rejected)
+    assert first.reason == DOUBLED_REASON % 1
+    assert first.raw == DOUBLED.encode()
+    assert isinstance(second, FhirItem)
+    assert [r.value for r in results(second)] == [Number(Decimal("3.4"), "3.4")]
+
+
+def test_an_array_element_with_valuequantity_twice_is_rejected_alone() -> None:
+    first, second = read(f"[\n {SINGLE},\n {DOUBLED}\n]".encode())
+    assert isinstance(first, FhirItem)
+    assert isinstance(second, Rejected)
+    assert second.reason == DOUBLED_REASON % 2
+
+
+def test_a_bundle_entry_with_valuequantity_twice_is_passed_through_unread() -> None:
+    entries = ", ".join(f'{{"resource": {r}}}' for r in (DOUBLED, SINGLE))
+    (item,) = read(f'{{"resourceType": "Bundle", "type": "batch", "entry": [{entries}]}}'.encode())
+    assert isinstance(item, FhirItem)
+    assert [r.location for r in results(item)] == ["ITEM[1]/Bundle.entry[1].resource"]
+    (issue,) = [i for i in item.issues if i.code == "fhir.observation-malformed"]
+    assert issue.location == "ITEM[1]/Bundle.entry[0].resource.valueQuantity"
+    assert issue.text.startswith("valueQuantity appears more than once in one object")
+    assert item.resource["entry"][0]["resource"]["valueQuantity"]["value"] == Decimal("7.5")
+
+
+def test_valuequantity_in_extensions_is_no_repeated_key() -> None:
+    # leukoflag's own output read back: each count carries its sent value as an extension's
+    # valueQuantity, so the text holds more valueQuantity keys than values read
+    (flagged,) = leukoflag.convert(SINGLE).bundles
+    (item,) = read(fhir.dumps(flagged))
+    assert isinstance(item, FhirItem)
+    assert [r.value for r in results(item)] == [Number(Decimal(3400), "3400")]
+    assert not [i for i in item.issues if i.code == "fhir.observation-malformed"]

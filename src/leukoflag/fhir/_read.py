@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from leukoflag._quote import quoted
 from leukoflag.fhir._elements import supplied_range
-from leukoflag.fhir._json import dumps, loads, plain
+from leukoflag.fhir._json import dumps, loads, loads_noting_repeats, plain
 from leukoflag.fhir._ranges import Who, applies
 from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
 from leukoflag.flagging import birth_span
@@ -172,8 +172,13 @@ def read_document(document: Document, *, source: str) -> Iterator[FhirItem | Rej
         yield _reject(raw.strip(), 1, source, f"not valid JSON: {exc}")
         return
     if isinstance(parsed, list):
-        for index, element in enumerate(parsed, start=1):
-            yield _item(element, dumps(element), index, source)
+        texts = [dumps(element) for element in parsed]
+        repeats: dict[int, tuple[str, ...]] = {}
+        if raw.count(_QUANTITY_KEY) > sum(text.count(_QUANTITY_KEY) for text in texts):
+            # a key the parse kept only the last of (see _item)
+            parsed, repeats = loads_noting_repeats(raw)
+        for index, (element, text) in enumerate(zip(parsed, texts, strict=True), start=1):
+            yield _item(element, text, index, source, repeats)
         return
     yield _item(parsed, raw.strip(), 1, source)
 
@@ -279,7 +284,18 @@ def _item_or_reject(parsed: Any, raw: bytes, index: int, source: str) -> FhirIte
     return _item(parsed, raw, index, source)
 
 
-def _item(parsed: Any, raw: bytes, index: int, source: str) -> FhirItem | Rejected:
+_QUANTITY_KEY = b'"valueQuantity"'
+
+
+def _item(
+    parsed: Any,
+    raw: bytes,
+    index: int,
+    source: str,
+    repeats: dict[int, tuple[str, ...]] | None = None,
+) -> FhirItem | Rejected:
+    """The item read from ``parsed`` (``raw`` parsed); ``repeats``: the keys objects of it hold
+    more than once, by object identity (None: not yet looked for)."""
     if not isinstance(parsed, dict):
         shape = "an array" if isinstance(parsed, list) else f"a JSON {type(parsed).__name__}"
         return _reject(raw, index, source, f"not a FHIR resource: {shape}, not an object")
@@ -290,11 +306,18 @@ def _item(parsed: Any, raw: bytes, index: int, source: str) -> FhirItem | Reject
         return _reject(
             raw, index, source, f"not a FHIR resource: unknown resourceType {quoted(kind)}"
         )
-    reader = _ItemReader(prefix=f"ITEM[{index}]", root=parsed)
+    reader = _ItemReader(prefix=f"ITEM[{index}]", root=parsed, repeats=repeats or {})
     try:
         groups = reader.read()
     except _Malformed as exc:
         return _reject(raw, index, source, f"malformed Observation at {exc.where}: {exc.why}")
+    if repeats is None and raw.count(_QUANTITY_KEY) > reader.quantities:
+        # More valueQuantity keys in the text than were read: one an extension holds, or one a
+        # repeated key hid (the parse keeps the last). Only then is the slower parse that
+        # notes repeated keys paid for, and the item read again with them.
+        again, found = loads_noting_repeats(raw)
+        if found:
+            return _item(again, raw, index, source, found)
     return FhirItem(
         index=index,
         source=source,
@@ -346,6 +369,9 @@ class _ItemReader:
     # each id), and its path (see path_of). Built once: a scan for each reference was quadratic.
     contained_ids: dict[int, dict[str, int]] = field(default_factory=dict)
     paths: dict[int, Path] | None = None
+    # the keys an object of the item holds more than once, by its identity (see _item)
+    repeats: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    quantities: int = 0  # valueQuantity elements read
 
     def location(self, path: Path) -> str:
         text = str(self.root["resourceType"])
@@ -770,7 +796,14 @@ class _ItemReader:
         key = present[0]
         raw = node[key]
         at = f"{where}.{key}"
+        if self.repeats and key in self.repeats.get(id(node), ()):
+            raise _Malformed(
+                at,
+                f"{key} appears more than once in one object (JSON parsers keep only the last): "
+                "which value the lab meant is unknown",
+            )
         if key == "valueQuantity":
+            self.quantities += 1
             quantity = _object(raw, at)
             unit = _unit(quantity)
             number = _number(quantity.get("value"), f"{at}.value")
