@@ -363,6 +363,35 @@ def test_comparator_count_keeps_its_text() -> None:
     assert quantity["extension"] == [{"url": ORIGINAL_TEXT, "valueString": "<0.1 K/uL"}]
 
 
+def anc_with_comparator(comparator: str, value: str) -> bytes:
+    return (
+        '{"resourceType": "Observation", "status": "final", '
+        '"code": {"coding": [{"system": "http://loinc.org", "code": "751-8"}]}, '
+        f'"valueQuantity": {{"value": {value}, "comparator": "{comparator}", "unit": "K/uL"}}}}'
+    ).encode()
+
+
+def test_r5_comparator_ad_is_judged_as_at_least() -> None:
+    # "ad" (sufficient to achieve): at least 1.8, so never neutropenic
+    conversion = leukoflag.convert(anc_with_comparator("ad", "1.8"))
+    (output,) = conversion.bundles
+    assert output["interpretation"][0]["coding"][0]["code"] == "N"
+    (issue,) = [i for i in conversion.issues if i.code == "flag.bound-interpreted"]
+    assert "≥1,800 cells/µL" in issue.text
+
+
+@pytest.mark.parametrize("comparator", ["&lt;", "=", "~"])
+def test_a_comparator_fhir_does_not_have_is_malformed(comparator: str) -> None:
+    # an XML-escaped "<" from a converter: read as ">=" it made <1.8 (unknown) a normal ANC
+    conversion = leukoflag.convert(anc_with_comparator(comparator, "1.8"))
+    assert conversion.bundles == []
+    (rejected,) = conversion.rejected
+    assert rejected.reason == (
+        "malformed Observation at ITEM[1]/Observation.valueQuantity.comparator: "
+        f"'{comparator}' is not a FHIR comparator (<, <=, >=, > or R5's ad)"
+    )
+
+
 def test_ndjson_outputs_and_rejections_add_up_to_the_lines_read() -> None:
     conv = convert("bulk-export.ndjson")
     assert len(conv.bundles) + len(conv.rejected) == 6

@@ -71,6 +71,8 @@ _DATE_TIME = re.compile(
 _R4_SPECIMEN_ROLE = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Specimen.role"
 _T = TypeVar("_T")
 _RESULT_STATUSES = {status.value: status for status in ResultStatus}
+# Quantity.comparator of R4 and R5 (R5's "ad", sufficient to achieve, is judged as ">=")
+_COMPARATORS = frozenset(("<", "<=", ">=", ">", "ad"))
 _REPORT_STATUSES = {status.value: status for status in ReportStatus}
 
 
@@ -812,6 +814,12 @@ class _ItemReader:
             comparator = quantity.get("comparator", "")
             if not isinstance(comparator, str):
                 raise _Malformed(f"{at}.comparator", "not a string")
+            if comparator and comparator not in _COMPARATORS:
+                # a bound of unknown direction ('&lt;' from an XML conversion) judged as >= lied
+                raise _Malformed(
+                    f"{at}.comparator",
+                    f"{quoted(comparator)} is not a FHIR comparator (<, <=, >=, > or R5's ad)",
+                )
             return Number(number, f"{comparator}{plain(number)}", comparator), unit
         if key == "valueInteger":
             number = _number(raw, at)

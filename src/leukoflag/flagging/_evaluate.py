@@ -596,7 +596,7 @@ def _comparator_bounds(value: Decimal, comparator: str) -> tuple[Point, Point]:
         return zero, (value, 0)
     if comparator == ">":
         return (value, 1), infinite
-    return (value, 0), infinite  # ">="
+    return (value, 0), infinite  # ">=", and R5's "ad" (sufficient to achieve: at least)
 
 
 # --------------------------------------------------------------------------- ranges
