@@ -392,6 +392,25 @@ def test_a_comparator_fhir_does_not_have_is_malformed(comparator: str) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("sent", "why"),
+    [
+        ("0.4", "is a number sent as text, without a unit (a count is read from a quantity only)"),
+        ("clotted", "is not a number"),
+    ],
+)
+def test_a_value_string_is_not_flagged_and_the_issue_says_what_it_is(sent: str, why: str) -> None:
+    data = (
+        '{"resourceType": "Observation", "status": "final", '
+        '"code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]}, '
+        f'"valueString": "{sent}"}}'
+    ).encode()
+    conversion = leukoflag.convert(data)
+    assert conversion.findings == []
+    (issue,) = [i for i in conversion.issues if i.code == "flag.value-not-numeric"]
+    assert issue.text == f"not flagged: the WBC value '{sent}' {why}"
+
+
 def test_ndjson_outputs_and_rejections_add_up_to_the_lines_read() -> None:
     conv = convert("bulk-export.ndjson")
     assert len(conv.bundles) + len(conv.rejected) == 6

@@ -484,12 +484,19 @@ def _value_problem(result: LabResult, analyte: Analyte) -> Issue | None:
         )
     assert isinstance(value, Text | CodedResult | Ratio)
     shown = value.text if isinstance(value, Text | Ratio) else _concept_words(value.concept)
+    why = "is not a number"
+    if isinstance(value, Text) and _NUMBER_TEXT.fullmatch(value.text):
+        # a FHIR valueString '0.4': "not a number" was wrong; it is one, without a unit
+        why = "is a number sent as text, without a unit (a count is read from a quantity only)"
     return _issue(
         Severity.INFORMATION,
         "value-not-numeric",
         location,
-        f"not flagged: the {name} value {quoted(shown)} is not a number",
+        f"not flagged: the {name} value {quoted(shown)} {why}",
     )
+
+
+_NUMBER_TEXT = re.compile(r"\s*[<>]?=?\s*[+-]?(\d+\.?\d*|\.\d+)\s*")
 
 
 # --------------------------------------------------------------------------- values and units
