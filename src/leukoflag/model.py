@@ -400,6 +400,9 @@ class Message:
     charset: str = ""  # MSH-18 repetition 1; all of MSH-18 when ISO 2022 switches sets
     groups: tuple[PatientResult, ...] = ()
     issues: tuple[Issue, ...] = ()
+    # Without MSH-10: a SHA-256 of the message's segments as sent (CR-joined), its identity for
+    # resource ids, the same whatever leukoflag's model holds ("": MSH-10 is there)
+    content_digest: str = ""
 
     @property
     def location(self) -> str:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import uuid
 
 import orjson
 from fhir_builders import message, obr, obx, resources, spm, write
 
+import leukoflag
 from leukoflag import fhir
 from leukoflag.fhir._ids import NAMESPACE, resource_id
 
@@ -78,3 +80,25 @@ def test_message_without_control_id_gets_content_ids_and_an_issue() -> None:
     assert not set(_ids(bundle)) & set(_ids(other))
     assert [i.code for i in issues] == ["fhir.no-control-id"]
     assert "identifier" not in bundle
+
+
+_NO_CONTROL_ID = (
+    "MSH|^~\\&|HEMLAB|RIVERTON|EHR|RIVERTON|20261124101522-0600||ORU^R01||P|2.5.1",
+    "PID|1||RV-2231^^^RIVERTON^MR||ODUYA^GRACE||19610304|F",
+    "OBR|1|PL-2^EHR|FL-2^HEMLAB|58410-2^CBC panel - Blood^LN|||20261124093000-0600",
+    "OBX|1|NM|6690-2^Leukocytes^LN||3.1|10*3/uL|4.0-11.0|L|||F",
+)
+
+
+def test_without_control_id_the_ids_come_from_the_segments_as_sent() -> None:
+    # the key hashed the repr of leukoflag's model: a new model field (a new leukoflag version)
+    # changed every id, and a replay after an upgrade duplicated the resources
+    digest = hashlib.sha256("\r".join(_NO_CONTROL_ID).encode()).hexdigest()
+    key = ["v2-content", digest]
+    for ending in ("\r", "\r\n", "\n"):
+        data = (ending.join(_NO_CONTROL_ID) + ending).encode()
+        for position in (1, 2):
+            conversion = leukoflag.convert(data * position)
+            bundle = conversion.bundles[position - 1]
+            (wbc,) = resources(bundle, "Observation")
+            assert wbc["id"] == resource_id(tuple(key), "Observation", "OBX[1]"), (ending, position)

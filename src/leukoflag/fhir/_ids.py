@@ -4,7 +4,8 @@ Name of one resource = the JSON array ``[<message key…>, <resourceType>, <path
 message key is ``["v2", MSH-3, MSH-4, MSH-10, MSH-7 as sent]`` and the path is the segment
 location without its ``MSG[n]/`` prefix (``OBR[1]``, ``OBX[3]``, ``PID[1]``), so the same
 message converted twice, from any position in any file, gives the same ids. A message without
-MSH-10 has no identity of its own: its key is a SHA-256 of its content instead (and an Issue says
+MSH-10 has no identity of its own: its key is a SHA-256 of its segments as sent instead
+(``Message.content_digest``; of the Message read, for one built by hand) (and an Issue says
 so). The namespace is fixed: ``uuid5(NAMESPACE_URL, "http://leukoflag.org/fhir/id")``.
 """
 
@@ -43,7 +44,10 @@ def message_key(message: Message) -> tuple[tuple[str, ...], bool]:
             stamp,
         )
         return parts, True
-    # No control id: the message's content (without its position in the input) is its identity.
+    # No control id: the message's content (without its position in the input) is its identity:
+    # its segments as the reader saw them, else (a Message built by hand) what was read of them.
+    if message.content_digest:
+        return ("v2-content", message.content_digest), False
     content = dataclasses.replace(message, index=0, source="", issues=())
     digest = hashlib.sha256(_MESSAGE_PREFIX.sub("MSG", repr(content)).encode()).hexdigest()
     return ("v2-content", digest), False

@@ -16,6 +16,7 @@ model does not carry, is an Issue with its location: nothing is lost silently.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from typing import Any
 
@@ -466,7 +467,10 @@ class _Reader:
         where = f"{self.location}/MSH[1]"
         self._unmapped(msh, "MSH", where, len(msh_sent) + 1)
         control_id = self._text(msh[10], f"{where}-10").strip()
+        digest = ""
         if not control_id:
+            # its identity for resource ids: what was sent, not how leukoflag models it
+            digest = hashlib.sha256("\r".join(lines).encode("utf-8", "surrogatepass")).hexdigest()
             self._issue(
                 Severity.WARNING,
                 "hl7v2.control-id-missing",
@@ -514,6 +518,7 @@ class _Reader:
             else msh[18].split(d.repetition)[0].strip(),
             groups=tuple([g.build() for g in self.groups]),
             issues=tuple(self.issues),
+            content_digest=digest,
         )
 
     def _version_unknown(self, version: str, where: str) -> None:
