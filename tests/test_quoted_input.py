@@ -8,7 +8,7 @@ import json
 import re
 
 import leukoflag
-from leukoflag._quote import LONGEST_QUOTE, quoted, shortened
+from leukoflag._quote import LONGEST_QUOTE, defect, quoted, shortened
 
 LONG = "Z" * 20_000
 ELIDED = "… (20,000 characters)"
@@ -147,3 +147,15 @@ def test_fhir_issues_and_reasons_quote_a_huge_element_bounded() -> None:
     }
     assert max(len(i.text) for i in conv.issues) <= BOUND
     assert max(len(r.reason) for r in conv.rejected) <= BOUND
+
+
+def test_a_defect_reason_names_the_exception_with_its_text_bounded() -> None:
+    # an exception's text may quote the input: a 1 MB field made a 1 MB rejection reason
+    assert defect("read this message", KeyError("OBX")) == (
+        "leukoflag could not read this message (KeyError: 'OBX'); please report it"
+    )
+    huge = defect("convert this item", ValueError("x" * 1_000_000))
+    assert huge == (
+        f"leukoflag could not convert this item (ValueError: {'x' * 200}… (1,000,000 characters));"
+        " please report it"
+    )

@@ -7,7 +7,7 @@ ellipsis and the full length: enough to find the field, bounded whatever was sen
 
 from __future__ import annotations
 
-__all__ = ["LONGEST_QUOTE", "quoted", "shortened"]
+__all__ = ["LONGEST_QUOTE", "defect", "quoted", "shortened"]
 
 # Characters of input an Issue quotes at most (short quotes are exactly ``repr(text)``).
 LONGEST_QUOTE = 80
@@ -30,3 +30,12 @@ def quoted(value: object, longest: int = LONGEST_QUOTE) -> str:
             return repr(value)
         return f"{value[:longest]!r}… ({len(value):,} characters)"
     return shortened(repr(value), longest)
+
+
+def defect(doing: str, exc: BaseException) -> str:
+    """The reason of a rejection for a defect of leukoflag's own (``doing``: ``read this
+    message``), naming the exception; its text bounded, as it may quote the input."""
+    return (
+        f"leukoflag could not {doing} ({type(exc).__name__}: {shortened(str(exc), 200)}); "
+        "please report it"
+    )

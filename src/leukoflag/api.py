@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from leukoflag import detect, fhir, flagging, hl7v2
+from leukoflag._quote import defect
 from leukoflag._text import utf8_bytes
 from leukoflag.errors import Error, ReadError
 from leukoflag.model import (
@@ -318,9 +319,7 @@ def _defect(  # noqa: PLR0917 - the item's identity and the exception, as Reject
     index: int, source: str, raw: bytes, location: str, what: str, exc: Exception
 ) -> Outcome:
     """A Rejected outcome for an item leukoflag itself failed on, kept raw for the bug report."""
-    cause = f"{type(exc).__name__}: {exc}"
-    reason = f"leukoflag could not convert this {what} ({cause}); please report it"
-    rejected = Rejected(index, source, reason, raw, location)
+    rejected = Rejected(index, source, defect(f"convert this {what}", exc), raw, location)
     return Outcome(index, source, None, rejected, issues=(_rejection_issue(rejected),))
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from leukoflag._quote import defect
 from leukoflag._text import utf8_bytes
 from leukoflag.hl7v2._framing import BatchTrailer, FileTrailer, HeaderOnly
 from leukoflag.hl7v2._framing import split_bytes as _split_bytes
@@ -73,10 +74,7 @@ def read_message(
     except (ValueError, LookupError, TypeError, AttributeError, ArithmeticError) as exc:
         # A reader defect must not take the rest of the input down with it: reject this message
         # with the cause, so the operator can report it with the raw message kept for replay.
-        reason = (
-            f"leukoflag could not read this message ({type(exc).__name__}: {exc}); please report it"
-        )
-        return Rejected(index, source, reason, data, f"MSG[{index}]")
+        return Rejected(index, source, defect("read this message", exc), data, f"MSG[{index}]")
 
 
 def structure_unchecked(version: str, message_type: str = "ORU^R01") -> str:
