@@ -213,6 +213,27 @@ def test_results_at_one_instant_written_differently_are_combined(percent_time: s
     assert evaluations[2].quantity.value == 1200
 
 
+@pytest.mark.parametrize(
+    ("fhir_time", "day"),
+    [
+        ("9999-12-31T23:30:00-01:00", dt.date(9999, 12, 31)),  # past year 9999 in UTC
+        ("0001-01-01T00:30:00+01:00", dt.date(1, 1, 1)),  # before year 1 in UTC
+    ],
+)
+def test_results_whose_utc_instant_is_past_the_calendar_still_give_a_derived_anc(
+    fhir_time: str, day: dt.date
+) -> None:
+    # A time a sender mistyped at the calendar's edge: no OverflowError, the one time is one.
+    stamp = Timestamp(fhir_time, fhir_time, day)
+    evaluations = evaluate(
+        dataclasses.replace(result("4.0", unit=K_PER_UL, n=1), effective=stamp),
+        dataclasses.replace(result("30", code=NEUT_PCT, unit=PCT, n=2), effective=stamp),
+    )
+    assert len(evaluations) == 3
+    assert evaluations[2].quantity is not None
+    assert evaluations[2].quantity.value == 1200
+
+
 def test_results_a_second_apart_are_not_combined() -> None:
     def at(fhir_time: str) -> Timestamp:
         return Timestamp(fhir_time, fhir_time, dt.date(2026, 3, 10))

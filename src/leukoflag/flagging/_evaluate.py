@@ -1040,7 +1040,10 @@ def _instant(fhir_time: str) -> str:
         return fhir_time
     if moment.tzinfo is None:
         return fhir_time  # never the machine's zone: the same input, the same groups
-    return moment.astimezone(dt.UTC).isoformat()
+    try:
+        return moment.astimezone(dt.UTC).isoformat()
+    except OverflowError:  # its UTC instant is past year 9999 or before year 1: kept as written
+        return fhir_time
 
 
 def _part_value(
