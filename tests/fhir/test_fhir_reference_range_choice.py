@@ -244,3 +244,19 @@ def test_a_range_whose_high_cannot_be_read_names_each_limits_unit() -> None:
     assert explanation(observation)["rangeSource"] == "default"
     (issue,) = [i for i in issues if i.code == "flag.lab-range-unusable"]
     assert "'4.5 10*3/uL-70 %' is not used (percent:" in issue.text
+
+
+def test_a_birth_month_that_holds_the_result_day_is_judged_down_to_that_day() -> None:
+    # born "2026-11", result on 20 November: 0 to 19 days old, in the "0-27 d" band (a birth
+    # later in November, after the result, is no birth at all), as flagging takes the age
+    ranges = [
+        lab_range("9.0", "30.0", ("0", "27", "d")),
+        lab_range("5.0", "19.5", ("28", "364", "d")),
+    ]
+    observation, issues = judged(
+        bundle("8.2", ranges, birth="2026-11", effective="2026-11-20T06:10:00-05:00")
+    )
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert normalized(observation) == [(Decimal("9.0E+3"), Decimal("3.00E+4"))]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "L"
+    assert not not_applicable(issues)

@@ -67,7 +67,10 @@ def _age_outside(age: Any, who: Who) -> str:
         return f"for ages {shown}, and the patient's birth date is not known"
     if who.day is None:
         return f"for ages {shown}, and the result has no date"
-    for birth in dict.fromkeys(who.births):  # both ends of a birth date sent as a year or month
+    first, last = who.births
+    if first <= who.day < last:
+        last = who.day  # born in the result's year or month: at the youngest, that day (flagging)
+    for birth in dict.fromkeys((first, last)):  # both ends of a birth date sent as year or month
         if low is not None and who.day < _reached(birth, *low):
             return f"for ages {shown}"
         if high is not None and who.day >= _outgrown(birth, *high):
