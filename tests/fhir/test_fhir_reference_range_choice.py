@@ -260,3 +260,30 @@ def test_a_birth_month_that_holds_the_result_day_is_judged_down_to_that_day() ->
     assert normalized(observation) == [(Decimal("9.0E+3"), Decimal("3.00E+4"))]
     assert observation["interpretation"][0]["coding"][0]["code"] == "L"
     assert not not_applicable(issues)
+
+
+@pytest.mark.parametrize(
+    ("high", "unit"), [("9.9e999999", "wk"), ("1e999999999", "a"), ("1e999999", "mo")]
+)
+def test_an_age_bound_beyond_the_calendar_is_an_open_end(high: str, unit: str) -> None:
+    # a LIS writing "no upper age" as a huge number: the range is the adult's (no arithmetic
+    # error out of convert, no million-digit year)
+    entry = lab_range("4.5", "11.0", ("18", "0", unit))
+    data = bundle("4.2", [entry], birth="1980-01-09").replace(
+        b'"value":0,', f'"value":{high},'.encode()
+    )
+    assert f'"value":{high}'.encode() in data
+    observation, issues = judged(data)
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert observation["interpretation"][0]["coding"][0]["code"] == "L"
+    assert not not_applicable(issues)
+
+
+def test_an_age_low_bound_beyond_the_calendar_is_never_reached() -> None:
+    entry = lab_range("4.5", "11.0", ("0", None, "d"))
+    data = bundle("4.2", [entry], birth="1980-01-09").replace(
+        b'"value":0,', b'"value":1e999999999,'
+    )
+    observation, issues = judged(data)
+    assert explanation(observation)["rangeSource"] == "default"
+    assert "[0] for ages from 1E+999999999 d" in not_applicable(issues)[0].text

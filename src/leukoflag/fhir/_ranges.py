@@ -28,6 +28,9 @@ _DAYS = {
     "week": Decimal(7),
     "day": Decimal(1),
 }
+# An age bound past any calendar date in every unit (1e999999 a: no upper age): taken as this,
+# so that no arithmetic overflows and no million-digit year is computed.
+_FARTHEST = Decimal(10_000_000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +107,7 @@ def _bounds(
             return None
         if not Decimal(value).is_finite() or value < 0:
             return None
-        found.append((Decimal(value), unit))
+        found.append((min(Decimal(value), _FARTHEST), unit))
         shown.append(f"{value} {quantity.get('code') or quantity.get('unit')}")
     if found == [None, None]:
         return None
