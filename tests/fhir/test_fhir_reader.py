@@ -11,7 +11,7 @@ import pytest
 
 import leukoflag
 from leukoflag import fhir
-from leukoflag.fhir import FhirItem
+from leukoflag.fhir import FhirItem, _read
 from leukoflag.model import (
     CodedResult,
     LabResult,
@@ -663,3 +663,27 @@ def test_valuequantity_in_extensions_is_no_repeated_key() -> None:
     assert isinstance(item, FhirItem)
     assert [r.value for r in results(item)] == [Number(Decimal(3400), "3400")]
     assert not [i for i in item.issues if i.code == "fhir.observation-malformed"]
+
+
+def test_a_reader_defect_rejects_that_ndjson_line_and_the_rest_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # an exception inside the reader (an age bound too large for arithmetic was one) escaped
+    # convert and took the rest of the file with it
+    read = _read._ItemReader.read
+
+    def failing(self: _read._ItemReader) -> object:
+        if self.prefix == "ITEM[2]":
+            raise ArithmeticError("decimal overflow in an age bound")
+        return read(self)
+
+    monkeypatch.setattr(_read._ItemReader, "read", failing)
+    line = b'{"resourceType": "Observation", "status": "final", "code": {"text": "WBC"}}'
+    conversion = leukoflag.convert(line + b"\n" + line + b"\n" + line + b"\n")
+    assert len(conversion.bundles) == 2
+    (rejected,) = conversion.rejected
+    assert (rejected.index, rejected.location) == (2, "ITEM[2]")
+    assert rejected.reason == (
+        "leukoflag could not read this item (ArithmeticError: decimal overflow in an age bound); "
+        "please report it"
+    )

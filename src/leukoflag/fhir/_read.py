@@ -20,7 +20,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any, BinaryIO, TypeVar
 
-from leukoflag._quote import quoted
+from leukoflag._quote import defect, quoted
 from leukoflag.fhir._elements import supplied_range
 from leukoflag.fhir._json import dumps, loads, loads_noting_repeats, plain
 from leukoflag.fhir._ranges import Who, applies
@@ -313,6 +313,10 @@ def _item(
         groups = reader.read()
     except _Malformed as exc:
         return _reject(raw, index, source, f"malformed Observation at {exc.where}: {exc.why}")
+    except (ValueError, LookupError, TypeError, AttributeError, ArithmeticError) as exc:
+        # A reader defect must not take the rest of the input down with it (as the HL7 v2
+        # reader's): this item is rejected with the cause, its raw kept for the report.
+        return _reject(raw, index, source, defect("read this item", exc))
     if repeats is None and raw.count(_QUANTITY_KEY) > reader.quantities:
         # More valueQuantity keys in the text than were read: one an extension holds, or one a
         # repeated key hid (the parse keeps the last). Only then is the slower parse that
