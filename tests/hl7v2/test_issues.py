@@ -135,3 +135,12 @@ def test_every_issue_code_is_documented() -> None:
     used.update({"hl7v2.obx-without-obr", "hl7v2.spm-without-obr"})
     missing = sorted(c for c in used if f"`{c}`" not in documented)
     assert not missing
+
+
+def test_explicit_nulls_in_msh_are_empty_too() -> None:
+    # MSH-3 '""' became the Provenance's sending application '""'; MSH-12 '""' a version '""'
+    msh = MSH.replace("CORELAB", '""').replace("|2.5.1|", '|""|')
+    read_message = read(message(PID, OBR, WBC, msh=msh))
+    assert (read_message.sending_application, read_message.version) == ("", "")
+    (found,) = [i for i in read_message.issues if i.code == "hl7v2.version-unknown"]
+    assert "MSH-12 version ID is empty" in found.text

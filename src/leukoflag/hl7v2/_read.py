@@ -447,6 +447,8 @@ class _Reader:
         msh = ["MSH", d.field, *msh_sent[1:]]
         if len(msh) < _WIDTH:
             msh.extend(_BLANKS[: _WIDTH - len(msh)])
+        if self.nulls and _NULL in header:  # MSH-1/2 are never "": the delimiters are read
+            msh = _without_nulls(msh)
         body = lines[1:]
         if not body:
             cut = " (MSH itself is cut short)" if len(msh_sent) < _REQUIRED_LAST["MSH"] else ""
