@@ -126,6 +126,44 @@ def test_derived_anc_output_read_back_is_not_derived_twice() -> None:
     assert fhir.dumps(again) == fhir.dumps(bundle)  # the derived ANC and its range as written
 
 
+CORRECTED_WBC = er7(
+    "MSH|^~\\&|HEMLAB|LAKESIDE|EHR|LAKESIDE|20261124143000-0600||ORU^R01^ORU_R01|LK26112400522|P|2.5.1",
+    "PID|1||LK-0099310^^^LAKESIDE^MR||OYELARAN^FUNMI||19900503|F",
+    "OBR|1|PL-88411^EHR|FL-20261124-0233^HEMLAB|58410-2^CBC panel - Blood by Automated count^LN"
+    "|||20261124110000-0600|||||||||||||||20261124142500-0600|||C",
+    "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||3.0|10*3/uL^^UCUM"
+    "|4.0-11.0|L|||F|||20261124110000-0600",
+    "OBX|2|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||3.6|10*3/uL^^UCUM"
+    "|4.0-11.0|L|||C|||20261124110000-0600",
+    "OBX|3|NM|770-8^Neutrophils/100 leukocytes in Blood by Automated count^LN||41|%^^UCUM"
+    "|40-75||||F|||20261124110000-0600",
+)
+
+
+def test_a_corrected_wbc_sent_next_to_its_original_gives_the_derived_anc() -> None:
+    conv = convert(CORRECTED_WBC)
+    (bundle,) = conv.bundles
+    original, corrected, percent, derived = resources(bundle, "Observation")
+    assert (original["status"], corrected["status"]) == ("final", "corrected")
+    assert [target(bundle, r)["id"] for r in derived["derivedFrom"]] == [
+        corrected["id"],
+        percent["id"],
+    ]
+    assert derived["valueQuantity"]["value"] == Decimal("1476")  # 3,600 × 41 %
+    assert "flag.anc-not-derived" not in [issue.code for issue in conv.issues]
+
+
+def test_an_unusable_percent_says_at_the_order_why_no_anc_was_derived() -> None:
+    message = DERIVED_ANC.replace(b"||41|%^^UCUM", b"||41|{fraction}")
+    conv = convert(message)
+    assert len(resources(conv.bundles[0], "Observation")) == 2
+    (issue,) = [issue for issue in conv.issues if issue.code == "flag.anc-not-derived"]
+    assert issue.location == "MSG[1]/OBR[1]"
+    assert issue.text.endswith(
+        "neutrophils % MSG[1]/OBX[2] is not used (its unit '{fraction}' is not one leukoflag knows)"
+    )
+
+
 # --------------------------------------------------------------------------- invariants
 
 CODES = [

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from leukoflag.model import PatientContext, ResultStatus, Timestamp, Unit
+from leukoflag.model import Evaluation, Issue, PatientContext, ResultStatus, Timestamp, Unit
 
 from .build import (
     ANC,
@@ -314,3 +314,209 @@ def test_a_percent_that_is_not_a_number_gives_no_derived_anc() -> None:
     assert len(evaluations) == 2
     assert code_of(evaluations[0]) == "N"
     assert evaluations[1].analyte is None
+
+
+# --------------------------------------------------------------------------- corrections
+
+
+def test_a_corrected_wbc_replaces_its_original_in_the_derived_anc() -> None:
+    evaluations = evaluate(
+        result("3.1", unit=K_PER_UL, n=1),  # the original, OBX-11 F
+        result("3.4", unit=K_PER_UL, n=2, status=ResultStatus.CORRECTED),  # its correction, C
+        result("40", code=NEUT_PCT, unit=PCT, n=3),
+    )
+    derived = evaluations[3]
+    assert derived.derived_from == ("MSG[1]/OBX[2]", "MSG[1]/OBX[3]")
+    assert derived.quantity is not None
+    assert derived.quantity.value == 1360  # 3,400 × 40 %, not 3,100 × 40 %
+
+
+def test_an_amended_percent_replaces_its_original_in_the_derived_anc() -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1),
+        result("30", code=NEUT_PCT, unit=PCT, n=2, status=ResultStatus.AMENDED),
+        result("25", code=NEUT_PCT, unit=PCT, n=3),
+    )
+    derived = evaluations[3]
+    assert derived.derived_from == ("MSG[1]/OBX[1]", "MSG[1]/OBX[2]")
+    assert derived.quantity is not None
+    assert derived.quantity.value == 1200
+
+
+def test_two_final_wbcs_at_one_time_give_no_anc_and_say_so() -> None:
+    evaluations = evaluate(
+        result("3.1", unit=K_PER_UL, n=1),
+        result("3.4", unit=K_PER_UL, n=2),
+        result("40", code=NEUT_PCT, unit=PCT, n=3),
+    )
+    assert len(evaluations) == 3
+    (issue,) = not_derived(evaluations)
+    assert issue.text == (
+        "the order has no measured ANC, and none was derived from WBC MSG[1]/OBX[1], "
+        "WBC MSG[1]/OBX[2], neutrophils % MSG[1]/OBX[3]: 2 WBC results at 2026-03-10 "
+        "(MSG[1]/OBX[1], MSG[1]/OBX[2]): which one to use is not known (one corrected result "
+        "of the same code would replace the others)"
+    )
+
+
+def test_two_corrected_wbcs_at_one_time_give_no_anc() -> None:
+    evaluations = evaluate(
+        result("3.1", unit=K_PER_UL, n=1),
+        result("3.4", unit=K_PER_UL, n=2, status=ResultStatus.CORRECTED),
+        result("3.6", unit=K_PER_UL, n=3, status=ResultStatus.CORRECTED),
+        result("40", code=NEUT_PCT, unit=PCT, n=4),
+    )
+    assert len(evaluations) == 4
+    (issue,) = not_derived(evaluations)
+    assert "3 WBC results at 2026-03-10" in issue.text
+
+
+def test_a_corrected_wbc_of_another_code_does_not_replace_the_original() -> None:
+    evaluations = evaluate(
+        result("3.1", unit=K_PER_UL, n=1),  # 6690-2, automated count
+        result("3.4", code="26464-8", unit=K_PER_UL, n=2, status=ResultStatus.CORRECTED),
+        result("40", code=NEUT_PCT, unit=PCT, n=3),
+    )
+    assert len(evaluations) == 3
+    (issue,) = not_derived(evaluations)
+    assert "2 WBC results at 2026-03-10" in issue.text
+
+
+# --------------------------------------------------------------------------- why none was derived
+
+
+def not_derived(evaluations: tuple[Evaluation, ...]) -> list[Issue]:
+    return [i for e in evaluations for i in e.issues if i.code == "flag.anc-not-derived"]
+
+
+def test_a_percent_over_100_is_named_as_why_no_anc_was_derived() -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1), result("387", code=NEUT_PCT, unit=PCT, n=2)
+    )
+    (issue,) = not_derived(evaluations)
+    assert issue.severity.value == "information"
+    assert issue.location == ORDER
+    assert issue.text == (
+        "the order has no measured ANC, and none was derived from WBC MSG[1]/OBX[1], "
+        "neutrophils % MSG[1]/OBX[2]: neutrophils % MSG[1]/OBX[2] is not used (387 % is not "
+        "a percent from 0 to 100)"
+    )
+    assert issue in evaluations[0].issues  # carried by the order's first WBC
+
+
+def test_a_percent_in_a_unit_that_is_not_read_is_named() -> None:
+    fraction = Unit("{fraction}", "{fraction}", "http://unitsofmeasure.org")
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1), result("0.3", code=NEUT_PCT, unit=fraction, n=2)
+    )
+    (issue,) = not_derived(evaluations)
+    assert issue.text.endswith(
+        "neutrophils % MSG[1]/OBX[2] is not used (its unit '{fraction}' is not one leukoflag knows)"
+    )
+
+
+def test_a_percent_in_a_count_unit_is_named() -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1), result("1.2", code=NEUT_PCT, unit=K_PER_UL, n=2)
+    )
+    (issue,) = not_derived(evaluations)
+    assert "(its unit '10*3/uL' is not a percent or a fraction)" in issue.text
+
+
+def test_a_cancelled_wbc_is_named_with_the_issue_that_stopped_it() -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1, status=ResultStatus.CANCELLED),
+        result("30", code=NEUT_PCT, unit=PCT, n=2),
+    )
+    (issue,) = not_derived(evaluations)
+    assert issue.text.endswith(
+        ": WBC MSG[1]/OBX[1] is not used (not judged: flag.status-not-flaggable)"
+    )
+
+
+def test_a_wbc_of_a_non_blood_specimen_is_named() -> None:
+    urine = specimen("UR", n=1)
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1, specimen=urine.location),
+        result("30", code=NEUT_PCT, unit=PCT, n=2),
+        specimens=(urine,),
+    )
+    (issue,) = not_derived(evaluations)
+    assert "WBC MSG[1]/OBX[1] is not used (not judged: flag.specimen-not-blood)" in issue.text
+
+
+def test_a_wbc_known_only_by_a_bound_is_named() -> None:
+    evaluations = evaluate(
+        result("1.0", unit=K_PER_UL, n=1, comparator="<"),
+        result("30", code=NEUT_PCT, unit=PCT, n=2),
+    )
+    (issue,) = not_derived(evaluations)
+    assert "WBC MSG[1]/OBX[1] is not used (<1,000 cells/µL is known only by a bound)" in issue.text
+
+
+def test_a_wbc_and_a_percent_at_different_times_name_both_times() -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1, day="2026-03-10"),
+        result("30", code=NEUT_PCT, unit=PCT, n=2, day="2026-03-11"),
+    )
+    (issue,) = not_derived(evaluations)
+    assert issue.text.endswith(
+        ": neutrophils % MSG[1]/OBX[2] has no usable WBC at 2026-03-11 (WBC MSG[1]/OBX[1] is at "
+        "2026-03-10)"
+    )
+
+
+def test_a_wbc_and_a_percent_of_different_specimens_name_both_specimens() -> None:
+    first, second = specimen("BLD", n=1), specimen("BLD", n=2)
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1, specimen=first.location),
+        result("30", code=NEUT_PCT, unit=PCT, n=2, specimen=second.location),
+        specimens=(first, second),
+    )
+    (issue,) = not_derived(evaluations)
+    assert f"has no usable WBC at 2026-03-10 of specimen {second.location} (WBC " in issue.text
+    assert f"is at 2026-03-10 of specimen {first.location})" in issue.text
+
+
+def test_a_segmented_count_without_band_count_is_named() -> None:
+    evaluations = evaluate(result("0.9", code="30451-9", unit=K_PER_UL, n=1))
+    (issue,) = not_derived(evaluations)
+    assert issue.text.endswith(
+        "segmented neutrophil count MSG[1]/OBX[1] has no band neutrophil count at 2026-03-10 "
+        "(both are needed)"
+    )
+    assert issue in evaluations[0].issues  # no WBC: carried by the part itself
+
+
+def test_a_segmented_percent_without_band_percent_is_named() -> None:
+    evaluations = evaluate(
+        result("5.0", unit=K_PER_UL, n=1), result("20", code="26505-8", unit=PCT, n=2)
+    )
+    (issue,) = not_derived(evaluations)
+    assert "has no band neutrophils % at 2026-03-10 (both are needed)" in issue.text
+
+
+def test_a_cbc_without_differential_raises_nothing_about_the_anc() -> None:
+    evaluations = evaluate(result("4.0", unit=K_PER_UL, n=1), result("13.9", code="718-7", n=2))
+    assert not_derived(evaluations) == []
+
+
+def test_a_percent_without_any_wbc_raises_nothing_about_the_anc() -> None:
+    evaluations = evaluate(result("30", code=NEUT_PCT, unit=PCT, n=1))
+    assert not_derived(evaluations) == []
+
+
+def test_an_order_with_a_derived_or_measured_anc_raises_nothing_about_it() -> None:
+    wbc, percent = result("4.0", unit=K_PER_UL, n=1), result("30", code=NEUT_PCT, unit=PCT, n=2)
+    assert not_derived(evaluate(wbc, percent)) == []
+    unusable = result("387", code=NEUT_PCT, unit=PCT, n=2)
+    measured = result("1.2", code=ANC, unit=K_PER_UL, n=3)
+    assert not_derived(evaluate(wbc, unusable, measured)) == []
+
+
+def test_many_unusable_percents_are_listed_ten_at_most() -> None:
+    percents = [result("387", code=NEUT_PCT, unit=PCT, n=n) for n in range(2, 32)]
+    evaluations = evaluate(result("4.0", unit=K_PER_UL, n=1), *percents)
+    (issue,) = not_derived(evaluations)
+    assert "neutrophils % MSG[1]/OBX[10], and 21 more:" in issue.text
+    assert issue.text.endswith("; and 20 more")

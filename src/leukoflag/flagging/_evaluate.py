@@ -19,7 +19,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -147,6 +147,7 @@ class _Part:
     """A result that may go into a derived ANC (all checked: blood, flaggable, exact number)."""
 
     kind: str  # count (a WBC), percent, segmented-percent, band-percent, segmented, band
+    result: LabResult
     location: str
     value: Decimal  # cells/µL, or a percent
     specimen: str
@@ -183,6 +184,7 @@ class _OrderState:
         default_factory=list
     )
     measured_anc: bool = False
+    parts: bool = False  # whether a percent or ANC part is among the candidates
     # (result.specimen, recognized by LOINC) of counts whose specimens were found to be the
     # patient's blood: the next count of the order with the same key need not ask again.
     blood: set[tuple[str, bool]] = field(default_factory=set)
@@ -212,7 +214,11 @@ def evaluate_order(
             state = _OrderState(order, context, settings, fallback_day)
         evaluations.append(_evaluate_recognized(result, recognition, state))
     if state is not None and not state.measured_anc and state.candidates:
-        evaluations.extend(_derived_ancs(state))
+        derived = _derived_ancs(state)
+        if derived:
+            evaluations.extend(derived)
+        elif state.parts:  # a WBC and a percent shown, no ANC: say why (off the hot path)
+            _explain_not_derived(state, evaluations)
     return tuple(evaluations)
 
 
@@ -251,6 +257,7 @@ def _evaluate_recognized(
     if not recognition.is_count:
         if kind in _PART_KINDS:  # percents and ANC parts are never flagged themselves
             state.candidates.append((result, recognition, None))
+            state.parts = True
         return constructor(Evaluation)(location)
     analyte = recognition.analyte
     assert analyte is not None  # a count row always names its analyte (checked when loaded)
@@ -1016,11 +1023,12 @@ def _parts(state: _OrderState) -> Iterator[_Part]:
     for result, recognition, per_ul in state.candidates:
         kind = "count" if per_ul is not None else recognition.kind
         value = per_ul if per_ul is not None else _part_value(result, recognition, state)
-        if value is None:
+        if isinstance(value, str):  # why it is not used: told only when no ANC is derived
             continue
         stamp = _result_time(result, state)
         yield _Part(
             kind=kind,
+            result=result,
             location=result.location,
             value=value,
             specimen=result.specimen,
@@ -1048,45 +1056,63 @@ def _instant(fhir_time: str) -> str:
 
 def _part_value(
     result: LabResult, recognition: _scope.Recognition, state: _OrderState
-) -> Decimal | None:
+) -> Decimal | str:
     """A neutrophil percent (in percent) or ANC part (in cells/µL) that may enter a derived
-    ANC, or None: withdrawn, not a plain number, not blood, or not in a fitting unit."""
+    ANC, or why it may not (for flag.anc-not-derived): withdrawn, not a plain number, not
+    blood, or not in a fitting unit."""
     value = result.value
-    if result.status not in FLAGGABLE or state.order.status in ORDER_WITHDRAWN:
-        return None
-    if result.data_absent_reason or not isinstance(value, Number) or value.comparator:
-        return None
-    if not value.value.is_finite():  # a hand-built Number may hold NaN (readers refuse it)
-        return None
-    if _specimen_issues(result, recognition, state)[0] is not None:
-        return None
+    if result.status not in FLAGGABLE:
+        return f"its status is {result.status.value}"
+    if state.order.status in ORDER_WITHDRAWN:
+        return f"its order is {state.order.status.value}"
+    if result.data_absent_reason or isinstance(value, NoValue):
+        return "it has no value"
+    if not isinstance(value, Number) or not value.value.is_finite():
+        # a hand-built Number may hold NaN (readers refuse it)
+        return "its value is not a number"
+    if value.comparator:
+        return f"its value {quoted(value.text)} is known only by a bound"
+    blocker = _specimen_issues(result, recognition, state)[0]
+    if blocker is not None:
+        return f"it is not a result of the patient's blood ({blocker.code})"
     unit = result.unit
     if recognition.kind in (_scope.SEGMENTED, _scope.BAND):
         if _unitless(unit):
-            return None  # a part's unit is never inferred: it has no Issue to say so
+            return "it has no unit (a count's unit is never inferred for a derived ANC)"
         try:
             return units.normalize(value.value, unit, Analyte.ANC).value_per_ul
         except UnitError:
-            return None
+            return f"its unit {_unit_shown(unit)} is not read as a count per volume"
     percent = value.value
     if not _unitless(unit):
         try:
             spec = units.resolve_unit(unit, Analyte.ANC)
         except UnitError:
-            return None
+            return f"its unit {_unit_shown(unit)} is not one leukoflag knows"
         if spec.kind not in _PERCENT_KINDS or spec.factor is None:
-            return None
+            return f"its unit {_unit_shown(unit)} is not a percent or a fraction"
         if spec.kind is UnitKind.FRACTION:  # 0.61 of the white cells is 61 %
             if not _ZERO <= percent <= _ONE / spec.factor:
-                return None  # over 100 %, checked first: 1e999999999 overflows when scaled
+                # over 100 %, checked first: 1e999999999 overflows when scaled
+                return f"{plain(percent)} {_unit_shown(unit)} is not a fraction from 0 to 1"
             percent = (percent * spec.factor).scaleb(2)
-    return percent if _ZERO <= percent <= _HUNDRED else None
+    if _ZERO <= percent <= _HUNDRED:
+        return percent
+    return f"{plain(percent)} % is not a percent from 0 to 100"
+
+
+def _unit_shown(unit: Unit | None) -> str:
+    if unit is None:
+        return "''"
+    return quoted(unit.text or unit.code)
 
 
 def _derive(group: dict[str, list[_Part]]) -> tuple[Decimal, tuple[_Part, ...], str] | None:
     def one(kind: str) -> _Part | None:
-        found = group.get(kind, [])
-        return found[0] if len(found) == 1 else None
+        found = group.get(kind)
+        if not found:
+            return None
+        return found[0] if len(found) == 1 else _correction(found)
 
     segmented, band = one(_scope.SEGMENTED), one(_scope.BAND)
     if segmented is not None and band is not None:
@@ -1109,6 +1135,148 @@ def _derive(group: dict[str, list[_Part]]) -> tuple[Decimal, tuple[_Part, ...], 
             "WBC × (segmented + band neutrophils %)",
         )
     return None
+
+
+def _correction(found: list[_Part]) -> _Part | None:
+    """Of several results of one kind at one time, the one correction (corrected or amended:
+    OBX-11 C) of results of the same code, which replaces them; None: which one is not known."""
+    corrections = [part for part in found if part.result.status in _REPLACING]
+    if len(corrections) != 1:
+        return None
+    if len({_code_key(part.result.code) for part in found}) != 1:
+        return None  # another code may be another measurement, not the one corrected
+    return corrections[0]
+
+
+def _code_key(concept: Concept) -> tuple[tuple[str, str], ...] | str:
+    return tuple([(c.system, c.code) for c in concept.codings if c.code]) or concept.text
+
+
+def _explain_not_derived(state: _OrderState, evaluations: list[Evaluation]) -> None:
+    """Adds flag.anc-not-derived to the evaluation of the order's first WBC (else of its first
+    percent or part) when the order has a WBC and a neutrophil percent, or a segmented or band
+    count, and no ANC was derived: what was considered and why it did not combine."""
+    order = state.order
+    wbcs: list[tuple[int, LabResult, _scope.Recognition]] = []
+    for index, result in enumerate(order.results):
+        recognition = _scope.recognize(result.code)
+        if recognition is not None and recognition.is_count and recognition.analyte is Analyte.WBC:
+            wbcs.append((index, result, recognition))
+    parts = [
+        (result, recognition) for result, recognition, per_ul in state.candidates if per_ul is None
+    ]
+    if not wbcs and not any(r.kind in (_scope.SEGMENTED, _scope.BAND) for _, r in parts):
+        return  # a percent without any WBC: nothing to derive from
+    usable = {result.location for result, _, per_ul in state.candidates if per_ul is not None}
+    reasons = [
+        f"WBC {result.location} is not used ({_wbc_refusal(evaluations[index], recognition)})"
+        for index, result, recognition in wbcs
+        if result.location not in usable
+    ]
+    for result, recognition in parts:
+        why = _part_value(result, recognition, state)
+        if isinstance(why, str):
+            reasons.append(f"{_PART_NAMES[recognition.kind]} {result.location} is not used ({why})")
+    groups: dict[tuple[str, str], dict[str, list[_Part]]] = {}
+    for part in _parts(state):
+        groups.setdefault((part.specimen, part.time), {}).setdefault(part.kind, []).append(part)
+    usable_wbcs = [part for group in groups.values() for part in group.get("count", ())]
+    for group in groups.values():
+        reasons.extend(_group_reasons(group, usable_wbcs, bool(wbcs), state))
+    considered = [f"WBC {result.location}" for _, result, _ in wbcs] + [
+        f"{_PART_NAMES[recognition.kind]} {result.location}" for result, recognition in parts
+    ]
+    issue = _issue(
+        Severity.INFORMATION,
+        "anc-not-derived",
+        order.location,
+        f"the order has no measured ANC, and none was derived from {_listed(considered)}: "
+        f"{_listed(reasons, '; ') or 'they do not combine'}",
+    )
+    if wbcs:
+        index = wbcs[0][0]
+    else:
+        index = next(i for i, result in enumerate(order.results) if result is parts[0][0])
+    evaluation = evaluations[index]
+    evaluations[index] = replace(evaluation, issues=(*evaluation.issues, issue))
+
+
+# What the parts of a derived ANC are called in flag.anc-not-derived.
+_PART_NAMES = {
+    "count": "WBC",
+    _scope.PERCENT: "neutrophils %",
+    _scope.SEGMENTED_PERCENT: "segmented neutrophils %",
+    _scope.BAND_PERCENT: "band neutrophils %",
+    _scope.SEGMENTED: "segmented neutrophil count",
+    _scope.BAND: "band neutrophil count",
+}
+_REPLACING = frozenset({ResultStatus.CORRECTED, ResultStatus.AMENDED})
+_PAIRS = ((_scope.SEGMENTED, _scope.BAND), (_scope.SEGMENTED_PERCENT, _scope.BAND_PERCENT))
+_PERCENTS = (_scope.PERCENT, _scope.SEGMENTED_PERCENT, _scope.BAND_PERCENT)
+_ONE_CORRECTION = "(one corrected result of the same code would replace the others)"
+_LISTED = 10  # an order of thousands of results: the first ten of a list, and how many more
+
+
+def _wbc_refusal(evaluation: Evaluation, recognition: _scope.Recognition) -> str:
+    """Why a WBC of the order is not used for a derived ANC (its evaluation says)."""
+    if recognition.kind == _scope.ESTIMATE:
+        return "an estimate, not a count"
+    quantity = evaluation.quantity
+    if quantity is not None and quantity.comparator:
+        return f"{quantity.comparator}{_fmt(quantity.value)} cells/µL is known only by a bound"
+    if quantity is None and evaluation.reference_range is not None:
+        return "its value is a range, not one number"
+    stop = evaluation.issues[-1].code if evaluation.issues else ""
+    return f"not judged: {stop}" if stop else "not judged"
+
+
+def _group_reasons(
+    group: dict[str, list[_Part]], wbcs: list[_Part], any_wbc: bool, state: _OrderState
+) -> list[str]:
+    """Why the usable results of one specimen and time give no ANC."""
+    when = _describe_time(next(iter(group.values()))[0], state)
+    reasons = [
+        f"{len(found)} {_PART_NAMES[kind]} results {when} "
+        f"({_listed([p.location for p in found])}): which one to use is not known {_ONE_CORRECTION}"
+        for kind, found in group.items()
+        if len(found) > 1 and _correction(found) is None
+    ]
+    for pair in _PAIRS:
+        present = [kind for kind in pair if kind in group]
+        if len(present) == 1 and (
+            pair[0] != _scope.SEGMENTED_PERCENT or _scope.PERCENT not in group
+        ):
+            kind = present[0]
+            missing = pair[1] if kind == pair[0] else pair[0]
+            reasons.append(
+                f"{_PART_NAMES[kind]} {_listed([p.location for p in group[kind]])} has no "
+                f"{_PART_NAMES[missing]} {when} (both are needed)"
+            )
+    percents = [
+        f"{_PART_NAMES[kind]} {p.location}" for kind in _PERCENTS for p in group.get(kind, ())
+    ]
+    if percents and "count" not in group and (wbcs or not any_wbc):
+        # (WBCs that are none of them usable have said why themselves)
+        elsewhere = ", ".join(
+            f"WBC {p.location} is {_describe_time(p, state)}" for p in wbcs[:_LISTED]
+        )
+        reasons.append(
+            f"{_listed(percents)} {'has' if len(percents) == 1 else 'have'} no usable WBC {when}"
+            + (f" ({elsewhere})" if elsewhere else "")
+        )
+    return reasons
+
+
+def _describe_time(part: _Part, state: _OrderState) -> str:
+    stamp = _result_time(part.result, state)
+    when = f"at {stamp.fhir}" if stamp is not None else "without a time"
+    return f"{when} of specimen {part.specimen}" if part.specimen else when
+
+
+def _listed(items: list[str], separator: str = ", ") -> str:
+    if len(items) <= _LISTED:
+        return separator.join(items)
+    return separator.join(items[:_LISTED]) + f"{separator}and {len(items) - _LISTED:,} more"
 
 
 def _of(count: Decimal, percent: Decimal) -> Decimal:
