@@ -287,3 +287,30 @@ def test_an_age_low_bound_beyond_the_calendar_is_never_reached() -> None:
     observation, issues = judged(data)
     assert explanation(observation)["rangeSource"] == "default"
     assert "[0] for ages from 1E+999999999 d" in not_applicable(issues)[0].text
+
+
+def test_a_result_without_a_date_takes_its_reports_for_the_age_band() -> None:
+    # the report is dated, the Observation is not: flagging knew the child's age, the range
+    # chooser did not, and passed over every band
+    data = bundle("5.8", BANDS, birth="2024-06-20")
+    document = fhir.loads(data)
+    observation = document["entry"][1]["resource"]
+    del observation["effectiveDateTime"]
+    document["entry"].append(
+        {
+            "fullUrl": "https://fhir.example.org/DiagnosticReport/cbc-ward7",
+            "resource": {
+                "resourceType": "DiagnosticReport",
+                "id": "cbc-ward7",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+                "subject": {"reference": "Patient/pt-ward7"},
+                "effectiveDateTime": "2026-11-20T07:45:00-05:00",
+                "result": [{"reference": "Observation/wbc-ward7"}],
+            },
+        }
+    )
+    output, issues = judged(fhir.dumps(document))
+    assert normalized(output) == [(Decimal("6.0E+3"), Decimal("1.70E+4"))]
+    assert output["interpretation"][0]["coding"][0]["code"] == "L"
+    assert not not_applicable(issues)

@@ -378,6 +378,7 @@ class _ItemReader:
     # the keys an object of the item holds more than once, by its identity (see _item)
     repeats: dict[int, tuple[str, ...]] = field(default_factory=dict)
     quantities: int = 0  # valueQuantity elements read
+    order_time: Timestamp | None = None  # the DiagnosticReport's effective[x], while it is read
 
     def location(self, path: Path) -> str:
         text = str(self.root["resourceType"])
@@ -564,11 +565,15 @@ class _ItemReader:
     def order(self, draft: _OrderDraft) -> Order | None:
         results: list[LabResult] = []
         specimens: dict[str, Specimen] = {}
+        report = draft.report
+        # read first: a result without a date of its own takes its report's for age bands
+        self.order_time = (
+            self.effective(report.resource, report.location) if report is not None else None
+        )
         for observation in draft.observations:
             results.extend(
                 self.observation_results(observation, draft.location, specimens, draft.patient)
             )
-        report = draft.report
         if report is None and not results:
             return None
         if report is None:
@@ -611,7 +616,7 @@ class _ItemReader:
             status_text=status_text if isinstance(status_text, str) else "",
             placer_id=placer,
             filler_id=filler,
-            effective=self.effective(resource, report.location),
+            effective=self.order_time,
             issued=self.timestamp(resource.get("issued"), f"{report.location}.issued"),
             results=tuple(results),
             specimens=tuple(specimens.values()),
@@ -710,8 +715,10 @@ class _ItemReader:
             else:
                 specimen_at = self.unresolved_specimen(resource["specimen"], f"{where}.specimen")
         effective = self.effective(resource, where)
-        # the result's date for its age: as flagging takes it (effective, else the collection)
+        # the result's date for its age, as flagging takes it: effective, else the collection,
+        # else the report's effective
         dated = effective or (specimen.collected if specimen is not None else None)
+        dated = dated or self.order_time
         shared = _Shared(
             status=status,
             status_text=status_text,
