@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import leukoflag as leukoflag_api
+
 from .conftest import Runner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,3 +64,17 @@ def test_readme_library_example_runs() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "wbc-" in done.stdout.decode()  # a WBC finding with its rule id was printed
+
+
+def test_corrected_example_replaces_the_values_of_the_original_example() -> None:
+    original = leukoflag_api.convert_file(EXAMPLES / "leukopenic-adult.hl7")
+    (bundle,) = leukoflag_api.convert_file(EXAMPLES / "corrected-result.hl7").bundles
+    resources = [entry["resource"] for entry in bundle["entry"]]
+    (report,) = [r for r in resources if r["resourceType"] == "DiagnosticReport"]
+    assert report["status"] == "corrected"
+    assert {r["status"] for r in resources if r["resourceType"] == "Observation"} == {"corrected"}
+    (note,) = [e["valueAnnotation"]["text"] for e in report["extension"] if "note" in e["url"]]
+    # the reason names each value it replaces as the original example reported it (3.1, 1.2)
+    for finding in original.findings:
+        value = f"{finding.value_per_ul.scaleb(-3):f} K/uL"
+        assert re.search(rf"{finding.analyte.value.upper()}\b[^;]*? {re.escape(value)}", note), note
