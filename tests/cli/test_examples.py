@@ -78,3 +78,32 @@ def test_corrected_example_replaces_the_values_of_the_original_example() -> None
     for finding in original.findings:
         value = f"{finding.value_per_ul.scaleb(-3):f} K/uL"
         assert re.search(rf"{finding.analyte.value.upper()}\b[^;]*? {re.escape(value)}", note), note
+
+
+def _segments(path: Path) -> list[list[str]]:
+    text = path.read_bytes().strip(b"\x0b\x1c\r\n").decode()
+    return [line.split("|") for line in re.split(r"\r\n|\r|\n|\x1c\r\x0b", text) if line]
+
+
+def test_one_labs_examples_send_one_reference_range_per_count_and_sex() -> None:
+    ranges: dict[tuple[str, str, str], set[str]] = {}
+    for path in EXAMPLES.glob("*.hl7"):
+        lab = sex = ""
+        for fields in _segments(path):
+            if fields[0] == "MSH":
+                lab = fields[2]
+            elif fields[0] == "PID":
+                sex = fields[8]
+            elif fields[0] == "OBX" and fields[7]:
+                ranges.setdefault((lab, fields[3].split("^")[0], sex), set()).add(fields[7])
+    assert ranges[("CORELAB", "6690-2", "F")] == {"4.5-11.0"}
+    assert ranges[("CORELAB", "751-8", "F")] == {"1.8-7.7"}
+    assert {key: found for key, found in ranges.items() if len(found) > 1} == {}
+
+
+def test_interface_log_quotes_the_normal_cbc_message_it_received() -> None:
+    log = (EXAMPLES / "interface-log.txt").read_text(encoding="utf-8")
+    message = (EXAMPLES / "normal-cbc.hl7").read_bytes()
+    quoted = log[log.index("MSH|") :].split("\n", 1)[0]
+    assert message.decode().startswith(quoted)
+    assert f"received {len(message) + 3} bytes" in log  # the message in its MLLP frame
