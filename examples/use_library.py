@@ -44,7 +44,7 @@ def show_counts() -> None:
         try:
             count: Decimal = leukoflag.count_per_ul(value, unit, analyte=analyte)
         except leukoflag.UnitError as exc:
-            print(f"  {value} {unit} ({analyte}): not a count: {exc} [{exc.reason}]")
+            print(f"  {value} {unit} ({analyte}): not a count: {exc}")  # begins with exc.reason
         else:
             print(f"  {value} {unit} ({analyte}) = {count:,f} cells/µL")
 

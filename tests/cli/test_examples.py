@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import leukoflag as leukoflag_api
 
 from .conftest import Runner
@@ -47,11 +49,13 @@ def test_use_library_example_runs() -> None:
     text = done.stdout.decode()
     assert "leukopenic-adult.hl7: 1 bundle(s), 0 rejected" in text
     assert "8.2 giga.l-1 (wbc) = 8,200 cells/µL" in text
-    assert "10*12/L (wbc): not a count" in text
+    assert "10*12/L (wbc): not a count: wrong-analyte: " in text
+    assert text.count("wrong-analyte") == 1  # the reason once, not again after the message
 
 
-def test_readme_library_example_runs() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+@pytest.mark.parametrize("page", ["README.md", "docs/index.md"])
+def test_readme_library_example_runs(page: str) -> None:
+    readme = (ROOT / page).read_text(encoding="utf-8")
     code = re.search(r"```python\n(.*?)```", readme, re.DOTALL)
     assert code is not None
     assert len(code.group(1).splitlines()) <= 12
@@ -64,6 +68,7 @@ def test_readme_library_example_runs() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "wbc-" in done.stdout.decode()  # a WBC finding with its rule id was printed
+    assert " 3100 " in done.stdout.decode()  # the count in plain notation, not 3.1E+3
 
 
 def test_corrected_example_replaces_the_values_of_the_original_example() -> None:
