@@ -112,3 +112,26 @@ def test_interface_log_quotes_the_normal_cbc_message_it_received() -> None:
     quoted = log[log.index("MSH|") :].split("\n", 1)[0]
     assert message.decode().startswith(quoted)
     assert f"received {len(message) + 3} bytes" in log  # the message in its MLLP frame
+
+
+def test_examples_readme_says_why_the_ndjson_child_and_mllp_examples_read_as_they_do() -> None:
+    readme = (ROOT / "examples" / "README.md").read_text(encoding="utf-8")
+    ndjson = leukoflag_api.convert_file(EXAMPLES / "observations.ndjson")
+    codes = {(issue.location, issue.code) for issue in ndjson.issues}
+    assert ("ITEM[1]/Observation", "flag.lab-range-unusable") in codes
+    assert {loc for loc, code in codes if code == "flag.age-unknown"} == {
+        "ITEM[1]/Observation",
+        "ITEM[2]/Observation",
+    }
+    child = leukoflag_api.convert_file(EXAMPLES / "neutropenic-child.hl7")
+    wbc = next(f for f in child.findings if f.analyte == "wbc")
+    assert (wbc.code, wbc.ctcae_grade, wbc.range and wbc.range.source) == ("L", None, "age-band")
+    mllp = leukoflag_api.convert_file(EXAMPLES / "mllp-framed.hl7")
+    assert "hl7v2.timestamp-truncated" in {issue.code for issue in mllp.issues}
+    for said in (
+        "flag.lab-range-unusable",
+        "flag.age-unknown",
+        "no CTCAE grade",
+        "timestamp-truncated",
+    ):
+        assert said in readme
