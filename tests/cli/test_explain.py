@@ -166,3 +166,40 @@ def test_explain_names_a_file_whose_name_is_not_utf8(
     done = leukoflag("explain", name)
     assert done.returncode == 0, done.stderr
     assert done.stdout.decode().startswith("h\\xe9mato.hl7\n\nMSG[1]  ORU^R01^ORU_R01")
+
+
+def test_explain_rejects_what_strict_convert_rejects(leukoflag: Runner, tmp_path: Path) -> None:
+    # explain showed the counts of a message whose OBR comes before its PID, exit 0, while
+    # `convert --strict` rejected it: the analyst was told the opposite of what happened
+    segments = oru("E-3", wbc="3.1", wbc_unit="K/uL").split(b"\r")
+    pid, orc, obr = segments[1:4]
+    segments[1:4] = [orc, obr, pid]
+    (tmp_path / "disordered.hl7").write_bytes(b"\r".join(segments))
+    converted = leukoflag("convert", "--strict", "disordered.hl7")
+    assert converted.returncode == 1
+    done = leukoflag("explain", "--strict", "disordered.hl7")
+    assert done.returncode == 1
+    assert done.stdout.decode() == (
+        "disordered.hl7\n\nMSG[1]  rejected: strict structure failed: "
+        "Missing required child ORU_R01_ORDER_OBSERVATION.OBR\n"
+    )
+    assert b"strict structure failed: Missing required child" in converted.stderr
+    lenient = leukoflag("explain", "disordered.hl7")
+    assert lenient.returncode == 0
+    assert re.search(r"WBC  3\.1 K/uL +→ +3,100 cells/µL  →  L\n", lenient.stdout.decode())
+
+
+def test_explain_rejects_a_fhir_item_strict_validation_rejects(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    anc = observation("o-5", 900, "/uL", "751-8")
+    anc["status"] = "provisional"  # not an R4 ObservationStatus: invalid in strict mode
+    (tmp_path / "obs.ndjson").write_bytes(ndjson(observation("o-4", 2.9, "10*3/uL"), anc))
+    converted = leukoflag("convert", "--strict", "obs.ndjson")
+    assert converted.returncode == 1
+    done = leukoflag("explain", "--strict", "obs.ndjson")
+    assert done.returncode == 1
+    text = done.stdout.decode()
+    assert "ITEM[1]  Observation/o-4" in text
+    assert "ITEM[2]  rejected: strict FHIR validation failed: " in text
+    assert "o-5" not in text

@@ -102,10 +102,13 @@ def _read(stream: BinaryIO, settings: Settings, source: str) -> Iterator[_Item |
     kind = sniff(stream)
     if kind == "hl7v2":
         for index, raw in enumerate(hl7v2.split_stream(stream), start=1):
-            message = hl7v2.read_message(raw, index=index, source=source, settings=settings)
-            if isinstance(message, Rejected):
-                yield message
+            # convert's own outcome decides what is rejected (--strict, a defect guard)
+            outcome = api.convert_v2_message(raw, index, source, settings)
+            if outcome.rejected is not None:
+                yield outcome.rejected
                 continue
+            message = hl7v2.read_message(raw, index=index, source=source, settings=settings)
+            assert not isinstance(message, Rejected)  # convert read the same bytes
             title = "  ".join(
                 part
                 for part in (
@@ -118,10 +121,11 @@ def _read(stream: BinaryIO, settings: Settings, source: str) -> Iterator[_Item |
             evaluations = api.evaluate_groups(message.groups, settings, fallback=message)
             yield _Item(message.location, title, message.groups, evaluations)
     elif kind == "fhir":
-        for entry in _fhir_items(stream, source):
-            if isinstance(entry, Rejected):
-                yield entry
+        for entry, outcome in _fhir_items(stream, source, settings):
+            if outcome.rejected is not None:
+                yield outcome.rejected
                 continue
+            assert not isinstance(entry, Rejected)  # convert read the same bytes
             resource = entry.resource
             title = "/".join(
                 str(part) for part in (resource.get("resourceType"), resource.get("id")) if part
@@ -134,13 +138,18 @@ def _read(stream: BinaryIO, settings: Settings, source: str) -> Iterator[_Item |
             yield Rejected(1, source, detect.describe_unknown(raw), raw, "ITEM[1]")
 
 
-def _fhir_items(stream: BinaryIO, source: str) -> Iterator[fhir.FhirItem | Rejected]:
-    """The items as ``convert`` reads them (api.split_fhir: UTF-16/32 transcoded)."""
+def _fhir_items(
+    stream: BinaryIO, source: str, settings: Settings
+) -> Iterator[tuple[fhir.FhirItem | Rejected, api.Outcome]]:
+    """The items as ``convert`` reads them (api.split_fhir: UTF-16/32 transcoded), each with
+    convert's outcome of it."""
     for index, part in enumerate(api.split_fhir(stream), start=1):
         if isinstance(part, fhir.Document):
-            yield from fhir.read_document(part, source=source)
+            outcomes = api.convert_fhir_document(part, source, settings)
+            yield from zip(fhir.read_document(part, source=source), outcomes, strict=True)
         else:
-            yield fhir.read_line(part, index=index, source=source)
+            item = fhir.read_line(part, index=index, source=source)
+            yield item, api.convert_fhir_line(part, index, source, settings)
 
 
 def _write_item(out: TextIO, item: _Item) -> None:
