@@ -203,3 +203,37 @@ def test_explain_rejects_a_fhir_item_strict_validation_rejects(
     assert "ITEM[1]  Observation/o-4" in text
     assert "ITEM[2]  rejected: strict FHIR validation failed: " in text
     assert "o-5" not in text
+
+
+def test_explain_says_why_the_labs_age_range_was_passed_over(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # convert wrote fhir.range-not-applicable; explain said only "leukoflag's default range"
+    wbc = observation("o-6", 2.1, "10*3/uL")
+    infants = {"low": {"value": 0, "unit": "a"}, "high": {"value": 2, "unit": "a"}}
+    wbc["referenceRange"] = [
+        {"low": {"value": 6.0}, "high": {"value": 17.5}, "age": infants, "text": "6.0-17.5"}
+    ]
+    (tmp_path / "obs.ndjson").write_bytes(ndjson(wbc))
+    done = leukoflag("explain", "obs.ndjson")
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.decode()
+    assert re.search(r"WBC  2\.1 10\*3/uL +→ +2,100 cells/µL  →  LU\n", text)
+    assert "range    4,500–11,000 cells/µL, leukoflag's default range" in text
+    (note,) = [line for line in text.splitlines() if "fhir.range-not-applicable" in line]
+    assert note.startswith("      note     fhir.range-not-applicable: ")
+    assert "referenceRange[0] for ages 0 a-2 a" in note
+
+
+def test_explain_shows_a_reader_issue_of_the_counts_own_segment(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    message = oru("E-4", wbc="3.1", wbc_unit="K/uL").replace(
+        b"6690-2^Leukocytes [#/volume]", b"6690-2^Leukocytes\x07 [#/volume]"
+    )
+    (tmp_path / "bell.hl7").write_bytes(message)
+    text = leukoflag("explain", "bell.hl7").stdout.decode()
+    rows = text.split("\n  MSG[1]/OBX[")
+    (wbc,) = [row for row in rows if row.startswith("1]")]
+    assert "note     hl7v2.control-character: OBX-3 holds control character U+0007" in wbc
+    assert "control-character" not in rows[0] + "".join(row for row in rows if row != wbc)

@@ -25,6 +25,7 @@ from leukoflag.model import (
     CodedResult,
     Evaluation,
     Finding,
+    Issue,
     LabResult,
     Number,
     NumberRange,
@@ -56,6 +57,8 @@ class _Item:
     title: str
     groups: tuple[PatientResult, ...]
     evaluations: dict[str, Evaluation]
+    # convert's Issues of the item (reading, flagging, writing), shown on the count they are at
+    issues: tuple[Issue, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +122,7 @@ def _read(stream: BinaryIO, settings: Settings, source: str) -> Iterator[_Item |
                 if part
             )
             evaluations = api.evaluate_groups(message.groups, settings, fallback=message)
-            yield _Item(message.location, title, message.groups, evaluations)
+            yield _Item(message.location, title, message.groups, evaluations, outcome.issues)
     elif kind == "fhir":
         for entry, outcome in _fhir_items(stream, source, settings):
             if outcome.rejected is not None:
@@ -131,7 +134,7 @@ def _read(stream: BinaryIO, settings: Settings, source: str) -> Iterator[_Item |
                 str(part) for part in (resource.get("resourceType"), resource.get("id")) if part
             )
             evaluations = api.evaluate_groups(entry.groups, settings, fallback=None)
-            yield _Item(entry.location, title, entry.groups, evaluations)
+            yield _Item(entry.location, title, entry.groups, evaluations, outcome.issues)
     else:
         raw = stream.read()
         if raw.strip():
@@ -157,6 +160,8 @@ def _write_item(out: TextIO, item: _Item) -> None:
     rows: list[_Row] = []
     others = 0
     seen: set[str] = set()
+    counts = {e.location for e in item.evaluations.values() if e.analyte is not None}
+    more = _issues_at_counts(item, counts)
     for group in item.groups:
         if group.patient is not None:
             out.write(f"  patient {_patient(group.patient)}\n")
@@ -167,10 +172,10 @@ def _write_item(out: TextIO, item: _Item) -> None:
                 if evaluation is None or evaluation.analyte is None:
                     others += 1
                     continue
-                rows.append(_row(evaluation, _as_written(result)))
+                rows.append(_row(evaluation, _as_written(result), more.get(result.location, ())))
     for location, evaluation in item.evaluations.items():
         if location not in seen and evaluation.analyte is not None:
-            rows.append(_row(evaluation, "(derived)"))
+            rows.append(_row(evaluation, "(derived)", more.get(location, ())))
     if rows:
         _write_rows(out, rows)
     else:
@@ -178,6 +183,22 @@ def _write_item(out: TextIO, item: _Item) -> None:
     if others:
         results = "result is" if others == 1 else "results are"
         out.write(f"  {others} other {results} not a WBC or ANC count\n")
+
+
+def _issues_at_counts(item: _Item, counts: set[str]) -> dict[str, list[Issue]]:
+    """The item's Issues other than the flagging step's, by the count they are at (its segment,
+    field or element: ``MSG[1]/OBX[1]-3``, ``ITEM[1]/Observation.referenceRange``)."""
+    flagging = {id(issue) for e in item.evaluations.values() for issue in e.issues}
+    found: dict[str, list[Issue]] = {}
+    for issue in item.issues:
+        if id(issue) in flagging:
+            continue
+        location = issue.location
+        while location not in counts and (cut := max(map(location.rfind, "-./"))) > 0:
+            location = location[:cut]
+        if location in counts:
+            found.setdefault(location, []).append(issue)
+    return found
 
 
 def _write_rows(out: TextIO, rows: Sequence[_Row]) -> None:
@@ -195,7 +216,7 @@ def _write_rows(out: TextIO, rows: Sequence[_Row]) -> None:
             out.write(f"      {key:<{label}}  {text}\n")
 
 
-def _row(evaluation: Evaluation, written: str) -> _Row:
+def _row(evaluation: Evaluation, written: str, more: Sequence[Issue] = ()) -> _Row:
     analyte = _ANALYTE_NAMES.get(str(evaluation.analyte), str(evaluation.analyte))
     quantity = evaluation.quantity
     per_ul = f"{quantity.comparator}{_count(quantity.value)} cells/µL" if quantity else "—"
@@ -214,7 +235,7 @@ def _row(evaluation: Evaluation, written: str) -> _Row:
         details.append(("LOINC", f"{evaluation.loinc.code} {evaluation.loinc.display}".strip()))
     details.extend(
         ("why" if finding is None else "note", f"{issue.code}: {issue.text}")
-        for issue in evaluation.issues
+        for issue in (*evaluation.issues, *more)
     )
     return _Row(evaluation.location, analyte, written, per_ul, code, tuple(details))
 
