@@ -237,3 +237,28 @@ def test_explain_shows_a_reader_issue_of_the_counts_own_segment(
     (wbc,) = [row for row in rows if row.startswith("1]")]
     assert "note     hl7v2.control-character: OBX-3 holds control character U+0007" in wbc
     assert "control-character" not in rows[0] + "".join(row for row in rows if row != wbc)
+
+
+def test_explain_says_why_a_segmented_count_alone_gave_no_anc(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # flag.anc-not-derived sits on the segmented count's evaluation, which is no row: explain
+    # said only "no WBC or ANC count"
+    message = oru("E-5", wbc="3.1", wbc_unit="K/uL").replace(
+        b"OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN",
+        b"OBX|1|NM|768-2^Segmented neutrophils [#/volume] in Blood by Manual count^LN",
+    )
+    message = message[: message.index(b"OBX|3|")]
+    (tmp_path / "seg.hl7").write_bytes(message)
+    text = leukoflag("explain", "seg.hl7").stdout.decode()
+    lines = text.splitlines()
+    assert lines[-3:] == [
+        "  no WBC or ANC count",
+        (
+            "  note  flag.anc-not-derived: the order has no measured ANC, and none was derived"
+            " from segmented neutrophil count MSG[1]/OBX[1]: segmented neutrophil count"
+            " MSG[1]/OBX[1] has no band neutrophil count at 2026-11-24T08:10:00-05:00"
+            " (both are needed)"
+        ),
+        "  2 other results are not a WBC or ANC count",
+    ]

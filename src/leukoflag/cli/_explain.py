@@ -180,6 +180,9 @@ def _write_item(out: TextIO, item: _Item) -> None:
         _write_rows(out, rows)
     else:
         out.write("  no WBC or ANC count\n")
+    for evaluation in item.evaluations.values():  # flag.anc-not-derived on a segmented count
+        if evaluation.analyte is None:
+            out.writelines(f"  note  {i.code}: {i.text}\n" for i in evaluation.issues)
     if others:
         results = "result is" if others == 1 else "results are"
         out.write(f"  {others} other {results} not a WBC or ANC count\n")
