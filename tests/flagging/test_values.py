@@ -11,6 +11,7 @@ from leukoflag.model import (
     Coding,
     Concept,
     NoValue,
+    Number,
     NumberRange,
     Ratio,
     ReportStatus,
@@ -154,6 +155,26 @@ def test_values_that_cannot_be_judged(value: object, code: str) -> None:
     assert evaluation.analyte is not None
     issue = next(i for i in evaluation.issues if i.code == code)
     assert issue.location == "MSG[1]/OBX[1]-5"
+
+
+def test_text_value_naming_another_unit_than_the_unit_field_is_not_flagged() -> None:
+    # ST '800 cells/uL' with OBX-6 10*3/uL: read in OBX-6's unit it was an ANC of 800,000 (H).
+    sent = Number(Decimal("800"), "800 cells/uL", comment="cells/uL")
+    evaluation = one(result(sent, code=ANC, unit=K_PER_UL))
+    assert evaluation.finding is None
+    issue = next(i for i in evaluation.issues if i.code == "units.unit-conflict")
+    assert issue.location == "MSG[1]/OBX[1]-5"
+    assert "'cells/uL'" in issue.text
+    assert "'10*3/uL'" in issue.text
+
+
+@pytest.mark.parametrize("comment", ["K/uL", "x10^3/uL", "(repeat)", "verified"])
+def test_text_value_naming_the_unit_sent_or_no_unit_is_flagged(comment: str) -> None:
+    sent = Number(Decimal("0.8"), f"0.8 {comment}", comment=comment)
+    evaluation = one(result(sent, code=ANC, unit=K_PER_UL))
+    assert evaluation.finding is not None
+    assert (evaluation.finding.code, evaluation.finding.value_per_ul) == ("LU", 800)
+    assert "units.unit-conflict" not in issue_codes(evaluation)
 
 
 def test_data_absent_reason_is_not_flagged() -> None:

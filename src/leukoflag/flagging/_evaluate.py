@@ -528,6 +528,10 @@ def _read_value(result: LabResult, analyte: Analyte) -> _Reading | Issue:
     quantity = None
     try:
         if isinstance(value, Number):
+            if value.comment:  # rare: a text value read as its leading number
+                conflict = _unit_in_text_conflict(value, unit, analyte, location)
+                if conflict is not None:
+                    return conflict
             count = _count(value.value, unit, analyte, result.reference_range)
             quantity = constructor(NormalizedQuantity)(count.value_per_ul, value.comparator)
             bounds = _comparator_bounds(count.value_per_ul, value.comparator)
@@ -542,6 +546,27 @@ def _read_value(result: LabResult, analyte: Analyte) -> _Reading | Issue:
         return units.issue_for(exc, _at(location, where))
     notes = () if count.exact else units.notes_for(count, _at(location, "unit"))
     return _Reading(bounds, quantity, count, notes)
+
+
+def _unit_in_text_conflict(
+    value: Number, unit: Unit | None, analyte: Analyte, location: str
+) -> Issue | None:
+    """The Issue for a text value whose unit after the number (``800 cells/uL``) scales the count
+    otherwise than the unit field (``10*3/uL``): either reading may be the thousandfold error."""
+    try:
+        written = units.resolve_unit(value.comment, analyte.value)
+        sent = units.resolve_unit(unit, analyte.value)
+    except UnitError:
+        return None  # the comment is no unit, or the unit field names none: read as before
+    if UnitKind.COUNT not in (written.kind, sent.kind) or written.factor == sent.factor:
+        return None
+    return Issue(
+        Severity.WARNING,
+        "units.unit-conflict",
+        _at(location, "value"),
+        f"unit-conflict: the value {quoted(value.text)} names the unit {quoted(value.comment)}, "
+        f"which is not the unit sent {quoted(sent.spelling)}: not flagged, written as sent",
+    )
 
 
 def _count(
