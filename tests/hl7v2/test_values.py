@@ -107,6 +107,13 @@ def test_text_with_an_unambiguous_leading_number_becomes_a_number() -> None:
     assert found.location == "MSG[1]/OBX[1]-5"
 
 
+@pytest.mark.parametrize("value_type", ["ST", "TX"])
+def test_text_number_padded_with_leading_spaces_becomes_a_number(value_type: str) -> None:
+    result, read_message = first_result(obx("   3.4", value_type=value_type))
+    assert result.value == Number(Decimal("3.4"), "   3.4")
+    assert "hl7v2.value-number-in-text" in codes(read_message.issues)
+
+
 @pytest.mark.parametrize("sent", ["3.4-5.0", "1:128", "3.4 or 3.9", "2+", "Negative"])
 def test_ambiguous_text_stays_text(sent: str) -> None:
     result, _ = first_result(obx(sent, value_type="ST"))

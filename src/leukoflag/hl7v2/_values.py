@@ -123,7 +123,8 @@ def read_value(
         # ST/TX/FT have no components: an unescaped ^ is data, and repetitions are lines.
         text = "\n".join(decoded(r, delimiters, codec, problems) for r in repetitions)
         _escape_notes(problems, notes)
-        number = _leading_number(text) if text[:1] not in (" ", "\n") else None
+        # Spaces before the number are padding (right-justified fixed-width fields: '   3.2').
+        number = _leading_number(text) if text.lstrip(" ")[:1] != "\n" else None
         if number is not None:
             notes.append(
                 (
