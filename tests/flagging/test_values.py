@@ -177,6 +177,22 @@ def test_text_value_naming_the_unit_sent_or_no_unit_is_flagged(comment: str) -> 
     assert "units.unit-conflict" not in issue_codes(evaluation)
 
 
+@pytest.mark.parametrize(
+    ("unit", "said"),
+    [
+        (K_PER_UL, "'<0.5' is a number sent as text (a count"),
+        (None, "'<0.5' is a number sent as text, without a unit (a count"),
+    ],
+)
+def test_number_sent_as_text_says_without_a_unit_only_when_none_was_sent(
+    unit: Unit | None, said: str
+) -> None:
+    # An HL7 v2 OBX with OBX-2 empty, '<0.5' and OBX-6 10*3/uL: the unit was sent.
+    evaluation = one(result(Text("<0.5"), unit=unit))
+    issue = next(i for i in evaluation.issues if i.code == "flag.value-not-numeric")
+    assert said in issue.text
+
+
 def test_data_absent_reason_is_not_flagged() -> None:
     evaluation = one(result("0", data_absent_reason="not-performed"))
     assert evaluation.finding is None

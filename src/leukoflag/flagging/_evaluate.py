@@ -495,6 +495,8 @@ def _value_problem(result: LabResult, analyte: Analyte) -> Issue | None:
     if isinstance(value, Text) and _NUMBER_TEXT.fullmatch(value.text):
         # a FHIR valueString '0.4': "not a number" was wrong; it is one, without a unit
         why = "is a number sent as text, without a unit (a count is read from a quantity only)"
+        if result.unit is not None:  # an HL7 v2 text value beside its OBX-6 unit
+            why = "is a number sent as text (a count is read from a quantity only)"
     return _issue(
         Severity.INFORMATION,
         "value-not-numeric",
