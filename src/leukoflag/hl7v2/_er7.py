@@ -106,8 +106,8 @@ def segment_id(line: str, field: str) -> str:
 
 
 # C0 control characters other than tab, LF and CR: FHIR strings may not hold them (string type).
-_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 CONTROL_BYTES = bytes(c for c in range(0x20) if c not in b"\t\n\r")
+_CONTROLS = re.compile(f"[{re.escape(CONTROL_BYTES.decode('ascii'))}]")
 
 
 def control_characters(text: str) -> tuple[str, str]:

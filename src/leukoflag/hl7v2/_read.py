@@ -17,6 +17,7 @@ model does not carry, is an Issue with its location: nothing is lost silently.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -533,15 +534,25 @@ class _Reader:
             "reads the same way",
         )
 
-    def _raw_line_breaks(self, lines: list[str]) -> None:
-        """An Issue at each field that holds a raw line feed (see :func:`segment_breaks`)."""
+    def _numbered(self, lines: list[str]) -> Iterator[tuple[str, str, str]]:
+        """Each line, its segment name and its location (``MSG[1]/OBX[3]``), segments counted
+        as the reader counts them; ``""`` for both on a line that is not a segment."""
         field = self.delimiters.field
         counts: dict[str, int] = {}
         for line in lines:
             name = segment_id(line, field)
             if not name:
-                continue  # reported as a line that is not a segment
+                yield line, "", ""
+                continue
             count = counts[name] = counts.get(name, 0) + 1
+            yield line, name, f"{self.location}/{name}[{count}]"
+
+    def _raw_line_breaks(self, lines: list[str]) -> None:
+        """An Issue at each field that holds a raw line feed (see :func:`segment_breaks`)."""
+        field = self.delimiters.field
+        for line, name, where in self._numbered(lines):
+            if not name:
+                continue  # reported as a line that is not a segment
             at = line.find("\n")
             number = int(name == "MSH")  # MSH-1 is the separator
             counted = 0  # separators are counted up to here: each once, not from the start again
@@ -551,7 +562,7 @@ class _Reader:
                 self._issue(
                     Severity.WARNING,
                     "hl7v2.line-break-raw",
-                    f"{self.location}/{name}[{count}]-{number}",
+                    f"{where}-{number}",
                     f"{name}-{number} holds a raw line feed, kept as a line break in the value "
                     "(HL7 v2 writes one as the escape \\.br\\ in FT and TX fields)",
                 )
@@ -562,14 +573,11 @@ class _Reader:
         """``lines`` with the control characters FHIR strings do not allow replaced by U+FFFD,
         and an Issue at each field that held one."""
         field = self.delimiters.field
-        counts: dict[str, int] = {}
         cleaned = []
-        for line in lines:
-            name = segment_id(line, field)
+        for line, name, where in self._numbered(lines):
             if not name:  # not a segment: reported as such, not carried
                 cleaned.append(control_characters(line)[0])
                 continue
-            count = counts[name] = counts.get(name, 0) + 1
             values = line.split(field)
             for at, value in enumerate(values):
                 values[at], replaced = control_characters(value)
@@ -578,7 +586,7 @@ class _Reader:
                     self._issue(
                         Severity.WARNING,
                         "hl7v2.control-character",
-                        f"{self.location}/{name}[{count}]-{number}",
+                        f"{where}-{number}",
                         f"{name}-{number} holds {replaced}, which FHIR strings do not allow: "
                         "replaced with U+FFFD",
                     )
