@@ -18,6 +18,7 @@ from typing import Any
 
 from leukoflag._quote import quoted
 from leukoflag.fhir._terms import UCUM, tables
+from leukoflag.flagging import youngest_birth
 
 __all__ = ["Who", "applies"]
 
@@ -71,8 +72,7 @@ def _age_outside(age: Any, who: Who) -> str:
     if who.day is None:
         return f"for ages {shown}, and the result has no date"
     first, last = who.births
-    if first <= who.day < last:
-        last = who.day  # born in the result's year or month: at the youngest, that day (flagging)
+    last = youngest_birth(first, last, who.day)  # as flagging judges age
     for birth in dict.fromkeys((first, last)):  # both ends of a birth date sent as year or month
         if low is not None and who.day < _reached(birth, *low):
             return f"for ages {shown}"

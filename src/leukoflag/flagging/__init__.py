@@ -7,8 +7,9 @@ Contract used by :mod:`leukoflag.api`:
   ``order.results`` item in the same order, then any derived ANC evaluations.
 
 For the FHIR writer: ``ctcae_grade_coding(grade)`` gives the NCIt coding of a CTCAE grade. For
-the FHIR reader: ``birth_span(birth_date)``, the first and last possible birth day of a birth date
-sent as a year, month or day (it chooses among a lab's age-specific ranges as the rules judge age).
+the FHIR reader, which chooses among a lab's age-specific ranges as the rules judge age:
+``birth_span(birth_date)``, the first and last possible birth day of a birth date sent as a year,
+month or day, and ``youngest_birth(first, last, day)``, the latest of them for a result of ``day``.
 
 The tables (``data/analytes.csv``, ``data/specimens.csv``, ``data/rules.toml``) are read once per
 process, on first use; ``docs/rules.md`` documents every rule and is generated from them.
@@ -17,12 +18,18 @@ process, on first use; ``docs/rules.md`` documents every rule and is generated f
 from __future__ import annotations
 
 from leukoflag._construct import constructor
-from leukoflag.flagging._evaluate import birth_span, evaluate_order
+from leukoflag.flagging._evaluate import birth_span, evaluate_order, youngest_birth
 from leukoflag.flagging._rules import load_rules
 from leukoflag.model import Coding, Patient, PatientContext
 from leukoflag.settings import Settings
 
-__all__ = ["birth_span", "ctcae_grade_coding", "evaluate_order", "patient_context"]
+__all__ = [
+    "birth_span",
+    "ctcae_grade_coding",
+    "evaluate_order",
+    "patient_context",
+    "youngest_birth",
+]
 
 _GENDERS = frozenset({"male", "female", "other", "unknown"})
 

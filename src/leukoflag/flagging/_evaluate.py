@@ -60,7 +60,7 @@ from leukoflag.model import (
 from leukoflag.settings import Settings
 from leukoflag.units import NormalizedCount, UnitKind
 
-__all__ = ["birth_span", "evaluate_order"]
+__all__ = ["birth_span", "evaluate_order", "youngest_birth"]
 
 # V2-to-FHIR IG / FHIR: final, amended, corrected and preliminary results carry values to judge.
 FLAGGABLE = frozenset(
@@ -792,8 +792,8 @@ def _age(
     """The age step on ``day`` of a patient born on ``birth`` (or as late as ``latest``)."""
     rules = load_rules()
     step = rules.step(birth, day)
-    if latest is not None and birth is not None and day is not None and birth <= day < latest:
-        latest = day  # born in the result's year or month: at the youngest, born that very day
+    if latest is not None and birth is not None and day is not None:
+        latest = youngest_birth(birth, latest, day)
     youngest = step if latest is None or latest == birth else rules.step(latest, day)
     if birth is None:
         unknown = "the patient's birth date is not known"
@@ -1008,6 +1008,13 @@ def _result_time(result: LabResult, state: _OrderState) -> Timestamp | None:
 def _result_day(result: LabResult, state: _OrderState) -> dt.date | None:
     stamp = _result_time(result, state)
     return stamp.day if stamp is not None else state.fallback_day
+
+
+def youngest_birth(first: dt.date, last: dt.date, day: dt.date) -> dt.date:
+    """The latest birth day to judge a result of ``day`` with, of a birth date sent as a year or
+    month (its days ``first`` to ``last``): a birth in the result's year or month may have been
+    on the result day itself, not after it."""
+    return day if first <= day < last else last
 
 
 def birth_span(stamp: Timestamp) -> tuple[dt.date, dt.date]:
