@@ -708,3 +708,40 @@ def test_derived_ancs_of_pairs_drawn_at_several_times_are_listed_in_order_by_the
         "2026-03-14T12:40:00-04:00",
         "2026-03-14T19:05:00-04:00",
     ]
+
+
+# A LIS marking a count as not the patient's own measurement (a modifier FHIR requires a reader
+# to understand before it acts on the resource): made up for these tests.
+_NOT_MEASURED = {
+    "url": "http://lis.example/fhir/StructureDefinition/simulated",
+    "valueBoolean": True,
+}
+
+
+def test_observation_with_a_modifier_extension_is_passed_through_unflagged() -> None:
+    sent = original("r4-wbc-observation.json")
+    sent["modifierExtension"] = [_NOT_MEASURED]
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    assert [(i.code, i.location) for i in conv.issues] == [
+        ("fhir.modifier-extension-unknown", "ITEM[1]/Observation.modifierExtension")
+    ]
+    assert "'http://lis.example/fhir/StructureDefinition/simulated'" in conv.issues[0].text
+
+
+def test_component_with_a_modifier_extension_is_passed_through_and_the_others_flagged() -> None:
+    sent = original("cbc-panel-components.json")
+    sent["component"][1]["modifierExtension"] = [_NOT_MEASURED]  # the neutrophil %
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    wbc, percent, hemoglobin = output["component"]  # no ANC derived from the % set aside
+    assert wbc["valueQuantity"]["value"] == Decimal("3600")
+    assert [f.location for f in conv.findings] == ["ITEM[1]/Observation.component[0]"]
+    assert (percent, hemoglobin) == (sent["component"][1], sent["component"][2])
+    (issue,) = [i for i in conv.issues if i.code.startswith("fhir.")]
+    assert (issue.code, issue.location) == (
+        "fhir.modifier-extension-unknown",
+        "ITEM[1]/Observation.component[1].modifierExtension",
+    )

@@ -378,6 +378,7 @@ class _ItemReader:
     # the keys an object of the item holds more than once, by its identity (see _item)
     repeats: dict[int, tuple[str, ...]] = field(default_factory=dict)
     quantities: int = 0  # valueQuantity elements read
+    modified: bool = False  # an Observation or component set aside for its modifierExtension
     order_time: Timestamp | None = None  # the DiagnosticReport's effective[x], while it is read
 
     def location(self, path: Path) -> str:
@@ -409,7 +410,7 @@ class _ItemReader:
                 )
         drafts = self.orders(observations, reports)
         groups = self.groups(drafts)
-        if not self.nodes:
+        if not self.nodes and not self.modified:  # one set aside was said so (modifier)
             self.issue(
                 Severity.INFORMATION,
                 "no-results",
@@ -649,6 +650,8 @@ class _ItemReader:
                 observation, "code", "Observation.code is required" if code is None else why
             )
             return []
+        if self.unknown_modifier(resource, observation.location):
+            return []
         known = len(self.nodes)
         try:
             return self.observation_results_checked(
@@ -684,6 +687,30 @@ class _ItemReader:
             where,
             f"{why}: this Observation is passed through unread and unflagged",
         )
+
+    def unknown_modifier(self, node: dict[str, Any], where: str) -> bool:
+        """Whether ``node`` (an Observation or component) has a modifierExtension: FHIR forbids
+        acting on an element whose meaning an extension leukoflag does not know may change
+        (an estimate, a result that is not the patient's), so it is set aside, said so."""
+        modifiers = node.get("modifierExtension")
+        if not modifiers:
+            return False
+        sent = _list(modifiers)
+        shown = (
+            ", ".join(  # the first three: the Issue stays short however many were sent
+                quoted(m.get("url")) if isinstance(m, dict) else quoted(m) for m in sent[:3]
+            )
+            + (f" (+{len(sent) - 3} more)" if len(sent) > 3 else "")
+        )
+        self.modified = True
+        self.issue(
+            Severity.WARNING,
+            "modifier-extension-unknown",
+            f"{where}.modifierExtension",
+            f"modifierExtension {shown or quoted(modifiers)} may change what this result means, "
+            "and leukoflag does not know it: passed through unread and unflagged",
+        )
+        return True
 
     def observation_results_checked(
         self,
@@ -748,6 +775,8 @@ class _ItemReader:
         for i, component in enumerate(components or ()):
             if not isinstance(component, dict) or not isinstance(component.get("code"), dict):
                 raise _Malformed(f"{where}.component[{i}]", "a component needs a code")
+            if self.unknown_modifier(component, f"{where}.component[{i}]"):
+                continue
             path = (*observation.path, "component", i)
             results.append(self.result(component, path, f"{where}.component[{i}]", shared))
         contained = resource.get("contained")
