@@ -602,6 +602,51 @@ def test_derived_anc_of_results_contained_in_a_report_entry_is_valid_fhir() -> N
     }
 
 
+def test_derived_anc_takes_a_copy_of_the_contained_patient_its_subject_names() -> None:
+    # A report sent with its patient and results contained (subject "#pat"): the new entry's
+    # subject named "#pat" too, which resolves only against the new Observation's own contained.
+    def contained(rid: str, code: str, value: str, unit: str) -> dict[str, Any]:
+        return {
+            "resourceType": "Observation",
+            "id": rid,
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "subject": {"reference": "#pat"},
+            "valueQuantity": {"value": Decimal(value), "unit": unit, "system": UCUM, "code": unit},
+        }
+
+    patient = {"resourceType": "Patient", "id": "pat", "birthDate": "1961-04-09", "gender": "male"}
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "rv-cbc-2230",
+        "contained": [
+            patient,
+            contained("wbc", "6690-2", "3.2", "10*3/uL"),
+            contained("neut", "770-8", "25.0", "%"),
+        ],
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"reference": "#pat"},
+        "effectiveDateTime": "2026-11-18T07:40:00-05:00",
+        "result": [{"reference": "#wbc"}, {"reference": "#neut"}],
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": "urn:uuid:3f1c9a52-77e0-4d2b-a8c4-5e6f70819a20", "resource": report}],
+    }
+    conv = leukoflag.convert(fhir.dumps(bundle), Settings(strict=True))
+    (output,) = conv.bundles
+    added = output["entry"][-1]["resource"]
+    assert added["valueQuantity"]["value"] == Decimal("800")  # 3,200 × 25.0 %
+    assert added["subject"] == {"reference": "#pat"}
+    assert added["contained"] == [patient]
+    assert list(added)[:3] == ["resourceType", "id", "contained"]
+    again = leukoflag.convert(fhir.dumps(output))
+    assert [i.code for i in again.issues if i.code == "fhir.reference-unresolved"] == []
+    assert fhir.dumps(again.bundles[0]) == fhir.dumps(output)
+
+
 def _count_entry(
     rid: str, code: str, value: float, unit: str, *, subject: str, drawn: str | None = None
 ) -> dict[str, Any]:

@@ -374,6 +374,13 @@ class _Flagger:
             self.key = self.item.key
         rid = resource_id(self.key, "Observation", evaluation.location.split("/", 1)[-1])
         resource: dict[str, Any] = {"resourceType": "Observation", "id": rid}
+        specimen = first_resource.get("specimen")
+        if not isinstance(specimen, dict):
+            specimen = None
+        carried = [first_resource.get(key) for key in ("subject", "encounter")]
+        contained = _contained_copies(first_resource, [*carried, specimen])
+        if contained:
+            resource["contained"] = contained
         finding = evaluation.finding
         if finding is not None:
             resource["extension"] = [el.explanation(finding)]
@@ -394,8 +401,8 @@ class _Flagger:
         if finding is not None:
             resource["interpretation"] = [el.computed_interpretation(finding.code)]
         # one Reference: sources contained in a DiagnosticReport find its list of specimens here
-        if isinstance(first_resource.get("specimen"), dict):
-            resource["specimen"] = fresh_json(first_resource["specimen"])
+        if specimen is not None:
+            resource["specimen"] = fresh_json(specimen)
         if evaluation.reference_range is not None:
             resource["referenceRange"] = el.normalized_ranges(
                 evaluation.reference_range, None, None
@@ -457,6 +464,25 @@ def _put_report(report: dict[str, Any], key: str, value: Any) -> None:
 def _listed(value: Any) -> list[Any]:
     """``value`` when it is a JSON array, else nothing (input JSON is not trusted)."""
     return value if isinstance(value, list) else []
+
+
+def _contained_copies(source: dict[str, Any], references: list[Any]) -> list[dict[str, Any]]:
+    """Copies of the resources of ``source``'s ``contained`` that ``references`` name by ``#id``:
+    a local reference copied into a new resource resolves only against its own ``contained``."""
+    wanted = [
+        reference["reference"][1:]
+        for reference in references
+        if isinstance(reference, dict)
+        and isinstance(reference.get("reference"), str)
+        and reference["reference"].startswith("#")
+    ]
+    copies = []
+    for rid in dict.fromkeys(wanted):
+        for inner in _listed(source.get("contained")):
+            if isinstance(inner, dict) and inner.get("id") == rid:
+                copies.append(fresh_json(inner))
+                break
+    return copies
 
 
 def _entry_reference(entry: Any) -> str:
