@@ -93,6 +93,22 @@ def test_lab_range_is_normalized_in_place_keeping_text_and_limits() -> None:
     assert written["low"]["extension"] == [{"url": PQ, "valueQuantity": sent["low"]}]
 
 
+def test_element_ids_of_the_sent_quantity_and_range_limits_stay_on_the_written_ones() -> None:
+    # ids a LIS gives elements (for a signature or a Provenance pointing at the value): the
+    # normalized elements stand in the sent ones' place, so they keep the ids, not the copies
+    sent = original("r4-wbc-observation.json")
+    sent["valueQuantity"]["id"] = "wbc-value"
+    sent["referenceRange"][0]["low"]["id"] = "wbc-range-low"
+    (output,) = leukoflag.convert(fhir.dumps(sent)).bundles
+    quantity, low = output["valueQuantity"], output["referenceRange"][0]["low"]
+    assert (quantity["id"], quantity["value"]) == ("wbc-value", Decimal("2850"))
+    assert (low["id"], low["value"]) == ("wbc-range-low", Decimal("4500"))
+    assert "id" not in quantity["extension"][0]["valueQuantity"]
+    assert "id" not in low["extension"][0]["valueQuantity"]
+    (again,) = leukoflag.convert(fhir.dumps(output)).bundles
+    assert fhir.dumps(again) == fhir.dumps(output)
+
+
 def test_everything_but_the_contract_elements_comes_out_unchanged() -> None:
     (output,) = convert("r4-wbc-observation.json").bundles
     sent = original("r4-wbc-observation.json")

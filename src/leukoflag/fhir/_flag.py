@@ -204,7 +204,7 @@ class _Flagger:
             else:
                 kept = [*own, {"url": el.PQ_TRANSLATION, "valueQuantity": original}]
         normalized = el.per_ul(evaluation.quantity.value, evaluation.quantity.comparator)
-        return {"extension": kept, **normalized}
+        return {**_element_id(sent), "extension": kept, **normalized}
 
     def ranges(
         self, node: dict[str, Any], index: int | None, evaluation: Evaluation
@@ -228,10 +228,12 @@ class _Flagger:
                 isinstance(e, dict) and e.get("url") in _KEPT
                 for e in _listed(sent_limit.get("extension"))
             ):
-                limit = {"extension": sent_limit["extension"], **limit}  # flagged before: kept
+                # flagged before: kept
+                limit = {**_element_id(sent_limit), "extension": sent_limit["extension"], **limit}
             elif isinstance(sent_limit, dict) and "value" in sent_limit:
                 translated = {k: v for k, v in sent_limit.items() if k not in ("extension", "id")}
                 limit = {
+                    **_element_id(sent_limit),
                     "extension": [{"url": el.PQ_TRANSLATION, "valueQuantity": translated}],
                     **limit,
                 }
@@ -459,6 +461,12 @@ def _put_report(report: dict[str, Any], key: str, value: Any) -> None:
     items.insert(at, (key, value))
     report.clear()
     report.update(items)
+
+
+def _element_id(sent: dict[str, Any]) -> dict[str, Any]:
+    """The sent element's ``id``, which stays on the element written in its place (something
+    may point at it), and not on the translation (an id is unique in its resource)."""
+    return {"id": sent["id"]} if "id" in sent else {}
 
 
 def _listed(value: Any) -> list[Any]:
