@@ -427,6 +427,23 @@ def test_a_value_string_is_not_flagged_and_the_issue_says_what_it_is(sent: str, 
     assert issue.text == f"not flagged: the WBC value '{sent}' {why}"
 
 
+def test_a_count_sent_with_a_data_absent_reason_too_is_not_flagged_and_the_issue_says_so() -> None:
+    # FHIR allows a value or a dataAbsentReason (obs-6); a LIS sending both gave "no ANC value"
+    sent = fhir.loads(_BARE_ANC)
+    sent["dataAbsentReason"] = {
+        "coding": [
+            {"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason", "code": "error"}
+        ]
+    }
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert conv.bundles == [sent]
+    (issue,) = [i for i in conv.issues if i.code == "flag.data-absent"]
+    assert issue.text == (
+        "not flagged: the ANC value was sent with a data-absent reason (error), "
+        "which says there is none"
+    )
+
+
 def test_ndjson_outputs_and_rejections_add_up_to_the_lines_read() -> None:
     conv = convert("bulk-export.ndjson")
     assert len(conv.bundles) + len(conv.rejected) == 6

@@ -475,12 +475,13 @@ def _value_problem(result: LabResult, analyte: Analyte) -> Issue | None:
     location = _at(result.location, "value")
     name = analyte.value.upper()
     if result.data_absent_reason:
-        return _issue(
-            Severity.INFORMATION,
-            "data-absent",
-            location,
-            f"not flagged: no {name} value (data absent: {result.data_absent_reason})",
-        )
+        why = f"no {name} value (data absent: {result.data_absent_reason})"
+        if not isinstance(value, NoValue):  # a value sent too: 'no value' denied what was sent
+            why = (
+                f"the {name} value was sent with a data-absent reason "
+                f"({result.data_absent_reason}), which says there is none"
+            )
+        return _issue(Severity.INFORMATION, "data-absent", location, f"not flagged: {why}")
     if isinstance(value, NoValue):
         shown = f" {quoted(value.text)}" if value.text else ""
         return _issue(
