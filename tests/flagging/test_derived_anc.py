@@ -415,6 +415,30 @@ def test_a_percent_in_a_unit_that_is_not_read_is_named() -> None:
     )
 
 
+def test_a_percent_of_one_or_less_without_unit_is_not_used() -> None:
+    # 0.45 without a unit is 45 % written as a fraction or 0.45 %: a hundredfold apart, and
+    # read as 0.45 % a WBC of 3,000 would give a critical ANC of 14 cells/µL
+    evaluations = evaluate(
+        result("3.0", unit=K_PER_UL, n=1), result("0.45", code=NEUT_PCT, unit=None, n=2)
+    )
+    assert len(evaluations) == 2
+    (issue,) = not_derived(evaluations)
+    assert issue.text.endswith(
+        "neutrophils % MSG[1]/OBX[2] is not used (0.45 without a unit could be a fraction "
+        "(45 %) or a percent (0.45 %))"
+    )
+
+
+@pytest.mark.parametrize(("percent", "anc"), [("45", 1350), ("1.5", 45), ("0", 0)])
+def test_a_percent_without_unit_above_one_or_zero_is_used(percent: str, anc: int) -> None:
+    evaluations = evaluate(
+        result("3.0", unit=K_PER_UL, n=1), result(percent, code=NEUT_PCT, unit=None, n=2)
+    )
+    assert len(evaluations) == 3
+    assert evaluations[2].quantity is not None
+    assert evaluations[2].quantity.value == anc
+
+
 def test_a_percent_in_a_count_unit_is_named() -> None:
     evaluations = evaluate(
         result("4.0", unit=K_PER_UL, n=1), result("1.2", code=NEUT_PCT, unit=K_PER_UL, n=2)

@@ -1131,6 +1131,12 @@ def _part_value(
                 # over 100 %, checked first: 1e999999999 overflows when scaled
                 return f"{plain(percent)} {_unit_shown(unit)} is not a fraction from 0 to 1"
             percent = (percent * spec.factor).scaleb(2)
+    elif _ZERO < percent <= _ONE:
+        # a fraction (0.45 = 45 %) or a percent (0.45 %): a hundredfold apart, never guessed
+        return (
+            f"{plain(percent)} without a unit could be a fraction "
+            f"({plain(percent.scaleb(2).normalize())} %) or a percent ({plain(percent)} %)"
+        )
     if _ZERO <= percent <= _HUNDRED:
         return percent
     return f"{plain(percent)} % is not a percent from 0 to 100"
