@@ -16,7 +16,10 @@ MEANING = {
     "rule": "id of the rule that decided the code (see [Rules](rules.md))",
     "value": "the value judged, cells/µL, with its comparator when the value was a bound",
     "threshold": "the limit that decided the code, cells/µL",
-    "thresholdSource": "the citation of that limit, from the rules data file",
+    "thresholdSource": (
+        "the citation of that limit, from the rules data file (a critical low set in "
+        "`Settings.critical_low` is named as the lab's policy)"
+    ),
     "rangeSource": "`lab` (the sender's range), `default`, `age-band` or `duffy-null`",
     "range": "the reference range judged with, cells/µL",
     "rangeCitation": "the citation of a range leukoflag supplied",

@@ -80,6 +80,26 @@ def test_critical_low_rule_names_its_threshold_and_source() -> None:
     assert "critical-value" in finding.threshold_source
 
 
+def test_a_critical_low_set_by_the_lab_is_not_attributed_to_the_default_lists() -> None:
+    # the default's citation reads "WBC < 2,000/µL": beside a threshold of 1,800 it misstates it
+    evaluation = one(result("1500"), settings=Settings(critical_low={"wbc": 1800}))
+    finding = evaluation.finding
+    assert finding is not None
+    assert finding.threshold == 1800
+    assert finding.threshold_source == (
+        "the lab's critical-value policy: Settings.critical_low WBC < 1,800/µL (leukoflag's "
+        "default is 2,000/µL, from typical hospital laboratory critical-value lists)"
+    )
+
+
+@pytest.mark.parametrize("settings", [Settings(), Settings(critical_low={"anc": "500.0"})])
+def test_the_default_critical_low_keeps_its_citation(settings: Settings) -> None:
+    evaluation = one(result("450", code=ANC), settings=settings)
+    finding = evaluation.finding
+    assert finding is not None
+    assert finding.threshold_source.startswith("Typical hospital laboratory critical-value lists")
+
+
 @pytest.mark.parametrize(
     ("value", "code", "severity"),
     [

@@ -960,6 +960,9 @@ def _finding(
     value, comparator = _shown_value(bounds)
     scale = judged.criteria.ctcae if judged.criteria is not None else None
     graded = verdict.grade is not None and scale is not None
+    source, threshold = verdict.source, verdict.threshold
+    if verdict.code == "LL" and threshold is not None and threshold != _DEFAULT_CRITICAL[analyte]:
+        source = _critical_source(analyte, threshold)
     # Positional, in Finding's field order: 16 keyword arguments cost three times as much.
     return constructor(Finding)(
         location,
@@ -968,7 +971,7 @@ def _finding(
         verdict.code,
         verdict.rule,
         verdict.threshold,
-        verdict.source,
+        source,
         judged.range,
         comparator,
         verdict.finding,
@@ -978,6 +981,20 @@ def _finding(
         scale.term if graded and scale is not None else None,
         derived,
         sender_flags,
+    )
+
+
+_DEFAULT_CRITICAL = Settings().critical_low
+
+
+@functools.lru_cache(maxsize=64)
+def _critical_source(analyte: Analyte, limit: Decimal) -> str:
+    """The source of an LL threshold the lab set (Settings.critical_low): the rules file's
+    citation of the default names the default's numbers, not this one."""
+    return (
+        f"the lab's critical-value policy: Settings.critical_low {analyte.value.upper()} < "
+        f"{_fmt(limit)}/µL (leukoflag's default is {_fmt(_DEFAULT_CRITICAL[analyte])}/µL, from "
+        "typical hospital laboratory critical-value lists)"
     )
 
 
