@@ -57,6 +57,22 @@ def test_less_than_a_bound_between_codes_gives_the_least_severe_proven_low() -> 
     assert "LL" in issue.text
 
 
+def test_a_bound_proving_only_the_least_severe_low_does_not_say_every_value_has_it() -> None:
+    # ANC < 0.8 allows 300 cells/µL (LL): "every value it allows is LU" would be untrue
+    evaluation = one(result("0.8", code=ANC, unit=K_PER_UL, comparator="<"))
+    issue = next(i for i in evaluation.issues if i.code == "flag.bound-interpreted")
+    assert issue.text == (
+        "the ANC value <800 cells/µL is known only by its limits; every value it allows is LU "
+        "or lower (the lowest possible value would be LL)"
+    )
+
+
+def test_a_bound_whose_every_value_has_one_code_says_so() -> None:
+    evaluation = one(result("1.0", unit=K_PER_UL, comparator="<"))
+    issue = next(i for i in evaluation.issues if i.code == "flag.bound-interpreted")
+    assert issue.text.endswith("; every value it allows is LL")
+
+
 def test_less_or_equal_includes_the_bound() -> None:
     evaluation = one(result("2.0", unit=K_PER_UL, comparator="<="))
     assert code_of(evaluation) == "LU"  # 2,000 itself is not below the critical 2,000

@@ -876,7 +876,10 @@ def _verdict(
             _at(location, "value"),
             f"not flagged: the {name} value {shown} cells/µL could be {bottom} or {top}",
         )
-    extra = "" if agreed else f" (the lowest possible value would be {criteria.at(low).code})"
+    # not agreed: the least severe low code is proven, and a more severe one is possible
+    extra = (
+        "" if agreed else f" or lower (the lowest possible value would be {criteria.at(low).code})"
+    )
     return verdict, _issue(
         Severity.INFORMATION,
         "bound-interpreted",
