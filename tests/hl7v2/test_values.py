@@ -172,12 +172,29 @@ def test_missing_value_type_is_inferred_with_an_issue() -> None:
             False,
         ),
         ("10^3/uL^10^3/uL^L", Unit("10^3/uL", "10^3/uL", "L"), True),
+        ("K/uL^K/uL", Unit("K/uL"), False),
+        # without CWE.3, a CWE.1 other than CWE.2 is kept so that units can compare them
+        ("/uL^K/uL", Unit("K/uL", "/uL"), False),
     ],
 )
 def test_units(sent: str, unit: Unit, rejoined: bool) -> None:
     result, read_message = first_result(obx("5.0", unit=sent))
     assert result.unit == unit
     assert ("hl7v2.unit-rejoined" in codes(read_message.issues)) is rejoined
+
+
+@pytest.mark.parametrize(
+    ("sent", "value"),
+    [("/uL^K/uL", "3.9"), ("K/uL^/uL", "3.9"), ("10*9/L^g/L", "3.9"), ("g/L^G/L", "3.9")],
+)
+def test_a_unit_whose_code_and_text_disagree_without_a_coding_system_is_not_flagged(
+    sent: str, value: str
+) -> None:
+    # /uL and K/uL are a thousandfold apart: taking CWE.2 alone read 3.9 as 3,900 or 3.9 cells/µL
+    conversion = leukoflag.convert(message(PID, OBR, obx(value, unit=sent, reference="")))
+    assert conversion.findings == []
+    (conflict,) = [i for i in conversion.issues if i.code == "units.unit-conflict"]
+    assert conflict.location == "MSG[1]/OBX[1]-6"
 
 
 @pytest.mark.parametrize(

@@ -321,8 +321,9 @@ def _rejoined(kept: list[list[str]], delimiters: Delimiters) -> str:
 def read_unit(
     field: str, delimiters: Delimiters, codec: str
 ) -> tuple[Unit | None, tuple[Note, ...]]:
-    """OBX-6 (CWE): unit = CWE.2, or CWE.1 when CWE.2 is empty; code = CWE.1 only when CWE.3
-    names a system; an unescaped ``10^3/uL`` split into components is re-joined first."""
+    """OBX-6 (CWE): unit = CWE.2, or CWE.1 when CWE.2 is empty; code = CWE.1 when CWE.3 names
+    a system or CWE.1 differs from CWE.2; an unescaped ``10^3/uL`` split into components is
+    re-joined first."""
     notes: list[Note] = []
     if not field.strip():
         return None, tuple(notes)
@@ -356,6 +357,9 @@ def read_unit(
     if not shown:
         return None, tuple(notes)
     system = system_uri(system_name) or system_name
+    if not system_name and code != text and text:
+        # a CWE.1 unlike CWE.2 (/uL^K/uL) is kept, so the units step can refuse a disagreement
+        return Unit(shown, code, ""), tuple(notes)
     return Unit(shown, code if system_name else "", system), tuple(notes)
 
 
