@@ -358,6 +358,36 @@ def test_derived_anc_entry_takes_the_status_of_its_sources(wbc_status: str, writ
     assert fhir.validate(output, "R4") == []
 
 
+def test_derived_anc_entry_keeps_its_id_when_its_sources_are_amended() -> None:
+    # A LIS replays the CBC as a transaction, preliminary then amended (WBC 2,400 → 4,600, 12 %
+    # → 45 %): the amended Bundle's PUT must replace the neutropenic ANC derived before, not
+    # leave it on the server beside a new one under another id.
+    def replay(status: str, wbc: int, percent: int) -> dict[str, Any]:
+        bundle = _wbc_and_percent_bundle()
+        bundle["type"] = "transaction"
+        for entry in bundle["entry"]:
+            resource = entry["resource"]
+            url = f"{resource['resourceType']}/{resource['id']}"
+            entry["request"] = {"method": "PUT", "url": url}
+            if resource["id"] in ("sm-dr-17", "sm-wbc", "sm-anc"):
+                resource["status"] = status
+        entries = {entry["resource"]["id"]: entry["resource"] for entry in bundle["entry"]}
+        entries["sm-wbc"]["valueQuantity"]["value"] = wbc
+        entries["sm-anc"]["valueQuantity"]["value"] = percent
+        (output,) = leukoflag.convert(fhir.dumps(bundle)).bundles
+        derived: dict[str, Any] = output["entry"][-1]
+        return derived
+
+    first, amended = replay("preliminary", 2400, 12), replay("amended", 4600, 45)
+    assert first["resource"]["valueQuantity"]["value"] == Decimal("288")
+    assert first["resource"]["interpretation"][0]["coding"][0]["code"] == "LL"
+    assert amended["resource"]["valueQuantity"]["value"] == Decimal("2070")
+    assert amended["resource"]["interpretation"][0]["coding"][0]["code"] == "N"
+    assert amended["resource"]["status"] == "amended"
+    assert amended["resource"]["id"] == first["resource"]["id"]
+    assert amended["request"] == first["request"]
+
+
 def test_r5_observation_is_flagged_and_validates_as_r5() -> None:
     conv = convert("r5-anc-observation.json")
     (output,) = conv.bundles

@@ -372,9 +372,13 @@ class _Flagger:
         source_entries = [p[1] for p in sources if len(p) >= 2 and p[0] == "entry"]
         first = entries[source_entries[0]] if source_entries else {}
         first_resource = first.get("resource", {}) if isinstance(first, dict) else {}
-        if self.key is None:
-            self.key = self.item.key
-        rid = resource_id(self.key, "Observation", evaluation.location.split("/", 1)[-1])
+        sources_key = _sources_key(entries, sources)
+        if sources_key is not None:
+            rid = resource_id(sources_key, "Observation", "ANC[derived]")
+        else:
+            if self.key is None:
+                self.key = self.item.key
+            rid = resource_id(self.key, "Observation", evaluation.location.split("/", 1)[-1])
         resource: dict[str, Any] = {"resourceType": "Observation", "id": rid}
         specimen = first_resource.get("specimen")
         if not isinstance(specimen, dict):
@@ -491,6 +495,28 @@ def _contained_copies(source: dict[str, Any], references: list[Any]) -> list[dic
                 copies.append(fresh_json(inner))
                 break
     return copies
+
+
+def _sources_key(entries: list[Any], sources: list[Path]) -> tuple[str, ...] | None:
+    """The identity of a derived ANC entry: its sources as a server knows them (``Type/id``,
+    else ``fullUrl``), so a replay of an amended Bundle PUTs the ANC it derived before; None
+    when a source has neither (the item's digest is its identity then)."""
+    key = ["fhir-derived"]
+    for path in sources:
+        index = path[1] if path[:1] == ("entry",) and len(path) > 2 else None
+        entry = entries[index] if isinstance(index, int) else None
+        if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
+            return None
+        rid, url = entry["resource"].get("id"), entry.get("fullUrl")
+        if isinstance(rid, str) and rid:
+            name = f"{entry['resource'].get('resourceType')}/{rid}"
+        elif isinstance(url, str) and url:
+            name = url
+        else:
+            return None
+        # a result contained in the entry (or a component) is named by its path inside it
+        key.append("/".join((name, *(str(part) for part in path[3:]))))
+    return tuple(key)
 
 
 def _entry_reference(entry: Any) -> str:
