@@ -391,6 +391,9 @@ class Message:
     control_id: str = ""  # MSH-10
     sending_application: str = ""  # MSH-3
     sending_facility: str = ""  # MSH-4
+    # MSH-3/MSH-4 universal ID^type when sent beside a namespace ID: two labs may share a name
+    sending_application_id: str = ""
+    sending_facility_id: str = ""
     receiving_application: str = ""  # MSH-5
     receiving_facility: str = ""  # MSH-6
     timestamp: Timestamp | None = None  # MSH-7

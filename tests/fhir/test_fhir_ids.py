@@ -102,3 +102,36 @@ def test_without_control_id_the_ids_come_from_the_segments_as_sent() -> None:
             bundle = conversion.bundles[position - 1]
             (wbc,) = resources(bundle, "Observation")
             assert wbc["id"] == resource_id(tuple(key), "Observation", "OBX[1]"), (ending, position)
+
+
+def _two_labs(facility: str, patient: str) -> bytes:
+    # Two hospital labs of one network, both named CENTRAL and told apart by their OIDs, on the
+    # same LIS product with the same daily control-id counter.
+    return (
+        f"MSH|^~\\&|HEMLAB|{facility}|EHR|HIE|20261124101522-0600||ORU^R01|000481|P|2.5.1\r"
+        f"PID|1||{patient}||ODUYA^GRACE||19610304|F\r"
+        "OBR|1|PL-2^EHR|FL-7734^HEMLAB|58410-2^CBC panel - Blood^LN|||20261124093000-0600\r"
+        "OBX|1|NM|6690-2^Leukocytes^LN||3.1|10*3/uL|4.0-11.0|L|||F\r"
+    ).encode()
+
+
+def test_facilities_that_differ_only_by_universal_id_never_share_an_id() -> None:
+    north = leukoflag.convert(_two_labs("CENTRAL^2.16.840.1.113883.3.5501^ISO", "N-2231"))
+    south = leukoflag.convert(_two_labs("CENTRAL^2.16.840.1.113883.3.5502^ISO", "S-90417"))
+    (north_bundle,), (south_bundle,) = north.bundles, south.bundles
+    assert not (
+        {north_bundle["id"], *_ids(north_bundle)} & {south_bundle["id"], *_ids(south_bundle)}
+    )
+    (provenance,) = resources(south_bundle, "Provenance")
+    (source,) = provenance["extension"]
+    assert {"url": "sendingFacility", "valueString": "CENTRAL^2.16.840.1.113883.3.5502^ISO"} in (
+        source["extension"]
+    )
+
+
+def test_a_facility_sent_by_name_alone_keeps_the_ids_it_had() -> None:
+    # the universal ID joins the key only when sent: ids written before stay the same
+    (bundle,) = leukoflag.convert(_two_labs("CENTRAL", "N-2231")).bundles
+    key = ("v2", "HEMLAB", "CENTRAL", "000481", "20261124101522-0600")
+    (wbc,) = resources(bundle, "Observation")
+    assert wbc["id"] == resource_id(key, "Observation", "OBX[1]")

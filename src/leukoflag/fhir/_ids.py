@@ -1,7 +1,8 @@
 """Deterministic resource ids: UUIDv5 over the stable identity of a message and a path in it.
 
 Name of one resource = the JSON array ``[<message key…>, <resourceType>, <path>]`` where the
-message key is ``["v2", MSH-3, MSH-4, MSH-10, MSH-7 as sent]`` and the path is the segment
+message key is ``["v2", MSH-3, MSH-4, MSH-10, MSH-7 as sent]`` (an HD with a universal ID as
+``namespace^universal ID^type``, else its namespace ID) and the path is the segment
 location without its ``MSG[n]/`` prefix (``OBR[1]``, ``OBX[3]``, ``PID[1]``), so the same
 message converted twice, from any position in any file, gives the same ids. A message without
 MSH-10 has no identity of its own: its key is a SHA-256 of its segments as sent instead
@@ -22,7 +23,7 @@ import orjson
 
 from leukoflag.model import Message
 
-__all__ = ["NAMESPACE", "id_maker", "message_key", "resource_id"]
+__all__ = ["NAMESPACE", "hd", "id_maker", "message_key", "resource_id"]
 
 # uuid.uuid5(uuid.NAMESPACE_URL, "http://leukoflag.org/fhir/id"); never change it: ids would.
 NAMESPACE = uuid.UUID("2c88a5f5-3913-5fea-9c2f-91dd25288560")
@@ -38,8 +39,8 @@ def message_key(message: Message) -> tuple[tuple[str, ...], bool]:
     if message.control_id.strip():
         parts = (
             "v2",
-            message.sending_application,
-            message.sending_facility,
+            hd(message.sending_application, message.sending_application_id),
+            hd(message.sending_facility, message.sending_facility_id),
             message.control_id,
             stamp,
         )
@@ -51,6 +52,11 @@ def message_key(message: Message) -> tuple[tuple[str, ...], bool]:
     content = dataclasses.replace(message, index=0, source="", issues=())
     digest = hashlib.sha256(_MESSAGE_PREFIX.sub("MSG", repr(content)).encode()).hexdigest()
     return ("v2-content", digest), False
+
+
+def hd(namespace: str, universal: str) -> str:
+    """An HD's identity: its namespace ID, with ``^universal ID^type`` when those were sent."""
+    return f"{namespace}^{universal}" if universal else namespace
 
 
 def resource_id(key: tuple[str, ...], resource_type: str, path: str) -> str:

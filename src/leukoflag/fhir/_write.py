@@ -21,7 +21,7 @@ from typing import Any
 from leukoflag._quote import quoted
 from leukoflag._version import __version__
 from leukoflag.fhir import _elements as el
-from leukoflag.fhir._ids import id_maker, message_key
+from leukoflag.fhir._ids import hd, id_maker, message_key
 from leukoflag.fhir._shared import by_identity, fresh_concept, fresh_range, too_long
 from leukoflag.fhir._terms import tables
 from leukoflag.model import (
@@ -867,8 +867,8 @@ class _Writer:
             ("messageType", message.message_type),
             ("controlId", message.control_id),
             ("timestamp", message.timestamp.text if message.timestamp else ""),
-            ("sendingApplication", message.sending_application),
-            ("sendingFacility", message.sending_facility),
+            ("sendingApplication", hd(message.sending_application, message.sending_application_id)),
+            ("sendingFacility", hd(message.sending_facility, message.sending_facility_id)),
             ("receivingApplication", message.receiving_application),
             ("receivingFacility", message.receiving_facility),
             ("processingId", message.processing_id),
