@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import leukoflag
 from leukoflag import fhir
 from leukoflag.fhir._ids import resource_id
+from leukoflag.hl7v2._tables import load_tables as hl7v2_tables
 
 V3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 
@@ -379,6 +380,31 @@ def test_deprecated_significantly_low_and_high_flags_are_written_as_lu_and_hu(
     assert not [
         i for i in conv.issues if i.code.endswith(("flag-unknown", "interpretation-unknown"))
     ]
+
+
+V2_0078_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0078"
+
+
+@pytest.mark.parametrize("flag", sorted(hl7v2_tables().interpretation))
+def test_a_table_0078_flag_is_reported_unmapped_exactly_when_written_outside_v3(
+    flag: str,
+) -> None:
+    # MS and VS were written as v3-ObservationInterpretation codes while the reader's Issue said
+    # they had no v3 equivalent: the report and the Bundle contradicted each other.
+    data = er7(
+        "MSH|^~\\&|MICRO|RIVERTON|EHR|RIVERTON|20261124101522-0600||ORU^R01|RV-1187|P|2.5.1",
+        "PID|1||RV-2231^^^RIVERTON^MR||OKAFOR^ADA||19610304|F",
+        "OBR|1|PL-7^EHR|FL-7^MICRO|29576-6^Bacterial susceptibility panel^LN|||20261124093000-0600"
+        "|||||||||||||||20261124101000-0600|||F",
+        f"OBX|1|SN|18906-8^Ciprofloxacin [Susceptibility]^LN||<=^0.25|ug/mL^^UCUM||{flag}|||F",
+    )
+    conv = convert(data, strict=True)
+    (bundle,) = conv.bundles
+    (result,) = resources(bundle, "Observation")
+    ((coding,),) = [i["coding"] for i in result["interpretation"]]
+    unmapped = [i for i in conv.issues if i.code == "hl7v2.flag-unmapped"]
+    assert coding["system"] in (V3, V2_0078_SYSTEM)
+    assert bool(unmapped) == (coding["system"] == V2_0078_SYSTEM)
 
 
 def wbc_observation(value: str) -> bytes:
