@@ -437,6 +437,31 @@ def test_times_without_offset_are_not_written_as_instants() -> None:
     assert_valid(bundle)
 
 
+def test_times_the_reader_read_but_fhir_cannot_hold_are_reported_at_their_field() -> None:
+    # An analyzer clock with ten decimals, and a report time keyed in with offset +14:30 (no
+    # such zone): OBX-19 vanished without an Issue, and OBR-22 was said to lack an offset.
+    data = er7(
+        "MSH|^~\\&|HEMLAB|LAKESIDE|EHR|LAKESIDE|20261124101522-0600||ORU^R01|LK-5521|P|2.5.1",
+        "PID|1||LK-0045521^^^LAKESIDE^MR||NAKASHIMA^HARUTO||19580212|M",
+        "OBR|1|PL-1^EHR|FL-1^HEMLAB|58410-2^CBC panel - Blood by Automated count^LN"
+        "|||20261124093000-0600|||||||||||||||20261124101000+1430|||F",
+        "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||5.1"
+        "|10*3/uL^^UCUM|4.0-11.0||||F|||20261124093000-0600||||XN-1^SYSMEX"
+        "|20261124094110.0123456789-0600",
+        "OBX|2|NM|718-7^Hemoglobin [Mass/volume] in Blood^LN||14.1|g/dL^^UCUM|13.5-17.5||||F"
+        "|||20261124093000-0600||||XN-1^SYSMEX|20261124094110.0123456789-0600",
+    )
+    conv = leukoflag.convert(data)
+    (bundle,) = conv.bundles
+    analysis = "http://hl7.org/fhir/StructureDefinition/observation-analysis-date-time"
+    for observation in resources(bundle, "Observation"):
+        assert not extension(observation, analysis)
+    assert "issued" not in one(bundle, "DiagnosticReport")
+    invalid = [i.location for i in conv.issues if i.code == "fhir.timestamp-invalid"]
+    assert invalid == [f"{MSG}/OBX[1]-19", f"{MSG}/OBX[2]-19", f"{MSG}/OBR[1]-22"]
+    assert not [i for i in conv.issues if i.code == "fhir.timestamp-not-instant"]
+
+
 def test_order_without_patient_keeps_its_identifiers_on_the_report() -> None:
     bundle, issues = write(message(obr(obx(1, "5.5")), patient=None, visit=None))
     assert resources(bundle, "ServiceRequest") == []

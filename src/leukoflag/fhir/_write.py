@@ -262,7 +262,9 @@ class _Writer:
         if value is not None:
             resource[name] = value
             return True
-        if stamp is not None:
+        if stamp is not None and el.date_time(stamp) is None:
+            self.time({}, name, stamp, location)  # not even a dateTime: say so, not "no offset"
+        elif stamp is not None:
             self.issue(
                 Severity.INFORMATION,
                 "timestamp-not-instant",
@@ -529,6 +531,8 @@ class _Writer:
             analysed = el.date_time(result.analysis_time)
             if analysed is not None:
                 resource["extension"] = [{"url": _ANALYSIS_TIME, "valueDateTime": analysed}]
+            else:
+                self.time({}, "analysis time", result.analysis_time, f"{location}-19")
         resource["status"] = _STATUS[result.status]
         category = _CONCEPT(result.category, None) if result.category is not None else None
         if category is not None:
@@ -619,6 +623,8 @@ class _Writer:
             analysed = el.date_time(result.analysis_time)
             if analysed is not None:
                 extensions.append({"url": _ANALYSIS_TIME, "valueDateTime": analysed})
+            else:
+                self.time({}, "analysis time", result.analysis_time, f"{result.location}-19")
         if result.sub_id:
             # V2-to-FHIR IG: OBX-4 kept for the receiver, who knows how the sender groups results
             extensions.append(
