@@ -91,6 +91,21 @@ def test_sn_that_cannot_be_read_is_text_with_an_issue(sent: str) -> None:
     assert "hl7v2.value-sn-invalid" in codes(read_message.issues)
 
 
+@pytest.mark.parametrize("sent", ["^2.5^-^1.5", "2.5-1.5"])
+def test_sn_range_whose_low_is_above_its_high_is_text_with_an_issue(sent: str) -> None:
+    # It was a FHIR valueRange with low 2.5 and high 1.5, which Range (rng-2) forbids.
+    segment = obx(sent, value_type="SN", code="11156-7^Leukocytes [#/volume] in Blood^LN")
+    result, read_message = first_result(segment)
+    assert result.value == Text("2.5-1.5")
+    assert issue(read_message, "hl7v2.value-sn-invalid").location == "MSG[1]/OBX[1]-5"
+    (bundle,) = leukoflag.convert(message(PID, OBR, segment)).bundles
+    (observation,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert observation["valueString"] == "2.5-1.5"
+    assert "valueRange" not in observation
+
+
 @pytest.mark.parametrize("value_type", ["ST", "TX", "FT"])
 def test_text_is_kept(value_type: str) -> None:
     result, read_message = first_result(obx("Clumped platelets seen", value_type=value_type))

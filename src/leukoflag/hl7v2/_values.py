@@ -243,6 +243,9 @@ def _structured(raw: str, delimiters: Delimiters, codec: str, notes: list[Note])
     if sign:
         return _sn_invalid(text, "a comparator cannot go with a range or ratio", notes)
     if separator == "-":
+        if low is not None and high is not None and low > high:
+            # FHIR Range (rng-2): low SHALL NOT be above high; written as sent, as text
+            return _sn_invalid(text, "the range's low is above its high", notes)
         return NumberRange(low, high, text)
     if separator in (":", "/"):
         if low is None or high is None:
@@ -272,6 +275,8 @@ def _unstructured_sn(text: str, notes: list[Note]) -> Value:
         if cut > 0:
             low, high = parse_decimal(text[:cut]), parse_decimal(text[cut + 1 :])
             if low is not None and high is not None:
+                if low > high:
+                    return _sn_invalid(text, "the range's low is above its high", notes)
                 value = NumberRange(low, high, text)
     if value is None:
         return _sn_invalid(text, "not comparator^number^separator^number", notes)
