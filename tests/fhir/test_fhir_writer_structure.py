@@ -15,6 +15,7 @@ from fhir_builders import (
     UCUM,
     V3,
     assert_valid,
+    day,
     extension,
     flagged,
     lab_range,
@@ -419,6 +420,39 @@ def test_result_without_obx14_takes_the_obr7_8_period() -> None:
         "start": "2026-11-24T07:50:00-05:00",
         "end": "2026-11-24T08:05:00-05:00",
     }
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("2026-11-24T08:05:00-05:00", "2026-11-24T07:50:00-05:00"),
+        ("2026-11-24T08:05:00-05:00", "2026-11-24T13:00:00+00:00"),  # 08:00 in New York
+        ("2026-11-24", "2026-11-23"),
+    ],
+)
+def test_obr8_before_obr7_is_left_out_rather_than_an_inverted_period(start: str, end: str) -> None:
+    # It was written as effectivePeriod {start, end} with end before start (FHIR per-1).
+    as_sent = ts if "T" in start else day
+    order = obr(obx(1, "5.5"), effective=as_sent(start), effective_end=as_sent(end))
+    bundle, issues = write(message(order))
+    for resource in (one(bundle, "DiagnosticReport"), one(bundle, "Observation")):
+        assert "effectivePeriod" not in resource
+        assert resource["effectiveDateTime"] == start
+    (inverted,) = [i for i in issues if i.code == "fhir.period-inverted"]
+    assert inverted.location == f"{MSG}/OBR[1]-8"
+    assert_valid(bundle)
+
+
+def test_obr8_that_may_overlap_obr7_at_another_precision_keeps_the_period() -> None:
+    order = obr(
+        obx(1, "5.5"), effective=day("2026-11-24"), effective_end=ts("2026-11-24T08:05:00-05:00")
+    )
+    bundle, issues = write(message(order))
+    assert one(bundle, "Observation")["effectivePeriod"] == {
+        "start": "2026-11-24",
+        "end": "2026-11-24T08:05:00-05:00",
+    }
+    assert not [i for i in issues if i.code == "fhir.period-inverted"]
 
 
 def test_times_without_offset_are_not_written_as_instants() -> None:

@@ -13,6 +13,7 @@ URLs (strings), not reference dicts, and what it caches between messages are tem
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -650,11 +651,22 @@ class _Writer:
         )
         return {"extension": [{"url": el.DAR_EXTENSION, "valueCode": "unknown"}]}
 
-    @staticmethod
-    def order_effective(resource: dict[str, Any], order: Order) -> None:
+    def order_effective(self, resource: dict[str, Any], order: Order) -> None:
         """OBR-7 (and OBR-8) as ``effectiveDateTime`` or ``effectivePeriod``."""
         start = el.date_time(order.effective)
         end = el.date_time(order.effective_end)
+        if end is not None and start is not None and _ends_before(end, start):
+            # FHIR Period (per-1): the end cannot come before the start; OBR-7 is kept alone
+            assert order.effective_end is not None
+            self.issue(
+                Severity.WARNING,
+                "period-inverted",
+                f"{order.location}-8",
+                f"OBR-8 {quoted(order.effective_end.text)} is before OBR-7 "
+                f"{quoted(order.effective.text if order.effective else '')}, which a FHIR Period "
+                "cannot say: OBR-8 not written",
+            )
+            end = None
         if end is not None:
             period = {"start": start, "end": end} if start is not None else {"end": end}
             resource["effectivePeriod"] = period
@@ -949,6 +961,17 @@ def _derivations(
                 (position, location, evaluation)
             )
     return by_source
+
+
+def _ends_before(end: str, start: str) -> bool:
+    """Whether the FHIR dateTime ``end`` is surely before ``start``: both times of day (compared
+    as instants, offsets applied) or both dates at the same precision; else they may overlap."""
+    if "T" in end and "T" in start:
+        try:
+            return dt.datetime.fromisoformat(end) < dt.datetime.fromisoformat(start)
+        except ValueError:  # a leap second (:60), valid in FHIR, unknown to datetime
+            return False
+    return "T" not in end and "T" not in start and len(end) == len(start) and end < start
 
 
 def _sender(message: Message) -> str:
