@@ -17,7 +17,7 @@ Locations name where a thing came from, so an operator can find it in the input:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import TypeAlias
@@ -346,6 +346,9 @@ class Order:
     notes: tuple[str, ...] = ()  # NTE after OBR
     results: tuple[LabResult, ...] = ()  # OBX under this OBR, then OBX after each SPM
     specimens: tuple[Specimen, ...] = ()
+    # the field ordering_provider was read from (``MSG[1]/ORC[1]-12`` when OBR-16 is empty);
+    # not in repr, which ids of a hand-built message without MSH-10 hash (fhir._ids)
+    ordering_provider_location: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -506,6 +506,34 @@ def test_order_without_patient_keeps_its_identifiers_on_the_report() -> None:
     assert_valid(bundle)
 
 
+@pytest.mark.parametrize(
+    ("orc12", "obr16", "field"),
+    [
+        ("3321^ABERNATHY^LOUISE", "", "ORC[1]-12"),
+        ("", "3321^ABERNATHY^LOUISE", "OBR[1]-16"),
+        ("4410^OKAFOR^NGOZI", "3321^ABERNATHY^LOUISE", "OBR[1]-16"),
+    ],
+)
+def test_ordering_provider_left_out_for_want_of_a_patient_is_reported_where_it_was_sent(
+    orc12: str, obr16: str, field: str
+) -> None:
+    # A point-of-care feed without PID: the provider from ORC-12 was reported at OBR-16, empty.
+    data = er7(
+        "MSH|^~\\&|POCLAB|LAKESIDE|EHR|LAKESIDE|20261124101522-0600||ORU^R01|LK-6610|P|2.5.1",
+        f"ORC|RE|PL-9^EHR|FL-9^POCLAB|||||||||{orc12}",
+        "OBR|1|PL-9^EHR|FL-9^POCLAB|58410-2^CBC panel - Blood by Automated count^LN"
+        f"|||20261124093000-0600|||||||||{obr16}||||||20261124101000-0600|||F",
+        "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||5.1"
+        "|10*3/uL^^UCUM|4.0-11.0||||F",
+    )
+    conv = leukoflag.convert(data)
+    (provider,) = [
+        i for i in conv.issues if i.code == "fhir.order-without-patient" and "provider" in i.text
+    ]
+    assert provider.location == f"{MSG}/{field}"
+    assert "ABERNATHY" in provider.text.upper()
+
+
 def test_specimen_source_in_obr15_becomes_a_specimen_when_there_is_no_spm() -> None:
     source = Concept(
         (Coding("BLD", "Whole blood", "http://terminology.hl7.org/CodeSystem/v2-0070"),)

@@ -421,7 +421,7 @@ class _Writer:
                 self.issue(
                     Severity.WARNING,
                     "order-without-patient",
-                    f"{order.location}-16",
+                    order.ordering_provider_location or f"{order.location}-16",
                     f"ordering provider {quoted(order.ordering_provider)} not written "
                     "(no ServiceRequest)",
                 )

@@ -876,6 +876,9 @@ class _Reader:
                 else:
                     self._repetitions(orc[0], 12, repetitions)
             values["ordering_provider"] = render_person(repetitions[0], d, codec, problems)
+            values["ordering_provider_location"] = (
+                f"{where}-16" if request[16] or orc is None else f"{orc[0]}-12"
+            )
         if request[16] and order_fields[12] and orc is not None:
             self._issue(
                 Severity.INFORMATION,
