@@ -129,6 +129,30 @@ def test_text_number_padded_with_leading_spaces_becomes_a_number(value_type: str
     assert "hl7v2.value-number-in-text" in codes(read_message.issues)
 
 
+@pytest.mark.parametrize(
+    "sent", ["4.0 or less", "0.5 or below", "20.0 and above", "1.5 or more", "4.0 +", "0.5 max"]
+)
+def test_text_number_stated_as_a_bound_in_words_stays_text(sent: str) -> None:
+    result, read_message = first_result(obx(sent, value_type="ST"))
+    assert result.value == Text(sent)
+    found = issue(read_message, "hl7v2.value-bound-in-words")
+    assert found.location == "MSG[1]/OBX[1]-5"
+    assert found.text.startswith(f"ST value '{sent}' is a bound")
+    assert "hl7v2.value-number-in-text" not in codes(read_message.issues)
+
+
+def test_text_number_stated_as_a_bound_in_words_is_not_judged_as_that_number() -> None:
+    # "4.0 or less" read as 4,000 would be N against the lab's 4.0-11.0: it may be far lower
+    conversion = leukoflag.convert(message(PID, OBR, obx("4.0 or less", value_type="TX")))
+    (bundle,) = conversion.bundles
+    (observation,) = (
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    )
+    assert observation["valueString"] == "4.0 or less"
+    assert "interpretation" not in observation
+    assert conversion.findings == []
+
+
 @pytest.mark.parametrize("sent", ["3.4-5.0", "1:128", "3.4 or 3.9", "2+", "Negative"])
 def test_ambiguous_text_stays_text(sent: str) -> None:
     result, _ = first_result(obx(sent, value_type="ST"))

@@ -48,6 +48,12 @@ _COMPARATORS = ("<=", ">=", "<>", "<", ">", "=")
 _MASK = frozenset("*-. ")
 _DIGITS = frozenset("0123456789")
 _RANGE_SEPARATORS = ("-", "–", "—", "to", "TO", "..")  # hyphen, en and em dash: all sent
+# Words after a number that make it a bound ("0.5 or less", "4.0 and above"), not a value.
+_BOUND_WORDS = frozenset(
+    {"less", "fewer", "lower", "below", "under", "max", "maximum", "most"}
+    | {"more", "greater", "higher", "above", "over", "plus", "min", "minimum", "least"}
+)
+_BOUND_SIGNS = ("<", ">", "≤", "≥", "+")
 
 
 def parse_decimal(text: str) -> Decimal | None:
@@ -93,6 +99,13 @@ def _leading_number(text: str) -> Number | None:
     return Number(value, text, "" if sign == "=" else sign, comment.strip())
 
 
+def _states_bound(comment: str) -> bool:
+    """Whether a comment after a number makes it a bound (``or less``, ``and above``, ``+``)."""
+    if comment.startswith(_BOUND_SIGNS):
+        return True
+    return any(word.strip(".,;:()") in _BOUND_WORDS for word in comment.casefold().split())
+
+
 def _is_masked(text: str) -> bool:
     """``***.**``, ``-----``: a value the sender masked (not a number, not empty)."""
     return bool(text) and set(text) <= _MASK and ("*" in text or "-" in text)
@@ -125,6 +138,17 @@ def read_value(
         _escape_notes(problems, notes)
         # Spaces before the number are padding (right-justified fixed-width fields: '   3.2').
         number = _leading_number(text) if text.lstrip(" ")[:1] != "\n" else None
+        if number is not None and _states_bound(number.comment):
+            notes.append(
+                (
+                    "hl7v2.value-bound-in-words",
+                    (
+                        f"{kind} value {quoted(text, 60)} is a bound ({quoted(number.comment)}), "
+                        f"not the number {number.value}: kept as text"
+                    ),
+                )
+            )
+            return Text(text), notes
         if number is not None:
             notes.append(
                 (
