@@ -75,6 +75,8 @@ _ORDER = (
     "component",
 )
 _RANK = {name: rank for rank, name in enumerate(_ORDER)}
+# A referenceRange's elements that FHIR puts before its low and high (BackboneElement's own).
+_RANGE_HEAD = ("id", "extension", "modifierExtension")
 
 
 def _put(node: dict[str, Any], key: str, value: Any) -> None:
@@ -183,7 +185,7 @@ class _Flagger:
                 sent = {"value": node.pop("valueInteger", quantity.value)}
             _put(node, "valueQuantity", self.quantity(sent, evaluation))
             if evaluation.reference_range is not None:
-                _put(node, "referenceRange", self.ranges(node, ref.range_index, evaluation))
+                _put(node, "referenceRange", self.ranges(node, ref.range_index, evaluation, result))
         if finding is not None:
             self.interpret(node, ref.path, finding.code, evaluation)
 
@@ -207,7 +209,7 @@ class _Flagger:
         return {**_element_id(sent), "extension": kept, **normalized}
 
     def ranges(
-        self, node: dict[str, Any], index: int | None, evaluation: Evaluation
+        self, node: dict[str, Any], index: int | None, evaluation: Evaluation, result: LabResult
     ) -> list[dict[str, Any]]:
         chosen = evaluation.reference_range
         assert chosen is not None
@@ -237,7 +239,18 @@ class _Flagger:
                     "extension": [{"url": el.PQ_TRANSLATION, "valueQuantity": translated}],
                     **limit,
                 }
+            elif (read := result.reference_range) is not None and getattr(read, name) is not None:
+                # read from a range sent as text only: kept as read, as an OBX-7 limit is
+                translated = el.quantity(getattr(read, name), read.unit or result.unit)
+                limit = {
+                    "extension": [{"url": el.PQ_TRANSLATION, "valueQuantity": translated}],
+                    **limit,
+                }
             entry[name] = limit
+        if any(name in entry and name not in original for name in ("low", "high")):
+            # limits read from a range sent as text only go before the text, as FHIR orders them
+            head = {k: v for k, v in entry.items() if k in _RANGE_HEAD}
+            entry = {**head, **{k: entry[k] for k in ("low", "high") if k in entry}, **entry}
         return [*sent[:index], entry, *sent[index + 1 :]]
 
     def interpret(

@@ -21,6 +21,7 @@ from itertools import islice
 from typing import Any, BinaryIO, TypeVar
 
 from leukoflag._quote import defect, quoted
+from leukoflag._range_text import read_range_text
 from leukoflag.fhir._elements import supplied_range
 from leukoflag.fhir._json import dumps, loads, loads_noting_repeats, plain
 from leukoflag.fhir._ranges import Who, applies
@@ -1151,9 +1152,13 @@ def _reference_range(
 def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
     low = _object(entry.get("low", {}), f"{at}.low")
     high = _object(entry.get("high", {}), f"{at}.high")
+    text = _text(entry.get("text"))
+    if text.strip() and "low" not in entry and "high" not in entry:
+        # a range sent as text only (a v2 converter's OBX-7 copied over): read as OBX-7 is
+        return read_range_text(text.strip())[0]
     low_unit, high_unit = _unit(low), _unit(high)
     return ReferenceRange(
-        text=_text(entry.get("text")),
+        text=text,
         low=_number(low.get("value"), f"{at}.low.value"),
         high=_number(high.get("value"), f"{at}.high.value"),
         unit=low_unit or high_unit,

@@ -6,11 +6,10 @@ location and turns them into Issues. No regular expressions: these run once per 
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._quote import quoted
+from leukoflag._range_text import parse_decimal, read_range_text
 from leukoflag.hl7v2._er7 import Delimiters
 from leukoflag.hl7v2._tables import INTERPRETATION_SYSTEM, load_tables
 from leukoflag.hl7v2._types import concept, decoded, system_uri
@@ -47,28 +46,12 @@ _CODED = frozenset({"CWE", "CE", "CNE", "CF"})
 _COMPARATORS = ("<=", ">=", "<>", "<", ">", "=")
 _MASK = frozenset("*-. ")
 _DIGITS = frozenset("0123456789")
-_RANGE_SEPARATORS = ("-", "–", "—", "to", "TO", "..")  # hyphen, en and em dash: all sent
 # Words after a number that make it a bound ("0.5 or less", "4.0 and above"), not a value.
 _BOUND_WORDS = frozenset(
     {"less", "fewer", "lower", "below", "under", "max", "maximum", "most"}
     | {"more", "greater", "higher", "above", "over", "plus", "min", "minimum", "least"}
 )
 _BOUND_SIGNS = ("<", ">", "≤", "≥", "+")
-
-
-def parse_decimal(text: str) -> Decimal | None:
-    """An HL7 NM number (optional sign, digits, optional point) as an exact Decimal, else None.
-
-    Stricter than ``Decimal()``: no exponent, no ``NaN``/``Infinity``, no underscores, no
-    thousands separator, no comma decimal.
-    """
-    body = text.strip()
-    digits = body[1:] if body[:1] in ("+", "-") else body
-    # Digits with at most one point among them (before, inside or after): "12", "1.5", ".5", "5."
-    bare = digits.replace(".", "", 1)
-    if bare.isdigit() and bare.isascii():
-        return Decimal(body)
-    return None
 
 
 @text_cache(4096)
@@ -395,23 +378,6 @@ def read_unit(
 # --------------------------------------------------------------------------- OBX-7 reference ranges
 
 
-def _number_at(text: str, start: int) -> tuple[Decimal | None, int]:
-    """The decimal number starting at ``start`` (sign allowed) and the index after it."""
-    end = start
-    if end < len(text) and text[end] in "+-":
-        end += 1
-    while end < len(text) and (text[end] in _DIGITS or text[end] == "."):
-        end += 1
-    value = parse_decimal(text[start:end]) if end > start else None
-    return value, (end if value is not None else start)
-
-
-def _skip_spaces(text: str, index: int) -> int:
-    while index < len(text) and text[index] == " ":
-        index += 1
-    return index
-
-
 @text_cache(4096)
 def read_range(
     field: str, delimiters: Delimiters, codec: str
@@ -426,43 +392,10 @@ def read_range(
     _escape_notes(problems, notes)
     if not text:
         return None, tuple(notes)
-    body = text
-    if body[:1] in "[(" and body.find("])"[body[0] == "("]) > 0:
-        close = body.find("])"[body[0] == "("])
-        body = body[1:close] + " " + body[close + 1 :]
-    index = _skip_spaces(body, 0)
-    low = high = None
-    sign = ""
-    for candidate in ("<=", ">=", "≤", "≥", "<", ">"):
-        if body.startswith(candidate, index):
-            sign = candidate
-            index = _skip_spaces(body, index + len(candidate))
-            break
-    first, index = _number_at(body, index)
-    if first is None:
-        return ReferenceRange(text), tuple(notes)
-    if sign:
-        if sign in ("<", "<=", "≤"):
-            high = first
-        else:
-            low = first
-    else:
-        after = _skip_spaces(body, index)
-        separator = next((s for s in _RANGE_SEPARATORS if body.startswith(s, after)), "")
-        if not separator:
-            return ReferenceRange(text), tuple(notes)
-        second, end = _number_at(body, _skip_spaces(body, after + len(separator)))
-        if second is None:
-            return ReferenceRange(text), tuple(notes)
-        if second < first:
-            notes.append(
-                ("hl7v2.range-inverted", f"reference range {quoted(text)}: low above high")
-            )
-            return ReferenceRange(text), tuple(notes)
-        low, high, index = first, second, end
-    rest = body[index:].strip()
-    unit = Unit(rest) if rest and rest[0] not in "([" else None
-    return ReferenceRange(text, low, high, unit), tuple(notes)
+    reference, inverted = read_range_text(text)
+    if inverted:
+        notes.append(("hl7v2.range-inverted", f"reference range {quoted(text)}: low above high"))
+    return reference, tuple(notes)
 
 
 # --------------------------------------------------------------------------- OBX-8 flags

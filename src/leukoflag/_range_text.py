@@ -1,0 +1,89 @@
+"""A reference range written as text, as HL7 v2 OBX-7 always is and a FHIR ``referenceRange``
+may be (``text`` only, no ``low``/``high``): its limits and the unit written after them.
+
+One parser for both readers, so that a range reads the same whichever way it came. No regular
+expressions: this runs once per distinct OBX-7.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from leukoflag.model import ReferenceRange, Unit
+
+__all__ = ["parse_decimal", "read_range_text"]
+
+_DIGITS = frozenset("0123456789")
+_RANGE_SEPARATORS = ("-", "–", "—", "to", "TO", "..")  # hyphen, en and em dash: all sent
+
+
+def parse_decimal(text: str) -> Decimal | None:
+    """An HL7 NM number (optional sign, digits, optional point) as an exact Decimal, else None.
+
+    Stricter than ``Decimal()``: no exponent, no ``NaN``/``Infinity``, no underscores, no
+    thousands separator, no comma decimal.
+    """
+    body = text.strip()
+    digits = body[1:] if body[:1] in ("+", "-") else body
+    # Digits with at most one point among them (before, inside or after): "12", "1.5", ".5", "5."
+    bare = digits.replace(".", "", 1)
+    if bare.isdigit() and bare.isascii():
+        return Decimal(body)
+    return None
+
+
+def _number_at(text: str, start: int) -> tuple[Decimal | None, int]:
+    """The decimal number starting at ``start`` (sign allowed) and the index after it."""
+    end = start
+    if end < len(text) and text[end] in "+-":
+        end += 1
+    while end < len(text) and (text[end] in _DIGITS or text[end] == "."):
+        end += 1
+    value = parse_decimal(text[start:end]) if end > start else None
+    return value, (end if value is not None else start)
+
+
+def _skip_spaces(text: str, index: int) -> int:
+    while index < len(text) and text[index] == " ":
+        index += 1
+    return index
+
+
+def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
+    """``4.0-11.0``, ``4.0 - 11.0``, ``4.0 to 11.0``, ``[4.0-11.0]``, ``>4.0``, ``<=11``, negative
+    bounds, a unit after the numbers; the text is always kept. True with a range whose low is
+    above its high (then text only)."""
+    body = text
+    if body[:1] in "[(" and body.find("])"[body[0] == "("]) > 0:
+        close = body.find("])"[body[0] == "("])
+        body = body[1:close] + " " + body[close + 1 :]
+    index = _skip_spaces(body, 0)
+    low = high = None
+    sign = ""
+    for candidate in ("<=", ">=", "≤", "≥", "<", ">"):
+        if body.startswith(candidate, index):
+            sign = candidate
+            index = _skip_spaces(body, index + len(candidate))
+            break
+    first, index = _number_at(body, index)
+    if first is None:
+        return ReferenceRange(text), False
+    if sign:
+        if sign in ("<", "<=", "≤"):
+            high = first
+        else:
+            low = first
+    else:
+        after = _skip_spaces(body, index)
+        separator = next((s for s in _RANGE_SEPARATORS if body.startswith(s, after)), "")
+        if not separator:
+            return ReferenceRange(text), False
+        second, end = _number_at(body, _skip_spaces(body, after + len(separator)))
+        if second is None:
+            return ReferenceRange(text), False
+        if second < first:
+            return ReferenceRange(text), True
+        low, high, index = first, second, end
+    rest = body[index:].strip()
+    unit = Unit(rest) if rest and rest[0] not in "([" else None
+    return ReferenceRange(text, low, high, unit), False

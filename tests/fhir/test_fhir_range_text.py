@@ -1,0 +1,107 @@
+"""FHIR input: a referenceRange sent as text only (no low/high, as converters of HL7 v2 write
+OBX-7) is read as OBX-7 is, with the same parser; text that gives no limits is not used."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import leukoflag
+from leukoflag import fhir
+
+UCUM = "http://unitsofmeasure.org"
+EXPLANATION = "http://leukoflag.org/fhir/StructureDefinition/interpretation-explanation"
+PQ = "http://hl7.org/fhir/StructureDefinition/iso21090-PQ-translation"
+PER_UL = {"unit": "cells/µL", "system": UCUM, "code": "/uL"}
+PATIENT = {"resourceType": "Patient", "id": "pt", "gender": "female", "birthDate": "1979-05-14"}
+
+
+def observation(code: str, value: str, ranges: list[dict[str, Any]]) -> bytes:
+    """A Riverside lab result as its v2-to-FHIR interface writes it: OBX-7 as range text."""
+    return fhir.dumps(
+        {
+            "resourceType": "Observation",
+            "id": "rs-obs-55120",
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "subject": {"reference": "#pt"},
+            "contained": [PATIENT],
+            "effectiveDateTime": "2026-11-24T08:05:00-05:00",
+            "valueQuantity": {
+                "value": Decimal(value),
+                "unit": "x10^3/uL",
+                "system": UCUM,
+                "code": "10*3/uL",
+            },
+            "referenceRange": ranges,
+        }
+    )
+
+
+def range_source(output: dict[str, Any]) -> str:
+    (explained,) = (e for e in output["extension"] if e["url"] == EXPLANATION)
+    (source,) = (e["valueCode"] for e in explained["extension"] if e["url"] == "rangeSource")
+    return str(source)
+
+
+def test_range_text_with_its_unit_is_the_labs_range() -> None:
+    # 4,200 is within the lab's 4.0-11.0, below leukoflag's default 4,500
+    conv = leukoflag.convert(observation("6690-2", "4.2", [{"text": "4.0-11.0 x10^3/uL"}]))
+    (output,) = conv.bundles
+    assert output["interpretation"][0]["coding"][0]["code"] == "N"
+    assert range_source(output) == "lab"
+    # the limits as read from the text are kept as an OBX-7 range's are: a PQ translation each
+    assert output["referenceRange"] == [
+        {
+            "low": {
+                "extension": [{"url": PQ, "valueQuantity": {"value": 4, "unit": "x10^3/uL"}}],
+                "value": 4000,
+                **PER_UL,
+            },
+            "high": {
+                "extension": [{"url": PQ, "valueQuantity": {"value": 11, "unit": "x10^3/uL"}}],
+                "value": 11000,
+                **PER_UL,
+            },
+            "text": "4.0-11.0 x10^3/uL",
+        }
+    ]
+    assert "flag.lab-range-unusable" not in {i.code for i in conv.issues}
+
+
+def test_range_text_without_unit_is_read_in_the_values_unit() -> None:
+    conv = leukoflag.convert(observation("751-8", "1.6", [{"text": "1.8 - 7.7"}]))
+    (finding,) = conv.findings
+    assert finding.range is not None
+    assert (finding.range.low, finding.range.high, finding.range.source) == (
+        Decimal("1.8E+3"),
+        Decimal("7.7E+3"),
+        "lab",
+    )
+    assert finding.code == "L"
+
+
+def test_range_text_open_at_one_end_gives_that_limit_only() -> None:
+    (finding,) = leukoflag.convert(observation("751-8", "1.6", [{"text": ">=1.8"}])).findings
+    assert finding.range is not None
+    assert (finding.range.low, finding.range.high, finding.range.source) == (
+        Decimal("1.8E+3"),
+        None,
+        "lab",
+    )
+
+
+def test_range_text_that_gives_no_limits_is_not_used_and_said_so() -> None:
+    conv = leukoflag.convert(observation("6690-2", "4.2", [{"text": "see lab comment"}]))
+    (output,) = conv.bundles
+    assert range_source(output) == "default"
+    (unusable,) = (i for i in conv.issues if i.code == "flag.lab-range-unusable")
+    assert "'see lab comment'" in unusable.text
+    assert "no numeric limits were read" in unusable.text
+    assert output["referenceRange"][1] == {"text": "see lab comment"}
+
+
+def test_range_read_from_text_reads_back_the_same() -> None:
+    (first,) = leukoflag.convert(observation("6690-2", "4.2", [{"text": "4.0-11.0"}])).bundles
+    (again,) = leukoflag.convert(fhir.dumps(first)).bundles
+    assert again == first
