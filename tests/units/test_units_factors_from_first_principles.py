@@ -86,6 +86,7 @@ _WORDS = {
     "bill": 10**9,
     "billion": 10**9,
     "giga": 10**9,
+    "gpt": 10**9,  # giga-particles (Gpt/l, German and French labs)
 }
 # 10*3, 10^9, 10E3, 10e3, 10(3); 10³; and 103 or 10 3, a catalogue's superscript lost in print
 _POWER = re.compile(r"10\s*(?:[*^eE]\s*(\d+)|\(\s*(\d+)\s*\)|([³⁶⁹])|(\d))")

@@ -79,7 +79,23 @@ def test_case_that_changes_meaning_is_kept(spelling: str, kind: UnitKind, ucum: 
     assert (spec.kind, spec.ucum, spec.match) == (kind, ucum, Match.EXACT)
 
 
-@pytest.mark.parametrize("spelling", ["g/DL", "G/DL", "gL", "PG", "MMOL/L", "MM/H"])
+@pytest.mark.parametrize(
+    ("spelling", "match"), [("Gpt/l", Match.EXACT), ("Gpt / L", Match.TOLERANT)]
+)
+def test_giga_particles_per_litre_of_german_and_french_labs_is_10_9_per_litre(
+    spelling: str, match: Match
+) -> None:
+    assert (resolve_unit(spelling).ucum, resolve_unit(spelling).match) == ("10*9/L", match)
+    assert leukoflag.count_per_ul("3.2", spelling, "wbc") == Decimal("3200")
+
+
+@pytest.mark.parametrize("spelling", ["/L", "cells/L", "/l"])
+def test_a_count_per_litre_without_its_power_of_ten_is_refused(spelling: str) -> None:
+    # 3.2 per litre would be a critical 0.0000032 cells/µL: it is a 10^9 lost, not a count
+    assert reason_of("3.2", spelling) == "unknown-unit"
+
+
+@pytest.mark.parametrize("spelling", ["g/DL", "G/DL", "gL", "PG", "MMOL/L", "MM/H", "GPT/L"])
 def test_no_case_folding_where_case_could_change_meaning(spelling: str) -> None:
     assert reason_of("5", spelling) == "unknown-unit"
 
