@@ -262,3 +262,12 @@ def test_explain_says_why_a_segmented_count_alone_gave_no_anc(
         ),
         "  2 other results are not a WBC or ANC count",
     ]
+
+
+def test_explain_shows_a_flagging_issue_of_a_count_once(leukoflag: Runner, tmp_path: Path) -> None:
+    # convert's copy of the Issue is equal to explain's own, not the same object: it showed twice
+    (tmp_path / "nodob.hl7").write_bytes(oru("E-6", birth="", wbc="3.1", wbc_unit="K/uL"))
+    text = leukoflag("explain", "nodob.hl7").stdout.decode()
+    rows = text.split("\n  MSG[1]/OBX[")
+    (wbc,) = [row for row in rows if row.startswith("1]")]
+    assert wbc.count("flag.age-unknown") == 1

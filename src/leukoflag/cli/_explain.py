@@ -191,10 +191,11 @@ def _write_item(out: TextIO, item: _Item) -> None:
 def _issues_at_counts(item: _Item, counts: set[str]) -> dict[str, list[Issue]]:
     """The item's Issues other than the flagging step's, by the count they are at (its segment,
     field or element: ``MSG[1]/OBX[1]-3``, ``ITEM[1]/Observation.referenceRange``)."""
-    flagging = {id(issue) for e in item.evaluations.values() for issue in e.issues}
+    # equal, not identical: convert's Issues come from its own run of the flagging step
+    flagging = {issue for e in item.evaluations.values() for issue in e.issues}
     found: dict[str, list[Issue]] = {}
     for issue in item.issues:
-        if id(issue) in flagging:
+        if issue in flagging:
             continue
         location = issue.location
         while location not in counts and (cut := max(map(location.rfind, "-./"))) > 0:
