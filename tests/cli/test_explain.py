@@ -271,3 +271,17 @@ def test_explain_shows_a_flagging_issue_of_a_count_once(leukoflag: Runner, tmp_p
     rows = text.split("\n  MSG[1]/OBX[")
     (wbc,) = [row for row in rows if row.startswith("1]")]
     assert wbc.count("flag.age-unknown") == 1
+
+
+def test_explain_shows_the_messages_own_problems_below_its_rows(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # a PID-7 that is no date makes the patient's age unknown: the row said only that
+    (tmp_path / "baddob.hl7").write_bytes(oru("E-7", birth="20191345", wbc="3.1", wbc_unit="K/uL"))
+    lines = leukoflag("explain", "baddob.hl7").stdout.decode().splitlines()
+    assert lines[-2:] == [
+        "  note  hl7v2.timestamp-invalid at MSG[1]/PID[1]-7: '20191345' is not a calendar date",
+        "  1 other result is not a WBC or ANC count",
+    ]
+    # information about fields not carried (MSH-15, ORC-5) is convert's report, not the analyst's
+    assert not any("hl7v2.field-unmapped" in line for line in lines)

@@ -33,6 +33,7 @@ from leukoflag.model import (
     PatientResult,
     Ratio,
     Rejected,
+    Severity,
     Text,
 )
 from leukoflag.settings import Settings
@@ -161,7 +162,8 @@ def _write_item(out: TextIO, item: _Item) -> None:
     others = 0
     seen: set[str] = set()
     counts = {e.location for e in item.evaluations.values() if e.analyte is not None}
-    more = _issues_at_counts(item, counts)
+    read = {r.location for g in item.groups for o in g.orders for r in o.results}
+    more, elsewhere = _issues_at_counts(item, counts, read | set(item.evaluations))
     for group in item.groups:
         if group.patient is not None:
             out.write(f"  patient {_patient(group.patient)}\n")
@@ -183,26 +185,38 @@ def _write_item(out: TextIO, item: _Item) -> None:
     for evaluation in item.evaluations.values():  # flag.anc-not-derived on a segmented count
         if evaluation.analyte is None:
             out.writelines(f"  note  {i.code}: {i.text}\n" for i in evaluation.issues)
+    # the message's own problems (MSH, PID, OBR …): a birth date not read decides the rules too
+    out.writelines(
+        f"  note  {i.code} at {i.location}: {i.text}\n"
+        for i in elsewhere
+        if i.severity is not Severity.INFORMATION
+    )
     if others:
         results = "result is" if others == 1 else "results are"
         out.write(f"  {others} other {results} not a WBC or ANC count\n")
 
 
-def _issues_at_counts(item: _Item, counts: set[str]) -> dict[str, list[Issue]]:
+def _issues_at_counts(
+    item: _Item, counts: set[str], results: set[str]
+) -> tuple[dict[str, list[Issue]], list[Issue]]:
     """The item's Issues other than the flagging step's, by the count they are at (its segment,
-    field or element: ``MSG[1]/OBX[1]-3``, ``ITEM[1]/Observation.referenceRange``)."""
+    field or element: ``MSG[1]/OBX[1]-3``, ``ITEM[1]/Observation.referenceRange``), and those at
+    no result at all (the message's, its patient's, its orders')."""
     # equal, not identical: convert's Issues come from its own run of the flagging step
     flagging = {issue for e in item.evaluations.values() for issue in e.issues}
     found: dict[str, list[Issue]] = {}
+    elsewhere: list[Issue] = []
     for issue in item.issues:
         if issue in flagging:
             continue
         location = issue.location
-        while location not in counts and (cut := max(map(location.rfind, "-./"))) > 0:
+        while location not in results and (cut := max(map(location.rfind, "-./"))) > 0:
             location = location[:cut]
         if location in counts:
             found.setdefault(location, []).append(issue)
-    return found
+        elif location not in results:
+            elsewhere.append(issue)
+    return found, elsewhere
 
 
 def _write_rows(out: TextIO, rows: Sequence[_Row]) -> None:
