@@ -99,6 +99,31 @@ def test_text_with_a_lone_surrogate_is_read_with_an_issue_or_rejected() -> None:
     assert "holds a lone UTF-16 surrogate" in rejected.reason
 
 
+def test_text_of_a_latin1_message_is_read_as_its_characters_not_as_msh18_bytes() -> None:
+    # An integration engine hands over the message already decoded from ISO 8859-1 (as its
+    # MSH-18 says). Its characters were re-read as ISO 8859-1 bytes of their UTF-8: the name
+    # became 'BRANDVÃ\x96LD', the unit 'x10Â³/ÂµL' was unknown and the WBC was not flagged.
+    text = (
+        CBC.replace("UNICODE UTF-8", "8859/1")
+        .replace("BRANDVOLD^INGRID", "BRANDV\u00d6LD^\\XC9\\LISE")  # Ö as text, É as an escape
+        .replace("|10*3/uL^^UCUM|4.0-11.0|", "|x10\u00b3/\u00b5L|4.0-11.0|")
+    )
+    conversion = leukoflag.convert(text)
+    (patient,) = [
+        entry["resource"]
+        for entry in conversion.bundles[0]["entry"]
+        if entry["resource"]["resourceType"] == "Patient"
+    ]
+    assert patient["name"][0] == {"family": "BRANDV\u00d6LD", "given": ["\u00c9LISE", "M"]}
+    assert [(f.location, f.value_per_ul, f.code) for f in conversion.findings] == [
+        ("MSG[1]/OBX[1]", 2900, "LU"),
+        ("MSG[1]/OBX[2]", 1450, "L"),
+    ]
+    assert not [i for i in conversion.issues if i.code.startswith("hl7v2.charset")]
+    # The same message as the bytes a sender puts on the wire converts alike.
+    assert leukoflag.convert(text.encode("latin-1")).bundles == conversion.bundles
+
+
 def test_bytearray_and_memoryview_are_read_like_bytes() -> None:
     expected = leukoflag.convert(CBC.encode()).bundles
     assert leukoflag.convert(bytearray(CBC.encode())).bundles == expected  # type: ignore[arg-type]

@@ -3,7 +3,16 @@ take."""
 
 from __future__ import annotations
 
-__all__ = ["utf8_bytes"]
+__all__ = ["text_bytes", "utf8_bytes"]
+
+
+def text_bytes(text: str) -> tuple[bytes, bool]:
+    """:func:`utf8_bytes` of ``text``, and whether ``text`` is decoded text (it holds no lone
+    surrogate): then its characters are the message's, whatever MSH-18 says its bytes were."""
+    try:
+        return text.encode("utf-8"), True
+    except UnicodeEncodeError:
+        return utf8_bytes(text), False
 
 
 def utf8_bytes(text: str) -> bytes:

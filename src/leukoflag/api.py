@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, cast
 
 from leukoflag import detect, fhir, flagging, hl7v2
 from leukoflag._quote import defect
-from leukoflag._text import utf8_bytes
+from leukoflag._text import text_bytes
 from leukoflag.errors import Error, ReadError
 from leukoflag.model import (
     Evaluation,
@@ -87,9 +87,9 @@ def convert(
     data: bytes | str, settings: Settings | None = None, *, source: str = "<input>"
 ) -> Conversion:
     """Convert HL7 v2 or FHIR JSON/NDJSON ``data``; the format is detected from the content."""
-    raw = utf8_bytes(data) if isinstance(data, str) else bytes(data)
+    raw, decoded = text_bytes(data) if isinstance(data, str) else (bytes(data), False)
     conversion = Conversion()
-    for outcome in _iter_data_outcomes(raw, settings or default_settings(), source):
+    for outcome in _iter_data_outcomes(raw, settings or default_settings(), source, decoded):
         conversion.add(outcome)
     return conversion
 
@@ -130,16 +130,21 @@ def iter_outcomes(stream: BinaryIO, settings: Settings, *, source: str) -> Itera
         yield from _unknown_outcomes(stream, source)
 
 
-def _iter_data_outcomes(raw: bytes, settings: Settings, source: str) -> Iterator[Outcome]:
-    """:func:`iter_outcomes` of ``io.BytesIO(raw)``: HL7 v2 is split from ``raw`` itself."""
+def _iter_data_outcomes(
+    raw: bytes, settings: Settings, source: str, decoded: bool
+) -> Iterator[Outcome]:
+    """:func:`iter_outcomes` of ``io.BytesIO(raw)``: HL7 v2 is split from ``raw`` itself.
+    ``decoded``: ``raw`` is the UTF-8 of text given as ``str`` (see hl7v2.read_message)."""
     if detect.detect(raw[:_HEAD]) == "hl7v2":
-        return _v2_outcomes(hl7v2.split_bytes(raw), settings, source)
+        return _v2_outcomes(hl7v2.split_bytes(raw), settings, source, decoded=decoded)
     return iter_outcomes(io.BytesIO(raw), settings, source=source)
 
 
-def _v2_outcomes(raws: Iterable[bytes], settings: Settings, source: str) -> Iterator[Outcome]:
+def _v2_outcomes(
+    raws: Iterable[bytes], settings: Settings, source: str, *, decoded: bool = False
+) -> Iterator[Outcome]:
     for index, raw in enumerate(raws, start=1):
-        yield convert_v2_message(raw, index, source, settings)
+        yield convert_v2_message(raw, index, source, settings, decoded=decoded)
 
 
 def _unknown_outcomes(stream: BinaryIO, source: str) -> Iterator[Outcome]:
@@ -181,18 +186,23 @@ def _remaining_size(stream: BinaryIO) -> int:
     return total
 
 
-def convert_v2_message(raw: bytes, index: int, source: str, settings: Settings) -> Outcome:
-    """Read, evaluate and write one raw HL7 v2 message (a picklable unit of work for --jobs)."""
+def convert_v2_message(
+    raw: bytes, index: int, source: str, settings: Settings, *, decoded: bool = False
+) -> Outcome:
+    """Read, evaluate and write one raw HL7 v2 message (a picklable unit of work for --jobs);
+    ``decoded`` as for :func:`leukoflag.hl7v2.read_message`."""
     try:
-        return _convert_v2_message(raw, index, source, settings)
+        return _convert_v2_message(raw, index, source, settings, decoded)
     except Error:
         raise  # a settings or packaging problem: every message would fail alike
     except Exception as exc:  # noqa: BLE001 - a defect must cost one message, not the whole run
         return _defect(index, source, bytes(raw), f"MSG[{index}]", "message", exc)
 
 
-def _convert_v2_message(raw: bytes, index: int, source: str, settings: Settings) -> Outcome:
-    read = hl7v2.read_message(raw, index=index, source=source, settings=settings)
+def _convert_v2_message(
+    raw: bytes, index: int, source: str, settings: Settings, decoded: bool
+) -> Outcome:
+    read = hl7v2.read_message(raw, index=index, source=source, settings=settings, decoded=decoded)
     if isinstance(read, Rejected):
         return Outcome(index, source, None, read, issues=(_rejection_issue(read),))
     unchecked: tuple[Issue, ...] = ()

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from leukoflag._quote import defect
-from leukoflag._text import utf8_bytes
+from leukoflag._text import text_bytes
 from leukoflag.hl7v2._framing import BatchTrailer, FileTrailer, HeaderOnly
 from leukoflag.hl7v2._framing import split_bytes as _split_bytes
 from leukoflag.hl7v2._framing import split_stream as _split_stream
@@ -58,19 +58,23 @@ def split_bytes(data: bytes) -> Iterator[bytes]:
 
 
 def read_message(
-    raw: bytes | str, *, index: int, source: str, settings: Settings
+    raw: bytes | str, *, index: int, source: str, settings: Settings, decoded: bool = False
 ) -> Message | Rejected:
     """Read one raw message (bytes or text) into a :class:`Message`, or say why it cannot be.
+
+    Text is read as its characters: MSH-18 then names only the set of ``\\Xhh\\`` escapes
+    (text read with ``errors="surrogateescape"`` is read as the bytes it came from). ``decoded``
+    says that bytes are the UTF-8 of such text (``leukoflag.convert(str)``).
 
     Never raises for bad input: a message that cannot be read is a :class:`Rejected` with the
     reason; everything read but not mapped is an Issue on the Message.
     """
     if isinstance(raw, str):
-        data = utf8_bytes(raw)
+        data, decoded = text_bytes(raw)
     else:  # a BatchTrailer (or FileTrailer) stays one: its counts are the reason
         data = raw if isinstance(raw, BatchTrailer) else bytes(raw)
     try:
-        return _read_message(data, index=index, source=source, settings=settings)
+        return _read_message(data, index=index, source=source, settings=settings, decoded=decoded)
     except (ValueError, LookupError, TypeError, AttributeError, ArithmeticError) as exc:
         # A reader defect must not take the rest of the input down with it: reject this message
         # with the cause, so the operator can report it with the raw message kept for replay.

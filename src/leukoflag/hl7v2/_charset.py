@@ -61,8 +61,11 @@ class Decoded:
     controls: bool = True
 
 
-def decode_message(raw: bytes, fallback: str, location: str) -> Decoded | str:
-    """The message text, or the reason it cannot be read as an HL7 v2 message."""
+def decode_message(
+    raw: bytes, fallback: str, location: str, *, decoded: bool = False
+) -> Decoded | str:
+    """The message text, or the reason it cannot be read as an HL7 v2 message. ``decoded``:
+    ``raw`` is the UTF-8 of text given as ``str``, read as UTF-8 whatever MSH-18 says."""
     data = raw
     if data[:1] == _START_BLOCK:
         end = data.rfind(_END_BLOCK)
@@ -94,6 +97,11 @@ def decode_message(raw: bytes, fallback: str, location: str) -> Decoded | str:
     where = f"{location}/MSH[1]-18"
     tables = load_tables()
     row = tables.charsets.get(declared.upper()) if declared else None
+    if decoded and not bom_codec and not data.isascii() and _is_utf8(data):
+        # Text the caller already decoded: MSH-18 named its bytes; now only its \Xhh\ escapes.
+        codec = row.codec if row is not None and row.codec not in _WIDE_CODECS else "utf-8"
+        controls = len(data.translate(None, CONTROL_BYTES)) != len(data)
+        return Decoded(data.decode("utf-8"), codec, declared, issues, controls)
     switched = None
     # Cheap tests first: most messages name one known set, no alternates, and hold no ESC.
     if not bom_codec and (

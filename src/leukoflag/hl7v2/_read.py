@@ -135,12 +135,15 @@ _SEVERITY = {
 }
 
 
-def read_message(raw: bytes, *, index: int, source: str, settings: Settings) -> Message | Rejected:
-    """Read one message (see the module docstring); never raises for bad input."""
+def read_message(
+    raw: bytes, *, index: int, source: str, settings: Settings, decoded: bool = False
+) -> Message | Rejected:
+    """Read one message (see the module docstring); never raises for bad input. ``decoded``:
+    ``raw`` is the UTF-8 of text given as ``str`` (see ``decode_message``)."""
     location = f"MSG[{index}]"
     if isinstance(raw, BatchTrailer):  # messages or batches missing (FileTrailer too; _framing)
         return Rejected(index, source, raw.reason, bytes(raw), location)
-    decoded_message = decode_message(raw, settings.fallback_charset, location)
+    decoded_message = decode_message(raw, settings.fallback_charset, location, decoded=decoded)
     if isinstance(decoded_message, str):
         return Rejected(index, source, decoded_message, raw, location)
     reader = _Reader(decoded_message, location, settings)

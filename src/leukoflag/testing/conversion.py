@@ -38,7 +38,7 @@ def input_bytes(message: Convertible) -> bytes:
 
     Builder messages are encoded in their MSH-18 charset; a FHIR dict (or a
     :class:`~leukoflag.testing.FhirResource`) is serialized with exact decimals; text is UTF-8
-    (as :func:`leukoflag.convert` encodes it).
+    (as :func:`leukoflag.convert` encodes it; it reads the text itself as its characters).
     A list of HL7 v2 messages is concatenated (one input of several messages); a list of FHIR
     resources becomes NDJSON.
     """
@@ -76,7 +76,8 @@ def convert_message(
         )
     used = dataclasses.replace(base, **overrides) if overrides else base
     data = input_bytes(message)
-    done = convert(data, used, source="<test>")
+    # Text goes in as text: convert reads its characters, not MSH-18's reading of its UTF-8.
+    done = convert(message if isinstance(message, str) else data, used, source="<test>")
     return RecordedConversion(
         bundles=done.bundles,
         findings=done.findings,
