@@ -124,6 +124,23 @@ def test_text_of_a_latin1_message_is_read_as_its_characters_not_as_msh18_bytes()
     assert leukoflag.convert(text.encode("latin-1")).bundles == conversion.bundles
 
 
+@pytest.mark.parametrize(
+    ("data", "hint"),
+    [
+        (Path("examples/messages/leukopenic-adult.hl7"), "leukoflag.convert_file"),
+        (io.BytesIO(CBC.encode()), r"\.read\(\)"),
+        (12, "bytes or str"),  # bytes(12) would be twelve NUL bytes, rejected as binary content
+        ({"resourceType": "Observation"}, "bytes or str"),
+        (None, "bytes or str"),
+    ],
+)
+def test_convert_refuses_what_is_not_content(data: object, hint: str) -> None:
+    # A path given to convert was converted as the text of its name: one Rejected saying
+    # "content starts with 'examples/messages/…'", as if the file held that.
+    with pytest.raises(TypeError, match=hint):
+        leukoflag.convert(data)  # type: ignore[arg-type]
+
+
 def test_bytearray_and_memoryview_are_read_like_bytes() -> None:
     expected = leukoflag.convert(CBC.encode()).bundles
     assert leukoflag.convert(bytearray(CBC.encode())).bundles == expected  # type: ignore[arg-type]

@@ -87,11 +87,26 @@ def convert(
     data: bytes | str, settings: Settings | None = None, *, source: str = "<input>"
 ) -> Conversion:
     """Convert HL7 v2 or FHIR JSON/NDJSON ``data``; the format is detected from the content."""
-    raw, decoded = text_bytes(data) if isinstance(data, str) else (bytes(data), False)
+    if isinstance(data, str):
+        raw, decoded = text_bytes(data)
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        raw, decoded = bytes(data), False
+    else:  # bytes() would take a path's name or an int's NUL bytes for content
+        raise TypeError(_not_content(data))
     conversion = Conversion()
     for outcome in _iter_data_outcomes(raw, settings or default_settings(), source, decoded):
         conversion.add(outcome)
     return conversion
+
+
+def _not_content(data: object) -> str:
+    """Why ``convert(data)`` refuses ``data``, and what to call instead."""
+    said = f"convert() takes the content as bytes or str, not {type(data).__name__}"
+    if isinstance(data, os.PathLike):
+        return f"{said}: for a file, use leukoflag.convert_file(path)"
+    if hasattr(data, "read"):
+        return f"{said}: for a stream, pass its .read()"
+    return said
 
 
 def convert_file(path: str | os.PathLike[str], settings: Settings | None = None) -> Conversion:
