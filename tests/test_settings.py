@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import ast
+import dataclasses
+import inspect
 import pickle
 from decimal import Decimal
 
@@ -128,7 +131,20 @@ def test_critical_limits_given_as_text_or_int_become_decimals() -> None:
     assert Settings(critical_low={"wbc": 2000, "anc": 500}) == Settings()
 
 
+def test_the_constructor_type_checkers_see_takes_every_field_in_order() -> None:
+    # mypy reads the __init__ written for it under TYPE_CHECKING, not the generated one
+    source = ast.parse(inspect.getsource(Settings))
+    (init,) = [
+        node
+        for node in ast.walk(source)
+        if isinstance(node, ast.FunctionDef) and node.name == "__init__"
+    ]
+    declared = [a.arg for a in init.args.args[1:]]
+    assert declared == [f.name for f in dataclasses.fields(Settings)]
+
+
 def test_duffy_null_given_as_a_list_becomes_a_frozenset() -> None:
+    # a list is not in the declared type (a set of identifiers) but is accepted all the same
     settings = Settings(duffy_null=["MRN-77", "MRN-78"])  # type: ignore[arg-type]
     assert settings.duffy_null == frozenset({"MRN-77", "MRN-78"})
     assert hash(settings) == hash(Settings(duffy_null=frozenset({"MRN-78", "MRN-77"})))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import codecs
 import functools
 import zoneinfo
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Literal, NoReturn
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 from leukoflag.errors import SettingsError
 
@@ -87,6 +87,22 @@ class Settings:
     fallback_charset: str = _DEFAULT_FALLBACK
     strict: bool = False
 
+    if TYPE_CHECKING:
+        # What the constructor accepts (docs/settings.md): limits as numbers or decimal text and
+        # any set of identifiers; __post_init__ stores the Decimals and frozenset the fields name.
+        def __init__(  # noqa: PLR0917 (positional, as the generated __init__ is)
+            self,
+            fhir_version: FhirVersion = "R4",
+            bundle_type: BundleType = "transaction",
+            range_policy: RangePolicy = "lab",
+            ctcae_version: CtcaeVersion = "5.0",
+            critical_low: Mapping[str, Decimal | int | str] = ...,
+            duffy_null: Set[str] = ...,
+            default_timezone: str | None = None,
+            fallback_charset: str = _DEFAULT_FALLBACK,
+            strict: bool = False,
+        ) -> None: ...
+
     def __post_init__(self) -> None:
         # Settings are built once per conversion (or per convert() call): every check is cheap
         # for values left at their defaults, and lookups of names (zones, codecs) are cached.
@@ -131,7 +147,7 @@ def _not_one_of(name: str, value: object, allowed: tuple[str, ...]) -> NoReturn:
     raise SettingsError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
 
 
-def _critical_limits(given: Mapping[str, Decimal]) -> _Limits:
+def _critical_limits(given: Mapping[str, Decimal | int | str]) -> _Limits:
     """The default limits with ``given`` applied, each checked to be a number ≥ 0."""
     if not isinstance(given, Mapping):
         raise SettingsError(
