@@ -15,7 +15,11 @@ def test_count_per_ul_is_the_public_entry_point() -> None:
 def test_normalize_reports_how_the_unit_was_found() -> None:
     count = normalize("6.8", "K/mcL", "wbc")
     assert isinstance(count, NormalizedCount)
-    assert (count.value_per_ul, count.ucum, count.factor) == (Decimal(6800), "10*3/uL", 1000)
+    assert (count.value_per_ul, count.ucum, count.factor) == (
+        Decimal(6800),
+        "10*3/uL",
+        Decimal(1000),
+    )
     assert (count.spelling, count.inferred, count.matched_tolerantly) == ("K/mcL", False, False)
 
 

@@ -116,7 +116,11 @@ def test_k_per_ul_is_thousands_not_kelvin() -> None:
     plain = pint.UnitRegistry()
     assert str(plain.parse_units("K/uL")) == "kelvin / microliter"  # the trap exists
     spec = resolve_unit("K/uL")
-    assert (spec.ucum, spec.factor, spec.dimension) == ("10*3/uL", 1000, "1 / [length] ** 3")
+    assert (spec.ucum, spec.factor, spec.dimension) == (
+        "10*3/uL",
+        Decimal(1000),
+        "1 / [length] ** 3",
+    )
 
 
 def test_giga_per_litre_is_not_gauss_and_not_grams() -> None:
@@ -146,7 +150,7 @@ def test_thou_is_a_thousand_cells_not_a_thousandth_of_an_inch() -> None:
 def test_cells_per_ul_is_one_cell_not_a_thousand() -> None:
     count = normalize("650", "cells/uL", "anc")
     assert count.value_per_ul == Decimal(650)
-    assert (count.ucum, count.factor) == ("/uL", 1)
+    assert (count.ucum, count.factor) == ("/uL", Decimal(1))
 
 
 @pytest.mark.parametrize("mu", ["\u00b5", "\u03bc"])

@@ -211,8 +211,10 @@ def test_every_refusal_has_its_reason(value: object, unit: str, analyte: str, re
 def test_unit_error_is_a_value_error_naming_spelling_and_reason() -> None:
     with pytest.raises(ValueError, match=r"^unknown-unit: unit 'K/uLL'") as caught:
         leukoflag.count_per_ul("5", "K/uLL")
-    assert isinstance(caught.value, leukoflag.Error)
+    # UnitError first: mypy sees no class deriving from ValueError, Error and UnitError in that
+    # order (UnitError's MRO puts Error first) and skipped the lines after as unreachable
     assert isinstance(caught.value, leukoflag.UnitError)
+    assert isinstance(caught.value, leukoflag.Error)
     assert caught.value.spelling == "K/uLL"
 
 
@@ -271,18 +273,18 @@ def test_analyte_enum_is_accepted() -> None:
 @pytest.mark.parametrize(
     ("value", "ucum", "expected"),
     [
-        ("6.8", "10*3/uL", 6800),  # a fraction of a cell per µL is never written
-        ("0.4", "10*3/uL", 400),
+        ("6.8", "10*3/uL", Decimal(6800)),  # a fraction of a cell per µL is never written
+        ("0.4", "10*3/uL", Decimal(400)),
         ("6.0", "10*3/uL", None),  # whole-valued: 6,000 or 6 cells/µL, ambiguous
-        ("6800", "/uL", 6800),  # 6,800,000 cells/µL is not plausible
-        ("1001", "/uL", 1001),
+        ("6800", "/uL", Decimal(6800)),  # 6,800,000 cells/µL is not plausible
+        ("1001", "/uL", Decimal(1001)),
         ("450", "", None),
         ("1000", "", None),
-        ("0", "10*3/uL", 0),  # every reading gives 0
+        ("0", "10*3/uL", Decimal(0)),  # every reading gives 0
     ],
 )
 def test_missing_unit_is_inferred_only_when_unambiguous(
-    value: str, ucum: str, expected: int | None
+    value: str, ucum: str, expected: Decimal | None
 ) -> None:
     if expected is None:
         assert reason_of(value, None) == "no-unit"
@@ -294,7 +296,7 @@ def test_missing_unit_is_inferred_only_when_unambiguous(
 
 def test_missing_unit_uses_reference_range_bounds_to_decide() -> None:
     count = normalize("7", None, "wbc", same_unit_values=["4.5", "11.0"])
-    assert (count.value_per_ul, count.ucum) == (7000, "10*3/uL")
+    assert (count.value_per_ul, count.ucum) == (Decimal(7000), "10*3/uL")
     with pytest.raises(leukoflag.UnitError) as caught:
         normalize("7", None, "wbc", same_unit_values=["4", "11"])
     assert caught.value.reason == "no-unit"
@@ -346,22 +348,22 @@ def test_refusal_becomes_an_issue_with_its_reason_code() -> None:
 
 
 def test_range_converts_with_the_same_rules() -> None:
-    assert normalize_range("4.0", "11.0", "K/uL") == (4000, 11000)
+    assert normalize_range("4.0", "11.0", "K/uL") == (Decimal(4000), Decimal(11000))
     low, high = normalize_range(Decimal("1.50"), None, "x10^9/L", "anc")
-    assert (low, high) == (1500, None)
+    assert (low, high) == (Decimal(1500), None)
     assert low is not None
     assert len(low.as_tuple().digits) == 3
 
 
 def test_range_without_unit_takes_the_results_unit() -> None:
     result = normalize("6.8", "K/uL", "wbc")
-    assert normalize_range("4", "11", None, result=result) == (4000, 11000)
+    assert normalize_range("4", "11", None, result=result) == (Decimal(4000), Decimal(11000))
     inferred = normalize("6.8", None, "wbc")
-    assert normalize_range("4", "11", None, result=inferred) == (4000, 11000)
+    assert normalize_range("4", "11", None, result=inferred) == (Decimal(4000), Decimal(11000))
 
 
 def test_range_without_any_unit_infers_from_its_bounds() -> None:
-    assert normalize_range("4.5", "11.0", None) == (4500, 11000)
+    assert normalize_range("4.5", "11.0", None) == (Decimal(4500), Decimal(11000))
     with pytest.raises(leukoflag.UnitError) as caught:
         normalize_range("4", "11", None)
     assert caught.value.reason == "no-unit"
