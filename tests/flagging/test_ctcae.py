@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 
 from leukoflag import flagging
@@ -101,7 +103,9 @@ def test_grades_2_to_4_need_no_lln() -> None:
         ("6.0", ANC, "C143704"),
     ],
 )
-def test_finding_carries_version_and_ncit_term(version: str, code: str, term: str) -> None:
+def test_finding_carries_version_and_ncit_term(
+    version: Literal["5.0", "6.0"], code: str, term: str
+) -> None:
     evaluation = one(result("90", code=code), settings=Settings(ctcae_version=version))
     finding = evaluation.finding
     assert finding is not None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from leukoflag import flagging
@@ -34,7 +36,11 @@ def test_duffy_null_anc_range(value: str, code: str, rule: str) -> None:
     assert evaluation.finding is not None
     assert (evaluation.finding.code, evaluation.finding.rule) == (code, rule)
     reference = range_of(evaluation)
-    assert (reference.low, reference.high, reference.source) == (1210, 5390, "duffy-null")
+    assert (reference.low, reference.high, reference.source) == (
+        Decimal(1210),
+        Decimal(5390),
+        "duffy-null",
+    )
     assert "Duffy" in reference.citation
 
 

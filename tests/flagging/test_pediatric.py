@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 
@@ -16,7 +17,9 @@ from .build import ANC, WBC, born, code_of, issue_codes, one, range_of, result, 
 BIRTH = "2025-01-15"
 
 
-def judged(code: str, value: str, day: str, birth: str = BIRTH, sex: str = "female") -> tuple:
+def judged(
+    code: str, value: str, day: str, birth: str = BIRTH, sex: str = "female"
+) -> tuple[str, str, str]:
     evaluation = one(result(value, code=code, day=day), context=born(birth, sex))
     finding = evaluation.finding
     assert finding is not None
@@ -34,7 +37,9 @@ def judged(code: str, value: str, day: str, birth: str = BIRTH, sex: str = "fema
         ("2025-04-15", "5500", ("L", "wbc-leukopenia-pediatric", "age-band")),
     ],
 )
-def test_wbc_band_edges_at_one_and_three_months(day: str, value: str, expected: tuple) -> None:
+def test_wbc_band_edges_at_one_and_three_months(
+    day: str, value: str, expected: tuple[str, str, str]
+) -> None:
     assert judged(WBC, value, day) == expected
 
 
@@ -95,7 +100,7 @@ def test_pediatric_leukopenia_uses_the_band_low_limit_until_18() -> None:
         ("2043-01-15", "8000", ("N", "anc-within-range", "default")),
     ],
 )
-def test_anc_band_and_threshold_edges(day: str, value: str, expected: tuple) -> None:
+def test_anc_band_and_threshold_edges(day: str, value: str, expected: tuple[str, str, str]) -> None:
     assert judged(ANC, value, day) == expected
 
 
@@ -121,7 +126,11 @@ def test_leap_day_birthday_is_reached_on_28_february() -> None:
 def test_age_band_range_cites_its_source() -> None:
     evaluation = one(result("12000", day="2026-03-10"), context=born("2021-03-10"))
     reference = range_of(evaluation)
-    assert (reference.low, reference.high, reference.source) == (4500, 13500, "age-band")
+    assert (reference.low, reference.high, reference.source) == (
+        Decimal(4500),
+        Decimal(13500),
+        "age-band",
+    )
     assert "Davis" in reference.citation
 
 

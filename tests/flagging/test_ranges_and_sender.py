@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from decimal import Decimal
 
 import pytest
 
@@ -30,7 +31,7 @@ from .build import (
 def test_lab_range_is_converted_with_the_result_unit() -> None:
     evaluation = one(result("4.2", unit=K_PER_UL, reference=lab_range("4.0-11.0", "4.0", "11.0")))
     reference = range_of(evaluation)
-    assert (reference.low, reference.high) == (4000, 11000)
+    assert (reference.low, reference.high) == (Decimal(4000), Decimal(11000))
     assert (reference.source, reference.text, reference.citation) == ("lab", "4.0-11.0", "")
     assert code_of(evaluation) == "N"  # 4,200 is low for the default female range, not the lab's
 
@@ -38,21 +39,25 @@ def test_lab_range_is_converted_with_the_result_unit() -> None:
 def test_lab_range_unit_inside_the_range_wins() -> None:
     sent = lab_range("4000-11000 /uL", "4000", "11000", PER_UL)
     evaluation = one(result("4.2", unit=K_PER_UL, reference=sent))
-    assert (range_of(evaluation).low, range_of(evaluation).high) == (4000, 11000)
+    assert (range_of(evaluation).low, range_of(evaluation).high) == (Decimal(4000), Decimal(11000))
 
 
 def test_finding_names_the_lab_range_as_source() -> None:
     evaluation = one(result("12.5", unit=K_PER_UL, reference=lab_range("4.0-11.0", "4.0", "11.0")))
     finding = evaluation.finding
     assert finding is not None
-    assert (finding.code, finding.rule, finding.threshold) == ("H", "wbc-above-range", 11000)
+    assert (finding.code, finding.rule, finding.threshold) == (
+        "H",
+        "wbc-above-range",
+        Decimal(11000),
+    )
     assert finding.range is not None
     assert finding.range.source == "lab"
 
 
 def test_lab_range_with_only_a_low_limit() -> None:
     evaluation = one(result("50", unit=K_PER_UL, reference=lab_range(">4.0", "4.0", None)))
-    assert (range_of(evaluation).low, range_of(evaluation).high) == (4000, None)
+    assert (range_of(evaluation).low, range_of(evaluation).high) == (Decimal(4000), None)
     assert code_of(evaluation) == "N"
 
 

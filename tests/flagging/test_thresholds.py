@@ -76,7 +76,11 @@ def test_critical_low_rule_names_its_threshold_and_source() -> None:
     evaluation = one(result("1500"), settings=Settings(critical_low={"wbc": 1800}))
     finding = evaluation.finding
     assert finding is not None
-    assert (finding.code, finding.rule, finding.threshold) == ("LL", "wbc-critical-low", 1800)
+    assert (finding.code, finding.rule, finding.threshold) == (
+        "LL",
+        "wbc-critical-low",
+        Decimal(1800),
+    )
     assert "critical-value" in finding.threshold_source
 
 
@@ -169,7 +173,11 @@ def test_below_range_without_leukopenia_gives_no_finding() -> None:
     evaluation = one(result("4200"), context=adult("male"))
     finding = evaluation.finding
     assert finding is not None
-    assert (finding.code, finding.rule, finding.threshold) == ("L", "wbc-below-range", 5000)
+    assert (finding.code, finding.rule, finding.threshold) == (
+        "L",
+        "wbc-below-range",
+        Decimal(5000),
+    )
     assert finding.condition is None
 
 
@@ -177,7 +185,10 @@ def test_adult_anc_without_lab_range_is_never_high() -> None:
     evaluation = one(result("25000", code=ANC))
     assert code_of(evaluation) == "N"
     assert evaluation.reference_range is not None
-    assert (evaluation.reference_range.low, evaluation.reference_range.high) == (1500, None)
+    assert (evaluation.reference_range.low, evaluation.reference_range.high) == (
+        Decimal(1500),
+        None,
+    )
 
 
 @pytest.mark.parametrize(("value", "code"), [("7999", "N"), ("8000", "N"), ("8001", "H")])

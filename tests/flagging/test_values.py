@@ -28,11 +28,11 @@ def test_less_than_1_thousand_proves_critical_low_wbc() -> None:
     evaluation = one(result("1.0", unit=K_PER_UL, comparator="<"))
     finding = evaluation.finding
     assert finding is not None
-    assert (finding.code, finding.comparator, finding.value_per_ul) == ("LL", "<", 1000)
+    assert (finding.code, finding.comparator, finding.value_per_ul) == ("LL", "<", Decimal(1000))
     assert finding.condition is not None
     assert finding.ctcae_grade == 4  # every value below 1,000 is grade 4
     assert evaluation.quantity is not None
-    assert (evaluation.quantity.value, evaluation.quantity.comparator) == (1000, "<")
+    assert (evaluation.quantity.value, evaluation.quantity.comparator) == (Decimal(1000), "<")
     assert "flag.bound-interpreted" in issue_codes(evaluation)
 
 
@@ -97,7 +97,7 @@ def test_value_range_is_flagged_when_its_high_end_is_low() -> None:
     evaluation = one(result(value, unit=K_PER_UL))
     finding = evaluation.finding
     assert finding is not None
-    assert (finding.code, finding.value_per_ul, finding.comparator) == ("LU", 2000, "<=")
+    assert (finding.code, finding.value_per_ul, finding.comparator) == ("LU", Decimal(2000), "<=")
     assert evaluation.quantity is None  # a range has no single quantity to write
 
 
@@ -189,7 +189,7 @@ def test_text_value_naming_the_unit_sent_or_no_unit_is_flagged(comment: str) -> 
     sent = Number(Decimal("0.8"), f"0.8 {comment}", comment=comment)
     evaluation = one(result(sent, code=ANC, unit=K_PER_UL))
     assert evaluation.finding is not None
-    assert (evaluation.finding.code, evaluation.finding.value_per_ul) == ("LU", 800)
+    assert (evaluation.finding.code, evaluation.finding.value_per_ul) == ("LU", Decimal(800))
     assert "units.unit-conflict" not in issue_codes(evaluation)
 
 
@@ -269,7 +269,7 @@ def test_unit_inferred_by_units_is_used_with_a_warning() -> None:
     assert code_of(evaluation) == "L"
     assert evaluation.quantity is not None
     assert evaluation.quantity.value == 3200
-    assert (range_of(evaluation).low, range_of(evaluation).high) == (4000, 11000)
+    assert (range_of(evaluation).low, range_of(evaluation).high) == (Decimal(4000), Decimal(11000))
     issue = next(i for i in evaluation.issues if i.code == "units.unit-inferred")
     assert issue.severity.value == "warning"
     assert issue.location == "MSG[1]/OBX[1]-6"
@@ -282,7 +282,7 @@ def test_lab_range_without_unit_decides_an_ambiguous_magnitude() -> None:
     evaluation = one(result("7", unit=None, reference=lab_range("4.5-11.0", "4.5", "11.0")))
     assert evaluation.quantity is not None
     assert evaluation.quantity.value == 7000
-    assert (range_of(evaluation).low, range_of(evaluation).high) == (4500, 11000)
+    assert (range_of(evaluation).low, range_of(evaluation).high) == (Decimal(4500), Decimal(11000))
     assert code_of(evaluation) == "N"
     assert "units.unit-inferred" in issue_codes(evaluation)
 
@@ -291,7 +291,7 @@ def test_zero_without_unit_takes_the_magnitude_of_its_range() -> None:
     evaluation = one(result("0", unit=None, reference=lab_range("4000-11000", "4000", "11000")))
     assert evaluation.quantity is not None
     assert evaluation.quantity.value == 0
-    assert (range_of(evaluation).low, range_of(evaluation).high) == (4000, 11000)
+    assert (range_of(evaluation).low, range_of(evaluation).high) == (Decimal(4000), Decimal(11000))
     assert code_of(evaluation) == "LL"
 
 
