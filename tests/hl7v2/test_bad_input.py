@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from leukoflag import hl7v2
+from leukoflag.model import Rejected
 from leukoflag.settings import Settings
 
 from .messages import CBC, MSH, OBR, PID, SPM, WBC, codes, message, read, reject
@@ -104,9 +105,10 @@ def test_invalid_timestamp_is_an_issue_not_a_failure() -> None:
 def test_rejected_keeps_the_raw_message_and_location() -> None:
     raw = b"not hl7 at all"
     rejected = hl7v2.read_message(raw, index=7, source="feed.hl7", settings=Settings())
-    assert rejected.raw == raw  # type: ignore[union-attr]
-    assert rejected.location == "MSG[7]"  # type: ignore[union-attr]
-    assert rejected.source == "feed.hl7"  # type: ignore[union-attr]
+    assert isinstance(rejected, Rejected)
+    assert rejected.raw == raw
+    assert rejected.location == "MSG[7]"
+    assert rejected.source == "feed.hl7"
 
 
 def test_strict_structure_check_accepts_a_valid_message() -> None:

@@ -256,9 +256,9 @@ def test_both_trailers_of_a_cut_file_are_rejected_in_order() -> None:
 def test_file_without_batch_headers_tolerates_a_count_of_its_messages() -> None:
     # No BHS: senders write 0, 1 (the implicit batch) or the number of messages in FTS-1.
     bare = FILE_HEADER + CBC + SECOND
-    for trailer in ("FTS|0\r", "FTS|1\r", "FTS|2\r", "BTS|2\rFTS|1\r"):
-        chunks = split((bare + trailer).encode())
-        assert control_ids(chunks) == ["RS24-000117", "RS24-000118"], trailer
+    for tolerated in ("FTS|0\r", "FTS|1\r", "FTS|2\r", "BTS|2\rFTS|1\r"):
+        chunks = split((bare + tolerated).encode())
+        assert control_ids(chunks) == ["RS24-000117", "RS24-000118"], tolerated
     chunks = split((bare + "FTS|5\r").encode())
     trailer = chunks[2]
     assert isinstance(trailer, _framing.FileTrailer)

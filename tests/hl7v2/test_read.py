@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from leukoflag.model import (
     Identifier,
+    Message,
     Number,
     ReportStatus,
     ResultStatus,
@@ -67,7 +68,7 @@ def test_cbc_message_is_read_into_the_model() -> None:
     assert wbc.order == "MSG[1]/OBR[1]"
     assert wbc.value == Number(Decimal("3.1"), "3.1")
     assert anc.value == Number(Decimal("1.20"), "1.20")
-    assert str(anc.value.value) == "1.20"  # type: ignore[union-attr]
+    assert str(anc.value.value) == "1.20"
     assert wbc.status is ResultStatus.FINAL
     assert wbc.set_id == "1"
     assert wbc.value_type == "NM"
@@ -280,8 +281,9 @@ def test_text_input_is_accepted() -> None:
     from leukoflag.settings import Settings
 
     read_message = hl7v2.read_message(CBC, index=3, source="s", settings=Settings())
-    assert read_message.location == "MSG[3]"  # type: ignore[union-attr]
-    assert len(results(read_message)) == 2  # type: ignore[arg-type]
+    assert isinstance(read_message, Message)
+    assert read_message.location == "MSG[3]"
+    assert len(results(read_message)) == 2
 
 
 def test_observation_details_are_carried() -> None:
