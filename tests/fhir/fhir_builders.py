@@ -300,7 +300,9 @@ def one(bundle: dict[str, Any], kind: str) -> dict[str, Any]:
 
 def target(bundle: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:
     """The entry resource a ``{"reference": …}`` points to (it must resolve in the Bundle)."""
-    matches = [e["resource"] for e in bundle["entry"] if e["fullUrl"] == reference["reference"]]
+    matches: list[dict[str, Any]] = [
+        e["resource"] for e in bundle["entry"] if e["fullUrl"] == reference["reference"]
+    ]
     assert len(matches) == 1, f"{reference} does not resolve inside the Bundle"
     return matches[0]
 

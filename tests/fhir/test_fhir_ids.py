@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import uuid
+from typing import Any, TypedDict, Unpack
 
 import orjson
 from fhir_builders import message, obr, obx, resources, spm, write
@@ -12,16 +13,24 @@ from fhir_builders import message, obr, obx, resources, spm, write
 import leukoflag
 from leukoflag import fhir
 from leukoflag.fhir._ids import NAMESPACE, resource_id
+from leukoflag.model import Message, Timestamp
 
 CONTROL_ID = "RVL20261124090241-0042"
 
 
-def _ids(bundle: dict[str, object]) -> list[str]:
-    return [entry["resource"]["id"] for entry in bundle["entry"]]  # type: ignore[index]
+def _ids(bundle: dict[str, Any]) -> list[str]:
+    return [entry["resource"]["id"] for entry in bundle["entry"]]
 
 
-def _message(**fields: object):  # type: ignore[no-untyped-def]
-    return message(obr(obx(1, "3.1"), obx(2, "1.2"), specimens=(spm(1),)), **fields)
+class _Header(TypedDict, total=False):  # the MSH fields these tests vary
+    sending_application: str
+    sending_facility: str
+    timestamp: Timestamp
+
+
+def _message(control_id: str = CONTROL_ID, index: int = 1, **msh: Unpack[_Header]) -> Message:
+    order = obr(obx(1, "3.1"), obx(2, "1.2"), specimens=(spm(1),))
+    return message(order, control_id=control_id, index=index, **msh)
 
 
 def test_namespace_is_uuid5_of_the_leukoflag_url() -> None:
@@ -56,13 +65,15 @@ def test_ids_are_unique_within_a_bundle() -> None:
 
 
 def test_different_messages_never_share_an_id() -> None:
+    sent = _message().timestamp
+    assert sent is not None
     variants = [
         _message(),
         _message(control_id="RVL20261124090241-0043"),
         _message(sending_facility="RVS_NORTH"),
         _message(sending_application="OTHER_LIS"),
         # a control-id counter reset on another day: MSH-7 tells the messages apart
-        _message(timestamp=dataclasses.replace(_message().timestamp, text="202611250902410500")),  # type: ignore[arg-type]
+        _message(timestamp=dataclasses.replace(sent, text="202611250902410500")),
     ]
     seen: set[str] = set()
     for variant in variants:

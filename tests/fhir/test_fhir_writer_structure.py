@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from fhir_builders import (
@@ -14,6 +15,7 @@ from fhir_builders import (
     NEUT_PCT,
     UCUM,
     V3,
+    VISIT,
     assert_valid,
     day,
     extension,
@@ -37,6 +39,7 @@ from leukoflag.model import (
     Coding,
     Concept,
     Identifier,
+    Issue,
     NoValue,
     Number,
     NumberRange,
@@ -52,7 +55,7 @@ V2_0078 = "http://terminology.hl7.org/CodeSystem/v2-0078"
 DAR = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 
 
-def _cbc() -> tuple[dict[str, object], tuple[object, ...]]:
+def _cbc() -> tuple[dict[str, Any], tuple[Issue, ...]]:
     results = (
         obx(1, "3.4", reference=lab_range("4.0-11.0", "4.0", "11.0")),
         obx(
@@ -638,9 +641,7 @@ def test_r5_uses_codeable_references_and_report_notes() -> None:
 
 
 def test_unknown_patient_class_is_reported_and_r4_class_says_unknown() -> None:
-    msg = message(
-        obr(obx(1, "5.5")), visit=dataclasses.replace(message().groups[0].visit, patient_class="Z")
-    )  # type: ignore[arg-type]
+    msg = message(obr(obx(1, "5.5")), visit=dataclasses.replace(VISIT, patient_class="Z"))
     bundle, issues = write(msg)
     assert one(bundle, "Encounter")["class"]["code"] == "UNK"
     assert [i.code for i in issues] == ["fhir.patient-class-unknown"]
