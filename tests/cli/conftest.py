@@ -21,7 +21,7 @@ def leukoflag(tmp_path: Path) -> Runner:
         *args: str | os.PathLike[str], stdin: bytes = b"", cwd: Path | None = None
     ) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
-            [sys.executable, "-m", "leukoflag", *map(os.fspath, args)],
+            [sys.executable, "-m", "leukoflag", *[os.fspath(arg) for arg in args]],
             input=stdin,
             capture_output=True,
             cwd=cwd or tmp_path,

@@ -23,7 +23,7 @@ class Er7:
         msh = lines[0]
         assert msh.startswith("MSH"), msh
         sep = msh[3]
-        component, repetition, escape, subcomponent = msh[4:8]
+        component, repetition, escape, subcomponent = msh[4], msh[5], msh[6], msh[7]
         segments = []
         for line in lines:
             fields = line.split(sep)

@@ -4,7 +4,7 @@ leukoflag must not flag give exactly the Issues its contract promises."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import given, settings
@@ -214,7 +214,7 @@ def test_builder_output_converts_without_any_issue(name: str, strict: bool) -> N
 
 
 @pytest.mark.parametrize("version", ["R4", "R5"])
-def test_builder_output_converts_cleanly_to_r5_too(version: str) -> None:
+def test_builder_output_converts_cleanly_to_r5_too(version: Literal["R4", "R5"]) -> None:
     conversion = convert_message(
         oru_message(results=[wbc(3.2), anc(1.2)]), Settings(strict=True, fhir_version=version)
     )
@@ -341,9 +341,7 @@ def test_the_same_message_converts_to_the_same_bundle() -> None:
 # reader replaces them with U+FFFD (test_encoding covers that).
 _FORBIDDEN = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r")
 _TEXT = st.text(
-    alphabet=st.characters(
-        codec="utf-8", exclude_categories=("Cs",), exclude_characters=_FORBIDDEN
-    ),
+    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters=_FORBIDDEN),
     min_size=1,
     max_size=16,
 )
