@@ -116,8 +116,8 @@ def test_text_of_a_latin1_message_is_read_as_its_characters_not_as_msh18_bytes()
     ]
     assert patient["name"][0] == {"family": "BRANDV\u00d6LD", "given": ["\u00c9LISE", "M"]}
     assert [(f.location, f.value_per_ul, f.code) for f in conversion.findings] == [
-        ("MSG[1]/OBX[1]", 2900, "LU"),
-        ("MSG[1]/OBX[2]", 1450, "L"),
+        ("MSG[1]/OBX[1]", Decimal(2900), "LU"),
+        ("MSG[1]/OBX[2]", Decimal(1450), "L"),
     ]
     assert not [i for i in conversion.issues if i.code.startswith("hl7v2.charset")]
     # The same message as the bytes a sender puts on the wire converts alike.

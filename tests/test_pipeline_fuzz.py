@@ -13,9 +13,9 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
@@ -156,7 +156,7 @@ def test_mutated_hl7v2_streams_keep_the_pipeline_invariants(data: bytes) -> None
 @seed(20261124)
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_stream(), st.sampled_from(["R4", "R5"]))
-def test_bundles_from_mutated_hl7v2_validate(data: bytes, version: str) -> None:
+def test_bundles_from_mutated_hl7v2_validate(data: bytes, version: Literal["R4", "R5"]) -> None:
     conversion = check_v2(data, leukoflag.Settings(fhir_version=version))
     for bundle in conversion.bundles:
         assert fhir.validate(bundle, version) == []
@@ -217,7 +217,7 @@ OBSERVATION = {
     ],
     "note": [{"text": "Repeat in 48 hours."}],
 }
-BUNDLE = {
+BUNDLE: dict[str, Any] = {
     "resourceType": "Bundle",
     "type": "collection",
     "entry": [
@@ -236,7 +236,7 @@ BUNDLE = {
         },
     ],
 }
-CONFUSED = [None, "1", 1, True, [], {}, [None], {"value": "x"}, "#pat", [[[[]]]]]
+CONFUSED: list[object] = [None, "1", 1, True, [], {}, [None], {"value": "x"}, "#pat", [[[[]]]]]
 
 
 def paths(value: Any, prefix: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
@@ -325,7 +325,7 @@ def _repeat(segment: str, times: int) -> bytes:
     return ("\r".join((MSH.format(n=1), *BODY[:3], *[segment] * times)) + "\r").encode()
 
 
-SHAPES = {
+SHAPES: dict[str, Callable[[int], bytes]] = {
     "results": lambda n: _repeat(BODY[3], n),
     "orders": lambda n: _repeat(BODY[2] + "\r" + BODY[3], n),
     "notes": lambda n: _repeat(BODY[4], n),
