@@ -18,12 +18,12 @@ demo: $(STAMP)
 	  status=$$?; [ $$status -le 1 ] || exit $$status
 	$(BIN)/python examples/use_library.py
 
-lint: $(STAMP)
+lint: $(STAMP) typecheck
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src benchmarks
+	$(BIN)/mypy src benchmarks tests
 
 unit: $(STAMP)
 	$(BIN)/pytest -q
