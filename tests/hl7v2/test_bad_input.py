@@ -75,6 +75,33 @@ def test_other_message_types_are_rejected_with_the_type() -> None:
     assert reason.startswith("message type ADT^A01^ADT_A01 is not a lab result")
 
 
+def test_specimen_oriented_lab_results_are_rejected_as_lab_results_not_read() -> None:
+    # An OUL^R22 CBC from a specimen-oriented LIS: SPM before the OBR, ORC after it.
+    oul = MSH.replace("ORU^R01^ORU_R01", "OUL^R22^OUL_R22")
+    specimen_first = message(PID, SPM, OBR, "ORC|SC|ORD55377^EHR|LAB88164^CORELAB", WBC, msh=oul)
+    reason = reject(specimen_first).reason
+    assert reason.startswith("message type OUL^R22^OUL_R22 is a lab result, but one leukoflag ")
+    assert "not a lab result" not in reason
+    assert "ORC after OBR" in reason
+
+
+@pytest.mark.parametrize(
+    ("message_type", "says"),
+    [
+        ("ORU_R01", "is a message structure sent where MSH-9 wants the message type and trigger"),
+        ("oru^r01", "is not in upper case, as HL7 message types and trigger events are (ORU^R01)"),
+        ("ORU", "has no trigger event (MSH-9.2)"),
+    ],
+)
+def test_a_miswritten_result_type_is_rejected_saying_what_is_wrong(
+    message_type: str, says: str
+) -> None:
+    msh = MSH.replace("ORU^R01^ORU_R01", message_type)
+    reason = reject(message(PID, OBR, WBC, msh=msh)).reason
+    assert reason.startswith(f"message type {message_type} {says}")
+    assert "not a lab result" not in reason
+
+
 def test_empty_message_type_is_rejected() -> None:
     msh = MSH.replace("ORU^R01^ORU_R01", "")
     assert "MSH-9 message type is empty" in reject(message(PID, OBR, WBC, msh=msh)).reason

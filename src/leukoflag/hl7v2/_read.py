@@ -322,6 +322,36 @@ def _message_type(field: str, component: str) -> tuple[str, bool]:
     return "^".join(parts).rstrip("^"), "^".join(parts[:2]) in load_tables().message_types
 
 
+_READS = "leukoflag reads ORU^R01 (and ORU^R30-R32) messages"
+
+
+def _type_not_read(message_type: str) -> str:
+    """Why a message of ``message_type`` (MSH-9 as read, ``^``-joined) is rejected: a lab
+    result leukoflag does not read, or an MSH-9 miswritten, is not called "not a lab result"."""
+    kind, _, rest = message_type.partition("^")
+    trigger = rest.partition("^")[0]
+    if f"{kind.upper()}^{trigger.upper()}" in load_tables().message_types:
+        return (
+            f"message type {message_type} is not in upper case, as HL7 message types and "
+            f"trigger events are ({kind.upper()}^{trigger.upper()}): {_READS}"
+        )
+    if not trigger and len(kind) == 7 and kind[3] == "_" and kind.replace("_", "").isalnum():
+        return (
+            f"message type {message_type} is a message structure sent where MSH-9 wants the "
+            f"message type and trigger event (ORU^R01^ORU_R01): {_READS}"
+        )
+    if kind == "ORU" and not trigger:
+        return f"message type ORU has no trigger event (MSH-9.2): {_READS}"
+    if kind == "OUL":
+        # The OUL structures order OBR, ORC and SPM otherwise than ORU^R01 (v2.5.1 ch. 7.3.6-9).
+        return (
+            f"message type {message_type} is a lab result, but one leukoflag does not read: "
+            "OUL groups its segments otherwise than ORU^R01 (ORC after OBR; in R22 and R23 the "
+            f"specimen before its orders), so have it sent as ORU^R01; {_READS}"
+        )
+    return f"message type {message_type} is not a lab result: {_READS}"
+
+
 class _OrderDraft:
     """An ORDER_OBSERVATION being read: Order fields, then its notes, results and specimens."""
 
@@ -462,10 +492,7 @@ class _Reader:
         if not message_type:
             return "MSH-9 message type is empty: cannot tell a lab result from other traffic"
         if not readable:
-            return (
-                f"message type {message_type} is not a lab result: leukoflag reads ORU^R01 "
-                "(and ORU^R30-R32) messages"
-            )
+            return _type_not_read(message_type)
         rejected = self._truncation(body)
         if rejected:
             return rejected
