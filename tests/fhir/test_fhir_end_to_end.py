@@ -462,3 +462,22 @@ def test_unusable_fhir_range_without_text_is_quoted_by_its_limits(
     conv = convert(fhir.dumps(observation))
     (issue,) = (i for i in conv.issues if i.code == "flag.lab-range-unusable")
     assert issue.text.startswith(f"the lab's reference range {shown} is not used (")
+
+
+def test_loinc_named_by_its_oid_is_written_as_loinc_and_recognized_as_loinc() -> None:
+    # A LIS that writes LOINC's OID in OBX-3.3 instead of LN.
+    message = (
+        b"MSH|^~\\&|HEMATRAK|ELMHURST|EHR|ELMHURST|20261206091500-0500||ORU^R01^ORU_R01|"
+        b"HT-55012|P|2.5.1\r"
+        b"PID|1||EL330912^^^ELMHURST^MR||PRAGER^ILSE||19580214|F\r"
+        b"OBR|1|PO8871|HT8871|58410-2^CBC^2.16.840.1.113883.6.1|||20261206074000-0500||||||||||"
+        b"||||||20261206090000-0500|||F\r"
+        b"OBX|1|NM|6690-2^WBC^2.16.840.1.113883.6.1||2.6|10*3/uL^^UCUM|4.0-10.5|L|||F\r"
+    )
+    conv = convert(message)
+    (bundle,) = conv.bundles
+    (wbc,) = resources(bundle, "Observation")
+    assert wbc["code"]["coding"] == [{"system": LOINC, "code": "6690-2", "display": "WBC"}]
+    assert resources(bundle, "DiagnosticReport")[0]["code"]["coding"][0]["system"] == LOINC
+    (finding,) = conv.findings
+    assert (finding.code, finding.value_per_ul) == ("LU", Decimal("2.6E+3"))

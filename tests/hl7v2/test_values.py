@@ -452,6 +452,13 @@ def test_report_status_table_0123(sent: str, status: ReportStatus, issue_code: s
         ("HL70487", "http://terminology.hl7.org/CodeSystem/v2-0487"),
         ("UCUM", UCUM),
         ("I10", "http://hl7.org/fhir/sid/icd-10"),
+        # OIDs in place of the name: LOINC's and SNOMED CT's are their URIs, a lab's own urn:oid:
+        ("2.16.840.1.113883.6.1", "http://loinc.org"),
+        ("2.16.840.1.113883.6.96", "http://snomed.info/sct"),
+        ("1.3.6.1.4.1.55921.7.2", "urn:oid:1.3.6.1.4.1.55921.7.2"),
+        ("2.16.840", "urn:oid:2.16.840"),
+        ("2.16.", ""),
+        ("3.1.4", ""),
         ("L", ""),
         ("99RSLAB", ""),
         ("RIVERSIDE", ""),
@@ -460,6 +467,17 @@ def test_report_status_table_0123(sent: str, status: ReportStatus, issue_code: s
 def test_coding_system_names(name: str, system: str) -> None:
     result, _ = first_result(obx("5.0", code=f"WBC1^White cells^{name}"))
     assert result.code.codings == (Coding("WBC1", "White cells", system, name),)
+
+
+def test_a_known_oid_in_cwe_14_beside_a_local_name_is_that_system_uri() -> None:
+    code = "6690-2^WBC^LABLN^^^^^^^^^^^2.16.840.1.113883.6.1"
+    result, _ = first_result(obx("5.0", code=code))
+    assert result.code.codings == (Coding("6690-2", "WBC", "http://loinc.org", "LABLN"),)
+
+
+def test_a_ucum_unit_named_by_its_oid_keeps_the_ucum_system() -> None:
+    result, _ = first_result(obx("5.0", unit="10*3/uL^^2.16.840.1.113883.6.8"))
+    assert result.unit == Unit("10*3/uL", "10*3/uL", UCUM)
 
 
 def test_local_code_with_loinc_alternate_and_original_text() -> None:

@@ -7,6 +7,7 @@ readers of values that repeat across messages (codes, units) are cached per proc
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Sequence
 
 from leukoflag._cache import text_cache
@@ -33,6 +34,8 @@ __all__ = [
 # …, alt system OID (17), …, 2nd alt system OID (20).
 _TRIPLETS = ((0, 1, 2, 6, 13), (3, 4, 5, 7, 16), (9, 10, 11, 12, 19))
 _CWE_WIDTH = 20
+# An ISO object identifier (first arc 0, 1 or 2), as some senders write a coding system's name.
+_OID = re.compile(r"[012](?:\.(?:0|[1-9][0-9]*))+")
 
 
 def decoded(text: str, delimiters: Delimiters, codec: str, problems: list[str]) -> str:
@@ -51,14 +54,24 @@ def system_uri(name: str, oid: str = "") -> str:
     component, or ``""`` for a local or unknown name."""
     key = name.strip().upper()
     if not key:
-        return f"urn:oid:{oid}" if oid else ""
+        return _oid_uri(oid)
     row = load_tables().coding_systems.get(key)
     if row is not None:
         return row.uri
     if len(key) == 7 and key.startswith("HL7") and key[3:].isdigit():
         # v2.8.2 table 0396: HL7nnnn names HL7-defined table nnnn.
         return f"http://terminology.hl7.org/CodeSystem/v2-{key[3:]}"
-    return f"urn:oid:{oid}" if oid else ""
+    if _OID.fullmatch(key):  # an OID sent as the name: the system is named all the same
+        return f"urn:oid:{key}"
+    return _oid_uri(oid)
+
+
+def _oid_uri(oid: str) -> str:
+    """A CWE.14/17/20 OID as a FHIR system: the table's URI for a known one (LOINC's …)."""
+    if not oid:
+        return ""
+    row = load_tables().coding_systems.get(oid)
+    return row.uri if row is not None else f"urn:oid:{oid}"
 
 
 @text_cache(8192)
