@@ -481,3 +481,32 @@ def test_loinc_named_by_its_oid_is_written_as_loinc_and_recognized_as_loinc() ->
     assert resources(bundle, "DiagnosticReport")[0]["code"]["coding"][0]["system"] == LOINC
     (finding,) = conv.findings
     assert (finding.code, finding.value_per_ul) == ("LU", Decimal("2.6E+3"))
+
+
+def test_units_sent_only_as_the_alternate_are_written_and_used_for_flagging() -> None:
+    # A LIS that fills only OBX-6.4-6 (its "standard unit" slot), leaving OBX-6.1-3 empty.
+    message = (
+        b"MSH|^~\\&|HEMATRAK|ELMHURST|EHR|ELMHURST|20261206093000-0500||ORU^R01^ORU_R01|"
+        b"HT-55013|P|2.5.1\r"
+        b"PID|1||EL330912^^^ELMHURST^MR||PRAGER^ILSE||19580214|F\r"
+        b"OBR|1|PO8872|HT8872|58410-2^CBC^LN|||20261206074000-0500\r"
+        b"OBX|1|NM|6690-2^WBC^LN||7|^^^10*9/L^10*9/L^UCUM|4.0-10.5||||F\r"
+        b"OBX|2|NM|718-7^Hemoglobin^LN||13.5|^^^g/dL^g/dL^UCUM|12.0-15.5||||F\r"
+    )
+    conv = convert(message)
+    (bundle,) = conv.bundles
+    wbc, hemoglobin = resources(bundle, "Observation")
+    assert hemoglobin["valueQuantity"] == {
+        "value": Decimal("13.5"),
+        "unit": "g/dL",
+        "system": "http://unitsofmeasure.org",
+        "code": "g/dL",
+    }
+    assert wbc["valueQuantity"]["value"] == Decimal("7E+3")
+    (finding,) = conv.findings
+    assert finding.code == "N"
+    assert [i.location for i in conv.issues if i.code == "hl7v2.unit-alternate"] == [
+        "MSG[1]/OBX[1]-6",
+        "MSG[1]/OBX[2]-6",
+    ]
+    assert not [i for i in conv.issues if i.code.startswith("units.")]

@@ -480,6 +480,22 @@ def test_a_ucum_unit_named_by_its_oid_keeps_the_ucum_system() -> None:
     assert result.unit == Unit("10*3/uL", "10*3/uL", UCUM)
 
 
+def test_a_unit_sent_only_as_the_alternate_is_read_from_it() -> None:
+    result, read_message = first_result(obx("5.0", unit="^^^10*3/uL^10*3/uL^UCUM"))
+    assert result.unit == Unit("10*3/uL", "10*3/uL", UCUM)
+    found = issue(read_message, "hl7v2.unit-alternate")
+    assert found.location == "MSG[1]/OBX[1]-6"
+    assert "'10*3/uL^10*3/uL^UCUM'" in found.text
+    assert "hl7v2.component-unmapped" not in codes(read_message.issues)
+
+
+def test_an_alternate_beside_a_unit_is_not_carried() -> None:
+    result, read_message = first_result(obx("5.0", unit="K/uL^^L^10*3/uL^^UCUM"))
+    assert result.unit == Unit("K/uL", "K/uL", "L")
+    assert issue(read_message, "hl7v2.component-unmapped").location == "MSG[1]/OBX[1]-6"
+    assert "hl7v2.unit-alternate" not in codes(read_message.issues)
+
+
 def test_local_code_with_loinc_alternate_and_original_text() -> None:
     code = "WBC^White blood count^99RSLAB^6690-2^Leukocytes^LN^^2.76^WBC (auto)"
     result, _ = first_result(obx("5.0", code=code))

@@ -128,6 +128,7 @@ _SEVERITY = {
     "hl7v2.value-type-missing": Severity.WARNING,
     "hl7v2.value-type-unmapped": Severity.INFORMATION,
     "hl7v2.unit-rejoined": Severity.INFORMATION,
+    "hl7v2.unit-alternate": Severity.INFORMATION,
     "hl7v2.range-inverted": Severity.WARNING,
     "hl7v2.timestamp-padded": Severity.INFORMATION,
     "hl7v2.flag-unknown": Severity.WARNING,

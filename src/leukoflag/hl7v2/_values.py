@@ -359,12 +359,23 @@ def read_unit(
     _escape_notes(problems, notes)
     code, text, system_name = p[0], p[1], p[2]
     if any(p[3:6]):
-        notes.append(
-            (
-                "hl7v2.component-unmapped",
-                f"alternate unit {quoted('^'.join(p[3:6]).strip('^'))} (OBX-6.4-6) is not carried",
+        alternate = quoted("^".join(p[3:6]).strip("^"))
+        if not (code or text) and (p[3] or p[4]):
+            # The unit sent only as the alternate triplet is the unit: read as if it were CWE.1-3.
+            code, text, system_name = p[3], p[4], p[5]
+            notes.append(
+                (
+                    "hl7v2.unit-alternate",
+                    f"OBX-6.1-3 are empty: the alternate unit {alternate} (OBX-6.4-6) was read",
+                )
             )
-        )
+        else:
+            notes.append(
+                (
+                    "hl7v2.component-unmapped",
+                    f"alternate unit {alternate} (OBX-6.4-6) is not carried",
+                )
+            )
     shown = text or code
     if not shown:
         return None, tuple(notes)
