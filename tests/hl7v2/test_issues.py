@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from leukoflag.model import Severity
+from leukoflag.model import Number, Severity
 from leukoflag.settings import Settings
 
 from .messages import MSH, OBR, ORC, PID, SPM, WBC, codes, issue, message, obx, read
@@ -144,3 +146,35 @@ def test_explicit_nulls_in_msh_are_empty_too() -> None:
     assert (read_message.sending_application, read_message.version) == ("", "")
     (found,) = [i for i in read_message.issues if i.code == "hl7v2.version-unknown"]
     assert "MSH-12 version ID is empty" in found.text
+
+
+@pytest.mark.parametrize(
+    ("sent", "value"),
+    [("~2.1", "2.1"), ("2.1~", "2.1"), ("~~2.1~", "2.1")],
+)
+def test_empty_obx_5_repetitions_carry_nothing_and_the_value_is_the_one_sent(
+    sent: str, value: str
+) -> None:
+    read_message = read(message(PID, OBR, obx(sent)))
+    (result,) = [r for g in read_message.groups for o in g.orders for r in o.results]
+    assert result.value == Number(Decimal(value), value)
+    assert [i for i in read_message.issues if "OBX" in i.location] == []
+
+
+def test_empty_repetitions_of_a_name_and_an_ordering_provider_are_passed_over() -> None:
+    # A LIS that starts repeating fields with an empty repetition: '~KOWALSKI^ROSA'.
+    pid = "PID|1||MRN2290^^^RIVERSIDE^MR||~KOWALSKI^ROSA^M||19720409|F"
+    obr = OBR.replace("5820^VARGA^ILONA^^^^MD", "~5820^VARGA^ILONA^^^^MD~")
+    read_message = read(message(pid, obr, obx("2.9~")))
+    (group,) = read_message.groups
+    assert group.patient is not None
+    assert (group.patient.family, group.patient.given) == ("KOWALSKI", ("ROSA", "M"))
+    assert group.orders[0].ordering_provider == "ILONA VARGA, MD (5820)"
+    assert "hl7v2.repetition-unmapped" not in codes(read_message.issues)
+
+
+def test_obx_5_repetitions_not_carried_are_quoted_bounded_saying_they_were_cut() -> None:
+    read_message = read(message(PID, OBR, obx("3.2~" + "4.1~" * 40)))
+    text = issue(read_message, "hl7v2.repetition-unmapped").text
+    assert text.startswith("OBX-5 repetitions after the first are not carried: '4.1~4.1~")
+    assert text.endswith("… (159 characters)")

@@ -323,6 +323,13 @@ def _message_type(field: str, component: str) -> tuple[str, bool]:
     return "^".join(parts).rstrip("^"), "^".join(parts[:2]) in load_tables().message_types
 
 
+def _sent(repetitions: list[str]) -> list[str]:
+    """The repetitions of a field that hold something, or its first: empty ones carry nothing
+    (senders pad with them: '~DOE^ANN', 'L~'), and the value read is the first one sent."""
+    sent = [r for r in repetitions if r.strip()]
+    return sent or repetitions[:1]
+
+
 _READS = "leukoflag reads ORU^R01 (and ORU^R30-R32) messages"
 
 
@@ -743,6 +750,8 @@ class _Reader:
         family = ""
         given: tuple[str, ...] = ()
         names = fields[5].split(d.repetition)
+        if len(names) > 1:
+            names = _sent(names)
         if names[0]:
             family, given, dropped = person_name(names[0], d, codec, problems)
             for component, text in dropped:
@@ -790,8 +799,10 @@ class _Reader:
         group = self._group(location)
         visit_number = None
         if fields[19]:
-            visit_number = identifier_cx(fields[19].split(d.repetition)[0], d, codec, problems)
-        attending = fields[7].split(d.repetition)
+            visit_number = identifier_cx(
+                _sent(fields[19].split(d.repetition))[0], d, codec, problems
+            )
+        attending = _sent(fields[7].split(d.repetition))
         if len(attending) > 1:
             self._repetitions(location, 7, attending)
         if group.visit is not None:
@@ -901,7 +912,7 @@ class _Reader:
         values["status"], values["status_text"] = status
         providers = request[16] or order_fields[12]
         if providers:
-            repetitions = providers.split(d.repetition)
+            repetitions = _sent(providers.split(d.repetition))
             if len(repetitions) > 1:
                 if request[16] or orc is None:
                     self._repetitions(where, 16, repetitions)
@@ -991,7 +1002,7 @@ class _Reader:
                 identifier = identifier_ei(chosen, d.subcomponent, d, codec, problems)
             else:
                 identifier = identifier_ei(fields[2], d.component, d, codec, problems)
-        roles = fields[11].split(d.repetition)
+        roles = _sent(fields[11].split(d.repetition))
         kind, site, role, code_problems, control, unknown_roles = _specimen_codes(
             fields[4], fields[8], roles[0], d, codec
         )
@@ -1136,16 +1147,20 @@ class _Reader:
             performers = self._performers(fields, location)
         if fields[17]:
             methods = fields[17].split(d.repetition)
+            if len(methods) > 1:
+                methods = _sent(methods)
+                if len(methods) > 1:
+                    self._repetitions(location, 17, methods)
             method, problem = concept(methods[0], d, codec)
             if problem:
                 self._issue(Severity.WARNING, "hl7v2.escape-invalid", f"{location}-17", problem)
-            if len(methods) > 1:
-                self._repetitions(location, 17, methods)
         if fields[18]:
             devices = fields[18].split(d.repetition)
-            device, device_id = self._device(devices[0], location)
             if len(devices) > 1:
-                self._repetitions(location, 18, devices)
+                devices = _sent(devices)
+                if len(devices) > 1:
+                    self._repetitions(location, 18, devices)
+            device, device_id = self._device(devices[0], location)
         if fields[29]:
             observation_type = fields[29].split(d.component)[0].strip()
             category = Concept((Coding(observation_type, "", _OBSERVATION_TYPE, "HL70936"),))

@@ -111,9 +111,23 @@ def read_value(
         return NoValue("empty", '""'), notes
     repetitions = field.split(delimiters.repetition)
     first = repetitions[0]
+    kind = value_type.strip().upper()
+    if len(repetitions) > 1 and kind not in _TEXT:
+        # Empty repetitions carry nothing ('~2.1', '2.1~~'): the value is the first one sent.
+        sent = [r for r in repetitions if r.strip()]
+        first = sent[0] if sent else ""
+        if len(sent) > 1:
+            notes.append(
+                (
+                    "hl7v2.repetition-unmapped",
+                    "OBX-5 repetitions after the first are not carried: "
+                    + quoted(delimiters.repetition.join(sent[1:]), 80),
+                )
+            )
+        if not sent:
+            return NoValue("empty", field.strip()), notes
     if _is_masked(first.strip()):
         return NoValue("masked", first.strip()), notes
-    kind = value_type.strip().upper()
     if kind in _TEXT:
         problems: list[str] = []
         # ST/TX/FT have no components: an unescaped ^ is data, and repetitions are lines.
@@ -142,14 +156,6 @@ def read_value(
             )
             return number, notes
         return Text(text), notes
-    if len(repetitions) > 1:
-        notes.append(
-            (
-                "hl7v2.repetition-unmapped",
-                "OBX-5 repetitions after the first are not carried: "
-                + repr(field[len(first) + 1 :][:80]),
-            )
-        )
     if kind in _NUMERIC:
         return _numeric(first, delimiters, codec, notes), notes
     if kind in _STRUCTURED:
