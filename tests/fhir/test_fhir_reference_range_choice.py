@@ -314,3 +314,33 @@ def test_a_result_without_a_date_takes_its_reports_for_the_age_band() -> None:
     assert normalized(output) == [(Decimal("6.0E+3"), Decimal("1.70E+4"))]
     assert output["interpretation"][0]["coding"][0]["code"] == "L"
     assert not not_applicable(issues)
+
+
+@pytest.mark.parametrize(
+    ("gender", "said"),
+    [
+        ("other", "and the patient's gender is 'other'"),
+        ("unknown", "and the patient's gender is 'unknown'"),
+        # a v2 administrative sex copied into Patient.gender by a converter
+        ("F", "and the patient's gender 'F' is not a FHIR administrative gender"),
+    ],
+)
+def test_a_sex_specific_range_passed_over_names_the_gender_that_was_sent(
+    gender: str, said: str
+) -> None:
+    # 'other' was reported as "the patient's sex is not known": the sender did say something
+    ranges = [lab_range("4.5", "11.0", applies_to=[FEMALE])]
+    observation, issues = judged(bundle("4.8", ranges, birth="1980-01-09", gender=gender))
+    assert explanation(observation)["rangeSource"] == "default"
+    (issue,) = not_applicable(issues)
+    assert f"[0] for female patients, {said}):" in issue.text
+    assert "sex is not known" not in issue.text
+
+
+def test_a_sex_specific_range_passed_over_for_a_patient_without_gender_says_it_is_unknown() -> None:
+    ranges = [lab_range("4.5", "11.0", applies_to=[FEMALE])]
+    document = fhir.loads(bundle("4.8", ranges, birth="1980-01-09"))
+    del document["entry"][0]["resource"]["gender"]
+    _, issues = judged(fhir.dumps(document))
+    (issue,) = not_applicable(issues)
+    assert "[0] for female patients, and the patient's sex is not known):" in issue.text

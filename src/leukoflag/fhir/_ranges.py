@@ -38,11 +38,13 @@ _FARTHEST = Decimal(10_000_000)
 class Who:
     """The patient of a result, as far as choosing a reference range needs: the sex (FHIR
     administrative gender), the first and last possible birth day (a birth date sent as a year
-    spans the year; None: not known) and the result's date (None: not known)."""
+    spans the year; None: not known), the result's date (None: not known) and
+    ``Patient.gender`` as sent (``""``: none), which an Issue names."""
 
     sex: str
     births: tuple[dt.date, dt.date] | None
     day: dt.date | None
+    gender: str = ""
 
 
 def applies(entry: dict[str, Any], who: Who) -> str:
@@ -152,10 +154,20 @@ def _concept_outside(concept: Any, who: Who) -> str:
     if not sexes:
         return f"for {_label(concept)}, which leukoflag cannot check"
     if who.sex not in ("male", "female"):
-        return f"for {' or '.join(sorted(sexes))} patients, and the patient's sex is not known"
+        return f"for {' or '.join(sorted(sexes))} patients, and {_gender_shown(who)}"
     if who.sex not in sexes:
         return f"for {' or '.join(sorted(sexes))} patients"
     return ""
+
+
+def _gender_shown(who: Who) -> str:
+    """What was sent for a patient who is neither male nor female: 'other' is a gender, not an
+    unknown sex."""
+    if who.gender in ("other", "unknown"):
+        return f"the patient's gender is {quoted(who.gender)}"
+    if who.gender:
+        return f"the patient's gender {quoted(who.gender)} is not a FHIR administrative gender"
+    return "the patient's sex is not known"
 
 
 def _label(concept: Any) -> str:

@@ -764,6 +764,7 @@ class _ItemReader:
                 if patient is not None and patient.birth_date is not None
                 else None,
                 day=dated.day if dated is not None else None,
+                gender=patient.sex_text if patient is not None else "",
             ),
         )
         results: list[LabResult] = []
