@@ -687,3 +687,45 @@ def test_a_reader_defect_rejects_that_ndjson_line_and_the_rest_is_read(
         "leukoflag could not read this item (ArithmeticError: decimal overflow in an age bound); "
         "please report it"
     )
+
+
+_DAR = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # the value absent, its reason on the absent primitive (a LIS masking a clotted sample)
+        {"valueQuantity": {"_value": {"extension": [{"url": _DAR, "valueCode": "error"}]}}},
+        {
+            "valueQuantity": {
+                "extension": [{"url": _DAR, "valueCode": "error"}],
+                "unit": "10^3/uL",
+                "system": UCUM,
+                "code": "10*3/uL",
+            }
+        },
+        {"_valueInteger": {"extension": [{"url": _DAR, "valueCode": "error"}]}},
+    ],
+)
+def test_a_value_absent_with_a_data_absent_reason_extension_says_the_reason(
+    value: dict[str, object],
+) -> None:
+    # the Issue said "no WBC value (empty)", as if nothing had been sent
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+        "subject": {"reference": "Patient/rv-5521"},
+        "effectiveDateTime": "2026-11-24T07:10:00-05:00",
+        **value,
+    }
+    conversion = leukoflag.convert(fhir.dumps(observation))
+    (output,) = conversion.bundles
+    assert output == observation
+    (absent,) = [i for i in conversion.issues if i.code == "flag.data-absent"]
+    assert absent.text == "not flagged: no WBC value (data absent: error)"
+    (item,) = read(fhir.dumps(observation))
+    assert isinstance(item, FhirItem)
+    (result,) = results(item)
+    assert (result.value, result.data_absent_reason) == (NoValue("error"), "error")

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from leukoflag._quote import defect, quoted
 from leukoflag._range_text import read_range_text
-from leukoflag.fhir._elements import supplied_range
+from leukoflag.fhir._elements import DAR_EXTENSION, supplied_range
 from leukoflag.fhir._json import dumps, loads, loads_noting_repeats, plain
 from leukoflag.fhir._ranges import Who, applies
 from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
@@ -804,6 +804,8 @@ class _ItemReader:
             absent_code = next((c.code for c in concept.codings if c.code), "") or "unknown"
             if isinstance(value, NoValue):
                 value = NoValue(absent_code, concept.text)
+        elif isinstance(value, NoValue) and value.reason != "empty":
+            absent_code = value.reason  # a data-absent-reason extension on the value
         ranges = node.get("referenceRange")
         if ranges is not None and not isinstance(ranges, list):
             raise _Malformed(f"{where}.referenceRange", "referenceRange is not a list")
@@ -836,6 +838,11 @@ class _ItemReader:
         if len(present) > 1:
             raise _Malformed(where, f"more than one value[x]: {', '.join(present)}")
         if not present:
+            # a primitive value[x] sent as its extensions only (_valueInteger): why it is absent
+            for key in VALUE_ELEMENTS:
+                reason = _absent_reason(node.get(f"_{key}"))
+                if reason:
+                    return NoValue(reason), None
             return NoValue("empty"), None
         key = present[0]
         raw = node[key]
@@ -852,7 +859,9 @@ class _ItemReader:
             unit = _unit(quantity)
             number = _number(quantity.get("value"), f"{at}.value")
             if number is None:
-                return NoValue("empty"), unit
+                # the reason may be on the absent value (_value) or on the Quantity itself
+                reason = _absent_reason(quantity.get("_value")) or _absent_reason(quantity)
+                return NoValue(reason or "empty"), unit
             comparator = quantity.get("comparator", "")
             if not isinstance(comparator, str):
                 raise _Malformed(f"{at}.comparator", "not a string")
@@ -1020,6 +1029,18 @@ def _number(value: Any, where: str) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise _Malformed(where, f"{quoted(value)} is not a JSON number")
     return value if isinstance(value, Decimal) else Decimal(value)
+
+
+def _absent_reason(element: Any) -> str:
+    """The code of a data-absent-reason extension on ``element`` (a Quantity, or a primitive's
+    ``_value``), ``unknown`` when it has none; ``""``: no such extension."""
+    if not isinstance(element, dict):
+        return ""
+    for extension in _list(element.get("extension")):
+        if isinstance(extension, dict) and extension.get("url") == DAR_EXTENSION:
+            code = extension.get("valueCode")
+            return code if isinstance(code, str) and code else "unknown"
+    return ""
 
 
 def _text(value: Any) -> str:
