@@ -99,6 +99,19 @@ def test_range_text_that_gives_no_limits_is_not_used_and_said_so() -> None:
     assert "'see lab comment'" in unusable.text
     assert "no numeric limits were read" in unusable.text
     assert output["referenceRange"][1] == {"text": "see lab comment"}
+    assert "fhir.range-inverted" not in {i.code for i in conv.issues}
+
+
+def test_range_text_whose_low_is_above_its_high_is_not_used_and_says_why() -> None:
+    # the limits typed the wrong way round: "no numeric limits were read" alone did not say why
+    conv = leukoflag.convert(observation("6690-2", "4.2", [{"text": "11.0-4.0 x10^3/uL"}]))
+    (output,) = conv.bundles
+    assert range_source(output) == "default"
+    (inverted,) = (i for i in conv.issues if i.code == "fhir.range-inverted")
+    assert inverted.severity is leukoflag.Severity.WARNING
+    assert inverted.location == "ITEM[1]/Observation.referenceRange[0].text"
+    assert inverted.text == "reference range '11.0-4.0 x10^3/uL': low above high; not used"
+    assert output["referenceRange"][1] == {"text": "11.0-4.0 x10^3/uL"}
 
 
 def test_range_read_from_text_reads_back_the_same() -> None:

@@ -812,6 +812,9 @@ class _ItemReader:
         range_index, reference_range, passed_over = _reference_range(
             ranges or [], where, shared.who
         )
+        if ranges and range_index is not None:
+            at = f"{where}.referenceRange[{range_index}]"
+            self.inverted_text(ranges[range_index], reference_range, at)
         self.nodes[where] = NodeRef(path, range_index, passed_over)
         return LabResult(
             location=where,
@@ -831,6 +834,21 @@ class _ItemReader:
             notes=shared.notes,
             specimen=shared.specimen,
             order=shared.order,
+        )
+
+    def inverted_text(self, entry: dict[str, Any], read: ReferenceRange | None, where: str) -> None:
+        """Say why a range sent as text only gave no limits when its low is above its high (as
+        hl7v2.range-inverted does for OBX-7): "no numeric limits" alone hid it."""
+        if read is None or read.low is not None or read.high is not None:
+            return
+        text = _text(entry.get("text")).strip()
+        if "low" in entry or "high" in entry or not read_range_text(text)[1]:
+            return
+        self.issue(
+            Severity.WARNING,
+            "range-inverted",
+            f"{where}.text",
+            f"reference range {quoted(text)}: low above high; not used",
         )
 
     def value(self, node: dict[str, Any], where: str) -> tuple[Value, Unit | None]:
