@@ -710,6 +710,56 @@ def test_derived_anc_takes_a_copy_of_the_contained_patient_its_subject_names() -
     assert fhir.dumps(again.bundles[0]) == fhir.dumps(output)
 
 
+def test_derived_anc_copies_the_contained_resources_its_contained_patient_names_in_turn() -> None:
+    # The contained Patient names its managing organization "#org", contained beside it: only the
+    # Patient was copied, so the new entry held a "#org" that named nothing in it.
+    def contained(rid: str, code: str, value: str, unit: str) -> dict[str, Any]:
+        return {
+            "resourceType": "Observation",
+            "id": rid,
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            "subject": {"reference": "#pat"},
+            "valueQuantity": {"value": Decimal(value), "unit": unit, "system": UCUM, "code": unit},
+        }
+
+    clinic = {"resourceType": "Organization", "id": "org", "name": "Riverside Oncology Clinic"}
+    patient = {
+        "resourceType": "Patient",
+        "id": "pat",
+        "birthDate": "1961-04-09",
+        "gender": "male",
+        "managingOrganization": {"reference": "#org"},
+    }
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "rv-cbc-2231",
+        "contained": [
+            {"resourceType": "Organization", "id": "lab", "name": "Riverside Laboratory"},
+            clinic,
+            patient,
+            contained("wbc", "6690-2", "3.2", "10*3/uL"),
+            contained("neut", "770-8", "25.0", "%"),
+        ],
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"reference": "#pat"},
+        "effectiveDateTime": "2026-11-18T07:40:00-05:00",
+        "performer": [{"reference": "#lab"}],
+        "result": [{"reference": "#wbc"}, {"reference": "#neut"}],
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": "urn:uuid:3f1c9a52-77e0-4d2b-a8c4-5e6f70819a21", "resource": report}],
+    }
+    conv = leukoflag.convert(fhir.dumps(bundle), Settings(strict=True))
+    (output,) = conv.bundles
+    added = output["entry"][-1]["resource"]
+    assert added["valueQuantity"]["value"] == Decimal("800")  # 3,200 × 25.0 %
+    assert added["contained"] == [clinic, patient]  # not the performing lab, which it never names
+
+
 def _count_entry(
     rid: str, code: str, value: float, unit: str, *, subject: str, drawn: str | None = None
 ) -> dict[str, Any]:

@@ -492,22 +492,38 @@ def _listed(value: Any) -> list[Any]:
 
 
 def _contained_copies(source: dict[str, Any], references: list[Any]) -> list[dict[str, Any]]:
-    """Copies of the resources of ``source``'s ``contained`` that ``references`` name by ``#id``:
-    a local reference copied into a new resource resolves only against its own ``contained``."""
-    wanted = [
-        reference["reference"][1:]
-        for reference in references
-        if isinstance(reference, dict)
-        and isinstance(reference.get("reference"), str)
-        and reference["reference"].startswith("#")
-    ]
-    copies = []
-    for rid in dict.fromkeys(wanted):
-        for inner in _listed(source.get("contained")):
-            if isinstance(inner, dict) and inner.get("id") == rid:
-                copies.append(fresh_json(inner))
-                break
-    return copies
+    """Copies of the resources of ``source``'s ``contained`` that ``references`` name by ``#id``,
+    and of those the copies name in turn (a Patient's ``#org``): a local reference copied into a
+    new resource resolves only against its own ``contained``. In ``source``'s order."""
+    positions: dict[str, int] = {}
+    contained = _listed(source.get("contained"))
+    for i, inner in enumerate(contained):
+        if isinstance(inner, dict) and isinstance(inner.get("id"), str):
+            positions.setdefault(inner["id"], i)  # the first of an id, as references resolve
+    needed: set[int] = set()
+    wanted = [rid for reference in references for rid in _local_ids(reference)]
+    while wanted:
+        at = positions.get(wanted.pop())
+        if at is not None and at not in needed:
+            needed.add(at)
+            wanted.extend(_local_ids(contained[at]))
+    return [fresh_json(contained[i]) for i in sorted(needed)]
+
+
+def _local_ids(node: Any) -> list[str]:
+    """The ids every ``#id`` reference in ``node`` (at any depth) names."""
+    found: list[str] = []
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, dict):
+            target = current.get("reference")
+            if isinstance(target, str) and target.startswith("#") and len(target) > 1:
+                found.append(target[1:])
+            pending.extend(current.values())
+        elif isinstance(current, list):
+            pending.extend(current)
+    return found
 
 
 def _sources_key(entries: list[Any], sources: list[Path]) -> tuple[str, ...] | None:
