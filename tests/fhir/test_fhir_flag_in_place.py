@@ -903,3 +903,20 @@ def test_component_with_a_modifier_extension_is_passed_through_and_the_others_fl
         "fhir.modifier-extension-unknown",
         "ITEM[1]/Observation.component[1].modifierExtension",
     )
+
+
+def test_a_modifier_extension_on_the_value_quantity_sets_the_component_aside() -> None:
+    # not FHIR (a Quantity has no modifierExtension), but it speaks of the very value judged: it
+    # was ignored, and the WBC flagged as if the LIS had said nothing
+    sent = original("cbc-panel-components.json")
+    sent["component"][0]["valueQuantity"]["modifierExtension"] = [_NOT_MEASURED]
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    (issue,) = [i for i in conv.issues if i.code.startswith("fhir.")]
+    assert (issue.code, issue.location) == (
+        "fhir.modifier-extension-unknown",
+        "ITEM[1]/Observation.component[0].valueQuantity.modifierExtension",
+    )
+    assert "'http://lis.example/fhir/StructureDefinition/simulated'" in issue.text

@@ -690,12 +690,25 @@ class _ItemReader:
         )
 
     def unknown_modifier(self, node: dict[str, Any], where: str) -> bool:
-        """Whether ``node`` (an Observation or component) has a modifierExtension: FHIR forbids
-        acting on an element whose meaning an extension leukoflag does not know may change
-        (an estimate, a result that is not the patient's), so it is set aside, said so."""
+        """Whether ``node`` (an Observation or component) or its ``valueQuantity`` has a
+        modifierExtension: FHIR forbids acting on an element whose meaning an extension
+        leukoflag does not know may change (an estimate, a result that is not the patient's),
+        so it is set aside, said so."""
         modifiers = node.get("modifierExtension")
         if not modifiers:
-            return False
+            value = node.get("valueQuantity")
+            if not isinstance(value, dict) or not value.get("modifierExtension"):
+                return False
+            # not FHIR (a Quantity has none), but what it says is about the value judged
+            modifiers, where = value["modifierExtension"], f"{where}.valueQuantity"
+        self.unknown_modifiers(
+            modifiers, where, "this result", "passed through unread and unflagged"
+        )
+        return True
+
+    def unknown_modifiers(self, modifiers: Any, where: str, what: str, done: str) -> None:
+        """Say that the modifierExtension of the element at ``where`` is not known: ``what`` it
+        may change the meaning of, and what was ``done`` about it."""
         sent = _list(modifiers)
         shown = (
             ", ".join(  # the first three: the Issue stays short however many were sent
@@ -708,10 +721,9 @@ class _ItemReader:
             Severity.WARNING,
             "modifier-extension-unknown",
             f"{where}.modifierExtension",
-            f"modifierExtension {shown or quoted(modifiers)} may change what this result means, "
-            "and leukoflag does not know it: passed through unread and unflagged",
+            f"modifierExtension {shown or quoted(modifiers)} may change what {what} means, "
+            f"and leukoflag does not know it: {done}",
         )
-        return True
 
     def observation_results_checked(
         self,
