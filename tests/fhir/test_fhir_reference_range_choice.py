@@ -344,3 +344,45 @@ def test_a_sex_specific_range_passed_over_for_a_patient_without_gender_says_it_i
     _, issues = judged(fhir.dumps(document))
     (issue,) = not_applicable(issues)
     assert "[0] for female patients, and the patient's sex is not known):" in issue.text
+
+
+# A LIS marking a range as one it has not validated (a modifier FHIR requires a reader to
+# understand before it acts on the element): made up for these tests.
+UNVALIDATED = {
+    "url": "http://lis.example/fhir/StructureDefinition/unvalidated",
+    "valueBoolean": True,
+}
+
+
+def test_a_range_with_a_modifier_extension_is_not_used_and_an_issue_says_so() -> None:
+    # 4.8 is low against the range the LIS qualified, normal against the lab's other one: the
+    # qualified range was read as if nothing had been said of it
+    ranges = [{**lab_range("5.0", "10.0"), "modifierExtension": [UNVALIDATED]}]
+    ranges.append(lab_range("4.5", "11.0"))
+    observation, issues = judged(bundle("4.8", ranges, birth="1980-01-09"))
+    assert normalized(observation) == [(Decimal("4.5E+3"), Decimal("1.10E+4"))]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+    assert observation["referenceRange"][0] == ranges[0]  # kept as sent
+    (issue,) = [i for i in issues if i.code == "fhir.modifier-extension-unknown"]
+    assert issue.severity is leukoflag.Severity.WARNING
+    assert issue.location == "ITEM[1]/Bundle.entry[1].resource.referenceRange[0].modifierExtension"
+    assert "'http://lis.example/fhir/StructureDefinition/unvalidated'" in issue.text
+    assert issue.text.endswith(
+        "may change what this reference range means, and leukoflag does not know it: not used"
+    )
+
+
+def test_a_count_whose_only_range_has_a_modifier_extension_is_judged_with_the_default() -> None:
+    ranges = [{**lab_range("5.0", "10.0"), "modifierExtension": [UNVALIDATED]}]
+    observation, issues = judged(bundle("4.8", ranges, birth="1980-01-09"))
+    assert explanation(observation)["rangeSource"] == "default"
+    assert observation["referenceRange"][1] == ranges[0]
+    assert [i.code for i in issues if i.code.startswith("fhir.")] == [
+        "fhir.modifier-extension-unknown"
+    ]
+
+
+def test_a_range_with_a_modifier_extension_of_a_result_that_is_no_count_raises_nothing() -> None:
+    hemoglobin = [{**lab_range("11.0", "14.5"), "modifierExtension": [UNVALIDATED]}]
+    conversion = leukoflag.convert(bundle("12.1", hemoglobin, birth="1980-01-09", code="718-7"))
+    assert not [i for i in conversion.issues if i.code.startswith("fhir.")]

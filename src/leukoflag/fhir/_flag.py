@@ -174,6 +174,8 @@ class _Flagger:
                 f"{location}.referenceRange",
                 ref.range_note,
             )
+        if quantity is not None:
+            self.issues.extend(ref.range_issues)
         if _derived_before(self.editor.peek(ref.path)):
             return  # a derived ANC leukoflag wrote, read back: kept as it was written
         node = self.editor.node(ref.path)

@@ -87,6 +87,8 @@ class NodeRef:
     # why none of the lab's ranges was read though it sent some (each is for other patients, or
     # not known to be this one's): told when the result is judged (see _ranges.py)
     range_note: str = ""
+    # the lab's ranges not used for a modifierExtension leukoflag does not know: told likewise
+    range_issues: tuple[Issue, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -707,23 +709,10 @@ class _ItemReader:
         return True
 
     def unknown_modifiers(self, modifiers: Any, where: str, what: str, done: str) -> None:
-        """Say that the modifierExtension of the element at ``where`` is not known: ``what`` it
-        may change the meaning of, and what was ``done`` about it."""
-        sent = _list(modifiers)
-        shown = (
-            ", ".join(  # the first three: the Issue stays short however many were sent
-                quoted(m.get("url")) if isinstance(m, dict) else quoted(m) for m in sent[:3]
-            )
-            + (f" (+{len(sent) - 3} more)" if len(sent) > 3 else "")
-        )
+        """Say that the modifierExtension of the element at ``where`` is not known (see
+        :func:`_modifier_issue`); something was set aside for it."""
         self.modified = True
-        self.issue(
-            Severity.WARNING,
-            "modifier-extension-unknown",
-            f"{where}.modifierExtension",
-            f"modifierExtension {shown or quoted(modifiers)} may change what {what} means, "
-            f"and leukoflag does not know it: {done}",
-        )
+        self.issues.append(_modifier_issue(modifiers, where, what, done))
 
     def observation_results_checked(
         self,
@@ -821,13 +810,23 @@ class _ItemReader:
         ranges = node.get("referenceRange")
         if ranges is not None and not isinstance(ranges, list):
             raise _Malformed(f"{where}.referenceRange", "referenceRange is not a list")
-        range_index, reference_range, passed_over = _reference_range(
+        range_index, reference_range, passed_over, modified = _reference_range(
             ranges or [], where, shared.who
         )
         if ranges and range_index is not None:
             at = f"{where}.referenceRange[{range_index}]"
             self.inverted_text(ranges[range_index], reference_range, at)
-        self.nodes[where] = NodeRef(path, range_index, passed_over)
+        range_issues = tuple(
+            _modifier_issue(
+                ranges[i]["modifierExtension"],
+                f"{where}.referenceRange[{i}]",
+                "this reference range",
+                "not used",
+            )
+            for i in modified
+            if ranges
+        )
+        self.nodes[where] = NodeRef(path, range_index, passed_over, range_issues)
         return LabResult(
             location=where,
             code=_concept(node["code"]),
@@ -1162,14 +1161,35 @@ def _timestamp(text: Any) -> Timestamp | None:
     return Timestamp(text=text, fhir=text, day=day)
 
 
+def _modifier_issue(modifiers: Any, where: str, what: str, done: str) -> Issue:
+    """The Issue for the modifierExtension of the element at ``where``, which leukoflag does not
+    know: ``what`` it may change the meaning of, and what was ``done`` about it."""
+    sent = _list(modifiers)
+    shown = (
+        ", ".join(  # the first three: the Issue stays short however many were sent
+            quoted(m.get("url")) if isinstance(m, dict) else quoted(m) for m in sent[:3]
+        )
+        + (f" (+{len(sent) - 3} more)" if len(sent) > 3 else "")
+    )
+    return Issue(
+        Severity.WARNING,
+        "fhir.modifier-extension-unknown",
+        f"{where}.modifierExtension",
+        f"modifierExtension {shown or quoted(modifiers)} may change what {what} means, "
+        f"and leukoflag does not know it: {done}",
+    )
+
+
 def _reference_range(
     ranges: list[Any], where: str, who: Who
-) -> tuple[int | None, ReferenceRange | None, str]:
-    """The range a result is judged with, its index, and why none was read when the lab sent
-    some: the first range for some patients only (``age``, ``appliesTo``) that ``who`` is known
-    to be one of, else the first normal range for everyone, else none (see _ranges.py)."""
+) -> tuple[int | None, ReferenceRange | None, str, list[int]]:
+    """The range a result is judged with, its index, why none was read when the lab sent some,
+    and the ranges not used for their modifierExtension: the first range for some patients only
+    (``age``, ``appliesTo``) that ``who`` is known to be one of, else the first normal range for
+    everyone, else none (see _ranges.py)."""
     general: int | None = None
     passed_over: list[str] = []
+    modified: list[int] = []
     for i, entry in enumerate(ranges):
         entry_dict = _object(entry, f"{where}.referenceRange[{i}]")
         kind = _concept(entry_dict.get("type"))
@@ -1179,18 +1199,22 @@ def _reference_range(
             continue  # leukoflag's own (its output read back): not the lab's
         if not any(k in entry_dict for k in ("low", "high", "text")):
             continue
+        if entry_dict.get("modifierExtension"):
+            modified.append(i)  # what it says of the range is unknown: not acted on
+            continue
         if "appliesTo" not in entry_dict and "age" not in entry_dict:
             if general is None:
                 general = i
             continue
         why = applies(entry_dict, who)
         if not why:
-            return i, _range(entry_dict, f"{where}.referenceRange[{i}]"), ""
+            return i, _range(entry_dict, f"{where}.referenceRange[{i}]"), "", modified
         passed_over.append(f"[{i}] {why}")
     if general is not None:
-        return general, _range(ranges[general], f"{where}.referenceRange[{general}]"), ""
+        at = f"{where}.referenceRange[{general}]"
+        return general, _range(ranges[general], at), "", modified
     if not passed_over:
-        return None, None, ""
+        return None, None, "", modified
     return (
         None,
         None,
@@ -1198,6 +1222,7 @@ def _reference_range(
             f"none of the lab's reference ranges is known to be this patient's "
             f"(referenceRange{'; '.join(passed_over)}): judged with leukoflag's default range"
         ),
+        modified,
     )
 
 
