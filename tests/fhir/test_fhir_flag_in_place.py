@@ -920,3 +920,36 @@ def test_a_modifier_extension_on_the_value_quantity_sets_the_component_aside() -
         "ITEM[1]/Observation.component[0].valueQuantity.modifierExtension",
     )
     assert "'http://lis.example/fhir/StructureDefinition/simulated'" in issue.text
+
+
+def test_a_report_with_a_modifier_extension_and_the_results_it_lists_are_passed_through() -> None:
+    # The report orders its results (their patient, time and conclusion): its modifier was
+    # ignored, the ANC in it flagged and Neutropenia added to its conclusionCode
+    sent = original("bundle-with-patient.json")
+    sent["entry"][2]["resource"]["modifierExtension"] = [_NOT_MEASURED]
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    assert [(i.code, i.location) for i in conv.issues] == [
+        ("fhir.modifier-extension-unknown", "ITEM[1]/Bundle.entry[2].resource.modifierExtension")
+    ]
+    assert "may change what this report means" in conv.issues[0].text
+    assert conv.issues[0].text.endswith("the results it lists unread and unflagged")
+
+
+def test_a_result_listed_by_a_report_with_a_modifier_extension_is_not_read_through_another() -> (
+    None
+):
+    # the same WBC listed again by a second report, read first or last: never flagged
+    sent = original("bundle-with-patient.json")
+    report = sent["entry"][2]
+    qualified = {**report["resource"], "id": "sm-dr-17b", "modifierExtension": [_NOT_MEASURED]}
+    for entries in (
+        [*sent["entry"], {"resource": qualified}],
+        [{"resource": qualified}, *sent["entry"]],
+    ):
+        conv = leukoflag.convert(fhir.dumps({**sent, "entry": entries}))
+        assert conv.findings == []
+        (output,) = conv.bundles
+        assert output["entry"] == entries

@@ -522,20 +522,28 @@ class _ItemReader:
     def orders(self, observations: list[_Located], reports: list[_Located]) -> list[_OrderDraft]:
         drafts: list[_OrderDraft] = []
         listed: set[int] = set()
+        readable = []
         for report in reports:
+            modifiers = report.resource.get("modifierExtension")
+            if not modifiers:
+                readable.append(report)
+                continue
+            # the report orders its results (patient, time, conclusion): what the modifier says
+            # of it may hold for them too (a proficiency-testing run), so none is acted on
+            self.unknown_modifiers(
+                modifiers,
+                report.location,
+                "this report",
+                "passed through unchanged, and the results it lists unread and unflagged",
+            )
+            listed.update(id(target.resource) for target in self.listed_results(report))
+        for report in readable:
             draft = _OrderDraft(report.location, report, self.patient_of(report))
-            results = report.resource.get("result", [])
-            if isinstance(results, list):
-                for j, reference in enumerate(results):
-                    target = self.resolve(
-                        reference, report.resource, f"{report.location}.result[{j}]"
-                    )
-                    if target is None or target.resource.get("resourceType") != "Observation":
-                        continue
-                    if id(target.resource) in listed:
-                        continue
-                    listed.add(id(target.resource))
-                    draft.observations.append(target)
+            for target in self.listed_results(report):
+                if id(target.resource) in listed:
+                    continue
+                listed.add(id(target.resource))
+                draft.observations.append(target)
             drafts.append(draft)
         loose: dict[str, _OrderDraft] = {}
         for observation in observations:
@@ -553,6 +561,13 @@ class _ItemReader:
             loose[key].observations.append(observation)
         drafts.extend(loose.values())
         return drafts
+
+    def listed_results(self, report: _Located) -> Iterator[_Located]:
+        """The Observations of the item a DiagnosticReport's ``result`` names, in its order."""
+        for j, reference in enumerate(_list(report.resource.get("result"))):
+            target = self.resolve(reference, report.resource, f"{report.location}.result[{j}]")
+            if target is not None and target.resource.get("resourceType") == "Observation":
+                yield target
 
     def groups(self, drafts: list[_OrderDraft]) -> tuple[PatientResult, ...]:
         by_patient: dict[str, tuple[Patient | None, list[Order]]] = {}
