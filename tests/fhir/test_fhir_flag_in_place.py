@@ -953,3 +953,41 @@ def test_a_result_listed_by_a_report_with_a_modifier_extension_is_not_read_throu
         assert conv.findings == []
         (output,) = conv.bundles
         assert output["entry"] == entries
+
+
+def test_the_results_of_a_patient_with_a_modifier_extension_are_passed_through() -> None:
+    # The patient's birth date chose the 4-year-old's bands: its modifier was ignored and the
+    # ANC of 800 flagged, with a Neutropenia conclusion added to the report
+    sent = original("bundle-with-patient.json")
+    sent["entry"][0]["resource"]["modifierExtension"] = [_NOT_MEASURED]
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    assert [(i.code, i.location) for i in conv.issues] == [
+        ("fhir.modifier-extension-unknown", "ITEM[1]/Bundle.entry[0].resource.modifierExtension")
+    ]
+    assert "may change what this patient means" in conv.issues[0].text
+
+
+def test_a_patient_with_a_modifier_extension_leaves_another_patients_results_flagged() -> None:
+    patients = [
+        {
+            "fullUrl": f"urn:uuid:{pid}",
+            "resource": {"resourceType": "Patient", "id": pid, "gender": "female", **extra},
+        }
+        for pid, extra in (
+            ("7c41-patient-a", {"modifierExtension": [_NOT_MEASURED]}),
+            ("7c41-patient-b", {}),
+        )
+    ]
+    counts = [
+        _count_entry(f"wbc-{p}", "6690-2", 2.1, "10*3/uL", subject=f"7c41-patient-{p}")
+        for p in ("a", "b")
+    ]
+    sent = {"resourceType": "Bundle", "type": "collection", "entry": [*patients, *counts]}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert [f.location for f in conv.findings] == ["ITEM[1]/Bundle.entry[3].resource"]
+    assert output["entry"][2] == fhir.loads(fhir.dumps(counts[0]))  # as sent
+    assert output["entry"][3]["resource"]["valueQuantity"]["value"] == Decimal("2100")

@@ -382,6 +382,8 @@ class _ItemReader:
     repeats: dict[int, tuple[str, ...]] = field(default_factory=dict)
     quantities: int = 0  # valueQuantity elements read
     modified: bool = False  # an Observation or component set aside for its modifierExtension
+    # Patients with a modifierExtension (by location): their results are set aside
+    qualified_patients: set[str] = field(default_factory=set)
     order_time: Timestamp | None = None  # the DiagnosticReport's effective[x], while it is read
 
     def location(self, path: Path) -> str:
@@ -572,6 +574,8 @@ class _ItemReader:
     def groups(self, drafts: list[_OrderDraft]) -> tuple[PatientResult, ...]:
         by_patient: dict[str, tuple[Patient | None, list[Order]]] = {}
         for draft in drafts:
+            if draft.patient is not None and draft.patient.location in self.qualified_patients:
+                continue  # said when the Patient was read
             order = self.order(draft)
             if order is None:
                 continue
@@ -1260,6 +1264,16 @@ def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
 
 
 def _patient(resource: dict[str, Any], location: str, reader: _ItemReader) -> Patient:
+    modifiers = resource.get("modifierExtension")
+    if modifiers:
+        # the age and sex that choose the rules are this resource's, of a meaning not known
+        reader.qualified_patients.add(location)
+        reader.unknown_modifiers(
+            modifiers,
+            location,
+            "this patient",
+            "passed through unchanged, and the results of this patient unread and unflagged",
+        )
     names = _list(resource.get("name"))
     name = names[0] if names and isinstance(names[0], dict) else {}
     gender = _text(resource.get("gender"))
