@@ -991,3 +991,84 @@ def test_a_patient_with_a_modifier_extension_leaves_another_patients_results_fla
     assert [f.location for f in conv.findings] == ["ITEM[1]/Bundle.entry[3].resource"]
     assert output["entry"][2] == fhir.loads(fhir.dumps(counts[0]))  # as sent
     assert output["entry"][3]["resource"]["valueQuantity"]["value"] == Decimal("2100")
+
+
+def test_the_members_of_a_panel_a_report_lists_are_of_the_reports_order() -> None:
+    # DiagnosticReport.result names the CBC panel, whose counts are its hasMember (as US Core
+    # lab feeds send them): the counts were read as results no report lists, so the report got
+    # no conclusionCode and the derived ANC was not added to it
+    subject = "9d2e-patient"
+    panel = {
+        "resourceType": "Observation",
+        "id": "cbc-9d2e",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"reference": f"urn:uuid:{subject}"},
+        "effectiveDateTime": "2026-11-24T06:40:00-05:00",
+        "hasMember": [{"reference": "urn:uuid:wbc-9d2e"}, {"reference": "urn:uuid:neut-9d2e"}],
+    }
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "dr-9d2e",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"reference": f"urn:uuid:{subject}"},
+        "effectiveDateTime": "2026-11-24T06:40:00-05:00",
+        "result": [{"reference": "urn:uuid:cbc-9d2e"}],
+    }
+    drawn = "2026-11-24T06:40:00-05:00"
+    entries = [
+        {
+            "fullUrl": f"urn:uuid:{subject}",
+            "resource": {"resourceType": "Patient", "id": subject, "gender": "male"},
+        },
+        {"fullUrl": "urn:uuid:dr-9d2e", "resource": report},
+        {"fullUrl": "urn:uuid:cbc-9d2e", "resource": panel},
+        _count_entry("wbc-9d2e", "6690-2", 2.4, "10*3/uL", subject=subject, drawn=drawn),
+        _count_entry("neut-9d2e", "770-8", 30, "%", subject=subject, drawn=drawn),
+    ]
+    sent = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    written = output["entry"][1]["resource"]
+    assert [c["coding"][0]["code"] for c in written["conclusionCode"]] == [
+        "84828003",  # Leukopenia
+        "165517008",  # Neutropenia
+    ]
+    derived = output["entry"][-1]
+    assert derived["resource"]["valueQuantity"]["value"] == Decimal("720")  # 2,400 × 30 %
+    assert written["result"] == [
+        {"reference": "urn:uuid:cbc-9d2e"},
+        {"reference": derived["fullUrl"]},
+    ]
+    assert output["entry"][2] == fhir.loads(fhir.dumps(entries[2]))  # the panel as sent
+
+
+def test_a_panel_that_is_its_own_member_is_read_once() -> None:
+    panel = {
+        "resourceType": "Observation",
+        "id": "cbc-loop",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "hasMember": [{"reference": "Observation/cbc-loop"}, {"reference": "Observation/wbc-l"}],
+    }
+    wbc = _count_entry("wbc-l", "6690-2", 2.4, "10*3/uL", subject="loop-patient")
+    wbc["fullUrl"] = "https://lis.example/fhir/Observation/wbc-l"
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "dr-loop",
+        "status": "final",
+        "code": {"text": "CBC"},
+        "result": [{"reference": "Observation/cbc-loop"}],
+    }
+    sent = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"resource": report}, {"resource": panel}, wbc],
+    }
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [f.location for f in conv.findings] == ["ITEM[1]/Bundle.entry[2].resource"]
+    (output,) = conv.bundles
+    assert [c["coding"][0]["code"] for c in output["entry"][0]["resource"]["conclusionCode"]] == [
+        "84828003"
+    ]

@@ -565,11 +565,30 @@ class _ItemReader:
         return drafts
 
     def listed_results(self, report: _Located) -> Iterator[_Located]:
-        """The Observations of the item a DiagnosticReport's ``result`` names, in its order."""
-        for j, reference in enumerate(_list(report.resource.get("result"))):
-            target = self.resolve(reference, report.resource, f"{report.location}.result[{j}]")
-            if target is not None and target.resource.get("resourceType") == "Observation":
+        """The Observations of the item a DiagnosticReport's ``result`` names, in its order, each
+        followed by the members of the panel it is (``hasMember``, at any depth): a report that
+        lists a CBC panel orders the counts in it."""
+        seen: set[int] = set()
+        # lists of references still to read: (references, from which index, the resource they
+        # are resolved in, where they are); a stack, not recursion, as a chain may be long
+        stack = [
+            (_list(report.resource.get("result")), 0, report.resource, f"{report.location}.result")
+        ]
+        while stack:
+            references, start, container, where = stack.pop()
+            for j in range(start, len(references)):
+                target = self.resolve(references[j], container, f"{where}[{j}]")
+                if target is None or target.resource.get("resourceType") != "Observation":
+                    continue
+                if id(target.resource) in seen:
+                    continue  # listed twice, or a panel that is its own member
+                seen.add(id(target.resource))
                 yield target
+                members = _list(target.resource.get("hasMember"))
+                if members:
+                    stack.append((references, j + 1, container, where))
+                    stack.append((members, 0, target.container, f"{target.location}.hasMember"))
+                    break
 
     def groups(self, drafts: list[_OrderDraft]) -> tuple[PatientResult, ...]:
         by_patient: dict[str, tuple[Patient | None, list[Order]]] = {}
