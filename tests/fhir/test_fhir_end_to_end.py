@@ -154,6 +154,75 @@ def test_a_corrected_wbc_sent_next_to_its_original_gives_the_derived_anc() -> No
     assert "flag.anc-not-derived" not in [issue.code for issue in conv.issues]
 
 
+def test_a_normal_correction_leaves_no_leukopenia_in_the_report_conclusion() -> None:
+    # F 2.4 then its correction C 6.4: the report states the corrected, normal WBC
+    message = CORRECTED_WBC.replace(b"||3.0|", b"||2.4|").replace(b"||3.6|", b"||6.4|")
+    conv = convert(message)
+    (bundle,) = conv.bundles
+    original, corrected, _, derived = resources(bundle, "Observation")
+    assert original["valueQuantity"]["value"] == Decimal("2400")
+    assert EXPLANATION not in [e["url"] for e in original.get("extension", ())]
+    assert original["interpretation"][0]["coding"][0]["code"] == "L"  # the sender's, as sent
+    assert corrected["interpretation"][0]["coding"][0]["code"] == "N"
+    assert derived["valueQuantity"]["value"] == Decimal("2624")  # 6,400 × 41 %
+    (report,) = resources(bundle, "DiagnosticReport")
+    assert "conclusionCode" not in report
+    assert [f.location for f in conv.findings] == ["MSG[1]/OBX[2]", "MSG[1]/OBR[1]/ANC[derived]"]
+    (issue,) = [i for i in conv.issues if i.code == "flag.result-superseded"]
+    assert issue.location == "MSG[1]/OBX[1]-11"
+
+
+def test_a_normal_correction_in_a_fhir_bundle_leaves_no_leukopenia_in_the_conclusion() -> None:
+    def observation(rid: str, status: str, value: str) -> dict[str, Any]:
+        return {
+            "fullUrl": f"https://lis.example/fhir/Observation/{rid}",
+            "resource": {
+                "resourceType": "Observation",
+                "id": rid,
+                "status": status,
+                "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+                "subject": {"reference": "Patient/pt-7"},
+                "effectiveDateTime": "2026-11-24T08:05:00-05:00",
+                "valueQuantity": {"value": Decimal(value), "unit": "10*3/uL", "code": "10*3/uL"},
+            },
+        }
+
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": "https://lis.example/fhir/Patient/pt-7",
+                "resource": {"resourceType": "Patient", "id": "pt-7", "gender": "male"},
+            },
+            {
+                "fullUrl": "https://lis.example/fhir/DiagnosticReport/dr-7",
+                "resource": {
+                    "resourceType": "DiagnosticReport",
+                    "id": "dr-7",
+                    "status": "corrected",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+                    "result": [
+                        {"reference": "Observation/wbc-1"},
+                        {"reference": "Observation/wbc-2"},
+                    ],
+                },
+            },
+            observation("wbc-1", "final", "2.4"),
+            observation("wbc-2", "corrected", "6.4"),
+        ],
+    }
+    conv = convert(fhir.dumps(bundle))
+    (output,) = conv.bundles
+    report, original, corrected = (e["resource"] for e in output["entry"][1:])
+    assert "conclusionCode" not in report
+    assert "interpretation" not in original
+    assert original["valueQuantity"]["value"] == Decimal("2400")
+    assert corrected["interpretation"][0]["coding"][0]["code"] == "N"
+    (issue,) = [i for i in conv.issues if i.code == "flag.result-superseded"]
+    assert issue.location == "ITEM[1]/Bundle.entry[2].resource"
+
+
 def test_an_unusable_percent_says_at_the_order_why_no_anc_was_derived() -> None:
     message = DERIVED_ANC.replace(b"||41|%^^UCUM", b"||41|{fraction}")
     conv = convert(message)

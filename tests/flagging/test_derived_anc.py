@@ -354,8 +354,8 @@ def test_two_final_wbcs_at_one_time_give_no_anc_and_say_so() -> None:
     assert issue.text == (
         "the order has no measured ANC, and none was derived from WBC MSG[1]/OBX[1], "
         "WBC MSG[1]/OBX[2], neutrophils % MSG[1]/OBX[3]: 2 WBC results at 2026-03-10 "
-        "(MSG[1]/OBX[1], MSG[1]/OBX[2]): which one to use is not known (one corrected result "
-        "of the same code would replace the others)"
+        "(MSG[1]/OBX[1], MSG[1]/OBX[2]): which one to use is not known (a corrected result "
+        "of the same code and sub-ID would replace the others)"
     )
 
 
@@ -368,7 +368,97 @@ def test_two_corrected_wbcs_at_one_time_give_no_anc() -> None:
     )
     assert len(evaluations) == 4
     (issue,) = not_derived(evaluations)
-    assert "3 WBC results at 2026-03-10" in issue.text
+    # the original is set aside by both; which correction stands is not known
+    assert "WBC MSG[1]/OBX[1] is not used (not judged: flag.result-superseded)" in issue.text
+    assert "2 WBC results at 2026-03-10 (MSG[1]/OBX[2], MSG[1]/OBX[3])" in issue.text
+
+
+def test_a_corrected_wbc_sets_aside_the_final_one_it_replaces() -> None:
+    # F 2.4 then C 6.4 of the same WBC: the leukopenia of the original is no longer the patient's
+    original, corrected = evaluate(
+        result("2.4", unit=K_PER_UL, n=1, flags=("L",)),
+        result("6.4", unit=K_PER_UL, n=2, status=ResultStatus.CORRECTED),
+    )
+    assert original.finding is None
+    assert original.quantity is not None
+    assert original.quantity.value == 2400  # the value is still normalized
+    (issue,) = original.issues
+    assert (issue.code, issue.severity.value, issue.location) == (
+        "flag.result-superseded",
+        "information",
+        "MSG[1]/OBX[1]-11",
+    )
+    assert issue.text.startswith(
+        "not flagged: this final result is replaced by MSG[1]/OBX[2] (corrected) of the same "
+        "code, sub-ID, specimen and time"
+    )
+    assert code_of(corrected) == "N"
+
+
+def test_a_correction_sent_before_its_original_still_replaces_it() -> None:
+    amended, original = evaluate(
+        result("5.2", unit=K_PER_UL, n=1, status=ResultStatus.AMENDED),
+        result("1.1", unit=K_PER_UL, n=2, status=ResultStatus.PRELIMINARY),
+    )
+    assert code_of(amended) == "N"
+    assert original.finding is None
+    assert [i.code for i in original.issues] == ["flag.result-superseded"]
+
+
+@pytest.mark.parametrize(
+    ("changed", "why"),
+    [
+        ({"code": "26464-8"}, "another code: another measurement"),
+        ({"day": "2026-03-11"}, "another time"),
+        ({"specimen": "MSG[1]/SPM[2]"}, "another specimen"),
+        ({"sub_id": "2"}, "another OBX-4 sub-ID"),
+    ],
+)
+def test_a_correction_of_another_result_does_not_set_aside_a_final_one(
+    changed: dict[str, str], why: str
+) -> None:
+    first, second = specimen("BLD", n=1), specimen("BLD", n=2)
+    original = dataclasses.replace(
+        result("2.4", unit=K_PER_UL, n=1, specimen=first.location), sub_id="1"
+    )
+    sub_id = changed.pop("sub_id", "1")
+    options = {"specimen": first.location, **changed}
+    corrected = dataclasses.replace(
+        result("6.4", unit=K_PER_UL, n=2, status=ResultStatus.CORRECTED, **options),
+        sub_id=sub_id,
+    )
+    evaluations = evaluate(original, corrected, specimens=(first, second))
+    assert code_of(evaluations[0]) == "LU", why
+    assert "flag.result-superseded" not in issue_codes(evaluations[0])
+
+
+def test_a_final_wbc_known_only_by_its_replaced_value_derives_no_anc() -> None:
+    # the correction is a bound, so it derives nothing; the original it replaced must not either
+    evaluations = evaluate(
+        result("2.0", unit=K_PER_UL, n=1),
+        result("0.5", unit=K_PER_UL, n=2, status=ResultStatus.CORRECTED, comparator="<"),
+        result("40", code=NEUT_PCT, unit=PCT, n=3),
+    )
+    assert len(evaluations) == 3
+    assert not [e for e in evaluations if e.derived_from]
+    (issue,) = not_derived(evaluations)
+    assert "WBC MSG[1]/OBX[1] is not used (not judged: flag.result-superseded)" in issue.text
+
+
+def test_a_corrected_wbc_of_another_sub_id_does_not_replace_the_original_in_the_anc() -> None:
+    evaluations = evaluate(
+        dataclasses.replace(result("3.1", unit=K_PER_UL, n=1), sub_id="1"),
+        dataclasses.replace(
+            result("3.4", unit=K_PER_UL, n=2, status=ResultStatus.CORRECTED), sub_id="2"
+        ),
+        result("40", code=NEUT_PCT, unit=PCT, n=3),
+    )
+    assert len(evaluations) == 3
+    (issue,) = not_derived(evaluations)
+    assert "2 WBC results at 2026-03-10" in issue.text
+    assert issue.text.endswith(
+        "(a corrected result of the same code and sub-ID would replace the others)"
+    )
 
 
 def test_a_corrected_wbc_of_another_code_does_not_replace_the_original() -> None:

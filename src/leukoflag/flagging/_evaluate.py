@@ -185,6 +185,7 @@ class _OrderState:
     )
     measured_anc: bool = False
     parts: bool = False  # whether a percent or ANC part is among the candidates
+    replacing: bool = False  # whether a count or part is corrected or amended (OBX-11 C, A)
     # (result.specimen, recognized by LOINC) of counts whose specimens were found to be the
     # patient's blood: the next count of the order with the same key need not ask again.
     blood: set[tuple[str, bool]] = field(default_factory=set)
@@ -213,6 +214,8 @@ def evaluate_order(
         if state is None:
             state = _OrderState(order, context, settings, fallback_day)
         evaluations.append(_evaluate_recognized(result, recognition, state))
+    if state is not None and state.replacing:  # a correction in the order (off the hot path)
+        _set_aside_superseded(state, evaluations)
     if state is not None and not state.measured_anc and state.candidates:
         derived = _derived_ancs(state)
         if derived:
@@ -258,11 +261,15 @@ def _evaluate_recognized(
         if kind in _PART_KINDS:  # percents and ANC parts are never flagged themselves
             state.candidates.append((result, recognition, None))
             state.parts = True
+            if result.status in _REPLACING:
+                state.replacing = True
         return constructor(Evaluation)(location)
     analyte = recognition.analyte
     assert analyte is not None  # a count row always names its analyte (checked when loaded)
     if analyte is Analyte.ANC:
         state.measured_anc = True
+    if result.status in _REPLACING:
+        state.replacing = True
     return _evaluate_count(result, analyte, recognition, state)
 
 
@@ -1053,6 +1060,67 @@ def birth_span(stamp: Timestamp) -> tuple[dt.date, dt.date]:
     return dt.date(year, month, 1), following - dt.timedelta(days=1)
 
 
+# --------------------------------------------------------------------------- corrections
+
+
+def _set_aside_superseded(state: _OrderState, evaluations: list[Evaluation]) -> None:
+    """A final or preliminary result replaced by a corrected or amended result of the same code,
+    OBX-4 sub-ID, specimen and time is not judged and not used for a derived ANC: the findings
+    and the report's conclusion describe the results as they now stand."""
+    results = state.order.results
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for index, result in enumerate(results):
+        if _scope.recognize(result.code) is not None:
+            groups.setdefault(_replacement_key(result, state), []).append(index)
+    superseded: set[str] = set()
+    for members in groups.values():
+        by = [results[i] for i in members if results[i].status in _REPLACING]
+        if not by:
+            continue
+        for index in members:
+            result = results[index]
+            if result.status not in _REPLACED:
+                continue
+            superseded.add(result.location)
+            if evaluations[index].analyte is not None:  # a count: its verdict is set aside
+                evaluations[index] = _superseded(evaluations[index], result, by)
+    if superseded:
+        state.candidates = [c for c in state.candidates if c[0].location not in superseded]
+
+
+def _replacement_key(result: LabResult, state: _OrderState) -> tuple[object, ...]:
+    """What a correction shares with the result it replaces."""
+    stamp = _result_time(result, state)
+    time = _instant(stamp.fhir) if stamp is not None else ""
+    return _code_key(result.code), result.sub_id, result.specimen, time
+
+
+def _superseded(evaluation: Evaluation, result: LabResult, by: list[LabResult]) -> Evaluation:
+    replacements = ", ".join(f"{r.location} ({r.status.value})" for r in by)
+    issue = _issue(
+        Severity.INFORMATION,
+        "result-superseded",
+        _at(result.location, "status"),
+        f"not flagged: this {result.status.value} result is replaced by {replacements} of the "
+        "same code, sub-ID, specimen and time; its value is kept without a computed code, and "
+        "neither the report's conclusion nor a derived ANC use it",
+    )
+    kept = [i for i in evaluation.issues if i.code not in _VERDICT_CODES]
+    return constructor(Evaluation)(
+        evaluation.location,
+        evaluation.analyte,
+        evaluation.loinc,
+        evaluation.quantity,
+        evaluation.reference_range,
+        issues=(*kept, issue),
+    )
+
+
+_REPLACED = frozenset({ResultStatus.FINAL, ResultStatus.PRELIMINARY})
+# Issues about a computed code, which a result set aside no longer has.
+_VERDICT_CODES = frozenset({"flag.sender-disagrees", "flag.bound-interpreted"})
+
+
 # --------------------------------------------------------------------------- derived ANC
 
 
@@ -1171,9 +1239,8 @@ def _unit_shown(unit: Unit | None) -> str:
 def _derive(group: dict[str, list[_Part]]) -> tuple[Decimal, tuple[_Part, ...], str] | None:
     def one(kind: str) -> _Part | None:
         found = group.get(kind)
-        if not found:
-            return None
-        return found[0] if len(found) == 1 else _correction(found)
+        # several of one kind: which one is not known (a correction has set aside what it replaces)
+        return found[0] if found and len(found) == 1 else None
 
     segmented, band = one(_scope.SEGMENTED), one(_scope.BAND)
     if segmented is not None and band is not None:
@@ -1196,17 +1263,6 @@ def _derive(group: dict[str, list[_Part]]) -> tuple[Decimal, tuple[_Part, ...], 
             "WBC × (segmented + band neutrophils %)",
         )
     return None
-
-
-def _correction(found: list[_Part]) -> _Part | None:
-    """Of several results of one kind at one time, the one correction (corrected or amended:
-    OBX-11 C) of results of the same code, which replaces them; None: which one is not known."""
-    corrections = [part for part in found if part.result.status in _REPLACING]
-    if len(corrections) != 1:
-        return None
-    if len({_code_key(part.result.code) for part in found}) != 1:
-        return None  # another code may be another measurement, not the one corrected
-    return corrections[0]
 
 
 def _code_key(concept: Concept) -> tuple[tuple[str, str], ...] | str:
@@ -1274,7 +1330,7 @@ _PART_NAMES = {
 _REPLACING = frozenset({ResultStatus.CORRECTED, ResultStatus.AMENDED})
 _PAIRS = ((_scope.SEGMENTED, _scope.BAND), (_scope.SEGMENTED_PERCENT, _scope.BAND_PERCENT))
 _PERCENTS = (_scope.PERCENT, _scope.SEGMENTED_PERCENT, _scope.BAND_PERCENT)
-_ONE_CORRECTION = "(one corrected result of the same code would replace the others)"
+_ONE_CORRECTION = "(a corrected result of the same code and sub-ID would replace the others)"
 _LISTED = 10  # an order of thousands of results: the first ten of a list, and how many more
 
 
@@ -1300,7 +1356,7 @@ def _group_reasons(
         f"{len(found)} {_PART_NAMES[kind]} results {when} "
         f"({_listed([p.location for p in found])}): which one to use is not known {_ONE_CORRECTION}"
         for kind, found in group.items()
-        if len(found) > 1 and _correction(found) is None
+        if len(found) > 1
     ]
     for pair in _PAIRS:
         present = [kind for kind in pair if kind in group]
