@@ -241,7 +241,8 @@ class CodedResult:
 @dataclass(frozen=True, slots=True)
 class NoValue:
     """No value: empty OBX-5, masked (``***.**``), or FHIR dataAbsentReason.
-    ``reason`` is ``empty``, ``masked`` or a data-absent-reason code; ``text`` as sent."""
+    ``reason`` is ``empty``, ``masked``, ``sent-before`` (an empty OBX-5 under OBX-11 U: the value
+    went in an earlier message) or a data-absent-reason code; ``text`` as sent."""
 
     reason: str
     text: str = ""

@@ -327,6 +327,18 @@ def test_not_asked_and_masked_results_keep_their_reason() -> None:
     }
 
 
+def test_final_result_whose_value_was_sent_before_has_no_data_absent_reason() -> None:
+    # OBX-11 U without OBX-5: the lab has the value (sent earlier as preliminary); "unknown"
+    # would tell the EHR the final WBC has none
+    result = obx(1, NoValue("sent-before"), status=ResultStatus.FINAL)
+    bundle, _ = write(message(obr(result)))
+    observation = one(bundle, "Observation")
+    assert observation["status"] == "final"
+    assert "dataAbsentReason" not in observation
+    assert not any(k.startswith("value") for k in observation)
+    assert_valid(bundle)
+
+
 def test_pending_result_without_value_has_no_data_absent_reason() -> None:
     bundle, _ = write(message(obr(obx(1, NoValue("empty"), status=ResultStatus.REGISTERED))))
     observation = one(bundle, "Observation")

@@ -363,6 +363,33 @@ def test_corrected_and_deleted_results_keep_their_values() -> None:
     )
 
 
+@pytest.mark.parametrize("sent", ["U", "u", "U^Status change to final^HL70085"])
+def test_status_change_to_final_without_its_value_says_the_value_was_sent_before(
+    sent: str,
+) -> None:
+    result, read_message = first_result(obx("", status=sent))
+    assert (result.status, result.value, result.data_absent_reason) == (
+        ResultStatus.FINAL,
+        NoValue("sent-before"),
+        "",
+    )
+    found = issue(read_message, "hl7v2.result-not-retransmitted")
+    assert (found.severity.value, found.location) == ("warning", "MSG[1]/OBX[1]-11")
+    assert "not sent again" in found.text
+
+
+def test_status_change_to_final_with_its_value_sent_again_is_an_ordinary_final_result() -> None:
+    result, read_message = first_result(obx("3.1", status="U"))
+    assert (result.status, result.value) == (ResultStatus.FINAL, Number(Decimal("3.1"), "3.1"))
+    assert "hl7v2.result-not-retransmitted" not in codes(read_message.issues)
+
+
+def test_an_empty_final_result_is_not_said_to_be_sent_before() -> None:
+    result, read_message = first_result(obx("", status="F"))
+    assert result.value == NoValue("empty")
+    assert "hl7v2.result-not-retransmitted" not in codes(read_message.issues)
+
+
 def test_order_detail_result_is_kept_with_an_issue() -> None:
     result, read_message = first_result(obx("CBC ordered", value_type="ST", status="O"))
     assert result.status is ResultStatus.REGISTERED

@@ -737,6 +737,8 @@ class _Writer:
         if result.status is ResultStatus.CANCELLED:
             return "not-performed"  # V2-to-FHIR IG: OBX-11 X, the test was not done
         if isinstance(value, NoValue) and result.status in _REPORTED:
+            if value.reason == "sent-before":
+                return ""  # OBX-11 U: the value exists, in an earlier message
             return "unknown"  # a reported result without a value: say it is absent, not pending
         return ""
 

@@ -1137,8 +1137,11 @@ class _Reader:
         if notes:
             for field_number, severity, issue_code, text in notes:
                 self._issue(severity, issue_code, f"{location}-{field_number}", text)
-        if not absent and type(value) is NoValue and value.reason == "masked":
-            absent = "masked"
+        if not absent and type(value) is NoValue:
+            if value.reason == "masked":
+                absent = "masked"
+            elif status_text:
+                value = self._sent_before(value, status_text, location)
         method = category = None
         device = ""
         device_id = None
@@ -1209,6 +1212,26 @@ class _Reader:
         self.note_target = (order, len(order.results) - 1)
         if sent > 9 and (fields[9] or fields[10] or fields[12] or fields[13] or sent > 20):
             self._unmapped(fields, "OBX", location, sent)
+
+    def _sent_before(self, value: NoValue, status_text: str, location: str) -> NoValue:
+        """An empty OBX-5 under OBX-11 U: final now, its value sent before as preliminary, so not
+        absent (a data-absent reason would say the lab has none)."""
+        tables = load_tables()
+        row = tables.result_status.get(status_text) or tables.result_status.get(
+            _status_code(status_text, self.delimiters.component)
+        )
+        if row is None or not row.value_sent_before:
+            return value
+        self._issue(
+            Severity.WARNING,
+            "hl7v2.result-not-retransmitted",
+            f"{location}-11",
+            f"OBX-11 {quoted(status_text)}: the result sent before as preliminary is final now, "
+            "and its value is not sent again; written as a final Observation without value or "
+            "data-absent reason, which does not update the preliminary Observation written from "
+            "the earlier message (that message's ids)",
+        )
+        return NoValue("sent-before", value.text)
 
     def _performers(self, fields: list[str], location: str) -> tuple[str, ...]:
         d, codec = self.delimiters, self.codec

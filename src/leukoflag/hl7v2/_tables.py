@@ -66,6 +66,7 @@ class ResultStatusRow:
     data_absent_reason: str
     no_result: bool
     source: str
+    value_sent_before: bool = False  # U: final now, its value sent earlier as preliminary
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +234,7 @@ def load_tables() -> Tables:
                 _dar(row),
                 bool(row.get("no_result", False)),
                 _source(row, "table_0085"),
+                bool(row.get("value_sent_before", False)),
             )
             for row in _rows(v2, "table_0085")
         ),
