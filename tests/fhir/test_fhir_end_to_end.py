@@ -223,6 +223,18 @@ def test_a_normal_correction_in_a_fhir_bundle_leaves_no_leukopenia_in_the_conclu
     assert issue.location == "ITEM[1]/Bundle.entry[2].resource"
 
 
+def test_a_wbc_posted_wrong_writes_the_anc_it_gave_as_entered_in_error() -> None:
+    message = DERIVED_ANC.replace(b"|4.0-11.0|L|||F|", b"|4.0-11.0|L|||W|")
+    conv = convert(message, strict=True)
+    (bundle,) = conv.bundles
+    wbc, percent, withdrawn = resources(bundle, "Observation")
+    assert wbc["status"] == withdrawn["status"] == "entered-in-error"
+    assert [target(bundle, r)["id"] for r in withdrawn["derivedFrom"]] == [wbc["id"], percent["id"]]
+    assert withdrawn["valueQuantity"]["value"] == Decimal("1230")  # 3,000 × 41 %
+    assert "interpretation" not in withdrawn
+    assert conv.findings == []
+
+
 def test_an_unusable_percent_says_at_the_order_why_no_anc_was_derived() -> None:
     message = DERIVED_ANC.replace(b"||41|%^^UCUM", b"||41|{fraction}")
     conv = convert(message)

@@ -388,6 +388,36 @@ def test_derived_anc_entry_keeps_its_id_when_its_sources_are_amended() -> None:
     assert amended["request"] == first["request"]
 
 
+def test_derived_anc_entry_is_withdrawn_when_its_sources_are_sent_again_entered_in_error() -> None:
+    # The LIS posted the CBC to the wrong patient and replays it with the WBC entered-in-error:
+    # the neutropenic ANC derived from it before must not stay on the server as it was.
+    def replay(wbc_status: str) -> leukoflag.Conversion:
+        bundle = _wbc_and_percent_bundle()
+        bundle["type"] = "transaction"
+        for entry in bundle["entry"]:
+            resource = entry["resource"]
+            entry["request"] = {
+                "method": "PUT",
+                "url": f"{resource['resourceType']}/{resource['id']}",
+            }
+            if resource["id"] == "sm-wbc":
+                resource["status"] = wbc_status
+        return leukoflag.convert(fhir.dumps(bundle))
+
+    (first,), withdrawn = replay("final").bundles, replay("entered-in-error")
+    (output,) = withdrawn.bundles
+    before, after = first["entry"][-1], output["entry"][-1]
+    assert after["resource"]["id"] == before["resource"]["id"]
+    assert after["request"] == before["request"]
+    assert after["resource"]["status"] == "entered-in-error"
+    assert after["resource"]["valueQuantity"] == before["resource"]["valueQuantity"]  # 612
+    assert "interpretation" not in after["resource"]
+    assert not [f for f in withdrawn.findings if f.derived]
+    (issue,) = [i for i in withdrawn.issues if i.code == "flag.anc-withdrawn"]
+    assert issue.location.endswith("/ANC[withdrawn]")
+    assert fhir.validate(output, "R4") == []
+
+
 def test_r5_observation_is_flagged_and_validates_as_r5() -> None:
     conv = convert("r5-anc-observation.json")
     (output,) = conv.bundles

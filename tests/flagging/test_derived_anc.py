@@ -472,6 +472,63 @@ def test_a_corrected_wbc_of_another_code_does_not_replace_the_original() -> None
     assert "2 WBC results at 2026-03-10" in issue.text
 
 
+# --------------------------------------------------------------------------- withdrawn sources
+
+
+@pytest.mark.parametrize(
+    ("wbc_status", "percent_status"),
+    [
+        (ResultStatus.ENTERED_IN_ERROR, ResultStatus.FINAL),
+        (ResultStatus.FINAL, ResultStatus.ENTERED_IN_ERROR),
+        (ResultStatus.ENTERED_IN_ERROR, ResultStatus.ENTERED_IN_ERROR),
+    ],
+)
+def test_an_anc_of_entered_in_error_sources_is_given_withdrawn(
+    wbc_status: ResultStatus, percent_status: ResultStatus
+) -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1, status=wbc_status),
+        result("30", code=NEUT_PCT, unit=PCT, n=2, status=percent_status),
+    )
+    assert len(evaluations) == 3
+    withdrawn = evaluations[2]
+    assert withdrawn.location == f"{ORDER}/ANC[withdrawn]"
+    assert withdrawn.derived_from == ("MSG[1]/OBX[1]", "MSG[1]/OBX[2]")
+    assert withdrawn.quantity is not None
+    assert withdrawn.quantity.value == 1200
+    assert withdrawn.finding is None
+    assert issue_codes(withdrawn) == ["flag.anc-withdrawn"]
+
+
+def test_a_replaced_entered_in_error_wbc_gives_the_new_anc_and_withdraws_the_old() -> None:
+    evaluations = evaluate(
+        result("1.0", unit=K_PER_UL, n=1, status=ResultStatus.ENTERED_IN_ERROR),
+        result("30", code=NEUT_PCT, unit=PCT, n=2),
+        result("5.0", unit=K_PER_UL, n=3),
+    )
+    derived, withdrawn = evaluations[3:]
+    assert derived.derived_from == ("MSG[1]/OBX[3]", "MSG[1]/OBX[2]")
+    assert code_of(derived) == "N"  # 1,500
+    assert withdrawn.derived_from == ("MSG[1]/OBX[1]", "MSG[1]/OBX[2]")
+    assert withdrawn.quantity is not None
+    assert withdrawn.quantity.value == 300
+
+
+def test_no_withdrawn_anc_when_the_lab_measured_one_or_nothing_would_combine() -> None:
+    measured = evaluate(
+        result("4.0", unit=K_PER_UL, n=1, status=ResultStatus.ENTERED_IN_ERROR),
+        result("30", code=NEUT_PCT, unit=PCT, n=2),
+        result("1.2", code=ANC, unit=K_PER_UL, n=3),
+    )
+    alone = evaluate(result("4.0", unit=K_PER_UL, n=1, status=ResultStatus.ENTERED_IN_ERROR))
+    other_day = evaluate(
+        result("4.0", unit=K_PER_UL, n=1, status=ResultStatus.ENTERED_IN_ERROR),
+        result("30", code=NEUT_PCT, unit=PCT, n=2, day="2026-03-11"),
+    )
+    for evaluations in (measured, alone, other_day):
+        assert not [e for e in evaluations if e.derived_from]
+
+
 # --------------------------------------------------------------------------- why none was derived
 
 

@@ -186,6 +186,7 @@ class _OrderState:
     measured_anc: bool = False
     parts: bool = False  # whether a percent or ANC part is among the candidates
     replacing: bool = False  # whether a count or part is corrected or amended (OBX-11 C, A)
+    withdrawn: bool = False  # whether a WBC or part is entered-in-error (OBX-11 D, W)
     # (result.specimen, recognized by LOINC) of counts whose specimens were found to be the
     # patient's blood: the next count of the order with the same key need not ask again.
     blood: set[tuple[str, bool]] = field(default_factory=set)
@@ -222,6 +223,8 @@ def evaluate_order(
             evaluations.extend(derived)
         elif state.parts:  # a WBC and a percent shown, no ANC: say why (off the hot path)
             _explain_not_derived(state, evaluations)
+    if state is not None and state.withdrawn and not state.measured_anc:
+        evaluations.extend(_withdrawn_ancs(state))
     return tuple(evaluations)
 
 
@@ -263,6 +266,8 @@ def _evaluate_recognized(
             state.parts = True
             if result.status in _REPLACING:
                 state.replacing = True
+            elif result.status is ResultStatus.ENTERED_IN_ERROR:
+                state.withdrawn = True
         return constructor(Evaluation)(location)
     analyte = recognition.analyte
     assert analyte is not None  # a count row always names its analyte (checked when loaded)
@@ -294,6 +299,8 @@ def _evaluate_count(
         stop = None
     else:
         stop = _status_problem(result, state.order) or _value_problem(result, analyte)
+        if result.status is ResultStatus.ENTERED_IN_ERROR and analyte is Analyte.WBC:
+            state.withdrawn = True  # an ANC derived from it before is withdrawn with it
     reading = _read_value(result, analyte) if stop is None else stop
     if isinstance(reading, Issue):
         issues.append(reading)
@@ -1178,13 +1185,20 @@ def _instant(fhir_time: str) -> str:
 
 
 def _part_value(
-    result: LabResult, recognition: _scope.Recognition, state: _OrderState
+    result: LabResult,
+    recognition: _scope.Recognition,
+    state: _OrderState,
+    *,
+    withdrawn: bool = False,
 ) -> Decimal | str:
     """A neutrophil percent (in percent) or ANC part (in cells/µL) that may enter a derived
     ANC, or why it may not (for flag.anc-not-derived): withdrawn, not a plain number, not
-    blood, or not in a fitting unit."""
+    blood, or not in a fitting unit. ``withdrawn``: the value of an entered-in-error part."""
     value = result.value
-    if result.status not in FLAGGABLE:
+    if withdrawn:
+        if result.status is not ResultStatus.ENTERED_IN_ERROR:
+            return "it is not entered-in-error"
+    elif result.status not in FLAGGABLE:
         return f"its status is {result.status.value}"
     if state.order.status in ORDER_WITHDRAWN:
         return f"its order is {state.order.status.value}"
@@ -1228,6 +1242,98 @@ def _part_value(
     if _ZERO <= percent <= _HUNDRED:
         return percent
     return f"{plain(percent)} % is not a percent from 0 to 100"
+
+
+def _withdrawn_ancs(state: _OrderState) -> list[Evaluation]:
+    """The ANCs that results now entered-in-error derived when they were sent before (a FHIR
+    resend): with the same sources, a derived ANC has the same id, and written entered-in-error
+    it withdraws the one written before instead of leaving it standing."""
+    withdrawn: list[_Part] = []
+    for result in state.order.results:
+        if result.status is not ResultStatus.ENTERED_IN_ERROR:
+            continue
+        recognition = _scope.recognize(result.code)
+        if recognition is None or recognition.conflict:
+            continue
+        if recognition.kind == _scope.COUNT and recognition.analyte is Analyte.WBC:
+            value = _withdrawn_count(result, recognition, state)
+            kind = "count"
+        elif recognition.kind in _PART_KINDS:
+            value = _part_value(result, recognition, state, withdrawn=True)
+            kind = recognition.kind
+        else:
+            continue
+        if isinstance(value, str):
+            continue
+        stamp = _result_time(result, state)
+        withdrawn.append(
+            _Part(
+                kind,
+                result,
+                result.location,
+                value,
+                result.specimen,
+                _instant(stamp.fhir) if stamp is not None else "",
+                stamp.day if stamp is not None else state.fallback_day,
+            )
+        )
+    groups: dict[tuple[str, str], dict[str, list[_Part]]] = {}
+    for part in withdrawn:
+        groups.setdefault((part.specimen, part.time), {}).setdefault(part.kind, []).append(part)
+    usable: dict[tuple[str, str], dict[str, list[_Part]]] = {}
+    for part in _parts(state):
+        usable.setdefault((part.specimen, part.time), {}).setdefault(part.kind, []).append(part)
+    evaluations: list[Evaluation] = []
+    for key, group in groups.items():
+        for kind, found in usable.get(key, {}).items():
+            group.setdefault(kind, found)  # a usable part stands in for a kind none withdrawn
+        made = _derive(group)
+        if made is None:
+            continue
+        value, sources, how = made
+        if not any(p.result.status is ResultStatus.ENTERED_IN_ERROR for p in sources):
+            continue  # derived from usable results alone: the ANC derived above
+        number = len(evaluations) + 1
+        location = f"{state.order.location}/ANC[withdrawn{'' if number == 1 else f'-{number}'}]"
+        derived_from = tuple(part.location for part in sources)
+        note = _issue(
+            Severity.INFORMATION,
+            "anc-withdrawn",
+            location,
+            f"ANC {_fmt(value)} cells/µL, derived as {how} from {', '.join(derived_from)}, is "
+            "entered-in-error with its sources: not flagged, and written entered-in-error (for "
+            "FHIR input under the id of the ANC derived from the same sources before, which a "
+            "replay of the Bundle withdraws)",
+        )
+        evaluations.append(
+            constructor(Evaluation)(
+                location=location,
+                analyte=Analyte.ANC,
+                loinc=_scope.analyte_table().loinc_to_add[Analyte.ANC],
+                quantity=constructor(NormalizedQuantity)(value),
+                issues=(note,),
+                derived_from=derived_from,
+            )
+        )
+    return evaluations
+
+
+def _withdrawn_count(
+    result: LabResult, recognition: _scope.Recognition, state: _OrderState
+) -> Decimal | str:
+    """The WBC per µL of an entered-in-error count, as a derived ANC would have used it."""
+    value = result.value
+    if result.data_absent_reason or not isinstance(value, Number) or value.comparator:
+        return "not an exact number"
+    if _specimen_issues(result, recognition, state)[0] is not None:
+        return "not the patient's blood"
+    reading = _read_value(result, Analyte.WBC)
+    if isinstance(reading, Issue):
+        return reading.code
+    _, lab_issue = _lab_range(result, Analyte.WBC, state, reading.count)
+    if lab_issue is not None and lab_issue.code == _SCALE_SUSPECT:
+        return lab_issue.code
+    return reading.count.value_per_ul
 
 
 def _unit_shown(unit: Unit | None) -> str:
