@@ -9,6 +9,7 @@ import pytest
 
 from leukoflag.model import Evaluation, Issue, PatientContext, ResultStatus, Timestamp, Unit
 
+from . import build
 from .build import (
     ANC,
     K_PER_UL,
@@ -421,11 +422,17 @@ def test_a_correction_of_another_result_does_not_set_aside_a_final_one(
     original = dataclasses.replace(
         result("2.4", unit=K_PER_UL, n=1, specimen=first.location), sub_id="1"
     )
-    sub_id = changed.pop("sub_id", "1")
-    options = {"specimen": first.location, **changed}
     corrected = dataclasses.replace(
-        result("6.4", unit=K_PER_UL, n=2, status=ResultStatus.CORRECTED, **options),
-        sub_id=sub_id,
+        result(
+            "6.4",
+            unit=K_PER_UL,
+            n=2,
+            status=ResultStatus.CORRECTED,
+            code=changed.get("code", build.WBC),
+            day=changed.get("day", build.DAY),
+            specimen=changed.get("specimen", first.location),
+        ),
+        sub_id=changed.get("sub_id", "1"),
     )
     evaluations = evaluate(original, corrected, specimens=(first, second))
     assert code_of(evaluations[0]) == "LU", why
