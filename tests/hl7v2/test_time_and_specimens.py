@@ -140,3 +140,58 @@ def test_older_obr15_specimen_source_becomes_a_specimen() -> None:
     assert specimen.collected is not None
     assert order.specimen_source == specimen.type
     assert not [i for i in read_message.issues if i.location == "MSG[1]/OBR[1]-14"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "text"),
+    [
+        (
+            "20261124080500+1430",
+            (
+                "'20261124080500+1430': the offset '+1430' is out of range (FHIR dateTime holds "
+                "-14:00 to +14:00)"
+            ),
+        ),
+        (
+            "20261124080500-1401",
+            (
+                "'20261124080500-1401': the offset '-1401' is out of range (FHIR dateTime holds "
+                "-14:00 to +14:00)"
+            ),
+        ),
+        (
+            "20261124080500.1234567891-0500",
+            (
+                "'20261124080500.1234567891-0500' has 10 decimals of a second: FHIR dateTime holds "
+                "at most 9"
+            ),
+        ),
+    ],
+)
+def test_time_fhir_cannot_hold_is_invalid_at_its_field(sent: str, text: str) -> None:
+    # Read as valid, these reached the model and were dropped only by the FHIR writer: a
+    # library user of the model saw a time no FHIR server accepts.
+    segment = WBC.replace("20261124080500-0500", sent)
+    read_message = read(message(PID, OBR, segment))
+    assert results(read_message)[0].effective is None
+    found = issue(read_message, "hl7v2.timestamp-invalid")
+    assert (found.severity, found.location, found.text) == (
+        Severity.WARNING,
+        "MSG[1]/OBX[1]-14",
+        text,
+    )
+
+
+@pytest.mark.parametrize(
+    ("sent", "fhir"),
+    [
+        ("20261124080500+1400", "2026-11-24T08:05:00+14:00"),
+        ("20261124080500-1400", "2026-11-24T08:05:00-14:00"),
+        ("20261124080500.123456789-0500", "2026-11-24T08:05:00.123456789-05:00"),
+    ],
+)
+def test_time_at_the_edge_of_what_fhir_holds_is_kept(sent: str, fhir: str) -> None:
+    segment = WBC.replace("20261124080500-0500", sent)
+    read_message = read(message(PID, OBR, segment))
+    assert results(read_message)[0].effective.fhir == fhir  # type: ignore[union-attr]
+    assert "hl7v2.timestamp-invalid" not in codes(read_message.issues)

@@ -24,6 +24,8 @@ INVALID = "invalid"
 PADDED = "padded"
 _DATE_LENGTHS = (4, 6, 8)
 _TIME_LENGTHS = (10, 12, 14)
+_FRACTION_DIGITS = 9  # FHIR dateTime's most decimals of a second
+_OFFSET_MAX = "1400"  # FHIR dateTime's widest offset either way (+14:30 is no zone)
 
 
 @text_cache(4096)
@@ -44,6 +46,15 @@ def parse_timestamp(text: str, zone: str | None) -> tuple[Timestamp | None, str,
         return None, INVALID, f"{quoted(text)} has {size} digits: not a valid date/time precision"
     if dot and (size != 14 or not fraction.isdigit() or not fraction.isascii()):
         return None, INVALID, f"{quoted(text)}: fractions of a second need a full HHMMSS time"
+    if len(fraction) > _FRACTION_DIGITS:
+        return (
+            None,
+            INVALID,
+            (
+                f"{quoted(text)} has {len(fraction)} decimals of a second: FHIR dateTime holds at "
+                f"most {_FRACTION_DIGITS}"
+            ),
+        )
     # The text is ASCII digits from here on: its parts are the FHIR rendering as they stand,
     # and two-digit parts compare as numbers.
     year, month, day = digits[:4], digits[4:6], digits[6:8]
@@ -66,8 +77,15 @@ def parse_timestamp(text: str, zone: str | None) -> tuple[Timestamp | None, str,
         sign, zone_digits = offset[0], offset[1:]
         if len(zone_digits) != 4 or not zone_digits.isdigit() or not zone_digits.isascii():
             return None, INVALID, f"{quoted(text)}: the offset {quoted(offset)} is not ±HHMM"
-        if zone_digits[:2] > "14" or zone_digits[2:] > "59":
-            return None, INVALID, f"{quoted(text)}: the offset {quoted(offset)} is out of range"
+        if zone_digits > _OFFSET_MAX or zone_digits[2:] > "59":
+            return (
+                None,
+                INVALID,
+                (
+                    f"{quoted(text)}: the offset {quoted(offset)} is out of range (FHIR dateTime "
+                    "holds -14:00 to +14:00)"
+                ),
+            )
         zone_text = f"{sign}{zone_digits[:2]}:{zone_digits[2:]}"
         return _padded(new_timestamp(text, f"{iso_date}T{clock}{zone_text}", date), size)
     if zone is None:
