@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -48,6 +49,7 @@ from leukoflag.model import (
     ResultStatus,
     Specimen,
     Text,
+    Timestamp,
     Unit,
 )
 
@@ -787,3 +789,31 @@ def test_each_derived_anc_is_written_in_the_report_of_its_own_order() -> None:
         ]
         assert derived["valueQuantity"]["value"] == Decimal(wbc) * Decimal(neutrophils) * 10
         assert derived["derivedFrom"] == report["result"][:2]
+
+
+@pytest.mark.parametrize(
+    ("location", "collected_at", "received_at"),
+    [
+        (f"{MSG}/SPM[1]", f"{MSG}/SPM[1]-17", f"{MSG}/SPM[1]-18"),
+        (f"{MSG}/OBR[1]-15", f"{MSG}/OBR[1]-7", f"{MSG}/OBR[1]-14"),
+    ],
+)
+def test_specimen_time_fhir_cannot_hold_is_reported_at_its_field(
+    location: str, collected_at: str, received_at: str
+) -> None:
+    # Both were reported at the segment (MSG[1]/SPM[1]), not at the field that held them.
+    bad = Timestamp("2026112408", "2026-11-24T08", dt.date(2026, 11, 24))
+    worse = Timestamp("20261124081", "2026-11-24T08:1", dt.date(2026, 11, 24))
+    kind = Concept((Coding("BLD", "Whole blood", "http://terminology.hl7.org/CodeSystem/v2-0070"),))
+    specimen = Specimen(location=location, type=kind, collected=bad, received=worse)
+    source = kind if location.endswith("-15") else None  # the reader sets both for OBR-15
+    bundle, issues = write(
+        message(obr(obx(1, "5.5"), specimens=(specimen,), specimen_source=source))
+    )
+    written = one(bundle, "Specimen")
+    assert "receivedTime" not in written
+    assert "collection" not in written
+    assert [(i.code, i.location) for i in issues] == [
+        ("fhir.timestamp-invalid", received_at),
+        ("fhir.timestamp-invalid", collected_at),
+    ]

@@ -501,9 +501,10 @@ class _Writer:
             resource["type"] = kind
         if context.subject is not None:
             resource["subject"] = {"reference": context.subject}
-        self.time(resource, "receivedTime", specimen.received, specimen.location)
+        collected_at, received_at = _specimen_time_fields(specimen.location)
+        self.time(resource, "receivedTime", specimen.received, received_at)
         collection: dict[str, Any] = {}
-        self.time(collection, "collectedDateTime", specimen.collected, specimen.location)
+        self.time(collection, "collectedDateTime", specimen.collected, collected_at)
         site = _CONCEPT(specimen.source_site, None)
         if site is not None:
             collection["bodySite"] = {"concept": site} if self.r5 else site  # R5: CodeableReference
@@ -900,6 +901,15 @@ class _Writer:
             "url": el.SOURCE_MESSAGE,
             "extension": parts or [{"url": "messageType", "valueString": "unknown"}],
         }
+
+
+def _specimen_time_fields(location: str) -> tuple[str, str]:
+    """The fields a Specimen's collection and receipt times came from: SPM-17 and SPM-18, or
+    OBR-7 and OBR-14 for the specimen the reader made of OBR-15 (located ``OBR[k]-15``)."""
+    if location.endswith("-15") and "/OBR[" in location:
+        order = location[: -len("-15")]
+        return f"{order}-7", f"{order}-14"
+    return f"{location}-17", f"{location}-18"
 
 
 def write_bundle(
