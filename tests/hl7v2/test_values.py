@@ -285,6 +285,45 @@ def test_reference_range_padded_with_empty_components_is_read_without_them(paddi
     assert (finding.range.source, finding.range.low) == ("lab", Decimal(4000))
 
 
+@pytest.mark.parametrize(
+    ("sent", "unit"),
+    [
+        ("4.0-11.0^10*3/uL", "10*3/uL"),
+        ("4.0-11.0^10^9/L", "10^9/L"),
+        ("<11^K/uL^", "K/uL"),
+        ("4.0-11.0^x", "x"),
+    ],
+)
+def test_reference_range_unit_sent_as_a_further_component_is_read_without_the_separator(
+    sent: str, unit: str
+) -> None:
+    # OBX-7 written like a CWE: the unit was read as '^10*3/uL', which no unit table holds, so
+    # the lab's own range was never used.
+    result, _ = first_result(obx("3.1", reference=sent))
+    assert result.reference_range is not None
+    assert result.reference_range.text == sent.rstrip("^")
+    assert result.reference_range.unit == Unit(unit)
+    assert result.reference_range.high == Decimal(11)
+
+
+def test_reference_range_with_its_unit_in_a_further_component_judges_the_count() -> None:
+    conversion = leukoflag.convert(message(PID, OBR, obx("3.1", reference="4.0-11.0^10*3/uL")))
+    assert "flag.lab-range-unusable" not in codes(conversion.issues)
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert (finding.range.source, finding.range.low, finding.range.high) == (
+        "lab",
+        Decimal(4000),
+        Decimal(11000),
+    )
+
+
+def test_reference_range_unit_that_is_no_unit_names_the_unit_without_the_separator() -> None:
+    conversion = leukoflag.convert(message(PID, OBR, obx("3.1", reference="4.0-11.0^x")))
+    (found,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert "unit 'x' is not in leukoflag's unit table" in found.text
+
+
 @pytest.mark.parametrize("sent", ["4.0^11.0", "4.0-", "-11.0"])
 def test_reference_range_read_without_limits_says_so(sent: str) -> None:
     conversion = leukoflag.convert(message(PID, OBR, obx("3.1", reference=sent)))

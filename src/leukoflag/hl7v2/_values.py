@@ -405,14 +405,31 @@ def read_range(
     problems: list[str] = []
     # OBX-7 is ST: an unescaped component separator is data, but trailing ones (`4.0-11.0^^`,
     # senders padding it like a CWE) are empty components that carry nothing.
-    text = decoded(field.rstrip(delimiters.component), delimiters, codec, problems).strip()
+    sent = field.rstrip(delimiters.component)
+    text = decoded(sent, delimiters, codec, problems).strip()
     _escape_notes(problems, notes)
     if not text:
         return None, tuple(notes)
     reference, inverted = read_range_text(text)
+    if reference.unit is not None and delimiters.component in sent:
+        reference = _unit_in_component(reference, sent, delimiters, codec)
     if inverted:
         notes.append(("hl7v2.range-inverted", f"reference range {quoted(text)}: low above high"))
     return reference, tuple(notes)
+
+
+def _unit_in_component(
+    reference: ReferenceRange, sent: str, delimiters: Delimiters, codec: str
+) -> ReferenceRange:
+    """``4.0-11.0^10*3/uL``: limits, then their unit as a further component (OBX-7 written like a
+    CWE). The unit is that component, not ``^10*3/uL``; ``reference`` when the first component
+    is not limits alone."""
+    head, tail = sent.split(delimiters.component, 1)
+    limits, inverted = read_range_text(decoded(head, delimiters, codec, []).strip())
+    if inverted or limits.unit is not None or (limits.low is None and limits.high is None):
+        return reference
+    unit = decoded(tail, delimiters, codec, []).strip()  # escape problems: noted with the field
+    return ReferenceRange(reference.text, limits.low, limits.high, Unit(unit) if unit else None)
 
 
 # --------------------------------------------------------------------------- OBX-8 flags
