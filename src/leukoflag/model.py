@@ -321,7 +321,10 @@ class Specimen:
     type: Concept | None = None  # SPM-4
     role: Concept | None = None  # SPM-11; Q/C/E/B/… mark control and calibration material
     source_site: Concept | None = None  # SPM-8
-    collected: Timestamp | None = None  # SPM-17
+    collected: Timestamp | None = None  # SPM-17 (its start, SPM-17.1)
+    # SPM-17.2, the end of a collection over a time (24 h urine); not in repr, which ids of a
+    # hand-built message without MSH-10 hash (fhir._ids): a new field must not change them
+    collected_end: Timestamp | None = field(default=None, repr=False)
     received: Timestamp | None = None  # SPM-18
     notes: tuple[str, ...] = ()
     is_control: bool = False  # QC, control or calibrator material: never flagged

@@ -817,3 +817,68 @@ def test_specimen_time_fhir_cannot_hold_is_reported_at_its_field(
         ("fhir.timestamp-invalid", received_at),
         ("fhir.timestamp-invalid", collected_at),
     ]
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_specimen_collection_range_is_a_collected_period(version: str) -> None:
+    # SPM-17.2 was dropped: a 24-hour collection was written as collected at its start.
+    specimen = spm(
+        1,
+        "UR",
+        "Urine",
+        collected=ts("2026-11-23T08:00:00-05:00"),
+        collected_end=ts("2026-11-24T08:00:00-05:00"),
+    )
+    bundle, issues = write(
+        message(obr(obx(1, "5.5", specimen=specimen.location), specimens=(specimen,))),
+        fhir_version=version,
+    )
+    assert one(bundle, "Specimen")["collection"] == {
+        "collectedPeriod": {
+            "start": "2026-11-23T08:00:00-05:00",
+            "end": "2026-11-24T08:00:00-05:00",
+        }
+    }
+    assert issues == ()
+    assert_valid(bundle, version)
+
+
+def test_specimen_collection_end_before_its_start_is_left_out() -> None:
+    specimen = spm(
+        1,
+        collected=ts("2026-11-24T08:00:00-05:00"),
+        collected_end=ts("2026-11-23T08:00:00-05:00"),
+    )
+    bundle, issues = write(message(obr(obx(1, "5.5"), specimens=(specimen,))))
+    assert one(bundle, "Specimen")["collection"] == {
+        "collectedDateTime": "2026-11-24T08:00:00-05:00"
+    }
+    (inverted,) = issues
+    assert (inverted.code, inverted.location) == ("fhir.period-inverted", f"{MSG}/SPM[1]-17.2")
+    assert inverted.text == (
+        "SPM-17.2 '202611230800000500' is before SPM-17.1 '202611240800000500', which a FHIR "
+        "Period cannot say: SPM-17.2 not written"
+    )
+    assert_valid(bundle)
+
+
+def test_specimen_collection_range_from_hl7v2_is_written_end_to_end() -> None:
+    data = er7(
+        "MSH|^~\\&|HEMLAB|LAKESIDE|EHR|LAKESIDE|20261124101522-0600||ORU^R01|LK-5522|P|2.5.1",
+        "PID|1||LK-0045521^^^LAKESIDE^MR||NAKASHIMA^HARUTO||19580212|M",
+        "OBR|1|PL-2^EHR|FL-2^HEMLAB|58410-2^CBC panel - Blood by Automated count^LN"
+        "|||20261124093000-0600|||||||||||||||20261124101000-0600|||F",
+        "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||5.1"
+        "|10*3/uL^^UCUM|4.0-11.0||||F|||20261124093000-0600",
+        "SPM|1|SP-88^HEMLAB||BLDV^Blood, venous^HL70487|||||||P^Patient^HL70369||||||"
+        "20261124092500-0600^20261124093000-0600|20261124094000-0600",
+    )
+    conversion = leukoflag.convert(data)
+    (bundle,) = conversion.bundles
+    assert one(bundle, "Specimen")["collection"] == {
+        "collectedPeriod": {
+            "start": "2026-11-24T09:25:00-06:00",
+            "end": "2026-11-24T09:30:00-06:00",
+        }
+    }
+    assert not [i for i in conversion.issues if i.code == "hl7v2.component-unmapped"]

@@ -195,3 +195,27 @@ def test_time_at_the_edge_of_what_fhir_holds_is_kept(sent: str, fhir: str) -> No
     read_message = read(message(PID, OBR, segment))
     assert results(read_message)[0].effective.fhir == fhir  # type: ignore[union-attr]
     assert "hl7v2.timestamp-invalid" not in codes(read_message.issues)
+
+
+def test_specimen_collection_range_keeps_both_ends() -> None:
+    # A 24-hour collection: SPM-17.2, its end, was dropped with hl7v2.component-unmapped.
+    spm = (
+        "SPM|1|SP7791^CORELAB||UR^Urine^HL70487|||||||P^Patient^HL70369||||||"
+        "20261123080000-0500^20261124080000-0500|20261124091500-0500"
+    )
+    read_message = read(message(PID, OBR, WBC, spm))
+    (specimen,) = only_order(read_message).specimens
+    assert specimen.collected is not None
+    assert specimen.collected.fhir == "2026-11-23T08:00:00-05:00"
+    assert specimen.collected_end == Timestamp(
+        "20261124080000-0500", "2026-11-24T08:00:00-05:00", dt.date(2026, 11, 24)
+    )
+    assert "hl7v2.component-unmapped" not in codes(read_message.issues)
+
+
+def test_specimen_collection_end_that_is_no_time_is_an_issue_at_spm_17_2() -> None:
+    spm = "SPM|1|SP7791^CORELAB||UR^Urine^HL70487|||||||||||||20261123080000-0500^20261124x"
+    read_message = read(message(PID, OBR, WBC, spm))
+    (specimen,) = only_order(read_message).specimens
+    assert specimen.collected_end is None
+    assert issue(read_message, "hl7v2.timestamp-invalid").location == "MSG[1]/SPM[1]-17.2"

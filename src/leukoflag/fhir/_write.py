@@ -504,7 +504,10 @@ class _Writer:
         collected_at, received_at = _specimen_time_fields(specimen.location)
         self.time(resource, "receivedTime", specimen.received, received_at)
         collection: dict[str, Any] = {}
-        self.time(collection, "collectedDateTime", specimen.collected, collected_at)
+        if specimen.collected_end is None:
+            self.time(collection, "collectedDateTime", specimen.collected, collected_at)
+        else:
+            self.collected_period(collection, specimen, collected_at)
         site = _CONCEPT(specimen.source_site, None)
         if site is not None:
             collection["bodySite"] = {"concept": site} if self.r5 else site  # R5: CodeableReference
@@ -673,6 +676,36 @@ class _Writer:
             resource["effectivePeriod"] = period
         elif start is not None:
             resource["effectiveDateTime"] = start
+
+    def collected_period(
+        self, collection: dict[str, Any], specimen: Specimen, collected_at: str
+    ) -> None:
+        """SPM-17.1 and SPM-17.2 as ``collectedPeriod``; SPM-17.1 alone as ``collectedDateTime``
+        when SPM-17.2 cannot end a FHIR Period (not a dateTime, or before the start)."""
+        start = el.date_time(specimen.collected)
+        if specimen.collected is not None and start is None:
+            self.time({}, "collected", specimen.collected, collected_at)
+        end = el.date_time(specimen.collected_end)
+        assert specimen.collected_end is not None
+        end_at = f"{collected_at}.2"
+        if end is None:
+            self.time({}, "collected", specimen.collected_end, end_at)
+        elif start is not None and _ends_before(end, start):
+            # FHIR Period (per-1): the end cannot come before the start; the start is kept alone
+            assert specimen.collected is not None
+            self.issue(
+                Severity.WARNING,
+                "period-inverted",
+                end_at,
+                f"SPM-17.2 {quoted(specimen.collected_end.text)} is before SPM-17.1 "
+                f"{quoted(specimen.collected.text)}, which a FHIR Period cannot say: SPM-17.2 not "
+                "written",
+            )
+            end = None
+        if end is not None:
+            collection["collectedPeriod"] = {"start": start, "end": end} if start else {"end": end}
+        elif start is not None:
+            collection["collectedDateTime"] = start
 
     def other_value(
         self, resource: dict[str, Any], result: LabResult, evaluation: Evaluation | None

@@ -1010,15 +1010,9 @@ class _Reader:
         if len(roles) > 1:
             self._repetitions(location, 11, roles)
         period = fields[17].split(d.component)
-        if len(period) > 1 and period[1].strip():
-            self._issue(
-                Severity.INFORMATION,
-                "hl7v2.component-unmapped",
-                f"{location}-17.2",
-                f"SPM-17.2 collection end time is not carried: {quoted(period[1])}",
-            )
         self._problems(problems, location)
         collected = self._time(period[0], location, 17)
+        collected_end = self._time(period[1], location, "17.2") if len(period) > 1 else None
         received = self._time(fields[18], location, 18)
         self._roles_unknown(unknown_roles, location)
         specimen = _SpecimenDraft(
@@ -1029,6 +1023,7 @@ class _Reader:
                 role=role,
                 source_site=site,
                 collected=collected,
+                collected_end=collected_end,
                 received=received,
                 is_control=control,
             )
@@ -1275,7 +1270,7 @@ class _Reader:
 
     # ------------------------------------------------------------------ helpers
 
-    def _time(self, field: str, location: str, number: int) -> Timestamp | None:
+    def _time(self, field: str, location: str, number: int | str) -> Timestamp | None:
         """A DTM/TS field (first component); problems are Issues at ``location-number``."""
         if not field:
             return None
