@@ -403,6 +403,10 @@ class Message:
     sending_facility_id: str = ""
     receiving_application: str = ""  # MSH-5
     receiving_facility: str = ""  # MSH-6
+    # MSH-5/MSH-6 universal ID^type when sent beside a namespace ID; not in resource ids, nor
+    # in repr, which ids of a hand-built message without MSH-10 hash (fhir._ids)
+    receiving_application_id: str = field(default="", repr=False)
+    receiving_facility_id: str = field(default="", repr=False)
     timestamp: Timestamp | None = None  # MSH-7
     message_type: str = ""  # MSH-9 as "ORU^R01^ORU_R01"
     processing_id: str = ""  # MSH-11

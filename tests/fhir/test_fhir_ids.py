@@ -146,3 +146,21 @@ def test_a_facility_sent_by_name_alone_keeps_the_ids_it_had() -> None:
     key = ("v2", "HEMLAB", "CENTRAL", "000481", "20261124101522-0600")
     (wbc,) = resources(bundle, "Observation")
     assert wbc["id"] == resource_id(key, "Observation", "OBX[1]")
+
+
+def test_receiving_universal_ids_are_written_in_the_provenance_but_not_in_the_ids() -> None:
+    plain = _two_labs("CENTRAL^2.16.840.1.113883.3.5501^ISO", "N-2231")
+    with_oids = plain.replace(
+        b"|EHR|HIE|", b"|EHR^2.16.840.1.113883.3.77.1^ISO|HIE^2.16.840.1.113883.3.77^ISO|"
+    )
+    (bundle,) = leukoflag.convert(with_oids).bundles
+    (provenance,) = resources(bundle, "Provenance")
+    (source,) = provenance["extension"]
+    assert {"url": "receivingApplication", "valueString": "EHR^2.16.840.1.113883.3.77.1^ISO"} in (
+        source["extension"]
+    )
+    assert {"url": "receivingFacility", "valueString": "HIE^2.16.840.1.113883.3.77^ISO"} in (
+        source["extension"]
+    )
+    (before,) = leukoflag.convert(plain).bundles
+    assert _ids(bundle) == _ids(before)

@@ -306,3 +306,19 @@ def test_observation_details_are_carried() -> None:
     assert result.analysis_time.fhir == "2026-11-24T08:15:00-05:00"
     assert result.category is not None
     assert result.category.codings[0].code == "RSLT"
+
+
+def test_receiving_application_and_facility_keep_their_universal_ids() -> None:
+    # An HIE routing on OIDs: MSH-5/6's universal IDs were dropped without an Issue.
+    msh = MSH.replace(
+        "|EHR|RIVERSIDE|",
+        "|EHR^2.16.840.1.113883.3.9104.1^ISO|RIVERSIDE^2.16.840.1.113883.3.9104^ISO|",
+    )
+    read_message = read(message(PID, OBR, WBC, msh=msh))
+    assert (read_message.receiving_application, read_message.receiving_facility) == (
+        "EHR",
+        "RIVERSIDE",
+    )
+    assert read_message.receiving_application_id == "2.16.840.1.113883.3.9104.1^ISO"
+    assert read_message.receiving_facility_id == "2.16.840.1.113883.3.9104^ISO"
+    assert read(message(PID, OBR, WBC)).receiving_facility_id == ""

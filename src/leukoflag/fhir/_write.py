@@ -923,8 +923,11 @@ class _Writer:
             ("timestamp", message.timestamp.text if message.timestamp else ""),
             ("sendingApplication", hd(message.sending_application, message.sending_application_id)),
             ("sendingFacility", hd(message.sending_facility, message.sending_facility_id)),
-            ("receivingApplication", message.receiving_application),
-            ("receivingFacility", message.receiving_facility),
+            (
+                "receivingApplication",
+                hd(message.receiving_application, message.receiving_application_id),
+            ),
+            ("receivingFacility", hd(message.receiving_facility, message.receiving_facility_id)),
             ("processingId", message.processing_id),
             ("version", message.version),
             ("charset", message.charset),

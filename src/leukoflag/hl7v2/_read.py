@@ -520,7 +520,7 @@ class _Reader:
                 "MSH-10 message control ID is empty: output ids cannot be tied to the message",
             )
         applications = [self._hd(msh[n], where, n) for n in (3, 4, 5, 6)]
-        sender_ids = [self._hd_universal(msh[n], where, n) for n in (3, 4)]
+        universal_ids = [self._hd_universal(msh[n], where, n) for n in (3, 4, 5, 6)]
         timestamp = self._time(msh[7], where, 7)
         field = d.field
         segment, result = self._segment, self._obx
@@ -549,10 +549,12 @@ class _Reader:
             control_id=control_id,
             sending_application=applications[0],
             sending_facility=applications[1],
-            sending_application_id=sender_ids[0],
-            sending_facility_id=sender_ids[1],
+            sending_application_id=universal_ids[0],
+            sending_facility_id=universal_ids[1],
             receiving_application=applications[2],
             receiving_facility=applications[3],
+            receiving_application_id=universal_ids[2],
+            receiving_facility_id=universal_ids[3],
             timestamp=timestamp,
             message_type=message_type,
             processing_id=msh[11].split(d.component)[0].strip(),
@@ -1308,8 +1310,8 @@ class _Reader:
         return namespace
 
     def _hd_universal(self, field: str, where: str, number: int) -> str:
-        """HD universal ID ``^`` type (MSH-3/4.2-3), when sent beside a namespace ID (alone, it
-        is what :meth:`_hd` gives)."""
+        """HD universal ID ``^`` type (MSH-3 to MSH-6, components 2-3), when sent beside a
+        namespace ID (alone, it is what :meth:`_hd` gives)."""
         d = self.delimiters
         parts = field.split(d.component, 3)
         if len(parts) < 2 or not parts[0].strip() or not parts[1].strip():
