@@ -90,6 +90,11 @@ def test_message_without_control_id_gets_content_ids_and_an_issue() -> None:
     assert _ids(bundle) == _ids(again)
     assert not set(_ids(bundle)) & set(_ids(other))
     assert [i.code for i in issues] == ["fhir.no-control-id"]
+    # ids are per message with or without MSH-10: the text must not suggest a resend keeps them
+    assert issues[0].text == (
+        "the message has no control id (MSH-10): resource ids are derived from its content: "
+        "the same message sent again gets the same ids, any change to it new ones"
+    )
     assert "identifier" not in bundle
 
 

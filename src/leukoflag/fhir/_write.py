@@ -966,8 +966,8 @@ def write_bundle(
             Severity.WARNING,
             "no-control-id",
             f"{message.location}/MSH[1]-10",
-            "the message has no control id (MSH-10): resource ids are derived from its content, "
-            "so a corrected resend gets new ids",
+            "the message has no control id (MSH-10): resource ids are derived from its content: "
+            "the same message sent again gets the same ids, any change to it new ones",
         )
     for group in message.groups:
         write_group(writer, group)
