@@ -17,6 +17,7 @@ from leukoflag.model import (
     ReferenceRange,
     ReportStatus,
     ResultStatus,
+    Severity,
     Text,
     Unit,
     Value,
@@ -607,3 +608,18 @@ def test_a_chain_of_joins_in_one_unit_gives_one_note_with_a_bounded_quote() -> N
     assert f"… ({len(sent):,} characters)" in note
     assert "with 2,001 unescaped component separators" in note
     assert len(note) < 400  # two quotes of 80 characters and the words around them
+
+
+def test_reference_range_sent_with_repetitions_has_no_limits() -> None:
+    # OBX-7 does not repeat: '4.0-11.0~3.5-10.5' was read as 4.0-11.0 in the unit '~3.5-10.5'.
+    result, read_message = first_result(obx("3.1", reference="4.0-11.0~3.5-10.5"))
+    assert result.reference_range == ReferenceRange("4.0-11.0~3.5-10.5")
+    found = issue(read_message, "hl7v2.range-repeated")
+    assert (found.severity, found.location, found.text) == (
+        Severity.WARNING,
+        "MSG[1]/OBX[1]-7",
+        (
+            "reference range '4.0-11.0~3.5-10.5' holds repetitions, which OBX-7 does not have: "
+            "no limits read from it"
+        ),
+    )

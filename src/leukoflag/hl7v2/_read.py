@@ -130,6 +130,7 @@ _SEVERITY = {
     "hl7v2.unit-rejoined": Severity.INFORMATION,
     "hl7v2.unit-alternate": Severity.INFORMATION,
     "hl7v2.range-inverted": Severity.WARNING,
+    "hl7v2.range-repeated": Severity.WARNING,
     "hl7v2.timestamp-padded": Severity.INFORMATION,
     "hl7v2.flag-unknown": Severity.WARNING,
     "hl7v2.flag-unmapped": Severity.INFORMATION,

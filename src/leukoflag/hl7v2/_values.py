@@ -410,6 +410,18 @@ def read_range(
     _escape_notes(problems, notes)
     if not text:
         return None, tuple(notes)
+    if delimiters.repetition in sent:
+        # OBX-7 does not repeat: which of 4.0-11.0~3.5-10.5 applies is unknown (not a unit)
+        notes.append(
+            (
+                "hl7v2.range-repeated",
+                (
+                    f"reference range {quoted(text)} holds repetitions, which OBX-7 does not have: "
+                    "no limits read from it"
+                ),
+            )
+        )
+        return ReferenceRange(text), tuple(notes)
     reference, inverted = read_range_text(text)
     if reference.unit is not None and delimiters.component in sent:
         reference = _unit_in_component(reference, sent, delimiters, codec)
