@@ -623,3 +623,16 @@ def test_reference_range_sent_with_repetitions_has_no_limits() -> None:
             "no limits read from it"
         ),
     )
+
+
+def test_observation_code_sent_with_repetitions_keeps_the_first() -> None:
+    # OBX-3 does not repeat: the LOINC coding's system was read as 'LN~WBC' (no system), and
+    # a second coding was made of the local code and the system name 'L'.
+    segment = obx("3.1", code="6690-2^Leukocytes^LN~WBC^WBC count^L")
+    result, read_message = first_result(segment)
+    assert result.code.codings == (Coding("6690-2", "Leukocytes", "http://loinc.org", "LN"),)
+    found = issue(read_message, "hl7v2.repetition-unmapped")
+    assert (found.location, found.text) == (
+        "MSG[1]/OBX[1]-3",
+        "OBX-3 repetitions after the first are not carried: 'WBC^WBC count^L'",
+    )

@@ -188,6 +188,8 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
 ) -> _CodedResult:
     code_notes: list[_Note] = []
     notes: list[_Note] = []
+    if delimiters.repetition in code_field:
+        code_field = _first_repetition(code_field, delimiters.repetition, code_notes)
     code, problem = concept(code_field, delimiters, codec)
     if problem:
         code_notes.append((3, Severity.WARNING, "hl7v2.escape-invalid", problem))
@@ -256,6 +258,21 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
         tuple(code_notes),
         tuple(notes),
     )
+
+
+def _first_repetition(field: str, repetition: str, notes: list[_Note]) -> str:
+    """The first repetition of OBX-3, which does not repeat: the rest, read as part of it, made
+    the code's system ``LN~WBC`` (LOINC lost) and its display a coding system's name."""
+    first, rest = field.split(repetition, 1)
+    notes.append(
+        (
+            3,
+            Severity.INFORMATION,
+            "hl7v2.repetition-unmapped",
+            f"OBX-3 repetitions after the first are not carried: {quoted(rest, 80)}",
+        )
+    )
+    return first
 
 
 def _without_nulls(fields: list[str]) -> list[str]:
