@@ -219,3 +219,18 @@ def test_specimen_collection_end_that_is_no_time_is_an_issue_at_spm_17_2() -> No
     (specimen,) = only_order(read_message).specimens
     assert specimen.collected_end is None
     assert issue(read_message, "hl7v2.timestamp-invalid").location == "MSG[1]/SPM[1]-17.2"
+
+
+def test_specimen_placer_id_beside_the_filler_id_is_an_issue() -> None:
+    # The filler's ID is the one carried; the placer's was dropped without a word.
+    spm = "SPM|1|PL-77&EHR^FL-88&CORELAB||BLDV^Blood, venous^HL70487"
+    read_message = read(message(PID, OBR, WBC, spm))
+    found = issue(read_message, "hl7v2.component-unmapped")
+    assert (found.severity, found.location, found.text) == (
+        Severity.INFORMATION,
+        "MSG[1]/SPM[1]-2.1",
+        "SPM-2.1 placer's specimen ID is not carried (the filler's, SPM-2.2, is): 'PL-77&EHR'",
+    )
+    alone = read(message(PID, OBR, WBC, "SPM|1|PL-77&EHR||BLDV^Blood, venous^HL70487"))
+    assert only_order(alone).specimens[0].identifier == Identifier("PL-77", assigner="EHR")
+    assert "hl7v2.component-unmapped" not in codes(alone.issues)

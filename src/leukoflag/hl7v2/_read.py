@@ -1020,6 +1020,14 @@ class _Reader:
                 # EIP: placer's EI ^ filler's EI, each as subcomponents; the filler's wins.
                 chosen = parts[1] if len(parts) > 1 and parts[1] else parts[0]
                 identifier = identifier_ei(chosen, d.subcomponent, d, codec, problems)
+                if chosen != parts[0] and parts[0].strip():  # the placer's, beside the filler's
+                    self._issue(
+                        Severity.INFORMATION,
+                        "hl7v2.component-unmapped",
+                        f"{location}-2.1",
+                        f"SPM-2.1 placer's specimen ID is not carried (the filler's, SPM-2.2, "
+                        f"is): {quoted(parts[0])}",
+                    )
             else:
                 identifier = identifier_ei(fields[2], d.component, d, codec, problems)
         roles = _sent(fields[11].split(d.repetition))
