@@ -322,3 +322,19 @@ def test_receiving_application_and_facility_keep_their_universal_ids() -> None:
     assert read_message.receiving_application_id == "2.16.840.1.113883.3.9104.1^ISO"
     assert read_message.receiving_facility_id == "2.16.840.1.113883.3.9104^ISO"
     assert read(message(PID, OBR, WBC)).receiving_facility_id == ""
+
+
+def test_processing_mode_and_international_version_are_issues() -> None:
+    # MSH-11.2 (A: from an archive) and MSH-12.2-3 were dropped without an Issue.
+    msh = MSH.replace("|P|2.5.1|", "|P^A|2.5.1^DEU^DE2.5|")
+    read_message = read(message(PID, OBR, WBC, msh=msh))
+    assert (read_message.processing_id, read_message.version) == ("P", "2.5.1")
+    found = [
+        (i.location, i.text) for i in read_message.issues if i.code == "hl7v2.component-unmapped"
+    ]
+    assert found == [
+        ("MSG[1]/MSH[1]-11.2", "MSH-11.2 is not carried: 'A'"),
+        ("MSG[1]/MSH[1]-12.2", "MSH-12.2 is not carried: 'DEU'"),
+        ("MSG[1]/MSH[1]-12.3", "MSH-12.3 is not carried: 'DE2.5'"),
+    ]
+    assert "hl7v2.component-unmapped" not in codes(read(message(PID, OBR, WBC)).issues)

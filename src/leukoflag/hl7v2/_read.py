@@ -561,6 +561,8 @@ class _Reader:
         version = msh[12].split(d.component)[0].strip()
         if version not in self.tables.versions:
             self._version_unknown(version, f"{where}-12")
+        if d.component in msh[11] or d.component in msh[12]:
+            self._components_unmapped(msh, where)
         return constructor(Message)(
             index=index,
             source=source,
@@ -585,6 +587,20 @@ class _Reader:
             issues=tuple(self.issues),
             content_digest=digest,
         )
+
+    def _components_unmapped(self, msh: list[str], where: str) -> None:
+        """An Issue for MSH-11.2 (processing mode: archive, restore…) and MSH-12.2-3
+        (internationalization code, international version): only their first component is read."""
+        d = self.delimiters
+        for number in (11, 12):
+            for component, part in enumerate(msh[number].split(d.component)[1:], 2):
+                if part.strip():
+                    self._issue(
+                        Severity.INFORMATION,
+                        "hl7v2.component-unmapped",
+                        f"{where}-{number}.{component}",
+                        f"MSH-{number}.{component} is not carried: {quoted(part)}",
+                    )
 
     def _version_unknown(self, version: str, where: str) -> None:
         said = f"{quoted(version)} is not an HL7 v2 version (table 0104)" if version else "is empty"
