@@ -64,9 +64,9 @@ def test_cached_specimen_codes_raise_their_issues_at_each_spm() -> None:
     second = read(message(PID, OBR, WBC, spm))  # the same codes again, in the next message
     found = [(i.code, i.location) for i in first.issues if i.location.startswith("MSG[1]/SPM")]
     assert found == [
-        ("hl7v2.escape-invalid", "MSG[1]/SPM[1]"),
+        ("hl7v2.escape-invalid", "MSG[1]/SPM[1]-4"),
         ("hl7v2.specimen-role-unknown", "MSG[1]/SPM[1]-11"),
-        ("hl7v2.escape-invalid", "MSG[1]/SPM[2]"),
+        ("hl7v2.escape-invalid", "MSG[1]/SPM[2]-4"),
         ("hl7v2.specimen-role-unknown", "MSG[1]/SPM[2]-11"),
     ]
     again = [(i.code, i.location) for i in second.issues if i.location.startswith("MSG[1]/SPM")]

@@ -40,6 +40,34 @@ def test_unknown_or_unterminated_escape_is_kept_with_an_issue() -> None:
     assert issue(read_message, "hl7v2.escape-invalid").location == "MSG[1]/OBX[1]-5"
 
 
+_BAD = "\\Q\\"  # an escape sequence HL7 v2 does not define
+
+
+@pytest.mark.parametrize(
+    ("segments", "location"),
+    [
+        ((f"PID|1||MRN1^^^RIVERSIDE^MR||OKA{_BAD}FOR^DANIEL||19610719|M", OBR, WBC), "PID[1]-5"),
+        ((f"PID|1||MRN{_BAD}1^^^RIVERSIDE^MR||OKAFOR^DANIEL||19610719|M", OBR, WBC), "PID[1]-3"),
+        ((PID, f"PV1|1|O|ONC{_BAD}^12", OBR, WBC), "PV1[1]-3"),
+        ((PID, f"PV1|1|O|ONC||||||||||||||||V{_BAD}7", OBR, WBC), "PV1[1]-19"),
+        ((PID, OBR.replace("CBC panel", f"CBC {_BAD}panel"), WBC), "OBR[1]-4"),
+        ((PID, OBR.replace("LAB88164^CORELAB", f"LAB{_BAD}88164^CORELAB"), WBC), "OBR[1]-3"),
+        ((PID, OBR.replace("VARGA", f"VA{_BAD}RGA"), WBC), "OBR[1]-16"),
+        ((PID, f"ORC|RE|ORD55377^EHR|LAB88164^CORELAB|GRP{_BAD}1", OBR, WBC), "ORC[1]-4"),
+        ((PID, OBR, WBC + f"||5820^VA{_BAD}RGA"), "OBX[1]-16"),
+        ((PID, OBR, WBC + f"||||XN{_BAD}1"), "OBX[1]-18"),
+        ((PID, OBR, WBC + f"|||||||||CORE{_BAD}LAB"), "OBX[1]-23"),
+        ((PID, OBR, WBC, f"SPM|1|SP{_BAD}1^CORELAB||BLDV^Blood^HL70487"), "SPM[1]-2"),
+        ((PID, OBR, WBC, f"SPM|1|SP1^CORELAB||BLDV^Blood^HL70487||||ACF{_BAD}"), "SPM[1]-8"),
+    ],
+)
+def test_escape_problem_is_reported_at_its_field(segments: tuple[str, ...], location: str) -> None:
+    # These were reported at the segment (MSG[1]/PID[1]), leaving the field to be searched for.
+    found = issue(read(message(*segments)), "hl7v2.escape-invalid")
+    assert found.location == f"MSG[1]/{location}"
+    assert found.text.startswith("unknown escape sequence \\Q\\")
+
+
 def test_line_and_space_counts_of_formatting_commands_are_applied() -> None:
     note = "NTE|1|L|Film reviewed.\\.sp2\\Platelet clumps seen;\\.sk3\\recount advised."
     (result,) = results(read(message(PID, OBR, WBC, note)))

@@ -315,9 +315,15 @@ def _control(kind: Concept | None, role: Concept | None) -> tuple[bool, tuple[st
 
 # SPM-4 type, SPM-8 source site, SPM-11 role (first repetition): the same few codes come in
 # every specimen of a lab, read once per distinct combination. The concepts, their escape
-# problems, whether the specimen is a control and the unknown role codes (see _control).
+# problems by field number, whether the specimen is a control and the unknown role codes (see
+# _control).
 _SpecimenCodes = tuple[
-    Concept | None, Concept | None, Concept | None, tuple[str, ...], bool, tuple[str, ...]
+    Concept | None,
+    Concept | None,
+    Concept | None,
+    tuple[tuple[int, str], ...],
+    bool,
+    tuple[str, ...],
 ]
 
 
@@ -329,7 +335,9 @@ def _specimen_codes(
     site, site_problem = concept(site_field, delimiters, codec)
     role, role_problem = concept(role_field, delimiters, codec)
     control, unknown_roles = _control(kind, role)
-    problems = tuple(p for p in (problem, site_problem, role_problem) if p)
+    problems = tuple(
+        (number, p) for number, p in ((4, problem), (8, site_problem), (11, role_problem)) if p
+    )
     return kind, site, role, problems, control, unknown_roles
 
 
@@ -783,6 +791,7 @@ class _Reader:
                     found = identifier_cx(repetition, d, codec, problems)
                     if found is not None:
                         identifiers.append(found)
+            self._field_problems(problems, location, number)
         family = ""
         given: tuple[str, ...] = ()
         names = fields[5].split(d.repetition)
@@ -790,6 +799,7 @@ class _Reader:
             names = _sent(names)
         if names[0]:
             family, given, dropped = person_name(names[0], d, codec, problems)
+            self._field_problems(problems, location, 5)
             for component, text in dropped:
                 self._issue(
                     Severity.INFORMATION,
@@ -813,7 +823,6 @@ class _Reader:
                 )
             else:
                 sex = row.gender
-        self._problems(problems, location)
         patient = constructor(Patient)(
             location=location,
             identifiers=tuple(identifiers),
@@ -838,6 +847,7 @@ class _Reader:
             visit_number = identifier_cx(
                 _sent(fields[19].split(d.repetition))[0], d, codec, problems
             )
+            self._field_problems(problems, location, 19)
         attending = _sent(fields[7].split(d.repetition))
         if len(attending) > 1:
             self._repetitions(location, 7, attending)
@@ -849,14 +859,19 @@ class _Reader:
                 f"a second PV1 for the same patient is not mapped (first: {group.visit.location})",
             )
         else:
+            patient_class = decoded(fields[2].split(d.component)[0], d, codec, problems).strip()
+            self._field_problems(problems, location, 2)
+            assigned_location = render_location(fields[3], d, codec, problems)
+            self._field_problems(problems, location, 3)
+            attending_name = render_person(attending[0], d, codec, problems)
+            self._field_problems(problems, location, 7)
             group.visit = constructor(Visit)(
                 location=location,
-                patient_class=decoded(fields[2].split(d.component)[0], d, codec, problems).strip(),
-                assigned_location=render_location(fields[3], d, codec, problems),
+                patient_class=patient_class,
+                assigned_location=assigned_location,
                 visit_number=visit_number,
-                attending=render_person(attending[0], d, codec, problems),
+                attending=attending_name,
             )
-        self._problems(problems, location)
         self.note_target = None
 
     def _order_without_obr(self) -> None:
@@ -903,17 +918,20 @@ class _Reader:
         order_fields = orc[1] if orc else _BLANKS
         request = obr[1] if obr else _BLANKS
         where = obr[0] if obr else (orc[0] if orc else self.location)
+        orc_where = orc[0] if orc else where
         for key, orc_number, obr_number in (("placer_id", 2, 2), ("filler_id", 3, 3)):
             sent_obr, sent_orc = request[obr_number], order_fields[orc_number]
             from_obr = (
                 identifier_ei(sent_obr, d.component, d, codec, problems) if sent_obr else None
             )
+            self._field_problems(problems, where, obr_number)
             if sent_orc == sent_obr and d.escape not in sent_orc:
                 from_orc = from_obr  # the usual case, ORC repeating the OBR's ID: read once
             else:
                 from_orc = (
                     identifier_ei(sent_orc, d.component, d, codec, problems) if sent_orc else None
                 )
+                self._field_problems(problems, orc_where, orc_number)
             if from_obr and from_orc and from_obr.value != from_orc.value:
                 self._issue(
                     Severity.WARNING,
@@ -925,12 +943,13 @@ class _Reader:
             values[key] = from_obr or from_orc
         if order_fields[4]:
             values["group_id"] = identifier_ei(order_fields[4], d.component, d, codec, problems)
+            self._field_problems(problems, orc_where, 4)
         values["order_control"] = order_fields[1].split(d.component)[0].strip()
         code = None
         if obr is not None:
             code, problem = concept(request[4], d, codec)
             if problem:
-                problems.append(problem)
+                self._issue(Severity.WARNING, "hl7v2.escape-invalid", f"{where}-4", problem)
             if code is None:
                 self._issue(
                     Severity.WARNING,
@@ -955,9 +974,10 @@ class _Reader:
                 else:
                     self._repetitions(orc[0], 12, repetitions)
             values["ordering_provider"] = render_person(repetitions[0], d, codec, problems)
-            values["ordering_provider_location"] = (
+            values["ordering_provider_location"] = provider_location = (
                 f"{where}-16" if request[16] or orc is None else f"{orc[0]}-12"
             )
+            self._problems(problems, provider_location)
         if request[16] and order_fields[12] and orc is not None:
             self._issue(
                 Severity.INFORMATION,
@@ -965,7 +985,6 @@ class _Reader:
                 f"{orc[0]}-12",
                 "ORC-12 ordering provider is not carried when OBR-16 is sent (OBR-16 is used)",
             )
-        self._problems(problems, where)
         return values
 
     def _report_status(self, field: str, location: str) -> tuple[ReportStatus, str]:
@@ -1009,7 +1028,7 @@ class _Reader:
                     f"{location}-15.{number}",
                     f"OBR-15.{number} is not carried: {quoted(parts[number - 1], 60)}",
                 )
-        self._problems(problems, location)
+        self._problems(problems, f"{location}-15")
         if kind is None and site is None and role is None:
             return None
         control = self._is_control(kind, role, f"{location}-15")
@@ -1046,15 +1065,16 @@ class _Reader:
                     )
             else:
                 identifier = identifier_ei(fields[2], d.component, d, codec, problems)
+            self._field_problems(problems, location, 2)
         roles = _sent(fields[11].split(d.repetition))
         kind, site, role, code_problems, control, unknown_roles = _specimen_codes(
             fields[4], fields[8], roles[0], d, codec
         )
-        problems.extend(code_problems)
+        for number, problem in code_problems:
+            self._issue(Severity.WARNING, "hl7v2.escape-invalid", f"{location}-{number}", problem)
         if len(roles) > 1:
             self._repetitions(location, 11, roles)
         period = fields[17].split(d.component)
-        self._problems(problems, location)
         collected = self._time(period[0], location, 17)
         collected_end = self._time(period[1], location, "17.2") if len(period) > 1 else None
         received = self._time(fields[18], location, 18)
@@ -1286,17 +1306,19 @@ class _Reader:
                     found.append(f"{first.display} ({first.code})")
                 else:
                     found.append(first.code if first else producer.text)
+            self._field_problems(problems, location, 15)
         found.extend(
             render_person(repetition, d, codec, problems)
             for repetition in fields[16].split(d.repetition)
             if repetition
         )
+        self._field_problems(problems, location, 16)
         found.extend(
             render_organization(repetition, d, codec, problems)
             for repetition in fields[23].split(d.repetition)
             if repetition
         )
-        self._problems(problems, location)
+        self._field_problems(problems, location, 23)
         return tuple(p for p in found if p)
 
     def _device(self, field: str, location: str) -> tuple[str, Identifier | None]:
@@ -1305,7 +1327,7 @@ class _Reader:
         identifier = identifier_ei(
             field, self.delimiters.component, self.delimiters, self.codec, problems
         )
-        self._problems(problems, location)
+        self._field_problems(problems, location, 18)
         if identifier is None:
             return "", None
         if identifier.assigner:
@@ -1373,6 +1395,13 @@ class _Reader:
             f"{location}-{number}",
             f"{name}-{number} repetitions after the first are not carried: {quoted(rest, 80)}",
         )
+
+    def _field_problems(self, problems: list[str], location: str, number: int) -> None:
+        """The escape problems read from field ``number``, at its location; then none are left
+        (the list serves the segment's next field)."""
+        if problems:
+            self._problems(problems, f"{location}-{number}")
+            problems.clear()
 
     def _problems(self, problems: list[str], location: str) -> None:
         for problem in problems:
