@@ -475,8 +475,10 @@ class _Reader:
         self.codec = decoded_message.codec
         self.controls = decoded_message.controls
         # Whether any field may be an explicit null "": one search of the message instead of
-        # one per segment (a memchr for the rare '"').
-        self.nulls = _NULL in decoded_message.text
+        # one per segment. A one-character search is a memchr; the two-character one it guards
+        # scans character by character (about 5 instructions each, 14k for a 2.7 kB CBC).
+        text = decoded_message.text
+        self.nulls = '"' in text and _NULL in text
         self.location = location
         self.zone = settings.default_timezone
         self.tables: Tables = load_tables()
