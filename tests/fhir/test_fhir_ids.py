@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import uuid
 from typing import Any, TypedDict, Unpack
 
 import orjson
+import pytest
 from fhir_builders import message, obr, obx, resources, spm, write
 
 import leukoflag
 from leukoflag import fhir
+from leukoflag.fhir import _ids as ids_module
 from leukoflag.fhir._ids import NAMESPACE, resource_id
 from leukoflag.model import Message, Timestamp
 
@@ -44,6 +47,20 @@ def test_ids_are_uuid5_of_message_key_type_and_path() -> None:
     first_observation = resources(bundle, "Observation")[0]
     assert first_observation["id"] == str(uuid.uuid5(NAMESPACE, name))
     assert resource_id(key, "Observation", "OBX[1]") == first_observation["id"]
+
+
+def test_ids_are_the_same_without_the_interpreters_own_sha1(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = ("v2", "RIVERSIDE_LIS", "RVS_HOSP", CONTROL_ID, "202611240902410500")
+    usual = resource_id(key, "Observation", "OBX[1]")
+
+    def missing(name: str) -> object:
+        raise ImportError(name)
+
+    monkeypatch.setattr(importlib, "import_module", missing)
+    monkeypatch.setattr(ids_module, "_SHA1", ids_module._sha1_constructor())
+    assert resource_id(key, "Observation", "OBX[1]") == usual
 
 
 def test_same_message_twice_gives_byte_identical_json() -> None:
