@@ -12,6 +12,7 @@ from leukoflag.settings import Settings
 from leukoflag.testing import (
     Code,
     RecordedConversion,
+    ResultSpec,
     anc,
     assert_count_per_ul,
     assert_flagged,
@@ -23,6 +24,7 @@ from leukoflag.testing import (
     find_observations,
     loinc,
     observation,
+    order,
     oru_message,
     panel_observation,
     result,
@@ -433,6 +435,47 @@ def test_no_data_loss_finds_a_missing_fhir_component() -> None:
     assert '(99rvs WBCC "White Cell Count") at component[0] is not in the output' in str(
         caught.value
     )
+
+
+NEUTROPHIL_PCT = loinc("770-8", "Neutrophils/100 leukocytes in Blood by Automated count")
+NEUTROPHILS = loinc("26499-4", "Neutrophils [#/volume] in Blood")
+
+
+def _percent(value: int) -> ResultSpec:
+    return result(NEUTROPHIL_PCT, value, "%", reference_range="40-75")
+
+
+def test_no_data_loss_does_not_take_a_withdrawn_anc_for_a_measured_one() -> None:
+    # order 1: a WBC posted wrong (W) beside its neutrophil % withdraws the ANC they gave,
+    # written 26499-4 without explanation; order 2: the lab's own ANC, sent as 26499-4
+    message = oru_message(
+        orders=[order([wbc(3.0, status="W"), _percent(41)]), order([anc(1.2, code=NEUTROPHILS)])]
+    )
+    conversion = convert_message(message)
+    assert_no_data_loss(conversion)
+    damaged = copy.deepcopy(conversion)
+    damaged.bundles[0]["entry"] = [
+        e
+        for e in damaged.bundles[0]["entry"]
+        if not ("26499-4" in str(e["resource"].get("code")) and e["resource"]["status"] == "final")
+    ]
+    with pytest.raises(AssertionError, match=r"MSG\[1\]/OBX\[3\] \(code '26499-4'\)"):
+        assert_no_data_loss(damaged)
+
+
+def test_a_withdrawn_anc_is_named_as_derived_and_entered_in_error_in_failures() -> None:
+    # the WBC posted wrong is replaced in the same message: the new ANC beside the withdrawn one
+    replaced = oru_message(results=[wbc(1.0, status="W"), _percent(30), wbc(5.0)])
+    conversion = convert_message(replaced)
+    with pytest.raises(AssertionError) as caught:
+        assert_flagged(conversion, "N", analyte="anc")
+    message = str(caught.value)
+    assert (
+        '(LOINC 26499-4 "Neutrophils [#/volume] in Blood"; derived by leukoflag; '
+        "status entered-in-error) at bundles[0].entry[9]: not flagged by leukoflag "
+        "(value 300 cells/µL)"
+    ) in message
+    assert "bundles[0].entry[8]" not in message  # the new ANC, 1,500: N
 
 
 # --------------------------------------------------------------------------- assert_valid_fhir

@@ -44,6 +44,7 @@ from leukoflag.model import (
 
 __all__ = [
     "DAR_EXTENSION",
+    "DERIVED_ANC_TEXT",
     "EXPLANATION",
     "ORIGINAL_TEXT",
     "PQ_TRANSLATION",
@@ -81,6 +82,8 @@ PQ_TRANSLATION = "http://hl7.org/fhir/StructureDefinition/iso21090-PQ-translatio
 ORIGINAL_TEXT = "http://hl7.org/fhir/StructureDefinition/originalText"
 DAR_EXTENSION = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 
+# code.text of every ANC leukoflag adds (flagged or withdrawn): what marks it as leukoflag's own
+DERIVED_ANC_TEXT = "Neutrophils [#/volume] in Blood, derived by leukoflag"
 PER_UL_UNIT = "cells/µL"
 PER_UL_CODE = "/uL"
 _CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"

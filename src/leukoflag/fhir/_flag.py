@@ -367,9 +367,7 @@ class _Flagger:
         component: dict[str, Any] = {}
         if evaluation.finding is not None:
             component["extension"] = [el.explanation(evaluation.finding)]
-        component["code"] = el.with_loinc(
-            {"text": "Neutrophils [#/volume] in Blood, derived by leukoflag"}, evaluation.loinc
-        )
+        component["code"] = el.with_loinc({"text": el.DERIVED_ANC_TEXT}, evaluation.loinc)
         component["valueQuantity"] = el.per_ul(evaluation.quantity.value)
         if evaluation.finding is not None:
             component["interpretation"] = [el.computed_interpretation(evaluation.finding.code)]
@@ -412,9 +410,7 @@ class _Flagger:
             if source in self.results
         )
         resource["category"] = [el.laboratory()]
-        resource["code"] = el.with_loinc(
-            {"text": "Neutrophils [#/volume] in Blood, derived by leukoflag"}, evaluation.loinc
-        )
+        resource["code"] = el.with_loinc({"text": el.DERIVED_ANC_TEXT}, evaluation.loinc)
         for key in ("subject", "encounter", "effectiveDateTime", "effectivePeriod", "issued"):
             if key in first_resource:
                 resource[key] = fresh_json(first_resource[key])  # the source keeps its own

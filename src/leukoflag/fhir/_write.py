@@ -792,7 +792,7 @@ class _Writer:
             resource["extension"] = [el.explanation(finding)]
         resource["status"] = el.derived_status(result.status.value for result in sources)
         resource["category"] = [el.laboratory()]
-        code: dict[str, Any] = {"text": "Neutrophils [#/volume] in Blood, derived by leukoflag"}
+        code: dict[str, Any] = {"text": el.DERIVED_ANC_TEXT}
         resource["code"] = el.with_loinc(code, evaluation.loinc) or code
         if context.subject is not None:
             resource["subject"] = {"reference": context.subject}

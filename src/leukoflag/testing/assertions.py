@@ -19,6 +19,7 @@ from typing import Any, TypeAlias
 from leukoflag import detect, fhir, hl7v2
 from leukoflag._numbers import plain
 from leukoflag.api import Conversion
+from leukoflag.fhir._elements import DERIVED_ANC_TEXT
 from leukoflag.model import Severity
 from leukoflag.testing.conversion import RecordedConversion
 
@@ -63,14 +64,34 @@ class _Observation:
     panel: Mapping[str, Any] | None = None  # the Observation a component belongs to
 
     def describe(self) -> str:
-        """``Observation 1f0c… (LOINC 6690-2 "Leukocytes …") at bundles[0].entry[5]``."""
+        """``Observation 1f0c… (LOINC 6690-2 "Leukocytes …") at bundles[0].entry[5]``, with
+        ``derived by leukoflag`` and the status when it is not final."""
         owner = self.panel if self.panel is not None else self.resource
         ident = owner.get("id")
         head = f"Observation {ident}" if ident else "Observation (no id)"
         if self.panel is not None:
             head = f"component of {head}"
         where = f" at {self.path}" if self.path else ""
-        return f"{head} ({_code_text(self.resource)}){where}"
+        notes = ["derived by leukoflag"] if self.derived else []
+        if self.status not in ("final", ""):
+            notes.append(f"status {self.status}")
+        said = "".join(f"; {note}" for note in notes)
+        return f"{head} ({_code_text(self.resource)}{said}){where}"
+
+    @property
+    def status(self) -> str:
+        """``Observation.status`` (a component's is its panel's)."""
+        owner = self.panel if self.panel is not None else self.resource
+        return str(owner.get("status") or "")
+
+    @property
+    def derived(self) -> bool:
+        """Whether leukoflag added this result (a derived ANC, withdrawn ones included: those
+        have no explanation): it stands for no result of the input."""
+        if self.explained("derived") is True:
+            return True
+        concept = self.resource.get("code")
+        return isinstance(concept, Mapping) and concept.get("text") == DERIVED_ANC_TEXT
 
     @property
     def explanation(self) -> Mapping[str, Any] | None:
@@ -495,7 +516,7 @@ def _lost_results(conversion: Conversion, data: bytes) -> list[str]:
     for number, bundle in zip(accepted, conversion.bundles, strict=True):
         available = Counter[str]()
         for obs in _walk(bundle, ""):
-            if obs.explained("derived") is True:
+            if obs.derived:
                 continue  # a derived ANC is added by leukoflag, it stands for no OBX
             available.update(_result_keys(obs))
         for segment, code in _obx_codes(chunks[number - 1]):
