@@ -53,13 +53,16 @@ class Conversion:
 
     ``bundles`` holds one output per accepted input item: a FHIR Bundle for each HL7 v2 message,
     the flagged resource itself for each FHIR input item (an Observation stays an Observation).
-    ``len(bundles) + len(rejected)`` always equals the number of items read.
+    ``len(bundles) + len(rejected)`` always equals the number of items read. ``fhir_version``
+    is the ``Settings.fhir_version`` it was made with (``None`` for one built by hand): the
+    version of the Bundles written for HL7 v2, and of strict mode's validation.
     """
 
     bundles: list[dict[str, Any]] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    fhir_version: str | None = None
 
     def add(self, outcome: Outcome) -> None:
         """Append one item's outcome."""
@@ -93,8 +96,9 @@ def convert(
         raw, decoded = bytes(data), False
     else:  # bytes() would take a path's name or an int's NUL bytes for content
         raise TypeError(_not_content(data))
-    conversion = Conversion()
-    for outcome in _iter_data_outcomes(raw, settings or default_settings(), source, decoded):
+    settings = settings or default_settings()
+    conversion = Conversion(fhir_version=settings.fhir_version)
+    for outcome in _iter_data_outcomes(raw, settings, source, decoded):
         conversion.add(outcome)
     return conversion
 
@@ -111,8 +115,9 @@ def _not_content(data: object) -> str:
 
 def convert_file(path: str | os.PathLike[str], settings: Settings | None = None) -> Conversion:
     """Convert one file; raises :class:`leukoflag.ReadError` when it cannot be read."""
-    conversion = Conversion()
-    for outcome in iter_file_outcomes(path, settings or default_settings()):
+    settings = settings or default_settings()
+    conversion = Conversion(fhir_version=settings.fhir_version)
+    for outcome in iter_file_outcomes(path, settings):
         conversion.add(outcome)
     return conversion
 

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import copy
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import leukoflag
 from leukoflag import Conversion, Issue, Severity
 from leukoflag.model import Analyte
 from leukoflag.settings import Settings
@@ -510,6 +512,37 @@ def test_valid_fhir_for_a_version_it_cannot_check_says_so(
         assert_valid_fhir(low, version=version)
     with pytest.raises(ValueError, match=f"fhir_version: 'R4' or 'R5', got '{version}'"):
         assert_valid_fhir(Conversion(), version=version)  # not "the output is empty"
+
+
+def test_valid_fhir_checks_a_plain_conversion_in_the_version_it_was_written_in(
+    tmp_path: Path,
+) -> None:
+    # leukoflag.convert, not the fixture: its R5 Bundle was checked with the R4 models
+    r5 = leukoflag.convert(LOW_CBC.text, Settings(fhir_version="R5"))
+    assert r5.fhir_version == "R5"
+    assert_valid_fhir(r5)
+    path = tmp_path / "low.hl7"
+    path.write_bytes(LOW_CBC.encode())
+    assert_valid_fhir(leukoflag.convert_file(path, Settings(fhir_version="R5")))
+    broken = copy.deepcopy(r5)
+    broken.bundles[0]["entry"][-1]["resource"]["status"] = "done"
+    with pytest.raises(AssertionError, match=r"^not valid FHIR R5:"):
+        assert_valid_fhir(broken)
+
+
+def test_valid_fhir_checks_each_conversion_of_a_list_in_its_own_version(
+    low: RecordedConversion,
+) -> None:
+    r5 = leukoflag.convert(LOW_CBC.text, Settings(fhir_version="R5"))
+    assert_valid_fhir([low, r5])
+    broken = copy.deepcopy(low)
+    broken.bundles[0]["entry"][-1]["resource"]["status"] = "done"
+    with pytest.raises(AssertionError) as caught:
+        assert_valid_fhir([r5, broken])
+    message = str(caught.value)
+    assert message.startswith("not valid FHIR R4 and R5:")
+    assert f"Bundle {low.bundles[0]['id']} at [1].bundles[0] (R4): " in message
+    assert "(R5)" not in message
 
 
 def test_valid_fhir_of_nothing_fails() -> None:

@@ -618,25 +618,38 @@ def _lost_observations(conversion: Conversion, data: bytes) -> list[str]:
 
 def assert_valid_fhir(output: Output, version: str | None = None) -> None:
     """Assert that every resource of ``output`` is valid FHIR ``version`` (``"R4"``, ``"R5"``;
-    default: the conversion's setting, else R4), checked by ``leukoflag.fhir.validate``
-    (fhir.resources models for the resource and each resource inside it, plus the required
-    code bindings the models do not check)."""
+    default: the version each Conversion was made in, else R4), checked by
+    ``leukoflag.fhir.validate`` (fhir.resources models for the resource and each resource
+    inside it, plus the required code bindings the models do not check)."""
     __tracebackhide__ = True  # pytest shows the failure at the caller's line
-    if version is None:
-        items = output if isinstance(output, Sequence) else [output]
-        settings = {i.settings.fhir_version for i in items if isinstance(i, RecordedConversion)}
-        version = settings.pop() if len(settings) == 1 else "R4"
-    if version not in ("R4", "R5"):  # a usage error, even with nothing to validate
+    if version is not None and version not in ("R4", "R5"):  # a usage error, even if empty
         raise ValueError(f"fhir_version: 'R4' or 'R5', got {version!r}")
     resources = _resources(output)
     if not resources:
         raise AssertionError("no FHIR resource to validate: the output is empty")
+    # each Conversion in the version it was written in: a list of them may mix R4 and R5
+    used = [version or made_in or "R4" for made_in in _made_in(output)]
+    versions = sorted(set(used))
     problems: list[str] = []
-    for path, resource in resources:
+    for (path, resource), release in zip(resources, used, strict=True):
         head = f"{resource.get('resourceType', '?')} {resource.get('id', '(no id)')}"
         where = f" at {path}" if path else ""
+        shown = f" ({release})" if len(versions) > 1 else ""
         problems.extend(
-            f"{head}{where}: {problem}" for problem in fhir.validate(dict(resource), version)
+            f"{head}{where}{shown}: {problem}" for problem in fhir.validate(dict(resource), release)
         )
     if problems:
-        raise AssertionError(f"not valid FHIR {version}:\n" + _bulleted(problems))
+        raise AssertionError(f"not valid FHIR {' and '.join(versions)}:\n" + _bulleted(problems))
+
+
+def _made_in(output: Output) -> list[str | None]:
+    """The FHIR version each resource of ``_resources(output)`` was written in, when known."""
+    if isinstance(output, Conversion):
+        return [output.fhir_version] * len(output.bundles)
+    if isinstance(output, Mapping):
+        return [None]
+    return [
+        made_in
+        for item in output
+        for made_in in (_made_in(item) if isinstance(item, Conversion) else [None])
+    ]

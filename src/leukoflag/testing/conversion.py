@@ -83,6 +83,7 @@ def convert_message(
         findings=done.findings,
         issues=done.issues,
         rejected=done.rejected,
+        fhir_version=done.fhir_version,
         data=data,
         settings=used,
     )
