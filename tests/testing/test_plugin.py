@@ -8,6 +8,7 @@ import sys
 import textwrap
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import get_type_hints
 
 import pytest
 
@@ -298,6 +299,24 @@ def test_every_public_name_of_the_toolkit_resolves() -> None:
         assert name in dir(toolkit)
     with pytest.raises(AttributeError, match="no attribute 'assert_everything'"):
         _ = toolkit.assert_everything  # type: ignore[attr-defined]  # the missing name under test
+
+
+def test_the_types_of_the_toolkits_signatures_are_exported() -> None:
+    # mypy --strict users annotate their own helpers with them
+    import leukoflag.testing as toolkit
+
+    assertions = (
+        toolkit.assert_flagged,
+        toolkit.assert_not_flagged,
+        toolkit.assert_count_per_ul,
+        toolkit.assert_valid_fhir,
+        toolkit.find_observations,
+    )
+    for assertion in assertions:
+        assert get_type_hints(assertion)["output"] == toolkit.Output
+    assert get_type_hints(toolkit.convert_message)["message"] == toolkit.Convertible
+    assert get_type_hints(toolkit.convert_message)["return"] is toolkit.RecordedConversion
+    assert {"Output", "Convertible"} <= set(toolkit.__all__)
 
 
 def test_pytest_started_after_importing_leukoflag_does_not_warn(

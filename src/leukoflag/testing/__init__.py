@@ -17,6 +17,7 @@ from leukoflag._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from leukoflag.testing.assertions import (
+        Output,
         assert_count_per_ul,
         assert_flagged,
         assert_no_data_loss,
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
         z_segment,
     )
     from leukoflag.testing.conversion import (
+        Convertible,
         RecordedConversion,
         convert_message,
     )
@@ -62,10 +64,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_COLLECTED",
     "Code",
+    "Convertible",
     "FhirResource",
     "Hl7Batch",
     "OrderSpec",
     "OruMessage",
+    "Output",
     "PatientResultSpec",
     "PatientSpec",
     "RecordedConversion",
@@ -100,11 +104,13 @@ __all__ = [
 
 _LAZY = {
     "Code": "leukoflag.testing.builders",
+    "Convertible": "leukoflag.testing.conversion",
     "DEFAULT_COLLECTED": "leukoflag.testing.builders",
     "FhirResource": "leukoflag.testing.builders",
     "Hl7Batch": "leukoflag.testing.builders",
     "OrderSpec": "leukoflag.testing.builders",
     "OruMessage": "leukoflag.testing.builders",
+    "Output": "leukoflag.testing.assertions",
     "PatientResultSpec": "leukoflag.testing.builders",
     "PatientSpec": "leukoflag.testing.builders",
     "RecordedConversion": "leukoflag.testing.conversion",

@@ -24,6 +24,7 @@ from leukoflag.model import Severity
 from leukoflag.testing.conversion import RecordedConversion
 
 __all__ = [
+    "Output",
     "assert_count_per_ul",
     "assert_flagged",
     "assert_no_data_loss",
