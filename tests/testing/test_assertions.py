@@ -34,6 +34,12 @@ from leukoflag.testing import (
 )
 
 LOW_CBC = oru_message(results=[wbc(3.2), anc(1.2)])
+NEUTROPHIL_PCT = loinc("770-8", "Neutrophils/100 leukocytes in Blood by Automated count")
+NEUTROPHILS = loinc("26499-4", "Neutrophils [#/volume] in Blood")
+
+
+def _percent(value: int) -> ResultSpec:
+    return result(NEUTROPHIL_PCT, value, "%", reference_range="40-75")
 
 
 @pytest.fixture
@@ -323,6 +329,47 @@ def test_count_expected_must_be_a_number(low: RecordedConversion, expected: Any)
         assert_count_per_ul(low, expected, analyte="wbc")
 
 
+# a final WBC of 2,400 and its correction to 6,400 in one message: the original is superseded
+CORRECTED_CBC = oru_message(results=[wbc(2.4), wbc(6.4, status="C")])
+
+
+def test_status_chooses_the_correction_beside_the_result_it_replaces() -> None:
+    conversion = convert_message(CORRECTED_CBC)
+    with pytest.raises(AssertionError) as caught:
+        assert_count_per_ul(conversion, 6400, analyte="wbc")
+    message = str(caught.value)
+    assert "2 Observations match analyte='wbc'; pass analyte=, code= or status=" in message
+    assert '"Leukocytes [#/volume] in Blood by Automated count"; status corrected) at' in message
+
+    assert_count_per_ul(conversion, 6400, analyte="wbc", status="corrected")
+    assert_flagged(conversion, "N", analyte="wbc", status="corrected")
+    assert_count_per_ul(conversion, 2400, analyte="wbc", status="final")
+    assert_not_flagged(conversion, analyte="wbc", status="final")  # flag.result-superseded
+    assert [o["status"] for o in find_observations(conversion, status="corrected")] == ["corrected"]
+
+
+def test_status_chooses_the_new_anc_beside_the_one_withdrawn() -> None:
+    replaced = convert_message(oru_message(results=[wbc(1.0, status="W"), _percent(30), wbc(5.0)]))
+    assert_count_per_ul(replaced, 1500, analyte="anc", status="final")
+    assert_flagged(replaced, "N", analyte="anc", status="final")
+    assert_count_per_ul(replaced, 300, analyte="anc", status="entered-in-error")
+
+
+def test_status_of_a_component_is_its_panels() -> None:
+    panel = panel_observation([wbc(3.2, status="corrected"), anc(1.2, status="corrected")])
+    assert len(find_observations(panel, status="corrected")) == 3  # the panel and its components
+    assert_count_per_ul(convert_message(panel), 1200, analyte="anc", status="corrected")
+    with pytest.raises(
+        AssertionError, match="no Observation matches analyte='wbc', status='final'"
+    ):
+        assert_flagged(convert_message(panel), "L", analyte="wbc", status="final")
+
+
+def test_an_unknown_status_is_a_usage_error(low: RecordedConversion) -> None:
+    with pytest.raises(ValueError, match=r"status: an Observation.status .*'C'"):
+        assert_flagged(low, "L", status="C")
+
+
 # --------------------------------------------------------------------------- assert_no_data_loss
 
 
@@ -437,14 +484,6 @@ def test_no_data_loss_finds_a_missing_fhir_component() -> None:
     assert '(99rvs WBCC "White Cell Count") at component[0] is not in the output' in str(
         caught.value
     )
-
-
-NEUTROPHIL_PCT = loinc("770-8", "Neutrophils/100 leukocytes in Blood by Automated count")
-NEUTROPHILS = loinc("26499-4", "Neutrophils [#/volume] in Blood")
-
-
-def _percent(value: int) -> ResultSpec:
-    return result(NEUTROPHIL_PCT, value, "%", reference_range="40-75")
 
 
 def test_no_data_loss_does_not_take_a_withdrawn_anc_for_a_measured_one() -> None:

@@ -222,7 +222,25 @@ def _all_observations(output: Output) -> list[_Observation]:
     return [found for path, resource in _resources(output) for found in _walk(resource, path)]
 
 
-def _select(found: list[_Observation], analyte: str | None, code: str | None) -> list[_Observation]:
+# Observation.status (R4 and R5): what status= selects.
+_STATUSES = (
+    "registered",
+    "specimen-in-process",
+    "preliminary",
+    "final",
+    "amended",
+    "corrected",
+    "appended",
+    "cancelled",
+    "entered-in-error",
+    "unknown",
+    "cannot-be-obtained",
+)
+
+
+def _select(
+    found: list[_Observation], analyte: str | None, code: str | None, status: str | None = None
+) -> list[_Observation]:
     if analyte is not None:
         name = str(analyte).lower()
         if name not in _ANALYTE_LOINC:
@@ -230,23 +248,32 @@ def _select(found: list[_Observation], analyte: str | None, code: str | None) ->
         found = [o for o in found if name in o.analytes()]
     if code is not None:
         found = [o for o in found if code in o.codes()]
+    if status is not None:
+        if status not in _STATUSES:
+            raise ValueError(f"status: an Observation.status ({', '.join(_STATUSES)}): {status!r}")
+        found = [o for o in found if o.status == status]
     return found
 
 
-def _selection(analyte: str | None, code: str | None) -> str:
-    chosen = (("analyte", analyte), ("code", code))
+def _selection(analyte: str | None, code: str | None, status: str | None = None) -> str:
+    chosen = (("analyte", analyte), ("code", code), ("status", status))
     parts = [f"{name}={str(value)!r}" for name, value in chosen if value]  # Analyte.WBC → 'wbc'
     return ", ".join(parts)
 
 
 def find_observations(
-    output: Output, *, analyte: str | None = None, code: str | None = None
+    output: Output,
+    *,
+    analyte: str | None = None,
+    code: str | None = None,
+    status: str | None = None,
 ) -> list[dict[str, Any]]:
     """The results in ``output`` (a Conversion, a Bundle, an Observation or a list), in order:
     each Observation, followed by its ``component`` entries when it is a panel. ``analyte``
-    (``"wbc"``/``"anc"``, by LOINC code) and ``code`` (a code of any system, or
-    ``"system|code"``) narrow them."""
-    return [dict(o.resource) for o in _select(_all_observations(output), analyte, code)]
+    (``"wbc"``/``"anc"``, by LOINC code), ``code`` (a code of any system, or
+    ``"system|code"``) and ``status`` (``Observation.status``, a component's its panel's)
+    narrow them."""
+    return [dict(o.resource) for o in _select(_all_observations(output), analyte, code, status)]
 
 
 # --------------------------------------------------------------------------- message text
@@ -315,18 +342,21 @@ def assert_flagged(
     *,
     analyte: str | None = None,
     code: str | None = None,
+    status: str | None = None,
 ) -> None:
     """Assert that leukoflag gave interpretation ``expected`` (``"L"``, ``"LL"``, ``"N"`` …).
 
-    ``analyte`` (``"wbc"``/``"anc"``) or ``code`` (any code of ``Observation.code``, bare or
-    ``system|code``) select the results; without them every result leukoflag flagged is
-    checked. Every selected result must carry ``expected`` as its computed code (the one in
-    ``interpretation`` explained by leukoflag's extension; the sender's flag does not count).
+    ``analyte`` (``"wbc"``/``"anc"``), ``code`` (any code of ``Observation.code``, bare or
+    ``system|code``) or ``status`` (``Observation.status``: ``"corrected"`` picks a correction
+    from the result it replaces) select the results; without them every result leukoflag
+    flagged is checked. Every selected result must carry ``expected`` as its computed code (the
+    one in ``interpretation`` explained by leukoflag's extension; the sender's flag does not
+    count).
     """
     __tracebackhide__ = True  # pytest shows the failure at the caller's line
     found = _all_observations(output)
-    chosen = _select(found, analyte, code)
-    which = _selection(analyte, code)
+    chosen = _select(found, analyte, code, status)
+    which = _selection(analyte, code, status)
     if which and not chosen:
         raise _fail(f"no Observation matches {which}.\n{_found_list(found)}", output)
     if not which:
@@ -361,15 +391,19 @@ def assert_flagged(
 
 
 def assert_not_flagged(
-    output: Output, *, analyte: str | None = None, code: str | None = None
+    output: Output,
+    *,
+    analyte: str | None = None,
+    code: str | None = None,
+    status: str | None = None,
 ) -> None:
     """Assert that leukoflag computed no interpretation for the selected results (all results
-    without ``analyte``/``code``, and there must be one): urine, cancelled, non-numeric …
+    without ``analyte``/``code``/``status``, and there must be one): urine, cancelled, non-numeric …
     results are not flagged."""
     __tracebackhide__ = True  # pytest shows the failure at the caller's line
     found = _all_observations(output)
-    chosen = _select(found, analyte, code)
-    which = _selection(analyte, code)
+    chosen = _select(found, analyte, code, status)
+    which = _selection(analyte, code, status)
     if which and not chosen:
         raise _fail(f"no Observation matches {which}.\n{_found_list(found)}", output)
     if not found:  # a rejected message has no result, flagged or not: that is no pass
@@ -404,19 +438,20 @@ def assert_count_per_ul(
     *,
     analyte: str | None = None,
     code: str | None = None,
+    status: str | None = None,
 ) -> None:
     """Assert that one result was normalized to ``expected`` cells/µL.
 
-    ``output`` is the Observation itself, or a Conversion/Bundle with ``analyte`` or ``code``
-    choosing exactly one Observation. The value must be a ``valueQuantity`` in UCUM ``/uL``
-    equal to ``expected`` as a number (``3200`` matches ``3.2E+3`` and ``3200.0``); a string may
-    start with a comparator (``"<500"``), which must then match too.
+    ``output`` is the Observation itself, or a Conversion/Bundle with ``analyte``, ``code`` or
+    ``status`` choosing exactly one Observation. The value must be a ``valueQuantity`` in UCUM
+    ``/uL`` equal to ``expected`` as a number (``3200`` matches ``3.2E+3`` and ``3200.0``); a
+    string may start with a comparator (``"<500"``), which must then match too.
     """
     __tracebackhide__ = True  # pytest shows the failure at the caller's line
     comparator, wanted = _expected_count(expected)
     found = _all_observations(output)
-    chosen = _select(found, analyte, code)
-    which = _selection(analyte, code)
+    chosen = _select(found, analyte, code, status)
+    which = _selection(analyte, code, status)
     shown = f"{comparator}{_plain(wanted)} cells/µL"
     if len(chosen) != 1:
         if not chosen:
@@ -426,7 +461,7 @@ def assert_count_per_ul(
                 f"{len(chosen)} Observations match {which}"
                 if which
                 else f"{len(chosen)} Observations in the output"
-            ) + "; pass analyte= or code= to choose one"
+            ) + "; pass analyte=, code= or status= to choose one"
         raise _fail(f"expected one result of {shown}: {what}.\n{_found_list(found)}", output)
     obs = chosen[0]
     quantity = obs.resource.get("valueQuantity")
