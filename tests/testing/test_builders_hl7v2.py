@@ -13,6 +13,7 @@ from leukoflag.testing import (
     batch,
     local_code,
     loinc,
+    observation,
     order,
     oru_message,
     patient,
@@ -388,6 +389,28 @@ def test_notes_follow_their_obx() -> None:
     parsed = Er7.parse(oru_message(results=[wbc(notes=["Smear reviewed"]), anc()]).text)
     assert parsed.names[5:8] == ["OBX", "NTE", "OBX"]
     assert parsed.value("NTE", 3) == "Smear reviewed"
+
+
+def test_a_note_given_as_one_str_is_one_nte() -> None:
+    # it was iterated: one NTE per character, "S", "m", "e" …
+    message = oru_message(
+        orders=[order([wbc(3.2, notes="Smear reviewed")], notes="Specimen slightly hemolyzed")]
+    )
+    parsed = Er7.parse(message.text)
+    assert parsed.names[3:8] == ["ORC", "OBR", "NTE", "OBX", "NTE"]
+    assert parsed.value("NTE", 3, occurrence=1) == "Specimen slightly hemolyzed"
+    assert parsed.value("NTE", 3, occurrence=2) == "Smear reviewed"
+    assert observation(wbc(3.2, notes="Smear reviewed"))["note"] == [{"text": "Smear reviewed"}]
+
+
+def test_builder_arguments_of_the_wrong_type_are_refused_with_what_was_expected() -> None:
+    # each of these wrote a message without complaint: N^g^u^y^e^n in OBR-16, "[3.2]" as ST
+    with pytest.raises(TypeError, match="ordering_provider: the XCN components as a sequence"):
+        oru_message(ordering_provider="Nguyen")
+    with pytest.raises(TypeError, match="value: a number, text, a Code or None, not list"):
+        wbc([3.2])  # type: ignore[arg-type]  # the wrong type under test
+    with pytest.raises(TypeError, match="unit: a Code, the lab's spelling as text or None"):
+        wbc(3.2, 9)  # type: ignore[arg-type]  # the wrong type under test
 
 
 # A morphology comment the lab codes in its own table, sent next to the counts.

@@ -308,7 +308,7 @@ def result(
     value_type: str | None = None,
     observed: TimeLike | None = None,
     sub_id: str = "",
-    notes: Sequence[str] = (),
+    notes: str | Sequence[str] = (),
 ) -> ResultSpec:
     """Any result. ``code`` is one :class:`Code` or two (OBX-3 carries a primary and an alternate
     coding, e.g. a local code then its LOINC). ``value`` is a number or text as the lab writes
@@ -319,7 +319,8 @@ def result(
     as text (written in OBX-6.1 alone). ``flag`` is the sender's OBX-8 (``"L"``, ``["L", "A"]``,
     ``None``); ``"auto"`` puts L, H or N by comparing the value with ``reference_range``.
     ``status`` is an OBX-11 code (F, C, X, D, P, A …) or a FHIR status (``"corrected"``).
-    ``observed`` (OBX-14) defaults to the specimen's collection time.
+    ``observed`` (OBX-14) defaults to the specimen's collection time. ``notes`` are NTE
+    segments after the OBX (FHIR ``note``); a str is one note.
     """
     codes = (code,) if isinstance(code, Code) else tuple(code)
     if not 1 <= len(codes) <= 2:
@@ -340,7 +341,7 @@ def result(
         raise ValueError(f"value {text!r} is not a number: NM cannot carry it")
     if kind == "SN" and text and sn_parts(text) is None:
         raise ValueError(f"value {text!r} is not a structured numeric: SN cannot carry it")
-    unit_code = Code(unit) if isinstance(unit, str) else unit
+    unit_code = _unit_code(unit)
     v2_status = _FHIR_TO_V2_STATUS.get(status, status)
     if v2_status not in _V2_TO_FHIR_STATUS:
         raise ValueError(f"status: an OBX-11 code (F, C, X, D, P, A …) or FHIR status: {status!r}")
@@ -355,7 +356,7 @@ def result(
         status=v2_status,
         observed=observed,
         sub_id=sub_id,
-        notes=tuple(notes),
+        notes=note_list(notes),
         coded_value=coded,
     )
 
@@ -371,7 +372,7 @@ def wbc(
     value_type: str | None = None,
     observed: TimeLike | None = None,
     sub_id: str = "",
-    notes: Sequence[str] = (),
+    notes: str | Sequence[str] = (),
 ) -> ResultSpec:
     """A white-cell count (LOINC 6690-2, 10*9/L, range 4.0-11.0 by default). See :func:`result`
     for the options; ``reference_range`` defaults to a typical adult range written in the unit's
@@ -401,7 +402,7 @@ def anc(
     value_type: str | None = None,
     observed: TimeLike | None = None,
     sub_id: str = "",
-    notes: Sequence[str] = (),
+    notes: str | Sequence[str] = (),
 ) -> ResultSpec:
     """An absolute neutrophil count (LOINC 751-8, 10*9/L, range 1.5-7.5 by default); options as
     for :func:`wbc`."""
@@ -419,11 +420,18 @@ def anc(
     )
 
 
+def note_list(notes: str | Sequence[str]) -> tuple[str, ...]:
+    """The NTE texts: a str is one note (not one per character)."""
+    return (notes,) if isinstance(notes, str) else tuple(notes)
+
+
 def _value_text(value: ValueLike) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         raise TypeError("value: a number or text, not a bool")
+    if not isinstance(value, (str, int, float, Decimal)):  # a list would be written as its repr
+        raise TypeError(f"value: a number, text, a Code or None, not {type(value).__name__}")
     if isinstance(value, float):
         value = Decimal(repr(value))  # the shortest text that reads back as this float
     if isinstance(value, Decimal):
@@ -454,10 +462,17 @@ def sn_parts(text: str) -> tuple[str, str, str, str] | None:
     return None
 
 
+def _unit_code(unit: UnitLike) -> Code | None:
+    if unit is None or isinstance(unit, Code):
+        return unit
+    if isinstance(unit, str):
+        return Code(unit)
+    raise TypeError(f"unit: a Code, the lab's spelling as text or None, not {unit!r}")
+
+
 def _unit_key(unit: UnitLike) -> str:
-    if unit is None:
-        return ""
-    return unit if isinstance(unit, str) else unit.code
+    code = _unit_code(unit)
+    return "" if code is None else code.code
 
 
 def _default_range(analyte: str, unit: UnitLike, given: str | None) -> str:
@@ -552,7 +567,7 @@ def order(
     placer_id: str = "",
     filler_id: str = "",
     collected: TimeLike | None = None,
-    notes: Sequence[str] = (),
+    notes: str | Sequence[str] = (),
     z_segments: Sequence[ZSegmentSpec] = (),
 ) -> OrderSpec:
     """An order (ORC + OBR, a FHIR DiagnosticReport) with its ``results`` (OBX under the OBR).
@@ -563,7 +578,8 @@ def order(
     material, ``"C"`` calibrator). ``specimen_results`` are OBX written after the SPM (specimen
     observations). ``status`` is OBR-25 (derived from the results when empty). ``placer_id`` and
     ``filler_id`` default to numbers derived from the order's position in the message.
-    ``z_segments`` (see :func:`z_segment`) follow the order's OBX, before its SPM; HL7 v2 only.
+    ``notes`` are NTE segments after the OBR (a str is one note). ``z_segments`` (see
+    :func:`z_segment`) follow the order's OBX, before its SPM; HL7 v2 only.
     """
     if specimen_role and specimen_role not in SPECIMEN_ROLES:
         raise ValueError(f"specimen_role: one of {', '.join(SPECIMEN_ROLES)} (HL7 table 0369)")
@@ -579,7 +595,7 @@ def order(
         placer_id=placer_id,
         filler_id=filler_id,
         collected=collected,
-        notes=tuple(notes),
+        notes=note_list(notes),
         z_segments=tuple(z_segments),
     )
 

@@ -255,6 +255,11 @@ def oru_message(
     else:
         given = order_list(results, orders, specimen, need="an ORU^R01 message needs")
         groups = [(patient, given, z_segments)]
+    if isinstance(ordering_provider, str):  # its characters would be the XCN components
+        raise TypeError(
+            "ordering_provider: the XCN components as a sequence (id, family, given, middle, "
+            f"suffix, prefix), not one str: {ordering_provider!r}"
+        )
     if version not in _VERSIONS:
         raise ValueError(f"version: one of {', '.join(_VERSIONS)}, got {version!r}")
     if line_ending not in _LINE_ENDINGS:
