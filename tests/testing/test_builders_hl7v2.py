@@ -227,6 +227,21 @@ def test_caret_in_a_unit_is_escaped() -> None:
     assert Er7.parse(message.text).value("OBX", 6) == "x10^3/uL"
 
 
+def test_a_unit_sent_in_the_alternate_components_only() -> None:
+    # some analyzers' interfaces leave OBX-6.1-3 empty and code the unit in OBX-6.4-6
+    message = oru_message(results=[wbc(3.2, (Code(""), ucum("10*9/L")))])
+    assert "|3.2|^^^10*9/L^10*9/L^UCUM|4.0-11.0|L|" in message.segment("OBX")
+    conversion = leukoflag.convert(message.text, leukoflag.Settings(strict=True))
+    assert [i.code for i in conversion.issues] == ["hl7v2.unit-alternate"]
+    assert conversion.findings[0].value_per_ul == 3200
+    lab_and_ucum = wbc(3.2, (Code("K/uL", "K/uL", "99LAB"), ucum("10*3/uL")))
+    assert "|K/uL^K/uL^99LAB^10*3/uL^10*3/uL^UCUM|" in oru_message(results=[lab_and_ucum]).text
+    quantity = observation(wbc(3.2, (Code(""), ucum("10*9/L"))))["valueQuantity"]
+    assert (quantity["code"], quantity["system"]) == ("10*9/L", "http://unitsofmeasure.org")
+    with pytest.raises(TypeError, match="two Codes"):
+        wbc(3.2, (Code(""), "10*9/L"))  # type: ignore[arg-type]  # the wrong type under test
+
+
 def test_every_delimiter_in_a_value_is_escaped() -> None:
     tricky = "A|B^C~D\\E&F"
     message = oru_message(
@@ -409,7 +424,7 @@ def test_builder_arguments_of_the_wrong_type_are_refused_with_what_was_expected(
         oru_message(ordering_provider="Nguyen")
     with pytest.raises(TypeError, match="value: a number, text, a Code or None, not list"):
         wbc([3.2])  # type: ignore[arg-type]  # the wrong type under test
-    with pytest.raises(TypeError, match="unit: a Code, the lab's spelling as text or None"):
+    with pytest.raises(TypeError, match="unit: a Code, the lab's spelling as text, two Codes"):
         wbc(3.2, 9)  # type: ignore[arg-type]  # the wrong type under test
 
 

@@ -321,7 +321,7 @@ def _fhir_observation(
     if specimen is not None:
         resource["specimen"] = specimen
     if spec.reference_range:
-        resource["referenceRange"] = [_fhir_range(spec.reference_range, spec.unit)]
+        resource["referenceRange"] = [_fhir_range(spec.reference_range, spec.quantity_unit)]
     return resource
 
 
@@ -354,14 +354,17 @@ def _fhir_value(spec: ResultSpec) -> dict[str, Any]:
         reason = {"X": "not-performed", "D": "error", "W": "error"}.get(spec.status, "unknown")
         return {"dataAbsentReason": {"coding": [{"system": _DATA_ABSENT_SYSTEM, "code": reason}]}}
     if spec.value_type == "NM":
-        return {"valueQuantity": _quantity(text, spec.unit)}
+        return {"valueQuantity": _quantity(text, spec.quantity_unit)}
     parts = sn_parts(text) if spec.value_type == "SN" else None
     if parts is None:
         return {"valueString": text}
     comparator, first, separator, second = parts
     if separator == "-":
         return {
-            "valueRange": {"low": _quantity(first, spec.unit), "high": _quantity(second, spec.unit)}
+            "valueRange": {
+                "low": _quantity(first, spec.quantity_unit),
+                "high": _quantity(second, spec.quantity_unit),
+            }
         }
     if separator in (":", "/"):
         return {
@@ -371,10 +374,10 @@ def _fhir_value(spec: ResultSpec) -> dict[str, Any]:
             }
         }
     if comparator in ("", "="):
-        return {"valueQuantity": _quantity(first, spec.unit)}
+        return {"valueQuantity": _quantity(first, spec.quantity_unit)}
     if comparator == "<>":
         return {"valueString": text}
-    return {"valueQuantity": {"comparator": comparator, **_quantity(first, spec.unit)}}
+    return {"valueQuantity": {"comparator": comparator, **_quantity(first, spec.quantity_unit)}}
 
 
 def _fhir_range(text: str, unit: Code | None) -> dict[str, Any]:

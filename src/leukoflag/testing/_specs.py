@@ -199,7 +199,7 @@ _DEFAULT_RANGES: Final = {
 }
 
 CodeLike: TypeAlias = Code | Sequence[Code]
-UnitLike: TypeAlias = Code | str | None
+UnitLike: TypeAlias = Code | str | Sequence[Code] | None
 ValueLike: TypeAlias = str | int | float | Decimal | Code | None
 FlagLike: TypeAlias = str | Sequence[str] | None
 TimeLike: TypeAlias = dt.datetime | dt.date | str
@@ -290,6 +290,14 @@ class ResultSpec:
     sub_id: str = ""
     notes: tuple[str, ...] = ()
     coded_value: Code | None = None  # OBX-5 of a CWE/CE result (``value`` is then empty)
+    unit_alternate: Code | None = None  # OBX-6.4-6 (``unit`` is then OBX-6.1-3, maybe empty)
+
+    @property
+    def quantity_unit(self) -> Code | None:
+        """The one unit a FHIR Quantity carries: OBX-6.1-3, else the alternate OBX-6.4-6."""
+        if self.unit is not None and (self.unit.code or self.unit_alternate is None):
+            return self.unit
+        return self.unit_alternate
 
     @property
     def fhir_status(self) -> str:
@@ -315,9 +323,11 @@ def result(
     it: ``3.2`` or ``"3.20"`` (NM), ``"<0.5"`` (SN with comparator), ``"1.0-2.0"`` (SN range),
     ``"1:128"`` (SN ratio), ``"see comment"`` (ST), a :class:`Code` (a coded result: CWE, CE
     before v2.5; FHIR ``valueCodeableConcept``), ``None`` (no value); ``value_type`` overrides
-    the OBX-2 this implies. ``unit`` is a :class:`Code` (``ucum("10*9/L")``) or the lab's spelling
-    as text (written in OBX-6.1 alone). ``flag`` is the sender's OBX-8 (``"L"``, ``["L", "A"]``,
-    ``None``); ``"auto"`` puts L, H or N by comparing the value with ``reference_range``.
+    the OBX-2 this implies. ``unit`` is a :class:`Code` (``ucum("10*9/L")``), the lab's spelling
+    as text (written in OBX-6.1 alone), or two Codes: OBX-6.1-3 and the alternate OBX-6.4-6
+    (``(Code(""), ucum("10*9/L"))`` sends the unit in the alternate only). ``flag`` is the
+    sender's OBX-8 (``"L"``, ``["L", "A"]``, ``None``); ``"auto"`` puts L, H or N by comparing
+    the value with ``reference_range``.
     ``status`` is an OBX-11 code (F, C, X, D, P, A …) or a FHIR status (``"corrected"``).
     ``observed`` (OBX-14) defaults to the specimen's collection time. ``notes`` are NTE
     segments after the OBX (FHIR ``note``); a str is one note.
@@ -341,7 +351,7 @@ def result(
         raise ValueError(f"value {text!r} is not a number: NM cannot carry it")
     if kind == "SN" and text and sn_parts(text) is None:
         raise ValueError(f"value {text!r} is not a structured numeric: SN cannot carry it")
-    unit_code = _unit_code(unit)
+    units = _unit_codes(unit)
     v2_status = _FHIR_TO_V2_STATUS.get(status, status)
     if v2_status not in _V2_TO_FHIR_STATUS:
         raise ValueError(f"status: an OBX-11 code (F, C, X, D, P, A …) or FHIR status: {status!r}")
@@ -350,7 +360,7 @@ def result(
         codes=codes,
         value=text,
         value_type=kind,
-        unit=unit_code,
+        unit=units[0],
         reference_range=reference_range,
         flags=flags,
         status=v2_status,
@@ -358,6 +368,7 @@ def result(
         sub_id=sub_id,
         notes=note_list(notes),
         coded_value=coded,
+        unit_alternate=units[1],
     )
 
 
@@ -462,16 +473,24 @@ def sn_parts(text: str) -> tuple[str, str, str, str] | None:
     return None
 
 
-def _unit_code(unit: UnitLike) -> Code | None:
+def _unit_codes(unit: UnitLike) -> tuple[Code | None, Code | None]:
+    """OBX-6 as written: the unit (CWE.1-3) and its alternate (CWE.4-6), when given."""
     if unit is None or isinstance(unit, Code):
-        return unit
+        return unit, None
     if isinstance(unit, str):
-        return Code(unit)
-    raise TypeError(f"unit: a Code, the lab's spelling as text or None, not {unit!r}")
+        return Code(unit), None
+    pair = tuple(unit) if isinstance(unit, Sequence) else ()
+    if len(pair) == 2 and isinstance(pair[0], Code) and isinstance(pair[1], Code):
+        return pair[0], pair[1]
+    raise TypeError(
+        "unit: a Code, the lab's spelling as text, two Codes (OBX-6 and its alternate) or "
+        f"None, not {unit!r}"
+    )
 
 
 def _unit_key(unit: UnitLike) -> str:
-    code = _unit_code(unit)
+    primary, alternate = _unit_codes(unit)
+    code = primary if primary is not None and (primary.code or alternate is None) else alternate
     return "" if code is None else code.code
 
 

@@ -507,7 +507,10 @@ class _MessageContext:
         fields[3] = enc.text(sub_id)  # OBX-4
         fields[4] = self._value(spec)  # OBX-5
         if spec.unit is not None:
-            fields[5] = enc.coded((spec.unit,))  # OBX-6
+            units = (
+                (spec.unit,) if spec.unit_alternate is None else (spec.unit, spec.unit_alternate)
+            )
+            fields[5] = enc.coded(units)  # OBX-6
         fields[6] = enc.text(spec.reference_range)  # OBX-7
         fields[7] = enc.repeat(enc.text(f) for f in spec.flags)  # OBX-8
         fields[10] = spec.status  # OBX-11
