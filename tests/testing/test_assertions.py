@@ -422,6 +422,19 @@ def test_no_data_loss_finds_an_obx_without_observation(low: RecordedConversion) 
     assert "MSG[1]/OBX[2] (code '751-8') has no Observation in bundles[0]" in str(caught.value)
 
 
+def test_no_data_loss_matches_a_result_coded_in_the_alternate_components_only() -> None:
+    # OBX-3 ^^^6690-2^Leukocytes…^LN: the reader takes the alternate code; the check did not
+    alternate_only = wbc(3.2, code=(Code(""), loinc("6690-2", "Leukocytes [#/volume] in Blood")))
+    conversion = convert_message(oru_message(results=[alternate_only, anc(1.2)]))
+    assert_no_data_loss(conversion)
+    damaged = copy.deepcopy(conversion)
+    damaged.bundles[0]["entry"] = [
+        e for e in damaged.bundles[0]["entry"] if "6690-2" not in str(e["resource"].get("code"))
+    ]
+    with pytest.raises(AssertionError, match=r"MSG\[1\]/OBX\[1\] \(code '6690-2'\) has no"):
+        assert_no_data_loss(damaged)
+
+
 def test_no_data_loss_matches_a_result_without_code_by_its_text() -> None:
     text_only = wbc(3.2, code=Code("", "WBC count"))
     conversion = convert_message(oru_message(results=[text_only, anc(1.2)], delimiters="#$*@!"))

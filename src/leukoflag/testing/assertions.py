@@ -581,8 +581,8 @@ def _result_keys(obs: _Observation) -> set[str]:
 
 def _obx_codes(raw: bytes) -> list[tuple[str, str]]:
     """``("OBX[n]", key)`` for each OBX of one raw message, read independently of the reader
-    under test (delimiters from MSH, delimiter escapes undone): the key is OBX-3.1, or
-    ``text:`` and OBX-3.2 when the OBX-3 has no code."""
+    under test (delimiters from MSH, delimiter escapes undone): the key is OBX-3.1, else the
+    alternate code OBX-3.4, or ``text:`` and OBX-3.2 (else 3.5) when the OBX-3 has no code."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -598,12 +598,13 @@ def _obx_codes(raw: bytes) -> list[tuple[str, str]]:
         if not line.startswith(f"OBX{field}"):
             continue
         fields = line.split(field)
-        parts = [*(fields[3].split(component) if len(fields) > 3 else []), "", ""]
-        for number, part in enumerate(parts[:2]):
+        parts = [*(fields[3].split(component) if len(fields) > 3 else []), "", "", "", "", ""]
+        for number, part in enumerate(parts[:5]):
             for name, char in (*escapes, ("E", escape)):
                 part = part.replace(f"{escape}{name}{escape}", char)  # noqa: PLW2901
             parts[number] = part.strip()
-        key = parts[0] or f"text:{parts[1]}"
+        # a code sent only as the alternate (CWE.4) is read as the result's code
+        key = parts[0] or parts[3] or f"text:{parts[1] or parts[4]}"
         out.append((f"OBX[{len(out) + 1}]", key))
     return out
 
