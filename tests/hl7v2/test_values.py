@@ -358,6 +358,32 @@ def test_unknown_flag_is_kept_with_an_issue() -> None:
     assert issue(read_message, "hl7v2.flag-unknown").location == "MSG[1]/OBX[1]-8"
 
 
+@pytest.mark.parametrize(
+    ("sent", "read_as"),
+    [
+        ("l", Coding("L", "Low", V3, "HL70078")),
+        ("ll", Coding("LL", "Critically low", V3, "HL70078")),
+        ("h^high^hl70078", Coding("H", "high", V3, "hl70078")),
+        ("n", Coding("N", "Normal", V3, "HL70078")),
+        ("tox", Coding("TOX", "Cytotoxic substance present", "", "HL70078")),
+    ],
+)
+def test_flags_sent_in_lower_case_are_read_as_their_table_code(sent: str, read_as: Coding) -> None:
+    result, read_message = first_result(obx("2.1", flags=sent))
+    assert result.sender_flags == (read_as,)
+    assert "hl7v2.flag-unknown" not in codes(read_message.issues)
+
+
+def test_a_lower_case_high_flag_on_a_low_wbc_is_a_disagreement() -> None:
+    # 3.1 x10^3/uL is below the 4.0 low limit; the sender's `h` says high.
+    conversion = leukoflag.convert(message(PID, OBR, obx("3.1", flags="h")))
+    (found,) = [i for i in conversion.issues if i.code == "flag.sender-disagrees"]
+    assert (found.location, found.text) == (
+        "MSG[1]/OBX[1]-8",
+        "the sender flagged H; leukoflag computed L",
+    )
+
+
 def test_cwe_flag_with_its_own_system() -> None:
     result, _ = first_result(obx("2.1", flags="LL^Critically low^HL70078"))
     assert result.sender_flags == (Coding("LL", "Critically low", V3, "HL70078"),)

@@ -451,8 +451,9 @@ def _unit_in_component(
 def read_flags(
     field: str, delimiters: Delimiters, codec: str
 ) -> tuple[tuple[Coding, ...], tuple[Note, ...]]:
-    """OBX-8 repetitions (``L~A``) → Codings: table 0078 codes with a v3 equivalent get the
-    v3-ObservationInterpretation system; the others keep ``system_name`` ``HL70078``."""
+    """OBX-8 repetitions (``L~A``) → Codings: table 0078 codes (in any case: ``l`` is ``L``)
+    with a v3 equivalent get the v3-ObservationInterpretation system; the others keep
+    ``system_name`` ``HL70078``."""
     notes: list[Note] = []
     table = load_tables().interpretation
     codings: list[Coding] = []
@@ -470,7 +471,8 @@ def read_flags(
         if name and name.upper() != "HL70078":
             codings.append(Coding(code, display, system_uri(name), name))
             continue
-        row = table.get(code)
+        # table 0078 codes are all upper case, so a lower-case `l` can only mean `L` (as OBX-11)
+        row = table.get(code) or table.get(code.upper())
         if row is None:
             notes.append(
                 ("hl7v2.flag-unknown", f"abnormal flag {quoted(code)} is not in HL7 table 0078")
@@ -495,6 +497,6 @@ def read_flags(
                     ),
                 )
             )
-            codings.append(Coding(code, display or row.display, "", name or "HL70078"))
+            codings.append(Coding(row.code, display or row.display, "", name or "HL70078"))
     _escape_notes(problems, notes)
     return tuple(codings), tuple(notes)
