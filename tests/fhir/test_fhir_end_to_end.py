@@ -235,6 +235,126 @@ def test_a_wbc_posted_wrong_writes_the_anc_it_gave_as_entered_in_error() -> None
     assert conv.findings == []
 
 
+def _conclusion(bundle: dict[str, Any]) -> list[str]:
+    (report,) = resources(bundle, "DiagnosticReport")
+    return [c["coding"][0]["display"] for c in report.get("conclusionCode", ())]
+
+
+def test_a_final_report_holding_a_preliminary_wbc_says_so_at_obr_25() -> None:
+    message = DERIVED_ANC.replace(b"|4.0-11.0|L|||F|", b"|4.0-11.0|L|||P|")
+    conv = convert(message)
+    (bundle,) = conv.bundles
+    assert _conclusion(bundle) == ["Leukopenia", "Neutropenia"]  # the lab's low counts
+    (issue,) = [i for i in conv.issues if i.code == "flag.report-status-disagrees"]
+    assert (issue.severity, issue.location, issue.text) == (
+        "warning",
+        "MSG[1]/OBR[1]-25",
+        (
+            "the report is final (OBR-25 'F') but holds the preliminary result MSG[1]/OBX[1] "
+            "(OBX-11 'P'); its conclusionCode is drawn from it as sent, and may change when it "
+            "is final"
+        ),
+    )
+
+
+@pytest.mark.parametrize("sent", ["I", "O", "S"])
+def test_a_registered_report_holding_final_results_says_so_at_obr_25(sent: str) -> None:
+    message = DERIVED_ANC.replace(b"-0600|||F\r", f"-0600|||{sent}\r".encode())
+    conv = convert(message)
+    (bundle,) = conv.bundles
+    (report,) = resources(bundle, "DiagnosticReport")
+    assert report["status"] == "registered"
+    assert _conclusion(bundle) == ["Leukopenia", "Neutropenia"]
+    (issue,) = [i for i in conv.issues if i.code == "flag.report-status-disagrees"]
+    assert (issue.location, issue.text) == (
+        "MSG[1]/OBR[1]-25",
+        (
+            f"the report is registered (OBR-25 '{sent}'), which says no result is available "
+            "yet, but holds the judged result MSG[1]/OBX[1] (final, OBX-11 'F'); its "
+            "conclusionCode is drawn from it as sent"
+        ),
+    )
+
+
+@pytest.mark.parametrize(("report", "result"), [("P", "F"), ("R", "P"), ("F", "F"), ("C", "C")])
+def test_report_statuses_that_allow_their_results_raise_nothing(report: str, result: str) -> None:
+    message = DERIVED_ANC.replace(b"-0600|||F\r", f"-0600|||{report}\r".encode()).replace(
+        b"|4.0-11.0|L|||F|", f"|4.0-11.0|L|||{result}|".encode()
+    )
+    conv = convert(message)
+    assert "flag.report-status-disagrees" not in [i.code for i in conv.issues]
+    assert _conclusion(conv.bundles[0]) == ["Leukopenia", "Neutropenia"]
+
+
+@pytest.mark.parametrize(
+    ("report", "result", "text"),
+    [
+        (
+            "final",
+            "preliminary",
+            (
+                "the report is final but holds the preliminary result "
+                "ITEM[1]/Bundle.entry[2].resource; its conclusionCode is drawn from it as sent, "
+                "and may change when it is final"
+            ),
+        ),
+        (
+            "registered",
+            "final",
+            (
+                "the report is registered, which says no result is available yet, but holds the "
+                "judged result ITEM[1]/Bundle.entry[2].resource (final); its conclusionCode is "
+                "drawn from it as sent"
+            ),
+        ),
+    ],
+)
+def test_a_fhir_report_whose_status_disagrees_with_its_results_says_so(
+    report: str, result: str, text: str
+) -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": "https://lis.example/fhir/Patient/pt-9",
+                "resource": {"resourceType": "Patient", "id": "pt-9", "gender": "female"},
+            },
+            {
+                "fullUrl": "https://lis.example/fhir/DiagnosticReport/dr-9",
+                "resource": {
+                    "resourceType": "DiagnosticReport",
+                    "id": "dr-9",
+                    "status": report,
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+                    "result": [{"reference": "Observation/wbc-9"}],
+                },
+            },
+            {
+                "fullUrl": "https://lis.example/fhir/Observation/wbc-9",
+                "resource": {
+                    "resourceType": "Observation",
+                    "id": "wbc-9",
+                    "status": result,
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+                    "subject": {"reference": "Patient/pt-9"},
+                    "effectiveDateTime": "2026-11-24T08:05:00-05:00",
+                    "valueQuantity": {
+                        "value": Decimal("2.9"),
+                        "unit": "10*3/uL",
+                        "code": "10*3/uL",
+                    },
+                },
+            },
+        ],
+    }
+    conv = convert(fhir.dumps(bundle))
+    (output,) = conv.bundles
+    assert output["entry"][1]["resource"]["conclusionCode"][0]["coding"][0]["code"] == "84828003"
+    (issue,) = [i for i in conv.issues if i.code == "flag.report-status-disagrees"]
+    assert (issue.location, issue.text) == ("ITEM[1]/Bundle.entry[1].resource.status", text)
+
+
 def test_an_unusable_percent_says_at_the_order_why_no_anc_was_derived() -> None:
     message = DERIVED_ANC.replace(b"||41|%^^UCUM", b"||41|{fraction}")
     conv = convert(message)

@@ -67,6 +67,12 @@ FLAGGABLE = frozenset(
     {ResultStatus.FINAL, ResultStatus.AMENDED, ResultStatus.CORRECTED, ResultStatus.PRELIMINARY}
 )
 ORDER_WITHDRAWN = frozenset({ReportStatus.CANCELLED, ReportStatus.ENTERED_IN_ERROR})
+# FHIR report statuses that say every result is verified (final and what may follow it).
+_VERIFIED_REPORT = frozenset(
+    {ReportStatus.FINAL, ReportStatus.CORRECTED, ReportStatus.AMENDED, ReportStatus.APPENDED}
+)
+# Report statuses whose results are checked against them (registered: nothing available yet).
+_STATUS_CHECKED = _VERIFIED_REPORT | {ReportStatus.REGISTERED}
 V3_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 FLAG_SYSTEMS = frozenset(
     {
@@ -225,7 +231,51 @@ def evaluate_order(
             _explain_not_derived(state, evaluations)
     if state is not None and state.withdrawn and not state.measured_anc:
         evaluations.extend(_withdrawn_ancs(state))
+    if state is not None and order.status in _STATUS_CHECKED:
+        _report_status_disagreement(order, evaluations)
     return tuple(evaluations)
+
+
+def _report_status_disagreement(order: Order, evaluations: list[Evaluation]) -> None:
+    """Adds flag.report-status-disagrees, at the report's status, to the evaluation of the
+    first judged result that the report's status contradicts: a preliminary one in a final
+    (corrected, amended, appended) report, any in a registered one. Its finding still goes into
+    conclusionCode: the value is the lab's, and hiding a low count is the worse error."""
+    registered = order.status is ReportStatus.REGISTERED
+    v2 = "/OBR[" in order.location
+    found: list[tuple[int, str]] = []
+    for index, result in enumerate(order.results):
+        if evaluations[index].finding is None:
+            continue  # not judged: it gives the report no conclusion
+        if registered or result.status is ResultStatus.PRELIMINARY:
+            said = [result.status.value] if registered else []
+            if v2 and result.status_text:
+                said.append(f"OBX-11 {quoted(result.status_text)}")
+            found.append((index, result.location + (f" ({', '.join(said)})" if said else "")))
+    if not found:
+        return
+    sent = f" (OBR-25 {quoted(order.status_text)})" if v2 and order.status_text else ""
+    listed = _listed([text for _, text in found])
+    results, them = ("results", "them") if len(found) > 1 else ("result", "it")
+    if registered:
+        text = (
+            f"the report is registered{sent}, which says no result is available yet, but holds "
+            f"the judged {results} {listed}; its conclusionCode is drawn from {them} as sent"
+        )
+    else:
+        text = (
+            f"the report is {order.status.value}{sent} but holds the preliminary {results} "
+            f"{listed}; its conclusionCode is drawn from {them} as sent, and may change when "
+            f"{'they are' if len(found) > 1 else 'it is'} final"
+        )
+    issue = _issue(
+        Severity.WARNING,
+        "report-status-disagrees",
+        f"{order.location}-25" if v2 else f"{order.location}.status",
+        text,
+    )
+    index = found[0][0]
+    evaluations[index] = replace(evaluations[index], issues=(*evaluations[index].issues, issue))
 
 
 def _evaluate_recognized(
