@@ -32,7 +32,7 @@ FAMILIES: dict[str, dict[str, set[Severity]]] = {
         f"hl7v2.timestamp-{kind}": {
             _read._SEVERITY.get(f"hl7v2.timestamp-{kind}", Severity.WARNING)
         }
-        for kind in (_time.INVALID, _time.TRUNCATED, _time.PADDED)
+        for kind in (_time.INVALID, _time.TRUNCATED, _time.PADDED, _time.AMBIGUOUS)
     },
     # _implicit_order is called for the segments that can come before any OBR
     "f'hl7v2.{name.lower()}-without-obr'": {
@@ -148,7 +148,7 @@ def test_the_family_expansions_cover_what_the_code_fills_in() -> None:
     kinds = set(
         re.findall(r'^[A-Z]+ = "([a-z]+)"$', (SOURCE / "hl7v2" / "_time.py").read_text(), re.M)
     )
-    assert kinds == {"invalid", "truncated", "padded"}
+    assert kinds == {"invalid", "truncated", "padded", "ambiguous"}
     # objects: a reason written as anything but a string must fail the subset check below
     reasons: set[object] = set(units._REASON_OF_KIND.values())
     for path in (SOURCE / "units").glob("*.py"):

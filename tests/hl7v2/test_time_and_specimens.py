@@ -70,6 +70,62 @@ def test_time_without_offset_takes_the_default_zone_with_daylight_saving() -> No
     assert "hl7v2.timestamp-truncated" not in codes(read_message.issues)
 
 
+@pytest.mark.parametrize(
+    ("sent", "fhir", "said"),
+    [
+        (
+            "20261101013000",
+            "2026-11-01T01:30:00-05:00",
+            (
+                "'20261101013000' has no UTC offset, and 2026-11-01 01:30:00 occurs twice in "
+                "America/Chicago (the clocks go back): written with the offset of its first "
+                "occurrence, -05:00; the second is -06:00"
+            ),
+        ),
+        (
+            "20260308023000",
+            "2026-03-08T02:30:00-06:00",
+            (
+                "'20260308023000' has no UTC offset, and 2026-03-08 02:30:00 does not exist in "
+                "America/Chicago (the clocks go forward over it): written with the offset in force "
+                "before the change, -06:00"
+            ),
+        ),
+        (
+            "2026110101",
+            "2026-11-01T01:00:00-05:00",
+            (
+                "'2026110101' has no UTC offset, and 2026-11-01 01:00:00 occurs twice in "
+                "America/Chicago (the clocks go back): written with the offset of its first "
+                "occurrence, -05:00; the second is -06:00 (it is precise to the hour: the minutes "
+                "were not sent)"
+            ),
+        ),
+    ],
+)
+def test_local_time_in_a_daylight_saving_change_says_which_offset_was_used(
+    sent: str, fhir: str, said: str
+) -> None:
+    segment = WBC.replace("20261124080500-0500", sent)
+    read_message = read(message(PID, OBR, segment), Settings(default_timezone="America/Chicago"))
+    effective = results(read_message)[0].effective
+    assert effective is not None
+    assert effective.fhir == fhir
+    found = issue(read_message, "hl7v2.timestamp-ambiguous")
+    assert (found.severity, found.location, found.text) == (
+        Severity.WARNING,
+        "MSG[1]/OBX[1]-14",
+        said,
+    )
+
+
+@pytest.mark.parametrize("sent", ["20261101003000", "20261101023000", "20260308033000"])
+def test_local_time_next_to_a_daylight_saving_change_is_not_ambiguous(sent: str) -> None:
+    segment = WBC.replace("20261124080500-0500", sent)
+    read_message = read(message(PID, OBR, segment), Settings(default_timezone="America/Chicago"))
+    assert "hl7v2.timestamp-ambiguous" not in codes(read_message.issues)
+
+
 def test_time_without_offset_or_default_zone_is_truncated_with_an_issue() -> None:
     segment = WBC.replace("20261124080500-0500", "20261124080500")
     read_message = read(message(PID, OBR, segment))

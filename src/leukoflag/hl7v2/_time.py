@@ -17,11 +17,13 @@ from leukoflag._construct import constructor
 from leukoflag._quote import quoted
 from leukoflag.model import Timestamp
 
-__all__ = ["PADDED", "TRUNCATED", "parse_timestamp"]
+__all__ = ["AMBIGUOUS", "PADDED", "TRUNCATED", "parse_timestamp"]
 
 TRUNCATED = "truncated"
 INVALID = "invalid"
 PADDED = "padded"
+# a local time that a daylight-saving change makes occur twice or never
+AMBIGUOUS = "ambiguous"
 _DATE_LENGTHS = (4, 6, 8)
 _TIME_LENGTHS = (10, 12, 14)
 _FRACTION_DIGITS = 9  # FHIR dateTime's most decimals of a second
@@ -31,8 +33,10 @@ _OFFSET_MAX = "1400"  # FHIR dateTime's widest offset either way (+14:30 is no z
 @text_cache(4096)
 def parse_timestamp(text: str, zone: str | None) -> tuple[Timestamp | None, str, str]:
     """``(timestamp, problem kind, problem text)``; kind is ``""``, ``invalid``, ``truncated``
-    (a time without offset and no default zone: only the date is kept) or ``padded`` (a time
-    to the hour, written with ``:00:00``)."""
+    (a time without offset and no default zone: only the date is kept), ``padded`` (a time
+    to the hour, written with ``:00:00``) or ``ambiguous`` (a time without offset that the
+    default zone's daylight-saving change makes occur twice or not at all: written with the
+    offset before the change; its text also says when the time was to the hour)."""
     value = text.strip()
     offset = ""
     cut = max(value.rfind("+"), value.rfind("-"))
@@ -97,15 +101,43 @@ def parse_timestamp(text: str, zone: str | None) -> tuple[Timestamp | None, str,
                 f"kept as the date {iso_date} (FHIR requires a zone on a time)"
             ),
         )
-    local = dt.datetime.combine(
-        date, dt.time(int(hour), int(minute), int(second)), zoneinfo.ZoneInfo(zone)
-    )
+    zone_info = zoneinfo.ZoneInfo(zone)
+    local = dt.datetime.combine(date, dt.time(int(hour), int(minute), int(second)), zone_info)
     delta = local.utcoffset() or dt.timedelta(0)
+    fhir = f"{iso_date}T{clock}{_offset(delta)}"
+    stamp = new_timestamp(text, fhir, date)
+    other = local.replace(fold=1).utcoffset() or dt.timedelta(0)
+    if other != delta:  # a daylight-saving change: fold 0 is the offset before it
+        return stamp, AMBIGUOUS, _ambiguity(stamp, local, zone, other, size)
+    return _padded(stamp, size)
+
+
+def _offset(delta: dt.timedelta) -> str:
     minutes = int(delta.total_seconds()) // 60
     sign = "-" if minutes < 0 else "+"
     hours, rest = divmod(abs(minutes), 60)
-    fhir = f"{iso_date}T{clock}{sign}{hours:02d}:{rest:02d}"
-    return _padded(new_timestamp(text, fhir, date), size)
+    return f"{sign}{hours:02d}:{rest:02d}"
+
+
+def _ambiguity(
+    stamp: Timestamp, local: dt.datetime, zone: str, other: dt.timedelta, size: int
+) -> str:
+    """Why a local time in a daylight-saving change has no one offset, and which was written."""
+    wall = f"{local:%Y-%m-%d %H:%M:%S}"
+    used = stamp.fhir[-6:]
+    back = local.astimezone(dt.UTC).astimezone(local.tzinfo).replace(tzinfo=None)
+    if back == local.replace(tzinfo=None):
+        said = (
+            f"{wall} occurs twice in {zone} (the clocks go back): written with the offset of "
+            f"its first occurrence, {used}; the second is {_offset(other)}"
+        )
+    else:
+        said = (
+            f"{wall} does not exist in {zone} (the clocks go forward over it): written with the "
+            f"offset in force before the change, {used}"
+        )
+    hour_only = " (it is precise to the hour: the minutes were not sent)" if size == 10 else ""
+    return f"{quoted(stamp.text)} has no UTC offset, and {said}{hour_only}"
 
 
 def _padded(stamp: Timestamp, size: int) -> tuple[Timestamp, str, str]:
