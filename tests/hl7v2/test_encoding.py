@@ -74,6 +74,54 @@ def test_line_and_space_counts_of_formatting_commands_are_applied() -> None:
     assert result.notes == ("Film reviewed.\n\nPlatelet clumps seen;   recount advised.",)
 
 
+@pytest.mark.parametrize("command", ["\\.in 4\\", "\\.ti 2\\", "\\.in -2\\"])
+def test_an_indent_after_text_on_its_line_is_a_line_break_with_an_issue(command: str) -> None:
+    # HL7 v2 allows .in and .ti only before a line's first printable character; the sender
+    # meant the next words to start an indented line, not to follow "noted." unspaced.
+    note = f"NTE|1|L|Film noted.{command}Toxic granulation present."
+    read_message = read(message(PID, OBR, WBC, note))
+    (result,) = results(read_message)
+    assert result.notes == ("Film noted.\nToxic granulation present.",)
+    found = issue(read_message, "hl7v2.escape-invalid")
+    assert (found.location, found.text) == (
+        "MSG[1]/NTE[1]-3",
+        (
+            f"formatting command {command} comes after text on its line, where HL7 v2 does not "
+            "allow it: read as a line break"
+        ),
+    )
+
+
+def test_an_indent_at_the_start_of_a_line_is_dropped_without_an_issue() -> None:
+    note = "NTE|1|L|\\.in 4\\Film noted.\\.br\\\\.ti 2\\Toxic granulation present."
+    read_message = read(message(PID, OBR, WBC, note))
+    (result,) = results(read_message)
+    assert result.notes == ("Film noted.\nToxic granulation present.",)
+    assert "hl7v2.escape-invalid" not in codes(read_message.issues)
+
+
+@pytest.mark.parametrize(
+    ("command", "read_as", "what"),
+    [
+        ("\\.sp -1\\", "\n", "line break"),
+        ("\\.sp two\\", "\n", "line break"),
+        ("\\.sk -3\\", " ", "space"),
+    ],
+)
+def test_a_line_or_space_count_that_is_not_a_positive_number_is_invalid(
+    command: str, read_as: str, what: str
+) -> None:
+    note = f"NTE|1|L|Film noted.{command}Toxic granulation present."
+    read_message = read(message(PID, OBR, WBC, note))
+    (result,) = results(read_message)
+    assert result.notes == (f"Film noted.{read_as}Toxic granulation present.",)
+    found = issue(read_message, "hl7v2.escape-invalid")
+    assert found.text == (
+        f"formatting command {command} has no valid count (a positive whole number): read as "
+        f"one {what}"
+    )
+
+
 def test_formatting_command_with_a_huge_count_is_kept_as_sent() -> None:
     # 24 bytes of escape once asked for a billion line breaks (a MemoryError out of convert) or
     # more than the index range (OverflowError): a count above 99 is not applied.

@@ -123,6 +123,9 @@ def control_characters(text: str) -> tuple[str, str]:
 
 # FT formatting commands (v2.5.1 ch. 2.7.6): what each leaves in plain text.
 _FORMATTING = {"fi": "", "nf": "", "in": "", "ti": "", "ce": "\n"}
+# Indents (v2.5.1 ch. 2.7.6): "cannot appear after the first printable character of a line".
+_LINE_START = frozenset({".in", ".ti"})
+_INDENT = re.compile(r"[+-]?[0-9]+")  # their count: a positive or negative integer
 # The most line breaks (\.sp n\) or spaces (\.sk n\) one formatting command gives.
 _MOST_SKIPPED = 99
 # The first characters of the sequences HL7 v2 defines beyond the delimiters (v2.5.1 ch. 2.7):
@@ -168,7 +171,17 @@ def unescape(text: str, delimiters: Delimiters, codec: str = "utf-8") -> tuple[s
         sequence = text[opening + 1 : closing]
         decoded = plain.get(sequence)
         if decoded is None:
-            decoded, problem = _special(sequence, codec)
+            if sequence[:3] in _LINE_START and _mid_line(out):
+                # an indented line meant to start there: a line break, not the words glued
+                decoded, problem = (
+                    "\n",
+                    (
+                        f"formatting command \\{shortened(sequence)}\\ comes after text on its "
+                        "line, where HL7 v2 does not allow it: read as a line break"
+                    ),
+                )
+            else:
+                decoded, problem = _special(sequence, codec)
             if problem:
                 problems.append(problem)
             if problem and not decoded:  # not decoded: the sequence stays in the value
@@ -186,6 +199,17 @@ def unescape(text: str, delimiters: Delimiters, codec: str = "utf-8") -> tuple[s
     return "".join(out), "; ".join(problems)
 
 
+def _mid_line(out: list[str]) -> bool:
+    """Whether the text decoded so far has a printable character since its last line break."""
+    for part in reversed(out):
+        at = part.rfind("\n")
+        if part[at + 1 :].strip():
+            return True
+        if at >= 0:
+            return False
+    return False
+
+
 def _special(sequence: str, codec: str) -> tuple[str, str]:
     """A formatting, hexadecimal or character-set sequence: (decoded text, problem)."""
     if sequence.startswith("."):
@@ -193,7 +217,8 @@ def _special(sequence: str, codec: str) -> tuple[str, str]:
         if command == "br":
             return "\n", ""
         if command in ("sp", "sk"):
-            if argument.isdecimal() and (len(argument) > 4 or int(argument) > _MOST_SKIPPED):
+            count = argument.removeprefix("+")  # a positive integer, its sign sent or not
+            if count.isdecimal() and (len(count) > 4 or int(count) > _MOST_SKIPPED):
                 # A count in the millions would turn a few bytes into megabytes of blanks (and
                 # past the index range, an OverflowError): no report lays text out that way.
                 what = "line breaks" if command == "sp" else "spaces"
@@ -202,9 +227,23 @@ def _special(sequence: str, codec: str) -> tuple[str, str]:
                     f"{shortened(argument, 20)} {what}, more than the {_MOST_SKIPPED} leukoflag "
                     "gives"
                 )
+            blank = "\n" if command == "sp" else " "
             # int() of isdecimal() text only: isdigit() lets through '²', which int() refuses.
-            count = int(argument) if argument.isdecimal() else 1
-            return ("\n" if command == "sp" else " ") * max(count, 1), ""
+            if count.isdecimal():
+                return blank * max(int(count), 1), ""
+            if not argument:
+                return blank, ""
+            # -1, x, ²: no count HL7 allows; one break still keeps the words on each side apart
+            what = "line break" if command == "sp" else "space"
+            return blank, (
+                f"formatting command \\{shortened(sequence, 20)}\\ has no valid count (a "
+                f"positive whole number): read as one {what}"
+            )
+        if command in ("in", "ti") and argument and not _INDENT.fullmatch(argument):
+            return "", (
+                f"formatting command \\{shortened(sequence, 20)}\\ has no valid count (a whole "
+                "number of spaces)"
+            )
         if command in _FORMATTING:
             return _FORMATTING[command], ""
         return "", f"unknown formatting command \\{shortened(sequence)}\\"
