@@ -572,6 +572,20 @@ def test_missing_file_is_a_read_error_and_an_os_error(tmp_path: Path) -> None:
     assert caught.value.errno == errno.ENOENT  # kept from the OS error
 
 
+def test_an_empty_path_is_a_read_error_that_says_the_path_is_empty() -> None:
+    # Path("") is the working directory: the error said "cannot read : Is a directory"
+    with pytest.raises(leukoflag.ReadError) as caught:
+        leukoflag.convert_file("")
+    assert caught.value.errno == errno.ENOENT
+    assert caught.value.strerror == "cannot read '': the path is empty (no file named)"
+
+
+def test_a_path_of_blanks_is_quoted_in_the_read_error() -> None:
+    with pytest.raises(leukoflag.ReadError) as caught:
+        leukoflag.convert_file(" ")
+    assert caught.value.strerror == "cannot read ' ': No such file or directory"
+
+
 def test_rejected_items_of_a_file_name_the_file(tmp_path: Path) -> None:
     path = tmp_path / "mixed.hl7"
     broken = "MSH|^~|HEMLAB|NORTHGATE\rPID|1||NG-771204\r"

@@ -13,6 +13,7 @@ already in memory and splits HL7 v2 straight from it (same chunks, no stream in 
 from __future__ import annotations
 
 import codecs
+import errno
 import functools
 import io
 import os
@@ -130,12 +131,15 @@ def default_settings() -> Settings:
 
 def iter_file_outcomes(path: str | os.PathLike[str], settings: Settings) -> Iterator[Outcome]:
     """Stream the outcomes of one file (see :func:`iter_outcomes`)."""
+    name = os.fspath(path)
+    if not name:  # Path("") is ".": the error would name the working directory, not ""
+        raise ReadError(errno.ENOENT, "cannot read '': the path is empty (no file named)")
     try:
         stream = Path(path).open("rb")  # noqa: SIM115 - closed by the with below, after the generator
     except OSError as exc:
-        raise ReadError(exc.errno, f"cannot read {os.fspath(path)}: {exc.strerror}") from exc
+        raise ReadError(exc.errno, f"cannot read '{name}': {exc.strerror}") from exc
     with stream:
-        yield from iter_outcomes(stream, settings, source=os.fspath(path))
+        yield from iter_outcomes(stream, settings, source=name)
 
 
 def iter_outcomes(stream: BinaryIO, settings: Settings, *, source: str) -> Iterator[Outcome]:
