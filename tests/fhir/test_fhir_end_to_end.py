@@ -15,6 +15,7 @@ import leukoflag
 from leukoflag import fhir
 from leukoflag.fhir._ids import resource_id
 from leukoflag.hl7v2._tables import load_tables as hl7v2_tables
+from leukoflag.testing import fhir_bundle, wbc
 
 V3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 
@@ -353,6 +354,14 @@ def test_a_fhir_report_whose_status_disagrees_with_its_results_says_so(
     assert output["entry"][1]["resource"]["conclusionCode"][0]["coding"][0]["code"] == "84828003"
     (issue,) = [i for i in conv.issues if i.code == "flag.report-status-disagrees"]
     assert (issue.location, issue.text) == ("ITEM[1]/Bundle.entry[1].resource.status", text)
+
+
+def test_a_fhir_sender_interpretation_is_quoted_in_fhir_terms() -> None:
+    conv = convert(fhir_bundle([wbc("1.5", flag=["L", "L"])]).encode())
+    (found,) = [i for i in conv.issues if i.code == "flag.sender-disagrees"]
+    assert found.text == (
+        "the sender's interpretation is L, L; leukoflag computed LL (same side, other level)"
+    )
 
 
 def test_an_unusable_percent_says_at_the_order_why_no_anc_was_derived() -> None:

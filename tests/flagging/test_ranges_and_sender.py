@@ -172,7 +172,20 @@ def test_each_result_gets_its_own_sender_disagreement() -> None:
     assert located == [
         [("MSG[1]/OBX[1]-8", text)],
         [("MSG[1]/OBX[2]-8", text)],
-        [("Bundle.entry[3]", text)],
+        [("Bundle.entry[3]", "the sender's interpretation is L; leukoflag computed N")],
+    ]
+
+
+def test_sender_flags_are_quoted_as_the_input_wrote_them() -> None:
+    # OBX-8 repetitions are L~L in HL7 v2; a FHIR Observation has a list of interpretations.
+    v2 = result("1400", flags=("L", "L"))
+    fhir = dataclasses.replace(result("1400", flags=("L", "L"), n=2), location="Bundle.entry[2]")
+    texts = [
+        [i.text for i in e.issues if i.code == "flag.sender-disagrees"] for e in evaluate(v2, fhir)
+    ]
+    assert texts == [
+        ["the sender flagged L~L; leukoflag computed LL (same side, other level)"],
+        ["the sender's interpretation is L, L; leukoflag computed LL (same side, other level)"],
     ]
 
 

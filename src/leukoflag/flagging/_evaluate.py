@@ -966,7 +966,8 @@ def _bounds_text(low: Point, high: Point) -> str:
 
 def _sender_disagreement(flags: Sequence[Coding], computed: str, location: str) -> Issue | None:
     """The Issue when the sender's flags disagree with the computed code (None: they agree)."""
-    key = [computed]
+    # the flags are quoted as the input wrote them: OBX-8 repetitions, or interpretation codes
+    key = [computed, "~" if "/OBX[" in location else ", "]
     for coding in flags:
         key += (coding.system, coding.code)
     found = _sender_verdict(*key)
@@ -979,12 +980,12 @@ def _sender_disagreement(flags: Sequence[Coding], computed: str, location: str) 
 @text_cache(1024, texts=0)
 def _sender_verdict(*key: str) -> Issue | None:
     """The Issue, not yet located, when the sender's flags disagree with the computed code:
-    ``key`` is the computed code, then each flag's system and code. None: they agree, or the
-    sender sent no known flag."""
-    computed = key[0]
+    ``key`` is the computed code, the separator of the flags as quoted (``~`` for HL7 v2), then
+    each flag's system and code. None: they agree, or the sender sent no known flag."""
+    computed, separator = key[0], key[1]
     sender = [
         code.strip()
-        for system, code in zip(key[1::2], key[2::2], strict=True)
+        for system, code in zip(key[2::2], key[3::2], strict=True)
         if system in FLAG_SYSTEMS and code.strip() in _SENDER_SIDE
     ]
     if not sender:
@@ -993,13 +994,18 @@ def _sender_verdict(*key: str) -> Issue | None:
     same_side = [code for code in sender if _SENDER_SIDE[code] in (side, "abnormal")]
     if side == "normal":
         same_side = [code for code in sender if _SENDER_SIDE[code] == "normal"]
-    shown = shortened("~".join(sender))  # a flag repeated thousands of times: its start
+    shown = shortened(separator.join(sender))  # a flag repeated thousands of times: its start
+    said = (
+        f"the sender flagged {shown}"
+        if separator == "~"
+        else f"the sender's interpretation is {shown}"
+    )
     if not same_side:
         return _issue(
             Severity.WARNING,
             "sender-disagrees",
             "",
-            f"the sender flagged {shown}; leukoflag computed {computed}",
+            f"{said}; leukoflag computed {computed}",
         )
     levels = {_LEVEL[code] for code in same_side if code in _LEVEL}
     if levels and _LEVEL.get(computed, 0) not in levels:
@@ -1007,7 +1013,7 @@ def _sender_verdict(*key: str) -> Issue | None:
             Severity.INFORMATION,
             "sender-disagrees",
             "",
-            f"the sender flagged {shown}; leukoflag computed {computed} (same side, other level)",
+            f"{said}; leukoflag computed {computed} (same side, other level)",
         )
     return None
 
