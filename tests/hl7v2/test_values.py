@@ -131,9 +131,30 @@ def test_text_number_padded_with_leading_spaces_becomes_a_number(value_type: str
 
 
 @pytest.mark.parametrize(
-    "sent", ["4.0 or less", "0.5 or below", "20.0 and above", "1.5 or more", "4.0 +", "0.5 max"]
+    ("sent", "value", "comparator"),
+    [
+        ("4.0 or less", "4.0", "<="),
+        ("0.5 or below", "0.5", "<="),
+        ("1.2 and under", "1.2", "<="),
+        ("20.0 and above", "20.0", ">="),
+        ("1.5 or more", "1.5", ">="),
+        ("12 Or Greater.", "12", ">="),
+    ],
 )
-def test_text_number_stated_as_a_bound_in_words_stays_text(sent: str) -> None:
+def test_text_number_with_a_plain_english_bound_becomes_that_bound(
+    sent: str, value: str, comparator: str
+) -> None:
+    result, read_message = first_result(obx(sent, value_type="ST"))
+    assert result.value == Number(Decimal(value), sent, comparator)
+    found = issue(read_message, "hl7v2.value-number-in-text")
+    assert found.text.startswith(f"ST value '{sent}' read as the bound {comparator}{value} (")
+    assert "hl7v2.value-bound-in-words" not in codes(read_message.issues)
+
+
+@pytest.mark.parametrize(
+    "sent", ["4.0 +", "0.5 max", "0.5 or less (verified)", "2.0 minimum", "<0.5 or less"]
+)
+def test_text_number_stated_as_a_bound_in_other_words_stays_text(sent: str) -> None:
     result, read_message = first_result(obx(sent, value_type="ST"))
     assert result.value == Text(sent)
     found = issue(read_message, "hl7v2.value-bound-in-words")
@@ -142,16 +163,22 @@ def test_text_number_stated_as_a_bound_in_words_stays_text(sent: str) -> None:
     assert "hl7v2.value-number-in-text" not in codes(read_message.issues)
 
 
-def test_text_number_stated_as_a_bound_in_words_is_not_judged_as_that_number() -> None:
+def test_text_number_stated_as_a_bound_in_words_is_judged_as_that_bound() -> None:
     # "4.0 or less" read as 4,000 would be N against the lab's 4.0-11.0: it may be far lower
     conversion = leukoflag.convert(message(PID, OBR, obx("4.0 or less", value_type="TX")))
     (bundle,) = conversion.bundles
     (observation,) = (
         e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
     )
-    assert observation["valueString"] == "4.0 or less"
+    assert observation["valueQuantity"]["comparator"] == "<="
+    assert observation["valueQuantity"]["value"] == Decimal(4000)
     assert "interpretation" not in observation
     assert conversion.findings == []
+    assert "flag.bound-inconclusive" in codes(conversion.issues)
+    # a bound that proves the count low is judged
+    conversion = leukoflag.convert(message(PID, OBR, obx("2.0 or less", value_type="TX")))
+    (finding,) = conversion.findings
+    assert (finding.code, finding.comparator) == ("LU", "<=")
 
 
 @pytest.mark.parametrize("sent", ["3.4-5.0", "1:128", "3.4 or 3.9", "2+", "Negative"])

@@ -52,6 +52,21 @@ _BOUND_WORDS = frozenset(
     | {"more", "greater", "higher", "above", "over", "plus", "min", "minimum", "least"}
 )
 _BOUND_SIGNS = ("<", ">", "≤", "≥", "+")
+# The whole comment after a number that states an inclusive bound in plain English
+# (``0.5 or less``, ``4.0 and above``): read as ``<=``/``>=``. Any other wording stays text.
+_BOUND_PHRASES = {
+    **dict.fromkeys(
+        ("or less", "or lower", "or below", "or under", "or fewer", "and below", "and under"),
+        "<=",
+    ),
+    **dict.fromkeys(
+        (
+            *("or more", "or greater", "or higher", "or above", "or over"),
+            *("and above", "and over", "and higher", "and greater", "and more"),
+        ),
+        ">=",
+    ),
+}
 
 
 @text_cache(4096)
@@ -135,6 +150,20 @@ def read_value(
         _escape_notes(problems, notes)
         # Spaces before the number are padding (right-justified fixed-width fields: '   3.2').
         number = _leading_number(text) if text.lstrip(" ")[:1] != "\n" else None
+        if number is not None and number.comment and not number.comparator:
+            phrase = " ".join(number.comment.casefold().split()).rstrip(".")
+            bound = _BOUND_PHRASES.get(phrase)
+            if bound is not None:
+                notes.append(
+                    (
+                        "hl7v2.value-number-in-text",
+                        (
+                            f"{kind} value {quoted(text, 60)} read as the bound "
+                            f"{bound}{number.value} ({quoted(number.comment)})"
+                        ),
+                    )
+                )
+                return Number(number.value, text, bound), notes
         if number is not None and _states_bound(number.comment):
             notes.append(
                 (
