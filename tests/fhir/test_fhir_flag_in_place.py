@@ -1102,3 +1102,120 @@ def test_a_panel_that_is_its_own_member_is_read_once() -> None:
     assert [c["coding"][0]["code"] for c in output["entry"][0]["resource"]["conclusionCode"]] == [
         "84828003"
     ]
+
+
+def test_the_results_collected_from_a_specimen_with_a_modifier_extension_are_passed_through() -> (
+    None
+):
+    # The specimen decides control material, body fluid and collection time: its modifier was
+    # ignored and the ANC of 800 flagged LU, as if it were the 5-year-old's blood
+    sent = original("bundle-with-patient.json")
+    sent["entry"][1]["resource"]["modifierExtension"] = [_NOT_MEASURED]
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    assert [(i.code, i.location) for i in conv.issues] == [
+        ("fhir.modifier-extension-unknown", "ITEM[1]/Bundle.entry[1].resource.modifierExtension")
+    ]
+    assert "may change what this specimen means" in conv.issues[0].text
+
+
+def test_a_result_focused_on_a_specimen_with_a_modifier_extension_is_passed_through() -> None:
+    # focus without specimen (the result is about the specimen); the other WBC is flagged
+    specimen = {
+        "resourceType": "Specimen",
+        "id": "qc-lot-7731",
+        "type": {"text": "Whole blood"},
+        "modifierExtension": [_NOT_MEASURED],
+    }
+    focused = _count_entry("wbc-qc", "6690-2", 2.1, "10*3/uL", subject="3e8a-patient")
+    focused["resource"]["focus"] = [{"reference": "Specimen/qc-lot-7731"}]
+    other = _count_entry("wbc-own", "6690-2", 2.1, "10*3/uL", subject="3e8a-patient")
+    entries = [{"resource": specimen}, focused, other]
+    sent = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [f.location for f in conv.findings] == ["ITEM[1]/Bundle.entry[2].resource"]
+    (output,) = conv.bundles
+    assert output["entry"][1] == fhir.loads(fhir.dumps(focused))  # as sent
+
+
+def test_a_report_whose_specimen_has_a_modifier_extension_is_passed_through_with_its_results() -> (
+    None
+):
+    # the counts name no specimen of their own: the report's is theirs
+    sent = original("bundle-with-patient.json")
+    for entry in sent["entry"][3:5]:
+        del entry["resource"]["specimen"]
+    report = sent["entry"][2]["resource"]
+    report["specimen"] = [{"reference": "Specimen/sm-sp-99"}]
+    sent["entry"][1]["resource"]["modifierExtension"] = [_NOT_MEASURED]
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    assert [i.location for i in conv.issues] == [
+        "ITEM[1]/Bundle.entry[1].resource.modifierExtension"
+    ]
+
+
+def test_the_results_of_an_encounter_with_a_modifier_extension_are_passed_through() -> None:
+    encounter = {
+        "resourceType": "Encounter",
+        "id": "enc-5521",
+        "status": "finished",
+        "class": {"code": "AMB"},
+        "modifierExtension": [_NOT_MEASURED],
+    }
+    counts = [
+        _count_entry(f"wbc-{n}", "6690-2", 2.1, "10*3/uL", subject="5521-patient") for n in (1, 2)
+    ]
+    counts[0]["resource"]["encounter"] = {"reference": "Encounter/enc-5521"}
+    sent = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:enc-5521", "resource": encounter},
+            *counts,
+            {
+                "fullUrl": "urn:uuid:5521-patient",
+                "resource": {"resourceType": "Patient", "id": "5521-patient", "gender": "male"},
+            },
+        ],
+    }
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [f.location for f in conv.findings] == ["ITEM[1]/Bundle.entry[2].resource"]
+    assert [(i.code, i.location) for i in conv.issues if i.code.startswith("fhir.")] == [
+        ("fhir.modifier-extension-unknown", "ITEM[1]/Bundle.entry[0].resource.modifierExtension")
+    ]
+    assert "may change what this encounter means" in conv.issues[0].text
+
+
+def test_an_entry_with_a_modifier_extension_is_read_as_if_its_resource_had_it() -> None:
+    # Bundle.entry is a BackboneElement: its modifier was ignored (the count flagged); on the
+    # Patient's entry the patient's results were judged with its birth date all the same
+    for at, what in ((3, "this entry"), (0, "this patient"), (1, "this specimen")):
+        sent = original("bundle-with-patient.json")
+        sent["entry"][at]["modifierExtension"] = [_NOT_MEASURED]
+        conv = leukoflag.convert(fhir.dumps(sent))
+        assert [(i.code, i.location) for i in conv.issues if i.code.startswith("fhir.")] == [
+            ("fhir.modifier-extension-unknown", f"ITEM[1]/Bundle.entry[{at}].modifierExtension")
+        ]
+        assert f"may change what {what} means" in conv.issues[0].text
+        (output,) = conv.bundles
+        assert output["entry"][at] == sent["entry"][at]
+        if at == 3:  # the WBC set aside; the ANC of the same report still flagged
+            assert [f.location for f in conv.findings] == ["ITEM[1]/Bundle.entry[4].resource"]
+        else:
+            assert (output, conv.findings) == (sent, [])
+
+
+def test_an_entry_with_a_modifier_extension_still_resolves_so_no_other_patient_is_guessed() -> None:
+    # the 5-year-old's Patient entry set aside: references to it still resolve to it, so her
+    # results are not judged with no birth date (as an adult's)
+    sent = original("bundle-with-patient.json")
+    sent["entry"][0]["modifierExtension"] = [_NOT_MEASURED]
+    del sent["entry"][2]  # no report: the counts are read through their own subject
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert conv.findings == []
+    assert not [i for i in conv.issues if i.code == "flag.age-unknown"]

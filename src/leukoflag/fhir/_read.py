@@ -384,6 +384,11 @@ class _ItemReader:
     modified: bool = False  # an Observation or component set aside for its modifierExtension
     # Patients with a modifierExtension (by location): their results are set aside
     qualified_patients: set[str] = field(default_factory=set)
+    # Bundle entries with a modifierExtension, by the identity of their resource: what it says
+    # holds for the resource (its modifiers, and the entry's location)
+    entry_modifiers: dict[int, tuple[Any, str]] = field(default_factory=dict)
+    # Specimens and Encounters (by identity) whose modifierExtension was said: said once
+    said: set[int] = field(default_factory=set)
     order_time: Timestamp | None = None  # the DiagnosticReport's effective[x], while it is read
 
     def location(self, path: Path) -> str:
@@ -443,6 +448,9 @@ class _ItemReader:
                 continue
             located = self.located(resource, ("entry", i, "resource"), resource)
             found.append(located)
+            if entry.get("modifierExtension"):
+                location = self.location(("entry", i))
+                self.entry_modifiers[id(resource)] = (entry["modifierExtension"], location)
             self.index_reference(entry.get("fullUrl"), resource, located)
         return found
 
@@ -453,8 +461,11 @@ class _ItemReader:
         if isinstance(kind, str) and isinstance(rid, str) and rid:
             self.by_url.setdefault(f"{kind}/{rid}", located)
 
-    def resolve(self, reference: Any, container: dict[str, Any], where: str) -> _Located | None:
-        """The resource a Reference points to, inside this item (None: not resolvable here)."""
+    def resolve(
+        self, reference: Any, container: dict[str, Any], where: str, *, say: bool = True
+    ) -> _Located | None:
+        """The resource a Reference points to, inside this item (None: not resolvable here);
+        ``say``: report a local or ``urn:`` reference that names nothing."""
         if not isinstance(reference, dict):
             return None
         target = reference.get("reference")
@@ -467,6 +478,8 @@ class _ItemReader:
                 if i is not None:
                     container_path = self.path_of(container)
                     return self.located(contained[i], (*container_path, "contained", i), container)
+            if not say:
+                return None
             self.issue(
                 Severity.WARNING,
                 "reference-unresolved",
@@ -481,7 +494,7 @@ class _ItemReader:
             if len(parts) >= 4 and parts[-2] == "_history":
                 parts = parts[:-2]
             found = self.by_url.get("/".join(parts[-2:]))
-        if found is None and target.startswith("urn:"):
+        if found is None and say and target.startswith("urn:"):
             self.issue(
                 Severity.WARNING,
                 "reference-unresolved",
@@ -526,18 +539,24 @@ class _ItemReader:
         listed: set[int] = set()
         readable = []
         for report in reports:
-            modifiers = report.resource.get("modifierExtension")
-            if not modifiers:
-                readable.append(report)
-                continue
-            # the report orders its results (patient, time, conclusion): what the modifier says
-            # of it may hold for them too (a proficiency-testing run), so none is acted on
-            self.unknown_modifiers(
-                modifiers,
-                report.location,
-                "this report",
-                "passed through unchanged, and the results it lists unread and unflagged",
-            )
+            sent = self.modifiers_of(report.resource, report.location)
+            if sent is None:
+                context = [
+                    *_list(report.resource.get("specimen")),
+                    report.resource.get("encounter"),
+                ]
+                if not self.qualified_context(context, report.container):
+                    readable.append(report)
+                    continue
+            else:
+                # the report orders its results (patient, time, conclusion): what the modifier
+                # says of it may hold for them too (a proficiency-testing run), so none is acted on
+                self.unknown_modifiers(
+                    sent[0],
+                    sent[1],
+                    "this report",
+                    "passed through unchanged, and the results it lists unread and unflagged",
+                )
             listed.update(id(target.resource) for target in self.listed_results(report))
         for report in readable:
             draft = _OrderDraft(report.location, report, self.patient_of(report))
@@ -693,6 +712,13 @@ class _ItemReader:
             return []
         if self.unknown_modifier(resource, observation.location):
             return []
+        context = [
+            resource.get("specimen"),
+            resource.get("encounter"),
+            *_list(resource.get("focus")),
+        ]
+        if self.qualified_context(context, observation.container):
+            return []
         known = len(self.nodes)
         try:
             return self.observation_results_checked(
@@ -734,17 +760,56 @@ class _ItemReader:
         modifierExtension: FHIR forbids acting on an element whose meaning an extension
         leukoflag does not know may change (an estimate, a result that is not the patient's),
         so it is set aside, said so."""
+        what = "this result"
         modifiers = node.get("modifierExtension")
-        if not modifiers:
+        entry = None if modifiers else self.entry_modifiers.get(id(node))
+        if entry is not None:  # what the entry's modifier says holds for its resource
+            (modifiers, where), what = entry, "this entry"
+        elif not modifiers:
             value = node.get("valueQuantity")
             if not isinstance(value, dict) or not value.get("modifierExtension"):
                 return False
             # not FHIR (a Quantity has none), but what it says is about the value judged
             modifiers, where = value["modifierExtension"], f"{where}.valueQuantity"
-        self.unknown_modifiers(
-            modifiers, where, "this result", "passed through unread and unflagged"
-        )
+        self.unknown_modifiers(modifiers, where, what, "passed through unread and unflagged")
         return True
+
+    def modifiers_of(self, resource: dict[str, Any], location: str) -> tuple[Any, str] | None:
+        """The modifierExtension that qualifies ``resource`` (at ``location``) and where it is:
+        its own, else its Bundle entry's (what that says holds for the resource in it)."""
+        modifiers = resource.get("modifierExtension")
+        if modifiers:
+            return modifiers, location
+        return self.entry_modifiers.get(id(resource))
+
+    def qualified_context(self, references: list[Any], container: dict[str, Any]) -> bool:
+        """Whether a Specimen or Encounter of the item that ``references`` name has a
+        modifierExtension (said once per resource): it may change what the results collected
+        from it, focused on it or of it mean (a specimen that is control material, an encounter
+        that never took place), so they are not acted on."""
+        for reference in references:
+            if reference is None:
+                continue
+            target = self.resolve(reference, container, "", say=False)
+            if target is None:
+                continue
+            kind = target.resource.get("resourceType")
+            if kind not in ("Specimen", "Encounter"):
+                continue
+            sent = self.modifiers_of(target.resource, target.location)
+            if sent is None:
+                continue
+            if id(target.resource) not in self.said:
+                self.said.add(id(target.resource))
+                self.unknown_modifiers(
+                    sent[0],
+                    sent[1],
+                    f"this {kind.lower()}",
+                    "passed through unchanged, and the results and reports naming it as their "
+                    "specimen, focus or encounter unread and unflagged",
+                )
+            return True
+        return False
 
     def unknown_modifiers(self, modifiers: Any, where: str, what: str, done: str) -> None:
         """Say that the modifierExtension of the element at ``where`` is not known (see
@@ -1283,13 +1348,13 @@ def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
 
 
 def _patient(resource: dict[str, Any], location: str, reader: _ItemReader) -> Patient:
-    modifiers = resource.get("modifierExtension")
-    if modifiers:
+    sent = reader.modifiers_of(resource, location)
+    if sent is not None:
         # the age and sex that choose the rules are this resource's, of a meaning not known
         reader.qualified_patients.add(location)
         reader.unknown_modifiers(
-            modifiers,
-            location,
+            sent[0],
+            sent[1],
             "this patient",
             "passed through unchanged, and the results of this patient unread and unflagged",
         )
