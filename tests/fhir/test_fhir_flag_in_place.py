@@ -1219,3 +1219,61 @@ def test_an_entry_with_a_modifier_extension_still_resolves_so_no_other_patient_i
     conv = leukoflag.convert(fhir.dumps(sent))
     assert conv.findings == []
     assert not [i for i in conv.issues if i.code == "flag.age-unknown"]
+
+
+def test_a_hash_reference_in_a_contained_resource_copied_into_a_derived_anc_names_its_source() -> (
+    None
+):
+    # "#" is the resource that contains the one referring (here: the encounter was for this
+    # WBC); copied as it was into the derived ANC it named the ANC instead
+    drawn = "2026-09-03T07:15:00+02:00"
+    wbc = _count_entry("wbc-8c1f", "6690-2", 3.0, "10*3/uL", subject="8c1f-patient", drawn=drawn)
+    wbc["resource"]["contained"] = [
+        {
+            "resourceType": "Encounter",
+            "id": "enc",
+            "status": "finished",
+            "class": {"code": "AMB"},
+            "reasonReference": [{"reference": "#"}],
+        }
+    ]
+    wbc["resource"]["encounter"] = {"reference": "#enc"}
+    percent = _count_entry("neut-8c1f", "770-8", 41, "%", subject="8c1f-patient", drawn=drawn)
+    sent = {"resourceType": "Bundle", "type": "collection", "entry": [wbc, percent]}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    derived = output["entry"][2]["resource"]
+    assert derived["valueQuantity"]["value"] == Decimal("1230")
+    (encounter,) = derived["contained"]
+    assert encounter["reasonReference"] == [{"reference": "urn:uuid:wbc-8c1f"}]
+    assert derived["encounter"] == {"reference": "#enc"}
+    assert output["entry"][0]["resource"]["contained"] == wbc["resource"]["contained"]
+
+
+def test_a_hash_reference_names_the_containing_resource_and_is_not_reported_unresolved() -> None:
+    # a contained result whose specimen is "#": its container, the report, is no Specimen
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "dr-hash",
+        "status": "final",
+        "code": {"text": "WBC"},
+        "contained": [
+            {
+                "resourceType": "Observation",
+                "id": "wbc",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+                "valueQuantity": {
+                    "value": 2.1,
+                    "unit": "10*3/uL",
+                    "system": UCUM,
+                    "code": "10*3/uL",
+                },
+                "specimen": {"reference": "#"},
+            }
+        ],
+        "result": [{"reference": "#wbc"}],
+    }
+    conv = leukoflag.convert(fhir.dumps(report))
+    assert [f.location for f in conv.findings] == ["ITEM[1]/DiagnosticReport.contained[0]"]
+    assert [i.code for i in conv.issues if i.code.startswith("fhir.")] == []

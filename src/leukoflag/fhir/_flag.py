@@ -397,7 +397,7 @@ class _Flagger:
         if not isinstance(specimen, dict):
             specimen = None
         carried = [first_resource.get(key) for key in ("subject", "encounter")]
-        contained = _contained_copies(first_resource, [*carried, specimen])
+        contained = _contained_copies(first_resource, [*carried, specimen], _entry_reference(first))
         if contained:
             resource["contained"] = contained
         finding = evaluation.finding
@@ -489,10 +489,13 @@ def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _contained_copies(source: dict[str, Any], references: list[Any]) -> list[dict[str, Any]]:
+def _contained_copies(
+    source: dict[str, Any], references: list[Any], source_reference: str
+) -> list[dict[str, Any]]:
     """Copies of the resources of ``source``'s ``contained`` that ``references`` name by ``#id``,
     and of those the copies name in turn (a Patient's ``#org``): a local reference copied into a
-    new resource resolves only against its own ``contained``. In ``source``'s order."""
+    new resource resolves only against its own ``contained``. In ``source``'s order. A ``#`` in
+    them named ``source`` (the containing resource): it names ``source_reference`` instead."""
     positions: dict[str, int] = {}
     contained = _listed(source.get("contained"))
     for i, inner in enumerate(contained):
@@ -505,7 +508,22 @@ def _contained_copies(source: dict[str, Any], references: list[Any]) -> list[dic
         if at is not None and at not in needed:
             needed.add(at)
             wanted.extend(_local_ids(contained[at]))
-    return [fresh_json(contained[i]) for i in sorted(needed)]
+    copies = [fresh_json(contained[i]) for i in sorted(needed)]
+    pending: list[Any] = list(copies)
+    while pending:
+        current = pending.pop()
+        if isinstance(current, dict):
+            if current.get("reference") == "#":
+                # in the new resource, "#" would name the derived ANC, not the source
+                if source_reference:
+                    current["reference"] = source_reference
+                else:
+                    del current["reference"]
+                    current.setdefault("display", "the resource this one was contained in")
+            pending.extend(current.values())
+        elif isinstance(current, list):
+            pending.extend(current)
+    return copies
 
 
 def _local_ids(node: Any) -> list[str]:

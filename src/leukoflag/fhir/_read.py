@@ -471,6 +471,8 @@ class _ItemReader:
         target = reference.get("reference")
         if not isinstance(target, str) or not target:
             return None
+        if target == "#":  # FHIR: the resource that contains the one referring
+            return self.located(container, self.path_of(container), container)
         if target.startswith("#"):
             contained = container.get("contained")
             if isinstance(contained, list):
