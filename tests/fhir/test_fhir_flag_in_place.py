@@ -1277,3 +1277,41 @@ def test_a_hash_reference_names_the_containing_resource_and_is_not_reported_unre
     conv = leukoflag.convert(fhir.dumps(report))
     assert [f.location for f in conv.findings] == ["ITEM[1]/DiagnosticReport.contained[0]"]
     assert [i.code for i in conv.issues if i.code.startswith("fhir.")] == []
+
+
+def test_a_report_without_subject_orders_its_results_for_the_patient_they_name() -> None:
+    # DiagnosticReport.subject is 0..1 in R4: the report's results were judged with no patient,
+    # so the 6-month-old's WBC of 5.0 (below her 6.0-17.5 band) was normal for an adult
+    infant = {
+        "resourceType": "Patient",
+        "id": "4b7c-infant",
+        "gender": "female",
+        "birthDate": "2025-11-10",
+    }
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "dr-4b7c",
+        "status": "final",
+        "code": {"text": "CBC"},
+        "result": [{"reference": "urn:uuid:wbc-4b7c"}],
+    }
+    wbc = _count_entry(
+        "wbc-4b7c", "6690-2", 5.0, "10*3/uL", subject="4b7c-infant", drawn="2026-05-02T08:00:00Z"
+    )
+    sent = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:4b7c-infant", "resource": infant},
+            {"fullUrl": "urn:uuid:dr-4b7c", "resource": report},
+            wbc,
+        ],
+    }
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (finding,) = conv.findings
+    assert (finding.location, finding.code) == ("ITEM[1]/Bundle.entry[2].resource", "L")
+    assert not [i for i in conv.issues if i.code == "flag.age-unknown"]
+    (output,) = conv.bundles
+    assert [c["coding"][0]["code"] for c in output["entry"][1]["resource"]["conclusionCode"]] == [
+        "84828003"
+    ]

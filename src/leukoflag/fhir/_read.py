@@ -567,6 +567,15 @@ class _ItemReader:
                     continue
                 listed.add(id(target.resource))
                 draft.observations.append(target)
+            if "subject" not in report.resource and draft.observations:
+                # DiagnosticReport.subject is optional in R4: its results then say whose they
+                # are (the same patient for all, or none is known)
+                patients = {
+                    p.location if p is not None else "": p
+                    for p in map(self.patient_of, draft.observations)
+                }
+                if len(patients) == 1:
+                    draft.patient = next(iter(patients.values()))
             drafts.append(draft)
         loose: dict[str, _OrderDraft] = {}
         for observation in observations:
