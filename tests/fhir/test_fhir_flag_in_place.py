@@ -1315,3 +1315,24 @@ def test_a_report_without_subject_orders_its_results_for_the_patient_they_name()
     assert [c["coding"][0]["code"] for c in output["entry"][1]["resource"]["conclusionCode"]] == [
         "84828003"
     ]
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["Patient/123", "Patient/123/_history/2", "http://server.example/fhir/Patient/123"],
+)
+def test_a_reference_resolves_to_an_entry_known_by_its_restful_full_url_only(
+    reference: str,
+) -> None:
+    # a search or export that writes fullUrl but leaves out Patient.id: the relative reference
+    # named nothing, and the 6-month-old's WBC of 5.0 was judged normal for an adult
+    infant = {"resourceType": "Patient", "gender": "female", "birthDate": "2025-11-10"}
+    wbc = _count_entry("wbc-123", "6690-2", 5.0, "10*3/uL", subject="-", drawn="2026-05-02")
+    wbc["resource"]["subject"] = {"reference": reference}
+    wbc["fullUrl"] = "http://server.example/fhir/Observation/wbc-123"
+    entries = [{"fullUrl": "http://server.example/fhir/Patient/123", "resource": infant}, wbc]
+    sent = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.location, f.code) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[1].resource", "L")
+    ]

@@ -458,6 +458,12 @@ class _ItemReader:
         kind, rid = resource.get("resourceType"), resource.get("id")
         if isinstance(full_url, str) and full_url:
             self.by_url.setdefault(full_url, located)
+            if not (isinstance(rid, str) and rid):
+                # a RESTful fullUrl names the resource as [base]/Type/id though it sends no id:
+                # a relative reference (Patient/123) resolves against it all the same
+                parts = full_url.rstrip("/").split("/")
+                if len(parts) >= 4 and parts[-2] == kind and "://" in full_url:
+                    rid = parts[-1]
         if isinstance(kind, str) and isinstance(rid, str) and rid:
             self.by_url.setdefault(f"{kind}/{rid}", located)
 
