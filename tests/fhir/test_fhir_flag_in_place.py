@@ -1336,3 +1336,50 @@ def test_a_reference_resolves_to_an_entry_known_by_its_restful_full_url_only(
     assert [(f.location, f.code) for f in conv.findings] == [
         ("ITEM[1]/Bundle.entry[1].resource", "L")
     ]
+
+
+@pytest.mark.parametrize(
+    ("subject", "kind"),
+    [
+        ({"reference": "Device/xn-analyzer-2"}, "Device"),  # a QC run on the analyzer
+        ({"reference": "https://lis.example/fhir/Group/ward-7/_history/3"}, "Group"),
+        ({"type": "Location", "display": "Ward 7 water supply"}, "Location"),
+    ],
+)
+def test_a_result_whose_subject_is_not_a_patient_is_passed_through_unflagged(
+    subject: dict[str, str], kind: str
+) -> None:
+    # it was judged as an adult patient's whose birth date is not known (flag.age-unknown)
+    sent = original("r4-wbc-observation.json")
+    sent["subject"] = subject
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    assert [(i.code, i.location) for i in conv.issues] == [
+        ("fhir.subject-not-patient", "ITEM[1]/Observation.subject")
+    ]
+    assert f"the subject is a {kind}" in conv.issues[0].text
+
+
+def test_the_results_a_report_about_a_group_lists_are_passed_through_unflagged() -> None:
+    sent = original("bundle-with-patient.json")
+    group = {"resourceType": "Group", "id": "sm-pool-3", "type": "person", "actual": True}
+    sent["entry"].append(
+        {"fullUrl": "http://fhir.stmary.example/Group/sm-pool-3", "resource": group}
+    )
+    sent["entry"][2]["resource"]["subject"] = {"reference": "Group/sm-pool-3"}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    assert [(i.code, i.location) for i in conv.issues] == [
+        ("fhir.subject-not-patient", "ITEM[1]/Bundle.entry[2].resource.subject")
+    ]
+
+
+def test_a_subject_of_unknown_type_outside_the_item_is_still_a_patient_not_known() -> None:
+    sent = original("r4-wbc-observation.json")
+    sent["subject"] = {"reference": "urn:uuid:6f0c52a4-0d3b-4a55-9d0e-2b8f6a1c7e90"}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [f.location for f in conv.findings] == ["ITEM[1]/Observation"]

@@ -381,7 +381,7 @@ class _ItemReader:
     # the keys an object of the item holds more than once, by its identity (see _item)
     repeats: dict[int, tuple[str, ...]] = field(default_factory=dict)
     quantities: int = 0  # valueQuantity elements read
-    modified: bool = False  # an Observation or component set aside for its modifierExtension
+    modified: bool = False  # an Observation or component set aside (a modifier, its subject)
     # Patients with a modifierExtension (by location): their results are set aside
     qualified_patients: set[str] = field(default_factory=set)
     # Bundle entries with a modifierExtension, by the identity of their resource: what it says
@@ -553,7 +553,9 @@ class _ItemReader:
                     *_list(report.resource.get("specimen")),
                     report.resource.get("encounter"),
                 ]
-                if not self.qualified_context(context, report.container):
+                if not self.qualified_context(context, report.container) and not self.not_patient(
+                    report, "the results it lists are"
+                ):
                     readable.append(report)
                     continue
             else:
@@ -736,6 +738,8 @@ class _ItemReader:
         ]
         if self.qualified_context(context, observation.container):
             return []
+        if self.not_patient(observation, "this Observation is"):
+            return []
         known = len(self.nodes)
         try:
             return self.observation_results_checked(
@@ -789,6 +793,41 @@ class _ItemReader:
             # not FHIR (a Quantity has none), but what it says is about the value judged
             modifiers, where = value["modifierExtension"], f"{where}.valueQuantity"
         self.unknown_modifiers(modifiers, where, what, "passed through unread and unflagged")
+        return True
+
+    def not_patient(self, holder: _Located, what: str) -> bool:
+        """Whether ``holder``'s subject is known not to be a patient (a Group, a Device, a
+        Location: by the resource it resolves to, its ``type``, or its ``Type/id``), said so:
+        the rules judge a patient's blood by the patient's age and sex, which it has not, so
+        ``what`` is set aside rather than judged as an adult's."""
+        subject = holder.resource.get("subject")
+        if not isinstance(subject, dict):
+            return False
+        target = self.resolve(subject, holder.container, "", say=False)
+        reference = subject.get("reference")
+        if target is not None:
+            kind = target.resource.get("resourceType")
+        elif isinstance(subject.get("type"), str):
+            kind = subject["type"].rsplit("/", 1)[-1]  # a type may be a StructureDefinition URL
+        elif isinstance(reference, str) and not reference.startswith(("#", "urn:")):
+            parts = reference.rstrip("/").split("/")
+            if len(parts) >= 4 and parts[-2] == "_history":
+                parts = parts[:-2]
+            kind = parts[-2] if len(parts) >= 2 else None
+        else:
+            return False
+        if kind == "Patient" or not isinstance(kind, str) or kind not in resource_types():
+            return False
+        self.modified = True
+        self.issue(
+            Severity.WARNING,
+            "subject-not-patient",
+            f"{holder.location}.subject",
+            f"the subject is a {kind}"
+            + (f" ({quoted(reference)})" if isinstance(reference, str) else "")
+            + f", not a patient, whose age and sex choose the rules: {what} passed "
+            "through unread and unflagged",
+        )
         return True
 
     def modifiers_of(self, resource: dict[str, Any], location: str) -> tuple[Any, str] | None:
