@@ -1383,3 +1383,72 @@ def test_a_subject_of_unknown_type_outside_the_item_is_still_a_patient_not_known
     sent["subject"] = {"reference": "urn:uuid:6f0c52a4-0d3b-4a55-9d0e-2b8f6a1c7e90"}
     conv = leukoflag.convert(fhir.dumps(sent))
     assert [f.location for f in conv.findings] == ["ITEM[1]/Observation"]
+
+
+def _lab_document(*, with_report: bool) -> dict[str, Any]:
+    """A document Bundle (Composition first) of a WBC and a neutrophil %, with or without the
+    DiagnosticReport that lists them (the Composition's section names it, or the results)."""
+    drawn = "2026-06-11T09:30:00+01:00"
+    counts = [
+        _count_entry("wbc-d41", "6690-2", 3.0, "10*3/uL", subject="d41-patient", drawn=drawn),
+        _count_entry("neut-d41", "770-8", 41, "%", subject="d41-patient", drawn=drawn),
+    ]
+    listed = [{"reference": e["fullUrl"]} for e in counts]
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "dr-d41",
+        "status": "final",
+        "code": {"text": "CBC"},
+        "subject": {"reference": "urn:uuid:d41-patient"},
+        "result": listed,
+    }
+    composition = {
+        "resourceType": "Composition",
+        "id": "doc-d41",
+        "status": "final",
+        "type": {"coding": [{"system": "http://loinc.org", "code": "11502-2"}]},
+        "subject": {"reference": "urn:uuid:d41-patient"},
+        "date": "2026-06-11T10:05:00+01:00",
+        "author": [{"display": "Riverside Hospital Laboratory"}],
+        "title": "Laboratory report",
+        "section": [
+            {"entry": [{"reference": "urn:uuid:dr-d41"}] if with_report else listed},
+        ],
+    }
+    patient = {"resourceType": "Patient", "id": "d41-patient", "gender": "female"}
+    entries = [
+        {"fullUrl": "urn:uuid:doc-d41", "resource": composition},
+        {"fullUrl": "urn:uuid:d41-patient", "resource": patient},
+        *counts,
+    ]
+    if with_report:
+        entries.append({"fullUrl": "urn:uuid:dr-d41", "resource": report})
+    return {
+        "resourceType": "Bundle",
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:doc-d41"},
+        "type": "document",
+        "timestamp": "2026-06-11T10:05:00+01:00",
+        "entry": entries,
+    }
+
+
+def test_a_document_gets_no_derived_anc_entry_that_nothing_in_it_references() -> None:
+    # FHIR: a document holds only the Composition and what it references; the ANC was appended
+    # as an entry that nothing references
+    sent = _lab_document(with_report=False)
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert len(output["entry"]) == len(sent["entry"])
+    (derived,) = [f for f in conv.findings if f.location.endswith("ANC[derived]")]
+    assert derived.value_per_ul == Decimal("1230")
+    (issue,) = [i for i in conv.issues if i.code == "fhir.derived-not-written"]
+    assert "document Bundle" in issue.text
+
+
+def test_a_document_whose_report_lists_the_sources_gets_the_derived_anc_in_its_result() -> None:
+    sent = _lab_document(with_report=True)
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    derived = output["entry"][-1]
+    assert derived["resource"]["valueQuantity"]["value"] == Decimal("1230")
+    assert output["entry"][-2]["resource"]["result"][-1] == {"reference": derived["fullUrl"]}

@@ -348,6 +348,13 @@ class _Flagger:
                     "no server responded to a new one",
                 )
                 return
+            if root.get("type") == "document" and self.report_of(evaluation) is None:
+                self.not_written(
+                    evaluation,
+                    "a document Bundle holds only what its Composition references, and no "
+                    "DiagnosticReport of it lists the sources to list the ANC beside them",
+                )
+                return
             self.derived_entry(evaluation, sources)
         elif all(len(p) == 2 and p[0] == "component" for p in sources):
             self.derived_component(evaluation)
