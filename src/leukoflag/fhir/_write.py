@@ -380,9 +380,17 @@ class _Writer:
             parts.observations.append(self.observation(result, evaluation, parts))
             if evaluation is not None and evaluation.finding is not None:
                 parts.conclude(evaluation)
-        for evaluation in self.derived_for(order):
-            parts.observations.append(self.derived(evaluation, parts))
-            parts.conclude(evaluation)
+        derived = self.derived_for(order)
+        if derived:
+            # the order's results and their URLs, by location: made once for the order (made for
+            # each derived ANC, an order of thousands of WBC/% pairs was quadratic)
+            written = {
+                result.location: (result, url)
+                for result, url in zip(order.results, parts.observations, strict=False)
+            }
+            for evaluation in derived:
+                parts.observations.append(self.derived(evaluation, parts, written))
+                parts.conclude(evaluation)
         self.report(report, parts)
 
     def derived_for(self, order: Order) -> list[Evaluation]:
@@ -776,14 +784,15 @@ class _Writer:
             return "unknown"  # a reported result without a value: say it is absent, not pending
         return ""
 
-    def derived(self, evaluation: Evaluation, parts: _OrderParts) -> str:
-        """A derived ANC: its own Observation, ``derivedFrom`` its sources."""
+    def derived(
+        self,
+        evaluation: Evaluation,
+        parts: _OrderParts,
+        written: dict[str, tuple[LabResult, str]],
+    ) -> str:
+        """A derived ANC: its own Observation, ``derivedFrom`` its sources (``written``: the
+        order's results and their URLs, by location)."""
         specimens, context = parts.specimens, parts.context
-        # the order's results and their URLs, in the same order
-        written = {
-            result.location: (result, url)
-            for result, url in zip(parts.order.results, parts.observations, strict=False)
-        }
         found = [written[location] for location in evaluation.derived_from if location in written]
         sources = [result for result, _ in found]
         resource, url = self.new("Observation", evaluation.location)
