@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from leukoflag._numbers import PLAIN_LIMIT, plain
+from leukoflag._numbers import PLAIN_LIMIT, long_number, plain
 
 
 @pytest.mark.parametrize(
@@ -32,3 +32,18 @@ def test_plain(value: Decimal, text: str) -> None:
 def test_not_a_number_is_refused(value: Decimal) -> None:
     with pytest.raises(ValueError, match="not a JSON number"):
         plain(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("3999"), None),  # written out by the caller: 3,999
+        (Decimal("1E-7"), None),
+        (Decimal(f"1E-{PLAIN_LIMIT + 1}"), f"1E-{PLAIN_LIMIT + 1}"),
+        (Decimal("1E-999999999"), "1E-999999999"),
+        (Decimal("7" * 20_000), "7" * PLAIN_LIMIT + "… (20,000 characters)"),
+        (Decimal("0." + "1" * PLAIN_LIMIT), "0." + "1" * (PLAIN_LIMIT - 2) + "… (42 characters)"),
+    ],
+)
+def test_a_number_too_long_written_out_is_shown_bounded(value: Decimal, text: str | None) -> None:
+    assert long_number(value) == text

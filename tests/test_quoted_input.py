@@ -159,3 +159,66 @@ def test_a_defect_reason_names_the_exception_with_its_text_bounded() -> None:
         f"leukoflag could not convert this item (ValueError: {'x' * 200}… (1,000,000 characters));"
         " please report it"
     )
+
+
+def test_a_number_of_thousands_of_digits_is_shown_bounded_as_quotes_are() -> None:
+    # The number read from a field was shown whole beside the bounded quote of the field: a
+    # 20,000-digit WBC gave a 40,000-character units.implausible text.
+    digits = "7" * 20_000
+    segments = (
+        "PID|1||NG-771204^^^NORTHGATE^MR||BRANDVOLD^INGRID||19670302|F",
+        "OBR|1|PL-4471^EHR|FL-9902^HEMLAB|57021-8^CBC^LN|||20261203120000-0600",
+        f"OBX|1|NM|{V2_CODE}||{digits}|10*3/uL^^UCUM|4.0-11.0||||F",
+        f"OBX|2|NM|{V2_CODE}||{digits}||4.0-11.0||||F",
+        f"OBX|3|ST|{V2_CODE}||{digits}|10*3/uL^^UCUM|4.0-11.0||||F",
+        f"OBX|4|NM|{V2_CODE}||<{digits}|10*3/uL^^UCUM|4.0-11.0||||F",
+        f"OBX|5|NM|{V2_CODE}||{digits}|mg/dL|4.0-11.0||||F",
+        f"OBX|6|NM|{V2_CODE}||2.9|10*3/uL^^UCUM|4.0-{digits}||||F",
+        f"OBX|7|ST|{V2_CODE}||{digits} or less|10*3/uL^^UCUM|4.0-11.0||||F",
+    )
+    conv = leukoflag.convert("\r".join((MSH, *segments)) + "\r")
+    texts = {(i.code, i.location): i.text for i in conv.issues}
+    number = f"{'7' * LONGEST_QUOTE}… (20,000 characters)"
+    assert texts["units.implausible", "MSG[1]/OBX[1]-5"] == (
+        f"implausible: {number} '10*3/uL' (10*3/uL) is 7.{'7' * (LONGEST_QUOTE - 2)}… "
+        "(20,008 characters) cells/µL, outside 0–1000000 for a blood WBC/ANC count "
+        "(a mislabelled unit?)"
+    )
+    assert texts["units.implausible", "MSG[1]/OBX[2]-5"].startswith(f"implausible: {number} with")
+    assert texts["hl7v2.value-number-in-text", "MSG[1]/OBX[3]-5"].endswith(
+        f"read as the number {number}"
+    )
+    assert texts["hl7v2.value-comparator-in-nm", "MSG[1]/OBX[4]-5"].endswith(f"< {number}")
+    assert f"; {number} was not normalized" in texts["units.wrong-analyte", "MSG[1]/OBX[5]-6"]
+    assert "(implausible: " in texts["flag.lab-range-unusable", "MSG[1]/OBX[6]-7"]
+    assert texts["hl7v2.value-bound-in-words", "MSG[1]/OBX[7]-5"].endswith(
+        f"not the number {number}: kept as text"
+    )
+    assert max(len(i.text) for i in conv.issues) <= 2 * BOUND
+
+
+def test_a_json_number_of_few_bytes_and_a_huge_exponent_is_shown_with_its_exponent() -> None:
+    # 1e-99999 is eight bytes of JSON; written out in cells/µL it made an Issue text of 100,000
+    # characters (1e-999999999 one of a billion).
+    limits = {
+        "low": {"value": "LOW", "unit": "10*3/uL"},
+        "high": {"value": "HIGH", "unit": "10*3/uL"},
+    }
+    anc = {"coding": [{"system": "http://loinc.org", "code": "751-8"}]}
+    bound = {"value": "LOW", "comparator": "<", "unit": "10*3/uL"}
+    lines = [
+        json.dumps(_observation(referenceRange=[limits])),
+        json.dumps(_observation(code=anc, valueQuantity=bound)),
+    ]
+    lines = [line.replace('"LOW"', "1e-99999").replace('"HIGH"', "2e-99999") for line in lines]
+    conv = leukoflag.convert("\n".join(lines) + "\n")
+    assert len(conv.bundles) == 2
+    texts = {(i.code, i.location): i.text for i in conv.issues}
+    assert texts["flag.lab-range-unusable", "ITEM[1]/Observation"] == (
+        "the lab's reference range '1E-99999-2E-99999 10*3/uL' is not used (1E-99996–2E-99996 "
+        "cells/µL is not a plausible WBC range (sent in another unit than the value?)); "
+        "leukoflag's default range applies"
+    )
+    assert texts["flag.bound-interpreted", "ITEM[2]/Observation"] == (
+        "the ANC value <1E-99996 cells/µL is known only by its limits; every value it allows is LL"
+    )

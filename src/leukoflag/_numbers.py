@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-__all__ = ["PLAIN_LIMIT", "plain"]
+from leukoflag._quote import shortened
+
+__all__ = ["PLAIN_LIMIT", "long_number", "plain"]
 
 PLAIN_LIMIT = 40  # digits before or after the point that plain notation may need
 
@@ -27,3 +29,13 @@ def plain(value: Decimal) -> str:
     if exponent >= -PLAIN_LIMIT and value.adjusted() < PLAIN_LIMIT:
         return format(value, "f")
     return str(value)
+
+
+def long_number(value: Decimal) -> str | None:
+    """``value`` as ``str`` shows it (``1E-999999999``), bounded like a quote of input, when
+    written out in full it would take more than :data:`PLAIN_LIMIT` characters; else None, and
+    the caller writes it out as people read it (``3,999``)."""
+    text = plain(value)
+    if "E" in text or len(text) > PLAIN_LIMIT:
+        return shortened(str(value), PLAIN_LIMIT)
+    return None

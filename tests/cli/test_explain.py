@@ -97,6 +97,13 @@ def test_count_not_judged_says_why() -> None:
     assert "why  flag.value-not-numeric: " in text
 
 
+def test_a_lab_range_limit_with_a_huge_exponent_is_shown_with_its_exponent() -> None:
+    # written out in full, a low limit of 1E-99999 K/uL was a row of 100,000 characters
+    text = _explained(_result(1, "6690-2", "3.1", "K/uL", ("1E-99999", "11.0")))
+    assert "range    1E-99996–11,000 cells/µL, the lab's range" in text
+    assert max(map(len, text.splitlines())) < 400
+
+
 def test_rows_of_one_message_are_aligned() -> None:
     text = _explained(
         _result(1, "6690-2", "3.1", "K/uL", ("4.0", "11.0")),

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import BinaryIO, TextIO
 
 from leukoflag import api, detect, fhir, hl7v2
-from leukoflag._numbers import plain
+from leukoflag._numbers import long_number, plain
 from leukoflag.cli import EXIT_OK, EXIT_REJECTED
 from leukoflag.cli._common import guarded, settings_from
 from leukoflag.cli._inputs import UsageError, expand_inputs, json_text
@@ -303,7 +303,8 @@ def _span(low: Decimal | None, high: Decimal | None) -> str:
 
 
 def _count(value: Decimal) -> str:
-    return f"{value:,f}"
+    long = long_number(value)  # a lab range from 1e-999999999: a billion digits written out
+    return long if long is not None else f"{value:,f}"
 
 
 def _as_written(result: LabResult) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from leukoflag._quote import quoted
+from leukoflag._quote import quoted, shortened
 from leukoflag.fhir._terms import UCUM, tables
 from leukoflag.flagging import youngest_birth
 
@@ -110,7 +110,7 @@ def _bounds(
         if not Decimal(value).is_finite() or value < 0:
             return None
         found.append((min(Decimal(value), _FARTHEST), unit))
-        shown.append(f"{value} {quantity.get('code') or quantity.get('unit')}")
+        shown.append(f"{shortened(str(value))} {quantity.get('code') or quantity.get('unit')}")
     if found == [None, None]:
         return None
     low, high = shown

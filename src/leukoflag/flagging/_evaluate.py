@@ -26,7 +26,7 @@ from types import MappingProxyType
 from leukoflag import units
 from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
-from leukoflag._numbers import plain
+from leukoflag._numbers import long_number, plain
 from leukoflag._quote import quoted, shortened
 from leukoflag.errors import UnitError
 from leukoflag.flagging import _scope
@@ -140,6 +140,9 @@ def _fmt(value: Decimal) -> str:
     """A cells/µL value for Issue texts: ``3,999`` or ``1,234.5``."""
     if value == INFINITY:
         return "∞"
+    long = long_number(value)  # 1E-999999999 written out: a billion digits
+    if long is not None:
+        return long
     if value == value.to_integral_value():
         return f"{int(value):,}"
     return f"{value:,f}"
@@ -1287,7 +1290,9 @@ def _part_value(
         if spec.kind is UnitKind.FRACTION:  # 0.61 of the white cells is 61 %
             if not _ZERO <= percent <= _ONE / spec.factor:
                 # over 100 %, checked first: 1e999999999 overflows when scaled
-                return f"{plain(percent)} {_unit_shown(unit)} is not a fraction from 0 to 1"
+                return (
+                    f"{shortened(plain(percent))} {_unit_shown(unit)} is not a fraction from 0 to 1"
+                )
             percent = (percent * spec.factor).scaleb(2)
     elif _ZERO < percent <= _ONE:
         # a fraction (0.45 = 45 %) or a percent (0.45 %): a hundredfold apart, never guessed
@@ -1297,7 +1302,7 @@ def _part_value(
         )
     if _ZERO <= percent <= _HUNDRED:
         return percent
-    return f"{plain(percent)} % is not a percent from 0 to 100"
+    return f"{shortened(plain(percent))} % is not a percent from 0 to 100"
 
 
 def _withdrawn_ancs(state: _OrderState) -> list[Evaluation]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
-from leukoflag._quote import quoted
+from leukoflag._quote import quoted, shortened
 from leukoflag._range_text import parse_decimal, read_range_text
 from leukoflag.hl7v2._er7 import Delimiters
 from leukoflag.hl7v2._tables import INTERPRETATION_SYSTEM, load_tables
@@ -170,7 +170,7 @@ def read_value(
                     "hl7v2.value-bound-in-words",
                     (
                         f"{kind} value {quoted(text, 60)} is a bound ({quoted(number.comment)}), "
-                        f"not the number {number.value}: kept as text"
+                        f"not the number {shortened(str(number.value))}: kept as text"
                     ),
                 )
             )
@@ -179,7 +179,8 @@ def read_value(
             notes.append(
                 (
                     "hl7v2.value-number-in-text",
-                    f"{kind} value {quoted(text, 60)} read as the number {number.value}"
+                    f"{kind} value {quoted(text, 60)} read as the number "
+                    f"{shortened(str(number.value))}"
                     + (f" with the comment {quoted(number.comment)}" if number.comment else ""),
                 )
             )
@@ -242,7 +243,8 @@ def _numeric(raw: str, delimiters: Delimiters, codec: str, notes: list[Note]) ->
         notes.append(
             (
                 "hl7v2.value-comparator-in-nm",
-                f"NM value {quoted(text)} holds a comparator (SN was due): read as {sign} {number}",
+                f"NM value {quoted(text)} holds a comparator (SN was due): read as {sign} "
+                + shortened(str(number)),
             )
         )
         return Number(number, text, "" if sign == "=" else sign)

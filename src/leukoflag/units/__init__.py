@@ -50,7 +50,7 @@ from enum import StrEnum
 from leukoflag._cache import LONGEST_KEY
 from leukoflag._construct import constructor
 from leukoflag._numbers import plain
-from leukoflag._quote import quoted
+from leukoflag._quote import quoted, shortened
 from leukoflag.errors import DataFileError, UnitError
 from leukoflag.model import Analyte, Issue, Severity, Unit
 from leukoflag.units import _pint
@@ -429,7 +429,8 @@ def _apply(number: Decimal, spec: UnitSpec) -> Decimal:
     if table.plausible_low <= per_ul <= table.plausible_high:
         return per_ul.copy_abs() if per_ul.is_signed() else per_ul  # -0 is 0
     raise UnitError(
-        f"implausible: {number} {_shown(spec)} is {plain(per_ul.normalize(_EXACT))} cells/µL, "
+        f"implausible: {shortened(str(number))} {_shown(spec)} is "
+        f"{shortened(plain(per_ul.normalize(_EXACT)))} cells/µL, "
         "outside "
         f"{table.plausible_low}–{table.plausible_high} for a blood WBC/ANC count "
         "(a mislabelled unit?)",
@@ -448,7 +449,8 @@ def _kind_error(number: Decimal, spec: UnitSpec) -> UnitError:
     reason = _REASON_OF_KIND[spec.kind]
     return UnitError(
         f"{reason}: unit {quoted(spec.spelling)} ({spec.ucum}) is {spec.meaning}, "
-        f"not a white-cell or neutrophil count per volume; {number} was not normalized",
+        "not a white-cell or neutrophil count per volume; "
+        f"{shortened(str(number))} was not normalized",
         spelling=spec.spelling,
         reason=reason,
     )
@@ -688,7 +690,7 @@ def _infer(values: tuple[Decimal, ...]) -> UnitSpec:
         assert spec.factor is not None
         if all(_readable(v, spec.factor, reading.whole_numbers_only, table) for v in values):
             possible.append(spec)
-    shown = ", ".join(str(v) for v in values)
+    shown = ", ".join(shortened(str(v)) for v in values)
     if not possible:
         raise UnitError(
             f"implausible: {shown} with no unit is outside "
