@@ -6,7 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+import leukoflag
 from leukoflag import fhir
+from leukoflag.fhir._json import loads_noting_repeats
 
 
 @pytest.mark.parametrize(
@@ -127,6 +129,36 @@ def test_a_wide_integer_beside_deep_nesting_is_refused_as_too_deep(levels: int) 
         fhir.loads(text)
     shallow = b'{"big":%d,"deep":%s}' % (2**70, b"[" * 253 + b"]" * 253)
     assert fhir.dumps(fhir.loads(shallow)) == shallow
+
+
+def test_an_integer_longer_than_python_reads_as_int_is_read_as_an_exact_decimal() -> None:
+    # It is valid JSON, but int() refuses 4,300+ digits: the item was rejected as 'not valid
+    # JSON: Exceeds the limit (4300 digits) for integer string conversion … use
+    # sys.set_int_max_str_digits()', and the reader for duplicate keys reads them alike.
+    digits = "7" * 20_000
+    text = '{"value":' + digits + ',"short":4300,"n":[-' + digits + "]}"
+    parsed = fhir.loads(text)
+    assert parsed == {"value": Decimal(digits), "short": 4300, "n": [Decimal("-" + digits)]}
+    assert type(parsed["short"]) is int
+    assert fhir.dumps(parsed) == text.encode()
+    twice, repeats = loads_noting_repeats('{"v":' + digits + ',"k":1,"k":2}')
+    assert twice == {"v": Decimal(digits), "k": 2}
+    assert repeats == {id(twice): ("k",)}
+
+
+def test_an_observation_of_an_integer_of_20000_digits_is_judged_implausible() -> None:
+    line = (
+        '{"resourceType":"Observation","status":"final","code":{"coding":[{"system":'
+        '"http://loinc.org","code":"6690-2"}]},"valueQuantity":{"value":' + "7" * 20_000 + ","
+        '"unit":"10*3/uL","system":"http://unitsofmeasure.org","code":"10*3/uL"}}\n'
+    )
+    conversion = leukoflag.convert(line)
+    assert not conversion.rejected
+    (output,) = conversion.bundles
+    assert output["valueQuantity"]["value"] == Decimal("7" * 20_000)
+    assert [i.code for i in conversion.issues if i.code.startswith("units.")] == [
+        "units.implausible"
+    ]
 
 
 def test_wide_integers_and_decimals_together() -> None:

@@ -7,13 +7,16 @@ exponent, unless plain notation would need more than 40 digits either side of th
 touches a value, and no sentinel string has to be searched for and replaced afterwards.
 
 Reading: numbers with a fraction or an exponent become ``Decimal`` (never float); integers stay
-``int``; ``NaN``/``Infinity`` (which the stdlib parser would accept) are refused.
+``int``, but for those longer than Python reads as ``int`` (4,300 digits), which become
+``Decimal`` too; ``NaN``/``Infinity`` (which the stdlib parser would accept) are refused.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -89,8 +92,36 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _parsed(
+    data: bytes | bytearray | str, again: Callable[[], object] = lambda: None, **hooks: Any
+) -> Any:
+    """``json.loads`` with leukoflag's numbers; an integer of more digits than Python converts
+    to ``int`` (4,300) as an exact ``Decimal``: valid JSON, and a value of any length from HL7 v2
+    is read too. Parsed again only then (after calling ``again``), so that integers keep the
+    parser's fast path."""
+    try:
+        return json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant, **hooks)
+    except ValueError as error:
+        if "integer string conversion" not in str(error):
+            raise
+    again()
+    return json.loads(
+        data,
+        parse_float=Decimal,
+        parse_int=_integer,
+        parse_constant=_refuse_constant,
+        **hooks,
+    )
+
+
+def _integer(text: str) -> int | Decimal:
+    longest = sys.get_int_max_str_digits()
+    return Decimal(text) if longest and len(text.lstrip("-")) > longest else int(text)
+
+
 def loads(data: bytes | bytearray | str) -> Any:
-    """Parse JSON; numbers with a fraction or exponent become ``Decimal``.
+    """Parse JSON; numbers with a fraction or exponent, and integers of more than 4,300 digits,
+    become ``Decimal``.
 
     Raises ``ValueError`` (``json.JSONDecodeError`` or ``UnicodeDecodeError``) for input that
     is not JSON, and for JSON that cannot be written back: arrays and objects nested
@@ -98,7 +129,7 @@ def loads(data: bytes | bytearray | str) -> Any:
     surrogate (``"\\ud83d"`` without its pair; RFC 8259 §8.2), which is no Unicode text.
     """
     try:
-        parsed = json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
+        parsed = _parsed(data)
     except RecursionError:  # the stdlib parser recurses once per level
         raise ValueError(_TOO_DEEP) from None
     # Whether it can be written back is best asked of the writer itself: one dumps costs a
@@ -123,10 +154,8 @@ def loads_noting_repeats(data: bytes | bytearray | str) -> tuple[Any, dict[int, 
             repeats[id(made)] = tuple(key for key in made if keys.count(key) > 1)
         return made
 
-    parsed = json.loads(
-        data, object_pairs_hook=hook, parse_float=Decimal, parse_constant=_refuse_constant
-    )
-    return parsed, repeats
+    # the keys noted by a first parse stopped by a long integer are of objects thrown away
+    return _parsed(data, again=repeats.clear, object_pairs_hook=hook), repeats
 
 
 # orjson writes arrays and objects nested at most this deep, less one (a FHIR resource nests a
