@@ -116,6 +116,35 @@ def test_file_name_that_is_not_utf8_is_written_with_its_bytes_escaped(
     assert b"leukoflag: rejected r\\xe9sultats.log item 1 (ITEM[1])" in stdout_run.stderr
 
 
+def test_a_file_name_cannot_break_a_stderr_line_or_drive_the_terminal(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # A name dropped into an inbox by a sender, with a line feed and terminal sequences in it,
+    # printed a forged summary line and cleared the operator's screen.
+    forged = "a.log\nleukoflag: 3 messages → 3 bundles, 0 rejected"
+    screen = "b\x1b[2J\x1b]0;owned\x07.log"
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in (forged, screen):
+        (inbox / name).write_bytes(LOG_QUOTING_HL7)
+    done = leukoflag("convert", "inbox")
+    assert done.returncode == 1
+    lines = done.stderr.decode().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith(
+        "leukoflag: rejected inbox/a.log\\x0aleukoflag: 3 messages → 3 bundles, 0 rejected item 1 "
+        "(ITEM[1]): not an HL7 v2 message"
+    )
+    assert lines[1].startswith(
+        "leukoflag: rejected inbox/b\\x1b[2J\\x1b]0;owned\\x07.log item 1 (ITEM[1]): not an HL7"
+    )
+    assert lines[2].startswith("leukoflag: 2 messages → 0 bundles, 2 rejected")
+    assert "\x1b" not in done.stderr.decode()
+    done = leukoflag("convert", "inbox", "-o", "out")
+    reason = _json(tmp_path / "out/rejected" / f"{forged}.1.reason.json")
+    assert reason["input"] == f"inbox/{forged}"  # JSON holds the name as it is
+
+
 def test_rejected_item_inside_a_file_keeps_its_position(leukoflag: Runner, tmp_path: Path) -> None:
     junk = b"ACK timeout, retrying\r"  # text between two MLLP frames: its own rejected item
     (tmp_path / "capture.hl7").write_bytes(mllp(NORMAL) + junk + mllp(LOW))

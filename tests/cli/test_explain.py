@@ -159,6 +159,26 @@ def test_explain_reads_wide_ndjson_as_convert_does(
     assert "ITEM[2]  Observation/o-2" in text
 
 
+def test_explain_shows_text_from_the_input_on_its_own_line_without_terminal_sequences(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # A FHIR id, a unit and a value are the sender's text: a line feed in them forged rows, an
+    # ESC drove the terminal (cleared the screen, set its title).
+    resource = observation("o-1\x1b[2J\nITEM[9]  Observation/forged", 2.9, "K/uL")
+    resource["valueQuantity"]["unit"] = "K/uL\x1b]0;owned\x07"
+    text_value = observation("o-2", 0, "", "751-8")
+    del text_value["valueQuantity"]
+    text_value["valueString"] = "see note\nITEM[2]/Observation  ANC  0.4 K/uL  →  400  →  LL"
+    (tmp_path / "feed.ndjson").write_bytes(ndjson(resource, text_value))
+    done = leukoflag("explain", "feed.ndjson")
+    text = done.stdout.decode()
+    assert "\x1b" not in text
+    assert "ITEM[1]  Observation/o-1\\x1b[2J\\x0aITEM[9]  Observation/forged\n" in text
+    assert re.search(r"\n  ITEM\[1\]/Observation  WBC  2\.9 K/uL\\x1b\]0;owned\\x07  →", text)
+    assert '  ANC  "see note\\x0aITEM[2]/Observation  ANC  0.4 K/uL  → ' in text
+    assert not any(line.startswith("ITEM[9]") for line in text.splitlines())
+
+
 def test_explain_names_a_file_whose_name_is_not_utf8(
     leukoflag: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from leukoflag.cli import EXIT_ERROR
-from leukoflag.cli._inputs import UsageError
+from leukoflag.cli._inputs import UsageError, line_text
 from leukoflag.errors import Error
 from leukoflag.settings import Settings
 
@@ -57,7 +57,7 @@ def guarded(command: Callable[[], int]) -> int:
         sys.stderr.write("leukoflag: output closed before the end (broken pipe)\n")
         return EXIT_ERROR
     except (UsageError, Error) as exc:
-        sys.stderr.write(f"leukoflag: {exc}\n")
+        sys.stderr.write(f"leukoflag: {line_text(str(exc))}\n")  # it may name a walked file
         return EXIT_ERROR
     except OSError as exc:
         sys.stderr.write(f"leukoflag: {_describe(exc)}\n")

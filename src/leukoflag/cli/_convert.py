@@ -24,7 +24,7 @@ from typing import Any, BinaryIO, Protocol
 from leukoflag import detect, fhir
 from leukoflag.cli import EXIT_OK, EXIT_REJECTED
 from leukoflag.cli._common import guarded, settings_from
-from leukoflag.cli._inputs import Input, UsageError, expand_inputs, json_text
+from leukoflag.cli._inputs import Input, UsageError, expand_inputs, json_text, line_text
 from leukoflag.cli._pipeline import (
     Event,
     FileDone,
@@ -154,9 +154,9 @@ class _StdoutSink:
         rejected = record.rejected
         assert rejected is not None  # an item has an output or a rejection
         where = f" ({rejected.location})" if rejected.location else ""
-        source = json_text(self._inputs[file].source)
+        source = self._inputs[file].source
         self._lines.message(
-            f"leukoflag: rejected {source} item {record.index}{where}: {rejected.reason}"
+            line_text(f"leukoflag: rejected {source} item {record.index}{where}: {rejected.reason}")
         )
 
     def close(self) -> None:

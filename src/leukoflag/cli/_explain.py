@@ -17,9 +17,10 @@ from typing import BinaryIO, TextIO
 
 from leukoflag import api, detect, fhir, hl7v2
 from leukoflag._numbers import long_number, plain
+from leukoflag._quote import shortened
 from leukoflag.cli import EXIT_OK, EXIT_REJECTED
 from leukoflag.cli._common import guarded, settings_from
-from leukoflag.cli._inputs import UsageError, expand_inputs, json_text
+from leukoflag.cli._inputs import UsageError, expand_inputs, line_text
 from leukoflag.cli._pipeline import sniff
 from leukoflag.model import (
     CodedResult,
@@ -89,13 +90,13 @@ def _explain(args: argparse.Namespace) -> int:
     for number, item in enumerate(inputs):
         if number:
             out.write("\n")
-        out.write(f"{json_text(item.source)}\n")  # stdout may refuse a non-UTF-8 name
+        out.write(f"{line_text(item.source)}\n")  # stdout may refuse a non-UTF-8 name
         with item.open() as stream:
             for read in _read(stream, settings, item.source):
                 if isinstance(read, Rejected):
                     rejected += 1
                     where = read.location or f"ITEM[{read.index}]"
-                    out.write(f"\n{where}  rejected: {read.reason}\n")
+                    out.write(f"\n{where}  rejected: {line_text(read.reason)}\n")
                 else:
                     _write_item(out, read)
     out.flush()
@@ -157,7 +158,9 @@ def _fhir_items(
 
 
 def _write_item(out: TextIO, item: _Item) -> None:
-    out.write(f"\n{item.location}  {item.title}\n")
+    # Every text from the input is shown by line_text: a FHIR id, a unit or a value holding a
+    # line break or an ESC forged rows and drove the terminal.
+    out.write(f"\n{item.location}  {line_text(item.title)}\n")
     rows: list[_Row] = []
     others = 0
     seen: set[str] = set()
@@ -166,7 +169,7 @@ def _write_item(out: TextIO, item: _Item) -> None:
     more, elsewhere = _issues_at_counts(item, counts, read | set(item.evaluations))
     for group in item.groups:
         if group.patient is not None:
-            out.write(f"  patient {_patient(group.patient)}\n")
+            out.write(f"  patient {line_text(_patient(group.patient))}\n")
         for order in group.orders:
             for result in order.results:
                 seen.add(result.location)
@@ -174,7 +177,8 @@ def _write_item(out: TextIO, item: _Item) -> None:
                 if evaluation is None or evaluation.analyte is None:
                     others += 1
                     continue
-                rows.append(_row(evaluation, _as_written(result), more.get(result.location, ())))
+                written = line_text(shortened(_as_written(result)))
+                rows.append(_row(evaluation, written, more.get(result.location, ())))
     for location, evaluation in item.evaluations.items():
         if location not in seen and evaluation.analyte is not None:
             rows.append(_row(evaluation, "(derived)", more.get(location, ())))
@@ -184,10 +188,10 @@ def _write_item(out: TextIO, item: _Item) -> None:
         out.write("  no WBC or ANC count\n")
     for evaluation in item.evaluations.values():  # flag.anc-not-derived on a segmented count
         if evaluation.analyte is None:
-            out.writelines(f"  note  {i.code}: {i.text}\n" for i in evaluation.issues)
+            out.writelines(f"  note  {i.code}: {line_text(i.text)}\n" for i in evaluation.issues)
     # the message's own problems (MSH, PID, OBR …): a birth date not read decides the rules too
     out.writelines(
-        f"  note  {i.code} at {i.location}: {i.text}\n"
+        f"  note  {i.code} at {i.location}: {line_text(i.text)}\n"
         for i in elsewhere
         if i.severity is not Severity.INFORMATION
     )
@@ -231,7 +235,7 @@ def _write_rows(out: TextIO, rows: Sequence[_Row]) -> None:
             f"{row.written:<{widths[2]}}  →  {row.per_ul:>{widths[3]}}  →  {row.code}\n"
         )
         for key, text in row.details:
-            out.write(f"      {key:<{label}}  {text}\n")
+            out.write(f"      {key:<{label}}  {line_text(text)}\n")
 
 
 def _row(evaluation: Evaluation, written: str, more: Sequence[Issue] = ()) -> _Row:
@@ -268,7 +272,7 @@ def _finding_details(finding: Finding) -> Iterator[tuple[str, str]]:
     if finding.range is not None:
         span = _span(finding.range.low, finding.range.high)
         where = _RANGE_SOURCES.get(finding.range.source, finding.range.source)
-        said = f', sent as "{finding.range.text}"' if finding.range.text else ""
+        said = f', sent as "{shortened(finding.range.text)}"' if finding.range.text else ""
         cited = f" ({finding.range.citation})" if finding.range.citation else ""
         yield "range", f"{span} cells/µL, {where}{said}{cited}"
     if finding.condition is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -12,7 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["STDIN", "Input", "UsageError", "expand_inputs", "json_text", "rejection_sidecar"]
+__all__ = [
+    "STDIN",
+    "Input",
+    "UsageError",
+    "expand_inputs",
+    "json_text",
+    "line_text",
+    "rejection_sidecar",
+]
 
 STDIN = "-"
 _STDIN_SOURCE = "<stdin>"
@@ -61,6 +70,21 @@ def json_text(path_text: str) -> str:
     except UnicodeEncodeError:  # a surrogate the file system decoding did not make
         return path_text.encode("utf-8", "backslashreplace").decode("utf-8")
     return data.decode("utf-8", "backslashreplace")
+
+
+# C0 and C1 control characters and DEL: a line break, or ESC starting a terminal sequence.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def line_text(text: str) -> str:
+    """``text`` (a file name, or text read from an input) as one line on a terminal or in a log
+    shows it: a control character as ``\\xNN``, so that a name or value can neither end the line
+    (and forge the next: ``leukoflag: 3 messages …``) nor drive the terminal; a name's bytes
+    that are not UTF-8 as :func:`json_text` writes them."""
+    text = json_text(text)
+    if not _CONTROLS.search(text):
+        return text
+    return _CONTROLS.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
 
 
 def rejection_sidecar(name: str) -> bool:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import BinaryIO, TextIO
 
-from leukoflag.cli._inputs import Input
+from leukoflag.cli._inputs import Input, line_text
 
 __all__ = ["Progress", "StderrLines"]
 
@@ -97,7 +97,7 @@ class Progress(StderrLines):
             parts.append(f"{self._rejected:,} rejected")
         parts.append(f"{self._messages / elapsed:,.0f}/s")
         if self._current is not None:
-            parts.append(self._inputs[self._current[0]].source)
+            parts.append(line_text(self._inputs[self._current[0]].source))
         return "  ".join(parts)
 
     def _position(self) -> int:
