@@ -95,6 +95,17 @@ def test_same_file_names_in_different_directories_get_distinct_output_names(
     assert [Path(item.source).parent.name for item in inputs] == ["site-a", "site-b", "site-c"]
 
 
+def test_names_differing_only_in_unicode_normalization_get_distinct_output_names(
+    tmp_path: Path,
+) -> None:
+    # résultats.hl7 from a Linux share (é one character, NFC) and from a Mac (e and a combining
+    # accent, NFD) are one name on macOS: the second run's outputs replaced the first's.
+    composed, decomposed = "r\u00e9sultats.hl7", "re\u0301sultats.hl7"
+    _touch(tmp_path, f"site-a/{composed}", f"site-b/{decomposed}")
+    inputs = expand_inputs([os.fspath(tmp_path / d) for d in ("site-a", "site-b")])
+    assert [item.name for item in inputs] == [composed, f"{decomposed}~2"]
+
+
 def test_stdin_is_named_stdin(tmp_path: Path) -> None:
     _touch(tmp_path, "stdin")
     inputs = expand_inputs(["-", os.fspath(tmp_path / "stdin")])

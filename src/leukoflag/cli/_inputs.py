@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -162,13 +163,19 @@ def _named(found: list[tuple[str, Path | None]]) -> list[Input]:
     for source, path in found:
         base = _shortened(path.name) if path is not None else _STDIN_NAME
         name, number = base, 1
-        while name.casefold() in used:  # case-insensitive: outputs may land on such a filesystem
+        while _folded(name) in used:
             number += 1
             name = f"{base}~{number}"
-        used.add(name.casefold())
+        used.add(_folded(name))
         size = path.stat().st_size if path is not None else None
         inputs.append(Input(source, name, path, size))
     return inputs
+
+
+def _folded(name: str) -> str:
+    """``name`` as a file system that ignores case and Unicode normalization compares it (macOS:
+    ``é`` as one character, NFC, or as ``e`` and a combining accent, NFD, is the same name)."""
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def _shortened(name: str) -> str:
