@@ -320,7 +320,9 @@ class _Writer:
     def encounter(self, visit: Visit, context: _Context) -> str:
         resource, url = self.new("Encounter", visit.location)
         if visit.visit_number is not None and visit.visit_number.value:
-            resource["identifier"] = [el.identifier(visit.visit_number, "VN")]
+            # the type sent in PV1-19.5 (AN, a lab's own), else visit number
+            sent = visit.visit_number.type_code
+            resource["identifier"] = [el.identifier(visit.visit_number, "" if sent else "VN")]
         resource["status"] = "unknown"  # an ORU^R01 does not say whether the visit is over
         klass = self.encounter_class(visit)
         if self.r5:
@@ -483,12 +485,13 @@ class _Writer:
         if from_source is None and order.specimen_source is None:
             return written
         if segments:
+            source = from_source or Specimen(source_location, type=order.specimen_source)
             self.issue(
                 Severity.INFORMATION,
                 "specimen-source-unmapped",
                 source_location,
-                "OBR-15 specimen source is not written: the order's SPM segments describe its "
-                f"specimens ({', '.join(s.location for s in segments)})",
+                f"OBR-15 specimen source{_specimen_said(source)} is not written: the order's SPM "
+                f"segments describe its specimens ({', '.join(s.location for s in segments)})",
             )
         else:
             # v2.3/2.4: OBR-15 is the order's specimen, written once
@@ -1045,3 +1048,18 @@ def write_group(writer: _Writer, group: PatientResult) -> None:
         context.encounter = writer.encounter(group.visit, context)
     for order in group.orders:
         writer.order(order, context)
+
+
+def _specimen_said(specimen: Specimen) -> str:
+    """An OBR-15 specimen's type, site and role as sent (codes, displays, texts), quoted after a
+    space, or ``""``: an Issue about a specimen not written keeps what it said."""
+    words = [
+        word
+        for concept in (specimen.type, specimen.source_site, specimen.role)
+        if concept is not None
+        for coding in concept.codings
+        for word in (coding.code, coding.display, coding.version)
+        if word
+    ]
+    words += [c.text for c in (specimen.type, specimen.source_site, specimen.role) if c and c.text]
+    return f" {quoted(' '.join(words), 120)}" if words else ""

@@ -39,6 +39,7 @@ from leukoflag.hl7v2._time import parse_timestamp
 from leukoflag.hl7v2._types import (
     concept,
     concept_from_parts,
+    cwe_unread,
     decoded,
     identifier_cx,
     identifier_ei,
@@ -46,6 +47,7 @@ from leukoflag.hl7v2._types import (
     render_location,
     render_organization,
     render_person,
+    unread_parts,
 )
 from leukoflag.hl7v2._values import (
     Note,
@@ -189,10 +191,20 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
     code_notes: list[_Note] = []
     notes: list[_Note] = []
     if delimiters.repetition in code_field:
-        code_field = _first_repetition(code_field, delimiters.repetition, code_notes)
+        code_field = _first_repetition(code_field, delimiters.repetition, code_notes, 3)
     code, problem = concept(code_field, delimiters, codec)
     if problem:
         code_notes.append((3, Severity.WARNING, "hl7v2.escape-invalid", problem))
+    if delimiters.component in code_field:
+        code_notes.extend(
+            (
+                3,
+                Severity.INFORMATION,
+                "hl7v2.component-unmapped",
+                f"OBX-3.{part} is not carried: {quoted(text, 80)}",
+            )
+            for part, text in unread_parts(code_field, "CWE", delimiters)
+        )
     if code is None:
         code = _EMPTY_CONCEPT
         code_notes.append(
@@ -201,6 +213,8 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
     unit = reference_range = None
     flags: tuple[Coding, ...] = ()
     if unit_field:
+        if delimiters.repetition in unit_field:  # OBX-6 does not repeat
+            unit_field = _first_repetition(unit_field, delimiters.repetition, notes, 6)
         unit, unit_notes = read_unit(unit_field, delimiters, codec)
         notes.extend((6, _SEVERITY.get(c, Severity.WARNING), c, t) for c, t in unit_notes)
     if range_field:
@@ -260,16 +274,16 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
     )
 
 
-def _first_repetition(field: str, repetition: str, notes: list[_Note]) -> str:
-    """The first repetition of OBX-3, which does not repeat: the rest, read as part of it, made
-    the code's system ``LN~WBC`` (LOINC lost) and its display a coding system's name."""
+def _first_repetition(field: str, repetition: str, notes: list[_Note], number: int) -> str:
+    """The first repetition of OBX-3 or OBX-6, which do not repeat: the rest, read as part of
+    it, made the code's system ``LN~WBC`` (LOINC lost) and its display a coding system's name."""
     first, rest = field.split(repetition, 1)
     notes.append(
         (
-            3,
+            number,
             Severity.INFORMATION,
             "hl7v2.repetition-unmapped",
-            f"OBX-3 repetitions after the first are not carried: {quoted(rest, 80)}",
+            f"OBX-{number} repetitions after the first are not carried: {quoted(rest, 80)}",
         )
     )
     return first
@@ -279,6 +293,12 @@ def _without_nulls(fields: list[str]) -> list[str]:
     """``fields`` with each explicit null ``""`` empty: there is no value to carry, and written
     as text it would be a patient named, or a unit spelled, ``""``."""
     return ["" if field == _NULL else field for field in fields]
+
+
+def _shown(identifier: Identifier) -> str:
+    """An order ID as a mismatch Issue shows it: the value, and its assigner or system."""
+    assigner = identifier.assigner or identifier.system
+    return f"{identifier.value} ({assigner})" if assigner else identifier.value
 
 
 def _status_code(text: str, component: str) -> str:
@@ -548,6 +568,8 @@ class _Reader:
                 "MSH-10 message control ID is empty: output ids cannot be tied to the message",
             )
         applications = [self._hd(msh[n], where, n) for n in (3, 4, 5, 6)]
+        for number in (3, 4, 5, 6):
+            self._parts_unmapped(msh[number], "HD", where, number)
         universal_ids = [self._hd_universal(msh[n], where, n) for n in (3, 4, 5, 6)]
         timestamp = self._time(msh[7], where, 7)
         field = d.field
@@ -793,6 +815,7 @@ class _Reader:
                     found = identifier_cx(repetition, d, codec, problems)
                     if found is not None:
                         identifiers.append(found)
+                    self._parts_unmapped(repetition, "CX", location, number)
             self._field_problems(problems, location, number)
         family = ""
         given: tuple[str, ...] = ()
@@ -810,6 +833,7 @@ class _Reader:
                     f"PID-5.{component} (name suffix, prefix or degree) is not carried: "
                     f"{quoted(text)}",
                 )
+            self._parts_unmapped(names[0], "XPN", location, 5)
         if len(names) > 1:
             self._repetitions(location, 5, names)
         sex_text = fields[8].strip()
@@ -846,10 +870,12 @@ class _Reader:
         group = self._group(location)
         visit_number = None
         if fields[19]:
-            visit_number = identifier_cx(
-                _sent(fields[19].split(d.repetition))[0], d, codec, problems
-            )
+            visit = _sent(fields[19].split(d.repetition))
+            visit_number = identifier_cx(visit[0], d, codec, problems)
             self._field_problems(problems, location, 19)
+            self._parts_unmapped(visit[0], "CX", location, 19)
+            if len(visit) > 1:
+                self._repetitions(location, 19, visit)
         attending = _sent(fields[7].split(d.repetition))
         if len(attending) > 1:
             self._repetitions(location, 7, attending)
@@ -865,8 +891,10 @@ class _Reader:
             self._field_problems(problems, location, 2)
             assigned_location = render_location(fields[3], d, codec, problems)
             self._field_problems(problems, location, 3)
+            self._parts_unmapped(fields[3], "PL", location, 3)
             attending_name = render_person(attending[0], d, codec, problems)
             self._field_problems(problems, location, 7)
+            self._parts_unmapped(attending[0], "XCN", location, 7)
             group.visit = constructor(Visit)(
                 location=location,
                 patient_class=patient_class,
@@ -927,6 +955,7 @@ class _Reader:
                 identifier_ei(sent_obr, d.component, d, codec, problems) if sent_obr else None
             )
             self._field_problems(problems, where, obr_number)
+            self._parts_unmapped(sent_obr, "EI", where, obr_number)
             if sent_orc == sent_obr and d.escape not in sent_orc:
                 from_orc = from_obr  # the usual case, ORC repeating the OBR's ID: read once
             else:
@@ -934,24 +963,31 @@ class _Reader:
                     identifier_ei(sent_orc, d.component, d, codec, problems) if sent_orc else None
                 )
                 self._field_problems(problems, orc_where, orc_number)
-            if from_obr and from_orc and from_obr.value != from_orc.value:
+                self._parts_unmapped(sent_orc, "EI", orc_where, orc_number)
+            if from_obr and from_orc and from_obr != from_orc:
+                # the namespace or system too: ORD1^EHR and ORD1^CLINIC are different orders
                 self._issue(
                     Severity.WARNING,
                     "hl7v2.order-id-mismatch",
                     f"{where}-{obr_number}",
-                    f"OBR-{obr_number} {quoted(from_obr.value)} differs from ORC-{orc_number} "
-                    f"{quoted(from_orc.value)}: the OBR value is used",
+                    f"OBR-{obr_number} {quoted(_shown(from_obr))} differs from "
+                    f"ORC-{orc_number} {quoted(_shown(from_orc))}: the OBR value is used",
                 )
             values[key] = from_obr or from_orc
         if order_fields[4]:
             values["group_id"] = identifier_ei(order_fields[4], d.component, d, codec, problems)
             self._field_problems(problems, orc_where, 4)
+            self._parts_unmapped(order_fields[4], "EI", orc_where, 4)
         values["order_control"] = order_fields[1].split(d.component)[0].strip()
         code = None
         if obr is not None:
+            if d.repetition in request[4]:  # OBR-4 does not repeat (as OBX-3)
+                self._repetitions(where, 4, request[4].split(d.repetition))
+                request[4] = request[4].split(d.repetition, 1)[0]
             code, problem = concept(request[4], d, codec)
             if problem:
                 self._issue(Severity.WARNING, "hl7v2.escape-invalid", f"{where}-4", problem)
+            self._parts_unmapped(request[4], "CWE", where, 4)
             if code is None:
                 self._issue(
                     Severity.WARNING,
@@ -969,23 +1005,22 @@ class _Reader:
         values["status"], values["status_text"] = status
         providers = request[16] or order_fields[12]
         if providers:
+            # OBR-16, else ORC-12 (of the ORC, or of an ORC without OBR)
+            sender, number = (where, 16) if request[16] or orc is None else (orc[0], 12)
             repetitions = _sent(providers.split(d.repetition))
             if len(repetitions) > 1:
-                if request[16] or orc is None:
-                    self._repetitions(where, 16, repetitions)
-                else:
-                    self._repetitions(orc[0], 12, repetitions)
+                self._repetitions(sender, number, repetitions)
             values["ordering_provider"] = render_person(repetitions[0], d, codec, problems)
-            values["ordering_provider_location"] = provider_location = (
-                f"{where}-16" if request[16] or orc is None else f"{orc[0]}-12"
-            )
+            values["ordering_provider_location"] = provider_location = f"{sender}-{number}"
             self._problems(problems, provider_location)
+            self._parts_unmapped(repetitions[0], "XCN", sender, number)
         if request[16] and order_fields[12] and orc is not None:
             self._issue(
                 Severity.INFORMATION,
                 "hl7v2.field-unmapped",
                 f"{orc[0]}-12",
-                "ORC-12 ordering provider is not carried when OBR-16 is sent (OBR-16 is used)",
+                "ORC-12 ordering provider is not carried when OBR-16 is sent (OBR-16 is used): "
+                f"{quoted(order_fields[12], 80)}",
             )
         return values
 
@@ -1017,11 +1052,23 @@ class _Reader:
         """OBR-15 (SPS, v2.3-2.6): a specimen for the order; OBR-14 is its received time."""
         d, codec = self.delimiters, self.codec
         problems: list[str] = []
+        if d.repetition in fields[15]:  # OBR-15 does not repeat (as OBX-3)
+            self._repetitions(location, 15, fields[15].split(d.repetition))
+            fields[15] = fields[15].split(d.repetition, 1)[0]
         parts = fields[15].split(d.component) + [""] * 7
         kind, problem = concept_from_parts(parts[0].split(d.subcomponent), d, codec)
         site, site_problem = concept_from_parts(parts[3].split(d.subcomponent), d, codec)
         role, role_problem = concept_from_parts(parts[6].split(d.subcomponent), d, codec)
         problems.extend(p for p in (problem, site_problem, role_problem) if p)
+        if d.subcomponent in fields[15]:  # CWE.n of the type, site and role, as subcomponents
+            for number in (1, 4, 7):
+                for part, text in cwe_unread(parts[number - 1].split(d.subcomponent)):
+                    self._issue(
+                        Severity.INFORMATION,
+                        "hl7v2.component-unmapped",
+                        f"{location}-15.{number}.{part}",
+                        f"OBR-15.{number}.{part} is not carried: {quoted(text, 80)}",
+                    )
         for number in (2, 3, 5, 6):
             if parts[number - 1].strip():
                 self._issue(
@@ -1051,13 +1098,27 @@ class _Reader:
         order = self.order or self._implicit_order(location, "SPM")
         problems: list[str] = []
         identifier = None
+        for number in (2, 4, 8):  # SPM-2, 4 and 8 do not repeat (as OBX-3)
+            if d.repetition in fields[number]:
+                self._repetitions(location, number, fields[number].split(d.repetition))
+                fields[number] = fields[number].split(d.repetition, 1)[0]
         if fields[2]:
             parts = fields[2].split(d.component)
             if d.subcomponent in fields[2]:
                 # EIP: placer's EI ^ filler's EI, each as subcomponents; the filler's wins.
-                chosen = parts[1] if len(parts) > 1 and parts[1] else parts[0]
+                filler = 2 if len(parts) > 1 and parts[1] else 1  # SPM-2.2, else SPM-2.1
+                chosen = parts[filler - 1]
                 identifier = identifier_ei(chosen, d.subcomponent, d, codec, problems)
-                if chosen != parts[0] and parts[0].strip():  # the placer's, beside the filler's
+                # its parts not carried, as of an EI field (subcomponents here)
+                as_field = chosen.replace(d.subcomponent, d.component)
+                for part, text in unread_parts(as_field, "EI", d):
+                    self._issue(
+                        Severity.INFORMATION,
+                        "hl7v2.component-unmapped",
+                        f"{location}-2.{filler}.{part}",
+                        f"SPM-2.{filler}.{part} is not carried: {quoted(text, 80)}",
+                    )
+                if filler == 2 and parts[0].strip():  # the placer's, beside the filler's
                     self._issue(
                         Severity.INFORMATION,
                         "hl7v2.component-unmapped",
@@ -1067,6 +1128,7 @@ class _Reader:
                     )
             else:
                 identifier = identifier_ei(fields[2], d.component, d, codec, problems)
+                self._parts_unmapped(fields[2], "EI", location, 2)
             self._field_problems(problems, location, 2)
         roles = _sent(fields[11].split(d.repetition))
         kind, site, role, code_problems, control, unknown_roles = _specimen_codes(
@@ -1074,11 +1136,15 @@ class _Reader:
         )
         for number, problem in code_problems:
             self._issue(Severity.WARNING, "hl7v2.escape-invalid", f"{location}-{number}", problem)
+        for number, coded in ((4, fields[4]), (8, fields[8]), (11, roles[0])):
+            self._parts_unmapped(coded, "CWE", location, number)
         if len(roles) > 1:
             self._repetitions(location, 11, roles)
         period = fields[17].split(d.component)
         collected = self._time(period[0], location, 17)
         collected_end = self._time(period[1], location, "17.2") if len(period) > 1 else None
+        if d.subcomponent in fields[17] or len(period) > 2:
+            self._period_parts(period, location)
         received = self._time(fields[18], location, 18)
         self._roles_unknown(unknown_roles, location)
         specimen = _SpecimenDraft(
@@ -1097,6 +1163,29 @@ class _Reader:
         order.specimens.append(specimen)
         self.specimen = specimen
         self.note_target = specimen.notes
+
+    def _period_parts(self, period: list[str], location: str) -> None:
+        """An Issue for the parts of SPM-17 (DR) not read: a TS.2 degree of precision after a
+        time (as subcomponent), and components after the end."""
+        d = self.delimiters
+        for component, part in enumerate(period, 1):
+            if component > 2 and part.strip():
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.component-unmapped",
+                    f"{location}-17.{component}",
+                    f"SPM-17.{component} is not carried: {quoted(part)}",
+                )
+            elif d.subcomponent in part:
+                for at, sub in enumerate(part.split(d.subcomponent)[1:], 2):
+                    if sub.strip():
+                        self._issue(
+                            Severity.INFORMATION,
+                            "hl7v2.component-unmapped",
+                            f"{location}-17.{component}.{at}",
+                            f"SPM-17.{component}.{at} (degree of precision) is not carried: "
+                            f"{quoted(sub)}",
+                        )
 
     def _is_control(self, kind: Concept | None, role: Concept | None, location: str) -> bool:
         control, unknown_roles = _control(kind, role)
@@ -1218,6 +1307,7 @@ class _Reader:
             method, problem = concept(methods[0], d, codec)
             if problem:
                 self._issue(Severity.WARNING, "hl7v2.escape-invalid", f"{location}-17", problem)
+            self._parts_unmapped(methods[0], "CWE", location, 17)
         if fields[18]:
             devices = fields[18].split(d.repetition)
             if len(devices) > 1:
@@ -1274,6 +1364,30 @@ class _Reader:
         if sent > 9 and (fields[9] or fields[10] or fields[12] or fields[13] or sent > 20):
             self._unmapped(fields, "OBX", location, sent)
 
+    def _producer_unmapped(self, field: str, location: str) -> None:
+        """An Issue for each component of OBX-15 (CWE) that its performer text leaves out: it
+        shows one coding (the first sent: CWE.1-2, else the alternate), or the concept's text."""
+        parts = field.split(self.delimiters.component)
+        shown = frozenset({1, 2})
+        for first in (1, 4, 10):  # CWE.1, the alternate CWE.4, the second alternate CWE.10
+            if len(parts) >= first and parts[first - 1].strip():
+                shown = frozenset({first, first + 1})
+                break
+        else:  # no code: the text (CWE.9, else CWE.2, else CWE.5)
+            for text in (9, 2, 5):
+                if len(parts) >= text and parts[text - 1].strip():
+                    shown = frozenset({text})
+                    break
+        for number, part in enumerate(parts, 1):
+            if number not in shown and part.strip():
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.component-unmapped",
+                    f"{location}-15.{number}",
+                    f"OBX-15.{number} is not carried (the producer is written as "
+                    f"CWE.{min(shown)}): {quoted(part)}",
+                )
+
     def _sent_before(self, value: NoValue, status_text: str, location: str) -> NoValue:
         """An empty OBX-5 under OBX-11 U: final now, its value sent before as preliminary, so not
         absent (a data-absent reason would say the lab has none)."""
@@ -1309,18 +1423,14 @@ class _Reader:
                 else:
                     found.append(first.code if first else producer.text)
             self._field_problems(problems, location, 15)
-        found.extend(
-            render_person(repetition, d, codec, problems)
-            for repetition in fields[16].split(d.repetition)
-            if repetition
-        )
-        self._field_problems(problems, location, 16)
-        found.extend(
-            render_organization(repetition, d, codec, problems)
-            for repetition in fields[23].split(d.repetition)
-            if repetition
-        )
-        self._field_problems(problems, location, 23)
+            if d.component in fields[15]:
+                self._producer_unmapped(fields[15], location)
+        for number, kind, render in ((16, "XCN", render_person), (23, "XON", render_organization)):
+            for repetition in fields[number].split(d.repetition):
+                if repetition:
+                    found.append(render(repetition, d, codec, problems))
+                    self._parts_unmapped(repetition, kind, location, number)
+            self._field_problems(problems, location, number)
         return tuple(p for p in found if p)
 
     def _device(self, field: str, location: str) -> tuple[str, Identifier | None]:
@@ -1330,6 +1440,7 @@ class _Reader:
             field, self.delimiters.component, self.delimiters, self.codec, problems
         )
         self._field_problems(problems, location, 18)
+        self._parts_unmapped(field, "EI", location, 18)
         if identifier is None:
             return "", None
         if identifier.assigner:
@@ -1344,15 +1455,34 @@ class _Reader:
             return None
         parsed = self.times.get(field)
         if parsed is None:
-            first = field.split(self.delimiters.component, 1)[0]
-            first = first.split(self.delimiters.subcomponent, 1)[0].strip()
-            parsed = parse_timestamp(first, self.zone) if first else (None, "", "")
-            self.times[field] = parsed
+            d = self.delimiters
+            if d.component in field:
+                # TS.2: cached by TS.1 alone, so that each field that sends it is told
+                field, precision = field.split(d.component, 1)
+                if precision.strip(d.component + " "):
+                    self._precision_unmapped(precision, location, number)
+                parsed = self.times.get(field)
+            if parsed is None:
+                first = field.split(d.subcomponent, 1)[0].strip()
+                parsed = parse_timestamp(first, self.zone) if first else (None, "", "")
+                self.times[field] = parsed
         stamp, kind, text = parsed
         if kind:
             code = f"hl7v2.timestamp-{kind}"
             self._issue(_SEVERITY.get(code, Severity.WARNING), code, f"{location}-{number}", text)
         return stamp
+
+    def _precision_unmapped(self, rest: str, location: str, number: int | str) -> None:
+        """TS.2 (degree of precision, deprecated: the DTM's digits say it) and anything after."""
+        name = location.rsplit("/", 1)[-1].split("[", 1)[0]
+        for component, part in enumerate(rest.split(self.delimiters.component), 2):
+            if part.strip():
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.component-unmapped",
+                    f"{location}-{number}.{component}",
+                    f"{name}-{number}.{component} is not carried: {quoted(part)}",
+                )
 
     def _text(self, field: str, location: str) -> str:
         problems: list[str] = []
@@ -1387,6 +1517,21 @@ class _Reader:
         if problems:
             self._problems(problems, f"{where}-{number}")
         return "^".join(universal).rstrip("^")
+
+    def _parts_unmapped(self, field: str, kind: str, location: str, number: int) -> None:
+        """An Issue for each populated component (or subcomponent) of one repetition of field
+        ``number``, of datatype ``kind``, that its reader does not carry (``unread_parts``)."""
+        d = self.delimiters
+        if d.component not in field and d.subcomponent not in field:
+            return  # one component: the one read
+        name = location.rsplit("/", 1)[-1].split("[", 1)[0]
+        for part, text in unread_parts(field, kind, d):
+            self._issue(
+                Severity.INFORMATION,
+                "hl7v2.component-unmapped",
+                f"{location}-{number}.{part}",
+                f"{name}-{number}.{part} is not carried: {quoted(text, 80)}",
+            )
 
     def _repetitions(self, location: str, number: int, repetitions: list[str]) -> None:
         name = location.rsplit("/", 1)[-1].split("[", 1)[0]

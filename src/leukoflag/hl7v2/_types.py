@@ -19,6 +19,7 @@ from leukoflag.model import Coding, Concept, Identifier
 __all__ = [
     "concept",
     "concept_from_parts",
+    "cwe_unread",
     "decoded",
     "identifier_cx",
     "identifier_ei",
@@ -27,6 +28,7 @@ __all__ = [
     "render_organization",
     "render_person",
     "system_uri",
+    "unread_parts",
 ]
 
 # CWE (v2.7): identifier, text, system, alt id, alt text, alt system, version, alt version,
@@ -256,3 +258,86 @@ def render_organization(field: str, delimiters: Delimiters, codec: str, problems
     if ident:
         return f"{p[0]} ({ident})" if p[0] else ident
     return p[0]
+
+
+# The components each composite reader above carries, by datatype; every other populated one
+# is unread. A component in the second set is read from its first subcomponent only (FN, HD).
+_READ_PARTS: dict[str, tuple[frozenset[int], frozenset[int]]] = {
+    "CX": (frozenset({1, 4, 5}), frozenset({5})),  # ID, assigning authority (HD), type
+    "XPN": (frozenset(range(1, 7)), frozenset({1})),  # family (FN.1) … degree; 4-6: person_name
+    "XCN": (frozenset(range(1, 8)), frozenset({2})),  # ID, family (FN.1) … degree
+    "PL": (frozenset({1, 2, 3, 4, 7, 8, 9}), frozenset({4})),  # facility: the HD namespace
+    "EI": (frozenset({1, 2, 3, 4}), frozenset()),
+    "HD": (frozenset({1, 2, 3}), frozenset()),
+    "XON": (frozenset({1, 3, 10}), frozenset()),
+}
+_HD_TYPES = frozenset({"ISO", "UUID", "URI", "URL"})  # universal ID types _hd_system maps
+
+
+@text_cache(4096)
+def unread_parts(field: str, kind: str, delimiters: Delimiters) -> tuple[tuple[str, str], ...]:
+    """The populated components (``"6"``) and subcomponents (``"4.2"``) of one repetition of a
+    ``kind`` field that its reader above does not carry, with their text as sent."""
+    component, subcomponent = delimiters.component, delimiters.subcomponent
+    parts = field.split(component)
+    if kind == "CWE":
+        return cwe_unread(parts)
+    read, first_only = _READ_PARTS[kind]
+    if kind in ("CX", "EI") and not parts[0].strip():  # no ID: no Identifier, nothing carried
+        return tuple((str(at), part) for at, part in enumerate(parts, 1) if part.strip())
+    unread: list[tuple[str, str]] = []
+    for number, part in enumerate(parts, 1):
+        if not part.strip():
+            continue
+        if number not in read:
+            unread.append((str(number), part))
+        elif number in first_only and subcomponent in part:
+            unread.extend(
+                (f"{number}.{at}", sub)
+                for at, sub in enumerate(part.split(subcomponent)[1:], 2)
+                if sub.strip()
+            )
+        elif kind == "CX" and number == 4 and subcomponent in part:
+            unread.extend((f"4.{at}", text) for at, text in _hd_unread(part.split(subcomponent)))
+    if kind == "EI" and len(parts) > 2:  # EI.2-4 are an HD: namespace, universal ID, its type
+        unread.extend((str(at + 1), text) for at, text in _hd_unread(parts[1:]))
+    elif kind == "HD" and len(parts) > 2 and parts[2].strip():
+        # MSH-3 to MSH-6: universal ID ^ type are kept beside a namespace ID, else the type is not
+        if not (parts[0].strip() and parts[1].strip()):
+            unread.append(("3", parts[2]))
+    elif kind == "XON" and len(parts) > 9 and parts[9].strip() and parts[2].strip():
+        unread.append(("3", parts[2]))  # XON.10 is the identifier then
+        unread.sort(key=lambda found: int(found[0].split(".")[0]))
+    return tuple(unread)
+
+
+def _hd_unread(hd: list[str]) -> list[tuple[int, str]]:
+    """The parts of an HD (namespace, universal ID, type) that an Identifier does not carry: a
+    universal ID that is no system (its type unknown) beside a namespace, a type without use."""
+    namespace, universal, kind = (*hd[:3], "", "")[:3]
+    if universal.strip() and kind.strip().upper() in _HD_TYPES:
+        return []
+    unread = []
+    if universal.strip() and namespace.strip():
+        unread.append((2, universal))
+    if kind.strip():
+        unread.append((3, kind))
+    return unread
+
+
+def cwe_unread(parts: list[str]) -> tuple[tuple[str, str], ...]:
+    """The components of a CWE that :func:`concept_from_parts` does not carry: the text, system
+    and versions of a coding sent without its code (CWE.2 or CWE.5 stays as the concept's text
+    when no code and no CWE.9 come), and the value set OIDs and versions (15-16, 18-19, 21-22)."""
+    p = [part.strip() for part in parts] + [""] * (22 - len(parts))
+    unread = {number for number in (15, 16, 18, 19, 21, 22) if p[number - 1]}
+    coded = False
+    for code_at, *rest in _TRIPLETS:
+        if p[code_at]:
+            coded = True
+        else:
+            unread.update(at + 1 for at in rest if p[at])
+    if not coded and not p[8]:
+        unread.discard(2 if p[1] else 5)  # the text of a concept without code
+    unread.update(number for number in range(23, len(parts) + 1) if p[number - 1])
+    return tuple((str(number), parts[number - 1]) for number in sorted(unread))

@@ -413,6 +413,11 @@ def read_unit(
                     f"alternate unit {alternate} (OBX-6.4-6) is not carried",
                 )
             )
+    notes.extend(  # the versions and original text (OBX-6.7-9) and anything after them
+        ("hl7v2.component-unmapped", f"OBX-6.{number} is not carried: {quoted(part)}")
+        for number, part in enumerate(p[6 : len(parts)], 7)
+        if part
+    )
     shown = text or code
     if not shown:
         return None, tuple(notes)
