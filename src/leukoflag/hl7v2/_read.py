@@ -1524,8 +1524,11 @@ class _Reader:
         d = self.delimiters
         if d.component not in field and d.subcomponent not in field:
             return  # one component: the one read
+        unread = unread_parts(field, kind, d)
+        if not unread:  # the usual case: a name only when there is an Issue to write
+            return
         name = location.rsplit("/", 1)[-1].split("[", 1)[0]
-        for part, text in unread_parts(field, kind, d):
+        for part, text in unread:
             self._issue(
                 Severity.INFORMATION,
                 "hl7v2.component-unmapped",
