@@ -689,3 +689,14 @@ def test_observation_code_sent_with_repetitions_keeps_the_first() -> None:
         "MSG[1]/OBX[1]-3",
         "OBX-3 repetitions after the first are not carried: 'WBC^WBC count^L'",
     )
+
+
+@pytest.mark.parametrize(
+    "sent", ["~6690-2^Leukocytes^LN", "6690-2^Leukocytes^LN~", "~~6690-2^Leukocytes^LN"]
+)
+def test_observation_code_padded_with_empty_repetitions_is_the_one_sent(sent: str) -> None:
+    # A LIS padding repeating fields with an empty repetition: OBX-3 was read as the empty
+    # first one, so the WBC lost its code (hl7v2.code-missing) and was not flagged.
+    result, read_message = first_result(obx("3.1", code=sent))
+    assert result.code.codings == (Coding("6690-2", "Leukocytes", "http://loinc.org", "LN"),)
+    assert [i.code for i in read_message.issues if i.location.startswith("MSG[1]/OBX[1]")] == []

@@ -275,18 +275,21 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
 
 
 def _first_repetition(field: str, repetition: str, notes: list[_Note], number: int) -> str:
-    """The first repetition of OBX-3 or OBX-6, which do not repeat: the rest, read as part of
-    it, made the code's system ``LN~WBC`` (LOINC lost) and its display a coding system's name."""
-    first, rest = field.split(repetition, 1)
-    notes.append(
-        (
-            number,
-            Severity.INFORMATION,
-            "hl7v2.repetition-unmapped",
-            f"OBX-{number} repetitions after the first are not carried: {quoted(rest, 80)}",
+    """The first repetition sent of OBX-3 or OBX-6, which do not repeat: the rest, read as part
+    of it, made the code's system ``LN~WBC`` (LOINC lost) and its display a coding system's name.
+    Empty repetitions carry nothing (``~6690-2^WBC^LN``), as in the other fields (see _sent)."""
+    sent = _sent(field.split(repetition))
+    if len(sent) > 1:
+        notes.append(
+            (
+                number,
+                Severity.INFORMATION,
+                "hl7v2.repetition-unmapped",
+                f"OBX-{number} repetitions after the first are not carried: "
+                + quoted(repetition.join(sent[1:]), 80),
+            )
         )
-    )
-    return first
+    return sent[0]
 
 
 def _without_nulls(fields: list[str]) -> list[str]:
