@@ -173,6 +173,22 @@ def test_empty_repetitions_of_a_name_and_an_ordering_provider_are_passed_over() 
     assert "hl7v2.repetition-unmapped" not in codes(read_message.issues)
 
 
+def test_a_second_visit_number_is_not_dropped_without_an_issue() -> None:
+    # PV1-19 is read once: the visit number after the first was dropped silently, though
+    # docs/hl7v2.md lists PV1-19 among the fields whose other repetitions are reported.
+    pv1 = "PV1|1|O|ONC^12^B^RIVERSIDE||||||||||||||||V7788^^^RIVERSIDE^VN~V7790^^^RIVERSIDE^VN"
+    read_message = read(message(PID, pv1, OBR, obx("4.2")))
+    (group,) = read_message.groups
+    assert group.visit is not None
+    assert group.visit.visit_number is not None
+    assert group.visit.visit_number.value == "V7788"
+    found = issue(read_message, "hl7v2.repetition-unmapped")
+    assert (found.location, found.text) == (
+        "MSG[1]/PV1[1]-19",
+        "PV1-19 repetitions after the first are not carried: 'V7790^^^RIVERSIDE^VN'",
+    )
+
+
 def test_obx_5_repetitions_not_carried_are_quoted_bounded_saying_they_were_cut() -> None:
     read_message = read(message(PID, OBR, obx("3.2~" + "4.1~" * 40)))
     text = issue(read_message, "hl7v2.repetition-unmapped").text
