@@ -399,8 +399,10 @@ class Message:
     sending_application: str = ""  # MSH-3
     sending_facility: str = ""  # MSH-4
     # MSH-3/MSH-4 universal ID^type when sent beside a namespace ID: two labs may share a name
-    sending_application_id: str = ""
-    sending_facility_id: str = ""
+    # (in the ids through message_key); not in repr, which ids of a hand-built message without
+    # MSH-10 hash (fhir._ids)
+    sending_application_id: str = field(default="", repr=False)
+    sending_facility_id: str = field(default="", repr=False)
     receiving_application: str = ""  # MSH-5
     receiving_facility: str = ""  # MSH-6
     # MSH-5/MSH-6 universal ID^type when sent beside a namespace ID; not in resource ids, nor
