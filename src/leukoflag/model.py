@@ -410,6 +410,9 @@ class Message:
     receiving_application_id: str = field(default="", repr=False)
     receiving_facility_id: str = field(default="", repr=False)
     timestamp: Timestamp | None = None  # MSH-7
+    # MSH-7 as sent when FHIR dateTime cannot hold it (+1430, ten decimals; not read): it keys
+    # the ids all the same (fhir._ids); not in repr, which ids of a hand-built message hash
+    timestamp_unheld: str = field(default="", repr=False)
     message_type: str = ""  # MSH-9 as "ORU^R01^ORU_R01"
     processing_id: str = ""  # MSH-11
     version: str = ""  # MSH-12

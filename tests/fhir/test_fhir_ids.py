@@ -179,6 +179,22 @@ def test_a_facility_sent_by_name_alone_keeps_the_ids_it_had() -> None:
     assert wbc["id"] == resource_id(key, "Observation", "OBX[1]")
 
 
+@pytest.mark.parametrize(
+    "stamp", ["20261124101522.1234567891-0600", "20261124101522+1430", "20261124101522-1445"]
+)
+def test_an_msh_7_fhir_cannot_hold_still_keys_the_ids_as_sent(stamp: str) -> None:
+    # MSH-7 with ten decimals or a +14:30 offset is hl7v2.timestamp-invalid and not read: the
+    # key lost it, so a lab restarting its control-id counter got one Bundle id for each such
+    # message (one PUT over the other), and the ids differed from those written before.
+    data = _two_labs("CENTRAL", "N-2231").replace(b"20261124101522-0600", stamp.encode())
+    conversion = leukoflag.convert(data)
+    assert "hl7v2.timestamp-invalid" in {i.code for i in conversion.issues}
+    (bundle,) = conversion.bundles
+    key = ("v2", "HEMLAB", "CENTRAL", "000481", stamp)
+    (wbc,) = resources(bundle, "Observation")
+    assert wbc["id"] == resource_id(key, "Observation", "OBX[1]")
+
+
 def test_receiving_universal_ids_are_written_in_the_provenance_but_not_in_the_ids() -> None:
     plain = _two_labs("CENTRAL^2.16.840.1.113883.3.5501^ISO", "N-2231")
     with_oids = plain.replace(

@@ -57,7 +57,7 @@ _SHA1 = _sha1_constructor()
 
 def message_key(message: Message) -> tuple[tuple[str, ...], bool]:
     """The identity of ``message`` for ids, and whether it came from MSH-10 (else content)."""
-    stamp = message.timestamp.text if message.timestamp is not None else ""
+    stamp = message.timestamp.text if message.timestamp is not None else message.timestamp_unheld
     if message.control_id.strip():
         parts = (
             "v2",

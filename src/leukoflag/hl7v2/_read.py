@@ -35,7 +35,7 @@ from leukoflag.hl7v2._er7 import (
 )
 from leukoflag.hl7v2._framing import BatchTrailer
 from leukoflag.hl7v2._tables import Tables, load_tables
-from leukoflag.hl7v2._time import parse_timestamp
+from leukoflag.hl7v2._time import UNHOLDABLE, parse_timestamp
 from leukoflag.hl7v2._types import (
     concept,
     concept_from_parts,
@@ -575,6 +575,10 @@ class _Reader:
             self._parts_unmapped(msh[number], "HD", where, number)
         universal_ids = [self._hd_universal(msh[n], where, n) for n in (3, 4, 5, 6)]
         timestamp = self._time(msh[7], where, 7)
+        unheld = ""
+        if timestamp is None and self.times.get(msh[7], (None, ""))[1] == UNHOLDABLE:
+            # not read, but MSH-7 as sent keys the ids, as it did before it was refused
+            unheld = msh[7].split(d.component, 1)[0].split(d.subcomponent, 1)[0].strip()
         field = d.field
         segment, result = self._segment, self._obx
         obx = "OBX" + field
@@ -611,6 +615,7 @@ class _Reader:
             receiving_application_id=universal_ids[2],
             receiving_facility_id=universal_ids[3],
             timestamp=timestamp,
+            timestamp_unheld=unheld,
             message_type=message_type,
             processing_id=msh[11].split(d.component)[0].strip(),
             version=version,
@@ -1471,7 +1476,7 @@ class _Reader:
                 self.times[field] = parsed
         stamp, kind, text = parsed
         if kind:
-            code = f"hl7v2.timestamp-{kind}"
+            code = "hl7v2.timestamp-invalid" if kind == UNHOLDABLE else f"hl7v2.timestamp-{kind}"
             self._issue(_SEVERITY.get(code, Severity.WARNING), code, f"{location}-{number}", text)
         return stamp
 

@@ -17,13 +17,15 @@ from leukoflag._construct import constructor
 from leukoflag._quote import quoted
 from leukoflag.model import Timestamp
 
-__all__ = ["AMBIGUOUS", "PADDED", "TRUNCATED", "parse_timestamp"]
+__all__ = ["AMBIGUOUS", "PADDED", "TRUNCATED", "UNHOLDABLE", "parse_timestamp"]
 
 TRUNCATED = "truncated"
 INVALID = "invalid"
 PADDED = "padded"
 # a local time that a daylight-saving change makes occur twice or never
 AMBIGUOUS = "ambiguous"
+# a valid DTM that FHIR dateTime cannot hold (reported as invalid): MSH-7's still keys the ids
+UNHOLDABLE = "unholdable"
 _DATE_LENGTHS = (4, 6, 8)
 _TIME_LENGTHS = (10, 12, 14)
 _FRACTION_DIGITS = 9  # FHIR dateTime's most decimals of a second
@@ -34,7 +36,9 @@ _OFFSET_MAX = "1400"  # FHIR dateTime's widest offset either way (+14:30 is no z
 def parse_timestamp(text: str, zone: str | None) -> tuple[Timestamp | None, str, str]:
     """``(timestamp, problem kind, problem text)``; kind is ``""``, ``invalid``, ``truncated``
     (a time without offset and no default zone: only the date is kept), ``padded`` (a time
-    to the hour, written with ``:00:00``) or ``ambiguous`` (a time without offset that the
+    to the hour, written with ``:00:00``), ``unholdable`` (a valid DTM FHIR dateTime cannot hold:
+    an offset beyond ±14:00 up to ±14:59, more than 9 decimals of a second; not read, reported
+    as invalid) or ``ambiguous`` (a time without offset that the
     default zone's daylight-saving change makes occur twice or not at all: written with the
     offset before the change; its text also says when the time was to the hour)."""
     value = text.strip()
@@ -53,7 +57,7 @@ def parse_timestamp(text: str, zone: str | None) -> tuple[Timestamp | None, str,
     if len(fraction) > _FRACTION_DIGITS:
         return (
             None,
-            INVALID,
+            UNHOLDABLE,
             (
                 f"{quoted(text)} has {len(fraction)} decimals of a second: FHIR dateTime holds at "
                 f"most {_FRACTION_DIGITS}"
@@ -82,9 +86,11 @@ def parse_timestamp(text: str, zone: str | None) -> tuple[Timestamp | None, str,
         if len(zone_digits) != 4 or not zone_digits.isdigit() or not zone_digits.isascii():
             return None, INVALID, f"{quoted(text)}: the offset {quoted(offset)} is not ±HHMM"
         if zone_digits > _OFFSET_MAX or zone_digits[2:] > "59":
+            # up to +14:59 an HL7 v2 offset, which FHIR cannot hold; beyond, none at all
+            beyond_v2 = zone_digits[:2] > "14" or zone_digits[2:] > "59"
             return (
                 None,
-                INVALID,
+                INVALID if beyond_v2 else UNHOLDABLE,
                 (
                     f"{quoted(text)}: the offset {quoted(offset)} is out of range (FHIR dateTime "
                     "holds -14:00 to +14:00)"
