@@ -251,9 +251,27 @@ def test_a_final_report_holding_a_preliminary_wbc_says_so_at_obr_25() -> None:
         "warning",
         "MSG[1]/OBR[1]-25",
         (
-            "the report is final (OBR-25 'F') but holds the preliminary result MSG[1]/OBX[1] "
-            "(OBX-11 'P'); its conclusionCode is drawn from it as sent, and may change when it "
-            "is final"
+            "the report is final (OBR-25 'F') but holds the preliminary results MSG[1]/OBX[1] "
+            "(OBX-11 'P'), MSG[1]/OBR[1]/ANC[derived] (derived from MSG[1]/OBX[1]); its "
+            "conclusionCode is drawn from them as sent, and may change when they are final"
+        ),
+    )
+
+
+def test_a_final_report_holding_an_anc_derived_from_a_preliminary_percent_says_so() -> None:
+    # The percent is never judged itself, but the ANC derived from it is preliminary and judged:
+    # its neutropenia went into the final report's conclusionCode without the warning.
+    message = DERIVED_ANC.replace(b"|40-75||||F|", b"|40-75||||P|")
+    conv = convert(message)
+    (bundle,) = conv.bundles
+    assert _conclusion(bundle) == ["Leukopenia", "Neutropenia"]
+    (issue,) = [i for i in conv.issues if i.code == "flag.report-status-disagrees"]
+    assert (issue.location, issue.text) == (
+        "MSG[1]/OBR[1]-25",
+        (
+            "the report is final (OBR-25 'F') but holds the preliminary result "
+            "MSG[1]/OBR[1]/ANC[derived] (derived from MSG[1]/OBX[2]); its conclusionCode is "
+            "drawn from it as sent, and may change when it is final"
         ),
     )
 
