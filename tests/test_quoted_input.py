@@ -174,7 +174,8 @@ def test_a_number_of_thousands_of_digits_is_shown_bounded_as_quotes_are() -> Non
         f"OBX|4|NM|{V2_CODE}||<{digits}|10*3/uL^^UCUM|4.0-11.0||||F",
         f"OBX|5|NM|{V2_CODE}||{digits}|mg/dL|4.0-11.0||||F",
         f"OBX|6|NM|{V2_CODE}||2.9|10*3/uL^^UCUM|4.0-{digits}||||F",
-        f"OBX|7|ST|{V2_CODE}||{digits} or less|10*3/uL^^UCUM|4.0-11.0||||F",
+        f"OBX|7|ST|{V2_CODE}||{digits} or less (verified)|10*3/uL^^UCUM|4.0-11.0||||F",
+        f"OBX|8|ST|{V2_CODE}||{digits} or less|10*3/uL^^UCUM|4.0-11.0||||F",
     )
     conv = leukoflag.convert("\r".join((MSH, *segments)) + "\r")
     texts = {(i.code, i.location): i.text for i in conv.issues}
@@ -193,6 +194,10 @@ def test_a_number_of_thousands_of_digits_is_shown_bounded_as_quotes_are() -> Non
     assert "(implausible: " in texts["flag.lab-range-unusable", "MSG[1]/OBX[6]-7"]
     assert texts["hl7v2.value-bound-in-words", "MSG[1]/OBX[7]-5"].endswith(
         f"not the number {number}: kept as text"
+    )
+    # a plain English bound is read as one (<=): its number is shown bounded too
+    assert texts["hl7v2.value-number-in-text", "MSG[1]/OBX[8]-5"].endswith(
+        f"read as the bound <={number} ('or less')"
     )
     assert max(len(i.text) for i in conv.issues) <= 2 * BOUND
 

@@ -159,7 +159,7 @@ def read_value(
                         "hl7v2.value-number-in-text",
                         (
                             f"{kind} value {quoted(text, 60)} read as the bound "
-                            f"{bound}{number.value} ({quoted(number.comment)})"
+                            f"{bound}{shortened(str(number.value))} ({quoted(number.comment)})"
                         ),
                     )
                 )
