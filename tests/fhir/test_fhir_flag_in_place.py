@@ -564,24 +564,36 @@ def test_bundle_with_a_malformed_type_or_url_still_gets_its_derived_anc(
     assert output["type"] == bundle_type
 
 
-@pytest.mark.parametrize("bundle_type", ["history", "transaction-response", "batch-response"])
+@pytest.mark.parametrize(
+    "bundle_type", ["history", "searchset", "transaction-response", "batch-response"]
+)
 def test_bundle_of_server_responses_gets_no_derived_anc_entry(bundle_type: str) -> None:
-    # Every entry of these Bundles records what a server did (bdl-3/bdl-4): an added entry
-    # without a response would make the Bundle invalid, so the derived ANC is reported only.
+    # Every entry of these Bundles records what a server did (bdl-3/bdl-4; a searchset what a
+    # search returned): an added entry would claim a response no server gave (in a searchset a
+    # match of the search, or a resource the server chose to include), so the ANC is reported only.
     entries = [
         _count("8d2e41f7-3a60-4c1b-9e75-2f0b6a9d1c20", "6690-2", "2.9", "10*3/uL"),
         _count("8d2e41f7-3a60-4c1b-9e75-2f0b6a9d1c21", "770-8", "31.0", "%"),
     ]
     for entry in entries:
         del entry["resource"]["extension"]  # the helper's malformed extension is not the point
+        rid = entry["resource"]["id"]
+        if bundle_type == "searchset":
+            entry["fullUrl"] = f"https://fhir.riverside.example/r4/Observation/{rid}"
+            entry["search"] = {"mode": "match"}
+            continue
         entry["response"] = {"status": "200 OK", "etag": 'W/"3"'}
         if bundle_type == "history":
-            entry["request"] = {"method": "PUT", "url": f"Observation/{entry['resource']['id']}"}
-    bundle = {"resourceType": "Bundle", "type": bundle_type, "entry": entries}
+            entry["request"] = {"method": "PUT", "url": f"Observation/{rid}"}
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": bundle_type, "entry": entries}
+    if bundle_type == "searchset":
+        bundle["total"] = 2
     conv = leukoflag.convert(fhir.dumps(bundle))
     (output,) = conv.bundles
     assert len(output["entry"]) == 2
-    assert all("response" in entry for entry in output["entry"])
+    assert all(
+        ("search" if bundle_type == "searchset" else "response") in e for e in output["entry"]
+    )
     (derived,) = (f for f in conv.findings if f.derived)
     assert derived.value_per_ul == Decimal("899")  # 2,900 × 31.0 %: still in the findings
     (issue,) = (i for i in conv.issues if i.code == "fhir.derived-not-written")

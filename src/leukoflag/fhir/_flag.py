@@ -27,9 +27,9 @@ __all__ = ["flag_in_place"]
 _OURS = (el.EXPLANATION, el.SENDER_INTERPRETATION)
 _KEPT = (el.PQ_TRANSLATION, el.ORIGINAL_TEXT)
 _REQUESTING = ("transaction", "batch")
-# Bundle types whose every entry records a server's response (FHIR invariants bdl-3/bdl-4): an
-# entry leukoflag added would claim a response no server gave.
-_RESPONDED = ("history", "transaction-response", "batch-response")
+# Bundle types whose every entry records a server's response (FHIR invariants bdl-3/bdl-4; a
+# searchset lists what a search returned): an added entry would claim a response no server gave.
+_RESPONDED = ("history", "searchset", "transaction-response", "batch-response")
 # Observation / component elements in FHIR's order, so that an added element lands where a
 # reader of the JSON expects it.
 _ORDER = (
