@@ -238,6 +238,7 @@ def test_missing_unit_stays_ambiguous_when_the_lab_range_fits_both_readings() ->
         (Unit("10*12/L", "10*12/L"), "units.wrong-analyte", "-6"),  # a red-cell unit
         (Unit("%", "%"), "units.percent", "-6"),
         (Unit("bananas"), "units.unknown-unit", "-6"),
+        (Unit("/L"), "units.refused-unit", "-6"),  # per litre, its 10^9 lost: never read
         (Unit("fL", "fL"), "units.wrong-dimension", "-6"),
         (Unit("K/uL", "/uL", "http://unitsofmeasure.org"), "units.unit-conflict", "-6"),
     ],

@@ -257,3 +257,44 @@ def test_importing_leukoflag_does_not_import_pint_or_read_the_table() -> None:
         "assert 'pint' in sys.modules and u._pint.registry_created()\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+REFUSED = """
+[refused]
+rows = [
+    { spelling = "/L", why = "a count per litre without its power of ten", seen = "t" },
+]
+"""
+
+
+def test_refused_spellings_are_refused_in_any_case_and_form_with_their_reason() -> None:
+    table = load_table(
+        table_with('{ spelling = "K/uL", ucum = "10*3/uL", fold = true, seen = "t" },') + REFUSED
+    )
+    found = table.refusal("/ l")
+    assert found is not None
+    assert (found.spelling, found.why) == ("/L", "a count per litre without its power of ten")
+    assert table.refusal("/mL") is None
+    assert table.lookup("/L") is None
+
+
+@pytest.mark.parametrize("spelling", ["/L", "/l", "/ L"])
+def test_a_spelling_both_read_and_refused_is_a_data_file_error(spelling: str) -> None:
+    # a row for /L added after a lab sent it would read the very error [refused] exists to stop
+    row = f'{{ spelling = "{spelling}", ucum = "/uL", fold = true, seen = "t" }},'
+    with pytest.raises(leukoflag.DataFileError, match="is a \\[spellings\\] row and refused"):
+        load_table(table_with(row) + REFUSED)
+
+
+def test_a_refused_row_citing_an_unknown_source_is_a_data_file_error() -> None:
+    with pytest.raises(leukoflag.DataFileError, match="cites 'Nowhere'"):
+        load_table(table_with() + REFUSED.replace('seen = "t"', 'seen = "Nowhere Lab"'))
+
+
+def test_every_refused_row_of_the_packaged_table_is_refused_as_such() -> None:
+    assert {row.spelling for row in TABLE.refused.values()} >= {"/L", "cells/L"}
+    for form, row in TABLE.refused.items():
+        with pytest.raises(leukoflag.UnitError) as caught:
+            leukoflag.count_per_ul("3.2", row.spelling, "wbc")
+        assert (caught.value.reason, caught.value.spelling) == ("refused-unit", row.spelling)
+        assert row.why in str(caught.value), form

@@ -89,10 +89,27 @@ def test_giga_particles_per_litre_of_german_and_french_labs_is_10_9_per_litre(
     assert leukoflag.count_per_ul("3.2", spelling, "wbc") == Decimal("3200")
 
 
-@pytest.mark.parametrize("spelling", ["/L", "cells/L", "/l"])
+@pytest.mark.parametrize("spelling", ["/L", "cells/L", "/l", "CELLS / l", "cells/ L"])
 def test_a_count_per_litre_without_its_power_of_ten_is_refused(spelling: str) -> None:
     # 3.2 per litre would be a critical 0.0000032 cells/µL: it is a 10^9 lost, not a count
-    assert reason_of("3.2", spelling) == "unknown-unit"
+    assert reason_of("3.2", spelling) == "refused-unit"
+
+
+@pytest.mark.parametrize(
+    "unit", ["/L", Unit("cells/L"), Unit("", "/L", UCUM), Unit("per litre", "/l", "L")]
+)
+def test_a_refused_spelling_says_why_instead_of_inviting_a_row(unit: str | Unit) -> None:
+    # "add a row to units.toml if a lab uses it" invited the thousand-million-fold error itself
+    with pytest.raises(leukoflag.UnitError) as caught:
+        leukoflag.count_per_ul("3.2", unit, "anc")
+    text = str(caught.value)
+    assert text.startswith("refused-unit: unit '")
+    assert "without its power of ten" in text
+    assert "0.0000032 cells/µL, a thousand-million-fold error" in text
+    assert "refuses it on purpose (units.toml [refused])" in text
+    assert "add a row" not in text
+    with pytest.raises(leukoflag.UnitError, match=r"^refused-unit"):
+        resolve_unit(unit)
 
 
 @pytest.mark.parametrize("spelling", ["g/DL", "G/DL", "gL", "PG", "MMOL/L", "MM/H", "GPT/L"])

@@ -21,7 +21,8 @@ Internal API for the pipeline (the flagging step); these names and signatures ar
   missing range unit means "the result's unit" when ``result`` (a NormalizedCount) is given.
 * ``resolve_unit(unit, analyte="wbc") -> UnitSpec`` — what a unit is, without a value:
   ``kind`` (count, percent, fraction, other-analyte, not-a-count), UCUM code, factor. It raises
-  only when the unit cannot be identified (``unknown-unit``, ``no-unit``, ``unit-conflict``);
+  only when the unit cannot be identified (``unknown-unit``, ``no-unit``, ``unit-conflict``)
+  or is refused on purpose (``refused-unit``);
   a percent or a red-cell unit is returned, so flagging can tell a percentage from a count.
 * ``issue_for(error, location) -> Issue`` and ``notes_for(count, location) -> tuple[Issue, ...]``
   — the ``units.*`` Issues for a refusal, an inferred unit, or a tolerant match.
@@ -35,7 +36,8 @@ text, then the code as a spelling; when two of them are known but disagree (``/u
 exactness). Results keep the significant figures of the value as written:
 ``"8.20"`` in ``K/uL`` gives ``Decimal("8.20E+3")``, equal to 8200 with three significant figures.
 
-UnitError reasons: ``unknown-unit``, ``no-unit``, ``unit-conflict``, ``percent``, ``fraction``,
+UnitError reasons: ``unknown-unit``, ``refused-unit``, ``no-unit``, ``unit-conflict``, ``percent``,
+``fraction``,
 ``wrong-analyte``, ``wrong-dimension``, ``implausible``, ``bad-number``, ``unknown-analyte``.
 """
 
@@ -303,7 +305,8 @@ def normalize_range(
 
 def resolve_unit(unit: str | Unit | None, analyte: str = "wbc") -> UnitSpec:
     """What ``unit`` is, without a value. Raises UnitError only when it cannot be identified
-    (``no-unit``, ``unknown-unit``, ``unit-conflict``) or the analyte is unknown."""
+    (``no-unit``, ``unknown-unit``, ``unit-conflict``), is refused on purpose (``refused-unit``)
+    or the analyte is unknown."""
     if analyte not in _ANALYTES:
         raise _unknown_analyte(analyte)
     found = _NO_UNIT if unit is None else _resolved(unit)
@@ -329,6 +332,7 @@ def unit_table() -> UnitTable:
 # means lost or damaged data in every step's Issues). An unknown analyte is a programming error.
 _SEVERITY = {
     "unknown-unit": Severity.WARNING,
+    "refused-unit": Severity.WARNING,
     "no-unit": Severity.WARNING,
     "percent": Severity.WARNING,
     "fraction": Severity.WARNING,
@@ -573,12 +577,7 @@ def _resolution(unit: str | Unit) -> UnitSpec | _Refusal:
             return spec
         if not unit.strip():
             return _NO_UNIT
-        return _Refusal(
-            f"unknown-unit: unit {quoted(unit)} is not in leukoflag's unit table; "
-            "add a row to leukoflag/units/data/units.toml if a lab uses it",
-            unit,
-            "unknown-unit",
-        )
+        return _unknown(table, (unit,), quoted(unit), unit)
     return _resolved_unit(table, unit)
 
 
@@ -596,12 +595,7 @@ def _resolved_unit(table: UnitTable, unit: Unit) -> UnitSpec | _Refusal:
         if not code and not text:
             return _NO_UNIT
         shown = " / ".join(quoted(s) for s in dict.fromkeys(s for s in (text, code) if s))
-        return _Refusal(
-            f"unknown-unit: unit {shown} is not in leukoflag's unit table; "
-            "add a row to leukoflag/units/data/units.toml if a lab uses it",
-            unit.text or unit.code,
-            "unknown-unit",
-        )
+        return _unknown(table, (unit.text, unit.code), shown, unit.text or unit.code)
     first = candidates[0]
     for other in candidates[1:]:
         if (other.kind, other.factor) != (first.kind, first.factor):
@@ -613,6 +607,26 @@ def _resolved_unit(table: UnitTable, unit: Unit) -> UnitSpec | _Refusal:
                 "unit-conflict",
             )
     return first
+
+
+def _unknown(table: UnitTable, spellings: tuple[str, ...], shown: str, sent: str) -> _Refusal:
+    """Why no row reads the unit: a ``[refused]`` row's reason, else that it is unknown."""
+    for spelling in spellings:
+        refused = table.refusal(spelling) if spelling.strip() else None
+        if refused is not None:
+            # a spelling refused on purpose: adding a row for it would be the gross error
+            return _Refusal(
+                f"refused-unit: unit {quoted(spelling)} is {refused.why}; leukoflag refuses it on "
+                "purpose (units.toml [refused]): not normalized; the lab's unit needs correcting",
+                sent,
+                "refused-unit",
+            )
+    return _Refusal(
+        f"unknown-unit: unit {shown} is not in leukoflag's unit table; "
+        "add a row to leukoflag/units/data/units.toml if a lab uses it",
+        sent,
+        "unknown-unit",
+    )
 
 
 def _lookup(table: UnitTable, spelling: str) -> UnitSpec | None:

@@ -6,6 +6,9 @@ Lookup order (the first that finds a row wins):
 2. tolerant: both sides put in :func:`canonical` form (whitespace, µ/μ/mc → u, x/X/× → x,
    ``^``/``E``/``*``/``()``/superscript exponents → ``^``, HL7 ``\\S\\`` → ``^``), case kept;
 3. case-insensitive: as 2 after case folding, only against rows marked ``fold = true``.
+
+A spelling no row reads may be refused on purpose by a ``[refused]`` row (``/L``: reading it
+would be a gross error), matched in any case and tolerantly: :meth:`UnitTable.refusal`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ __all__ = [
     "DataKind",
     "Match",
     "Reading",
+    "RefusedRow",
     "SpellingRow",
     "UcumEntry",
     "UnitTable",
@@ -81,6 +85,15 @@ class SpellingRow:
 
 
 @dataclass(frozen=True, slots=True)
+class RefusedRow:
+    """One ``[refused]`` row: a spelling refused on purpose, and why."""
+
+    spelling: str
+    why: str
+    seen: str
+
+
+@dataclass(frozen=True, slots=True)
 class Reading:
     """One way to read a value sent without a unit (``[missing_unit].readings``)."""
 
@@ -103,6 +116,13 @@ class UnitTable:
     exact: Mapping[str, SpellingRow]
     tolerant: Mapping[str, SpellingRow]
     folded: Mapping[str, SpellingRow]
+    refused_rows: tuple[RefusedRow, ...]
+    # the first [refused] row of each refused_form(); consulted only for a spelling no row reads
+    refused: Mapping[str, RefusedRow]
+
+    def refusal(self, spelling: str) -> RefusedRow | None:
+        """The ``[refused]`` row ``spelling`` matches, in any case and tolerantly, or None."""
+        return self.refused.get(refused_form(spelling))
 
     def lookup(self, spelling: str) -> tuple[SpellingRow, Match] | None:
         """The row ``spelling`` means and how it matched, or None when it is unknown."""
@@ -153,6 +173,12 @@ def canonical(spelling: str) -> str:
     return text
 
 
+def refused_form(spelling: str) -> str:
+    """The form a ``[refused]`` row matches in: canonical and case-folded (a refusal in any case
+    is safe: it never reads a value, and no row of another meaning may share the form)."""
+    return canonical(spelling.casefold())
+
+
 # --------------------------------------------------------------------------------- loading
 
 
@@ -179,8 +205,13 @@ def _build(data: dict[str, Any], origin: str) -> UnitTable:
     sources = {name: _text(data["sources"], name) for name in data["sources"]}
     ucum = {code: _ucum_entry(code, entry) for code, entry in data["ucum"].items()}
     rows = tuple(_row(raw) for raw in data["spellings"]["rows"])
+    refused_rows = tuple(
+        RefusedRow(_text(raw, "spelling"), _text(raw, "why"), _text(raw, "seen"))
+        for raw in data.get("refused", {}).get("rows", ())
+    )
     citations = [
         *(row.seen for row in rows),
+        *(row.seen for row in refused_rows),
         *(entry.source for entry in ucum.values()),
         _text(data["plausible"], "source"),
         _text(data["missing_unit"], "source"),
@@ -200,6 +231,14 @@ def _build(data: dict[str, Any], origin: str) -> UnitTable:
     for reading in readings:
         if reading.ucum not in ucum or ucum[reading.ucum].kind is not DataKind.COUNT:
             raise DataFileError(f"{origin}: missing-unit reading {reading.ucum!r} is not a count")
+    refused: dict[str, RefusedRow] = {}
+    for refused_row in refused_rows:
+        refused.setdefault(refused_form(refused_row.spelling), refused_row)
+    for row in rows:
+        if refused_form(row.spelling) in refused:
+            raise DataFileError(
+                f"{origin}: {row.spelling!r} is a [spellings] row and refused in [refused]"
+            )
     low, high = Decimal(_text(plausible, "low")), Decimal(_text(plausible, "high"))
     if not low <= high:
         raise DataFileError(f"{origin}: plausible low {low} is above high {high}")
@@ -215,6 +254,8 @@ def _build(data: dict[str, Any], origin: str) -> UnitTable:
         exact=MappingProxyType(_index(rows, lambda r: r.spelling, origin, "spelling")),
         tolerant=MappingProxyType(_index(rows, lambda r: canonical(r.spelling), origin, "form")),
         folded=MappingProxyType(_folded_index(rows, origin)),
+        refused_rows=refused_rows,
+        refused=MappingProxyType(refused),
     )
 
 
