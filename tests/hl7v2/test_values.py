@@ -663,6 +663,53 @@ def test_a_chain_of_joins_in_one_unit_gives_one_note_with_a_bounded_quote() -> N
     assert len(note) < 400  # two quotes of 80 characters and the words around them
 
 
+@pytest.mark.parametrize(
+    ("unit", "kept"),
+    [
+        ("10*3/uL~K/uL", "10*3/uL~K/uL"),  # one meaning, two spellings: still not guessed
+        ("K/uL~/uL", "K/uL~/uL"),  # a thousandfold apart
+        ("10*3/uL^^UCUM~K/uL", "10*3/uL~K/uL"),  # was read as 10*3/uL, K/uL silently lost
+        ("10*3/uL~10*3/uL~/uL", "10*3/uL~/uL"),
+    ],
+)
+def test_unit_sent_with_repetitions_naming_different_units_is_not_read(
+    unit: str, kept: str
+) -> None:
+    # OBX-6 does not repeat: '10*3/uL~K/uL' was one unknown unit with "add a row" advice
+    result, read_message = first_result(obx("3.1", unit=unit))
+    assert result.unit == Unit(kept)
+    found = issue(read_message, "hl7v2.unit-repeated")
+    assert (found.severity, found.location) == (Severity.WARNING, "MSG[1]/OBX[1]-6")
+    assert found.text.startswith(f"unit '{unit}' holds repetitions, which OBX-6 does not have")
+    assert found.text.endswith("which one applies is unknown, so the value is not normalized")
+    conversion = leukoflag.convert(message(PID, OBR, obx("3.1", unit=unit)))
+    (refused,) = [i for i in conversion.issues if i.code.startswith("units.")]
+    assert (refused.code, refused.location) == ("units.unknown-unit", "MSG[1]/OBX[1]-6")
+    assert "which one applies is unknown" in refused.text
+    assert "add a row" not in refused.text
+    assert conversion.findings == []  # a count of unknown magnitude is not judged
+
+
+@pytest.mark.parametrize(
+    ("unit", "read_as", "noted"),
+    [
+        ("K/uL~K/uL", Unit("K/uL"), True),
+        ("10*3/uL^^UCUM~10*3/uL^^UCUM", Unit("10*3/uL", "10*3/uL", UCUM), True),
+        ("K/uL~", Unit("K/uL"), False),  # an empty repetition carries nothing
+        ("~x10\\S\\9/L", Unit("x10^9/L"), False),
+    ],
+)
+def test_unit_whose_repetitions_name_the_same_unit_is_read_once(
+    unit: str, read_as: Unit, noted: bool
+) -> None:
+    result, read_message = first_result(obx("3.1", unit=unit))
+    assert result.unit == read_as
+    assert ("hl7v2.unit-repeated" in codes(read_message.issues)) is False
+    assert ("hl7v2.repetition-unmapped" in codes(read_message.issues)) is noted
+    (finding,) = leukoflag.convert(message(PID, OBR, obx("3.1", unit=unit))).findings
+    assert finding.value_per_ul == Decimal(3100)
+
+
 def test_reference_range_sent_with_repetitions_has_no_limits() -> None:
     # OBX-7 does not repeat: '4.0-11.0~3.5-10.5' was read as 4.0-11.0 in the unit '~3.5-10.5'.
     result, read_message = first_result(obx("3.1", reference="4.0-11.0~3.5-10.5"))

@@ -112,6 +112,18 @@ def test_a_refused_spelling_says_why_instead_of_inviting_a_row(unit: str | Unit)
         resolve_unit(unit)
 
 
+@pytest.mark.parametrize("unit", ["10*3/uL~K/uL", Unit("K/uL~/uL"), Unit("", "/uL~/L", UCUM)])
+def test_several_units_of_a_repeated_field_are_refused_as_such(unit: str | Unit) -> None:
+    # a FHIR unit copied from a repeated OBX-6: "add a row" would not say which applies
+    with pytest.raises(leukoflag.UnitError) as caught:
+        leukoflag.count_per_ul("3.1", unit, "wbc")
+    assert caught.value.reason == "unknown-unit"
+    assert "is several units separated by '~' (a unit field sent with repetitions)" in str(
+        caught.value
+    )
+    assert "add a row" not in str(caught.value)
+
+
 @pytest.mark.parametrize("spelling", ["g/DL", "G/DL", "gL", "PG", "MMOL/L", "MM/H", "GPT/L"])
 def test_no_case_folding_where_case_could_change_meaning(spelling: str) -> None:
     assert reason_of("5", spelling) == "unknown-unit"

@@ -133,6 +133,7 @@ _SEVERITY = {
     "hl7v2.unit-alternate": Severity.INFORMATION,
     "hl7v2.range-inverted": Severity.WARNING,
     "hl7v2.range-repeated": Severity.WARNING,
+    "hl7v2.unit-repeated": Severity.WARNING,
     "hl7v2.timestamp-padded": Severity.INFORMATION,
     "hl7v2.flag-unknown": Severity.WARNING,
     "hl7v2.flag-unmapped": Severity.INFORMATION,
@@ -213,8 +214,6 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
     unit = reference_range = None
     flags: tuple[Coding, ...] = ()
     if unit_field:
-        if delimiters.repetition in unit_field:  # OBX-6 does not repeat
-            unit_field = _first_repetition(unit_field, delimiters.repetition, notes, 6)
         unit, unit_notes = read_unit(unit_field, delimiters, codec)
         notes.extend((6, _SEVERITY.get(c, Severity.WARNING), c, t) for c, t in unit_notes)
     if range_field:

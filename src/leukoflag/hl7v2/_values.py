@@ -376,6 +376,8 @@ def read_unit(
     notes: list[Note] = []
     if not field.strip():
         return None, tuple(notes)
+    if delimiters.repetition in field:
+        return _repeated_unit(field, delimiters, codec)
     component = delimiters.component
     # Each component is kept, or re-joined to the one before it: its pieces are gathered and
     # joined once (joining at each piece copied the growing unit, quadratic in a long chain).
@@ -426,6 +428,43 @@ def read_unit(
         # a CWE.1 unlike CWE.2 (/uL^K/uL) is kept, so the units step can refuse a disagreement
         return Unit(shown, code, ""), tuple(notes)
     return Unit(shown, code if system_name else "", system), tuple(notes)
+
+
+def _repeated_unit(
+    field: str, delimiters: Delimiters, codec: str
+) -> tuple[Unit | None, tuple[Note, ...]]:
+    """OBX-6 sent with repetitions, which it does not have: the unit when every repetition that
+    holds one names the same; else which applies is unknown, and the units step refuses the
+    repetitions' texts joined by ``~`` (``10*3/uL~/uL`` must not be read as either)."""
+    read = [read_unit(r, delimiters, codec) for r in field.split(delimiters.repetition)]
+    # the first note of each code: a field of many repetitions gives one of each, not one each
+    first: dict[str, str] = {}
+    for _, found in read:
+        for code, text in found:
+            first.setdefault(code, text)
+    notes: list[Note] = list(first.items())
+    named = list(dict.fromkeys(unit for unit, _ in read if unit is not None))
+    shown = quoted(decoded(field, delimiters, codec, []).strip())
+    if len(named) <= 1:
+        if sum(unit is not None for unit, _ in read) > 1:
+            notes.append(
+                (
+                    "hl7v2.repetition-unmapped",
+                    f"OBX-6 {shown} repeats the same unit, which OBX-6 does not repeat: read once",
+                )
+            )
+        return (named[0] if named else None), tuple(notes)
+    notes.append(
+        (
+            "hl7v2.unit-repeated",
+            (
+                f"unit {shown} holds repetitions, which OBX-6 does not have, naming "
+                f"{len(named)} different units: which one applies is unknown, so the value is "
+                "not normalized"
+            ),
+        )
+    )
+    return Unit("~".join(unit.text for unit in named)), tuple(notes)
 
 
 # --------------------------------------------------------------------------- OBX-7 reference ranges

@@ -621,6 +621,14 @@ def _unknown(table: UnitTable, spellings: tuple[str, ...], shown: str, sent: str
                 sent,
                 "refused-unit",
             )
+    if any("~" in spelling for spelling in spellings):
+        # an HL7 v2 unit field sent with repetitions (10*3/uL~/uL): no row can say which applies
+        return _Refusal(
+            f"unknown-unit: unit {shown} is several units separated by '~' (a unit field sent "
+            "with repetitions): which one applies is unknown; not normalized",
+            sent,
+            "unknown-unit",
+        )
     return _Refusal(
         f"unknown-unit: unit {shown} is not in leukoflag's unit table; "
         "add a row to leukoflag/units/data/units.toml if a lab uses it",
