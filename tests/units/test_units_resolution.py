@@ -499,3 +499,23 @@ def test_factor_that_is_not_a_power_of_ten_multiplies_exactly() -> None:
 def test_scaling_never_rounds_even_beyond_28_digits() -> None:
     long = "1.234567890123456789012345678901"
     assert leukoflag.count_per_ul(long, "K/uL") == Decimal("1234.567890123456789012345678901")
+
+
+@pytest.mark.parametrize(
+    "unit",
+    [
+        Unit(text="10*9/L", code="/L", system=UCUM),  # a code map that lost the 10^9
+        Unit(text="/L", code="10*9/L", system=UCUM),
+        Unit(text="cells/L", code="10*9/L", system=UCUM),
+    ],
+)
+def test_a_refused_spelling_beside_a_read_one_is_a_conflict_not_skipped(unit: Unit) -> None:
+    # the refused half was passed over as unknown and the count normalized by the other half
+    with pytest.raises(leukoflag.UnitError) as caught:
+        leukoflag.count_per_ul("3.5", unit, "wbc")
+    assert caught.value.reason == "unit-conflict"
+    text = str(caught.value)
+    assert "'10*9/L' is 10*9/L" in text
+    assert "without its power of ten" in text
+    with pytest.raises(leukoflag.UnitError, match=r"^unit-conflict"):
+        resolve_unit(unit)

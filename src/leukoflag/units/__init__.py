@@ -597,6 +597,17 @@ def _resolved_unit(table: UnitTable, unit: Unit) -> UnitSpec | _Refusal:
         shown = " / ".join(quoted(s) for s in dict.fromkeys(s for s in (text, code) if s))
         return _unknown(table, (unit.text, unit.code), shown, unit.text or unit.code)
     first = candidates[0]
+    for spelling in (unit.text, unit.code):
+        refused = table.refusal(spelling) if spelling.strip() else None
+        if refused is not None:
+            # '/L' beside '10*9/L' is a thousand-million-fold disagreement, not an unknown to skip
+            return _Refusal(
+                f"unit-conflict: the unit's code and text disagree: {quoted(first.spelling)} is "
+                f"{first.ucum} ({first.meaning}) but {quoted(spelling)} is {refused.why} "
+                "(units.toml [refused])",
+                unit.text or unit.code,
+                "unit-conflict",
+            )
     for other in candidates[1:]:
         if (other.kind, other.factor) != (first.kind, first.factor):
             return _Refusal(
