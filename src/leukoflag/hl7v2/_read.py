@@ -570,9 +570,13 @@ class _Reader:
                 "MSH-10 message control ID is empty: output ids cannot be tied to the message",
             )
         applications = [self._hd(msh[n], where, n) for n in (3, 4, 5, 6)]
-        for number in (3, 4, 5, 6):
+        # Only an HD with components has unread parts or a universal ID: most are a name alone.
+        composite = [n for n in (3, 4, 5, 6) if d.component in msh[n]]
+        for number in composite:
             self._parts_unmapped(msh[number], "HD", where, number)
-        universal_ids = [self._hd_universal(msh[n], where, n) for n in (3, 4, 5, 6)]
+        universal_ids = [
+            self._hd_universal(msh[n], where, n) if n in composite else "" for n in (3, 4, 5, 6)
+        ]
         timestamp = self._time(msh[7], where, 7)
         unheld = ""
         if timestamp is None and self.times.get(msh[7], (None, ""))[1] == UNHOLDABLE:
@@ -1144,7 +1148,8 @@ class _Reader:
         for number, problem in code_problems:
             self._issue(Severity.WARNING, "hl7v2.escape-invalid", f"{location}-{number}", problem)
         for number, coded in ((4, fields[4]), (8, fields[8]), (11, roles[0])):
-            self._parts_unmapped(coded, "CWE", location, number)
+            if coded:  # SPM-8 source site is usually empty
+                self._parts_unmapped(coded, "CWE", location, number)
         if len(roles) > 1:
             self._repetitions(location, 11, roles)
         period = fields[17].split(d.component)
