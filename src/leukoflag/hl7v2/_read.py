@@ -827,7 +827,8 @@ class _Reader:
                     if found is not None:
                         identifiers.append(found)
                     self._parts_unmapped(repetition, "CX", location, number)
-            self._field_problems(problems, location, number)
+            if problems:
+                self._field_problems(problems, location, number)
         family = ""
         given: tuple[str, ...] = ()
         names = fields[5].split(d.repetition)
@@ -835,7 +836,8 @@ class _Reader:
             names = _sent(names)
         if names[0]:
             family, given, dropped = person_name(names[0], d, codec, problems)
-            self._field_problems(problems, location, 5)
+            if problems:
+                self._field_problems(problems, location, 5)
             for component, text in dropped:
                 self._issue(
                     Severity.INFORMATION,
@@ -881,15 +883,20 @@ class _Reader:
         group = self._group(location)
         visit_number = None
         if fields[19]:
-            visit = _sent(fields[19].split(d.repetition))
+            visit = fields[19].split(d.repetition)
+            if len(visit) > 1:  # rare: a repeated field
+                visit = _sent(visit)
             visit_number = identifier_cx(visit[0], d, codec, problems)
-            self._field_problems(problems, location, 19)
+            if problems:
+                self._field_problems(problems, location, 19)
             self._parts_unmapped(visit[0], "CX", location, 19)
             if len(visit) > 1:
                 self._repetitions(location, 19, visit)
-        attending = _sent(fields[7].split(d.repetition))
-        if len(attending) > 1:
-            self._repetitions(location, 7, attending)
+        attending = fields[7].split(d.repetition)
+        if len(attending) > 1:  # rare: a repeated field
+            attending = _sent(attending)
+            if len(attending) > 1:
+                self._repetitions(location, 7, attending)
         if group.visit is not None:
             self._issue(
                 Severity.WARNING,
@@ -899,12 +906,15 @@ class _Reader:
             )
         else:
             patient_class = decoded(fields[2].split(d.component)[0], d, codec, problems).strip()
-            self._field_problems(problems, location, 2)
+            if problems:
+                self._field_problems(problems, location, 2)
             assigned_location = render_location(fields[3], d, codec, problems)
-            self._field_problems(problems, location, 3)
+            if problems:
+                self._field_problems(problems, location, 3)
             self._parts_unmapped(fields[3], "PL", location, 3)
             attending_name = render_person(attending[0], d, codec, problems)
-            self._field_problems(problems, location, 7)
+            if problems:
+                self._field_problems(problems, location, 7)
             self._parts_unmapped(attending[0], "XCN", location, 7)
             group.visit = constructor(Visit)(
                 location=location,
@@ -965,7 +975,8 @@ class _Reader:
             from_obr = (
                 identifier_ei(sent_obr, d.component, d, codec, problems) if sent_obr else None
             )
-            self._field_problems(problems, where, obr_number)
+            if problems:
+                self._field_problems(problems, where, obr_number)
             self._parts_unmapped(sent_obr, "EI", where, obr_number)
             if sent_orc == sent_obr and d.escape not in sent_orc:
                 from_orc = from_obr  # the usual case, ORC repeating the OBR's ID: read once
@@ -973,7 +984,8 @@ class _Reader:
                 from_orc = (
                     identifier_ei(sent_orc, d.component, d, codec, problems) if sent_orc else None
                 )
-                self._field_problems(problems, orc_where, orc_number)
+                if problems:
+                    self._field_problems(problems, orc_where, orc_number)
                 self._parts_unmapped(sent_orc, "EI", orc_where, orc_number)
             if from_obr and from_orc and from_obr != from_orc:
                 # the namespace or system too: ORD1^EHR and ORD1^CLINIC are different orders
@@ -987,7 +999,8 @@ class _Reader:
             values[key] = from_obr or from_orc
         if order_fields[4]:
             values["group_id"] = identifier_ei(order_fields[4], d.component, d, codec, problems)
-            self._field_problems(problems, orc_where, 4)
+            if problems:
+                self._field_problems(problems, orc_where, 4)
             self._parts_unmapped(order_fields[4], "EI", orc_where, 4)
         values["order_control"] = order_fields[1].split(d.component)[0].strip()
         code = None
@@ -1018,9 +1031,11 @@ class _Reader:
         if providers:
             # OBR-16, else ORC-12 (of the ORC, or of an ORC without OBR)
             sender, number = (where, 16) if request[16] or orc is None else (orc[0], 12)
-            repetitions = _sent(providers.split(d.repetition))
-            if len(repetitions) > 1:
-                self._repetitions(sender, number, repetitions)
+            repetitions = providers.split(d.repetition)
+            if len(repetitions) > 1:  # rare: a repeated field
+                repetitions = _sent(repetitions)
+                if len(repetitions) > 1:
+                    self._repetitions(sender, number, repetitions)
             values["ordering_provider"] = render_person(repetitions[0], d, codec, problems)
             values["ordering_provider_location"] = provider_location = f"{sender}-{number}"
             self._problems(problems, provider_location)
@@ -1140,8 +1155,11 @@ class _Reader:
             else:
                 identifier = identifier_ei(fields[2], d.component, d, codec, problems)
                 self._parts_unmapped(fields[2], "EI", location, 2)
-            self._field_problems(problems, location, 2)
-        roles = _sent(fields[11].split(d.repetition))
+            if problems:
+                self._field_problems(problems, location, 2)
+        roles = fields[11].split(d.repetition)
+        if len(roles) > 1:  # rare: a repeated field
+            roles = _sent(roles)
         kind, site, role, code_problems, control, unknown_roles = _specimen_codes(
             fields[4], fields[8], roles[0], d, codec
         )
@@ -1434,7 +1452,8 @@ class _Reader:
                     found.append(f"{first.display} ({first.code})")
                 else:
                     found.append(first.code if first else producer.text)
-            self._field_problems(problems, location, 15)
+            if problems:
+                self._field_problems(problems, location, 15)
             if d.component in fields[15]:
                 self._producer_unmapped(fields[15], location)
         for number, kind, render in ((16, "XCN", render_person), (23, "XON", render_organization)):
@@ -1442,7 +1461,8 @@ class _Reader:
                 if repetition:
                     found.append(render(repetition, d, codec, problems))
                     self._parts_unmapped(repetition, kind, location, number)
-            self._field_problems(problems, location, number)
+            if problems:
+                self._field_problems(problems, location, number)
         return tuple(p for p in found if p)
 
     def _device(self, field: str, location: str) -> tuple[str, Identifier | None]:
@@ -1451,7 +1471,8 @@ class _Reader:
         identifier = identifier_ei(
             field, self.delimiters.component, self.delimiters, self.codec, problems
         )
-        self._field_problems(problems, location, 18)
+        if problems:
+            self._field_problems(problems, location, 18)
         self._parts_unmapped(field, "EI", location, 18)
         if identifier is None:
             return "", None
@@ -1560,10 +1581,10 @@ class _Reader:
 
     def _field_problems(self, problems: list[str], location: str, number: int) -> None:
         """The escape problems read from field ``number``, at its location; then none are left
-        (the list serves the segment's next field)."""
-        if problems:
-            self._problems(problems, f"{location}-{number}")
-            problems.clear()
+        (the list serves the segment's next field). Callers test ``problems`` first: most fields
+        have none, and the call would cost more than the test."""
+        self._problems(problems, f"{location}-{number}")
+        problems.clear()
 
     def _problems(self, problems: list[str], location: str) -> None:
         for problem in problems:
