@@ -173,6 +173,22 @@ def test_a_normal_correction_leaves_no_leukopenia_in_the_report_conclusion() -> 
     assert issue.location == "MSG[1]/OBX[1]-11"
 
 
+def test_two_corrections_of_one_wbc_keep_the_low_one_in_the_conclusion_with_a_warning() -> None:
+    # the F 3.0 is corrected twice, to 1.2 and to 6.4: which stands is not known, so the low one
+    # stays in conclusionCode and the later correction says the choice is in doubt
+    second = (
+        b"\rOBX|4|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||6.4"
+        b"|10*3/uL^^UCUM|4.0-11.0|N|||C|||20261124110000-0600"
+    )
+    message = CORRECTED_WBC.replace(b"||3.6|", b"||1.2|").rstrip(b"\r") + second + b"\r"
+    conv = convert(message)
+    (bundle,) = conv.bundles
+    assert _conclusion(bundle) == ["Leukopenia"]  # from the C 1.2; no ANC from two WBCs
+    (issue,) = [i for i in conv.issues if i.code == "flag.correction-ambiguous"]
+    assert (issue.severity.value, issue.location) == ("warning", "MSG[1]/OBX[4]-11")
+    assert "and MSG[1]/OBX[2] (corrected) of the same code, OBX-4 sub-ID" in issue.text
+
+
 def test_a_normal_correction_in_a_fhir_bundle_leaves_no_leukopenia_in_the_conclusion() -> None:
     def observation(rid: str, status: str, value: str) -> dict[str, Any]:
         return {
@@ -222,6 +238,9 @@ def test_a_normal_correction_in_a_fhir_bundle_leaves_no_leukopenia_in_the_conclu
     assert corrected["interpretation"][0]["coding"][0]["code"] == "N"
     (issue,) = [i for i in conv.issues if i.code == "flag.result-superseded"]
     assert issue.location == "ITEM[1]/Bundle.entry[2].resource"
+    # FHIR has no OBX-4 sub-ID: the text names only what an Observation has
+    assert "of the same code, specimen and time;" in issue.text
+    assert "sub-ID" not in issue.text
 
 
 def test_a_wbc_posted_wrong_writes_the_anc_it_gave_as_entered_in_error() -> None:

@@ -391,9 +391,54 @@ def test_a_corrected_wbc_sets_aside_the_final_one_it_replaces() -> None:
     )
     assert issue.text.startswith(
         "not flagged: this final result is replaced by MSG[1]/OBX[2] (corrected) of the same "
-        "code, sub-ID, specimen and time"
+        "code, OBX-4 sub-ID, specimen and time"
     )
     assert code_of(corrected) == "N"
+    assert corrected.issues == ()  # one correction: nothing in doubt
+
+
+def test_two_corrections_of_one_wbc_are_both_judged_and_the_later_says_which_is_unclear() -> None:
+    # F 2.4, then C 6.4 and C 1.8 of the same WBC: the lab did not say which correction stands
+    original, first, second = evaluate(
+        result("2.4", unit=K_PER_UL, n=1),
+        result("6.4", unit=K_PER_UL, n=2, status=ResultStatus.CORRECTED),
+        result("1.8", unit=K_PER_UL, n=3, status=ResultStatus.CORRECTED),
+    )
+    assert original.finding is None
+    assert code_of(first) == "N"
+    assert code_of(second) == "LL"  # still judged: hiding a low count is the worse error
+    assert "flag.correction-ambiguous" not in issue_codes(first)
+    (issue,) = [i for i in second.issues if i.code == "flag.correction-ambiguous"]
+    assert (issue.severity.value, issue.location) == ("warning", "MSG[1]/OBX[3]-11")
+    assert issue.text == (
+        "this corrected result and MSG[1]/OBX[2] (corrected) of the same code, OBX-4 sub-ID, "
+        "specimen and time each replace the same result: which one stands is not known; each is "
+        "judged, and a low one puts its finding in the report's conclusion"
+    )
+
+
+def test_an_amendment_and_a_correction_of_one_wbc_without_the_original_are_ambiguous() -> None:
+    amended, corrected = evaluate(
+        result("3.9", unit=K_PER_UL, n=1, status=ResultStatus.AMENDED),
+        result("5.0", unit=K_PER_UL, n=2, status=ResultStatus.CORRECTED),
+    )
+    assert code_of(amended) == "L"
+    assert code_of(corrected) == "N"
+    assert issue_codes(amended) == []
+    (issue,) = [i for i in corrected.issues if i.code == "flag.correction-ambiguous"]
+    assert "and MSG[1]/OBX[1] (amended) of the same code" in issue.text
+
+
+def test_corrections_of_two_sub_ids_are_not_ambiguous() -> None:
+    evaluations = evaluate(
+        dataclasses.replace(
+            result("3.9", unit=K_PER_UL, n=1, status=ResultStatus.CORRECTED), sub_id="1"
+        ),
+        dataclasses.replace(
+            result("5.0", unit=K_PER_UL, n=2, status=ResultStatus.CORRECTED), sub_id="2"
+        ),
+    )
+    assert [issue_codes(e) for e in evaluations] == [[], []]
 
 
 def test_a_correction_sent_before_its_original_still_replaces_it() -> None:

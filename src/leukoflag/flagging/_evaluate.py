@@ -1148,9 +1148,13 @@ def _set_aside_superseded(state: _OrderState, evaluations: list[Evaluation]) -> 
             groups.setdefault(_replacement_key(result, state), []).append(index)
     superseded: set[str] = set()
     for members in groups.values():
-        by = [results[i] for i in members if results[i].status in _REPLACING]
-        if not by:
+        replacing = [i for i in members if results[i].status in _REPLACING]
+        if not replacing:
             continue
+        by = [results[i] for i in replacing]
+        for index in replacing[1:]:  # several corrections of one result: none is picked
+            if evaluations[index].analyte is not None:
+                evaluations[index] = _ambiguous(evaluations[index], results[index], by)
         for index in members:
             result = results[index]
             if result.status not in _REPLACED:
@@ -1169,6 +1173,14 @@ def _replacement_key(result: LabResult, state: _OrderState) -> tuple[object, ...
     return _code_key(result.code), result.sub_id, result.specimen, time
 
 
+def _same_result(location: str) -> str:
+    """What a correction shares with the result it replaces, in the input's terms: FHIR has no
+    OBX-4 sub-ID."""
+    if "/OBX[" in location:
+        return "same code, OBX-4 sub-ID, specimen and time"
+    return "same code, specimen and time"
+
+
 def _superseded(evaluation: Evaluation, result: LabResult, by: list[LabResult]) -> Evaluation:
     replacements = ", ".join(f"{r.location} ({r.status.value})" for r in by)
     issue = _issue(
@@ -1176,7 +1188,7 @@ def _superseded(evaluation: Evaluation, result: LabResult, by: list[LabResult]) 
         "result-superseded",
         _at(result.location, "status"),
         f"not flagged: this {result.status.value} result is replaced by {replacements} of the "
-        "same code, sub-ID, specimen and time; its value is kept without a computed code, and "
+        f"{_same_result(result.location)}; its value is kept without a computed code, and "
         "neither the report's conclusion nor a derived ANC use it",
     )
     kept = [i for i in evaluation.issues if i.code not in _VERDICT_CODES]
@@ -1188,6 +1200,21 @@ def _superseded(evaluation: Evaluation, result: LabResult, by: list[LabResult]) 
         evaluation.reference_range,
         issues=(*kept, issue),
     )
+
+
+def _ambiguous(evaluation: Evaluation, result: LabResult, by: list[LabResult]) -> Evaluation:
+    """Adds flag.correction-ambiguous to a later one of several corrections of one result: each
+    is still judged (a low one reaches the report's conclusion), as which stands is not known."""
+    others = ", ".join(f"{r.location} ({r.status.value})" for r in by if r is not result)
+    issue = _issue(
+        Severity.WARNING,
+        "correction-ambiguous",
+        _at(result.location, "status"),
+        f"this {result.status.value} result and {others} of the {_same_result(result.location)} "
+        "each replace the same result: which one stands is not known; each is judged, and a low "
+        "one puts its finding in the report's conclusion",
+    )
+    return replace(evaluation, issues=(*evaluation.issues, issue))
 
 
 _REPLACED = frozenset({ResultStatus.FINAL, ResultStatus.PRELIMINARY})
