@@ -412,9 +412,20 @@ def test_two_corrections_of_one_wbc_are_both_judged_and_the_later_says_which_is_
     assert (issue.severity.value, issue.location) == ("warning", "MSG[1]/OBX[3]-11")
     assert issue.text == (
         "this corrected result and MSG[1]/OBX[2] (corrected) of the same code, OBX-4 sub-ID, "
-        "specimen and time each replace the same result: which one stands is not known; each is "
-        "judged, and a low one puts its finding in the report's conclusion"
+        "specimen and time each replace the same result: which one stands is not known; none is "
+        "set aside, so a low one puts its finding in the report's conclusion"
     )
+
+
+def test_a_masked_second_correction_names_why_it_is_not_used_for_the_anc() -> None:
+    evaluations = evaluate(
+        result("0", n=1, status=ResultStatus.CORRECTED, data_absent_reason="not-performed"),
+        result("0", n=2, status=ResultStatus.CORRECTED, data_absent_reason="not-performed"),
+        result("40", code=NEUT_PCT, unit=PCT, n=3),
+    )
+    assert "flag.correction-ambiguous" in issue_codes(evaluations[1])
+    (issue,) = not_derived(evaluations)
+    assert "WBC MSG[1]/OBX[2] is not used (not judged: flag.data-absent)" in issue.text
 
 
 def test_an_amendment_and_a_correction_of_one_wbc_without_the_original_are_ambiguous() -> None:

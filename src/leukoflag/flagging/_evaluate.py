@@ -1203,16 +1203,16 @@ def _superseded(evaluation: Evaluation, result: LabResult, by: list[LabResult]) 
 
 
 def _ambiguous(evaluation: Evaluation, result: LabResult, by: list[LabResult]) -> Evaluation:
-    """Adds flag.correction-ambiguous to a later one of several corrections of one result: each
-    is still judged (a low one reaches the report's conclusion), as which stands is not known."""
+    """Adds flag.correction-ambiguous to a later one of several corrections of one result: none
+    is set aside (a low one reaches the report's conclusion), as which stands is not known."""
     others = ", ".join(f"{r.location} ({r.status.value})" for r in by if r is not result)
     issue = _issue(
         Severity.WARNING,
         "correction-ambiguous",
         _at(result.location, "status"),
         f"this {result.status.value} result and {others} of the {_same_result(result.location)} "
-        "each replace the same result: which one stands is not known; each is judged, and a low "
-        "one puts its finding in the report's conclusion",
+        "each replace the same result: which one stands is not known; none is set aside, so a "
+        "low one puts its finding in the report's conclusion",
     )
     return replace(evaluation, issues=(*evaluation.issues, issue))
 
@@ -1545,8 +1545,9 @@ def _wbc_refusal(evaluation: Evaluation, recognition: _scope.Recognition) -> str
         return f"{quantity.comparator}{_fmt(quantity.value)} cells/µL is known only by a bound"
     if quantity is None and evaluation.reference_range is not None:
         return "its value is a range, not one number"
-    stop = evaluation.issues[-1].code if evaluation.issues else ""
-    return f"not judged: {stop}" if stop else "not judged"
+    # the reason it was not judged, not the warning about corrections that may follow it
+    stops = [i.code for i in evaluation.issues if i.code != "flag.correction-ambiguous"]
+    return f"not judged: {stops[-1]}" if stops else "not judged"
 
 
 def _group_reasons(
