@@ -245,7 +245,7 @@ def _report_status_disagreement(order: Order, evaluations: list[Evaluation]) -> 
     (corrected, amended, appended) report, any in a registered one. Its finding still goes into
     conclusionCode: the value is the lab's, and hiding a low count is the worse error."""
     registered = order.status is ReportStatus.REGISTERED
-    v2 = "/OBR[" in order.location
+    v2 = _from_hl7v2(order.location)
     found: list[tuple[int, str]] = []
     for index, result in enumerate(order.results):
         if evaluations[index].finding is None:
@@ -978,7 +978,7 @@ def _bounds_text(low: Point, high: Point) -> str:
 def _sender_disagreement(flags: Sequence[Coding], computed: str, location: str) -> Issue | None:
     """The Issue when the sender's flags disagree with the computed code (None: they agree)."""
     # the flags are quoted as the input wrote them: OBX-8 repetitions, or interpretation codes
-    key = [computed, "~" if "/OBX[" in location else ", "]
+    key = [computed, "~" if _from_hl7v2(location) else ", "]
     for coding in flags:
         key += (coding.system, coding.code)
     found = _sender_verdict(*key)
@@ -1173,10 +1173,16 @@ def _replacement_key(result: LabResult, state: _OrderState) -> tuple[object, ...
     return _code_key(result.code), result.sub_id, result.specimen, time
 
 
+def _from_hl7v2(location: str) -> bool:
+    """Whether a location is in an HL7 v2 message (``MSG[1]/…``), not a FHIR item
+    (``ITEM[1]/…``): Issue texts name fields in the input's own terms."""
+    return location.startswith("MSG[")
+
+
 def _same_result(location: str) -> str:
     """What a correction shares with the result it replaces, in the input's terms: FHIR has no
     OBX-4 sub-ID."""
-    if "/OBX[" in location:
+    if _from_hl7v2(location):
         return "same code, OBX-4 sub-ID, specimen and time"
     return "same code, specimen and time"
 
