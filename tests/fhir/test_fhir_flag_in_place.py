@@ -236,6 +236,36 @@ def test_legacy_interpretation_of_a_count_moves_to_the_sender_extension_in_curre
     assert len(output["interpretation"]) == 1
 
 
+@pytest.mark.parametrize(
+    ("sent", "written", "display"),
+    [("L<", "LU", "Significantly low"), ("H>", "HU", "Significantly high")],
+)
+def test_legacy_deprecated_significance_flags_are_written_as_their_v3_codes(
+    sent: str, written: str, display: str
+) -> None:
+    # reference/clinical.md: L< is deprecated, use LU; they were written back as v2-0078 "L<",
+    # though the docs keep v2-0078 for the five codes v3 lacks and HL7 v2 input writes LU.
+    resource = original("stu3-legacy-no-count.json")
+    resource["interpretation"]["coding"][0]["code"] = sent
+    conv = leukoflag.convert(fhir.dumps(resource))
+    (output,) = conv.bundles
+    assert output["interpretation"] == [
+        {"coding": [{"system": V3, "code": written, "display": display}]}
+    ]
+    assert [i.code for i in conv.issues] == ["fhir.legacy-interpretation"]
+    assert fhir.validate(output, "R4") == []
+
+
+def test_legacy_deprecated_flag_of_a_count_is_kept_as_lu_in_the_sender_extension() -> None:
+    resource = original("stu3-legacy-interpretation.json")
+    resource["interpretation"]["coding"][0]["code"] = "L<"
+    (output,) = leukoflag.convert(fhir.dumps(resource)).bundles
+    (sender,) = (e for e in output["extension"] if e["url"] == SENDER)
+    assert sender["valueCodeableConcept"] == {
+        "coding": [{"system": V3, "code": "LU", "display": "Significantly low"}]
+    }
+
+
 def test_panel_component_is_normalized_and_a_derived_anc_component_added() -> None:
     conv = convert("cbc-panel-components.json")
     (output,) = conv.bundles

@@ -605,6 +605,7 @@ def current_form(interpretation: Any) -> list[Any]:
     """An interpretation element as a list, legacy v2 0078 codings in today's systems."""
     concepts = [interpretation] if isinstance(interpretation, dict) else list(interpretation or ())
     table = tables().interpretation
+    deprecated = tables().deprecated_interpretation
     written = []
     for concept in concepts:
         if not isinstance(concept, dict):
@@ -616,7 +617,8 @@ def current_form(interpretation: Any) -> list[Any]:
         codings = []
         for sent in concept["coding"]:
             if isinstance(sent, dict) and sent.get("system") == LEGACY_V2_0078:
-                known = table.get(str(sent.get("code", "")))
+                code = str(sent.get("code", ""))
+                known = table.get(code) or deprecated.get(code)
                 codings.append(el.coding(known) if known else {**sent, "system": V2_0078})
             else:
                 codings.append(sent)

@@ -66,6 +66,7 @@ class Tables:
     """The code tables, each keyed by the code it translates."""
 
     interpretation: Mapping[str, Coding]  # table 0078 / v3 code → the coding to write
+    deprecated_interpretation: Mapping[str, Coding]  # legacy L< / H> → the v3 code replacing it
     encounter_class: Mapping[str, Coding]  # table 0004 → Encounter.class
     data_absent_reason: Mapping[str, str]  # code → display
     control_roles: frozenset[str]  # table 0369 codes of control/calibrator material
@@ -126,6 +127,12 @@ def tables() -> Tables:
         system = V3_INTERPRETATION if row["v3"] == "yes" else V2_0078
         interpretation[row["code"]] = Coding(row["code"], row["display"], system)
     data = _toml("tables.toml")
+    deprecated: dict[str, Coding] = {}
+    for row in _table(data, "interpretation_deprecated", ("code", "current")):
+        current = interpretation.get(row["current"])
+        if current is None or current.system != V3_INTERPRETATION:
+            raise DataFileError(f"tables.toml: [[interpretation_deprecated]] {row}: no v3 code")
+        deprecated[row["code"]] = current
     classes = {
         row["v2"]: Coding(row["code"], row["display"], row["system"])
         for row in _table(data, "encounter_class", ("v2", "system", "code", "display"))
@@ -149,6 +156,7 @@ def tables() -> Tables:
         raise DataFileError(f"tables.toml: [[age_unit]] unit must be year/month/week/day: {ages}")
     return Tables(
         interpretation=MappingProxyType(interpretation),
+        deprecated_interpretation=MappingProxyType(deprecated),
         encounter_class=MappingProxyType(classes),
         data_absent_reason=MappingProxyType(absent),
         control_roles=roles,
