@@ -194,3 +194,38 @@ def test_obx_5_repetitions_not_carried_are_quoted_bounded_saying_they_were_cut()
     text = issue(read_message, "hl7v2.repetition-unmapped").text
     assert text.startswith("OBX-5 repetitions after the first are not carried: '4.1~4.1~")
     assert text.endswith("… (159 characters)")
+
+
+def test_an_observation_type_sent_as_a_coded_element_keeps_its_code_and_reports_the_rest() -> None:
+    # OBX-29 (ID, table 0936) sent as 'RSLT^Result^HL70936': the text and system were dropped
+    # without an Issue, and 'RSLT~AOE' became the one code 'RSLT~AOE'.
+    coded = obx("4.2", status="F") + "|" * 18 + "RSLT^Result^HL70936"
+    read_message = read(message(PID, OBR, coded))
+    (result,) = [r for g in read_message.groups for o in g.orders for r in o.results]
+    assert result.category is not None
+    assert [c.code for c in result.category.codings] == ["RSLT"]
+    assert [(i.code, i.location, i.text) for i in read_message.issues if "OBX" in i.location] == [
+        (
+            "hl7v2.component-unmapped",
+            "MSG[1]/OBX[1]-29.2",
+            "OBX-29.2 is not carried (OBX-29 is an ID of table 0936): 'Result'",
+        ),
+        (
+            "hl7v2.component-unmapped",
+            "MSG[1]/OBX[1]-29.3",
+            "OBX-29.3 is not carried (OBX-29 is an ID of table 0936): 'HL70936'",
+        ),
+    ]
+
+
+def test_a_repeated_observation_type_is_read_from_its_first_repetition() -> None:
+    repeated = obx("4.2", status="F") + "|" * 18 + "~RSLT~AOE"
+    read_message = read(message(PID, OBR, repeated))
+    (result,) = [r for g in read_message.groups for o in g.orders for r in o.results]
+    assert result.category is not None
+    assert [c.code for c in result.category.codings] == ["RSLT"]
+    found = issue(read_message, "hl7v2.repetition-unmapped")
+    assert (found.location, found.text) == (
+        "MSG[1]/OBX[1]-29",
+        "OBX-29 repetitions after the first are not carried: 'AOE'",
+    )

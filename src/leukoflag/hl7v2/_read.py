@@ -1346,8 +1346,7 @@ class _Reader:
                     self._repetitions(location, 18, devices)
             device, device_id = self._device(devices[0], location)
         if fields[29]:
-            observation_type = fields[29].split(d.component)[0].strip()
-            category = Concept((Coding(observation_type, "", _OBSERVATION_TYPE, "HL70936"),))
+            category = self._observation_type(fields[29], location)
         # Times repeat across the results of a message: a parsed one without problem is reused.
         times = self.times
         effective = analysis_time = None
@@ -1393,6 +1392,27 @@ class _Reader:
         self.note_target = (order, len(order.results) - 1)
         if sent > 9 and (fields[9] or fields[10] or fields[12] or fields[13] or sent > 20):
             self._unmapped(fields, "OBX", location, sent)
+
+    def _observation_type(self, field: str, location: str) -> Concept:
+        """OBX-29 (ID, table 0936) as the category: its first repetition sent, its first
+        component; what else a sender put there (a CWE's text and system) is an Issue."""
+        d = self.delimiters
+        types = field.split(d.repetition)
+        if len(types) > 1:
+            types = _sent(types)
+            if len(types) > 1:
+                self._repetitions(location, 29, types)
+        parts = types[0].split(d.component)
+        for number, part in enumerate(parts[1:], 2):
+            if part.strip():
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.component-unmapped",
+                    f"{location}-29.{number}",
+                    f"OBX-29.{number} is not carried (OBX-29 is an ID of table 0936): "
+                    f"{quoted(part, 80)}",
+                )
+        return Concept((Coding(parts[0].strip(), "", _OBSERVATION_TYPE, "HL70936"),))
 
     def _producer_unmapped(self, field: str, location: str) -> None:
         """An Issue for each component of OBX-15 (CWE) that its performer text leaves out: it
