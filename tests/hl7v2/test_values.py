@@ -747,3 +747,29 @@ def test_observation_code_padded_with_empty_repetitions_is_the_one_sent(sent: st
     result, read_message = first_result(obx("3.1", code=sent))
     assert result.code.codings == (Coding("6690-2", "Leukocytes", "http://loinc.org", "LN"),)
     assert [i.code for i in read_message.issues if i.location.startswith("MSG[1]/OBX[1]")] == []
+
+
+@pytest.mark.parametrize(
+    ("sent", "named"),
+    [
+        ("THOU/uL^thousand per microliter^99RSLAB", "OBX-6.3 '99RSLAB' is local"),
+        ("K/uL^thousand per microliter^L", "OBX-6.3 'L' is local"),
+        ("/uL^K/uL", "OBX-6.3 is empty"),
+    ],
+)
+def test_a_unit_code_fhir_cannot_hold_is_named_by_an_issue(sent: str, named: str) -> None:
+    # Quantity.code needs a URI system: the lab's CWE.1 must not vanish from the output silently
+    _, read_message = first_result(obx("3.1", unit=sent))
+    (found,) = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
+    code = sent.split("^")[0]
+    assert found.location == "MSG[1]/OBX[1]-6"
+    assert found.text.startswith(f"unit code '{code}' (OBX-6.1) is not carried")
+    assert found.text.endswith(named)
+
+
+@pytest.mark.parametrize(
+    "sent", ["10*3/uL^thousand per microliter^UCUM", "K/uL^K/uL^L", "10*3/uL^^UCUM", "K/uL"]
+)
+def test_a_unit_code_that_is_written_or_repeats_the_text_raises_no_issue(sent: str) -> None:
+    _, read_message = first_result(obx("3.1", unit=sent))
+    assert "hl7v2.component-unmapped" not in codes(read_message.issues)

@@ -424,6 +424,17 @@ def read_unit(
     if not shown:
         return None, tuple(notes)
     system = system_uri(system_name) or system_name
+    if code and text and code != text and not ("://" in system or system.startswith("urn:")):
+        # FHIR Quantity.code needs a URI system (qty-3): this CWE.1 has no place in the output
+        named = f"OBX-6.3 {quoted(system_name)} is local" if system_name else "OBX-6.3 is empty"
+        notes.append(
+            (
+                "hl7v2.component-unmapped",
+                f"unit code {quoted(code)} (OBX-6.1) is not carried beside the unit text "
+                f"{quoted(text)}: a FHIR Quantity holds a unit code only with a coding "
+                f"system URI, and {named}",
+            )
+        )
     if not system_name and code != text and text:
         # a CWE.1 unlike CWE.2 (/uL^K/uL) is kept, so the units step can refuse a disagreement
         return Unit(shown, code, ""), tuple(notes)
