@@ -243,6 +243,58 @@ def test_a_normal_correction_in_a_fhir_bundle_leaves_no_leukopenia_in_the_conclu
     assert "sub-ID" not in issue.text
 
 
+def test_two_final_wbcs_in_a_fhir_bundle_say_why_no_anc_without_naming_a_sub_id() -> None:
+    def observation(rid: str, code: str, value: str, unit: str) -> dict[str, Any]:
+        return {
+            "fullUrl": f"https://lis.example/fhir/Observation/{rid}",
+            "resource": {
+                "resourceType": "Observation",
+                "id": rid,
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                "subject": {"reference": "Patient/pt-8"},
+                "effectiveDateTime": "2026-11-24T08:05:00-05:00",
+                "valueQuantity": {"value": Decimal(value), "unit": unit, "code": unit},
+            },
+        }
+
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": "https://lis.example/fhir/Patient/pt-8",
+                "resource": {"resourceType": "Patient", "id": "pt-8", "gender": "female"},
+            },
+            {
+                "fullUrl": "https://lis.example/fhir/DiagnosticReport/dr-8",
+                "resource": {
+                    "resourceType": "DiagnosticReport",
+                    "id": "dr-8",
+                    "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+                    "result": [
+                        {"reference": "Observation/wbc-1"},
+                        {"reference": "Observation/wbc-2"},
+                        {"reference": "Observation/neut-1"},
+                    ],
+                },
+            },
+            observation("wbc-1", "6690-2", "3.1", "10*3/uL"),
+            observation("wbc-2", "6690-2", "3.4", "10*3/uL"),
+            observation("neut-1", "770-8", "40", "%"),
+        ],
+    }
+    conv = convert(fhir.dumps(bundle))
+    (issue,) = [i for i in conv.issues if i.code == "flag.anc-not-derived"]
+    # an Observation has no OBX-4 sub-ID: the hint names only what it has
+    assert issue.text.endswith(
+        "which one to use is not known (a corrected result of the same code, specimen and time "
+        "would replace the others)"
+    )
+    assert "sub-ID" not in issue.text
+
+
 def test_a_wbc_posted_wrong_writes_the_anc_it_gave_as_entered_in_error() -> None:
     message = DERIVED_ANC.replace(b"|4.0-11.0|L|||F|", b"|4.0-11.0|L|||W|")
     conv = convert(message, strict=True)

@@ -356,7 +356,7 @@ def test_two_final_wbcs_at_one_time_give_no_anc_and_say_so() -> None:
         "the order has no measured ANC, and none was derived from WBC MSG[1]/OBX[1], "
         "WBC MSG[1]/OBX[2], neutrophils % MSG[1]/OBX[3]: 2 WBC results at 2026-03-10 "
         "(MSG[1]/OBX[1], MSG[1]/OBX[2]): which one to use is not known (a corrected result "
-        "of the same code and sub-ID would replace the others)"
+        "of the same code, OBX-4 sub-ID, specimen and time would replace the others)"
     )
 
 
@@ -520,7 +520,8 @@ def test_a_corrected_wbc_of_another_sub_id_does_not_replace_the_original_in_the_
     (issue,) = not_derived(evaluations)
     assert "2 WBC results at 2026-03-10" in issue.text
     assert issue.text.endswith(
-        "(a corrected result of the same code and sub-ID would replace the others)"
+        "(a corrected result of the same code, OBX-4 sub-ID, specimen and time would replace "
+        "the others)"
     )
 
 

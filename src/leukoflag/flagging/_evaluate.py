@@ -1538,7 +1538,6 @@ _PART_NAMES = {
 _REPLACING = frozenset({ResultStatus.CORRECTED, ResultStatus.AMENDED})
 _PAIRS = ((_scope.SEGMENTED, _scope.BAND), (_scope.SEGMENTED_PERCENT, _scope.BAND_PERCENT))
 _PERCENTS = (_scope.PERCENT, _scope.SEGMENTED_PERCENT, _scope.BAND_PERCENT)
-_ONE_CORRECTION = "(a corrected result of the same code and sub-ID would replace the others)"
 _LISTED = 10  # an order of thousands of results: the first ten of a list, and how many more
 
 
@@ -1560,10 +1559,15 @@ def _group_reasons(
     group: dict[str, list[_Part]], wbcs: list[_Part], any_wbc: bool, state: _OrderState
 ) -> list[str]:
     """Why the usable results of one specimen and time give no ANC."""
-    when = _describe_time(next(iter(group.values()))[0], state)
+    first = next(iter(group.values()))[0]
+    when = _describe_time(first, state)
+    # FHIR has no OBX-4 sub-ID: the hint names what a correction shares in the input's terms
+    one_correction = (
+        f"(a corrected result of the {_same_result(first.location)} would replace the others)"
+    )
     reasons = [
         f"{len(found)} {_PART_NAMES[kind]} results {when} "
-        f"({_listed([p.location for p in found])}): which one to use is not known {_ONE_CORRECTION}"
+        f"({_listed([p.location for p in found])}): which one to use is not known {one_correction}"
         for kind, found in group.items()
         if len(found) > 1
     ]
