@@ -371,7 +371,52 @@ def test_two_corrected_wbcs_at_one_time_give_no_anc() -> None:
     (issue,) = not_derived(evaluations)
     # the original is set aside by both; which correction stands is not known
     assert "WBC MSG[1]/OBX[1] is not used (not judged: flag.result-superseded)" in issue.text
-    assert "2 WBC results at 2026-03-10 (MSG[1]/OBX[2], MSG[1]/OBX[3])" in issue.text
+    for location in ("MSG[1]/OBX[2]", "MSG[1]/OBX[3]"):
+        assert (
+            f"WBC {location} is not used (MSG[1]/OBX[2], MSG[1]/OBX[3] each correct the same "
+            "result, and which one stands is not known)"
+        ) in issue.text
+
+
+def test_a_correction_known_only_by_a_bound_leaves_its_sibling_undecided_for_the_anc() -> None:
+    # F 3.0 corrected twice, to <1.0 and to 3.6: if the <1.0 stands the ANC is under 400, so
+    # no ANC of 1,440 from the 3.6 as if it stood
+    evaluations = evaluate(
+        result("3.0", unit=K_PER_UL, n=1),
+        result("1.0", unit=K_PER_UL, n=2, status=ResultStatus.CORRECTED, comparator="<"),
+        result("3.6", unit=K_PER_UL, n=3, status=ResultStatus.CORRECTED),
+        result("40", code=NEUT_PCT, unit=PCT, n=4),
+    )
+    assert len(evaluations) == 4
+    assert not [e for e in evaluations if e.derived_from]
+    assert code_of(evaluations[1]) == "LL"  # each correction is still judged
+    assert code_of(evaluations[2]) == "L"
+    (issue,) = not_derived(evaluations)
+    assert issue.location == ORDER
+    assert "WBC MSG[1]/OBX[2] is not used (<1,000 cells/µL is known only by a bound)" in issue.text
+    assert issue.text.endswith(
+        "WBC MSG[1]/OBX[3] is not used (MSG[1]/OBX[2], MSG[1]/OBX[3] each correct the same "
+        "result, and which one stands is not known)"
+    )
+
+
+def test_two_corrections_of_one_neutrophil_percent_give_no_anc() -> None:
+    # the 40 % is corrected to <5 % and to 45 %: which stands is not known
+    evaluations = evaluate(
+        result("3.0", unit=K_PER_UL, n=1),
+        result("40", code=NEUT_PCT, unit=PCT, n=2),
+        result("5", code=NEUT_PCT, unit=PCT, n=3, status=ResultStatus.CORRECTED, comparator="<"),
+        result("45", code=NEUT_PCT, unit=PCT, n=4, status=ResultStatus.AMENDED),
+    )
+    assert len(evaluations) == 4
+    (issue,) = not_derived(evaluations)
+    assert "neutrophils % MSG[1]/OBX[3] is not used (its value '<5' is known only by a bound)" in (
+        issue.text
+    )
+    assert issue.text.endswith(
+        "neutrophils % MSG[1]/OBX[4] is not used (MSG[1]/OBX[3], MSG[1]/OBX[4] each correct the "
+        "same result, and which one stands is not known)"
+    )
 
 
 def test_a_corrected_wbc_sets_aside_the_final_one_it_replaces() -> None:

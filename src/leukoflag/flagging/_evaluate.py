@@ -196,6 +196,9 @@ class _OrderState:
     parts: bool = False  # whether a percent or ANC part is among the candidates
     replacing: bool = False  # whether a count or part is corrected or amended (OBX-11 C, A)
     withdrawn: bool = False  # whether a WBC or part is entered-in-error (OBX-11 D, W)
+    # Each of several corrections of one result, with all of them: none is used for a derived
+    # ANC, as which one stands is not known (even when the others are bounds or masked).
+    ambiguous: dict[str, list[str]] = field(default_factory=dict)
     # (result.specimen, recognized by LOINC) of counts whose specimens were found to be the
     # patient's blood: the next count of the order with the same key need not ask again.
     blood: set[tuple[str, bool]] = field(default_factory=set)
@@ -1152,6 +1155,10 @@ def _set_aside_superseded(state: _OrderState, evaluations: list[Evaluation]) -> 
         if not replacing:
             continue
         by = [results[i] for i in replacing]
+        if len(by) > 1:
+            corrections = [r.location for r in by]
+            for result in by:
+                state.ambiguous[result.location] = corrections
         for index in replacing[1:]:  # several corrections of one result: none is picked
             if evaluations[index].analyte is not None:
                 evaluations[index] = _ambiguous(evaluations[index], results[index], by)
@@ -1250,7 +1257,10 @@ def _derived_ancs(state: _OrderState) -> list[Evaluation]:
 
 def _parts(state: _OrderState) -> Iterator[_Part]:
     """The candidates that may enter a derived ANC, in result order."""
+    ambiguous = state.ambiguous
     for result, recognition, per_ul in state.candidates:
+        if ambiguous and result.location in ambiguous:
+            continue  # one of several corrections of one result: told only when none is derived
         kind = "count" if per_ul is not None else recognition.kind
         value = per_ul if per_ul is not None else _part_value(result, recognition, state)
         if isinstance(value, str):  # why it is not used: told only when no ANC is derived
@@ -1493,15 +1503,24 @@ def _explain_not_derived(state: _OrderState, evaluations: list[Evaluation]) -> N
     if not wbcs and not any(r.kind in (_scope.SEGMENTED, _scope.BAND) for _, r in parts):
         return  # a percent without any WBC: nothing to derive from
     usable = {result.location for result, _, per_ul in state.candidates if per_ul is not None}
-    reasons = [
-        f"WBC {result.location} is not used ({_wbc_refusal(evaluations[index], recognition)})"
-        for index, result, recognition in wbcs
-        if result.location not in usable
-    ]
+    reasons: list[str] = []
+    for index, result, recognition in wbcs:
+        if result.location not in usable:
+            why = _wbc_refusal(evaluations[index], recognition)
+        elif result.location in state.ambiguous:
+            why = _undecided(result.location, state)
+        else:
+            continue
+        reasons.append(f"WBC {result.location} is not used ({why})")
     for result, recognition in parts:
-        why = _part_value(result, recognition, state)
-        if isinstance(why, str):
-            reasons.append(f"{_PART_NAMES[recognition.kind]} {result.location} is not used ({why})")
+        value = _part_value(result, recognition, state)
+        if isinstance(value, str):
+            why = value
+        elif result.location in state.ambiguous:
+            why = _undecided(result.location, state)
+        else:
+            continue
+        reasons.append(f"{_PART_NAMES[recognition.kind]} {result.location} is not used ({why})")
     groups: dict[tuple[str, str], dict[str, list[_Part]]] = {}
     for part in _parts(state):
         groups.setdefault((part.specimen, part.time), {}).setdefault(part.kind, []).append(part)
@@ -1553,6 +1572,15 @@ def _wbc_refusal(evaluation: Evaluation, recognition: _scope.Recognition) -> str
     # the reason it was not judged, not the warning about corrections that may follow it
     stops = [i.code for i in evaluation.issues if i.code != "flag.correction-ambiguous"]
     return f"not judged: {stops[-1]}" if stops else "not judged"
+
+
+def _undecided(location: str, state: _OrderState) -> str:
+    """Why a usable correction is not used: another correction of the same result stands beside
+    it (a bound or a masked one too: the lab did not say which one replaced the result)."""
+    return (
+        f"{_listed(state.ambiguous[location])} each correct the same result, and which one "
+        "stands is not known"
+    )
 
 
 def _group_reasons(
