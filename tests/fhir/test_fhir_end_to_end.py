@@ -735,6 +735,17 @@ def test_absurd_fhir_numbers_are_implausible_and_written_back_exactly(
     assert written in fhir.dumps(output)
 
 
+def test_a_fhir_count_sent_with_an_exponent_keeps_it_in_the_original_quantity() -> None:
+    # 4.5e3 /uL: two significant figures as sent; the kept original must not become 4500
+    data = wbc_observation("4.5e3").replace(b"10*3/uL", b"/uL")
+    conv = convert(data)
+    (output,) = conv.bundles
+    text = fhir.dumps(output)
+    assert b'"valueQuantity":{"value":4.5E+3,"unit":"/uL"' in text  # the PQ translation
+    assert output["valueQuantity"]["value"] == Decimal(4500)
+    assert '"valueQuantity":{"value":4500,"unit":"cells/µL"'.encode() in text  # computed: plain
+
+
 @pytest.mark.parametrize(
     ("low", "high", "shown"),
     [

@@ -85,6 +85,14 @@ def test_numbers_with_fraction_or_exponent_are_read_as_decimal() -> None:
     assert type(parsed["c"]) is int
 
 
+def test_a_number_read_with_an_exponent_is_written_back_with_it() -> None:
+    # 2.10e3 has three significant figures; 2100 would claim four (FHIR keeps a decimal's
+    # precision). A value computed from it is leukoflag's own, written plain.
+    parsed = fhir.loads(b'{"a":2.10e3,"b":4.5E+3,"c":1.20e-2,"d":1e999999999,"e":8.20}')
+    assert fhir.dumps(parsed) == b'{"a":2.10E+3,"b":4.5E+3,"c":0.0120,"d":1E+999999999,"e":8.20}'
+    assert fhir.dumps([parsed["a"] * 1, parsed["b"].scaleb(0)]) == b"[2100,4500]"
+
+
 def test_round_trip_keeps_every_digit() -> None:
     text = b'{"valueQuantity":{"value":0.30,"unit":"10*3/uL"},"n":[1,2.000,1234567890.0987654321]}'
     assert fhir.dumps(fhir.loads(text)) == text

@@ -2,11 +2,13 @@
 
 Writing: :class:`decimal.Decimal` values are emitted as JSON numbers in plain notation (no
 exponent, unless plain notation would need more than 40 digits either side of the point: see
-:mod:`leukoflag._numbers`), digit for digit, through orjson's ``default`` hook returning an
-:class:`orjson.Fragment` (already-serialized JSON spliced in as is) — no float ever
-touches a value, and no sentinel string has to be searched for and replaced afterwards.
+:mod:`leukoflag._numbers`; a number read from JSON with an exponent keeps it), digit for digit,
+through orjson's ``default`` hook returning an :class:`orjson.Fragment` (already-serialized JSON
+spliced in as is) — no float ever touches a value, and no sentinel string has to be searched
+for and replaced afterwards.
 
-Reading: numbers with a fraction or an exponent become ``Decimal`` (never float); integers stay
+Reading: numbers with a fraction or an exponent become ``Decimal`` (never float; one with an
+exponent is a :class:`SentExponent`, written back with it); integers stay
 ``int``, but for those longer than Python reads as ``int`` (4,300 digits), which become
 ``Decimal`` too; ``NaN``/``Infinity`` (which the stdlib parser would accept) are refused.
 """
@@ -25,7 +27,20 @@ import orjson
 from leukoflag._cache import LONGEST_KEY
 from leukoflag._numbers import plain
 
-__all__ = ["dumps", "loads", "loads_noting_repeats", "plain"]
+__all__ = ["SentExponent", "dumps", "loads", "loads_noting_repeats", "plain"]
+
+
+class SentExponent(Decimal):
+    """A JSON number read with an exponent (``4.5e3``): written back with it (``4.5E+3``), as
+    plain notation (``4500``) would claim significant figures the sender did not (FHIR decimals
+    keep their precision). Arithmetic on it gives a plain ``Decimal``."""
+
+    __slots__ = ()
+
+
+def _float(text: str) -> Decimal:
+    # the JSON parser's hook for a number with a fraction or an exponent
+    return SentExponent(text) if "e" in text or "E" in text else Decimal(text)
 
 
 def _default(value: object) -> orjson.Fragment:
@@ -37,7 +52,7 @@ def _default(value: object) -> orjson.Fragment:
         return entry[1]
     if isinstance(value, Decimal):
         text = str(value)  # plain notation unless it holds an exponent (or NaN/Infinity)
-        if "E" in text or not value.is_finite():
+        if ("E" in text and value.__class__ is not SentExponent) or not value.is_finite():
             text = plain(value)
         fragment = orjson.Fragment(text)
         if len(text) <= LONGEST_KEY:  # a number thousands of digits long is not kept
@@ -100,14 +115,14 @@ def _parsed(
     is read too. Parsed again only then (after calling ``again``), so that integers keep the
     parser's fast path."""
     try:
-        return json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant, **hooks)
+        return json.loads(data, parse_float=_float, parse_constant=_refuse_constant, **hooks)
     except ValueError as error:
         if "integer string conversion" not in str(error):
             raise
     again()
     return json.loads(
         data,
-        parse_float=Decimal,
+        parse_float=_float,
         parse_int=_integer,
         parse_constant=_refuse_constant,
         **hooks,
