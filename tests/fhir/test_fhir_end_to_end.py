@@ -329,6 +329,27 @@ def test_a_final_report_holding_a_preliminary_wbc_says_so_at_obr_25() -> None:
     )
 
 
+def test_a_preliminary_wbc_sent_beside_its_final_value_leaves_no_leukopenia() -> None:
+    # P 1.6 then F 6.4 of the same WBC in one final report: the final value stands, so the
+    # conclusion is not the preliminary leukopenia and nothing says "may change when it is final"
+    message = CORRECTED_WBC.replace(b"||3.0|", b"||1.6|").replace(b"|L|||F|", b"|LL|||P|")
+    message = message.replace(b"||3.6|", b"||6.4|").replace(b"|L|||C|", b"|N|||F|")
+    conv = convert(message.replace(b"|||C\r", b"|||F\r"))
+    (bundle,) = conv.bundles
+    preliminary, final, _, derived = resources(bundle, "Observation")
+    assert (preliminary["status"], final["status"]) == ("preliminary", "final")
+    assert final["interpretation"][0]["coding"][0]["code"] == "N"
+    assert _conclusion(bundle) == []
+    assert derived["valueQuantity"]["value"] == Decimal("2624")  # 6,400 × 41 %
+    assert "flag.report-status-disagrees" not in [i.code for i in conv.issues]
+    (issue,) = [i for i in conv.issues if i.code == "flag.result-superseded"]
+    assert issue.location == "MSG[1]/OBX[1]-11"
+    assert issue.text.startswith(
+        "not flagged: this preliminary result is replaced by MSG[1]/OBX[2] (final) of the same "
+        "code, OBX-4 sub-ID, specimen and time"
+    )
+
+
 def test_a_final_report_holding_an_anc_derived_from_a_preliminary_percent_says_so() -> None:
     # The percent is never judged itself, but the ANC derived from it is preliminary and judged:
     # its neutropenia went into the final report's conclusionCode without the warning.

@@ -507,6 +507,32 @@ def test_a_correction_sent_before_its_original_still_replaces_it() -> None:
     assert [i.code for i in original.issues] == ["flag.result-superseded"]
 
 
+def test_a_final_result_sets_aside_its_preliminary_one_and_derives_the_anc() -> None:
+    # P then F of the same WBC and of the same percent: the final values stand
+    evaluations = evaluate(
+        result("1.6", unit=K_PER_UL, n=1, status=ResultStatus.PRELIMINARY),
+        result("6.4", unit=K_PER_UL, n=2),
+        result("10", code=NEUT_PCT, unit=PCT, n=3, status=ResultStatus.PRELIMINARY),
+        result("40", code=NEUT_PCT, unit=PCT, n=4),
+    )
+    preliminary, final, _, _, derived = evaluations
+    assert preliminary.finding is None
+    assert [i.code for i in preliminary.issues] == ["flag.result-superseded"]
+    assert code_of(final) == "N"
+    assert derived.derived_from == ("MSG[1]/OBX[2]", "MSG[1]/OBX[4]")
+    assert derived.quantity is not None
+    assert derived.quantity.value == 2560
+
+
+def test_a_preliminary_result_without_its_final_one_is_still_judged() -> None:
+    preliminary, other_day = evaluate(
+        result("1.6", unit=K_PER_UL, n=1, status=ResultStatus.PRELIMINARY),
+        result("6.4", unit=K_PER_UL, n=2, day="2026-03-11"),
+    )
+    assert code_of(preliminary) == "LL"
+    assert code_of(other_day) == "N"
+
+
 @pytest.mark.parametrize(
     ("changed", "why"),
     [

@@ -195,6 +195,7 @@ class _OrderState:
     measured_anc: bool = False
     parts: bool = False  # whether a percent or ANC part is among the candidates
     replacing: bool = False  # whether a count or part is corrected or amended (OBX-11 C, A)
+    preliminary: bool = False  # whether one is preliminary (a final one may replace it)
     withdrawn: bool = False  # whether a WBC or part is entered-in-error (OBX-11 D, W)
     # Each of several corrections of one result, with all of them: none is used for a derived
     # ANC, as which one stands is not known (even when the others are bounds or masked).
@@ -227,7 +228,10 @@ def evaluate_order(
         if state is None:
             state = _OrderState(order, context, settings, fallback_day)
         evaluations.append(_evaluate_recognized(result, recognition, state))
-    if state is not None and state.replacing:  # a correction in the order (off the hot path)
+    if state is not None and (  # a correction, or a preliminary and a final (off the hot path)
+        state.replacing
+        or (state.preliminary and any(r.status is ResultStatus.FINAL for r in order.results))
+    ):
         _set_aside_superseded(state, evaluations)
     if state is not None and not state.measured_anc and state.candidates:
         derived = _derived_ancs(state)
@@ -328,8 +332,8 @@ def _evaluate_recognized(
         if kind in _PART_KINDS:  # percents and ANC parts are never flagged themselves
             state.candidates.append((result, recognition, None))
             state.parts = True
-            if result.status in _REPLACING:
-                state.replacing = True
+            if result.status in _REVISED:
+                _note_revision(result, state)
             elif result.status is ResultStatus.ENTERED_IN_ERROR:
                 state.withdrawn = True
         return constructor(Evaluation)(location)
@@ -337,9 +341,16 @@ def _evaluate_recognized(
     assert analyte is not None  # a count row always names its analyte (checked when loaded)
     if analyte is Analyte.ANC:
         state.measured_anc = True
-    if result.status in _REPLACING:
-        state.replacing = True
+    if result.status in _REVISED:
+        _note_revision(result, state)
     return _evaluate_count(result, analyte, recognition, state)
+
+
+def _note_revision(result: LabResult, state: _OrderState) -> None:
+    if result.status is ResultStatus.PRELIMINARY:
+        state.preliminary = True
+    else:
+        state.replacing = True
 
 
 def _evaluate_count(
@@ -1142,8 +1153,9 @@ def birth_span(stamp: Timestamp) -> tuple[dt.date, dt.date]:
 
 def _set_aside_superseded(state: _OrderState, evaluations: list[Evaluation]) -> None:
     """A final or preliminary result replaced by a corrected or amended result of the same code,
-    OBX-4 sub-ID, specimen and time is not judged and not used for a derived ANC: the findings
-    and the report's conclusion describe the results as they now stand."""
+    OBX-4 sub-ID, specimen and time, or a preliminary one beside the final one, is not judged and
+    not used for a derived ANC: the findings and the report's conclusion describe the results as
+    they now stand."""
     results = state.order.results
     groups: dict[tuple[object, ...], list[int]] = {}
     for index, result in enumerate(results):
@@ -1151,20 +1163,24 @@ def _set_aside_superseded(state: _OrderState, evaluations: list[Evaluation]) -> 
             groups.setdefault(_replacement_key(result, state), []).append(index)
     superseded: set[str] = set()
     for members in groups.values():
+        replaced = _REPLACED
         replacing = [i for i in members if results[i].status in _REPLACING]
-        if not replacing:
-            continue
+        if not replacing:  # no correction: a final result replaces its preliminary one
+            replaced = _PRELIMINARY
+            replacing = [i for i in members if results[i].status is ResultStatus.FINAL]
+            if not replacing:
+                continue
         by = [results[i] for i in replacing]
-        if len(by) > 1:
+        if replaced is _REPLACED and len(by) > 1:  # several corrections of one result
             corrections = [r.location for r in by]
             for result in by:
                 state.ambiguous[result.location] = corrections
-        for index in replacing[1:]:  # several corrections of one result: none is picked
-            if evaluations[index].analyte is not None:
-                evaluations[index] = _ambiguous(evaluations[index], results[index], by)
+            for index in replacing[1:]:  # none is picked
+                if evaluations[index].analyte is not None:
+                    evaluations[index] = _ambiguous(evaluations[index], results[index], by)
         for index in members:
             result = results[index]
-            if result.status not in _REPLACED:
+            if result.status not in replaced:
                 continue
             superseded.add(result.location)
             if evaluations[index].analyte is not None:  # a count: its verdict is set aside
@@ -1231,6 +1247,7 @@ def _ambiguous(evaluation: Evaluation, result: LabResult, by: list[LabResult]) -
 
 
 _REPLACED = frozenset({ResultStatus.FINAL, ResultStatus.PRELIMINARY})
+_PRELIMINARY = frozenset({ResultStatus.PRELIMINARY})  # what a final result replaces
 # Issues about a computed code, which a result set aside no longer has.
 _VERDICT_CODES = frozenset({"flag.sender-disagrees", "flag.bound-interpreted"})
 
@@ -1555,6 +1572,9 @@ _PART_NAMES = {
     _scope.BAND: "band neutrophil count",
 }
 _REPLACING = frozenset({ResultStatus.CORRECTED, ResultStatus.AMENDED})
+# Statuses that make the order look for a result replaced by another (a correction, or a
+# final result beside its preliminary one).
+_REVISED = _REPLACING | {ResultStatus.PRELIMINARY}
 _PAIRS = ((_scope.SEGMENTED, _scope.BAND), (_scope.SEGMENTED_PERCENT, _scope.BAND_PERCENT))
 _PERCENTS = (_scope.PERCENT, _scope.SEGMENTED_PERCENT, _scope.BAND_PERCENT)
 _LISTED = 10  # an order of thousands of results: the first ten of a list, and how many more
