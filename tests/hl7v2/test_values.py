@@ -761,7 +761,7 @@ def test_a_unit_code_fhir_cannot_hold_is_named_by_an_issue(sent: str, named: str
     # Quantity.code needs a URI system: the lab's CWE.1 must not vanish from the output silently
     _, read_message = first_result(obx("3.1", unit=sent))
     (found,) = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
-    code = sent.split("^")[0]
+    code = sent.split("^", maxsplit=1)[0]
     assert found.location == "MSG[1]/OBX[1]-6"
     assert found.text.startswith(f"unit code '{code}' (OBX-6.1) is not carried")
     assert found.text.endswith(named)

@@ -430,9 +430,11 @@ def read_unit(
         notes.append(
             (
                 "hl7v2.component-unmapped",
-                f"unit code {quoted(code)} (OBX-6.1) is not carried beside the unit text "
-                f"{quoted(text)}: a FHIR Quantity holds a unit code only with a coding "
-                f"system URI, and {named}",
+                (
+                    f"unit code {quoted(code)} (OBX-6.1) is not carried beside the unit text "
+                    f"{quoted(text)}: a FHIR Quantity holds a unit code only with a coding "
+                    f"system URI, and {named}"
+                ),
             )
         )
     if not system_name and code != text and text:
