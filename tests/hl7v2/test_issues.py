@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+import leukoflag
 from leukoflag.model import Number, Severity
 from leukoflag.settings import Settings
 
@@ -229,3 +230,26 @@ def test_a_repeated_observation_type_is_read_from_its_first_repetition() -> None
         "MSG[1]/OBX[1]-29",
         "OBX-29 repetitions after the first are not carried: 'AOE'",
     )
+
+
+@pytest.mark.parametrize(
+    ("control", "meaning"),
+    [("OC", "order cancelled"), ("CA", "cancel order request"), ("OD", "order discontinued")],
+)
+def test_an_orc_1_cancelling_the_order_of_final_results_is_said_and_the_results_still_judged(
+    control: str, meaning: str
+) -> None:
+    # ORC-1 is not written (output.md): a cancelled order beside final results would be lost
+    conv = leukoflag.convert(message(PID, ORC.replace("ORC|RE|", f"ORC|{control}|"), OBR, WBC))
+    (found,) = [i for i in conv.issues if i.code == "hl7v2.order-control-cancelled"]
+    assert (found.severity, found.location) == (Severity.WARNING, "MSG[1]/ORC[1]-1")
+    assert f"'{control}' ({meaning})" in found.text
+    assert "OBR-25 F" in found.text
+    (wbc,) = conv.findings
+    assert (wbc.location, wbc.code, f"{wbc.value_per_ul:f}") == ("MSG[1]/OBX[1]", "L", "3100")
+
+
+@pytest.mark.parametrize("control", ["RE", "SC", ""])
+def test_an_orc_1_that_does_not_cancel_the_order_raises_nothing(control: str) -> None:
+    conv = leukoflag.convert(message(PID, ORC.replace("ORC|RE|", f"ORC|{control}|"), OBR, WBC))
+    assert "hl7v2.order-control-cancelled" not in codes(conv.issues)

@@ -117,6 +117,16 @@ _UNCARRIED_BELOW = {
 # The last required field of a segment: a message whose *last* segment stops before it was cut.
 _REQUIRED_LAST = {"MSH": 12, "PID": 3, "OBR": 4, "OBX": 11, "SPM": 4}
 
+# ORC-1 order control codes (table 0119) that cancel or discontinue the order.
+_CANCELLING_CONTROL = {
+    "CA": "cancel order request",
+    "CR": "cancelled as requested",
+    "DC": "discontinue order request",
+    "DR": "discontinued as requested",
+    "OC": "order cancelled",
+    "OD": "order discontinued",
+}
+
 _SEVERITY = {
     "hl7v2.escape-invalid": Severity.WARNING,
     "hl7v2.repetition-unmapped": Severity.INFORMATION,
@@ -960,6 +970,18 @@ class _Reader:
         self.specimen = None
         self.note_target = order.notes
 
+    def _cancelled_order(self, control: str, orc_where: str, report_status: str) -> None:
+        # ORC-1 is not written (output.md): without this, results of a cancelled order look live
+        self._issue(
+            Severity.WARNING,
+            "hl7v2.order-control-cancelled",
+            f"{orc_where}-1",
+            f"ORC-1 {quoted(control)} ({_CANCELLING_CONTROL[control.upper()]}) says the order "
+            "was cancelled or discontinued, which the FHIR output does not carry: its results "
+            f"are kept and judged by their own status (OBR-25 {report_status or 'empty'}, "
+            "OBX-11)",
+        )
+
     def _order_fields(
         self, obr: tuple[str, list[str]] | None, orc: tuple[str, list[str]] | None
     ) -> dict[str, Any]:
@@ -1002,7 +1024,9 @@ class _Reader:
             if problems:
                 self._field_problems(problems, orc_where, 4)
             self._parts_unmapped(order_fields[4], "EI", orc_where, 4)
-        values["order_control"] = order_fields[1].split(d.component)[0].strip()
+        values["order_control"] = control = order_fields[1].split(d.component)[0].strip()
+        if control.upper() in _CANCELLING_CONTROL:
+            self._cancelled_order(control, orc_where, request[25].split(d.component)[0].strip())
         code = None
         if obr is not None:
             if d.repetition in request[4]:  # OBR-4 does not repeat (as OBX-3)
