@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 import sys
@@ -12,6 +13,8 @@ from typing import get_type_hints
 
 import pytest
 
+import leukoflag.testing as toolkit
+from leukoflag.settings import Settings
 from leukoflag.testing import builders
 
 pytest_plugins = ["pytester"]
@@ -342,3 +345,29 @@ def test_pytest_started_after_importing_leukoflag_does_not_warn(
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed" in run.stdout
+
+
+def _documented_failures() -> list[list[str]]:
+    """The assertion messages docs/testing.md shows, each as its lines without pytest's ``E``."""
+    text = (Path(__file__).parents[2] / "docs" / "testing.md").read_text("utf-8")
+    blocks = re.findall(r"```text\n(.*?)```", text, re.S)
+    return [[line[8:] for line in b.splitlines() if line.startswith("E ")] for b in blocks]
+
+
+def test_the_failures_the_docs_show_are_what_the_assertions_say() -> None:
+    # the worked example's settings and Riverside's messages, as the page's failures name them
+    settings = Settings(strict=True, default_timezone="America/Chicago", critical_low={"anc": 200})
+    code = builders.local_code("WBCC", "White Cell Count", "99RVS")
+    results = [builders.wbc(3.2, "K/µL", code=code)]
+    riverside = functools.partial(
+        builders.oru_message, sending_application="RVSLIS", sending_facility="RIVERSIDE"
+    )
+    blood, urine = riverside(results=results), riverside(results=results, specimen="urine")
+    with pytest.raises(AssertionError) as low_wbc:
+        toolkit.assert_flagged(toolkit.convert_message(blood, settings), "LL", analyte="wbc")
+    with pytest.raises(AssertionError) as urine_wbc:
+        toolkit.assert_flagged(toolkit.convert_message(urine, settings), "L", code="WBCC")
+    assert _documented_failures() == [
+        f"AssertionError: {low_wbc.value}".splitlines(),
+        f"AssertionError: {urine_wbc.value}".splitlines(),
+    ]
