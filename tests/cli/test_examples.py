@@ -135,3 +135,36 @@ def test_examples_readme_says_why_the_ndjson_child_and_mllp_examples_read_as_the
         "timestamp-truncated",
     ):
         assert said in readme
+
+
+def _python_blocks(page: Path) -> list[str]:
+    """The code blocks of ``page`` that are a program (not a >>> session or a signature list)."""
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.DOTALL)
+    return [b for b in blocks if b.startswith(("import ", "from "))]
+
+
+@pytest.mark.parametrize(
+    "page", sorted(p.name for p in (ROOT / "docs").glob("*.md") if _python_blocks(p))
+)
+def test_every_python_example_of_the_docs_runs(page: str) -> None:
+    for code in _python_blocks(ROOT / "docs" / page):
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        if "print(exc.reason, exc.spelling)" in code:  # errors.md shows what it prints
+            assert done.stdout.decode().startswith("wrong-analyte 10*12/L\n")
+
+
+def test_the_docs_python_examples_are_found() -> None:
+    found = {p.name: len(_python_blocks(p)) for p in (ROOT / "docs").glob("*.md")}
+    assert {name: n for name, n in found.items() if n} == {
+        "errors.md": 1,
+        "index.md": 1,
+        "settings.md": 1,
+        "testing.md": 4,
+    }
