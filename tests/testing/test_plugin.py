@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import functools
+import inspect
 import re
 import subprocess
 import sys
@@ -371,3 +373,25 @@ def test_the_failures_the_docs_show_are_what_the_assertions_say() -> None:
         f"AssertionError: {low_wbc.value}".splitlines(),
         f"AssertionError: {urine_wbc.value}".splitlines(),
     ]
+
+
+def test_the_builder_signatures_the_docs_give_are_the_builders_own() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "testing.md").read_text("utf-8")
+    # the headings of the Builders section: `name(parameters)` — what it builds
+    signatures = re.findall(r"^`(\w+)\(([^`]*?)\)` —", text, re.MULTILINE)
+    checked = []
+    for name, written in signatures:
+        if "..." in written:  # "same options" as the one before
+            continue
+        parameters = inspect.signature(getattr(toolkit, name)).parameters
+        said = [p.strip() for p in written.split(",") if p.strip() not in {"", "*"}]
+        assert [p.split("=")[0].lstrip("*") for p in said] == list(parameters), name
+        for part in said:
+            parameter, _, default = part.partition("=")
+            try:
+                literal = ast.literal_eval(default)
+            except (SyntaxError, ValueError):
+                continue  # a name or a call (DEFAULT_COLLECTED, ucum("10*9/L")): not compared
+            assert parameters[parameter].default == literal, f"{name}({part})"
+        checked.append(name)
+    assert len(checked) >= 8
