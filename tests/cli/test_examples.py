@@ -6,11 +6,13 @@ import json
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 import leukoflag as leukoflag_api
+from leukoflag.units._table import load_table
 
 from .conftest import Runner
 
@@ -168,3 +170,34 @@ def test_the_docs_python_examples_are_found() -> None:
         "settings.md": 1,
         "testing.md": 4,
     }
+
+
+def test_the_worked_example_of_extending_needs_its_two_rows_and_they_give_its_count() -> None:
+    page = (ROOT / "docs" / "extending.md").read_text(encoding="utf-8")
+    segments = [
+        line[4:] for line in page.splitlines() if re.match(r" {4}(MSH|PID|OBR|OBX)\|", line)
+    ]
+    (obx,) = [s for s in segments if s.startswith("OBX")]
+    code, value, unit = obx.split("|")[3].split("^")[0], obx.split("|")[5], obx.split("|")[6]
+    # as the page starts: neither the local code nor the unit spelling is known yet
+    assert leukoflag_api.convert("\r".join(segments)).findings == []
+    analytes = (ROOT / "src/leukoflag/flagging/data/analytes.csv").read_text(encoding="utf-8")
+    assert not re.search(rf"^{re.escape(code)},", analytes, re.MULTILINE)
+    with pytest.raises(leukoflag_api.UnitError) as refused:
+        leukoflag_api.count_per_ul(value, unit)
+    assert refused.value.reason == "unknown-unit"
+    # the page's csv row names that code, and its two toml lines, added where it says, load
+    csv_row = re.search(r"```csv\n(.*?)\n```", page, re.DOTALL)
+    assert csv_row is not None
+    assert csv_row.group(1).split(",")[:4] == [code, "local", "count", "wbc"]
+    source, row = re.findall(r"```toml\n(.*?)\n```", page, re.DOTALL)
+    units = (ROOT / "src/leukoflag/units/data/units.toml").read_text(encoding="utf-8")
+    units = units.replace("[sources]\n", f"[sources]\n{source}\n", 1)
+    units = units.replace("[spellings]\nrows = [\n", f"[spellings]\nrows = [\n{row}\n", 1)
+    table = load_table(units)
+    found = table.lookup(unit)
+    assert found is not None
+    entry = table.ucum[found[0].ucum]
+    assert entry.factor is not None
+    count = (Decimal(value) * entry.factor).normalize()
+    assert f"{count:,f} cells/µL" in page  # what explain shows once both rows are added
