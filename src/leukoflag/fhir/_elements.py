@@ -51,6 +51,7 @@ __all__ = [
     "RANGE_SOURCE",
     "SENDER_INTERPRETATION",
     "SOURCE_MESSAGE",
+    "checked_date_time",
     "coding",
     "computed_interpretation",
     "concept",
@@ -247,12 +248,13 @@ def date_time(stamp: Timestamp | None) -> str | None:
     """``stamp`` as a FHIR dateTime, or None when it holds none (absent or malformed)."""
     if stamp is None:
         return None
-    return _checked(stamp.fhir)
+    return checked_date_time(stamp.fhir)
 
 
 @text_cache(4096)
-def _checked(text: str) -> str | None:
-    """``text`` as a valid FHIR dateTime (seconds added to ``hh:mm``), or None."""
+def checked_date_time(text: str) -> str | None:
+    """``text`` (a ``Timestamp.fhir``) as a valid FHIR dateTime (seconds added to ``hh:mm``),
+    or None. :func:`date_time` without the call around it, for the writer's per-OBX path."""
     text = _with_seconds(text)
     return text if _DATE_TIME.match(text) else None
 

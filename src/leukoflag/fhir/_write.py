@@ -544,7 +544,7 @@ class _Writer:
         if finding is not None or result.sub_id:
             resource["extension"] = self.result_extensions(result, finding, interpretations)
         elif result.analysis_time is not None:
-            analysed = el.date_time(result.analysis_time)
+            analysed = el.checked_date_time(result.analysis_time.fhir)
             if analysed is not None:
                 resource["extension"] = [{"url": _ANALYSIS_TIME, "valueDateTime": analysed}]
             else:
@@ -568,7 +568,7 @@ class _Writer:
         if context.encounter is not None:
             resource["encounter"] = {"reference": context.encounter}
         if result.effective is not None:
-            effective = el.date_time(result.effective)
+            effective = el.checked_date_time(result.effective.fhir)
             if effective is not None:
                 resource["effectiveDateTime"] = effective
             else:
@@ -636,7 +636,7 @@ class _Writer:
     ) -> list[dict[str, Any]]:
         extensions: list[dict[str, Any]] = []
         if result.analysis_time is not None:
-            analysed = el.date_time(result.analysis_time)
+            analysed = el.checked_date_time(result.analysis_time.fhir)
             if analysed is not None:
                 extensions.append({"url": _ANALYSIS_TIME, "valueDateTime": analysed})
             else:
