@@ -20,6 +20,8 @@ from leukoflag._numbers import PLAIN_LIMIT, long_number, plain
         (Decimal(f"1E+{PLAIN_LIMIT}"), f"1E+{PLAIN_LIMIT}"),
         (Decimal(f"1E-{PLAIN_LIMIT}"), "0." + "0" * (PLAIN_LIMIT - 1) + "1"),
         (Decimal(f"1E-{PLAIN_LIMIT + 1}"), f"1E-{PLAIN_LIMIT + 1}"),
+        # first digit within the bounds, the last beyond them: kept with its exponent
+        (Decimal(f"1.0000E-{PLAIN_LIMIT - 1}"), f"1.0000E-{PLAIN_LIMIT - 1}"),
         (Decimal("-7.25E-999999999"), "-7.25E-999999999"),
     ],
 )
