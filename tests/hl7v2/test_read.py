@@ -153,6 +153,13 @@ def test_several_obr_each_keep_their_own_results() -> None:
     assert cmp_.order_control == ""  # no ORC before the second OBR
 
 
+def test_results_are_numbered_through_the_message_however_many() -> None:
+    # past the reader's table of OBX locations (256) as within it
+    read_message = read(message(PID, ORC, OBR, *[WBC] * 300), index=7)
+    locations = [r.location for r in only_order(read_message).results]
+    assert locations == [f"MSG[7]/OBX[{n}]" for n in range(1, 301)]
+
+
 def test_obx_after_spm_is_kept_as_specimen_observation() -> None:
     quality = "OBX|3|CWE|33882-2^Specimen condition^LN||CLOT^Clotted^L||||||F"
     read_message = read(message(PID, OBR, WBC, SPM, quality))
