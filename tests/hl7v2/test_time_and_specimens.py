@@ -290,3 +290,36 @@ def test_specimen_placer_id_beside_the_filler_id_is_an_issue() -> None:
     alone = read(message(PID, OBR, WBC, "SPM|1|PL-77&EHR||BLDV^Blood, venous^HL70487"))
     assert only_order(alone).specimens[0].identifier == Identifier("PL-77", assigner="EHR")
     assert "hl7v2.component-unmapped" not in codes(alone.issues)
+
+
+def test_each_result_keeps_its_own_times_as_they_change_and_come_back() -> None:
+    # the reader reuses the previous OBX's time: a change, a return and a bad one are each seen
+    first, second = "20261124080500-0500", "20261124091000-0500"
+    segments = [
+        WBC.replace(first, sent) + f"|||||{analysis}"
+        for sent, analysis in (
+            (first, "20261124093000-0500"),
+            (second, "20261124093000-0500"),
+            (first, "2026113"),
+            (first, "2026113"),
+            (second, "20261124093000-0500"),
+        )
+    ]
+    read_message = read(message(PID, OBR, *segments))
+    found = results(read_message)
+    assert [r.effective.fhir if r.effective else None for r in found] == [
+        "2026-11-24T08:05:00-05:00",
+        "2026-11-24T09:10:00-05:00",
+        "2026-11-24T08:05:00-05:00",
+        "2026-11-24T08:05:00-05:00",
+        "2026-11-24T09:10:00-05:00",
+    ]
+    assert [r.analysis_time.fhir if r.analysis_time else None for r in found] == [
+        "2026-11-24T09:30:00-05:00",
+        "2026-11-24T09:30:00-05:00",
+        None,
+        None,
+        "2026-11-24T09:30:00-05:00",
+    ]
+    invalid = [i.location for i in read_message.issues if i.code == "hl7v2.timestamp-invalid"]
+    assert invalid == ["MSG[1]/OBX[3]-19", "MSG[1]/OBX[4]-19"]
