@@ -96,6 +96,22 @@ def test_a_critical_low_set_by_the_lab_is_not_attributed_to_the_default_lists() 
     )
 
 
+def test_each_conversion_names_its_own_critical_low_as_written() -> None:
+    # 1,750.5 and 1,750.50 are equal Decimals: a source worked out for the one (per process)
+    # must not name the other, which the lab wrote with two decimals
+    sources = []
+    for limit in ("1750.5", "1750.50", "1750.5"):
+        evaluation = one(result("1500"), settings=Settings(critical_low={"wbc": limit}))
+        assert evaluation.finding is not None
+        assert str(evaluation.finding.threshold) == limit
+        sources.append(evaluation.finding.threshold_source)
+    assert [source.split(" (")[0] for source in sources] == [
+        "the lab's critical-value policy: Settings.critical_low WBC < 1,750.5/µL",
+        "the lab's critical-value policy: Settings.critical_low WBC < 1,750.50/µL",
+        "the lab's critical-value policy: Settings.critical_low WBC < 1,750.5/µL",
+    ]
+
+
 @pytest.mark.parametrize("settings", [Settings(), Settings(critical_low={"anc": "500.0"})])
 def test_the_default_critical_low_keeps_its_citation(settings: Settings) -> None:
     evaluation = one(result("450", code=ANC), settings=settings)

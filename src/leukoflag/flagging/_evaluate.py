@@ -1060,7 +1060,7 @@ def _finding(
     graded = verdict.grade is not None and scale is not None
     source, threshold = verdict.source, verdict.threshold
     if verdict.code == "LL" and threshold is not None and threshold != _DEFAULT_CRITICAL[analyte]:
-        source = _critical_source(analyte, threshold)
+        source = _critical_source(analyte, _fmt(threshold))
     # Positional, in Finding's field order: 16 keyword arguments cost three times as much.
     return constructor(Finding)(
         location,
@@ -1085,13 +1085,14 @@ def _finding(
 _DEFAULT_CRITICAL = Settings().critical_low
 
 
+# Keyed by the limit as shown: equal Decimals (750.5, 750.50) are written apart.
 @functools.lru_cache(maxsize=64)
-def _critical_source(analyte: Analyte, limit: Decimal) -> str:
-    """The source of an LL threshold the lab set (Settings.critical_low): the rules file's
-    citation of the default names the default's numbers, not this one."""
+def _critical_source(analyte: Analyte, limit: str) -> str:
+    """The source of an LL threshold the lab set (Settings.critical_low, as :func:`_fmt` shows
+    it): the rules file's citation of the default names the default's numbers, not this one."""
     return (
         f"the lab's critical-value policy: Settings.critical_low {analyte.value.upper()} < "
-        f"{_fmt(limit)}/µL (leukoflag's default is {_fmt(_DEFAULT_CRITICAL[analyte])}/µL, from "
+        f"{limit}/µL (leukoflag's default is {_fmt(_DEFAULT_CRITICAL[analyte])}/µL, from "
         "typical hospital laboratory critical-value lists)"
     )
 
