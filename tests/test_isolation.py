@@ -12,6 +12,7 @@ every output (Bundles as JSON text, findings, issues, rejections) must be the fr
 from __future__ import annotations
 
 import concurrent.futures
+import decimal
 import json
 import pickle
 import random
@@ -114,6 +115,14 @@ CORPUS: dict[str, bytes | str] = {
         _obx(2, _ANC, "1750", "cells/uL", "1800-7700", flag="L"),
         _obx(3, "26499-4^Neutrophils^LN", "1750.0", "/mm3", "1800-7700"),
     ).encode(),
+    # 2,350 × 21.27 % = 499.845 neutrophils/µL: 500 rounded half to even, LL rounded down
+    "derived-anc": _v2(
+        "NG-1013",
+        _ADULT,
+        _OBR,
+        _obx(1, _WBC, "2.35", "10*3/uL^^UCUM", "4.0-11.0"),
+        _obx(2, "770-8^Neutrophils/100 leukocytes in Blood^LN", "21.27", "%", "40-75"),
+    ).encode(),
     "batch": (
         "FHS|^~\\&|HEMLAB\rBHS|^~\\&|HEMLAB\r"
         + _CBC.replace("NG-1001", "NG-1010")
@@ -174,6 +183,42 @@ CORPUS["fhir-bundle"] = json.dumps(
                 },
             },
             {"fullUrl": "urn:uuid:0c4e8f6a-1b2d-4e3f-8a9b-6d5c4b3a2f10", "resource": _FHIR_ANC},
+        ],
+    }
+).encode()
+# The lab's range is for ages 0.5-1.5 years (547.875 days): the boy is 548 days old that day.
+_FOR_AGES = {
+    "low": {"value": 6.0, "unit": "10*3/uL"},
+    "high": {"value": 17.5, "unit": "10*3/uL"},
+    "age": {
+        "low": {"value": 0.5, "unit": "a", "system": "http://unitsofmeasure.org", "code": "a"},
+        "high": {"value": 1.5, "unit": "a", "system": "http://unitsofmeasure.org", "code": "a"},
+    },
+}
+CORPUS["fhir-age-range"] = json.dumps(
+    {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:9a7c1e52-6b0d-4f1a-8e3c-2d5b7f9a1c40",
+                "resource": {
+                    "resourceType": "Patient",
+                    "gender": "male",
+                    "birthDate": "2025-01-01",
+                },
+            },
+            {
+                "fullUrl": "urn:uuid:3f6d2b8e-0c41-4a97-b5e2-8d1c7a6f9e03",
+                "resource": {
+                    **_OBSERVATION,
+                    "id": "wbc-8810",
+                    "subject": {"reference": "urn:uuid:9a7c1e52-6b0d-4f1a-8e3c-2d5b7f9a1c40"},
+                    "effectiveDateTime": "2026-07-03T09:20:00+02:00",
+                    "valueQuantity": {"value": 5.2, "unit": "10*3/uL"},
+                    "referenceRange": [_FOR_AGES],
+                },
+            },
         ],
     }
 ).encode()
@@ -280,6 +325,26 @@ def test_conversions_in_threads_give_what_fresh_ones_give(
     with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
         shots = list(pool.map(lambda pair: snapshot(_convert(*pair)), pairs))
     different = [pair for pair, shot in zip(pairs, shots, strict=True) if shot != fresh[pair]]
+    assert different == []
+
+
+# What an application may have set in its threads' decimal context, for its own arithmetic.
+_CALLER_CONTEXTS = [
+    decimal.Context(prec=2),
+    decimal.Context(rounding=decimal.ROUND_DOWN),
+    decimal.Context(traps=[decimal.Inexact, decimal.Rounded, decimal.InvalidOperation]),
+]
+
+
+def test_the_callers_decimal_context_changes_no_conversion(
+    fresh: dict[tuple[str, str], Snapshot],
+) -> None:
+    different = []
+    for n, pair in enumerate(_interleaved(5)):
+        with decimal.localcontext(_CALLER_CONTEXTS[n % len(_CALLER_CONTEXTS)]):
+            shot = snapshot(_convert(*pair))
+        if shot != fresh[pair]:
+            different.append(pair)
     assert different == []
 
 

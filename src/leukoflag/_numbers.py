@@ -1,4 +1,4 @@
-"""Decimals as text: plain notation, bounded.
+"""Decimals as text: plain notation, bounded; and the context leukoflag's arithmetic runs in.
 
 Plain notation (``Decimal("8.2E+3")`` → ``8200``) is what people and most JSON consumers expect.
 But a Decimal from JSON input may carry any exponent (``1e999999999`` is nine bytes of valid
@@ -9,13 +9,34 @@ exact JSON number and a valid FHIR decimal.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
+    ROUND_HALF_EVEN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+)
 
 from leukoflag._quote import shortened
 
-__all__ = ["PLAIN_LIMIT", "long_number", "plain"]
+__all__ = ["EXACT", "PLAIN_LIMIT", "long_number", "plain"]
 
 PLAIN_LIMIT = 40  # digits before or after the point that plain notation may need
+
+# Counts, percents and ages are worked out exactly in this context, never in the calling
+# thread's (a precision or rounding an application set there would change values and codes).
+EXACT = Context(
+    prec=MAX_PREC,
+    rounding=ROUND_HALF_EVEN,
+    Emin=MIN_EMIN,
+    Emax=MAX_EMAX,
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+    flags=[],
+)
 
 
 def plain(value: Decimal) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import decimal
 
 import pytest
 
@@ -129,6 +130,41 @@ def test_derived_value_is_rounded_to_a_whole_cell() -> None:
     )
     assert evaluations[2].quantity is not None
     assert evaluations[2].quantity.value == 1515  # 1,515.15
+
+
+_CALLER_CONTEXTS = {
+    "round-down": {"rounding": decimal.ROUND_DOWN},
+    "two-digits": {"prec": 2},
+    "inexact-trapped": {"traps": [decimal.Inexact, decimal.Rounded]},
+}
+
+
+@pytest.mark.parametrize("context", list(_CALLER_CONTEXTS))
+@pytest.mark.parametrize(
+    ("wbc", "parts", "value"),
+    [
+        # 2,350 × 21.27 % = 499.845: 500, not below the ANC critical low of 500
+        ("2.35", [("21.27", NEUT_PCT, PCT)], "500"),
+        ("2.35", [("0.2127", NEUT_PCT, Unit("1", "1", "http://unitsofmeasure.org"))], "500"),
+        ("2.35", [("19.13", "26505-8", PCT), ("2.14", "26508-2", PCT)], "500"),
+        (None, [("0.4634", "30451-9", K_PER_UL), ("0.0365", "26507-4", K_PER_UL)], "500"),
+    ],
+)
+def test_the_callers_decimal_context_does_not_change_a_derived_anc(
+    context: str, wbc: str | None, parts: list[tuple[str, str, Unit]], value: str
+) -> None:
+    # an integration engine's thread may set its own precision, rounding or traps
+    results = [result(wbc, unit=K_PER_UL, n=1)] if wbc else []
+    results += [
+        result(sent, code=code, unit=unit, n=len(results) + n)
+        for n, (sent, code, unit) in enumerate(parts, 1)
+    ]
+    with decimal.localcontext(**_CALLER_CONTEXTS[context]):  # type: ignore[arg-type]
+        derived = evaluate(*results)[-1]
+    assert derived.quantity is not None
+    assert derived.analyte is not None
+    assert str(derived.quantity.value) == value
+    assert code_of(derived) == "LU"
 
 
 def test_percent_with_a_comparator_is_not_used() -> None:

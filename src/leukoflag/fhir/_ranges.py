@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from leukoflag._numbers import EXACT
 from leukoflag._quote import quoted, shortened
 from leukoflag.fhir._terms import UCUM, tables
 from leukoflag.flagging import youngest_birth
@@ -128,7 +129,7 @@ def _reached(birth: dt.date, value: Decimal, unit: str) -> dt.date:
             last = calendar.monthrange(year, month)[1]
             return dt.date(year, month, min(birth.day, last))  # 29 February + 1 year: 28 February
         # a fractional year or month, or weeks and days
-        return birth + dt.timedelta(days=int(value * _DAYS[unit]))
+        return birth + dt.timedelta(days=int(EXACT.multiply(value, _DAYS[unit])))
     except (ValueError, OverflowError):  # beyond year 9999
         return dt.date.max
 
@@ -137,7 +138,7 @@ def _outgrown(birth: dt.date, value: Decimal, unit: str) -> dt.date:
     """The first day a patient born on ``birth`` is past the age ``value`` ``unit``s: a whole
     number counts completed units (2 years lasts until the third birthday)."""
     if value == value.to_integral_value():
-        return _reached(birth, value + 1, unit)
+        return _reached(birth, EXACT.add(value, 1), unit)
     reached = _reached(birth, value, unit)
     return reached if reached == dt.date.max else reached + dt.timedelta(days=1)
 

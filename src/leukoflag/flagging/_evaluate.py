@@ -26,7 +26,7 @@ from types import MappingProxyType
 from leukoflag import units
 from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
-from leukoflag._numbers import long_number, plain
+from leukoflag._numbers import EXACT, long_number, plain
 from leukoflag._quote import quoted, shortened
 from leukoflag.errors import UnitError
 from leukoflag.flagging import _scope
@@ -1362,12 +1362,13 @@ def _part_value(
                 return (
                     f"{shortened(plain(percent))} {_unit_shown(unit)} is not a fraction from 0 to 1"
                 )
-            percent = (percent * spec.factor).scaleb(2)
+            percent = EXACT.multiply(percent, spec.factor).scaleb(2, EXACT)
     elif _ZERO < percent <= _ONE:
         # a fraction (0.45 = 45 %) or a percent (0.45 %): a hundredfold apart, never guessed
+        as_percent = percent.scaleb(2, EXACT).normalize(EXACT)
         return (
             f"{plain(percent)} without a unit could be a fraction "
-            f"({plain(percent.scaleb(2).normalize())} %) or a percent ({plain(percent)} %)"
+            f"({plain(as_percent)} %) or a percent ({plain(percent)} %)"
         )
     if _ZERO <= percent <= _HUNDRED:
         return percent
@@ -1481,7 +1482,7 @@ def _derive(group: dict[str, list[_Part]]) -> tuple[Decimal, tuple[_Part, ...], 
     segmented, band = one(_scope.SEGMENTED), one(_scope.BAND)
     if segmented is not None and band is not None:
         return (
-            _whole_cells(segmented.value + band.value),  # 56.7 bands/µL from 0.0567 10*3/uL
+            _whole_cells(EXACT.add(segmented.value, band.value)),  # 56.7 bands/µL: 0.0567 10*3/uL
             (segmented, band),
             "segmented + band neutrophil counts",
         )
@@ -1494,7 +1495,7 @@ def _derive(group: dict[str, list[_Part]]) -> tuple[Decimal, tuple[_Part, ...], 
     seg_pct, band_pct = one(_scope.SEGMENTED_PERCENT), one(_scope.BAND_PERCENT)
     if seg_pct is not None and band_pct is not None:
         return (
-            _of(wbc.value, seg_pct.value + band_pct.value),
+            _of(wbc.value, EXACT.add(seg_pct.value, band_pct.value)),
             (wbc, seg_pct, band_pct),
             "WBC × (segmented + band neutrophils %)",
         )
@@ -1660,12 +1661,12 @@ def _listed(items: list[str], separator: str = ", ") -> str:
 
 def _of(count: Decimal, percent: Decimal) -> Decimal:
     """``percent`` % of ``count``, to the whole cell/µL."""
-    return _whole_cells(count * percent / _HUNDRED)
+    return _whole_cells(EXACT.multiply(count, percent).scaleb(-2, EXACT))
 
 
 def _whole_cells(per_ul: Decimal) -> Decimal:
-    """``per_ul`` to the whole cell/µL (finer digits would be invented)."""
-    return per_ul.quantize(_ONE_CELL)
+    """``per_ul`` to the whole cell/µL (finer digits would be invented), half to even."""
+    return per_ul.quantize(_ONE_CELL, context=EXACT)
 
 
 def _derived_evaluation(

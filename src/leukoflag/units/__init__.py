@@ -731,7 +731,7 @@ def _infer(values: tuple[Decimal, ...]) -> UnitSpec:
             spelling="",
             reason="implausible",
         )
-    products = {tuple(v * s.factor for v in values) for s in possible}  # type: ignore[operator]
+    products = {tuple(_EXACT.multiply(v, s.factor) for v in values) for s in possible}  # type: ignore[arg-type]
     if len(possible) > 1 and len(products) > 1:
         readings = " or ".join(s.ucum for s in possible)
         raise UnitError(
@@ -745,7 +745,7 @@ def _infer(values: tuple[Decimal, ...]) -> UnitSpec:
 def _readable(value: Decimal, factor: Decimal, whole_only: bool, table: UnitTable) -> bool:
     if whole_only and value != value.to_integral_value():
         return False
-    return table.plausible_low <= value * factor <= table.plausible_high
+    return table.plausible_low <= _EXACT.multiply(value, factor) <= table.plausible_high
 
 
 def _power_of_ten(factor: Decimal | None) -> int | None:
