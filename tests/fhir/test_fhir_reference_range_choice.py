@@ -386,3 +386,36 @@ def test_a_range_with_a_modifier_extension_of_a_result_that_is_no_count_raises_n
     hemoglobin = [{**lab_range("11.0", "14.5"), "modifierExtension": [UNVALIDATED]}]
     conversion = leukoflag.convert(bundle("12.1", hemoglobin, birth="1980-01-09", code="718-7"))
     assert not [i for i in conversion.issues if i.code.startswith("fhir.")]
+
+
+MEANING = "http://terminology.hl7.org/CodeSystem/referencerange-meaning"
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        {"coding": [{"system": MEANING, "code": "therapeutic"}]},
+        {"coding": [{"system": MEANING, "code": "treatment"}]},
+        {"text": "Target on hydroxyurea"},  # no coding: still a type other than normal
+    ],
+)
+def test_a_range_of_another_type_than_normal_does_not_judge_the_count(kind: Any) -> None:
+    # the haematology clinic's target during hydroxyurea, sent before the lab's normal range
+    target = lab_range("2.5", "4.0")
+    target["type"] = kind
+    ranges = [target, lab_range("4.0", "11.0")]
+    observation, _ = judged(bundle("3.2", ranges, birth="1958-06-30"))
+    assert normalized(observation) == [(Decimal("4.0E+3"), Decimal("1.10E+4"))]
+    judged_with = explanation(observation)
+    assert judged_with["rangeSource"] == "lab"
+    assert judged_with["range"]["low"]["value"] == Decimal("4.0E+3")
+    assert judged_with["ctcaeGrade"]["code"] == "C41338"  # 3,200 is below the lab's LLN 4,000
+
+
+@pytest.mark.parametrize("text", ["Normal", "normal range"])
+def test_a_range_whose_type_says_normal_in_text_only_judges_the_count(text: str) -> None:
+    entry = lab_range("4.0", "11.0")
+    entry["type"] = {"text": text}
+    observation, _ = judged(bundle("3.2", [entry], birth="1958-06-30"))
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert normalized(observation) == [(Decimal("4.0E+3"), Decimal("1.10E+4"))]

@@ -1351,8 +1351,7 @@ def _reference_range(
     modified: list[int] = []
     for i, entry in enumerate(ranges):
         entry_dict = _object(entry, f"{where}.referenceRange[{i}]")
-        kind = _concept(entry_dict.get("type"))
-        if kind.codings and not any(c.code == "normal" for c in kind.codings):
+        if not _normal_type(_concept(entry_dict.get("type"))):
             continue
         if supplied_range(entry_dict):
             continue  # leukoflag's own (its output read back): not the lab's
@@ -1383,6 +1382,18 @@ def _reference_range(
         ),
         modified,
     )
+
+
+# A type sent as text only names a normal range in these words (the meaning's display, casefolded)
+_NORMAL_TYPE_TEXTS = frozenset(("normal", "normal range"))
+
+
+def _normal_type(kind: Concept) -> bool:
+    """Whether a ``referenceRange.type`` leaves the range a normal one: no type, a ``normal``
+    coding, or, without codings, a text saying normal (``Target on hydroxyurea`` is not)."""
+    if kind.codings:
+        return any(c.code == "normal" for c in kind.codings)
+    return not kind.text.strip() or kind.text.strip().casefold() in _NORMAL_TYPE_TEXTS
 
 
 def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
