@@ -419,3 +419,32 @@ def test_a_range_whose_type_says_normal_in_text_only_judges_the_count(text: str)
     observation, _ = judged(bundle("3.2", [entry], birth="1958-06-30"))
     assert explanation(observation)["rangeSource"] == "lab"
     assert normalized(observation) == [(Decimal("4.0E+3"), Decimal("1.10E+4"))]
+
+
+def test_a_range_sent_as_words_only_gives_way_to_the_labs_range_with_limits() -> None:
+    # the LIS sends a caption before the numeric interval: judged with 4.0-11.0, not the default
+    ranges = [{"text": "Adult reference interval"}, lab_range("4.0", "11.0")]
+    observation, issues = judged(bundle("4.2", ranges, birth="1971-05-02"))
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert normalized(observation) == [(Decimal("4.0E+3"), Decimal("1.10E+4"))]
+    assert observation["referenceRange"][0] == {"text": "Adult reference interval"}
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+    assert not [i for i in issues if i.code == "flag.lab-range-unusable"]
+
+
+def test_a_range_sent_as_words_only_is_still_reported_when_it_is_the_only_one() -> None:
+    observation, issues = judged(bundle("4.2", [{"text": "see lab comment"}], birth="1971-05-02"))
+    assert explanation(observation)["rangeSource"] == "default"
+    (issue,) = [i for i in issues if i.code == "flag.lab-range-unusable"]
+    assert "'see lab comment' is not used (no numeric limits were read from it)" in issue.text
+
+
+def test_a_patients_own_range_sent_as_words_gives_way_to_a_range_with_limits() -> None:
+    ranges = [
+        {"text": "Men: see comment", "appliesTo": [MALE]},
+        lab_range("4.0", "10.5", applies_to=[MALE]),
+        lab_range("4.5", "11.0"),
+    ]
+    observation, _ = judged(bundle("4.2", ranges, birth="1971-05-02"))
+    assert normalized(observation) == [(Decimal("4.0E+3"), Decimal("1.05E+4"))]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"

@@ -1345,8 +1345,10 @@ def _reference_range(
     """The range a result is judged with, its index, why none was read when the lab sent some,
     and the ranges not used for their modifierExtension: the first range for some patients only
     (``age``, ``appliesTo``) that ``who`` is known to be one of, else the first normal range for
-    everyone, else none (see _ranges.py)."""
+    everyone, else none (see _ranges.py); a range whose text gives no limits only when no range
+    with limits applies."""
     general: int | None = None
+    wordy: int | None = None  # the first range that applies and gives no limits ("see comment")
     passed_over: list[str] = []
     modified: list[int] = []
     for i, entry in enumerate(ranges):
@@ -1360,17 +1362,25 @@ def _reference_range(
         if entry_dict.get("modifierExtension"):
             modified.append(i)  # what it says of the range is unknown: not acted on
             continue
+        limited = _gives_limits(entry_dict)
         if "appliesTo" not in entry_dict and "age" not in entry_dict:
-            if general is None:
+            if limited and general is None:
                 general = i
+            elif not limited and wordy is None:
+                wordy = i
             continue
         why = applies(entry_dict, who)
-        if not why:
+        if not why and limited:
             return i, _range(entry_dict, f"{where}.referenceRange[{i}]"), "", modified
+        if not why:
+            wordy = i if wordy is None else wordy
+            continue
         passed_over.append(f"[{i}] {why}")
-    if general is not None:
-        at = f"{where}.referenceRange[{general}]"
-        return general, _range(ranges[general], at), "", modified
+    # a caption ("Adult reference interval") beside the lab's limits does not judge the count
+    chosen = general if general is not None else wordy
+    if chosen is not None:
+        at = f"{where}.referenceRange[{chosen}]"
+        return chosen, _range(ranges[chosen], at), "", modified
     if not passed_over:
         return None, None, "", modified
     return (
@@ -1382,6 +1392,14 @@ def _reference_range(
         ),
         modified,
     )
+
+
+def _gives_limits(entry: dict[str, Any]) -> bool:
+    """Whether a ``referenceRange`` has a limit: ``low``, ``high``, or a text they are read from."""
+    if "low" in entry or "high" in entry:
+        return True
+    read = read_range_text(_text(entry.get("text")).strip())[0]
+    return read.low is not None or read.high is not None
 
 
 # A type sent as text only names a normal range in these words (the meaning's display, casefolded)
