@@ -49,6 +49,16 @@ def _skip_spaces(text: str, index: int) -> int:
     return index
 
 
+def _without_note(rest: str) -> str:
+    """The text after the limits without a note in brackets ending it: ``10*9/L (adult)`` is the
+    unit ``10*9/L`` (``x10(9)/L`` keeps its brackets: no space before them)."""
+    if rest and rest[-1] in ")]":
+        opening = rest.rfind(" " + "(["[rest[-1] == "]"])
+        if opening > 0:
+            return rest[:opening].rstrip()
+    return rest
+
+
 def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
     """``4.0-11.0``, ``4.0 - 11.0``, ``4.0 to 11.0``, ``[4.0-11.0]``, ``>4.0``, ``<=11``, negative
     bounds, a unit after the numbers; the text is always kept. True with a range whose low is
@@ -84,6 +94,6 @@ def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
         if second < first:
             return ReferenceRange(text), True
         low, high, index = first, second, end
-    rest = body[index:].strip()
+    rest = _without_note(body[index:].strip())
     unit = Unit(rest) if rest and rest[0] not in "([" else None
     return ReferenceRange(text, low, high, unit), False

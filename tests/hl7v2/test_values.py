@@ -274,6 +274,9 @@ def test_a_unit_whose_code_and_text_disagree_without_a_coding_system_is_not_flag
         ("(4.0-11.0)", "4.0", "11.0", None),
         ("4.0-11.0 x10\\S\\9/L", "4.0", "11.0", Unit("x10^9/L")),
         ("4.0–11.0", "4.0", "11.0", None),  # an en dash, as some labs send
+        ("4.0-11.0 x10\\S\\9/L (adult)", "4.0", "11.0", Unit("x10^9/L")),  # a note, no unit
+        ("4.0-11.0 10*9/L [18 y and over]", "4.0", "11.0", Unit("10*9/L")),
+        ("4.0-11.0 x10(9)/L (adult)", "4.0", "11.0", Unit("x10(9)/L")),
         (">4.0", "4.0", None, None),
         (">= 1.8", "1.8", None, None),
         ("<11", None, "11", None),
@@ -344,6 +347,22 @@ def test_reference_range_with_its_unit_in_a_further_component_judges_the_count()
         Decimal(4000),
         Decimal(11000),
     )
+
+
+def test_reference_range_with_its_unit_and_a_note_in_brackets_judges_the_count() -> None:
+    # the note after the unit was read as part of it: '10*9/L (adult)', no unit, default range
+    conversion = leukoflag.convert(
+        message(PID, OBR, obx("4.2", reference="4.0-11.0 10*9/L (adult)"))
+    )
+    assert "flag.lab-range-unusable" not in codes(conversion.issues)
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert (finding.range.source, finding.range.low, finding.range.high) == (
+        "lab",
+        Decimal(4000),
+        Decimal(11000),
+    )
+    assert finding.code == "N"
 
 
 def test_reference_range_unit_that_is_no_unit_names_the_unit_without_the_separator() -> None:
