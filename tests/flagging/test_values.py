@@ -305,6 +305,23 @@ def test_a_range_that_fits_no_reading_does_not_stop_an_unambiguous_value() -> No
     assert range_of(evaluation).source == "default"
 
 
+def test_a_value_written_in_tenths_is_not_read_as_cells_per_ul_by_its_range() -> None:
+    # 6.0 beside 4000-11000, both without unit: read together as /uL it was a critical WBC of
+    # 6 cells/µL (grade 4), while 6.8 beside the same range is 6,800; no lab writes tenths of a cell
+    evaluation = one(result("6.0", unit=None, reference=lab_range("4000-11000", "4000", "11000")))
+    assert evaluation.finding is None
+    assert evaluation.quantity is None
+    assert issue_codes(evaluation) == ["units.no-unit"]
+
+
+def test_a_range_written_in_tenths_reads_a_whole_value_in_thousands() -> None:
+    # 4.0-11.0 is not 4-11 cells/µL: 7 beside it can only be 7,000
+    evaluation = one(result("7", unit=None, reference=lab_range("4.0-11.0", "4.0", "11.0")))
+    assert evaluation.quantity is not None
+    assert evaluation.quantity.value == 7000
+    assert code_of(evaluation) == "N"
+
+
 def test_tolerantly_matched_unit_is_noted_and_judged() -> None:
     evaluation = one(result("3.2", unit=Unit("K/UL")))  # matched K/uL after case folding
     assert code_of(evaluation) == "L"

@@ -329,6 +329,18 @@ def test_missing_unit_uses_reference_range_bounds_to_decide() -> None:
     with pytest.raises(leukoflag.UnitError) as caught:
         normalize("7", None, "wbc", same_unit_values=["4", "11"])
     assert caught.value.reason == "no-unit"
+    count = normalize("7", None, "wbc", same_unit_values=["4.0", "11.0"])  # tenths of a cell: no
+    assert (count.value_per_ul, count.ucum) == (Decimal(7000), "10*3/uL")
+
+
+def test_missing_unit_read_with_a_range_is_per_ul_only_when_written_in_whole_cells() -> None:
+    # "6.0" reports tenths: beside 4000-11000 it is no count of 6 cells/µL, and 4000 is no
+    # count in thousands, so no reading fits (alone, 6.0 stays ambiguous)
+    with pytest.raises(leukoflag.UnitError) as caught:
+        normalize("6.0", None, "wbc", same_unit_values=["4000", "11000"])
+    assert caught.value.reason == "implausible"
+    count = normalize("60", None, "anc", same_unit_values=["1500", "7700"])
+    assert (count.value_per_ul, count.ucum) == (Decimal(60), "/uL")
 
 
 def test_missing_unit_inference_is_reported_as_an_issue() -> None:

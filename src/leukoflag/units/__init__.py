@@ -468,7 +468,8 @@ def _spec_for(
     if isinstance(found, UnitSpec):
         return found
     if found is _NO_UNIT:
-        return _infer((number, *(_decimal(other, unit) for other in same_unit_values)))
+        others = tuple(_decimal(other, unit) for other in same_unit_values)
+        return _infer((number, *others), as_written=bool(others))
     raise found.error()
 
 
@@ -714,14 +715,17 @@ def checked_magnitude(entry: UcumEntry) -> _pint.Magnitude:
     return magnitude
 
 
-def _infer(values: tuple[Decimal, ...]) -> UnitSpec:
-    """The single plausible reading of unit-less values (rule in units.toml [missing_unit])."""
+def _infer(values: tuple[Decimal, ...], *, as_written: bool = False) -> UnitSpec:
+    """The single plausible reading of unit-less values (rule in units.toml [missing_unit]).
+    ``as_written``: a value read with its range is whole only when written without fraction
+    digits (``6.0`` beside ``4000-11000`` is not 6 cells/µL)."""
     table = default_table()
     possible: list[UnitSpec] = []
     for reading in table.readings:
         spec = _spec(table, reading.ucum, "", Match.INFERRED, seen=table.missing_unit_source)
         assert spec.factor is not None
-        if all(_readable(v, spec.factor, reading.whole_numbers_only, table) for v in values):
+        whole_only = reading.whole_numbers_only
+        if all(_readable(v, spec.factor, whole_only, table, as_written=as_written) for v in values):
             possible.append(spec)
     shown = ", ".join(shortened(str(v)) for v in values)
     if not possible:
@@ -742,9 +746,14 @@ def _infer(values: tuple[Decimal, ...]) -> UnitSpec:
     return possible[0]
 
 
-def _readable(value: Decimal, factor: Decimal, whole_only: bool, table: UnitTable) -> bool:
+def _readable(
+    value: Decimal, factor: Decimal, whole_only: bool, table: UnitTable, *, as_written: bool
+) -> bool:
     if whole_only and value != value.to_integral_value():
         return False
+    exponent = value.as_tuple().exponent
+    if whole_only and as_written and isinstance(exponent, int) and exponent < 0:
+        return False  # tenths written ("6.0", "4.0-11.0"): the lab counts in thousands
     return table.plausible_low <= _EXACT.multiply(value, factor) <= table.plausible_high
 
 
