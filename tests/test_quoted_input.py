@@ -101,6 +101,20 @@ def test_quotes_cut_to_their_own_length_say_so_too() -> None:
     assert skipped.endswith(f"{'junk line that is not a segment ' + 'j' * 48!r}… (332 characters)")
 
 
+def test_a_cancelled_order_quotes_its_report_status_bounded() -> None:
+    # ORC-1 OC beside an OBR-25 of 20,000 characters: the warning names OBR-25 as any Issue does
+    segments = (
+        "PID|1||NG-771204^^^NORTHGATE^MR||BRANDVOLD^INGRID||19670302|F",
+        "ORC|OC|PL-4471^EHR|FL-9902^HEMLAB",
+        f"OBR|1|PL-4471^EHR|FL-9902^HEMLAB|57021-8^CBC^LN|||20261203120000-0600{'|' * 18}{LONG}",
+        f"OBX|1|NM|{V2_CODE}||2.9|10*3/uL^^UCUM|4.0-11.0||||F",
+    )
+    conv = leukoflag.convert("\r".join((MSH, *segments)) + "\r")
+    (cancelled,) = [i.text for i in conv.issues if i.code == "hl7v2.order-control-cancelled"]
+    assert f"(OBR-25 {'Z' * LONGEST_QUOTE!r}{ELIDED}, OBX-11)" in cancelled
+    assert len(cancelled) <= BOUND
+
+
 def _observation(**elements: object) -> dict[str, object]:
     return {
         "resourceType": "Observation",

@@ -244,7 +244,7 @@ def test_an_orc_1_cancelling_the_order_of_final_results_is_said_and_the_results_
     (found,) = [i for i in conv.issues if i.code == "hl7v2.order-control-cancelled"]
     assert (found.severity, found.location) == (Severity.WARNING, "MSG[1]/ORC[1]-1")
     assert f"'{control}' ({meaning})" in found.text
-    assert "OBR-25 F" in found.text
+    assert "(OBR-25 'F', OBX-11)" in found.text
     (wbc,) = conv.findings
     assert (wbc.location, wbc.code, f"{wbc.value_per_ul:f}") == ("MSG[1]/OBX[1]", "L", "3100")
 

@@ -985,14 +985,14 @@ class _Reader:
 
     def _cancelled_order(self, control: str, orc_where: str, report_status: str) -> None:
         # ORC-1 is not written (output.md): without this, results of a cancelled order look live
+        status = quoted(report_status) if report_status else "empty"  # sent text, bounded
         self._issue(
             Severity.WARNING,
             "hl7v2.order-control-cancelled",
             f"{orc_where}-1",
             f"ORC-1 {quoted(control)} ({_CANCELLING_CONTROL[control.upper()]}) says the order "
             "was cancelled or discontinued, which the FHIR output does not carry: its results "
-            f"are kept and judged by their own status (OBR-25 {report_status or 'empty'}, "
-            "OBX-11)",
+            f"are kept and judged by their own status (OBR-25 {status}, OBX-11)",
         )
 
     def _order_fields(
