@@ -233,6 +233,30 @@ def test_a_repeated_observation_type_is_read_from_its_first_repetition() -> None
 
 
 @pytest.mark.parametrize(
+    ("sent", "unmapped"),
+    [("~", []), ("~~", []), ("^Result^HL70936", ["MSG[1]/OBX[1]-29.2", "MSG[1]/OBX[1]-29.3"])],
+)
+def test_an_observation_type_without_its_code_is_no_category(
+    sent: str, unmapped: list[str]
+) -> None:
+    # empty repetitions, or a CWE whose first component is empty, name no type of table 0936:
+    # the count keeps the category every in-scope count gets (laboratory), not a codeless one
+    typed = obx("4.2", status="F") + "|" * 18 + sent
+    read_message = read(message(PID, OBR, typed))
+    (result,) = [r for g in read_message.groups for o in g.orders for r in o.results]
+    assert result.category is None
+    found = [i for i in read_message.issues if "OBX" in i.location]
+    assert [(i.code, i.location) for i in found] == [
+        ("hl7v2.component-unmapped", location) for location in unmapped
+    ]
+    (bundle,) = leukoflag.convert(message(PID, OBR, typed)).bundles
+    (observation,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert observation["category"][0]["coding"][0]["code"] == "laboratory"
+
+
+@pytest.mark.parametrize(
     ("control", "meaning"),
     [("OC", "order cancelled"), ("CA", "cancel order request"), ("OD", "order discontinued")],
 )

@@ -1428,9 +1428,10 @@ class _Reader:
         if sent > 9 and (fields[9] or fields[10] or fields[12] or fields[13] or sent > 20):
             self._unmapped(fields, "OBX", location, sent)
 
-    def _observation_type(self, field: str, location: str) -> Concept:
+    def _observation_type(self, field: str, location: str) -> Concept | None:
         """OBX-29 (ID, table 0936) as the category: its first repetition sent, its first
-        component; what else a sender put there (a CWE's text and system) is an Issue."""
+        component; what else a sender put there (a CWE's text and system) is an Issue. None
+        when that component is empty."""
         d = self.delimiters
         types = field.split(d.repetition)
         if len(types) > 1:
@@ -1447,7 +1448,10 @@ class _Reader:
                     f"OBX-29.{number} is not carried (OBX-29 is an ID of table 0936): "
                     f"{quoted(part, 80)}",
                 )
-        return Concept((Coding(parts[0].strip(), "", _OBSERVATION_TYPE, "HL70936"),))
+        code = parts[0].strip()
+        if not code:  # no type named: not a codeless category, the in-scope default applies
+            return None
+        return Concept((Coding(code, "", _OBSERVATION_TYPE, "HL70936"),))
 
     def _obx_time(self, text: str, location: str, number: int) -> Timestamp | None:
         """OBX-14 or OBX-19 (``number``) unlike the previous OBX's: one parsed without problem
