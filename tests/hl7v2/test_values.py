@@ -771,8 +771,10 @@ def test_observation_code_padded_with_empty_repetitions_is_the_one_sent(sent: st
 @pytest.mark.parametrize(
     ("sent", "named"),
     [
-        ("THOU/uL^thousand per microliter^99RSLAB", "OBX-6.3 '99RSLAB' is local"),
-        ("K/uL^thousand per microliter^L", "OBX-6.3 'L' is local"),
+        ("THOU/uL^thousand per microliter^99RSLAB", "OBX-6.3 '99RSLAB' has no such URI"),
+        ("K/uL^thousand per microliter^L", "OBX-6.3 'L' has no such URI"),
+        # a table 0396 name without a FHIR URI is not a local system: the text must not say so
+        ("K/uL^thousand per microliter^ISO+", "OBX-6.3 'ISO+' has no such URI"),
         ("/uL^K/uL", "OBX-6.3 is empty"),
     ],
 )

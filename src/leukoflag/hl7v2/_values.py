@@ -426,7 +426,10 @@ def read_unit(
     system = system_uri(system_name) or system_name
     if code and text and code != text and not ("://" in system or system.startswith("urn:")):
         # FHIR Quantity.code needs a URI system (qty-3): this CWE.1 has no place in the output
-        named = f"OBX-6.3 {quoted(system_name)} is local" if system_name else "OBX-6.3 is empty"
+        # 99LAB is local but ISO+ (table 0396) is not: both merely lack a FHIR URI
+        named = (
+            f"OBX-6.3 {quoted(system_name)} has no such URI" if system_name else "OBX-6.3 is empty"
+        )
         notes.append(
             (
                 "hl7v2.component-unmapped",
