@@ -273,6 +273,16 @@ def test_an_orc_1_cancelling_the_order_of_final_results_is_said_and_the_results_
     assert (wbc.location, wbc.code, f"{wbc.value_per_ul:f}") == ("MSG[1]/OBX[1]", "L", "3100")
 
 
+def test_an_orc_1_cancelling_an_order_whose_results_are_cancelled_too_does_not_say_judged() -> None:
+    # OBR-25 X and OBX-11 X: nothing is judged, and the warning must not say it is
+    obr = OBR.removesuffix("|||F") + "|||X"
+    sent = message(PID, ORC.replace("ORC|RE|", "ORC|OC|"), obr, WBC.replace("|F|", "|X|"))
+    conv = leukoflag.convert(sent)
+    (found,) = [i for i in conv.issues if i.code == "hl7v2.order-control-cancelled"]
+    assert "their own status decides whether they are judged (OBR-25 'X', OBX-11)" in found.text
+    assert conv.findings == []
+
+
 @pytest.mark.parametrize("control", ["RE", "SC", ""])
 def test_an_orc_1_that_does_not_cancel_the_order_raises_nothing(control: str) -> None:
     conv = leukoflag.convert(message(PID, ORC.replace("ORC|RE|", f"ORC|{control}|"), OBR, WBC))

@@ -992,7 +992,8 @@ class _Reader:
             f"{orc_where}-1",
             f"ORC-1 {quoted(control)} ({_CANCELLING_CONTROL[control.upper()]}) says the order "
             "was cancelled or discontinued, which the FHIR output does not carry: its results "
-            f"are kept and judged by their own status (OBR-25 {status}, OBX-11)",
+            f"are kept, and their own status decides whether they are judged (OBR-25 {status}, "
+            "OBX-11)",
         )
 
     def _order_fields(
