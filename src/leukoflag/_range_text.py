@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from leukoflag._quote import quoted
 from leukoflag.model import ReferenceRange, Unit
 
-__all__ = ["parse_decimal", "read_range_text"]
+__all__ = ["parse_decimal", "read_range_text", "why_no_limits"]
 
 _DIGITS = frozenset("0123456789")
 _RANGE_SEPARATORS = ("-", "–", "—", "to", "TO", "..")  # hyphen, en and em dash: all sent
@@ -32,15 +33,35 @@ def parse_decimal(text: str) -> Decimal | None:
     return None
 
 
-def _number_at(text: str, start: int) -> tuple[Decimal | None, int]:
-    """The decimal number starting at ``start`` (sign allowed) and the index after it."""
+def _number_at(text: str, start: int) -> tuple[Decimal | None, int, str]:
+    """The decimal number starting at ``start`` (sign allowed), the index after it, and its
+    decimal comma: ``","`` for ``4,5`` (read as 4.5), the number as written when a comma before
+    three digits (``4,000``) leaves it unread, else ``""``."""
     end = start
     if end < len(text) and text[end] in "+-":
         end += 1
     while end < len(text) and (text[end] in _DIGITS or text[end] == "."):
         end += 1
+    if end > start and end < len(text) and text[end] == ",":
+        return _comma_number_at(text, start, end)
     value = parse_decimal(text[start:end]) if end > start else None
-    return value, (end if value is not None else start)
+    return value, (end if value is not None else start), ""
+
+
+def _comma_number_at(text: str, start: int, comma: int) -> tuple[Decimal | None, int, str]:
+    """``4,0`` or ``4,05`` (a decimal comma, as European labs write); ``4,000`` is four thousand
+    or four with a thousands separator, so it is not read and is returned as written."""
+    end = comma + 1
+    while end < len(text) and text[end] in _DIGITS:
+        end += 1
+    whole = text[start:comma]
+    if "." in whole or not whole.lstrip("+-"):
+        value = parse_decimal(whole)  # 4.0,5: the comma is not part of the number
+        return value, (comma if value is not None else start), ""
+    if end - comma - 1 == 3:
+        return None, start, text[start:end]
+    value = parse_decimal(f"{whole}.{text[comma + 1 : end]}") if end - comma - 1 in (1, 2) else None
+    return value, (end if value is not None else start), ("," if value is not None else "")
 
 
 def _skip_spaces(text: str, index: int) -> int:
@@ -61,8 +82,26 @@ def _without_note(rest: str) -> str:
 
 def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
     """``4.0-11.0``, ``4.0 - 11.0``, ``4.0 to 11.0``, ``[4.0-11.0]``, ``>4.0``, ``<=11``, negative
-    bounds, a unit after the numbers; the text is always kept. True with a range whose low is
-    above its high (then text only)."""
+    bounds, decimal commas (``4,0-11,0``), a unit after the numbers; the text is always kept.
+    True with a range whose low is above its high (then text only)."""
+    reference, inverted, _ = _read(text)
+    return reference, inverted
+
+
+def why_no_limits(text: str) -> str:
+    """Why no limit was read from a range text, for the Issue that says the range is not used."""
+    ambiguous = _read(text)[2]
+    if ambiguous:
+        return (
+            f"the comma in {quoted(ambiguous)} may separate thousands or be a decimal comma: no "
+            "numeric limits were read from it"
+        )
+    return "no numeric limits were read from it"
+
+
+def _read(text: str) -> tuple[ReferenceRange, bool, str]:
+    """The range, whether its low is above its high, and a number left unread because its comma
+    may be a thousands separator or a decimal comma (``4,000``), else ``""``."""
     body = text
     if body[:1] in "[(" and body.find("])"[body[0] == "("]) > 0:
         close = body.find("])"[body[0] == "("])
@@ -75,9 +114,9 @@ def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
             sign = candidate
             index = _skip_spaces(body, index + len(candidate))
             break
-    first, index = _number_at(body, index)
+    first, index, comma = _number_at(body, index)
     if first is None:
-        return ReferenceRange(text), False
+        return ReferenceRange(text), False, comma
     if sign:
         if sign in ("<", "<=", "≤"):
             high = first
@@ -87,13 +126,16 @@ def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
         after = _skip_spaces(body, index)
         separator = next((s for s in _RANGE_SEPARATORS if body.startswith(s, after)), "")
         if not separator:
-            return ReferenceRange(text), False
-        second, end = _number_at(body, _skip_spaces(body, after + len(separator)))
+            return ReferenceRange(text), False, ""
+        second, end, second_comma = _number_at(body, _skip_spaces(body, after + len(separator)))
         if second is None:
-            return ReferenceRange(text), False
+            return ReferenceRange(text), False, second_comma
+        if second_comma != comma:
+            # 4,5-11.0 or 4,5-11: a decimal comma in one limit only is not read as one
+            return ReferenceRange(text), False, ""
         if second < first:
-            return ReferenceRange(text), True
+            return ReferenceRange(text), True, ""
         low, high, index = first, second, end
     rest = _without_note(body[index:].strip())
     unit = Unit(rest) if rest and rest[0] not in "([" else None
-    return ReferenceRange(text, low, high, unit), False
+    return ReferenceRange(text, low, high, unit), False, ""

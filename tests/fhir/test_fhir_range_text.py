@@ -118,3 +118,30 @@ def test_range_read_from_text_reads_back_the_same() -> None:
     (first,) = leukoflag.convert(observation("6690-2", "4.2", [{"text": "4.0-11.0"}])).bundles
     (again,) = leukoflag.convert(fhir.dumps(first)).bundles
     assert again == first
+
+
+def test_range_text_with_decimal_commas_is_the_labs_range() -> None:
+    # as OBX-7 is: a European lab's 1,8-7,7 was unused, and the default range judged the ANC
+    conv = leukoflag.convert(observation("751-8", "1.6", [{"text": "1,8–7,7 x10^3/uL"}]))
+    (finding,) = conv.findings
+    assert finding.range is not None
+    assert (finding.range.low, finding.range.high, finding.range.source) == (
+        Decimal("1.8E+3"),
+        Decimal("7.7E+3"),
+        "lab",
+    )
+    assert finding.code == "L"
+    (output,) = conv.bundles
+    assert output["referenceRange"][0]["text"] == "1,8–7,7 x10^3/uL"
+    assert (
+        output["referenceRange"][0]["low"]["value"],
+        output["referenceRange"][0]["high"]["value"],
+    ) == (1800, 7700)
+
+
+def test_range_text_with_a_comma_before_three_digits_is_not_used_and_says_why() -> None:
+    conv = leukoflag.convert(observation("6690-2", "4.2", [{"text": "4,000-11,000"}]))
+    (output,) = conv.bundles
+    assert range_source(output) == "default"
+    (unusable,) = (i for i in conv.issues if i.code == "flag.lab-range-unusable")
+    assert "the comma in '4,000' may separate thousands or be a decimal comma" in unusable.text

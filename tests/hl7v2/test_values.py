@@ -296,6 +296,73 @@ def test_reference_ranges(sent: str, low: str | None, high: str | None, unit: Un
     )
 
 
+@pytest.mark.parametrize(
+    ("sent", "low", "high", "unit"),
+    [
+        ("4,0-11,0", "4.0", "11.0", None),
+        ("4,0 - 11,0", "4.0", "11.0", None),
+        ("1,8–7,7", "1.8", "7.7", None),  # en dash
+        ("4,0-11,0 G/L", "4.0", "11.0", Unit("G/L")),
+        ("4,0-11,0 G/L (Erwachsene, ab 18 J.)", "4.0", "11.0", Unit("G/L")),
+        ("[1,50-7,70]", "1.50", "7.70", None),
+        (">1,8", "1.8", None, None),
+        ("-2,0--0,5", "-2.0", "-0.5", None),
+    ],
+)
+def test_reference_ranges_with_decimal_commas(
+    sent: str, low: str, high: str | None, unit: Unit | None
+) -> None:
+    # European labs write 4,0-11,0: it was kept as text only, and the default range judged
+    result, _ = first_result(obx("5.0", reference=sent))
+    assert result.reference_range == ReferenceRange(
+        sent, Decimal(low), Decimal(high) if high else None, unit
+    )
+
+
+def test_wbc_judged_with_a_labs_range_written_with_decimal_commas() -> None:
+    # 4,200 is within the lab's 4,0-11,0 G/L but below leukoflag's default 5,000 for a man
+    conversion = leukoflag.convert(
+        message(PID, OBR, obx("4.2", unit="G/L", reference="4,0-11,0 G/L"))
+    )
+    assert "flag.lab-range-unusable" not in codes(conversion.issues)
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert (finding.range.source, finding.range.low, finding.range.high) == (
+        "lab",
+        Decimal(4000),
+        Decimal(11000),
+    )
+    assert finding.code == "N"
+
+
+@pytest.mark.parametrize(
+    ("sent", "number"),
+    [("4,000-11,000", "4,000"), ("4,0-11,000", "11,000"), ("<1,500", "1,500")],
+)
+def test_reference_range_with_a_comma_before_three_digits_is_not_read_and_says_why(
+    sent: str, number: str
+) -> None:
+    # 4,000 is four thousand or 4.000: neither is chosen, the default range judges
+    result, _ = first_result(obx("3.6", reference=sent))
+    assert result.reference_range == ReferenceRange(sent)
+    conversion = leukoflag.convert(message(PID, OBR, obx("3.6", reference=sent)))
+    (found,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert found.text == (
+        f"the lab's reference range {sent!r} is not used (the comma in {number!r} may separate "
+        "thousands or be a decimal comma: no numeric limits were read from it); leukoflag's "
+        "default range applies"
+    )
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert finding.range.source == "default"
+
+
+@pytest.mark.parametrize("sent", ["4,0-11.0", "4,5-11", "4-11,0", "4,0000-11,0", "4.0,5-11,0"])
+def test_reference_range_with_a_decimal_comma_in_one_limit_only_is_not_read(sent: str) -> None:
+    result, _ = first_result(obx("5.0", reference=sent))
+    assert result.reference_range == ReferenceRange(sent)
+
+
 @pytest.mark.parametrize("sent", ["Negative", "See report", "5", "4.0^11.0", "4.0-", "-11.0"])
 def test_reference_range_text_without_bounds_is_kept(sent: str) -> None:
     result, _ = first_result(obx("5.0", reference=sent))

@@ -28,6 +28,7 @@ from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._numbers import EXACT, long_number, plain
 from leukoflag._quote import quoted, shortened
+from leukoflag._range_text import why_no_limits
 from leukoflag.errors import UnitError
 from leukoflag.flagging import _scope
 from leukoflag.flagging._rules import INFINITY, Criteria, Point, Profile, Rules, Verdict, load_rules
@@ -743,7 +744,7 @@ def _lab_range(
         return None, None
     location = result.location
     if sent.low is None and sent.high is None:
-        return None, _lab_range_issue(location, sent, "no numeric limits were read from it")
+        return None, _lab_range_issue(location, sent, why_no_limits(sent.text))
     try:
         if sent.high_unit is None:
             low, high = units.normalize_range(sent.low, sent.high, sent.unit, analyte, result=count)
