@@ -21,6 +21,9 @@ MEANING = {
         "`Settings.critical_low` is named as the lab's policy)"
     ),
     "rangeSource": "`lab` (the sender's range), `default`, `age-band` or `duffy-null`",
+    "rangeSex": (
+        "`male` or `female`: the lab's range gives one range per sex, and this sex's was used"
+    ),
     "range": "the reference range judged with, cells/µL",
     "rangeCitation": "the citation of a range leukoflag supplied",
     "finding": "SNOMED CT 84828003 Leukopenia or 165517008 Neutropenia, when low",
@@ -33,7 +36,7 @@ MEANING = {
 
 
 def _everything() -> Finding:
-    chosen = NormalizedRange(Decimal(1500), Decimal(8500), "age-band", citation="Iowa")
+    chosen = NormalizedRange(Decimal(1500), Decimal(8500), "age-band", citation="Iowa", sex="male")
     return Finding(
         location="MSG[1]/OBR[1]/ANC[derived]",
         analyte=Analyte.ANC,

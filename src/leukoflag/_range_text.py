@@ -84,8 +84,51 @@ def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
     """``4.0-11.0``, ``4.0 - 11.0``, ``4.0 to 11.0``, ``[4.0-11.0]``, ``>4.0``, ``<=11``, negative
     bounds, decimal commas (``4,0-11,0``), a unit after the numbers; the text is always kept.
     True with a range whose low is above its high (then text only)."""
+    by_sex = _by_sex(text)
+    if by_sex:
+        return ReferenceRange(text, by_sex=by_sex), False
     reference, inverted, _ = _read(text)
     return reference, inverted
+
+
+# Words that begin the range of one sex: "M: 4.0-10.0 F: 4.5-11.0", "Male 4.0-10.0 / Female ..."
+_SEX_WORDS = {
+    "m": "male",
+    "male": "male",
+    "men": "male",
+    "f": "female",
+    "female": "female",
+    "women": "female",
+}
+
+
+def _by_sex(text: str) -> tuple[tuple[str, ReferenceRange], ...]:
+    """The men's and the women's range of ``M: 4.0-10.0 F: 4.5-11.0``, ``M 4.0-10.0; F
+    4.5-11.0`` or ``Male 4.0-10.0 / Female 4.5-11.0``; ``()`` unless the text is exactly one
+    range for each sex, each with limits."""
+    if text[:1].casefold() not in ("m", "f"):
+        return ()
+    starts: list[tuple[int, int, str]] = []  # where each sex word begins and ends, and its sex
+    index = 0
+    for word in text.replace(";", " ").split(" "):
+        sex = _SEX_WORDS.get(word.rstrip(":").casefold(), "")
+        if sex:
+            starts.append((index, index + len(word), sex))
+        index += len(word) + 1
+    if len(starts) != 2 or starts[0][0] != 0 or starts[0][2] == starts[1][2]:
+        return ()
+    ranges: list[tuple[str, ReferenceRange]] = []
+    for (_, end, sex), following in zip(starts, (starts[1][0], len(text)), strict=True):
+        part = text[end:following].strip().rstrip(";/,").strip()
+        read, inverted, _ = _read(part)
+        if inverted or (read.low is None and read.high is None):
+            return ()
+        ranges.append((sex, read))
+    (first_sex, first), last = ranges
+    if first.unit is None and last[1].unit is not None:
+        # a unit written once, after the last range, is both ranges' (M: 4.0-10.0 F: 4.5-11.0 G/L)
+        ranges[0] = (first_sex, ReferenceRange(first.text, first.low, first.high, last[1].unit))
+    return tuple(ranges)
 
 
 def why_no_limits(text: str) -> str:

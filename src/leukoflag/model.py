@@ -268,13 +268,16 @@ class ReferenceRange:
     """A reference range as sent (OBX-7 or FHIR referenceRange). ``text`` is always kept;
     ``low``/``high`` are parsed when possible (``>4.0`` gives only ``low``); ``unit`` is a unit
     written inside the range text or carried by the FHIR low/high quantities; ``high_unit`` is
-    the FHIR high's unit when it is not the low's (``unit``): each limit is read in its own."""
+    the FHIR high's unit when it is not the low's (``unit``): each limit is read in its own.
+    ``by_sex`` holds the ranges of a text giving one for men and one for women (``M: 4.0-10.0
+    F: 4.5-11.0``), by FHIR administrative-gender; the range itself then has no limits."""
 
     text: str
     low: Decimal | None = None
     high: Decimal | None = None
     unit: Unit | None = None
     high_unit: Unit | None = None
+    by_sex: tuple[tuple[str, ReferenceRange], ...] = ()
 
 
 # --------------------------------------------------------------------------- message content
@@ -460,6 +463,7 @@ class NormalizedRange:
     source: str
     text: str = ""
     citation: str = ""  # source of a range leukoflag supplied
+    sex: str = ""  # the sex whose range was used, of a lab range giving one per sex
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,3 +145,22 @@ def test_range_text_with_a_comma_before_three_digits_is_not_used_and_says_why() 
     assert range_source(output) == "default"
     (unusable,) = (i for i in conv.issues if i.code == "flag.lab-range-unusable")
     assert "the comma in '4,000' may separate thousands or be a decimal comma" in unusable.text
+
+
+def test_range_text_per_sex_judges_with_the_patients_sex() -> None:
+    # the contained Patient is female: her 4,200 is below the lab's 4.5-11.0 for women
+    conv = leukoflag.convert(
+        observation("6690-2", "4.2", [{"text": "Male 4.0-10.0 / Female 4.5-11.0"}])
+    )
+    (finding,) = conv.findings
+    assert finding.range is not None
+    assert (finding.range.low, finding.range.high, finding.range.source, finding.range.sex) == (
+        Decimal("4.5E+3"),
+        Decimal("1.10E+4"),
+        "lab",
+        "female",
+    )
+    assert finding.code == "L"
+    (output,) = conv.bundles
+    assert output["referenceRange"][0]["text"] == "Male 4.0-10.0 / Female 4.5-11.0"
+    assert "flag.lab-range-unusable" not in {i.code for i in conv.issues}

@@ -363,6 +363,74 @@ def test_reference_range_with_a_decimal_comma_in_one_limit_only_is_not_read(sent
     assert result.reference_range == ReferenceRange(sent)
 
 
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "M: 4.0-10.0 F: 4.5-11.0",
+        "M 4.0-10.0; F 4.5-11.0",
+        "Male 4.0-10.0 / Female 4.5-11.0",
+        "F: 4,5-11,0 M: 4,0-10,0",
+    ],
+)
+@pytest.mark.parametrize(
+    ("sex", "low", "high", "code"),
+    [("M", 4000, 10000, "N"), ("F", 4500, 11000, "L")],
+)
+def test_wbc_judged_with_the_labs_range_for_the_patients_sex(
+    sent: str, sex: str, low: int, high: int, code: str
+) -> None:
+    # a range per sex gave no limits: a man's 4,200 was L against the default 5,000-10,000
+    pid = PID.replace("|19610719|M", f"|19610719|{sex}")
+    conversion = leukoflag.convert(message(pid, OBR, obx("4.2", reference=sent)))
+    assert "flag.lab-range-unusable" not in codes(conversion.issues)
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert (finding.range.source, finding.range.low, finding.range.high) == (
+        "lab",
+        Decimal(low),
+        Decimal(high),
+    )
+    assert finding.range.sex == ("male" if sex == "M" else "female")
+    assert finding.code == code
+    (bundle,) = conversion.bundles
+    (written,) = (
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    )
+    assert written["referenceRange"][0]["text"] == sent  # as sent, both sexes
+    parts = written["extension"][0]["extension"]
+    assert {"url": "rangeSex", "valueCode": finding.range.sex} in parts
+
+
+@pytest.mark.parametrize(("sex", "gender"), [("U", "unknown"), ("", "unknown"), ("O", "other")])
+def test_range_per_sex_for_a_patient_neither_male_nor_female_is_not_used(
+    sex: str, gender: str
+) -> None:
+    pid = PID.replace("|19610719|M", f"|19610719|{sex}")
+    sent = "M: 4.0-10.0 F: 4.5-11.0"
+    conversion = leukoflag.convert(message(pid, OBR, obx("4.2", reference=sent)))
+    (found,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert found.text == (
+        f"the lab's reference range {sent!r} is not used (it gives one range for men and one for "
+        f"women, and the patient's sex is {gender!r}); leukoflag's default range applies"
+    )
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    # the default for a sex not known: the union of the men's and women's ranges
+    assert (finding.range.source, finding.range.low, finding.range.high) == (
+        "default",
+        Decimal(4500),
+        Decimal(11000),
+    )
+
+
+@pytest.mark.parametrize(
+    "sent", ["M: 4.0-10.0", "M: see comment F: 4.5-11.0", "M 4.0-10.0; M 4.5-11.0"]
+)
+def test_range_text_not_one_range_per_sex_gives_no_limits(sent: str) -> None:
+    result, _ = first_result(obx("4.2", reference=sent))
+    assert result.reference_range == ReferenceRange(sent)
+
+
 @pytest.mark.parametrize("sent", ["Negative", "See report", "5", "4.0^11.0", "4.0-", "-11.0"])
 def test_reference_range_text_without_bounds_is_kept(sent: str) -> None:
     result, _ = first_result(obx("5.0", reference=sent))

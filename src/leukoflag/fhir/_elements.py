@@ -434,6 +434,8 @@ def explanation(finding: Finding) -> dict[str, Any]:
     chosen = finding.range
     if chosen is not None:
         parts.append({"url": "rangeSource", "valueCode": chosen.source})
+        if chosen.sex:
+            parts.append({"url": "rangeSex", "valueCode": chosen.sex})
         limits = {}
         if chosen.low is not None:
             limits["low"] = {"value": chosen.low, **_PER_UL}

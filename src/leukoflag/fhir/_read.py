@@ -1399,7 +1399,7 @@ def _gives_limits(entry: dict[str, Any]) -> bool:
     if "low" in entry or "high" in entry:
         return True
     read = read_range_text(_text(entry.get("text")).strip())[0]
-    return read.low is not None or read.high is not None
+    return read.low is not None or read.high is not None or bool(read.by_sex)
 
 
 # A type sent as text only names a normal range in these words (the meaning's display, casefolded)

@@ -743,6 +743,15 @@ def _lab_range(
     if sent is None or state.settings.range_policy == "default":
         return None, None
     location = result.location
+    sex = ""
+    if sent.by_sex:
+        sent, sex = _sex_range(sent, state.context.sex)
+        if not sex:
+            why = (
+                "it gives one range for men and one for women, and the patient's sex is "
+                f"{quoted(state.context.sex)}"
+            )
+            return None, _lab_range_issue(location, sent, why)
     if sent.low is None and sent.high is None:
         return None, _lab_range_issue(location, sent, why_no_limits(sent.text))
     try:
@@ -768,7 +777,16 @@ def _lab_range(
             f"{shown} cells/µL is not a plausible {analyte.value.upper()} range "
             "(sent in another unit than the value?)",
         )
-    return constructor(NormalizedRange)(low, high, "lab", sent.text), None
+    return constructor(NormalizedRange)(low, high, "lab", sent.text, "", sex), None
+
+
+def _sex_range(sent: ReferenceRange, sex: str) -> tuple[ReferenceRange, str]:
+    """The range of the patient's sex from one giving a range per sex, with the text as sent,
+    and that sex; ``sent`` and ``""`` when the patient is not male or female."""
+    for which, chosen in sent.by_sex:
+        if which == sex:
+            return ReferenceRange(sent.text, chosen.low, chosen.high, chosen.unit), sex
+    return sent, ""
 
 
 _SCALE_SUSPECT = "flag.scale-suspect"
