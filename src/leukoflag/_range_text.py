@@ -12,7 +12,7 @@ from decimal import Decimal
 from leukoflag._quote import quoted
 from leukoflag.model import ReferenceRange, Unit
 
-__all__ = ["parse_decimal", "read_range_text", "why_no_limits"]
+__all__ = ["parse_decimal", "read_decimal_comma", "read_range_text", "why_no_limits"]
 
 _DIGITS = frozenset("0123456789")
 _RANGE_SEPARATORS = ("-", "–", "—", "to", "TO", "..")  # hyphen, en and em dash: all sent
@@ -31,6 +31,17 @@ def parse_decimal(text: str) -> Decimal | None:
     if bare.isdigit() and bare.isascii():
         return Decimal(body)
     return None
+
+
+def read_decimal_comma(text: str) -> tuple[Decimal | None, bool]:
+    """A number written with a decimal comma (``4,2``, ``-0,05``: a comma before one or two
+    digits, as in a range) as a Decimal, else None; True when it is one number whose comma before
+    three digits (``4,200``) may separate thousands or be a decimal comma, so it is not read."""
+    body = text.strip()
+    value, end, comma = _number_at(body, 0)
+    if comma == "," and end == len(body):
+        return value, False
+    return None, bool(body) and comma == body
 
 
 def _number_at(text: str, start: int) -> tuple[Decimal | None, int, str]:

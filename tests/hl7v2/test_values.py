@@ -35,11 +35,98 @@ def test_nm_keeps_the_decimal_as_sent() -> None:
     assert str(result.value.value) == "8.20"
 
 
-@pytest.mark.parametrize("sent", ["4,5", "1e3", "NaN", "4.5.1", "12 000", "pending"])
+@pytest.mark.parametrize("sent", ["4,2,1", "1e3", "NaN", "4.5.1", "12 000", "pending"])
 def test_nm_that_is_not_a_decimal_is_text_with_an_issue(sent: str) -> None:
     result, read_message = first_result(obx(sent))
     assert result.value == Text(sent)
     assert issue(read_message, "hl7v2.value-not-numeric").location == "MSG[1]/OBX[1]-5"
+
+
+@pytest.mark.parametrize(
+    ("value_type", "sent", "value", "comparator", "shown"),
+    [
+        ("NM", "2,1", "2.1", "", "2.1"),
+        ("NM", "0,05", "0.05", "", "0.05"),
+        ("NM", "<0,5", "0.5", "<", "0.5"),
+        ("SN", "^2,1", "2.1", "", "2.1"),
+        ("SN", "<^0,5", "0.5", "<", "<0.5"),
+        ("SN", "<0,5", "0.5", "<", "<0.5"),
+        ("ST", "2,1", "2.1", "", "2.1"),
+        ("ST", "0,5 or less", "0.5", "<=", "0.5"),
+    ],
+)
+def test_a_value_with_a_decimal_comma_is_read_as_that_decimal_with_an_issue(
+    value_type: str, sent: str, value: str, comparator: str, shown: str
+) -> None:
+    # a European lab's 2,1 G/L was text, not normalized and not flagged
+    result, read_message = first_result(obx(sent, value_type=value_type, unit="G/L"))
+    assert isinstance(result.value, Number)
+    assert (result.value.value, result.value.comparator) == (Decimal(value), comparator)
+    assert str(result.value.value) == value  # significant figures as sent: 0,05 is 0.05
+    text = sent.replace("^", "")
+    assert result.value.text == text  # as sent, with its comma
+    found = issue(read_message, "hl7v2.value-decimal-comma")
+    assert (found.severity, found.location) == (Severity.INFORMATION, "MSG[1]/OBX[1]-5")
+    assert found.text == (
+        f"{value_type} value {text!r} was sent with a decimal comma, which HL7 numbers do not "
+        f"have: read as {shown}"
+    )
+    assert "hl7v2.value-not-numeric" not in codes(read_message.issues)
+
+
+def test_sn_range_with_decimal_commas_is_read_as_a_range() -> None:
+    result, read_message = first_result(obx("^2,1^-^3,5", value_type="SN", unit="G/L"))
+    assert result.value == NumberRange(Decimal("2.1"), Decimal("3.5"), "2,1-3,5")
+    assert issue(read_message, "hl7v2.value-decimal-comma").text == (
+        "SN value '2,1-3,5' was sent with a decimal comma, which HL7 numbers do not have: read "
+        "as 2.1-3.5"
+    )
+
+
+@pytest.mark.parametrize("value_type", ["NM", "ST", "SN"])
+def test_leukopenic_wbc_sent_with_a_decimal_comma_is_normalized_and_flagged(
+    value_type: str,
+) -> None:
+    # 2,1 G/L is 2,100 cells/µL: it escaped flagging as text 'not a number'
+    conversion = leukoflag.convert(
+        message(PID, OBR, obx("2,1", value_type=value_type, unit="G/L", reference="4,0-11,0"))
+    )
+    (finding,) = conversion.findings
+    assert (finding.value_per_ul, finding.code) == (Decimal(2100), "LU")
+    assert "flag.value-not-numeric" not in codes(conversion.issues)
+    (bundle,) = conversion.bundles
+    (written,) = (
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    )
+    assert written["valueQuantity"]["value"] == Decimal(2100)
+    assert written["valueQuantity"]["code"] == "/uL"
+    assert written["interpretation"][0]["coding"][0]["code"] == "LU"
+
+
+@pytest.mark.parametrize(
+    ("value_type", "sent", "code", "said"),
+    [
+        ("NM", "4,200", "hl7v2.value-not-numeric", "NM value '4,200' kept as text"),
+        ("NM", "1,500", "hl7v2.value-not-numeric", "NM value '1,500' kept as text"),
+        ("NM", "<1,500", "hl7v2.value-not-numeric", "NM value '<1,500' kept as text"),
+        ("SN", "^1,500", "hl7v2.value-sn-invalid", "SN value '1,500' kept as text"),
+        ("SN", "<^1,500", "hl7v2.value-sn-invalid", "SN value '<1,500' kept as text"),
+        ("SN", "<1,500", "hl7v2.value-sn-invalid", "SN value '<1,500' kept as text"),
+    ],
+)
+def test_a_value_with_a_comma_before_three_digits_is_not_read_and_says_why(
+    value_type: str, sent: str, code: str, said: str
+) -> None:
+    # 1,500 is fifteen hundred or 1.5: neither is chosen (fail closed), as in a reference range
+    result, read_message = first_result(obx(sent, value_type=value_type))
+    assert result.value == Text(sent.replace("^", ""))
+    number = sent.lstrip("<^")
+    assert issue(read_message, code).text == (
+        f"{said}: the comma in {number!r} may separate thousands or be a decimal comma"
+    )
+    assert "hl7v2.value-decimal-comma" not in codes(read_message.issues)
+    conversion = leukoflag.convert(message(PID, OBR, obx(sent, value_type=value_type)))
+    assert conversion.findings == []
 
 
 def test_nm_that_is_a_decimal_once_its_escapes_are_decoded_is_a_number() -> None:

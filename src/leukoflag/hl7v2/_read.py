@@ -137,6 +137,7 @@ _SEVERITY = {
     "hl7v2.value-number-in-text": Severity.INFORMATION,
     "hl7v2.value-bound-in-words": Severity.WARNING,
     "hl7v2.value-comparator-in-nm": Severity.INFORMATION,
+    "hl7v2.value-decimal-comma": Severity.INFORMATION,
     "hl7v2.value-not-numeric": Severity.WARNING,
     "hl7v2.value-sn-invalid": Severity.WARNING,
     "hl7v2.value-sn-unstructured": Severity.INFORMATION,

@@ -6,10 +6,12 @@ location and turns them into Issues. No regular expressions: these run once per 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._quote import quoted, shortened
-from leukoflag._range_text import parse_decimal, read_range_text
+from leukoflag._range_text import parse_decimal, read_decimal_comma, read_range_text
 from leukoflag.hl7v2._er7 import Delimiters
 from leukoflag.hl7v2._tables import INTERPRETATION_SYSTEM, load_tables
 from leukoflag.hl7v2._types import concept, decoded, system_uri
@@ -85,16 +87,42 @@ def _comparator(text: str) -> tuple[str, str]:
     return "", text
 
 
-def _leading_number(text: str) -> Number | None:
-    """A text that is a number (with comparator and a trailing comment holding no digit)."""
+def _decimal(text: str) -> tuple[Decimal | None, bool]:
+    """A number, plain or (tried only when not plain) with a decimal comma (``4,2``, read as
+    the range texts are), and whether it was the comma."""
+    value = parse_decimal(text)
+    if value is not None:
+        return value, False
+    value, _ = read_decimal_comma(text)
+    return value, value is not None
+
+
+def _comma_note(kind: str, text: str, read: object) -> Note:
+    return (
+        "hl7v2.value-decimal-comma",
+        (
+            f"{kind} value {quoted(text, 60)} was sent with a decimal comma, which HL7 numbers "
+            f"do not have: read as {shortened(str(read))}"
+        ),
+    )
+
+
+def _comma_ambiguous(number: str) -> str:
+    """Why a number such as ``4,200`` is not read (as the range texts say it)."""
+    return f"the comma in {quoted(number)} may separate thousands or be a decimal comma"
+
+
+def _leading_number(text: str) -> tuple[Number | None, bool]:
+    """A text that is a number (with comparator and a trailing comment holding no digit), and
+    whether it was written with a decimal comma."""
     sign, rest = _comparator(text.strip())
     if sign == "<>":
-        return None
+        return None, False
     head, _, comment = rest.partition(" ")
-    value = parse_decimal(head)
+    value, comma = _decimal(head)
     if value is None or any(c in _DIGITS for c in comment):
-        return None
-    return Number(value, text, "" if sign == "=" else sign, comment.strip())
+        return None, False
+    return Number(value, text, "" if sign == "=" else sign, comment.strip()), comma
 
 
 def _states_bound(comment: str) -> bool:
@@ -149,7 +177,9 @@ def read_value(
         text = "\n".join(decoded(r, delimiters, codec, problems) for r in repetitions)
         _escape_notes(problems, notes)
         # Spaces before the number are padding (right-justified fixed-width fields: '   3.2').
-        number = _leading_number(text) if text.lstrip(" ")[:1] != "\n" else None
+        number, comma = _leading_number(text) if text.lstrip(" ")[:1] != "\n" else (None, False)
+        if number is not None and comma:
+            notes.append(_comma_note(kind, text, number.value))
         if number is not None and number.comment and not number.comparator:
             phrase = " ".join(number.comment.casefold().split()).rstrip(".")
             bound = _BOUND_PHRASES.get(phrase)
@@ -205,7 +235,9 @@ def read_value(
     )
     _escape_notes(problems, notes)
     if not kind:
-        value = parse_decimal(readable)
+        value, comma = _decimal(readable)
+        if value is not None and comma:
+            notes.append(_comma_note("the", readable, value))
         notes.append(
             (
                 "hl7v2.value-type-missing",
@@ -238,7 +270,12 @@ def _numeric(raw: str, delimiters: Delimiters, codec: str, notes: list[Note]) ->
     if value is not None:  # a number once its escapes are decoded (\X33\.2, 3.2\.sk 1\)
         return Number(value, text)
     sign, rest = _comparator(text)
-    number = parse_decimal(rest) if sign and sign != "<>" else None
+    number, comma = _decimal(rest) if sign != "<>" else (None, False)
+    if number is not None and comma:
+        # 4,2 from a European lab: read as the range texts are (a comma before 1-2 digits)
+        notes.append(_comma_note("NM", text, number))
+    if number is not None and not sign:
+        return Number(number, text)
     if number is not None:
         notes.append(
             (
@@ -248,12 +285,14 @@ def _numeric(raw: str, delimiters: Delimiters, codec: str, notes: list[Note]) ->
             )
         )
         return Number(number, text, "" if sign == "=" else sign)
-    notes.append(
-        (
-            "hl7v2.value-not-numeric",
-            f"NM value {quoted(text, 60)} is not a decimal number: kept as text",
-        )
+    _, ambiguous = read_decimal_comma(rest) if sign != "<>" else (None, False)
+    shown = quoted(text, 60)
+    why = (
+        f"kept as text: {_comma_ambiguous(rest.strip())}"
+        if ambiguous
+        else "is not a decimal number: kept as text"
     )
+    notes.append(("hl7v2.value-not-numeric", f"NM value {shown} {why}"))
     return Text(text)
 
 
@@ -272,30 +311,44 @@ def _structured(raw: str, delimiters: Delimiters, codec: str, notes: list[Note])
     if sign == "<>" or separator in ("+", "."):
         # V2-to-FHIR: SN with <> or + → valueString, original text kept.
         return Text(text)
-    low = parse_decimal(first) if first else None
+    low, low_comma = _decimal(first) if first else (None, False)
     if first and low is None:
-        return _sn_invalid(text, f"{quoted(first)} is not a number", notes)
+        return _sn_invalid(text, _not_a_number(first), notes)
     if not separator:
         if second:
             return _sn_invalid(text, "a second number needs a separator (- : /)", notes)
         if low is None:
             return NoValue("empty", text) if not sign else _sn_invalid(text, "no number", notes)
+        if low_comma:
+            notes.append(_comma_note("SN", text, f"{sign}{low}"))
         return Number(low, text, "" if sign == "=" else sign)
-    high = parse_decimal(second) if second else None
+    high, high_comma = _decimal(second) if second else (None, False)
     if second and high is None:
-        return _sn_invalid(text, f"{quoted(second)} is not a number", notes)
+        return _sn_invalid(text, _not_a_number(second), notes)
     if sign:
         return _sn_invalid(text, "a comparator cannot go with a range or ratio", notes)
+    value: Value
     if separator == "-":
         if low is not None and high is not None and low > high:
             # FHIR Range (rng-2): low SHALL NOT be above high; written as sent, as text
             return _sn_invalid(text, "the range's low is above its high", notes)
-        return NumberRange(low, high, text)
-    if separator in (":", "/"):
+        value = NumberRange(low, high, text)
+    elif separator in (":", "/"):
         if low is None or high is None:
             return _sn_invalid(text, "a ratio needs two numbers", notes)
-        return Ratio(low, high, text)
-    return _sn_invalid(text, f"unknown SN separator {quoted(separator)}", notes)
+        value = Ratio(low, high, text)
+    else:
+        return _sn_invalid(text, f"unknown SN separator {quoted(separator)}", notes)
+    if low_comma or high_comma:
+        shown = f"{'' if low is None else low}{separator}{'' if high is None else high}"
+        notes.append(_comma_note("SN", text, shown))
+    return value
+
+
+def _not_a_number(part: str) -> str:
+    """Why an SN number is not read: ``4,200`` is ambiguous, ``4.2.1`` no number."""
+    _, ambiguous = read_decimal_comma(part)
+    return _comma_ambiguous(part) if ambiguous else f"{quoted(part)} is not a number"
 
 
 def _sn_invalid(text: str, why: str, notes: list[Note]) -> Value:
@@ -305,28 +358,41 @@ def _sn_invalid(text: str, why: str, notes: list[Note]) -> Value:
 
 def _unstructured_sn(text: str, notes: list[Note]) -> Value:
     """An SN sent as plain text (``<0.1``, ``1:128``, ``2-5``): read it, with a note."""
-    number = _leading_number(text)
+    number, comma = _leading_number(text)
     value: Value | None = number if number is not None and not number.comment else None
+    shown = "" if number is None else f"{number.comparator}{number.value}"
     if value is None:
         for separator in (":", "/"):
             left, found, right = text.partition(separator)
-            low, high = parse_decimal(left), parse_decimal(right)
+            (low, low_comma), (high, high_comma) = _decimal(left), _decimal(right)
             if found and low is not None and high is not None:
-                value = Ratio(low, high, text)
+                value, comma, shown = (
+                    Ratio(low, high, text),
+                    low_comma or high_comma,
+                    f"{low}:{high}",
+                )
                 break
     if value is None:
         cut = text.find("-", 1)
         if cut > 0:
-            low, high = parse_decimal(text[:cut]), parse_decimal(text[cut + 1 :])
+            (low, low_comma), (high, high_comma) = _decimal(text[:cut]), _decimal(text[cut + 1 :])
             if low is not None and high is not None:
                 if low > high:
                     return _sn_invalid(text, "the range's low is above its high", notes)
-                value = NumberRange(low, high, text)
+                value, comma, shown = (
+                    NumberRange(low, high, text),
+                    low_comma or high_comma,
+                    f"{low}-{high}",
+                )
     if value is None:
-        return _sn_invalid(text, "not comparator^number^separator^number", notes)
+        _, ambiguous = read_decimal_comma(_comparator(text)[1])
+        why = _comma_ambiguous(_comparator(text)[1]) if ambiguous else ""
+        return _sn_invalid(text, why or "not comparator^number^separator^number", notes)
     notes.append(
         ("hl7v2.value-sn-unstructured", f"SN value {quoted(text)} sent without components")
     )
+    if comma:
+        notes.append(_comma_note("SN", text, shown))
     return value
 
 
