@@ -502,6 +502,11 @@ def test_a_comparator_fhir_does_not_have_is_malformed(comparator: str) -> None:
     ("sent", "why"),
     [
         ("0.4", "is a number sent as text, without a unit (a count is read from a quantity only)"),
+        ("0,4", "is a number sent as text, without a unit (a count is read from a quantity only)"),
+        (
+            "1,500",
+            "is not read as a number: its comma may separate thousands or be a decimal comma",
+        ),
         ("clotted", "is not a number"),
     ],
 )

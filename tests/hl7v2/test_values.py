@@ -129,6 +129,23 @@ def test_a_value_with_a_comma_before_three_digits_is_not_read_and_says_why(
     assert conversion.findings == []
 
 
+@pytest.mark.parametrize(
+    ("value_type", "sent"), [("NM", "4,200"), ("ST", "1,500"), ("ST", "<1,500")]
+)
+def test_wbc_with_a_comma_before_three_digits_says_why_it_is_not_flagged(
+    value_type: str, sent: str
+) -> None:
+    # the WBC value '1,500' "is not a number" said nothing of the comma that made it so
+    conversion = leukoflag.convert(message(PID, OBR, obx(sent, value_type=value_type)))
+    assert conversion.findings == []
+    (found,) = [i for i in conversion.issues if i.code == "flag.value-not-numeric"]
+    assert found.location == "MSG[1]/OBX[1]-5"
+    assert found.text == (
+        f"not flagged: the WBC value {sent!r} is not read as a number: its comma may separate "
+        "thousands or be a decimal comma"
+    )
+
+
 def test_nm_that_is_a_decimal_once_its_escapes_are_decoded_is_a_number() -> None:
     # An engine that hex-escapes every character it is unsure of, and a trailing escaped space.
     for sent, text in (("\\X34\\.1", "4.1"), ("4.1\\X20\\", "4.1")):

@@ -28,7 +28,7 @@ from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._numbers import EXACT, long_number, plain
 from leukoflag._quote import quoted, shortened
-from leukoflag._range_text import why_no_limits
+from leukoflag._range_text import read_decimal_comma, why_no_limits
 from leukoflag.errors import UnitError
 from leukoflag.flagging import _scope
 from leukoflag.flagging._rules import INFINITY, Criteria, Point, Profile, Rules, Verdict, load_rules
@@ -583,11 +583,16 @@ def _value_problem(result: LabResult, analyte: Analyte) -> Issue | None:
     assert isinstance(value, Text | CodedResult | Ratio)
     shown = value.text if isinstance(value, Text | Ratio) else _concept_words(value.concept)
     why = "is not a number"
-    if isinstance(value, Text) and _NUMBER_TEXT.fullmatch(value.text):
+    number = value.text.lstrip("<>=≤≥ ") if isinstance(value, Text) else ""
+    comma, ambiguous = read_decimal_comma(number)
+    if isinstance(value, Text) and (comma is not None or _NUMBER_TEXT.fullmatch(value.text)):
         # a FHIR valueString '0.4': "not a number" was wrong; it is one, without a unit
         why = "is a number sent as text, without a unit (a count is read from a quantity only)"
         if result.unit is not None:  # an HL7 v2 text value beside its OBX-6 unit
             why = "is a number sent as text (a count is read from a quantity only)"
+    elif ambiguous:
+        # '1,500': a number, but fifteen hundred or 1.5 is not guessed at (as in a range text)
+        why = "is not read as a number: its comma may separate thousands or be a decimal comma"
     return _issue(
         Severity.INFORMATION,
         "value-not-numeric",
