@@ -492,6 +492,61 @@ def test_wide_text_that_is_neither_is_described_by_its_text() -> None:
     assert rejected.reason == "not HL7 v2 or FHIR JSON: content starts with 'patient,wbc'"
 
 
+@pytest.mark.parametrize(
+    ("first", "reasons"),
+    [
+        (b"42", ["not a FHIR resource: a JSON int, not an object"]),
+        (b'"bulk export 2026-12-03"', ["not a FHIR resource: a JSON str, not an object"]),
+        (b"[1]", ["not a FHIR resource: an array, not an object"]),
+        (
+            b"null\r\n\r\n[]",
+            [
+                "not a FHIR resource: a JSON NoneType, not an object",
+                "not a FHIR resource: an array, not an object",
+            ],
+        ),
+    ],
+)
+def test_ndjson_whose_first_lines_are_json_but_no_objects_converts_the_rest(
+    first: bytes, reasons: list[str]
+) -> None:
+    # An export with a stray count or array on top was rejected whole: the counts below were lost
+    lines = [json.dumps(observation(value)).encode() for value in (2.9, 6.4)]
+    data = first + b"\n" + b"\n".join(lines) + b"\n"
+    conversion = leukoflag.convert(data, source="export.ndjson")
+    assert [(r.location, r.reason) for r in conversion.rejected] == [
+        (f"ITEM[{n}]", reason) for n, reason in enumerate(reasons, start=1)
+    ]
+    assert [r.raw for r in conversion.rejected] == [line for line in first.splitlines() if line]
+    assert [f.value_per_ul for f in conversion.findings] == [2900, 6400]
+    assert [b["resourceType"] for b in conversion.bundles] == ["Observation", "Observation"]
+    assert _outcomes_in_two_steps(data, leukoflag.Settings()) == list(
+        api.iter_outcomes(io.BytesIO(data), leukoflag.Settings(), source="feed.ndjson")
+    )
+
+
+@pytest.mark.parametrize(
+    ("head", "reason"),
+    [
+        (b"2026-12-03 14:15:22 INFO sent", "content starts with '2026-12-03 14:15:22 INFO sent'"),
+        (b"patient,wbc\nng-771204,2.9", "content starts with 'patient,wbc'"),
+        (b"42,2.9", "content starts with '42,2.9'"),
+        (b"2 results: MSH|^~\\&|CORELAB|", "MSH segment found at line 1, after other text"),
+        (b'42\n{\n  "resourceType": "Observation"\n}', "content starts with '42'"),
+        (b"NaN", "content starts with 'NaN'"),
+    ],
+)
+def test_text_that_is_not_json_before_fhir_lines_is_still_rejected_whole(
+    head: bytes, reason: str
+) -> None:
+    data = head + b"\n" + json.dumps(observation(2.9)).encode() + b"\n"
+    conversion = leukoflag.convert(data)
+    (rejected,) = conversion.rejected
+    assert reason in rejected.reason
+    assert rejected.raw == data
+    assert conversion.bundles == []
+
+
 # --------------------------------------------------------------------------- other content
 
 

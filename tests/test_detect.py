@@ -16,6 +16,13 @@ from leukoflag import detect
         (b'{"resourceType": "Observation"}', "fhir"),
         (b'  [{"resourceType": "Bundle"}]', "fhir"),
         (b"2026-11-24 08:00:01 INFO MSH|^~\\&|LAB|", "unknown"),
+        (b'42\n{"resourceType": "Observation"}\n', "fhir"),
+        (b'\xef\xbb\xbf\r\nnull\r\n[1]\r\n\r\n{"resourceType": "Observation", "id": "o', "fhir"),
+        (b'"export"\n{"resourceType": "Observation"', "fhir"),
+        (b"42\n17\n", "unknown"),
+        (b'42\n{\n  "resourceType": "Observation"\n}\n', "unknown"),
+        (b'2026-11-24 08:00:01 INFO sent\n{"resourceType": "Observation"}\n', "unknown"),
+        (b'Infinity\n{"resourceType": "Observation"}\n', "unknown"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "unknown"),
     ],
 )

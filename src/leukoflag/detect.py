@@ -9,9 +9,18 @@ tell it (RFC 8259 §8.1 once allowed it).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Literal
 
-__all__ = ["Kind", "bare_wide_encoding", "describe_unknown", "detect", "wide_encoding"]
+__all__ = [
+    "Kind",
+    "bare_wide_encoding",
+    "describe_unknown",
+    "detect",
+    "values_then_object",
+    "wide_encoding",
+]
 
 Kind = Literal["hl7v2", "fhir", "unknown"]
 
@@ -27,6 +36,8 @@ _WIDE_BOM_STARTS = frozenset(bom[:1] for bom, _ in _WIDE_BOMS)
 # JSON's first character (ASCII) in UTF-32/16 without mark: its width, where it sits in it
 _BARE_WIDE = ((4, 3, "utf-32-be"), (4, 0, "utf-32-le"), (2, 1, "utf-16-be"), (2, 0, "utf-16-le"))
 _JSON_FIRST = frozenset(b"{[ \t\r\n")
+# the first byte of a JSON value that is no object or array: a number, a string, true/false/null
+_JSON_VALUE_FIRST = frozenset(b'-0123456789"tfn')
 _V2_STARTS = (b"MSH", b"FHS", b"BHS")
 _MLLP_START = b"\x0b"
 
@@ -35,15 +46,49 @@ def detect(head: bytes) -> Kind:
     """The format of content starting with ``head``.
 
     HL7 v2: an MLLP start block (0x0B) or MSH/FHS/BHS as the first non-blank bytes. FHIR: a JSON
-    object or array. Anything else (a log that quotes HL7 lines, binary data, a CSV) is unknown and
-    is rejected whole with :func:`describe_unknown`.
+    object or array, or NDJSON whose first lines are other JSON values (see
+    :func:`values_then_object`). Anything else (a log that quotes HL7 lines, binary data, a CSV)
+    is unknown and is rejected whole with :func:`describe_unknown`.
     """
     text = _strip(head)
     if text.startswith(_MLLP_START) or text.startswith(_V2_STARTS):
         return "hl7v2"
     if text[:1] in (b"{", b"[") or bare_wide_encoding(head):
         return "fhir"
+    if (
+        text
+        and text[0] in _JSON_VALUE_FIRST
+        and values_then_object(text.splitlines(), cut=not text.endswith((b"\n", b"\r")))
+    ):
+        return "fhir"
     return "unknown"
+
+
+def values_then_object(lines: Sequence[bytes], *, cut: bool) -> bool:
+    """Whether the first ``lines`` of some content (blank ones too) start NDJSON whose first line
+    is no object: a later line starts with ``{`` and ends with ``}`` (or is the last of ``lines``
+    and ``cut``: the look-ahead may end inside it), and every non-blank line before it is a whole
+    JSON value (a number, a string, null, an array). A log or CSV line before it is not."""
+    stripped = [line.strip() for line in lines]
+    position = next((n for n, line in enumerate(stripped) if line.startswith(b"{")), 0)
+    if not position:  # no object line, or the first line is one (NDJSON read as such anyway)
+        return False
+    if not stripped[position].endswith(b"}") and not (cut and position == len(stripped) - 1):
+        return False
+    return all(_json_value(line) for line in stripped[:position] if line)
+
+
+def _json_value(line: bytes) -> bool:
+    try:
+        json.loads(line, parse_constant=_refuse)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _refuse(name: str) -> None:
+    # NaN and Infinity, which Python's parser takes and JSON (and leukoflag's parser) does not
+    raise ValueError(name)
 
 
 def describe_unknown(raw: bytes) -> str:

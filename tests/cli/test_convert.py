@@ -289,6 +289,27 @@ def test_ndjson_bundles_go_to_stdout_one_per_line(leukoflag: Runner, tmp_path: P
     assert b"EF-1002" in lines[1]
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ndjson_with_a_stray_first_line_rejects_only_that_line(
+    leukoflag: Runner, tmp_path: Path, jobs: str
+) -> None:
+    # a count on top of a bulk export: the whole file was one rejection, its Observations lost
+    export = b"2\n" + ndjson(observation("o-1", 3.2, "10*3/uL"), observation("o-2", 900, "/uL"))
+    (tmp_path / "export.ndjson").write_bytes(export)
+    done = leukoflag("convert", "export.ndjson", "-o", "out", "--jobs", jobs, "--quiet")
+    assert done.returncode == 1, done.stderr
+    assert _names(tmp_path / "out") == [
+        "export.ndjson.2.json",
+        "export.ndjson.3.json",
+        "rejected/export.ndjson.1.reason.json",
+        "rejected/export.ndjson.1.txt",
+    ]
+    assert (tmp_path / "out/rejected/export.ndjson.1.txt").read_bytes() == b"2"
+    reason = _json(tmp_path / "out/rejected/export.ndjson.1.reason.json")
+    assert reason["reason"] == "not a FHIR resource: a JSON int, not an object"
+    assert _json(tmp_path / "out/export.ndjson.3.json")["id"] == "o-2"
+
+
 def test_rejected_item_without_output_directory_is_one_stderr_line(
     leukoflag: Runner, tmp_path: Path
 ) -> None:

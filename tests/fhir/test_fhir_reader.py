@@ -467,6 +467,8 @@ _BULK_LINES = _BULK.splitlines()
         pytest.param((INPUTS / "bundle-with-patient.json").read_bytes(), id="pretty-bundle"),
         pytest.param(b"[" + b",".join(_BULK_LINES[i] for i in (0, 2, 5)) + b"]", id="array"),
         pytest.param(b"\n  \n", id="blank"),
+        pytest.param(b"42\n[1]\n" + _BULK, id="values-before-objects"),
+        pytest.param(b"[" + _BULK_LINES[0] + b"]\n" + _BULK_LINES[5], id="array-line-then-object"),
     ],
 )
 def test_split_then_read_gives_exactly_what_read_items_gives(data: bytes) -> None:

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from leukoflag._quote import defect, quoted
 from leukoflag._range_text import read_range_text
+from leukoflag.detect import values_then_object
 from leukoflag.fhir._elements import DAR_EXTENSION, supplied_range
 from leukoflag.fhir._json import dumps, loads, loads_noting_repeats, plain
 from leukoflag.fhir._ranges import Who, applies
@@ -65,6 +66,8 @@ __all__ = [
 
 Path = tuple[str | int, ...]
 _BOM = b"\xef\xbb\xbf"
+# Bytes looked through for an object line after a first line that is no object (detect's head)
+_LOOK_AHEAD = 4096
 _DATE_TIME = re.compile(
     r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])"
     r"(T([01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$"
@@ -198,16 +201,22 @@ def _parts(stream: BinaryIO) -> Iterator[tuple[bytes | Document, Any]]:
     if b"\r" in first.strip():  # JSON holds no raw CR but as a blank: CR ends the lines
         first = lines.split_at_cr(first)
     stripped = first.strip()
+    parsed: Any = _UNPARSED
     if stripped.startswith(b"{"):
         parsed = _reparse(stripped) if stripped.endswith(b"}") else _UNPARSED
         # NDJSON: the first line is a whole object, or the next line is one (the first is then a
         # broken line, not the start of a pretty-printed document, whose next line is a member)
         whole = parsed is not _UNPARSED and not isinstance(parsed, ValueError)
-        if whole or _is_object_line(lines.peek_content()):
-            yield stripped, parsed
-            while (line := lines.next_content()) is not None:
-                yield line.strip(), _UNPARSED
-            return
+        ndjson = whole or _is_object_line(lines.peek_content())
+    else:
+        # NDJSON too when the first lines are JSON but no objects (42, [1]) and an object line
+        # follows: each is an item (rejected), as detect.detect found in the first bytes
+        ndjson = values_then_object([stripped, *lines.peek_to_object(_LOOK_AHEAD)], cut=False)
+    if ndjson:
+        yield stripped, parsed
+        while (line := lines.next_content()) is not None:
+            yield line.strip(), _UNPARSED
+        return
     yield Document(first + lines.rest()), _UNPARSED
 
 
@@ -260,6 +269,19 @@ class _Lines:
                 break
         self._ahead.extend(reversed(skipped))
         return found
+
+    def peek_to_object(self, size: int) -> list[bytes]:
+        """The next lines, left in place, up to the first that starts with ``{`` (stripped) or
+        until ``size`` bytes were peeked at; none at the end."""
+        peeked: list[bytes] = []
+        total = 0
+        while total < size and (line := self._read()) is not None:
+            peeked.append(line)
+            total += len(line)
+            if line.lstrip().startswith(b"{"):
+                break
+        self._ahead.extend(reversed(peeked))
+        return peeked
 
     def rest(self) -> bytes:
         ahead = b"".join(reversed(self._ahead))
