@@ -495,13 +495,13 @@ def test_wide_text_that_is_neither_is_described_by_its_text() -> None:
 @pytest.mark.parametrize(
     ("first", "reasons"),
     [
-        (b"42", ["not a FHIR resource: a JSON int, not an object"]),
-        (b'"bulk export 2026-12-03"', ["not a FHIR resource: a JSON str, not an object"]),
+        (b"42", ["not a FHIR resource: a JSON number, not an object"]),
+        (b'"bulk export 2026-12-03"', ["not a FHIR resource: a JSON string, not an object"]),
         (b"[1]", ["not a FHIR resource: an array, not an object"]),
         (
             b"null\r\n\r\n[]",
             [
-                "not a FHIR resource: a JSON NoneType, not an object",
+                "not a FHIR resource: JSON null, not an object",
                 "not a FHIR resource: an array, not an object",
             ],
         ),

@@ -306,7 +306,7 @@ def test_ndjson_with_a_stray_first_line_rejects_only_that_line(
     ]
     assert (tmp_path / "out/rejected/export.ndjson.1.txt").read_bytes() == b"2"
     reason = _json(tmp_path / "out/rejected/export.ndjson.1.reason.json")
-    assert reason["reason"] == "not a FHIR resource: a JSON int, not an object"
+    assert reason["reason"] == "not a FHIR resource: a JSON number, not an object"
     assert _json(tmp_path / "out/export.ndjson.3.json")["id"] == "o-2"
 
 

@@ -188,7 +188,7 @@ def test_ndjson_bad_lines_are_rejected_and_the_rest_go_through() -> None:
         ),
         (b'{"resourceType": 12}', "not a FHIR resource: unknown resourceType 12"),
         (b"{}", "not a FHIR resource: no resourceType"),
-        (b'["a", "b"]', "not a FHIR resource: a JSON str, not an object"),
+        (b'["a", "b"]', "not a FHIR resource: a JSON string, not an object"),
         (
             b'{"resourceType": "Observation", "status": "final"}',
             "malformed Observation at ITEM[1]/Observation.code: Observation.code is required",
@@ -223,6 +223,22 @@ def test_input_that_is_not_a_fhir_resource_is_rejected_with_its_reason(
     first = read(data)[0]
     assert isinstance(first, Rejected)
     assert first.reason.startswith(reason)
+
+
+def test_a_json_value_that_is_no_object_is_named_in_json_words() -> None:
+    # the reasons said Python's names: 'a JSON NoneType', 'a JSON Decimal', 'a JSON bool'
+    data = _BULK_LINES[0] + b'\n42\n4.5e3\n"WBC 3.1"\nnull\ntrue\n[1]\n'
+    assert [(i.index, i.reason) for i in read(data) if isinstance(i, Rejected)] == [
+        (2, "not a FHIR resource: a JSON number, not an object"),
+        (3, "not a FHIR resource: a JSON number, not an object"),
+        (4, "not a FHIR resource: a JSON string, not an object"),
+        (5, "not a FHIR resource: JSON null, not an object"),
+        (6, "not a FHIR resource: JSON true, not an object"),
+        (7, "not a FHIR resource: an array, not an object"),
+    ]
+    (element,) = read(b"[false]")
+    assert isinstance(element, Rejected)
+    assert element.reason == "not a FHIR resource: JSON false, not an object"
 
 
 def test_json_array_gives_one_item_per_resource() -> None:

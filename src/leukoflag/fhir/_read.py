@@ -311,6 +311,17 @@ def _item_or_reject(parsed: Any, raw: bytes, index: int, source: str) -> FhirIte
     return _item(parsed, raw, index, source)
 
 
+def _shape(parsed: Any) -> str:
+    """What JSON value ``parsed`` is, in JSON's words (not Python's 'NoneType', 'str')."""
+    if parsed is None:
+        return "JSON null"
+    if isinstance(parsed, bool):  # before int: a bool is an int to Python
+        return f"JSON {str(parsed).lower()}"
+    if isinstance(parsed, (int, Decimal)):
+        return "a JSON number"
+    return "a JSON string" if isinstance(parsed, str) else "an array"
+
+
 _QUANTITY_KEY = b'"valueQuantity"'
 
 
@@ -324,8 +335,7 @@ def _item(
     """The item read from ``parsed`` (``raw`` parsed); ``repeats``: the keys objects of it hold
     more than once, by object identity (None: not yet looked for)."""
     if not isinstance(parsed, dict):
-        shape = "an array" if isinstance(parsed, list) else f"a JSON {type(parsed).__name__}"
-        return _reject(raw, index, source, f"not a FHIR resource: {shape}, not an object")
+        return _reject(raw, index, source, f"not a FHIR resource: {_shape(parsed)}, not an object")
     kind = parsed.get("resourceType")
     if kind is None:
         return _reject(raw, index, source, "not a FHIR resource: no resourceType")
