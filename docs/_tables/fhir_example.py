@@ -60,7 +60,9 @@ def render() -> str:
     hgb_at, hgb = _path(written, "Observation", 2)
     report_at, report = _path(written, "DiagnosticReport")
     provenance_at, provenance = _path(written, "Provenance")
-    explanation = next(e for e in wbc["extension"] if e["url"].endswith("/interpretation-explanation"))
+    explanation = next(
+        e for e in wbc["extension"] if e["url"].endswith("/interpretation-explanation")
+    )
     wbc_path = f"entry[{wbc_at}].resource"
     rows = [
         ("id", _show(written["id"]), "UUIDv5 of the message key (see Ids below)"),

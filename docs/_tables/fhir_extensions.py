@@ -22,7 +22,8 @@ MEANING = {
     ),
     "rangeSource": "`lab` (the sender's range), `default`, `age-band` or `duffy-null`",
     "rangeSex": (
-        "`male` or `female`: the lab's range gives one range per sex, and this sex's was used"
+        "`male` or `female`: the lab's range gives one range per sex, and this sex's was used "
+        "(absent when their union judged a patient neither male nor female)"
     ),
     "range": "the reference range judged with, cells/µL",
     "rangeCitation": "the citation of a range leukoflag supplied",

@@ -6,6 +6,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
+
 import leukoflag
 from leukoflag import fhir
 
@@ -163,4 +165,29 @@ def test_range_text_per_sex_judges_with_the_patients_sex() -> None:
     assert finding.code == "L"
     (output,) = conv.bundles
     assert output["referenceRange"][0]["text"] == "Male 4.0-10.0 / Female 4.5-11.0"
+    assert "flag.lab-range-unusable" not in {i.code for i in conv.issues}
+
+
+@pytest.mark.parametrize(("value", "code"), [("4.2", "N"), ("3.9", "L")])
+def test_range_text_per_sex_judges_a_patient_of_unknown_gender_with_their_union(
+    value: str, code: str
+) -> None:
+    # neither range was used: 4,200 was L against leukoflag's 4,500-11,000, though normal for men
+    sent = "Male 4.0-10.0 / Female 4.5-11.0"
+    document = fhir.loads(observation("6690-2", value, [{"text": sent}]))
+    document["contained"][0]["gender"] = "unknown"
+    conv = leukoflag.convert(fhir.dumps(document))
+    (finding,) = conv.findings
+    assert finding.range is not None
+    assert (finding.range.low, finding.range.high, finding.range.source, finding.range.sex) == (
+        Decimal("4.0E+3"),
+        Decimal("1.10E+4"),
+        "lab",
+        "",
+    )
+    assert finding.code == code
+    (output,) = conv.bundles
+    assert output["referenceRange"][0]["text"] == sent
+    (said,) = (i for i in conv.issues if i.code == "flag.lab-range-sex-union")
+    assert said.text.startswith(f"the lab's reference range {sent!r} gives one range for men")
     assert "flag.lab-range-unusable" not in {i.code for i in conv.issues}

@@ -346,6 +346,123 @@ def test_a_sex_specific_range_passed_over_for_a_patient_without_gender_says_it_i
     assert "[0] for female patients, and the patient's sex is not known):" in issue.text
 
 
+# A lab's adult WBC ranges for men and for women, each for that sex only
+BY_SEX = [
+    lab_range("4.5", "11.0", applies_to=[FEMALE]),
+    lab_range("4.0", "10.0", applies_to=[MALE]),
+]
+RANGE_SOURCE = "http://leukoflag.org/fhir/StructureDefinition/reference-range-source"
+
+
+def sex_union(issues: list[leukoflag.Issue]) -> list[leukoflag.Issue]:
+    return [i for i in issues if i.code == "flag.lab-range-sex-union"]
+
+
+@pytest.mark.parametrize("gender", ["unknown", "other"])
+@pytest.mark.parametrize(("value", "code"), [("4.2", "N"), ("3.9", "L")])
+def test_ranges_for_men_and_women_judge_a_patient_of_neither_sex_with_their_union(
+    gender: str, value: str, code: str
+) -> None:
+    # neither was used: 4,200 was L against leukoflag's 4,500-11,000, though normal for men
+    observation, issues = judged(bundle(value, BY_SEX, birth="1980-01-09", gender=gender))
+    assert observation["interpretation"][0]["coding"][0]["code"] == code
+    parts = explanation(observation)
+    assert parts["rangeSource"] == "lab"
+    assert "rangeSex" not in parts  # no one sex's range claimed
+    assert (parts["range"]["low"]["value"], parts["range"]["high"]["value"]) == (
+        Decimal(4000),
+        Decimal(11000),
+    )
+    # the union comes first, said to be leukoflag's; the lab's two ranges follow as sent
+    union = observation["referenceRange"][0]
+    assert union["extension"] == [
+        {"url": RANGE_SOURCE, "extension": [{"url": "source", "valueCode": "lab"}]}
+    ]
+    assert (union["low"]["value"], union["high"]["value"]) == (Decimal(4000), Decimal(11000))
+    assert observation["referenceRange"][1:] == BY_SEX
+    assert not not_applicable(issues)
+    (said,) = sex_union(issues)
+    assert said.severity is leukoflag.Severity.INFORMATION
+    assert said.text == (
+        "the lab's reference range 'male 4.0-10.0 10*3/uL, female 4.5-11.0 10*3/uL' gives one "
+        f"range for men and one for women, and the patient's sex is {gender!r}: judged with their "
+        "union, 4,000–11,000 cells/µL (a value normal for either sex is not flagged)"
+    )
+
+
+def test_the_union_of_ranges_per_sex_is_taken_in_cells_per_ul_across_units() -> None:
+    women = {
+        "low": quantity("4500", "/uL"),
+        "high": quantity("11000", "/uL"),
+        "appliesTo": [FEMALE],
+    }
+    ranges = [women, lab_range("4.0", "10.0", applies_to=[MALE])]
+    observation, _ = judged(bundle("4.2", ranges, birth="1980-01-09", gender="unknown"))
+    union = observation["referenceRange"][0]
+    assert (union["low"]["value"], union["high"]["value"]) == (Decimal(4000), Decimal(11000))
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+
+
+def test_flagging_the_union_again_gives_the_same_observation() -> None:
+    first, _ = judged(bundle("3.9", BY_SEX, birth="1980-01-09", gender="unknown"))
+    document = fhir.loads(bundle("3.9", BY_SEX, birth="1980-01-09", gender="unknown"))
+    document["entry"][1]["resource"] = first
+    again, issues = judged(fhir.dumps(document))
+    assert again == first
+    assert len(sex_union(issues)) == 1
+
+
+def test_ranges_per_sex_for_adults_judge_an_adult_of_unknown_sex_with_their_union() -> None:
+    ranges = [
+        lab_range("6.0", "17.0", ("1", "17", "a"), applies_to=[FEMALE]),
+        lab_range("6.0", "17.0", ("1", "17", "a"), applies_to=[MALE]),
+        lab_range("4.5", "11.0", ("18", None, "a"), applies_to=[FEMALE]),
+        lab_range("4.0", "10.0", ("18", None, "a"), applies_to=[MALE]),
+    ]
+    observation, issues = judged(bundle("4.2", ranges, birth="1980-01-09", gender="unknown"))
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert normalized(observation) == [(Decimal("4.0E+3"), Decimal("1.10E+4"))]
+    assert len(sex_union(issues)) == 1
+    # without a birth date neither adult range is known to apply: the default, as before
+    document = fhir.loads(bundle("4.2", ranges, birth=None, gender="unknown"))
+    observation, issues = judged(fhir.dumps(document))
+    assert explanation(observation)["rangeSource"] == "default"
+    assert not sex_union(issues)
+    assert len(not_applicable(issues)) == 1
+
+
+@pytest.mark.parametrize(
+    "ranges",
+    [
+        # the women's range is for pregnancy too: not only a sex apart
+        [lab_range("4.5", "11.0", applies_to=[FEMALE, PREGNANT]), BY_SEX[1]],
+        # two ranges for men: which one is not known
+        [*BY_SEX, lab_range("3.8", "10.5", applies_to=[MALE])],
+    ],
+)
+def test_ranges_per_sex_that_differ_by_more_than_sex_are_not_united(
+    ranges: list[dict[str, Any]],
+) -> None:
+    observation, issues = judged(bundle("4.2", ranges, birth="1980-01-09", gender="unknown"))
+    assert explanation(observation)["rangeSource"] == "default"
+    assert observation["interpretation"][0]["coding"][0]["code"] == "L"
+    assert not sex_union(issues)
+    assert len(not_applicable(issues)) == 1
+
+
+def test_ranges_per_sex_with_one_unusable_are_not_united_and_issues_say_why() -> None:
+    women = {**lab_range("4.5", "11.0", applies_to=[FEMALE])}
+    women["high"] = quantity("11.0", "g/dL")
+    observation, issues = judged(
+        bundle("4.2", [women, BY_SEX[1]], birth="1980-01-09", gender="unknown")
+    )
+    assert explanation(observation)["rangeSource"] == "default"
+    assert not sex_union(issues)
+    assert len(not_applicable(issues)) == 1
+    (unusable,) = [i for i in issues if i.code == "flag.lab-range-unusable"]
+    assert "and the patient's sex is 'unknown'; its range for women, " in unusable.text
+
+
 # A LIS marking a range as one it has not validated (a modifier FHIR requires a reader to
 # understand before it acts on the element): made up for these tests.
 UNVALIDATED = {

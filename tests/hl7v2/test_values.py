@@ -513,25 +513,81 @@ def test_wbc_judged_with_the_labs_range_for_the_patients_sex(
 
 
 @pytest.mark.parametrize(("sex", "gender"), [("U", "unknown"), ("", "unknown"), ("O", "other")])
-def test_range_per_sex_for_a_patient_neither_male_nor_female_is_not_used(
-    sex: str, gender: str
+@pytest.mark.parametrize(("value", "code"), [("4.2", "N"), ("3.9", "L")])
+def test_range_per_sex_for_a_patient_neither_male_nor_female_is_their_union(
+    sex: str, gender: str, value: str, code: str
 ) -> None:
+    # neither range was used: 4,200 was L against leukoflag's 4,500-11,000, though normal for men
     pid = PID.replace("|19610719|M", f"|19610719|{sex}")
     sent = "M: 4.0-10.0 F: 4.5-11.0"
-    conversion = leukoflag.convert(message(pid, OBR, obx("4.2", reference=sent)))
-    (found,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    conversion = leukoflag.convert(message(pid, OBR, obx(value, reference=sent)))
+    assert "flag.lab-range-unusable" not in codes(conversion.issues)
+    (found,) = [i for i in conversion.issues if i.code == "flag.lab-range-sex-union"]
+    assert (found.severity, found.location) == (Severity.INFORMATION, "MSG[1]/OBX[1]-7")
     assert found.text == (
-        f"the lab's reference range {sent!r} is not used (it gives one range for men and one for "
-        f"women, and the patient's sex is {gender!r}); leukoflag's default range applies"
+        f"the lab's reference range {sent!r} gives one range for men and one for women, and the "
+        f"patient's sex is {gender!r}: judged with their union, 4,000–11,000 cells/µL (a value "
+        "normal for either sex is not flagged)"
     )
     (finding,) = conversion.findings
     assert finding.range is not None
-    # the default for a sex not known: the union of the men's and women's ranges
+    assert (finding.range.source, finding.range.low, finding.range.high, finding.range.sex) == (
+        "lab",
+        Decimal(4000),
+        Decimal(11000),
+        "",
+    )
+    assert finding.code == code
+    (bundle,) = conversion.bundles
+    (written,) = (
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    )
+    assert written["referenceRange"][0]["text"] == sent
+    assert (
+        written["referenceRange"][0]["low"]["value"],
+        written["referenceRange"][0]["high"]["value"],
+    ) == (
+        Decimal(4000),
+        Decimal(11000),
+    )
+    parts = written["extension"][0]["extension"]
+    assert "rangeSex" not in {p["url"] for p in parts}  # no one sex's range claimed
+
+
+def test_range_per_sex_in_two_units_is_their_union_in_cells_per_ul() -> None:
+    pid = PID.replace("|19610719|M", "|19610719|U")
+    sent = "M: 4.0-10.0 10*3/uL F: 4500-11000 /uL"
+    conversion = leukoflag.convert(message(pid, OBR, obx("4.2", reference=sent)))
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert (finding.range.source, finding.range.low, finding.range.high) == (
+        "lab",
+        Decimal(4000),
+        Decimal(11000),
+    )
+    assert finding.code == "N"
+
+
+def test_range_per_sex_with_one_range_unusable_is_not_used_for_a_patient_of_unknown_sex() -> None:
+    pid = PID.replace("|19610719|M", "|19610719|U")
+    sent = "M: 4.0-10.0 G/dL F: 4.5-11.0 10*3/uL"
+    conversion = leukoflag.convert(message(pid, OBR, obx("4.2", reference=sent)))
+    assert "flag.lab-range-sex-union" not in codes(conversion.issues)
+    (found,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert found.text.startswith(
+        f"the lab's reference range {sent!r} is not used (it gives one range for men and one for "
+        "women, and the patient's sex is 'unknown'; its range for men, '4.0-10.0 G/dL', cannot be "
+        "used: "
+    )
+    assert found.text.endswith("); leukoflag's default range applies")
+    (finding,) = conversion.findings
+    assert finding.range is not None
     assert (finding.range.source, finding.range.low, finding.range.high) == (
         "default",
         Decimal(4500),
         Decimal(11000),
     )
+    assert finding.code == "L"
 
 
 @pytest.mark.parametrize(

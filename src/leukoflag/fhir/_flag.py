@@ -167,7 +167,12 @@ class _Flagger:
         finding = evaluation.finding
         if evaluation.loinc is None and quantity is None and finding is None:
             return  # not in scope, or in scope but not judged: left as sent
-        if quantity is not None and ref.range_note:  # said of the counts judged, not of all
+        chosen = evaluation.reference_range
+        if (
+            quantity is not None
+            and ref.range_note  # said of the counts judged, not of all
+            and (chosen is None or chosen.source != "lab")  # not of the lab's ranges' union
+        ):
             self.issue(
                 Severity.WARNING,
                 "range-not-applicable",
@@ -218,6 +223,12 @@ class _Flagger:
         sent = [r for r in _listed(node.get("referenceRange")) if isinstance(r, dict)]
         written = el.normalized_ranges(chosen, None, None)[0]
         if chosen.source != "lab" or index is None:
+            if chosen.source == "lab":  # the union of the lab's ranges per sex, read back so
+                source = {"url": "source", "valueCode": "lab"}
+                written = {
+                    "extension": [{"url": el.RANGE_SOURCE, "extension": [source]}],
+                    **written,
+                }
             # leukoflag's range first (replacing the one it supplied before), the sender's after
             return [written, *(r for r in sent if not el.supplied_range(r))]
         original = sent[index]

@@ -21,7 +21,7 @@ from leukoflag._quote import quoted, shortened
 from leukoflag.fhir._terms import UCUM, tables
 from leukoflag.flagging import youngest_birth
 
-__all__ = ["Who", "applies"]
+__all__ = ["Who", "applies", "sex_only"]
 
 # The days of a unit that is not counted on the calendar (a fractional year or month).
 _DAYS = {
@@ -63,6 +63,23 @@ def applies(entry: dict[str, Any], who: Who) -> str:
         if why:
             return why
     return ""
+
+
+def sex_only(entry: dict[str, Any], who: Who) -> str:
+    """The one sex (``male``, ``female``) a ``referenceRange`` is for when that is its only
+    restriction ``who`` is not known to meet (an ``age`` must be met); ``""`` otherwise."""
+    concepts = entry.get("appliesTo")
+    if not isinstance(concepts, list) or not concepts:
+        return ""
+    if "age" in entry and _age_outside(entry["age"], who):
+        return ""
+    sexes: set[str] = set()
+    for concept in concepts:
+        found = _sexes(concept)
+        if not found:
+            return ""  # a population, pregnancy …: cannot be checked
+        sexes |= found
+    return sexes.pop() if len(sexes) == 1 else ""
 
 
 def _age_outside(age: Any, who: Who) -> str:
@@ -143,7 +160,8 @@ def _outgrown(birth: dt.date, value: Decimal, unit: str) -> dt.date:
     return reached if reached == dt.date.max else reached + dt.timedelta(days=1)
 
 
-def _concept_outside(concept: Any, who: Who) -> str:
+def _sexes(concept: Any) -> set[str]:
+    """The sexes an ``appliesTo`` concept names by its codings (none: not a sex)."""
     codings = concept.get("coding") if isinstance(concept, dict) else None
     known = tables().range_sex
     sexes: set[str] = set()
@@ -152,6 +170,11 @@ def _concept_outside(concept: Any, who: Who) -> str:
             system, code = coding.get("system"), coding.get("code")
             if isinstance(system, str) and isinstance(code, str) and (system, code) in known:
                 sexes.add(known[system, code])
+    return sexes
+
+
+def _concept_outside(concept: Any, who: Who) -> str:
+    sexes = _sexes(concept)
     if not sexes:
         return f"for {_label(concept)}, which leukoflag cannot check"
     if who.sex not in ("male", "female"):

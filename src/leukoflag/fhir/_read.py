@@ -25,7 +25,7 @@ from leukoflag._range_text import read_range_text
 from leukoflag.detect import values_then_object
 from leukoflag.fhir._elements import DAR_EXTENSION, supplied_range
 from leukoflag.fhir._json import dumps, loads, loads_noting_repeats, plain
-from leukoflag.fhir._ranges import Who, applies
+from leukoflag.fhir._ranges import Who, applies, sex_only
 from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
 from leukoflag.flagging import birth_span
 from leukoflag.model import (
@@ -1408,6 +1408,12 @@ def _reference_range(
             wordy = i if wordy is None else wordy
             continue
         passed_over.append(f"[{i}] {why}")
+    if general is None and len(passed_over) > 1:
+        # one range for men and one for women, and the patient is neither: flagging takes their
+        # union (the note is told only when it cannot)
+        pair = _sex_pair(ranges, where, who)
+        if pair is not None:
+            return None, pair, _none_applies(passed_over), modified
     # a caption ("Adult reference interval") beside the lab's limits does not judge the count
     chosen = general if general is not None else wordy
     if chosen is not None:
@@ -1415,15 +1421,39 @@ def _reference_range(
         return chosen, _range(ranges[chosen], at), "", modified
     if not passed_over:
         return None, None, "", modified
+    return None, None, _none_applies(passed_over), modified
+
+
+def _none_applies(passed_over: list[str]) -> str:
     return (
-        None,
-        None,
-        (
-            f"none of the lab's reference ranges is known to be this patient's "
-            f"(referenceRange{'; '.join(passed_over)}): judged with leukoflag's default range"
-        ),
-        modified,
+        f"none of the lab's reference ranges is known to be this patient's "
+        f"(referenceRange{'; '.join(passed_over)}): judged with leukoflag's default range"
     )
+
+
+def _sex_pair(ranges: list[Any], where: str, who: Who) -> ReferenceRange | None:
+    """For a patient neither male nor female, the lab's one range for men and one for women
+    (``by_sex``, of which flagging takes the union), when they differ only by sex; else None."""
+    if who.sex in ("male", "female"):
+        return None
+    found: dict[str, list[ReferenceRange]] = {"male": [], "female": []}
+    for i, entry in enumerate(ranges):
+        if not isinstance(entry, dict) or entry.get("modifierExtension"):
+            continue
+        if not _normal_type(_concept(entry.get("type"))) or supplied_range(entry):
+            continue
+        sex = sex_only(entry, who)
+        if not sex:
+            continue
+        try:
+            read = _range(entry, f"{where}.referenceRange[{i}]")
+        except _Malformed:
+            return None  # not read for this patient before: not a reason to refuse the item now
+        if (read.low is not None or read.high is not None) and not read.by_sex:
+            found[sex].append(read)
+    if len(found["male"]) != 1 or len(found["female"]) != 1:
+        return None
+    return ReferenceRange("", by_sex=(("male", found["male"][0]), ("female", found["female"][0])))
 
 
 def _gives_limits(entry: dict[str, Any]) -> bool:

@@ -752,11 +752,7 @@ def _lab_range(
     if sent.by_sex:
         sent, sex = _sex_range(sent, state.context.sex)
         if not sex:
-            why = (
-                "it gives one range for men and one for women, and the patient's sex is "
-                f"{quoted(state.context.sex)}"
-            )
-            return None, _lab_range_issue(location, sent, why)
+            return _sex_union(result, analyte, state, count)
     if sent.low is None and sent.high is None:
         return None, _lab_range_issue(location, sent, why_no_limits(sent.text))
     try:
@@ -794,6 +790,60 @@ def _sex_range(sent: ReferenceRange, sex: str) -> tuple[ReferenceRange, str]:
     return sent, ""
 
 
+def _sex_union(
+    result: LabResult, analyte: Analyte, state: _OrderState, count: NormalizedCount
+) -> tuple[NormalizedRange | None, Issue | None]:
+    """For a patient neither male nor female, the union of the lab's range for men and for
+    women (lowest low, highest high, each in cells/µL): a value normal for either is not
+    flagged. Either range unusable: none (the default range), with the Issue saying why."""
+    sent = result.reference_range
+    assert sent is not None
+    location = result.location
+    why = (
+        "it gives one range for men and one for women, and the patient's sex is "
+        f"{quoted(state.context.sex)}"
+    )
+    lows: list[Decimal] = []
+    highs: list[Decimal] = []
+    for which, one in sent.by_sex:
+        alone = replace(one, text=one.text or _range_shown(one), by_sex=())
+        normalized, issue = _lab_range(
+            replace(result, reference_range=alone), analyte, state, count
+        )
+        if normalized is None:
+            assert issue is not None  # a range sent, under range_policy "lab"
+            if issue.code == _SCALE_SUSPECT:
+                return None, issue  # the value's unit is wrong, whichever the sex: not judged
+            reason = issue.text.removeprefix(
+                f"the lab's reference range {quoted(alone.text)} is not used ("
+            ).removesuffix(_DEFAULT_APPLIES)
+            return None, _lab_range_issue(
+                location,
+                sent,
+                f"{why}; its range for {_SEX_PLURAL[which]}, {quoted(alone.text)}, cannot be "
+                f"used: {reason}",
+            )
+        lows.extend(() if normalized.low is None else (normalized.low,))
+        highs.extend(() if normalized.high is None else (normalized.high,))
+    # a limit one range does not have leaves the union open on that side
+    low = min(lows) if len(lows) == len(sent.by_sex) else None
+    high = max(highs) if len(highs) == len(sent.by_sex) else None
+    if low is None and high is None:
+        return None, _lab_range_issue(location, sent, f"{why}; together its ranges give no limit")
+    shown = f"{_fmt(low) if low is not None else ''}–{_fmt(high) if high is not None else ''}"
+    note = _issue(
+        Severity.INFORMATION,
+        "lab-range-sex-union",
+        _at(location, "range"),
+        f"the lab's reference range {quoted(_range_shown(sent))} gives one range for men and one "
+        f"for women, and the patient's sex is {quoted(state.context.sex)}: judged with their "
+        f"union, {shown} cells/µL (a value normal for either sex is not flagged)",
+    )
+    return constructor(NormalizedRange)(low, high, "lab", sent.text, "", ""), note
+
+
+_SEX_PLURAL = {"male": "men", "female": "women"}
+_DEFAULT_APPLIES = "); leukoflag's default range applies"
 _SCALE_SUSPECT = "flag.scale-suspect"
 
 
@@ -826,8 +876,8 @@ def _lab_range_issue(location: str, sent: ReferenceRange, why: str) -> Issue:
         Severity.WARNING,
         "lab-range-unusable",
         _at(location, "range"),
-        f"the lab's reference range {quoted(_range_shown(sent))} is not used ({why}); "
-        "leukoflag's default range applies",
+        f"the lab's reference range {quoted(_range_shown(sent))} is not used ({why}"
+        + _DEFAULT_APPLIES,
     )
 
 
@@ -836,6 +886,8 @@ def _range_shown(sent: ReferenceRange) -> str:
     low, high = sent.low, sent.high
     if sent.text:
         return sent.text
+    if sent.by_sex:  # FHIR ranges for men and for women (appliesTo), each shown
+        return ", ".join(f"{which} {_range_shown(one)}" for which, one in sent.by_sex)
     if low is not None and high is not None:
         if sent.unit is not None and sent.high_unit is not None:
             return f"{plain(low)} {sent.unit.text}-{plain(high)} {sent.high_unit.text}"
