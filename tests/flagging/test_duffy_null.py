@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from leukoflag import flagging
-from leukoflag.model import Identifier
+from leukoflag._range_text import read_range_text
+from leukoflag.model import Identifier, Unit
 from leukoflag.settings import Settings
 
 from .build import ANC, adult, born, code_of, issue_codes, lab_range, one, patient, range_of, result
@@ -112,3 +113,27 @@ def test_never_inferred_without_settings() -> None:
     # Nothing in a patient record turns the Duffy-null ranges on by itself.
     context = flagging.patient_context(patient(Identifier("MRN-4471")), Settings())
     assert not context.duffy_null
+
+
+@pytest.mark.parametrize("sex", ["unknown", "other"])
+def test_duffy_null_adult_of_unknown_sex_is_not_told_the_labs_ranges_per_sex_judged(
+    sex: str,
+) -> None:
+    # the union Issue said "judged with their union, 4,000–11,000" while 3,500 was judged N
+    # against the Duffy-null 3,000-9,660 (below the union it would have been L)
+    reference = read_range_text("M: 4.0-10.0 F: 4.5-11.0")[0]
+    evaluation = one(
+        result("3.5", unit=Unit("10*3/uL", "10*3/uL"), reference=reference),
+        context=adult(sex, duffy=True),
+    )
+    assert code_of(evaluation) == "N"
+    assert range_of(evaluation).source == "duffy-null"
+    assert "flag.lab-range-sex-union" not in issue_codes(evaluation)
+    # without the opt-in the union judges, and says so
+    plain = one(
+        result("3.5", unit=Unit("10*3/uL", "10*3/uL"), reference=reference),
+        context=adult(sex),
+    )
+    assert code_of(plain) == "L"
+    assert (range_of(plain).source, range_of(plain).low) == ("lab", Decimal(4000))
+    assert "flag.lab-range-sex-union" in issue_codes(plain)

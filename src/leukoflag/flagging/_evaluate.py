@@ -385,9 +385,11 @@ def _evaluate_count(
     quantity = reading.quantity
     lab, lab_issue = _lab_range(result, analyte, state, reading.count)
     if lab_issue is not None:
-        issues.append(lab_issue)
         if lab_issue.code == _SCALE_SUSPECT:  # not judged, written as sent, derives no ANC
+            issues.append(lab_issue)
             return constructor(Evaluation)(location, analyte, loinc, issues=tuple(issues))
+        if lab_issue.code != _SEX_UNION:
+            issues.append(lab_issue)
     if (
         recognition.kind == _scope.COUNT
         and analyte is Analyte.WBC
@@ -404,6 +406,9 @@ def _evaluate_count(
         location=location,
         state=state,
     )
+    if lab_issue is not None and lab_issue.code == _SEX_UNION and judged.range is lab:
+        # said only when the union judged (a Duffy-null adult's range replaces the lab's)
+        issues.append(lab_issue)
     issues.extend(judged.issues)
     if judged.verdict is None:
         return constructor(Evaluation)(
@@ -845,6 +850,7 @@ def _sex_union(
 _SEX_PLURAL = {"male": "men", "female": "women"}
 _DEFAULT_APPLIES = "); leukoflag's default range applies"
 _SCALE_SUSPECT = "flag.scale-suspect"
+_SEX_UNION = "flag.lab-range-sex-union"
 
 
 def _same_scale(count: NormalizedCount | None, low: Decimal | None, high: Decimal) -> bool:
