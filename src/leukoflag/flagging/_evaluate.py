@@ -758,8 +758,25 @@ def _lab_range(
         sent, sex = _sex_range(sent, state.context.sex)
         if not sex:
             return _sex_union(result, analyte, state, count)
+    found = _normalized_lab(sent, location, analyte, state, count, sex=sex)
+    if isinstance(found, NormalizedRange):
+        return found, None
+    return None, found if isinstance(found, Issue) else _lab_range_issue(location, sent, found)
+
+
+def _normalized_lab(
+    sent: ReferenceRange,
+    location: str,
+    analyte: Analyte,
+    state: _OrderState,
+    count: NormalizedCount,
+    *,
+    sex: str,
+) -> NormalizedRange | Issue | str:
+    """The lab's range ``sent`` in cells/µL; else why it cannot be used (the reason
+    flag.lab-range-unusable gives), or flag.scale-suspect, which leaves the count unjudged."""
     if sent.low is None and sent.high is None:
-        return None, _lab_range_issue(location, sent, why_no_limits(sent.text))
+        return why_no_limits(sent.text)
     try:
         if sent.high_unit is None:
             low, high = units.normalize_range(sent.low, sent.high, sent.unit, analyte, result=count)
@@ -767,23 +784,21 @@ def _lab_range(
             low = units.normalize_range(sent.low, None, sent.unit, analyte)[0]
             high = units.normalize_range(None, sent.high, sent.high_unit, analyte)[1]
     except UnitError as exc:
-        return None, _lab_range_issue(location, sent, str(exc))
+        return str(exc)
     rules = state.rules
     if low is not None and high is not None and low >= high:
-        return None, _lab_range_issue(location, sent, "its low limit is not below its high limit")
+        return "its low limit is not below its high limit"
     if (low is not None and low > rules.lab_low_at_most) or (
         high is not None and high < rules.lab_high_at_least
     ):
         shown = f"{_fmt(low) if low is not None else ''}–{_fmt(high) if high is not None else ''}"
         if high is not None and high < rules.lab_high_at_least and _same_scale(count, low, high):
-            return None, _scale_suspect(location, sent, count, analyte, shown)
-        return None, _lab_range_issue(
-            location,
-            sent,
+            return _scale_suspect(location, sent, count, analyte, shown)
+        return (
             f"{shown} cells/µL is not a plausible {analyte.value.upper()} range "
-            "(sent in another unit than the value?)",
+            "(sent in another unit than the value?)"
         )
-    return constructor(NormalizedRange)(low, high, "lab", sent.text, "", sex), None
+    return constructor(NormalizedRange)(low, high, "lab", sent.text, "", sex)
 
 
 def _sex_range(sent: ReferenceRange, sex: str) -> tuple[ReferenceRange, str]:
@@ -811,22 +826,15 @@ def _sex_union(
     lows: list[Decimal] = []
     highs: list[Decimal] = []
     for which, one in sent.by_sex:
-        alone = replace(one, text=one.text or _range_shown(one), by_sex=())
-        normalized, issue = _lab_range(
-            replace(result, reference_range=alone), analyte, state, count
-        )
-        if normalized is None:
-            assert issue is not None  # a range sent, under range_policy "lab"
-            if issue.code == _SCALE_SUSPECT:
-                return None, issue  # the value's unit is wrong, whichever the sex: not judged
-            reason = issue.text.removeprefix(
-                f"the lab's reference range {quoted(alone.text)} is not used ("
-            ).removesuffix(_DEFAULT_APPLIES)
+        normalized = _normalized_lab(one, location, analyte, state, count, sex="")
+        if isinstance(normalized, Issue):
+            return None, normalized  # the value's unit is wrong, whichever the sex: not judged
+        if isinstance(normalized, str):
             return None, _lab_range_issue(
                 location,
                 sent,
-                f"{why}; its range for {_SEX_PLURAL[which]}, {quoted(alone.text)}, cannot be "
-                f"used: {reason}",
+                f"{why}; its range for {_SEX_PLURAL[which]}, {quoted(_range_shown(one))}, cannot "
+                f"be used: {normalized}",
             )
         lows.extend(() if normalized.low is None else (normalized.low,))
         highs.extend(() if normalized.high is None else (normalized.high,))
@@ -848,7 +856,6 @@ def _sex_union(
 
 
 _SEX_PLURAL = {"male": "men", "female": "women"}
-_DEFAULT_APPLIES = "); leukoflag's default range applies"
 _SCALE_SUSPECT = "flag.scale-suspect"
 _SEX_UNION = "flag.lab-range-sex-union"
 
@@ -882,8 +889,8 @@ def _lab_range_issue(location: str, sent: ReferenceRange, why: str) -> Issue:
         Severity.WARNING,
         "lab-range-unusable",
         _at(location, "range"),
-        f"the lab's reference range {quoted(_range_shown(sent))} is not used ({why}"
-        + _DEFAULT_APPLIES,
+        f"the lab's reference range {quoted(_range_shown(sent))} is not used ({why}); "
+        "leukoflag's default range applies",
     )
 
 
