@@ -999,20 +999,37 @@ def test_a_modifier_extension_on_the_value_quantity_sets_the_component_aside() -
     assert "'http://lis.example/fhir/StructureDefinition/simulated'" in issue.text
 
 
-def test_a_report_with_a_modifier_extension_and_the_results_it_lists_are_passed_through() -> None:
-    # The report orders its results (their patient, time and conclusion): its modifier was
-    # ignored, the ANC in it flagged and Neutropenia added to its conclusionCode
+@pytest.mark.parametrize(
+    ("at", "what", "why"),
+    [
+        # The report orders its results (their patient, time and conclusion): its modifier was
+        # ignored, the ANC in it flagged and Neutropenia added to its conclusionCode
+        (2, "report", "the results it lists unread and unflagged"),
+        # The patient's birth date chose the 4-year-old's bands: its modifier was ignored and the
+        # ANC of 800 flagged, with a Neutropenia conclusion added to the report
+        (0, "patient", "the results of this patient unread and unflagged"),
+        # The specimen decides control material, body fluid and collection time: its modifier was
+        # ignored and the ANC of 800 flagged LU, as if it were the 5-year-old's blood
+        (1, "specimen", "naming it as their specimen, focus or encounter unread and unflagged"),
+    ],
+)
+def test_a_resource_with_a_modifier_extension_and_the_results_it_governs_are_passed_through(
+    at: int, what: str, why: str
+) -> None:
     sent = original("bundle-with-patient.json")
-    sent["entry"][2]["resource"]["modifierExtension"] = [_NOT_MEASURED]
+    sent["entry"][at]["resource"]["modifierExtension"] = [_NOT_MEASURED]
     conv = leukoflag.convert(fhir.dumps(sent))
     (output,) = conv.bundles
     assert output == sent
     assert conv.findings == []
     assert [(i.code, i.location) for i in conv.issues] == [
-        ("fhir.modifier-extension-unknown", "ITEM[1]/Bundle.entry[2].resource.modifierExtension")
+        (
+            "fhir.modifier-extension-unknown",
+            f"ITEM[1]/Bundle.entry[{at}].resource.modifierExtension",
+        )
     ]
-    assert "may change what this report means" in conv.issues[0].text
-    assert conv.issues[0].text.endswith("the results it lists unread and unflagged")
+    assert f"may change what this {what} means" in conv.issues[0].text
+    assert conv.issues[0].text.endswith(why)
 
 
 def test_a_result_listed_by_a_report_with_a_modifier_extension_is_not_read_through_another() -> (
@@ -1030,21 +1047,6 @@ def test_a_result_listed_by_a_report_with_a_modifier_extension_is_not_read_throu
         assert conv.findings == []
         (output,) = conv.bundles
         assert output["entry"] == entries
-
-
-def test_the_results_of_a_patient_with_a_modifier_extension_are_passed_through() -> None:
-    # The patient's birth date chose the 4-year-old's bands: its modifier was ignored and the
-    # ANC of 800 flagged, with a Neutropenia conclusion added to the report
-    sent = original("bundle-with-patient.json")
-    sent["entry"][0]["resource"]["modifierExtension"] = [_NOT_MEASURED]
-    conv = leukoflag.convert(fhir.dumps(sent))
-    (output,) = conv.bundles
-    assert output == sent
-    assert conv.findings == []
-    assert [(i.code, i.location) for i in conv.issues] == [
-        ("fhir.modifier-extension-unknown", "ITEM[1]/Bundle.entry[0].resource.modifierExtension")
-    ]
-    assert "may change what this patient means" in conv.issues[0].text
 
 
 def test_a_patient_with_a_modifier_extension_leaves_another_patients_results_flagged() -> None:
@@ -1149,23 +1151,6 @@ def test_a_panel_that_is_its_own_member_is_read_once() -> None:
     assert [c["coding"][0]["code"] for c in output["entry"][0]["resource"]["conclusionCode"]] == [
         "84828003"
     ]
-
-
-def test_the_results_collected_from_a_specimen_with_a_modifier_extension_are_passed_through() -> (
-    None
-):
-    # The specimen decides control material, body fluid and collection time: its modifier was
-    # ignored and the ANC of 800 flagged LU, as if it were the 5-year-old's blood
-    sent = original("bundle-with-patient.json")
-    sent["entry"][1]["resource"]["modifierExtension"] = [_NOT_MEASURED]
-    conv = leukoflag.convert(fhir.dumps(sent))
-    (output,) = conv.bundles
-    assert output == sent
-    assert conv.findings == []
-    assert [(i.code, i.location) for i in conv.issues] == [
-        ("fhir.modifier-extension-unknown", "ITEM[1]/Bundle.entry[1].resource.modifierExtension")
-    ]
-    assert "may change what this specimen means" in conv.issues[0].text
 
 
 def test_a_result_focused_on_a_specimen_with_a_modifier_extension_is_passed_through() -> None:
