@@ -122,9 +122,11 @@ def _by_sex(text: str) -> tuple[tuple[str, ReferenceRange], ...]:
     starts: list[tuple[int, int, str]] = []  # where each sex word begins and ends, and its sex
     index = 0
     for word in text.replace(";", " ").split(" "):
-        sex = _SEX_WORDS.get(word.rstrip(":").casefold(), "")
+        # the colon ends the sex word, written with or without a space after it (M:4.0-10.0)
+        head, colon, _ = word.partition(":")
+        sex = _SEX_WORDS.get(head.casefold(), "")
         if sex:
-            starts.append((index, index + len(word), sex))
+            starts.append((index, index + len(head) + len(colon), sex))
         index += len(word) + 1
     if len(starts) != 2 or starts[0][0] != 0 or starts[0][2] == starts[1][2]:
         return ()

@@ -481,6 +481,7 @@ def test_reference_range_with_a_decimal_comma_in_one_limit_only_is_not_read(sent
         "M 4.0-10.0; F 4.5-11.0",
         "Male 4.0-10.0 / Female 4.5-11.0",
         "F: 4,5-11,0 M: 4,0-10,0",
+        "M:4.0-10.0 F:4.5-11.0",  # no space after the colon: was read as no range at all
     ],
 )
 @pytest.mark.parametrize(
@@ -592,7 +593,13 @@ def test_range_per_sex_with_one_range_unusable_is_not_used_for_a_patient_of_unkn
 
 
 @pytest.mark.parametrize(
-    "sent", ["M: 4.0-10.0", "M: see comment F: 4.5-11.0", "M 4.0-10.0; M 4.5-11.0"]
+    "sent",
+    [
+        "M: 4.0-10.0",
+        "M: see comment F: 4.5-11.0",
+        "M 4.0-10.0; M 4.5-11.0",
+        "M:4.0-10.0:F:4.5-11.0",
+    ],
 )
 def test_range_text_not_one_range_per_sex_gives_no_limits(sent: str) -> None:
     result, _ = first_result(obx("4.2", reference=sent))
