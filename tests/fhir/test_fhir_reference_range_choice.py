@@ -412,6 +412,58 @@ def test_flagging_the_union_again_gives_the_same_observation() -> None:
     assert len(sex_union(issues)) == 1
 
 
+@pytest.mark.parametrize("text", ["M: 4.0-10.0 F: 4.5-11.0", "M: 4.0-10.0 F: 4.5-11.0 10*3/uL"])
+@pytest.mark.parametrize(
+    ("gender", "code", "range_sex", "limits"),
+    [
+        ("male", "N", "male", (Decimal(4000), Decimal(10000))),
+        ("female", "L", "female", (Decimal(4500), Decimal(11000))),
+        ("unknown", "N", None, (Decimal(4000), Decimal(11000))),
+    ],
+)
+def test_flagging_a_range_text_per_sex_again_changes_nothing(
+    text: str, gender: str, code: str, range_sex: str | None, limits: tuple[Decimal, Decimal]
+) -> None:
+    # the limits written beside the text were read back as an ordinary lab range: rangeSex or
+    # flag.lab-range-sex-union lost, and the limits given a translation of themselves
+    first = leukoflag.convert(bundle("4.2", [{"text": text}], birth="1970-01-01", gender=gender))
+    again = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    assert fhir.dumps(again.bundles[0]) == fhir.dumps(first.bundles[0])
+    for conversion in (first, again):
+        observation = conversion.bundles[0]["entry"][1]["resource"]
+        assert observation["interpretation"][0]["coding"][0]["code"] == code
+        assert explanation(observation).get("rangeSex") == range_sex
+        assert normalized(observation) == [limits]
+        assert len(sex_union(list(conversion.issues))) == (range_sex is None)
+    (entry,) = first.bundles[0]["entry"][1]["resource"]["referenceRange"]
+    # each limit kept as sent, in the chosen range's unit (the value's when the text has none)
+    kept = [entry[name]["extension"][0]["valueQuantity"] for name in ("low", "high")]
+    assert [(q["value"], q["unit"]) for q in kept] == [(n / 1000, "10*3/uL") for n in limits]
+
+
+_V2_BY_SEX = (
+    "MSH|^~\\&|CORELAB|RIVERSIDE|EHR|RIVERSIDE|20261124091047-0500||ORU^R01^ORU_R01|RS24-000311|"
+    "P|2.5.1\r"
+    "PID|1||MRN100871^^^RIVERSIDE^MR||OKAFOR^DANIEL^C||19610719|{sex}\r"
+    "OBR|1|ORD55377^EHR|LAB88164^CORELAB|58410-2^CBC panel^LN|||20261124080500-0500\r"
+    "OBX|1|NM|6690-2^Leukocytes^LN||4.2|10*3/uL^^UCUM|M: 4.0-10.0 F: 4.5-11.0||||F\r"
+)
+
+
+@pytest.mark.parametrize(("sex", "range_sex"), [("M", "male"), ("F", "female"), ("U", None)])
+def test_flagging_the_bundle_of_a_v2_range_per_sex_again_changes_nothing(
+    sex: str, range_sex: str | None
+) -> None:
+    first = leukoflag.convert(_V2_BY_SEX.format(sex=sex))
+    again = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    assert fhir.dumps(again.bundles[0]) == fhir.dumps(first.bundles[0])
+    assert [(f.code, f.range and f.range.sex) for f in again.findings] == [
+        (f.code, f.range and f.range.sex) for f in first.findings
+    ]
+    assert [f.range and f.range.sex for f in first.findings] == [range_sex or ""]
+    assert len(sex_union(list(again.issues))) == (range_sex is None)
+
+
 def test_ranges_per_sex_for_adults_judge_an_adult_of_unknown_sex_with_their_union() -> None:
     ranges = [
         lab_range("6.0", "17.0", ("1", "17", "a"), applies_to=[FEMALE]),

@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from itertools import islice
 from typing import Any, BinaryIO, TypeVar
@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, TypeVar
 from leukoflag._quote import defect, quoted
 from leukoflag._range_text import read_range_text
 from leukoflag.detect import values_then_object
-from leukoflag.fhir._elements import DAR_EXTENSION, supplied_range
+from leukoflag.fhir._elements import DAR_EXTENSION, PQ_TRANSLATION, supplied_range
 from leukoflag.fhir._json import dumps, loads, loads_noting_repeats, plain
 from leukoflag.fhir._ranges import Who, applies, sex_only
 from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
@@ -1483,6 +1483,10 @@ def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
     if text.strip() and "low" not in entry and "high" not in entry:
         # a range sent as text only (a v2 converter's OBX-7 copied over): read as OBX-7 is
         return read_range_text(text.strip())[0]
+    if text.strip():
+        per_sex = _per_sex_written(text.strip(), low, high)
+        if per_sex is not None:
+            return per_sex
     low_unit, high_unit = _unit(low), _unit(high)
     return ReferenceRange(
         text=text,
@@ -1492,6 +1496,29 @@ def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
         # a high in another unit than the low (4.0 10*3/uL to 11000 /uL) is read in its own
         high_unit=high_unit if low_unit and high_unit and high_unit != low_unit else None,
     )
+
+
+def _per_sex_written(text: str, low: dict[str, Any], high: dict[str, Any]) -> ReferenceRange | None:
+    """A range per sex (``M: 4.0-10.0 F: 4.5-11.0``) beside the limits leukoflag wrote for it
+    (output read back), read from its text again, a range without unit in its limits' unit as
+    sent (the value's, now read in cells/µL); None for any other range."""
+    translations = [
+        e["valueQuantity"]
+        for limit in (low, high)
+        for e in _list(limit.get("extension"))
+        if isinstance(e, dict)
+        and e.get("url") == PQ_TRANSLATION
+        and isinstance(e.get("valueQuantity"), dict)
+    ]
+    unit = next((u for u in map(_unit, translations) if u is not None), None)
+    read = read_range_text(text)[0] if unit is not None else None
+    if read is None or not read.by_sex:
+        return None
+    by_sex = tuple(
+        (which, one if one.unit is not None else replace(one, unit=unit))
+        for which, one in read.by_sex
+    )
+    return replace(read, by_sex=by_sex)
 
 
 def _patient(resource: dict[str, Any], location: str, reader: _ItemReader) -> Patient:
