@@ -464,6 +464,9 @@ class NormalizedRange:
     text: str = ""
     citation: str = ""  # source of a range leukoflag supplied
     sex: str = ""  # the sex whose range was used, of a lab range giving one per sex
+    # Of a lab range giving one per sex: the limits as sent that ``low`` and ``high`` come from
+    # (the chosen sex's range, or for the union each limit's own range, with its unit).
+    limits_sent: ReferenceRange | None = None
 
 
 @dataclass(frozen=True, slots=True)

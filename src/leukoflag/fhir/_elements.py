@@ -13,10 +13,9 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from leukoflag import flagging, units
+from leukoflag import flagging
 from leukoflag._cache import text_cache
 from leukoflag._quote import quoted
-from leukoflag.errors import UnitError
 from leukoflag.fhir._json import plain
 from leukoflag.fhir._shared import by_identity
 from leukoflag.fhir._terms import (
@@ -70,7 +69,6 @@ __all__ = [
     "quantity",
     "sent_interpretations",
     "sent_range",
-    "sex_limit",
     "unit_fields",
     "with_loinc",
 ]
@@ -339,13 +337,15 @@ def normalized_ranges(
         if chosen.citation:
             source.append({"url": "citation", "valueString": chosen.citation})
         entry["extension"] = [{"url": RANGE_SOURCE, "extension": source}]
-    unit = sent.unit if sent is not None and sent.unit is not None else value_unit
+    # a range given per sex: the limits as sent are those of the range it was judged with
+    limits = chosen.limits_sent if sent is not None and chosen.limits_sent is not None else sent
+    unit = limits.unit if limits is not None and limits.unit is not None else value_unit
     for name, limit in (("low", chosen.low), ("high", chosen.high)):
         if limit is None:
             continue
-        original = getattr(sent, name) if lab and sent is not None else None
-        if lab and sent is not None and sent.by_sex:
-            original, unit = sex_limit(sent, chosen, name, value_unit) or (None, None)
+        original = getattr(limits, name) if lab and limits is not None else None
+        if name == "high" and limits is not None and limits.high_unit is not None:
+            unit = limits.high_unit  # the union of ranges per sex in two units
         if original is None:
             entry[name] = {"value": limit, **_PER_UL}
         else:
@@ -357,31 +357,6 @@ def normalized_ranges(
     if not lab and sent is not None:
         ranges.append(sent_range(sent, value_unit))
     return ranges
-
-
-def sex_limit(
-    sent: ReferenceRange, chosen: NormalizedRange, name: str, value_unit: Unit | None
-) -> tuple[Decimal, Unit | None] | None:
-    """Limit ``name`` (``low``/``high``) of the lab's range given per sex (``sent.by_sex``) that
-    ``chosen`` was judged with, as sent, and its unit (the sex's range's, else the value's): of
-    the chosen sex's range, or of the one the union took it from. None when there is none."""
-    limit = getattr(chosen, name)
-    ranges = [one for which, one in sent.by_sex if not chosen.sex or which == chosen.sex]
-    found = [(getattr(one, name), one.unit or value_unit) for one in ranges]
-    found = [(value, unit) for value, unit in found if value is not None]
-    if limit is None or not found:
-        return None
-    if len(found) == 1:
-        return found[0]
-    if len({unit for _, unit in found}) == 1:  # one unit: the union's limit is the lowest/highest
-        return (min if name == "low" else max)(found, key=lambda sent_limit: sent_limit[0])
-    for value, unit in found:  # ranges in different units: the one that gives the limit
-        try:
-            if units.count_per_ul(value, unit) == limit:
-                return value, unit
-        except UnitError:
-            continue
-    return None
 
 
 def sent_range(sent: ReferenceRange, value_unit: Unit | None) -> dict[str, Any]:

@@ -252,17 +252,17 @@ class _Flagger:
                     "extension": [{"url": el.PQ_TRANSLATION, "valueQuantity": translated}],
                     **limit,
                 }
-            elif (read := result.reference_range) is not None and read.by_sex:
+            elif (sex_limits := chosen.limits_sent) is not None:
                 # a range per sex: its chosen sex's limit as sent, so that read back the text
                 # decides again (with the limits' unit), not these limits
-                found = el.sex_limit(read, chosen, name, result.unit)
-                if found is not None:
-                    translated = el.quantity(*found)
+                if (sent_value := getattr(sex_limits, name)) is not None:
+                    unit = sex_limits.high_unit if name == "high" else None
+                    translated = el.quantity(sent_value, unit or sex_limits.unit or result.unit)
                     limit = {
                         "extension": [{"url": el.PQ_TRANSLATION, "valueQuantity": translated}],
                         **limit,
                     }
-            elif read is not None and getattr(read, name) is not None:
+            elif (read := result.reference_range) is not None and getattr(read, name) is not None:
                 # read from a range sent as text only: kept as read, as an OBX-7 limit is
                 translated = el.quantity(getattr(read, name), read.unit or result.unit)
                 limit = {

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from operator import itemgetter
 from types import MappingProxyType
 
 from leukoflag import units
@@ -760,7 +761,7 @@ def _lab_range(
             return _sex_union(result, analyte, state, count)
     found = _normalized_lab(sent, location, analyte, state, count, sex=sex)
     if isinstance(found, NormalizedRange):
-        return found, None
+        return (replace(found, limits_sent=sent) if sex else found), None
     return None, found if isinstance(found, Issue) else _lab_range_issue(location, sent, found)
 
 
@@ -823,8 +824,8 @@ def _sex_union(
         "it gives one range for men and one for women, and the patient's sex is "
         f"{quoted(state.context.sex)}"
     )
-    lows: list[Decimal] = []
-    highs: list[Decimal] = []
+    lows: list[tuple[Decimal, ReferenceRange]] = []  # each limit with the range it is of
+    highs: list[tuple[Decimal, ReferenceRange]] = []
     for which, one in sent.by_sex:
         normalized = _normalized_lab(one, location, analyte, state, count, sex="")
         if isinstance(normalized, Issue):
@@ -836,11 +837,13 @@ def _sex_union(
                 f"{why}; its range for {_SEX_PLURAL[which]}, {quoted(_range_shown(one))}, cannot "
                 f"be used: {normalized}",
             )
-        lows.extend(() if normalized.low is None else (normalized.low,))
-        highs.extend(() if normalized.high is None else (normalized.high,))
-    # a limit one range does not have leaves the union open on that side
-    low = min(lows) if len(lows) == len(sent.by_sex) else None
-    high = max(highs) if len(highs) == len(sent.by_sex) else None
+        lows.extend(() if normalized.low is None else ((normalized.low, one),))
+        highs.extend(() if normalized.high is None else ((normalized.high, one),))
+    # a limit one range does not have leaves the union open on that side; on a tie, the first
+    lowest = min(lows, key=itemgetter(0)) if len(lows) == len(sent.by_sex) else None
+    highest = max(highs, key=itemgetter(0)) if len(highs) == len(sent.by_sex) else None
+    low = lowest[0] if lowest is not None else None
+    high = highest[0] if highest is not None else None
     if low is None and high is None:
         return None, _lab_range_issue(location, sent, f"{why}; together its ranges give no limit")
     shown = f"{_fmt(low) if low is not None else ''}–{_fmt(high) if high is not None else ''}"
@@ -852,7 +855,17 @@ def _sex_union(
         f"for women, and the patient's sex is {quoted(state.context.sex)}: judged with their "
         f"union, {shown} cells/µL (a value normal for either sex is not flagged)",
     )
-    return constructor(NormalizedRange)(low, high, "lab", sent.text, "", ""), note
+    # each limit as sent, in its range's unit (else the value's, as it was read)
+    low_unit = (lowest[1].unit or result.unit) if lowest is not None else None
+    high_unit = (highest[1].unit or result.unit) if highest is not None else None
+    limits = ReferenceRange(
+        sent.text,
+        lowest[1].low if lowest is not None else None,
+        highest[1].high if highest is not None else None,
+        low_unit or high_unit,
+        high_unit if low_unit is not None and high_unit != low_unit else None,
+    )
+    return constructor(NormalizedRange)(low, high, "lab", sent.text, "", "", limits), note
 
 
 _SEX_PLURAL = {"male": "men", "female": "women"}
