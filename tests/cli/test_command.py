@@ -109,6 +109,21 @@ def test_usage_error_is_one_line_with_exit_2(
     assert done.stdout == b""
 
 
+@pytest.mark.parametrize("command", ["convert", "explain"])
+def test_an_option_the_command_does_not_know_points_at_its_own_help(
+    leukoflag: Runner, command: str
+) -> None:
+    # `--jobs` is an option of convert only: explain's error must send the reader to explain's help
+    done = leukoflag(command, "in.hl7", "--no-such-option", "--jobs", "2")
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [
+        f"leukoflag {command}: error: unrecognized arguments: --no-such-option"
+        + (" --jobs 2" if command == "explain" else "")
+        + f" (see leukoflag {command} --help)"
+    ]
+    assert done.stdout == b""
+
+
 def _one_line_error(done: subprocess.CompletedProcess[bytes]) -> str:
     assert done.returncode == 2
     lines = done.stderr.decode().splitlines()
