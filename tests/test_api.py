@@ -560,6 +560,19 @@ def test_content_that_is_neither_is_one_rejection_with_the_raw_kept() -> None:
     assert "bytes" not in rejected.reason  # nothing was cut
 
 
+def test_hl7_saved_as_utf16_without_byte_order_mark_is_one_rejection_that_says_so() -> None:
+    message = (
+        "MSH|^~\\&|HEMLAB|NORTHGATE|EHR|NORTHGATE|20261203081500-0500||ORU^R01|HL-9|P|2.5.1\r"
+        "PID|1||NG4471^^^NORTHGATE^MR||HALVORSEN^ERIK||19580402|M\r"
+    ).encode("utf-16-le")
+    conversion = leukoflag.convert(message)
+    assert conversion.bundles == []
+    (rejected,) = conversion.rejected
+    assert rejected.raw == message
+    assert rejected.reason.startswith("HL7 v2 in UTF-16-LE without a byte-order mark, starting ")
+    assert "binary" not in rejected.reason
+
+
 def test_large_content_that_is_neither_keeps_only_its_head() -> None:
     row = b"2026-12-03 14:15:22 INFO heartbeat ok\n"
     data = row * (3 * api.REJECTED_RAW_LIMIT // len(row))

@@ -78,6 +78,30 @@ def test_wide_text_is_described_by_its_text_not_as_binary() -> None:
     assert reason == "not HL7 v2 or FHIR JSON: content starts with 'Datum;Leukozyten'"
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_wide_hl7_without_byte_order_mark_is_described_as_such_not_as_binary(codec: str) -> None:
+    message = "MSH|^~\\&|HEMLAB|NORTHGATE|EHR|NORTHGATE|20261203081500-0500||ORU^R01|HL-9|P|2.5.1\r"
+    assert detect.detect(message.encode(codec)) == "unknown"
+    assert detect.describe_unknown(message.encode(codec)) == (
+        f"HL7 v2 in {codec.upper()} without a byte-order mark, starting "
+        "'MSH|^~\\\\&|HEMLAB|NORTHGATE|EHR|NORTHGATE|': leukoflag reads UTF-16 and UTF-32 "
+        "HL7 v2 only after its byte-order mark (add it, or send UTF-8)"
+    )
+
+
+def test_wide_text_without_byte_order_mark_is_described_by_its_text() -> None:
+    reason = detect.describe_unknown("Datum;Leukozyten\n2026-12-03;2,9\n".encode("utf-16-le"))
+    assert reason == (
+        "not HL7 v2 or FHIR JSON: UTF-16-LE text without a byte-order mark, starting "
+        "'Datum;Leukozyten'"
+    )
+
+
+@pytest.mark.parametrize("content", [b"A\x00\x01\x02\x03\x04\x05", b"P\x00\x00\x00\x00\x00"])
+def test_binary_that_starts_like_wide_text_is_still_binary(content: bytes) -> None:
+    assert detect.describe_unknown(content) == "not HL7 v2 or FHIR JSON: binary content"
+
+
 @pytest.mark.parametrize(
     ("content", "line"),
     [

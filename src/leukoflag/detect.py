@@ -97,6 +97,8 @@ def describe_unknown(raw: bytes) -> str:
     text = whole.lstrip(b" \t\r\n")
     if not text:
         return "empty input"
+    if b"\x00" in text and (wide := _bare_wide_text(text)):
+        return wide
     if b"\x00" in text or _binary_share(text) > 0.1:
         return "not HL7 v2 or FHIR JSON: binary content"
     for marker in _V2_STARTS:
@@ -110,6 +112,28 @@ def describe_unknown(raw: bytes) -> str:
             )
     first = text[:40].decode("utf-8", "replace").splitlines()[0] if text else ""
     return f"not HL7 v2 or FHIR JSON: content starts with {first!r}"
+
+
+def _bare_wide_text(text: bytes) -> str:
+    """The reason for text in UTF-16/32 without byte-order mark (zero bytes around an ASCII first
+    character, as :func:`bare_wide_encoding` tells JSON), else ``""``: "binary" would mislead."""
+    for width, at, codec in _BARE_WIDE:
+        unit = text[:width]
+        if len(unit) == width and 0x20 < unit[at] < 0x7F and unit.count(0) == width - 1:
+            start = text[: 40 * width].decode(codec, "replace").splitlines()[0]
+            if not (start.isprintable() and start[:8].isascii()) or "\ufffd" in start:
+                return ""  # binary content that merely starts with a letter and a zero byte
+            if start.startswith(("MSH", "FHS", "BHS")):
+                return (
+                    f"HL7 v2 in {codec.upper()} without a byte-order mark, starting {start!r}: "
+                    "leukoflag reads UTF-16 and UTF-32 HL7 v2 only after its byte-order mark "
+                    "(add it, or send UTF-8)"
+                )
+            return (
+                f"not HL7 v2 or FHIR JSON: {codec.upper()} text without a byte-order mark, "
+                f"starting {start!r}"
+            )
+    return ""
 
 
 def wide_encoding(head: bytes) -> str:
