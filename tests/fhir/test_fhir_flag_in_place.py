@@ -217,6 +217,17 @@ def test_bundle_report_gets_the_finding_of_its_low_result() -> None:
     assert fhir.validate(output, "R4") == []
 
 
+def test_a_flagged_bundle_gets_no_provenance_and_keeps_its_entries() -> None:
+    # docs/fhir-input.md: one Provenance per Bundle is for the Bundles written for HL7 v2
+    (output,) = convert("bundle-with-patient.json").bundles
+    sent = original("bundle-with-patient.json")
+    assert (output["type"], [e["resource"]["resourceType"] for e in output["entry"]]) == (
+        sent["type"],
+        [e["resource"]["resourceType"] for e in sent["entry"]],
+    )
+    assert "Provenance" not in {e["resource"]["resourceType"] for e in output["entry"]}
+
+
 def test_legacy_interpretation_is_written_back_in_the_current_form() -> None:
     conv = convert("stu3-legacy-no-count.json")
     (output,) = conv.bundles
