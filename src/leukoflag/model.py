@@ -74,7 +74,7 @@ class Issue:
     """Something in one input that was not mapped, was repaired, or could not be judged.
 
     ``code`` is a stable kebab-case identifier prefixed by the step that raised it
-    (``hl7v2.segment-unmapped``, ``units.unknown-unit``, ``flag.status-not-final`` …); the list
+    (``hl7v2.segment-unmapped``, ``units.unknown-unit``, ``flag.status-not-flaggable`` …); the list
     is documented in ``docs/issues.md``. ``location`` follows the module docstring.
     """
 
@@ -476,7 +476,7 @@ class Finding:
     location: str
     analyte: Analyte
     value_per_ul: Decimal
-    code: str  # v3-ObservationInterpretation: N, L, LU, LL, H, HU, HH
+    code: str  # v3-ObservationInterpretation: N, L, LU, LL or H (HU, HH have no sourced rule)
     rule: str  # rule id from the rules data file, e.g. "wbc-leukopenia-adult"
     threshold: Decimal | None  # the limit that decided the code, cells/µL
     threshold_source: str  # citation from the rules data file
@@ -487,7 +487,7 @@ class Finding:
     ctcae_grade: int | None = None
     ctcae_version: str = ""
     ctcae_term: Coding | None = None  # NCIt term, e.g. C143704 Neutrophil count decreased
-    derived: bool = False  # ANC computed from WBC × neutrophil %
+    derived: bool = False  # ANC computed from WBC × neutrophil %, or segmented + band counts
     sender_flags: tuple[str, ...] = ()
 
 
