@@ -276,6 +276,34 @@ def test_report_to_a_pipe_is_written_into_the_pipe(leukoflag: Runner, tmp_path: 
     assert report["totals"]["low"] == {"wbc": 1, "anc": 1}
 
 
+def test_report_dash_is_written_to_stdout_beside_an_output_directory(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    (tmp_path / "low.hl7").write_bytes(LOW)
+    done = leukoflag("convert", "low.hl7", "-o", "out", "--report", "-", "-q")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["totals"]["low"] == {"wbc": 1, "anc": 1}
+    assert not (tmp_path / "-").exists()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["low.hl7.1.json"]
+
+
+def test_report_dash_without_an_output_directory_is_a_usage_error(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # stdout carries the NDJSON: a report there would corrupt it, a file named "-" surprise
+    (tmp_path / "low.hl7").write_bytes(LOW)
+    done = leukoflag("convert", "low.hl7", "--report", "-")
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [
+        (
+            "leukoflag: --report -: stdout carries the NDJSON outputs; write the report to a "
+            "file, or the outputs to -o DIR"
+        )
+    ]
+    assert done.stdout == b""
+    assert not (tmp_path / "-").exists()
+
+
 def test_ndjson_bundles_go_to_stdout_one_per_line(leukoflag: Runner, tmp_path: Path) -> None:
     (tmp_path / "day.hl7").write_bytes(batch(NORMAL, LOW))
     (tmp_path / "obs.ndjson").write_bytes(ndjson(observation("o-1", 3.2, "10*3/uL")))

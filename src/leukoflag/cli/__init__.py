@@ -76,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     convert.add_argument(
-        "--report", metavar="FILE", help="write a JSON summary per input file and totals"
+        "--report",
+        metavar="FILE",
+        help="write a JSON summary per input file and totals (-: to stdout, with -o)",
     )
     convert.add_argument(
         "--jobs",

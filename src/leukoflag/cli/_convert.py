@@ -41,6 +41,7 @@ from leukoflag.settings import Settings
 __all__ = ["run_convert"]
 
 REJECTED_DIRECTORY = "rejected"
+_STDOUT = "-"
 
 
 def run_convert(args: argparse.Namespace) -> int:
@@ -59,8 +60,10 @@ def _convert(args: argparse.Namespace) -> int:
         raise UsageError("no input files found in " + ", ".join(args.inputs))
     if output is not None:
         _prepare_directory(output)
-    report_path = Path(args.report) if args.report else None
-    if report_path is not None:
+    report_path = Path(args.report) if args.report and args.report != _STDOUT else None
+    if args.report == _STDOUT:
+        _check_report_to_stdout(output)
+    elif report_path is not None:
         _check_report_path(report_path)
     jobs = args.jobs or os.cpu_count() or 1
 
@@ -86,8 +89,13 @@ def _convert(args: argparse.Namespace) -> int:
         if isinstance(lines, Progress):
             lines.clear()  # an error message, if any, starts on a clean line
     sink.close()
-    if report_path is not None:
-        _write_report(report_path, fhir.dumps(report.as_json(settings), pretty=True, newline=True))
+    if args.report:
+        data = fhir.dumps(report.as_json(settings), pretty=True, newline=True)
+        if report_path is None:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        else:
+            _write_report(report_path, data)
     if not args.quiet:
         lines.message(report.summary(time.monotonic() - started))
     return EXIT_REJECTED if report.totals().rejected else EXIT_OK
@@ -237,6 +245,17 @@ def _prepare_directory(directory: Path) -> None:
         raise UsageError(f"-o {directory}: cannot create: {exc.strerror}") from None
     if not os.access(directory, os.W_OK | os.X_OK):
         raise UsageError(f"-o {directory}: not writable")
+
+
+def _check_report_to_stdout(output: Path | None) -> None:
+    # `-` is stdout, as for INPUT; a file named "-" in the working directory would surprise
+    if output is None:
+        raise UsageError(
+            "--report -: stdout carries the NDJSON outputs; write the report to a file, or the "
+            "outputs to -o DIR"
+        )
+    if sys.stdout is None:
+        raise UsageError("--report -: stdout is closed")
 
 
 def _check_report_path(path: Path) -> None:
