@@ -304,6 +304,17 @@ def test_report_dash_without_an_output_directory_is_a_usage_error(
     assert not (tmp_path / "-").exists()
 
 
+def test_output_dash_is_ndjson_on_stdout_not_a_directory_named_dash(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    (tmp_path / "low.hl7").write_bytes(LOW)
+    done = leukoflag("convert", "low.hl7", "-o", "-", "-q")
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stdout.splitlines()
+    assert json.loads(line)["resourceType"] == "Bundle"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["low.hl7"]
+
+
 def test_ndjson_bundles_go_to_stdout_one_per_line(leukoflag: Runner, tmp_path: Path) -> None:
     (tmp_path / "day.hl7").write_bytes(batch(NORMAL, LOW))
     (tmp_path / "obs.ndjson").write_bytes(ndjson(observation("o-1", 3.2, "10*3/uL")))

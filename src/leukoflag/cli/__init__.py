@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help=(
             "write each message to DIR/<input file name>.<n>.json and each rejected input, raw, "
-            "to DIR/rejected/ with a <name>.<n>.reason.json beside it"
+            "to DIR/rejected/ with a <name>.<n>.reason.json beside it (-: NDJSON on stdout, as "
+            "without -o)"
         ),
     )
     convert.add_argument(

@@ -52,7 +52,8 @@ def run_convert(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     started = time.monotonic()
     settings = settings_from(args)
-    output = Path(args.output) if args.output else None
+    # `-o -` is stdout, as without -o: not a directory named "-"
+    output = Path(args.output) if args.output and args.output != _STDOUT else None
     if output is None and sys.stdout is None:  # started with stdout closed (`>&-`)
         raise UsageError("stdout is closed: nowhere to write the NDJSON (use -o DIR)")
     inputs = expand_inputs(args.inputs, exclude=output)
