@@ -21,8 +21,7 @@ import uuid
 from collections.abc import Callable
 from typing import Protocol, cast
 
-import orjson
-
+from leukoflag.fhir._json import dumps
 from leukoflag.model import Message
 
 __all__ = ["NAMESPACE", "hd", "id_maker", "message_key", "resource_id"]
@@ -95,7 +94,7 @@ def id_maker(key: tuple[str, ...], prefix_length: int = 0) -> Callable[[str, str
     message: the hashing and the formatting are inline.
     """
     # the name is the JSON array [*key, type, path]: hash its opening part once
-    head = orjson.dumps(list(key))[:-1] + (b"," if key else b"")
+    head = dumps(list(key))[:-1] + (b"," if key else b"")
     hashed_head = _SHA1(_NAMESPACE_BYTES + head)
     variant = _VARIANT
 
@@ -116,4 +115,4 @@ def id_maker(key: tuple[str, ...], prefix_length: int = 0) -> Callable[[str, str
 @functools.lru_cache(maxsize=4096)
 def _name_tail(resource_type: str, path: str) -> bytes:
     """The closing part of a name, ``"<type>","<path>"]``: the same few in every message."""
-    return orjson.dumps([resource_type, path])[1:]
+    return dumps([resource_type, path])[1:]
