@@ -12,7 +12,13 @@ from decimal import Decimal
 from leukoflag._quote import quoted
 from leukoflag.model import ReferenceRange, Unit
 
-__all__ = ["parse_decimal", "read_decimal_comma", "read_range_text", "why_no_limits"]
+__all__ = [
+    "for_adults",
+    "parse_decimal",
+    "read_decimal_comma",
+    "read_range_text",
+    "why_no_limits",
+]
 
 _DIGITS = frozenset("0123456789")
 _RANGE_SEPARATORS = ("-", "–", "—", "to", "TO", "..")  # hyphen, en and em dash: all sent
@@ -93,13 +99,55 @@ def _without_note(rest: str) -> str:
 
 def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
     """``4.0-11.0``, ``4.0 - 11.0``, ``4.0 to 11.0``, ``[4.0-11.0]``, ``>4.0``, ``<=11``, negative
-    bounds, decimal commas (``4,0-11,0``), a unit after the numbers; the text is always kept.
-    True with a range whose low is above its high (then text only)."""
+    bounds, decimal commas (``4,0-11,0``), a unit after the numbers, a label saying the range is
+    for adults (``Adult: 4.0-11.0``, ``4.0-11.0 (adult)``); the text is always kept. True with a
+    range whose low is above its high (then text only)."""
     by_sex = _by_sex(text)
     if by_sex:
         return ReferenceRange(text, by_sex=by_sex), False
-    reference, inverted, _ = _read(text)
+    label = _adult_prefix(text)
+    reference, inverted, _ = _read(text[label:] if label else text)
+    if label or _note(text).casefold() in _ADULT_WORDS:
+        reference = ReferenceRange(text, reference.low, reference.high, reference.unit, adults=True)
     return reference, inverted
+
+
+# The words that say a range is for adults only, as a label before the limits or a note after
+_ADULT_WORDS = frozenset(("adult", "adults"))
+
+
+def _adult_prefix(text: str) -> int:
+    """Where the limits begin after a label ``Adult:``, ``Adults`` (``Adult: 4.0-11.0``); 0 when
+    the text does not begin with one followed by a number or a comparator."""
+    head = text[:7].casefold()
+    word = "adults" if head.startswith("adults") else "adult" if head.startswith("adult") else ""
+    if not word:
+        return 0
+    index = _skip_spaces(text, len(word))
+    if text[index : index + 1] == ":":
+        index = _skip_spaces(text, index + 1)
+    if index == len(word) or text[index : index + 1] not in _LIMIT_STARTS:
+        return 0  # "Adult reference interval", "Adults4.0": a word, not a label
+    return index
+
+
+_LIMIT_STARTS = _DIGITS | frozenset("<>≤≥.[(")
+
+
+def for_adults(text: str) -> bool:
+    """Whether a range text labels the range as for adults: ``Adult: 4.0-11.0``, ``4.0-11.0
+    (adult)`` or only ``Adult`` (a FHIR range's text beside its ``low`` and ``high``)."""
+    body = text.strip()
+    return body.casefold() in _ADULT_WORDS or read_range_text(body)[0].adults
+
+
+def _note(text: str) -> str:
+    """The words of a note in brackets ending ``text`` (``adult`` of ``4.0-11.0 (adult)``)."""
+    body = text.rstrip()
+    if len(body) < 3 or body[-1] not in ")]":
+        return ""
+    opening = body.rfind("(["[body[-1] == "]"])
+    return body[opening + 1 : -1].strip() if opening > 0 else ""
 
 
 # Words that begin the range of one sex: "M: 4.0-10.0 F: 4.5-11.0", "Male 4.0-10.0 / Female ..."

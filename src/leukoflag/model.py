@@ -270,7 +270,9 @@ class ReferenceRange:
     written inside the range text or carried by the FHIR low/high quantities; ``high_unit`` is
     the FHIR high's unit when it is not the low's (``unit``): each limit is read in its own.
     ``by_sex`` holds the ranges of a text giving one for men and one for women (``M: 4.0-10.0
-    F: 4.5-11.0``), by FHIR administrative-gender; the range itself then has no limits."""
+    F: 4.5-11.0``), by FHIR administrative-gender; the range itself then has no limits.
+    ``adults`` is True when the text labels the range as for adults (``Adult: 4.0-11.0``,
+    ``4.0-11.0 (adult)``): it is not a child's range."""
 
     text: str
     low: Decimal | None = None
@@ -278,6 +280,7 @@ class ReferenceRange:
     unit: Unit | None = None
     high_unit: Unit | None = None
     by_sex: tuple[tuple[str, ReferenceRange], ...] = ()
+    adults: bool = False
 
 
 # --------------------------------------------------------------------------- message content
@@ -467,6 +470,7 @@ class NormalizedRange:
     # Of a lab range giving one per sex: the limits as sent that ``low`` and ``high`` come from
     # (the chosen sex's range, or for the union each limit's own range, with its unit).
     limits_sent: ReferenceRange | None = None
+    adults: bool = False  # a lab range labelled for adults (ReferenceRange.adults)
 
 
 @dataclass(frozen=True, slots=True)

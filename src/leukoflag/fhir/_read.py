@@ -21,7 +21,7 @@ from itertools import islice
 from typing import Any, BinaryIO, TypeVar
 
 from leukoflag._quote import defect, quoted
-from leukoflag._range_text import read_range_text
+from leukoflag._range_text import for_adults, read_range_text
 from leukoflag.detect import values_then_object
 from leukoflag.fhir._elements import DAR_EXTENSION, PQ_TRANSLATION, supplied_range
 from leukoflag.fhir._json import dumps, loads, loads_noting_repeats, plain
@@ -1495,6 +1495,7 @@ def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
         unit=low_unit or high_unit,
         # a high in another unit than the low (4.0 10*3/uL to 11000 /uL) is read in its own
         high_unit=high_unit if low_unit and high_unit and high_unit != low_unit else None,
+        adults=bool(text) and for_adults(text),  # text "Adult" beside the limits: not a child's
     )
 
 

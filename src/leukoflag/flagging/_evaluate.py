@@ -799,7 +799,7 @@ def _normalized_lab(
             f"{shown} cells/µL is not a plausible {analyte.value.upper()} range "
             "(sent in another unit than the value?)"
         )
-    return constructor(NormalizedRange)(low, high, "lab", sent.text, "", sex)
+    return constructor(NormalizedRange)(low, high, "lab", sent.text, "", sex, None, sent.adults)
 
 
 def _sex_range(sent: ReferenceRange, sex: str) -> tuple[ReferenceRange, str]:
@@ -971,9 +971,36 @@ def _judge(
                 )
             )
             return _Judged(None, None, None, issues)
+    if lab is not None and not profile.adult and lab.adults:
+        issues.append(
+            _adults_range_issue(lab, chosen, profile, context=context, day=day, location=location)
+        )
     if bound_issue is not None:
         issues.append(bound_issue)
     return _Judged(chosen, verdict, criteria, issues)
+
+
+def _adults_range_issue(
+    lab: NormalizedRange,
+    chosen: NormalizedRange,
+    profile: Profile,
+    *,
+    context: PatientContext,
+    day: dt.date | None,
+    location: str,
+) -> Issue:
+    low, high = chosen.low, chosen.high
+    shown = f"{_fmt(low) if low is not None else ''}–{_fmt(high) if high is not None else ''}"
+    latest = context.birth_date_latest
+    born = f"{context.birth_date}{f' to {latest}' if latest is not None else ''}"
+    return _issue(
+        Severity.WARNING,
+        "lab-range-adults",
+        _at(location, "range"),
+        f"the lab's reference range {quoted(lab.text)} is for adults, and the patient (born "
+        f"{born}) is under 18 on the result date {day}: judged with the age band "
+        f"{profile.range.age.describe()}, {shown} cells/µL, instead",
+    )
 
 
 # Patients, days and so ages repeat across the orders of a feed: worked out once per process.
@@ -1031,6 +1058,8 @@ def _criteria(
     profile: Profile, lab: NormalizedRange | None, graded: bool, state: _OrderState
 ) -> tuple[NormalizedRange, Criteria]:
     settings = state.settings
+    if lab is not None and not profile.adult and lab.adults:
+        lab = None  # a range the lab gives for adults is not a child's (nor its LLN)
     if lab is not None and not profile.duffy_null:
         chosen = lab
         citation = "the lab's reference range, as sent"

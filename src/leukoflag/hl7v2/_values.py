@@ -598,7 +598,8 @@ def _unit_in_component(
     if inverted or limits.unit is not None or (limits.low is None and limits.high is None):
         return reference
     unit = decoded(tail, delimiters, codec, []).strip()  # escape problems: noted with the field
-    return ReferenceRange(reference.text, limits.low, limits.high, Unit(unit) if unit else None)
+    unit_sent = Unit(unit) if unit else None
+    return ReferenceRange(reference.text, limits.low, limits.high, unit_sent, adults=limits.adults)
 
 
 # --------------------------------------------------------------------------- OBX-8 flags

@@ -1,0 +1,133 @@
+"""A lab range labelled for adults (``4.0-11.0 (adult)``, ``Adult: 4.0-11.0``) is not a child's:
+under 18 the age band judges, with flag.lab-range-adults; adults keep the lab's range."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+import leukoflag
+from leukoflag._range_text import read_range_text
+from leukoflag.testing import builders
+from leukoflag.testing.builders import oru_message
+
+# Results are collected on 2026-11-24: born 2026-06-01, the child is 5 months old (WBC band
+# 3 months to 1 year: 6,000-17,500 cells/µL).
+INFANT = builders.patient(birth_date="20260601", sex="M")
+
+
+def _only_finding(conversion: leukoflag.Conversion) -> leukoflag.Finding:
+    (finding,) = conversion.findings
+    return finding
+
+
+@pytest.mark.parametrize(
+    "sent", ["4.0-11.0 10*9/L (adult)", "Adult: 4.0-11.0", "Adults 4.0-11.0", "4.0-11.0 [adults]"]
+)
+def test_infant_wbc_above_an_adult_range_is_judged_by_the_age_band(sent: str) -> None:
+    msg = oru_message(
+        patient=INFANT, results=[builders.wbc("12.5", "10*9/L", reference_range=sent, flag="H")]
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.rule, finding.range.source) == (
+        "N",
+        "wbc-within-range",
+        "age-band",
+    )
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-adults"]
+    assert issue.location == "MSG[1]/OBX[1]-7"
+    assert issue.severity == "warning"
+    assert issue.text == (
+        f"the lab's reference range '{sent}' is for adults, and the patient (born 2026-06-01) is "
+        "under 18 on the result date 2026-11-24: judged with the age band 3 months to 1 year, "
+        "6,000–17,500 cells/µL, instead"
+    )
+
+
+def test_adult_lln_does_not_grade_a_child() -> None:
+    # 4.4 is below the adult LLN 4.5 (CTCAE grade 1 for an adult) but not the grade 2 limit, and
+    # the band's low 6,000 makes it leukopenia for the infant: no grade from the adult range.
+    msg = oru_message(
+        patient=INFANT,
+        results=[builders.wbc("4.4", "10*9/L", reference_range="4.5-11.0 (adult)", flag="L")],
+    )
+    finding = _only_finding(leukoflag.convert(msg.text))
+    assert (finding.code, finding.rule) == ("L", "wbc-leukopenia-pediatric")
+    assert finding.ctcae_grade is None
+
+
+def test_adult_keeps_a_range_labelled_for_adults() -> None:
+    # "Adult: 4.0-11.0" was read as no range at all (flag.lab-range-unusable) before
+    msg = oru_message(
+        patient=builders.patient(birth_date="19840312", sex="M"),
+        results=[builders.wbc("10.5", "10*9/L", reference_range="Adult: 4.0-11.0", flag="N")],
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    # the man's default range (5,000-10,000) would make it H
+    assert (finding.code, finding.range.source) == ("N", "lab")
+    assert (finding.range.low, finding.range.high) == (Decimal(4000), Decimal(11000))
+    assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
+
+
+def test_unlabelled_adult_looking_range_still_judges_a_child() -> None:
+    msg = oru_message(
+        patient=INFANT, results=[builders.wbc("12.5", "10*9/L", reference_range="4.0-11.0")]
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source) == ("H", "lab")
+    assert not [i for i in conversion.issues if i.code == "flag.lab-range-adults"]
+
+
+@pytest.mark.parametrize(
+    ("text", "adults"),
+    [
+        ("Adult: 4.0-11.0 x10^9/L", True),
+        ("4.0-11.0 (Adults)", True),
+        ("Adults: >1.8", True),
+        ("Adult reference interval", False),  # words only: no limits, no label
+        ("6.0-17.5 (3-12 mo)", False),
+        ("4.0-11.0 x10(9)/L", False),
+    ],
+)
+def test_range_text_says_when_it_is_for_adults(text: str, adults: bool) -> None:
+    read = read_range_text(text)[0]
+    assert read.adults is adults
+    assert read.text == text
+    if adults:
+        assert read.low is not None
+
+
+def test_fhir_range_text_adult_beside_its_limits_is_not_the_childs() -> None:
+    bundle = builders.fhir_bundle(
+        [builders.wbc("12.5", "10*3/uL", reference_range="4.0-11.0", flag=None)],
+        patient=builders.patient(birth_date="20150905", sex="F"),  # 11 years: 4,500-11,100
+    )
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Observation":
+            quantity = {"unit": "10*3/uL", "system": "http://unitsofmeasure.org"}
+            resource["referenceRange"] = [
+                {
+                    "low": {"value": Decimal("4.0"), **quantity, "code": "10*3/uL"},
+                    "high": {"value": Decimal("13.0"), **quantity, "code": "10*3/uL"},
+                    "text": "Adult",
+                }
+            ]
+    conversion = leukoflag.convert(bundle.encode())
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source, finding.range.high) == (
+        "H",
+        "age-band",
+        Decimal(11100),
+    )
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-adults"]
+    assert "'Adult' is for adults" in issue.text
+    assert "age band 10 years to 18 years, 4,500–11,100 cells/µL" in issue.text
