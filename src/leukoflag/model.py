@@ -445,6 +445,8 @@ class PatientContext:
     sex: str = "unknown"  # FHIR administrative-gender
     duffy_null: bool = False  # known Duffy-null phenotype: explicit opt-in, never inferred
     birth_date_latest: dt.date | None = None  # latest possible day of a year/month birth date
+    # The offset of a birth time sent with one (PID-7): a result's day is counted in it.
+    birth_zone: dt.tzinfo | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -214,3 +214,32 @@ def test_month_only_birth_date_in_the_result_month_includes_the_first_week() -> 
     issues = [i for i in conversion.issues if i.code == "flag.age-imprecise"]
     assert [i.location for i in issues] == ["MSG[1]/OBX[1]"]
     assert "2026-11-01 to 2026-11-24" in issues[0].text
+
+
+def _neonate_anc(drawn: str) -> str:
+    """A NICU ANC of 2.0 x10^3/uL for a baby born 17 Nov 2026 01:30 -05:00, drawn at ``drawn``
+    (stamped in UTC, as the lab's system sends it)."""
+    segments = [
+        f"MSH|^~\\&|NICULAB|RIVERSIDE|EHR|RIVERSIDE|{drawn}||ORU^R01^ORU_R01|NICU-{drawn[:12]}|P|2.5.1",
+        "PID|1||NB-30917^^^RIVERSIDE^MR||QUINTERO^BABY GIRL||202611170130-0500|F",
+        f"OBR|1|NB-ORD-88|NB-F-88|58410-2^CBC panel - Blood by Automated count^LN|||{drawn}",
+        "OBX|1|NM|751-8^Neutrophils [#/volume] in Blood by Automated count^LN||2.0|10*3/uL|||||F",
+    ]
+    return "\r".join(segments) + "\r"
+
+
+@pytest.mark.parametrize(
+    ("drawn", "expected"),
+    [
+        # 23 Nov 22:00 -05:00: 6 days old, in the first week (neutropenia below 5,000), although
+        # the UTC date is the 24th (7 days)
+        ("20261124030000+0000", ("L", "anc-neutropenia-first-week", Decimal(5000))),
+        # 24 Nov 02:00 -05:00: 7 days old, infant threshold 1,000
+        ("20261124070000+0000", ("N", "anc-within-range", None)),
+    ],
+)
+def test_birth_time_offset_dates_a_result_sent_in_utc(
+    drawn: str, expected: tuple[str, str, Decimal | None]
+) -> None:
+    (finding,) = leukoflag.convert(_neonate_anc(drawn)).findings
+    assert (finding.code, finding.rule, finding.threshold) == expected

@@ -17,6 +17,8 @@ process, on first use; ``docs/rules.md`` documents every rule and is generated f
 
 from __future__ import annotations
 
+import datetime as dt
+
 from leukoflag._construct import constructor
 from leukoflag.flagging._evaluate import birth_span, evaluate_order, youngest_birth
 from leukoflag.flagging._rules import load_rules
@@ -37,15 +39,18 @@ _GENDERS = frozenset({"male", "female", "other", "unknown"})
 def patient_context(patient: Patient | None, settings: Settings) -> PatientContext:
     """What the rules need to know about ``patient`` (None: a result without a PID).
 
-    A birth date sent to year or month precision keeps both its first and last possible day.
+    A birth date sent to year or month precision keeps both its first and last possible day; a
+    birth time, its offset.
     Duffy-null status comes only from ``settings.duffy_null`` (identifiers as sent, bare or
     ``system|value``; ``"*"`` for every patient): it is never inferred.
     """
     if patient is None:
         return PatientContext(duffy_null=settings.is_duffy_null(()))
-    earliest = latest = None
+    earliest = latest = zone = None
     if patient.birth_date is not None:
         earliest, latest = birth_span(patient.birth_date)
+        if "T" in patient.birth_date.fhir:  # a birth time (always with its offset)
+            zone = dt.datetime.fromisoformat(patient.birth_date.fhir).tzinfo
     sex = patient.sex.strip().lower()
     # Most conversions declare no Duffy-null patient: the identifiers are not even spelled.
     duffy_null = bool(settings.duffy_null) and settings.is_duffy_null(_identifiers(patient))
@@ -55,6 +60,7 @@ def patient_context(patient: Patient | None, settings: Settings) -> PatientConte
         sex if sex in _GENDERS else "unknown",
         duffy_null,
         latest if latest != earliest else None,
+        zone,
     )
 
 

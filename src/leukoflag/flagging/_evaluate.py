@@ -1254,8 +1254,20 @@ def _result_time(result: LabResult, state: _OrderState) -> Timestamp | None:
 
 
 def _result_day(result: LabResult, state: _OrderState) -> dt.date | None:
-    stamp = _result_time(result, state)
-    return stamp.day if stamp is not None else state.fallback_day
+    return _stamp_day(_result_time(result, state), state)
+
+
+def _stamp_day(stamp: Timestamp | None, state: _OrderState) -> dt.date | None:
+    """The day of a result's time for the patient's age: in the offset of the birth time when
+    PID-7 gave one (a neonate born 01:30-05:00 is 6 days old at 03:00Z seven days later)."""
+    if stamp is None:
+        return state.fallback_day
+    zone = state.context.birth_zone
+    if zone is not None and "T" in stamp.fhir:
+        moment = dt.datetime.fromisoformat(stamp.fhir)
+        if moment.tzinfo is not None:
+            return moment.astimezone(zone).date()
+    return stamp.day
 
 
 def youngest_birth(first: dt.date, last: dt.date, day: dt.date) -> dt.date:
@@ -1422,7 +1434,7 @@ def _parts(state: _OrderState) -> Iterator[_Part]:
             value=value,
             specimen=result.specimen,
             time=_instant(stamp.fhir) if stamp is not None else "",
-            day=stamp.day if stamp is not None else state.fallback_day,
+            day=_stamp_day(stamp, state),
         )
 
 
