@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 import leukoflag
+from leukoflag import fhir
 from leukoflag.model import PatientContext
 from leukoflag.testing import builders
 from leukoflag.testing.builders import oru_message
@@ -243,3 +244,31 @@ def test_birth_time_offset_dates_a_result_sent_in_utc(
 ) -> None:
     (finding,) = leukoflag.convert(_neonate_anc(drawn)).findings
     assert (finding.code, finding.rule, finding.threshold) == expected
+
+
+def test_fhir_birth_time_extension_dates_a_neonates_result() -> None:
+    # A FHIR lab sends the birth time as the patient-birthTime extension of birthDate (as
+    # leukoflag writes PID-7's): 6 days old at 03:00Z on the 24th, so 2,000 is first-week low.
+    bundle = builders.fhir_bundle(
+        [builders.anc("2.0", "10*3/uL", reference_range=None, flag=None)],
+        patient=builders.patient(birth_date="20261117", sex="F"),
+        collected=dt.datetime(2026, 11, 24, 3, 0, tzinfo=dt.UTC),
+    )
+    for entry in bundle["entry"]:
+        if entry["resource"]["resourceType"] == "Patient":
+            entry["resource"]["_birthDate"] = {
+                "extension": [
+                    {
+                        "url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime",
+                        "valueDateTime": "2026-11-17T01:30:00-05:00",
+                    }
+                ]
+            }
+    (finding,) = leukoflag.convert(bundle.encode()).findings
+    assert (finding.code, finding.rule) == ("L", "anc-neutropenia-first-week")
+
+
+def test_reflagging_the_output_keeps_the_birth_time() -> None:
+    (bundle,) = leukoflag.convert(_neonate_anc("20261124030000+0000")).bundles
+    (finding,) = leukoflag.convert(fhir.dumps(bundle)).findings
+    assert (finding.code, finding.rule) == ("L", "anc-neutropenia-first-week")

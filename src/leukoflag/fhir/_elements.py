@@ -43,6 +43,7 @@ from leukoflag.model import (
 )
 
 __all__ = [
+    "BIRTH_TIME",
     "DAR_EXTENSION",
     "DERIVED_ANC_TEXT",
     "EXPLANATION",
@@ -82,6 +83,7 @@ SOURCE_MESSAGE = _BASE + "source-message"
 PQ_TRANSLATION = "http://hl7.org/fhir/StructureDefinition/iso21090-PQ-translation"
 ORIGINAL_TEXT = "http://hl7.org/fhir/StructureDefinition/originalText"
 DAR_EXTENSION = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+BIRTH_TIME = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
 
 # code.text of every ANC leukoflag adds (flagged or withdrawn): what marks it as leukoflag's own
 DERIVED_ANC_TEXT = "Neutrophils [#/volume] in Blood, derived by leukoflag"

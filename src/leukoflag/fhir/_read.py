@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, TypeVar
 from leukoflag._quote import defect, quoted
 from leukoflag._range_text import for_adults, read_range_text
 from leukoflag.detect import values_then_object
-from leukoflag.fhir._elements import DAR_EXTENSION, PQ_TRANSLATION, supplied_range
+from leukoflag.fhir._elements import BIRTH_TIME, DAR_EXTENSION, PQ_TRANSLATION, supplied_range
 from leukoflag.fhir._json import dumps, loads, loads_noting_repeats, plain
 from leukoflag.fhir._ranges import Who, applies, sex_only
 from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
@@ -1537,6 +1537,8 @@ def _patient(resource: dict[str, Any], location: str, reader: _ItemReader) -> Pa
     name = names[0] if names and isinstance(names[0], dict) else {}
     gender = _text(resource.get("gender"))
     birth = reader.timestamp(resource.get("birthDate"), f"{location}.birthDate")
+    if birth is not None and isinstance(resource.get("_birthDate"), dict):
+        birth = _birth_time(resource["_birthDate"], birth)
     return Patient(
         location=location,
         identifiers=tuple(i for i in map(_identifier, _list(resource.get("identifier"))) if i),
@@ -1546,6 +1548,17 @@ def _patient(resource: dict[str, Any], location: str, reader: _ItemReader) -> Pa
         sex=gender if gender in ("male", "female", "other", "unknown") else "unknown",
         sex_text=gender,
     )
+
+
+def _birth_time(element: dict[str, Any], birth: Timestamp) -> Timestamp:
+    """The birth time of the patient-birthTime extension on ``birthDate`` (as leukoflag writes
+    PID-7's), when it falls on that date: a neonate's age in days is counted in its offset."""
+    for extension in _list(element.get("extension")):
+        if isinstance(extension, dict) and extension.get("url") == BIRTH_TIME:
+            stamp = _timestamp(extension.get("valueDateTime"))
+            if stamp is not None and "T" in stamp.fhir and stamp.day == birth.day:
+                return stamp
+    return birth
 
 
 def _specimen(resource: dict[str, Any], location: str, reader: _ItemReader) -> Specimen:

@@ -53,7 +53,6 @@ __all__ = ["write_bundle"]
 
 _ANALYSIS_TIME = "http://hl7.org/fhir/StructureDefinition/observation-analysis-date-time"
 _V2_SUBID = "http://hl7.org/fhir/StructureDefinition/observation-v2-subid"
-_BIRTH_TIME = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
 # R4 has no DiagnosticReport.note and no Specimen.role: the R5 elements as cross-version extensions.
 _R4_REPORT_NOTE = "http://hl7.org/fhir/5.0/StructureDefinition/extension-DiagnosticReport.note"
 _R4_SPECIMEN_ROLE = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Specimen.role"
@@ -304,7 +303,7 @@ class _Writer:
             resource["birthDate"] = birth[:10]
             if "T" in birth:  # FHIR: a birth time goes in the patient-birthTime extension
                 resource["_birthDate"] = {
-                    "extension": [{"url": _BIRTH_TIME, "valueDateTime": birth}]
+                    "extension": [{"url": el.BIRTH_TIME, "valueDateTime": birth}]
                 }
         elif patient.birth_date is not None:
             self.time({}, "birthDate", patient.birth_date, patient.location)
