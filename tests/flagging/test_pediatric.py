@@ -272,3 +272,28 @@ def test_reflagging_the_output_keeps_the_birth_time() -> None:
     (bundle,) = leukoflag.convert(_neonate_anc("20261124030000+0000")).bundles
     (finding,) = leukoflag.convert(fhir.dumps(bundle)).findings
     assert (finding.code, finding.rule) == ("L", "anc-neutropenia-first-week")
+
+
+def test_a_neonate_is_judged_on_the_day_the_blood_was_drawn_not_the_day_it_was_analysed() -> None:
+    # Drawn at 23:00 on day 6 (OBR-7), analysed at 06:40 on day 7 (OBX-19), no OBX-14: an ANC of
+    # 2,000 is first-week neutropenia (below 5,000) on the day of drawing, normal a day later.
+    msg = (
+        "MSH|^~\\&|LAB|NICU|EHR|NICU|20261124090000-0500||ORU^R01|N7|P|2.5.1\r"
+        "PID|1||NB77^^^NICU^MR||BABY^GIRL||20261117|F\r"
+        "OBR|1|P7|F7|58410-2^CBC^LN|||20261123230000-0500||||||||||||||||F\r"
+        "OBX|1|NM|751-8^Neutrophils [#/volume] in Blood^LN||2.0|10*3/uL|||||F"
+        "||||||||20261124064000-0500\r"
+    )
+    conversion = leukoflag.convert(msg)
+    (finding,) = conversion.findings
+    assert (finding.code, finding.rule, finding.value_per_ul) == (
+        "L",
+        "anc-neutropenia-first-week",
+        Decimal("2000"),
+    )
+    (observation,) = [
+        entry["resource"]
+        for entry in conversion.bundles[0]["entry"]
+        if entry["resource"]["resourceType"] == "Observation"
+    ]
+    assert observation["effectiveDateTime"] == "2026-11-23T23:00:00-05:00"

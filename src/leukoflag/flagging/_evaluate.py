@@ -1242,15 +1242,17 @@ def _shown_value(bounds: tuple[Point, Point]) -> tuple[Decimal, str]:
 
 
 def _result_time(result: LabResult, state: _OrderState) -> Timestamp | None:
-    """OBX-14, else OBX-19, else the specimen's collection, else OBR-7."""
+    """OBX-14, else the specimen's collection, else OBR-7, else OBX-19: the age is the patient's
+    when the blood was drawn (what ``effective`` says), not when the lab analysed it, which may
+    be a day or more later (a neonate drawn on day 6 and analysed on day 7 is judged at day 6)."""
     if result.effective is not None:
         return result.effective
-    if result.analysis_time is not None:
-        return result.analysis_time
     for specimen in _candidate_specimens(result, state):
         if specimen.collected is not None:
             return specimen.collected
-    return state.order.effective
+    if state.order.effective is not None:
+        return state.order.effective
+    return result.analysis_time
 
 
 def _result_day(result: LabResult, state: _OrderState) -> dt.date | None:
