@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from _tables._format import table
 from leukoflag.fhir import _elements
-from leukoflag.model import Analyte, Coding, Finding, NormalizedRange
+from leukoflag.model import Analyte, Coding, Finding, NormalizedRange, ReferenceRange
 
 MEANING = {
     "rule": "id of the rule that decided the code (see [Rules](rules.md))",
@@ -25,6 +25,10 @@ MEANING = {
         "`male` or `female`: the lab's range gives one range per sex, and this sex's was used "
         "(absent when their union judged a patient neither male nor female)"
     ),
+    "rangeSexLabel": (
+        "with `rangeSex`: the label that sex's range was written under, as sent, and the "
+        "language(s) it was read in (`M (Spanish, Portuguese)`: `M` beside `H` names women)"
+    ),
     "range": "the reference range judged with, cells/µL",
     "rangeCitation": "the citation of a range leukoflag supplied",
     "finding": "SNOMED CT 84828003 Leukopenia or 165517008 Neutropenia, when low",
@@ -37,7 +41,10 @@ MEANING = {
 
 
 def _everything() -> Finding:
-    chosen = NormalizedRange(Decimal(1500), Decimal(8500), "age-band", citation="Iowa", sex="male")
+    sent = ReferenceRange("H 1,5-8,5 M 1,8-7,7", sex_label="H", sex_language="Spanish")
+    chosen = NormalizedRange(
+        Decimal(1500), Decimal(8500), "age-band", citation="Iowa", sex="male", limits_sent=sent
+    )
     return Finding(
         location="MSG[1]/OBR[1]/ANC[derived]",
         analyte=Analyte.ANC,

@@ -7,9 +7,11 @@ expressions: this runs once per distinct OBX-7.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from leukoflag._quote import quoted
+from leukoflag._sex_labels import fold, sex_labels
 from leukoflag.model import ReferenceRange, Unit
 
 __all__ = [
@@ -150,45 +152,41 @@ def _note(text: str) -> str:
     return body[opening + 1 : -1].strip() if opening > 0 else ""
 
 
-# Words that begin the range of one sex: "M: 4.0-10.0 F: 4.5-11.0", "Male 4.0-10.0 / Female ..."
-_SEX_WORDS = {
-    "m": "male",
-    "male": "male",
-    "men": "male",
-    "f": "female",
-    "female": "female",
-    "women": "female",
-}
-
-
 def _by_sex(text: str) -> tuple[tuple[str, ReferenceRange], ...]:
     """The men's and the women's range of ``M: 4.0-10.0 F: 4.5-11.0``, ``M 4.0-10.0; F
-    4.5-11.0`` or ``Male 4.0-10.0 / Female 4.5-11.0``; ``()`` unless the text is exactly one
-    range for each sex, each with limits."""
-    if text[:1].casefold() not in ("m", "f"):
+    4.5-11.0``, ``Male 4.0-10.0 / Female 4.5-11.0`` or ``Männer 4,0-10,0 Frauen 4,5-11,0``, each
+    with the label it was under; ``()`` unless the text is exactly one range for each sex, each
+    with limits, under labels that name the two sexes (see data/sex_labels.toml)."""
+    labels = sex_labels()
+    if fold(text[:1]) not in labels.initials:
         return ()
-    starts: list[tuple[int, int, str]] = []  # where each sex word begins and ends, and its sex
+    starts: list[tuple[int, int, str]] = []  # where each label begins and ends, as sent
     index = 0
     for word in text.replace(";", " ").split(" "):
-        # the colon ends the sex word, written with or without a space after it (M:4.0-10.0)
+        # the colon ends the label, written with or without a space after it (M:4.0-10.0)
         head, colon, _ = word.partition(":")
-        sex = _SEX_WORDS.get(head.casefold(), "")
-        if sex:
-            starts.append((index, index + len(head) + len(colon), sex))
+        if head and labels.known(head):
+            starts.append((index, index + len(head) + len(colon), head))
         index += len(word) + 1
-    if len(starts) != 2 or starts[0][0] != 0 or starts[0][2] == starts[1][2]:
+    if len(starts) != 2 or starts[0][0] != 0:
+        return ()
+    read = labels.read(starts[0][2], starts[1][2])
+    if isinstance(read, str):
         return ()
     ranges: list[tuple[str, ReferenceRange]] = []
-    for (_, end, sex), following in zip(starts, (starts[1][0], len(text)), strict=True):
-        part = text[end:following].strip().rstrip(";/,").strip()
-        read, inverted, _ = _read(part)
-        if inverted or (read.low is None and read.high is None):
+    for (_, end, _), following, label in zip(starts, (starts[1][0], len(text)), read, strict=True):
+        # French puts a space before the colon (Hommes : 4,0-10,0)
+        part = text[end:following].strip().removeprefix(":").rstrip(";/,").strip()
+        limits, inverted, _ = _read(part)
+        if inverted or (limits.low is None and limits.high is None):
             return ()
-        ranges.append((sex, read))
+        ranges.append(
+            (label.sex, replace(limits, sex_label=label.label, sex_language=label.language))
+        )
     (first_sex, first), last = ranges
     if first.unit is None and last[1].unit is not None:
         # a unit written once, after the last range, is both ranges' (M: 4.0-10.0 F: 4.5-11.0 G/L)
-        ranges[0] = (first_sex, ReferenceRange(first.text, first.low, first.high, last[1].unit))
+        ranges[0] = (first_sex, replace(first, unit=last[1].unit))
     return tuple(ranges)
 
 

@@ -270,7 +270,9 @@ class ReferenceRange:
     written inside the range text or carried by the FHIR low/high quantities; ``high_unit`` is
     the FHIR high's unit when it is not the low's (``unit``): each limit is read in its own.
     ``by_sex`` holds the ranges of a text giving one for men and one for women (``M: 4.0-10.0
-    F: 4.5-11.0``), by FHIR administrative-gender; the range itself then has no limits.
+    F: 4.5-11.0``), by FHIR administrative-gender; the range itself then has no limits. Each of
+    those ranges has the label it was written under (``sex_label``: ``M``, ``Frauen``) and the
+    language(s) that label was read in (``sex_language``: ``Spanish, Portuguese``).
     ``adults`` is True when the text labels the range as for adults (``Adult: 4.0-11.0``,
     ``4.0-11.0 (adult)``): it is not a child's range."""
 
@@ -281,6 +283,8 @@ class ReferenceRange:
     high_unit: Unit | None = None
     by_sex: tuple[tuple[str, ReferenceRange], ...] = ()
     adults: bool = False
+    sex_label: str = ""
+    sex_language: str = ""
 
 
 # --------------------------------------------------------------------------- message content

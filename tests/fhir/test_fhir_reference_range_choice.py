@@ -412,7 +412,17 @@ def test_flagging_the_union_again_gives_the_same_observation() -> None:
     assert len(sex_union(issues)) == 1
 
 
-@pytest.mark.parametrize("text", ["M: 4.0-10.0 F: 4.5-11.0", "M: 4.0-10.0 F: 4.5-11.0 10*3/uL"])
+# each range text per sex, with the labels read for men and for women (rangeSexLabel)
+_LABELS_READ = {
+    "M: 4.0-10.0 F: 4.5-11.0": ("M (English)", "F (English)"),
+    "M: 4.0-10.0 F: 4.5-11.0 10*3/uL": ("M (English)", "F (English)"),
+    "Männer: 4,0-10,0 Frauen: 4,5-11,0": ("Männer (German)", "Frauen (German)"),
+    # M is women beside H: read so again, not as the English M
+    "M: 4,5-11,0 H: 4,0-10,0 10*3/uL": ("H (Spanish, Portuguese)", "M (Spanish, Portuguese)"),
+}
+
+
+@pytest.mark.parametrize("text", list(_LABELS_READ))
 @pytest.mark.parametrize(
     ("gender", "code", "range_sex", "limits"),
     [
@@ -433,6 +443,8 @@ def test_flagging_a_range_text_per_sex_again_changes_nothing(
         observation = conversion.bundles[0]["entry"][1]["resource"]
         assert observation["interpretation"][0]["coding"][0]["code"] == code
         assert explanation(observation).get("rangeSex") == range_sex
+        label = dict(zip(("male", "female"), _LABELS_READ[text], strict=True)).get(gender)
+        assert explanation(observation).get("rangeSexLabel") == label
         assert normalized(observation) == [limits]
         assert len(sex_union(list(conversion.issues))) == (range_sex is None)
     (entry,) = first.bundles[0]["entry"][1]["resource"]["referenceRange"]
@@ -459,6 +471,38 @@ def test_flagging_the_bundle_of_a_v2_range_per_sex_again_changes_nothing(
     assert fhir.dumps(again.bundles[0]) == fhir.dumps(first.bundles[0])
     assert [(f.code, f.range and f.range.sex) for f in again.findings] == [
         (f.code, f.range and f.range.sex) for f in first.findings
+    ]
+    assert [f.range and f.range.sex for f in first.findings] == [range_sex or ""]
+    assert len(sex_union(list(again.issues))) == (range_sex is None)
+
+
+_V2_LATIN_1 = (
+    "MSH|^~\\&|LABOR|KLINIKUM NORD|KIS|KLINIKUM NORD|20261124091047+0100||ORU^R01^ORU_R01|"
+    "KN-0044817|P|2.5|||||DEU|8859/1\r"
+    "PID|1||4471203^^^KLINIKUM NORD^MR||Müller^Jürgen||19610719|{sex}\r"
+    "OBR|1|A7721^KIS|L5512^LABOR|58410-2^Blutbild^LN|||20261124080500+0100\r"
+    "OBX|1|NM|6690-2^Leukozyten^LN||4,2|G/L|{reference}||||F\r"
+)
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "Männer: 4,0-10,0 Frauen: 4,5-11,0",
+        "H 4,0-10,0 M 4,5-11,0 G/L",
+        "Varón 4,0-10,0 Mujer 4,5-11,0",
+    ],
+)
+@pytest.mark.parametrize(("sex", "range_sex"), [("M", "male"), ("F", "female"), ("U", None)])
+def test_flagging_the_bundle_of_a_latin_1_range_per_sex_again_changes_nothing(
+    reference: str, sex: str, range_sex: str | None
+) -> None:
+    data = _V2_LATIN_1.format(sex=sex, reference=reference).encode("latin-1")
+    first = leukoflag.convert(data)
+    again = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    assert fhir.dumps(again.bundles[0]) == fhir.dumps(first.bundles[0])
+    assert [f.range and (f.range.sex, f.range.low, f.range.high) for f in again.findings] == [
+        f.range and (f.range.sex, f.range.low, f.range.high) for f in first.findings
     ]
     assert [f.range and f.range.sex for f in first.findings] == [range_sex or ""]
     assert len(sex_union(list(again.issues))) == (range_sex is None)

@@ -527,9 +527,9 @@ def test_range_per_sex_for_a_patient_neither_male_nor_female_is_their_union(
     (found,) = [i for i in conversion.issues if i.code == "flag.lab-range-sex-union"]
     assert (found.severity, found.location) == (Severity.INFORMATION, "MSG[1]/OBX[1]-7")
     assert found.text == (
-        f"the lab's reference range {sent!r} gives one range for men and one for women, and the "
-        f"patient's sex is {gender!r}: judged with their union, 4,000–11,000 cells/µL (a value "
-        "normal for either sex is not flagged)"
+        f"the lab's reference range {sent!r} gives one range for men and one for women, read "
+        f"from 'M' and 'F' in English, and the patient's sex is {gender!r}: judged with their "
+        "union, 4,000–11,000 cells/µL (a value normal for either sex is not flagged)"
     )
     (finding,) = conversion.findings
     assert finding.range is not None
@@ -579,7 +579,8 @@ def test_range_per_sex_with_one_range_unusable_is_not_used_for_a_patient_of_unkn
     # the men's range's own reason, given once, inside the one Issue
     assert found.text == (
         f"the lab's reference range {sent!r} is not used (it gives one range for men and one for "
-        "women, and the patient's sex is 'unknown'; its range for men, '4.0-10.0 G/dL', cannot be "
+        "women, read from 'M' and 'F' in English, and the patient's sex is 'unknown'; its range "
+        "for men, '4.0-10.0 G/dL', cannot be "
         "used: unknown-unit: unit 'G/dL' is not in leukoflag's unit table; add a row to "
         "leukoflag/units/data/units.toml if a lab uses it); leukoflag's default range applies"
     )

@@ -442,6 +442,10 @@ def explanation(finding: Finding) -> dict[str, Any]:
         parts.append({"url": "rangeSource", "valueCode": chosen.source})
         if chosen.sex:
             parts.append({"url": "rangeSex", "valueCode": chosen.sex})
+            if (sent := chosen.limits_sent) is not None and sent.sex_label:
+                # M is men in English, women in Spanish: the label and how it was read
+                label = f"{sent.sex_label} ({sent.sex_language})"
+                parts.append({"url": "rangeSexLabel", "valueString": label})
         limits = {}
         if chosen.low is not None:
             limits["low"] = {"value": chosen.low, **_PER_UL}

@@ -807,7 +807,7 @@ def _sex_range(sent: ReferenceRange, sex: str) -> tuple[ReferenceRange, str]:
     and that sex; ``sent`` and ``""`` when the patient is not male or female."""
     for which, chosen in sent.by_sex:
         if which == sex:
-            return ReferenceRange(sent.text, chosen.low, chosen.high, chosen.unit), sex
+            return replace(chosen, text=sent.text), sex
     return sent, ""
 
 
@@ -821,8 +821,8 @@ def _sex_union(
     assert sent is not None
     location = result.location
     why = (
-        "it gives one range for men and one for women, and the patient's sex is "
-        f"{quoted(state.context.sex)}"
+        f"it gives one range for men and one for women{_labels_read(sent)}, and the patient's sex "
+        f"is {quoted(state.context.sex)}"
     )
     lows: list[tuple[Decimal, ReferenceRange]] = []  # each limit with the range it is of
     highs: list[tuple[Decimal, ReferenceRange]] = []
@@ -852,8 +852,9 @@ def _sex_union(
         "lab-range-sex-union",
         _at(location, "range"),
         f"the lab's reference range {quoted(_range_shown(sent))} gives one range for men and one "
-        f"for women, and the patient's sex is {quoted(state.context.sex)}: judged with their "
-        f"union, {shown} cells/µL (a value normal for either sex is not flagged)",
+        f"for women{_labels_read(sent)}, and the patient's sex is {quoted(state.context.sex)}: "
+        f"judged with their union, {shown} cells/µL (a value normal for either sex is not "
+        "flagged)",
     )
     # each limit as sent, in its range's unit (else the value's, as it was read)
     low_unit = (lowest[1].unit or result.unit) if lowest is not None else None
@@ -866,6 +867,23 @@ def _sex_union(
         high_unit if low_unit is not None and high_unit != low_unit else None,
     )
     return constructor(NormalizedRange)(low, high, "lab", sent.text, "", "", limits), note
+
+
+def _labels_read(sent: ReferenceRange) -> str:
+    """The labels a range text per sex gave its ranges under, and their language(s): ``, read
+    from 'H' and 'M' in Spanish, Portuguese``; ``""`` for FHIR ranges per sex (appliesTo)."""
+    (_, first), (_, second) = sent.by_sex
+    if not first.sex_label or not second.sex_label:
+        return ""
+    if first.sex_language == second.sex_language:
+        return (
+            f", read from {quoted(first.sex_label)} and {quoted(second.sex_label)} in "
+            f"{first.sex_language}"
+        )
+    return (
+        f", read from {quoted(first.sex_label)} in {first.sex_language} and "
+        f"{quoted(second.sex_label)} in {second.sex_language}"
+    )
 
 
 _SEX_PLURAL = {"male": "men", "female": "women"}

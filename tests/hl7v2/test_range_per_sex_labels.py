@@ -1,0 +1,181 @@
+"""A range per sex labelled in a European lab's language (``Männer 4,0-10,0 Frauen 4,5-11,0``,
+``H 4,0-10,0 M 4,5-11,0``) is read as one range for each sex only when its labels say which is
+which in every language that uses them; else it is not used (the default range judges)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+import leukoflag
+from leukoflag.model import ReferenceRange
+
+from .messages import read, results
+
+EXPLANATION = "http://leukoflag.org/fhir/StructureDefinition/interpretation-explanation"
+
+# A German hospital lab: Latin-1 (MSH-18 8859/1), decimal commas, counts in G/L
+_CBC = (
+    "MSH|^~\\&|LABOR|KLINIKUM NORD|KIS|KLINIKUM NORD|20261124091047+0100||ORU^R01^ORU_R01|"
+    "KN-0044817|P|2.5|||||DEU|8859/1\r"
+    "PID|1||4471203^^^KLINIKUM NORD^MR||Müller^Jürgen||19610719|{sex}\r"
+    "OBR|1|A7721^KIS|L5512^LABOR|58410-2^Blutbild^LN|||20261124080500+0100\r"
+    "OBX|1|NM|6690-2^Leukozyten^LN||{value}|G/L|{reference}||||F\r"
+)
+
+
+def cbc(reference: str, sex: str, value: str = "4,2") -> bytes:
+    return _CBC.format(reference=reference, sex=sex, value=value).encode("latin-1")
+
+
+def observation(conversion: leukoflag.Conversion) -> dict[str, Any]:
+    (bundle,) = conversion.bundles
+    found: list[dict[str, Any]] = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    return found[0]
+
+
+def explanation(written: dict[str, Any]) -> dict[str, Any]:
+    (extension,) = [e for e in written["extension"] if e["url"] == EXPLANATION]
+    return {
+        part["url"]: next(v for k, v in part.items() if k.startswith("value"))
+        for part in extension["extension"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("reference", "men", "women"),
+    [
+        ("M 4,0-10,0 W 4,5-11,0 G/L", "M (German)", "W (German)"),
+        ("Männer: 4,0-10,0 Frauen: 4,5-11,0 G/L", "Männer (German)", "Frauen (German)"),
+        ("MAENNER 4,0-10,0 / FRAUEN 4,5-11,0", "MAENNER (German)", "FRAUEN (German)"),
+        ("männlich 4,0-10,0; weiblich 4,5-11,0", "männlich (German)", "weiblich (German)"),
+        ("H 4,0-10,0 F 4,5-11,0 G/L", "H (French)", "F (French)"),
+        # French typography: a space before the colon
+        ("Hommes : 4,0-10,0 ; Femmes : 4,5-11,0", "Hommes (French)", "Femmes (French)"),
+        ("H: 4,0-10,0 M: 4,5-11,0", "H (Spanish, Portuguese)", "M (Spanish, Portuguese)"),
+        ("M: 4,5-11,0 H: 4,0-10,0 G/L", "H (Spanish, Portuguese)", "M (Spanish, Portuguese)"),
+        ("Hombres 4,0-10,0 Mujeres 4,5-11,0", "Hombres (Spanish)", "Mujeres (Spanish)"),
+        ("Varón 4,0-10,0 Mujer 4,5-11,0", "Varón (Spanish)", "Mujer (Spanish)"),
+        ("VARONES 4,0-10,0 MUJERES 4,5-11,0", "VARONES (Spanish)", "MUJERES (Spanish)"),
+        # a letter beside a word is read in the word's language: M is women in Spanish
+        ("Hombres 4,0-10,0 M 4,5-11,0", "Hombres (Spanish)", "M (Spanish)"),
+        ("Homens: 4,0-10,0 Mulheres: 4,5-11,0", "Homens (Portuguese)", "Mulheres (Portuguese)"),
+        ("U 4,0-10,0 D 4,5-11,0", "U (Italian)", "D (Italian)"),
+        ("Uomini 4,0-10,0 Donne 4,5-11,0 G/L", "Uomini (Italian)", "Donne (Italian)"),
+        ("Mannen 4,0-10,0 Vrouwen 4,5-11,0", "Mannen (Dutch)", "Vrouwen (Dutch)"),
+        ("Mannen 4,0-10,0 V 4,5-11,0", "Mannen (Dutch)", "V (Dutch)"),
+        ("Male 4,0-10,0 / F 4,5-11,0", "Male (English)", "F (English)"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("sex", "judged"),
+    [("M", ("male", 4000, 10000, "N")), ("F", ("female", 4500, 11000, "L"))],
+)
+def test_wbc_judged_with_the_range_a_european_lab_gives_for_the_patients_sex(
+    reference: str, men: str, women: str, sex: str, judged: tuple[str, int, int, str]
+) -> None:
+    gender, low, high, code = judged
+    # labels in other languages gave no limits: a man's 4.2 G/L was L against 5,000-10,000
+    conversion = leukoflag.convert(cbc(reference, sex))
+    assert "flag.lab-range-unusable" not in {i.code for i in conversion.issues}
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert (finding.range.source, finding.range.sex) == ("lab", gender)
+    assert (finding.range.low, finding.range.high) == (Decimal(low), Decimal(high))
+    assert finding.code == code
+    written = observation(conversion)
+    assert written["referenceRange"][0]["text"] == reference
+    parts = explanation(written)
+    assert (parts["rangeSex"], parts["rangeSexLabel"]) == (gender, men if sex == "M" else women)
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "Ma\u0308nner 4,0-10,0 Fe\u0301minin 4,5-11,0",  # UTF-8 sent decomposed
+        "Manner 4,0-10,0 feminin 4,5-11,0",  # accents left out
+    ],
+)
+def test_labels_are_read_with_or_without_their_accents(reference: str) -> None:
+    data = _CBC.format(reference=reference, sex="F", value="4,2").replace("8859/1", "UNICODE UTF-8")
+    (finding,) = leukoflag.convert(data.encode("utf-8")).findings
+    assert finding.range is not None
+    assert (finding.range.sex, finding.range.low, finding.range.high) == (
+        "female",
+        Decimal(4500),
+        Decimal(11000),
+    )
+
+
+def test_a_spanish_range_for_women_under_m_is_not_taken_for_the_mens() -> None:
+    # M beside H is mujeres: read as the English M, a woman's 4.6 would be N against 4.0-10.0
+    reference = "H: 3,5-9,5 M: 4,8-11,0"
+    conversion = leukoflag.convert(cbc(reference, "F", value="4,6"))
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert (finding.range.sex, finding.range.low, finding.range.high) == (
+        "female",
+        Decimal(4800),
+        Decimal(11000),
+    )
+    assert finding.code == "L"
+
+
+def test_a_european_range_per_sex_judges_a_patient_of_unknown_sex_with_its_union() -> None:
+    conversion = leukoflag.convert(cbc("H: 4,0-10,0 M: 4,5-11,0 G/L", "U"))
+    (said,) = [i for i in conversion.issues if i.code == "flag.lab-range-sex-union"]
+    assert said.text == (
+        "the lab's reference range 'H: 4,0-10,0 M: 4,5-11,0 G/L' gives one range for men and one "
+        "for women, read from 'H' and 'M' in Spanish, Portuguese, and the patient's sex is "
+        "'unknown': judged with their union, 4,000–11,000 cells/µL (a value normal for either sex "
+        "is not flagged)"
+    )
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert (finding.range.low, finding.range.high, finding.range.sex) == (
+        Decimal(4000),
+        Decimal(11000),
+        "",
+    )
+    assert "rangeSexLabel" not in explanation(observation(conversion))
+
+
+def test_the_union_issue_names_labels_of_two_languages_each_with_its_own() -> None:
+    conversion = leukoflag.convert(cbc("Männer 4,0-10,0 Femmes 4,5-11,0", "U"))
+    (said,) = [i for i in conversion.issues if i.code == "flag.lab-range-sex-union"]
+    assert "read from 'Männer' in German and 'Femmes' in French, and" in said.text
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "M 4,0-10,0 V 4,5-11,0",  # Dutch mannen/vrouwen, or Spanish varones/mujeres the other way
+        "V 4,0-10,0 M 4,5-11,0",
+        "M: 4,0-10,0",  # one letter alone: men in English, women in Spanish
+        "Frauen 4,5-11,0",  # one sex only
+        "M 4,0-10,0 K 4,5-11,0",  # Polish mężczyźni/kobiety: a pair not listed
+        "H 4,0-10,0 D 4,5-11,0",  # Herren/Damen: a pair not listed
+        "H 4,0-10,0 H 4,5-11,0",
+        "Männer 4,0-10,0 M 4,5-11,0",  # M beside a German word is men: men twice
+        "Hommes 4,0-10,0 M 4,5-11,0",  # M is no French label
+        "Hombres 4,0-10,0 Varones 4,5-11,0",
+    ],
+)
+def test_a_range_per_sex_whose_labels_do_not_say_which_is_which_is_not_used(
+    reference: str,
+) -> None:
+    (result,) = results(read(cbc(reference, "F")))
+    assert result.reference_range == ReferenceRange(reference)
+    conversion = leukoflag.convert(cbc(reference, "F"))
+    assert "flag.lab-range-unusable" in {i.code for i in conversion.issues}
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert (finding.range.source, finding.range.low, finding.range.high) == (
+        "default",
+        Decimal(4500),
+        Decimal(11000),
+    )
