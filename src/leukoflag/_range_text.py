@@ -174,9 +174,7 @@ def _by_sex(text: str) -> tuple[tuple[str, ReferenceRange], ...]:
     if isinstance(read, str):
         return ()
     ranges: list[tuple[str, ReferenceRange]] = []
-    for (_, end, _), following, label in zip(starts, (starts[1][0], len(text)), read, strict=True):
-        # French puts a space before the colon (Hommes : 4,0-10,0)
-        part = text[end:following].strip().removeprefix(":").rstrip(";/,").strip()
+    for (_, part), label in zip(_parts(text, starts), read, strict=True):
         limits, inverted, _ = _read(part)
         if inverted or (limits.low is None and limits.high is None):
             return ()
@@ -190,8 +188,98 @@ def _by_sex(text: str) -> tuple[tuple[str, ReferenceRange], ...]:
     return tuple(ranges)
 
 
+def _parts(text: str, starts: list[tuple[int, int, str]]) -> list[tuple[str, str]]:
+    """Each label as sent with the text after it, up to the next label (``M 4.0-10.0 F
+    4.5-11.0``: ``M`` and ``4.0-10.0``, ``F`` and ``4.5-11.0``)."""
+    parts: list[tuple[str, str]] = []
+    ends = [start for start, _, _ in starts[1:]] + [len(text)] if starts else []
+    for (_, end, label), following in zip(starts, ends, strict=True):
+        # French puts a space before the colon (Hommes : 4,0-10,0)
+        part = text[end:following].strip().removeprefix(":").rstrip(";/,").strip()
+        parts.append((label, part))
+    return parts
+
+
+def _labelled(text: str) -> list[tuple[int, int, str]]:
+    """Where each label of a text of ranges under labels begins and ends, and the label as sent:
+    a sex label, or any word followed by a limit (``Polish M 4,0-10,0 K 4,5-11,0``); ``[]``
+    unless the text begins with one. For the Issue only: not how a range per sex is read."""
+    labels = sex_labels()
+    words = text.replace(";", " ").split(" ")
+    starts: list[tuple[int, int, str]] = []
+    index = 0
+    for position, word in enumerate(words):
+        head, colon, rest = word.partition(":")
+        following = rest or next((w for w in words[position + 1 :] if w.strip(":")), "")
+        if head.isalpha() and (
+            labels.known(head)
+            or (head not in _RANGE_SEPARATORS and following.lstrip("<>=≤≥[(")[:1] in _DIGITS)
+        ):
+            starts.append((index, index + len(head) + len(colon), head))
+        index += len(word) + 1
+    return starts if starts and starts[0][0] == 0 else []
+
+
+def _why_not_by_sex(text: str) -> str:
+    """Why a text giving limits under labels (``M 4,0-10,0 V 4,5-11,0``) is not read as a range
+    per sex: it has limits, under labels that do not say whose they are; ``""`` for other text."""
+    parts = _parts(text, _labelled(text))
+    readings = [_read(part) for _, part in parts]
+    if not any(r.low is not None or r.high is not None or comma for r, _, comma in readings):
+        return ""
+    labels = sex_labels()
+    named = [label for label, _ in parts]
+    shown = _listed(named)
+    unknown = [label for label in named if not labels.known(label)]
+    if len(named) == 1:
+        (label,) = named
+        word = labels.words.get(fold(label))
+        if unknown:
+            return f"it gives limits under {shown}, which is no label of a sex leukoflag knows"
+        if word is not None:
+            return f"it gives limits for {_PLURAL[word[0]]} only ({shown})"
+        return (
+            f"it gives limits under {shown} alone, a letter that names a sex only beside the "
+            "other sex's"
+        )
+    if unknown:
+        verb = "is no label" if len(unknown) == 1 else "are no labels"
+        return (
+            f"it gives limits under {shown}, and {_listed(unknown)} {verb} of a sex leukoflag knows"
+        )
+    if len(named) > 2:
+        return f"it gives limits under {shown}: not one range for men and one for women"
+    read = labels.read(named[0], named[1])
+    if isinstance(read, str):
+        return f"it gives limits under {shown}, but {read}: which range is whose is not known"
+    for sex, (limits, inverted, comma) in zip(read, readings, strict=True):
+        whose = f"its range for {_PLURAL[sex.sex]} ({quoted(sex.label)})"
+        if comma:
+            return (
+                f"the comma in {quoted(comma)} may separate thousands or be a decimal comma: no "
+                f"numeric limits were read from {whose}"
+            )
+        if inverted:
+            return f"{whose} has its low limit above its high limit"
+        if limits.low is None and limits.high is None:
+            return f"no numeric limits were read from {whose}"
+    return ""
+
+
+_PLURAL = {"male": "men", "female": "women"}
+
+
+def _listed(labels: list[str]) -> str:
+    """``'M'``, ``'M' and 'V'``, ``'M', 'F' and 'K'``."""
+    shown = [quoted(label) for label in labels]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+
+
 def why_no_limits(text: str) -> str:
     """Why no limit was read from a range text, for the Issue that says the range is not used."""
+    labelled = _why_not_by_sex(text)
+    if labelled:
+        return labelled
     ambiguous = _read(text)[2]
     if ambiguous:
         return (

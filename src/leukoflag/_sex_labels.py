@@ -91,7 +91,7 @@ class SexLabels:
                 )
         named = f"the letters {quoted(first)} and {quoted(second)}"
         if a == b:
-            return f"{named} are one letter twice"
+            return f"{quoted(first)} is given twice"
         if not readings:
             return f"{named} are not a pair of sex labels leukoflag knows"
         if len(readings) > 1:

@@ -179,3 +179,65 @@ def test_a_range_per_sex_whose_labels_do_not_say_which_is_which_is_not_used(
         Decimal(4500),
         Decimal(11000),
     )
+
+
+@pytest.mark.parametrize(
+    ("reference", "why"),
+    [
+        (
+            "M 4,0-10,0 V 4,5-11,0",
+            (
+                "it gives limits under 'M' and 'V', but the letters 'M' and 'V' name men and "
+                "women either way round ('M' women in Spanish but 'M' men in Dutch): which range "
+                "is whose is not known"
+            ),
+        ),
+        (
+            "M: 4,0-10,0",
+            (
+                "it gives limits under 'M' alone, a letter that names a sex only beside the other "
+                "sex's"
+            ),
+        ),
+        ("Frauen 4,5-11,0", "it gives limits for women only ('Frauen')"),
+        (
+            "M 4,0-10,0 K 4,5-11,0",
+            "it gives limits under 'M' and 'K', and 'K' is no label of a sex leukoflag knows",
+        ),
+        (
+            "Männer 4,0-10,0 M 4,5-11,0",
+            (
+                "it gives limits under 'Männer' and 'M', but 'Männer' and 'M' both name men: which "
+                "range is whose is not known"
+            ),
+        ),
+        (
+            "Hommes 4,0-10,0 M 4,5-11,0",
+            (
+                "it gives limits under 'Hommes' and 'M', but 'M' names no sex in French, the "
+                "language of 'Hommes' beside it: which range is whose is not known"
+            ),
+        ),
+        (
+            "Hommes : 4,0-10,0 ; Femmes : voir note",
+            "no numeric limits were read from its range for women ('Femmes')",
+        ),
+        (
+            "M 4,000-10,000 W 4,500-11,000",
+            (
+                "the comma in '4,000' may separate thousands or be a decimal comma: no numeric "
+                "limits were read from its range for men ('M')"
+            ),
+        ),
+    ],
+)
+def test_a_range_per_sex_not_used_says_its_limits_are_under_labels_not_read(
+    reference: str, why: str
+) -> None:
+    # it said "no numeric limits were read from it", though the text gives limits
+    conversion = leukoflag.convert(cbc(reference, "F"))
+    (found,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert found.text == (
+        f"the lab's reference range {reference!r} is not used ({why}); leukoflag's default range "
+        "applies"
+    )
