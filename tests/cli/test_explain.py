@@ -6,12 +6,14 @@ import datetime as dt
 import io
 import os
 import re
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from leukoflag import api
+from leukoflag._range_text import read_range_text
 from leukoflag.cli._explain import _Item, _write_item
 from leukoflag.model import (
     Coding,
@@ -102,6 +104,22 @@ def test_a_lab_range_limit_with_a_huge_exponent_is_shown_with_its_exponent() -> 
     text = _explained(_result(1, "6690-2", "3.1", "K/uL", ("1E-99999", "11.0")))
     assert "range    1E-99996–11,000 cells/µL, the lab's range" in text
     assert max(map(len, text.splitlines())) < 400
+
+
+@pytest.mark.parametrize(
+    ("sent", "whose"),
+    [
+        ("M: 4.0-10.0 F: 4.5-11.0", "for men (under 'M', English)"),
+        # M beside H is women: the reader sees which range judged this man
+        ("H: 4,5-11,0 M: 4,0-10,0", "for men (under 'H', Spanish, Portuguese)"),
+    ],
+)
+def test_a_lab_range_per_sex_names_the_sex_and_label_it_judged_with(sent: str, whose: str) -> None:
+    result = _result(1, "6690-2", "4.2", "K/uL", ("4.0", "11.0"))
+    text = _explained(replace(result, reference_range=read_range_text(sent)[0]))
+    span = "4,000–10,000" if sent.startswith("M") else "4,500–11,000"
+    (line,) = [line.split(maxsplit=1)[1] for line in text.splitlines() if "  range " in line]
+    assert line == f'{span} cells/µL, the lab\'s range {whose}, sent as "{sent}"'
 
 
 def test_rows_of_one_message_are_aligned() -> None:

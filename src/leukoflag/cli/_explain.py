@@ -17,7 +17,7 @@ from typing import BinaryIO, TextIO
 
 from leukoflag import api, detect, fhir, hl7v2
 from leukoflag._numbers import long_number, plain
-from leukoflag._quote import shortened
+from leukoflag._quote import quoted, shortened
 from leukoflag.cli import EXIT_OK, EXIT_REJECTED
 from leukoflag.cli._common import guarded, settings_from
 from leukoflag.cli._inputs import UsageError, expand_inputs, line_text
@@ -28,6 +28,7 @@ from leukoflag.model import (
     Finding,
     Issue,
     LabResult,
+    NormalizedRange,
     Number,
     NumberRange,
     Patient,
@@ -272,6 +273,7 @@ def _finding_details(finding: Finding) -> Iterator[tuple[str, str]]:
     if finding.range is not None:
         span = _span(finding.range.low, finding.range.high)
         where = _RANGE_SOURCES.get(finding.range.source, finding.range.source)
+        where += _whose(finding.range)
         said = f', sent as "{shortened(finding.range.text)}"' if finding.range.text else ""
         cited = f" ({finding.range.citation})" if finding.range.citation else ""
         yield "range", f"{span} cells/µL, {where}{said}{cited}"
@@ -287,6 +289,18 @@ def _finding_details(finding: Finding) -> Iterator[tuple[str, str]]:
         yield "CTCAE", f"v{finding.ctcae_version} grade {finding.ctcae_grade}{named}"
     if finding.sender_flags:
         yield "sender", ", ".join(finding.sender_flags)
+
+
+def _whose(chosen: NormalizedRange) -> str:
+    """Of a lab range per sex, the sex whose range judged and the label it was under: `` for
+    women (under 'M', Spanish, Portuguese)`` (M beside H is women); ``""`` for any other."""
+    if not chosen.sex:
+        return ""
+    whose = f" for {'men' if chosen.sex == 'male' else 'women'}"
+    sent = chosen.limits_sent
+    if sent is None or not sent.sex_label:
+        return whose
+    return f"{whose} (under {quoted(sent.sex_label)}, {sent.sex_language})"
 
 
 def _range(evaluation: Evaluation) -> str:
