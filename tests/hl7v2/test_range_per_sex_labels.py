@@ -241,3 +241,35 @@ def test_a_range_per_sex_not_used_says_its_limits_are_under_labels_not_read(
         f"the lab's reference range {reference!r} is not used ({why}); leukoflag's default range "
         "applies"
     )
+
+
+@pytest.mark.parametrize(
+    ("reference", "chosen"),
+    [
+        (
+            "H: 4,0-10,0 g/dL M: 4,5-11,0 G/L",
+            "its range for men, '4,0-10,0 g/dL', read from 'H' in Spanish, Portuguese,",
+        ),
+        (
+            "M: 4,0-10,0 g/dL F: 4,5-11,0 G/L",
+            "its range for men, '4,0-10,0 g/dL', read from 'M' in English,",
+        ),
+    ],
+)
+def test_the_patients_range_per_sex_not_used_is_named_with_its_label(
+    reference: str, chosen: str
+) -> None:
+    # the Issue gave the unit's reason alone: whose range it was, under which label, was not said
+    conversion = leukoflag.convert(cbc(reference, "M"))
+    (found,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert found.text.startswith(
+        f"the lab's reference range {reference!r} is not used ({chosen} cannot be used: "
+        "wrong-analyte: unit 'g/dL' (g/dL) is grams per decilitre"
+    )
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert (finding.range.source, finding.range.low, finding.range.high) == (
+        "default",
+        Decimal(5000),
+        Decimal(10000),
+    )

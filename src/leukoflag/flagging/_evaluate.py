@@ -762,7 +762,11 @@ def _lab_range(
     found = _normalized_lab(sent, location, analyte, state, count, sex=sex)
     if isinstance(found, NormalizedRange):
         return (replace(found, limits_sent=sent) if sex else found), None
-    return None, found if isinstance(found, Issue) else _lab_range_issue(location, sent, found)
+    if isinstance(found, Issue):
+        return None, found
+    if sex:  # which of the ranges per sex was the patient's, and the label it was under
+        found = f"{_chosen_shown(result.reference_range, sex)} cannot be used: {found}"
+    return None, _lab_range_issue(location, sent, found)
 
 
 def _normalized_lab(
@@ -867,6 +871,15 @@ def _sex_union(
         high_unit if low_unit is not None and high_unit != low_unit else None,
     )
     return constructor(NormalizedRange)(low, high, "lab", sent.text, "", "", limits), note
+
+
+def _chosen_shown(sent: ReferenceRange | None, sex: str) -> str:
+    """``its range for men, '4,0-10,0 g/dL', read from 'H' in Spanish, Portuguese,``: of a range
+    per sex, the patient's, as the Issue that says it cannot be used names it."""
+    assert sent is not None
+    (one,) = [one for which, one in sent.by_sex if which == sex]
+    label = f" read from {quoted(one.sex_label)} in {one.sex_language}," if one.sex_label else ""
+    return f"its range for {_SEX_PLURAL[sex]}, {quoted(_range_shown(one))},{label}"
 
 
 def _labels_read(sent: ReferenceRange) -> str:
