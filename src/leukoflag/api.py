@@ -326,9 +326,10 @@ def evaluate_groups(
     message_day = fallback.timestamp.day if fallback and fallback.timestamp else None
     for group in groups:
         context = flagging.patient_context(group.patient, settings)
+        replaced = flagging.replaced_across_orders(group.orders, context, settings)
         for order in group.orders:
             for evaluation in flagging.evaluate_order(
-                order, context, settings, fallback_day=message_day
+                order, context, settings, fallback_day=message_day, replaced=replaced
             ):
                 evaluations[evaluation.location] = evaluation
     return evaluations

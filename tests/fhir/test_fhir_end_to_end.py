@@ -841,3 +841,70 @@ def test_units_sent_only_as_the_alternate_are_written_and_used_for_flagging() ->
         "MSG[1]/OBX[2]-6",
     ]
     assert not [i for i in conv.issues if i.code.startswith("units.")]
+
+
+# A lab that repeats the OBR, with the same placer and filler order numbers, for the final
+# results: the preliminary ones came first under their own OBR (OBR-25 P).
+REPEATED_OBR = er7(
+    "MSH|^~\\&|HEMLAB|LAKESIDE|EHR|LAKESIDE|20261124150000-0600||ORU^R01^ORU_R01|LK26112400611|P|2.5.1",
+    "PID|1||LK-0099310^^^LAKESIDE^MR||OYELARAN^FUNMI||19900503|F",
+    "ORC|RE|PL-88420^EHR|FL-20261124-0240^HEMLAB",
+    "OBR|1|PL-88420^EHR|FL-20261124-0240^HEMLAB|58410-2^CBC panel - Blood by Automated count^LN"
+    "|||20261124110000-0600|||||||||||||||20261124113000-0600|||P",
+    "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||1.6|10*3/uL^^UCUM"
+    "|4.0-11.0|LL|||P|||20261124110000-0600",
+    "OBX|2|NM|770-8^Neutrophils/100 leukocytes in Blood by Automated count^LN||12|%^^UCUM"
+    "|40-75|L|||P|||20261124110000-0600",
+    "ORC|RE|PL-88420^EHR|FL-20261124-0240^HEMLAB",
+    "OBR|2|PL-88420^EHR|FL-20261124-0240^HEMLAB|58410-2^CBC panel - Blood by Automated count^LN"
+    "|||20261124110000-0600|||||||||||||||20261124145500-0600|||F",
+    "OBX|3|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||6.4|10*3/uL^^UCUM"
+    "|4.0-11.0|N|||F|||20261124110000-0600",
+    "OBX|4|NM|770-8^Neutrophils/100 leukocytes in Blood by Automated count^LN||41|%^^UCUM"
+    "|40-75||||F|||20261124110000-0600",
+)
+
+
+def _conclusions(bundle: dict[str, Any]) -> list[list[str]]:
+    return [
+        [c["coding"][0]["display"] for c in report.get("conclusionCode", ())]
+        for report in resources(bundle, "DiagnosticReport")
+    ]
+
+
+def test_a_final_under_a_repeated_obr_of_the_same_order_sets_aside_the_preliminary() -> None:
+    conv = convert(REPEATED_OBR)
+    (bundle,) = conv.bundles
+    assert _conclusions(bundle) == [[], []]  # no preliminary leukopenia or neutropenia
+    assert [f.location for f in conv.findings] == ["MSG[1]/OBX[3]", "MSG[1]/OBR[2]/ANC[derived]"]
+    assert [f.code for f in conv.findings] == ["N", "N"]
+    derived = resources(bundle, "Observation")[-1]
+    assert derived["valueQuantity"]["value"] == Decimal("2624")  # 6,400 × 41 %, the final pair
+    issues = [i for i in conv.issues if i.code == "flag.result-superseded"]
+    assert [i.location for i in issues] == ["MSG[1]/OBX[1]-11"]
+    assert issues[0].text.startswith(
+        "not flagged: this preliminary result is replaced by MSG[1]/OBX[3] (final) of "
+        "MSG[1]/OBR[2], the same order sent again (same filler and placer order numbers, code "
+        "and specimens), of the same code, OBX-4 sub-ID, specimen and time;"
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "why"),
+    [
+        (b"|FL-20261124-0240^HEMLAB|58410-2", b"|FL-20261124-0251^HEMLAB|58410-2", "filler"),
+        (b"|PL-88420^EHR|", b"|PL-88431^EHR|", "placer"),
+        (b"|58410-2^CBC panel - Blood", b"|57021-8^CBC W Auto Differential panel - Blood", "code"),
+        (b"|FL-20261124-0240^HEMLAB", b"|", "no filler order number"),
+    ],
+)
+def test_a_final_under_another_order_leaves_the_preliminary_judged(
+    old: bytes, new: bytes, why: str
+) -> None:
+    # the second ORC and OBR (only) changed: another order (a reflex, an add-on), not this one
+    # sent again
+    second = REPEATED_OBR.index(b"ORC|", REPEATED_OBR.index(b"ORC|") + 1)
+    conv = convert(REPEATED_OBR[:second] + REPEATED_OBR[second:].replace(old, new))
+    (bundle,) = conv.bundles
+    assert _conclusions(bundle) == [["Leukopenia", "Neutropenia"], []], why
+    assert "flag.result-superseded" not in [i.code for i in conv.issues]

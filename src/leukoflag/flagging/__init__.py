@@ -3,8 +3,10 @@
 Contract used by :mod:`leukoflag.api`:
 
 * ``patient_context(patient, settings)`` — birth date, sex and the Duffy-null opt-in.
-* ``evaluate_order(order, context, settings, fallback_day=)`` — one Evaluation per
+* ``evaluate_order(order, context, settings, fallback_day=, replaced=)`` — one Evaluation per
   ``order.results`` item in the same order, then any derived ANC evaluations.
+* ``replaced_across_orders(orders, context, settings)`` — of one patient's orders, the results
+  that another OBR of the same order replaces (``replaced=`` of each ``evaluate_order``).
 
 For the FHIR writer: ``ctcae_grade_coding(grade)`` gives the NCIt coding of a CTCAE grade. For
 the FHIR reader, which chooses among a lab's age-specific ranges as the rules judge age:
@@ -20,7 +22,12 @@ from __future__ import annotations
 import datetime as dt
 
 from leukoflag._construct import constructor
-from leukoflag.flagging._evaluate import birth_span, evaluate_order, youngest_birth
+from leukoflag.flagging._evaluate import (
+    birth_span,
+    evaluate_order,
+    replaced_across_orders,
+    youngest_birth,
+)
 from leukoflag.flagging._rules import load_rules
 from leukoflag.model import Coding, Patient, PatientContext
 from leukoflag.settings import Settings
@@ -30,6 +37,7 @@ __all__ = [
     "ctcae_grade_coding",
     "evaluate_order",
     "patient_context",
+    "replaced_across_orders",
     "youngest_birth",
 ]
 

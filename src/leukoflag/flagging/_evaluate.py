@@ -62,7 +62,7 @@ from leukoflag.model import (
 from leukoflag.settings import Settings
 from leukoflag.units import NormalizedCount, UnitKind
 
-__all__ = ["birth_span", "evaluate_order", "youngest_birth"]
+__all__ = ["birth_span", "evaluate_order", "replaced_across_orders", "youngest_birth"]
 
 # V2-to-FHIR IG / FHIR: final, amended, corrected and preliminary results carry values to judge.
 FLAGGABLE = frozenset(
@@ -213,11 +213,13 @@ def evaluate_order(
     settings: Settings,
     *,
     fallback_day: dt.date | None = None,
+    replaced: Mapping[str, tuple[LabResult, ...]] = MappingProxyType({}),
 ) -> tuple[Evaluation, ...]:
     """One :class:`Evaluation` per result of ``order`` (same order), then derived ANCs.
 
     ``fallback_day`` (the message date) dates results that carry no time of their own, for the
-    patient's age.
+    patient's age. ``replaced`` (:func:`replaced_across_orders`) names results that another OBR
+    of the same order replaces, by location.
     """
     evaluations: list[Evaluation] = []
     state: _OrderState | None = None
@@ -233,8 +235,9 @@ def evaluate_order(
     if state is not None and (  # a correction, or a preliminary and a final (off the hot path)
         state.replacing
         or (state.preliminary and any(r.status is ResultStatus.FINAL for r in order.results))
+        or replaced
     ):
-        _set_aside_superseded(state, evaluations)
+        _set_aside_superseded(state, evaluations, replaced)
     if state is not None and not state.measured_anc and state.candidates:
         derived = _derived_ancs(state)
         if derived:
@@ -1328,11 +1331,15 @@ def birth_span(stamp: Timestamp) -> tuple[dt.date, dt.date]:
 # --------------------------------------------------------------------------- corrections
 
 
-def _set_aside_superseded(state: _OrderState, evaluations: list[Evaluation]) -> None:
+def _set_aside_superseded(
+    state: _OrderState,
+    evaluations: list[Evaluation],
+    across: Mapping[str, tuple[LabResult, ...]],
+) -> None:
     """A final or preliminary result replaced by a corrected or amended result of the same code,
     OBX-4 sub-ID, specimen and time, or a preliminary one beside the final one, is not judged and
     not used for a derived ANC: the findings and the report's conclusion describe the results as
-    they now stand."""
+    they now stand. So is one that ``across`` names (replaced in another OBR of the order)."""
     results = state.order.results
     groups: dict[tuple[object, ...], list[int]] = {}
     for index, result in enumerate(results):
@@ -1362,8 +1369,66 @@ def _set_aside_superseded(state: _OrderState, evaluations: list[Evaluation]) -> 
             superseded.add(result.location)
             if evaluations[index].analyte is not None:  # a count: its verdict is set aside
                 evaluations[index] = _superseded(evaluations[index], result, by)
+    if across:
+        for index, result in enumerate(results):
+            elsewhere = across.get(result.location)
+            if elsewhere is None or result.location in superseded:
+                continue
+            superseded.add(result.location)
+            if evaluations[index].analyte is not None:
+                evaluations[index] = _superseded(evaluations[index], result, list(elsewhere))
     if superseded:
         state.candidates = [c for c in state.candidates if c[0].location not in superseded]
+
+
+def replaced_across_orders(
+    orders: Sequence[Order], context: PatientContext, settings: Settings
+) -> dict[str, tuple[LabResult, ...]]:
+    """The counts that a result of another OBR of the same order replaces, by location, with
+    the results replacing them: some labs send an order's preliminary and final results under
+    two OBRs of one message. Orders are the same only when their filler order numbers (sent),
+    placer order numbers, codes and specimens all are; results as within one order (code, OBX-4
+    sub-ID, specimen and time). Empty for the usual message of one order per filler number."""
+    if len(orders) < 2:
+        return {}
+    same: dict[tuple[object, ...], list[Order]] = {}
+    for order in orders:
+        if order.filler_id is not None and order.filler_id.value and order.results:
+            specimens = tuple(_specimen_key(s) for s in order.specimens)
+            same.setdefault(
+                (order.filler_id, order.placer_id, _code_key(order.code), specimens), []
+            ).append(order)
+    found: dict[str, tuple[LabResult, ...]] = {}
+    for repeated in same.values():
+        if len(repeated) < 2:
+            continue
+        groups: dict[tuple[object, ...], list[LabResult]] = {}
+        for order in repeated:
+            state = _OrderState(order, context, settings, None)
+            for result in order.results:
+                if _scope.recognize(result.code) is not None:
+                    code, sub_id, _, time = _replacement_key(result, state)
+                    own = _candidate_specimens(result, state)[:1] if result.specimen else ()
+                    # the SPM's identity, not its location: each OBR sent again has its own SPM
+                    specimen = _specimen_key(own[0]) if own else ()
+                    groups.setdefault((code, sub_id, specimen, time), []).append(result)
+        for members in groups.values():
+            replacing = [r for r in members if r.status in _REPLACING]
+            replaced = _REPLACED
+            if not replacing:
+                replaced = _PRELIMINARY
+                replacing = [r for r in members if r.status is ResultStatus.FINAL]
+            for result in members:
+                if result.status in replaced:
+                    by = tuple(r for r in replacing if r.order != result.order)
+                    if by:
+                        found[result.location] = by
+    return found
+
+
+def _specimen_key(specimen: Specimen) -> tuple[object, ...]:
+    """What makes two SPM segments (or OBR-15) the same specimen, wherever they are sent."""
+    return specimen.identifier, specimen.type, specimen.source_site, specimen.collected
 
 
 def _replacement_key(result: LabResult, state: _OrderState) -> tuple[object, ...]:
@@ -1389,6 +1454,13 @@ def _same_result(location: str) -> str:
 
 def _superseded(evaluation: Evaluation, result: LabResult, by: list[LabResult]) -> Evaluation:
     replacements = ", ".join(f"{r.location} ({r.status.value})" for r in by)
+    if any(r.order != result.order for r in by):  # replaced_across_orders: say which OBR
+        orders = _listed(sorted({r.order for r in by}))
+        numbers = "order numbers" if _from_hl7v2(result.location) else "identifiers"
+        replacements += (
+            f" of {orders}, the same order sent again (same filler and placer {numbers}, code "
+            "and specimens),"
+        )
     issue = _issue(
         Severity.INFORMATION,
         "result-superseded",
