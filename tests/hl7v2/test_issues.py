@@ -233,6 +233,26 @@ def test_a_repeated_observation_type_is_read_from_its_first_repetition() -> None
 
 
 @pytest.mark.parametrize(
+    ("sent", "code", "escape_issue"),
+    [
+        ("\\H\\RSLT\\N\\", "RSLT", False),  # highlighting: dropped, as in every field
+        ("AOE\\T\\1", "AOE&1", False),  # a local code holding the subcomponent separator
+        ("SCI\\Zlab\\", "SCI\\Zlab\\", True),  # a local escape: kept as sent, with an Issue
+    ],
+)
+def test_an_observation_type_is_unescaped(sent: str, code: str, escape_issue: bool) -> None:
+    # OBX-29 was the one coded field read without decoding its escapes: 'RSLT' arrived in the
+    # category as '\H\RSLT\N\'
+    typed = obx("4.2", status="F") + "|" * 18 + sent
+    read_message = read(message(PID, OBR, typed))
+    (result,) = [r for g in read_message.groups for o in g.orders for r in o.results]
+    assert result.category is not None
+    assert [c.code for c in result.category.codings] == [code]
+    found = [(i.code, i.location) for i in read_message.issues if "OBX" in i.location]
+    assert found == ([("hl7v2.escape-invalid", "MSG[1]/OBX[1]-29")] if escape_issue else [])
+
+
+@pytest.mark.parametrize(
     ("sent", "unmapped"),
     [("~", []), ("~~", []), ("^Result^HL70936", ["MSG[1]/OBX[1]-29.2", "MSG[1]/OBX[1]-29.3"])],
 )

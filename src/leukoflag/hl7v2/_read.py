@@ -1450,7 +1450,10 @@ class _Reader:
                     f"OBX-29.{number} is not carried (OBX-29 is an ID of table 0936): "
                     f"{quoted(part, 80)}",
                 )
-        code = parts[0].strip()
+        problems: list[str] = []
+        code = decoded(parts[0], d, self.codec, problems).strip()
+        if problems:
+            self._field_problems(problems, location, 29)
         if not code:  # no type named: not a codeless category, the in-scope default applies
             return None
         return Concept((Coding(code, "", _OBSERVATION_TYPE, "HL70936"),))
