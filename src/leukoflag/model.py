@@ -363,6 +363,9 @@ class Order:
     # the field ordering_provider was read from (``MSG[1]/ORC[1]-12`` when OBR-16 is empty);
     # not in repr, which ids of a hand-built message without MSH-10 hash (fhir._ids)
     ordering_provider_location: str = field(default="", repr=False)
+    # ORC-5 as a FHIR request status (ServiceRequest.status); "" when not sent or not known, and
+    # then OBR-25 decides. Not in repr, for the same reason.
+    request_status: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -908,3 +908,45 @@ def test_a_final_under_another_order_leaves_the_preliminary_judged(
     (bundle,) = conv.bundles
     assert _conclusions(bundle) == [["Leukopenia", "Neutropenia"], []], why
     assert "flag.result-superseded" not in [i.code for i in conv.issues]
+
+
+def _with_order_status(status: bytes) -> bytes:
+    orc = b"ORC|RE|PL-88310^EHR|FL-20261124-0091^HEMLAB|"
+    assert orc + b"\r" in ONCOLOGY_CBC
+    return ONCOLOGY_CBC.replace(orc + b"\r", orc + b"|" + status + b"\r")
+
+
+@pytest.mark.parametrize(
+    ("orc_5", "status"),
+    [
+        (b"", "completed"),  # none sent: OBR-25 F says the order is done
+        (b"CA", "revoked"),  # the order was cancelled: no longer 'completed' from OBR-25
+        (b"DC", "revoked"),
+        (b"HD", "on-hold"),
+        (b"IP", "active"),
+        (b"CM", "completed"),
+        (b"ca^Canceled^HL70038", "revoked"),  # in lower case, as a coded value
+    ],
+)
+def test_the_order_status_orc_5_gives_the_service_request_status(orc_5: bytes, status: str) -> None:
+    conv = convert(_with_order_status(orc_5))
+    (bundle,) = conv.bundles
+    (request,) = resources(bundle, "ServiceRequest")
+    assert request["status"] == status
+    (report,) = resources(bundle, "DiagnosticReport")
+    assert report["status"] == "final"  # OBR-25, whatever the order's status
+    assert not [i for i in conv.issues if "ORC[1]-5" in i.location]
+
+
+def test_an_unknown_order_status_leaves_the_service_request_status_to_obr_25() -> None:
+    conv = convert(_with_order_status(b"ZZ"))
+    (bundle,) = conv.bundles
+    (request,) = resources(bundle, "ServiceRequest")
+    assert request["status"] == "completed"
+    (issue,) = [i for i in conv.issues if "ORC[1]-5" in i.location]
+    assert (issue.severity, issue.code, issue.location, issue.text) == (
+        "warning",
+        "hl7v2.order-status-unknown",
+        "MSG[1]/ORC[1]-5",
+        "ORC-5 'ZZ' is not an order status of table 0038: ServiceRequest.status follows OBR-25",
+    )

@@ -440,7 +440,8 @@ class _Writer:
             resource["identifier"] = [*identifiers, group_id]
         elif identifiers:
             resource["identifier"] = identifiers
-        resource["status"] = _REQUEST_STATUS[order.status]
+        # ORC-5 (the order's own status) when sent, else what OBR-25 says of the order
+        resource["status"] = order.request_status or _REQUEST_STATUS[order.status]
         resource["intent"] = "order"
         code = _CONCEPT(order.code, None)
         if code is not None:

@@ -100,7 +100,7 @@ _CARRIED = {
     "MSH": frozenset({1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 18, 20}),
     "PID": frozenset({1, 2, 3, 4, 5, 7, 8}),
     "PV1": frozenset({1, 2, 3, 7, 19}),
-    "ORC": frozenset({1, 2, 3, 4, 12}),
+    "ORC": frozenset({1, 2, 3, 4, 5, 12}),
     "OBR": frozenset({1, 2, 3, 4, 7, 8, 15, 16, 22, 25}),
     "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 23, 29}),
     "SPM": frozenset({1, 2, 4, 8, 11, 17, 18}),
@@ -1039,6 +1039,8 @@ class _Reader:
             if problems:
                 self._field_problems(problems, orc_where, 4)
             self._parts_unmapped(order_fields[4], "EI", orc_where, 4)
+        if order_fields[5]:
+            values["request_status"] = self._order_status(order_fields[5], f"{orc_where}-5")
         values["order_control"] = control = order_fields[1].split(d.component)[0].strip()
         if control.upper() in _CANCELLING_CONTROL:
             self._cancelled_order(control, orc_where, request[25].split(d.component)[0].strip())
@@ -1088,6 +1090,23 @@ class _Reader:
                 f"{quoted(order_fields[12], 80)}",
             )
         return values
+
+    def _order_status(self, field: str, location: str) -> str:
+        """ORC-5 (table 0038) as a FHIR request status; "" (OBR-25 decides) when unknown."""
+        text = field.strip()
+        if not text:
+            return ""
+        row = self.tables.order_status.get(_status_code(text, self.delimiters.component))
+        if row is None:
+            self._issue(
+                Severity.WARNING,
+                "hl7v2.order-status-unknown",
+                location,
+                f"ORC-5 {quoted(text)} is not an order status of table 0038: "
+                "ServiceRequest.status follows OBR-25",
+            )
+            return ""
+        return row.status
 
     def _report_status(self, field: str, location: str) -> tuple[ReportStatus, str]:
         text = field.strip()

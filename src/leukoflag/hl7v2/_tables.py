@@ -26,6 +26,7 @@ __all__ = [
     "InterpretationRow",
     "Iso2022Row",
     "MessageTypeRow",
+    "OrderStatusRow",
     "ReportStatusRow",
     "ResultStatusRow",
     "RoleRow",
@@ -54,6 +55,16 @@ _DATA_ABSENT_REASONS = frozenset(
     }
 )
 _GENDERS = ("male", "female", "other", "unknown")
+# FHIR request-status codes (ServiceRequest.status)
+_REQUEST_STATUSES = (
+    "draft",
+    "active",
+    "on-hold",
+    "revoked",
+    "completed",
+    "entered-in-error",
+    "unknown",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +78,16 @@ class ResultStatusRow:
     no_result: bool
     source: str
     value_sent_before: bool = False  # U: final now, its value sent earlier as preliminary
+
+
+@dataclass(frozen=True, slots=True)
+class OrderStatusRow:
+    """Table 0038 (ORC-5) → ``ServiceRequest.status`` (a FHIR request-status code)."""
+
+    code: str
+    display: str
+    status: str
+    source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +192,7 @@ class Tables:
 
     result_status: Mapping[str, ResultStatusRow]
     report_status: Mapping[str, ReportStatusRow]
+    order_status: Mapping[str, OrderStatusRow]
     gender: Mapping[str, GenderRow]
     interpretation: Mapping[str, InterpretationRow]
     specimen_role: Mapping[str, RoleRow]
@@ -189,6 +211,7 @@ _Row = TypeVar(
     "_Row",
     ResultStatusRow,
     ReportStatusRow,
+    OrderStatusRow,
     GenderRow,
     InterpretationRow,
     RoleRow,
@@ -246,6 +269,15 @@ def load_tables() -> Tables:
                 _source(row, "table_0123"),
             )
             for row in _rows(v2, "table_0123")
+        ),
+        order_status=_keyed(
+            OrderStatusRow(
+                _text(row, "code", "table_0038"),
+                _text(row, "display", "table_0038"),
+                _choice(row, "status", _REQUEST_STATUSES, "table_0038"),
+                _source(row, "table_0038"),
+            )
+            for row in _rows(v2, "table_0038")
         ),
         gender=_keyed(
             GenderRow(
