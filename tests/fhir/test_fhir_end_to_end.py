@@ -950,3 +950,32 @@ def test_an_unknown_order_status_leaves_the_service_request_status_to_obr_25() -
         "MSG[1]/ORC[1]-5",
         "ORC-5 'ZZ' is not an order status of table 0038: ServiceRequest.status follows OBR-25",
     )
+
+
+def test_two_corrections_under_repeated_obrs_of_one_order_are_ambiguous() -> None:
+    # the final WBC 3.0 of the first OBR is corrected under two more OBRs of the same order, to
+    # 6.4 and to 1.2: as within one OBR, the final is set aside and the later correction is in
+    # doubt (its low finding stays in conclusionCode)
+    def order(n: int, status: str, value: str) -> tuple[str, ...]:
+        obr = (
+            f"OBR|{n}|PL-88420^EHR|FL-20261124-0240^HEMLAB|58410-2^CBC panel - Blood by "
+            "Automated count^LN|||20261124110000-0600|||||||||||||||20261124145500-0600|||"
+        )
+        obx = (
+            f"OBX|{n}|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||{value}"
+            f"|10*3/uL^^UCUM|4.0-11.0||||{status}|||20261124110000-0600"
+        )
+        return ("ORC|RE|PL-88420^EHR|FL-20261124-0240^HEMLAB", obr + status, obx)
+
+    header = REPEATED_OBR.split(b"\rORC|", 1)[0].decode().split("\r")
+    conv = convert(
+        er7(*header, *order(1, "F", "3.0"), *order(2, "C", "6.4"), *order(3, "C", "1.2"))
+    )
+    (bundle,) = conv.bundles
+    assert _conclusions(bundle) == [[], [], ["Leukopenia"]]
+    assert [f.location for f in conv.findings] == ["MSG[1]/OBX[2]", "MSG[1]/OBX[3]"]
+    (superseded,) = [i for i in conv.issues if i.code == "flag.result-superseded"]
+    assert superseded.location == "MSG[1]/OBX[1]-11"
+    (ambiguous,) = [i for i in conv.issues if i.code == "flag.correction-ambiguous"]
+    assert (ambiguous.location, ambiguous.severity) == ("MSG[1]/OBX[3]-11", "warning")
+    assert "and MSG[1]/OBX[2] (corrected) of the same code" in ambiguous.text

@@ -219,7 +219,8 @@ def evaluate_order(
 
     ``fallback_day`` (the message date) dates results that carry no time of their own, for the
     patient's age. ``replaced`` (:func:`replaced_across_orders`) names results that another OBR
-    of the same order replaces, by location.
+    of the same order replaces, and corrections of one result sent under several OBRs, by
+    location.
     """
     evaluations: list[Evaluation] = []
     state: _OrderState | None = None
@@ -1339,7 +1340,8 @@ def _set_aside_superseded(
     """A final or preliminary result replaced by a corrected or amended result of the same code,
     OBX-4 sub-ID, specimen and time, or a preliminary one beside the final one, is not judged and
     not used for a derived ANC: the findings and the report's conclusion describe the results as
-    they now stand. So is one that ``across`` names (replaced in another OBR of the order)."""
+    they now stand. So is one that ``across`` names (replaced in another OBR of the order); a
+    correction it names is one of several sent under several OBRs (as two in one OBR)."""
     results = state.order.results
     groups: dict[tuple[object, ...], list[int]] = {}
     for index, result in enumerate(results):
@@ -1374,6 +1376,16 @@ def _set_aside_superseded(
             elsewhere = across.get(result.location)
             if elsewhere is None or result.location in superseded:
                 continue
+            if result.status in _REPLACING:  # one of corrections sent under several OBRs
+                state.ambiguous[result.location] = [r.location for r in elsewhere]
+                evaluation = evaluations[index]
+                if (
+                    elsewhere[0] is not result
+                    and evaluation.analyte is not None
+                    and "flag.correction-ambiguous" not in [i.code for i in evaluation.issues]
+                ):
+                    evaluations[index] = _ambiguous(evaluation, result, list(elsewhere))
+                continue
             superseded.add(result.location)
             if evaluations[index].analyte is not None:
                 evaluations[index] = _superseded(evaluations[index], result, list(elsewhere))
@@ -1388,7 +1400,9 @@ def replaced_across_orders(
     the results replacing them: some labs send an order's preliminary and final results under
     two OBRs of one message. Orders are the same only when their filler order numbers (sent),
     placer order numbers, codes and specimens all are; results as within one order (code, OBX-4
-    sub-ID, specimen and time). Empty for the usual message of one order per filler number."""
+    sub-ID, specimen and time). A correction is named when it is one of several corrections of
+    one result sent under several OBRs, with all of them (which one stands is not known). Empty
+    for the usual message of one order per filler number."""
     if len(orders) < 2:
         return {}
     same: dict[tuple[object, ...], list[Order]] = {}
@@ -1423,6 +1437,9 @@ def replaced_across_orders(
                     by = tuple(r for r in replacing if r.order != result.order)
                     if by:
                         found[result.location] = by
+            if replaced is _REPLACED and len({r.order for r in replacing}) > 1:
+                for result in replacing:
+                    found[result.location] = tuple(replacing)
     return found
 
 
