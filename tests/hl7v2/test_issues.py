@@ -307,3 +307,21 @@ def test_an_orc_1_cancelling_an_order_whose_results_are_cancelled_too_does_not_s
 def test_an_orc_1_that_does_not_cancel_the_order_raises_nothing(control: str) -> None:
     conv = leukoflag.convert(message(PID, ORC.replace("ORC|RE|", f"ORC|{control}|"), OBR, WBC))
     assert "hl7v2.order-control-cancelled" not in codes(conv.issues)
+
+
+def test_an_orc_1_cancelling_an_order_orc_5_calls_cancelled_does_not_deny_it_is_written() -> None:
+    # ORC-5 CA is written as ServiceRequest.status revoked: the warning said the output did not
+    # carry the cancellation
+    orc = ORC.replace("ORC|RE|", "ORC|CA|").removesuffix("|CM") + "|CA"
+    conv = leukoflag.convert(message(PID, orc, OBR, WBC))
+    (found,) = [i for i in conv.issues if i.code == "hl7v2.order-control-cancelled"]
+    assert found.text == (
+        "ORC-1 'CA' (cancel order request) says the order was cancelled or discontinued, as "
+        "ORC-5 'CA' does (ServiceRequest.status revoked): its results are kept, and their own "
+        "status decides whether they are judged (OBR-25 'F', OBX-11)"
+    )
+    (bundle,) = conv.bundles
+    (request,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest"
+    ]
+    assert request["status"] == "revoked"

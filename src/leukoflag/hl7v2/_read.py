@@ -984,17 +984,24 @@ class _Reader:
         self.specimen = None
         self.note_target = order.notes
 
-    def _cancelled_order(self, control: str, orc_where: str, report_status: str) -> None:
+    def _cancelled_order(
+        self, control: str, orc_where: str, report_status: str, revoked_by: str
+    ) -> None:
         # ORC-1 is not written (output.md): without this, results of a cancelled order look live
         status = quoted(report_status) if report_status else "empty"  # sent text, bounded
+        # an ORC-5 that cancels too is written (ServiceRequest.status): the text must not deny it
+        carried = (
+            f", as ORC-5 {quoted(revoked_by)} does (ServiceRequest.status revoked)"
+            if revoked_by
+            else ", which the FHIR output does not carry"
+        )
         self._issue(
             Severity.WARNING,
             "hl7v2.order-control-cancelled",
             f"{orc_where}-1",
             f"ORC-1 {quoted(control)} ({_CANCELLING_CONTROL[control.upper()]}) says the order "
-            "was cancelled or discontinued, which the FHIR output does not carry: its results "
-            f"are kept, and their own status decides whether they are judged (OBR-25 {status}, "
-            "OBX-11)",
+            f"was cancelled or discontinued{carried}: its results are kept, and their own "
+            f"status decides whether they are judged (OBR-25 {status}, OBX-11)",
         )
 
     def _order_fields(
@@ -1043,7 +1050,12 @@ class _Reader:
             values["request_status"] = self._order_status(order_fields[5], f"{orc_where}-5")
         values["order_control"] = control = order_fields[1].split(d.component)[0].strip()
         if control.upper() in _CANCELLING_CONTROL:
-            self._cancelled_order(control, orc_where, request[25].split(d.component)[0].strip())
+            revoked_by = (
+                order_fields[5].strip() if values.get("request_status") == "revoked" else ""
+            )
+            self._cancelled_order(
+                control, orc_where, request[25].split(d.component)[0].strip(), revoked_by
+            )
         code = None
         if obr is not None:
             if d.repetition in request[4]:  # OBR-4 does not repeat (as OBX-3)
