@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from leukoflag.flagging._scope import recognize
+from leukoflag.model import Analyte, Concept
 from leukoflag.settings import Settings
 from leukoflag.testing import (
     DEFAULT_COLLECTED,
@@ -348,11 +350,18 @@ _TEXT = st.text(
 _DELIMITERS = st.sampled_from(["|^~\\&", "|!~\\&", "#$*@!", "|^~/&"])
 
 
+def _names_no_other_count(text: str) -> bool:
+    """Whether a WBC's display ``text`` names no other count: 'ANC' beside the code WBC is
+    rightly a flag.code-conflict, not a text that failed to read back."""
+    found = recognize(Concept(text=text))
+    return found is None or (found.analyte is Analyte.WBC and found.kind == "count")
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     family=_TEXT.map(str.strip).filter(bool),
     note=_TEXT.map(str.strip).filter(bool),
-    display=_TEXT.map(str.strip).filter(bool),
+    display=_TEXT.map(str.strip).filter(bool).filter(_names_no_other_count),
     delimiters=_DELIMITERS,
 )
 def test_any_text_is_escaped_so_that_it_reads_back_unchanged(
