@@ -1134,6 +1134,64 @@ def test_the_members_of_a_panel_a_report_lists_are_of_the_reports_order() -> Non
     assert output["entry"][2] == fhir.loads(fhir.dumps(entries[2]))  # the panel as sent
 
 
+def test_a_panels_contained_members_a_report_lists_are_read_once_and_derive_the_anc() -> None:
+    # a CBC panel holding its counts as contained Observations, its hasMember naming them by
+    # #id: each count was read twice (contained, and as a member), and the order's duplicate
+    # WBC and neutrophil % silently derived no ANC
+    drawn = "2026-11-24T06:40:00-05:00"
+    members = [
+        _count_entry(rid, code, value, unit, subject="4f1a-patient", drawn=drawn)["resource"]
+        for rid, code, value, unit in (
+            ("wbc-4f1a", "6690-2", 3.0, "10*3/uL"),
+            ("neut-4f1a", "770-8", 40, "%"),
+        )
+    ]
+    panel = {
+        "resourceType": "Observation",
+        "id": "cbc-4f1a",
+        "contained": members,
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"reference": "urn:uuid:4f1a-patient"},
+        "effectiveDateTime": drawn,
+        "hasMember": [{"reference": "#wbc-4f1a"}, {"reference": "#neut-4f1a"}],
+    }
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "dr-4f1a",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"reference": "urn:uuid:4f1a-patient"},
+        "effectiveDateTime": drawn,
+        "result": [{"reference": "urn:uuid:cbc-4f1a"}],
+    }
+    patient = {"resourceType": "Patient", "id": "4f1a-patient", "gender": "female"}
+    entries = [
+        {"fullUrl": "urn:uuid:4f1a-patient", "resource": patient},
+        {"fullUrl": "urn:uuid:dr-4f1a", "resource": report},
+        {"fullUrl": "urn:uuid:cbc-4f1a", "resource": panel},
+    ]
+    sent = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    (item,) = fhir.read_items(io.BytesIO(fhir.dumps(sent)), source="<test>", settings=Settings())
+    assert isinstance(item, FhirItem)
+    (group,) = item.groups
+    (order,) = group.orders
+    assert [r.location for r in order.results] == [
+        "ITEM[1]/Bundle.entry[2].resource",
+        "ITEM[1]/Bundle.entry[2].resource.contained[0]",
+        "ITEM[1]/Bundle.entry[2].resource.contained[1]",
+    ]
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    derived = output["entry"][-1]
+    assert derived["resource"]["valueQuantity"]["value"] == Decimal("1200")  # 3,000 × 40 %
+    assert output["entry"][1]["resource"]["result"] == [
+        {"reference": "urn:uuid:cbc-4f1a"},
+        {"reference": derived["fullUrl"]},
+    ]
+    assert [f.code for f in conv.findings] == ["L", "L"]  # leukopenia, then the ANC's neutropenia
+
+
 def test_a_panel_that_is_its_own_member_is_read_once() -> None:
     panel = {
         "resourceType": "Observation",

@@ -606,6 +606,8 @@ class _ItemReader:
                 if id(target.resource) in listed:
                     continue
                 listed.add(id(target.resource))
+                # its contained Observations are read with it: a panel's #id members not twice
+                listed.update(id(inner) for inner in _list(target.resource.get("contained")))
                 draft.observations.append(target)
             if "subject" not in report.resource and draft.observations:
                 # DiagnosticReport.subject is optional in R4: its results then say whose they
