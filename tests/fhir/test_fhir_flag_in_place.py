@@ -159,6 +159,57 @@ def test_range_and_interpretation_leukoflag_supplied_are_not_read_back_as_the_se
     assert fhir.dumps(second) == fhir.dumps(first)
 
 
+def test_flagged_again_the_senders_flags_are_the_ones_kept_not_leukoflags_code() -> None:
+    # the lab said N for a WBC of 3,800 in its 3.5-10.5 range; read back, leukoflag's own L in
+    # interpretation was taken for the sender's flag: the finding named L as the sender's and
+    # the disagreement went unsaid
+    sent = {
+        "resourceType": "Observation",
+        "id": "wbc-reflag-61",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+        "effectiveDateTime": "2026-11-24T06:40:00-05:00",
+        "valueQuantity": {"value": 3.8, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+        "interpretation": [{"coding": [{"system": V3, "code": "N"}]}],
+        "referenceRange": [
+            {
+                "low": {"value": 3.5, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+                "high": {"value": 10.5, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+            }
+        ],
+    }
+    first = leukoflag.convert(fhir.dumps(sent))
+    second = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    for conv in (first, second):
+        (finding,) = conv.findings
+        assert (finding.code, finding.sender_flags) == ("L", ("N",))
+        (disagrees,) = (i for i in conv.issues if i.code == "flag.sender-disagrees")
+        assert disagrees.text == "the sender's interpretation is N; leukoflag computed L"
+    assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
+
+
+def test_an_interpretation_edited_by_hand_after_flagging_is_recomputed_not_read_as_senders() -> (
+    None
+):
+    # flagged output whose value a user corrected to 6.0 and whose interpretation was set to LL
+    # by hand: the count is judged again, and the sender's flag is still the one kept (L)
+    (flagged,) = leukoflag.convert(_BARE_ANC).bundles
+    edited = copy.deepcopy(flagged)
+    edited["valueQuantity"] = {"value": 6.0, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"}
+    edited["extension"].append(
+        {"url": SENDER, "valueCodeableConcept": {"coding": [{"system": V3, "code": "L"}]}}
+    )
+    edited["interpretation"] = [{"coding": [{"system": V3, "code": "LL"}]}]
+    conv = leukoflag.convert(fhir.dumps(edited))
+    (finding,) = conv.findings
+    assert (finding.code, finding.sender_flags) == ("N", ("L",))
+    (disagrees,) = (i for i in conv.issues if i.code == "flag.sender-disagrees")
+    assert disagrees.text == "the sender's interpretation is L; leukoflag computed N"
+    (output,) = conv.bundles
+    assert [c["code"] for c in output["interpretation"][0]["coding"]] == ["N"]
+    assert part(output, "rule") == "anc-within-range"
+
+
 def test_derived_anc_read_back_is_kept_as_written() -> None:
     (first,) = convert("cbc-panel-components.json").bundles
     (second,) = leukoflag.convert(fhir.dumps(first)).bundles

@@ -23,7 +23,14 @@ from typing import Any, BinaryIO, TypeVar
 from leukoflag._quote import defect, quoted
 from leukoflag._range_text import for_adults, read_range_text
 from leukoflag.detect import values_then_object
-from leukoflag.fhir._elements import BIRTH_TIME, DAR_EXTENSION, PQ_TRANSLATION, supplied_range
+from leukoflag.fhir._elements import (
+    BIRTH_TIME,
+    DAR_EXTENSION,
+    EXPLANATION,
+    PQ_TRANSLATION,
+    SENDER_INTERPRETATION,
+    supplied_range,
+)
 from leukoflag.fhir._json import dumps, loads, loads_noting_repeats, plain
 from leukoflag.fhir._ranges import Who, applies, sex_only
 from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
@@ -1124,8 +1131,9 @@ class _ItemReader:
 
     def flags(self, node: dict[str, Any], path: Path, where: str) -> tuple[Coding, ...]:
         interpretation = node.get("interpretation")
+        kept = _kept_sender_flags(node)
         if interpretation is None:
-            return ()
+            return kept or ()
         legacy = ""
         if isinstance(interpretation, dict):
             legacy = "a single CodeableConcept instead of a list (FHIR STU3 and earlier)"
@@ -1146,7 +1154,7 @@ class _ItemReader:
                 f"interpretation uses {legacy}; written back as a list in "
                 "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
             )
-        return tuple(flags)
+        return tuple(flags) if kept is None else kept
 
     # ----------------------------------------------------------------- context
 
@@ -1263,6 +1271,19 @@ def _absent_reason(element: Any) -> str:
             code = extension.get("valueCode")
             return code if isinstance(code, str) and code else "unknown"
     return ""
+
+
+def _kept_sender_flags(node: dict[str, Any]) -> tuple[Coding, ...] | None:
+    """The sender's flags leukoflag kept when it flagged ``node`` before (its ``interpretation``
+    is then leukoflag's computed code, not the sender's); None: not flagged by leukoflag."""
+    extensions = node.get("extension")
+    if not extensions:
+        return None
+    sent = [e for e in _list(extensions) if isinstance(e, dict)]
+    kept = [e for e in sent if e.get("url") == SENDER_INTERPRETATION]
+    if not kept and not any(e.get("url") == EXPLANATION for e in sent):
+        return None
+    return tuple(c for e in kept for c in _concept(e.get("valueCodeableConcept")).codings)
 
 
 def _text(value: Any) -> str:
