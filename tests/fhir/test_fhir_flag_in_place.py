@@ -698,6 +698,62 @@ def test_bundle_of_server_responses_gets_no_derived_anc_entry(bundle_type: str) 
     assert f"{bundle_type} Bundle records a server's response" in issue.text
 
 
+def _history_version(value: str, version: str, status: str = "final") -> dict[str, Any]:
+    """An entry of a history Bundle: version ``version`` of Observation/wbc-h7 (a WBC)."""
+    return {
+        "fullUrl": "https://fhir.riverside.example/r4/Observation/wbc-h7",
+        "resource": {
+            "resourceType": "Observation",
+            "id": "wbc-h7",
+            "meta": {"versionId": version},
+            "status": status,
+            "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+            "effectiveDateTime": "2026-11-24T06:40:00-05:00",
+            "valueQuantity": {
+                "value": Decimal(value),
+                "unit": "10*3/uL",
+                "system": UCUM,
+                "code": "10*3/uL",
+            },
+        },
+        "request": {"method": "PUT", "url": "Observation/wbc-h7"},
+        "response": {"status": "200 OK", "etag": f'W/"{version}"'},
+    }
+
+
+def test_a_history_bundle_flags_the_newest_version_of_a_result_only() -> None:
+    # a server's _history of a WBC, newest first: version 1 (2.1) was replaced by version 2
+    # (6.2), both final; the withdrawn 2.1 was flagged LU and gave a leukopenia finding
+    entries = [_history_version("6.2", "2"), _history_version("2.1", "1")]
+    sent = {"resourceType": "Bundle", "type": "history", "entry": entries}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.location, f.code) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[0].resource", "N")
+    ]
+    (output,) = conv.bundles
+    assert output["entry"][1] == fhir.loads(fhir.dumps(entries[1]))  # as sent
+    (older,) = (i for i in conv.issues if i.code == "fhir.version-superseded")
+    assert older.location == "ITEM[1]/Bundle.entry[1].resource"
+    assert "Observation/wbc-h7" in older.text
+    assert "ITEM[1]/Bundle.entry[0] holds its newest version" in older.text
+
+
+def test_a_history_bundle_whose_newest_entry_deletes_the_result_flags_no_version() -> None:
+    deleted = {
+        "fullUrl": "https://fhir.riverside.example/r4/Observation/wbc-h7",
+        "request": {"method": "DELETE", "url": "Observation/wbc-h7"},
+        "response": {"status": "204 No Content"},
+    }
+    entries = [deleted, _history_version("2.1", "1")]
+    sent = {"resourceType": "Bundle", "type": "history", "entry": entries}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert conv.findings == []
+    (output,) = conv.bundles
+    assert output == fhir.loads(fhir.dumps(sent))
+    assert [i.code for i in conv.issues] == ["fhir.version-superseded"]
+    assert "ITEM[1]/Bundle.entry[0] records its deletion" in conv.issues[0].text
+
+
 @pytest.mark.parametrize(
     ("report_status", "wbc_status", "written"),
     [

@@ -481,8 +481,12 @@ class _ItemReader:
             )
             return []
         found: list[_Located] = []
+        # a history Bundle lists each resource's versions newest first: identity -> the newest
+        newest: dict[str, int] | None = {} if self.root.get("type") == "history" else None
         for i, entry in enumerate(entries):
             resource = entry.get("resource") if isinstance(entry, dict) else None
+            if newest is not None and self.older_version(entry, i, newest):
+                continue
             if not isinstance(resource, dict):
                 continue
             located = self.located(resource, ("entry", i, "resource"), resource)
@@ -492,6 +496,33 @@ class _ItemReader:
                 self.entry_modifiers[id(resource)] = (entry["modifierExtension"], location)
             self.index_reference(entry.get("fullUrl"), resource, located)
         return found
+
+    def older_version(self, entry: Any, i: int, newest: dict[str, int]) -> bool:
+        """Whether entry ``i`` of a history Bundle is an older version of a resource than an
+        entry before it (said so for results and reports): the findings and a report's
+        conclusion describe the resource as it now stands, or stood before it was deleted."""
+        identity = _version_identity(entry)
+        if not identity:
+            return False
+        first = newest.setdefault(identity, i)
+        if first == i:
+            return False
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        if kind in ("Observation", "DiagnosticReport"):
+            self.modified = True
+            entries = self.root["entry"]
+            deleted = not isinstance(entries[first].get("resource"), dict)
+            later = "records its deletion" if deleted else "holds its newest version"
+            self.issue(
+                Severity.INFORMATION,
+                "version-superseded",
+                self.location(("entry", i, "resource")),
+                f"an older version of {identity} (a history Bundle lists the newest first, and "
+                f"{self.location(('entry', first))} {later}): passed through unread and "
+                "unflagged",
+            )
+        return True
 
     def index_reference(self, full_url: Any, resource: dict[str, Any], located: _Located) -> None:
         kind, rid = resource.get("resourceType"), resource.get("id")
@@ -1270,6 +1301,28 @@ def _absent_reason(element: Any) -> str:
         if isinstance(extension, dict) and extension.get("url") == DAR_EXTENSION:
             code = extension.get("valueCode")
             return code if isinstance(code, str) and code else "unknown"
+    return ""
+
+
+def _version_identity(entry: Any) -> str:
+    """The resource a history Bundle entry is a version of (``Type/id``), by its resource, else
+    its ``fullUrl`` or ``request.url`` (a DELETE has no resource); "" when none says."""
+    if not isinstance(entry, dict):
+        return ""
+    resource = entry.get("resource")
+    if isinstance(resource, dict):
+        kind, rid = resource.get("resourceType"), resource.get("id")
+        if isinstance(kind, str) and isinstance(rid, str) and rid:
+            return f"{kind}/{rid}"
+    request = entry.get("request")
+    for url in (entry.get("fullUrl"), request.get("url") if isinstance(request, dict) else None):
+        if not isinstance(url, str) or url.startswith("urn:"):
+            continue
+        parts = url.split("?", 1)[0].rstrip("/").split("/")
+        if len(parts) >= 4 and parts[-2] == "_history":
+            parts = parts[:-2]
+        if len(parts) >= 2 and parts[-2] in resource_types():
+            return "/".join(parts[-2:])
     return ""
 
 
