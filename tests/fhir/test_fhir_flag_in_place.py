@@ -1660,3 +1660,39 @@ def test_a_document_whose_report_lists_the_sources_gets_the_derived_anc_in_its_r
     derived = output["entry"][-1]
     assert derived["resource"]["valueQuantity"]["value"] == Decimal("1230")
     assert output["entry"][-2]["resource"]["result"][-1] == {"reference": derived["fullUrl"]}
+
+
+_NARRATIVE = '<div xmlns="http://www.w3.org/1999/xhtml">WBC 2.85 10^3/uL (normal)</div>'
+
+
+def test_a_flagged_count_whose_narrative_is_not_rewritten_says_so() -> None:
+    # the LIS's generated narrative still reads "normal" beside leukoflag's LU: a reader of the
+    # narrative was not told it may contradict the flagged values
+    sent = original("r4-wbc-observation.json")
+    sent["text"] = {"status": "generated", "div": _NARRATIVE}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output["text"] == sent["text"]  # kept as sent
+    (stale,) = (i for i in conv.issues if i.code == "fhir.narrative-not-updated")
+    assert (stale.severity.value, stale.location) == ("warning", "ITEM[1]/Observation.text")
+    assert "status 'generated'" in stale.text
+
+
+def test_a_narrative_of_a_result_left_as_sent_raises_nothing() -> None:
+    sent = original("r4-wbc-observation.json")
+    sent["status"] = "registered"  # not flagged: nothing it shows changes
+    sent["text"] = {"status": "generated", "div": _NARRATIVE}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert conv.bundles == [fhir.loads(fhir.dumps(sent))]
+    assert "fhir.narrative-not-updated" not in [i.code for i in conv.issues]
+
+
+def test_a_report_narrative_is_said_when_leukoflag_adds_to_its_conclusion() -> None:
+    bundle = original("bundle-with-patient.json")
+    (report,) = (e for e in bundle["entry"] if e["resource"]["resourceType"] == "DiagnosticReport")
+    report["resource"]["text"] = {"status": "generated", "div": _NARRATIVE}
+    conv = leukoflag.convert(fhir.dumps(bundle))
+    at = bundle["entry"].index(report)
+    assert f"ITEM[1]/Bundle.entry[{at}].resource.text" in [
+        i.location for i in conv.issues if i.code == "fhir.narrative-not-updated"
+    ]

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from leukoflag._quote import quoted
 from leukoflag.fhir import _elements as el
 from leukoflag.fhir._ids import resource_id
 from leukoflag.fhir._read import FhirItem, Path
@@ -140,6 +141,8 @@ class _Flagger:
     results: dict[str, LabResult]
     issues: list[Issue] = field(default_factory=list)
     rewritten: set[Path] = field(default_factory=set)
+    # resources whose values, interpretation, results or conclusion were written (their paths)
+    changed: set[Path] = field(default_factory=set)
     # Built on first use, each once per item (a digest of the whole item, or a scan of all its
     # results or evaluations, for each derived ANC or order made a large Bundle quadratic):
     key: tuple[str, ...] | None = None  # item.key
@@ -184,6 +187,8 @@ class _Flagger:
         if _derived_before(self.editor.peek(ref.path)):
             return  # a derived ANC leukoflag wrote, read back: kept as it was written
         node = self.editor.node(ref.path)
+        if quantity is not None or finding is not None:
+            self.changed.add(_resource_path(ref.path))
         if evaluation.loinc is not None:
             _put(node, "code", el.with_loinc(node.get("code"), evaluation.loinc))
         if quantity is not None:
@@ -334,9 +339,33 @@ class _Flagger:
                     if key not in present
                 ]
                 if added:
+                    self.changed.add(path)
                     report = self.editor.node(path)
                     codes = [*_listed(report.get("conclusionCode")), *added]
                     _put_report(report, "conclusionCode", codes)
+
+    def narratives(self) -> None:
+        """Say which changed resources carry a narrative: leukoflag does not rewrite XHTML, so
+        what a reader of it sees may now contradict the flagged values and interpretation."""
+        root = self.editor.root
+        for path in sorted(self.changed, key=lambda path: [i for i in path if isinstance(i, int)]):
+            resource = self.editor.peek(path)
+            text = resource.get("text") if isinstance(resource, dict) else None
+            if not isinstance(text, dict) or not text.get("div"):
+                continue
+            location = f"{self.item.location}/{root['resourceType']}" + "".join(
+                f"[{step}]" if isinstance(step, int) else f".{step}" for step in path
+            )
+            status = text.get("status")
+            self.issue(
+                Severity.WARNING,
+                "narrative-not-updated",
+                f"{location}.text",
+                "the narrative"
+                + (f" (status {quoted(status)})" if isinstance(status, str) else "")
+                + " was written for the resource as sent, and leukoflag does not rewrite it: "
+                "it may contradict the values, interpretation or conclusion flagged now",
+            )
 
     def order_evaluations(self, order_location: str, results: list[str]) -> list[Evaluation]:
         found = [self.evaluations[r] for r in results if r in self.evaluations]
@@ -404,6 +433,7 @@ class _Flagger:
                 evaluation.reference_range, None, None
             )
         self.editor.node(("component",)).append(component)  # sources are components: it exists
+        self.changed.add(())
 
     def derived_entry(self, evaluation: Evaluation, sources: list[Path]) -> None:
         """A new Bundle entry: an Observation ``derivedFrom`` the source Observations."""
@@ -470,6 +500,7 @@ class _Flagger:
             self.editor.node(())["entry"] = [entry]
         report = self.report_of(evaluation)
         if report is not None:
+            self.changed.add(report)
             node = self.editor.node(report)
             if isinstance(node.get("result"), list):
                 # appended to the editor's copy, made once: a new list for each derived ANC of
@@ -504,6 +535,12 @@ def _put_report(report: dict[str, Any], key: str, value: Any) -> None:
     items.insert(at, (key, value))
     report.clear()
     report.update(items)
+
+
+def _resource_path(path: Path) -> Path:
+    """The resource whose narrative shows the node at ``path``: the item, or its Bundle entry's
+    (a contained resource has none of its own, nor has a component)."""
+    return path[:3] if path[:1] == ("entry",) else ()
 
 
 def _element_id(sent: dict[str, Any]) -> dict[str, Any]:
@@ -664,4 +701,5 @@ def flag_in_place(
     for path in item.legacy:
         flagger.modernize(path)
     flagger.conclude()
+    flagger.narratives()
     return flagger.editor.root, tuple(flagger.issues)
