@@ -447,6 +447,32 @@ def test_unresolvable_local_reference_is_reported() -> None:
     assert [i.code for i in item.issues] == ["fhir.reference-unresolved"]
 
 
+def test_a_panel_member_missing_from_the_bundle_is_reported_when_no_report_lists_the_panel() -> (
+    None
+):
+    # the WBC of a CBC panel was left out of the Bundle: a report's panel said so, a panel sent
+    # without report did not, and the count the lab sent was missing without a word
+    panel = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "hasMember": [
+            {"reference": "urn:uuid:2c9e7f30-5b1d-4e8a-9f62-0d4b3a1c7e55"},
+            {"reference": "Observation/plt-elsewhere"},  # may be on the server: not an error
+        ],
+    }
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": "urn:uuid:2c9e7f30-5b1d-4e8a-9f62-0d4b3a1c7e54", "resource": panel}],
+    }
+    (item,) = read(json.dumps(bundle).encode())
+    assert isinstance(item, FhirItem)
+    assert [(i.code, i.location) for i in item.issues] == [
+        ("fhir.reference-unresolved", "ITEM[1]/Bundle.entry[0].resource.hasMember[0]")
+    ]
+
+
 def test_ndjson_whose_first_line_is_broken_still_reads_the_rest() -> None:
     lines = (INPUTS / "bulk-export.ndjson").read_bytes().splitlines()
     first, second = read(lines[1] + b"\n" + lines[0] + b"\n")

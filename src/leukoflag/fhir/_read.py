@@ -662,6 +662,10 @@ class _ItemReader:
             if id(observation.resource) in listed:
                 continue
             listed.add(id(observation.resource))
+            for j, member in enumerate(_list(observation.resource.get("hasMember"))):
+                # a report's panel has its members resolved as its results: this one's are not
+                where = f"{observation.location}.hasMember[{j}]"
+                self.resolve(member, observation.container, where)
             patient = self.patient_of(observation)
             key = patient.location if patient is not None else ""
             if key not in loose:
