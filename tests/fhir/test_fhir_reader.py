@@ -473,6 +473,46 @@ def test_a_panel_member_missing_from_the_bundle_is_reported_when_no_report_lists
     ]
 
 
+def test_a_result_whose_effective_period_has_only_an_end_is_dated_by_it_for_the_age() -> None:
+    # a 10-day-old's WBC of 7,000 sent with effectivePeriod.end only: the result had no date, so
+    # the newborn was judged with adult ranges (N) instead of its age band (L)
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:8a41c6d2-93b0-4f7e-a1d5-6e2f0c9b3a10",
+                "resource": {
+                    "resourceType": "Patient",
+                    "gender": "male",
+                    "birthDate": "2026-11-14",
+                },
+            },
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+                    "subject": {"reference": "urn:uuid:8a41c6d2-93b0-4f7e-a1d5-6e2f0c9b3a10"},
+                    "effectivePeriod": {"end": "2026-11-24T06:40:00-05:00"},
+                    "valueQuantity": {
+                        "value": 7.0,
+                        "unit": "10*3/uL",
+                        "system": UCUM,
+                        "code": "10*3/uL",
+                    },
+                }
+            },
+        ],
+    }
+    conv = leukoflag.convert(json.dumps(bundle))
+    (finding,) = conv.findings
+    assert (finding.code, finding.rule) == ("L", "wbc-leukopenia-pediatric")
+    assert finding.range is not None
+    assert finding.range.source == "age-band"
+    assert "flag.age-unknown" not in [i.code for i in conv.issues]
+
+
 def test_ndjson_whose_first_line_is_broken_still_reads_the_rest() -> None:
     lines = (INPUTS / "bulk-export.ndjson").read_bytes().splitlines()
     first, second = read(lines[1] + b"\n" + lines[0] + b"\n")

@@ -1199,7 +1199,9 @@ class _ItemReader:
                 return self.timestamp(resource[key], f"{where}.{key}")
         period = resource.get("effectivePeriod")
         if isinstance(period, dict):
-            return self.timestamp(period.get("start"), f"{where}.effectivePeriod.start")
+            # a Period may have no start: its end is then the only time sent
+            bound = "start" if "start" in period else "end"
+            return self.timestamp(period.get(bound), f"{where}.effectivePeriod.{bound}")
         return None
 
     def timestamp(self, text: Any, where: str) -> Timestamp | None:
