@@ -471,6 +471,31 @@ def test_memo_limit_does_not_change_results(monkeypatch: pytest.MonkeyPatch) -> 
     assert list(plans) == ["K/uL"]
 
 
+def test_a_range_sent_again_gives_the_same_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    from leukoflag import units
+
+    kept: dict[object, object] = {}
+    monkeypatch.setattr(units, "_PLANNED_RANGES", kept)
+    low, high = Decimal("4.0"), Decimal("11.0")
+    normalize_range(low, high, "K/uL")  # the unit is now memoized: the hot path from here on
+    first = normalize_range(low, high, "K/uL")
+    again = normalize_range(low, high, "K/uL", "anc")
+    assert first == again == (Decimal(4000), Decimal(11000))
+    assert again[0] is first[0]  # kept by the limits' identity
+    assert again[1] is first[1]
+    # equal limits sent as other objects are worked out again; another unit's plan is its own
+    other = normalize_range(Decimal("4.0"), high, "K/uL")
+    assert other == first
+    assert other[0] is not first[0]
+    normalize_range(low, high, "cells/uL")
+    assert normalize_range(low, high, "cells/uL") == (Decimal("4.0"), Decimal("11.0"))
+    assert normalize_range(low, None, "K/uL") == (Decimal(4000), None)
+    assert len(kept) == 4
+    monkeypatch.setattr(units, "_RESOLVED_LIMIT", 2)
+    assert normalize_range(high, None, "K/uL") == (Decimal(11000), None)
+    assert len(kept) == 1  # emptied at its limit, then this one kept
+
+
 def test_a_unit_and_the_text_of_its_spelling_are_memoized_apart() -> None:
     # The text alone is fine; with a /uL code the same text is a thousand-fold conflict.
     assert normalize("6.8", "K/uL", "wbc").value_per_ul == 6800

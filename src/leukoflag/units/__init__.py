@@ -277,9 +277,16 @@ def normalize_range(
         # Hot path (a lab's range next to every count): Decimal bounds in a power-of-ten count
         # unit, each plausible. Anything else (a str bound, a refusal) takes the full path,
         # which gives each refusal its reason and message.
+        key = (id(low), id(high), plan[0])
+        kept = _PLANNED_RANGES.get(key)
+        if kept is not None and kept[0] is low and kept[1] is high and kept[2] == plan:
+            return kept[3], kept[4]
         low_per_ul = _planned(low, plan) if low.__class__ is Decimal else None
         high_per_ul = _planned(high, plan) if high.__class__ is Decimal else None
         if (low_per_ul is not None or low is None) and (high_per_ul is not None or high is None):
+            if len(_PLANNED_RANGES) >= _RESOLVED_LIMIT:
+                _PLANNED_RANGES.clear()
+            _PLANNED_RANGES[key] = (low, high, plan, low_per_ul, high_per_ul)
             return low_per_ul, high_per_ul
     low_number = None if low is None else _decimal(low, unit)
     high_number = None if high is None else _decimal(high, unit)
@@ -533,6 +540,12 @@ _NO_UNIT = _Refusal("no-unit: the unit is empty", "", "no-unit")
 _RESOLVED: dict[object, UnitSpec | _Refusal] = {}
 _PLANS: dict[object, tuple[int, Decimal]] = {}
 _RESOLVED_LIMIT = 4096
+# The lab ranges a feed repeats (the HL7 v2 reader shares one object per OBX-7 text) in cells/µL,
+# by the identity of the limits sent (held, so their ids stay theirs) and the plan: the same
+# Decimals come back for every message, and fhir.dumps finds their text kept. Bounded as above.
+_PLANNED_RANGES: dict[
+    tuple[int, int, int], tuple[object, object, tuple[int, Decimal], Decimal | None, Decimal | None]
+] = {}
 
 
 def _unit_key(unit: str | Unit | None) -> object:
