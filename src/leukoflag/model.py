@@ -320,6 +320,10 @@ class LabResult:
     # OBX-18 as an identifier (``device`` is its display: value and assigner); None when the
     # input gave no identifier of its own (FHIR input: the device reference is kept as sent)
     device_id: Identifier | None = None
+    # FHIR Observation.issued, else its DiagnosticReport's, else a message Bundle's timestamp:
+    # dates a result with no other time for the age, as MSH-7 does HL7 v2's (drawn on or
+    # before). Not in repr, which ids of hand-built messages hash (fhir._ids)
+    issued: Timestamp | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -513,6 +513,126 @@ def test_a_result_whose_effective_period_has_only_an_end_is_dated_by_it_for_the_
     assert "flag.age-unknown" not in [i.code for i in conv.issues]
 
 
+_NEWBORN = "urn:uuid:5c0e7f3a-2d41-4b8e-9f6a-71c2d8e4b905"
+_UNDATED_WBC = "urn:uuid:e3b9a1c4-6f2d-4a87-b0e5-9d4c3f1a7b28"
+
+
+def _newborn_bundle(
+    kind: str,
+    *,
+    wbc: dict[str, str],
+    report: dict[str, str] | None = None,
+    timestamp: str | None = None,
+) -> dict[str, object]:
+    """A Bundle of a girl born 2026-03-01 and her WBC of 7,000 with no effective[x] (7,000 is
+    low in her first week, normal for an adult), ``wbc`` and ``report`` adding their times."""
+    entries: list[dict[str, object]] = [
+        {
+            "fullUrl": _NEWBORN,
+            "resource": {"resourceType": "Patient", "gender": "female", "birthDate": "2026-03-01"},
+        },
+        {
+            "fullUrl": _UNDATED_WBC,
+            "resource": {
+                "resourceType": "Observation",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+                "subject": {"reference": _NEWBORN},
+                "valueQuantity": {
+                    "value": 7.0,
+                    "unit": "10*3/uL",
+                    "system": UCUM,
+                    "code": "10*3/uL",
+                },
+                **wbc,
+            },
+        },
+    ]
+    if report is not None:
+        entries.append(
+            {
+                "resource": {
+                    "resourceType": "DiagnosticReport",
+                    "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+                    "subject": {"reference": _NEWBORN},
+                    "result": [{"reference": _UNDATED_WBC}],
+                    **report,
+                }
+            }
+        )
+    bundle: dict[str, object] = {"resourceType": "Bundle", "type": kind, "entry": entries}
+    if timestamp is not None:
+        bundle["timestamp"] = timestamp
+    return bundle
+
+
+@pytest.mark.parametrize(
+    "bundle",
+    [
+        _newborn_bundle("collection", wbc={"issued": "2026-03-04T09:12:00+01:00"}),
+        _newborn_bundle("collection", wbc={}, report={"issued": "2026-03-04T09:12:00+01:00"}),
+        _newborn_bundle("message", wbc={}, timestamp="2026-03-04T09:15:00+01:00"),
+    ],
+    ids=["observation-issued", "report-issued", "message-timestamp"],
+)
+def test_a_result_with_no_effective_is_dated_by_when_it_was_issued_for_the_age(
+    bundle: dict[str, object],
+) -> None:
+    # drawn on or before it was issued, as an HL7 v2 result on or before MSH-7: the 3-day-old's
+    # 7,000 was judged with adult ranges (N, flag.age-unknown) instead of her age band (L)
+    conv = leukoflag.convert(json.dumps(bundle))
+    (finding,) = conv.findings
+    assert (finding.code, finding.rule) == ("L", "wbc-leukopenia-pediatric")
+    assert finding.range is not None
+    assert finding.range.source == "age-band"
+    assert "flag.age-unknown" not in [i.code for i in conv.issues]
+
+
+def test_an_observation_issued_picks_the_labs_range_for_the_newborns_age() -> None:
+    bundle = _newborn_bundle("collection", wbc={"issued": "2026-03-04T09:12:00+01:00"})
+    wbc = bundle["entry"][1]["resource"]  # type: ignore[index]
+    wbc["referenceRange"] = [
+        {
+            "low": {"value": 9.0, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+            "high": {"value": 30.0, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+            "age": {
+                "low": {"value": 0, "unit": "d", "system": UCUM, "code": "d"},
+                "high": {"value": 6, "unit": "d", "system": UCUM, "code": "d"},
+            },
+        },
+        {
+            "low": {"value": 4.0, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+            "high": {"value": 11.0, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+        },
+    ]
+    conv = leukoflag.convert(json.dumps(bundle))
+    (finding,) = conv.findings
+    assert finding.range is not None
+    assert (finding.code, finding.range.source, finding.range.low) == ("L", "lab", Decimal(9000))
+
+
+def test_a_searchset_timestamp_does_not_date_a_result() -> None:
+    # a searchset's timestamp is when the search ran, maybe years after the blood was drawn
+    bundle = _newborn_bundle("searchset", wbc={}, timestamp="2026-03-04T09:15:00+01:00")
+    conv = leukoflag.convert(json.dumps(bundle))
+    (finding,) = conv.findings
+    assert finding.code == "N"
+    (age,) = [i for i in conv.issues if i.code == "flag.age-unknown"]
+    assert age.text.startswith(
+        "the result has no date (its own time, its specimen's collection, its order's or "
+        "report's time, or its message's time)"
+    )
+
+
+def test_an_observation_issued_that_is_no_instant_is_reported_and_not_used() -> None:
+    bundle = _newborn_bundle("collection", wbc={"issued": "04.03.2026"})
+    conv = leukoflag.convert(json.dumps(bundle))
+    codes = [(i.code, i.location) for i in conv.issues]
+    assert ("fhir.timestamp-invalid", "ITEM[1]/Bundle.entry[1].resource.issued") in codes
+    assert conv.findings[0].code == "N"
+
+
 def test_ndjson_whose_first_line_is_broken_still_reads_the_rest() -> None:
     lines = (INPUTS / "bulk-export.ndjson").read_bytes().splitlines()
     first, second = read(lines[1] + b"\n" + lines[0] + b"\n")

@@ -429,6 +429,10 @@ class _ItemReader:
     # Specimens and Encounters (by identity) whose modifierExtension was said: said once
     said: set[int] = field(default_factory=set)
     order_time: Timestamp | None = None  # the DiagnosticReport's effective[x], while it is read
+    order_issued: Timestamp | None = None  # and its issued
+    # a message Bundle's timestamp: when it was sent, as MSH-7 (a searchset's or a history's is
+    # when it was read out, maybe years after the blood was drawn: not a result's date)
+    sent: Timestamp | None = None
 
     def location(self, path: Path) -> str:
         text = str(self.root["resourceType"])
@@ -457,6 +461,8 @@ class _ItemReader:
                     nested.location,
                     "a Bundle inside a Bundle is passed through unread",
                 )
+        if kind == "Bundle" and root.get("type") == "message":
+            self.sent = self.timestamp(root.get("timestamp"), f"{self.prefix}/Bundle.timestamp")
         drafts = self.orders(observations, reports)
         groups = self.groups(drafts)
         if not self.nodes and not self.modified:  # one set aside was said so (modifier)
@@ -723,9 +729,11 @@ class _ItemReader:
         specimens: dict[str, Specimen] = {}
         report = draft.report
         # read first: a result without a date of its own takes its report's for age bands
-        self.order_time = (
-            self.effective(report.resource, report.location) if report is not None else None
-        )
+        self.order_time = self.order_issued = None
+        if report is not None:
+            self.order_time = self.effective(report.resource, report.location)
+            issued = report.resource.get("issued")
+            self.order_issued = self.timestamp(issued, f"{report.location}.issued")
         for observation in draft.observations:
             results.extend(
                 self.observation_results(observation, draft.location, specimens, draft.patient)
@@ -773,7 +781,7 @@ class _ItemReader:
             placer_id=placer,
             filler_id=filler,
             effective=self.order_time,
-            issued=self.timestamp(resource.get("issued"), f"{report.location}.issued"),
+            issued=self.order_issued,
             results=tuple(results),
             specimens=tuple(specimens.values()),
         )
@@ -983,10 +991,15 @@ class _ItemReader:
         # else the report's effective
         dated = effective or (specimen.collected if specimen is not None else None)
         dated = dated or self.order_time
+        # drawn on or before it was issued: its date when nothing else gives one (as MSH-7)
+        issued = self.timestamp(resource.get("issued"), f"{where}.issued")
+        issued = issued or self.order_issued or self.sent
+        dated = dated or issued
         shared = _Shared(
             status=status,
             status_text=status_text,
             effective=effective,
+            issued=issued,
             specimen=specimen_at,
             order=order,
             performers=tuple(_performers(resource.get("performer"), where)),
@@ -1073,6 +1086,7 @@ class _ItemReader:
             data_absent_reason=absent_code,
             sender_flags=self.flags(node, path, where),
             effective=shared.effective,
+            issued=shared.issued,
             method=shared.method,
             device=shared.device,
             performers=shared.performers,
@@ -1267,6 +1281,7 @@ class _Shared:
     status: ResultStatus
     status_text: str
     effective: Timestamp | None
+    issued: Timestamp | None  # its own issued, else its report's, else the message's timestamp
     specimen: str
     order: str
     performers: tuple[str, ...]

@@ -1052,10 +1052,11 @@ def _age(
     if birth is None:
         unknown = "the patient's birth date is not known"
     elif day is None:
-        # said of HL7 v2 and FHIR input alike: OBX-14/19 or effective[x], SPM-17, OBR-7, MSH-7
+        # said of HL7 v2 and FHIR input alike: OBX-14/19 or effective[x]/issued, SPM-17, OBR-7 or
+        # the report's effective[x]/issued, MSH-7 or a message Bundle's timestamp
         unknown = (
             "the result has no date (its own time, its specimen's collection, its order's or "
-            "message's time)"
+            "report's time, or its message's time)"
         )
     elif day < birth:
         unknown = f"the birth date {birth} is after the result date {day}"
@@ -1291,7 +1292,8 @@ def _result_time(result: LabResult, state: _OrderState) -> Timestamp | None:
 
 
 def _result_day(result: LabResult, state: _OrderState) -> dt.date | None:
-    return _stamp_day(_result_time(result, state), state)
+    # FHIR's issued dates a result with no other time, as MSH-7 does (the fallback day)
+    return _stamp_day(_result_time(result, state) or result.issued, state)
 
 
 def _stamp_day(stamp: Timestamp | None, state: _OrderState) -> dt.date | None:
@@ -1556,7 +1558,7 @@ def _parts(state: _OrderState) -> Iterator[_Part]:
             value=value,
             specimen=result.specimen,
             time=_instant(stamp.fhir) if stamp is not None else "",
-            day=_stamp_day(stamp, state),
+            day=_stamp_day(stamp or result.issued, state),
         )
 
 
@@ -1662,6 +1664,7 @@ def _withdrawn_ancs(state: _OrderState) -> list[Evaluation]:
         if isinstance(value, str):
             continue
         stamp = _result_time(result, state)
+        dated = stamp or result.issued
         withdrawn.append(
             _Part(
                 kind,
@@ -1670,7 +1673,7 @@ def _withdrawn_ancs(state: _OrderState) -> list[Evaluation]:
                 value,
                 result.specimen,
                 _instant(stamp.fhir) if stamp is not None else "",
-                stamp.day if stamp is not None else state.fallback_day,
+                dated.day if dated is not None else state.fallback_day,
             )
         )
     groups: dict[tuple[str, str], dict[str, list[_Part]]] = {}
