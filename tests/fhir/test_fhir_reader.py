@@ -23,6 +23,7 @@ from leukoflag.model import (
     Rejected,
     ReportStatus,
     ResultStatus,
+    Severity,
     Text,
     Unit,
 )
@@ -631,6 +632,84 @@ def test_an_observation_issued_that_is_no_instant_is_reported_and_not_used() -> 
     codes = [(i.code, i.location) for i in conv.issues]
     assert ("fhir.timestamp-invalid", "ITEM[1]/Bundle.entry[1].resource.issued") in codes
     assert conv.findings[0].code == "N"
+
+
+_MRN_SYSTEM = "urn:oid:2.16.840.1.113883.3.7741.2"
+
+
+def _bundle_of_subject_by_identifier(*patients: dict[str, object]) -> dict[str, object]:
+    """``patients``, then a WBC of 7,000 on 2026-03-04 whose subject is an identifier only
+    (low for a 3-day-old, normal for an adult)."""
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            *({"resource": patient} for patient in patients),
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+                    "subject": {"identifier": {"system": _MRN_SYSTEM, "value": "MRN-30417"}},
+                    "effectiveDateTime": "2026-03-04T07:30:00+01:00",
+                    "valueQuantity": {
+                        "value": 7.0,
+                        "unit": "10*3/uL",
+                        "system": UCUM,
+                        "code": "10*3/uL",
+                    },
+                }
+            },
+        ],
+    }
+
+
+def _patient_with_mrn(mrn: str, birth: str = "2026-03-01") -> dict[str, object]:
+    return {
+        "resourceType": "Patient",
+        "identifier": [
+            {"system": "urn:oid:2.16.840.1.113883.3.7741.9", "value": "PT-55"},
+            {"system": _MRN_SYSTEM, "value": mrn},
+        ],
+        "gender": "female",
+        "birthDate": birth,
+    }
+
+
+def test_a_subject_sent_as_an_identifier_is_the_patient_of_the_bundle_carrying_it() -> None:
+    # the subject had no reference, so the 3-day-old was judged as an adult (N, flag.age-unknown)
+    bundle = _bundle_of_subject_by_identifier(
+        _patient_with_mrn("MRN-99812", birth="1970-05-05"), _patient_with_mrn("MRN-30417")
+    )
+    conv = leukoflag.convert(json.dumps(bundle))
+    (finding,) = conv.findings
+    assert (finding.code, finding.rule) == ("L", "wbc-leukopenia-pediatric")
+    assert conv.issues == []
+
+
+def test_a_subject_identifier_two_patients_carry_names_neither_and_says_so() -> None:
+    bundle = _bundle_of_subject_by_identifier(
+        _patient_with_mrn("MRN-30417", birth="1970-05-05"), _patient_with_mrn("MRN-30417")
+    )
+    conv = leukoflag.convert(json.dumps(bundle))
+    assert conv.findings[0].code == "N"
+    ambiguous, age = conv.issues
+    assert (ambiguous.code, ambiguous.severity, ambiguous.location) == (
+        "fhir.subject-ambiguous",
+        Severity.WARNING,
+        "ITEM[1]/Bundle.entry[2].resource.subject.identifier",
+    )
+    assert "2 Patients of the item carry (ITEM[1]/Bundle.entry[0].resource, " in ambiguous.text
+    assert age.code == "flag.age-unknown"
+
+
+def test_a_subject_identifier_without_system_names_no_patient() -> None:
+    bundle = _bundle_of_subject_by_identifier(_patient_with_mrn("MRN-30417"))
+    subject = bundle["entry"][1]["resource"]["subject"]  # type: ignore[index]
+    del subject["identifier"]["system"]
+    conv = leukoflag.convert(json.dumps(bundle))
+    assert conv.findings[0].code == "N"
+    assert [i.code for i in conv.issues] == ["flag.age-unknown"]
 
 
 def test_ndjson_whose_first_line_is_broken_still_reads_the_rest() -> None:

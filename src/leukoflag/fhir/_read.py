@@ -433,6 +433,11 @@ class _ItemReader:
     # a message Bundle's timestamp: when it was sent, as MSH-7 (a searchset's or a history's is
     # when it was read out, maybe years after the blood was drawn: not a result's date)
     sent: Timestamp | None = None
+    # the item's resources (a Bundle's entries, else the item itself), as read
+    resources: list[_Located] = field(default_factory=list)
+    # Patients of the item by each identifier they carry (system, value): built at the first
+    # subject sent as an identifier only
+    patient_ids: dict[tuple[str, str], list[_Located]] | None = None
 
     def location(self, path: Path) -> str:
         text = str(self.root["resourceType"])
@@ -450,7 +455,7 @@ class _ItemReader:
         root = self.root
         kind = root["resourceType"]
         top = self.located(root, (), root)
-        resources = self.bundle_resources() if kind == "Bundle" else [top]
+        resources = self.resources = self.bundle_resources() if kind == "Bundle" else [top]
         observations = [r for r in resources if r.resource.get("resourceType") == "Observation"]
         reports = [r for r in resources if r.resource.get("resourceType") == "DiagnosticReport"]
         for nested in resources:
@@ -1234,9 +1239,56 @@ class _ItemReader:
     def patient_of(self, located: _Located) -> Patient | None:
         subject = located.resource.get("subject")
         where = f"{located.location}.subject"
+        if isinstance(subject, dict) and "reference" not in subject and "identifier" in subject:
+            return self.identified_patient(subject, where)
         return self.referenced(
             subject, located, where, kind="Patient", known=self.patients, build=_patient
         )
+
+    def identified_patient(self, subject: dict[str, Any], where: str) -> Patient | None:
+        """The Patient of the item that a subject sent as an identifier only names: the one
+        carrying that system and value (None when none does, or several do, said so)."""
+        sent = subject["identifier"]
+        if not isinstance(sent, dict):
+            return None
+        system, value = _text(sent.get("system")), _text(sent.get("value"))
+        if not (system and value):
+            return None  # a value without its system may be another register's number
+        if self.patient_ids is None:
+            self.patient_ids = {}
+            for located in self.resources:
+                if located.resource.get("resourceType") != "Patient":
+                    continue
+                for ident in _list(located.resource.get("identifier")):
+                    if isinstance(ident, dict):
+                        key = (_text(ident.get("system")), _text(ident.get("value")))
+                        carriers = self.patient_ids.setdefault(key, [])
+                        if not carriers or carriers[-1] is not located:  # carried twice: once
+                            carriers.append(located)
+        found = self.patient_ids.get((system, value), [])
+        if len(found) > 1:
+            if id(subject) not in self.said:
+                self.said.add(id(subject))
+                shown = ", ".join(f.location for f in found[:3])
+                self.issue(
+                    Severity.WARNING,
+                    "subject-ambiguous",
+                    f"{where}.identifier",
+                    f"the subject is sent as identifier {quoted(f'{system}|{value}')}, which "
+                    f"{len(found)} Patients of the item carry ({shown}"
+                    f"{', …' if len(found) > 3 else ''}): none is taken, and the patient's age "
+                    "and sex are not known",
+                )
+            return None
+        if not found:
+            return None
+        target = found[0]
+        patient = self.patients.get(target.location)
+        if patient is None:
+            patient = self.patients[target.location] = _patient(
+                target.resource, target.location, self
+            )
+        return patient
 
     def specimen(self, reference: Any, holder: _Located, where: str) -> Specimen | None:
         return self.referenced(
