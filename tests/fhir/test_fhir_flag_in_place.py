@@ -210,6 +210,94 @@ def test_an_interpretation_edited_by_hand_after_flagging_is_recomputed_not_read_
     assert part(output, "rule") == "anc-within-range"
 
 
+_LOW_WBC = {
+    "resourceType": "Observation",
+    "id": "wbc-edited-4417",
+    "status": "final",
+    "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+    "effectiveDateTime": "2026-11-24T06:40:00-05:00",
+    "valueQuantity": {"value": 1.5, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+    "referenceRange": [
+        {
+            "low": {"value": 4.0, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+            "high": {"value": 11.0, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+        }
+    ],
+}
+
+
+def _translation(quantity: dict[str, Any]) -> dict[str, Any]:
+    (kept,) = quantity["extension"]
+    assert kept["url"] == PQ
+    translated: dict[str, Any] = kept["valueQuantity"]
+    return translated
+
+
+def test_a_count_edited_after_flagging_keeps_no_translation_that_contradicts_it() -> None:
+    # a user corrected leukoflag's 1,500 cells/µL to 7,500 and left the translation of the
+    # value first sent: 1.5 ×10³/µL stood beside 7,500/µL in the output
+    (flagged,) = leukoflag.convert(fhir.dumps(_LOW_WBC)).bundles
+    edited = copy.deepcopy(flagged)
+    edited["valueQuantity"]["value"] = 7500
+    conv = leukoflag.convert(fhir.dumps(edited))
+    (finding,) = conv.findings
+    assert finding.code == "N"
+    (output,) = conv.bundles
+    assert _translation(output["valueQuantity"]) == {
+        "value": 7500,
+        "unit": "cells/µL",
+        "system": UCUM,
+        "code": "/uL",
+    }
+    (stale,) = (i for i in conv.issues if i.code == "fhir.original-stale")
+    assert stale.location == "ITEM[1]/Observation.valueQuantity"
+    assert stale.text == (
+        "the original kept when leukoflag flagged it before ('1.5 10*3/uL', 1,500 cells/µL) is "
+        "not the value now sent, 7,500 cells/µL (edited since?): the value now sent is used, "
+        "and kept as the original instead"
+    )
+    # read back once more, the translation agrees: nothing changes, nothing is said
+    again = leukoflag.convert(fhir.dumps(output))
+    assert fhir.dumps(again.bundles[0]) == fhir.dumps(output)
+    assert "fhir.original-stale" not in [i.code for i in again.issues]
+
+
+def test_a_range_limit_edited_after_flagging_keeps_no_translation_that_contradicts_it() -> None:
+    (flagged,) = leukoflag.convert(fhir.dumps(_LOW_WBC)).bundles
+    edited = copy.deepcopy(flagged)
+    edited["referenceRange"][0]["low"]["value"] = 3000
+    conv = leukoflag.convert(fhir.dumps(edited))
+    (output,) = conv.bundles
+    low, high = output["referenceRange"][0]["low"], output["referenceRange"][0]["high"]
+    assert low["value"] == 3000
+    assert _translation(low) == {"value": 3000, "unit": "cells/µL", "system": UCUM, "code": "/uL"}
+    assert high == flagged["referenceRange"][0]["high"]  # not edited: kept as it was
+    (stale,) = (i for i in conv.issues if i.code == "fhir.original-stale")
+    assert stale.location == "ITEM[1]/Observation.referenceRange[0].low"
+    assert "is not the limit now sent, 3,000 cells/µL" in stale.text
+
+
+def test_a_comparator_edited_after_flagging_drops_the_original_text_that_contradicts_it() -> None:
+    sent = copy.deepcopy(_LOW_WBC)
+    sent["valueQuantity"] = {
+        "value": 0.5,
+        "comparator": "<",
+        "unit": "10*3/uL",
+        "system": UCUM,
+        "code": "10*3/uL",
+    }
+    (flagged,) = leukoflag.convert(fhir.dumps(sent)).bundles
+    assert flagged["valueQuantity"]["extension"][0]["valueString"] == "<0.5 10*3/uL"
+    edited = copy.deepcopy(flagged)
+    del edited["valueQuantity"]["comparator"]  # the lab's exact count typed over the bound
+    edited["valueQuantity"]["value"] = 420
+    conv = leukoflag.convert(fhir.dumps(edited))
+    (output,) = conv.bundles
+    assert _translation(output["valueQuantity"])["value"] == 420
+    (stale,) = (i for i in conv.issues if i.code == "fhir.original-stale")
+    assert "('<0.5 10*3/uL', <500 cells/µL) is not the value now sent, 420 cells/µL" in stale.text
+
+
 def test_derived_anc_read_back_is_kept_as_written() -> None:
     (first,) = convert("cbc-panel-components.json").bundles
     (second,) = leukoflag.convert(fhir.dumps(first)).bundles

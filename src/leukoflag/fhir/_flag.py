@@ -8,17 +8,31 @@ none used twice): an element taken over from another resource of the item is a c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+from leukoflag import units
+from leukoflag._numbers import plain
 from leukoflag._quote import quoted
+from leukoflag.errors import UnitError
 from leukoflag.fhir import _elements as el
 from leukoflag.fhir._ids import resource_id
 from leukoflag.fhir._read import FhirItem, Path
 from leukoflag.fhir._shared import fresh_json
 from leukoflag.fhir._terms import LEGACY_V2_0078, V2_0078, VALUE_ELEMENTS, tables
-from leukoflag.model import Coding, Evaluation, Issue, LabResult, Number, Severity
+from leukoflag.model import (
+    Coding,
+    Evaluation,
+    Issue,
+    LabResult,
+    NormalizedQuantity,
+    Number,
+    Severity,
+    Unit,
+)
 from leukoflag.settings import Settings
 
 __all__ = ["flag_in_place"]
@@ -78,6 +92,8 @@ _ORDER = (
 _RANK = {name: rank for rank, name in enumerate(_ORDER)}
 # A referenceRange's elements that FHIR puts before its low and high (BackboneElement's own).
 _RANGE_HEAD = ("id", "extension", "modifierExtension")
+# The original text leukoflag keeps of a value sent with a comparator: "<0.5 10*3/uL"
+_ORIGINAL = re.compile(r"^(<=|>=|<|>|ad)?(\d+(?:\.\d+)?)(?: (.+))?$")
 
 
 def _put(node: dict[str, Any], key: str, value: Any) -> None:
@@ -195,20 +211,25 @@ class _Flagger:
             sent = node.get("valueQuantity")
             if not isinstance(sent, dict):  # valueInteger: a count sent without a unit
                 sent = {"value": node.pop("valueInteger", quantity.value)}
-            _put(node, "valueQuantity", self.quantity(sent, evaluation))
+            _put(node, "valueQuantity", self.quantity(sent, evaluation, location))
             if evaluation.reference_range is not None:
-                _put(node, "referenceRange", self.ranges(node, ref.range_index, evaluation, result))
+                ranges = self.ranges(node, ref.range_index, evaluation, result, location)
+                _put(node, "referenceRange", ranges)
         if finding is not None:
             self.interpret(node, ref.path, finding.code, evaluation)
 
-    def quantity(self, sent: dict[str, Any], evaluation: Evaluation) -> dict[str, Any]:
+    def quantity(
+        self, sent: dict[str, Any], evaluation: Evaluation, location: str
+    ) -> dict[str, Any]:
         """The normalized valueQuantity; the sent one kept as a PQ translation (or, with a
         comparator, as original text)."""
         assert evaluation.quantity is not None
         own = [e for e in _listed(sent.get("extension")) if isinstance(e, dict)]
-        if any(e.get("url") in _KEPT for e in own):
+        others = self.originals(own, evaluation, evaluation.quantity, f"{location}.valueQuantity")
+        if others is None:
             kept = own  # already leukoflag output: the original is kept once, not wrapped again
         else:
+            own = others  # (edited since: the value as now sent is the original)
             original = {k: v for k, v in sent.items() if k not in ("extension", "id")}
             comparator = original.pop("comparator", "")
             if comparator:
@@ -220,8 +241,49 @@ class _Flagger:
         normalized = el.per_ul(evaluation.quantity.value, evaluation.quantity.comparator)
         return {**_element_id(sent), "extension": kept, **normalized}
 
+    def originals(
+        self,
+        own: list[dict[str, Any]],
+        evaluation: Evaluation,
+        value: NormalizedQuantity,
+        where: str,
+    ) -> list[dict[str, Any]] | None:
+        """The extensions of ``own`` (a quantity's) to keep beside the original written now:
+        None when the originals leukoflag kept before (PQ translation, original text) agree with
+        ``value`` (its ``value`` and ``comparator`` in cells/µL, as now judged) and are kept as
+        they are; ``own`` when there are none (first flagged); else ``own`` without those that
+        disagree (edited since), said so: an original never contradicts the value beside it."""
+        if not any(e.get("url") in _KEPT for e in own):
+            return own
+        analyte = evaluation.analyte.value if evaluation.analyte is not None else "wbc"
+        kept: list[dict[str, Any]] = []
+        dropped: list[str] = []
+        for extension in own:
+            shown = _disagreeing(extension, value.value, value.comparator, analyte)
+            if shown:
+                dropped.append(shown)
+            else:
+                kept.append(extension)
+        if not dropped:
+            return None
+        what = "limit" if where.endswith(("low", "high")) else "value"
+        self.issue(
+            Severity.WARNING,
+            "original-stale",
+            where,
+            f"the original kept when leukoflag flagged it before ({'; '.join(dropped)}) is not "
+            f"the {what} now sent, {value.comparator}{_cells(value.value)} cells/µL (edited "
+            f"since?): the {what} now sent is used, and kept as the original instead",
+        )
+        return kept
+
     def ranges(
-        self, node: dict[str, Any], index: int | None, evaluation: Evaluation, result: LabResult
+        self,
+        node: dict[str, Any],
+        index: int | None,
+        evaluation: Evaluation,
+        result: LabResult,
+        location: str,
     ) -> list[dict[str, Any]]:
         chosen = evaluation.reference_range
         assert chosen is not None
@@ -244,17 +306,26 @@ class _Flagger:
             if limit is None:
                 entry.pop(name, None)
                 continue
-            if isinstance(sent_limit, dict) and any(
-                isinstance(e, dict) and e.get("url") in _KEPT
-                for e in _listed(sent_limit.get("extension"))
-            ):
+            others: list[dict[str, Any]] | None = []  # None: an original kept, that agrees
+            edited = False  # an original kept before no longer agrees: the limit was edited
+            if isinstance(sent_limit, dict):
+                own = [e for e in _listed(sent_limit.get("extension")) if isinstance(e, dict)]
+                at = f"{location}.referenceRange[{index}].{name}"
+                others = self.originals(own, evaluation, NormalizedQuantity(limit["value"]), at)
+                edited = others is not None and others is not own
+            if others is None and isinstance(sent_limit, dict):
                 # flagged before: kept
                 limit = {**_element_id(sent_limit), "extension": sent_limit["extension"], **limit}
-            elif isinstance(sent_limit, dict) and "value" in sent_limit:
+            elif (
+                isinstance(sent_limit, dict)
+                and "value" in sent_limit
+                and not (edited and chosen.limits_sent is not None)
+            ):
                 translated = {k: v for k, v in sent_limit.items() if k not in ("extension", "id")}
+                kept = others if edited and others is not None else []
                 limit = {
                     **_element_id(sent_limit),
-                    "extension": [{"url": el.PQ_TRANSLATION, "valueQuantity": translated}],
+                    "extension": [*kept, {"url": el.PQ_TRANSLATION, "valueQuantity": translated}],
                     **limit,
                 }
             elif (sex_limits := chosen.limits_sent) is not None:
@@ -639,6 +710,48 @@ def _entry_reference(entry: Any) -> str:
     if isinstance(resource, dict) and isinstance(resource.get("id"), str):
         return f"{resource['resourceType']}/{resource['id']}"
     return ""
+
+
+def _disagreeing(extension: dict[str, Any], per_ul: Decimal, comparator: str, analyte: str) -> str:
+    """``extension`` shown when it is an original leukoflag kept (PQ translation, original text)
+    that says another count than ``per_ul`` with ``comparator``; "" when it agrees, or when
+    what it says cannot be told exactly (no unit, one not known: nothing shows it wrong)."""
+    url = extension.get("url")
+    if url == el.PQ_TRANSLATION:
+        sent = extension.get("valueQuantity")
+        if not isinstance(sent, dict):
+            return ""
+        text, code, system = (
+            value if isinstance(value := sent.get(k), str) else ""
+            for k in ("unit", "code", "system")
+        )
+        number, said = sent.get("value"), ""
+        unit: Unit | str | None = Unit(text or code, code, system) if text or code else None
+        shown = (
+            f"{plain(Decimal(number))} {text or code}" if isinstance(number, int | Decimal) else ""
+        )
+    elif url == el.ORIGINAL_TEXT:
+        original = extension.get("valueString")
+        match = _ORIGINAL.match(original) if isinstance(original, str) else None
+        if match is None:
+            return ""
+        said, number, unit, shown = match[1] or "", Decimal(match[2]), match[3], match.string
+    else:
+        return ""
+    if unit is None or isinstance(number, bool) or not isinstance(number, int | Decimal):
+        return ""
+    try:
+        count = units.normalize(number, unit, analyte)
+    except UnitError:
+        return ""
+    if count.inferred or (count.value_per_ul == per_ul and said == comparator):
+        return ""
+    return f"{quoted(shown)}, {said}{_cells(count.value_per_ul)} cells/µL"
+
+
+def _cells(value: Decimal) -> str:
+    """A plausible count in cells/µL for an Issue text: ``7,500`` or ``1,234.5``."""
+    return f"{int(value):,}" if value == value.to_integral_value() else f"{value:,f}"
 
 
 def _derived_before(node: Any) -> bool:
