@@ -712,6 +712,45 @@ def test_a_subject_identifier_without_system_names_no_patient() -> None:
     assert [i.code for i in conv.issues] == ["flag.age-unknown"]
 
 
+def test_a_urn_reference_of_a_lone_observation_is_not_said_to_miss_a_bundle_entry() -> None:
+    # the Issue said the reference "names no entry of the Bundle", though there is no Bundle
+    panel = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"reference": "urn:uuid:9d2f4a61-0b7e-4c3a-8e15-2f6b7c9d0a14"},
+        "hasMember": [{"reference": "urn:uuid:3e8c1b72-5a4d-4f09-b6e3-71d0a2c4f5e8"}],
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+                "valueQuantity": {
+                    "value": 5.1,
+                    "unit": "10*3/uL",
+                    "system": UCUM,
+                    "code": "10*3/uL",
+                },
+            }
+        ],
+    }
+    conv = leukoflag.convert(json.dumps(panel))
+    unresolved = [
+        (i.location, i.text) for i in conv.issues if i.code == "fhir.reference-unresolved"
+    ]
+    assert unresolved == [
+        (
+            f"ITEM[1]/Observation.{element}",
+            (
+                f"reference 'urn:uuid:{uuid}' names nothing in the item: a urn: reference names "
+                "a Bundle entry by its fullUrl, and the item is an Observation, not a Bundle"
+            ),
+        )
+        for element, uuid in (
+            ("hasMember[0]", "3e8c1b72-5a4d-4f09-b6e3-71d0a2c4f5e8"),
+            ("subject", "9d2f4a61-0b7e-4c3a-8e15-2f6b7c9d0a14"),
+        )
+    ]
+
+
 def test_ndjson_whose_first_line_is_broken_still_reads_the_rest() -> None:
     lines = (INPUTS / "bulk-export.ndjson").read_bytes().splitlines()
     first, second = read(lines[1] + b"\n" + lines[0] + b"\n")

@@ -584,11 +584,17 @@ class _ItemReader:
                 parts = parts[:-2]
             found = self.by_url.get("/".join(parts[-2:]))
         if found is None and say and target.startswith("urn:"):
+            kind = self.root["resourceType"]
             self.issue(
                 Severity.WARNING,
                 "reference-unresolved",
                 where,
-                f"reference {quoted(target)} names no entry of the Bundle",
+                f"reference {quoted(target)} names no entry of the Bundle"
+                if kind == "Bundle"
+                # only a Bundle's fullUrl gives a resource a urn: to be named by
+                else f"reference {quoted(target)} names nothing in the item: a urn: reference "
+                f"names a Bundle entry by its fullUrl, and the item is {_article(kind)} {kind}, "
+                "not a Bundle",
             )
         return found
 
@@ -1410,6 +1416,10 @@ def _kept_sender_flags(node: dict[str, Any]) -> tuple[Coding, ...] | None:
     if not kept and not any(e.get("url") == EXPLANATION for e in sent):
         return None
     return tuple(c for e in kept for c in _concept(e.get("valueCodeableConcept")).codings)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "AEIOU" else "a"
 
 
 def _text(value: Any) -> str:
