@@ -202,6 +202,65 @@ def test_year_only_birth_date_of_an_infant_is_not_guessed() -> None:
     assert "flag.age-imprecise" in issue_codes(evaluation)
 
 
+def test_year_only_birth_date_judges_a_code_both_ages_agree_on() -> None:
+    # Born "2008": on 15 November 2026 an adult (born 1 January) or 17 (born 31 December). A
+    # woman's WBC of 10,000 is N in the adult range 4,500-11,000 and in the band 4,500-11,100:
+    # it was left unflagged (flag.age-imprecise) because the two ranges differ.
+    msg = oru_message(
+        patient=builders.patient(birth_date="2008", sex="F"),
+        results=[builders.wbc("10.0", "10*9/L", reference_range="", flag=None)],
+        collected="202611150830-0500",
+    )
+    conversion = leukoflag.convert(msg.text)
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert (finding.code, finding.rule, finding.range.source) == (
+        "N",
+        "wbc-within-range",
+        "default",
+    )
+    assert (finding.range.low, finding.range.high) == (Decimal(4500), Decimal(11000))
+    assert not [i for i in conversion.issues if i.code == "flag.age-imprecise"]
+    (issue,) = [i for i in conversion.issues if i.code == "flag.age-imprecise-agreed"]
+    assert (issue.severity, issue.location) == ("information", "MSG[1]/OBX[1]")
+    assert issue.text == (
+        "the birth date was sent as 2008-01-01 to 2008-12-31, and the age-dependent rules differ "
+        "within that span, but give the same code N at either end: judged by the rules of ages "
+        "18 years and older, as born on 2008-01-01 (wbc-within-range, leukoflag's adult range, "
+        "4,500–11,000 cells/µL); as born on 2008-12-31, those of ages 10 years to 18 years give N "
+        "too (wbc-within-range, the age band, 4,500–11,100 cells/µL)"
+    )
+
+
+def test_year_only_birth_date_of_a_teenager_with_an_anc_low_for_one_age_only_is_not_flagged() -> (
+    None
+):
+    # ANC 1,600: N for an adult (from 1,500), L for a 17-year-old (band from 1,700)
+    msg = oru_message(
+        patient=builders.patient(birth_date="2008", sex="F"),
+        results=[builders.anc("1.6", "10*9/L", reference_range="", flag=None)],
+        collected="202611150830-0500",
+    )
+    conversion = leukoflag.convert(msg.text)
+    assert conversion.findings == []
+    assert [i.code for i in conversion.issues if i.code.startswith("flag.age-")] == [
+        "flag.age-imprecise"
+    ]
+
+
+def test_year_only_birth_date_does_not_flag_a_finding_one_age_lacks() -> None:
+    # WBC 4,200 beside the lab's 4.0-11.0: L for both, but leukopenia (below 4,500) only for the
+    # 17-year-old; the finding would reach conclusionCode for a patient who may not have it
+    msg = oru_message(
+        patient=builders.patient(birth_date="2008", sex="F"),
+        results=[builders.wbc("4.2", "10*9/L", reference_range="4.5-11.0", flag=None)],
+        collected="202611150830-0500",
+    )
+    conversion = leukoflag.convert(msg.text)
+    assert conversion.findings == []
+    assert "flag.age-imprecise" in [i.code for i in conversion.issues]
+
+
 def test_month_only_birth_date_in_the_result_month_includes_the_first_week() -> None:
     # Born "202611", ANC 3,000/µL on 24 November: a baby born on the 20th is in its first week
     # (neutropenia below 5,000), one born on the 1st is not; no birth after the result counts.

@@ -996,16 +996,23 @@ def _judge(
         other_range, other_criteria = _criteria(young, lab, graded, state)
         other, _ = _verdict(other_criteria, bounds, location, analyte)
         if (other_range, other) != (chosen, verdict):
+            if other is None or _written(other) != _written(verdict):
+                issues.append(
+                    _issue(
+                        Severity.WARNING,
+                        "age-imprecise",
+                        location,
+                        f"not flagged: the birth date was sent as {context.birth_date} to "
+                        f"{age.latest}, and the age-dependent rules differ within that span",
+                    )
+                )
+                return _Judged(None, None, None, issues)
+            # the same code at either end: judged, saying which age's range is cited
             issues.append(
-                _issue(
-                    Severity.WARNING,
-                    "age-imprecise",
-                    location,
-                    f"not flagged: the birth date was sent as {context.birth_date} to "
-                    f"{age.latest}, and the age-dependent rules differ within that span",
+                _imprecise_agreed_issue(
+                    (profile, chosen, verdict), (young, other_range, other), age, context, location
                 )
             )
-            return _Judged(None, None, None, issues)
     if lab is not None and not profile.adult and lab.adults:
         issues.append(
             _adults_range_issue(lab, chosen, profile, context=context, day=day, location=location)
@@ -1013,6 +1020,50 @@ def _judge(
     if bound_issue is not None:
         issues.append(bound_issue)
     return _Judged(chosen, verdict, criteria, issues)
+
+
+def _written(verdict: Verdict) -> tuple[str, Coding | None, str, int | None]:
+    """What of a verdict reaches the output: the code, finding, severity and CTCAE grade."""
+    return verdict.code, verdict.finding, verdict.severity, verdict.grade
+
+
+def _imprecise_agreed_issue(
+    oldest: tuple[Profile, NormalizedRange, Verdict],
+    youngest: tuple[Profile, NormalizedRange, Verdict],
+    age: _Age,
+    context: PatientContext,
+    location: str,
+) -> Issue:
+    (first, first_why), (last, last_why) = (
+        (profile.range.age.describe(), f"{verdict.rule}, {_range_named(chosen)}")
+        for profile, chosen, verdict in (oldest, youngest)
+    )
+    code = oldest[2].code
+    return _issue(
+        Severity.INFORMATION,
+        "age-imprecise-agreed",
+        location,
+        f"the birth date was sent as {context.birth_date} to {age.latest}, and the age-dependent "
+        f"rules differ within that span, but give the same code {code} at either end: judged by "
+        f"the rules of ages {first}, as born on {context.birth_date} ({first_why}); as born on "
+        f"{age.latest}, those of ages {last} give {code} too ({last_why})",
+    )
+
+
+def _range_named(chosen: NormalizedRange) -> str:
+    """A range an Issue names: whose it is, and its limits in cells/µL."""
+    low, high = chosen.low, chosen.high
+    shown = f"{_fmt(low) if low is not None else ''}–{_fmt(high) if high is not None else ''}"
+    whose = _RANGE_WHOSE.get(chosen.source, chosen.source)
+    return f"{whose}, {shown} cells/µL"
+
+
+_RANGE_WHOSE = {
+    "lab": "the lab's range",
+    "default": "leukoflag's adult range",
+    "age-band": "the age band",
+    "duffy-null": "the Duffy-null range",
+}
 
 
 def _adults_range_issue(
