@@ -166,6 +166,19 @@ def test_without_a_birth_date_no_age_band_is_used_and_an_issue_says_why() -> Non
     assert issue.text.endswith("judged with leukoflag's default range")
 
 
+def test_a_placeholder_birth_date_meets_no_age_band() -> None:
+    # 1900-01-01 stands for "not known": the lab's band "from 18 a" is not known to be the
+    # patient's (the rules take no age from it either)
+    observation, issues = judged(bundle("8.0", BANDS, birth="1900-01-01"))
+    assert explanation(observation)["rangeSource"] == "default"
+    (issue,) = not_applicable(issues)
+    assert (
+        "[4] for ages from 18 a, and the patient's birth date 1900-01-01 is not a plausible one"
+        in issue.text
+    )
+    assert [i.code for i in issues if i.code.startswith("flag.age-")] == ["flag.age-unknown"]
+
+
 def test_a_birth_year_that_spans_two_bands_uses_neither() -> None:
     # born in 2023: on 2026-06-01 two or three years old, "1-2 a" or "3-17 a"
     observation, issues = judged(

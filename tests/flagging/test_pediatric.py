@@ -202,6 +202,47 @@ def test_year_only_birth_date_of_an_infant_is_not_guessed() -> None:
     assert "flag.age-imprecise" in issue_codes(evaluation)
 
 
+@pytest.mark.parametrize(
+    ("sent", "shown"),
+    [
+        ("19000101", "1900-01-01"),  # a database's default date
+        ("18991231", "1899-12-31"),  # a spreadsheet's day zero
+        ("00010101", "0001-01-01"),  # the first date there is
+        ("19051115", "1905-11-15"),  # 121 years old on the result day
+        ("1904", "1904-01-01 to 1904-12-31"),  # 121 even at its last possible day
+    ],
+)
+def test_a_placeholder_birth_date_is_no_age(sent: str, shown: str) -> None:
+    # judged as an adult either way, but silently, as if the patient were over 120
+    msg = oru_message(
+        patient=builders.patient(birth_date=sent, sex="F"),
+        results=[builders.wbc("10.0", "10*9/L", reference_range="4.0-11.0", flag=None)],
+        collected="202611150830-0500",
+    )
+    conversion = leukoflag.convert(msg.text)
+    (finding,) = conversion.findings
+    assert (finding.code, finding.rule) == ("N", "wbc-within-range")
+    (issue,) = [i for i in conversion.issues if i.code == "flag.age-unknown"]
+    assert (issue.severity, issue.location) == ("warning", "MSG[1]/OBX[1]")
+    assert issue.text == (
+        f"the birth date {shown} would make the patient over 120 years old on the result date "
+        "2026-11-15, so it is taken for a feed's placeholder, not a birth date: judged with adult "
+        "ranges and thresholds"
+    )
+
+
+@pytest.mark.parametrize("sent", ["19051116", "1905"])
+def test_a_patient_of_120_years_has_an_age(sent: str) -> None:
+    msg = oru_message(
+        patient=builders.patient(birth_date=sent, sex="F"),
+        results=[builders.wbc("10.0", "10*9/L", reference_range="4.0-11.0", flag=None)],
+        collected="202611150830-0500",
+    )
+    conversion = leukoflag.convert(msg.text)
+    assert [f.code for f in conversion.findings] == ["N"]
+    assert not [i for i in conversion.issues if i.code.startswith("flag.age-")]
+
+
 def test_year_only_birth_date_judges_a_code_both_ages_agree_on() -> None:
     # Born "2008": on 15 November 2026 an adult (born 1 January) or 17 (born 31 December). A
     # woman's WBC of 10,000 is N in the adult range 4,500-11,000 and in the band 4,500-11,100:

@@ -19,7 +19,7 @@ from typing import Any
 from leukoflag._numbers import EXACT
 from leukoflag._quote import quoted, shortened
 from leukoflag.fhir._terms import UCUM, tables
-from leukoflag.flagging import youngest_birth
+from leukoflag.flagging import too_old, youngest_birth
 
 __all__ = ["Who", "applies", "sex_only"]
 
@@ -93,6 +93,8 @@ def _age_outside(age: Any, who: Who) -> str:
         return f"for ages {shown}, and the result has no date"
     first, last = who.births
     last = youngest_birth(first, last, who.day)  # as flagging judges age
+    if too_old(last, who.day):  # 1900-01-01: a placeholder, which flagging takes for no age
+        return f"for ages {shown}, and the patient's birth date {first} is not a plausible one"
     for birth in dict.fromkeys((first, last)):  # both ends of a birth date sent as year or month
         if low is not None and who.day < _reached(birth, *low):
             return f"for ages {shown}"

@@ -11,7 +11,8 @@ Contract used by :mod:`leukoflag.api`:
 For the FHIR writer: ``ctcae_grade_coding(grade)`` gives the NCIt coding of a CTCAE grade. For
 the FHIR reader, which chooses among a lab's age-specific ranges as the rules judge age:
 ``birth_span(birth_date)``, the first and last possible birth day of a birth date sent as a year,
-month or day, and ``youngest_birth(first, last, day)``, the latest of them for a result of ``day``.
+month or day, ``youngest_birth(first, last, day)``, the latest of them for a result of ``day``,
+and ``too_old(birth, day)``, whether that birth date is a placeholder (over ``OLDEST_AGE`` years).
 
 The tables (``data/analytes.csv``, ``data/specimens.csv``, ``data/rules.toml``) are read once per
 process, on first use; ``docs/rules.md`` documents every rule and is generated from them.
@@ -23,9 +24,11 @@ import datetime as dt
 
 from leukoflag._construct import constructor
 from leukoflag.flagging._evaluate import (
+    OLDEST_AGE,
     birth_span,
     evaluate_order,
     replaced_across_orders,
+    too_old,
     youngest_birth,
 )
 from leukoflag.flagging._rules import load_rules
@@ -33,11 +36,13 @@ from leukoflag.model import Coding, Patient, PatientContext
 from leukoflag.settings import Settings
 
 __all__ = [
+    "OLDEST_AGE",
     "birth_span",
     "ctcae_grade_coding",
     "evaluate_order",
     "patient_context",
     "replaced_across_orders",
+    "too_old",
     "youngest_birth",
 ]
 

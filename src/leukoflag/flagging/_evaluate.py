@@ -62,7 +62,14 @@ from leukoflag.model import (
 from leukoflag.settings import Settings
 from leukoflag.units import NormalizedCount, UnitKind
 
-__all__ = ["birth_span", "evaluate_order", "replaced_across_orders", "youngest_birth"]
+__all__ = [
+    "OLDEST_AGE",
+    "birth_span",
+    "evaluate_order",
+    "replaced_across_orders",
+    "too_old",
+    "youngest_birth",
+]
 
 # V2-to-FHIR IG / FHIR: final, amended, corrected and preliminary results carry values to judge.
 FLAGGABLE = frozenset(
@@ -1111,6 +1118,13 @@ def _age(
         )
     elif day < birth:
         unknown = f"the birth date {birth} is after the result date {day}"
+    elif too_old(latest or birth, day):
+        shown = f"{birth} to {latest}" if latest is not None and latest != birth else f"{birth}"
+        unknown = (
+            f"the birth date {shown} would make the patient over {OLDEST_AGE} years old on the "
+            f"result date {day}, so it is taken for a feed's placeholder, not a birth date"
+        )
+        step = youngest = rules.adult_step
     else:
         unknown = ""
     profiles = {analyte: rules.profile(analyte, step, sex, duffy_null) for analyte in Analyte}
@@ -1358,6 +1372,16 @@ def _stamp_day(stamp: Timestamp | None, state: _OrderState) -> dt.date | None:
         if moment.tzinfo is not None:
             return moment.astimezone(zone).date()
     return stamp.day
+
+
+# No one is judged older: a birth date giving more is a feed's placeholder for "not known"
+OLDEST_AGE = 120
+
+
+def too_old(birth: dt.date, day: dt.date) -> bool:
+    """Whether a patient born on ``birth`` would be over :data:`OLDEST_AGE` years old on ``day``."""
+    years = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+    return years > OLDEST_AGE
 
 
 def youngest_birth(first: dt.date, last: dt.date, day: dt.date) -> dt.date:
