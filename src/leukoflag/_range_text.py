@@ -15,7 +15,7 @@ from leukoflag._sex_labels import fold, sex_labels
 from leukoflag.model import ReferenceRange, Unit
 
 __all__ = [
-    "for_adults",
+    "age_group",
     "parse_decimal",
     "read_decimal_comma",
     "read_range_text",
@@ -102,45 +102,100 @@ def _without_note(rest: str) -> str:
 def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
     """``4.0-11.0``, ``4.0 - 11.0``, ``4.0 to 11.0``, ``[4.0-11.0]``, ``>4.0``, ``<=11``, negative
     bounds, decimal commas (``4,0-11,0``), a unit after the numbers, a label saying the range is
-    for adults (``Adult: 4.0-11.0``, ``4.0-11.0 (adult)``); the text is always kept. True with a
-    range whose low is above its high (then text only)."""
+    for adults or for children (``Adult: 4.0-11.0``, ``4.0-11.0 (adult)``, ``4.0-11.0 adult``,
+    ``4.0-11.0 [18 y and over]``, ``Child: 5.0-15.0``, ``5.0-15.0 (pediatric)``, ``Adult M:
+    4.0-10.0 F: 4.5-11.0``); the text is always kept. True with a range whose low is above its
+    high (then text only)."""
     by_sex = _by_sex(text)
     if by_sex:
         return ReferenceRange(text, by_sex=by_sex), False
-    label = _adult_prefix(text)
+    label, group = _age_prefix(text)
+    if label and text[label : label + 1] not in _LIMIT_STARTS:
+        by_sex = _by_sex(text[label:])  # Adult M: 4.0-10.0 F: 4.5-11.0: both ranges are adults'
+        if not by_sex:
+            return ReferenceRange(text), False  # "Adult reference interval": words, no label
+        grouped = tuple((sex, _grouped(one, one.text, group)) for sex, one in by_sex)
+        return _grouped(ReferenceRange(text, by_sex=grouped), text, group), False
     reference, inverted, _ = _read(text[label:] if label else text)
-    if label or _note(text).casefold() in _ADULT_WORDS:
-        reference = ReferenceRange(text, reference.low, reference.high, reference.unit, adults=True)
-    return reference, inverted
+    if not group:
+        group = _AGE_WORDS.get(_note(text).casefold(), "") or _age_note(_note(text))
+    if not group and reference.unit is not None:
+        # a bare word after the limits (4.0-11.0 10*9/L adult) is a label, not part of the unit
+        unit, _, last = reference.unit.text.rpartition(" ")
+        group = _AGE_WORDS.get(last.casefold(), "")
+        if group:
+            reference = replace(reference, unit=Unit(unit.rstrip()) if unit.strip() else None)
+    return (_grouped(reference, text, group) if group else reference), inverted
 
 
-# The words that say a range is for adults only, as a label before the limits or a note after
-_ADULT_WORDS = frozenset(("adult", "adults"))
+def _grouped(reference: ReferenceRange, text: str, group: str) -> ReferenceRange:
+    """``reference`` with its text as sent, labelled for ``group`` (adults, children)."""
+    return replace(reference, text=text, adults=group == "adults", children=group == "children")
 
 
-def _adult_prefix(text: str) -> int:
-    """Where the limits begin after a label ``Adult:``, ``Adults`` (``Adult: 4.0-11.0``); 0 when
-    the text does not begin with one followed by a number or a comparator."""
-    head = text[:7].casefold()
-    word = "adults" if head.startswith("adults") else "adult" if head.startswith("adult") else ""
+# The words that say a range is for adults or for children only, as a label before the limits,
+# a note after them or a bare word ending them
+_AGE_WORDS = {
+    "adult": "adults",
+    "adults": "adults",
+    "child": "children",
+    "children": "children",
+    "pediatric": "children",
+    "paediatric": "children",
+}
+# Longest first: "children" is not read as "child" followed by "ren"
+_PREFIX_WORDS = sorted(_AGE_WORDS, key=len, reverse=True)
+
+
+def _age_prefix(text: str) -> tuple[int, str]:
+    """Where the limits (or ranges per sex) begin after a label ``Adult:``, ``Children``
+    (``Adult: 4.0-11.0``, ``Child 5.0-15.0``) and whose range it says it is; ``(0, "")`` when
+    the text does not begin with one followed by a space or a colon."""
+    head = text[:11].casefold()
+    word = next((w for w in _PREFIX_WORDS if head.startswith(w)), "")
     if not word:
-        return 0
+        return 0, ""
     index = _skip_spaces(text, len(word))
     if text[index : index + 1] == ":":
         index = _skip_spaces(text, index + 1)
-    if index == len(word) or text[index : index + 1] not in _LIMIT_STARTS:
-        return 0  # "Adult reference interval", "Adults4.0": a word, not a label
-    return index
+    if index == len(word) or index == len(text):
+        return 0, ""  # "Adults4.0", "Childhood", "Adult": a word, not a label
+    return index, _AGE_WORDS[word]
 
 
-_LIMIT_STARTS = _DIGITS | frozenset("<>≤≥.[(")
+_LIMIT_STARTS = _DIGITS | frozenset("<>≤≥.[(+-")
 
 
-def for_adults(text: str) -> bool:
-    """Whether a range text labels the range as for adults: ``Adult: 4.0-11.0``, ``4.0-11.0
-    (adult)`` or only ``Adult`` (a FHIR range's text beside its ``low`` and ``high``)."""
+def _adult_age_notes() -> frozenset[str]:
+    """The notes (casefolded, without spaces) that give the range for ages 18 and over:
+    ``18 y and over``, ``18 years+``, ``>=18 y``, ``age 18+``."""
+    notes = set()
+    for unit in ("", "y", "yr", "yrs", "year", "years", "a"):
+        for form in (f"18{unit}andover", f"18{unit}andolder", f"18{unit}+", f"18{unit}orolder"):
+            notes.add(form)
+        notes.update((f">=18{unit}", f"≥18{unit}"))
+    return frozenset(f"{age}{note}" for note in notes for age in ("", "age", "ages", "aged"))
+
+
+_ADULT_AGE_NOTES = _adult_age_notes()
+
+
+def _age_note(note: str) -> str:
+    """``adults`` for a note giving the range for ages 18 and over (``18 y and over``), else ``""``
+    (other ages, ``3-12 mo``, are not read: the range is used as if for everyone)."""
+    return "adults" if note and note.casefold().replace(" ", "") in _ADULT_AGE_NOTES else ""
+
+
+def age_group(text: str) -> str:
+    """Whom a range text labels the range as for: ``adults`` (``Adult: 4.0-11.0``, ``4.0-11.0
+    (adult)`` or only ``Adult``, a FHIR range's text beside its ``low`` and ``high``),
+    ``children`` (``Child: 5.0-15.0``, ``Pediatric``), else ``""``."""
     body = text.strip()
-    return body.casefold() in _ADULT_WORDS or read_range_text(body)[0].adults
+    group = _AGE_WORDS.get(body.casefold(), "") or _age_note(body)
+    if group:
+        return group
+    read = read_range_text(body)[0]
+    return "adults" if read.adults else "children" if read.children else ""
 
 
 def _note(text: str) -> str:
@@ -277,6 +332,7 @@ def _listed(labels: list[str]) -> str:
 
 def why_no_limits(text: str) -> str:
     """Why no limit was read from a range text, for the Issue that says the range is not used."""
+    text = text[_age_prefix(text)[0] :]  # Adult M 4,0-10,0 V 4,5-11,0: the labels after Adult
     labelled = _why_not_by_sex(text)
     if labelled:
         return labelled

@@ -274,7 +274,8 @@ class ReferenceRange:
     those ranges has the label it was written under (``sex_label``: ``M``, ``Frauen``) and the
     language(s) that label was read in (``sex_language``: ``Spanish, Portuguese``).
     ``adults`` is True when the text labels the range as for adults (``Adult: 4.0-11.0``,
-    ``4.0-11.0 (adult)``): it is not a child's range."""
+    ``4.0-11.0 (adult)``): it is not a child's range; ``children`` when it labels it as for
+    children (``Child: 5.0-15.0``, ``5.0-15.0 (pediatric)``): it is not an adult's."""
 
     text: str
     low: Decimal | None = None
@@ -285,6 +286,7 @@ class ReferenceRange:
     adults: bool = False
     sex_label: str = ""
     sex_language: str = ""
+    children: bool = False
 
 
 # --------------------------------------------------------------------------- message content
@@ -484,6 +486,7 @@ class NormalizedRange:
     # (the chosen sex's range, or for the union each limit's own range, with its unit).
     limits_sent: ReferenceRange | None = None
     adults: bool = False  # a lab range labelled for adults (ReferenceRange.adults)
+    children: bool = False  # a lab range labelled for children (ReferenceRange.children)
 
 
 @dataclass(frozen=True, slots=True)

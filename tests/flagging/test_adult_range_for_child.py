@@ -9,6 +9,7 @@ import pytest
 
 import leukoflag
 from leukoflag._range_text import read_range_text
+from leukoflag.model import Unit
 from leukoflag.testing import builders
 from leukoflag.testing.builders import oru_message
 
@@ -131,3 +132,160 @@ def test_fhir_range_text_adult_beside_its_limits_is_not_the_childs() -> None:
     (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-adults"]
     assert "'Adult' is for adults" in issue.text
     assert "age band 10 years to 18 years, 4,500–11,100 cells/µL" in issue.text
+
+
+@pytest.mark.parametrize(
+    ("text", "group", "unit"),
+    [
+        ("4.0-11.0 [18 y and over]", "adults", None),
+        ("4.0-11.0 (18 years and over)", "adults", None),
+        ("4.0-11.0 (>=18 y)", "adults", None),
+        ("4.0-11.0 adult", "adults", None),
+        ("4.0-11.0 10*9/L adult", "adults", "10*9/L"),
+        ("Child: 5.0-15.0", "children", None),
+        ("Children 5.0-15.0 10*9/L", "children", "10*9/L"),
+        ("5.0-15.0 (pediatric)", "children", None),
+        ("Paediatric: 5.0-15.0", "children", None),
+        ("6.0-17.5 (3-12 mo)", "", None),  # an age band: not read
+        ("4.0-11.0 (16 y and over)", "", None),  # includes children of 16 and 17
+        ("Childhood 5.0-15.0", "", None),  # a word, not the label
+    ],
+)
+def test_range_text_says_whom_it_is_for(text: str, group: str, unit: str | None) -> None:
+    # all were read as ranges for everyone, or (a label before, a bare word after) as no range
+    read = read_range_text(text)[0]
+    assert (read.adults, read.children) == (group == "adults", group == "children")
+    assert read.text == text
+    if group:
+        assert (read.low, read.high) in (
+            (Decimal("4.0"), Decimal("11.0")),
+            (Decimal("5.0"), Decimal("15.0")),
+        )
+        assert read.unit == (Unit(unit) if unit else None)
+
+
+def test_adult_prefix_before_ranges_per_sex_reads_both_as_adults() -> None:
+    read = read_range_text("Adult M: 4.0-10.0 F: 4.5-11.0")[0]
+    assert read.adults
+    assert [(sex, one.low, one.high, one.adults) for sex, one in read.by_sex] == [
+        ("male", Decimal("4.0"), Decimal("10.0"), True),
+        ("female", Decimal("4.5"), Decimal("11.0"), True),
+    ]
+
+
+def test_man_is_judged_by_his_range_under_an_adult_label() -> None:
+    # 'Adult M: 4.0-10.0 F: 4.5-11.0' gave no limits: his 4.2 was L against 5,000-10,000
+    msg = oru_message(
+        patient=builders.patient(birth_date="19840312", sex="M"),
+        results=[
+            builders.wbc("4.2", "10*9/L", reference_range="Adult M: 4.0-10.0 F: 4.5-11.0", flag="N")
+        ],
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source, finding.range.sex) == ("N", "lab", "male")
+    assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
+
+
+@pytest.mark.parametrize("sex", ["M", "U"])
+def test_infant_is_not_judged_by_adult_ranges_per_sex(sex: str) -> None:
+    msg = oru_message(
+        patient=builders.patient(birth_date="20260601", sex=sex),
+        results=[builders.wbc("12.5", "10*9/L", reference_range="Adult M: 4.0-10.0 F: 4.5-11.0")],
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source) == ("N", "age-band")
+    assert [i.code for i in conversion.issues if i.code == "flag.lab-range-adults"] == [
+        "flag.lab-range-adults"
+    ]
+
+
+def test_infant_is_not_judged_by_a_range_for_18_and_over() -> None:
+    msg = oru_message(
+        patient=INFANT,
+        results=[builders.wbc("12.5", "10*9/L", reference_range="4.0-11.0 [18 y and over]")],
+    )
+    finding = _only_finding(leukoflag.convert(msg.text))
+    assert finding.range is not None
+    assert (finding.code, finding.range.source) == ("N", "age-band")
+
+
+def test_adult_is_judged_by_a_range_ending_in_the_word_adult() -> None:
+    # its unit was read as '10*9/L adult': flag.lab-range-unusable, and a man's 10.5 was H
+    # against 5,000-10,000
+    msg = oru_message(
+        patient=builders.patient(birth_date="19840312", sex="M"),
+        results=[builders.wbc("10.5", "10*9/L", reference_range="4.0-11.0 10*9/L adult")],
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source, finding.range.high) == ("N", "lab", Decimal(11000))
+    assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
+
+
+def test_child_is_judged_by_the_labs_childrens_range() -> None:
+    # 7 years old: 14,000 is H in the band 4,500-13,500, N in the lab's own 5.0-15.0, which
+    # 'Children 5.0-15.0' was not read as
+    msg = oru_message(
+        patient=builders.patient(birth_date="20190801", sex="F"),
+        results=[builders.wbc("14.0", "10*9/L", reference_range="Children 5.0-15.0", flag="N")],
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source, finding.range.low) == ("N", "lab", Decimal(5000))
+    assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
+
+
+@pytest.mark.parametrize("sent", ["Child: 5.0-15.0", "5.0-15.0 (pediatric)"])
+def test_adult_is_not_judged_by_a_childrens_range(sent: str) -> None:
+    # a woman's 4.8 was L below the children's 5.0, N in the adult range 4,500-11,000
+    msg = oru_message(
+        patient=builders.patient(birth_date="19840312", sex="F"),
+        results=[builders.wbc("4.8", "10*9/L", reference_range=sent, flag="L")],
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source) == ("N", "default")
+    assert finding.ctcae_grade is None
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-children"]
+    assert (issue.severity, issue.location) == ("warning", "MSG[1]/OBX[1]-7")
+    assert issue.text == (
+        f"the lab's reference range '{sent}' is for children, and the patient (born 1984-03-12) "
+        "is 18 or older on the result date 2026-11-24: judged with leukoflag's adult range, "
+        "4,500–11,000 cells/µL, instead"
+    )
+
+
+def test_patient_of_unknown_age_is_not_judged_by_a_childrens_range() -> None:
+    msg = oru_message(
+        patient=builders.patient(birth_date=None, sex="F"),
+        results=[builders.wbc("4.8", "10*9/L", reference_range="Child: 5.0-15.0", flag="L")],
+    )
+    conversion = leukoflag.convert(msg.text)
+    assert _only_finding(conversion).code == "N"
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-children"]
+    assert "the patient's age is not known (judged as an adult)" in issue.text
+
+
+def test_fhir_range_text_pediatric_beside_its_limits_is_not_the_adults() -> None:
+    bundle = builders.fhir_bundle(
+        [builders.wbc("4.8", "10*3/uL", reference_range="5.0-15.0", flag=None)],
+        patient=builders.patient(birth_date="19840312", sex="F"),
+    )
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Observation":
+            resource["referenceRange"][0]["text"] = "Pediatric"
+    conversion = leukoflag.convert(bundle.encode())
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source) == ("N", "default")
+    assert [i.code for i in conversion.issues if i.code.startswith("flag.lab-range")] == [
+        "flag.lab-range-children"
+    ]

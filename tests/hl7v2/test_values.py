@@ -397,7 +397,7 @@ def test_reference_ranges(sent: str, low: str | None, high: str | None, unit: Un
         Decimal(low) if low else None,
         Decimal(high) if high else None,
         unit,
-        adults=sent.endswith("(adult)"),  # labelled for adults: not a child's range
+        adults=sent.endswith(("(adult)", "[18 y and over]")),  # for adults: not a child's range
     )
 
 

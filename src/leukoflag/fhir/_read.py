@@ -21,7 +21,7 @@ from itertools import islice
 from typing import Any, BinaryIO, TypeVar
 
 from leukoflag._quote import defect, quoted
-from leukoflag._range_text import for_adults, read_range_text
+from leukoflag._range_text import age_group, read_range_text
 from leukoflag.detect import values_then_object
 from leukoflag.fhir._elements import (
     BIRTH_TIME,
@@ -1647,6 +1647,7 @@ def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
         if per_sex is not None:
             return per_sex
     low_unit, high_unit = _unit(low), _unit(high)
+    group = age_group(text) if text else ""
     return ReferenceRange(
         text=text,
         low=_number(low.get("value"), f"{at}.low.value"),
@@ -1654,7 +1655,9 @@ def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
         unit=low_unit or high_unit,
         # a high in another unit than the low (4.0 10*3/uL to 11000 /uL) is read in its own
         high_unit=high_unit if low_unit and high_unit and high_unit != low_unit else None,
-        adults=bool(text) and for_adults(text),  # text "Adult" beside the limits: not a child's
+        # text "Adult" beside the limits: not a child's range ("Pediatric": not an adult's)
+        adults=group == "adults",
+        children=group == "children",
     )
 
 

@@ -814,7 +814,9 @@ def _normalized_lab(
             f"{shown} cells/µL is not a plausible {analyte.value.upper()} range "
             "(sent in another unit than the value?)"
         )
-    return constructor(NormalizedRange)(low, high, "lab", sent.text, "", sex, None, sent.adults)
+    return constructor(NormalizedRange)(
+        low, high, "lab", sent.text, "", sex, None, sent.adults, sent.children
+    )
 
 
 def _sex_range(sent: ReferenceRange, sex: str) -> tuple[ReferenceRange, str]:
@@ -881,7 +883,13 @@ def _sex_union(
         low_unit or high_unit,
         high_unit if low_unit is not None and high_unit != low_unit else None,
     )
-    return constructor(NormalizedRange)(low, high, "lab", sent.text, "", "", limits), note
+    # a union of ranges per sex labelled for adults (Adult M: … F: …) is still not a child's
+    adults = any(one.adults for _, one in sent.by_sex)
+    children = any(one.children for _, one in sent.by_sex)
+    union = constructor(NormalizedRange)(
+        low, high, "lab", sent.text, "", "", limits, adults, children
+    )
+    return union, note
 
 
 def _chosen_shown(sent: ReferenceRange | None, sex: str) -> str:
@@ -1024,6 +1032,10 @@ def _judge(
         issues.append(
             _adults_range_issue(lab, chosen, profile, context=context, day=day, location=location)
         )
+    elif lab is not None and profile.adult and lab.children:
+        issues.append(
+            _children_range_issue(lab, chosen, age, context=context, day=day, location=location)
+        )
     if bound_issue is not None:
         issues.append(bound_issue)
     return _Judged(chosen, verdict, criteria, issues)
@@ -1096,6 +1108,30 @@ def _adults_range_issue(
     )
 
 
+def _children_range_issue(
+    lab: NormalizedRange,
+    chosen: NormalizedRange,
+    age: _Age,
+    *,
+    context: PatientContext,
+    day: dt.date | None,
+    location: str,
+) -> Issue:
+    if age.unknown:
+        who = "the patient's age is not known (judged as an adult)"
+    else:
+        latest = context.birth_date_latest
+        born = f"{context.birth_date}{f' to {latest}' if latest is not None else ''}"
+        who = f"the patient (born {born}) is 18 or older on the result date {day}"
+    return _issue(
+        Severity.WARNING,
+        "lab-range-children",
+        _at(location, "range"),
+        f"the lab's reference range {quoted(lab.text)} is for children, and {who}: judged with "
+        f"{_range_named(chosen)}, instead",
+    )
+
+
 # Patients, days and so ages repeat across the orders of a feed: worked out once per process.
 @functools.lru_cache(maxsize=4096)
 def _age(
@@ -1159,8 +1195,8 @@ def _criteria(
     profile: Profile, lab: NormalizedRange | None, graded: bool, state: _OrderState
 ) -> tuple[NormalizedRange, Criteria]:
     settings = state.settings
-    if lab is not None and not profile.adult and lab.adults:
-        lab = None  # a range the lab gives for adults is not a child's (nor its LLN)
+    if lab is not None and (lab.children if profile.adult else lab.adults):
+        lab = None  # a range the lab gives for adults is not a child's (nor its LLN), and back
     if lab is not None and not profile.duffy_null:
         chosen = lab
         citation = "the lab's reference range, as sent"

@@ -6,6 +6,7 @@ location and turns them into Issues. No regular expressions: these run once per 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from leukoflag._cache import text_cache
@@ -599,7 +600,7 @@ def _unit_in_component(
         return reference
     unit = decoded(tail, delimiters, codec, []).strip()  # escape problems: noted with the field
     unit_sent = Unit(unit) if unit else None
-    return ReferenceRange(reference.text, limits.low, limits.high, unit_sent, adults=limits.adults)
+    return replace(limits, text=reference.text, unit=unit_sent)
 
 
 # --------------------------------------------------------------------------- OBX-8 flags
