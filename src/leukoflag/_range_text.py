@@ -16,6 +16,7 @@ from leukoflag.model import ReferenceRange, Unit
 
 __all__ = [
     "age_group",
+    "age_word",
     "parse_decimal",
     "read_decimal_comma",
     "read_range_text",
@@ -186,13 +187,21 @@ def _age_note(note: str) -> str:
     return "adults" if note and note.casefold().replace(" ", "") in _ADULT_AGE_NOTES else ""
 
 
+def age_word(text: str) -> str:
+    """Whom a text that is only a label names: ``adults`` (``Adult``, ``18 y and over``),
+    ``children`` (``Children``, ``Pediatric``), else ``""`` (a FHIR ``appliesTo`` or ``type``
+    text)."""
+    body = text.strip()
+    return _AGE_WORDS.get(body.casefold(), "") or _age_note(body)
+
+
 def age_group(text: str) -> str:
     """Whom a range text labels the range as for: ``adults`` (``Adult: 4.0-11.0``, ``4.0-11.0
     (adult)`` or only ``Adult``, a FHIR range's text beside its ``low`` and ``high``),
     ``children`` (``Child: 5.0-15.0``, ``Pediatric``), else ``""``."""
     body = text.strip()
-    group = _AGE_WORDS.get(body.casefold(), "") or _age_note(body)
-    if group:
+    group = age_word(body) if body else ""
+    if group or not body:
         return group
     read = read_range_text(body)[0]
     return "adults" if read.adults else "children" if read.children else ""
@@ -349,7 +358,7 @@ def _read(text: str) -> tuple[ReferenceRange, bool, str]:
     """The range, whether its low is above its high, and a number left unread because its comma
     may be a thousands separator or a decimal comma (``4,000``), else ``""``."""
     body = text
-    if body[:1] in "[(" and body.find("])"[body[0] == "("]) > 0:
+    if body[:1] and body[:1] in "[(" and body.find("])"[body[0] == "("]) > 0:
         close = body.find("])"[body[0] == "("])
         body = body[1:close] + " " + body[close + 1 :]
     index = _skip_spaces(body, 0)

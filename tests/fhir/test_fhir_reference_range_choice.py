@@ -674,3 +674,62 @@ def test_a_patients_own_range_sent_as_words_gives_way_to_a_range_with_limits() -
     observation, _ = judged(bundle("4.2", ranges, birth="1971-05-02"))
     assert normalized(observation) == [(Decimal("4.0E+3"), Decimal("1.05E+4"))]
     assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+
+
+def _labelled(low: str, high: str, where: str, text: str) -> dict[str, Any]:
+    """A range whose appliesTo or type is sent as text only (``Adults``, ``Pediatric``)."""
+    entry = lab_range(low, high)
+    entry[where] = [{"text": text}] if where == "appliesTo" else {"text": text}
+    return entry
+
+
+@pytest.mark.parametrize(("where", "text"), [("appliesTo", "Adults"), ("type", "adult")])
+def test_a_range_for_adults_by_its_applies_to_or_type_text_judges_an_adult(
+    where: str, text: str
+) -> None:
+    # never used: appliesTo 'Adults' could not be checked, type 'adult' was not a normal range;
+    # the man's 10.5 was H against the default 5,000-10,000
+    observation, issues = judged(
+        bundle("10.5", [_labelled("4.0", "11.0", where, text)], birth="1971-05-02")
+    )
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert normalized(observation) == [(Decimal("4.0E+3"), Decimal("1.10E+4"))]
+    assert not not_applicable(issues)
+
+
+@pytest.mark.parametrize(("where", "text"), [("appliesTo", "Adults"), ("type", "adult")])
+def test_a_range_for_adults_by_its_applies_to_or_type_text_does_not_judge_a_child(
+    where: str, text: str
+) -> None:
+    observation, issues = judged(
+        bundle("12.5", [_labelled("4.0", "11.0", where, text)], birth="2020-03-01")
+    )
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"  # band 4,500-13,500
+    assert explanation(observation)["rangeSource"] == "age-band"
+    (issue,) = [i for i in issues if i.code == "flag.lab-range-adults"]
+    assert issue.text.startswith(
+        "the lab's reference range 4,000–11,000 cells/µL is for adults, and the patient (born "
+        "2020-03-01) is under 18 on the result date 2026-11-20"
+    )
+
+
+@pytest.mark.parametrize(
+    ("birth", "low", "high"),
+    [
+        ("2020-03-01", "5.0E+3", "1.50E+4"),
+        ("1971-05-02", "4.0E+3", "1.10E+4"),
+        (None, "4.0E+3", "1.10E+4"),
+    ],
+)
+def test_of_ranges_for_adults_and_for_children_each_patient_gets_their_own(
+    birth: str | None, low: str, high: str
+) -> None:
+    ranges = [
+        _labelled("4.0", "11.0", "appliesTo", "Adult"),
+        _labelled("5.0", "15.0", "appliesTo", "Pediatric"),
+    ]
+    observation, issues = judged(bundle("10.5", ranges, birth=birth))
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert normalized(observation) == [(Decimal(low), Decimal(high))]
+    assert not [i for i in issues if i.code.startswith(("flag.lab-range", "fhir.range"))]

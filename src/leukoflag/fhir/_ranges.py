@@ -18,10 +18,11 @@ from typing import Any
 
 from leukoflag._numbers import EXACT
 from leukoflag._quote import quoted, shortened
+from leukoflag._range_text import age_word
 from leukoflag.fhir._terms import UCUM, tables
 from leukoflag.flagging import too_old, youngest_birth
 
-__all__ = ["Who", "applies", "sex_only"]
+__all__ = ["Who", "applies", "labelled_for", "restricted", "sex_only", "unlike"]
 
 # The days of a unit that is not counted on the calendar (a fractional year or month).
 _DAYS = {
@@ -63,6 +64,50 @@ def applies(entry: dict[str, Any], who: Who) -> str:
         if why:
             return why
     return ""
+
+
+def restricted(entry: dict[str, Any]) -> bool:
+    """Whether a ``referenceRange`` is for some patients only: an ``age``, or an ``appliesTo``
+    other than text naming adults or children, which labels the range as its text would."""
+    if "age" in entry:
+        return True
+    concepts = entry.get("appliesTo")
+    if concepts is None:
+        return False
+    items = concepts if isinstance(concepts, list) else [concepts]
+    return not items or not all(_age_label(concept) for concept in items)
+
+
+def labelled_for(entry: dict[str, Any]) -> str:
+    """Whom a ``referenceRange`` is labelled for by an ``appliesTo`` or a ``type`` sent as text
+    only (``Adult``, ``Pediatric``): ``adults``, ``children`` or ``""``."""
+    concepts = entry.get("appliesTo")
+    for concept in concepts if isinstance(concepts, list) else [concepts]:
+        group = _age_label(concept)
+        if group:
+            return group
+    return _age_label(entry.get("type"))
+
+
+def unlike(group: str, who: Who) -> bool:
+    """Whether a range labelled for ``group`` (adults, children) is not for ``who`` as flagging
+    judges them: adults' for a child, children's for an adult or a patient of unknown age."""
+    if not group:
+        return False
+    child = (
+        who.births is not None
+        and who.day is not None
+        and who.births[0] <= who.day < _reached(who.births[0], Decimal(18), "year")
+    )
+    return group == ("adults" if child else "children")
+
+
+def _age_label(concept: Any) -> str:
+    """Whom a concept sent as text only names (``Adult``: ``adults``), else ``""``."""
+    if not isinstance(concept, dict) or concept.get("coding"):
+        return ""
+    text = concept.get("text")
+    return age_word(text) if isinstance(text, str) else ""
 
 
 def sex_only(entry: dict[str, Any], who: Who) -> str:
@@ -176,6 +221,8 @@ def _sexes(concept: Any) -> set[str]:
 
 
 def _concept_outside(concept: Any, who: Who) -> str:
+    if _age_label(concept):
+        return ""  # "Adult": a label of the range, which flagging applies (flag.lab-range-adults)
     sexes = _sexes(concept)
     if not sexes:
         return f"for {_label(concept)}, which leukoflag cannot check"

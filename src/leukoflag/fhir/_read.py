@@ -21,7 +21,7 @@ from itertools import islice
 from typing import Any, BinaryIO, TypeVar
 
 from leukoflag._quote import defect, quoted
-from leukoflag._range_text import age_group, read_range_text
+from leukoflag._range_text import age_group, age_word, read_range_text
 from leukoflag.detect import values_then_object
 from leukoflag.fhir._elements import (
     BIRTH_TIME,
@@ -32,7 +32,7 @@ from leukoflag.fhir._elements import (
     supplied_range,
 )
 from leukoflag.fhir._json import dumps, loads, loads_noting_repeats, plain
-from leukoflag.fhir._ranges import Who, applies, sex_only
+from leukoflag.fhir._ranges import Who, applies, labelled_for, restricted, sex_only, unlike
 from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
 from leukoflag.flagging import birth_span
 from leukoflag.model import (
@@ -1539,6 +1539,7 @@ def _reference_range(
     everyone, else none (see _ranges.py); a range whose text gives no limits only when no range
     with limits applies."""
     general: int | None = None
+    fitting = False  # whether ``general`` is not labelled for others (adults, for a child)
     wordy: int | None = None  # the first range that applies and gives no limits ("see comment")
     passed_over: list[str] = []
     modified: list[int] = []
@@ -1554,9 +1555,14 @@ def _reference_range(
             modified.append(i)  # what it says of the range is unknown: not acted on
             continue
         limited = _gives_limits(entry_dict)
-        if "appliesTo" not in entry_dict and "age" not in entry_dict:
-            if limited and general is None:
-                general = i
+        if not restricted(entry_dict):
+            if limited and not fitting:
+                # a range labelled for adults and one for children: the one for the patient
+                fits = not unlike(
+                    labelled_for(entry_dict) or age_group(_text(entry_dict.get("text"))), who
+                )
+                if general is None or fits:
+                    general, fitting = i, fits
             elif not limited and wordy is None:
                 wordy = i
             continue
@@ -1632,22 +1638,27 @@ def _normal_type(kind: Concept) -> bool:
     coding, or, without codings, a text saying normal (``Target on hydroxyurea`` is not)."""
     if kind.codings:
         return any(c.code == "normal" for c in kind.codings)
-    return not kind.text.strip() or kind.text.strip().casefold() in _NORMAL_TYPE_TEXTS
+    text = kind.text.strip()
+    # "Adult": the normal range of adults (labelled so when read, see labelled_for)
+    return not text or text.casefold() in _NORMAL_TYPE_TEXTS or bool(age_word(text))
 
 
 def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
     low = _object(entry.get("low", {}), f"{at}.low")
     high = _object(entry.get("high", {}), f"{at}.high")
     text = _text(entry.get("text"))
+    # appliesTo or type text "Adult" ("Pediatric"): the range is labelled as its text would
+    labelled = labelled_for(entry)
     if text.strip() and "low" not in entry and "high" not in entry:
         # a range sent as text only (a v2 converter's OBX-7 copied over): read as OBX-7 is
-        return read_range_text(text.strip())[0]
+        read = read_range_text(text.strip())[0]
+        return _labelled(read, labelled) if labelled else read
     if text.strip():
         per_sex = _per_sex_written(text.strip(), low, high)
         if per_sex is not None:
             return per_sex
     low_unit, high_unit = _unit(low), _unit(high)
-    group = age_group(text) if text else ""
+    group = (age_group(text) if text else "") or labelled
     return ReferenceRange(
         text=text,
         low=_number(low.get("value"), f"{at}.low.value"),
@@ -1659,6 +1670,15 @@ def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
         adults=group == "adults",
         children=group == "children",
     )
+
+
+def _labelled(read: ReferenceRange, group: str) -> ReferenceRange:
+    """A range read from its text, labelled for ``group`` by its ``appliesTo`` or ``type``
+    unless its text says whom it is for."""
+    if read.adults or read.children:
+        return read
+    by_sex = tuple((sex, _labelled(one, group)) for sex, one in read.by_sex)
+    return replace(read, by_sex=by_sex, adults=group == "adults", children=group == "children")
 
 
 def _per_sex_written(text: str, low: dict[str, Any], high: dict[str, Any]) -> ReferenceRange | None:

@@ -1069,6 +1069,17 @@ def _imprecise_agreed_issue(
     )
 
 
+def _lab_shown(lab: NormalizedRange) -> str:
+    """The lab's range as sent, or its limits when it has no text (a FHIR ``low`` and ``high``
+    for ``appliesTo`` adults)."""
+    if lab.text:
+        return quoted(lab.text)
+    low, high = lab.low, lab.high
+    return (
+        f"{_fmt(low) if low is not None else ''}–{_fmt(high) if high is not None else ''} cells/µL"
+    )
+
+
 def _range_named(chosen: NormalizedRange) -> str:
     """A range an Issue names: whose it is, and its limits in cells/µL."""
     low, high = chosen.low, chosen.high
@@ -1102,7 +1113,7 @@ def _adults_range_issue(
         Severity.WARNING,
         "lab-range-adults",
         _at(location, "range"),
-        f"the lab's reference range {quoted(lab.text)} is for adults, and the patient (born "
+        f"the lab's reference range {_lab_shown(lab)} is for adults, and the patient (born "
         f"{born}) is under 18 on the result date {day}: judged with the age band "
         f"{profile.range.age.describe()}, {shown} cells/µL, instead",
     )
@@ -1127,7 +1138,7 @@ def _children_range_issue(
         Severity.WARNING,
         "lab-range-children",
         _at(location, "range"),
-        f"the lab's reference range {quoted(lab.text)} is for children, and {who}: judged with "
+        f"the lab's reference range {_lab_shown(lab)} is for children, and {who}: judged with "
         f"{_range_named(chosen)}, instead",
     )
 
