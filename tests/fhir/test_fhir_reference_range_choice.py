@@ -163,7 +163,30 @@ def test_without_a_birth_date_no_age_band_is_used_and_an_issue_says_why() -> Non
     assert issue.location == "ITEM[1]/Bundle.entry[1].resource.referenceRange"
     assert "[0] for ages 0 mo-0 mo, and the patient's birth date is not known" in issue.text
     assert "[4] for ages from 18 a" in issue.text
-    assert issue.text.endswith("judged with leukoflag's default range")
+    assert issue.text.endswith(
+        "judged with leukoflag's adult range, 5,000–10,000 cells/µL, instead"
+    )
+
+
+def test_a_childs_issue_for_adult_ranges_names_the_birth_date_and_the_age_band() -> None:
+    # said only "for ages from 18 a ...: judged with leukoflag's default range", while the age
+    # band judged and flag.lab-range-adults names the birth date, result date and band
+    ranges = [lab_range("4.0", "11.0", ("18", None, "a"))]
+    observation, issues = judged(bundle("12.5", ranges, birth="2020-03-01"))
+    assert explanation(observation)["rangeSource"] == "age-band"
+    (issue,) = not_applicable(issues)
+    assert issue.text == (
+        "none of the lab's reference ranges is known to be this patient's (referenceRange[0] for "
+        "ages from 18 a, and the patient (born 2020-03-01) is not of those ages on the result "
+        "date 2026-11-20): judged with the age band, 4,500–13,500 cells/µL, instead"
+    )
+    observation, issues = judged(
+        bundle("12.5", ranges, birth="2008", effective="2026-06-20T07:45:00-05:00")
+    )
+    (issue,) = not_applicable(issues)
+    assert (
+        "(born 2008-01-01 to 2008-12-31) may not be of those ages on the result date" in issue.text
+    )
 
 
 def test_a_placeholder_birth_date_meets_no_age_band() -> None:

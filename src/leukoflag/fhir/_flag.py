@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from leukoflag import units
+from leukoflag import flagging, units
 from leukoflag._numbers import plain
 from leukoflag._quote import quoted
 from leukoflag.errors import UnitError
@@ -192,11 +192,13 @@ class _Flagger:
             and ref.range_note  # said of the counts judged, not of all
             and (chosen is None or chosen.source != "lab")  # not of the lab's ranges' union
         ):
+            # which range judged instead: the age band of a child, as flag.lab-range-adults says
+            judged = flagging.range_named(chosen) if chosen is not None else "the default range"
             self.issue(
                 Severity.WARNING,
                 "range-not-applicable",
                 f"{location}.referenceRange",
-                ref.range_note,
+                f"{ref.range_note}: judged with {judged}, instead",
             )
         if quantity is not None:
             self.issues.extend(ref.range_issues)

@@ -141,10 +141,20 @@ def _age_outside(age: Any, who: Who) -> str:
     if too_old(last, who.day):  # 1900-01-01: a placeholder, which flagging takes for no age
         return f"for ages {shown}, and the patient's birth date {first} is not a plausible one"
     for birth in dict.fromkeys((first, last)):  # both ends of a birth date sent as year or month
-        if low is not None and who.day < _reached(birth, *low):
-            return f"for ages {shown}"
-        if high is not None and who.day >= _outgrown(birth, *high):
-            return f"for ages {shown}"
+        if (low is not None and who.day < _reached(birth, *low)) or (
+            high is not None and who.day >= _outgrown(birth, *high)
+        ):
+            # the patient's birth date and the day, as flag.lab-range-adults names them
+            if first == who.births[1]:
+                return (
+                    f"for ages {shown}, and the patient (born {first}) is not of those ages on "
+                    f"the result date {who.day}"
+                )
+            born = f"{first} to {who.births[1]}"
+            return (
+                f"for ages {shown}, and the patient (born {born}) may not be of those ages on "
+                f"the result date {who.day}"
+            )
     return ""
 
 

@@ -1592,7 +1592,7 @@ def _reference_range(
 def _none_applies(passed_over: list[str]) -> str:
     return (
         f"none of the lab's reference ranges is known to be this patient's "
-        f"(referenceRange{'; '.join(passed_over)}): judged with leukoflag's default range"
+        f"(referenceRange{'; '.join(passed_over)})"
     )
 
 

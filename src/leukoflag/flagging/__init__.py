@@ -12,7 +12,8 @@ For the FHIR writer: ``ctcae_grade_coding(grade)`` gives the NCIt coding of a CT
 the FHIR reader, which chooses among a lab's age-specific ranges as the rules judge age:
 ``birth_span(birth_date)``, the first and last possible birth day of a birth date sent as a year,
 month or day, ``youngest_birth(first, last, day)``, the latest of them for a result of ``day``,
-and ``too_old(birth, day)``, whether that birth date is a placeholder (over ``OLDEST_AGE`` years).
+and ``too_old(birth, day)``, whether that birth date is a placeholder (over ``OLDEST_AGE`` years);
+for its Issues, ``range_named(range)``: whose a range is, with its limits.
 
 The tables (``data/analytes.csv``, ``data/specimens.csv``, ``data/rules.toml``) are read once per
 process, on first use; ``docs/rules.md`` documents every rule and is generated from them.
@@ -27,6 +28,7 @@ from leukoflag.flagging._evaluate import (
     OLDEST_AGE,
     birth_span,
     evaluate_order,
+    range_named,
     replaced_across_orders,
     too_old,
     youngest_birth,
@@ -41,6 +43,7 @@ __all__ = [
     "ctcae_grade_coding",
     "evaluate_order",
     "patient_context",
+    "range_named",
     "replaced_across_orders",
     "too_old",
     "youngest_birth",

@@ -66,6 +66,7 @@ __all__ = [
     "OLDEST_AGE",
     "birth_span",
     "evaluate_order",
+    "range_named",
     "replaced_across_orders",
     "too_old",
     "youngest_birth",
@@ -1054,7 +1055,7 @@ def _imprecise_agreed_issue(
     location: str,
 ) -> Issue:
     (first, first_why), (last, last_why) = (
-        (profile.range.age.describe(), f"{verdict.rule}, {_range_named(chosen)}")
+        (profile.range.age.describe(), f"{verdict.rule}, {range_named(chosen)}")
         for profile, chosen, verdict in (oldest, youngest)
     )
     code = oldest[2].code
@@ -1080,7 +1081,7 @@ def _lab_shown(lab: NormalizedRange) -> str:
     )
 
 
-def _range_named(chosen: NormalizedRange) -> str:
+def range_named(chosen: NormalizedRange) -> str:
     """A range an Issue names: whose it is, and its limits in cells/µL."""
     low, high = chosen.low, chosen.high
     shown = f"{_fmt(low) if low is not None else ''}–{_fmt(high) if high is not None else ''}"
@@ -1139,7 +1140,7 @@ def _children_range_issue(
         "lab-range-children",
         _at(location, "range"),
         f"the lab's reference range {_lab_shown(lab)} is for children, and {who}: judged with "
-        f"{_range_named(chosen)}, instead",
+        f"{range_named(chosen)}, instead",
     )
 
 
