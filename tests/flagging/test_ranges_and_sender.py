@@ -77,6 +77,8 @@ def test_default_policy_ignores_the_lab_range() -> None:
         (lab_range("see report", None, None), K_PER_UL, "no numeric limits were read from it"),
         (lab_range("4.0-11.0", "4.0", "11.0", Unit("bananas")), K_PER_UL, "bananas"),
         (lab_range("4.0-11.0", "4.0", "11.0"), PER_UL, "not a plausible"),
+        # a low limit alone, in 10*3/uL next to a value in cells/µL: not a WBC lower limit of 4
+        (lab_range(">4.0", "4.0", None), PER_UL, "not a plausible"),
         (lab_range("11.0-4.0", "11.0", "4.0"), K_PER_UL, "not below"),
     ],
 )
@@ -96,6 +98,8 @@ def test_unusable_lab_range_falls_back_to_the_default(sent: object, unit: Unit, 
         ("3.2", WBC, lab_range("4.0-11.0", "4.0", "11.0"), "3.2 cells/µL"),
         ("0.3", ANC, lab_range("1.5-7.5", "1.5", "7.5"), "0.3 cells/µL"),
         ("1.1", ANC, lab_range("<7.5", None, "7.5"), "1.1 cells/µL"),
+        ("3.2", WBC, lab_range(">4.0", "4.0", None), "3.2 cells/µL"),
+        ("1.2", ANC, lab_range(">=1.5", "1.5", None), "1.2 cells/µL"),
     ],
 )
 def test_value_and_range_both_too_small_in_the_unit_sent_are_not_flagged(

@@ -805,11 +805,13 @@ def _normalized_lab(
     rules = state.rules
     if low is not None and high is not None and low >= high:
         return "its low limit is not below its high limit"
+    # a range of a low limit only (">4.0") is as small as that limit: 4 cells/µL is no range
+    top = high if high is not None else low
     if (low is not None and low > rules.lab_low_at_most) or (
-        high is not None and high < rules.lab_high_at_least
+        top is not None and top < rules.lab_high_at_least
     ):
         shown = f"{_fmt(low) if low is not None else ''}–{_fmt(high) if high is not None else ''}"
-        if high is not None and high < rules.lab_high_at_least and _same_scale(count, low, high):
+        if top is not None and top < rules.lab_high_at_least and _same_scale(count, low, top):
             return _scale_suspect(location, sent, count, analyte, shown)
         return (
             f"{shown} cells/µL is not a plausible {analyte.value.upper()} range "
