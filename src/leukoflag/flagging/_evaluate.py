@@ -1009,10 +1009,17 @@ def _judge(
     chosen, criteria = _criteria(profile, lab, graded, state)
     verdict, bound_issue = _verdict(criteria, bounds, location, analyte)
     if age.youngest != age.step and verdict is not None:
-        # A birth date sent as a year or month: judge the youngest possible age too.
-        young = rules.profile(analyte, age.youngest, context.sex, context.duffy_null)
-        other_range, other_criteria = _criteria(young, lab, graded, state)
-        other, _ = _verdict(other_criteria, bounds, location, analyte)
+        # A birth date sent as a year or month: judge every younger age it allows too (each age
+        # step between its ends: a birth year may span three bands whose ends agree)
+        young = profile
+        other_range = chosen
+        other: Verdict | None = verdict
+        for step in range(age.step - 1, age.youngest - 1, -1):
+            young = rules.profile(analyte, step, context.sex, context.duffy_null)
+            other_range, other_criteria = _criteria(young, lab, graded, state)
+            other, _ = _verdict(other_criteria, bounds, location, analyte)
+            if other is None or _written(other) != _written(verdict):
+                break
         if (other_range, other) != (chosen, verdict):
             if other is None or _written(other) != _written(verdict):
                 issues.append(
@@ -1025,7 +1032,7 @@ def _judge(
                     )
                 )
                 return _Judged(None, None, None, issues)
-            # the same code at either end: judged, saying which age's range is cited
+            # the same code at every age of the span: judged, saying which age's range is cited
             issues.append(
                 _imprecise_agreed_issue(
                     (profile, chosen, verdict), (young, other_range, other), age, context, location
