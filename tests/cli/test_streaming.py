@@ -27,7 +27,7 @@ from leukoflag.cli._pipeline import (
 )
 from leukoflag.settings import Settings
 
-from .messages import ndjson, observation, oru
+from .messages import MLLP_END, MLLP_START, ndjson, observation, oru
 
 MESSAGES = 40_000  # about 50 MB
 _BOUND = 4 << 20  # what may be read ahead: the splitter's 1 MB blocks and the batches in flight
@@ -112,3 +112,45 @@ def test_workers_keep_a_bounded_number_of_ndjson_lines_in_flight(
         assert all(item.record.output is not None for item in first)
         assert ndjson_source.served < _BOUND
         events.close()
+
+
+class _LiveFeed(io.RawIOBase):
+    """A sender on a socket or pipe (``nc -l 2575 | leukoflag convert -``): each read returns
+    the next thing sent; reading past them is where a real feed would wait for the sender."""
+
+    def __init__(self, *sent: bytes) -> None:
+        self._sent = list(sent)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if not self._sent:
+            raise AssertionError("read past what the sender has sent: a live feed waits here")
+        data = self._sent[0][: len(buffer)]
+        self._sent[0] = self._sent[0][len(data) :]
+        if not self._sent[0]:
+            self._sent.pop(0)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+@pytest.mark.parametrize(
+    ("sent", "control_id"),
+    [
+        # plain HL7 v2: a message ends where the next MSH starts
+        ((oru("LIVE-0001"), oru("LIVE-0002")), "LIVE-0001"),
+        # MLLP: a frame ends with its end block
+        ((MLLP_START + oru("LIVE-0003") + MLLP_END,), "LIVE-0003"),
+    ],
+)
+def test_a_live_feed_on_stdin_is_converted_as_it_arrives(
+    monkeypatch: pytest.MonkeyPatch, sent: tuple[bytes, ...], control_id: str
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(_LiveFeed(*sent))))
+    events = serial_events(expand_inputs([STDIN]), Settings())
+
+    first = _items(events, 1)
+
+    assert first[0].record.output is not None
+    assert f'"value":"{control_id}"'.encode() in first[0].record.output

@@ -182,7 +182,10 @@ def _message_chunk(chunk: bytes) -> bytes:
 
 
 def _read_blocks(stream: BinaryIO, block_size: int) -> Iterator[bytes]:
-    while block := stream.read(block_size):
+    # read1: what a pipe or socket holds now, so a live feed (`nc -l 2575 | leukoflag convert -`)
+    # is split as it arrives; read() would wait for a full block or the end of the input
+    read = getattr(stream, "read1", stream.read)
+    while block := read(block_size):
         yield block
 
 
