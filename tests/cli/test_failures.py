@@ -8,18 +8,20 @@ import json
 import multiprocessing
 import os
 import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from leukoflag import api, fhir
-from leukoflag.cli import _convert, main
+from leukoflag.cli import _convert, _pipeline, main
 from leukoflag.model import Message, PatientResult
 from leukoflag.settings import Settings
 
-from .messages import batch, ndjson, observation, oru
+from .messages import batch, mllp, ndjson, observation, oru
 
 
 @pytest.fixture
@@ -203,3 +205,62 @@ def test_an_output_file_cut_short_is_removed_not_left_half_written(
         else "\nleukoflag: interrupted\n"
     )
     assert capsys.readouterr().err == line
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_sigterm_mid_run_stops_the_workers_and_is_one_line_and_status_143(
+    tmp_path: Path, jobs: str
+) -> None:
+    # a service stop (systemd, `timeout`, `kill`) while a feed is still coming in on stdin
+    out = tmp_path / "out"
+    with subprocess.Popen(
+        [sys.executable, "-m", "leukoflag", "convert", "-", "-o", out, "-q", "-j", jobs],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    ) as process:
+        assert process.stdin is not None
+        # more than the workers hold in flight, so that some are written while stdin stays open
+        count = (2 * _pipeline.IN_FLIGHT_BATCHES + 2) * _pipeline.BATCH_MESSAGES
+        process.stdin.write(b"".join(mllp(oru(f"ST-{n:04d}")) for n in range(count)))
+        process.stdin.flush()
+        while not (out / "stdin.1.json").exists():
+            assert process.poll() is None
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        # a worker left behind would hold stderr open: communicate would wait for ever
+        _, err = process.communicate(timeout=120)
+
+    assert process.returncode == 143
+    assert err == b"leukoflag: terminated\n"
+    for written in out.glob("*.json"):
+        assert json.loads(written.read_bytes())["resourceType"] == "Bundle"
+
+
+def test_sigterm_while_an_output_file_is_written_removes_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "feed.hl7").write_bytes(batch(oru("TW-0001"), oru("TW-0002"), oru("TW-0003")))
+    out = tmp_path / "out"
+    write_bytes = Path.write_bytes
+
+    def cut_short(path: Path, data: bytes) -> int:
+        if path.name != "feed.hl7.2.json":
+            return write_bytes(path, data)
+        write_bytes(path, data[: len(data) // 2])
+        os.kill(os.getpid(), signal.SIGTERM)
+        return len(data)
+
+    def unhandled(signum: int, frame: Any) -> None:  # without leukoflag's: pytest would be killed
+        raise AssertionError("SIGTERM reached the caller's handler")
+
+    monkeypatch.setattr(Path, "write_bytes", cut_short)
+    previous = signal.signal(signal.SIGTERM, unhandled)
+    try:
+        status = main(["convert", str(tmp_path / "feed.hl7"), "-o", str(out), "-q"])
+    finally:
+        assert signal.signal(signal.SIGTERM, previous) is unhandled  # the caller's, set back
+
+    assert status == 143
+    assert sorted(p.name for p in out.iterdir()) == ["feed.hl7.1.json"]
+    assert capsys.readouterr().err == "leukoflag: terminated\n"

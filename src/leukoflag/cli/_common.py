@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from types import FrameType
+from typing import Any, NoReturn
 
 from leukoflag.cli import EXIT_ERROR
 from leukoflag.cli._inputs import UsageError, line_text
@@ -16,6 +20,16 @@ from leukoflag.settings import Settings
 __all__ = ["guarded", "settings_from"]
 
 _INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C (128 + SIGINT)
+_TERMINATED = 143  # the shell's status for a command stopped by SIGTERM (128 + SIGTERM)
+
+
+class _Terminated(BaseException):
+    """SIGTERM (a service stopped, ``timeout``, ``kill``) raised where the command is, so that it
+    unwinds as for Ctrl-C: no output file left half written, the ``--jobs`` workers stopped."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
+    raise _Terminated
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -46,11 +60,15 @@ def guarded(command: Callable[[], int]) -> int:
     """Run a command; usage, settings and I/O errors become one line on stderr and status 2."""
     if sys.stderr is None:  # started with stderr closed: lines go nowhere, the status stays true
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the whole run
+    previous = _on_sigterm(_terminate)
     try:
         return command()
     except KeyboardInterrupt:
         sys.stderr.write("\nleukoflag: interrupted\n")
         return _INTERRUPTED
+    except _Terminated:
+        sys.stderr.write("leukoflag: terminated\n")
+        return _TERMINATED
     except BrokenPipeError:
         # the reader of stdout went away (`| head`): stop quietly, without a second error on exit
         _silence_stdout()
@@ -62,6 +80,17 @@ def guarded(command: Callable[[], int]) -> int:
     except OSError as exc:
         sys.stderr.write(f"leukoflag: {_describe(exc)}\n")
         return EXIT_ERROR
+    finally:
+        _on_sigterm(previous)
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Set the SIGTERM handler, returning the one before (only the main thread may set one:
+    the command run from a thread by an embedding program keeps Python's default)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    # None: a handler not set from Python, which cannot be set back; the default stands in
+    return signal.signal(signal.SIGTERM, signal.SIG_DFL if handler is None else handler)
 
 
 def _describe(exc: OSError) -> str:
