@@ -91,8 +91,18 @@ def _refuse(name: str) -> None:
     raise ValueError(name)
 
 
+# Compressed files an inbox may hold (a .gz export, a .zip from a share), by their magic bytes.
+_COMPRESSED = ((b"\x1f\x8b", "gzip-compressed data"), (b"PK\x03\x04", "a ZIP archive"))
+
+
 def describe_unknown(raw: bytes) -> str:
     """A clear rejection reason for content that is neither HL7 v2 nor FHIR JSON."""
+    for magic, what in _COMPRESSED:
+        if raw.startswith(magic):  # "binary content" would not tell what to do with it
+            return (
+                f"not HL7 v2 or FHIR JSON: {what}; leukoflag does not read compressed files: "
+                "decompress it first"
+            )
     whole = _unwrapped(raw[:65536])
     text = whole.lstrip(b" \t\r\n")
     if not text:

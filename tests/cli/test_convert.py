@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +94,27 @@ def test_rejected_input_is_kept_raw_with_its_reason_and_exit_1(
     assert reason["raw"] == "engine.log.1.txt"
     assert "MSH segment found at line 2" in reason["reason"]
     assert [issue["code"] for issue in reason["issues"]] == ["input.rejected"]
+
+
+def test_a_compressed_file_in_the_inbox_is_rejected_saying_it_is_compressed(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # a nightly export archived with gzip beside the plain feed, a ZIP copied from a share
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox/feed-2026-11-23.hl7.gz").write_bytes(gzip.compress(NORMAL, mtime=0))
+    with zipfile.ZipFile(tmp_path / "inbox/results.zip", "w") as archive:
+        archive.writestr("results.hl7", NORMAL)
+    done = leukoflag("convert", "inbox", "-o", "out", "-q")
+    assert done.returncode == 1
+    for name, what in (
+        ("feed-2026-11-23.hl7.gz", "gzip-compressed data"),
+        ("results.zip", "a ZIP archive"),
+    ):
+        reason = _json(tmp_path / f"out/rejected/{name}.1.reason.json")["reason"]
+        assert reason == (
+            f"not HL7 v2 or FHIR JSON: {what}; leukoflag does not read compressed files: "
+            "decompress it first"
+        )
 
 
 def test_file_name_that_is_not_utf8_is_written_with_its_bytes_escaped(
