@@ -264,3 +264,29 @@ def test_sigterm_while_an_output_file_is_written_removes_it(
     assert status == 143
     assert sorted(p.name for p in out.iterdir()) == ["feed.hl7.1.json"]
     assert capsys.readouterr().err == "leukoflag: terminated\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize(
+    ("options", "full"),
+    [
+        ([], "<stdout>"),  # the NDJSON
+        (["-o", "out", "--report", "-"], "<stdout>"),  # the report
+        (["-o", "out", "--report", "/dev/full"], "/dev/full"),
+    ],
+)
+def test_a_full_device_is_named_in_the_error_line(
+    tmp_path: Path, options: list[str], full: str
+) -> None:
+    (tmp_path / "feed.hl7").write_bytes(batch(oru("FD-0001"), oru("FD-0002")))
+    with open("/dev/full", "wb") as device:
+        done = subprocess.run(
+            [sys.executable, "-m", "leukoflag", "convert", "feed.hl7", "-q", *options],
+            stdout=device,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            timeout=300,
+            check=False,
+        )
+    assert done.returncode == 2
+    assert done.stderr == f"leukoflag: No space left on device: {full}\n".encode()

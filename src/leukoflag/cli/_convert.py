@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, NoReturn, Protocol
 
 from leukoflag import detect, fhir
 from leukoflag.cli import EXIT_OK, EXIT_REJECTED
@@ -42,6 +42,7 @@ __all__ = ["run_convert"]
 
 REJECTED_DIRECTORY = "rejected"
 _STDOUT = "-"
+_STDOUT_NAME = "<stdout>"  # as stdin is <stdin> where an input is named in text
 
 
 def run_convert(args: argparse.Namespace) -> int:
@@ -93,8 +94,11 @@ def _convert(args: argparse.Namespace) -> int:
     if args.report:
         data = fhir.dumps(report.as_json(settings), pretty=True, newline=True)
         if report_path is None:
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
+            try:
+                sys.stdout.buffer.write(data)
+                sys.stdout.flush()
+            except OSError as exc:
+                _raise_naming(exc, _STDOUT_NAME)
         else:
             _write_report(report_path, data)
     if not args.quiet:
@@ -157,8 +161,11 @@ class _StdoutSink:
 
     def write(self, file: int, record: ItemRecord) -> None:
         if record.output is not None:
-            self._out.write(record.output)
-            self._out.write(b"\n")
+            try:
+                self._out.write(record.output)
+                self._out.write(b"\n")
+            except OSError as exc:
+                _raise_naming(exc, _STDOUT_NAME)
             return
         rejected = record.rejected
         assert rejected is not None  # an item has an output or a rejection
@@ -169,7 +176,10 @@ class _StdoutSink:
         )
 
     def close(self) -> None:
-        self._out.flush()
+        try:
+            self._out.flush()
+        except OSError as exc:
+            _raise_naming(exc, _STDOUT_NAME)
 
 
 class _DirectorySink:
@@ -228,6 +238,14 @@ def _write_whole(path: Path, data: bytes) -> None:
         raise
 
 
+def _raise_naming(exc: OSError, name: str) -> NoReturn:
+    """Raise ``exc`` naming what was written to: write() names nothing, and ``[Errno 28] No
+    space left on device`` alone would not say that stdout, or which device, is full."""
+    if exc.filename is None and not isinstance(exc, BrokenPipeError):  # a broken pipe: own line
+        raise OSError(exc.errno, exc.strerror, name) from exc
+    raise exc
+
+
 def _extension(raw: bytes) -> str:
     kind = detect.detect(raw[:4096])
     if kind == "hl7v2":
@@ -283,7 +301,10 @@ def _written_in_place(path: Path) -> bool:
 
 def _write_report(path: Path, data: bytes) -> None:
     if _written_in_place(path):
-        path.write_bytes(data)
+        try:
+            path.write_bytes(data)
+        except OSError as exc:
+            _raise_naming(exc, os.fspath(path))
         return
     target = _report_target(path)
     partial = target.with_name(f".{target.name}.partial")
