@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
 
+from leukoflag.cli import main
 from leukoflag.cli._inputs import UsageError, expand_inputs
+
+from .messages import oru
 
 
 def _touch(root: Path, *names: str) -> None:
@@ -121,3 +125,23 @@ def test_sizes_are_known_for_files(tmp_path: Path) -> None:
 def test_missing_path_raises_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no such file or directory"):
         expand_inputs([os.fspath(tmp_path / "absent.hl7")])
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="needs Unix sockets")
+def test_a_socket_named_as_input_stops_the_command_before_anything_is_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # an interface engine's listening socket, typed by mistake after a file
+    monkeypatch.chdir(tmp_path)  # a socket's path is limited to about 100 bytes
+    (tmp_path / "feed.hl7").write_bytes(oru("SK-0001"))
+    with socket.socket(socket.AF_UNIX) as listening:
+        listening.bind("engine.sock")
+
+        status = main(["convert", "feed.hl7", "engine.sock", "-o", "out", "-q"])
+
+    assert status == 2
+    assert capsys.readouterr().err == (
+        "leukoflag: cannot read engine.sock: a socket, not a file (pipe what it sends into "
+        "leukoflag convert -)\n"
+    )
+    assert not (tmp_path / "out").exists()

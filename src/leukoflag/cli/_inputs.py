@@ -119,6 +119,11 @@ def expand_inputs(arguments: Sequence[str], *, exclude: Path | None = None) -> l
             if _is(path, excluded):  # a re-run would read the outputs of this run as inputs
                 raise UsageError(f"{argument} is both an input and the output directory (-o)")
             files = _walk(path, excluded)
+        elif path.is_socket():  # open() fails on it: say so before anything is written
+            raise UsageError(
+                f"cannot read {argument}: a socket, not a file (pipe what it sends into "
+                "leukoflag convert -)"
+            )
         elif path.exists():
             files = [path]
         else:
