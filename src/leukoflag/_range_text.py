@@ -107,19 +107,24 @@ def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
     ``4.0-11.0 [18 y and over]``, ``Child: 5.0-15.0``, ``5.0-15.0 (pediatric)``, ``Adult M:
     4.0-10.0 F: 4.5-11.0``); the text is always kept. True with a range whose low is above its
     high (then text only)."""
-    by_sex = _by_sex(text)
+    body, _, last = text.rstrip().rpartition(" ")
+    group = _AGE_WORDS.get(last.casefold(), "") if body else ""
+    # M: 4.0-10.0 F: 4.5-11.0 adult: the bare word ending it is a label, not both ranges' unit
+    by_sex = _by_sex(body) if group else ()
+    if not by_sex:
+        by_sex = _by_sex(text)
+        group = _note_group(text) if by_sex else ""  # M: 4.0-10.0 F: 4.5-11.0 (adult)
     if by_sex:
-        return ReferenceRange(text, by_sex=by_sex), False
+        return _per_sex(text, by_sex, group), False
     label, group = _age_prefix(text)
     if label and text[label : label + 1] not in _LIMIT_STARTS:
         by_sex = _by_sex(text[label:])  # Adult M: 4.0-10.0 F: 4.5-11.0: both ranges are adults'
         if not by_sex:
             return ReferenceRange(text), False  # "Adult reference interval": words, no label
-        grouped = tuple((sex, _grouped(one, one.text, group)) for sex, one in by_sex)
-        return _grouped(ReferenceRange(text, by_sex=grouped), text, group), False
+        return _per_sex(text, by_sex, group), False
     reference, inverted, _ = _read(text[label:] if label else text)
     if not group:
-        group = _AGE_WORDS.get(_note(text).casefold(), "") or _age_note(_note(text))
+        group = _note_group(text)
     if not group and reference.unit is not None:
         # a bare word after the limits (4.0-11.0 10*9/L adult) is a label, not part of the unit
         unit, _, last = reference.unit.text.rpartition(" ")
@@ -127,6 +132,16 @@ def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
         if group:
             reference = replace(reference, unit=Unit(unit.rstrip()) if unit.strip() else None)
     return (_grouped(reference, text, group) if group else reference), inverted
+
+
+def _per_sex(
+    text: str, by_sex: tuple[tuple[str, ReferenceRange], ...], group: str
+) -> ReferenceRange:
+    """The range per sex of ``text``, both ranges labelled for ``group`` when one is given."""
+    if not group:
+        return ReferenceRange(text, by_sex=by_sex)
+    grouped = tuple((sex, _grouped(one, one.text, group)) for sex, one in by_sex)
+    return _grouped(ReferenceRange(text, by_sex=grouped), text, group)
 
 
 def _grouped(reference: ReferenceRange, text: str, group: str) -> ReferenceRange:
@@ -205,6 +220,13 @@ def age_group(text: str) -> str:
         return group
     read = read_range_text(body)[0]
     return "adults" if read.adults else "children" if read.children else ""
+
+
+def _note_group(text: str) -> str:
+    """Whom a note in brackets ending ``text`` says the range is for (``(adult)``, ``[18 y and
+    over]``, ``(pediatric)``), else ``""``."""
+    note = _note(text)
+    return _AGE_WORDS.get(note.casefold(), "") or _age_note(note)
 
 
 def _note(text: str) -> str:

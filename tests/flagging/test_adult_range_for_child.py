@@ -289,3 +289,55 @@ def test_fhir_range_text_pediatric_beside_its_limits_is_not_the_adults() -> None
     assert [i.code for i in conversion.issues if i.code.startswith("flag.lab-range")] == [
         "flag.lab-range-children"
     ]
+
+
+@pytest.mark.parametrize(
+    ("sent", "unit"),
+    [
+        ("M: 4.0-10.0 F: 4.5-11.0 (adult)", None),
+        ("M 4.0-10.0 F 4.5-11.0 10*9/L [18 y and over]", "10*9/L"),
+        ("M: 4.0-10.0 F: 4.5-11.0 adult", None),
+        ("Male 4.0-10.0 / Female 4.5-11.0 10*9/L Adults", "10*9/L"),
+    ],
+)
+def test_ranges_per_sex_followed_by_an_adult_label_are_both_adults(
+    sent: str, unit: str | None
+) -> None:
+    # the label after the ranges per sex was dropped (a note) or read as both ranges' unit
+    read = read_range_text(sent)[0]
+    assert read.adults
+    assert [(sex, one.low, one.high, one.unit, one.adults) for sex, one in read.by_sex] == [
+        ("male", Decimal("4.0"), Decimal("10.0"), Unit(unit) if unit else None, True),
+        ("female", Decimal("4.5"), Decimal("11.0"), Unit(unit) if unit else None, True),
+    ]
+
+
+@pytest.mark.parametrize(
+    "sent", ["M: 4.0-10.0 F: 4.5-11.0 (adult)", "M: 4.0-10.0 F: 4.5-11.0 adult"]
+)
+def test_infant_is_not_judged_by_ranges_per_sex_labelled_adult_after_them(sent: str) -> None:
+    # the boy's 12.5 was H against the men's 4.0-10.0 (a note), or the range was unusable with
+    # the unit 'adult' (a bare word); the band 6,000-17,500 makes it N
+    msg = oru_message(
+        patient=INFANT, results=[builders.wbc("12.5", "10*9/L", reference_range=sent)]
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source) == ("N", "age-band")
+    assert [i.code for i in conversion.issues if i.code.startswith("flag.lab-range")] == [
+        "flag.lab-range-adults"
+    ]
+
+
+def test_man_is_judged_by_his_range_per_sex_ending_in_the_word_adult() -> None:
+    # the unit 'adult' made the lab's range unusable: 10.5 was H against 5,000-10,000
+    msg = oru_message(
+        patient=builders.patient(birth_date="19840312", sex="M"),
+        results=[builders.wbc("10.5", "10*9/L", reference_range="M: 4.0-11.0 F: 4.5-11.5 adult")],
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source, finding.range.sex) == ("N", "lab", "male")
+    assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
