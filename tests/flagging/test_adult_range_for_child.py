@@ -341,3 +341,32 @@ def test_man_is_judged_by_his_range_per_sex_ending_in_the_word_adult() -> None:
     assert finding.range is not None
     assert (finding.code, finding.range.source, finding.range.sex) == ("N", "lab", "male")
     assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
+
+
+def test_childrens_range_issue_does_not_say_a_birth_year_makes_the_patient_an_adult() -> None:
+    # born '2008': 18 on 2026-11-24 if born by 24 November, 17 if born later. Both ends give N,
+    # judged by the older age (leukoflag's adult range); the Issue said she 'is 18 or older'
+    msg = oru_message(
+        patient=builders.patient(birth_date="2008", sex="F"),
+        results=[builders.wbc("10.0", "10*9/L", reference_range="Child: 5.0-15.0", flag="N")],
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source) == ("N", "default")
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-children"]
+    assert issue.text == (
+        "the lab's reference range 'Child: 5.0-15.0' is for children, and the patient (born "
+        "2008-01-01 to 2008-12-31) may be 18 or older on the result date 2026-11-24: judged with "
+        "leukoflag's adult range, 4,500–11,000 cells/µL, instead"
+    )
+
+
+def test_childrens_range_issue_says_a_birth_month_long_past_18_makes_an_adult() -> None:
+    msg = oru_message(
+        patient=builders.patient(birth_date="200805", sex="F"),
+        results=[builders.wbc("10.0", "10*9/L", reference_range="Child: 5.0-15.0", flag="N")],
+    )
+    conversion = leukoflag.convert(msg.text)
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-children"]
+    assert "(born 2008-05-01 to 2008-05-31) is 18 or older on the result date" in issue.text

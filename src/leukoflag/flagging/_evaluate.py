@@ -1043,8 +1043,14 @@ def _judge(
             _adults_range_issue(lab, chosen, profile, context=context, day=day, location=location)
         )
     elif lab is not None and profile.adult and lab.children:
+        # a birth year or month whose last possible day makes the patient a child: may be 18
+        maybe = age.youngest != age.step and not (
+            rules.profile(analyte, age.youngest, context.sex, context.duffy_null).adult
+        )
         issues.append(
-            _children_range_issue(lab, chosen, age, context=context, day=day, location=location)
+            _children_range_issue(
+                lab, chosen, age, context=context, day=day, location=location, maybe=maybe
+            )
         )
     if bound_issue is not None:
         issues.append(bound_issue)
@@ -1137,13 +1143,15 @@ def _children_range_issue(
     context: PatientContext,
     day: dt.date | None,
     location: str,
+    maybe: bool,
 ) -> Issue:
     if age.unknown:
         who = "the patient's age is not known (judged as an adult)"
     else:
         latest = context.birth_date_latest
         born = f"{context.birth_date}{f' to {latest}' if latest is not None else ''}"
-        who = f"the patient (born {born}) is 18 or older on the result date {day}"
+        verb = "may be" if maybe else "is"
+        who = f"the patient (born {born}) {verb} 18 or older on the result date {day}"
     return _issue(
         Severity.WARNING,
         "lab-range-children",
