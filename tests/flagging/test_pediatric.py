@@ -368,6 +368,49 @@ def test_fhir_birth_time_extension_dates_a_neonates_result() -> None:
     assert (finding.code, finding.rule) == ("L", "anc-neutropenia-first-week")
 
 
+def _fhir_neonate_anc(born: str, birth_time: str, drawn: str) -> bytes:
+    """A FHIR ANC of 2.0 x10^3/uL for a girl born on ``born`` at ``birth_time`` (the
+    patient-birthTime extension), drawn at ``drawn`` (the Observation's effectiveDateTime)."""
+    bundle = builders.fhir_bundle(
+        [builders.anc("2.0", "10*3/uL", reference_range=None, flag=None)],
+        patient=builders.patient(birth_date=born.replace("-", ""), sex="F"),
+    )
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Patient":
+            resource["_birthDate"] = {
+                "extension": [
+                    {
+                        "url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime",
+                        "valueDateTime": birth_time,
+                    }
+                ]
+            }
+        if resource["resourceType"] == "Observation":
+            resource["effectiveDateTime"] = drawn
+    return bundle.encode()
+
+
+@pytest.mark.parametrize(
+    ("born", "birth_time", "drawn"),
+    [
+        # a leap second (valid in FHIR) in the birth time
+        ("2026-11-17", "2026-11-17T01:30:60-05:00", "2026-11-24T03:00:00Z"),
+        # and in the result time, counted in the birth time's offset: 18:59:60 -05:00 on day 6
+        ("2026-12-25", "2026-12-25T01:30:00-05:00", "2026-12-31T23:59:60Z"),
+    ],
+)
+def test_a_leap_second_beside_a_birth_time_is_read_not_rejected(
+    born: str, birth_time: str, drawn: str
+) -> None:
+    # the item was rejected: 'leukoflag could not convert this item (ValueError: second must
+    # be in 0..59); please report it'
+    conversion = leukoflag.convert(_fhir_neonate_anc(born, birth_time, drawn))
+    assert conversion.rejected == []
+    (finding,) = conversion.findings
+    assert (finding.code, finding.rule) == ("L", "anc-neutropenia-first-week")
+
+
 def test_reflagging_the_output_keeps_the_birth_time() -> None:
     (bundle,) = leukoflag.convert(_neonate_anc("20261124030000+0000")).bundles
     (finding,) = leukoflag.convert(fhir.dumps(bundle)).findings

@@ -21,13 +21,12 @@ process, on first use; ``docs/rules.md`` documents every rule and is generated f
 
 from __future__ import annotations
 
-import datetime as dt
-
 from leukoflag._construct import constructor
 from leukoflag.flagging._evaluate import (
     OLDEST_AGE,
     birth_span,
     evaluate_order,
+    moment,
     range_named,
     replaced_across_orders,
     too_old,
@@ -65,8 +64,9 @@ def patient_context(patient: Patient | None, settings: Settings) -> PatientConte
     earliest = latest = zone = None
     if patient.birth_date is not None:
         earliest, latest = birth_span(patient.birth_date)
-        if "T" in patient.birth_date.fhir:  # a birth time (always with its offset)
-            zone = dt.datetime.fromisoformat(patient.birth_date.fhir).tzinfo
+        if "T" in patient.birth_date.fhir:  # a birth time (with its offset, when known)
+            born = moment(patient.birth_date.fhir)
+            zone = born.tzinfo if born is not None else None
     sex = patient.sex.strip().lower()
     # Most conversions declare no Duffy-null patient: the identifiers are not even spelled.
     duffy_null = bool(settings.duffy_null) and settings.is_duffy_null(_identifiers(patient))

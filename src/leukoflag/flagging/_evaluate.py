@@ -66,6 +66,7 @@ __all__ = [
     "OLDEST_AGE",
     "birth_span",
     "evaluate_order",
+    "moment",
     "range_named",
     "replaced_across_orders",
     "too_old",
@@ -1433,10 +1434,27 @@ def _stamp_day(stamp: Timestamp | None, state: _OrderState) -> dt.date | None:
         return state.fallback_day
     zone = state.context.birth_zone
     if zone is not None and "T" in stamp.fhir:
-        moment = dt.datetime.fromisoformat(stamp.fhir)
-        if moment.tzinfo is not None:
-            return moment.astimezone(zone).date()
+        at = moment(stamp.fhir)
+        if at is not None and at.tzinfo is not None:
+            try:
+                return at.astimezone(zone).date()
+            except OverflowError:  # past year 9999 or before year 1 in that offset: as written
+                pass
     return stamp.day
+
+
+def moment(fhir_time: str) -> dt.datetime | None:
+    """A FHIR dateTime with a time of day as a datetime, a leap second (``:60``, valid in FHIR,
+    unknown to datetime) as the second before it; None when it cannot be read."""
+    try:
+        return dt.datetime.fromisoformat(fhir_time)
+    except ValueError:
+        if fhir_time[16:19] != ":60":
+            return None
+    try:
+        return dt.datetime.fromisoformat(f"{fhir_time[:17]}59{fhir_time[19:]}")
+    except ValueError:
+        return None
 
 
 # No one is judged older: a birth date giving more is a feed's placeholder for "not known"
