@@ -910,6 +910,35 @@ def test_a_final_under_another_order_leaves_the_preliminary_judged(
     assert "flag.result-superseded" not in [i.code for i in conv.issues]
 
 
+@pytest.mark.parametrize(
+    "collected_again",
+    [
+        b"20261124110000-0600",  # as sent the first time
+        b"202611241100-0600",  # to the minute
+        b"20261124170000+0000",  # the same moment in UTC
+    ],
+)
+def test_a_repeated_obr_whose_specimen_gives_its_collection_time_otherwise_is_the_same_order(
+    collected_again: bytes,
+) -> None:
+    # each OBR followed by the tube's SPM: the second's SPM-17 says the same moment written
+    # otherwise, and was taken for another specimen (the preliminary leukopenia, neutropenia
+    # reached conclusionCode)
+    def spm(collected: bytes) -> bytes:
+        return b"SPM|1|SP-26-77120^HEMLAB||BLD^Whole blood^HL70487|||||||||||||" + collected
+
+    lines = REPEATED_OBR.rstrip(b"\r").split(b"\r")
+    second = [i for i, line in enumerate(lines) if line.startswith(b"ORC|")][1]
+    lines[second:second] = [spm(b"20261124110000-0600")]  # after the first OBR's results
+    lines.append(spm(collected_again))
+    conv = convert(b"\r".join(lines) + b"\r")
+    (bundle,) = conv.bundles
+    assert _conclusions(bundle) == [[], []]
+    assert [f.location for f in conv.findings] == ["MSG[1]/OBX[3]", "MSG[1]/OBR[2]/ANC[derived]"]
+    issues = [i for i in conv.issues if i.code == "flag.result-superseded"]
+    assert [i.location for i in issues] == ["MSG[1]/OBX[1]-11"]
+
+
 def _with_order_status(status: bytes) -> bytes:
     orc = b"ORC|RE|PL-88310^EHR|FL-20261124-0091^HEMLAB|"
     assert orc + b"\r" in ONCOLOGY_CBC

@@ -1605,7 +1605,10 @@ def replaced_across_orders(
 
 def _specimen_key(specimen: Specimen) -> tuple[object, ...]:
     """What makes two SPM segments (or OBR-15) the same specimen, wherever they are sent."""
-    return specimen.identifier, specimen.type, specimen.source_site, specimen.collected
+    collected = specimen.collected
+    # the moment of collection, as results' times are compared, not how it was written
+    when = _instant(collected.fhir) if collected is not None else ""
+    return specimen.identifier, specimen.type, specimen.source_site, when
 
 
 def _replacement_key(result: LabResult, state: _OrderState) -> tuple[object, ...]:
