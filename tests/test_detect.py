@@ -89,6 +89,21 @@ def test_wide_hl7_without_byte_order_mark_is_described_as_such_not_as_binary(cod
     )
 
 
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+@pytest.mark.parametrize("blank", ["\r\n", "\n\n", " "])
+def test_wide_hl7_without_byte_order_mark_after_blanks_names_its_own_encoding(
+    codec: str, blank: str
+) -> None:
+    # blank lines (or a space) before MSH, each a wide character: stripping them byte by byte
+    # left the text out of step, called binary, or UTF-16-LE called UTF-16-BE
+    message = blank + "MSH|^~\\&|HEMLAB|NORTHGATE|EHR|NORTHGATE|20261203081500-0500||ORU^R01|HL-9\r"
+    assert detect.describe_unknown(message.encode(codec)) == (
+        f"HL7 v2 in {codec.upper()} without a byte-order mark, starting "
+        "'MSH|^~\\\\&|HEMLAB|NORTHGATE|EHR|NORTHGATE|': leukoflag reads UTF-16 and UTF-32 "
+        "HL7 v2 only after its byte-order mark (add it, or send UTF-8)"
+    )
+
+
 def test_wide_text_without_byte_order_mark_is_described_by_its_text() -> None:
     reason = detect.describe_unknown("Datum;Leukozyten\n2026-12-03;2,9\n".encode("utf-16-le"))
     assert reason == (

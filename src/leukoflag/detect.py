@@ -36,6 +36,8 @@ _WIDE_BOM_STARTS = frozenset(bom[:1] for bom, _ in _WIDE_BOMS)
 # JSON's first character (ASCII) in UTF-32/16 without mark: its width, where it sits in it
 _BARE_WIDE = ((4, 3, "utf-32-be"), (4, 0, "utf-32-le"), (2, 1, "utf-16-be"), (2, 0, "utf-16-le"))
 _JSON_FIRST = frozenset(b"{[ \t\r\n")
+# the first character of wide text read for a rejection reason: ASCII, printable or a blank
+_WIDE_FIRST = frozenset(range(0x21, 0x7F)) | frozenset(b" \t\r\n")
 # the first byte of a JSON value that is no object or array: a number, a string, true/false/null
 _JSON_VALUE_FIRST = frozenset(b'-0123456789"tfn')
 _V2_STARTS = (b"MSH", b"FHS", b"BHS")
@@ -107,7 +109,8 @@ def describe_unknown(raw: bytes) -> str:
     text = whole.lstrip(b" \t\r\n")
     if not text:
         return "empty input"
-    if b"\x00" in text and (wide := _bare_wide_text(text)):
+    # the unstripped content: blanks before the text are wide characters too, not single bytes
+    if b"\x00" in text and (wide := _bare_wide_text(whole)):
         return wide
     if b"\x00" in text or _binary_share(text) > 0.1:
         return "not HL7 v2 or FHIR JSON: binary content"
@@ -129,9 +132,11 @@ def _bare_wide_text(text: bytes) -> str:
     character, as :func:`bare_wide_encoding` tells JSON), else ``""``: "binary" would mislead."""
     for width, at, codec in _BARE_WIDE:
         unit = text[:width]
-        if len(unit) == width and 0x20 < unit[at] < 0x7F and unit.count(0) == width - 1:
-            start = text[: 40 * width].decode(codec, "replace").splitlines()[0]
-            if not (start.isprintable() and start[:8].isascii()) or "\ufffd" in start:
+        if len(unit) == width and unit[at] in _WIDE_FIRST and unit.count(0) == width - 1:
+            # blank lines before the text (each character ``width`` bytes) are not its start
+            head = text[: 200 * width].decode(codec, "replace").lstrip(" \t\r\n")[:40]
+            start = head.splitlines()[0] if head else ""
+            if not (start.isprintable() and start[:8].isascii()) or "\ufffd" in start or not start:
                 return ""  # binary content that merely starts with a letter and a zero byte
             if start.startswith(("MSH", "FHS", "BHS")):
                 return (
