@@ -277,6 +277,47 @@ def test_a_range_limit_edited_after_flagging_keeps_no_translation_that_contradic
     assert "is not the limit now sent, 3,000 cells/µL" in stale.text
 
 
+def test_a_limit_of_a_range_per_sex_edited_after_flagging_is_judged_as_now_sent() -> None:
+    # a range text per sex gets the man's limits written beside it; a user raised the low to
+    # 4,300 cells/µL: read back, the text was read again and the edit silently written over
+    # (4,000 judged, 4,200 N)
+    patient_url = "urn:uuid:6b1f0e2a-3c1d-4f57-9a55-0c2f3d4e5a61"
+    observation: dict[str, Any] = {
+        **copy.deepcopy(_LOW_WBC),
+        "subject": {"reference": patient_url},
+        "valueQuantity": {"value": 4.2, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+        "referenceRange": [{"text": "M: 4.0-10.0 F: 4.5-11.0"}],
+    }
+    patient = {"resourceType": "Patient", "gender": "male", "birthDate": "1968-05-14"}
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:0d4c2b7e-8f3a-4e61-b2d9-7a1c5e3f9b20", "resource": observation},
+            {"fullUrl": patient_url, "resource": patient},
+        ],
+    }
+    (flagged,) = leukoflag.convert(fhir.dumps(bundle)).bundles
+    written = flagged["entry"][0]["resource"]["referenceRange"][0]
+    assert (written["low"]["value"], _translation(written["low"])["value"]) == (4000, 4.0)
+    edited = copy.deepcopy(flagged)
+    edited["entry"][0]["resource"]["referenceRange"][0]["low"]["value"] = 4300
+    conv = leukoflag.convert(fhir.dumps(edited))
+    (finding,) = conv.findings
+    assert finding.code == "L"
+    (output,) = conv.bundles
+    low = output["entry"][0]["resource"]["referenceRange"][0]["low"]
+    assert low["value"] == 4300
+    assert _translation(low)["value"] == 4300
+    (stale,) = (i for i in conv.issues if i.code == "fhir.original-stale")
+    assert stale.location == "ITEM[1]/Bundle.entry[0].resource.referenceRange[0].low"
+    assert "('4.0 10*3/uL', 4,000 cells/µL) is not the limit now sent, 4,300 cells/µL" in stale.text
+    # read back once more, the edited limit is no limit of the text: still read as sent
+    again = leukoflag.convert(fhir.dumps(output))
+    assert fhir.dumps(again.bundles[0]) == fhir.dumps(output)
+    assert [i.code for i in again.issues] == []
+
+
 def test_a_comparator_edited_after_flagging_drops_the_original_text_that_contradicts_it() -> None:
     sent = copy.deepcopy(_LOW_WBC)
     sent["valueQuantity"] = {

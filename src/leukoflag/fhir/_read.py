@@ -20,9 +20,11 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any, BinaryIO, TypeVar
 
+from leukoflag import units
 from leukoflag._quote import defect, quoted
 from leukoflag._range_text import age_group, age_word, read_range_text
 from leukoflag.detect import values_then_object
+from leukoflag.errors import UnitError
 from leukoflag.fhir._elements import (
     BIRTH_TIME,
     DAR_EXTENSION,
@@ -1701,7 +1703,31 @@ def _per_sex_written(text: str, low: dict[str, Any], high: dict[str, Any]) -> Re
         (which, one if one.unit is not None else replace(one, unit=unit))
         for which, one in read.by_sex
     )
+    if _limit_edited((low, high), [one for _, one in by_sex]):
+        return None  # a limit edited by hand since: read as now sent (fhir.original-stale)
     return replace(read, by_sex=by_sex)
+
+
+def _limit_edited(limits: tuple[dict[str, Any], ...], ranges: list[ReferenceRange]) -> bool:
+    """Whether a limit leukoflag wrote in cells/µL beside a range text per sex is none of that
+    text's ranges' limits (in cells/µL): its value was edited since."""
+    written: set[Decimal] = set()
+    for one in ranges:
+        for number in (one.low, one.high):
+            if number is None or one.unit is None:
+                continue
+            try:
+                count = units.normalize(number, one.unit)
+            except UnitError:
+                return False  # the text's limits are not known exactly: nothing shows an edit
+            written.add(count.value_per_ul)
+    return any(
+        limit.get("code") == "/uL"
+        and isinstance(value := limit.get("value"), int | Decimal)
+        and not isinstance(value, bool)
+        and value not in written
+        for limit in limits
+    )
 
 
 def _patient(resource: dict[str, Any], location: str, reader: _ItemReader) -> Patient:
