@@ -1825,3 +1825,19 @@ def test_a_report_narrative_is_said_when_leukoflag_adds_to_its_conclusion() -> N
     assert f"ITEM[1]/Bundle.entry[{at}].resource.text" in [
         i.location for i in conv.issues if i.code == "fhir.narrative-not-updated"
     ]
+
+
+def test_a_narrative_made_from_flagged_output_read_back_unchanged_raises_nothing() -> None:
+    # a FHIR server stored leukoflag's output and generated its narrative from it: flagged
+    # again, nothing changes, so the narrative cannot now contradict the values it shows
+    (flagged,) = leukoflag.convert(fhir.dumps(original("bundle-with-patient.json"))).bundles
+    stored = copy.deepcopy(flagged)
+    for entry in stored["entry"]:
+        if entry["resource"]["resourceType"] in ("Observation", "DiagnosticReport"):
+            entry["resource"]["text"] = {
+                "status": "generated",
+                "div": '<div xmlns="http://www.w3.org/1999/xhtml">WBC 2,850 cells/µL (LU)</div>',
+            }
+    again = leukoflag.convert(fhir.dumps(stored))
+    assert fhir.dumps(again.bundles[0]) == fhir.dumps(stored)
+    assert "fhir.narrative-not-updated" not in [i.code for i in again.issues]

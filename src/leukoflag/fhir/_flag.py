@@ -148,6 +148,13 @@ class _Editor:
             node = node[step]
         return node
 
+    def sent(self, path: Path) -> Any:
+        """The node at ``path`` as the item sent it (before any copy was changed)."""
+        node: Any = self._root
+        for step in path:
+            node = node[step]
+        return node
+
 
 @dataclass(slots=True)
 class _Flagger:
@@ -426,6 +433,8 @@ class _Flagger:
             text = resource.get("text") if isinstance(resource, dict) else None
             if not isinstance(text, dict) or not text.get("div"):
                 continue
+            if resource == self.editor.sent(path):
+                continue  # written as it was sent (flagged output read back): nothing to contradict
             location = f"{self.item.location}/{root['resourceType']}" + "".join(
                 f"[{step}]" if isinstance(step, int) else f".{step}" for step in path
             )
