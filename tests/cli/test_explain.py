@@ -328,5 +328,5 @@ def test_explain_shows_the_messages_own_problems_below_its_rows(
         "  note  hl7v2.timestamp-invalid at MSG[1]/PID[1]-7: '20191345' is not a calendar date",
         "  1 other result is not a WBC or ANC count",
     ]
-    # information about fields not carried (MSH-15, ORC-5) is convert's report, not the analyst's
+    # information about fields not carried (MSH-15, MSH-16) is convert's report, not the analyst's
     assert not any("hl7v2.field-unmapped" in line for line in lines)

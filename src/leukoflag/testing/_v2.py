@@ -449,7 +449,7 @@ class _MessageContext:
         reported = v2_time(after(collected, REPORTED_AFTER))
         provider = self._provider()
         # ORC-1 RE: observations to follow. The ordering provider goes in OBR-16 only (ORC-12
-        # would repeat it); ORC-5 and ORC-9 are left out as leukoflag does not carry them.
+        # would repeat it); ORC-5 (OBR-25 then decides the order status) and ORC-9 are left out.
         orc = ["RE", placer_ei, filler_ei]
         obr = [""] * 25
         if self.version in _TIMING_REQUIRED:
