@@ -147,6 +147,11 @@ def _issue(severity: Severity, code: str, location: str, text: str) -> Issue:
     return Issue(severity, f"flag.{code}", location, text)
 
 
+def _limits_shown(low: Decimal | None, high: Decimal | None) -> str:
+    """A range's limits in cells/µL for Issue texts, a missing one left out: ``4,000–``."""
+    return f"{_fmt(low) if low is not None else ''}–{_fmt(high) if high is not None else ''}"
+
+
 def _fmt(value: Decimal) -> str:
     """A cells/µL value for Issue texts: ``3,999`` or ``1,234.5``."""
     if value == INFINITY:
@@ -811,7 +816,7 @@ def _normalized_lab(
     if (low is not None and low > rules.lab_low_at_most) or (
         top is not None and top < rules.lab_high_at_least
     ):
-        shown = f"{_fmt(low) if low is not None else ''}–{_fmt(high) if high is not None else ''}"
+        shown = _limits_shown(low, high)
         if top is not None and top < rules.lab_high_at_least and _same_scale(count, low, top):
             return _scale_suspect(location, sent, count, analyte, shown)
         return (
@@ -867,7 +872,7 @@ def _sex_union(
     high = highest[0] if highest is not None else None
     if low is None and high is None:
         return None, _lab_range_issue(location, sent, f"{why}; together its ranges give no limit")
-    shown = f"{_fmt(low) if low is not None else ''}–{_fmt(high) if high is not None else ''}"
+    shown = _limits_shown(low, high)
     note = _issue(
         Severity.INFORMATION,
         "lab-range-sex-union",
@@ -1091,16 +1096,12 @@ def _lab_shown(lab: NormalizedRange) -> str:
     for ``appliesTo`` adults)."""
     if lab.text:
         return quoted(lab.text)
-    low, high = lab.low, lab.high
-    return (
-        f"{_fmt(low) if low is not None else ''}–{_fmt(high) if high is not None else ''} cells/µL"
-    )
+    return f"{_limits_shown(lab.low, lab.high)} cells/µL"
 
 
 def range_named(chosen: NormalizedRange) -> str:
     """A range an Issue names: whose it is, and its limits in cells/µL."""
-    low, high = chosen.low, chosen.high
-    shown = f"{_fmt(low) if low is not None else ''}–{_fmt(high) if high is not None else ''}"
+    shown = _limits_shown(chosen.low, chosen.high)
     whose = _RANGE_WHOSE.get(chosen.source, chosen.source)
     return f"{whose}, {shown} cells/µL"
 
@@ -1122,8 +1123,7 @@ def _adults_range_issue(
     day: dt.date | None,
     location: str,
 ) -> Issue:
-    low, high = chosen.low, chosen.high
-    shown = f"{_fmt(low) if low is not None else ''}–{_fmt(high) if high is not None else ''}"
+    shown = _limits_shown(chosen.low, chosen.high)
     latest = context.birth_date_latest
     born = f"{context.birth_date}{f' to {latest}' if latest is not None else ''}"
     return _issue(
