@@ -1114,6 +1114,12 @@ _RANGE_WHOSE = {
 }
 
 
+def _born(context: PatientContext) -> str:
+    """The patient's birth date as Issues name it: a year or month sent as its first to last day."""
+    latest = context.birth_date_latest
+    return f"{context.birth_date}{f' to {latest}' if latest is not None else ''}"
+
+
 def _adults_range_issue(
     lab: NormalizedRange,
     chosen: NormalizedRange,
@@ -1124,14 +1130,12 @@ def _adults_range_issue(
     location: str,
 ) -> Issue:
     shown = _limits_shown(chosen.low, chosen.high)
-    latest = context.birth_date_latest
-    born = f"{context.birth_date}{f' to {latest}' if latest is not None else ''}"
     return _issue(
         Severity.WARNING,
         "lab-range-adults",
         _at(location, "range"),
         f"the lab's reference range {_lab_shown(lab)} is for adults, and the patient (born "
-        f"{born}) is under 18 on the result date {day}: judged with the age band "
+        f"{_born(context)}) is under 18 on the result date {day}: judged with the age band "
         f"{profile.range.age.describe()}, {shown} cells/µL, instead",
     )
 
@@ -1149,10 +1153,8 @@ def _children_range_issue(
     if age.unknown:
         who = "the patient's age is not known (judged as an adult)"
     else:
-        latest = context.birth_date_latest
-        born = f"{context.birth_date}{f' to {latest}' if latest is not None else ''}"
         verb = "may be" if maybe else "is"
-        who = f"the patient (born {born}) {verb} 18 or older on the result date {day}"
+        who = f"the patient (born {_born(context)}) {verb} 18 or older on the result date {day}"
     return _issue(
         Severity.WARNING,
         "lab-range-children",
