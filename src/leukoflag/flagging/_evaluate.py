@@ -779,7 +779,7 @@ def _lab_range(
             return _sex_union(result, analyte, state, count)
     found = _normalized_lab(sent, location, analyte, state, count, sex=sex)
     if isinstance(found, NormalizedRange):
-        return (replace(found, limits_sent=sent) if sex else found), None
+        return found, None
     if isinstance(found, Issue):
         return None, found
     if sex:  # which of the ranges per sex was the patient's, and the label it was under
@@ -823,8 +823,9 @@ def _normalized_lab(
             f"{shown} cells/µL is not a plausible {analyte.value.upper()} range "
             "(sent in another unit than the value?)"
         )
+    # of a range per sex, the limits as sent are the chosen sex's (written beside the cells/µL)
     return constructor(NormalizedRange)(
-        low, high, "lab", sent.text, "", sex, None, sent.adults, sent.children
+        low, high, "lab", sent.text, "", sex, sent if sex else None, sent.adults, sent.children
     )
 
 
