@@ -1714,16 +1714,21 @@ def _parts(state: _OrderState) -> Iterator[_Part]:
         value = per_ul if per_ul is not None else _part_value(result, recognition, state)
         if isinstance(value, str):  # why it is not used: told only when no ANC is derived
             continue
-        stamp = _result_time(result, state)
-        yield _Part(
-            kind=kind,
-            result=result,
-            location=result.location,
-            value=value,
-            specimen=result.specimen,
-            time=_instant(stamp.fhir) if stamp is not None else "",
-            day=_stamp_day(stamp or result.issued, state),
-        )
+        yield _part(kind, result, value, state)
+
+
+def _part(kind: str, result: LabResult, value: Decimal, state: _OrderState) -> _Part:
+    """``result`` as a part of a derived ANC, with its time and the day the patient's age is of."""
+    stamp = _result_time(result, state)
+    return _Part(
+        kind,
+        result,
+        result.location,
+        value,
+        result.specimen,
+        _instant(stamp.fhir) if stamp is not None else "",
+        _stamp_day(stamp or result.issued, state),
+    )
 
 
 def _instant(fhir_time: str) -> str:
@@ -1827,19 +1832,7 @@ def _withdrawn_ancs(state: _OrderState) -> list[Evaluation]:
             continue
         if isinstance(value, str):
             continue
-        stamp = _result_time(result, state)
-        dated = stamp or result.issued
-        withdrawn.append(
-            _Part(
-                kind,
-                result,
-                result.location,
-                value,
-                result.specimen,
-                _instant(stamp.fhir) if stamp is not None else "",
-                dated.day if dated is not None else state.fallback_day,
-            )
-        )
+        withdrawn.append(_part(kind, result, value, state))
     groups: dict[tuple[str, str], dict[str, list[_Part]]] = {}
     for part in withdrawn:
         groups.setdefault((part.specimen, part.time), {}).setdefault(part.kind, []).append(part)
