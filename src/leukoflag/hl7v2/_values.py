@@ -109,7 +109,10 @@ def _comma_note(kind: str, text: str, read: object) -> Note:
 
 
 def _comma_ambiguous(number: str) -> str:
-    """Why a number such as ``4,200`` is not read (as the range texts say it)."""
+    """Why a number such as ``4,200`` is not read (as the range texts say it), else ``""``."""
+    _, ambiguous = read_decimal_comma(number)
+    if not ambiguous:
+        return ""
     return f"the comma in {quoted(number)} may separate thousands or be a decimal comma"
 
 
@@ -286,13 +289,9 @@ def _numeric(raw: str, delimiters: Delimiters, codec: str, notes: list[Note]) ->
             )
         )
         return Number(number, text, "" if sign == "=" else sign)
-    _, ambiguous = read_decimal_comma(rest) if sign != "<>" else (None, False)
+    ambiguous = _comma_ambiguous(rest.strip()) if sign != "<>" else ""
     shown = quoted(text, 60)
-    why = (
-        f"kept as text: {_comma_ambiguous(rest.strip())}"
-        if ambiguous
-        else "is not a decimal number: kept as text"
-    )
+    why = f"kept as text: {ambiguous}" if ambiguous else "is not a decimal number: kept as text"
     notes.append(("hl7v2.value-not-numeric", f"NM value {shown} {why}"))
     return Text(text)
 
@@ -348,8 +347,7 @@ def _structured(raw: str, delimiters: Delimiters, codec: str, notes: list[Note])
 
 def _not_a_number(part: str) -> str:
     """Why an SN number is not read: ``4,200`` is ambiguous, ``4.2.1`` no number."""
-    _, ambiguous = read_decimal_comma(part)
-    return _comma_ambiguous(part) if ambiguous else f"{quoted(part)} is not a number"
+    return _comma_ambiguous(part) or f"{quoted(part)} is not a number"
 
 
 def _sn_invalid(text: str, why: str, notes: list[Note]) -> Value:
@@ -386,8 +384,7 @@ def _unstructured_sn(text: str, notes: list[Note]) -> Value:
                     f"{low}-{high}",
                 )
     if value is None:
-        _, ambiguous = read_decimal_comma(_comparator(text)[1])
-        why = _comma_ambiguous(_comparator(text)[1]) if ambiguous else ""
+        why = _comma_ambiguous(_comparator(text)[1])
         return _sn_invalid(text, why or "not comparator^number^separator^number", notes)
     notes.append(
         ("hl7v2.value-sn-unstructured", f"SN value {quoted(text)} sent without components")
