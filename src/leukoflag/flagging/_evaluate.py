@@ -1512,13 +1512,10 @@ def _set_aside_superseded(
             groups.setdefault(_replacement_key(result, state), []).append(index)
     superseded: set[str] = set()
     for members in groups.values():
-        replaced = _REPLACED
-        replacing = [i for i in members if results[i].status in _REPLACING]
-        if not replacing:  # no correction: a final result replaces its preliminary one
-            replaced = _PRELIMINARY
-            replacing = [i for i in members if results[i].status is ResultStatus.FINAL]
-            if not replacing:
-                continue
+        replacers, replaced = _replacement(results[i].status for i in members)
+        replacing = [i for i in members if results[i].status in replacers]
+        if not replacing:
+            continue
         by = [results[i] for i in replacing]
         if replaced is _REPLACED and len(by) > 1:  # several corrections of one result
             corrections = [r.location for r in by]
@@ -1556,6 +1553,17 @@ def _set_aside_superseded(
         state.candidates = [c for c in state.candidates if c[0].location not in superseded]
 
 
+def _replacement(
+    statuses: Iterator[ResultStatus],
+) -> tuple[frozenset[ResultStatus], frozenset[ResultStatus]]:
+    """Of the results of one code, sub-ID, specimen and time, the statuses that replace and those
+    replaced: a correction replaces final and preliminary ones; without one, a final its
+    preliminary one."""
+    if any(status in _REPLACING for status in statuses):
+        return _REPLACING, _REPLACED
+    return _FINAL, _PRELIMINARY
+
+
 def replaced_across_orders(
     orders: Sequence[Order], context: PatientContext, settings: Settings
 ) -> dict[str, tuple[LabResult, ...]]:
@@ -1590,11 +1598,8 @@ def replaced_across_orders(
                     specimen = _specimen_key(own[0]) if own else ()
                     groups.setdefault((code, sub_id, specimen, time), []).append(result)
         for members in groups.values():
-            replacing = [r for r in members if r.status in _REPLACING]
-            replaced = _REPLACED
-            if not replacing:
-                replaced = _PRELIMINARY
-                replacing = [r for r in members if r.status is ResultStatus.FINAL]
+            replacers, replaced = _replacement(r.status for r in members)
+            replacing = [r for r in members if r.status in replacers]
             for result in members:
                 if result.status in replaced:
                     by = tuple(r for r in replacing if r.order != result.order)
@@ -1680,6 +1685,7 @@ def _ambiguous(evaluation: Evaluation, result: LabResult, by: list[LabResult]) -
 
 _REPLACED = frozenset({ResultStatus.FINAL, ResultStatus.PRELIMINARY})
 _PRELIMINARY = frozenset({ResultStatus.PRELIMINARY})  # what a final result replaces
+_FINAL = frozenset({ResultStatus.FINAL})  # what replaces a preliminary result
 # Issues about a computed code, which a result set aside no longer has.
 _VERDICT_CODES = frozenset({"flag.sender-disagrees", "flag.bound-interpreted"})
 
