@@ -325,3 +325,28 @@ def test_an_orc_1_cancelling_an_order_orc_5_calls_cancelled_does_not_deny_it_is_
         e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest"
     ]
     assert request["status"] == "revoked"
+
+
+def test_an_orc_1_cancelling_an_order_orc_5_calls_completed_says_the_fields_disagree() -> None:
+    # ORC-1 CA beside ORC-5 CM: ServiceRequest.status is written completed, and the warning said
+    # only that the cancellation 'is not carried', hiding that ORC-5 says otherwise
+    conv = leukoflag.convert(message(PID, ORC.replace("ORC|RE|", "ORC|CA|"), OBR, WBC))
+    (found,) = [i for i in conv.issues if i.code == "hl7v2.order-control-cancelled"]
+    assert found.text == (
+        "ORC-1 'CA' (cancel order request) says the order was cancelled or discontinued, but "
+        "ORC-5 'CM' does not (ServiceRequest.status completed is written from it, and the "
+        "cancellation is not carried): its results are kept, and their own status decides "
+        "whether they are judged (OBR-25 'F', OBX-11)"
+    )
+    (bundle,) = conv.bundles
+    (request,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest"
+    ]
+    assert request["status"] == "completed"
+
+
+def test_an_orc_1_cancelling_an_order_without_orc_5_says_the_output_does_not_carry_it() -> None:
+    orc = ORC.replace("ORC|RE|", "ORC|DC|").removesuffix("|CM")
+    conv = leukoflag.convert(message(PID, orc, OBR, WBC))
+    (found,) = [i for i in conv.issues if i.code == "hl7v2.order-control-cancelled"]
+    assert "discontinued, which the FHIR output does not carry: its results" in found.text

@@ -985,16 +985,19 @@ class _Reader:
         self.note_target = order.notes
 
     def _cancelled_order(
-        self, control: str, orc_where: str, report_status: str, revoked_by: str
+        self, control: str, orc_where: str, report_status: str, orc_5: str, request_status: str
     ) -> None:
         # ORC-1 is not written (output.md): without this, results of a cancelled order look live
         status = quoted(report_status) if report_status else "empty"  # sent text, bounded
         # an ORC-5 that cancels too is written (ServiceRequest.status): the text must not deny it
-        carried = (
-            f", as ORC-5 {quoted(revoked_by)} does (ServiceRequest.status revoked)"
-            if revoked_by
-            else ", which the FHIR output does not carry"
-        )
+        carried = ", which the FHIR output does not carry"
+        if request_status == "revoked":
+            carried = f", as ORC-5 {quoted(orc_5)} does (ServiceRequest.status revoked)"
+        elif request_status:  # ORC-5 CM: the written status contradicts ORC-1, so say both
+            carried = (
+                f", but ORC-5 {quoted(orc_5)} does not (ServiceRequest.status {request_status} "
+                "is written from it, and the cancellation is not carried)"
+            )
         self._issue(
             Severity.WARNING,
             "hl7v2.order-control-cancelled",
@@ -1050,11 +1053,12 @@ class _Reader:
             values["request_status"] = self._order_status(order_fields[5], f"{orc_where}-5")
         values["order_control"] = control = order_fields[1].split(d.component)[0].strip()
         if control.upper() in _CANCELLING_CONTROL:
-            revoked_by = (
-                order_fields[5].strip() if values.get("request_status") == "revoked" else ""
-            )
             self._cancelled_order(
-                control, orc_where, request[25].split(d.component)[0].strip(), revoked_by
+                control,
+                orc_where,
+                request[25].split(d.component)[0].strip(),
+                order_fields[5].strip(),
+                values.get("request_status", ""),
             )
         code = None
         if obr is not None:
