@@ -107,8 +107,9 @@ def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
     ``4.0-11.0 [18 y and over]``, ``Child: 5.0-15.0``, ``5.0-15.0 (pediatric)``, ``Adult M:
     4.0-10.0 F: 4.5-11.0``); the text is always kept. True with a range whose low is above its
     high (then text only)."""
-    body, _, last = text.rstrip().rpartition(" ")
-    group = _AGE_WORDS.get(last.casefold(), "") if body else ""
+    start, group = _age_tail(text)
+    body = text[:start].rstrip()
+    group = group if body else ""
     # M: 4.0-10.0 F: 4.5-11.0 adult: the bare word ending it is a label, not both ranges' unit
     by_sex = _by_sex(body) if group else ()
     if not by_sex:
@@ -125,12 +126,14 @@ def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
     reference, inverted, _ = _read(text[label:] if label else text)
     if not group:
         group = _note_group(text)
-    if not group and reference.unit is not None:
-        # a bare word after the limits (4.0-11.0 10*9/L adult) is a label, not part of the unit
-        unit, _, last = reference.unit.text.rpartition(" ")
-        group = _AGE_WORDS.get(last.casefold(), "")
-        if group:
-            reference = replace(reference, unit=Unit(unit.rstrip()) if unit.strip() else None)
+    if reference.unit is not None:
+        # a bare word or age after the limits (4.0-11.0 10*9/L adult, 4.0-11.0 18+) is a label,
+        # not part of the unit
+        start, tail_group = _age_tail(reference.unit.text)
+        if tail_group:
+            unit = reference.unit.text[:start].rstrip()
+            reference = replace(reference, unit=Unit(unit) if unit else None)
+            group = group or tail_group
     return (_grouped(reference, text, group) if group else reference), inverted
 
 
@@ -227,6 +230,22 @@ def _note_group(text: str) -> str:
     over]``, ``(pediatric)``), else ``""``."""
     note = _note(text)
     return _AGE_WORDS.get(note.casefold(), "") or _age_note(note)
+
+
+def _age_tail(text: str) -> tuple[int, str]:
+    """Where the words ending ``text`` that say whom the range is for begin (``adult``, ``18+``,
+    ``18 y and over``) and whom they name; ``(len(text), "")`` when they name no one."""
+    index = 0
+    while index < len(text):
+        tail = text[index:].strip()
+        group = _AGE_WORDS.get(tail.casefold(), "") or _age_note(tail)
+        if group:
+            return index, group
+        following = text.find(" ", index)
+        if following < 0:
+            break
+        index = following + 1
+    return len(text), ""
 
 
 def _note(text: str) -> str:

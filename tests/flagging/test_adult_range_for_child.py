@@ -370,3 +370,34 @@ def test_childrens_range_issue_says_a_birth_month_long_past_18_makes_an_adult() 
     conversion = leukoflag.convert(msg.text)
     (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-children"]
     assert "(born 2008-05-01 to 2008-05-31) is 18 or older on the result date" in issue.text
+
+
+@pytest.mark.parametrize(
+    ("sent", "unit"),
+    [("4.0-11.0 18+", None), ("4.0-11.0 10*9/L 18 years and over", "10*9/L")],
+)
+def test_an_age_of_18_and_over_after_the_limits_without_brackets_labels_adults(
+    sent: str, unit: str | None
+) -> None:
+    # it was read as the unit '18+' (flag.lab-range-unusable), so the label was lost
+    read = read_range_text(sent)[0]
+    assert (read.adults, read.low, read.high, read.unit, read.text) == (
+        True,
+        Decimal("4.0"),
+        Decimal("11.0"),
+        Unit(unit) if unit else None,
+        sent,
+    )
+
+
+def test_infant_is_not_judged_by_a_range_for_18_plus_without_brackets() -> None:
+    msg = oru_message(
+        patient=INFANT, results=[builders.wbc("12.5", "10*9/L", reference_range="4.0-11.0 18+")]
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source) == ("N", "age-band")
+    assert [i.code for i in conversion.issues if i.code.startswith("flag.lab-range")] == [
+        "flag.lab-range-adults"
+    ]
