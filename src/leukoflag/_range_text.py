@@ -107,6 +107,13 @@ def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
     ``4.0-11.0 [18 y and over]``, ``Child: 5.0-15.0``, ``5.0-15.0 (pediatric)``, ``Adult M:
     4.0-10.0 F: 4.5-11.0``); the text is always kept. True with a range whose low is above its
     high (then text only)."""
+    body = _without_full_stop(text)
+    reference, inverted = _read_labelled(body)
+    return (replace(reference, text=text) if body != text else reference), inverted
+
+
+def _read_labelled(text: str) -> tuple[ReferenceRange, bool]:
+    """The range of ``text`` with the group its labels name (one group at most)."""
     start, group = _age_tail(text)
     body = text[:start].rstrip()
     group = group if body else ""
@@ -246,6 +253,16 @@ def _age_tail(text: str) -> tuple[int, str]:
             break
         index = following + 1
     return len(text), ""
+
+
+def _without_full_stop(text: str) -> str:
+    """``text`` without a full stop ending a note or label (``4.0-11.0 (adult).``, ``4.0-11.0
+    adult.``): a sentence's, not part of the note or of a unit. Other text is returned as sent."""
+    body = text.rstrip()
+    if not body.endswith("."):
+        return text
+    head = body[:-1].rstrip()
+    return head if head[-1:] in ")]" or _age_tail(head)[1] else text
 
 
 def _note(text: str) -> str:

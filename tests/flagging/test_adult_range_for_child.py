@@ -401,3 +401,39 @@ def test_infant_is_not_judged_by_a_range_for_18_plus_without_brackets() -> None:
     assert [i.code for i in conversion.issues if i.code.startswith("flag.lab-range")] == [
         "flag.lab-range-adults"
     ]
+
+
+@pytest.mark.parametrize(
+    ("sent", "unit"),
+    [
+        ("4.0-11.0 (adult).", None),
+        ("4.0-11.0 adult.", None),
+        ("4.0-11.0 10*9/L [adults].", "10*9/L"),
+    ],
+)
+def test_a_full_stop_after_an_adult_label_keeps_it_a_label(sent: str, unit: str | None) -> None:
+    # '(adult).' was not read as a note (a child was judged by the adults' range), and
+    # 'adult.' was read as the unit (flag.lab-range-unusable)
+    read = read_range_text(sent)[0]
+    assert (read.adults, read.low, read.high, read.unit, read.text) == (
+        True,
+        Decimal("4.0"),
+        Decimal("11.0"),
+        Unit(unit) if unit else None,
+        sent,
+    )
+
+
+def test_infant_is_not_judged_by_an_adult_range_whose_note_ends_in_a_full_stop() -> None:
+    # the boy's 12.5 was H against 4.0-11.0; the band 6,000-17,500 makes it N
+    msg = oru_message(
+        patient=INFANT,
+        results=[builders.wbc("12.5", "10*9/L", reference_range="4.0-11.0 (adult).")],
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source) == ("N", "age-band")
+    (issue,) = [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
+    assert issue.code == "flag.lab-range-adults"
+    assert "'4.0-11.0 (adult).' is for adults" in issue.text
