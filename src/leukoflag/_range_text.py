@@ -233,10 +233,26 @@ def age_group(text: str) -> str:
 
 
 def _note_group(text: str) -> str:
-    """Whom a note in brackets ending ``text`` says the range is for (``(adult)``, ``[18 y and
-    over]``, ``(pediatric)``), else ``""``."""
-    note = _note(text)
-    return _AGE_WORDS.get(note.casefold(), "") or _age_note(note)
+    """Whom a note in brackets ending ``text`` or after its limits says the range is for
+    (``(adult)``, ``[18 y and over]``, ``(pediatric)``, ``4.0-11.0 (adult) 10*9/L``), else
+    ``""``."""
+    for note in (_note(text), *_notes(text)):
+        group = _AGE_WORDS.get(note.casefold(), "") or _age_note(note)
+        if group:
+            return group
+    return ""
+
+
+def _notes(text: str) -> list[str]:
+    """The words of each note in brackets after a space (``adult`` and ``3-12 mo`` of ``4.0-11.0
+    (adult) 10*9/L (3-12 mo)``); ``x10(9)/L`` has none."""
+    notes = []
+    for index in range(1, len(text)):
+        if text[index] in "([" and text[index - 1] == " ":
+            close = text.find(")]"[text[index] == "["], index + 1)
+            if close > 0:
+                notes.append(text[index + 1 : close].strip())
+    return notes
 
 
 def _age_tail(text: str) -> tuple[int, str]:
@@ -450,5 +466,8 @@ def _read(text: str) -> tuple[ReferenceRange, bool, str]:
             return ReferenceRange(text), True, ""
         low, high, index = first, second, end
     rest = _without_note(body[index:].strip())
+    if rest[:1] in ("(", "[") and rest.find(")]"[rest[0] == "["]) > 0:
+        # a note before the unit (4.0-11.0 (adult) 10*9/L): the unit follows it
+        rest = _without_note(rest[rest.find(")]"[rest[0] == "["]) + 1 :].strip())
     unit = Unit(rest) if rest and rest[0] not in "([" else None
     return ReferenceRange(text, low, high, unit), False, ""

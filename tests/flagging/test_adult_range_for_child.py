@@ -437,3 +437,22 @@ def test_infant_is_not_judged_by_an_adult_range_whose_note_ends_in_a_full_stop()
     (issue,) = [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
     assert issue.code == "flag.lab-range-adults"
     assert "'4.0-11.0 (adult).' is for adults" in issue.text
+
+
+@pytest.mark.parametrize(
+    ("sent", "adults"), [("4.0 - 11.0 (adult) 10*9/L", True), ("6.0-11.0 (3-12 mo) 10*9/L", False)]
+)
+def test_a_unit_after_a_note_is_the_ranges_unit(sent: str, adults: bool) -> None:
+    # the unit after the note was dropped, so the range was read in the value's unit: a man's
+    # 10,500 /uL against 4-11 cells/µL (not plausible), judged H by the default range instead
+    read = read_range_text(sent)[0]
+    assert (read.adults, read.unit) == (adults, Unit("10*9/L"))
+    msg = oru_message(
+        patient=builders.patient(birth_date="19840312", sex="M"),
+        results=[builders.wbc("10500", "/uL", reference_range=sent)],
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source, finding.range.high) == ("N", "lab", Decimal(11000))
+    assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
