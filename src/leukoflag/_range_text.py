@@ -106,8 +106,11 @@ def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
     for adults or for children (``Adult: 4.0-11.0``, ``4.0-11.0 (adult)``, ``4.0-11.0 adult``,
     ``4.0-11.0 [18 y and over]``, ``Child: 5.0-15.0``, ``5.0-15.0 (pediatric)``, ``Adult M:
     4.0-10.0 F: 4.5-11.0``); the text is always kept. True with a range whose low is above its
-    high (then text only)."""
+    high (then text only). A range labelled both for adults and for children (``Adult: 4.0-11.0
+    (child)``) is text only: whose range it is is not known."""
     body = _without_full_stop(text)
+    if len({group for _, group in _age_labels(body)}) > 1:
+        return ReferenceRange(text), False
     reference, inverted = _read_labelled(body)
     return (replace(reference, text=text) if body != text else reference), inverted
 
@@ -281,6 +284,37 @@ def _without_full_stop(text: str) -> str:
     return head if head[-1:] in ")]" or _age_tail(head)[1] else text
 
 
+def _age_labels(text: str) -> list[tuple[str, str]]:
+    """Each label in ``text`` saying whom the range is for, as sent, with whom it names: before
+    the limits (``Adult:``), in brackets (``(child)``) or ending the text (``adult``)."""
+    labels = []
+    start, group = _age_prefix(text)
+    if group:
+        labels.append((text[:start].rstrip(" :"), group))
+    for note in (_note(text), *_notes(text)):
+        group = _AGE_WORDS.get(note.casefold(), "") or _age_note(note)
+        if group:
+            labels.append((note, group))
+    body = _without_note(text.rstrip())
+    start, group = _age_tail(body)
+    if group and start > 0:  # a label alone ("Adult") is no range
+        labels.append((body[start:].strip(), group))
+    return labels
+
+
+def _mixed_labels(text: str) -> str:
+    """Why a range text labelled both for adults and for children is not used, else ``""``."""
+    labels = _age_labels(_without_full_stop(text))
+    adults = [label for label, group in labels if group == "adults"]
+    children = [label for label, group in labels if group == "children"]
+    if not adults or not children:
+        return ""
+    return (
+        f"it is labelled for adults ({quoted(adults[0])}) and for children "
+        f"({quoted(children[0])}): whose range it is is not known"
+    )
+
+
 def _note(text: str) -> str:
     """The words of a note in brackets ending ``text`` (``adult`` of ``4.0-11.0 (adult)``)."""
     body = text.rstrip()
@@ -415,6 +449,9 @@ def _listed(labels: list[str]) -> str:
 
 def why_no_limits(text: str) -> str:
     """Why no limit was read from a range text, for the Issue that says the range is not used."""
+    mixed = _mixed_labels(text)
+    if mixed:
+        return mixed
     text = text[_age_prefix(text)[0] :]  # Adult M 4,0-10,0 V 4,5-11,0: the labels after Adult
     labelled = _why_not_by_sex(text)
     if labelled:

@@ -456,3 +456,34 @@ def test_a_unit_after_a_note_is_the_ranges_unit(sent: str, adults: bool) -> None
     assert finding.range is not None
     assert (finding.code, finding.range.source, finding.range.high) == ("N", "lab", Decimal(11000))
     assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
+
+
+@pytest.mark.parametrize(
+    ("sent", "adult", "child"),
+    [
+        ("Adult: 4.0-11.0 (child)", "Adult", "child"),
+        ("Child: 5.0-15.0 (adult)", "adult", "Child"),
+        ("4.0-11.0 (adults) [pediatric]", "adults", "pediatric"),
+        ("Adult M: 4.0-10.0 F: 4.5-11.0 (child)", "Adult", "child"),
+    ],
+)
+def test_a_range_labelled_both_for_adults_and_for_children_is_not_used(
+    sent: str, adult: str, child: str
+) -> None:
+    # it was read silently as the first label's range: a woman's 4.8 was L below the children's
+    # 5.0 of 'Child: 5.0-15.0 (adult)'; neither range is known to be hers
+    msg = oru_message(
+        patient=builders.patient(birth_date="19840312", sex="F"),
+        results=[builders.wbc("4.8", "10*9/L", reference_range=sent)],
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source) == ("N", "default")
+    (issue,) = [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
+    assert (issue.code, issue.location) == ("flag.lab-range-unusable", "MSG[1]/OBX[1]-7")
+    assert issue.text == (
+        f"the lab's reference range '{sent}' is not used (it is labelled for adults ('{adult}') "
+        f"and for children ('{child}'): whose range it is is not known); leukoflag's default "
+        "range applies"
+    )
