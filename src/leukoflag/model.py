@@ -164,6 +164,9 @@ class Coding:
     system: str = ""
     system_name: str = ""
     version: str = ""
+    # An OBX-8 flag read as another code (`L<` as LU, `l` as L): Issues quote what was sent.
+    # Not compared nor in repr (fhir._ids hashes it): the code is the same, only spelled apart.
+    sent: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -716,14 +716,37 @@ def test_flags_sent_in_lower_case_are_read_as_their_table_code(sent: str, read_a
     assert "hl7v2.flag-unknown" not in codes(read_message.issues)
 
 
-def test_a_lower_case_high_flag_on_a_low_wbc_is_a_disagreement() -> None:
+def test_a_lower_case_high_flag_on_a_low_wbc_is_a_disagreement_quoted_as_sent() -> None:
     # 3.1 x10^3/uL is below the 4.0 low limit; the sender's `h` says high.
     conversion = leukoflag.convert(message(PID, OBR, obx("3.1", flags="h")))
     (found,) = [i for i in conversion.issues if i.code == "flag.sender-disagrees"]
     assert (found.location, found.text) == (
         "MSG[1]/OBX[1]-8",
-        "the sender flagged H; leukoflag computed L",
+        "the sender flagged h; leukoflag computed L",
     )
+
+
+@pytest.mark.parametrize(
+    ("sent", "value", "text"),
+    [
+        ("L<", "7.2", "the sender flagged L<; leukoflag computed N"),
+        ("H>~n", "2.9", "the sender flagged H>~n; leukoflag computed LU"),
+        ("l~LL", "7.2", "the sender flagged l~LL; leukoflag computed N"),
+    ],
+)
+def test_sender_disagreement_quotes_obx_8_as_sent_not_as_read(
+    sent: str, value: str, text: str
+) -> None:
+    # L< was quoted as LU and l as L: a text the interface analyst could not find in OBX-8
+    conversion = leukoflag.convert(message(PID, OBR, obx(value, flags=sent)))
+    (found,) = [i for i in conversion.issues if i.code == "flag.sender-disagrees"]
+    assert (found.location, found.text) == ("MSG[1]/OBX[1]-8", text)
+    (bundle,) = conversion.bundles  # the FHIR interpretation is still the v3 code
+    (wbc,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    sender = [c["code"] for i in wbc.get("interpretation", []) for c in i["coding"]]
+    assert not {"L<", "H>", "l", "n"} & set(sender)
 
 
 def test_cwe_flag_with_its_own_system() -> None:

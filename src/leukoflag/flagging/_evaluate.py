@@ -1295,7 +1295,7 @@ def _sender_disagreement(flags: Sequence[Coding], computed: str, location: str) 
     # the flags are quoted as the input wrote them: OBX-8 repetitions, or interpretation codes
     key = [computed, "~" if _from_hl7v2(location) else ", "]
     for coding in flags:
-        key += (coding.system, coding.code)
+        key += (coding.system, coding.code, coding.sent or coding.code)
     found = _sender_verdict(*key)
     if found is None:
         return None
@@ -1307,20 +1307,23 @@ def _sender_disagreement(flags: Sequence[Coding], computed: str, location: str) 
 def _sender_verdict(*key: str) -> Issue | None:
     """The Issue, not yet located, when the sender's flags disagree with the computed code:
     ``key`` is the computed code, the separator of the flags as quoted (``~`` for HL7 v2), then
-    each flag's system and code. None: they agree, or the sender sent no known flag."""
+    each flag's system, code and code as sent. None: they agree, or the sender sent no known
+    flag."""
     computed, separator = key[0], key[1]
-    sender = [
-        code.strip()
-        for system, code in zip(key[2::2], key[3::2], strict=True)
+    known = [
+        (code.strip(), sent.strip())
+        for system, code, sent in zip(key[2::3], key[3::3], key[4::3], strict=True)
         if system in FLAG_SYSTEMS and code.strip() in _SENDER_SIDE
     ]
-    if not sender:
+    if not known:
         return None
+    sender = [code for code, _ in known]
     side = _COMPUTED_SIDE[computed]
     same_side = [code for code in sender if _SENDER_SIDE[code] in (side, "abnormal")]
     if side == "normal":
         same_side = [code for code in sender if _SENDER_SIDE[code] == "normal"]
-    shown = shortened(separator.join(sender))  # a flag repeated thousands of times: its start
+    # a flag repeated thousands of times: its start
+    shown = shortened(separator.join([sent for _, sent in known]))
     said = (
         f"the sender flagged {shown}"
         if separator == "~"

@@ -641,6 +641,7 @@ def read_flags(
                     display or row.display,
                     INTERPRETATION_SYSTEM,
                     name or "HL70078",
+                    sent=code if code != row.interpretation else "",
                 )
             )
         else:
@@ -653,6 +654,9 @@ def read_flags(
                     ),
                 )
             )
-            codings.append(Coding(row.code, display or row.display, "", name or "HL70078"))
+            sent = code if code != row.code else ""
+            codings.append(
+                Coding(row.code, display or row.display, "", name or "HL70078", sent=sent)
+            )
     _escape_notes(problems, notes)
     return tuple(codings), tuple(notes)
