@@ -756,3 +756,36 @@ def test_of_ranges_for_adults_and_for_children_each_patient_gets_their_own(
     assert explanation(observation)["rangeSource"] == "lab"
     assert normalized(observation) == [(Decimal(low), Decimal(high))]
     assert not [i for i in issues if i.code.startswith(("flag.lab-range", "fhir.range"))]
+
+
+# A lab's adult WBC ranges for men, for women, and for women of 60 and over
+BY_SEX_AND_AGE = [
+    lab_range("4.0", "10.0", applies_to=[MALE]),
+    lab_range("4.5", "11.0", applies_to=[FEMALE]),
+    lab_range("3.8", "10.5", ("60", None, "a"), applies_to=[FEMALE]),
+]
+
+
+@pytest.mark.parametrize(
+    ("gender", "birth", "code", "source", "limits"),
+    [
+        # the first range the patient is known to belong to: the women's, also at 65
+        ("female", "1961-03-04", "L", "lab", (Decimal(4500), Decimal(11000))),
+        ("female", "1996-05-05", "L", "lab", (Decimal(4500), Decimal(11000))),
+        # neither sex, 30: the range for women of 60 and over is not theirs, left aside
+        ("other", "1996-05-05", "N", "lab", (Decimal(4000), Decimal(11000))),
+        # neither sex, 65: two ranges for women meet the age, which is whose is not known
+        ("other", "1961-03-04", "L", "default", (Decimal(4500), Decimal(11000))),
+    ],
+)
+def test_ranges_for_men_women_and_older_women_are_chosen_as_documented(
+    gender: str, birth: str, code: str, source: str, limits: tuple[Decimal, Decimal]
+) -> None:
+    observation, issues = judged(bundle("4.2", BY_SEX_AND_AGE, birth=birth, gender=gender))
+    assert observation["interpretation"][0]["coding"][0]["code"] == code
+    parts = explanation(observation)
+    assert parts["rangeSource"] == source
+    assert (parts["range"]["low"]["value"], parts["range"]["high"]["value"]) == limits
+    union = gender == "other" and source == "lab"
+    assert len(sex_union(issues)) == union
+    assert len(not_applicable(issues)) == (source == "default")
