@@ -703,13 +703,49 @@ def test_a_subject_identifier_two_patients_carry_names_neither_and_says_so() -> 
     assert age.code == "flag.age-unknown"
 
 
-def test_a_subject_identifier_without_system_names_no_patient() -> None:
+def test_a_subject_identifier_without_system_names_no_patient_and_says_why() -> None:
+    # only flag.age-unknown was said: nothing named the subject the MRN was not matched from
     bundle = _bundle_of_subject_by_identifier(_patient_with_mrn("MRN-30417"))
     subject = bundle["entry"][1]["resource"]["subject"]  # type: ignore[index]
     del subject["identifier"]["system"]
+    subject["identifier"]["type"] = {
+        "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]
+    }
     conv = leukoflag.convert(json.dumps(bundle))
     assert conv.findings[0].code == "N"
-    assert [i.code for i in conv.issues] == ["flag.age-unknown"]
+    incomplete, age = conv.issues
+    assert (incomplete.code, incomplete.severity, incomplete.location) == (
+        "fhir.subject-identifier-incomplete",
+        Severity.INFORMATION,
+        "ITEM[1]/Bundle.entry[1].resource.subject.identifier",
+    )
+    assert incomplete.text == (
+        "the subject is sent as identifier 'MRN-30417' (type 'MR') without a system: a value "
+        "may be another register's number, so no Patient of the item is taken for it "
+        f"(ITEM[1]/Bundle.entry[0].resource under system '{_MRN_SYSTEM}' carries that value), "
+        "and the patient's age and sex are not known"
+    )
+    assert age.code == "flag.age-unknown"
+
+
+def test_a_subject_identifier_without_value_names_no_patient_and_says_why() -> None:
+    bundle = _bundle_of_subject_by_identifier(_patient_with_mrn("MRN-30417"))
+    subject = bundle["entry"][1]["resource"]["subject"]  # type: ignore[index]
+    del subject["identifier"]["value"]
+    conv = leukoflag.convert(json.dumps(bundle))
+    assert [(i.code, i.text) for i in conv.issues] == [
+        (
+            "fhir.subject-identifier-incomplete",
+            (
+                "the subject is sent as an identifier without a value: no Patient is taken "
+                "for it, and the patient's age and sex are not known"
+            ),
+        ),
+        (
+            "flag.age-unknown",
+            "the patient's birth date is not known: judged with adult ranges and thresholds",
+        ),
+    ]
 
 
 def test_a_urn_reference_of_a_lone_observation_is_not_said_to_miss_a_bundle_entry() -> None:

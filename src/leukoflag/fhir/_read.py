@@ -1260,20 +1260,19 @@ class _ItemReader:
         if not isinstance(sent, dict):
             return None
         system, value = _text(sent.get("system")), _text(sent.get("value"))
+        patient_ids = self.identified_patients()
         if not (system and value):
-            return None  # a value without its system may be another register's number
-        if self.patient_ids is None:
-            self.patient_ids = {}
-            for located in self.resources:
-                if located.resource.get("resourceType") != "Patient":
-                    continue
-                for ident in _list(located.resource.get("identifier")):
-                    if isinstance(ident, dict):
-                        key = (_text(ident.get("system")), _text(ident.get("value")))
-                        carriers = self.patient_ids.setdefault(key, [])
-                        if not carriers or carriers[-1] is not located:  # carried twice: once
-                            carriers.append(located)
-        found = self.patient_ids.get((system, value), [])
+            # a value without its system may be another register's number: said, not guessed
+            if id(subject) not in self.said:
+                self.said.add(id(subject))
+                self.issue(
+                    Severity.INFORMATION,
+                    "subject-identifier-incomplete",
+                    f"{where}.identifier",
+                    _incomplete_subject(sent, system, value, patient_ids),
+                )
+            return None
+        found = patient_ids.get((system, value), [])
         if len(found) > 1:
             if id(subject) not in self.said:
                 self.said.add(id(subject))
@@ -1297,6 +1296,21 @@ class _ItemReader:
                 target.resource, target.location, self
             )
         return patient
+
+    def identified_patients(self) -> dict[tuple[str, str], list[_Located]]:
+        """The Patients of the item by each identifier's system and value (built once)."""
+        if self.patient_ids is None:
+            self.patient_ids = {}
+            for located in self.resources:
+                if located.resource.get("resourceType") != "Patient":
+                    continue
+                for ident in _list(located.resource.get("identifier")):
+                    if isinstance(ident, dict):
+                        key = (_text(ident.get("system")), _text(ident.get("value")))
+                        carriers = self.patient_ids.setdefault(key, [])
+                        if not carriers or carriers[-1] is not located:  # carried twice: once
+                            carriers.append(located)
+        return self.patient_ids
 
     def specimen(self, reference: Any, holder: _Located, where: str) -> Specimen | None:
         return self.referenced(
@@ -1589,6 +1603,37 @@ def _reference_range(
     if not passed_over:
         return None, None, "", modified
     return None, None, _none_applies(passed_over), modified
+
+
+def _incomplete_subject(
+    sent: dict[str, Any],
+    system: str,
+    value: str,
+    patient_ids: dict[tuple[str, str], list[_Located]],
+) -> str:
+    """Why a subject sent as an identifier without its system or value names no Patient, and
+    which Patients of the item carry that value (under a system: maybe another register's)."""
+    kind = _concept(sent.get("type"))
+    named = kind.codings[0].code if kind.codings else kind.text
+    shown = f" (type {quoted(named)})" if named else ""
+    if not value:
+        return (
+            f"the subject is sent as an identifier{shown} without a value: no Patient is "
+            "taken for it, and the patient's age and sex are not known"
+        )
+    carriers = [
+        f"{located.location} under system {quoted(key[0])}" if key[0] else located.location
+        for key, found in patient_ids.items()
+        if key[1] == value
+        for located in found
+    ]
+    verb = "carries" if len(carriers) == 1 else "carry"
+    also = f" ({', '.join(carriers[:3])}{', …' if len(carriers) > 3 else ''} {verb} that value)"
+    return (
+        f"the subject is sent as identifier {quoted(value)}{shown} without a system: a value "
+        "may be another register's number, so no Patient of the item is taken for it"
+        f"{also if carriers else ''}, and the patient's age and sex are not known"
+    )
 
 
 def _none_applies(passed_over: list[str]) -> str:
