@@ -213,31 +213,36 @@ def test_infant_is_not_judged_by_a_range_for_18_and_over() -> None:
     assert (finding.code, finding.range.source) == ("N", "age-band")
 
 
-def test_adult_is_judged_by_a_range_ending_in_the_word_adult() -> None:
-    # its unit was read as '10*9/L adult': flag.lab-range-unusable, and a man's 10.5 was H
-    # against 5,000-10,000
+@pytest.mark.parametrize(
+    ("birth", "sex", "value", "sent", "limits"),
+    [
+        # its unit was read as '10*9/L adult': flag.lab-range-unusable, and a man's 10.5 was H
+        # against 5,000-10,000
+        ("19840312", "M", "10.5", "4.0-11.0 10*9/L adult", (4000, 11000, "")),
+        # 7 years old: 14,000 is H in the band 4,500-13,500, N in the lab's own 5.0-15.0, which
+        # 'Children 5.0-15.0' was not read as
+        ("20190801", "F", "14.0", "Children 5.0-15.0", (5000, 15000, "")),
+        # the unit 'adult' made the lab's range unusable: 10.5 was H against 5,000-10,000
+        ("19840312", "M", "10.5", "M: 4.0-11.0 F: 4.5-11.5 adult", (4000, 11000, "male")),
+    ],
+)
+def test_patient_is_judged_by_the_labs_range_labelled_for_their_age(
+    birth: str, sex: str, value: str, sent: str, limits: tuple[int, int, str]
+) -> None:
     msg = oru_message(
-        patient=builders.patient(birth_date="19840312", sex="M"),
-        results=[builders.wbc("10.5", "10*9/L", reference_range="4.0-11.0 10*9/L adult")],
+        patient=builders.patient(birth_date=birth, sex=sex),
+        results=[builders.wbc(value, "10*9/L", reference_range=sent, flag="N")],
     )
     conversion = leukoflag.convert(msg.text)
     finding = _only_finding(conversion)
     assert finding.range is not None
-    assert (finding.code, finding.range.source, finding.range.high) == ("N", "lab", Decimal(11000))
-    assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
-
-
-def test_child_is_judged_by_the_labs_childrens_range() -> None:
-    # 7 years old: 14,000 is H in the band 4,500-13,500, N in the lab's own 5.0-15.0, which
-    # 'Children 5.0-15.0' was not read as
-    msg = oru_message(
-        patient=builders.patient(birth_date="20190801", sex="F"),
-        results=[builders.wbc("14.0", "10*9/L", reference_range="Children 5.0-15.0", flag="N")],
+    low, high, range_sex = limits
+    assert (finding.code, finding.range.source) == ("N", "lab")
+    assert (finding.range.low, finding.range.high, finding.range.sex) == (
+        Decimal(low),
+        Decimal(high),
+        range_sex,
     )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.range.source, finding.range.low) == ("N", "lab", Decimal(5000))
     assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
 
 
@@ -328,19 +333,6 @@ def test_infant_is_not_judged_by_ranges_per_sex_labelled_adult_after_them(sent: 
     assert [i.code for i in conversion.issues if i.code.startswith("flag.lab-range")] == [
         "flag.lab-range-adults"
     ]
-
-
-def test_man_is_judged_by_his_range_per_sex_ending_in_the_word_adult() -> None:
-    # the unit 'adult' made the lab's range unusable: 10.5 was H against 5,000-10,000
-    msg = oru_message(
-        patient=builders.patient(birth_date="19840312", sex="M"),
-        results=[builders.wbc("10.5", "10*9/L", reference_range="M: 4.0-11.0 F: 4.5-11.5 adult")],
-    )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.range.source, finding.range.sex) == ("N", "lab", "male")
-    assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
 
 
 def test_childrens_range_issue_does_not_say_a_birth_year_makes_the_patient_an_adult() -> None:
