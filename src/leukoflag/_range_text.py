@@ -7,12 +7,14 @@ expressions: this runs once per distinct OBX-7.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from decimal import Decimal
 
 from leukoflag._quote import quoted
 from leukoflag._sex_labels import fold, sex_labels
 from leukoflag.model import ReferenceRange, Unit
+from leukoflag.units import unit_table
 
 __all__ = [
     "age_group",
@@ -275,13 +277,25 @@ def _age_tail(text: str) -> tuple[int, str]:
 
 
 def _without_full_stop(text: str) -> str:
-    """``text`` without a full stop ending a note or label (``4.0-11.0 (adult).``, ``4.0-11.0
-    adult.``): a sentence's, not part of the note or of a unit. Other text is returned as sent."""
+    """``text`` without a full stop ending a note, a label, a limit or a known unit (``4.0-11.0
+    (adult).``, ``4.0-11.0 adult.``, ``4.0-11.0.``, ``4.0-11.0 10*9/L.``): a sentence's, not part
+    of the note, the number or the unit (``11.`` reads as ``11`` either way). Other text is
+    returned as sent."""
     body = text.rstrip()
     if not body.endswith("."):
         return text
     head = body[:-1].rstrip()
-    return head if head[-1:] in ")]" or _age_tail(head)[1] else text
+    if head[-1:] in ")]" or head[-1:] in _DIGITS or _age_tail(head)[1]:
+        return head
+    # no unit of the table ends with a full stop: "10*9/L." is "10*9/L" ending a sentence
+    return head if _known_unit(head.rpartition(" ")[2]) else text
+
+
+@functools.lru_cache(maxsize=256)
+def _known_unit(spelling: str) -> bool:
+    """Whether ``spelling`` is a unit of leukoflag's unit table (read or refused on purpose)."""
+    table = unit_table()
+    return table.lookup(spelling) is not None or table.refusal(spelling) is not None
 
 
 def _age_labels(text: str) -> list[tuple[str, str]]:

@@ -448,6 +448,49 @@ def test_wbc_judged_with_a_labs_range_in_a_form_once_unread(unit: str, reference
 
 
 @pytest.mark.parametrize(
+    ("sent", "low", "high", "unit"),
+    [
+        ("4.0-11.0.", "4.0", "11.0", None),
+        ("4.0-11.0 10*9/L.", "4.0", "11.0", Unit("10*9/L")),
+        ("4,0-11,0 G/L.", "4.0", "11.0", Unit("G/L")),
+        ("4,0-11,0.", "4.0", "11.0", None),  # the full stop was the unit '.'
+        (">4.0.", "4.0", None, None),
+        ("4.0-11.", "4.0", "11", None),  # '11.' is 11 with or without its point
+    ],
+)
+def test_reference_range_ending_a_sentence_is_read_without_its_full_stop(
+    sent: str, low: str, high: str | None, unit: Unit | None
+) -> None:
+    # '4.0-11.0.' gave no limits and '10*9/L.' an unknown unit: the default range judged
+    result, _ = first_result(obx("4.2", unit="10*9/L", reference=sent))
+    assert result.reference_range == ReferenceRange(
+        sent, Decimal(low), Decimal(high) if high else None, unit
+    )
+
+
+@pytest.mark.parametrize("sent", ["4.0-11.0.", "4.0-11.0 10*9/L.", "Adult: 4.0-11.0."])
+def test_wbc_judged_with_a_labs_range_ending_in_a_full_stop(sent: str) -> None:
+    # 4,200 is within the lab's 4.0-11.0 x10^9/L but below leukoflag's default 5,000 for a man
+    conversion = leukoflag.convert(message(PID, OBR, obx("4.2", unit="10*9/L", reference=sent)))
+    assert not [c for c in codes(conversion.issues) if c.startswith(("flag.lab-range", "units."))]
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert (finding.code, finding.range.source, finding.range.low, finding.range.high) == (
+        "N",
+        "lab",
+        Decimal(4000),
+        Decimal(11000),
+    )
+
+
+def test_reference_range_ending_in_an_unknown_word_and_a_full_stop_keeps_it_in_the_unit() -> None:
+    # only a number or a unit of the table loses its full stop: 'cells.' is not 'cells'
+    result, _ = first_result(obx("4.2", unit="10*9/L", reference="4.0-11.0 cells."))
+    assert result.reference_range is not None
+    assert result.reference_range.unit == Unit("cells.")
+
+
+@pytest.mark.parametrize(
     ("sent", "number"),
     [("4,000-11,000", "4,000"), ("4,0-11,000", "11,000"), ("<1,500", "1,500")],
 )
