@@ -517,8 +517,27 @@ def _read(text: str) -> tuple[ReferenceRange, bool, str]:
             return ReferenceRange(text), True, ""
         low, high, index = first, second, end
     rest = _without_note(body[index:].strip())
-    if rest[:1] in ("(", "[") and rest.find(")]"[rest[0] == "["]) > 0:
+    unit = _unit_in_brackets(rest)  # 4.0-11.0 (10*9/L), 4.0-11.0 (x10(9)/L) (adult)
+    if unit is None and rest[:1] in ("(", "[") and rest.find(")]"[rest[0] == "["]) > 0:
         # a note before the unit (4.0-11.0 (adult) 10*9/L): the unit follows it
         rest = _without_note(rest[rest.find(")]"[rest[0] == "["]) + 1 :].strip())
-    unit = Unit(rest) if rest and rest[0] not in "([" else None
+    if unit is None and rest and rest[0] not in "([":
+        unit = Unit(rest)
+    elif unit is None:
+        # no unit outside brackets: a note that is exactly a unit is theirs (4.0-11.0 (adult) (G/L))
+        unit = next(filter(None, map(_known_note, _notes(" " + body[index:].strip()))), None)
     return ReferenceRange(text, low, high, unit), False, ""
+
+
+def _unit_in_brackets(text: str) -> Unit | None:
+    """The unit of limits written in brackets after them (``(10*9/L)``, ``[x10^9/L]``): the
+    bracketed text when it is exactly a unit of the table, else None (a note is no unit)."""
+    if text[:1] in "([" and text[-1:] == ")]"[text[:1] == "["]:
+        return _known_note(text[1:-1])
+    return None
+
+
+def _known_note(note: str) -> Unit | None:
+    """``note`` as a unit when it is exactly a unit of the table, else None."""
+    body = note.strip()
+    return Unit(body) if body and _known_unit(body) else None

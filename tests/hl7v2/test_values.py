@@ -491,6 +491,63 @@ def test_reference_range_ending_in_an_unknown_word_and_a_full_stop_keeps_it_in_t
 
 
 @pytest.mark.parametrize(
+    ("sent", "unit", "adults"),
+    [
+        ("4.0-11.0 (10*9/L)", "10*9/L", False),
+        ("4.5-11.0 [x10\\S\\9/L]", "x10^9/L", False),
+        ("4.0-11.0 (x10(9)/L)", "x10(9)/L", False),  # the note ended at its inner bracket
+        ("4.0-11.0 (10*9/L) (adult)", "10*9/L", True),
+        ("4.0-11.0 (adult) (G/L)", "G/L", True),
+    ],
+)
+def test_reference_range_unit_in_brackets_after_the_limits_is_their_unit(
+    sent: str, unit: str, adults: bool
+) -> None:
+    # '(10*9/L)' was read as a note, so the limits were read in the value's unit, silently
+    result, _ = first_result(obx("4.2", unit="10*9/L", reference=sent))
+    assert result.reference_range is not None
+    assert result.reference_range.unit == Unit(unit)
+    assert (result.reference_range.low, result.reference_range.adults) == (
+        Decimal("4.5" if "4.5" in sent else "4.0"),
+        adults,
+    )
+
+
+@pytest.mark.parametrize("sent", ["4.0-11.0 (3-12 mo)", "4.0-11.0 (see note)", "4.0-11.0 (cells)"])
+def test_reference_range_note_in_brackets_that_is_no_unit_is_still_a_note(sent: str) -> None:
+    result, _ = first_result(obx("4.2", unit="10*9/L", reference=sent))
+    assert result.reference_range == ReferenceRange(sent, Decimal("4.0"), Decimal("11.0"))
+
+
+def test_wbc_judged_with_a_labs_range_whose_unit_is_in_brackets() -> None:
+    # 4000-11000 read in the value's 10^9/L put 4.2 x10^9/L (4,200 cells/µL) below the range
+    conversion = leukoflag.convert(
+        message(PID, OBR, obx("4.2", unit="10*9/L", reference="4000-11000 (/uL)"))
+    )
+    assert not [c for c in codes(conversion.issues) if c.startswith(("flag.lab-range", "units."))]
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert (finding.code, finding.range.source, finding.range.low, finding.range.high) == (
+        "N",
+        "lab",
+        Decimal(4000),
+        Decimal(11000),
+    )
+
+
+def test_reference_range_refused_unit_in_brackets_is_not_used_and_says_why() -> None:
+    # '(/L)' was a note, so 4.0-11.0 was read in the value's unit: the lab wrote a unit it refuses
+    conversion = leukoflag.convert(
+        message(PID, OBR, obx("4.2", unit="10*9/L", reference="4.0-11.0 (/L)"))
+    )
+    (found,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert "refused-unit: unit '/L' is a count per litre without its power of ten" in found.text
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert finding.range.source == "default"
+
+
+@pytest.mark.parametrize(
     ("sent", "number"),
     [("4,000-11,000", "4,000"), ("4,0-11,000", "11,000"), ("<1,500", "1,500")],
 )
