@@ -242,7 +242,7 @@ def _note_group(text: str) -> str:
     (``(adult)``, ``[18 y and over]``, ``(pediatric)``, ``4.0-11.0 (adult) 10*9/L``), else
     ``""``."""
     for note in (_note(text), *_notes(text)):
-        group = _AGE_WORDS.get(note.casefold(), "") or _age_note(note)
+        group = age_word(note)
         if group:
             return group
     return ""
@@ -265,8 +265,7 @@ def _age_tail(text: str) -> tuple[int, str]:
     ``18 y and over``) and whom they name; ``(len(text), "")`` when they name no one."""
     index = 0
     while index < len(text):
-        tail = text[index:].strip()
-        group = _AGE_WORDS.get(tail.casefold(), "") or _age_note(tail)
+        group = age_word(text[index:])
         if group:
             return index, group
         following = text.find(" ", index)
@@ -306,7 +305,7 @@ def _age_labels(text: str) -> list[tuple[str, str]]:
     if group:
         labels.append((text[:start].rstrip(" :"), group))
     for note in (_note(text), *_notes(text)):
-        group = _AGE_WORDS.get(note.casefold(), "") or _age_note(note)
+        group = age_word(note)
         if group:
             labels.append((note, group))
     body = _without_note(text.rstrip())
