@@ -20,7 +20,7 @@ from leukoflag._quote import quoted
 from leukoflag.errors import UnitError
 from leukoflag.fhir import _elements as el
 from leukoflag.fhir._ids import resource_id
-from leukoflag.fhir._read import FhirItem, Path
+from leukoflag.fhir._read import FhirItem, Path, path_location
 from leukoflag.fhir._shared import fresh_json
 from leukoflag.fhir._terms import LEGACY_V2_0078, V2_0078, VALUE_ELEMENTS, tables
 from leukoflag.model import (
@@ -435,9 +435,7 @@ class _Flagger:
                 continue
             if resource == self.editor.sent(path):
                 continue  # written as it was sent (flagged output read back): nothing to contradict
-            location = f"{self.item.location}/{root['resourceType']}" + "".join(
-                f"[{step}]" if isinstance(step, int) else f".{step}" for step in path
-            )
+            location = path_location(self.item.location, root, path)
             status = text.get("status")
             self.issue(
                 Severity.WARNING,

@@ -67,6 +67,7 @@ __all__ = [
     "Document",
     "FhirItem",
     "NodeRef",
+    "path_location",
     "read_document",
     "read_items",
     "read_line",
@@ -130,6 +131,15 @@ class FhirItem:
     def key(self) -> tuple[str, ...]:
         """The item's identity for ids leukoflag mints in it (a digest of its bytes)."""
         return ("fhir", hashlib.sha256(self.raw).hexdigest())
+
+
+def path_location(prefix: str, root: dict[str, Any], path: Path) -> str:
+    """The Issue location of the node at ``path`` of item ``root`` (``ITEM[1]/Bundle.entry[4]
+    .resource``)."""
+    text = str(root["resourceType"])
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else f".{step}"
+    return f"{prefix}/{text}"
 
 
 class _Malformed(Exception):  # noqa: N818 - an internal signal, never raised out of this module
@@ -442,10 +452,7 @@ class _ItemReader:
     patient_ids: dict[tuple[str, str], list[_Located]] | None = None
 
     def location(self, path: Path) -> str:
-        text = str(self.root["resourceType"])
-        for step in path:
-            text += f"[{step}]" if isinstance(step, int) else f".{step}"
-        return f"{self.prefix}/{text}"
+        return path_location(self.prefix, self.root, path)
 
     def issue(self, severity: Severity, code: str, location: str, text: str) -> None:
         self.issues.append(Issue(severity, f"fhir.{code}", location, text))
