@@ -53,6 +53,9 @@ def explanation(written: dict[str, Any]) -> dict[str, Any]:
         ("Männer: 4,0-10,0 Frauen: 4,5-11,0 G/L", "Männer (German)", "Frauen (German)"),
         ("MAENNER 4,0-10,0 / FRAUEN 4,5-11,0", "MAENNER (German)", "FRAUEN (German)"),
         ("männlich 4,0-10,0; weiblich 4,5-11,0", "männlich (German)", "weiblich (German)"),
+        ("Herren 4,0-10,0 Damen 4,5-11,0 G/L", "Herren (German)", "Damen (German)"),
+        ("Mænd: 4,0-10,0 Kvinder: 4,5-11,0", "Mænd (Danish)", "Kvinder (Danish)"),
+        ("Menn 4,0-10,0 Kvinner 4,5-11,0", "Menn (Norwegian)", "Kvinner (Norwegian)"),
         ("H 4,0-10,0 F 4,5-11,0 G/L", "H (French)", "F (French)"),
         # French typography: a space before the colon
         ("Hommes : 4,0-10,0 ; Femmes : 4,5-11,0", "Hommes (French)", "Femmes (French)"),
@@ -109,6 +112,32 @@ def test_labels_are_read_with_or_without_their_accents(reference: str) -> None:
         Decimal(4500),
         Decimal(11000),
     )
+
+
+@pytest.mark.parametrize(
+    ("reference", "label"),
+    [
+        ("Mężczyźni 4,0-10,0 Kobiety 4,5-11,0", "Kobiety (Polish)"),
+        ("Muži 4,0-10,0 Ženy 4,5-11,0 G/L", "Ženy (Czech)"),
+    ],
+)
+def test_a_range_per_sex_under_polish_or_czech_words_judges_a_woman(
+    reference: str, label: str
+) -> None:
+    # the words were no labels leukoflag knew: the lab's range was not used
+    data = _CBC.format(reference=reference, sex="F", value="4,2").replace("8859/1", "UNICODE UTF-8")
+    conversion = leukoflag.convert(data.encode("utf-8"))
+    assert "flag.lab-range-unusable" not in {i.code for i in conversion.issues}
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert (finding.range.source, finding.range.sex, finding.range.low, finding.range.high) == (
+        "lab",
+        "female",
+        Decimal(4500),
+        Decimal(11000),
+    )
+    assert finding.code == "L"
+    assert explanation(observation(conversion))["rangeSexLabel"] == label
 
 
 def test_a_spanish_range_for_women_under_m_is_not_taken_for_the_mens() -> None:
