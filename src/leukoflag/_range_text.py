@@ -12,7 +12,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from leukoflag._quote import quoted
-from leukoflag._sex_labels import fold, sex_labels
+from leukoflag._sex_labels import LabelRead, fold, sex_labels
 from leukoflag.model import ReferenceRange, Unit
 from leukoflag.units import unit_table
 
@@ -340,8 +340,9 @@ def _note(text: str) -> str:
 def _by_sex(text: str) -> tuple[tuple[str, ReferenceRange], ...]:
     """The men's and the women's range of ``M: 4.0-10.0 F: 4.5-11.0``, ``M 4.0-10.0; F
     4.5-11.0``, ``Male 4.0-10.0 / Female 4.5-11.0`` or ``Männer 4,0-10,0 Frauen 4,5-11,0``, each
-    with the label it was under; ``()`` unless the text is exactly one range for each sex, each
-    with limits, under labels that name the two sexes (see data/sex_labels.toml)."""
+    with the label it was under, or one sex's range under a word naming it (``Frauen 4,5-11,0``);
+    ``()`` unless the text is exactly one range for each sex, each with limits, under labels that
+    name the two sexes, or one such range under a word (see data/sex_labels.toml)."""
     labels = sex_labels()
     if fold(text[:1]) not in labels.initials:
         return ()
@@ -353,9 +354,16 @@ def _by_sex(text: str) -> tuple[tuple[str, ReferenceRange], ...]:
         if head and labels.known(head):
             starts.append((index, index + len(head) + len(colon), head))
         index += len(word) + 1
-    if len(starts) != 2 or starts[0][0] != 0:
+    if not starts or len(starts) > 2 or starts[0][0] != 0:
         return ()
-    read = labels.read(starts[0][2], starts[1][2])
+    if len(starts) == 1:
+        # Frauen 4,5-11,0: one sex's range, which judges only a patient of that sex
+        alone = labels.read_word(starts[0][2])
+        if alone is None:
+            return ()
+        read: tuple[LabelRead, ...] | str = (alone,)
+    else:
+        read = labels.read(starts[0][2], starts[1][2])
     if isinstance(read, str):
         return ()
     ranges: list[tuple[str, ReferenceRange]] = []
@@ -366,7 +374,7 @@ def _by_sex(text: str) -> tuple[tuple[str, ReferenceRange], ...]:
         ranges.append(
             (label.sex, replace(limits, sex_label=label.label, sex_language=label.language))
         )
-    (first_sex, first), last = ranges
+    (first_sex, first), last = ranges[0], ranges[-1]
     if first.unit is None and last[1].unit is not None:
         # a unit written once, after the last range, is both ranges' (M: 4.0-10.0 F: 4.5-11.0 G/L)
         ranges[0] = (first_sex, replace(first, unit=last[1].unit))
@@ -410,31 +418,33 @@ def _why_not_by_sex(text: str) -> str:
     per sex: it has limits, under labels that do not say whose they are; ``""`` for other text."""
     parts = _parts(text, _labelled(text))
     readings = [_read(part) for _, part in parts]
-    if not any(r.low is not None or r.high is not None or comma for r, _, comma in readings):
+    if not any(r.low is not None or r.high is not None or c or i for r, i, c in readings):
         return ""
     labels = sex_labels()
     named = [label for label, _ in parts]
     shown = _listed(named)
     unknown = [label for label in named if not labels.known(label)]
+    read: tuple[LabelRead, ...] | str
     if len(named) == 1:
         (label,) = named
-        word = labels.words.get(fold(label))
+        alone = labels.read_word(label)
         if unknown:
             return f"it gives limits under {shown}, which is no label of a sex leukoflag knows"
-        if word is not None:
-            return f"it gives limits for {_PLURAL[word[0]]} only ({shown})"
-        return (
-            f"it gives limits under {shown} alone, a letter that names a sex only beside the "
-            "other sex's"
-        )
-    if unknown:
+        if alone is None:
+            return (
+                f"it gives limits under {shown} alone, a letter that names a sex only beside the "
+                "other sex's"
+            )
+        read = (alone,)  # one sex's range (Frauen 4,000-11,000): why its limits were not read
+    elif unknown:
         verb = "is no label" if len(unknown) == 1 else "are no labels"
         return (
             f"it gives limits under {shown}, and {_listed(unknown)} {verb} of a sex leukoflag knows"
         )
-    if len(named) > 2:
+    elif len(named) > 2:
         return f"it gives limits under {shown}: not one range for men and one for women"
-    read = labels.read(named[0], named[1])
+    else:
+        read = labels.read(named[0], named[1])
     if isinstance(read, str):
         return f"it gives limits under {shown}, but {read}: which range is whose is not known"
     for sex, (limits, inverted, comma) in zip(read, readings, strict=True):

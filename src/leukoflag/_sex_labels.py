@@ -58,6 +58,12 @@ class SexLabels:
             return any(folded in (p.male, p.female) for p in self.pairs)
         return folded in self.words
 
+    def read_word(self, label: str) -> LabelRead | None:
+        """The sex a word alone names (``Frauen``); None for a letter, which names a sex only
+        beside the other sex's, or a label not in the table."""
+        found = self.words.get(fold(label)) if len(fold(label)) > 1 else None
+        return None if found is None else LabelRead(label, found[0], ", ".join(found[1]))
+
     def read(self, first: str, second: str) -> tuple[LabelRead, LabelRead] | str:
         """The sexes two known labels name, one each; else why they are not read."""
         words = [self.words.get(fold(label)) for label in (first, second)]

@@ -185,7 +185,6 @@ def test_the_union_issue_names_labels_of_two_languages_each_with_its_own() -> No
         "M 4,0-10,0 V 4,5-11,0",  # Dutch mannen/vrouwen, or Spanish varones/mujeres the other way
         "V 4,0-10,0 M 4,5-11,0",
         "M: 4,0-10,0",  # one letter alone: men in English, women in Spanish
-        "Frauen 4,5-11,0",  # one sex only
         "M 4,0-10,0 K 4,5-11,0",  # Polish mężczyźni/kobiety: a pair not listed
         "H 4,0-10,0 D 4,5-11,0",  # Herren/Damen: a pair not listed
         "H 4,0-10,0 H 4,5-11,0",
@@ -210,6 +209,52 @@ def test_a_range_per_sex_whose_labels_do_not_say_which_is_which_is_not_used(
     )
 
 
+@pytest.mark.parametrize("reference", ["Frauen 4,5-11,0", "Female: 4.5-11.0 G/L", "Damen 4,5-11,0"])
+def test_one_sexs_range_alone_judges_a_patient_of_that_sex(reference: str) -> None:
+    # it gave no limits: a woman's 4.2 G/L was judged with the default range, unusable
+    conversion = leukoflag.convert(cbc(reference, "F"))
+    assert "flag.lab-range-unusable" not in {i.code for i in conversion.issues}
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert (finding.range.source, finding.range.sex, finding.range.low, finding.range.high) == (
+        "lab",
+        "female",
+        Decimal(4500),
+        Decimal(11000),
+    )
+    assert finding.code == "L"
+    written = observation(conversion)
+    assert written["referenceRange"][0]["text"] == reference
+    assert explanation(written)["rangeSex"] == "female"
+
+
+@pytest.mark.parametrize(
+    ("sex", "who", "low", "high"),
+    [
+        ("M", "the patient is male", 5000, 10000),
+        ("U", "the patient's sex is 'unknown'", 4500, 11000),
+        ("", "the patient's sex is 'unknown'", 4500, 11000),
+    ],
+)
+def test_one_sexs_range_alone_does_not_judge_another_or_an_unknown_sex(
+    sex: str, who: str, low: int, high: int
+) -> None:
+    conversion = leukoflag.convert(cbc("Frauen 4,5-11,0", sex))
+    (found,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert found.text == (
+        "the lab's reference range 'Frauen 4,5-11,0' is not used (it gives limits for women only "
+        f"('Frauen'), and {who}); leukoflag's default range applies"
+    )
+    assert (found.severity, found.location) == ("warning", "MSG[1]/OBX[1]-7")
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    assert (finding.range.source, finding.range.low, finding.range.high) == (
+        "default",
+        Decimal(low),
+        Decimal(high),
+    )
+
+
 @pytest.mark.parametrize(
     ("reference", "why"),
     [
@@ -228,10 +273,20 @@ def test_a_range_per_sex_whose_labels_do_not_say_which_is_which_is_not_used(
                 "sex's"
             ),
         ),
-        ("Frauen 4,5-11,0", "it gives limits for women only ('Frauen')"),
         (
             "M 4,0-10,0 K 4,5-11,0",
             "it gives limits under 'M' and 'K', and 'K' is no label of a sex leukoflag knows",
+        ),
+        (
+            "Frauen 4,000-11,000",
+            (
+                "the comma in '4,000' may separate thousands or be a decimal comma: no numeric "
+                "limits were read from its range for women ('Frauen')"
+            ),
+        ),
+        (
+            "Frauen 11,0-4,5",
+            "its range for women ('Frauen') has its low limit above its high limit",
         ),
         (
             "Männer 4,0-10,0 M 4,5-11,0",

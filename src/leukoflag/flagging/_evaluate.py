@@ -775,6 +775,8 @@ def _lab_range(
     sex = ""
     if sent.by_sex:
         sent, sex = _sex_range(sent, state.context.sex)
+        if not sex and len(sent.by_sex) == 1:
+            return None, _lab_range_issue(location, sent, _other_sex(sent, state.context.sex))
         if not sex:
             return _sex_union(result, analyte, state, count)
     found = _normalized_lab(sent, location, analyte, state, count, sex=sex)
@@ -836,6 +838,15 @@ def _sex_range(sent: ReferenceRange, sex: str) -> tuple[ReferenceRange, str]:
         if which == sex:
             return replace(chosen, text=sent.text), sex
     return sent, ""
+
+
+def _other_sex(sent: ReferenceRange, sex: str) -> str:
+    """Why one sex's range alone (``Frauen 4,5-11,0``) does not judge this patient."""
+    ((which, one),) = sent.by_sex
+    whose = f"it gives limits for {_SEX_PLURAL[which]} only ({quoted(one.sex_label)})"
+    if sex in ("male", "female"):
+        return f"{whose}, and the patient is {sex}"
+    return f"{whose}, and the patient's sex is {quoted(sex)}"
 
 
 def _sex_union(
