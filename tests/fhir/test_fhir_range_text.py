@@ -168,6 +168,30 @@ def test_range_text_per_sex_judges_with_the_patients_sex() -> None:
     assert "flag.lab-range-unusable" not in {i.code for i in conv.issues}
 
 
+@pytest.mark.parametrize(
+    ("gender", "index", "limits"),
+    [("female", 1, ("4.5E+3", "1.10E+4")), ("male", 0, ("4.0E+3", "1.00E+4"))],
+)
+def test_ranges_of_one_sex_each_sent_as_two_texts_judge_each_patient_with_their_own(
+    gender: str, index: int, limits: tuple[str, str]
+) -> None:
+    # the first, the men's, was taken as the range for everyone: a woman was judged with the
+    # default range, flag.lab-range-unusable saying it was for men only
+    document = fhir.loads(
+        observation("6690-2", "4.2", [{"text": "Männer 4,0-10,0"}, {"text": "Frauen 4,5-11,0"}])
+    )
+    document["contained"][0]["gender"] = gender
+    conv = leukoflag.convert(fhir.dumps(document))
+    (finding,) = conv.findings
+    assert finding.range is not None
+    assert (finding.range.source, finding.range.sex) == ("lab", gender)
+    assert (finding.range.low, finding.range.high) == tuple(map(Decimal, limits))
+    assert finding.code == ("L" if gender == "female" else "N")
+    (output,) = conv.bundles
+    assert output["referenceRange"][index]["low"]["value"] == Decimal(limits[0])
+    assert not [i for i in conv.issues if i.code.startswith(("flag.lab-range", "fhir.range"))]
+
+
 @pytest.mark.parametrize(("value", "code"), [("4.2", "N"), ("3.9", "L")])
 def test_range_text_per_sex_judges_a_patient_of_unknown_gender_with_their_union(
     value: str, code: str

@@ -1583,7 +1583,7 @@ def _reference_range(
                 # a range labelled for adults and one for children: the one for the patient
                 fits = not unlike(
                     labelled_for(entry_dict) or age_group(_text(entry_dict.get("text"))), who
-                )
+                ) and not _other_sex_only(entry_dict, who)
                 if general is None or fits:
                     general, fitting = i, fits
             elif not limited and wordy is None:
@@ -1673,6 +1673,15 @@ def _sex_pair(ranges: list[Any], where: str, who: Who) -> ReferenceRange | None:
     if len(found["male"]) != 1 or len(found["female"]) != 1:
         return None
     return ReferenceRange("", by_sex=(("male", found["male"][0]), ("female", found["female"][0])))
+
+
+def _other_sex_only(entry: dict[str, Any], who: Who) -> bool:
+    """Whether a range sent as text only is one sex's alone (``Männer 4,0-10,0``), not ``who``'s:
+    the lab's range for the patient's sex (``Frauen 4,5-11,0``) may follow it."""
+    if "low" in entry or "high" in entry:
+        return False
+    by_sex = read_range_text(_text(entry.get("text")).strip())[0].by_sex
+    return len(by_sex) == 1 and by_sex[0][0] != who.sex
 
 
 def _gives_limits(entry: dict[str, Any]) -> bool:
