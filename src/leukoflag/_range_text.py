@@ -11,6 +11,7 @@ import functools
 from dataclasses import replace
 from decimal import Decimal
 
+from leukoflag._ages import AgeSpan
 from leukoflag._quote import quoted
 from leukoflag._sex_labels import LabelRead, fold, sex_labels
 from leukoflag.model import ReferenceRange, Unit
@@ -18,7 +19,9 @@ from leukoflag.units import unit_table
 
 __all__ = [
     "age_group",
+    "age_span",
     "age_word",
+    "ages_of",
     "parse_decimal",
     "read_decimal_comma",
     "read_range_text",
@@ -113,8 +116,117 @@ def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
     body = _without_full_stop(text)
     if len({group for _, group in _age_labels(body)}) > 1:
         return ReferenceRange(text), False
-    reference, inverted = _read_labelled(body)
-    return (replace(reference, text=text) if body != text else reference), inverted
+    start, ages = _ages_prefix(body)  # Age 0-1 y: 6.0-17.5
+    reference, inverted = _read_labelled(body[start:])
+    ages = ages or _ages_notes(body)
+    if ages and (reference.low is not None or reference.high is not None or reference.by_sex):
+        reference = replace(reference, ages=ages)
+    return (replace(reference, text=text) if body[start:] != text else reference), inverted
+
+
+# The words an age note gives ages in (6.0-17.5 (3-12 mo), Age 1-5 y: 5.0-15.0), each with its
+# calendar unit: UCUM's a, mo, wk and d, and the English words labs write for them
+_AGE_UNITS = {
+    "a": "year",
+    "y": "year",
+    "yr": "year",
+    "yrs": "year",
+    "year": "year",
+    "years": "year",
+    "mo": "month",
+    "mos": "month",
+    "month": "month",
+    "months": "month",
+    "wk": "week",
+    "wks": "week",
+    "week": "week",
+    "weeks": "week",
+    "d": "day",
+    "day": "day",
+    "days": "day",
+}
+_AGE_OPEN_ENDS = ("and over", "and older", "or older", "or over")
+
+
+def _names_ages(note: str) -> bool:
+    """Whether a note speaks of ages (a number, and an age unit or the word age): ``3-12 mo``,
+    ``Age 0-1 y``, ``1-5 years``, ``>60 y``; not ``cells``, ``see note 3``."""
+    if not any(c in _DIGITS for c in note):
+        return False
+    folded = note.casefold()
+    words = "".join(c if c.isalpha() else " " for c in folded).split()
+    return folded.lstrip().startswith("age") or any(word in _AGE_UNITS for word in words)
+
+
+def ages_of(text: str) -> str:
+    """The ages a FHIR range's ``text`` beside its ``low`` and ``high`` gives it for: its age
+    note (``4.0-11.0 (3-12 mo)``), or the text itself when it names ages only (``3-12 mo``)."""
+    body = text.strip()
+    return (read_range_text(body)[0].ages or (body if _names_ages(body) else "")) if body else ""
+
+
+def _ages_notes(text: str) -> str:
+    """The notes in brackets of ``text`` that name ages other than a label's (``3-12 mo`` of
+    ``6.0-17.5 (3-12 mo)``), joined by ``; `` when there are several; else ``""``."""
+    found = [
+        note
+        for note in (_note(text), *_notes(text))
+        if _names_ages(note) and not age_word(note) and _known_note(note) is None
+    ]
+    return "; ".join(dict.fromkeys(found))
+
+
+def _ages_prefix(text: str) -> tuple[int, str]:
+    """Where the limits begin after a label naming ages (``Age 0-1 y: 6.0-17.5``), and the
+    label; ``(0, "")`` when the text does not begin with one ended by a colon."""
+    colon = text.find(":")
+    head = text[:colon].strip() if colon > 0 else ""
+    if not head or not _names_ages(head) or age_word(head):
+        return 0, ""  # no label, or one of adults ("18 y and over:"), read as such
+    return _skip_spaces(text, colon + 1), head
+
+
+@functools.lru_cache(maxsize=256)
+def age_span(note: str) -> AgeSpan | None:
+    """The ages an age note gives (``3-12 mo``, ``Age 1-5 y``, ``0 - 7 d``, ``1 mo to 2 y``,
+    ``>=60 y``, ``60 y and over``, ``65+ y``, ``<1 y``, ``<=17 y``), each bound in completed
+    units as a FHIR ``age`` is read; None when the note cannot be read so."""
+    body = note.casefold().replace("–", "-").replace("—", "-").strip()
+    for word in ("aged", "ages", "age"):
+        if body.startswith(word) and body[len(word) : len(word) + 1] in (" ", ":"):
+            body = body[len(word) :].lstrip(" :")
+            break
+    for sign, kind in (("<=", "high"), ("≤", "high"), (">=", "low"), ("≥", "low"), ("<", "below")):
+        if body.startswith(sign):
+            bound = _age_at(body[len(sign) :])
+            return None if bound is None else AgeSpan(**{kind: bound})
+    ending = next((end for end in _AGE_OPEN_ENDS if body.endswith(end)), "")
+    if ending or body.count("+") == 1:
+        bound = _age_at(
+            body.removesuffix(ending).replace("+", " ") if ending else body.replace("+", " ")
+        )
+        return None if bound is None else AgeSpan(low=bound)
+    first, separator, second = body.partition("-")
+    if not separator:
+        first, separator, second = body.partition(" to ")
+    high = _age_at(second) if separator else None
+    low = _age_at(first, unit=high[1]) if high is not None else None
+    if low is None or high is None or (low[1] == high[1] and low[0] > high[0]):
+        return None
+    return AgeSpan(low=low, high=high)
+
+
+def _age_at(text: str, unit: str = "") -> tuple[Decimal, str] | None:
+    """An age as a number and its calendar unit (``12 mo``, ``12mo``); a number alone takes
+    ``unit`` (the high bound's: ``3-12 mo``); None otherwise."""
+    body = text.strip()
+    end = 0
+    while end < len(body) and (body[end] in _DIGITS or body[end] == "."):
+        end += 1
+    value = parse_decimal(body[:end]) if end else None
+    word = body[end:].strip()
+    found = _AGE_UNITS.get(word) if word else unit
+    return (value, found) if value is not None and found else None
 
 
 def _read_labelled(text: str) -> tuple[ReferenceRange, bool]:

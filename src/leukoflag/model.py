@@ -278,7 +278,9 @@ class ReferenceRange:
     language(s) that label was read in (``sex_language``: ``Spanish, Portuguese``).
     ``adults`` is True when the text labels the range as for adults (``Adult: 4.0-11.0``,
     ``4.0-11.0 (adult)``): it is not a child's range; ``children`` when it labels it as for
-    children (``Child: 5.0-15.0``, ``5.0-15.0 (pediatric)``): it is not an adult's."""
+    children (``Child: 5.0-15.0``, ``5.0-15.0 (pediatric)``): it is not an adult's. ``ages`` is
+    a note naming other ages (``6.0-17.5 (3-12 mo)``, ``Age 0-1 y: 6.0-17.5``): the range is
+    only for a patient known to be of those ages."""
 
     text: str
     low: Decimal | None = None
@@ -290,6 +292,9 @@ class ReferenceRange:
     sex_label: str = ""
     sex_language: str = ""
     children: bool = False
+    # The ages a note gives the range for, as sent ("3-12 mo" of "6.0-17.5 (3-12 mo)"); not in
+    # repr, which ids of a hand-built message without MSH-10 hash (fhir._ids)
+    ages: str = field(default="", repr=False)
 
 
 # --------------------------------------------------------------------------- message content

@@ -215,3 +215,44 @@ def test_range_text_per_sex_judges_a_patient_of_unknown_gender_with_their_union(
     (said,) = (i for i in conv.issues if i.code == "flag.lab-range-sex-union")
     assert said.text.startswith(f"the lab's reference range {sent!r} gives one range for men")
     assert "flag.lab-range-unusable" not in {i.code for i in conv.issues}
+
+
+INFANTS_AND_ADULTS = [{"text": "6.0-17.5 (3-12 mo)"}, {"text": "4.0-11.0 (18 y and over)"}]
+
+
+@pytest.mark.parametrize(
+    ("birth", "code", "limits"),
+    [("1979-05-14", "N", ("4.0E+3", "1.10E+4")), ("2026-06-01", "L", ("6.0E+3", "1.75E+4"))],
+)
+def test_range_texts_noted_for_ages_judge_each_patient_with_their_own(
+    birth: str, code: str, limits: tuple[str, str]
+) -> None:
+    # the first, the infants', judged the woman of 47: 5.2 was L against 6.0-17.5
+    document = fhir.loads(observation("6690-2", "5.2", INFANTS_AND_ADULTS))
+    document["contained"][0]["birthDate"] = birth
+    conv = leukoflag.convert(fhir.dumps(document))
+    (finding,) = conv.findings
+    assert finding.range is not None
+    assert finding.range.source == "lab"
+    assert (finding.range.low, finding.range.high) == tuple(map(Decimal, limits))
+    assert finding.code == code
+    assert not [i for i in conv.issues if i.code.startswith(("flag.lab-range", "fhir.range"))]
+
+
+def test_range_limits_beside_a_text_naming_other_ages_do_not_judge_the_patient() -> None:
+    # the limits were used for the woman of 47, the text '3-12 mo' beside them unread
+    infants = {
+        "low": {"value": Decimal("6.0"), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
+        "high": {"value": Decimal("17.5"), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
+        "text": "3-12 mo",
+    }
+    conv = leukoflag.convert(observation("6690-2", "5.2", [infants]))
+    (finding,) = conv.findings
+    assert finding.range is not None
+    assert (finding.range.source, finding.code) == ("default", "N")
+    (issue,) = (i for i in conv.issues if i.code == "flag.lab-range-unusable")
+    assert issue.text == (
+        "the lab's reference range '3-12 mo' is not used (it is for ages '3-12 mo', and the "
+        "patient (born 1979-05-14) is not of those ages on the result date 2026-11-24); "
+        "leukoflag's default range applies"
+    )

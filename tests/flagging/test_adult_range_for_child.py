@@ -403,15 +403,19 @@ def test_a_full_stop_after_an_adult_label_keeps_it_a_label(sent: str, unit: str 
 
 
 @pytest.mark.parametrize(
-    ("sent", "adults"), [("4.0 - 11.0 (adult) 10*9/L", True), ("6.0-11.0 (3-12 mo) 10*9/L", False)]
+    ("sent", "adults", "birth"),
+    [
+        ("4.0 - 11.0 (adult) 10*9/L", True, "19840312"),
+        ("6.0-11.0 (3-12 mo) 10*9/L", False, "20260601"),
+    ],
 )
-def test_a_unit_after_a_note_is_the_ranges_unit(sent: str, adults: bool) -> None:
+def test_a_unit_after_a_note_is_the_ranges_unit(sent: str, adults: bool, birth: str) -> None:
     # the unit after the note was dropped, so the range was read in the value's unit: a man's
     # 10,500 /uL against 4-11 cells/µL (not plausible), judged H by the default range instead
     read = read_range_text(sent)[0]
     assert (read.adults, read.unit) == (adults, Unit("10*9/L"))
     msg = oru_message(
-        patient=builders.patient(birth_date="19840312", sex="M"),
+        patient=builders.patient(birth_date=birth, sex="M"),
         results=[builders.wbc("10500", "/uL", reference_range=sent)],
     )
     conversion = leukoflag.convert(msg.text)
@@ -450,3 +454,84 @@ def test_a_range_labelled_both_for_adults_and_for_children_is_not_used(
         f"and for children ('{child}'): whose range it is is not known); leukoflag's default "
         "range applies"
     )
+
+
+ADULT = builders.patient(birth_date="19840312", sex="M")
+
+
+@pytest.mark.parametrize(
+    ("sent", "patient", "born", "code", "limits"),
+    [
+        # an infants' range judged a man: 5.2 was L against 6.0-17.5
+        ("6.0-17.5 (3-12 mo)", ADULT, "1984-03-12", "N", (5000, 10000)),
+        ("Age 0-1 y: 6.0-17.5", ADULT, "1984-03-12", "N", (5000, 10000)),
+        ("6.0-17.5 [3 - 12 months] 10*9/L", ADULT, "1984-03-12", "N", (5000, 10000)),
+        # a range for ages 1 to 5 judged an infant of 5 months: 5.2 was N against 5.0-15.0
+        ("5.0-15.0 (1-5 y)", INFANT, "2026-06-01", "L", (6000, 17500)),
+    ],
+)
+def test_a_range_noted_for_other_ages_does_not_judge_the_patient(
+    sent: str, patient: builders.PatientSpec, born: str, code: str, limits: tuple[int, int]
+) -> None:
+    msg = oru_message(
+        patient=patient, results=[builders.wbc("5.2", "10*9/L", reference_range=sent)]
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert finding.code == code
+    assert finding.range.source != "lab"
+    assert (finding.range.low, finding.range.high) == tuple(map(Decimal, limits))
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert (issue.location, issue.severity) == ("MSG[1]/OBX[1]-7", "warning")
+    note = read_range_text(sent)[0].ages
+    assert issue.text == (
+        f"the lab's reference range {sent!r} is not used (it is for ages {note!r}, and the patient "
+        f"(born {born}) is not of those ages on the result date 2026-11-24); leukoflag's default "
+        "range applies"
+    )
+
+
+@pytest.mark.parametrize(
+    "sent",
+    ["6.0-17.5 (3-12 mo)", "Age 0-1 y: 6.0-17.5", "6.0-17.5 (0 - 1 y).", "6.0-17.5 (<1 y)"],
+)
+def test_a_range_noted_for_the_patients_ages_judges_them(sent: str) -> None:
+    msg = oru_message(patient=INFANT, results=[builders.wbc("5.2", "10*9/L", reference_range=sent)])
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source) == ("L", "lab")
+    assert (finding.range.low, finding.range.high) == (Decimal(6000), Decimal(17500))
+    assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
+
+
+@pytest.mark.parametrize(
+    ("sent", "why"),
+    [
+        (
+            "6.0-17.5 (3-12 mo)",
+            "it is for ages '3-12 mo', and the patient's birth date is not known",
+        ),
+        ("4.0-11.0 (>60 y)", "it is noted for ages '>60 y', which leukoflag cannot read"),
+        (
+            "4.0-11.0 (3-12 mo) (1-5 y)",
+            "it is noted for ages '1-5 y; 3-12 mo', which leukoflag cannot read",
+        ),
+    ],
+)
+def test_a_range_noted_for_ages_not_known_to_be_the_patients_is_not_used(
+    sent: str, why: str
+) -> None:
+    patient = builders.patient(birth_date=None if "birth" in why else "19840312", sex="M")
+    msg = oru_message(
+        patient=patient, results=[builders.wbc("5.2", "10*9/L", reference_range=sent)]
+    )
+    conversion = leukoflag.convert(msg.text)
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert issue.text == (
+        f"the lab's reference range {sent!r} is not used ({why}); leukoflag's default range applies"
+    )
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.range.source, finding.range.low) == ("default", Decimal(5000))

@@ -524,10 +524,17 @@ def test_reference_range_unit_in_brackets_after_the_limits_is_their_unit(
     )
 
 
-@pytest.mark.parametrize("sent", ["4.0-11.0 (3-12 mo)", "4.0-11.0 (see note)", "4.0-11.0 (cells)"])
-def test_reference_range_note_in_brackets_that_is_no_unit_is_still_a_note(sent: str) -> None:
+@pytest.mark.parametrize(
+    ("sent", "ages"),
+    [("4.0-11.0 (3-12 mo)", "3-12 mo"), ("4.0-11.0 (see note)", ""), ("4.0-11.0 (cells)", "")],
+)
+def test_reference_range_note_in_brackets_that_is_no_unit_is_still_a_note(
+    sent: str, ages: str
+) -> None:
     result, _ = first_result(obx("4.2", unit="10*9/L", reference=sent))
-    assert result.reference_range == ReferenceRange(sent, Decimal("4.0"), Decimal("11.0"))
+    assert result.reference_range == ReferenceRange(
+        sent, Decimal("4.0"), Decimal("11.0"), ages=ages
+    )
 
 
 def test_reference_range_refused_unit_in_brackets_is_not_used_and_says_why() -> None:

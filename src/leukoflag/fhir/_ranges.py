@@ -10,13 +10,12 @@ months is in "0–2 a"), as ages are usually stated.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from leukoflag._numbers import EXACT
+from leukoflag._ages import outgrown, reached
 from leukoflag._quote import quoted, shortened
 from leukoflag._range_text import age_word
 from leukoflag.fhir._terms import UCUM, tables
@@ -24,13 +23,6 @@ from leukoflag.flagging import too_old, youngest_birth
 
 __all__ = ["Who", "applies", "labelled_for", "restricted", "sex_only", "unlike"]
 
-# The days of a unit that is not counted on the calendar (a fractional year or month).
-_DAYS = {
-    "year": Decimal("365.25"),
-    "month": Decimal("30.4375"),
-    "week": Decimal(7),
-    "day": Decimal(1),
-}
 # An age bound past any calendar date in every unit (1e999999 a: no upper age): taken as this,
 # so that no arithmetic overflows and no million-digit year is computed.
 _FARTHEST = Decimal(10_000_000)
@@ -97,7 +89,7 @@ def unlike(group: str, who: Who) -> bool:
     child = (
         who.births is not None
         and who.day is not None
-        and who.births[0] <= who.day < _reached(who.births[0], Decimal(18), "year")
+        and who.births[0] <= who.day < reached(who.births[0], Decimal(18), "year")
     )
     return group == ("adults" if child else "children")
 
@@ -141,8 +133,8 @@ def _age_outside(age: Any, who: Who) -> str:
     if too_old(last, who.day):  # 1900-01-01: a placeholder, which flagging takes for no age
         return f"for ages {shown}, and the patient's birth date {first} is not a plausible one"
     for birth in dict.fromkeys((first, last)):  # both ends of a birth date sent as year or month
-        if (low is not None and who.day < _reached(birth, *low)) or (
-            high is not None and who.day >= _outgrown(birth, *high)
+        if (low is not None and who.day < reached(birth, *low)) or (
+            high is not None and who.day >= outgrown(birth, *high)
         ):
             # the patient's birth date and the day, as flag.lab-range-adults names them
             if first == who.births[1]:
@@ -191,30 +183,6 @@ def _bounds(
     low, high = shown
     text = f"{low}-{high}" if low and high else f"from {low}" if low else f"up to {high}"
     return found[0], found[1], text
-
-
-def _reached(birth: dt.date, value: Decimal, unit: str) -> dt.date:
-    """The day a patient born on ``birth`` is ``value`` ``unit``s old (the last day there is,
-    for an age past the calendar)."""
-    try:
-        if unit in ("year", "month") and value == value.to_integral_value():
-            total = birth.month - 1 + int(value) * (12 if unit == "year" else 1)
-            year, month = birth.year + total // 12, total % 12 + 1
-            last = calendar.monthrange(year, month)[1]
-            return dt.date(year, month, min(birth.day, last))  # 29 February + 1 year: 28 February
-        # a fractional year or month, or weeks and days
-        return birth + dt.timedelta(days=int(EXACT.multiply(value, _DAYS[unit])))
-    except (ValueError, OverflowError):  # beyond year 9999
-        return dt.date.max
-
-
-def _outgrown(birth: dt.date, value: Decimal, unit: str) -> dt.date:
-    """The first day a patient born on ``birth`` is past the age ``value`` ``unit``s: a whole
-    number counts completed units (2 years lasts until the third birthday)."""
-    if value == value.to_integral_value():
-        return _reached(birth, EXACT.add(value, 1), unit)
-    reached = _reached(birth, value, unit)
-    return reached if reached == dt.date.max else reached + dt.timedelta(days=1)
 
 
 def _sexes(concept: Any) -> set[str]:

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from leukoflag import units
 from leukoflag._quote import defect, quoted
-from leukoflag._range_text import age_group, age_word, read_range_text
+from leukoflag._range_text import age_group, age_span, age_word, ages_of, read_range_text
 from leukoflag.detect import values_then_object
 from leukoflag.errors import UnitError
 from leukoflag.fhir._elements import (
@@ -36,7 +36,7 @@ from leukoflag.fhir._elements import (
 from leukoflag.fhir._json import dumps, loads, loads_noting_repeats, plain
 from leukoflag.fhir._ranges import Who, applies, labelled_for, restricted, sex_only, unlike
 from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
-from leukoflag.flagging import birth_span
+from leukoflag.flagging import birth_span, too_old, youngest_birth
 from leukoflag.model import (
     CodedResult,
     Coding,
@@ -1583,7 +1583,7 @@ def _reference_range(
                 # a range labelled for adults and one for children: the one for the patient
                 fits = not unlike(
                     labelled_for(entry_dict) or age_group(_text(entry_dict.get("text"))), who
-                ) and not _other_sex_only(entry_dict, who)
+                ) and not _text_for_others(entry_dict, who)
                 if general is None or fits:
                     general, fitting = i, fits
             elif not limited and wordy is None:
@@ -1675,13 +1675,30 @@ def _sex_pair(ranges: list[Any], where: str, who: Who) -> ReferenceRange | None:
     return ReferenceRange("", by_sex=(("male", found["male"][0]), ("female", found["female"][0])))
 
 
-def _other_sex_only(entry: dict[str, Any], who: Who) -> bool:
-    """Whether a range sent as text only is one sex's alone (``Männer 4,0-10,0``), not ``who``'s:
-    the lab's range for the patient's sex (``Frauen 4,5-11,0``) may follow it."""
+def _text_for_others(entry: dict[str, Any], who: Who) -> bool:
+    """Whether a range sent as text only is not known to be ``who``'s: one sex's alone
+    (``Männer 4,0-10,0``) or for ages (``6.0-17.5 (3-12 mo)``) the patient is not known to be
+    of; the lab's range for the patient (``Frauen 4,5-11,0``, ``4.0-11.0 (18 y and over)``) may
+    follow it."""
     if "low" in entry or "high" in entry:
         return False
-    by_sex = read_range_text(_text(entry.get("text")).strip())[0].by_sex
-    return len(by_sex) == 1 and by_sex[0][0] != who.sex
+    read = read_range_text(_text(entry.get("text")).strip())[0]
+    if len(read.by_sex) == 1 and read.by_sex[0][0] != who.sex:
+        return True
+    return bool(read.ages) and not _of_ages(read.ages, who)
+
+
+def _of_ages(ages: str, who: Who) -> bool:
+    """Whether ``who`` is known to be of the ages a range text notes (``3-12 mo``), as
+    flagging judges it (flag.lab-range-unusable says why not)."""
+    span = age_span(ages)
+    if span is None or who.births is None or who.day is None:
+        return False
+    first, last = who.births
+    last = youngest_birth(first, last, who.day)
+    if who.day < first or too_old(last, who.day):
+        return False
+    return all(span.holds(birth, who.day) for birth in dict.fromkeys((first, last)))
 
 
 def _gives_limits(entry: dict[str, Any]) -> bool:
@@ -1722,6 +1739,7 @@ def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
             return per_sex
     low_unit, high_unit = _unit(low), _unit(high)
     group = (age_group(text) if text else "") or labelled
+    ages = ages_of(text) if text else ""  # text "3-12 mo" beside the limits: for those ages only
     return ReferenceRange(
         text=text,
         low=_number(low.get("value"), f"{at}.low.value"),
@@ -1732,6 +1750,7 @@ def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
         # text "Adult" beside the limits: not a child's range ("Pediatric": not an adult's)
         adults=group == "adults",
         children=group == "children",
+        ages=ages,
     )
 
 

@@ -29,7 +29,7 @@ from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._numbers import EXACT, long_number, plain
 from leukoflag._quote import quoted, shortened
-from leukoflag._range_text import read_decimal_comma, why_no_limits
+from leukoflag._range_text import age_span, read_decimal_comma, why_no_limits
 from leukoflag.errors import UnitError
 from leukoflag.flagging import _scope
 from leukoflag.flagging._rules import INFINITY, Criteria, Point, Profile, Rules, Verdict, load_rules
@@ -772,6 +772,10 @@ def _lab_range(
     if sent is None or state.settings.range_policy == "default":
         return None, None
     location = result.location
+    if sent.ages:  # 6.0-17.5 (3-12 mo): only for a patient known to be of those ages
+        outside = _outside_ages(sent.ages, state.context, _result_day(result, state))
+        if outside:
+            return None, _lab_range_issue(location, sent, outside)
     sex = ""
     if sent.by_sex:
         sent, sex = _sex_range(sent, state.context.sex)
@@ -838,6 +842,32 @@ def _sex_range(sent: ReferenceRange, sex: str) -> tuple[ReferenceRange, str]:
         if which == sex:
             return replace(chosen, text=sent.text), sex
     return sent, ""
+
+
+def _outside_ages(ages: str, context: PatientContext, day: dt.date | None) -> str:
+    """Why a range noted for some ages (``3-12 mo``) is not known to be this patient's, else
+    ``""``: a birth date sent as a year or month must fit at its first and its last day."""
+    span = age_span(ages)
+    shown = quoted(ages)
+    if span is None:
+        return f"it is noted for ages {shown}, which leukoflag cannot read"
+    first = context.birth_date
+    if first is None:
+        return f"it is for ages {shown}, and the patient's birth date is not known"
+    if day is None:
+        return f"it is for ages {shown}, and the result has no date"
+    last = youngest_birth(first, context.birth_date_latest or first, day)
+    if day < first or too_old(last, day):
+        return (
+            f"it is for ages {shown}, and the patient's birth date {_born(context)} is not usable"
+        )
+    if all(span.holds(birth, day) for birth in dict.fromkeys((first, last))):
+        return ""
+    verb = "is" if last == first else "may be"
+    return (
+        f"it is for ages {shown}, and the patient (born {_born(context)}) {verb} not of those ages "
+        f"on the result date {day}"
+    )
 
 
 def _other_sex(sent: ReferenceRange, sex: str) -> str:

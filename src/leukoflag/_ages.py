@@ -1,0 +1,67 @@
+"""Ages as reference ranges state them: a bound in whole years, months, weeks or days counts
+completed units (a child of 2 years and 5 months is in "0-2 a" and "1-2 y"), as ages are
+usually stated. Shared by the FHIR ``referenceRange.age`` and a range text's age note
+(``6.0-17.5 (3-12 mo)``), so that both read an age the same way.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from leukoflag._numbers import EXACT
+
+__all__ = ["AgeSpan", "outgrown", "reached"]
+
+# The days of a unit that is not counted on the calendar (a fractional year or month).
+_DAYS = {
+    "year": Decimal("365.25"),
+    "month": Decimal("30.4375"),
+    "week": Decimal(7),
+    "day": Decimal(1),
+}
+
+
+def reached(birth: dt.date, value: Decimal, unit: str) -> dt.date:
+    """The day a patient born on ``birth`` is ``value`` ``unit``s old (the last day there is,
+    for an age past the calendar)."""
+    try:
+        if unit in ("year", "month") and value == value.to_integral_value():
+            total = birth.month - 1 + int(value) * (12 if unit == "year" else 1)
+            year, month = birth.year + total // 12, total % 12 + 1
+            last = calendar.monthrange(year, month)[1]
+            return dt.date(year, month, min(birth.day, last))  # 29 February + 1 year: 28 February
+        # a fractional year or month, or weeks and days
+        return birth + dt.timedelta(days=int(EXACT.multiply(value, _DAYS[unit])))
+    except (ValueError, OverflowError):  # beyond year 9999
+        return dt.date.max
+
+
+def outgrown(birth: dt.date, value: Decimal, unit: str) -> dt.date:
+    """The first day a patient born on ``birth`` is past the age ``value`` ``unit``s: a whole
+    number counts completed units (2 years lasts until the third birthday)."""
+    if value == value.to_integral_value():
+        return reached(birth, EXACT.add(value, 1), unit)
+    day = reached(birth, value, unit)
+    return day if day == dt.date.max else day + dt.timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class AgeSpan:
+    """The ages a range is for, as a note states them: from ``low`` (reached), to ``high``
+    (completed units: ``1-5 y`` holds a child until the sixth birthday), or under ``below``
+    (``<1 y``). Each bound is a number and its calendar unit (year, month, week, day)."""
+
+    low: tuple[Decimal, str] | None = None
+    high: tuple[Decimal, str] | None = None
+    below: tuple[Decimal, str] | None = None
+
+    def holds(self, birth: dt.date, day: dt.date) -> bool:
+        """Whether a patient born on ``birth`` is of these ages on ``day``."""
+        if self.low is not None and day < reached(birth, *self.low):
+            return False
+        if self.high is not None and day >= outgrown(birth, *self.high):
+            return False
+        return self.below is None or day < reached(birth, *self.below)
