@@ -769,8 +769,9 @@ BY_SEX_AND_AGE = [
 @pytest.mark.parametrize(
     ("gender", "birth", "code", "source", "limits"),
     [
-        # the first range the patient is known to belong to: the women's, also at 65
-        ("female", "1961-03-04", "L", "lab", (Decimal(4500), Decimal(11000))),
+        # the most specific range the patient is known to belong to: at 65 the one for women
+        # of 60 and over (the women's, sent first, judged her 4.2 L), at 30 the women's
+        ("female", "1961-03-04", "N", "lab", (Decimal(3800), Decimal(10500))),
         ("female", "1996-05-05", "L", "lab", (Decimal(4500), Decimal(11000))),
         # neither sex, 30: the range for women of 60 and over is not theirs, left aside
         ("other", "1996-05-05", "N", "lab", (Decimal(4000), Decimal(11000))),
@@ -789,3 +790,53 @@ def test_ranges_for_men_women_and_older_women_are_chosen_as_documented(
     union = gender == "other" and source == "lab"
     assert len(sex_union(issues)) == union
     assert len(not_applicable(issues)) == (source == "default")
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_of_ranges_for_women_and_older_women_an_older_woman_gets_hers_in_either_order(
+    reverse: bool,
+) -> None:
+    ranges = BY_SEX_AND_AGE[::-1] if reverse else BY_SEX_AND_AGE
+    observation, issues = judged(bundle("4.2", ranges, birth="1961-03-04", gender="female"))
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+    assert normalized(observation) == [(Decimal("3.8E+3"), Decimal("1.05E+4"))]
+    assert not [i for i in issues if i.code.startswith(("flag.lab-range", "fhir.range"))]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_of_two_age_ranges_a_child_fits_the_narrower_judges_in_either_order(reverse: bool) -> None:
+    # 0-18 a sent first judged a child of 3 with 4.5-13.5: 5.0 was N, L against the lab's 1-5 a
+    ranges = [
+        lab_range("4.5", "13.5", ("0", "18", "a")),
+        lab_range("5.5", "15.5", ("1", "5", "a")),
+    ]
+    observation, issues = judged(
+        bundle("5.0", ranges[::-1] if reverse else ranges, birth="2023-06-10")
+    )
+    assert observation["interpretation"][0]["coding"][0]["code"] == "L"
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert normalized(observation) == [(Decimal("5.5E+3"), Decimal("1.55E+4"))]
+    assert not not_applicable(issues)
+
+
+def test_a_boy_is_judged_with_the_childrens_range_not_one_for_adult_men() -> None:
+    # appliesTo [Adult, Male] fitted the boy by sex and was chosen: the age band judged him
+    # (N against 4,500-13,500), the lab's own children's range sent beside it left aside
+    ranges = [
+        _labelled("4.0", "10.0", "appliesTo", "Adult"),
+        _labelled("5.0", "15.0", "appliesTo", "Pediatric"),
+    ]
+    ranges[0]["appliesTo"].append(MALE)
+    observation, issues = judged(bundle("4.6", ranges, birth="2020-03-01"))
+    assert observation["interpretation"][0]["coding"][0]["code"] == "L"
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert normalized(observation) == [(Decimal("5.0E+3"), Decimal("1.50E+4"))]
+    assert not [i for i in issues if i.code.startswith(("flag.lab-range", "fhir.range"))]
+    # a man gets the adult men's range, and a boy with no children's range the age band
+    observation, _ = judged(bundle("4.6", ranges, birth="1971-05-02"))
+    assert normalized(observation) == [(Decimal("4.0E+3"), Decimal("1.00E+4"))]
+    observation, issues = judged(bundle("4.6", ranges[:1], birth="2020-03-01"))
+    assert explanation(observation)["rangeSource"] == "age-band"
+    assert [i.code for i in issues if i.code.startswith("flag.lab-range")] == [
+        "flag.lab-range-adults"
+    ]

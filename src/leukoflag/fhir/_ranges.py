@@ -21,7 +21,7 @@ from leukoflag._range_text import age_word
 from leukoflag.fhir._terms import UCUM, tables
 from leukoflag.flagging import too_old, youngest_birth
 
-__all__ = ["Who", "applies", "labelled_for", "restricted", "sex_only", "unlike"]
+__all__ = ["Who", "applies", "labelled_for", "narrower", "restricted", "sex_only", "unlike"]
 
 # An age bound past any calendar date in every unit (1e999999 a: no upper age): taken as this,
 # so that no arithmetic overflows and no million-digit year is computed.
@@ -68,6 +68,40 @@ def restricted(entry: dict[str, Any]) -> bool:
         return False
     items = concepts if isinstance(concepts, list) else [concepts]
     return not items or not all(_age_label(concept) for concept in items)
+
+
+def narrower(entry: dict[str, Any], other: dict[str, Any], who: Who) -> bool:
+    """Whether ``entry`` is more specific than ``other``, two restricted ranges that both fit
+    ``who``: more restrictions (women of 60 and over, not women), else, both by ``age``, a
+    narrower span of ages (1-5 a, not 0-18 a). Neither: the lab's order decides."""
+    mine, theirs = _restrictions(entry), _restrictions(other)
+    if mine != theirs:
+        return mine > theirs
+    if "age" in entry and "age" in other:
+        return _age_days(entry["age"], who) < _age_days(other["age"], who)
+    return False
+
+
+def _restrictions(entry: dict[str, Any]) -> int:
+    """How many restrictions a range has: its ``age``, and each ``appliesTo`` concept that is no
+    label of adults or children (``Adult`` restricts nothing, see labelled_for)."""
+    concepts = entry.get("appliesTo")
+    items = concepts if isinstance(concepts, list) else [] if concepts is None else [concepts]
+    return ("age" in entry) + sum(not _age_label(concept) for concept in items)
+
+
+def _age_days(age: Any, who: Who) -> int:
+    """How many days of the patient's life an ``age`` the patient meets spans (open: to the
+    calendar's end)."""
+    bounds = _bounds(age)
+    # applies() read both for ``who``
+    assert bounds is not None
+    assert who.births is not None
+    low, high, _ = bounds
+    birth = who.births[0]
+    start = reached(birth, *low) if low is not None else birth
+    end = outgrown(birth, *high) if high is not None else dt.date.max
+    return (end - start).days
 
 
 def labelled_for(entry: dict[str, Any]) -> str:

@@ -34,7 +34,15 @@ from leukoflag.fhir._elements import (
     supplied_range,
 )
 from leukoflag.fhir._json import dumps, loads, loads_noting_repeats, plain
-from leukoflag.fhir._ranges import Who, applies, labelled_for, restricted, sex_only, unlike
+from leukoflag.fhir._ranges import (
+    Who,
+    applies,
+    labelled_for,
+    narrower,
+    restricted,
+    sex_only,
+    unlike,
+)
 from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
 from leukoflag.flagging import birth_span, too_old, youngest_birth
 from leukoflag.model import (
@@ -1557,12 +1565,14 @@ def _reference_range(
     ranges: list[Any], where: str, who: Who
 ) -> tuple[int | None, ReferenceRange | None, str, list[int]]:
     """The range a result is judged with, its index, why none was read when the lab sent some,
-    and the ranges not used for their modifierExtension: the first range for some patients only
-    (``age``, ``appliesTo``) that ``who`` is known to be one of, else the first normal range for
-    everyone, else none (see _ranges.py); a range whose text gives no limits only when no range
-    with limits applies."""
+    and the ranges not used for their modifierExtension: the most specific range for some
+    patients only (``age``, ``appliesTo``) that ``who`` is known to be one of, else the first
+    normal range for everyone, else none (see _ranges.py); a range whose text gives no limits
+    only when no range with limits applies."""
     general: int | None = None
     fitting = False  # whether ``general`` is not labelled for others (adults, for a child)
+    chosen_restricted: int | None = None  # the most specific restricted range that fits
+    for_others: int | None = None  # the first that fits but is labelled for others ([Adult, Male])
     wordy: int | None = None  # the first range that applies and gives no limits ("see comment")
     passed_over: list[str] = []
     modified: list[int] = []
@@ -1591,11 +1601,21 @@ def _reference_range(
             continue
         why = applies(entry_dict, who)
         if not why and limited:
-            return i, _range(entry_dict, f"{where}.referenceRange[{i}]"), "", modified
+            # appliesTo [Adult, Male] for a boy: a children's range for everyone may follow
+            if unlike(labelled_for(entry_dict) or age_group(_text(entry_dict.get("text"))), who):
+                for_others = i if for_others is None else for_others
+            elif chosen_restricted is None or narrower(entry_dict, ranges[chosen_restricted], who):
+                chosen_restricted = i  # women of 60 and over, not women, whichever came first
+            continue
         if not why:
             wordy = i if wordy is None else wordy
             continue
         passed_over.append(f"[{i}] {why}")
+    if chosen_restricted is None and not fitting and for_others is not None:
+        chosen_restricted = for_others  # judged by the age band (flag.lab-range-adults)
+    if chosen_restricted is not None:
+        at = f"{where}.referenceRange[{chosen_restricted}]"
+        return chosen_restricted, _range(ranges[chosen_restricted], at), "", modified
     if general is None and len(passed_over) > 1:
         # one range for men and one for women, and the patient is neither: flagging takes their
         # union (the note is told only when it cannot)
