@@ -11,6 +11,7 @@ import pytest
 
 from leukoflag import fhir
 from leukoflag.testing import (
+    DEFAULT_COLLECTED,
     Code,
     anc,
     fhir_bundle,
@@ -164,6 +165,18 @@ def test_transaction_bundle_entries_carry_requests() -> None:
     ]
     with pytest.raises(ValueError, match="bundle_type"):
         fhir_bundle(bundle_type="document")
+
+
+def test_bundle_timestamp_is_an_instant_or_left_out() -> None:
+    # Bundle.timestamp is an instant (to the second, with offset): a date is not valid there
+    assert fhir_bundle()["timestamp"] == "2026-11-24T09:26:00-05:00"
+    on_a_date = fhir_bundle([wbc(3.2)], collected=DEFAULT_COLLECTED.date())
+    assert "timestamp" not in on_a_date
+    assert on_a_date["entry"][3]["resource"]["effectiveDateTime"] == "2026-11-24"
+    assert fhir.validate(dict(on_a_date), "R4") == []
+    no_offset = fhir_bundle([wbc(3.2)], collected="202611240830")
+    assert "timestamp" not in no_offset
+    assert fhir.validate(dict(no_offset), "R5") == []
 
 
 def test_two_equal_results_get_different_ids_in_one_bundle() -> None:

@@ -174,6 +174,16 @@ CLEAN: dict[str, tuple[Convertible, list[str], list[int]]] = {
         [3200],
     ),
     "FHIR collection Bundle": (fhir_bundle([wbc(3.2), anc(1.2)]), ["L", "L"], [3200, 1200]),
+    "FHIR Bundle collected on a date": (
+        fhir_bundle([wbc(3.2)], collected=DEFAULT_COLLECTED.date()),
+        ["L"],
+        [3200],
+    ),
+    "FHIR Bundle collected without offset": (
+        fhir_bundle([anc(1.2)], collected=DEFAULT_COLLECTED.replace(tzinfo=None)),
+        ["L"],
+        [1200],
+    ),
     "FHIR transaction Bundle": (
         fhir_bundle([wbc(3.2), anc(1.2)], bundle_type="transaction"),
         ["L", "L"],

@@ -192,7 +192,8 @@ def fhir_bundle(
     """A FHIR Bundle as a lab's FHIR interface sends one: Patient, Specimen, a CBC
     DiagnosticReport (``report=False``: none) and one Observation per result (default WBC 7.2
     and ANC 4.1), linked by ``urn:uuid`` full URLs. ``bundle_type`` is ``collection``,
-    ``transaction`` (each entry with a POST request) or ``batch``."""
+    ``transaction`` (each entry with a POST request) or ``batch``. ``timestamp`` is left out
+    when ``collected`` has no time of day with an offset (an instant needs both)."""
     if bundle_type not in ("collection", "transaction", "batch"):
         raise ValueError("bundle_type: collection, transaction or batch")
     specs = list(results if results is not None else default_results())
@@ -228,12 +229,11 @@ def fhir_bundle(
         if bundle_type != "collection":
             entry["request"] = {"method": "POST", "url": resource["resourceType"]}
         bundle_entries.append(entry)
-    bundle: dict[str, Any] = {
-        "resourceType": "Bundle",
-        "type": bundle_type,
-        "timestamp": _fhir_time(after(collected, SENT_AFTER)),
-        "entry": bundle_entries,
-    }
+    bundle: dict[str, Any] = {"resourceType": "Bundle", "type": bundle_type}
+    sent = _fhir_time(after(collected, SENT_AFTER))
+    if "T" in sent:  # Bundle.timestamp is an instant: a date alone is invalid FHIR, so none
+        bundle["timestamp"] = sent
+    bundle["entry"] = bundle_entries
     bundle = {"resourceType": "Bundle", "id": _resource_id(bundle), **bundle}
     return FhirResource(bundle)
 
