@@ -179,6 +179,19 @@ def test_bundle_timestamp_is_an_instant_or_left_out() -> None:
     assert fhir.validate(dict(no_offset), "R5") == []
 
 
+def test_patient_parts_left_empty_are_left_out_of_the_fhir_patient() -> None:
+    # a newborn registered before naming, a feed that sends no MRN: FHIR has no empty strings
+    newborn = patient(mrn="", family="Okafor", given="", birth_date="20261121")
+    obs = observation(wbc(3.2), patient=newborn)
+    contained = obs["contained"][0]
+    assert contained["name"] == [{"family": "Okafor"}]
+    assert "identifier" not in contained
+    assert fhir.validate(dict(obs), "R4") == []
+    bundle = fhir_bundle([wbc(3.2)], patient=patient(family="", given=["", "Lin"]))
+    assert bundle["entry"][0]["resource"]["name"] == [{"given": ["Lin"]}]
+    assert fhir.validate(dict(bundle), "R5") == []
+
+
 def test_two_equal_results_get_different_ids_in_one_bundle() -> None:
     bundle = fhir_bundle([wbc(3.2), wbc(3.2)])
     ids = [e["resource"]["id"] for e in bundle["entry"]]

@@ -239,25 +239,19 @@ def fhir_bundle(
 
 
 def _fhir_patient(spec: PatientSpec) -> dict[str, Any]:
-    resource: dict[str, Any] = {
-        "resourceType": "Patient",
-        "identifier": [
-            {
-                "type": {
-                    "coding": [
-                        {
-                            "system": "http://terminology.hl7.org/CodeSystem/v2-0203",
-                            "code": "MR",
-                        }
-                    ]
-                },
-                "system": spec.identifier_system,
-                "value": spec.mrn,
-            }
-        ],
-        "name": [{"family": spec.family, "given": list(spec.given)}],
-        "gender": spec.gender,
-    }
+    resource: dict[str, Any] = {"resourceType": "Patient"}
+    if spec.mrn:
+        mr = {"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}
+        resource["identifier"] = [
+            {"type": {"coding": [mr]}, "system": spec.identifier_system, "value": spec.mrn}
+        ]
+    # FHIR has no empty strings or lists: a part the patient has not is left out, as PID-5 does
+    name: dict[str, Any] = {"family": spec.family} if spec.family else {}
+    if given := [part for part in spec.given if part]:
+        name["given"] = given
+    if name:
+        resource["name"] = [name]
+    resource["gender"] = spec.gender
     if spec.birth_date:
         resource["birthDate"] = _fhir_time(spec.birth_date)
     resource["id"] = _resource_id(resource)
