@@ -14,6 +14,8 @@ from leukoflag.testing import (
     DEFAULT_COLLECTED,
     Code,
     anc,
+    assert_no_data_loss,
+    convert_message,
     fhir_bundle,
     local_code,
     loinc,
@@ -190,6 +192,26 @@ def test_patient_parts_left_empty_are_left_out_of_the_fhir_patient() -> None:
     bundle = fhir_bundle([wbc(3.2)], patient=patient(family="", given=["", "Lin"]))
     assert bundle["entry"][0]["resource"]["name"] == [{"given": ["Lin"]}]
     assert fhir.validate(dict(bundle), "R5") == []
+
+
+def test_a_result_named_by_text_alone_has_no_empty_coding() -> None:
+    # OBX-3 "^Smear comment" has no code: the FHIR result is named by code.text alone
+    comment = result(Code("", "Smear comment"), "Toxic granulation seen")
+    obs = observation(comment)
+    assert obs["code"] == {"text": "Smear comment"}
+    assert fhir.validate(dict(obs), "R4") == []
+    conversion = convert_message(obs, strict=True)
+    assert conversion.rejected == []
+    assert_no_data_loss(conversion)
+    panel = panel_observation([wbc(3.2), comment])
+    assert panel["component"][1]["code"] == {"text": "Smear comment"}
+    assert fhir.validate(dict(panel), "R5") == []
+
+
+def test_an_empty_unit_is_no_unit() -> None:
+    obs = observation(wbc(3.2, ""))
+    assert obs["valueQuantity"] == {"value": Decimal("3.2")}
+    assert fhir.validate(dict(obs), "R4") == []
 
 
 def test_two_equal_results_get_different_ids_in_one_bundle() -> None:

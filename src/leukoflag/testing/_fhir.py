@@ -295,10 +295,7 @@ def _fhir_observation(
                 ]
             }
         ],
-        "code": {
-            "coding": [c.fhir_coding() for c in spec.codes],
-            "text": spec.codes[0].display or spec.codes[0].code,
-        },
+        "code": _concept(spec.codes),
     }
     if subject is not None:
         resource["subject"] = subject
@@ -319,6 +316,18 @@ def _fhir_observation(
     return resource
 
 
+def _concept(codes: Sequence[Code]) -> dict[str, Any]:
+    """A CodeableConcept of OBX-3's codings; one sent as text alone is ``text`` only (FHIR has
+    no empty code)."""
+    concept: dict[str, Any] = {}
+    if codings := [c.fhir_coding() for c in codes if c.code]:
+        concept["coding"] = codings
+    text = next((c.display or c.code for c in codes if c.display or c.code), "")
+    if text:
+        concept["text"] = text
+    return concept
+
+
 def _interpretation_coding(flag: str, system: str) -> dict[str, Any]:
     coding = {"system": system, "code": flag}
     if flag in _INTERPRETATION_DISPLAY:
@@ -328,7 +337,7 @@ def _interpretation_coding(flag: str, system: str) -> dict[str, Any]:
 
 def _quantity(value: str, unit: Code | None) -> dict[str, Any]:
     quantity: dict[str, Any] = {"value": Decimal(value)}
-    if unit is not None:
+    if unit is not None and (unit.display or unit.code):  # an empty unit is no unit
         quantity["unit"] = unit.display or unit.code
         if unit.system:
             quantity["system"] = unit.fhir_system
