@@ -285,6 +285,13 @@ def test_invalid_delimiters_are_refused(delimiters: str) -> None:
         oru_message(delimiters=delimiters)
 
 
+@pytest.mark.parametrize("delimiters", ["|^~\\-", "|.~\\&", "|^~\\+", "-^~\\&"])
+def test_delimiters_that_times_and_versions_contain_are_refused(delimiters: str) -> None:
+    # MSH-7 20261124092600-0500 and MSH-12 2.5.1 cannot escape them: the message would not read
+    with pytest.raises(ValueError, match="times and version numbers"):
+        oru_message(delimiters=delimiters)
+
+
 @pytest.mark.parametrize(
     ("given", "written"),
     [("F", "F"), ("final", "F"), ("C", "C"), ("corrected", "C"), ("X", "X"), ("D", "D")],

@@ -78,6 +78,11 @@ class _Encoding:
         for char in delimiters:
             if char.isalnum() or char.isspace() or not char.isascii() or not char.isprintable():
                 raise ValueError(f"delimiters: {char!r} cannot be an HL7 v2 delimiter")
+            if char in "+-.":  # written unescaped in every TS (+/-ZZZZ, .SSSS) and in MSH-12
+                raise ValueError(
+                    f"delimiters: {char!r} cannot be a delimiter here: times and version "
+                    "numbers contain it"
+                )
         return cls(*delimiters)
 
     @property
