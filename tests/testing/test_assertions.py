@@ -96,7 +96,19 @@ def test_assertions_accept_a_list_of_conversions() -> None:
         assert_not_flagged(both, analyte="wbc")
     message = str(caught.value)
     assert f"at [1].{_entry_path(evening, '6690-2')}: flagged L" in message
-    assert "units.unit-matched-tolerantly (information) at MSG[1]/OBX[1]-6" in message
+    assert "units.unit-matched-tolerantly (information) at [1].MSG[1]/OBX[1]-6" in message
+
+
+def test_issues_of_a_list_of_conversions_name_their_item() -> None:
+    # both conversions have a MSG[1]/OBX[1]: the Issue must say which one it belongs to
+    blood = convert_message(oru_message(results=[wbc(3.2, "K/µL")]))
+    urine = convert_message(oru_message(results=[wbc(3.2)], specimen="urine"))
+    with pytest.raises(AssertionError) as caught:
+        assert_flagged([blood, urine], "L", analyte="wbc")
+    message = str(caught.value)
+    assert f"at [1].{_entry_path(urine, '6690-2')}: not flagged by leukoflag" in message
+    assert "units.unit-matched-tolerantly (information) at [0].MSG[1]/OBX[1]-6: " in message
+    assert "flag.specimen-not-blood (information) at [1].MSG[1]/OBX[1]: " in message
 
 
 def test_a_list_of_something_else_is_a_usage_error(low: RecordedConversion) -> None:

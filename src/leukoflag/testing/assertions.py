@@ -316,12 +316,19 @@ def _found_list(found: Sequence[_Observation]) -> str:
 
 
 def _issues_note(output: Output) -> str:
-    conversions = [output] if isinstance(output, Conversion) else []
-    if not isinstance(output, (Conversion, Mapping)):
-        conversions = [item for item in output if isinstance(item, Conversion)]
+    conversions: list[tuple[str, Conversion]] = []
+    if isinstance(output, Conversion):
+        conversions = [("", output)]
+    elif not isinstance(output, Mapping):
+        # in a list every conversion has its own MSG[1]: the item's index says whose it is
+        conversions = [
+            (f"[{number}].", item)
+            for number, item in enumerate(output)
+            if isinstance(item, Conversion)
+        ]
     lines = [
-        f"{i.code} ({i.severity}) at {i.location}: {i.text}"
-        for conversion in conversions
+        f"{i.code} ({i.severity}) at {item}{i.location}: {i.text}"
+        for item, conversion in conversions
         for i in conversion.issues
     ]
     if not lines:
