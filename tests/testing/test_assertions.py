@@ -116,6 +116,22 @@ def test_a_list_of_something_else_is_a_usage_error(low: RecordedConversion) -> N
         assert_flagged([low, LOW_CBC.encode()], "L")  # type: ignore[list-item]
 
 
+def test_a_component_find_observations_returned_can_be_asserted_on() -> None:
+    conversion = convert_message(panel_observation([wbc(3.2), anc(1.2)]))
+    [neutrophils] = find_observations(conversion, analyte="anc")
+    assert "resourceType" not in neutrophils  # a component, not an Observation
+    assert_count_per_ul(neutrophils, 1200)
+    assert_flagged(neutrophils, "L")
+    with pytest.raises(AssertionError) as caught:
+        assert_count_per_ul(neutrophils, 1500)
+    assert str(caught.value) == (
+        'component (LOINC 751-8 "Neutrophils [#/volume] in Blood by Automated count"):'
+        " expected 1500 cells/µL, found 1200 cells/µL"
+    )
+    with pytest.raises(AssertionError, match=r"component \(LOINC 751-8 .*\): flagged L by rule"):
+        assert_not_flagged(neutrophils)
+
+
 def test_components_of_a_panel_are_results_too() -> None:
     conversion = convert_message(panel_observation([wbc(3.2), anc(1.2)]))
     assert_flagged(conversion, "L", analyte="anc")

@@ -72,6 +72,8 @@ class _Observation:
         head = f"Observation {ident}" if ident else "Observation (no id)"
         if self.panel is not None:
             head = f"component of {head}"
+        elif "resourceType" not in owner:
+            head = "component"  # given on its own: its panel is not known
         where = f" at {self.path}" if self.path else ""
         notes = ["derived by leukoflag"] if self.derived else []
         if self.status not in ("final", ""):
@@ -181,6 +183,8 @@ def _walk(resource: Mapping[str, Any], path: str) -> Iterator[_Observation]:
         for number, component in enumerate(resource.get("component", [])):
             where = f"{path}.component[{number}]" if path else f"component[{number}]"
             yield _Observation(component, where, panel=resource)
+    elif kind is None and "code" in resource:  # a component, as find_observations returns it
+        yield _Observation(resource, path)
     elif kind == "Bundle":
         for number, entry in enumerate(resource.get("entry", [])):
             inner = entry.get("resource")
