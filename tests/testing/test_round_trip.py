@@ -311,6 +311,24 @@ def test_results_leukoflag_must_not_judge_get_the_promised_issue(name: str) -> N
     assert _computed(conversion) == codes
 
 
+@pytest.mark.parametrize("status", ["F", "C", "A", "P", "R", "S", "D", "W", "X", "I", "N", "U"])
+def test_a_result_status_reads_the_same_from_hl7v2_and_from_fhir(status: str) -> None:
+    # the same wbc(status=...) sent as an ORU or as an Observation must reach the EHR alike
+    count = wbc(3.2, status=status)
+    from_v2 = find_observations(convert_message(oru_message(results=[count])), analyte="wbc")
+    from_fhir = find_observations(convert_message(observation(count)), analyte="wbc")
+    assert [o["status"] for o in from_fhir] == [o["status"] for o in from_v2]
+    assert [o.get("interpretation") for o in from_fhir] == [
+        o.get("interpretation") for o in from_v2
+    ]
+
+
+def test_a_result_not_asked_for_has_no_value_for_that_reason() -> None:
+    not_asked = find_observations(convert_message(observation(wbc(None, status="N"))))
+    assert not_asked[0]["status"] == "cancelled"
+    assert not_asked[0]["dataAbsentReason"]["coding"][0]["code"] == "not-asked"
+
+
 def test_v23_quantity_timing_is_reported_as_not_carried_by_the_reader() -> None:
     # hl7apy (strict mode) requires ORC-7 and OBR-27 in v2.3; the reader does not carry them.
     conversion = convert_message(oru_message(version="2.3"), Settings(strict=True))

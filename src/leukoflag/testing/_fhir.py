@@ -354,7 +354,9 @@ def _fhir_value(spec: ResultSpec) -> dict[str, Any]:
         return {"valueCodeableConcept": concept}
     text = spec.value
     if not text:
-        reason = {"X": "not-performed", "D": "error", "W": "error"}.get(spec.status, "unknown")
+        reason = {"X": "not-performed", "N": "not-asked", "D": "error", "W": "error"}.get(
+            spec.status, "unknown"
+        )
         return {"dataAbsentReason": {"coding": [{"system": _DATA_ABSENT_SYSTEM, "code": reason}]}}
     if spec.value_type == "NM":
         return {"valueQuantity": _quantity(text, spec.quantity_unit)}

@@ -32,7 +32,8 @@ SYSTEM_URIS: Final = {
     "HL70369": "http://terminology.hl7.org/CodeSystem/v2-0369",
 }
 
-# V2-to-FHIR IG, OBX-11 → Observation.status; the builder accepts either spelling.
+# OBX-11 → Observation.status as leukoflag reads it (shared reference hl7v2-to-fhir.md, more
+# complete than the V2-to-FHIR IG: N not asked is cancelled); the builder accepts either spelling.
 _V2_TO_FHIR_STATUS: Final = {
     "F": "final",
     "C": "corrected",
@@ -44,7 +45,7 @@ _V2_TO_FHIR_STATUS: Final = {
     "W": "entered-in-error",
     "X": "cancelled",
     "I": "registered",
-    "N": "final",
+    "N": "cancelled",
     "V": "final",
     "U": "final",
     "B": "final",
