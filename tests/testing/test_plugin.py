@@ -306,6 +306,13 @@ def test_every_public_name_of_the_toolkit_resolves() -> None:
         _ = toolkit.assert_everything  # type: ignore[attr-defined]  # the missing name under test
 
 
+def test_every_public_name_of_the_toolkit_is_documented() -> None:
+    # a name exported but not on the page is one a user cannot know to import
+    text = (Path(__file__).parents[2] / "docs" / "testing.md").read_text("utf-8")
+    undocumented = [name for name in toolkit.__all__ if not re.search(rf"`{name}[`(]", text)]
+    assert undocumented == []
+
+
 def test_the_types_of_the_toolkits_signatures_are_exported() -> None:
     # mypy --strict users annotate their own helpers with them
     import leukoflag.testing as toolkit
