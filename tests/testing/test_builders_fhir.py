@@ -214,6 +214,15 @@ def test_an_empty_unit_is_no_unit() -> None:
     assert fhir.validate(dict(obs), "R4") == []
 
 
+def test_a_report_without_results_has_no_empty_result_list() -> None:
+    # an order registered before any result: FHIR JSON allows no empty array
+    bundle = fhir_bundle([])
+    report = bundle["entry"][2]["resource"]
+    assert report["resourceType"] == "DiagnosticReport"
+    assert "result" not in report
+    assert "[]" not in bundle.json()
+
+
 def test_two_equal_results_get_different_ids_in_one_bundle() -> None:
     bundle = fhir_bundle([wbc(3.2), wbc(3.2)])
     ids = [e["resource"]["id"] for e in bundle["entry"]]

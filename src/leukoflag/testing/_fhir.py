@@ -429,7 +429,8 @@ def _fhir_report(
         resource["issued"] = _fhir_time(after(collected, REPORTED_AFTER))
     if specimen is not None:
         resource["specimen"] = [specimen]
-    resource["result"] = [{"reference": f"urn:uuid:{o['id']}"} for o in observations]
+    if observations:  # FHIR JSON has no empty arrays: a report without results has no result
+        resource["result"] = [{"reference": f"urn:uuid:{o['id']}"} for o in observations]
     resource["id"] = _resource_id(resource)
     return resource
 
