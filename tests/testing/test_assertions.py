@@ -29,6 +29,7 @@ from leukoflag.testing import (
     order,
     oru_message,
     panel_observation,
+    patient,
     result,
     wbc,
 )
@@ -592,6 +593,19 @@ def test_valid_fhir_for_a_version_it_cannot_check_says_so(
         assert_valid_fhir(low, version=version)
     with pytest.raises(ValueError, match=f"fhir_version: 'R4' or 'R5', got '{version}'"):
         assert_valid_fhir(Conversion(), version=version)  # not "the output is empty"
+
+
+def test_valid_fhir_on_a_rejected_message_says_why_there_is_no_output() -> None:
+    nameless = oru_message(patient=patient(family="", given=[]))  # PID-5 is required
+    conversion = convert_message(nameless, strict=True)
+    with pytest.raises(AssertionError) as caught:
+        assert_valid_fhir(conversion)
+    assert str(caught.value) == (
+        "no FHIR resource to validate: the output is empty\n"
+        "Issues leukoflag reported:\n"
+        "  - input.rejected (error) at MSG[1]: strict structure failed: "
+        "Missing required child PID.PID_5"
+    )
 
 
 def test_valid_fhir_checks_a_plain_conversion_in_the_version_it_was_written_in(

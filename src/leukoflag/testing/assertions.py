@@ -673,8 +673,8 @@ def assert_valid_fhir(output: Output, version: str | None = None) -> None:
     if version is not None and version not in ("R4", "R5"):  # a usage error, even if empty
         raise ValueError(f"fhir_version: 'R4' or 'R5', got {version!r}")
     resources = _resources(output)
-    if not resources:
-        raise AssertionError("no FHIR resource to validate: the output is empty")
+    if not resources:  # a rejected message: the Issues say why
+        raise _fail("no FHIR resource to validate: the output is empty", output)
     # each Conversion in the version it was written in: a list of them may mix R4 and R5
     used = [version or made_in or "R4" for made_in in _made_in(output)]
     versions = sorted(set(used))
