@@ -384,6 +384,14 @@ def test_control_material_is_marked_in_spm11() -> None:
     ]
 
 
+@pytest.mark.parametrize(("version", "specimen"), [("2.4", "blood"), ("2.5.1", None)])
+def test_control_material_without_an_spm_is_refused(version: str, specimen: str | None) -> None:
+    # SPM-11 is the only place the role goes: without it the control would be judged as a patient
+    control = order([wbc(3.2)], specimen=specimen, specimen_role="Q")
+    with pytest.raises(ValueError, match="specimen_role needs an SPM"):
+        oru_message(orders=[control], version=version)
+
+
 def test_specimen_results_follow_the_spm() -> None:
     message = oru_message(orders=[order([wbc()], specimen_results=[anc()])])
     parsed = Er7.parse(message.text)

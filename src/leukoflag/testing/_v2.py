@@ -487,6 +487,8 @@ class _MessageContext:
                 segments.extend(self._obx(set_id, item, collected))
         elif spec.specimen_results:
             raise ValueError("specimen_results need an SPM: a specimen and version 2.5 or later")
+        elif spec.specimen_role:  # SPM-11 alone carries it: dropped, the control would be judged
+            raise ValueError("specimen_role needs an SPM: a specimen and version 2.5 or later")
         return segments
 
     def _provider(self) -> str:
