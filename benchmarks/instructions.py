@@ -11,7 +11,9 @@ does not see cache misses, so confirm a large change with the timed benchmarks).
 Needs ``valgrind`` (with ``callgrind_control``) on the PATH. The program warms up (tables, pint,
 caches) with instrumentation off, switches it on for ``--messages`` conversions only, and off
 again before the interpreter exits. A commit is measured from a ``git archive`` of its
-``src/leukoflag``, first on ``sys.path``. Not part of ``make bench``.
+``src/leukoflag``, first on ``sys.path``; the working tree from a copy at a path of the same
+length, since the path moves the heap's layout and with it whether orjson's output buffer is
+moved on growth (up to 0.7 % of the count, docs/benchmarks.md). Not part of ``make bench``.
 """
 
 from __future__ import annotations
@@ -87,6 +89,16 @@ def _snapshot(commit: str, into: Path) -> Path:
     return into / "src"
 
 
+def _copy(into: Path) -> Path:
+    """The working tree's ``src/leukoflag`` copied under ``into``, as ``_snapshot`` lays it out."""
+    shutil.copytree(
+        _ROOT / "src" / "leukoflag",
+        into / "src" / "leukoflag",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    return into / "src"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--against", metavar="COMMIT", help="also measure this commit")
@@ -100,7 +112,8 @@ def main() -> None:
         return
     if not (shutil.which("valgrind") and shutil.which("callgrind_control")):
         raise SystemExit("instructions.py needs valgrind and callgrind_control on the PATH")
-    here = _measured(_ROOT / "src", options.messages)
+    with tempfile.TemporaryDirectory() as scratch:
+        here = _measured(_copy(Path(scratch)), options.messages)
     print(f"working tree: {here / 1000:,.0f}k instructions per message")
     if options.against:
         with tempfile.TemporaryDirectory() as scratch:
