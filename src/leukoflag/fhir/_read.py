@@ -1886,14 +1886,26 @@ def _specimen(resource: dict[str, Any], location: str, reader: _ItemReader) -> S
         collected = collection["collectedPeriod"].get("start")
     identifiers = [i for i in map(_identifier, _list(resource.get("identifier"))) if i]
     control = tables().control_roles
+    kind = _concept(resource["type"]) if isinstance(resource.get("type"), dict) else None
     return Specimen(
         location=location,
         identifier=identifiers[0] if identifiers else None,
-        type=_concept(resource["type"]) if isinstance(resource.get("type"), dict) else None,
+        type=kind,
         role=role,
         source_site=_concept(site) if isinstance(site, dict) else None,
         collected=reader.timestamp(collected, f"{location}.collection.collectedDateTime"),
         received=reader.timestamp(resource.get("receivedTime"), f"{location}.receivedTime"),
         notes=tuple(_notes(resource.get("note"), location)),
-        is_control=role is not None and any(c.code in control for c in role.codings),
+        is_control=(role is not None and any(c.code in control for c in role.codings))
+        or (kind is not None and _control_type(kind)),
+    )
+
+
+def _control_type(kind: Concept) -> bool:
+    """Whether a Specimen.type names control material, as an SPM-4 does (so leukoflag's own
+    output of a QC run, read back, is not judged as the patient's blood)."""
+    codes, words = tables().control_type_codes, tables().control_type_words
+    texts = [kind.text, *(c.display for c in kind.codings)]
+    return any(c.code.upper() in codes for c in kind.codings) or any(
+        not words.isdisjoint(text.lower().replace(",", " ").split()) for text in texts
     )

@@ -70,6 +70,8 @@ class Tables:
     encounter_class: Mapping[str, Coding]  # table 0004 → Encounter.class
     data_absent_reason: Mapping[str, str]  # code → display
     control_roles: frozenset[str]  # table 0369 codes of control/calibrator material
+    control_type_codes: frozenset[str]  # Specimen.type codes of control material, upper-cased
+    control_type_words: frozenset[str]  # words of a Specimen.type text naming it, lower-cased
     identifier_type: Mapping[str, str]  # table 0203 code → display
     range_sex: Mapping[tuple[str, str], str]  # appliesTo (system, code) → male / female
     age_units: Mapping[str, str]  # referenceRange.age UCUM code → year, month, week, day
@@ -142,6 +144,9 @@ def tables() -> Tables:
         for row in _table(data, "data_absent_reason", ("code", "display"))
     }
     roles = frozenset(row["code"] for row in _table(data, "control_role", ("code", "display")))
+    control_types = _table(data, "control_specimen_type", ("code", "kind"))
+    if not {row["kind"] for row in control_types} <= {"code", "word"}:
+        raise DataFileError("tables.toml: [[control_specimen_type]] kind must be code or word")
     types = {
         row["code"]: row["display"] for row in _table(data, "identifier_type", ("code", "display"))
     }
@@ -160,6 +165,12 @@ def tables() -> Tables:
         encounter_class=MappingProxyType(classes),
         data_absent_reason=MappingProxyType(absent),
         control_roles=roles,
+        control_type_codes=frozenset(
+            r["code"].upper() for r in control_types if r["kind"] == "code"
+        ),
+        control_type_words=frozenset(
+            r["code"].lower() for r in control_types if r["kind"] == "word"
+        ),
         identifier_type=MappingProxyType(types),
         range_sex=MappingProxyType(sexes),
         age_units=MappingProxyType(ages),

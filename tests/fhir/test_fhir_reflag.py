@@ -1,0 +1,48 @@
+"""leukoflag's FHIR output of HL7 v2, flagged again: the same Bundle, findings and Issues."""
+
+from __future__ import annotations
+
+import pytest
+
+import leukoflag
+from leukoflag import fhir
+from leukoflag.fhir._terms import tables
+from leukoflag.hl7v2._tables import load_tables
+
+
+def er7(*segments: str) -> bytes:
+    return ("\r".join(segments) + "\r").encode("utf-8")
+
+
+MSH = "MSH|^~\\&|HEMLAB|ELMWOOD|EHR|ELMWOOD|20261124101500-0600||ORU^R01^ORU_R01|EW-{n}|P|2.5.1"
+PID = "PID|1||EW-2231^^^ELMWOOD^MR||MARTINEZ^LUCIA||19840412|F"
+OBR = (
+    "OBR|1|PO-61^EHR|FO-61^HEMLAB|58410-2^CBC panel - Blood by Automated count^LN|||"
+    "20261124090000-0600|||||||||||||||20261124100000-0600|||F"
+)
+WBC = (
+    "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||3.1|10*3/uL^^UCUM|"
+    "4.0-11.0|L|||F|||20261124090000-0600"
+)
+
+
+@pytest.mark.parametrize(
+    "kind", ["QC^Quality control material^L", "LVL1^Control material, level 1^99EWLAB"]
+)
+def test_a_control_run_read_back_is_still_control_material_not_a_leukopenia(kind: str) -> None:
+    # SPM-4 names QC material: not flagged from HL7 v2; its Bundle read back judged the control's
+    # 3,100 cells/µL as the patient's leukopenia (L, conclusionCode) beside an unrecognized type
+    first = leukoflag.convert(er7(MSH.format(n=1), PID, OBR, WBC, f"SPM|1|QC-77^HEMLAB||{kind}"))
+    assert first.findings == []
+    second = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    assert second.findings == []
+    (control,) = (i for i in second.issues if i.code == "flag.control-material")
+    assert control.location == "ITEM[1]/Bundle.entry[4].resource"
+    assert [i.code for i in second.issues] == ["flag.control-material"]
+    assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
+
+
+def test_fhir_and_hl7v2_name_the_same_specimen_types_control_material() -> None:
+    v2 = load_tables()
+    assert tables().control_type_codes == v2.control_codes
+    assert tables().control_type_words == v2.control_words
