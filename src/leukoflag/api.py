@@ -18,7 +18,7 @@ import functools
 import io
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -287,6 +287,11 @@ def _fhir_outcome(item: fhir.FhirItem | Rejected, source: str, settings: Setting
 
 def _flagged_outcome(item: fhir.FhirItem, source: str, settings: Settings) -> Outcome:
     evaluations = evaluate_groups(item.groups, settings, fallback=None)
+    for location in item.derived:  # leukoflag's derived ANC read back: its finding says so
+        found = evaluations.get(location)
+        if found is not None and found.finding is not None:
+            finding = replace(found.finding, derived=True)
+            evaluations[location] = replace(found, finding=finding)
     output, write_issues = fhir.flag_in_place(item, evaluations, settings)
     issues = (*item.issues, *_evaluation_issues(evaluations), *write_issues)
     return _finished(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 import leukoflag
@@ -46,3 +48,53 @@ def test_fhir_and_hl7v2_name_the_same_specimen_types_control_material() -> None:
     v2 = load_tables()
     assert tables().control_type_codes == v2.control_codes
     assert tables().control_type_words == v2.control_words
+
+
+# A WBC of 3,100 and 22 % neutrophils: no ANC measured, leukoflag derives 682 cells/µL.
+_DERIVED = er7(
+    MSH.format(n=2),
+    PID,
+    OBR,
+    WBC,
+    (
+        "OBX|2|NM|770-8^Neutrophils/100 leukocytes in Blood by Automated count^LN||22|%^^UCUM|"
+        "40-75|L|||F|||20261124090000-0600"
+    ),
+)
+
+
+def _anc(conv: leukoflag.Conversion) -> leukoflag.Finding:
+    (anc,) = (f for f in conv.findings if f.analyte.value == "anc")
+    return anc
+
+
+@pytest.mark.parametrize(
+    ("settings", "code", "grade"),
+    [
+        (leukoflag.Settings(), "LU", 3),
+        (leukoflag.Settings(ctcae_version="6.0"), "LU", 2),
+        (leukoflag.Settings(critical_low={"anc": 700, "wbc": 2000}), "LL", 3),
+    ],
+)
+def test_a_derived_anc_read_back_is_judged_again_as_a_fresh_conversion_judges_it(
+    settings: leukoflag.Settings, code: str, grade: int
+) -> None:
+    # re-flagged after a rule change (CTCAE 6.0, a critical low of 700), the derived ANC kept
+    # the interpretation and grade written before (LU, grade 3) while the findings said LL or
+    # grade 2; and its finding was no longer derived
+    (stored,) = leukoflag.convert(_DERIVED).bundles
+    again = leukoflag.convert(fhir.dumps(stored), settings)
+    fresh = leukoflag.convert(_DERIVED, settings)
+    anc = _anc(again)
+    assert (anc.value_per_ul, anc.code, anc.ctcae_grade, anc.derived) == (
+        Decimal(682),
+        code,
+        grade,
+        True,
+    )
+    assert (anc.code, anc.ctcae_grade, anc.derived) == (
+        _anc(fresh).code,
+        _anc(fresh).ctcae_grade,
+        _anc(fresh).derived,
+    )
+    assert fhir.dumps(again.bundles[0]) == fhir.dumps(fresh.bundles[0])

@@ -501,3 +501,18 @@ def data_absent_reason(code: str, text: str = "") -> dict[str, Any]:
     if text:
         concept_dict["text"] = text
     return concept_dict
+
+
+def derived_before(node: dict[str, Any]) -> bool:
+    """Whether ``node`` is a derived ANC leukoflag wrote (its explanation says ``derived``)."""
+    extensions = node.get("extension")
+    for explanation in extensions if isinstance(extensions, list) else ():
+        if isinstance(explanation, dict) and explanation.get("url") == EXPLANATION:
+            parts = explanation.get("extension")
+            return any(
+                isinstance(part, dict)
+                and part.get("url") == "derived"
+                and part.get("valueBoolean") is True
+                for part in (parts if isinstance(parts, list) else ())
+            )
+    return False

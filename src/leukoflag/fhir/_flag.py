@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -209,22 +209,26 @@ class _Flagger:
             )
         if quantity is not None:
             self.issues.extend(ref.range_issues)
-        if _derived_before(self.editor.peek(ref.path)):
-            return  # a derived ANC leukoflag wrote, read back: kept as it was written
+        # a derived ANC leukoflag wrote, read back: its value and code kept as written (nothing
+        # was sent in another unit), its range and code judged again (the settings may differ)
+        derived = ref.derived
         node = self.editor.node(ref.path)
         if quantity is not None or finding is not None:
             self.changed.add(_resource_path(ref.path))
-        if evaluation.loinc is not None:
+        if evaluation.loinc is not None and not derived:
             _put(node, "code", el.with_loinc(node.get("code"), evaluation.loinc))
         if quantity is not None:
             sent = node.get("valueQuantity")
             if not isinstance(sent, dict):  # valueInteger: a count sent without a unit
                 sent = {"value": node.pop("valueInteger", quantity.value)}
-            _put(node, "valueQuantity", self.quantity(sent, evaluation, location))
+            if not derived:
+                _put(node, "valueQuantity", self.quantity(sent, evaluation, location))
             if evaluation.reference_range is not None:
                 ranges = self.ranges(node, ref.range_index, evaluation, result, location)
                 _put(node, "referenceRange", ranges)
         if finding is not None:
+            if derived:  # read back as a measured ANC: still leukoflag's derived one
+                evaluation = replace(evaluation, finding=replace(finding, derived=True))
             self.interpret(node, ref.path, finding.code, evaluation)
 
     def quantity(
@@ -761,19 +765,6 @@ def _disagreeing(extension: dict[str, Any], per_ul: Decimal, comparator: str, an
 def _cells(value: Decimal) -> str:
     """A plausible count in cells/µL for an Issue text: ``7,500`` or ``1,234.5``."""
     return f"{int(value):,}" if value == value.to_integral_value() else f"{value:,f}"
-
-
-def _derived_before(node: Any) -> bool:
-    """Whether ``node`` is a derived ANC leukoflag wrote (its explanation says ``derived``)."""
-    for explanation in _listed(node.get("extension")):
-        if isinstance(explanation, dict) and explanation.get("url") == el.EXPLANATION:
-            return any(
-                isinstance(part, dict)
-                and part.get("url") == "derived"
-                and part.get("valueBoolean") is True
-                for part in _listed(explanation.get("extension"))
-            )
-    return False
 
 
 def _entry_type(entry: Any) -> Any:

@@ -31,6 +31,7 @@ from leukoflag.fhir._elements import (
     EXPLANATION,
     PQ_TRANSLATION,
     SENDER_INTERPRETATION,
+    derived_before,
     supplied_range,
 )
 from leukoflag.fhir._json import dumps, loads, loads_noting_repeats, plain
@@ -110,6 +111,7 @@ class NodeRef:
     range_note: str = ""
     # the lab's ranges not used for a modifierExtension leukoflag does not know: told likewise
     range_issues: tuple[Issue, ...] = ()
+    derived: bool = False  # an ANC leukoflag derived and wrote (its output read back)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,8 @@ class FhirItem:
     nodes: Mapping[str, NodeRef] = field(default_factory=dict)
     reports: Mapping[str, Path] = field(default_factory=dict)
     legacy: tuple[Path, ...] = ()
+    # locations of the ANCs leukoflag derived and wrote (its output read back): still derived
+    derived: tuple[str, ...] = ()
 
     @property
     def location(self) -> str:
@@ -396,6 +400,7 @@ def _item(
         nodes=reader.nodes,
         reports=reader.reports,
         legacy=tuple(reader.legacy),
+        derived=tuple(k for k, n in reader.nodes.items() if n.derived) if reader.derived else (),
     )
 
 
@@ -428,6 +433,7 @@ class _ItemReader:
     nodes: dict[str, NodeRef] = field(default_factory=dict)
     reports: dict[str, Path] = field(default_factory=dict)
     legacy: list[Path] = field(default_factory=list)
+    derived: bool = False  # whether a result is an ANC leukoflag derived (see NodeRef.derived)
     by_url: dict[str, _Located] = field(default_factory=dict)
     patients: dict[str, Patient] = field(default_factory=dict)
     specimens: dict[str, Specimen] = field(default_factory=dict)
@@ -1102,7 +1108,9 @@ class _ItemReader:
             for i in modified
             if ranges
         )
-        self.nodes[where] = NodeRef(path, range_index, passed_over, range_issues)
+        derived = derived_before(node)
+        self.derived = self.derived or derived
+        self.nodes[where] = NodeRef(path, range_index, passed_over, range_issues, derived)
         return LabResult(
             location=where,
             code=_concept(node["code"]),
