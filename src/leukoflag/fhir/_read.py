@@ -1098,6 +1098,10 @@ class _ItemReader:
         if ranges and range_index is not None:
             at = f"{where}.referenceRange[{range_index}]"
             self.inverted_text(ranges[range_index], reference_range, at)
+            if reference_range is not None and not any(
+                k in ranges[range_index] for k in ("low", "high")
+            ):
+                reference_range = _in_sent_unit(reference_range, node.get("valueQuantity"))
         range_issues = tuple(
             _modifier_issue(
                 ranges[i]["modifierExtension"],
@@ -1814,6 +1818,26 @@ def _per_sex_written(text: str, low: dict[str, Any], high: dict[str, Any]) -> Re
     if _limit_edited((low, high), [one for _, one in by_sex]):
         return None  # a limit edited by hand since: read as now sent (fhir.original-stale)
     return replace(read, by_sex=by_sex)
+
+
+def _in_sent_unit(read: ReferenceRange, quantity: Any) -> ReferenceRange:
+    """A range sent as text only beside a count leukoflag normalized (its output read back, the
+    text not judged then): its limits in the unit the count was sent in, its PQ translation's,
+    as the text was read then, not in cells/µL (``4.0-10.0`` beside 12.5 10*9/L)."""
+    if not isinstance(quantity, dict) or quantity.get("code") != "/uL":
+        return read
+    translations = [
+        e["valueQuantity"]
+        for e in _list(quantity.get("extension"))
+        if isinstance(e, dict)
+        and e.get("url") == PQ_TRANSLATION
+        and isinstance(e.get("valueQuantity"), dict)
+    ]
+    unit = next((u for u in map(_unit, translations) if u is not None), None)
+    if unit is None:
+        return read
+    by_sex = tuple((sex, one if one.unit else replace(one, unit=unit)) for sex, one in read.by_sex)
+    return replace(read, unit=read.unit or unit, by_sex=by_sex)
 
 
 def _limit_edited(limits: tuple[dict[str, Any], ...], ranges: list[ReferenceRange]) -> bool:
