@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Literal
 
 import pytest
 
@@ -125,3 +126,44 @@ def test_a_range_per_sex_for_adults_beside_a_childs_count_is_read_back_in_the_se
     assert adults.location == "ITEM[1]/Bundle.entry[3].resource"
     assert "is for adults, and the patient (born 2026-06-01) is under 18" in adults.text
     assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
+
+
+# No OBX-14, SPM-17, OBR-7 or OBR-22: MSH-7 alone dates the infant's WBC (5,500: L at 3 months).
+_UNDATED = (
+    "PID|1||EW-5512^^^ELMWOOD^MR||OKONJO^TOBI||20260815|M",
+    "OBR|1|PO-3^EHR|FO-3^HEMLAB|58410-2^CBC panel - Blood by Automated count^LN",
+    "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||5.5|10*3/uL|||||F",
+)
+
+
+@pytest.mark.parametrize("bundle_type", ["transaction", "collection"])
+def test_a_result_dated_only_by_msh7_is_judged_at_the_same_age_read_back(
+    bundle_type: Literal["transaction", "collection"],
+) -> None:
+    # read back, Bundle.timestamp (MSH-7) was ignored as not a message Bundle's, so the count
+    # was judged with adult ranges (N) under flag.age-unknown
+    settings = leukoflag.Settings(bundle_type=bundle_type)
+    first = leukoflag.convert(er7(MSH.format(n=3), *_UNDATED), settings)
+    assert first.bundles[0]["timestamp"] == "2026-11-24T10:15:00-06:00"
+    second = leukoflag.convert(fhir.dumps(first.bundles[0]), settings)
+    for conv in (first, second):
+        (finding,) = conv.findings
+        assert finding.range is not None
+        assert (finding.code, finding.rule, finding.range.source) == (
+            "L",
+            "wbc-leukopenia-pediatric",
+            "age-band",
+        )
+    assert [i.code for i in second.issues] == []
+    assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
+
+
+def test_the_timestamp_of_a_collection_leukoflag_did_not_write_still_dates_nothing() -> None:
+    # a collection Bundle of another source: its timestamp says when it was assembled
+    settings = leukoflag.Settings(bundle_type="collection")
+    (stored,) = leukoflag.convert(er7(MSH.format(n=4), *_UNDATED), settings).bundles
+    stored["entry"] = [e for e in stored["entry"] if e["resource"]["resourceType"] != "Provenance"]
+    conv = leukoflag.convert(fhir.dumps(stored))
+    (finding,) = conv.findings
+    assert (finding.code, finding.rule) == ("N", "wbc-within-range")
+    assert [i.code for i in conv.issues] == ["flag.age-unknown"]

@@ -31,6 +31,7 @@ from leukoflag.fhir._elements import (
     EXPLANATION,
     PQ_TRANSLATION,
     SENDER_INTERPRETATION,
+    SOURCE_MESSAGE,
     derived_before,
     supplied_range,
 )
@@ -489,7 +490,7 @@ class _ItemReader:
                     nested.location,
                     "a Bundle inside a Bundle is passed through unread",
                 )
-        if kind == "Bundle" and root.get("type") == "message":
+        if kind == "Bundle" and (root.get("type") == "message" or _from_v2(resources)):
             self.sent = self.timestamp(root.get("timestamp"), f"{self.prefix}/Bundle.timestamp")
         drafts = self.orders(observations, reports)
         groups = self.groups(drafts)
@@ -1818,6 +1819,20 @@ def _per_sex_written(text: str, low: dict[str, Any], high: dict[str, Any]) -> Re
     if _limit_edited((low, high), [one for _, one in by_sex]):
         return None  # a limit edited by hand since: read as now sent (fhir.original-stale)
     return replace(read, by_sex=by_sex)
+
+
+def _from_v2(resources: list[_Located]) -> bool:
+    """Whether a Bundle is leukoflag's of an HL7 v2 message (its Provenance says which): its
+    ``timestamp`` is MSH-7, which dates a result nothing else dates, as it did from HL7 v2."""
+    for located in reversed(resources):  # leukoflag writes it last
+        resource = located.resource
+        if resource.get("resourceType") == "Provenance":
+            extensions = resource.get("extension")
+            return any(
+                isinstance(e, dict) and e.get("url") == SOURCE_MESSAGE
+                for e in (extensions if isinstance(extensions, list) else ())
+            )
+    return False
 
 
 def _in_sent_unit(read: ReferenceRange, quantity: Any) -> ReferenceRange:
