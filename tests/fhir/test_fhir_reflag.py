@@ -101,27 +101,31 @@ def test_a_derived_anc_read_back_is_judged_again_as_a_fresh_conversion_judges_it
     assert fhir.dumps(again.bundles[0]) == fhir.dumps(fresh.bundles[0])
 
 
-@pytest.mark.parametrize("sex", ["M", "U"])
+@pytest.mark.parametrize(
+    ("sex", "value", "code"),
+    [("M", "NM|12.5", "N"), ("U", "NM|12.5", "N"), ("F", "SN|<^0.5", "LL")],
+)
 def test_a_range_per_sex_for_adults_beside_a_childs_count_is_read_back_in_the_sent_unit(
-    sex: str,
+    sex: str, value: str, code: str
 ) -> None:
-    # an infant's 12.5 10*9/L beside a lab range for adults: judged with the age band, the range
-    # text left without limits; read back, '4.0-10.0' was read in cells/µL and the warning
-    # became 'not a plausible WBC range (sent in another unit than the value?)'
+    # an infant's 12.5 10*9/L (or <0.5, kept as original text) beside a lab range for adults:
+    # judged with the age band, the range text left without limits; read back, '4.0-10.0' was
+    # read in cells/µL and the warning became 'not a plausible WBC range (sent in another unit
+    # than the value?)'
     infant = f"PID|1||EW-7781^^^ELMWOOD^MR||OKAFOR^ADA||20260601|{sex}"
+    kind, number = value.split("|")
     wbc = (
-        "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||12.5|10*9/L|"
-        "Adult M: 4.0-10.0 F: 4.5-11.0||||F|||20261124090000-0600"
+        f"OBX|1|{kind}|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||{number}|"
+        "10*9/L|Adult M: 4.0-10.0 F: 4.5-11.0||||F|||20261124090000-0600"
     )
     first = leukoflag.convert(er7(MSH.format(n=7), infant, OBR, wbc))
     second = leukoflag.convert(fhir.dumps(first.bundles[0]))
     for conv in (first, second):
         (finding,) = conv.findings
         assert finding.range is not None
-        assert (finding.code, finding.range.source) == ("N", "age-band")
-        assert [i.code for i in conv.issues if i.code.startswith("flag.")] == [
-            "flag.lab-range-adults"
-        ]
+        assert (finding.code, finding.range.source) == (code, "age-band")
+        assert "flag.lab-range-adults" in [i.code for i in conv.issues]
+        assert "flag.lab-range-unusable" not in [i.code for i in conv.issues]
     (adults,) = (i for i in second.issues if i.code == "flag.lab-range-adults")
     assert adults.location == "ITEM[1]/Bundle.entry[3].resource"
     assert "is for adults, and the patient (born 2026-06-01) is under 18" in adults.text

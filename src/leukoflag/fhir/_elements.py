@@ -82,6 +82,8 @@ SOURCE_MESSAGE = _BASE + "source-message"
 # FHIR core extensions (http://hl7.org/fhir/extensions).
 PQ_TRANSLATION = "http://hl7.org/fhir/StructureDefinition/iso21090-PQ-translation"
 ORIGINAL_TEXT = "http://hl7.org/fhir/StructureDefinition/originalText"
+# The original text leukoflag keeps of a value sent with a comparator: "<0.5 10*3/uL"
+ORIGINAL_FORM = re.compile(r"^(<=|>=|<|>|ad)?(\d+(?:\.\d+)?)(?: (.+))?$")
 DAR_EXTENSION = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 BIRTH_TIME = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
 

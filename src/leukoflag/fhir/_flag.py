@@ -8,7 +8,6 @@ none used twice): an element taken over from another resource of the item is a c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -92,8 +91,6 @@ _ORDER = (
 _RANK = {name: rank for rank, name in enumerate(_ORDER)}
 # A referenceRange's elements that FHIR puts before its low and high (BackboneElement's own).
 _RANGE_HEAD = ("id", "extension", "modifierExtension")
-# The original text leukoflag keeps of a value sent with a comparator: "<0.5 10*3/uL"
-_ORIGINAL = re.compile(r"^(<=|>=|<|>|ad)?(\d+(?:\.\d+)?)(?: (.+))?$")
 
 
 def _put(node: dict[str, Any], key: str, value: Any) -> None:
@@ -745,7 +742,7 @@ def _disagreeing(extension: dict[str, Any], per_ul: Decimal, comparator: str, an
         )
     elif url == el.ORIGINAL_TEXT:
         original = extension.get("valueString")
-        match = _ORIGINAL.match(original) if isinstance(original, str) else None
+        match = el.ORIGINAL_FORM.match(original) if isinstance(original, str) else None
         if match is None:
             return ""
         said, number, unit, shown = match[1] or "", Decimal(match[2]), match[3], match.string

@@ -29,6 +29,8 @@ from leukoflag.fhir._elements import (
     BIRTH_TIME,
     DAR_EXTENSION,
     EXPLANATION,
+    ORIGINAL_FORM,
+    ORIGINAL_TEXT,
     PQ_TRANSLATION,
     SENDER_INTERPRETATION,
     SOURCE_MESSAGE,
@@ -1837,8 +1839,9 @@ def _from_v2(resources: list[_Located]) -> bool:
 
 def _in_sent_unit(read: ReferenceRange, quantity: Any) -> ReferenceRange:
     """A range sent as text only beside a count leukoflag normalized (its output read back, the
-    text not judged then): its limits in the unit the count was sent in, its PQ translation's,
-    as the text was read then, not in cells/µL (``4.0-10.0`` beside 12.5 10*9/L)."""
+    text not judged then): its limits in the unit the count was sent in, its PQ translation's
+    (or its original text's, with a comparator), as the text was read then, not in cells/µL
+    (``4.0-10.0`` beside 12.5 10*9/L)."""
     if not isinstance(quantity, dict) or quantity.get("code") != "/uL":
         return read
     translations = [
@@ -1849,6 +1852,12 @@ def _in_sent_unit(read: ReferenceRange, quantity: Any) -> ReferenceRange:
         and isinstance(e.get("valueQuantity"), dict)
     ]
     unit = next((u for u in map(_unit, translations) if u is not None), None)
+    for extension in _list(quantity.get("extension")) if unit is None else ():
+        # a count sent with a comparator keeps its text instead: "<0.5 10*3/uL"
+        if isinstance(extension, dict) and extension.get("url") == ORIGINAL_TEXT:
+            shown = extension.get("valueString")
+            match = ORIGINAL_FORM.match(shown) if isinstance(shown, str) else None
+            unit = Unit(text=match[3]) if match is not None and match[3] else None
     if unit is None:
         return read
     by_sex = tuple((sex, one if one.unit else replace(one, unit=unit)) for sex, one in read.by_sex)
