@@ -1,6 +1,7 @@
 """Ages as reference ranges state them: a bound in whole years, months, weeks or days counts
 completed units (a child of 2 years and 5 months is in "0-2 a" and "1-2 y"), as ages are
-usually stated. Shared by the FHIR ``referenceRange.age`` and a range text's age note
+usually stated; an age in hours is met on a day only when it is at every time of that day.
+Shared by the FHIR ``referenceRange.age`` and a range text's age note
 (``6.0-17.5 (3-12 mo)``), so that both read an age the same way.
 """
 
@@ -26,8 +27,13 @@ _DAYS = {
 
 def reached(birth: dt.date, value: Decimal, unit: str) -> dt.date:
     """The day a patient born on ``birth`` is ``value`` ``unit``s old (the last day there is,
-    for an age past the calendar)."""
+    for an age past the calendar); in hours, the first day they are so at any time of it."""
     try:
+        if unit == "hour":
+            # born at the day's last moment, sampled at its first: a day less than the dates say
+            whole, part = divmod(value, 24)
+            days = 0 if value <= 0 else int(whole) + bool(part) + 1
+            return birth + dt.timedelta(days=days)
         if unit in ("year", "month") and value == value.to_integral_value():
             total = birth.month - 1 + int(value) * (12 if unit == "year" else 1)
             year, month = birth.year + total // 12, total % 12 + 1
@@ -41,7 +47,15 @@ def reached(birth: dt.date, value: Decimal, unit: str) -> dt.date:
 
 def outgrown(birth: dt.date, value: Decimal, unit: str) -> dt.date:
     """The first day a patient born on ``birth`` is past the age ``value`` ``unit``s: a whole
-    number counts completed units (2 years lasts until the third birthday)."""
+    number counts completed units (2 years lasts until the third birthday); in hours, the first
+    day they may be so (dates tell no time of day: 0-72 h holds on days 0 to 2 only)."""
+    if unit == "hour":
+        # born at the day's first moment, sampled at its last: a day more than the dates say
+        limit = EXACT.add(value, 1) if value == value.to_integral_value() else value
+        try:
+            return birth + dt.timedelta(days=int(limit // 24))
+        except OverflowError:
+            return dt.date.max
     if value == value.to_integral_value():
         return reached(birth, EXACT.add(value, 1), unit)
     day = reached(birth, value, unit)
@@ -52,7 +66,7 @@ def outgrown(birth: dt.date, value: Decimal, unit: str) -> dt.date:
 class AgeSpan:
     """The ages a range is for, as a note states them: from ``low`` (reached), to ``high``
     (completed units: ``1-5 y`` holds a child until the sixth birthday), or under ``below``
-    (``<1 y``). Each bound is a number and its calendar unit (year, month, week, day)."""
+    (``<1 y``). Each bound is a number and its calendar unit (year, month, week, day, hour)."""
 
     low: tuple[Decimal, str] | None = None
     high: tuple[Decimal, str] | None = None

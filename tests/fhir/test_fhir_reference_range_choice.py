@@ -250,7 +250,7 @@ def test_results_that_are_not_counts_raise_no_issue_for_their_ranges() -> None:
     "age",
     [
         {"low": {"value": "two", "code": "a", "system": UCUM}},
-        {"low": {"value": 2, "code": "h", "system": UCUM}},
+        {"low": {"value": 2, "code": "min", "system": UCUM}},
         {"low": {"value": 2, "code": ["a"], "system": UCUM}},
         {"high": {"value": -1, "code": "a", "system": UCUM}},
         "18 years and over",
@@ -840,3 +840,37 @@ def test_a_boy_is_judged_with_the_childrens_range_not_one_for_adult_men() -> Non
     assert [i.code for i in issues if i.code.startswith("flag.lab-range")] == [
         "flag.lab-range-adults"
     ]
+
+
+# A neonatal unit's LIS: a band for the first 72 hours, then its range for everyone
+NEONATAL = [lab_range("9.0", "30.0", ("0", "72", "h")), lab_range("4.0", "11.0")]
+
+
+@pytest.mark.parametrize(
+    ("birth", "code", "limits"),
+    [
+        # born the day before: 12.0 was H against the range for everyone, 4.0-11.0
+        ("2026-11-19", "N", (Decimal("9.0E+3"), Decimal("3.00E+4"))),
+        ("2026-11-18", "N", (Decimal("9.0E+3"), Decimal("3.00E+4"))),
+        ("1971-05-02", "H", (Decimal("4.0E+3"), Decimal("1.10E+4"))),
+    ],
+)
+def test_an_age_range_in_hours_judges_only_a_patient_known_to_be_of_those_hours(
+    birth: str, code: str, limits: tuple[Decimal, Decimal]
+) -> None:
+    observation, issues = judged(bundle("12.0", NEONATAL, birth=birth))
+    assert observation["interpretation"][0]["coding"][0]["code"] == code
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert normalized(observation) == [limits]
+    assert not not_applicable(issues)
+
+
+def test_a_day_that_may_be_past_an_age_in_hours_does_not_meet_it() -> None:
+    # born on the 17th, sampled on the 20th: 48 to 96 hours old, the dates tell no more
+    observation, issues = judged(bundle("12.0", NEONATAL[:1], birth="2026-11-17"))
+    assert explanation(observation)["rangeSource"] == "age-band"
+    (issue,) = not_applicable(issues)
+    assert (
+        "(referenceRange[0] for ages 0 h-72 h, and the patient (born 2026-11-17) may not be of "
+        "those ages on the result date 2026-11-20)"
+    ) in issue.text

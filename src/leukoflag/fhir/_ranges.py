@@ -171,12 +171,14 @@ def _age_outside(age: Any, who: Who) -> str:
             high is not None and who.day >= outgrown(birth, *high)
         ):
             # the patient's birth date and the day, as flag.lab-range-adults names them
-            if first == who.births[1]:
+            born = str(first) if first == who.births[1] else f"{first} to {who.births[1]}"
+            # in hours, a day holds ages on both sides of a bound: the day tells no hour
+            hours = "hour" in (low or ("", ""))[1:] + (high or ("", ""))[1:]
+            if first == who.births[1] and not hours:
                 return (
                     f"for ages {shown}, and the patient (born {first}) is not of those ages on "
                     f"the result date {who.day}"
                 )
-            born = f"{first} to {who.births[1]}"
             return (
                 f"for ages {shown}, and the patient (born {born}) may not be of those ages on "
                 f"the result date {who.day}"

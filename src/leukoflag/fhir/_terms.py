@@ -74,7 +74,7 @@ class Tables:
     control_type_words: frozenset[str]  # words of a Specimen.type text naming it, lower-cased
     identifier_type: Mapping[str, str]  # table 0203 code → display
     range_sex: Mapping[tuple[str, str], str]  # appliesTo (system, code) → male / female
-    age_units: Mapping[str, str]  # referenceRange.age UCUM code → year, month, week, day
+    age_units: Mapping[str, str]  # referenceRange.age UCUM code → year, month, week, day, hour
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +157,10 @@ def tables() -> Tables:
     if not set(sexes.values()) <= {"male", "female"}:
         raise DataFileError(f"tables.toml: [[range_sex]] sex must be male or female: {sexes}")
     ages = {row["code"]: row["unit"] for row in _table(data, "age_unit", ("code", "unit"))}
-    if not set(ages.values()) <= {"year", "month", "week", "day"}:
-        raise DataFileError(f"tables.toml: [[age_unit]] unit must be year/month/week/day: {ages}")
+    if not set(ages.values()) <= {"year", "month", "week", "day", "hour"}:
+        raise DataFileError(
+            f"tables.toml: [[age_unit]] unit must be year/month/week/day/hour: {ages}"
+        )
     return Tables(
         interpretation=MappingProxyType(interpretation),
         deprecated_interpretation=MappingProxyType(deprecated),
