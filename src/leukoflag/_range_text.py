@@ -11,6 +11,7 @@ import functools
 from dataclasses import replace
 from decimal import Decimal
 
+from leukoflag._age_words import age_words
 from leukoflag._ages import AgeSpan
 from leukoflag._quote import quoted
 from leukoflag._sex_labels import LabelRead, fold, sex_labels
@@ -22,6 +23,7 @@ __all__ = [
     "age_span",
     "age_word",
     "ages_of",
+    "known_age_words",
     "parse_decimal",
     "read_decimal_comma",
     "read_range_text",
@@ -148,14 +150,48 @@ _AGE_UNITS = {
 _AGE_OPEN_ENDS = ("and over", "and older", "or older", "or over")
 
 
+def _age_unit(word: str) -> str:
+    """The calendar unit an age word names (``mo``, ``years``; ``Jahre``, ``mois``, ``años``
+    from data/age_words.toml), else ``""``."""
+    return _AGE_UNITS.get(word.casefold(), "") or age_words().get(fold(word), "")
+
+
 def _names_ages(note: str) -> bool:
     """Whether a note speaks of ages (a number, and an age unit or the word age): ``3-12 mo``,
-    ``Age 0-1 y``, ``1-5 years``, ``>60 y``; not ``cells``, ``see note 3``."""
+    ``Age 0-1 y``, ``1-5 years``, ``1-5 Jahre``, ``>60 y``; or may (ages in whole numbers and a
+    word leukoflag does not know, ``1-5 Lebensjahre``, which is then not read); not ``cells``,
+    ``see note 3``."""
     if not any(c in _DIGITS for c in note):
         return False
     folded = note.casefold()
     words = "".join(c if c.isalpha() else " " for c in folded).split()
-    return folded.lstrip().startswith("age") or any(word in _AGE_UNITS for word in words)
+    return (
+        folded.lstrip().startswith("age")
+        or any(_age_unit(word) for word in words)
+        or _unknown_ages(folded)
+    )
+
+
+def known_age_words(note: str) -> bool:
+    """Whether a note naming ages names them in words leukoflag reads (``>60 y``), not only in a
+    word it does not know (``1-5 Lebensjahre``), for the Issue saying it was not read."""
+    return _names_ages(note) and not _unknown_ages(note.casefold())
+
+
+def _unknown_ages(note: str) -> bool:
+    """Whether a note is whole numbers as ages are written (``1-5``, ``<1``, ``>=18``, ``18+``)
+    followed by one word that is no unit: ``1-5 lebensjahre``, ``0-1 an``, whose ages the range
+    may be for (a unit, ``10-20 g/l``, is not one)."""
+    stripped = note.replace("–", "-").replace("—", "-").strip()
+    body = stripped.lstrip("<>=≤≥").lstrip()
+    numbers, _, word = body.rpartition(" ")
+    word = word.removesuffix(".")
+    if not word.isalpha() or _age_unit(word) or _known_unit(word):
+        return False
+    first, separator, second = numbers.replace(" ", "").rstrip("+").partition("-")
+    # a span, a bound (<1, >=18) or an open end (18+): not a count of things (2 tests)
+    bounded = bool(separator) or numbers.rstrip().endswith("+") or body != stripped
+    return bounded and first.isdigit() and (not separator or second.isdigit())
 
 
 def ages_of(text: str) -> str:
@@ -225,7 +261,7 @@ def _age_at(text: str, unit: str = "") -> tuple[Decimal, str] | None:
         end += 1
     value = parse_decimal(body[:end]) if end else None
     word = body[end:].strip()
-    found = _AGE_UNITS.get(word) if word else unit
+    found = _age_unit(word) if word else unit
     return (value, found) if value is not None and found else None
 
 

@@ -256,3 +256,18 @@ def test_range_limits_beside_a_text_naming_other_ages_do_not_judge_the_patient()
         "patient (born 1979-05-14) is not of those ages on the result date 2026-11-24); "
         "leukoflag's default range applies"
     )
+
+
+def test_range_limits_beside_a_text_naming_ages_in_german_do_not_judge_an_adult() -> None:
+    # the text '1-5 Jahre' was not read: 4.8 was N against the children's 5.0-15.0
+    children = {
+        "low": {"value": Decimal("5.0"), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
+        "high": {"value": Decimal("15.0"), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
+        "text": "1-5 Jahre",
+    }
+    conv = leukoflag.convert(observation("6690-2", "4.8", [children]))
+    (finding,) = conv.findings
+    assert finding.range is not None
+    assert (finding.range.source, finding.code) == ("default", "N")
+    (issue,) = (i for i in conv.issues if i.code == "flag.lab-range-unusable")
+    assert "(it is for ages '1-5 Jahre', and the patient (born 1979-05-14) is not" in issue.text

@@ -535,3 +535,67 @@ def test_a_range_noted_for_ages_not_known_to_be_the_patients_is_not_used(
     finding = _only_finding(conversion)
     assert finding.range is not None
     assert (finding.range.source, finding.range.low) == ("default", Decimal(5000))
+
+
+# born 2023-06-01: 3 years old on the result date 2026-11-24
+TODDLER = builders.patient(birth_date="20230601", sex="F")
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "5.0-15.0 (1-5 Jahre)",
+        "5.0-15.0 (1-5 ans)",
+        "5.0-15.0 (1-5 años)",
+        "5.0-15.0 (1-5 anos)",
+        "5.0-15.0 (1-5 anni)",
+        "5.0-15.0 (1-5 lat)",
+        "1-5 Jahre: 5.0-15.0",
+    ],
+)
+def test_an_age_note_in_another_language_judges_only_a_patient_of_those_ages(sent: str) -> None:
+    # the note was not read: the children's range judged the man of 42 (12.0 N against 5.0-15.0)
+    for patient, code, source in ((ADULT, "H", "default"), (TODDLER, "N", "lab")):
+        msg = oru_message(
+            patient=patient, results=[builders.wbc("12.0", "10*9/L", reference_range=sent)]
+        )
+        conversion = leukoflag.convert(msg.text)
+        finding = _only_finding(conversion)
+        assert finding.range is not None
+        assert (finding.code, finding.range.source) == (code, source)
+        unusable = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+        assert len(unusable) == (source == "default")
+
+
+@pytest.mark.parametrize(
+    ("sent", "note"),
+    [
+        ("6.0-17.5 (0-1 an)", "0-1 an"),
+        ("5.0-15.0 (1-5 Lebensjahre)", "1-5 Lebensjahre"),
+        ("6.0-17.5 (<1 J.)", "<1 J."),
+    ],
+)
+def test_an_age_note_in_a_word_leukoflag_does_not_know_is_not_used(sent: str, note: str) -> None:
+    # the note was not read: an infants' range judged the man of 42 (5.2 L against 6.0-17.5)
+    msg = oru_message(patient=ADULT, results=[builders.wbc("5.2", "10*9/L", reference_range=sent)])
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source, finding.range.low) == (
+        "N",
+        "default",
+        Decimal(5000),
+    )
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert issue.text == (
+        f"the lab's reference range {sent!r} is not used (its note {note!r} may give ages, in a "
+        "word leukoflag does not know); leukoflag's default range applies"
+    )
+
+
+@pytest.mark.parametrize("sent", ["4.0-11.0 (see note 3)", "4.0-11.0 (2 tests)"])
+def test_a_note_of_a_number_that_gives_no_ages_leaves_the_range_used(sent: str) -> None:
+    msg = oru_message(patient=ADULT, results=[builders.wbc("5.2", "10*9/L", reference_range=sent)])
+    finding = _only_finding(leukoflag.convert(msg.text))
+    assert finding.range is not None
+    assert (finding.range.source, finding.range.low) == ("lab", Decimal(4000))
