@@ -118,6 +118,9 @@ def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
     body = _without_full_stop(text)
     if len({group for _, group in _age_labels(body)}) > 1:
         return ReferenceRange(text), False
+    heads = _age_heads(body)
+    if heads:  # 0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0: one range per age, or none read
+        return ReferenceRange(text, by_age=_by_age(body, heads)), False
     start, ages = _ages_prefix(body)  # Age 0-1 y: 6.0-17.5
     reference, inverted = _read_labelled(body[start:])
     ages = ages or _ages_notes(body)
@@ -220,6 +223,50 @@ def _ages_prefix(text: str) -> tuple[int, str]:
     if not head or not _names_ages(head) or age_word(head):
         return 0, ""  # no label, or one of adults ("18 y and over:"), read as such
     return _skip_spaces(text, colon + 1), head
+
+
+# What ends one age's range before the next age's label: 0-1 y: 6.0-17.5; 1-5 y: … (a comma
+# only with a space after it: 6,0-17,5 is a decimal comma)
+_BAND_SEPARATORS = (";", "\n", "\r", ", ", " / ")
+
+
+def _age_heads(text: str) -> list[tuple[int, int]]:
+    """Where each label naming ages begins and where its colon is, of a text giving ranges
+    under two or more such labels (``0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0``); else ``[]``."""
+    colons = [i for i, c in enumerate(text) if c == ":"]
+    if len(colons) < 2:
+        return []
+    heads: list[tuple[int, int]] = []
+    start = 0
+    for colon in colons:
+        if heads:  # the label follows the previous range's separator
+            after = heads[-1][1]
+            ends = [text.rfind(s, after, colon) + len(s) for s in _BAND_SEPARATORS]
+            found = [end for end, s in zip(ends, _BAND_SEPARATORS, strict=True) if end > len(s)]
+            start = max(found, default=colon)  # none: no label, and so no ranges per age
+        head = text[start:colon].strip()
+        if not head or not _names_ages(head):  # >=18 y: ages too, read as a FHIR age is
+            return []
+        heads.append((start, colon))
+    return heads
+
+
+def _by_age(text: str, heads: list[tuple[int, int]]) -> tuple[ReferenceRange, ...]:
+    """The range under each age label of ``text``, with its ages; ``()`` unless each gives
+    limits (low below high)."""
+    ranges: list[ReferenceRange] = []
+    ends = [start for start, _ in heads[1:]] + [len(text)]
+    for (start, colon), end in zip(heads, ends, strict=True):
+        part = text[colon + 1 : end].strip()
+        for separator in _BAND_SEPARATORS:
+            part = part.removesuffix(separator.strip()).strip()
+        limits, inverted, _ = _read(part)
+        if inverted or (limits.low is None and limits.high is None):
+            return ()
+        ranges.append(replace(limits, ages=text[start:colon].strip()))
+    last = ranges[-1].unit
+    # a unit written once, after the last range, is every range's (…; >=18 y: 4.0-11.0 G/L)
+    return tuple(r if r.unit is not None else replace(r, unit=last) for r in ranges)
 
 
 @functools.lru_cache(maxsize=256)
@@ -623,6 +670,10 @@ def why_no_limits(text: str) -> str:
     mixed = _mixed_labels(text)
     if mixed:
         return mixed
+    heads = _age_heads(_without_full_stop(text))
+    if heads:
+        shown = _listed([text[start:colon].strip() for start, colon in heads])
+        return f"it gives ranges under the ages {shown}, not each with limits leukoflag can read"
     text = text[_age_prefix(text)[0] :]  # Adult M 4,0-10,0 V 4,5-11,0: the labels after Adult
     labelled = _why_not_by_sex(text)
     if labelled:

@@ -280,7 +280,9 @@ class ReferenceRange:
     ``4.0-11.0 (adult)``): it is not a child's range; ``children`` when it labels it as for
     children (``Child: 5.0-15.0``, ``5.0-15.0 (pediatric)``): it is not an adult's. ``ages`` is
     a note naming other ages (``6.0-17.5 (3-12 mo)``, ``Age 0-1 y: 6.0-17.5``): the range is
-    only for a patient known to be of those ages."""
+    only for a patient known to be of those ages. ``by_age`` holds the ranges of a text giving
+    one for each of several ages (``0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0``), each with its ``ages``;
+    the range itself then has no limits."""
 
     text: str
     low: Decimal | None = None
@@ -295,6 +297,7 @@ class ReferenceRange:
     # The ages a note gives the range for, as sent ("3-12 mo" of "6.0-17.5 (3-12 mo)"); not in
     # repr, which ids of a hand-built message without MSH-10 hash (fhir._ids)
     ages: str = field(default="", repr=False)
+    by_age: tuple[ReferenceRange, ...] = field(default=(), repr=False)
 
 
 # --------------------------------------------------------------------------- message content

@@ -271,3 +271,22 @@ def test_range_limits_beside_a_text_naming_ages_in_german_do_not_judge_an_adult(
     assert (finding.range.source, finding.code) == ("default", "N")
     (issue,) = (i for i in conv.issues if i.code == "flag.lab-range-unusable")
     assert "(it is for ages '1-5 Jahre', and the patient (born 1979-05-14) is not" in issue.text
+
+
+@pytest.mark.parametrize(
+    ("birth", "code", "limits"),
+    [("2023-06-01", "N", ("5.0E+3", "1.50E+4")), ("1979-05-14", "H", ("4.0E+3", "1.10E+4"))],
+)
+def test_range_text_per_age_judges_a_child_and_gives_way_for_an_adult(
+    birth: str, code: str, limits: tuple[str, str]
+) -> None:
+    # the text of bands was read as 6.0-17.5 in the unit '1-5 y: 5.0-15.0', and judged no one
+    bands = {"text": "0-1 y: 6.0-17.5\n1-5 y: 5.0-15.0\n6-17 y: 4.5-13.5"}
+    document = fhir.loads(observation("6690-2", "12.0", [bands, {"text": "4.0-11.0"}]))
+    document["contained"][0]["birthDate"] = birth
+    conv = leukoflag.convert(fhir.dumps(document))
+    (finding,) = conv.findings
+    assert finding.range is not None
+    assert (finding.range.source, finding.code) == ("lab", code)
+    assert (finding.range.low, finding.range.high) == tuple(map(Decimal, limits))
+    assert not [i for i in conv.issues if i.code.startswith(("flag.lab-range", "fhir.range"))]

@@ -599,3 +599,86 @@ def test_a_note_of_a_number_that_gives_no_ages_leaves_the_range_used(sent: str) 
     finding = _only_finding(leukoflag.convert(msg.text))
     assert finding.range is not None
     assert (finding.range.source, finding.range.low) == ("lab", Decimal(4000))
+
+
+BANDS_TEXT = "0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0; >=18 y: 4.0-11.0"
+
+
+@pytest.mark.parametrize(
+    ("sent", "patient", "limits"),
+    [
+        (BANDS_TEXT, INFANT, (6000, 17500)),
+        (BANDS_TEXT, TODDLER, (5000, 15000)),
+        (BANDS_TEXT, ADULT, (4000, 11000)),
+        ("0-1 y: 6,0-17,5, 1-5 y: 5,0-15,0", TODDLER, (5000, 15000)),
+        ("0-1 y: 6.0-17.5 / 1-5 y: 5.0-15.0 10*9/L", TODDLER, (5000, 15000)),
+    ],
+)
+def test_a_text_of_ranges_per_age_judges_with_the_patients_own(
+    sent: str, patient: builders.PatientSpec, limits: tuple[int, int]
+) -> None:
+    # refused with the reason 'unknown unit' ('; 1-5 y: 5.0-15.0; …' read as the first's unit)
+    msg = oru_message(
+        patient=patient, results=[builders.wbc("5.2", "10*9/L", reference_range=sent)]
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert finding.range.source == "lab"
+    assert (finding.range.low, finding.range.high) == tuple(map(Decimal, limits))
+    assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
+
+
+@pytest.mark.parametrize(
+    ("sent", "patient", "why"),
+    [
+        (
+            "0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0; >18 y: 4.0-11.0",
+            ADULT,
+            (
+                "it gives ranges for the ages '0-1 y', '1-5 y' and '>18 y', and the patient "
+                "(born 1984-03-12) is of none of them on the result date 2026-11-24 ('>18 y' "
+                "cannot be read)"
+            ),
+        ),
+        (
+            BANDS_TEXT,
+            builders.patient(birth_date=None, sex="M"),
+            (
+                "it gives ranges for the ages '0-1 y', '1-5 y' and '>=18 y', and the patient's "
+                "birth date is not known"
+            ),
+        ),
+        (
+            # completed years: a child of 17 months is of 0-1 y and of 1-5 y
+            BANDS_TEXT,
+            builders.patient(birth_date="20250615", sex="M"),
+            (
+                "it gives ranges for the ages '0-1 y', '1-5 y' and '>=18 y', and the patient is of "
+                "'0-1 y' and '1-5 y' at once: which one is theirs is not known"
+            ),
+        ),
+        (
+            "0-1 y: 6.0-17.5; 1-5 y: see note",
+            ADULT,
+            (
+                "it gives ranges under the ages '0-1 y' and '1-5 y', not each with limits "
+                "leukoflag can read"
+            ),
+        ),
+    ],
+)
+def test_a_text_of_ranges_per_age_none_known_to_be_the_patients_is_not_used(
+    sent: str, patient: builders.PatientSpec, why: str
+) -> None:
+    msg = oru_message(
+        patient=patient, results=[builders.wbc("5.2", "10*9/L", reference_range=sent)]
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert finding.range.source != "lab"
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert issue.text == (
+        f"the lab's reference range {sent!r} is not used ({why}); leukoflag's default range applies"
+    )

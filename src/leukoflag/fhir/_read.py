@@ -1720,6 +1720,8 @@ def _text_for_others(entry: dict[str, Any], who: Who) -> bool:
     read = read_range_text(_text(entry.get("text")).strip())[0]
     if len(read.by_sex) == 1 and read.by_sex[0][0] != who.sex:
         return True
+    if read.by_age:  # 0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0, for a patient of none of those ages
+        return not any(_of_ages(band.ages, who) for band in read.by_age)
     return bool(read.ages) and not _of_ages(read.ages, who)
 
 
@@ -1741,7 +1743,7 @@ def _gives_limits(entry: dict[str, Any]) -> bool:
     if "low" in entry or "high" in entry:
         return True
     read = read_range_text(_text(entry.get("text")).strip())[0]
-    return read.low is not None or read.high is not None or bool(read.by_sex)
+    return read.low is not None or read.high is not None or bool(read.by_sex or read.by_age)
 
 
 # A type sent as text only names a normal range in these words (the meaning's display, casefolded)

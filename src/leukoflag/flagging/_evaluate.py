@@ -772,6 +772,11 @@ def _lab_range(
     if sent is None or state.settings.range_policy == "default":
         return None, None
     location = result.location
+    if sent.by_age:  # 0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0: the patient's age's, if known
+        band, why = _age_band(sent, state.context, _result_day(result, state))
+        if band is None:
+            return None, _lab_range_issue(location, sent, why)
+        sent = band
     if sent.ages:  # 6.0-17.5 (3-12 mo): only for a patient known to be of those ages
         outside = _outside_ages(sent.ages, state.context, _result_day(result, state))
         if outside:
@@ -870,6 +875,42 @@ def _outside_ages(ages: str, context: PatientContext, day: dt.date | None) -> st
         f"it is for ages {shown}, and the patient (born {_born(context)}) {verb} not of those ages "
         f"on the result date {day}"
     )
+
+
+def _age_band(
+    sent: ReferenceRange, context: PatientContext, day: dt.date | None
+) -> tuple[ReferenceRange | None, str]:
+    """Of a text giving a range per age, the one of the patient's age, with the text as sent;
+    else None and why: no band known to be theirs, or two that are, with different limits."""
+    fits = [band for band in sent.by_age if not _outside_ages(band.ages, context, day)]
+    shown = _listed_ages([band.ages for band in sent.by_age])
+    if len({(band.low, band.high, band.unit) for band in fits}) > 1:
+        # 0-1 y and 1-5 y both hold a child of 18 months (completed years): whose is not known
+        both = _listed_ages([band.ages for band in fits])
+        return None, (
+            f"it gives ranges for the ages {shown}, and the patient is of {both} at once: which "
+            "one is theirs is not known"
+        )
+    if fits:
+        return replace(fits[0], text=sent.text), ""
+    readable = [band.ages for band in sent.by_age if age_span(band.ages) is not None]
+    unread = [band.ages for band in sent.by_age if age_span(band.ages) is None]
+    tail = (
+        _outside_ages(readable[0], context, day)
+        .partition(", and ")[2]
+        .replace("is not of those ages", "is of none of them")
+        .replace("may be not of those ages", "may be of none of them")
+        if readable
+        else "leukoflag can read none of them"
+    )
+    cannot = f" ({_listed_ages(unread)} cannot be read)" if unread and readable else ""
+    return None, f"it gives ranges for the ages {shown}, and {tail}{cannot}"
+
+
+def _listed_ages(ages: list[str]) -> str:
+    """``'0-1 y'``, ``'0-1 y' and '1-5 y'``, ``'0-1 y', '1-5 y' and '>18 y'``."""
+    shown = [quoted(one) for one in ages]
+    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def _other_sex(sent: ReferenceRange, sex: str) -> str:
