@@ -32,7 +32,13 @@ FAMILIES: dict[str, dict[str, set[Severity]]] = {
         f"hl7v2.timestamp-{kind}": {
             _read._SEVERITY.get(f"hl7v2.timestamp-{kind}", Severity.WARNING)
         }
-        for kind in (_time.INVALID, _time.TRUNCATED, _time.PADDED, _time.AMBIGUOUS)
+        for kind in (
+            _time.INVALID,
+            _time.TRUNCATED,
+            _time.PADDED,
+            _time.AMBIGUOUS,
+            _time.OFFSET_DROPPED,
+        )
     },
     # _implicit_order is called for the segments that can come before any OBR
     "f'hl7v2.{name.lower()}-without-obr'": {
@@ -146,10 +152,17 @@ def test_every_issue_code_has_the_severity_the_page_gives() -> None:
 def test_the_family_expansions_cover_what_the_code_fills_in() -> None:
     # every kind the hl7v2 time parser returns, and every reason a units refusal is given
     kinds = set(
-        re.findall(r'^[A-Z]+ = "([a-z]+)"$', (SOURCE / "hl7v2" / "_time.py").read_text(), re.M)
+        re.findall(r'^[A-Z_]+ = "([a-z-]+)"$', (SOURCE / "hl7v2" / "_time.py").read_text(), re.M)
     )
     # "unholdable" (a DTM FHIR cannot hold) is reported as hl7v2.timestamp-invalid
-    assert kinds == {"invalid", "truncated", "padded", "ambiguous", "unholdable"}
+    assert kinds == {
+        "invalid",
+        "truncated",
+        "padded",
+        "ambiguous",
+        "unholdable",
+        "offset-dropped",
+    }
     # objects: a reason written as anything but a string must fail the subset check below
     reasons: set[object] = set(units._REASON_OF_KIND.values())
     for path in (SOURCE / "units").glob("*.py"):

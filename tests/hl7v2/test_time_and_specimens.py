@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+import leukoflag
 from leukoflag.model import Identifier, Severity, Timestamp
 from leukoflag.settings import Settings
 
@@ -132,6 +133,37 @@ def test_time_without_offset_or_default_zone_is_truncated_with_an_issue() -> Non
     result = results(read_message)[0]
     assert result.effective == Timestamp("20261124080500", "2026-11-24", dt.date(2026, 11, 24))
     assert issue(read_message, "hl7v2.timestamp-truncated").location == "MSG[1]/OBX[1]-14"
+
+
+def test_birth_date_sent_with_an_offset_is_kept_as_the_date() -> None:
+    # HL7 v2 DTM allows an offset after a date; it was read as invalid and the birth date lost,
+    # so a two-day-old was judged by adult rules: WBC 8.0 normal instead of low for a newborn.
+    pid = "PID|1||MRN100902^^^RIVERSIDE^MR||OKAFOR^BABY BOY||20261122-0500|M"
+    wbc = obx("8.0", reference="")
+    read_message = read(message(pid, OBR, wbc))
+    birth = read_message.groups[0].patient.birth_date  # type: ignore[union-attr]
+    assert birth == Timestamp("20261122-0500", "2026-11-22", dt.date(2026, 11, 22))
+    found = issue(read_message, "hl7v2.timestamp-offset-dropped")
+    assert (found.severity, found.location, found.text) == (
+        Severity.INFORMATION,
+        "MSG[1]/PID[1]-7",
+        (
+            "'20261122-0500' is a date with a UTC offset, which a FHIR date cannot hold: kept as "
+            "the date 2026-11-22, without the offset '-0500'"
+        ),
+    )
+    assert "hl7v2.timestamp-invalid" not in codes(read_message.issues)
+    conversion = leukoflag.convert(message(pid, OBR, wbc))
+    assert [(f.code, f.rule) for f in conversion.findings] == [("L", "wbc-leukopenia-pediatric")]
+    assert "flag.age-unknown" not in codes(conversion.issues)
+
+
+@pytest.mark.parametrize("sent", ["20261122-05", "20261122+1530", "20261122-05x0"])
+def test_date_with_a_malformed_offset_is_invalid(sent: str) -> None:
+    pid = f"PID|1||MRN100902^^^RIVERSIDE^MR||OKAFOR^BABY BOY||{sent}|M"
+    read_message = read(message(pid, OBR, WBC))
+    assert read_message.groups[0].patient.birth_date is None  # type: ignore[union-attr]
+    assert issue(read_message, "hl7v2.timestamp-invalid").location == "MSG[1]/PID[1]-7"
 
 
 def test_message_timestamp_without_offset() -> None:

@@ -149,6 +149,7 @@ _SEVERITY = {
     "hl7v2.range-repeated": Severity.WARNING,
     "hl7v2.unit-repeated": Severity.WARNING,
     "hl7v2.timestamp-padded": Severity.INFORMATION,
+    "hl7v2.timestamp-offset-dropped": Severity.INFORMATION,
     "hl7v2.flag-unknown": Severity.WARNING,
     "hl7v2.flag-unmapped": Severity.INFORMATION,
 }

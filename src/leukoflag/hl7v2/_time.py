@@ -17,13 +17,15 @@ from leukoflag._construct import constructor
 from leukoflag._quote import quoted
 from leukoflag.model import Timestamp
 
-__all__ = ["AMBIGUOUS", "PADDED", "TRUNCATED", "UNHOLDABLE", "parse_timestamp"]
+__all__ = ["AMBIGUOUS", "OFFSET_DROPPED", "PADDED", "TRUNCATED", "UNHOLDABLE", "parse_timestamp"]
 
 TRUNCATED = "truncated"
 INVALID = "invalid"
 PADDED = "padded"
 # a local time that a daylight-saving change makes occur twice or never
 AMBIGUOUS = "ambiguous"
+# a date sent with an offset (v2.5.1 2A.22 allows it): a FHIR date has no zone to hold it
+OFFSET_DROPPED = "offset-dropped"
 # a valid DTM that FHIR dateTime cannot hold (reported as invalid): MSH-7's still keys the ids
 UNHOLDABLE = "unholdable"
 _DATE_LENGTHS = (4, 6, 8)
@@ -35,7 +37,8 @@ _OFFSET_MAX = "1400"  # FHIR dateTime's widest offset either way (+14:30 is no z
 @text_cache(4096)
 def parse_timestamp(text: str, zone: str | None) -> tuple[Timestamp | None, str, str]:
     """``(timestamp, problem kind, problem text)``; kind is ``""``, ``invalid``, ``truncated``
-    (a time without offset and no default zone: only the date is kept), ``padded`` (a time
+    (a time without offset and no default zone: only the date is kept), ``offset-dropped`` (a
+    date with an offset: the date is kept without it), ``padded`` (a time
     to the hour, written with ``:00:00``), ``unholdable`` (a valid DTM FHIR dateTime cannot hold:
     an offset beyond ±14:00 up to ±14:59, more than 9 decimals of a second; not read, reported
     as invalid) or ``ambiguous`` (a time without offset that the
@@ -72,9 +75,9 @@ def parse_timestamp(text: str, zone: str | None) -> tuple[Timestamp | None, str,
         return None, INVALID, f"{quoted(text)} is not a calendar date"
     new_timestamp = constructor(Timestamp)
     if size in _DATE_LENGTHS:
-        if offset:
-            return None, INVALID, f"{quoted(text)}: a time-zone offset needs a time of day"
         fhir = year + (f"-{month}" if month else "") + (f"-{day}" if day else "")
+        if offset:
+            return _date_with_offset(new_timestamp(text, fhir, date), offset)
         return new_timestamp(text, fhir, date), "", ""
     hour, minute, second = digits[8:10], digits[10:12] or "00", digits[12:14] or "00"
     if hour > "23" or minute > "59" or second > "59":
@@ -116,6 +119,24 @@ def parse_timestamp(text: str, zone: str | None) -> tuple[Timestamp | None, str,
     if other != delta:  # a daylight-saving change: fold 0 is the offset before it
         return stamp, AMBIGUOUS, _ambiguity(stamp, local, zone, other, size)
     return _padded(stamp, size)
+
+
+def _date_with_offset(stamp: Timestamp, offset: str) -> tuple[Timestamp | None, str, str]:
+    """A date sent with a UTC offset (``19840512-0600``, as some registration systems send
+    PID-7): the date is kept, the offset, which a FHIR date cannot hold, only in the note."""
+    digits = offset[1:]
+    if len(digits) != 4 or not digits.isdigit() or not digits.isascii():
+        return None, INVALID, f"{quoted(stamp.text)}: the offset {quoted(offset)} is not ±HHMM"
+    if digits[:2] > "14" or digits[2:] > "59":
+        return None, INVALID, f"{quoted(stamp.text)}: the offset {quoted(offset)} is out of range"
+    return (
+        stamp,
+        OFFSET_DROPPED,
+        (
+            f"{quoted(stamp.text)} is a date with a UTC offset, which a FHIR date cannot hold: "
+            f"kept as the date {stamp.fhir}, without the offset {quoted(offset)}"
+        ),
+    )
 
 
 def _offset(delta: dt.timedelta) -> str:
