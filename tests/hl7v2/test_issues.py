@@ -350,3 +350,29 @@ def test_an_orc_1_cancelling_an_order_without_orc_5_says_the_output_does_not_car
     conv = leukoflag.convert(message(PID, orc, OBR, WBC))
     (found,) = [i for i in conv.issues if i.code == "hl7v2.order-control-cancelled"]
     assert "discontinued, which the FHIR output does not carry: its results" in found.text
+
+
+def test_the_version_of_a_local_code_is_said_not_carried() -> None:
+    # A v2.7 CWE.7 beside a local system (99CORE) was dropped without a word: the FHIR Coding
+    # has no system then, and a version without one means nothing, so it is not written.
+    local_obr = OBR.replace(
+        "58410-2^CBC panel - Blood by Automated count^LN", "CBC^Complete blood count^99CORE^^^^7.2"
+    )
+    local_obx = obx("3.1", code="WBC^White blood cell count^99CORE^^^^7.2^^Leukocytes")
+    read_message = read(message(PID, local_obr, local_obx))
+    order = read_message.groups[0].orders[0]
+    assert order.code is not None
+    assert order.code.codings[0].version == "7.2"  # kept in the model, only FHIR cannot hold it
+    unmapped = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
+    assert [(i.code, i.location, i.text) for i in unmapped] == [
+        ("hl7v2.component-unmapped", "MSG[1]/OBR[1]-4.7", "OBR-4.7 is not carried: '7.2'"),
+        ("hl7v2.component-unmapped", "MSG[1]/OBX[1]-3", "OBX-3.7 is not carried: '7.2'"),
+    ]
+
+
+def test_the_version_of_a_code_with_a_system_is_carried() -> None:
+    versioned = obx("3.1", code="6690-2^Leukocytes^LN^WBC^White blood cell count^99CORE^2.78")
+    read_message = read(message(PID, OBR, versioned))
+    assert "hl7v2.component-unmapped" not in codes(read_message.issues)
+    coding = read_message.groups[0].orders[0].results[0].code.codings[0]
+    assert (coding.system, coding.version) == ("http://loinc.org", "2.78")
