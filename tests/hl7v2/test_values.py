@@ -955,6 +955,28 @@ def test_result_status_in_lower_case_or_as_a_coded_value_is_read(
     assert not [c for c in codes(read_message.issues) if "status" in c]
 
 
+@pytest.mark.parametrize(
+    ("sent", "obx_5", "value"),
+    [
+        ("NM^Numeric^HL70125", "3.1", Number(Decimal("3.1"), "3.1")),
+        ("SN^Structured Numeric^HL70125", "<^0.5", Number(Decimal("0.5"), "<0.5", "<")),
+        ("st^String Data", "3.1", Number(Decimal("3.1"), "3.1")),
+    ],
+)
+def test_value_type_sent_as_a_coded_value_is_read_by_its_code(
+    sent: str, obx_5: str, value: Number
+) -> None:
+    # A sender writing every code as CWE (as OBX-11 'F^Final^HL70085' is read) had its NM read
+    # as text of an unknown type 'NM^NUMERIC^HL70125', so a WBC of 3.1 was never flagged.
+    segment = obx(obx_5, value_type=sent)
+    result, read_message = first_result(segment)
+    assert result.value == value
+    assert result.value_type == sent.split("^", 1)[0]
+    assert "hl7v2.value-type-unmapped" not in codes(read_message.issues)
+    conversion = leukoflag.convert(message(PID, OBR, segment))
+    assert [f.code for f in conversion.findings] == ["LL" if value.comparator else "L"]
+
+
 def test_coded_result_status_with_an_unknown_code_is_unknown_and_quoted() -> None:
     result, read_message = first_result(obx("3.1", status="Q^Queued^L"))
     assert result.status is ResultStatus.UNKNOWN

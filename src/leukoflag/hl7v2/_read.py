@@ -282,7 +282,8 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
         status,
         status_text,
         absent,
-        value_type.strip(),
+        # OBX-2 sent as a coded value (NM^Numeric^HL70125), as OBX-11 may be: its code
+        value_type.split(delimiters.component, 1)[0].strip(),
         tuple(code_notes),
         tuple(notes),
     )
@@ -1386,7 +1387,7 @@ class _Reader:
         if number is not None:
             value: Value = number  # the common case
         else:
-            value, value_notes = read_value(fields[2], fields[5], d, codec)
+            value, value_notes = read_value(kind, fields[5], d, codec)
             if value_notes:
                 self._notes(value_notes, f"{location}-5")
         if notes:
