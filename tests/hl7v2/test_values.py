@@ -1041,6 +1041,14 @@ def test_report_status_table_0123(sent: str, status: ReportStatus, issue_code: s
         ("2.16.840", "urn:oid:2.16.840"),
         ("2.16.", ""),
         ("3.1.4", ""),
+        # FHIR system URIs in place of the name (feeds bridged from FHIR): the system as sent
+        ("http://loinc.org", "http://loinc.org"),
+        ("urn:oid:2.16.840.1.113883.6.1", "http://loinc.org"),
+        ("urn:oid:1.3.6.1.4.1.55921.7.2", "urn:oid:1.3.6.1.4.1.55921.7.2"),
+        (
+            "https://lab.riverside.example/fhir/CodeSystem/tests",
+            ("https://lab.riverside.example/fhir/CodeSystem/tests"),
+        ),
         ("L", ""),
         ("99RSLAB", ""),
         ("RIVERSIDE", ""),
@@ -1049,6 +1057,18 @@ def test_report_status_table_0123(sent: str, status: ReportStatus, issue_code: s
 def test_coding_system_names(name: str, system: str) -> None:
     result, _ = first_result(obx("5.0", code=f"WBC1^White cells^{name}"))
     assert result.code.codings == (Coding("WBC1", "White cells", system, name),)
+
+
+def test_a_loinc_code_named_by_its_uri_is_loinc_and_flagged() -> None:
+    # 'http://loinc.org' in CWE.3 was read as a local system's name: the ANC's LOINC lost its
+    # system in the output and, its text in no table, the count was not judged at all.
+    code = "751-8^Neutrophils auto^http://loinc.org"
+    result, _ = first_result(obx("1.1", code=code, reference="1.8-7.7"))
+    assert result.code.codings == (
+        Coding("751-8", "Neutrophils auto", "http://loinc.org", "http://loinc.org"),
+    )
+    conversion = leukoflag.convert(message(PID, OBR, obx("1.1", code=code, reference="1.8-7.7")))
+    assert [(f.analyte, f.code) for f in conversion.findings] == [("anc", "L")]
 
 
 def test_a_known_oid_in_cwe_14_beside_a_local_name_is_that_system_uri() -> None:

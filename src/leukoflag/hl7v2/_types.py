@@ -65,6 +65,11 @@ def system_uri(name: str, oid: str = "") -> str:
         return f"http://terminology.hl7.org/CodeSystem/v2-{key[3:]}"
     if _OID.fullmatch(key):  # an OID sent as the name: the system is named all the same
         return f"urn:oid:{key}"
+    if key.startswith("URN:OID:") and _OID.fullmatch(key[8:]):
+        return _oid_uri(key[8:])  # LOINC's OID is http://loinc.org, as in CWE.14
+    if "://" in key or key.startswith("URN:"):
+        # a FHIR system URI sent as the name (feeds bridged from FHIR): the system as sent
+        return name.strip()
     return _oid_uri(oid)
 
 
