@@ -343,6 +343,11 @@ def test_missing_value_type_is_inferred_with_an_issue() -> None:
             False,
         ),
         ("10^3/uL^10^3/uL^L", Unit("10^3/uL", "10^3/uL", "L"), True),
+        # a cubic millimetre's unescaped "^3", as US labs spell cells/mm³
+        ("/mm^3", Unit("/mm^3"), True),
+        ("K/MM^3", Unit("K/MM^3"), True),
+        ("10^3/mm^3^^L", Unit("10^3/mm^3", "10^3/mm^3", "L"), True),
+        ("/mm3^cells per mm3^L", Unit("cells per mm3", "/mm3", "L"), False),
         ("K/uL^K/uL", Unit("K/uL"), False),
         # without CWE.3, a CWE.1 other than CWE.2 is kept so that units can compare them
         ("/uL^K/uL", Unit("K/uL", "/uL"), False),
@@ -1130,6 +1135,30 @@ def test_every_unescaped_power_of_ten_in_a_unit_field_is_rejoined_with_one_note(
             "(should be 'x10\\\\S\\\\9/L^x10\\\\S\\\\9 x10\\\\S\\\\3/mL^L'); re-joined"
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "separators"),
+    [
+        ("3200", "/mm^3", "an unescaped component separator"),
+        ("3200", "cells/mm^3", "an unescaped component separator"),
+        ("3.2", "10^3/mm^3", "2 unescaped component separators"),
+    ],
+)
+def test_an_unescaped_cubic_millimetre_is_rejoined_and_the_count_judged(
+    value: str, unit: str, separators: str
+) -> None:
+    # '/mm^3' split into '/mm' and '3': the count was refused as "unit '3' / '/mm'", a unit no
+    # one sent, and a WBC of 3,200 cells/µL was not judged.
+    segment = obx(value, unit=unit)
+    result, read_message = first_result(segment)
+    assert result.unit == Unit(unit)
+    escaped = unit.replace("^", "\\\\S\\\\")  # as the note quotes it (repr)
+    assert [i.text for i in read_message.issues if i.code == "hl7v2.unit-rejoined"] == [
+        f"unit {unit!r} was sent with {separators} (should be '{escaped}'); re-joined"
+    ]
+    conversion = leukoflag.convert(message(PID, OBR, segment))
+    assert [(f.value_per_ul, f.code) for f in conversion.findings] == [(Decimal(3200), "L")]
 
 
 def test_a_chain_of_joins_in_one_unit_gives_one_note_with_a_bounded_quote() -> None:

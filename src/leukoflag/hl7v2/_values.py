@@ -402,6 +402,11 @@ def _power_base(text: str) -> bool:
     return text.endswith("10") and (len(text) == 2 or text[-3] in "xX*× ")
 
 
+def _cubed(end: str, part: str) -> bool:
+    """The part after an unescaped ``^`` in ``/mm^3`` (cells per cubic millimetre)."""
+    return end[-2:] in {"mm", "MM"} and part[:1] == "3" and not part[1:2].isdigit()
+
+
 def _rejoined(kept: list[list[str]], delimiters: Delimiters) -> str:
     """The note on a unit field whose unescaped ``10^3/uL`` was re-joined: one per field, its
     quotes bounded (one per join quoted the growing unit each time: quadratic in its length)."""
@@ -435,8 +440,8 @@ def read_unit(
     field: str, delimiters: Delimiters, codec: str
 ) -> tuple[Unit | None, tuple[Note, ...]]:
     """OBX-6 (CWE): unit = CWE.2, or CWE.1 when CWE.2 is empty; code = CWE.1 when CWE.3 names
-    a system or CWE.1 differs from CWE.2; an unescaped ``10^3/uL`` split into components is
-    re-joined first."""
+    a system or CWE.1 differs from CWE.2; an unescaped ``10^3/uL`` or ``/mm^3`` split into
+    components is re-joined first."""
     notes: list[Note] = []
     if not field.strip():
         return None, tuple(notes)
@@ -448,7 +453,7 @@ def read_unit(
     kept: list[list[str]] = []
     end = ""  # the last three characters of the last kept component, re-joined
     for part in field.split(component):
-        if kept and part[:1].isdigit() and _power_base(end):
+        if kept and part[:1].isdigit() and (_power_base(end) or _cubed(end, part)):
             kept[-1].append(part)
             end = (end + component + part)[-3:]
         else:
