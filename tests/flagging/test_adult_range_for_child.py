@@ -682,3 +682,39 @@ def test_a_text_of_ranges_per_age_none_known_to_be_the_patients_is_not_used(
     assert issue.text == (
         f"the lab's reference range {sent!r} is not used ({why}); leukoflag's default range applies"
     )
+
+
+# born 2026-11-22: 2 days old on the result date 2026-11-24
+NEONATE = builders.patient(birth_date="20261122", sex="M")
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown", "unread"),
+    [
+        ("0-1 y: 6.0-17.5; 0-72 h: 9.0-30.0", "'0-1 y' and '0-72 h'", "'0-72 h'"),
+        ("0-1 y: 6.0-17.5; 0-7 Tg: 9.0-30.0", "'0-1 y' and '0-7 Tg'", "'0-7 Tg'"),
+        (
+            "0-7 Tg.: 9.0-30.0; 0-1 y: 6.0-17.5; >18 y: 4.0-11.0",
+            "'0-7 Tg.', '0-1 y' and '>18 y'",
+            "'0-7 Tg.' and '>18 y'",
+        ),
+    ],
+)
+def test_a_band_of_ages_not_read_may_be_the_patients_so_no_band_judges(
+    sent: str, shown: str, unread: str
+) -> None:
+    # the neonate of 2 days was judged with the band 0-1 y, 20.0 H against 6.0-17.5, the band
+    # for the first days (N against 9.0-30.0) left aside because its label was not read
+    msg = oru_message(
+        patient=NEONATE, results=[builders.wbc("20.0", "10*9/L", reference_range=sent)]
+    )
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source) == ("N", "age-band")
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert issue.text == (
+        f"the lab's reference range {sent!r} is not used (it gives ranges for the ages {shown}, "
+        f"and the patient is of '0-1 y', but leukoflag cannot read {unread}, which may be "
+        "theirs); leukoflag's default range applies"
+    )

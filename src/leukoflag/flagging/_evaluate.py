@@ -891,10 +891,17 @@ def _age_band(
             f"it gives ranges for the ages {shown}, and the patient is of {both} at once: which "
             "one is theirs is not known"
         )
-    if fits:
-        return replace(fits[0], text=sent.text), ""
     readable = [band.ages for band in sent.by_age if age_span(band.ages) is not None]
     unread = [band.ages for band in sent.by_age if age_span(band.ages) is None]
+    if fits and unread:
+        # 0-1 y beside 0-72 h (not read): the band of the first hours may be the patient's
+        return None, (
+            f"it gives ranges for the ages {shown}, and the patient is of "
+            f"{_listed_ages([band.ages for band in fits])}, but leukoflag cannot read "
+            f"{_listed_ages(unread)}, which may be theirs"
+        )
+    if fits:
+        return replace(fits[0], text=sent.text), ""
     tail = (
         _outside_ages(readable[0], context, day)
         .partition(", and ")[2]
