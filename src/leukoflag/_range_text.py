@@ -160,19 +160,36 @@ def _age_unit(word: str) -> str:
 
 
 def _names_ages(note: str) -> bool:
-    """Whether a note speaks of ages (a number, and an age unit or the word age): ``3-12 mo``,
-    ``Age 0-1 y``, ``1-5 years``, ``1-5 Jahre``, ``>60 y``; or may (ages in whole numbers and a
-    word leukoflag does not know, ``1-5 Lebensjahre``, which is then not read); not ``cells``,
-    ``see note 3``."""
+    """Whether a note speaks of ages (a number, and an age unit after a number or the word
+    age): ``3-12 mo``, ``Age 0-1 y``, ``1-5 years``, ``1-5 Jahre``, ``>60 y``, ``65+ y``; or may
+    (ages in whole numbers and a word leukoflag does not know, ``1-5 Lebensjahre``, which is then
+    not read); not ``cells``, ``see note 3``, ``a 2nd sample``."""
     if not any(c in _DIGITS for c in note):
         return False
     folded = note.casefold()
-    words = "".join(c if c.isalpha() else " " for c in folded).split()
     return (
         folded.lstrip().startswith("age")
-        or any(_age_unit(word) for word in words)
+        or any(_age_unit(word) for word in _words_after_numbers(folded))
         or _unknown_ages(folded)
     )
+
+
+def _words_after_numbers(text: str) -> list[str]:
+    """The words of ``text`` right after a number (``mo`` of ``3-12 mo``, ``y`` of ``65+ y``):
+    an age unit elsewhere is prose (the English article ``a``, Czech ``let`` in English)."""
+    words: list[str] = []
+    start = 0
+    while start < len(text):
+        if not text[start].isalpha():
+            start += 1
+            continue
+        end = start
+        while end < len(text) and text[end].isalpha():
+            end += 1
+        if text[:start].rstrip().rstrip("+")[-1:] in _DIGITS:
+            words.append(text[start:end])
+        start = end
+    return words
 
 
 def known_age_words(note: str) -> bool:

@@ -718,3 +718,25 @@ def test_a_band_of_ages_not_read_may_be_the_patients_so_no_band_judges(
         f"and the patient is of '0-1 y', but leukoflag cannot read {unread}, which may be "
         "theirs); leukoflag's default range applies"
     )
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "4.0-11.0 (a 2nd sample is required above 11)",
+        "4.0-11.0 10*9/L (let stand 2 h before counting)",  # 'let': Czech for years
+        "4.0-11.0 (dia 2 of the new method)",  # 'dia': Portuguese for day
+    ],
+)
+def test_a_note_using_an_age_word_as_prose_is_no_age_note(sent: str) -> None:
+    # the English article 'a' (or 'let', 'dia') and a digit anywhere in the note made it a note
+    # of ages: the range was not used, 'it is noted for ages 'a 2nd sample …', which leukoflag
+    # cannot read', and the man's 10.5 was H against the default 5,000-10,000
+    msg = oru_message(patient=ADULT, results=[builders.wbc("10.5", "10*9/L", reference_range=sent)])
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source) == ("N", "lab")
+    assert (finding.range.low, finding.range.high) == (Decimal(4000), Decimal(11000))
+    assert read_range_text(sent)[0].ages == ""
+    assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
