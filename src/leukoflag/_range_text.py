@@ -121,6 +121,8 @@ def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
     heads = _age_heads(body)
     if heads:  # 0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0: one range per age, or none read
         return ReferenceRange(text, by_age=_by_age(body, heads)), False
+    if _band_labels(body):  # 0-1 y: 6.0-17.5; Adult: 4.0-11.0: not one range, nor one per age
+        return ReferenceRange(text), False
     start, ages = _ages_prefix(body)  # Age 0-1 y: 6.0-17.5
     reference, inverted = _read_labelled(body[start:])
     ages = ages or _ages_notes(body)
@@ -266,6 +268,18 @@ def _age_heads(text: str) -> list[tuple[int, int]]:
             return []
         heads.append((start, colon))
     return heads
+
+
+def _band_labels(text: str) -> list[str]:
+    """The labels of a text giving ranges under two or more labels of ages or age groups, not
+    each read as one (``0-1 y: 6.0-17.5; Adult: 4.0-11.0``, ``0-1 y: …; >=18 y: M: 4.0-10.0 F:
+    4.5-11.0``); else ``[]`` (``Age >=18 y: M: 4.0-10.0; F: 4.5-11.0`` is one range per sex)."""
+    parts = [text]
+    for separator in _BAND_SEPARATORS:
+        parts = [piece for part in parts for piece in part.split(separator)]
+    labels = [part[: part.find(":")].strip() for part in parts if part.find(":") > 0]
+    aged = [label for label in labels if _names_ages(label) or age_word(label)]
+    return labels if len(aged) > 1 else []
 
 
 def _by_age(text: str, heads: list[tuple[int, int]]) -> tuple[ReferenceRange, ...]:
@@ -691,6 +705,12 @@ def why_no_limits(text: str) -> str:
     if heads:
         shown = _listed([text[start:colon].strip() for start, colon in heads])
         return f"it gives ranges under the ages {shown}, not each with limits leukoflag can read"
+    bands = _band_labels(_without_full_stop(text))
+    if bands:
+        return (
+            f"it gives ranges under {_listed(bands)}, not each for ages and with limits "
+            "leukoflag can read"
+        )
     text = text[_age_prefix(text)[0] :]  # Adult M 4,0-10,0 V 4,5-11,0: the labels after Adult
     labelled = _why_not_by_sex(text)
     if labelled:
