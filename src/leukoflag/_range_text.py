@@ -218,9 +218,15 @@ def _unknown_ages(note: str) -> bool:
 
 def ages_of(text: str) -> str:
     """The ages a FHIR range's ``text`` beside its ``low`` and ``high`` gives it for: its age
-    note (``4.0-11.0 (3-12 mo)``), or the text itself when it names ages only (``3-12 mo``)."""
+    note (``4.0-11.0 (3-12 mo)``), none for a range labelled for adults or children (``4.0-11.0
+    (18 y and over)``), or the text itself when it names ages otherwise (``3-12 mo``; a text of
+    ranges per age, whose band the limits are is not known)."""
     body = text.strip()
-    return (read_range_text(body)[0].ages or (body if _names_ages(body) else "")) if body else ""
+    read = read_range_text(body)[0] if body else None
+    if read is None or read.ages:
+        return read.ages if read is not None else ""
+    # 4.0-11.0 (18 y and over): a label of adults, whose age flagging checks (lab-range-adults)
+    return body if _names_ages(body) and not (read.adults or read.children) else ""
 
 
 def _ages_notes(text: str) -> str:

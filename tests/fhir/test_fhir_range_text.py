@@ -290,3 +290,24 @@ def test_range_text_per_age_judges_a_child_and_gives_way_for_an_adult(
     assert (finding.range.source, finding.code) == ("lab", code)
     assert (finding.range.low, finding.range.high) == tuple(map(Decimal, limits))
     assert not [i for i in conv.issues if i.code.startswith(("flag.lab-range", "fhir.range"))]
+
+
+@pytest.mark.parametrize("text", ["4.0-11.0 (18 y and over)", "Adult 4.0-11.0 (18 y and over)"])
+def test_limits_beside_a_text_labelled_for_adults_by_age_judge_an_adult(text: str) -> None:
+    # the whole text was taken for an age note that cannot be read: 'it is noted for ages
+    # '4.0-11.0 (18 y and over)', which leukoflag cannot read', and the woman of 47 was judged
+    # with the default range (4.2 L against 4,500-11,000, N against the lab's 4.0-11.0); so was
+    # leukoflag's own output of an OBX-7 '4.0-11.0 (18 y and over)' read back
+    adults = {
+        "low": {"value": Decimal("4.0"), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
+        "high": {"value": Decimal("11.0"), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
+        "text": text,
+    }
+    conv = leukoflag.convert(observation("6690-2", "4.2", [adults]))
+    (finding,) = conv.findings
+    assert finding.range is not None
+    assert (finding.range.source, finding.code, finding.range.adults) == ("lab", "N", True)
+    assert (finding.range.low, finding.range.high) == (Decimal("4.0E+3"), Decimal("1.10E+4"))
+    assert not [i for i in conv.issues if i.code.startswith(("flag.lab-range", "fhir.range"))]
+    again = leukoflag.convert(fhir.dumps(conv.bundles[0]))
+    assert [(f.code, f.range) for f in again.findings] == [(f.code, f.range) for f in conv.findings]
