@@ -171,6 +171,30 @@ def test_conversion_without_settings_uses_the_defaults() -> None:
     assert leukoflag.convert(CBC).bundles == leukoflag.convert(CBC, leukoflag.Settings()).bundles
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"fhir_version": "R5"},  # the keyword arguments of Settings, passed as they are
+        {},  # empty: was taken for "no settings" and converted with the defaults, silently
+        "R5",
+        ("R5", "collection"),
+    ],
+)
+def test_settings_that_are_not_a_settings_object_are_a_type_error_naming_them(
+    settings: object,
+) -> None:
+    # A dict reached the pipeline and failed there: AttributeError: 'dict' object has no
+    # attribute 'fhir_version', an exception docs/errors.md does not list, naming no argument.
+    with pytest.raises(TypeError, match=r"^convert\(\): settings must be a leukoflag\.Settings"):
+        leukoflag.convert(CBC, settings)  # type: ignore[arg-type]
+
+
+def test_a_source_that_is_not_text_is_a_type_error_naming_it() -> None:
+    # source names the input in every Rejected: None was kept there as the file's name
+    with pytest.raises(TypeError, match=r"^convert\(\): source must be str, not NoneType"):
+        leukoflag.convert(CBC, source=None)  # type: ignore[arg-type]
+
+
 def test_two_conversions_with_different_settings_side_by_side() -> None:
     r4 = leukoflag.Settings()
     r5_collection = leukoflag.Settings(fhir_version="R5", bundle_type="collection")
@@ -638,6 +662,15 @@ def test_missing_file_is_a_read_error_and_an_os_error(tmp_path: Path) -> None:
     assert isinstance(caught.value, leukoflag.Error)
     assert str(missing) in str(caught.value)
     assert caught.value.errno == errno.ENOENT  # kept from the OS error
+
+
+def test_settings_of_convert_file_that_are_not_a_settings_object_are_a_type_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "feed.hl7"
+    path.write_bytes(CBC.encode())
+    with pytest.raises(TypeError, match=r"^convert_file\(\): settings must be a leukoflag\."):
+        leukoflag.convert_file(path, {"fhir_version": "R5"})  # type: ignore[arg-type]
 
 
 def test_an_empty_path_is_a_read_error_that_says_the_path_is_empty() -> None:

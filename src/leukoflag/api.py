@@ -98,7 +98,9 @@ def convert(
         raw, decoded = bytes(data), False
     else:  # bytes() would take a path's name or an int's NUL bytes for content
         raise TypeError(_not_content(data))
-    settings = settings or default_settings()
+    settings = _settings_given("convert", settings)
+    if not isinstance(source, str):  # it names the input in every Rejected
+        raise TypeError(f"convert(): source must be str, not {type(source).__name__}")
     conversion = Conversion(fhir_version=settings.fhir_version)
     for outcome in _iter_data_outcomes(raw, settings, source, decoded):
         conversion.add(outcome)
@@ -117,11 +119,24 @@ def _not_content(data: object) -> str:
 
 def convert_file(path: str | os.PathLike[str], settings: Settings | None = None) -> Conversion:
     """Convert one file; raises :class:`leukoflag.ReadError` when it cannot be read."""
-    settings = settings or default_settings()
+    settings = _settings_given("convert_file", settings)
     conversion = Conversion(fhir_version=settings.fhir_version)
     for outcome in iter_file_outcomes(path, settings):
         conversion.add(outcome)
     return conversion
+
+
+def _settings_given(call: str, settings: object) -> Settings:
+    """``settings``, or the defaults for None; anything else is a caller's mistake, said so
+    before it fails deep inside as an AttributeError (or an empty dict quietly means defaults)."""
+    if settings is None:
+        return default_settings()
+    if not isinstance(settings, Settings):
+        raise TypeError(
+            f"{call}(): settings must be a leukoflag.Settings, not {type(settings).__name__} "
+            "(build one: leukoflag.Settings(fhir_version='R5', ...))"
+        )
+    return settings
 
 
 @functools.cache
