@@ -673,6 +673,32 @@ def test_settings_of_convert_file_that_are_not_a_settings_object_are_a_type_erro
         leukoflag.convert_file(path, {"fhir_version": "R5"})  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("path", "said"),
+    [
+        (b"feeds/night.hl7", "not bytes$"),  # os.fspath took it, then pathlib refused it
+        (None, "not NoneType$"),
+        (io.BytesIO(CBC.encode()), r"for an open file, use leukoflag\.convert\(stream\.read\(\)\)"),
+    ],
+)
+def test_convert_file_refuses_what_is_not_a_path_and_names_itself(path: object, said: str) -> None:
+    # The errors came from os.fspath and pathlib ("expected str, bytes or os.PathLike object,
+    # not BytesIO"), naming neither convert_file nor what to call instead.
+    with pytest.raises(TypeError, match=r"^convert_file\(\) takes a path as str or os\.PathLike, "):
+        leukoflag.convert_file(path)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=said):
+        leukoflag.convert_file(path)  # type: ignore[arg-type]
+
+
+def test_a_path_holding_a_nul_is_a_read_error() -> None:
+    # A NUL (a name built from a message field, say) made pathlib raise a bare ValueError:
+    # "embedded null byte", neither a leukoflag.Error nor the OSError docs/errors.md promise.
+    with pytest.raises(leukoflag.ReadError) as caught:
+        leukoflag.convert_file("feeds/night\x00.hl7")
+    assert caught.value.errno == errno.EINVAL
+    assert caught.value.strerror == "cannot read 'feeds/night\\x00.hl7': embedded null byte"
+
+
 def test_an_empty_path_is_a_read_error_that_says_the_path_is_empty() -> None:
     # Path("") is the working directory: the error said "cannot read : Is a directory"
     with pytest.raises(leukoflag.ReadError) as caught:

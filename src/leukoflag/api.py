@@ -119,11 +119,21 @@ def _not_content(data: object) -> str:
 
 def convert_file(path: str | os.PathLike[str], settings: Settings | None = None) -> Conversion:
     """Convert one file; raises :class:`leukoflag.ReadError` when it cannot be read."""
+    if not isinstance(path, str | os.PathLike):  # os.fspath's error would not name the call
+        raise TypeError(_not_path(path))
     settings = _settings_given("convert_file", settings)
     conversion = Conversion(fhir_version=settings.fhir_version)
     for outcome in iter_file_outcomes(path, settings):
         conversion.add(outcome)
     return conversion
+
+
+def _not_path(path: object) -> str:
+    """Why ``convert_file(path)`` refuses ``path``, and what to call instead."""
+    said = f"convert_file() takes a path as str or os.PathLike, not {type(path).__name__}"
+    if hasattr(path, "read"):
+        return f"{said}: for an open file, use leukoflag.convert(stream.read())"
+    return said
 
 
 def _settings_given(call: str, settings: object) -> Settings:
@@ -154,6 +164,8 @@ def iter_file_outcomes(path: str | os.PathLike[str], settings: Settings) -> Iter
         stream = Path(path).open("rb")  # noqa: SIM115 - closed by the with below, after the generator
     except OSError as exc:
         raise ReadError(exc.errno, f"cannot read '{name}': {exc.strerror}") from exc
+    except ValueError as exc:  # a NUL in the path: pathlib raises ValueError, not OSError
+        raise ReadError(errno.EINVAL, f"cannot read {name!r}: {exc}") from exc
     with stream:
         yield from iter_outcomes(stream, settings, source=name)
 
