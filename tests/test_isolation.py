@@ -12,6 +12,7 @@ every output (Bundles as JSON text, findings, issues, rejections) must be the fr
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import decimal
 import json
 import pickle
@@ -379,7 +380,11 @@ def test_settings_and_what_conversions_give_survive_pickling() -> None:
         for name, data in CORPUS.items():
             conversion = leukoflag.convert(data, settings)
             parts = [*conversion.findings, *conversion.issues, *conversion.rejected]
-            assert pickle.loads(pickle.dumps(conversion)) == conversion, name
+            # every protocol: a queue or store may use an old one (0 and 1 raised TypeError)
+            for protocol in range(pickle.HIGHEST_PROTOCOL + 1):
+                copied = pickle.loads(pickle.dumps(conversion, protocol))
+                assert (copied, copied.fhir_version) == (conversion, settings.fhir_version), name
+            assert copy.deepcopy(conversion) == conversion, name
             assert [pickle.loads(pickle.dumps(part)) for part in parts] == parts, name
 
 

@@ -18,7 +18,7 @@ import functools
 import io
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -65,6 +65,15 @@ class Conversion:
     issues: list[Issue] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     fhir_version: str | None = None
+
+    # A slotted class without these pickles with protocols 2 and up only (copyreg refuses 0
+    # and 1); by fields, as dataclasses does for frozen ones, so subclasses keep theirs too.
+    def __getstate__(self) -> list[Any]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+    def __setstate__(self, state: list[Any]) -> None:
+        for f, value in zip(fields(self), state, strict=True):
+            setattr(self, f.name, value)
 
     def add(self, outcome: Outcome) -> None:
         """Append one item's outcome."""
