@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -44,6 +46,27 @@ def test_the_package_exports_exactly_the_documented_names_sorted() -> None:
     ]
     assert all(getattr(leukoflag, name) is not None for name in leukoflag.__all__)
     assert set(leukoflag.__all__) <= set(dir(leukoflag))
+
+
+def _public_names_section() -> str:
+    text = (Path(__file__).parents[1] / "docs" / "index.md").read_text("utf-8")
+    start = text.index("## What `import leukoflag` offers")
+    return text[start : text.index("\n## ", start + 1)]
+
+
+def test_every_public_name_and_field_of_what_a_conversion_gives_is_documented() -> None:
+    # Finding, Rejected, Severity, Conversion's fields and __version__ were exported but on no
+    # page: an engine could not know that Rejected.raw keeps the item to send again, or what
+    # Finding.threshold_source or ctcae_term hold, without reading the source.
+    section = _public_names_section()
+    undocumented = [name for name in leukoflag.__all__ if not re.search(rf"`{name}[`(]", section)]
+    for cls in (leukoflag.Conversion, leukoflag.Finding, leukoflag.Issue, leukoflag.Rejected):
+        fields = [f.name for f in dataclasses.fields(cls)]
+        undocumented += [f"{cls.__name__}.{name}" for name in fields if f"`{name}`" not in section]
+    undocumented += [
+        f"Severity.{s.value}" for s in leukoflag.Severity if f"`{s.value}`" not in section
+    ]
+    assert undocumented == []
 
 
 def test_entry_points_take_the_documented_arguments_and_defaults() -> None:
