@@ -322,8 +322,10 @@ def test_interleaved_conversions_give_what_fresh_ones_give(
 def test_conversions_in_threads_give_what_fresh_ones_give(
     fresh: dict[tuple[str, str], Snapshot],
 ) -> None:
-    pairs = _interleaved(2)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+    # as an integration engine's pool runs them: 16 threads, every pair three times over, so each
+    # conversion (and its fhir.dumps) overlaps others of every variant, strict mode included
+    pairs = _interleaved(2) + _interleaved(6) + _interleaved(7)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
         shots = list(pool.map(lambda pair: snapshot(_convert(*pair)), pairs))
     different = [pair for pair, shot in zip(pairs, shots, strict=True) if shot != fresh[pair]]
     assert different == []
