@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -688,6 +689,40 @@ def test_convert_file_refuses_what_is_not_a_path_and_names_itself(path: object, 
         leukoflag.convert_file(path)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=said):
         leukoflag.convert_file(path)  # type: ignore[arg-type]
+
+
+class _ShareGoneAfter(io.FileIO):
+    """A file on a network share that fails with EIO once ``good`` bytes were read."""
+
+    def __init__(self, path: Path, good: int) -> None:
+        super().__init__(path, "rb")
+        self._good = good
+
+    def readinto(self, buffer: Any) -> int:
+        if self.tell() >= self._good:
+            raise OSError(errno.EIO, "Input/output error")
+        return super().readinto(memoryview(buffer)[: self._good - self.tell()])
+
+
+def test_a_file_that_fails_while_it_is_read_is_a_read_error_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The open succeeded and a later read failed: the bare OSError "[Errno 5] Input/output
+    # error" came out, not the ReadError docs/errors.md promise, and it named no file.
+    path = tmp_path / "night-feed.hl7"
+    path.write_bytes((CBC + SECOND).encode())
+    opened = Path.open
+
+    def open_on_share(self: Path, *args: object, **kwargs: object) -> object:
+        if self == path:
+            return io.BufferedReader(_ShareGoneAfter(path, len(CBC)), 1024)
+        return opened(self, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(Path, "open", open_on_share)
+    with pytest.raises(leukoflag.ReadError) as caught:
+        leukoflag.convert_file(path)
+    assert caught.value.errno == errno.EIO
+    assert caught.value.strerror == f"cannot read '{path}': Input/output error"
 
 
 def test_a_path_holding_a_nul_is_a_read_error() -> None:

@@ -176,7 +176,12 @@ def iter_file_outcomes(path: str | os.PathLike[str], settings: Settings) -> Iter
     except ValueError as exc:  # a NUL in the path: pathlib raises ValueError, not OSError
         raise ReadError(errno.EINVAL, f"cannot read {name!r}: {exc}") from exc
     with stream:
-        yield from iter_outcomes(stream, settings, source=name)
+        try:
+            yield from iter_outcomes(stream, settings, source=name)
+        except ReadError:
+            raise
+        except OSError as exc:  # a read failing after the open (a network share gone, EIO)
+            raise ReadError(exc.errno, f"cannot read '{name}': {exc.strerror or exc}") from exc
 
 
 def iter_outcomes(stream: BinaryIO, settings: Settings, *, source: str) -> Iterator[Outcome]:
