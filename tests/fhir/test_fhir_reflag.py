@@ -178,6 +178,42 @@ def test_the_timestamp_of_a_collection_leukoflag_did_not_write_still_dates_nothi
     assert [i.code for i in conv.issues] == ["flag.age-unknown"]
 
 
+# A lab's own code that looks like LOINC 6690-2, under its local coding system 99EWL.
+_LOCAL_LOINC_SHAPED = er7(
+    MSH.format(n=5),
+    PID,
+    OBR,
+    "OBX|1|NM|6690-2^^99EWL||2.1|10*3/uL^^UCUM|4.0-11.0|L|||F|||20261124090000-0600",
+)
+
+
+def test_a_loinc_shaped_local_code_is_a_local_code_read_back_too() -> None:
+    # HL7 v2 left the count unjudged without a word, and wrote the coding without a system,
+    # which the reader takes for LOINC: read back, the lab's own code was judged L
+    first = leukoflag.convert(_LOCAL_LOINC_SHAPED)
+    second = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    (observation,) = (
+        e["resource"]
+        for e in first.bundles[0]["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+    )
+    assert observation["code"] == {
+        "coding": [
+            {"system": "http://leukoflag.org/fhir/CodeSystem/v2-named/99EWL", "code": "6690-2"}
+        ]
+    }
+    assert "extension" not in observation  # no interpretation-explanation: not judged
+    for conv, location in (
+        (first, "MSG[1]/OBX[1]-3"),
+        (second, "ITEM[1]/Bundle.entry[3].resource"),
+    ):
+        assert conv.findings == []
+        (warning,) = conv.issues
+        assert (warning.code, warning.location) == ("flag.loinc-code-local", location)
+        assert 'code "6690-2" of the coding system' in warning.text
+    assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
+
+
 # --------------------------------------------------------------------------- the sweep
 # Every HL7 v2 message the suite writes, and generated ones: leukoflag's Bundle of each, flagged
 # again, is the same Bundle, with the same findings and no Issue the first conversion lacked
@@ -229,6 +265,7 @@ def _corpus() -> dict[str, bytes]:
         "fhir-derived-anc": DERIVED_ANC,
         "fhir-benchmark": benchmark_cbc(),
         "fuzz-base": fuzz.oru(1),
+        "local-loinc-shaped": _LOCAL_LOINC_SHAPED,
     }
     for path in sorted(_EXAMPLES.glob("*.hl7")):
         for n, chunk in enumerate(hl7v2.split_bytes(path.read_bytes()), 1):

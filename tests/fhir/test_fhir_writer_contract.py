@@ -167,7 +167,11 @@ def test_local_code_gets_the_loinc_coding_added() -> None:
     code = one(bundle, "Observation")["code"]
     assert code == {
         "coding": [
-            {"code": "WBCC", "display": "White cell count"},
+            {
+                "system": "http://leukoflag.org/fhir/CodeSystem/v2-named/99RVS",
+                "code": "WBCC",
+                "display": "White cell count",
+            },
             {"system": LOINC, "code": "26464-8", "display": "Leukocytes [#/volume] in Blood"},
         ],
         "text": "White cell count",

@@ -146,6 +146,46 @@ def test_other_loinc_codes_without_their_system_stay_out(code: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("concept", "named"),
+    [
+        (local("6690-2"), 'code "6690-2" of the coding system "99LAB", which is LOINC 6690-2'),
+        (local("751-8", "Diff 2"), 'code "751-8" of the coding system "99LAB"'),
+        (
+            Concept((Coding("6690-2", system="https://lis.example.org/codes"),)),
+            'coding system "https://lis.example.org/codes"',
+        ),
+    ],
+)
+def test_a_loinc_count_code_under_a_local_system_is_not_judged_but_said(
+    concept: Concept, named: str
+) -> None:
+    # OBX-3 "6690-2^^99LAB": a lab's own code, not flagged as LOINC, but without a word; its
+    # FHIR output (no system) was then read as LOINC and judged
+    evaluation = one(result("2.1", code=concept, unit=K_PER_UL))
+    assert (evaluation.analyte, evaluation.finding) == (None, None)
+    (issue,) = evaluation.issues
+    assert (issue.code, issue.severity.value) == ("flag.loinc-code-local", "warning")
+    assert issue.location.endswith("-3")
+    assert named in issue.text
+    assert "not read as LOINC" in issue.text
+
+
+@pytest.mark.parametrize(
+    "concept",
+    [
+        local("6690-2", "White blood cell count"),  # its text names the count
+        local("718-7", "Hgb"),  # hemoglobin: not a row of the table
+        local("770-8", "Neut %"),  # a percent's name: excluded by its text
+    ],
+)
+def test_a_loinc_shaped_local_code_beside_a_known_name_or_outside_the_table_is_not_warned(
+    concept: Concept,
+) -> None:
+    evaluation = one(result("2.1", code=concept, unit=K_PER_UL))
+    assert "flag.loinc-code-local" not in issue_codes(evaluation)
+
+
+@pytest.mark.parametrize(
     "concept",
     [
         local("1001", "Urine WBC"),

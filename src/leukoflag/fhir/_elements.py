@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from leukoflag import flagging
 from leukoflag._cache import text_cache
@@ -63,6 +64,7 @@ __all__ = [
     "instant",
     "is_uri",
     "laboratory",
+    "local_system",
     "normalized_quantity",
     "normalized_ranges",
     "per_ul",
@@ -79,6 +81,8 @@ EXPLANATION = _BASE + "interpretation-explanation"
 SENDER_INTERPRETATION = _BASE + "sender-interpretation"
 RANGE_SOURCE = _BASE + "reference-range-source"
 SOURCE_MESSAGE = _BASE + "source-message"
+# The code system a v2 message named only by its table 0396 name (L, 99LAB): + the name
+V2_NAMED = "http://leukoflag.org/fhir/CodeSystem/v2-named/"
 # FHIR core extensions (http://hl7.org/fhir/extensions).
 PQ_TRANSLATION = "http://hl7.org/fhir/StructureDefinition/iso21090-PQ-translation"
 ORIGINAL_TEXT = "http://hl7.org/fhir/StructureDefinition/originalText"
@@ -122,17 +126,31 @@ def laboratory() -> dict[str, Any]:
 
 
 def coding(value: Coding) -> dict[str, Any]:
-    """A Coding. A system the sender named only by a v2 name (``L``, ``99LAB``) is not a URI
-    FHIR can carry: the coding is written without system (meaning: a local code)."""
-    return _coding_fields(value.code, value.display, value.system, value.version).copy()
+    """A Coding. A system the sender named only by a v2 name (``L``, ``99LAB``) has no URI of
+    its own: it is written as :data:`V2_NAMED` + its name, so no reader takes it for LOINC."""
+    return _coding_fields(
+        value.code, value.display, value.system, value.version, value.system_name
+    ).copy()
 
 
-@text_cache(4096, texts=4)
-def _coding_fields(code: str, display: str, system: str, version: str) -> dict[str, str]:
+def local_system(name: str) -> str:
+    """The system URI written for a coding system named ``name`` in a v2 message (CWE.3)."""
+    return V2_NAMED + quote(name, safe="")
+
+
+@text_cache(4096, texts=5)
+def _coding_fields(
+    code: str, display: str, system: str, version: str, system_name: str = ""
+) -> dict[str, str]:
     """The elements of a Coding (feeds repeat their codes). A template: callers copy it."""
     out: dict[str, str] = {}
     if system and is_uri(system):
         out["system"] = system
+        if version:
+            out["version"] = version
+    elif system_name:
+        # without a system a code of the analyte table's LOINC rows is read as LOINC
+        out["system"] = local_system(system_name)
         if version:
             out["version"] = version
     if code:
@@ -149,7 +167,9 @@ def concept(value: Concept | None) -> dict[str, Any] | None:
     codings = value.codings
     if len(codings) == 1 and not value.text:  # the common OBX-3: one coding
         first = codings[0]
-        one = _coding_fields(first.code, first.display, first.system, first.version)
+        one = _coding_fields(
+            first.code, first.display, first.system, first.version, first.system_name
+        )
         return {"coding": [one.copy()]} if one else None
     written = [c for c in (coding(c) for c in codings) if c]
     out: dict[str, Any] = {}

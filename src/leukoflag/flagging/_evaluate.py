@@ -346,6 +346,20 @@ def _evaluate_recognized(
                 ),
             ),
         )
+    if kind == _scope.LOINC_UNDER_LOCAL:
+        return constructor(Evaluation)(
+            location,
+            issues=(
+                _issue(
+                    Severity.WARNING,
+                    "loinc-code-local",
+                    _at(location, "code"),
+                    f"not flagged: {recognition.matched}; a code of a local coding system may "
+                    "mean anything, so it is not read as LOINC (send LOINC codes with the "
+                    "system LN, http://loinc.org)",
+                ),
+            ),
+        )
     if kind in _scope.EXCLUDING:
         return constructor(Evaluation)(location)
     if not recognition.is_count:

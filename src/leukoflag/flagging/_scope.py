@@ -71,7 +71,9 @@ KINDS = (
     UNSPECIFIED_SPECIMEN,
     OTHER_ANALYTE,
 )
-EXCLUDING = frozenset({NOT_BLOOD, UNSPECIFIED_SPECIMEN, OTHER_ANALYTE, FRACTION})
+# A code of a WBC/ANC LOINC row under a local coding system: not a count, and said so.
+LOINC_UNDER_LOCAL = "loinc-under-local"
+EXCLUDING = frozenset({NOT_BLOOD, UNSPECIFIED_SPECIMEN, OTHER_ANALYTE, FRACTION, LOINC_UNDER_LOCAL})
 BLOOD = "blood"
 _LOINC_NAMES = frozenset({"LN", "LOINC"})
 _SNOMED_NAMES = frozenset({"SCT", "SNM", "SNOMED", "SNOMEDCT", "SNOMED-CT"})
@@ -162,7 +164,7 @@ class AnalyteTable:
             if row is not None:
                 matches.append((row, f'text "{text}"'))
         if not matches:
-            return None
+            return self._loinc_under_local(concept)
         if any(row.kind in EXCLUDING for row, _ in matches):
             # One code or text naming urine, platelets … is enough to keep a result out.
             row, matched = next((r, m) for r, m in matches if r.kind in EXCLUDING)
@@ -173,6 +175,22 @@ class AnalyteTable:
             if any(words.get(word) == NOT_BLOOD for word in name_key(text, noise=frozenset())):
                 return Recognition(NOT_BLOOD, None, TEXT, f'text "{text}"')
         return _agree(matches, via="")
+
+    def _loinc_under_local(self, concept: Concept) -> Recognition | None:
+        """A code of the table's WBC/ANC LOINC rows sent under another (local) coding system:
+        not read as LOINC (a lab's own table may give it any meaning), but said."""
+        for coding in concept.codings:
+            row = self.by_loinc.get(coding.code.strip())
+            if row is not None and row.analyte is not None:
+                system = coding.system_name or coding.system
+                return Recognition(
+                    LOINC_UNDER_LOCAL,
+                    None,
+                    "local",
+                    f'code "{coding.code}" of the coding system "{system}", which is LOINC '
+                    f"{row.code} ({row.display}) in form",
+                )
+        return None
 
 
 def _agree(matches: list[tuple[AnalyteRow, str]], *, via: str) -> Recognition:
