@@ -41,6 +41,7 @@ def test_every_leukoflag_extension_is_documented() -> None:
         _elements.SENDER_INTERPRETATION,
         _elements.RANGE_SOURCE,
         _elements.SOURCE_MESSAGE,
+        _elements.UNIT_CODE_SENT,
     }
     assert documented == written
 

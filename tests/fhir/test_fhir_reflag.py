@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import leukoflag
 from leukoflag import fhir, hl7v2
+from leukoflag._quote import quoted
 from leukoflag.fhir._terms import tables
 from leukoflag.hl7v2._tables import load_tables
 
@@ -214,6 +215,51 @@ def test_a_loinc_shaped_local_code_is_a_local_code_read_back_too() -> None:
     assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
 
 
+@pytest.mark.parametrize(
+    ("value", "unit", "code", "text"),
+    [
+        ("5.2", "/uL^K/uL", "/uL", "K/uL"),
+        ("5.2", "/uL^K/uL^99EWL", "/uL", "K/uL"),
+        ("5200", "10*3/uL^/uL", "10*3/uL", "/uL"),
+    ],
+)
+def test_a_count_refused_for_a_unit_conflict_is_refused_again_read_back(
+    value: str, unit: str, code: str, text: str
+) -> None:
+    # the unit code, which a Quantity holds only with a system, was dropped: read back, the
+    # unjudged 5.2 '/uL^K/uL' was judged from 'K/uL' alone (N)
+    wbc = f"OBX|1|NM|6690-2^Leukocytes^LN||{value}|{unit}|4.0-11.0||||F|||20261124090000-0600"
+    first = leukoflag.convert(er7(MSH.format(n=6), PID, OBR, wbc))
+    (observation,) = (
+        e["resource"]
+        for e in first.bundles[0]["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+    )
+    assert observation["valueQuantity"] == {
+        "extension": [
+            {
+                "url": "http://leukoflag.org/fhir/StructureDefinition/unit-code-sent",
+                "valueString": code,
+            }
+        ],
+        "value": Decimal(value),
+        "unit": text,
+    }
+    second = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    for conv in (first, second):
+        assert conv.findings == []
+        (conflict,) = (i for i in conv.issues if i.code == "units.unit-conflict")
+        assert f"{quoted(text)} is" in conflict.text
+        assert f"but {quoted(code)} is" in conflict.text
+    assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
+
+
+def test_a_unit_code_and_text_that_agree_keep_no_code_extension() -> None:
+    wbc = "OBX|1|NM|6690-2^Leukocytes^LN||5.2|10*3/uL^K/uL|4.0-11.0||||F|||20261124090000-0600"
+    (bundle,) = leukoflag.convert(er7(MSH.format(n=6), PID, OBR, wbc)).bundles
+    assert "unit-code-sent" not in fhir.dumps(bundle).decode()
+
+
 # --------------------------------------------------------------------------- the sweep
 # Every HL7 v2 message the suite writes, and generated ones: leukoflag's Bundle of each, flagged
 # again, is the same Bundle, with the same findings and no Issue the first conversion lacked
@@ -266,6 +312,12 @@ def _corpus() -> dict[str, bytes]:
         "fhir-benchmark": benchmark_cbc(),
         "fuzz-base": fuzz.oru(1),
         "local-loinc-shaped": _LOCAL_LOINC_SHAPED,
+        "unit-conflict": er7(
+            MSH.format(n=8),
+            PID,
+            OBR,
+            "OBX|1|NM|6690-2^Leukocytes^LN||2.1|/uL^K/uL|4.0-11.0|L|||F|||20261124090000-0600",
+        ),
     }
     for path in sorted(_EXAMPLES.glob("*.hl7")):
         for n, chunk in enumerate(hl7v2.split_bytes(path.read_bytes()), 1):

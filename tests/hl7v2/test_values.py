@@ -1276,7 +1276,9 @@ def test_a_unit_code_fhir_cannot_hold_is_named_by_an_issue(sent: str, named: str
     (found,) = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
     code = sent.split("^", maxsplit=1)[0]
     assert found.location == "MSG[1]/OBX[1]-6"
-    assert found.text.startswith(f"unit code '{code}' (OBX-6.1) is not carried")
+    assert found.text.startswith(
+        f"unit code '{code}' (OBX-6.1) is not written as the Quantity's code"
+    )
     assert found.text.endswith(named)
 
 

@@ -53,6 +53,8 @@ __all__ = [
     "RANGE_SOURCE",
     "SENDER_INTERPRETATION",
     "SOURCE_MESSAGE",
+    "UNIT_CODE_SENT",
+    "V2_NAMED",
     "checked_date_time",
     "coding",
     "computed_interpretation",
@@ -81,6 +83,8 @@ EXPLANATION = _BASE + "interpretation-explanation"
 SENDER_INTERPRETATION = _BASE + "sender-interpretation"
 RANGE_SOURCE = _BASE + "reference-range-source"
 SOURCE_MESSAGE = _BASE + "source-message"
+# OBX-6.1 of a unit refused for disagreeing with its text, without the system Quantity.code needs
+UNIT_CODE_SENT = _BASE + "unit-code-sent"
 # The code system a v2 message named only by its table 0396 name (L, 99LAB): + the name
 V2_NAMED = "http://leukoflag.org/fhir/CodeSystem/v2-named/"
 # FHIR core extensions (http://hl7.org/fhir/extensions).

@@ -34,6 +34,7 @@ from leukoflag.fhir._elements import (
     PQ_TRANSLATION,
     SENDER_INTERPRETATION,
     SOURCE_MESSAGE,
+    UNIT_CODE_SENT,
     derived_before,
     supplied_range,
 )
@@ -1500,6 +1501,16 @@ def _first_concept(value: Any, where: str) -> Concept | None:
 
 def _unit(quantity: dict[str, Any]) -> Unit | None:
     text, code, system = (_text(quantity.get(k)) for k in ("unit", "code", "system"))
+    if not code and "extension" in quantity:
+        # the unit code leukoflag kept of a unit it refused (/uL^K/uL): refused again
+        code = next(
+            (
+                _text(e.get("valueString"))
+                for e in _list(quantity["extension"])
+                if isinstance(e, dict) and e.get("url") == UNIT_CODE_SENT
+            ),
+            "",
+        )
     if not (text or code):
         return None
     return Unit(text=text or code, code=code, system=system)

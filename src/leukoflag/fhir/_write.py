@@ -87,6 +87,25 @@ def _concept(code: Concept | None, _: None) -> dict[str, Any] | None:
 _CONCEPT = by_identity(_concept, fresh_concept)  # OBR-4, SPM-4, OBX-17 … as the reader shares them
 
 
+def _keep_conflicting_code(
+    resource: dict[str, Any], result: LabResult, evaluation: Evaluation
+) -> None:
+    """A count left unjudged because its unit code and text disagree (``/uL^K/uL``), the code
+    not written for want of a system: kept in an extension, so read back it is refused again
+    rather than judged by the text alone."""
+    unit = result.unit
+    quantity = resource["valueQuantity"]
+    if (
+        unit is None
+        or not unit.code
+        or "code" in quantity
+        or not any(i.code == "units.unit-conflict" for i in evaluation.issues)
+    ):
+        return
+    kept = {"url": el.UNIT_CODE_SENT, "valueString": unit.code}
+    resource["valueQuantity"] = {"extension": [kept], **quantity}
+
+
 @dataclass(frozen=True, slots=True)
 class _Sent:
     """An OBX's code, unit, reference range and flags as an Observation shows them when they are
@@ -594,6 +613,8 @@ class _Writer:
                 )
                 if result.data_absent_reason:
                     self.value_and_absent_reason(result)
+                elif evaluation is not None and evaluation.issues:
+                    _keep_conflicting_code(resource, result, evaluation)
         else:
             self.other_value(resource, result, evaluation)
         if finding is not None:

@@ -503,9 +503,9 @@ def read_unit(
             (
                 "hl7v2.component-unmapped",
                 (
-                    f"unit code {quoted(code)} (OBX-6.1) is not carried beside the unit text "
-                    f"{quoted(text)}: a FHIR Quantity holds a unit code only with a coding "
-                    f"system URI, and {named}"
+                    f"unit code {quoted(code)} (OBX-6.1) is not written as the Quantity's code "
+                    f"beside the unit text {quoted(text)}: a FHIR Quantity holds a unit code only "
+                    f"with a coding system URI, and {named}"
                 ),
             )
         )
