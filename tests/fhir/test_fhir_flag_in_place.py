@@ -379,9 +379,15 @@ def test_bundle_report_gets_the_finding_of_its_low_result() -> None:
     resources = {e["resource"]["id"]: e["resource"] for e in output["entry"]}
     assert resources["sm-dr-17"]["conclusionCode"] == [
         {
+            "extension": [
+                {
+                    "url": "http://leukoflag.org/fhir/StructureDefinition/computed-conclusion",
+                    "valueBoolean": True,
+                }
+            ],
             "coding": [
                 {"system": "http://snomed.info/sct", "code": "165517008", "display": "Neutropenia"}
-            ]
+            ],
         }
     ]
     anc = resources["sm-anc"]

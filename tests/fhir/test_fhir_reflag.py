@@ -260,6 +260,71 @@ def test_a_unit_code_and_text_that_agree_keep_no_code_extension() -> None:
     assert "unit-code-sent" not in fhir.dumps(bundle).decode()
 
 
+# A WBC of 3,600 and an ANC of 1,200: leukopenia and neutropenia, but a Duffy-null woman's WBC
+# of 3,600 is within her range.
+_LOW_CBC = er7(
+    MSH.format(n=9),
+    PID,
+    OBR,
+    "OBX|1|NM|6690-2^Leukocytes^LN||3.6|10*3/uL^^UCUM|4.0-11.0|L|||F|||20261124090000-0600",
+    "OBX|2|NM|751-8^Neutrophils^LN||1.2|10*3/uL^^UCUM|1.8-7.7|L|||F|||20261124090000-0600",
+)
+_COMPUTED = {
+    "url": "http://leukoflag.org/fhir/StructureDefinition/computed-conclusion",
+    "valueBoolean": True,
+}
+_LEUKOPENIA = {"system": "http://snomed.info/sct", "code": "84828003", "display": "Leukopenia"}
+_NEUTROPENIA = {"system": "http://snomed.info/sct", "code": "165517008", "display": "Neutropenia"}
+
+
+def _report(bundle: dict[str, Any]) -> dict[str, Any]:
+    reports: list[dict[str, Any]] = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "DiagnosticReport"
+    ]
+    (report,) = reports
+    return report
+
+
+def test_a_finding_a_reflag_clears_leaves_the_conclusion_as_a_fresh_conversion_writes_it() -> None:
+    # re-flagged for a Duffy-null patient, the WBC became N but the report kept leukoflag's
+    # earlier Leukopenia: conclusionCode was only ever added to
+    duffy = leukoflag.Settings(duffy_null={"*"})
+    (stored,) = leukoflag.convert(_LOW_CBC).bundles
+    assert _report(stored)["conclusionCode"] == [
+        {"extension": [_COMPUTED], "coding": [_LEUKOPENIA]},
+        {"extension": [_COMPUTED], "coding": [_NEUTROPENIA]},
+    ]
+    again = leukoflag.convert(fhir.dumps(stored), duffy)
+    fresh = leukoflag.convert(_LOW_CBC, duffy)
+    assert [(f.analyte.value, f.code) for f in again.findings] == [("wbc", "N"), ("anc", "L")]
+    conclusion = [{"extension": [_COMPUTED], "coding": [_NEUTROPENIA]}]
+    assert _report(again.bundles[0])["conclusionCode"] == conclusion
+    assert _report(fresh.bundles[0])["conclusionCode"] == conclusion
+
+
+def test_a_corrected_count_read_back_drops_leukoflags_conclusion_and_keeps_the_labs() -> None:
+    # both counts edited since to normal values (6,000 and 3,000 cells/µL): leukoflag's
+    # Leukopenia and Neutropenia go, the lab's own Leukopenia (no marker) stays, and without
+    # it no empty conclusionCode is written
+    (stored,) = leukoflag.convert(_LOW_CBC).bundles
+    report = _report(stored)
+    lab = {"coding": [_LEUKOPENIA], "text": "Leukopenia (reported by the laboratory)"}
+    report["conclusionCode"] = [lab, *report["conclusionCode"]]
+    wbc, anc = (
+        e["resource"] for e in stored["entry"] if e["resource"]["resourceType"] == "Observation"
+    )
+    wbc["valueQuantity"]["value"] = Decimal(6000)
+    anc["valueQuantity"]["value"] = Decimal(3000)
+    again = leukoflag.convert(fhir.dumps(stored))
+    assert [(f.analyte.value, f.code) for f in again.findings] == [("wbc", "N"), ("anc", "N")]
+    assert _report(again.bundles[0])["conclusionCode"] == [lab]
+    del report["conclusionCode"][0]
+    again = leukoflag.convert(fhir.dumps(stored))
+    assert "conclusionCode" not in _report(again.bundles[0])
+
+
 # --------------------------------------------------------------------------- the sweep
 # Every HL7 v2 message the suite writes, and generated ones: leukoflag's Bundle of each, flagged
 # again, is the same Bundle, with the same findings and no Issue the first conversion lacked

@@ -45,6 +45,7 @@ from leukoflag.model import (
 
 __all__ = [
     "BIRTH_TIME",
+    "COMPUTED_CONCLUSION",
     "DAR_EXTENSION",
     "DERIVED_ANC_TEXT",
     "EXPLANATION",
@@ -59,11 +60,13 @@ __all__ = [
     "coding",
     "computed_interpretation",
     "concept",
+    "conclusion",
     "data_absent_reason",
     "date_time",
     "explanation",
     "identifier",
     "instant",
+    "is_computed_conclusion",
     "is_uri",
     "laboratory",
     "local_system",
@@ -83,6 +86,8 @@ EXPLANATION = _BASE + "interpretation-explanation"
 SENDER_INTERPRETATION = _BASE + "sender-interpretation"
 RANGE_SOURCE = _BASE + "reference-range-source"
 SOURCE_MESSAGE = _BASE + "source-message"
+# On each DiagnosticReport.conclusionCode leukoflag adds: a re-flag replaces its own, not the lab's
+COMPUTED_CONCLUSION = _BASE + "computed-conclusion"
 # OBX-6.1 of a unit refused for disagreeing with its text, without the system Quantity.code needs
 UNIT_CODE_SENT = _BASE + "unit-code-sent"
 # The code system a v2 message named only by its table 0396 name (L, 99LAB): + the name
@@ -162,6 +167,22 @@ def _coding_fields(
     if display:
         out["display"] = display
     return out
+
+
+def conclusion(condition: Coding) -> dict[str, Any]:
+    """A finding for ``DiagnosticReport.conclusionCode``, marked as leukoflag's."""
+    return {
+        "extension": [{"url": COMPUTED_CONCLUSION, "valueBoolean": True}],
+        "coding": [coding(condition)],
+    }
+
+
+def is_computed_conclusion(value: Any) -> bool:
+    """Whether a ``conclusionCode`` entry is one leukoflag added (:func:`conclusion`)."""
+    extensions = value.get("extension") if isinstance(value, dict) else None
+    return isinstance(extensions, list) and any(
+        isinstance(e, dict) and e.get("url") == COMPUTED_CONCLUSION for e in extensions
+    )
 
 
 def concept(value: Concept | None) -> dict[str, Any] | None:

@@ -391,7 +391,9 @@ class _Flagger:
         _put(node, "interpretation", current_form(node.get("interpretation")))
 
     def conclude(self) -> None:
-        """Add the findings of low results to their DiagnosticReport's conclusionCode."""
+        """Add the findings of low results to their DiagnosticReport's conclusionCode, in place
+        of those leukoflag added before (flagged again with other settings, a finding may go);
+        the lab's own are kept."""
         for group in self.item.groups:
             for order in group.orders:
                 path = self.item.reports.get(order.location)
@@ -404,26 +406,29 @@ class _Flagger:
                     if evaluation.finding is not None and evaluation.finding.condition is not None:
                         condition = evaluation.finding.condition
                         conditions.setdefault((condition.system, condition.code), condition)
-                if not conditions:
-                    continue
                 report = self.editor.peek(path)
+                sent = _listed(report.get("conclusionCode"))
+                kept = [c for c in sent if not el.is_computed_conclusion(c)]
+                if not conditions and len(kept) == len(sent):
+                    continue
                 present = {
                     (c.get("system"), c.get("code"))
-                    for concept in _listed(report.get("conclusionCode"))
+                    for concept in kept
                     if isinstance(concept, dict)
                     for c in _listed(concept.get("coding"))
                     if isinstance(c, dict)
                 }
-                added = [
-                    {"coding": [el.coding(c)]}
-                    for key, c in conditions.items()
-                    if key not in present
+                codes = [
+                    *kept,
+                    *(el.conclusion(c) for key, c in conditions.items() if key not in present),
                 ]
-                if added:
+                if codes != sent:
                     self.changed.add(path)
                     report = self.editor.node(path)
-                    codes = [*_listed(report.get("conclusionCode")), *added]
-                    _put_report(report, "conclusionCode", codes)
+                    if codes:
+                        _put_report(report, "conclusionCode", codes)
+                    else:
+                        del report["conclusionCode"]
 
     def narratives(self) -> None:
         """Say which changed resources carry a narrative: leukoflag does not rewrite XHTML, so

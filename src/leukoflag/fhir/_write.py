@@ -224,9 +224,9 @@ class _OrderParts:
         finding = evaluation.finding if evaluation is not None else None
         if finding is not None and finding.condition is not None:
             condition = finding.condition
-            self.conclusions.setdefault(
-                (condition.system, condition.code), {"coding": [el.coding(condition)]}
-            )
+            key = (condition.system, condition.code)
+            if key not in self.conclusions:
+                self.conclusions[key] = el.conclusion(condition)
 
 
 @dataclass(slots=True)
