@@ -290,3 +290,37 @@ def test_a_full_device_is_named_in_the_error_line(
         )
     assert done.returncode == 2
     assert done.stderr == f"leukoflag: No space left on device: {full}\n".encode()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize(
+    ("inputs", "options", "status"),
+    [
+        (["feed.hl7"], ["-o", "out"], 0),  # only the summary line is lost
+        (["feed.hl7"], ["-o", "out", "-j", "2"], 0),
+        (["interface.log", "feed.hl7"], ["-o", "out"], 1),  # and the line of the rejected log
+        (["feed.hl7", "missing.hl7"], ["-o", "out"], 2),  # and the error line
+    ],
+)
+def test_stderr_that_cannot_be_written_leaves_the_status_true(
+    tmp_path: Path, inputs: list[str], options: list[str], status: int
+) -> None:
+    # a log file on a full disk, or a terminal closed under the run (EIO): as with stderr closed
+    (tmp_path / "feed.hl7").write_bytes(batch(oru("SE-0001"), oru("SE-0002")))
+    (tmp_path / "interface.log").write_bytes(b"2026-11-24 09:30:00 INFO sent ORU to EHR\n")
+    with open("/dev/full", "wb") as device:
+        done = subprocess.run(
+            [sys.executable, "-m", "leukoflag", "convert", *inputs, *options],
+            stdout=subprocess.DEVNULL,
+            stderr=device,
+            cwd=tmp_path,
+            timeout=300,
+            check=False,
+        )
+
+    assert done.returncode == status
+    if status < 2:
+        assert sorted(p.name for p in (tmp_path / "out").glob("*.json")) == [
+            "feed.hl7.1.json",
+            "feed.hl7.2.json",
+        ]

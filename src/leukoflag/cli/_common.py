@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from leukoflag.cli import EXIT_ERROR
 from leukoflag.cli._inputs import UsageError, line_text
+from leukoflag.cli._progress import StderrLines
 from leukoflag.errors import Error
 from leukoflag.settings import Settings
 
@@ -60,25 +61,26 @@ def guarded(command: Callable[[], int]) -> int:
     """Run a command; usage, settings and I/O errors become one line on stderr and status 2."""
     if sys.stderr is None:  # started with stderr closed: lines go nowhere, the status stays true
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the whole run
+    lines = StderrLines(sys.stderr)  # a line it cannot write is lost, the status stays true
     previous = _on_sigterm(_terminate)
     try:
         return command()
     except KeyboardInterrupt:
-        sys.stderr.write("\nleukoflag: interrupted\n")
+        lines.message("\nleukoflag: interrupted")
         return _INTERRUPTED
     except _Terminated:
-        sys.stderr.write("leukoflag: terminated\n")
+        lines.message("leukoflag: terminated")
         return _TERMINATED
     except BrokenPipeError:
         # the reader of stdout went away (`| head`): stop quietly, without a second error on exit
         _silence_stdout()
-        sys.stderr.write("leukoflag: output closed before the end (broken pipe)\n")
+        lines.message("leukoflag: output closed before the end (broken pipe)")
         return EXIT_ERROR
     except (UsageError, Error) as exc:
-        sys.stderr.write(f"leukoflag: {line_text(str(exc))}\n")  # it may name a walked file
+        lines.message(f"leukoflag: {line_text(str(exc))}")  # it may name a walked file
         return EXIT_ERROR
     except OSError as exc:
-        sys.stderr.write(f"leukoflag: {_describe(exc)}\n")
+        lines.message(f"leukoflag: {_describe(exc)}")
         return EXIT_ERROR
     finally:
         _on_sigterm(previous)

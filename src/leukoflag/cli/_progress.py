@@ -6,6 +6,9 @@ Redrawn at most ten times a second with a carriage return; other stderr lines ar
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -27,8 +30,28 @@ class StderrLines:
         self._stream = stream
 
     def message(self, line: str) -> None:
-        self._stream.write(line + "\n")
-        self._stream.flush()
+        self.write(line + "\n")
+
+    def write(self, text: str) -> None:
+        """Write ``text`` now; when stderr cannot be written (a closed terminal, a full disk under
+        a log file), it is lost, as with stderr closed, and the run and its status go on."""
+        try:
+            self._stream.write(text)
+            self._stream.flush()
+        except OSError:
+            _discard(self._stream)
+
+
+def _discard(stream: TextIO) -> None:
+    """Send what ``stream`` still holds and everything after to the null device, so that neither
+    a later line nor the flush at exit fails again."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, stream.fileno())
+        finally:
+            os.close(devnull)
+        stream.flush()
 
 
 class Progress(StderrLines):
@@ -70,8 +93,7 @@ class Progress(StderrLines):
 
     def clear(self) -> None:
         if self._visible:
-            self._stream.write(_CLEAR)
-            self._stream.flush()
+            self.write(_CLEAR)
             self._visible = False
 
     def _draw(self) -> None:
@@ -80,8 +102,7 @@ class Progress(StderrLines):
             return
         self._drawn = now
         width = shutil.get_terminal_size((80, 24)).columns - 1
-        self._stream.write(_CLEAR + self._line(now)[:width])
-        self._stream.flush()
+        self.write(_CLEAR + self._line(now)[:width])
         self._visible = True
 
     def _line(self, now: float) -> str:
