@@ -3,6 +3,7 @@ process that dies, output names the file system refuses, closed streams."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import multiprocessing
@@ -235,6 +236,36 @@ def test_sigterm_mid_run_stops_the_workers_and_is_one_line_and_status_143(
     assert err == b"leukoflag: terminated\n"
     for written in out.glob("*.json"):
         assert json.loads(written.read_bytes())["resourceType"] == "Bundle"
+
+
+def test_workers_end_when_the_main_process_is_killed(tmp_path: Path) -> None:
+    # kill -9 (or the out-of-memory killer) gives the main process no chance to stop its workers
+    out = tmp_path / "out"
+    with subprocess.Popen(
+        [sys.executable, "-m", "leukoflag", "convert", "-", "-o", out, "-q", "-j", "2"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # so that what a failure leaves behind can be killed
+    ) as process:
+        try:
+            assert process.stdin is not None
+            count = (2 * _pipeline.IN_FLIGHT_BATCHES + 2) * _pipeline.BATCH_MESSAGES
+            process.stdin.write(b"".join(mllp(oru(f"KM-{n:04d}")) for n in range(count)))
+            process.stdin.flush()
+            while not (out / "stdin.1.json").exists():  # the workers are converting
+                assert process.poll() is None
+                time.sleep(0.05)
+            process.kill()
+            # stdout and stderr end once no process the command started holds them
+            # (stderr may say that multiprocessing's resource tracker cleaned up after it)
+            out_bytes, _ = process.communicate(timeout=120)
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # what a failure left behind
+                os.killpg(process.pid, signal.SIGKILL)
+
+    assert process.returncode == -signal.SIGKILL
+    assert out_bytes == b""
 
 
 def test_sigterm_while_an_output_file_is_written_removes_it(

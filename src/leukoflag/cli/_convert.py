@@ -34,7 +34,7 @@ from leukoflag.cli._pipeline import (
     serial_events,
 )
 from leukoflag.cli._progress import Progress, StderrLines
-from leukoflag.cli._records import ItemRecord, ignore_interrupts
+from leukoflag.cli._records import ItemRecord, start_worker
 from leukoflag.cli._report import Report
 from leukoflag.settings import Settings
 
@@ -111,9 +111,18 @@ def _events(
 ) -> Iterator[Event]:
     if jobs <= 1:
         return serial_events(inputs, settings)
+    context = _process_context()
+    # closed when this process ends, however it ends: the workers end with it (after the pool's
+    # own orderly stop, registered below, when it gets the chance)
+    lifeline, held = context.Pipe(duplex=False)
+    stack.callback(held.close)
+    stack.callback(lifeline.close)
     executor = stack.enter_context(
         concurrent.futures.ProcessPoolExecutor(
-            max_workers=jobs, mp_context=_process_context(), initializer=ignore_interrupts
+            max_workers=jobs,
+            mp_context=context,
+            initializer=start_worker,
+            initargs=(lifeline, held),
         )
     )
     events = parallel_events(inputs, settings, executor, jobs)

@@ -7,16 +7,20 @@ and the main process keeps nothing but counters once an item is written.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
 from leukoflag import api, fhir
 from leukoflag.model import Issue, Rejected
 from leukoflag.settings import Settings
 
-__all__ = ["ItemConverter", "ItemRecord", "convert_batch", "ignore_interrupts", "record_of"]
+__all__ = ["ItemConverter", "ItemRecord", "convert_batch", "record_of", "start_worker"]
 
 # One raw item (raw, index, source, settings) → its outcome; a module-level function, so that
 # it pickles by name.
@@ -86,9 +90,21 @@ def convert_batch(
     ]
 
 
-def ignore_interrupts() -> None:
-    """Worker start-up: Ctrl-C is handled by the main process, which stops the workers."""
+def start_worker(lifeline: Connection, held: Connection) -> None:
+    """Worker start-up: Ctrl-C is handled by the main process, which stops the workers. A worker
+    ends when the main process does, even killed (SIGKILL, out of memory) with no chance to stop
+    it: ``lifeline`` is the reading end of a pipe whose writing end ``held`` only the main
+    process keeps open (this process closes its copy)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    held.close()
+    # a worker left behind would hold stdout, stderr and its share of the input for ever
+    threading.Thread(target=_exit_when_closed, args=(lifeline,), daemon=True).start()
+
+
+def _exit_when_closed(lifeline: Connection) -> None:
+    with contextlib.suppress(EOFError, OSError):
+        lifeline.recv_bytes()  # nothing is ever sent: returns at the end of the pipe
+    os._exit(1)
 
 
 def _count_results(resource: dict[str, Any]) -> tuple[int, int]:
