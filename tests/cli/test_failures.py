@@ -8,12 +8,14 @@ import errno
 import json
 import multiprocessing
 import os
+import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 
@@ -131,13 +133,24 @@ def test_a_file_name_too_long_for_output_names_is_shortened(tmp_path: Path) -> N
     assert (out / "rejected" / f"{names[0]}.1.txt").is_file()
 
 
+@pytest.mark.parametrize(
+    "count",
+    [
+        3,
+        # the other worker is busy with a batch of its own: the pool stops it by SIGTERM, which
+        # workers ignore (a SIGTERM to the whole job is for the main process to handle)
+        4 * _pipeline.BATCH_MESSAGES,
+    ],
+)
 def test_a_worker_killed_mid_run_is_one_error_line_and_status_2(
     monkeypatch: pytest.MonkeyPatch,
     forked_workers: None,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    count: int,
 ) -> None:
-    (tmp_path / "feed.hl7").write_bytes(batch(oru("KW-0001"), oru("KW-0002"), oru("KW-0003")))
+    messages = [oru(f"KW-{n:04d}") for n in range(1, count + 1)]
+    (tmp_path / "feed.hl7").write_bytes(batch(*messages))
     evaluate = api.evaluate_groups
 
     def killed(
@@ -266,6 +279,61 @@ def test_workers_end_when_the_main_process_is_killed(tmp_path: Path) -> None:
 
     assert process.returncode == -signal.SIGKILL
     assert out_bytes == b""
+
+
+def test_sigterm_to_the_whole_job_stops_it_and_every_process_it_started(tmp_path: Path) -> None:
+    # systemd stops a service, and `timeout` a command, by sending SIGTERM to all its processes:
+    # the --jobs workers and multiprocessing's forkserver and resource tracker with them
+    out = tmp_path / "out"
+    feed = b"".join(mllp(oru(f"SJ-{n:04d}")) for n in range(1500))
+    with subprocess.Popen(
+        [sys.executable, "-m", "leukoflag", "convert", "-", "-o", out, "-q", "-j", "2"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # a process group of its own, as a service has
+    ) as process:
+        try:
+            assert process.stdin is not None
+            sender = threading.Thread(target=_send, args=(process.stdin, feed), daemon=True)
+            sender.start()
+            while not (out / "stdin.200.json").exists():  # results are streaming back
+                assert process.poll() is None
+                time.sleep(0.05)
+            os.killpg(process.pid, signal.SIGTERM)
+            err = _stderr_to_its_end(process)
+            process.wait(timeout=120)
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # what a failure left behind
+                os.killpg(process.pid, signal.SIGKILL)
+
+    assert process.returncode == 143
+    assert err == b"leukoflag: terminated\n"
+    for written in out.glob("*.json"):
+        assert json.loads(written.read_bytes())["resourceType"] == "Bundle"
+
+
+def _send(stdin: BinaryIO, data: bytes) -> None:
+    """A sender that keeps the connection open after ``data``, as a live feed does."""
+    with contextlib.suppress(BrokenPipeError):  # the command stopped reading: it was stopped
+        stdin.write(data)
+        stdin.flush()
+
+
+def _stderr_to_its_end(process: subprocess.Popen[bytes]) -> bytes:
+    """All of stderr, which ends once no process the command started holds it; fails when one
+    is still running after two minutes (a generous bound: the wait is for a process to end)."""
+    assert process.stderr is not None
+    fd = process.stderr.fileno()
+    deadline = time.monotonic() + 120
+    chunks: list[bytes] = []
+    while True:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, "stderr is still open: a process of the command is still running"
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def test_sigterm_while_an_output_file_is_written_removes_it(

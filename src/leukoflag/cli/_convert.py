@@ -13,11 +13,15 @@ import argparse
 import concurrent.futures
 import contextlib
 import multiprocessing
+import multiprocessing.forkserver
+import multiprocessing.resource_tracker
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn, Protocol
 
@@ -43,6 +47,7 @@ __all__ = ["run_convert"]
 REJECTED_DIRECTORY = "rejected"
 _STDOUT = "-"
 _STDOUT_NAME = "<stdout>"  # as stdin is <stdin> where an input is named in text
+_JOB_SIGNALS = {signal.SIGTERM, signal.SIGHUP}
 
 
 def run_convert(args: argparse.Namespace) -> int:
@@ -117,17 +122,45 @@ def _events(
     lifeline, held = context.Pipe(duplex=False)
     stack.callback(held.close)
     stack.callback(lifeline.close)
-    executor = stack.enter_context(
-        concurrent.futures.ProcessPoolExecutor(
-            max_workers=jobs,
-            mp_context=context,
-            initializer=start_worker,
-            initargs=(lifeline, held),
+    with _job_signals_blocked():
+        # first on its own: starting it unblocks SIGTERM here (it blocks SIGINT and SIGTERM itself)
+        multiprocessing.resource_tracker.ensure_running()
+    with _job_signals_blocked():
+        executor = stack.enter_context(
+            concurrent.futures.ProcessPoolExecutor(
+                max_workers=jobs,
+                mp_context=context,
+                initializer=start_worker,
+                initargs=(lifeline, held),
+            )
         )
-    )
+        if context.get_start_method() == "forkserver":
+            multiprocessing.forkserver.ensure_running()
     events = parallel_events(inputs, settings, executor, jobs)
     stack.callback(events.close)  # cancels what is still queued if the run stops early
-    return events
+    return _ending_workers_if_broken(events, held)
+
+
+def _ending_workers_if_broken(events: Iterator[Event], held: Connection) -> Iterator[Event]:
+    try:
+        yield from events
+    except concurrent.futures.BrokenExecutor:
+        # the pool stops the other workers by SIGTERM, which they ignore: they end now
+        held.close()
+        raise
+
+
+@contextlib.contextmanager
+def _job_signals_blocked() -> Iterator[None]:
+    """Start multiprocessing's helper processes (the forkserver the workers are forked from, the
+    resource tracker) with SIGTERM and SIGHUP blocked, which they keep: a signal sent to the
+    whole job (systemd stopping a service, `timeout`, a closed terminal) would end them, and the
+    pool would then take its workers for dead. They end when this process and its workers do."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _JOB_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # one sent meanwhile arrives now
 
 
 def _process_context() -> multiprocessing.context.BaseContext:
