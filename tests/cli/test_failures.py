@@ -9,6 +9,7 @@ import json
 import multiprocessing
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -281,13 +282,25 @@ def test_workers_end_when_the_main_process_is_killed(tmp_path: Path) -> None:
     assert out_bytes == b""
 
 
-def test_sigterm_to_the_whole_job_stops_it_and_every_process_it_started(tmp_path: Path) -> None:
-    # systemd stops a service, and `timeout` a command, by sending SIGTERM to all its processes:
-    # the --jobs workers and multiprocessing's forkserver and resource tracker with them
+@pytest.mark.parametrize(
+    ("signum", "status", "said"),
+    [
+        # systemd stops a service, and `timeout` a command, by sending SIGTERM to all its
+        # processes: the --jobs workers and multiprocessing's forkserver and resource tracker
+        (signal.SIGTERM, 143, "terminated"),
+        # a terminal that is closed sends SIGHUP to every process of the job in it
+        (signal.SIGHUP, 129, "hung up (terminal closed)"),
+    ],
+    ids=["SIGTERM", "SIGHUP"],
+)
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_stop_signal_to_the_whole_job_stops_it_and_every_process_it_started(
+    tmp_path: Path, signum: signal.Signals, status: int, said: str, jobs: str
+) -> None:
     out = tmp_path / "out"
     feed = b"".join(mllp(oru(f"SJ-{n:04d}")) for n in range(1500))
     with subprocess.Popen(
-        [sys.executable, "-m", "leukoflag", "convert", "-", "-o", out, "-q", "-j", "2"],
+        [sys.executable, "-m", "leukoflag", "convert", "-", "-o", out, "-q", "-j", jobs],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -300,17 +313,47 @@ def test_sigterm_to_the_whole_job_stops_it_and_every_process_it_started(tmp_path
             while not (out / "stdin.200.json").exists():  # results are streaming back
                 assert process.poll() is None
                 time.sleep(0.05)
-            os.killpg(process.pid, signal.SIGTERM)
+            os.killpg(process.pid, signum)
             err = _stderr_to_its_end(process)
             process.wait(timeout=120)
         finally:
             with contextlib.suppress(ProcessLookupError):  # what a failure left behind
                 os.killpg(process.pid, signal.SIGKILL)
 
-    assert process.returncode == 143
-    assert err == b"leukoflag: terminated\n"
+    assert process.returncode == status
+    assert err == f"leukoflag: {said}\n".encode()
     for written in out.glob("*.json"):
         assert json.loads(written.read_bytes())["resourceType"] == "Bundle"
+
+
+@pytest.mark.skipif(shutil.which("nohup") is None, reason="needs nohup")
+def test_under_nohup_a_closed_terminal_does_not_stop_the_run(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    count = (2 * _pipeline.IN_FLIGHT_BATCHES + 2) * _pipeline.BATCH_MESSAGES
+    with subprocess.Popen(
+        ["nohup", sys.executable, "-m", "leukoflag", "convert", "-", "-o", out, "-q", "-j", "2"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    ) as process:
+        try:
+            assert process.stdin is not None
+            process.stdin.write(b"".join(mllp(oru(f"NH-{n:04d}")) for n in range(count)))
+            process.stdin.flush()
+            while not (out / "stdin.1.json").exists():
+                assert process.poll() is None
+                time.sleep(0.05)
+            os.killpg(process.pid, signal.SIGHUP)  # the terminal is closed: the run goes on
+            _, err = process.communicate(mllp(oru("NH-LAST")), timeout=120)
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # what a failure left behind
+                os.killpg(process.pid, signal.SIGKILL)
+
+    assert (process.returncode, err) == (0, b"")
+    assert len(list(out.glob("stdin.*.json"))) == count + 1
+    last = json.loads((out / f"stdin.{count + 1}.json").read_bytes())
+    assert last["identifier"]["value"] == "NH-LAST"
 
 
 def _send(stdin: BinaryIO, data: bytes) -> None:
@@ -336,9 +379,21 @@ def _stderr_to_its_end(process: subprocess.Popen[bytes]) -> bytes:
         chunks.append(chunk)
 
 
-def test_sigterm_while_an_output_file_is_written_removes_it(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    "stop",
+    [
+        (signal.SIGTERM, 143, "terminated"),
+        (signal.SIGHUP, 129, "hung up (terminal closed)"),  # the terminal it ran in was closed
+    ],
+    ids=["SIGTERM", "SIGHUP"],
+)
+def test_a_stop_signal_while_an_output_file_is_written_removes_it(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    stop: tuple[signal.Signals, int, str],
 ) -> None:
+    signum, status, said = stop
     (tmp_path / "feed.hl7").write_bytes(batch(oru("TW-0001"), oru("TW-0002"), oru("TW-0003")))
     out = tmp_path / "out"
     write_bytes = Path.write_bytes
@@ -347,22 +402,22 @@ def test_sigterm_while_an_output_file_is_written_removes_it(
         if path.name != "feed.hl7.2.json":
             return write_bytes(path, data)
         write_bytes(path, data[: len(data) // 2])
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signum)
         return len(data)
 
     def unhandled(signum: int, frame: Any) -> None:  # without leukoflag's: pytest would be killed
-        raise AssertionError("SIGTERM reached the caller's handler")
+        raise AssertionError(f"{signal.Signals(signum).name} reached the caller's handler")
 
     monkeypatch.setattr(Path, "write_bytes", cut_short)
-    previous = signal.signal(signal.SIGTERM, unhandled)
+    previous = signal.signal(signum, unhandled)
     try:
-        status = main(["convert", str(tmp_path / "feed.hl7"), "-o", str(out), "-q"])
+        status_got = main(["convert", str(tmp_path / "feed.hl7"), "-o", str(out), "-q"])
     finally:
-        assert signal.signal(signal.SIGTERM, previous) is unhandled  # the caller's, set back
+        assert signal.signal(signum, previous) is unhandled  # the caller's, set back
 
-    assert status == 143
+    assert status_got == status
     assert sorted(p.name for p in out.iterdir()) == ["feed.hl7.1.json"]
-    assert capsys.readouterr().err == "leukoflag: terminated\n"
+    assert capsys.readouterr().err == f"leukoflag: {said}\n"
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")

@@ -25,8 +25,8 @@ _DESCRIPTION = (
     "cells/µL and leukopenia/neutropenia interpretation codes."
 )
 _EPILOG = (
-    "Exit status: 0 all converted, 1 some input rejected, 2 usage or I/O error, 130 interrupted, "
-    "143 terminated (SIGTERM)."
+    "Exit status: 0 all converted, 1 some input rejected, 2 usage or I/O error, 129 hung up "
+    "(terminal closed), 130 interrupted, 143 terminated (SIGTERM)."
 )
 
 

@@ -21,16 +21,22 @@ from leukoflag.settings import Settings
 __all__ = ["guarded", "settings_from"]
 
 _INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C (128 + SIGINT)
-_TERMINATED = 143  # the shell's status for a command stopped by SIGTERM (128 + SIGTERM)
+# SIGTERM (a service stopped, `timeout`, `kill`) and SIGHUP (its terminal closed): what each says
+_STOPPING = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up (terminal closed)"}
 
 
-class _Terminated(BaseException):
-    """SIGTERM (a service stopped, ``timeout``, ``kill``) raised where the command is, so that it
-    unwinds as for Ctrl-C: no output file left half written, the ``--jobs`` workers stopped."""
+class _Stopped(BaseException):
+    """SIGTERM or SIGHUP raised where the command is, so that it unwinds as for Ctrl-C: no output
+    file left half written, the ``--jobs`` workers stopped. Its status is the shell's for the
+    signal, 128 + its number (143, 129)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
-def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
-    raise _Terminated
+def _stop(signum: int, frame: FrameType | None) -> NoReturn:
+    raise _Stopped(signum)
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -62,15 +68,15 @@ def guarded(command: Callable[[], int]) -> int:
     if sys.stderr is None:  # started with stderr closed: lines go nowhere, the status stays true
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - for the whole run
     lines = StderrLines(sys.stderr)  # a line it cannot write is lost, the status stays true
-    previous = _on_sigterm(_terminate)
+    previous = _on_stop_signals(_stop)
     try:
         return command()
     except KeyboardInterrupt:
         lines.message("\nleukoflag: interrupted")
         return _INTERRUPTED
-    except _Terminated:
-        lines.message("leukoflag: terminated")
-        return _TERMINATED
+    except _Stopped as stopped:
+        lines.message(f"leukoflag: {_STOPPING[signal.Signals(stopped.signum)]}")
+        return 128 + stopped.signum
     except BrokenPipeError:
         # the reader of stdout went away (`| head`): stop quietly, without a second error on exit
         _silence_stdout()
@@ -83,16 +89,26 @@ def guarded(command: Callable[[], int]) -> int:
         lines.message(f"leukoflag: {_describe(exc)}")
         return EXIT_ERROR
     finally:
-        _on_sigterm(previous)
+        _set_back(previous)
 
 
-def _on_sigterm(handler: Any) -> Any:
-    """Set the SIGTERM handler, returning the one before (only the main thread may set one:
-    the command run from a thread by an embedding program keeps Python's default)."""
+def _on_stop_signals(handler: Any) -> dict[signal.Signals, Any]:
+    """Set the handler of SIGTERM and SIGHUP, returning the ones before (only the main thread
+    may set one: the command run from a thread by an embedding program keeps Python's)."""
     if threading.current_thread() is not threading.main_thread():
-        return None
-    # None: a handler not set from Python, which cannot be set back; the default stands in
-    return signal.signal(signal.SIGTERM, signal.SIG_DFL if handler is None else handler)
+        return {}
+    previous: dict[signal.Signals, Any] = {}
+    for signum in _STOPPING:
+        if signal.getsignal(signum) is signal.SIG_IGN:  # ignored from the start (`nohup`): kept
+            continue
+        previous[signum] = signal.signal(signum, handler)
+    return previous
+
+
+def _set_back(previous: dict[signal.Signals, Any]) -> None:
+    for signum, handler in previous.items():
+        # None: a handler not set from Python, which cannot be set back; the default stands in
+        signal.signal(signum, signal.SIG_DFL if handler is None else handler)
 
 
 def _describe(exc: OSError) -> str:

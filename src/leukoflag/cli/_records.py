@@ -91,14 +91,15 @@ def convert_batch(
 
 
 def start_worker(lifeline: Connection, held: Connection) -> None:
-    """Worker start-up: Ctrl-C and SIGTERM are handled by the main process, which stops the
-    workers. A worker ends when the main process does, even killed (SIGKILL, out of memory) with
-    no chance to stop it: ``lifeline`` is the reading end of a pipe whose writing end ``held``
-    only the main process keeps open (this process closes its copy)."""
+    """Worker start-up: Ctrl-C, SIGTERM and SIGHUP are handled by the main process, which stops
+    the workers. A worker ends when the main process does, even killed (SIGKILL, out of memory)
+    with no chance to stop it: ``lifeline`` is the reading end of a pipe whose writing end
+    ``held`` only the main process keeps open (this process closes its copy)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # SIGTERM sent to the whole job (systemd, `timeout`) too: a worker ended while it sends its
     # results would leave the pool waiting for the rest of them for ever
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # and a closed terminal's, sent to its whole job
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})  # forkserver's
     held.close()
     # a worker left behind would hold stdout, stderr and its share of the input for ever
