@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import select
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -123,3 +126,44 @@ def test_a_file_missing_a_batch_is_rejected_alike_with_two_jobs(
     report = json.loads((tmp_path / "report-1.json").read_bytes())
     assert json.loads((tmp_path / "report-2.json").read_bytes()) == report
     assert '"input.rejected": 1' in (tmp_path / "report-1.json").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("sent", "written"),
+    [
+        (mllp(oru("LJ-0001")), "LJ-0001"),  # a frame ends with its end block
+        (oru("LJ-0002") + oru("LJ-0003"), "LJ-0002"),  # a plain message ends where the next starts
+        (ndjson(observation("lj-wbc-1", 3.2, "10*3/uL")), "lj-wbc-1"),  # a line at its line end
+    ],
+    ids=["MLLP", "plain HL7 v2", "NDJSON"],
+)
+def test_a_live_feed_with_jobs_is_written_as_it_arrives(
+    tmp_path: Path, sent: bytes, written: str
+) -> None:
+    # `nc -l 2575 | leukoflag convert - -j 2`: the sender sends one message, then waits
+    with subprocess.Popen(
+        [sys.executable, "-m", "leukoflag", "convert", "-", "-q", "-j", "2"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+    ) as process:
+        assert process.stdin is not None
+        assert process.stdout is not None
+        try:
+            process.stdin.write(sent)
+            process.stdin.flush()  # stdin stays open: more may come
+            # a generous bound on the wait for a line that is due now, not a speed limit
+            ready, _, _ = select.select([process.stdout], [], [], 120)
+            assert ready, "nothing written while the sender waits"
+            first = json.loads(process.stdout.readline())
+            process.stdin.close()
+            assert process.wait(timeout=120) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+    if first["resourceType"] == "Bundle":
+        assert first["identifier"]["value"] == written
+    else:
+        assert (first["resourceType"], first["id"]) == ("Observation", written)

@@ -11,6 +11,10 @@ and unrecognized content are converted in this process, in their place in the or
 from __future__ import annotations
 
 import concurrent.futures
+import io
+import os
+import select
+import stat
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -84,6 +88,8 @@ class _Unit:
     script: list[Event | int] = field(default_factory=list)
     owners: list[int] = field(default_factory=list)
     future: concurrent.futures.Future[list[ItemRecord]] | None = None
+    # a live feed waits for its sender: every result so far is written before reading on
+    drain: bool = False
 
     @property
     def weight(self) -> int:
@@ -111,7 +117,7 @@ def parallel_events(
     exhausted = False
     try:
         while True:
-            while not exhausted and in_flight < limit:
+            while not exhausted and in_flight < limit and not (pending and pending[-1].drain):
                 unit = next(units, None)
                 if unit is None:
                     exhausted = True
@@ -167,6 +173,13 @@ class _Batcher:
             self._unit.future = self._executor.submit(convert_batch, self._items, self._settings)
         return self._take()
 
+    def drain(self) -> _Unit:
+        """Submit the open batch; the unit returned says to write every result before reading
+        on."""
+        unit = self.flush() or _Unit()
+        unit.drain = True
+        return unit
+
     def _take(self) -> _Unit:
         unit, self._unit, self._items, self._size = self._unit, _Unit(), [], 0
         return unit
@@ -179,6 +192,7 @@ def _units(
     for number, item in enumerate(inputs):
         with item.open() as stream:
             kind = sniff(stream)
+            live = _live(stream)
             if kind == "hl7v2":
                 yield from _ready(batcher.event(FileStarted(number, kind, stream)))
                 # api.iter_outcomes does the same for HL7 v2: split, then convert each message.
@@ -186,6 +200,8 @@ def _units(
                     yield from _ready(
                         batcher.item(number, item.source, index, raw, api.convert_v2_message)
                     )
+                    if live is not None and _idle(live):
+                        yield batcher.drain()
             elif kind == "fhir":
                 yield from _ready(batcher.event(FileStarted(number, kind, stream)))
                 # the same steps as api.iter_outcomes for FHIR, split in two (api.split_fhir)
@@ -194,6 +210,8 @@ def _units(
                         yield from _ready(
                             batcher.item(number, item.source, index, part, api.convert_fhir_line)
                         )
+                        if live is not None and _idle(live):
+                            yield batcher.drain()
                         continue
                     # one JSON document: one parse, nothing to share out
                     yield from _ready(batcher.flush())
@@ -206,6 +224,25 @@ def _units(
                     yield _Unit(script=[ItemDone(number, record_of(outcome))])
         yield from _ready(batcher.event(FileDone(number)))
     yield from _ready(batcher.flush())
+
+
+def _live(stream: BinaryIO) -> int | None:
+    """The file descriptor of a pipe, socket or terminal (a live feed, whose sender may pause);
+    None for a file, which never makes its reader wait."""
+    try:
+        descriptor = stream.fileno()
+        return None if stat.S_ISREG(os.fstat(descriptor).st_mode) else descriptor
+    except (OSError, ValueError, io.UnsupportedOperation):  # not backed by a descriptor
+        return None
+
+
+def _idle(descriptor: int) -> bool:
+    """Whether the sender has sent nothing more for now: reading on would wait for it."""
+    try:
+        ready, _, _ = select.select([descriptor], [], [], 0)
+    except (OSError, ValueError):  # a descriptor select cannot watch: read on as from a file
+        return False
+    return not ready
 
 
 def _ready(unit: _Unit | None) -> Iterator[_Unit]:
