@@ -320,7 +320,7 @@ def test_a_stop_signal_to_the_whole_job_stops_it_and_every_process_it_started(
             with contextlib.suppress(ProcessLookupError):  # what a failure left behind
                 os.killpg(process.pid, signal.SIGKILL)
 
-    assert process.returncode == status
+    assert (process.returncode, err) == (status, f"leukoflag: {said}\n".encode())
     assert err == f"leukoflag: {said}\n".encode()
     for written in out.glob("*.json"):
         assert json.loads(written.read_bytes())["resourceType"] == "Bundle"
