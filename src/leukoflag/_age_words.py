@@ -4,13 +4,12 @@ from ``data/age_words.toml`` (each row has a source), each with the calendar uni
 from __future__ import annotations
 
 import functools
-import tomllib
 from collections.abc import Mapping
-from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
 from leukoflag._sex_labels import fold
+from leukoflag._toml_tables import document, row_text, rows
 from leukoflag.errors import DataFileError
 
 __all__ = ["age_words"]
@@ -21,24 +20,15 @@ _UNITS = ("year", "month", "week", "day")
 @functools.cache
 def age_words() -> Mapping[str, str]:
     """Each word, folded as sex labels are (casefolded, without accents), and its unit."""
-    text = resources.files("leukoflag").joinpath("data", "age_words.toml").read_text("utf-8")
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataFileError(f"data/age_words.toml: {exc}") from None
-    return table(document)
+    return table(document("age_words.toml"))
 
 
-def table(document: dict[str, Any]) -> Mapping[str, str]:
-    """The words of ``document`` and their units; DataFileError for a row that is not one."""
-    rows = document.get("words")
-    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
-        raise DataFileError("age words: table 'words' is missing or empty")
+def table(found: dict[str, Any]) -> Mapping[str, str]:
+    """The words of ``found`` and their units; DataFileError for a row that is not one."""
     words: dict[str, str] = {}
-    for row in rows:
+    for row in rows(found, "words", "age words"):
         for key in ("word", "unit", "language", "source"):
-            if not isinstance(row.get(key), str) or not row[key].strip():
-                raise DataFileError(f"age words: row {row!r} needs a non-empty {key!r}")
+            row_text(row, key, "age words")
         word, unit = fold(row["word"]), row["unit"]
         if unit not in _UNITS:
             raise DataFileError(f"age words: unit {unit!r} is not one of {_UNITS}")

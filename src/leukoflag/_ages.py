@@ -14,7 +14,15 @@ from decimal import Decimal
 
 from leukoflag._numbers import EXACT
 
-__all__ = ["AgeSpan", "outgrown", "reached"]
+__all__ = [
+    "OLDEST_AGE",
+    "AgeSpan",
+    "age_fit",
+    "outgrown",
+    "reached",
+    "too_old",
+    "youngest_birth",
+]
 
 # The days of a unit that is not counted on the calendar (a fractional year or month).
 _DAYS = {
@@ -79,3 +87,33 @@ class AgeSpan:
         if self.high is not None and day >= outgrown(birth, *self.high):
             return False
         return self.below is None or day < reached(birth, *self.below)
+
+
+# No one is judged older: a birth date giving more is a feed's placeholder for "not known"
+OLDEST_AGE = 120
+
+
+def too_old(birth: dt.date, day: dt.date) -> bool:
+    """Whether a patient born on ``birth`` would be over :data:`OLDEST_AGE` years old on ``day``."""
+    years = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+    return years > OLDEST_AGE
+
+
+def youngest_birth(first: dt.date, last: dt.date, day: dt.date) -> dt.date:
+    """The latest birth day to judge a result of ``day`` with, of a birth date sent as a year or
+    month (its days ``first`` to ``last``): a birth in the result's year or month may have been
+    on the result day itself, not after it."""
+    return day if first <= day < last else last
+
+
+def age_fit(span: AgeSpan, first: dt.date, last: dt.date, day: dt.date) -> str:
+    """Whether a patient born on ``first`` to ``last`` (a birth date sent as a year or month) is
+    of ``span`` on ``day``, as flagging judges age: ``"of"`` (at both ends), ``"not"`` (an exact
+    birth date that is not), ``"may not"`` (a birth date sent as a year or month, not at both
+    ends), or ``"unusable"`` (a birth after the day, or a placeholder over OLDEST_AGE years)."""
+    last = youngest_birth(first, last, day)
+    if day < first or too_old(last, day):
+        return "unusable"
+    if all(span.holds(birth, day) for birth in dict.fromkeys((first, last))):
+        return "of"
+    return "not" if last == first else "may not"

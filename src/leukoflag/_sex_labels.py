@@ -9,15 +9,14 @@ holding it reads the same way, or beside a word, in the word's language.
 from __future__ import annotations
 
 import functools
-import tomllib
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
 from leukoflag._quote import quoted
+from leukoflag._toml_tables import document, row_text, rows
 from leukoflag.errors import DataFileError
 
 __all__ = ["LabelRead", "SexLabels", "fold", "sex_labels"]
@@ -153,12 +152,7 @@ def fold(label: str) -> str:
 @functools.cache
 def sex_labels() -> SexLabels:
     """The table, read once per process."""
-    text = resources.files("leukoflag").joinpath("data", "sex_labels.toml").read_text("utf-8")
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataFileError(f"data/sex_labels.toml: {exc}") from None
-    return _table(document)
+    return _table(document("sex_labels.toml"))
 
 
 def _table(document: dict[str, Any]) -> SexLabels:
@@ -189,17 +183,11 @@ def _table(document: dict[str, Any]) -> SexLabels:
 
 
 def _rows(document: dict[str, Any], table: str) -> list[dict[str, Any]]:
-    rows = document.get(table)
-    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
-        raise DataFileError(f"sex labels: table {table!r} is missing or empty")
-    return rows
+    return rows(document, table, "sex labels")
 
 
 def _text(row: dict[str, Any], key: str) -> str:
-    value = row.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise DataFileError(f"sex labels: row {row!r} needs a non-empty {key!r}")
-    return value
+    return row_text(row, key, "sex labels")
 
 
 def _sex(row: dict[str, Any], key: str) -> str:

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from leukoflag._ages import outgrown, reached
+from leukoflag._ages import outgrown, reached, too_old, youngest_birth
 from leukoflag._quote import quoted, shortened
 from leukoflag._range_text import age_word
 from leukoflag.fhir._terms import UCUM, tables
-from leukoflag.flagging import too_old, youngest_birth
 
 __all__ = ["Who", "applies", "labelled_for", "narrower", "restricted", "sex_only", "unlike"]
 

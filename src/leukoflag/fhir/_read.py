@@ -21,6 +21,7 @@ from itertools import islice
 from typing import Any, BinaryIO, TypeVar
 
 from leukoflag import units
+from leukoflag._ages import age_fit
 from leukoflag._quote import defect, quoted
 from leukoflag._range_text import age_group, age_span, age_word, ages_of, read_range_text
 from leukoflag.detect import values_then_object
@@ -49,7 +50,7 @@ from leukoflag.fhir._ranges import (
     unlike,
 )
 from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
-from leukoflag.flagging import birth_span, too_old, youngest_birth
+from leukoflag.flagging import birth_span
 from leukoflag.model import (
     CodedResult,
     Coding,
@@ -1742,11 +1743,7 @@ def _of_ages(ages: str, who: Who) -> bool:
     span = age_span(ages)
     if span is None or who.births is None or who.day is None:
         return False
-    first, last = who.births
-    last = youngest_birth(first, last, who.day)
-    if who.day < first or too_old(last, who.day):
-        return False
-    return all(span.holds(birth, who.day) for birth in dict.fromkeys((first, last)))
+    return age_fit(span, *who.births, who.day) == "of"
 
 
 def _gives_limits(entry: dict[str, Any]) -> bool:

@@ -25,6 +25,7 @@ from operator import itemgetter
 from types import MappingProxyType
 
 from leukoflag import units
+from leukoflag._ages import OLDEST_AGE, AgeSpan, age_fit, too_old, youngest_birth
 from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._numbers import EXACT, long_number, plain
@@ -872,23 +873,37 @@ def _outside_ages(ages: str, context: PatientContext, day: dt.date | None) -> st
         if not known_age_words(ages):  # 1-5 Lebensjahre: digits as ages are, and a word
             return f"its note {shown} may give ages, in a word leukoflag does not know"
         return f"it is noted for ages {shown}, which leukoflag cannot read"
+    fit = _age_fit(span, context, day)
+    if fit == "of":
+        return ""
+    return f"it is for ages {shown}, and {_not_of(fit, context, day, 'those ages')}"
+
+
+def _age_fit(span: AgeSpan, context: PatientContext, day: dt.date | None) -> str:
+    """How the patient is of ``span`` on ``day`` (see age_fit), or ``"unborn"`` (no birth
+    date) or ``"undated"`` (no result date)."""
     first = context.birth_date
     if first is None:
-        return f"it is for ages {shown}, and the patient's birth date is not known"
+        return "unborn"
     if day is None:
-        return f"it is for ages {shown}, and the result has no date"
-    last = youngest_birth(first, context.birth_date_latest or first, day)
-    if day < first or too_old(last, day):
-        return (
-            f"it is for ages {shown}, and the patient's birth date {_born(context)} is not usable"
-        )
-    if all(span.holds(birth, day) for birth in dict.fromkeys((first, last))):
-        return ""
-    verb = "is" if last == first else "may be"
-    return (
-        f"it is for ages {shown}, and the patient (born {_born(context)}) {verb} not of those ages "
-        f"on the result date {day}"
-    )
+        return "undated"
+    return age_fit(span, first, context.birth_date_latest or first, day)
+
+
+def _not_of(fit: str, context: PatientContext, day: dt.date | None, ages: str = "") -> str:
+    """Why the patient, who ``fit`` ``ages`` (see _age_fit), is not known to be of them; without
+    ``ages``, of none of the bands of a text of ranges per age."""
+    if fit == "unborn":
+        return "the patient's birth date is not known"
+    if fit == "undated":
+        return "the result has no date"
+    if fit == "unusable":
+        return f"the patient's birth date {_born(context)} is not usable"
+    if ages:
+        whose = f"{'is' if fit == 'not' else 'may be'} not of {ages}"
+    else:
+        whose = f"{'is' if fit == 'not' else 'may be'} of none of them"
+    return f"the patient (born {_born(context)}) {whose} on the result date {day}"
 
 
 def _age_band(
@@ -905,8 +920,9 @@ def _age_band(
             f"it gives ranges for the ages {shown}, and the patient is of {both} at once: which "
             "one is theirs is not known"
         )
-    readable = [band.ages for band in sent.by_age if age_span(band.ages) is not None]
-    unread = [band.ages for band in sent.by_age if age_span(band.ages) is None]
+    spans = [(band.ages, age_span(band.ages)) for band in sent.by_age]
+    readable = [span for _, span in spans if span is not None]
+    unread = [ages for ages, span in spans if span is None]
     if fits and unread:
         # 0-1 y beside 0-72 h (not read): the band of the first hours may be the patient's
         return None, (
@@ -917,10 +933,7 @@ def _age_band(
     if fits:
         return replace(fits[0], text=sent.text), ""
     tail = (
-        _outside_ages(readable[0], context, day)
-        .partition(", and ")[2]
-        .replace("is not of those ages", "is of none of them")
-        .replace("may be not of those ages", "may be of none of them")
+        _not_of(_age_fit(readable[0], context, day), context, day)
         if readable
         else "leukoflag can read none of them"
     )
@@ -1566,23 +1579,6 @@ def moment(fhir_time: str) -> dt.datetime | None:
         return dt.datetime.fromisoformat(f"{fhir_time[:17]}59{fhir_time[19:]}")
     except ValueError:
         return None
-
-
-# No one is judged older: a birth date giving more is a feed's placeholder for "not known"
-OLDEST_AGE = 120
-
-
-def too_old(birth: dt.date, day: dt.date) -> bool:
-    """Whether a patient born on ``birth`` would be over :data:`OLDEST_AGE` years old on ``day``."""
-    years = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-    return years > OLDEST_AGE
-
-
-def youngest_birth(first: dt.date, last: dt.date, day: dt.date) -> dt.date:
-    """The latest birth day to judge a result of ``day`` with, of a birth date sent as a year or
-    month (its days ``first`` to ``last``): a birth in the result's year or month may have been
-    on the result day itself, not after it."""
-    return day if first <= day < last else last
 
 
 def birth_span(stamp: Timestamp) -> tuple[dt.date, dt.date]:

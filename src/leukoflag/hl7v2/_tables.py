@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import codecs
 import functools
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from leukoflag._toml_tables import document
 from leukoflag.errors import DataFileError
 from leukoflag.model import ReportStatus, ResultStatus
 
@@ -338,11 +337,7 @@ def _listed(document: dict[str, Any], table: str, row_type: type[_Listed]) -> Ma
 
 
 def _read(name: str) -> dict[str, Any]:
-    text = resources.files("leukoflag.hl7v2").joinpath("data", name).read_text("utf-8")
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataFileError(f"hl7v2/data/{name}: {exc}") from None
+    return document(name, "leukoflag.hl7v2")
 
 
 def _rows(document: dict[str, Any], table: str) -> list[dict[str, Any]]:
