@@ -108,12 +108,11 @@ def youngest_birth(first: dt.date, last: dt.date, day: dt.date) -> dt.date:
 
 def age_fit(span: AgeSpan, first: dt.date, last: dt.date, day: dt.date) -> str:
     """Whether a patient born on ``first`` to ``last`` (a birth date sent as a year or month) is
-    of ``span`` on ``day``, as flagging judges age: ``"of"`` (at both ends), ``"not"`` (an exact
-    birth date that is not), ``"may not"`` (a birth date sent as a year or month, not at both
-    ends), or ``"unusable"`` (a birth after the day, or a placeholder over OLDEST_AGE years)."""
+    of ``span`` on ``day``, as flagging judges age: ``"of"`` (at both ends), ``"not"`` (at
+    neither), ``"may not"`` (at one end only), or ``"unusable"`` (a birth after the day, or a
+    placeholder over OLDEST_AGE years)."""
     last = youngest_birth(first, last, day)
     if day < first or too_old(last, day):
         return "unusable"
-    if all(span.holds(birth, day) for birth in dict.fromkeys((first, last))):
-        return "of"
-    return "not" if last == first else "may not"
+    held = [span.holds(birth, day) for birth in dict.fromkeys((first, last))]
+    return "of" if all(held) else "may not" if any(held) else "not"

@@ -636,9 +636,36 @@ def test_a_text_of_ranges_per_age_judges_with_the_patients_own(
             "0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0; >18 y: 4.0-11.0",
             ADULT,
             (
+                # 'is of none of them ('>18 y' cannot be read)': untrue, he may be of '>18 y'
                 "it gives ranges for the ages '0-1 y', '1-5 y' and '>18 y', and the patient "
-                "(born 1984-03-12) is of none of them on the result date 2026-11-24 ('>18 y' "
-                "cannot be read)"
+                "(born 1984-03-12) is of none of '0-1 y' and '1-5 y' on the result date "
+                "2026-11-24, but leukoflag cannot read '>18 y', which may be theirs"
+            ),
+        ),
+        (
+            "0-1 y: 6.0-17.5; >18 y: 4.0-11.0",
+            ADULT,
+            (
+                "it gives ranges for the ages '0-1 y' and '>18 y', and the patient (born "
+                "1984-03-12) is not of '0-1 y' on the result date 2026-11-24, but leukoflag "
+                "cannot read '>18 y', which may be theirs"
+            ),
+        ),
+        (
+            "0-1 y: 6.0-17.5; >18 y: 4.0-11.0",
+            builders.patient(birth_date=None, sex="M"),
+            (
+                "it gives ranges for the ages '0-1 y' and '>18 y', and the patient's birth date "
+                "is not known ('>18 y' cannot be read)"
+            ),
+        ),
+        (
+            # a birth year: at neither end of 1984 is he of these bands ('may be of none of them')
+            "0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0",
+            builders.patient(birth_date="1984", sex="M"),
+            (
+                "it gives ranges for the ages '0-1 y' and '1-5 y', and the patient (born "
+                "1984-01-01 to 1984-12-31) is of none of them on the result date 2026-11-24"
             ),
         ),
         (
@@ -681,6 +708,32 @@ def test_a_text_of_ranges_per_age_none_known_to_be_the_patients_is_not_used(
     (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
     assert issue.text == (
         f"the lab's reference range {sent!r} is not used ({why}); leukoflag's default range applies"
+    )
+
+
+@pytest.mark.parametrize(
+    ("birth", "how"),
+    [
+        # born in 2024: 1 or 2 years old on 2026-11-24 ('may be not of those ages')
+        ("2024", "(born 2024-01-01 to 2024-12-31) may not be of those ages"),
+        # born in 2020: 6 years old at either end of the year ('may be not', as if unsure)
+        ("2020", "(born 2020-01-01 to 2020-12-31) is not of those ages"),
+        ("20240101", "(born 2024-01-01) is not of those ages"),
+    ],
+)
+def test_an_age_note_says_in_plain_words_whether_the_patient_may_be_of_its_ages(
+    birth: str, how: str
+) -> None:
+    patient = builders.patient(birth_date=birth, sex="F")
+    msg = oru_message(
+        patient=patient,
+        results=[builders.wbc("5.2", "10*9/L", reference_range="6.0-17.5 (0-1 y)")],
+    )
+    conversion = leukoflag.convert(msg.text)
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert issue.text == (
+        "the lab's reference range '6.0-17.5 (0-1 y)' is not used (it is for ages '0-1 y', and "
+        f"the patient {how} on the result date 2026-11-24); leukoflag's default range applies"
     )
 
 

@@ -876,7 +876,7 @@ def _outside_ages(ages: str, context: PatientContext, day: dt.date | None) -> st
     fit = _age_fit(span, context, day)
     if fit == "of":
         return ""
-    return f"it is for ages {shown}, and {_not_of(fit, context, day, 'those ages')}"
+    return f"it is for ages {shown}, and {_not_of(fit, context, day, 'those ages', one=True)}"
 
 
 def _age_fit(span: AgeSpan, context: PatientContext, day: dt.date | None) -> str:
@@ -890,19 +890,19 @@ def _age_fit(span: AgeSpan, context: PatientContext, day: dt.date | None) -> str
     return age_fit(span, first, context.birth_date_latest or first, day)
 
 
-def _not_of(fit: str, context: PatientContext, day: dt.date | None, ages: str = "") -> str:
-    """Why the patient, who ``fit`` ``ages`` (see _age_fit), is not known to be of them; without
-    ``ages``, of none of the bands of a text of ranges per age."""
+def _not_of(fit: str, context: PatientContext, day: dt.date | None, ages: str, *, one: bool) -> str:
+    """Why the patient, who ``fit`` ``ages`` (see _age_fit), is not known to be of them: of
+    ``one`` span (``those ages``, ``'0-1 y'``), or of none of several (``them``)."""
     if fit == "unborn":
         return "the patient's birth date is not known"
     if fit == "undated":
         return "the result has no date"
     if fit == "unusable":
         return f"the patient's birth date {_born(context)} is not usable"
-    if ages:
-        whose = f"{'is' if fit == 'not' else 'may be'} not of {ages}"
+    if one:
+        whose = f"{'is not' if fit == 'not' else 'may not be'} of {ages}"
     else:
-        whose = f"{'is' if fit == 'not' else 'may be'} of none of them"
+        whose = f"{'is' if fit == 'not' else 'may be'} of none of {ages}"
     return f"the patient (born {_born(context)}) {whose} on the result date {day}"
 
 
@@ -921,30 +921,41 @@ def _age_band(
             "one is theirs is not known"
         )
     spans = [(band.ages, age_span(band.ages)) for band in sent.by_age]
-    readable = [span for _, span in spans if span is not None]
-    unread = [ages for ages, span in spans if span is None]
+    readable = [(ages, span) for ages, span in spans if span is not None]
+    unread = _listed_ages([ages for ages, span in spans if span is None])
     if fits and unread:
         # 0-1 y beside 0-72 h (not read): the band of the first hours may be the patient's
         return None, (
             f"it gives ranges for the ages {shown}, and the patient is of "
             f"{_listed_ages([band.ages for band in fits])}, but leukoflag cannot read "
-            f"{_listed_ages(unread)}, which may be theirs"
+            f"{unread}, which may be theirs"
         )
     if fits:
         return replace(fits[0], text=sent.text), ""
-    tail = (
-        _not_of(_age_fit(readable[0], context, day), context, day)
-        if readable
-        else "leukoflag can read none of them"
+    if not readable:
+        return None, f"it gives ranges for the ages {shown}, and leukoflag can read none of them"
+    fit = _age_fit(readable[0][1], context, day)
+    if not unread:
+        why = _not_of(fit, context, day, "them", one=False)
+        return None, f"it gives ranges for the ages {shown}, and {why}"
+    if fit in ("unborn", "undated", "unusable"):  # whose age is not known: none is theirs
+        why = _not_of(fit, context, day, "", one=True)
+        return None, f"it gives ranges for the ages {shown}, and {why} ({unread} cannot be read)"
+    # a man of 42 beside 0-1 y and >18 y (not read): he may be of the band not read
+    read = [ages for ages, _ in readable]
+    return None, (
+        f"it gives ranges for the ages {shown}, and "
+        f"{_not_of(fit, context, day, _listed_ages(read), one=len(read) == 1)}, but leukoflag "
+        f"cannot read {unread}, which may be theirs"
     )
-    cannot = f" ({_listed_ages(unread)} cannot be read)" if unread and readable else ""
-    return None, f"it gives ranges for the ages {shown}, and {tail}{cannot}"
 
 
 def _listed_ages(ages: list[str]) -> str:
-    """``'0-1 y'``, ``'0-1 y' and '1-5 y'``, ``'0-1 y', '1-5 y' and '>18 y'``."""
+    """``'0-1 y'``, ``'0-1 y' and '1-5 y'``, ``'0-1 y', '1-5 y' and '>18 y'``; ``""`` for none."""
     shown = [quoted(one) for one in ages]
-    return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    if len(shown) < 2:
+        return "".join(shown)
+    return f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 
 def _other_sex(sent: ReferenceRange, sex: str) -> str:
