@@ -23,6 +23,7 @@ __all__ = [
     "age_span",
     "age_word",
     "ages_of",
+    "in_hours",
     "known_age_words",
     "parse_decimal",
     "read_decimal_comma",
@@ -204,16 +205,34 @@ def _unknown_ages(note: str) -> bool:
     """Whether a note is whole numbers as ages are written (``1-5``, ``<1``, ``>=18``, ``18+``)
     followed by one word that is no unit: ``1-5 lebensjahre``, ``0-1 an``, whose ages the range
     may be for (a unit, ``10-20 g/l``, is not one)."""
+    word = _word_after_ages(note)
+    return bool(word) and not _age_unit(word) and not _known_unit(word)
+
+
+def _word_after_ages(note: str) -> str:
+    """The one word after whole numbers as ages are written (``an`` of ``0-1 an``, ``h`` of
+    ``0-72 h``), else ``""``."""
     stripped = note.replace("–", "-").replace("—", "-").strip()
     body = stripped.lstrip("<>=≤≥").lstrip()
     numbers, _, word = body.rpartition(" ")
     word = word.removesuffix(".")
-    if not word.isalpha() or _age_unit(word) or _known_unit(word):
-        return False
+    if not word.isalpha():
+        return ""
     first, separator, second = numbers.replace(" ", "").rstrip("+").partition("-")
     # a span, a bound (<1, >=18) or an open end (18+): not a count of things (2 tests)
     bounded = bool(separator) or numbers.rstrip().endswith("+") or body != stripped
-    return bounded and first.isdigit() and (not separator or second.isdigit())
+    ages = bounded and first.isdigit() and (not separator or second.isdigit())
+    return word if ages else ""
+
+
+# Hours: read in a FHIR referenceRange.age, not in a range's text (see docs/hl7v2.md)
+_HOUR_WORDS = frozenset(("h", "hr", "hrs", "hour", "hours"))
+
+
+def in_hours(note: str) -> bool:
+    """Whether a note gives ages in hours (``0-72 h``, ``<24 hours``), which a range's text is
+    not read in: the Issue says so, not that the word is unknown."""
+    return _word_after_ages(note).casefold() in _HOUR_WORDS
 
 
 def ages_of(text: str) -> str:

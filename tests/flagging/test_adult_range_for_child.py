@@ -593,6 +593,24 @@ def test_an_age_note_in_a_word_leukoflag_does_not_know_is_not_used(sent: str, no
     )
 
 
+@pytest.mark.parametrize(
+    ("sent", "note"),
+    [("9.0-30.0 (0-72 h)", "0-72 h"), ("9.0-30.0 (<24 hours)", "<24 hours")],
+)
+def test_an_age_note_in_hours_is_not_used_and_the_issue_says_hours(sent: str, note: str) -> None:
+    # the reason was 'in a word leukoflag does not know', though it knows 'h' (in a FHIR age)
+    msg = oru_message(patient=ADULT, results=[builders.wbc("12.0", "10*9/L", reference_range=sent)])
+    conversion = leukoflag.convert(msg.text)
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    assert (finding.code, finding.range.source) == ("H", "default")
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert issue.text == (
+        f"the lab's reference range {sent!r} is not used (its note {note!r} gives ages in hours, "
+        "which leukoflag reads in a FHIR age only); leukoflag's default range applies"
+    )
+
+
 @pytest.mark.parametrize("sent", ["4.0-11.0 (see note 3)", "4.0-11.0 (2 tests)"])
 def test_a_note_of_a_number_that_gives_no_ages_leaves_the_range_used(sent: str) -> None:
     msg = oru_message(patient=ADULT, results=[builders.wbc("5.2", "10*9/L", reference_range=sent)])

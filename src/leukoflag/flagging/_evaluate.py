@@ -30,7 +30,13 @@ from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._numbers import EXACT, long_number, plain
 from leukoflag._quote import quoted, shortened
-from leukoflag._range_text import age_span, known_age_words, read_decimal_comma, why_no_limits
+from leukoflag._range_text import (
+    age_span,
+    in_hours,
+    known_age_words,
+    read_decimal_comma,
+    why_no_limits,
+)
 from leukoflag.errors import UnitError
 from leukoflag.flagging import _scope
 from leukoflag.flagging._rules import INFINITY, Criteria, Point, Profile, Rules, Verdict, load_rules
@@ -870,6 +876,8 @@ def _outside_ages(ages: str, context: PatientContext, day: dt.date | None) -> st
     span = age_span(ages)
     shown = quoted(ages)
     if span is None:
+        if in_hours(ages):  # 0-72 h: a word leukoflag knows, not read in a text (docs/hl7v2.md)
+            return f"its note {shown} gives ages in hours, which leukoflag reads in a FHIR age only"
         if not known_age_words(ages):  # 1-5 Lebensjahre: digits as ages are, and a word
             return f"its note {shown} may give ages, in a word leukoflag does not know"
         return f"it is noted for ages {shown}, which leukoflag cannot read"
