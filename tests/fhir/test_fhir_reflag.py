@@ -138,6 +138,60 @@ def test_a_range_per_sex_for_adults_beside_a_childs_count_is_read_back_in_the_se
     assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
 
 
+# A children's hospital's OBX-7: one WBC range per age, judged with the patient's band
+_BANDS = "0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0; >=18 y: 4.0-11.0"
+
+
+def _banded(birth: str, value: str, unit: str = "10*9/L", bands: str = _BANDS) -> bytes:
+    patient = f"PID|1||EW-6120^^^ELMWOOD^MR||ABARA^KOFI||{birth}|M"
+    wbc = (
+        f"OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||{value}|{unit}|"
+        f"{bands}||||F|||20261124090000-0600"
+    )
+    return er7(MSH.format(n=9), patient, OBR, wbc)
+
+
+@pytest.mark.parametrize(
+    ("birth", "value", "code", "limits"),
+    [
+        ("20230601", "6.0", "N", (5000, 15000)),  # 3 years old: 1-5 y
+        ("20230601", "4.8", "L", (5000, 15000)),
+        ("20260601", "5.2", "L", (6000, 17500)),  # 5 months old: 0-1 y
+        ("19840312", "3.9", "L", (4000, 11000)),  # 42: >=18 y
+    ],
+)
+def test_a_band_of_a_text_of_ranges_per_age_read_back_judges_as_it_did(
+    birth: str, value: str, code: str, limits: tuple[int, int]
+) -> None:
+    # the band's limits were written in cells/µL beside the whole text; read back, the text was
+    # taken for an age note leukoflag cannot read, so the default range judged every patient
+    # ('it is noted for ages '0-1 y: 6.0-17.5; …', which leukoflag cannot read')
+    first = leukoflag.convert(_banded(birth, value))
+    second = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    for conv in (first, second):
+        (finding,) = conv.findings
+        assert finding.range is not None
+        assert (finding.code, finding.range.source) == (code, "lab")
+        assert (finding.range.low, finding.range.high) == tuple(map(Decimal, limits))
+        assert [i.code for i in conv.issues] == []
+    assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
+
+
+def test_a_band_limit_edited_since_is_not_taken_for_the_texts() -> None:
+    # 5,000 cells/µL edited to 4,500: no band's limit, so the text is not read again as bands
+    first = leukoflag.convert(_banded("20230601", "4.8"))
+    (stored,) = first.bundles
+    (observation,) = [
+        e["resource"] for e in stored["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    observation["referenceRange"][0]["low"]["value"] = Decimal(4500)
+    second = leukoflag.convert(fhir.dumps(stored))
+    (finding,) = second.findings
+    assert finding.range is not None
+    assert finding.range.source != "lab"
+    assert "flag.lab-range-unusable" in [i.code for i in second.issues]
+
+
 # No OBX-14, SPM-17, OBR-7 or OBR-22: MSH-7 alone dates the infant's WBC (5,500: L at 3 months).
 _UNDATED = (
     "PID|1||EW-5512^^^ELMWOOD^MR||OKONJO^TOBI||20260815|M",
@@ -383,6 +437,14 @@ def _corpus() -> dict[str, bytes]:
             OBR,
             "OBX|1|NM|6690-2^Leukocytes^LN||2.1|/uL^K/uL|4.0-11.0|L|||F|||20261124090000-0600",
         ),
+        # a range per age: a toddler's band, an infant's in another unit, an adult's, none
+        "bands-toddler": _banded("20230601", "4.8"),
+        "bands-infant-per-ul": _banded(
+            "20260601", "5200", "/uL^^UCUM", "0-1 y: 6000-17500; 1-5 y: 5000-15000"
+        ),
+        "bands-adult": _banded("19840312", "3.9", "10*3/uL^^UCUM"),
+        "bands-none-fit": _banded("19840312", "3.9", "10*9/L", "0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0"),
+        "bands-unread": _banded("19840312", "3.9", "10*9/L", "0-1 y: 6.0-17.5; >18 y: 4.0-11.0"),
     }
     for path in sorted(_EXAMPLES.glob("*.hl7")):
         for n, chunk in enumerate(hl7v2.split_bytes(path.read_bytes()), 1):
@@ -477,6 +539,7 @@ _OTHER_SETTINGS = {
 # Messages whose counts each setting above judges otherwise (a child, a leukopenic man, a
 # derived ANC, a corrected result, local codes, a comparator, a unit in SI)
 _ACROSS_SETTINGS = (
+    "bands-toddler",
     "cli-oru-child-g-per-l",
     "cli-oru-corrected",
     "cli-oru-leukopenic-man",
@@ -525,6 +588,7 @@ _RANGES = [
     "5.0-17.0 (pediatric)",
     ">4.0",
     "4000-11000 (/uL)",
+    _BANDS,
 ]
 _ANCS = [
     "",

@@ -1809,9 +1809,10 @@ def _labelled(read: ReferenceRange, group: str) -> ReferenceRange:
 
 
 def _per_sex_written(text: str, low: dict[str, Any], high: dict[str, Any]) -> ReferenceRange | None:
-    """A range per sex (``M: 4.0-10.0 F: 4.5-11.0``) beside the limits leukoflag wrote for it
-    (output read back), read from its text again, a range without unit in its limits' unit as
-    sent (the value's, now read in cells/µL); None for any other range."""
+    """A range per sex (``M: 4.0-10.0 F: 4.5-11.0``) or per age (``0-1 y: 6.0-17.5; 1-5 y:
+    5.0-15.0``) beside the limits leukoflag wrote for it (output read back), read from its text
+    again, a range without unit in its limits' unit as sent (the value's, now read in cells/µL),
+    so that flagging chooses the patient's again; None for any other range."""
     translations = [
         e["valueQuantity"]
         for limit in (low, high)
@@ -1822,15 +1823,16 @@ def _per_sex_written(text: str, low: dict[str, Any], high: dict[str, Any]) -> Re
     ]
     unit = next((u for u in map(_unit, translations) if u is not None), None)
     read = read_range_text(text)[0] if unit is not None else None
-    if read is None or not read.by_sex:
+    if read is None or not (read.by_sex or read.by_age):
         return None
     by_sex = tuple(
         (which, one if one.unit is not None else replace(one, unit=unit))
         for which, one in read.by_sex
     )
-    if _limit_edited((low, high), [one for _, one in by_sex]):
+    by_age = tuple(one if one.unit is not None else replace(one, unit=unit) for one in read.by_age)
+    if _limit_edited((low, high), [*(one for _, one in by_sex), *by_age]):
         return None  # a limit edited by hand since: read as now sent (fhir.original-stale)
-    return replace(read, by_sex=by_sex)
+    return replace(read, by_sex=by_sex, by_age=by_age)
 
 
 def _from_v2(resources: list[_Located]) -> bool:

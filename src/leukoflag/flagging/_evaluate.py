@@ -855,9 +855,11 @@ def _normalized_lab(
             f"{shown} cells/µL is not a plausible {analyte.value.upper()} range "
             "(sent in another unit than the value?)"
         )
-    # of a range per sex, the limits as sent are the chosen sex's (written beside the cells/µL)
+    # of a range per sex or per age, the limits as sent are the chosen one's (written beside the
+    # cells/µL, so that read back the text chooses again)
+    limits = sent if sex or sent.ages else None
     return constructor(NormalizedRange)(
-        low, high, "lab", sent.text, "", sex, sent if sex else None, sent.adults, sent.children
+        low, high, "lab", sent.text, "", sex, limits, sent.adults, sent.children
     )
 
 
