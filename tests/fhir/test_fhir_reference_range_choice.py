@@ -842,6 +842,20 @@ def test_a_boy_is_judged_with_the_childrens_range_not_one_for_adult_men() -> Non
     ]
 
 
+def test_a_range_for_everyone_without_label_judges_a_boy_before_one_for_adult_men() -> None:
+    # FHIR: a range without appliesTo or age is the lab's for its whole population, children
+    # included, as it is when sent alone; appliesTo [Adult, Male] is not the boy's (docs said
+    # only a range labelled Pediatric took over)
+    ranges = [_labelled("4.5", "10.0", "appliesTo", "Adult"), lab_range("4.0", "11.0")]
+    ranges[0]["appliesTo"].append(MALE)
+    for sent in (ranges, ranges[::-1], ranges[1:]):
+        observation, issues = judged(bundle("12.0", sent, birth="2023-06-01"))
+        assert observation["interpretation"][0]["coding"][0]["code"] == "H"
+        assert explanation(observation)["rangeSource"] == "lab"
+        assert normalized(observation) == [(Decimal("4.0E+3"), Decimal("1.10E+4"))]
+        assert not [i for i in issues if i.code.startswith(("flag.lab-range", "fhir.range"))]
+
+
 # A neonatal unit's LIS: a band for the first 72 hours, then its range for everyone
 NEONATAL = [lab_range("9.0", "30.0", ("0", "72", "h")), lab_range("4.0", "11.0")]
 
