@@ -15,7 +15,7 @@ import leukoflag
 from leukoflag import fhir
 from leukoflag.fhir._ids import resource_id
 from leukoflag.hl7v2._tables import load_tables as hl7v2_tables
-from leukoflag.testing import fhir_bundle, wbc
+from leukoflag.testing import anc, fhir_bundle, ucum, wbc
 
 V3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 
@@ -1008,3 +1008,19 @@ def test_two_corrections_under_repeated_obrs_of_one_order_are_ambiguous() -> Non
     (ambiguous,) = [i for i in conv.issues if i.code == "flag.correction-ambiguous"]
     assert (ambiguous.location, ambiguous.severity) == ("MSG[1]/OBX[3]-11", "warning")
     assert "and MSG[1]/OBX[2] (corrected) of the same code" in ambiguous.text
+
+
+@pytest.mark.parametrize(("sent", "build"), [("3.8", wbc), ("0.9", anc)])
+def test_a_fhir_count_per_microlitre_written_with_decimals_is_not_judged(
+    sent: str, build: Any
+) -> None:
+    # valueQuantity 3.8 '/uL' was a WBC of 3.8 cells/µL: LL, CTCAE grade 4 and a leukopenia
+    conv = convert(fhir_bundle([build(sent, ucum("/uL"), flag=[])]).encode())
+    assert conv.findings == []
+    (found,) = [i for i in conv.issues if i.code == "flag.scale-suspect"]
+    assert found.location == "ITEM[1]/Bundle.entry[3].resource"
+    assert "a count per µL is a whole number of cells" in found.text
+    (observation,) = resources(conv.bundles[0], "Observation")
+    assert observation["valueQuantity"]["value"] == Decimal(sent)
+    assert "interpretation" not in observation
+    assert "conclusionCode" not in resources(conv.bundles[0], "DiagnosticReport")[0]

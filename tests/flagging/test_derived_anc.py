@@ -344,6 +344,22 @@ def test_segmented_count_without_unit_is_not_used() -> None:
     assert len(evaluations) == 2
 
 
+@pytest.mark.parametrize(
+    ("segmented", "band", "derived"), [("1.200", "0.100", None), ("1200", "100", 1300)]
+)
+def test_segmented_and_band_counts_per_microlitre_with_decimals_derive_no_anc(
+    segmented: str, band: str, derived: int | None
+) -> None:
+    # 1.200 + 0.100 /µl (thousands dots) derived an ANC of 1 cell/µL: LL, profound neutropenia
+    per_ul = build.PER_UL
+    evaluations = evaluate(
+        result(segmented, code="30451-9", unit=per_ul, n=1),
+        result(band, code="26507-4", unit=per_ul, n=2),
+    )
+    values = [e.quantity.value for e in evaluations if e.derived_from and e.quantity]
+    assert values == ([] if derived is None else [derived])
+
+
 def test_a_percent_that_is_not_a_number_gives_no_derived_anc() -> None:
     # A Number built by hand may hold NaN (the readers refuse it): no derived ANC, no exception.
     wbc = result("6.0", unit=K_PER_UL, n=1)

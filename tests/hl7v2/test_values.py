@@ -1288,3 +1288,54 @@ def test_a_unit_code_fhir_cannot_hold_is_named_by_an_issue(sent: str, named: str
 def test_a_unit_code_that_is_written_or_repeats_the_text_raises_no_issue(sent: str) -> None:
     _, read_message = first_result(obx("3.1", unit=sent))
     assert "hl7v2.component-unmapped" not in codes(read_message.issues)
+
+
+@pytest.mark.parametrize(
+    ("code", "sent", "unit", "reads_as", "may_mean"),
+    [
+        ("6690-2^Leukozyten^LN", "4.500", "/µl", "4.5", "4,500"),
+        ("751-8^Neutrophile^LN", "1.200", "/µl", "1.2", "1,200"),
+        ("6690-2^Leukozyten^LN", "3.000", "/µl", "3", "3,000"),
+        ("6690-2^Leukocytes^LN", "4.5", "/mm3", "4.5", "4,500"),
+        ("751-8^Neutrophils^LN", "0.8", "cells/uL", "0.8", "800"),
+    ],
+)
+def test_a_count_per_microlitre_written_with_decimals_is_not_judged(
+    code: str, sent: str, unit: str, reads_as: str, may_mean: str
+) -> None:
+    # '4.500 /µl' (a German thousands dot) was read as 4.5 cells/µL: LL, CTCAE grade 4, leukopenia;
+    # '3.000 /µl' as a whole 3 cells/µL
+    conversion = leukoflag.convert(message(PID, OBR, obx(sent, code=code, unit=unit, reference="")))
+    assert conversion.findings == []
+    (found,) = [i for i in conversion.issues if i.code == "flag.scale-suspect"]
+    assert (found.severity, found.location) == (Severity.WARNING, "MSG[1]/OBX[1]-6")
+    assert (
+        f"the value {sent!r} reads as {reads_as} cells/µL in the unit sent {unit!r}" in found.text
+    )
+    assert f"it may mean {may_mean} cells/µL (" in found.text
+    # three decimals may be a thousands dot; fewer only a count in 10³/µL under a per-µL unit
+    assert ("a thousands separator, or" in found.text) == (len(sent.partition(".")[2]) == 3)
+    (bundle,) = conversion.bundles
+    written = {e["resource"]["resourceType"]: e["resource"] for e in bundle["entry"]}
+    assert written["Observation"]["valueQuantity"] == {"value": Decimal(sent), "unit": unit}
+    assert "interpretation" not in written["Observation"]
+    assert "conclusionCode" not in written["DiagnosticReport"]
+
+
+@pytest.mark.parametrize(
+    ("sent", "unit", "code", "per_ul"),
+    [
+        ("6500", "/uL", "N", Decimal(6500)),  # a whole count per µL is judged as sent
+        ("6500.0", "/uL", "N", Decimal(6500)),  # 6,500,000 is not plausible: as sent
+        ("0.0", "/uL", "LL", Decimal(0)),  # no cells, in any unit
+        ("350", "/uL", "LL", Decimal(350)),  # a true aplastic count stays critical
+        ("6.5", "10*3/uL^^UCUM", "N", Decimal(6500)),  # converted from another unit: judged
+    ],
+)
+def test_a_whole_count_per_microlitre_or_one_converted_is_judged(
+    sent: str, unit: str, code: str, per_ul: Decimal
+) -> None:
+    conversion = leukoflag.convert(message(PID, OBR, obx(sent, unit=unit, reference="")))
+    (finding,) = conversion.findings
+    assert (finding.value_per_ul, finding.code) == (per_ul, code)
+    assert "flag.scale-suspect" not in codes(conversion.issues)

@@ -430,6 +430,11 @@ def _evaluate_count(
             return constructor(Evaluation)(location, analyte, loinc, issues=tuple(issues))
         if lab_issue.code != _SEX_UNION:
             issues.append(lab_issue)
+    if reading.count.factor == 1:  # a count per µL as sent is whole: 4.500 /µl is not 4.5
+        decimals = _decimals_suspect(result, reading)
+        if decimals is not None:
+            issues.append(decimals)
+            return constructor(Evaluation)(location, analyte, loinc, issues=tuple(issues))
     if (
         recognition.kind == _scope.COUNT
         and analyte is Analyte.WBC
@@ -1079,6 +1084,51 @@ def _same_scale(count: NormalizedCount | None, low: Decimal | None, high: Decima
         return False
     value = count.value_per_ul
     return (low if low is not None else high) / 10 <= value <= high * 10
+
+
+def _decimals_suspect(result: LabResult, reading: _Reading) -> Issue | None:
+    """flag.scale-suspect for a count in a unit per µL written with decimals (see
+    ``_whole_count_meant``): read as sent, ``4.500`` ``/µl`` would be a critical 4.5 cells/µL."""
+    for value, _ in reading.bounds:
+        thousands = _whole_count_meant(value)
+        if thousands is None:
+            continue
+        sent = result.value
+        shown = quoted(sent.text) if isinstance(sent, _NUMERIC) else _fmt(value)
+        unit = quoted(reading.count.spelling) if reading.count.spelling else "cells/µL (inferred)"
+        # three decimals may be a thousands dot (4.500); any may be a count in 10³/µL mislabelled
+        separator = "a thousands separator, or " if _decimals(value) == 3 else ""
+        return _issue(
+            Severity.WARNING,
+            "scale-suspect",
+            _at(result.location, "unit"),
+            f"the value {shown} reads as {_fmt(value.normalize())} cells/µL in the unit sent "
+            f"{unit}, and a count per µL is a whole number of cells, written without decimals: "
+            f"it may mean {_fmt(thousands)} cells/µL ({separator}a count in 10³/µL sent under a "
+            "unit per µL); not flagged, written as sent",
+        )
+    return None
+
+
+def _whole_count_meant(value: Decimal) -> Decimal | None:
+    """The count (cells/µL) a value in a unit per µL written with decimals may mean, as cells
+    are counted whole: ``4.500`` and ``4.000`` a thousands dot, ``4.5`` a count in 10³/µL. None
+    when it is written whole, or is zero or a whole number whose thousandfold is not plausible
+    (``6500.0``): those can only be read as sent."""
+    if _decimals(value) <= 0:
+        return None
+    thousands = value.scaleb(3)
+    if value == value.to_integral_value() and (
+        not value or thousands > units.unit_table().plausible_high
+    ):
+        return None
+    return thousands
+
+
+def _decimals(value: Decimal) -> int:
+    """How many decimals ``value`` was written with (0 for an infinite, open bound)."""
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) else 0
 
 
 def _scale_suspect(
@@ -1912,9 +1962,16 @@ def _part_value(
         if _unitless(unit):
             return "it has no unit (a count's unit is never inferred for a derived ANC)"
         try:
-            return units.normalize(value.value, unit, Analyte.ANC).value_per_ul
+            count = units.normalize(value.value, unit, Analyte.ANC)
         except UnitError:
             return f"its unit {_unit_shown(unit)} is not read as a count per volume"
+        meant = _whole_count_meant(count.value_per_ul) if count.factor == 1 else None
+        if meant is not None:  # 1.200 /µl: a whole count per µL has no decimals
+            return (
+                f"its value {quoted(value.text)} in {_unit_shown(unit)}, a unit per µL, is "
+                f"written with decimals, which a count of cells is not (it may mean {_fmt(meant)})"
+            )
+        return count.value_per_ul
     percent = value.value
     if not _unitless(unit):
         try:
