@@ -36,7 +36,7 @@ SN_RANGE = "OBX|1|SN|6690-2^WBC^LN||^4^-^2|10*3/uL^^UCUM|11.0-4.0||||F"
         (
             (PID, OBR, obx("5.0", unit="10*3/uL^^UCUM^K/uL^^L")),
             "hl7v2.component-unmapped",
-            "MSG[1]/OBX[1]-6",
+            "MSG[1]/OBX[1]-6.4",
         ),
         (
             (PID, ORC.replace("ORD55377", "ORD99999"), OBR, WBC),
@@ -366,7 +366,25 @@ def test_the_version_of_a_local_code_is_said_not_carried() -> None:
     unmapped = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
     assert [(i.code, i.location, i.text) for i in unmapped] == [
         ("hl7v2.component-unmapped", "MSG[1]/OBR[1]-4.7", "OBR-4.7 is not carried: '7.2'"),
-        ("hl7v2.component-unmapped", "MSG[1]/OBX[1]-3", "OBX-3.7 is not carried: '7.2'"),
+        ("hl7v2.component-unmapped", "MSG[1]/OBX[1]-3.7", "OBX-3.7 is not carried: '7.2'"),
+    ]
+
+
+def test_parts_of_obx_3_and_obx_6_not_carried_are_located_at_the_part() -> None:
+    # docs/issues.md: "located at the part"; OBX-3.8 and OBX-6.7-9 were located at the field
+    code = "6690-2^Leukocytes^LN^WBC^White cells^99CORE^2.78^4.1"
+    unit = "10*3/uL^^UCUM^K/uL^thousand per uL^99CORE^2.1^v3^thou/uL"
+    read_message = read(message(PID, OBR, obx("6.5", code=code, unit=unit)))
+    unmapped = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
+    assert [(i.location, i.text) for i in unmapped] == [
+        ("MSG[1]/OBX[1]-3.8", "OBX-3.8 is not carried: '4.1'"),
+        (
+            "MSG[1]/OBX[1]-6.4",
+            "alternate unit 'K/uL^thousand per uL^99CORE' (OBX-6.4-6) is not carried",
+        ),
+        ("MSG[1]/OBX[1]-6.7", "OBX-6.7 is not carried: '2.1'"),
+        ("MSG[1]/OBX[1]-6.8", "OBX-6.8 is not carried: 'v3'"),
+        ("MSG[1]/OBX[1]-6.9", "OBX-6.9 is not carried: 'thou/uL'"),
     ]
 
 

@@ -1099,7 +1099,7 @@ def test_a_unit_sent_only_as_the_alternate_is_read_from_it() -> None:
 def test_an_alternate_beside_a_unit_is_not_carried() -> None:
     result, read_message = first_result(obx("5.0", unit="K/uL^^L^10*3/uL^^UCUM"))
     assert result.unit == Unit("K/uL", "K/uL", "L")
-    assert issue(read_message, "hl7v2.component-unmapped").location == "MSG[1]/OBX[1]-6"
+    assert issue(read_message, "hl7v2.component-unmapped").location == "MSG[1]/OBX[1]-6.4"
     assert "hl7v2.unit-alternate" not in codes(read_message.issues)
 
 
@@ -1275,7 +1275,7 @@ def test_a_unit_code_fhir_cannot_hold_is_named_by_an_issue(sent: str, named: str
     _, read_message = first_result(obx("3.1", unit=sent))
     (found,) = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
     code = sent.split("^", maxsplit=1)[0]
-    assert found.location == "MSG[1]/OBX[1]-6"
+    assert found.location == "MSG[1]/OBX[1]-6.1"
     assert found.text.startswith(
         f"unit code '{code}' (OBX-6.1) is not written as the Quantity's code"
     )

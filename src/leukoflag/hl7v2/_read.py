@@ -173,7 +173,8 @@ def read_message(
     return outcome
 
 
-_Note = tuple[int, Severity, str, str]  # (field number, severity, issue code, text)
+# (field number, or its part: "3.8", severity, issue code, text)
+_Note = tuple[int | str, Severity, str, str]
 
 # The parts of an OBX that a lab sends over and over, read once per distinct combination of
 # OBX-2, 3, 6, 7, 8 and 11: code, unit, reference range, flags, status, status text, data absent
@@ -214,7 +215,7 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
     if delimiters.component in code_field:
         code_notes.extend(
             (
-                3,
+                f"3.{part}",
                 Severity.INFORMATION,
                 "hl7v2.component-unmapped",
                 f"OBX-3.{part} is not carried: {quoted(text, 80)}",
@@ -230,7 +231,7 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
     flags: tuple[Coding, ...] = ()
     if unit_field:
         unit, unit_notes = read_unit(unit_field, delimiters, codec)
-        notes.extend((6, _SEVERITY.get(c, Severity.WARNING), c, t) for c, t in unit_notes)
+        notes.extend((part, _SEVERITY.get(c, Severity.WARNING), c, t) for part, c, t in unit_notes)
     if range_field:
         reference_range, range_notes = read_range(range_field, delimiters, codec)
         notes.extend((7, _SEVERITY.get(c, Severity.WARNING), c, t) for c, t in range_notes)

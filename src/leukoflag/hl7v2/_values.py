@@ -40,6 +40,8 @@ __all__ = [
 ]
 
 Note = tuple[str, str]  # (issue code, text)
+# an OBX-6 note with the part it is at (``"6.7"``; ``"6"`` the field), as issues are located
+UnitNote = tuple[str, str, str]  # (part, issue code, text)
 _NO_NOTES: list[Note] = []  # returned, never changed, when a value needs no note
 
 _NUMERIC = frozenset({"NM"})
@@ -438,11 +440,11 @@ def _rejoined(kept: list[list[str]], delimiters: Delimiters) -> str:
 @text_cache(4096)
 def read_unit(
     field: str, delimiters: Delimiters, codec: str
-) -> tuple[Unit | None, tuple[Note, ...]]:
+) -> tuple[Unit | None, tuple[UnitNote, ...]]:
     """OBX-6 (CWE): unit = CWE.2, or CWE.1 when CWE.2 is empty; code = CWE.1 when CWE.3 names
     a system or CWE.1 differs from CWE.2; an unescaped ``10^3/uL`` or ``/mm^3`` split into
     components is re-joined first."""
-    notes: list[Note] = []
+    notes: list[UnitNote] = []
     if not field.strip():
         return None, tuple(notes)
     if delimiters.repetition in field:
@@ -461,10 +463,10 @@ def read_unit(
             end = part[-3:]
     parts = [component.join(pieces) for pieces in kept]
     if any(len(pieces) > 1 for pieces in kept):
-        notes.append(("hl7v2.unit-rejoined", _rejoined(kept, delimiters)))
+        notes.append(("6", "hl7v2.unit-rejoined", _rejoined(kept, delimiters)))
     problems: list[str] = []
     p = [decoded(x, delimiters, codec, problems).strip() for x in parts] + ["", "", ""]
-    _escape_notes(problems, notes)
+    notes.extend(("6", "hl7v2.escape-invalid", problem) for problem in problems)
     code, text, system_name = p[0], p[1], p[2]
     if any(p[3:6]):
         alternate = quoted("^".join(p[3:6]).strip("^"))
@@ -473,6 +475,7 @@ def read_unit(
             code, text, system_name = p[3], p[4], p[5]
             notes.append(
                 (
+                    "6",
                     "hl7v2.unit-alternate",
                     f"OBX-6.1-3 are empty: the alternate unit {alternate} (OBX-6.4-6) was read",
                 )
@@ -480,12 +483,17 @@ def read_unit(
         else:
             notes.append(
                 (
+                    "6.4",
                     "hl7v2.component-unmapped",
                     f"alternate unit {alternate} (OBX-6.4-6) is not carried",
                 )
             )
     notes.extend(  # the versions and original text (OBX-6.7-9) and anything after them
-        ("hl7v2.component-unmapped", f"OBX-6.{number} is not carried: {quoted(part)}")
+        (
+            f"6.{number}",
+            "hl7v2.component-unmapped",
+            f"OBX-6.{number} is not carried: {quoted(part)}",
+        )
         for number, part in enumerate(p[6 : len(parts)], 7)
         if part
     )
@@ -501,6 +509,7 @@ def read_unit(
         )
         notes.append(
             (
+                "6.1",
                 "hl7v2.component-unmapped",
                 (
                     f"unit code {quoted(code)} (OBX-6.1) is not written as the Quantity's code "
@@ -517,23 +526,24 @@ def read_unit(
 
 def _repeated_unit(
     field: str, delimiters: Delimiters, codec: str
-) -> tuple[Unit | None, tuple[Note, ...]]:
+) -> tuple[Unit | None, tuple[UnitNote, ...]]:
     """OBX-6 sent with repetitions, which it does not have: the unit when every repetition that
     holds one names the same; else which applies is unknown, and the units step refuses the
     repetitions' texts joined by ``~`` (``10*3/uL~/uL`` must not be read as either)."""
     read = [read_unit(r, delimiters, codec) for r in field.split(delimiters.repetition)]
     # the first note of each code: a field of many repetitions gives one of each, not one each
-    first: dict[str, str] = {}
+    first: dict[str, tuple[str, str]] = {}
     for _, found in read:
-        for code, text in found:
-            first.setdefault(code, text)
-    notes: list[Note] = list(first.items())
+        for part, code, text in found:
+            first.setdefault(code, (part, text))
+    notes: list[UnitNote] = [(part, code, text) for code, (part, text) in first.items()]
     named = list(dict.fromkeys(unit for unit, _ in read if unit is not None))
     shown = quoted(decoded(field, delimiters, codec, []).strip())
     if len(named) <= 1:
         if sum(unit is not None for unit, _ in read) > 1:
             notes.append(
                 (
+                    "6",
                     "hl7v2.repetition-unmapped",
                     f"OBX-6 {shown} repeats the same unit, which OBX-6 does not repeat: read once",
                 )
@@ -541,6 +551,7 @@ def _repeated_unit(
         return (named[0] if named else None), tuple(notes)
     notes.append(
         (
+            "6",
             "hl7v2.unit-repeated",
             (
                 f"unit {shown} holds repetitions, which OBX-6 does not have, naming "
