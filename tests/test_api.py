@@ -359,6 +359,8 @@ def test_strict_mode_says_which_message_structure_hl7apy_cannot_find(
     [
         ("2.3.1", ("", ""), "Missing required child OBX.OBX_4"),
         ("2.7", ("", ""), "Missing required child OBX.OBX_4"),
+        ("2.6", ("ORU^R01^ORU_R01", "ORU^R01"), "Missing required child MSH_9.MSG_3"),
+        ("2.7", ("ORU^R01^ORU_R01", "ORU^R01"), "Missing required child MSH_9.MSG_3"),
         ("2.3", ("", ""), "Missing required child OBR.OBR_27"),
         (
             "2.7",
