@@ -230,6 +230,45 @@ def test_older_obr15_specimen_source_becomes_a_specimen() -> None:
     assert not [i for i in read_message.issues if i.location == "MSG[1]/OBR[1]-14"]
 
 
+def test_obr15_sent_as_a_coded_value_says_its_text_and_system_are_not_carried() -> None:
+    # v2.3 feeds send OBR-15 as a CE: "OBR-15.2 is not carried: 'Venous'" read as an additive
+    obr = (
+        "OBR|1|ORD1^EHR|LAB1^CORELAB|58410-2^CBC panel^LN|||20261124080500-0500|||||||"
+        "20261124081900-0500|BLDV^Venous^HL70070|||||||||F"
+    )
+    read_message = read(message(PID, obr, WBC))
+    (specimen,) = only_order(read_message).specimens
+    assert specimen.type is not None
+    assert specimen.type.codings[0].code == "BLDV"
+    unmapped = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
+    assert [(i.location, i.text) for i in unmapped] == [
+        (
+            "MSG[1]/OBR[1]-15.2",
+            (
+                "OBR-15 'BLDV^Venous^HL70070' is sent as a coded value (code^text^system, as in a "
+                "CE field), but OBR-15 is a specimen source: its first component alone is the "
+                "code, with its text and system as subcomponents ('BLDV&Venous&HL70070'), and "
+                "its second and third are the additives and the collection method (v2.3: free "
+                "text). The code "
+                "'BLDV' was read; the text 'Venous' and the system 'HL70070' are not carried"
+            ),
+        )
+    ]
+
+
+def test_obr15_additives_and_collection_method_are_each_not_carried() -> None:
+    obr = (
+        "OBR|1|ORD1^EHR|LAB1^CORELAB|58410-2^CBC panel^LN|||20261124080500-0500|||||||"
+        "20261124081900-0500|BLD^EDTA^Venipuncture|||||||||F"
+    )
+    read_message = read(message(PID, obr, WBC))
+    unmapped = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
+    assert [(i.location, i.text) for i in unmapped] == [
+        ("MSG[1]/OBR[1]-15.2", "OBR-15.2 is not carried: 'EDTA'"),
+        ("MSG[1]/OBR[1]-15.3", "OBR-15.3 is not carried: 'Venipuncture'"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("sent", "text"),
     [

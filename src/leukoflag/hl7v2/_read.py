@@ -47,6 +47,7 @@ from leukoflag.hl7v2._types import (
     render_location,
     render_organization,
     render_person,
+    system_uri,
     unread_parts,
 )
 from leukoflag.hl7v2._values import (
@@ -288,6 +289,17 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
         tuple(code_notes),
         tuple(notes),
     )
+
+
+def _coded_source(parts: list[str], d: Delimiters) -> bool:
+    """Whether OBR-15 was sent as a CE (``BLDV^Venous^HL70070``, a v2.3 habit): a code, a text
+    and a coding-system name in components 1-3. In SPS (CM in v2.3) components 2 and 3 are the
+    additives and the collection method (v2.3: free text), which a system name never is."""
+    code, text, system = (part.strip() for part in parts[:3])
+    if not (code and text and system) or d.subcomponent in d.component.join(parts[:3]):
+        return False
+    upper = system.upper()
+    return bool(system_uri(system)) or upper == "L" or upper.startswith("99")
 
 
 def _first_repetition(field: str, repetition: str, notes: list[_Note], number: int) -> str:
@@ -1172,7 +1184,22 @@ class _Reader:
                         f"{location}-15.{number}.{part}",
                         f"OBR-15.{number}.{part} is not carried: {quoted(text, 80)}",
                     )
-        for number in (2, 3, 5, 6):
+        unread: tuple[int, ...] = (2, 3, 5, 6)
+        if _coded_source(parts, d):  # BLDV^Venous^HL70070: one Issue that says what it was
+            unread = (5, 6)
+            self._issue(
+                Severity.INFORMATION,
+                "hl7v2.component-unmapped",
+                f"{location}-15.2",
+                f"OBR-15 {quoted(fields[15], 80)} is sent as a coded value (code^text^system, "
+                "as in a CE field), but OBR-15 is a specimen source: its first component alone "
+                "is the code, with its text and system as subcomponents "
+                f"({quoted(d.subcomponent.join(parts[:3]), 80)}), and its second and third are "
+                "the additives and the collection method (v2.3: free text). The code "
+                f"{quoted(parts[0], 60)} was read; the text {quoted(parts[1], 60)} and the "
+                f"system {quoted(parts[2], 60)} are not carried",
+            )
+        for number in unread:
             if parts[number - 1].strip():
                 self._issue(
                     Severity.INFORMATION,
