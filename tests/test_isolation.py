@@ -235,12 +235,13 @@ VARIANTS = {
     "default-ranges-ctcae6-duffy-null": Settings(
         range_policy="default", ctcae_version="6.0", duffy_null={"RB-20417"}
     ),
-    # equal limits written apart: a cache keyed by the Decimal would mix them up
+    # limits a quarter apart (a cache keyed by the rounded limit would mix them up), and an equal
+    # ANC limit written apart (Settings keeps it in one form: the same output)
     "critical-one-decimal-strict": Settings(
         critical_low={"wbc": "1750.5", "anc": 750}, strict=True
     ),
     "critical-two-decimals-latin1": Settings(
-        critical_low={"wbc": "1750.50", "anc": "750.0"}, fallback_charset="latin-1"
+        critical_low={"wbc": "1750.25", "anc": "750.0"}, fallback_charset="latin-1"
     ),
 }
 

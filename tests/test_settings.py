@@ -10,6 +10,7 @@ import pytest
 
 import leukoflag
 from leukoflag.settings import Settings
+from leukoflag.units._table import default_table
 
 
 def test_defaults_follow_design() -> None:
@@ -176,3 +177,72 @@ def test_a_fallback_character_set_decodes_what_utf8_cannot() -> None:
     patient = conversion.bundles[0]["entry"][0]["resource"]
     assert patient["name"][0]["family"] == "Müller"
     assert [i.code for i in conversion.issues if "charset" in i.code] == ["hl7v2.charset-fallback"]
+
+
+# An adult with an ANC of 410/µL (OBX 2): LL below any limit of the tests above 410.
+_LOW_ANC = (
+    b"MSH|^~\\&|HEMA-7|RIVERSIDE LAB|EHR|RIVERSIDE|20261124101731-0500||ORU^R01^ORU_R01|"
+    b"RL-88120442|P|2.5.1\r"
+    b"PID|1||R-0030912^^^RIVERSIDE^MR||HALLORAN^SIOBHAN||19591223|F\r"
+    b"OBR|1|RX-5519|RL-447|CBC^Complete blood count^L|||20261124094500-0500\r"
+    b"OBX|1|NM|WBC^White blood cell count^L||2650|cells/uL|4500-11000|L|||F\r"
+    b"OBX|2|NM|751-8^Neutrophils [#/volume] in Blood by Automated count^LN||410|/mm3|"
+    b"1800-7700|LL|||F\r"
+)
+
+
+def _anc_threshold(settings: Settings) -> tuple[bytes, Decimal | None]:
+    conversion = leukoflag.convert(_LOW_ANC, settings)
+    (finding,) = [f for f in conversion.findings if f.analyte.value == "anc"]
+    return leukoflag.fhir.dumps(conversion.bundles[0]), finding.threshold
+
+
+def test_equal_critical_lows_give_equal_output_in_one_plain_form() -> None:
+    # "750.0", 750 and "7.5E+2" made equal Settings with equal hashes, yet Finding.threshold
+    # and the Bundle said 750.0, 750 or 7.5E+2: an engine caching by Settings mixed them up
+    outputs = {
+        limit: _anc_threshold(Settings(critical_low={"anc": limit}))
+        for limit in ("750.0", 750, "7.5E+2", Decimal("750.000"))
+    }
+    assert {repr(threshold) for _, threshold in outputs.values()} == {"Decimal('750')"}
+    assert len({bundle for bundle, _ in outputs.values()}) == 1
+    bundle = outputs[750][0]
+    assert b'"url":"threshold","valueQuantity":{"value":750,' in bundle
+    assert b"Settings.critical_low ANC < 750/\xc2\xb5L" in bundle
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("750.50", "750.5"), ("1E+6", "1000000"), ("-0", "0"), ("0.000", "0"), ("0E+3", "0")],
+)
+def test_a_critical_low_is_kept_in_one_canonical_form(given: str, kept: str) -> None:
+    settings = Settings(critical_low={"anc": given})
+    assert str(settings.critical_low_for("anc")) == kept
+    assert settings == Settings(critical_low={"anc": kept})
+    assert hash(settings) == hash(Settings(critical_low={"anc": kept}))
+
+
+@pytest.mark.parametrize(
+    ("limit", "said"),
+    [
+        ("1e999999999", "must be at most 1,000,000 cells/µL"),
+        ("1000000.5", "must be at most 1,000,000 cells/µL"),
+        ("NaN", "not a finite number: 'NaN'"),
+        (float("nan"), "not a finite number: nan"),
+        ("Infinity", "not a finite number: 'Infinity'"),
+        ("-0.5", "must be ≥ 0 cells/µL: '-0.5'"),
+    ],
+)
+def test_an_absurd_critical_low_is_refused_naming_the_analyte(limit: object, said: str) -> None:
+    # 1e999999999 was accepted and written to every LL Finding as 1E+999999999 cells/µL
+    with pytest.raises(leukoflag.SettingsError) as caught:
+        Settings(critical_low={"anc": limit})  # type: ignore[dict-item]
+    assert str(caught.value).startswith("critical_low['anc']: ")
+    assert said in str(caught.value)
+
+
+def test_the_highest_critical_low_is_the_highest_plausible_count() -> None:
+    highest = default_table().plausible_high
+    Settings(critical_low={"wbc": highest})
+    with pytest.raises(leukoflag.SettingsError, match="at most 1,000,000"):
+        Settings(critical_low={"wbc": highest + Decimal("0.1")})

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Literal, NoReturn
 
+from leukoflag._quote import quoted
 from leukoflag.errors import SettingsError
 
 __all__ = ["Settings"]
@@ -55,6 +56,8 @@ class _Limits(Mapping[str, Decimal]):
 
 # Typical hospital critical-value lists (see reference/clinical.md); a lab overrides per analyte.
 _DEFAULT_CRITICAL_LOW: Mapping[str, Decimal] = _Limits({"wbc": Decimal(2000), "anc": Decimal(500)})
+# The highest plausible blood WBC/ANC count (reference/units.md): a higher limit is a slip.
+_HIGHEST_LIMIT = Decimal(1_000_000)
 _DEFAULT_FALLBACK = "cp1252"
 _FHIR_VERSIONS = ("R4", "R5")
 _BUNDLE_TYPES = ("transaction", "collection")
@@ -148,7 +151,8 @@ def _not_one_of(name: str, value: object, allowed: tuple[str, ...]) -> NoReturn:
 
 
 def _critical_limits(given: Mapping[str, Decimal | int | str]) -> _Limits:
-    """The default limits with ``given`` applied, each checked to be a number ≥ 0."""
+    """The default limits with ``given`` applied, each checked to be a number from 0 to
+    1,000,000 and kept in its one canonical form."""
     if not isinstance(given, Mapping):
         raise SettingsError(
             "critical_low: a mapping of analyte to cells/µL such as {'anc': 500}, "
@@ -162,10 +166,34 @@ def _critical_limits(given: Mapping[str, Decimal | int | str]) -> _Limits:
             value = Decimal(str(limit))
         except InvalidOperation:
             raise SettingsError(f"critical_low[{analyte!r}]: not a number: {limit!r}") from None
-        if not value.is_finite() or value < 0:
+        if not value.is_finite():  # NaN would compare false with every count, ∞ true
+            raise SettingsError(f"critical_low[{analyte!r}]: not a finite number: {limit!r}")
+        if value < 0:
             raise SettingsError(f"critical_low[{analyte!r}]: must be ≥ 0 cells/µL: {limit!r}")
-        limits[analyte] = value
+        if value > _HIGHEST_LIMIT:
+            raise SettingsError(
+                f"critical_low[{analyte!r}]: must be at most 1,000,000 cells/µL (every plausible "
+                f"count would be critical): {quoted(limit)}"
+            )
+        limits[analyte] = _canonical(value)
     return _Limits(limits)
+
+
+def _canonical(value: Decimal) -> Decimal:
+    """``value`` (finite, 0 to 1,000,000) in one form: no trailing zeros after the point, no
+    exponent, no sign (750.0, 7.5E+2 and 750 are all 750), as equal Settings give equal output."""
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    if not any(digits):
+        return Decimal(0)
+    text = "".join(map(str, digits))
+    if exponent < 0:  # drop the zeros after the point: at most as many as there are decimals
+        kept = max(len(text.rstrip("0")), len(text) + exponent)
+        exponent += len(text) - kept
+        text = text[:kept]
+    if exponent > 0:  # at most 1,000,000: a few zeros written out
+        text, exponent = text + "0" * exponent, 0
+    return Decimal((0, tuple(map(int, text)), exponent))
 
 
 def _identifiers(declared: object) -> frozenset[str]:

@@ -96,20 +96,17 @@ def test_a_critical_low_set_by_the_lab_is_not_attributed_to_the_default_lists() 
     )
 
 
-def test_each_conversion_names_its_own_critical_low_as_written() -> None:
-    # 1,750.5 and 1,750.50 are equal Decimals: a source worked out for the one (per process)
-    # must not name the other, which the lab wrote with two decimals
+def test_equal_critical_lows_name_the_same_limit_in_one_form() -> None:
+    # 1,750.5, 1,750.50 and 1.7505E+3 are one limit: Settings that compare equal (an engine
+    # caching by them) gave "1,750.50" for the one and "1,750.5" for the other
     sources = []
-    for limit in ("1750.5", "1750.50", "1750.5"):
+    for limit in ("1750.5", "1750.50", "1.7505E+3", "1750.5"):
         evaluation = one(result("1500"), settings=Settings(critical_low={"wbc": limit}))
         assert evaluation.finding is not None
-        assert str(evaluation.finding.threshold) == limit
-        sources.append(evaluation.finding.threshold_source)
-    assert [source.split(" (")[0] for source in sources] == [
-        "the lab's critical-value policy: Settings.critical_low WBC < 1,750.5/µL",
-        "the lab's critical-value policy: Settings.critical_low WBC < 1,750.50/µL",
-        "the lab's critical-value policy: Settings.critical_low WBC < 1,750.5/µL",
-    ]
+        assert str(evaluation.finding.threshold) == "1750.5"
+        sources.append(evaluation.finding.threshold_source.split(" (")[0])
+    named = "the lab's critical-value policy: Settings.critical_low WBC < 1,750.5/µL"
+    assert sources == 4 * [named]
 
 
 @pytest.mark.parametrize("settings", [Settings(), Settings(critical_low={"anc": "500.0"})])

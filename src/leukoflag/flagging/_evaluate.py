@@ -1578,7 +1578,7 @@ def _finding(
 _DEFAULT_CRITICAL = Settings().critical_low
 
 
-# Keyed by the limit as shown: equal Decimals (750.5, 750.50) are written apart.
+# Keyed by the limit as shown (Settings keeps equal limits in one form: 750.5, never 750.50).
 @functools.lru_cache(maxsize=64)
 def _critical_source(analyte: Analyte, limit: str) -> str:
     """The source of an LL threshold the lab set (Settings.critical_low, as :func:`_fmt` shows
