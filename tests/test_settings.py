@@ -246,3 +246,27 @@ def test_the_highest_critical_low_is_the_highest_plausible_count() -> None:
     Settings(critical_low={"wbc": highest})
     with pytest.raises(leukoflag.SettingsError, match="at most 1,000,000"):
         Settings(critical_low={"wbc": highest + Decimal("0.1")})
+
+
+def test_repr_says_how_many_duffy_null_identifiers_never_which() -> None:
+    # an engine that logs its settings wrote its patients' identifiers to its logs
+    settings = Settings(
+        duffy_null={"RB-20417", "urn:oid:2.16.840.1.113883.3.7104.1|RB-20533", "MRN-77"},
+        default_timezone="Europe/Warsaw",
+    )
+    for shown in (repr(settings), str(settings), f"{settings!r}", repr([settings])):
+        assert "RB-20417" not in shown
+        assert "RB-20533" not in shown
+        assert "MRN-77" not in shown
+        assert "duffy_null=<3 identifiers>, default_timezone='Europe/Warsaw'" in shown
+    assert "duffy_null=<'*' and 1 identifier>" in repr(Settings(duffy_null={"*", "RB-20417"}))
+    assert "duffy_null=frozenset({'*'})" in repr(Settings(duffy_null={"*"}))
+    assert repr(Settings()) == (
+        "Settings(fhir_version='R4', bundle_type='transaction', range_policy='lab', "
+        "ctcae_version='5.0', critical_low={'anc': Decimal('500'), 'wbc': Decimal('2000')}, "
+        "duffy_null=frozenset(), default_timezone=None, fallback_charset='cp1252', strict=False)"
+    )
+    copy = pickle.loads(pickle.dumps(settings))
+    assert copy == settings
+    assert copy.duffy_null == settings.duffy_null
+    assert copy.is_duffy_null(("RB-20417",))

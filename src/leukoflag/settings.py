@@ -6,7 +6,7 @@ import codecs
 import functools
 import zoneinfo
 from collections.abc import Iterable, Iterator, Mapping, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Literal, NoReturn
 
@@ -139,6 +139,24 @@ class Settings:
         if not self.duffy_null:
             return False
         return "*" in self.duffy_null or any(i in self.duffy_null for i in identifiers)
+
+    def __repr__(self) -> str:
+        # An engine logs its settings: the patient identifiers stay out, as in the run report.
+        shown = (
+            f"{f.name}={_counted(self.duffy_null) if f.name == 'duffy_null' else repr(value)}"
+            for f in fields(self)
+            for value in (getattr(self, f.name),)
+        )
+        return f"{type(self).__name__}({', '.join(shown)})"
+
+
+def _counted(identifiers: frozenset[str]) -> str:
+    """``duffy_null`` for a repr: how many identifiers (and ``'*'``), never which."""
+    count = len(identifiers - {"*"})
+    if not count:
+        return repr(identifiers)  # empty, or {'*'}: no patient named
+    every = "'*' and " if "*" in identifiers else ""
+    return f"<{every}{count} identifier{'' if count == 1 else 's'}>"
 
 
 def _not_one_of(name: str, value: object, allowed: tuple[str, ...]) -> NoReturn:
