@@ -270,3 +270,44 @@ def test_repr_says_how_many_duffy_null_identifiers_never_which() -> None:
     assert copy == settings
     assert copy.duffy_null == settings.duffy_null
     assert copy.is_duffy_null(("RB-20417",))
+
+
+@pytest.mark.parametrize(
+    ("zone", "said"),
+    [
+        # the host's zone: the same message gave other times on another machine
+        ("localtime", "'localtime' is this machine's zone, so the output would depend on the host"),
+        ("posixrules", "'posixrules' is the rules file of POSIX TZ strings, not a zone"),
+        # written +00:00 for a clock nobody set
+        ("Factory", "'Factory' is the zone of a clock nobody set"),
+        ("posix/Europe/Warsaw", "'posix/Europe/Warsaw' is a copy of the zone database: name "),
+        ("right/America/Chicago", "'right/America/Chicago' counts leap seconds, which FHIR times"),
+        ("+05:00", "unknown IANA zone '+05:00' (a fixed offset is an IANA name too: Etc/GMT+5"),
+        ("", "unknown IANA zone ''"),
+    ],
+)
+def test_a_zone_database_name_that_is_no_place_is_refused(zone: str, said: str) -> None:
+    with pytest.raises(leukoflag.SettingsError) as caught:
+        Settings(default_timezone=zone)
+    assert str(caught.value).startswith(f"default_timezone: {said}")
+
+
+@pytest.mark.parametrize(
+    ("zone", "written"),
+    [
+        ("Etc/GMT+5", "2026-11-24T08:05:00-05:00"),  # a fixed offset, as IANA writes it
+        ("UTC", "2026-11-24T08:05:00+00:00"),
+        ("US/Eastern", "2026-11-24T08:05:00-05:00"),  # a link of the backward file
+        ("Europe/Warsaw", "2026-11-24T08:05:00+01:00"),
+    ],
+)
+def test_iana_zones_and_fixed_offsets_are_accepted(zone: str, written: str) -> None:
+    message = _LOW_ANC.replace(b"|F\r", b"|F|||20261124080500\r")
+    conversion = leukoflag.convert(message, Settings(default_timezone=zone))
+    (bundle,) = conversion.bundles
+    times = {
+        entry["resource"].get("effectiveDateTime")
+        for entry in bundle["entry"]
+        if entry["resource"]["resourceType"] == "Observation"
+    }
+    assert times == {written}

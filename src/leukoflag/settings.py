@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import re
 import zoneinfo
 from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field, fields
@@ -121,9 +122,8 @@ class Settings:
             object.__setattr__(self, "critical_low", _critical_limits(self.critical_low))
         if self.duffy_null or type(self.duffy_null) is not frozenset:
             object.__setattr__(self, "duffy_null", _identifiers(self.duffy_null))
-        zone: object = self.default_timezone
-        if zone is not None and not (isinstance(zone, str) and _is_zone(zone)):
-            raise SettingsError(f"default_timezone: unknown IANA zone {self.default_timezone!r}")
+        if self.default_timezone is not None:
+            _check_zone(self.default_timezone)
         charset: object = self.fallback_charset
         if charset != _DEFAULT_FALLBACK:
             _check_codec(charset)
@@ -246,6 +246,41 @@ def _check_codec(charset: object) -> None:
             "segment names of every HL7 v2 message are ASCII (a wide or EBCDIC encoding cannot "
             "be a fallback: a message in one declares it in MSH-18; e.g. cp1252, latin-1)"
         )
+
+
+# Files of the zone database that are not zones of a place: output would depend on the host
+# (localtime), or be written +00:00 for a clock nobody set (Factory, "-00").
+_NOT_ZONES = {
+    "localtime": "is this machine's zone, so the output would depend on the host",
+    "posixrules": "is the rules file of POSIX TZ strings, not a zone",
+    "Factory": "is the zone of a clock nobody set (written +00:00), not a place",
+}
+# Copies of the database: posix/ the same zones, right/ counting leap seconds (FHIR times do not).
+_COPIES = {
+    "posix": "is a copy of the zone database",
+    "right": "counts leap seconds, which FHIR times do not",
+}
+# An offset where a zone name belongs: IANA writes a fixed offset as Etc/GMT-5 (sign inverted).
+_OFFSET = re.compile(r"(?:UTC|GMT)?\s*[+-]\d{1,2}(?::?\d\d)?", re.IGNORECASE)
+
+
+def _check_zone(zone: object) -> None:
+    if not isinstance(zone, str):
+        raise SettingsError(f"default_timezone: an IANA zone name, not {type(zone).__name__}")
+    head, _, rest = zone.partition("/")
+    if zone in _NOT_ZONES:
+        raise SettingsError(
+            f"default_timezone: {zone!r} {_NOT_ZONES[zone]}: name the zone, e.g. 'America/Chicago'"
+        )
+    if head in _COPIES and rest:
+        raise SettingsError(f"default_timezone: {zone!r} {_COPIES[head]}: name {rest!r}")
+    if not _is_zone(zone):
+        hint = (
+            " (a fixed offset is an IANA name too: Etc/GMT+5 is UTC-05:00, its sign inverted)"
+            if _OFFSET.fullmatch(zone)
+            else ""
+        )
+        raise SettingsError(f"default_timezone: unknown IANA zone {zone!r}{hint}")
 
 
 @functools.lru_cache(maxsize=64)
