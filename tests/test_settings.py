@@ -311,3 +311,42 @@ def test_iana_zones_and_fixed_offsets_are_accepted(zone: str, written: str) -> N
         if entry["resource"]["resourceType"] == "Observation"
     }
     assert times == {written}
+
+
+# An adult (PID-3 RB-20417 of RIVERSIDE) with an ANC of 1,300/µL: neutropenia, but within the
+# Duffy-null range (1,210-5,390) when the patient is declared Duffy-null.
+_ANC_1300 = _LOW_ANC.replace(b"R-0030912^^^RIVERSIDE^MR", b"RB-20417^^^RIVERSIDE^MR").replace(
+    b"||410|/mm3|1800-7700|LL|", b"||1300|/mm3||L|"
+)
+
+
+@pytest.mark.parametrize(
+    "declared",
+    [{"RB-20417\n"}, {" RB-20417 "}, {"RIVERSIDE|RB-20417\r\n"}, {"RB-20417", "RB-20417 "}],
+)
+def test_a_duffy_null_identifier_is_matched_stripped_as_the_message_identifiers_are(
+    declared: set[str],
+) -> None:
+    # an identifier read from a file with its line break matched no patient, silently
+    settings = Settings(duffy_null=declared)
+    assert settings == Settings(duffy_null={declared.pop().strip()})
+    conversion = leukoflag.convert(_ANC_1300, settings)
+    (finding,) = [f for f in conversion.findings if f.analyte.value == "anc"]
+    assert (finding.code, finding.rule) == ("N", "anc-within-range")
+    without = leukoflag.convert(_ANC_1300)
+    assert [f.rule for f in without.findings if f.analyte.value == "anc"] == ["anc-neutropenia"]
+
+
+@pytest.mark.parametrize(
+    "declared", [{""}, {"  "}, {"RB-20417", "\t"}, {"RIVERSIDE|"}, {"|RB-20417"}, {"RIVERSIDE| "}]
+)
+def test_a_blank_duffy_null_identifier_is_refused_without_naming_the_others(
+    declared: set[str],
+) -> None:
+    # it matched no patient: a declared Duffy-null patient silently judged on the general ranges
+    with pytest.raises(leukoflag.SettingsError) as caught:
+        Settings(duffy_null=declared)
+    assert str(caught.value) == (
+        "duffy_null: an identifier is blank, or has a blank system or value (system|value), "
+        "and would match no patient"
+    )

@@ -229,7 +229,14 @@ def _identifiers(declared: object) -> frozenset[str]:
         raise SettingsError(
             f"duffy_null: identifiers are strings (a value or system|value), not {', '.join(kinds)}"
         )
-    return identifiers
+    # Matched as the message's identifiers are, stripped: "RB-20417\n" read from a file matches.
+    stripped = frozenset(i.strip() for i in identifiers)
+    if any(not i.partition("|")[0] or not i.rpartition("|")[2] for i in stripped):
+        raise SettingsError(
+            "duffy_null: an identifier is blank, or has a blank system or value (system|value), "
+            "and would match no patient"
+        )
+    return stripped
 
 
 def _check_codec(charset: object) -> None:
