@@ -3,8 +3,13 @@ from __future__ import annotations
 import ast
 import dataclasses
 import inspect
+import os
 import pickle
+import subprocess
+import sys
+import tomllib
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -350,3 +355,28 @@ def test_a_blank_duffy_null_identifier_is_refused_without_naming_the_others(
         "duffy_null: an identifier is blank, or has a blank system or value (system|value), "
         "and would match no patient"
     )
+
+
+def test_zones_do_not_depend_on_the_system_zone_database(tmp_path: Path) -> None:
+    # without system zone files (Windows, an Alpine image) every zone name was refused:
+    # tzdata is a runtime dependency, and zoneinfo reads it when the system has none
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text("utf-8"))
+    assert [d for d in project["project"]["dependencies"] if d.startswith("tzdata")]
+    script = (
+        "import zoneinfo, leukoflag, sys\n"
+        "assert zoneinfo.TZPATH == ()\n"
+        "settings = leukoflag.Settings(default_timezone='America/Chicago')\n"
+        "conversion = leukoflag.convert(sys.stdin.buffer.read(), settings)\n"
+        "for entry in conversion.bundles[0]['entry']:\n"
+        "    print(entry['resource'].get('effectiveDateTime'))\n"
+    )
+    message = _LOW_ANC.replace(b"|F\r", b"|F|||20261124080500\r")
+    ran = subprocess.run(
+        [sys.executable, "-c", script],
+        input=message,
+        capture_output=True,
+        env={**os.environ, "PYTHONTZPATH": ""},  # no system zone files
+        check=False,
+    )
+    assert (ran.returncode, ran.stderr) == (0, b"")
+    assert b"\n2026-11-24T08:05:00-06:00\n" in ran.stdout
