@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import json
 import multiprocessing
 import os
@@ -478,3 +479,54 @@ def test_stderr_that_cannot_be_written_leaves_the_status_true(
             "feed.hl7.1.json",
             "feed.hl7.2.json",
         ]
+
+
+class _ShareGoneAfter(io.FileIO):
+    """An input on a network share that fails with EIO once ``good`` bytes were read."""
+
+    def __init__(self, path: Path, good: int) -> None:
+        super().__init__(path, "rb")
+        self._good = good
+
+    def readinto(self, buffer: Any) -> int:
+        if self.tell() >= self._good:
+            raise OSError(errno.EIO, "Input/output error")
+        return super().readinto(memoryview(buffer)[: self._good - self.tell()])
+
+
+@pytest.mark.parametrize(
+    ("command", "name"),
+    [
+        (["convert", "-q", "-j", "1"], "night-feed.hl7"),
+        (["convert", "-q", "-j", "2"], "night-feed.hl7"),
+        (["convert", "-q", "-j", "2"], "night-feed.ndjson"),
+        (["explain"], "night-feed.hl7"),
+    ],
+)
+def test_an_input_whose_read_fails_partway_is_named_with_status_2(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: list[str],
+    name: str,
+) -> None:
+    # a network share gone while a feed was read: "leukoflag: [Errno 5] Input/output error"
+    # named no file, though an I/O error names the file it happened on (docs/cli.md)
+    feed = tmp_path / name
+    if name.endswith(".hl7"):
+        feed.write_bytes(batch(*(oru(f"NF-{n:04d}") for n in range(40))))
+    else:
+        feed.write_bytes(ndjson(*(observation(f"nf-{n}", 3100 + n, "/uL") for n in range(200))))
+    opened = Path.open
+
+    def open_on_share(self: Path, *args: object, **kwargs: object) -> object:
+        if self == feed:
+            return io.BufferedReader(_ShareGoneAfter(feed, feed.stat().st_size // 2), 1024)
+        return opened(self, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(Path, "open", open_on_share)
+    output = ["-o", str(tmp_path / "out")] if command[0] == "convert" else []
+
+    assert main([*command, str(feed), *output]) == 2
+
+    assert capsys.readouterr().err == f"leukoflag: cannot read {feed}: Input/output error\n"

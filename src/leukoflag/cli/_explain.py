@@ -93,7 +93,7 @@ def _explain(args: argparse.Namespace) -> int:
             out.write("\n")
         out.write(f"{line_text(item.source)}\n")  # stdout may refuse a non-UTF-8 name
         with item.open() as stream:
-            for read in _read(stream, settings, item.source):
+            for read in item.reading(_read(stream, settings, item.source)):
                 if isinstance(read, Rejected):
                     rejected += 1
                     where = read.location or f"ITEM[{read.index}]"

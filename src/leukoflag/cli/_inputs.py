@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 __all__ = [
     "STDIN",
@@ -23,6 +23,8 @@ __all__ = [
     "line_text",
     "rejection_sidecar",
 ]
+
+_T = TypeVar("_T")
 
 STDIN = "-"
 _STDIN_SOURCE = "<stdin>"
@@ -61,6 +63,15 @@ class Input:
             raise UsageError(f"cannot read {self.source}: {exc.strerror}") from None
         with stream:
             yield stream
+
+    def reading(self, items: Iterator[_T]) -> Iterator[_T]:
+        """``items``, read from this input's stream: an ``OSError`` while reading (``EIO``: a
+        network share gone) names the input, as one at the open does. Only the reading is
+        wrapped, so an error writing the output (a broken pipe) is still reported as such."""
+        try:
+            yield from items
+        except OSError as exc:
+            raise UsageError(f"cannot read {self.source}: {exc.strerror or exc}") from None
 
 
 def json_text(path_text: str) -> str:

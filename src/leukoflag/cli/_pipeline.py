@@ -74,10 +74,16 @@ def serial_events(inputs: Sequence[Input], settings: Settings) -> Iterator[Event
     """Convert every input in this process, item by item, through :func:`api.iter_outcomes`."""
     for number, item in enumerate(inputs):
         with item.open() as stream:
-            yield FileStarted(number, sniff(stream), stream)
-            for outcome in api.iter_outcomes(stream, settings, source=item.source):
-                yield ItemDone(number, record_of(outcome))
+            yield from item.reading(_file_events(number, item, stream, settings))
         yield FileDone(number)
+
+
+def _file_events(
+    number: int, item: Input, stream: BinaryIO, settings: Settings
+) -> Iterator[FileStarted | ItemDone]:
+    yield FileStarted(number, sniff(stream), stream)
+    for outcome in api.iter_outcomes(stream, settings, source=item.source):
+        yield ItemDone(number, record_of(outcome))
 
 
 @dataclass(slots=True)
@@ -191,37 +197,7 @@ def _units(
     batcher = _Batcher(settings, executor)
     for number, item in enumerate(inputs):
         with item.open() as stream:
-            kind = sniff(stream)
-            live = _live(stream)
-            if kind == "hl7v2":
-                yield from _ready(batcher.event(FileStarted(number, kind, stream)))
-                # api.iter_outcomes does the same for HL7 v2: split, then convert each message.
-                for index, raw in enumerate(hl7v2.split_stream(stream), start=1):
-                    yield from _ready(
-                        batcher.item(number, item.source, index, raw, api.convert_v2_message)
-                    )
-                    if live is not None and _idle(live):
-                        yield batcher.drain()
-            elif kind == "fhir":
-                yield from _ready(batcher.event(FileStarted(number, kind, stream)))
-                # the same steps as api.iter_outcomes for FHIR, split in two (api.split_fhir)
-                for index, part in enumerate(api.split_fhir(stream), start=1):
-                    if isinstance(part, bytes):
-                        yield from _ready(
-                            batcher.item(number, item.source, index, part, api.convert_fhir_line)
-                        )
-                        if live is not None and _idle(live):
-                            yield batcher.drain()
-                        continue
-                    # one JSON document: one parse, nothing to share out
-                    yield from _ready(batcher.flush())
-                    for outcome in api.convert_fhir_document(part, item.source, settings):
-                        yield _Unit(script=[ItemDone(number, record_of(outcome))])
-            else:
-                yield from _ready(batcher.flush())
-                yield _Unit(script=[FileStarted(number, kind, stream)])
-                for outcome in api.iter_outcomes(stream, settings, source=item.source):
-                    yield _Unit(script=[ItemDone(number, record_of(outcome))])
+            yield from item.reading(_file_units(number, item, stream, settings, batcher))
         yield from _ready(batcher.event(FileDone(number)))
     yield from _ready(batcher.flush())
 
@@ -243,6 +219,40 @@ def _idle(descriptor: int) -> bool:
     except (OSError, ValueError):  # a descriptor select cannot watch: read on as from a file
         return False
     return not ready
+
+
+def _file_units(
+    number: int, item: Input, stream: BinaryIO, settings: Settings, batcher: _Batcher
+) -> Iterator[_Unit]:
+    kind = sniff(stream)
+    live = _live(stream)
+    if kind == "hl7v2":
+        yield from _ready(batcher.event(FileStarted(number, kind, stream)))
+        # api.iter_outcomes does the same for HL7 v2: split, then convert each message.
+        for index, raw in enumerate(hl7v2.split_stream(stream), start=1):
+            yield from _ready(batcher.item(number, item.source, index, raw, api.convert_v2_message))
+            if live is not None and _idle(live):
+                yield batcher.drain()
+    elif kind == "fhir":
+        yield from _ready(batcher.event(FileStarted(number, kind, stream)))
+        # the same steps as api.iter_outcomes for FHIR, split in two (api.split_fhir)
+        for index, part in enumerate(api.split_fhir(stream), start=1):
+            if isinstance(part, bytes):
+                yield from _ready(
+                    batcher.item(number, item.source, index, part, api.convert_fhir_line)
+                )
+                if live is not None and _idle(live):
+                    yield batcher.drain()
+                continue
+            # one JSON document: one parse, nothing to share out
+            yield from _ready(batcher.flush())
+            for outcome in api.convert_fhir_document(part, item.source, settings):
+                yield _Unit(script=[ItemDone(number, record_of(outcome))])
+    else:
+        yield from _ready(batcher.flush())
+        yield _Unit(script=[FileStarted(number, kind, stream)])
+        for outcome in api.iter_outcomes(stream, settings, source=item.source):
+            yield _Unit(script=[ItemDone(number, record_of(outcome))])
 
 
 def _ready(unit: _Unit | None) -> Iterator[_Unit]:
