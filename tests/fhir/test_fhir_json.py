@@ -185,3 +185,18 @@ def test_the_text_of_a_decimal_thousands_of_digits_long_is_written_but_not_kept(
     assert _json._FRAGMENTS == {}
     assert fhir.dumps([Decimal("4.50")]) == b"[4.50]"
     assert len(_json._FRAGMENTS) == 1
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, SystemExit])
+def test_an_interrupt_while_a_decimal_is_written_unwinds_as_itself(
+    monkeypatch: pytest.MonkeyPatch, interrupt: type[BaseException]
+) -> None:
+    # Ctrl-C, or the command's SIGTERM handler, raised while orjson called the Decimal hook:
+    # orjson made it "TypeError: Type is not JSON serializable", and the command ended with a
+    # traceback and status 1 instead of 130 or 143
+    def interrupted(value: object) -> object:
+        raise interrupt
+
+    monkeypatch.setattr(fhir._json, "_default", interrupted)
+    with pytest.raises(interrupt):
+        fhir.dumps({"resourceType": "Observation", "valueQuantity": {"value": Decimal("3.1")}})

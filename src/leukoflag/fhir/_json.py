@@ -81,11 +81,20 @@ def dumps(value: Any, *, pretty: bool = False, newline: bool = False) -> bytes:
     try:
         return orjson.dumps(value, default=_default, option=option)
     except orjson.JSONEncodeError as error:
+        _reraise_interrupt(error)
         if "64-bit" not in str(error):
             raise
     # An integer beyond 64 bits, which orjson refuses: JSON input may carry one (its numbers
     # have no size limit, and integers are read as int). Written exactly, digit for digit.
     return orjson.dumps(_wide_integers(value), default=_default, option=option)
+
+
+def _reraise_interrupt(error: orjson.JSONEncodeError) -> None:
+    """orjson turns whatever ``default`` raises into its own TypeError, a Ctrl-C or a signal
+    handler's exception (the command's SIGTERM) too, which must unwind as they are."""
+    cause = error.__cause__
+    if cause is not None and not isinstance(cause, Exception):
+        raise cause from None
 
 
 def _wide_integers(node: Any, depth: int = 0) -> Any:
