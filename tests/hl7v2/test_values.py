@@ -1326,7 +1326,11 @@ def test_a_count_per_microlitre_written_with_decimals_is_not_judged(
     ("sent", "unit", "code", "per_ul"),
     [
         ("6500", "/uL", "N", Decimal(6500)),  # a whole count per µL is judged as sent
-        ("6500.0", "/uL", "N", Decimal(6500)),  # 6,500,000 is not plausible: as sent
+        ("6500.000", "/uL", "N", Decimal(6500)),  # 6,500,000 is not plausible: as sent
+        # a lab's fixed decimals: a whole count padded with zeros, judged as sent (a severe
+        # leukopenia written 450.0 was left unjudged while 1250.0 beside it was judged)
+        ("450.0", "/uL", "LL", Decimal(450)),
+        ("950.00", "/uL", "LL", Decimal(950)),
         ("0.0", "/uL", "LL", Decimal(0)),  # no cells, in any unit
         ("350", "/uL", "LL", Decimal(350)),  # a true aplastic count stays critical
         ("6.5", "10*3/uL^^UCUM", "N", Decimal(6500)),  # converted from another unit: judged

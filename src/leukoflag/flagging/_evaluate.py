@@ -1113,13 +1113,15 @@ def _decimals_suspect(result: LabResult, reading: _Reading) -> Issue | None:
 def _whole_count_meant(value: Decimal) -> Decimal | None:
     """The count (cells/µL) a value in a unit per µL written with decimals may mean, as cells
     are counted whole: ``4.500`` and ``4.000`` a thousands dot, ``4.5`` a count in 10³/µL. None
-    when it is written whole, or is zero or a whole number whose thousandfold is not plausible
-    (``6500.0``): those can only be read as sent."""
-    if _decimals(value) <= 0:
+    when it is written whole, or is zero, or a whole number padded with other than three zeros
+    (``450.0``, ``450.00``: a lab's fixed decimals) or whose thousandfold is not plausible
+    (``6500.000``): those can only be read as sent."""
+    places = _decimals(value)
+    if places <= 0:
         return None
     thousands = value.scaleb(3)
     if value == value.to_integral_value() and (
-        not value or thousands > units.unit_table().plausible_high
+        not value or places != 3 or thousands > units.unit_table().plausible_high
     ):
         return None
     return thousands
