@@ -711,6 +711,33 @@ def test_a_text_of_ranges_per_age_judges_with_the_patients_own(
                 "leukoflag can read"
             ),
         ),
+        # labels not each read as a band: read as the first range, for ages '0-1 y' in the unit
+        # '; 1-5 y: …', the Issue said 'it is for ages '0-1 y', and the patient … is not of those
+        # ages' (or 'unknown unit'), untrue of a text that also gives the patient's band
+        (
+            "0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0; Adult: 4.0-11.0",
+            TODDLER,
+            (
+                "it gives ranges under '0-1 y', '1-5 y' and 'Adult', not each for ages and with "
+                "limits leukoflag can read"
+            ),
+        ),
+        (
+            "Adult: 4.0-11.0; 1-5 y: 5.0-15.0",
+            TODDLER,
+            (
+                "it gives ranges under 'Adult' and '1-5 y', not each for ages and with limits "
+                "leukoflag can read"
+            ),
+        ),
+        (
+            "0-1 y: 6.0-17.5; >=18 y: M: 4.0-10.0 F: 4.5-11.0",
+            ADULT,
+            (
+                "it gives ranges under '0-1 y' and '>=18 y', not each for ages and with limits "
+                "leukoflag can read"
+            ),
+        ),
     ],
 )
 def test_a_text_of_ranges_per_age_none_known_to_be_the_patients_is_not_used(
@@ -811,35 +838,3 @@ def test_a_note_using_an_age_word_as_prose_is_no_age_note(sent: str) -> None:
     assert (finding.range.low, finding.range.high) == (Decimal(4000), Decimal(11000))
     assert read_range_text(sent)[0].ages == ""
     assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
-
-
-@pytest.mark.parametrize(
-    ("sent", "patient", "labels"),
-    [
-        (
-            "0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0; Adult: 4.0-11.0",
-            TODDLER,
-            "'0-1 y', '1-5 y' and 'Adult'",
-        ),
-        ("Adult: 4.0-11.0; 1-5 y: 5.0-15.0", TODDLER, "'Adult' and '1-5 y'"),
-        ("0-1 y: 6.0-17.5; >=18 y: M: 4.0-10.0 F: 4.5-11.0", ADULT, "'0-1 y' and '>=18 y'"),
-    ],
-)
-def test_a_text_of_ranges_per_age_not_all_read_says_so(
-    sent: str, patient: builders.PatientSpec, labels: str
-) -> None:
-    # read as the first range, for ages '0-1 y' in the unit '; 1-5 y: …': the Issue said 'it is
-    # for ages '0-1 y', and the patient … is not of those ages' (or 'unknown unit'), untrue of
-    # a text that also gives the patient's band
-    msg = oru_message(
-        patient=patient, results=[builders.wbc("5.2", "10*9/L", reference_range=sent)]
-    )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert finding.range.source != "lab"
-    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
-    assert issue.text == (
-        f"the lab's reference range {sent!r} is not used (it gives ranges under {labels}, not "
-        "each for ages and with limits leukoflag can read); leukoflag's default range applies"
-    )
