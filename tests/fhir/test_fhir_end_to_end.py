@@ -1024,3 +1024,23 @@ def test_a_fhir_count_per_microlitre_written_with_decimals_is_not_judged(
     assert observation["valueQuantity"]["value"] == Decimal(sent)
     assert "interpretation" not in observation
     assert "conclusionCode" not in resources(conv.bundles[0], "DiagnosticReport")[0]
+
+
+@pytest.mark.parametrize(
+    ("sent", "build", "judged", "severity"),
+    [("1250.5", anc, "L", "mild"), ("3999.5", wbc, "L", "")],
+)
+def test_a_fhir_count_per_microlitre_with_a_fraction_no_thousandfold_explains_is_judged(
+    sent: str, build: Any, judged: str, severity: str
+) -> None:
+    # a calculated ANC of 1250.5 '/uL' was left unjudged as if it might mean 1,250,500 cells/µL
+    conv = convert(fhir_bundle([build(sent, ucum("/uL"), flag=[])]).encode())
+    (finding,) = conv.findings
+    assert (finding.value_per_ul, finding.code, finding.severity) == (
+        Decimal(sent),
+        judged,
+        severity,
+    )
+    assert "flag.scale-suspect" not in [i.code for i in conv.issues]
+    (observation,) = resources(conv.bundles[0], "Observation")
+    assert observation["interpretation"][0]["coding"][0]["code"] == judged

@@ -1323,6 +1323,30 @@ def test_a_count_per_microlitre_written_with_decimals_is_not_judged(
 
 
 @pytest.mark.parametrize(
+    ("code", "sent", "judged", "rule", "finding"),
+    [
+        # a lab's calculated ANC: 1,250,500 cells/µL is no blood count, so 1250.5 is meant
+        ("751-8^Neutrophils^LN", "1250.5", "L", "anc-neutropenia", "Neutropenia"),
+        ("751-8^Neutrophils^LN", "1000.5", "L", "anc-neutropenia", "Neutropenia"),
+        ("6690-2^Leukocytes^LN", "3999.5", "L", "wbc-leukopenia-adult", "Leukopenia"),
+        ("6690-2^Leukocytes^LN", "6512.25", "N", "wbc-within-range", None),
+    ],
+)
+def test_a_count_per_microlitre_with_a_fraction_whose_thousandfold_is_implausible_is_judged(
+    code: str, sent: str, judged: str, rule: str, finding: str | None
+) -> None:
+    # '1250.5' '/uL' was flag.scale-suspect 'it may mean 1,250,500 cells/µL' (above the
+    # 1,000,000 plausibility bound) and left unjudged: a mild neutropenia went unflagged
+    conversion = leukoflag.convert(
+        message(PID, OBR, obx(sent, code=code, unit="/uL", reference=""))
+    )
+    (found,) = conversion.findings
+    assert (found.value_per_ul, found.code, found.rule) == (Decimal(sent), judged, rule)
+    assert (found.condition.display if found.condition else None) == finding
+    assert "flag.scale-suspect" not in codes(conversion.issues)
+
+
+@pytest.mark.parametrize(
     ("sent", "unit", "code", "per_ul"),
     [
         ("6500", "/uL", "N", Decimal(6500)),  # a whole count per µL is judged as sent

@@ -1114,15 +1114,16 @@ def _whole_count_meant(value: Decimal) -> Decimal | None:
     """The count (cells/µL) a value in a unit per µL written with decimals may mean, as cells
     are counted whole: ``4.500`` and ``4.000`` a thousands dot, ``4.5`` a count in 10³/µL. None
     when it is written whole, or is zero, or a whole number padded with other than three zeros
-    (``450.0``, ``450.00``: a lab's fixed decimals) or whose thousandfold is not plausible
-    (``6500.000``): those can only be read as sent."""
+    (``450.0``, ``450.00``: a lab's fixed decimals), or its thousandfold is not plausible
+    (``6500.000``, a calculated ``1250.5``): those can only be read as sent."""
     places = _decimals(value)
     if places <= 0:
         return None
     thousands = value.scaleb(3)
-    if value == value.to_integral_value() and (
-        not value or places != 3 or thousands > units.unit_table().plausible_high
-    ):
+    # a thousandfold no blood count reaches cannot be what the lab meant, fraction or not
+    if thousands > units.unit_table().plausible_high:
+        return None
+    if value == value.to_integral_value() and (not value or places != 3):
         return None
     return thousands
 
