@@ -29,6 +29,7 @@ from .messages import (
     message,
     only_order,
     read,
+    reject,
     results,
 )
 
@@ -241,6 +242,53 @@ def test_z_segment_and_unmapped_standard_segment_are_issues() -> None:
     assert codes(z) == ["hl7v2.segment-unmapped"]
     assert "ANALYZER-7" in z[0].text
     assert issue(read_message, "hl7v2.segment-unmapped").location == "MSG[1]/PD1[1]"
+
+
+def test_segment_ids_in_lower_case_are_read_as_their_segments() -> None:
+    # An interface script that writes segment names in lower case: the WBC must not be skipped
+    lower = WBC.replace("OBX|", "obx|", 1)
+    read_message = read(message(PID, "pv1|1|O", ORC, OBR.replace("OBR|", "Obr|", 1), lower, ANC))
+    (group,) = read_message.groups
+    assert group.visit is not None
+    assert group.visit.patient_class == "O"
+    order = only_order(read_message)
+    assert order.code.codings[0].code == "58410-2"
+    assert [(r.location, r.code.codings[0].code, r.value) for r in order.results] == [
+        ("MSG[1]/OBX[1]", "6690-2", Number(Decimal("3.1"), "3.1")),
+        ("MSG[1]/OBX[2]", "751-8", Number(Decimal("1.20"), "1.20")),
+    ]
+    case = [i for i in read_message.issues if i.code == "hl7v2.segment-id-case"]
+    assert [(i.location, i.severity, i.text) for i in case] == [
+        (
+            "MSG[1]/PV1[1]",
+            Severity.WARNING,
+            "segment ID 'pv1' is not in upper case, as HL7 segment IDs are: read as PV1",
+        ),
+        (
+            "MSG[1]/OBR[1]",
+            Severity.WARNING,
+            "segment ID 'Obr' is not in upper case, as HL7 segment IDs are: read as OBR",
+        ),
+        (
+            "MSG[1]/OBX[1]",
+            Severity.WARNING,
+            "segment ID 'obx' is not in upper case, as HL7 segment IDs are: read as OBX",
+        ),
+    ]
+    assert "hl7v2.line-not-segment" not in codes(read_message.issues)
+
+
+def test_a_message_whose_results_are_all_in_lower_case_is_read_and_cut_ones_rejected() -> None:
+    lower = [s.replace(s[:4], s[:4].lower(), 1) for s in (OBR, WBC)]
+    assert len(results(read(message(PID, *lower)))) == 1
+    # a file mixing terminators: LF before a segment ends the one before, in any case
+    mixed = read(message(PID, lower[0] + "\n" + lower[1], ANC))
+    assert [r.location for r in results(mixed)] == ["MSG[1]/OBX[1]", "MSG[1]/OBX[2]"]
+    assert "hl7v2.line-break-raw" not in codes(mixed.issues)
+    cut = lower[1][: lower[1].index("|F|")]
+    assert reject(message(PID, lower[0], cut)).reason.startswith(
+        "truncated: the last segment, OBX, stops after field 10 and lacks OBX-11"
+    )
 
 
 def test_populated_field_not_carried_is_an_issue_with_its_location() -> None:

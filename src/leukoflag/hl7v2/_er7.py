@@ -23,6 +23,7 @@ __all__ = [
     "read_delimiters",
     "segment_breaks",
     "segment_id",
+    "segment_id_any_case",
     "unescape",
 ]
 
@@ -103,6 +104,15 @@ def segment_id(line: str, field: str) -> str:
     ):
         return name
     return ""
+
+
+def segment_id_any_case(line: str, field: str) -> str:
+    """The ID of a segment whose ID is sent in lower or mixed case (``obx|``), upper-cased:
+    HL7 segment IDs are all upper case, so ``obx`` can only be OBX; ``""`` for any other line.
+    The field separator must follow: a word alone on a line (``two``) is text, not a segment."""
+    name = line[:3]
+    upper = name.upper()
+    return segment_id(upper + field, field) if upper != name and line[3:4] == field else ""
 
 
 # C0 control characters other than tab, LF and CR: FHIR strings may not hold them (string type).
@@ -295,7 +305,9 @@ def segment_breaks(text: str) -> str:
     joined = [parts[0]]
     for part in parts[1:]:
         line = part.split("\r", 1)[0]
-        ends_segment = not line.strip() or bool(segment_id(line, field))
+        ends_segment = not line.strip() or bool(
+            segment_id(line, field) or segment_id_any_case(line, field)
+        )
         joined.append("\r" if ends_segment else "\n")
         joined.append(part)
     return "".join(joined)

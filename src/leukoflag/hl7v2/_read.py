@@ -32,6 +32,7 @@ from leukoflag.hl7v2._er7 import (
     read_delimiters,
     segment_breaks,
     segment_id,
+    segment_id_any_case,
 )
 from leukoflag.hl7v2._framing import BatchTrailer
 from leukoflag.hl7v2._tables import Tables, load_tables
@@ -700,7 +701,7 @@ class _Reader:
         field = self.delimiters.field
         counts: dict[str, int] = {}
         for line in lines:
-            name = segment_id(line, field)
+            name = segment_id(line, field) or segment_id_any_case(line, field)
             if not name:
                 yield line, "", ""
                 continue
@@ -759,7 +760,7 @@ class _Reader:
         last = body[-1]
         name = last[:3]
         if name not in _MAPPED or last[3:4] != field:
-            name = segment_id(last, field)
+            name = segment_id(last, field) or segment_id_any_case(last, field)
         required = _REQUIRED_LAST.get(name)
         if required is not None and last.count(field) < required:
             sent = last.count(field)
@@ -771,12 +772,27 @@ class _Reader:
         for line in body:
             if line[:3] in _RESULT_SEGMENTS and line[3:4] in (field, ""):
                 return ""
+        for line in body:  # a second pass, for results whose segment ID is not in upper case
+            if segment_id_any_case(line, field) in _RESULT_SEGMENTS:
+                return ""
         return "no results: the message has no OBR or OBX segment"
 
     # ------------------------------------------------------------------ segments
 
     def _segment(self, name: str, line: str) -> None:
         if not name:
+            upper = segment_id_any_case(line, self.delimiters.field)
+            if upper:  # obx|…: read as OBX, not skipped as text (a result would be lost)
+                count = self.obx_count if upper == "OBX" else self.counts.get(upper, 0)
+                self._issue(
+                    Severity.WARNING,
+                    "hl7v2.segment-id-case",
+                    f"{self.location}/{upper}[{count + 1}]",
+                    f"segment ID {quoted(line[:3])} is not in upper case, as HL7 segment IDs "
+                    f"are: read as {upper}",
+                )
+                self._segment(upper, line)
+                return
             self._issue(
                 Severity.WARNING,
                 "hl7v2.line-not-segment",
