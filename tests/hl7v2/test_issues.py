@@ -88,6 +88,19 @@ def test_an_unknown_or_empty_msh_12_is_said_and_the_message_still_read(
     assert len(read_message.groups[0].orders[0].results) == 1
 
 
+@pytest.mark.parametrize("kind", ["ORU^R01^ORU_R01", "ORU^R32^ORU_R30", "ORU^R30"])
+def test_an_unknown_msh_12_names_the_message_type_read(kind: str) -> None:
+    # a point-of-care ORU^R32 was said to be "read as an ORU^R01"
+    msh = MSH.replace("|2.5.1|", "|V2.5|").replace("ORU^R01^ORU_R01", kind)
+    read_message = read(message(PID, OBR, WBC, msh=msh))
+    (found,) = [i for i in read_message.issues if i.code == "hl7v2.version-unknown"]
+    type_read = "^".join(kind.split("^")[:2])
+    assert found.text == (
+        f"MSH-12 version ID 'V2.5' is not an HL7 v2 version (table 0104); read as an "
+        f"{type_read} of any v2 version, which leukoflag reads the same way"
+    )
+
+
 @pytest.mark.parametrize("sent", ["2.3", "2.5.1^USA", "2.7.1", "2.9"])
 def test_a_known_version_raises_nothing(sent: str) -> None:
     read_message = read(message(PID, OBR, WBC, msh=MSH.replace("|2.5.1|", f"|{sent}|")))

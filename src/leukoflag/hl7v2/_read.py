@@ -642,7 +642,7 @@ class _Reader:
             self._order_without_obr()
         version = msh[12].split(d.component)[0].strip()
         if version not in self.tables.versions:
-            self._version_unknown(version, f"{where}-12")
+            self._version_unknown(version, f"{where}-12", message_type)
         if d.component in msh[11] or d.component in msh[12]:
             self._components_unmapped(msh, where)
         return constructor(Message)(
@@ -685,13 +685,14 @@ class _Reader:
                         f"MSH-{number}.{component} is not carried: {quoted(part)}",
                     )
 
-    def _version_unknown(self, version: str, where: str) -> None:
+    def _version_unknown(self, version: str, where: str, message_type: str) -> None:
         said = f"{quoted(version)} is not an HL7 v2 version (table 0104)" if version else "is empty"
+        kind = "^".join(message_type.split("^", 2)[:2])  # the type read (ORU^R30), no structure
         self._issue(
             Severity.WARNING,
             "hl7v2.version-unknown",
             where,
-            f"MSH-12 version ID {said}; read as an ORU^R01 of any v2 version, which leukoflag "
+            f"MSH-12 version ID {said}; read as an {kind} of any v2 version, which leukoflag "
             "reads the same way",
         )
 
