@@ -251,6 +251,22 @@ def test_strict_mode_accepts_z_segments_wherever_the_sender_puts_them() -> None:
     assert unmapped == ["MSG[1]/ZPI[1]", "MSG[1]/ZBX[1]", "MSG[1]/ZEN[1]"]
 
 
+def test_strict_mode_checks_segments_sent_in_lower_case_as_the_reader_reads_them() -> None:
+    # zpi| was given to hl7apy as sent and rejected ("Missing required child …OBR"), pid| was
+    # not taken for a patient's start, though the reader reads both (hl7v2.segment-id-case)
+    lower = (ZPI.replace("ZPI", "zpi"), SECOND_PATIENT[0].replace("PID", "pid", 1))
+    two = "\r".join((MSH, PID, lower[0], OBR, WBC, ANC, lower[1], *SECOND_PATIENT[1:])) + "\r"
+    strict = leukoflag.convert(two, leukoflag.Settings(strict=True))
+    assert strict.rejected == []
+    (bundle,) = strict.bundles
+    patients = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    ]
+    assert [p["identifier"][0]["value"] for p in patients] == ["NG-771204", "NG-880413"]
+    case = [i.location for i in strict.issues if i.code == "hl7v2.segment-id-case"]
+    assert case == ["MSG[1]/ZPI[1]", "MSG[1]/PID[2]"]
+
+
 def test_strict_mode_accepts_a_message_about_several_patients() -> None:
     two = "\r".join((MSH, PID, OBR, WBC, ANC, *SECOND_PATIENT)) + "\r"
     strict = leukoflag.convert(two, leukoflag.Settings(strict=True))

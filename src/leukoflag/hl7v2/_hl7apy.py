@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from leukoflag.hl7v2._charset import decode_message
+from leukoflag.hl7v2._er7 import segment_id_any_case
 
 __all__ = ["parse", "unchecked", "validate"]
 
@@ -93,7 +94,13 @@ def validate(raw: bytes, *, fallback_charset: str) -> list[str]:
     # Z-segments are the sender's own, allowed anywhere by agreement (HL7 v2 2.8.1): hl7apy has
     # no place for them in a group and reports the segments after one as misplaced. The reader
     # reports each as hl7v2.segment-unmapped, so they are left out of the structure check.
-    segments = [line for line in text.split("\r") if line.strip() and not line.startswith("Z")]
+    field = text[3:4] if text.startswith("MSH") else "|"
+    segments = []
+    for line in filter(str.strip, text.split("\r")):
+        upper = segment_id_any_case(line, field)  # zds|, pid|: checked as the reader reads them
+        checked = upper + line[3:] if upper else line
+        if not checked.startswith("Z"):
+            segments.append(checked)
     # hl7apy's group finder keeps a second PID in the first PATIENT_RESULT group ("Child limit
     # exceeded"), though the group repeats: each patient's segments are checked on their own,
     # after the message header.
