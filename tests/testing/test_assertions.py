@@ -486,6 +486,33 @@ def test_no_data_loss_with_the_input_given_explicitly(low: RecordedConversion) -
         assert_no_data_loss(plain, LOW_CBC.text)
 
 
+def test_no_data_loss_takes_the_input_as_the_builder_gave_it(low: RecordedConversion) -> None:
+    # a test that converted with leukoflag.convert passes the message it built: that was a
+    # TypeError ('OruMessage' object is not subscriptable)
+    plain = Conversion(bundles=copy.deepcopy(low.bundles))
+    assert_no_data_loss(plain, LOW_CBC)
+    plain.bundles[0]["entry"] = [
+        e for e in plain.bundles[0]["entry"] if "751-8" not in str(e["resource"].get("code"))
+    ]
+    with pytest.raises(AssertionError, match=r"MSG\[1\]/OBX\[2\] \(code '751-8'\) has no"):
+        assert_no_data_loss(plain, LOW_CBC)
+
+
+def test_no_data_loss_takes_text_read_with_surrogate_escapes() -> None:
+    # an ISO 8859-1 message read as UTF-8 with errors="surrogateescape", as docs/index.md says
+    # convert takes it: its text was encoded strictly, a UnicodeEncodeError at the ü
+    latin = oru_message(patient=patient(family="Müller"), results=[wbc(3.2)], charset="8859/1")
+    text = latin.encode().decode("utf-8", "surrogateescape")
+    conversion = leukoflag.convert(text)
+    assert conversion.bundles[0]["entry"][0]["resource"]["name"][0]["family"] == "Müller"
+    assert_no_data_loss(conversion, text)
+    conversion.bundles[0]["entry"] = [
+        e for e in conversion.bundles[0]["entry"] if e["resource"]["resourceType"] != "Observation"
+    ]
+    with pytest.raises(AssertionError, match=r"MSG\[1\]/OBX\[1\] \(code '6690-2'\) has no"):
+        assert_no_data_loss(conversion, text)
+
+
 def test_no_data_loss_counts_messages_against_bundles() -> None:
     conversion = convert_message([oru_message(), oru_message(results=[wbc(3.2)])])
     conversion.bundles.pop()

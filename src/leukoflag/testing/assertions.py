@@ -21,7 +21,7 @@ from leukoflag._numbers import plain
 from leukoflag.api import Conversion
 from leukoflag.fhir._elements import DERIVED_ANC_TEXT
 from leukoflag.model import Severity
-from leukoflag.testing.conversion import RecordedConversion
+from leukoflag.testing.conversion import Convertible, RecordedConversion, input_bytes
 
 __all__ = [
     "Output",
@@ -516,17 +516,19 @@ def _number(value: Any) -> Decimal | None:
 # --------------------------------------------------------------------------- nothing lost
 
 
-def assert_no_data_loss(conversion: Conversion, data: bytes | str | None = None) -> None:
+def assert_no_data_loss(conversion: Conversion, data: Convertible | None = None) -> None:
     """Assert that nothing was lost: no input rejected, no Issue of severity error or fatal,
     and every OBX of the input (every Observation, for FHIR input) has an Observation in the
-    output. The input comes from ``data``, or from the conversion itself when it was made by
-    the ``leukoflag_convert`` fixture (or :func:`leukoflag.testing.convert_message`); without
-    it only the first two checks are made.
+    output. The input comes from ``data`` (anything ``convert_message`` takes: builder output,
+    text, bytes), or from the conversion itself when it was made by the ``leukoflag_convert``
+    fixture (or :func:`leukoflag.testing.convert_message`); without it only the first two checks
+    are made.
     """
     __tracebackhide__ = True  # pytest shows the failure at the caller's line
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if data is None and isinstance(conversion, RecordedConversion):
+    if data is not None:
+        # read as convert_message reads it: text with surrogate escapes, a builder's message
+        data = input_bytes(data)
+    elif isinstance(conversion, RecordedConversion):
         data = conversion.data
     problems = [
         f"rejected {r.location or f'item {r.index}'} of {r.source}: {r.reason}"
