@@ -682,3 +682,18 @@ def test_find_observations_filters_by_analyte_and_code(low: RecordedConversion) 
     assert find_observations(low, code="nope") == []
     with pytest.raises(TypeError, match="not raw text"):
         find_observations("OBX|1")  # type: ignore[arg-type]
+
+
+def test_an_output_that_is_not_one_says_what_to_pass(low: RecordedConversion) -> None:
+    # a helper that forgot its return gave None: "'NoneType' object is not iterable"
+    for wrong, named in ((None, "NoneType"), (low.findings[0], "Finding")):
+        with pytest.raises(TypeError, match=f"pass the converted output .*not {named}$"):
+            assert_flagged(wrong, "L")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="not NoneType"):
+        assert_count_per_ul(None, 3200)  # type: ignore[arg-type]
+    # a Bundle has no rejected items: "'dict' object has no attribute 'rejected'"
+    with pytest.raises(TypeError, match=r"assert_no_data_loss: pass the Conversion .*not dict"):
+        assert_no_data_loss(low.bundles[0])  # type: ignore[arg-type]
+    # what convert_message cannot convert: "'int' object is not iterable"
+    with pytest.raises(TypeError, match=r"convert: pass an OruMessage, .*got int"):
+        convert_message(3200)  # type: ignore[arg-type]

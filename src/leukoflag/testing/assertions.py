@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeAlias
@@ -208,6 +208,11 @@ def _resources(output: Output) -> list[tuple[str, Mapping[str, Any]]]:
     items: Sequence[object] = output
     if isinstance(items, (str, bytes)):
         raise TypeError("pass the converted output (a Conversion or FHIR dict), not raw text")
+    if not isinstance(items, Iterable):  # None, a Rejected: "not iterable" named no argument
+        raise TypeError(
+            "pass the converted output (a Conversion, a FHIR dict or a list of them), "
+            f"not {type(items).__name__}"
+        )
     found: list[tuple[str, Mapping[str, Any]]] = []
     for number, item in enumerate(items):
         if isinstance(item, Conversion):  # a test that converted several messages one by one
@@ -525,6 +530,11 @@ def assert_no_data_loss(conversion: Conversion, data: Convertible | None = None)
     are made.
     """
     __tracebackhide__ = True  # pytest shows the failure at the caller's line
+    if not isinstance(conversion, Conversion):  # a Bundle has no rejected: an AttributeError
+        raise TypeError(
+            "assert_no_data_loss: pass the Conversion (its rejected items and Issues count), "
+            f"not {type(conversion).__name__}"
+        )
     if data is not None:
         # read as convert_message reads it: text with surrogate escapes, a builder's message
         data = input_bytes(data)

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -50,7 +50,7 @@ def input_bytes(message: Convertible) -> bytes:
         return utf8_bytes(message)  # as leukoflag.convert(str) reads it, lone surrogates too
     if isinstance(message, (bytes, bytearray)):
         return bytes(message)
-    items = list(message)
+    items = list(message) if isinstance(message, Iterable) else []  # else the TypeError below
     if items and all(isinstance(i, (OruMessage, Hl7Batch)) for i in items):
         return b"".join(i.encode() for i in items if isinstance(i, (OruMessage, Hl7Batch)))
     if items and all(isinstance(i, Mapping) for i in items):
