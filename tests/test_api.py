@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import io
 import json
+import os
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -707,6 +708,20 @@ def test_convert_file_refuses_what_is_not_a_path_and_names_itself(path: object, 
         leukoflag.convert_file(path)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=said):
         leukoflag.convert_file(path)  # type: ignore[arg-type]
+
+
+def test_convert_file_refuses_a_path_object_giving_bytes_and_names_itself(tmp_path: Path) -> None:
+    # an engine scanning its drop folder by bytes name: os.scandir(b"...") gives DirEntry
+    # objects, PathLike with bytes, and pathlib's TypeError named neither convert_file nor a fix
+    (tmp_path / "night.hl7").write_bytes(CBC.encode())
+    (entry,) = os.scandir(os.fsencode(tmp_path))
+    with pytest.raises(
+        TypeError,
+        match=r"^convert_file\(\) takes a path as str or os\.PathLike, not DirEntry giving bytes: "
+        r"for a bytes path, pass os\.fsdecode\(path\)$",
+    ):
+        leukoflag.convert_file(entry)  # type: ignore[arg-type]
+    assert len(leukoflag.convert_file(os.fsdecode(entry)).bundles) == 1
 
 
 class _ShareGoneAfter(io.FileIO):

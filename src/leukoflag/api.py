@@ -130,6 +130,8 @@ def convert_file(path: str | os.PathLike[str], settings: Settings | None = None)
     """Convert one file; raises :class:`leukoflag.ReadError` when it cannot be read."""
     if not isinstance(path, str | os.PathLike):  # os.fspath's error would not name the call
         raise TypeError(_not_path(path))
+    if not isinstance(os.fspath(path), str):  # os.scandir(b"feeds")'s entries: pathlib refuses
+        raise TypeError(_not_path(path))
     settings = _settings_given("convert_file", settings)
     conversion = Conversion(fhir_version=settings.fhir_version)
     for outcome in iter_file_outcomes(path, settings):
@@ -142,6 +144,8 @@ def _not_path(path: object) -> str:
     said = f"convert_file() takes a path as str or os.PathLike, not {type(path).__name__}"
     if hasattr(path, "read"):
         return f"{said}: for an open file, use leukoflag.convert(stream.read())"
+    if isinstance(path, os.PathLike):
+        return f"{said} giving bytes: for a bytes path, pass os.fsdecode(path)"
     return said
 
 
