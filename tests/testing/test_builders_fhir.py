@@ -157,6 +157,22 @@ def test_bundle_links_patient_specimen_report_and_observations() -> None:
     assert "request" not in bundle["entry"][0]
 
 
+def test_editing_one_resource_of_a_bundle_leaves_the_others_as_built() -> None:
+    # the Specimen, report and Observations shared one subject dict and one specimen dict: a
+    # test pointing one Observation at another patient or specimen moved them all
+    bundle = fhir_bundle([wbc(3.2), anc(1.2)])
+    patient_url, specimen_url = (e["fullUrl"] for e in bundle["entry"][:2])
+    wbc_observation = bundle["entry"][3]["resource"]
+    wbc_observation["subject"]["reference"] = "Patient/elsewhere"
+    wbc_observation["specimen"]["reference"] = "Specimen/elsewhere"
+    specimen, report, _, anc_observation = (e["resource"] for e in bundle["entry"][1:])
+    assert specimen["subject"] == {"reference": patient_url}
+    assert report["subject"] == {"reference": patient_url}
+    assert report["specimen"] == [{"reference": specimen_url}]
+    assert anc_observation["subject"] == {"reference": patient_url}
+    assert anc_observation["specimen"] == {"reference": specimen_url}
+
+
 def test_transaction_bundle_entries_carry_requests() -> None:
     bundle = fhir_bundle(bundle_type="transaction", report=False)
     assert [e["request"]["url"] for e in bundle["entry"]] == [

@@ -266,7 +266,7 @@ def _fhir_specimen(
         "type": {"coding": [code.fhir_coding()], "text": code.display or code.code},
     }
     if subject is not None:
-        resource["subject"] = subject
+        resource["subject"] = dict(subject)  # its own: a test may edit one resource's
     resource["receivedTime"] = _fhir_time(after(collected, RECEIVED_AFTER))
     resource["collection"] = {"collectedDateTime": _fhir_time(collected)}
     return resource
@@ -298,7 +298,7 @@ def _fhir_observation(
         "code": _concept(spec.codes),
     }
     if subject is not None:
-        resource["subject"] = subject
+        resource["subject"] = dict(subject)  # its own: a test may edit one resource's
     resource["effectiveDateTime"] = _fhir_time(observed)
     if isinstance(observed, dt.datetime) and observed.utcoffset() is not None:
         resource["issued"] = _fhir_time(after(observed, REPORTED_AFTER))
@@ -310,7 +310,7 @@ def _fhir_observation(
     if spec.notes:
         resource["note"] = [{"text": note} for note in spec.notes]
     if specimen is not None:
-        resource["specimen"] = specimen
+        resource["specimen"] = dict(specimen)  # its own, as the subject
     if spec.reference_range:
         resource["referenceRange"] = [_fhir_range(spec.reference_range, spec.quantity_unit)]
     return resource
@@ -423,12 +423,12 @@ def _fhir_report(
         "code": {"coding": [CBC_LOINC.fhir_coding()], "text": CBC_LOINC.display},
     }
     if subject is not None:
-        resource["subject"] = subject
+        resource["subject"] = dict(subject)  # its own: a test may edit one resource's
     resource["effectiveDateTime"] = _fhir_time(collected)
     if isinstance(collected, dt.datetime) and collected.utcoffset() is not None:
         resource["issued"] = _fhir_time(after(collected, REPORTED_AFTER))
     if specimen is not None:
-        resource["specimen"] = [specimen]
+        resource["specimen"] = [dict(specimen)]  # its own, as the subject
     if observations:  # FHIR JSON has no empty arrays: a report without results has no result
         resource["result"] = [{"reference": f"urn:uuid:{o['id']}"} for o in observations]
     resource["id"] = _resource_id(resource)
