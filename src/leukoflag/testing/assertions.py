@@ -683,7 +683,8 @@ def assert_valid_fhir(output: Output, version: str | None = None) -> None:
     inside it, plus the required code bindings the models do not check)."""
     __tracebackhide__ = True  # pytest shows the failure at the caller's line
     if version is not None and version not in ("R4", "R5"):  # a usage error, even if empty
-        raise ValueError(f"fhir_version: 'R4' or 'R5', got {version!r}")
+        # named as the argument is: this call has no fhir_version, Settings and fhir.validate do
+        raise ValueError(f"assert_valid_fhir: version is 'R4' or 'R5', got {version!r}")
     resources = _resources(output)
     if not resources:  # a rejected message: the Issues say why
         raise _fail("no FHIR resource to validate: the output is empty", output)
