@@ -149,7 +149,20 @@ def test_bytearray_and_memoryview_are_read_like_bytes() -> None:
     assert leukoflag.convert(memoryview(CBC.encode())).bundles == expected  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("data", [b"", "", b"   \r\n\t\n", "\n\n"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        "",
+        b"   \r\n\t\n",
+        "\n\n",
+        # an empty file saved "with BOM" (Notepad writes one): rejected as "empty input"
+        b"\xef\xbb\xbf",
+        "\ufeff\r\n",
+        "\r\n".encode("utf-16"),
+        b"\xff\xfe\x00\x00",  # a UTF-32-LE byte-order mark alone
+    ],
+)
 def test_empty_input_holds_no_items(data: bytes | str) -> None:
     conversion = leukoflag.convert(data)
     assert (conversion.bundles, conversion.rejected, conversion.issues) == ([], [], [])

@@ -222,7 +222,7 @@ def _unknown_outcomes(stream: BinaryIO, source: str) -> Iterator[Outcome]:
     :data:`REJECTED_RAW_LIMIT` bytes (the rest is counted, not kept: memory stays flat)."""
     kept = _read_up_to(stream, REJECTED_RAW_LIMIT)
     rest = _remaining_size(stream)
-    if not rest and not kept.strip():
+    if not rest and detect.is_blank(kept):
         return  # an empty input holds no items: nothing read, nothing rejected
     reason = detect.describe_unknown(kept)
     if rest:

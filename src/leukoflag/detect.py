@@ -18,6 +18,7 @@ __all__ = [
     "bare_wide_encoding",
     "describe_unknown",
     "detect",
+    "is_blank",
     "values_then_object",
     "wide_encoding",
 ]
@@ -174,6 +175,12 @@ def bare_wide_encoding(head: bytes) -> str:
             text = head.decode(codec, "ignore").lstrip(" \t\r\n")
             return codec if text[:1] in ("{", "[") else ""
     return ""
+
+
+def is_blank(data: bytes) -> bool:
+    """Whether ``data`` holds nothing but a byte-order mark and blanks: no item at all (an empty
+    file a Windows editor saved "with BOM" is as empty as one of zero bytes)."""
+    return not _strip(data)
 
 
 def _strip(data: bytes) -> bytes:

@@ -163,6 +163,20 @@ def test_explain_command_on_fhir_and_rejected_input(leukoflag: Runner, tmp_path:
     )
 
 
+def test_explain_finds_no_item_in_a_file_of_a_byte_order_mark_alone(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # an empty file saved "with BOM" (Notepad): "ITEM[1]  rejected: empty input", status 1,
+    # where convert finds no item in it, as in a file of zero bytes
+    (tmp_path / "saved-with-bom.hl7").write_bytes(b"\xef\xbb\xbf\r\n")
+    (tmp_path / "zero.hl7").write_bytes(b"")
+    done = leukoflag("explain", "saved-with-bom.hl7", "zero.hl7")
+    assert done.returncode == 0
+    assert "rejected" not in done.stdout.decode()
+    converted = leukoflag("convert", "saved-with-bom.hl7", "--report", "report.json")
+    assert converted.returncode == 0
+
+
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-le"])
 def test_explain_reads_wide_ndjson_as_convert_does(
     leukoflag: Runner, tmp_path: Path, codec: str

@@ -140,7 +140,7 @@ def _read(stream: BinaryIO, settings: Settings, source: str) -> Iterator[_Item |
             yield _Item(entry.location, title, entry.groups, evaluations, outcome.issues)
     else:
         raw = stream.read()
-        if raw.strip():
+        if not detect.is_blank(raw):  # as convert: a byte-order mark alone is no item either
             yield Rejected(1, source, detect.describe_unknown(raw), raw, "ITEM[1]")
 
 
