@@ -1004,6 +1004,26 @@ def test_an_array_element_with_valuequantity_twice_is_rejected_alone() -> None:
     assert second.reason == DOUBLED_REASON % 2
 
 
+def test_valuequantity_twice_is_found_when_a_key_spells_a_letter_as_an_escape() -> None:
+    # JSON allows "value\u0051uantity" for the key (an encoder escaping more than it needs):
+    # it is the same key, and the parse keeps the last value (7.5) as for a plain repeat
+    line = DOUBLED.replace('"valueQuantity": {"value": 7.5', '"value\\u0051uantity": {"value": 7.5')
+    element = DOUBLED.replace(
+        '"valueQuantity": {"value": 7.5', '"\\u0076alue\\u0051uantity": {"value": 7.5'
+    )
+    first, second = read(f"{line}\n{SINGLE}\n".encode())
+    assert isinstance(first, Rejected)
+    assert first.reason == DOUBLED_REASON % 1
+    assert isinstance(second, FhirItem)
+    # in an array, and beside a unit sent escaped (\u00b5L), which is no repeat
+    escaped = SINGLE.replace('"unit": "10*3/uL"', '"unit": "10^3/\\u00b5L"')
+    third, fourth = read(f"[{escaped}, {element}]".encode())
+    assert isinstance(third, FhirItem)
+    assert [r.value for r in results(third)] == [Number(Decimal("3.4"), "3.4")]
+    assert isinstance(fourth, Rejected)
+    assert fourth.reason == DOUBLED_REASON % 2
+
+
 def test_a_bundle_entry_with_valuequantity_twice_is_passed_through_unread() -> None:
     entries = ", ".join(f'{{"resource": {r}}}' for r in (DOUBLED, SINGLE))
     (item,) = read(f'{{"resourceType": "Bundle", "type": "batch", "entry": [{entries}]}}'.encode())

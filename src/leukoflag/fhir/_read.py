@@ -218,7 +218,7 @@ def read_document(document: Document, *, source: str) -> Iterator[FhirItem | Rej
     if isinstance(parsed, list):
         texts = [dumps(element) for element in parsed]
         repeats: dict[int, tuple[str, ...]] = {}
-        if raw.count(_QUANTITY_KEY) > sum(text.count(_QUANTITY_KEY) for text in texts):
+        if _quantity_keys(raw) > sum(text.count(_QUANTITY_KEY) for text in texts):
             # a key the parse kept only the last of (see _item)
             parsed, repeats = loads_noting_repeats(raw)
         for index, (element, text) in enumerate(zip(parsed, texts, strict=True), start=1):
@@ -361,6 +361,29 @@ def _shape(parsed: Any) -> str:
 _QUANTITY_KEY = b'"valueQuantity"'
 
 
+def _either_case(digit: re.Match[str]) -> str:
+    return f"[{digit[0]}{digit[0].upper()}]"  # a \u escape's hex digits may be either case
+
+
+# the same key with any of its letters written as a \u escape (\u0051 for Q), which JSON allows
+_QUANTITY_SPELLED = re.compile(
+    b'"'
+    + b"".join(
+        b"(?:%s|\\\\u%s)"
+        % (letter.encode(), re.sub("[a-f]", _either_case, f"{ord(letter):04x}").encode())
+        for letter in "valueQuantity"
+    )
+    + b'"'
+)
+
+
+def _quantity_keys(raw: bytes) -> int:
+    """How often ``raw`` (JSON text) holds the string ``valueQuantity``, however spelled."""
+    if b"\\u" not in raw:  # the common case: one fast count
+        return raw.count(_QUANTITY_KEY)
+    return len(_QUANTITY_SPELLED.findall(raw))
+
+
 def _item(
     parsed: Any,
     raw: bytes,
@@ -388,7 +411,7 @@ def _item(
         # A reader defect must not take the rest of the input down with it (as the HL7 v2
         # reader's): this item is rejected with the cause, its raw kept for the report.
         return _reject(raw, index, source, defect("read this item", exc))
-    if repeats is None and raw.count(_QUANTITY_KEY) > reader.quantities:
+    if repeats is None and _quantity_keys(raw) > reader.quantities:
         # More valueQuantity keys in the text than were read: one an extension holds, or one a
         # repeated key hid (the parse keeps the last). Only then is the slower parse that
         # notes repeated keys paid for, and the item read again with them.
