@@ -661,6 +661,31 @@ def test_a_range_of_another_type_than_normal_does_not_judge_the_count(kind: Any)
     assert judged_with["ctcaeGrade"]["code"] == "C41338"  # 3,200 is below the lab's LLN 4,000
 
 
+@pytest.mark.parametrize(
+    "kind",
+    [
+        [{"coding": [{"system": MEANING, "code": "treatment"}]}],  # a list: R4 has one type
+        {"coding": {"system": MEANING, "code": "treatment"}},  # a lone coding, not a list
+        "treatment",
+    ],
+)
+def test_a_range_whose_type_cannot_be_read_makes_the_observation_malformed(kind: Any) -> None:
+    # read as no type, the clinic's target during hydroxyurea judged the count as its normal range
+    target = lab_range("2.5", "4.0")
+    target["type"] = kind
+    conversion = leukoflag.convert(bundle("3.2", [target, lab_range("4.0", "11.0")], birth=None))
+    assert conversion.findings == []
+    (malformed,) = [i for i in conversion.issues if i.code == "fhir.observation-malformed"]
+    assert malformed.location == "ITEM[1]/Bundle.entry[1].resource.referenceRange[0].type"
+    assert malformed.text == (
+        "referenceRange.type is not a CodeableConcept: this Observation is passed through "
+        "unread and unflagged"
+    )
+    observation = conversion.bundles[0]["entry"][1]["resource"]
+    assert observation["referenceRange"][0]["type"] == kind
+    assert "interpretation" not in observation
+
+
 @pytest.mark.parametrize("text", ["Normal", "normal range"])
 def test_a_range_whose_type_says_normal_in_text_only_judges_the_count(text: str) -> None:
     entry = lab_range("4.0", "11.0")

@@ -1628,7 +1628,15 @@ def _reference_range(
     modified: list[int] = []
     for i, entry in enumerate(ranges):
         entry_dict = _object(entry, f"{where}.referenceRange[{i}]")
-        if not _normal_type(_concept(entry_dict.get("type"))):
+        kind = entry_dict.get("type")
+        if kind is not None and not (
+            isinstance(kind, dict) and isinstance(kind.get("coding", []), list)
+        ):
+            # read as no type, a list or a lone coding saying therapeutic would judge as normal
+            raise _Malformed(
+                f"{where}.referenceRange[{i}].type", "referenceRange.type is not a CodeableConcept"
+            )
+        if not _normal_type(_concept(kind)):
             continue
         if supplied_range(entry_dict):
             continue  # leukoflag's own (its output read back): not the lab's
