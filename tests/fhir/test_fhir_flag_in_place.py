@@ -1660,6 +1660,55 @@ def test_a_report_without_subject_orders_its_results_for_the_patient_they_name()
     ]
 
 
+def test_a_result_of_another_patient_than_its_report_is_passed_through_unflagged() -> None:
+    # a newborn's CBC report that lists the mother's WBC too (posted to the wrong report): it was
+    # judged as the 6-day-old's, her normal 7.0 flagged L below the first-month band
+    mother = {
+        "resourceType": "Patient",
+        "id": "m-88",
+        "gender": "female",
+        "birthDate": "1994-02-14",
+    }
+    baby = {"resourceType": "Patient", "id": "b-88", "gender": "male", "birthDate": "2026-05-01"}
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "dr-b-88",
+        "status": "final",
+        "code": {"text": "CBC"},
+        "subject": {"reference": "urn:uuid:b-88"},
+        "result": [{"reference": "urn:uuid:wbc-m-88"}, {"reference": "urn:uuid:wbc-b-88"}],
+    }
+    drawn = "2026-05-07T06:10:00Z"
+    sent = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:m-88", "resource": mother},
+            {"fullUrl": "urn:uuid:b-88", "resource": baby},
+            {"fullUrl": "urn:uuid:dr-b-88", "resource": report},
+            _count_entry("wbc-m-88", "6690-2", 7.0, "10*3/uL", subject="m-88", drawn=drawn),
+            _count_entry("wbc-b-88", "6690-2", 7.0, "10*3/uL", subject="b-88", drawn=drawn),
+        ],
+    }
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.location, f.code) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[4].resource", "L")
+    ]
+    (mismatch,) = [i for i in conv.issues if i.code == "fhir.subject-mismatch"]
+    assert (mismatch.severity, mismatch.location) == (
+        leukoflag.Severity.WARNING,
+        "ITEM[1]/Bundle.entry[3].resource.subject",
+    )
+    assert mismatch.text == (
+        "the subject is the Patient at ITEM[1]/Bundle.entry[0].resource, but the "
+        "DiagnosticReport at ITEM[1]/Bundle.entry[2].resource that lists this Observation is "
+        "of the Patient at ITEM[1]/Bundle.entry[1].resource: whose result it is is not known, "
+        "so it is passed through unread and unflagged"
+    )
+    (output,) = conv.bundles
+    assert output["entry"][3] == sent["entry"][3]
+
+
 @pytest.mark.parametrize(
     "reference",
     ["Patient/123", "Patient/123/_history/2", "http://server.example/fhir/Patient/123"],

@@ -714,7 +714,8 @@ class _ItemReader:
                 listed.add(id(target.resource))
                 # its contained Observations are read with it: a panel's #id members not twice
                 listed.update(id(inner) for inner in _list(target.resource.get("contained")))
-                draft.observations.append(target)
+                if not self.other_patient(target, report):
+                    draft.observations.append(target)
             if "subject" not in report.resource and draft.observations:
                 # DiagnosticReport.subject is optional in R4: its results then say whose they
                 # are (the same patient for all, or none is known)
@@ -745,6 +746,33 @@ class _ItemReader:
             loose[key].observations.append(observation)
         drafts.extend(loose.values())
         return drafts
+
+    def other_patient(self, result: _Located, report: _Located) -> bool:
+        """Whether ``result``, which ``report`` lists, names another Patient of the item as its
+        subject than the report does, said so: judged by the report's patient, a mother's count
+        would be read as her newborn's; whose blood it is is not known, so it is not judged."""
+        theirs = self.resolve(result.resource.get("subject"), result.container, "", say=False)
+        if theirs is None or theirs.resource.get("resourceType") != "Patient":
+            return False
+        ours = self.resolve(report.resource.get("subject"), report.container, "", say=False)
+        if ours is None or ours.resource.get("resourceType") != "Patient":
+            return False
+        if ours.resource is theirs.resource or (
+            isinstance(ours.resource.get("id"), str)
+            and ours.resource.get("id") == theirs.resource.get("id")
+        ):
+            return False  # one Patient, or one sent twice (a PUT and its include)
+        self.modified = True
+        self.issue(
+            Severity.WARNING,
+            "subject-mismatch",
+            f"{result.location}.subject",
+            f"the subject is the Patient at {theirs.location}, but the DiagnosticReport at "
+            f"{report.location} that lists this Observation is of the Patient at "
+            f"{ours.location}: whose result it is is not known, so it is passed through unread "
+            "and unflagged",
+        )
+        return True
 
     def listed_results(self, report: _Located) -> Iterator[_Located]:
         """The Observations of the item a DiagnosticReport's ``result`` names, in its order, each
