@@ -406,8 +406,31 @@ def test_observation_whose_contained_or_component_is_not_a_list_is_malformed(
     assert results(item) == []
     assert [(i.code, i.location) for i in item.issues] == [
         ("fhir.observation-malformed", f"ITEM[1]/Bundle.entry[0].resource.{element}"),
-        ("fhir.no-results", "ITEM[1]/Bundle"),
     ]
+
+
+def test_a_bundle_of_message_bundles_says_they_are_not_read_not_that_it_holds_no_result() -> None:
+    # an interface engine's batch: each message Bundle holds a critically low ANC, which goes
+    # out unflagged; "the Bundle holds no Observation" beside it told the reader nothing was there
+    anc = (
+        '{"resourceType": "Observation", "status": "final", '
+        '"code": {"coding": [{"system": "http://loinc.org", "code": "751-8"}]}, '
+        '"valueQuantity": {"value": 0.3, "unit": "10*3/uL"}}'
+    )
+    message = f'{{"resourceType": "Bundle", "type": "message", "entry": [{{"resource": {anc}}}]}}'
+    batch = (
+        f'{{"resourceType": "Bundle", "type": "collection", "entry": [{{"resource": {message}}}]}}'
+    )
+    conversion = leukoflag.convert(batch.encode())
+    assert conversion.findings == []
+    assert [(i.code, i.location, i.text) for i in conversion.issues] == [
+        (
+            "fhir.nested-bundle-not-read",
+            "ITEM[1]/Bundle.entry[0].resource",
+            "a Bundle inside a Bundle is passed through unread",
+        )
+    ]
+    assert conversion.bundles == [json.loads(batch, parse_float=Decimal)]
 
 
 def test_observation_whose_code_coding_is_one_object_is_malformed_not_silently_skipped() -> None:
@@ -434,7 +457,6 @@ def test_observation_whose_code_coding_is_one_object_is_malformed_not_silently_s
     assert isinstance(item, FhirItem)
     assert [(i.code, i.location) for i in item.issues] == [
         ("fhir.observation-malformed", "ITEM[1]/Bundle.entry[0].resource.component[0].code.coding"),
-        ("fhir.no-results", "ITEM[1]/Bundle"),
     ]
 
 

@@ -474,7 +474,9 @@ class _ItemReader:
     # the keys an object of the item holds more than once, by its identity (see _item)
     repeats: dict[int, tuple[str, ...]] = field(default_factory=dict)
     quantities: int = 0  # valueQuantity elements read
-    modified: bool = False  # an Observation or component set aside (a modifier, its subject)
+    # an Observation, component or nested Bundle set aside and said so (a modifier, its subject,
+    # malformed): the item holds results, so fhir.no-results is not said
+    modified: bool = False
     # Patients with a modifierExtension (by location): their results are set aside
     qualified_patients: set[str] = field(default_factory=set)
     # Bundle entries with a modifierExtension, by the identity of their resource: what it says
@@ -511,6 +513,7 @@ class _ItemReader:
         reports = [r for r in resources if r.resource.get("resourceType") == "DiagnosticReport"]
         for nested in resources:
             if nested.resource.get("resourceType") == "Bundle" and nested.path:
+                self.modified = True
                 self.issue(
                     Severity.INFORMATION,
                     "nested-bundle-not-read",
@@ -521,7 +524,7 @@ class _ItemReader:
             self.sent = self.timestamp(root.get("timestamp"), f"{self.prefix}/Bundle.timestamp")
         drafts = self.orders(observations, reports)
         groups = self.groups(drafts)
-        if not self.nodes and not self.modified:  # one set aside was said so (modifier)
+        if not self.nodes and not self.modified:  # one set aside was said so
             self.issue(
                 Severity.INFORMATION,
                 "no-results",
@@ -931,6 +934,7 @@ class _ItemReader:
             for location in list(islice(reversed(self.nodes), added)):
                 if location == prefix or location.startswith(prefix + "."):
                     del self.nodes[location]
+            self.modified = True
             self.issue(
                 Severity.ERROR,
                 "observation-malformed",
@@ -943,6 +947,7 @@ class _ItemReader:
         where = f"{observation.location}.{element}"
         if observation.path == () or self.root.get("resourceType") != "Bundle":
             raise _Malformed(where, why)
+        self.modified = True
         self.issue(
             Severity.ERROR,
             "observation-malformed",
