@@ -15,7 +15,7 @@ import leukoflag
 from leukoflag import fhir
 from leukoflag.fhir._ids import resource_id
 from leukoflag.hl7v2._tables import load_tables as hl7v2_tables
-from leukoflag.testing import anc, fhir_bundle, ucum, wbc
+from leukoflag.testing import anc, fhir_bundle, loinc, result, ucum, wbc
 
 V3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 
@@ -483,6 +483,27 @@ def test_an_unusable_percent_says_at_the_order_why_no_anc_was_derived() -> None:
     assert issue.text.endswith(
         "neutrophils % MSG[1]/OBX[2] is not used (its unit '{fraction}' is not one leukoflag knows)"
     )
+
+
+def test_a_neutrophil_percent_sent_in_a_count_unit_is_said_in_hl7v2_and_fhir_alike() -> None:
+    # 770-8 with '10*3/uL': probably an ANC under the percent's code; it was out of scope unsaid
+    message = DERIVED_ANC.replace(b"||41|%^^UCUM|40-75", b"||1.2|10*3/uL^^UCUM|1.8-7.7")
+    sent = result(loinc("770-8"), "1.2", ucum("10*3/uL"), reference_range="1.8-7.7", flag=None)
+    for data, location, wbc_at in (
+        (message, "MSG[1]/OBX[2]-6", "MSG[1]/OBX[1]"),
+        (
+            fhir_bundle([wbc("3.0"), sent]).encode(),
+            "ITEM[1]/Bundle.entry[4].resource",
+            "ITEM[1]/Bundle.entry[3].resource",
+        ),
+    ):
+        conv = convert(data)
+        (issue,) = [i for i in conv.issues if i.code == "flag.percent-count-unit"]
+        assert (issue.severity.value, issue.location) == ("warning", location)
+        assert issue.text.startswith("not flagged: LOINC 770-8 is a percent or fraction of the")
+        # the WBC alone is judged: the percent gives neither a finding nor a derived ANC
+        (finding,) = conv.findings
+        assert (finding.location, finding.value_per_ul) == (wbc_at, Decimal(3000))
 
 
 # --------------------------------------------------------------------------- invariants

@@ -6,7 +6,7 @@ import pytest
 
 import leukoflag
 from leukoflag.flagging import _scope
-from leukoflag.model import Analyte, Coding, Concept, Specimen
+from leukoflag.model import Analyte, Coding, Concept, Severity, Specimen, Unit
 from leukoflag.testing import builders
 from leukoflag.testing.builders import oru_message
 
@@ -60,10 +60,6 @@ def test_blood_count_loincs_are_in_scope(code: str, analyte: Analyte) -> None:
         "26465-5",  # CSF
         "92635-2",  # buffy coat
         "74398-9",  # cord blood
-        "770-8",  # neutrophils %
-        "26511-6",
-        "23761-0",
-        "71676-1",
         "718-7",  # hemoglobin: not in the table at all
     ],
 )
@@ -71,6 +67,36 @@ def test_other_loincs_are_simply_out_of_scope(code: str) -> None:
     evaluation = one(result("250", code=code, unit=K_PER_UL))
     assert evaluation.analyte is None
     assert evaluation.finding is None
+    assert evaluation.issues == ()
+
+
+@pytest.mark.parametrize("code", ["770-8", "26511-6", "23761-0", "71676-1", "26505-8", "764-1"])
+@pytest.mark.parametrize("unit", [K_PER_UL, Unit("K/uL", ""), Unit("/uL", "/uL"), Unit("x10^9/L")])
+def test_a_percent_code_in_a_count_unit_is_never_judged_but_said_at_the_unit(
+    code: str, unit: Unit
+) -> None:
+    # neutrophils % 1.8 '10*3/uL': a mislabelled ANC or unit, out of scope without a word
+    evaluation = one(result("1.8", code=code, unit=unit, n=4))
+    assert evaluation.analyte is None
+    assert evaluation.finding is None
+    (issue,) = evaluation.issues
+    assert (issue.code, issue.severity, issue.location) == (
+        "flag.percent-count-unit",
+        Severity.WARNING,
+        "MSG[1]/OBX[4]-6",
+    )
+    assert issue.text == (
+        f"not flagged: LOINC {code} is a percent or fraction of the white cells, never a count, "
+        f"but its unit '{unit.text or unit.code}' is a count per volume: the code or the unit "
+        "is wrong, so the value is neither judged as a count nor used for a derived ANC"
+    )
+
+
+@pytest.mark.parametrize(
+    "unit", [Unit("%", "%"), Unit("{ratio}", "{ratio}"), None, Unit("furlongs"), Unit("g/dL")]
+)
+def test_a_percent_code_in_a_percent_or_another_unit_raises_nothing(unit: Unit | None) -> None:
+    evaluation = one(result("41", code="770-8", unit=unit))
     assert evaluation.issues == ()
 
 

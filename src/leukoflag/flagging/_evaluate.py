@@ -136,6 +136,10 @@ _PART_KINDS = frozenset(
     {_scope.PERCENT, _scope.SEGMENTED_PERCENT, _scope.BAND_PERCENT, _scope.SEGMENTED, _scope.BAND}
 )
 _PERCENT_KINDS = frozenset({UnitKind.PERCENT, UnitKind.FRACTION})
+# Result codes of a percent or fraction of the white cells (reference/clinical.md: never counts).
+_PERCENT_CODES = frozenset(
+    {_scope.PERCENT, _scope.SEGMENTED_PERCENT, _scope.BAND_PERCENT, _scope.FRACTION}
+)
 _NUMERIC = (Number, NumberRange)  # a tuple: ``Number | NumberRange`` is built anew at each use
 _ZERO = Decimal(0)
 _ONE = Decimal(1)
@@ -368,6 +372,8 @@ def _evaluate_recognized(
             ),
         )
     if kind in _scope.EXCLUDING:
+        if kind == _scope.FRACTION:  # a percent code: never a count, but its unit may say one
+            return constructor(Evaluation)(location, issues=_percent_issues(result, recognition))
         return constructor(Evaluation)(location)
     if not recognition.is_count:
         if kind in _PART_KINDS:  # percents and ANC parts are never flagged themselves
@@ -377,6 +383,8 @@ def _evaluate_recognized(
                 _note_revision(result, state)
             elif result.status is ResultStatus.ENTERED_IN_ERROR:
                 state.withdrawn = True
+        if kind in _PERCENT_CODES:
+            return constructor(Evaluation)(location, issues=_percent_issues(result, recognition))
         return constructor(Evaluation)(location)
     analyte = recognition.analyte
     assert analyte is not None  # a count row always names its analyte (checked when loaded)
@@ -385,6 +393,31 @@ def _evaluate_recognized(
     if result.status in _REVISED:
         _note_revision(result, state)
     return _evaluate_count(result, analyte, recognition, state)
+
+
+def _percent_issues(result: LabResult, recognition: _scope.Recognition) -> tuple[Issue, ...]:
+    """What is wrong with a percent or fraction result that a count would not show: a count
+    unit (``10*3/uL`` beside LOINC 770-8: a mislabelled ANC or a mislabelled unit)."""
+    unit = result.unit
+    if _unitless(unit):
+        return ()
+    try:
+        spec = units.resolve_unit(unit, Analyte.ANC)
+    except UnitError:
+        return ()  # an unknown spelling is not known to be a count
+    if spec.kind is not UnitKind.COUNT:
+        return ()
+    return (
+        _issue(
+            Severity.WARNING,
+            "percent-count-unit",
+            _at(result.location, "unit"),
+            f"not flagged: {recognition.matched} is a percent or fraction of the white cells, "
+            f"never a count, but its unit {_unit_shown(unit)} is a count per volume: the code or "
+            "the unit is wrong, so the value is neither judged as a count nor used for a "
+            "derived ANC",
+        ),
+    )
 
 
 def _note_revision(result: LabResult, state: _OrderState) -> None:
