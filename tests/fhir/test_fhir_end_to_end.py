@@ -506,6 +506,21 @@ def test_a_neutrophil_percent_sent_in_a_count_unit_is_said_in_hl7v2_and_fhir_ali
         assert (finding.location, finding.value_per_ul) == (wbc_at, Decimal(3000))
 
 
+def test_a_neutrophil_percent_above_100_without_a_wbc_is_said_at_its_value() -> None:
+    # only flag.anc-not-derived named it, and only when the order had a WBC
+    message = DERIVED_ANC.replace(b"||41|%^^UCUM", b"||141|%^^UCUM").replace(
+        b"OBX|1|NM|6690-2", b"OBX|1|NM|718-7"
+    )
+    conv = convert(message)
+    (issue,) = [i for i in conv.issues if i.code.startswith("flag.")]
+    assert (issue.code, issue.severity.value, issue.location) == (
+        "flag.percent-implausible",
+        "warning",
+        "MSG[1]/OBX[2]-5",
+    )
+    assert "its value 141 '%' is not from 0 to 100" in issue.text
+
+
 # --------------------------------------------------------------------------- invariants
 
 CODES = [

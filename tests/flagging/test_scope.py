@@ -93,11 +93,57 @@ def test_a_percent_code_in_a_count_unit_is_never_judged_but_said_at_the_unit(
 
 
 @pytest.mark.parametrize(
-    "unit", [Unit("%", "%"), Unit("{ratio}", "{ratio}"), None, Unit("furlongs"), Unit("g/dL")]
+    ("value", "unit"),
+    [
+        ("41", Unit("%", "%")),
+        ("100", Unit("%", "%")),
+        ("0", Unit("%", "%")),
+        ("0.41", Unit("{ratio}", "{ratio}")),
+        ("41", None),
+        ("41", Unit("furlongs")),
+        ("410", Unit("g/dL")),
+    ],
 )
-def test_a_percent_code_in_a_percent_or_another_unit_raises_nothing(unit: Unit | None) -> None:
-    evaluation = one(result("41", code="770-8", unit=unit))
+def test_a_percent_code_with_a_share_of_the_white_cells_raises_nothing(
+    value: str, unit: Unit | None
+) -> None:
+    evaluation = one(result(value, code="770-8", unit=unit))
     assert evaluation.issues == ()
+
+
+@pytest.mark.parametrize(
+    ("code", "value", "unit", "said"),
+    [
+        ("770-8", "150", Unit("%", "%"), "150 '%' is not from 0 to 100"),
+        ("26511-6", "-3", Unit("%", "%"), "-3 '%' is not from 0 to 100"),
+        ("770-8", "412", None, "412 (no unit) is not from 0 to 100"),
+        ("26508-2", "1.5", Unit("{ratio}", "{ratio}"), "1.5 '{ratio}' is not from 0 to 1"),
+    ],
+)
+def test_a_percent_code_whose_value_is_no_share_of_the_white_cells_is_said_at_the_value(
+    code: str, value: str, unit: Unit | None, said: str
+) -> None:
+    # neutrophils 150 % with no WBC beside it: no Issue at all named the impossible value
+    evaluation = one(result(value, code=code, unit=unit, n=2))
+    assert (evaluation.analyte, evaluation.finding) == (None, None)
+    (issue,) = evaluation.issues
+    assert (issue.code, issue.severity, issue.location) == (
+        "flag.percent-implausible",
+        Severity.WARNING,
+        "MSG[1]/OBX[2]-5",
+    )
+    assert issue.text == (
+        f"LOINC {code} is a percent or fraction of the white cells, but its value {said}: the "
+        "value or the unit is wrong, so it is not used for a derived ANC"
+    )
+
+
+def test_an_impossible_value_of_a_fraction_code_that_never_gives_an_anc_is_said() -> None:
+    (issue,) = one(result("130", code="71676-1", unit=Unit("%", "%"))).issues
+    assert issue.text == (
+        "LOINC 71676-1 is a percent or fraction of the white cells, but its value 130 '%' is not "
+        "from 0 to 100: the value or the unit is wrong"
+    )
 
 
 def test_specimen_unspecified_loinc_is_not_flagged_and_says_so() -> None:

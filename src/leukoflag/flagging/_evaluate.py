@@ -397,25 +397,45 @@ def _evaluate_recognized(
 
 def _percent_issues(result: LabResult, recognition: _scope.Recognition) -> tuple[Issue, ...]:
     """What is wrong with a percent or fraction result that a count would not show: a count
-    unit (``10*3/uL`` beside LOINC 770-8: a mislabelled ANC or a mislabelled unit)."""
+    unit (``10*3/uL`` beside LOINC 770-8: a mislabelled ANC or a mislabelled unit), or a value
+    no share of the white cells can have (150 %, -3 %, a fraction of 1.5)."""
     unit = result.unit
-    if _unitless(unit):
+    top = _HUNDRED  # a percent without unit: never above 100
+    if not _unitless(unit):
+        try:
+            spec = units.resolve_unit(unit, Analyte.ANC)
+        except UnitError:
+            return ()  # an unknown spelling is not known to be a count
+        if spec.kind is UnitKind.COUNT:
+            return (
+                _issue(
+                    Severity.WARNING,
+                    "percent-count-unit",
+                    _at(result.location, "unit"),
+                    f"not flagged: {recognition.matched} is a percent or fraction of the white "
+                    f"cells, never a count, but its unit {_unit_shown(unit)} is a count per "
+                    "volume: the code or the unit is wrong, so the value is neither judged as a "
+                    "count nor used for a derived ANC",
+                ),
+            )
+        if spec.kind not in _PERCENT_KINDS or spec.factor is None:
+            return ()
+        top = _ONE / spec.factor  # 100 in %, 1 in a fraction ({ratio})
+    value = result.value
+    if not isinstance(value, Number) or value.comparator or not value.value.is_finite():
         return ()
-    try:
-        spec = units.resolve_unit(unit, Analyte.ANC)
-    except UnitError:
-        return ()  # an unknown spelling is not known to be a count
-    if spec.kind is not UnitKind.COUNT:
+    if _ZERO <= value.value <= top:
         return ()
+    sent = shortened(value.text or plain(value.value))
+    sent += " (no unit)" if _unitless(unit) else f" {_unit_shown(unit)}"
+    unused = ", so it is not used for a derived ANC" if recognition.kind in _PART_KINDS else ""
     return (
         _issue(
             Severity.WARNING,
-            "percent-count-unit",
-            _at(result.location, "unit"),
-            f"not flagged: {recognition.matched} is a percent or fraction of the white cells, "
-            f"never a count, but its unit {_unit_shown(unit)} is a count per volume: the code or "
-            "the unit is wrong, so the value is neither judged as a count nor used for a "
-            "derived ANC",
+            "percent-implausible",
+            _at(result.location, "value"),
+            f"{recognition.matched} is a percent or fraction of the white cells, but its value "
+            f"{sent} is not from 0 to {_fmt(top)}: the value or the unit is wrong{unused}",
         ),
     )
 
