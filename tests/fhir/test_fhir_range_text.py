@@ -274,6 +274,45 @@ def test_range_limits_beside_a_text_naming_ages_in_german_do_not_judge_an_adult(
 
 
 @pytest.mark.parametrize(
+    "restricted",
+    [
+        {},
+        {"appliesTo": [{"coding": [{"system": "http://hl7.org/fhir/administrative-gender",
+                                    "code": "female"}]}]},
+        {"age": {"low": {"value": 0, "unit": "a", "system": UCUM, "code": "a"},
+                 "high": {"value": 1, "unit": "a", "system": UCUM, "code": "a"}}},
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("birth", ["2026-02-10", "1979-05-14"])
+def test_range_limits_beside_a_text_of_ranges_per_age_say_which_is_not_known(
+    restricted: dict[str, Any], birth: str
+) -> None:
+    # the Issue said the text "is noted for ages '0-1 y: 6.0-17.5; 1-5 y: 5.5-15.5', which
+    # leukoflag cannot read": it reads both bands; which one the limits are is what is not known
+    infants = {
+        "low": {"value": Decimal("6.0"), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
+        "high": {"value": Decimal("17.5"), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
+        "text": "0-1 y: 6.0-17.5; 1-5 y: 5.5-15.5",
+        **restricted,
+    }
+    document = fhir.loads(observation("6690-2", "5.2", [infants]))
+    document["contained"][0]["birthDate"] = birth
+    conv = leukoflag.convert(fhir.dumps(document))
+    (finding,) = conv.findings
+    assert finding.range is not None
+    assert finding.range.source == ("age-band" if birth.startswith("2026") else "default")
+    (issue,) = (i for i in conv.issues if i.code.startswith(("flag.lab-range", "fhir.range")))
+    if "age" in restricted and not birth.startswith("2026"):
+        assert issue.code == "fhir.range-not-applicable"  # the woman of 47 is not of 0-1 a
+        return
+    assert issue.text == (
+        "the lab's reference range '0-1 y: 6.0-17.5; 1-5 y: 5.5-15.5' is not used (its text "
+        "gives ranges for the ages '0-1 y' and '1-5 y', and which of them its own limits are "
+        "is not known); leukoflag's default range applies"
+    )
+
+
+@pytest.mark.parametrize(
     ("birth", "code", "limits"),
     [("2023-06-01", "N", ("5.0E+3", "1.50E+4")), ("1979-05-14", "H", ("4.0E+3", "1.10E+4"))],
 )

@@ -35,6 +35,7 @@ from leukoflag._range_text import (
     in_hours,
     known_age_words,
     read_decimal_comma,
+    read_range_text,
     why_no_limits,
 )
 from leukoflag.errors import UnitError
@@ -940,6 +941,19 @@ def _outside_ages(ages: str, context: PatientContext, day: dt.date | None) -> st
             return f"its note {shown} gives ages in hours, which leukoflag reads in a FHIR age only"
         if not known_age_words(ages):  # 1-5 Lebensjahre: digits as ages are, and a word
             return f"its note {shown} may give ages, in a word leukoflag does not know"
+        bands = read_range_text(ages)[0].by_age
+        if bands:  # a FHIR text of ranges per age beside the range's own limits: all read
+            return (
+                f"its text gives ranges for the ages {_listed_ages([b.ages for b in bands])}, "
+                "and which of them its own limits are is not known"
+            )
+        notes = ages.split("; ")
+        if len(notes) > 1 and all(age_span(note) is not None for note in notes):
+            # 4.0-11.0 (3-12 mo) (1-5 y): each note read, but not one span of ages
+            return (
+                f"it is noted for the ages {_listed_ages(notes)} at once, which leukoflag does "
+                "not read as one span of ages"
+            )
         return f"it is noted for ages {shown}, which leukoflag cannot read"
     fit = _age_fit(span, context, day)
     if fit == "of":
