@@ -471,6 +471,8 @@ class PatientContext:
     birth_date_latest: dt.date | None = None  # latest possible day of a year/month birth date
     # The offset of a birth time sent with one (PID-7): a result's day is counted in it.
     birth_zone: dt.tzinfo | None = None
+    # The birth time itself (with its offset): a result before it, on the birth day, is unborn.
+    birth_time: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

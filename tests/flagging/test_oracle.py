@@ -591,7 +591,7 @@ class Case:
 
     def context(self, count: Count | None, birth: dt.date | None) -> Context:
         """The oracle's view of a count (None: the derived ANC) for a patient born on ``birth``."""
-        age = age_on(birth, self.age_day())
+        age = None if self.before_birth() else age_on(birth, self.age_day())
         sex = SEXES[self.sex]
         low = high = None
         used = False
@@ -614,6 +614,15 @@ class Case:
             graded=count is None or count.code != "49498-9",
             duffy_null=self.duffy_null,
         )
+
+    def before_birth(self) -> bool:
+        """Drawn before the birth time (on the birth day): the age is not known, as for a birth
+        date after the result's."""
+        if self.birth_clock is None:
+            return False
+        assert isinstance(self.birth, dt.date)
+        born = dt.datetime.combine(self.birth, self.birth_clock[0], self.birth_clock[1])
+        return dt.datetime.combine(self.day, self.clock, self.zone) < born
 
     def age_day(self) -> dt.date:
         """The day the age is counted on: the drawing's, in the birth time's offset if sent."""

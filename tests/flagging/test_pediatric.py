@@ -346,6 +346,94 @@ def test_birth_time_offset_dates_a_result_sent_in_utc(
     assert (finding.code, finding.rule, finding.threshold) == expected
 
 
+def _born_at(birth: str, drawn: str, *results: str) -> str:
+    """A NICU message for a baby born at ``birth`` (PID-7 with its offset), drawn at ``drawn``."""
+    segments = [
+        f"MSH|^~\\&|NICULAB|RIVERSIDE|EHR|RIVERSIDE|{drawn}||ORU^R01^ORU_R01|NICU-{drawn[:12]}|P|2.5.1",
+        f"PID|1||NB-30944^^^RIVERSIDE^MR||ABARA^BABY BOY||{birth}|M",
+        f"OBR|1|NB-ORD-91|NB-F-91|58410-2^CBC panel - Blood by Automated count^LN|||{drawn}",
+        *results,
+    ]
+    return "\r".join(segments) + "\r"
+
+
+_ANC_2000 = (
+    "OBX|1|NM|751-8^Neutrophils [#/volume] in Blood by Automated count^LN||2.0|10*3/uL|||||F"
+)
+
+
+@pytest.mark.parametrize(
+    ("birth", "drawn", "said"),
+    [
+        # born at 10:00, drawn at 07:00 the same day
+        (
+            "202611241000-0500",
+            "202611240700-0500",
+            (
+                "the birth time 2026-11-24T10:00:00-05:00 is after the result time "
+                "2026-11-24T07:00:00-05:00"
+            ),
+        ),
+        # the birth day in the birth time's offset (00:30 +01:00 on the 25th), an hour early
+        (
+            "202611250130+0100",
+            "202611241830-0500",
+            (
+                "the birth time 2026-11-25T01:30:00+01:00 is after the result time "
+                "2026-11-24T18:30:00-05:00"
+            ),
+        ),
+    ],
+)
+def test_a_result_drawn_before_the_birth_time_of_the_birth_day_is_of_unknown_age(
+    birth: str, drawn: str, said: str
+) -> None:
+    # judged as day 0 without a word (ANC 2,000 a first-week neutropenia), whereas a collection
+    # date before the birth date gives flag.age-unknown and adult rules
+    conversion = leukoflag.convert(_born_at(birth, drawn, _ANC_2000))
+    (finding,) = conversion.findings
+    assert (finding.code, finding.rule) == ("N", "anc-within-range")
+    (issue,) = [i for i in conversion.issues if i.code == "flag.age-unknown"]
+    assert (issue.location, issue.text) == (
+        "MSG[1]/OBX[1]",
+        f"{said}: judged with adult ranges and thresholds",
+    )
+
+
+def test_a_result_drawn_after_the_birth_time_of_the_birth_day_is_of_day_0() -> None:
+    conversion = leukoflag.convert(_born_at("202611241000-0500", "202611241100-0500", _ANC_2000))
+    (finding,) = conversion.findings
+    assert (finding.code, finding.rule) == ("L", "anc-neutropenia-first-week")
+    assert "flag.age-unknown" not in [i.code for i in conversion.issues]
+
+
+def test_an_anc_derived_from_blood_drawn_before_the_birth_time_is_of_unknown_age() -> None:
+    conversion = leukoflag.convert(
+        _born_at(
+            "202611241000-0500",
+            "202611240700-0500",
+            "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood^LN||10.0|10*3/uL|||||F",
+            "OBX|2|NM|770-8^Neutrophils/100 leukocytes in Blood^LN||20|%|||||F",
+        )
+    )
+    derived = [f for f in conversion.findings if f.derived]
+    assert [(f.value_per_ul, f.code, f.rule) for f in derived] == [
+        (Decimal(2000), "N", "anc-within-range")
+    ]
+    assert "MSG[1]/OBR[1]/ANC[derived]" in [
+        i.location for i in conversion.issues if i.code == "flag.age-unknown"
+    ]
+
+
+def test_a_fhir_result_drawn_before_the_birth_time_is_of_unknown_age() -> None:
+    data = _fhir_neonate_anc("2026-11-24", "2026-11-24T10:00:00-05:00", "2026-11-24T07:00:00-05:00")
+    conversion = leukoflag.convert(data)
+    (finding,) = conversion.findings
+    assert (finding.code, finding.rule) == ("N", "anc-within-range")
+    (issue,) = [i for i in conversion.issues if i.code == "flag.age-unknown"]
+    assert issue.text.startswith("the birth time 2026-11-24T10:00:00-05:00 is after the result")
+
+
 def test_fhir_birth_time_extension_dates_a_neonates_result() -> None:
     # A FHIR lab sends the birth time as the patient-birthTime extension of birthDate (as
     # leukoflag writes PID-7's): 6 days old at 03:00Z on the 24th, so 2,000 is first-week low.

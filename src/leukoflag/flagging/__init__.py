@@ -61,12 +61,13 @@ def patient_context(patient: Patient | None, settings: Settings) -> PatientConte
     """
     if patient is None:
         return PatientContext(duffy_null=settings.is_duffy_null(()))
-    earliest = latest = zone = None
+    earliest = latest = zone = birth_time = None
     if patient.birth_date is not None:
         earliest, latest = birth_span(patient.birth_date)
         if "T" in patient.birth_date.fhir:  # a birth time (with its offset, when known)
             born = moment(patient.birth_date.fhir)
             zone = born.tzinfo if born is not None else None
+            birth_time = born if zone is not None else None
     sex = patient.sex.strip().lower()
     # Most conversions declare no Duffy-null patient: the identifiers are not even spelled.
     duffy_null = bool(settings.duffy_null) and settings.is_duffy_null(_identifiers(patient))
@@ -77,6 +78,7 @@ def patient_context(patient: Patient | None, settings: Settings) -> PatientConte
         duffy_null,
         latest if latest != earliest else None,
         zone,
+        birth_time,
     )
 
 

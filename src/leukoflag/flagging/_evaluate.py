@@ -504,6 +504,7 @@ def _evaluate_count(
         graded=recognition.kind == _scope.COUNT,
         location=location,
         state=state,
+        unborn=_before_birth(result, state) if state.context.birth_time is not None else "",
     )
     if lab_issue is not None and lab_issue.code == _SEX_UNION and judged.range is lab:
         # said only when the union judged (a Duffy-null adult's range replaces the lab's)
@@ -1266,10 +1267,14 @@ def _judge(
     graded: bool,
     location: str,
     state: _OrderState,
+    unborn: str = "",
 ) -> _Judged:
+    """``unborn``: why the result is before the birth time on the birth day (else "")."""
     context = state.context
     rules = state.rules
-    age = _age(context.birth_date, context.birth_date_latest, day, context.sex, context.duffy_null)
+    age = _age(
+        context.birth_date, context.birth_date_latest, day, context.sex, context.duffy_null, unborn
+    )
     profile = age.profiles[analyte]
     issues = _age_issues(age, profile, context, location)
     chosen, criteria = _criteria(profile, lab, graded, state)
@@ -1426,10 +1431,16 @@ def _children_range_issue(
 
 # Patients, days and so ages repeat across the orders of a feed: worked out once per process.
 @functools.lru_cache(maxsize=4096)
-def _age(
-    birth: dt.date | None, latest: dt.date | None, day: dt.date | None, sex: str, duffy_null: bool
+def _age(  # noqa: PLR0917 - positional: the cache key of every count stays a plain tuple
+    birth: dt.date | None,
+    latest: dt.date | None,
+    day: dt.date | None,
+    sex: str,
+    duffy_null: bool,
+    unborn: str = "",
 ) -> _Age:
-    """The age step on ``day`` of a patient born on ``birth`` (or as late as ``latest``)."""
+    """The age step on ``day`` of a patient born on ``birth`` (or as late as ``latest``);
+    ``unborn`` says why a result of the birth day is before the birth time."""
     rules = load_rules()
     step = rules.step(birth, day)
     if latest is not None and birth is not None and day is not None:
@@ -1446,6 +1457,9 @@ def _age(
         )
     elif day < birth:
         unknown = f"the birth date {birth} is after the result date {day}"
+    elif unborn:  # the birth day, before the birth time: as a birth after the result
+        unknown = unborn
+        step = youngest = rules.adult_step
     elif too_old(latest or birth, day):
         shown = f"{birth} to {latest}" if latest is not None and latest != birth else f"{birth}"
         unknown = (
@@ -1685,6 +1699,19 @@ def _result_time(result: LabResult, state: _OrderState) -> Timestamp | None:
     if state.order.effective is not None:
         return state.order.effective
     return result.analysis_time
+
+
+def _before_birth(result: LabResult, state: _OrderState) -> str:
+    """Why ``result`` was taken before the patient's birth time (born 10:00, drawn 07:00 the same
+    day), which its date alone does not show; else ""."""
+    born = state.context.birth_time
+    stamp = _result_time(result, state) or result.issued
+    if born is None or stamp is None or "T" not in stamp.fhir:
+        return ""
+    at = moment(stamp.fhir)
+    if at is None or at.tzinfo is None or at >= born:
+        return ""
+    return f"the birth time {born.isoformat()} is after the result time {stamp.fhir}"
 
 
 def _result_day(result: LabResult, state: _OrderState) -> dt.date | None:
@@ -2369,6 +2396,9 @@ def _derived_evaluation(
         graded=True,
         location=location,
         state=state,
+        unborn=_before_birth(sources[0].result, state)
+        if state.context.birth_time is not None
+        else "",
     )
     derived_from = tuple(part.location for part in sources)
     note = _issue(
