@@ -189,6 +189,48 @@ def test_two_corrections_of_one_wbc_keep_the_low_one_in_the_conclusion_with_a_wa
     assert "and MSG[1]/OBX[2] (corrected) of the same code, OBX-4 sub-ID" in issue.text
 
 
+def test_two_final_wbcs_of_one_result_with_different_counts_keep_the_low_one_and_warn() -> None:
+    # OBX 1 F 3.0 and OBX 2 F 5.8, same code, sub-ID and time: neither replaces the other, so
+    # the low one stays in conclusionCode and the second says that which one stands is unknown
+    message = CORRECTED_WBC.replace(
+        b"||3.6|10*3/uL^^UCUM|4.0-11.0|L|||C|", b"||5.8|10*3/uL^^UCUM|4.0-11.0|N|||F|"
+    )
+    conv = convert(message)
+    (bundle,) = conv.bundles
+    assert _conclusion(bundle) == ["Leukopenia"]
+    assert [f.code for f in conv.findings] == ["L", "N"]
+    (issue,) = [i for i in conv.issues if i.code == "flag.result-duplicate"]
+    assert (issue.severity.value, issue.location) == ("warning", "MSG[1]/OBX[2]-5")
+    assert issue.text.startswith(
+        "this final result (5,800 cells/µL) and MSG[1]/OBX[1] (3,000 cells/µL) are final results "
+        "of the same code, OBX-4 sub-ID, specimen and time with different counts"
+    )
+
+
+def test_two_final_wbcs_alike_or_of_different_sub_ids_raise_no_duplicate_warning() -> None:
+    alike = CORRECTED_WBC.replace(
+        b"||3.6|10*3/uL^^UCUM|4.0-11.0|L|||C|", b"||3.00|10*3/uL^^UCUM|4.0-11.0|L|||F|"
+    )
+    sub_ids = CORRECTED_WBC.replace(b"^LN||3.0|", b"^LN|1|3.0|").replace(
+        b"^LN||3.6|10*3/uL^^UCUM|4.0-11.0|L|||C|", b"^LN|2|5.8|10*3/uL^^UCUM|4.0-11.0|N|||F|"
+    )
+    for message in (alike, sub_ids):
+        conv = convert(message)
+        assert "flag.result-duplicate" not in [i.code for i in conv.issues]
+        assert len(conv.findings) == 2
+
+
+def test_two_final_wbcs_with_different_counts_in_a_fhir_bundle_warn_at_the_second() -> None:
+    conv = convert(fhir_bundle([wbc("3.4", flag=[]), wbc("6.1", flag=[])]).encode())
+    assert [f.code for f in conv.findings] == ["L", "N"]
+    (issue,) = [i for i in conv.issues if i.code == "flag.result-duplicate"]
+    assert issue.location == "ITEM[1]/Bundle.entry[4].resource"
+    assert (
+        "and ITEM[1]/Bundle.entry[3].resource (3,400 cells/µL) are final results of the same "
+        "code, specimen and time" in issue.text
+    )
+
+
 def test_a_normal_correction_in_a_fhir_bundle_leaves_no_leukopenia_in_the_conclusion() -> None:
     def observation(rid: str, status: str, value: str) -> dict[str, Any]:
         return {

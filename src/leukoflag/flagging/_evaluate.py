@@ -228,6 +228,8 @@ class _OrderState:
     # Each of several corrections of one result, with all of them: none is used for a derived
     # ANC, as which one stands is not known (even when the others are bounds or masked).
     ambiguous: dict[str, list[str]] = field(default_factory=dict)
+    counted: set[Analyte] = field(default_factory=set)  # the analytes of the counts seen
+    repeated: bool = False  # whether a count's analyte came twice (checked after the order)
     # (result.specimen, recognized by LOINC) of counts whose specimens were found to be the
     # patient's blood: the next count of the order with the same key need not ask again.
     blood: set[tuple[str, bool]] = field(default_factory=set)
@@ -265,6 +267,8 @@ def evaluate_order(
         or replaced
     ):
         _set_aside_superseded(state, evaluations, replaced)
+    if state is not None and state.repeated:  # two counts of one analyte (off the hot path)
+        _say_duplicates(state, evaluations)
     if state is not None and not state.measured_anc and state.candidates:
         derived = _derived_ancs(state)
         if derived:
@@ -391,6 +395,10 @@ def _evaluate_recognized(
     assert analyte is not None  # a count row always names its analyte (checked when loaded)
     if analyte is Analyte.ANC:
         state.measured_anc = True
+    if analyte in state.counted:
+        state.repeated = True
+    else:
+        state.counted.add(analyte)
     if result.status in _REVISED:
         _note_revision(result, state)
     return _evaluate_count(result, analyte, recognition, state)
@@ -1953,6 +1961,52 @@ def _ambiguous(evaluation: Evaluation, result: LabResult, by: list[LabResult]) -
         "low one puts its finding in the report's conclusion",
     )
     return replace(evaluation, issues=(*evaluation.issues, issue))
+
+
+def _say_duplicates(state: _OrderState, evaluations: list[Evaluation]) -> None:
+    """Adds flag.result-duplicate to the second and later of several final results (without a
+    final one, preliminary results) of one result (same code, OBX-4 sub-ID, specimen and time)
+    whose counts differ: none replaces another, so which one stands is not known; each is
+    judged, as a low one hidden is the worse error (as for flag.correction-ambiguous)."""
+    results = state.order.results
+    groups: dict[tuple[object, ...], list[int]] = {}
+    for index, result in enumerate(results):
+        if evaluations[index].quantity is not None:  # a count normalized, so judged
+            groups.setdefault(_replacement_key(result, state), []).append(index)
+    for members in groups.values():
+        statuses = {results[i].status for i in members}
+        if len(members) < 2 or statuses & _REPLACING:  # corrections: flag.correction-ambiguous
+            continue
+        status = ResultStatus.FINAL if ResultStatus.FINAL in statuses else ResultStatus.PRELIMINARY
+        same = [i for i in members if results[i].status is status]
+        counts = {evaluations[i].quantity for i in same}
+        if len(same) < 2 or len(counts) < 2:  # one result sent twice alike: nothing in doubt
+            continue
+        for index in same[1:]:
+            result = results[index]
+            others = ", ".join(
+                f"{results[i].location} ({_count_shown(evaluations[i])})"
+                for i in same
+                if i != index
+            )
+            issue = _issue(
+                Severity.WARNING,
+                "result-duplicate",
+                _at(result.location, "value"),
+                f"this {status.value} result ({_count_shown(evaluations[index])}) and {others} "
+                f"are {status.value} results of the {_same_result(result.location)} with "
+                "different counts, and none replaces another: which one stands is not known; "
+                "each is judged, so a low one puts its finding in the report's conclusion",
+            )
+            evaluations[index] = replace(
+                evaluations[index], issues=(*evaluations[index].issues, issue)
+            )
+
+
+def _count_shown(evaluation: Evaluation) -> str:
+    quantity = evaluation.quantity
+    assert quantity is not None  # only normalized counts are compared
+    return f"{quantity.comparator}{_fmt(quantity.value)} cells/µL"
 
 
 _REPLACED = frozenset({ResultStatus.FINAL, ResultStatus.PRELIMINARY})
