@@ -32,7 +32,8 @@ SN_RANGE = "OBX|1|SN|6690-2^WBC^LN||^4^-^2|10*3/uL^^UCUM|11.0-4.0||||F"
             "hl7v2.value-type-unmapped",
             "MSG[1]/OBX[1]-5",
         ),
-        ((PID, OBR, obx("5.0~5.1")), "hl7v2.repetition-unmapped", "MSG[1]/OBX[1]-5"),
+        ((PID, OBR, obx("5.0~5.00")), "hl7v2.repetition-unmapped", "MSG[1]/OBX[1]-5"),
+        ((PID, OBR, obx("5.0~5.1")), "hl7v2.value-repeated", "MSG[1]/OBX[1]-5"),
         (
             (PID, OBR, obx("5.0", unit="10*3/uL^^UCUM^K/uL^^L")),
             "hl7v2.component-unmapped",
@@ -204,7 +205,7 @@ def test_a_second_visit_number_is_not_dropped_without_an_issue() -> None:
 
 
 def test_obx_5_repetitions_not_carried_are_quoted_bounded_saying_they_were_cut() -> None:
-    read_message = read(message(PID, OBR, obx("3.2~" + "4.1~" * 40)))
+    read_message = read(message(PID, OBR, obx("4.1~" * 41)))
     text = issue(read_message, "hl7v2.repetition-unmapped").text
     assert text.startswith("OBX-5 repetitions after the first are not carried: '4.1~4.1~")
     assert text.endswith("… (159 characters)")

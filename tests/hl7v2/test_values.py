@@ -1221,6 +1221,48 @@ def test_unit_whose_repetitions_name_the_same_unit_is_read_once(
     assert finding.value_per_ul == Decimal(3100)
 
 
+@pytest.mark.parametrize(
+    ("segment", "kept"),
+    [
+        (obx("2.1~6.0"), "2.1~6.0"),
+        (obx("^2.1~^6.0", value_type="SN"), "^2.1~^6.0"),
+        (obx("2.1~~6.0~2.1"), "2.1~6.0~2.1"),  # the empty one carries nothing
+    ],
+)
+def test_numeric_value_whose_repetitions_differ_is_kept_as_text_and_not_judged(
+    segment: str, kept: str
+) -> None:
+    # '2.1~6.0' was judged from its first repetition (LU, leukopenia in conclusionCode) with
+    # only an information Issue about the 6.0, though OBX-6 repetitions leave a count unjudged
+    result, read_message = first_result(segment)
+    assert result.value == Text(kept)
+    found = issue(read_message, "hl7v2.value-repeated")
+    assert (found.severity, found.location) == (Severity.WARNING, "MSG[1]/OBX[1]-5")
+    assert found.text.endswith(
+        f"value '{kept}' holds {kept.count('~') + 1} repetitions with different values: which "
+        "one is the result is unknown, so it is kept as text and not judged"
+    )
+    assert "hl7v2.repetition-unmapped" not in codes(read_message.issues)
+    conversion = leukoflag.convert(message(PID, OBR, segment))
+    assert conversion.findings == []
+    (bundle,) = conversion.bundles
+    (report,) = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "DiagnosticReport"
+    ]
+    assert "conclusionCode" not in report
+
+
+@pytest.mark.parametrize("sent", ["2.1~2.1", "2.1~2.10", "<^0.5~<^0.50"])
+def test_numeric_value_repeating_one_value_is_judged_by_it(sent: str) -> None:
+    value_type = "SN" if "^" in sent else "NM"
+    result, read_message = first_result(obx(sent, value_type=value_type))
+    assert isinstance(result.value, Number)
+    assert "hl7v2.value-repeated" not in codes(read_message.issues)
+    assert "hl7v2.repetition-unmapped" in codes(read_message.issues)
+
+
 def test_reference_range_sent_with_repetitions_has_no_limits() -> None:
     # OBX-7 does not repeat: '4.0-11.0~3.5-10.5' was read as 4.0-11.0 in the unit '~3.5-10.5'.
     result, read_message = first_result(obx("3.1", reference="4.0-11.0~3.5-10.5"))

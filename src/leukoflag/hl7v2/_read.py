@@ -150,6 +150,7 @@ _SEVERITY = {
     "hl7v2.range-inverted": Severity.WARNING,
     "hl7v2.range-repeated": Severity.WARNING,
     "hl7v2.unit-repeated": Severity.WARNING,
+    "hl7v2.value-repeated": Severity.WARNING,
     "hl7v2.timestamp-padded": Severity.INFORMATION,
     "hl7v2.timestamp-offset-dropped": Severity.INFORMATION,
     "hl7v2.flag-unknown": Severity.WARNING,

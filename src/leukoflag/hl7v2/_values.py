@@ -48,6 +48,7 @@ _NUMERIC = frozenset({"NM"})
 _STRUCTURED = frozenset({"SN"})
 _TEXT = frozenset({"ST", "TX", "FT"})
 _CODED = frozenset({"CWE", "CE", "CNE", "CF"})
+_REPEATS_JUDGED = _NUMERIC | _STRUCTURED  # numbers: repetitions that differ are not guessed at
 _COMPARATORS = ("<=", ">=", "<>", "<", ">", "=")
 _MASK = frozenset("*-. ")
 _DIGITS = frozenset("0123456789")
@@ -165,6 +166,24 @@ def read_value(
         # Empty repetitions carry nothing ('~2.1', '2.1~~'): the value is the first one sent.
         sent = [r for r in repetitions if r.strip()]
         first = sent[0] if sent else ""
+        if len(sent) > 1 and kind in _REPEATS_JUDGED and _differ(kind, sent, delimiters, codec):
+            # '2.1~6.0': judging the first would be a guess, as for OBX-6 repetitions
+            escapes: list[str] = []
+            text = delimiters.repetition.join(
+                decoded(r, delimiters, codec, escapes).strip() for r in sent
+            )
+            _escape_notes(escapes, notes)
+            notes.append(
+                (
+                    "hl7v2.value-repeated",
+                    (
+                        f"{kind} value {quoted(text, 60)} holds {len(sent)} repetitions with "
+                        "different values: which one is the result is unknown, so it is kept "
+                        "as text and not judged"
+                    ),
+                )
+            )
+            return Text(text), notes
         if len(sent) > 1:
             notes.append(
                 (
@@ -259,6 +278,23 @@ def read_value(
         )
     )
     return Text(readable), notes
+
+
+def _differ(kind: str, sent: list[str], delimiters: Delimiters, codec: str) -> bool:
+    """Whether the repetitions of a numeric OBX-5 give different values (``2.1~6.0``), not one
+    value sent again (``2.1~2.10``)."""
+    read = _numeric if kind in _NUMERIC else _structured
+    values = {_compared(read(r, delimiters, codec, [])) for r in sent}
+    return len(values) > 1
+
+
+def _compared(value: Value) -> object:
+    """A value as compared with another repetition: a number by its value and comparator."""
+    if isinstance(value, Number):
+        return value.value, value.comparator
+    if isinstance(value, NumberRange):
+        return value.low, value.high
+    return value
 
 
 def _escape_notes(problems: list[str], notes: list[Note]) -> None:
