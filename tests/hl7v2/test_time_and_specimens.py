@@ -305,8 +305,57 @@ def test_time_fhir_cannot_hold_is_invalid_at_its_field(sent: str, text: str) -> 
     assert (found.severity, found.location, found.text) == (
         Severity.WARNING,
         "MSG[1]/OBX[1]-14",
-        text,
+        text + "; the Observation's effective time is its order's OBR-7 instead, "
+        "'2026-11-24T08:05:00-05:00'",
     )
+
+
+@pytest.mark.parametrize(
+    ("obr", "instead", "written"),
+    [
+        (
+            OBR,
+            (
+                "the Observation's effective time is its order's OBR-7 instead, "
+                "'2026-11-24T08:05:00-05:00'"
+            ),
+            {"effectiveDateTime": "2026-11-24T08:05:00-05:00"},
+        ),
+        (
+            OBR.replace("20261124080500-0500|", "20261124080500-0500|20261124081500-0500", 1),
+            (
+                "the Observation's effective time is its order's OBR-7 to OBR-8 instead, "
+                "'2026-11-24T08:05:00-05:00' to '2026-11-24T08:15:00-05:00'"
+            ),
+            {
+                "effectivePeriod": {
+                    "start": "2026-11-24T08:05:00-05:00",
+                    "end": "2026-11-24T08:15:00-05:00",
+                }
+            },
+        ),
+        (
+            OBR.replace("20261124080500-0500", ""),
+            "the Observation has no effective time (its order's OBR-7 gives none)",
+            {},
+        ),
+    ],
+)
+def test_an_invalid_obx_14_says_which_time_the_observation_gets_instead(
+    obr: str, instead: str, written: dict[str, object]
+) -> None:
+    # 13 is no month: the Observation silently took OBR-7 as its effective time
+    segment = WBC.replace("20261124080500-0500", "20261324080500-0500")
+    conversion = leukoflag.convert(message(PID, obr, segment))
+    (found,) = [i for i in conversion.issues if i.code == "hl7v2.timestamp-invalid"]
+    assert found.location == "MSG[1]/OBX[1]-14"
+    assert found.text == f"'20261324080500-0500' is not a calendar date; {instead}"
+    (observation,) = [
+        e["resource"]
+        for e in conversion.bundles[0]["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert {k: v for k, v in observation.items() if k.startswith("effective")} == written
 
 
 @pytest.mark.parametrize(

@@ -1547,12 +1547,39 @@ class _Reader:
         (its Issues at this location)."""
         parsed = self.times.get(text)
         if parsed is None or parsed[1]:
-            return self._time(text, location, number)
+            stamp = self._time(text, location, number)
+            if stamp is None and number == 14:  # rare: say what the Observation's time is now
+                self._effective_instead(location)
+            return stamp
         if number == 14:
             self.effective_text, self.effective = text, parsed[0]
         else:
             self.analysis_text, self.analysis_time = text, parsed[0]
         return parsed[0]
+
+    def _effective_instead(self, location: str) -> None:
+        """Completes the hl7v2.timestamp-invalid Issue of an OBX-14 left out with the time the
+        Observation gets instead: the FHIR writer falls back to the order's OBR-7 (and OBR-8)."""
+        last = self.issues[-1] if self.issues else None
+        if last is None or (last.code, last.location) != (
+            "hl7v2.timestamp-invalid",
+            f"{location}-14",
+        ):
+            return
+        fields = self.order.fields if self.order is not None else {}
+        start, end = fields.get("effective"), fields.get("effective_end")
+        if start is None:
+            instead = "the Observation has no effective time (its order's OBR-7 gives none)"
+        elif end is None:
+            instead = "the Observation's effective time is its order's OBR-7 instead, " + quoted(
+                start.fhir
+            )
+        else:
+            instead = (
+                "the Observation's effective time is its order's OBR-7 to OBR-8 instead, "
+                f"{quoted(start.fhir)} to {quoted(end.fhir)}"
+            )
+        self.issues[-1] = replace(last, text=f"{last.text}; {instead}")
 
     def _producer_unmapped(self, field: str, location: str) -> None:
         """An Issue for each component of OBX-15 (CWE) that its performer text leaves out: it
