@@ -417,11 +417,26 @@ def test_strict_mode_rejects_what_docs_list_as_hl7apy_version_limits(
     assert len(leukoflag.convert(message).bundles) == 1
 
 
-@pytest.mark.parametrize("version", ["3.0", "", "2.5.1X"])
-def test_strict_mode_rejects_a_version_that_is_no_hl7_v2_release(version: str) -> None:
+@pytest.mark.parametrize(
+    ("version", "said"),
+    [
+        ("3.0", "MSH-12 version '3.0' is not an HL7 v2 release (table 0104)"),
+        ("2.5.1X", "MSH-12 version '2.5.1X' is not an HL7 v2 release (table 0104)"),
+        ("3.0^^HL70104", "MSH-12 version '3.0' is not an HL7 v2 release (table 0104)"),
+        ("", "MSH-12 (version ID) is empty"),
+    ],
+)
+def test_strict_mode_rejects_a_version_that_is_no_hl7_v2_release_naming_msh_12(
+    version: str, said: str
+) -> None:
+    # the reason was hl7apy's 'UnsupportedVersion: The version  is not supported', which names
+    # no field and, for an empty MSH-12, shows nothing at all
     message = CBC.replace("|P|2.5.1|", f"|P|{version}|")
     (rejected,) = leukoflag.convert(message, leukoflag.Settings(strict=True)).rejected
-    assert rejected.reason.startswith("strict structure failed: hl7apy cannot parse the message")
+    assert rejected.reason == (
+        f"strict structure failed: {said}: the structure is checked against the definition of "
+        "the HL7 v2 version MSH-12 names"
+    )
 
 
 def test_strict_mode_names_the_patient_whose_results_are_misplaced() -> None:

@@ -83,7 +83,7 @@ def validate(raw: bytes, *, fallback_charset: str) -> list[str]:
     feeds send local codes everywhere, and the reader reports what it cannot map as Issues.
     """
     from hl7apy.consts import VALIDATION_LEVEL  # noqa: PLC0415 - lazy third-party import
-    from hl7apy.exceptions import HL7apyException  # noqa: PLC0415
+    from hl7apy.exceptions import HL7apyException, UnsupportedVersion  # noqa: PLC0415
     from hl7apy.parser import parse_message  # noqa: PLC0415
     from hl7apy.validation import Validator  # noqa: PLC0415
 
@@ -114,6 +114,9 @@ def validate(raw: bytes, *, fallback_charset: str) -> list[str]:
             message = parse_message(
                 "\r".join(group), validation_level=VALIDATION_LEVEL.TOLERANT, find_groups=True
             )
+        except UnsupportedVersion:  # its words ('The version  is not supported') name no field
+            problems.append(where + _no_version(group[0]))
+            continue
         except failures as exc:
             problems.append(f"{where}hl7apy cannot parse the message: {_describe(exc)}")
             continue
@@ -163,6 +166,22 @@ def _no_structure(header: str, version: str) -> str:
     return (
         f"hl7apy finds no message structure for MSH-9 {sent!r} in HL7 v{version}: MSH-9.3, "
         f"where it reads the structure{shared}, is empty"
+    )
+
+
+def _no_version(header: str) -> str:
+    """Why hl7apy has no definitions to check the message of MSH segment ``header`` against."""
+    fields = header.split(header[3:4] or "|")
+    sent = fields[11] if len(fields) > 11 else ""
+    version = sent.split(fields[1][:1] or "^")[0].strip() if len(fields) > 1 else sent.strip()
+    if not version:
+        return (
+            "MSH-12 (version ID) is empty: the structure is checked against the definition of "
+            "the HL7 v2 version MSH-12 names"
+        )
+    return (
+        f"MSH-12 version {version!r} is not an HL7 v2 release (table 0104): the structure is "
+        "checked against the definition of the HL7 v2 version MSH-12 names"
     )
 
 
