@@ -45,6 +45,26 @@ def test_msh_only_is_rejected_as_truncated() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("sent", "reason"),
+    [
+        ("ACK^R01^ACK", "message type ACK^R01^ACK is not a lab result: leukoflag reads ORU^R01"),
+        ("ADT^A08^ADT_A01", "message type ADT^A08^ADT_A01 is not a lab result"),
+        ("oru^r01", "message type oru^r01 is not in upper case"),
+    ],
+)
+def test_msh_only_of_another_message_type_is_rejected_by_its_type_not_as_truncated(
+    sent: str, reason: str
+) -> None:
+    # an ACK is an MSH alone (its MSA aside): it was rejected as a result message cut short
+    msh_only = MSH.replace("ORU^R01^ORU_R01", sent) + "\r"
+    assert reject(msh_only).reason.startswith(reason)
+    cut = msh_only.split("|P|")[0]  # MSH itself cut after MSH-10: the type may be cut too
+    assert reject(cut).reason == (
+        "truncated: the message holds only its MSH segment (MSH itself is cut short)"
+    )
+
+
 def test_message_without_results_is_rejected() -> None:
     assert reject(message(PID, "PV1|1|O")).reason == (
         "no results: the message has no OBR or OBX segment"

@@ -584,10 +584,12 @@ class _Reader:
         if self.nulls and _NULL in header:  # MSH-1/2 are never "": the delimiters are read
             msh = _without_nulls(msh)
         body = lines[1:]
-        if not body:
-            cut = " (MSH itself is cut short)" if len(msh_sent) < _REQUIRED_LAST["MSH"] else ""
-            return f"truncated: the message holds only its MSH segment{cut}"
         message_type, readable = _message_type(msh[9], d.component)
+        if not body:
+            cut = len(msh_sent) < _REQUIRED_LAST["MSH"]
+            if readable or not message_type or cut:  # an ACK of MSH alone is no cut result
+                shown = " (MSH itself is cut short)" if cut else ""
+                return f"truncated: the message holds only its MSH segment{shown}"
         if not message_type:
             return "MSH-9 message type is empty: cannot tell a lab result from other traffic"
         if not readable:
