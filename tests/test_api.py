@@ -281,6 +281,18 @@ def test_strict_mode_checks_segments_sent_in_lower_case_as_the_reader_reads_them
     assert case == ["MSG[1]/ZPI[1]", "MSG[1]/PID[2]"]
 
 
+def test_strict_mode_checks_indented_segments_as_the_reader_reads_them() -> None:
+    # ' ZPI|' and '\tPID|' must reach hl7apy without their indentation, as the reader reads them
+    indented = (" " + ZPI, "\t" + SECOND_PATIENT[0])
+    two = "\r".join((MSH, PID, indented[0], OBR, WBC, ANC, indented[1], *SECOND_PATIENT[1:]))
+    strict = leukoflag.convert(two + "\r", leukoflag.Settings(strict=True))
+    assert strict.rejected == []
+    found = [i.location for i in strict.issues if i.code == "hl7v2.segment-indented"]
+    assert found == ["MSG[1]/ZPI[1]", "MSG[1]/PID[2]"]
+    (finding, *_) = strict.findings
+    assert finding.location == "MSG[1]/OBX[1]"
+
+
 def test_strict_mode_accepts_a_message_about_several_patients() -> None:
     two = "\r".join((MSH, PID, OBR, WBC, ANC, *SECOND_PATIENT)) + "\r"
     strict = leukoflag.convert(two, leukoflag.Settings(strict=True))

@@ -291,6 +291,63 @@ def test_a_message_whose_results_are_all_in_lower_case_is_read_and_cut_ones_reje
     )
 
 
+def test_indented_segments_are_read_as_their_segments() -> None:
+    # A message pasted from an e-mail or an editor: ' OBX|1|NM|6690-2…' was skipped as a line
+    # that is not a segment, so the WBC (and its leukopenia) vanished behind a warning
+    read_message = read(
+        message(PID, "\tOBR" + OBR[3:], "  " + WBC, " \t" + ANC.replace("OBX", "obx"))
+    )
+    order = only_order(read_message)
+    assert order.code.codings[0].code == "58410-2"
+    assert [(r.location, r.code.codings[0].code, r.value) for r in order.results] == [
+        ("MSG[1]/OBX[1]", "6690-2", Number(Decimal("3.1"), "3.1")),
+        ("MSG[1]/OBX[2]", "751-8", Number(Decimal("1.20"), "1.20")),
+    ]
+    found = [(i.code, i.location, i.text) for i in read_message.issues if "segment" in i.code]
+    assert found == [
+        (
+            "hl7v2.segment-indented",
+            "MSG[1]/OBR[1]",
+            "segment 'OBR' is indented with a tab, which HL7 segments are not: read as OBR",
+        ),
+        (
+            "hl7v2.segment-indented",
+            "MSG[1]/OBX[1]",
+            "segment 'OBX' is indented with 2 spaces, which HL7 segments are not: read as OBX",
+        ),
+        (
+            "hl7v2.segment-indented",
+            "MSG[1]/OBX[2]",
+            (
+                "segment 'obx' is indented with a space and a tab, which HL7 segments are not: "
+                "read as OBX"
+            ),
+        ),
+        (
+            "hl7v2.segment-id-case",
+            "MSG[1]/OBX[2]",
+            "segment ID 'obx' is not in upper case, as HL7 segment IDs are: read as OBX",
+        ),
+    ]
+    assert "hl7v2.line-not-segment" not in codes(read_message.issues)
+
+
+def test_indented_text_without_a_segment_id_and_separator_stays_text() -> None:
+    wrapped = ["  continued on the next line", "\tOBX", "   OBX 1 NM", "  O|X"]
+    read_message = read(message(PID, OBR, WBC, *wrapped))
+    skipped = [i.text for i in read_message.issues if i.code == "hl7v2.line-not-segment"]
+    assert len(skipped) == len(wrapped)
+    assert len(results(read_message)) == 1
+
+
+def test_an_indented_last_result_is_checked_for_truncation_and_counts_as_a_result() -> None:
+    cut = "  " + WBC[: WBC.index("|F|")]
+    assert reject(message(PID, OBR, cut)).reason.startswith(
+        "truncated: the last segment, OBX, stops after field 10 and lacks OBX-11"
+    )
+    assert len(results(read(message(PID, " " + OBR, " " + WBC)))) == 1
+
+
 def test_populated_field_not_carried_is_an_issue_with_its_location() -> None:
     segment = (
         "OBX|1|NM|6690-2^WBC^LN||5.2|10*3/uL^^UCUM|4.0-11.0|N|||F|||20261124080500-0500"

@@ -88,6 +88,9 @@ def _declared(chars: str) -> Delimiters | str:
 _COMMON = frozenset({"PID", "PV1", "ORC", "OBR", "OBX", "NTE", "SPM"})
 
 
+_LEADING_SPACE = frozenset(" \t")  # what may come before a segment's ID (segment_id_any_case)
+
+
 def segment_id(line: str, field: str) -> str:
     """The segment ID of ``line`` (three upper-case letters or digits, a letter first, then the
     field separator or the end), or ``""`` when the line is not a segment."""
@@ -109,7 +112,14 @@ def segment_id(line: str, field: str) -> str:
 def segment_id_any_case(line: str, field: str) -> str:
     """The ID of a segment whose ID is sent in lower or mixed case (``obx|``), upper-cased:
     HL7 segment IDs are all upper case, so ``obx`` can only be OBX; ``""`` for any other line.
-    The field separator must follow: a word alone on a line (``two``) is text, not a segment."""
+    The field separator must follow: a word alone on a line (``two``) is text, not a segment.
+    So for a segment indented with spaces or tabs (`` OBX|``, as an editor or a paste leaves
+    it): text cannot start with an ID and the field separator, a segment is lost without it."""
+    if line[:1] in _LEADING_SPACE:
+        stripped = line.lstrip(" \t")
+        if stripped[3:4] != field:
+            return ""
+        return segment_id(stripped, field) or segment_id_any_case(stripped, field)
     name = line[:3]
     upper = name.upper()
     return segment_id(upper + field, field) if upper != name and line[3:4] == field else ""

@@ -98,7 +98,7 @@ def validate(raw: bytes, *, fallback_charset: str) -> list[str]:
     segments = []
     for line in filter(str.strip, text.split("\r")):
         upper = segment_id_any_case(line, field)  # zds|, pid|: checked as the reader reads them
-        checked = upper + line[3:] if upper else line
+        checked = upper + line.lstrip(" \t")[3:] if upper else line  # ' OBX|' too
         if not checked.startswith("Z"):
             segments.append(checked)
     # hl7apy's group finder keeps a second PID in the first PATIENT_RESULT group ("Child limit

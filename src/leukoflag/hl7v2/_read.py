@@ -402,6 +402,17 @@ def _message_type(field: str, component: str) -> tuple[str, bool]:
     return "^".join(parts).rstrip("^"), "^".join(parts[:2]) in load_tables().message_types
 
 
+def _indentation(sent: str) -> str:
+    """What a segment is indented with, for an Issue: ``2 spaces``, ``a tab``."""
+    tabs, spaces = sent.count("\t"), sent.count(" ")
+    named = [
+        f"{n} {word}{'s' if n > 1 else ''}" if n > 1 else f"a {word}"
+        for n, word in ((spaces, "space"), (tabs, "tab"))
+        if n
+    ]
+    return " and ".join(named)
+
+
 def _sent(repetitions: list[str]) -> list[str]:
     """The repetitions of a field that hold something, or its first: empty ones carry nothing
     (senders pad with them: '~DOE^ANN', 'L~'), and the value read is the first one sent."""
@@ -788,6 +799,18 @@ class _Reader:
             upper = segment_id_any_case(line, self.delimiters.field)
             if upper:  # obx|…: read as OBX, not skipped as text (a result would be lost)
                 count = self.obx_count if upper == "OBX" else self.counts.get(upper, 0)
+                if line[:1] in " \t":  # ' OBX|…': read without its indentation, as above
+                    stripped = line.lstrip(" \t")
+                    self._issue(
+                        Severity.WARNING,
+                        "hl7v2.segment-indented",
+                        f"{self.location}/{upper}[{count + 1}]",
+                        f"segment {quoted(stripped[:3])} is indented with "
+                        f"{_indentation(line[: len(line) - len(stripped)])}, which HL7 segments "
+                        f"are not: read as {upper}",
+                    )
+                    self._segment(segment_id(stripped, self.delimiters.field), stripped)
+                    return
                 self._issue(
                     Severity.WARNING,
                     "hl7v2.segment-id-case",
