@@ -33,6 +33,7 @@ def test_the_package_exports_exactly_the_documented_names_sorted() -> None:
         "Error",
         "Finding",
         "Issue",
+        "Outcome",
         "ReadError",
         "Rejected",
         "Settings",
@@ -43,6 +44,7 @@ def test_the_package_exports_exactly_the_documented_names_sorted() -> None:
         "convert",
         "convert_file",
         "count_per_ul",
+        "iter_file",
     ]
     assert all(getattr(leukoflag, name) is not None for name in leukoflag.__all__)
     assert set(leukoflag.__all__) <= set(dir(leukoflag))
@@ -60,7 +62,8 @@ def test_every_public_name_and_field_of_what_a_conversion_gives_is_documented() 
     # Finding.threshold_source or ctcae_term hold, without reading the source.
     section = _public_names_section()
     undocumented = [name for name in leukoflag.__all__ if not re.search(rf"`{name}[`(]", section)]
-    for cls in (leukoflag.Conversion, leukoflag.Finding, leukoflag.Issue, leukoflag.Rejected):
+    classes = (leukoflag.Conversion, leukoflag.Outcome, leukoflag.Finding, leukoflag.Issue)
+    for cls in (*classes, leukoflag.Rejected):
         fields = [f.name for f in dataclasses.fields(cls)]
         undocumented += [f"{cls.__name__}.{name}" for name in fields if f"`{name}`" not in section]
     undocumented += [
@@ -77,6 +80,9 @@ def test_entry_points_take_the_documented_arguments_and_defaults() -> None:
     convert_file = inspect.signature(leukoflag.convert_file).parameters
     assert list(convert_file) == ["path", "settings"]
     assert convert_file["settings"].default is None
+    iter_file = inspect.signature(leukoflag.iter_file).parameters
+    assert list(iter_file) == ["path", "settings"]
+    assert iter_file["settings"].default is None
     count_per_ul = inspect.signature(leukoflag.count_per_ul).parameters
     assert list(count_per_ul) == ["value", "unit", "analyte"]
     assert count_per_ul["analyte"].default == "wbc"
@@ -97,6 +103,20 @@ def test_a_conversion_holds_lists_of_dicts_findings_issues_and_rejections() -> N
     )
     assert all(isinstance(issue, leukoflag.Issue) for issue in conversion.issues)
     assert conversion.rejected == []
+
+
+def test_iter_file_yields_one_frozen_outcome_per_item(tmp_path: Path) -> None:
+    path = tmp_path / "feed.hl7"
+    path.write_bytes(_MESSAGE.encode())
+    (outcome,) = leukoflag.iter_file(path)
+    assert isinstance(outcome, leukoflag.Outcome)
+    assert (outcome.index, outcome.source, outcome.rejected) == (1, str(path), None)
+    assert isinstance(outcome.output, dict)
+    assert outcome.output["resourceType"] == "Bundle"
+    assert type(outcome.findings) is tuple
+    assert outcome.findings == tuple(leukoflag.convert(_MESSAGE).findings)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        outcome.index = 2  # type: ignore[misc]
 
 
 def test_count_per_ul_returns_a_decimal_and_raises_a_unit_error() -> None:

@@ -4,6 +4,8 @@ and leukopenia/neutropenia interpretation codes.
     >>> import leukoflag
     >>> conv = leukoflag.convert(data)            # bytes or str, HL7 v2 or FHIR JSON/NDJSON
     >>> conv.bundles, conv.findings, conv.issues, conv.rejected
+    >>> for outcome in leukoflag.iter_file(path):  # a large file, one item at a time
+    ...     outcome.output or outcome.rejected
 
 PYTEST_DONT_REWRITE: leukoflag ships a pytest plugin (leukoflag.testing.plugin), so pytest marks
 this package for assertion rewriting; the marker keeps it from warning when leukoflag was
@@ -18,7 +20,7 @@ from leukoflag._lazy import lazy_attributes
 from leukoflag._version import __version__
 
 if TYPE_CHECKING:
-    from leukoflag.api import Conversion, convert, convert_file
+    from leukoflag.api import Conversion, Outcome, convert, convert_file, iter_file
     from leukoflag.errors import DataFileError, Error, ReadError, SettingsError, UnitError
     from leukoflag.model import Finding, Issue, Rejected, Severity
     from leukoflag.settings import Settings
@@ -30,6 +32,7 @@ __all__ = [
     "Error",
     "Finding",
     "Issue",
+    "Outcome",
     "ReadError",
     "Rejected",
     "Settings",
@@ -40,6 +43,7 @@ __all__ = [
     "convert",
     "convert_file",
     "count_per_ul",
+    "iter_file",
 ]
 
 # Every name is imported on first use, so `import leukoflag` and `leukoflag --help` stay fast.
@@ -49,6 +53,7 @@ _LAZY = {
     "Error": "leukoflag.errors",
     "Finding": "leukoflag.model",
     "Issue": "leukoflag.model",
+    "Outcome": "leukoflag.api",
     "ReadError": "leukoflag.errors",
     "Rejected": "leukoflag.model",
     "Settings": "leukoflag.settings",
@@ -58,6 +63,7 @@ _LAZY = {
     "convert": "leukoflag.api",
     "convert_file": "leukoflag.api",
     "count_per_ul": "leukoflag.units",
+    "iter_file": "leukoflag.api",
 }
 
 

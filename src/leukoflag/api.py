@@ -1,4 +1,5 @@
-"""The public entry points: :func:`convert`, :func:`convert_file` and :class:`Conversion`.
+"""The public entry points: :func:`convert`, :func:`convert_file`, :func:`iter_file`,
+:class:`Conversion` and :class:`Outcome`.
 
 This module only joins the steps; each step is a plain function in its own package:
 
@@ -6,7 +7,8 @@ This module only joins the steps; each step is a plain function in its own packa
            → fhir.write_bundle / fhir.flag_in_place → (strict) validation
 
 :func:`iter_outcomes` is the streaming form the command line uses: it reads a binary stream
-message by message, so memory stays flat however large the input. :func:`convert` takes content
+message by message, so memory stays flat however large the input (:func:`iter_file` is the
+public form, for a file). :func:`convert` takes content
 already in memory and splits HL7 v2 straight from it (same chunks, no stream in between).
 """
 
@@ -17,7 +19,7 @@ import errno
 import functools
 import io
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, BinaryIO, cast
@@ -38,7 +40,7 @@ from leukoflag.model import (
 )
 from leukoflag.settings import Settings
 
-__all__ = ["Conversion", "Outcome", "convert", "convert_file", "iter_outcomes"]
+__all__ = ["Conversion", "Outcome", "convert", "convert_file", "iter_file", "iter_outcomes"]
 
 # Bytes looked at to tell the format (detect.detect).
 _HEAD = 4096
@@ -87,7 +89,11 @@ class Conversion:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """The result of one input item: exactly one of ``output`` and ``rejected`` is set."""
+    """The result of one input item: exactly one of ``output`` and ``rejected`` is set.
+
+    ``index`` is the item's 1-based position in its input, ``source`` names the input;
+    ``findings`` and ``issues`` are the item's own (a rejected item's ``input.rejected`` too).
+    """
 
     index: int
     source: str
@@ -128,10 +134,7 @@ def _not_content(data: object) -> str:
 
 def convert_file(path: str | os.PathLike[str], settings: Settings | None = None) -> Conversion:
     """Convert one file; raises :class:`leukoflag.ReadError` when it cannot be read."""
-    if not isinstance(path, str | os.PathLike):  # os.fspath's error would not name the call
-        raise TypeError(_not_path(path))
-    if not isinstance(os.fspath(path), str):  # os.scandir(b"feeds")'s entries: pathlib refuses
-        raise TypeError(_not_path(path))
+    _check_path("convert_file", path)
     settings = _settings_given("convert_file", settings)
     conversion = Conversion(fhir_version=settings.fhir_version)
     for outcome in iter_file_outcomes(path, settings):
@@ -139,9 +142,30 @@ def convert_file(path: str | os.PathLike[str], settings: Settings | None = None)
     return conversion
 
 
-def _not_path(path: object) -> str:
-    """Why ``convert_file(path)`` refuses ``path``, and what to call instead."""
-    said = f"convert_file() takes a path as str or os.PathLike, not {type(path).__name__}"
+def iter_file(
+    path: str | os.PathLike[str], settings: Settings | None = None
+) -> Generator[Outcome, None, None]:
+    """Convert one file item by item: one :class:`Outcome` per item, in input order, each made
+    as the file is read (memory stays flat however large the file).
+
+    The file is opened by this call (a :class:`leukoflag.ReadError` now, as :func:`convert_file`
+    raises it) and closed when the generator ends, is closed or is collected (``break``).
+    """
+    _check_path("iter_file", path)
+    return iter_file_outcomes(path, _settings_given("iter_file", settings))
+
+
+def _check_path(call: str, path: object) -> None:
+    """A ``TypeError`` naming ``call`` for a ``path`` that is no str or os.PathLike of str."""
+    if not isinstance(path, str | os.PathLike):  # os.fspath's error would not name the call
+        raise TypeError(_not_path(call, path))
+    if not isinstance(os.fspath(path), str):  # os.scandir(b"feeds")'s entries: pathlib refuses
+        raise TypeError(_not_path(call, path))
+
+
+def _not_path(call: str, path: object) -> str:
+    """Why ``call(path)`` refuses ``path``, and what to call instead."""
+    said = f"{call}() takes a path as str or os.PathLike, not {type(path).__name__}"
     if hasattr(path, "read"):
         return f"{said}: for an open file, use leukoflag.convert(stream.read())"
     if isinstance(path, os.PathLike):
@@ -168,18 +192,31 @@ def default_settings() -> Settings:
     return Settings()
 
 
-def iter_file_outcomes(path: str | os.PathLike[str], settings: Settings) -> Iterator[Outcome]:
-    """Stream the outcomes of one file (see :func:`iter_outcomes`)."""
+def iter_file_outcomes(
+    path: str | os.PathLike[str], settings: Settings
+) -> Generator[Outcome, None, None]:
+    """Stream the outcomes of one file (see :func:`iter_outcomes`), opened by this call."""
     name = os.fspath(path)
     if not name:  # Path("") is ".": the error would name the working directory, not ""
         raise ReadError(errno.ENOENT, "cannot read '': the path is empty (no file named)")
     try:
-        stream = Path(path).open("rb")  # noqa: SIM115 - closed by the with below, after the generator
+        stream = Path(path).open("rb")  # noqa: SIM115 - closed by the generator's with block
     except OSError as exc:
         raise ReadError(exc.errno, f"cannot read '{name}': {exc.strerror}") from exc
     except ValueError as exc:  # a NUL in the path: pathlib raises ValueError, not OSError
         raise ReadError(errno.EINVAL, f"cannot read {name!r}: {exc}") from exc
+    outcomes = _file_outcomes(stream, settings, name)
+    # started into its with block: closing or collecting it unstarted would not close the file
+    next(outcomes)
+    return cast("Generator[Outcome, None, None]", outcomes)
+
+
+def _file_outcomes(
+    stream: BinaryIO, settings: Settings, name: str
+) -> Generator[Outcome | None, None, None]:
+    """``None`` once the stream is owned (see :func:`iter_file_outcomes`), then its outcomes."""
     with stream:
+        yield None
         try:
             yield from iter_outcomes(stream, settings, source=name)
         except ReadError:

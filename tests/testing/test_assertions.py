@@ -112,8 +112,42 @@ def test_issues_of_a_list_of_conversions_name_their_item() -> None:
     assert "flag.specimen-not-blood (information) at [1].MSG[1]/OBX[1]: " in message
 
 
+def test_assertions_accept_the_outcomes_of_iter_file(tmp_path: Path) -> None:
+    # an engine's test converts its night batch item by item, as production does
+    night = tmp_path / "night.hl7"
+    low, normal = oru_message(results=[wbc(3.2), anc(1.2)]), oru_message(results=[wbc(6.1)])
+    night.write_bytes(low.mllp() + normal.mllp())
+    first, second = leukoflag.iter_file(night)
+
+    assert_no_data_loss(first, low)
+    assert_flagged(first, "L", analyte="wbc")
+    assert_count_per_ul(first, 1200, analyte="anc")
+    assert_valid_fhir([first, second])
+    assert_flagged(second, "N", analyte="wbc")
+    with pytest.raises(AssertionError) as caught:
+        assert_count_per_ul([first, second], 3200, analyte="wbc")
+    assert "2 Observations match analyte='wbc'" in str(caught.value)
+    with pytest.raises(AssertionError) as caught:
+        assert_not_flagged([first, second], analyte="wbc")
+    message = str(caught.value)
+    assert "at [0].output.entry[" in message
+    assert "flagged L" in message
+
+
+def test_no_data_loss_lists_the_rejection_of_an_outcome(tmp_path: Path) -> None:
+    night = tmp_path / "night.hl7"
+    night.write_bytes(b"MSH|^~\\&|LABSYS|CITYLAB\r")
+    (outcome,) = leukoflag.iter_file(night)
+    assert outcome.rejected is not None
+    with pytest.raises(AssertionError) as caught:
+        assert_no_data_loss(outcome)
+    assert f"rejected MSG[1] of {night}: {outcome.rejected.reason}" in str(caught.value)
+    with pytest.raises(AssertionError, match="the output is empty"):
+        assert_valid_fhir(outcome)
+
+
 def test_a_list_of_something_else_is_a_usage_error(low: RecordedConversion) -> None:
-    with pytest.raises(TypeError, match=r"pass Conversions or FHIR dicts .* got bytes at \[1\]"):
+    with pytest.raises(TypeError, match=r"pass Conversions, Outcomes or FHIR dicts .* at \[1\]$"):
         assert_flagged([low, LOW_CBC.encode()], "L")  # type: ignore[list-item]
 
 

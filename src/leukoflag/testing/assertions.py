@@ -1,9 +1,10 @@
 """Assertions over leukoflag output, for tests of EHR pipelines.
 
-Each takes what a test has at hand — a :class:`leukoflag.Conversion`, a Bundle or Observation
-dict, or a list of them — and raises ``AssertionError`` with a message that says what was
+Each takes what a test has at hand — a :class:`leukoflag.Conversion`, an
+:class:`leukoflag.Outcome` of ``leukoflag.iter_file``, a Bundle or Observation dict, or a list
+of them — and raises ``AssertionError`` with a message that says what was
 expected, what was found and where (Observation id, code, path in the output), plus the Issues
-leukoflag reported when a Conversion was given. Nothing here needs pytest.
+leukoflag reported when a Conversion or Outcome was given. Nothing here needs pytest.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, TypeAlias
 
 from leukoflag import detect, fhir, hl7v2
 from leukoflag._numbers import plain
-from leukoflag.api import Conversion
+from leukoflag.api import Conversion, Outcome
 from leukoflag.fhir._elements import DERIVED_ANC_TEXT
 from leukoflag.model import Severity
 from leukoflag.testing.conversion import Convertible, RecordedConversion, input_bytes
@@ -33,8 +34,10 @@ __all__ = [
     "find_observations",
 ]
 
-#: What the assertions accept: a Conversion, one FHIR resource, or a list of either.
-Output: TypeAlias = Conversion | Mapping[str, Any] | Sequence[Mapping[str, Any] | Conversion]
+#: What the assertions accept: a Conversion, an Outcome, one FHIR resource, or a list of them.
+Output: TypeAlias = (
+    Conversion | Outcome | Mapping[str, Any] | Sequence[Mapping[str, Any] | Conversion | Outcome]
+)
 
 # Blood count codes by analyte (shared reference/clinical.md, "LOINC codes"): what analyte=
 # selects. leukoflag adds 26464-8 / 26499-4 to results it recognized from a local code.
@@ -203,6 +206,8 @@ def _resources(output: Output) -> list[tuple[str, Mapping[str, Any]]]:
     itself, or those of each item of a list (of dicts or of Conversions)."""
     if isinstance(output, Conversion):
         return [(f"bundles[{n}]", r) for n, r in enumerate(output.bundles)]
+    if isinstance(output, Outcome):  # one item of leukoflag.iter_file: none when rejected
+        return [] if output.output is None else [("output", output.output)]
     if isinstance(output, Mapping):
         return [("", output)]
     items: Sequence[object] = output
@@ -215,13 +220,13 @@ def _resources(output: Output) -> list[tuple[str, Mapping[str, Any]]]:
         )
     found: list[tuple[str, Mapping[str, Any]]] = []
     for number, item in enumerate(items):
-        if isinstance(item, Conversion):  # a test that converted several messages one by one
+        if isinstance(item, Conversion | Outcome):  # several messages converted one by one
             found.extend((f"[{number}].{path}", r) for path, r in _resources(item))
         elif isinstance(item, Mapping):
             found.append((f"[{number}]", item))
         else:
             raise TypeError(
-                "pass Conversions or FHIR dicts (a list of them), "
+                "pass Conversions, Outcomes or FHIR dicts (a list of them), "
                 f"got {type(item).__name__} at [{number}]"
             )
     return found
@@ -325,15 +330,15 @@ def _found_list(found: Sequence[_Observation]) -> str:
 
 
 def _issues_note(output: Output) -> str:
-    conversions: list[tuple[str, Conversion]] = []
-    if isinstance(output, Conversion):
+    conversions: list[tuple[str, Conversion | Outcome]] = []
+    if isinstance(output, Conversion | Outcome):
         conversions = [("", output)]
     elif not isinstance(output, Mapping):
         # in a list every conversion has its own MSG[1]: the item's index says whose it is
         conversions = [
             (f"[{number}].", item)
             for number, item in enumerate(output)
-            if isinstance(item, Conversion)
+            if isinstance(item, Conversion | Outcome)
         ]
     lines = [
         f"{i.code} ({i.severity}) at {item}{i.location}: {i.text}"
@@ -521,19 +526,23 @@ def _number(value: Any) -> Decimal | None:
 # --------------------------------------------------------------------------- nothing lost
 
 
-def assert_no_data_loss(conversion: Conversion, data: Convertible | None = None) -> None:
+def assert_no_data_loss(conversion: Conversion | Outcome, data: Convertible | None = None) -> None:
     """Assert that nothing was lost: no input rejected, no Issue of severity error or fatal,
     and every OBX of the input (every Observation, for FHIR input) has an Observation in the
     output. The input comes from ``data`` (anything ``convert_message`` takes: builder output,
     text, bytes), or from the conversion itself when it was made by the ``leukoflag_convert``
     fixture (or :func:`leukoflag.testing.convert_message`); without it only the first two checks
-    are made.
+    are made. An :class:`leukoflag.Outcome` is checked as the one-item Conversion it adds to.
     """
     __tracebackhide__ = True  # pytest shows the failure at the caller's line
+    if isinstance(conversion, Outcome):
+        item = conversion
+        conversion = Conversion()
+        conversion.add(item)
     if not isinstance(conversion, Conversion):  # a Bundle has no rejected: an AttributeError
         raise TypeError(
-            "assert_no_data_loss: pass the Conversion (its rejected items and Issues count), "
-            f"not {type(conversion).__name__}"
+            "assert_no_data_loss: pass the Conversion or Outcome (its rejected items and Issues "
+            f"count), not {type(conversion).__name__}"
         )
     if data is not None:
         # read as convert_message reads it: text with surrogate escapes, a builder's message
@@ -707,10 +716,12 @@ def _made_in(output: Output) -> list[str | None]:
     """The FHIR version each resource of ``_resources(output)`` was written in, when known."""
     if isinstance(output, Conversion):
         return [output.fhir_version] * len(output.bundles)
+    if isinstance(output, Outcome):  # it does not say: as for a dict
+        return [None] * len(_resources(output))
     if isinstance(output, Mapping):
         return [None]
     return [
         made_in
         for item in output
-        for made_in in (_made_in(item) if isinstance(item, Conversion) else [None])
+        for made_in in (_made_in(item) if isinstance(item, Conversion | Outcome) else [None])
     ]
