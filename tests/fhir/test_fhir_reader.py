@@ -423,11 +423,16 @@ def test_a_bundle_of_message_bundles_says_they_are_not_read_not_that_it_holds_no
     )
     conversion = leukoflag.convert(batch.encode())
     assert conversion.findings == []
-    assert [(i.code, i.location, i.text) for i in conversion.issues] == [
+    # a warning, as for other results set aside unflagged: not information a reader may skip
+    assert [(i.severity, i.code, i.location, i.text) for i in conversion.issues] == [
         (
+            Severity.WARNING,
             "fhir.nested-bundle-not-read",
             "ITEM[1]/Bundle.entry[0].resource",
-            "a Bundle inside a Bundle is passed through unread",
+            (
+                "a Bundle inside a Bundle is passed through unread: the results it holds are "
+                "not flagged"
+            ),
         )
     ]
     assert conversion.bundles == [json.loads(batch, parse_float=Decimal)]

@@ -514,11 +514,13 @@ class _ItemReader:
         for nested in resources:
             if nested.resource.get("resourceType") == "Bundle" and nested.path:
                 self.modified = True
+                # a warning, as for results set aside: the counts it holds go out unflagged
                 self.issue(
-                    Severity.INFORMATION,
+                    Severity.WARNING,
                     "nested-bundle-not-read",
                     nested.location,
-                    "a Bundle inside a Bundle is passed through unread",
+                    "a Bundle inside a Bundle is passed through unread: the results it holds "
+                    "are not flagged",
                 )
         if kind == "Bundle" and (root.get("type") == "message" or _from_v2(resources)):
             self.sent = self.timestamp(root.get("timestamp"), f"{self.prefix}/Bundle.timestamp")
