@@ -666,6 +666,63 @@ def test_comparator_count_keeps_its_text() -> None:
     assert quantity["extension"] == [{"url": ORIGINAL_TEXT, "valueString": "<0.1 K/uL"}]
 
 
+def test_a_comparator_counts_primitive_extensions_are_kept_or_said() -> None:
+    # A lab marks who set the comparator and the unit's source: without a comparator they stay
+    # in the PQ translation; with one the original is text only, and they vanished without a word
+    def lab(name: str) -> dict[str, Any]:
+        url = f"http://lab.example.org/fhir/StructureDefinition/{name}"
+        return {"extension": [{"url": url, "valueString": "LIS-7"}]}
+
+    sent = {
+        "value": 0.45,
+        "_value": lab("verified-by"),
+        "comparator": "<",
+        "_comparator": lab("below-linearity"),
+        "unit": "G/l",
+        "_unit": lab("unit-source"),
+        "system": UCUM,
+        "code": "10*9/L",
+    }
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "751-8"}]},
+        "effectiveDateTime": "2026-03-02T07:40:00Z",
+        "valueQuantity": sent,
+    }
+    conversion = leukoflag.convert(json.dumps(observation))
+    (output,) = conversion.bundles
+    quantity = output["valueQuantity"]
+    assert (quantity["comparator"], quantity["value"]) == ("<", Decimal("450"))
+    assert quantity["_comparator"] == lab("below-linearity")  # the comparator is the one sent
+    assert quantity["extension"] == [{"url": ORIGINAL_TEXT, "valueString": "<0.45 G/l"}]
+    keys = ["extension", "value", "comparator", "_comparator", "unit", "system", "code"]
+    assert list(quantity) == keys
+    said = [(i.location, i.text) for i in conversion.issues if i.code == "fhir.extension-not-kept"]
+    assert said == [
+        (
+            "ITEM[1]/Observation.valueQuantity._value",
+            (
+                "the value sent carries extensions "
+                "('http://lab.example.org/fhir/StructureDefinition/verified-by'), not kept: "
+                "a count with a comparator keeps its original as text only"
+            ),
+        ),
+        (
+            "ITEM[1]/Observation.valueQuantity._unit",
+            (
+                "the unit sent carries extensions "
+                "('http://lab.example.org/fhir/StructureDefinition/unit-source'), not kept: "
+                "a count with a comparator keeps its original as text only"
+            ),
+        ),
+    ]
+    # flagged again, leukoflag's own output keeps the comparator's extensions and says nothing
+    again = leukoflag.convert(leukoflag.fhir.dumps(output))
+    assert again.bundles == [output]
+    assert [i.code for i in again.issues if i.code.startswith("fhir.")] == []
+
+
 def anc_with_comparator(comparator: str, value: str) -> bytes:
     return (
         '{"resourceType": "Observation", "status": "final", '

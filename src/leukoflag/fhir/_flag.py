@@ -249,7 +249,31 @@ class _Flagger:
             else:
                 kept = [*own, {"url": el.PQ_TRANSLATION, "valueQuantity": original}]
         normalized = el.per_ul(evaluation.quantity.value, evaluation.quantity.comparator)
+        if "comparator" in normalized:
+            normalized = self.primitives(sent, normalized, f"{location}.valueQuantity")
         return {**_element_id(sent), "extension": kept, **normalized}
+
+    def primitives(
+        self, sent: dict[str, Any], normalized: dict[str, Any], where: str
+    ) -> dict[str, Any]:
+        """``normalized`` (of a count with a comparator, whose original is kept as text only)
+        with the sent comparator's extensions (``_comparator``) when it keeps that comparator;
+        the extensions of the sent value and unit, which the text cannot hold, are said."""
+        comparator = sent.get("_comparator")
+        if comparator is not None and normalized["comparator"] == sent.get("comparator"):
+            at = list(normalized).index("comparator") + 1
+            items = list(normalized.items())
+            normalized = dict([*items[:at], ("_comparator", comparator), *items[at:]])
+        for key in ("_value", "_comparator", "_unit", "_system", "_code"):
+            if key in sent and key not in normalized:
+                self.issue(
+                    Severity.INFORMATION,
+                    "extension-not-kept",
+                    f"{where}.{key}",
+                    f"the {key[1:]} sent carries extensions ({_urls(sent[key])}), not kept: a "
+                    "count with a comparator keeps its original as text only",
+                )
+        return normalized
 
     def originals(
         self,
@@ -633,6 +657,13 @@ def _element_id(sent: dict[str, Any]) -> dict[str, Any]:
     """The sent element's ``id``, which stays on the element written in its place (something
     may point at it), and not on the translation (an id is unique in its resource)."""
     return {"id": sent["id"]} if "id" in sent else {}
+
+
+def _urls(element: Any) -> str:
+    """The extension urls of a primitive's extension element (``_value``), quoted bounded."""
+    extensions = _listed(element.get("extension")) if isinstance(element, dict) else []
+    urls = [quoted(e.get("url")) for e in extensions if isinstance(e, dict)]
+    return ", ".join(urls[:5]) + (f" and {len(urls) - 5} more" if len(urls) > 5 else "") or "none"
 
 
 def _listed(value: Any) -> list[Any]:
