@@ -529,7 +529,8 @@ class Evaluation:
     """What the flagging step decided for one result (in scope or not).
 
     ``analyte`` is None when the result is not a blood WBC/ANC count. ``loinc`` is a LOINC coding
-    to add when the analyte was recognized from a local code or text. ``quantity`` and
+    to add when the analyte was recognized from a local code or text and the value normalized
+    (a count set aside keeps its codes as sent). ``quantity`` and
     ``reference_range`` are set only when the value was normalized; ``finding`` only when a code
     was computed. ``derived_from`` lists source locations for a derived ANC.
     """

@@ -90,6 +90,39 @@ def test_corrected_cancelled_deleted_and_preliminary_results() -> None:
     assert resources(bundle, "DiagnosticReport")[0]["status"] == "corrected"
 
 
+def test_a_locally_coded_count_gets_loinc_only_when_normalized() -> None:
+    # The LOINC coding belongs to the output contract of a count leukoflag normalized; a count
+    # it set aside (deleted, cancelled, text, an unknown unit) is converted as sent, local code
+    # only, as a urine count is: a feed selecting 26464-8 finds only the counts judged
+    message = er7(
+        "MSH|^~\\&|KIDSLAB|MAPLEWOOD|EHR|MAPLEWOOD|20261123161004+0100||ORU^R01|MW-4471-0013|P|2.4",
+        "PID|1||MW778120^^^MAPLEWOOD^MR||SOUSA^INES||20250618|F",
+        "OBR|1||MW-L-55322|CBC^Full blood count^L|||20261123152000+0100|||||||||||||||"
+        "20261123160500+0100|||F",
+        "OBX|1|NM|WCC^White cell count^L||5.2|10*9/L|6.0-17.5||||F",
+        "OBX|2|NM|WCC^White cell count^L||4.8|10*9/L|6.0-17.5||||D",
+        "OBX|3|ST|WCC^White cell count^L||clumped, see smear|10*9/L|6.0-17.5||||F",
+        "OBX|4|NM|WCC^White cell count^L||5.0|Gpt/Liter|6.0-17.5||||F",
+    )
+    judged, deleted, text, unknown_unit = resources(only_bundle(message), "Observation")
+    assert [c["code"] for c in judged["code"]["coding"]] == ["WCC", "26464-8"]
+    for result in (deleted, text, unknown_unit):
+        assert [c["code"] for c in result["code"]["coding"]] == ["WCC"]
+        assert extension(result, EXPLANATION) == []
+
+
+def test_a_locally_coded_fhir_count_not_judged_comes_back_as_sent() -> None:
+    sent = (
+        b'{"resourceType": "Observation", "status": "cancelled", '
+        b'"code": {"coding": [{"system": "http://lab.example.org/codes", "code": "WCC", '
+        b'"display": "White cell count"}]}, "effectiveDateTime": "2026-11-23T15:20:00+01:00", '
+        b'"valueQuantity": {"value": 5.2, "unit": "10*9/L"}}'
+    )
+    conv = convert(sent)
+    assert [i.code for i in conv.issues] == ["flag.status-not-flaggable"]
+    assert conv.bundles == [fhir.loads(sent)]  # no LOINC coding added to a count not judged
+
+
 @pytest.mark.parametrize("version", ["R4", "R5"])
 def test_every_bundle_validates_with_fhir_resources(version: str) -> None:
     for data in (ONCOLOGY_CBC, PEDIATRIC_LOCAL_CODES, STATUSES, DERIVED_ANC):

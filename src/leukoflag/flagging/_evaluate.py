@@ -481,22 +481,22 @@ def _evaluate_count(
             state.withdrawn = True  # an ANC derived from it before is withdrawn with it
     reading = _read_value(result, analyte) if stop is None else stop
     if isinstance(reading, Issue):
-        issues.append(reading)
-        return constructor(Evaluation)(location, analyte, loinc, issues=tuple(issues))
+        issues.append(reading)  # not normalized: no LOINC added (the output contract's only)
+        return constructor(Evaluation)(location, analyte, issues=tuple(issues))
     issues.extend(reading.notes)
     quantity = reading.quantity
     lab, lab_issue = _lab_range(result, analyte, state, reading.count)
     if lab_issue is not None:
         if lab_issue.code == _SCALE_SUSPECT:  # not judged, written as sent, derives no ANC
             issues.append(lab_issue)
-            return constructor(Evaluation)(location, analyte, loinc, issues=tuple(issues))
+            return constructor(Evaluation)(location, analyte, issues=tuple(issues))
         if lab_issue.code != _SEX_UNION:
             issues.append(lab_issue)
     if reading.count.factor == 1:  # a count per µL as sent is whole: 4.500 /µl is not 4.5
         decimals = _decimals_suspect(result, reading)
         if decimals is not None:
             issues.append(decimals)
-            return constructor(Evaluation)(location, analyte, loinc, issues=tuple(issues))
+            return constructor(Evaluation)(location, analyte, issues=tuple(issues))
     if (
         recognition.kind == _scope.COUNT
         and analyte is Analyte.WBC
