@@ -1136,3 +1136,53 @@ def test_a_value_absent_with_a_data_absent_reason_extension_says_the_reason(
     assert isinstance(item, FhirItem)
     (result,) = results(item)
     assert (result.value, result.data_absent_reason) == (NoValue("error"), "error")
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        "Patient?identifier=http://hosp.example.org/mrn|12345",
+        "Patient?identifier=http%3A%2F%2Fhosp.example.org%2Fmrn%7C12345",
+    ],
+)
+def test_a_transactions_conditional_subject_is_the_patient_of_the_bundle_it_searches(
+    reference: str,
+) -> None:
+    # An EHR's transaction POSTs the Patient (ifNoneExist) and names it by a search: read as a
+    # patient not known, a girl of 21 months' 5,000/µL was judged N against the adult range
+    child = {
+        "resourceType": "Patient",
+        "identifier": [{"system": "http://hosp.example.org/mrn", "value": "12345"}],
+        "birthDate": "2024-06-01",
+        "gender": "female",
+    }
+    count = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+        "subject": {"reference": reference},
+        "effectiveDateTime": "2026-03-02T08:00:00Z",
+        "valueQuantity": {"value": 5.0, "unit": "10*3/uL"},
+    }
+    other = {**child, "identifier": [{"system": "http://hosp.example.org/mrn", "value": "12346"}]}
+    transaction = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": {**other, "birthDate": "1961-02-14"}, "request": {"method": "PUT"}},
+            {
+                "fullUrl": "urn:uuid:7b1c0d1e-3f57-4c9a-9b51-4a0e2f6f1a11",
+                "resource": child,
+                "request": {
+                    "method": "POST",
+                    "url": "Patient",
+                    "ifNoneExist": "identifier=http://hosp.example.org/mrn|12345",
+                },
+            },
+            {"resource": count, "request": {"method": "POST", "url": "Observation"}},
+        ],
+    }
+    conversion = leukoflag.convert(json.dumps(transaction))
+    (finding,) = conversion.findings
+    assert (finding.code, finding.rule) == ("L", "wbc-leukopenia-pediatric")
+    assert conversion.issues == []

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from itertools import islice
 from typing import Any, BinaryIO, TypeVar
+from urllib.parse import parse_qsl
 
 from leukoflag import units
 from leukoflag._ages import age_fit
@@ -1339,14 +1340,24 @@ class _ItemReader:
         where = f"{located.location}.subject"
         if isinstance(subject, dict) and "reference" not in subject and "identifier" in subject:
             return self.identified_patient(subject, where)
+        searched = _conditional_identifier(subject)
+        if searched is not None and isinstance(subject, dict):  # a transaction names it by search
+            return self.identified_patient(subject, where, searched, "reference")
         return self.referenced(
             subject, located, where, kind="Patient", known=self.patients, build=_patient
         )
 
-    def identified_patient(self, subject: dict[str, Any], where: str) -> Patient | None:
-        """The Patient of the item that a subject sent as an identifier only names: the one
-        carrying that system and value (None when none does, or several do, said so)."""
-        sent = subject["identifier"]
+    def identified_patient(
+        self,
+        subject: dict[str, Any],
+        where: str,
+        searched: dict[str, Any] | None = None,
+        element: str = "identifier",
+    ) -> Patient | None:
+        """The Patient of the item that a subject sent as an identifier only names (or a
+        conditional reference searches by identifier, ``searched``): the one carrying that
+        system and value (None when none does, or several do, said so at ``element``)."""
+        sent = subject["identifier"] if searched is None else searched
         if not isinstance(sent, dict):
             return None
         system, value = _text(sent.get("system")), _text(sent.get("value"))
@@ -1358,7 +1369,7 @@ class _ItemReader:
                 self.issue(
                     Severity.INFORMATION,
                     "subject-identifier-incomplete",
-                    f"{where}.identifier",
+                    f"{where}.{element}",
                     _incomplete_subject(sent, system, value, patient_ids),
                 )
             return None
@@ -1370,7 +1381,7 @@ class _ItemReader:
                 self.issue(
                     Severity.WARNING,
                     "subject-ambiguous",
-                    f"{where}.identifier",
+                    f"{where}.{element}",
                     f"the subject is sent as identifier {quoted(f'{system}|{value}')}, which "
                     f"{len(found)} Patients of the item carry ({shown}"
                     f"{', …' if len(found) > 3 else ''}): none is taken, and the patient's age "
@@ -1723,6 +1734,20 @@ def _reference_range(
     if not passed_over:
         return None, None, "", modified
     return None, None, _none_applies(passed_over), modified
+
+
+def _conditional_identifier(subject: Any) -> dict[str, Any] | None:
+    """The identifier a conditional reference searches by (``Patient?identifier=system|value``,
+    as a transaction sends a Patient it may create), as an Identifier; None for any other
+    reference, or a search by more than one identifier alone."""
+    reference = subject.get("reference") if isinstance(subject, dict) else None
+    if not isinstance(reference, str) or not reference.startswith("Patient?"):
+        return None
+    query = parse_qsl(reference.removeprefix("Patient?"), keep_blank_values=True)
+    if len(query) != 1 or query[0][0] != "identifier":
+        return None
+    system, bar, value = query[0][1].rpartition("|")
+    return {"system": system, "value": value} if bar else {"value": value}
 
 
 def _incomplete_subject(
