@@ -106,9 +106,9 @@ def test_a_locally_coded_count_gets_loinc_only_when_normalized() -> None:
     )
     judged, deleted, text, unknown_unit = resources(only_bundle(message), "Observation")
     assert [c["code"] for c in judged["code"]["coding"]] == ["WCC", "26464-8"]
-    for result in (deleted, text, unknown_unit):
-        assert [c["code"] for c in result["code"]["coding"]] == ["WCC"]
-        assert extension(result, EXPLANATION) == []
+    for unjudged in (deleted, text, unknown_unit):
+        assert [c["code"] for c in unjudged["code"]["coding"]] == ["WCC"]
+        assert extension(unjudged, EXPLANATION) == []
 
 
 def test_a_locally_coded_fhir_count_not_judged_comes_back_as_sent() -> None:
