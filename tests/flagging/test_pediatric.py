@@ -425,6 +425,55 @@ def test_an_anc_derived_from_blood_drawn_before_the_birth_time_is_of_unknown_age
     ]
 
 
+@pytest.mark.parametrize(
+    ("range_sent", "why"),
+    [
+        ("6.0-17.5 (0-1 y)", "it is for ages '0-1 y'"),
+        ("0-1 y: 6.0-17.5; 1-5 y: 5.5-15.5", "it gives ranges for the ages '0-1 y' and '1-5 y'"),
+    ],
+)
+def test_a_range_for_ages_is_not_used_for_blood_drawn_before_the_birth_time(
+    range_sent: str, why: str
+) -> None:
+    # the rules take such a result for one of unknown age (adult rules), but the range of the
+    # first year was chosen as if at day 0: 5.0 was L below 6.0, neither by the rules' age
+    wbc = f"OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood^LN||5.0|10*3/uL|{range_sent}||||F"
+    conversion = leukoflag.convert(_born_at("202611241000-0500", "202611240700-0500", wbc))
+    (finding,) = conversion.findings
+    assert (finding.code, finding.rule) == ("N", "wbc-within-range")
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert (issue.location, issue.text) == (
+        "MSG[1]/OBX[1]-7",
+        (
+            f"the lab's reference range {range_sent!r} is not used ({why}, and the birth time "
+            "2026-11-24T10:00:00-05:00 is after the result time 2026-11-24T07:00:00-05:00); "
+            "leukoflag's default range applies"
+        ),
+    )
+
+
+def test_a_range_for_ages_refused_for_a_birth_after_the_result_date_says_so() -> None:
+    # said 'the patient's birth date 2026-11-24 is not usable', not why, as flag.age-unknown does
+    wbc = "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood^LN||5.0|10*3/uL|6.0-17.5 (0-1 y)||||F"
+    conversion = leukoflag.convert(_born_at("20261124", "202611230700-0500", wbc))
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert issue.text == (
+        "the lab's reference range '6.0-17.5 (0-1 y)' is not used (it is for ages '0-1 y', and "
+        "the birth date 2026-11-24 is after the result date 2026-11-23); leukoflag's default "
+        "range applies"
+    )
+
+
+def test_a_range_for_ages_is_used_for_blood_drawn_after_the_birth_time() -> None:
+    wbc = "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood^LN||5.0|10*3/uL|6.0-17.5 (0-1 y)||||F"
+    conversion = leukoflag.convert(_born_at("202611241000-0500", "202611241100-0500", wbc))
+    (finding,) = conversion.findings
+    assert finding.code == "L"
+    assert finding.range is not None
+    assert (finding.range.source, finding.range.low) == ("lab", Decimal(6000))
+    assert "flag.lab-range-unusable" not in [i.code for i in conversion.issues]
+
+
 def test_a_fhir_result_drawn_before_the_birth_time_is_of_unknown_age() -> None:
     data = _fhir_neonate_anc("2026-11-24", "2026-11-24T10:00:00-05:00", "2026-11-24T07:00:00-05:00")
     conversion = leukoflag.convert(data)

@@ -861,13 +861,19 @@ def _lab_range(
     if sent is None or state.settings.range_policy == "default":
         return None, None
     location = result.location
+    # drawn before the birth time on the birth day: no age, as the rules judge it (_age)
+    unborn = (
+        _before_birth(result, state)
+        if (sent.by_age or sent.ages) and state.context.birth_time is not None
+        else ""
+    )
     if sent.by_age:  # 0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0: the patient's age's, if known
-        band, why = _age_band(sent, state.context, _result_day(result, state))
+        band, why = _age_band(sent, state.context, _result_day(result, state), unborn)
         if band is None:
             return None, _lab_range_issue(location, sent, why)
         sent = band
     if sent.ages:  # 6.0-17.5 (3-12 mo): only for a patient known to be of those ages
-        outside = _outside_ages(sent.ages, state.context, _result_day(result, state))
+        outside = _outside_ages(sent.ages, state.context, _result_day(result, state), unborn)
         if outside:
             return None, _lab_range_issue(location, sent, outside)
     sex = ""
@@ -940,9 +946,10 @@ def _sex_range(sent: ReferenceRange, sex: str) -> tuple[ReferenceRange, str]:
     return sent, ""
 
 
-def _outside_ages(ages: str, context: PatientContext, day: dt.date | None) -> str:
+def _outside_ages(ages: str, context: PatientContext, day: dt.date | None, unborn: str = "") -> str:
     """Why a range noted for some ages (``3-12 mo``) is not known to be this patient's, else
-    ``""``: a birth date sent as a year or month must fit at its first and its last day."""
+    ``""``: a birth date sent as a year or month must fit at its first and its last day;
+    ``unborn`` says why the result is before the birth time (see _before_birth)."""
     span = age_span(ages)
     shown = quoted(ages)
     if span is None:
@@ -964,30 +971,47 @@ def _outside_ages(ages: str, context: PatientContext, day: dt.date | None) -> st
                 "not read as one span of ages"
             )
         return f"it is noted for ages {shown}, which leukoflag cannot read"
-    fit = _age_fit(span, context, day)
+    fit = _age_fit(span, context, day, unborn)
     if fit == "of":
         return ""
-    return f"it is for ages {shown}, and {_not_of(fit, context, day, 'those ages', one=True)}"
+    why = _not_of(fit, context, day, "those ages", one=True, unborn=unborn)
+    return f"it is for ages {shown}, and {why}"
 
 
-def _age_fit(span: AgeSpan, context: PatientContext, day: dt.date | None) -> str:
+def _age_fit(span: AgeSpan, context: PatientContext, day: dt.date | None, unborn: str = "") -> str:
     """How the patient is of ``span`` on ``day`` (see age_fit), or ``"unborn"`` (no birth
-    date) or ``"undated"`` (no result date)."""
+    date), ``"undated"`` (no result date) or ``"before birth"`` (``unborn``: a result before
+    the birth time)."""
     first = context.birth_date
     if first is None:
         return "unborn"
     if day is None:
         return "undated"
-    return age_fit(span, first, context.birth_date_latest or first, day)
+    fit = age_fit(span, first, context.birth_date_latest or first, day)
+    # the birth day, before the birth time: of no age, as the rules judge it (_age)
+    return "before birth" if unborn and fit != "unusable" else fit
 
 
-def _not_of(fit: str, context: PatientContext, day: dt.date | None, ages: str, *, one: bool) -> str:
+def _not_of(
+    fit: str,
+    context: PatientContext,
+    day: dt.date | None,
+    ages: str,
+    *,
+    one: bool,
+    unborn: str = "",
+) -> str:
     """Why the patient, who ``fit`` ``ages`` (see _age_fit), is not known to be of them: of
     ``one`` span (``those ages``, ``'0-1 y'``), or of none of several (``them``)."""
     if fit == "unborn":
         return "the patient's birth date is not known"
     if fit == "undated":
         return "the result has no date"
+    if fit == "before birth":
+        return unborn
+    first = context.birth_date
+    if fit == "unusable" and day is not None and first is not None and day < first:
+        return f"the birth date {first} is after the result date {day}"  # as flag.age-unknown
     if fit == "unusable":
         return f"the patient's birth date {_born(context)} is not usable"
     if one:
@@ -998,11 +1022,11 @@ def _not_of(fit: str, context: PatientContext, day: dt.date | None, ages: str, *
 
 
 def _age_band(
-    sent: ReferenceRange, context: PatientContext, day: dt.date | None
+    sent: ReferenceRange, context: PatientContext, day: dt.date | None, unborn: str = ""
 ) -> tuple[ReferenceRange | None, str]:
     """Of a text giving a range per age, the one of the patient's age, with the text as sent;
     else None and why: no band known to be theirs, or two that are, with different limits."""
-    fits = [band for band in sent.by_age if not _outside_ages(band.ages, context, day)]
+    fits = [band for band in sent.by_age if not _outside_ages(band.ages, context, day, unborn)]
     shown = _listed_ages([band.ages for band in sent.by_age])
     if len({(band.low, band.high, band.unit) for band in fits}) > 1:
         # 0-1 y and 1-5 y both hold a child of 18 months (completed years): whose is not known
@@ -1025,12 +1049,12 @@ def _age_band(
         return replace(fits[0], text=sent.text), ""
     if not readable:
         return None, f"it gives ranges for the ages {shown}, and leukoflag can read none of them"
-    fit = _age_fit(readable[0][1], context, day)
+    fit = _age_fit(readable[0][1], context, day, unborn)
     if not unread:
-        why = _not_of(fit, context, day, "them", one=False)
+        why = _not_of(fit, context, day, "them", one=False, unborn=unborn)
         return None, f"it gives ranges for the ages {shown}, and {why}"
-    if fit in ("unborn", "undated", "unusable"):  # whose age is not known: none is theirs
-        why = _not_of(fit, context, day, "", one=True)
+    if fit in ("unborn", "undated", "unusable", "before birth"):  # no age: none is theirs
+        why = _not_of(fit, context, day, "", one=True, unborn=unborn)
         return None, f"it gives ranges for the ages {shown}, and {why} ({unread} cannot be read)"
     # a man of 42 beside 0-1 y and >18 y (not read): he may be of the band not read
     read = [ages for ages, _ in readable]
