@@ -14,6 +14,7 @@ from leukoflag import fhir
 UCUM = "http://unitsofmeasure.org"
 SNOMED = "http://snomed.info/sct"
 EXPLANATION = "http://leukoflag.org/fhir/StructureDefinition/interpretation-explanation"
+BIRTH_TIME = "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
 
 
 def quantity(value: str, code: str) -> dict[str, Any]:
@@ -66,10 +67,14 @@ def bundle(
     gender: str = "male",
     code: str = "6690-2",
     effective: str = "2026-11-20T07:45:00-05:00",
+    birth_time: str | None = None,
 ) -> bytes:
     patient: dict[str, Any] = {"resourceType": "Patient", "id": "pt-ward7", "gender": gender}
     if birth is not None:
         patient["birthDate"] = birth
+    if birth_time is not None:
+        extension = {"url": BIRTH_TIME, "valueDateTime": birth_time}
+        patient["_birthDate"] = {"extension": [extension]}
     observation = {
         "resourceType": "Observation",
         "id": "wbc-ward7",
@@ -913,3 +918,44 @@ def test_a_day_that_may_be_past_an_age_in_hours_does_not_meet_it() -> None:
         "(referenceRange[0] for ages 0 h-72 h, and the patient (born 2026-11-17) may not be of "
         "those ages on the result date 2026-11-20)"
     ) in issue.text
+
+
+# A NICU's LIS: the first week's band, then the rest of the first month's
+FIRST_WEEKS = [
+    lab_range("9.0", "30.0", ("0", "6", "d")),
+    lab_range("5.0", "19.5", ("7", "27", "d")),
+]
+
+
+@pytest.mark.parametrize(
+    ("birth", "birth_time", "effective", "code", "limits"),
+    [
+        # born 23:30 -05:00 on the 17th, drawn 22:00 -05:00 on the 23rd (day 6) sent in UTC (the
+        # 24th): the range of days 7-27 was chosen, 20.0 H above 19.5, for a first-week baby
+        (
+            "2026-11-17",
+            "2026-11-17T23:30:00-05:00",
+            "2026-11-24T03:00:00Z",
+            "N",
+            (Decimal("9.0E+3"), Decimal("3.00E+4")),
+        ),
+        # born 00:30 +01:00 on the 17th, drawn 00:30 +01:00 on the 24th (day 7) sent in UTC (the
+        # 23rd): the first week's range was chosen, 20.0 N, for a baby of day 7
+        (
+            "2026-11-17",
+            "2026-11-17T00:30:00+01:00",
+            "2026-11-23T23:30:00Z",
+            "H",
+            (Decimal("5.0E+3"), Decimal("1.95E+4")),
+        ),
+    ],
+)
+def test_an_age_range_is_chosen_by_the_day_in_the_birth_times_offset_as_the_rules_count_it(
+    birth: str, birth_time: str, effective: str, code: str, limits: tuple[Decimal, Decimal]
+) -> None:
+    data = bundle("20.0", FIRST_WEEKS, birth=birth, birth_time=birth_time, effective=effective)
+    observation, issues = judged(data)
+    assert observation["interpretation"][0]["coding"][0]["code"] == code
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert normalized(observation) == [limits]
+    assert not not_applicable(issues)

@@ -31,8 +31,9 @@ _FARTHEST = Decimal(10_000_000)
 class Who:
     """The patient of a result, as far as choosing a reference range needs: the sex (FHIR
     administrative gender), the first and last possible birth day (a birth date sent as a year
-    spans the year; None: not known), the result's date (None: not known) and
-    ``Patient.gender`` as sent (``""``: none), which an Issue names."""
+    spans the year; None: not known), the result's date (None: not known; in the birth time's
+    offset, as the rules count age) and ``Patient.gender`` as sent (``""``: none), which an
+    Issue names."""
 
     sex: str
     births: tuple[dt.date, dt.date] | None

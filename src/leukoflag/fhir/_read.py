@@ -51,7 +51,7 @@ from leukoflag.fhir._ranges import (
     unlike,
 )
 from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
-from leukoflag.flagging import birth_span
+from leukoflag.flagging import age_day, birth_span, moment
 from leukoflag.model import (
     CodedResult,
     Coding,
@@ -1105,14 +1105,7 @@ class _ItemReader:
             category=_first_concept(resource.get("category"), f"{where}.category"),
             method=_concept(resource.get("method")) if "method" in resource else None,
             notes=tuple(_notes(resource.get("note"), where)),
-            who=Who(
-                sex=patient.sex if patient is not None else "unknown",
-                births=birth_span(patient.birth_date)
-                if patient is not None and patient.birth_date is not None
-                else None,
-                day=dated.day if dated is not None else None,
-                gender=patient.sex_text if patient is not None else "",
-            ),
+            who=_who(patient, dated),
         )
         results: list[LabResult] = []
         components = resource.get("component")
@@ -1655,6 +1648,22 @@ def _modifier_issue(modifiers: Any, where: str, what: str, done: str) -> Issue:
         f"modifierExtension {shown or quoted(modifiers)} may change what {what} means, "
         f"and leukoflag does not know it: {done}",
     )
+
+
+def _who(patient: Patient | None, dated: Timestamp | None) -> Who:
+    """The patient of a result dated ``dated``, as choosing its range needs: its day counted in
+    the offset of a birth time, as the rules count it (born 23:30-05:00 on the 17th, drawn
+    03:00Z on the 24th: day 6, not 7)."""
+    if patient is None:
+        return Who("unknown", None, dated.day if dated is not None else None)
+    born = patient.birth_date
+    births = birth_span(born) if born is not None else None
+    day = dated.day if dated is not None else None
+    if born is not None and dated is not None and "T" in born.fhir:
+        at = moment(born.fhir)
+        if at is not None and at.tzinfo is not None:
+            day = age_day(dated, at.tzinfo)
+    return Who(patient.sex, births, day, patient.sex_text)
 
 
 def _reference_range(

@@ -13,6 +13,8 @@ the FHIR reader, which chooses among a lab's age-specific ranges as the rules ju
 ``birth_span(birth_date)``, the first and last possible birth day of a birth date sent as a year,
 month or day, ``youngest_birth(first, last, day)``, the latest of them for a result of ``day``,
 and ``too_old(birth, day)``, whether that birth date is a placeholder (over ``OLDEST_AGE`` years);
+``moment(fhir_time)``, a birth time as a datetime, and ``age_day(stamp, zone)``, a result's day
+in the birth time's offset;
 for its Issues, ``range_named(range)``: whose a range is, with its limits.
 
 The tables (``data/analytes.csv``, ``data/specimens.csv``, ``data/rules.toml``) are read once per
@@ -24,6 +26,7 @@ from __future__ import annotations
 from leukoflag._construct import constructor
 from leukoflag.flagging._evaluate import (
     OLDEST_AGE,
+    age_day,
     birth_span,
     evaluate_order,
     moment,
@@ -38,9 +41,11 @@ from leukoflag.settings import Settings
 
 __all__ = [
     "OLDEST_AGE",
+    "age_day",
     "birth_span",
     "ctcae_grade_coding",
     "evaluate_order",
+    "moment",
     "patient_context",
     "range_named",
     "replaced_across_orders",

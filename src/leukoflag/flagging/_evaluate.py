@@ -72,7 +72,9 @@ from leukoflag.units import NormalizedCount, UnitKind
 
 __all__ = [
     "OLDEST_AGE",
+    "age_day",
     "birth_span",
+    "born_after",
     "evaluate_order",
     "moment",
     "range_named",
@@ -1737,8 +1739,15 @@ def _before_birth(result: LabResult, state: _OrderState) -> str:
     """Why ``result`` was taken before the patient's birth time (born 10:00, drawn 07:00 the same
     day), which its date alone does not show; else ""."""
     born = state.context.birth_time
-    stamp = _result_time(result, state) or result.issued
-    if born is None or stamp is None or "T" not in stamp.fhir:
+    if born is None:
+        return ""
+    return born_after(born, _result_time(result, state) or result.issued)
+
+
+def born_after(born: dt.datetime, stamp: Timestamp | None) -> str:
+    """Why a result of time ``stamp`` was taken before the birth time ``born``, else "" (also
+    the FHIR reader's, which chooses a range restricted by ``age`` as the rules judge age)."""
+    if stamp is None or "T" not in stamp.fhir:
         return ""
     at = moment(stamp.fhir)
     if at is None or at.tzinfo is None or at >= born:
@@ -1757,7 +1766,13 @@ def _stamp_day(stamp: Timestamp | None, state: _OrderState) -> dt.date | None:
     if stamp is None:
         return state.fallback_day
     zone = state.context.birth_zone
-    if zone is not None and "T" in stamp.fhir:
+    return stamp.day if zone is None else age_day(stamp, zone)
+
+
+def age_day(stamp: Timestamp, zone: dt.tzinfo) -> dt.date:
+    """The day of ``stamp`` in the birth time's offset ``zone``, as a patient's age counts it
+    (also the FHIR reader's, which chooses a range restricted by ``age`` by that day)."""
+    if "T" in stamp.fhir:
         at = moment(stamp.fhir)
         if at is not None and at.tzinfo is not None:
             try:
