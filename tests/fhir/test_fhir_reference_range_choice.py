@@ -959,3 +959,64 @@ def test_an_age_range_is_chosen_by_the_day_in_the_birth_times_offset_as_the_rule
     assert explanation(observation)["rangeSource"] == "lab"
     assert normalized(observation) == [limits]
     assert not not_applicable(issues)
+
+
+@pytest.mark.parametrize(
+    ("birth", "birth_time", "effective", "why"),
+    [
+        # drawn at 07:00 on the day of a birth at 10:00
+        (
+            "2026-11-24",
+            "2026-11-24T10:00:00-05:00",
+            "2026-11-24T07:00:00-05:00",
+            (
+                "the birth time 2026-11-24T10:00:00-05:00 is after the result time "
+                "2026-11-24T07:00:00-05:00"
+            ),
+        ),
+        # drawn the day before the birth date
+        (
+            "2026-11-24",
+            None,
+            "2026-11-23T07:00:00-05:00",
+            "the birth date 2026-11-24 is after the result date 2026-11-23",
+        ),
+    ],
+)
+def test_an_age_range_is_not_used_for_blood_drawn_before_the_birth(
+    birth: str, birth_time: str | None, effective: str, why: str
+) -> None:
+    # the rules judge such a result of unknown age (adult rules), but the range of the first
+    # year was chosen as if at day 0: 5.0 was L below 6.0
+    ranges = [lab_range("6.0", "17.5", (None, "1", "a"))]
+    data = bundle("5.0", ranges, birth=birth, birth_time=birth_time, effective=effective)
+    observation, issues = judged(data)
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+    assert explanation(observation)["rangeSource"] == "default"
+    assert "flag.age-unknown" in [i.code for i in issues]
+    (issue,) = not_applicable(issues)
+    assert issue.text == (
+        "none of the lab's reference ranges is known to be this patient's (referenceRange[0] "
+        f"for ages up to 1 a, and {why}): judged with leukoflag's adult range, "
+        "5,000–10,000 cells/µL, instead"
+    )
+
+
+def test_a_range_for_children_does_not_judge_blood_drawn_before_the_birth_time() -> None:
+    # of ranges labelled for adults and for children, a result of unknown age (judged as an
+    # adult) takes the adults': the children's was chosen as for a baby of day 0
+    ranges = [
+        {**lab_range("6.0", "17.5"), "appliesTo": [{"text": "Pediatric"}]},
+        {**lab_range("4.0", "11.0"), "appliesTo": [{"text": "Adult"}]},
+    ]
+    data = bundle(
+        "5.0",
+        ranges,
+        birth="2026-11-24",
+        birth_time="2026-11-24T10:00:00-05:00",
+        effective="2026-11-24T07:00:00-05:00",
+    )
+    observation, issues = judged(data)
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+    assert normalized(observation) == [(Decimal("4.0E+3"), Decimal("1.10E+4"))]
+    assert "flag.lab-range-children" not in [i.code for i in issues]

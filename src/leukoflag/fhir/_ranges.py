@@ -32,13 +32,14 @@ class Who:
     """The patient of a result, as far as choosing a reference range needs: the sex (FHIR
     administrative gender), the first and last possible birth day (a birth date sent as a year
     spans the year; None: not known), the result's date (None: not known; in the birth time's
-    offset, as the rules count age) and ``Patient.gender`` as sent (``""``: none), which an
-    Issue names."""
+    offset, as the rules count age), ``Patient.gender`` as sent (``""``: none), which an
+    Issue names, and why the result is before the birth time (``""``: it is not)."""
 
     sex: str
     births: tuple[dt.date, dt.date] | None
     day: dt.date | None
     gender: str = ""
+    unborn: str = ""
 
 
 def applies(entry: dict[str, Any], who: Who) -> str:
@@ -123,6 +124,7 @@ def unlike(group: str, who: Who) -> bool:
     child = (
         who.births is not None
         and who.day is not None
+        and not who.unborn  # before the birth time: of no age, judged as an adult
         and who.births[0] <= who.day < reached(who.births[0], Decimal(18), "year")
     )
     return group == ("adults" if child else "children")
@@ -163,6 +165,10 @@ def _age_outside(age: Any, who: Who) -> str:
     if who.day is None:
         return f"for ages {shown}, and the result has no date"
     first, last = who.births
+    if who.day < first:  # as flag.age-unknown says it: the rules judge no age
+        return f"for ages {shown}, and the birth date {first} is after the result date {who.day}"
+    if who.unborn:  # the birth day, before the birth time: likewise
+        return f"for ages {shown}, and {who.unborn}"
     last = youngest_birth(first, last, who.day)  # as flagging judges age
     if too_old(last, who.day):  # 1900-01-01: a placeholder, which flagging takes for no age
         return f"for ages {shown}, and the patient's birth date {first} is not a plausible one"

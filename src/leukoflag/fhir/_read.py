@@ -51,7 +51,7 @@ from leukoflag.fhir._ranges import (
     unlike,
 )
 from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
-from leukoflag.flagging import age_day, birth_span, moment
+from leukoflag.flagging import age_day, birth_span, born_after, moment
 from leukoflag.model import (
     CodedResult,
     Coding,
@@ -1653,17 +1653,18 @@ def _modifier_issue(modifiers: Any, where: str, what: str, done: str) -> Issue:
 def _who(patient: Patient | None, dated: Timestamp | None) -> Who:
     """The patient of a result dated ``dated``, as choosing its range needs: its day counted in
     the offset of a birth time, as the rules count it (born 23:30-05:00 on the 17th, drawn
-    03:00Z on the 24th: day 6, not 7)."""
+    03:00Z on the 24th: day 6, not 7), and why it is before that birth time, if it is."""
     if patient is None:
         return Who("unknown", None, dated.day if dated is not None else None)
     born = patient.birth_date
     births = birth_span(born) if born is not None else None
     day = dated.day if dated is not None else None
+    unborn = ""
     if born is not None and dated is not None and "T" in born.fhir:
         at = moment(born.fhir)
         if at is not None and at.tzinfo is not None:
-            day = age_day(dated, at.tzinfo)
-    return Who(patient.sex, births, day, patient.sex_text)
+            day, unborn = age_day(dated, at.tzinfo), born_after(at, dated)
+    return Who(patient.sex, births, day, patient.sex_text, unborn)
 
 
 def _reference_range(
@@ -1841,7 +1842,7 @@ def _of_ages(ages: str, who: Who) -> bool:
     """Whether ``who`` is known to be of the ages a range text notes (``3-12 mo``), as
     flagging judges it (flag.lab-range-unusable says why not)."""
     span = age_span(ages)
-    if span is None or who.births is None or who.day is None:
+    if span is None or who.births is None or who.day is None or who.unborn:
         return False
     return age_fit(span, *who.births, who.day) == "of"
 

@@ -13,8 +13,8 @@ the FHIR reader, which chooses among a lab's age-specific ranges as the rules ju
 ``birth_span(birth_date)``, the first and last possible birth day of a birth date sent as a year,
 month or day, ``youngest_birth(first, last, day)``, the latest of them for a result of ``day``,
 and ``too_old(birth, day)``, whether that birth date is a placeholder (over ``OLDEST_AGE`` years);
-``moment(fhir_time)``, a birth time as a datetime, and ``age_day(stamp, zone)``, a result's day
-in the birth time's offset;
+``moment(fhir_time)``, a birth time as a datetime, ``age_day(stamp, zone)``, a result's day in
+the birth time's offset, and ``born_after(born, stamp)``, why a result is before the birth time;
 for its Issues, ``range_named(range)``: whose a range is, with its limits.
 
 The tables (``data/analytes.csv``, ``data/specimens.csv``, ``data/rules.toml``) are read once per
@@ -28,6 +28,7 @@ from leukoflag.flagging._evaluate import (
     OLDEST_AGE,
     age_day,
     birth_span,
+    born_after,
     evaluate_order,
     moment,
     range_named,
@@ -43,6 +44,7 @@ __all__ = [
     "OLDEST_AGE",
     "age_day",
     "birth_span",
+    "born_after",
     "ctcae_grade_coding",
     "evaluate_order",
     "moment",
