@@ -1020,3 +1020,54 @@ def test_a_range_for_children_does_not_judge_blood_drawn_before_the_birth_time()
     assert observation["interpretation"][0]["coding"][0]["code"] == "N"
     assert normalized(observation) == [(Decimal("4.0E+3"), Decimal("1.10E+4"))]
     assert "flag.lab-range-children" not in [i.code for i in issues]
+
+
+def _preschool(text: str) -> list[dict[str, Any]]:
+    """A lab's range for ages 2-5 a, 5.0-14.5, beside a ``text`` listing its ranges per age."""
+    return [{**lab_range("5.0", "14.5", ("2", "5", "a")), "text": text}]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the text's band of the patient's age gives the same limits
+        "0-1 y: 6.0-17.5; 2-5 y: 5.0-14.5",
+        # no band of the text is the patient's: the age element says whose the limits are
+        "0-1 y: 6.0-17.5; 6-11 y: 4.5-13.5",
+    ],
+)
+def test_a_range_for_an_age_the_patient_meets_is_used_beside_a_text_of_ranges_per_age(
+    text: str,
+) -> None:
+    # refused ('which of them its own limits are is not known') though its age says it: a
+    # WBC of 15.0 in a child of 3 was N by the age band, 5,500-15,500, not H above 14.5
+    observation, issues = judged(bundle("15.0", _preschool(text), birth="2023-03-10"))
+    assert observation["interpretation"][0]["coding"][0]["code"] == "H"
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert normalized(observation) == [(Decimal("5.0E+3"), Decimal("1.45E+4"))]
+    assert not [i for i in issues if i.code.startswith(("flag.lab-range", "fhir.range"))]
+
+
+def test_a_range_for_an_age_whose_text_gives_other_limits_for_the_patient_is_not_used() -> None:
+    # the text gives 5.5-15.5 for the child's ages, the limits 5.0-14.5: which is theirs is not
+    # known, so neither judges (the age band does)
+    ranges = _preschool("0-1 y: 6.0-17.5; 2-5 y: 5.5-15.5")
+    observation, issues = judged(bundle("15.0", ranges, birth="2023-03-10"))
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+    assert explanation(observation)["rangeSource"] == "age-band"
+    (issue,) = not_applicable(issues)
+    assert issue.text == (
+        "none of the lab's reference ranges is known to be this patient's (referenceRange[0] "
+        "for ages 2 a-5 a, but its text gives '5.5-15.5' for the patient's ages '2-5 y', not "
+        "its limits): judged with the age band, 5,500–15,500 cells/µL, instead"
+    )
+
+
+def test_flagging_a_range_for_an_age_beside_its_text_again_changes_nothing() -> None:
+    # its limits are written in cells/µL, the lab's kept as translations: read back, they agree
+    data = bundle("15.0", _preschool("0-1 y: 6.0-17.5; 2-5 y: 5.0-14.5"), birth="2023-03-10")
+    (first,) = leukoflag.convert(data).bundles
+    conversion = leukoflag.convert(fhir.dumps(first))
+    (again,) = conversion.bundles
+    assert again == first
+    assert not [i for i in conversion.issues if i.code.startswith(("flag.lab-range", "fhir."))]

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from leukoflag._ages import outgrown, reached, too_old, youngest_birth
+from leukoflag._ages import age_fit, outgrown, reached, too_old, youngest_birth
 from leukoflag._quote import quoted, shortened
-from leukoflag._range_text import age_word
+from leukoflag._range_text import age_span, age_word, read_range_text
+from leukoflag.fhir._elements import PQ_TRANSLATION
 from leukoflag.fhir._terms import UCUM, tables
 
 __all__ = ["Who", "applies", "labelled_for", "narrower", "restricted", "sex_only", "unlike"]
@@ -46,7 +47,7 @@ def applies(entry: dict[str, Any], who: Who) -> str:
     """Why the ``referenceRange`` ``entry`` is not known to be ``who``'s (``""``: it is)."""
     age = entry.get("age")
     if age is not None:
-        why = _age_outside(age, who)
+        why = _age_outside(age, who) or _bands_disagree(entry, who)
         if why:
             return why
     concepts = entry.get("appliesTo")
@@ -144,7 +145,7 @@ def sex_only(entry: dict[str, Any], who: Who) -> str:
     concepts = entry.get("appliesTo")
     if not isinstance(concepts, list) or not concepts:
         return ""
-    if "age" in entry and _age_outside(entry["age"], who):
+    if "age" in entry and (_age_outside(entry["age"], who) or _bands_disagree(entry, who)):
         return ""
     sexes: set[str] = set()
     for concept in concepts:
@@ -190,6 +191,54 @@ def _age_outside(age: Any, who: Who) -> str:
                 f"the result date {who.day}"
             )
     return ""
+
+
+def _bands_disagree(entry: dict[str, Any], who: Who) -> str:
+    """Why the limits of a range whose ``age`` the patient meets are not theirs by its text of
+    ranges per age (``0-1 y: 6.0-17.5; 1-5 y: 5.5-15.5``): of the text's bands the patient is of,
+    none has those limits; ``""`` when one has, or none is known to be theirs (``age``, structured,
+    says whose the limits are; the text is for people)."""
+    text = entry.get("text")
+    if not isinstance(text, str) or not ("low" in entry or "high" in entry):
+        return ""
+    bands = read_range_text(text.strip())[0].by_age
+    if not bands or who.births is None or who.day is None:
+        return ""
+    theirs = [band for band in bands if _of_band(band.ages, who)]
+    limits = (_limit(entry.get("low")), _limit(entry.get("high")))
+    if not theirs or any((band.low, band.high) == limits for band in theirs):
+        return ""
+    shown = _bounds(entry["age"])
+    assert shown is not None  # _age_outside read it
+    given = " and ".join(quoted(band.text) for band in theirs)
+    ages = " and ".join(quoted(band.ages) for band in theirs)
+    return (
+        f"for ages {shown[2]}, but its text gives {given} for the patient's ages {ages}, "
+        "not its limits"
+    )
+
+
+def _of_band(ages: str, who: Who) -> bool:
+    """Whether ``who`` is known to be of the ages of a band of a range text (``1-5 y``)."""
+    span = age_span(ages)
+    assert who.births is not None
+    assert who.day is not None
+    return span is not None and age_fit(span, *who.births, who.day) == "of"
+
+
+def _limit(quantity: Any) -> Decimal | None:
+    """The number of a ``low`` or ``high`` as sent (None: none, or no number): of leukoflag's
+    output read back, the number in the lab's unit it keeps as a translation."""
+    if not isinstance(quantity, dict):
+        return None
+    extensions = quantity.get("extension")
+    for extension in extensions if isinstance(extensions, list) else ():
+        if isinstance(extension, dict) and extension.get("url") == PQ_TRANSLATION:
+            return _limit(extension.get("valueQuantity"))
+    value = quantity.get("value")
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        return None
+    return Decimal(value)
 
 
 def _bounds(

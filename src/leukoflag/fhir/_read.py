@@ -1886,6 +1886,10 @@ def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
     low_unit, high_unit = _unit(low), _unit(high)
     group = (age_group(text) if text else "") or labelled
     ages = ages_of(text) if text else ""  # text "3-12 mo" beside the limits: for those ages only
+    if ages and "age" in entry and read_range_text(text.strip())[0].by_age:
+        # a text of ranges per age beside an age the patient meets, not contradicting the limits
+        # (see _ranges.applies): the age element says whose the limits are
+        ages = ""
     return ReferenceRange(
         text=text,
         low=_number(low.get("value"), f"{at}.low.value"),
