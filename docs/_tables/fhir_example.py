@@ -70,7 +70,8 @@ def render() -> str:
         (
             f"{wbc_path}.code.coding",
             _show(wbc["code"]["coding"]),
-            "the local code as sent (99LKS is not a URI: no system), LOINC 26464-8 added",
+            "the local code as sent (99LKS is a v2 name, no URI: leukoflag's `v2-named/99LKS` "
+            "system), LOINC 26464-8 added",
         ),
         (
             f"{wbc_path}.valueQuantity.value",

@@ -12,6 +12,7 @@ from leukoflag.fhir import _elements
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 SOURCE = ROOT / "src" / "leukoflag" / "fhir"
+V2_NAMED = "http://leukoflag.org/fhir/CodeSystem/v2-named/"
 
 
 def _tables() -> None:
@@ -55,6 +56,14 @@ def test_generated_example_is_a_valid_bundle_with_the_contract_in_it() -> None:
     assert fhir.validate(bundle, "R4") == []
     rendered = fhir_example.render()
     assert '"code": "26464-8"' in rendered  # LOINC added to the local WBC code
+    wbc = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    )
+    local = wbc["code"]["coding"][0]
+    assert (local["code"], local["system"]) == ("WBC", f"{V2_NAMED}99LKS")
+    # the note beside the coding says which system it was written with, not "no system"
+    assert "`v2-named/99LKS`" in rendered
+    assert "no system" not in rendered
     assert "iso21090-PQ-translation" in rendered
     assert "originalText" in rendered
     parts = fhir_extensions.render()
