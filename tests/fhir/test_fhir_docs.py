@@ -6,6 +6,7 @@ import re
 import sys
 from pathlib import Path
 
+import leukoflag
 from leukoflag import fhir
 from leukoflag.fhir import _elements
 
@@ -69,3 +70,31 @@ def test_generated_example_is_a_valid_bundle_with_the_contract_in_it() -> None:
     parts = fhir_extensions.render()
     for name in fhir_extensions.MEANING:
         assert f"`{name}`" in parts
+
+
+def _row_of_output_page(starting: str) -> str:
+    page = (DOCS / "output.md").read_text(encoding="utf-8")
+    (row,) = [line for line in page.splitlines() if line.startswith(starting)]
+    return row
+
+
+def test_the_issues_documented_for_a_value_that_is_not_a_number_are_the_ones_raised() -> None:
+    row = _row_of_output_page("| a value that is not a number")
+    documented = set(re.findall(r"`((?:hl7v2|fhir|flag)\.[a-z-]+)`", row))
+    raised: set[str] = set()
+    for value_type, value in (("NM", "NaN"), ("NM", "Infinity"), ("SN", "<^NaN")):
+        conversion = leukoflag.convert(
+            "MSH|^~\\&|CORELAB|NORTHGATE|EHR|NORTHGATE|20261124091047-0500||ORU^R01^ORU_R01"
+            "|NG24-000200|P|2.5.1\r"
+            "PID|1||MRN100871^^^NORTHGATE^MR||OKAFOR^DANIEL^C||19610719|M\r"
+            "OBR|1|ORD55390^EHR|LAB88190^CORELAB|58410-2^CBC panel^LN|||20261124080500-0500\r"
+            f"OBX|1|{value_type}|6690-2^Leukocytes^LN||{value}|K/uL|4.0-11.0||||F\r"
+        )
+        (observation,) = [
+            e["resource"]
+            for e in conversion.bundles[0]["entry"]
+            if e["resource"]["resourceType"] == "Observation"
+        ]
+        assert observation["valueString"] == value.replace("^", "")
+        raised |= {issue.code for issue in conversion.issues}
+    assert documented <= raised
