@@ -170,6 +170,27 @@ def test_a_fallback_codec_that_does_not_read_ascii_as_ascii_is_refused(codec: st
         Settings(fallback_charset=codec)
 
 
+@pytest.mark.parametrize("codec", ["utf-7", "unicode_escape", "raw_unicode_escape"])
+def test_a_fallback_codec_that_reads_some_ascii_as_other_text_is_refused(codec: str) -> None:
+    # accepted, UTF-7 read MSH-7 '…+0100' as base64 and rejected a message from Europe as
+    # "message type M1 is not a lab result"; the escape codecs read backslash text as escapes
+    with pytest.raises(leukoflag.SettingsError, match=f"'{codec}' does not read ASCII as ASCII"):
+        Settings(fallback_charset=codec)
+
+
+def test_a_message_with_a_positive_offset_is_read_with_an_accepted_fallback() -> None:
+    message = (
+        b"MSH|^~\\&|LABSYS|STADTLABOR|EHR|KLINIKUM|20261124091047+0100||ORU^R01|FB-2|P|2.5.1\r"
+        b"PID|1||MRN200417^^^KLINIKUM^MR||M\xfcller^J\xfcrgen||19610719|M\r"
+        b"OBR|1|ORD2|LAB2|58410-2^CBC^LN|||20261124080500+0100\r"
+        b"OBX|1|NM|6690-2^Leukocytes^LN||3.1|10*3/uL|4.0-11.0|L|||F\r"
+    )
+    conversion = leukoflag.convert(message, Settings(fallback_charset="latin-1"))
+    assert not conversion.rejected
+    assert conversion.bundles[0]["timestamp"] == "2026-11-24T09:10:47+01:00"
+    assert [str(f.value_per_ul) for f in conversion.findings] == ["3.1E+3"]
+
+
 def test_a_fallback_character_set_decodes_what_utf8_cannot() -> None:
     message = (
         b"MSH|^~\\&|LABSYS|CITYLAB|EHR|GENHOSP|20261124091047-0500||ORU^R01|FB-1|P|2.5.1\r"

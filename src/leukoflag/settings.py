@@ -249,9 +249,10 @@ def _check_codec(charset: object) -> None:
         )
     if not _keeps_ascii(charset):
         raise SettingsError(
-            f"fallback_charset: {charset!r} does not read ASCII as ASCII, and the delimiters and "
-            "segment names of every HL7 v2 message are ASCII (a wide or EBCDIC encoding cannot "
-            "be a fallback: a message in one declares it in MSH-18; e.g. cp1252, latin-1)"
+            f"fallback_charset: {charset!r} does not read ASCII as ASCII, and the delimiters, "
+            "segment names, escapes and times of every HL7 v2 message are ASCII (a wide, EBCDIC "
+            "or UTF-7 encoding, or a codec that decodes backslash escapes, cannot be a fallback: "
+            "a message in one declares it in MSH-18; e.g. cp1252, latin-1)"
         )
 
 
@@ -321,12 +322,17 @@ def _decodes_text(name: str) -> bool:
     return True
 
 
-# An ASCII line as every HL7 v2 message starts: a fallback must read it unchanged.
-_ASCII_LINE = b"MSH|^~\\&|LAB|0123456789|abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ\r"
+# HL7 v2 text a fallback must read unchanged: valid escapes first (so unicode_escape warns
+# nothing), a positive offset (UTF-7 reads '+0100' as base64), the MSH line (UTF-16, EBCDIC).
+_ASCII_PROBES = (
+    b"\\u0041\\x41",
+    b"20261124101500+0100",
+    b"MSH|^~\\&|LAB|0123456789|abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ\r",
+)
 
 
 @functools.lru_cache(maxsize=64)
 def _keeps_ascii(name: str) -> bool:
-    """Whether codec ``name`` reads ASCII bytes as the same characters (not UTF-16, UTF-32 or
-    EBCDIC, which turn an HL7 v2 message into other text)."""
-    return _ASCII_LINE.decode(name, "replace") == _ASCII_LINE.decode("ascii")
+    """Whether codec ``name`` reads ASCII bytes as the same characters (not UTF-16, UTF-32,
+    EBCDIC, UTF-7 or unicode_escape, which turn an HL7 v2 message into other text)."""
+    return all(probe.decode(name, "replace") == probe.decode("ascii") for probe in _ASCII_PROBES)
