@@ -198,6 +198,24 @@ def test_bad_setting_is_one_line_with_exit_2(
     assert word in line
 
 
+@pytest.mark.parametrize(
+    ("limit", "says"),
+    [
+        ("anc=-1", "critical_low['anc']: must be ≥ 0 cells/µL: '-1'"),
+        ("wbc=1e9", "critical_low['wbc']: must be at most 1,000,000 cells/µL"),
+        ("wbc=NaN", "critical_low['wbc']: not a finite number: 'NaN'"),
+    ],
+)
+def test_a_critical_low_out_of_range_is_quoted_as_typed(
+    leukoflag: Runner, tmp_path: Path, limit: str, says: str
+) -> None:
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    line = _one_line_error(leukoflag("convert", "in.hl7", "--critical-low", limit))
+    assert says in line
+    assert "Decimal(" not in line
+    assert limit.partition("=")[2] in line
+
+
 def test_empty_directory_is_a_usage_error(leukoflag: Runner, tmp_path: Path) -> None:
     (tmp_path / "feeds").mkdir()
     line = _one_line_error(leukoflag("convert", "feeds"))

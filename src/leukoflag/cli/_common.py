@@ -41,15 +41,17 @@ def _stop(signum: int, frame: FrameType | None) -> NoReturn:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     """The :class:`Settings` the options name; raises :class:`leukoflag.SettingsError`."""
-    critical_low: dict[str, Decimal] = {}
+    critical_low: dict[str, str] = {}
     for option in args.critical_low:
         analyte, equals, limit = option.partition("=")
         if not equals:
             raise UsageError(f"--critical-low: expected ANALYTE=COUNT, e.g. anc=500: {option!r}")
         try:
-            critical_low[analyte.strip().lower()] = Decimal(limit.strip())
+            Decimal(limit.strip())
         except InvalidOperation:
             raise UsageError(f"--critical-low: not a number: {option!r}") from None
+        # the limit as typed: Settings' errors quote it ('-1'), not Decimal('-1')
+        critical_low[analyte.strip().lower()] = limit.strip()
     return Settings(
         fhir_version=args.fhir_version,
         bundle_type=args.bundle_type,
