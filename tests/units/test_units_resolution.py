@@ -354,6 +354,32 @@ def test_missing_unit_inference_is_reported_as_an_issue() -> None:
     assert "read as 10*3/uL (factor 1000 to cells/µL)" in issue.text
 
 
+_RANGE_DECIDED = (
+    ": the value alone could be 10*3/uL or /uL; the reference range, sent without a unit too "
+    "and read in the same unit, fits only "
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "range_limits", "why"),
+    [
+        ("6.8", (), " because it is the only plausible magnitude"),
+        ("6800", (), " because it is the only plausible magnitude"),
+        # 7 alone is 7 or 7,000 cells/µL: the range decided, which the Issue must say
+        ("7", ("4000", "11000"), _RANGE_DECIDED + "/uL"),
+        ("7", ("4.5", "11.0"), _RANGE_DECIDED + "10*3/uL"),
+        ("0", (), ": 0 is 0 cells/µL in every reading"),
+    ],
+)
+def test_missing_unit_issue_says_what_decided_the_reading(
+    value: str, range_limits: tuple[str, ...], why: str
+) -> None:
+    count = normalize(value, None, "wbc", same_unit_values=range_limits)
+    (issue,) = notes_for(count, "MSG[1]/OBX[1]-6")
+    head = f"no unit sent; read as {count.ucum} (factor {count.factor:f} to cells/µL)"
+    assert issue.text == head + why
+
+
 def test_tolerant_match_is_reported_as_information() -> None:
     (issue,) = notes_for(normalize("6.8", "K/MCL", "wbc"), "ITEM[1]/Observation.valueQuantity")
     assert (issue.code, issue.severity) == ("units.unit-matched-tolerantly", Severity.INFORMATION)

@@ -361,11 +361,8 @@ def issue_for(error: UnitError, location: str) -> Issue:
 def notes_for(count: NormalizedCount, location: str) -> tuple[Issue, ...]:
     """Issues for a value that was normalized but not from an exact spelling."""
     if count.inferred:
-        text = (
-            f"no unit sent; read as {count.ucum} (factor {count.factor:f} to cells/µL) because "
-            "it is the only plausible magnitude"
-        )
-        return (Issue(Severity.WARNING, "units.unit-inferred", location, text),)
+        text = f"no unit sent; read as {count.ucum} (factor {count.factor:f} to cells/µL)"
+        return (Issue(Severity.WARNING, "units.unit-inferred", location, text + _why(count)),)
     if count.matched_tolerantly:
         row = count.unit
         text = (
@@ -376,6 +373,24 @@ def notes_for(count: NormalizedCount, location: str) -> tuple[Issue, ...]:
 
 
 # --------------------------------------------------------------------------------- internals
+
+
+def _why(count: NormalizedCount) -> str:
+    """Why an inferred unit was chosen: the value alone, or (when the value alone could be
+    read either way) the reference range sent without a unit beside it."""
+    if not count.value_per_ul:
+        return ": 0 is 0 cells/µL in every reading"
+    exponent = count.unit.exponent
+    assert exponent is not None  # the missing-unit readings are powers of ten
+    try:
+        _infer((count.value_per_ul.scaleb(-exponent, _EXACT),))
+    except UnitError:  # 7 alone is 7 or 7,000 cells/µL: the range's limits decided
+        readings = " or ".join(reading.ucum for reading in default_table().readings)
+        return (
+            f": the value alone could be {readings}; the reference range, sent without a unit "
+            f"too and read in the same unit, fits only {count.ucum}"
+        )
+    return " because it is the only plausible magnitude"
 
 
 def _unknown_analyte(analyte: object) -> UnitError:
