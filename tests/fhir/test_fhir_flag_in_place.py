@@ -1767,6 +1767,108 @@ def test_a_result_of_another_patient_than_its_report_is_passed_through_unflagged
 
 
 @pytest.mark.parametrize(
+    ("report_subject", "wbc_subject"),
+    [
+        # the report names the newborn as a transaction does, the WBC the mother by her entry
+        ({"reference": "Patient?identifier=http://hosp.example/mrn|NB-0042"}, "urn:uuid:m-91"),
+        (
+            {"identifier": {"system": "http://hosp.example/mrn", "value": "NB-0042"}},
+            "urn:uuid:m-91",
+        ),
+        # the report names the newborn by its entry, the WBC the mother by a search
+        (
+            {"reference": "urn:uuid:b-91"},
+            "Patient?identifier=http%3A%2F%2Fhosp.example%2Fmrn%7CM-5531",
+        ),
+    ],
+)
+def test_a_result_of_another_patient_named_by_identifier_is_passed_through_unflagged(
+    report_subject: dict[str, Any], wbc_subject: str
+) -> None:
+    # a subject sent by identifier was not compared: the mother's normal 7.0 was judged as her
+    # 4-day-old's, L below the first-month band, with no fhir.subject-mismatch
+    mrn = "http://hosp.example/mrn"
+    mother = {
+        "resourceType": "Patient",
+        "identifier": [{"system": mrn, "value": "M-5531"}],
+        "gender": "female",
+        "birthDate": "1994-05-02",
+    }
+    baby = {
+        "resourceType": "Patient",
+        "identifier": [{"system": mrn, "value": "NB-0042"}],
+        "gender": "female",
+        "birthDate": "2026-11-20",
+    }
+    report = {
+        "resourceType": "DiagnosticReport",
+        "status": "final",
+        "code": {"text": "CBC"},
+        "subject": report_subject,
+        "result": [{"reference": "urn:uuid:wbc-m-91"}],
+    }
+    wbc = _count_entry("wbc-m-91", "6690-2", 7.0, "10*3/uL", subject="-", drawn="2026-11-24")
+    wbc["resource"]["subject"] = {"reference": wbc_subject}
+    sent = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"fullUrl": "urn:uuid:m-91", "resource": mother, "request": {"method": "POST"}},
+            {"fullUrl": "urn:uuid:b-91", "resource": baby, "request": {"method": "POST"}},
+            {"fullUrl": "urn:uuid:dr-b-91", "resource": report, "request": {"method": "POST"}},
+            {**wbc, "request": {"method": "POST", "url": "Observation"}},
+        ],
+    }
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert conv.findings == []
+    (mismatch,) = [i for i in conv.issues if i.code == "fhir.subject-mismatch"]
+    assert (mismatch.location, mismatch.text) == (
+        "ITEM[1]/Bundle.entry[3].resource.subject",
+        (
+            "the subject is the Patient at ITEM[1]/Bundle.entry[0].resource, but the "
+            "DiagnosticReport at ITEM[1]/Bundle.entry[2].resource that lists this Observation "
+            "is of the Patient at ITEM[1]/Bundle.entry[1].resource: whose result it is is not "
+            "known, so it is passed through unread and unflagged"
+        ),
+    )
+    (output,) = conv.bundles
+    assert output["entry"][3] == sent["entry"][3]
+
+
+def test_a_result_named_by_the_identifier_of_its_reports_patient_is_judged() -> None:
+    # one Patient named two ways (the report by its entry, the WBC by a search): no mismatch
+    child = {
+        "resourceType": "Patient",
+        "identifier": [{"system": "http://hosp.example/mrn", "value": "NB-0042"}],
+        "gender": "female",
+        "birthDate": "2026-11-20",
+    }
+    report = {
+        "resourceType": "DiagnosticReport",
+        "status": "final",
+        "code": {"text": "CBC"},
+        "subject": {"reference": "urn:uuid:b-92"},
+        "result": [{"reference": "urn:uuid:wbc-b-92"}],
+    }
+    wbc = _count_entry("wbc-b-92", "6690-2", 7.0, "10*3/uL", subject="-", drawn="2026-11-24")
+    wbc["resource"]["subject"] = {"reference": "Patient?identifier=http://hosp.example/mrn|NB-0042"}
+    sent = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:b-92", "resource": child},
+            {"fullUrl": "urn:uuid:dr-b-92", "resource": report},
+            wbc,
+        ],
+    }
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.location, f.code) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[2].resource", "L")
+    ]
+    assert not [i for i in conv.issues if i.code == "fhir.subject-mismatch"]
+
+
+@pytest.mark.parametrize(
     "reference",
     ["Patient/123", "Patient/123/_history/2", "http://server.example/fhir/Patient/123"],
 )

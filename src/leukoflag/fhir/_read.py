@@ -757,11 +757,11 @@ class _ItemReader:
         """Whether ``result``, which ``report`` lists, names another Patient of the item as its
         subject than the report does, said so: judged by the report's patient, a mother's count
         would be read as her newborn's; whose blood it is is not known, so it is not judged."""
-        theirs = self.resolve(result.resource.get("subject"), result.container, "", say=False)
-        if theirs is None or theirs.resource.get("resourceType") != "Patient":
+        theirs = self.subject_patient(result)
+        if theirs is None:
             return False
-        ours = self.resolve(report.resource.get("subject"), report.container, "", say=False)
-        if ours is None or ours.resource.get("resourceType") != "Patient":
+        ours = self.subject_patient(report)
+        if ours is None:
             return False
         if ours.resource is theirs.resource or (
             isinstance(ours.resource.get("id"), str)
@@ -779,6 +779,25 @@ class _ItemReader:
             "and unflagged",
         )
         return True
+
+    def subject_patient(self, located: _Located) -> _Located | None:
+        """The one Patient of the item that ``located``'s subject names, as :meth:`patient_of`
+        reads it (a reference, an identifier, a search by identifier), nothing said; else None."""
+        subject = located.resource.get("subject")
+        if isinstance(subject, dict) and "reference" not in subject and "identifier" in subject:
+            sent = subject["identifier"]
+        else:
+            sent = _conditional_identifier(subject)
+        if sent is not None:  # named by identifier: a urn: or id would miss a mother's count
+            if not isinstance(sent, dict):
+                return None
+            system, value = _text(sent.get("system")), _text(sent.get("value"))
+            found = self.identified_patients().get((system, value), [])
+            return found[0] if system and value and len(found) == 1 else None
+        target = self.resolve(subject, located.container, "", say=False)
+        if target is None or target.resource.get("resourceType") != "Patient":
+            return None
+        return target
 
     def listed_results(self, report: _Located) -> Iterator[_Located]:
         """The Observations of the item a DiagnosticReport's ``result`` names, in its order, each
