@@ -339,6 +339,15 @@ def test_time_fhir_cannot_hold_is_invalid_at_its_field(sent: str, text: str) -> 
             "the Observation has no effective time (its order's OBR-7 gives none)",
             {},
         ),
+        (
+            # OBR-7 empty, OBR-8 sent: the Issue said the Observation has no time
+            OBR.replace("20261124080500-0500|", "|20261124081500-0500", 1),
+            (
+                "the Observation's effective time is a period ending at its order's OBR-8 "
+                "instead, '2026-11-24T08:15:00-05:00'"
+            ),
+            {"effectivePeriod": {"end": "2026-11-24T08:15:00-05:00"}},
+        ),
     ],
 )
 def test_an_invalid_obx_14_says_which_time_the_observation_gets_instead(

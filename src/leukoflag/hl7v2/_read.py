@@ -1594,7 +1594,13 @@ class _Reader:
         fields = self.order.fields if self.order is not None else {}
         start, end = fields.get("effective"), fields.get("effective_end")
         if start is None:
-            instead = "the Observation has no effective time (its order's OBR-7 gives none)"
+            instead = (
+                # the writer's period of OBR-8 alone, {"end": …}: the Observation has that time
+                "the Observation's effective time is a period ending at its order's OBR-8 "
+                f"instead, {quoted(end.fhir)}"
+                if end is not None
+                else "the Observation has no effective time (its order's OBR-7 gives none)"
+            )
         elif end is None:
             instead = "the Observation's effective time is its order's OBR-7 instead, " + quoted(
                 start.fhir
