@@ -311,6 +311,9 @@ def test_strict_mode_accepts_a_message_about_several_patients() -> None:
         ("2.8.2", "requires a TXA document segment"),
         ("2.9", "hl7apy knows HL7 v2 releases up to 2.8.2"),
         ("2.7.1", "hl7apy has no definitions for HL7 v2.7.1"),  # a release between two it knows
+        # releases of table 0104 before the first it knows: were rejected as no HL7 v2 release
+        ("2.0", "hl7apy has no definitions for HL7 v2.0"),
+        ("2.0D", "hl7apy has no definitions for HL7 v2.0D"),
     ],
 )
 def test_strict_mode_converts_versions_hl7apy_cannot_check_and_says_so(

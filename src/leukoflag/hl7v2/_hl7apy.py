@@ -26,9 +26,22 @@ _DEFECTIVE = frozenset({"2.8", "2.8.1", "2.8.2"})
 _DEFECTIVE_R30 = frozenset({"2.6", "2.7", "2.8", "2.8.1", "2.8.2"})
 _R30_EVENTS = frozenset({"ORU^R30", "ORU^R31", "ORU^R32"})
 _RELEASE = re.compile(r"2\.(\d+)(?:\.(\d+))?")
-# The HL7 v2 releases up to 2.8.2: one hl7apy has no definitions for (2.7.1) is a real version
-# it cannot check, not a message to reject.
-_BEFORE_2_8 = ("2.1", "2.2", "2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.7.1")
+# The HL7 v2 releases up to 2.8.2 (table 0104): one hl7apy has no definitions for (2.0, 2.0D,
+# 2.7.1) is a real version it cannot check, not a message to reject.
+_BEFORE_2_8 = (
+    "2.0",
+    "2.0D",
+    "2.1",
+    "2.2",
+    "2.3",
+    "2.3.1",
+    "2.4",
+    "2.5",
+    "2.5.1",
+    "2.6",
+    "2.7",
+    "2.7.1",
+)
 _RELEASES = frozenset(_BEFORE_2_8) | _DEFECTIVE
 
 
