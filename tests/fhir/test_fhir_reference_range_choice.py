@@ -1071,3 +1071,76 @@ def test_flagging_a_range_for_an_age_beside_its_text_again_changes_nothing() -> 
     (again,) = conversion.bundles
     assert again == first
     assert not [i for i in conversion.issues if i.code.startswith(("flag.lab-range", "fhir."))]
+
+
+def neonatal_report(observation_extra: dict[str, Any], report_extra: dict[str, Any]) -> bytes:
+    """A NICU CBC: the DiagnosticReport names the Specimen, drawn 22:00 on day 6 (the 23rd), and
+    the Observation (WBC 20.0, the first weeks' bands) names none of its own."""
+    patient = {"resourceType": "Patient", "id": "nb-cot4", "gender": "female"}
+    patient["birthDate"] = "2026-11-17"
+    specimen = {
+        "resourceType": "Specimen",
+        "id": "heel-0411",
+        "type": {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0487", "code": "BLD"}]
+        },
+        "collection": {"collectedDateTime": "2026-11-23T22:00:00-05:00"},
+    }
+    observation = {
+        "resourceType": "Observation",
+        "id": "wbc-cot4",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+        "subject": {"reference": "Patient/nb-cot4"},
+        "valueQuantity": quantity("20.0", "10*3/uL"),
+        "referenceRange": FIRST_WEEKS,
+        **observation_extra,
+    }
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "cbc-cot4",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"reference": "Patient/nb-cot4"},
+        "specimen": [{"reference": "Specimen/heel-0411"}],
+        "result": [{"reference": "Observation/wbc-cot4"}],
+        **report_extra,
+    }
+    resources = [patient, report, observation, specimen]
+    entries = [
+        {"fullUrl": f"https://fhir.example.org/{r['resourceType']}/{r['id']}", "resource": r}
+        for r in resources
+    ]
+    return fhir.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
+
+
+@pytest.mark.parametrize(
+    ("observation_extra", "report_extra"),
+    [
+        # the report's effective is when it was resulted, on day 7: the rules take the drawing
+        ({}, {"effectiveDateTime": "2026-11-24T08:15:00-05:00"}),
+        # no effective anywhere, issued on day 7
+        ({"issued": "2026-11-24T09:05:00-05:00"}, {}),
+        # the Observation's Specimen is not in the Bundle: the report's is what the rules take
+        ({"issued": "2026-11-24T09:05:00-05:00", "specimen": {"reference": "Specimen/lost-7"}}, {}),
+    ],
+)
+def test_an_age_range_is_chosen_by_the_report_specimens_collection_as_the_rules_date_it(
+    observation_extra: dict[str, Any], report_extra: dict[str, Any]
+) -> None:
+    # drawn on day 6: the first week's 9.0-30.0, where 20.0 is N (was 7-27 d's 5.0-19.5, H)
+    observation, issues = judged_report(neonatal_report(observation_extra, report_extra))
+    assert normalized(observation) == [(Decimal("9.0E+3"), Decimal("3.00E+4"))]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert not not_applicable(issues)
+
+
+def judged_report(data: bytes) -> tuple[dict[str, Any], list[leukoflag.Issue]]:
+    conversion = leukoflag.convert(data)
+    assert not conversion.rejected
+    (output,) = conversion.bundles
+    (observation,) = [
+        e["resource"] for e in output["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    return observation, list(conversion.issues)

@@ -51,7 +51,7 @@ from leukoflag.fhir._ranges import (
     unlike,
 )
 from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
-from leukoflag.flagging import age_day, birth_span, born_after, moment
+from leukoflag.flagging import age_day, birth_span, born_after, drawn, moment
 from leukoflag.model import (
     CodedResult,
     Coding,
@@ -487,6 +487,9 @@ class _ItemReader:
     said: set[int] = field(default_factory=set)
     order_time: Timestamp | None = None  # the DiagnosticReport's effective[x], while it is read
     order_issued: Timestamp | None = None  # and its issued
+    draft: _OrderDraft | None = None  # the order being read
+    # its Specimens as its Order lists them, read when a result has no time of its own
+    draft_specimens: tuple[Specimen, ...] | None = None
     # a message Bundle's timestamp: when it was sent, as MSH-7 (a searchset's or a history's is
     # when it was read out, maybe years after the blood was drawn: not a result's date)
     sent: Timestamp | None = None
@@ -845,6 +848,7 @@ class _ItemReader:
         report = draft.report
         # read first: a result without a date of its own takes its report's for age bands
         self.order_time = self.order_issued = None
+        self.draft, self.draft_specimens = draft, None
         if report is not None:
             self.order_time = self.effective(report.resource, report.location)
             issued = report.resource.get("issued")
@@ -1104,10 +1108,10 @@ class _ItemReader:
             else:
                 specimen_at = self.unresolved_specimen(resource["specimen"], f"{where}.specimen")
         effective = self.effective(resource, where)
-        # the result's date for its age, as flagging takes it: effective, else the collection,
-        # else the report's effective
-        dated = effective or (specimen.collected if specimen is not None else None)
-        dated = dated or self.order_time
+        # the result's date for its age, as flagging takes it: effective, else the collection of
+        # its Specimen (none resolved: its order's), else the report's effective
+        own = (specimen,) if specimen is not None else None
+        dated = drawn(effective, lambda: own or self.order_specimens(), self.order_time, None)
         # drawn on or before it was issued: its date when nothing else gives one (as MSH-7)
         issued = self.timestamp(resource.get("issued"), f"{where}.issued")
         issued = issued or self.order_issued or self.sent
@@ -1429,6 +1433,27 @@ class _ItemReader:
         return self.referenced(
             reference, holder, where, kind="Specimen", known=self.specimens, build=_specimen
         )
+
+    def order_specimens(self) -> tuple[Specimen, ...]:
+        """The Specimens of the order being read, as its Order lists them (its Observations',
+        then its report's), which flagging dates a result without one of its own by; read ahead
+        when such a result needs them (a reference that names nothing is told where it is read)."""
+        if self.draft_specimens is None:
+            draft = self.draft
+            assert draft is not None  # set by order(), which reads the results
+            holders = [(o, o.resource.get("specimen")) for o in draft.observations]
+            if draft.report is not None:
+                references = _list(draft.report.resource.get("specimen"))
+                holders += [(draft.report, reference) for reference in references]
+            found: dict[str, Specimen] = {}
+            for holder, reference in holders:
+                target = self.resolve(reference, holder.container, "", say=False)
+                if target is not None and target.resource.get("resourceType") == "Specimen":
+                    specimen = self.specimen(reference, holder, "")
+                    if specimen is not None:
+                        found.setdefault(specimen.location, specimen)
+            self.draft_specimens = tuple(found.values())
+        return self.draft_specimens
 
     def unresolved_specimen(self, reference: Any, where: str) -> str:
         """Where a Specimen outside the item is first named ("": no reference to it): results

@@ -13,9 +13,10 @@ the FHIR reader, which chooses among a lab's age-specific ranges as the rules ju
 ``birth_span(birth_date)``, the first and last possible birth day of a birth date sent as a year,
 month or day, ``youngest_birth(first, last, day)``, the latest of them for a result of ``day``,
 and ``too_old(birth, day)``, whether that birth date is a placeholder (over ``OLDEST_AGE`` years);
-``moment(fhir_time)``, a birth time as a datetime, ``age_day(stamp, zone)``, a result's day in
-the birth time's offset, and ``born_after(born, stamp)``, why a result is before the birth time;
-for its Issues, ``range_named(range)``: whose a range is, with its limits.
+``drawn(...)``, the time a result is dated by for the patient's age, ``moment(fhir_time)``, a
+birth time as a datetime, ``age_day(stamp, zone)``, a result's day in the birth time's offset,
+and ``born_after(born, stamp)``, why a result is before the birth time; for its Issues,
+``range_named(range)``: whose a range is, with its limits.
 
 The tables (``data/analytes.csv``, ``data/specimens.csv``, ``data/rules.toml``) are read once per
 process, on first use; ``docs/rules.md`` documents every rule and is generated from them.
@@ -29,6 +30,7 @@ from leukoflag.flagging._evaluate import (
     age_day,
     birth_span,
     born_after,
+    drawn,
     evaluate_order,
     moment,
     range_named,
@@ -46,6 +48,7 @@ __all__ = [
     "birth_span",
     "born_after",
     "ctcae_grade_coding",
+    "drawn",
     "evaluate_order",
     "moment",
     "patient_context",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from operator import itemgetter
@@ -75,6 +75,7 @@ __all__ = [
     "age_day",
     "birth_span",
     "born_after",
+    "drawn",
     "evaluate_order",
     "moment",
     "range_named",
@@ -1722,17 +1723,33 @@ def _shown_value(bounds: tuple[Point, Point]) -> tuple[Decimal, str]:
 
 
 def _result_time(result: LabResult, state: _OrderState) -> Timestamp | None:
-    """OBX-14, else the specimen's collection, else OBR-7, else OBX-19: the age is the patient's
-    when the blood was drawn (what ``effective`` says), not when the lab analysed it, which may
-    be a day or more later (a neonate drawn on day 6 and analysed on day 7 is judged at day 6)."""
-    if result.effective is not None:
-        return result.effective
-    for specimen in _candidate_specimens(result, state):
+    return drawn(
+        result.effective,
+        lambda: _candidate_specimens(result, state),
+        state.order.effective,
+        result.analysis_time,
+    )
+
+
+def drawn(
+    effective: Timestamp | None,
+    specimens: Callable[[], Iterable[Specimen]],
+    order_time: Timestamp | None,
+    analysed: Timestamp | None,
+) -> Timestamp | None:
+    """OBX-14, else the first collection of ``specimens`` (the result's own, else its order's),
+    else OBR-7, else OBX-19: the age is the patient's when the blood was drawn (what
+    ``effective`` says), not when the lab analysed it, which may be a day or more later (a
+    neonate drawn on day 6 and analysed on day 7 is judged at day 6). Also the FHIR reader's,
+    which chooses a range restricted by ``age`` by the day the rules judge age on."""
+    if effective is not None:
+        return effective
+    for specimen in specimens():
         if specimen.collected is not None:
             return specimen.collected
-    if state.order.effective is not None:
-        return state.order.effective
-    return result.analysis_time
+    if order_time is not None:
+        return order_time
+    return analysed
 
 
 def _before_birth(result: LabResult, state: _OrderState) -> str:
