@@ -19,6 +19,7 @@ __all__ = [
     "AgeSpan",
     "age_fit",
     "outgrown",
+    "placeholder_birth",
     "reached",
     "too_old",
     "youngest_birth",
@@ -97,6 +98,15 @@ def too_old(birth: dt.date, day: dt.date) -> bool:
     """Whether a patient born on ``birth`` would be over :data:`OLDEST_AGE` years old on ``day``."""
     years = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
     return years > OLDEST_AGE
+
+
+def placeholder_birth(shown: str, day: dt.date) -> str:
+    """Why a birth date (``shown``) that :func:`too_old` finds on ``day`` gives no age: said alike
+    by flag.age-unknown and by a range for some ages refused (flagging's and the FHIR reader's)."""
+    return (
+        f"the birth date {shown} would make the patient over {OLDEST_AGE} years old on the "
+        f"result date {day}, so it is taken for a feed's placeholder, not a birth date"
+    )
 
 
 def youngest_birth(first: dt.date, last: dt.date, day: dt.date) -> dt.date:

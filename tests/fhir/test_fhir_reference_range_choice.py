@@ -200,9 +200,11 @@ def test_a_placeholder_birth_date_meets_no_age_band() -> None:
     observation, issues = judged(bundle("8.0", BANDS, birth="1900-01-01"))
     assert explanation(observation)["rangeSource"] == "default"
     (issue,) = not_applicable(issues)
+    # as flag.age-unknown says it (was 'is not a plausible one')
     assert (
-        "[4] for ages from 18 a, and the patient's birth date 1900-01-01 is not a plausible one"
-        in issue.text
+        "[4] for ages from 18 a, and the birth date 1900-01-01 would make the patient over 120 "
+        "years old on the result date 2026-11-20, so it is taken for a feed's placeholder, not a "
+        "birth date" in issue.text
     )
     assert [i.code for i in issues if i.code.startswith("flag.age-")] == ["flag.age-unknown"]
 

@@ -464,6 +464,26 @@ def test_a_range_for_ages_refused_for_a_birth_after_the_result_date_says_so() ->
     )
 
 
+def test_a_range_for_ages_refused_for_a_placeholder_birth_date_says_why_as_age_unknown_does() -> (
+    None
+):
+    # said 'the patient's birth date 1900-01-01 is not usable', the FHIR reader 'is not a
+    # plausible one', flag.age-unknown why: now all three say it alike
+    wbc = "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood^LN||5.0|10*3/uL|4.5-11.0 (18-99 y)||||F"
+    conversion = leukoflag.convert(_born_at("19000101", "202611230700-0500", wbc))
+    why = (
+        "the birth date 1900-01-01 would make the patient over 120 years old on the result date "
+        "2026-11-23, so it is taken for a feed's placeholder, not a birth date"
+    )
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert issue.text == (
+        f"the lab's reference range '4.5-11.0 (18-99 y)' is not used (it is for ages '18-99 y', "
+        f"and {why}); leukoflag's default range applies"
+    )
+    (unknown,) = [i for i in conversion.issues if i.code == "flag.age-unknown"]
+    assert unknown.text == f"{why}: judged with adult ranges and thresholds"
+
+
 def test_a_range_for_ages_is_used_for_blood_drawn_after_the_birth_time() -> None:
     wbc = "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood^LN||5.0|10*3/uL|6.0-17.5 (0-1 y)||||F"
     conversion = leukoflag.convert(_born_at("202611241000-0500", "202611241100-0500", wbc))

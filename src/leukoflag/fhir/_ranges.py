@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from leukoflag._ages import age_fit, outgrown, reached, too_old, youngest_birth
+from leukoflag._ages import (
+    age_fit,
+    outgrown,
+    placeholder_birth,
+    reached,
+    too_old,
+    youngest_birth,
+)
 from leukoflag._quote import quoted, shortened
 from leukoflag._range_text import age_span, age_word, read_range_text
 from leukoflag.fhir._elements import PQ_TRANSLATION
@@ -171,14 +178,14 @@ def _age_outside(age: Any, who: Who) -> str:
     if who.unborn:  # the birth day, before the birth time: likewise
         return f"for ages {shown}, and {who.unborn}"
     last = youngest_birth(first, last, who.day)  # as flagging judges age
+    # the patient's birth date, as flag.lab-range-adults and flag.age-unknown name it
+    born = str(first) if first == who.births[1] else f"{first} to {who.births[1]}"
     if too_old(last, who.day):  # 1900-01-01: a placeholder, which flagging takes for no age
-        return f"for ages {shown}, and the patient's birth date {first} is not a plausible one"
+        return f"for ages {shown}, and {placeholder_birth(born, who.day)}"
     for birth in dict.fromkeys((first, last)):  # both ends of a birth date sent as year or month
         if (low is not None and who.day < reached(birth, *low)) or (
             high is not None and who.day >= outgrown(birth, *high)
         ):
-            # the patient's birth date and the day, as flag.lab-range-adults names them
-            born = str(first) if first == who.births[1] else f"{first} to {who.births[1]}"
             # in hours, a day holds ages on both sides of a bound: the day tells no hour
             hours = "hour" in (low or ("", ""))[1:] + (high or ("", ""))[1:]
             if first == who.births[1] and not hours:

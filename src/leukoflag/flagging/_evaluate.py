@@ -25,7 +25,7 @@ from operator import itemgetter
 from types import MappingProxyType
 
 from leukoflag import units
-from leukoflag._ages import OLDEST_AGE, AgeSpan, age_fit, too_old, youngest_birth
+from leukoflag._ages import OLDEST_AGE, AgeSpan, age_fit, placeholder_birth, too_old, youngest_birth
 from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._numbers import EXACT, long_number, plain
@@ -1013,10 +1013,10 @@ def _not_of(
     if fit == "before birth":
         return unborn
     first = context.birth_date
-    if fit == "unusable" and day is not None and first is not None and day < first:
-        return f"the birth date {first} is after the result date {day}"  # as flag.age-unknown
-    if fit == "unusable":
-        return f"the patient's birth date {_born(context)} is not usable"
+    if fit == "unusable" and day is not None:  # as flag.age-unknown says it
+        if first is not None and day < first:
+            return f"the birth date {first} is after the result date {day}"
+        return placeholder_birth(_born(context), day)
     if one:
         whose = f"{'is not' if fit == 'not' else 'may not be'} of {ages}"
     else:
@@ -1497,10 +1497,7 @@ def _age(  # noqa: PLR0917 - positional: the cache key of every count stays a pl
         step = youngest = rules.adult_step
     elif too_old(latest or birth, day):
         shown = f"{birth} to {latest}" if latest is not None and latest != birth else f"{birth}"
-        unknown = (
-            f"the birth date {shown} would make the patient over {OLDEST_AGE} years old on the "
-            f"result date {day}, so it is taken for a feed's placeholder, not a birth date"
-        )
+        unknown = placeholder_birth(shown, day)
         step = youngest = rules.adult_step
     else:
         unknown = ""
