@@ -233,7 +233,7 @@ def test_a_json_number_of_few_bytes_and_a_huge_exponent_is_shown_with_its_expone
     conv = leukoflag.convert("\n".join(lines) + "\n")
     assert len(conv.bundles) == 2
     texts = {(i.code, i.location): i.text for i in conv.issues}
-    assert texts["flag.lab-range-unusable", "ITEM[1]/Observation"] == (
+    assert texts["flag.lab-range-unusable", "ITEM[1]/Observation.referenceRange[0]"] == (
         "the lab's reference range '1E-99999-2E-99999 10*3/uL' is not used (1E-99996–2E-99996 "
         "cells/µL is not a plausible WBC range (sent in another unit than the value?)); "
         "leukoflag's default range applies"

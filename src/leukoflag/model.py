@@ -298,6 +298,9 @@ class ReferenceRange:
     # repr, which ids of a hand-built message without MSH-10 hash (fhir._ids)
     ages: str = field(default="", repr=False)
     by_age: tuple[ReferenceRange, ...] = field(default=(), repr=False)
+    # Where it was read when the result's location does not say: a FHIR referenceRange element
+    # (``...resource.referenceRange[1]``); "" for OBX-7
+    location: str = field(default="", repr=False)
 
 
 # --------------------------------------------------------------------------- message content

@@ -120,7 +120,7 @@ def test_examples_readme_says_why_the_ndjson_child_and_mllp_examples_read_as_the
     readme = (ROOT / "examples" / "README.md").read_text(encoding="utf-8")
     ndjson = leukoflag_api.convert_file(EXAMPLES / "observations.ndjson")
     codes = {(issue.location, issue.code) for issue in ndjson.issues}
-    assert ("ITEM[1]/Observation", "flag.lab-range-unusable") in codes
+    assert ("ITEM[1]/Observation.referenceRange[0]", "flag.lab-range-unusable") in codes
     assert {loc for loc, code in codes if code == "flag.age-unknown"} == {
         "ITEM[1]/Observation",
         "ITEM[2]/Observation",

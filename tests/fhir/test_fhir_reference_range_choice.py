@@ -1146,3 +1146,34 @@ def judged_report(data: bytes) -> tuple[dict[str, Any], list[leukoflag.Issue]]:
         e["resource"] for e in output["entry"] if e["resource"]["resourceType"] == "Observation"
     ]
     return observation, list(conversion.issues)
+
+
+@pytest.mark.parametrize(
+    ("ranges", "index", "why"),
+    [
+        # the lab's one range, in a unit not for a count: refused at the range, not the Observation
+        (
+            [{"low": quantity("4.0", "mmol/L"), "high": quantity("11.0", "mmol/L")}],
+            0,
+            "mmol/L",
+        ),
+        # the band of the patient's age chosen of two, its text noting other ages
+        (
+            [
+                lab_range("9.0", "30.0", ("0", "6", "d")),
+                {**lab_range("5.0", "19.5", ("7", "27", "d")), "text": "5.0-19.5 (3-12 mo)"},
+            ],
+            1,
+            "it is for ages '3-12 mo'",
+        ),
+    ],
+)
+def test_a_refused_lab_range_is_located_at_its_reference_range_element(
+    ranges: list[dict[str, Any]], index: int, why: str
+) -> None:
+    data = bundle("12.0", ranges, birth="2026-11-10", effective="2026-11-20T07:45:00-05:00")
+    observation, issues = judged(data)
+    assert explanation(observation)["rangeSource"] == "age-band"  # a neonate: leukoflag's band
+    (issue,) = [i for i in issues if i.code == "flag.lab-range-unusable"]
+    assert issue.location == f"ITEM[1]/Bundle.entry[1].resource.referenceRange[{index}]"
+    assert why in issue.text

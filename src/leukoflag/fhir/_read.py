@@ -1773,7 +1773,7 @@ def _reference_range(
         chosen_restricted = for_others  # judged by the age band (flag.lab-range-adults)
     if chosen_restricted is not None:
         at = f"{where}.referenceRange[{chosen_restricted}]"
-        return chosen_restricted, _range(ranges[chosen_restricted], at), "", modified
+        return chosen_restricted, _located(ranges[chosen_restricted], at), "", modified
     if general is None and len(passed_over) > 1:
         # one range for men and one for women, and the patient is neither: flagging takes their
         # union (the note is told only when it cannot)
@@ -1784,7 +1784,7 @@ def _reference_range(
     chosen = general if general is not None else wordy
     if chosen is not None:
         at = f"{where}.referenceRange[{chosen}]"
-        return chosen, _range(ranges[chosen], at), "", modified
+        return chosen, _located(ranges[chosen], at), "", modified
     if not passed_over:
         return None, None, "", modified
     return None, None, _none_applies(passed_over), modified
@@ -1911,6 +1911,11 @@ def _normal_type(kind: Concept) -> bool:
     text = kind.text.strip()
     # "Adult": the normal range of adults (labelled so when read, see labelled_for)
     return not text or text.casefold() in _NORMAL_TYPE_TEXTS or bool(age_word(text))
+
+
+def _located(entry: dict[str, Any], at: str) -> ReferenceRange:
+    """The range chosen, read at ``at``: where an Issue refusing it is located."""
+    return replace(_range(entry, at), location=at)
 
 
 def _range(entry: dict[str, Any], at: str) -> ReferenceRange:

@@ -864,6 +864,7 @@ def _lab_range(
     if sent is None or state.settings.range_policy == "default":
         return None, None
     location = result.location
+    at = _range_at(result)
     # drawn before the birth time on the birth day: no age, as the rules judge it (_age)
     unborn = (
         _before_birth(result, state)
@@ -873,17 +874,17 @@ def _lab_range(
     if sent.by_age:  # 0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0: the patient's age's, if known
         band, why = _age_band(sent, state.context, _result_day(result, state), unborn)
         if band is None:
-            return None, _lab_range_issue(location, sent, why)
+            return None, _lab_range_issue(at, sent, why)
         sent = band
     if sent.ages:  # 6.0-17.5 (3-12 mo): only for a patient known to be of those ages
         outside = _outside_ages(sent.ages, state.context, _result_day(result, state), unborn)
         if outside:
-            return None, _lab_range_issue(location, sent, outside)
+            return None, _lab_range_issue(at, sent, outside)
     sex = ""
     if sent.by_sex:
         sent, sex = _sex_range(sent, state.context.sex)
         if not sex and len(sent.by_sex) == 1:
-            return None, _lab_range_issue(location, sent, _other_sex(sent, state.context.sex))
+            return None, _lab_range_issue(at, sent, _other_sex(sent, state.context.sex))
         if not sex:
             return _sex_union(result, analyte, state, count)
     found = _normalized_lab(sent, location, analyte, state, count, sex=sex)
@@ -893,7 +894,7 @@ def _lab_range(
         return None, found
     if sex:  # which of the ranges per sex was the patient's, and the label it was under
         found = f"{_chosen_shown(result.reference_range, sex)} cannot be used: {found}"
-    return None, _lab_range_issue(location, sent, found)
+    return None, _lab_range_issue(at, sent, found)
 
 
 def _normalized_lab(
@@ -1106,7 +1107,7 @@ def _sex_union(
             return None, normalized  # the value's unit is wrong, whichever the sex: not judged
         if isinstance(normalized, str):
             return None, _lab_range_issue(
-                location,
+                _range_at(result),
                 sent,
                 f"{why}; its range for {_SEX_PLURAL[which]}, {quoted(_range_shown(one))}, cannot "
                 f"be used: {normalized}",
@@ -1119,7 +1120,9 @@ def _sex_union(
     low = lowest[0] if lowest is not None else None
     high = highest[0] if highest is not None else None
     if low is None and high is None:
-        return None, _lab_range_issue(location, sent, f"{why}; together its ranges give no limit")
+        return None, _lab_range_issue(
+            _range_at(result), sent, f"{why}; together its ranges give no limit"
+        )
     shown = _limits_shown(low, high)
     note = _issue(
         Severity.INFORMATION,
@@ -1252,11 +1255,17 @@ def _scale_suspect(
     )
 
 
-def _lab_range_issue(location: str, sent: ReferenceRange, why: str) -> Issue:
+def _range_at(result: LabResult) -> str:
+    """Where the lab's range of ``result`` is: OBX-7, or the FHIR referenceRange element read."""
+    sent = result.reference_range
+    return sent.location if sent is not None and sent.location else _at(result.location, "range")
+
+
+def _lab_range_issue(at: str, sent: ReferenceRange, why: str) -> Issue:
     return _issue(
         Severity.WARNING,
         "lab-range-unusable",
-        _at(location, "range"),
+        at,
         f"the lab's reference range {quoted(_range_shown(sent))} is not used ({why}); "
         "leukoflag's default range applies",
     )
