@@ -1075,7 +1075,11 @@ def test_flagging_a_range_for_an_age_beside_its_text_again_changes_nothing() -> 
     assert not [i for i in conversion.issues if i.code.startswith(("flag.lab-range", "fhir."))]
 
 
-def neonatal_report(observation_extra: dict[str, Any], report_extra: dict[str, Any]) -> bytes:
+def neonatal_report(
+    observation_extra: dict[str, Any],
+    report_extra: dict[str, Any],
+    collection: dict[str, Any] | None = None,
+) -> bytes:
     """A NICU CBC: the DiagnosticReport names the Specimen, drawn 22:00 on day 6 (the 23rd), and
     the Observation (WBC 20.0, the first weeks' bands) names none of its own."""
     patient = {"resourceType": "Patient", "id": "nb-cot4", "gender": "female"}
@@ -1086,7 +1090,7 @@ def neonatal_report(observation_extra: dict[str, Any], report_extra: dict[str, A
         "type": {
             "coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0487", "code": "BLD"}]
         },
-        "collection": {"collectedDateTime": "2026-11-23T22:00:00-05:00"},
+        "collection": collection or {"collectedDateTime": "2026-11-23T22:00:00-05:00"},
     }
     observation = {
         "resourceType": "Observation",
@@ -1177,3 +1181,22 @@ def test_a_refused_lab_range_is_located_at_its_reference_range_element(
     (issue,) = [i for i in issues if i.code == "flag.lab-range-unusable"]
     assert issue.location == f"ITEM[1]/Bundle.entry[1].resource.referenceRange[{index}]"
     assert why in issue.text
+
+
+def test_a_specimen_collected_over_a_period_sent_with_its_end_only_dates_the_result() -> None:
+    # a heel prick logged when it ended: was not read, and the neonate judged as an adult
+    # (flag.age-unknown, the result has no date) with the adult range, 20.0 H
+    collection = {"collectedPeriod": {"end": "2026-11-23T22:05:00-05:00"}}
+    observation, issues = judged_report(neonatal_report({}, {}, collection))
+    assert normalized(observation) == [(Decimal("9.0E+3"), Decimal("3.00E+4"))]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+    assert [i.code for i in issues if i.code.startswith("flag.age-")] == []
+
+
+def test_an_unreadable_collection_period_start_is_located_at_it() -> None:
+    # was located at collection.collectedDateTime, an element the Specimen does not have
+    collection = {"collectedPeriod": {"start": "23/11/2026 22:00"}}
+    _, issues = judged_report(neonatal_report({}, {}, collection))
+    (issue,) = [i for i in issues if i.code == "fhir.timestamp-invalid"]
+    assert issue.location == "ITEM[1]/Bundle.entry[3].resource.collection.collectedPeriod.start"
+    assert issue.text == "'23/11/2026 22:00' is not a FHIR date/dateTime; not used"

@@ -2104,8 +2104,15 @@ def _specimen(resource: dict[str, Any], location: str, reader: _ItemReader) -> S
     if isinstance(site, dict) and "concept" in site:  # R5: CodeableReference
         site = site["concept"]
     collected = collection.get("collectedDateTime")
-    if collected is None and isinstance(collection.get("collectedPeriod"), dict):
-        collected = collection["collectedPeriod"].get("start")
+    collected_at = f"{location}.collection.collectedDateTime"
+    period = collection.get("collectedPeriod")
+    if collected is None and isinstance(period, dict):
+        # as effectivePeriod: a Period may have no start, its end then the only time sent
+        bound = "start" if "start" in period else "end"
+        collected, collected_at = (
+            period.get(bound),
+            f"{location}.collection.collectedPeriod.{bound}",
+        )
     identifiers = [i for i in map(_identifier, _list(resource.get("identifier"))) if i]
     control = tables().control_roles
     kind = _concept(resource["type"]) if isinstance(resource.get("type"), dict) else None
@@ -2115,7 +2122,7 @@ def _specimen(resource: dict[str, Any], location: str, reader: _ItemReader) -> S
         type=kind,
         role=role,
         source_site=_concept(site) if isinstance(site, dict) else None,
-        collected=reader.timestamp(collected, f"{location}.collection.collectedDateTime"),
+        collected=reader.timestamp(collected, collected_at),
         received=reader.timestamp(resource.get("receivedTime"), f"{location}.receivedTime"),
         notes=tuple(_notes(resource.get("note"), location)),
         is_control=(role is not None and any(c.code in control for c in role.codings))
