@@ -1072,6 +1072,127 @@ def test_valuequantity_in_extensions_is_no_repeated_key() -> None:
     assert not [i for i in item.issues if i.code == "fhir.observation-malformed"]
 
 
+# A WBC with its range, one key at a time sent twice the way a LIS appending a correction would:
+# the parse keeps the last, so each (1.2 -> 7.5, 10*3/uL -> /uL, ANC -> WBC...) changed the
+# verdict without a word.
+WBC_LINE = (
+    '{"resourceType": "Observation", "id": "wbc-2207", "status": "final",'
+    ' "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},'
+    ' "subject": {"reference": "Patient/pt-4471"}, "effectiveDateTime": "2026-11-24T08:10:00Z",'
+    ' "valueQuantity": {"value": 1.2, "unit": "10*3/uL", "system": "UCUM", "code": "10*3/uL"},'
+    ' "interpretation": [{"coding": [{"code": "L"}]}],'
+    ' "referenceRange": [{"low": {"value": 4.0, "unit": "10*3/uL"},'
+    ' "high": {"value": 11.0, "unit": "10*3/uL"}}]}'
+).replace("UCUM", UCUM)
+
+
+@pytest.mark.parametrize(
+    ("sent", "twice", "location"),
+    [
+        ('"value": 1.2,', '"value": 1.2, "value": 7.5,', "valueQuantity.value"),
+        ('"unit": "10*3/uL",', '"unit": "10*3/uL", "unit": "/uL",', "valueQuantity.unit"),
+        (
+            '"value": 1.2,',
+            '"value": 1.2, "comparator": ">", "comparator": "<",',
+            "valueQuantity.comparator",
+        ),
+        (f'"system": "{UCUM}"', f'"system": "urn:lab", "system": "{UCUM}"', "valueQuantity.system"),
+        ('"status": "final",', '"status": "cancelled", "status": "final",', "status"),
+        ('"code": "6690-2"}', '"code": "751-8", "code": "6690-2"}', "code.coding[0].code"),
+        (' "subject":', ' "subject": {"reference": "Patient/pt-90"}, "subject":', "subject"),
+        (
+            ' "effectiveDateTime": "2026',
+            ' "effectiveDateTime": "2024-01-02", "effectiveDateTime": "2026',
+            "effectiveDateTime",
+        ),
+        (' "interpretation":', ' "interpretation": [], "interpretation":', "interpretation"),
+        (' "referenceRange":', ' "referenceRange": [], "referenceRange":', "referenceRange"),
+        (
+            '"low": {"value": 4.0,',
+            '"low": {"value": 0.4, "value": 4.0,',
+            "referenceRange[0].low.value",
+        ),
+        # the key spelled with an escape (\u0061 is a) is the same key
+        ('"value": 1.2,', '"value": 1.2, "v\\u0061lue": 7.5,', "valueQuantity.value"),
+    ],
+)
+def test_an_observation_with_a_deciding_key_twice_is_rejected_at_that_key(
+    sent: str, twice: str, location: str
+) -> None:
+    line = WBC_LINE.replace(sent, twice, 1)
+    assert line != WBC_LINE
+    first, second = read(f"{line}\n{SINGLE}\n".encode())
+    assert isinstance(first, Rejected)
+    key = location.rsplit(".", 1)[-1]
+    assert first.reason == (
+        f"malformed Observation at ITEM[1]/Observation.{location}: {key} appears more than once "
+        "in one object (JSON parsers keep only the last): which value the lab meant is unknown"
+    )
+    assert isinstance(second, FhirItem)
+    assert [r.value for r in results(second)] == [Number(Decimal("3.4"), "3.4")]
+
+
+def test_a_component_with_its_value_twice_sets_its_observation_aside_in_a_bundle() -> None:
+    panel = (
+        '{"resourceType": "Observation", "id": "cbc-1", "status": "final",'
+        ' "code": {"text": "CBC"}, "component": ['
+        '{"code": {"coding": [{"system": "http://loinc.org", "code": "751-8"}]},'
+        ' "valueQuantity": {"value": 0.4, "unit": "10*3/uL", "value": 4.1}}]}'
+    )
+    entries = ", ".join(f'{{"resource": {r}}}' for r in (panel, WBC_LINE))
+    (item,) = read(
+        f'{{"resourceType": "Bundle", "type": "collection", "entry": [{entries}]}}'.encode()
+    )
+    assert isinstance(item, FhirItem)
+    assert [r.location for r in results(item)] == ["ITEM[1]/Bundle.entry[1].resource"]
+    (issue,) = [i for i in item.issues if i.code == "fhir.observation-malformed"]
+    assert issue.location == "ITEM[1]/Bundle.entry[0].resource.component[0].valueQuantity.value"
+    assert issue.text.startswith("value appears more than once in one object")
+
+
+def test_a_key_repeated_that_decides_nothing_is_read_as_usual() -> None:
+    # a display or a note sent twice changes no verdict: the last is kept, the count judged
+    line = WBC_LINE.replace(
+        '"code": "6690-2"}', '"code": "6690-2", "display": "WBC", "display": "Leukocytes"}'
+    )
+    escaped = WBC_LINE.replace(
+        '"id": "wbc-2207"', '"id": "wbc-2207", "note": [{"text": "\\u0022clotted\\u0022?"}]'
+    )
+    for item in read(f"{line}\n{escaped}\n".encode()):
+        assert isinstance(item, FhirItem)
+        assert [r.value for r in results(item)] == [Number(Decimal("1.2"), "1.2")]
+        assert not [i for i in item.issues if i.code == "fhir.observation-malformed"]
+
+
+def test_a_repeat_is_found_beside_quotes_sent_as_escapes() -> None:
+    # the repeat is found by the quotes the parse written back lost: two quotes sent as \u0022
+    # (written back as \") must not make up for the two of the value dropped
+    line = WBC_LINE.replace('"value": 1.2,', '"value": 1.2, "value": 7.5,').replace(
+        '"id": "wbc-2207"', '"id": "wbc-2207", "note": [{"text": "\\u0022hemolysed\\u0022"}]'
+    )
+    (item,) = read(line.encode())
+    assert isinstance(item, Rejected)
+    assert item.reason.startswith(
+        "malformed Observation at ITEM[1]/Observation.valueQuantity.value: value appears more"
+    )
+
+
+def test_leukoflags_own_output_read_back_takes_no_parse_noting_repeats(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # its extensions hold valueQuantity keys beside the value read, which cost a second, slower
+    # parse looking for repeats in every Bundle leukoflag wrote and read back
+    (flagged,) = leukoflag.convert(WBC_LINE).bundles
+
+    def slow(data: bytes) -> object:
+        raise AssertionError("parsed again noting repeats")
+
+    monkeypatch.setattr(_read, "loads_noting_repeats", slow)
+    (item,) = read(fhir.dumps(flagged, pretty=True))
+    assert isinstance(item, FhirItem)
+    assert [r.value for r in results(item)] == [Number(Decimal(1200), "1200")]
+
+
 def test_a_reader_defect_rejects_that_ndjson_line_and_the_rest_is_read(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -27,7 +27,7 @@ import orjson
 from leukoflag._cache import LONGEST_KEY
 from leukoflag._numbers import plain
 
-__all__ = ["SentExponent", "dumps", "loads", "loads_noting_repeats", "plain"]
+__all__ = ["SentExponent", "dumps", "loads", "loads_noting_repeats", "loads_written", "plain"]
 
 
 class SentExponent(Decimal):
@@ -152,6 +152,13 @@ def loads(data: bytes | bytearray | str) -> Any:
     :data:`DEEPEST` levels or more (orjson writes no deeper), or a string holding a lone UTF-16
     surrogate (``"\\ud83d"`` without its pair; RFC 8259 §8.2), which is no Unicode text.
     """
+    return loads_written(data)[0]
+
+
+def loads_written(data: bytes | bytearray | str) -> tuple[Any, bytes]:
+    """:func:`loads`, and the parse written back (compact :func:`dumps`): the check that it can
+    be written costs that text anyway, and comparing it with ``data`` tells cheaply whether the
+    parse dropped anything (a repeated key)."""
     try:
         parsed = _parsed(data)
     except RecursionError:  # the stdlib parser recurses once per level
@@ -159,10 +166,9 @@ def loads(data: bytes | bytearray | str) -> Any:
     # Whether it can be written back is best asked of the writer itself: one dumps costs a
     # fraction of the parse (a walk of the tree in Python cost as much as the parse).
     try:
-        dumps(parsed)
+        return parsed, dumps(parsed)
     except orjson.JSONEncodeError as error:
         raise ValueError(_unwritable(parsed, error)) from None
-    return parsed
 
 
 def loads_noting_repeats(data: bytes | bytearray | str) -> tuple[Any, dict[int, tuple[str, ...]]]:

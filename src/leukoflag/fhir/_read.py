@@ -40,7 +40,7 @@ from leukoflag.fhir._elements import (
     derived_before,
     supplied_range,
 )
-from leukoflag.fhir._json import dumps, loads, loads_noting_repeats, plain
+from leukoflag.fhir._json import dumps, loads_noting_repeats, loads_written, plain
 from leukoflag.fhir._ranges import (
     Who,
     applies,
@@ -212,20 +212,15 @@ def read_document(document: Document, *, source: str) -> Iterator[FhirItem | Rej
     """The items of a JSON document: itself, or each element of an array."""
     raw = document.raw
     try:
-        parsed = loads(raw)
+        parsed, repeats = _parse(raw)
     except ValueError as exc:
         yield _reject(raw.strip(), 1, source, f"not valid JSON: {exc}")
         return
     if isinstance(parsed, list):
-        texts = [dumps(element) for element in parsed]
-        repeats: dict[int, tuple[str, ...]] = {}
-        if _quantity_keys(raw) > sum(text.count(_QUANTITY_KEY) for text in texts):
-            # a key the parse kept only the last of (see _item)
-            parsed, repeats = loads_noting_repeats(raw)
-        for index, (element, text) in enumerate(zip(parsed, texts, strict=True), start=1):
-            yield _item(element, text, index, source, repeats)
+        for index, element in enumerate(parsed, start=1):
+            yield _item(element, dumps(element), index, source, repeats)
         return
-    yield _item(parsed, raw.strip(), 1, source)
+    yield _item(parsed, raw.strip(), 1, source, repeats)
 
 
 def _parts(stream: BinaryIO) -> Iterator[tuple[bytes | Document, Any]]:
@@ -326,12 +321,38 @@ class _Lines:
         return ahead + self._stream.read()
 
 
-def _reparse(line: bytes) -> Any:
-    """``line`` parsed, or the ValueError saying why it is not JSON."""
+# The keys objects of a parse hold more than once, by the object's identity (see _parse).
+Repeats = dict[int, tuple[str, ...]]
+
+
+def _reparse(line: bytes) -> tuple[Any, Repeats] | ValueError:
+    """``line`` parsed (see :func:`_parse`), or the ValueError saying why it is not JSON."""
     try:
-        return loads(line)
+        return _parse(line)
     except ValueError as exc:
         return exc
+
+
+def _parse(raw: bytes) -> tuple[Any, Repeats]:
+    """JSON text ``raw`` parsed, and the keys its objects hold more than once (the parse keeps
+    the last value: the reader refuses a repeat of a key that decides a verdict). The slower
+    parse noting them is paid for only when the text written back lost a key."""
+    parsed, written = loads_written(raw)
+    if _lost_keys(raw, written):
+        return loads_noting_repeats(raw)
+    return parsed, {}
+
+
+def _lost_keys(raw: bytes, written: bytes) -> bool:
+    """Whether ``written``, the parse of JSON text ``raw`` written back, lost a key (a repeat,
+    however spelled: ``"value\\u0051uantity"`` is ``"valueQuantity"``). Every string keeps its
+    two quotes and a quote in it stays escaped (``\\"``) but for one sent as ``\\u0022``, so
+    the quotes differ only when a key went (a ``\\\\u0022``, no escape, only costs the slow
+    parse). Two or three counts, against half a parse again for the parse noting repeats."""
+    quotes = raw.count(b'"')
+    if b"\\" in raw:  # one memchr: without a backslash, no quote is sent as \u0022
+        quotes += raw.count(b"\\u0022")
+    return quotes != written.count(b'"')
 
 
 def _is_object_line(line: bytes) -> bool:
@@ -342,10 +363,12 @@ def _reject(raw: bytes, index: int, source: str, reason: str) -> Rejected:
     return Rejected(index=index, source=source, reason=reason, raw=raw, location=f"ITEM[{index}]")
 
 
-def _item_or_reject(parsed: Any, raw: bytes, index: int, source: str) -> FhirItem | Rejected:
+def _item_or_reject(
+    parsed: tuple[Any, Repeats] | ValueError, raw: bytes, index: int, source: str
+) -> FhirItem | Rejected:
     if isinstance(parsed, ValueError):
         return _reject(raw, index, source, f"not valid JSON: {parsed}")
-    return _item(parsed, raw, index, source)
+    return _item(parsed[0], raw, index, source, parsed[1])
 
 
 def _shape(parsed: Any) -> str:
@@ -359,41 +382,15 @@ def _shape(parsed: Any) -> str:
     return "a JSON string" if isinstance(parsed, str) else "an array"
 
 
-_QUANTITY_KEY = b'"valueQuantity"'
-
-
-def _either_case(digit: re.Match[str]) -> str:
-    return f"[{digit[0]}{digit[0].upper()}]"  # a \u escape's hex digits may be either case
-
-
-# the same key with any of its letters written as a \u escape (\u0051 for Q), which JSON allows
-_QUANTITY_SPELLED = re.compile(
-    b'"'
-    + b"".join(
-        b"(?:%s|\\\\u%s)"
-        % (letter.encode(), re.sub("[a-f]", _either_case, f"{ord(letter):04x}").encode())
-        for letter in "valueQuantity"
-    )
-    + b'"'
-)
-
-
-def _quantity_keys(raw: bytes) -> int:
-    """How often ``raw`` (JSON text) holds the string ``valueQuantity``, however spelled."""
-    if b"\\u" not in raw:  # the common case: one fast count
-        return raw.count(_QUANTITY_KEY)
-    return len(_QUANTITY_SPELLED.findall(raw))
-
-
 def _item(
     parsed: Any,
     raw: bytes,
     index: int,
     source: str,
-    repeats: dict[int, tuple[str, ...]] | None = None,
+    repeats: Repeats,
 ) -> FhirItem | Rejected:
     """The item read from ``parsed`` (``raw`` parsed); ``repeats``: the keys objects of it hold
-    more than once, by object identity (None: not yet looked for)."""
+    more than once, by object identity."""
     if not isinstance(parsed, dict):
         return _reject(raw, index, source, f"not a FHIR resource: {_shape(parsed)}, not an object")
     kind = parsed.get("resourceType")
@@ -403,7 +400,7 @@ def _item(
         return _reject(
             raw, index, source, f"not a FHIR resource: unknown resourceType {quoted(kind)}"
         )
-    reader = _ItemReader(prefix=f"ITEM[{index}]", root=parsed, repeats=repeats or {})
+    reader = _ItemReader(prefix=f"ITEM[{index}]", root=parsed, repeats=repeats)
     try:
         groups = reader.read()
     except _Malformed as exc:
@@ -412,13 +409,6 @@ def _item(
         # A reader defect must not take the rest of the input down with it (as the HL7 v2
         # reader's): this item is rejected with the cause, its raw kept for the report.
         return _reject(raw, index, source, defect("read this item", exc))
-    if repeats is None and _quantity_keys(raw) > reader.quantities:
-        # More valueQuantity keys in the text than were read: one an extension holds, or one a
-        # repeated key hid (the parse keeps the last). Only then is the slower parse that
-        # notes repeated keys paid for, and the item read again with them.
-        again, found = loads_noting_repeats(raw)
-        if found:
-            return _item(again, raw, index, source, found)
     return FhirItem(
         index=index,
         source=source,
@@ -473,8 +463,7 @@ class _ItemReader:
     contained_ids: dict[int, dict[str, int]] = field(default_factory=dict)
     paths: dict[int, Path] | None = None
     # the keys an object of the item holds more than once, by its identity (see _item)
-    repeats: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    quantities: int = 0  # valueQuantity elements read
+    repeats: Repeats = field(default_factory=dict)
     # an Observation, component or nested Bundle set aside and said so (a modifier, its subject,
     # malformed): the item holds results, so fhir.no-results is not said
     modified: bool = False
@@ -916,6 +905,9 @@ class _ItemReader:
     ) -> list[LabResult]:
         """The results of one Observation: itself, its components, its contained Observations."""
         resource = observation.resource
+        if self.repeats and (key := self.repeated(resource, _DECIDING_OBSERVATION)):
+            self.malformed(observation, key, _repeated(key))
+            return []
         status_text = resource.get("status")
         if not isinstance(status_text, str) or not status_text:
             # a status sent that is not a code is not missing: the reason quotes it
@@ -1140,6 +1132,8 @@ class _ItemReader:
         for i, component in enumerate(components or ()):
             if not isinstance(component, dict) or not isinstance(component.get("code"), dict):
                 raise _Malformed(f"{where}.component[{i}]", "a component needs a code")
+            if self.repeats and (key := self.repeated(component, _DECIDING_RESULT)):
+                raise _Malformed(f"{where}.component[{i}].{key}", _repeated(key))
             if self.unknown_modifier(component, f"{where}.component[{i}]"):
                 continue
             path = (*observation.path, "component", i)
@@ -1159,6 +1153,8 @@ class _ItemReader:
         if codings is not None and not isinstance(codings, list):
             # a lone Coding (an XML-to-JSON singleton) would leave a count unread, unflagged, unsaid
             raise _Malformed(f"{where}.code.coding", "code.coding is not a list")
+        if self.repeats:
+            self.unrepeated_parts(node, where)
         value, unit = self.value(node, where)
         absent = node.get("dataAbsentReason")
         absent_code = ""
@@ -1216,6 +1212,32 @@ class _ItemReader:
             order=shared.order,
         )
 
+    def repeated(self, node: Any, keys: frozenset[str]) -> str:
+        """The first of ``keys`` that ``node`` holds more than once ('' for none)."""
+        return next((key for key in self.repeats.get(id(node), ()) if key in keys), "")
+
+    def unrepeated_parts(self, node: dict[str, Any], where: str) -> None:
+        """Refuse a key repeated in the parts of result ``node`` that decide its verdict: its
+        code and codings, its valueQuantity, its reference ranges and their limits."""
+        parts: list[tuple[Any, frozenset[str], str]] = [
+            (node["code"], _DECIDING_CONCEPT, f"{where}.code"),
+            (node.get("valueQuantity"), _DECIDING_QUANTITY, f"{where}.valueQuantity"),
+        ]
+        parts.extend(
+            (coding, _DECIDING_CODING, f"{where}.code.coding[{i}]")
+            for i, coding in enumerate(_list(node["code"].get("coding")))
+        )
+        for i, entry in enumerate(_list(node.get("referenceRange"))):
+            at = f"{where}.referenceRange[{i}]"
+            parts.append((entry, _DECIDING_RANGE, at))
+            if isinstance(entry, dict):
+                parts.extend(
+                    (entry.get(k), _DECIDING_QUANTITY, f"{at}.{k}") for k in ("low", "high")
+                )
+        for part, keys, at in parts:
+            if key := self.repeated(part, keys):
+                raise _Malformed(f"{at}.{key}", _repeated(key))
+
     def inverted_text(self, entry: dict[str, Any], read: ReferenceRange | None, where: str) -> None:
         """Say why a range sent as text only gave no limits when its low is above its high (as
         hl7v2.range-inverted does for OBX-7): "no numeric limits" alone hid it."""
@@ -1245,14 +1267,7 @@ class _ItemReader:
         key = present[0]
         raw = node[key]
         at = f"{where}.{key}"
-        if self.repeats and key in self.repeats.get(id(node), ()):
-            raise _Malformed(
-                at,
-                f"{key} appears more than once in one object (JSON parsers keep only the last): "
-                "which value the lab meant is unknown",
-            )
         if key == "valueQuantity":
-            self.quantities += 1
             quantity = _object(raw, at)
             unit = _unit(quantity)
             number = _number(quantity.get("value"), f"{at}.value")
@@ -1505,6 +1520,45 @@ class _Shared:
 
 
 # --------------------------------------------------------------------------- datatypes
+
+
+# The keys that decide a verdict, by the object holding them: one sent twice (a LIS appending a
+# corrected value instead of replacing it) would be judged on the last alone without a word.
+_DECIDING_RESULT = frozenset(
+    {
+        *VALUE_ELEMENTS,
+        "dataAbsentReason",
+        "code",
+        "referenceRange",
+        "interpretation",
+        "modifierExtension",
+    }
+)
+_DECIDING_OBSERVATION = _DECIDING_RESULT | {
+    "status",
+    "subject",
+    "specimen",
+    "effectiveDateTime",
+    "effectiveInstant",
+    "effectivePeriod",
+    "issued",
+    "component",
+}
+_DECIDING_QUANTITY = frozenset(
+    {"value", "comparator", "unit", "code", "system", "modifierExtension"}
+)
+_DECIDING_CONCEPT = frozenset({"coding", "text"})
+_DECIDING_CODING = frozenset({"system", "code"})
+_DECIDING_RANGE = frozenset(
+    {"low", "high", "type", "appliesTo", "age", "text", "modifierExtension"}
+)
+
+
+def _repeated(key: str) -> str:
+    return (
+        f"{key} appears more than once in one object (JSON parsers keep only the last): "
+        "which value the lab meant is unknown"
+    )
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:
