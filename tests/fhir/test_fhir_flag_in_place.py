@@ -1540,6 +1540,47 @@ def test_a_result_focused_on_a_specimen_with_a_modifier_extension_is_passed_thro
     assert output["entry"][1] == fhir.loads(fhir.dumps(focused))  # as sent
 
 
+def test_a_result_whose_specimen_collection_has_a_modifier_extension_is_passed_through() -> None:
+    # the collection's time dates a neonate's count (its age, its range) and is read for the
+    # verdict: a modifier there (a time estimated, a heel stick redrawn) was ignored and the
+    # WBC judged as usual
+    estimated = {
+        "url": "http://lis.example/fhir/StructureDefinition/collection-time-estimated",
+        "valueBoolean": True,
+    }
+    specimen = {
+        "resourceType": "Specimen",
+        "id": "sp-heel-0412",
+        "type": {"text": "Capillary blood"},
+        "collection": {
+            "collectedDateTime": "2026-11-25T06:10:00Z",
+            "modifierExtension": [estimated],
+        },
+    }
+    patient = {"resourceType": "Patient", "id": "0412-patient", "birthDate": "2026-11-22"}
+    drawn = _count_entry("wbc-heel", "6690-2", 4.1, "10*3/uL", subject="0412-patient")
+    drawn["resource"]["specimen"] = {"reference": "urn:uuid:sp-heel-0412"}
+    other = _count_entry("wbc-vein", "6690-2", 4.1, "10*3/uL", subject="0412-patient")
+    other["resource"]["effectiveDateTime"] = "2026-11-25T09:30:00Z"
+    entries = [
+        {"fullUrl": "urn:uuid:0412-patient", "resource": patient},
+        {"fullUrl": "urn:uuid:sp-heel-0412", "resource": specimen},
+        drawn,
+        other,
+    ]
+    sent = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [f.location for f in conv.findings] == ["ITEM[1]/Bundle.entry[3].resource"]
+    (output,) = conv.bundles
+    assert output["entry"][2] == fhir.loads(fhir.dumps(drawn))  # as sent
+    (issue,) = [i for i in conv.issues if i.code == "fhir.modifier-extension-unknown"]
+    assert issue.location == "ITEM[1]/Bundle.entry[1].resource.collection.modifierExtension"
+    assert issue.text.startswith(
+        "modifierExtension 'http://lis.example/fhir/StructureDefinition/collection-time-estimated'"
+        " may change what this specimen's collection means"
+    )
+
+
 def test_a_report_whose_specimen_has_a_modifier_extension_is_passed_through_with_its_results() -> (
     None
 ):

@@ -1050,6 +1050,16 @@ class _ItemReader:
             if kind not in ("Specimen", "Encounter"):
                 continue
             sent = self.modifiers_of(target.resource, target.location)
+            what = f"this {kind.lower()}"
+            collection = target.resource.get("collection") if kind == "Specimen" else None
+            if (
+                sent is None
+                and isinstance(collection, dict)
+                and collection.get("modifierExtension")
+            ):
+                # the collection's time (the patient's age) and body site are read for the verdict
+                sent = collection["modifierExtension"], f"{target.location}.collection"
+                what = "this specimen's collection"
             if sent is None:
                 continue
             if id(target.resource) not in self.said:
@@ -1057,7 +1067,7 @@ class _ItemReader:
                 self.unknown_modifiers(
                     sent[0],
                     sent[1],
-                    f"this {kind.lower()}",
+                    what,
                     "passed through unchanged, and the results and reports naming it as their "
                     "specimen, focus or encounter unread and unflagged",
                 )
