@@ -1164,6 +1164,45 @@ def test_a_key_repeated_that_decides_nothing_is_read_as_usual() -> None:
         assert not [i for i in item.issues if i.code == "fhir.observation-malformed"]
 
 
+def test_a_bundle_entry_with_two_resources_is_passed_through_unread() -> None:
+    # the parse kept the second (a WBC of 7.5, normal) and the first (1.2, leukopenic) vanished:
+    # the normal one was judged and nothing said the other was sent
+    low = WBC_LINE
+    normal = SINGLE.replace('"value": 3.4', '"value": 7.5')
+    entries = f'{{"resource": {low}, "resource": {normal}}}, {{"resource": {SINGLE}}}'
+    sent = f'{{"resourceType": "Bundle", "type": "collection", "entry": [{entries}]}}'
+    (item,) = read(sent.encode())
+    assert isinstance(item, FhirItem)
+    assert [r.location for r in results(item)] == ["ITEM[1]/Bundle.entry[1].resource"]
+    (issue,) = [i for i in item.issues if i.code == "fhir.bundle-malformed"]
+    assert (issue.severity, issue.location) == (
+        Severity.WARNING,
+        "ITEM[1]/Bundle.entry[0].resource",
+    )
+    assert issue.text == (
+        "resource appears more than once in one object (JSON parsers keep only the last): which "
+        "resource the sender meant is unknown: this entry is passed through unread"
+    )
+    (output,) = leukoflag.convert(sent).bundles
+    assert "interpretation" not in output["entry"][0]["resource"]
+
+
+def test_a_bundle_with_its_entries_sent_twice_reads_none_of_them() -> None:
+    sent = (
+        f'{{"resourceType": "Bundle", "type": "collection", "entry": [{{"resource": {WBC_LINE}}}],'
+        f' "entry": [{{"resource": {SINGLE}}}]}}'
+    )
+    (item,) = read(sent.encode())
+    assert isinstance(item, FhirItem)
+    assert results(item) == []
+    (issue,) = [i for i in item.issues if i.code == "fhir.bundle-malformed"]
+    assert issue.location == "ITEM[1]/Bundle.entry"
+    assert issue.text == (
+        "entry appears more than once in one object (JSON parsers keep only the last): which "
+        "entries the sender meant are unknown: nothing read from it"
+    )
+
+
 def test_a_repeat_is_found_beside_quotes_sent_as_escapes() -> None:
     # the repeat is found by the quotes the parse written back lost: two quotes sent as \u0022
     # (written back as \") must not make up for the two of the value dropped

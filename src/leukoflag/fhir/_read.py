@@ -532,12 +532,19 @@ class _ItemReader:
 
     def bundle_resources(self) -> list[_Located]:
         entries = self.root.get("entry", [])
-        if not isinstance(entries, list):
+        if not isinstance(entries, list) or (self.repeats and self.repeated(self.root, _ENTRY)):
+            # entries sent twice: the parse kept the last list, the first one's results are lost
+            twice = isinstance(entries, list)
             self.issue(
                 Severity.WARNING,
                 "bundle-malformed",
                 f"{self.prefix}/Bundle.entry",
-                "Bundle.entry is not a list: nothing read from it",
+                (
+                    _repeated("entry", "entries the sender meant are")
+                    if twice
+                    else "Bundle.entry is not a list"
+                )
+                + ": nothing read from it",
             )
             return []
         found: list[_Located] = []
@@ -548,6 +555,17 @@ class _ItemReader:
             if newest is not None and self.older_version(entry, i, newest):
                 continue
             if not isinstance(resource, dict):
+                continue
+            if self.repeats and self.repeated(entry, _RESOURCE):
+                # two resources in one entry: the parse kept the last, the first is lost
+                self.modified = True
+                self.issue(
+                    Severity.WARNING,
+                    "bundle-malformed",
+                    self.location(("entry", i, "resource")),
+                    _repeated("resource", "resource the sender meant is")
+                    + ": this entry is passed through unread",
+                )
                 continue
             located = self.located(resource, ("entry", i, "resource"), resource)
             found.append(located)
@@ -1564,10 +1582,14 @@ _DECIDING_RANGE = frozenset(
 )
 
 
-def _repeated(key: str) -> str:
+_ENTRY = frozenset({"entry"})
+_RESOURCE = frozenset({"resource"})
+
+
+def _repeated(key: str, meant: str = "value the lab meant is") -> str:
     return (
         f"{key} appears more than once in one object (JSON parsers keep only the last): "
-        "which value the lab meant is unknown"
+        f"which {meant} unknown"
     )
 
 
