@@ -370,7 +370,10 @@ def test_strict_mode_checks_point_of_care_results_of_2_5_1() -> None:
     assert not [i for i in strict.issues if i.code == "hl7v2.structure-unchecked"]
     misplaced = POC.replace("ORC|NW|PL-4471^EHR\r", "")  # ORU^R30 requires its ORC
     (rejected,) = leukoflag.convert(misplaced, leukoflag.Settings(strict=True)).rejected
-    assert rejected.reason == "strict structure failed: Missing required child ORU_R30.ORC"
+    assert rejected.reason == (
+        "strict structure failed: ORC segment missing: ORU_R30 in HL7 v2.5.1 requires one in "
+        "the message"
+    )
 
 
 @pytest.mark.parametrize(
@@ -402,11 +405,17 @@ def test_strict_mode_says_which_message_structure_hl7apy_cannot_find(
 @pytest.mark.parametrize(
     ("version", "change", "words"),
     [
-        ("2.3.1", ("", ""), "Missing required child OBX.OBX_4"),
-        ("2.7", ("", ""), "Missing required child OBX.OBX_4"),
-        ("2.6", ("ORU^R01^ORU_R01", "ORU^R01"), "Missing required child MSH_9.MSG_3"),
-        ("2.7", ("ORU^R01^ORU_R01", "ORU^R01"), "Missing required child MSH_9.MSG_3"),
-        ("2.3", ("", ""), "Missing required child OBR.OBR_27"),
+        ("2.3.1", ("", ""), "OBX[1]-4 (observation sub id) is empty"),
+        ("2.7", ("", ""), "OBX[1]-4 (observation sub id) is empty"),
+        ("2.6", ("ORU^R01^ORU_R01", "ORU^R01"), "MSH[1]-9.3 (message structure) is empty"),
+        ("2.7", ("ORU^R01^ORU_R01", "ORU^R01"), "MSH[1]-9.3 (message structure) is empty"),
+        ("2.7", ("", ""), "OBR[1]-16.7 'MD': XCN.7 (degree) is withdrawn in HL7 v2.7"),
+        ("2.3", ("", ""), "OBR[1]-27 (quantity timing) is empty"),
+        (
+            "2.3",
+            ("", ""),
+            "MSH[1]-9.3 'ORU_R01': MSH-9 (message type, CM_MSG) has 2 components in HL7 v2.3",
+        ),
         (
             "2.7",
             ("ORC|NW|PL-4471^EHR\r", "ORC|NW|PL-4471^EHR\rTQ1|1||||||20261203130000-0600\r"),
@@ -415,7 +424,10 @@ def test_strict_mode_says_which_message_structure_hl7apy_cannot_find(
         (
             "2.5.1",
             ("|L|||F", "|L^Low^HL70078|||F"),
-            ("Datatype None is not correct for OBX.OBX_8 (it must be None)"),
+            (
+                "OBX[1]-8 'L^Low^HL70078' has components, but OBX-8 (abnormal flags) is of type "
+                "IS, which has none in HL7 v2.5.1"
+            ),
         ),
     ],
 )
@@ -452,6 +464,78 @@ def test_strict_mode_rejects_a_version_that_is_no_hl7_v2_release_naming_msh_12(
         f"strict structure failed: {said}: the structure is checked against the definition of "
         "the HL7 v2 version MSH-12 names"
     )
+
+
+# An admission system's visit with PV1-18 (patient type) sent as a coded value, as some send it.
+PV1 = "PV1|1|I|HEM^4^B^NORTHGATE|||||||||||||||ONC^Oncology inpatient^99NGH|V5512^^^NORTHGATE^VN"
+PV1_WRONG_TYPE = (
+    "PV1[1]-18 'ONC^Oncology inpatient^99NGH' has components, but PV1-18 (patient type) "
+)
+
+
+@pytest.mark.parametrize(
+    ("segments", "reason"),
+    [
+        (  # hl7apy: "Datatype None is not correct for PV1.PV1_18 (it must be None); Invalid
+            # children detected for <Segment OBX>: [None]"
+            (PID, PV1, OBR, WBC, ANC + "|" * 15 + "LRI-2026"),
+            (
+                f"{PV1_WRONG_TYPE}is of type IS, which has none in HL7 v2.5.1; "
+                "OBX[2]-29 'LRI-2026': OBX has 25 fields in HL7 v2.5.1"
+            ),
+        ),
+        (  # hl7apy: "Missing required child ORU_R01_PATIENT.PID"
+            ("PV1|1|I|HEM^4^B^NORTHGATE", OBR, WBC, ANC),
+            (
+                "PID segment missing: ORU_R01 in HL7 v2.5.1 requires one in each PATIENT group "
+                "(the one at PV1[1])"
+            ),
+        ),
+        (  # hl7apy: "Missing required child ORU_R01_ORDER_OBSERVATION.OBR"
+            (PID, "ORC|RE|PL-4471^EHR|FL-9902^HEMLAB||CM", WBC, ANC),
+            (
+                "OBR segment missing: ORU_R01 in HL7 v2.5.1 requires one in each "
+                "ORDER_OBSERVATION group (the one at ORC[1])"
+            ),
+        ),
+        (  # hl7apy: "Child limit exceeded ORU_R01_PATIENT.ORU_R01_VISIT"
+            (PID, "PV1|1|O", "PV1|2|I", OBR, WBC, ANC),
+            "PV1[2]: ORU_R01 in HL7 v2.5.1 allows 1 VISIT group in each PATIENT group",
+        ),
+        (  # hl7apy dropped the segment and said "Missing required child
+            # ORU_R01_PATIENT_RESULT.ORU_R01_ORDER_OBSERVATION", though the OBR is there
+            (PID, "IAM|1|DA|1605^Penicillin^99NGH", OBR, WBC, ANC),
+            "IAM[1]: ORU_R01 in HL7 v2.5.1 has no IAM segment",
+        ),
+        (  # hl7apy: "Child limit exceeded PID.PID_8"
+            (PID.replace("|F", "|F~U"), OBR, WBC, ANC),
+            "PID[1]-8[2] 'U': PID-8 (administrative sex) does not repeat in ORU_R01 in HL7 v2.5.1",
+        ),
+        (  # hl7apy: "Invalid children detected for <Field PID_5 (PATIENT_NAME) of type XPN>:
+            # [None]", and the component it names is not the one sent
+            (PID.replace("INGRID^M", "INGRID^M" + "^" * 15 + "ROSE"), OBR, WBC, ANC),
+            "PID[1]-5.18 'ROSE': PID-5 (patient name, XPN) has 14 components in HL7 v2.5.1",
+        ),
+        (  # hl7apy: "Invalid children detected for <Component CX_4 (ASSIGNING_AUTHORITY) of
+            # type HD>: ['ST']"
+            (PID.replace("NORTHGATE^MR", "NORTHGATE&2.16.840.1.113883.19.77&ISO&X^MR"), OBR, WBC),
+            "PID[1]-3.4.4 'X': CX.4 (assigning authority, HD) has 3 subcomponents in HL7 v2.5.1",
+        ),
+        (  # hl7apy: "Datatype None is not correct for CE.CE_1 (it must be None)"
+            (PID, OBR, WBC.replace("10*3/uL^^UCUM", "10*3/uL&K/uL^^UCUM")),
+            (
+                "OBX[1]-6.1 '10*3/uL&K/uL' has subcomponents, but CE.1 (identifier) is of type ST, "
+                "which has none in HL7 v2.5.1"
+            ),
+        ),
+    ],
+)
+def test_strict_mode_says_where_and_what_is_wrong_in_plain_words(
+    segments: tuple[str, ...], reason: str
+) -> None:
+    message = "\r".join((MSH, *segments)) + "\r"
+    (rejected,) = leukoflag.convert(message, leukoflag.Settings(strict=True)).rejected
+    assert rejected.reason == f"strict structure failed: {reason}"
 
 
 def test_strict_mode_names_the_patient_whose_results_are_misplaced() -> None:

@@ -239,10 +239,10 @@ def test_explain_rejects_what_strict_convert_rejects(leukoflag: Runner, tmp_path
     done = leukoflag("explain", "--strict", "disordered.hl7")
     assert done.returncode == 1
     assert done.stdout.decode() == (
-        "disordered.hl7\n\nMSG[1]  rejected: strict structure failed: "
-        "Missing required child ORU_R01_ORDER_OBSERVATION.OBR\n"
+        "disordered.hl7\n\nMSG[1]  rejected: strict structure failed: OBR segment missing: "
+        "ORU_R01 in HL7 v2.5.1 requires one in each ORDER_OBSERVATION group (the one at OBX[1])\n"
     )
-    assert b"strict structure failed: Missing required child" in converted.stderr
+    assert b"strict structure failed: OBR segment missing" in converted.stderr
     lenient = leukoflag("explain", "disordered.hl7")
     assert lenient.returncode == 0
     assert re.search(r"WBC  3\.1 K/uL +→ +3,100 cells/µL  →  L\n", lenient.stdout.decode())

@@ -667,7 +667,7 @@ def test_valid_fhir_on_a_rejected_message_says_why_there_is_no_output() -> None:
         "no FHIR resource to validate: the output is empty\n"
         "Issues leukoflag reported:\n"
         "  - input.rejected (error) at MSG[1]: strict structure failed: "
-        "Missing required child PID.PID_5"
+        "PID[1]-5 (patient name) is empty: ORU_R01 in HL7 v2.5.1 requires it"
     )
 
 
