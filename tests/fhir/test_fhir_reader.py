@@ -6,12 +6,14 @@ import io
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import leukoflag
 from leukoflag import fhir
 from leukoflag.fhir import FhirItem, _read
+from leukoflag.fhir._elements import BIRTH_TIME
 from leukoflag.model import (
     CodedResult,
     LabResult,
@@ -1230,6 +1232,133 @@ def test_leukoflags_own_output_read_back_takes_no_parse_noting_repeats(
     (item,) = read(fhir.dumps(flagged, pretty=True))
     assert isinstance(item, FhirItem)
     assert [r.value for r in results(item)] == [Number(Decimal(1200), "1200")]
+
+
+# A child's CBC as a LIS sends it: the girl (born 2023-05-02, 3 years old), the venous specimen,
+# the report and its WBC and ANC, each a Bundle entry; a test sends one key of it twice.
+CHILD_PATIENT = (
+    '{"resourceType": "Patient", "id": "pt-318", "gender": "female", "birthDate": "2023-05-02"}'
+)
+CHILD_SPECIMEN = (
+    '{"resourceType": "Specimen", "id": "sp-5521", "type": {"coding": [{"system":'
+    ' "http://terminology.hl7.org/CodeSystem/v2-0487", "code": "BLDV"}]},'
+    ' "collection": {"collectedDateTime": "2026-11-24T08:05:00Z"}}'
+)
+CHILD_REPORT = (
+    '{"resourceType": "DiagnosticReport", "id": "dr-5521", "status": "final",'
+    ' "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},'
+    ' "subject": {"reference": "Patient/pt-318"}, "effectiveDateTime": "2026-11-24T08:05:00Z",'
+    ' "specimen": [{"reference": "Specimen/sp-5521"}],'
+    ' "result": [{"reference": "Observation/wbc-5521"}, {"reference": "Observation/anc-5521"}]}'
+)
+CHILD_COUNT = (
+    '{"resourceType": "Observation", "id": "ID", "status": "final",'
+    ' "code": {"coding": [{"system": "http://loinc.org", "code": "LOINC"}]},'
+    ' "subject": {"reference": "Patient/pt-318"}, "specimen": {"reference": "Specimen/sp-5521"},'
+    ' "valueQuantity": {"value": VALUE, "unit": "10*3/uL", "system": "UCUM", "code": "10*3/uL"}}'
+).replace("UCUM", UCUM)
+CHILD_WBC = CHILD_COUNT.replace("ID", "wbc-5521").replace("LOINC", "6690-2").replace("VALUE", "5.2")
+CHILD_ANC = CHILD_COUNT.replace("ID", "anc-5521").replace("LOINC", "751-8").replace("VALUE", "1.3")
+
+
+def child_cbc(
+    patient: str = CHILD_PATIENT,
+    specimen: str = CHILD_SPECIMEN,
+    report: str = CHILD_REPORT,
+    wbc: str = CHILD_WBC,
+) -> str:
+    """The child's CBC Bundle, with any of its resources replaced."""
+    named = zip(
+        ("Patient/pt-318", "Specimen/sp-5521", "DiagnosticReport/dr-5521"),
+        (patient, specimen, report),
+        strict=True,
+    )
+    entries = ", ".join(
+        [
+            *(f'{{"fullUrl": "https://lis.example/fhir/{n}", "resource": {r}}}' for n, r in named),
+            *(f'{{"resource": {r}}}' for r in (wbc, CHILD_ANC)),
+        ]
+    )
+    return f'{{"resourceType": "Bundle", "type": "collection", "entry": [{entries}]}}'
+
+
+def interpretations(bundle: dict[str, Any]) -> dict[str, str]:
+    """The interpretation code of each Observation of a flagged Bundle, by its id."""
+    return {
+        e["resource"]["id"]: e["resource"]["interpretation"][0]["coding"][0]["code"]
+        for e in bundle["entry"]
+        if "interpretation" in e["resource"]
+    }
+
+
+def test_the_child_cbc_is_judged_by_the_age_band() -> None:
+    # the Bundle the tests below send a key twice in: a WBC of 5.2 is low at 3 years
+    (bundle,) = leukoflag.convert(child_cbc()).bundles
+    assert interpretations(bundle) == {"wbc-5521": "L", "anc-5521": "L"}
+
+
+@pytest.mark.parametrize(
+    ("sent", "twice", "key"),
+    [
+        # the adult's date kept: the child's WBC of 5.2 was judged N with an adult's range
+        (
+            '"birthDate": "2023-05-02"',
+            '"birthDate": "2023-05-02", "birthDate": "1980-05-02"',
+            "birthDate",
+        ),
+        (
+            '"birthDate": "2023-05-02"',
+            (
+                '"birthDate": "2023-05-02", "_birthDate": {"extension": [{"url": "BT",'
+                ' "valueDateTime": "2023-05-02T06:10:00+01:00"}]}, "_birthDate": {"extension":'
+                ' [{"url": "BT", "valueDateTime": "2023-05-02T23:40:00-05:00"}]}'
+            ),
+            "_birthDate",
+        ),
+    ],
+)
+def test_a_patient_with_a_birth_date_twice_is_one_of_unknown_age(
+    sent: str, twice: str, key: str
+) -> None:
+    patient = CHILD_PATIENT.replace(sent, twice.replace("BT", BIRTH_TIME))
+    conversion = leukoflag.convert(child_cbc(patient=patient))
+    (bundle,) = conversion.bundles
+    assert interpretations(bundle) == {"wbc-5521": "N", "anc-5521": "L"}  # adult rules
+    (repeated,) = [i for i in conversion.issues if i.code == "fhir.key-repeated"]
+    assert (repeated.severity, repeated.location) == (
+        Severity.WARNING,
+        f"ITEM[1]/Bundle.entry[0].resource.{key}",
+    )
+    assert repeated.text.startswith(f"{key} appears more than once in one object")
+    assert repeated.text.endswith("read as not known (flag.age-unknown)")
+    unknown = [i for i in conversion.issues if i.code == "flag.age-unknown"]
+    assert [i.location for i in unknown] == [
+        "ITEM[1]/Bundle.entry[3].resource",
+        "ITEM[1]/Bundle.entry[4].resource",
+    ]
+    assert unknown[0].text.startswith("the patient's birth date is not known")
+
+
+def test_a_patient_with_a_gender_twice_is_one_of_unknown_sex() -> None:
+    patient = CHILD_PATIENT.replace('"gender": "female"', '"gender": "female", "gender": "male"')
+    (item,) = read(child_cbc(patient=patient).encode())
+    assert isinstance(item, FhirItem)
+    (group,) = item.groups
+    assert group.patient is not None
+    assert (group.patient.sex, group.patient.sex_text) == ("unknown", "")
+    assert birth_date(group.patient) == "2023-05-02"
+    (repeated,) = [i for i in item.issues if i.code == "fhir.key-repeated"]
+    assert repeated.location == "ITEM[1]/Bundle.entry[0].resource.gender"
+    assert repeated.text.endswith("the patient's sex is read as not known")
+
+
+def test_a_patient_without_repeats_is_read_as_sent() -> None:
+    (item,) = read(child_cbc().encode())
+    assert isinstance(item, FhirItem)
+    (group,) = item.groups
+    assert group.patient is not None
+    assert (group.patient.sex, birth_date(group.patient)) == ("female", "2023-05-02")
+    assert not [i for i in item.issues if i.code == "fhir.key-repeated"]
 
 
 def test_a_reader_defect_rejects_that_ndjson_line_and_the_rest_is_read(

@@ -1244,6 +1244,19 @@ class _ItemReader:
         """The first of ``keys`` that ``node`` holds more than once ('' for none)."""
         return next((key for key in self.repeats.get(id(node), ()) if key in keys), "")
 
+    def repeats_said(self, node: Any, done: Mapping[str, str], where: str) -> tuple[str, ...]:
+        """The keys of ``done`` that ``node`` (at ``where``) holds more than once, each said at
+        it with what is read instead: the parse kept its last value, which may not be meant."""
+        keys = tuple(key for key in self.repeats.get(id(node), ()) if key in done)
+        for key in keys:
+            self.issue(
+                Severity.WARNING,
+                "key-repeated",
+                f"{where}.{key}",
+                f"{_repeated(key, 'value the sender meant is')}: {done[key]}",
+            )
+        return keys
+
     def unrepeated_parts(self, node: dict[str, Any], where: str) -> None:
         """Refuse a key repeated in the parts of result ``node`` that decide its verdict: its
         code and codings, its valueQuantity, its reference ranges and their limits."""
@@ -1581,6 +1594,13 @@ _DECIDING_RANGE = frozenset(
     {"low", "high", "type", "appliesTo", "age", "text", "modifierExtension"}
 )
 
+
+# The keys of a Patient that choose the rules, sent twice: what is read instead of the last value
+_PATIENT_REPEATS = {
+    "birthDate": "the patient's birth date is read as not known (flag.age-unknown)",
+    "_birthDate": "the patient's birth date and time are read as not known (flag.age-unknown)",
+    "gender": "the patient's sex is read as not known",
+}
 
 _ENTRY = frozenset({"entry"})
 _RESOURCE = frozenset({"resource"})
@@ -2151,8 +2171,12 @@ def _patient(resource: dict[str, Any], location: str, reader: _ItemReader) -> Pa
         )
     names = _list(resource.get("name"))
     name = names[0] if names and isinstance(names[0], dict) else {}
-    gender = _text(resource.get("gender"))
+    # two birth dates (or genders): the age (or sex) is not known, not the last one's
+    twice = reader.repeats_said(resource, _PATIENT_REPEATS, location) if reader.repeats else ()
+    gender = "" if "gender" in twice else _text(resource.get("gender"))
     birth = reader.timestamp(resource.get("birthDate"), f"{location}.birthDate")
+    if "birthDate" in twice or "_birthDate" in twice:
+        birth = None
     if birth is not None and isinstance(resource.get("_birthDate"), dict):
         birth = _birth_time(resource["_birthDate"], birth)
     return Patient(
