@@ -1361,6 +1361,79 @@ def test_a_patient_without_repeats_is_read_as_sent() -> None:
     assert not [i for i in item.issues if i.code == "fhir.key-repeated"]
 
 
+# The report without a time of its own: the specimen's collection dates the counts.
+UNDATED_REPORT = CHILD_REPORT.replace(' "effectiveDateTime": "2026-11-24T08:05:00Z",', "")
+
+
+@pytest.mark.parametrize(
+    ("sent", "twice", "key"),
+    [
+        # the year mistyped, then the LIS appended the collection again: a girl of 18 in 2041,
+        # her WBC of 5.2 K/uL judged N with adult rules, dated by the second
+        (
+            '"collectedDateTime": "2026-11-24T08:05:00Z"',
+            (
+                '"collectedDateTime": "2026-11-24T08:05:00Z",'
+                ' "collectedDateTime": "2041-11-24T08:05:00Z"'
+            ),
+            "collection.collectedDateTime",
+        ),
+        (
+            '"collection": {"collectedDateTime": "2026-11-24T08:05:00Z"}',
+            (
+                '"collection": {"collectedDateTime": "2026-11-24T08:05:00Z"},'
+                ' "collection": {"collectedPeriod": {"start": "2041-11-24T08:05:00Z"}}'
+            ),
+            "collection",
+        ),
+    ],
+)
+def test_a_specimen_collected_twice_dates_nothing(sent: str, twice: str, key: str) -> None:
+    specimen = CHILD_SPECIMEN.replace(sent, twice)
+    conversion = leukoflag.convert(child_cbc(specimen=specimen, report=UNDATED_REPORT))
+    (bundle,) = conversion.bundles
+    assert interpretations(bundle) == {"wbc-5521": "N", "anc-5521": "L"}  # adult rules
+    (repeated,) = [i for i in conversion.issues if i.code == "fhir.key-repeated"]
+    assert (repeated.severity, repeated.location) == (
+        Severity.WARNING,
+        f"ITEM[1]/Bundle.entry[1].resource.{key}",
+    )
+    assert repeated.text.startswith(f"{key.rsplit('.', 1)[-1]} appears more than once")
+    unknown = [i for i in conversion.issues if i.code == "flag.age-unknown"]
+    assert [i.location for i in unknown] == [
+        "ITEM[1]/Bundle.entry[3].resource",
+        "ITEM[1]/Bundle.entry[4].resource",
+    ]
+    assert unknown[0].text.startswith("the result has no date")
+
+
+def test_a_specimen_dated_once_dates_its_results() -> None:
+    (bundle,) = leukoflag.convert(child_cbc(report=UNDATED_REPORT)).bundles
+    assert interpretations(bundle) == {"wbc-5521": "L", "anc-5521": "L"}
+
+
+def test_a_specimen_with_its_type_twice_is_of_unknown_type() -> None:
+    # a cerebrospinal fluid count whose type the LIS appended as blood: judged as the last
+    # (blood) without a word; which it is is not known
+    csf = (
+        '"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0487",'
+        ' "code": "CSF"}]}, '
+    )
+    specimen = CHILD_SPECIMEN.replace('"type":', csf + '"type":', 1)
+    (item,) = read(child_cbc(specimen=specimen).encode())
+    assert isinstance(item, FhirItem)
+    (group,) = item.groups
+    (order,) = group.orders
+    (read_specimen,) = order.specimens
+    assert read_specimen.type is None
+    assert read_specimen.collected is not None
+    (repeated,) = [i for i in item.issues if i.code == "fhir.key-repeated"]
+    assert repeated.location == "ITEM[1]/Bundle.entry[1].resource.type"
+    assert repeated.text.endswith(
+        "the specimen's type is read as not sent (its results judged as blood by their code)"
+    )
+
+
 def test_a_reader_defect_rejects_that_ndjson_line_and_the_rest_is_read(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -1602,6 +1602,15 @@ _PATIENT_REPEATS = {
     "gender": "the patient's sex is read as not known",
 }
 
+# and of a Specimen (the results' date, whether they are of blood), and of its collection
+_SPECIMEN_REPEATS = {
+    "collection": "the specimen's collection (its time and body site) is read as not sent",
+    "type": "the specimen's type is read as not sent (its results judged as blood by their code)",
+}
+_COLLECTION_REPEATS = dict.fromkeys(
+    ("collectedDateTime", "collectedPeriod"), "the specimen's collection time is read as not sent"
+)
+
 _ENTRY = frozenset({"entry"})
 _RESOURCE = frozenset({"resource"})
 
@@ -2210,6 +2219,15 @@ def _specimen(resource: dict[str, Any], location: str, reader: _ItemReader) -> S
                 role = _concept(extension.get("valueCodeableConcept"))
     collection = resource.get("collection")
     collection = collection if isinstance(collection, dict) else {}
+    twice: tuple[str, ...] = ()
+    if reader.repeats:  # two collections (times) or types: neither is known to be the specimen's
+        twice = reader.repeats_said(resource, _SPECIMEN_REPEATS, location)
+        at = f"{location}.collection"
+        twice += reader.repeats_said(collection, _COLLECTION_REPEATS, at)
+        if "collection" in twice:
+            collection = {}
+        elif twice:
+            collection = {k: v for k, v in collection.items() if k not in twice}
     site = collection.get("bodySite")
     if isinstance(site, dict) and "concept" in site:  # R5: CodeableReference
         site = site["concept"]
@@ -2226,6 +2244,8 @@ def _specimen(resource: dict[str, Any], location: str, reader: _ItemReader) -> S
     identifiers = [i for i in map(_identifier, _list(resource.get("identifier"))) if i]
     control = tables().control_roles
     kind = _concept(resource["type"]) if isinstance(resource.get("type"), dict) else None
+    if "type" in twice:
+        kind = None
     return Specimen(
         location=location,
         identifier=identifiers[0] if identifiers else None,
