@@ -1266,6 +1266,7 @@ def child_cbc(
     specimen: str = CHILD_SPECIMEN,
     report: str = CHILD_REPORT,
     wbc: str = CHILD_WBC,
+    anc: str = CHILD_ANC,
 ) -> str:
     """The child's CBC Bundle, with any of its resources replaced."""
     named = zip(
@@ -1276,7 +1277,7 @@ def child_cbc(
     entries = ", ".join(
         [
             *(f'{{"fullUrl": "https://lis.example/fhir/{n}", "resource": {r}}}' for n, r in named),
-            *(f'{{"resource": {r}}}' for r in (wbc, CHILD_ANC)),
+            *(f'{{"resource": {r}}}' for r in (wbc, anc)),
         ]
     )
     return f'{{"resourceType": "Bundle", "type": "collection", "entry": [{entries}]}}'
@@ -1432,6 +1433,119 @@ def test_a_specimen_with_its_type_twice_is_of_unknown_type() -> None:
     assert repeated.text.endswith(
         "the specimen's type is read as not sent (its results judged as blood by their code)"
     )
+
+
+@pytest.mark.parametrize(
+    ("sent", "twice", "key"),
+    [
+        # sent for the mother, then for the girl: whose counts they are is not known
+        (
+            '"subject": {"reference": "Patient/pt-318"}',
+            (
+                '"subject": {"reference": "Patient/pt-317"},'
+                ' "subject": {"reference": "Patient/pt-318"}'
+            ),
+            "subject",
+        ),
+        # withdrawn, then the status the LIS appended: whether the results stand is not known
+        ('"status": "final"', '"status": "entered-in-error", "status": "final"', "status"),
+    ],
+)
+def test_a_report_with_its_subject_or_status_twice_sets_its_results_aside(
+    sent: str, twice: str, key: str
+) -> None:
+    report = CHILD_REPORT.replace(sent, twice)
+    conversion = leukoflag.convert(child_cbc(report=report))
+    (bundle,) = conversion.bundles
+    assert interpretations(bundle) == {}
+    assert "conclusionCode" not in bundle["entry"][2]["resource"]
+    (repeated,) = [i for i in conversion.issues if i.code == "fhir.key-repeated"]
+    assert (repeated.severity, repeated.location) == (
+        Severity.WARNING,
+        f"ITEM[1]/Bundle.entry[2].resource.{key}",
+    )
+    assert repeated.text == (
+        f"{key} appears more than once in one object (JSON parsers keep only the last): which "
+        "value the sender meant is unknown: the report is passed through unchanged, and the "
+        "results it lists unread and unflagged"
+    )
+    assert not [i for i in conversion.issues if i.code == "fhir.no-results"]
+
+
+def test_a_report_with_its_result_twice_orders_none_of_them() -> None:
+    # the WBC's list lost: the report concluded on the ANC alone, the WBC read as listed by none
+    report = CHILD_REPORT.replace(
+        '"result": [{"reference": "Observation/wbc-5521"}, ',
+        '"result": [{"reference": "Observation/wbc-5521"}], "result": [',
+    )
+    conversion = leukoflag.convert(child_cbc(report=report))
+    (bundle,) = conversion.bundles
+    assert interpretations(bundle) == {"wbc-5521": "L", "anc-5521": "L"}
+    assert "conclusionCode" not in bundle["entry"][2]["resource"]
+    (repeated,) = [i for i in conversion.issues if i.code == "fhir.key-repeated"]
+    assert repeated.location == "ITEM[1]/Bundle.entry[2].resource.result"
+    assert repeated.text.endswith(
+        "the report is passed through unchanged (no conclusionCode), and the Observations it "
+        "lists are read as those no report lists"
+    )
+
+
+# The specimen without its collection, and counts naming none: the report dates them.
+NO_COLLECTION = CHILD_SPECIMEN.replace(
+    ', "collection": {"collectedDateTime": "2026-11-24T08:05:00Z"}', ""
+)
+UNNAMED = ' "specimen": {"reference": "Specimen/sp-5521"},'
+
+
+@pytest.mark.parametrize(
+    ("sent", "twice", "key", "specimen"),
+    [
+        # the year mistyped and appended again: the girl judged as an adult of 18
+        (
+            '"effectiveDateTime": "2026-11-24T08:05:00Z"',
+            '"effectiveDateTime": "2026-11-24T08:05:00Z", "effectiveDateTime": "2041-11-24"',
+            "effectiveDateTime",
+            NO_COLLECTION,
+        ),
+        (
+            ' "effectiveDateTime": "2026-11-24T08:05:00Z",',
+            ' "issued": "2026-11-24T10:00:00Z", "issued": "2041-11-24T10:00:00Z",',
+            "issued",
+            NO_COLLECTION,
+        ),
+        # the specimens listed twice, the second with its year mistyped: the counts, naming
+        # none, were dated by it
+        (
+            (
+                ' "effectiveDateTime": "2026-11-24T08:05:00Z",'
+                ' "specimen": [{"reference": "Specimen/sp-5521"}],'
+            ),
+            (
+                ' "specimen": [{"reference": "Specimen/sp-5520"}],'
+                ' "specimen": [{"reference": "Specimen/sp-5521"}],'
+            ),
+            "specimen",
+            CHILD_SPECIMEN.replace("2026-11-24", "2041-11-24"),
+        ),
+    ],
+)
+def test_a_report_with_its_time_or_specimen_twice_dates_its_results_not(
+    sent: str, twice: str, key: str, specimen: str
+) -> None:
+    report = CHILD_REPORT.replace(sent, twice)
+    assert report != CHILD_REPORT
+    wbc, anc = CHILD_WBC.replace(UNNAMED, ""), CHILD_ANC.replace(UNNAMED, "")
+    conversion = leukoflag.convert(child_cbc(specimen=specimen, report=report, wbc=wbc, anc=anc))
+    (bundle,) = conversion.bundles
+    assert interpretations(bundle)["wbc-5521"] == "N"  # adult rules
+    (repeated,) = [i for i in conversion.issues if i.code == "fhir.key-repeated"]
+    assert repeated.location == f"ITEM[1]/Bundle.entry[2].resource.{key}"
+    (unknown,) = [
+        i
+        for i in conversion.issues
+        if i.code == "flag.age-unknown" and i.location == "ITEM[1]/Bundle.entry[3].resource"
+    ]
+    assert unknown.text.startswith("the result has no date")
 
 
 def test_a_reader_defect_rejects_that_ndjson_line_and_the_rest_is_read(

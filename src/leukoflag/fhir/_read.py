@@ -702,7 +702,16 @@ class _ItemReader:
         readable = []
         for report in reports:
             sent = self.modifiers_of(report.resource, report.location)
-            if sent is None:
+            twice = (
+                self.repeats_said(report.resource, _REPORT_REPEATS, report.location)
+                if (self.repeats and sent is None)
+                else ()
+            )
+            if "subject" in twice or "status" in twice:
+                self.modified = True  # whose results, or whether they stand, is not known
+            elif "result" in twice:
+                continue  # which results it orders is not known: each is read as listed by none
+            elif sent is None:
                 context = [
                     *_list(report.resource.get("specimen")),
                     report.resource.get("encounter"),
@@ -856,10 +865,16 @@ class _ItemReader:
         # read first: a result without a date of its own takes its report's for age bands
         self.order_time = self.order_issued = None
         self.draft, self.draft_specimens = draft, None
+        twice: tuple[str, ...] = ()
         if report is not None:
-            self.order_time = self.effective(report.resource, report.location)
-            issued = report.resource.get("issued")
-            self.order_issued = self.timestamp(issued, f"{report.location}.issued")
+            # said when the report was found readable (orders): an effective[x], issued or specimen
+            # sent twice dates or describes its results not at all rather than by the last
+            twice = self.repeats.get(id(report.resource), ()) if self.repeats else ()
+            if not _REPORT_TIMES.intersection(twice):
+                self.order_time = self.effective(report.resource, report.location)
+            if "issued" not in twice:
+                issued = report.resource.get("issued")
+                self.order_issued = self.timestamp(issued, f"{report.location}.issued")
         for observation in draft.observations:
             results.extend(
                 self.observation_results(observation, draft.location, specimens, draft.patient)
@@ -886,7 +901,9 @@ class _ItemReader:
                 f"DiagnosticReport.status {quoted(status_text)} is not a FHIR report status",
             )
             status = ReportStatus.UNKNOWN
-        for j, reference in enumerate(_list(resource.get("specimen"))):
+        for j, reference in enumerate(
+            _list(resource.get("specimen")) if "specimen" not in twice else ()
+        ):
             specimen = self.specimen(reference, report, f"{report.location}.specimen[{j}]")
             if specimen is not None:
                 specimens.setdefault(specimen.location, specimen)
@@ -1498,9 +1515,10 @@ class _ItemReader:
             draft = self.draft
             assert draft is not None  # set by order(), which reads the results
             holders = [(o, o.resource.get("specimen")) for o in draft.observations]
-            if draft.report is not None:
-                references = _list(draft.report.resource.get("specimen"))
-                holders += [(draft.report, reference) for reference in references]
+            report = draft.report
+            if report is not None and "specimen" not in self.repeats.get(id(report.resource), ()):
+                references = _list(report.resource.get("specimen"))
+                holders += [(report, reference) for reference in references]
             found: dict[str, Specimen] = {}
             for holder, reference in holders:
                 target = self.resolve(reference, holder.container, "", say=False)
@@ -1610,6 +1628,20 @@ _SPECIMEN_REPEATS = {
 _COLLECTION_REPEATS = dict.fromkeys(
     ("collectedDateTime", "collectedPeriod"), "the specimen's collection time is read as not sent"
 )
+
+# and of a DiagnosticReport: whose its results are, whether they stand, which they are, their
+# date and specimen
+_REPORT_TIMES = frozenset({"effectiveDateTime", "effectivePeriod", "effectiveInstant"})
+_SET_ASIDE = "the report is passed through unchanged, and the results it lists unread and unflagged"
+_REPORT_REPEATS = {
+    "subject": _SET_ASIDE,
+    "status": _SET_ASIDE,
+    "result": "the report is passed through unchanged (no conclusionCode), and the "
+    "Observations it lists are read as those no report lists",
+    **dict.fromkeys(_REPORT_TIMES, "the report's time is read as not sent"),
+    "issued": "the report's issued is read as not sent",
+    "specimen": "the report's specimens are read as not sent",
+}
 
 _ENTRY = frozenset({"entry"})
 _RESOURCE = frozenset({"resource"})
