@@ -1548,6 +1548,38 @@ def test_a_report_with_its_time_or_specimen_twice_dates_its_results_not(
     assert unknown.text.startswith("the result has no date")
 
 
+def test_an_observation_with_contained_twice_is_malformed_at_it() -> None:
+    # the girl's WBC with her record contained, then a contained record of an adult appended
+    # (a LIS merging two lists): the parse kept the adult's, and the WBC of 5.2 K/uL was judged
+    # N by it; whose result it is is not known
+    girl = CHILD_PATIENT.replace('"id": "pt-318"', '"id": "pt"')
+    adult = girl.replace("2023-05-02", "1980-05-02")
+    wbc = CHILD_WBC.replace(
+        f' "subject": {{"reference": "Patient/pt-318"}},{UNNAMED}',
+        f' "contained": [{girl}], "contained": [{adult}], "subject": {{"reference": "#pt"}},'
+        ' "effectiveDateTime": "2026-11-24T08:05:00Z",',
+    )
+    assert wbc != CHILD_WBC
+    (rejected,) = leukoflag.convert(wbc).rejected
+    assert rejected.reason == (
+        "malformed Observation at ITEM[1]/Observation.contained: contained appears more than "
+        "once in one object (JSON parsers keep only the last): which value the lab meant is "
+        "unknown"
+    )
+    entries = ", ".join(f'{{"resource": {r}}}' for r in (wbc, CHILD_ANC))
+    conversion = leukoflag.convert(
+        f'{{"resourceType": "Bundle", "type": "collection", "entry": [{entries}]}}'
+    )
+    (bundle,) = conversion.bundles
+    assert interpretations(bundle) == {"anc-5521": "L"}  # the WBC unflagged
+    (malformed,) = [i for i in conversion.issues if i.code == "fhir.observation-malformed"]
+    assert malformed.location == "ITEM[1]/Bundle.entry[0].resource.contained"
+    # sent once, the contained girl is the WBC's patient
+    once = wbc.replace(f' "contained": [{adult}],', "")
+    (bundle,) = leukoflag.convert(once).bundles
+    assert bundle["interpretation"][0]["coding"][0]["code"] == "L"
+
+
 def test_a_reader_defect_rejects_that_ndjson_line_and_the_rest_is_read(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

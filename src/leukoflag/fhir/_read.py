@@ -1602,6 +1602,8 @@ _DECIDING_OBSERVATION = _DECIDING_RESULT | {
     "effectivePeriod",
     "issued",
     "component",
+    # its contained Patient (the subject #pt) and Observations (a panel's members), of two lists
+    "contained",
 }
 _DECIDING_QUANTITY = frozenset(
     {"value", "comparator", "unit", "code", "system", "modifierExtension"}
