@@ -11,6 +11,7 @@ from leukoflag.model import (
     ReportStatus,
     ResultStatus,
     Severity,
+    Text,
     Timestamp,
 )
 
@@ -338,6 +339,42 @@ def test_indented_text_without_a_segment_id_and_separator_stays_text() -> None:
     skipped = [i.text for i in read_message.issues if i.code == "hl7v2.line-not-segment"]
     assert len(skipped) == len(wrapped)
     assert len(results(read_message)) == 1
+
+
+def test_indented_lower_case_text_wrapped_in_a_comment_stays_one_line_not_segment() -> None:
+    # An FT comment wrapped onto indented lines, in a message whose segments end with LF:
+    # '   see|above' became a segment SEE with three warnings (indented, case, unmapped)
+    comment = "OBX|3|FT|48767-8^Comment^LN||Smear reviewed; morphology as noted|||||F"
+    read_message = read(
+        message(PID, OBR, WBC, comment, "   see|above", "  Obx|" + ANC[4:], terminator="\n")
+    )
+    found = [(i.code, i.text) for i in read_message.issues if "segment" in i.code]
+    assert found == [
+        ("hl7v2.line-not-segment", "a line that is not a segment was skipped: '   see|above'"),
+        (
+            "hl7v2.segment-indented",
+            "segment 'Obx' is indented with 2 spaces, which HL7 segments are not: read as OBX",
+        ),
+        (
+            "hl7v2.segment-id-case",
+            "segment ID 'Obx' is not in upper case, as HL7 segment IDs are: read as OBX",
+        ),
+    ]
+    assert [r.code.codings[0].code for r in results(read_message)] == [
+        "6690-2",
+        "48767-8",
+        "751-8",
+    ]
+
+
+def test_a_raw_line_feed_before_indented_lower_case_text_stays_in_the_comment() -> None:
+    # segments end with CR: the LF before '   see|above' was taken for a segment break
+    comment = "OBX|3|FT|48767-8^Comment^LN||Smear reviewed;\n   see|above|||||F"
+    read_message = read(message(PID, OBR, WBC, comment))
+    note = results(read_message)[1]
+    assert (note.value, note.status_text) == (Text("Smear reviewed;\n   see"), "F")
+    assert "hl7v2.line-break-raw" in codes(read_message.issues)
+    assert "hl7v2.segment-unmapped" not in codes(read_message.issues)
 
 
 def test_an_indented_last_result_is_checked_for_truncation_and_counts_as_a_result() -> None:

@@ -114,12 +114,19 @@ def segment_id_any_case(line: str, field: str) -> str:
     HL7 segment IDs are all upper case, so ``obx`` can only be OBX; ``""`` for any other line.
     The field separator must follow: a word alone on a line (``two``) is text, not a segment.
     So for a segment indented with spaces or tabs (`` OBX|``, as an editor or a paste leaves
-    it): text cannot start with an ID and the field separator, a segment is lost without it."""
+    it): text cannot start with an ID and the field separator, a segment is lost without it.
+    Indented and in lower case (``   see|above``, wrapped FT text) it is text, unless its ID is
+    one of the segments leukoflag reads (``  obx|``), which text does not start with."""
     if line[:1] in _LEADING_SPACE:
         stripped = line.lstrip(" \t")
         if stripped[3:4] != field:
             return ""
-        return segment_id(stripped, field) or segment_id_any_case(stripped, field)
+        name = segment_id(stripped, field)
+        if name:
+            return name
+        name = segment_id_any_case(stripped, field)
+        # both signs of text at once: only an ID whose result would be lost is read as a segment
+        return name if name in _COMMON else ""
     name = line[:3]
     upper = name.upper()
     return segment_id(upper + field, field) if upper != name and line[3:4] == field else ""
