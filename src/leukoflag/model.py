@@ -229,9 +229,12 @@ class Ratio:
 
 @dataclass(frozen=True, slots=True)
 class Text:
-    """A text value (ST/TX/FT, or an SN with ``<>``/``+``) that holds no usable number."""
+    """A text value (ST/TX/FT, or an SN with ``<>``/``+``) that holds no usable number.
+    ``repetitions``: how many repetitions an NM/SN value was sent in, not all the same number
+    (``2.1~6.0``: 2), or 0."""
 
     text: str
+    repetitions: int = 0
 
 
 @dataclass(frozen=True, slots=True)

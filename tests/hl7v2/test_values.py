@@ -1235,7 +1235,8 @@ def test_numeric_value_whose_repetitions_differ_is_kept_as_text_and_not_judged(
     # '2.1~6.0' was judged from its first repetition (LU, leukopenia in conclusionCode) with
     # only an information Issue about the 6.0, though OBX-6 repetitions leave a count unjudged
     result, read_message = first_result(segment)
-    assert result.value == Text(kept)
+    sent = kept.count("~") + 1
+    assert result.value == Text(kept, sent)
     found = issue(read_message, "hl7v2.value-repeated")
     assert (found.severity, found.location) == (Severity.WARNING, "MSG[1]/OBX[1]-5")
     assert found.text.endswith(
@@ -1245,6 +1246,12 @@ def test_numeric_value_whose_repetitions_differ_is_kept_as_text_and_not_judged(
     assert "hl7v2.repetition-unmapped" not in codes(read_message.issues)
     conversion = leukoflag.convert(message(PID, OBR, segment))
     assert conversion.findings == []
+    # numbers, just different ones: the count's Issue said "… is not a number"
+    (not_judged,) = [i for i in conversion.issues if i.code == "flag.value-not-numeric"]
+    assert not_judged.text == (
+        f"not flagged: the WBC value '{kept}' holds {sent} repetitions, not all the same "
+        "number: which one is the result is unknown"
+    )
     (bundle,) = conversion.bundles
     (report,) = [
         e["resource"]

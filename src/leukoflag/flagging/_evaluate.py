@@ -701,7 +701,13 @@ def _value_problem(result: LabResult, analyte: Analyte) -> Issue | None:
     why = "is not a number"
     number = value.text.lstrip("<>=≤≥ ") if isinstance(value, Text) else ""
     comma, ambiguous = read_decimal_comma(number)
-    if isinstance(value, Text) and (comma is not None or _NUMBER_TEXT.fullmatch(value.text)):
+    if isinstance(value, Text) and value.repetitions:
+        # '2.1~6.0': numbers, not "not a number"; that there are two is why it is not judged
+        why = (
+            f"holds {value.repetitions} repetitions, not all the same number: which one is the "
+            "result is unknown"
+        )
+    elif isinstance(value, Text) and (comma is not None or _NUMBER_TEXT.fullmatch(value.text)):
         # a FHIR valueString '0.4': "not a number" was wrong; it is one, without a unit
         why = "is a number sent as text, without a unit (a count is read from a quantity only)"
         if result.unit is not None:  # an HL7 v2 text value beside its OBX-6 unit

@@ -183,7 +183,7 @@ def read_value(
                     ),
                 )
             )
-            return Text(text), notes
+            return Text(text, len(sent)), notes
         if len(sent) > 1:
             notes.append(
                 (
