@@ -389,6 +389,9 @@ class Order:
     # ORC-5 as a FHIR request status (ServiceRequest.status); "" when not sent or not known, and
     # then OBR-25 decides. Not in repr, for the same reason.
     request_status: str = field(default="", repr=False)
+    # FHIR results no DiagnosticReport lists, gathered per patient (a searchset): no report ties
+    # them, so two without a time are not one result. Not in repr, for the same reason.
+    gathered: bool = field(default=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

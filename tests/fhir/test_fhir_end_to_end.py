@@ -264,6 +264,71 @@ def test_two_final_wbcs_with_different_counts_in_a_fhir_bundle_warn_at_the_secon
     )
 
 
+def _searchset_wbc(rid: str, day: str, value: str, status: str = "final") -> dict[str, Any]:
+    """A WBC a FHIR server returns from a search: no effective[x], only when it was issued."""
+    return {
+        "fullUrl": f"https://fhir.northgate.example/Observation/{rid}",
+        "resource": {
+            "resourceType": "Observation",
+            "id": rid,
+            "status": status,
+            "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+            "subject": {"reference": "Patient/pt-5521"},
+            "issued": f"2026-11-{day}T09:30:00-05:00",
+            "valueQuantity": {"value": Decimal(value), "unit": "10*3/uL", "code": "10*3/uL"},
+        },
+        "search": {"mode": "match"},
+    }
+
+
+@pytest.mark.parametrize("second_status", ["final", "corrected"])
+def test_wbcs_of_a_searchset_without_effective_time_are_not_one_result(
+    second_status: str,
+) -> None:
+    # three draws on three days, no report, no effective[x]: all shared the time key "", so
+    # the 21st and 22nd got flag.result-duplicate, or a corrected 21st set aside the 2,400 of
+    # the 22nd (not flagged) as if it corrected it
+    searchset = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [
+            {
+                "fullUrl": "https://fhir.northgate.example/Patient/pt-5521",
+                "resource": {
+                    "resourceType": "Patient",
+                    "id": "pt-5521",
+                    "gender": "male",
+                    "birthDate": "1958-03-14",
+                },
+                "search": {"mode": "include"},
+            },
+            _searchset_wbc("wbc-20", "20", "6.2"),
+            _searchset_wbc("wbc-21", "21", "3.1", second_status),
+            _searchset_wbc("wbc-22", "22", "2.4"),
+        ],
+    }
+    conv = convert(fhir.dumps(searchset))
+    assert [(f.location, f.code) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[1].resource", "N"),
+        ("ITEM[1]/Bundle.entry[2].resource", "L"),
+        ("ITEM[1]/Bundle.entry[3].resource", "LU"),
+    ]
+    codes = [i.code for i in conv.issues]
+    assert "flag.result-duplicate" not in codes
+    assert "flag.result-superseded" not in codes
+
+
+def test_wbcs_of_a_searchset_without_time_but_of_one_specimen_are_one_result() -> None:
+    # the Specimen ties them where no report or time does: which count stands is not known
+    entries = [_searchset_wbc("wbc-a", "21", "3.1"), _searchset_wbc("wbc-b", "21", "5.9")]
+    for entry in entries:
+        entry["resource"]["specimen"] = {"reference": "Specimen/spm-88201"}
+    searchset = {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+    conv = convert(fhir.dumps(searchset))
+    (issue,) = [i for i in conv.issues if i.code == "flag.result-duplicate"]
+    assert issue.location == "ITEM[1]/Bundle.entry[1].resource"
+
+
 def test_a_normal_correction_in_a_fhir_bundle_leaves_no_leukopenia_in_the_conclusion() -> None:
     def observation(rid: str, status: str, value: str) -> dict[str, Any]:
         return {

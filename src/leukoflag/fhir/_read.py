@@ -888,6 +888,7 @@ class _ItemReader:
                 status=ReportStatus.UNKNOWN,
                 results=tuple(results),
                 specimens=tuple(specimens.values()),
+                gathered=True,
             )
         self.reports[draft.location] = report.path
         resource = report.resource

@@ -1970,8 +1970,16 @@ def _specimen_key(specimen: Specimen) -> tuple[object, ...]:
 def _replacement_key(result: LabResult, state: _OrderState) -> tuple[object, ...]:
     """What a correction shares with the result it replaces."""
     stamp = _result_time(result, state)
-    time = _instant(stamp.fhir) if stamp is not None else ""
+    time = _instant(stamp.fhir) if stamp is not None else _timeless(result, state)
     return _code_key(result.code), result.sub_id, result.specimen, time
+
+
+def _timeless(result: LabResult, state: _OrderState) -> str:
+    """The time key of a result with no time: ``""``, one for all of its order, as a report ties
+    them; but a search's results (no report) of no specimen are each their own draw."""
+    if result.specimen or not state.order.gathered:
+        return ""
+    return result.location.partition(".component[")[0]  # the components of one are one draw
 
 
 def _from_hl7v2(location: str) -> bool:
