@@ -329,6 +329,48 @@ def test_wbcs_of_a_searchset_without_time_but_of_one_specimen_are_one_result() -
     assert issue.location == "ITEM[1]/Bundle.entry[1].resource"
 
 
+def test_no_anc_is_derived_from_a_searchsets_wbc_and_percent_of_different_draws() -> None:
+    # WBC 6.2 issued on the 20th, neutrophils 12 % on the 22nd, no effective[x]: an ANC of 744
+    # cells/µL (LU, severe neutropenia) was derived from the two as if from one blood sample
+    percent = _searchset_wbc("neut-22", "22", "12")
+    percent["resource"]["code"] = {"coding": [{"system": "http://loinc.org", "code": "770-8"}]}
+    percent["resource"]["valueQuantity"] = {"value": Decimal(12), "unit": "%", "code": "%"}
+    searchset = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [_searchset_wbc("wbc-20", "20", "6.2"), percent],
+    }
+    conv = convert(fhir.dumps(searchset))
+    assert [(f.location, f.code, f.derived) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[0].resource", "N", False)
+    ]
+    (issue,) = [i for i in conv.issues if i.code == "flag.anc-not-derived"]
+    assert issue.text.endswith(
+        "neutrophils % ITEM[1]/Bundle.entry[1].resource has no WBC of the same draw: a result "
+        "without a time, report or specimen is a draw of its own"
+    )
+
+
+def test_an_anc_is_derived_from_the_components_of_one_searchset_observation() -> None:
+    panel = _searchset_wbc("cbc-22", "22", "6.2")
+    resource = panel["resource"]
+    resource["code"] = {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]}
+    del resource["valueQuantity"]
+    resource["component"] = [
+        {
+            "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+            "valueQuantity": {"value": Decimal("6.2"), "unit": "10*3/uL", "code": "10*3/uL"},
+        },
+        {
+            "code": {"coding": [{"system": "http://loinc.org", "code": "770-8"}]},
+            "valueQuantity": {"value": Decimal(12), "unit": "%", "code": "%"},
+        },
+    ]
+    conv = convert(fhir.dumps({"resourceType": "Bundle", "type": "searchset", "entry": [panel]}))
+    derived = [f for f in conv.findings if f.derived]
+    assert [(f.value_per_ul, f.code) for f in derived] == [(Decimal(744), "LU")]
+
+
 def test_a_normal_correction_in_a_fhir_bundle_leaves_no_leukopenia_in_the_conclusion() -> None:
     def observation(rid: str, status: str, value: str) -> dict[str, Any]:
         return {

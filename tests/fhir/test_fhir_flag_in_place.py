@@ -825,6 +825,8 @@ def _count(identifier: str, code: str, value: str, unit: str) -> dict[str, Any]:
             "id": identifier,
             "status": "final",
             "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+            # one draw: without a time, report or specimen each would be a draw of its own
+            "effectiveDateTime": "2026-11-24T07:40:00-05:00",
             "valueQuantity": {"value": Decimal(value), "unit": unit, "system": UCUM, "code": unit},
             "extension": [{"url": {"not": "a string"}}],
         },

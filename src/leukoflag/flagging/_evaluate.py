@@ -2134,7 +2134,7 @@ def _part(kind: str, result: LabResult, value: Decimal, state: _OrderState) -> _
         result.location,
         value,
         result.specimen,
-        _instant(stamp.fhir) if stamp is not None else "",
+        _instant(stamp.fhir) if stamp is not None else _timeless(result, state),
         _stamp_day(stamp or result.issued, state),
     )
 
@@ -2475,7 +2475,19 @@ def _group_reasons(
     percents = [
         f"{_PART_NAMES[kind]} {p.location}" for kind in _PERCENTS for p in group.get(kind, ())
     ]
-    if percents and "count" not in group and (wbcs or not any_wbc):
+    if (
+        percents
+        and "count" not in group
+        and first.time
+        and first.time == _timeless(first.result, state)
+    ):
+        # a search's result without a time: "no WBC without a time" would deny the one sent
+        verb = "has" if len(percents) == 1 else "have"
+        reasons.append(
+            f"{_listed(percents)} {verb} no WBC of the same draw: a result without a time, "
+            "report or specimen is a draw of its own"
+        )
+    elif percents and "count" not in group and (wbcs or not any_wbc):
         # (WBCs that are none of them usable have said why themselves)
         elsewhere = ", ".join(
             f"WBC {p.location} is {_describe_time(p, state)}" for p in wbcs[:_LISTED]
