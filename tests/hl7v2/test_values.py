@@ -1336,7 +1336,27 @@ def test_a_unit_code_fhir_cannot_hold_is_named_by_an_issue(sent: str, named: str
 )
 def test_a_unit_code_that_is_written_or_repeats_the_text_raises_no_issue(sent: str) -> None:
     _, read_message = first_result(obx("3.1", unit=sent))
-    assert "hl7v2.component-unmapped" not in codes(read_message.issues)
+    unmapped = [i.location for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
+    assert "MSG[1]/OBX[1]-6.1" not in unmapped
+    assert ("MSG[1]/OBX[1]-6.3" in unmapped) is sent.endswith("^L")  # the system: see below
+
+
+@pytest.mark.parametrize(
+    ("sent", "system"),
+    [("10*3/uL^^99LAB", "99LAB"), ("g/dL^^ISO+", "ISO+"), ("K/uL^K/uL^L", "L")],
+)
+def test_a_unit_system_fhir_has_no_uri_for_is_named_by_an_issue(sent: str, system: str) -> None:
+    # the unit text is written, but OBX-6.3 vanished from the output without a word
+    _, read_message = first_result(obx("3.1", unit=sent))
+    (found,) = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
+    assert (found.severity, found.location, found.text) == (
+        Severity.INFORMATION,
+        "MSG[1]/OBX[1]-6.3",
+        (
+            f"unit coding system '{system}' (OBX-6.3) is not carried: a FHIR Quantity names its "
+            f"system by URI, and '{system}' has none"
+        ),
+    )
 
 
 @pytest.mark.parametrize(

@@ -554,6 +554,18 @@ def read_unit(
                 ),
             )
         )
+    elif system_name and not ("://" in system or system.startswith("urn:")):
+        # 10*3/uL^^99LAB: the unit text is written, but its system name has no place in it
+        notes.append(
+            (
+                "6.3",
+                "hl7v2.component-unmapped",
+                (
+                    f"unit coding system {quoted(system_name)} (OBX-6.3) is not carried: a FHIR "
+                    f"Quantity names its system by URI, and {quoted(system_name)} has none"
+                ),
+            )
+        )
     if not system_name and code != text and text:
         # a CWE.1 unlike CWE.2 (/uL^K/uL) is kept, so the units step can refuse a disagreement
         return Unit(shown, code, ""), tuple(notes)
