@@ -238,6 +238,6 @@ def test_a_json_number_of_few_bytes_and_a_huge_exponent_is_shown_with_its_expone
         "cells/µL is not a plausible WBC range (sent in another unit than the value?)); "
         "leukoflag's default range applies"
     )
-    assert texts["flag.bound-interpreted", "ITEM[2]/Observation"] == (
+    assert texts["flag.bound-interpreted", "ITEM[2]/Observation.valueQuantity"] == (
         "the ANC value <1E-99996 cells/µL is known only by its limits; every value it allows is LL"
     )

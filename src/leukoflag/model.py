@@ -343,6 +343,9 @@ class LabResult:
     # dates a result with no other time for the age, as MSH-7 does HL7 v2's (drawn on or
     # before). Not in repr, which ids of hand-built messages hash (fhir._ids)
     issued: Timestamp | None = field(default=None, repr=False)
+    # Where a FHIR result's value was read, which its value and unit Issues name: its value[x]
+    # (``...resource.valueQuantity``), else its dataAbsentReason; "" for OBX-5/-6 and none sent
+    value_location: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -257,7 +257,7 @@ def test_two_final_wbcs_with_different_counts_in_a_fhir_bundle_warn_at_the_secon
     conv = convert(fhir_bundle([wbc("3.4", flag=[]), wbc("6.1", flag=[])]).encode())
     assert [f.code for f in conv.findings] == ["L", "N"]
     (issue,) = [i for i in conv.issues if i.code == "flag.result-duplicate"]
-    assert issue.location == "ITEM[1]/Bundle.entry[4].resource"
+    assert issue.location == "ITEM[1]/Bundle.entry[4].resource.valueQuantity"
     assert (
         "and ITEM[1]/Bundle.entry[3].resource (3,400 cells/µL) are final results of the same "
         "code, specimen and time" in issue.text
@@ -675,7 +675,7 @@ def test_a_neutrophil_percent_sent_in_a_count_unit_is_said_in_hl7v2_and_fhir_ali
         (message, "MSG[1]/OBX[2]-6", "MSG[1]/OBX[1]"),
         (
             fhir_bundle([wbc("3.0"), sent]).encode(),
-            "ITEM[1]/Bundle.entry[4].resource",
+            "ITEM[1]/Bundle.entry[4].resource.valueQuantity",
             "ITEM[1]/Bundle.entry[3].resource",
         ),
     ):
@@ -1236,7 +1236,7 @@ def test_a_fhir_count_per_microlitre_written_with_decimals_is_not_judged(
     conv = convert(fhir_bundle([build(sent, ucum("/uL"), flag=[])]).encode())
     assert conv.findings == []
     (found,) = [i for i in conv.issues if i.code == "flag.scale-suspect"]
-    assert found.location == "ITEM[1]/Bundle.entry[3].resource"
+    assert found.location == "ITEM[1]/Bundle.entry[3].resource.valueQuantity"
     assert "a count per µL is a whole number of cells" in found.text
     (observation,) = resources(conv.bundles[0], "Observation")
     assert observation["valueQuantity"]["value"] == Decimal(sent)

@@ -1201,10 +1201,11 @@ class _ItemReader:
             raise _Malformed(f"{where}.code.coding", "code.coding is not a list")
         if self.repeats:
             self.unrepeated_parts(node, where)
-        value, unit = self.value(node, where)
+        value, unit, value_at = self.value(node, where)
         absent = node.get("dataAbsentReason")
         absent_code = ""
         if absent is not None:
+            value_at = value_at or f"{where}.dataAbsentReason"  # no value[x]: why is the value
             concept = _concept(absent)
             absent_code = next((c.code for c in concept.codings if c.code), "") or "unknown"
             if isinstance(value, NoValue):
@@ -1256,6 +1257,7 @@ class _ItemReader:
             notes=shared.notes,
             specimen=shared.specimen,
             order=shared.order,
+            value_location=value_at,
         )
 
     def repeated(self, node: Any, keys: frozenset[str]) -> str:
@@ -1312,7 +1314,8 @@ class _ItemReader:
             f"reference range {quoted(text)}: low above high; not used",
         )
 
-    def value(self, node: dict[str, Any], where: str) -> tuple[Value, Unit | None]:
+    def value(self, node: dict[str, Any], where: str) -> tuple[Value, Unit | None, str]:
+        """The value, its unit, and the value[x] element read ("" for none)."""
         present = [key for key in VALUE_ELEMENTS if key in node]
         if len(present) > 1:
             raise _Malformed(where, f"more than one value[x]: {', '.join(present)}")
@@ -1321,56 +1324,11 @@ class _ItemReader:
             for key in VALUE_ELEMENTS:
                 reason = _absent_reason(node.get(f"_{key}"))
                 if reason:
-                    return NoValue(reason), None
-            return NoValue("empty"), None
+                    return NoValue(reason), None, f"{where}._{key}"
+            return NoValue("empty"), None, ""
         key = present[0]
-        raw = node[key]
         at = f"{where}.{key}"
-        if key == "valueQuantity":
-            quantity = _object(raw, at)
-            unit = _unit(quantity)
-            number = _number(quantity.get("value"), f"{at}.value")
-            if number is None:
-                # the reason may be on the absent value (_value) or on the Quantity itself
-                reason = _absent_reason(quantity.get("_value")) or _absent_reason(quantity)
-                return NoValue(reason or "empty"), unit
-            comparator = quantity.get("comparator", "")
-            if not isinstance(comparator, str):
-                raise _Malformed(f"{at}.comparator", "not a string")
-            if comparator and comparator not in _COMPARATORS:
-                # a bound of unknown direction ('&lt;' from an XML conversion) judged as >= lied
-                raise _Malformed(
-                    f"{at}.comparator",
-                    f"{quoted(comparator)} is not a FHIR comparator (<, <=, >=, > or R5's ad)",
-                )
-            return Number(number, f"{comparator}{plain(number)}", comparator), unit
-        if key == "valueInteger":
-            number = _number(raw, at)
-            if number is None:
-                raise _Malformed(at, "not a number")
-            return Number(number, plain(number)), None
-        if key == "valueRange":
-            ends = _object(raw, at)
-            low = _object(ends.get("low", {}), f"{at}.low")
-            high = _object(ends.get("high", {}), f"{at}.high")
-            low_value = _number(low.get("value"), f"{at}.low.value")
-            high_value = _number(high.get("value"), f"{at}.high.value")
-            shown = "-".join(plain(v) if v is not None else "" for v in (low_value, high_value))
-            return NumberRange(low_value, high_value, shown), _unit(low) or _unit(high)
-        if key == "valueRatio":
-            ratio = _object(raw, at)
-            numerator = _number(_object(ratio.get("numerator", {}), at).get("value"), at)
-            denominator = _number(_object(ratio.get("denominator", {}), at).get("value"), at)
-            if numerator is None or denominator is None:
-                return Text(f"{numerator}:{denominator}"), None
-            return Ratio(numerator, denominator, f"{plain(numerator)}:{plain(denominator)}"), None
-        if key == "valueString":
-            if not isinstance(raw, str):
-                raise _Malformed(at, "valueString is not a string")
-            return Text(raw), None
-        if key == "valueCodeableConcept":
-            return CodedResult(_concept(_object(raw, at))), None
-        return Text(raw if isinstance(raw, str) else dumps(raw).decode("utf-8")), None
+        return (*_value_of(node[key], key, at), at)
 
     def flags(self, node: dict[str, Any], path: Path, where: str) -> tuple[Coding, ...]:
         interpretation = node.get("interpretation")
@@ -1655,6 +1613,55 @@ def _repeated(key: str, meant: str = "value the lab meant is") -> str:
         f"{key} appears more than once in one object (JSON parsers keep only the last): "
         f"which {meant} unknown"
     )
+
+
+def _value_of(raw: Any, key: str, at: str) -> tuple[Value, Unit | None]:
+    """The value[x] ``key`` sent as ``raw`` (at ``at``) and its unit."""
+    if key == "valueQuantity":
+        quantity = _object(raw, at)
+        unit = _unit(quantity)
+        number = _number(quantity.get("value"), f"{at}.value")
+        if number is None:
+            # the reason may be on the absent value (_value) or on the Quantity itself
+            reason = _absent_reason(quantity.get("_value")) or _absent_reason(quantity)
+            return NoValue(reason or "empty"), unit
+        comparator = quantity.get("comparator", "")
+        if not isinstance(comparator, str):
+            raise _Malformed(f"{at}.comparator", "not a string")
+        if comparator and comparator not in _COMPARATORS:
+            # a bound of unknown direction ('&lt;' from an XML conversion) judged as >= lied
+            raise _Malformed(
+                f"{at}.comparator",
+                f"{quoted(comparator)} is not a FHIR comparator (<, <=, >=, > or R5's ad)",
+            )
+        return Number(number, f"{comparator}{plain(number)}", comparator), unit
+    if key == "valueInteger":
+        number = _number(raw, at)
+        if number is None:
+            raise _Malformed(at, "not a number")
+        return Number(number, plain(number)), None
+    if key == "valueRange":
+        ends = _object(raw, at)
+        low = _object(ends.get("low", {}), f"{at}.low")
+        high = _object(ends.get("high", {}), f"{at}.high")
+        low_value = _number(low.get("value"), f"{at}.low.value")
+        high_value = _number(high.get("value"), f"{at}.high.value")
+        shown = "-".join(plain(v) if v is not None else "" for v in (low_value, high_value))
+        return NumberRange(low_value, high_value, shown), _unit(low) or _unit(high)
+    if key == "valueRatio":
+        ratio = _object(raw, at)
+        numerator = _number(_object(ratio.get("numerator", {}), at).get("value"), at)
+        denominator = _number(_object(ratio.get("denominator", {}), at).get("value"), at)
+        if numerator is None or denominator is None:
+            return Text(f"{numerator}:{denominator}"), None
+        return Ratio(numerator, denominator, f"{plain(numerator)}:{plain(denominator)}"), None
+    if key == "valueString":
+        if not isinstance(raw, str):
+            raise _Malformed(at, "valueString is not a string")
+        return Text(raw), None
+    if key == "valueCodeableConcept":
+        return CodedResult(_concept(_object(raw, at))), None
+    return Text(raw if isinstance(raw, str) else dumps(raw).decode("utf-8")), None
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:

@@ -158,6 +158,12 @@ def _at(location: str, what: str) -> str:
     return location
 
 
+def _value_at(result: LabResult, what: str) -> str:
+    """Where the value (``what`` "value") or unit ("unit") of ``result`` is: OBX-5 or OBX-6, or
+    the FHIR value[x] element read (its unit is in it), else the result."""
+    return result.value_location or _at(result.location, what)
+
+
 def _issue(severity: Severity, code: str, location: str, text: str) -> Issue:
     return Issue(severity, f"flag.{code}", location, text)
 
@@ -423,7 +429,7 @@ def _percent_issues(result: LabResult, recognition: _scope.Recognition) -> tuple
                 _issue(
                     Severity.WARNING,
                     "percent-count-unit",
-                    _at(result.location, "unit"),
+                    _value_at(result, "unit"),
                     f"not flagged: {recognition.matched} is a percent or fraction of the white "
                     f"cells, never a count, but its unit {_unit_shown(unit)} is a count per "
                     "volume: the code or the unit is wrong, so the value is neither judged as a "
@@ -445,7 +451,7 @@ def _percent_issues(result: LabResult, recognition: _scope.Recognition) -> tuple
         _issue(
             Severity.WARNING,
             "percent-implausible",
-            _at(result.location, "value"),
+            _value_at(result, "value"),
             f"{recognition.matched} is a percent or fraction of the white cells, but its value "
             f"{sent} is not from 0 to {_fmt(top)}: the value or the unit is wrong{unused}",
         ),
@@ -514,6 +520,7 @@ def _evaluate_count(
         lab=lab,
         graded=recognition.kind == _scope.COUNT,
         location=location,
+        result=result,
         state=state,
         unborn=_before_birth(result, state) if state.context.birth_time is not None else "",
     )
@@ -678,7 +685,7 @@ def _value_problem(result: LabResult, analyte: Analyte) -> Issue | None:
     value = result.value
     if not result.data_absent_reason and isinstance(value, _NUMERIC):
         return None
-    location = _at(result.location, "value")
+    location = _value_at(result, "value")
     name = analyte.value.upper()
     if result.data_absent_reason:
         why = f"no {name} value (data absent: {result.data_absent_reason})"
@@ -744,12 +751,11 @@ def _read_value(result: LabResult, analyte: Analyte) -> _Reading | Issue:
     """The value in cells/µL, or the Issue that stops it (``units.*`` for a unit refusal)."""
     value = result.value
     unit = result.unit
-    location = result.location
     quantity = None
     try:
         if isinstance(value, Number):
             if value.comment:  # rare: a text value read as its leading number
-                conflict = _unit_in_text_conflict(value, unit, analyte, location)
+                conflict = _unit_in_text_conflict(value, unit, analyte, result)
                 if conflict is not None:
                     return conflict
             count = _count(value.value, unit, analyte, result.reference_range)
@@ -757,19 +763,19 @@ def _read_value(result: LabResult, analyte: Analyte) -> _Reading | Issue:
             bounds = _comparator_bounds(count.value_per_ul, value.comparator)
         else:
             assert isinstance(value, NumberRange)
-            read = _range_value(value, unit, analyte, location)
+            read = _range_value(value, unit, analyte, result)
             if isinstance(read, Issue):
                 return read
             count, bounds = read
     except UnitError as exc:
         where = "value" if exc.reason in _VALUE_REASONS else "unit"
-        return units.issue_for(exc, _at(location, where))
-    notes = () if count.exact else units.notes_for(count, _at(location, "unit"))
+        return units.issue_for(exc, _value_at(result, where))
+    notes = () if count.exact else units.notes_for(count, _value_at(result, "unit"))
     return _Reading(bounds, quantity, count, notes)
 
 
 def _unit_in_text_conflict(
-    value: Number, unit: Unit | None, analyte: Analyte, location: str
+    value: Number, unit: Unit | None, analyte: Analyte, result: LabResult
 ) -> Issue | None:
     """The Issue for a text value whose unit after the number (``800 cells/uL``) scales the count
     otherwise than the unit field (``10*3/uL``): either reading may be the thousandfold error."""
@@ -783,7 +789,7 @@ def _unit_in_text_conflict(
     return Issue(
         Severity.WARNING,
         "units.unit-conflict",
-        _at(location, "value"),
+        _value_at(result, "value"),
         f"unit-conflict: the value {quoted(value.text)} names the unit {quoted(value.comment)}, "
         f"which is not the unit sent {quoted(sent.spelling)}: not flagged, written as sent",
     )
@@ -806,11 +812,11 @@ def _count(
 
 
 def _range_value(
-    value: NumberRange, unit: Unit | None, analyte: Analyte, location: str
+    value: NumberRange, unit: Unit | None, analyte: Analyte, result: LabResult
 ) -> tuple[NormalizedCount, tuple[Point, Point]] | Issue:
     """A range value (``1.0-2.0``) as bounds; raises UnitError when its unit is refused."""
     if value.low is None and value.high is None:
-        return _value_range_issue(value, location)
+        return _value_range_issue(value, result)
     if _unitless(unit):
         # Unlike a single number, a range value is never read by its magnitude.
         raise UnitError(
@@ -822,7 +828,7 @@ def _range_value(
     low = None if value.low is None else units.normalize(value.low, unit, analyte)
     high = None if value.high is None else units.normalize(value.high, unit, analyte)
     if low is not None and high is not None and low.value_per_ul > high.value_per_ul:
-        return _value_range_issue(value, location)
+        return _value_range_issue(value, result)
     count = low or high
     assert count is not None
     lower: Point = (low.value_per_ul if low is not None else _ZERO, 0)
@@ -830,11 +836,11 @@ def _range_value(
     return count, (lower, upper)
 
 
-def _value_range_issue(value: NumberRange, location: str) -> Issue:
+def _value_range_issue(value: NumberRange, result: LabResult) -> Issue:
     return _issue(
         Severity.WARNING,
         "value-not-numeric",
-        _at(location, "value"),
+        _value_at(result, "value"),
         f"not flagged: the range value {quoted(value.text)} has no usable limits",
     )
 
@@ -869,7 +875,6 @@ def _lab_range(
     sent = result.reference_range
     if sent is None or state.settings.range_policy == "default":
         return None, None
-    location = result.location
     at = _range_at(result)
     # drawn before the birth time on the birth day: no age, as the rules judge it (_age)
     unborn = (
@@ -893,7 +898,7 @@ def _lab_range(
             return None, _lab_range_issue(at, sent, _other_sex(sent, state.context.sex))
         if not sex:
             return _sex_union(result, analyte, state, count)
-    found = _normalized_lab(sent, location, analyte, state, count, sex=sex)
+    found = _normalized_lab(sent, result, analyte, state, count, sex=sex)
     if isinstance(found, NormalizedRange):
         return found, None
     if isinstance(found, Issue):
@@ -905,7 +910,7 @@ def _lab_range(
 
 def _normalized_lab(
     sent: ReferenceRange,
-    location: str,
+    result: LabResult,
     analyte: Analyte,
     state: _OrderState,
     count: NormalizedCount,
@@ -934,7 +939,7 @@ def _normalized_lab(
     ):
         shown = _limits_shown(low, high)
         if top is not None and top < rules.lab_high_at_least and _same_scale(count, low, top):
-            return _scale_suspect(location, sent, count, analyte, shown)
+            return _scale_suspect(result, sent, count, analyte, shown)
         return (
             f"{shown} cells/µL is not a plausible {analyte.value.upper()} range "
             "(sent in another unit than the value?)"
@@ -1108,7 +1113,7 @@ def _sex_union(
     lows: list[tuple[Decimal, ReferenceRange]] = []  # each limit with the range it is of
     highs: list[tuple[Decimal, ReferenceRange]] = []
     for which, one in sent.by_sex:
-        normalized = _normalized_lab(one, location, analyte, state, count, sex="")
+        normalized = _normalized_lab(one, result, analyte, state, count, sex="")
         if isinstance(normalized, Issue):
             return None, normalized  # the value's unit is wrong, whichever the sex: not judged
         if isinstance(normalized, str):
@@ -1213,7 +1218,7 @@ def _decimals_suspect(result: LabResult, reading: _Reading) -> Issue | None:
         return _issue(
             Severity.WARNING,
             "scale-suspect",
-            _at(result.location, "unit"),
+            _value_at(result, "unit"),
             f"the value {shown} reads as {_fmt(value.normalize())} cells/µL in the unit sent "
             f"{unit}, and a count per µL is a whole number of cells, written without decimals: "
             f"it may mean {_fmt(thousands)} cells/µL ({separator}a count in 10³/µL sent under a "
@@ -1247,13 +1252,13 @@ def _decimals(value: Decimal) -> int:
 
 
 def _scale_suspect(
-    location: str, sent: ReferenceRange, count: NormalizedCount, analyte: Analyte, shown: str
+    result: LabResult, sent: ReferenceRange, count: NormalizedCount, analyte: Analyte, shown: str
 ) -> Issue:
     name = analyte.value.upper()
     return _issue(
         Severity.WARNING,
         "scale-suspect",
-        _at(location, "unit"),
+        _value_at(result, "unit"),
         f"the value reads as {_fmt(count.value_per_ul)} cells/µL and the lab's reference range "
         f"{quoted(_range_shown(sent))} as {shown} cells/µL, on the same scale, and no {name} "
         "range is that small: the unit sent is probably not the one the lab measured in; not "
@@ -1317,9 +1322,11 @@ def _judge(
     graded: bool,
     location: str,
     state: _OrderState,
+    result: LabResult | None = None,
     unborn: str = "",
 ) -> _Judged:
-    """``unborn``: why the result is before the birth time on the birth day (else "")."""
+    """``unborn``: why the result is before the birth time on the birth day (else "");
+    ``result``: the result judged (None for a derived ANC), where its fields are."""
     context = state.context
     rules = state.rules
     age = _age(
@@ -1328,7 +1335,7 @@ def _judge(
     profile = age.profiles[analyte]
     issues = _age_issues(age, profile, context, location)
     chosen, criteria = _criteria(profile, lab, graded, state)
-    verdict, bound_issue = _verdict(criteria, bounds, location, analyte)
+    verdict, bound_issue = _verdict(criteria, bounds, location, analyte, result)
     if age.youngest != age.step and verdict is not None:
         # A birth date sent as a year or month: judge every younger age it allows too (each age
         # step between its ends: a birth year may span three bands whose ends agree)
@@ -1338,7 +1345,7 @@ def _judge(
         for step in range(age.step - 1, age.youngest - 1, -1):
             young = rules.profile(analyte, step, context.sex, context.duffy_null)
             other_range, other_criteria = _criteria(young, lab, graded, state)
-            other, _ = _verdict(other_criteria, bounds, location, analyte)
+            other, _ = _verdict(other_criteria, bounds, location, analyte, result)
             if other is None or _written(other) != _written(verdict):
                 break
         if (other_range, other) != (chosen, verdict):
@@ -1570,11 +1577,16 @@ def _criteria(
 
 
 def _verdict(
-    criteria: Criteria, bounds: tuple[Point, Point], location: str, analyte: Analyte
+    criteria: Criteria,
+    bounds: tuple[Point, Point],
+    location: str,
+    analyte: Analyte,
+    result: LabResult | None,
 ) -> tuple[Verdict | None, Issue | None]:
     low, high = bounds
     if low == high:
         return criteria.at(low), None
+    at = _value_at(result, "value") if result is not None else location
     name = analyte.value.upper()
     shown = _bounds_text(low, high)
     verdict, agreed = criteria.between(low, high)
@@ -1583,7 +1595,7 @@ def _verdict(
         return None, _issue(
             Severity.WARNING,
             "bound-inconclusive",
-            _at(location, "value"),
+            at,
             f"not flagged: the {name} value {shown} cells/µL could be {bottom} or {top}",
         )
     # not agreed: the least severe low code is proven, and a more severe one is possible
@@ -1593,7 +1605,7 @@ def _verdict(
     return verdict, _issue(
         Severity.INFORMATION,
         "bound-interpreted",
-        _at(location, "value"),
+        at,
         f"the {name} value {shown} cells/µL is known only by its limits; every value it allows "
         f"is {verdict.code}{extra}",
     )
@@ -2068,7 +2080,7 @@ def _say_duplicates(state: _OrderState, evaluations: list[Evaluation]) -> None:
             issue = _issue(
                 Severity.WARNING,
                 "result-duplicate",
-                _at(result.location, "value"),
+                _value_at(result, "value"),
                 f"this {status.value} result ({_count_shown(evaluations[index])}) and {others} "
                 f"are {status.value} results of the {_same_result(result.location)} with "
                 "different counts, and none replaces another: which one stands is not known; "
