@@ -29,8 +29,10 @@ def observation(**elements: Any) -> dict[str, Any]:
     }
 
 
-def issues_of(resource: dict[str, Any], birth: str = "1979-06-14") -> list[leukoflag.Issue]:
-    patient = {"resourceType": "Patient", "id": "lv-20931", "birthDate": birth, "gender": "female"}
+def issues_of(
+    resource: dict[str, Any], birth: str = "1979-06-14", gender: str = "female"
+) -> list[leukoflag.Issue]:
+    patient = {"resourceType": "Patient", "id": "lv-20931", "birthDate": birth, "gender": gender}
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
@@ -128,3 +130,63 @@ def test_a_unit_refused_in_a_panel_component_is_located_at_that_components_quant
     )
     issues = issues_of(panel)
     assert located(issues, "units.unknown-unit") == f"{OBSERVATION}.component[1].valueQuantity"
+
+
+def quantity(value: float, code: str = "10*3/uL") -> dict[str, Any]:
+    return {"value": value, "unit": code, "system": UCUM, "code": code}
+
+
+def for_sex(code: str) -> list[dict[str, Any]]:
+    return [{"coding": [{"system": "http://snomed.info/sct", "code": code}]}]
+
+
+MEN = for_sex("248153007")
+WOMEN = for_sex("248152002")
+
+
+@pytest.mark.parametrize(
+    ("ranges", "birth", "code", "element"),
+    [
+        # a caption for its other range first, then the adults' range, for a girl of 11
+        (
+            [{"text": "see lab handbook"}, {"text": "4.0-11.0 (adult)"}],
+            "2015-01-01",
+            "flag.lab-range-adults",
+            ".referenceRange[1]",
+        ),
+        (
+            [{"low": quantity(5.0), "high": quantity(15.0), "text": "Pediatric"}],
+            "1979-06-14",
+            "flag.lab-range-children",
+            ".referenceRange[0]",
+        ),
+    ],
+)
+def test_a_lab_range_labelled_for_other_ages_is_said_at_its_reference_range_element(
+    ranges: list[dict[str, Any]], birth: str, code: str, element: str
+) -> None:
+    issues = issues_of(observation(valueQuantity=quantity(5.0), referenceRange=ranges), birth)
+    assert located(issues, code) == OBSERVATION + element
+
+
+def test_the_union_of_a_fhir_range_for_men_and_one_for_women_is_said_at_the_ranges() -> None:
+    ranges = [
+        {"low": quantity(4.0), "high": quantity(10.0), "appliesTo": MEN},
+        {"low": quantity(4.5), "high": quantity(11.0), "appliesTo": WOMEN},
+    ]
+    issues = issues_of(
+        observation(valueQuantity=quantity(5.0), referenceRange=ranges), gender="unknown"
+    )
+    assert located(issues, "flag.lab-range-sex-union") == f"{OBSERVATION}.referenceRange"
+
+
+def test_the_womens_range_that_cannot_be_used_in_a_union_is_said_at_its_element() -> None:
+    # the women's range in mmol/L: the men's element was fine, the women's is refused
+    ranges = [
+        {"low": quantity(4.0), "high": quantity(10.0), "appliesTo": MEN},
+        {"low": quantity(4.5, "mmol/L"), "high": quantity(11.0, "mmol/L"), "appliesTo": WOMEN},
+    ]
+    issues = issues_of(
+        observation(valueQuantity=quantity(5.0), referenceRange=ranges), gender="other"
+    )
+    assert located(issues, "flag.lab-range-unusable") == f"{OBSERVATION}.referenceRange[1]"

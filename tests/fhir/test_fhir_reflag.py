@@ -133,7 +133,7 @@ def test_a_range_per_sex_for_adults_beside_a_childs_count_is_read_back_in_the_se
         assert "flag.lab-range-adults" in [i.code for i in conv.issues]
         assert "flag.lab-range-unusable" not in [i.code for i in conv.issues]
     (adults,) = (i for i in second.issues if i.code == "flag.lab-range-adults")
-    assert adults.location == "ITEM[1]/Bundle.entry[3].resource"
+    assert adults.location == "ITEM[1]/Bundle.entry[3].resource.referenceRange[1]"
     assert "is for adults, and the patient (born 2026-06-01) is under 18" in adults.text
     assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
 

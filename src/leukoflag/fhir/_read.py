@@ -2014,14 +2014,16 @@ def _sex_pair(ranges: list[Any], where: str, who: Who) -> ReferenceRange | None:
         if not sex:
             continue
         try:
-            read = _range(entry, f"{where}.referenceRange[{i}]")
+            read = _located(entry, f"{where}.referenceRange[{i}]")
         except _Malformed:
             return None  # not read for this patient before: not a reason to refuse the item now
         if (read.low is not None or read.high is not None) and not read.by_sex:
             found[sex].append(read)
     if len(found["male"]) != 1 or len(found["female"]) != 1:
         return None
-    return ReferenceRange("", by_sex=(("male", found["male"][0]), ("female", found["female"][0])))
+    by_sex = (("male", found["male"][0]), ("female", found["female"][0]))
+    # of two elements: an Issue about both is at the list (one about either, at that one)
+    return ReferenceRange("", by_sex=by_sex, location=f"{where}.referenceRange")
 
 
 def _text_for_others(entry: dict[str, Any], who: Who) -> bool:

@@ -875,7 +875,6 @@ def _lab_range(
     sent = result.reference_range
     if sent is None or state.settings.range_policy == "default":
         return None, None
-    at = _range_at(result)
     # drawn before the birth time on the birth day: no age, as the rules judge it (_age)
     unborn = (
         _before_birth(result, state)
@@ -885,17 +884,19 @@ def _lab_range(
     if sent.by_age:  # 0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0: the patient's age's, if known
         band, why = _age_band(sent, state.context, _result_day(result, state), unborn)
         if band is None:
-            return None, _lab_range_issue(at, sent, why)
+            return None, _lab_range_issue(_range_at(result), sent, why)
         sent = band
     if sent.ages:  # 6.0-17.5 (3-12 mo): only for a patient known to be of those ages
         outside = _outside_ages(sent.ages, state.context, _result_day(result, state), unborn)
         if outside:
-            return None, _lab_range_issue(at, sent, outside)
+            return None, _lab_range_issue(_range_at(result), sent, outside)
     sex = ""
     if sent.by_sex:
         sent, sex = _sex_range(sent, state.context.sex)
         if not sex and len(sent.by_sex) == 1:
-            return None, _lab_range_issue(at, sent, _other_sex(sent, state.context.sex))
+            return None, _lab_range_issue(
+                _range_at(result), sent, _other_sex(sent, state.context.sex)
+            )
         if not sex:
             return _sex_union(result, analyte, state, count)
     found = _normalized_lab(sent, result, analyte, state, count, sex=sex)
@@ -905,7 +906,7 @@ def _lab_range(
         return None, found
     if sex:  # which of the ranges per sex was the patient's, and the label it was under
         found = f"{_chosen_shown(result.reference_range, sex)} cannot be used: {found}"
-    return None, _lab_range_issue(at, sent, found)
+    return None, _lab_range_issue(_range_at(result), sent, found)
 
 
 def _normalized_lab(
@@ -1105,7 +1106,6 @@ def _sex_union(
     flagged. Either range unusable: none (the default range), with the Issue saying why."""
     sent = result.reference_range
     assert sent is not None
-    location = result.location
     why = (
         f"it gives one range for men and one for women{_labels_read(sent)}, and the patient's sex "
         f"is {quoted(state.context.sex)}"
@@ -1118,7 +1118,7 @@ def _sex_union(
             return None, normalized  # the value's unit is wrong, whichever the sex: not judged
         if isinstance(normalized, str):
             return None, _lab_range_issue(
-                _range_at(result),
+                one.location or _range_at(result),  # a FHIR range of the two: that element
                 sent,
                 f"{why}; its range for {_SEX_PLURAL[which]}, {quoted(_range_shown(one))}, cannot "
                 f"be used: {normalized}",
@@ -1138,7 +1138,7 @@ def _sex_union(
     note = _issue(
         Severity.INFORMATION,
         "lab-range-sex-union",
-        _at(location, "range"),
+        _range_at(result),
         f"the lab's reference range {quoted(_range_shown(sent))} gives one range for men and one "
         f"for women{_labels_read(sent)}, and the patient's sex is {quoted(state.context.sex)}: "
         f"judged with their union, {shown} cells/µL (a value normal for either sex is not "
@@ -1367,18 +1367,16 @@ def _judge(
                 )
             )
     if lab is not None and not profile.adult and lab.adults:
-        issues.append(
-            _adults_range_issue(lab, chosen, profile, context=context, day=day, location=location)
-        )
+        at = _range_at(result) if result is not None else location
+        issues.append(_adults_range_issue(lab, chosen, profile, context=context, day=day, at=at))
     elif lab is not None and profile.adult and lab.children:
         # a birth year or month whose last possible day makes the patient a child: may be 18
         maybe = age.youngest != age.step and not (
             rules.profile(analyte, age.youngest, context.sex, context.duffy_null).adult
         )
+        at = _range_at(result) if result is not None else location
         issues.append(
-            _children_range_issue(
-                lab, chosen, age, context=context, day=day, location=location, maybe=maybe
-            )
+            _children_range_issue(lab, chosen, age, context=context, day=day, at=at, maybe=maybe)
         )
     if bound_issue is not None:
         issues.append(bound_issue)
@@ -1449,13 +1447,13 @@ def _adults_range_issue(
     *,
     context: PatientContext,
     day: dt.date | None,
-    location: str,
+    at: str,
 ) -> Issue:
     shown = _limits_shown(chosen.low, chosen.high)
     return _issue(
         Severity.WARNING,
         "lab-range-adults",
-        _at(location, "range"),
+        at,
         f"the lab's reference range {_lab_shown(lab)} is for adults, and the patient (born "
         f"{_born(context)}) is under 18 on the result date {day}: judged with the age band "
         f"{profile.range.age.describe()}, {shown} cells/µL, instead",
@@ -1469,7 +1467,7 @@ def _children_range_issue(
     *,
     context: PatientContext,
     day: dt.date | None,
-    location: str,
+    at: str,
     maybe: bool,
 ) -> Issue:
     if age.unknown:
@@ -1480,7 +1478,7 @@ def _children_range_issue(
     return _issue(
         Severity.WARNING,
         "lab-range-children",
-        _at(location, "range"),
+        at,
         f"the lab's reference range {_lab_shown(lab)} is for children, and {who}: judged with "
         f"{range_named(chosen)}, instead",
     )
