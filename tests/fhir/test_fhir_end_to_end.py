@@ -419,7 +419,7 @@ def test_a_normal_correction_in_a_fhir_bundle_leaves_no_leukopenia_in_the_conclu
     assert original["valueQuantity"]["value"] == Decimal("2400")
     assert corrected["interpretation"][0]["coding"][0]["code"] == "N"
     (issue,) = [i for i in conv.issues if i.code == "flag.result-superseded"]
-    assert issue.location == "ITEM[1]/Bundle.entry[2].resource"
+    assert issue.location == "ITEM[1]/Bundle.entry[2].resource.status"
     # FHIR has no OBX-4 sub-ID: the text names only what an Observation has
     assert "of the same code, specimen and time;" in issue.text
     assert "sub-ID" not in issue.text

@@ -190,3 +190,64 @@ def test_the_womens_range_that_cannot_be_used_in_a_union_is_said_at_its_element(
         observation(valueQuantity=quantity(5.0), referenceRange=ranges), gender="other"
     )
     assert located(issues, "flag.lab-range-unusable") == f"{OBSERVATION}.referenceRange[1]"
+
+
+SENDER_HIGH = [
+    {
+        "coding": [
+            {
+                "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+                "code": "H",
+            }
+        ]
+    }
+]
+
+
+@pytest.mark.parametrize(
+    ("elements", "code", "element"),
+    [
+        # LOINC for a WBC and for an ANC in one code: at the code (HL7 v2: OBX-3)
+        (
+            {
+                "code": {
+                    "coding": [
+                        {"system": LOINC, "code": "6690-2"},
+                        {"system": LOINC, "code": "751-8"},
+                    ]
+                },
+                "valueQuantity": quantity(4.2),
+            },
+            "flag.code-conflict",
+            ".code",
+        ),
+        # the sender's H beside a leukopenic 2.0: at its interpretation (HL7 v2: OBX-8)
+        (
+            {"valueQuantity": quantity(2.0), "interpretation": SENDER_HIGH},
+            "flag.sender-disagrees",
+            ".interpretation",
+        ),
+        # a result not yet available: at its status (HL7 v2: OBX-11)
+        (
+            {"status": "registered", "valueQuantity": quantity(4.2)},
+            "flag.status-not-flaggable",
+            ".status",
+        ),
+    ],
+)
+def test_an_issue_about_a_fhir_code_status_or_interpretation_is_located_at_that_element(
+    elements: dict[str, Any], code: str, element: str
+) -> None:
+    issues = issues_of(observation(**elements))
+    assert located(issues, code) == OBSERVATION + element
+
+
+def test_the_status_of_a_panel_component_is_said_at_its_observations_status() -> None:
+    # a component has no status of its own: 'component[0]' named an element without one
+    panel = observation(
+        status="registered",
+        code={"coding": [{"system": LOINC, "code": "58410-2"}]},
+        component=[{"code": WBC, "valueQuantity": quantity(4.2)}],
+    )
+    issues = issues_of(panel)
+    assert located(issues, "flag.status-not-flaggable") == f"{OBSERVATION}.status"

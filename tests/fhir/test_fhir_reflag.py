@@ -260,7 +260,7 @@ def test_a_loinc_shaped_local_code_is_a_local_code_read_back_too() -> None:
     assert "extension" not in observation  # no interpretation-explanation: not judged
     for conv, location in (
         (first, "MSG[1]/OBX[1]-3"),
-        (second, "ITEM[1]/Bundle.entry[3].resource"),
+        (second, "ITEM[1]/Bundle.entry[3].resource.code"),
     ):
         assert conv.findings == []
         (warning,) = conv.issues

@@ -131,6 +131,16 @@ _V2_FIELD = {
     "flags": "-8",
     "status": "-11",
 }
+# The same fields of a FHIR Observation or component (ITEM[1]/Bundle.entry[2].resource); its
+# value and unit are where the reader read them (LabResult.value_location)
+_FHIR_RESULT = re.compile(r"^ITEM\[\d+\]/[^/]+$")
+_FHIR_FIELD = {
+    "code": ".code",
+    "range": ".referenceRange",
+    "flags": ".interpretation",
+    "status": ".status",
+}
+_COMPONENT = re.compile(r"\.component\[\d+\]$")
 _BIRTH = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
 _BIRTH_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")  # what _BIRTH matches with its third group
 # A refusal about the number itself is located at the value (OBX-5), any other at the unit.
@@ -152,10 +162,16 @@ _HUNDRED = Decimal(100)
 
 
 def _at(location: str, what: str) -> str:
-    """The location of one field of a result: ``MSG[1]/OBX[3]-6`` for HL7 v2."""
+    """The location of one field of a result: ``MSG[1]/OBX[3]-6`` for HL7 v2, ``….code`` of a
+    FHIR Observation (its value and unit: see _value_at)."""
     if _V2_RESULT.search(location):
         return location + _V2_FIELD[what]
-    return location
+    element = _FHIR_FIELD.get(what)
+    if element is None or not _FHIR_RESULT.match(location):
+        return location
+    if what == "status":  # a component has none: its Observation's is the result's
+        location = _COMPONENT.sub("", location)
+    return location + element
 
 
 def _value_at(result: LabResult, what: str) -> str:
