@@ -326,7 +326,7 @@ def test_wbcs_of_a_searchset_without_time_but_of_one_specimen_are_one_result() -
     searchset = {"resourceType": "Bundle", "type": "searchset", "entry": entries}
     conv = convert(fhir.dumps(searchset))
     (issue,) = [i for i in conv.issues if i.code == "flag.result-duplicate"]
-    assert issue.location == "ITEM[1]/Bundle.entry[1].resource"
+    assert issue.location == "ITEM[1]/Bundle.entry[1].resource.valueQuantity"
 
 
 def test_no_anc_is_derived_from_a_searchsets_wbc_and_percent_of_different_draws() -> None:
