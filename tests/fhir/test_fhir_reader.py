@@ -1580,6 +1580,117 @@ def test_an_observation_with_contained_twice_is_malformed_at_it() -> None:
     assert bundle["interpretation"][0]["coding"][0]["code"] == "L"
 
 
+# A modifier a LIS puts on what is not the patient's own (a sample of another patient run
+# under her order), and the empty list it appended after it when it merged two records.
+NOT_HERS = (
+    '"modifierExtension": [{"url": "https://lis.example/fhir/StructureDefinition/'
+    'sample-of-another-patient", "valueBoolean": true}], '
+)
+EMPTIED = '"modifierExtension": [], '
+CHILD_ENCOUNTER = (
+    '{"resourceType": "Encounter", "id": "enc-5521", "status": "finished",'
+    ' "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},'
+    ' "subject": {"reference": "Patient/pt-318"}}'
+)
+
+
+def with_modifier_twice(resource: str, before: str, first: str = NOT_HERS) -> str:
+    """``resource`` with modifierExtension sent twice (``first`` and the other copy) before
+    key ``before``."""
+    other = EMPTIED if first == NOT_HERS else NOT_HERS
+    sent = resource.replace(f'"{before}"', f'{first}{other}"{before}"', 1)
+    assert sent != resource
+    return sent
+
+
+def cbc_with_encounter(encounter: str) -> str:
+    """The child's CBC, its WBC of a visit: an Encounter entry first, which the WBC names."""
+    wbc = CHILD_WBC.replace(
+        '"specimen"', '"encounter": {"reference": "Encounter/enc-5521"}, "specimen"'
+    )
+    first = (
+        f'{{"fullUrl": "https://lis.example/fhir/Encounter/enc-5521", "resource": {encounter}}}, '
+    )
+    return child_cbc(wbc=wbc).replace('"entry": [', f'"entry": [{first}', 1)
+
+
+@pytest.mark.parametrize(
+    ("bundle", "key", "flagged"),
+    [
+        # the parse kept the empty list: the girl's counts were judged as hers
+        (child_cbc(patient=with_modifier_twice(CHILD_PATIENT, "gender")), "entry[0].resource", {}),
+        (
+            child_cbc(patient=with_modifier_twice(CHILD_PATIENT, "gender", EMPTIED)),
+            "entry[0].resource",
+            {},
+        ),
+        (child_cbc(specimen=with_modifier_twice(CHILD_SPECIMEN, "type")), "entry[1].resource", {}),
+        (
+            child_cbc(specimen=with_modifier_twice(CHILD_SPECIMEN, "collectedDateTime")),
+            "entry[1].resource.collection",
+            {},
+        ),
+        (child_cbc(report=with_modifier_twice(CHILD_REPORT, "status")), "entry[2].resource", {}),
+        (
+            child_cbc().replace(
+                '{"resource": {"resourceType": "Observation", "id": "wbc-5521"',
+                "{"
+                + NOT_HERS
+                + EMPTIED
+                + '"resource": {"resourceType": "Observation", "id": "wbc-5521"',
+            ),
+            "entry[3]",
+            {"anc-5521": "L"},
+        ),
+        (
+            cbc_with_encounter(with_modifier_twice(CHILD_ENCOUNTER, "status")),
+            "entry[0].resource",
+            {"anc-5521": "L"},
+        ),
+    ],
+    ids=[
+        "patient",
+        "patient-emptied-first",
+        "specimen",
+        "collection",
+        "report",
+        "entry",
+        "encounter",
+    ],
+)
+def test_a_modifier_extension_sent_twice_sets_aside_what_it_qualifies(
+    bundle: str, key: str, flagged: dict[str, str]
+) -> None:
+    conversion = leukoflag.convert(bundle)
+    (written,) = conversion.bundles
+    assert interpretations(written) == flagged
+    (repeated,) = [i for i in conversion.issues if i.code == "fhir.key-repeated"]
+    assert (repeated.severity, repeated.location) == (
+        Severity.WARNING,
+        f"ITEM[1]/Bundle.{key}.modifierExtension",
+    )
+    assert repeated.text.startswith(
+        "modifierExtension appears more than once in one object (JSON parsers keep only the "
+        "last): which extensions the sender meant are unknown, and they may change what this "
+    )
+    assert "read as a modifierExtension leukoflag does not know: passed through" in repeated.text
+    # said once, as a repeat: the copy kept does not name what the sender meant
+    assert not [i for i in conversion.issues if i.code == "fhir.modifier-extension-unknown"]
+    assert not [i for i in conversion.issues if i.code == "fhir.no-results"]
+
+
+def test_a_modifier_extension_sent_once_empty_qualifies_nothing() -> None:
+    patient = CHILD_PATIENT.replace('"gender"', EMPTIED + '"gender"')
+    conversion = leukoflag.convert(
+        cbc_with_encounter(CHILD_ENCOUNTER.replace('"status"', EMPTIED + '"status"')).replace(
+            CHILD_PATIENT, patient
+        )
+    )
+    (written,) = conversion.bundles
+    assert interpretations(written) == {"wbc-5521": "L", "anc-5521": "L"}
+    assert not [i for i in conversion.issues if i.code.startswith("fhir.")]
+
+
 def test_a_reader_defect_rejects_that_ndjson_line_and_the_rest_is_read(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

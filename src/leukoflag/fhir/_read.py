@@ -474,6 +474,8 @@ class _ItemReader:
     entry_modifiers: dict[int, tuple[Any, str]] = field(default_factory=dict)
     # Specimens and Encounters (by identity) whose modifierExtension was said: said once
     said: set[int] = field(default_factory=set)
+    # elements (by location) sending modifierExtension twice: said as a repeat, not by its value
+    modifiers_twice: set[str] = field(default_factory=set)
     order_time: Timestamp | None = None  # the DiagnosticReport's effective[x], while it is read
     order_issued: Timestamp | None = None  # and its issued
     draft: _OrderDraft | None = None  # the order being read
@@ -569,7 +571,9 @@ class _ItemReader:
                 continue
             located = self.located(resource, ("entry", i, "resource"), resource)
             found.append(located)
-            if entry.get("modifierExtension"):
+            if (
+                self.repeats and self.modifiers_repeated(entry, self.location(("entry", i)))
+            ) or entry.get("modifierExtension"):
                 location = self.location(("entry", i))
                 self.entry_modifiers[id(resource)] = (entry["modifierExtension"], location)
             self.index_reference(entry.get("fullUrl"), resource, located)
@@ -1067,9 +1071,17 @@ class _ItemReader:
         """The modifierExtension that qualifies ``resource`` (at ``location``) and where it is:
         its own, else its Bundle entry's (what that says holds for the resource in it)."""
         modifiers = resource.get("modifierExtension")
-        if modifiers:
+        if (self.repeats and self.modifiers_repeated(resource, location)) or modifiers:
             return modifiers, location
         return self.entry_modifiers.get(id(resource))
+
+    def modifiers_repeated(self, node: Any, where: str) -> bool:
+        """Whether ``node`` (at ``where``) sends modifierExtension more than once, noted: the
+        parse kept the last copy, which may be empty while an earlier one holds a modifier."""
+        if not self.repeated(node, _MODIFIER):
+            return False
+        self.modifiers_twice.add(where)
+        return True
 
     def qualified_context(self, references: list[Any], container: dict[str, Any]) -> bool:
         """Whether a Specimen or Encounter of the item that ``references`` name has a
@@ -1091,7 +1103,13 @@ class _ItemReader:
             if (
                 sent is None
                 and isinstance(collection, dict)
-                and collection.get("modifierExtension")
+                and (
+                    (
+                        self.repeats
+                        and self.modifiers_repeated(collection, f"{target.location}.collection")
+                    )
+                    or collection.get("modifierExtension")
+                )
             ):
                 # the collection's time (the patient's age) and body site are read for the verdict
                 sent = collection["modifierExtension"], f"{target.location}.collection"
@@ -1114,6 +1132,16 @@ class _ItemReader:
         """Say that the modifierExtension of the element at ``where`` is not known (see
         :func:`_modifier_issue`); something was set aside for it."""
         self.modified = True
+        if where in self.modifiers_twice:  # which copy the sender meant is not known: either
+            self.issue(
+                Severity.WARNING,
+                "key-repeated",
+                f"{where}.modifierExtension",
+                f"{_repeated('modifierExtension', 'extensions the sender meant are')}, and they "
+                f"may change what {what} means: read as a modifierExtension leukoflag does not "
+                f"know: {done}",
+            )
+            return
         self.issues.append(_modifier_issue(modifiers, where, what, done))
 
     def observation_results_checked(
@@ -1605,6 +1633,7 @@ _REPORT_REPEATS = {
 }
 
 _ENTRY = frozenset({"entry"})
+_MODIFIER = frozenset({"modifierExtension"})
 _RESOURCE = frozenset({"resource"})
 
 
