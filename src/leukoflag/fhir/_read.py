@@ -807,11 +807,9 @@ class _ItemReader:
         """The one Patient of the item that ``located``'s subject names, as :meth:`patient_of`
         reads it (a reference, an identifier, a search by identifier), nothing said; else None."""
         subject = located.resource.get("subject")
-        if isinstance(subject, dict) and "reference" not in subject and "identifier" in subject:
-            sent = subject["identifier"]
-        else:
-            sent = _conditional_identifier(subject)
-        if sent is not None:  # named by identifier: a urn: or id would miss a mother's count
+        named = _subject_identifier(subject)
+        if named is not None:  # named by identifier: a urn: or id would miss a mother's count
+            sent = named[0]
             if not isinstance(sent, dict):
                 return None
             system, value = _text(sent.get("system")), _text(sent.get("value"))
@@ -1414,26 +1412,19 @@ class _ItemReader:
     def patient_of(self, located: _Located) -> Patient | None:
         subject = located.resource.get("subject")
         where = f"{located.location}.subject"
-        if isinstance(subject, dict) and "reference" not in subject and "identifier" in subject:
-            return self.identified_patient(subject, where)
-        searched = _conditional_identifier(subject)
-        if searched is not None and isinstance(subject, dict):  # a transaction names it by search
-            return self.identified_patient(subject, where, searched, "reference")
+        named = _subject_identifier(subject)
+        if named is not None:
+            return self.identified_patient(subject, where, *named)
         return self.referenced(
             subject, located, where, kind="Patient", known=self.patients, build=_patient
         )
 
     def identified_patient(
-        self,
-        subject: dict[str, Any],
-        where: str,
-        searched: dict[str, Any] | None = None,
-        element: str = "identifier",
+        self, subject: object, where: str, sent: Any, element: str
     ) -> Patient | None:
-        """The Patient of the item that a subject sent as an identifier only names (or a
-        conditional reference searches by identifier, ``searched``): the one carrying that
-        system and value (None when none does, or several do, said so at ``element``)."""
-        sent = subject["identifier"] if searched is None else searched
+        """The Patient of the item that ``subject`` names by identifier ``sent`` (see
+        _subject_identifier): the one carrying that system and value (None when none does, or
+        several do, said so at ``element``)."""
         if not isinstance(sent, dict):
             return None
         system, value = _text(sent.get("system")), _text(sent.get("value"))
@@ -1974,6 +1965,16 @@ def _reference_range(
     if not passed_over:
         return None, None, "", modified
     return None, None, _none_applies(passed_over), modified
+
+
+def _subject_identifier(subject: Any) -> tuple[Any, str] | None:
+    """The identifier a subject names its Patient by and the element of the subject it is sent
+    in: an identifier only (``identifier``), or a conditional reference, as a transaction names
+    a Patient it may create (``reference``); None for a subject that is a plain reference."""
+    if isinstance(subject, dict) and "reference" not in subject and "identifier" in subject:
+        return subject["identifier"], "identifier"
+    searched = _conditional_identifier(subject)
+    return None if searched is None else (searched, "reference")
 
 
 def _conditional_identifier(subject: Any) -> dict[str, Any] | None:
