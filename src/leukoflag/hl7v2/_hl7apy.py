@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from leukoflag._quote import quoted
 from leukoflag.hl7v2._charset import decode_message
 from leukoflag.hl7v2._er7 import segment_id_any_case
 
@@ -176,6 +177,7 @@ def _segment_names(structure: str, version: str) -> frozenset[str]:
 
 
 _HEADER = ("MSH", "SFT", "UAC")  # ORU^R01's segments before its PATIENT_RESULT groups
+_LONGEST = 40  # characters of a sent value a reason quotes (longer ones shortened by quoted)
 
 
 def _patient_groups(segments: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
@@ -340,14 +342,14 @@ def _too_many(element: Any, extra: Any, most: int, check: _Check) -> str:
             else f"each {_group(element.name, check)} group"
         )
         return f"{where}: {check.of} allows {most} {what} in {inside}"
-    value = _quoted(_sent(extra, check))
+    value = quoted(_sent(extra, check), _LONGEST)
     if most == 0:
         return f"{where} {value}: {_name_of(extra)} is withdrawn in HL7 v{check.version}"
     return f"{where} {value}: {_name_of(extra)} does not repeat in {check.of}"
 
 
 def _wrong_type(element: Any, reference: Any, check: _Check) -> str:
-    where, value = _where(element, check), _quoted(_sent(element, check))
+    where, value = _where(element, check), quoted(_sent(element, check), _LONGEST)
     if element.datatype is None:  # hl7apy's word for a value it could not give the type
         parts = "components" if element.classname == "Field" else "subcomponents"
         return (
@@ -378,7 +380,7 @@ def _beyond(element: Any, count: int, allowed: set[str], check: _Check) -> list[
         has = f"{_name_of(element, kind=element.datatype)} has {count} {kind}"
         joint = "."
     extra = [
-        f"{where}{joint}{number} {_quoted(part)}: {has} in HL7 v{check.version}"
+        f"{where}{joint}{number} {quoted(part, _LONGEST)}: {has} in HL7 v{check.version}"
         for number, part in enumerate(parts, start=first)
         if number > count and part
     ]
@@ -450,7 +452,3 @@ def _words(name: Any) -> str:
     # hl7apy's long names carry the standard's examples: DEGREE_E_G_MD, SUFFIX_E_G_JR_OR_III
     text = re.sub(r"_E_G_.*", "", str(name or ""))
     return text.lower().replace("_", " ").strip() or "unnamed"
-
-
-def _quoted(value: str) -> str:
-    return repr(value if len(value) <= 40 else value[:37] + "...")
