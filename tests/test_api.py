@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import json
 import os
@@ -979,3 +980,53 @@ def test_a_file_missing_a_batch_keeps_its_messages_and_rejects_its_trailer() -> 
         "file trailer FTS-1 counts 3 batches but the file held 2; 1 batch missing"
     )
     assert [i.code for i in conversion.issues if i.severity is Severity.ERROR] == ["input.rejected"]
+
+
+# --------------------------------------------------------------------------- reprs
+
+ADMISSION = "\r".join(
+    (MSH.replace("ORU^R01^ORU_R01|NG2612030044", "ADT^A01^ADT_A01|NG2612030046"), PID)
+)
+
+
+def test_reprs_of_what_a_conversion_gives_show_no_patient_data() -> None:
+    # An engine logging repr(outcome) or repr(conversion) wrote the message's PID (name, MRN,
+    # birth date) to its log: Rejected.raw whole, the output Bundle with its Patient.
+    conversion = leukoflag.convert(CBC + ADMISSION + "\r")
+    (rejected,) = conversion.rejected
+    outcomes = list(
+        api.iter_outcomes(
+            io.BytesIO((CBC + ADMISSION).encode()), leukoflag.Settings(), source="feed"
+        )
+    )
+    shown = [repr(conversion), repr(rejected), *map(repr, outcomes)]
+    for text in shown:
+        for phi in ("BRANDVOLD", "INGRID", "NG-771204", "19670302", "1967-03-02"):
+            assert phi not in text
+    assert repr(conversion) == (
+        f"Conversion(bundles=<1 output>, findings=<2 findings>, issues=<{len(conversion.issues)} "
+        "issues>, rejected=<1 rejected item>, fhir_version='R4')"
+    )
+    digest = hashlib.sha256(rejected.raw).hexdigest()[:12]
+    assert f"raw=<{len(rejected.raw)} bytes, sha256 {digest}>, location='MSG[2]')" in repr(rejected)
+    assert repr(outcomes[0]).startswith("Outcome(index=1, source='feed', output=<Bundle, ")
+    assert repr(outcomes[1]) == (
+        f"Outcome(index=2, source='feed', output=None, rejected={outcomes[1].rejected!r}, "
+        "findings=<0 findings>, issues=<1 issue>)"
+    )
+
+
+def test_a_rejected_repr_tells_items_apart_by_digest_and_keeps_its_fields() -> None:
+    first = leukoflag.Rejected(1, "feed.hl7", "not a lab result", b"MSH|^~\\&|A", "MSG[1]")
+    second = leukoflag.Rejected(1, "feed.hl7", "not a lab result", b"MSH|^~\\&|B", "MSG[1]")
+    assert repr(first) != repr(second)
+    assert repr(first).startswith(
+        "Rejected(index=1, source='feed.hl7', reason='not a lab result', raw=<10 bytes, sha256 "
+    )
+    assert repr(first).endswith(">, location='MSG[1]')")
+    # only the repr is new: the fields, equality and hash are the dataclass's
+    assert first.raw == b"MSH|^~\\&|A"
+    assert first == leukoflag.Rejected(1, "feed.hl7", "not a lab result", b"MSH|^~\\&|A", "MSG[1]")
+    assert hash(first) == hash(
+        leukoflag.Rejected(1, "feed.hl7", "not a lab result", b"MSH|^~\\&|A", "MSG[1]")
+    )

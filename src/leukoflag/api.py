@@ -19,14 +19,14 @@ import errno
 import functools
 import io
 import os
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Sized
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from leukoflag import detect, fhir, flagging, hl7v2
 from leukoflag._construct import constructor
-from leukoflag._quote import defect
+from leukoflag._quote import defect, shortened
 from leukoflag._text import text_bytes
 from leukoflag.errors import Error, ReadError
 from leukoflag.model import (
@@ -77,6 +77,17 @@ class Conversion:
         for f, value in zip(fields(self), state, strict=True):
             setattr(self, f.name, value)
 
+    def __repr__(self) -> str:
+        # An engine logs its results: the output (names, MRNs, birth dates) stays out, as in
+        # Rejected's repr; each Finding, Issue and Rejected can be shown on its own.
+        return (
+            f"{type(self).__name__}(bundles={_counted(self.bundles, 'output')}, "
+            f"findings={_counted(self.findings, 'finding')}, "
+            f"issues={_counted(self.issues, 'issue')}, "
+            f"rejected={_counted(self.rejected, 'rejected item')}, "
+            f"fhir_version={self.fhir_version!r})"
+        )
+
     def add(self, outcome: Outcome) -> None:
         """Append one item's outcome."""
         if outcome.output is not None:
@@ -101,6 +112,32 @@ class Outcome:
     rejected: Rejected | None
     findings: tuple[Finding, ...] = ()
     issues: tuple[Issue, ...] = ()
+
+    def __repr__(self) -> str:
+        # As Conversion's: the output's kind, never its content; the Rejected without its raw.
+        return (
+            f"{type(self).__name__}(index={self.index!r}, source={self.source!r}, "
+            f"output={_output_summary(self.output)}, rejected={self.rejected!r}, "
+            f"findings={_counted(self.findings, 'finding')}, "
+            f"issues={_counted(self.issues, 'issue')})"
+        )
+
+
+def _counted(items: Sized, what: str) -> str:
+    """``items`` for a repr, by number only: ``<3 findings>``."""
+    return f"<{len(items):,} {what}{'' if len(items) == 1 else 's'}>"
+
+
+def _output_summary(output: dict[str, Any] | None) -> str:
+    """An item's output for a repr, by kind only: ``<Bundle, 9 entries>``, ``<Observation>``."""
+    if output is None:
+        return "None"
+    kind = output.get("resourceType")
+    shown = shortened(kind, 40) if isinstance(kind, str) else "FHIR JSON"
+    entries = output.get("entry")
+    if isinstance(entries, list):
+        return f"<{shown}, {len(entries):,} entr{'y' if len(entries) == 1 else 'ies'}>"
+    return f"<{shown}>"
 
 
 def convert(

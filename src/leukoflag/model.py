@@ -17,6 +17,7 @@ Locations name where a thing came from, so an operator can find it in the input:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -98,6 +99,20 @@ class Rejected:
     reason: str
     raw: bytes
     location: str = ""
+
+    def __repr__(self) -> str:
+        # An engine logs what it was given: the raw message (names, MRNs, birth dates) stays out.
+        return (
+            f"{type(self).__name__}(index={self.index!r}, source={self.source!r}, "
+            f"reason={self.reason!r}, raw={_raw_summary(self.raw)}, location={self.location!r})"
+        )
+
+
+def _raw_summary(raw: bytes) -> str:
+    """``raw`` for a repr, without its content: its length and the start of its SHA-256
+    (``<1,204 bytes, sha256 9f86d081884c>``), enough to match it with the item sent."""
+    digest = hashlib.sha256(raw).hexdigest()[:12]
+    return f"<{len(raw):,} byte{'' if len(raw) == 1 else 's'}, sha256 {digest}>"
 
 
 # --------------------------------------------------------------------------- shared small types
