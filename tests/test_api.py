@@ -1012,7 +1012,7 @@ def test_reprs_of_what_a_conversion_gives_show_no_patient_data() -> None:
     assert repr(outcomes[0]).startswith("Outcome(index=1, source='feed', output=<Bundle, ")
     assert repr(outcomes[1]) == (
         f"Outcome(index=2, source='feed', output=None, rejected={outcomes[1].rejected!r}, "
-        "findings=<0 findings>, issues=<1 issue>)"
+        "findings=<0 findings>, issues=<1 issue>, fhir_version='R4')"
     )
 
 

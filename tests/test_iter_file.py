@@ -111,6 +111,36 @@ def test_the_outcomes_add_up_to_what_convert_file_gives(tmp_path: Path) -> None:
     assert whole.findings[0].value_per_ul == Decimal(1100)
 
 
+def test_each_outcome_records_the_fhir_version_it_was_made_in(tmp_path: Path) -> None:
+    # An engine streaming with R5 could not tell from an Outcome which version its Bundle was
+    # in, and Conversion().add(outcome) gathered them as a Conversion of no version.
+    batch = tmp_path / "night-0912.hl7"
+    batch.write_bytes((_cbc("BV0912000201") + "MSH|^~|HEMLAB|BAYVIEW\r").encode())
+    lines = tmp_path / "export.ndjson"
+    lines.write_bytes(_observation("w1", "2.9") + b"{broken\n")
+    log = tmp_path / "interface.log"
+    log.write_bytes(b"2026-12-09 07:15 connection from 10.4.4.12 closed\n")
+    r5 = leukoflag.Settings(fhir_version="R5")
+    outcomes = [o for path in (batch, lines, log) for o in leukoflag.iter_file(path, r5)]
+    assert [(o.rejected is None, o.fhir_version) for o in outcomes] == [
+        (True, "R5"),
+        (False, "R5"),
+        (True, "R5"),
+        (False, "R5"),
+        (False, "R5"),
+    ]
+    gathered = leukoflag.Conversion()
+    for outcome in leukoflag.iter_file(batch, r5):
+        gathered.add(outcome)
+    assert gathered == leukoflag.convert_file(batch, r5)
+    assert gathered.fhir_version == "R5"
+    (r4,) = leukoflag.iter_file(log)
+    assert r4.fhir_version == "R4"
+    with pytest.raises(ValueError, match=r"^Conversion.add: the outcome is FHIR R4, this "):
+        gathered.add(r4)
+    assert len(gathered.rejected) == 1
+
+
 def test_ndjson_lines_are_outcomes_of_their_line_and_a_bad_line_is_rejected(
     tmp_path: Path,
 ) -> None:

@@ -89,7 +89,15 @@ class Conversion:
         )
 
     def add(self, outcome: Outcome) -> None:
-        """Append one item's outcome."""
+        """Append one item's outcome. A Conversion built by hand (``fhir_version`` None) takes
+        the outcome's ``fhir_version``; an outcome of another version is a ``ValueError``."""
+        if outcome.fhir_version is not None and outcome.fhir_version != self.fhir_version:
+            if self.fhir_version is not None:  # its Bundles would be validated as the wrong one
+                raise ValueError(
+                    f"Conversion.add: the outcome is FHIR {outcome.fhir_version}, this "
+                    f"Conversion holds FHIR {self.fhir_version}"
+                )
+            self.fhir_version = outcome.fhir_version
         if outcome.output is not None:
             self.bundles.append(outcome.output)
         if outcome.rejected is not None:
@@ -104,6 +112,8 @@ class Outcome:
 
     ``index`` is the item's 1-based position in its input, ``source`` names the input;
     ``findings`` and ``issues`` are the item's own (a rejected item's ``input.rejected`` too).
+    ``fhir_version`` is the ``Settings.fhir_version`` it was made with, as
+    :attr:`Conversion.fhir_version` (``None`` for one built by hand).
     """
 
     index: int
@@ -112,6 +122,7 @@ class Outcome:
     rejected: Rejected | None
     findings: tuple[Finding, ...] = ()
     issues: tuple[Issue, ...] = ()
+    fhir_version: str | None = None
 
     def __repr__(self) -> str:
         # As Conversion's: the output's kind, never its content; the Rejected without its raw.
@@ -119,7 +130,7 @@ class Outcome:
             f"{type(self).__name__}(index={self.index!r}, source={self.source!r}, "
             f"output={_output_summary(self.output)}, rejected={self.rejected!r}, "
             f"findings={_counted(self.findings, 'finding')}, "
-            f"issues={_counted(self.issues, 'issue')})"
+            f"issues={_counted(self.issues, 'issue')}, fhir_version={self.fhir_version!r})"
         )
 
 
@@ -271,7 +282,7 @@ def iter_outcomes(stream: BinaryIO, settings: Settings, *, source: str) -> Itera
     elif kind == "fhir":
         yield from _fhir_outcomes(_utf8(stream, head), settings, source)
     else:
-        yield from _unknown_outcomes(stream, source)
+        yield from _unknown_outcomes(stream, source, settings)
 
 
 def _iter_data_outcomes(
@@ -291,7 +302,7 @@ def _v2_outcomes(
         yield convert_v2_message(raw, index, source, settings, decoded=decoded)
 
 
-def _unknown_outcomes(stream: BinaryIO, source: str) -> Iterator[Outcome]:
+def _unknown_outcomes(stream: BinaryIO, source: str, settings: Settings) -> Iterator[Outcome]:
     """Content that is neither HL7 v2 nor FHIR: one Rejected item, keeping at most
     :data:`REJECTED_RAW_LIMIT` bytes (the rest is counted, not kept: memory stays flat)."""
     kept = _read_up_to(stream, REJECTED_RAW_LIMIT)
@@ -305,7 +316,8 @@ def _unknown_outcomes(stream: BinaryIO, source: str) -> Iterator[Outcome]:
             "with this rejection)"
         )
     rejected = Rejected(index=1, source=source, reason=reason, raw=kept, location="ITEM[1]")
-    yield Outcome(1, source, None, rejected, issues=(_rejection_issue(rejected),))
+    issues = (_rejection_issue(rejected),)
+    yield Outcome(1, source, None, rejected, issues=issues, fhir_version=settings.fhir_version)
 
 
 def _read_up_to(stream: BinaryIO, size: int) -> bytes:
@@ -340,7 +352,7 @@ def convert_v2_message(
     except Error:
         raise  # a settings or packaging problem: every message would fail alike
     except Exception as exc:  # noqa: BLE001 - a defect must cost one message, not the whole run
-        return _defect(index, source, bytes(raw), f"MSG[{index}]", "message", exc)
+        return _defect(index, source, bytes(raw), f"MSG[{index}]", "message", exc, settings)
 
 
 def _convert_v2_message(
@@ -348,7 +360,7 @@ def _convert_v2_message(
 ) -> Outcome:
     read = hl7v2.read_message(raw, index=index, source=source, settings=settings, decoded=decoded)
     if isinstance(read, Rejected):
-        return Outcome(index, source, None, read, issues=(_rejection_issue(read),))
+        return _rejected(read, index, source, settings)
     unchecked: tuple[Issue, ...] = ()
     if settings.strict:
         why = hl7v2.structure_unchecked(read.version, read.message_type)
@@ -360,7 +372,7 @@ def _convert_v2_message(
             rejected = _reject(
                 read.index, source, raw, read.location, what="structure", problems=problems
             )
-            return Outcome(index, source, None, rejected, issues=(_rejection_issue(rejected),))
+            return _rejected(rejected, index, source, settings)
     evaluations = evaluate_groups(read.groups, settings, fallback=read)
     bundle, write_issues = fhir.write_bundle(read, evaluations, settings)
     issues = (*read.issues, *unchecked, *_evaluation_issues(evaluations), *write_issues)
@@ -395,13 +407,13 @@ def convert_fhir_document(
 
 def _fhir_outcome(item: fhir.FhirItem | Rejected, source: str, settings: Settings) -> Outcome:
     if isinstance(item, Rejected):
-        return Outcome(item.index, source, None, item, issues=(_rejection_issue(item),))
+        return _rejected(item, item.index, source, settings)
     try:
         return _flagged_outcome(item, source, settings)
     except Error:
         raise  # a settings or packaging problem: every item would fail alike
     except Exception as exc:  # noqa: BLE001 - a defect must cost one item, not the whole run
-        return _defect(item.index, source, item.raw, item.location, "item", exc)
+        return _defect(item.index, source, item.raw, item.location, "item", exc, settings)
 
 
 def _flagged_outcome(item: fhir.FhirItem, source: str, settings: Settings) -> Outcome:
@@ -430,17 +442,18 @@ def _finished(  # noqa: PLR0917 - one item's whole story, told once for both for
 ) -> Outcome:
     """The outcome of a converted item; in strict mode, rejected when its output is not valid
     FHIR."""
+    version = settings.fhir_version
     if settings.strict:
-        problems = fhir.validate(output, settings.fhir_version)
+        problems = fhir.validate(output, version)
         if problems:
             rejected = _reject(
                 index, source, raw, location, what="FHIR validation", problems=problems
             )
-            return Outcome(
-                index, source, None, rejected, issues=(*issues, _rejection_issue(rejected))
-            )
+            issues = (*issues, _rejection_issue(rejected))
+            return Outcome(index, source, None, rejected, issues=issues, fhir_version=version)
     # once per converted item: the frozen dataclass's own __init__ costs about 6k instructions more
-    return constructor(Outcome)(index, source, output, None, _findings(evaluations), issues)
+    findings = _findings(evaluations)
+    return constructor(Outcome)(index, source, output, None, findings, issues, version)
 
 
 def evaluate_groups(
@@ -477,11 +490,23 @@ def _reject(
 
 
 def _defect(  # noqa: PLR0917 - the item's identity and the exception, as Rejected needs them
-    index: int, source: str, raw: bytes, location: str, what: str, exc: Exception
+    index: int,
+    source: str,
+    raw: bytes,
+    location: str,
+    what: str,
+    exc: Exception,
+    settings: Settings,
 ) -> Outcome:
     """A Rejected outcome for an item leukoflag itself failed on, kept raw for the bug report."""
     rejected = Rejected(index, source, defect(f"convert this {what}", exc), raw, location)
-    return Outcome(index, source, None, rejected, issues=(_rejection_issue(rejected),))
+    return _rejected(rejected, index, source, settings)
+
+
+def _rejected(rejected: Rejected, index: int, source: str, settings: Settings) -> Outcome:
+    """The outcome of an item that gave no output: its Rejected and the Issue saying so."""
+    issues = (_rejection_issue(rejected),)
+    return Outcome(index, source, None, rejected, issues=issues, fhir_version=settings.fhir_version)
 
 
 def _rejection_issue(rejected: Rejected) -> Issue:

@@ -687,6 +687,18 @@ def test_valid_fhir_checks_a_plain_conversion_in_the_version_it_was_written_in(
         assert_valid_fhir(broken)
 
 
+def test_valid_fhir_checks_an_outcome_in_the_version_it_was_written_in(tmp_path: Path) -> None:
+    # an Outcome of iter_file(path, R5) was checked with the R4 models: Encounter.class failed
+    path = tmp_path / "low.hl7"
+    path.write_bytes(LOW_CBC.encode())
+    (outcome,) = leukoflag.iter_file(path, Settings(fhir_version="R5"))
+    assert outcome.fhir_version == "R5"
+    assert_valid_fhir(outcome)
+    assert_valid_fhir([outcome, *leukoflag.iter_file(path)])
+    with pytest.raises(AssertionError, match=r"^not valid FHIR R4:"):
+        assert_valid_fhir(outcome, version="R4")
+
+
 def test_valid_fhir_checks_each_conversion_of_a_list_in_its_own_version(
     low: RecordedConversion,
 ) -> None:

@@ -687,7 +687,7 @@ def _lost_observations(conversion: Conversion, data: bytes) -> list[str]:
 
 def assert_valid_fhir(output: Output, version: str | None = None) -> None:
     """Assert that every resource of ``output`` is valid FHIR ``version`` (``"R4"``, ``"R5"``;
-    default: the version each Conversion was made in, else R4), checked by
+    default: the version each Conversion or Outcome was made in, else R4), checked by
     ``leukoflag.fhir.validate`` (fhir.resources models for the resource and each resource
     inside it, plus the required code bindings the models do not check)."""
     __tracebackhide__ = True  # pytest shows the failure at the caller's line
@@ -716,8 +716,8 @@ def _made_in(output: Output) -> list[str | None]:
     """The FHIR version each resource of ``_resources(output)`` was written in, when known."""
     if isinstance(output, Conversion):
         return [output.fhir_version] * len(output.bundles)
-    if isinstance(output, Outcome):  # it does not say: as for a dict
-        return [None] * len(_resources(output))
+    if isinstance(output, Outcome):
+        return [output.fhir_version] * len(_resources(output))
     if isinstance(output, Mapping):
         return [None]
     return [
