@@ -44,6 +44,7 @@ def test_the_package_exports_exactly_the_documented_names_sorted() -> None:
         "convert",
         "convert_file",
         "count_per_ul",
+        "iter_convert",
         "iter_file",
     ]
     assert all(getattr(leukoflag, name) is not None for name in leukoflag.__all__)
@@ -80,6 +81,10 @@ def test_entry_points_take_the_documented_arguments_and_defaults() -> None:
     convert_file = inspect.signature(leukoflag.convert_file).parameters
     assert list(convert_file) == ["path", "settings"]
     assert convert_file["settings"].default is None
+    iter_convert = inspect.signature(leukoflag.iter_convert).parameters
+    assert list(iter_convert) == ["data", "settings", "source"]
+    assert iter_convert["settings"].default is None
+    assert iter_convert["source"].kind is inspect.Parameter.KEYWORD_ONLY
     iter_file = inspect.signature(leukoflag.iter_file).parameters
     assert list(iter_file) == ["path", "settings"]
     assert iter_file["settings"].default is None

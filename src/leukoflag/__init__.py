@@ -6,6 +6,7 @@ and leukopenia/neutropenia interpretation codes.
     >>> conv.bundles, conv.findings, conv.issues, conv.rejected
     >>> for outcome in leukoflag.iter_file(path):  # a large file, one item at a time
     ...     outcome.output or outcome.rejected
+    >>> leukoflag.iter_convert(stream)               # the same for a binary stream (or content)
 
 PYTEST_DONT_REWRITE: leukoflag ships a pytest plugin (leukoflag.testing.plugin), so pytest marks
 this package for assertion rewriting; the marker keeps it from warning when leukoflag was
@@ -20,7 +21,14 @@ from leukoflag._lazy import lazy_attributes
 from leukoflag._version import __version__
 
 if TYPE_CHECKING:
-    from leukoflag.api import Conversion, Outcome, convert, convert_file, iter_file
+    from leukoflag.api import (
+        Conversion,
+        Outcome,
+        convert,
+        convert_file,
+        iter_convert,
+        iter_file,
+    )
     from leukoflag.errors import DataFileError, Error, ReadError, SettingsError, UnitError
     from leukoflag.model import Finding, Issue, Rejected, Severity
     from leukoflag.settings import Settings
@@ -43,6 +51,7 @@ __all__ = [
     "convert",
     "convert_file",
     "count_per_ul",
+    "iter_convert",
     "iter_file",
 ]
 
@@ -63,6 +72,7 @@ _LAZY = {
     "convert": "leukoflag.api",
     "convert_file": "leukoflag.api",
     "count_per_ul": "leukoflag.units",
+    "iter_convert": "leukoflag.api",
     "iter_file": "leukoflag.api",
 }
 

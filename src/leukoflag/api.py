@@ -1,5 +1,5 @@
-"""The public entry points: :func:`convert`, :func:`convert_file`, :func:`iter_file`,
-:class:`Conversion` and :class:`Outcome`.
+"""The public entry points: :func:`convert`, :func:`convert_file`, :func:`iter_convert`,
+:func:`iter_file`, :class:`Conversion` and :class:`Outcome`.
 
 This module only joins the steps; each step is a plain function in its own package:
 
@@ -7,9 +7,10 @@ This module only joins the steps; each step is a plain function in its own packa
            → fhir.write_bundle / fhir.flag_in_place → (strict) validation
 
 :func:`iter_outcomes` is the streaming form the command line uses: it reads a binary stream
-message by message, so memory stays flat however large the input (:func:`iter_file` is the
-public form, for a file). :func:`convert` takes content
-already in memory and splits HL7 v2 straight from it (same chunks, no stream in between).
+message by message, so memory stays flat however large the input (:func:`iter_file` and
+:func:`iter_convert` are the public forms, for a file and for content or an open stream).
+:func:`convert` takes content already in memory and splits HL7 v2 straight from it (same
+chunks, no stream in between).
 """
 
 from __future__ import annotations
@@ -40,7 +41,15 @@ from leukoflag.model import (
 )
 from leukoflag.settings import Settings
 
-__all__ = ["Conversion", "Outcome", "convert", "convert_file", "iter_file", "iter_outcomes"]
+__all__ = [
+    "Conversion",
+    "Outcome",
+    "convert",
+    "convert_file",
+    "iter_convert",
+    "iter_file",
+    "iter_outcomes",
+]
 
 # Bytes looked at to tell the format (detect.detect).
 _HEAD = 4096
@@ -176,7 +185,69 @@ def _not_content(data: object) -> str:
     if isinstance(data, os.PathLike):
         return f"{said}: for a file, use leukoflag.convert_file(path)"
     if hasattr(data, "read"):
-        return f"{said}: for a stream, pass its .read()"
+        return f"{said}: for a stream, pass its .read(), or use leukoflag.iter_convert(stream)"
+    return said
+
+
+def iter_convert(
+    data: bytes | str | BinaryIO | io.RawIOBase | io.BufferedIOBase,
+    settings: Settings | None = None,
+    *,
+    source: str = "<input>",
+) -> Generator[Outcome, None, None]:
+    """Convert ``data`` item by item: one :class:`Outcome` per item, in input order, each made
+    as it is read. ``data`` is content, as for :func:`convert`, or a binary stream open for
+    reading (a socket's ``makefile("rb")``, ``sys.stdin.buffer``): read to its end, never
+    closed by this call, memory flat however long it is.
+
+    Arguments are checked by the call (a ``TypeError``, as :func:`convert` raises it); a read
+    of the stream that fails is a :class:`leukoflag.ReadError` from the loop naming ``source``.
+    """
+    settings = _settings_given("iter_convert", settings)
+    if not isinstance(source, str):  # it names the input in every Rejected
+        raise TypeError(f"iter_convert(): source must be str, not {type(source).__name__}")
+    if isinstance(data, str):
+        raw, decoded = text_bytes(data)
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        raw, decoded = bytes(data), False
+    elif isinstance(data, io.RawIOBase | io.BufferedIOBase):
+        if not data.readable():  # open for writing only: each read would fail
+            raise TypeError(f"iter_convert() takes a stream open for reading, not {data!r}")
+        return _stream_outcomes(cast("BinaryIO", data), settings, source)
+    else:
+        raise TypeError(_not_streamable(data))
+    return _generated(_iter_data_outcomes(raw, settings, source, decoded))
+
+
+def _generated(outcomes: Iterator[Outcome]) -> Generator[Outcome, None, None]:
+    """``outcomes`` as a generator, as :func:`iter_file` gives them (``close()`` too)."""
+    yield from outcomes
+
+
+def _stream_outcomes(
+    stream: BinaryIO, settings: Settings, source: str
+) -> Generator[Outcome, None, None]:
+    """:func:`iter_outcomes` of a caller's stream; a failed read is a ReadError naming it."""
+    try:
+        yield from iter_outcomes(stream, settings, source=source)
+    except ReadError:
+        raise
+    except OSError as exc:  # a connection reset or timed out mid-stream
+        raise ReadError(exc.errno, f"cannot read '{source}': {exc.strerror or exc}") from exc
+
+
+def _not_streamable(data: object) -> str:
+    """Why ``iter_convert(data)`` refuses ``data``, and what to call instead."""
+    said = (
+        "iter_convert() takes the content as bytes or str, or a binary stream, "
+        f"not {type(data).__name__}"
+    )
+    if isinstance(data, io.TextIOBase):
+        return f"{said}: open the stream in binary mode ('rb'), or pass its .read()"
+    if isinstance(data, os.PathLike):
+        return f"{said}: for a file, use leukoflag.iter_file(path)"
+    if hasattr(data, "read"):
+        return f"{said}: for a stream of another kind, pass its .read()"
     return said
 
 
