@@ -100,6 +100,16 @@ def test_setting_of_the_wrong_type_is_a_settings_error(field: str, value: object
     assert str(caught.value).startswith(f"{field}: ")
 
 
+@pytest.mark.parametrize(("charset", "kind"), [(b"cp1252", "bytes"), (None, "NoneType")])
+def test_a_fallback_charset_of_the_wrong_type_is_said_so_not_called_unknown(
+    charset: object, kind: str
+) -> None:
+    # b"cp1252" (read from a bytes config) was "unknown codec b'cp1252'": cp1252 is known
+    with pytest.raises(leukoflag.SettingsError) as caught:
+        Settings(fallback_charset=charset)  # type: ignore[arg-type]
+    assert str(caught.value) == f"fallback_charset: a codec name such as 'cp1252', not {kind}"
+
+
 @pytest.mark.parametrize(
     ("field", "value", "named"),
     [

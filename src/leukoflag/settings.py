@@ -240,7 +240,11 @@ def _identifiers(declared: object) -> frozenset[str]:
 
 
 def _check_codec(charset: object) -> None:
-    if not (isinstance(charset, str) and _is_codec(charset)):
+    if not isinstance(charset, str):  # b"cp1252" is a codec's name, of the wrong type: not unknown
+        raise SettingsError(
+            f"fallback_charset: a codec name such as 'cp1252', not {type(charset).__name__}"
+        )
+    if not _is_codec(charset):
         raise SettingsError(f"fallback_charset: unknown codec {charset!r}")
     if not _decodes_text(charset):
         raise SettingsError(
