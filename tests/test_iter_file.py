@@ -141,6 +141,26 @@ def test_each_outcome_records_the_fhir_version_it_was_made_in(tmp_path: Path) ->
     assert len(gathered.rejected) == 1
 
 
+def test_adding_what_is_not_an_outcome_to_a_conversion_is_a_type_error_naming_add(
+    tmp_path: Path,
+) -> None:
+    # an engine joining the Conversions of two feeds with add() got "'Conversion' object has no
+    # attribute 'output'", and a dict (the output alone) "'dict' object has no attribute ..."
+    path = tmp_path / "night-0912.hl7"
+    path.write_bytes(_cbc("BV0912000301").encode())
+    morning = leukoflag.convert_file(path)
+    gathered = leukoflag.Conversion()
+    with pytest.raises(TypeError) as caught:
+        gathered.add(morning)  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "Conversion.add() takes an Outcome, not Conversion: to join two Conversions, extend "
+        "each of their lists"
+    )
+    with pytest.raises(TypeError, match=r"^Conversion.add\(\) takes an Outcome, not dict$"):
+        gathered.add(morning.bundles[0])  # type: ignore[arg-type]
+    assert gathered == leukoflag.Conversion()
+
+
 def test_ndjson_lines_are_outcomes_of_their_line_and_a_bad_line_is_rejected(
     tmp_path: Path,
 ) -> None:

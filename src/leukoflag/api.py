@@ -100,6 +100,8 @@ class Conversion:
     def add(self, outcome: Outcome) -> None:
         """Append one item's outcome. A Conversion built by hand (``fhir_version`` None) takes
         the outcome's ``fhir_version``; an outcome of another version is a ``ValueError``."""
+        if not isinstance(outcome, Outcome):  # a Conversion failed on .output, saying nothing
+            raise TypeError(_not_outcome(outcome))
         if outcome.fhir_version is not None and outcome.fhir_version != self.fhir_version:
             if self.fhir_version is not None:  # its Bundles would be validated as the wrong one
                 raise ValueError(
@@ -141,6 +143,14 @@ class Outcome:
             f"findings={_counted(self.findings, 'finding')}, "
             f"issues={_counted(self.issues, 'issue')}, fhir_version={self.fhir_version!r})"
         )
+
+
+def _not_outcome(given: object) -> str:
+    """Why ``Conversion.add(given)`` refuses ``given``."""
+    said = f"Conversion.add() takes an Outcome, not {type(given).__name__}"
+    if isinstance(given, Conversion):
+        return f"{said}: to join two Conversions, extend each of their lists"
+    return said
 
 
 def _counted(items: Sized, what: str) -> str:
