@@ -1911,6 +1911,124 @@ def test_a_result_named_by_the_identifier_of_its_reports_patient_is_judged() -> 
     assert not [i for i in conv.issues if i.code == "fhir.subject-mismatch"]
 
 
+def _report_and_contained_copy(copy: dict[str, Any]) -> dict[str, Any]:
+    """A Bundle of a 4-day-old girl (MRN NB-0042), her CBC report, and a WBC of 7.0 K/uL that
+    the report lists, whose subject is the Patient ``copy`` it contains (``#pt``)."""
+    girl = {
+        "resourceType": "Patient",
+        "id": "nb-0042",
+        "identifier": [{"system": "http://hosp.example/mrn", "value": "NB-0042"}],
+        "gender": "female",
+        "birthDate": "2026-11-20",
+    }
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "cbc-nb-0042",
+        "status": "final",
+        "code": {"text": "CBC"},
+        "subject": {"reference": "Patient/nb-0042"},
+        "result": [{"reference": "Observation/wbc-nb-0042"}],
+    }
+    wbc = _count_entry("wbc-nb-0042", "6690-2", 7.0, "10*3/uL", subject="-", drawn="2026-11-24")
+    wbc["fullUrl"] = "https://lis.example/fhir/Observation/wbc-nb-0042"
+    wbc["resource"]["contained"] = [copy]
+    wbc["resource"]["subject"] = {"reference": "#pt"}
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "https://lis.example/fhir/Patient/nb-0042", "resource": girl},
+            {
+                "fullUrl": "https://lis.example/fhir/DiagnosticReport/cbc-nb-0042",
+                "resource": report,
+            },
+            wbc,
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        {
+            "resourceType": "Patient",
+            "id": "pt",
+            "identifier": [{"system": "http://hosp.example/mrn", "value": "NB-0042"}],
+            "gender": "female",
+            "birthDate": "2026-11-20",
+        },
+        # a copy with fewer details, and another identifier beside the shared one
+        {
+            "resourceType": "Patient",
+            "id": "pt",
+            "identifier": [
+                {"system": "http://hosp.example/visit", "value": "V-88120"},
+                {"system": "http://hosp.example/mrn", "value": "NB-0042"},
+            ],
+        },
+    ],
+)
+def test_a_result_whose_contained_patient_carries_its_reports_patients_mrn_is_judged(
+    copy: dict[str, Any],
+) -> None:
+    # the contained copy of the report's Patient was another Patient by id: the newborn's WBC
+    # of 7.0 went out unflagged under fhir.subject-mismatch
+    conv = leukoflag.convert(fhir.dumps(_report_and_contained_copy(copy)))
+    assert [(f.location, f.code) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[2].resource", "L")
+    ]
+    assert not [i for i in conv.issues if i.code == "fhir.subject-mismatch"]
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        # her mother, by her own MRN
+        {
+            "resourceType": "Patient",
+            "id": "pt",
+            "identifier": [{"system": "http://hosp.example/mrn", "value": "M-5531"}],
+            "gender": "female",
+            "birthDate": "1994-05-02",
+        },
+        # the same number in another register
+        {
+            "resourceType": "Patient",
+            "id": "pt",
+            "identifier": [{"system": "http://other-hosp.example/mrn", "value": "NB-0042"}],
+        },
+        # no identifier: a twin has the same birth date and gender
+        {"resourceType": "Patient", "id": "pt", "gender": "female", "birthDate": "2026-11-20"},
+        # her MRN, but another birth date: which is hers is not known
+        {
+            "resourceType": "Patient",
+            "id": "pt",
+            "identifier": [{"system": "http://hosp.example/mrn", "value": "NB-0042"}],
+            "birthDate": "1994-05-02",
+        },
+        # the report's Patient's id, but contained: a name inside the WBC only (its mother)
+        {
+            "resourceType": "Patient",
+            "id": "nb-0042",
+            "identifier": [{"system": "http://hosp.example/mrn", "value": "M-5531"}],
+            "birthDate": "1994-05-02",
+        },
+    ],
+)
+def test_a_result_whose_contained_patient_is_not_its_reports_patient_is_a_mismatch(
+    copy: dict[str, Any],
+) -> None:
+    sent = _report_and_contained_copy(copy)
+    sent["entry"][2]["resource"]["subject"] = {"reference": f"#{copy['id']}"}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert conv.findings == []
+    (mismatch,) = [i for i in conv.issues if i.code == "fhir.subject-mismatch"]
+    assert mismatch.location == "ITEM[1]/Bundle.entry[2].resource.subject"
+    assert "the Patient at ITEM[1]/Bundle.entry[2].resource.contained[0]" in mismatch.text
+    (output,) = conv.bundles
+    assert output["entry"][2] == sent["entry"][2]
+
+
 @pytest.mark.parametrize(
     "reference",
     ["Patient/123", "Patient/123/_history/2", "http://server.example/fhir/Patient/123"],

@@ -786,11 +786,8 @@ class _ItemReader:
         ours = self.subject_patient(report)
         if ours is None:
             return False
-        if ours.resource is theirs.resource or (
-            isinstance(ours.resource.get("id"), str)
-            and ours.resource.get("id") == theirs.resource.get("id")
-        ):
-            return False  # one Patient, or one sent twice (a PUT and its include)
+        if _same_patient(ours, theirs):
+            return False  # one Patient, or one sent twice (a PUT and its include, a copy)
         self.modified = True
         self.issue(
             Severity.WARNING,
@@ -1965,6 +1962,45 @@ def _reference_range(
     if not passed_over:
         return None, None, "", modified
     return None, None, _none_applies(passed_over), modified
+
+
+def _same_patient(one: _Located, other: _Located) -> bool:
+    """Whether two Patients of the item are one patient: one resource, two entries of one id
+    (a PUT and its include), two equal copies (as leukoflag contains in a derived ANC), or two
+    copies carrying one identifier (system and value) whose birth dates and genders do not
+    disagree (a report's Patient and a result's contained copy). A contained id is its
+    container's own name, so it says nothing of an entry's."""
+    if one.resource is other.resource or one.resource == other.resource:
+        return True
+    if "contained" not in one.path and "contained" not in other.path:
+        rid = one.resource.get("id")
+        if isinstance(rid, str) and rid and rid == other.resource.get("id"):
+            return True
+    if not _identifiers_shared(one.resource, other.resource):
+        return False
+    for key in ("birthDate", "gender"):
+        mine, theirs = _text(one.resource.get(key)), _text(other.resource.get(key))
+        # a birth date sent to the month is not another than one sent to the day
+        if mine and theirs and not (mine.startswith(theirs) or theirs.startswith(mine)):
+            return False
+    return True
+
+
+def _identifiers_shared(one: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether two Patients carry an identifier of one system and value (both sent): a value
+    alone may be another register's number."""
+    keys = {
+        (_text(i.get("system")), _text(i.get("value")))
+        for i in _list(one.get("identifier"))
+        if isinstance(i, dict)
+    }
+    return any(
+        isinstance(i, dict)
+        and (system := _text(i.get("system")))
+        and (value := _text(i.get("value")))
+        and (system, value) in keys
+        for i in _list(other.get("identifier"))
+    )
 
 
 def _subject_identifier(subject: Any) -> tuple[Any, str] | None:
