@@ -1362,6 +1362,115 @@ def test_a_patient_without_repeats_is_read_as_sent() -> None:
     assert not [i for i in item.issues if i.code == "fhir.key-repeated"]
 
 
+MRN = "http://hosp.example/mrn"
+# the girl's mother, whose record a LIS merge left with a second id (the girl's) or identifier
+MOTHER = (
+    '{"resourceType": "Patient", "id": "pt-900", "gender": "female", "birthDate": "1991-03-14"}'
+)
+
+
+def with_mother(bundle: str, mother: str) -> str:
+    """``bundle`` (a child_cbc) with ``mother`` as its first entry."""
+    return bundle.replace('"entry": [', f'"entry": [{{"resource": {mother}}}, ', 1)
+
+
+def test_a_patient_with_its_id_twice_is_named_by_no_reference() -> None:
+    # the mother's record, its id sent again as the girl's, answered Patient/pt-318 (the first
+    # entry of that id): the girl's WBC of 5.2 was judged N by an adult's rules without a word
+    mother = MOTHER.replace("}", ', "id": "pt-318"}')
+    conversion = leukoflag.convert(with_mother(child_cbc(), mother))
+    (bundle,) = conversion.bundles
+    assert interpretations(bundle) == {"wbc-5521": "L", "anc-5521": "L"}
+    (repeated,) = [i for i in conversion.issues if i.code == "fhir.key-repeated"]
+    assert (repeated.severity, repeated.location) == (
+        Severity.WARNING,
+        "ITEM[1]/Bundle.entry[0].resource.id",
+    )
+    assert repeated.text == (
+        "id appears more than once in one object (JSON parsers keep only the last): which value "
+        "the sender meant is unknown: no reference by its Type/id or #id names it"
+    )
+
+
+def test_a_patient_with_its_identifier_twice_is_named_by_no_identifier() -> None:
+    # the girl's MRN appended to her mother's record made two Patients carry it: the subject
+    # was ambiguous and the girl's counts judged by an adult's rules
+    girl_mrn = f'[{{"system": "{MRN}", "value": "C-318"}}]'
+    mother = MOTHER.replace(
+        "}",
+        f', "identifier": [{{"system": "{MRN}", "value": "M-5531"}}], "identifier": {girl_mrn}}}',
+    )
+    girl = CHILD_PATIENT.replace("}", f', "identifier": {girl_mrn}}}')
+    by_mrn = f'{{"identifier": {{"system": "{MRN}", "value": "C-318"}}}}'
+    sent = with_mother(child_cbc(patient=girl), mother).replace(
+        '{"reference": "Patient/pt-318"}', by_mrn
+    )
+    conversion = leukoflag.convert(sent)
+    (bundle,) = conversion.bundles
+    assert interpretations(bundle) == {"wbc-5521": "L", "anc-5521": "L"}
+    assert not [i for i in conversion.issues if i.code == "fhir.subject-ambiguous"]
+    (repeated,) = [i for i in conversion.issues if i.code == "fhir.key-repeated"]
+    assert repeated.location == "ITEM[1]/Bundle.entry[0].resource.identifier"
+    assert repeated.text.endswith(
+        "the patient's identifiers are read as not sent (a subject naming it by identifier names "
+        "no Patient, and settings.duffy_null cannot name it)"
+    )
+
+
+def test_an_entry_with_its_resource_type_twice_is_passed_through_unread() -> None:
+    # the WBC, its type sent again as Basic, was read as a Basic: unflagged, and nothing said
+    wbc = CHILD_WBC.replace("}}", '}, "resourceType": "Basic"}')
+    conversion = leukoflag.convert(child_cbc(wbc=wbc))
+    (bundle,) = conversion.bundles
+    assert interpretations(bundle) == {"anc-5521": "L"}
+    (repeated,) = [i for i in conversion.issues if i.code == "fhir.key-repeated"]
+    assert (repeated.severity, repeated.location) == (
+        Severity.WARNING,
+        "ITEM[1]/Bundle.entry[3].resource.resourceType",
+    )
+    assert repeated.text.endswith(": passed through unread, and no reference names it")
+
+
+def test_an_item_with_its_resource_type_twice_is_rejected() -> None:
+    # it was read as a Basic, "holds no Observation", the WBC neither flagged nor rejected
+    sent = CHILD_WBC.replace("}}", '}, "resourceType": "Basic"}')
+    (rejected,) = leukoflag.convert(sent).rejected
+    assert rejected.reason == (
+        "not a FHIR resource: resourceType appears more than once in one object (JSON parsers "
+        "keep only the last): which resource type the sender meant is unknown"
+    )
+
+
+def test_a_contained_patient_with_its_id_twice_is_named_by_no_reference() -> None:
+    # "#mom" named the report's contained record sent with two ids (the girl's first) without
+    # a word: whose record it is is not known
+    girl = CHILD_PATIENT.replace('"id": "pt-318"', '"id": "pt", "id": "mom"')
+    report = CHILD_REPORT.replace(
+        '"subject": {"reference": "Patient/pt-318"}',
+        f'"contained": [{girl}], "subject": {{"reference": "#mom"}}',
+    )
+    conversion = leukoflag.convert(child_cbc(report=report))
+    issues = [(i.code, i.location) for i in conversion.issues if i.code.startswith("fhir.")]
+    assert issues == [
+        ("fhir.key-repeated", "ITEM[1]/Bundle.entry[2].resource.contained[0].id"),
+        ("fhir.reference-unresolved", "ITEM[1]/Bundle.entry[2].resource.subject"),
+    ]
+
+
+def test_an_observation_whose_contained_resource_has_its_id_twice_is_malformed() -> None:
+    # its subject "#mom" named a record sent with two ids (the girl's first) without a word
+    girl = CHILD_PATIENT.replace('"id": "pt-318"', '"id": "pt", "id": "mom"')
+    wbc = CHILD_WBC.replace(
+        '"subject": {"reference": "Patient/pt-318"}',
+        f'"contained": [{girl}], "subject": {{"reference": "#mom"}}',
+    )
+    (rejected,) = leukoflag.convert(wbc).rejected
+    assert rejected.reason == (
+        "malformed Observation at ITEM[1]/Observation.contained[0].id: id appears more than once "
+        "in one object (JSON parsers keep only the last): which value the lab meant is unknown"
+    )
+
+
 # The report without a time of its own: the specimen's collection dates the counts.
 UNDATED_REPORT = CHILD_REPORT.replace(' "effectiveDateTime": "2026-11-24T08:05:00Z",', "")
 

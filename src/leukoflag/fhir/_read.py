@@ -396,6 +396,10 @@ def _item(
     kind = parsed.get("resourceType")
     if kind is None:
         return _reject(raw, index, source, "not a FHIR resource: no resourceType")
+    if "resourceType" in repeats.get(id(parsed), ()):
+        # an Observation then a Basic: the parse kept the last, the item's counts unread unsaid
+        why = _repeated("resourceType", "resource type the sender meant is")
+        return _reject(raw, index, source, f"not a FHIR resource: {why}")
     if not isinstance(kind, str) or kind not in resource_types():
         return _reject(
             raw, index, source, f"not a FHIR resource: unknown resourceType {quoted(kind)}"
@@ -569,6 +573,10 @@ class _ItemReader:
                     + ": this entry is passed through unread",
                 )
                 continue
+            if self.repeats and self.unknown_type(
+                resource, self.location(("entry", i, "resource"))
+            ):
+                continue
             located = self.located(resource, ("entry", i, "resource"), resource)
             found.append(located)
             if (
@@ -606,8 +614,18 @@ class _ItemReader:
             )
         return True
 
+    def unknown_type(self, resource: dict[str, Any], where: str) -> bool:
+        """Whether ``resource`` (at ``where``) sends resourceType more than once, said so: which
+        resource it is is not known, so it is passed through unread and answers no reference."""
+        if not self.repeats_said(resource, _TYPE_REPEATS, where):
+            return False
+        self.modified = True
+        return True
+
     def index_reference(self, full_url: Any, resource: dict[str, Any], located: _Located) -> None:
         kind, rid = resource.get("resourceType"), resource.get("id")
+        if self.repeats and self.repeats_said(resource, _ID_REPEATS, located.location):
+            rid = None  # a reference by either Type/id may mean another resource: it names none
         if isinstance(full_url, str) and full_url:
             self.by_url.setdefault(full_url, located)
             if not (isinstance(rid, str) and rid):
@@ -678,6 +696,13 @@ class _ItemReader:
             positions = self.contained_ids[id(container)] = {}
             for i, resource in enumerate(contained):
                 if isinstance(resource, dict):
+                    if self.repeats and self.repeated(resource, _IDENTITY):
+                        # which resource or id it is is not known: #id names none of them (an
+                        # Observation's contained is said as making it malformed)
+                        if container.get("resourceType") != "Observation":
+                            where = self.location((*self.path_of(container), "contained", i))
+                            self.repeats_said(resource, {**_TYPE_REPEATS, **_ID_REPEATS}, where)
+                        continue
                     sent = resource.get("id")
                     if isinstance(sent, str):
                         positions.setdefault(sent, i)
@@ -786,7 +811,11 @@ class _ItemReader:
         ours = self.subject_patient(report)
         if ours is None:
             return False
-        if _same_patient(ours, theirs):
+        # identifiers sent twice are not known to be the patient's: no copy is known by them
+        identified = not (
+            self.repeats and (self.identifiers_repeated(ours) or self.identifiers_repeated(theirs))
+        )
+        if _same_patient(ours, theirs, identified=identified):
             return False  # one Patient, or one sent twice (a PUT and its include, a copy)
         self.modified = True
         self.issue(
@@ -1212,6 +1241,8 @@ class _ItemReader:
             raise _Malformed(f"{where}.contained", "Observation.contained is not a list")
         if contained:
             for i, inner in enumerate(contained):
+                if self.repeats and (key := self.repeated(inner, _IDENTITY)):
+                    raise _Malformed(f"{where}.contained[{i}].{key}", _repeated(key))
                 if isinstance(inner, dict) and inner.get("resourceType") == "Observation":
                     located = self.located(inner, (*observation.path, "contained", i), resource)
                     results.extend(self.observation_results(located, order, specimens, patient))
@@ -1469,6 +1500,8 @@ class _ItemReader:
             for located in self.resources:
                 if located.resource.get("resourceType") != "Patient":
                     continue
+                if self.repeats and self.identifiers_repeated(located):
+                    continue
                 for ident in _list(located.resource.get("identifier")):
                     if isinstance(ident, dict):
                         key = (_text(ident.get("system")), _text(ident.get("value")))
@@ -1476,6 +1509,16 @@ class _ItemReader:
                         if not carriers or carriers[-1] is not located:  # carried twice: once
                             carriers.append(located)
         return self.patient_ids
+
+    def identifiers_repeated(self, patient: _Located) -> bool:
+        """Whether ``patient`` sends identifier more than once, said once: which list is the
+        patient's is not known, and a subject by identifier could name it by another's number."""
+        if "identifier" not in self.repeats.get(id(patient.resource), ()):
+            return False
+        if id(patient.resource["identifier"]) not in self.said:
+            self.said.add(id(patient.resource["identifier"]))
+            self.repeats_said(patient.resource, _IDENTIFIER_REPEATS, patient.location)
+        return True
 
     def specimen(self, reference: Any, holder: _Located, where: str) -> Specimen | None:
         return self.referenced(
@@ -1596,6 +1639,17 @@ _PATIENT_REPEATS = {
     "_birthDate": "the patient's birth date and time are read as not known (flag.age-unknown)",
     "gender": "the patient's sex is read as not known",
 }
+_IDENTIFIER_REPEATS = {
+    "identifier": "the patient's identifiers are read as not sent (a subject naming it by "
+    "identifier names no Patient, and settings.duffy_null cannot name it)",
+}
+
+# and of any resource: which resource it is, and which references name it
+_TYPE_REPEATS = {
+    "resourceType": "passed through unread, and no reference names it",
+}
+_ID_REPEATS = {"id": "no reference by its Type/id or #id names it"}
+_IDENTITY = frozenset({"resourceType", "id"})
 
 # and of a Specimen (the results' date, whether they are of blood), and of its collection
 _SPECIMEN_REPEATS = {
@@ -1964,19 +2018,20 @@ def _reference_range(
     return None, None, _none_applies(passed_over), modified
 
 
-def _same_patient(one: _Located, other: _Located) -> bool:
+def _same_patient(one: _Located, other: _Located, *, identified: bool) -> bool:
     """Whether two Patients of the item are one patient: one resource, two entries of one id
     (a PUT and its include), two equal copies (as leukoflag contains in a derived ANC), or two
     copies carrying one identifier (system and value) whose birth dates and genders do not
     disagree (a report's Patient and a result's contained copy). A contained id is its
-    container's own name, so it says nothing of an entry's."""
+    container's own name, so it says nothing of an entry's. ``identified``: whether their
+    identifiers are known."""
     if one.resource is other.resource or one.resource == other.resource:
         return True
     if "contained" not in one.path and "contained" not in other.path:
         rid = one.resource.get("id")
         if isinstance(rid, str) and rid and rid == other.resource.get("id"):
             return True
-    if not _identifiers_shared(one.resource, other.resource):
+    if not (identified and _identifiers_shared(one.resource, other.resource)):
         return False
     for key in ("birthDate", "gender"):
         mine, theirs = _text(one.resource.get(key)), _text(other.resource.get(key))
@@ -2293,6 +2348,9 @@ def _patient(resource: dict[str, Any], location: str, reader: _ItemReader) -> Pa
     # two birth dates (or genders): the age (or sex) is not known, not the last one's
     twice = reader.repeats_said(resource, _PATIENT_REPEATS, location) if reader.repeats else ()
     gender = "" if "gender" in twice else _text(resource.get("gender"))
+    located = _Located(resource, (), location, resource)
+    repeated = reader.repeats and reader.identifiers_repeated(located)
+    identifiers = () if repeated else _list(resource.get("identifier"))
     birth = reader.timestamp(resource.get("birthDate"), f"{location}.birthDate")
     if "birthDate" in twice or "_birthDate" in twice:
         birth = None
@@ -2300,7 +2358,7 @@ def _patient(resource: dict[str, Any], location: str, reader: _ItemReader) -> Pa
         birth = _birth_time(resource["_birthDate"], birth)
     return Patient(
         location=location,
-        identifiers=tuple(i for i in map(_identifier, _list(resource.get("identifier"))) if i),
+        identifiers=tuple(i for i in map(_identifier, identifiers) if i),
         family=_text(name.get("family")),
         given=tuple(g for g in _list(name.get("given")) if isinstance(g, str)),
         birth_date=birth,
