@@ -1138,6 +1138,8 @@ class _ItemReader:
                 # the collection's time (the patient's age) and body site are read for the verdict
                 sent = collection["modifierExtension"], f"{target.location}.collection"
                 what = "this specimen's collection"
+            if sent is None and kind == "Specimen" and self.type_repeated(target):
+                return True
             if sent is None:
                 continue
             if id(target.resource) not in self.said:
@@ -1151,6 +1153,17 @@ class _ItemReader:
                 )
             return True
         return False
+
+    def type_repeated(self, specimen: _Located) -> bool:
+        """Whether ``specimen`` sends its type more than once, said once: a CSF then a blood type
+        would judge a CSF count of 3 cells/uL as a blood count, so its results are set aside."""
+        if not (self.repeats and "type" in self.repeats.get(id(specimen.resource), ())):
+            return False
+        self.modified = True
+        if id(specimen.resource) not in self.said:
+            self.said.add(id(specimen.resource))
+            self.repeats_said(specimen.resource, _SPECIMEN_TYPE_REPEATS, specimen.location)
+        return True
 
     def unknown_modifiers(self, modifiers: Any, where: str, what: str, done: str) -> None:
         """Say that the modifierExtension of the element at ``where`` is not known (see
@@ -1654,7 +1667,10 @@ _IDENTITY = frozenset({"resourceType", "id"})
 # and of a Specimen (the results' date, whether they are of blood), and of its collection
 _SPECIMEN_REPEATS = {
     "collection": "the specimen's collection (its time and body site) is read as not sent",
-    "type": "the specimen's type is read as not sent (its results judged as blood by their code)",
+}
+_SPECIMEN_TYPE_REPEATS = {
+    "type": "whether the specimen is blood is not known: passed through unchanged, and the "
+    "results and reports naming it as their specimen or focus unread and unflagged",
 }
 _COLLECTION_REPEATS = dict.fromkeys(
     ("collectedDateTime", "collectedPeriod"), "the specimen's collection time is read as not sent"
@@ -2412,8 +2428,8 @@ def _specimen(resource: dict[str, Any], location: str, reader: _ItemReader) -> S
     identifiers = [i for i in map(_identifier, _list(resource.get("identifier"))) if i]
     control = tables().control_roles
     kind = _concept(resource["type"]) if isinstance(resource.get("type"), dict) else None
-    if "type" in twice:
-        kind = None
+    if reader.repeats and "type" in reader.repeats.get(id(resource), ()):
+        kind = None  # its results are set aside (type_repeated)
     return Specimen(
         location=location,
         identifier=identifiers[0] if identifiers else None,
