@@ -2050,6 +2050,54 @@ def test_a_reference_resolves_to_an_entry_known_by_its_restful_full_url_only(
     ]
 
 
+HOSP_A = "https://hosp-a.example/fhir"
+HOSP_B = "https://hosp-b.example/fhir"
+
+
+def _two_servers_bundle() -> dict[str, Any]:
+    """A collection gathered from two servers, each with its own Patient/123: a girl of 6
+    months at hospital A, a man of 66 at hospital B, each with a WBC of 5.0 K/uL naming its
+    patient by a relative reference."""
+    girl = {"resourceType": "Patient", "id": "123", "gender": "female", "birthDate": "2026-05-10"}
+    man = {"resourceType": "Patient", "id": "123", "gender": "male", "birthDate": "1960-05-10"}
+    entries: list[dict[str, Any]] = [
+        {"fullUrl": f"{HOSP_A}/Patient/123", "resource": girl},
+        {"fullUrl": f"{HOSP_B}/Patient/123", "resource": man},
+    ]
+    for base, rid in ((HOSP_A, "wbc-a-77"), (HOSP_B, "wbc-b-77")):
+        wbc = _count_entry(rid, "6690-2", 5.0, "10*3/uL", subject="-", drawn="2026-11-24")
+        wbc["resource"]["subject"] = {"reference": "Patient/123"}
+        wbc["fullUrl"] = f"{base}/Observation/{rid}"
+        entries.append(wbc)
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+def test_a_relative_reference_names_the_patient_of_its_own_server() -> None:
+    # Patient/123 named the first entry of that Type/id: the man's WBC of 5.0 was judged L as
+    # the girl's; FHIR resolves a relative reference against its entry's fullUrl base
+    conv = leukoflag.convert(fhir.dumps(_two_servers_bundle()))
+    assert [(f.location, f.code, f.rule) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[2].resource", "L", "wbc-leukopenia-pediatric"),
+        ("ITEM[1]/Bundle.entry[3].resource", "N", "wbc-within-range"),
+    ]
+
+
+@pytest.mark.parametrize("reference", [f"{HOSP_B}/Patient/123", f"{HOSP_B}/Patient/123/_history/4"])
+def test_an_absolute_reference_names_no_other_servers_patient(reference: str) -> None:
+    # hospital B's Patient/123 was taken for hospital A's, the only one in the Bundle: the man's
+    # WBC of 5.0 was judged L by the age band of a girl of 6 months
+    sent = _two_servers_bundle()
+    del sent["entry"][1]
+    sent["entry"][2]["resource"]["subject"] = {"reference": reference}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.location, f.code, f.rule) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[1].resource", "L", "wbc-leukopenia-pediatric"),
+        ("ITEM[1]/Bundle.entry[2].resource", "N", "wbc-within-range"),
+    ]
+    (unknown,) = [i for i in conv.issues if i.code == "flag.age-unknown"]
+    assert unknown.location == "ITEM[1]/Bundle.entry[2].resource"
+
+
 @pytest.mark.parametrize(
     ("subject", "kind"),
     [

@@ -1388,7 +1388,8 @@ def test_a_patient_with_its_id_twice_is_named_by_no_reference() -> None:
     )
     assert repeated.text == (
         "id appears more than once in one object (JSON parsers keep only the last): which value "
-        "the sender meant is unknown: no reference by its Type/id or #id names it"
+        "the sender meant is unknown: no reference by its id names it (only by its fullUrl, "
+        "when sent)"
     )
 
 

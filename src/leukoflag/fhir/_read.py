@@ -458,6 +458,8 @@ class _ItemReader:
     legacy: list[Path] = field(default_factory=list)
     derived: bool = False  # whether a result is an ANC leukoflag derived (see NodeRef.derived)
     by_url: dict[str, _Located] = field(default_factory=dict)
+    # the base of each resource sent under a RESTful fullUrl ([base]/Type/id), by its identity
+    bases: dict[int, str] = field(default_factory=dict)
     patients: dict[str, Patient] = field(default_factory=dict)
     specimens: dict[str, Specimen] = field(default_factory=dict)
     # A specimen reference the item does not hold (Type/id) -> the first location naming it
@@ -624,15 +626,18 @@ class _ItemReader:
 
     def index_reference(self, full_url: Any, resource: dict[str, Any], located: _Located) -> None:
         kind, rid = resource.get("resourceType"), resource.get("id")
-        if self.repeats and self.repeats_said(resource, _ID_REPEATS, located.location):
+        twice = self.repeats and self.repeats_said(resource, _ID_REPEATS, located.location)
+        if twice:
             rid = None  # a reference by either Type/id may mean another resource: it names none
         if isinstance(full_url, str) and full_url:
             self.by_url.setdefault(full_url, located)
-            if not (isinstance(rid, str) and rid):
-                # a RESTful fullUrl names the resource as [base]/Type/id though it sends no id:
-                # a relative reference (Patient/123) resolves against it all the same
-                parts = full_url.rstrip("/").split("/")
-                if len(parts) >= 4 and parts[-2] == kind and "://" in full_url:
+            parts = full_url.rstrip("/").split("/")
+            if len(parts) >= 4 and parts[-2] == kind and "://" in full_url:
+                # a RESTful fullUrl, [base]/Type/id: its relative references are of that server
+                self.bases[id(resource)] = "/".join(parts[:-2])
+                if not twice and not (isinstance(rid, str) and rid):
+                    # it names the resource though it sends no id: a relative reference
+                    # (Patient/123) resolves against it all the same
                     rid = parts[-1]
         if isinstance(kind, str) and isinstance(rid, str) and rid:
             self.by_url.setdefault(f"{kind}/{rid}", located)
@@ -665,8 +670,11 @@ class _ItemReader:
                 f"reference {quoted(target)} names no contained resource",
             )
             return None
-        found = self.by_url.get(target)
-        if found is None and "/" in target:
+        if self.bases and "/" in target and not target.startswith("urn:"):
+            found = self.restful(target, container)
+        else:
+            found = self.by_url.get(target)
+        if found is None and "/" in target and not self.bases:
             parts = target.rstrip("/").split("/")
             # an absolute URL, possibly with /_history/n: match on its Type/id
             if len(parts) >= 4 and parts[-2] == "_history":
@@ -686,6 +694,26 @@ class _ItemReader:
                 "not a Bundle",
             )
         return found
+
+    def restful(self, target: str, container: dict[str, Any]) -> _Located | None:
+        """The entry a reference ``target`` (relative, or an absolute URL, maybe with
+        /_history/n) names in a Bundle of RESTful fullUrls, as FHIR resolves it: by the fullUrl
+        its server's base (its own, else that of the entry of ``container``) gives it, else by
+        its Type/id, but not in another server's entry: two servers' Patient/123 are two."""
+        parts = target.rstrip("/").split("/")
+        if len(parts) >= 4 and parts[-2] == "_history":
+            parts = parts[:-2]
+        type_id = "/".join(parts[-2:])
+        base = "/".join(parts[:-2]) if "://" in target else self.bases.get(id(container), "")
+        if base:
+            found = self.by_url.get(f"{base}/{type_id}")
+            if found is not None:
+                return found
+        found = self.by_url.get(target) or self.by_url.get(type_id)
+        if found is None or not base:
+            return found
+        theirs = self.bases.get(id(found.resource), "")
+        return None if theirs and theirs != base else found
 
     def contained_position(
         self, container: dict[str, Any], contained: list[Any], rid: str
@@ -1661,7 +1689,7 @@ _IDENTIFIER_REPEATS = {
 _TYPE_REPEATS = {
     "resourceType": "passed through unread, and no reference names it",
 }
-_ID_REPEATS = {"id": "no reference by its Type/id or #id names it"}
+_ID_REPEATS = {"id": "no reference by its id names it (only by its fullUrl, when sent)"}
 _IDENTITY = frozenset({"resourceType", "id"})
 
 # and of a Specimen (the results' date, whether they are of blood), and of its collection
