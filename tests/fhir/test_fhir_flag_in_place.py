@@ -2050,6 +2050,55 @@ def test_a_reference_resolves_to_an_entry_known_by_its_restful_full_url_only(
     ]
 
 
+def test_a_report_without_subject_listing_two_patients_results_orders_neither() -> None:
+    # R4 allows a report without subject: its results then said whose they are, and of two
+    # patients none was known, so one order derived an ANC of 1,000 from the girl's WBC and the
+    # man's neutrophil %, written as hers with Neutropenia in the report, her 5.0 judged N as
+    # an adult's
+    drawn = "2026-11-24T08:00:00Z"
+    girl = {"resourceType": "Patient", "id": "a-17", "gender": "female", "birthDate": "2026-05-10"}
+    man = {"resourceType": "Patient", "id": "b-17", "gender": "male", "birthDate": "1960-05-10"}
+    wbc = _count_entry("wbc-a-17", "6690-2", 5.0, "10*3/uL", subject="a-17", drawn=drawn)
+    neutrophils = _count_entry("neut-b-17", "770-8", 20, "%", subject="b-17", drawn=drawn)
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "cbc-17",
+        "status": "final",
+        "code": {"text": "CBC with differential"},
+        "effectiveDateTime": drawn,
+        "result": [{"reference": "urn:uuid:wbc-a-17"}, {"reference": "urn:uuid:neut-b-17"}],
+    }
+    sent = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:a-17", "resource": girl},
+            {"fullUrl": "urn:uuid:b-17", "resource": man},
+            {"fullUrl": "urn:uuid:cbc-17", "resource": report},
+            wbc,
+            neutrophils,
+        ],
+    }
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.location, f.code, f.rule) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[3].resource", "L", "wbc-leukopenia-pediatric")
+    ]
+    (output,) = conv.bundles
+    assert len(output["entry"]) == 5  # no derived ANC
+    assert output["entry"][2] == sent["entry"][2]  # no conclusionCode
+    (mismatch,) = [i for i in conv.issues if i.code == "fhir.subject-mismatch"]
+    assert (mismatch.severity, mismatch.location) == (
+        leukoflag.Severity.WARNING,
+        "ITEM[1]/Bundle.entry[2].resource.result",
+    )
+    assert mismatch.text == (
+        "the DiagnosticReport has no subject, and the results it lists are of 2 Patients of the "
+        "item (ITEM[1]/Bundle.entry[0].resource, ITEM[1]/Bundle.entry[1].resource): its order is "
+        "not one patient's, so it is passed through unchanged (no conclusionCode), and its "
+        "results are read as those no report lists, each by its own subject"
+    )
+
+
 HOSP_A = "https://hosp-a.example/fhir"
 HOSP_B = "https://hosp-b.example/fhir"
 

@@ -790,6 +790,7 @@ class _ItemReader:
             listed.update(id(target.resource) for target in self.listed_results(report))
         for report in readable:
             draft = _OrderDraft(report.location, report, self.patient_of(report))
+            taken = set(listed)
             for target in self.listed_results(report):
                 if id(target.resource) in listed:
                     continue
@@ -807,6 +808,12 @@ class _ItemReader:
                 }
                 if len(patients) == 1:
                     draft.patient = next(iter(patients.values()))
+                elif len(patients.keys() - {""}) > 1:
+                    # one order of two patients would derive an ANC of one's WBC and the other's
+                    # neutrophils: each result is read by its own subject, as no report lists it
+                    self.subjects_differ(report, [p for p in patients.values() if p is not None])
+                    listed = taken
+                    continue
             drafts.append(draft)
         loose: dict[str, _OrderDraft] = {}
         for observation in observations:
@@ -856,6 +863,21 @@ class _ItemReader:
             "and unflagged",
         )
         return True
+
+    def subjects_differ(self, report: _Located, patients: list[Patient]) -> None:
+        """Say that ``report``, without subject, lists results of several ``patients``."""
+        self.modified = True
+        shown = ", ".join(p.location for p in patients[:3])
+        self.issue(
+            Severity.WARNING,
+            "subject-mismatch",
+            f"{report.location}.result",
+            f"the DiagnosticReport has no subject, and the results it lists are of "
+            f"{len(patients)} Patients of the item ({shown}{', …' if len(patients) > 3 else ''}): "
+            "its order is not one patient's, so it is passed through unchanged (no "
+            "conclusionCode), and its results are read as those no report lists, each by its "
+            "own subject",
+        )
 
     def subject_patient(self, located: _Located) -> _Located | None:
         """The one Patient of the item that ``located``'s subject names, as :meth:`patient_of`
