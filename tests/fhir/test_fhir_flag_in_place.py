@@ -1911,6 +1911,29 @@ def test_a_result_named_by_the_identifier_of_its_reports_patient_is_judged() -> 
     assert not [i for i in conv.issues if i.code == "fhir.subject-mismatch"]
 
 
+def test_a_subject_naming_a_patient_outside_the_item_is_known_by_its_identifier() -> None:
+    # the EHR's reference named no Patient of the file, and its identifier beside it was not
+    # looked at: the 6-month-old's WBC of 5.0 was judged N by adult rules (flag.age-unknown)
+    infant = {
+        "resourceType": "Patient",
+        "identifier": [{"system": "http://hosp.example/mrn", "value": "NB-0077"}],
+        "gender": "female",
+        "birthDate": "2026-05-10",
+    }
+    wbc = _count_entry("wbc-77", "6690-2", 5.0, "10*3/uL", subject="-", drawn="2026-11-24")
+    wbc["resource"]["subject"] = {
+        "reference": "https://ehr.example/fhir/Patient/77",
+        "identifier": {"system": "http://hosp.example/mrn", "value": "NB-0077"},
+    }
+    entries = [{"fullUrl": "urn:uuid:nb-0077", "resource": infant}, wbc]
+    sent = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.location, f.code, f.rule) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[1].resource", "L", "wbc-leukopenia-pediatric")
+    ]
+    assert not [i for i in conv.issues if i.code == "flag.age-unknown"]
+
+
 def _report_and_contained_copy(copy: dict[str, Any]) -> dict[str, Any]:
     """A Bundle of a 4-day-old girl (MRN NB-0042), her CBC report, and a WBC of 7.0 K/uL that
     the report lists, whose subject is the Patient ``copy`` it contains (``#pt``)."""

@@ -882,8 +882,7 @@ class _ItemReader:
     def subject_patient(self, located: _Located) -> _Located | None:
         """The one Patient of the item that ``located``'s subject names, as :meth:`patient_of`
         reads it (a reference, an identifier, a search by identifier), nothing said; else None."""
-        subject = located.resource.get("subject")
-        named = _subject_identifier(subject)
+        named = self.subject_identifier(located, say=False)
         if named is not None:  # named by identifier: a urn: or id would miss a mother's count
             sent = named[0]
             if not isinstance(sent, dict):
@@ -891,10 +890,23 @@ class _ItemReader:
             system, value = _text(sent.get("system")), _text(sent.get("value"))
             found = self.identified_patients().get((system, value), [])
             return found[0] if system and value and len(found) == 1 else None
-        target = self.resolve(subject, located.container, "", say=False)
+        target = self.resolve(located.resource.get("subject"), located.container, "", say=False)
         if target is None or target.resource.get("resourceType") != "Patient":
             return None
         return target
+
+    def subject_identifier(self, located: _Located, *, say: bool) -> tuple[Any, str] | None:
+        """The identifier ``located``'s subject names its Patient by (see _subject_identifier),
+        also when it sends one beside a reference that names nothing in the item (a Patient of
+        the EHR's server, not in the file): FHIR has both name one patient. ``say``: report a
+        local or ``urn:`` reference that names nothing."""
+        subject = located.resource.get("subject")
+        named = _subject_identifier(subject)
+        if named is None and isinstance(subject, dict) and "identifier" in subject:
+            where = f"{located.location}.subject"
+            if self.resolve(subject, located.container, where, say=say) is None:
+                named = subject["identifier"], "identifier"
+        return named
 
     def listed_results(self, report: _Located) -> Iterator[_Located]:
         """The Observations of the item a DiagnosticReport's ``result`` names, in its order, each
@@ -1503,7 +1515,7 @@ class _ItemReader:
     def patient_of(self, located: _Located) -> Patient | None:
         subject = located.resource.get("subject")
         where = f"{located.location}.subject"
-        named = _subject_identifier(subject)
+        named = self.subject_identifier(located, say=True)
         if named is not None:
             return self.identified_patient(subject, where, *named)
         return self.referenced(
