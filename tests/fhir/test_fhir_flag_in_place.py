@@ -948,6 +948,44 @@ def test_a_history_bundle_whose_newest_entry_deletes_the_result_flags_no_version
     assert "ITEM[1]/Bundle.entry[0] records its deletion" in conv.issues[0].text
 
 
+def _contained_count(
+    rid: str, code: str, value: str, unit: str, *, status: str = "final", subject: str | None = None
+) -> dict[str, Any]:
+    """An Observation of LOINC ``code`` with a UCUM quantity, to be contained in a report."""
+    observation: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": rid,
+        "status": status,
+        "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+    }
+    if subject is not None:
+        observation["subject"] = {"reference": subject}
+    observation["valueQuantity"] = {
+        "value": Decimal(value),
+        "unit": unit,
+        "system": UCUM,
+        "code": unit,
+    }
+    return observation
+
+
+def _cbc_report(
+    rid: str, contained: list[dict[str, Any]], subject: str, **more: Any
+) -> dict[str, Any]:
+    """A CBC DiagnosticReport drawn 2026-11-18 listing its contained #wbc and #neut."""
+    return {
+        "resourceType": "DiagnosticReport",
+        "id": rid,
+        "contained": contained,
+        "status": more.pop("status", "final"),
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"reference": subject},
+        "effectiveDateTime": "2026-11-18T07:40:00-05:00",
+        **more,
+        "result": [{"reference": "#wbc"}, {"reference": "#neut"}],
+    }
+
+
 @pytest.mark.parametrize(
     ("report_status", "wbc_status", "written"),
     [
@@ -961,28 +999,15 @@ def test_derived_anc_of_contained_results_takes_their_status_not_the_reports(
 ) -> None:
     # A report that is final (or partial) with a preliminary WBC contained: the ANC computed from
     # it is preliminary; it was written with the report's status read as "final".
-    def contained(rid: str, code: str, value: str, unit: str, status: str) -> dict[str, Any]:
-        return {
-            "resourceType": "Observation",
-            "id": rid,
-            "status": status,
-            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
-            "valueQuantity": {"value": Decimal(value), "unit": unit, "system": UCUM, "code": unit},
-        }
-
-    report = {
-        "resourceType": "DiagnosticReport",
-        "id": "rv-cbc-2214",
-        "contained": [
-            contained("wbc", "6690-2", "3.2", "10*3/uL", wbc_status),
-            contained("neut", "770-8", "25.0", "%", "final"),
+    report = _cbc_report(
+        "rv-cbc-2214",
+        [
+            _contained_count("wbc", "6690-2", "3.2", "10*3/uL", status=wbc_status),
+            _contained_count("neut", "770-8", "25.0", "%"),
         ],
-        "status": report_status,
-        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
-        "subject": {"reference": "urn:uuid:3f1c9a52-77e0-4d2b-a8c4-5e6f70819a11"},
-        "effectiveDateTime": "2026-11-18T07:40:00-05:00",
-        "result": [{"reference": "#wbc"}, {"reference": "#neut"}],
-    }
+        "urn:uuid:3f1c9a52-77e0-4d2b-a8c4-5e6f70819a11",
+        status=report_status,
+    )
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
@@ -1004,33 +1029,19 @@ def test_derived_anc_of_results_contained_in_a_report_entry_is_valid_fhir() -> N
     # The sources are contained in a DiagnosticReport entry: the new Observation takes the
     # report's subject and time, but neither its list of specimens (Observation.specimen is one
     # Reference) nor a derivedFrom naming the report (not an allowed target).
-    def contained(rid: str, code: str, value: str, unit: str) -> dict[str, Any]:
-        return {
-            "resourceType": "Observation",
-            "id": rid,
-            "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
-            "valueQuantity": {"value": Decimal(value), "unit": unit, "system": UCUM, "code": unit},
-        }
-
     patient, specimen = (
         "urn:uuid:3f1c9a52-77e0-4d2b-a8c4-5e6f70819a01",
         "urn:uuid:3f1c9a52-77e0-4d2b-a8c4-5e6f70819a02",
     )
-    report = {
-        "resourceType": "DiagnosticReport",
-        "id": "rv-cbc-2208",
-        "contained": [
-            contained("wbc", "6690-2", "3.2", "10*3/uL"),
-            contained("neut", "770-8", "25.0", "%"),
+    report = _cbc_report(
+        "rv-cbc-2208",
+        [
+            _contained_count("wbc", "6690-2", "3.2", "10*3/uL"),
+            _contained_count("neut", "770-8", "25.0", "%"),
         ],
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
-        "subject": {"reference": patient},
-        "effectiveDateTime": "2026-11-18T07:40:00-05:00",
-        "specimen": [{"reference": specimen}],
-        "result": [{"reference": "#wbc"}, {"reference": "#neut"}],
-    }
+        patient,
+        specimen=[{"reference": specimen}],
+    )
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
@@ -1057,31 +1068,16 @@ def test_derived_anc_of_results_contained_in_a_report_entry_is_valid_fhir() -> N
 def test_derived_anc_takes_a_copy_of_the_contained_patient_its_subject_names() -> None:
     # A report sent with its patient and results contained (subject "#pat"): the new entry's
     # subject named "#pat" too, which resolves only against the new Observation's own contained.
-    def contained(rid: str, code: str, value: str, unit: str) -> dict[str, Any]:
-        return {
-            "resourceType": "Observation",
-            "id": rid,
-            "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
-            "subject": {"reference": "#pat"},
-            "valueQuantity": {"value": Decimal(value), "unit": unit, "system": UCUM, "code": unit},
-        }
-
     patient = {"resourceType": "Patient", "id": "pat", "birthDate": "1961-04-09", "gender": "male"}
-    report = {
-        "resourceType": "DiagnosticReport",
-        "id": "rv-cbc-2230",
-        "contained": [
+    report = _cbc_report(
+        "rv-cbc-2230",
+        [
             patient,
-            contained("wbc", "6690-2", "3.2", "10*3/uL"),
-            contained("neut", "770-8", "25.0", "%"),
+            _contained_count("wbc", "6690-2", "3.2", "10*3/uL", subject="#pat"),
+            _contained_count("neut", "770-8", "25.0", "%", subject="#pat"),
         ],
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
-        "subject": {"reference": "#pat"},
-        "effectiveDateTime": "2026-11-18T07:40:00-05:00",
-        "result": [{"reference": "#wbc"}, {"reference": "#neut"}],
-    }
+        "#pat",
+    )
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
@@ -1102,16 +1098,6 @@ def test_derived_anc_takes_a_copy_of_the_contained_patient_its_subject_names() -
 def test_derived_anc_copies_the_contained_resources_its_contained_patient_names_in_turn() -> None:
     # The contained Patient names its managing organization "#org", contained beside it: only the
     # Patient was copied, so the new entry held a "#org" that named nothing in it.
-    def contained(rid: str, code: str, value: str, unit: str) -> dict[str, Any]:
-        return {
-            "resourceType": "Observation",
-            "id": rid,
-            "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
-            "subject": {"reference": "#pat"},
-            "valueQuantity": {"value": Decimal(value), "unit": unit, "system": UCUM, "code": unit},
-        }
-
     clinic = {"resourceType": "Organization", "id": "org", "name": "Riverside Oncology Clinic"}
     patient = {
         "resourceType": "Patient",
@@ -1120,23 +1106,18 @@ def test_derived_anc_copies_the_contained_resources_its_contained_patient_names_
         "gender": "male",
         "managingOrganization": {"reference": "#org"},
     }
-    report = {
-        "resourceType": "DiagnosticReport",
-        "id": "rv-cbc-2231",
-        "contained": [
+    report = _cbc_report(
+        "rv-cbc-2231",
+        [
             {"resourceType": "Organization", "id": "lab", "name": "Riverside Laboratory"},
             clinic,
             patient,
-            contained("wbc", "6690-2", "3.2", "10*3/uL"),
-            contained("neut", "770-8", "25.0", "%"),
+            _contained_count("wbc", "6690-2", "3.2", "10*3/uL", subject="#pat"),
+            _contained_count("neut", "770-8", "25.0", "%", subject="#pat"),
         ],
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
-        "subject": {"reference": "#pat"},
-        "effectiveDateTime": "2026-11-18T07:40:00-05:00",
-        "performer": [{"reference": "#lab"}],
-        "result": [{"reference": "#wbc"}, {"reference": "#neut"}],
-    }
+        "#pat",
+        performer=[{"reference": "#lab"}],
+    )
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
@@ -1760,6 +1741,15 @@ def test_a_report_without_subject_orders_its_results_for_the_patient_they_name()
     ]
 
 
+# the mother's WBC (entry 3) listed by her newborn's report (entry 2)
+_MOTHERS_WBC_ON_THE_BABYS_REPORT = (
+    "the subject is the Patient at ITEM[1]/Bundle.entry[0].resource, but the "
+    "DiagnosticReport at ITEM[1]/Bundle.entry[2].resource that lists this Observation is "
+    "of the Patient at ITEM[1]/Bundle.entry[1].resource: whose result it is is not known, "
+    "so it is passed through unread and unflagged"
+)
+
+
 def test_a_result_of_another_patient_than_its_report_is_passed_through_unflagged() -> None:
     # a newborn's CBC report that lists the mother's WBC too (posted to the wrong report): it was
     # judged as the 6-day-old's, her normal 7.0 flagged L below the first-month band
@@ -1799,12 +1789,7 @@ def test_a_result_of_another_patient_than_its_report_is_passed_through_unflagged
         leukoflag.Severity.WARNING,
         "ITEM[1]/Bundle.entry[3].resource.subject",
     )
-    assert mismatch.text == (
-        "the subject is the Patient at ITEM[1]/Bundle.entry[0].resource, but the "
-        "DiagnosticReport at ITEM[1]/Bundle.entry[2].resource that lists this Observation is "
-        "of the Patient at ITEM[1]/Bundle.entry[1].resource: whose result it is is not known, "
-        "so it is passed through unread and unflagged"
-    )
+    assert mismatch.text == _MOTHERS_WBC_ON_THE_BABYS_REPORT
     (output,) = conv.bundles
     assert output["entry"][3] == sent["entry"][3]
 
@@ -1867,12 +1852,7 @@ def test_a_result_of_another_patient_named_by_identifier_is_passed_through_unfla
     (mismatch,) = [i for i in conv.issues if i.code == "fhir.subject-mismatch"]
     assert (mismatch.location, mismatch.text) == (
         "ITEM[1]/Bundle.entry[3].resource.subject",
-        (
-            "the subject is the Patient at ITEM[1]/Bundle.entry[0].resource, but the "
-            "DiagnosticReport at ITEM[1]/Bundle.entry[2].resource that lists this Observation "
-            "is of the Patient at ITEM[1]/Bundle.entry[1].resource: whose result it is is not "
-            "known, so it is passed through unread and unflagged"
-        ),
+        _MOTHERS_WBC_ON_THE_BABYS_REPORT,
     )
     (output,) = conv.bundles
     assert output["entry"][3] == sent["entry"][3]
