@@ -9,7 +9,7 @@ import pytest
 
 import leukoflag
 from leukoflag._range_text import read_range_text
-from leukoflag.model import Unit
+from leukoflag.model import NormalizedRange, Unit
 from leukoflag.testing import builders
 from leukoflag.testing.builders import oru_message
 
@@ -18,9 +18,23 @@ from leukoflag.testing.builders import oru_message
 INFANT = builders.patient(birth_date="20260601", sex="M")
 
 
+def _convert(patient: builders.PatientSpec, result: builders.ResultSpec) -> leukoflag.Conversion:
+    """The conversion of an ORU^R01 of ``patient`` with the one result ``result``."""
+    return leukoflag.convert(oru_message(patient=patient, results=[result]).text)
+
+
 def _only_finding(conversion: leukoflag.Conversion) -> leukoflag.Finding:
     (finding,) = conversion.findings
     return finding
+
+
+def _finding_and_range(
+    conversion: leukoflag.Conversion,
+) -> tuple[leukoflag.Finding, NormalizedRange]:
+    """The one finding and the range it was judged with, which there must be."""
+    finding = _only_finding(conversion)
+    assert finding.range is not None
+    return finding, finding.range
 
 
 @pytest.mark.parametrize(
@@ -36,13 +50,9 @@ def _only_finding(conversion: leukoflag.Conversion) -> leukoflag.Finding:
     ],
 )
 def test_infant_wbc_above_an_adult_range_is_judged_by_the_age_band(sent: str) -> None:
-    msg = oru_message(
-        patient=INFANT, results=[builders.wbc("12.5", "10*9/L", reference_range=sent, flag="H")]
-    )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.rule, finding.range.source) == (
+    conversion = _convert(INFANT, builders.wbc("12.5", "10*9/L", reference_range=sent, flag="H"))
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, finding.rule, applied.source) == (
         "N",
         "wbc-within-range",
         "age-band",
@@ -60,38 +70,32 @@ def test_infant_wbc_above_an_adult_range_is_judged_by_the_age_band(sent: str) ->
 def test_adult_lln_does_not_grade_a_child() -> None:
     # 4.4 is below the adult LLN 4.5 (CTCAE grade 1 for an adult) but not the grade 2 limit, and
     # the band's low 6,000 makes it leukopenia for the infant: no grade from the adult range.
-    msg = oru_message(
-        patient=INFANT,
-        results=[builders.wbc("4.4", "10*9/L", reference_range="4.5-11.0 (adult)", flag="L")],
+    finding = _only_finding(
+        _convert(
+            INFANT, builders.wbc("4.4", "10*9/L", reference_range="4.5-11.0 (adult)", flag="L")
+        )
     )
-    finding = _only_finding(leukoflag.convert(msg.text))
     assert (finding.code, finding.rule) == ("L", "wbc-leukopenia-pediatric")
     assert finding.ctcae_grade is None
 
 
 def test_adult_keeps_a_range_labelled_for_adults() -> None:
     # "Adult: 4.0-11.0" was read as no range at all (flag.lab-range-unusable) before
-    msg = oru_message(
-        patient=builders.patient(birth_date="19840312", sex="M"),
-        results=[builders.wbc("10.5", "10*9/L", reference_range="Adult: 4.0-11.0", flag="N")],
+    conversion = _convert(
+        builders.patient(birth_date="19840312", sex="M"),
+        builders.wbc("10.5", "10*9/L", reference_range="Adult: 4.0-11.0", flag="N"),
     )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
+    finding, applied = _finding_and_range(conversion)
     # the man's default range (5,000-10,000) would make it H
-    assert (finding.code, finding.range.source) == ("N", "lab")
-    assert (finding.range.low, finding.range.high) == (Decimal(4000), Decimal(11000))
+    assert (finding.code, applied.source) == ("N", "lab")
+    assert (applied.low, applied.high) == (Decimal(4000), Decimal(11000))
     assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
 
 
 def test_unlabelled_adult_looking_range_still_judges_a_child() -> None:
-    msg = oru_message(
-        patient=INFANT, results=[builders.wbc("12.5", "10*9/L", reference_range="4.0-11.0")]
-    )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.range.source) == ("H", "lab")
+    conversion = _convert(INFANT, builders.wbc("12.5", "10*9/L", reference_range="4.0-11.0"))
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source) == ("H", "lab")
     assert not [i for i in conversion.issues if i.code == "flag.lab-range-adults"]
 
 
@@ -131,9 +135,8 @@ def test_fhir_range_text_adult_beside_its_limits_is_not_the_childs() -> None:
                 }
             ]
     conversion = leukoflag.convert(bundle.encode())
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.range.source, finding.range.high) == (
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source, applied.high) == (
         "H",
         "age-band",
         Decimal(11100),
@@ -184,29 +187,23 @@ def test_adult_prefix_before_ranges_per_sex_reads_both_as_adults() -> None:
 
 def test_man_is_judged_by_his_range_under_an_adult_label() -> None:
     # 'Adult M: 4.0-10.0 F: 4.5-11.0' gave no limits: his 4.2 was L against 5,000-10,000
-    msg = oru_message(
-        patient=builders.patient(birth_date="19840312", sex="M"),
-        results=[
-            builders.wbc("4.2", "10*9/L", reference_range="Adult M: 4.0-10.0 F: 4.5-11.0", flag="N")
-        ],
+    conversion = _convert(
+        builders.patient(birth_date="19840312", sex="M"),
+        builders.wbc("4.2", "10*9/L", reference_range="Adult M: 4.0-10.0 F: 4.5-11.0", flag="N"),
     )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.range.source, finding.range.sex) == ("N", "lab", "male")
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source, applied.sex) == ("N", "lab", "male")
     assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
 
 
 @pytest.mark.parametrize("sex", ["M", "U"])
 def test_infant_is_not_judged_by_adult_ranges_per_sex(sex: str) -> None:
-    msg = oru_message(
-        patient=builders.patient(birth_date="20260601", sex=sex),
-        results=[builders.wbc("12.5", "10*9/L", reference_range="Adult M: 4.0-10.0 F: 4.5-11.0")],
+    conversion = _convert(
+        builders.patient(birth_date="20260601", sex=sex),
+        builders.wbc("12.5", "10*9/L", reference_range="Adult M: 4.0-10.0 F: 4.5-11.0"),
     )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.range.source) == ("N", "age-band")
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source) == ("N", "age-band")
     assert [i.code for i in conversion.issues if i.code == "flag.lab-range-adults"] == [
         "flag.lab-range-adults"
     ]
@@ -228,16 +225,14 @@ def test_infant_is_not_judged_by_adult_ranges_per_sex(sex: str) -> None:
 def test_patient_is_judged_by_the_labs_range_labelled_for_their_age(
     birth: str, sex: str, value: str, sent: str, limits: tuple[int, int, str]
 ) -> None:
-    msg = oru_message(
-        patient=builders.patient(birth_date=birth, sex=sex),
-        results=[builders.wbc(value, "10*9/L", reference_range=sent, flag="N")],
+    conversion = _convert(
+        builders.patient(birth_date=birth, sex=sex),
+        builders.wbc(value, "10*9/L", reference_range=sent, flag="N"),
     )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
+    finding, applied = _finding_and_range(conversion)
     low, high, range_sex = limits
-    assert (finding.code, finding.range.source) == ("N", "lab")
-    assert (finding.range.low, finding.range.high, finding.range.sex) == (
+    assert (finding.code, applied.source) == ("N", "lab")
+    assert (applied.low, applied.high, applied.sex) == (
         Decimal(low),
         Decimal(high),
         range_sex,
@@ -248,14 +243,12 @@ def test_patient_is_judged_by_the_labs_range_labelled_for_their_age(
 @pytest.mark.parametrize("sent", ["Child: 5.0-15.0", "5.0-15.0 (pediatric)"])
 def test_adult_is_not_judged_by_a_childrens_range(sent: str) -> None:
     # a woman's 4.8 was L below the children's 5.0, N in the adult range 4,500-11,000
-    msg = oru_message(
-        patient=builders.patient(birth_date="19840312", sex="F"),
-        results=[builders.wbc("4.8", "10*9/L", reference_range=sent, flag="L")],
+    conversion = _convert(
+        builders.patient(birth_date="19840312", sex="F"),
+        builders.wbc("4.8", "10*9/L", reference_range=sent, flag="L"),
     )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.range.source) == ("N", "default")
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source) == ("N", "default")
     assert finding.ctcae_grade is None
     (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-children"]
     assert (issue.severity, issue.location) == ("warning", "MSG[1]/OBX[1]-7")
@@ -267,11 +260,10 @@ def test_adult_is_not_judged_by_a_childrens_range(sent: str) -> None:
 
 
 def test_patient_of_unknown_age_is_not_judged_by_a_childrens_range() -> None:
-    msg = oru_message(
-        patient=builders.patient(birth_date=None, sex="F"),
-        results=[builders.wbc("4.8", "10*9/L", reference_range="Child: 5.0-15.0", flag="L")],
+    conversion = _convert(
+        builders.patient(birth_date=None, sex="F"),
+        builders.wbc("4.8", "10*9/L", reference_range="Child: 5.0-15.0", flag="L"),
     )
-    conversion = leukoflag.convert(msg.text)
     assert _only_finding(conversion).code == "N"
     (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-children"]
     assert "the patient's age is not known (judged as an adult)" in issue.text
@@ -287,9 +279,8 @@ def test_fhir_range_text_pediatric_beside_its_limits_is_not_the_adults() -> None
         if resource["resourceType"] == "Observation":
             resource["referenceRange"][0]["text"] = "Pediatric"
     conversion = leukoflag.convert(bundle.encode())
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.range.source) == ("N", "default")
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source) == ("N", "default")
     assert [i.code for i in conversion.issues if i.code.startswith("flag.lab-range")] == [
         "flag.lab-range-children"
     ]
@@ -322,13 +313,9 @@ def test_ranges_per_sex_followed_by_an_adult_label_are_both_adults(
 def test_infant_is_not_judged_by_ranges_per_sex_labelled_adult_after_them(sent: str) -> None:
     # the boy's 12.5 was H against the men's 4.0-10.0 (a note), or the range was unusable with
     # the unit 'adult' (a bare word); the band 6,000-17,500 makes it N
-    msg = oru_message(
-        patient=INFANT, results=[builders.wbc("12.5", "10*9/L", reference_range=sent)]
-    )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.range.source) == ("N", "age-band")
+    conversion = _convert(INFANT, builders.wbc("12.5", "10*9/L", reference_range=sent))
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source) == ("N", "age-band")
     assert [i.code for i in conversion.issues if i.code.startswith("flag.lab-range")] == [
         "flag.lab-range-adults"
     ]
@@ -337,14 +324,12 @@ def test_infant_is_not_judged_by_ranges_per_sex_labelled_adult_after_them(sent: 
 def test_childrens_range_issue_does_not_say_a_birth_year_makes_the_patient_an_adult() -> None:
     # born '2008': 18 on 2026-11-24 if born by 24 November, 17 if born later. Both ends give N,
     # judged by the older age (leukoflag's adult range); the Issue said she 'is 18 or older'
-    msg = oru_message(
-        patient=builders.patient(birth_date="2008", sex="F"),
-        results=[builders.wbc("10.0", "10*9/L", reference_range="Child: 5.0-15.0", flag="N")],
+    conversion = _convert(
+        builders.patient(birth_date="2008", sex="F"),
+        builders.wbc("10.0", "10*9/L", reference_range="Child: 5.0-15.0", flag="N"),
     )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.range.source) == ("N", "default")
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source) == ("N", "default")
     (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-children"]
     assert issue.text == (
         "the lab's reference range 'Child: 5.0-15.0' is for children, and the patient (born "
@@ -354,44 +339,33 @@ def test_childrens_range_issue_does_not_say_a_birth_year_makes_the_patient_an_ad
 
 
 def test_childrens_range_issue_says_a_birth_month_long_past_18_makes_an_adult() -> None:
-    msg = oru_message(
-        patient=builders.patient(birth_date="200805", sex="F"),
-        results=[builders.wbc("10.0", "10*9/L", reference_range="Child: 5.0-15.0", flag="N")],
+    conversion = _convert(
+        builders.patient(birth_date="200805", sex="F"),
+        builders.wbc("10.0", "10*9/L", reference_range="Child: 5.0-15.0", flag="N"),
     )
-    conversion = leukoflag.convert(msg.text)
     (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-children"]
     assert "(born 2008-05-01 to 2008-05-31) is 18 or older on the result date" in issue.text
 
 
 @pytest.mark.parametrize(
     ("sent", "unit"),
-    [("4.0-11.0 18+", None), ("4.0-11.0 10*9/L 18 years and over", "10*9/L")],
-)
-def test_an_age_of_18_and_over_after_the_limits_without_brackets_labels_adults(
-    sent: str, unit: str | None
-) -> None:
-    # it was read as the unit '18+' (flag.lab-range-unusable), so the label was lost
-    read = read_range_text(sent)[0]
-    assert (read.adults, read.low, read.high, read.unit, read.text) == (
-        True,
-        Decimal("4.0"),
-        Decimal("11.0"),
-        Unit(unit) if unit else None,
-        sent,
-    )
-
-
-@pytest.mark.parametrize(
-    ("sent", "unit"),
     [
-        ("4.0-11.0 (adult).", None),
-        ("4.0-11.0 adult.", None),
-        ("4.0-11.0 10*9/L [adults].", "10*9/L"),
+        # an age of 18 and over after the limits, without brackets: it was read as the unit '18+'
+        # (flag.lab-range-unusable), so the label was lost
+        pytest.param("4.0-11.0 18+", None, id="18-and-over-without-brackets"),
+        pytest.param(
+            "4.0-11.0 10*9/L 18 years and over",
+            "10*9/L",
+            id="18-years-and-over-after-a-unit-without-brackets",
+        ),
+        # a full stop after the label: '(adult).' was not read as a note (a child was judged by
+        # the adults' range), and 'adult.' was read as the unit (flag.lab-range-unusable)
+        pytest.param("4.0-11.0 (adult).", None, id="full-stop-after-a-bracketed-label"),
+        pytest.param("4.0-11.0 adult.", None, id="full-stop-after-a-bare-label"),
+        pytest.param("4.0-11.0 10*9/L [adults].", "10*9/L", id="full-stop-after-a-unit-and-label"),
     ],
 )
-def test_a_full_stop_after_an_adult_label_keeps_it_a_label(sent: str, unit: str | None) -> None:
-    # '(adult).' was not read as a note (a child was judged by the adults' range), and
-    # 'adult.' was read as the unit (flag.lab-range-unusable)
+def test_an_adult_label_after_the_limits_is_read_as_a_label(sent: str, unit: str | None) -> None:
     read = read_range_text(sent)[0]
     assert (read.adults, read.low, read.high, read.unit, read.text) == (
         True,
@@ -414,14 +388,12 @@ def test_a_unit_after_a_note_is_the_ranges_unit(sent: str, adults: bool, birth: 
     # 10,500 /uL against 4-11 cells/µL (not plausible), judged H by the default range instead
     read = read_range_text(sent)[0]
     assert (read.adults, read.unit) == (adults, Unit("10*9/L"))
-    msg = oru_message(
-        patient=builders.patient(birth_date=birth, sex="M"),
-        results=[builders.wbc("10500", "/uL", reference_range=sent)],
+    conversion = _convert(
+        builders.patient(birth_date=birth, sex="M"),
+        builders.wbc("10500", "/uL", reference_range=sent),
     )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.range.source, finding.range.high) == ("N", "lab", Decimal(11000))
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source, applied.high) == ("N", "lab", Decimal(11000))
     assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
 
 
@@ -439,14 +411,12 @@ def test_a_range_labelled_both_for_adults_and_for_children_is_not_used(
 ) -> None:
     # it was read silently as the first label's range: a woman's 4.8 was L below the children's
     # 5.0 of 'Child: 5.0-15.0 (adult)'; neither range is known to be hers
-    msg = oru_message(
-        patient=builders.patient(birth_date="19840312", sex="F"),
-        results=[builders.wbc("4.8", "10*9/L", reference_range=sent)],
+    conversion = _convert(
+        builders.patient(birth_date="19840312", sex="F"),
+        builders.wbc("4.8", "10*9/L", reference_range=sent),
     )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.range.source) == ("N", "default")
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source) == ("N", "default")
     (issue,) = [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
     assert (issue.code, issue.location) == ("flag.lab-range-unusable", "MSG[1]/OBX[1]-7")
     assert issue.text == (
@@ -473,15 +443,11 @@ ADULT = builders.patient(birth_date="19840312", sex="M")
 def test_a_range_noted_for_other_ages_does_not_judge_the_patient(
     sent: str, patient: builders.PatientSpec, born: str, code: str, limits: tuple[int, int]
 ) -> None:
-    msg = oru_message(
-        patient=patient, results=[builders.wbc("5.2", "10*9/L", reference_range=sent)]
-    )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
+    conversion = _convert(patient, builders.wbc("5.2", "10*9/L", reference_range=sent))
+    finding, applied = _finding_and_range(conversion)
     assert finding.code == code
-    assert finding.range.source != "lab"
-    assert (finding.range.low, finding.range.high) == tuple(map(Decimal, limits))
+    assert applied.source != "lab"
+    assert (applied.low, applied.high) == tuple(map(Decimal, limits))
     (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
     assert (issue.location, issue.severity) == ("MSG[1]/OBX[1]-7", "warning")
     note = read_range_text(sent)[0].ages
@@ -497,12 +463,10 @@ def test_a_range_noted_for_other_ages_does_not_judge_the_patient(
     ["6.0-17.5 (3-12 mo)", "Age 0-1 y: 6.0-17.5", "6.0-17.5 (0 - 1 y).", "6.0-17.5 (<1 y)"],
 )
 def test_a_range_noted_for_the_patients_ages_judges_them(sent: str) -> None:
-    msg = oru_message(patient=INFANT, results=[builders.wbc("5.2", "10*9/L", reference_range=sent)])
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.range.source) == ("L", "lab")
-    assert (finding.range.low, finding.range.high) == (Decimal(6000), Decimal(17500))
+    conversion = _convert(INFANT, builders.wbc("5.2", "10*9/L", reference_range=sent))
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source) == ("L", "lab")
+    assert (applied.low, applied.high) == (Decimal(6000), Decimal(17500))
     assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
 
 
@@ -528,17 +492,13 @@ def test_a_range_noted_for_ages_not_known_to_be_the_patients_is_not_used(
     sent: str, why: str
 ) -> None:
     patient = builders.patient(birth_date=None if "birth" in why else "19840312", sex="M")
-    msg = oru_message(
-        patient=patient, results=[builders.wbc("5.2", "10*9/L", reference_range=sent)]
-    )
-    conversion = leukoflag.convert(msg.text)
+    conversion = _convert(patient, builders.wbc("5.2", "10*9/L", reference_range=sent))
     (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
     assert issue.text == (
         f"the lab's reference range {sent!r} is not used ({why}); leukoflag's default range applies"
     )
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.range.source, finding.range.low) == ("default", Decimal(5000))
+    _, applied = _finding_and_range(conversion)
+    assert (applied.source, applied.low) == ("default", Decimal(5000))
 
 
 # born 2023-06-01: 3 years old on the result date 2026-11-24
@@ -560,13 +520,9 @@ TODDLER = builders.patient(birth_date="20230601", sex="F")
 def test_an_age_note_in_another_language_judges_only_a_patient_of_those_ages(sent: str) -> None:
     # the note was not read: the children's range judged the man of 42 (12.0 N against 5.0-15.0)
     for patient, code, source in ((ADULT, "H", "default"), (TODDLER, "N", "lab")):
-        msg = oru_message(
-            patient=patient, results=[builders.wbc("12.0", "10*9/L", reference_range=sent)]
-        )
-        conversion = leukoflag.convert(msg.text)
-        finding = _only_finding(conversion)
-        assert finding.range is not None
-        assert (finding.code, finding.range.source) == (code, source)
+        conversion = _convert(patient, builders.wbc("12.0", "10*9/L", reference_range=sent))
+        finding, applied = _finding_and_range(conversion)
+        assert (finding.code, applied.source) == (code, source)
         unusable = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
         assert len(unusable) == (source == "default")
 
@@ -581,11 +537,9 @@ def test_an_age_note_in_another_language_judges_only_a_patient_of_those_ages(sen
 )
 def test_an_age_note_in_a_word_leukoflag_does_not_know_is_not_used(sent: str, note: str) -> None:
     # the note was not read: an infants' range judged the man of 42 (5.2 L against 6.0-17.5)
-    msg = oru_message(patient=ADULT, results=[builders.wbc("5.2", "10*9/L", reference_range=sent)])
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.range.source, finding.range.low) == (
+    conversion = _convert(ADULT, builders.wbc("5.2", "10*9/L", reference_range=sent))
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source, applied.low) == (
         "N",
         "default",
         Decimal(5000),
@@ -603,11 +557,9 @@ def test_an_age_note_in_a_word_leukoflag_does_not_know_is_not_used(sent: str, no
 )
 def test_an_age_note_in_hours_is_not_used_and_the_issue_says_hours(sent: str, note: str) -> None:
     # the reason was 'in a word leukoflag does not know', though it knows 'h' (in a FHIR age)
-    msg = oru_message(patient=ADULT, results=[builders.wbc("12.0", "10*9/L", reference_range=sent)])
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.range.source) == ("H", "default")
+    conversion = _convert(ADULT, builders.wbc("12.0", "10*9/L", reference_range=sent))
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source) == ("H", "default")
     (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
     assert issue.text == (
         f"the lab's reference range {sent!r} is not used (its note {note!r} gives ages in hours, "
@@ -617,10 +569,10 @@ def test_an_age_note_in_hours_is_not_used_and_the_issue_says_hours(sent: str, no
 
 @pytest.mark.parametrize("sent", ["4.0-11.0 (see note 3)", "4.0-11.0 (2 tests)"])
 def test_a_note_of_a_number_that_gives_no_ages_leaves_the_range_used(sent: str) -> None:
-    msg = oru_message(patient=ADULT, results=[builders.wbc("5.2", "10*9/L", reference_range=sent)])
-    finding = _only_finding(leukoflag.convert(msg.text))
-    assert finding.range is not None
-    assert (finding.range.source, finding.range.low) == ("lab", Decimal(4000))
+    _, applied = _finding_and_range(
+        _convert(ADULT, builders.wbc("5.2", "10*9/L", reference_range=sent))
+    )
+    assert (applied.source, applied.low) == ("lab", Decimal(4000))
 
 
 BANDS_TEXT = "0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0; >=18 y: 4.0-11.0"
@@ -640,14 +592,10 @@ def test_a_text_of_ranges_per_age_judges_with_the_patients_own(
     sent: str, patient: builders.PatientSpec, limits: tuple[int, int]
 ) -> None:
     # refused with the reason 'unknown unit' ('; 1-5 y: 5.0-15.0; …' read as the first's unit)
-    msg = oru_message(
-        patient=patient, results=[builders.wbc("5.2", "10*9/L", reference_range=sent)]
-    )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert finding.range.source == "lab"
-    assert (finding.range.low, finding.range.high) == tuple(map(Decimal, limits))
+    conversion = _convert(patient, builders.wbc("5.2", "10*9/L", reference_range=sent))
+    _, applied = _finding_and_range(conversion)
+    assert applied.source == "lab"
+    assert (applied.low, applied.high) == tuple(map(Decimal, limits))
     assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
 
 
@@ -747,13 +695,9 @@ def test_a_text_of_ranges_per_age_judges_with_the_patients_own(
 def test_a_text_of_ranges_per_age_none_known_to_be_the_patients_is_not_used(
     sent: str, patient: builders.PatientSpec, why: str
 ) -> None:
-    msg = oru_message(
-        patient=patient, results=[builders.wbc("5.2", "10*9/L", reference_range=sent)]
-    )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert finding.range.source != "lab"
+    conversion = _convert(patient, builders.wbc("5.2", "10*9/L", reference_range=sent))
+    _, applied = _finding_and_range(conversion)
+    assert applied.source != "lab"
     (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
     assert issue.text == (
         f"the lab's reference range {sent!r} is not used ({why}); leukoflag's default range applies"
@@ -774,11 +718,9 @@ def test_an_age_note_says_in_plain_words_whether_the_patient_may_be_of_its_ages(
     birth: str, how: str
 ) -> None:
     patient = builders.patient(birth_date=birth, sex="F")
-    msg = oru_message(
-        patient=patient,
-        results=[builders.wbc("5.2", "10*9/L", reference_range="6.0-17.5 (0-1 y)")],
+    conversion = _convert(
+        patient, builders.wbc("5.2", "10*9/L", reference_range="6.0-17.5 (0-1 y)")
     )
-    conversion = leukoflag.convert(msg.text)
     (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
     assert issue.text == (
         "the lab's reference range '6.0-17.5 (0-1 y)' is not used (it is for ages '0-1 y', and "
@@ -807,13 +749,9 @@ def test_a_band_of_ages_not_read_may_be_the_patients_so_no_band_judges(
 ) -> None:
     # the neonate of 2 days was judged with the band 0-1 y, 20.0 H against 6.0-17.5, the band
     # for the first days (N against 9.0-30.0) left aside because its label was not read
-    msg = oru_message(
-        patient=NEONATE, results=[builders.wbc("20.0", "10*9/L", reference_range=sent)]
-    )
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.range.source) == ("N", "age-band")
+    conversion = _convert(NEONATE, builders.wbc("20.0", "10*9/L", reference_range=sent))
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source) == ("N", "age-band")
     (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
     assert issue.text == (
         f"the lab's reference range {sent!r} is not used (it gives ranges for the ages {shown}, "
@@ -834,11 +772,9 @@ def test_a_note_using_an_age_word_as_prose_is_no_age_note(sent: str) -> None:
     # the English article 'a' (or 'let', 'dia') and a digit anywhere in the note made it a note
     # of ages: the range was not used, 'it is noted for ages 'a 2nd sample …', which leukoflag
     # cannot read', and the man's 10.5 was H against the default 5,000-10,000
-    msg = oru_message(patient=ADULT, results=[builders.wbc("10.5", "10*9/L", reference_range=sent)])
-    conversion = leukoflag.convert(msg.text)
-    finding = _only_finding(conversion)
-    assert finding.range is not None
-    assert (finding.code, finding.range.source) == ("N", "lab")
-    assert (finding.range.low, finding.range.high) == (Decimal(4000), Decimal(11000))
+    conversion = _convert(ADULT, builders.wbc("10.5", "10*9/L", reference_range=sent))
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source) == ("N", "lab")
+    assert (applied.low, applied.high) == (Decimal(4000), Decimal(11000))
     assert read_range_text(sent)[0].ages == ""
     assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
