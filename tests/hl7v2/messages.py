@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from leukoflag import hl7v2
-from leukoflag.model import Issue, LabResult, Message, Order, Rejected
+from leukoflag import Conversion, Finding, hl7v2
+from leukoflag.model import Issue, LabResult, Message, NormalizedRange, Order, Rejected
 from leukoflag.settings import Settings
 
 MSH = (
@@ -106,3 +106,10 @@ def issue(read_message: Message, code: str) -> Issue:
     found = [i for i in read_message.issues if i.code == code]
     assert found, f"no {code} in {codes(read_message.issues)}"
     return found[0]
+
+
+def finding_and_range(conversion: Conversion) -> tuple[Finding, NormalizedRange]:
+    """The conversion's one finding and the range it was judged with, which there must be."""
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    return finding, finding.range

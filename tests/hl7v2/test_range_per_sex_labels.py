@@ -12,7 +12,7 @@ import pytest
 import leukoflag
 from leukoflag.model import ReferenceRange
 
-from .messages import read, results
+from .messages import finding_and_range, read, results
 
 EXPLANATION = "http://leukoflag.org/fhir/StructureDefinition/interpretation-explanation"
 
@@ -85,10 +85,9 @@ def test_wbc_judged_with_the_range_a_european_lab_gives_for_the_patients_sex(
     # labels in other languages gave no limits: a man's 4.2 G/L was L against 5,000-10,000
     conversion = leukoflag.convert(cbc(reference, sex))
     assert "flag.lab-range-unusable" not in {i.code for i in conversion.issues}
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.range.sex) == ("lab", gender)
-    assert (finding.range.low, finding.range.high) == (Decimal(low), Decimal(high))
+    finding, applied = finding_and_range(conversion)
+    assert (applied.source, applied.sex) == ("lab", gender)
+    assert (applied.low, applied.high) == (Decimal(low), Decimal(high))
     assert finding.code == code
     written = observation(conversion)
     assert written["referenceRange"][0]["text"] == reference
@@ -105,9 +104,8 @@ def test_wbc_judged_with_the_range_a_european_lab_gives_for_the_patients_sex(
 )
 def test_labels_are_read_with_or_without_their_accents(reference: str) -> None:
     data = _CBC.format(reference=reference, sex="F", value="4,2").replace("8859/1", "UNICODE UTF-8")
-    (finding,) = leukoflag.convert(data.encode("utf-8")).findings
-    assert finding.range is not None
-    assert (finding.range.sex, finding.range.low, finding.range.high) == (
+    _, applied = finding_and_range(leukoflag.convert(data.encode("utf-8")))
+    assert (applied.sex, applied.low, applied.high) == (
         "female",
         Decimal(4500),
         Decimal(11000),
@@ -128,9 +126,8 @@ def test_a_range_per_sex_under_polish_or_czech_words_judges_a_woman(
     data = _CBC.format(reference=reference, sex="F", value="4,2").replace("8859/1", "UNICODE UTF-8")
     conversion = leukoflag.convert(data.encode("utf-8"))
     assert "flag.lab-range-unusable" not in {i.code for i in conversion.issues}
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.range.sex, finding.range.low, finding.range.high) == (
+    finding, applied = finding_and_range(conversion)
+    assert (applied.source, applied.sex, applied.low, applied.high) == (
         "lab",
         "female",
         Decimal(4500),
@@ -144,9 +141,8 @@ def test_a_spanish_range_for_women_under_m_is_not_taken_for_the_mens() -> None:
     # M beside H is mujeres: read as the English M, a woman's 4.6 would be N against 4.0-10.0
     reference = "H: 3,5-9,5 M: 4,8-11,0"
     conversion = leukoflag.convert(cbc(reference, "F", value="4,6"))
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert (finding.range.sex, finding.range.low, finding.range.high) == (
+    finding, applied = finding_and_range(conversion)
+    assert (applied.sex, applied.low, applied.high) == (
         "female",
         Decimal(4800),
         Decimal(11000),
@@ -163,9 +159,8 @@ def test_a_european_range_per_sex_judges_a_patient_of_unknown_sex_with_its_union
         "'unknown': judged with their union, 4,000–11,000 cells/µL (a value normal for either sex "
         "is not flagged)"
     )
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert (finding.range.low, finding.range.high, finding.range.sex) == (
+    _, applied = finding_and_range(conversion)
+    assert (applied.low, applied.high, applied.sex) == (
         Decimal(4000),
         Decimal(11000),
         "",
@@ -200,9 +195,8 @@ def test_a_range_per_sex_whose_labels_do_not_say_which_is_which_is_not_used(
     assert result.reference_range == ReferenceRange(reference)
     conversion = leukoflag.convert(cbc(reference, "F"))
     assert "flag.lab-range-unusable" in {i.code for i in conversion.issues}
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.range.low, finding.range.high) == (
+    _, applied = finding_and_range(conversion)
+    assert (applied.source, applied.low, applied.high) == (
         "default",
         Decimal(4500),
         Decimal(11000),
@@ -214,9 +208,8 @@ def test_one_sexs_range_alone_judges_a_patient_of_that_sex(reference: str) -> No
     # it gave no limits: a woman's 4.2 G/L was judged with the default range, unusable
     conversion = leukoflag.convert(cbc(reference, "F"))
     assert "flag.lab-range-unusable" not in {i.code for i in conversion.issues}
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.range.sex, finding.range.low, finding.range.high) == (
+    finding, applied = finding_and_range(conversion)
+    assert (applied.source, applied.sex, applied.low, applied.high) == (
         "lab",
         "female",
         Decimal(4500),
@@ -246,9 +239,8 @@ def test_one_sexs_range_alone_does_not_judge_another_or_an_unknown_sex(
         f"('Frauen'), and {who}); leukoflag's default range applies"
     )
     assert (found.severity, found.location) == ("warning", "MSG[1]/OBX[1]-7")
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.range.low, finding.range.high) == (
+    _, applied = finding_and_range(conversion)
+    assert (applied.source, applied.low, applied.high) == (
         "default",
         Decimal(low),
         Decimal(high),
@@ -350,9 +342,8 @@ def test_the_patients_range_per_sex_not_used_is_named_with_its_label(
         f"the lab's reference range {reference!r} is not used ({chosen} cannot be used: "
         "wrong-analyte: unit 'g/dL' (g/dL) is grams per decilitre"
     )
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.range.low, finding.range.high) == (
+    _, applied = finding_and_range(conversion)
+    assert (applied.source, applied.low, applied.high) == (
         "default",
         Decimal(5000),
         Decimal(10000),

@@ -23,7 +23,19 @@ from leukoflag.model import (
     Value,
 )
 
-from .messages import OBR, PID, WBC, codes, first_result, issue, message, obx, only_order, read
+from .messages import (
+    OBR,
+    PID,
+    WBC,
+    codes,
+    finding_and_range,
+    first_result,
+    issue,
+    message,
+    obx,
+    only_order,
+    read,
+)
 
 V3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 UCUM = "http://unitsofmeasure.org"
@@ -442,9 +454,8 @@ def test_wbc_judged_with_a_labs_range_in_a_form_once_unread(unit: str, reference
     # 4,200 is within the lab's 4.0-11.0 x10^9/L but below leukoflag's default 5,000 for a man
     conversion = leukoflag.convert(message(PID, OBR, obx("4.2", unit=unit, reference=reference)))
     assert "flag.lab-range-unusable" not in codes(conversion.issues)
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.range.low, finding.range.high) == (
+    finding, applied = finding_and_range(conversion)
+    assert (applied.source, applied.low, applied.high) == (
         "lab",
         Decimal(4000),
         Decimal(11000),
@@ -489,9 +500,8 @@ def test_wbc_judged_with_a_labs_range_ending_in_a_full_stop_or_a_unit_in_bracket
     # 4,200 is within the lab's 4,000-11,000 but below leukoflag's default 5,000 for a man
     conversion = leukoflag.convert(message(PID, OBR, obx("4.2", unit="10*9/L", reference=sent)))
     assert not [c for c in codes(conversion.issues) if c.startswith(("flag.lab-range", "units."))]
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert (finding.code, finding.range.source, finding.range.low, finding.range.high) == (
+    finding, applied = finding_and_range(conversion)
+    assert (finding.code, applied.source, applied.low, applied.high) == (
         "N",
         "lab",
         Decimal(4000),
@@ -549,9 +559,8 @@ def test_reference_range_refused_unit_in_brackets_is_not_used_and_says_why() -> 
     )
     (found,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
     assert "refused-unit: unit '/L' is a count per litre without its power of ten" in found.text
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert finding.range.source == "default"
+    _, applied = finding_and_range(conversion)
+    assert applied.source == "default"
 
 
 @pytest.mark.parametrize(
@@ -571,9 +580,8 @@ def test_reference_range_with_a_comma_before_three_digits_is_not_read_and_says_w
         "thousands or be a decimal comma: no numeric limits were read from it); leukoflag's "
         "default range applies"
     )
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert finding.range.source == "default"
+    _, applied = finding_and_range(conversion)
+    assert applied.source == "default"
 
 
 @pytest.mark.parametrize("sent", ["4,0-11.0", "4,5-11", "4-11,0", "4,0000-11,0", "4.0,5-11,0"])
@@ -603,14 +611,13 @@ def test_wbc_judged_with_the_labs_range_for_the_patients_sex(
     pid = PID.replace("|19610719|M", f"|19610719|{sex}")
     conversion = leukoflag.convert(message(pid, OBR, obx("4.2", reference=sent)))
     assert "flag.lab-range-unusable" not in codes(conversion.issues)
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.range.low, finding.range.high) == (
+    finding, applied = finding_and_range(conversion)
+    assert (applied.source, applied.low, applied.high) == (
         "lab",
         Decimal(low),
         Decimal(high),
     )
-    assert finding.range.sex == ("male" if sex == "M" else "female")
+    assert applied.sex == ("male" if sex == "M" else "female")
     assert finding.code == code
     (bundle,) = conversion.bundles
     (written,) = (
@@ -618,7 +625,7 @@ def test_wbc_judged_with_the_labs_range_for_the_patients_sex(
     )
     assert written["referenceRange"][0]["text"] == sent  # as sent, both sexes
     parts = written["extension"][0]["extension"]
-    assert {"url": "rangeSex", "valueCode": finding.range.sex} in parts
+    assert {"url": "rangeSex", "valueCode": applied.sex} in parts
 
 
 @pytest.mark.parametrize(("sex", "gender"), [("U", "unknown"), ("", "unknown"), ("O", "other")])
@@ -638,9 +645,8 @@ def test_range_per_sex_for_a_patient_neither_male_nor_female_is_their_union(
         f"from 'M' and 'F' in English, and the patient's sex is {gender!r}: judged with their "
         "union, 4,000–11,000 cells/µL (a value normal for either sex is not flagged)"
     )
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.range.low, finding.range.high, finding.range.sex) == (
+    finding, applied = finding_and_range(conversion)
+    assert (applied.source, applied.low, applied.high, applied.sex) == (
         "lab",
         Decimal(4000),
         Decimal(11000),
@@ -667,9 +673,8 @@ def test_range_per_sex_in_two_units_is_their_union_in_cells_per_ul() -> None:
     pid = PID.replace("|19610719|M", "|19610719|U")
     sent = "M: 4.0-10.0 10*3/uL F: 4500-11000 /uL"
     conversion = leukoflag.convert(message(pid, OBR, obx("4.2", reference=sent)))
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.range.low, finding.range.high) == (
+    finding, applied = finding_and_range(conversion)
+    assert (applied.source, applied.low, applied.high) == (
         "lab",
         Decimal(4000),
         Decimal(11000),
@@ -691,9 +696,8 @@ def test_range_per_sex_with_one_range_unusable_is_not_used_for_a_patient_of_unkn
         "used: unknown-unit: unit 'G/dL' is not in leukoflag's unit table; add a row to "
         "leukoflag/units/data/units.toml if a lab uses it); leukoflag's default range applies"
     )
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.range.low, finding.range.high) == (
+    finding, applied = finding_and_range(conversion)
+    assert (applied.source, applied.low, applied.high) == (
         "default",
         Decimal(4500),
         Decimal(11000),
@@ -730,9 +734,8 @@ def test_reference_range_padded_with_empty_components_is_read_without_them(paddi
     # A WBC judged against the lab's own range: 3.1 x10^3/uL is below 4.0.
     conversion = leukoflag.convert(message(PID, OBR, obx("3.1", reference=f"4.0-11.0{padding}")))
     assert "flag.lab-range-unusable" not in codes(conversion.issues)
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.range.low) == ("lab", Decimal(4000))
+    _, applied = finding_and_range(conversion)
+    assert (applied.source, applied.low) == ("lab", Decimal(4000))
 
 
 @pytest.mark.parametrize(
@@ -759,9 +762,8 @@ def test_reference_range_unit_sent_as_a_further_component_is_read_without_the_se
 def test_reference_range_with_its_unit_in_a_further_component_judges_the_count() -> None:
     conversion = leukoflag.convert(message(PID, OBR, obx("3.1", reference="4.0-11.0^10*3/uL")))
     assert "flag.lab-range-unusable" not in codes(conversion.issues)
-    (finding,) = conversion.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.range.low, finding.range.high) == (
+    _, applied = finding_and_range(conversion)
+    assert (applied.source, applied.low, applied.high) == (
         "lab",
         Decimal(4000),
         Decimal(11000),
