@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 import leukoflag
+from _cbc import lakeside_results, obx
 from _timing import best
 from bench_hl7v2 import floor_read
 from leukoflag import fhir, hl7v2
@@ -34,112 +35,7 @@ from leukoflag.fhir._ids import id_maker
 from leukoflag.hl7v2 import _hl7apy
 from leukoflag.model import Evaluation, Issue, Message
 
-_RESULTS = (
-    (
-        "6690-2",
-        "Leukocytes [#/volume] in Blood by Automated count",
-        "3.2",
-        "10*3/uL",
-        "4.0-11.0",
-        "L",
-    ),
-    (
-        "789-8",
-        "Erythrocytes [#/volume] in Blood by Automated count",
-        "3.91",
-        "10*6/uL",
-        "4.20-5.40",
-        "L",
-    ),
-    ("718-7", "Hemoglobin [Mass/volume] in Blood", "11.6", "g/dL", "12.0-16.0", "L"),
-    (
-        "4544-3",
-        "Hematocrit [Volume Fraction] of Blood by Automated count",
-        "35.0",
-        "%",
-        "36.0-46.0",
-        "L",
-    ),
-    ("787-2", "MCV [Entitic volume] by Automated count", "89.5", "fL", "80.0-100.0", "N"),
-    ("785-6", "MCH [Entitic mass] by Automated count", "29.7", "pg", "26.0-34.0", "N"),
-    ("786-4", "MCHC [Mass/volume] by Automated count", "33.1", "g/dL", "31.0-37.0", "N"),
-    (
-        "788-0",
-        "Erythrocyte distribution width [Ratio] by Automated count",
-        "14.9",
-        "%",
-        "11.5-14.5",
-        "H",
-    ),
-    ("777-3", "Platelets [#/volume] in Blood by Automated count", "141", "10*3/uL", "150-400", "L"),
-    ("32623-1", "Platelet mean volume [Entitic volume] in Blood", "10.9", "fL", "7.5-11.5", "N"),
-    (
-        "770-8",
-        "Neutrophils/100 leukocytes in Blood by Automated count",
-        "36.2",
-        "%",
-        "40.0-75.0",
-        "L",
-    ),
-    (
-        "736-9",
-        "Lymphocytes/100 leukocytes in Blood by Automated count",
-        "48.1",
-        "%",
-        "20.0-45.0",
-        "H",
-    ),
-    (
-        "5905-5",
-        "Monocytes/100 leukocytes in Blood by Automated count",
-        "11.0",
-        "%",
-        "2.0-10.0",
-        "H",
-    ),
-    ("713-8", "Eosinophils/100 leukocytes in Blood by Automated count", "3.9", "%", "0.0-6.0", "N"),
-    ("706-2", "Basophils/100 leukocytes in Blood by Automated count", "0.8", "%", "0.0-2.0", "N"),
-    (
-        "751-8",
-        "Neutrophils [#/volume] in Blood by Automated count",
-        "1.16",
-        "10*3/uL",
-        "1.80-7.70",
-        "L",
-    ),
-    (
-        "731-0",
-        "Lymphocytes [#/volume] in Blood by Automated count",
-        "1.54",
-        "10*3/uL",
-        "1.00-4.80",
-        "N",
-    ),
-    (
-        "742-7",
-        "Monocytes [#/volume] in Blood by Automated count",
-        "0.35",
-        "10*3/uL",
-        "0.20-1.00",
-        "N",
-    ),
-    (
-        "711-2",
-        "Eosinophils [#/volume] in Blood by Automated count",
-        "0.12",
-        "10*3/uL",
-        "0.00-0.50",
-        "N",
-    ),
-    (
-        "704-7",
-        "Basophils [#/volume] in Blood by Automated count",
-        "0.03",
-        "10*3/uL",
-        "0.00-0.20",
-        "N",
-    ),
-)
+_RESULTS = lakeside_results()
 
 
 def cbc_message() -> str:
@@ -161,11 +57,10 @@ def cbc_message() -> str:
             "20261124101000-0600|||F"
         ),
     ]
-    for number, (code, name, value, unit, reference, flag) in enumerate(_RESULTS, start=1):
-        segments.append(
-            f"OBX|{number}|NM|{code}^{name}^LN||{value}|{unit}^^UCUM|{reference}|{flag}|||F|||"
-            "20261124093000-0600|||||20261124095500-0600"
-        )
+    segments.extend(
+        obx(number, result, "20261124093000-0600", "20261124095500-0600")
+        for number, result in enumerate(_RESULTS, start=1)
+    )
     segments.append(
         "SPM|1|SP-55102^HEMLAB||BLDV^Blood venous^HL70487|||||||P^Patient^HL70369||||||"
         "20261124093000-0600|20261124094500-0600"

@@ -20,118 +20,14 @@ import random
 from collections.abc import Callable
 from decimal import Decimal
 
+from _cbc import obx, riverside_results
 from _timing import best
 from leukoflag._construct import constructor
 from leukoflag.hl7v2 import _hl7apy, read_message
 from leukoflag.model import LabResult, Message, Number, ResultStatus
 from leukoflag.settings import Settings
 
-_ANALYTES = (
-    (
-        "6690-2",
-        "Leukocytes [#/volume] in Blood by Automated count",
-        "3.8",
-        "10*3/uL",
-        "4.0-11.0",
-        "L",
-    ),
-    (
-        "789-8",
-        "Erythrocytes [#/volume] in Blood by Automated count",
-        "4.62",
-        "10*6/uL",
-        "4.50-5.90",
-        "N",
-    ),
-    ("718-7", "Hemoglobin [Mass/volume] in Blood", "13.9", "g/dL", "13.5-17.5", "N"),
-    (
-        "4544-3",
-        "Hematocrit [Volume Fraction] of Blood by Automated count",
-        "41.2",
-        "%",
-        "41.0-53.0",
-        "N",
-    ),
-    ("787-2", "MCV [Entitic volume] by Automated count", "89.2", "fL", "80.0-100.0", "N"),
-    ("785-6", "MCH [Entitic mass] by Automated count", "30.1", "pg", "26.0-34.0", "N"),
-    ("786-4", "MCHC [Mass/volume] by Automated count", "33.7", "g/dL", "31.0-37.0", "N"),
-    (
-        "788-0",
-        "Erythrocyte distribution width [Ratio] by Automated count",
-        "13.1",
-        "%",
-        "11.5-14.5",
-        "N",
-    ),
-    ("777-3", "Platelets [#/volume] in Blood by Automated count", "212", "10*3/uL", "150-400", "N"),
-    (
-        "32623-1",
-        "Platelet mean volume [Entitic volume] in Blood by Automated count",
-        "10.4",
-        "fL",
-        "7.5-11.5",
-        "N",
-    ),
-    (
-        "770-8",
-        "Neutrophils/100 leukocytes in Blood by Automated count",
-        "41.5",
-        "%",
-        "40.0-75.0",
-        "N",
-    ),
-    (
-        "736-9",
-        "Lymphocytes/100 leukocytes in Blood by Automated count",
-        "44.0",
-        "%",
-        "20.0-45.0",
-        "N",
-    ),
-    ("5905-5", "Monocytes/100 leukocytes in Blood by Automated count", "9.8", "%", "2.0-10.0", "N"),
-    ("713-8", "Eosinophils/100 leukocytes in Blood by Automated count", "4.1", "%", "0.0-6.0", "N"),
-    ("706-2", "Basophils/100 leukocytes in Blood by Automated count", "0.6", "%", "0.0-2.0", "N"),
-    (
-        "751-8",
-        "Neutrophils [#/volume] in Blood by Automated count",
-        "1.58",
-        "10*3/uL",
-        "1.80-7.70",
-        "L",
-    ),
-    (
-        "731-0",
-        "Lymphocytes [#/volume] in Blood by Automated count",
-        "1.67",
-        "10*3/uL",
-        "1.00-4.80",
-        "N",
-    ),
-    (
-        "742-7",
-        "Monocytes [#/volume] in Blood by Automated count",
-        "0.37",
-        "10*3/uL",
-        "0.20-1.00",
-        "N",
-    ),
-    (
-        "711-2",
-        "Eosinophils [#/volume] in Blood by Automated count",
-        "0.16",
-        "10*3/uL",
-        "0.00-0.50",
-        "N",
-    ),
-    (
-        "704-7",
-        "Basophils [#/volume] in Blood by Automated count",
-        "0.02",
-        "10*3/uL",
-        "0.00-0.20",
-        "N",
-    ),
-)
+_ANALYTES = riverside_results()
 
 
 def cbc_message() -> str:
@@ -149,11 +45,10 @@ def cbc_message() -> str:
             "|||20261124080500-0500|||||||||5820^VARGA^ILONA^^^^MD||||||20261124090500-0500|||F"
         ),
     ]
-    for number, (code, name, value, unit, reference, flag) in enumerate(_ANALYTES, start=1):
-        segments.append(
-            f"OBX|{number}|NM|{code}^{name}^LN||{value}|{unit}^^UCUM|{reference}|{flag}|||F|||"
-            "20261124080500-0500|||||20261124083000-0500"
-        )
+    segments.extend(
+        obx(number, result, "20261124080500-0500", "20261124083000-0500")
+        for number, result in enumerate(_ANALYTES, start=1)
+    )
     segments.append(
         "SPM|1|SP7790^CORELAB||BLDV^Blood, venous^HL70487|||||||P^Patient^HL70369||||||"
         "20261124080500-0500|20261124081900-0500"
@@ -200,8 +95,7 @@ def varied_messages(count: int, seed: int = 2026) -> list[bytes]:
             low, high = (Decimal(x) for x in reference.split("-"))
             flag = "L" if shown < low else "H" if shown > high else "N"
             segments.append(
-                f"OBX|{set_id}|NM|{code}^{display}^LN||{shown}|{unit}^^UCUM|{reference}|{flag}"
-                f"|||F|||{taken}|||||{done}"
+                obx(set_id, (code, display, str(shown), unit, reference, flag), taken, done)
             )
         segments.append(
             f"SPM|1|SP{40000 + number}^CORELAB||BLDV^Blood, venous^HL70487|||||||"
