@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
-from leukoflag import fhir, flagging
+from leukoflag import Conversion, fhir, flagging
 from leukoflag.model import (
     Analyte,
     Coding,
@@ -54,6 +54,13 @@ LEUKOPENIA = Coding("84828003", "Leukopenia", SNOMED)
 NEUTROPENIA = Coding("165517008", "Neutropenia", SNOMED)
 WBC_TERM = Coding("C143948", "White blood cell decreased", NCIT)
 ANC_TERM = Coding("C143704", "Neutrophil count decreased", NCIT)
+
+
+def finding_and_range(conversion: Conversion) -> tuple[Finding, NormalizedRange]:
+    """The conversion's one finding and the range it was judged with, which there must be."""
+    (finding,) = conversion.findings
+    assert finding.range is not None
+    return finding, finding.range
 
 
 def ts(text: str) -> Timestamp:

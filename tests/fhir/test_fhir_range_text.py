@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from fhir_builders import finding_and_range
 
 import leukoflag
 from leukoflag import fhir
@@ -38,6 +39,16 @@ def observation(code: str, value: str, ranges: list[dict[str, Any]]) -> bytes:
             "referenceRange": ranges,
         }
     )
+
+
+def limits(low: str, high: str, text: str, **more: Any) -> dict[str, Any]:
+    """A referenceRange with its low and high in x10^3/uL beside ``text``."""
+    return {
+        "low": {"value": Decimal(low), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
+        "high": {"value": Decimal(high), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
+        "text": text,
+        **more,
+    }
 
 
 def range_source(output: dict[str, Any]) -> str:
@@ -73,9 +84,8 @@ def test_range_text_with_its_unit_is_the_labs_range() -> None:
 
 def test_range_text_without_unit_is_read_in_the_values_unit() -> None:
     conv = leukoflag.convert(observation("751-8", "1.6", [{"text": "1.8 - 7.7"}]))
-    (finding,) = conv.findings
-    assert finding.range is not None
-    assert (finding.range.low, finding.range.high, finding.range.source) == (
+    finding, applied = finding_and_range(conv)
+    assert (applied.low, applied.high, applied.source) == (
         Decimal("1.8E+3"),
         Decimal("7.7E+3"),
         "lab",
@@ -84,9 +94,10 @@ def test_range_text_without_unit_is_read_in_the_values_unit() -> None:
 
 
 def test_range_text_open_at_one_end_gives_that_limit_only() -> None:
-    (finding,) = leukoflag.convert(observation("751-8", "1.6", [{"text": ">=1.8"}])).findings
-    assert finding.range is not None
-    assert (finding.range.low, finding.range.high, finding.range.source) == (
+    _, applied = finding_and_range(
+        leukoflag.convert(observation("751-8", "1.6", [{"text": ">=1.8"}]))
+    )
+    assert (applied.low, applied.high, applied.source) == (
         Decimal("1.8E+3"),
         None,
         "lab",
@@ -125,9 +136,8 @@ def test_range_read_from_text_reads_back_the_same() -> None:
 def test_range_text_with_decimal_commas_is_the_labs_range() -> None:
     # as OBX-7 is: a European lab's 1,8-7,7 was unused, and the default range judged the ANC
     conv = leukoflag.convert(observation("751-8", "1.6", [{"text": "1,8–7,7 x10^3/uL"}]))
-    (finding,) = conv.findings
-    assert finding.range is not None
-    assert (finding.range.low, finding.range.high, finding.range.source) == (
+    finding, applied = finding_and_range(conv)
+    assert (applied.low, applied.high, applied.source) == (
         Decimal("1.8E+3"),
         Decimal("7.7E+3"),
         "lab",
@@ -154,9 +164,8 @@ def test_range_text_per_sex_judges_with_the_patients_sex() -> None:
     conv = leukoflag.convert(
         observation("6690-2", "4.2", [{"text": "Male 4.0-10.0 / Female 4.5-11.0"}])
     )
-    (finding,) = conv.findings
-    assert finding.range is not None
-    assert (finding.range.low, finding.range.high, finding.range.source, finding.range.sex) == (
+    finding, applied = finding_and_range(conv)
+    assert (applied.low, applied.high, applied.source, applied.sex) == (
         Decimal("4.5E+3"),
         Decimal("1.10E+4"),
         "lab",
@@ -182,10 +191,9 @@ def test_ranges_of_one_sex_each_sent_as_two_texts_judge_each_patient_with_their_
     )
     document["contained"][0]["gender"] = gender
     conv = leukoflag.convert(fhir.dumps(document))
-    (finding,) = conv.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.range.sex) == ("lab", gender)
-    assert (finding.range.low, finding.range.high) == tuple(map(Decimal, limits))
+    finding, applied = finding_and_range(conv)
+    assert (applied.source, applied.sex) == ("lab", gender)
+    assert (applied.low, applied.high) == tuple(map(Decimal, limits))
     assert finding.code == ("L" if gender == "female" else "N")
     (output,) = conv.bundles
     assert output["referenceRange"][index]["low"]["value"] == Decimal(limits[0])
@@ -201,9 +209,8 @@ def test_range_text_per_sex_judges_a_patient_of_unknown_gender_with_their_union(
     document = fhir.loads(observation("6690-2", value, [{"text": sent}]))
     document["contained"][0]["gender"] = "unknown"
     conv = leukoflag.convert(fhir.dumps(document))
-    (finding,) = conv.findings
-    assert finding.range is not None
-    assert (finding.range.low, finding.range.high, finding.range.source, finding.range.sex) == (
+    finding, applied = finding_and_range(conv)
+    assert (applied.low, applied.high, applied.source, applied.sex) == (
         Decimal("4.0E+3"),
         Decimal("1.10E+4"),
         "lab",
@@ -231,25 +238,19 @@ def test_range_texts_noted_for_ages_judge_each_patient_with_their_own(
     document = fhir.loads(observation("6690-2", "5.2", INFANTS_AND_ADULTS))
     document["contained"][0]["birthDate"] = birth
     conv = leukoflag.convert(fhir.dumps(document))
-    (finding,) = conv.findings
-    assert finding.range is not None
-    assert finding.range.source == "lab"
-    assert (finding.range.low, finding.range.high) == tuple(map(Decimal, limits))
+    finding, applied = finding_and_range(conv)
+    assert applied.source == "lab"
+    assert (applied.low, applied.high) == tuple(map(Decimal, limits))
     assert finding.code == code
     assert not [i for i in conv.issues if i.code.startswith(("flag.lab-range", "fhir.range"))]
 
 
 def test_range_limits_beside_a_text_naming_other_ages_do_not_judge_the_patient() -> None:
     # the limits were used for the woman of 47, the text '3-12 mo' beside them unread
-    infants = {
-        "low": {"value": Decimal("6.0"), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
-        "high": {"value": Decimal("17.5"), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
-        "text": "3-12 mo",
-    }
+    infants = limits("6.0", "17.5", "3-12 mo")
     conv = leukoflag.convert(observation("6690-2", "5.2", [infants]))
-    (finding,) = conv.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.code) == ("default", "N")
+    finding, applied = finding_and_range(conv)
+    assert (applied.source, finding.code) == ("default", "N")
     (issue,) = (i for i in conv.issues if i.code == "flag.lab-range-unusable")
     assert issue.text == (
         "the lab's reference range '3-12 mo' is not used (it is for ages '3-12 mo', and the "
@@ -260,15 +261,10 @@ def test_range_limits_beside_a_text_naming_other_ages_do_not_judge_the_patient()
 
 def test_range_limits_beside_a_text_naming_ages_in_german_do_not_judge_an_adult() -> None:
     # the text '1-5 Jahre' was not read: 4.8 was N against the children's 5.0-15.0
-    children = {
-        "low": {"value": Decimal("5.0"), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
-        "high": {"value": Decimal("15.0"), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
-        "text": "1-5 Jahre",
-    }
+    children = limits("5.0", "15.0", "1-5 Jahre")
     conv = leukoflag.convert(observation("6690-2", "4.8", [children]))
-    (finding,) = conv.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.code) == ("default", "N")
+    finding, applied = finding_and_range(conv)
+    assert (applied.source, finding.code) == ("default", "N")
     (issue,) = (i for i in conv.issues if i.code == "flag.lab-range-unusable")
     assert "(it is for ages '1-5 Jahre', and the patient (born 1979-05-14) is not" in issue.text
 
@@ -288,18 +284,12 @@ def test_range_limits_beside_a_text_of_ranges_per_age_say_which_is_not_known(
 ) -> None:
     # the Issue said the text "is noted for ages '0-1 y: 6.0-17.5; 1-5 y: 5.5-15.5', which
     # leukoflag cannot read": it reads both bands; which one the limits are is what is not known
-    infants = {
-        "low": {"value": Decimal("6.0"), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
-        "high": {"value": Decimal("17.5"), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
-        "text": "0-1 y: 6.0-17.5; 1-5 y: 5.5-15.5",
-        **restricted,
-    }
+    infants = limits("6.0", "17.5", "0-1 y: 6.0-17.5; 1-5 y: 5.5-15.5", **restricted)
     document = fhir.loads(observation("6690-2", "5.2", [infants]))
     document["contained"][0]["birthDate"] = birth
     conv = leukoflag.convert(fhir.dumps(document))
-    (finding,) = conv.findings
-    assert finding.range is not None
-    assert finding.range.source == ("age-band" if birth.startswith("2026") else "default")
+    _, applied = finding_and_range(conv)
+    assert applied.source == ("age-band" if birth.startswith("2026") else "default")
     (issue,) = (i for i in conv.issues if i.code.startswith(("flag.lab-range", "fhir.range")))
     assert issue.text == (
         "the lab's reference range '0-1 y: 6.0-17.5; 1-5 y: 5.5-15.5' is not used (its text "
@@ -320,10 +310,9 @@ def test_range_text_per_age_judges_a_child_and_gives_way_for_an_adult(
     document = fhir.loads(observation("6690-2", "12.0", [bands, {"text": "4.0-11.0"}]))
     document["contained"][0]["birthDate"] = birth
     conv = leukoflag.convert(fhir.dumps(document))
-    (finding,) = conv.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.code) == ("lab", code)
-    assert (finding.range.low, finding.range.high) == tuple(map(Decimal, limits))
+    finding, applied = finding_and_range(conv)
+    assert (applied.source, finding.code) == ("lab", code)
+    assert (applied.low, applied.high) == tuple(map(Decimal, limits))
     assert not [i for i in conv.issues if i.code.startswith(("flag.lab-range", "fhir.range"))]
 
 
@@ -333,16 +322,11 @@ def test_limits_beside_a_text_labelled_for_adults_by_age_judge_an_adult(text: st
     # '4.0-11.0 (18 y and over)', which leukoflag cannot read', and the woman of 47 was judged
     # with the default range (4.2 L against 4,500-11,000, N against the lab's 4.0-11.0); so was
     # leukoflag's own output of an OBX-7 '4.0-11.0 (18 y and over)' read back
-    adults = {
-        "low": {"value": Decimal("4.0"), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
-        "high": {"value": Decimal("11.0"), "unit": "x10^3/uL", "system": UCUM, "code": "10*3/uL"},
-        "text": text,
-    }
+    adults = limits("4.0", "11.0", text)
     conv = leukoflag.convert(observation("6690-2", "4.2", [adults]))
-    (finding,) = conv.findings
-    assert finding.range is not None
-    assert (finding.range.source, finding.code, finding.range.adults) == ("lab", "N", True)
-    assert (finding.range.low, finding.range.high) == (Decimal("4.0E+3"), Decimal("1.10E+4"))
+    finding, applied = finding_and_range(conv)
+    assert (applied.source, finding.code, applied.adults) == ("lab", "N", True)
+    assert (applied.low, applied.high) == (Decimal("4.0E+3"), Decimal("1.10E+4"))
     assert not [i for i in conv.issues if i.code.startswith(("flag.lab-range", "fhir.range"))]
     again = leukoflag.convert(fhir.dumps(conv.bundles[0]))
     assert [(f.code, f.range) for f in again.findings] == [(f.code, f.range) for f in conv.findings]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fhir_builders import finding_and_range
 
 import leukoflag
 from leukoflag import fhir
@@ -536,10 +537,9 @@ def test_a_result_whose_effective_period_has_only_an_end_is_dated_by_it_for_the_
         ],
     }
     conv = leukoflag.convert(json.dumps(bundle))
-    (finding,) = conv.findings
+    finding, applied = finding_and_range(conv)
     assert (finding.code, finding.rule) == ("L", "wbc-leukopenia-pediatric")
-    assert finding.range is not None
-    assert finding.range.source == "age-band"
+    assert applied.source == "age-band"
     assert "flag.age-unknown" not in [i.code for i in conv.issues]
 
 
@@ -612,10 +612,9 @@ def test_a_result_with_no_effective_is_dated_by_when_it_was_issued_for_the_age(
     # drawn on or before it was issued, as an HL7 v2 result on or before MSH-7: the 3-day-old's
     # 7,000 was judged with adult ranges (N, flag.age-unknown) instead of her age band (L)
     conv = leukoflag.convert(json.dumps(bundle))
-    (finding,) = conv.findings
+    finding, applied = finding_and_range(conv)
     assert (finding.code, finding.rule) == ("L", "wbc-leukopenia-pediatric")
-    assert finding.range is not None
-    assert finding.range.source == "age-band"
+    assert applied.source == "age-band"
     assert "flag.age-unknown" not in [i.code for i in conv.issues]
 
 
@@ -637,9 +636,8 @@ def test_an_observation_issued_picks_the_labs_range_for_the_newborns_age() -> No
         },
     ]
     conv = leukoflag.convert(json.dumps(bundle))
-    (finding,) = conv.findings
-    assert finding.range is not None
-    assert (finding.code, finding.range.source, finding.range.low) == ("L", "lab", Decimal(9000))
+    finding, applied = finding_and_range(conv)
+    assert (finding.code, applied.source, applied.low) == ("L", "lab", Decimal(9000))
 
 
 def test_a_searchset_timestamp_does_not_date_a_result() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from fhir_builders import finding_and_range
 from fhir_messages import DERIVED_ANC, ONCOLOGY_CBC, PEDIATRIC_LOCAL_CODES, STATUSES, benchmark_cbc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -127,9 +128,8 @@ def test_a_range_per_sex_for_adults_beside_a_childs_count_is_read_back_in_the_se
     first = leukoflag.convert(er7(MSH.format(n=7), infant, OBR, wbc))
     second = leukoflag.convert(fhir.dumps(first.bundles[0]))
     for conv in (first, second):
-        (finding,) = conv.findings
-        assert finding.range is not None
-        assert (finding.code, finding.range.source) == (code, "age-band")
+        finding, applied = finding_and_range(conv)
+        assert (finding.code, applied.source) == (code, "age-band")
         assert "flag.lab-range-adults" in [i.code for i in conv.issues]
         assert "flag.lab-range-unusable" not in [i.code for i in conv.issues]
     (adults,) = (i for i in second.issues if i.code == "flag.lab-range-adults")
@@ -169,10 +169,9 @@ def test_a_band_of_a_text_of_ranges_per_age_read_back_judges_as_it_did(
     first = leukoflag.convert(_banded(birth, value))
     second = leukoflag.convert(fhir.dumps(first.bundles[0]))
     for conv in (first, second):
-        (finding,) = conv.findings
-        assert finding.range is not None
-        assert (finding.code, finding.range.source) == (code, "lab")
-        assert (finding.range.low, finding.range.high) == tuple(map(Decimal, limits))
+        finding, applied = finding_and_range(conv)
+        assert (finding.code, applied.source) == (code, "lab")
+        assert (applied.low, applied.high) == tuple(map(Decimal, limits))
         assert [i.code for i in conv.issues] == []
     assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
 
@@ -186,9 +185,8 @@ def test_a_band_limit_edited_since_is_not_taken_for_the_texts() -> None:
     ]
     observation["referenceRange"][0]["low"]["value"] = Decimal(4500)
     second = leukoflag.convert(fhir.dumps(stored))
-    (finding,) = second.findings
-    assert finding.range is not None
-    assert finding.range.source != "lab"
+    _, applied = finding_and_range(second)
+    assert applied.source != "lab"
     assert "flag.lab-range-unusable" in [i.code for i in second.issues]
 
 
@@ -211,9 +209,8 @@ def test_a_result_dated_only_by_msh7_is_judged_at_the_same_age_read_back(
     assert first.bundles[0]["timestamp"] == "2026-11-24T10:15:00-06:00"
     second = leukoflag.convert(fhir.dumps(first.bundles[0]), settings)
     for conv in (first, second):
-        (finding,) = conv.findings
-        assert finding.range is not None
-        assert (finding.code, finding.rule, finding.range.source) == (
+        finding, applied = finding_and_range(conv)
+        assert (finding.code, finding.rule, applied.source) == (
             "L",
             "wbc-leukopenia-pediatric",
             "age-band",
