@@ -17,6 +17,7 @@ from leukoflag.fhir import FhirItem, _read
 from leukoflag.fhir._elements import BIRTH_TIME
 from leukoflag.model import (
     CodedResult,
+    Issue,
     LabResult,
     NoValue,
     Number,
@@ -1296,6 +1297,26 @@ def test_the_child_cbc_is_judged_by_the_age_band() -> None:
     assert interpretations(bundle) == {"wbc-5521": "L", "anc-5521": "L"}
 
 
+def _repeated_and_age_unknown(
+    conversion: leukoflag.Conversion, repeated_at: str
+) -> tuple[Issue, Issue]:
+    """The fhir.key-repeated Issue at ``repeated_at`` (under ITEM[1]/Bundle.) and the first
+    flag.age-unknown of the child's WBC and ANC (entries 3 and 4), judged with adult rules."""
+    (bundle,) = conversion.bundles
+    assert interpretations(bundle) == {"wbc-5521": "N", "anc-5521": "L"}  # adult rules
+    (repeated,) = [i for i in conversion.issues if i.code == "fhir.key-repeated"]
+    assert (repeated.severity, repeated.location) == (
+        Severity.WARNING,
+        f"ITEM[1]/Bundle.{repeated_at}",
+    )
+    unknown = [i for i in conversion.issues if i.code == "flag.age-unknown"]
+    assert [i.location for i in unknown] == [
+        "ITEM[1]/Bundle.entry[3].resource",
+        "ITEM[1]/Bundle.entry[4].resource",
+    ]
+    return repeated, unknown[0]
+
+
 @pytest.mark.parametrize(
     ("sent", "twice", "key"),
     [
@@ -1321,21 +1342,10 @@ def test_a_patient_with_a_birth_date_twice_is_one_of_unknown_age(
 ) -> None:
     patient = CHILD_PATIENT.replace(sent, twice.replace("BT", BIRTH_TIME))
     conversion = leukoflag.convert(child_cbc(patient=patient))
-    (bundle,) = conversion.bundles
-    assert interpretations(bundle) == {"wbc-5521": "N", "anc-5521": "L"}  # adult rules
-    (repeated,) = [i for i in conversion.issues if i.code == "fhir.key-repeated"]
-    assert (repeated.severity, repeated.location) == (
-        Severity.WARNING,
-        f"ITEM[1]/Bundle.entry[0].resource.{key}",
-    )
+    repeated, unknown = _repeated_and_age_unknown(conversion, f"entry[0].resource.{key}")
     assert repeated.text.startswith(f"{key} appears more than once in one object")
     assert repeated.text.endswith("read as not known (flag.age-unknown)")
-    unknown = [i for i in conversion.issues if i.code == "flag.age-unknown"]
-    assert [i.location for i in unknown] == [
-        "ITEM[1]/Bundle.entry[3].resource",
-        "ITEM[1]/Bundle.entry[4].resource",
-    ]
-    assert unknown[0].text.startswith("the patient's birth date is not known")
+    assert unknown.text.startswith("the patient's birth date is not known")
 
 
 def test_a_patient_with_a_gender_twice_is_one_of_unknown_sex() -> None:
@@ -1500,20 +1510,9 @@ UNDATED_REPORT = CHILD_REPORT.replace(' "effectiveDateTime": "2026-11-24T08:05:0
 def test_a_specimen_collected_twice_dates_nothing(sent: str, twice: str, key: str) -> None:
     specimen = CHILD_SPECIMEN.replace(sent, twice)
     conversion = leukoflag.convert(child_cbc(specimen=specimen, report=UNDATED_REPORT))
-    (bundle,) = conversion.bundles
-    assert interpretations(bundle) == {"wbc-5521": "N", "anc-5521": "L"}  # adult rules
-    (repeated,) = [i for i in conversion.issues if i.code == "fhir.key-repeated"]
-    assert (repeated.severity, repeated.location) == (
-        Severity.WARNING,
-        f"ITEM[1]/Bundle.entry[1].resource.{key}",
-    )
+    repeated, unknown = _repeated_and_age_unknown(conversion, f"entry[1].resource.{key}")
     assert repeated.text.startswith(f"{key.rsplit('.', 1)[-1]} appears more than once")
-    unknown = [i for i in conversion.issues if i.code == "flag.age-unknown"]
-    assert [i.location for i in unknown] == [
-        "ITEM[1]/Bundle.entry[3].resource",
-        "ITEM[1]/Bundle.entry[4].resource",
-    ]
-    assert unknown[0].text.startswith("the result has no date")
+    assert unknown.text.startswith("the result has no date")
 
 
 def test_a_specimen_dated_once_dates_its_results() -> None:
