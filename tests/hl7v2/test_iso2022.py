@@ -77,20 +77,47 @@ def test_kanji_in_msh_before_msh18_do_not_hide_it() -> None:
     assert charset_issues(read_message) == []
 
 
-def test_jis_x_0212_kanji_are_read_when_announced() -> None:
-    # 鷗 is in JIS X 0212 only (ESC $ ( D): ISO-2022-JP-1.
-    msh = MSH.replace("|UNICODE UTF-8", "|~ISO IR87~ISO IR159||ISO 2022-1994")
-    pid = "PID|1||MRN100872^^^RIVERSIDE^MR||森^鷗子||19790302|F"
-    data = message(pid, OBR, WBC, msh=msh).encode("iso2022_jp_1")
-    assert b"\x1b$(D" in data
+# A woman's given name with 鷗, in JIS X 0212 only; a man's Korean name in KS X 1001.
+KANJI_0212_PID = "PID|1||MRN100872^^^RIVERSIDE^MR||森^鷗子||19790302|F"
+KOREAN_PID = "PID|1||MRN100873^^^RIVERSIDE^MR||김^관수||19850412|M"
+
+
+@pytest.mark.parametrize(
+    ("charsets", "pid", "codec", "escape", "given"),
+    [
+        # 鷗 is in JIS X 0212 only (ESC $ ( D): ISO-2022-JP-1
+        pytest.param(
+            "~ISO IR87~ISO IR159",
+            KANJI_0212_PID,
+            "iso2022_jp_1",
+            b"\x1b$(D",
+            "鷗子",
+            id="jis-x-0212-kanji-in-iso-2022-jp-1",
+        ),
+        # KS X 1001 designated into G0 (ESC $ ( C) as ISO-2022-JP-2 writes it
+        pytest.param(
+            "~KS X 1001",
+            KOREAN_PID,
+            "iso2022_jp_2",
+            b"\x1b$(C",
+            "관수",
+            id="korean-names-designated-into-g0-in-iso-2022-jp-2",
+        ),
+    ],
+)
+def test_a_double_byte_set_announced_in_msh_18_is_read(
+    charsets: str, pid: str, codec: str, escape: bytes, given: str
+) -> None:
+    msh = MSH.replace("|UNICODE UTF-8", f"|{charsets}||ISO 2022-1994")
+    data = message(pid, OBR, WBC, msh=msh).encode(codec)
+    assert escape in data
     read_message = read(data)
-    assert read_message.groups[0].patient.given == ("鷗子",)  # type: ignore[union-attr]
+    assert read_message.groups[0].patient.given == (given,)  # type: ignore[union-attr]
     assert charset_issues(read_message) == []
 
 
 def test_a_set_the_header_does_not_announce_is_read_with_a_warning() -> None:
-    pid = "PID|1||MRN100872^^^RIVERSIDE^MR||森^鷗子||19790302|F"
-    data = message(pid, OBR, WBC, msh=JIS_MSH).encode("iso2022_jp_1")
+    data = message(KANJI_0212_PID, OBR, WBC, msh=JIS_MSH).encode("iso2022_jp_1")
     read_message = read(data)
     assert read_message.groups[0].patient.given == ("鷗子",)  # type: ignore[union-attr]
     found = issue(read_message, "hl7v2.charset-switching-undeclared")
@@ -125,8 +152,7 @@ def test_jis_x_0201_roman_gives_its_own_yen_and_overline() -> None:
 def test_korean_names_in_ks_x_1001_with_shift_out_and_in() -> None:
     # ISO-2022-KR: ESC $ ) C once, then SO … SI; 관 is 0x30 0x7C ("0|").
     msh = MSH.replace("|UNICODE UTF-8", "|~KS X 1001||ISO 2022-1994")
-    pid = "PID|1||MRN100873^^^RIVERSIDE^MR||김^관수||19850412|M"
-    data = message(pid, OBR, WBC, msh=msh).encode("iso2022_kr")
+    data = message(KOREAN_PID, OBR, WBC, msh=msh).encode("iso2022_kr")
     assert b"0|" in data
     read_message = read(data)
     patient = read_message.groups[0].patient
@@ -135,20 +161,9 @@ def test_korean_names_in_ks_x_1001_with_shift_out_and_in() -> None:
     assert charset_issues(read_message) == []
 
 
-def test_korean_names_designated_into_g0_are_read_with_iso_2022_jp_2() -> None:
-    msh = MSH.replace("|UNICODE UTF-8", "|~KS X 1001||ISO 2022-1994")
-    pid = "PID|1||MRN100873^^^RIVERSIDE^MR||김^관수||19850412|M"
-    data = message(pid, OBR, WBC, msh=msh).encode("iso2022_jp_2")
-    assert b"\x1b$(C" in data
-    read_message = read(data)
-    assert read_message.groups[0].patient.given == ("관수",)  # type: ignore[union-attr]
-    assert charset_issues(read_message) == []
-
-
 def test_a_single_ks_x_1001_is_still_euc_kr() -> None:
     msh = MSH.replace("|UNICODE UTF-8", "|KS X 1001")
-    pid = "PID|1||MRN100873^^^RIVERSIDE^MR||김^관수||19850412|M"
-    read_message = read(message(pid, OBR, WBC, msh=msh).encode("euc_kr"))
+    read_message = read(message(KOREAN_PID, OBR, WBC, msh=msh).encode("euc_kr"))
     assert read_message.groups[0].patient.given == ("관수",)  # type: ignore[union-attr]
     assert read_message.charset == "KS X 1001"
 
