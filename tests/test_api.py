@@ -10,11 +10,11 @@ import os
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import leukoflag
+from cli.messages import ShareGoneAfter
 from leukoflag import api, fhir, hl7v2
 from leukoflag.model import Message, Severity
 
@@ -852,19 +852,6 @@ def test_convert_file_refuses_a_path_object_giving_bytes_and_names_itself(tmp_pa
     assert len(leukoflag.convert_file(os.fsdecode(entry)).bundles) == 1
 
 
-class _ShareGoneAfter(io.FileIO):
-    """A file on a network share that fails with EIO once ``good`` bytes were read."""
-
-    def __init__(self, path: Path, good: int) -> None:
-        super().__init__(path, "rb")
-        self._good = good
-
-    def readinto(self, buffer: Any) -> int:
-        if self.tell() >= self._good:
-            raise OSError(errno.EIO, "Input/output error")
-        return super().readinto(memoryview(buffer)[: self._good - self.tell()])
-
-
 def test_a_file_that_fails_while_it_is_read_is_a_read_error_naming_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -876,7 +863,7 @@ def test_a_file_that_fails_while_it_is_read_is_a_read_error_naming_it(
 
     def open_on_share(self: Path, *args: object, **kwargs: object) -> object:
         if self == path:
-            return io.BufferedReader(_ShareGoneAfter(path, len(CBC)), 1024)
+            return io.BufferedReader(ShareGoneAfter(path, len(CBC)), 1024)
         return opened(self, *args, **kwargs)  # type: ignore[call-overload]
 
     monkeypatch.setattr(Path, "open", open_on_share)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import io
 import json
+from pathlib import Path
 from typing import Any
 
 MLLP_START = b"\x0b"
@@ -162,3 +165,16 @@ def cbc_bundle(
             count("anc", "751-8", anc, anc_unit),
         ],
     }
+
+
+class ShareGoneAfter(io.FileIO):
+    """An input on a network share that fails with EIO once ``good`` bytes were read."""
+
+    def __init__(self, path: Path, good: int) -> None:
+        super().__init__(path, "rb")
+        self._good = good
+
+    def readinto(self, buffer: Any) -> int:
+        if self.tell() >= self._good:
+            raise OSError(errno.EIO, "Input/output error")
+        return super().readinto(memoryview(buffer)[: self._good - self.tell()])

@@ -26,7 +26,7 @@ from leukoflag.cli import _convert, _pipeline, main
 from leukoflag.model import Message, PatientResult
 from leukoflag.settings import Settings
 
-from .messages import batch, mllp, ndjson, observation, oru
+from .messages import ShareGoneAfter, batch, mllp, ndjson, observation, oru
 
 
 @pytest.fixture
@@ -481,19 +481,6 @@ def test_stderr_that_cannot_be_written_leaves_the_status_true(
         ]
 
 
-class _ShareGoneAfter(io.FileIO):
-    """An input on a network share that fails with EIO once ``good`` bytes were read."""
-
-    def __init__(self, path: Path, good: int) -> None:
-        super().__init__(path, "rb")
-        self._good = good
-
-    def readinto(self, buffer: Any) -> int:
-        if self.tell() >= self._good:
-            raise OSError(errno.EIO, "Input/output error")
-        return super().readinto(memoryview(buffer)[: self._good - self.tell()])
-
-
 @pytest.mark.parametrize(
     ("command", "name"),
     [
@@ -521,7 +508,7 @@ def test_an_input_whose_read_fails_partway_is_named_with_status_2(
 
     def open_on_share(self: Path, *args: object, **kwargs: object) -> object:
         if self == feed:
-            return io.BufferedReader(_ShareGoneAfter(feed, feed.stat().st_size // 2), 1024)
+            return io.BufferedReader(ShareGoneAfter(feed, feed.stat().st_size // 2), 1024)
         return opened(self, *args, **kwargs)  # type: ignore[call-overload]
 
     monkeypatch.setattr(Path, "open", open_on_share)
