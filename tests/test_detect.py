@@ -13,6 +13,9 @@ from leukoflag import detect
         (b"\x0bMSH|^~\\&|LAB|", "hl7v2"),
         (b"\r\n\r\nFHS|^~\\&|", "hl7v2"),
         (b"BHS|^~\\&|", "hl7v2"),
+        (b"msh|^~\\&|LAB|", "hl7v2"),  # read as MSH, with hl7v2.segment-id-case
+        (b"  MSH|^~\\&|LAB|", "hl7v2"),
+        (b"msh| resent by the LIS", "unknown"),  # no header's delimiters: text
         (b'{"resourceType": "Observation"}', "fhir"),
         (b'  [{"resourceType": "Bundle"}]', "fhir"),
         (b"2026-11-24 08:00:01 INFO MSH|^~\\&|LAB|", "unknown"),

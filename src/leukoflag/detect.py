@@ -10,10 +10,12 @@ tell it (RFC 8259 §8.1 once allowed it).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Literal
 
 __all__ = [
+    "HEADER_VARIANT",
     "Kind",
     "bare_wide_encoding",
     "describe_unknown",
@@ -42,19 +44,28 @@ _WIDE_FIRST = frozenset(range(0x21, 0x7F)) | frozenset(b" \t\r\n")
 # the first byte of a JSON value that is no object or array: a number, a string, true/false/null
 _JSON_VALUE_FIRST = frozenset(b'-0123456789"tfn')
 _V2_STARTS = (b"MSH", b"FHS", b"BHS")
+# An HL7 v2 header sent indented (``  MSH|^~\&|``) or in lower or mixed case (``msh|^~\&|``),
+# which the HL7 v2 reader reads as MSH (hl7v2.segment-indented, -id-case), so it starts a
+# message: with a header's delimiters (a field separator, MSH-2's encoding characters, the
+# separator again), which text that merely starts ``msh|`` (``msh| resent``) does not have.
+# Indented and in lower case at once it is text, as for the reader.
+HEADER_VARIANT = re.compile(
+    rb"(?:[ \t]+MSH|(?!MSH)[Mm][Ss][Hh])([^0-9A-Za-z \t\r\n])(?:(?!\1)[^0-9A-Za-z \t\r\n]){3,5}\1"
+)
 _MLLP_START = b"\x0b"
 
 
 def detect(head: bytes) -> Kind:
     """The format of content starting with ``head``.
 
-    HL7 v2: an MLLP start block (0x0B) or MSH/FHS/BHS as the first non-blank bytes. FHIR: a JSON
+    HL7 v2: an MLLP start block (0x0B) or MSH/FHS/BHS as the first non-blank bytes (or a
+    header in lower case, :data:`HEADER_VARIANT`). FHIR: a JSON
     object or array, or NDJSON whose first lines are other JSON values (see
     :func:`values_then_object`). Anything else (a log that quotes HL7 lines, binary data, a CSV)
     is unknown and is rejected whole with :func:`describe_unknown`.
     """
     text = _strip(head)
-    if text.startswith(_MLLP_START) or text.startswith(_V2_STARTS):
+    if text.startswith(_MLLP_START) or text.startswith(_V2_STARTS) or HEADER_VARIANT.match(text):
         return "hl7v2"
     if text[:1] in (b"{", b"[") or bare_wide_encoding(head):
         return "fhir"

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import io
 import pickle
+import re
 from collections.abc import Iterator
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import leukoflag
 from leukoflag import hl7v2
 from leukoflag.hl7v2 import _framing
-from leukoflag.model import Message, Rejected
+from leukoflag.model import Message, Number, Rejected
 from leukoflag.settings import Settings
 
 from .messages import ANC, CBC, MSH, OBR, PID, WBC, message, read, reject, split
@@ -344,6 +347,54 @@ def test_utf16_file_missing_a_batch_is_rejected_in_its_own_encoding() -> None:
     assert (trailer.expected, trailer.found, trailer.bare) == (2, 1, False)
 
 
+@pytest.mark.parametrize("header", ["msh", "Msh", " MSH", "\tMSH", "  \tMSH"])
+@pytest.mark.parametrize("terminator", ["\r", "\n", "\r\n"])
+def test_a_header_in_lower_case_or_indented_starts_a_message(header: str, terminator: str) -> None:
+    # The reader reads 'msh|' and '  MSH|' as MSH, as any segment so sent; the splitter did not
+    # start a message there, so two results ended as one "more than one MSH" Rejected
+    data = (CBC + header + SECOND[3:] + THIRD).replace("\r", terminator).encode()
+    chunks = split(data)
+    assert control_ids(chunks) == ["RS24-000117", "RS24-000118", "RS24-000119"]
+    assert chunks[1].startswith(header.encode())
+    second = read(chunks[1], index=2)
+    found = [(i.code, i.location) for i in second.issues if "segment" in i.code]
+    code = "hl7v2.segment-id-case" if header[:1].isalpha() else "hl7v2.segment-indented"
+    assert found == [(code, "MSG[2]/MSH[1]")]
+    assert [r.value for r in second.groups[0].orders[0].results] == [Number(Decimal("3.1"), "3.1")]
+    assert list(hl7v2.split_bytes(data)) == chunks
+
+
+def test_a_first_header_in_lower_case_or_indented_is_read_with_its_warning() -> None:
+    outcome = leukoflag.convert("msh" + CBC[3:] + "\t" + SECOND)
+    assert (len(outcome.bundles), outcome.rejected) == (2, [])
+    found = [(i.code, i.location, i.text) for i in outcome.issues if "segment" in i.code]
+    assert found == [
+        (
+            "hl7v2.segment-id-case",
+            "MSG[1]/MSH[1]",
+            "segment ID 'msh' is not in upper case, as HL7 segment IDs are: read as MSH",
+        ),
+        (
+            "hl7v2.segment-indented",
+            "MSG[2]/MSH[1]",
+            "segment 'MSH' is indented with a tab, which HL7 segments are not: read as MSH",
+        ),
+    ]
+
+
+def test_comment_text_that_starts_with_msh_does_not_start_a_message() -> None:
+    # Wrapped text: no header's delimiters after 'msh|', or indented and in lower case at once
+    for wrapped in ("msh| resent after the LIS fix", "   msh|^~\\&|CORELAB was the header"):
+        comment = f"NTE|1||Corrected report\n{wrapped}"
+        for terminator in ("\r", "\n"):
+            data = message(PID, OBR, WBC, comment, ANC, terminator=terminator).encode()
+            (chunk,) = split(data)
+            read_message = read(chunk)
+            assert len(read_message.groups[0].orders[0].results) == 2
+            codes = {i.code for i in read_message.issues}
+            assert codes & {"hl7v2.line-break-raw", "hl7v2.line-not-segment"}
+
+
 def test_junk_before_first_msh_is_its_own_rejected_chunk() -> None:
     data = b"Exported by LabBridge 4.2 on 2026-11-24\r\n" + CBC.encode()
     junk, first = split(data)
@@ -567,7 +618,26 @@ def test_bytes_in_memory_split_like_the_same_bytes_streamed(
 
 ENVELOPES = (b"FHS", b"BHS", b"BTS", b"FTS")
 ATOMS = (b"MSH", b"FHS", b"BTS", b"MS", b"H", b"BT", b"S", b"A", b"7", b" ", b"|", b"^")
+ATOMS_VARIANT = (*ATOMS, b"msh", b"\t", b"|^~\\&|")  # headers indented or in lower case
 BREAKS = (b"\r", b"\n", b"\r\n", b"\x0b", b"\x1c", b"\xef\xbb\xbf")
+
+
+def header_variant(line: bytes) -> bool:
+    """An indented 'MSH', or 'msh' in another case than upper, then a separator, 3 to 5
+    encoding characters and the separator again: a header the reader reads as MSH."""
+    text = line.lstrip(b" \t")
+    name = text[:3]
+    if text != line and name != b"MSH":
+        return False  # indented and in lower case: text
+    if text == line and (name.upper() != b"MSH" or name == b"MSH"):
+        return False  # plain MSH is the marker itself
+    separator, rest = text[3:4], text[4:]
+    if not separator or separator.isalnum() or separator in b" \t\r\n" or separator not in rest:
+        return False
+    encoding = rest[: rest.index(separator)]
+    return 3 <= len(encoding) <= 5 and all(
+        not bytes([c]).isalnum() and c not in b" \t\r\n" for c in encoding
+    )
 
 
 def naive_boundaries(region: bytes) -> list[tuple[int, int]]:
@@ -577,7 +647,7 @@ def naive_boundaries(region: bytes) -> list[tuple[int, int]]:
     for start in starts:
         at = start + 3 if region[start : start + 3] == b"\xef\xbb\xbf" else start
         marker, following = region[at : at + 3], region[at + 3 : at + 4]
-        if marker == b"MSH":
+        if marker == b"MSH" or header_variant(re.split(b"[\r\n\x0b\x1c]", region[at:])[0]):
             found.append((at, 0))
         elif marker in ENVELOPES and following and not following.isalnum():
             found.append((at, 1))
@@ -586,7 +656,7 @@ def naive_boundaries(region: bytes) -> list[tuple[int, int]]:
 
 @given(
     st.lists(
-        st.sampled_from((*ATOMS, *BREAKS)),
+        st.sampled_from((*ATOMS_VARIANT, *BREAKS)),
         max_size=40,
     )
 )

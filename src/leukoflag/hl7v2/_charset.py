@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 
 from leukoflag._quote import quoted
 from leukoflag.detect import wide_encoding
-from leukoflag.hl7v2._er7 import CONTROL_BYTES, read_delimiters, segment_id
+from leukoflag.hl7v2._er7 import (
+    CONTROL_BYTES,
+    header_variant,
+    indentation,
+    read_delimiters,
+    segment_id,
+)
 from leukoflag.hl7v2._tables import CharsetRow, load_tables
 from leukoflag.model import Issue, Severity
 
@@ -81,9 +87,16 @@ def decode_message(
     if data.startswith(_BOM_UTF8):
         bom_codec = "utf-8"
         data = data[len(_BOM_UTF8) :]
-    data = data.lstrip(b" \t\r\n")
-    if not data.startswith(b"MSH"):
-        return describe_junk(data)
+    stripped = data.lstrip(b" \t\r\n")
+    issues: list[Issue] = []
+    if stripped[:3] != b"MSH" or stripped is not data:  # rare: not sent as 'MSH' at its start
+        lead = data[: len(data) - len(stripped)].decode("latin-1")
+        noted = _header_notes(lead, stripped[:16].decode("latin-1"), location)
+        if noted is None:
+            return describe_junk(stripped)
+        issues.extend(noted)
+        stripped = b"MSH" + stripped[3:]
+    data = stripped
     line_end = _line_end(data)
     header = data[:line_end].decode("latin-1")
     delimiters = read_delimiters(header)
@@ -93,7 +106,6 @@ def decode_message(
     # fields[0] is "MSH", fields[1] MSH-2: MSH-n is fields[n - 1].
     charsets = fields[17] if len(fields) > 17 else ""
     declared = charsets.split(delimiters.repetition)[0].strip()
-    issues: list[Issue] = []
     where = f"{location}/MSH[1]-18"
     tables = load_tables()
     row = tables.charsets.get(declared.upper()) if declared else None
@@ -117,6 +129,25 @@ def decode_message(
     text, codec = _decode(data, declared, row, bom_codec, fallback, where, issues)
     # The reader's search for them runs only when this finds some.
     return Decoded(text, codec, declared, issues, _holds_control_bytes(data))
+
+
+def _header_notes(lead: str, head: str, location: str) -> list[Issue] | None:
+    """The Issues of a message header sent after ``lead`` (the blanks before it) and starting
+    ``head``: indented or in lower or mixed case, read as MSH as the reader reads any segment
+    so (the splitter starts a message there); ``[]`` for a plain one, ``None`` for no header."""
+    indent = lead[max(lead.rfind("\r"), lead.rfind("\n")) + 1 :]
+    where = f"{location}/MSH[1]"
+    if head.startswith("MSH"):
+        if not indent:
+            return []
+        said = f"segment 'MSH' is indented with {indentation(indent)}"
+        text = f"{said}, which HL7 segments are not: read as MSH"
+        return [Issue(Severity.WARNING, "hl7v2.segment-indented", where, text)]
+    if indent or not header_variant(head):
+        return None  # indented and in lower case: text, as for any segment
+    said = f"segment ID {quoted(head[:3])} is not in upper case"
+    text = f"{said}, as HL7 segment IDs are: read as MSH"
+    return [Issue(Severity.WARNING, "hl7v2.segment-id-case", where, text)]
 
 
 def _holds_control_bytes(data: bytes) -> bool:
@@ -355,15 +386,16 @@ def _decode_wide(data: bytes, codec: str, location: str) -> Decoded | str:
         text = data.decode(codec)
     except UnicodeDecodeError as exc:
         return f"not valid {codec.upper()} after its byte-order mark (offset {exc.start})"
-    text = text.lstrip(" \t\r\n")
-    if not text.startswith("MSH"):
-        return describe_junk(text.encode("utf-8"))
+    stripped = text.lstrip(" \t\r\n")
+    issues = _header_notes(text[: len(text) - len(stripped)], stripped[:16], location)
+    if issues is None:
+        return describe_junk(stripped.encode("utf-8"))
+    text = "MSH" + stripped[3:]
     header = text[: _line_end(text.encode("utf-8"))]
     delimiters = read_delimiters(header)
     if isinstance(delimiters, str):
         return delimiters
     declared = _declared_charset(header, delimiters.field, delimiters.repetition)
-    issues: list[Issue] = []
     row = load_tables().charsets.get(declared.upper()) if declared else None
     if declared and (row is None or row.codec != codec):
         issues.append(

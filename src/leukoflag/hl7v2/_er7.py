@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from leukoflag._cache import text_cache
 from leukoflag._quote import quoted, shortened
+from leukoflag.detect import HEADER_VARIANT as HEADER_VARIANT_BYTES
 
 __all__ = [
     "CONTROL_BYTES",
@@ -20,6 +21,8 @@ __all__ = [
     "Delimiters",
     "control_characters",
     "delimiters",
+    "header_variant",
+    "indentation",
     "read_delimiters",
     "segment_breaks",
     "segment_id",
@@ -109,6 +112,27 @@ def segment_id(line: str, field: str) -> str:
     return ""
 
 
+# A header sent indented or in lower or mixed case (leukoflag.detect.HEADER_VARIANT), as text.
+HEADER_VARIANT = re.compile(HEADER_VARIANT_BYTES.pattern.decode("ascii"))
+
+
+def header_variant(line: str) -> bool:
+    """Whether ``line`` is a message header sent indented or in lower or mixed case, which
+    starts a message as ``MSH`` does (:data:`leukoflag.detect.HEADER_VARIANT`)."""
+    return HEADER_VARIANT.match(line) is not None
+
+
+def indentation(sent: str) -> str:
+    """What a segment is indented with, for an Issue: ``2 spaces``, ``a tab``."""
+    tabs, spaces = sent.count("\t"), sent.count(" ")
+    named = [
+        f"{n} {word}{'s' if n > 1 else ''}" if n > 1 else f"a {word}"
+        for n, word in ((spaces, "space"), (tabs, "tab"))
+        if n
+    ]
+    return " and ".join(named)
+
+
 def segment_id_any_case(line: str, field: str) -> str:
     """The ID of a segment whose ID is sent in lower or mixed case (``obx|``), upper-cased:
     HL7 segment IDs are all upper case, so ``obx`` can only be OBX; ``""`` for any other line.
@@ -123,12 +147,15 @@ def segment_id_any_case(line: str, field: str) -> str:
             return ""
         name = segment_id(stripped, field)
         if name:
-            return name
+            # an MSH starts a message only with a header's delimiters (the splitter's rule)
+            return name if name != "MSH" or header_variant(line) else ""
         name = segment_id_any_case(stripped, field)
         # both signs of text at once: only an ID whose result would be lost is read as a segment
         return name if name in _COMMON else ""
     name = line[:3]
     upper = name.upper()
+    if upper == "MSH" and not header_variant(line):
+        return ""  # 'msh| resent': text, not a second header (the splitter's rule)
     return segment_id(upper + field, field) if upper != name and line[3:4] == field else ""
 
 

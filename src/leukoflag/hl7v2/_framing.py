@@ -1,6 +1,7 @@
 """Split a byte stream into raw HL7 v2 messages, reading it in blocks (memory stays flat).
 
-Boundaries: an MSH segment at the start of a line starts a message; MLLP blocks
+Boundaries: an MSH segment at the start of a line starts a message (so does one sent indented
+or in lower case with a header's delimiters, :data:`leukoflag.detect.HEADER_VARIANT`); MLLP blocks
 (0x0B … 0x1C 0x0D) start and end one; FHS/BHS/BTS/FTS batch envelope lines end one and are
 dropped (v2.5.1 ch. 2.10.3: each MSH inside a batch is its own message). A batch trailer whose
 message count (BTS-1) is more than the messages its batch held is yielded as a
@@ -20,12 +21,13 @@ after it came unframed.
 from __future__ import annotations
 
 import codecs
+import itertools
 import re
 from collections.abc import Iterator
 from itertools import chain
 from typing import BinaryIO, Self
 
-from leukoflag.detect import wide_encoding
+from leukoflag.detect import HEADER_VARIANT, wide_encoding
 
 __all__ = ["BatchTrailer", "FileTrailer", "split_bytes", "split_stream"]
 
@@ -37,10 +39,25 @@ _END = 0x1C
 _ENVELOPE = (b"FHS", b"BHS", b"BTS", b"FTS")
 _BOM_UTF8 = b"\xef\xbb\xbf"
 _MARKER_TOKENS = {b"MSH": 0, **dict.fromkeys(_ENVELOPE, 1)}
-_LINE_MARKERS = frozenset({*_MARKER_TOKENS, _BOM_UTF8})
+# The first three bytes of a line that may be a header sent indented or in lower or mixed case
+# (``  MSH|``, ``msh|``: HEADER_VARIANT decides), looked at as the markers' are.
+_VARIANT_STARTS = frozenset(
+    {bytes(case) for case in itertools.product(b"Mm", b"Ss", b"Hh")} - {b"MSH"}
+    | {
+        (bytes(indent) + b"MSH")[:3]
+        for width in (1, 2, 3)
+        for indent in itertools.product(b" \t", repeat=width)
+    }
+)
+_LINE_MARKERS = frozenset({*_MARKER_TOKENS, _BOM_UTF8, *_VARIANT_STARTS})
 # A line after the first that starts with a marker (line breaks made CR first). One search in
-# C: splitting a message into lines and slicing each cost twice as much on every message.
-_LATER_MARKER = re.compile(b"\r(?:" + b"|".join(map(re.escape, sorted(_LINE_MARKERS))) + b")")
+# C: splitting a message into lines and slicing each cost twice as much on every message. The
+# look-ahead at the first byte keeps the classes of the header variants off every other line.
+_LATER_MARKER = re.compile(
+    b"\r(?=[BFMm \t\xef])(?:"
+    + b"|".join(map(re.escape, sorted({*_ENVELOPE, _BOM_UTF8})))
+    + b"|[Mm][Ss][Hh]|[ \t]+MSH)"
+)
 _LINE_STARTS_TO_CR = bytes.maketrans(b"\n\x0b\x1c", b"\r\r\r")
 _BLANK = b" \t\r\n"
 # A count with more digits than this is no count a sender meant (and int() refuses 4300+ digits).
@@ -436,6 +453,9 @@ def _boundaries(region: bytes) -> list[tuple[int, int]]:
         skip = 3 if line[:3] == _BOM_UTF8 else 0
         marker = _MARKER_TOKENS.get(line[skip : skip + 3])
         if marker is None:
+            # '  MSH|^~\&|' or 'msh|^~\&|': the reader reads it as MSH, so it starts a message
+            if HEADER_VARIANT.match(line, skip):
+                found.append((at + skip, 0))
             continue
         # A line end after the marker is a separator too (an envelope line with no fields).
         following = line[skip + 3 : skip + 4] or (b"\r" if number < last else b"")

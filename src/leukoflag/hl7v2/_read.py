@@ -29,6 +29,7 @@ from leukoflag.hl7v2._er7 import (
     DEFAULT,
     Delimiters,
     control_characters,
+    indentation,
     read_delimiters,
     segment_breaks,
     segment_id,
@@ -400,17 +401,6 @@ def _message_type(field: str, component: str) -> tuple[str, bool]:
     whether its type and trigger event are one leukoflag reads. Once per sender's spelling."""
     parts = [p.strip() for p in field.split(component)]
     return "^".join(parts).rstrip("^"), "^".join(parts[:2]) in load_tables().message_types
-
-
-def _indentation(sent: str) -> str:
-    """What a segment is indented with, for an Issue: ``2 spaces``, ``a tab``."""
-    tabs, spaces = sent.count("\t"), sent.count(" ")
-    named = [
-        f"{n} {word}{'s' if n > 1 else ''}" if n > 1 else f"a {word}"
-        for n, word in ((spaces, "space"), (tabs, "tab"))
-        if n
-    ]
-    return " and ".join(named)
 
 
 def _sent(repetitions: list[str]) -> list[str]:
@@ -806,7 +796,7 @@ class _Reader:
                         "hl7v2.segment-indented",
                         f"{self.location}/{upper}[{count + 1}]",
                         f"segment {quoted(stripped[:3])} is indented with "
-                        f"{_indentation(line[: len(line) - len(stripped)])}, which HL7 segments "
+                        f"{indentation(line[: len(line) - len(stripped)])}, which HL7 segments "
                         f"are not: read as {upper}",
                     )
                     self._segment(segment_id(stripped, self.delimiters.field), stripped)
