@@ -395,6 +395,21 @@ def test_comment_text_that_starts_with_msh_does_not_start_a_message() -> None:
             assert codes & {"hl7v2.line-break-raw", "hl7v2.line-not-segment"}
 
 
+@pytest.mark.parametrize("padding", [b"\0", b"\0" * 3, b"\0" * 512])
+def test_an_msh_after_nul_padding_starts_a_message(padding: bytes) -> None:
+    # An export padded to its block size: the MSH after the NULs was read as a line that is not
+    # a segment of the message before, and the second result vanished behind a warning
+    data = CBC.encode() + padding + SECOND.encode() + padding + THIRD.encode()
+    chunks = split(data)
+    assert control_ids(chunks) == ["RS24-000117", "RS24-000118", "RS24-000119"]
+    assert chunks[1].startswith(b"MSH|")
+    assert list(hl7v2.split_bytes(data)) == chunks
+    outcome = leukoflag.convert(data)
+    assert (len(outcome.bundles), outcome.rejected) == (3, [])
+    skipped = [i.location for i in outcome.issues if i.code == "hl7v2.line-not-segment"]
+    assert skipped == ["MSG[1]", "MSG[2]"]  # the padding, said where it was
+
+
 def test_junk_before_first_msh_is_its_own_rejected_chunk() -> None:
     data = b"Exported by LabBridge 4.2 on 2026-11-24\r\n" + CBC.encode()
     junk, first = split(data)
@@ -618,7 +633,13 @@ def test_bytes_in_memory_split_like_the_same_bytes_streamed(
 
 ENVELOPES = (b"FHS", b"BHS", b"BTS", b"FTS")
 ATOMS = (b"MSH", b"FHS", b"BTS", b"MS", b"H", b"BT", b"S", b"A", b"7", b" ", b"|", b"^")
-ATOMS_VARIANT = (*ATOMS, b"msh", b"\t", b"|^~\\&|")  # headers indented or in lower case
+ATOMS_VARIANT = (
+    *ATOMS,
+    b"msh",
+    b"\t",
+    b"|^~\\&|",
+    b"\0",
+)  # headers indented, in lower case, padded
 BREAKS = (b"\r", b"\n", b"\r\n", b"\x0b", b"\x1c", b"\xef\xbb\xbf")
 
 
@@ -647,8 +668,11 @@ def naive_boundaries(region: bytes) -> list[tuple[int, int]]:
     for start in starts:
         at = start + 3 if region[start : start + 3] == b"\xef\xbb\xbf" else start
         marker, following = region[at : at + 3], region[at + 3 : at + 4]
-        if marker == b"MSH" or header_variant(re.split(b"[\r\n\x0b\x1c]", region[at:])[0]):
+        line = re.split(b"[\r\n\x0b\x1c]", region[at:])[0]
+        if marker == b"MSH" or header_variant(line):
             found.append((at, 0))
+        elif line.lstrip(b"\0")[:3] == b"MSH":  # NUL padding before it
+            found.append((at + len(line) - len(line.lstrip(b"\0")), 0))
         elif marker in ENVELOPES and following and not following.isalnum():
             found.append((at, 1))
     return sorted(found)
@@ -667,7 +691,7 @@ def test_boundaries_found_line_by_line_are_those_of_the_definition(atoms: list[b
     assert _boundaries(region) == naive_boundaries(region)
 
 
-@given(st.lists(st.sampled_from((*ATOMS, *BREAKS)), max_size=40))
+@given(st.lists(st.sampled_from((*ATOMS_VARIANT, *BREAKS)), max_size=40))
 def test_one_plain_message_in_memory_splits_like_the_stream(atoms: list[bytes]) -> None:
     # split_bytes answers a lone message starting with MSH without the line-by-line splitter.
     data = b"MSH|" + b"".join(atoms)
