@@ -802,6 +802,25 @@ def test_convert_file_reads_like_convert(tmp_path: Path) -> None:
     assert leukoflag.convert_file(str(path)).findings == from_file.findings
 
 
+def test_content_after_more_blank_lines_than_the_look_ahead_is_still_detected(
+    tmp_path: Path,
+) -> None:
+    # An export that starts with 3000 blank lines: the first 4 KiB were blank, so the file was
+    # rejected whole as "not HL7 v2 or FHIR JSON: content starts with 'MSH|^~\\&|…'"
+    padded = b"\r\n" * 3000 + (CBC + SECOND).encode()
+    path = tmp_path / "padded.hl7"
+    path.write_bytes(padded)
+    for conversion in (
+        leukoflag.convert(padded),
+        leukoflag.convert_file(path),
+        leukoflag.convert(b"\xef\xbb\xbf" + b" " * 5000 + b"\n" + (CBC + SECOND).encode()),
+    ):
+        assert (len(conversion.bundles), conversion.rejected) == (2, [])
+    assert [o.output is not None for o in leukoflag.iter_file(path)] == [True, True]
+    resource = json.dumps(observation(2.9)).encode()
+    assert len(leukoflag.convert(b"\n" * 5000 + resource).bundles) == 1
+
+
 def test_missing_file_is_a_read_error_and_an_os_error(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-feed.hl7"
     with pytest.raises(leukoflag.ReadError) as caught:

@@ -371,7 +371,11 @@ def _iter_data_outcomes(
 ) -> Iterator[Outcome]:
     """:func:`iter_outcomes` of ``io.BytesIO(raw)``: HL7 v2 is split from ``raw`` itself.
     ``decoded``: ``raw`` is the UTF-8 of text given as ``str`` (see hl7v2.read_message)."""
-    if detect.detect(raw[:_HEAD]) == "hl7v2":
+    head = raw[:_HEAD]
+    if len(raw) > _HEAD and raw[:1] in b" \t\r\n\xef":  # a blank head: told after the blanks
+        rest = (raw[at : at + _HEAD] for at in range(_HEAD, len(raw), _HEAD))
+        head = detect.past_blanks(head, rest)
+    if detect.detect(head) == "hl7v2":
         return _v2_outcomes(hl7v2.split_bytes(raw), settings, source, decoded=decoded)
     return iter_outcomes(io.BytesIO(raw), settings, source=source)
 
@@ -640,6 +644,8 @@ def _peekable(stream: BinaryIO, size: int = _HEAD) -> tuple[BinaryIO, bytes]:
     if stream.seekable():
         position = stream.tell()
         head = stream.read(size)
+        if len(head) == size:  # a blank head: the format is told after the blanks
+            head = detect.past_blanks(head, iter(functools.partial(stream.read, size), b""))
         stream.seek(position)
         return stream, head
     if not isinstance(stream, io.BufferedReader):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "describe_unknown",
     "detect",
     "is_blank",
+    "past_blanks",
     "values_then_object",
     "wide_encoding",
 ]
@@ -192,6 +193,26 @@ def is_blank(data: bytes) -> bool:
     """Whether ``data`` holds nothing but a byte-order mark and blanks: no item at all (an empty
     file a Windows editor saved "with BOM" is as empty as one of zero bytes)."""
     return not _strip(data)
+
+
+def past_blanks(head: bytes, rest: Iterator[bytes]) -> bytes:
+    """What :func:`detect` is to look at for content starting with ``head`` and going on with
+    the blocks ``rest``: ``head`` itself, unless it is blank (a byte-order mark and blanks:
+    an export that starts with thousands of blank lines); then its mark and as many bytes from
+    the first that is not blank. UTF-16/32 content is judged by its head alone."""
+    if not is_blank(head) or wide_encoding(head):
+        return head
+    mark = _BOM_UTF8 if head.startswith(_BOM_UTF8) else b""
+    for block in rest:
+        found = block.lstrip(b" \t\r\n")
+        if found:
+            more = [found]
+            wanted = len(head) - len(found)
+            while wanted > 0 and (block := next(rest, b"")):
+                more.append(block)
+                wanted -= len(block)
+            return mark + b"".join(more)[: len(head)]
+    return head
 
 
 def _strip(data: bytes) -> bytes:

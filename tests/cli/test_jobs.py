@@ -106,6 +106,18 @@ def test_a_batch_cut_short_is_rejected_alike_with_two_jobs(
     assert '"input.rejected": 1' in (tmp_path / "report-1.json").read_text(encoding="utf-8")
 
 
+def test_a_file_after_thousands_of_blank_lines_is_read_alike_with_two_jobs(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # its first 4 KiB are blank: the format was told from them, and the file rejected whole
+    messages = [oru(f"PAD-{n}", mrn=f"MRN41{n:03d}") for n in range(2)]
+    (tmp_path / "padded.hl7").write_bytes(b"\r\n" * 3000 + b"".join(messages))
+    for jobs in ("1", "2"):
+        done = leukoflag("convert", tmp_path / "padded.hl7", "-q", "-j", jobs)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.count(b"\n") == 2
+
+
 def test_a_file_missing_a_batch_is_rejected_alike_with_two_jobs(
     leukoflag: Runner, tmp_path: Path
 ) -> None:

@@ -11,6 +11,7 @@ and unrecognized content are converted in this process, in their place in the or
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import io
 import os
 import select
@@ -67,7 +68,14 @@ def sniff(stream: BinaryIO) -> str:
     peek: Callable[[int], bytes] | None = getattr(stream, "peek", None)
     if peek is None:
         raise TypeError("a buffered stream is needed to detect the format")
-    return detect.detect(peek(_HEAD)[:_HEAD])
+    head = peek(_HEAD)[:_HEAD]
+    if len(head) == _HEAD and detect.is_blank(head) and stream.seekable():
+        # a blank head (an export that starts with blank lines): told after the blanks
+        position = stream.tell()
+        stream.seek(position + _HEAD)
+        head = detect.past_blanks(head, iter(functools.partial(stream.read, _HEAD), b""))
+        stream.seek(position)
+    return detect.detect(head)
 
 
 def serial_events(inputs: Sequence[Input], settings: Settings) -> Iterator[Event]:
