@@ -32,6 +32,10 @@ _NAMESPACE_BYTES = NAMESPACE.bytes
 _MESSAGE_PREFIX = re.compile(r"MSG\[\d+\]")
 # a hex digit with its two high bits set to 10 (the RFC 9562 variant), by the digit it replaces
 _VARIANT = dict(zip("0123456789abcdef", "89ab89ab89ab89ab", strict=True))
+# The UUID's groups in the hex digest, as slice objects made once: Python 3.11 builds a new slice
+# object for each ``text[8:12]`` (five per id, about a tenth of an id's instructions).
+_TIME_LOW, _TIME_MID, _TIME_HIGH = slice(0, 8), slice(8, 12), slice(13, 16)
+_CLOCK_SEQ, _NODE = slice(17, 20), slice(20, 32)
 
 
 class _Sha1(Protocol):
@@ -97,16 +101,18 @@ def id_maker(key: tuple[str, ...], prefix_length: int = 0) -> Callable[[str, str
     head = dumps(list(key))[:-1] + (b"," if key else b"")
     hashed_head = _SHA1(_NAMESPACE_BYTES + head)
     variant = _VARIANT
+    after_prefix = slice(prefix_length, None)  # made once, as the _TIME_LOW... slices
 
     def make(resource_type: str, location: str) -> str:
         if prefix_length and location.startswith("MSG["):
-            location = location[prefix_length:]
+            location = location[after_prefix]
         hasher = hashed_head.copy()
         hasher.update(_name_tail(resource_type, location))
         text = hasher.hexdigest()
         # RFC 9562: version nibble 5, variant bits 10
         return (
-            f"{text[:8]}-{text[8:12]}-5{text[13:16]}-{variant[text[16]]}{text[17:20]}-{text[20:32]}"
+            f"{text[_TIME_LOW]}-{text[_TIME_MID]}-5{text[_TIME_HIGH]}-"
+            f"{variant[text[16]]}{text[_CLOCK_SEQ]}-{text[_NODE]}"
         )
 
     return make
