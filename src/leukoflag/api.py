@@ -170,6 +170,10 @@ def _output_summary(output: dict[str, Any] | None) -> str:
     return f"<{shown}>"
 
 
+# Made once: a constructor() call is a cache look-up of about 900 instructions.
+_new_outcome = constructor(Outcome)
+
+
 def convert(
     data: bytes | str, settings: Settings | None = None, *, source: str = "<input>"
 ) -> Conversion:
@@ -537,8 +541,7 @@ def _finished(  # noqa: PLR0917 - one item's whole story, told once for both for
             issues = (*issues, _rejection_issue(rejected))
             return Outcome(index, source, None, rejected, issues=issues, fhir_version=version)
     # once per converted item: the frozen dataclass's own __init__ costs about 6k instructions more
-    findings = _findings(evaluations)
-    return constructor(Outcome)(index, source, output, None, findings, issues, version)
+    return _new_outcome(index, source, output, None, _findings(evaluations), issues, version)
 
 
 def evaluate_groups(

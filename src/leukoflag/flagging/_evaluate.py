@@ -84,6 +84,12 @@ __all__ = [
     "youngest_birth",
 ]
 
+# Made once: a constructor() call is a cache look-up of about 900 instructions (29 a CBC).
+_new_evaluation = constructor(Evaluation)
+_new_normalized_quantity = constructor(NormalizedQuantity)
+_new_normalized_range = constructor(NormalizedRange)
+_new_finding = constructor(Finding)
+
 # V2-to-FHIR IG / FHIR: final, amended, corrected and preliminary results carry values to judge.
 FLAGGABLE = frozenset(
     {ResultStatus.FINAL, ResultStatus.AMENDED, ResultStatus.CORRECTED, ResultStatus.PRELIMINARY}
@@ -277,7 +283,7 @@ def evaluate_order(
     """
     evaluations: list[Evaluation] = []
     state: _OrderState | None = None
-    recognize, new_evaluation = _scope.recognize, constructor(Evaluation)  # once per order
+    recognize, new_evaluation = _scope.recognize, _new_evaluation  # once per order
     for result in order.results:
         recognition = recognize(result.code)
         if recognition is None:
@@ -362,7 +368,7 @@ def _evaluate_recognized(
 ) -> Evaluation:
     location = result.location
     if recognition.conflict:
-        return constructor(Evaluation)(
+        return _new_evaluation(
             location,
             issues=(
                 _issue(
@@ -375,7 +381,7 @@ def _evaluate_recognized(
         )
     kind = recognition.kind
     if kind == _scope.UNSPECIFIED_SPECIMEN:
-        return constructor(Evaluation)(
+        return _new_evaluation(
             location,
             issues=(
                 _issue(
@@ -388,7 +394,7 @@ def _evaluate_recognized(
             ),
         )
     if kind == _scope.LOINC_UNDER_LOCAL:
-        return constructor(Evaluation)(
+        return _new_evaluation(
             location,
             issues=(
                 _issue(
@@ -403,8 +409,8 @@ def _evaluate_recognized(
         )
     if kind in _scope.EXCLUDING:
         if kind == _scope.FRACTION:  # a percent code: never a count, but its unit may say one
-            return constructor(Evaluation)(location, issues=_percent_issues(result, recognition))
-        return constructor(Evaluation)(location)
+            return _new_evaluation(location, issues=_percent_issues(result, recognition))
+        return _new_evaluation(location)
     if not recognition.is_count:
         if kind in _PART_KINDS:  # percents and ANC parts are never flagged themselves
             state.candidates.append((result, recognition, None))
@@ -414,8 +420,8 @@ def _evaluate_recognized(
             elif result.status is ResultStatus.ENTERED_IN_ERROR:
                 state.withdrawn = True
         if kind in _PERCENT_CODES:
-            return constructor(Evaluation)(location, issues=_percent_issues(result, recognition))
-        return constructor(Evaluation)(location)
+            return _new_evaluation(location, issues=_percent_issues(result, recognition))
+        return _new_evaluation(location)
     analyte = recognition.analyte
     assert analyte is not None  # a count row always names its analyte (checked when loaded)
     if analyte is Analyte.ANC:
@@ -491,7 +497,7 @@ def _evaluate_count(
     loinc = None if recognition.via == "loinc" else _scope.analyte_table().loinc_to_add[analyte]
     blocker, note = _specimen_issues(result, recognition, state)
     if blocker is not None:
-        return constructor(Evaluation)(location, issues=(blocker,))
+        return _new_evaluation(location, issues=(blocker,))
     issues: list[Issue] = [] if note is None else [note]
     if (
         result.value.__class__ is Number  # the usual final number: nothing to say about it
@@ -507,21 +513,21 @@ def _evaluate_count(
     reading = _read_value(result, analyte) if stop is None else stop
     if isinstance(reading, Issue):
         issues.append(reading)  # not normalized: no LOINC added (the output contract's only)
-        return constructor(Evaluation)(location, analyte, issues=tuple(issues))
+        return _new_evaluation(location, analyte, issues=tuple(issues))
     issues.extend(reading.notes)
     quantity = reading.quantity
     lab, lab_issue = _lab_range(result, analyte, state, reading.count)
     if lab_issue is not None:
         if lab_issue.code == _SCALE_SUSPECT:  # not judged, written as sent, derives no ANC
             issues.append(lab_issue)
-            return constructor(Evaluation)(location, analyte, issues=tuple(issues))
+            return _new_evaluation(location, analyte, issues=tuple(issues))
         if lab_issue.code != _SEX_UNION:
             issues.append(lab_issue)
     if reading.count.factor == 1:  # a count per µL as sent is whole: 4.500 /µl is not 4.5
         decimals = _decimals_suspect(result, reading)
         if decimals is not None:
             issues.append(decimals)
-            return constructor(Evaluation)(location, analyte, issues=tuple(issues))
+            return _new_evaluation(location, analyte, issues=tuple(issues))
     if (
         recognition.kind == _scope.COUNT
         and analyte is Analyte.WBC
@@ -545,7 +551,7 @@ def _evaluate_count(
         issues.append(lab_issue)
     issues.extend(judged.issues)
     if judged.verdict is None:
-        return constructor(Evaluation)(
+        return _new_evaluation(
             location, analyte, loinc, quantity, judged.range, issues=tuple(issues)
         )
     sender_flags = result.sender_flags
@@ -561,9 +567,7 @@ def _evaluate_count(
         sender_flags=tuple([c.code for c in sender_flags]),
         settings=state.settings,
     )
-    return constructor(Evaluation)(
-        location, analyte, loinc, quantity, judged.range, finding, tuple(issues)
-    )
+    return _new_evaluation(location, analyte, loinc, quantity, judged.range, finding, tuple(issues))
 
 
 # --------------------------------------------------------------------------- scope checks
@@ -775,7 +779,7 @@ def _read_value(result: LabResult, analyte: Analyte) -> _Reading | Issue:
                 if conflict is not None:
                     return conflict
             count = _count(value.value, unit, analyte, result.reference_range)
-            quantity = constructor(NormalizedQuantity)(count.value_per_ul, value.comparator)
+            quantity = _new_normalized_quantity(count.value_per_ul, value.comparator)
             bounds = _comparator_bounds(count.value_per_ul, value.comparator)
         else:
             assert isinstance(value, NumberRange)
@@ -964,7 +968,7 @@ def _normalized_lab(
     # of a range per sex or per age, the limits as sent are the chosen one's (written beside the
     # cells/µL, so that read back the text chooses again)
     limits = sent if sex or sent.ages else None
-    return constructor(NormalizedRange)(
+    return _new_normalized_range(
         low, high, "lab", sent.text, "", sex, limits, sent.adults, sent.children
     )
 
@@ -1173,9 +1177,7 @@ def _sex_union(
     # a union of ranges per sex labelled for adults (Adult M: … F: …) is still not a child's
     adults = any(one.adults for _, one in sent.by_sex)
     children = any(one.children for _, one in sent.by_sex)
-    union = constructor(NormalizedRange)(
-        low, high, "lab", sent.text, "", "", limits, adults, children
-    )
+    union = _new_normalized_range(low, high, "lab", sent.text, "", "", limits, adults, children)
     return union, note
 
 
@@ -1712,7 +1714,7 @@ def _finding(
     if verdict.code == "LL" and threshold is not None and threshold != _DEFAULT_CRITICAL[analyte]:
         source = _critical_source(analyte, _fmt(threshold))
     # Positional, in Finding's field order: 16 keyword arguments cost three times as much.
-    return constructor(Finding)(
+    return _new_finding(
         location,
         analyte,
         value,
@@ -2040,7 +2042,7 @@ def _superseded(evaluation: Evaluation, result: LabResult, by: list[LabResult]) 
         "neither the report's conclusion nor a derived ANC use it",
     )
     kept = [i for i in evaluation.issues if i.code not in _VERDICT_CODES]
-    return constructor(Evaluation)(
+    return _new_evaluation(
         evaluation.location,
         evaluation.analyte,
         evaluation.loinc,
@@ -2303,11 +2305,11 @@ def _withdrawn_ancs(state: _OrderState) -> list[Evaluation]:
             "replay of the Bundle withdraws)",
         )
         evaluations.append(
-            constructor(Evaluation)(
+            _new_evaluation(
                 location=location,
                 analyte=Analyte.ANC,
                 loinc=_scope.analyte_table().loinc_to_add[Analyte.ANC],
-                quantity=constructor(NormalizedQuantity)(value),
+                quantity=_new_normalized_quantity(value),
                 issues=(note,),
                 derived_from=derived_from,
             )
@@ -2587,11 +2589,11 @@ def _derived_evaluation(
             settings=state.settings,
             derived=True,
         )
-    return constructor(Evaluation)(
+    return _new_evaluation(
         location=location,
         analyte=analyte,
         loinc=_scope.analyte_table().loinc_to_add[analyte],
-        quantity=constructor(NormalizedQuantity)(value),
+        quantity=_new_normalized_quantity(value),
         reference_range=judged.range,
         finding=finding,
         issues=(note, *judged.issues),

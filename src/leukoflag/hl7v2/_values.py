@@ -39,6 +39,9 @@ __all__ = [
     "read_value",
 ]
 
+# Made once: a constructor() call is a cache look-up of about 900 instructions (29 a CBC).
+_new_number = constructor(Number)
+
 Note = tuple[str, str]  # (issue code, text)
 # an OBX-6 note with the part it is at (``"6.7"``; ``"6"`` the field), as issues are located
 UnitNote = tuple[str, str, str]  # (part, issue code, text)
@@ -80,7 +83,7 @@ def plain_number(field: str) -> Number | None:
     """An NM field that is a plain decimal, as a :class:`Number`, else None. Cached by its text:
     results of a lab's tests take a limited set of values (two or three significant figures)."""
     value = parse_decimal(field)
-    return None if value is None else constructor(Number)(value, field.strip())
+    return None if value is None else _new_number(value, field.strip())
 
 
 def _comparator(text: str) -> tuple[str, str]:

@@ -191,6 +191,10 @@ class NormalizedCount:
         return self.unit.match in _EXACT_MATCHES
 
 
+# Made once: a constructor() call is a cache look-up of about 900 instructions.
+_new_normalized_count = constructor(NormalizedCount)
+
+
 _EXACT_MATCHES = frozenset({Match.EXACT, Match.UCUM_CODE})
 
 
@@ -252,7 +256,7 @@ def normalize(
             spec: UnitSpec = _RESOLVED[key]  # type: ignore[assignment]
             # The fast constructor: the frozen dataclass's own __init__ costs as much as the
             # rest of this path (flagging normalizes every count of every order).
-            return constructor(NormalizedCount)(per_ul, spec)
+            return _new_normalized_count(per_ul, spec)
     return _normalized(value, unit, analyte, same_unit_values)
 
 
