@@ -1052,6 +1052,11 @@ def _derivations(
 ) -> dict[str, list[tuple[int, str, Evaluation]]]:
     """The derived evaluations by the location of their first source (see derived_for)."""
     by_source: dict[str, list[tuple[int, str, Evaluation]]] = {}
+    for evaluation in evaluations.values():  # a bare scan first: most messages derive none
+        if evaluation.derived_from:
+            break
+    else:
+        return by_source
     for position, (location, evaluation) in enumerate(evaluations.items()):
         if evaluation.derived_from:
             by_source.setdefault(evaluation.derived_from[0], []).append(

@@ -308,7 +308,13 @@ def evaluate_order(
             _explain_not_derived(state, evaluations)
     if state is not None and state.withdrawn and not state.measured_anc:
         evaluations.extend(_withdrawn_ancs(state))
-    if state is not None and order.status in _STATUS_CHECKED:
+    # A final report contradicts only a preliminary judged result (or one derived from a
+    # preliminary source): every count and ANC part noted it in state.preliminary. Off the hot path.
+    if (
+        state is not None
+        and order.status in _STATUS_CHECKED
+        and (state.preliminary or order.status is ReportStatus.REGISTERED)
+    ):
         _report_status_disagreement(order, evaluations)
     return tuple(evaluations)
 
