@@ -189,7 +189,13 @@ def _words_after_numbers(text: str) -> list[str]:
         end = start
         while end < len(text) and text[end].isalpha():
             end += 1
-        if text[:start].rstrip().rstrip("+")[-1:] in _DIGITS:
+        # the character before the word's spaces and pluses, found without copying the text
+        before = start - 1
+        while before >= 0 and text[before].isspace():
+            before -= 1
+        while before >= 0 and text[before] == "+":
+            before -= 1
+        if before >= 0 and text[before] in _DIGITS:
             words.append(text[start:end])
         start = end
     return words
@@ -460,6 +466,8 @@ def _adult_age_notes() -> frozenset[str]:
 
 
 _ADULT_AGE_NOTES = _adult_age_notes()
+# The most characters other than spaces a label ending a range has (aged18yearsandolder)
+_LONGEST_LABEL = max(map(len, (*_AGE_WORDS, *_ADULT_AGE_NOTES)))
 
 
 def _age_note(note: str) -> str:
@@ -503,26 +511,37 @@ def _notes(text: str) -> list[str]:
     """The words of each note in brackets after a space (``adult`` and ``3-12 mo`` of ``4.0-11.0
     (adult) 10*9/L (3-12 mo)``); ``x10(9)/L`` has none."""
     notes = []
+    unclosed = ""  # the brackets no closing one follows: not searched for again
     for index in range(1, len(text)):
         if text[index] in "([" and text[index - 1] == " ":
-            close = text.find(")]"[text[index] == "["], index + 1)
+            closing = ")]"[text[index] == "["]
+            close = text.find(closing, index + 1) if closing not in unclosed else -1
             if close > 0:
                 notes.append(text[index + 1 : close].strip())
+            else:
+                unclosed += closing
     return notes
 
 
 def _age_tail(text: str) -> tuple[int, str]:
     """Where the words ending ``text`` that say whom the range is for begin (``adult``, ``18+``,
     ``18 y and over``) and whom they name; ``(len(text), "")`` when they name no one."""
+    # A tail with more characters than the longest label is none: not looked at, so that a long
+    # text is read in linear time
+    earliest, kept = len(text), 0
+    while earliest > 0 and kept <= _LONGEST_LABEL:
+        earliest -= 1
+        kept += not text[earliest].isspace()
     index = 0
     while index < len(text):
-        group = age_word(text[index:])
-        if group:
-            return index, group
+        if index >= earliest:
+            group = age_word(text[index:])
+            if group:
+                return index, group
         following = text.find(" ", index)
         if following < 0:
             break
-        index = following + 1
+        index = _skip_spaces(text, following + 1)  # a run of spaces: one word boundary
     return len(text), ""
 
 
@@ -650,11 +669,15 @@ def _labelled(text: str) -> list[tuple[int, int, str]]:
     unless the text begins with one. For the Issue only: not how a range per sex is read."""
     labels = sex_labels()
     words = text.replace(";", " ").split(" ")
+    # the next word that is not only spaces or a colon, after each word: found in one pass
+    nexts = [""] * len(words)
+    for position in range(len(words) - 1, 0, -1):
+        nexts[position - 1] = words[position] if words[position].strip(":") else nexts[position]
     starts: list[tuple[int, int, str]] = []
     index = 0
     for position, word in enumerate(words):
         head, colon, rest = word.partition(":")
-        following = rest or next((w for w in words[position + 1 :] if w.strip(":")), "")
+        following = rest or nexts[position]
         if head.isalpha() and (
             labels.known(head)
             or (head not in _RANGE_SEPARATORS and following.lstrip("<>=≤≥[(")[:1] in _DIGITS)
