@@ -115,6 +115,26 @@ def test_a_cancelled_order_quotes_its_report_status_bounded() -> None:
     assert len(cancelled) <= BOUND
 
 
+def test_a_range_under_thousands_of_labels_names_ten_of_them() -> None:
+    # An OBX-7 a template repeated 2,000 times: the Issue names the first ten labels, and how
+    # many more, not 2,000 quoted labels (tens of kilobytes per result)
+    bands = "; ".join(f"{day}-{day + 1} d: 6.0-17.5" for day in range(2_000))
+    sexes = "M 4.0-10.0 F 4.5-11.0 K 4.5-11.0 " * 1_000
+    segments = (
+        "PID|1||NG-771204^^^NORTHGATE^MR||BRANDVOLD^INGRID||19670302|F",
+        "OBR|1|PL-4471^EHR|FL-9902^HEMLAB|57021-8^CBC^LN|||20261203120000-0600",
+        f"OBX|1|NM|{V2_CODE}||2.9|10*3/uL^^UCUM|{bands}||||F",
+        f"OBX|2|NM|{V2_CODE}||2.9|10*3/uL^^UCUM|{sexes}||||F",
+    )
+    conv = leukoflag.convert("\r".join((MSH, *segments)) + "\r")
+    by_age, by_sex = (i.text for i in conv.issues if i.code == "flag.lab-range-unusable")
+    assert "for the ages '0-1 d', '1-2 d', " in by_age
+    assert "'8-9 d', '9-10 d', and 1,990 more, and the patient (born 1967-03-02)" in by_age
+    assert "limits under 'M', 'F', 'K', 'M', 'F', 'K', 'M', 'F', 'K', 'M', and 2,990 more" in by_sex
+    assert "'K', 'K', and 990 more are no labels of a sex" in by_sex
+    assert max(len(by_age), len(by_sex)) <= BOUND
+
+
 def _observation(**elements: object) -> dict[str, object]:
     return {
         "resourceType": "Observation",

@@ -738,9 +738,16 @@ def _why_not_by_sex(text: str) -> str:
 _PLURAL = {"male": "men", "female": "women"}
 
 
+# A text of thousands of labels: the first ten of a list, and how many more
+_LISTED = 10
+
+
 def _listed(labels: list[str]) -> str:
-    """``'M'``, ``'M' and 'V'``, ``'M', 'F' and 'K'``."""
-    shown = [quoted(label) for label in labels]
+    """``'M'``, ``'M' and 'V'``, ``'M', 'F' and 'K'``; past ten, the first ten and ``and 7
+    more``."""
+    shown = [quoted(label) for label in labels[:_LISTED]]
+    if len(labels) > _LISTED:
+        return f"{', '.join(shown)}, and {len(labels) - _LISTED:,} more"
     return shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
 
 

@@ -1108,8 +1108,11 @@ def _age_band(
 
 
 def _listed_ages(ages: list[str]) -> str:
-    """``'0-1 y'``, ``'0-1 y' and '1-5 y'``, ``'0-1 y', '1-5 y' and '>18 y'``; ``""`` for none."""
-    shown = [quoted(one) for one in ages]
+    """``'0-1 y'``, ``'0-1 y' and '1-5 y'``, ``'0-1 y', '1-5 y' and '>18 y'``; ``""`` for none;
+    past ten, the first ten and ``and 7 more``."""
+    shown = [quoted(one) for one in ages[:_LISTED]]
+    if len(ages) > _LISTED:
+        return f"{', '.join(shown)}, and {len(ages) - _LISTED:,} more"
     if len(shown) < 2:
         return "".join(shown)
     return f"{', '.join(shown[:-1])} and {shown[-1]}"
