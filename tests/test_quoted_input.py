@@ -135,6 +135,38 @@ def test_a_range_under_thousands_of_labels_names_ten_of_them() -> None:
     assert max(len(by_age), len(by_sex)) <= BOUND
 
 
+def test_a_value_of_thousands_of_bad_escapes_names_each_problem_once_and_five_at_most() -> None:
+    # A UNC path's backslashes (\\\\srv\\…: empty escapes) sent unescaped, a note whose
+    # local escapes number thousands, a CWE with one in each of 2,000 components: each Issue
+    # names a problem once, and at most five, not 20,000 characters per field
+    path = "\\\\" * 2_000 + "labshare"
+    note = "".join(f"\\Zcol{column}\\ 4.2" for column in range(2_000))
+    coded = "POS\\Z\\^" * 2_000
+    segments = (
+        "PID|1||NG-771204^^^NORTHGATE^MR||BRANDVOLD^INGRID||19670302|F",
+        "OBR|1|PL-4471^EHR|FL-9902^HEMLAB|57021-8^CBC^LN|||20261203120000-0600",
+        f"OBX|1|ST|{V2_CODE}||{path}|10*3/uL^^UCUM|4.0-11.0||||F",
+        f"NTE|1||{note}",
+        f"OBX|2|CWE|{V2_CODE}||{coded}|10*3/uL^^UCUM|4.0-11.0||||F",
+    )
+    conv = leukoflag.convert("\r".join((MSH, *segments)) + "\r")
+    escapes = [(i.location, i.text) for i in conv.issues if i.code == "hl7v2.escape-invalid"]
+    texts = dict(escapes)
+    assert len(escapes) == len(texts) == 3
+    assert texts["MSG[1]/OBX[1]-5"] == (
+        "empty escape sequence (two escape characters in a row); "
+        "unterminated escape sequence '\\\\labshare'"
+    )
+    assert texts["MSG[1]/NTE[1]-3"] == (
+        "locally defined escape \\Zcol0\\ has no agreed meaning; "
+        "locally defined escape \\Zcol1\\ has no agreed meaning; "
+        "locally defined escape \\Zcol2\\ has no agreed meaning; "
+        "locally defined escape \\Zcol3\\ has no agreed meaning; "
+        "locally defined escape \\Zcol4\\ has no agreed meaning (+1,995 more)"
+    )
+    assert texts["MSG[1]/OBX[2]-5"] == "locally defined escape \\Z\\ has no agreed meaning"
+
+
 def _observation(**elements: object) -> dict[str, object]:
     return {
         "resourceType": "Observation",

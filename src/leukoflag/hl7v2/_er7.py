@@ -21,6 +21,7 @@ __all__ = [
     "Delimiters",
     "control_characters",
     "delimiters",
+    "described",
     "header_variant",
     "indentation",
     "read_delimiters",
@@ -250,7 +251,20 @@ def unescape(text: str, delimiters: Delimiters, codec: str = "utf-8") -> tuple[s
                 continue
         out.append(decoded)
         start = closing + 1
-    return "".join(out), "; ".join(problems)
+    return "".join(out), described(problems)
+
+
+# The problems of one value an Issue names at most: thousands of bad escapes are not each named
+_MOST_PROBLEMS = 5
+
+
+def described(problems: list[str]) -> str:
+    """The distinct problems of a value, joined by ``; ``: the first five and how many more."""
+    if len(problems) < 2:
+        return "".join(problems)
+    distinct = list(dict.fromkeys(problems))
+    more = len(distinct) - _MOST_PROBLEMS
+    return "; ".join(distinct[:_MOST_PROBLEMS]) + (f" (+{more:,} more)" if more > 0 else "")
 
 
 def _mid_line(out: list[str]) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
-from leukoflag.hl7v2._er7 import Delimiters, unescape
+from leukoflag.hl7v2._er7 import Delimiters, described, unescape
 from leukoflag.hl7v2._tables import load_tables
 from leukoflag.model import Coding, Concept, Identifier
 
@@ -119,8 +119,8 @@ def concept_from_parts(
         # A CWE with text but no code: the text is the concept (V2-to-FHIR: CWE.2 → text).
         text = p[1].strip() or p[4].strip()
     if not codings and not text:
-        return None, "; ".join(problems)
-    return Concept(tuple(codings), text), "; ".join(problems)
+        return None, described(problems)
+    return Concept(tuple(codings), text), described(problems)
 
 
 def _hd_system(universal: str, kind: str) -> str:
