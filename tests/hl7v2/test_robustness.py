@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from types import FrameType
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leukoflag import hl7v2
+from leukoflag.hl7v2._er7 import DEFAULT, unescape
 from leukoflag.model import Message, Rejected
 from leukoflag.settings import Settings
 
@@ -47,3 +52,32 @@ def test_mangled_messages_never_fail_inside(edits: list[tuple[int, str]], cut: i
     for position, piece in edits:
         text = text[:position] + piece + text[position:]
     _outcome(text[: len(text) - cut].encode("utf-8"))
+
+
+def _calls(run: Callable[[], object]) -> int:
+    """The function calls (Python and built-in) ``run`` makes."""
+    calls = 0
+
+    def count(frame: FrameType, event: str, arg: object) -> None:
+        nonlocal calls
+        calls += event in ("call", "c_call")
+
+    sys.setprofile(count)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def test_a_value_of_thousands_of_indents_is_decoded_in_calls_linear_in_them() -> None:
+    # A report template that indents each of 5,000 empty cells (\.in\ before any text): whether
+    # each comes after text on its line was decided by looking at every cell decoded before it
+    text = "\\.in\\" * 5_000 + "WBC 4.2" + " \\.ti 4\\" * 5_000
+    value, problem = unescape(text, DEFAULT)
+    assert value == "WBC 4.2 \n" + " " * 4_999  # text on the line once: one break
+    assert problem == (
+        "formatting command \\.ti 4\\ comes after text on its line, where HL7 v2 does not allow "
+        "it: read as a line break"
+    )
+    assert _calls(lambda: unescape("\\.in\\" * 5_000 + "WBC 4.0", DEFAULT)) <= 20 * 5_000

@@ -212,6 +212,8 @@ def unescape(text: str, delimiters: Delimiters, codec: str = "utf-8") -> tuple[s
     out: list[str] = []
     problems: list[str] = []
     start = 0
+    # whether out[:looked] has text since its last line break: each part is looked at once
+    looked, mid_line = 0, False
     while True:
         opening = text.find(escape, start)
         if opening < 0:
@@ -226,7 +228,9 @@ def unescape(text: str, delimiters: Delimiters, codec: str = "utf-8") -> tuple[s
         sequence = text[opening + 1 : closing]
         decoded = plain.get(sequence)
         if decoded is None:
-            if sequence[:3] in _LINE_START and _mid_line(out):
+            if sequence[:3] in _LINE_START:
+                mid_line, looked = _mid_line(out, looked, mid_line), len(out)
+            if sequence[:3] in _LINE_START and mid_line:
                 # an indented line meant to start there: a line break, not the words glued
                 decoded, problem = (
                     "\n",
@@ -267,15 +271,16 @@ def described(problems: list[str]) -> str:
     return "; ".join(distinct[:_MOST_PROBLEMS]) + (f" (+{more:,} more)" if more > 0 else "")
 
 
-def _mid_line(out: list[str]) -> bool:
-    """Whether the text decoded so far has a printable character since its last line break."""
-    for part in reversed(out):
+def _mid_line(out: list[str], looked: int, before: bool) -> bool:
+    """Whether the text decoded so far has a printable character since its last line break;
+    ``before``: whether ``out[:looked]`` has (the parts before are not looked at again)."""
+    for part in reversed(out[looked:]):
         at = part.rfind("\n")
         if part[at + 1 :].strip():
             return True
         if at >= 0:
             return False
-    return False
+    return before
 
 
 def _special(sequence: str, codec: str) -> tuple[str, str]:
