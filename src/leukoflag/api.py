@@ -532,6 +532,9 @@ def _finished(  # noqa: PLR0917 - one item's whole story, told once for both for
     """The outcome of a converted item; in strict mode, rejected when its output is not valid
     FHIR."""
     version = settings.fhir_version
+    # a problem sent again and again (a bad flag in each of 2,000 repetitions of OBX-8) is one
+    # Issue: the same code, location and text said twice tells nothing more
+    issues = tuple(dict.fromkeys(issues))
     if settings.strict:
         problems = fhir.validate(output, version)
         if problems:

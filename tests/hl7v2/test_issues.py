@@ -408,3 +408,32 @@ def test_the_version_of_a_code_with_a_system_is_carried() -> None:
     assert "hl7v2.component-unmapped" not in codes(read_message.issues)
     coding = read_message.groups[0].orders[0].results[0].code.codings[0]
     assert (coding.system, coding.version) == ("http://loinc.org", "2.78")
+
+
+def test_a_problem_sent_in_each_of_thousands_of_repetitions_is_one_issue() -> None:
+    # An LIS repeating its local flag CRIT and a note's \Z\ escape 2,000 times: one Issue per
+    # problem and location, not 2,000 identical ones each (a report of megabytes)
+    conv = leukoflag.convert(
+        message(
+            PID,
+            OBR,
+            obx("1.2", flags="~".join(["CRIT"] * 2_000)),
+            "NTE|1||" + "~".join(["see \\Zcomment\\"] * 2_000),
+        )
+    )
+    assert [(i.code, i.location, i.text) for i in conv.issues if "MSH" not in i.location] == [
+        ("hl7v2.flag-unknown", "MSG[1]/OBX[1]-8", "abnormal flag 'CRIT' is not in HL7 table 0078"),
+        (
+            "hl7v2.escape-invalid",
+            "MSG[1]/NTE[1]-3",
+            "locally defined escape \\Zcomment\\ has no agreed meaning",
+        ),
+        (
+            "fhir.interpretation-unknown",
+            "MSG[1]/OBX[1]-8",
+            (
+                "the sender's flag 'CRIT' is in neither HL7 table 0078 nor "
+                "v3-ObservationInterpretation; written without a system"
+            ),
+        ),
+    ]
