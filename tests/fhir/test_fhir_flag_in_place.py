@@ -723,6 +723,33 @@ def test_a_comparator_counts_primitive_extensions_are_kept_or_said() -> None:
     assert [i.code for i in again.issues if i.code.startswith("fhir.")] == []
 
 
+def test_a_count_sent_as_an_integer_keeps_its_extensions_on_the_original_value() -> None:
+    # An analyzer interface sends the WBC as valueInteger (cells/µL), its id and the instrument
+    # run on the integer (_valueInteger): left behind beside the valueQuantity written in its
+    # place, the Observation had two value[x], which FHIR forbids
+    run = {
+        "id": "wbc-count",
+        "extension": [
+            {"url": "http://lab.example.org/fhir/StructureDefinition/run", "valueString": "R-88"}
+        ],
+    }
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "26464-8"}]},
+        "effectiveDateTime": "2026-03-02T07:40:00Z",
+        "valueInteger": 2100,
+        "_valueInteger": run,
+    }
+    (output,) = leukoflag.convert(json.dumps(observation)).bundles
+    assert [key for key in output if key.lstrip("_").startswith("value")] == ["valueQuantity"]
+    quantity = output["valueQuantity"]
+    assert (quantity["value"], quantity["code"]) == (Decimal("2100"), "/uL")
+    assert quantity["extension"] == [{"url": PQ, "valueQuantity": {"value": 2100, "_value": run}}]
+    (again,) = leukoflag.convert(fhir.dumps(output)).bundles
+    assert again == output
+
+
 def anc_with_comparator(comparator: str, value: str) -> bytes:
     return (
         '{"resourceType": "Observation", "status": "final", '

@@ -218,6 +218,8 @@ class _Flagger:
             sent = node.get("valueQuantity")
             if not isinstance(sent, dict):  # valueInteger: a count sent without a unit
                 sent = {"value": node.pop("valueInteger", quantity.value)}
+                if "_valueInteger" in node:  # left beside valueQuantity: two value[x]
+                    sent["_value"] = node.pop("_valueInteger")
             if not derived:
                 _put(node, "valueQuantity", self.quantity(sent, evaluation, location))
             if evaluation.reference_range is not None:
