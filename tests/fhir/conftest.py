@@ -2,7 +2,9 @@
 
 The writer's and the flagger's outputs are validated as they are made (R4 Bundles with the R4B
 models, R5 Bundles with the R5 models; flagged input in every version the input itself is valid
-in), so no test can produce invalid FHIR unnoticed, whatever it asserts itself.
+in), and checked against the FHIR invariants the models do not check (fhir_invariants; flagged
+input when the input itself keeps them), so no test can produce invalid FHIR unnoticed, whatever
+it asserts itself.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from fhir_invariants import invariant_problems
 
 from leukoflag import fhir
 from leukoflag.model import Evaluation, Issue, Message
@@ -28,6 +31,8 @@ def _validated_bundle(
     assert problems == [], (
         f"{message.location} wrote invalid FHIR {settings.fhir_version}: {problems}"
     )
+    broken = invariant_problems(bundle)
+    assert broken == [], f"{message.location} wrote a Bundle breaking FHIR invariants: {broken}"
     return bundle, issues
 
 
@@ -39,6 +44,9 @@ def _validated_flagged(
         if not fhir.validate(item.resource, version):  # valid input must stay valid
             problems = fhir.validate(output, version)
             assert problems == [], f"{item.location} flagged into invalid {version}: {problems}"
+    if not invariant_problems(item.resource):  # input keeping them must keep them
+        broken = invariant_problems(output)
+        assert broken == [], f"{item.location} flagged breaking FHIR invariants: {broken}"
     return output, issues
 
 

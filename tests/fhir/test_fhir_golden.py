@@ -229,7 +229,7 @@ def _every_value_type() -> bytes:
         Evaluation(location=f"{MSG}/OBX[99]", analyte=Analyte.WBC),
     )
     second = obr(
-        obx(1, "7.1", order=2),
+        obx(15, "7.1", order=2),
         n=2,
         placer_id=None,
         order_control="",
