@@ -744,6 +744,29 @@ def test_several_orders_and_units_spelled_without_system() -> None:
     assert_valid(bundle)
 
 
+def test_a_system_uri_sent_with_a_space_is_not_written_as_a_uri() -> None:
+    # FHIR uri values hold no whitespace: a validator refuses "http://lab.example.org/wbc codes"
+    # as Coding.system or Identifier.system. Sent so, it is a name: the coding's system is the
+    # v2-named one (percent-encoded), the identifier's authority its assigner.
+    data = er7(
+        "MSH|^~\\&|CORELAB|NORTHSIDE|EHR|NORTHSIDE|20261201091500-0500||ORU^R01|NS-0042|P|2.5.1",
+        "PID|1||M-7710^^^&http://northside.example.org/patient ids&URI^MR||DOE^JANE||19700101|F",
+        "OBR|1|P1^EHR|F1^LAB|58410-2^CBC panel^LN|||20261201080000-0500|||||||||||||||||F",
+        "OBX|1|NM|WBC^White cell count^http://northside.example.org/lab codes||2.1|10*3/uL^^UCUM"
+        "|4.0-11.0|L|||F",
+    )
+    (bundle,) = leukoflag.convert(data).bundles
+    (identifier,) = one(bundle, "Patient")["identifier"]
+    assert "system" not in identifier
+    assert identifier["assigner"] == {"display": "http://northside.example.org/patient ids"}
+    coding = resources(bundle, "Observation")[0]["code"]["coding"][0]
+    assert coding["system"] == (
+        "http://leukoflag.org/fhir/CodeSystem/v2-named/"
+        "http%3A%2F%2Fnorthside.example.org%2Flab%20codes"
+    )
+    assert coding["code"] == "WBC"
+
+
 def test_obr15_next_to_spm_segments_is_reported_not_duplicated() -> None:
     source = Concept(
         (Coding("BLD", "Whole blood", "http://terminology.hl7.org/CodeSystem/v2-0070"),)

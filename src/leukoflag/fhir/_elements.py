@@ -123,6 +123,8 @@ def plain_number(value: Any) -> str:
 @text_cache(512)
 def is_uri(system: str) -> bool:
     """Whether ``system`` is a URI (``http://loinc.org``, ``urn:oid:…``), not a v2 name."""
+    if any(c.isspace() for c in system):
+        return False  # FHIR uri holds no whitespace: a validator refuses it, so it is a name
     return "://" in system or system.startswith("urn:")
 
 
