@@ -821,6 +821,57 @@ def test_content_after_more_blank_lines_than_the_look_ahead_is_still_detected(
     assert len(leukoflag.convert(b"\n" * 5000 + resource).bundles) == 1
 
 
+# The tail of a message before the first MSH, as a capture rotated by size or cut starts.
+_TAIL = (
+    "OBX|7|NM|26499-4^Neutrophils [#/volume] in Blood^LN||1.1|10*3/uL^^UCUM|1.8-7.7|L|||F\r"
+    "SPM|1|SP7790^HEMLAB||BLDV^Blood, venous^HL70487\r"
+)
+
+
+@pytest.mark.parametrize(
+    ("capture", "found"),
+    [
+        (_TAIL + CBC + SECOND, "OBX"),
+        ((_TAIL + CBC + SECOND).replace("\r", "\n"), "OBX"),
+        ((_TAIL + CBC + SECOND).replace("\r", "\r\n"), "OBX"),
+        ("\r\n" + PID + "\r" + OBR + "\r" + WBC + "\r" + CBC + SECOND, "PID"),
+        ("NTE|1||Specimen slightly hemolyzed\r" + CBC + SECOND, "NTE"),
+        ("ZLB|1|HEMATOLOGY BENCH 2\r" + CBC + SECOND, "ZLB"),
+        (_TAIL + "\x1c\r\x0b" + CBC + "\x1c\r\x0b" + SECOND + "\x1c\r", "OBX"),
+    ],
+    ids=["cr", "lf", "crlf", "pid", "nte", "z-segment", "mllp"],
+)
+def test_a_capture_that_starts_mid_message_converts_the_messages_after_it(
+    tmp_path: Path, capture: str, found: str
+) -> None:
+    # its first line is a segment: detected as a log quoting HL7 and rejected whole, losing the
+    # intact messages after it
+    path = tmp_path / "capture-0003.hl7"
+    path.write_bytes(capture.encode())
+    expected = leukoflag.convert(CBC + SECOND).bundles
+    pipe = _Pipe(iter([capture.encode()[:50], capture.encode()[50:]]))
+    for outcomes in (
+        list(leukoflag.iter_file(path)),
+        list(leukoflag.iter_convert(capture)),
+        list(leukoflag.iter_convert(io.BufferedReader(pipe))),
+    ):
+        conversion = leukoflag.Conversion()
+        for outcome in outcomes:
+            conversion.add(outcome)
+        assert [o.index for o in outcomes] == [1, 2, 3]
+        assert conversion.bundles == expected
+    for conversion in (leukoflag.convert(capture.encode()), leukoflag.convert_file(path)):
+        assert conversion.bundles == expected
+        (rejected,) = conversion.rejected
+        assert (rejected.index, rejected.location) == (1, "MSG[1]")
+        assert rejected.reason == (
+            f"segment {found} before MSH: a message must start with an MSH segment "
+            "(header missing, or the message was cut at its start)"
+        )
+        # the fragment, all of it and nothing of the message after it
+        assert rejected.raw == capture[: capture.index("MSH")].strip("\r\n\x1c\x0b").encode()
+
+
 def test_missing_file_is_a_read_error_and_an_os_error(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-feed.hl7"
     with pytest.raises(leukoflag.ReadError) as caught:

@@ -33,6 +33,41 @@ def test_format_is_detected_from_content(head: bytes, kind: str) -> None:
     assert detect.detect(head) == kind
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"OBX|7|NM|26499-4^Neutrophils [#/volume] in Blood^LN||1.1|10*3/uL|1.8-7.7|L|||F\r",
+        b"PID|1||MRN100871^^^RIVERSIDE^MR||OKAFOR^DANIEL^C||19610719|M\n",
+        b"\r\nNTE|1||Specimen slightly hemolyzed\r\n",
+        b"BTS|3\rFTS|1\rMSH|^~\\&|CORELAB|",
+        b"OBR|1|ORD55377^EHR|LAB88164^CORELAB|58410-2^CBC panel^LN\r",
+        b"ZLB|1|HEMATOLOGY BENCH 2\r",
+        b"\xef\xbb\xbfSPM|1|SP7790^CORELAB||BLDV\r",
+        b"\x1c\r\x0bMSH|^~\\&|CORELAB|",  # a capture rotated right before a frame's end block
+        b"\x1c\rMSH|^~\\&|CORELAB|",
+    ],
+)
+def test_input_that_starts_mid_message_is_hl7v2(head: bytes) -> None:
+    # a rotated capture's first lines: rejected whole as unknown, losing the messages after them
+    assert detect.detect(head) == "hl7v2"
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"MRN|WBC|ANC\n100871|3.1|1.2\n",  # a pipe-separated CSV: no segment of a message
+        b"WBC|3.1|10*3/uL\n",
+        b"2026-11-24 08:00:01 INFO OBX|1|NM|6690-2^WBC^LN||3.1\n",  # a log quoting a segment
+        b"received OBX|1|NM|6690-2^WBC^LN||3.1\n",
+        b"OBX 1 NM 6690-2 3.1\n",
+        b"Obx|1|NM|\n",
+        b'\x1c{"resourceType": "Observation"}',
+    ],
+)
+def test_text_that_merely_looks_like_a_segment_stays_unknown(head: bytes) -> None:
+    assert detect.detect(head) == "unknown"
+
+
 def test_log_quoting_hl7_is_described_with_line() -> None:
     log = b"2026-11-24 08:00:00 INFO start\n2026-11-24 08:00:01 INFO got MSH|^~\\&|LAB|\n"
     reason = detect.describe_unknown(log)

@@ -54,19 +54,35 @@ HEADER_VARIANT = re.compile(
     rb"(?:[ \t]+MSH|(?!MSH)[Mm][Ss][Hh])([^0-9A-Za-z \t\r\n])(?:(?!\1)[^0-9A-Za-z \t\r\n]){3,5}\1"
 )
 _MLLP_START = b"\x0b"
+_MLLP_END = b"\x1c"
+# The segments of an ORU^R01 message (v2.3 to 2.8), of the acknowledgement a capture holds
+# beside it, and the batch trailers: a capture or file cut or rotated inside a message starts
+# with one of them (or with a site's Z segment). Other IDs stay text: a pipe-separated CSV
+# whose header starts ``MRN|`` or ``WBC|`` is no message.
+_FRAGMENT_IDS = frozenset(
+    b"PID PD1 NK1 NTE PV1 PV2 ORC OBR TQ1 TQ2 CTD OBX FT1 CTI SPM PRT SFT UAC DSC MSA ERR "
+    b"BTS FTS".split()
+)
+_FRAGMENT = re.compile(rb"([A-Z][A-Z0-9]{2})\|")
 
 
 def detect(head: bytes) -> Kind:
     """The format of content starting with ``head``.
 
     HL7 v2: an MLLP start block (0x0B) or MSH/FHS/BHS as the first non-blank bytes (or a
-    header in lower case, :data:`HEADER_VARIANT`). FHIR: a JSON
+    header in lower case, :data:`HEADER_VARIANT`), also after an MLLP end block (0x1C); or a
+    segment of a message (``OBX|``, ``PID|``, ``BTS|``, a ``Z`` segment: the input starts
+    mid-message, a rotated or cut capture), whose reader rejects that fragment and reads the
+    messages after it. FHIR: a JSON
     object or array, or NDJSON whose first lines are other JSON values (see
-    :func:`values_then_object`). Anything else (a log that quotes HL7 lines, binary data, a CSV)
-    is unknown and is rejected whole with :func:`describe_unknown`.
+    :func:`values_then_object`). Anything else (a log that quotes HL7 lines, text before the
+    first segment, binary data, a CSV) is unknown and is rejected whole with
+    :func:`describe_unknown`.
     """
     text = _strip(head)
     if text.startswith(_MLLP_START) or text.startswith(_V2_STARTS) or HEADER_VARIANT.match(text):
+        return "hl7v2"
+    if _mid_message(text):
         return "hl7v2"
     if text[:1] in (b"{", b"[") or bare_wide_encoding(head):
         return "fhir"
@@ -77,6 +93,18 @@ def detect(head: bytes) -> Kind:
     ):
         return "fhir"
     return "unknown"
+
+
+def _mid_message(text: bytes) -> bool:
+    """Whether ``text`` (without leading blanks) starts inside HL7 v2 content: with the end
+    block of a frame before a message, or with a segment of a message whose header is before it
+    (``OBX|7|NM|…``: a capture rotated or cut there)."""
+    if text.startswith(_MLLP_END):
+        text = text.lstrip(_MLLP_END + b" \t\r\n")
+        if text.startswith(_MLLP_START) or text.startswith(_V2_STARTS):
+            return True
+    found = _FRAGMENT.match(text)
+    return found is not None and (found[1] in _FRAGMENT_IDS or found[1].startswith(b"Z"))
 
 
 def values_then_object(lines: Sequence[bytes], *, cut: bool) -> bool:

@@ -118,6 +118,26 @@ def test_a_file_after_thousands_of_blank_lines_is_read_alike_with_two_jobs(
         assert done.stdout.count(b"\n") == 2
 
 
+def test_a_capture_rotated_inside_a_message_is_read_alike_from_file_stdin_and_two_jobs(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # it starts with the last segments of a message: rejected whole as a log quoting HL7, its
+    # two whole messages lost
+    tail = oru("ROT-0", mrn="MRN420000", eol="\n").split(b"\n", 5)[5]  # from OBX|1 on
+    capture = tail + b"".join(oru(f"ROT-{n}", mrn=f"MRN42{n:04d}", eol="\n") for n in (1, 2))
+    (tmp_path / "capture.hl7.1").write_bytes(capture)
+    runs = [leukoflag("convert", tmp_path / "capture.hl7.1", "-q", "-j", j) for j in ("1", "2")]
+    runs.append(leukoflag("convert", "-", "-q", stdin=capture))
+    for done in runs:
+        assert done.returncode == 1
+        assert done.stdout.count(b"\n") == 2
+        assert b"ROT-1" in done.stdout
+        assert b"ROT-2" in done.stdout
+        assert done.stderr.count(b"rejected") == 1
+        assert b"item 1 (MSG[1]): segment OBX before MSH" in done.stderr
+    assert runs[0].stdout == runs[1].stdout == runs[2].stdout
+
+
 def test_a_file_missing_a_batch_is_rejected_alike_with_two_jobs(
     leukoflag: Runner, tmp_path: Path
 ) -> None:
