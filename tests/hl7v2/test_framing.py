@@ -443,6 +443,29 @@ def test_segment_before_msh_is_rejected_with_its_name() -> None:
     assert reject(orphan).reason.startswith("segment PID before MSH")
 
 
+def test_the_rest_of_a_message_cut_by_an_end_block_is_not_called_a_log_line() -> None:
+    # a 0x1C 0x0D inside PID-5 ends the frame there: the rest, PID's tail and the message's
+    # results, was rejected as "(text between messages, or a log line?)"
+    cut = CBC.index("DANIEL")
+    data = b"\x0b" + (CBC[:cut] + "\x1c\r" + CBC[cut:]).encode() + b"\x1c\r"
+    conversion = leukoflag.convert(data)
+    assert [r.location for r in conversion.rejected] == ["MSG[1]", "MSG[2]"]
+    assert conversion.rejected[1].reason == (
+        "not an HL7 v2 message: no MSH segment; text starts with 'DANIEL^C||19610719|M' and "
+        "segments follow it (PV1, ORC, OBR, OBX, SPM): the rest of a message cut inside a "
+        "segment (an MLLP end block, 0x1C, inside the message?) or sent without its header"
+    )
+
+
+def test_stray_text_between_frames_is_still_told_as_such() -> None:
+    data = b"\x0b" + CBC.encode() + b"\x1c\r-- keepalive --\rCBC\r\x0b" + CBC.encode() + b"\x1c\r"
+    (rejected,) = leukoflag.convert(data).rejected
+    assert rejected.reason == (
+        "not an HL7 v2 message: no MSH segment; text starts with '-- keepalive --' "
+        "(text between messages, or a log line?)"
+    )
+
+
 def test_blank_lines_are_ignored_and_the_byte_order_mark_goes_with_every_message() -> None:
     data = b"\xef\xbb\xbf\r\n\r\n" + CBC.encode() + b"\r\n\r\n\n" + SECOND.encode() + b"\n\n"
     chunks = split(data)

@@ -435,7 +435,24 @@ def describe_junk(data: bytes) -> str:
             "(header missing, or the message was cut at its start)"
         )
     shown = first[:60]
+    later = _segment_ids(text[_line_end(text) :])
+    if later:  # not stray text: the rest of a message whose first part went before it
+        return (
+            f"not an HL7 v2 message: no MSH segment; text starts with {quoted(shown)} and "
+            f"segments follow it ({later}): the rest of a message cut inside a segment (an "
+            "MLLP end block, 0x1C, inside the message?) or sent without its header"
+        )
     return (
         f"not an HL7 v2 message: no MSH segment; text starts with {quoted(shown)} "
         "(text between messages, or a log line?)"
     )
+
+
+def _segment_ids(text: bytes) -> str:
+    """The IDs of the segments among the lines of ``text`` (``PV1, OBR, OBX, …``), or ``""``."""
+    names: list[str] = []
+    for line in text.replace(b"\n", b"\r").split(b"\r"):
+        name = segment_id(line[:4].decode("ascii", "replace"), "|") if line[3:4] == b"|" else ""
+        if name and name not in names:
+            names.append(name)
+    return ", ".join(names[:6]) + (", …" if len(names) > 6 else "")
