@@ -149,6 +149,41 @@ def test_trailer_chunk_travels_to_worker_processes_with_its_counts() -> None:
     copied = pickle.loads(pickle.dumps(trailer))
     assert isinstance(copied, _framing.BatchTrailer)
     assert (bytes(copied), copied.expected, copied.found) == (b"BTS|5", 5, 4)
+    headless = pickle.loads(pickle.dumps(_framing.BatchTrailer(b"BTS|3", 3, 0, headless=True)))
+    assert (headless.expected, headless.found, headless.headless) == (3, 0, True)
+
+
+_TAIL_OF_A_BATCH = (
+    "OBX|7|NM|26499-4^Neutrophils [#/volume] in Blood^LN||1.1|10*3/uL^^UCUM|1.8-7.7|L|||F\r"
+    "BTS|3\rFTS|1\r"
+)
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "utf-16"])
+def test_a_capture_rotated_inside_a_batch_does_not_call_the_batch_cut_short(codec: str) -> None:
+    # its trailer counts the messages of the previous capture: "the batch held 0; 3 messages
+    # missing: the batch was cut short" blamed a transfer that lost nothing of this input
+    data = _TAIL_OF_A_BATCH + FILE_HEADER + BATCH_HEADER + CBC + SECOND + "BTS|2\rFTS|1\r"
+    conversion = leukoflag.convert(data.encode(codec))
+    assert len(conversion.bundles) == 2
+    fragment, trailer = conversion.rejected
+    assert (fragment.location, trailer.location) == ("MSG[1]", "MSG[2]")
+    assert fragment.reason.startswith("segment OBX before MSH: ")
+    assert trailer.reason == (
+        "batch trailer BTS-1 counts 3 messages but no batch header (BHS) or message came "
+        "before it: the input starts after the batch's messages (a capture rotated or cut "
+        "inside a batch?), or they were lost"
+    )
+
+
+def test_an_empty_batch_whose_trailer_counts_messages_is_still_cut_short() -> None:
+    # its header came: the batch held none of the messages its trailer counts
+    (trailer,) = split((FILE_HEADER + BATCH_HEADER + "BTS|2\rFTS|1\r").encode())
+    assert isinstance(trailer, _framing.BatchTrailer)
+    assert not trailer.headless
+    assert reject(trailer).reason.startswith(
+        "batch trailer BTS-1 counts 2 messages but the batch held 0; 2 messages missing"
+    )
 
 
 @pytest.mark.parametrize(

@@ -78,18 +78,26 @@ class BatchTrailer(bytes):
 
     expected: int
     found: int
+    # No BHS and no message came before it in its file: its batch began before the input.
+    headless: bool
 
-    def __new__(cls, line: bytes, expected: int, found: int) -> Self:
+    def __new__(cls, line: bytes, expected: int, found: int, headless: bool = False) -> Self:
         made = super().__new__(cls, line)
-        made.expected, made.found = expected, found
+        made.expected, made.found, made.headless = expected, found, headless
         return made
 
     def __reduce__(self) -> tuple[type[BatchTrailer], tuple[bytes | int | bool | str, ...]]:
         # --jobs sends chunks to worker processes: the counts travel with the bytes.
-        return (BatchTrailer, (bytes(self), self.expected, self.found))
+        return (BatchTrailer, (bytes(self), self.expected, self.found, self.headless))
 
     @property
     def reason(self) -> str:
+        if self.headless:  # "held 0 … cut short" would blame a transfer that lost nothing here
+            return (
+                f"batch trailer BTS-1 counts {_plural(self.expected, 'message', 'messages')} but "
+                "no batch header (BHS) or message came before it: the input starts after the "
+                "batch's messages (a capture rotated or cut inside a batch?), or they were lost"
+            )
         missing = self.expected - self.found
         return (
             f"batch trailer BTS-1 counts {self.expected} message{'s' if self.expected != 1 else ''}"
@@ -240,7 +248,7 @@ def _split_wide(first: bytes, blocks: Iterator[bytes], codec: str) -> Iterator[b
         elif isinstance(chunk, HeaderOnly):
             recoded = HeaderOnly(recoded, chunk.envelope)
         elif isinstance(chunk, BatchTrailer):
-            recoded = BatchTrailer(recoded, chunk.expected, chunk.found)
+            recoded = BatchTrailer(recoded, chunk.expected, chunk.found, chunk.headless)
         yield recoded
 
 
@@ -384,12 +392,13 @@ class _Splitter:
             self.file_has_bhs = self.batch_open = True
         elif envelope == b"BTS":
             found, self.batch_messages = self.batch_messages, 0
+            headless = not self.batch_open and not self.file_batches
             if not self.batch_open:  # a BTS with neither BHS nor messages before it
                 self.file_batches += 1
             self.batch_open = False
             count = _count(line)
             if count is not None and count > found:
-                return BatchTrailer(line, count, found)
+                return BatchTrailer(line, count, found, headless)
         elif envelope == b"FTS":
             count = _count(line)
             bare = not self.file_has_bhs
