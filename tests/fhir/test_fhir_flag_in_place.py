@@ -2129,6 +2129,63 @@ def test_a_report_without_subject_listing_two_patients_results_orders_neither() 
     )
 
 
+def _mrn_7731(rid: str) -> dict[str, Any]:
+    """A man of 68 (MRN 7731), as each system sending his counts copies him."""
+    return {
+        "resourceType": "Patient",
+        "id": rid,
+        "identifier": [{"system": "http://hosp.example/mrn", "value": "MRN-7731"}],
+        "gender": "male",
+        "birthDate": "1958-03-02",
+    }
+
+
+@pytest.mark.parametrize("copies", ["contained", "entries"])
+def test_a_report_without_subject_listing_copies_of_one_patient_is_his_order(copies: str) -> None:
+    # his WBC and neutrophils each name a copy of him (one MRN): read as two patients, the
+    # report went out unchanged and the derived ANC of 930 (significantly low) was lost
+    drawn = "2026-11-24T08:00:00Z"
+    wbc = _count_entry("wbc-7731", "6690-2", 3.1, "10*3/uL", subject="-", drawn=drawn)
+    neutrophils = _count_entry("neut-7731", "770-8", 30, "%", subject="-", drawn=drawn)
+    patients: list[dict[str, Any]] = []
+    for n, entry in enumerate((wbc, neutrophils), start=1):
+        if copies == "contained":
+            entry["resource"]["contained"] = [_mrn_7731("pt")]
+            entry["resource"]["subject"] = {"reference": "#pt"}
+        else:
+            patients.append({"fullUrl": f"urn:uuid:pt-{n}", "resource": _mrn_7731(f"pt-{n}")})
+            entry["resource"]["subject"] = {"reference": f"urn:uuid:pt-{n}"}
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "cbc-7731",
+        "status": "final",
+        "code": {"text": "CBC with differential"},
+        "effectiveDateTime": drawn,
+        "result": [{"reference": "urn:uuid:wbc-7731"}, {"reference": "urn:uuid:neut-7731"}],
+    }
+    sent = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:cbc-7731", "resource": report},
+            *patients,
+            wbc,
+            neutrophils,
+        ],
+    }
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.location.rsplit("/", 1)[-1], f.code, f.rule) for f in conv.findings] == [
+        (f"Bundle.entry[{len(patients) + 1}].resource", "L", "wbc-leukopenia-adult"),
+        ("ANC[derived]", "LU", "anc-significantly-low"),
+    ]
+    assert not [i for i in conv.issues if i.code in {"fhir.subject-mismatch", "flag.age-unknown"}]
+    (output,) = conv.bundles
+    assert [c["coding"][0]["code"] for c in output["entry"][0]["resource"]["conclusionCode"]] == [
+        "84828003",
+        "165517008",
+    ]
+
+
 HOSP_A = "https://hosp-a.example/fhir"
 HOSP_B = "https://hosp-b.example/fhir"
 

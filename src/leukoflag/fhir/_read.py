@@ -808,6 +808,10 @@ class _ItemReader:
                 }
                 if len(patients) == 1:
                     draft.patient = next(iter(patients.values()))
+                elif len(patients.keys() - {""}) > 1 and self.copies_of_one(draft.observations):
+                    # each result's contained copy of one patient: her order, as one Patient's
+                    if "" not in patients:
+                        draft.patient = next(iter(patients.values()))
                 elif len(patients.keys() - {""}) > 1:
                     # one order of two patients would derive an ANC of one's WBC and the other's
                     # neutrophils: each result is read by its own subject, as no report lists it
@@ -863,6 +867,26 @@ class _ItemReader:
             "and unflagged",
         )
         return True
+
+    def copies_of_one(self, results: list[_Located]) -> bool:
+        """Whether the Patients the subjects of ``results`` name (those naming one) are all one
+        patient, as :meth:`other_patient` tells it (see _same_patient); nothing said."""
+        located = [self.subject_patient(result) for result in results]
+        named = [patient for patient in located if patient is not None]
+        if not named or len(named) != sum("subject" in r.resource for r in results):
+            return False  # a subject naming no Patient of the item: not known to be hers
+        first = named[0]
+        return all(
+            _same_patient(
+                first,
+                other,
+                identified=not (
+                    self.repeats
+                    and (self.identifiers_repeated(first) or self.identifiers_repeated(other))
+                ),
+            )
+            for other in named[1:]
+        )
 
     def subjects_differ(self, report: _Located, patients: list[Patient]) -> None:
         """Say that ``report``, without subject, lists results of several ``patients``."""
