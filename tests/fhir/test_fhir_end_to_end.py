@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import leukoflag
 from leukoflag import fhir
+from leukoflag._identifier_types import identifier_types
 from leukoflag.fhir._ids import resource_id
 from leukoflag.hl7v2._tables import load_tables as hl7v2_tables
 from leukoflag.testing import anc, fhir_bundle, loinc, result, ucum, wbc
@@ -1262,3 +1263,133 @@ def test_a_fhir_count_per_microlitre_with_a_fraction_no_thousandfold_explains_is
     assert "flag.scale-suspect" not in [i.code for i in conv.issues]
     (observation,) = resources(conv.bundles[0], "Observation")
     assert observation["interpretation"][0]["coding"][0]["code"] == judged
+
+
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+
+
+def _identified(pid: str, pv1: str) -> bytes:
+    return er7(
+        "MSH|^~\\&|HEMLAB|RIVERTON|EHR|RIVERTON|20261124101522-0600||ORU^R01|RV-1203|P|2.5.1",
+        pid,
+        pv1,
+        "OBR|1|PL-7^EHR|FL-7^HEMLAB|58410-2^CBC panel - Blood^LN|||20261124093000-0600",
+        "OBX|1|NM|6690-2^Leukocytes^LN||6.1|10*3/uL|4.0-11.0|N|||F",
+    )
+
+
+def test_identifier_types_outside_table_0203_are_written_as_text_not_as_v2_0203_codes() -> None:
+    # LOCALMRN, MRN and VISITNO were written as v2-0203 codes, which a terminology validator
+    # refuses as unknown codes of that system
+    data = _identified(
+        (
+            "PID|1|77120^^^STATE^LOCALMRN|RV-2231^^^RIVERTON^MR~A-5567^^^COUNTY^MRN~~91-44^^^RIVERTON^SS"
+            "||ODUYA^GRACE||19610304|F"
+        ),
+        "PV1|1|O|HEM^^^RIVERTON||||||||||||||||V-3391^^^RIVERTON^VISITNO",
+    )
+    for version in ("R4", "R5"):
+        conv = convert(data, fhir_version=version, strict=True)
+        (bundle,) = conv.bundles
+        (patient,) = resources(bundle, "Patient")
+        assert [(i["value"], i["type"]) for i in patient["identifier"]] == [
+            ("RV-2231", {"coding": [{"system": V2_0203, "code": "MR"}]}),
+            ("A-5567", {"text": "MRN"}),
+            ("91-44", {"coding": [{"system": V2_0203, "code": "SS"}]}),
+            ("77120", {"text": "LOCALMRN"}),
+        ]
+        (encounter,) = resources(bundle, "Encounter")
+        assert [(i["value"], i["type"]) for i in encounter["identifier"]] == [
+            ("V-3391", {"text": "VISITNO"})
+        ]
+        unknown = [
+            (i.severity.value, i.location, i.text)
+            for i in conv.issues
+            if i.code == "hl7v2.identifier-type-unknown"
+        ]
+        assert unknown == [
+            (
+                "warning",
+                "MSG[1]/PID[1]-3[2].5",
+                (
+                    "PID-3[2].5 identifier type 'MRN' is not in HL7 table 0203: written as the "
+                    "type's text, without a v2-0203 coding"
+                ),
+            ),
+            (
+                "warning",
+                "MSG[1]/PID[1]-2.5",
+                (
+                    "PID-2.5 identifier type 'LOCALMRN' is not in HL7 table 0203: written as the "
+                    "type's text, without a v2-0203 coding"
+                ),
+            ),
+            (
+                "warning",
+                "MSG[1]/PV1[1]-19.5",
+                (
+                    "PV1-19.5 identifier type 'VISITNO' is not in HL7 table 0203: written as the "
+                    "type's text, without a v2-0203 coding"
+                ),
+            ),
+        ]
+
+
+def test_an_identifier_type_in_lower_case_is_written_as_its_table_0203_code() -> None:
+    data = _identified(
+        "PID|1||RV-2231^^^RIVERTON^mr~40-1187^^^RIVERTON^Pi||ODUYA^GRACE||19610304|F",
+        "PV1|1|O|HEM^^^RIVERTON||||||||||||||||~V-3391^^^RIVERTON^vn",
+    )
+    conv = convert(data)  # not strict: PV1-19 does not repeat, a padded one is read all the same
+    (bundle,) = conv.bundles
+    (patient,) = resources(bundle, "Patient")
+    assert [i["type"] for i in patient["identifier"]] == [
+        {"coding": [{"system": V2_0203, "code": "MR"}], "text": "mr"},
+        {"coding": [{"system": V2_0203, "code": "PI"}], "text": "Pi"},
+    ]
+    (encounter,) = resources(bundle, "Encounter")
+    assert encounter["identifier"][0]["type"] == {
+        "coding": [{"system": V2_0203, "code": "VN", "display": "Visit number"}],
+        "text": "vn",
+    }
+    assert [
+        (i.severity.value, i.location, i.text)
+        for i in conv.issues
+        if i.code == "hl7v2.identifier-type-case"
+    ] == [
+        (
+            "information",
+            "MSG[1]/PID[1]-3.5",
+            (
+                "PID-3.5 identifier type 'mr' is table 0203's MR in other case: written as MR, "
+                "with 'mr' as its text"
+            ),
+        ),
+        (
+            "information",
+            "MSG[1]/PID[1]-3[2].5",
+            (
+                "PID-3[2].5 identifier type 'Pi' is table 0203's PI in other case: written as PI, "
+                "with 'Pi' as its text"
+            ),
+        ),
+        (
+            "information",
+            "MSG[1]/PV1[1]-19[2].5",
+            (
+                "PV1-19[2].5 identifier type 'vn' is table 0203's VN in other case: written as VN, "
+                "with 'vn' as its text"
+            ),
+        ),
+    ]
+    assert not [i for i in conv.issues if i.code == "hl7v2.identifier-type-unknown"]
+
+
+def test_table_0203_holds_every_code_of_the_hl7apy_copy_it_cites_and_the_newer_ones() -> None:
+    from hl7apy.v2_8_2.tables import TABLES  # the copy the data file cites
+
+    copied = {c for c in TABLES["HL70203"][1] if c.isupper() and " " not in c}
+    codes = identifier_types()
+    assert copied <= codes
+    assert {"PLAC", "FILL", "PGN", "FGN"} <= codes
+    assert not {"MRN", "LOCALMRN", "VISITNO"} & codes

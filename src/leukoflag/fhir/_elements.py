@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from leukoflag import flagging
 from leukoflag._cache import text_cache
+from leukoflag._identifier_types import identifier_types
 from leukoflag._quote import quoted
 from leukoflag.fhir._json import plain
 from leukoflag.fhir._shared import by_identity
@@ -227,12 +228,17 @@ def with_loinc(value: dict[str, Any] | None, loinc: Coding | None) -> dict[str, 
 
 
 def identifier(value: Identifier, type_code: str = "") -> dict[str, Any]:
-    """An Identifier; a v2 identifier type (table 0203) becomes ``type``; an assigning
-    authority that is a name rather than a URI becomes ``assigner.display``."""
+    """An Identifier; a v2 identifier type (table 0203) becomes ``type`` (one outside the table,
+    or in other case, its ``text``); an assigning authority that is a name rather than a URI
+    becomes ``assigner.display``."""
     out: dict[str, Any] = {}
     code = type_code or value.type_code
     if code:
-        out["type"] = {"coding": [_identifier_type(code).copy()]}
+        coding, text = _identifier_type(code)
+        kind: dict[str, Any] = {"coding": [coding.copy()]} if coding else {}
+        if text:
+            kind["text"] = text
+        out["type"] = kind
     assigner = value.assigner
     if value.system and is_uri(value.system):
         out["system"] = value.system
@@ -245,13 +251,18 @@ def identifier(value: Identifier, type_code: str = "") -> dict[str, Any]:
 
 
 @text_cache(256)
-def _identifier_type(code: str) -> dict[str, str]:
-    """The coding of ``Identifier.type`` for a table 0203 code. A template: callers copy it."""
-    display = tables().identifier_type.get(code, "")
-    typed = {"system": V2_0203, "code": code}
+def _identifier_type(code: str) -> tuple[dict[str, str] | None, str]:
+    """The coding (a template: callers copy it) and text of ``Identifier.type`` for a CX.5:
+    a v2-0203 coding only for a table 0203 code, which a validator refuses any other code of;
+    one in other case (``mr``) as that code, the code sent its text; any other, text only."""
+    known = code.upper()
+    if known not in identifier_types():
+        return None, code
+    display = tables().identifier_type.get(known, "")
+    typed = {"system": V2_0203, "code": known}
     if display:
         typed["display"] = display
-    return typed
+    return typed, "" if known == code else code
 
 
 def quantity(value: Decimal, unit: Unit | None, comparator: str = "") -> dict[str, Any]:

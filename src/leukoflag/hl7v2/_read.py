@@ -23,6 +23,7 @@ from typing import Any
 
 from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
+from leukoflag._identifier_types import identifier_types
 from leukoflag._quote import quoted
 from leukoflag.hl7v2._charset import Decoded, decode_message
 from leukoflag.hl7v2._er7 import (
@@ -901,10 +902,12 @@ class _Reader:
         for number in (3, 2, 4):
             if not fields[number]:
                 continue  # PID-2 and PID-4 are usually empty
-            for repetition in fields[number].split(d.repetition):
+            for count, repetition in enumerate(fields[number].split(d.repetition), start=1):
                 if repetition:
                     found = identifier_cx(repetition, d, codec, problems)
                     if found is not None:
+                        if found.type_code and found.type_code not in identifier_types():
+                            self._identifier_type(found.type_code, location, number, count)
                         identifiers.append(found)
                     self._parts_unmapped(repetition, "CX", location, number)
             if problems:
@@ -967,6 +970,10 @@ class _Reader:
             if len(visit) > 1:  # rare: a repeated field
                 visit = _sent(visit)
             visit_number = identifier_cx(visit[0], d, codec, problems)
+            kind = visit_number.type_code if visit_number is not None else ""
+            if kind and kind not in identifier_types():
+                count = fields[19].split(d.repetition).index(visit[0]) + 1
+                self._identifier_type(kind, location, 19, count)
             if problems:
                 self._field_problems(problems, location, 19)
             self._parts_unmapped(visit[0], "CX", location, 19)
@@ -1766,6 +1773,30 @@ class _Reader:
         if problems:
             self._problems(problems, f"{where}-{number}")
         return "^".join(universal).rstrip("^")
+
+    def _identifier_type(self, sent: str, location: str, number: int, count: int) -> None:
+        """The Issue for CX.5 ``sent`` of repetition ``count`` of field ``number``, not a table
+        0203 code as sent: the writer gives it no v2-0203 coding, which a validator would refuse
+        (one in other case, ``mr``, is read as that code, as OBX-8 and PID-8 are)."""
+        part = f"{number}[{count}].5" if count > 1 else f"{number}.5"  # repetition 2 on: named
+        where, name = f"{location}-{part}", f"{location.rsplit('/', 1)[-1].split('[', 1)[0]}-{part}"
+        code = sent.upper()
+        if code in identifier_types():
+            self._issue(
+                Severity.INFORMATION,
+                "hl7v2.identifier-type-case",
+                where,
+                f"{name} identifier type {quoted(sent)} is table 0203's {code} in other case: "
+                f"written as {code}, with {quoted(sent)} as its text",
+            )
+        else:
+            self._issue(
+                Severity.WARNING,
+                "hl7v2.identifier-type-unknown",
+                where,
+                f"{name} identifier type {quoted(sent)} is not in HL7 table 0203: written as "
+                "the type's text, without a v2-0203 coding",
+            )
 
     def _parts_unmapped(self, field: str, kind: str, location: str, number: int) -> None:
         """An Issue for each populated component (or subcomponent) of one repetition of field
