@@ -2234,6 +2234,42 @@ def test_an_absolute_reference_names_no_other_servers_patient(reference: str) ->
     assert unknown.location == "ITEM[1]/Bundle.entry[2].resource"
 
 
+def test_a_relative_reference_passing_over_another_schemes_entry_says_so() -> None:
+    # the lab's server writes its own entries under https, its Patient under http: strict
+    # resolution names no Patient, and the girl's WBC of 5.0 was judged N by adult rules with
+    # nothing saying the Patient sent was passed over
+    girl = {"resourceType": "Patient", "id": "p9", "gender": "female", "birthDate": "2026-05-10"}
+    wbc = _count_entry("w1", "6690-2", 5.0, "K/uL", subject="-", drawn="2026-11-24")
+    wbc["resource"]["subject"] = {"reference": "Patient/p9"}
+    wbc["fullUrl"] = "https://fhir.lab.example/R4/Observation/w1"
+    sent = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": "http://fhir.lab.example/R4/Patient/p9", "resource": girl}, wbc],
+    }
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.location, f.code, f.rule) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[1].resource", "N", "wbc-within-range")
+    ]
+    (passed,) = [i for i in conv.issues if i.code == "fhir.reference-unresolved"]
+    assert (passed.severity, passed.location) == (
+        leukoflag.Severity.WARNING,
+        "ITEM[1]/Bundle.entry[1].resource.subject",
+    )
+    assert passed.text == (
+        "reference 'Patient/p9' names no entry of its own server, "
+        "https://fhir.lab.example/R4 (the base of the fullUrl of the entry it is in): "
+        "ITEM[1]/Bundle.entry[0].resource, sent as http://fhir.lab.example/R4/Patient/p9, is "
+        "another server's Patient/p9 and is not taken for it, as FHIR resolves references (the "
+        "same server written with another scheme or host?)"
+    )
+
+
+def test_a_relative_reference_naming_its_own_servers_entry_says_nothing() -> None:
+    conv = leukoflag.convert(fhir.dumps(_two_servers_bundle()))
+    assert not [i for i in conv.issues if i.code == "fhir.reference-unresolved"]
+
+
 @pytest.mark.parametrize(
     ("subject", "kind"),
     [

@@ -672,6 +672,8 @@ class _ItemReader:
             return None
         if self.bases and "/" in target and not target.startswith("urn:"):
             found = self.restful(target, container)
+            if found is None and say and where and "://" not in target:
+                self.other_base(reference, target, container, where)
         else:
             found = self.by_url.get(target)
         if found is None and "/" in target and not self.bases:
@@ -714,6 +716,32 @@ class _ItemReader:
             return found
         theirs = self.bases.get(id(found.resource), "")
         return None if theirs and theirs != base else found
+
+    def other_base(
+        self, reference: dict[str, Any], target: str, container: dict[str, Any], where: str
+    ) -> None:
+        """Say (once per reference) that relative ``target``, naming nothing under its entry's
+        base, passed over an entry of its Type/id under another base: the same server written
+        with another scheme or host is not told apart from another server."""
+        base = self.bases.get(id(container), "")
+        parts = target.rstrip("/").split("/")
+        if len(parts) >= 4 and parts[-2] == "_history":
+            parts = parts[:-2]
+        type_id = "/".join(parts[-2:])
+        other = self.by_url.get(type_id)
+        if not base or other is None or id(reference) in self.said:
+            return
+        self.said.add(id(reference))
+        self.issue(
+            Severity.WARNING,
+            "reference-unresolved",
+            where,
+            f"reference {quoted(target)} names no entry of its own server, {base} (the base of "
+            f"the fullUrl of the entry it is in): {other.location}, sent as "
+            f"{self.bases.get(id(other.resource), '')}/{type_id}, is another server's {type_id} "
+            "and is not taken for it, as FHIR resolves references (the same server written "
+            "with another scheme or host?)",
+        )
 
     def contained_position(
         self, container: dict[str, Any], contained: list[Any], rid: str
