@@ -2186,6 +2186,56 @@ def test_a_report_without_subject_listing_copies_of_one_patient_is_his_order(cop
     ]
 
 
+@pytest.mark.parametrize("copies", ["contained", "entries"])
+def test_results_no_report_lists_naming_copies_of_one_patient_are_his_order(copies: str) -> None:
+    # his WBC and neutrophils, drawn together, each name a copy of him (one MRN): read as two
+    # patients' results, two orders, and the derived ANC of 930 (significantly low) was lost
+    drawn = "2026-11-24T08:00:00Z"
+    wbc = _count_entry("wbc-7731", "6690-2", 3.1, "10*3/uL", subject="-", drawn=drawn)
+    neutrophils = _count_entry("neut-7731", "770-8", 30, "%", subject="-", drawn=drawn)
+    patients: list[dict[str, Any]] = []
+    for n, entry in enumerate((wbc, neutrophils), start=1):
+        if copies == "contained":
+            entry["resource"]["contained"] = [_mrn_7731("pt")]
+            entry["resource"]["subject"] = {"reference": "#pt"}
+        else:
+            patients.append({"fullUrl": f"urn:uuid:pt-{n}", "resource": _mrn_7731(f"pt-{n}")})
+            entry["resource"]["subject"] = {"reference": f"urn:uuid:pt-{n}"}
+    sent = {"resourceType": "Bundle", "type": "collection", "entry": [*patients, wbc, neutrophils]}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.location, f.code, f.rule) for f in conv.findings] == [
+        (f"ITEM[1]/Bundle.entry[{len(patients)}].resource", "L", "wbc-leukopenia-adult"),
+        ("ITEM[1]/Bundle/ANC[derived]", "LU", "anc-significantly-low"),
+    ]
+    (output,) = conv.bundles
+    (derived,) = output["entry"][len(sent["entry"]) :]
+    assert derived["resource"]["valueQuantity"]["value"] == 930
+
+
+def test_results_no_report_lists_of_two_patients_sharing_an_mrn_value_stay_two_orders() -> None:
+    # one MRN value under two hospitals' systems: two men, so no ANC of one's WBC and the
+    # other's neutrophils
+    drawn = "2026-11-24T08:00:00Z"
+    wbc = _count_entry("wbc-7731", "6690-2", 3.1, "10*3/uL", subject="pt-1", drawn=drawn)
+    neutrophils = _count_entry("neut-7731", "770-8", 30, "%", subject="pt-2", drawn=drawn)
+    other = _mrn_7731("pt-2")
+    other["identifier"][0]["system"] = "http://other-hosp.example/mrn"
+    sent = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:pt-1", "resource": _mrn_7731("pt-1")},
+            {"fullUrl": "urn:uuid:pt-2", "resource": other},
+            wbc,
+            neutrophils,
+        ],
+    }
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.location, f.code) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[2].resource", "L")
+    ]
+
+
 HOSP_A = "https://hosp-a.example/fhir"
 HOSP_B = "https://hosp-b.example/fhir"
 

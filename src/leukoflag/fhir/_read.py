@@ -848,6 +848,7 @@ class _ItemReader:
                     continue
             drafts.append(draft)
         loose: dict[str, _OrderDraft] = {}
+        heads: dict[tuple[str, ...], list[tuple[_Located, str]]] = {}  # see loose_key
         for observation in observations:
             if id(observation.resource) in listed:
                 continue
@@ -858,6 +859,8 @@ class _ItemReader:
                 self.resolve(member, observation.container, where)
             patient = self.patient_of(observation)
             key = patient.location if patient is not None else ""
+            if key and key not in loose:
+                key = self.loose_key(observation, key, heads)
             if key not in loose:
                 # the results no report lists, one "order" per patient: ITEM[n]/Bundle, (2), …
                 where = f"{self.prefix}/{self.root['resourceType']}"
@@ -915,6 +918,45 @@ class _ItemReader:
             )
             for other in named[1:]
         )
+
+    def loose_key(
+        self,
+        observation: _Located,
+        key: str,
+        heads: dict[tuple[str, ...], list[tuple[_Located, str]]],
+    ) -> str:
+        """The order of results no report lists for ``observation``, whose Patient is at ``key``:
+        that of a Patient it is a copy of (see _same_patient; each result's contained copy of
+        him), else its own, indexed in ``heads`` by what a copy shares (id, identifier, or for
+        one with neither its birth date and gender), so a large export compares few Patients."""
+        mine = self.subject_patient(observation)
+        if mine is None:
+            return key
+        resource = mine.resource
+        marks = [
+            ("identifier", system, value)
+            for i in _list(resource.get("identifier"))
+            if isinstance(i, dict)
+            and (system := _text(i.get("system")))
+            and (value := _text(i.get("value")))
+        ]
+        rid = resource.get("id")
+        if "contained" not in mine.path and isinstance(rid, str) and rid:
+            # two servers' Patient/123 are two (see restful): an id is one patient's per base
+            marks.append(("id", self.bases.get(id(resource), ""), rid))
+        if not marks:  # an equal copy (a contained one) shares these at least
+            marks.append(("born", _text(resource.get("birthDate")), _text(resource.get("gender"))))
+        for mark in marks:
+            for head, head_key in heads.get(mark, ()):
+                identified = not (
+                    self.repeats
+                    and (self.identifiers_repeated(head) or self.identifiers_repeated(mine))
+                )
+                if _same_patient(head, mine, identified=identified):
+                    return head_key
+        for mark in marks:
+            heads.setdefault(mark, []).append((mine, key))
+        return key
 
     def subjects_differ(self, report: _Located, patients: list[Patient]) -> None:
         """Say that ``report``, without subject, lists results of several ``patients``."""
