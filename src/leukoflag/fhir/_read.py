@@ -2560,7 +2560,9 @@ def _specimen(resource: dict[str, Any], location: str, reader: _ItemReader) -> S
     collection = resource.get("collection")
     collection = collection if isinstance(collection, dict) else {}
     twice: tuple[str, ...] = ()
-    if reader.repeats:  # two collections (times) or types: neither is known to be the specimen's
+    # a collection or its time sent twice: neither copy is known to be the specimen's (a type
+    # sent twice sets its results aside instead: type_repeated)
+    if reader.repeats:
         twice = reader.repeats_said(resource, _SPECIMEN_REPEATS, location)
         at = f"{location}.collection"
         twice += reader.repeats_said(collection, _COLLECTION_REPEATS, at)
