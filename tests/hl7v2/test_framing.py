@@ -445,6 +445,24 @@ def test_an_msh_after_nul_padding_starts_a_message(padding: bytes) -> None:
     assert skipped == ["MSG[1]", "MSG[2]"]  # the padding, said where it was
 
 
+@pytest.mark.parametrize("header", ["msh", "  MSH", "\tMSH"])
+@pytest.mark.parametrize("padding", [b"\0", b"\0" * 3, b"\0" * 512])
+def test_a_lower_case_or_indented_header_after_nul_padding_starts_a_message(
+    padding: bytes, header: str
+) -> None:
+    # Padding then a header the reader reads as MSH: the splitter took the line for text of the
+    # message before, and the second result vanished behind hl7v2.line-not-segment
+    data = CBC.encode() + padding + (header + SECOND[3:]).encode() + THIRD.encode()
+    chunks = split(data)
+    assert control_ids(chunks) == ["RS24-000117", "RS24-000118", "RS24-000119"]
+    assert chunks[1].startswith(header.encode())
+    assert list(hl7v2.split_bytes(data)) == chunks
+    outcome = leukoflag.convert(data)
+    assert (len(outcome.bundles), outcome.rejected) == (3, [])
+    skipped = [i.location for i in outcome.issues if i.code == "hl7v2.line-not-segment"]
+    assert skipped == ["MSG[1]"]  # the padding, said where it was
+
+
 def test_junk_before_first_msh_is_its_own_rejected_chunk() -> None:
     data = b"Exported by LabBridge 4.2 on 2026-11-24\r\n" + CBC.encode()
     junk, first = split(data)
@@ -729,8 +747,10 @@ def naive_boundaries(region: bytes) -> list[tuple[int, int]]:
         line = re.split(b"[\r\n\x0b\x1c]", region[at:])[0]
         if marker == b"MSH" or header_variant(line):
             found.append((at, 0))
-        elif line.lstrip(b"\0")[:3] == b"MSH":  # NUL padding before it
-            found.append((at + len(line) - len(line.lstrip(b"\0")), 0))
+        elif (unpadded := line.lstrip(b"\0")) != line and (
+            unpadded[:3] == b"MSH" or header_variant(unpadded)
+        ):  # NUL padding before it
+            found.append((at + len(line) - len(unpadded), 0))
         elif marker in ENVELOPES and following and not following.isalnum():
             found.append((at, 1))
     return sorted(found)

@@ -8,7 +8,8 @@ message count (BTS-1) is more than the messages its batch held is yielded as a
 :class:`BatchTrailer` chunk after them, and a file trailer whose batch count (FTS-1) is more
 than the batches its file held as a :class:`FileTrailer`, so that what went missing does not
 vanish unseen.
-NUL bytes before an MSH at a line start are padding: the MSH after them starts a message.
+NUL bytes before an MSH (or such a header) at a line start are padding: the header after
+them starts a message.
 Lines end with CR, LF or CRLF. Text before the first MSH, or after an MLLP end block or a batch
 trailer and before the next MSH, is yielded as its own chunk, so the reader rejects it with a
 reason. A frame cut before its end block is yielded with its 0x0B start byte, so the reader
@@ -50,8 +51,10 @@ _VARIANT_STARTS = frozenset(
         for indent in itertools.product(b" \t", repeat=width)
     }
 )
-# ... and of a line of NUL padding before an MSH (a block-padded capture or export)
-_PADDED_STARTS = frozenset({b"\0\0\0", b"\0\0M", b"\0MS"})
+# ... and of a line of NUL padding before an MSH or such a header (a block-padded export)
+_PADDED_STARTS = frozenset(
+    (b"\0" * width + start)[:3] for width in (1, 2, 3) for start in {b"MSH", *_VARIANT_STARTS}
+)
 _LINE_MARKERS = frozenset({*_MARKER_TOKENS, _BOM_UTF8, *_VARIANT_STARTS, *_PADDED_STARTS})
 # A line after the first that starts with a marker (line breaks made CR first). One search in
 # C: splitting a message into lines and slicing each cost twice as much on every message. The
@@ -59,7 +62,7 @@ _LINE_MARKERS = frozenset({*_MARKER_TOKENS, _BOM_UTF8, *_VARIANT_STARTS, *_PADDE
 _LATER_MARKER = re.compile(
     b"\r(?=[BFMm \t\xef\0])(?:"
     + b"|".join(map(re.escape, sorted({*_ENVELOPE, _BOM_UTF8})))
-    + b"|[Mm][Ss][Hh]|[ \t]+MSH|\0+MSH)"
+    + b"|\0*(?:[Mm][Ss][Hh]|[ \t]+MSH))"
 )
 _LINE_STARTS_TO_CR = bytes.maketrans(b"\n\x0b\x1c", b"\r\r\r")
 _BLANK = b" \t\r\n"
@@ -468,7 +471,9 @@ def _boundaries(region: bytes) -> list[tuple[int, int]]:
             # '  MSH|^~\&|' or 'msh|^~\&|': the reader reads it as MSH, so it starts a message
             if HEADER_VARIANT.match(line, skip):
                 found.append((at + skip, 0))
-            elif line[:1] == b"\0" and (unpadded := line.lstrip(b"\0"))[:3] == b"MSH":
+            elif line[:1] == b"\0" and (
+                (unpadded := line.lstrip(b"\0"))[:3] == b"MSH" or HEADER_VARIANT.match(unpadded)
+            ):
                 # the padding is not the message's: it stays a line of the one before
                 found.append((at + len(line) - len(unpadded), 0))
             continue
