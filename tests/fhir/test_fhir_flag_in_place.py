@@ -2140,11 +2140,11 @@ def _mrn_7731(rid: str) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("copies", ["contained", "entries"])
-def test_a_report_without_subject_listing_copies_of_one_patient_is_his_order(copies: str) -> None:
-    # his WBC and neutrophils each name a copy of him (one MRN): read as two patients, the
-    # report went out unchanged and the derived ANC of 930 (significantly low) was lost
-    drawn = "2026-11-24T08:00:00Z"
+def _counts_naming_copies_of_7731(
+    copies: str, drawn: str
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """His WBC of 3.1 K/uL and neutrophils of 30 % drawn at ``drawn``, each naming its own copy
+    of him: a contained ``#pt`` ("contained"), or a Patient entry each ("entries", returned)."""
     wbc = _count_entry("wbc-7731", "6690-2", 3.1, "10*3/uL", subject="-", drawn=drawn)
     neutrophils = _count_entry("neut-7731", "770-8", 30, "%", subject="-", drawn=drawn)
     patients: list[dict[str, Any]] = []
@@ -2155,6 +2155,15 @@ def test_a_report_without_subject_listing_copies_of_one_patient_is_his_order(cop
         else:
             patients.append({"fullUrl": f"urn:uuid:pt-{n}", "resource": _mrn_7731(f"pt-{n}")})
             entry["resource"]["subject"] = {"reference": f"urn:uuid:pt-{n}"}
+    return wbc, neutrophils, patients
+
+
+@pytest.mark.parametrize("copies", ["contained", "entries"])
+def test_a_report_without_subject_listing_copies_of_one_patient_is_his_order(copies: str) -> None:
+    # his WBC and neutrophils each name a copy of him (one MRN): read as two patients, the
+    # report went out unchanged and the derived ANC of 930 (significantly low) was lost
+    drawn = "2026-11-24T08:00:00Z"
+    wbc, neutrophils, patients = _counts_naming_copies_of_7731(copies, drawn)
     report = {
         "resourceType": "DiagnosticReport",
         "id": "cbc-7731",
@@ -2191,16 +2200,7 @@ def test_results_no_report_lists_naming_copies_of_one_patient_are_his_order(copi
     # his WBC and neutrophils, drawn together, each name a copy of him (one MRN): read as two
     # patients' results, two orders, and the derived ANC of 930 (significantly low) was lost
     drawn = "2026-11-24T08:00:00Z"
-    wbc = _count_entry("wbc-7731", "6690-2", 3.1, "10*3/uL", subject="-", drawn=drawn)
-    neutrophils = _count_entry("neut-7731", "770-8", 30, "%", subject="-", drawn=drawn)
-    patients: list[dict[str, Any]] = []
-    for n, entry in enumerate((wbc, neutrophils), start=1):
-        if copies == "contained":
-            entry["resource"]["contained"] = [_mrn_7731("pt")]
-            entry["resource"]["subject"] = {"reference": "#pt"}
-        else:
-            patients.append({"fullUrl": f"urn:uuid:pt-{n}", "resource": _mrn_7731(f"pt-{n}")})
-            entry["resource"]["subject"] = {"reference": f"urn:uuid:pt-{n}"}
+    wbc, neutrophils, patients = _counts_naming_copies_of_7731(copies, drawn)
     sent = {"resourceType": "Bundle", "type": "collection", "entry": [*patients, wbc, neutrophils]}
     conv = leukoflag.convert(fhir.dumps(sent))
     assert [(f.location, f.code, f.rule) for f in conv.findings] == [
