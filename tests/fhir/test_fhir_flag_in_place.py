@@ -2320,6 +2320,62 @@ def test_a_relative_reference_naming_its_own_servers_entry_says_nothing() -> Non
     assert not [i for i in conv.issues if i.code == "fhir.reference-unresolved"]
 
 
+def test_a_report_listing_another_servers_result_of_a_patient_of_one_id_is_a_mismatch() -> None:
+    # hospital A's CBC of its girl (Patient/123) lists hospital B's WBC of 5.0 of its man (also
+    # Patient/123): one id was read as one patient, and the man's count was judged L by the age
+    # band of a girl of 6 months
+    sent = _two_servers_bundle()
+    del sent["entry"][2]  # hospital A's own WBC
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "cbc-a-77",
+        "status": "final",
+        "code": {"text": "CBC"},
+        "subject": {"reference": "Patient/123"},
+        "result": [{"reference": f"{HOSP_B}/Observation/wbc-b-77"}],
+    }
+    sent["entry"].insert(2, {"fullUrl": f"{HOSP_A}/DiagnosticReport/cbc-a-77", "resource": report})
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert conv.findings == []
+    (mismatch,) = [i for i in conv.issues if i.code == "fhir.subject-mismatch"]
+    assert mismatch.location == "ITEM[1]/Bundle.entry[3].resource.subject"
+    assert mismatch.text.startswith(
+        "the subject is the Patient at ITEM[1]/Bundle.entry[1].resource, but the "
+        "DiagnosticReport at ITEM[1]/Bundle.entry[2].resource that lists this Observation is of "
+        "the Patient at ITEM[1]/Bundle.entry[0].resource"
+    )
+
+
+def test_a_report_without_subject_listing_two_servers_patients_of_one_id_is_no_order() -> None:
+    # a report without subject lists hospital A's WBC of 5.0 (its girl, Patient/123) and
+    # hospital B's neutrophils of 30 % (its man, also Patient/123): read as one patient's order,
+    # it derived an ANC of 1500 from a girl's WBC and a man's differential
+    sent = _two_servers_bundle()
+    neutrophils = sent["entry"][3]["resource"]
+    neutrophils["code"]["coding"][0]["code"] = "770-8"
+    neutrophils["valueQuantity"] = {"value": 30, "unit": "%", "system": UCUM, "code": "%"}
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "cbc-77",
+        "status": "final",
+        "code": {"text": "CBC with differential"},
+        "result": [
+            {"reference": f"{HOSP_A}/Observation/wbc-a-77"},
+            {"reference": f"{HOSP_B}/Observation/wbc-b-77"},
+        ],
+    }
+    sent["entry"].append({"fullUrl": "urn:uuid:cbc-77", "resource": report})
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.location, f.code, f.rule) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[2].resource", "L", "wbc-leukopenia-pediatric")
+    ]
+    (mismatch,) = [i for i in conv.issues if i.code == "fhir.subject-mismatch"]
+    assert mismatch.location == "ITEM[1]/Bundle.entry[4].resource.result"
+    (output,) = conv.bundles
+    assert len(output["entry"]) == len(sent["entry"])  # no derived ANC
+    assert "conclusionCode" not in output["entry"][4]["resource"]
+
+
 @pytest.mark.parametrize(
     ("subject", "kind"),
     [

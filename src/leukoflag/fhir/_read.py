@@ -885,7 +885,7 @@ class _ItemReader:
         identified = not (
             self.repeats and (self.identifiers_repeated(ours) or self.identifiers_repeated(theirs))
         )
-        if _same_patient(ours, theirs, identified=identified):
+        if _same_patient(ours, theirs, identified=identified, bases=self.bases):
             return False  # one Patient, or one sent twice (a PUT and its include, a copy)
         self.modified = True
         self.issue(
@@ -915,6 +915,7 @@ class _ItemReader:
                     self.repeats
                     and (self.identifiers_repeated(first) or self.identifiers_repeated(other))
                 ),
+                bases=self.bases,
             )
             for other in named[1:]
         )
@@ -952,7 +953,7 @@ class _ItemReader:
                     self.repeats
                     and (self.identifiers_repeated(head) or self.identifiers_repeated(mine))
                 )
-                if _same_patient(head, mine, identified=identified):
+                if _same_patient(head, mine, identified=identified, bases=self.bases):
                     return head_key
         for mark in marks:
             heads.setdefault(mark, []).append((mine, key))
@@ -2190,19 +2191,25 @@ def _reference_range(
     return None, None, _none_applies(passed_over), modified
 
 
-def _same_patient(one: _Located, other: _Located, *, identified: bool) -> bool:
+def _same_patient(
+    one: _Located, other: _Located, *, identified: bool, bases: dict[int, str]
+) -> bool:
     """Whether two Patients of the item are one patient: one resource, two entries of one id
-    (a PUT and its include), two equal copies (as leukoflag contains in a derived ANC), or two
-    copies carrying one identifier (system and value) whose birth dates and genders do not
-    disagree (a report's Patient and a result's contained copy). A contained id is its
-    container's own name, so it says nothing of an entry's. ``identified``: whether their
-    identifiers are known."""
+    (a PUT and its include) not sent under two server bases, two equal copies (as leukoflag
+    contains in a derived ANC), or two copies carrying one identifier (system and value) whose
+    birth dates and genders do not disagree (a report's Patient and a result's contained copy).
+    A contained id is its container's own name, so it says nothing of an entry's.
+    ``identified``: whether their identifiers are known; ``bases``: the base of each entry sent
+    under a RESTful fullUrl, by its resource's identity (_ItemReader.bases)."""
     if one.resource is other.resource or one.resource == other.resource:
         return True
     if "contained" not in one.path and "contained" not in other.path:
         rid = one.resource.get("id")
         if isinstance(rid, str) and rid and rid == other.resource.get("id"):
-            return True
+            mine, theirs = bases.get(id(one.resource)), bases.get(id(other.resource))
+            # two servers' Patient/123 are two patients, as references resolve (see restful)
+            if not (mine and theirs and mine != theirs):
+                return True
     if not (identified and _identifiers_shared(one.resource, other.resource)):
         return False
     for key in ("birthDate", "gender"):
