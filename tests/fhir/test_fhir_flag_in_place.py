@@ -2542,3 +2542,19 @@ def test_a_narrative_made_from_flagged_output_read_back_unchanged_raises_nothing
     again = leukoflag.convert(fhir.dumps(stored))
     assert fhir.dumps(again.bundles[0]) == fhir.dumps(stored)
     assert "fhir.narrative-not-updated" not in [i.code for i in again.issues]
+
+
+def test_derived_anc_entry_keeps_the_effective_instant_of_its_sources() -> None:
+    # an analyser interface stamps each result with effectiveInstant, not effectiveDateTime
+    bundle = _wbc_and_percent_bundle()
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["id"] in {"sm-wbc", "sm-anc"}:
+            resource["effectiveInstant"] = "2026-11-24T15:20:07.310+00:00"
+            del resource["effectiveDateTime"]
+    (output,) = leukoflag.convert(fhir.dumps(bundle)).bundles
+    added = output["entry"][-1]["resource"]
+    assert added["valueQuantity"]["value"] == Decimal("612")  # 5,100 × 12 %
+    assert added["effectiveInstant"] == "2026-11-24T15:20:07.310+00:00"
+    assert "effectiveDateTime" not in added
+    assert fhir.validate(output, "R4") == []

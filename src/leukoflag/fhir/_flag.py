@@ -44,6 +44,15 @@ _REQUESTING = ("transaction", "batch")
 # Bundle types whose every entry records a server's response (FHIR invariants bdl-3/bdl-4; a
 # searchset lists what a search returned): an added entry would claim a response no server gave.
 _RESPONDED = ("history", "searchset", "transaction-response", "batch-response")
+# What a derived ANC takes from its first source: whose it is and when drawn (any effective[x])
+_CARRIED = (
+    "subject",
+    "encounter",
+    "effectiveDateTime",
+    "effectivePeriod",
+    "effectiveInstant",
+    "issued",
+)
 # Observation / component elements in FHIR's order, so that an added element lands where a
 # reader of the JSON expects it.
 _ORDER = (
@@ -581,7 +590,7 @@ class _Flagger:
         )
         resource["category"] = [el.laboratory()]
         resource["code"] = el.with_loinc({"text": el.DERIVED_ANC_TEXT}, evaluation.loinc)
-        for key in ("subject", "encounter", "effectiveDateTime", "effectivePeriod", "issued"):
+        for key in _CARRIED:
             if key in first_resource:
                 resource[key] = fresh_json(first_resource[key])  # the source keeps its own
         resource["valueQuantity"] = el.per_ul(evaluation.quantity.value)
