@@ -2558,3 +2558,18 @@ def test_derived_anc_entry_keeps_the_effective_instant_of_its_sources() -> None:
     assert added["effectiveInstant"] == "2026-11-24T15:20:07.310+00:00"
     assert "effectiveDateTime" not in added
     assert fhir.validate(output, "R4") == []
+
+
+def test_derived_anc_entry_keeps_the_effective_timing_of_its_sources() -> None:
+    bundle = _wbc_and_percent_bundle()
+    timing = {"event": ["2026-11-24T15:20:00+00:00"]}
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["id"] in {"sm-wbc", "sm-anc"}:
+            resource["effectiveTiming"] = timing
+            del resource["effectiveDateTime"]
+    (output,) = leukoflag.convert(fhir.dumps(bundle)).bundles
+    added = output["entry"][-1]["resource"]
+    assert added["valueQuantity"]["value"] == Decimal("612")  # 5,100 × 12 %
+    assert added["effectiveTiming"] == timing
+    assert fhir.validate(output, "R4") == []

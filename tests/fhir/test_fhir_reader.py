@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -542,6 +543,70 @@ def test_a_result_whose_effective_period_has_only_an_end_is_dated_by_it_for_the_
     assert (finding.code, finding.rule) == ("L", "wbc-leukopenia-pediatric")
     assert applied.source == "age-band"
     assert "flag.age-unknown" not in [i.code for i in conv.issues]
+
+
+def _newborns_wbc_timed(timing: Mapping[str, object]) -> dict[str, object]:
+    """A boy born 2026-11-14 and his WBC of 7,000 (low for a newborn, normal for an adult)
+    dated by ``timing`` alone (Observation.effectiveTiming)."""
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:b71d0e43-5a2c-4f98-8e16-3c9a0d7f2b61",
+                "resource": {
+                    "resourceType": "Patient",
+                    "gender": "male",
+                    "birthDate": "2026-11-14",
+                },
+            },
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+                    "subject": {"reference": "urn:uuid:b71d0e43-5a2c-4f98-8e16-3c9a0d7f2b61"},
+                    "effectiveTiming": timing,
+                    "valueQuantity": {
+                        "value": 7.0,
+                        "unit": "10*3/uL",
+                        "system": UCUM,
+                        "code": "10*3/uL",
+                    },
+                }
+            },
+        ],
+    }
+
+
+def test_a_result_dated_by_an_effective_timing_event_is_judged_for_the_age() -> None:
+    # effectiveTiming was not read: the newborn's result had no date and he was judged with
+    # adult ranges (N, flag.age-unknown) instead of his age band (L)
+    timing = {"event": ["2026-11-24T06:40:00-05:00"]}
+    conv = leukoflag.convert(json.dumps(_newborns_wbc_timed(timing)))
+    finding, applied = finding_and_range(conv)
+    assert (finding.code, finding.rule) == ("L", "wbc-leukopenia-pediatric")
+    assert applied.source == "age-band"
+    assert "flag.age-unknown" not in [i.code for i in conv.issues]
+
+
+def test_an_effective_timing_without_event_dates_nothing() -> None:
+    timing = {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d"}}
+    conv = leukoflag.convert(json.dumps(_newborns_wbc_timed(timing)))
+    finding, _ = finding_and_range(conv)
+    assert (finding.code, finding.rule) == ("N", "wbc-within-range")
+    assert ("flag.age-unknown", "ITEM[1]/Bundle.entry[1].resource") in [
+        (i.code, i.location) for i in conv.issues
+    ]
+
+
+def test_an_effective_timing_event_that_is_no_date_is_reported_and_not_used() -> None:
+    conv = leukoflag.convert(json.dumps(_newborns_wbc_timed({"event": ["24/11/2026 06:40"]})))
+    assert (
+        "fhir.timestamp-invalid",
+        "ITEM[1]/Bundle.entry[1].resource.effectiveTiming.event[0]",
+    ) in [(i.code, i.location) for i in conv.issues]
+    assert [f.code for f in conv.findings] == ["N"]
 
 
 _NEWBORN = "urn:uuid:5c0e7f3a-2d41-4b8e-9f6a-71c2d8e4b905"
@@ -1105,6 +1170,11 @@ WBC_LINE = (
             ' "effectiveDateTime": "2026',
             ' "effectiveDateTime": "2024-01-02", "effectiveDateTime": "2026',
             "effectiveDateTime",
+        ),
+        (
+            '"effectiveDateTime": "2026-11-24T08:10:00Z",',
+            '"effectiveTiming": {"event": ["2024-01-02"]}, "effectiveTiming": {"event": []},',
+            "effectiveTiming",
         ),
         (' "interpretation":', ' "interpretation": [], "interpretation":', "interpretation"),
         (' "referenceRange":', ' "referenceRange": [], "referenceRange":', "referenceRange"),

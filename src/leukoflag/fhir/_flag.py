@@ -51,6 +51,7 @@ _CARRIED = (
     "effectiveDateTime",
     "effectivePeriod",
     "effectiveInstant",
+    "effectiveTiming",
     "issued",
 )
 # Observation / component elements in FHIR's order, so that an added element lands where a

@@ -1592,6 +1592,10 @@ class _ItemReader:
             # a Period may have no start: its end is then the only time sent
             bound = "start" if "start" in period else "end"
             return self.timestamp(period.get(bound), f"{where}.effectivePeriod.{bound}")
+        timing = resource.get("effectiveTiming")
+        if isinstance(timing, dict) and isinstance(events := timing.get("event"), list) and events:
+            # a Timing's events say when it was drawn: the first, as a Period's start
+            return self.timestamp(events[0], f"{where}.effectiveTiming.event[0]")
         return None
 
     def timestamp(self, text: Any, where: str) -> Timestamp | None:
@@ -1788,6 +1792,7 @@ _DECIDING_OBSERVATION = _DECIDING_RESULT | {
     "effectiveDateTime",
     "effectiveInstant",
     "effectivePeriod",
+    "effectiveTiming",
     "issued",
     "component",
     # its contained Patient (the subject #pt) and Observations (a panel's members), of two lists
