@@ -2423,6 +2423,79 @@ def test_a_subject_of_unknown_type_outside_the_item_is_still_a_patient_not_known
     assert [f.location for f in conv.findings] == ["ITEM[1]/Observation"]
 
 
+def _cord_blood_bundle(focus: dict[str, str]) -> dict[str, Any]:
+    """A mother's record (born 1994) holding her newborn son (born 2026-11-29) and a WBC of
+    7,000/uL drawn the next day, its subject the mother and its ``focus`` as given: N for an
+    adult, low for a newborn."""
+    mother = {"resourceType": "Patient", "id": "mh-mother", "gender": "female"}
+    mother["birthDate"] = "1994-02-11"
+    son = {"resourceType": "Patient", "id": "mh-son", "gender": "male", "birthDate": "2026-11-29"}
+    wbc = _count_entry(
+        "mh-cord-wbc", "6690-2", 7.0, "10*3/uL", subject="mh-mother", drawn="2026-11-30T07:10:00Z"
+    )
+    wbc["resource"]["focus"] = [focus]
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:mh-mother", "resource": mother},
+            {"fullUrl": "urn:uuid:mh-son", "resource": son},
+            wbc,
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("focus", "kind"),
+    [
+        ({"reference": "urn:uuid:mh-son"}, "Patient"),  # her newborn, in the Bundle
+        ({"reference": "Patient/mh-twin-b"}, "Patient"),  # a twin, on the server
+        ({"reference": "RelatedPerson/mh-donor-4"}, "RelatedPerson"),
+        ({"type": "Group", "display": "twins of mh-mother"}, "Group"),
+    ],
+)
+def test_a_result_whose_focus_is_another_person_is_passed_through_unflagged(
+    focus: dict[str, str], kind: str
+) -> None:
+    # the newborn's WBC of 7,000 in his mother's record was judged N by her adult range
+    sent = _cord_blood_bundle(focus)
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    assert [(i.code, i.location) for i in conv.issues] == [
+        ("fhir.focus-not-subject", "ITEM[1]/Bundle.entry[2].resource.focus[0]")
+    ]
+    assert conv.issues[0].text.startswith(f"the focus is a {kind}")
+
+
+@pytest.mark.parametrize(
+    "focus",
+    [
+        {"reference": "urn:uuid:mh-mother"},  # the subject itself
+        {"reference": "Specimen/mh-cbc-tube-1"},
+        {"reference": "Condition/mh-postpartum-sepsis"},
+    ],
+)
+def test_a_result_whose_focus_is_its_subject_or_no_person_is_judged(
+    focus: dict[str, str],
+) -> None:
+    conv = leukoflag.convert(fhir.dumps(_cord_blood_bundle(focus)))
+    assert [(f.location, f.code) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[2].resource", "N")
+    ]
+    assert "fhir.focus-not-subject" not in [i.code for i in conv.issues]
+
+
+def test_a_focus_naming_the_subjects_type_and_id_outside_the_item_is_the_subject() -> None:
+    sent = original("r4-wbc-observation.json")
+    sent["subject"] = {"reference": "Patient/rv-88213"}
+    sent["focus"] = [{"reference": "https://ehr.riverside.example/fhir/Patient/rv-88213"}]
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [f.location for f in conv.findings] == ["ITEM[1]/Observation"]
+    assert "fhir.focus-not-subject" not in [i.code for i in conv.issues]
+
+
 def _lab_document(*, with_report: bool) -> dict[str, Any]:
     """A document Bundle (Composition first) of a WBC and a neutrophil %, with or without the
     DiagnosticReport that lists them (the Composition's section names it, or the results)."""

@@ -103,6 +103,8 @@ _RESULT_STATUSES = {status.value: status for status in ResultStatus}
 # Quantity.comparator of R4 and R5 (R5's "ad", sufficient to achieve, is judged as ">=")
 _COMPARATORS = frozenset(("<", "<=", ">=", ">", "ad"))
 _REPORT_STATUSES = {status.value: status for status in ReportStatus}
+# A focus naming one of these, not the subject, is another person whom the result is about
+_PERSONS = frozenset(("Patient", "RelatedPerson", "Person", "Group"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -1156,6 +1158,8 @@ class _ItemReader:
             return []
         if self.not_patient(observation, "this Observation is"):
             return []
+        if "focus" in resource and self.about_another(observation):
+            return []
         known = len(self.nodes)
         try:
             return self.observation_results_checked(
@@ -1223,18 +1227,8 @@ class _ItemReader:
             return False
         target = self.resolve(subject, holder.container, "", say=False)
         reference = subject.get("reference")
-        if target is not None:
-            kind = target.resource.get("resourceType")
-        elif isinstance(subject.get("type"), str):
-            kind = subject["type"].rsplit("/", 1)[-1]  # a type may be a StructureDefinition URL
-        elif isinstance(reference, str) and not reference.startswith(("#", "urn:")):
-            parts = reference.rstrip("/").split("/")
-            if len(parts) >= 4 and parts[-2] == "_history":
-                parts = parts[:-2]
-            kind = parts[-2] if len(parts) >= 2 else None
-        else:
-            return False
-        if kind == "Patient" or not isinstance(kind, str) or kind not in resource_types():
+        kind = _kind(subject, target)
+        if kind is None or kind == "Patient":
             return False
         self.modified = True
         self.issue(
@@ -1247,6 +1241,48 @@ class _ItemReader:
             "through unread and unflagged",
         )
         return True
+
+    def about_another(self, observation: _Located) -> bool:
+        """Whether ``observation``'s ``focus`` names another person than its subject (her
+        newborn, a fetus, a donor: FHIR's focus is whom the result is then about), said so:
+        judged by the subject's age and sex, a newborn's count would be read as his mother's."""
+        for i, focus in enumerate(_list(observation.resource.get("focus"))):
+            if not isinstance(focus, dict):
+                continue
+            target = self.resolve(focus, observation.container, "", say=False)
+            kind = _kind(focus, target)
+            if kind not in _PERSONS:
+                continue  # a specimen, a condition, a body structure: still the subject's blood
+            if kind == "Patient" and self.focus_is_subject(observation, focus, target):
+                continue
+            self.modified = True
+            reference = focus.get("reference")
+            self.issue(
+                Severity.WARNING,
+                "focus-not-subject",
+                f"{observation.location}.focus[{i}]",
+                f"the focus is a {kind}"
+                + (f" ({quoted(reference)})" if isinstance(reference, str) else "")
+                + ", not the subject: the result is about the focus (a newborn, a fetus, a "
+                "donor), not the patient whose age and sex the rules would judge it by, so this "
+                "Observation is passed through unread and unflagged",
+            )
+            return True
+        return False
+
+    def focus_is_subject(
+        self, observation: _Located, focus: dict[str, Any], target: _Located | None
+    ) -> bool:
+        """Whether a focus naming a Patient names the Observation's subject (one patient as
+        :meth:`other_patient` tells it, else the same ``Type/id`` when neither is in the item)."""
+        subject = observation.resource.get("subject")
+        theirs = self.subject_patient(observation)
+        if target is not None and theirs is not None:
+            return _same_patient(theirs, target, identified=True, bases=self.bases)
+        if target is not None or theirs is not None or not isinstance(subject, dict):
+            return False
+        one, other = _type_id(focus.get("reference")), _type_id(subject.get("reference"))
+        return one is not None and one == other
 
     def modifiers_of(self, resource: dict[str, Any], location: str) -> tuple[Any, str] | None:
         """The modifierExtension that qualifies ``resource`` (at ``location``) and where it is:
@@ -2194,6 +2230,32 @@ def _reference_range(
     if not passed_over:
         return None, None, "", modified
     return None, None, _none_applies(passed_over), modified
+
+
+def _kind(reference: dict[str, Any], target: _Located | None) -> str | None:
+    """The resource type a Reference names: of the resource it resolves to, its ``type``, or
+    its ``Type/id`` (None: not known, or no FHIR resource type)."""
+    if target is not None:
+        kind = target.resource.get("resourceType")
+    elif isinstance(reference.get("type"), str):
+        kind = reference["type"].rsplit("/", 1)[-1]  # a type may be a StructureDefinition URL
+    else:
+        found = _type_id(reference.get("reference"))
+        kind = found[0] if found is not None else None
+    if not isinstance(kind, str) or kind not in resource_types():
+        return None
+    return kind
+
+
+def _type_id(reference: Any) -> tuple[str, str] | None:
+    """The ``Type/id`` a literal reference ends with, its version left out (None: a ``#id``, a
+    ``urn:`` or no reference)."""
+    if not isinstance(reference, str) or reference.startswith(("#", "urn:")):
+        return None
+    parts = reference.rstrip("/").split("/")
+    if len(parts) >= 4 and parts[-2] == "_history":
+        parts = parts[:-2]
+    return (parts[-2], parts[-1]) if len(parts) >= 2 else None
 
 
 def _same_patient(
