@@ -1946,6 +1946,86 @@ def test_a_value_absent_with_a_data_absent_reason_extension_says_the_reason(
 
 
 @pytest.mark.parametrize(
+    ("value", "at"),
+    [
+        # a placeholder 0 whose reason sits on the value: judged as a WBC of 0, critically low
+        (
+            {
+                "valueQuantity": {
+                    "value": 0,
+                    "_value": {"extension": [{"url": _DAR, "valueCode": "not-performed"}]},
+                    "unit": "10^3/uL",
+                    "system": UCUM,
+                    "code": "10*3/uL",
+                }
+            },
+            "valueQuantity",
+        ),
+        (
+            {
+                "valueQuantity": {
+                    "extension": [{"url": _DAR, "valueCode": "not-performed"}],
+                    "value": 0,
+                    "unit": "10^3/uL",
+                    "system": UCUM,
+                    "code": "10*3/uL",
+                }
+            },
+            "valueQuantity",
+        ),
+        (
+            {
+                "valueInteger": 0,
+                "_valueInteger": {"extension": [{"url": _DAR, "valueCode": "not-performed"}]},
+            },
+            "valueInteger",
+        ),
+    ],
+)
+def test_a_value_sent_with_a_data_absent_reason_extension_is_not_judged(
+    value: dict[str, object], at: str
+) -> None:
+    # dataAbsentReason beside a value set it aside, the same reason on the value did not: LL
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+        "subject": {"reference": "Patient/rv-5521"},
+        "effectiveDateTime": "2026-11-24T07:10:00-05:00",
+        **value,
+    }
+    conversion = leukoflag.convert(fhir.dumps(observation))
+    assert conversion.findings == []
+    (output,) = conversion.bundles
+    assert output == observation
+    (absent,) = [i for i in conversion.issues if i.code == "flag.data-absent"]
+    assert absent.location == f"ITEM[1]/Observation.{at}"
+    assert absent.text == (
+        "not flagged: the WBC value was sent with a data-absent reason (not-performed), "
+        "which says there is none"
+    )
+
+
+def test_a_value_with_an_extension_that_is_no_data_absent_reason_is_judged() -> None:
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+        "subject": {"reference": "Patient/rv-5521"},
+        "effectiveDateTime": "2026-11-24T07:10:00-05:00",
+        "valueQuantity": {
+            "value": 2.1,
+            "_value": {"extension": [{"url": "http://lis.example/precision", "valueInteger": 1}]},
+            "unit": "10^3/uL",
+            "system": UCUM,
+            "code": "10*3/uL",
+        },
+    }
+    conversion = leukoflag.convert(fhir.dumps(observation))
+    assert [(f.value_per_ul, f.code) for f in conversion.findings] == [(Decimal("2100"), "LU")]
+
+
+@pytest.mark.parametrize(
     "reference",
     [
         "Patient?identifier=http://hosp.example.org/mrn|12345",

@@ -1472,6 +1472,9 @@ class _ItemReader:
                 value = NoValue(absent_code, concept.text)
         elif isinstance(value, NoValue) and value.reason != "empty":
             absent_code = value.reason  # a data-absent-reason extension on the value
+        elif isinstance(value, Number) and ("valueQuantity" in node or "_valueInteger" in node):
+            # one beside a value (a placeholder 0 'not-performed') denies it, as dataAbsentReason
+            absent_code = _absent_beside(node)
         ranges = node.get("referenceRange")
         if ranges is not None and not isinstance(ranges, list):
             raise _Malformed(f"{where}.referenceRange", "referenceRange is not a list")
@@ -1977,6 +1980,15 @@ def _absent_reason(element: Any) -> str:
             code = extension.get("valueCode")
             return code if isinstance(code, str) and code else "unknown"
     return ""
+
+
+def _absent_beside(node: dict[str, Any]) -> str:
+    """The code of a data-absent-reason extension sent on a count's value though it has one
+    (``valueQuantity._value``, the ``valueQuantity`` itself, ``_valueInteger``); "": none."""
+    quantity = node.get("valueQuantity")
+    if isinstance(quantity, dict):
+        return _absent_reason(quantity.get("_value")) or _absent_reason(quantity)
+    return _absent_reason(node.get("_valueInteger"))
 
 
 def _version_identity(entry: Any) -> str:
