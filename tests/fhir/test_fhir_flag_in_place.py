@@ -2646,3 +2646,74 @@ def test_derived_anc_entry_keeps_the_effective_timing_of_its_sources() -> None:
     assert added["valueQuantity"]["value"] == Decimal("612")  # 5,100 × 12 %
     assert added["effectiveTiming"] == timing
     assert fhir.validate(output, "R4") == []
+
+
+def _panel_dating_its_members(*, contained: bool, report: bool) -> dict[str, Any]:
+    """A girl of 6 months (born 2026-06-01) and her CBC panel drawn 2026-11-30, its WBC of
+    5,000/uL (low at her age, normal for an adult) and neutrophils of 30 % sent as hasMember
+    members with no time of their own: entries, or contained in the panel; ``report``: a
+    DiagnosticReport without a time lists the panel."""
+    members = [
+        _count_entry("cbc-wbc", "6690-2", 5.0, "10*3/uL", subject="cbc-girl")["resource"],
+        _count_entry("cbc-neut", "770-8", 30, "%", subject="cbc-girl")["resource"],
+    ]
+    panel: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": "cbc-panel",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"reference": "urn:uuid:cbc-girl"},
+        "effectiveDateTime": "2026-11-30T08:15:00+01:00",
+    }
+    girl = {"resourceType": "Patient", "id": "cbc-girl", "gender": "female"}
+    girl["birthDate"] = "2026-06-01"
+    entries: list[dict[str, Any]] = [{"fullUrl": "urn:uuid:cbc-girl", "resource": girl}]
+    if report:
+        listing = {
+            "resourceType": "DiagnosticReport",
+            "id": "cbc-report",
+            "status": "final",
+            "code": {"text": "CBC"},
+            "subject": {"reference": "urn:uuid:cbc-girl"},
+            "result": [{"reference": "urn:uuid:cbc-panel"}],
+        }
+        entries.append({"fullUrl": "urn:uuid:cbc-report", "resource": listing})
+    if contained:
+        panel["contained"] = members
+        panel["hasMember"] = [{"reference": f"#{m['id']}"} for m in members]
+        entries.append({"fullUrl": "urn:uuid:cbc-panel", "resource": panel})
+    else:
+        panel["hasMember"] = [{"reference": f"urn:uuid:{m['id']}"} for m in members]
+        entries.append({"fullUrl": "urn:uuid:cbc-panel", "resource": panel})
+        entries += [{"fullUrl": f"urn:uuid:{m['id']}", "resource": m} for m in members]
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+@pytest.mark.parametrize("contained", [False, True])
+@pytest.mark.parametrize("report", [False, True])
+def test_a_panels_time_dates_its_members_sent_without_one(contained: bool, report: bool) -> None:
+    # the members had no date: the girl's WBC of 5,000 was judged N by adult ranges
+    # (flag.age-unknown), and without a report no ANC was derived (each its own draw)
+    sent = _panel_dating_its_members(contained=contained, report=report)
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.analyte.value, f.code, f.rule, f.derived) for f in conv.findings] == [
+        ("wbc", "L", "wbc-leukopenia-pediatric", False),
+        ("anc", "N", "anc-within-range", True),
+    ]
+    assert conv.findings[1].value_per_ul == Decimal("1500")  # 5,000 × 30 %
+    assert "flag.age-unknown" not in [i.code for i in conv.issues]
+    (output,) = conv.bundles
+    added = output["entry"][-1]["resource"]
+    assert added["effectiveDateTime"] == "2026-11-30T08:15:00+01:00"
+    assert fhir.validate(output, "R4") == []
+    (again,) = leukoflag.convert(fhir.dumps(output)).bundles
+    assert again == output  # read back, the derived ANC is dated as it was judged
+
+
+def test_a_members_own_time_wins_over_its_panels() -> None:
+    sent = _panel_dating_its_members(contained=False, report=False)
+    for entry in sent["entry"][2:]:
+        # drawn the day before she was born: of unknown age, whatever the panel says
+        entry["resource"]["effectiveDateTime"] = "2026-05-31"
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.code, f.rule) for f in conv.findings if not f.derived] == [("N", "wbc-within-range")]

@@ -44,6 +44,9 @@ _REQUESTING = ("transaction", "batch")
 # Bundle types whose every entry records a server's response (FHIR invariants bdl-3/bdl-4; a
 # searchset lists what a search returned): an added entry would claim a response no server gave.
 _RESPONDED = ("history", "searchset", "transaction-response", "batch-response")
+_EFFECTIVE = frozenset(
+    ("effectiveDateTime", "effectivePeriod", "effectiveInstant", "effectiveTiming")
+)
 # What a derived ANC takes from its first source: whose it is and when drawn (any effective[x])
 _CARRIED = (
     "subject",
@@ -594,6 +597,18 @@ class _Flagger:
         for key in _CARRIED:
             if key in first_resource:
                 resource[key] = fresh_json(first_resource[key])  # the source keeps its own
+            elif key == "issued" and not _EFFECTIVE.intersection(resource):
+                # sources a panel dates (members sent without a time): the time they were judged at
+                stamp = next(
+                    (
+                        self.results[source].effective
+                        for source in evaluation.derived_from
+                        if source in self.results and self.results[source].effective is not None
+                    ),
+                    None,
+                )
+                if stamp is not None:
+                    resource["effectiveDateTime"] = stamp.fhir
         resource["valueQuantity"] = el.per_ul(evaluation.quantity.value)
         if finding is not None:
             resource["interpretation"] = [el.computed_interpretation(finding.code)]

@@ -497,6 +497,9 @@ class _ItemReader:
     # Patients of the item by each identifier they carry (system, value): built at the first
     # subject sent as an identifier only
     patient_ids: dict[tuple[str, str], list[_Located]] | None = None
+    # the panel whose hasMember first names an Observation, by the member's identity: its time
+    # dates a member sent without one (see panel_time)
+    panels: dict[int, _Located] = field(default_factory=dict)
 
     def location(self, path: Path) -> str:
         return path_location(self.prefix, self.root, path)
@@ -858,7 +861,9 @@ class _ItemReader:
             for j, member in enumerate(_list(observation.resource.get("hasMember"))):
                 # a report's panel has its members resolved as its results: this one's are not
                 where = f"{observation.location}.hasMember[{j}]"
-                self.resolve(member, observation.container, where)
+                named = self.resolve(member, observation.container, where)
+                if named is not None:
+                    self.panels.setdefault(id(named.resource), observation)
             patient = self.patient_of(observation)
             key = patient.location if patient is not None else ""
             if key and key not in loose:
@@ -1012,11 +1017,17 @@ class _ItemReader:
         seen: set[int] = set()
         # lists of references still to read: (references, from which index, the resource they
         # are resolved in, where they are); a stack, not recursion, as a chain may be long
-        stack = [
-            (_list(report.resource.get("result")), 0, report.resource, f"{report.location}.result")
+        stack: list[tuple[list[Any], int, dict[str, Any], str, _Located | None]] = [
+            (
+                _list(report.resource.get("result")),
+                0,
+                report.resource,
+                f"{report.location}.result",
+                None,
+            )
         ]
         while stack:
-            references, start, container, where = stack.pop()
+            references, start, container, where, panel = stack.pop()
             for j in range(start, len(references)):
                 target = self.resolve(references[j], container, f"{where}[{j}]")
                 if target is None or target.resource.get("resourceType") != "Observation":
@@ -1024,11 +1035,14 @@ class _ItemReader:
                 if id(target.resource) in seen:
                     continue  # listed twice, or a panel that is its own member
                 seen.add(id(target.resource))
+                if panel is not None:
+                    self.panels.setdefault(id(target.resource), panel)
                 yield target
                 members = _list(target.resource.get("hasMember"))
                 if members:
-                    stack.append((references, j + 1, container, where))
-                    stack.append((members, 0, target.container, f"{target.location}.hasMember"))
+                    stack.append((references, j + 1, container, where, panel))
+                    where = f"{target.location}.hasMember"
+                    stack.append((members, 0, target.container, where, target))
                     break
 
     def groups(self, drafts: list[_OrderDraft]) -> tuple[PatientResult, ...]:
@@ -1404,6 +1418,8 @@ class _ItemReader:
             else:
                 specimen_at = self.unresolved_specimen(resource["specimen"], f"{where}.specimen")
         effective = self.effective(resource, where)
+        if effective is None and self.panels:
+            effective = self.panel_time(resource)
         # the result's date for its age, as flagging takes it: effective, else the collection of
         # its Specimen (none resolved: its order's), else the report's effective
         own = (specimen,) if specimen is not None else None
@@ -1635,6 +1651,20 @@ class _ItemReader:
         if isinstance(timing, dict) and isinstance(events := timing.get("event"), list) and events:
             # a Timing's events say when it was drawn: the first, as a Period's start
             return self.timestamp(events[0], f"{where}.effectiveTiming.event[0]")
+        return None
+
+    def panel_time(self, member: dict[str, Any]) -> Timestamp | None:
+        """The effective[x] of the panel whose hasMember names ``member`` (or of the panel that
+        panel is a member of): a CBC panel dates the counts it groups when they have no time of
+        their own, as a report dates its results (None: no panel, or none dated)."""
+        seen = {id(member)}
+        panel = self.panels.get(id(member))
+        while panel is not None and id(panel.resource) not in seen:
+            seen.add(id(panel.resource))
+            found = self.effective(panel.resource, panel.location)
+            if found is not None:
+                return found
+            panel = self.panels.get(id(panel.resource))
         return None
 
     def timestamp(self, text: Any, where: str) -> Timestamp | None:
