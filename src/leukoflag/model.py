@@ -139,7 +139,7 @@ class ResultStatus(StrEnum):
 
 
 class ReportStatus(StrEnum):
-    """FHIR ``DiagnosticReport.status`` (same codes in R4 and R5)."""
+    """FHIR ``DiagnosticReport.status`` (R4's codes; R5 adds ``modified``, read as partial)."""
 
     REGISTERED = "registered"
     PARTIAL = "partial"

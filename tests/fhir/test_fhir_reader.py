@@ -377,6 +377,37 @@ def test_unknown_status_is_read_as_unknown_with_an_issue() -> None:
     assert [i.code for i in item.issues] == ["fhir.status-unknown"]
 
 
+def test_an_r5_report_modified_before_it_is_final_is_read_as_partial() -> None:
+    # R5 added "modified": reported as "not a FHIR report status" and read as unknown
+    report = {
+        "resourceType": "DiagnosticReport",
+        "status": "modified",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"reference": "Patient/rv-5521"},
+        "result": [{"reference": "#wbc"}],
+        "contained": [
+            {
+                "resourceType": "Observation",
+                "id": "wbc",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+                "valueQuantity": {
+                    "value": 2.9,
+                    "unit": "10*3/uL",
+                    "system": UCUM,
+                    "code": "10*3/uL",
+                },
+            }
+        ],
+    }
+    (item,) = read(json.dumps(report).encode())
+    assert isinstance(item, FhirItem)
+    (group,) = item.groups
+    (order,) = group.orders
+    assert (order.status, order.status_text) == (ReportStatus.PARTIAL, "modified")
+    assert "fhir.status-unknown" not in [i.code for i in item.issues]
+
+
 def test_malformed_observation_inside_a_bundle_is_an_issue_and_the_rest_is_read() -> None:
     data = b"""{"resourceType": "Bundle", "type": "collection", "entry": [
       {"resource": {"resourceType": "Observation", "status": "final",

@@ -103,6 +103,8 @@ _RESULT_STATUSES = {status.value: status for status in ResultStatus}
 # Quantity.comparator of R4 and R5 (R5's "ad", sufficient to achieve, is judged as ">=")
 _COMPARATORS = frozenset(("<", "<=", ">=", ">", "ad"))
 _REPORT_STATUSES = {status.value: status for status in ReportStatus}
+# R5's "modified" (changed after it was issued, before it is final) is not final: as partial
+_REPORT_STATUSES["modified"] = ReportStatus.PARTIAL
 # A focus naming one of these, not the subject, is another person whom the result is about
 _PERSONS = frozenset(("Patient", "RelatedPerson", "Person", "Group"))
 
