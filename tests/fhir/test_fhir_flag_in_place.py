@@ -2427,8 +2427,9 @@ def _cord_blood_bundle(focus: dict[str, str]) -> dict[str, Any]:
     """A mother's record (born 1994) holding her newborn son (born 2026-11-29) and a WBC of
     7,000/uL drawn the next day, its subject the mother and its ``focus`` as given: N for an
     adult, low for a newborn."""
-    mother = {"resourceType": "Patient", "id": "mh-mother", "gender": "female"}
+    mother: dict[str, Any] = {"resourceType": "Patient", "id": "mh-mother", "gender": "female"}
     mother["birthDate"] = "1994-02-11"
+    mother["identifier"] = [{"system": "urn:oid:2.16.840.1.113883.19.5", "value": "M-20417"}]
     son = {"resourceType": "Patient", "id": "mh-son", "gender": "male", "birthDate": "2026-11-29"}
     wbc = _count_entry(
         "mh-cord-wbc", "6690-2", 7.0, "10*3/uL", subject="mh-mother", drawn="2026-11-30T07:10:00Z"
@@ -2452,6 +2453,13 @@ def _cord_blood_bundle(focus: dict[str, str]) -> dict[str, Any]:
         ({"reference": "Patient/mh-twin-b"}, "Patient"),  # a twin, on the server
         ({"reference": "RelatedPerson/mh-donor-4"}, "RelatedPerson"),
         ({"type": "Group", "display": "twins of mh-mother"}, "Group"),
+        (
+            {
+                "type": "Patient",
+                "identifier": {"system": "urn:oid:2.16.840.1.113883.19.5", "value": "M-20418"},
+            },
+            "Patient",
+        ),
     ],
 )
 def test_a_result_whose_focus_is_another_person_is_passed_through_unflagged(
@@ -2473,6 +2481,10 @@ def test_a_result_whose_focus_is_another_person_is_passed_through_unflagged(
     "focus",
     [
         {"reference": "urn:uuid:mh-mother"},  # the subject itself
+        {
+            "type": "Patient",
+            "identifier": {"system": "urn:oid:2.16.840.1.113883.19.5", "value": "M-20417"},
+        },
         {"reference": "Specimen/mh-cbc-tube-1"},
         {"reference": "Condition/mh-postpartum-sepsis"},
     ],
@@ -2717,3 +2729,13 @@ def test_a_members_own_time_wins_over_its_panels() -> None:
         entry["resource"]["effectiveDateTime"] = "2026-05-31"
     conv = leukoflag.convert(fhir.dumps(sent))
     assert [(f.code, f.rule) for f in conv.findings if not f.derived] == [("N", "wbc-within-range")]
+
+
+def test_a_focus_naming_the_subjects_identifier_outside_the_item_is_the_subject() -> None:
+    sent = original("r4-wbc-observation.json")
+    mrn = {"system": "urn:oid:2.16.840.1.113883.19.5", "value": "RV-88213"}
+    sent["subject"] = {"type": "Patient", "identifier": mrn}
+    sent["focus"] = [{"type": "Patient", "identifier": mrn}]
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [f.location for f in conv.findings] == ["ITEM[1]/Observation"]
+    assert "fhir.focus-not-subject" not in [i.code for i in conv.issues]

@@ -1290,8 +1290,22 @@ class _ItemReader:
         self, observation: _Located, focus: dict[str, Any], target: _Located | None
     ) -> bool:
         """Whether a focus naming a Patient names the Observation's subject (one patient as
-        :meth:`other_patient` tells it, else the same ``Type/id`` when neither is in the item)."""
+        :meth:`other_patient` tells it, else the same ``Type/id`` or identifier when neither is
+        in the item)."""
         subject = observation.resource.get("subject")
+        sent = focus.get("identifier")
+        if target is None and isinstance(sent, dict):
+            system, value = _text(sent.get("system")), _text(sent.get("value"))
+            if not (system and value):
+                return False  # a value without its system may be another register's number
+            mine = subject.get("identifier") if isinstance(subject, dict) else None
+            if isinstance(mine, dict) and (_text(mine.get("system")), _text(mine.get("value"))) == (
+                system,
+                value,
+            ):
+                return True
+            found = self.identified_patients().get((system, value), [])
+            target = found[0] if len(found) == 1 else None
         theirs = self.subject_patient(observation)
         if target is not None and theirs is not None:
             return _same_patient(theirs, target, identified=True, bases=self.bases)
