@@ -2739,3 +2739,35 @@ def test_a_focus_naming_the_subjects_identifier_outside_the_item_is_the_subject(
     conv = leukoflag.convert(fhir.dumps(sent))
     assert [f.location for f in conv.findings] == ["ITEM[1]/Observation"]
     assert "fhir.focus-not-subject" not in [i.code for i in conv.issues]
+
+
+_SIGNATURE = {
+    "type": [{"system": "urn:iso-astm:E1762-95:2013", "code": "1.2.840.10065.1.12.1.5"}],
+    "when": "2026-11-24T16:45:00+00:00",
+    "who": {"display": "St Mary's laboratory director"},
+    "sigFormat": "application/jose",
+    "data": "ZXlKaGJHY2lPaUpGVXpJMU5pSjkuLnNpZ25lZA==",
+}
+
+
+def test_a_signed_bundle_that_flagging_changed_says_its_signature_no_longer_verifies() -> None:
+    # the signature was kept without a word: a verifier refused the flagged Bundle, or one
+    # trusting it took leukoflag's changes for the lab's signed content
+    sent = original("bundle-with-patient.json")
+    sent["signature"] = _SIGNATURE
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output["signature"] == _SIGNATURE  # kept as sent: leukoflag signs nothing
+    (said,) = [i for i in conv.issues if i.code == "fhir.signature-invalidated"]
+    assert said.location == "ITEM[1]/Bundle.signature"
+    again = leukoflag.convert(fhir.dumps(output))  # its own output: what was signed is unchanged
+    assert "fhir.signature-invalidated" not in [i.code for i in again.issues]
+
+
+def test_a_signed_bundle_without_counts_says_nothing_of_its_signature() -> None:
+    sent = original("bundle-with-patient.json")
+    sent["entry"] = sent["entry"][:2]  # the Patient and the Specimen only
+    sent["signature"] = _SIGNATURE
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert conv.bundles == [sent]
+    assert "fhir.signature-invalidated" not in [i.code for i in conv.issues]

@@ -492,6 +492,24 @@ class _Flagger:
                 "it may contradict the values, interpretation or conclusion flagged now",
             )
 
+    def signature(self) -> None:
+        """Say that a signed Bundle was changed: leukoflag signs nothing, so the signature kept
+        no longer verifies what it is sent with (a document's, a message's)."""
+        root = self.editor.root
+        signature = root.get("signature")
+        if root.get("resourceType") != "Bundle" or not isinstance(signature, dict):
+            return
+        if root is self.editor.sent(()) or root == self.editor.sent(()):
+            return  # written as it was sent (flagged output read back): still what was signed
+        self.issue(
+            Severity.WARNING,
+            "signature-invalidated",
+            f"{self.item.location}/Bundle.signature",
+            "the Bundle is signed, and leukoflag changed what was signed (the flagged counts, "
+            "a report's conclusion, a derived ANC) and signs nothing: the signature no longer "
+            "verifies this Bundle, so sign it again or keep the Bundle as sent",
+        )
+
     def order_evaluations(self, order_location: str, results: list[str]) -> list[Evaluation]:
         found = [self.evaluations[r] for r in results if r in self.evaluations]
         by_order = self.derived_by_order
@@ -875,4 +893,5 @@ def flag_in_place(
         flagger.modernize(path)
     flagger.conclude()
     flagger.narratives()
+    flagger.signature()
     return flagger.editor.root, tuple(flagger.issues)
