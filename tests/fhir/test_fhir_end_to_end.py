@@ -564,8 +564,37 @@ def test_a_registered_report_holding_final_results_says_so_at_obr_25(sent: str) 
         "MSG[1]/OBR[1]-25",
         (
             f"the report is registered (OBR-25 '{sent}'), which says no result is available "
-            "yet, but holds the judged result MSG[1]/OBX[1] (final, OBX-11 'F'); its "
-            "conclusionCode is drawn from it as sent"
+            "yet, but holds the judged results MSG[1]/OBX[1] (final, OBX-11 'F'), "
+            "MSG[1]/OBR[1]/ANC[derived] (derived from MSG[1]/OBX[1], MSG[1]/OBX[2]); its "
+            "conclusionCode is drawn from them as sent"
+        ),
+    )
+
+
+def test_a_registered_report_whose_only_finding_is_a_derived_anc_says_so_at_obr_25() -> None:
+    # Segmented and band counts are never judged themselves: the derived ANC of 400 was the
+    # registered report's only judged result, and its Neutropenia went out without the warning.
+    message = er7(
+        "MSH|^~\\&|HEMLAB|LAKESIDE|EHR|LAKESIDE|20261124120000-0600||ORU^R01^ORU_R01"
+        "|LK26112400412|P|2.5.1",
+        "PID|1||LK-0099317^^^LAKESIDE^MR||ABERNETHY^COLM||19720914|M",
+        "OBR|1|PL-88407^EHR|FL-20261124-0207^HEMLAB|CBCMD^CBC with manual differential^99LAK"
+        "|||20261124110000-0600|||||||||||||||20261124115500-0600|||I",
+        "OBX|1|NM|30451-9^Segmented neutrophils [#/volume] in Blood^LN||0.3|10*3/uL^^UCUM"
+        "|1.8-7.0||||F|||20261124110000-0600",
+        "OBX|2|NM|30229-9^Band neutrophils [#/volume] in Blood^LN||0.1|10*3/uL^^UCUM"
+        "|0.0-0.7||||F|||20261124110000-0600",
+    )
+    conv = convert(message)
+    (bundle,) = conv.bundles
+    assert _conclusion(bundle) == ["Neutropenia"]  # the ANC of 400 derived from the parts
+    (issue,) = [i for i in conv.issues if i.code == "flag.report-status-disagrees"]
+    assert (issue.location, issue.text) == (
+        "MSG[1]/OBR[1]-25",
+        (
+            "the report is registered (OBR-25 'I'), which says no result is available yet, but "
+            "holds the judged result MSG[1]/OBR[1]/ANC[derived] (derived from MSG[1]/OBX[1], "
+            "MSG[1]/OBX[2]); its conclusionCode is drawn from it as sent"
         ),
     )
 

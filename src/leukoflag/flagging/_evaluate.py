@@ -335,12 +335,13 @@ def _report_status_disagreement(order: Order, evaluations: list[Evaluation]) -> 
             if v2 and result.status_text:
                 said.append(f"OBX-11 {quoted(result.status_text)}")
             found.append((index, result.location + (f" ({', '.join(said)})" if said else "")))
-    if not registered and len(evaluations) > len(order.results):
-        # a derived ANC is preliminary when a source is, the unjudged percent too
+    if len(evaluations) > len(order.results):
+        # a derived ANC is preliminary when a source is, the unjudged percent too; in a
+        # registered report any judged one is told, even of parts never judged themselves
         preliminary = {r.location for r in order.results if r.status is ResultStatus.PRELIMINARY}
         for index in range(len(order.results), len(evaluations)):
             derived = evaluations[index]
-            sources = [s for s in derived.derived_from if s in preliminary]
+            sources = [s for s in derived.derived_from if registered or s in preliminary]
             if derived.finding is not None and sources:
                 found.append((index, f"{derived.location} (derived from {_listed(sources)})"))
     if not found:
