@@ -188,6 +188,35 @@ def test_flagged_again_the_senders_flags_are_the_ones_kept_not_leukoflags_code()
     assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
 
 
+@pytest.mark.parametrize(
+    ("edit", "why"),
+    [
+        ({"status": "cancelled"}, "flag.status-not-flaggable"),
+        ({"status": "entered-in-error"}, "flag.status-not-flaggable"),
+        ({"valueString": "see comment"}, "flag.value-not-numeric"),
+    ],
+)
+def test_flagged_output_read_back_and_no_longer_judged_loses_leukoflags_code(
+    edit: dict[str, str], why: str
+) -> None:
+    # leukoflag's stored output (a WBC of 2.85 it called LU, with leukopenia and CTCAE grade 2
+    # in its explanation) whose result was since cancelled, withdrawn or replaced by a comment:
+    # flagged again, the stale LU and explanation stayed on a result nobody judged any more
+    (flagged,) = convert("r4-wbc-observation.json").bundles
+    assert [c["code"] for c in flagged["interpretation"][0]["coding"]] == ["LU"]
+    edited = copy.deepcopy(flagged)
+    if "valueString" in edit:
+        del edited["valueQuantity"]
+    edited.update(edit)
+    conv = leukoflag.convert(fhir.dumps(edited))
+    assert conv.findings == []
+    assert why in [i.code for i in conv.issues]
+    (output,) = conv.bundles
+    assert urls(output) == []  # neither its explanation nor the sender's flags it kept
+    # the sender's own L is its interpretation again, as for a result never judged
+    assert output["interpretation"] == [{"coding": [{"system": V3, "code": "L"}]}]
+
+
 def test_an_interpretation_edited_by_hand_after_flagging_is_recomputed_not_read_as_senders() -> (
     None
 ):

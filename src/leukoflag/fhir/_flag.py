@@ -201,6 +201,8 @@ class _Flagger:
             return
         quantity = evaluation.quantity if isinstance(result.value, Number) else None
         finding = evaluation.finding
+        if finding is None and "extension" in (sent := self.editor.peek(ref.path)):
+            self.unjudge(sent, ref.path)
         if evaluation.loinc is None and quantity is None and finding is None:
             return  # not in scope, or in scope but not judged: left as sent
         chosen = evaluation.reference_range
@@ -421,6 +423,32 @@ class _Flagger:
         _put(node, "extension", [*others, el.explanation(finding), *senders])
         _put(node, "interpretation", [el.computed_interpretation(code)])
         self.rewritten.add(path)
+
+    def unjudge(self, sent: dict[str, Any], path: Path) -> None:
+        """A result leukoflag judged before (its output read back) that is not judged now
+        (cancelled, entered-in-error, its value gone or known only by a bound): its earlier code
+        and explanation go, and the sender's flags kept are its interpretation again, as a
+        fresh conversion writes a result it did not judge."""
+        own = [e for e in _listed(sent.get("extension")) if isinstance(e, dict)]
+        if not any(e.get("url") in _OURS for e in own):
+            return  # not flagged before: left as sent
+        senders = [
+            e["valueCodeableConcept"]
+            for e in own
+            if e.get("url") == el.SENDER_INTERPRETATION and "valueCodeableConcept" in e
+        ]
+        others = [e for e in _listed(sent.get("extension")) if not _ours(e)]
+        node = self.editor.node(path)
+        if others:
+            node["extension"] = others
+        else:
+            del node["extension"]
+        if senders:
+            _put(node, "interpretation", senders)
+        else:
+            node.pop("interpretation", None)
+        self.rewritten.add(path)
+        self.changed.add(_resource_path(path))
 
     def modernize(self, path: Path) -> None:
         """Legacy interpretation (a single object, the old v2 0078 URI) → the current form."""
@@ -677,6 +705,10 @@ class _Flagger:
 
 
 _REPORT_TAIL = ("presentedForm", "conclusionCode", "conclusion", "composition", "media", "note")
+
+
+def _ours(extension: Any) -> bool:
+    return isinstance(extension, dict) and extension.get("url") in _OURS
 
 
 def _put_report(report: dict[str, Any], key: str, value: Any) -> None:
