@@ -674,6 +674,41 @@ def test_derived_anc_entry_is_withdrawn_when_its_sources_are_sent_again_entered_
     assert fhir.validate(output, "R4") == []
 
 
+@pytest.mark.parametrize("status", ["entered-in-error", "cancelled"])
+def test_derived_anc_read_back_follows_its_source_withdrawn_since(status: str) -> None:
+    # leukoflag's stored output (an ANC of 612, LU, derived from the WBC of 5,100 and
+    # neutrophils of 12 %) whose WBC was since set entered-in-error or cancelled: flagged
+    # again, the ANC was read as a measured one, still final and LU, and its Neutropenia stayed
+    # in the report's conclusionCode though nothing it was derived from stands
+    (first,) = leukoflag.convert(fhir.dumps(_wbc_and_percent_bundle())).bundles
+    before = first["entry"][-1]["resource"]
+    assert (before["status"], before["interpretation"][0]["coding"][0]["code"]) == ("final", "LU")
+    edited = copy.deepcopy(first)
+    wbc = next(e["resource"] for e in edited["entry"] if e["resource"]["id"] == "sm-wbc")
+    wbc["status"] = status
+    conv = leukoflag.convert(fhir.dumps(edited))
+    (output,) = conv.bundles
+    after = output["entry"][-1]["resource"]
+    assert after["id"] == before["id"]
+    assert after["status"] == status
+    assert after["valueQuantity"] == before["valueQuantity"]  # 612, as derived
+    assert "interpretation" not in after
+    assert EXPLANATION not in urls(after)
+    report = next(e["resource"] for e in output["entry"] if e["resource"]["id"] == "sm-dr-17")
+    assert "conclusionCode" not in report
+    assert conv.findings == []
+    (said,) = (i for i in conv.issues if i.code == "fhir.derived-status")
+    assert said.location.endswith(".status")
+    assert said.text.startswith(
+        f"the ANC leukoflag derived before, written 'final', is now {status}: its source is "
+        f"{status} (ITEM[1]/Bundle.entry["
+    )
+    assert fhir.validate(output, "R4") == []
+    # read back once more, nothing changes: its status is its sources' already
+    again = leukoflag.convert(fhir.dumps(output))
+    assert fhir.dumps(again.bundles[0]) == fhir.dumps(output)
+
+
 def test_r5_observation_is_flagged_and_validates_as_r5() -> None:
     conv = convert("r5-anc-observation.json")
     (output,) = conv.bundles

@@ -364,11 +364,20 @@ def normalized_quantity(evaluation: Evaluation, sent: Number, unit: Unit | None)
 
 def derived_status(statuses: Iterable[str]) -> str:
     """``Observation.status`` of a derived ANC from its sources' statuses: entered-in-error when
-    one is (it withdraws the ANC derived from them before), else preliminary when one is (a
-    value computed from a preliminary one is preliminary), else corrected or amended when one
-    was (the derived value changed with it), else final."""
+    one is (it withdraws the ANC derived from them before), else cancelled, registered or
+    unknown when one is (a source no longer available, read back: no value of it stands), else
+    preliminary when one is (a value computed from a preliminary one is preliminary), else
+    corrected or amended when one was (the derived value changed with it), else final."""
     found = set(statuses)
-    for status in ("entered-in-error", "preliminary", "corrected", "amended"):
+    for status in (
+        "entered-in-error",
+        "cancelled",
+        "registered",
+        "unknown",
+        "preliminary",
+        "corrected",
+        "amended",
+    ):
         if status in found:
             return status
     return "final"

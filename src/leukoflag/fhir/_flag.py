@@ -201,6 +201,9 @@ class _Flagger:
             return
         quantity = evaluation.quantity if isinstance(result.value, Number) else None
         finding = evaluation.finding
+        if ref.status:  # leukoflag's derived ANC read back: its status follows its sources now
+            self.editor.node(ref.path)["status"] = ref.status
+            self.changed.add(_resource_path(ref.path))
         if finding is None and "extension" in (sent := self.editor.peek(ref.path)):
             self.unjudge(sent, ref.path)
         if evaluation.loinc is None and quantity is None and finding is None:

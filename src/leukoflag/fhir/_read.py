@@ -38,6 +38,7 @@ from leukoflag.fhir._elements import (
     SOURCE_MESSAGE,
     UNIT_CODE_SENT,
     derived_before,
+    derived_status,
     supplied_range,
 )
 from leukoflag.fhir._json import dumps, loads_noting_repeats, loads_written, plain
@@ -122,6 +123,9 @@ class NodeRef:
     # the lab's ranges not used for a modifierExtension leukoflag does not know: told likewise
     range_issues: tuple[Issue, ...] = ()
     derived: bool = False  # an ANC leukoflag derived and wrote (its output read back)
+    # of such an ANC, the status its sources give it now when not the one it carries ("": as
+    # sent): written in its place, so a source withdrawn since withdraws the ANC with it
+    status: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1531,16 +1535,21 @@ class _ItemReader:
             if ranges
         )
         derived = derived_before(node)
-        self.derived = self.derived or derived
-        self.nodes[where] = NodeRef(path, range_index, passed_over, range_issues, derived)
+        status, status_text, now = shared.status, shared.status_text, ""
+        if derived:
+            self.derived = True
+            now = self.derived_status(node, where, shared)
+            if now:  # judged by its sources' status, not the one it was written with
+                status, status_text = _RESULT_STATUSES[now], ""
+        self.nodes[where] = NodeRef(path, range_index, passed_over, range_issues, derived, now)
         return LabResult(
             location=where,
             code=_concept(node["code"]),
             value=value,
-            status=shared.status,
+            status=status,
             unit=unit,
             reference_range=reference_range,
-            status_text=shared.status_text,
+            status_text=status_text,
             data_absent_reason=absent_code,
             sender_flags=self.flags(node, path, where),
             effective=shared.effective,
@@ -1554,6 +1563,35 @@ class _ItemReader:
             order=shared.order,
             value_location=value_at,
         )
+
+    def derived_status(self, node: dict[str, Any], where: str, shared: _Shared) -> str:
+        """The status an ANC leukoflag derived and wrote (``node``, read back) has now that its
+        sources (``derivedFrom``) may have changed status since: "" when it is the one it
+        carries, or when its sources are not all Observations of the item."""
+        references = _list(node.get("derivedFrom"))
+        sources = [self.resolve(r, node, "", say=False) for r in references]
+        statuses = [s.resource.get("status") if s is not None else None for s in sources]
+        known = [s for s in statuses if isinstance(s, str) and s in _RESULT_STATUSES]
+        if not known or len(known) != len(statuses):
+            return ""
+        now = derived_status(known)
+        if now == shared.status_text:
+            return ""
+        changed = [
+            source.location
+            for source, status in zip(sources, statuses, strict=True)
+            if source is not None and status == now
+        ]
+        sources_are = "sources are" if len(changed) > 1 else "source is"
+        self.issue(
+            Severity.INFORMATION,
+            "derived-status",
+            f"{where}.status",
+            f"the ANC leukoflag derived before, written {quoted(shared.status_text)}, is now "
+            f"{now}: its {sources_are} {now} ({', '.join(changed)}), and a derived ANC's status "
+            "follows its sources; it is judged and concluded from as such",
+        )
+        return now
 
     def repeated(self, node: Any, keys: frozenset[str]) -> str:
         """The first of ``keys`` that ``node`` holds more than once ('' for none)."""
