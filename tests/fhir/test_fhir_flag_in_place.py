@@ -709,6 +709,19 @@ def test_derived_anc_read_back_follows_its_source_withdrawn_since(status: str) -
     assert fhir.dumps(again.bundles[0]) == fhir.dumps(output)
 
 
+def test_derived_anc_read_back_withdrawn_itself_is_not_revived_by_its_sources() -> None:
+    # a user set leukoflag's derived ANC entered-in-error, its WBC and percent still final
+    (first,) = leukoflag.convert(fhir.dumps(_wbc_and_percent_bundle())).bundles
+    edited = copy.deepcopy(first)
+    edited["entry"][-1]["resource"]["status"] = "entered-in-error"
+    conv = leukoflag.convert(fhir.dumps(edited))
+    (output,) = conv.bundles
+    assert output["entry"][-1]["resource"]["status"] == "entered-in-error"
+    assert "interpretation" not in output["entry"][-1]["resource"]
+    assert "fhir.derived-status" not in [i.code for i in conv.issues]
+    assert [f.location for f in conv.findings if f.derived] == []
+
+
 def test_r5_observation_is_flagged_and_validates_as_r5() -> None:
     conv = convert("r5-anc-observation.json")
     (output,) = conv.bundles

@@ -108,6 +108,15 @@ _REPORT_STATUSES = {status.value: status for status in ReportStatus}
 _REPORT_STATUSES["modified"] = ReportStatus.PARTIAL
 # A focus naming one of these, not the subject, is another person whom the result is about
 _PERSONS = frozenset(("Patient", "RelatedPerson", "Person", "Group"))
+# Result statuses that say no value stands (flagging judges none of them)
+_WITHDRAWN_STATUSES = frozenset(
+    (
+        ResultStatus.ENTERED_IN_ERROR,
+        ResultStatus.CANCELLED,
+        ResultStatus.REGISTERED,
+        ResultStatus.UNKNOWN,
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1567,7 +1576,10 @@ class _ItemReader:
     def derived_status(self, node: dict[str, Any], where: str, shared: _Shared) -> str:
         """The status an ANC leukoflag derived and wrote (``node``, read back) has now that its
         sources (``derivedFrom``) may have changed status since: "" when it is the one it
-        carries, or when its sources are not all Observations of the item."""
+        carries, or when its sources are not all Observations of the item. One withdrawn itself
+        (entered-in-error, cancelled …, as a user may set it) stays so: sources never revive it."""
+        if shared.status in _WITHDRAWN_STATUSES:
+            return ""
         references = _list(node.get("derivedFrom"))
         sources = [self.resolve(r, node, "", say=False) for r in references]
         statuses = [s.resource.get("status") if s is not None else None for s in sources]
