@@ -545,6 +545,32 @@ def test_derived_anc_in_a_bundle_is_a_new_entry_derived_from_its_sources() -> No
     assert again["entry"][-1]["fullUrl"] == added["fullUrl"]  # the same input, the same id
 
 
+@pytest.mark.parametrize(
+    ("key", "sent"),
+    [
+        ("effectiveInstant", "2026-11-24T06:40:00.000-05:00"),
+        ("effectiveTiming", {"event": ["2026-11-24T06:40:00-05:00"]}),
+    ],
+)
+def test_derived_anc_entry_is_dated_as_its_sources_by_any_effective_type(
+    key: str, sent: Any
+) -> None:
+    # sources dated by effectiveInstant or effectiveTiming: the derived ANC was written with no
+    # time at all (only effectiveDateTime and effectivePeriod were copied)
+    bundle = _wbc_and_percent_bundle()
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        if resource["resourceType"] == "Observation":
+            for dated in ("effectiveDateTime", "effectivePeriod"):
+                resource.pop(dated, None)
+            resource[key] = sent
+    (output,) = leukoflag.convert(fhir.dumps(bundle)).bundles
+    added = output["entry"][-1]["resource"]
+    assert added["valueQuantity"]["value"] == Decimal("612")
+    assert added[key] == sent
+    assert fhir.validate(output, "R4") == []
+
+
 def _wbc_and_percent_on_specimens(wbc_specimen: str, percent_specimen: str) -> dict[str, Any]:
     """St Mary's Bundle with a neutrophil % for the ANC, each result on its own specimen."""
     bundle = original("bundle-with-patient.json")
