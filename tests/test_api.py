@@ -872,6 +872,40 @@ def test_a_capture_that_starts_mid_message_converts_the_messages_after_it(
         assert rejected.raw == capture[: capture.index("MSH")].strip("\r\n\x1c\x0b").encode()
 
 
+@pytest.mark.parametrize(
+    "cut",
+    [
+        _TAIL.index("L|||F"),  # inside OBX-8
+        _TAIL.index("3/uL^^UCUM"),  # inside OBX-6, the unit
+    ],
+)
+def test_a_capture_cut_inside_a_segment_converts_the_messages_after_it(
+    tmp_path: Path, cut: int
+) -> None:
+    # its first line is no segment: rejected whole as a log quoting HL7, losing both CBCs
+    capture = _TAIL[cut:] + CBC + SECOND
+    path = tmp_path / "capture-0004.hl7"
+    path.write_bytes(capture.encode())
+    expected = leukoflag.convert(CBC + SECOND).bundles
+    pipe = _Pipe(iter([capture.encode()[:30], capture.encode()[30:]]))
+    for outcomes in (
+        list(leukoflag.iter_file(path)),
+        list(leukoflag.iter_convert(io.BufferedReader(pipe))),
+    ):
+        assert [o.rejected is None for o in outcomes] == [False, True, True]
+    for conversion in (leukoflag.convert(capture.encode()), leukoflag.convert_file(path)):
+        assert conversion.bundles == expected
+        (rejected,) = conversion.rejected
+        assert (rejected.index, rejected.location) == (1, "MSG[1]")
+        first = _TAIL[cut : _TAIL.index("\r")]
+        assert rejected.reason.startswith(
+            f"not an HL7 v2 message: no MSH segment; text starts with '{first}' and segments "
+            "follow it (SPM): the rest of a message cut inside a segment (an input that starts "
+            "inside a message, a capture rotated or cut there"
+        )
+        assert rejected.raw == _TAIL[cut:].strip("\r").encode()
+
+
 def test_missing_file_is_a_read_error_and_an_os_error(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-feed.hl7"
     with pytest.raises(leukoflag.ReadError) as caught:

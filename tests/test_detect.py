@@ -45,6 +45,10 @@ def test_format_is_detected_from_content(head: bytes, kind: str) -> None:
         b"\xef\xbb\xbfSPM|1|SP7790^CORELAB||BLDV\r",
         b"\x1c\r\x0bMSH|^~\\&|CORELAB|",  # a capture rotated right before a frame's end block
         b"\x1c\rMSH|^~\\&|CORELAB|",
+        # cut inside a segment: its tail, then a segment
+        b"L|||F|||20261124080500-0500\rSPM|1|SP7790^CORELAB||BLDV\r",
+        b"3^10*3/uL|4.0-11.0|L|||F\r\nOBX|2|NM|751-8^Neutrophils^LN||1.20\r\n",
+        b"ood by Automated count^LN||3.1|10*3/uL\nBTS|3\n",
     ],
 )
 def test_input_that_starts_mid_message_is_hl7v2(head: bytes) -> None:
@@ -62,6 +66,10 @@ def test_input_that_starts_mid_message_is_hl7v2(head: bytes) -> None:
         b"OBX 1 NM 6690-2 3.1\n",
         b"Obx|1|NM|\n",
         b'\x1c{"resourceType": "Observation"}',
+        # a log quoting a message after its timestamp, its other segments on the lines after
+        b"2026-11-24 08:00:01 INFO got MSH|^~\\&|CORELAB|RIVERSIDE\nPID|1||MRN100871\n",
+        b"2026-11-24 08:00:01 INFO got OBX|1|NM|6690-2^WBC^LN||3.1\nOBX|2|NM|\n",
+        b"L|||F|||20261124080500-0500\rMSH|^~\\&|CORELAB|",  # no segment of a message after it
     ],
 )
 def test_text_that_merely_looks_like_a_segment_stays_unknown(head: bytes) -> None:

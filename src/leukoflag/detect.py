@@ -64,6 +64,13 @@ _FRAGMENT_IDS = frozenset(
     b"BTS FTS".split()
 )
 _FRAGMENT = re.compile(rb"([A-Z][A-Z0-9]{2})\|")
+# The first line of a capture cut inside a segment ('L|||F|||…', '3^10*3/uL|…'): text with a
+# field separator and no control bytes, ended by its line break.
+_SEGMENT_TAIL = re.compile(
+    rb"[^\x00-\x1f{\[<][^\x00-\x08\x0a-\x1f]*\|[^\x00-\x08\x0a-\x1f]*(?:\r\n?|\n)"
+)
+# ... which a log line quoting a segment after its timestamp ('… INFO got MSH|^~\&|…') is not
+_QUOTED_SEGMENT = re.compile(rb"(?:MSH|FHS|BHS)\||[ \t][A-Z][A-Z0-9]{2}\|")
 
 
 def detect(head: bytes) -> Kind:
@@ -103,6 +110,19 @@ def _mid_message(text: bytes) -> bool:
         text = text.lstrip(_MLLP_END + b" \t\r\n")
         if text.startswith(_MLLP_START) or text.startswith(_V2_STARTS):
             return True
+    if _fragment(text):
+        return True
+    # cut inside a segment: its tail is a line of no segment, a segment line follows
+    tail = _SEGMENT_TAIL.match(text)
+    return (
+        tail is not None
+        and _fragment(text[tail.end() :])
+        and not _QUOTED_SEGMENT.search(text, 0, tail.end())
+    )
+
+
+def _fragment(text: bytes) -> bool:
+    """Whether ``text`` starts with a segment of a message whose header is before it."""
     found = _FRAGMENT.match(text)
     return found is not None and (found[1] in _FRAGMENT_IDS or found[1].startswith(b"Z"))
 

@@ -506,7 +506,8 @@ def test_the_rest_of_a_message_cut_by_an_end_block_is_not_called_a_log_line() ->
     assert conversion.rejected[1].reason == (
         "not an HL7 v2 message: no MSH segment; text starts with 'DANIEL^C||19610719|M' and "
         "segments follow it (PV1, ORC, OBR, OBX, SPM): the rest of a message cut inside a "
-        "segment (an MLLP end block, 0x1C, inside the message?) or sent without its header"
+        "segment (an input that starts inside a message, a capture rotated or cut there, or an "
+        "MLLP end block, 0x1C, inside the message?) or sent without its header"
     )
 
 

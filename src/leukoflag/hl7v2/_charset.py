@@ -440,7 +440,8 @@ def describe_junk(data: bytes) -> str:
         return (
             f"not an HL7 v2 message: no MSH segment; text starts with {quoted(shown)} and "
             f"segments follow it ({later}): the rest of a message cut inside a segment (an "
-            "MLLP end block, 0x1C, inside the message?) or sent without its header"
+            "input that starts inside a message, a capture rotated or cut there, or an MLLP end "
+            "block, 0x1C, inside the message?) or sent without its header"
         )
     return (
         f"not an HL7 v2 message: no MSH segment; text starts with {quoted(shown)} "
