@@ -16,6 +16,9 @@ from leukoflag import detect
         (b"msh|^~\\&|LAB|", "hl7v2"),  # read as MSH, with hl7v2.segment-id-case
         (b"  MSH|^~\\&|LAB|", "hl7v2"),
         (b"msh| resent by the LIS", "unknown"),  # no header's delimiters: text
+        (b"bhs|^~\\&|CORELAB|", "hl7v2"),  # a batch header in lower case, as 'msh|^~\&|'
+        (b"fts|1\rBHS|^~\\&|CORELAB|", "hl7v2"),  # a capture rotated before a file trailer
+        (b"bts| resent by the LIS", "unknown"),  # no count after 'bts|': text
         (b'{"resourceType": "Observation"}', "fhir"),
         (b'  [{"resourceType": "Bundle"}]', "fhir"),
         (b"2026-11-24 08:00:01 INFO MSH|^~\\&|LAB|", "unknown"),

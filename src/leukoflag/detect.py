@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from typing import Literal
 
 __all__ = [
+    "ENVELOPE_VARIANT",
     "HEADER_VARIANT",
     "Kind",
     "bare_wide_encoding",
@@ -53,6 +54,16 @@ _V2_STARTS = (b"MSH", b"FHS", b"BHS")
 HEADER_VARIANT = re.compile(
     rb"(?:[ \t]+MSH|(?!MSH)[Mm][Ss][Hh])([^0-9A-Za-z \t\r\n])(?:(?!\1)[^0-9A-Za-z \t\r\n]){3,5}\1"
 )
+# A batch envelope line sent indented or in lower or mixed case, taken as the line itself (as
+# the splitter takes ``BHS|``): a header (``bhs|^~\&|…``, ``  FHS|^~\&|…``) with a header's
+# delimiters, a trailer (``bts|3``, ``  FTS|1``) with a count or nothing in field 1 and then the
+# separator or the line's end. Indented and in lower case at once it is text, as for MSH.
+ENVELOPE_VARIANT = re.compile(
+    rb"(?:[ \t]+[BF]HS|(?![BF]HS)[BbFf][Hh][Ss])([^0-9A-Za-z \t\r\n])"
+    rb"(?:(?!\1)[^0-9A-Za-z \t\r\n]){3,5}\1"
+    rb"|(?:[ \t]+[BF]TS|(?![BF]TS)[BbFf][Tt][Ss])([^0-9A-Za-z \t\r\n])[ \t]*[0-9]*[ \t]*"
+    rb"(?:\2|[\r\n\x1c]|\Z)"
+)
 _MLLP_START = b"\x0b"
 _MLLP_END = b"\x1c"
 # The segments of an ORU^R01 message (v2.3 to 2.8), of the acknowledgement a capture holds
@@ -77,7 +88,8 @@ def detect(head: bytes) -> Kind:
     """The format of content starting with ``head``.
 
     HL7 v2: an MLLP start block (0x0B) or MSH/FHS/BHS as the first non-blank bytes (or a
-    header in lower case, :data:`HEADER_VARIANT`), also after an MLLP end block (0x1C); or a
+    header in lower case, :data:`HEADER_VARIANT`, :data:`ENVELOPE_VARIANT`), also after an
+    MLLP end block (0x1C); or a
     segment of a message (``OBX|``, ``PID|``, ``BTS|``, a ``Z`` segment: the input starts
     mid-message, a rotated or cut capture), whose reader rejects that fragment and reads the
     messages after it. FHIR: a JSON
@@ -88,6 +100,8 @@ def detect(head: bytes) -> Kind:
     """
     text = _strip(head)
     if text.startswith(_MLLP_START) or text.startswith(_V2_STARTS) or HEADER_VARIANT.match(text):
+        return "hl7v2"
+    if ENVELOPE_VARIANT.match(text):  # 'bhs|^~\&|…', or 'bts|3' in a capture rotated before it
         return "hl7v2"
     if _mid_message(text):
         return "hl7v2"

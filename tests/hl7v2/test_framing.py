@@ -463,6 +463,46 @@ def test_a_lower_case_or_indented_header_after_nul_padding_starts_a_message(
     assert skipped == ["MSG[1]"]  # the padding, said where it was
 
 
+@pytest.mark.parametrize("terminator", ["\r", "\n", "\r\n"])
+@pytest.mark.parametrize(
+    ("header", "trailer"),
+    [("bhs", "bts"), ("  BHS", "  BTS"), ("\tBHS", "Bts")],
+)
+def test_envelope_lines_in_lower_case_or_indented_are_envelope_lines(
+    header: str, trailer: str, terminator: str
+) -> None:
+    # 'bhs|' at the start was no HL7 v2 (the input rejected whole, both CBCs lost); '  BHS|'
+    # was a Rejected of its own, and 'bts|3' a segment of the message before, its count lost
+    batch = (
+        BATCH_HEADER.replace("BHS", header)
+        + CBC
+        + SECOND
+        + f"{trailer}|3\r"
+        + BATCH_HEADER.replace("BHS", header)
+        + THIRD
+        + f"{trailer}|1\r"
+    ).replace("\r", terminator)
+    outcomes = list(leukoflag.iter_convert(batch))
+    assert [o.rejected is None for o in outcomes] == [True, True, False, True]
+    conversion = leukoflag.convert(batch)
+    assert conversion.bundles == leukoflag.convert(CBC + SECOND + THIRD).bundles
+    (rejected,) = conversion.rejected
+    assert rejected.raw == f"{trailer}|3".encode()
+    assert rejected.reason.startswith(
+        "batch trailer BTS-1 counts 3 messages but the batch held 2; 1 message missing"
+    )
+    assert not [i for i in conversion.issues if i.code.startswith("hl7v2.segment")]
+    assert list(hl7v2.split_bytes(batch.encode())) == split(batch.encode(), 7)
+
+
+def test_text_like_an_envelope_line_indented_and_in_lower_case_stays_in_its_message() -> None:
+    # as for MSH: indented and in lower case at once is text, and so is 'bts|' with no count
+    for text in ("  bts|3", "bts| resent by the LIS"):
+        data = message(PID, OBR, WBC, text, ANC).encode()
+        (chunk,) = split(data)
+        assert len(read(chunk).groups[0].orders[0].results) == 2
+
+
 def test_junk_before_first_msh_is_its_own_rejected_chunk() -> None:
     data = b"Exported by LabBridge 4.2 on 2026-11-24\r\n" + CBC.encode()
     junk, first = split(data)
@@ -716,7 +756,9 @@ ATOMS_VARIANT = (
     b"\t",
     b"|^~\\&|",
     b"\0",
-)  # headers indented, in lower case, padded
+    b"bts",
+    b"Bhs",
+)  # headers and envelope lines indented, in lower case, padded
 BREAKS = (b"\r", b"\n", b"\r\n", b"\x0b", b"\x1c", b"\xef\xbb\xbf")
 
 
@@ -738,6 +780,22 @@ def header_variant(line: bytes) -> bool:
     )
 
 
+def envelope_variant(line: bytes) -> bool:
+    """An indented envelope ID, or one in another case than upper (not both); a header (FHS,
+    BHS) then a header's delimiters, as header_variant's; a trailer (BTS, FTS) then a separator,
+    field 1 a count or nothing, then the separator again or the end of the line."""
+    text = line.lstrip(b" \t")
+    name = text[:3]
+    if name.upper() not in ENVELOPES or (text != line) != (name in ENVELOPES):
+        return False
+    if name.upper() in {b"FHS", b"BHS"}:
+        return header_variant(b"msh" + text[3:])
+    separator = text[3:4]
+    if not separator or separator.isalnum() or separator in b" \t\r\n":
+        return False
+    return re.fullmatch(rb"[ \t]*[0-9]*[ \t]*", text[4:].split(separator)[0]) is not None
+
+
 def naive_boundaries(region: bytes) -> list[tuple[int, int]]:
     """The boundary rule read straight from its definition, one byte at a time."""
     found = [(at, byte) for at, byte in enumerate(region) if byte in (0x0B, 0x1C)]
@@ -752,7 +810,9 @@ def naive_boundaries(region: bytes) -> list[tuple[int, int]]:
             unpadded[:3] == b"MSH" or header_variant(unpadded)
         ):  # NUL padding before it
             found.append((at + len(line) - len(unpadded), 0))
-        elif marker in ENVELOPES and following and not following.isalnum():
+        elif (marker in ENVELOPES and following and not following.isalnum()) or envelope_variant(
+            line
+        ):
             found.append((at, 1))
     return sorted(found)
 

@@ -3,7 +3,8 @@
 Boundaries: an MSH segment at the start of a line starts a message (so does one sent indented
 or in lower case with a header's delimiters, :data:`leukoflag.detect.HEADER_VARIANT`); MLLP blocks
 (0x0B … 0x1C 0x0D) start and end one; FHS/BHS/BTS/FTS batch envelope lines end one and are
-dropped (v2.5.1 ch. 2.10.3: each MSH inside a batch is its own message). A batch trailer whose
+dropped (v2.5.1 ch. 2.10.3: each MSH inside a batch is its own message), also when sent
+indented or in lower case (:data:`leukoflag.detect.ENVELOPE_VARIANT`). A batch trailer whose
 message count (BTS-1) is more than the messages its batch held is yielded as a
 :class:`BatchTrailer` chunk after them, and a file trailer whose batch count (FTS-1) is more
 than the batches its file held as a :class:`FileTrailer`, so that what went missing does not
@@ -29,7 +30,7 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import BinaryIO, Self
 
-from leukoflag.detect import HEADER_VARIANT, wide_encoding
+from leukoflag.detect import ENVELOPE_VARIANT, HEADER_VARIANT, wide_encoding
 
 __all__ = ["BatchTrailer", "FileTrailer", "split_bytes", "split_stream"]
 
@@ -55,14 +56,26 @@ _VARIANT_STARTS = frozenset(
 _PADDED_STARTS = frozenset(
     (b"\0" * width + start)[:3] for width in (1, 2, 3) for start in {b"MSH", *_VARIANT_STARTS}
 )
-_LINE_MARKERS = frozenset({*_MARKER_TOKENS, _BOM_UTF8, *_VARIANT_STARTS, *_PADDED_STARTS})
+# ... and of an envelope line sent so (``bts|3``, ``  BHS|^~\&|``: ENVELOPE_VARIANT decides)
+_ENVELOPE_VARIANT_STARTS = frozenset(
+    {bytes(case) for case in itertools.product(b"BbFf", b"HhTt", b"Ss")}
+    | {
+        (bytes(indent) + name)[:3]
+        for name in _ENVELOPE
+        for width in (1, 2, 3)
+        for indent in itertools.product(b" \t", repeat=width)
+    }
+)
+_LINE_MARKERS = frozenset(
+    {*_MARKER_TOKENS, _BOM_UTF8, *_VARIANT_STARTS, *_PADDED_STARTS, *_ENVELOPE_VARIANT_STARTS}
+)
 # A line after the first that starts with a marker (line breaks made CR first). One search in
 # C: splitting a message into lines and slicing each cost twice as much on every message. The
 # look-ahead at the first byte keeps the classes of the header variants off every other line.
 _LATER_MARKER = re.compile(
-    b"\r(?=[BFMm \t\xef\0])(?:"
+    b"\r(?=[BFMbfm \t\xef\0])(?:"
     + b"|".join(map(re.escape, sorted({*_ENVELOPE, _BOM_UTF8})))
-    + b"|\0*(?:[Mm][Ss][Hh]|[ \t]+MSH))"
+    + b"|\0*(?:[Mm][Ss][Hh]|[ \t]+MSH)|[BbFf][HhTt][Ss]|[ \t]+[BF][HT]S)"
 )
 _LINE_STARTS_TO_CR = bytes.maketrans(b"\n\x0b\x1c", b"\r\r\r")
 _BLANK = b" \t\r\n"
@@ -119,7 +132,7 @@ class HeaderOnly(BatchTrailer):
 
     def __new__(cls, line: bytes, envelope: str = "") -> Self:
         made = super().__new__(cls, line, 0, 0)
-        made.envelope = envelope or line[:3].decode("ascii", "replace")
+        made.envelope = envelope or line.lstrip(b" \t")[:3].upper().decode("ascii", "replace")
         return made
 
     def __reduce__(self) -> tuple[type[BatchTrailer], tuple[bytes | int | bool | str, ...]]:
@@ -387,7 +400,8 @@ class _Splitter:
     def _envelope(self, line: bytes) -> BatchTrailer | None:
         """Count an envelope line (FHS, BHS, BTS or FTS); a trailer whose count is more than
         what arrived is returned to be yielded."""
-        envelope = line[:3]
+        # an envelope line sent indented or in lower case (ENVELOPE_VARIANT) counts as sent plain
+        envelope = line.lstrip(b" \t")[:3].upper()
         self.open_header = line if envelope in (b"FHS", b"BHS") else None
         if envelope == b"BHS":
             self.batch_messages = 0
@@ -476,6 +490,8 @@ def _boundaries(region: bytes) -> list[tuple[int, int]]:
             ):
                 # the padding is not the message's: it stays a line of the one before
                 found.append((at + len(line) - len(unpadded), 0))
+            elif ENVELOPE_VARIANT.match(line, skip):  # 'bts|3': an envelope line as 'BTS|3' is
+                found.append((at + skip, 1))
             continue
         # A line end after the marker is a separator too (an envelope line with no fields).
         following = line[skip + 3 : skip + 4] or (b"\r" if number < last else b"")
@@ -488,6 +504,7 @@ def _boundaries(region: bytes) -> list[tuple[int, int]]:
 def _count(line: bytes) -> int | None:
     """The count in field 1 of a trailer line (BTS-1, FTS-1); None when it is empty or not a
     number (not checked)."""
+    line = line.lstrip(b" \t")
     fields = line.split(line[3:4]) if len(line) > 3 else [line]
     count = fields[1].strip() if len(fields) > 1 else b""
     if not count.isdigit() or len(count.lstrip(b"0")) > _COUNT_DIGITS:
