@@ -221,6 +221,78 @@ def test_a_header_followed_by_anything_is_not_reported_as_cut(data: str) -> None
     assert not any(isinstance(c, _framing.HeaderOnly) for c in split(data.encode()))
 
 
+@pytest.mark.parametrize("terminator", ["\r", "\n"])
+@pytest.mark.parametrize("framing", ["plain", "mllp"])
+def test_a_batch_whose_trailer_never_came_is_rejected_after_its_messages(
+    terminator: str, framing: str
+) -> None:
+    # The transfer stopped after two results of the batch: no BTS, so no count to compare,
+    # and nothing told the operator that the rest of the batch was lost
+    batch = FILE_HEADER + BATCH_HEADER + CBC + SECOND
+    if framing == "mllp":
+        batch = (
+            "\x0b"
+            + FILE_HEADER
+            + BATCH_HEADER
+            + "\x1c\r\x0b"
+            + CBC
+            + "\x1c\r\x0b"
+            + SECOND
+            + "\x1c\r"
+        )
+    data = batch.replace("\r", terminator).encode()
+    *messages, cut = split(data, 100)
+    assert control_ids(messages) == ["RS24-000117", "RS24-000118"]
+    assert isinstance(cut, _framing.CutBatch)
+    rejected = reject(cut)
+    assert rejected.raw == BATCH_HEADER.rstrip("\r").encode()
+    assert rejected.reason == (
+        "the input ends after 2 messages of a batch (BHS) with no batch trailer (BTS): the "
+        "batch was cut short, and messages after those may be lost (the messages read are "
+        "converted)"
+    )
+    assert list(hl7v2.split_bytes(data)) == split(data)
+    copied = pickle.loads(pickle.dumps(cut))
+    assert type(copied) is _framing.CutBatch
+    assert copied.reason == cut.reason
+
+
+@pytest.mark.parametrize("header", [BATCH_HEADER, FILE_HEADER + BATCH_HEADER])
+def test_a_batch_cut_before_the_next_header_is_rejected_there(header: str) -> None:
+    # A transfer restarted: the first batch lost its trailer and the messages after its first
+    data = (BATCH_HEADER + CBC + header + SECOND + THIRD + "BTS|2\r").encode()
+    conversion = leukoflag.convert(data)
+    assert conversion.bundles == leukoflag.convert(CBC + SECOND + THIRD).bundles
+    (rejected,) = conversion.rejected
+    assert (rejected.index, rejected.raw) == (2, BATCH_HEADER.rstrip("\r").encode())
+    assert rejected.reason == (
+        f"a {'batch' if header == BATCH_HEADER else 'file'} header ({header[:3]}) came after 1 "
+        "message of a batch (BHS) with no batch trailer (BTS) between them: the batch was cut "
+        "short, and messages after those may be lost (the messages read are converted)"
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        f"{BATCH_HEADER}{CBC}BTS|1\r",  # its trailer came
+        f"{BATCH_HEADER}{CBC}FTS|1\r",  # the file's trailer came: the transfer ended whole
+        f"{FILE_HEADER}{CBC}{SECOND}",  # no batch header: no batch to be cut
+        f"{BATCH_HEADER}{CBC}BTS|1\r{BATCH_HEADER}{SECOND}BTS|1\r",
+        f"{BATCH_HEADER}{BATCH_HEADER}{CBC}BTS|1\r",  # a header sent twice: nothing between
+    ],
+)
+def test_a_batch_that_ended_is_not_reported_as_cut(data: str) -> None:
+    assert not any(isinstance(c, _framing.CutBatch) for c in split(data.encode()))
+
+
+def test_utf16_batch_whose_trailer_never_came_is_rejected_in_its_own_encoding() -> None:
+    chunks = split(("\ufeff" + BATCH_HEADER + CBC).encode("utf-16-le"))
+    cut = chunks[-1]
+    assert isinstance(cut, _framing.CutBatch)
+    assert (bytes(cut).decode("utf-16"), cut.found, cut.after) == (BATCH_HEADER[:-1], 1, "")
+
+
 def test_utf16_input_cut_after_its_header_names_the_header() -> None:
     chunks = split(("\ufeff" + BATCH_HEADER).encode("utf-16-le"))
     (header,) = chunks
@@ -309,10 +381,13 @@ def test_file_without_batch_headers_tolerates_a_count_of_its_messages() -> None:
 
 
 def test_batch_header_without_trailer_still_counts_as_a_batch() -> None:
-    # The first batch has no BTS: the next BHS starts the second batch all the same.
+    # The first batch has no BTS: the next BHS starts the second batch all the same (and the
+    # first is reported as cut after its message).
     head = FILE_HEADER + BATCH_HEADER + CBC + BATCH_HEADER + SECOND + "BTS|1\r"
-    assert control_ids(split((head + "FTS|2\r").encode())) == ["RS24-000117", "RS24-000118"]
-    trailer = split((head + "FTS|3\r").encode())[2]
+    first, cut, second = split((head + "FTS|2\r").encode())
+    assert control_ids([first, second]) == ["RS24-000117", "RS24-000118"]
+    assert isinstance(cut, _framing.CutBatch)
+    trailer = split((head + "FTS|3\r").encode())[3]
     assert isinstance(trailer, _framing.FileTrailer)
     assert (trailer.expected, trailer.found) == (3, 2)
 

@@ -9,7 +9,8 @@ Contract used by :mod:`leukoflag.api`:
   ``read_message`` rejects with both counts, and a file trailer whose FTS-1 count is more than
   the batches its file held as a ``FileTrailer``, a ``BatchTrailer`` rejected the same way; an
   input that ends right after a batch or file header yields that header as a ``HeaderOnly``,
-  rejected too).
+  rejected too, and a batch whose trailer never came, the input ending or another header coming
+  after its messages, yields its header as a ``CutBatch``).
   Streams: memory stays flat for any input size.
 * ``split_bytes(data)`` — the same chunks for content already in memory, without copying it.
 * ``read_message(raw, index=, source=, settings=)`` — one ``Message`` or one ``Rejected``.
@@ -26,7 +27,7 @@ from typing import BinaryIO
 
 from leukoflag._quote import defect
 from leukoflag._text import text_bytes
-from leukoflag.hl7v2._framing import BatchTrailer, FileTrailer, HeaderOnly
+from leukoflag.hl7v2._framing import BatchTrailer, CutBatch, FileTrailer, HeaderOnly
 from leukoflag.hl7v2._framing import split_bytes as _split_bytes
 from leukoflag.hl7v2._framing import split_stream as _split_stream
 from leukoflag.hl7v2._read import read_message as _read_message
@@ -35,6 +36,7 @@ from leukoflag.settings import Settings
 
 __all__ = [
     "BatchTrailer",
+    "CutBatch",
     "FileTrailer",
     "HeaderOnly",
     "read_message",

@@ -32,7 +32,7 @@ from typing import BinaryIO, Self
 
 from leukoflag.detect import ENVELOPE_VARIANT, HEADER_VARIANT, wide_encoding
 
-__all__ = ["BatchTrailer", "FileTrailer", "split_bytes", "split_stream"]
+__all__ = ["BatchTrailer", "CutBatch", "FileTrailer", "split_bytes", "split_stream"]
 
 BLOCK_SIZE = 1 << 20
 # The most bytes held while a frame with a second message is undecided (memory stays bounded).
@@ -143,6 +143,38 @@ class HeaderOnly(BatchTrailer):
         return (
             f"the input ends after a batch header ({self.envelope}) with no message and no "
             "trailer after it: the batch was cut short after its header"
+        )
+
+
+class CutBatch(BatchTrailer):
+    """The header line (BHS) of a batch that held ``found`` messages and never got its trailer
+    (BTS): the input ended (``after`` is ``""``), or the header of another batch or file came
+    (``after``: ``"BHS"`` or ``"FHS"``, a transfer restarted?). The messages after the last one
+    read are lost unseen, as a cut count (BTS-1) would show; rejected with the reason."""
+
+    after: str
+
+    def __new__(cls, line: bytes, found: int, after: str = "") -> Self:
+        made = super().__new__(cls, line, 0, found)
+        made.after = after
+        return made
+
+    def __reduce__(self) -> tuple[type[BatchTrailer], tuple[bytes | int | bool | str, ...]]:
+        return (CutBatch, (bytes(self), self.found, self.after))
+
+    @property
+    def reason(self) -> str:
+        held = _plural(self.found, "message", "messages")
+        if self.after:
+            where = (
+                f"a {'batch' if self.after == 'BHS' else 'file'} header ({self.after}) came after "
+                f"{held} of a batch (BHS) with no batch trailer (BTS) between them"
+            )
+        else:
+            where = f"the input ends after {held} of a batch (BHS) with no batch trailer (BTS)"
+        return (
+            f"{where}: the batch was cut short, and messages after those may be lost (the "
+            "messages read are converted)"
         )
 
 
@@ -263,6 +295,8 @@ def _split_wide(first: bytes, blocks: Iterator[bytes], codec: str) -> Iterator[b
             recoded = FileTrailer(recoded, chunk.expected, chunk.found, chunk.bare)
         elif isinstance(chunk, HeaderOnly):
             recoded = HeaderOnly(recoded, chunk.envelope)
+        elif isinstance(chunk, CutBatch):
+            recoded = CutBatch(recoded, chunk.found, chunk.after)
         elif isinstance(chunk, BatchTrailer):
             recoded = BatchTrailer(recoded, chunk.expected, chunk.found, chunk.headless)
         yield recoded
@@ -272,6 +306,7 @@ class _Splitter:
     """The splitting state machine over complete lines."""
 
     __slots__ = (
+        "batch_header",
         "batch_messages",
         "batch_open",
         "bom",
@@ -303,6 +338,9 @@ class _Splitter:
         self.batch_messages = 0  # MSH segments since the last BHS or FHS (or the start)
         # The last FHS/BHS line while nothing followed it (no message, chunk or trailer yet).
         self.open_header: bytes | None = None
+        # The BHS line of the batch open since it (no BTS or FTS yet): cut if another header or
+        # the end of the input comes first.
+        self.batch_header: bytes | None = None
         self._new_file()
 
     def _new_file(self) -> None:
@@ -331,6 +369,8 @@ class _Splitter:
         yield from self._release(cut=True)
         if self.open_header is not None:  # the input stopped right after a batch header
             yield HeaderOnly(self.open_header)
+        elif self.batch_header is not None:  # ... or inside the batch, after its messages
+            yield CutBatch(self.batch_header, self.batch_messages)
 
     def _region(self, region: bytes) -> Iterator[bytes]:
         """Handle a run of complete lines (``region`` starts at a line start)."""
@@ -371,7 +411,9 @@ class _Splitter:
                 self.frame_batch = self.in_frame
                 trailer = self._envelope(region[at:position].rstrip(_BLANK))
                 if trailer is not None:
+                    header = self.open_header  # a header's: a batch cut before it (CutBatch)
                     yield from self._emit(trailer)
+                    self.open_header = header
         self._add(region[position:])
 
     def _emit(self, chunk: bytes) -> Iterator[bytes]:
@@ -402,6 +444,12 @@ class _Splitter:
         what arrived is returned to be yielded."""
         # an envelope line sent indented or in lower case (ENVELOPE_VARIANT) counts as sent plain
         envelope = line.lstrip(b" \t")[:3].upper()
+        cut = None
+        if envelope in (b"FHS", b"BHS") and self.batch_header is not None and not self.open_header:
+            # a header inside a batch whose trailer never came (after a header alone: HeaderOnly
+            # is for the end of the input, and the second header is the batch sent again)
+            cut = CutBatch(self.batch_header, self.batch_messages, envelope.decode())
+        self.batch_header = line if envelope == b"BHS" else None
         self.open_header = line if envelope in (b"FHS", b"BHS") else None
         if envelope == b"BHS":
             self.batch_messages = 0
@@ -429,7 +477,7 @@ class _Splitter:
         else:  # FHS
             self.batch_messages = 0
             self._new_file()
-        return None
+        return cut
 
     def _add(self, data: bytes) -> None:
         if not data:
