@@ -176,6 +176,44 @@ def test_a_capture_rotated_inside_a_batch_does_not_call_the_batch_cut_short(code
     )
 
 
+@pytest.mark.parametrize("codec", ["utf-8", "utf-16"])
+@pytest.mark.parametrize("before", ["", "BTS|3\r", _TAIL_OF_A_BATCH.replace("FTS|1\r", "")])
+def test_a_capture_rotated_before_a_file_trailer_does_not_call_part_of_the_file_lost(
+    codec: str, before: str
+) -> None:
+    # "file trailer FTS-1 counts 2 batches but the file held 0 messages and no batch header
+    # (BHS); 2 missing, …: part of the file was lost" blamed a transfer for a file that began
+    # before the input, and the BTS before it stood for one of the two batches
+    data = before + "FTS|2\r" + FILE_HEADER + BATCH_HEADER + CBC + "BTS|1\rFTS|1\r"
+    outcomes = list(leukoflag.iter_convert(data.encode(codec)))
+    assert [o.rejected is None for o in outcomes][-2:] == [False, True]
+    trailer = outcomes[-2].rejected
+    assert trailer is not None
+    assert trailer.raw.decode(codec).lstrip("\ufeff") == "FTS|2"
+    assert trailer.reason == (
+        "file trailer FTS-1 counts 2 batches but no file header (FHS), batch header (BHS) or "
+        "message came before it: the input starts after the file's batches (a capture rotated "
+        "or cut inside a file?), or they were lost"
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        FILE_HEADER + "FTS|2\r",  # its header came: the file held nothing of what it counts
+        CBC + "FTS|1\rFTS|2\r",  # a file came before it
+        CBC + "FTS|3\r",
+    ],
+)
+def test_a_file_trailer_after_its_file_began_is_not_called_headless(data: str) -> None:
+    trailer = split(data.encode())[-1]
+    assert isinstance(trailer, _framing.FileTrailer)
+    assert not trailer.headless
+    assert "missing, batches or messages however the sender counted" in reject(trailer).reason
+    copied = pickle.loads(pickle.dumps(_framing.FileTrailer(b"FTS|2", 2, 0, True, True)))
+    assert (copied.bare, copied.headless) == (True, True)
+
+
 def test_an_empty_batch_whose_trailer_counts_messages_is_still_cut_short() -> None:
     # its header came: the batch held none of the messages its trailer counts
     (trailer,) = split((FILE_HEADER + BATCH_HEADER + "BTS|2\rFTS|1\r").encode())

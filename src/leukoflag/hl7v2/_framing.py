@@ -190,19 +190,27 @@ class FileTrailer(BatchTrailer):
 
     bare: bool
 
-    def __new__(cls, line: bytes, expected: int, found: int, bare: bool = False) -> Self:
-        made = super().__new__(cls, line, expected, found)
+    def __new__(
+        cls, line: bytes, expected: int, found: int, bare: bool = False, headless: bool = False
+    ) -> Self:
+        made = super().__new__(cls, line, expected, found, headless)
         made.bare = bare
         return made
 
     def __reduce__(self) -> tuple[type[BatchTrailer], tuple[bytes | int | bool | str, ...]]:
         # As BatchTrailer's, with ``bare``.
-        return (FileTrailer, (bytes(self), self.expected, self.found, self.bare))
+        return (FileTrailer, (bytes(self), self.expected, self.found, self.bare, self.headless))
 
     @property
     def reason(self) -> str:
         missing = self.expected - self.found
         counted = f"file trailer FTS-1 counts {_plural(self.expected, 'batch', 'batches')}"
+        if self.headless:  # "held 0 messages … part of the file was lost", as for a BTS
+            return (
+                f"{counted} but no file header (FHS), batch header (BHS) or message came before "
+                "it: the input starts after the file's batches (a capture rotated or cut inside "
+                "a file?), or they were lost"
+            )
         if self.bare:
             return (
                 f"{counted} but the file held {_plural(self.found, 'message', 'messages')} and "
@@ -292,7 +300,7 @@ def _split_wide(first: bytes, blocks: Iterator[bytes], codec: str) -> Iterator[b
     for chunk in _Splitter(keeps_bom=False).feed_blocks(transcoded()):
         recoded = chunk.decode("utf-8").encode(codec)
         if isinstance(chunk, FileTrailer):
-            recoded = FileTrailer(recoded, chunk.expected, chunk.found, chunk.bare)
+            recoded = FileTrailer(recoded, chunk.expected, chunk.found, chunk.bare, chunk.headless)
         elif isinstance(chunk, HeaderOnly):
             recoded = HeaderOnly(recoded, chunk.envelope)
         elif isinstance(chunk, CutBatch):
@@ -312,7 +320,9 @@ class _Splitter:
         "bom",
         "file_batches",
         "file_has_bhs",
+        "file_header",
         "file_messages",
+        "files_ended",
         "frame_batch",
         "held",
         "held_size",
@@ -341,6 +351,7 @@ class _Splitter:
         # The BHS line of the batch open since it (no BTS or FTS yet): cut if another header or
         # the end of the input comes first.
         self.batch_header: bytes | None = None
+        self.files_ended = 0  # FTS lines so far
         self._new_file()
 
     def _new_file(self) -> None:
@@ -348,6 +359,7 @@ class _Splitter:
         self.file_batches = 0  # batches since then: BHS, or messages/BTS outside any BHS
         self.file_messages = 0
         self.file_has_bhs = False
+        self.file_header = False  # the file began with an FHS
         self.batch_open = False  # a BHS, or a message outside any BHS, not yet closed by BTS
 
     def feed_blocks(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
@@ -470,13 +482,18 @@ class _Splitter:
             found = self.file_messages if bare else self.file_batches
             # Without BHS, FTS-1 may count the one implicit batch or the messages themselves.
             most = max(found, self.file_batches)
+            # Nothing of its file came, and no file before it (a trailer alone, or after a BTS
+            # whose batch began before the input: BatchTrailer.headless): it began before the input
+            headless = bare and not (self.file_messages or self.file_header or self.files_ended)
+            self.files_ended += 1
             self.batch_messages = 0
             self._new_file()
             if count is not None and count > most:
-                return FileTrailer(line, count, found, bare)
+                return FileTrailer(line, count, found, bare, headless)
         else:  # FHS
             self.batch_messages = 0
             self._new_file()
+            self.file_header = True
         return cut
 
     def _add(self, data: bytes) -> None:
