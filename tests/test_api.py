@@ -778,6 +778,32 @@ class _Pipe(io.RawIOBase):
         return len(piece)
 
 
+_BATCH = ("BHS|^~\\&|CORELAB|RIVERSIDE\r" + CBC + SECOND + "BTS|2\r").encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "first"),
+    [
+        (b"\r\n" + _BATCH, 2),  # a blank line on its own
+        ((CBC + SECOND).encode(), 1),  # 'M'
+        (_BATCH, 2),  # 'BH'
+        (b"\xef\xbb\xbf" + _BATCH, 1),  # a byte of the byte-order mark
+        (b"\xef\xbb\xbf\r\n" + _BATCH, 5),
+        (b"\r\n" + _BATCH, 4),  # '\r\nBH'
+    ],
+)
+def test_a_pipe_whose_first_read_tells_nothing_is_read_on_to_tell_its_format(
+    data: bytes, first: int
+) -> None:
+    # told from the first read alone ('\r\n': blank, 'M': unknown), the whole stream was one
+    # Rejected "not HL7 v2 or FHIR JSON: content starts with 'MSH|^~\\&|…'"
+    pipe = _Pipe(iter([data[:first], data[first : first + 20], data[first + 20 :]]))
+    outcomes = list(leukoflag.iter_convert(io.BufferedReader(pipe)))
+    assert [o.rejected for o in outcomes] == [None, None]
+    assert pipe.handed == len(data)
+    assert [o.output for o in outcomes] == [o.output for o in leukoflag.iter_convert(data)]
+
+
 def test_large_piped_content_that_is_neither_is_counted_not_kept() -> None:
     block = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 255
     count = 3 * api.REJECTED_RAW_LIMIT // len(block)

@@ -655,6 +655,58 @@ def _peekable(stream: BinaryIO, size: int = _HEAD) -> tuple[BinaryIO, bytes]:
             head = detect.past_blanks(head, iter(functools.partial(stream.read, size), b""))
         stream.seek(position)
         return stream, head
+    return peek_head(stream, size)
+
+
+def peek_head(stream: BinaryIO, size: int = _HEAD) -> tuple[BinaryIO, bytes]:
+    """A stream that cannot seek (a pipe, a socket), buffered, and its first bytes to tell its
+    format by: what its first read holds, or more when that is blanks or no whole line (a
+    sender's first write of '\\r\\n' or 'M' told nothing, and the whole feed was rejected). The
+    stream returned reads those bytes again; it is ``stream`` when nothing more was read."""
     if not isinstance(stream, io.BufferedReader):
         stream = cast("BinaryIO", io.BufferedReader(cast("io.RawIOBase", stream)))
-    return stream, cast("io.BufferedReader", stream).peek(size)[:size]
+    head = cast("io.BufferedReader", stream).peek(size)[:size]
+    if not _head_undecided(head, size):
+        return stream, head
+    parts = [stream.read(len(head))]
+    buffered = cast("io.BufferedReader", stream)
+    while _head_undecided(head, size) and (block := buffered.read1(size - len(head))):
+        parts.append(block)
+        head = b"".join(parts)
+    return cast("BinaryIO", io.BufferedReader(_Replayed(head, stream))), head
+
+
+def _head_undecided(head: bytes, size: int) -> bool:
+    """Whether ``head``, shorter than ``size``, is only blanks or has no line (or MLLP block)
+    end after its first other byte: the next bytes may tell another format."""
+    if not head or len(head) >= size:
+        return False
+    if detect.is_blank(head):
+        return True
+    text = head.lstrip(b" \t\r\n")
+    return text[:1] != b"\x0b" and not any(end in text for end in (b"\r", b"\n", b"\x1c"))
+
+
+class _Replayed(io.RawIOBase):
+    """``head``, then what ``stream`` reads: a stream whose first bytes were read to tell its
+    format, as if they had not been. Each read after them is one read of ``stream`` (read1), so
+    a live feed is read as it arrives."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        super().__init__()
+        self._head = head
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:  # the command line watches a live feed's descriptor
+        return self._stream.fileno()
+
+    def readinto(self, buffer: Any) -> int:
+        if self._head:
+            chunk, self._head = self._head[: len(buffer)], self._head[len(buffer) :]
+        else:
+            chunk = cast("io.BufferedReader", self._stream).read1(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)

@@ -154,3 +154,26 @@ def test_a_live_feed_on_stdin_is_converted_as_it_arrives(
 
     assert first[0].record.output is not None
     assert f'"value":"{control_id}"'.encode() in first[0].record.output
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        (b"\r\n", oru("LIVE-0006"), oru("LIVE-0007")),  # a blank line sent on its own first
+        (b"M", oru("LIVE-0006")[1:], oru("LIVE-0007")),  # the first byte on its own
+        (b"\xef\xbb\xbf", oru("LIVE-0006"), oru("LIVE-0007")),
+    ],
+    ids=["blank line", "one byte", "byte-order mark"],
+)
+def test_a_live_feed_whose_first_read_tells_nothing_is_read_on(
+    monkeypatch: pytest.MonkeyPatch, sent: tuple[bytes, ...]
+) -> None:
+    # the format was told from the first read alone: '\r\n' or 'M' is no HL7 v2, and the whole
+    # feed was one Rejected "not HL7 v2 or FHIR JSON: content starts with 'MSH|^~\\&|…'"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(_LiveFeed(*sent))))
+    events = serial_events(expand_inputs([STDIN]), Settings())
+
+    first = _items(events, 1)
+
+    assert first[0].record.output is not None
+    assert b'"value":"LIVE-0006"' in first[0].record.output

@@ -105,7 +105,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _read(stream: BinaryIO, settings: Settings, source: str) -> Iterator[_Item | Rejected]:
-    kind = sniff(stream)
+    kind, stream = sniff(stream)
     if kind == "hl7v2":
         for index, raw in enumerate(hl7v2.split_stream(stream), start=1):
             # convert's own outcome decides what is rejected (--strict, a defect guard)

@@ -63,11 +63,16 @@ class FileDone:
 Event = FileStarted | ItemDone | FileDone
 
 
-def sniff(stream: BinaryIO) -> str:
-    """The format of a buffered stream, from its first bytes, without consuming them."""
+def sniff(stream: BinaryIO) -> tuple[str, BinaryIO]:
+    """The format of a buffered stream, from its first bytes, and the stream to read it from:
+    ``stream``, or for a pipe whose first read told nothing (blanks, or no whole line), one that
+    reads again what was read to tell it (:func:`leukoflag.api.peek_head`)."""
     peek: Callable[[int], bytes] | None = getattr(stream, "peek", None)
     if peek is None:
         raise TypeError("a buffered stream is needed to detect the format")
+    if not stream.seekable():
+        stream, head = api.peek_head(stream, _HEAD)
+        return detect.detect(head), stream
     head = peek(_HEAD)[:_HEAD]
     if len(head) == _HEAD and detect.is_blank(head) and stream.seekable():
         # a blank head (an export that starts with blank lines): told after the blanks
@@ -75,7 +80,7 @@ def sniff(stream: BinaryIO) -> str:
         stream.seek(position + _HEAD)
         head = detect.past_blanks(head, iter(functools.partial(stream.read, _HEAD), b""))
         stream.seek(position)
-    return detect.detect(head)
+    return detect.detect(head), stream
 
 
 def serial_events(inputs: Sequence[Input], settings: Settings) -> Iterator[Event]:
@@ -89,7 +94,8 @@ def serial_events(inputs: Sequence[Input], settings: Settings) -> Iterator[Event
 def _file_events(
     number: int, item: Input, stream: BinaryIO, settings: Settings
 ) -> Iterator[FileStarted | ItemDone]:
-    yield FileStarted(number, sniff(stream), stream)
+    kind, stream = sniff(stream)
+    yield FileStarted(number, kind, stream)
     for outcome in api.iter_outcomes(stream, settings, source=item.source):
         yield ItemDone(number, record_of(outcome))
 
@@ -232,7 +238,7 @@ def _idle(descriptor: int) -> bool:
 def _file_units(
     number: int, item: Input, stream: BinaryIO, settings: Settings, batcher: _Batcher
 ) -> Iterator[_Unit]:
-    kind = sniff(stream)
+    kind, stream = sniff(stream)
     live = _live(stream)
     if kind == "hl7v2":
         yield from _ready(batcher.event(FileStarted(number, kind, stream)))
