@@ -914,9 +914,12 @@ def test_a_capture_cut_inside_a_segment_converts_the_messages_after_it(
     path.write_bytes(capture.encode())
     expected = leukoflag.convert(CBC + SECOND).bundles
     pipe = _Pipe(iter([capture.encode()[:30], capture.encode()[30:]]))
+    line_end = capture.index("\r") + 1  # a first read of the tail alone, its line after it
+    piped_line = _Pipe(iter([capture[:line_end].encode(), capture[line_end:].encode()]))
     for outcomes in (
         list(leukoflag.iter_file(path)),
         list(leukoflag.iter_convert(io.BufferedReader(pipe))),
+        list(leukoflag.iter_convert(io.BufferedReader(piped_line))),
     ):
         assert [o.rejected is None for o in outcomes] == [False, True, True]
     for conversion in (leukoflag.convert(capture.encode()), leukoflag.convert_file(path)):

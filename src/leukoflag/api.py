@@ -660,8 +660,8 @@ def _peekable(stream: BinaryIO, size: int = _HEAD) -> tuple[BinaryIO, bytes]:
 
 def peek_head(stream: BinaryIO, size: int = _HEAD) -> tuple[BinaryIO, bytes]:
     """A stream that cannot seek (a pipe, a socket), buffered, and its first bytes to tell its
-    format by: what its first read holds, or more when that is blanks or no whole line (a
-    sender's first write of '\\r\\n' or 'M' told nothing, and the whole feed was rejected). The
+    format by: what its first read holds, or more when that tells nothing yet (a sender's first
+    write of '\\r\\n' or 'M', or of a segment's tail alone: the whole feed was rejected). The
     stream returned reads those bytes again; it is ``stream`` when nothing more was read."""
     if not isinstance(stream, io.BufferedReader):
         stream = cast("BinaryIO", io.BufferedReader(cast("io.RawIOBase", stream)))
@@ -677,14 +677,13 @@ def peek_head(stream: BinaryIO, size: int = _HEAD) -> tuple[BinaryIO, bytes]:
 
 
 def _head_undecided(head: bytes, size: int) -> bool:
-    """Whether ``head``, shorter than ``size``, is only blanks or has no line (or MLLP block)
-    end after its first other byte: the next bytes may tell another format."""
-    if not head or len(head) >= size:
+    """Whether ``head``, shorter than ``size``, tells no format and may with the next bytes:
+    blanks, no whole line, or one line that the next can make HL7 v2 or FHIR (the tail of a
+    segment before ``SPM|…``, a JSON value before an object line)."""
+    if not head or len(head) >= size or detect.detect(head) != "unknown":
         return False
-    if detect.is_blank(head):
-        return True
-    text = head.lstrip(b" \t\r\n")
-    return text[:1] != b"\x0b" and not any(end in text for end in (b"\r", b"\n", b"\x1c"))
+    lines = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")[:-1]
+    return sum(1 for line in lines if line.strip()) < 2
 
 
 class _Replayed(io.RawIOBase):
