@@ -89,10 +89,10 @@ def detect(head: bytes) -> Kind:
 
     HL7 v2: an MLLP start block (0x0B) or MSH/FHS/BHS as the first non-blank bytes (or a
     header in lower case, :data:`HEADER_VARIANT`, :data:`ENVELOPE_VARIANT`), also after an
-    MLLP end block (0x1C); or a
-    segment of a message (``OBX|``, ``PID|``, ``BTS|``, a ``Z`` segment: the input starts
-    mid-message, a rotated or cut capture), whose reader rejects that fragment and reads the
-    messages after it. FHIR: a JSON
+    MLLP end block (0x1C); or a segment of a message (``OBX|``, ``PID|``, ``BTS|``, a ``Z``
+    segment), or the tail of one and then such a segment (``L|||F|||…`` and ``SPM|…``): the
+    input starts mid-message, a rotated or cut capture, whose reader rejects that fragment
+    and reads the messages after it. FHIR: a JSON
     object or array, or NDJSON whose first lines are other JSON values (see
     :func:`values_then_object`). Anything else (a log that quotes HL7 lines, text before the
     first segment, binary data, a CSV) is unknown and is rejected whole with

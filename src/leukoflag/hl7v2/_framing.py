@@ -8,7 +8,8 @@ indented or in lower case (:data:`leukoflag.detect.ENVELOPE_VARIANT`). A batch t
 message count (BTS-1) is more than the messages its batch held is yielded as a
 :class:`BatchTrailer` chunk after them, and a file trailer whose batch count (FTS-1) is more
 than the batches its file held as a :class:`FileTrailer`, so that what went missing does not
-vanish unseen.
+vanish unseen; so is the header of a batch whose trailer never comes (the input ends, or another
+header comes, after its messages) as a :class:`CutBatch`.
 NUL bytes before an MSH (or such a header) at a line start are padding: the header after
 them starts a message.
 Lines end with CR, LF or CRLF. Text before the first MSH, or after an MLLP end block or a batch
