@@ -8,6 +8,7 @@ import pytest
 
 import leukoflag
 from leukoflag.model import (
+    Analyte,
     CodedResult,
     Coding,
     NoValue,
@@ -295,6 +296,70 @@ def test_text_number_stated_as_a_bound_in_words_is_judged_as_that_bound() -> Non
     conversion = leukoflag.convert(message(PID, OBR, obx("2.0 or less", value_type="TX")))
     (finding,) = conversion.findings
     assert (finding.code, finding.comparator) == ("LU", "<=")
+
+
+def test_text_value_naming_its_unit_with_the_unit_field_empty_is_read_in_that_unit() -> None:
+    # ST '450 cells/uL', OBX-6 empty: 450 alone could be 450 or 450,000 cells/µL (no-unit), but
+    # the lab wrote its unit: a critical ANC of 450 cells/µL, not a result left unjudged
+    anc = "751-8^Neutrophils [#/volume] in Blood by Automated count^LN"
+    sent = obx("450 cells/uL", value_type="ST", unit="", reference="", code=anc)
+    conversion = leukoflag.convert(message(PID, OBR, sent))
+    (finding,) = conversion.findings
+    assert (finding.analyte, finding.value_per_ul, finding.code) == (
+        Analyte.ANC,
+        Decimal(450),
+        "LL",
+    )
+    assert not {"units.no-unit", "units.unit-inferred"} & set(codes(conversion.issues))
+
+
+@pytest.mark.parametrize(
+    ("sent", "code", "location"),
+    [
+        # a differential percent in a WBC's slot was judged a leukopenia of 3,100 cells/µL
+        ("3.1 %", "units.percent", "MSG[1]/OBX[1]-5"),
+        ("3.1 g/dL", "units.wrong-analyte", "MSG[1]/OBX[1]-5"),
+        # 1.2 million cells/µL as written, read as a critical 1,200 from its magnitude
+        ("1200 K/uL", "units.implausible", "MSG[1]/OBX[1]-5"),
+        ("3.2 /L", "units.refused-unit", "MSG[1]/OBX[1]-5"),
+        # the thousandfold read as 3,100: in the unit written it is a count per µL with decimals
+        ("3.1 cells/uL", "flag.scale-suspect", "MSG[1]/OBX[1]-5"),
+    ],
+)
+def test_text_value_naming_a_unit_that_is_no_plausible_count_is_not_flagged(
+    sent: str, code: str, location: str
+) -> None:
+    conversion = leukoflag.convert(
+        message(PID, OBR, obx(sent, value_type="ST", unit="", reference="4.0-11.0"))
+    )
+    assert conversion.findings == []
+    found = [i for i in conversion.issues if i.code == code]
+    assert [i.location for i in found] == [location]
+    assert "units.unit-inferred" not in codes(conversion.issues)
+
+
+def test_text_values_naming_their_units_give_a_derived_anc() -> None:
+    # WBC '2.35 K/uL' and segmented/band counts '0.47 K/uL', '120 cells/uL', all with OBX-6 empty
+    wbc = obx("2.35 K/uL", value_type="ST", unit="", reference="")
+    seg = obx(
+        "0.47 K/uL",
+        value_type="ST",
+        unit="",
+        reference="",
+        code="768-2^Segmented neutrophils [#/volume] in Blood by Manual count^LN",
+        set_id="2",
+    )
+    band = obx(
+        "120 cells/uL",
+        value_type="ST",
+        unit="",
+        reference="",
+        code="763-3^Band form neutrophils [#/volume] in Blood by Manual count^LN",
+        set_id="3",
+    )
+    conversion = leukoflag.convert(message(PID, OBR, wbc, seg, band))
+    derived = [f for f in conversion.findings if f.derived]
+    assert [(f.value_per_ul, f.code) for f in derived] == [(Decimal(590), "LU")]
 
 
 @pytest.mark.parametrize("sent", ["3.4-5.0", "1:128", "3.4 or 3.9", "2+", "Negative"])

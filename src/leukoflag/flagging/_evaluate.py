@@ -778,10 +778,14 @@ def _read_value(result: LabResult, analyte: Analyte) -> _Reading | Issue:
     """The value in cells/µL, or the Issue that stops it (``units.*`` for a unit refusal)."""
     value = result.value
     unit = result.unit
+    unit_at = "unit"
     quantity = None
     try:
         if isinstance(value, Number):
             if value.comment:  # rare: a text value read as its leading number
+                written = _unit_in_text(value, unit, analyte)
+                if written is not None:
+                    unit, unit_at = written, "value"
                 conflict = _unit_in_text_conflict(value, unit, analyte, result)
                 if conflict is not None:
                     return conflict
@@ -795,10 +799,30 @@ def _read_value(result: LabResult, analyte: Analyte) -> _Reading | Issue:
                 return read
             count, bounds = read
     except UnitError as exc:
-        where = "value" if exc.reason in _VALUE_REASONS else "unit"
+        where = "value" if exc.reason in _VALUE_REASONS else unit_at
         return units.issue_for(exc, _value_at(result, where))
-    notes = () if count.exact else units.notes_for(count, _value_at(result, "unit"))
+    notes = () if count.exact else units.notes_for(count, _value_at(result, unit_at))
     return _Reading(bounds, quantity, count, notes)
+
+
+def _unit_in_text(value: Number, unit: Unit | None, analyte: Analyte) -> Unit | None:
+    """The unit a text value names after its number when the unit field is empty (ST
+    ``450 cells/uL``), or None when it names none (``3.4 (verified)``)."""
+    if not _unitless(unit):
+        return None
+    try:
+        units.resolve_unit(value.comment, analyte.value)
+    except UnitError as exc:
+        if exc.reason != "refused-unit":
+            return None
+    # the lab's own unit: inferring one from the magnitude would read '3.1 %' as a WBC of 3,100
+    return Unit(value.comment)
+
+
+def _unit_sent_at(result: LabResult, count: NormalizedCount) -> str:
+    """Where the unit ``count`` was read in is: OBX-6 ("unit"), or OBX-5 ("value") for a text
+    value naming its unit with the unit field empty (see :func:`_unit_in_text`)."""
+    return "value" if _unitless(result.unit) and not count.inferred else "unit"
 
 
 def _unit_in_text_conflict(
@@ -1246,7 +1270,7 @@ def _decimals_suspect(result: LabResult, reading: _Reading) -> Issue | None:
         return _issue(
             Severity.WARNING,
             "scale-suspect",
-            _value_at(result, "unit"),
+            _value_at(result, _unit_sent_at(result, reading.count)),
             f"the value {shown} reads as {_fmt(value.normalize())} cells/µL in the unit sent "
             f"{unit}, and a count per µL is a whole number of cells, written without decimals: "
             f"it may mean {_fmt(thousands)} cells/µL ({separator}a count in 10³/µL sent under a "
@@ -1286,7 +1310,7 @@ def _scale_suspect(
     return _issue(
         Severity.WARNING,
         "scale-suspect",
-        _value_at(result, "unit"),
+        _value_at(result, _unit_sent_at(result, count)),
         f"the value reads as {_fmt(count.value_per_ul)} cells/µL and the lab's reference range "
         f"{quoted(_range_shown(sent))} as {shown} cells/µL, on the same scale, and no {name} "
         "range is that small: the unit sent is probably not the one the lab measured in; not "
@@ -2223,6 +2247,8 @@ def _part_value(
     if blocker is not None:
         return f"it is not a result of the patient's blood ({blocker.code})"
     unit = result.unit
+    if value.comment:  # a text value naming its unit (120 cells/uL) with the unit field empty
+        unit = _unit_in_text(value, unit, Analyte.ANC) or unit
     if recognition.kind in (_scope.SEGMENTED, _scope.BAND):
         if _unitless(unit):
             return "it has no unit (a count's unit is never inferred for a derived ANC)"
