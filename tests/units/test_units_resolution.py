@@ -180,6 +180,32 @@ def test_code_and_text_disagreeing_are_refused_not_trusted() -> None:
     assert "'/uL'" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    "unit",
+    [
+        Unit(text="K/uL", code="10*3/mL", system=UCUM),  # 10*3/mL is one per µL, not 1,000
+        Unit(text="cells/uL", code="kat/L", system=UCUM),  # catalytic activity: no count
+        Unit(text="10*3/uL", code="10*3/mL", system="UCUM"),
+    ],
+)
+def test_ucum_code_the_table_does_not_know_beside_a_known_text_is_not_passed_over(
+    unit: Unit,
+) -> None:
+    # the code was skipped and the text trusted: K/uL coded 10*3/mL gave 3,100, not 3.1 per µL
+    with pytest.raises(leukoflag.UnitError) as caught:
+        leukoflag.count_per_ul("3.1", unit, "wbc")
+    assert caught.value.reason == "unknown-unit"
+    assert f"UCUM code {unit.code!r}" in str(caught.value)
+    assert f"{unit.text!r}" in str(caught.value)
+    with pytest.raises(leukoflag.UnitError, match=r"^unknown-unit"):
+        resolve_unit(unit)
+
+
+def test_local_code_the_table_does_not_know_beside_a_known_text_uses_the_text() -> None:
+    # a local code (KUL of 99LAB) is an identifier, not a unit to check against the text
+    assert leukoflag.count_per_ul("3.1", Unit("K/uL", "KUL", "99LAB"), "wbc") == 3100
+
+
 def test_unknown_text_and_code_name_both_spellings() -> None:
     with pytest.raises(leukoflag.UnitError) as caught:
         resolve_unit(Unit(text="kilocells", code="KC", system="99LAB"))

@@ -641,6 +641,21 @@ def _resolved_unit(table: UnitTable, unit: Unit) -> UnitSpec | _Refusal:
                 unit.text or unit.code,
                 "unit-conflict",
             )
+    if (
+        code
+        and unit.system in _UCUM_SYSTEM_NAMES
+        and code not in table.ucum
+        and _lookup(table, unit.code) is None
+    ):
+        # a UCUM code leukoflag cannot read may disagree with the text: 10*3/mL is one per µL
+        return _Refusal(
+            f"unknown-unit: the UCUM code {quoted(code)} is not in leukoflag's unit table, so "
+            f"whether the unit {quoted(first.spelling)} ({first.ucum}) sent with it means the "
+            "same is unknown; not normalized; add it to leukoflag/units/data/units.toml if a "
+            "lab uses it",
+            unit.text or unit.code,
+            "unknown-unit",
+        )
     for other in candidates[1:]:
         if (other.kind, other.factor) != (first.kind, first.factor):
             return _Refusal(
