@@ -96,6 +96,8 @@ def test_unusable_lab_range_falls_back_to_the_default(sent: object, unit: Unit, 
     ("value", "code", "sent", "read_as"),
     [
         ("3.2", WBC, lab_range("4.0-11.0", "4.0", "11.0"), "3.2 cells/µL"),
+        # a German lab's thousands dots: '4.500 cells/µL' in the text read as the 4,500 meant
+        ("4.500", WBC, lab_range("4.000-10.000", "4.000", "10.000"), "4.5 cells/µL and"),
         ("0.3", ANC, lab_range("1.5-7.5", "1.5", "7.5"), "0.3 cells/µL"),
         ("1.1", ANC, lab_range("<7.5", None, "7.5"), "1.1 cells/µL"),
         ("3.2", WBC, lab_range(">4.0", "4.0", None), "3.2 cells/µL"),

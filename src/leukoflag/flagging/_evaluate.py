@@ -1311,8 +1311,10 @@ def _scale_suspect(
         Severity.WARNING,
         "scale-suspect",
         _value_at(result, _unit_sent_at(result, count)),
-        f"the value reads as {_fmt(count.value_per_ul)} cells/µL and the lab's reference range "
-        f"{quoted(_range_shown(sent))} as {shown} cells/µL, on the same scale, and no {name} "
+        # 4.5, not 4.500: a thousands dot would read the text as the 4,500 the lab may mean
+        f"the value reads as {_fmt(count.value_per_ul.normalize(EXACT))} cells/µL and the lab's "
+        f"reference range {quoted(_range_shown(sent))} as {shown} cells/µL, on the same scale, "
+        f"and no {name} "
         "range is that small: the unit sent is probably not the one the lab measured in; not "
         "flagged, written as sent",
     )
