@@ -231,6 +231,37 @@ def test_input_that_is_not_a_fhir_resource_is_rejected_with_its_reason(
     assert first.reason.startswith(reason)
 
 
+@pytest.mark.parametrize(
+    ("quantity", "location"),
+    [
+        ('"valueQuantity": {"value": 3.1, "unit": 5}', "valueQuantity.unit"),
+        ('"valueQuantity": {"value": 3.1, "unit": {"text": "K/uL"}}', "valueQuantity.unit"),
+        ('"valueQuantity": {"value": 3.1, "unit": "K/uL", "code": 1}', "valueQuantity.code"),
+        (
+            '"valueQuantity": {"value": 3.1, "code": "10*3/uL", "system": [1]}',
+            "valueQuantity.system",
+        ),
+        (
+            (
+                '"valueQuantity": {"value": 3.1, "unit": "K/uL"}, '
+                '"referenceRange": [{"low": {"value": 4.5, "unit": 4.5}}]'
+            ),
+            "referenceRange[0].low.unit",
+        ),
+    ],
+)
+def test_a_quantity_unit_of_the_wrong_json_type_is_malformed(quantity: str, location: str) -> None:
+    # a WBC of 3.1 with "unit": 5 was read as sent without unit: judged 3,100 cells/µL by an
+    # inferred unit ('no unit sent'), and its PQ translation written with the number as unit
+    data = (
+        '{"resourceType": "Observation", "status": "final", '
+        '"code": {"coding": [{"system": "http://loinc.org", "code": "26464-8"}]}, ' + quantity + "}"
+    ).encode()
+    (first,) = read(data)
+    assert isinstance(first, Rejected)
+    assert first.reason == f"malformed Observation at ITEM[1]/Observation.{location}: not a string"
+
+
 def test_a_json_value_that_is_no_object_is_named_in_json_words() -> None:
     # the reasons said Python's names: 'a JSON NoneType', 'a JSON Decimal', 'a JSON bool'
     data = _BULK_LINES[0] + b'\n42\n4.5e3\n"WBC 3.1"\nnull\ntrue\n[1]\n'

@@ -2003,7 +2003,7 @@ def _value_of(raw: Any, key: str, at: str) -> tuple[Value, Unit | None]:
     """The value[x] ``key`` sent as ``raw`` (at ``at``) and its unit."""
     if key == "valueQuantity":
         quantity = _object(raw, at)
-        unit = _unit(quantity)
+        unit = _sent_unit(quantity, at)
         number = _number(quantity.get("value"), f"{at}.value")
         if number is None:
             # the reason may be on the absent value (_value) or on the Quantity itself
@@ -2031,7 +2031,8 @@ def _value_of(raw: Any, key: str, at: str) -> tuple[Value, Unit | None]:
         low_value = _number(low.get("value"), f"{at}.low.value")
         high_value = _number(high.get("value"), f"{at}.high.value")
         shown = "-".join(plain(v) if v is not None else "" for v in (low_value, high_value))
-        return NumberRange(low_value, high_value, shown), _unit(low) or _unit(high)
+        unit = _sent_unit(low, f"{at}.low") or _sent_unit(high, f"{at}.high")
+        return NumberRange(low_value, high_value, shown), unit
     if key == "valueRatio":
         ratio = _object(raw, at)
         numerator = _number(_object(ratio.get("numerator", {}), at).get("value"), at)
@@ -2171,6 +2172,19 @@ def _unit(quantity: dict[str, Any]) -> Unit | None:
     if not (text or code):
         return None
     return Unit(text=text or code, code=code, system=system)
+
+
+def _sent_unit(quantity: dict[str, Any], at: str) -> Unit | None:
+    """The unit of a Quantity the input sent (at ``at``): :func:`_unit`, its unit, code and
+    system each a string when present."""
+    unit = _unit(quantity)
+    if unit is None or not (unit.text and unit.code and unit.system):
+        for key in ("unit", "code", "system"):
+            sent = quantity.get(key)
+            # "unit": 5 read as no unit would have its count judged in an inferred one
+            if sent is not None and not isinstance(sent, str):
+                raise _Malformed(f"{at}.{key}", "not a string")
+    return unit
 
 
 def _identifier(value: Any) -> Identifier | None:
@@ -2566,7 +2580,7 @@ def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
         per_sex = _per_sex_written(text.strip(), low, high)
         if per_sex is not None:
             return per_sex
-    low_unit, high_unit = _unit(low), _unit(high)
+    low_unit, high_unit = _sent_unit(low, f"{at}.low"), _sent_unit(high, f"{at}.high")
     group = (age_group(text) if text else "") or labelled
     ages = ages_of(text) if text else ""  # text "3-12 mo" beside the limits: for those ages only
     if ages and "age" in entry and read_range_text(text.strip())[0].by_age:
