@@ -282,6 +282,39 @@ def test_report_through_a_symlink_replaces_its_target_and_keeps_the_link(
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["2026-11-24.json"]
 
 
+def test_report_named_as_an_input_is_a_usage_error_and_the_input_is_kept(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # `convert *.json --report report.json` in a folder of FHIR exports: the glob names the
+    # report too, which the run would replace with its own
+    export = ndjson(observation("o-1", 900, "/uL", "751-8"))
+    (tmp_path / "export.json").write_bytes(export)
+    done = leukoflag("convert", "export.json", "-o", "out", "--report", "./export.json")
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [
+        (
+            "leukoflag: export.json is both an input and the --report file (the report would "
+            "replace it)"
+        )
+    ]
+    assert (tmp_path / "export.json").read_bytes() == export
+    assert not (tmp_path / "out").exists()
+
+
+def test_report_kept_in_an_input_directory_is_not_read_as_input_by_the_next_run(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "low.hl7").write_bytes(LOW)
+    for _ in range(2):  # the nightly job, run twice
+        done = leukoflag("convert", "inbox", "-o", "out", "--report", "inbox/report.json", "-q")
+        assert done.returncode == 0, done.stderr
+        report = _json(tmp_path / "inbox" / "report.json")
+        assert [f["input"] for f in report["files"]] == ["inbox/low.hl7"]
+        assert report["totals"]["rejected"] == 0
+    assert _names(tmp_path / "out") == ["low.hl7.1.json"]
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
 def test_report_to_a_pipe_is_written_into_the_pipe(leukoflag: Runner, tmp_path: Path) -> None:
     # --report /dev/stdout, or a named pipe a monitoring job reads: the pipe stays a pipe

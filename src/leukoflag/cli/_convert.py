@@ -62,12 +62,14 @@ def _convert(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output and args.output != _STDOUT else None
     if output is None and sys.stdout is None:  # started with stdout closed (`>&-`)
         raise UsageError("stdout is closed: nowhere to write the NDJSON (use -o DIR)")
-    inputs = expand_inputs(args.inputs, exclude=output)
+    report_path = Path(args.report) if args.report and args.report != _STDOUT else None
+    # a report file replaces what is there, an input too; a pipe or device is written into
+    replaced = report_path if report_path and not _written_in_place(report_path) else None
+    inputs = expand_inputs(args.inputs, exclude=output, report=replaced)
     if not inputs:
         raise UsageError("no input files found in " + ", ".join(args.inputs))
     if output is not None:
         _prepare_directory(output)
-    report_path = Path(args.report) if args.report and args.report != _STDOUT else None
     if args.report == _STDOUT:
         _check_report_to_stdout(output)
     elif report_path is not None:

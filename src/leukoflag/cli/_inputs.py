@@ -104,18 +104,22 @@ def rejection_sidecar(name: str) -> bool:
     return name.endswith(_SIDECAR_SUFFIX)
 
 
-def expand_inputs(arguments: Sequence[str], *, exclude: Path | None = None) -> list[Input]:
+def expand_inputs(
+    arguments: Sequence[str], *, exclude: Path | None = None, report: Path | None = None
+) -> list[Input]:
     """The inputs named on the command line, in order; directories are read recursively, their
-    files sorted by path. Hidden files and directories, rejection records and anything under
-    ``exclude`` (the output directory) are skipped inside directories; a file named explicitly is
-    always read. The same file named twice is read once. Output names are the file names; when
-    two inputs share a name (case-insensitively), the later ones get ``~2``, ``~3`` … appended.
-    Raises :class:`UsageError` for a missing or unreadable path, and for an input directory that
-    is ``exclude`` itself."""
+    files sorted by path. Hidden files and directories, rejection records, anything under
+    ``exclude`` (the output directory) and the file ``report`` (the ``--report`` file, which
+    replaces what is there) are skipped inside directories; a file named explicitly is always
+    read. The same file named twice is read once. Output names are the file names; when two
+    inputs share a name (case-insensitively), the later ones get ``~2``, ``~3`` … appended.
+    Raises :class:`UsageError` for a missing or unreadable path, for an input directory that is
+    ``exclude`` itself and for an input file named explicitly that is ``report``."""
     found: list[tuple[str, Path | None]] = []
     seen: set[Path] = set()
     stdin_named = False
     excluded = exclude.resolve() if exclude is not None else None
+    replaced = report.resolve() if report is not None else None
     for argument in arguments:
         if argument == STDIN:
             if stdin_named:
@@ -143,6 +147,13 @@ def expand_inputs(arguments: Sequence[str], *, exclude: Path | None = None) -> l
             resolved = file.resolve()
             if resolved in seen:
                 continue
+            if resolved == replaced:
+                if file != path:  # a report of a run before, found in an input directory
+                    continue
+                raise UsageError(
+                    f"{argument} is both an input and the --report file (the report would "
+                    "replace it)"
+                )
             seen.add(resolved)
             if not os.access(file, os.R_OK):
                 raise UsageError(f"cannot read {file}: permission denied")
