@@ -227,6 +227,27 @@ def test_explain_names_a_file_whose_name_is_not_utf8(
     assert done.stdout.decode().startswith("h\\xe9mato.hl7\n\nMSG[1]  ORU^R01^ORU_R01")
 
 
+@pytest.mark.parametrize("codec", ["latin-1", "ascii"])
+def test_explain_writes_to_a_stdout_in_a_legacy_code_page_without_a_traceback(
+    leukoflag: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, codec: str
+) -> None:
+    # a server whose locale is Latin-1 (LANG=de_DE.ISO-8859-1) writes stdout in it, which has
+    # no →: a UnicodeEncodeError traceback after the first lines, status 1
+    (tmp_path / "low.hl7").write_bytes(oru("E-3", sex="M", birth="19610719", wbc="3.1"))
+    monkeypatch.setenv("PYTHONIOENCODING", codec)
+    done = leukoflag("explain", "low.hl7")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == b""
+    text = done.stdout.decode(codec)
+    row = re.search(r"MSG\[1\]/OBX\[1\]  WBC  3\.1 \S+ +(\S+) +3,100 cells/(\S+)  (\S+)  L\n", text)
+    assert row is not None, text
+    # what the charset has is written as it is (µ in Latin-1), what it lacks escaped
+    assert row.groups() == ("\\u2192", "µL" if codec == "latin-1" else "\\xb5L", "\\u2192")
+    helped = leukoflag("explain", "--help")  # its options say cells/µL
+    assert helped.returncode == 0, helped.stderr
+    assert "cells/" in helped.stdout.decode(codec)
+
+
 def test_explain_rejects_what_strict_convert_rejects(leukoflag: Runner, tmp_path: Path) -> None:
     # explain showed the counts of a message whose OBR comes before its PID, exit 0, while
     # `convert --strict` rejected it: the analyst was told the opposite of what happened

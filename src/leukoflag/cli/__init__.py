@@ -8,6 +8,7 @@ stdout and stderr.
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
@@ -176,6 +177,10 @@ def _jobs(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``leukoflag`` command; returns the exit status."""
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # a stdout in a legacy locale's charset (Latin-1 has no →, ASCII no µ), which explain
+        # and --help write: escaped, as on stderr, not a traceback
+        sys.stdout.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
