@@ -282,6 +282,85 @@ def test_report_through_a_symlink_replaces_its_target_and_keeps_the_link(
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["2026-11-24.json"]
 
 
+def _disordered(control_id: str) -> bytes:
+    """A CBC whose OBR comes before its PID: converted, but rejected with --strict."""
+    segments = oru(control_id, wbc="3.1", wbc_unit="K/uL").split(b"\r")
+    segments[1:4] = [segments[2], segments[3], segments[1]]
+    return b"\r".join(segments)
+
+
+def test_a_rerun_that_converts_an_item_rejected_before_removes_its_rejection(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # rejected with --strict, then converted after the operator relaxes the settings: the old
+    # rejection record stayed beside the Bundle, so item 2 had both files
+    (tmp_path / "day.hl7").write_bytes(NORMAL + _disordered("EF-1002"))
+    first = leukoflag("convert", "day.hl7", "-o", "out", "--strict", "-q")
+    assert first.returncode == 1, first.stderr
+    assert _names(tmp_path / "out") == [
+        "day.hl7.1.json",
+        "rejected/day.hl7.2.hl7",
+        "rejected/day.hl7.2.reason.json",
+    ]
+    again = leukoflag("convert", "day.hl7", "-o", "out", "-q")
+    assert again.returncode == 0, again.stderr
+    assert _names(tmp_path / "out") == ["day.hl7.1.json", "day.hl7.2.json"]
+    assert _json(tmp_path / "out" / "day.hl7.2.json")["resourceType"] == "Bundle"
+
+
+def test_a_rerun_that_rejects_an_item_converted_before_removes_its_old_output(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # converted, then rejected when the run is repeated with --strict: the old Bundle stayed
+    # in the output directory, where a loader picking up *.json sent it to the EHR all the same
+    (tmp_path / "day.hl7").write_bytes(NORMAL + _disordered("EF-1002"))
+    first = leukoflag("convert", "day.hl7", "-o", "out", "-q")
+    assert first.returncode == 0, first.stderr
+    again = leukoflag("convert", "day.hl7", "-o", "out", "--strict", "-q")
+    assert again.returncode == 1, again.stderr
+    assert _names(tmp_path / "out") == [
+        "day.hl7.1.json",
+        "rejected/day.hl7.2.hl7",
+        "rejected/day.hl7.2.reason.json",
+    ]
+
+
+def test_a_rerun_keeps_the_files_of_other_items_and_other_inputs(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # only the same item's other file goes: another input's rejection stays, as the docs say
+    (tmp_path / "day.hl7").write_bytes(NORMAL + _disordered("EF-1002"))
+    (tmp_path / "night.hl7").write_bytes(_disordered("EF-2001"))
+    first = leukoflag("convert", "day.hl7", "night.hl7", "-o", "out", "--strict", "-q")
+    assert first.returncode == 1, first.stderr
+    again = leukoflag("convert", "day.hl7", "-o", "out", "-q")
+    assert again.returncode == 0, again.stderr
+    assert _names(tmp_path / "out") == [
+        "day.hl7.1.json",
+        "day.hl7.2.json",
+        "rejected/night.hl7.1.hl7",
+        "rejected/night.hl7.1.reason.json",
+    ]
+
+
+def test_a_rerun_that_also_replays_a_rejected_raw_item_reads_it_before_anything_removes_it(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # the day's file again and, after it, the raw item its first run rejected: converting item
+    # 2 of day.hl7 must not remove rejected/day.hl7.2.hl7 before it is read as an input
+    (tmp_path / "day.hl7").write_bytes(NORMAL + _disordered("EF-1002"))
+    first = leukoflag("convert", "day.hl7", "-o", "out", "--strict", "-q")
+    assert first.returncode == 1, first.stderr
+    again = leukoflag("convert", "day.hl7", "out/rejected/day.hl7.2.hl7", "-o", "out", "-q")
+    assert again.returncode == 0, again.stderr
+    assert _names(tmp_path / "out") == [
+        "day.hl7.1.json",
+        "day.hl7.2.hl7.1.json",
+        "day.hl7.2.json",
+        "rejected/day.hl7.2.hl7",
+    ]
+
+
 def test_report_named_as_an_input_is_a_usage_error_and_the_input_is_kept(
     leukoflag: Runner, tmp_path: Path
 ) -> None:

@@ -19,7 +19,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import ExitStack
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -45,6 +45,8 @@ from leukoflag.settings import Settings
 __all__ = ["run_convert"]
 
 REJECTED_DIRECTORY = "rejected"
+# a rejected item's files: its record and its raw bytes, named by what they look like
+_REJECTED_EXTENSIONS = ("reason.json", "hl7", "json", "txt")
 _STDOUT = "-"
 _STDOUT_NAME = "<stdout>"  # as stdin is <stdin> where an input is named in text
 _JOB_SIGNALS = {signal.SIGTERM, signal.SIGHUP}
@@ -234,18 +236,31 @@ class _DirectorySink:
         self._rejected = directory / REJECTED_DIRECTORY
         self._inputs = inputs
         self._rejected_ready = False
+        # rejections of an earlier run: one of an item converted now is removed (one file each),
+        # but never a raw item replayed in this very run, which is still to be read
+        self._earlier = set(os.listdir(self._rejected)) if self._rejected.is_dir() else set()
+        if self._earlier:
+            here = self._rejected.resolve()
+            self._earlier -= {
+                i.path.name
+                for i in inputs
+                if i.path is not None and i.path.resolve().parent == here
+            }
 
     def write(self, file: int, record: ItemRecord) -> None:
         name = self._inputs[file].name
         if record.output is not None:
             _write_whole(self._directory / f"{name}.{record.index}.json", record.output)
+            if self._earlier:
+                self._remove_earlier_rejection(f"{name}.{record.index}")
             return
         rejected = record.rejected
         assert rejected is not None  # an item has an output or a rejection
         if not self._rejected_ready:
             self._rejected.mkdir(exist_ok=True)
             self._rejected_ready = True
-        raw_name = f"{name}.{record.index}.{_extension(rejected.raw)}"
+        stem = f"{name}.{record.index}"
+        raw_name = f"{stem}.{_extension(rejected.raw)}"
         _write_whole(self._rejected / raw_name, rejected.raw)
         reason: dict[str, Any] = {
             "input": json_text(self._inputs[file].source),
@@ -263,11 +278,23 @@ class _DirectorySink:
                 for issue in record.rejection_issues
             ],
         }
-        sidecar = self._rejected / f"{name}.{record.index}.reason.json"
+        sidecar = self._rejected / f"{stem}.reason.json"
         _write_whole(sidecar, fhir.dumps(reason, pretty=True, newline=True))
+        # an earlier run's output of this item (converted then, rejected now) is not its output
+        (self._directory / f"{stem}.json").unlink(missing_ok=True)
+        if self._earlier:
+            self._remove_earlier_rejection(stem, keep={raw_name, sidecar.name})
 
     def close(self) -> None:
         """Every file is complete when written."""
+
+    def _remove_earlier_rejection(self, stem: str, keep: Collection[str] = ()) -> None:
+        """Remove the files of item ``stem``'s rejection that an earlier run left, but those
+        named in ``keep`` (this run's own: a raw item of other content than before replaced)."""
+        for extension in _REJECTED_EXTENSIONS:
+            earlier = f"{stem}.{extension}"
+            if earlier in self._earlier and earlier not in keep:
+                (self._rejected / earlier).unlink(missing_ok=True)
 
 
 def _write_whole(path: Path, data: bytes) -> None:
