@@ -78,6 +78,19 @@ def test_two_jobs_write_the_same_files_and_report_as_one(
     assert (tmp_path / "report-2.json").read_bytes() == report
 
 
+def test_more_jobs_than_the_system_can_count_is_one_line_not_a_traceback(
+    leukoflag: Runner, feed: Path
+) -> None:
+    # a typo (-j 16000000000 for -j 16) failed in the pool's semaphore: an OverflowError
+    # traceback, status 1 as for rejected items
+    done = leukoflag("convert", feed, "-o", "out", "-j", "16000000000")
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [
+        "leukoflag: --jobs 16000000000: more worker processes than this system allows"
+    ]
+    assert not list((feed.parent / "out").iterdir())
+
+
 def test_jobs_read_stdin(leukoflag: Runner, feed: Path) -> None:
     data = (feed / "a-big.hl7").read_bytes()
     one = leukoflag("convert", "-", "-q", stdin=data)

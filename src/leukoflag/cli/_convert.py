@@ -130,14 +130,18 @@ def _events(
         # first on its own: starting it unblocks SIGTERM here (it blocks SIGINT and SIGTERM itself)
         multiprocessing.resource_tracker.ensure_running()
     with _job_signals_blocked():
-        executor = stack.enter_context(
-            concurrent.futures.ProcessPoolExecutor(
+        try:
+            pool = concurrent.futures.ProcessPoolExecutor(
                 max_workers=jobs,
                 mp_context=context,
                 initializer=start_worker,
                 initargs=(lifeline, held),
             )
-        )
+        except (ValueError, OverflowError):  # beyond what a semaphore counts (2**31, 32767)
+            raise UsageError(
+                f"--jobs {jobs}: more worker processes than this system allows"
+            ) from None
+        executor = stack.enter_context(pool)
         if context.get_start_method() == "forkserver":
             multiprocessing.forkserver.ensure_running()
     events = parallel_events(inputs, settings, executor, jobs)
