@@ -222,6 +222,36 @@ def test_empty_directory_is_a_usage_error(leukoflag: Runner, tmp_path: Path) -> 
     assert "no input files found in feeds" in line
 
 
+@pytest.mark.parametrize("command", ["convert", "explain"])
+def test_an_empty_input_name_is_a_usage_error_not_the_working_directory(
+    leukoflag: Runner, tmp_path: Path, command: str
+) -> None:
+    # `leukoflag convert "$INBOX" -o out` with INBOX unset: Path("") is ".", so every file of
+    # the working directory (last night's outputs, the scripts) was converted as input
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    (tmp_path / "notes.txt").write_text("handover notes")
+    done = leukoflag(command, "", *(["-o", "out"] if command == "convert" else []))
+    assert _one_line_error(done) == (
+        "leukoflag: an input name is empty (an unset variable?): name a file, a directory or -"
+    )
+    assert done.stdout == b""
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("option", ["-o", "--report"])
+def test_an_empty_output_or_report_name_is_a_usage_error(
+    leukoflag: Runner, tmp_path: Path, option: str
+) -> None:
+    # `-o "$OUT"` with OUT unset wrote every Bundle to stdout (into the job's log) and no file;
+    # `--report "$REPORT"` wrote no report, both with status 0
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    extra = ["-o", "out"] if option == "--report" else []
+    done = leukoflag("convert", "in.hl7", *extra, option, "")
+    assert _one_line_error(done) == f"leukoflag: {option}: the name is empty (an unset variable?)"
+    assert done.stdout == b""
+    assert not (tmp_path / "out").exists()
+
+
 def test_stdin_named_twice_is_a_usage_error(leukoflag: Runner) -> None:
     line = _one_line_error(leukoflag("convert", "-", "-"))
     assert "stdin" in line

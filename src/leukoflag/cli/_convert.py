@@ -60,6 +60,9 @@ def run_convert(args: argparse.Namespace) -> int:
 def _convert(args: argparse.Namespace) -> int:
     started = time.monotonic()
     settings = settings_from(args)
+    for option, value in (("-o", args.output), ("--report", args.report)):
+        if value == "":  # `-o "$OUT"` with OUT unset: not stdout, not "no report" either
+            raise UsageError(f"{option}: the name is empty (an unset variable?)")
     # `-o -` is stdout, as without -o: not a directory named "-"
     output = Path(args.output) if args.output and args.output != _STDOUT else None
     if output is None and sys.stdout is None:  # started with stdout closed (`>&-`)

@@ -121,6 +121,10 @@ def expand_inputs(
     excluded = exclude.resolve() if exclude is not None else None
     replaced = report.resolve() if report is not None else None
     for argument in arguments:
+        if not argument:  # Path("") is the working directory: `convert "$INBOX"`, INBOX unset
+            raise UsageError(
+                "an input name is empty (an unset variable?): name a file, a directory or -"
+            )
         if argument == STDIN:
             if stdin_named:
                 raise UsageError("stdin (-) named more than once")
