@@ -223,6 +223,43 @@ def test_an_output_file_cut_short_is_removed_not_left_half_written(
     assert capsys.readouterr().err == line
 
 
+@pytest.mark.parametrize(
+    "case",
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), 2, "No space left on device: "),
+        (KeyboardInterrupt(), 130, "\nleukoflag: interrupted\n"),
+    ],
+)
+def test_a_report_cut_short_names_the_report_and_leaves_no_temporary_file(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    case: tuple[BaseException, int, str],
+) -> None:
+    # the report's disk full at the end of a run: '[Errno 28] No space left on device', naming
+    # no file, and a hidden .report.json.partial left in the reports directory for good
+    error, status, said = case
+    (tmp_path / "feed.hl7").write_bytes(batch(oru("DF-0001"), oru("DF-0002")))
+    reports = tmp_path / "reports"
+    write_bytes = Path.write_bytes
+
+    def cut_short(path: Path, data: bytes) -> int:
+        if path.parent != reports:
+            return write_bytes(path, data)
+        write_bytes(path, data[: len(data) // 2])  # the device filled up half way
+        raise error
+
+    monkeypatch.setattr(Path, "write_bytes", cut_short)
+    report = reports / "report.json"
+    argv = ["convert", str(tmp_path / "feed.hl7"), "-o", str(tmp_path / "out"), "-q"]
+
+    assert main([*argv, "--report", str(report)]) == status
+
+    assert list(reports.iterdir()) == []
+    line = f"leukoflag: {said}{report}\n" if status == 2 else said
+    assert capsys.readouterr().err == line
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_sigterm_mid_run_stops_the_workers_and_is_one_line_and_status_143(
     tmp_path: Path, jobs: str

@@ -386,8 +386,15 @@ def _write_report(path: Path, data: bytes) -> None:
         return
     target = _report_target(path)
     partial = target.with_name(f".{target.name}.partial")
-    partial.write_bytes(data)
-    partial.replace(target)
+    try:
+        partial.write_bytes(data)
+        partial.replace(target)
+    except BaseException as exc:  # disk full, Ctrl-C: no hidden partial report left for good
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # named as the operator named it, not its temporary file
+            raise OSError(exc.errno, exc.strerror, os.fspath(path)) from exc
+        raise
 
 
 def _report_target(path: Path) -> Path:
