@@ -133,6 +133,42 @@ def test_rows_of_one_message_are_aligned() -> None:
     assert rows[0].rindex("→") == rows[1].rindex("→")
 
 
+def test_a_message_about_two_patients_shows_each_patients_counts_below_them(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # a reference lab's ORU with two PATIENT_RESULT groups: both patient lines came first and
+    # every row after them, so the girl's WBC judged by her age band read as the man's
+    man = oru("E-7", sex="M", birth="19610719", wbc="3.1").split(b"\r")[:-1]  # MSH, his CBC
+    girl = [
+        b"PID|2||MRN300412^^^EASTFIELD^MR||TESTCASE^MAYA||20240101|F",
+        b"ORC|RE|EO-E-8^EHR|EL-E-8^CORELAB||CM",
+        (
+            b"OBR|2|EO-E-8^EHR|EL-E-8^CORELAB|58410-2^CBC panel - Blood by Automated count^LN"
+            b"|||20261124081000-0500"
+        ),
+        (
+            b"OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||5.0"
+            b"|10*3/uL^^UCUM||||||F|||20261124081000-0500"
+        ),
+    ]
+    (tmp_path / "two.hl7").write_bytes(b"\r".join([*man, *girl]) + b"\r")
+    done = leukoflag("explain", "two.hl7")
+    assert done.returncode == 0, done.stderr
+    lines = [
+        line.split("  →")[0].strip()
+        for line in done.stdout.decode().splitlines()
+        if line.startswith("  ") and not line.startswith("      ")
+    ]
+    assert lines == [
+        "patient MRN200101 · male · born 1961-07-19",
+        "MSG[1]/OBX[1]  WBC  3.1 10*3/uL",
+        "MSG[1]/OBX[3]  ANC  3.9 10*3/uL",
+        "patient MRN300412 · female · born 2024-01-01",
+        "MSG[1]/OBX[4]  WBC  5.0 10*3/uL",
+        "1 other result is not a WBC or ANC count",
+    ]
+
+
 def test_explain_command_on_hl7_v2(leukoflag: Runner, tmp_path: Path) -> None:
     (tmp_path / "low.hl7").write_bytes(
         oru("E-1", sex="M", birth="19610719", wbc="3.1", wbc_unit="K/uL", anc="0.45")

@@ -162,30 +162,37 @@ def _write_item(out: TextIO, item: _Item) -> None:
     # Every text from the input is shown by line_text: a FHIR id, a unit or a value holding a
     # line break or an ESC forged rows and drove the terminal.
     out.write(f"\n{item.location}  {line_text(item.title)}\n")
-    rows: list[_Row] = []
     others = 0
-    seen: set[str] = set()
     counts = {e.location for e in item.evaluations.values() if e.analyte is not None}
     read = {r.location for g in item.groups for o in g.orders for r in o.results}
     more, elsewhere = _issues_at_counts(item, counts, read | set(item.evaluations))
+    # an ANC leukoflag derived (OBR[1]/ANC[derived]) is shown below its order's counts
+    derived: dict[str, list[_Row]] = {}
+    for location, evaluation in item.evaluations.items():
+        if location not in read and evaluation.analyte is not None:
+            row = _row(evaluation, "(derived)", more.get(location, ()))
+            derived.setdefault(location.rpartition("/")[0], []).append(row)
+    # each patient's line above the rows of that patient's counts (a message may hold several)
+    blocks: list[tuple[str, list[_Row]]] = []
     for group in item.groups:
-        if group.patient is not None:
-            out.write(f"  patient {line_text(_patient(group.patient))}\n")
+        head = "" if group.patient is None else f"  patient {line_text(_patient(group.patient))}\n"
+        rows: list[_Row] = []
         for order in group.orders:
             for result in order.results:
-                seen.add(result.location)
-                evaluation = item.evaluations.get(result.location)
-                if evaluation is None or evaluation.analyte is None:
+                found = item.evaluations.get(result.location)
+                if found is None or found.analyte is None:
                     others += 1
                     continue
                 written = line_text(shortened(_as_written(result)))
-                rows.append(_row(evaluation, written, more.get(result.location, ())))
-    for location, evaluation in item.evaluations.items():
-        if location not in seen and evaluation.analyte is not None:
-            rows.append(_row(evaluation, "(derived)", more.get(location, ())))
-    if rows:
-        _write_rows(out, rows)
-    else:
+                rows.append(_row(found, written, more.get(result.location, ())))
+            rows.extend(derived.pop(order.location, ()))
+        blocks.append((head, rows))
+    blocks.append(("", [row for rows in derived.values() for row in rows]))  # of no order read
+    every = [row for _, rows in blocks for row in rows]
+    for head, rows in blocks:
+        out.write(head)
+        _write_rows(out, rows, every)  # aligned across the whole item
+    if not every:
         out.write("  no WBC or ANC count\n")
     for evaluation in item.evaluations.values():  # flag.anc-not-derived on a segmented count
         if evaluation.analyte is None:
@@ -224,12 +231,13 @@ def _issues_at_counts(
     return found, elsewhere
 
 
-def _write_rows(out: TextIO, rows: Sequence[_Row]) -> None:
+def _write_rows(out: TextIO, rows: Sequence[_Row], aligned: Sequence[_Row]) -> None:
+    """Write ``rows`` in columns as wide as those of ``aligned`` (the item's rows) need."""
     widths = [
-        max(len(getattr(row, name)) for row in rows)
+        max((len(getattr(row, name)) for row in aligned), default=0)
         for name in ("location", "analyte", "written", "per_ul")
     ]
-    label = max((len(key) for row in rows for key, _ in row.details), default=0)
+    label = max((len(key) for row in aligned for key, _ in row.details), default=0)
     for row in rows:
         out.write(
             f"  {row.location:<{widths[0]}}  {row.analyte:<{widths[1]}}  "
