@@ -181,6 +181,38 @@ def test_settings_fixture_can_be_overridden_and_overrides_apply_per_call(
     run.assert_outcomes(passed=3)
 
 
+def test_settings_fixture_returning_a_dict_is_named_in_the_error(
+    pytester: pytest.Pytester,
+) -> None:
+    # a conftest returning the settings as a dict: with a per-call override the test failed
+    # with dataclasses' 'replace() should be called on dataclass instances'
+    pytester.makeconftest(
+        """
+        import pytest
+
+        @pytest.fixture
+        def leukoflag_settings():
+            return {"strict": True, "default_timezone": "America/Chicago"}
+        """
+    )
+    pytester.makepyfile(
+        test_settings="""
+        import pytest
+        from leukoflag.testing import oru_message
+
+        @pytest.mark.parametrize("overrides", [{}, {"fhir_version": "R5"}])
+        def test_dict_settings(leukoflag_convert, overrides):
+            with pytest.raises(TypeError) as raised:
+                leukoflag_convert(oru_message(), **overrides)
+            assert "settings must be a leukoflag.Settings" in str(raised.value)
+            assert "leukoflag_settings fixture" in str(raised.value)
+            assert "not dict" in str(raised.value)
+        """
+    )
+    run = pytester.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider")
+    run.assert_outcomes(passed=2)
+
+
 def test_default_settings_are_strict(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_strict="""

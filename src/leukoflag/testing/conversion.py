@@ -68,6 +68,11 @@ def convert_message(
     (``fhir_version="R5"``, ``strict=False`` …); an unknown or invalid setting raises
     ``TypeError`` / :class:`leukoflag.SettingsError`."""
     base = settings if settings is not None else Settings()
+    if not isinstance(base, Settings):  # a conftest's leukoflag_settings returning a dict
+        raise TypeError(
+            "convert_message: settings must be a leukoflag.Settings (the leukoflag_settings "
+            f"fixture returns one: Settings(strict=True, ...)), not {type(base).__name__}"
+        )
     names = {f.name for f in dataclasses.fields(Settings)}
     unknown = sorted(set(overrides) - names)
     if unknown:
