@@ -21,7 +21,18 @@ from leukoflag.model import (
     Unit,
 )
 
-from .build import ANC, K_PER_UL, adult, code_of, issue_codes, lab_range, one, range_of, result
+from .build import (
+    ANC,
+    K_PER_UL,
+    PER_UL,
+    adult,
+    code_of,
+    issue_codes,
+    lab_range,
+    one,
+    range_of,
+    result,
+)
 
 
 def test_less_than_1_thousand_proves_critical_low_wbc() -> None:
@@ -350,3 +361,34 @@ def test_negative_value_without_unit_is_implausible() -> None:
     evaluation = one(result("-3.2", unit=None))
     assert evaluation.finding is None
     assert issue_codes(evaluation) == ["units.implausible"]
+
+
+@pytest.mark.parametrize(
+    ("value", "comparator", "unit", "allows"),
+    [
+        ("0", "<", PER_UL, "allows no count"),
+        ("0.0", "<", K_PER_UL, "allows no count"),
+        ("0", "<=", K_PER_UL, "allows only 0"),
+    ],
+)
+def test_a_count_below_zero_is_implausible_not_critical(
+    value: str, comparator: str, unit: Unit, allows: str
+) -> None:
+    # '<0' was judged LL with CTCAE grade 4 (every value below 0 is below 2,000), and put
+    # leukopenia in the report's conclusion: no count is below zero, the sender erred
+    evaluation = one(
+        result(
+            value, unit=unit, comparator=comparator, reference=lab_range("4.0-11.0", "4.0", "11.0")
+        )
+    )
+    assert evaluation.finding is None
+    assert evaluation.quantity is None
+    (issue,) = evaluation.issues
+    assert (issue.code, issue.location) == ("units.implausible", "MSG[1]/OBX[1]-5")
+    assert f"'{comparator}{value}'" in issue.text
+    assert allows in issue.text
+
+
+def test_a_bound_just_above_zero_is_still_judged() -> None:
+    evaluation = one(result("0.5", unit=K_PER_UL, comparator="<"))
+    assert code_of(evaluation) == "LL"

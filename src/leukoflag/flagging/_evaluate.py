@@ -790,6 +790,8 @@ def _read_value(result: LabResult, analyte: Analyte) -> _Reading | Issue:
                 if conflict is not None:
                     return conflict
             count = _count(value.value, unit, analyte, result.reference_range)
+            if value.comparator and not count.value_per_ul and value.comparator in _BELOW:
+                raise _below_zero(value, count)  # rare: '<0' is a sender's error, not an LL
             quantity = _new_normalized_quantity(count.value_per_ul, value.comparator)
             bounds = _comparator_bounds(count.value_per_ul, value.comparator)
         else:
@@ -803,6 +805,22 @@ def _read_value(result: LabResult, analyte: Analyte) -> _Reading | Issue:
         return units.issue_for(exc, _value_at(result, where))
     notes = () if count.exact else units.notes_for(count, _value_at(result, unit_at))
     return _Reading(bounds, quantity, count, notes)
+
+
+_BELOW = frozenset({"<", "<="})
+
+
+def _below_zero(value: Number, count: NormalizedCount) -> UnitError:
+    """The refusal of a count sent as ``<0`` or ``<=0``: a count is never below zero, so the
+    bound allows no count (or only none at all, which a lab sends as 0)."""
+    allows = "no count" if value.comparator == "<" else "only 0, which is sent as 0, not a bound"
+    return UnitError(
+        f"implausible: the value {quoted(value.text)} is {value.comparator}0 cells/µL, but a "
+        f"count of cells is never below 0: the bound allows {allows} (a sender's error, not a "
+        "critically low count)",
+        spelling=count.unit.spelling,
+        reason="implausible",
+    )
 
 
 def _unit_in_text(value: Number, unit: Unit | None, analyte: Analyte) -> Unit | None:
