@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from leukoflag.model import Unit
+from leukoflag.model import Severity, Unit
 from leukoflag.settings import Settings
 
 from .build import (
@@ -165,6 +165,27 @@ def test_sender_flag_disagreement_is_an_issue(
         assert found[0].location == "MSG[1]/OBX[1]-8"
     assert evaluation.finding is not None
     assert evaluation.finding.sender_flags == sent
+
+
+@pytest.mark.parametrize(
+    ("value", "sent", "against"),
+    [
+        ("3100", ("N", "L"), "the sender's N disagrees with"),  # computed L
+        ("3100", ("H", "L"), "the sender's H disagrees with"),
+        ("3100", ("L", "N", "H"), "the sender's N~H disagree with"),
+        ("7000", ("N", "A"), "the sender's A disagrees with"),  # computed N
+    ],
+)
+def test_contradictory_sender_flags_disagree_even_when_one_matches(
+    value: str, sent: tuple[str, ...], against: str
+) -> None:
+    # N~L beside a computed L raised nothing: the flag that matched hid the one that did not
+    reference = lab_range("4.0-11.0", "4.0", "11.0", K_PER_UL)
+    evaluation = one(result(value, flags=sent, reference=reference), context=adult("female"))
+    (issue,) = [i for i in evaluation.issues if i.code == "flag.sender-disagrees"]
+    assert (issue.severity, issue.location) == (Severity.WARNING, "MSG[1]/OBX[1]-8")
+    assert issue.text.startswith(f"the sender flagged {'~'.join(sent)}, flags that contradict")
+    assert issue.text.endswith(against)
 
 
 def test_each_result_gets_its_own_sender_disagreement() -> None:

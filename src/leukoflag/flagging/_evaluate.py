@@ -1738,6 +1738,16 @@ def _sender_verdict(*key: str) -> Issue | None:
             "",
             f"{said}; leukoflag computed {computed}",
         )
+    if len(same_side) < len(sender):  # N~L, H~L: one flag agreeing does not make the rest agree
+        others = [sent for code, sent in known if code not in same_side]
+        verb = "disagrees" if len(others) == 1 else "disagree"
+        return _issue(
+            Severity.WARNING,
+            "sender-disagrees",
+            "",
+            f"{said}, flags that contradict each other; leukoflag computed {computed}, which "
+            f"the sender's {shortened(separator.join(others))} {verb} with",
+        )
     levels = {_LEVEL[code] for code in same_side if code in _LEVEL}
     if levels and _LEVEL.get(computed, 0) not in levels:
         return _issue(
