@@ -182,6 +182,31 @@ def test_default_adult_wbc_range_by_sex(sex: str, value: str, code: str) -> None
     assert "Cleveland Clinic" in evaluation.reference_range.citation
 
 
+@pytest.mark.parametrize("sex", ["unknown", "other"])
+def test_the_union_range_of_an_unknown_sex_says_it_is_the_union(sex: str) -> None:
+    # 4,500-11,000 is the women's range too: cited as the women's range alone, a WBC of 4,200
+    # judged L for a patient of unknown sex read as if the patient were a woman
+    evaluation = one(result("4200"), context=adult(sex))
+    finding = evaluation.finding
+    assert finding is not None
+    assert (finding.code, finding.rule, finding.threshold) == (
+        "L",
+        "wbc-below-range",
+        Decimal(4500),
+    )
+    citation = evaluation.reference_range.citation if evaluation.reference_range else ""
+    assert "sex is unknown or other, so judged with their union, 4,500-11,000/µL" in citation
+    assert "men 5,000-10,000/µL and women 4,500-11,000/µL" in citation
+    assert finding.threshold_source == citation  # the explanation's thresholdSource says so too
+
+
+@pytest.mark.parametrize("sex", ["male", "female"])
+def test_a_known_sex_keeps_the_plain_range_citation(sex: str) -> None:
+    evaluation = one(result("7000"), context=adult(sex))
+    assert evaluation.reference_range is not None
+    assert "union" not in evaluation.reference_range.citation
+
+
 def test_below_range_without_leukopenia_gives_no_finding() -> None:
     evaluation = one(result("4200"), context=adult("male"))
     finding = evaluation.finding
