@@ -8,7 +8,16 @@ import decimal
 
 import pytest
 
-from leukoflag.model import Evaluation, Issue, PatientContext, ResultStatus, Timestamp, Unit
+from leukoflag.model import (
+    Coding,
+    Concept,
+    Evaluation,
+    Issue,
+    PatientContext,
+    ResultStatus,
+    Timestamp,
+    Unit,
+)
 
 from . import build
 from .build import (
@@ -410,6 +419,50 @@ def test_two_final_wbcs_at_one_time_give_no_anc_and_say_so() -> None:
         "(MSG[1]/OBX[1], MSG[1]/OBX[2]): which one to use is not known (a corrected result "
         "of the same code, OBX-4 sub-ID, specimen and time would replace the others)"
     )
+
+
+@pytest.mark.parametrize(
+    "corrected",
+    [
+        build.loinc("33256-9"),
+        build.loinc("12227-5"),
+        # a lab's own code with its LOINC translation (OBX-3.4-6): LOINC decides
+        Concept(
+            (
+                Coding("WBCC", "WBC corrected", "", "99LAB"),
+                Coding("33256-9", "Leukocytes corrected for nRBC", build.LOINC, "LN"),
+            )
+        ),
+    ],
+)
+def test_the_wbc_corrected_for_nucleated_red_cells_derives_the_anc(corrected: Concept) -> None:
+    # the analyzer's WBC (6690-2) counts nucleated red cells as white cells; the differential's
+    # percents are of the corrected WBC, so its ANC is of that one, not "which one is not known"
+    evaluations = evaluate(
+        result("3.4", unit=K_PER_UL, n=1),
+        result("3.1", code=corrected, unit=K_PER_UL, n=2),
+        result("40", code=NEUT_PCT, unit=PCT, n=3),
+    )
+    assert len(evaluations) == 4
+    derived = evaluations[3]
+    assert derived.derived_from == ("MSG[1]/OBX[2]", "MSG[1]/OBX[3]")
+    assert derived.quantity is not None
+    assert derived.quantity.value == 1240
+    assert code_of(derived) == "L"
+    assert not_derived(evaluations) == []
+    (note,) = [i for i in derived.issues if i.code == "flag.anc-derived"]
+    assert "derived as WBC corrected for nucleated red cells × neutrophils % from" in note.text
+
+
+def test_two_wbcs_both_corrected_for_nucleated_red_cells_give_no_anc() -> None:
+    evaluations = evaluate(
+        result("3.4", code="33256-9", unit=K_PER_UL, n=1),
+        result("3.1", code="12227-5", unit=K_PER_UL, n=2),
+        result("40", code=NEUT_PCT, unit=PCT, n=3),
+    )
+    assert len(evaluations) == 3
+    (issue,) = not_derived(evaluations)
+    assert "2 WBC results at 2026-03-10 (MSG[1]/OBX[1], MSG[1]/OBX[2])" in issue.text
 
 
 def test_two_corrected_wbcs_at_one_time_give_no_anc() -> None:

@@ -2421,19 +2421,31 @@ def _derive(group: dict[str, list[_Part]]) -> tuple[Decimal, tuple[_Part, ...], 
             "segmented + band neutrophil counts",
         )
     wbc = one("count")
+    name = "WBC"
     if wbc is None:
-        return None
+        wbc = _corrected_wbc(group.get("count", ()))
+        if wbc is None:
+            return None
+        name = "WBC corrected for nucleated red cells"  # beside the uncorrected one: rare
     percent = one(_scope.PERCENT)
     if percent is not None:
-        return _of(wbc.value, percent.value), (wbc, percent), "WBC × neutrophils %"
+        return _of(wbc.value, percent.value), (wbc, percent), f"{name} × neutrophils %"
     seg_pct, band_pct = one(_scope.SEGMENTED_PERCENT), one(_scope.BAND_PERCENT)
     if seg_pct is not None and band_pct is not None:
         return (
             _of(wbc.value, EXACT.add(seg_pct.value, band_pct.value)),
             (wbc, seg_pct, band_pct),
-            "WBC × (segmented + band neutrophils %)",
+            f"{name} × (segmented + band neutrophils %)",
         )
     return None
+
+
+def _corrected_wbc(found: Sequence[_Part]) -> _Part | None:
+    """Of several WBCs of one specimen and time, the only one corrected for nucleated red cells
+    (LOINC 33256-9, 12227-5): the differential's percents are of it, not of the uncorrected
+    count, which holds the nucleated red cells too. None: no such choice."""
+    corrected = [part for part in found if _scope.nrbc_corrected(part.result.code)]
+    return corrected[0] if len(found) > 1 and len(corrected) == 1 else None
 
 
 def _code_key(concept: Concept) -> tuple[tuple[str, str], ...] | str:
@@ -2553,7 +2565,7 @@ def _group_reasons(
         f"{len(found)} {_PART_NAMES[kind]} results {when} "
         f"({_listed([p.location for p in found])}): which one to use is not known {one_correction}"
         for kind, found in group.items()
-        if len(found) > 1
+        if len(found) > 1 and (kind != "count" or _corrected_wbc(found) is None)
     ]
     for pair in _PAIRS:
         present = [kind for kind in pair if kind in group]

@@ -216,6 +216,20 @@ def _via(matched: str) -> str:
     return "local" if matched.startswith("local") else "text"
 
 
+# reference/clinical.md: WBC counts corrected for nucleated red cells, the WBC an ANC is of.
+NRBC_CORRECTED = frozenset({"33256-9", "12227-5"})
+
+
+def nrbc_corrected(concept: Concept) -> bool:
+    """Whether ``concept`` codes a WBC corrected for nucleated red cells (a LOINC coding, or
+    LOINC's code sent without a coding system, of :data:`NRBC_CORRECTED`)."""
+    return any(
+        coding.code.strip() in NRBC_CORRECTED
+        and (_is_loinc(coding) or not (coding.system or coding.system_name))
+        for coding in concept.codings
+    )
+
+
 def _is_loinc(coding: Coding) -> bool:
     return coding.system == LOINC or coding.system_name.upper() in _LOINC_NAMES
 
