@@ -931,3 +931,33 @@ def test_many_unusable_percents_are_listed_ten_at_most() -> None:
     (issue,) = not_derived(evaluations)
     assert "neutrophils % MSG[1]/OBX[10], and 21 more:" in issue.text
     assert issue.text.endswith("; and 20 more")
+
+
+def test_a_result_entered_in_error_after_its_final_one_withdraws_it() -> None:
+    # OBX-11 D (or W) after the final result of the same code and sub-ID: the lab deletes it
+    # (table 0085); the final 1.1 was still judged LL and put leukopenia in the conclusion
+    evaluations = evaluate(
+        result("1.1", unit=K_PER_UL, n=1),
+        result("1.1", unit=K_PER_UL, n=2, status=ResultStatus.ENTERED_IN_ERROR),
+        result("40", code=NEUT_PCT, unit=PCT, n=3),
+    )
+    judged = evaluations[0]
+    assert judged.finding is None
+    assert judged.quantity is not None
+    assert judged.quantity.value == 1100  # written as sent, without a code
+    (issue,) = [i for i in judged.issues if i.code == "flag.result-superseded"]
+    assert issue.location == "MSG[1]/OBX[1]-11"
+    assert "withdrawn by MSG[1]/OBX[2] (entered-in-error) of the same code" in issue.text
+    # no ANC derived from the withdrawn WBC; the one it would give is written withdrawn
+    assert [e.location for e in evaluations[3:]] == [f"{ORDER}/ANC[withdrawn]"]
+    assert all(e.finding is None for e in evaluations)
+
+
+def test_an_entered_in_error_result_of_another_sub_id_withdraws_nothing() -> None:
+    final = result("1.1", unit=K_PER_UL, n=1)
+    other = dataclasses.replace(
+        result("5.1", unit=K_PER_UL, n=2, status=ResultStatus.ENTERED_IN_ERROR), sub_id="2"
+    )
+    evaluations = evaluate(final, other)
+    assert code_of(evaluations[0]) == "LL"
+    assert "flag.result-superseded" not in issue_codes(evaluations[0])

@@ -256,6 +256,7 @@ class _OrderState:
     replacing: bool = False  # whether a count or part is corrected or amended (OBX-11 C, A)
     preliminary: bool = False  # whether one is preliminary (a final one may replace it)
     withdrawn: bool = False  # whether a WBC or part is entered-in-error (OBX-11 D, W)
+    deleted: bool = False  # whether a count or part is entered-in-error (it withdraws its F)
     # Each of several corrections of one result, with all of them: none is used for a derived
     # ANC, as which one stands is not known (even when the others are bounds or masked).
     ambiguous: dict[str, list[str]] = field(default_factory=dict)
@@ -294,6 +295,7 @@ def evaluate_order(
         evaluations.append(_evaluate_recognized(result, recognition, state))
     if state is not None and (  # a correction, or a preliminary and a final (off the hot path)
         state.replacing
+        or state.deleted
         or (state.preliminary and any(r.status is ResultStatus.FINAL for r in order.results))
         or replaced
     ):
@@ -425,7 +427,7 @@ def _evaluate_recognized(
             if result.status in _REVISED:
                 _note_revision(result, state)
             elif result.status is ResultStatus.ENTERED_IN_ERROR:
-                state.withdrawn = True
+                state.withdrawn = state.deleted = True
         if kind in _PERCENT_CODES:
             return _new_evaluation(location, issues=_percent_issues(result, recognition))
         return _new_evaluation(location)
@@ -439,6 +441,8 @@ def _evaluate_recognized(
         state.counted.add(analyte)
     if result.status in _REVISED:
         _note_revision(result, state)
+    elif result.status is ResultStatus.ENTERED_IN_ERROR:
+        state.deleted = True  # a result of the same code, sub-ID, specimen and time is withdrawn
     return _evaluate_count(result, analyte, recognition, state)
 
 
@@ -1951,7 +1955,10 @@ def _set_aside_superseded(
         if _scope.recognize(result.code) is not None:
             groups.setdefault(_replacement_key(result, state), []).append(index)
     superseded: set[str] = set()
-    for members in groups.values():
+    for group in groups.values():
+        members = group
+        if state.deleted:  # OBX-11 D or W after a result deletes it (before: it is replaced)
+            members = _withdraw_earlier(group, results, evaluations, superseded)
         replacers, replaced = _replacement(results[i].status for i in members)
         replacing = [i for i in members if results[i].status in replacers]
         if not replacing:
@@ -2116,6 +2123,57 @@ def _superseded(evaluation: Evaluation, result: LabResult, by: list[LabResult]) 
     )
 
 
+def _withdraw_earlier(
+    members: list[int],
+    results: Sequence[LabResult],
+    evaluations: list[Evaluation],
+    superseded: set[str],
+) -> list[int]:
+    """Of one result's members, sets aside each judged one that an entered-in-error one sent
+    after it withdraws (table 0085: D deletes it, W posts it as wrong); the others remain."""
+    last = max((i for i in members if results[i].status is _DELETED), default=-1)
+    remaining = []
+    for index in members:
+        result = results[index]
+        if index > last or result.status not in FLAGGABLE:
+            remaining.append(index)
+            continue
+        superseded.add(result.location)
+        if evaluations[index].analyte is not None:
+            later = [results[i] for i in members if i > index and results[i].status is _DELETED]
+            evaluations[index] = _withdrawn(evaluations[index], result, later)
+    return remaining
+
+
+def _withdrawn(evaluation: Evaluation, result: LabResult, by: list[LabResult]) -> Evaluation:
+    """Sets aside the verdict of a result that an entered-in-error result of the same code,
+    sub-ID, specimen and time withdraws (OBX-11 D deletes it, W posts it as wrong)."""
+    v2 = _from_hl7v2(result.location)
+    withdrawing = ", ".join(
+        f"{r.location} (entered-in-error"
+        + (f", OBX-11 {quoted(r.status_text)})" if v2 and r.status_text else ")")
+        for r in by
+    )
+    issue = _issue(
+        Severity.INFORMATION,
+        "result-superseded",
+        _at(result.location, "status"),
+        f"not flagged: this {result.status.value} result is withdrawn by {withdrawing} of the "
+        f"{_same_result(result.location)}, which says the result is deleted or wrong; its value "
+        "is kept without a computed code, and neither the report's conclusion nor a derived ANC "
+        "use it",
+    )
+    kept = [i for i in evaluation.issues if i.code not in _VERDICT_CODES]
+    return _new_evaluation(
+        evaluation.location,
+        evaluation.analyte,
+        evaluation.loinc,
+        evaluation.quantity,
+        evaluation.reference_range,
+        issues=(*kept, issue),
+    )
+
+
 def _ambiguous(evaluation: Evaluation, result: LabResult, by: list[LabResult]) -> Evaluation:
     """Adds flag.correction-ambiguous to a later one of several corrections of one result: none
     is set aside (a low one reaches the report's conclusion), as which stands is not known."""
@@ -2177,6 +2235,7 @@ def _count_shown(evaluation: Evaluation) -> str:
     return f"{quantity.comparator}{_fmt(quantity.value)} cells/µL"
 
 
+_DELETED = ResultStatus.ENTERED_IN_ERROR  # OBX-11 D, W: withdraws what it was sent with
 _REPLACED = frozenset({ResultStatus.FINAL, ResultStatus.PRELIMINARY})
 _PRELIMINARY = frozenset({ResultStatus.PRELIMINARY})  # what a final result replaces
 _FINAL = frozenset({ResultStatus.FINAL})  # what replaces a preliminary result
