@@ -1422,3 +1422,70 @@ def test_table_0203_holds_every_code_of_the_hl7apy_copy_it_cites_and_the_newer_o
     assert copied <= codes
     assert {"PLAC", "FILL", "PGN", "FGN"} <= codes
     assert not {"MRN", "LOCALMRN", "VISITNO"} & codes
+
+
+# A lab spelling sent as a UCUM code: K/uL is kelvin per µL in UCUM.
+_K_PER_UL_AS_UCUM = er7(
+    "MSH|^~\\&|HEMLAB|LAKESIDE|EHR|LAKESIDE|20261124120000-0600||ORU^R01^ORU_R01|LK26112400455|P|2.5.1",
+    "PID|1||LK-0099310^^^LAKESIDE^MR||OYELARAN^FUNMI||19900503|F",
+    "OBR|1|PL-88402^EHR|FL-20261124-0207^HEMLAB|58410-2^CBC panel - Blood by Automated count^LN"
+    "|||20261124110000-0600|||||||||||||||20261124115500-0600|||F",
+    "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||3.1|K/uL^^UCUM"
+    "|4.0-11.0|L|||F|||20261124110000-0600",
+)
+UNIT_CODE_SENT = "http://leukoflag.org/fhir/StructureDefinition/unit-code-sent"
+
+
+def test_a_lab_spelling_sent_as_a_ucum_code_is_not_kept_as_ucum() -> None:
+    conv = convert(_K_PER_UL_AS_UCUM)
+    (bundle,) = conv.bundles
+    (observation,) = resources(bundle, "Observation")
+    quantity = observation["valueQuantity"]
+    assert (quantity["value"], quantity["code"]) == (Decimal("3100"), "/uL")
+    kept = extension(quantity, PQ)[0]["valueQuantity"]
+    assert kept == {"value": Decimal("3.1"), "unit": "K/uL"}  # not UCUM code K/uL (kelvin)
+    (low_kept,) = extension(observation["referenceRange"][0]["low"], PQ)
+    assert low_kept["valueQuantity"] == {"value": Decimal("4.0"), "unit": "K/uL"}
+    (issue,) = [i for i in conv.issues if i.code == "units.code-not-ucum"]
+    assert issue.location == "MSG[1]/OBX[1]-6"
+    assert "'K/uL'" in issue.text
+    assert "10*3/uL" in issue.text
+    assert observation["interpretation"][0]["coding"][0]["code"] == "L"
+
+
+def test_a_fhir_lab_spelling_coded_as_ucum_keeps_its_code_aside_when_the_text_differs() -> None:
+    observation = {
+        "resourceType": "Observation",
+        "id": "wbc-kul",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "6690-2"}]},
+        "valueQuantity": {
+            "value": Decimal("3.1"),
+            "unit": "thousand per microliter",
+            "system": "http://unitsofmeasure.org",
+            "code": "K/uL",
+        },
+    }
+    conv = convert(fhir.dumps(observation))
+    (flagged,) = conv.bundles
+    kept = extension(flagged["valueQuantity"], PQ)[0]["valueQuantity"]
+    assert kept == {
+        "extension": [{"url": UNIT_CODE_SENT, "valueString": "K/uL"}],
+        "value": Decimal("3.1"),
+        "unit": "thousand per microliter",
+    }
+    assert flagged["valueQuantity"]["value"] == Decimal("3100")
+    assert [i.location for i in conv.issues if i.code == "units.code-not-ucum"] == [
+        "ITEM[1]/Observation.valueQuantity"
+    ]
+    again = convert(fhir.dumps(flagged))  # read back: the same count, judged the same
+    assert again.bundles[0]["valueQuantity"] == flagged["valueQuantity"]
+
+
+def test_a_ucum_code_with_the_litre_written_l_is_kept_as_ucum() -> None:
+    conv = convert(_K_PER_UL_AS_UCUM.replace(b"K/uL^^UCUM", b"10*9/l^^UCUM"))
+    (observation,) = resources(conv.bundles[0], "Observation")
+    kept = extension(observation["valueQuantity"], PQ)[0]["valueQuantity"]
+    assert kept["system"] == "http://unitsofmeasure.org"
+    assert kept["code"] == "10*9/l"
+    assert not [i for i in conv.issues if i.code == "units.code-not-ucum"]

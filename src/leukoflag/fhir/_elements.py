@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from leukoflag import flagging
+from leukoflag import flagging, units
 from leukoflag._cache import text_cache
 from leukoflag._identifier_types import identifier_types
 from leukoflag._quote import quoted
@@ -69,10 +69,12 @@ __all__ = [
     "instant",
     "is_computed_conclusion",
     "is_uri",
+    "kept_quantity",
     "laboratory",
     "local_system",
     "normalized_quantity",
     "normalized_ranges",
+    "not_ucum",
     "per_ul",
     "plain_number",
     "quantity",
@@ -296,6 +298,48 @@ def _unit_fields(text: str, code: str, system: str) -> dict[str, str]:
     return fields
 
 
+def kept_quantity(value: Decimal, unit: Unit | None) -> dict[str, Any]:
+    """A quantity as sent, kept beside its value in cells/µL (PQ translation): as
+    :func:`quantity`, but a lab spelling sent as a UCUM code (``K/uL``) is not claimed as UCUM
+    (see :func:`not_ucum`)."""
+    if unit is None:
+        return {"value": value}
+    fields = _kept_unit_fields(unit.text, unit.code, unit.system)
+    if fields is None:  # rare: the code is a lab spelling sent with the UCUM system
+        return not_ucum({"value": value, **_unit_fields(unit.text, unit.code, unit.system)})
+    return {"value": value, **fields}
+
+
+@text_cache(1024, texts=3)
+def _kept_unit_fields(text: str, code: str, system: str) -> dict[str, str] | None:
+    """:func:`_unit_fields`, or None when the code is a lab spelling sent as a UCUM code."""
+    fields = _unit_fields(text, code, system)
+    if fields.get("system") == UCUM and units.misread_ucum_code(Unit(text, code, system)):
+        return None
+    return fields
+
+
+def not_ucum(sent: dict[str, Any]) -> dict[str, Any]:
+    """A Quantity as sent whose ``code`` with the UCUM system is a lab spelling the unit table
+    reads (``K/uL``, which UCUM reads as kelvin per µL; ``units.code-not-ucum``), written
+    without claiming it as UCUM: the unit text kept, the code, when not that text, in
+    :data:`UNIT_CODE_SENT` (read back, it is read as a spelling again)."""
+    code = sent.get("code")
+    if sent.get("system") != UCUM or not isinstance(code, str) or not code.strip():
+        return sent
+    shown = sent.get("unit")
+    unit = shown if isinstance(shown, str) and shown.strip() else code
+    if not units.misread_ucum_code(Unit(unit, code, UCUM)):
+        return sent
+    kept = {k: v for k, v in sent.items() if k not in ("extension", "system", "code", "unit")}
+    if unit == code:
+        return {**kept, "unit": unit}
+    extensions = sent.get("extension")
+    own = extensions if isinstance(extensions, list) else []
+    marked = [*own, {"url": UNIT_CODE_SENT, "valueString": code}]
+    return {"extension": marked, **kept, "unit": unit}
+
+
 def per_ul(value: Decimal, comparator: str = "") -> dict[str, Any]:
     """A count in cells/µL: the normalized quantity of the output contract."""
     if comparator:
@@ -351,7 +395,7 @@ def normalized_quantity(evaluation: Evaluation, sent: Number, unit: Unit | None)
         shown = " ".join(p for p in (sent.text, unit.text or unit.code if unit else "") if p)
         kept = {"url": ORIGINAL_TEXT, "valueString": shown}
     else:
-        kept = {"url": PQ_TRANSLATION, "valueQuantity": quantity(sent.value, unit)}
+        kept = {"url": PQ_TRANSLATION, "valueQuantity": kept_quantity(sent.value, unit)}
     if normalized.comparator:
         return {
             "extension": [kept],
@@ -420,7 +464,7 @@ def normalized_ranges(
         if original is None:
             entry[name] = {"value": limit, **_PER_UL}
         else:
-            translation = {"url": PQ_TRANSLATION, "valueQuantity": quantity(original, unit)}
+            translation = {"url": PQ_TRANSLATION, "valueQuantity": kept_quantity(original, unit)}
             entry[name] = {"extension": [translation], "value": limit, **_PER_UL}
     if lab and chosen.text:
         entry["text"] = chosen.text

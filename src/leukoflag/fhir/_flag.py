@@ -267,7 +267,7 @@ class _Flagger:
                 text = f"{comparator}{el.plain_number(original.get('value'))} {unit}".strip()
                 kept = [*own, {"url": el.ORIGINAL_TEXT, "valueString": text}]
             else:
-                kept = [*own, {"url": el.PQ_TRANSLATION, "valueQuantity": original}]
+                kept = [*own, {"url": el.PQ_TRANSLATION, "valueQuantity": el.not_ucum(original)}]
         normalized = el.per_ul(evaluation.quantity.value, evaluation.quantity.comparator)
         if "comparator" in normalized:
             normalized = self.primitives(sent, normalized, f"{location}.valueQuantity")
@@ -375,7 +375,9 @@ class _Flagger:
                 and "value" in sent_limit
                 and not (edited and chosen.limits_sent is not None)
             ):
-                translated = {k: v for k, v in sent_limit.items() if k not in ("extension", "id")}
+                translated = el.not_ucum(
+                    {k: v for k, v in sent_limit.items() if k not in ("extension", "id")}
+                )
                 kept = others if edited and others is not None else []
                 limit = {
                     **_element_id(sent_limit),
@@ -387,14 +389,16 @@ class _Flagger:
                 # decides again (with the limits' unit), not these limits
                 if (sent_value := getattr(sex_limits, name)) is not None:
                     unit = sex_limits.high_unit if name == "high" else None
-                    translated = el.quantity(sent_value, unit or sex_limits.unit or result.unit)
+                    translated = el.kept_quantity(
+                        sent_value, unit or sex_limits.unit or result.unit
+                    )
                     limit = {
                         "extension": [{"url": el.PQ_TRANSLATION, "valueQuantity": translated}],
                         **limit,
                     }
             elif (read := result.reference_range) is not None and getattr(read, name) is not None:
                 # read from a range sent as text only: kept as read, as an OBX-7 limit is
-                translated = el.quantity(getattr(read, name), read.unit or result.unit)
+                translated = el.kept_quantity(getattr(read, name), read.unit or result.unit)
                 limit = {
                     "extension": [{"url": el.PQ_TRANSLATION, "valueQuantity": translated}],
                     **limit,

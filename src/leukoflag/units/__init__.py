@@ -26,6 +26,8 @@ Internal API for the pipeline (the flagging step); these names and signatures ar
   a percent or a red-cell unit is returned, so flagging can tell a percentage from a count.
 * ``issue_for(error, location) -> Issue`` and ``notes_for(count, location) -> tuple[Issue, ...]``
   — the ``units.*`` Issues for a refusal, an inferred unit, or a tolerant match.
+* ``misread_ucum_code(unit) -> bool`` — whether a ``Unit``'s code sent with the UCUM system is a
+  lab spelling (``K/uL``), which the writer must not keep as a UCUM code.
 * ``unit_table() -> UnitTable`` — the loaded data file (docs, tests).
 
 ``unit`` may be a ``str``, a :class:`leukoflag.model.Unit` or None. For a ``Unit`` the code is
@@ -44,8 +46,9 @@ UnitError reasons: ``unknown-unit``, ``refused-unit``, ``no-unit``, ``unit-confl
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
 from enum import StrEnum
 
@@ -75,6 +78,7 @@ __all__ = [
     "checked_magnitude",
     "count_per_ul",
     "issue_for",
+    "misread_ucum_code",
     "normalize",
     "normalize_range",
     "notes_for",
@@ -127,6 +131,9 @@ class UnitSpec:
     and is None otherwise; ``exponent`` is ``factor`` as a power of ten when it is one.
     ``dimension`` is pint's dimensionality of the UCUM code; ``meaning`` and ``source`` come
     from the data file (``source`` is where the spelling was seen, or the rule that inferred it).
+    ``misread_code`` is a lab spelling a ``Unit`` sent as its UCUM code (``K/uL``, which UCUM
+    reads as kelvin per µL), else ``""``: :func:`notes_for` reports it and the writer does not
+    claim it as UCUM.
     """
 
     spelling: str
@@ -138,6 +145,7 @@ class UnitSpec:
     meaning: str
     source: str
     dimension: str
+    misread_code: str = ""
 
     @property
     def matched_tolerantly(self) -> bool:
@@ -187,8 +195,9 @@ class NormalizedCount:
     @property
     def exact(self) -> bool:
         """The unit was sent and matched as written (spelling or UCUM code): neither inferred
-        nor matched tolerantly, so :func:`notes_for` has nothing to report."""
-        return self.unit.match in _EXACT_MATCHES
+        nor matched tolerantly, and no lab spelling was sent as a UCUM code, so
+        :func:`notes_for` has nothing to report."""
+        return self.unit.match in _EXACT_MATCHES and not self.unit.misread_code
 
 
 # Made once: a constructor() call is a cache look-up of about 900 instructions.
@@ -363,10 +372,17 @@ def issue_for(error: UnitError, location: str) -> Issue:
 
 
 def notes_for(count: NormalizedCount, location: str) -> tuple[Issue, ...]:
-    """Issues for a value that was normalized but not from an exact spelling."""
+    """Issues for a value that was normalized but not from an exact spelling, or whose unit
+    code sent with the UCUM system is a lab spelling."""
+    if count.unit.misread_code:
+        return (*_tolerant_note(count, location), _misread_note(count.unit, location))
     if count.inferred:
         text = f"no unit sent; read as {count.ucum} (factor {count.factor:f} to cells/µL)"
         return (Issue(Severity.WARNING, "units.unit-inferred", location, text + _why(count)),)
+    return _tolerant_note(count, location)
+
+
+def _tolerant_note(count: NormalizedCount, location: str) -> tuple[Issue, ...]:
     if count.matched_tolerantly:
         row = count.unit
         text = (
@@ -374,6 +390,24 @@ def notes_for(count: NormalizedCount, location: str) -> tuple[Issue, ...]:
         )
         return (Issue(Severity.INFORMATION, "units.unit-matched-tolerantly", location, text),)
     return ()
+
+
+def _misread_note(spec: UnitSpec, location: str) -> Issue:
+    text = (
+        f"unit code {quoted(spec.misread_code)} was sent with the UCUM system but is a lab "
+        "spelling, not a UCUM code (UCUM reads such spellings otherwise or not at all: K/uL as "
+        f"kelvin per µL); leukoflag's unit table reads it as {spec.ucum} ({spec.meaning}); the "
+        "quantity as sent is kept with it as unit text, without the UCUM system"
+    )
+    return Issue(Severity.WARNING, "units.code-not-ucum", location, text)
+
+
+def misread_ucum_code(unit: Unit) -> bool:
+    """Whether ``unit``'s code, sent with the UCUM system, is a lab spelling of a count unit
+    leukoflag reads (``K/uL``), not that unit's UCUM code: a Quantity keeping it must not claim
+    it as UCUM. Memoized with the unit's resolution."""
+    found = _resolved(unit)
+    return isinstance(found, UnitSpec) and bool(found.misread_code)
 
 
 # --------------------------------------------------------------------------------- internals
@@ -665,7 +699,22 @@ def _resolved_unit(table: UnitTable, unit: Unit) -> UnitSpec | _Refusal:
                 unit.text or unit.code,
                 "unit-conflict",
             )
+    if code and unit.system in _UCUM_SYSTEM_NAMES and code not in _ucum_codes():
+        # a lab spelling sent as a UCUM code (K/uL: kelvin per µL in UCUM), read by the table
+        return replace(first, misread_code=code)
     return first
+
+
+@functools.cache
+def _ucum_codes() -> frozenset[str]:
+    """The table's UCUM codes, each also with a litre written ``l`` (UCUM's ``l`` and ``L``
+    are both the litre: ``10*9/l`` is a UCUM code, ``K/uL`` is not)."""
+    return frozenset(
+        form for code in default_table().ucum for form in (code, _LITRE.sub("l", code))
+    )
+
+
+_LITRE = re.compile(r"(?<=[/umnd])L(?![A-Za-z\]])")
 
 
 def _unknown(table: UnitTable, spellings: tuple[str, ...], shown: str, sent: str) -> _Refusal:
