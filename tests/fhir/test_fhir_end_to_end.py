@@ -1489,3 +1489,21 @@ def test_a_ucum_code_with_the_litre_written_l_is_kept_as_ucum() -> None:
     assert kept["system"] == "http://unitsofmeasure.org"
     assert kept["code"] == "10*9/l"
     assert not [i for i in conv.issues if i.code == "units.code-not-ucum"]
+
+
+def test_a_micro_sign_sent_in_utf8_under_a_latin1_msh18_is_read_and_the_charset_named() -> None:
+    data = _K_PER_UL_AS_UCUM.replace(b"|2.5.1", b"|2.5.1|||AL|NE||8859/1").replace(
+        b"|3.1|K/uL^^UCUM|4.0-11.0|", "|3100|cells/µL|4000-11000|".encode()
+    )
+    conv = convert(data)
+    (observation,) = resources(conv.bundles[0], "Observation")
+    assert observation["valueQuantity"]["value"] == Decimal("3100")
+    assert extension(observation["valueQuantity"], PQ)[0]["valueQuantity"] == {
+        "value": Decimal("3100"),
+        "unit": "cells/ÂµL",  # the text as read, the charset declared
+    }
+    assert observation["interpretation"][0]["coding"][0]["code"] == "L"
+    codes = {i.code: i.location for i in conv.issues}
+    assert codes["hl7v2.charset-suspect"] == "MSG[1]/MSH[1]-18"
+    assert codes["units.unit-charset-repaired"] == "MSG[1]/OBX[1]-6"
+    assert "units.unknown-unit" not in codes

@@ -608,3 +608,40 @@ def test_a_refused_spelling_beside_a_read_one_is_a_conflict_not_skipped(unit: Un
     assert "without its power of ten" in text
     with pytest.raises(leukoflag.UnitError, match=r"^unit-conflict"):
         resolve_unit(unit)
+
+
+# --------------------------------------------------------------------------------- charset
+
+
+@pytest.mark.parametrize(
+    ("spelling", "ucum", "value", "per_ul"),
+    [
+        ("cells/ÂµL", "/uL", "3100", Decimal("3100")),  # µ U+00B5 as UTF-8 read as Latin-1
+        ("10^3/ÂµL", "10*3/uL", "3.1", Decimal("3100")),
+        ("cells/Î¼L", "/uL", "450", Decimal("450")),  # Greek mu U+03BC
+        ("10Â³/ÂµL", "10*3/uL", "3.1", Decimal("3100")),  # superscript 3
+        ("Ã\x9710^9/L", "10*9/L", "0.9", Decimal("900")),  # × U+00D7
+    ],
+)
+def test_a_unit_written_in_utf8_and_read_as_latin1_is_read_with_the_charset_named(
+    spelling: str, ucum: str, value: str, per_ul: Decimal
+) -> None:
+    count = normalize(value, spelling)
+    assert (count.value_per_ul, count.ucum, count.unit.match) == (per_ul, ucum, Match.CHARSET)
+    assert not count.exact
+    (issue,) = notes_for(count, "MSG[1]/OBX[1]-6")
+    assert (issue.code, issue.severity) == ("units.unit-charset-repaired", Severity.WARNING)
+    assert "written in UTF-8 and read as Latin-1" in issue.text
+    assert "add a row" not in issue.text
+
+
+def test_a_red_cell_unit_garbled_by_the_charset_is_still_another_analytes() -> None:
+    assert reason_of("4.5", "M/ÂµL") == "wrong-analyte"
+
+
+def test_an_unknown_unit_garbled_by_the_charset_points_at_the_charset_not_the_table() -> None:
+    with pytest.raises(leukoflag.UnitError) as caught:
+        leukoflag.count_per_ul("3.1", "Âµmol/L")
+    text = str(caught.value)
+    assert text.startswith("unknown-unit: unit 'Âµmol/L' looks like 'µmol/L' written in UTF-8")
+    assert "correct the sender's charset (MSH-18)" in text

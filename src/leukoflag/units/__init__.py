@@ -66,6 +66,7 @@ from leukoflag.units._table import (
     UcumEntry,
     UnitTable,
     default_table,
+    utf8_read_as_latin1,
 )
 
 __all__ = [
@@ -376,6 +377,8 @@ def notes_for(count: NormalizedCount, location: str) -> tuple[Issue, ...]:
     code sent with the UCUM system is a lab spelling."""
     if count.unit.misread_code:
         return (*_tolerant_note(count, location), _misread_note(count.unit, location))
+    if count.unit.match is Match.CHARSET:
+        return (_charset_note(count.unit, location),)
     if count.inferred:
         text = f"no unit sent; read as {count.ucum} (factor {count.factor:f} to cells/µL)"
         return (Issue(Severity.WARNING, "units.unit-inferred", location, text + _why(count)),)
@@ -390,6 +393,16 @@ def _tolerant_note(count: NormalizedCount, location: str) -> tuple[Issue, ...]:
         )
         return (Issue(Severity.INFORMATION, "units.unit-matched-tolerantly", location, text),)
     return ()
+
+
+def _charset_note(spec: UnitSpec, location: str) -> Issue:
+    repaired = utf8_read_as_latin1(spec.spelling)
+    text = (
+        f"unit {quoted(spec.spelling)} is {quoted(repaired)} written in UTF-8 and read as "
+        "Latin-1 (the message's declared charset does not match its bytes; correct the "
+        f"sender's charset, not the unit table): read as {spec.ucum} ({spec.meaning})"
+    )
+    return Issue(Severity.WARNING, "units.unit-charset-repaired", location, text)
 
 
 def _misread_note(spec: UnitSpec, location: str) -> Issue:
@@ -737,6 +750,17 @@ def _unknown(table: UnitTable, spellings: tuple[str, ...], shown: str, sent: str
             sent,
             "unknown-unit",
         )
+    for spelling in spellings:
+        repaired = utf8_read_as_latin1(spelling)
+        if repaired is not None:
+            # the charset is wrong, not the table: a row for the garbled text would be wrong
+            return _Refusal(
+                f"unknown-unit: unit {quoted(spelling)} looks like {quoted(repaired)} written "
+                "in UTF-8 and read as Latin-1, which is not in leukoflag's unit table either; "
+                "correct the sender's charset (MSH-18) before adding a row for it",
+                sent,
+                "unknown-unit",
+            )
     return _Refusal(
         f"unknown-unit: unit {shown} is not in leukoflag's unit table; "
         "add a row to leukoflag/units/data/units.toml if a lab uses it",
@@ -748,7 +772,12 @@ def _unknown(table: UnitTable, spellings: tuple[str, ...], shown: str, sent: str
 def _lookup(table: UnitTable, spelling: str) -> UnitSpec | None:
     found = table.lookup(spelling)
     if found is None:
-        return None
+        repaired = utf8_read_as_latin1(spelling)
+        found = None if repaired is None else table.lookup(repaired)
+        if found is None:
+            return None
+        # cells/ÂµL: the sender's UTF-8 read as Latin-1 (units.unit-charset-repaired)
+        found = (found[0], Match.CHARSET)
     row, match = found
     return _spec(table, row.ucum, spelling, match, seen=row.seen)
 

@@ -61,6 +61,7 @@ class Match(StrEnum):
     TOLERANT = "tolerant"  # equal to a row after canonical(), case kept
     CASE_INSENSITIVE = "case-insensitive"  # equal to a fold=true row after case folding
     INFERRED = "inferred"  # no unit was sent; the data file's missing-unit rule chose it
+    CHARSET = "charset-repaired"  # a row once UTF-8 read as Latin-1 is undone (cells/ÂµL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +172,21 @@ def canonical(spelling: str) -> str:
     if text.startswith("x") and text[1:2].isdigit():
         text = text[1:]  # "x10^9/L" and "10^9/L" say the same
     return text
+
+
+def utf8_read_as_latin1(spelling: str) -> str | None:
+    """``spelling`` as its sender wrote it when it is UTF-8 read as Latin-1 or Windows-1252
+    (``cells/ÂµL`` is ``cells/µL``), else None. Unambiguous: such text decodes as UTF-8 only
+    by that accident."""
+    if spelling.isascii():
+        return None
+    for charset in ("latin-1", "cp1252"):
+        try:
+            repaired = spelling.encode(charset).decode("utf-8")
+        except UnicodeError:
+            continue
+        return repaired if repaired != spelling else None
+    return None
 
 
 def refused_form(spelling: str) -> str:
