@@ -164,6 +164,27 @@ def test_explicit_nulls_in_msh_are_empty_too() -> None:
 
 
 @pytest.mark.parametrize(
+    ("unit", "text", "code"),
+    [('""^""^""', None, None), ('K/uL^""^""', "K/uL", ""), ('""^K/uL^""', "K/uL", "")],
+)
+def test_explicit_nulls_in_obx_6_components_are_empty_too(
+    unit: str, text: str | None, code: str | None
+) -> None:
+    # '""^""^""' was read as the unit '""' (units.unknown-unit), and 'K/uL^""^""' kept '""' as
+    # the unit text of the original quantity: a component of "" is HL7's null, as a field is
+    read_message = read(message(PID, OBR, obx("3.1", unit=unit)))
+    (result,) = [r for g in read_message.groups for o in g.orders for r in o.results]
+    if text is None:
+        assert result.unit is None
+    else:
+        assert result.unit is not None
+        assert (result.unit.text, result.unit.code) == (text, code)
+    conv = leukoflag.convert(message(PID, OBR, obx("3.1", unit=unit)))
+    assert conv.findings[0].value_per_ul == Decimal("3100")
+    assert "units.unknown-unit" not in codes(conv.issues)
+
+
+@pytest.mark.parametrize(
     ("sent", "value"),
     [("~2.1", "2.1"), ("2.1~", "2.1"), ("~~2.1~", "2.1")],
 )

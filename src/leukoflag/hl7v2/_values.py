@@ -505,6 +505,8 @@ def read_unit(
         notes.append(("6", "hl7v2.unit-rejoined", _rejoined(kept, delimiters)))
     problems: list[str] = []
     p = [decoded(x, delimiters, codec, problems).strip() for x in parts] + ["", "", ""]
+    if '""' in p:  # a component sent as "" is HL7's null, as a whole field is: no unit '""'
+        p = ["" if x == '""' else x for x in p]
     notes.extend(("6", "hl7v2.escape-invalid", problem) for problem in problems)
     code, text, system_name = p[0], p[1], p[2]
     if any(p[3:6]):
