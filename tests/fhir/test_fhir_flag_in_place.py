@@ -2834,6 +2834,59 @@ def test_a_members_own_time_wins_over_its_panels() -> None:
     assert [(f.code, f.rule) for f in conv.findings if not f.derived] == [("N", "wbc-within-range")]
 
 
+@pytest.mark.parametrize(
+    ("times", "sent"),
+    [
+        (
+            {"effectiveDateTime": "2026-11-30", "effectivePeriod": {"start": "2026-05-20"}},
+            "effectiveDateTime, effectivePeriod",
+        ),
+        (
+            {
+                "effectiveInstant": "2026-05-20T08:00:00Z",
+                "effectiveTiming": {"event": ["2026-11-30"]},
+            },
+            "effectiveInstant, effectiveTiming",
+        ),
+    ],
+)
+def test_an_observation_with_two_effective_choices_is_malformed(
+    times: dict[str, Any], sent: str
+) -> None:
+    # the first of them was read without a word: the girl's WBC of 5,000 judged L at 6 months,
+    # or N as drawn before her birth, by whichever the reader looked at first
+    bundle = _panel_dating_its_members(contained=False, report=False)
+    bundle["entry"][2]["resource"].update(times)  # her WBC
+    conv = leukoflag.convert(fhir.dumps(bundle))
+    assert [f.location for f in conv.findings] == []  # no WBC: nor a derived ANC
+    assert [(i.code, i.location, i.text) for i in conv.issues if i.severity.value == "error"] == [
+        (
+            "fhir.observation-malformed",
+            "ITEM[1]/Bundle.entry[2].resource",
+            (
+                f"more than one effective[x]: {sent}: this Observation is passed through unread "
+                "and unflagged"
+            ),
+        )
+    ]
+    (output,) = conv.bundles
+    assert output["entry"][2] == fhir.loads(fhir.dumps(bundle["entry"][2]))
+
+
+def test_a_panel_with_two_effective_choices_dates_none_of_its_members() -> None:
+    # the members took the panel's first time: the girl's WBC judged L by her age at one of them
+    bundle = _panel_dating_its_members(contained=False, report=False)
+    bundle["entry"][1]["resource"]["effectivePeriod"] = {"start": "2026-05-20T08:15:00+01:00"}
+    conv = leukoflag.convert(fhir.dumps(bundle))
+    assert [(i.code, i.location) for i in conv.issues if i.code.startswith("fhir.")] == [
+        ("fhir.observation-malformed", "ITEM[1]/Bundle.entry[1].resource")
+    ]
+    assert [(f.location, f.code, f.rule) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[2].resource", "N", "wbc-within-range")
+    ]
+    assert "flag.age-unknown" in [i.code for i in conv.issues]
+
+
 def test_a_focus_naming_the_subjects_identifier_outside_the_item_is_the_subject() -> None:
     sent = original("r4-wbc-observation.json")
     mrn = {"system": "urn:oid:2.16.840.1.113883.19.5", "value": "RV-88213"}

@@ -218,6 +218,18 @@ def test_ndjson_bad_lines_are_rejected_and_the_rest_go_through() -> None:
             ),
         ),
         (
+            (
+                b'{"resourceType": "Observation", "code": {"text": "WBC"}, "status": "final", '
+                b'"effectiveDateTime": "2026-11-30T08:15:00Z", '
+                b'"effectivePeriod": {"start": "2025-11-30T08:15:00Z"}, '
+                b'"valueQuantity": {"value": 5.0, "unit": "10*3/uL"}}'
+            ),
+            (
+                "malformed Observation at ITEM[1]/Observation: more than one effective[x]: "
+                "effectiveDateTime, effectivePeriod"
+            ),
+        ),
+        (
             b'{"resourceType": "Observation", "status": "final",\n "code": {"text": "WBC"},\n',
             "not valid JSON",
         ),

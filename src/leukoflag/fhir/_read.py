@@ -1446,6 +1446,9 @@ class _ItemReader:
                 specimen_at = specimen.location
             else:
                 specimen_at = self.unresolved_specimen(resource["specimen"], f"{where}.specimen")
+        if len(sent := [key for key in _EFFECTIVE if key in resource]) > 1:
+            # a choice element appears once: which of two times the count was drawn at is not known
+            raise _Malformed(where, f"more than one effective[x]: {', '.join(sent)}")
         effective = self.effective(resource, where)
         if effective is None and self.panels:
             effective = self.panel_time(resource)
@@ -1727,6 +1730,8 @@ class _ItemReader:
         panel = self.panels.get(id(member))
         while panel is not None and id(panel.resource) not in seen:
             seen.add(id(panel.resource))
+            if sum(key in panel.resource for key in _EFFECTIVE) > 1:
+                return None  # malformed (said at the panel): its members' time is not known
             found = self.effective(panel.resource, panel.location)
             if found is not None:
                 return found
@@ -1920,14 +1925,13 @@ _DECIDING_RESULT = frozenset(
         "modifierExtension",
     }
 )
+# Observation.effective[x] choices of R4, R4B and R5
+_EFFECTIVE = ("effectiveDateTime", "effectiveInstant", "effectivePeriod", "effectiveTiming")
 _DECIDING_OBSERVATION = _DECIDING_RESULT | {
     "status",
     "subject",
     "specimen",
-    "effectiveDateTime",
-    "effectiveInstant",
-    "effectivePeriod",
-    "effectiveTiming",
+    *_EFFECTIVE,
     "issued",
     "component",
     # its contained Patient (the subject #pt) and Observations (a panel's members), of two lists
