@@ -492,6 +492,44 @@ def test_legacy_deprecated_flag_of_a_count_is_kept_as_lu_in_the_sender_extension
     }
 
 
+@pytest.mark.parametrize(
+    ("system", "said"),
+    [
+        ("urn:oid:2.16.840.1.113883.5.83", "the OID"),
+        ("http://hl7.org/fhir/ValueSet/observation-interpretation", "the value set URL"),
+        ("http://hl7.org/fhir/v3/ObservationInterpretation", "the legacy system"),
+        ("urn:oid:2.16.840.1.113883.12.78", "the OID"),
+    ],
+)
+def test_an_interpretation_under_another_name_of_its_system_is_read_as_legacy(
+    system: str, said: str
+) -> None:
+    # the sender's H was passed over as a code of a system not known: no flag.sender-disagrees
+    # beside leukoflag's LU for 2,850/uL, and the coding kept under a name FHIR does not use
+    resource = original("r4-wbc-observation.json")
+    resource["interpretation"] = [{"coding": [{"system": system, "code": "H"}]}]
+    conv = leukoflag.convert(fhir.dumps(resource))
+    assert [(f.code, f.value_per_ul) for f in conv.findings] == [("LU", Decimal("2850"))]
+    assert [(i.code, i.location, i.text) for i in conv.issues if i.code != "flag.age-unknown"] == [
+        (
+            "fhir.legacy-interpretation",
+            "ITEM[1]/Observation.interpretation",
+            f"interpretation uses {said} {system}; written back as a list in {V3}",
+        ),
+        (
+            "flag.sender-disagrees",
+            "ITEM[1]/Observation.interpretation",
+            "the sender's interpretation is H; leukoflag computed LU",
+        ),
+    ]
+    (output,) = conv.bundles
+    (sender,) = (e for e in output["extension"] if e["url"] == SENDER)
+    assert sender["valueCodeableConcept"] == {
+        "coding": [{"system": V3, "code": "H", "display": "High"}]
+    }
+    assert fhir.validate(output, "R4") == []
+
+
 def test_panel_component_is_normalized_and_a_derived_anc_component_added() -> None:
     conv = convert("cbc-panel-components.json")
     (output,) = conv.bundles

@@ -21,7 +21,7 @@ from leukoflag.fhir import _elements as el
 from leukoflag.fhir._ids import resource_id
 from leukoflag.fhir._read import FhirItem, Path, path_location
 from leukoflag.fhir._shared import fresh_json
-from leukoflag.fhir._terms import LEGACY_V2_0078, V2_0078, VALUE_ELEMENTS, tables
+from leukoflag.fhir._terms import LEGACY_INTERPRETATION, VALUE_ELEMENTS, tables
 from leukoflag.model import (
     Coding,
     Evaluation,
@@ -904,10 +904,12 @@ def current_form(interpretation: Any) -> list[Any]:
             continue
         codings = []
         for sent in concept["coding"]:
-            if isinstance(sent, dict) and sent.get("system") == LEGACY_V2_0078:
+            system = sent.get("system") if isinstance(sent, dict) else None
+            if isinstance(system, str) and system in LEGACY_INTERPRETATION:
                 code = str(sent.get("code", ""))
                 known = table.get(code) or deprecated.get(code)
-                codings.append(el.coding(known) if known else {**sent, "system": V2_0078})
+                current = LEGACY_INTERPRETATION[system][1]
+                codings.append(el.coding(known) if known else {**sent, "system": current})
             else:
                 codings.append(sent)
         written.append({**concept, "coding": codings} if "coding" in concept else concept)

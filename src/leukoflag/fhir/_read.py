@@ -51,7 +51,13 @@ from leukoflag.fhir._ranges import (
     sex_only,
     unlike,
 )
-from leukoflag.fhir._terms import LEGACY_V2_0078, VALUE_ELEMENTS, resource_types, tables
+from leukoflag.fhir._terms import (
+    LEGACY_INTERPRETATION,
+    V3_INTERPRETATION,
+    VALUE_ELEMENTS,
+    resource_types,
+    tables,
+)
 from leukoflag.flagging import age_day, birth_span, born_after, drawn, moment
 from leukoflag.model import (
     CodedResult,
@@ -1692,8 +1698,18 @@ class _ItemReader:
         flags: list[Coding] = []
         for concept in interpretation:
             flags.extend(_concept(_object(concept, f"{where}.interpretation")).codings)
-        if any(flag.system == LEGACY_V2_0078 for flag in flags):
-            legacy = legacy or f"the legacy system {LEGACY_V2_0078}"
+        if not legacy:
+            # the current system first: an OID or a value set's URL is the rare case
+            system = next(
+                (
+                    flag.system
+                    for flag in flags
+                    if flag.system != V3_INTERPRETATION and flag.system in LEGACY_INTERPRETATION
+                ),
+                None,
+            )
+            if system is not None:
+                legacy = f"{LEGACY_INTERPRETATION[system][0]} {system}"
         if legacy:
             self.legacy.append(path)
             self.issue(

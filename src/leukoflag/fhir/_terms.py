@@ -20,6 +20,7 @@ from leukoflag.model import Coding
 
 __all__ = [
     "DAR",
+    "LEGACY_INTERPRETATION",
     "LEGACY_V2_0078",
     "LOINC",
     "SNOMED",
@@ -41,6 +42,18 @@ UCUM = "http://unitsofmeasure.org"
 V3_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 V2_0078 = "http://terminology.hl7.org/CodeSystem/v2-0078"
 LEGACY_V2_0078 = "http://hl7.org/fhir/v2/0078"  # DSTU2/STU3 URI: read, never written
+# Other names senders give the interpretation code systems (read, never written): what each is,
+# and the system its codes are written back in
+LEGACY_INTERPRETATION = {
+    LEGACY_V2_0078: ("the legacy system", V2_0078),
+    "http://hl7.org/fhir/v3/ObservationInterpretation": ("the legacy system", V3_INTERPRETATION),
+    "urn:oid:2.16.840.1.113883.12.78": ("the OID", V2_0078),
+    "urn:oid:2.16.840.1.113883.5.83": ("the OID", V3_INTERPRETATION),
+    "http://hl7.org/fhir/ValueSet/observation-interpretation": (
+        "the value set URL",
+        V3_INTERPRETATION,
+    ),
+}
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 DAR = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 # Observation.value[x] (and component.value[x]) choices of R4, R4B and R5, in FHIR's order.

@@ -108,6 +108,11 @@ FLAG_SYSTEMS = frozenset(
         V3_INTERPRETATION,
         "http://terminology.hl7.org/CodeSystem/v2-0078",
         "http://hl7.org/fhir/v2/0078",  # older FHIR: accepted on input
+        "http://hl7.org/fhir/v3/ObservationInterpretation",
+        # as some senders name them: the systems' OIDs, the FHIR value set's URL
+        "urn:oid:2.16.840.1.113883.12.78",
+        "urn:oid:2.16.840.1.113883.5.83",
+        "http://hl7.org/fhir/ValueSet/observation-interpretation",
     }
 )
 # HL7 table 0078 / v3 codes that say which side of the range the sender put the value.
