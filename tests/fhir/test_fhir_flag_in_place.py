@@ -530,6 +530,50 @@ def test_an_interpretation_under_another_name_of_its_system_is_read_as_legacy(
     assert fhir.validate(output, "R4") == []
 
 
+_UCUM_OID = "urn:oid:2.16.840.1.113883.6.8"
+
+
+def test_a_ucum_code_under_ucums_oid_is_checked_against_the_unit_text() -> None:
+    # under the OID the code was an identifier of a system not known, and the text trusted:
+    # 2.85 'K/uL' coded 10*3/mL (2.85 per µL) was judged a WBC of 2,850 (LU)
+    resource = original("r4-wbc-observation.json")
+    resource["valueQuantity"] = {
+        "value": 2.85,
+        "unit": "K/uL",
+        "system": _UCUM_OID,
+        "code": "10*3/mL",
+    }
+    conv = leukoflag.convert(fhir.dumps(resource))
+    assert conv.findings == []
+    (issue,) = (i for i in conv.issues if i.code.startswith("units."))
+    assert (issue.code, issue.location) == (
+        "units.unknown-unit",
+        "ITEM[1]/Observation.valueQuantity",
+    )
+    assert "the UCUM code '10*3/mL'" in issue.text
+
+
+def test_a_ranges_age_in_ucum_under_ucums_oid_is_read() -> None:
+    # the age 1-12 mo coded under UCUM's OID could not be read: the lab's range for infants was
+    # passed over (fhir.range-not-applicable) and the girl judged by leukoflag's age band
+    resource = original("r4-wbc-observation.json")
+    resource["subject"] = {"reference": "#girl"}
+    resource["contained"] = [
+        {"resourceType": "Patient", "id": "girl", "gender": "female", "birthDate": "2026-06-01"}
+    ]
+    resource["referenceRange"][0]["low"]["value"] = 6.5
+    resource["referenceRange"][0]["age"] = {
+        "low": {"value": 1, "system": _UCUM_OID, "code": "mo"},
+        "high": {"value": 12, "system": _UCUM_OID, "code": "mo"},
+    }
+    del resource["referenceRange"][0]["text"]
+    conv = leukoflag.convert(fhir.dumps(resource))
+    (finding,) = conv.findings
+    assert finding.range is not None
+    assert (finding.code, finding.range.source, finding.range.low) == ("LU", "lab", Decimal("6500"))
+    assert "fhir.range-not-applicable" not in [i.code for i in conv.issues]
+
+
 def test_panel_component_is_normalized_and_a_derived_anc_component_added() -> None:
     conv = convert("cbc-panel-components.json")
     (output,) = conv.bundles

@@ -186,6 +186,8 @@ def test_code_and_text_disagreeing_are_refused_not_trusted() -> None:
         Unit(text="K/uL", code="10*3/mL", system=UCUM),  # 10*3/mL is one per µL, not 1,000
         Unit(text="cells/uL", code="kat/L", system=UCUM),  # catalytic activity: no count
         Unit(text="10*3/uL", code="10*3/mL", system="UCUM"),
+        # UCUM's OID, as a FHIR Quantity may name the system: the same UCUM code
+        Unit(text="K/uL", code="10*3/mL", system="urn:oid:2.16.840.1.113883.6.8"),
     ],
 )
 def test_ucum_code_the_table_does_not_know_beside_a_known_text_is_not_passed_over(

@@ -26,7 +26,7 @@ from leukoflag._ages import (
 from leukoflag._quote import quoted, shortened
 from leukoflag._range_text import age_span, age_word, read_range_text
 from leukoflag.fhir._elements import PQ_TRANSLATION
-from leukoflag.fhir._terms import UCUM, tables
+from leukoflag.fhir._terms import UCUM, UCUM_OID, tables
 
 __all__ = ["Who", "applies", "labelled_for", "narrower", "restricted", "sex_only", "unlike"]
 
@@ -267,7 +267,7 @@ def _bounds(
             return None
         value = quantity.get("value")
         system = quantity.get("system")
-        code = quantity.get("code") if system in (None, UCUM) else None
+        code = quantity.get("code") if system in (None, UCUM, UCUM_OID) else None
         key = code if isinstance(code, str) else quantity.get("unit")
         unit = tables().age_units.get(key) if isinstance(key, str) else None
         if isinstance(value, bool) or not isinstance(value, int | Decimal) or unit is None:

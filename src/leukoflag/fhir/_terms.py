@@ -25,6 +25,7 @@ __all__ = [
     "LOINC",
     "SNOMED",
     "UCUM",
+    "UCUM_OID",
     "V2_0078",
     "V2_0203",
     "V3_INTERPRETATION",
@@ -39,6 +40,7 @@ __all__ = [
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
+UCUM_OID = "urn:oid:2.16.840.1.113883.6.8"  # as some senders name UCUM: read, never written
 V3_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 V2_0078 = "http://terminology.hl7.org/CodeSystem/v2-0078"
 LEGACY_V2_0078 = "http://hl7.org/fhir/v2/0078"  # DSTU2/STU3 URI: read, never written

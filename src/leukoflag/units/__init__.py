@@ -31,7 +31,7 @@ Internal API for the pipeline (the flagging step); these names and signatures ar
 * ``unit_table() -> UnitTable`` — the loaded data file (docs, tests).
 
 ``unit`` may be a ``str``, a :class:`leukoflag.model.Unit` or None. For a ``Unit`` the code is
-tried first when its system is UCUM (``http://unitsofmeasure.org`` or ``UCUM``), then the
+tried first when its system is UCUM (``http://unitsofmeasure.org``, its OID or ``UCUM``), then the
 text, then the code as a spelling; when two of them are known but disagree (``/uL`` coded,
 ``K/uL`` written) the unit is refused with ``unit-conflict`` rather than trusting either.
 ``value`` may be ``Decimal``, ``str`` or ``int``; never ``float`` (it has already lost
@@ -90,7 +90,8 @@ __all__ = [
 Number = Decimal | str | int
 
 UCUM_SYSTEM = "http://unitsofmeasure.org"
-_UCUM_SYSTEM_NAMES = frozenset({UCUM_SYSTEM, "UCUM", "ucum"})
+# the FHIR URI, the v2 coding system name, and UCUM's OID, as some FHIR senders write the system
+_UCUM_SYSTEM_NAMES = frozenset({UCUM_SYSTEM, "UCUM", "ucum", "urn:oid:2.16.840.1.113883.6.8"})
 _ANALYTES = frozenset({"wbc", "anc"})
 # Scaling by powers of ten must never round: a context wide enough for any Decimal.
 _EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
