@@ -2684,6 +2684,75 @@ def test_a_result_whose_focus_is_its_subject_or_no_person_is_judged(
     assert "fhir.focus-not-subject" not in [i.code for i in conv.issues]
 
 
+def _cord_blood_panel(focus: dict[str, str], *, report: bool) -> dict[str, Any]:
+    """The mother's record of :func:`_cord_blood_bundle` with the WBC of 7,000/uL and a
+    neutrophil % of 30 sent as the hasMember members of a CBC panel whose ``focus`` is as given
+    (the members without one of their own), listed by a report or by none."""
+    sent = _cord_blood_bundle(focus)
+    wbc = sent["entry"].pop()["resource"]
+    del wbc["focus"]
+    neutrophils = _count_entry("mh-cord-neut", "770-8", 30, "%", subject="mh-mother")
+    panel = _count_entry("mh-cord-cbc", "58410-2", 0, "", subject="mh-mother")["resource"]
+    del panel["valueQuantity"]
+    panel["effectiveDateTime"] = wbc["effectiveDateTime"]
+    panel["focus"] = [focus]
+    panel["hasMember"] = [
+        {"reference": "urn:uuid:mh-cord-wbc"},
+        {"reference": "urn:uuid:mh-cord-neut"},
+    ]
+    if report:
+        listing = {
+            "resourceType": "DiagnosticReport",
+            "id": "mh-cord-report",
+            "status": "final",
+            "code": {"text": "Cord blood CBC"},
+            "subject": {"reference": "urn:uuid:mh-mother"},
+            "result": [{"reference": "urn:uuid:mh-cord-cbc"}],
+        }
+        sent["entry"].append({"fullUrl": "urn:uuid:mh-cord-report", "resource": listing})
+    sent["entry"] += [
+        {"fullUrl": "urn:uuid:mh-cord-cbc", "resource": panel},
+        {"fullUrl": "urn:uuid:mh-cord-wbc", "resource": wbc},
+        neutrophils,
+    ]
+    return sent
+
+
+@pytest.mark.parametrize("report", [False, True])
+def test_the_members_of_a_panel_whose_focus_is_another_person_are_passed_through(
+    report: bool,
+) -> None:
+    # the panel was set aside but its members judged as the mother's: the newborn's WBC of
+    # 7,000 N by her adult range, and an ANC derived from his cells (members contained in the
+    # panel were already set aside with it)
+    sent = _cord_blood_panel({"reference": "urn:uuid:mh-son"}, report=report)
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    first = 3 if report else 2
+    assert [(i.code, i.location) for i in conv.issues] == [
+        ("fhir.focus-not-subject", f"ITEM[1]/Bundle.entry[{first}].resource.focus[0]"),
+        ("fhir.focus-not-subject", f"ITEM[1]/Bundle.entry[{first + 1}].resource"),
+        ("fhir.focus-not-subject", f"ITEM[1]/Bundle.entry[{first + 2}].resource"),
+    ]
+    assert conv.issues[1].text.startswith(
+        f"the focus of the panel whose member it is (ITEM[1]/Bundle.entry[{first}].resource"
+        ".focus[0]) is a Patient ('urn:uuid:mh-son'), not the subject"
+    )
+
+
+def test_the_members_of_a_panel_whose_focus_is_its_subject_are_judged() -> None:
+    conv = leukoflag.convert(
+        fhir.dumps(_cord_blood_panel({"reference": "urn:uuid:mh-mother"}, report=False))
+    )
+    assert [(f.location, f.code, f.derived) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[3].resource", "N", False),
+        ("ITEM[1]/Bundle/ANC[derived]", "N", True),
+    ]
+    assert "fhir.focus-not-subject" not in [i.code for i in conv.issues]
+
+
 def test_a_focus_naming_the_subjects_type_and_id_outside_the_item_is_the_subject() -> None:
     sent = original("r4-wbc-observation.json")
     sent["subject"] = {"reference": "Patient/rv-88213"}

@@ -1195,6 +1195,8 @@ class _ItemReader:
             return []
         if "focus" in resource and self.about_another(observation):
             return []
+        if self.panels and "focus" not in resource and self.panel_about_another(observation):
+            return []
         known = len(self.nodes)
         try:
             return self.observation_results_checked(
@@ -1281,6 +1283,51 @@ class _ItemReader:
         """Whether ``observation``'s ``focus`` names another person than its subject (her
         newborn, a fetus, a donor: FHIR's focus is whom the result is then about), said so:
         judged by the subject's age and sex, a newborn's count would be read as his mother's."""
+        found = self.other_focus(observation)
+        if found is None:
+            return False
+        self.modified = True
+        where, kind = found
+        self.issue(
+            Severity.WARNING,
+            "focus-not-subject",
+            where,
+            f"the focus is a {kind}, not the subject: the result is about the focus (a newborn, "
+            "a fetus, a donor), not the patient whose age and sex the rules would judge it by, so "
+            "this Observation is passed through unread and unflagged",
+        )
+        return True
+
+    def panel_about_another(self, member: _Located) -> bool:
+        """Whether the panel whose ``hasMember`` names ``member`` (sent without a focus of its
+        own) is about another person than its subject (or that panel's panel, the nearest with
+        a focus), said so: a cord-blood CBC's WBC is the newborn's as the panel is."""
+        seen = {id(member.resource)}
+        panel = self.panels.get(id(member.resource))
+        while panel is not None and id(panel.resource) not in seen:
+            seen.add(id(panel.resource))
+            if "focus" in panel.resource:
+                found = self.other_focus(panel)
+                if found is None:
+                    return False
+                self.modified = True
+                where, kind = found
+                self.issue(
+                    Severity.WARNING,
+                    "focus-not-subject",
+                    member.location,
+                    f"the focus of the panel whose member it is ({where}) is a {kind}, not the "
+                    "subject: its members are about the focus (a newborn, a fetus, a donor) as "
+                    "the panel is, not the patient whose age and sex the rules would judge them "
+                    "by, so this Observation is passed through unread and unflagged",
+                )
+                return True
+            panel = self.panels.get(id(panel.resource))
+        return False
+
+    def other_focus(self, observation: _Located) -> tuple[str, str] | None:
+        """Where ``observation``'s ``focus`` names another person than its subject, and what it
+        names (``Patient ('urn:uuid:…')``); None: none does."""
         for i, focus in enumerate(_list(observation.resource.get("focus"))):
             if not isinstance(focus, dict):
                 continue
@@ -1290,20 +1337,11 @@ class _ItemReader:
                 continue  # a specimen, a condition, a body structure: still the subject's blood
             if kind == "Patient" and self.focus_is_subject(observation, focus, target):
                 continue
-            self.modified = True
             reference = focus.get("reference")
-            self.issue(
-                Severity.WARNING,
-                "focus-not-subject",
-                f"{observation.location}.focus[{i}]",
-                f"the focus is a {kind}"
-                + (f" ({quoted(reference)})" if isinstance(reference, str) else "")
-                + ", not the subject: the result is about the focus (a newborn, a fetus, a "
-                "donor), not the patient whose age and sex the rules would judge it by, so this "
-                "Observation is passed through unread and unflagged",
-            )
-            return True
-        return False
+            if isinstance(reference, str):
+                kind = f"{kind} ({quoted(reference)})"
+            return f"{observation.location}.focus[{i}]", kind
+        return None
 
     def focus_is_subject(
         self, observation: _Located, focus: dict[str, Any], target: _Located | None
