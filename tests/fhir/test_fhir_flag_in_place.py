@@ -3038,6 +3038,38 @@ def test_a_panel_with_two_effective_choices_dates_none_of_its_members() -> None:
     assert "flag.age-unknown" in [i.code for i in conv.issues]
 
 
+@pytest.mark.parametrize("holder", ["report", "specimen"])
+def test_a_report_or_specimen_sending_its_time_as_two_choices_dates_nothing(holder: str) -> None:
+    # the first choice looked at dated the girl's undated WBC of 5,000 without a word: judged L
+    # at 6 months by 2026-11-30, whichever of the two times the lab meant
+    sent = _panel_dating_its_members(contained=False, report=True)
+    del sent["entry"][2]["resource"]["effectiveDateTime"]  # the panel's
+    times = {
+        "DateTime": "2026-11-30T08:15:00+01:00",
+        "Period": {"start": "2026-05-20T08:15:00+01:00"},
+    }
+    if holder == "report":
+        sent["entry"][1]["resource"].update({f"effective{k}": v for k, v in times.items()})
+        where = "ITEM[1]/Bundle.entry[1].resource.effectivePeriod"
+        said = "effective[x] is sent twice, as effectiveDateTime and effectivePeriod"
+    else:
+        collection = {f"collected{k}": v for k, v in times.items()}
+        tube = {"resourceType": "Specimen", "id": "cbc-tube", "collection": collection}
+        sent["entry"].append({"fullUrl": "urn:uuid:cbc-tube", "resource": tube})
+        for entry in sent["entry"][3:5]:
+            entry["resource"]["specimen"] = {"reference": "urn:uuid:cbc-tube"}
+        where = "ITEM[1]/Bundle.entry[5].resource.collection.collectedPeriod"
+        said = "collected[x] is sent twice, as collectedDateTime and collectedPeriod"
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.analyte.value, f.code, f.rule) for f in conv.findings if not f.derived] == [
+        ("wbc", "N", "wbc-within-range")
+    ]
+    (repeated,) = (i for i in conv.issues if i.code == "fhir.key-repeated")
+    assert repeated.location == where
+    assert repeated.text.startswith(said)
+    assert "flag.age-unknown" in [i.code for i in conv.issues]
+
+
 def test_a_focus_naming_the_subjects_identifier_outside_the_item_is_the_subject() -> None:
     sent = original("r4-wbc-observation.json")
     mrn = {"system": "urn:oid:2.16.840.1.113883.19.5", "value": "RV-88213"}

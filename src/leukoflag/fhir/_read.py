@@ -1092,7 +1092,9 @@ class _ItemReader:
             # said when the report was found readable (orders): an effective[x], issued or specimen
             # sent twice dates or describes its results not at all rather than by the last
             twice = self.repeats.get(id(report.resource), ()) if self.repeats else ()
-            if not _REPORT_TIMES.intersection(twice):
+            if not _REPORT_TIMES.intersection(twice) and not self.choices_said(
+                report.resource, "effective", _EFFECTIVE, report.location, "the report's time"
+            ):
                 self.order_time = self.effective(report.resource, report.location)
             if "issued" not in twice:
                 issued = report.resource.get("issued")
@@ -1669,6 +1671,24 @@ class _ItemReader:
             )
         return keys
 
+    def choices_said(
+        self, node: dict[str, Any], element: str, choices: tuple[str, ...], where: str, what: str
+    ) -> bool:
+        """Whether ``node`` (at ``where``) sends more than one of ``choices`` (the names of
+        choice element ``element``, ``effective``), said so: which of them is meant is not known,
+        so ``what`` it gives is read as not sent rather than by the first looked at."""
+        sent = [key for key in choices if key in node]
+        if len(sent) < 2:
+            return False
+        self.issue(
+            Severity.WARNING,
+            "key-repeated",
+            f"{where}.{sent[-1]}",
+            f"{element}[x] is sent twice, as {' and '.join(sent)} (a choice element appears "
+            f"once), and which the sender meant is not known: {what} is read as not sent",
+        )
+        return True
+
     def unrepeated_parts(self, node: dict[str, Any], where: str) -> None:
         """Refuse a key repeated in the parts of result ``node`` that decide its verdict: its
         code and codings, its valueQuantity, its reference ranges and their limits."""
@@ -2027,8 +2047,9 @@ _SPECIMEN_TYPE_REPEATS = {
     "type": "whether the specimen is blood is not known: passed through unchanged, and the "
     "results and reports naming it as their specimen or focus unread and unflagged",
 }
+_COLLECTED = ("collectedDateTime", "collectedPeriod")
 _COLLECTION_REPEATS = dict.fromkeys(
-    ("collectedDateTime", "collectedPeriod"), "the specimen's collection time is read as not sent"
+    _COLLECTED, "the specimen's collection time is read as not sent"
 )
 
 # and of a DiagnosticReport: whose its results are, whether they stand, which they are, their
@@ -2824,6 +2845,10 @@ def _specimen(resource: dict[str, Any], location: str, reader: _ItemReader) -> S
             collection = {}
         elif twice:
             collection = {k: v for k, v in collection.items() if k not in twice}
+    at = f"{location}.collection"
+    when = "the specimen's collection time"
+    if reader.choices_said(collection, "collected", _COLLECTED, at, when):
+        collection = {k: v for k, v in collection.items() if k not in _COLLECTED}
     site = collection.get("bodySite")
     if isinstance(site, dict) and "concept" in site:  # R5: CodeableReference
         site = site["concept"]
