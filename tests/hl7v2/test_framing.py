@@ -286,8 +286,9 @@ def test_a_batch_whose_trailer_never_came_is_rejected_after_its_messages(
     assert rejected.raw == BATCH_HEADER.rstrip("\r").encode()
     assert rejected.reason == (
         "the input ends after 2 messages of a batch (BHS) with no batch trailer (BTS): the "
-        "batch was cut short, and messages after those may be lost (the messages read are "
-        "converted)"
+        "batch was cut short, or its sender writes no BTS; messages after those may be lost (the "
+        "messages read are converted): check with the sender that none are missing (a sender "
+        "that writes no BTS gets this for every batch, and should send one with its count)"
     )
     assert list(hl7v2.split_bytes(data)) == split(data)
     copied = pickle.loads(pickle.dumps(cut))
@@ -306,15 +307,50 @@ def test_a_batch_cut_before_the_next_header_is_rejected_there(header: str) -> No
     assert rejected.reason == (
         f"a {'batch' if header == BATCH_HEADER else 'file'} header ({header[:3]}) came after 1 "
         "message of a batch (BHS) with no batch trailer (BTS) between them: the batch was cut "
-        "short, and messages after those may be lost (the messages read are converted)"
+        "short, or its sender writes no BTS; messages after those may be lost (the messages "
+        "read are converted): check with the sender that none are missing (a sender that writes "
+        "no BTS gets this for every batch, and should send one with its count)"
     )
+
+
+@pytest.mark.parametrize("file_header", ["", FILE_HEADER])
+def test_a_batch_ended_by_the_file_trailer_without_its_own_is_rejected_there(
+    file_header: str,
+) -> None:
+    # The BTS is missing before the FTS: FTS-1 counts batches, so the messages lost after the
+    # last one read went unseen, and a sender writing no BTS had every batch but its last reported
+    data = (file_header + BATCH_HEADER + CBC + BATCH_HEADER + SECOND + THIRD + "FTS|2\r").encode()
+    conversion = leukoflag.convert(data)
+    assert conversion.bundles == leukoflag.convert(CBC + SECOND + THIRD).bundles
+    first, last = conversion.rejected
+    assert (first.index, last.index) == (2, 5)
+    assert last.raw == BATCH_HEADER.rstrip("\r").encode()
+    assert last.reason == (
+        "a file trailer (FTS) came after 2 messages of a batch (BHS) with no batch trailer (BTS) "
+        "between them: the batch was cut short, or its sender writes no BTS; messages after those "
+        "may be lost (the messages read are converted): check with the sender that none are "
+        "missing (a sender that writes no BTS gets this for every batch, and should send one with "
+        "its count)"
+    )
+    assert first.reason == last.reason.replace(
+        "a file trailer (FTS) came after 2 messages", "a batch header (BHS) came after 1 message"
+    )
+    assert list(hl7v2.split_bytes(data)) == split(data, 64)
+
+
+def test_a_batch_ended_by_the_file_trailer_is_rejected_before_the_file_count() -> None:
+    _, cut, trailer = split((BATCH_HEADER + CBC + "FTS|2\r").encode())
+    assert isinstance(cut, _framing.CutBatch)
+    assert isinstance(trailer, _framing.FileTrailer)
+    assert (cut.after, trailer.expected, trailer.found) == ("FTS", 2, 1)
 
 
 @pytest.mark.parametrize(
     "data",
     [
         f"{BATCH_HEADER}{CBC}BTS|1\r",  # its trailer came
-        f"{BATCH_HEADER}{CBC}FTS|1\r",  # the file's trailer came: the transfer ended whole
+        f"{BATCH_HEADER}{CBC}BTS|1\rFTS|1\r",  # both trailers came
+        f"{BATCH_HEADER}FTS|1\r",  # a header alone, then the file's trailer: nothing was read
         f"{FILE_HEADER}{CBC}{SECOND}",  # no batch header: no batch to be cut
         f"{BATCH_HEADER}{CBC}BTS|1\r{BATCH_HEADER}{SECOND}BTS|1\r",
         f"{BATCH_HEADER}{BATCH_HEADER}{CBC}BTS|1\r",  # a header sent twice: nothing between

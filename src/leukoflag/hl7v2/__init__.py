@@ -9,8 +9,8 @@ Contract used by :mod:`leukoflag.api`:
   ``read_message`` rejects with both counts, and a file trailer whose FTS-1 count is more than
   the batches its file held as a ``FileTrailer``, a ``BatchTrailer`` rejected the same way; an
   input that ends right after a batch or file header yields that header as a ``HeaderOnly``,
-  rejected too, and a batch whose trailer never came, the input ending or another header coming
-  after its messages, yields its header as a ``CutBatch``).
+  rejected too, and a batch whose trailer never came, the input ending or another header or the
+  file trailer coming after its messages, yields its header as a ``CutBatch``).
   Streams: memory stays flat for any input size.
 * ``split_bytes(data)`` — the same chunks for content already in memory, without copying it.
 * ``read_message(raw, index=, source=, settings=)`` — one ``Message`` or one ``Rejected``.

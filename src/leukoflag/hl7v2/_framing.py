@@ -9,7 +9,7 @@ message count (BTS-1) is more than the messages its batch held is yielded as a
 :class:`BatchTrailer` chunk after them, and a file trailer whose batch count (FTS-1) is more
 than the batches its file held as a :class:`FileTrailer`, so that what went missing does not
 vanish unseen; so is the header of a batch whose trailer never comes (the input ends, or another
-header comes, after its messages) as a :class:`CutBatch`.
+header or the file trailer comes, after its messages) as a :class:`CutBatch`.
 NUL bytes before an MSH (or such a header) at a line start are padding: the header after
 them starts a message.
 Lines end with CR, LF or CRLF. Text before the first MSH, or after an MLLP end block or a batch
@@ -149,9 +149,10 @@ class HeaderOnly(BatchTrailer):
 
 class CutBatch(BatchTrailer):
     """The header line (BHS) of a batch that held ``found`` messages and never got its trailer
-    (BTS): the input ended (``after`` is ``""``), or the header of another batch or file came
-    (``after``: ``"BHS"`` or ``"FHS"``, a transfer restarted?). The messages after the last one
-    read are lost unseen, as a cut count (BTS-1) would show; rejected with the reason."""
+    (BTS): the input ended (``after`` is ``""``), the header of another batch or file came
+    (``after``: ``"BHS"`` or ``"FHS"``, a transfer restarted?), or the file's trailer (``"FTS"``).
+    The messages after the last one read are lost unseen, as a cut count (BTS-1) would show;
+    rejected with the reason, which tells the operator to check with the sender."""
 
     after: str
 
@@ -166,16 +167,19 @@ class CutBatch(BatchTrailer):
     @property
     def reason(self) -> str:
         held = _plural(self.found, "message", "messages")
+        came = {"BHS": "a batch header", "FHS": "a file header", "FTS": "a file trailer"}
         if self.after:
             where = (
-                f"a {'batch' if self.after == 'BHS' else 'file'} header ({self.after}) came after "
-                f"{held} of a batch (BHS) with no batch trailer (BTS) between them"
+                f"{came[self.after]} ({self.after}) came after {held} of a batch (BHS) with no "
+                "batch trailer (BTS) between them"
             )
         else:
             where = f"the input ends after {held} of a batch (BHS) with no batch trailer (BTS)"
         return (
-            f"{where}: the batch was cut short, and messages after those may be lost (the "
-            "messages read are converted)"
+            f"{where}: the batch was cut short, or its sender writes no BTS; messages after "
+            "those may be lost (the messages read are converted): check with the sender that "
+            "none are missing (a sender that writes no BTS gets this for every batch, and should "
+            "send one with its count)"
         )
 
 
@@ -422,9 +426,9 @@ class _Splitter:
             else:  # a batch envelope line: ends the message, dropped
                 position = _line_end(region, at)
                 self.frame_batch = self.in_frame
-                trailer = self._envelope(region[at:position].rstrip(_BLANK))
-                if trailer is not None:
-                    header = self.open_header  # a header's: a batch cut before it (CutBatch)
+                made = self._envelope(region[at:position].rstrip(_BLANK))
+                header = self.open_header  # a header's chunk is a batch cut before it (CutBatch)
+                for trailer in made:
                     yield from self._emit(trailer)
                     self.open_header = header
         self._add(region[position:])
@@ -452,16 +456,16 @@ class _Splitter:
             held[0] = b"\x0b" + held[0]
         yield from held
 
-    def _envelope(self, line: bytes) -> BatchTrailer | None:
-        """Count an envelope line (FHS, BHS, BTS or FTS); a trailer whose count is more than
-        what arrived is returned to be yielded."""
+    def _envelope(self, line: bytes) -> tuple[BatchTrailer, ...]:
+        """Count an envelope line (FHS, BHS, BTS or FTS); the chunks it makes (a trailer whose
+        count is more than what arrived, a batch cut before it) are returned to be yielded."""
         # an envelope line sent indented or in lower case (ENVELOPE_VARIANT) counts as sent plain
         envelope = line.lstrip(b" \t")[:3].upper()
-        cut = None
-        if envelope in (b"FHS", b"BHS") and self.batch_header is not None and not self.open_header:
-            # a header inside a batch whose trailer never came (after a header alone: HeaderOnly
-            # is for the end of the input, and the second header is the batch sent again)
-            cut = CutBatch(self.batch_header, self.batch_messages, envelope.decode())
+        cut: tuple[BatchTrailer, ...] = ()
+        if envelope != b"BTS" and self.batch_header is not None and not self.open_header:
+            # a header or file trailer inside a batch whose trailer never came (after a header
+            # alone: HeaderOnly is for the end of the input, and the second is the batch resent)
+            cut = (CutBatch(self.batch_header, self.batch_messages, envelope.decode()),)
         self.batch_header = line if envelope == b"BHS" else None
         self.open_header = line if envelope in (b"FHS", b"BHS") else None
         if envelope == b"BHS":
@@ -476,7 +480,7 @@ class _Splitter:
             self.batch_open = False
             count = _count(line)
             if count is not None and count > found:
-                return BatchTrailer(line, count, found, headless)
+                return (BatchTrailer(line, count, found, headless),)
         elif envelope == b"FTS":
             count = _count(line)
             bare = not self.file_has_bhs
@@ -490,7 +494,7 @@ class _Splitter:
             self.batch_messages = 0
             self._new_file()
             if count is not None and count > most:
-                return FileTrailer(line, count, found, bare, headless)
+                return (*cut, FileTrailer(line, count, found, bare, headless))
         else:  # FHS
             self.batch_messages = 0
             self._new_file()
