@@ -300,6 +300,8 @@ def test_a_batch_whose_trailer_never_came_is_rejected_after_its_messages(
 def test_a_batch_cut_before_the_next_header_is_rejected_there(header: str) -> None:
     # A transfer restarted: the first batch lost its trailer and the messages after its first
     data = (BATCH_HEADER + CBC + header + SECOND + THIRD + "BTS|2\r").encode()
+    if header.startswith("FHS"):  # the new file ends whole (CutFile otherwise)
+        data += b"FTS|1\r"
     conversion = leukoflag.convert(data)
     assert conversion.bundles == leukoflag.convert(CBC + SECOND + THIRD).bundles
     (rejected,) = conversion.rejected
@@ -358,6 +360,69 @@ def test_a_batch_ended_by_the_file_trailer_is_rejected_before_the_file_count() -
 )
 def test_a_batch_that_ended_is_not_reported_as_cut(data: str) -> None:
     assert not any(isinstance(c, _framing.CutBatch) for c in split(data.encode()))
+
+
+@pytest.mark.parametrize(
+    ("body", "held"),
+    [
+        (CBC + SECOND, "2 messages"),  # a file of messages with no BHS: counted as FTS-1 may
+        (BATCH_HEADER + CBC + SECOND + "BTS|2\r", "1 batch"),
+    ],
+)
+def test_a_file_whose_trailer_never_came_is_rejected_after_its_messages(
+    body: str, held: str
+) -> None:
+    # The transfer stopped after the file's first batch (or messages): FTS-1 never came to
+    # count the batches, so the ones lost after it vanished unseen
+    data = (FILE_HEADER + body).encode()
+    conversion = leukoflag.convert(data)
+    assert conversion.bundles == leukoflag.convert(CBC + SECOND).bundles
+    (rejected,) = conversion.rejected
+    assert (rejected.index, rejected.raw) == (3, FILE_HEADER.rstrip("\r").encode())
+    assert rejected.reason == (
+        f"the input ends after {held} of a file (FHS) with no file trailer (FTS): the file was "
+        "cut short, or its sender writes no FTS; batches or messages after those may be lost (the "
+        "messages read are converted): check with the sender that none are missing (a sender "
+        "that writes FHS but no FTS gets this for every file, and should send one with its batch "
+        "count)"
+    )
+    cut = split(data, 64)[-1]
+    assert isinstance(cut, _framing.CutFile)
+    assert list(hl7v2.split_bytes(data)) == split(data, 64)
+    copied = pickle.loads(pickle.dumps(cut))
+    assert (type(copied), copied.reason) == (_framing.CutFile, cut.reason)
+
+
+def test_a_file_cut_before_the_next_file_header_is_rejected_there() -> None:
+    data = (FILE_HEADER + CBC + FILE_HEADER + SECOND + "FTS|1\r").encode()
+    conversion = leukoflag.convert(data)
+    assert conversion.bundles == leukoflag.convert(CBC + SECOND).bundles
+    (rejected,) = conversion.rejected
+    assert rejected.index == 2
+    assert rejected.reason.startswith(
+        "a file header (FHS) came after 1 message of a file (FHS) with no file trailer (FTS) "
+        "between them: the file was cut short"
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        f"{FILE_HEADER}{CBC}FTS|1\r",  # its trailer came
+        f"{FILE_HEADER}{BATCH_HEADER}{CBC}",  # the batch is reported cut (CutBatch), once
+        f"{FILE_HEADER}{BATCH_HEADER}{CBC}{FILE_HEADER}{SECOND}FTS|1\r",  # so here
+        f"{FILE_HEADER}{FILE_HEADER}{CBC}FTS|1\r",  # a header sent twice: nothing between
+        f"{CBC}{SECOND}",  # no file header: no file to be cut
+    ],
+)
+def test_a_file_that_ended_or_whose_batch_was_cut_is_not_reported_as_cut(data: str) -> None:
+    assert not any(isinstance(c, _framing.CutFile) for c in split(data.encode()))
+
+
+def test_utf16_file_whose_trailer_never_came_is_rejected_in_its_own_encoding() -> None:
+    cut = split(("\ufeff" + FILE_HEADER + CBC).encode("utf-16-le"))[-1]
+    assert isinstance(cut, _framing.CutFile)
+    assert (bytes(cut).decode("utf-16"), cut.found, cut.bare) == (FILE_HEADER[:-1], 1, True)
 
 
 def test_utf16_batch_whose_trailer_never_came_is_rejected_in_its_own_encoding() -> None:

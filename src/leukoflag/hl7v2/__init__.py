@@ -10,7 +10,8 @@ Contract used by :mod:`leukoflag.api`:
   the batches its file held as a ``FileTrailer``, a ``BatchTrailer`` rejected the same way; an
   input that ends right after a batch or file header yields that header as a ``HeaderOnly``,
   rejected too, and a batch whose trailer never came, the input ending or another header or the
-  file trailer coming after its messages, yields its header as a ``CutBatch``).
+  file trailer coming after its messages, yields its header as a ``CutBatch``, and so a file
+  whose FTS never came as a ``CutFile``).
   Streams: memory stays flat for any input size.
 * ``split_bytes(data)`` — the same chunks for content already in memory, without copying it.
 * ``read_message(raw, index=, source=, settings=)`` — one ``Message`` or one ``Rejected``.
@@ -27,7 +28,7 @@ from typing import BinaryIO
 
 from leukoflag._quote import defect
 from leukoflag._text import text_bytes
-from leukoflag.hl7v2._framing import BatchTrailer, CutBatch, FileTrailer, HeaderOnly
+from leukoflag.hl7v2._framing import BatchTrailer, CutBatch, CutFile, FileTrailer, HeaderOnly
 from leukoflag.hl7v2._framing import split_bytes as _split_bytes
 from leukoflag.hl7v2._framing import split_stream as _split_stream
 from leukoflag.hl7v2._read import read_message as _read_message
@@ -37,6 +38,7 @@ from leukoflag.settings import Settings
 __all__ = [
     "BatchTrailer",
     "CutBatch",
+    "CutFile",
     "FileTrailer",
     "HeaderOnly",
     "read_message",

@@ -9,7 +9,8 @@ message count (BTS-1) is more than the messages its batch held is yielded as a
 :class:`BatchTrailer` chunk after them, and a file trailer whose batch count (FTS-1) is more
 than the batches its file held as a :class:`FileTrailer`, so that what went missing does not
 vanish unseen; so is the header of a batch whose trailer never comes (the input ends, or another
-header or the file trailer comes, after its messages) as a :class:`CutBatch`.
+header or the file trailer comes, after its messages) as a :class:`CutBatch`, and the header of a
+file (FHS) whose trailer never comes as a :class:`CutFile`.
 NUL bytes before an MSH (or such a header) at a line start are padding: the header after
 them starts a message.
 Lines end with CR, LF or CRLF. Text before the first MSH, or after an MLLP end block or a batch
@@ -33,7 +34,7 @@ from typing import BinaryIO, Self
 
 from leukoflag.detect import ENVELOPE_VARIANT, HEADER_VARIANT, wide_encoding
 
-__all__ = ["BatchTrailer", "CutBatch", "FileTrailer", "split_bytes", "split_stream"]
+__all__ = ["BatchTrailer", "CutBatch", "CutFile", "FileTrailer", "split_bytes", "split_stream"]
 
 BLOCK_SIZE = 1 << 20
 # The most bytes held while a frame with a second message is undecided (memory stays bounded).
@@ -183,6 +184,43 @@ class CutBatch(BatchTrailer):
         )
 
 
+class CutFile(BatchTrailer):
+    """The header line (FHS) of a file that held ``found`` batches (``found`` messages when
+    ``bare``: it held no BHS, as :class:`FileTrailer` counts) and never got its trailer (FTS):
+    the input ended (``after`` is ``""``) or another file's header came (``"FHS"``). Batches
+    after the last one read are lost unseen, as a cut count (FTS-1) would show; rejected with
+    the reason. A batch of it cut at the same point is a :class:`CutBatch` instead."""
+
+    bare: bool
+    after: str
+
+    def __new__(cls, line: bytes, found: int, bare: bool, after: str = "") -> Self:
+        made = super().__new__(cls, line, 0, found)
+        made.bare, made.after = bare, after
+        return made
+
+    def __reduce__(self) -> tuple[type[BatchTrailer], tuple[bytes | int | bool | str, ...]]:
+        return (CutFile, (bytes(self), self.found, self.bare, self.after))
+
+    @property
+    def reason(self) -> str:
+        counted = ("message", "messages") if self.bare else ("batch", "batches")
+        held = _plural(self.found, *counted)
+        if self.after:
+            where = (
+                f"a file header (FHS) came after {held} of a file (FHS) with no file trailer (FTS) "
+                "between them"
+            )
+        else:
+            where = f"the input ends after {held} of a file (FHS) with no file trailer (FTS)"
+        return (
+            f"{where}: the file was cut short, or its sender writes no FTS; batches or messages "
+            "after those may be lost (the messages read are converted): check with the sender "
+            "that none are missing (a sender that writes FHS but no FTS gets this for every file, "
+            "and should send one with its batch count)"
+        )
+
+
 class FileTrailer(BatchTrailer):
     """A file trailer line (FTS) whose batch count, FTS-1 (``expected``), is more than the
     batches its file held (``found``: BHS … BTS batches since the FHS, or since the start of the
@@ -310,6 +348,8 @@ def _split_wide(first: bytes, blocks: Iterator[bytes], codec: str) -> Iterator[b
             recoded = HeaderOnly(recoded, chunk.envelope)
         elif isinstance(chunk, CutBatch):
             recoded = CutBatch(recoded, chunk.found, chunk.after)
+        elif isinstance(chunk, CutFile):
+            recoded = CutFile(recoded, chunk.found, chunk.bare, chunk.after)
         elif isinstance(chunk, BatchTrailer):
             recoded = BatchTrailer(recoded, chunk.expected, chunk.found, chunk.headless)
         yield recoded
@@ -326,6 +366,7 @@ class _Splitter:
         "file_batches",
         "file_has_bhs",
         "file_header",
+        "file_line",
         "file_messages",
         "files_ended",
         "frame_batch",
@@ -365,6 +406,7 @@ class _Splitter:
         self.file_messages = 0
         self.file_has_bhs = False
         self.file_header = False  # the file began with an FHS
+        self.file_line: bytes | None = None  # ... that FHS line, while its FTS has not come
         self.batch_open = False  # a BHS, or a message outside any BHS, not yet closed by BTS
 
     def feed_blocks(self, blocks: Iterator[bytes]) -> Iterator[bytes]:
@@ -388,6 +430,8 @@ class _Splitter:
             yield HeaderOnly(self.open_header)
         elif self.batch_header is not None:  # ... or inside the batch, after its messages
             yield CutBatch(self.batch_header, self.batch_messages)
+        elif self.file_line is not None:  # ... or inside the file
+            yield from self._cut_file(self.file_line, "")
 
     def _region(self, region: bytes) -> Iterator[bytes]:
         """Handle a run of complete lines (``region`` starts at a line start)."""
@@ -466,6 +510,8 @@ class _Splitter:
             # a header or file trailer inside a batch whose trailer never came (after a header
             # alone: HeaderOnly is for the end of the input, and the second is the batch resent)
             cut = (CutBatch(self.batch_header, self.batch_messages, envelope.decode()),)
+        elif envelope == b"FHS" and self.file_line is not None and not self.open_header:
+            cut = self._cut_file(self.file_line, "FHS")  # a file's trailer never came: as above
         self.batch_header = line if envelope == b"BHS" else None
         self.open_header = line if envelope in (b"FHS", b"BHS") else None
         if envelope == b"BHS":
@@ -499,7 +545,16 @@ class _Splitter:
             self.batch_messages = 0
             self._new_file()
             self.file_header = True
+            self.file_line = line
         return cut
+
+    def _cut_file(self, line: bytes, after: str) -> tuple[CutFile, ...]:
+        """The open file's header ``line`` as cut before ``after`` (see :class:`CutFile`); none
+        when nothing of the file came (a header alone, or text: rejected as such)."""
+        if not self.file_batches:
+            return ()
+        bare = not self.file_has_bhs
+        return (CutFile(line, self.file_messages if bare else self.file_batches, bare, after),)
 
     def _add(self, data: bytes) -> None:
         if not data:
