@@ -214,6 +214,33 @@ def test_a_file_trailer_after_its_file_began_is_not_called_headless(data: str) -
     assert (copied.bare, copied.headless) == (True, True)
 
 
+@pytest.mark.parametrize("resent", ["FTS|1\r", "BTS|2\rFTS|1\r", "fts|1\r\r  FTS|1\r"])
+@pytest.mark.parametrize("codec", ["utf-8", "utf-16"])
+def test_a_trailer_sent_again_after_a_whole_file_is_not_a_loss(resent: str, codec: str) -> None:
+    # A resend of the trailers: "file trailer FTS-1 counts 1 batch but the file held 0 messages
+    # …: part of the file was lost", or a BTS "the input starts after the batch's messages"
+    whole = FILE_HEADER + BATCH_HEADER + CBC + SECOND + "BTS|2\rFTS|1\r"
+    outcomes = list(leukoflag.iter_convert((whole + resent).encode(codec)))
+    assert [o.rejected for o in outcomes] == [None, None]
+    # ... and the batch it closes is counted once: a file trailer after it counts from there
+    data = BATCH_HEADER + CBC + "BTS|1\rBTS|1\r" + BATCH_HEADER + SECOND + "BTS|1\rFTS|3\r"
+    (*_, trailer) = split(data.encode())
+    assert isinstance(trailer, _framing.FileTrailer)
+    assert (trailer.expected, trailer.found) == (3, 2)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        CBC + "FTS|1\rFTS|2\r",  # another count: not the same trailer
+        BATCH_HEADER + CBC + "BTS|1\r" + BATCH_HEADER + "BTS|1\r",  # a header between them
+        "BTS|1\r" + CBC + "BTS|2\r",  # a message between them
+    ],
+)
+def test_a_trailer_after_another_is_still_checked_unless_it_repeats_it(data: str) -> None:
+    assert isinstance(split(data.encode())[-1], _framing.BatchTrailer)
+
+
 def test_an_empty_batch_whose_trailer_counts_messages_is_still_cut_short() -> None:
     # its header came: the batch held none of the messages its trailer counts
     (trailer,) = split((FILE_HEADER + BATCH_HEADER + "BTS|2\rFTS|1\r").encode())

@@ -377,6 +377,7 @@ class _Splitter:
         "kind",
         "open_header",
         "parts",
+        "trailers",
     )
 
     def __init__(self, *, keeps_bom: bool = True) -> None:
@@ -398,6 +399,9 @@ class _Splitter:
         # the end of the input comes first.
         self.batch_header: bytes | None = None
         self.files_ended = 0  # FTS lines so far
+        # The trailer lines (as counted) since the last message or header: one of them again is
+        # a resend (of a file's trailers after the file), not a batch or file lost.
+        self.trailers: set[bytes] = set()
         self._new_file()
 
     def _new_file(self) -> None:
@@ -505,6 +509,15 @@ class _Splitter:
         count is more than what arrived, a batch cut before it) are returned to be yielded."""
         # an envelope line sent indented or in lower case (ENVELOPE_VARIANT) counts as sent plain
         envelope = line.lstrip(b" \t")[:3].upper()
+        if envelope in (b"BTS", b"FTS"):
+            sent = line.lstrip(b" \t").upper()
+            if not self.batch_messages and sent in self.trailers:  # no message since: resent
+                return ()
+            if self.batch_messages:  # (BTS and FTS start the count again: messages since it)
+                self.trailers.clear()
+            self.trailers.add(sent)
+        else:
+            self.trailers.clear()
         cut: tuple[BatchTrailer, ...] = ()
         if envelope != b"BTS" and self.batch_header is not None and not self.open_header:
             # a header or file trailer inside a batch whose trailer never came (after a header
