@@ -792,6 +792,46 @@ def test_the_rest_of_a_message_cut_by_an_end_block_is_not_called_a_log_line() ->
     )
 
 
+@pytest.mark.parametrize("codec", ["utf-8", "utf-16"])
+@pytest.mark.parametrize(("trailer", "kind"), [("BTS|3", "batch"), ("FTS|1", "file")])
+def test_the_tail_of_a_batch_s_last_message_is_not_called_a_log_line(
+    codec: str, trailer: str, kind: str
+) -> None:
+    # A capture rotated inside the last OBX of a batch: its tail, then the trailers, then the
+    # next file. The trailer ended the text (no segment after it to tell) and it was rejected
+    # as "(text between messages, or a log line?)"
+    tail = "ood^LN||1.1|10*3/uL^^UCUM|1.8-7.7|L|||F"
+    data = f"{tail}\r{trailer}\r" + FILE_HEADER + BATCH_HEADER + CBC + "BTS|1\rFTS|1\r"
+    outcomes = list(leukoflag.iter_convert(data.encode(codec)))
+    assert [o.rejected is None for o in outcomes] == [False, False, True]
+    rejected = outcomes[0].rejected
+    assert rejected is not None
+    assert rejected.raw.decode(codec).lstrip("\ufeff") == tail
+    assert rejected.reason == (
+        f"not an HL7 v2 message: no MSH segment; text starts with '{tail}' and a {kind} trailer "
+        f"({trailer[:3]}) follows it: the rest of a message cut inside a segment (an input that "
+        "starts inside a message, a capture rotated or cut there, or an MLLP end block, 0x1C, "
+        "inside the message?) or sent without its header"
+    )
+    chunk = split(data.encode(codec))[0]
+    assert pickle.loads(pickle.dumps(chunk)).reason == rejected.reason  # to --jobs workers
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "-- rotated 02:00 --\rBTS|3\rFTS|1\r",  # no field separator: a log line
+        "PID|1||MRN100871\rBTS|3\r",  # a segment: said so
+        "OBX|7|NM\r-- note --\rBTS|3\r",  # ... with text after it
+        "ood^LN||1.1|L|||F\rBHS|^~\\&|CORELAB\r" + CBC + "BTS|1\r",  # a header: no tail told
+    ],
+)
+def test_other_text_before_a_trailer_keeps_its_reason(data: str) -> None:
+    first = split(data.encode())[0]
+    assert type(first) is bytes  # read as any text is, not as a SegmentTail
+    assert "follows it: the rest of a message" not in reject(first).reason
+
+
 def test_stray_text_between_frames_is_still_told_as_such() -> None:
     data = b"\x0b" + CBC.encode() + b"\x1c\r-- keepalive --\rCBC\r\x0b" + CBC.encode() + b"\x1c\r"
     (rejected,) = leukoflag.convert(data).rejected

@@ -410,8 +410,9 @@ def _decode_wide(data: bytes, codec: str, location: str) -> Decoded | str:
     return Decoded(text, codec, declared, issues)
 
 
-def describe_junk(data: bytes) -> str:
-    """Why content that does not start with MSH is not a message."""
+def describe_junk(data: bytes, trailer: str = "") -> str:
+    """Why content that does not start with MSH is not a message; ``trailer``: the batch or
+    file trailer line (BTS, FTS) that ended it, when one did."""
     text = data.strip(b" \t\r\n\x0b\x1c")
     if not text:
         return "empty message: no segments"
@@ -436,10 +437,13 @@ def describe_junk(data: bytes) -> str:
         )
     shown = first[:60]
     later = _segment_ids(text[_line_end(text) :])
-    if later:  # not stray text: the rest of a message whose first part went before it
+    follow = f"segments follow it ({later})" if later else ""
+    if not later and trailer and "|" in first:  # ... or the last one of a batch, cut so
+        follow = f"a {'batch' if trailer == 'BTS' else 'file'} trailer ({trailer}) follows it"
+    if follow:  # not stray text: the rest of a message whose first part went before it
         return (
             f"not an HL7 v2 message: no MSH segment; text starts with {quoted(shown)} and "
-            f"segments follow it ({later}): the rest of a message cut inside a segment (an "
+            f"{follow}: the rest of a message cut inside a segment (an "
             "input that starts inside a message, a capture rotated or cut there, or an MLLP end "
             "block, 0x1C, inside the message?) or sent without its header"
         )

@@ -33,8 +33,17 @@ from itertools import chain
 from typing import BinaryIO, Self
 
 from leukoflag.detect import ENVELOPE_VARIANT, HEADER_VARIANT, wide_encoding
+from leukoflag.hl7v2._charset import describe_junk
 
-__all__ = ["BatchTrailer", "CutBatch", "CutFile", "FileTrailer", "split_bytes", "split_stream"]
+__all__ = [
+    "BatchTrailer",
+    "CutBatch",
+    "CutFile",
+    "FileTrailer",
+    "SegmentTail",
+    "split_bytes",
+    "split_stream",
+]
 
 BLOCK_SIZE = 1 << 20
 # The most bytes held while a frame with a second message is undecided (memory stays bounded).
@@ -221,6 +230,37 @@ class CutFile(BatchTrailer):
         )
 
 
+class SegmentTail(BatchTrailer):
+    """Text that is no message, ended by a batch or file trailer line (BTS, FTS) and not by a
+    segment, whose first line has a field separator (``L|||F``: the tail of a batch's last
+    message, a capture rotated inside it): rejected with ``why``, which says so, where the text
+    alone would read as text between messages. Made only where the two reasons differ."""
+
+    why: str
+
+    def __new__(cls, text: bytes, why: str) -> Self:
+        made = super().__new__(cls, text, 0, 0)
+        made.why = why
+        return made
+
+    def __reduce__(self) -> tuple[type[BatchTrailer], tuple[bytes | int | bool | str, ...]]:
+        return (SegmentTail, (bytes(self), self.why))
+
+    @property
+    def reason(self) -> str:
+        return self.why
+
+
+def _before_trailer(chunk: bytes, region: bytes, at: int) -> bytes:
+    """``chunk``, text ended by the envelope line at ``at``, as a :class:`SegmentTail` when that
+    line is a trailer and changes the text's reason (its first line a segment's tail)."""
+    trailer = region[at : at + 8].lstrip(b" \t")[:3].upper().decode("ascii")
+    if not chunk or trailer not in ("BTS", "FTS"):
+        return chunk
+    why = describe_junk(chunk, trailer)
+    return SegmentTail(chunk, why) if why != describe_junk(chunk) else chunk
+
+
 class FileTrailer(BatchTrailer):
     """A file trailer line (FTS) whose batch count, FTS-1 (``expected``), is more than the
     batches its file held (``found``: BHS … BTS batches since the FHS, or since the start of the
@@ -350,6 +390,8 @@ def _split_wide(first: bytes, blocks: Iterator[bytes], codec: str) -> Iterator[b
             recoded = CutBatch(recoded, chunk.found, chunk.after)
         elif isinstance(chunk, CutFile):
             recoded = CutFile(recoded, chunk.found, chunk.bare, chunk.after)
+        elif isinstance(chunk, SegmentTail):
+            recoded = SegmentTail(recoded, chunk.why)
         elif isinstance(chunk, BatchTrailer):
             recoded = BatchTrailer(recoded, chunk.expected, chunk.found, chunk.headless)
         yield recoded
@@ -448,8 +490,12 @@ class _Splitter:
             self._add(region[position : at - bom])
             # A frame's second message: hold its messages until the frame's end (module doc).
             hold = token == 0 and self.in_frame and self.kind == "message" and not self.frame_batch
+            # Text ended by a trailer: the tail of a message, maybe (SegmentTail)
+            tail = token == 1 and self.kind == "junk"
             # A start block while a frame is open: that frame never got its end block.
             chunk = self._flush(cut=token == _START and self.in_frame and self.held is None)
+            if tail:
+                chunk = _before_trailer(chunk, region, at)
             if hold and self.held is None:
                 self.held = []
             yield from self._emit(chunk)
