@@ -363,6 +363,25 @@ def test_a_rerun_that_also_replays_a_rejected_raw_item_reads_it_before_anything_
     ]
 
 
+def test_a_glob_of_the_output_directory_is_a_usage_error_not_a_reconversion_of_its_outputs(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # `convert inbox/* -o inbox`, run each night: the glob also names the outputs (and the
+    # rejected/ directory) of the night before, which were converted again as new input
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "day.hl7").write_bytes(batch(NORMAL, LOW))
+    (tmp_path / "inbox" / "day.hl7.1.json").write_bytes(b'{"resourceType": "Bundle"}')
+    done = leukoflag("convert", "inbox/day.hl7", "inbox/day.hl7.1.json", "-o", "inbox")
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [
+        (
+            "leukoflag: inbox/day.hl7 is in the output directory (-o): a re-run would convert "
+            "this run's outputs as new input; write them to another directory"
+        )
+    ]
+    assert _names(tmp_path / "inbox") == ["day.hl7", "day.hl7.1.json"]
+
+
 def test_report_named_as_an_input_is_a_usage_error_and_the_input_is_kept(
     leukoflag: Runner, tmp_path: Path
 ) -> None:

@@ -114,7 +114,8 @@ def expand_inputs(
     read. The same file named twice is read once. Output names are the file names; when two
     inputs share a name (case-insensitively), the later ones get ``~2``, ``~3`` … appended.
     Raises :class:`UsageError` for a missing or unreadable path, for an input directory that is
-    ``exclude`` itself and for an input file named explicitly that is ``report``."""
+    ``exclude`` itself, for an input file named explicitly that lies in ``exclude`` (a glob of
+    an input directory that is also the output directory) and for one that is ``report``."""
     found: list[tuple[str, Path | None]] = []
     seen: set[Path] = set()
     stdin_named = False
@@ -144,6 +145,11 @@ def expand_inputs(
                 "leukoflag convert -)"
             )
         elif path.exists():
+            if _is(path.absolute().parent, excluded):  # `convert inbox/* -o inbox`: as above
+                raise UsageError(
+                    f"{argument} is in the output directory (-o): a re-run would convert this "
+                    "run's outputs as new input; write them to another directory"
+                )
             files = [path]
         else:
             raise UsageError(f"no such file or directory: {argument}")
