@@ -216,6 +216,82 @@ def test_a_critical_low_out_of_range_is_quoted_as_typed(
     assert limit.partition("=")[2] in line
 
 
+@pytest.mark.parametrize(
+    ("command", "options", "says"),
+    [
+        (
+            "convert",
+            ["--timezone", "America/Chicago", "--timezone", "Europe/Berlin"],
+            (
+                "leukoflag convert: error: --timezone given twice with different values "
+                "(--timezone America/Chicago, then --timezone Europe/Berlin): give it once "
+                "(see leukoflag convert --help)"
+            ),
+        ),
+        (
+            "convert",
+            ["-o", "out", "--output", "elsewhere"],
+            (
+                "leukoflag convert: error: --output given twice with different values "
+                "(-o out, then --output elsewhere): give it once (see leukoflag convert --help)"
+            ),
+        ),
+        (
+            "explain",
+            ["--fhir-version", "R4", "--fhir-version", "R5"],
+            (
+                "leukoflag explain: error: --fhir-version given twice with different values "
+                "(--fhir-version R4, then --fhir-version R5): give it once "
+                "(see leukoflag explain --help)"
+            ),
+        ),
+        (
+            "convert",
+            ["--critical-low", "anc=500", "--critical-low", "ANC=200"],
+            (
+                "leukoflag: --critical-low given twice for anc with different limits (500, then "
+                "200): give it once"
+            ),
+        ),
+    ],
+)
+def test_an_option_given_twice_with_different_values_is_a_usage_error_not_the_last_kept(
+    leukoflag: Runner, tmp_path: Path, command: str, options: list[str], says: str
+) -> None:
+    # a wrapper script's option and the operator's own: which one was meant cannot be told
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    done = leukoflag(command, "in.hl7", *options)
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [says]
+    assert done.stdout == b""
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_option_given_twice_with_the_same_value_is_taken_once(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    done = leukoflag(
+        "convert",
+        "in.hl7",
+        "--fhir-version",
+        "R5",
+        "--fhir-version",
+        "R5",
+        "--critical-low",
+        "anc=500",
+        "--critical-low",
+        "anc=5e2",
+        "--report",
+        "-",
+        "-o",
+        "out",
+    )
+    assert done.returncode == 0, done.stderr
+    settings = json.loads(done.stdout)["settings"]
+    assert (settings["fhir_version"], settings["critical_low"]["anc"]) == ("R5", 500)
+
+
 def test_empty_directory_is_a_usage_error(leukoflag: Runner, tmp_path: Path) -> None:
     (tmp_path / "feeds").mkdir()
     line = _one_line_error(leukoflag("convert", "feeds"))

@@ -51,6 +51,28 @@ class _CommandParser(_Parser):
         return parsed, unknown
 
 
+class _Once(argparse.Action):
+    """An option that takes one value: given twice with different values, a usage error, not
+    the last one kept without a word (a wrapper script's option and the operator's own)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        given: dict[str, tuple[str | None, Any]] = namespace.__dict__.setdefault("_given", {})
+        if self.dest in given and given[self.dest][1] != values:
+            earlier, value = given[self.dest]
+            parser.error(
+                f"{option_string} given twice with different values ({earlier} {value}, then "
+                f"{option_string} {values}): give it once"
+            )
+        given[self.dest] = (option_string, values)
+        setattr(namespace, self.dest, values)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser of the ``leukoflag`` command and its sub-commands."""
     parser = _Parser(prog="leukoflag", description=_DESCRIPTION, epilog=_EPILOG)
@@ -71,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "-o",
         "--output",
+        action=_Once,
         metavar="DIR",
         help=(
             "write each message to DIR/<input file name>.<n>.json and each rejected input, raw, "
@@ -80,12 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     convert.add_argument(
         "--report",
+        action=_Once,
         metavar="FILE",
         help="write a JSON summary per input file and totals (-: to stdout, with -o)",
     )
     convert.add_argument(
         "--jobs",
         "-j",
+        action=_Once,
         metavar="N",
         type=_jobs,
         default=1,
@@ -118,20 +143,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_settings_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("conversion settings (see docs/settings.md)")
-    group.add_argument("--fhir-version", choices=("R4", "R5"), default="R4", help="default R4")
+    group.add_argument(
+        "--fhir-version", action=_Once, choices=("R4", "R5"), default="R4", help="default R4"
+    )
     group.add_argument(
         "--bundle-type",
+        action=_Once,
         choices=("transaction", "collection"),
         default="transaction",
         help="Bundle.type of each message's Bundle (default transaction)",
     )
     group.add_argument(
         "--range-policy",
+        action=_Once,
         choices=("lab", "default"),
         default="lab",
         help="lab: the lab's reference range when sent (default); default: leukoflag's ranges",
     )
-    group.add_argument("--ctcae-version", choices=("5.0", "6.0"), default="5.0", help="default 5.0")
+    group.add_argument(
+        "--ctcae-version", action=_Once, choices=("5.0", "6.0"), default="5.0", help="default 5.0"
+    )
     group.add_argument(
         "--critical-low",
         metavar="ANALYTE=COUNT",
@@ -148,11 +179,13 @@ def _add_settings_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--timezone",
+        action=_Once,
         metavar="ZONE",
         help="IANA zone for timestamps sent without an offset, e.g. America/Chicago",
     )
     group.add_argument(
         "--fallback-charset",
+        action=_Once,
         metavar="CODEC",
         default="cp1252",
         help="charset for HL7 v2 bytes valid neither in their MSH-18 charset nor as UTF-8 "

@@ -47,11 +47,19 @@ def settings_from(args: argparse.Namespace) -> Settings:
         if not equals:
             raise UsageError(f"--critical-low: expected ANALYTE=COUNT, e.g. anc=500: {option!r}")
         try:
-            Decimal(limit.strip())
+            number = Decimal(limit.strip())
         except InvalidOperation:
             raise UsageError(f"--critical-low: not a number: {option!r}") from None
+        name, text = analyte.strip().lower(), limit.strip()
+        earlier = critical_low.get(name)
+        if earlier is not None and earlier != text and not _same(Decimal(earlier), number):
+            # which limit was meant cannot be told: the last one is not kept without a word
+            raise UsageError(
+                f"--critical-low given twice for {name} with different limits "
+                f"({earlier}, then {text}): give it once"
+            )
         # the limit as typed: Settings' errors quote it ('-1'), not Decimal('-1')
-        critical_low[analyte.strip().lower()] = limit.strip()
+        critical_low[name] = text
     return Settings(
         fhir_version=args.fhir_version,
         bundle_type=args.bundle_type,
@@ -63,6 +71,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
         fallback_charset=args.fallback_charset,
         strict=args.strict,
     )
+
+
+def _same(first: Decimal, second: Decimal) -> bool:
+    # a NaN compares unequal to itself, an sNaN raises: Settings says what is wrong with them
+    return first.is_finite() and second.is_finite() and first == second
 
 
 def guarded(command: Callable[[], int]) -> int:
