@@ -333,14 +333,28 @@ def test_stdin_named_twice_is_a_usage_error(leukoflag: Runner) -> None:
     assert "stdin" in line
 
 
+def test_a_file_where_the_rejected_directory_belongs_is_one_clear_line_before_any_output(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    (tmp_path / "day.hl7").write_bytes(oru("C-1") + b"2026-11-24 09:30:01 INFO not a message\r")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "rejected").write_text("a file where the rejected directory belongs")
+    line = _one_line_error(leukoflag("convert", "day.hl7", "-o", "out", "--report", "r.json"))
+    assert line == (
+        "leukoflag: -o out: out/rejected is not a directory, where rejected items go: move it "
+        "away or write to another directory"
+    )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["rejected"]
+    assert not (tmp_path / "r.json").exists()  # no report for a run that did not finish
+
+
 def test_write_error_during_the_run_is_one_line_with_exit_2(
     leukoflag: Runner, tmp_path: Path
 ) -> None:
-    (tmp_path / "engine.log").write_text("2026-11-24 09:30:01 INFO not a message\n")
-    (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "rejected").write_text("a file where the rejected directory belongs")
-    line = _one_line_error(leukoflag("convert", "engine.log", "-o", "out", "--report", "r.json"))
-    assert "out/rejected" in line
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    (tmp_path / "out" / "in.hl7.1.json").mkdir(parents=True)  # where the output file goes
+    line = _one_line_error(leukoflag("convert", "in.hl7", "-o", "out", "--report", "r.json"))
+    assert "out/in.hl7.1.json" in line
     assert not (tmp_path / "r.json").exists()  # no report for a run that did not finish
 
 

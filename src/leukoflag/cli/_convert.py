@@ -342,6 +342,13 @@ def _prepare_directory(directory: Path) -> None:
         raise UsageError(f"-o {directory}: cannot create: {exc.strerror}") from None
     if not os.access(directory, os.W_OK | os.X_OK):
         raise UsageError(f"-o {directory}: not writable")
+    rejected = directory / REJECTED_DIRECTORY
+    if (rejected.exists() or rejected.is_symlink()) and not rejected.is_dir():
+        # checked before anything is written, not at the first rejected item ('File exists')
+        raise UsageError(
+            f"-o {directory}: {rejected} is not a directory, where rejected items go: move it "
+            "away or write to another directory"
+        )
 
 
 def _check_report_to_stdout(output: Path | None) -> None:
