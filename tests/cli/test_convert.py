@@ -139,6 +139,27 @@ def test_file_name_that_is_not_utf8_is_written_with_its_bytes_escaped(
     assert b"leukoflag: rejected r\\xe9sultats.log item 1 (ITEM[1])" in stdout_run.stderr
 
 
+def test_summary_line_counts_fhir_items_and_resources_not_messages_and_bundles(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # an NDJSON export of three Observations, one of them not JSON: no message, no Bundle
+    export = ndjson(observation("o-1", 7200, "/uL"), observation("o-2", 900, "/uL", "751-8"))
+    (tmp_path / "export.ndjson").write_bytes(export + b"{not json\n")
+    done = leukoflag("convert", "export.ndjson", "-o", "out")
+    assert done.returncode == 1
+    (summary,) = done.stderr.decode().splitlines()
+    assert summary.startswith(
+        "leukoflag: 3 FHIR items → 2 resources, 1 rejected · low WBC 0 · low ANC 1 · 1 file in "
+    )
+    (tmp_path / "day.hl7").write_bytes(batch(NORMAL, LOW))
+    done = leukoflag("convert", "day.hl7", "export.ndjson", "-o", "out")
+    (summary,) = done.stderr.decode().splitlines()
+    assert summary.startswith(
+        "leukoflag: 2 messages → 2 bundles, 3 FHIR items → 2 resources, 1 rejected · low WBC 1 "
+        "· low ANC 2 · 2 files in "
+    )
+
+
 def test_a_file_name_cannot_break_a_stderr_line_or_drive_the_terminal(
     leukoflag: Runner, tmp_path: Path
 ) -> None:

@@ -118,9 +118,25 @@ class Report:
         """The one-line summary printed at the end of a run."""
         total = self.totals()
         files = len(self.files)
+        # a FHIR input's unit is an item (a resource, a Bundle, an NDJSON line), flagged in place
+        fhir = FileTally(Input("", "", None, None))
+        for tally in self.files:
+            if tally.format == "fhir":
+                fhir.merge(tally)
+        messages, bundles = total.messages - fhir.messages, total.bundles - fhir.bundles
+        counted = []
+        if messages or not fhir.messages:
+            counted.append(
+                f"{messages:,} {_plural(messages, 'message')} → "
+                f"{bundles:,} {_plural(bundles, 'bundle')}"
+            )
+        if fhir.messages:
+            counted.append(
+                f"{fhir.messages:,} FHIR {_plural(fhir.messages, 'item')} → "
+                f"{fhir.bundles:,} {_plural(fhir.bundles, 'resource')}"
+            )
         return (
-            f"leukoflag: {total.messages:,} {_plural(total.messages, 'message')} → "
-            f"{total.bundles:,} {_plural(total.bundles, 'bundle')}, {total.rejected:,} rejected"
+            f"leukoflag: {', '.join(counted)}, {total.rejected:,} rejected"
             f" · low WBC {total.low['wbc']:,} · low ANC {total.low['anc']:,}"
             f" · {files:,} {_plural(files, 'file')} in {seconds:.1f} s"
         )
