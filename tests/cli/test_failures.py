@@ -227,6 +227,49 @@ def test_an_output_file_cut_short_is_removed_not_left_half_written(
     "case",
     [
         (OSError(errno.ENOSPC, "No space left on device"), 2, "No space left on device: "),
+        (KeyboardInterrupt(), 130, "interrupted"),
+    ],
+)
+def test_a_rejection_record_cut_short_takes_its_raw_item_with_it(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    case: tuple[BaseException, int, str],
+) -> None:
+    # the disk filled up between a rejected item's raw bytes and its record: the raw item was
+    # left in rejected/ without the record saying why, to be replayed as if nothing was wrong
+    error, status, said = case
+    cut = oru("DF-0002")[:40]  # the second message ends inside its MSH
+    (tmp_path / "feed.hl7").write_bytes(oru("DF-0001") + cut)
+    out = tmp_path / "out"
+    write_bytes = Path.write_bytes
+
+    def cut_short(path: Path, data: bytes) -> int:
+        if not path.name.endswith(".reason.json"):
+            return write_bytes(path, data)
+        write_bytes(path, data[: len(data) // 2])  # the device filled up half way
+        raise error
+
+    monkeypatch.setattr(Path, "write_bytes", cut_short)
+
+    assert main(["convert", str(tmp_path / "feed.hl7"), "-o", str(out), "-q"]) == status
+
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == [
+        "feed.hl7.1.json",
+        "rejected",
+    ]
+    line = (
+        f"leukoflag: {said}{out / 'rejected' / 'feed.hl7.2.reason.json'}\n"
+        if status == 2
+        else "\nleukoflag: interrupted\n"
+    )
+    assert capsys.readouterr().err == line
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        (OSError(errno.ENOSPC, "No space left on device"), 2, "No space left on device: "),
         (KeyboardInterrupt(), 130, "\nleukoflag: interrupted\n"),
     ],
 )

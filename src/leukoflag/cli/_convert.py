@@ -268,7 +268,6 @@ class _DirectorySink:
             self._rejected_ready = True
         stem = f"{name}.{record.index}"
         raw_name = f"{stem}.{_extension(rejected.raw)}"
-        _write_whole(self._rejected / raw_name, rejected.raw)
         reason: dict[str, Any] = {
             "input": json_text(self._inputs[file].source),
             "item": record.index,
@@ -286,7 +285,15 @@ class _DirectorySink:
             ],
         }
         sidecar = self._rejected / f"{stem}.reason.json"
-        _write_whole(sidecar, fhir.dumps(reason, pretty=True, newline=True))
+        data = fhir.dumps(reason, pretty=True, newline=True)  # before the raw item: no gap
+        _write_whole(self._rejected / raw_name, rejected.raw)
+        try:
+            _write_whole(sidecar, data)
+        except BaseException:
+            # a raw item without its record would be replayed with no word of why it was set aside
+            with contextlib.suppress(OSError):  # the record's own error is the one to report
+                (self._rejected / raw_name).unlink(missing_ok=True)
+            raise
         # an earlier run's output of this item (converted then, rejected now) is not its output
         (self._directory / f"{stem}.json").unlink(missing_ok=True)
         if self._earlier:
