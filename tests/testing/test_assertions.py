@@ -728,8 +728,44 @@ def test_find_observations_filters_by_analyte_and_code(low: RecordedConversion) 
         "751-8"
     ]
     assert find_observations(low, code="nope") == []
-    with pytest.raises(TypeError, match="not raw text"):
-        find_observations("OBX|1")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="got HL7 v2 text: convert the message first"):
+        find_observations("OBX|1")
+
+
+def test_fhir_json_bytes_from_a_feed_are_checked_as_the_resources_they_hold(
+    low: RecordedConversion,
+) -> None:
+    # what the pipeline's outbound queue (or `leukoflag convert` on stdout, or -o DIR) holds:
+    # JSON bytes, not a dict; they were refused as "raw text"
+    line = leukoflag.fhir.dumps(low.bundles[0])
+    assert_flagged(line, "L", analyte="wbc")
+    assert_count_per_ul(line.decode(), 3200, analyte="wbc")
+    assert_valid_fhir(leukoflag.fhir.dumps(low.bundles[0], pretty=True))
+    feed = b"\xef\xbb\xbf" + line + b"\n\n" + line + b"\n"  # NDJSON, as stdout carries it
+    assert len(find_observations(feed, analyte="anc")) == 2
+    with pytest.raises(
+        AssertionError, match=r"(?s)expected interpretation 'LL'.* at \[1\]\.entry\["
+    ):
+        assert_flagged(feed, "LL", analyte="wbc")
+    assert len(find_observations(b"[" + line + b"," + line + b"]", analyte="wbc")) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        (
+            LOW_CBC.text,
+            "got HL7 v2 text: convert the message first (leukoflag_convert, convert_message)",
+        ),
+        (b"3200 cells/uL", "FHIR dict or its JSON), got text that is not JSON"),
+        (b"[1, 2]", "a resource is a JSON object, got int at [0]"),
+        (b'{"resourceType": "Bundle"}\n{"resourceType": ', "pass FHIR JSON or NDJSON: line 2"),
+    ],
+)
+def test_text_that_is_not_fhir_json_says_what_to_pass(text: str | bytes, says: str) -> None:
+    with pytest.raises(TypeError) as raised:
+        assert_flagged(text, "L")
+    assert says in str(raised.value)
 
 
 def test_an_output_that_is_not_one_says_what_to_pass(low: RecordedConversion) -> None:

@@ -34,9 +34,15 @@ __all__ = [
     "find_observations",
 ]
 
-#: What the assertions accept: a Conversion, an Outcome, one FHIR resource, or a list of them.
+#: What the assertions accept: a Conversion, an Outcome, one FHIR resource, or a list of them;
+#: or FHIR JSON text or bytes (one resource, an array of them, or NDJSON).
 Output: TypeAlias = (
-    Conversion | Outcome | Mapping[str, Any] | Sequence[Mapping[str, Any] | Conversion | Outcome]
+    Conversion
+    | Outcome
+    | Mapping[str, Any]
+    | str
+    | bytes
+    | Sequence[Mapping[str, Any] | Conversion | Outcome]
 )
 
 # Blood count codes by analyte (shared reference/clinical.md, "LOINC codes"): what analyte=
@@ -210,9 +216,9 @@ def _resources(output: Output) -> list[tuple[str, Mapping[str, Any]]]:
         return [] if output.output is None else [("output", output.output)]
     if isinstance(output, Mapping):
         return [("", output)]
+    if isinstance(output, (str, bytes)):  # what a pipeline's feed or leukoflag's files hold
+        return _json_resources(output)
     items: Sequence[object] = output
-    if isinstance(items, (str, bytes)):
-        raise TypeError("pass the converted output (a Conversion or FHIR dict), not raw text")
     if not isinstance(items, Iterable):  # None, a Rejected: "not iterable" named no argument
         raise TypeError(
             "pass the converted output (a Conversion, a FHIR dict or a list of them), "
@@ -230,6 +236,45 @@ def _resources(output: Output) -> list[tuple[str, Mapping[str, Any]]]:
                 f"got {type(item).__name__} at [{number}]"
             )
     return found
+
+
+def _json_resources(text: str | bytes) -> list[tuple[str, Mapping[str, Any]]]:
+    """The resources of FHIR JSON: one resource, an array of them (``[n]``), or NDJSON, one
+    resource per line (``[n]``, counted from 0 as in a list). Numbers are read exactly."""
+    data = text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    kind = detect.detect(data[:4096])
+    if kind != "fhir":  # the message itself, passed by mistake: the output is what is checked
+        found = (
+            "HL7 v2 text: convert the message first (leukoflag_convert, convert_message)"
+            if kind == "hl7v2"
+            else "text that is not JSON"
+        )
+        raise TypeError(
+            f"pass the converted output (a Conversion, a FHIR dict or its JSON), got {found}"
+        )
+    try:
+        documents: list[Any] = [fhir.loads(data)]
+        paths = [""]
+    except ValueError:  # NDJSON: one resource per line, blank lines between them skipped
+        lines = [line for line in data.splitlines() if line.strip()]
+        documents, paths = [], []
+        for number, line in enumerate(lines):
+            try:
+                documents.append(fhir.loads(line))
+            except ValueError as error:
+                raise TypeError(f"pass FHIR JSON or NDJSON: line {number + 1}: {error}") from None
+            paths.append(f"[{number}]")
+    if len(documents) == 1 and isinstance(documents[0], list):
+        paths = [f"[{number}]" for number in range(len(documents[0]))]
+        documents = documents[0]
+    for path, document in zip(paths, documents, strict=True):
+        if not isinstance(document, Mapping):
+            raise TypeError(
+                f"pass FHIR JSON: a resource is a JSON object, got {type(document).__name__}"
+                + (f" at {path}" if path else "")
+            )
+    return list(zip(paths, documents, strict=True))
 
 
 def _all_observations(output: Output) -> list[_Observation]:
@@ -333,7 +378,7 @@ def _issues_note(output: Output) -> str:
     conversions: list[tuple[str, Conversion | Outcome]] = []
     if isinstance(output, Conversion | Outcome):
         conversions = [("", output)]
-    elif not isinstance(output, Mapping):
+    elif not isinstance(output, Mapping | str | bytes):
         # in a list every conversion has its own MSG[1]: the item's index says whose it is
         conversions = [
             (f"[{number}].", item)
@@ -720,6 +765,8 @@ def _made_in(output: Output) -> list[str | None]:
         return [output.fhir_version] * len(_resources(output))
     if isinstance(output, Mapping):
         return [None]
+    if isinstance(output, (str, bytes)):  # JSON does not say which version wrote it
+        return [None] * len(_resources(output))
     return [
         made_in
         for item in output
