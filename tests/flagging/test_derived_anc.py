@@ -13,6 +13,7 @@ from leukoflag.model import (
     Concept,
     Evaluation,
     Issue,
+    LabResult,
     PatientContext,
     ResultStatus,
     Timestamp,
@@ -463,6 +464,48 @@ def test_two_wbcs_both_corrected_for_nucleated_red_cells_give_no_anc() -> None:
     assert len(evaluations) == 3
     (issue,) = not_derived(evaluations)
     assert "2 WBC results at 2026-03-10 (MSG[1]/OBX[1], MSG[1]/OBX[2])" in issue.text
+
+
+@pytest.mark.parametrize(
+    ("corrected", "why"),
+    [
+        # nucleated red cells counted as white cells: the corrected count is below 1.0
+        (result("1.0", code="33256-9", unit=K_PER_UL, n=2, comparator="<"), "a bound"),
+        (
+            result("1.9", code="33256-9", unit=K_PER_UL, n=2, status=ResultStatus.CANCELLED),
+            "flag.status-not-flaggable",
+        ),
+    ],
+)
+def test_an_unusable_corrected_wbc_keeps_the_uncorrected_one_from_deriving(
+    corrected: LabResult, why: str
+) -> None:
+    # the percents are of the corrected count: 40 % of the analyzer's 3.4 (an ANC of 1,360)
+    # overstates neutrophils that are 40 % of fewer than 1,000 white cells
+    evaluations = evaluate(
+        result("3.4", unit=K_PER_UL, n=1),
+        corrected,
+        result("40", code=NEUT_PCT, unit=PCT, n=3),
+    )
+    assert len(evaluations) == 3  # no ANC
+    (issue,) = not_derived(evaluations)
+    assert why in issue.text
+    assert (
+        "WBC MSG[1]/OBX[1] is not corrected for nucleated red cells, and the differential's "
+        "percents are of the corrected WBC at 2026-03-10, which is not used" in issue.text
+    )
+
+
+def test_a_corrected_wbc_of_another_draw_leaves_the_uncorrected_one_deriving() -> None:
+    evaluations = evaluate(
+        result("3.4", unit=K_PER_UL, n=1),
+        result("1.0", code="33256-9", unit=K_PER_UL, n=2, comparator="<", day="2026-03-11"),
+        result("40", code=NEUT_PCT, unit=PCT, n=3),
+    )
+    derived = evaluations[3]
+    assert derived.derived_from == ("MSG[1]/OBX[1]", "MSG[1]/OBX[3]")
+    assert derived.quantity is not None
+    assert derived.quantity.value == 1360
 
 
 def test_two_corrected_wbcs_at_one_time_give_no_anc() -> None:

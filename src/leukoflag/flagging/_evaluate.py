@@ -2255,10 +2255,12 @@ def _derived_ancs(state: _OrderState) -> list[Evaluation]:
     groups: dict[tuple[str, str], dict[str, list[_Part]]] = {}
     for part in _parts(state):
         groups.setdefault((part.specimen, part.time), {}).setdefault(part.kind, []).append(part)
+    # two WBCs of one analyte came: a corrected one not used keeps the uncorrected from deriving
+    uncorrected_only = _corrected_unused(state, groups) if state.repeated else set()
     evaluations: list[Evaluation] = []
-    for group in groups.values():
+    for key, group in groups.items():
         made = _derive(group)
-        if made is None:
+        if made is None or (key in uncorrected_only and made[1][0].kind == "count"):
             continue
         value, sources, how = made
         number = len(evaluations) + 1
@@ -2512,6 +2514,32 @@ def _corrected_wbc(found: Sequence[_Part]) -> _Part | None:
     return corrected[0] if len(found) > 1 and len(corrected) == 1 else None
 
 
+def _corrected_unused(
+    state: _OrderState, groups: dict[tuple[str, str], dict[str, list[_Part]]]
+) -> set[tuple[str, str]]:
+    """The draws (specimen, time) whose WBC corrected for nucleated red cells was sent but is not
+    usable (a bound such as <1.0, cancelled, masked) while an uncorrected one is: the percents
+    are of the corrected count, and an ANC of the uncorrected one (holding the nucleated red
+    cells too) would be too high."""
+    draws: set[tuple[str, str]] = set()
+    for result in state.order.results:
+        recognition = _scope.recognize(result.code)
+        if (
+            recognition is not None
+            and recognition.kind == _scope.COUNT
+            and recognition.analyte is Analyte.WBC
+            and _scope.nrbc_corrected(result.code)
+        ):
+            part = _part("count", result, _ZERO, state)
+            draws.add((part.specimen, part.time))
+    return {
+        key
+        for key in draws
+        if (found := groups.get(key, {}).get("count"))
+        and not any(_scope.nrbc_corrected(part.result.code) for part in found)
+    }
+
+
 def _code_key(concept: Concept) -> tuple[tuple[str, str], ...] | str:
     return tuple([(c.system, c.code) for c in concept.codings if c.code]) or concept.text
 
@@ -2554,8 +2582,16 @@ def _explain_not_derived(state: _OrderState, evaluations: list[Evaluation]) -> N
     for part in _parts(state):
         groups.setdefault((part.specimen, part.time), {}).setdefault(part.kind, []).append(part)
     usable_wbcs = [part for group in groups.values() for part in group.get("count", ())]
-    for group in groups.values():
+    uncorrected_only = _corrected_unused(state, groups) if state.repeated else set()
+    for key, group in groups.items():
         reasons.extend(_group_reasons(group, usable_wbcs, bool(wbcs), state))
+        if key in uncorrected_only:
+            reasons.append(
+                f"WBC {_listed([p.location for p in group['count']])} is not corrected for "
+                "nucleated red cells, and the differential's percents are of the corrected WBC "
+                f"{_describe_time(group['count'][0], state)}, which is not used (an ANC of the "
+                "uncorrected count, which holds the nucleated red cells too, would be too high)"
+            )
     considered = [f"WBC {result.location}" for _, result, _ in wbcs] + [
         f"{_PART_NAMES[recognition.kind]} {result.location}" for result, recognition in parts
     ]
