@@ -763,8 +763,13 @@ def test_the_verdicts_agree_with_an_oracle_written_from_the_reference(case: Case
             assert "flag.status-not-flaggable" in here, (where, issues)
             continue
         top = count.upper if count.upper is not None else count.cells
-        # no count is below zero: '<0' and '<=0' are a sender's error (docs/rules.md, question 5)
-        if top > PLAUSIBLE or (count.comparator in ("<", "<=") and not top):
+        # no count is below zero or above the limit: '<0' and '>1000' K/uL are a sender's error
+        # (docs/rules.md, question 5)
+        if (
+            top > PLAUSIBLE
+            or (count.comparator in ("<", "<=") and not top)
+            or (count.comparator in (">", ">=") and top >= PLAUSIBLE)
+        ):
             assert finding is None, f"{where}: implausible {count.text} {count.unit} was judged"
             assert "units.implausible" in unit_errors, (where, issues)
             continue

@@ -799,8 +799,8 @@ def _read_value(result: LabResult, analyte: Analyte) -> _Reading | Issue:
                 if conflict is not None:
                     return conflict
             count = _count(value.value, unit, analyte, result.reference_range)
-            if value.comparator and not count.value_per_ul and value.comparator in _BELOW:
-                raise _below_zero(value, count)  # rare: '<0' is a sender's error, not an LL
+            if value.comparator:  # rare: '<0' or '>1000' K/uL is a sender's error, not LL or HH
+                _check_bound(value, count)
             quantity = _new_normalized_quantity(count.value_per_ul, value.comparator)
             bounds = _comparator_bounds(count.value_per_ul, value.comparator)
         else:
@@ -817,19 +817,35 @@ def _read_value(result: LabResult, analyte: Analyte) -> _Reading | Issue:
 
 
 _BELOW = frozenset({"<", "<="})
+_ABOVE = frozenset({">", ">="})
 
 
-def _below_zero(value: Number, count: NormalizedCount) -> UnitError:
-    """The refusal of a count sent as ``<0`` or ``<=0``: a count is never below zero, so the
-    bound allows no count (or only none at all, which a lab sends as 0)."""
-    allows = "no count" if value.comparator == "<" else "only 0, which is sent as 0, not a bound"
-    return UnitError(
-        f"implausible: the value {quoted(value.text)} is {value.comparator}0 cells/µL, but a "
-        f"count of cells is never below 0: the bound allows {allows} (a sender's error, not a "
-        "critically low count)",
-        spelling=count.unit.spelling,
-        reason="implausible",
-    )
+def _check_bound(value: Number, count: NormalizedCount) -> None:
+    """Raises the refusal of a bound that allows no plausible count: ``<0`` or ``<=0`` (a
+    count is never below zero, and none at all is sent as 0), or ``>`` / ``>=`` the plausible
+    limit (``>1000`` K/uL: above 1,000,000 cells/µL, the mislabelled unit a plain value is
+    refused for)."""
+    per_ul = count.value_per_ul
+    if value.comparator in _BELOW and not per_ul:
+        allows = (
+            "no count" if value.comparator == "<" else "only 0, which is sent as 0, not a bound"
+        )
+        raise UnitError(
+            f"implausible: the value {quoted(value.text)} is {value.comparator}0 cells/µL, but a "
+            f"count of cells is never below 0: the bound allows {allows} (a sender's error, not "
+            "a critically low count)",
+            spelling=count.unit.spelling,
+            reason="implausible",
+        )
+    limit = units.unit_table().plausible_high
+    if value.comparator in _ABOVE and per_ul >= limit:
+        raise UnitError(
+            f"implausible: the value {quoted(value.text)} is {value.comparator}"
+            f"{_fmt(per_ul)} cells/µL, but a blood WBC/ANC count is at most {_fmt(limit)}: the "
+            "bound allows no plausible count (a mislabelled unit?, not a critically high count)",
+            spelling=count.unit.spelling,
+            reason="implausible",
+        )
 
 
 def _unit_in_text(value: Number, unit: Unit | None, analyte: Analyte) -> Unit | None:
