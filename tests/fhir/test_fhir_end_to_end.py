@@ -1158,6 +1158,69 @@ def test_a_final_under_another_order_leaves_the_preliminary_judged(
     assert "flag.result-superseded" not in [i.code for i in conv.issues]
 
 
+# The lab sends its final counts under one OBR, then the WBC again under a second OBR of the
+# same order with OBX-11 W: the 1.6 was posted as wrong (a clotted tube).
+WITHDRAWN_UNDER_REPEATED_OBR = er7(
+    "MSH|^~\\&|HEMLAB|LAKESIDE|EHR|LAKESIDE|20261124150000-0600||ORU^R01^ORU_R01|LK26112400622|P|2.5.1",
+    "PID|1||LK-0099310^^^LAKESIDE^MR||OYELARAN^FUNMI||19900503|F",
+    "ORC|RE|PL-88420^EHR|FL-20261124-0240^HEMLAB",
+    "OBR|1|PL-88420^EHR|FL-20261124-0240^HEMLAB|58410-2^CBC panel - Blood by Automated count^LN"
+    "|||20261124110000-0600|||||||||||||||20261124113000-0600|||F",
+    "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||1.6|10*3/uL^^UCUM"
+    "|4.0-11.0|LL|||F|||20261124110000-0600",
+    "OBX|2|NM|770-8^Neutrophils/100 leukocytes in Blood by Automated count^LN||12|%^^UCUM"
+    "|40-75|L|||F|||20261124110000-0600",
+    "ORC|RE|PL-88420^EHR|FL-20261124-0240^HEMLAB",
+    "OBR|2|PL-88420^EHR|FL-20261124-0240^HEMLAB|58410-2^CBC panel - Blood by Automated count^LN"
+    "|||20261124110000-0600|||||||||||||||20261124145500-0600|||C",
+    "OBX|3|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||1.6|10*3/uL^^UCUM"
+    "|4.0-11.0|LL|||W|||20261124110000-0600",
+)
+
+
+def test_an_entered_in_error_result_under_a_repeated_obr_withdraws_the_final_one() -> None:
+    # the W under OBR 2 was ignored: the wrong 1.6 gave LL, Leukopenia and Neutropenia (an ANC
+    # of 192 derived from it) in conclusionCode
+    conv = convert(WITHDRAWN_UNDER_REPEATED_OBR)
+    (bundle,) = conv.bundles
+    assert _conclusions(bundle) == [[], []]
+    assert list(conv.findings) == []
+    (issue,) = [i for i in conv.issues if i.code == "flag.result-superseded"]
+    assert issue.location == "MSG[1]/OBX[1]-11"
+    assert issue.text.startswith(
+        "not flagged: this final result is withdrawn by MSG[1]/OBX[3] (entered-in-error, "
+        "OBX-11 'W') of MSG[1]/OBR[2], the same order sent again (same filler and placer order "
+        "numbers, code and specimens), of the same code, OBX-4 sub-ID, specimen and time,"
+    )
+    wbc = resources(bundle, "Observation")[0]
+    assert wbc["valueQuantity"]["value"] == Decimal("1600")
+    # the lab's own LL only (as for any result not judged), no leukoflag explanation
+    assert [c["code"] for i in wbc["interpretation"] for c in i["coding"]] == ["LL"]
+    assert EXPLANATION not in [e["url"] for e in wbc.get("extension", ())]
+
+
+def test_an_entered_in_error_result_under_an_earlier_obr_withdraws_nothing() -> None:
+    # the W came first: the final result under the later OBR is what replaces the error
+    msh, pid, orc, obr_1, wbc, neut, _, obr_2, wrong = WITHDRAWN_UNDER_REPEATED_OBR.rstrip(
+        b"\r"
+    ).split(b"\r")
+    lines = [
+        msh,
+        pid,
+        orc,
+        obr_2.replace(b"OBR|2|", b"OBR|1|"),
+        wrong.replace(b"OBX|3|", b"OBX|1|"),
+    ]
+    lines += [orc, obr_1.replace(b"OBR|1|", b"OBR|2|"), wbc.replace(b"OBX|1|", b"OBX|2|")]
+    lines += [neut.replace(b"OBX|2|", b"OBX|3|")]
+    conv = convert(b"\r".join(lines) + b"\r")
+    assert [(f.location, f.code) for f in conv.findings] == [
+        ("MSG[1]/OBX[2]", "LL"),
+        ("MSG[1]/OBR[2]/ANC[derived]", "LL"),
+    ]
+    assert "flag.result-superseded" not in [i.code for i in conv.issues]
+
+
 @pytest.mark.parametrize(
     "collected_again",
     [

@@ -2004,6 +2004,11 @@ def _set_aside_superseded(
             elsewhere = across.get(result.location)
             if elsewhere is None or result.location in superseded:
                 continue
+            if elsewhere[0].status is _DELETED:  # withdrawn under another OBR of the order
+                superseded.add(result.location)
+                if evaluations[index].analyte is not None:
+                    evaluations[index] = _withdrawn(evaluations[index], result, list(elsewhere))
+                continue
             if result.status in _REPLACING:  # one of corrections sent under several OBRs
                 state.ambiguous[result.location] = [r.location for r in elsewhere]
                 evaluation = evaluations[index]
@@ -2076,7 +2081,20 @@ def replaced_across_orders(
             if replaced is _REPLACED and len({r.order for r in replacing}) > 1:
                 for result in replacing:
                     found[result.location] = tuple(replacing)
+            if any(r.status is _DELETED for r in members):  # rare: D or W under another OBR
+                _withdrawn_across(members, found)
     return found
+
+
+def _withdrawn_across(members: list[LabResult], found: dict[str, tuple[LabResult, ...]]) -> None:
+    """Names each judged result of one result's members that an entered-in-error one sent after
+    it under another OBR of the order withdraws (OBX-11 D or W, as within one OBR)."""
+    for index, result in enumerate(members):
+        if result.status in FLAGGABLE:
+            later = members[index + 1 :]
+            by = tuple(r for r in later if r.status is _DELETED and r.order != result.order)
+            if by:
+                found[result.location] = by
 
 
 def _specimen_key(specimen: Specimen) -> tuple[object, ...]:
@@ -2175,6 +2193,12 @@ def _withdrawn(evaluation: Evaluation, result: LabResult, by: list[LabResult]) -
         + (f", OBX-11 {quoted(r.status_text)})" if v2 and r.status_text else ")")
         for r in by
     )
+    if any(r.order != result.order for r in by):  # replaced_across_orders: say which OBR
+        numbers = "order numbers" if v2 else "identifiers"
+        withdrawing += (
+            f" of {_listed(sorted({r.order for r in by}))}, the same order sent again (same "
+            f"filler and placer {numbers}, code and specimens),"
+        )
     issue = _issue(
         Severity.INFORMATION,
         "result-superseded",
