@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -182,6 +183,31 @@ def test_explicit_nulls_in_obx_6_components_are_empty_too(
     conv = leukoflag.convert(message(PID, OBR, obx("3.1", unit=unit)))
     assert conv.findings[0].value_per_ul == Decimal("3100")
     assert "units.unknown-unit" not in codes(conv.issues)
+
+
+def test_explicit_nulls_in_coded_components_and_flag_repetitions_are_empty_too() -> None:
+    # a LIS clearing the alternate triplet of OBX-3, OBR-4 and SPM-4 ('^""^""^""') wrote each as
+    # a coding '""' of a system named '""', and OBX-8 'L~""' gave hl7v2.flag-unknown for '""'
+    wbc = obx(
+        "3.1",
+        code='6690-2^Leukocytes [#/volume] in Blood by Automated count^LN^""^""^""',
+        flags='L~""',
+    )
+    obr = OBR.replace("by Automated count^LN|", 'by Automated count^LN^""^""^""|')
+    spm = SPM.replace("^HL70487|", '^HL70487^""^""^""|')
+    read_message = read(message(PID, obr, wbc, spm))
+    (order,) = [o for g in read_message.groups for o in g.orders]
+    (result,) = order.results
+    assert [c.code for c in result.code.codings] == ["6690-2"]
+    assert [c.code for c in order.code.codings] == ["58410-2"]
+    (specimen,) = order.specimens
+    assert specimen.type is not None
+    assert [c.code for c in specimen.type.codings] == ["BLDV"]
+    assert [c.code for c in result.sender_flags] == ["L"]
+    conv = leukoflag.convert(message(PID, obr, wbc, spm))
+    assert conv.findings[0].code == "L"
+    assert "hl7v2.flag-unknown" not in codes(conv.issues)
+    assert "%22%22" not in json.dumps(conv.bundles[0], default=str)  # no system named '""'
 
 
 @pytest.mark.parametrize(

@@ -100,6 +100,8 @@ def concept_from_parts(
     if delimiters.escape in "".join(parts):
         parts = [decoded(p, delimiters, codec, problems) for p in parts]
     p = list(parts) + [""] * (_CWE_WIDTH - len(parts))
+    if '""' in "".join(p):  # a component sent as "" is HL7's null, as a whole field is: no code
+        p = ["" if x.strip() == '""' else x for x in p]
     codings: list[Coding] = []
     for code_at, display_at, system_at, version_at, oid_at in _TRIPLETS:
         code = p[code_at].strip()

@@ -688,6 +688,8 @@ def read_flags(
             decoded(p, delimiters, codec, problems).strip()
             for p in repetition.split(delimiters.component)
         ]
+        if '""' in parts:  # a repetition or component sent as "" is HL7's null: no flag '""'
+            parts = ["" if x == '""' else x for x in parts]
         code = parts[0]
         if not code:
             continue
