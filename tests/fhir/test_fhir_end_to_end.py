@@ -1570,3 +1570,43 @@ def test_a_micro_sign_sent_in_utf8_under_a_latin1_msh18_is_read_and_the_charset_
     assert codes["hl7v2.charset-suspect"] == "MSG[1]/MSH[1]-18"
     assert codes["units.unit-charset-repaired"] == "MSG[1]/OBX[1]-6"
     assert "units.unknown-unit" not in codes
+
+
+@pytest.mark.parametrize(
+    ("obx", "why"),
+    [
+        # a platelet count: out of scope, written as sent
+        (b"OBX|1|NM|777-3^Platelets [#/volume] in Blood by Automated count^LN||250", "platelets"),
+        # a cancelled WBC: not judged, written as sent
+        (b"OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||3.1", "X"),
+    ],
+)
+def test_a_lab_spelling_sent_as_a_ucum_code_is_not_ucum_in_a_result_written_as_sent(
+    obx: bytes, why: str
+) -> None:
+    # the value and range of a result written as sent kept code K/uL with the UCUM system
+    # (kelvin per µL), while a judged count's kept quantity already dropped it
+    message = _K_PER_UL_AS_UCUM.replace(
+        b"OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||3.1", obx
+    )
+    if why == "X":
+        message = message.replace(b"|L|||F|||", b"|L|||X|||")
+    conv = convert(message)
+    (observation,) = resources(conv.bundles[0], "Observation")
+    value = Decimal("250") if why == "platelets" else Decimal("3.1")
+    assert observation["valueQuantity"] == {"value": value, "unit": "K/uL"}, why
+    (sent_range,) = observation["referenceRange"]
+    assert sent_range["low"] == {"value": Decimal("4.0"), "unit": "K/uL"}
+    assert sent_range["high"] == {"value": Decimal("11.0"), "unit": "K/uL"}
+    (issue,) = [i for i in conv.issues if i.code == "units.code-not-ucum"]
+    assert issue.location == "MSG[1]/OBX[1]-6"
+    assert "the quantity written as sent keeps it as unit text" in issue.text
+
+
+def test_a_ucum_code_of_a_result_written_as_sent_is_kept_as_ucum() -> None:
+    message = _K_PER_UL_AS_UCUM.replace(b"|L|||F|||", b"|L|||X|||").replace(
+        b"K/uL^^UCUM", b"10*3/uL^^UCUM"
+    )
+    (observation,) = resources(convert(message).bundles[0], "Observation")
+    assert observation["valueQuantity"]["code"] == "10*3/uL"
+    assert observation["valueQuantity"]["system"] == "http://unitsofmeasure.org"

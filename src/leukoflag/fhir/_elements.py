@@ -72,6 +72,7 @@ __all__ = [
     "kept_quantity",
     "laboratory",
     "local_system",
+    "misread_ucum",
     "normalized_quantity",
     "normalized_ranges",
     "not_ucum",
@@ -317,6 +318,12 @@ def _kept_unit_fields(text: str, code: str, system: str) -> dict[str, str] | Non
     if fields.get("system") == UCUM and units.misread_ucum_code(Unit(text, code, system)):
         return None
     return fields
+
+
+def misread_ucum(unit: Unit | None) -> bool:
+    """Whether ``unit`` sends a lab spelling as a UCUM code (``K/uL^^UCUM``): a Quantity as sent
+    must not claim it as UCUM (see :func:`not_ucum`)."""
+    return unit is not None and _kept_unit_fields(unit.text, unit.code, unit.system) is None
 
 
 def not_ucum(sent: dict[str, Any]) -> dict[str, Any]:

@@ -121,6 +121,7 @@ class _Sent:
     # The common shapes, found once here so that fresh() copies them without looking:
     one_coding: dict[str, Any] | None  # the coding of a code that is one coding and no text
     low_high: bool  # the range has both limits (each a flat Quantity)
+    misread_unit: bool  # OBX-6 sends a lab spelling as a UCUM code (K/uL^^UCUM): rare
 
     def fresh(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]], dict[str, Any] | None]:
         """Copies for one Observation: the code, the flags (one CodeableConcept each), the
@@ -168,6 +169,7 @@ def _render_sent(result: LabResult) -> _Sent:
         low_high=reference_range is not None
         and "low" in reference_range
         and "high" in reference_range,
+        misread_unit=el.misread_ucum(unit),
     )
 
 
@@ -666,7 +668,43 @@ class _Writer:
             )
         elif sent_range is not None:
             resource["referenceRange"] = [sent_range]
+        if sent.misread_unit and judged is None:
+            self.not_ucum(resource, result, evaluation)
         return url
+
+    def not_ucum(
+        self, resource: dict[str, Any], result: LabResult, evaluation: Evaluation | None
+    ) -> None:
+        """The quantities of a result written as sent whose OBX-6 sends a lab spelling as a UCUM
+        code (``K/uL^^UCUM``, kelvin per µL to UCUM): kept as unit text, as a judged count's."""
+        for name in ("valueQuantity", "valueRange", "referenceRange"):
+            node = resource.get(name)
+            if name == "valueQuantity" and isinstance(node, dict):
+                resource[name] = el.not_ucum(node)
+            elif name == "valueRange" and isinstance(node, dict):
+                node.update({k: el.not_ucum(v) for k, v in node.items() if k in ("low", "high")})
+            elif name == "referenceRange" and isinstance(node, list):
+                for entry in node:
+                    entry.update(
+                        {k: el.not_ucum(v) for k, v in entry.items() if k in ("low", "high")}
+                    )
+        said = evaluation is not None and any(
+            i.code == "units.code-not-ucum" for i in evaluation.issues
+        )
+        if not said:  # a count flagging read (and refused later) has said so already
+            unit = result.unit
+            assert unit is not None
+            self.issues.append(
+                Issue(
+                    Severity.WARNING,
+                    "units.code-not-ucum",
+                    f"{result.location}-6",
+                    f"unit code {quoted(unit.code)} was sent with the UCUM system but is a lab "
+                    "spelling, not a UCUM code (UCUM reads such spellings otherwise or not at "
+                    "all: K/uL as kelvin per µL); the quantity written as sent keeps it as unit "
+                    "text, without the UCUM system",
+                )
+            )
 
     def result_extensions(
         self,
