@@ -1610,3 +1610,52 @@ def test_a_ucum_code_of_a_result_written_as_sent_is_kept_as_ucum() -> None:
     (observation,) = resources(convert(message).bundles[0], "Observation")
     assert observation["valueQuantity"]["code"] == "10*3/uL"
     assert observation["valueQuantity"]["system"] == "http://unitsofmeasure.org"
+
+
+def _wbc_with_range_coded(code: str) -> dict[str, Any]:
+    ucum = "http://unitsofmeasure.org"
+    return {
+        "resourceType": "Observation",
+        "id": "wbc-range-kul",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "6690-2"}]},
+        "valueQuantity": {
+            "value": Decimal("3.1"),
+            "unit": "10*3/uL",
+            "system": ucum,
+            "code": "10*3/uL",
+        },
+        "referenceRange": [
+            {
+                "low": {"value": Decimal("4.0"), "unit": code, "system": ucum, "code": code},
+                "high": {"value": Decimal("11.0"), "unit": code, "system": ucum, "code": code},
+            }
+        ],
+    }
+
+
+def test_a_fhir_range_limit_coding_a_lab_spelling_as_ucum_says_so() -> None:
+    # the limits' K/uL coded as UCUM were kept as unit text without a word, while the same code
+    # on the value gives units.code-not-ucum
+    conv = convert(fhir.dumps(_wbc_with_range_coded("K/uL")))
+    (flagged,) = conv.bundles
+    low = flagged["referenceRange"][0]["low"]
+    assert extension(low, PQ)[0]["valueQuantity"] == {"value": Decimal("4.0"), "unit": "K/uL"}
+    (issue,) = [i for i in conv.issues if i.code == "units.code-not-ucum"]
+    assert issue.location == "ITEM[1]/Observation.referenceRange[0]"
+    assert "the reference range's unit code 'K/uL'" in issue.text
+    assert [f.code for f in conv.findings] == ["L"]
+
+
+def test_a_fhir_range_limit_in_a_ucum_code_says_nothing() -> None:
+    conv = convert(fhir.dumps(_wbc_with_range_coded("10*3/uL")))
+    assert "units.code-not-ucum" not in [i.code for i in conv.issues]
+
+
+def test_a_fhir_range_coded_as_its_value_is_told_once_at_the_value() -> None:
+    observation = _wbc_with_range_coded("K/uL")
+    observation["valueQuantity"].update(unit="K/uL", code="K/uL")
+    conv = convert(fhir.dumps(observation))
+    assert [i.location for i in conv.issues if i.code == "units.code-not-ucum"] == [
+        "ITEM[1]/Observation.valueQuantity"
+    ]

@@ -354,6 +354,7 @@ class _Flagger:
             return [written, *(r for r in sent if not el.supplied_range(r))]
         original = sent[index]
         entry = dict(original)
+        said = False  # units.code-not-ucum for the range's limits: once
         for name in ("low", "high"):
             limit = written.get(name)
             sent_limit = original.get(name)
@@ -375,9 +376,11 @@ class _Flagger:
                 and "value" in sent_limit
                 and not (edited and chosen.limits_sent is not None)
             ):
-                translated = el.not_ucum(
-                    {k: v for k, v in sent_limit.items() if k not in ("extension", "id")}
-                )
+                as_sent = {k: v for k, v in sent_limit.items() if k not in ("extension", "id")}
+                translated = el.not_ucum(as_sent)
+                if translated is not as_sent and not said:  # rare: a limit's K/uL coded as UCUM
+                    at = f"{location}.referenceRange[{index}]"
+                    said = self.limit_not_ucum(as_sent, evaluation, at)
                 kept = others if edited and others is not None else []
                 limit = {
                     **_element_id(sent_limit),
@@ -409,6 +412,28 @@ class _Flagger:
             head = {k: v for k, v in entry.items() if k in _RANGE_HEAD}
             entry = {**head, **{k: entry[k] for k in ("low", "high") if k in entry}, **entry}
         return [*sent[:index], entry, *sent[index + 1 :]]
+
+    def limit_not_ucum(self, limit: dict[str, Any], evaluation: Evaluation, at: str) -> bool:
+        """units.code-not-ucum for a range limit whose UCUM code is a lab spelling, kept as unit
+        text, unless the value's own unit, coded alike, has said so. True: said (or not due)."""
+        code = limit.get("code")
+        if any(
+            i.code == "units.code-not-ucum" and quoted(str(code)) in i.text
+            for i in evaluation.issues
+        ):
+            return True
+        self.issues.append(
+            Issue(
+                Severity.WARNING,
+                "units.code-not-ucum",
+                at,
+                f"the reference range's unit code {quoted(str(code))} was sent with the UCUM "
+                "system but is a lab spelling, not a UCUM code (UCUM reads such spellings "
+                "otherwise or not at all: K/uL as kelvin per µL); its limits as sent are kept "
+                "with it as unit text, without the UCUM system",
+            )
+        )
+        return True
 
     def interpret(
         self, node: dict[str, Any], path: Path, code: str, evaluation: Evaluation
