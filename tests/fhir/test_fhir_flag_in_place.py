@@ -2742,6 +2742,56 @@ def test_the_members_of_a_panel_whose_focus_is_another_person_are_passed_through
     )
 
 
+def _control_panel(subject: dict[str, str]) -> dict[str, Any]:
+    """An analyzer's CBC panel of ``subject`` (a pooled control's Group, or a Patient) whose
+    members, a WBC of 2.1 x10^3/uL and neutrophils of 20 %, send no subject of their own."""
+    panel = _count_entry("qc-cbc", "58410-2", 0, "", subject="unused")["resource"]
+    del panel["valueQuantity"]
+    panel["subject"] = subject
+    panel["effectiveDateTime"] = "2026-11-30T07:15:00-05:00"
+    panel["hasMember"] = [{"reference": "urn:uuid:qc-wbc"}, {"reference": "urn:uuid:qc-neut"}]
+    members = [
+        _count_entry("qc-wbc", "6690-2", 2.1, "10*3/uL", subject="unused"),
+        _count_entry("qc-neut", "770-8", 20, "%", subject="unused"),
+    ]
+    for member in members:
+        del member["resource"]["subject"]
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": "urn:uuid:qc-cbc", "resource": panel}, *members],
+    }
+
+
+def test_the_members_of_a_panel_whose_subject_is_not_a_patient_are_passed_through() -> None:
+    # the panel (a pooled control, subject a Group) was set aside, but its members, sent without
+    # a subject, were judged as an adult's of unknown age: the WBC of 2,100 L, an ANC of 420
+    sent = fhir.dumps(_control_panel({"reference": "Group/hematology-control-lot-7"}))
+    conv = leukoflag.convert(sent)
+    (output,) = conv.bundles
+    assert output == fhir.loads(sent)
+    assert conv.findings == []
+    assert [(i.code, i.location) for i in conv.issues] == [
+        ("fhir.subject-not-patient", "ITEM[1]/Bundle.entry[0].resource.subject"),
+        ("fhir.subject-not-patient", "ITEM[1]/Bundle.entry[1].resource"),
+        ("fhir.subject-not-patient", "ITEM[1]/Bundle.entry[2].resource"),
+    ]
+    assert conv.issues[1].text.startswith(
+        "the Observation has no subject, and the subject of the panel whose member it is "
+        "(ITEM[1]/Bundle.entry[0].resource.subject) is a Group "
+        "('Group/hematology-control-lot-7'), not a patient"
+    )
+
+
+def test_a_member_with_a_subject_of_its_own_does_not_follow_its_panel() -> None:
+    sent = _control_panel({"reference": "Group/hematology-control-lot-7"})
+    sent["entry"][1]["resource"]["subject"] = {"reference": "Patient/p-4410"}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.location, f.code) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[1].resource", "LU")
+    ]
+
+
 def test_the_members_of_a_panel_whose_focus_is_its_subject_are_judged() -> None:
     conv = leukoflag.convert(
         fhir.dumps(_cord_blood_panel({"reference": "urn:uuid:mh-mother"}, report=False))

@@ -1199,6 +1199,8 @@ class _ItemReader:
             return []
         if self.panels and "focus" not in resource and self.panel_about_another(observation):
             return []
+        if self.panels and "subject" not in resource and self.panel_not_patient(observation):
+            return []
         known = len(self.nodes)
         try:
             return self.observation_results_checked(
@@ -1261,25 +1263,57 @@ class _ItemReader:
         Location: by the resource it resolves to, its ``type``, or its ``Type/id``), said so:
         the rules judge a patient's blood by the patient's age and sex, which it has not, so
         ``what`` is set aside rather than judged as an adult's."""
-        subject = holder.resource.get("subject")
-        if not isinstance(subject, dict):
-            return False
-        target = self.resolve(subject, holder.container, "", say=False)
-        reference = subject.get("reference")
-        kind = _kind(subject, target)
-        if kind is None or kind == "Patient":
+        kind = self.other_subject(holder)
+        if kind is None:
             return False
         self.modified = True
         self.issue(
             Severity.WARNING,
             "subject-not-patient",
             f"{holder.location}.subject",
-            f"the subject is a {kind}"
-            + (f" ({quoted(reference)})" if isinstance(reference, str) else "")
-            + f", not a patient, whose age and sex choose the rules: {what} passed "
-            "through unread and unflagged",
+            f"the subject is a {kind}, not a patient, whose age and sex choose the rules: {what} "
+            "passed through unread and unflagged",
         )
         return True
+
+    def other_subject(self, holder: _Located) -> str | None:
+        """What ``holder``'s subject names when it is known not to be a patient (``Group
+        ('Group/g1')``); None: a patient, or not known."""
+        subject = holder.resource.get("subject")
+        if not isinstance(subject, dict):
+            return None
+        target = self.resolve(subject, holder.container, "", say=False)
+        kind = _kind(subject, target)
+        if kind is None or kind == "Patient":
+            return None
+        reference = subject.get("reference")
+        return f"{kind} ({quoted(reference)})" if isinstance(reference, str) else kind
+
+    def panel_not_patient(self, member: _Located) -> bool:
+        """Whether the nearest panel with a subject whose ``hasMember`` names ``member`` (sent
+        without a subject of its own) has one known not to be a patient, said so: a pooled
+        control's or a device's CBC members are not a patient's blood, as the panel is not."""
+        seen = {id(member.resource)}
+        panel = self.panels.get(id(member.resource))
+        while panel is not None and id(panel.resource) not in seen:
+            seen.add(id(panel.resource))
+            if "subject" in panel.resource:
+                kind = self.other_subject(panel)
+                if kind is None:
+                    return False
+                self.modified = True
+                self.issue(
+                    Severity.WARNING,
+                    "subject-not-patient",
+                    member.location,
+                    f"the Observation has no subject, and the subject of the panel whose member "
+                    f"it is ({panel.location}.subject) is a {kind}, not a patient, whose age and "
+                    "sex choose the rules: this Observation is passed through unread and "
+                    "unflagged, as the panel is",
+                )
+                return True
+            panel = self.panels.get(id(panel.resource))
+        return False
 
     def about_another(self, observation: _Located) -> bool:
         """Whether ``observation``'s ``focus`` names another person than its subject (her
