@@ -996,6 +996,41 @@ def test_a_result_entered_in_error_after_its_final_one_withdraws_it() -> None:
     assert all(e.finding is None for e in evaluations)
 
 
+def test_a_final_result_followed_by_a_cancelled_one_is_judged_and_put_in_doubt() -> None:
+    # OBX-11 X (results cannot be obtained) after the final 1.1 of the same code and sub-ID:
+    # the LL reached the conclusion with nothing saying the lab may have withdrawn it
+    evaluations = evaluate(
+        result("1.1", unit=K_PER_UL, n=1),
+        result("1.1", unit=K_PER_UL, n=2, status=ResultStatus.CANCELLED),
+    )
+    judged = evaluations[0]
+    assert code_of(judged) == "LL"  # a low count hidden is the worse error
+    (issue,) = [i for i in judged.issues if i.code == "flag.result-cancelled-after"]
+    assert issue.severity.value == "warning"
+    assert issue.location == "MSG[1]/OBX[1]-11"
+    assert issue.text.startswith(
+        "this final result is followed by MSG[1]/OBX[2], cancelled (results cannot be "
+        "obtained), of the same code, OBX-4 sub-ID, specimen and time"
+    )
+
+
+@pytest.mark.parametrize("other", ["cancelled first", "another day"])
+def test_a_cancelled_result_before_the_final_one_or_of_another_time_says_nothing(
+    other: str,
+) -> None:
+    final = result("1.1", unit=K_PER_UL, n=2)
+    cancelled = result(
+        "1.1",
+        unit=K_PER_UL,
+        n=1 if other == "cancelled first" else 3,
+        status=ResultStatus.CANCELLED,
+        day="2026-03-09" if other == "another day" else build.DAY,
+    )
+    pair = (cancelled, final) if other == "cancelled first" else (final, cancelled)
+    evaluations = evaluate(*pair)
+    assert "flag.result-cancelled-after" not in [i.code for e in evaluations for i in e.issues]
+
+
 def test_an_entered_in_error_result_of_another_sub_id_withdraws_nothing() -> None:
     final = result("1.1", unit=K_PER_UL, n=1)
     other = dataclasses.replace(

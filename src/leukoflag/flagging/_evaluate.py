@@ -307,6 +307,7 @@ def evaluate_order(
         _set_aside_superseded(state, evaluations, replaced)
     if state is not None and state.repeated:  # two counts of one analyte (off the hot path)
         _say_duplicates(state, evaluations)
+        _say_cancelled_after(state, evaluations)
     if state is not None and not state.measured_anc and state.candidates:
         derived = _derived_ancs(state)
         if derived:
@@ -2232,6 +2233,47 @@ def _ambiguous(evaluation: Evaluation, result: LabResult, by: list[LabResult]) -
         "low one puts its finding in the report's conclusion",
     )
     return replace(evaluation, issues=(*evaluation.issues, issue))
+
+
+def _say_cancelled_after(state: _OrderState, evaluations: list[Evaluation]) -> None:
+    """Adds flag.result-cancelled-after to a judged result followed by a cancelled one of the
+    same code, OBX-4 sub-ID, specimen and time (OBX-11 X: results cannot be obtained): whether
+    the lab withdrew the value is not known, so it stays judged (a low count hidden is the
+    worse error), but its finding is seen to be in doubt."""
+    results = state.order.results
+    cancelled: dict[tuple[object, ...], list[int]] = {}
+    for index, result in enumerate(results):
+        if result.status is ResultStatus.CANCELLED and evaluations[index].analyte is not None:
+            cancelled.setdefault(_replacement_key(result, state), []).append(index)
+    if not cancelled:
+        return
+    for index, result in enumerate(results):
+        evaluation = evaluations[index]
+        if evaluation.finding is None:
+            continue
+        later = [i for i in cancelled.get(_replacement_key(result, state), ()) if i > index]
+        if not later:
+            continue  # a cancelled result before it: this one was obtained after all
+        v2 = _from_hl7v2(result.location)
+        named = ", ".join(
+            results[i].location
+            + (
+                f" (OBX-11 {quoted(results[i].status_text)})"
+                if v2 and results[i].status_text
+                else ""
+            )
+            for i in later
+        )
+        issue = _issue(
+            Severity.WARNING,
+            "result-cancelled-after",
+            _at(result.location, "status"),
+            f"this {result.status.value} result is followed by {named}, cancelled (results "
+            f"cannot be obtained), of the {_same_result(result.location)}: whether the lab "
+            "withdrew it is not known; it is judged as sent, so a low one puts its finding in "
+            "the report's conclusion",
+        )
+        evaluations[index] = replace(evaluation, issues=(*evaluation.issues, issue))
 
 
 def _say_duplicates(state: _OrderState, evaluations: list[Evaluation]) -> None:
