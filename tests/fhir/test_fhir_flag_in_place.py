@@ -3026,6 +3026,21 @@ def test_a_panels_time_dates_its_members_sent_without_one(contained: bool, repor
     assert again == output  # read back, the derived ANC is dated as it was judged
 
 
+def test_a_derived_anc_of_members_a_panel_dates_is_dated_also_when_they_send_issued() -> None:
+    # the panel's time was written only where the first source had no issued: a LIS that
+    # stamps each member with issued gave the derived ANC no effective[x] at all
+    sent = _panel_dating_its_members(contained=False, report=False)
+    for entry in sent["entry"][2:]:
+        entry["resource"]["issued"] = "2026-11-30T10:05:00+01:00"
+    (output,) = leukoflag.convert(fhir.dumps(sent)).bundles
+    added = output["entry"][-1]["resource"]
+    assert added["valueQuantity"]["value"] == Decimal("1500")  # 5,000 × 30 %
+    assert added["effectiveDateTime"] == "2026-11-30T08:15:00+01:00"
+    assert added["issued"] == "2026-11-30T10:05:00+01:00"
+    assert list(added).index("effectiveDateTime") < list(added).index("issued")
+    assert fhir.validate(output, "R4") == []
+
+
 def test_a_members_own_time_wins_over_its_panels() -> None:
     sent = _panel_dating_its_members(contained=False, report=False)
     for entry in sent["entry"][2:]:

@@ -675,8 +675,9 @@ class _Flagger:
         for key in _CARRIED:
             if key in first_resource:
                 resource[key] = fresh_json(first_resource[key])  # the source keeps its own
-            elif key == "issued" and not _EFFECTIVE.intersection(resource):
-                # sources a panel dates (members sent without a time): the time they were judged at
+            elif key == "effectiveTiming" and not _EFFECTIVE.intersection(resource):
+                # sources a panel dates (members sent without a time): the time they were judged
+                # at, at the last effective[x] choice so it stands before issued, sent or not
                 stamp = next(
                     (
                         self.results[source].effective
