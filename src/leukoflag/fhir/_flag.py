@@ -21,7 +21,7 @@ from leukoflag.fhir import _elements as el
 from leukoflag.fhir._ids import resource_id
 from leukoflag.fhir._read import FhirItem, Path, path_location
 from leukoflag.fhir._shared import fresh_json
-from leukoflag.fhir._terms import LEGACY_INTERPRETATION, VALUE_ELEMENTS, tables
+from leukoflag.fhir._terms import EFFECTIVE, LEGACY_INTERPRETATION, VALUE_ELEMENTS, tables
 from leukoflag.model import (
     Coding,
     Evaluation,
@@ -44,19 +44,8 @@ _REQUESTING = ("transaction", "batch")
 # Bundle types whose every entry records a server's response (FHIR invariants bdl-3/bdl-4; a
 # searchset lists what a search returned): an added entry would claim a response no server gave.
 _RESPONDED = ("history", "searchset", "transaction-response", "batch-response")
-_EFFECTIVE = frozenset(
-    ("effectiveDateTime", "effectivePeriod", "effectiveInstant", "effectiveTiming")
-)
 # What a derived ANC takes from its first source: whose it is and when drawn (any effective[x])
-_CARRIED = (
-    "subject",
-    "encounter",
-    "effectiveDateTime",
-    "effectivePeriod",
-    "effectiveInstant",
-    "effectiveTiming",
-    "issued",
-)
+_CARRIED = ("subject", "encounter", *EFFECTIVE, "issued")
 # Observation / component elements in FHIR's order, so that an added element lands where a
 # reader of the JSON expects it.
 _ORDER = (
@@ -675,7 +664,7 @@ class _Flagger:
         for key in _CARRIED:
             if key in first_resource:
                 resource[key] = fresh_json(first_resource[key])  # the source keeps its own
-            elif key == "effectiveTiming" and not _EFFECTIVE.intersection(resource):
+            elif key == EFFECTIVE[-1] and not any(k in resource for k in EFFECTIVE):
                 # sources a panel dates (members sent without a time): the time they were judged
                 # at, at the last effective[x] choice so it stands before issued, sent or not
                 stamp = next(

@@ -52,6 +52,7 @@ from leukoflag.fhir._ranges import (
     unlike,
 )
 from leukoflag.fhir._terms import (
+    EFFECTIVE,
     LEGACY_INTERPRETATION,
     V3_INTERPRETATION,
     VALUE_ELEMENTS,
@@ -1093,7 +1094,7 @@ class _ItemReader:
             # sent twice dates or describes its results not at all rather than by the last
             twice = self.repeats.get(id(report.resource), ()) if self.repeats else ()
             if not _REPORT_TIMES.intersection(twice) and not self.choices_said(
-                report.resource, "effective", _EFFECTIVE, report.location, "the report's time"
+                report.resource, "effective", EFFECTIVE, report.location, "the report's time"
             ):
                 self.order_time = self.effective(report.resource, report.location)
             if "issued" not in twice:
@@ -1526,7 +1527,7 @@ class _ItemReader:
                 specimen_at = specimen.location
             else:
                 specimen_at = self.unresolved_specimen(resource["specimen"], f"{where}.specimen")
-        if len(sent := [key for key in _EFFECTIVE if key in resource]) > 1:
+        if len(sent := _sent_choices(resource, EFFECTIVE)) > 1:
             # a choice element appears once: which of two times the count was drawn at is not known
             raise _Malformed(where, f"more than one effective[x]: {', '.join(sent)}")
         effective = self.effective(resource, where)
@@ -1711,7 +1712,7 @@ class _ItemReader:
         """Whether ``node`` (at ``where``) sends more than one of ``choices`` (the names of
         choice element ``element``, ``effective``), said so: which of them is meant is not known,
         so ``what`` it gives is read as not sent rather than by the first looked at."""
-        sent = [key for key in choices if key in node]
+        sent = _sent_choices(node, choices)
         if len(sent) < 2:
             return False
         self.issue(
@@ -1838,7 +1839,7 @@ class _ItemReader:
         panel = self.panels.get(id(member))
         while panel is not None and id(panel.resource) not in seen:
             seen.add(id(panel.resource))
-            if sum(key in panel.resource for key in _EFFECTIVE) > 1:
+            if len(_sent_choices(panel.resource, EFFECTIVE)) > 1:
                 return None  # malformed (said at the panel): its members' time is not known
             found = self.effective(panel.resource, panel.location)
             if found is not None:
@@ -2033,13 +2034,11 @@ _DECIDING_RESULT = frozenset(
         "modifierExtension",
     }
 )
-# Observation.effective[x] choices of R4, R4B and R5
-_EFFECTIVE = ("effectiveDateTime", "effectiveInstant", "effectivePeriod", "effectiveTiming")
 _DECIDING_OBSERVATION = _DECIDING_RESULT | {
     "status",
     "subject",
     "specimen",
-    *_EFFECTIVE,
+    *EFFECTIVE,
     "issued",
     "component",
     # its contained Patient (the subject #pt) and Observations (a panel's members), of two lists
@@ -2190,6 +2189,12 @@ def _absent_reason(element: Any) -> str:
             code = extension.get("valueCode")
             return code if isinstance(code, str) and code else "unknown"
     return ""
+
+
+def _sent_choices(node: dict[str, Any], choices: tuple[str, ...]) -> list[str]:
+    """Which of a choice element's names (``choices``) ``node`` sends: more than one is a
+    malformed choice (it appears once), whose meant time is not known."""
+    return [key for key in choices if key in node]
 
 
 def _absent_beside(node: dict[str, Any]) -> str:

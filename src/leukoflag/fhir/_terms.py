@@ -20,6 +20,7 @@ from leukoflag.model import Coding
 
 __all__ = [
     "DAR",
+    "EFFECTIVE",
     "LEGACY_INTERPRETATION",
     "LEGACY_V2_0078",
     "LOINC",
@@ -58,6 +59,8 @@ LEGACY_INTERPRETATION = {
 }
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 DAR = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+# Observation.effective[x] choices of R4, R4B and R5 (a DiagnosticReport's are of them)
+EFFECTIVE = ("effectiveDateTime", "effectiveInstant", "effectivePeriod", "effectiveTiming")
 # Observation.value[x] (and component.value[x]) choices of R4, R4B and R5, in FHIR's order.
 VALUE_ELEMENTS = (
     "valueQuantity",
