@@ -1339,28 +1339,22 @@ class _ItemReader:
         """Whether the panel whose ``hasMember`` names ``member`` (sent without a focus of its
         own) is about another person than its subject (or that panel's panel, the nearest with
         a focus), said so: a cord-blood CBC's WBC is the newborn's as the panel is."""
-        seen = {id(member.resource)}
-        panel = self.panels.get(id(member.resource))
-        while panel is not None and id(panel.resource) not in seen:
-            seen.add(id(panel.resource))
-            if "focus" in panel.resource:
-                found = self.other_focus(panel)
-                if found is None:
-                    return False
-                self.modified = True
-                where, kind = found
-                self.issue(
-                    Severity.WARNING,
-                    "focus-not-subject",
-                    member.location,
-                    f"the focus of the panel whose member it is ({where}) is a {kind}, not the "
-                    "subject: its members are about the focus (a newborn, a fetus, a donor) as "
-                    "the panel is, not the patient whose age and sex the rules would judge them "
-                    "by, so this Observation is passed through unread and unflagged",
-                )
-                return True
-            panel = self.panels.get(id(panel.resource))
-        return False
+        panel = next((p for p in self.panels_of(member.resource) if "focus" in p.resource), None)
+        found = self.other_focus(panel) if panel is not None else None
+        if found is None:
+            return False
+        self.modified = True
+        where, kind = found
+        self.issue(
+            Severity.WARNING,
+            "focus-not-subject",
+            member.location,
+            f"the focus of the panel whose member it is ({where}) is a {kind}, not the "
+            "subject: its members are about the focus (a newborn, a fetus, a donor) as "
+            "the panel is, not the patient whose age and sex the rules would judge them "
+            "by, so this Observation is passed through unread and unflagged",
+        )
+        return True
 
     def other_focus(self, observation: _Located) -> tuple[str, str] | None:
         """Where ``observation``'s ``focus`` names another person than its subject, and what it
@@ -1835,17 +1829,23 @@ class _ItemReader:
         """The effective[x] of the panel whose hasMember names ``member`` (or of the panel that
         panel is a member of): a CBC panel dates the counts it groups when they have no time of
         their own, as a report dates its results (None: no panel, or none dated)."""
-        seen = {id(member)}
-        panel = self.panels.get(id(member))
-        while panel is not None and id(panel.resource) not in seen:
-            seen.add(id(panel.resource))
+        for panel in self.panels_of(member):
             if len(_sent_choices(panel.resource, EFFECTIVE)) > 1:
                 return None  # malformed (said at the panel): its members' time is not known
             found = self.effective(panel.resource, panel.location)
             if found is not None:
                 return found
-            panel = self.panels.get(id(panel.resource))
         return None
+
+    def panels_of(self, member: dict[str, Any]) -> Iterator[_Located]:
+        """The panel whose ``hasMember`` names ``member``, that panel's panel …, nearest first
+        (each once: panels may name each other)."""
+        seen = {id(member)}
+        panel = self.panels.get(id(member))
+        while panel is not None and id(panel.resource) not in seen:
+            seen.add(id(panel.resource))
+            yield panel
+            panel = self.panels.get(id(panel.resource))
 
     def timestamp(self, text: Any, where: str) -> Timestamp | None:
         if text is None:
