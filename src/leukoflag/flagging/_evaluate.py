@@ -2144,14 +2144,19 @@ def _superseded(evaluation: Evaluation, result: LabResult, by: list[LabResult]) 
             f" of {orders}, the same order sent again (same filler and placer {numbers}, code "
             "and specimens),"
         )
-    issue = _issue(
-        Severity.INFORMATION,
-        "result-superseded",
-        _at(result.location, "status"),
+    return _set_aside(
+        evaluation,
+        result,
         f"not flagged: this {result.status.value} result is replaced by {replacements} of the "
         f"{_same_result(result.location)}; its value is kept without a computed code, and "
         "neither the report's conclusion nor a derived ANC use it",
     )
+
+
+def _set_aside(evaluation: Evaluation, result: LabResult, text: str) -> Evaluation:
+    """``evaluation`` without its verdict, with flag.result-superseded saying ``text``: a
+    replaced or withdrawn result keeps its normalized value only."""
+    issue = _issue(Severity.INFORMATION, "result-superseded", _at(result.location, "status"), text)
     kept = [i for i in evaluation.issues if i.code not in _VERDICT_CODES]
     return _new_evaluation(
         evaluation.location,
@@ -2200,23 +2205,13 @@ def _withdrawn(evaluation: Evaluation, result: LabResult, by: list[LabResult]) -
             f" of {_listed(sorted({r.order for r in by}))}, the same order sent again (same "
             f"filler and placer {numbers}, code and specimens),"
         )
-    issue = _issue(
-        Severity.INFORMATION,
-        "result-superseded",
-        _at(result.location, "status"),
+    return _set_aside(
+        evaluation,
+        result,
         f"not flagged: this {result.status.value} result is withdrawn by {withdrawing} of the "
         f"{_same_result(result.location)}, which says the result is deleted or wrong; its value "
         "is kept without a computed code, and neither the report's conclusion nor a derived ANC "
         "use it",
-    )
-    kept = [i for i in evaluation.issues if i.code not in _VERDICT_CODES]
-    return _new_evaluation(
-        evaluation.location,
-        evaluation.analyte,
-        evaluation.loinc,
-        evaluation.quantity,
-        evaluation.reference_range,
-        issues=(*kept, issue),
     )
 
 
