@@ -553,6 +553,33 @@ def test_a_ucum_code_under_ucums_oid_is_checked_against_the_unit_text() -> None:
     assert "the UCUM code '10*3/mL'" in issue.text
 
 
+def test_a_lab_spelling_coded_under_ucums_oid_is_not_kept_as_ucum() -> None:
+    # under the OID the quantity kept as sent still claimed UCUM code K/uL (kelvin per µL),
+    # though units.code-not-ucum said it was kept without the UCUM system
+    resource = original("r4-wbc-observation.json")
+    resource["valueQuantity"] = {"value": 3.1, "unit": "K/uL", "system": _UCUM_OID, "code": "K/uL"}
+    resource["referenceRange"] = [
+        {
+            "low": {"value": 4.0, "unit": "K/uL", "system": _UCUM_OID, "code": "K/uL"},
+            "high": {"value": 11.0, "unit": "K/uL", "system": _UCUM_OID, "code": "K/uL"},
+        }
+    ]
+    conv = leukoflag.convert(fhir.dumps(resource))
+    (finding,) = conv.findings
+    assert (finding.value_per_ul, finding.code) == (Decimal("3100"), "L")
+    assert "units.code-not-ucum" in [i.code for i in conv.issues]
+    (output,) = conv.bundles
+    (kept,) = (e["valueQuantity"] for e in output["valueQuantity"]["extension"])
+    assert kept == {"value": Decimal("3.1"), "unit": "K/uL"}
+    low, high = (
+        output["referenceRange"][0][k]["extension"][0]["valueQuantity"] for k in ("low", "high")
+    )
+    assert (low, high) == (
+        {"value": Decimal("4.0"), "unit": "K/uL"},
+        {"value": Decimal("11.0"), "unit": "K/uL"},
+    )
+
+
 def test_a_ranges_age_in_ucum_under_ucums_oid_is_read() -> None:
     # the age 1-12 mo coded under UCUM's OID could not be read: the lab's range for infants was
     # passed over (fhir.range-not-applicable) and the girl judged by leukoflag's age band

@@ -24,6 +24,7 @@ from leukoflag.fhir._terms import (
     DAR,
     LEGACY_V2_0078,
     UCUM,
+    UCUM_OID,
     V2_0078,
     V2_0203,
     V3_INTERPRETATION,
@@ -299,6 +300,10 @@ def _unit_fields(text: str, code: str, system: str) -> dict[str, str]:
     return fields
 
 
+# UCUM by its URI or its OID (read as UCUM too): a lab spelling under either claims UCUM
+_UCUM_SYSTEMS = (UCUM, UCUM_OID)
+
+
 def kept_quantity(value: Decimal, unit: Unit | None) -> dict[str, Any]:
     """A quantity as sent, kept beside its value in cells/µL (PQ translation): as
     :func:`quantity`, but a lab spelling sent as a UCUM code (``K/uL``) is not claimed as UCUM
@@ -315,7 +320,7 @@ def kept_quantity(value: Decimal, unit: Unit | None) -> dict[str, Any]:
 def _kept_unit_fields(text: str, code: str, system: str) -> dict[str, str] | None:
     """:func:`_unit_fields`, or None when the code is a lab spelling sent as a UCUM code."""
     fields = _unit_fields(text, code, system)
-    if fields.get("system") == UCUM and units.misread_ucum_code(Unit(text, code, system)):
+    if fields.get("system") in _UCUM_SYSTEMS and units.misread_ucum_code(Unit(text, code, system)):
         return None
     return fields
 
@@ -332,7 +337,7 @@ def not_ucum(sent: dict[str, Any]) -> dict[str, Any]:
     without claiming it as UCUM: the unit text kept, the code, when not that text, in
     :data:`UNIT_CODE_SENT` (read back, it is read as a spelling again)."""
     code = sent.get("code")
-    if sent.get("system") != UCUM or not isinstance(code, str) or not code.strip():
+    if sent.get("system") not in _UCUM_SYSTEMS or not isinstance(code, str) or not code.strip():
         return sent
     shown = sent.get("unit")
     unit = shown if isinstance(shown, str) and shown.strip() else code
