@@ -74,7 +74,7 @@ def sniff(stream: BinaryIO) -> tuple[str, BinaryIO]:
         stream, head = api.peek_head(stream, _HEAD)
         return detect.detect(head), stream
     head = peek(_HEAD)[:_HEAD]
-    if len(head) == _HEAD and detect.is_blank(head) and stream.seekable():
+    if len(head) == _HEAD and detect.is_blank(head):
         # a blank head (an export that starts with blank lines): told after the blanks
         position = stream.tell()
         stream.seek(position + _HEAD)
