@@ -76,9 +76,10 @@ _FRAGMENT_IDS = frozenset(
 )
 _FRAGMENT = re.compile(rb"([A-Z][A-Z0-9]{2})\|")
 # The first line of a capture cut inside a segment ('L|||F|||…', '3^10*3/uL|…'): text with a
-# field separator and no control bytes, ended by its line break.
+# field separator and no control bytes, ended by its line break. The first run stops at the
+# first '|': one that may hold '|' made a line of pipes with no break cost O(n²) to refuse.
 _SEGMENT_TAIL = re.compile(
-    rb"[^\x00-\x1f{\[<][^\x00-\x08\x0a-\x1f]*\|[^\x00-\x08\x0a-\x1f]*(?:\r\n?|\n)"
+    rb"[^\x00-\x1f{\[<][^\x00-\x08\x0a-\x1f|]*\|[^\x00-\x08\x0a-\x1f]*(?:\r\n?|\n)"
 )
 # ... which a log line quoting a segment after its timestamp ('… INFO got MSH|^~\&|…') is not
 _QUOTED_SEGMENT = re.compile(rb"(?:MSH|FHS|BHS)\||[ \t][A-Z][A-Z0-9]{2}\|")
