@@ -1196,9 +1196,7 @@ class _ItemReader:
             return []
         if self.not_patient(observation, "this Observation is"):
             return []
-        if "focus" in resource and self.about_another(observation):
-            return []
-        if self.panels and "focus" not in resource and self.panel_about_another(observation):
+        if ("focus" in resource or self.panels) and self.about_another(observation):
             return []
         if self.panels and "subject" not in resource and self.panel_not_patient(observation):
             return []
@@ -1318,42 +1316,38 @@ class _ItemReader:
 
     def about_another(self, observation: _Located) -> bool:
         """Whether ``observation``'s ``focus`` names another person than its subject (her
-        newborn, a fetus, a donor: FHIR's focus is whom the result is then about), said so:
+        newborn, a fetus, a donor: FHIR's focus is whom the result is then about), or, sent
+        without a focus, that of the nearest panel naming it in ``hasMember`` with one, said so:
         judged by the subject's age and sex, a newborn's count would be read as his mother's."""
-        found = self.other_focus(observation)
+        if "focus" in observation.resource:
+            found, panel = self.other_focus(observation), None
+        else:  # a cord-blood CBC's WBC is the newborn's as the panel is
+            has = (p for p in self.panels_of(observation.resource) if "focus" in p.resource)
+            panel = next(has, None)
+            found = self.other_focus(panel) if panel is not None else None
         if found is None:
             return False
         self.modified = True
         where, kind = found
-        self.issue(
-            Severity.WARNING,
-            "focus-not-subject",
-            where,
-            f"the focus is a {kind}, not the subject: the result is about the focus (a newborn, "
-            "a fetus, a donor), not the patient whose age and sex the rules would judge it by, so "
-            "this Observation is passed through unread and unflagged",
-        )
-        return True
-
-    def panel_about_another(self, member: _Located) -> bool:
-        """Whether the panel whose ``hasMember`` names ``member`` (sent without a focus of its
-        own) is about another person than its subject (or that panel's panel, the nearest with
-        a focus), said so: a cord-blood CBC's WBC is the newborn's as the panel is."""
-        panel = next((p for p in self.panels_of(member.resource) if "focus" in p.resource), None)
-        found = self.other_focus(panel) if panel is not None else None
-        if found is None:
-            return False
-        self.modified = True
-        where, kind = found
-        self.issue(
-            Severity.WARNING,
-            "focus-not-subject",
-            member.location,
-            f"the focus of the panel whose member it is ({where}) is a {kind}, not the "
-            "subject: its members are about the focus (a newborn, a fetus, a donor) as "
-            "the panel is, not the patient whose age and sex the rules would judge them "
-            "by, so this Observation is passed through unread and unflagged",
-        )
+        if panel is None:
+            self.issue(
+                Severity.WARNING,
+                "focus-not-subject",
+                where,
+                f"the focus is a {kind}, not the subject: the result is about the focus (a "
+                "newborn, a fetus, a donor), not the patient whose age and sex the rules would "
+                "judge it by, so this Observation is passed through unread and unflagged",
+            )
+        else:
+            self.issue(
+                Severity.WARNING,
+                "focus-not-subject",
+                observation.location,
+                f"the focus of the panel whose member it is ({where}) is a {kind}, not the "
+                "subject: its members are about the focus (a newborn, a fetus, a donor) as "
+                "the panel is, not the patient whose age and sex the rules would judge them "
+                "by, so this Observation is passed through unread and unflagged",
+            )
         return True
 
     def other_focus(self, observation: _Located) -> tuple[str, str] | None:
