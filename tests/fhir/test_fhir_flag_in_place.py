@@ -2819,6 +2819,141 @@ def test_a_member_with_a_subject_of_its_own_does_not_follow_its_panel() -> None:
     ]
 
 
+def _panel_naming_the_patient(layout: str) -> dict[str, Any]:
+    """A girl of 5 months (born 2026-06-20) and her CBC panel drawn 2026-11-30, whose subject
+    names her; its WBC of 5,000/uL (low at her age, normal for an adult) and neutrophils of 25 %
+    (an ANC of 1,250: normal under 1 year, low for an adult) are hasMember members sent without
+    a subject or time of their own. ``layout``: the members as entries after the panel, before
+    it, contained in it, or as entries of a panel a DiagnosticReport without subject lists."""
+    members = [
+        _count_entry("ps-wbc", "6690-2", 5.0, "10*3/uL", subject="unused")["resource"],
+        _count_entry("ps-neut", "770-8", 25, "%", subject="unused")["resource"],
+    ]
+    for member in members:
+        del member["subject"]
+    panel: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": "ps-panel",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"reference": "urn:uuid:ps-girl"},
+        "effectiveDateTime": "2026-11-30T09:40:00-05:00",
+    }
+    girl = {"resourceType": "Patient", "id": "ps-girl", "gender": "female"}
+    girl["birthDate"] = "2026-06-20"
+    entries: list[dict[str, Any]] = [{"fullUrl": "urn:uuid:ps-girl", "resource": girl}]
+    if layout == "report":
+        listing = {
+            "resourceType": "DiagnosticReport",
+            "id": "ps-report",
+            "status": "final",
+            "code": {"text": "CBC with differential"},
+            "result": [{"reference": "urn:uuid:ps-panel"}],
+        }
+        entries.append({"fullUrl": "urn:uuid:ps-report", "resource": listing})
+    if layout == "contained":
+        panel["contained"] = members
+        panel["hasMember"] = [{"reference": f"#{m['id']}"} for m in members]
+        entries.append({"fullUrl": "urn:uuid:ps-panel", "resource": panel})
+        return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    panel["hasMember"] = [{"reference": f"urn:uuid:{m['id']}"} for m in members]
+    member_entries = [{"fullUrl": f"urn:uuid:{m['id']}", "resource": m} for m in members]
+    panel_entries = [{"fullUrl": "urn:uuid:ps-panel", "resource": panel}]
+    if layout == "members-first":
+        entries += member_entries + panel_entries
+    else:
+        entries += panel_entries + member_entries
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+@pytest.mark.parametrize("layout", ["panel-first", "members-first", "contained", "report"])
+def test_the_members_of_a_panel_without_a_subject_of_their_own_are_its_patients(
+    layout: str,
+) -> None:
+    # members sent as entries were of no patient: the girl's WBC of 5,000 judged N by adult
+    # ranges (flag.age-unknown), the ANC of 1,250 derived from them judged by the adult
+    # threshold, written without a subject (read back: nobody's), and a report listing the
+    # panel without a subject of its own concluded nothing of hers
+    conv = leukoflag.convert(fhir.dumps(_panel_naming_the_patient(layout)))
+    assert [(f.analyte.value, f.code, f.rule, f.derived) for f in conv.findings] == [
+        ("wbc", "L", "wbc-leukopenia-pediatric", False),
+        ("anc", "N", "anc-within-range", True),
+    ]
+    assert conv.findings[1].value_per_ul == Decimal("1250")  # 5,000 × 25 %
+    assert "flag.age-unknown" not in [i.code for i in conv.issues]
+    (output,) = conv.bundles
+    added = output["entry"][-1]["resource"]
+    assert added["valueQuantity"]["value"] == Decimal("1250")
+    assert added["subject"] == {"reference": "urn:uuid:ps-girl"}
+    assert added["effectiveDateTime"] == "2026-11-30T09:40:00-05:00"
+    if layout == "report":
+        report = output["entry"][1]["resource"]
+        assert report["conclusionCode"][0]["coding"][0]["code"] == "84828003"  # Leukopenia
+    assert fhir.validate(output, "R4") == []
+    (again,) = leukoflag.convert(fhir.dumps(output)).bundles
+    assert again == output  # read back, the derived ANC is hers, judged at the same age
+
+
+def test_a_member_naming_its_own_subject_is_read_by_it_not_by_its_panels() -> None:
+    sent = _panel_naming_the_patient("panel-first")
+    mother = {"resourceType": "Patient", "id": "ps-mother", "gender": "female"}
+    mother["birthDate"] = "1994-02-11"
+    sent["entry"].append({"fullUrl": "urn:uuid:ps-mother", "resource": mother})
+    sent["entry"][2]["resource"]["subject"] = {"reference": "urn:uuid:ps-mother"}  # the WBC
+    conv = leukoflag.convert(fhir.dumps(sent))
+    # the mother's WBC of 5,000 is normal; the girl's neutrophils have no WBC of hers: no ANC
+    assert [(f.location, f.code, f.rule) for f in conv.findings] == [
+        ("ITEM[1]/Bundle.entry[2].resource", "N", "wbc-within-range")
+    ]
+
+
+def test_a_member_two_panels_of_different_patients_name_is_passed_through() -> None:
+    # the WBC was read as the first panel's patient's whatever the second said, an ANC derived
+    # from it and the other patient's neutrophils
+    sent = _panel_naming_the_patient("panel-first")
+    brother = {"resourceType": "Patient", "id": "ps-brother", "gender": "male"}
+    brother["birthDate"] = "2019-08-03"
+    other = copy.deepcopy(sent["entry"][1])  # a second panel, of her brother, names her WBC
+    other["fullUrl"] = "urn:uuid:ps-panel-2"
+    other["resource"].update(id="ps-panel-2", subject={"reference": "urn:uuid:ps-brother"})
+    other["resource"]["hasMember"] = [{"reference": "urn:uuid:ps-wbc"}]
+    sent["entry"] += [other, {"fullUrl": "urn:uuid:ps-brother", "resource": brother}]
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert conv.findings == []  # her neutrophils alone: nothing to judge, no ANC
+    (mismatch,) = (i for i in conv.issues if i.code == "fhir.subject-mismatch")
+    assert mismatch.location == "ITEM[1]/Bundle.entry[2].resource"
+    assert mismatch.text == (
+        "the Observation has no subject, and the panels whose member it is name different "
+        "subjects (ITEM[1]/Bundle.entry[1].resource.subject, "
+        "ITEM[1]/Bundle.entry[4].resource.subject): whose result it is is not known, so it is "
+        "passed through unread and unflagged"
+    )
+    (output,) = conv.bundles
+    assert output["entry"][2] == fhir.loads(fhir.dumps(sent["entry"][2]))
+
+
+def test_a_member_of_a_panel_of_another_patient_than_its_report_is_passed_through() -> None:
+    # the panel was set aside (fhir.subject-mismatch) but its members, sent without a subject,
+    # were judged as the report's patient's
+    sent = _panel_naming_the_patient("report")
+    mother = {"resourceType": "Patient", "id": "ps-mother", "gender": "female"}
+    mother["birthDate"] = "1994-02-11"
+    sent["entry"].append({"fullUrl": "urn:uuid:ps-mother", "resource": mother})
+    sent["entry"][1]["resource"]["subject"] = {"reference": "urn:uuid:ps-mother"}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert conv.findings == []
+    assert [(i.code, i.location) for i in conv.issues if i.code.startswith("fhir.")] == [
+        ("fhir.subject-mismatch", "ITEM[1]/Bundle.entry[2].resource.subject"),
+        ("fhir.subject-mismatch", "ITEM[1]/Bundle.entry[3].resource"),
+        ("fhir.subject-mismatch", "ITEM[1]/Bundle.entry[4].resource"),
+    ]
+    assert conv.issues[1].text.startswith(
+        "the Observation has no subject, and that of the panel whose member it is "
+        "(ITEM[1]/Bundle.entry[2].resource.subject) is the Patient at "
+        "ITEM[1]/Bundle.entry[0].resource, but the DiagnosticReport"
+    )
+
+
 def test_the_members_of_a_panel_whose_focus_is_its_subject_are_judged() -> None:
     conv = leukoflag.convert(
         fhir.dumps(_cord_blood_panel({"reference": "urn:uuid:mh-mother"}, report=False))

@@ -648,6 +648,15 @@ class _Flagger:
             specimen = None
         carried = [first_resource.get(key) for key in ("subject", "encounter")]
         contained = _contained_copies(first_resource, [*carried, specimen], _entry_reference(first))
+        panel = self.item.panel_subjects.get(sources[0]) if self.item.panel_subjects else None
+        subject = None
+        if panel is not None and "subject" not in first_resource:
+            # a panel's member sent without a subject: the panel's, as the member was judged
+            panel_entry = entries[panel[1]]
+            subject = panel_entry["resource"]["subject"]
+            contained += _contained_copies(
+                panel_entry["resource"], [subject], _entry_reference(panel_entry)
+            )
         if contained:
             resource["contained"] = contained
         finding = evaluation.finding
@@ -664,6 +673,8 @@ class _Flagger:
         for key in _CARRIED:
             if key in first_resource:
                 resource[key] = fresh_json(first_resource[key])  # the source keeps its own
+            elif key == "subject" and subject is not None:
+                resource[key] = fresh_json(subject)
             elif key == EFFECTIVE[-1] and not any(k in resource for k in EFFECTIVE):
                 # sources a panel dates (members sent without a time): the time they were judged
                 # at, at the last effective[x] choice so it stands before issued, sent or not

@@ -164,6 +164,9 @@ class FhirItem:
     legacy: tuple[Path, ...] = ()
     # locations of the ANCs leukoflag derived and wrote (its output read back): still derived
     derived: tuple[str, ...] = ()
+    # the entry of a hasMember member sent without a subject -> that of the panel whose subject
+    # it takes (see _ItemReader.subject_holder): a derived ANC of it carries that subject
+    panel_subjects: Mapping[Path, Path] = field(default_factory=dict)
 
     @property
     def location(self) -> str:
@@ -448,6 +451,7 @@ def _item(
         reports=reader.reports,
         legacy=tuple(reader.legacy),
         derived=tuple(k for k, n in reader.nodes.items() if n.derived) if reader.derived else (),
+        panel_subjects=reader.panel_subjects,
     )
 
 
@@ -522,6 +526,12 @@ class _ItemReader:
     # the panel whose hasMember first names an Observation, by the member's identity: its time
     # dates a member sent without one (see panel_time)
     panels: dict[int, _Located] = field(default_factory=dict)
+    # the other panels whose hasMember names an Observation, by its identity (see member_of)
+    more_panels: dict[int, list[_Located]] = field(default_factory=dict)
+    # the Patient each subject holder names, by its identity (see whose): said once
+    holder_patients: dict[int, Patient | None] = field(default_factory=dict)
+    # see FhirItem.panel_subjects
+    panel_subjects: dict[Path, Path] = field(default_factory=dict)
 
     def location(self, path: Path) -> str:
         return path_location(self.prefix, self.root, path)
@@ -859,7 +869,7 @@ class _ItemReader:
                 # are (the same patient for all, or none is known)
                 patients = {
                     p.location if p is not None else "": p
-                    for p in map(self.patient_of, draft.observations)
+                    for p in map(self.whose, draft.observations)
                 }
                 if len(patients) == 1:
                     draft.patient = next(iter(patients.values()))
@@ -874,22 +884,26 @@ class _ItemReader:
                     listed = taken
                     continue
             drafts.append(draft)
+        for observation in observations:
+            if id(observation.resource) in listed or "hasMember" not in observation.resource:
+                continue
+            for j, member in enumerate(_list(observation.resource.get("hasMember"))):
+                # a report's panel has its members resolved as its results: this one's are not;
+                # all before any is grouped, as a member sent before its panel takes its subject
+                where = f"{observation.location}.hasMember[{j}]"
+                named = self.resolve(member, observation.container, where)
+                if named is not None:
+                    self.member_of(named, observation)
         loose: dict[str, _OrderDraft] = {}
         heads: dict[tuple[str, ...], list[tuple[_Located, str]]] = {}  # see loose_key
         for observation in observations:
             if id(observation.resource) in listed:
                 continue
             listed.add(id(observation.resource))
-            for j, member in enumerate(_list(observation.resource.get("hasMember"))):
-                # a report's panel has its members resolved as its results: this one's are not
-                where = f"{observation.location}.hasMember[{j}]"
-                named = self.resolve(member, observation.container, where)
-                if named is not None:
-                    self.panels.setdefault(id(named.resource), observation)
-            patient = self.patient_of(observation)
+            patient = self.whose(observation)
             key = patient.location if patient is not None else ""
             if key and key not in loose:
-                key = self.loose_key(observation, key, heads)
+                key = self.loose_key(self.subject_holder(observation), key, heads)
             if key not in loose:
                 # the results no report lists, one "order" per patient: ITEM[n]/Bundle, (2), …
                 where = f"{self.prefix}/{self.root['resourceType']}"
@@ -904,7 +918,8 @@ class _ItemReader:
         """Whether ``result``, which ``report`` lists, names another Patient of the item as its
         subject than the report does, said so: judged by the report's patient, a mother's count
         would be read as her newborn's; whose blood it is is not known, so it is not judged."""
-        theirs = self.subject_patient(result)
+        holder = self.subject_holder(result)  # a panel's member without a subject: the panel's
+        theirs = self.subject_patient(holder)
         if theirs is None:
             return False
         ours = self.subject_patient(report)
@@ -920,8 +935,14 @@ class _ItemReader:
         self.issue(
             Severity.WARNING,
             "subject-mismatch",
-            f"{result.location}.subject",
-            f"the subject is the Patient at {theirs.location}, but the DiagnosticReport at "
+            f"{result.location}.subject" if holder is result else result.location,
+            (
+                "the subject"
+                if holder is result
+                else f"the Observation has no subject, and that of the panel whose member it is "
+                f"({holder.location}.subject)"
+            )
+            + f" is the Patient at {theirs.location}, but the DiagnosticReport at "
             f"{report.location} that lists this Observation is of the Patient at "
             f"{ours.location}: whose result it is is not known, so it is passed through unread "
             "and unflagged",
@@ -1058,7 +1079,7 @@ class _ItemReader:
                     continue  # listed twice, or a panel that is its own member
                 seen.add(id(target.resource))
                 if panel is not None:
-                    self.panels.setdefault(id(target.resource), panel)
+                    self.member_of(target, panel)
                 yield target
                 members = _list(target.resource.get("hasMember"))
                 if members:
@@ -1198,8 +1219,14 @@ class _ItemReader:
             return []
         if ("focus" in resource or self.panels) and self.about_another(observation):
             return []
-        if self.panels and "subject" not in resource and self.panel_not_patient(observation):
-            return []
+        if self.panels and "subject" not in resource:
+            if id(resource) in self.more_panels and self.panels_disagree(observation):
+                return []
+            if self.panel_not_patient(observation):
+                return []
+            holder = self.subject_holder(observation)
+            if holder is not observation and len(observation.path) == 3 == len(holder.path):
+                self.panel_subjects[observation.path] = holder.path  # a derived ANC's subject
         known = len(self.nodes)
         try:
             return self.observation_results_checked(
@@ -1312,6 +1339,78 @@ class _ItemReader:
                 )
                 return True
             panel = self.panels.get(id(panel.resource))
+        return False
+
+    def member_of(self, member: _Located, panel: _Located) -> None:
+        """Note that ``panel``'s hasMember names ``member``: the first panel in ``panels``, any
+        other in ``more_panels`` (a member two panels name may be of two patients)."""
+        first = self.panels.setdefault(id(member.resource), panel)
+        if first.resource is not panel.resource:
+            others = self.more_panels.setdefault(id(member.resource), [])
+            if all(other.resource is not panel.resource for other in others):
+                others.append(panel)
+
+    def nearest_subject(self, panel: _Located | None, seen: set[int]) -> _Located | None:
+        """``panel`` if it sends a subject, else the nearest panel with one whose hasMember names
+        it (None: none does); ``seen``: the resources walked, a panel its own member."""
+        while panel is not None and id(panel.resource) not in seen:
+            seen.add(id(panel.resource))
+            if "subject" in panel.resource:
+                return panel
+            panel = self.panels.get(id(panel.resource))
+        return None
+
+    def subject_holder(self, observation: _Located) -> _Located:
+        """What names ``observation``'s patient: itself, or when it sends no subject, the nearest
+        panel with one whose hasMember names it (a CBC panel names its patient once)."""
+        if "subject" in observation.resource or not self.panels:
+            return observation
+        seen = {id(observation.resource)}
+        found = self.nearest_subject(self.panels.get(id(observation.resource)), seen)
+        return observation if found is None else found
+
+    def whose(self, observation: _Located) -> Patient | None:
+        """The Patient of ``observation`` (see subject_holder); a panel's read once for all its
+        members, as its subject's unresolved reference is said once."""
+        if not self.panels:
+            return self.patient_of(observation)
+        holder = self.subject_holder(observation)
+        key = id(holder.resource)
+        if key not in self.holder_patients:
+            self.holder_patients[key] = self.patient_of(holder)
+        return self.holder_patients[key]
+
+    def panels_disagree(self, member: _Located) -> bool:
+        """Whether the panels whose hasMember names ``member`` (sent without a subject) name
+        different patients (by their nearest subject), said so: whose blood it is is not known,
+        and read as either's it would derive an ANC of one's WBC and the other's neutrophils."""
+        panels = [self.panels[id(member.resource)], *self.more_panels[id(member.resource)]]
+        holders = [
+            found
+            for panel in panels
+            if (found := self.nearest_subject(panel, {id(member.resource)})) is not None
+        ]
+        for other in holders[1:]:
+            first = holders[0]
+            if first.resource["subject"] == other.resource["subject"]:
+                continue
+            ours, theirs = self.subject_patient(first), self.subject_patient(other)
+            if (
+                ours is not None
+                and theirs is not None
+                and _same_patient(ours, theirs, identified=True, bases=self.bases)
+            ):
+                continue
+            self.modified = True
+            self.issue(
+                Severity.WARNING,
+                "subject-mismatch",
+                member.location,
+                f"the Observation has no subject, and the panels whose member it is name "
+                f"different subjects ({first.location}.subject, {other.location}.subject): "
+                "whose result it is is not known, so it is passed through unread and unflagged",
+            )
+            return True
         return False
 
     def about_another(self, observation: _Located) -> bool:
