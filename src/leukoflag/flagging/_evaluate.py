@@ -2137,19 +2137,25 @@ def _same_result(location: str) -> str:
 
 def _superseded(evaluation: Evaluation, result: LabResult, by: list[LabResult]) -> Evaluation:
     replacements = ", ".join(f"{r.location} ({r.status.value})" for r in by)
-    if any(r.order != result.order for r in by):  # replaced_across_orders: say which OBR
-        orders = _listed(sorted({r.order for r in by}))
-        numbers = "order numbers" if _from_hl7v2(result.location) else "identifiers"
-        replacements += (
-            f" of {orders}, the same order sent again (same filler and placer {numbers}, code "
-            "and specimens),"
-        )
     return _set_aside(
         evaluation,
         result,
-        f"not flagged: this {result.status.value} result is replaced by {replacements} of the "
+        f"not flagged: this {result.status.value} result is replaced by {replacements}"
+        f"{_other_orders(result, by)} of the "
         f"{_same_result(result.location)}; its value is kept without a computed code, and "
         "neither the report's conclusion nor a derived ANC use it",
+    )
+
+
+def _other_orders(result: LabResult, by: list[LabResult]) -> str:
+    """Names the OBRs (DiagnosticReports) of ``by`` other than ``result``'s, when
+    replaced_across_orders found them: ``''`` for results of ``result``'s own order."""
+    if all(r.order == result.order for r in by):
+        return ""
+    numbers = "order numbers" if _from_hl7v2(result.location) else "identifiers"
+    return (
+        f" of {_listed(sorted({r.order for r in by}))}, the same order sent again (same filler "
+        f"and placer {numbers}, code and specimens),"
     )
 
 
@@ -2199,16 +2205,11 @@ def _withdrawn(evaluation: Evaluation, result: LabResult, by: list[LabResult]) -
         + (f", OBX-11 {quoted(r.status_text)})" if v2 and r.status_text else ")")
         for r in by
     )
-    if any(r.order != result.order for r in by):  # replaced_across_orders: say which OBR
-        numbers = "order numbers" if v2 else "identifiers"
-        withdrawing += (
-            f" of {_listed(sorted({r.order for r in by}))}, the same order sent again (same "
-            f"filler and placer {numbers}, code and specimens),"
-        )
     return _set_aside(
         evaluation,
         result,
-        f"not flagged: this {result.status.value} result is withdrawn by {withdrawing} of the "
+        f"not flagged: this {result.status.value} result is withdrawn by {withdrawing}"
+        f"{_other_orders(result, by)} of the "
         f"{_same_result(result.location)}, which says the result is deleted or wrong; its value "
         "is kept without a computed code, and neither the report's conclusion nor a derived ANC "
         "use it",
