@@ -1,10 +1,15 @@
-"""The package layout STYLE.md asks for: each third-party library behind one adapter module."""
+"""The package layout STYLE.md asks for: each third-party library behind one adapter module, and
+the code systems that layers not importing each other name twice kept equal."""
 
 from __future__ import annotations
 
 import ast
 import re
 from pathlib import Path
+
+from leukoflag import units
+from leukoflag.fhir import _terms
+from leukoflag.flagging import _evaluate
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "leukoflag"
 
@@ -44,3 +49,12 @@ def test_each_third_party_library_is_imported_by_its_adapter_module_only() -> No
                 if library := _library(module):
                     importers.setdefault(library, set()).add(path.relative_to(SOURCE).as_posix())
     assert importers == {library: {adapter} for library, adapter in ADAPTERS.items()}
+
+
+def test_code_systems_written_in_two_layers_agree() -> None:
+    # flagging and units do not import fhir, so they name these systems again: they must not drift
+    read_as_flags = {"", _terms.V3_INTERPRETATION, _terms.V2_0078, *_terms.LEGACY_INTERPRETATION}
+    assert _evaluate.V3_INTERPRETATION == _terms.V3_INTERPRETATION
+    assert read_as_flags == _evaluate.FLAG_SYSTEMS
+    assert units.UCUM_SYSTEM == _terms.UCUM
+    assert {_terms.UCUM, _terms.UCUM_OID} <= units._UCUM_SYSTEM_NAMES
