@@ -817,6 +817,21 @@ def test_the_tail_of_a_batch_s_last_message_is_not_called_a_log_line(
     assert pickle.loads(pickle.dumps(chunk)).reason == rejected.reason  # to --jobs workers
 
 
+@pytest.mark.parametrize("indent", ["  ", "        ", "\t\t\t\t\t\t"])
+def test_the_tail_of_a_batch_s_last_message_is_told_before_an_indented_trailer(
+    indent: str,
+) -> None:
+    # a trailer indented six or more characters (a log's layout) is counted as BTS, but the tail
+    # before it was still "(text between messages, or a log line?)": its first 8 bytes were read
+    tail = "ood^LN||1.1|10*3/uL^^UCUM|1.8-7.7|L|||F"
+    data = f"{tail}\r{indent}BTS|3\r" + FILE_HEADER + BATCH_HEADER + CBC + "BTS|1\rFTS|1\r"
+    first = split(data.encode())[0]
+    assert reject(first).reason.startswith(
+        f"not an HL7 v2 message: no MSH segment; text starts with '{tail}' and a batch trailer "
+        "(BTS) follows it: the rest of a message cut inside a segment"
+    )
+
+
 @pytest.mark.parametrize(
     "data",
     [

@@ -254,7 +254,8 @@ class SegmentTail(BatchTrailer):
 def _before_trailer(chunk: bytes, region: bytes, at: int) -> bytes:
     """``chunk``, text ended by the envelope line at ``at``, as a :class:`SegmentTail` when that
     line is a trailer and changes the text's reason (its first line a segment's tail)."""
-    trailer = region[at : at + 8].lstrip(b" \t")[:3].upper().decode("ascii")
+    # the whole line: an envelope line may be indented more than a few bytes (ENVELOPE_VARIANT)
+    trailer = region[at : _line_end(region, at)].lstrip(b" \t")[:3].upper().decode("ascii")
     if not chunk or trailer not in ("BTS", "FTS"):
         return chunk
     why = describe_junk(chunk, trailer)
