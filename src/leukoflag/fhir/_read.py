@@ -1319,27 +1319,21 @@ class _ItemReader:
         """Whether the nearest panel with a subject whose ``hasMember`` names ``member`` (sent
         without a subject of its own) has one known not to be a patient, said so: a pooled
         control's or a device's CBC members are not a patient's blood, as the panel is not."""
-        seen = {id(member.resource)}
-        panel = self.panels.get(id(member.resource))
-        while panel is not None and id(panel.resource) not in seen:
-            seen.add(id(panel.resource))
-            if "subject" in panel.resource:
-                kind = self.other_subject(panel)
-                if kind is None:
-                    return False
-                self.modified = True
-                self.issue(
-                    Severity.WARNING,
-                    "subject-not-patient",
-                    member.location,
-                    f"the Observation has no subject, and the subject of the panel whose member "
-                    f"it is ({panel.location}.subject) is a {kind}, not a patient, whose age and "
-                    "sex choose the rules: this Observation is passed through unread and "
-                    "unflagged, as the panel is",
-                )
-                return True
-            panel = self.panels.get(id(panel.resource))
-        return False
+        has = (p for p in self.panels_of(member.resource) if "subject" in p.resource)
+        panel = next(has, None)
+        kind = self.other_subject(panel) if panel is not None else None
+        if panel is None or kind is None:
+            return False
+        self.modified = True
+        self.issue(
+            Severity.WARNING,
+            "subject-not-patient",
+            member.location,
+            f"the Observation has no subject, and the subject of the panel whose member it is "
+            f"({panel.location}.subject) is a {kind}, not a patient, whose age and sex choose the "
+            "rules: this Observation is passed through unread and unflagged, as the panel is",
+        )
+        return True
 
     def member_of(self, member: _Located, panel: _Located) -> None:
         """Note that ``panel``'s hasMember names ``member``: the first panel in ``panels``, any
