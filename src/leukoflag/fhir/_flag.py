@@ -369,7 +369,8 @@ class _Flagger:
                 translated = el.not_ucum(as_sent)
                 if translated is not as_sent and not said:  # rare: a limit's K/uL coded as UCUM
                     at = f"{location}.referenceRange[{index}]"
-                    said = self.limit_not_ucum(as_sent, evaluation, at)
+                    self.limit_not_ucum(as_sent, evaluation, at)
+                    said = True
                 kept = others if edited and others is not None else []
                 limit = {
                     **_element_id(sent_limit),
@@ -402,15 +403,15 @@ class _Flagger:
             entry = {**head, **{k: entry[k] for k in ("low", "high") if k in entry}, **entry}
         return [*sent[:index], entry, *sent[index + 1 :]]
 
-    def limit_not_ucum(self, limit: dict[str, Any], evaluation: Evaluation, at: str) -> bool:
+    def limit_not_ucum(self, limit: dict[str, Any], evaluation: Evaluation, at: str) -> None:
         """units.code-not-ucum for a range limit whose UCUM code is a lab spelling, kept as unit
-        text, unless the value's own unit, coded alike, has said so. True: said (or not due)."""
+        text, unless the value's own unit, coded alike, has said so."""
         code = limit.get("code")
         if any(
             i.code == "units.code-not-ucum" and quoted(str(code)) in i.text
             for i in evaluation.issues
         ):
-            return True
+            return
         self.issues.append(
             Issue(
                 Severity.WARNING,
@@ -422,7 +423,6 @@ class _Flagger:
                 "with it as unit text, without the UCUM system",
             )
         )
-        return True
 
     def interpret(
         self, node: dict[str, Any], path: Path, code: str, evaluation: Evaluation
