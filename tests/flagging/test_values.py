@@ -420,6 +420,24 @@ def test_a_count_above_the_plausible_limit_is_implausible_not_critical(
     assert "at most 1,000,000" in issue.text
 
 
+@pytest.mark.parametrize(
+    ("value", "comparator", "unit", "allows"),
+    [
+        ("1000", ">", K_PER_UL, "no plausible count"),
+        # 1,000,000 itself is plausible: the bound allows it alone, not "no plausible count"
+        ("1000", ">=", K_PER_UL, "only 1,000,000, which is sent as a value, not a bound"),
+        ("1000000", ">=", PER_UL, "only 1,000,000, which is sent as a value, not a bound"),
+    ],
+)
+def test_a_bound_at_the_plausible_limit_says_what_it_allows(
+    value: str, comparator: str, unit: Unit, allows: str
+) -> None:
+    evaluation = one(result(value, unit=unit, comparator=comparator))
+    (issue,) = evaluation.issues
+    assert issue.code == "units.implausible"
+    assert f"at most 1,000,000: the bound allows {allows} (a mislabelled unit?" in issue.text
+
+
 def test_a_bound_just_below_the_plausible_limit_is_still_judged() -> None:
     evaluation = one(result("999", unit=K_PER_UL, comparator=">"))
     assert code_of(evaluation) == "H"

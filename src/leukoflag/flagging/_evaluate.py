@@ -840,10 +840,16 @@ def _check_bound(value: Number, count: NormalizedCount) -> None:
         )
     limit = units.unit_table().plausible_high
     if value.comparator in _ABOVE and per_ul >= limit:
+        # '>=' the limit itself allows that one count, as '<=0' allows 0: say so, not "none"
+        allows = (
+            f"only {_fmt(limit)}, which is sent as a value, not a bound"
+            if value.comparator == ">=" and per_ul == limit
+            else "no plausible count"
+        )
         raise UnitError(
             f"implausible: the value {quoted(value.text)} is {value.comparator}"
             f"{_fmt(per_ul)} cells/µL, but a blood WBC/ANC count is at most {_fmt(limit)}: the "
-            "bound allows no plausible count (a mislabelled unit?, not a critically high count)",
+            f"bound allows {allows} (a mislabelled unit?, not a critically high count)",
             spelling=count.unit.spelling,
             reason="implausible",
         )
