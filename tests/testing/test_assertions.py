@@ -760,6 +760,11 @@ def test_fhir_json_bytes_from_a_feed_are_checked_as_the_resources_they_hold(
         (b"3200 cells/uL", "FHIR dict or its JSON), got text that is not JSON"),
         (b"[1, 2]", "a resource is a JSON object, got int at [0]"),
         (b'{"resourceType": "Bundle"}\n{"resourceType": ', "pass FHIR JSON or NDJSON: line 2"),
+        # the line of the file, blank lines counted: it said "line 2" of the fourth line
+        (
+            b'{"resourceType": "Bundle"}\n\n\n{"resourceType": ',
+            "pass FHIR JSON or NDJSON: line 4:",
+        ),
     ],
 )
 def test_text_that_is_not_fhir_json_says_what_to_pass(text: str | bytes, says: str) -> None:

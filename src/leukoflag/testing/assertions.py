@@ -257,14 +257,15 @@ def _json_resources(text: str | bytes) -> list[tuple[str, Mapping[str, Any]]]:
         documents: list[Any] = [fhir.loads(data)]
         paths = [""]
     except ValueError:  # NDJSON: one resource per line, blank lines between them skipped
-        lines = [line for line in data.splitlines() if line.strip()]
         documents, paths = [], []
-        for number, line in enumerate(lines):
+        for number, line in enumerate(data.splitlines(), 1):  # the file's line, blanks counted
+            if not line.strip():
+                continue
             try:
                 documents.append(fhir.loads(line))
             except ValueError as error:
-                raise TypeError(f"pass FHIR JSON or NDJSON: line {number + 1}: {error}") from None
-            paths.append(f"[{number}]")
+                raise TypeError(f"pass FHIR JSON or NDJSON: line {number}: {error}") from None
+            paths.append(f"[{len(paths)}]")
     if len(documents) == 1 and isinstance(documents[0], list):
         paths = [f"[{number}]" for number in range(len(documents[0]))]
         documents = documents[0]
