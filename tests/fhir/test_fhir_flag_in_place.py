@@ -2825,41 +2825,72 @@ def _panel_naming_the_patient(layout: str) -> dict[str, Any]:
     (an ANC of 1,250: normal under 1 year, low for an adult) are hasMember members sent without
     a subject or time of their own. ``layout``: the members as entries after the panel, before
     it, contained in it, or as entries of a panel a DiagnosticReport without subject lists."""
+    return _girls_cbc_panel(
+        "ps",
+        born="2026-06-20",
+        drawn="2026-11-30T09:40:00-05:00",
+        neutrophils=25,
+        members_name_her=False,
+        contained=layout == "contained",
+        members_first=layout == "members-first",
+        report="without-subject" if layout == "report" else None,
+    )
+
+
+def _girls_cbc_panel(
+    prefix: str,
+    *,
+    born: str,
+    drawn: str,
+    neutrophils: int,
+    members_name_her: bool,
+    contained: bool,
+    members_first: bool = False,
+    report: str | None = None,
+) -> dict[str, Any]:
+    """A girl born ``born`` and her CBC panel drawn ``drawn`` (its subject her), whose WBC of
+    5,000/uL and ``neutrophils`` % are hasMember members with no time of their own, naming her
+    or not, contained in the panel or entries before or after it; ``report``: a
+    DiagnosticReport ``"with-subject"`` or ``"without-subject"`` lists the panel."""
     members = [
-        _count_entry("ps-wbc", "6690-2", 5.0, "10*3/uL", subject="unused")["resource"],
-        _count_entry("ps-neut", "770-8", 25, "%", subject="unused")["resource"],
+        _count_entry(f"{prefix}-wbc", "6690-2", 5.0, "10*3/uL", subject=f"{prefix}-girl"),
+        _count_entry(f"{prefix}-neut", "770-8", neutrophils, "%", subject=f"{prefix}-girl"),
     ]
-    for member in members:
-        del member["subject"]
+    resources = [member["resource"] for member in members]
+    if not members_name_her:
+        for resource in resources:
+            del resource["subject"]
+    her = {"reference": f"urn:uuid:{prefix}-girl"}
     panel: dict[str, Any] = {
         "resourceType": "Observation",
-        "id": "ps-panel",
+        "id": f"{prefix}-panel",
         "status": "final",
         "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
-        "subject": {"reference": "urn:uuid:ps-girl"},
-        "effectiveDateTime": "2026-11-30T09:40:00-05:00",
+        "subject": her,
+        "effectiveDateTime": drawn,
     }
-    girl = {"resourceType": "Patient", "id": "ps-girl", "gender": "female"}
-    girl["birthDate"] = "2026-06-20"
-    entries: list[dict[str, Any]] = [{"fullUrl": "urn:uuid:ps-girl", "resource": girl}]
-    if layout == "report":
+    girl = {"resourceType": "Patient", "id": f"{prefix}-girl", "gender": "female"}
+    girl["birthDate"] = born
+    entries: list[dict[str, Any]] = [{"fullUrl": f"urn:uuid:{prefix}-girl", "resource": girl}]
+    if report is not None:
         listing = {
             "resourceType": "DiagnosticReport",
-            "id": "ps-report",
+            "id": f"{prefix}-report",
             "status": "final",
             "code": {"text": "CBC with differential"},
-            "result": [{"reference": "urn:uuid:ps-panel"}],
+            "result": [{"reference": f"urn:uuid:{prefix}-panel"}],
         }
-        entries.append({"fullUrl": "urn:uuid:ps-report", "resource": listing})
-    if layout == "contained":
-        panel["contained"] = members
-        panel["hasMember"] = [{"reference": f"#{m['id']}"} for m in members]
-        entries.append({"fullUrl": "urn:uuid:ps-panel", "resource": panel})
-        return {"resourceType": "Bundle", "type": "collection", "entry": entries}
-    panel["hasMember"] = [{"reference": f"urn:uuid:{m['id']}"} for m in members]
-    member_entries = [{"fullUrl": f"urn:uuid:{m['id']}", "resource": m} for m in members]
-    panel_entries = [{"fullUrl": "urn:uuid:ps-panel", "resource": panel}]
-    if layout == "members-first":
+        if report == "with-subject":
+            listing["subject"] = dict(her)
+        entries.append({"fullUrl": f"urn:uuid:{prefix}-report", "resource": listing})
+    panel_entries = [{"fullUrl": f"urn:uuid:{prefix}-panel", "resource": panel}]
+    if contained:
+        panel["contained"] = resources
+        panel["hasMember"] = [{"reference": f"#{r['id']}"} for r in resources]
+        return {"resourceType": "Bundle", "type": "collection", "entry": entries + panel_entries}
+    panel["hasMember"] = [{"reference": f"urn:uuid:{r['id']}"} for r in resources]
+    member_entries = [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources]
+    if members_first:
         entries += member_entries + panel_entries
     else:
         entries += panel_entries + member_entries
@@ -3131,40 +3162,15 @@ def _panel_dating_its_members(*, contained: bool, report: bool) -> dict[str, Any
     5,000/uL (low at her age, normal for an adult) and neutrophils of 30 % sent as hasMember
     members with no time of their own: entries, or contained in the panel; ``report``: a
     DiagnosticReport without a time lists the panel."""
-    members = [
-        _count_entry("cbc-wbc", "6690-2", 5.0, "10*3/uL", subject="cbc-girl")["resource"],
-        _count_entry("cbc-neut", "770-8", 30, "%", subject="cbc-girl")["resource"],
-    ]
-    panel: dict[str, Any] = {
-        "resourceType": "Observation",
-        "id": "cbc-panel",
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
-        "subject": {"reference": "urn:uuid:cbc-girl"},
-        "effectiveDateTime": "2026-11-30T08:15:00+01:00",
-    }
-    girl = {"resourceType": "Patient", "id": "cbc-girl", "gender": "female"}
-    girl["birthDate"] = "2026-06-01"
-    entries: list[dict[str, Any]] = [{"fullUrl": "urn:uuid:cbc-girl", "resource": girl}]
-    if report:
-        listing = {
-            "resourceType": "DiagnosticReport",
-            "id": "cbc-report",
-            "status": "final",
-            "code": {"text": "CBC"},
-            "subject": {"reference": "urn:uuid:cbc-girl"},
-            "result": [{"reference": "urn:uuid:cbc-panel"}],
-        }
-        entries.append({"fullUrl": "urn:uuid:cbc-report", "resource": listing})
-    if contained:
-        panel["contained"] = members
-        panel["hasMember"] = [{"reference": f"#{m['id']}"} for m in members]
-        entries.append({"fullUrl": "urn:uuid:cbc-panel", "resource": panel})
-    else:
-        panel["hasMember"] = [{"reference": f"urn:uuid:{m['id']}"} for m in members]
-        entries.append({"fullUrl": "urn:uuid:cbc-panel", "resource": panel})
-        entries += [{"fullUrl": f"urn:uuid:{m['id']}", "resource": m} for m in members]
-    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    return _girls_cbc_panel(
+        "cbc",
+        born="2026-06-01",
+        drawn="2026-11-30T08:15:00+01:00",
+        neutrophils=30,
+        members_name_her=True,
+        contained=contained,
+        report="with-subject" if report else None,
+    )
 
 
 @pytest.mark.parametrize("contained", [False, True])
