@@ -91,7 +91,10 @@ class Rejected:
 
     ``raw`` is the item exactly as read (bytes), so it can be written out and replayed.
     ``index`` is the item's 1-based position in its source; ``source`` is a file path or
-    ``"<input>"``.
+    ``"<input>"``. ``envelope`` names the HL7 v2 batch envelope segment (``"BTS"``, ``"FTS"``,
+    ``"BHS"``, ``"FHS"``) when the item is that line, not a message (a trailer whose count shows
+    messages missing, a batch or file with no trailer): ``raw`` is then the line, nothing to
+    send again.
     """
 
     index: int
@@ -99,12 +102,14 @@ class Rejected:
     reason: str
     raw: bytes
     location: str = ""
+    envelope: str = ""
 
     def __repr__(self) -> str:
         # An engine logs what it was given: the raw message (names, MRNs, birth dates) stays out.
         return (
             f"{type(self).__name__}(index={self.index!r}, source={self.source!r}, "
-            f"reason={self.reason!r}, raw={_raw_summary(self.raw)}, location={self.location!r})"
+            f"reason={self.reason!r}, raw={_raw_summary(self.raw)}, location={self.location!r}"
+            + (f", envelope={self.envelope!r})" if self.envelope else ")")
         )
 
 

@@ -227,6 +227,31 @@ def test_rejected_directory_replays_without_its_reason_files(
     assert [f["input"] for f in report["files"]] == ["out/rejected/engine.log.1.txt"]
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_envelope_line_rejected_is_recorded_with_no_raw_file_to_replay(
+    leukoflag: Runner, tmp_path: Path, jobs: str
+) -> None:
+    # a batch whose BTS counts 3 messages, of which 2 came: the BTS line is the rejected item;
+    # written as a raw file, a replay rejected it again as 'no batch header came before it'
+    (tmp_path / "short.hl7").write_bytes(batch(NORMAL, LOW).replace(b"BTS|2", b"BTS|3"))
+    (tmp_path / "out/rejected").mkdir(parents=True)
+    (tmp_path / "out/rejected/short.hl7.3.hl7").write_bytes(b"BTS|3\r")  # an earlier run's
+    done = leukoflag("convert", "short.hl7", "-o", "out", "--jobs", jobs, "--quiet")
+    assert done.returncode == 1, done.stderr
+    assert _names(tmp_path / "out") == [
+        "rejected/short.hl7.3.reason.json",
+        "short.hl7.1.json",
+        "short.hl7.2.json",
+    ]
+    reason = _json(tmp_path / "out/rejected/short.hl7.3.reason.json")
+    assert (reason["location"], reason["raw"], reason["envelope"]) == ("MSG[3]", None, "BTS|3")
+    assert reason["reason"].startswith("batch trailer BTS-1 counts 3 messages but the batch held 2")
+    replay = leukoflag("convert", "out/rejected", "-o", "retry")
+    assert replay.returncode == 2
+    assert b"no input files found in out/rejected" in replay.stderr
+    assert not (tmp_path / "retry/rejected").exists()
+
+
 def test_report_counts_per_file_and_in_total(leukoflag: Runner, tmp_path: Path) -> None:
     (tmp_path / "normal.hl7").write_bytes(NORMAL)
     (tmp_path / "low.hl7").write_bytes(LOW)

@@ -99,6 +99,40 @@ def test_batch_cut_short_ends_with_a_rejected_trailer_after_its_messages() -> No
     assert rejected.raw == b"BTS|3|end of day"
 
 
+@pytest.mark.parametrize(
+    ("data", "envelopes"),
+    [
+        (FILE_HEADER + BATCH_HEADER + CBC + "BTS|3\rFTS|1\r", ["", "BTS"]),
+        (FILE_HEADER + BATCH_HEADER + CBC + "BTS|1\rFTS|2\r", ["", "FTS"]),
+        (FILE_HEADER + BATCH_HEADER + CBC, ["", "BHS"]),  # no BTS: the batch was cut
+        (FILE_HEADER + CBC, ["", "FHS"]),  # no FTS: the file was cut
+        (FILE_HEADER + BATCH_HEADER, ["BHS"]),  # header only
+        ("\ufeff" + BATCH_HEADER + CBC + "BTS|2\r", ["", "BTS"]),  # UTF-16 below
+        # a segment's tail (a SegmentTail), then its batch's trailer, which counts what came before
+        ("ood^LN||1.1|L|||F\rBTS|1\rFTS|1\r" + FILE_HEADER + CBC + "FTS|1\r", ["", "BTS", ""]),
+    ],
+)
+def test_a_rejected_envelope_line_says_it_is_no_message_to_send_again(
+    data: str, envelopes: list[str]
+) -> None:
+    # an engine's dead-letter queue replays Rejected.raw: a BTS line alone is rejected again
+    encoded = data.encode("utf-16-le") if data.startswith("\ufeff") else data.encode()
+    conversion = leukoflag.convert(encoded)
+    items = [*conversion.rejected, *([None] * len(conversion.bundles))]
+    assert sorted(r.envelope if r else "" for r in items) == sorted(envelopes)
+    for rejected in conversion.rejected:
+        assert pickle.loads(pickle.dumps(rejected)) == rejected  # --jobs workers send it back
+        if rejected.envelope:
+            assert f"envelope={rejected.envelope!r}" in repr(rejected)
+            assert _line(rejected.raw).lstrip().startswith(rejected.envelope)
+        else:  # a segment's tail is the input's own text, kept to fix and send again
+            assert rejected.raw.startswith(b"ood^LN")
+
+
+def _line(raw: bytes) -> str:
+    return raw.decode("utf-16") if raw.startswith(b"\xff\xfe") else raw.decode()
+
+
 def test_each_batch_of_a_file_is_counted_on_its_own() -> None:
     data = (
         FILE_HEADER

@@ -267,13 +267,16 @@ class _DirectorySink:
             self._rejected.mkdir(exist_ok=True)
             self._rejected_ready = True
         stem = f"{name}.{record.index}"
-        raw_name = f"{stem}.{_extension(rejected.raw)}"
+        # an envelope line (BTS|3) is no message: a raw file of it would be replayed and
+        # rejected again, as 'no batch header came before it', so the record holds the line
+        raw_name = "" if rejected.envelope else f"{stem}.{_extension(rejected.raw)}"
         reason: dict[str, Any] = {
             "input": json_text(self._inputs[file].source),
             "item": record.index,
             "location": rejected.location,
             "reason": rejected.reason,
-            "raw": json_text(raw_name),
+            "raw": json_text(raw_name) if raw_name else None,
+            **({"envelope": _line(rejected.raw)} if rejected.envelope else {}),
             "issues": [
                 {
                     "severity": str(issue.severity),
@@ -286,7 +289,18 @@ class _DirectorySink:
         }
         sidecar = self._rejected / f"{stem}.reason.json"
         data = fhir.dumps(reason, pretty=True, newline=True)  # before the raw item: no gap
-        _write_whole(self._rejected / raw_name, rejected.raw)
+        if not raw_name:
+            _write_whole(sidecar, data)
+        else:
+            self._write_raw(raw_name, rejected.raw, sidecar, data)
+        # an earlier run's output of this item (converted then, rejected now) is not its output
+        (self._directory / f"{stem}.json").unlink(missing_ok=True)
+        if self._earlier:
+            self._remove_earlier_rejection(stem, keep={raw_name, sidecar.name})
+
+    def _write_raw(self, raw_name: str, raw: bytes, sidecar: Path, data: bytes) -> None:
+        """Write a rejected item's raw file and then its record, both or neither."""
+        _write_whole(self._rejected / raw_name, raw)
         try:
             _write_whole(sidecar, data)
         except BaseException:
@@ -294,10 +308,6 @@ class _DirectorySink:
             with contextlib.suppress(OSError):  # the record's own error is the one to report
                 (self._rejected / raw_name).unlink(missing_ok=True)
             raise
-        # an earlier run's output of this item (converted then, rejected now) is not its output
-        (self._directory / f"{stem}.json").unlink(missing_ok=True)
-        if self._earlier:
-            self._remove_earlier_rejection(stem, keep={raw_name, sidecar.name})
 
     def close(self) -> None:
         """Every file is complete when written."""
@@ -329,6 +339,13 @@ def _raise_naming(exc: OSError, name: str) -> NoReturn:
     if exc.filename is None and not isinstance(exc, BrokenPipeError):  # a broken pipe: own line
         raise OSError(exc.errno, exc.strerror, name) from exc
     raise exc
+
+
+def _line(raw: bytes) -> str:
+    """An envelope line as text: UTF-16/32 after its byte-order mark, other bytes as ``\\xNN``
+    when not UTF-8."""
+    codec = detect.wide_encoding(raw)
+    return raw.decode(codec or "utf-8", "backslashreplace")
 
 
 def _extension(raw: bytes) -> str:

@@ -107,6 +107,8 @@ class BatchTrailer(bytes):
     found: int
     # No BHS and no message came before it in its file: its batch began before the input.
     headless: bool
+    # the envelope segment the chunk is (Rejected.envelope): a line, not a message to replay
+    envelope: str = "BTS"
 
     def __new__(cls, line: bytes, expected: int, found: int, headless: bool = False) -> Self:
         made = super().__new__(cls, line)
@@ -165,6 +167,7 @@ class CutBatch(BatchTrailer):
     rejected with the reason, which tells the operator to check with the sender."""
 
     after: str
+    envelope = "BHS"
 
     def __new__(cls, line: bytes, found: int, after: str = "") -> Self:
         made = super().__new__(cls, line, 0, found)
@@ -202,6 +205,7 @@ class CutFile(BatchTrailer):
 
     bare: bool
     after: str
+    envelope = "FHS"
 
     def __new__(cls, line: bytes, found: int, bare: bool, after: str = "") -> Self:
         made = super().__new__(cls, line, 0, found)
@@ -237,6 +241,7 @@ class SegmentTail(BatchTrailer):
     alone would read as text between messages. Made only where the two reasons differ."""
 
     why: str
+    envelope = ""  # the text is the input's own, a fragment of a message: no envelope line
 
     def __new__(cls, text: bytes, why: str) -> Self:
         made = super().__new__(cls, text, 0, 0)
@@ -273,6 +278,7 @@ class FileTrailer(BatchTrailer):
     it and the implicit batch is reported."""
 
     bare: bool
+    envelope = "FTS"
 
     def __new__(
         cls, line: bytes, expected: int, found: int, bare: bool = False, headless: bool = False

@@ -177,7 +177,7 @@ def read_message(
     ``raw`` is the UTF-8 of text given as ``str`` (see ``decode_message``)."""
     location = f"MSG[{index}]"
     if isinstance(raw, BatchTrailer):  # messages or batches missing (FileTrailer too; _framing)
-        return Rejected(index, source, raw.reason, bytes(raw), location)
+        return Rejected(index, source, raw.reason, bytes(raw), location, raw.envelope)
     decoded_message = decode_message(raw, settings.fallback_charset, location, decoded=decoded)
     if isinstance(decoded_message, str):
         return Rejected(index, source, decoded_message, raw, location)
