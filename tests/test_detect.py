@@ -52,6 +52,9 @@ def test_format_is_detected_from_content(head: bytes, kind: str) -> None:
         b"L|||F|||20261124080500-0500\rSPM|1|SP7790^CORELAB||BLDV\r",
         b"3^10*3/uL|4.0-11.0|L|||F\r\nOBX|2|NM|751-8^Neutrophils^LN||1.20\r\n",
         b"ood by Automated count^LN||3.1|10*3/uL\nBTS|3\n",
+        # ... or a trailer sent indented or in lower case, which the splitter counts as BTS
+        b"L|||F\r      BTS|3\rFTS|1\rFHS|^~\\&|CORELAB|",
+        b"ood by Automated count^LN||3.1|10*3/uL\nfts|1\n",
     ],
 )
 def test_input_that_starts_mid_message_is_hl7v2(head: bytes) -> None:
@@ -73,6 +76,9 @@ def test_input_that_starts_mid_message_is_hl7v2(head: bytes) -> None:
         b"2026-11-24 08:00:01 INFO got MSH|^~\\&|CORELAB|RIVERSIDE\nPID|1||MRN100871\n",
         b"2026-11-24 08:00:01 INFO got OBX|1|NM|6690-2^WBC^LN||3.1\nOBX|2|NM|\n",
         b"L|||F|||20261124080500-0500\rMSH|^~\\&|CORELAB|",  # no segment of a message after it
+        b"L|||F\r  BHS|^~\\&|CORELAB|\r",  # a header after the tail, as 'BHS|' is
+        b"L|||F\r  fts|1\r",  # indented and in lower case at once: text
+        b"2026-11-24 08:00:01 INFO got OBX|1|NM|6690-2^WBC^LN||3.1\n  BTS|3\n",
     ],
 )
 def test_text_that_merely_looks_like_a_segment_stays_unknown(head: bytes) -> None:

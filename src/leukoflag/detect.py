@@ -91,7 +91,8 @@ def detect(head: bytes) -> Kind:
     HL7 v2: an MLLP start block (0x0B) or MSH/FHS/BHS as the first non-blank bytes (or a
     header in lower case, :data:`HEADER_VARIANT`, :data:`ENVELOPE_VARIANT`), also after an
     MLLP end block (0x1C); or a segment of a message (``OBX|``, ``PID|``, ``BTS|``, a ``Z``
-    segment), or the tail of one and then such a segment (``L|||F|||…`` and ``SPM|…``): the
+    segment), or the tail of one and then such a segment (``L|||F|||…`` and ``SPM|…``, or a
+    trailer sent indented or in lower case, ``  BTS|3``): the
     input starts mid-message, a rotated or cut capture, whose reader rejects that fragment
     and reads the messages after it. FHIR: a JSON
     object or array, or NDJSON whose first lines are other JSON values (see
@@ -131,9 +132,16 @@ def _mid_message(text: bytes) -> bool:
     tail = _SEGMENT_TAIL.match(text)
     return (
         tail is not None
-        and _fragment(text[tail.end() :])
+        and (_fragment(text[tail.end() :]) or _trailer_variant(text[tail.end() :]))
         and not _QUOTED_SEGMENT.search(text, 0, tail.end())
     )
+
+
+def _trailer_variant(text: bytes) -> bool:
+    """Whether ``text`` starts with a batch or file trailer sent indented or in lower case
+    (``      BTS|3``, ``fts|1``), which the splitter counts as one sent plain."""
+    found = ENVELOPE_VARIANT.match(text)
+    return found is not None and found[2] is not None  # group 2: a trailer's separator
 
 
 def _fragment(text: bytes) -> bool:

@@ -866,6 +866,30 @@ def test_the_tail_of_a_batch_s_last_message_is_told_before_an_indented_trailer(
     )
 
 
+@pytest.mark.parametrize("trailer", ["      BTS|3", "\tFTS|1", "bts|3", "  BTS|3|end of day"])
+def test_an_input_starting_with_a_tail_and_an_indented_trailer_converts_its_messages(
+    trailer: str,
+) -> None:
+    # detect wanted a plain segment after the tail: the whole input was rejected as not HL7 v2,
+    # its CBC lost, though the splitter counts the trailer as one sent plain
+    tail = "ood^LN||1.1|10*3/uL^^UCUM|1.8-7.7|L|||F"
+    data = f"{tail}\r{trailer}\r" + FILE_HEADER + BATCH_HEADER + CBC + "BTS|1\rFTS|1\r"
+    plain = data.replace(trailer, trailer.strip().upper())
+    for content in (data.encode(), io.BytesIO(data.encode())):
+        outcomes = list(leukoflag.iter_convert(content))
+        assert [o.rejected.location if o.rejected else "" for o in outcomes] == [
+            "MSG[1]",
+            "MSG[2]",
+            "",
+        ]
+        assert outcomes[2].output is not None
+        assert outcomes[2].output["entry"][0]["resource"]["identifier"][0]["value"] == "MRN100871"
+    conversion = leukoflag.convert(data.encode())
+    expected = leukoflag.convert(plain.encode())
+    assert [r.reason for r in conversion.rejected] == [r.reason for r in expected.rejected]
+    assert conversion.rejected[0].reason.startswith("not an HL7 v2 message: no MSH segment; text")
+
+
 @pytest.mark.parametrize(
     "data",
     [
