@@ -1221,6 +1221,42 @@ def test_an_entered_in_error_result_under_an_earlier_obr_withdraws_nothing() -> 
     assert "flag.result-superseded" not in [i.code for i in conv.issues]
 
 
+def test_a_cancelled_result_under_a_repeated_obr_puts_the_final_one_in_doubt() -> None:
+    # the WBC sent again under OBR 2 with OBX-11 X (results cannot be obtained): unlike a W under
+    # OBR 2, or an X in OBR 1, nothing said the lab may have withdrawn the 1.6 judged LL
+    cancelled = WITHDRAWN_UNDER_REPEATED_OBR.replace(b"|LL|||W|", b"|LL|||X|")
+    conv = convert(cancelled)
+    assert [(f.location, f.code) for f in conv.findings] == [
+        ("MSG[1]/OBX[1]", "LL"),  # still judged: a low count hidden is the worse error
+        ("MSG[1]/OBR[1]/ANC[derived]", "LL"),
+    ]
+    (issue,) = [i for i in conv.issues if i.code == "flag.result-cancelled-after"]
+    assert issue.location == "MSG[1]/OBX[1]-11"
+    assert issue.text.startswith(
+        "this final result is followed by MSG[1]/OBX[3] (OBX-11 'X'), cancelled (results cannot "
+        "be obtained), of MSG[1]/OBR[2], the same order sent again (same filler and placer order "
+        "numbers, code and specimens), of the same code, OBX-4 sub-ID, specimen and time:"
+    )
+    assert "flag.result-superseded" not in [i.code for i in conv.issues]
+
+
+def test_a_cancelled_result_under_an_earlier_obr_puts_nothing_in_doubt() -> None:
+    # the X came first: the final result under the later OBR was obtained after all
+    msh, pid, orc, obr_1, wbc, neut, _, obr_2, wrong = WITHDRAWN_UNDER_REPEATED_OBR.rstrip(
+        b"\r"
+    ).split(b"\r")
+    lines = [msh, pid, orc, obr_2.replace(b"OBR|2|", b"OBR|1|")]
+    lines += [wrong.replace(b"OBX|3|", b"OBX|1|").replace(b"|LL|||W|", b"|LL|||X|")]
+    lines += [orc, obr_1.replace(b"OBR|1|", b"OBR|2|"), wbc.replace(b"OBX|1|", b"OBX|2|")]
+    lines += [neut.replace(b"OBX|2|", b"OBX|3|")]
+    conv = convert(b"\r".join(lines) + b"\r")
+    assert [(f.location, f.code) for f in conv.findings] == [
+        ("MSG[1]/OBX[2]", "LL"),
+        ("MSG[1]/OBR[2]/ANC[derived]", "LL"),
+    ]
+    assert "flag.result-cancelled-after" not in [i.code for i in conv.issues]
+
+
 @pytest.mark.parametrize(
     "collected_again",
     [

@@ -6,7 +6,8 @@ Contract used by :mod:`leukoflag.api`:
 * ``evaluate_order(order, context, settings, fallback_day=, replaced=)`` — one Evaluation per
   ``order.results`` item in the same order, then any derived ANC evaluations.
 * ``replaced_across_orders(orders, context, settings)`` — of one patient's orders, the results
-  that another OBR of the same order replaces (``replaced=`` of each ``evaluate_order``).
+  that another OBR of the same order replaces, withdraws or follows with a cancelled one
+  (``replaced=`` of each ``evaluate_order``).
 
 For the FHIR writer: ``ctcae_grade_coding(grade)`` gives the NCIt coding of a CTCAE grade. For
 the FHIR reader, which chooses among a lab's age-specific ranges as the rules judge age:

@@ -284,8 +284,8 @@ def evaluate_order(
 
     ``fallback_day`` (the message date) dates results that carry no time of their own, for the
     patient's age. ``replaced`` (:func:`replaced_across_orders`) names results that another OBR
-    of the same order replaces, and corrections of one result sent under several OBRs, by
-    location.
+    of the same order replaces, withdraws or follows with a cancelled one, and corrections of
+    one result sent under several OBRs, by location.
     """
     evaluations: list[Evaluation] = []
     state: _OrderState | None = None
@@ -307,7 +307,8 @@ def evaluate_order(
         _set_aside_superseded(state, evaluations, replaced)
     if state is not None and state.repeated:  # two counts of one analyte (off the hot path)
         _say_duplicates(state, evaluations)
-        _say_cancelled_after(state, evaluations)
+    if state is not None and (state.repeated or replaced):  # a count cancelled after it
+        _say_cancelled_after(state, evaluations, replaced)
     if state is not None and not state.measured_anc and state.candidates:
         derived = _derived_ancs(state)
         if derived:
@@ -2011,6 +2012,8 @@ def _set_aside_superseded(
             elsewhere = across.get(result.location)
             if elsewhere is None or result.location in superseded:
                 continue
+            if elsewhere[0].status is _CANCELLED:  # only put in doubt (_say_cancelled_after)
+                continue
             if elsewhere[0].status is _DELETED:  # withdrawn under another OBR of the order
                 superseded.add(result.location)
                 if evaluations[index].analyte is not None:
@@ -2052,7 +2055,8 @@ def replaced_across_orders(
     two OBRs of one message. Orders are the same only when their filler order numbers (sent),
     placer order numbers, codes and specimens all are; results as within one order (code, OBX-4
     sub-ID, specimen and time). A correction is named when it is one of several corrections of
-    one result sent under several OBRs, with all of them (which one stands is not known). Empty
+    one result sent under several OBRs, with all of them (which one stands is not known), and a
+    judged one with the cancelled results sent after it under another OBR (put in doubt). Empty
     for the usual message of one order per filler number."""
     if len(orders) < 2:
         return {}
@@ -2090,6 +2094,8 @@ def replaced_across_orders(
                     found[result.location] = tuple(replacing)
             if any(r.status is _DELETED for r in members):  # rare: D or W under another OBR
                 _withdrawn_across(members, found)
+            if any(r.status is _CANCELLED for r in members):  # rare: X under another OBR
+                _cancelled_across(members, found)
     return found
 
 
@@ -2100,6 +2106,18 @@ def _withdrawn_across(members: list[LabResult], found: dict[str, tuple[LabResult
         if result.status in FLAGGABLE:
             later = members[index + 1 :]
             by = tuple(r for r in later if r.status is _DELETED and r.order != result.order)
+            if by:
+                found[result.location] = by
+
+
+def _cancelled_across(members: list[LabResult], found: dict[str, tuple[LabResult, ...]]) -> None:
+    """Names each judged result of one result's members, not replaced or withdrawn, that a
+    cancelled one sent after it under another OBR of the order follows (OBX-11 X, as within one
+    OBR): it stays judged, with flag.result-cancelled-after."""
+    for index, result in enumerate(members):
+        if result.status in FLAGGABLE and result.location not in found:
+            later = members[index + 1 :]
+            by = tuple(r for r in later if r.status is _CANCELLED and r.order != result.order)
             if by:
                 found[result.location] = by
 
@@ -2237,45 +2255,68 @@ def _ambiguous(evaluation: Evaluation, result: LabResult, by: list[LabResult]) -
     return replace(evaluation, issues=(*evaluation.issues, issue))
 
 
-def _say_cancelled_after(state: _OrderState, evaluations: list[Evaluation]) -> None:
-    """Adds flag.result-cancelled-after to a judged result followed by a cancelled one of the
-    same code, OBX-4 sub-ID, specimen and time (OBX-11 X: results cannot be obtained): whether
-    the lab withdrew the value is not known, so it stays judged (a low count hidden is the
-    worse error), but its finding is seen to be in doubt."""
+def _cancelled_after(
+    state: _OrderState, across: Mapping[str, tuple[LabResult, ...]]
+) -> dict[str, list[LabResult]]:
+    """The cancelled results (OBX-11 X: results cannot be obtained) that follow each result of
+    the order of the same code, OBX-4 sub-ID, specimen and time, by its location: in its OBR,
+    or under another OBR of the same order (``across``, from replaced_across_orders)."""
     results = state.order.results
     cancelled: dict[tuple[object, ...], list[int]] = {}
     for index, result in enumerate(results):
-        if result.status is ResultStatus.CANCELLED and evaluations[index].analyte is not None:
+        if result.status is _CANCELLED and _scope.recognize(result.code) is not None:
             cancelled.setdefault(_replacement_key(result, state), []).append(index)
-    if not cancelled:
-        return
-    for index, result in enumerate(results):
+    found: dict[str, list[LabResult]] = {}
+    if cancelled:
+        for index, result in enumerate(results):
+            later = [i for i in cancelled.get(_replacement_key(result, state), ()) if i > index]
+            if later:  # a cancelled result before it says nothing: it was obtained after all
+                found[result.location] = [results[i] for i in later]
+    for result in results if across else ():
+        elsewhere = across.get(result.location)
+        if elsewhere and elsewhere[0].status is _CANCELLED:
+            found.setdefault(result.location, []).extend(elsewhere)
+    return found
+
+
+def _cancelled_named(result: LabResult, by: list[LabResult]) -> str:
+    """The cancelled results ``by`` that follow ``result``, with their OBX-11 and other OBRs."""
+    v2 = _from_hl7v2(result.location)
+    named = ", ".join(
+        r.location + (f" (OBX-11 {quoted(r.status_text)})" if v2 and r.status_text else "")
+        for r in by
+    )
+    return f"{named}, cancelled (results cannot be obtained),{_other_orders(result, by)}"
+
+
+def _say_cancelled_after(
+    state: _OrderState,
+    evaluations: list[Evaluation],
+    across: Mapping[str, tuple[LabResult, ...]],
+) -> dict[str, list[LabResult]]:
+    """Adds flag.result-cancelled-after to a judged result followed by a cancelled one of the
+    same code, OBX-4 sub-ID, specimen and time (OBX-11 X: results cannot be obtained): whether
+    the lab withdrew the value is not known, so it stays judged (a low count hidden is the
+    worse error), but its finding is seen to be in doubt. Returns what _cancelled_after found."""
+    found = _cancelled_after(state, across)
+    if not found:
+        return found
+    for index, result in enumerate(state.order.results):
         evaluation = evaluations[index]
-        if evaluation.finding is None:
+        later = found.get(result.location)
+        if evaluation.finding is None or not later:
             continue
-        later = [i for i in cancelled.get(_replacement_key(result, state), ()) if i > index]
-        if not later:
-            continue  # a cancelled result before it: this one was obtained after all
-        v2 = _from_hl7v2(result.location)
-        named = ", ".join(
-            results[i].location
-            + (
-                f" (OBX-11 {quoted(results[i].status_text)})"
-                if v2 and results[i].status_text
-                else ""
-            )
-            for i in later
-        )
         issue = _issue(
             Severity.WARNING,
             "result-cancelled-after",
             _at(result.location, "status"),
-            f"this {result.status.value} result is followed by {named}, cancelled (results "
-            f"cannot be obtained), of the {_same_result(result.location)}: whether the lab "
+            f"this {result.status.value} result is followed by {_cancelled_named(result, later)} "
+            f"of the {_same_result(result.location)}: whether the lab "
             "withdrew it is not known; it is judged as sent, so a low one puts its finding in "
             "the report's conclusion",
         )
         evaluations[index] = replace(evaluation, issues=(*evaluation.issues, issue))
+    return found
 
 
 def _say_duplicates(state: _OrderState, evaluations: list[Evaluation]) -> None:
@@ -2325,6 +2366,7 @@ def _count_shown(evaluation: Evaluation) -> str:
 
 
 _DELETED = ResultStatus.ENTERED_IN_ERROR  # OBX-11 D, W: withdraws what it was sent with
+_CANCELLED = ResultStatus.CANCELLED  # OBX-11 X: puts in doubt what it was sent after
 _REPLACED = frozenset({ResultStatus.FINAL, ResultStatus.PRELIMINARY})
 _PRELIMINARY = frozenset({ResultStatus.PRELIMINARY})  # what a final result replaces
 _FINAL = frozenset({ResultStatus.FINAL})  # what replaces a preliminary result
