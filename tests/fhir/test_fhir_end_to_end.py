@@ -1230,7 +1230,10 @@ def test_a_cancelled_result_under_a_repeated_obr_puts_the_final_one_in_doubt() -
         ("MSG[1]/OBX[1]", "LL"),  # still judged: a low count hidden is the worse error
         ("MSG[1]/OBR[1]/ANC[derived]", "LL"),
     ]
-    (issue,) = [i for i in conv.issues if i.code == "flag.result-cancelled-after"]
+    issue, derived = [i for i in conv.issues if i.code == "flag.result-cancelled-after"]
+    # the ANC of 192 derived from the WBC in doubt says so too
+    assert derived.location == "MSG[1]/OBR[1]/ANC[derived]"
+    assert "MSG[1]/OBX[1] is followed by MSG[1]/OBX[3] (OBX-11 'X')" in derived.text
     assert issue.location == "MSG[1]/OBX[1]-11"
     assert issue.text.startswith(
         "this final result is followed by MSG[1]/OBX[3] (OBX-11 'X'), cancelled (results cannot "

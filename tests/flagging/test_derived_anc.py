@@ -1014,6 +1014,42 @@ def test_a_final_result_followed_by_a_cancelled_one_is_judged_and_put_in_doubt()
     )
 
 
+@pytest.mark.parametrize("cancelled", ["WBC", "neutrophils %"])
+def test_an_anc_derived_from_a_result_cancelled_after_it_says_its_source_is_in_doubt(
+    cancelled: str,
+) -> None:
+    # the WBC of 1.1 (or the 40 %) followed by a cancelled one (OBX-11 X): the WBC said so, but
+    # the ANC of 440 derived from it reached the conclusion as LL with nothing in doubt
+    wbc = result("1.1", unit=K_PER_UL, n=1)
+    percent = result("40", code=NEUT_PCT, unit=PCT, n=2)
+    source = wbc if cancelled == "WBC" else percent
+    again = dataclasses.replace(
+        source, location="MSG[1]/OBX[3]", status=ResultStatus.CANCELLED, status_text="X"
+    )
+    evaluations = evaluate(wbc, percent, again)
+    derived = evaluations[3]
+    assert derived.location == f"{ORDER}/ANC[derived]"
+    assert code_of(derived) == "LL"  # judged as derived, as its source is
+    (issue,) = [i for i in derived.issues if i.code == "flag.result-cancelled-after"]
+    assert issue.severity.value == "warning"
+    assert issue.location == derived.location
+    assert issue.text.startswith(
+        f"this ANC is derived from a result that may be withdrawn: {source.location} is "
+        "followed by MSG[1]/OBX[3] (OBX-11 'X'), cancelled (results cannot be obtained), of "
+        "the same code, OBX-4 sub-ID, specimen and time; whether the lab withdrew it is not "
+        "known"
+    )
+
+
+def test_an_anc_derived_from_results_cancelled_before_them_says_nothing() -> None:
+    cancelled = result("1.1", unit=K_PER_UL, n=1, status=ResultStatus.CANCELLED)
+    evaluations = evaluate(
+        cancelled, result("1.1", unit=K_PER_UL, n=2), result("40", code=NEUT_PCT, unit=PCT, n=3)
+    )
+    assert code_of(evaluations[3]) == "LL"
+    assert "flag.result-cancelled-after" not in [i.code for e in evaluations for i in e.issues]
+
+
 @pytest.mark.parametrize("other", ["cancelled first", "another day"])
 def test_a_cancelled_result_before_the_final_one_or_of_another_time_says_nothing(
     other: str,

@@ -307,12 +307,15 @@ def evaluate_order(
         _set_aside_superseded(state, evaluations, replaced)
     if state is not None and state.repeated:  # two counts of one analyte (off the hot path)
         _say_duplicates(state, evaluations)
+    cancelled: dict[str, tuple[LabResult, list[LabResult]]] | None = None
     if state is not None and (state.repeated or replaced):  # a count cancelled after it
-        _say_cancelled_after(state, evaluations, replaced)
+        cancelled = _say_cancelled_after(state, evaluations, replaced)
     if state is not None and not state.measured_anc and state.candidates:
         derived = _derived_ancs(state)
         if derived:
-            evaluations.extend(derived)
+            if cancelled is None:  # a percent cancelled after it repeats no count
+                cancelled = _cancelled_after(state, replaced)
+            evaluations.extend(_sources_in_doubt(derived, cancelled) if cancelled else derived)
         elif state.parts:  # a WBC and a percent shown, no ANC: say why (off the hot path)
             _explain_not_derived(state, evaluations)
     if state is not None and state.withdrawn and not state.measured_anc:
@@ -2257,25 +2260,26 @@ def _ambiguous(evaluation: Evaluation, result: LabResult, by: list[LabResult]) -
 
 def _cancelled_after(
     state: _OrderState, across: Mapping[str, tuple[LabResult, ...]]
-) -> dict[str, list[LabResult]]:
+) -> dict[str, tuple[LabResult, list[LabResult]]]:
     """The cancelled results (OBX-11 X: results cannot be obtained) that follow each result of
-    the order of the same code, OBX-4 sub-ID, specimen and time, by its location: in its OBR,
+    the order of the same code, OBX-4 sub-ID, specimen and time, with the result, by its
+    location: in its OBR,
     or under another OBR of the same order (``across``, from replaced_across_orders)."""
     results = state.order.results
     cancelled: dict[tuple[object, ...], list[int]] = {}
     for index, result in enumerate(results):
         if result.status is _CANCELLED and _scope.recognize(result.code) is not None:
             cancelled.setdefault(_replacement_key(result, state), []).append(index)
-    found: dict[str, list[LabResult]] = {}
+    found: dict[str, tuple[LabResult, list[LabResult]]] = {}
     if cancelled:
         for index, result in enumerate(results):
             later = [i for i in cancelled.get(_replacement_key(result, state), ()) if i > index]
             if later:  # a cancelled result before it says nothing: it was obtained after all
-                found[result.location] = [results[i] for i in later]
+                found[result.location] = (result, [results[i] for i in later])
     for result in results if across else ():
         elsewhere = across.get(result.location)
         if elsewhere and elsewhere[0].status is _CANCELLED:
-            found.setdefault(result.location, []).extend(elsewhere)
+            found.setdefault(result.location, (result, []))[1].extend(elsewhere)
     return found
 
 
@@ -2293,7 +2297,7 @@ def _say_cancelled_after(
     state: _OrderState,
     evaluations: list[Evaluation],
     across: Mapping[str, tuple[LabResult, ...]],
-) -> dict[str, list[LabResult]]:
+) -> dict[str, tuple[LabResult, list[LabResult]]]:
     """Adds flag.result-cancelled-after to a judged result followed by a cancelled one of the
     same code, OBX-4 sub-ID, specimen and time (OBX-11 X: results cannot be obtained): whether
     the lab withdrew the value is not known, so it stays judged (a low count hidden is the
@@ -2303,9 +2307,9 @@ def _say_cancelled_after(
         return found
     for index, result in enumerate(state.order.results):
         evaluation = evaluations[index]
-        later = found.get(result.location)
-        if evaluation.finding is None or not later:
+        if evaluation.finding is None or result.location not in found:
             continue
+        later = found[result.location][1]
         issue = _issue(
             Severity.WARNING,
             "result-cancelled-after",
@@ -2317,6 +2321,35 @@ def _say_cancelled_after(
         )
         evaluations[index] = replace(evaluation, issues=(*evaluation.issues, issue))
     return found
+
+
+def _sources_in_doubt(
+    derived: list[Evaluation], cancelled: dict[str, tuple[LabResult, list[LabResult]]]
+) -> list[Evaluation]:
+    """Adds flag.result-cancelled-after to a judged derived ANC of a source (WBC, percent or
+    part) followed by a cancelled result: the ANC is in doubt as its source is, and judged as
+    it is."""
+    marked = []
+    for evaluation in derived:
+        sources = [s for s in evaluation.derived_from if s in cancelled]
+        if evaluation.finding is not None and sources:
+            said = "; ".join(
+                f"{source} is followed by {_cancelled_named(*cancelled[source])} of the "
+                f"{_same_result(source)}"
+                for source in sources
+            )
+            issue = _issue(
+                Severity.WARNING,
+                "result-cancelled-after",
+                evaluation.location,
+                f"this ANC is derived from a result that may be withdrawn: {said}; whether the "
+                f"lab withdrew {'them' if len(sources) > 1 else 'it'} is not known, so the ANC is "
+                "judged as derived, and a low one puts its finding in the report's conclusion",
+            )
+            marked.append(replace(evaluation, issues=(*evaluation.issues, issue)))
+        else:
+            marked.append(evaluation)
+    return marked
 
 
 def _say_duplicates(state: _OrderState, evaluations: list[Evaluation]) -> None:
