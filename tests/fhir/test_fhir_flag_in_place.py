@@ -2985,6 +2985,64 @@ def test_a_member_of_a_panel_of_another_patient_than_its_report_is_passed_throug
     )
 
 
+def _report_naming_the_patient(contained: bool) -> dict[str, Any]:
+    """The girl of 5 months' CBC report drawn 2026-11-30, whose subject names her (a Patient
+    entry, or ``contained`` in the report), listing her WBC of 5,000/uL and neutrophils of 25 %
+    as entries sent without a subject of their own."""
+    members = [
+        _count_entry("rs-wbc", "6690-2", 5.0, "10*3/uL", subject="unused", drawn=_DRAWN)[
+            "resource"
+        ],
+        _count_entry("rs-neut", "770-8", 25, "%", subject="unused", drawn=_DRAWN)["resource"],
+    ]
+    for member in members:
+        del member["subject"]
+    girl = {"resourceType": "Patient", "id": "rs-girl", "gender": "female"}
+    girl["birthDate"] = "2026-06-20"
+    report: dict[str, Any] = {"resourceType": "DiagnosticReport", "id": "rs-report"}
+    entries: list[dict[str, Any]] = []
+    if contained:
+        report["contained"] = [girl]
+        report["subject"] = {"reference": "#rs-girl"}
+    else:
+        entries.append({"fullUrl": "urn:uuid:rs-girl", "resource": girl})
+        report["subject"] = {"reference": "urn:uuid:rs-girl"}
+    report.update(status="final", code={"text": "CBC with differential"})
+    report["result"] = [{"reference": f"urn:uuid:{m['id']}"} for m in members]
+    entries.append({"fullUrl": "urn:uuid:rs-report", "resource": report})
+    entries += [{"fullUrl": f"urn:uuid:{m['id']}", "resource": m} for m in members]
+    return {"resourceType": "Bundle", "type": "collection", "entry": entries}
+
+
+_DRAWN = "2026-11-30T09:40:00-05:00"
+
+
+@pytest.mark.parametrize("contained", [False, True], ids=["patient-entry", "patient-contained"])
+def test_an_anc_derived_from_a_reports_results_without_a_subject_is_its_patients(
+    contained: bool,
+) -> None:
+    # the results were judged as the report's patient's (her WBC of 5,000 L by her infant
+    # band), but the ANC of 1,250 derived from them was written without a subject: read back,
+    # nobody's, judged by the adult threshold (L) with flag.age-unknown
+    conv = leukoflag.convert(fhir.dumps(_report_naming_the_patient(contained)))
+    assert [(f.analyte.value, f.code, f.derived) for f in conv.findings] == [
+        ("wbc", "L", False),
+        ("anc", "N", True),
+    ]
+    (output,) = conv.bundles
+    added = output["entry"][-1]["resource"]
+    assert added["valueQuantity"]["value"] == Decimal("1250")
+    if contained:  # a #id names only a resource of its own: the report's Patient, copied
+        assert added["subject"] == {"reference": "#rs-girl"}
+        assert [c["id"] for c in added["contained"]] == ["rs-girl"]
+    else:
+        assert added["subject"] == {"reference": "urn:uuid:rs-girl"}
+    assert fhir.validate(output, "R4") == []
+    again = leukoflag.convert(fhir.dumps(output))
+    assert "flag.age-unknown" not in [i.code for i in again.issues]
+    assert list(again.bundles) == [output]  # read back, the ANC is hers, judged at her age
+
+
 def test_the_members_of_a_panel_whose_focus_is_its_subject_are_judged() -> None:
     conv = leukoflag.convert(
         fhir.dumps(_cord_blood_panel({"reference": "urn:uuid:mh-mother"}, report=False))

@@ -648,14 +648,15 @@ class _Flagger:
             specimen = None
         carried = [first_resource.get(key) for key in ("subject", "encounter")]
         contained = _contained_copies(first_resource, [*carried, specimen], _entry_reference(first))
-        panel = self.item.panel_subjects.get(sources[0]) if self.item.panel_subjects else None
         subject = None
-        if panel is not None and "subject" not in first_resource:
-            # a panel's member sent without a subject: the panel's, as the member was judged
-            panel_entry = entries[panel[1]]
-            subject = panel_entry["resource"]["subject"]
+        holder = None if "subject" in first_resource else self.subject_holder(evaluation, sources)
+        if holder is not None:
+            # a source sent without a subject: the panel's or report's, as it was judged
+            holder_entry = entries[holder[1]]
+            subject = self.editor.sent(holder)["subject"]
+            # a #id in a contained panel names a resource its entry's resource contains
             contained += _contained_copies(
-                panel_entry["resource"], [subject], _entry_reference(panel_entry)
+                holder_entry["resource"], [subject], _entry_reference(holder_entry)
             )
         if contained:
             resource["contained"] = contained
@@ -724,6 +725,18 @@ class _Flagger:
                 self.editor.node((*report, "result")).append({"reference": url})
             else:
                 node["result"] = [{"reference": url}]
+
+    def subject_holder(self, evaluation: Evaluation, sources: list[Path]) -> Path | None:
+        """The path of what names the patient the first source, sent without a subject, was
+        judged by: the nearest panel with a subject whose member it is, else the report that
+        lists it (None: neither sends one)."""
+        panel = self.item.panel_subjects.get(sources[0]) if self.item.panel_subjects else None
+        if panel is not None:
+            return panel
+        report = self.report_of(evaluation)
+        if report is not None and len(report) >= 2 and "subject" in self.editor.sent(report):
+            return report
+        return None
 
     def report_of(self, evaluation: Evaluation) -> Path | None:
         orders = self.result_orders
