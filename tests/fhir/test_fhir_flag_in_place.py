@@ -3043,6 +3043,44 @@ def test_an_anc_derived_from_a_reports_results_without_a_subject_is_its_patients
     assert list(again.bundles) == [output]  # read back, the ANC is hers, judged at her age
 
 
+@pytest.mark.parametrize("girl", ["entry", "contained"])
+def test_an_anc_derived_from_members_of_a_panel_a_report_contains_is_the_panels_patients(
+    girl: str,
+) -> None:
+    # the report (no subject) contains the panel naming the girl, its WBC and neutrophils sent
+    # as entries: judged as hers, but the ANC of 1,250 was written without a subject, as only a
+    # panel that is an entry was looked up
+    sent = _panel_naming_the_patient("panel-first")
+    patient_entry, panel_entry, *members = sent["entry"]
+    panel = panel_entry["resource"]
+    report: dict[str, Any] = {"resourceType": "DiagnosticReport", "id": "ps-report"}
+    report["contained"] = [panel]
+    if girl == "contained":  # a #id in the contained panel names a resource of the report
+        report["contained"].insert(0, patient_entry["resource"])
+        panel["subject"] = {"reference": "#ps-girl"}
+    report.update(status="final", code={"text": "CBC with differential"})
+    report["result"] = [{"reference": "#ps-panel"}]
+    sent["entry"] = [{"fullUrl": "urn:uuid:ps-report", "resource": report}, *members]
+    if girl == "entry":
+        sent["entry"].insert(0, patient_entry)
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.analyte.value, f.code, f.derived) for f in conv.findings] == [
+        ("wbc", "L", False),
+        ("anc", "N", True),
+    ]
+    (output,) = conv.bundles
+    added = output["entry"][-1]["resource"]
+    assert added["valueQuantity"]["value"] == Decimal("1250")
+    if girl == "contained":
+        assert added["subject"] == {"reference": "#ps-girl"}
+        assert [c["id"] for c in added["contained"]] == ["ps-girl"]
+    else:
+        assert added["subject"] == {"reference": "urn:uuid:ps-girl"}
+    assert fhir.validate(output, "R4") == []
+    (again,) = leukoflag.convert(fhir.dumps(output)).bundles
+    assert again == output  # read back, the derived ANC is hers, judged at her age
+
+
 def test_the_members_of_a_panel_whose_focus_is_its_subject_are_judged() -> None:
     conv = leukoflag.convert(
         fhir.dumps(_cord_blood_panel({"reference": "urn:uuid:mh-mother"}, report=False))

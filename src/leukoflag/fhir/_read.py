@@ -1225,8 +1225,9 @@ class _ItemReader:
             if self.panel_not_patient(observation):
                 return []
             holder = self.subject_holder(observation)
-            if holder is not observation and len(observation.path) == 3 == len(holder.path):
-                self.panel_subjects[observation.path] = holder.path  # a derived ANC's subject
+            # a derived ANC's subject; a panel contained in another entry's resource too
+            if holder is not observation and len(observation.path) == 3 <= len(holder.path):
+                self.panel_subjects[observation.path] = holder.path
         known = len(self.nodes)
         try:
             return self.observation_results_checked(
