@@ -2985,6 +2985,46 @@ def test_a_member_of_a_panel_of_another_patient_than_its_report_is_passed_throug
     )
 
 
+@pytest.mark.parametrize("container", ["panel", "report"])
+def test_a_contained_member_naming_another_patient_than_its_container_is_passed_through(
+    container: str,
+) -> None:
+    # a member contained in the girl's panel (or in a panel without subject her report lists)
+    # naming her mother was read with the panel's order: the mother's WBC of 5,000 judged L by
+    # the girl's infant band and an ANC of 1,250 derived from it and the girl's neutrophils
+    sent = _girls_cbc_panel(
+        "ps",
+        born="2026-06-20",
+        drawn="2026-11-30T09:40:00-05:00",
+        neutrophils=25,
+        members_name_her=True,
+        contained=True,
+        report="with-subject" if container == "report" else None,
+    )
+    mother = {"resourceType": "Patient", "id": "ps-mother", "gender": "female"}
+    mother["birthDate"] = "1994-02-11"
+    sent["entry"].append({"fullUrl": "urn:uuid:ps-mother", "resource": mother})
+    panel_at = 2 if container == "report" else 1
+    panel = sent["entry"][panel_at]["resource"]
+    if container == "report":
+        del panel["subject"]  # the report names the girl
+    panel["contained"][0]["subject"] = {"reference": "urn:uuid:ps-mother"}  # the WBC
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert conv.findings == []  # her neutrophils alone: nothing to judge, no ANC
+    (mismatch,) = (i for i in conv.issues if i.code == "fhir.subject-mismatch")
+    at = f"ITEM[1]/Bundle.entry[{panel_at}].resource"
+    named_by = at if container == "panel" else "ITEM[1]/Bundle.entry[1].resource"
+    assert mismatch.location == f"{at}.contained[0].subject"
+    assert mismatch.text == (
+        f"the subject is the Patient at ITEM[1]/Bundle.entry[{panel_at + 1}].resource, but the "
+        f"Observation at {at} that contains this Observation is read as of the Patient at "
+        f"ITEM[1]/Bundle.entry[0].resource ({named_by}.subject): whose result it is is not "
+        "known, so it is passed through unread and unflagged"
+    )
+    (output,) = conv.bundles
+    assert output == fhir.loads(fhir.dumps(sent))  # passed through as sent
+
+
 def _report_naming_the_patient(contained: bool) -> dict[str, Any]:
     """The girl of 5 months' CBC report drawn 2026-11-30, whose subject names her (a Patient
     entry, or ``contained`` in the report), listing her WBC of 5,000/uL and neutrophils of 25 %

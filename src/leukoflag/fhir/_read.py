@@ -923,14 +923,8 @@ class _ItemReader:
         if theirs is None:
             return False
         ours = self.subject_patient(report)
-        if ours is None:
+        if ours is None or self.one_patient(ours, theirs):
             return False
-        # identifiers sent twice are not known to be the patient's: no copy is known by them
-        identified = not (
-            self.repeats and (self.identifiers_repeated(ours) or self.identifiers_repeated(theirs))
-        )
-        if _same_patient(ours, theirs, identified=identified, bases=self.bases):
-            return False  # one Patient, or one sent twice (a PUT and its include, a copy)
         self.modified = True
         self.issue(
             Severity.WARNING,
@@ -946,6 +940,44 @@ class _ItemReader:
             f"{report.location} that lists this Observation is of the Patient at "
             f"{ours.location}: whose result it is is not known, so it is passed through unread "
             "and unflagged",
+        )
+        return True
+
+    def one_patient(self, ours: _Located, theirs: _Located) -> bool:
+        """Whether two Patients of the item are one patient (see _same_patient): one resource,
+        or one sent twice (a PUT and its include, a copy)."""
+        # identifiers sent twice are not known to be the patient's: no copy is known by them
+        identified = not (
+            self.repeats and (self.identifiers_repeated(ours) or self.identifiers_repeated(theirs))
+        )
+        return _same_patient(ours, theirs, identified=identified, bases=self.bases)
+
+    def contained_other_patient(self, inner: _Located, container: _Located) -> bool:
+        """Whether ``inner``, an Observation contained in ``container`` (read with its order),
+        names another Patient of the item as its subject than its container is read as, said
+        so: as for a report's result of another patient (other_patient), whose it is is not
+        known."""
+        theirs = self.subject_patient(inner)
+        if theirs is None:
+            return False
+        holder = self.subject_holder(container)  # a panel's member without a subject: the panel's
+        if "subject" not in holder.resource:
+            report = self.draft.report if self.draft is not None else None
+            if report is None or "subject" not in report.resource:
+                return False
+            holder = report
+        ours = self.subject_patient(holder)
+        if ours is None or self.one_patient(ours, theirs):
+            return False
+        self.modified = True
+        self.issue(
+            Severity.WARNING,
+            "subject-mismatch",
+            f"{inner.location}.subject",
+            f"the subject is the Patient at {theirs.location}, but the Observation at "
+            f"{container.location} that contains this Observation is read as of the Patient at "
+            f"{ours.location} ({holder.location}.subject): whose result it is is not known, so it "
+            "is passed through unread and unflagged",
         )
         return True
 
@@ -1662,6 +1694,9 @@ class _ItemReader:
                     raise _Malformed(f"{where}.contained[{i}].{key}", _repeated(key))
                 if isinstance(inner, dict) and inner.get("resourceType") == "Observation":
                     located = self.located(inner, (*observation.path, "contained", i), resource)
+                    # read with its container's order: one naming another patient is not judged
+                    if "subject" in inner and self.contained_other_patient(located, observation):
+                        continue
                     results.extend(self.observation_results(located, order, specimens, patient))
         return results
 
