@@ -3121,6 +3121,103 @@ def test_an_anc_derived_from_members_of_a_panel_a_report_contains_is_the_panels_
     assert again == output  # read back, the derived ANC is hers, judged at her age
 
 
+@pytest.mark.parametrize("holder", ["panel", "report"])
+def test_an_anc_derived_from_results_without_a_subject_takes_the_visit_of_its_patient(
+    holder: str,
+) -> None:
+    # the ANC of 1,250 took the subject of the panel (or report) naming the girl, but not its
+    # encounter: the lab's results of her clinic visit, and leukoflag's ANC of none, though
+    # sources a report contains give it the report's encounter
+    sent = _panel_naming_the_patient("panel-first")
+    naming = 1
+    if holder == "report":
+        sent = _report_naming_the_patient(contained=False)
+    visit: dict[str, Any] = {"resourceType": "Encounter", "id": "ps-visit", "status": "finished"}
+    visit["class"] = {
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+        "code": "AMB",
+    }
+    sent["entry"][naming]["resource"]["encounter"] = {"reference": "urn:uuid:ps-visit"}
+    sent["entry"].insert(1, {"fullUrl": "urn:uuid:ps-visit", "resource": visit})
+    conv = leukoflag.convert(fhir.dumps(sent))
+    assert [(f.analyte.value, f.code, f.derived) for f in conv.findings] == [
+        ("wbc", "L", False),
+        ("anc", "N", True),
+    ]
+    (output,) = conv.bundles
+    added = output["entry"][-1]["resource"]
+    assert added["valueQuantity"]["value"] == Decimal("1250")
+    assert added["encounter"] == {"reference": "urn:uuid:ps-visit"}
+    assert fhir.validate(output, "R4") == []
+    (again,) = leukoflag.convert(fhir.dumps(output)).bundles
+    assert again == output
+
+
+def test_an_anc_derived_from_results_without_a_subject_keeps_the_sources_own_visit() -> None:
+    sent = _panel_naming_the_patient("panel-first")
+    sent["entry"][1]["resource"]["encounter"] = {"reference": "Encounter/ps-admission"}
+    sent["entry"][2]["resource"]["encounter"] = {"reference": "Encounter/ps-clinic"}  # the WBC
+    (output,) = leukoflag.convert(fhir.dumps(sent)).bundles
+    added = output["entry"][-1]["resource"]
+    assert added["subject"] == {"reference": "urn:uuid:ps-girl"}
+    assert added["encounter"] == {"reference": "Encounter/ps-clinic"}
+
+
+def test_an_anc_derived_from_members_of_a_panel_set_aside_takes_no_visit_of_it() -> None:
+    # the panel's visit has a modifierExtension (a simulated encounter): the panel is set aside,
+    # its members sent as entries still judged as the girl's; given that encounter, the ANC was
+    # set aside read back and derived again as a second entry
+    sent = _panel_naming_the_patient("panel-first")
+    visit: dict[str, Any] = {"resourceType": "Encounter", "id": "ps-visit", "status": "finished"}
+    visit["modifierExtension"] = [
+        {"url": "https://lis.example/fhir/StructureDefinition/simulated", "valueBoolean": True}
+    ]
+    sent["entry"][1]["resource"]["encounter"] = {"reference": "urn:uuid:ps-visit"}
+    sent["entry"].append({"fullUrl": "urn:uuid:ps-visit", "resource": visit})
+    (output,) = leukoflag.convert(fhir.dumps(sent)).bundles
+    added = output["entry"][-1]["resource"]
+    assert added["subject"] == {"reference": "urn:uuid:ps-girl"}
+    assert "encounter" not in added
+    (again,) = leukoflag.convert(fhir.dumps(output)).bundles
+    assert again == output
+
+
+@pytest.mark.parametrize("girl", ["entry", "contained"])
+def test_an_anc_derived_from_members_of_a_report_contained_panel_takes_its_visit(
+    girl: str,
+) -> None:
+    # the panel contained in the report names the girl and a visit the report contains (#id):
+    # the ANC carries a copy of it, as a #id names only a resource of its own
+    sent = _panel_naming_the_patient("panel-first")
+    patient_entry, panel_entry, *members = sent["entry"]
+    panel = panel_entry["resource"]
+    visit: dict[str, Any] = {"resourceType": "Encounter", "id": "ps-visit", "status": "finished"}
+    visit["class"] = {
+        "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+        "code": "AMB",
+    }
+    report: dict[str, Any] = {"resourceType": "DiagnosticReport", "id": "ps-report"}
+    report["contained"] = [visit, panel]
+    panel["encounter"] = {"reference": "#ps-visit"}
+    if girl == "contained":
+        report["contained"].insert(0, patient_entry["resource"])
+        panel["subject"] = {"reference": "#ps-girl"}
+    report.update(status="final", code={"text": "CBC with differential"})
+    report["result"] = [{"reference": "#ps-panel"}]
+    sent["entry"] = [{"fullUrl": "urn:uuid:ps-report", "resource": report}, *members]
+    if girl == "entry":
+        sent["entry"].insert(0, patient_entry)
+    (output,) = leukoflag.convert(fhir.dumps(sent)).bundles
+    added = output["entry"][-1]["resource"]
+    assert added["valueQuantity"]["value"] == Decimal("1250")
+    assert added["encounter"] == {"reference": "#ps-visit"}
+    copied = ["ps-girl", "ps-visit"] if girl == "contained" else ["ps-visit"]
+    assert [c["id"] for c in added["contained"]] == copied
+    assert fhir.validate(output, "R4") == []
+    (again,) = leukoflag.convert(fhir.dumps(output)).bundles
+    assert again == output
+
+
 def test_the_members_of_a_panel_whose_focus_is_its_subject_are_judged() -> None:
     conv = leukoflag.convert(
         fhir.dumps(_cord_blood_panel({"reference": "urn:uuid:mh-mother"}, report=False))

@@ -648,15 +648,18 @@ class _Flagger:
             specimen = None
         carried = [first_resource.get(key) for key in ("subject", "encounter")]
         contained = _contained_copies(first_resource, [*carried, specimen], _entry_reference(first))
-        subject = None
+        subject = encounter = None
         holder = None if "subject" in first_resource else self.subject_holder(evaluation, sources)
         if holder is not None:
             # a source sent without a subject: the panel's or report's, as it was judged
             holder_entry = entries[holder[1]]
-            subject = self.editor.sent(holder)["subject"]
+            sent = self.editor.sent(holder)
+            subject = sent["subject"]
+            if "encounter" not in first_resource and self.was_read(holder, sent):
+                encounter = sent.get("encounter")  # its visit, as sources a report contains carry
             # a #id in a contained panel names a resource its entry's resource contains
             contained += _contained_copies(
-                holder_entry["resource"], [subject], _entry_reference(holder_entry)
+                holder_entry["resource"], [subject, encounter], _entry_reference(holder_entry)
             )
         if contained:
             resource["contained"] = contained
@@ -676,6 +679,8 @@ class _Flagger:
                 resource[key] = fresh_json(first_resource[key])  # the source keeps its own
             elif key == "subject" and subject is not None:
                 resource[key] = fresh_json(subject)
+            elif key == "encounter" and encounter is not None:
+                resource[key] = fresh_json(encounter)
             elif key == EFFECTIVE[-1] and not any(k in resource for k in EFFECTIVE):
                 # sources a panel dates (members sent without a time): the time they were judged
                 # at, at the last effective[x] choice so it stands before issued, sent or not
@@ -737,6 +742,18 @@ class _Flagger:
         if report is not None and len(report) >= 2 and "subject" in self.editor.sent(report):
             return report
         return None
+
+    def was_read(self, holder: Path, sent: dict[str, Any]) -> bool:
+        """Whether the panel or report at ``holder`` was read: one set aside (its encounter's
+        modifierExtension, a visit that never took place) lends its derived ANC no encounter,
+        which read back would set the ANC aside and derive it again."""
+        if holder in self.item.reports.values():
+            return True  # a report set aside orders no derived ANC
+        location = path_location(self.item.location, self.editor.root, holder)
+        if location in self.item.nodes:
+            return True
+        components = _listed(sent.get("component"))
+        return any(f"{location}.component[{i}]" in self.item.nodes for i in range(len(components)))
 
     def report_of(self, evaluation: Evaluation) -> Path | None:
         orders = self.result_orders
