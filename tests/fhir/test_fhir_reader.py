@@ -451,6 +451,43 @@ def test_an_r5_report_modified_before_it_is_final_is_read_as_partial() -> None:
     assert "fhir.status-unknown" not in [i.code for i in item.issues]
 
 
+@pytest.mark.parametrize(("version", "rejected"), [("R4", True), ("R5", False)])
+def test_a_report_modified_is_refused_only_by_strict_validation_as_r4(
+    version: str, rejected: bool
+) -> None:
+    # the JSON does not say its version: "modified" is read as partial in any input, and R4's
+    # value set, which lacks it, is checked by strict validation of the version the user sets
+    report = {
+        "resourceType": "DiagnosticReport",
+        "status": "modified",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"reference": "Patient/rv-5521"},
+        "result": [{"reference": "#wbc"}],
+        "contained": [
+            {
+                "resourceType": "Observation",
+                "id": "wbc",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+                "valueQuantity": {
+                    "value": 2.9,
+                    "unit": "10*3/uL",
+                    "system": UCUM,
+                    "code": "10*3/uL",
+                },
+            }
+        ],
+    }
+    settings = Settings(strict=True, fhir_version="R4" if version == "R4" else "R5")
+    conv = leukoflag.convert(json.dumps(report), settings=settings)
+    assert [r.reason.startswith("strict FHIR validation failed:") for r in conv.rejected] == (
+        [True] if rejected else []
+    )
+    if rejected:
+        assert "'modified' is not in the required value set" in conv.rejected[0].reason
+    assert "fhir.status-unknown" not in [i.code for i in conv.issues]
+
+
 def test_malformed_observation_inside_a_bundle_is_an_issue_and_the_rest_is_read() -> None:
     data = b"""{"resourceType": "Bundle", "type": "collection", "entry": [
       {"resource": {"resourceType": "Observation", "status": "final",
