@@ -1184,6 +1184,15 @@ def test_boundaries_found_line_by_line_are_those_of_the_definition(atoms: list[b
     assert _boundaries(region) == naive_boundaries(region)
 
 
+def test_a_header_padded_with_nul_after_a_bom_is_a_boundary_after_the_padding() -> None:
+    # the padding was looked for only at the line's first byte: a BOM then NUL padding then
+    # MSH was no message start, though the definition (and padding without a BOM) says it is
+    from leukoflag.hl7v2._framing import _boundaries
+
+    region = b"\xef\xbb\xbf\0\0MSH|^~\\&|LAB\r"
+    assert _boundaries(region) == naive_boundaries(region) == [(5, 0)]
+
+
 @given(st.lists(st.sampled_from((*ATOMS_VARIANT, *BREAKS)), max_size=40))
 def test_one_plain_message_in_memory_splits_like_the_stream(atoms: list[bytes]) -> None:
     # split_bytes answers a lone message starting with MSH without the line-by-line splitter.

@@ -676,10 +676,11 @@ def _boundaries(region: bytes) -> list[tuple[int, int]]:
             # '  MSH|^~\&|' or 'msh|^~\&|': the reader reads it as MSH, so it starts a message
             if HEADER_VARIANT.match(line, skip):
                 found.append((at + skip, 0))
-            elif line[:1] == b"\0" and (
-                (unpadded := line.lstrip(b"\0"))[:3] == b"MSH" or HEADER_VARIANT.match(unpadded)
+            elif line[skip : skip + 1] == b"\0" and (
+                (unpadded := line[skip:].lstrip(b"\0"))[:3] == b"MSH"
+                or HEADER_VARIANT.match(unpadded)
             ):
-                # the padding is not the message's: it stays a line of the one before
+                # the padding (after a BOM too) is not the message's: a line of the one before
                 found.append((at + len(line) - len(unpadded), 0))
             elif ENVELOPE_VARIANT.match(line, skip):  # 'bts|3': an envelope line as 'BTS|3' is
                 found.append((at + skip, 1))
