@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import leukoflag
@@ -1048,6 +1048,7 @@ def test_every_message_of_a_file_ends_as_message_or_rejected() -> None:
 POOL = (CBC, SECOND, THIRD)
 
 
+@settings(deadline=None)  # no wall-clock limit on a loaded machine
 @given(
     picks=st.lists(st.sampled_from(range(3)), min_size=1, max_size=6),
     terminator=st.sampled_from(["\r", "\n", "\r\n"]),
@@ -1072,6 +1073,7 @@ def test_any_concatenation_and_chunking_yields_the_same_messages(
     assert all(isinstance(m, Message) for m in read_all)
 
 
+@settings(deadline=None)  # no wall-clock limit on a loaded machine
 @given(
     parts=st.lists(
         st.sampled_from(
@@ -1171,6 +1173,7 @@ def naive_boundaries(region: bytes) -> list[tuple[int, int]]:
     return sorted(found)
 
 
+@settings(deadline=None)  # no wall-clock limit on a loaded machine
 @given(
     st.lists(
         st.sampled_from((*ATOMS_VARIANT, *BREAKS)),
@@ -1193,6 +1196,7 @@ def test_a_header_padded_with_nul_after_a_bom_is_a_boundary_after_the_padding() 
     assert _boundaries(region) == naive_boundaries(region) == [(5, 0)]
 
 
+@settings(deadline=None)  # no wall-clock limit on a loaded machine
 @given(st.lists(st.sampled_from((*ATOMS_VARIANT, *BREAKS)), max_size=40))
 def test_one_plain_message_in_memory_splits_like_the_stream(atoms: list[bytes]) -> None:
     # split_bytes answers a lone message starting with MSH without the line-by-line splitter.

@@ -33,13 +33,13 @@ def _outcome(raw: bytes) -> Message | Rejected:
     return result
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=400))
 def test_random_bytes_never_fail_inside(data: bytes) -> None:
     _outcome(data)
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(
     edits=st.lists(
         st.tuples(st.integers(min_value=0, max_value=len(_BASE)), st.sampled_from(_PIECES)),

@@ -8,7 +8,7 @@ import sys
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import leukoflag
@@ -211,6 +211,7 @@ def value_and_row(draw: st.DrawFn) -> tuple[Decimal, SpellingRow]:
     return value, row
 
 
+@settings(deadline=None)  # no wall-clock limit on a loaded machine
 @given(value_and_row(), st.sampled_from(["wbc", "anc"]), st.booleans())
 def test_conversion_is_value_times_documented_factor(
     case: tuple[Decimal, SpellingRow], analyte: str, as_text: bool
@@ -225,6 +226,7 @@ def test_conversion_is_value_times_documented_factor(
     assert result.as_tuple().digits == value.as_tuple().digits
 
 
+@settings(deadline=None)  # no wall-clock limit on a loaded machine
 @given(value_and_row())
 def test_normalize_agrees_with_count_per_ul(case: tuple[Decimal, SpellingRow]) -> None:
     value, row = case
@@ -234,6 +236,7 @@ def test_normalize_agrees_with_count_per_ul(case: tuple[Decimal, SpellingRow]) -
     assert count.factor == TABLE.ucum[count.ucum].factor
 
 
+@settings(deadline=None)  # no wall-clock limit on a loaded machine
 @given(st.sampled_from(COUNT_ROWS), st.decimals(min_value=1, max_value=10**9, places=0))
 def test_above_plausible_is_always_refused(row: SpellingRow, excess: Decimal) -> None:
     factor = TABLE.ucum[row.ucum].factor
