@@ -420,9 +420,10 @@ def test_unknown_status_is_read_as_unknown_with_an_issue() -> None:
     assert [i.code for i in item.issues] == ["fhir.status-unknown"]
 
 
-def test_an_r5_report_modified_before_it_is_final_is_read_as_partial() -> None:
-    # R5 added "modified": reported as "not a FHIR report status" and read as unknown
-    report = {
+def _modified_report() -> dict[str, Any]:
+    """An R5 DiagnosticReport "modified" (changed after it was issued, before it is final)
+    containing a WBC of 2,900/uL."""
+    return {
         "resourceType": "DiagnosticReport",
         "status": "modified",
         "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
@@ -443,6 +444,11 @@ def test_an_r5_report_modified_before_it_is_final_is_read_as_partial() -> None:
             }
         ],
     }
+
+
+def test_an_r5_report_modified_before_it_is_final_is_read_as_partial() -> None:
+    # R5 added "modified": reported as "not a FHIR report status" and read as unknown
+    report = _modified_report()
     (item,) = read(json.dumps(report).encode())
     assert isinstance(item, FhirItem)
     (group,) = item.groups
@@ -457,27 +463,7 @@ def test_a_report_modified_is_refused_only_by_strict_validation_as_r4(
 ) -> None:
     # the JSON does not say its version: "modified" is read as partial in any input, and R4's
     # value set, which lacks it, is checked by strict validation of the version the user sets
-    report = {
-        "resourceType": "DiagnosticReport",
-        "status": "modified",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
-        "subject": {"reference": "Patient/rv-5521"},
-        "result": [{"reference": "#wbc"}],
-        "contained": [
-            {
-                "resourceType": "Observation",
-                "id": "wbc",
-                "status": "final",
-                "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
-                "valueQuantity": {
-                    "value": 2.9,
-                    "unit": "10*3/uL",
-                    "system": UCUM,
-                    "code": "10*3/uL",
-                },
-            }
-        ],
-    }
+    report = _modified_report()
     settings = Settings(strict=True, fhir_version="R4" if version == "R4" else "R5")
     conv = leukoflag.convert(json.dumps(report), settings=settings)
     assert [r.reason.startswith("strict FHIR validation failed:") for r in conv.rejected] == (
