@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from leukoflag import __version__
+from leukoflag.cli import build_parser
 
 from .conftest import Runner
 from .messages import oru
@@ -396,3 +398,21 @@ def test_closed_stderr_keeps_the_exit_status(tmp_path: Path) -> None:
     assert _with_closed("2", tmp_path, "convert", "in.hl7", "-o", "out").returncode == 0
     assert _with_closed("2", tmp_path, "convert", "engine.log", "-o", "out").returncode == 1
     assert (tmp_path / "out" / "in.hl7.1.json").is_file()
+
+
+@pytest.mark.parametrize("command", ["convert", "explain"])
+def test_every_option_of_the_help_is_in_the_docs(command: str) -> None:
+    # docs/cli.md named -o, --jobs and --quiet but not their other spellings (--output, -j, -q)
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    commands = next(
+        action
+        for action in build_parser()._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    options = {
+        option
+        for action in commands.choices[command]._actions
+        for option in action.option_strings
+        if option not in {"-h", "--help"}
+    }
+    assert {option for option in options if f"`{option}" not in docs} == set()
