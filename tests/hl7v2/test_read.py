@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 from decimal import Decimal
+from pathlib import Path
 
+from leukoflag import hl7v2
 from leukoflag.model import (
     Identifier,
     Message,
@@ -487,3 +491,14 @@ def test_processing_mode_and_international_version_are_issues() -> None:
         ("MSG[1]/MSH[1]-12.3", "MSH-12.3 is not carried: 'DE2.5'"),
     ]
     assert "hl7v2.component-unmapped" not in codes(read(message(PID, OBR, WBC)).issues)
+
+
+def test_the_functions_docs_hl7v2_lists_are_the_steps_functions_and_it_counts_them() -> None:
+    # the page said "Four functions make up the step" above a table of five
+    page = (Path(__file__).resolve().parents[2] / "docs" / "hl7v2.md").read_text(encoding="utf-8")
+    intro, table = page.split("## Framing and batches", 1)[0].rsplit("\n\n| function |", 1)
+    listed = re.findall(r"^\| `([a-z_]+)\(", table, re.MULTILINE)
+    functions = sorted(name for name in hl7v2.__all__ if inspect.isfunction(getattr(hl7v2, name)))
+    assert sorted(listed) == functions
+    words = ["One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight"]
+    assert f"{words[len(listed) - 1]} functions make up the step" in intro
