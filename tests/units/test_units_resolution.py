@@ -647,3 +647,49 @@ def test_an_unknown_unit_garbled_by_the_charset_points_at_the_charset_not_the_ta
     text = str(caught.value)
     assert text.startswith("unknown-unit: unit 'Âµmol/L' looks like 'µmol/L' written in UTF-8")
     assert "correct the sender's charset (MSH-18)" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "range_limits", "said"),
+    [
+        # a calculated ANC sent without unit: 1,250.5 is inside 0-1,000,000 as cells/µL, but
+        # no whole number of cells; as thousands per µL it is 1,250,500
+        (
+            "1250.5",
+            (),
+            (
+                "as 10*3/uL, 1250.5 is 1250500 cells/µL, above 1000000; "
+                "as /uL, 1250.5 is not a whole number of cells"
+            ),
+        ),
+        # beside 4000-11000, 6.0 (tenths written) is no count of cells, and 4000 no count of
+        # thousands
+        (
+            "6.0",
+            ("4000", "11000"),
+            (
+                "as 10*3/uL, 4000 is 4000000 cells/µL, above 1000000; "
+                "as /uL, 6.0 is written with decimals, which a count of cells is not"
+            ),
+        ),
+        (
+            "5000000",
+            (),
+            (
+                "as 10*3/uL, 5000000 is 5000000000 cells/µL, above 1000000; "
+                "as /uL, 5000000 is 5000000 cells/µL, above 1000000"
+            ),
+        ),
+        ("-3", (), "as 10*3/uL, -3 is -3000 cells/µL, below 0; as /uL, -3 is -3 cells/µL, below 0"),
+    ],
+)
+def test_a_value_without_unit_that_fits_no_reading_is_told_why_each_reading_fails(
+    value: str, range_limits: tuple[str, ...], said: str
+) -> None:
+    # the refusal said "1250.5 with no unit is outside 0–1000000 cells/µL in every reading",
+    # though 1250.5 cells/µL is inside it: that reading fails as no whole number of cells
+    with pytest.raises(leukoflag.UnitError) as caught:
+        normalize(value, None, "anc", same_unit_values=range_limits)
+    assert caught.value.reason == "implausible"
+    shown = ", ".join((value, *range_limits))
+    assert str(caught.value) == f"implausible: {shown} with no unit fits no reading: {said}"

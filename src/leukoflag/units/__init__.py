@@ -847,17 +847,23 @@ def _infer(values: tuple[Decimal, ...], *, as_written: bool = False) -> UnitSpec
     digits (``6.0`` beside ``4000-11000`` is not 6 cells/µL)."""
     table = default_table()
     possible: list[UnitSpec] = []
-    for reading in table.readings:
-        spec = _spec(table, reading.ucum, "", Match.INFERRED, seen=table.missing_unit_source)
+    seen = table.missing_unit_source
+    ways = [
+        (_spec(table, reading.ucum, "", Match.INFERRED, seen=seen), reading.whole_numbers_only)
+        for reading in table.readings
+    ]
+    for spec, whole_only in ways:
         assert spec.factor is not None
-        whole_only = reading.whole_numbers_only
         if all(_readable(v, spec.factor, whole_only, table, as_written=as_written) for v in values):
             possible.append(spec)
     shown = ", ".join(shortened(str(v)) for v in values)
     if not possible:
+        failures = "; ".join(
+            _why_unreadable(values, spec, whole_only, table, as_written=as_written)
+            for spec, whole_only in ways
+        )
         raise UnitError(
-            f"implausible: {shown} with no unit is outside "
-            f"{table.plausible_low}–{table.plausible_high} cells/µL in every reading",
+            f"implausible: {shown} with no unit fits no reading: {failures}",
             spelling="",
             reason="implausible",
         )
@@ -881,6 +887,36 @@ def _readable(
     if whole_only and as_written and isinstance(exponent, int) and exponent < 0:
         return False  # tenths written ("6.0", "4.0-11.0"): the lab counts in thousands
     return table.plausible_low <= _EXACT.multiply(value, factor) <= table.plausible_high
+
+
+def _why_unreadable(
+    values: tuple[Decimal, ...],
+    spec: UnitSpec,
+    whole_only: bool,
+    table: UnitTable,
+    *,
+    as_written: bool,
+) -> str:
+    """Why the reading ``spec`` fits none of ``values``: the first value it cannot read, and how
+    (a value inside the plausible limits may fail as no whole number of cells)."""
+    factor = spec.factor
+    assert factor is not None
+    for value in values:
+        if _readable(value, factor, whole_only, table, as_written=as_written):
+            continue
+        said = f"as {spec.ucum}, {shortened(str(value))}"
+        if whole_only and value != value.to_integral_value():
+            return f"{said} is not a whole number of cells"
+        per_ul = _EXACT.multiply(value, factor)
+        if table.plausible_low <= per_ul <= table.plausible_high:  # whole, but tenths written
+            return f"{said} is written with decimals, which a count of cells is not"
+        side = (
+            f"below {table.plausible_low}"
+            if per_ul < table.plausible_low
+            else f"above {table.plausible_high}"
+        )
+        return f"{said} is {shortened(plain(per_ul.normalize(_EXACT)))} cells/µL, {side}"
+    return f"as {spec.ucum}, every value fits"  # not reached: the reading failed for one
 
 
 def _power_of_ten(factor: Decimal | None) -> int | None:
