@@ -489,6 +489,28 @@ def test_report_dash_is_written_to_stdout_beside_an_output_directory(
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["low.hl7.1.json"]
 
 
+@pytest.mark.parametrize(
+    ("declared", "reported"),
+    [
+        ((), 0),
+        (("urn:oid:1.2.3|RB-20417", "RB-20418"), 2),
+        # '*' names no patient but makes every patient of the run Duffy-null: it was counted as
+        # one identifier, so the report of a run judging everyone by the Duffy-null ranges read
+        # like that of a run naming one patient
+        (("*",), "*"),
+        (("*", "RB-20417"), "*"),
+    ],
+)
+def test_report_says_how_many_patients_were_declared_duffy_null_or_that_all_were(
+    leukoflag: Runner, tmp_path: Path, declared: tuple[str, ...], reported: object
+) -> None:
+    (tmp_path / "low.hl7").write_bytes(LOW)
+    options = [f"--duffy-null={identifier}" for identifier in declared]
+    done = leukoflag("convert", "low.hl7", "-o", "out", "--report", "-", "-q", *options)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["settings"]["duffy_null"] == reported
+
+
 def test_report_dash_without_an_output_directory_is_a_usage_error(
     leukoflag: Runner, tmp_path: Path
 ) -> None:

@@ -149,8 +149,9 @@ def _settings_json(settings: Settings) -> dict[str, Any]:
         "range_policy": settings.range_policy,
         "ctcae_version": settings.ctcae_version,
         "critical_low": dict(settings.critical_low),
-        # identifiers of patients are not copied into a report: only how many were declared
-        "duffy_null": len(settings.duffy_null),
+        # identifiers of patients are not copied into a report: only how many were declared,
+        # or "*" when every patient was (a count would read as one patient named)
+        "duffy_null": "*" if "*" in settings.duffy_null else len(settings.duffy_null),
         "default_timezone": settings.default_timezone,
         "fallback_charset": settings.fallback_charset,
         "strict": settings.strict,
