@@ -528,6 +528,23 @@ def test_a_full_device_is_named_in_the_error_line(
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_full_stdout_is_named_in_the_error_line_of_explain(tmp_path: Path) -> None:
+    # explain said "leukoflag: [Errno 28] No space left on device", naming nothing written to
+    (tmp_path / "feed.hl7").write_bytes(batch(oru("FD-0001"), oru("FD-0002")))
+    with open("/dev/full", "wb") as device:
+        done = subprocess.run(
+            [sys.executable, "-m", "leukoflag", "explain", "feed.hl7"],
+            stdout=device,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            timeout=300,
+            check=False,
+        )
+    assert done.returncode == 2
+    assert done.stderr == b"leukoflag: No space left on device: <stdout>\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
 @pytest.mark.parametrize(
     ("inputs", "options", "status"),
     [

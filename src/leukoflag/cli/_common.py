@@ -78,6 +78,17 @@ def _same(first: Decimal, second: Decimal) -> bool:
     return first.is_finite() and second.is_finite() and first == second
 
 
+STDOUT_NAME = "<stdout>"  # as stdin is <stdin> where an input is named in text
+
+
+def raise_naming(exc: OSError, name: str) -> NoReturn:
+    """Raise ``exc`` naming what was written to: write() names nothing, and ``[Errno 28] No
+    space left on device`` alone would not say that stdout, or which device, is full."""
+    if exc.filename is None and not isinstance(exc, BrokenPipeError):  # a broken pipe: own line
+        raise OSError(exc.errno, exc.strerror, name) from exc
+    raise exc
+
+
 def guarded(command: Callable[[], int]) -> int:
     """Run a command; usage, settings and I/O errors become one line on stderr and status 2."""
     if sys.stderr is None:  # started with stderr closed: lines go nowhere, the status stays true

@@ -23,11 +23,11 @@ from collections.abc import Collection, Iterator, Sequence
 from contextlib import ExitStack
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, BinaryIO, NoReturn, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from leukoflag import detect, fhir
 from leukoflag.cli import EXIT_OK, EXIT_REJECTED
-from leukoflag.cli._common import guarded, settings_from
+from leukoflag.cli._common import STDOUT_NAME, guarded, raise_naming, settings_from
 from leukoflag.cli._inputs import Input, UsageError, expand_inputs, json_text, line_text
 from leukoflag.cli._pipeline import (
     Event,
@@ -48,7 +48,6 @@ REJECTED_DIRECTORY = "rejected"
 # a rejected item's files: its record and its raw bytes, named by what they look like
 _REJECTED_EXTENSIONS = ("reason.json", "hl7", "json", "txt")
 _STDOUT = "-"
-_STDOUT_NAME = "<stdout>"  # as stdin is <stdin> where an input is named in text
 _JOB_SIGNALS = {signal.SIGTERM, signal.SIGHUP}
 
 
@@ -110,7 +109,7 @@ def _convert(args: argparse.Namespace) -> int:
                 sys.stdout.buffer.write(data)
                 sys.stdout.flush()
             except OSError as exc:
-                _raise_naming(exc, _STDOUT_NAME)
+                raise_naming(exc, STDOUT_NAME)
         else:
             _write_report(report_path, data)
     if not args.quiet:
@@ -218,7 +217,7 @@ class _StdoutSink:
                 self._out.write(record.output)
                 self._out.write(b"\n")
             except OSError as exc:
-                _raise_naming(exc, _STDOUT_NAME)
+                raise_naming(exc, STDOUT_NAME)
             return
         rejected = record.rejected
         assert rejected is not None  # an item has an output or a rejection
@@ -232,7 +231,7 @@ class _StdoutSink:
         try:
             self._out.flush()
         except OSError as exc:
-            _raise_naming(exc, _STDOUT_NAME)
+            raise_naming(exc, STDOUT_NAME)
 
 
 class _DirectorySink:
@@ -333,14 +332,6 @@ def _write_whole(path: Path, data: bytes) -> None:
         raise
 
 
-def _raise_naming(exc: OSError, name: str) -> NoReturn:
-    """Raise ``exc`` naming what was written to: write() names nothing, and ``[Errno 28] No
-    space left on device`` alone would not say that stdout, or which device, is full."""
-    if exc.filename is None and not isinstance(exc, BrokenPipeError):  # a broken pipe: own line
-        raise OSError(exc.errno, exc.strerror, name) from exc
-    raise exc
-
-
 def _line(raw: bytes) -> str:
     """An envelope line as text: UTF-16/32 after its byte-order mark, other bytes as ``\\xNN``
     when not UTF-8."""
@@ -413,7 +404,7 @@ def _write_report(path: Path, data: bytes) -> None:
         try:
             path.write_bytes(data)
         except OSError as exc:
-            _raise_naming(exc, os.fspath(path))
+            raise_naming(exc, os.fspath(path))
         return
     target = _report_target(path)
     partial = target.with_name(f".{target.name}.partial")

@@ -19,8 +19,8 @@ from leukoflag import api, detect, fhir, hl7v2
 from leukoflag._numbers import long_number, plain
 from leukoflag._quote import quoted, shortened
 from leukoflag.cli import EXIT_OK, EXIT_REJECTED
-from leukoflag.cli._common import guarded, settings_from
-from leukoflag.cli._inputs import UsageError, expand_inputs, line_text
+from leukoflag.cli._common import STDOUT_NAME, guarded, raise_naming, settings_from
+from leukoflag.cli._inputs import Input, UsageError, expand_inputs, line_text
 from leukoflag.cli._pipeline import sniff
 from leukoflag.model import (
     CodedResult,
@@ -87,6 +87,16 @@ def _explain(args: argparse.Namespace) -> int:
     out = sys.stdout
     if out is None:  # started with stdout closed (`>&-`)
         raise UsageError("stdout is closed: nowhere to write the explanation")
+    try:
+        rejected = _explain_inputs(out, inputs, settings)
+        out.flush()
+    except OSError as exc:  # a write to stdout: the inputs' own errors are UsageErrors
+        raise_naming(exc, STDOUT_NAME)
+    return EXIT_REJECTED if rejected else EXIT_OK
+
+
+def _explain_inputs(out: TextIO, inputs: Sequence[Input], settings: Settings) -> int:
+    """Write the explanation of every input to ``out``; returns how many items were rejected."""
     rejected = 0
     for number, item in enumerate(inputs):
         if number:
@@ -100,8 +110,7 @@ def _explain(args: argparse.Namespace) -> int:
                     out.write(f"\n{where}  rejected: {line_text(read.reason)}\n")
                 else:
                     _write_item(out, read)
-    out.flush()
-    return EXIT_REJECTED if rejected else EXIT_OK
+    return rejected
 
 
 def _read(stream: BinaryIO, settings: Settings, source: str) -> Iterator[_Item | Rejected]:
