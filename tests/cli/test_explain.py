@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from leukoflag import api
+from leukoflag import api, fhir
 from leukoflag._range_text import read_range_text
 from leukoflag.cli._explain import _Item, _write_item
 from leukoflag.model import (
@@ -401,3 +401,28 @@ def test_explain_shows_the_messages_own_problems_below_its_rows(
     ]
     # information about fields not carried (MSH-15, MSH-16) is convert's report, not the analyst's
     assert not any("hl7v2.field-unmapped" in line for line in lines)
+
+
+def test_explain_says_an_anc_of_leukoflags_own_output_read_back_was_derived(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # an order with a WBC and a neutrophil % but no ANC: leukoflag derives one and writes it;
+    # its Bundle explained again showed that ANC as a measured one (no `derived` line), though
+    # convert's finding of it says derived (docs/fhir-input.md: "its finding still derived")
+    message = (
+        oru("E-9", sex="M", birth="19610719", wbc="2.2", wbc_unit="K/uL")
+        .replace(
+            b"OBX|3|NM|751-8^Neutrophils [#/volume] in Blood by Automated count^LN||3.9",
+            b"OBX|3|NM|770-8^Neutrophils/100 leukocytes in Blood by Automated count^LN||22",
+        )
+        .replace(b"|22|10*3/uL^^UCUM|1.8-7.7|", b"|22|%|40-75|")
+    )
+    (bundle,) = api.convert(message).bundles
+    (finding,) = [f for f in api.convert(message).findings if f.analyte == "anc"]
+    assert (finding.derived, finding.value_per_ul) == (True, Decimal(484))
+    (tmp_path / "out.json").write_bytes(fhir.dumps(bundle))
+    (read_back,) = [f for f in api.convert(fhir.dumps(bundle)).findings if f.analyte == "anc"]
+    assert read_back.derived
+    text = leukoflag("explain", "out.json").stdout.decode()
+    anc = text[text.index("  ANC  ") :]
+    assert re.search(r"\n +derived +by leukoflag, read back from its own output\n", anc), text

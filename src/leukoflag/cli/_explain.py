@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import BinaryIO, TextIO
 
@@ -146,6 +146,11 @@ def _read(stream: BinaryIO, settings: Settings, source: str) -> Iterator[_Item |
                 str(part) for part in (resource.get("resourceType"), resource.get("id")) if part
             )
             evaluations = api.evaluate_groups(entry.groups, settings, fallback=None)
+            for location in entry.derived:  # leukoflag's own ANC read back, as convert marks it
+                found = evaluations.get(location)
+                if found is not None and found.finding is not None:
+                    finding = replace(found.finding, derived=True)
+                    evaluations[location] = replace(found, finding=finding)
             yield _Item(entry.location, title, entry.groups, evaluations, outcome.issues)
     else:
         raw = stream.read()
@@ -271,6 +276,8 @@ def _row(evaluation: Evaluation, written: str, more: Sequence[Issue] = ()) -> _R
             details.append(("range", _range(evaluation)))
     if evaluation.derived_from:
         details.append(("derived", "from " + ", ".join(evaluation.derived_from)))
+    elif finding is not None and finding.derived:
+        details.append(("derived", "by leukoflag, read back from its own output"))
     if evaluation.loinc is not None:
         details.append(("LOINC", f"{evaluation.loinc.code} {evaluation.loinc.display}".strip()))
     details.extend(
