@@ -8,6 +8,7 @@ import pytest
 
 import leukoflag
 from leukoflag.model import Analyte, Severity, Unit
+from leukoflag.testing import builders
 from leukoflag.units import (
     Match,
     UnitKind,
@@ -127,6 +128,33 @@ def test_several_units_of_a_repeated_field_are_refused_as_such(unit: str | Unit)
 @pytest.mark.parametrize("spelling", ["g/DL", "G/DL", "gL", "PG", "MMOL/L", "MM/H", "GPT/L"])
 def test_no_case_folding_where_case_could_change_meaning(spelling: str) -> None:
     assert reason_of("5", spelling) == "unknown-unit"
+
+
+@pytest.mark.parametrize(
+    ("spelling", "value", "per_ul"),
+    [
+        ("thou/cumm", "3.1", "3100"),
+        ("thou/mm3", "3.1", "3100"),
+        ("Thou/cu mm", "3.1", "3100"),
+        ("THOU/CMM", "3.1", "3100"),
+        ("x10E3/cumm", "3.1", "3100"),
+        ("10^3/cmm", "3.1", "3100"),
+        ("cells/cumm", "3100", "3100"),
+        ("cells/cu mm", "3100", "3100"),
+        ("CELLS/CMM", "3100", "3100"),
+    ],
+)
+def test_us_spellings_of_the_cubic_millimetre_are_counts(
+    spelling: str, value: str, per_ul: str
+) -> None:
+    # cumm, cu mm and cmm are the cubic millimetre US labs write: UCUM mm3, one µL
+    assert leukoflag.count_per_ul(value, spelling, "wbc") == Decimal(per_ul)
+    assert resolve_unit(spelling).kind is UnitKind.COUNT
+
+
+@pytest.mark.parametrize("spelling", ["mil/cumm", "mil/cu mm"])
+def test_red_cell_units_per_cubic_millimetre_stay_refused(spelling: str) -> None:
+    assert reason_of("4.5", spelling) == "wrong-analyte"
 
 
 def test_tolerant_match_does_not_cross_case() -> None:
@@ -693,3 +721,15 @@ def test_a_value_without_unit_that_fits_no_reading_is_told_why_each_reading_fail
     assert caught.value.reason == "implausible"
     shown = ", ".join((value, *range_limits))
     assert str(caught.value) == f"implausible: {shown} with no unit fits no reading: {said}"
+
+
+def test_a_wbc_in_thousands_per_cumm_is_normalized_and_judged_low() -> None:
+    message = builders.oru_message(
+        results=[builders.wbc("3.6", "thou/cumm", reference_range="4.0-11.0")]
+    )
+    conversion = leukoflag.convert(message.text)
+    (finding,) = conversion.findings
+    assert (finding.value_per_ul, finding.code) == (Decimal(3600), "L")
+    assert finding.range is not None
+    assert (finding.range.low, finding.range.high) == (Decimal(4000), Decimal(11000))
+    assert not [i for i in conversion.issues if i.code == "units.unknown-unit"]

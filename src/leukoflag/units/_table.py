@@ -4,7 +4,8 @@ Lookup order (the first that finds a row wins):
 
 1. exact: the spelling as sent, character for character;
 2. tolerant: both sides put in :func:`canonical` form (whitespace, µ/μ/mc → u, x/X/× → x,
-   ``^``/``E``/``*``/``()``/superscript exponents → ``^``, HL7 ``\\S\\`` → ``^``), case kept;
+   ``^``/``E``/``*``/``()``/superscript exponents → ``^``, HL7 ``\\S\\`` → ``^``, the cubic
+   millimetre ``cumm``/``cu mm``/``cmm`` → ``mm3``), case kept;
 3. case-insensitive: as 2 after case folding, only against rows marked ``fold = true``.
 
 A spelling no row reads may be refused on purpose by a ``[refused]`` row (``/L``: reading it
@@ -154,6 +155,8 @@ _TEN_POWER = re.compile(
 )
 # mm^3 → mm3 (UCUM writes exponents of unit symbols without a caret)
 _SYMBOL_POWER = re.compile(r"(?<=[A-Za-z\]])\^(-?\d+)")
+# cumm, cu mm, cu.mm, cmm (US labs' cubic millimetre, after whitespace is gone) → mm3 (UCUM)
+_CUBIC_MM = re.compile(r"(?<=/)(?:cu\.?mm|c\.?mm)(?![A-Za-z0-9])")
 
 
 def canonical(spelling: str) -> str:
@@ -169,6 +172,8 @@ def canonical(spelling: str) -> str:
     text = _TIMES.sub("x", text)
     text = _TEN_POWER.sub(lambda m: "10^" + (m.group(1) or m.group(2)), text)
     text = _SYMBOL_POWER.sub(r"\1", text)
+    if "mm" in text:
+        text = _CUBIC_MM.sub("mm3", text)
     if text.startswith("x") and text[1:2].isdigit():
         text = text[1:]  # "x10^9/L" and "10^9/L" say the same
     return text
