@@ -282,11 +282,15 @@ class Unit:
     """A unit as sent. ``text`` is what a human reads (CWE.2, or CWE.1 when CWE.2 is empty;
     escapes decoded, a ``10^3/uL`` split by an unescaped ``^`` re-joined); ``code`` is CWE.1
     (FHIR ``Quantity.code``); ``system`` a FHIR URI when known (``http://unitsofmeasure.org``),
-    else the sender's system name."""
+    else the sender's system name. ``alternate`` is the same unit in another coding (HL7 v2
+    OBX-6.4-6), read beside it: the units step refuses the unit when the two disagree and reads
+    the alternate when the first is not in its table."""
 
     text: str
     code: str = ""
     system: str = ""
+    # out of repr: the content ids of a Message built by hand (fhir._ids) stay what they were
+    alternate: Unit | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

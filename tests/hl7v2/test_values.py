@@ -1163,9 +1163,10 @@ def test_a_unit_sent_only_as_the_alternate_is_read_from_it() -> None:
     assert "hl7v2.component-unmapped" not in codes(read_message.issues)
 
 
-def test_an_alternate_beside_a_unit_is_not_carried() -> None:
+def test_an_alternate_beside_a_unit_is_not_carried_but_kept_for_the_units_step() -> None:
     result, read_message = first_result(obx("5.0", unit="K/uL^^L^10*3/uL^^UCUM"))
-    assert result.unit == Unit("K/uL", "K/uL", "L")
+    alternate = Unit("10*3/uL", "10*3/uL", "http://unitsofmeasure.org")
+    assert result.unit == Unit("K/uL", "K/uL", "L", alternate)
     assert issue(read_message, "hl7v2.component-unmapped").location == "MSG[1]/OBX[1]-6.4"
     assert "hl7v2.unit-alternate" not in codes(read_message.issues)
 

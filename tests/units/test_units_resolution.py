@@ -733,3 +733,62 @@ def test_a_wbc_in_thousands_per_cumm_is_normalized_and_judged_low() -> None:
     assert finding.range is not None
     assert (finding.range.low, finding.range.high) == (Decimal(4000), Decimal(11000))
     assert not [i for i in conversion.issues if i.code == "units.unknown-unit"]
+
+
+# --------------------------------------------------------------------------------- alternate unit
+
+
+def _wbc_with_units(
+    value: str, first: builders.Code, alternate: builders.Code
+) -> leukoflag.Conversion:
+    message = builders.oru_message(
+        results=[builders.wbc(value, (first, alternate), reference_range="")]
+    )
+    return leukoflag.convert(message.text)
+
+
+def test_a_unit_and_its_alternate_a_thousandfold_apart_are_a_conflict_not_judged() -> None:
+    # OBX-6 '/uL^/uL^UCUM^10*3/uL^10*3/uL^UCUM' with 4: 4 cells/µL (LL) or 4,000 (N)?
+    conversion = _wbc_with_units("4", builders.ucum("/uL"), builders.ucum("10*3/uL"))
+    assert conversion.findings == []
+    (conflict,) = [i for i in conversion.issues if i.code == "units.unit-conflict"]
+    assert conflict.location == "MSG[1]/OBX[1]-6"
+    assert "'/uL' is /uL" in conflict.text
+    assert "the alternate '10*3/uL' is 10*3/uL" in conflict.text
+
+
+def test_a_refused_alternate_beside_a_known_unit_is_a_conflict() -> None:
+    alternate = builders.Code("/L", "/L", "L")
+    conversion = _wbc_with_units("3.6", builders.ucum("10*9/L"), alternate)
+    assert conversion.findings == []
+    (conflict,) = [i for i in conversion.issues if i.code == "units.unit-conflict"]
+    assert "the alternate '/L' is refused: a count per litre" in conflict.text
+
+
+def test_a_local_unit_not_in_the_table_is_read_from_its_ucum_alternate() -> None:
+    first = builders.Code("THOUUL", "thou per microlitre", "99LAB")
+    conversion = _wbc_with_units("3.6", first, builders.ucum("10*3/uL"))
+    (finding,) = conversion.findings
+    assert (finding.value_per_ul, finding.code) == (Decimal(3600), "L")
+    (note,) = [i for i in conversion.issues if i.code.startswith("units.")]
+    assert (note.code, note.severity, note.location) == (
+        "units.unit-alternate",
+        Severity.INFORMATION,
+        "MSG[1]/OBX[1]-6",
+    )
+    assert "'thou per microlitre' is not in leukoflag's unit table" in note.text
+
+
+def test_a_unit_and_an_alternate_that_agree_are_judged_without_a_units_issue() -> None:
+    alternate = builders.Code("K/uL", "K/uL", "L")
+    conversion = _wbc_with_units("3.6", builders.ucum("10*3/uL"), alternate)
+    (finding,) = conversion.findings
+    assert (finding.value_per_ul, finding.code) == (Decimal(3600), "L")
+    assert [i.code for i in conversion.issues if i.code.startswith("units.")] == []
+
+
+def test_an_alternate_unit_the_table_does_not_know_leaves_the_unit_as_sent() -> None:
+    alternate = builders.Code("TH/UL", "thousand per uL", "99CORE")
+    conversion = _wbc_with_units("3.6", builders.ucum("10*3/uL"), alternate)
+    (finding,) = conversion.findings
+    assert (finding.value_per_ul, finding.code) == (Decimal(3600), "L")

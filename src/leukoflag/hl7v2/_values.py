@@ -509,6 +509,7 @@ def read_unit(
         p = ["" if x == '""' else x for x in p]
     notes.extend(("6", "hl7v2.escape-invalid", problem) for problem in problems)
     code, text, system_name = p[0], p[1], p[2]
+    other: Unit | None = None
     if any(p[3:6]):
         alternate = quoted("^".join(p[3:6]).strip("^"))
         if not (code or text) and (p[3] or p[4]):
@@ -522,6 +523,10 @@ def read_unit(
                 )
             )
         else:
+            if p[3] or p[4]:
+                # checked against CWE.1-3 by the units step (10*3/uL^^UCUM^/uL^^UCUM: a conflict)
+                alt_system = system_uri(p[5]) or p[5]
+                other = Unit(p[4] or p[3], p[3] if p[5] or p[3] != p[4] else "", alt_system)
             notes.append(
                 (
                     "6.4",
@@ -573,8 +578,8 @@ def read_unit(
         )
     if not system_name and code != text and text:
         # a CWE.1 unlike CWE.2 (/uL^K/uL) is kept, so the units step can refuse a disagreement
-        return Unit(shown, code, ""), tuple(notes)
-    return Unit(shown, code if system_name else "", system), tuple(notes)
+        return Unit(shown, code, "", other), tuple(notes)
+    return Unit(shown, code if system_name else "", system, other), tuple(notes)
 
 
 def _repeated_unit(

@@ -135,7 +135,8 @@ class UnitSpec:
     from the data file (``source`` is where the spelling was seen, or the rule that inferred it).
     ``misread_code`` is a lab spelling a ``Unit`` sent as its UCUM code (``K/uL``, which UCUM
     reads as kelvin per µL), else ``""``: :func:`notes_for` reports it and the writer does not
-    claim it as UCUM.
+    claim it as UCUM. ``alternate_of`` is the unit as sent (not in the table) when this spec is
+    that of its alternate coding (HL7 v2 OBX-6.4-6), else ``""``: :func:`notes_for` reports it.
     """
 
     spelling: str
@@ -148,6 +149,7 @@ class UnitSpec:
     source: str
     dimension: str
     misread_code: str = ""
+    alternate_of: str = ""
 
     @property
     def matched_tolerantly(self) -> bool:
@@ -197,9 +199,10 @@ class NormalizedCount:
     @property
     def exact(self) -> bool:
         """The unit was sent and matched as written (spelling or UCUM code): neither inferred
-        nor matched tolerantly, and no lab spelling was sent as a UCUM code, so
-        :func:`notes_for` has nothing to report."""
-        return self.unit.match in _EXACT_MATCHES and not self.unit.misread_code
+        nor matched tolerantly, no lab spelling was sent as a UCUM code and no alternate coding
+        was read in its stead, so :func:`notes_for` has nothing to report."""
+        unit = self.unit
+        return unit.match in _EXACT_MATCHES and not unit.misread_code and not unit.alternate_of
 
 
 # Made once: a constructor() call is a cache look-up of about 900 instructions.
@@ -376,6 +379,13 @@ def issue_for(error: UnitError, location: str) -> Issue:
 def notes_for(count: NormalizedCount, location: str) -> tuple[Issue, ...]:
     """Issues for a value that was normalized but not from an exact spelling, or whose unit
     code sent with the UCUM system is a lab spelling."""
+    if count.unit.alternate_of:
+        text = (
+            f"unit {quoted(count.unit.alternate_of)} is not in leukoflag's unit table; its "
+            f"alternate coding {quoted(count.unit.spelling)} was read as {count.ucum} "
+            f"({count.unit.meaning})"
+        )
+        return (Issue(Severity.INFORMATION, "units.unit-alternate", location, text),)
     if count.unit.misread_code:
         return (*_tolerant_note(count, location), _misread_note(count.unit, location))
     if count.unit.match is Match.CHARSET:
@@ -617,7 +627,10 @@ _PLANNED_RANGES: dict[
 
 def _unit_key(unit: str | Unit | None) -> object:
     if isinstance(unit, Unit):
-        return (unit.text, unit.code, unit.system)
+        alternate = unit.alternate
+        if alternate is None:
+            return (unit.text, unit.code, unit.system)
+        return (unit.text, unit.code, unit.system, alternate.text, alternate.code, alternate.system)
     if unit is not None and not isinstance(unit, str):  # as a count of the wrong type is refused
         raise TypeError(f"a unit must be str, Unit or None, not {type(unit).__name__}")
     return unit
@@ -659,7 +672,40 @@ def _resolution(unit: str | Unit) -> UnitSpec | _Refusal:
         if not unit.strip():
             return _NO_UNIT
         return _unknown(table, (unit,), quoted(unit), unit)
+    if unit.alternate is not None:
+        return _with_alternate(table, unit, unit.alternate)
     return _resolved_unit(table, unit)
+
+
+def _with_alternate(table: UnitTable, unit: Unit, alternate: Unit) -> UnitSpec | _Refusal:
+    """A unit sent with an alternate coding (HL7 v2 OBX-6.4-6) of the same unit: the two must
+    agree; the alternate is read when the unit itself is not in the table."""
+    first = _resolved_unit(table, replace(unit, alternate=None))
+    other = _resolved_unit(table, replace(alternate, alternate=None))
+    sent = unit.text or unit.code
+    shown = quoted(alternate.code or alternate.text)
+    if isinstance(first, _Refusal):
+        if first.reason == "unknown-unit" and isinstance(other, UnitSpec):
+            # 'THOU/UL-X^^99LAB^10*3/uL^^UCUM': the sender's standard coding of the unit
+            return replace(other, alternate_of=sent)
+        return first
+    if isinstance(other, UnitSpec) and (other.kind, other.factor) != (first.kind, first.factor):
+        return _Refusal(
+            f"unit-conflict: the unit and its alternate coding disagree: {quoted(first.spelling)} "
+            f"is {first.ucum} ({first.meaning}) but the alternate {shown} is {other.ucum} "
+            f"({other.meaning})",
+            sent,
+            "unit-conflict",
+        )
+    if isinstance(other, _Refusal) and other.reason == "refused-unit":
+        return _Refusal(
+            f"unit-conflict: the unit and its alternate coding disagree: {quoted(first.spelling)} "
+            f"is {first.ucum} ({first.meaning}) but the alternate {shown} is refused: "
+            + other.message.partition(" is ")[2],
+            sent,
+            "unit-conflict",
+        )
+    return first
 
 
 def _resolved_unit(table: UnitTable, unit: Unit) -> UnitSpec | _Refusal:
