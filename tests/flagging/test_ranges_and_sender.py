@@ -135,6 +135,50 @@ def test_a_wbc_whose_unit_is_suspect_derives_no_anc() -> None:
     assert "flag.scale-suspect" in issue_codes(evaluations[0])
 
 
+PER_LITRE_1E9 = Unit("10*9/L", "10*9/L", UCUM)
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "unit", "read_as", "meant"),
+    [
+        ("0.0045", ANC, PER_LITRE_1E9, "4.5 cells/µL", "4,500 cells/µL"),
+        ("0.0045", WBC, K_PER_UL, "4.5 cells/µL", "4,500 cells/µL"),
+        ("0.0455", ANC, PER_LITRE_1E9, "45.5 cells/µL", "45,500 cells/µL"),
+    ],
+)
+def test_a_count_reading_as_a_fraction_of_a_cell_per_microlitre_is_not_flagged(
+    value: str, code: str, unit: Unit, read_as: str, meant: str
+) -> None:
+    # 0.0045 10*9/L was judged LL with CTCAE grade 4: 4.5 cells/µL, half a cell short of a
+    # whole one, is no count; a WBC of 4.5 x10^9/L sent in 10^12/L reads so
+    evaluation = one(result(value, code=code, unit=unit))
+    assert evaluation.analyte is not None
+    assert (evaluation.finding, evaluation.quantity) == (None, None)
+    (issue,) = [i for i in evaluation.issues if i.code == "flag.scale-suspect"]
+    assert (issue.severity.value, issue.location) == ("warning", "MSG[1]/OBX[1]-6")
+    assert f"reads as {read_as}, a fraction of a cell" in issue.text
+    assert f"it may mean {meant}" in issue.text
+
+
+@pytest.mark.parametrize(
+    ("value", "per_ul", "code"),
+    [
+        ("0.045", Decimal("45"), "LL"),  # a whole count: a profound neutropenia
+        ("0.45678", Decimal("456.78"), "LL"),  # a calculated ANC, of more digits than measured
+        ("1.23669", Decimal("1236.69"), "L"),  # its thousandfold is no plausible count
+        ("0.00", Decimal(0), "LL"),
+    ],
+)
+def test_small_counts_in_thousands_that_are_whole_or_calculated_are_judged(
+    value: str, per_ul: Decimal, code: str
+) -> None:
+    evaluation = one(result(value, code=ANC, unit=PER_LITRE_1E9))
+    assert evaluation.quantity is not None
+    assert evaluation.quantity.value == per_ul
+    assert code_of(evaluation) == code
+    assert "flag.scale-suspect" not in issue_codes(evaluation)
+
+
 @pytest.mark.parametrize(
     ("value", "sent", "issue"),
     [

@@ -549,6 +549,12 @@ def _evaluate_count(
         if decimals is not None:
             issues.append(decimals)
             return _new_evaluation(location, analyte, issues=tuple(issues))
+    elif (value_per_ul := reading.count.value_per_ul) != value_per_ul.to_integral_value():
+        # 0.0045 10*9/L is 4.5 cells/µL: a fraction of a cell, no count (a 10^12/L sent as 10^9/L?)
+        fraction = _fraction_suspect(result, reading)
+        if fraction is not None:
+            issues.append(fraction)
+            return _new_evaluation(location, analyte, issues=tuple(issues))
     if (
         recognition.kind == _scope.COUNT
         and analyte is Analyte.WBC
@@ -1331,6 +1337,37 @@ def _decimals_suspect(result: LabResult, reading: _Reading) -> Issue | None:
             "unit per µL); not flagged, written as sent",
         )
     return None
+
+
+def _fraction_suspect(result: LabResult, reading: _Reading) -> Issue | None:
+    """flag.scale-suspect for a count in a unit larger than per µL (``10*9/L``) that reads as a
+    fraction of a cell per µL, written with a measured count's few digits: ``0.0045`` ``10*9/L``
+    would be a critical 4.5 cells/µL. A value of more significant digits (``0.45678``, a
+    calculated ANC) or whose thousandfold is not plausible is read as sent, and so is a bound
+    (``<0.0045``): a limit, not a count."""
+    sent = result.value
+    if not isinstance(sent, Number) or sent.comparator:
+        return None
+    count = reading.count
+    value = count.value_per_ul
+    if len(value.as_tuple().digits) > _MEASURED_DIGITS:
+        return None
+    meant = value.scaleb(3)
+    if meant > units.unit_table().plausible_high:
+        return None
+    return _issue(
+        Severity.WARNING,
+        "scale-suspect",
+        _value_at(result, _unit_sent_at(result, count)),
+        f"the value {quoted(sent.text)} in the unit sent {quoted(count.spelling)} reads as "
+        f"{_fmt(value.normalize())} cells/µL, a fraction of a cell, which a count of cells is "
+        f"not: it may mean {_fmt(meant)} cells/µL (a count sent in a unit a thousand times too "
+        "large, such as 10^12/L for 10^9/L); not flagged, written as sent",
+    )
+
+
+# A measured count has at most three significant digits (4.53 10*9/L); more are a calculation's.
+_MEASURED_DIGITS = 3
 
 
 def _whole_count_meant(value: Decimal) -> Decimal | None:
