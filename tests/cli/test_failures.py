@@ -614,3 +614,51 @@ def test_an_input_whose_read_fails_partway_is_named_with_status_2(
     assert main([*command, str(feed), *output]) == 2
 
     assert capsys.readouterr().err == f"leukoflag: cannot read {feed}: Input/output error\n"
+
+
+class _SignalledMidLine:
+    """stdout's buffer, to which a stop signal arrives while the first Bundle is being written."""
+
+    def __init__(self, signum: signal.Signals) -> None:
+        self.data = bytearray()
+        self._signum: signal.Signals | None = signum
+
+    def write(self, data: bytes) -> int:
+        self.data += data
+        if self._signum is not None:
+            signum, self._signum = self._signum, None
+            os.kill(os.getpid(), signum)  # handled at the first chance, if it is not held
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+class _Stdout:
+    def __init__(self, buffer: _SignalledMidLine) -> None:
+        self.buffer = buffer
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129)]
+)
+def test_a_stop_signal_while_a_bundle_is_written_to_stdout_ends_its_line_first(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, signum: signal.Signals, status: int
+) -> None:
+    # `leukoflag convert feed.hl7 | engine` stopped by systemd or Ctrl-C mid-write left the last
+    # NDJSON line without its end ('{"resourceType":"Bundle",…}' and no newline): a reader of
+    # the stream took it for a line cut short, or joined it to the next run's first
+    (tmp_path / "feed.hl7").write_bytes(batch(oru("SG-0001"), oru("SG-0002")))
+    buffer = _SignalledMidLine(signum)
+    monkeypatch.setattr(sys, "stdout", _Stdout(buffer))
+
+    assert main(["convert", str(tmp_path / "feed.hl7"), "-q", "-j", "1"]) == status
+
+    text = bytes(buffer.data).decode()
+    assert text.endswith("\n")
+    lines = text.splitlines()
+    assert len(lines) == 1
+    assert json.loads(lines[0])["resourceType"] == "Bundle"

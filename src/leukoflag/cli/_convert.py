@@ -18,6 +18,7 @@ import multiprocessing.resource_tracker
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import ExitStack
@@ -49,6 +50,8 @@ REJECTED_DIRECTORY = "rejected"
 _REJECTED_EXTENSIONS = ("reason.json", "hl7", "json", "txt")
 _STDOUT = "-"
 _JOB_SIGNALS = {signal.SIGTERM, signal.SIGHUP}
+# Held while one NDJSON line is written: a stop then comes after its end, never inside it
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 
 def run_convert(args: argparse.Namespace) -> int:
@@ -210,14 +213,22 @@ class _StdoutSink:
         self._inputs = inputs
         self._lines = lines
         self._out: BinaryIO = sys.stdout.buffer
+        # signal masks are per thread; only the main thread gets Python's signal handlers
+        self._hold = threading.current_thread() is threading.main_thread()
 
     def write(self, file: int, record: ItemRecord) -> None:
         if record.output is not None:
+            # one write, with Ctrl-C, SIGTERM and SIGHUP held: a stop during it (a handler
+            # raising between two writes, or in a pipe's partial write) cut the line short
+            line = record.output + b"\n"
+            held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS) if self._hold else None
             try:
-                self._out.write(record.output)
-                self._out.write(b"\n")
+                self._out.write(line)
             except OSError as exc:
                 raise_naming(exc, STDOUT_NAME)
+            finally:
+                if held is not None:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, held)  # one sent meanwhile: now
             return
         rejected = record.rejected
         assert rejected is not None  # an item has an output or a rejection
