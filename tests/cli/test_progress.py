@@ -71,3 +71,21 @@ def _read_all(fd: int) -> str:
             break
         chunks.append(chunk)
     return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_progress_says_100_percent_only_when_every_file_is_done() -> None:
+    # a small file is read whole before its messages are converted: the bar said 100 % while
+    # the run went on for its messages
+    screen = io.StringIO()
+    inputs = [Input("feed/a.hl7", "a.hl7", Path("feed/a.hl7"), 100)]
+    progress = Progress(screen, inputs)
+    stream = io.BytesIO(b"x" * 100)
+    stream.seek(100)  # read to its end, messages still to convert
+    progress.file_started(0, stream)
+    line = screen.getvalue().split("\r\x1b[K")[-1]
+    assert line.startswith("[███████████████████·]  99%")
+    assert "0/1 files" in line
+    progress._drawn = 0.0  # draw again now, not after the redraw interval
+    progress.file_done(0)
+    line = screen.getvalue().split("\r\x1b[K")[-1]
+    assert line.startswith("[████████████████████] 100%")

@@ -21,6 +21,7 @@ __all__ = ["Progress", "StderrLines"]
 _INTERVAL = 0.1  # seconds between redraws
 _BAR = 20  # cells
 _CLEAR = "\r\x1b[K"
+_NOT_DONE = 0.99  # the most a run still converting shows
 
 
 class StderrLines:
@@ -110,7 +111,10 @@ class Progress(StderrLines):
         parts = []
         if self._total_bytes:
             share = min(1.0, (self._bytes_done + self._position()) / self._total_bytes)
-            filled = round(share * _BAR)
+            if self._files_done < len(self._inputs):
+                # a file read whole is not converted yet: 100 % only when every file is done
+                share = min(share, _NOT_DONE)
+            filled = min(round(share * _BAR), _BAR - 1 if share < 1 else _BAR)
             parts.append(f"[{'█' * filled}{'·' * (_BAR - filled)}] {share:4.0%}")
         parts.append(f"{self._files_done:,}/{len(self._inputs):,} files")
         parts.append(f"{self._messages:,} message{'' if self._messages == 1 else 's'}")
