@@ -246,10 +246,37 @@ def test_an_envelope_line_rejected_is_recorded_with_no_raw_file_to_replay(
     reason = _json(tmp_path / "out/rejected/short.hl7.3.reason.json")
     assert (reason["location"], reason["raw"], reason["envelope"]) == ("MSG[3]", None, "BTS|3")
     assert reason["reason"].startswith("batch trailer BTS-1 counts 3 messages but the batch held 2")
+    # nothing to replay is no usage error (status 2 failed a replay job that had nothing to do)
     replay = leukoflag("convert", "out/rejected", "-o", "retry")
-    assert replay.returncode == 2
-    assert b"no input files found in out/rejected" in replay.stderr
+    assert replay.returncode == 0, replay.stderr
+    assert replay.stderr.startswith(
+        b"leukoflag: nothing to replay: out/rejected holds only rejection records "
+        b"(1, *.reason.json), of items with no raw file to convert again\n"
+    )
     assert not (tmp_path / "retry/rejected").exists()
+
+
+def test_a_glob_of_the_rejected_directory_replays_the_raw_items_not_their_records(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # `convert out/rejected/* -o retry`: the glob names engine.log.1.reason.json too, which was
+    # read as a FHIR item and rejected ('not a FHIR resource: no resourceType'), its record's
+    # record written to retry/rejected and counted as a second rejection
+    (tmp_path / "engine.log").write_bytes(LOG_QUOTING_HL7)
+    assert leukoflag("convert", "engine.log", "-o", "out").returncode == 1
+    named = sorted(f"out/rejected/{p.name}" for p in (tmp_path / "out/rejected").iterdir())
+    assert named == ["out/rejected/engine.log.1.reason.json", "out/rejected/engine.log.1.txt"]
+    done = leukoflag("convert", *named, "-o", "retry", "--report", "retry.json")
+    assert done.returncode == 1
+    report = _json(tmp_path / "retry.json")
+    assert [f["input"] for f in report["files"]] == ["out/rejected/engine.log.1.txt"]
+    assert _names(tmp_path / "retry") == [
+        "rejected/engine.log.1.txt.1.reason.json",
+        "rejected/engine.log.1.txt.1.txt",
+    ]
+    assert b"leukoflag: skipped out/rejected/engine.log.1.reason.json: a rejection record" in (
+        done.stderr
+    )
 
 
 def test_report_counts_per_file_and_in_total(leukoflag: Runner, tmp_path: Path) -> None:

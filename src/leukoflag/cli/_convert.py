@@ -72,22 +72,37 @@ def _convert(args: argparse.Namespace) -> int:
     report_path = Path(args.report) if args.report and args.report != _STDOUT else None
     # a report file replaces what is there, an input too; a pipe or device is written into
     replaced = report_path if report_path and not _written_in_place(report_path) else None
-    inputs = expand_inputs(args.inputs, exclude=output, report=replaced)
-    if not inputs:
+    records: list[str] = []
+    inputs = expand_inputs(args.inputs, exclude=output, report=replaced, records=records)
+    if not inputs and not records:
         raise UsageError("no input files found in " + ", ".join(args.inputs))
+    notes = [
+        f"leukoflag: skipped {line_text(named)}: a rejection record of leukoflag, not an input "
+        "(the raw item it is about, if any, is the file beside it)"
+        for named in records
+        if named in args.inputs
+    ]
+    if not inputs:  # a rejected directory of envelope lines only: nothing to do, no error
+        notes.append(
+            f"leukoflag: nothing to replay: {line_text(', '.join(args.inputs))} holds only "
+            f"rejection records ({len(records)}, *.reason.json), of items with no raw file to "
+            "convert again"
+        )
     if output is not None:
         _prepare_directory(output)
     if args.report == _STDOUT:
         _check_report_to_stdout(output)
     elif report_path is not None:
         _check_report_path(report_path)
-    jobs = args.jobs or os.cpu_count() or 1
+    jobs = (args.jobs or os.cpu_count() or 1) if inputs else 1  # no workers for nothing
 
     lines = (
         Progress(sys.stderr, inputs)
         if not args.quiet and sys.stderr.isatty()
         else StderrLines(sys.stderr)
     )
+    for note in notes:
+        lines.message(note)
     sink: _Sink = (
         _DirectorySink(output, inputs) if output is not None else _StdoutSink(inputs, lines)
     )

@@ -105,7 +105,11 @@ def rejection_sidecar(name: str) -> bool:
 
 
 def expand_inputs(
-    arguments: Sequence[str], *, exclude: Path | None = None, report: Path | None = None
+    arguments: Sequence[str],
+    *,
+    exclude: Path | None = None,
+    report: Path | None = None,
+    records: list[str] | None = None,
 ) -> list[Input]:
     """The inputs named on the command line, in order; directories are read recursively, their
     files sorted by path. Hidden files and directories, rejection records, anything under
@@ -115,7 +119,10 @@ def expand_inputs(
     inputs share a name (case-insensitively), the later ones get ``~2``, ``~3`` … appended.
     Raises :class:`UsageError` for a missing or unreadable path, for an input directory that is
     ``exclude`` itself, for an input file named explicitly that lies in ``exclude`` (a glob of
-    an input directory that is also the output directory) and for one that is ``report``."""
+    an input directory that is also the output directory) and for one that is ``report``.
+    With ``records`` (a list), the rejection records skipped are appended to it, and one named
+    explicitly (``convert out/rejected/*``: the glob names them beside the raw items) is
+    skipped too: it is leukoflag's record of an item, not an input."""
     found: list[tuple[str, Path | None]] = []
     seen: set[Path] = set()
     stdin_named = False
@@ -138,13 +145,16 @@ def expand_inputs(
         if path.is_dir():
             if _is(path, excluded):  # a re-run would read the outputs of this run as inputs
                 raise UsageError(f"{argument} is both an input and the output directory (-o)")
-            files = _walk(path, excluded)
+            files = _walk(path, excluded, records)
         elif path.is_socket():  # open() fails on it: say so before anything is written
             raise UsageError(
                 f"cannot read {argument}: a socket, not a file (pipe what it sends into "
                 "leukoflag convert -)"
             )
         elif path.exists():
+            if records is not None and rejection_sidecar(path.name) and path.is_file():
+                records.append(argument)
+                continue
             if _is(path.absolute().parent, excluded):  # `convert inbox/* -o inbox`: as above
                 raise UsageError(
                     f"{argument} is in the output directory (-o): a re-run would convert this "
@@ -171,7 +181,7 @@ def expand_inputs(
     return _named(found)
 
 
-def _walk(root: Path, excluded: Path | None) -> list[Path]:
+def _walk(root: Path, excluded: Path | None, records: list[str] | None) -> list[Path]:
     files: list[Path] = []
     for directory, subdirectories, names in os.walk(root):
         here = Path(directory)
@@ -180,7 +190,11 @@ def _walk(root: Path, excluded: Path | None) -> list[Path]:
         ]
         for name in names:
             path = here / name
-            if name.startswith(".") or rejection_sidecar(name):
+            if name.startswith("."):
+                continue
+            if rejection_sidecar(name):
+                if records is not None:
+                    records.append(os.fspath(path))
                 continue
             if path.is_file():
                 files.append(path)
