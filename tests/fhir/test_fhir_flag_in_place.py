@@ -998,7 +998,11 @@ def test_a_comparator_fhir_does_not_have_is_malformed(comparator: str) -> None:
         ("0,4", "is a number sent as text, without a unit (a count is read from a quantity only)"),
         (
             "1,500",
-            "is not read as a number: its comma may separate thousands or be a decimal comma",
+            (
+                "is not read as a number: its comma may separate thousands or be a decimal "
+                "comma; the sender should send '1500' (no thousands separator) or '1.500' (a "
+                "decimal point): a number has neither in HL7 v2 or FHIR"
+            ),
         ),
         ("clotted", "is not a number"),
     ],

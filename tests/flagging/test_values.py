@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+import leukoflag
 from leukoflag.model import (
     CodedResult,
     Coding,
@@ -20,6 +21,7 @@ from leukoflag.model import (
     Text,
     Unit,
 )
+from leukoflag.testing.builders import oru_message, wbc
 
 from .build import (
     ANC,
@@ -420,3 +422,29 @@ def test_a_bound_at_the_plausible_limit_says_what_it_allows(
 def test_a_bound_just_below_the_plausible_limit_is_still_judged() -> None:
     evaluation = one(result("999", unit=K_PER_UL, comparator=">"))
     assert code_of(evaluation) == "H"
+
+
+@pytest.mark.parametrize(
+    ("sent", "unit", "send"),
+    [
+        ("1,200", "/uL", "'1200' (no thousands separator) or '1.200' (a decimal point)"),
+        ("4,500", "cells/uL", "'4500' (no thousands separator) or '4.500' (a decimal point)"),
+        ("1,500", "10*3/uL", "'1500' (no thousands separator) or '1.500' (a decimal point)"),
+    ],
+)
+def test_a_count_with_a_comma_before_three_digits_says_what_the_sender_should_send(
+    sent: str, unit: str, send: str
+) -> None:
+    # 'not read as a number: its comma may separate thousands or be a decimal comma' said why,
+    # but not what the sender should correct to: HL7 v2 NM (and FHIR decimals) have neither
+    message = oru_message(results=[wbc("7.7", unit, reference_range="")])
+    text = message.text.replace(f"|7.7|{unit}|", f"|{sent}|{unit}|")
+    conversion = leukoflag.convert(text)
+    assert conversion.findings == []
+    (issue,) = [i for i in conversion.issues if i.code == "flag.value-not-numeric"]
+    assert issue.location == "MSG[1]/OBX[1]-5"
+    assert issue.text == (
+        f"not flagged: the WBC value '{sent}' is not read as a number: its comma may separate "
+        f"thousands or be a decimal comma; the sender should send {send}: a number has neither "
+        "in HL7 v2 or FHIR"
+    )

@@ -153,9 +153,12 @@ def test_wbc_with_a_comma_before_three_digits_says_why_it_is_not_flagged(
     assert conversion.findings == []
     (found,) = [i for i in conversion.issues if i.code == "flag.value-not-numeric"]
     assert found.location == "MSG[1]/OBX[1]-5"
+    number = sent.lstrip("<")
     assert found.text == (
         f"not flagged: the WBC value {sent!r} is not read as a number: its comma may separate "
-        "thousands or be a decimal comma"
+        f"thousands or be a decimal comma; the sender should send {number.replace(',', '')!r} "
+        f"(no thousands separator) or {number.replace(',', '.')!r} (a decimal point): a number "
+        "has neither in HL7 v2 or FHIR"
     )
 
 

@@ -769,6 +769,12 @@ def _value_problem(result: LabResult, analyte: Analyte) -> Issue | None:
     elif ambiguous:
         # '1,500': a number, but fifteen hundred or 1.5 is not guessed at (as in a range text)
         why = "is not read as a number: its comma may separate thousands or be a decimal comma"
+        if number.count(",") == 1:  # what the sender should correct it to, either way
+            whole, point = quoted(number.replace(",", "")), quoted(number.replace(",", "."))
+            why += (
+                f"; the sender should send {whole} (no thousands separator) or {point} (a "
+                "decimal point): a number has neither in HL7 v2 or FHIR"
+            )
     return _issue(
         Severity.INFORMATION,
         "value-not-numeric",
