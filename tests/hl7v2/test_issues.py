@@ -413,27 +413,80 @@ def test_an_orc_1_cancelling_an_order_without_orc_5_says_the_output_does_not_car
     assert "discontinued, which the FHIR output does not carry: its results" in found.text
 
 
-def test_the_version_of_a_local_code_is_said_not_carried() -> None:
-    # A v2.7 CWE.7 beside a local system (99CORE) was dropped without a word: the FHIR Coding
-    # has no system then, and a version without one means nothing, so it is not written.
+def test_the_version_of_a_local_code_is_written_with_its_v2_named_system() -> None:
+    # A v2.7 CWE.7 beside a local system (99CORE) is written: the FHIR Coding has the system
+    # http://leukoflag.org/fhir/CodeSystem/v2-named/99CORE (649d78f), so the version means
+    # something there. It was still said 'not carried' (hl7v2.component-unmapped at OBR-4.7
+    # and OBX-3.7) while the Bundle carried it.
     local_obr = OBR.replace(
         "58410-2^CBC panel - Blood by Automated count^LN", "CBC^Complete blood count^99CORE^^^^7.2"
     )
     local_obx = obx("3.1", code="WBC^White blood cell count^99CORE^^^^7.2^^Leukocytes")
-    read_message = read(message(PID, local_obr, local_obx))
-    order = read_message.groups[0].orders[0]
-    assert order.code is not None
-    assert order.code.codings[0].version == "7.2"  # kept in the model, only FHIR cannot hold it
-    unmapped = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
-    assert [(i.code, i.location, i.text) for i in unmapped] == [
-        ("hl7v2.component-unmapped", "MSG[1]/OBR[1]-4.7", "OBR-4.7 is not carried: '7.2'"),
-        ("hl7v2.component-unmapped", "MSG[1]/OBX[1]-3.7", "OBX-3.7 is not carried: '7.2'"),
+    conv = leukoflag.convert(message(PID, local_obr, local_obx))
+    (bundle,) = conv.bundles
+    written = {
+        e["resource"]["resourceType"]: e["resource"]["code"]["coding"][0]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] in ("Observation", "DiagnosticReport")
+    }
+    system = "http://leukoflag.org/fhir/CodeSystem/v2-named/99CORE"
+    assert written["DiagnosticReport"] == {
+        "system": system,
+        "version": "7.2",
+        "code": "CBC",
+        "display": "Complete blood count",
+    }
+    assert written["Observation"] == {
+        "system": system,
+        "version": "7.2",
+        "code": "WBC",
+        "display": "White blood cell count",
+    }
+    assert [i for i in conv.issues if i.code == "hl7v2.component-unmapped"] == []
+
+
+def test_the_version_of_an_alternate_local_code_is_written_with_its_v2_named_system() -> None:
+    code = "6690-2^Leukocytes^LN^WBC^White cells^99CORE^2.78^4.1"
+    conv = leukoflag.convert(message(PID, OBR, obx("3.1", code=code)))
+    (observation,) = [
+        e["resource"]
+        for e in conv.bundles[0]["entry"]
+        if e["resource"]["resourceType"] == "Observation"
     ]
+    assert observation["code"]["coding"][1] == {
+        "system": "http://leukoflag.org/fhir/CodeSystem/v2-named/99CORE",
+        "version": "4.1",
+        "code": "WBC",
+        "display": "White cells",
+    }
+    assert [i.location for i in conv.issues if i.code == "hl7v2.component-unmapped"] == []
+
+
+def test_the_version_of_a_code_sent_without_system_is_said_not_carried() -> None:
+    # no CWE.3 name or OID: the Coding is written without system, and a version without one
+    # means nothing, so it is not written
+    local_obx = obx("3.1", code="WBC^White blood cell count^^^^^7.2")
+    read_message = read(message(PID, OBR, local_obx))
+    (result,) = read_message.groups[0].orders[0].results
+    assert result.code is not None
+    assert result.code.codings[0].version == "7.2"  # kept in the model, only FHIR cannot hold it
+    unmapped = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
+    assert [(i.location, i.text) for i in unmapped] == [
+        ("MSG[1]/OBX[1]-3.7", "OBX-3.7 is not carried: '7.2'")
+    ]
+    conv = leukoflag.convert(message(PID, OBR, local_obx))
+    (observation,) = [
+        e["resource"]
+        for e in conv.bundles[0]["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert "version" not in observation["code"]["coding"][0]
 
 
 def test_parts_of_obx_3_and_obx_6_not_carried_are_located_at_the_part() -> None:
     # docs/issues.md: "located at the part"; OBX-3.8 and OBX-6.7-9 were located at the field
-    code = "6690-2^Leukocytes^LN^WBC^White cells^99CORE^2.78^4.1"
+    # (the alternate coding sent without a system: its version is not written)
+    code = "6690-2^Leukocytes^LN^WBC^White cells^^2.78^4.1"
     unit = "10*3/uL^^UCUM^K/uL^thousand per uL^99CORE^2.1^v3^thou/uL"
     read_message = read(message(PID, OBR, obx("6.5", code=code, unit=unit)))
     unmapped = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]

@@ -338,9 +338,10 @@ def _hd_unread(hd: list[str]) -> list[tuple[int, str]]:
 def cwe_unread(parts: list[str]) -> tuple[tuple[str, str], ...]:
     """The components of a CWE that :func:`concept_from_parts` does not carry: the text, system
     and versions of a coding sent without its code (CWE.2 or CWE.5 stays as the concept's text
-    when no code and no CWE.9 come), the version of a coding whose system has no URI (a local
-    ``99LAB``: FHIR writes it without system, and a version without one means nothing), and the
-    value set OIDs and versions (15-16, 18-19, 21-22)."""
+    when no code and no CWE.9 come), the version of a coding sent without any system (no CWE.3
+    name or OID: FHIR writes it without system, and a version without one means nothing; a
+    local ``99LAB`` is written with its v2-named system and the version), and the value set
+    OIDs and versions (15-16, 18-19, 21-22)."""
     p = [part.strip() for part in parts] + [""] * (22 - len(parts))
     unread = {number for number in (15, 16, 18, 19, 21, 22) if p[number - 1]}
     coded = False
@@ -348,7 +349,7 @@ def cwe_unread(parts: list[str]) -> tuple[tuple[str, str], ...]:
         if p[code_at]:
             coded = True
             _, system_at, version_at, oid_at = rest
-            if p[version_at] and not system_uri(p[system_at], p[oid_at]):
+            if p[version_at] and not p[system_at] and not system_uri("", p[oid_at]):
                 unread.add(version_at + 1)
         else:
             unread.update(at + 1 for at in rest if p[at])
