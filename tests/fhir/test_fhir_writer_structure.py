@@ -663,6 +663,20 @@ def test_unknown_patient_class_is_reported_and_r4_class_says_unknown() -> None:
     assert [i.code for i in issues] == ["fhir.patient-class-unknown"]
 
 
+@pytest.mark.parametrize(("sent", "code"), [("i", "IMP"), ("e", "EMER"), ("o", "AMB"), ("b", "B")])
+def test_patient_class_sent_in_lower_case_is_read_as_its_table_0004_code(
+    sent: str, code: str
+) -> None:
+    # PV1-2 'i' was 'not in HL7 table 0004' and the inpatient's Encounter.class was UNK: table
+    # 0004's codes are all upper case, so 'i' can only be I (as PID-8 'm' is M, OBX-11 'f' F)
+    msg = message(obr(obx(1, "5.5")), visit=dataclasses.replace(VISIT, patient_class=sent))
+    bundle, issues = write(msg)
+    r5, _ = write(msg, fhir_version="R5")
+    assert one(bundle, "Encounter")["class"]["code"] == code
+    assert one(r5, "Encounter")["class"][0]["coding"][0]["code"] == code
+    assert [i.code for i in issues] == []
+
+
 def test_patient_notes_and_birth_time_are_not_lost() -> None:
     patient = dataclasses.replace(
         ADULT, birth_date=ts("2026-11-20T04:12:00-05:00"), notes=("Twin B",)

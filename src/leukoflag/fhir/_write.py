@@ -390,6 +390,8 @@ class _Writer:
         if not sent:
             return None
         known = tables().encounter_class.get(sent)
+        if known is None:  # table 0004's codes are all upper case: 'i' can only be I
+            known = tables().encounter_class.get(sent.upper())
         if known is None:
             self.issue(
                 Severity.WARNING,
