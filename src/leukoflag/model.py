@@ -370,6 +370,9 @@ class LabResult:
     # Where a FHIR result's value was read, which its value and unit Issues name: its value[x]
     # (``...resource.valueQuantity``), else its dataAbsentReason; "" for OBX-5/-6 and none sent
     value_location: str = field(default="", repr=False)
+    # Where the sender's flags were read when not from OBX-8 or Observation.interpretation: the
+    # OBX-5 of a text value whose number a flag follows ('3.2 H', OBX-8 empty); else ""
+    flags_location: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

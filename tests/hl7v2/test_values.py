@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -241,6 +242,96 @@ def test_text_with_an_unambiguous_leading_number_becomes_a_number() -> None:
     )
     found = issue(read_message, "hl7v2.value-number-in-text")
     assert found.location == "MSG[1]/OBX[1]-5"
+
+
+def _observation(conversion: leukoflag.Conversion) -> dict[str, Any]:
+    (bundle,) = conversion.bundles
+    (observation,) = (
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    )
+    assert isinstance(observation, dict)
+    return observation
+
+
+@pytest.mark.parametrize("sent", ["3.2 H", "3.2 (H)", "3.2 [H]"])
+def test_text_number_with_a_flag_after_it_is_compared_as_the_senders_flag(sent: str) -> None:
+    # An ST '3.2 H' (a lab that writes its flag after the number) was judged L by the lab's
+    # 4.0-11.0 with the sender's H kept only as a note: no flag.sender-disagrees, no
+    # sender-interpretation, though the same H sent in OBX-8 gives both.
+    conversion = leukoflag.convert(message(PID, OBR, obx(sent, value_type="ST")))
+    (finding,) = conversion.findings
+    assert (finding.code, finding.sender_flags) == ("L", ("H",))
+    said = [(i.code, i.location, i.text) for i in conversion.issues if i.code.endswith("-text")]
+    assert said == [
+        (
+            "hl7v2.value-number-in-text",
+            "MSG[1]/OBX[1]-5",
+            f"ST value '{sent}' read as the number 3.2 with the comment '{sent[4:]}'",
+        ),
+        (
+            "hl7v2.value-flag-in-text",
+            "MSG[1]/OBX[1]-5",
+            (
+                f"ST value '{sent}': the comment '{sent[4:]}' after the number is an abnormal "
+                "flag of HL7 table 0078 (H), read as the sender's flag, as OBX-8 (empty) would "
+                "carry it"
+            ),
+        ),
+    ]
+    (disagrees,) = (i for i in conversion.issues if i.code == "flag.sender-disagrees")
+    assert (disagrees.location, disagrees.text) == (
+        "MSG[1]/OBX[1]-5",
+        "the sender flagged H; leukoflag computed L",
+    )
+    observation = _observation(conversion)
+    sender = [
+        e
+        for e in observation["extension"]
+        if e["url"] == "http://leukoflag.org/fhir/StructureDefinition/sender-interpretation"
+    ]
+    assert [e["valueCodeableConcept"]["coding"][0]["code"] for e in sender] == ["H"]
+    assert observation["note"] == [{"text": sent[4:]}]
+
+
+def test_text_number_with_a_flag_agreeing_is_the_senders_flag_without_disagreement() -> None:
+    result, _ = first_result(obx("3.2 L", value_type="TX"))
+    assert [(c.code, c.system) for c in result.sender_flags] == [
+        ("L", "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation")
+    ]
+    conversion = leukoflag.convert(message(PID, OBR, obx("3.2 L", value_type="TX")))
+    assert "flag.sender-disagrees" not in codes(conversion.issues)
+
+
+@pytest.mark.parametrize(
+    "sent", ["3.2 (verified)", "3.2 low", "3.2 K/uL", "3.2 S", "3.2 (H", "<0.5 or less"]
+)
+def test_text_number_with_a_comment_that_is_no_flag_has_no_senders_flag(sent: str) -> None:
+    result, read_message = first_result(obx(sent, value_type="ST"))
+    assert result.sender_flags == ()
+    assert "hl7v2.value-flag-in-text" not in codes(read_message.issues)
+
+
+@pytest.mark.parametrize(
+    ("sent", "unit"),
+    [("1.5 L", ""), ("1.5 L", "L"), ("1.5 (L)", "l^liter^UCUM"), ("2 H", "H")],
+)
+def test_text_number_whose_comment_may_be_its_unit_has_no_senders_flag(
+    sent: str, unit: str
+) -> None:
+    # '1.5 L' without OBX-6 (a urine volume in litres), or with OBX-6 naming L itself, is a
+    # number and its unit, not a Low flag: the flag is read only beside another unit
+    result, read_message = first_result(
+        obx(sent, value_type="ST", code="3167-4^Volume of 24 hour Urine^LN", unit=unit)
+    )
+    assert result.sender_flags == ()
+    assert "hl7v2.value-flag-in-text" not in codes(read_message.issues)
+
+
+def test_text_number_with_a_flag_beside_obx_8_keeps_obx_8_as_the_senders_flags() -> None:
+    # OBX-8 is where the flags go: a comment flag beside it is only the note it was
+    result, read_message = first_result(obx("3.2 H", value_type="ST", flags="L"))
+    assert [c.code for c in result.sender_flags] == ["L"]
+    assert "hl7v2.value-flag-in-text" not in codes(read_message.issues)
 
 
 @pytest.mark.parametrize("value_type", ["ST", "TX"])

@@ -583,7 +583,9 @@ def _evaluate_count(
         )
     sender_flags = result.sender_flags
     if sender_flags:
-        disagreement = _sender_disagreement(sender_flags, judged.verdict.code, location)
+        disagreement = _sender_disagreement(
+            sender_flags, judged.verdict.code, location, result.flags_location
+        )
         if disagreement is not None:
             issues.append(disagreement)
     finding = _finding(
@@ -1771,8 +1773,11 @@ def _bounds_text(low: Point, high: Point) -> str:
 # --------------------------------------------------------------------------- the sender's flag
 
 
-def _sender_disagreement(flags: Sequence[Coding], computed: str, location: str) -> Issue | None:
-    """The Issue when the sender's flags disagree with the computed code (None: they agree)."""
+def _sender_disagreement(
+    flags: Sequence[Coding], computed: str, location: str, flags_at: str = ""
+) -> Issue | None:
+    """The Issue when the sender's flags disagree with the computed code (None: they agree),
+    at OBX-8 or the interpretation, or at ``flags_at`` when they were read elsewhere."""
     # the flags are quoted as the input wrote them: OBX-8 repetitions, or interpretation codes
     key = [computed, "~" if _from_hl7v2(location) else ", "]
     for coding in flags:
@@ -1780,7 +1785,7 @@ def _sender_disagreement(flags: Sequence[Coding], computed: str, location: str) 
     found = _sender_verdict(*key)
     if found is None:
         return None
-    return Issue(found.severity, found.code, _at(location, "flags"), found.text)
+    return Issue(found.severity, found.code, flags_at or _at(location, "flags"), found.text)
 
 
 # Feeds repeat a handful of flags: the comparison and its text are worked out once per process.

@@ -55,6 +55,7 @@ from leukoflag.hl7v2._types import (
 )
 from leukoflag.hl7v2._values import (
     Note,
+    flag_in_comment,
     plain_number,
     read_flags,
     read_range,
@@ -69,6 +70,7 @@ from leukoflag.model import (
     LabResult,
     Message,
     NoValue,
+    Number,
     Order,
     Patient,
     PatientResult,
@@ -1460,12 +1462,15 @@ class _Reader:
             for field_number, severity, issue_code, text in code_notes:
                 self._issue(severity, issue_code, f"{location}-{field_number}", text)
         number = plain_number(fields[5]) if fields[2] == "NM" else None
+        flags_at = ""
         if number is not None:
             value: Value = number  # the common case
         else:
             value, value_notes = read_value(kind, fields[5], d, codec)
             if value_notes:
                 self._notes(value_notes, f"{location}-5")
+            if not flags and type(value) is Number and value.comment and unit is not None:
+                flags, flags_at = self._flag_in_value(value, unit, kind, location)
         if notes:
             for field_number, severity, issue_code, text in notes:
                 self._issue(severity, issue_code, f"{location}-{field_number}", text)
@@ -1539,9 +1544,31 @@ class _Reader:
                 device_id,
             )
         )
+        if flags_at:  # the sender's flag came from OBX-5, not OBX-8: its Issues say so
+            order.results[-1] = replace(order.results[-1], flags_location=flags_at)
         self.note_target = (order, len(order.results) - 1)
         if sent > 9 and (fields[9] or fields[10] or fields[12] or fields[13] or sent > 20):
             self._unmapped(fields, "OBX", location, sent)
+
+    def _flag_in_value(
+        self, value: Number, unit: Unit, kind: str, location: str
+    ) -> tuple[tuple[Coding, ...], str]:
+        """The sender's flag written after the number of a text value ('3.2 H', '3.2 (L)')
+        when OBX-8 is empty, and where it was read; ``((), "")`` for any other comment. Only
+        beside a unit in OBX-6 other than the comment: '1.5 L' alone may be 1.5 litres."""
+        code = flag_in_comment(value.comment)
+        if not code or code.casefold() in (unit.text.casefold(), unit.code.casefold()):
+            return (), ""
+        flags, _ = read_flags(code, self.delimiters, self.codec)  # a table 0078 code: no note
+        self._issue(
+            Severity.INFORMATION,
+            "hl7v2.value-flag-in-text",
+            f"{location}-5",
+            f"{kind} value {quoted(value.text, 60)}: the comment {quoted(value.comment)} after "
+            f"the number is an abnormal flag of HL7 table 0078 ({code}), read as the sender's "
+            "flag, as OBX-8 (empty) would carry it",
+        )
+        return flags, f"{location}-5"
 
     def _observation_type(self, field: str, location: str) -> Concept | None:
         """OBX-29 (ID, table 0936) as the category: its first repetition sent, its first

@@ -31,6 +31,7 @@ from leukoflag.model import (
 
 __all__ = [
     "Note",
+    "flag_in_comment",
     "parse_decimal",
     "plain_number",
     "read_flags",
@@ -133,6 +134,21 @@ def _leading_number(text: str) -> tuple[Number | None, bool]:
     if value is None or any(c in _DIGITS for c in comment):
         return None, False
     return Number(value, text, "" if sign == "=" else sign, comment.strip()), comma
+
+
+# Table 0078 flags that say low, high, normal or abnormal: a text value's comment that is one of
+# them alone ('3.2 H', '3.2 (L)') is the sender's flag written after the number.
+_COMMENT_FLAGS = frozenset({"L", "H", "LL", "HH", "LU", "HU", "L<", "H>", "N", "A", "AA"})
+_BRACKETS = {"(": ")", "[": "]"}
+
+
+def flag_in_comment(comment: str) -> str:
+    """The table 0078 flag that the comment after a text value's number is (``H`` of ``H``,
+    ``(H)`` or ``[H]``), or ``""`` when it is anything else."""
+    text = comment.strip()
+    if len(text) > 2 and _BRACKETS.get(text[0]) == text[-1]:
+        text = text[1:-1].strip()
+    return text if text in _COMMENT_FLAGS else ""
 
 
 def _states_bound(comment: str) -> bool:
