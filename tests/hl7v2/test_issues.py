@@ -537,3 +537,28 @@ def test_a_problem_sent_in_each_of_thousands_of_repetitions_is_one_issue() -> No
             ),
         ),
     ]
+
+
+def test_a_part_not_carried_of_a_later_repetition_is_located_at_that_repetition() -> None:
+    # PID-3's second identifier's assigning facility (CX.6) was said at 'PID[1]-3.6', and the
+    # assigning authority of a third repetition without ID at 'PID[1]-3.4', which the first
+    # identifier carried: which identifier lost what could not be told. Located as
+    # hl7v2.identifier-type-unknown is, at the repetition (OBX-16 and OBX-23 too).
+    pid = (
+        "PID|1||MRN100871^^^RIVERSIDE^MR~123-45-6789^^^USSSA^SS^SSA OFFICE~^^^RIVERSIDE^PI||"
+        "OKAFOR^DANIEL^C||19610719|M"
+    )
+    result = (
+        "OBX|1|NM|6690-2^Leukocytes^LN||3.1|10*3/uL^^UCUM|4.0-11.0|L|||F||||"
+        "|7702^HADDAD^SAMIR~7703^NOVAK^EVA^^^^^^^^^^^^^^^^^^2020|||||||"
+        "CORE LAB~SATELLITE LAB^L"
+    )
+    read_message = read(message(pid, OBR, result))
+    unmapped = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
+    assert [(i.location, i.text) for i in unmapped] == [
+        ("MSG[1]/PID[1]-3[2].6", "PID-3[2].6 is not carried: 'SSA OFFICE'"),
+        ("MSG[1]/PID[1]-3[3].4", "PID-3[3].4 is not carried: 'RIVERSIDE'"),
+        ("MSG[1]/PID[1]-3[3].5", "PID-3[3].5 is not carried: 'PI'"),
+        ("MSG[1]/OBX[1]-16[2].21", "OBX-16[2].21 is not carried: '2020'"),
+        ("MSG[1]/OBX[1]-23[2].2", "OBX-23[2].2 is not carried: 'L'"),
+    ]

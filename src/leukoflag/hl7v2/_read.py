@@ -911,7 +911,7 @@ class _Reader:
                         if found.type_code and found.type_code not in identifier_types():
                             self._identifier_type(found.type_code, location, number, count)
                         identifiers.append(found)
-                    self._parts_unmapped(repetition, "CX", location, number)
+                    self._parts_unmapped(repetition, "CX", location, number, count)
             if problems:
                 self._field_problems(problems, location, number)
         family = ""
@@ -1707,10 +1707,10 @@ class _Reader:
             if d.component in fields[15]:
                 self._producer_unmapped(fields[15], location)
         for number, kind, render in ((16, "XCN", render_person), (23, "XON", render_organization)):
-            for repetition in fields[number].split(d.repetition):
+            for count, repetition in enumerate(fields[number].split(d.repetition), start=1):
                 if repetition:
                     found.append(render(repetition, d, codec, problems))
-                    self._parts_unmapped(repetition, kind, location, number)
+                    self._parts_unmapped(repetition, kind, location, number, count)
             if problems:
                 self._field_problems(problems, location, number)
         return tuple(p for p in found if p)
@@ -1825,9 +1825,12 @@ class _Reader:
                 "the type's text, without a v2-0203 coding",
             )
 
-    def _parts_unmapped(self, field: str, kind: str, location: str, number: int) -> None:
+    def _parts_unmapped(
+        self, field: str, kind: str, location: str, number: int, count: int = 1
+    ) -> None:
         """An Issue for each populated component (or subcomponent) of one repetition of field
-        ``number``, of datatype ``kind``, that its reader does not carry (``unread_parts``)."""
+        ``number``, of datatype ``kind``, that its reader does not carry (``unread_parts``);
+        located at the repetition from the second (``count``) on: ``PID[1]-3[2].6``."""
         d = self.delimiters
         if d.component not in field and d.subcomponent not in field:
             return  # one component: the one read
@@ -1835,12 +1838,13 @@ class _Reader:
         if not unread:  # the usual case: a name only when there is an Issue to write
             return
         name = location.rsplit("/", 1)[-1].split("[", 1)[0]
+        at = f"{number}[{count}]" if count > 1 else str(number)
         for part, text in unread:
             self._issue(
                 Severity.INFORMATION,
                 "hl7v2.component-unmapped",
-                f"{location}-{number}.{part}",
-                f"{name}-{number}.{part} is not carried: {quoted(text, 80)}",
+                f"{location}-{at}.{part}",
+                f"{name}-{at}.{part} is not carried: {quoted(text, 80)}",
             )
 
     def _repetitions(self, location: str, number: int, repetitions: list[str]) -> None:
