@@ -1432,6 +1432,48 @@ def test_numeric_value_repeating_one_value_is_judged_by_it(sent: str) -> None:
     assert "hl7v2.repetition-unmapped" in codes(read_message.issues)
 
 
+@pytest.mark.parametrize(
+    ("sent", "value_type", "value"),
+    [
+        ('3.1~""', "NM", Number(Decimal("3.1"), "3.1")),
+        ('""~3.1', "NM", Number(Decimal("3.1"), "3.1")),
+        ('<^0.5~""', "SN", Number(Decimal("0.5"), "<0.5", "<")),
+    ],
+)
+def test_numeric_value_beside_an_hl7_null_repetition_is_that_value(
+    sent: str, value_type: str, value: Value
+) -> None:
+    # '3.1~""' (a LIS clearing a repetition) was 'holds 2 repetitions with different values'
+    # and left unjudged: "" is HL7's null, which carries nothing (as in OBX-8, 'L~""')
+    result, read_message = first_result(obx(sent, value_type=value_type))
+    assert result.value == value
+    assert "hl7v2.value-repeated" not in codes(read_message.issues)
+    assert "hl7v2.repetition-unmapped" not in codes(read_message.issues)
+    (finding,) = leukoflag.convert(message(PID, OBR, obx(sent, value_type=value_type))).findings
+    assert finding.code == ("LL" if value_type == "SN" else "L")
+
+
+def test_coded_value_after_an_hl7_null_repetition_is_that_value() -> None:
+    # '""~POS^Positive^L' was read as no value (data-absent, its text '""') and the coded
+    # value sent was only quoted in hl7v2.repetition-unmapped
+    result, read_message = first_result(
+        obx('""~POS^Positive^L', value_type="CWE", code="7902-6^Smudge cells^LN", unit="")
+    )
+    assert result.value == CodedResult(
+        leukoflag.model.Concept((Coding("POS", "Positive", "", "L"),))
+    )
+    assert "hl7v2.repetition-unmapped" not in codes(read_message.issues)
+
+
+@pytest.mark.parametrize("sent", ['""~""', '""~'])
+def test_numeric_value_of_hl7_null_repetitions_only_is_empty(sent: str) -> None:
+    # '""~""' was the text '""', written as valueString '""' with hl7v2.value-not-numeric
+    result, read_message = first_result(obx(sent))
+    assert isinstance(result.value, NoValue)
+    assert result.value.reason == "empty"
+    assert "hl7v2.value-not-numeric" not in codes(read_message.issues)
+
+
 def test_reference_range_sent_with_repetitions_has_no_limits() -> None:
     # OBX-7 does not repeat: '4.0-11.0~3.5-10.5' was read as 4.0-11.0 in the unit '~3.5-10.5'.
     result, read_message = first_result(obx("3.1", reference="4.0-11.0~3.5-10.5"))

@@ -182,8 +182,9 @@ def read_value(
     first = repetitions[0]
     kind = value_type.strip().upper()
     if len(repetitions) > 1 and kind not in _TEXT:
-        # Empty repetitions carry nothing ('~2.1', '2.1~~'): the value is the first one sent.
-        sent = [r for r in repetitions if r.strip()]
+        # Empty repetitions carry nothing ('~2.1', '2.1~~'), nor does one sent as HL7's null
+        # ('2.1~""', as OBX-8's 'L~""'): the value is the first one sent.
+        sent = [r for r in repetitions if r.strip() and r.strip() != '""']
         first = sent[0] if sent else ""
         if len(sent) > 1 and kind in _REPEATS_JUDGED and _differ(kind, sent, delimiters, codec):
             # '2.1~6.0': judging the first would be a guess, as for OBX-6 repetitions
