@@ -502,3 +502,31 @@ def test_the_functions_docs_hl7v2_lists_are_the_steps_functions_and_it_counts_th
     assert sorted(listed) == functions
     words = ["One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight"]
     assert f"{words[len(listed) - 1]} functions make up the step" in intro
+
+
+def test_a_repetition_sent_as_hl7_null_carries_nothing_in_any_field() -> None:
+    # '""' is HL7's explicit null as a field (read as empty everywhere) and as a repetition of
+    # OBX-8 ('L~""'); as a repetition of another field it was read as a value: PID-3 gave an
+    # identifier '""', PID-5 '""~OKAFOR^DANIEL' a patient without name (the name only quoted
+    # in hl7v2.repetition-unmapped), OBX-3 '""~6690-2^…^LN' a WBC without code (not judged),
+    # OBX-7 '4.0-11.0~""' a range 'with repetitions' (the lab's not used), OBX-18 no device,
+    # NTE-3 a line '""'.
+    pid = 'PID|1||""~MRN100871^^^RIVERSIDE^MR||""~OKAFOR^DANIEL^C||19610719|M'
+    result = (
+        'OBX|1|NM|""~6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||3.1|'
+        '10*3/uL^^UCUM|4.0-11.0~""|L|||F|||||||""~SYSMEX-XN1^CORELAB'
+    )
+    read_message = read(message(pid, OBR, result, 'NTE|1||""~Verified on repeat~""'))
+    (group,) = read_message.groups
+    assert group.patient is not None
+    assert [i.value for i in group.patient.identifiers] == ["MRN100871"]
+    assert (group.patient.family, group.patient.given) == ("OKAFOR", ("DANIEL", "C"))
+    (wbc,) = results(read_message)
+    assert [c.code for c in wbc.code.codings] == ["6690-2"]
+    assert wbc.reference_range is not None
+    assert (wbc.reference_range.low, wbc.reference_range.high) == (Decimal("4.0"), Decimal("11.0"))
+    assert wbc.device == "SYSMEX-XN1 (CORELAB)"
+    assert wbc.notes == ("Verified on repeat",)
+    assert not {"hl7v2.repetition-unmapped", "hl7v2.range-repeated", "hl7v2.code-missing"} & set(
+        codes(read_message.issues)
+    )

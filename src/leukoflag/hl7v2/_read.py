@@ -336,10 +336,24 @@ def _first_repetition(field: str, repetition: str, notes: list[_Note], number: i
     return sent[0]
 
 
-def _without_nulls(fields: list[str]) -> list[str]:
+def _without_nulls(fields: list[str], repetition: str) -> list[str]:
     """``fields`` with each explicit null ``""`` empty: there is no value to carry, and written
-    as text it would be a patient named, or a unit spelled, ``""``."""
-    return ["" if field == _NULL else field for field in fields]
+    as text it would be a patient named, or a unit spelled, ``""``. So is a repetition sent as
+    ``""`` (``""~OKAFOR^DANIEL``, ``4.0-11.0~""``), as in OBX-8 (``L~""``): empty ones carry
+    nothing (see _sent)."""
+    return [
+        ""
+        if field == _NULL
+        else _null_repetitions(field, repetition)
+        if _NULL in field and repetition in field
+        else field
+        for field in fields
+    ]
+
+
+def _null_repetitions(field: str, repetition: str) -> str:
+    """``field`` with each repetition sent as ``""`` empty."""
+    return repetition.join("" if r.strip() == _NULL else r for r in field.split(repetition))
 
 
 def _shown(identifier: Identifier) -> str:
@@ -594,7 +608,7 @@ class _Reader:
         if len(msh) < _WIDTH:
             msh.extend(_BLANKS[: _WIDTH - len(msh)])
         if self.nulls and _NULL in header:  # MSH-1/2 are never "": the delimiters are read
-            msh = _without_nulls(msh)
+            msh = _without_nulls(msh, d.repetition)
         body = lines[1:]
         message_type, readable = _message_type(msh[9], d.component)
         if not body:
@@ -839,7 +853,7 @@ class _Reader:
         if sent < _WIDTH:
             fields += _PADDING[sent]
         if self.nulls and _NULL in line:
-            fields = _without_nulls(fields)
+            fields = _without_nulls(fields, self.delimiters.repetition)
         if name == "NTE":
             self._nte(fields, location)
         elif name == "OBR":
@@ -1441,7 +1455,7 @@ class _Reader:
         if sent < _WIDTH:
             fields += _PADDING[sent]
         if self.nulls and _NULL in line:
-            fields = _without_nulls(fields)
+            fields = _without_nulls(fields, self.delimiters.repetition)
         order = self.order or self._implicit_order(location, "OBX")
         d, codec = self.delimiters, self.codec
         (

@@ -652,6 +652,11 @@ def read_range(
     # OBX-7 is ST: an unescaped component separator is data, but trailing ones (`4.0-11.0^^`,
     # senders padding it like a CWE) are empty components that carry nothing.
     sent = field.rstrip(delimiters.component)
+    if delimiters.repetition in sent:
+        # empty repetitions carry nothing ('4.0-11.0~', '~4.0-11.0'), as in the other fields
+        ranges = [r for r in sent.split(delimiters.repetition) if r.strip()]
+        if len(ranges) <= 1:
+            sent = ranges[0].rstrip(delimiters.component) if ranges else ""
     text = decoded(sent, delimiters, codec, problems).strip()
     _escape_notes(problems, notes)
     if not text:
