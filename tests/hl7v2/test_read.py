@@ -530,3 +530,20 @@ def test_a_repetition_sent_as_hl7_null_carries_nothing_in_any_field() -> None:
     assert not {"hl7v2.repetition-unmapped", "hl7v2.range-repeated", "hl7v2.code-missing"} & set(
         codes(read_message.issues)
     )
+
+
+def test_a_component_sent_as_hl7_null_carries_nothing_in_any_field() -> None:
+    # a component of '""' (a LIS clearing it) was written out as text: the given name '""'
+    # (Patient.name.given), the assigner '""' of the MRN, the attending '"" VARGA (5820)',
+    # the location 'ONC, "", B, RIVERSIDE'; as it already is in OBX-6 and coded fields
+    pid = 'PID|1||MRN100871^^^""^MR||OKAFOR^""^C||19610719|M'
+    pv1 = 'PV1|1|O|ONC^""^B^RIVERSIDE||||5820^VARGA^""^^^^MD'
+    read_message = read(message(pid, pv1, OBR, WBC))
+    (group,) = read_message.groups
+    assert group.patient is not None
+    assert (group.patient.family, group.patient.given) == ("OKAFOR", ("C",))
+    (identifier,) = group.patient.identifiers
+    assert (identifier.value, identifier.assigner, identifier.type_code) == ("MRN100871", "", "MR")
+    assert group.visit is not None
+    assert '""' not in group.visit.attending
+    assert group.visit.assigned_location == "ONC, B, RIVERSIDE"

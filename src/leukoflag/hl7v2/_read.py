@@ -336,24 +336,26 @@ def _first_repetition(field: str, repetition: str, notes: list[_Note], number: i
     return sent[0]
 
 
-def _without_nulls(fields: list[str], repetition: str) -> list[str]:
+def _without_nulls(fields: list[str], delimiters: Delimiters) -> list[str]:
     """``fields`` with each explicit null ``""`` empty: there is no value to carry, and written
-    as text it would be a patient named, or a unit spelled, ``""``. So is a repetition sent as
-    ``""`` (``""~OKAFOR^DANIEL``, ``4.0-11.0~""``), as in OBX-8 (``L~""``): empty ones carry
-    nothing (see _sent)."""
+    as text it would be a patient named, or a unit spelled, ``""``. So is a repetition,
+    component or subcomponent sent as ``""`` (``""~OKAFOR^DANIEL``, ``4.0-11.0~""``,
+    ``OKAFOR^""^C``), as in OBX-8 (``L~""``) and OBX-6: empty ones carry nothing."""
     return [
-        ""
-        if field == _NULL
-        else _null_repetitions(field, repetition)
-        if _NULL in field and repetition in field
-        else field
+        "" if field == _NULL else _null_parts(field, delimiters) if _NULL in field else field
         for field in fields
     ]
 
 
-def _null_repetitions(field: str, repetition: str) -> str:
-    """``field`` with each repetition sent as ``""`` empty."""
-    return repetition.join("" if r.strip() == _NULL else r for r in field.split(repetition))
+def _null_parts(field: str, d: Delimiters) -> str:
+    """``field`` with each repetition, component and subcomponent sent as ``""`` empty."""
+    return d.repetition.join(
+        d.component.join(
+            d.subcomponent.join("" if s.strip() == _NULL else s for s in c.split(d.subcomponent))
+            for c in r.split(d.component)
+        )
+        for r in field.split(d.repetition)
+    )
 
 
 def _shown(identifier: Identifier) -> str:
@@ -608,7 +610,7 @@ class _Reader:
         if len(msh) < _WIDTH:
             msh.extend(_BLANKS[: _WIDTH - len(msh)])
         if self.nulls and _NULL in header:  # MSH-1/2 are never "": the delimiters are read
-            msh = _without_nulls(msh, d.repetition)
+            msh = _without_nulls(msh, d)
         body = lines[1:]
         message_type, readable = _message_type(msh[9], d.component)
         if not body:
@@ -853,7 +855,7 @@ class _Reader:
         if sent < _WIDTH:
             fields += _PADDING[sent]
         if self.nulls and _NULL in line:
-            fields = _without_nulls(fields, self.delimiters.repetition)
+            fields = _without_nulls(fields, self.delimiters)
         if name == "NTE":
             self._nte(fields, location)
         elif name == "OBR":
@@ -1455,7 +1457,7 @@ class _Reader:
         if sent < _WIDTH:
             fields += _PADDING[sent]
         if self.nulls and _NULL in line:
-            fields = _without_nulls(fields, self.delimiters.repetition)
+            fields = _without_nulls(fields, self.delimiters)
         order = self.order or self._implicit_order(location, "OBX")
         d, codec = self.delimiters, self.codec
         (
