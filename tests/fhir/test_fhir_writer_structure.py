@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from fhir_builders import (
@@ -35,6 +35,7 @@ from fhir_builders import (
 from fhir_messages import er7
 
 import leukoflag
+from leukoflag import fhir
 from leukoflag.model import (
     CodedResult,
     Coding,
@@ -779,6 +780,41 @@ def test_a_system_uri_sent_with_a_space_is_not_written_as_a_uri() -> None:
         "http%3A%2F%2Fnorthside.example.org%2Flab%20codes"
     )
     assert coding["code"] == "WBC"
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_a_local_code_sent_with_a_run_of_spaces_is_written_as_a_fhir_code(
+    version: Literal["R4", "R5"],
+) -> None:
+    # A FHIR code has no leading or trailing whitespace and no whitespace but single spaces
+    # inside: a lab's fixed-width local codes ('CBC  DIFF', 'WBC  CNT') were written as sent, a
+    # Bundle every validator refuses (and Settings(strict=True) rejected the message). The
+    # codes are written with each run of whitespace as one space, each said where it was sent.
+    data = er7(
+        "MSH|^~\\&|CORELAB|NORTHSIDE|EHR|NORTHSIDE|20261201091500-0500||ORU^R01|NS-0043|P|2.5.1",
+        "PID|1||M-7711^^^NORTHSIDE^MR||DOE^JANE||19700101|F",
+        "OBR|1|P2^EHR|F2^LAB|CBC  DIFF^CBC with differential^99NS|||20261201080000-0500"
+        "||||||||||||||||||F",
+        "OBX|1|NM|WBC  CNT^White cell count^99NS||2.1|10*3/uL^^UCUM|4.0-11.0|L|||F",
+        "SPM|1|S2^LAB||BLD  V^Venous blood^99NS",
+        "OBX|2|CWE|SMEAR^Smear review^99NS||SEE  CMT^See comment^99NS||||||F",
+    )
+    conversion = leukoflag.convert(data, settings=leukoflag.Settings(fhir_version=version))
+    (bundle,) = conversion.bundles
+    wbc, smear = resources(bundle, "Observation")
+    assert wbc["code"]["coding"][0]["code"] == "WBC CNT"
+    assert wbc["interpretation"][0]["coding"][0]["code"] == "LU"  # still judged, as a WBC
+    assert smear["valueCodeableConcept"]["coding"][0]["code"] == "SEE CMT"
+    assert one(bundle, "DiagnosticReport")["code"]["coding"][0]["code"] == "CBC DIFF"
+    assert one(bundle, "Specimen")["type"]["coding"][0]["code"] == "BLD V"
+    respaced = [(i.code, i.location) for i in conversion.issues if i.code == "fhir.code-respaced"]
+    assert respaced == [
+        ("fhir.code-respaced", f"{MSG}/SPM[1]-4"),
+        ("fhir.code-respaced", f"{MSG}/OBX[1]-3"),
+        ("fhir.code-respaced", f"{MSG}/OBX[2]-5"),
+        ("fhir.code-respaced", f"{MSG}/OBR[1]-4"),
+    ]
+    assert fhir.validate(bundle, version) == []
 
 
 def test_obr15_next_to_spm_segments_is_reported_not_duplicated() -> None:

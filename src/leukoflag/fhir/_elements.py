@@ -66,6 +66,7 @@ __all__ = [
     "data_absent_reason",
     "date_time",
     "explanation",
+    "fhir_code",
     "identifier",
     "instant",
     "is_computed_conclusion",
@@ -80,6 +81,7 @@ __all__ = [
     "per_ul",
     "plain_number",
     "quantity",
+    "respaced_codes",
     "sent_interpretations",
     "sent_range",
     "unit_fields",
@@ -149,6 +151,20 @@ def coding(value: Coding) -> dict[str, Any]:
     ).copy()
 
 
+def fhir_code(code: str) -> str:
+    """``code`` as a FHIR ``code``, which holds no whitespace but single spaces between its
+    characters: each run of whitespace sent (``CBC  DIFF``, a tab, a line break) as one space."""
+    respaced = " ".join(code.split())
+    return code if respaced == code else respaced
+
+
+def respaced_codes(value: Concept | None) -> tuple[str, ...]:
+    """The codes of ``value`` as sent that :func:`fhir_code` writes otherwise (rarely any)."""
+    if value is None:
+        return ()
+    return tuple(c.code for c in value.codings if c.code and fhir_code(c.code) != c.code)
+
+
 def local_system(name: str) -> str:
     """The system URI written for a coding system named ``name`` in a v2 message (CWE.3)."""
     return V2_NAMED + quote(name, safe="")
@@ -170,7 +186,7 @@ def _coding_fields(
         if version:
             out["version"] = version
     if code:
-        out["code"] = code
+        out["code"] = fhir_code(code)
     if display:
         out["display"] = display
     return out
@@ -536,7 +552,7 @@ def sent_interpretations(
         if flag.system and is_uri(flag.system) and flag.system not in _INTERPRETATION_SYSTEMS:
             written.append({"coding": [coding(flag)]})
             continue
-        unknown = {"code": code}
+        unknown = {"code": fhir_code(code)}
         if flag.display:  # the sender's words are all a reader has to go on
             unknown["display"] = flag.display
         written.append({"coding": [unknown]})

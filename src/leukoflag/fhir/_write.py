@@ -81,11 +81,31 @@ _STATUS = {status: status.value for status in ResultStatus}  # plain str, withou
 
 # Renderings of the objects readers share between results and messages: templates, each
 # caller gets its own copy (see _shared.py).
-def _concept(code: Concept | None, _: None) -> dict[str, Any] | None:
-    return el.concept(code)
+def _concept(code: Concept | None, _: None) -> tuple[dict[str, Any], tuple[str, ...]] | None:
+    written = el.concept(code)
+    return None if written is None else (written, el.respaced_codes(code))
 
 
-_CONCEPT = by_identity(_concept, fresh_concept)  # OBR-4, SPM-4, OBX-17 … as the reader shares them
+def _fresh_concept(
+    template: tuple[dict[str, Any], tuple[str, ...]],
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A copy of the CodeableConcept (as :func:`fresh_concept`, inline: a call per concept
+    written costs about a thousand instructions), and the codes written respaced."""
+    concept, respaced = template
+    codings = concept.get("coding")
+    if codings is None:  # text only
+        return concept.copy(), respaced
+    if len(concept) == 1 and len(codings) == 1:  # the common code: one coding
+        return {"coding": [codings[0].copy()]}, respaced
+    out = concept.copy()
+    out["coding"] = [coding.copy() for coding in codings]
+    return out, respaced
+
+
+# OBR-4, SPM-4, OBX-17 … as the reader shares them, with the codes written respaced (see
+# el.fhir_code: rarely any)
+_CONCEPT = by_identity(_concept, _fresh_concept)
+_NO_CONCEPT: tuple[None, tuple[str, ...]] = (None, ())  # what _CONCEPT gives for nothing
 
 
 def _keep_conflicting_code(
@@ -117,6 +137,7 @@ class _Sent:
     unit: dict[str, str]  # OBX-6 as Quantity unit/system/code: spread into each Quantity
     flags: tuple[dict[str, Any], ...]  # OBX-8: the coding of each flag
     unknown_flag: bool  # a flag in neither table (its Issue is told for each result)
+    respaced: tuple[str, ...]  # OBX-3 codes a FHIR code holds otherwise (told for each result)
     reference_range: dict[str, Any] | None  # OBX-7, in its unit or else OBX-6
     # The common shapes, found once here so that fresh() copies them without looking:
     one_coding: dict[str, Any] | None  # the coding of a code that is one coding and no text
@@ -164,6 +185,7 @@ def _render_sent(result: LabResult) -> _Sent:
         unit=el.unit_fields(unit),
         flags=tuple(concept["coding"][0] for concept in written),  # one coding each
         unknown_flag=bool(issues),
+        respaced=el.respaced_codes(result.code),
         reference_range=reference_range or None,  # None: nothing to write
         one_coding=one_coding,
         low_high=reference_range is not None
@@ -286,6 +308,16 @@ class _Writer:
 
     def issue(self, severity: Severity, code: str, location: str, text: str) -> None:
         self.issues.append(Issue(severity, f"fhir.{code}", location, text))
+
+    def respaced(self, codes: tuple[str, ...], location: str) -> None:
+        for code in codes:
+            self.issue(
+                Severity.WARNING,
+                "code-respaced",
+                location,
+                f"code {quoted(code)} holds whitespace that a FHIR code cannot (a run of spaces, "
+                f"a tab, a line break): written as {quoted(el.fhir_code(code))}",
+            )
 
     def time(self, resource: dict[str, Any], name: str, stamp: Any, location: str) -> None:
         value = el.date_time(stamp)
@@ -487,7 +519,7 @@ class _Writer:
         # ORC-5 (the order's own status) when sent, else what OBR-25 says of the order
         resource["status"] = order.request_status or _REQUEST_STATUS[order.status]
         resource["intent"] = "order"
-        code = _CONCEPT(order.code, None)
+        code, _ = _CONCEPT(order.code, None) or _NO_CONCEPT  # a code respaced: told at the report
         if code is not None:
             resource["code"] = {"concept": code} if self.r5 else code  # R5: CodeableReference
         resource["subject"] = {"reference": context.subject}
@@ -546,12 +578,16 @@ class _Writer:
 
     def specimen(self, specimen: Specimen, context: _Context) -> str:
         resource, url = self.new("Specimen", specimen.location)
-        role = _CONCEPT(specimen.role, None)
+        role, respaced = _CONCEPT(specimen.role, None) or _NO_CONCEPT
+        if respaced:
+            self.respaced(respaced, f"{specimen.location}-11")
         if role is not None and not self.r5:
             resource["extension"] = [{"url": _R4_SPECIMEN_ROLE, "valueCodeableConcept": role}]
         if specimen.identifier is not None and specimen.identifier.value:
             resource["identifier"] = [el.identifier(specimen.identifier)]
-        kind = _CONCEPT(specimen.type, None)
+        kind, respaced = _CONCEPT(specimen.type, None) or _NO_CONCEPT
+        if respaced:
+            self.respaced(respaced, f"{specimen.location}-4")
         if kind is not None:
             resource["type"] = kind
         if context.subject is not None:
@@ -563,7 +599,9 @@ class _Writer:
             self.time(collection, "collectedDateTime", specimen.collected, collected_at)
         else:
             self.collected_period(collection, specimen, collected_at)
-        site = _CONCEPT(specimen.source_site, None)
+        site, respaced = _CONCEPT(specimen.source_site, None) or _NO_CONCEPT
+        if respaced:
+            self.respaced(respaced, f"{specimen.location}-8")
         if site is not None:
             collection["bodySite"] = {"concept": site} if self.r5 else site  # R5: CodeableReference
         if collection:
@@ -585,6 +623,8 @@ class _Writer:
         code, interpretations, sent_range = sent.fresh()
         if sent.unknown_flag:  # reported for every result that carries them, at its own location
             self.issues.extend(el.sent_interpretations(result.sender_flags, f"{location}-8")[1])
+        if sent.respaced:
+            self.respaced(sent.respaced, f"{location}-3")
         if finding is not None or result.sub_id:
             resource["extension"] = self.result_extensions(result, finding, interpretations)
         elif (stamp := result.analysis_time) is not None:
@@ -593,7 +633,11 @@ class _Writer:
             else:
                 self.time({}, "analysis time", result.analysis_time, f"{location}-19")
         resource["status"] = _STATUS[result.status]
-        category = _CONCEPT(result.category, None) if result.category is not None else None
+        category = None
+        if result.category is not None:
+            category, respaced = _CONCEPT(result.category, None) or _NO_CONCEPT
+            if respaced:
+                self.respaced(respaced, f"{location}-29")
         if category is not None:
             resource["category"] = [category]
         elif evaluation is not None and evaluation.analyte is not None:
@@ -649,7 +693,9 @@ class _Writer:
             notes = [comment, *result.notes] if comment else result.notes
             resource["note"] = [{"text": note} for note in notes]
         if result.method is not None:
-            method = _CONCEPT(result.method, None)
+            method, respaced = _CONCEPT(result.method, None) or _NO_CONCEPT
+            if respaced:
+                self.respaced(respaced, f"{location}-17")
             if method is not None:
                 resource["method"] = method
         if specimen is None:
@@ -834,6 +880,8 @@ class _Writer:
             resource["valueString"] = value.text
         elif isinstance(value, CodedResult) and (coded := el.concept(value.concept)) is not None:
             resource["valueCodeableConcept"] = coded
+            if respaced := el.respaced_codes(value.concept):
+                self.respaced(respaced, f"{result.location}-5")
         else:  # no value written
             reason = self.absent_reason(result)
             if reason:
@@ -932,7 +980,9 @@ class _Writer:
         if request is not None:
             report["basedOn"] = [{"reference": request}]
         report["status"] = order.status.value
-        code = _CONCEPT(order.code, None)
+        code, respaced = _CONCEPT(order.code, None) or _NO_CONCEPT
+        if respaced:
+            self.respaced(respaced, f"{location}-4")
         if code is None:
             # An order read from an ORC alone, or implicit, has no OBR: no field -4 to point at.
             code = (
