@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 import leukoflag
 from leukoflag import fhir, flagging
 from leukoflag.fhir import FhirItem
+from leukoflag.fhir import _ids as fhir_ids
 from leukoflag.model import Evaluation
 from leukoflag.settings import Settings
 
@@ -2498,6 +2500,49 @@ def test_an_absolute_reference_names_no_other_servers_patient(reference: str) ->
     ]
     (unknown,) = [i for i in conv.issues if i.code == "flag.age-unknown"]
     assert unknown.location == "ITEM[1]/Bundle.entry[2].resource"
+
+
+def test_anc_derived_at_two_servers_from_results_of_one_id_gets_an_id_of_its_own() -> None:
+    # A collection gathered from two servers, whose results have the same ids (a WBC
+    # Observation/wbc-77 and a neutrophil % Observation/neut-77 at each): both derived ANCs were
+    # named by Type/id alone, so they got one id and one fullUrl (bdl-7), and a receiver kept
+    # one patient's ANC. Each is named by its sources' fullUrls then; a Bundle of one server
+    # keeps the id named by Type/id (a resend still PUTs over the ANC derived before).
+    sent = _two_servers_bundle()
+    for base, value, neutrophils in ((HOSP_A, 5.0, 12), (HOSP_B, 3.0, 30)):
+        for rid, code, sent_value, unit in (
+            ("wbc-77", "6690-2", value, "10*3/uL"),
+            ("neut-77", "770-8", neutrophils, "%"),
+        ):
+            entry = _count_entry(rid, code, sent_value, unit, subject="-", drawn="2026-11-24")
+            entry["resource"]["subject"] = {"reference": "Patient/123"}
+            entry["fullUrl"] = f"{base}/Observation/{rid}"
+            sent["entry"].append(entry)
+    del sent["entry"][2:4]  # the WBCs of the helper, of other ids
+    (output,) = leukoflag.convert(fhir.dumps(sent)).bundles
+    girls, mans = output["entry"][6:]
+    assert girls["fullUrl"] != mans["fullUrl"]
+    assert girls["resource"]["id"] != mans["resource"]["id"]
+    assert girls["resource"]["valueQuantity"]["value"] == Decimal("600")  # 5,000 × 12 %
+    assert girls["resource"]["derivedFrom"] == [
+        {"reference": f"{HOSP_A}/Observation/wbc-77"},
+        {"reference": f"{HOSP_A}/Observation/neut-77"},
+    ]
+    assert mans["resource"]["valueQuantity"]["value"] == Decimal("900")  # 3,000 × 30 %
+    assert mans["resource"]["derivedFrom"] == [
+        {"reference": f"{HOSP_B}/Observation/wbc-77"},
+        {"reference": f"{HOSP_B}/Observation/neut-77"},
+    ]
+    # hospital A's Bundle alone: the ANC is named by its sources' Type/id, as before
+    alone = {**sent, "entry": [sent["entry"][0], *sent["entry"][2:4]]}
+    (one_server,) = leukoflag.convert(fhir.dumps(alone)).bundles
+    assert one_server["entry"][-1]["resource"]["id"] == str(
+        uuid.uuid5(
+            fhir_ids.NAMESPACE,
+            '["fhir-derived","Observation/wbc-77","Observation/neut-77","Observation",'
+            '"ANC[derived]"]',
+        )
+    )
 
 
 def test_a_relative_reference_passing_over_another_schemes_entry_says_so() -> None:

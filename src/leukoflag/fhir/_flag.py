@@ -170,6 +170,7 @@ class _Flagger:
     key: tuple[str, ...] | None = None  # item.key
     derived_by_order: dict[str, list[Evaluation]] | None = None  # see order_evaluations
     result_orders: dict[str, str] | None = None  # result location -> its first order's
+    shared_ids: frozenset[str] | None = None  # see _shared_ids
 
     def issue(self, severity: Severity, code: str, location: str, text: str) -> None:
         self.issues.append(Issue(severity, f"fhir.{code}", location, text))
@@ -635,7 +636,9 @@ class _Flagger:
         source_entries = [p[1] for p in sources if len(p) >= 2 and p[0] == "entry"]
         first = entries[source_entries[0]] if source_entries else {}
         first_resource = first.get("resource", {}) if isinstance(first, dict) else {}
-        sources_key = _sources_key(entries, sources)
+        if self.shared_ids is None:
+            self.shared_ids = _shared_ids(entries)
+        sources_key = _sources_key(entries, sources, self.shared_ids)
         if sources_key is not None:
             rid = resource_id(sources_key, "Observation", "ANC[derived]")
         else:
@@ -864,10 +867,14 @@ def _local_ids(node: Any) -> list[str]:
     return found
 
 
-def _sources_key(entries: list[Any], sources: list[Path]) -> tuple[str, ...] | None:
+def _sources_key(
+    entries: list[Any], sources: list[Path], shared: frozenset[str]
+) -> tuple[str, ...] | None:
     """The identity of a derived ANC entry: its sources as a server knows them (``Type/id``,
-    else ``fullUrl``), so a replay of an amended Bundle PUTs the ANC it derived before; None
-    when a source has neither (the item's digest is its identity then)."""
+    else ``fullUrl``), so a replay of an amended Bundle PUTs the ANC it derived before; a
+    ``Type/id`` that entries of other ``fullUrl``s share (``shared``: a Bundle gathered from two
+    servers) names no one source, so its ``fullUrl`` does. None when a source has neither (the
+    item's digest is its identity then)."""
     key = ["fhir-derived"]
     for path in sources:
         index = path[1] if path[:1] == ("entry",) and len(path) > 2 else None
@@ -875,8 +882,9 @@ def _sources_key(entries: list[Any], sources: list[Path]) -> tuple[str, ...] | N
         if not isinstance(entry, dict) or not isinstance(entry.get("resource"), dict):
             return None
         rid, url = entry["resource"].get("id"), entry.get("fullUrl")
-        if isinstance(rid, str) and rid:
-            name = f"{entry['resource'].get('resourceType')}/{rid}"
+        typed = f"{entry['resource'].get('resourceType')}/{rid}" if isinstance(rid, str) else ""
+        if isinstance(rid, str) and rid and typed not in shared:
+            name = typed
         elif isinstance(url, str) and url:
             name = url
         else:
@@ -884,6 +892,22 @@ def _sources_key(entries: list[Any], sources: list[Path]) -> tuple[str, ...] | N
         # a result contained in the entry (or a component) is named by its path inside it
         key.append("/".join((name, *(str(part) for part in path[3:]))))
     return tuple(key)
+
+
+def _shared_ids(entries: list[Any]) -> frozenset[str]:
+    """The ``Type/id``s that entries of different ``fullUrl``s (or one without) carry: of a
+    Bundle gathered from servers whose resources have the same ids (two ``Observation/1``)."""
+    urls: dict[str, object] = {}
+    shared = set()
+    for entry in entries:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict) or not isinstance(resource.get("id"), str):
+            continue
+        typed = f"{resource.get('resourceType')}/{resource['id']}"
+        url = entry.get("fullUrl")
+        if urls.setdefault(typed, url) != url:
+            shared.add(typed)
+    return frozenset(shared)
 
 
 def _entry_reference(entry: Any) -> str:
