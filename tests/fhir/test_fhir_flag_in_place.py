@@ -648,12 +648,43 @@ def test_derived_anc_in_a_bundle_is_a_new_entry_derived_from_its_sources() -> No
         {"reference": "http://fhir.stmary.example/Observation/sm-wbc"},
         {"reference": "http://fhir.stmary.example/Observation/sm-anc"},
     ]
-    assert observation["subject"] == {"reference": "Patient/sm-40517"}
+    # its sources' Patient/sm-40517 and Specimen/sm-sp-99, of the server of their fullUrls: a
+    # relative reference in an entry of a urn:uuid fullUrl would have no defined meaning
+    assert observation["subject"] == {"reference": "http://fhir.stmary.example/Patient/sm-40517"}
+    assert observation["specimen"] == {"reference": "http://fhir.stmary.example/Specimen/sm-sp-99"}
     report = next(e["resource"] for e in output["entry"] if e["resource"]["id"] == "sm-dr-17")
     assert report["result"][-1] == {"reference": added["fullUrl"]}
     assert fhir.validate(output, "R4") == []
     (again,) = leukoflag.convert(fhir.dumps(bundle)).bundles
     assert again["entry"][-1]["fullUrl"] == added["fullUrl"]  # the same input, the same id
+
+
+@pytest.mark.parametrize("bundle_type", ["collection", "transaction"])
+def test_a_derived_anc_names_its_sources_patient_as_their_server_does(bundle_type: str) -> None:
+    # FHIR resolves a relative reference (Patient/sm-40517) in a Bundle against the base of the
+    # RESTful fullUrl of the entry holding it; an entry of a urn:uuid fullUrl gives it no defined
+    # meaning (R4 bundle.html#references). The derived ANC (urn:uuid) copied its sources'
+    # relative subject and specimen, which named St Mary's Patient and Specimen entries only
+    # in its sources: a consumer resolving references by the rules found no patient for it.
+    bundle = _wbc_and_percent_bundle()
+    bundle["type"] = bundle_type
+    if bundle_type == "transaction":
+        for entry in bundle["entry"]:
+            resource = entry["resource"]
+            entry["request"] = {
+                "method": "PUT",
+                "url": f"{resource['resourceType']}/{resource['id']}",
+            }
+    (output,) = leukoflag.convert(fhir.dumps(bundle)).bundles
+    added = output["entry"][-1]["resource"]
+    urls = {entry["fullUrl"] for entry in output["entry"]}
+    assert added["subject"]["reference"] == "http://fhir.stmary.example/Patient/sm-40517"
+    assert added["specimen"]["reference"] == "http://fhir.stmary.example/Specimen/sm-sp-99"
+    assert {added["subject"]["reference"], added["specimen"]["reference"]} <= urls
+    # a patient the Bundle does not hold is named as the sources name it
+    del bundle["entry"][0]
+    (without,) = leukoflag.convert(fhir.dumps(bundle)).bundles
+    assert without["entry"][-1]["resource"]["subject"] == {"reference": "Patient/sm-40517"}
 
 
 @pytest.mark.parametrize(

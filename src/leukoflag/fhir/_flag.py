@@ -171,6 +171,7 @@ class _Flagger:
     derived_by_order: dict[str, list[Evaluation]] | None = None  # see order_evaluations
     result_orders: dict[str, str] | None = None  # result location -> its first order's
     shared_ids: frozenset[str] | None = None  # see _shared_ids
+    entry_urls: frozenset[str] | None = None  # the fullUrls of the item's entries
 
     def issue(self, severity: Severity, code: str, location: str, text: str) -> None:
         self.issues.append(Issue(severity, f"fhir.{code}", location, text))
@@ -703,6 +704,18 @@ class _Flagger:
         # one Reference: sources contained in a DiagnosticReport find its list of specimens here
         if specimen is not None:
             resource["specimen"] = fresh_json(specimen)
+        if self.entry_urls is None:
+            self.entry_urls = frozenset(
+                url
+                for e in entries
+                if isinstance(e, dict) and isinstance(url := e.get("fullUrl"), str)
+            )
+        for key in ("subject", "encounter", "specimen"):
+            if key in resource:
+                copied_from = (
+                    first if key in first_resource or holder is None else entries[holder[1]]
+                )
+                _name_absolute(resource[key], copied_from, self.entry_urls)
         if evaluation.reference_range is not None:
             resource["referenceRange"] = el.normalized_ranges(
                 evaluation.reference_range, None, None
@@ -892,6 +905,28 @@ def _sources_key(
         # a result contained in the entry (or a component) is named by its path inside it
         key.append("/".join((name, *(str(part) for part in path[3:]))))
     return tuple(key)
+
+
+def _name_absolute(reference: Any, entry: Any, urls: frozenset[str]) -> None:
+    """A relative ``Type/id`` ``reference`` copied out of ``entry`` into the derived ANC's entry
+    (a ``urn:uuid:`` fullUrl, against which FHIR gives a relative reference no meaning): the
+    entry of ``urls`` it names against ``entry``'s RESTful fullUrl base, named by that fullUrl
+    (R4 bundle.html#references); else as sent."""
+    target = reference.get("reference") if isinstance(reference, dict) else None
+    url = entry.get("fullUrl") if isinstance(entry, dict) else None
+    if not isinstance(target, str) or not isinstance(url, str) or "://" not in url:
+        return
+    if target.startswith("#") or ":" in target or "?" in target:
+        return  # contained, absolute (urn: too) or a conditional reference
+    parts = url.rstrip("/").split("/")
+    kind = (
+        entry["resource"].get("resourceType") if isinstance(entry.get("resource"), dict) else None
+    )
+    if len(parts) < 4 or parts[-2] != kind:
+        return  # not a RESTful fullUrl, [base]/Type/id
+    absolute = "/".join(parts[:-2]) + "/" + target
+    if absolute in urls:
+        reference["reference"] = absolute
 
 
 def _shared_ids(entries: list[Any]) -> frozenset[str]:
