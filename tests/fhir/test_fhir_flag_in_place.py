@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fhir_builders import references
 
 import leukoflag
 from leukoflag import fhir, flagging
@@ -780,6 +781,36 @@ def test_derived_anc_entry_takes_the_status_of_its_sources(wbc_status: str, writ
     (output,) = leukoflag.convert(fhir.dumps(bundle)).bundles
     assert output["entry"][-1]["resource"]["status"] == written
     assert fhir.validate(output, "R4") == []
+
+
+def test_a_derived_anc_in_a_batch_is_referenced_where_it_is_put() -> None:
+    # A server processes each entry of a batch on its own and resolves no urn:uuid: between
+    # them (only a transaction does, R4 http.html#transaction): the report's result named the
+    # ANC by its urn:uuid fullUrl, so St Mary's own report, PUT as sent but for that, was refused
+    # as holding a reference to nothing. In a batch the ANC is named where it is PUT
+    # (Observation/<id>), and names its sources where they are PUT, as the report names them;
+    # its patient and specimen as the sources name them (server references).
+    bundle = _wbc_and_percent_bundle()
+    bundle["type"] = "batch"
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        entry["request"] = {"method": "PUT", "url": f"{resource['resourceType']}/{resource['id']}"}
+    (output,) = leukoflag.convert(fhir.dumps(bundle)).bundles
+    added = output["entry"][-1]
+    assert added["request"] == {"method": "PUT", "url": f"Observation/{added['resource']['id']}"}
+    report = next(e["resource"] for e in output["entry"] if e["resource"]["id"] == "sm-dr-17")
+    assert report["result"][-1] == {"reference": added["request"]["url"]}
+    assert not any(
+        reference.startswith("urn:uuid:")
+        for entry in output["entry"]
+        for reference in references(entry["resource"])
+    )
+    assert added["resource"]["derivedFrom"] == [
+        {"reference": "Observation/sm-wbc"},
+        {"reference": "Observation/sm-anc"},
+    ]
+    assert added["resource"]["subject"] == {"reference": "Patient/sm-40517"}
+    assert added["resource"]["specimen"] == {"reference": "Specimen/sm-sp-99"}
 
 
 def test_derived_anc_entry_keeps_its_id_when_its_sources_are_amended() -> None:

@@ -704,13 +704,15 @@ class _Flagger:
         # one Reference: sources contained in a DiagnosticReport find its list of specimens here
         if specimen is not None:
             resource["specimen"] = fresh_json(specimen)
+        # a batch's server resolves no reference between its entries: they stay server references
+        batch = root.get("type") == "batch"
         if self.entry_urls is None:
             self.entry_urls = frozenset(
                 url
                 for e in entries
                 if isinstance(e, dict) and isinstance(url := e.get("fullUrl"), str)
             )
-        for key in ("subject", "encounter", "specimen"):
+        for key in ("subject", "encounter", "specimen") if not batch else ():
             if key in resource:
                 copied_from = (
                     first if key in first_resource or holder is None else entries[holder[1]]
@@ -722,7 +724,7 @@ class _Flagger:
             )
         derived_from = []
         for index in dict.fromkeys(source_entries):
-            reference = _entry_reference(entries[index])
+            reference = (_put_to if batch else _entry_reference)(entries[index])
             # derivedFrom may not name a DiagnosticReport (sources contained in one): left out
             if reference and _entry_type(entries[index]) == "Observation":
                 derived_from.append({"reference": reference})
@@ -740,12 +742,14 @@ class _Flagger:
         if report is not None:
             self.changed.add(report)
             node = self.editor.node(report)
+            # in a batch, where it is PUT: a batch resolves no urn:uuid (R4 http.html#transaction)
+            named = f"Observation/{rid}" if batch else url
             if isinstance(node.get("result"), list):
                 # appended to the editor's copy, made once: a new list for each derived ANC of
                 # the report copied all its results each time (quadratic in its derived ANCs)
-                self.editor.node((*report, "result")).append({"reference": url})
+                self.editor.node((*report, "result")).append({"reference": named})
             else:
-                node["result"] = [{"reference": url}]
+                node["result"] = [{"reference": named}]
 
     def subject_holder(self, evaluation: Evaluation, sources: list[Path]) -> Path | None:
         """The path of what names the patient the first source, sent without a subject, was
@@ -943,6 +947,17 @@ def _shared_ids(entries: list[Any]) -> frozenset[str]:
         if urls.setdefault(typed, url) != url:
             shared.add(typed)
     return frozenset(shared)
+
+
+def _put_to(entry: Any) -> str:
+    """How a batch names ``entry``'s resource: where its request PUTs it (``Observation/w1``),
+    as the server will know it; else as :func:`_entry_reference` names it."""
+    request = entry.get("request") if isinstance(entry, dict) else None
+    if isinstance(request, dict) and request.get("method") == "PUT":
+        url = request.get("url")
+        if isinstance(url, str) and url.count("/") == 1 and "?" not in url:
+            return url
+    return _entry_reference(entry)
 
 
 def _entry_reference(entry: Any) -> str:
