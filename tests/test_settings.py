@@ -411,3 +411,17 @@ def test_zones_do_not_depend_on_the_system_zone_database(tmp_path: Path) -> None
     )
     assert (ran.returncode, ran.stderr) == (0, b"")
     assert b"\n2026-11-24T08:05:00-06:00\n" in ran.stdout
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        # a value read from a broken configuration file: a name no zone or codec has
+        ("default_timezone", "America/" + "Chicago" * 40),
+        ("fallback_charset", "cp1252\x00"),
+        ("fallback_charset", "latin-1\udc80"),
+    ],
+)
+def test_a_name_no_zone_or_codec_can_have_is_a_settings_error(field: str, value: str) -> None:
+    with pytest.raises(leukoflag.SettingsError, match=f"^{field}: unknown"):
+        Settings(**{field: value})  # type: ignore[arg-type]

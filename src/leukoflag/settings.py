@@ -300,7 +300,8 @@ def _is_zone(name: str) -> bool:
     """Whether ``name`` is an IANA zone this machine knows (cached: the lookup reads files)."""
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name longer than a file name can be (ENAMETOOLONG) is no zone either
         return False
     return True
 
@@ -310,7 +311,7 @@ def _is_codec(name: str) -> bool:
     """Whether ``name`` is a Python codec."""
     try:
         codecs.lookup(name)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL or a lone surrogate in the name
         return False
     return True
 

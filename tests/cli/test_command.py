@@ -187,6 +187,10 @@ def test_report_that_is_a_directory_is_an_io_error(leukoflag: Runner, tmp_path: 
         (["--timezone", "Mars/Olympus_Mons"], "default_timezone"),
         (["--fallback-charset", "no-such-codec"], "fallback_charset"),
         (["--fallback-charset", "rot13"], "fallback_charset"),
+        # longer than a file name may be: was 'File name too long: …/tzdata/zoneinfo/…'
+        (["--timezone", "America/" + "Chicago" * 40], "default_timezone: unknown IANA zone"),
+        # bytes of no UTF-8 in the argument (surrogates in argv): was a traceback
+        (["--fallback-charset", "cp1252\udced\udca0\udc80"], "fallback_charset: unknown codec"),
         (["--critical-low", "plt=50"], "critical_low"),
         (["--critical-low", "anc"], "--critical-low"),
         (["--critical-low", "anc=lots"], "--critical-low"),
