@@ -117,6 +117,8 @@ def test_a_fallback_charset_of_the_wrong_type_is_said_so_not_called_unknown(
         # identifiers of patients are not copied into messages that may reach a log
         ("duffy_null", 20417, "a set of patient identifiers, not int$"),
         ("duffy_null", ["RB-20417", 20418], "identifiers are strings .*, not int$"),
+        # one identifier read from a bytes config: its bytes were named as identifiers of type int
+        ("duffy_null", b"RB-20417", "^duffy_null: a set of patient identifiers, not bytes$"),
         # a float 5.0 printed as 5.0 read "5.0 is not one of 5.0, 6.0"
         ("ctcae_version", 5.0, "^ctcae_version: a string, one of '5.0', '6.0', not float 5.0$"),
         ("fhir_version", 4, "^fhir_version: a string, one of 'R4', 'R5', not int 4$"),

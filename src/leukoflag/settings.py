@@ -217,7 +217,8 @@ def _canonical(value: Decimal) -> Decimal:
 def _identifiers(declared: object) -> frozenset[str]:
     """``duffy_null`` as a frozenset, checked to hold identifier strings only (the messages name
     types, never the identifiers of patients)."""
-    if isinstance(declared, str) or not isinstance(declared, Iterable):
+    # bytes iterate as ints: "not int" would name no value that was given
+    if isinstance(declared, str | bytes | bytearray) or not isinstance(declared, Iterable):
         kind = "a string" if isinstance(declared, str) else type(declared).__name__
         raise SettingsError(f"duffy_null: a set of patient identifiers, not {kind}")
     try:
