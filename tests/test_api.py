@@ -146,8 +146,8 @@ def test_convert_refuses_what_is_not_content(data: object, hint: str) -> None:
 
 def test_bytearray_and_memoryview_are_read_like_bytes() -> None:
     expected = leukoflag.convert(CBC.encode()).bundles
-    assert leukoflag.convert(bytearray(CBC.encode())).bundles == expected  # type: ignore[arg-type]
-    assert leukoflag.convert(memoryview(CBC.encode())).bundles == expected  # type: ignore[arg-type]
+    assert leukoflag.convert(bytearray(CBC.encode())).bundles == expected
+    assert leukoflag.convert(memoryview(CBC.encode())).bundles == expected
 
 
 @pytest.mark.parametrize(

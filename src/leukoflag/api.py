@@ -175,9 +175,13 @@ _new_outcome = constructor(Outcome)
 
 
 def convert(
-    data: bytes | str, settings: Settings | None = None, *, source: str = "<input>"
+    data: bytes | bytearray | memoryview | str,
+    settings: Settings | None = None,
+    *,
+    source: str = "<input>",
 ) -> Conversion:
-    """Convert HL7 v2 or FHIR JSON/NDJSON ``data``; the format is detected from the content."""
+    """Convert HL7 v2 or FHIR JSON/NDJSON ``data`` (bytes, a bytearray or memoryview of them, or
+    text); the format is detected from the content."""
     if isinstance(data, str):
         raw, decoded = text_bytes(data)
     elif isinstance(data, (bytes, bytearray, memoryview)):
@@ -204,7 +208,7 @@ def _not_content(data: object) -> str:
 
 
 def iter_convert(
-    data: bytes | str | BinaryIO | io.RawIOBase | io.BufferedIOBase,
+    data: bytes | bytearray | memoryview | str | BinaryIO | io.RawIOBase | io.BufferedIOBase,
     settings: Settings | None = None,
     *,
     source: str = "<input>",
