@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import io
 import socket
+import tempfile
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -130,6 +131,52 @@ def test_a_stream_that_fails_while_it_is_read_is_a_read_error_naming_it() -> Non
     assert str(caught.value) == (
         f"[Errno {errno.ECONNRESET}] cannot read 'mllp://lis:6661': Connection reset by peer"
     )
+
+
+def test_an_upload_spooled_to_a_temporary_file_is_read_as_a_binary_stream() -> None:
+    # A web framework hands an upload over as a SpooledTemporaryFile: an io.IOBase, neither a
+    # RawIOBase nor a BufferedIOBase, so it was refused ("for a stream of another kind, pass its
+    # .read()": the whole upload in memory) though it is a binary stream open for reading.
+    with tempfile.SpooledTemporaryFile(max_size=1 << 20) as upload:
+        upload.write(_BATCH)
+        upload.seek(0)
+        outcomes = list(leukoflag.iter_convert(upload, source="upload"))
+        assert not upload.closed
+    assert outcomes == list(leukoflag.iter_convert(_BATCH, source="upload"))
+    assert _summary(outcomes) == [
+        (1, "upload", True, [Decimal(2600)]),
+        (2, "upload", False, []),
+        (3, "upload", True, [Decimal(7900)]),
+    ]
+
+
+class _HttpBody(io.IOBase):
+    """An HTTP client's response body: an io.IOBase that only reads, in pieces, never seeks."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        size = len(self._body) if size < 0 else min(size, 700)
+        block, self._body = self._body[:size], self._body[size:]
+        return block
+
+
+def test_a_response_body_that_only_reads_is_read_as_a_binary_stream() -> None:
+    outcomes = list(leukoflag.iter_convert(_HttpBody(_BATCH), source="https://lis/results"))
+    assert outcomes == list(leukoflag.iter_convert(_BATCH, source="https://lis/results"))
+
+
+def test_a_spooled_temporary_file_in_text_mode_is_refused_when_called() -> None:
+    with tempfile.SpooledTemporaryFile(mode="w+", newline="") as upload:
+        upload.write(_BATCH.decode())
+        upload.seek(0)
+        with pytest.raises(TypeError, match=r"open the stream in binary mode \('rb'\)"):
+            leukoflag.iter_convert(upload)  # type: ignore[arg-type]
+        assert upload.read() == _BATCH.decode()  # nothing was read from it
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ import os
 from collections.abc import Generator, Iterable, Iterator, Sized
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO, Protocol, cast
 
 from leukoflag import detect, fhir, flagging, hl7v2
 from leukoflag._construct import constructor
@@ -207,16 +207,27 @@ def _not_content(data: object) -> str:
     return said
 
 
+class ReadsBytes(Protocol):
+    """A binary stream open for reading, of any class: what :func:`iter_convert` takes beside
+    content (a SpooledTemporaryFile upload, an HTTP client's response body)."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes (all that is left for -1); ``b""`` at the end."""
+        ...
+
+
 def iter_convert(
-    data: bytes | bytearray | memoryview | str | BinaryIO | io.RawIOBase | io.BufferedIOBase,
+    # BufferedIOBase, a SpooledTemporaryFile, an HTTP response body: ReadsBytes
+    data: bytes | bytearray | memoryview | str | BinaryIO | io.RawIOBase | ReadsBytes,
     settings: Settings | None = None,
     *,
     source: str = "<input>",
 ) -> Generator[Outcome, None, None]:
     """Convert ``data`` item by item: one :class:`Outcome` per item, in input order, each made
     as it is read. ``data`` is content, as for :func:`convert`, or a binary stream open for
-    reading (a socket's ``makefile("rb")``, ``sys.stdin.buffer``): read to its end, never
-    closed by this call, memory flat however long it is.
+    reading (a socket's ``makefile("rb")``, ``sys.stdin.buffer``, a web framework's
+    ``SpooledTemporaryFile`` upload: any object whose ``read(size)`` gives bytes): read to its
+    end, never closed by this call, memory flat however long it is.
 
     Arguments are checked by the call (a ``TypeError``, as :func:`convert` raises it); a read
     of the stream that fails is a :class:`leukoflag.ReadError` from the loop naming ``source``.
@@ -232,9 +243,54 @@ def iter_convert(
         if not data.readable():  # open for writing only: each read would fail
             raise TypeError(f"iter_convert() takes a stream open for reading, not {data!r}")
         return _stream_outcomes(cast("BinaryIO", data), settings, source)
+    elif _reads(data):  # a SpooledTemporaryFile (io.IOBase only), an HTTP response body
+        readable = getattr(data, "readable", None)
+        if callable(readable) and not readable():
+            raise TypeError(f"iter_convert() takes a stream open for reading, not {data!r}")
+        nothing = _read_nothing(cast("ReadsBytes", data))
+        if not isinstance(nothing, bytes | bytearray):
+            raise TypeError(_not_streamable(data, text=isinstance(nothing, str)))
+        stream = io.BufferedReader(_BytesReads(cast("ReadsBytes", data)))
+        return _stream_outcomes(cast("BinaryIO", stream), settings, source)
     else:
         raise TypeError(_not_streamable(data))
     return _generated(_iter_data_outcomes(raw, settings, source, decoded))
+
+
+def _reads(data: object) -> bool:
+    """Whether ``data`` is a stream of another class than io's (a web framework's
+    SpooledTemporaryFile upload, an HTTP client's response body), text streams apart."""
+    return callable(getattr(data, "read", None)) and not isinstance(
+        data, io.TextIOBase | os.PathLike
+    )
+
+
+def _read_nothing(stream: ReadsBytes) -> object:
+    """``stream.read(0)``, which reads nothing: b"" from a binary stream, "" from one in text
+    mode (a SpooledTemporaryFile opened "w+"); None for a read() that takes no size."""
+    try:
+        return stream.read(0)
+    except TypeError:
+        return None
+
+
+class _BytesReads(io.RawIOBase):
+    """A stream that has only ``read`` as the raw stream a BufferedReader takes; closing this
+    leaves the stream open (iter_convert never closes its caller's stream)."""
+
+    def __init__(self, stream: ReadsBytes) -> None:
+        super().__init__()
+        self._read = stream.read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        block = self._read(len(buffer))
+        if not block:
+            return 0
+        buffer[: len(block)] = block
+        return len(block)
 
 
 def _generated(outcomes: Iterator[Outcome]) -> Generator[Outcome, None, None]:
@@ -254,16 +310,16 @@ def _stream_outcomes(
         raise ReadError(exc.errno, f"cannot read '{source}': {exc.strerror or exc}") from exc
 
 
-def _not_streamable(data: object) -> str:
+def _not_streamable(data: object, *, text: bool = False) -> str:
     """Why ``iter_convert(data)`` refuses ``data``, and what to call instead."""
     said = (
         "iter_convert() takes the content as bytes or str, or a binary stream, "
         f"not {type(data).__name__}"
     )
-    if isinstance(data, io.TextIOBase):
-        return f"{said}: open the stream in binary mode ('rb'), or pass its .read()"
     if isinstance(data, os.PathLike):
         return f"{said}: for a file, use leukoflag.iter_file(path)"
+    if isinstance(data, io.TextIOBase) or text:  # text: a SpooledTemporaryFile opened "w+"
+        return f"{said}: open the stream in binary mode ('rb'), or pass its .read()"
     if hasattr(data, "read"):
         return f"{said}: for a stream of another kind, pass its .read()"
     return said
