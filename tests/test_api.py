@@ -697,6 +697,18 @@ def test_ndjson_whose_first_lines_are_json_but_no_objects_converts_the_rest(
     )
 
 
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
+def test_content_starting_with_a_unicode_line_separator_is_quoted_as_it_starts(
+    separator: str,
+) -> None:
+    # Text copied out of a web page (U+2028), or a cp1252 ellipsis read as Latin-1 (U+0085):
+    # str.splitlines() ends a line there too, so the reason read "content starts with ''".
+    text = f"{separator}WBC 3.1 K/uL (L)\nANC 1.2 K/uL (L)\n"
+    (rejected,) = leukoflag.convert(text).rejected
+    shown = separator + "WBC 3.1 K/uL (L)"
+    assert rejected.reason == f"not HL7 v2 or FHIR JSON: content starts with {shown!r}"
+
+
 @pytest.mark.parametrize(
     ("head", "reason"),
     [

@@ -207,7 +207,9 @@ def describe_unknown(raw: bytes) -> str:
                 "after other text (a log or report quoting HL7?); a message must start with MSH, "
                 "FHS, BHS or an MLLP frame"
             )
-    first = text[:40].decode("utf-8", "replace").splitlines()[0] if text else ""
+    # its first line, ended by CR or LF only: splitlines() ends one at U+2028 or U+0085 too,
+    # which a line of text starting with one would show as ''
+    first = text[:40].decode("utf-8", "replace").replace("\r", "\n").partition("\n")[0]
     return f"not HL7 v2 or FHIR JSON: content starts with {first!r}"
 
 
