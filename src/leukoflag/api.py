@@ -44,6 +44,7 @@ from leukoflag.settings import Settings
 __all__ = [
     "Conversion",
     "Outcome",
+    "ReadsBytes",
     "convert",
     "convert_file",
     "iter_convert",
