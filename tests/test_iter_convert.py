@@ -92,6 +92,31 @@ def test_a_connection_is_read_to_its_end_and_left_open_for_its_owner() -> None:
     ]
 
 
+@pytest.mark.parametrize("blanks", [b"\r\n" * 3000, b"\xef\xbb\xbf" + b" " * 5000 + b"\n"])
+def test_a_connection_whose_first_4_kib_are_blank_is_told_by_what_follows(blanks: bytes) -> None:
+    # An export sent with thousands of blank lines first: a file or bytes were told by what
+    # follows the blanks (f4d2d1c), a connection by its blank first 4 KiB, so the whole feed was
+    # one Rejected, "not HL7 v2 or FHIR JSON: content starts with 'MSH|^~\\&|HEMLAB|…'".
+    sender, receiver = socket.socketpair()
+
+    def send() -> None:
+        with sender:
+            sender.sendall(blanks)
+            sender.sendall(_BATCH)
+
+    feed = threading.Thread(target=send)
+    feed.start()
+    with receiver, receiver.makefile("rb") as stream:
+        outcomes = list(leukoflag.iter_convert(stream, source="mllp://lis:6661"))
+    feed.join()
+    assert outcomes == list(leukoflag.iter_convert(blanks + _BATCH, source="mllp://lis:6661"))
+    assert _summary(outcomes) == [
+        (1, "mllp://lis:6661", True, [Decimal(2600)]),
+        (2, "mllp://lis:6661", False, []),
+        (3, "mllp://lis:6661", True, [Decimal(7900)]),
+    ]
+
+
 def test_fhir_ndjson_from_a_stream_is_read_line_by_line() -> None:
     line = (
         b'{"resourceType":"Observation","status":"final","code":{"coding":[{"system":'

@@ -722,19 +722,44 @@ def _peekable(stream: BinaryIO, size: int = _HEAD) -> tuple[BinaryIO, bytes]:
 def peek_head(stream: BinaryIO, size: int = _HEAD) -> tuple[BinaryIO, bytes]:
     """A stream that cannot seek (a pipe, a socket), buffered, and its first bytes to tell its
     format by: what its first read holds, or more when that tells nothing yet (a sender's first
-    write of '\\r\\n' or 'M', or of a segment's tail alone: the whole feed was rejected). The
-    stream returned reads those bytes again; it is ``stream`` when nothing more was read."""
+    write of '\\r\\n' or 'M', or of a segment's tail alone: the whole feed was rejected), or what
+    follows the blanks when its first ``size`` bytes are blank (at most :data:`_BLANKS_LIMIT`
+    bytes kept). The stream returned reads those bytes again; it is ``stream`` when nothing more
+    was read."""
     if not isinstance(stream, io.BufferedReader):
         stream = cast("BinaryIO", io.BufferedReader(cast("io.RawIOBase", stream)))
     head = cast("io.BufferedReader", stream).peek(size)[:size]
-    if not _head_undecided(head, size):
+    if not _head_undecided(head, size) and not _blank_head(head, size):
         return stream, head
     parts = [stream.read(len(head))]
     buffered = cast("io.BufferedReader", stream)
     while _head_undecided(head, size) and (block := buffered.read1(size - len(head))):
         parts.append(block)
         head = b"".join(parts)
-    return cast("BinaryIO", io.BufferedReader(_Replayed(head, stream))), head
+    if _blank_head(head, size):  # thousands of blank lines first: told by what follows them
+        head = detect.past_blanks(head, _kept_blocks(buffered, parts, size))
+    return cast("BinaryIO", io.BufferedReader(_Replayed(b"".join(parts), stream))), head
+
+
+# The most blank bytes read from a stream that cannot seek to tell its format by what follows
+# them: they are kept, to be read again (memory stays bounded).
+_BLANKS_LIMIT = 1 << 20
+
+
+def _blank_head(head: bytes, size: int) -> bool:
+    """Whether ``head`` is ``size`` blank bytes (and maybe a byte-order mark), so that its format
+    is told by what follows the blanks (:func:`leukoflag.detect.past_blanks`)."""
+    return len(head) >= size and detect.is_blank(head) and not detect.wide_encoding(head)
+
+
+def _kept_blocks(stream: io.BufferedReader, parts: list[bytes], size: int) -> Iterator[bytes]:
+    """The next blocks of ``stream``, each appended to ``parts`` (read again later), until
+    :data:`_BLANKS_LIMIT` bytes are kept."""
+    kept = sum(map(len, parts))
+    while kept < _BLANKS_LIMIT and (block := stream.read1(size)):
+        parts.append(block)
+        kept += len(block)
+        yield block
 
 
 def _head_undecided(head: bytes, size: int) -> bool:

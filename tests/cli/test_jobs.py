@@ -151,6 +151,20 @@ def test_a_capture_rotated_inside_a_message_is_read_alike_from_file_stdin_and_tw
     assert runs[0].stdout == runs[1].stdout == runs[2].stdout
 
 
+def test_stdin_after_thousands_of_blank_lines_is_read_alike_with_two_jobs(
+    leukoflag: Runner,
+) -> None:
+    # a pipe was told by its first 4 KiB, all blank: both messages rejected whole as
+    # "not HL7 v2 or FHIR JSON: content starts with 'MSH|^~\\&|…'", though the file converts
+    messages = [oru(f"PAD-{n}", mrn=f"MRN42{n:03d}") for n in range(2)]
+    for jobs in ("1", "2"):
+        done = leukoflag(
+            "convert", "-", "-q", "-j", jobs, stdin=b"\r\n" * 3000 + b"".join(messages)
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.count(b"\n") == 2
+
+
 def test_a_file_missing_a_batch_is_rejected_alike_with_two_jobs(
     leukoflag: Runner, tmp_path: Path
 ) -> None:
