@@ -791,6 +791,7 @@ class _Pipe(io.RawIOBase):
 
 
 _BATCH = ("BHS|^~\\&|CORELAB|RIVERSIDE\r" + CBC + SECOND + "BTS|2\r").encode()
+_NDJSON = (json.dumps(observation(2.9)) + "\n" + json.dumps(observation(6.3)) + "\n").encode()
 
 
 @pytest.mark.parametrize(
@@ -802,6 +803,11 @@ _BATCH = ("BHS|^~\\&|CORELAB|RIVERSIDE\r" + CBC + SECOND + "BTS|2\r").encode()
         (b"\xef\xbb\xbf" + _BATCH, 1),  # a byte of the byte-order mark
         (b"\xef\xbb\xbf\r\n" + _BATCH, 5),
         (b"\r\n" + _BATCH, 4),  # '\r\nBH'
+        # UTF-16 (with its byte-order mark): a blank line is a line of zero bytes, not blank
+        (("\r\n" + _BATCH.decode()).encode("utf-16"), 6),
+        (("\ufeff\r\n\r\n" + _BATCH.decode()).encode("utf-16-be"), 4),
+        (("\n\n" + _NDJSON.decode()).encode("utf-16"), 6),
+        (("\r\n" + _BATCH.decode()).encode("utf-32"), 12),
     ],
 )
 def test_a_pipe_whose_first_read_tells_nothing_is_read_on_to_tell_its_format(

@@ -768,6 +768,11 @@ def _head_undecided(head: bytes, size: int) -> bool:
     segment before ``SPM|…``, a JSON value before an object line)."""
     if not head or len(head) >= size or detect.detect(head) != "unknown":
         return False
+    # UTF-16/32: a blank line is its characters' zero bytes too (and the byte-order mark's)
+    if codec := detect.wide_encoding(head):
+        head = head.decode(codec, "ignore").encode()
+    elif b"\x00" in head[:4]:  # without byte-order mark (FHIR JSON may come so)
+        head = head.replace(b"\x00", b"")
     lines = head.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")[:-1]
     return sum(1 for line in lines if line.strip()) < 2
 
