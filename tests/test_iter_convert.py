@@ -6,11 +6,14 @@ until the end) or iter_file (a path) only; iter_convert gives iter_file's Outcom
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import gc
 import io
 import socket
 import tempfile
 import threading
+import warnings
 from decimal import Decimal
 from pathlib import Path
 
@@ -193,6 +196,24 @@ class _HttpBody(io.IOBase):
 def test_a_response_body_that_only_reads_is_read_as_a_binary_stream() -> None:
     outcomes = list(leukoflag.iter_convert(_HttpBody(_BATCH), source="https://lis/results"))
     assert outcomes == list(leukoflag.iter_convert(_BATCH, source="https://lis/results"))
+
+
+def test_an_asyncio_stream_is_refused_without_a_coroutine_left_unawaited() -> None:
+    # its read(0) is a coroutine: left unawaited, it warned (an error under -W error)
+    async def refused() -> str:
+        reader = asyncio.StreamReader()
+        reader.feed_data(_BATCH)
+        reader.feed_eof()
+        with pytest.raises(TypeError) as caught:
+            leukoflag.iter_convert(reader)  # type: ignore[arg-type]
+        return str(caught.value)
+
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        said = asyncio.run(refused())
+        gc.collect()
+    assert [str(w.message) for w in warned] == []
+    assert said.endswith("not StreamReader: for a stream of another kind, pass its .read()")
 
 
 def test_a_spooled_temporary_file_in_text_mode_is_refused_when_called() -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import codecs
 import errno
 import functools
+import inspect
 import io
 import os
 from collections.abc import Generator, Iterable, Iterator, Sized
@@ -270,9 +271,13 @@ def _read_nothing(stream: ReadsBytes) -> object:
     """``stream.read(0)``, which reads nothing: b"" from a binary stream, "" from one in text
     mode (a SpooledTemporaryFile opened "w+"); None for a read() that takes no size."""
     try:
-        return stream.read(0)
+        nothing: object = stream.read(0)
     except TypeError:
         return None
+    if inspect.iscoroutine(nothing):  # asyncio's StreamReader: not awaited, so not left to warn
+        nothing.close()
+        return None
+    return nothing
 
 
 class _BytesReads(io.RawIOBase):
