@@ -252,7 +252,7 @@ def iter_convert(
         nothing = _read_nothing(cast("ReadsBytes", data))
         if not isinstance(nothing, bytes | bytearray):
             raise TypeError(_not_streamable(data, text=isinstance(nothing, str)))
-        stream = io.BufferedReader(_BytesReads(cast("ReadsBytes", data)))
+        stream = io.BufferedReader(_BytesReads(cast("ReadsBytes", data), bytes(nothing)))
         return _stream_outcomes(cast("BinaryIO", stream), settings, source)
     else:
         raise TypeError(_not_streamable(data))
@@ -269,7 +269,8 @@ def _reads(data: object) -> bool:
 
 def _read_nothing(stream: ReadsBytes) -> object:
     """``stream.read(0)``, which reads nothing: b"" from a binary stream, "" from one in text
-    mode (a SpooledTemporaryFile opened "w+"); None for a read() that takes no size."""
+    mode (a SpooledTemporaryFile opened "w+"); None for a read() that takes no size. A read that
+    gives all it holds whatever the size gives content here: it is read first."""
     try:
         nothing: object = stream.read(0)
     except TypeError:
@@ -284,19 +285,20 @@ class _BytesReads(io.RawIOBase):
     """A stream that has only ``read`` as the raw stream a BufferedReader takes; closing this
     leaves the stream open (iter_convert never closes its caller's stream)."""
 
-    def __init__(self, stream: ReadsBytes) -> None:
+    def __init__(self, stream: ReadsBytes, first: bytes = b"") -> None:
         super().__init__()
         self._read = stream.read
+        # what a read gave beyond the size asked (some give all they hold, to read(0) too)
+        self._left = first
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        block = self._read(len(buffer))
-        if not block:
-            return 0
-        buffer[: len(block)] = block
-        return len(block)
+        block = self._left or self._read(len(buffer))
+        chunk, self._left = block[: len(buffer)], block[len(buffer) :]
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
 
 
 def _generated(outcomes: Iterator[Outcome]) -> Generator[Outcome, None, None]:
