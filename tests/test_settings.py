@@ -161,6 +161,20 @@ def test_the_constructor_type_checkers_see_takes_every_field_in_order() -> None:
     assert declared == [f.name for f in dataclasses.fields(Settings)]
 
 
+@pytest.mark.parametrize("declared", [{"MRN100871": False}, {"MRN100871": "no"}])
+def test_duffy_null_given_as_a_mapping_is_refused_not_read_as_its_keys(
+    declared: dict[str, object],
+) -> None:
+    # A per-patient flag read from a configuration, {"MRN100871": False}, declared MRN100871
+    # Duffy-null (its keys were taken): his WBC of 3,900/uL and ANC of 1,300/uL, each L, were N.
+    with pytest.raises(leukoflag.SettingsError) as caught:
+        Settings(duffy_null=declared)  # type: ignore[arg-type]
+    assert str(caught.value) == (
+        "duffy_null: a set of patient identifiers, not dict (a mapping would declare each of "
+        "its keys Duffy-null, whatever its value says)"
+    )
+
+
 def test_duffy_null_given_as_a_list_becomes_a_frozenset() -> None:
     # a list is not in the declared type (a set of identifiers) but is accepted all the same
     settings = Settings(duffy_null=["MRN-77", "MRN-78"])  # type: ignore[arg-type]

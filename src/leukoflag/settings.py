@@ -221,6 +221,11 @@ def _identifiers(declared: object) -> frozenset[str]:
     if isinstance(declared, str | bytes | bytearray) or not isinstance(declared, Iterable):
         kind = "a string" if isinstance(declared, str) else type(declared).__name__
         raise SettingsError(f"duffy_null: a set of patient identifiers, not {kind}")
+    if isinstance(declared, Mapping):  # {"MRN-77": False} iterates as its keys: MRN-77 declared
+        raise SettingsError(
+            f"duffy_null: a set of patient identifiers, not {type(declared).__name__} (a mapping "
+            "would declare each of its keys Duffy-null, whatever its value says)"
+        )
     try:
         identifiers = frozenset(declared)
     except TypeError as exc:  # a list inside the list
