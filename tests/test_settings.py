@@ -293,6 +293,28 @@ def test_an_absurd_critical_low_is_refused_naming_the_analyte(limit: object, sai
     assert said in str(caught.value)
 
 
+@pytest.mark.parametrize(("limit", "meant"), [("0.5", "500"), (1.5, "1,500"), ("2", "2,000")])
+def test_a_critical_low_in_thousands_per_microlitre_is_refused_as_a_slip(
+    limit: object, meant: str
+) -> None:
+    # A lab's critical list says "ANC < 0.5 x10^9/L": {"anc": "0.5"} was taken as 0.5 cells/uL,
+    # so an ANC of 100/uL (0.1 x10^9/L) got LU, not LL: no count but 0 is below such a limit.
+    with pytest.raises(leukoflag.SettingsError) as caught:
+        Settings(critical_low={"anc": limit})  # type: ignore[dict-item]
+    assert str(caught.value) == (
+        f"critical_low['anc']: {limit} cells/µL is below every count a lab sends but 0 (counts "
+        f"come in steps of 10 cells/µL, 0.01 × 10³/µL): a limit in 10³/µL or 10⁹/L, {meant} "
+        "cells/µL? Give cells/µL (0: no count is critical)"
+    )
+
+
+def test_the_lowest_critical_lows_are_zero_and_ten() -> None:
+    assert Settings(critical_low={"anc": 0}).critical_low_for("anc") == 0
+    assert Settings(critical_low={"anc": 10}).critical_low_for("anc") == 10
+    with pytest.raises(leukoflag.SettingsError, match="below every count a lab sends but 0"):
+        Settings(critical_low={"anc": "9.99"})
+
+
 def test_the_highest_critical_low_is_the_highest_plausible_count() -> None:
     highest = default_table().plausible_high
     Settings(critical_low={"wbc": highest})

@@ -59,6 +59,9 @@ class _Limits(Mapping[str, Decimal]):
 _DEFAULT_CRITICAL_LOW: Mapping[str, Decimal] = _Limits({"wbc": Decimal(2000), "anc": Decimal(500)})
 # The highest plausible blood WBC/ANC count (reference/units.md): a higher limit is a slip.
 _HIGHEST_LIMIT = Decimal(1_000_000)
+# Counts come in steps of 10 cells/µL (0.01 x10^3/µL): a limit above 0 and below that is one of
+# a critical list in 10^3/µL or 10^9/L (0.5 for 500), which would leave every count but 0 above it.
+_LOWEST_LIMIT = Decimal(10)
 _DEFAULT_FALLBACK = "cp1252"
 _FHIR_VERSIONS = ("R4", "R5")
 _BUNDLE_TYPES = ("transaction", "collection")
@@ -188,6 +191,13 @@ def _critical_limits(given: Mapping[str, Decimal | int | str]) -> _Limits:
             raise SettingsError(f"critical_low[{analyte!r}]: not a finite number: {limit!r}")
         if value < 0:
             raise SettingsError(f"critical_low[{analyte!r}]: must be ≥ 0 cells/µL: {limit!r}")
+        if 0 < value < _LOWEST_LIMIT:  # "ANC < 0.5 x10^9/L" of a lab's list, given as 0.5
+            meant = f"{_canonical(value.scaleb(3)):,f}"
+            raise SettingsError(
+                f"critical_low[{analyte!r}]: {limit} cells/µL is below every count a lab sends "
+                "but 0 (counts come in steps of 10 cells/µL, 0.01 × 10³/µL): a limit in 10³/µL "
+                f"or 10⁹/L, {meant} cells/µL? Give cells/µL (0: no count is critical)"
+            )
         if value > _HIGHEST_LIMIT:
             raise SettingsError(
                 f"critical_low[{analyte!r}]: must be at most 1,000,000 cells/µL (every plausible "
