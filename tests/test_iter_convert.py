@@ -151,6 +151,28 @@ class _ResetAfterFirstBlock(io.RawIOBase):
         return size
 
 
+class _NoEnd(io.BytesIO):
+    """A seekable stream that cannot seek to its end (a ranged reader of an object store that
+    was given no length; a /proc file)."""
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_END:
+            raise io.UnsupportedOperation("seek from end not supported")
+        return super().seek(offset, whence)
+
+
+def test_a_stream_that_cannot_seek_to_its_end_rejects_what_is_neither_as_one_item() -> None:
+    # Counting what is left of content that is neither HL7 v2 nor FHIR seeked to its end: a
+    # ReadError "cannot read 'export.csv': seek from end not supported" came out of the loop
+    # instead of the one Rejected the same content gives when it can seek, or in memory.
+    content = b"patient,wbc\nng-771204,2.9\n"
+    outcomes = list(leukoflag.iter_convert(_NoEnd(content), source="export.csv"))
+    assert outcomes == list(leukoflag.iter_convert(content, source="export.csv"))
+    (outcome,) = outcomes
+    assert outcome.rejected is not None
+    assert outcome.rejected.reason == "not HL7 v2 or FHIR JSON: content starts with 'patient,wbc'"
+
+
 def test_a_stream_that_fails_while_it_is_read_is_a_read_error_naming_it() -> None:
     outcomes = leukoflag.iter_convert(_ResetAfterFirstBlock(_BATCH), source="mllp://lis:6661")
     with pytest.raises(leukoflag.ReadError) as caught:

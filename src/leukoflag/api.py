@@ -491,8 +491,12 @@ def _remaining_size(stream: BinaryIO) -> int:
     """How many bytes are left in ``stream``, read in blocks and dropped when it cannot seek."""
     if stream.seekable():
         position = stream.tell()
-        end = stream.seek(0, io.SEEK_END)
-        return max(end - position, 0)
+        try:
+            end = stream.seek(0, io.SEEK_END)
+        except OSError:  # seekable, but not to its end (a /proc file, a ranged reader): read on
+            stream.seek(position)
+        else:
+            return max(end - position, 0)
     total = 0
     while block := stream.read(_DRAIN_BLOCK):
         total += len(block)
