@@ -11,6 +11,7 @@ from leukoflag import hl7v2
 from leukoflag.model import (
     Identifier,
     Message,
+    NoValue,
     Number,
     ReportStatus,
     ResultStatus,
@@ -547,3 +548,27 @@ def test_a_component_sent_as_hl7_null_carries_nothing_in_any_field() -> None:
     assert group.visit is not None
     assert '""' not in group.visit.attending
     assert group.visit.assigned_location == "ONC, B, RIVERSIDE"
+
+
+def test_a_field_whose_every_part_is_sent_as_hl7_null_is_empty() -> None:
+    # a LIS clearing every repetition or component of a field ('""~""', '""^""') left only
+    # the separators once each null was emptied: an ST result of '""~""' became the text '\n'
+    # (written as valueString), and PID-8, ORC-5 and the unmapped PID-11 were quoted as '^' in
+    # Issues that said something was sent
+    pid = 'PID|1||MRN100871^^^RIVERSIDE^MR||OKAFOR^DANIEL^C||19610719|""^""|||""^""^""'
+    orc = 'ORC|RE|ORD55377^EHR|LAB88164^CORELAB||""^""'
+    wbc = WBC.replace("||3.1|", '||""~""|').replace("|NM|", "|ST|")
+    read_message = read(message(pid, PV1, orc, OBR, wbc))
+    (result,) = results(read_message)
+    assert result.value == NoValue("empty", "")
+    (group,) = read_message.groups
+    assert group.patient is not None
+    assert group.patient.sex == "unknown"
+    assert only_order(read_message).request_status == ""
+    shown = [i for i in read_message.issues if "'^'" in i.text or "'\\n'" in i.text]
+    assert shown == []
+    assert not {
+        "hl7v2.sex-unknown",
+        "hl7v2.order-status-unknown",
+        "hl7v2.field-unmapped",
+    } & {i.code for i in read_message.issues if "PID" in i.location or "ORC" in i.location}

@@ -348,14 +348,17 @@ def _without_nulls(fields: list[str], delimiters: Delimiters) -> list[str]:
 
 
 def _null_parts(field: str, d: Delimiters) -> str:
-    """``field`` with each repetition, component and subcomponent sent as ``""`` empty."""
-    return d.repetition.join(
+    """``field`` with each repetition, component and subcomponent sent as ``""`` empty, and
+    empty itself when they all were."""
+    parts = d.repetition.join(
         d.component.join(
             d.subcomponent.join("" if s.strip() == _NULL else s for s in c.split(d.subcomponent))
             for c in r.split(d.component)
         )
         for r in field.split(d.repetition)
     )
+    # every part null ('""~""', '""^""'): the field is, not a text of its separators ('~', '^')
+    return parts if parts.strip(f"{d.repetition}{d.component}{d.subcomponent} ") else ""
 
 
 def _shown(identifier: Identifier) -> str:
