@@ -817,6 +817,34 @@ def test_a_local_code_sent_with_a_run_of_spaces_is_written_as_a_fhir_code(
     assert fhir.validate(bundle, version) == []
 
 
+def test_an_unknown_flag_sent_with_a_run_of_spaces_says_it_is_written_respaced() -> None:
+    # OBX-8 'L  L' (a fixed-width flag in no table) was written as the code 'L L' while its
+    # only Issue, fhir.interpretation-unknown, quoted 'L  L' as written "without a system":
+    # the Bundle's code was not the one the Issues named, as fhir.code-respaced says elsewhere
+    data = er7(
+        "MSH|^~\\&|CORELAB|NORTHSIDE|EHR|NORTHSIDE|20261201091500-0500||ORU^R01|NS-0044|P|2.5.1",
+        "PID|1||M-7711^^^NORTHSIDE^MR||DOE^JANE||19700101|F",
+        "OBR|1|P2^EHR|F2^LAB|58410-2^CBC panel^LN|||20261201080000-0500||||||||||||||||||F",
+        "OBX|1|NM|6690-2^Leukocytes^LN||2.1|10*3/uL^^UCUM|4.0-11.0|L  L|||F",
+    )
+    conversion = leukoflag.convert(data)
+    (bundle,) = conversion.bundles
+    (wbc,) = resources(bundle, "Observation")
+    (sent,) = [e for e in wbc["extension"] if e["url"].endswith("/sender-interpretation")]
+    assert sent["valueCodeableConcept"] == {"coding": [{"code": "L L"}]}
+    flagged = [
+        (i.code, i.location, i.text)
+        for i in conversion.issues
+        if i.code.startswith("fhir.") and "OBX[1]-8" in i.location
+    ]
+    assert [(code, location) for code, location, _ in flagged] == [
+        ("fhir.interpretation-unknown", f"{MSG}/OBX[1]-8"),
+        ("fhir.code-respaced", f"{MSG}/OBX[1]-8"),
+    ]
+    assert "written as 'L L'" in flagged[1][2]
+    assert fhir.validate(bundle, "R4") == []
+
+
 def test_obr15_next_to_spm_segments_is_reported_not_duplicated() -> None:
     source = Concept(
         (Coding("BLD", "Whole blood", "http://terminology.hl7.org/CodeSystem/v2-0070"),)

@@ -82,6 +82,7 @@ __all__ = [
     "plain_number",
     "quantity",
     "respaced_codes",
+    "respaced_issue",
     "sent_interpretations",
     "sent_range",
     "unit_fields",
@@ -565,7 +566,20 @@ def sent_interpretations(
                 "v3-ObservationInterpretation; written without a system",
             )
         )
+        if unknown["code"] != code:  # 'L  L': written 'L L', as the other codes sent so are
+            issues.append(respaced_issue(code, location))
     return written, issues
+
+
+def respaced_issue(code: str, location: str) -> Issue:
+    """The Issue for ``code``, sent at ``location``, written otherwise by :func:`fhir_code`."""
+    return Issue(
+        Severity.WARNING,
+        "fhir.code-respaced",
+        location,
+        f"code {quoted(code)} holds whitespace that a FHIR code cannot (a run of spaces, a tab, "
+        f"a line break): written as {quoted(fhir_code(code))}",
+    )
 
 
 def explanation(finding: Finding) -> dict[str, Any]:

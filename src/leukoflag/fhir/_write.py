@@ -311,13 +311,7 @@ class _Writer:
 
     def respaced(self, codes: tuple[str, ...], location: str) -> None:
         for code in codes:
-            self.issue(
-                Severity.WARNING,
-                "code-respaced",
-                location,
-                f"code {quoted(code)} holds whitespace that a FHIR code cannot (a run of spaces, "
-                f"a tab, a line break): written as {quoted(el.fhir_code(code))}",
-            )
+            self.issues.append(el.respaced_issue(code, location))
 
     def time(self, resource: dict[str, Any], name: str, stamp: Any, location: str) -> None:
         value = el.date_time(stamp)
