@@ -572,3 +572,36 @@ def test_a_field_whose_every_part_is_sent_as_hl7_null_is_empty() -> None:
         "hl7v2.order-status-unknown",
         "hl7v2.field-unmapped",
     } & {i.code for i in read_message.issues if "PID" in i.location or "ORC" in i.location}
+
+
+def test_a_last_repetition_sent_as_hl7_null_leaves_a_field_that_does_not_repeat_as_sent() -> None:
+    # a LIS clearing a second repetition ('F~""') left 'F~' once the null was emptied, which the
+    # readers of fields that do not repeat took whole: OBX-2 'NM~' kept the WBC as text and
+    # OBX-11 'F~' was an unknown status (neither judged), PID-8 'M~' an unknown sex, PV1-2 'I~'
+    # an unknown patient class, OBR-25 'F~' an unknown report status, OBX-14 '…-0500~' an
+    # invalid time; SPM-2 'SP7790^CORELAB~' said a repetition '' was not carried
+    pid = 'PID|1||MRN100871^^^RIVERSIDE^MR||OKAFOR^DANIEL^C||19610719|M~""'
+    pv1 = 'PV1|1|I~""|ONC^12^B^RIVERSIDE'
+    obr = OBR + '~""'
+    wbc = (
+        'OBX|1|NM~""|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||3.1|'
+        '10*3/uL^^UCUM|4.0-11.0||||F~""|||20261124080500-0500~""'
+    )
+    spm = SPM.replace("SP7790^CORELAB", 'SP7790^CORELAB~""')
+    read_message = read(message(pid, pv1, ORC, obr, wbc, spm))
+    (result,) = results(read_message)
+    assert result.value == Number(Decimal("3.1"), "3.1")
+    assert result.value_type == "NM"
+    assert result.status is ResultStatus.FINAL
+    assert result.effective is not None
+    assert result.effective.fhir == "2026-11-24T08:05:00-05:00"
+    assert only_order(read_message).status is ReportStatus.FINAL
+    (group,) = read_message.groups
+    assert group.patient is not None
+    assert group.patient.sex == "male"
+    assert group.visit is not None
+    assert group.visit.patient_class == "I"
+    assert codes(read_message.issues) == [
+        "hl7v2.field-unmapped",  # MSH-15 'AL'
+        "hl7v2.field-unmapped",  # MSH-16 'NE'
+    ]

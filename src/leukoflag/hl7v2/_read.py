@@ -348,15 +348,16 @@ def _without_nulls(fields: list[str], delimiters: Delimiters) -> list[str]:
 
 
 def _null_parts(field: str, d: Delimiters) -> str:
-    """``field`` with each repetition, component and subcomponent sent as ``""`` empty, and
-    empty itself when they all were."""
+    """``field`` with each repetition, component and subcomponent sent as ``""`` empty, the
+    repetitions so emptied at its end left out (those before one sent keep their places, which
+    locations count), and empty itself when they all were."""
     parts = d.repetition.join(
         d.component.join(
             d.subcomponent.join("" if s.strip() == _NULL else s for s in c.split(d.subcomponent))
             for c in r.split(d.component)
         )
         for r in field.split(d.repetition)
-    )
+    ).rstrip(d.repetition)  # 'F~""' is 'F', as read by fields that do not repeat (OBX-11)
     # every part null ('""~""', '""^""'): the field is, not a text of its separators ('~', '^')
     return parts if parts.strip(f"{d.repetition}{d.component}{d.subcomponent} ") else ""
 
