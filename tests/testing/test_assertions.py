@@ -386,6 +386,18 @@ def test_count_of_a_text_value() -> None:
         assert_count_per_ul(conversion, 3200)
 
 
+def test_count_sent_as_json_text_is_not_a_number(low: RecordedConversion) -> None:
+    # a pipeline that serializes Decimals with json.dumps(default=str) sends "value": "3200",
+    # which FHIR JSON does not allow (a decimal is a JSON number): it passed as 3,200
+    feed = leukoflag.fhir.dumps(low.bundles[0]).replace(b'"value":3200,', b'"value":"3200",')
+    assert b'"value":"3200"' in feed
+    with pytest.raises(AssertionError) as caught:
+        assert_count_per_ul(feed, 3200, analyte="wbc")
+    message = str(caught.value)
+    assert "(LOINC 6690-2" in message
+    assert "valueQuantity.value is the JSON string '3200', not a number" in message
+
+
 @pytest.mark.parametrize("expected", ["lots", "", True])
 def test_count_expected_must_be_a_number(low: RecordedConversion, expected: Any) -> None:
     with pytest.raises((ValueError, TypeError)):

@@ -543,7 +543,15 @@ def assert_count_per_ul(
             f"{quantity.get('system')!r})",
             output,
         )
-    value = _number(quantity.get("value"))
+    sent = quantity.get("value")
+    if isinstance(sent, str | bool):  # FHIR JSON: a decimal is a JSON number, never text
+        raise _fail(
+            f"{obs.describe()}: expected {shown}, found {_value_text(obs.resource)}, but its "
+            f"valueQuantity.value is the JSON {'string' if isinstance(sent, str) else 'boolean'}"
+            f" {sent!r}, not a number",
+            output,
+        )
+    value = _number(sent)
     if value != wanted or quantity.get("comparator", "") != comparator:
         raise _fail(
             f"{obs.describe()}: expected {shown}, found {_value_text(obs.resource)}", output
