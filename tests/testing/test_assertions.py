@@ -386,6 +386,39 @@ def test_count_of_a_text_value() -> None:
         assert_count_per_ul(conversion, 3200)
 
 
+@pytest.mark.parametrize(
+    ("unit", "says"),
+    [
+        ("10*3/uL", "unit text '10*3/uL' is not the /uL of its code: 1 10*3/uL is 1000 cells/µL"),
+        ("%", "unit text '%' is not the /uL of its code: percent"),
+    ],
+)
+def test_count_whose_unit_text_names_another_unit_fails(
+    low: RecordedConversion, unit: str, says: str
+) -> None:
+    # a pipeline that puts the lab's unit back as the display: an EHR shows "3200 10*3/uL"
+    # (3.2 million cells/µL) beside code /uL; it passed as 3,200 cells/µL
+    bundle = copy.deepcopy(low.bundles[0])
+    (count,) = find_observations(bundle, analyte="wbc")
+    for entry in bundle["entry"]:
+        if entry["resource"].get("id") == count["id"]:
+            entry["resource"]["valueQuantity"]["unit"] = unit
+    with pytest.raises(AssertionError) as caught:
+        assert_count_per_ul(bundle, 3200, analyte="wbc")
+    message = str(caught.value)
+    assert f"expected 3200 cells/µL, found 3200 {unit} (the " in message
+    assert says in message
+
+
+def test_count_with_a_unit_text_of_the_same_unit_passes(low: RecordedConversion) -> None:
+    bundle = copy.deepcopy(low.bundles[0])
+    for entry in bundle["entry"]:
+        quantity = entry["resource"].get("valueQuantity")
+        if quantity is not None:
+            quantity["unit"] = "cells/uL"
+    assert_count_per_ul(bundle, 3200, analyte="wbc")
+
+
 def test_count_sent_as_json_text_is_not_a_number(low: RecordedConversion) -> None:
     # a pipeline that serializes Decimals with json.dumps(default=str) sends "value": "3200",
     # which FHIR JSON does not allow (a decimal is a JSON number): it passed as 3,200

@@ -20,9 +20,11 @@ from typing import Any, TypeAlias
 from leukoflag import detect, fhir, hl7v2
 from leukoflag._numbers import plain
 from leukoflag.api import Conversion, Outcome
+from leukoflag.errors import UnitError
 from leukoflag.fhir._elements import DERIVED_ANC_TEXT
 from leukoflag.model import Severity
 from leukoflag.testing.conversion import Convertible, RecordedConversion, input_bytes
+from leukoflag.units import count_per_ul
 
 __all__ = [
     "Output",
@@ -543,6 +545,13 @@ def assert_count_per_ul(
             f"{quantity.get('system')!r})",
             output,
         )
+    mislabelled = _unit_text_problem(quantity, obs)
+    if mislabelled:
+        raise _fail(
+            f"{obs.describe()}: expected {shown}, found {_value_text(obs.resource)} "
+            f"(the {mislabelled})",
+            output,
+        )
     sent = quantity.get("value")
     if isinstance(sent, str | bool):  # FHIR JSON: a decimal is a JSON number, never text
         raise _fail(
@@ -556,6 +565,24 @@ def assert_count_per_ul(
         raise _fail(
             f"{obs.describe()}: expected {shown}, found {_value_text(obs.resource)}", output
         )
+
+
+def _unit_text_problem(quantity: Mapping[str, Any], obs: _Observation) -> str:
+    """Why the human-readable ``unit`` of a ``/uL`` quantity names another unit (an EHR shows
+    it beside the value), or ``""``: a spelling leukoflag does not know is left alone."""
+    text = quantity.get("unit")
+    if not isinstance(text, str) or not text.strip():
+        return ""
+    analyte = "anc" if "anc" in obs.analytes() else "wbc"
+    try:
+        factor = count_per_ul("1", text, analyte)
+    except UnitError as error:
+        if error.reason == "unknown-unit":
+            return ""
+        return f"unit text {text!r} is not the /uL of its code: {error.reason}"
+    if factor == 1:
+        return ""
+    return f"unit text {text!r} is not the /uL of its code: 1 {text} is {plain(factor)} cells/µL"
 
 
 def _expected_count(expected: int | str | Decimal | float) -> tuple[str, Decimal]:
