@@ -31,6 +31,7 @@ from leukoflag.testing import (
     panel_observation,
     patient,
     result,
+    to_mllp,
     wbc,
 )
 
@@ -144,6 +145,37 @@ def test_no_data_loss_lists_the_rejection_of_an_outcome(tmp_path: Path) -> None:
     assert f"rejected MSG[1] of {night}: {outcome.rejected.reason}" in str(caught.value)
     with pytest.raises(AssertionError, match="the output is empty"):
         assert_valid_fhir(outcome)
+
+
+def test_no_data_loss_of_a_rejected_later_outcome_with_its_input_names_only_the_rejection(
+    tmp_path: Path,
+) -> None:
+    # the night's second message has no MSH-9: its Outcome (index 2), checked against its own
+    # input, also said "1 messages read, but 0 Bundles and 1 rejected", which that is
+    first = oru_message(results=[wbc(3.2)])
+    second = "MSH|^~\\&|LABSYS|CITYLAB\rPID|1||MRN0042817^^^GENHOSP^MR||Okafor^Ada\r"
+    night = tmp_path / "night.hl7"
+    night.write_bytes(first.mllp() + to_mllp(second))
+    _, outcome = leukoflag.iter_file(night)
+    assert outcome.rejected is not None
+    with pytest.raises(AssertionError) as caught:
+        assert_no_data_loss(outcome, second)
+    assert str(caught.value) == (
+        f"data lost in conversion:\n  - rejected MSG[2] of {night}: {outcome.rejected.reason}"
+    )
+
+
+def test_no_data_loss_of_a_later_outcome_names_its_message_and_output(tmp_path: Path) -> None:
+    # the second item, checked against a CBC with an ANC it lacks: the OBX was named
+    # "MSG[1]/OBX[2] … in bundles[0]", though an Outcome's message is MSG[2], its Bundle output
+    night = tmp_path / "night.hl7"
+    night.write_bytes(oru_message(results=[wbc(3.2)]).mllp() * 2)
+    _, second = leukoflag.iter_file(night)
+    with pytest.raises(AssertionError) as caught:
+        assert_no_data_loss(second, oru_message(results=[wbc(3.2), anc(1.0)]))
+    assert str(caught.value) == (
+        "data lost in conversion:\n  - MSG[2]/OBX[2] (code '751-8') has no Observation in output"
+    )
 
 
 def test_a_list_of_something_else_is_a_usage_error(low: RecordedConversion) -> None:

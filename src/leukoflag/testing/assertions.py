@@ -616,6 +616,7 @@ def assert_no_data_loss(conversion: Conversion | Outcome, data: Convertible | No
     are made. An :class:`leukoflag.Outcome` is checked as the one-item Conversion it adds to.
     """
     __tracebackhide__ = True  # pytest shows the failure at the caller's line
+    item: Outcome | None = None
     if isinstance(conversion, Outcome):
         item = conversion
         conversion = Conversion()
@@ -642,18 +643,20 @@ def assert_no_data_loss(conversion: Conversion | Outcome, data: Convertible | No
     if data:
         kind = detect.detect(data[:4096])
         if kind == "hl7v2":
-            problems.extend(_lost_results(conversion, data))
+            problems.extend(_lost_results(conversion, data, item))
         elif kind == "fhir":
             problems.extend(_lost_observations(conversion, data))
     if problems:
         raise AssertionError("data lost in conversion:\n" + _bulleted(problems))
 
 
-def _lost_results(conversion: Conversion, data: bytes) -> list[str]:
-    """OBX segments of the input without an Observation in their message's Bundle."""
+def _lost_results(conversion: Conversion, data: bytes, item: Outcome | None) -> list[str]:
+    """OBX segments of the input without an Observation in their message's Bundle. The input
+    of an Outcome (``item``) is that item alone: its message is MSG[index], its Bundle output."""
+    first = 1 if item is None else item.index
     chunks = list(hl7v2.split_stream(io.BytesIO(data)))
     rejected = {r.index for r in conversion.rejected}
-    accepted = [n for n in range(1, len(chunks) + 1) if n not in rejected]
+    accepted = [n for n in range(first, len(chunks) + first) if n not in rejected]
     if len(accepted) != len(conversion.bundles):
         return [
             (
@@ -668,13 +671,13 @@ def _lost_results(conversion: Conversion, data: bytes) -> list[str]:
             if obs.derived:
                 continue  # a derived ANC is added by leukoflag, it stands for no OBX
             available.update(_result_keys(obs))
-        for segment, code in _obx_codes(chunks[number - 1]):
+        where = "output" if item is not None else f"bundles[{accepted.index(number)}]"
+        for segment, code in _obx_codes(chunks[number - first]):
             if available[code] > 0:
                 available[code] -= 1
             else:
                 problems.append(
-                    f"MSG[{number}]/{segment} ({_shown_key(code)}) has no Observation in "
-                    f"bundles[{accepted.index(number)}]"
+                    f"MSG[{number}]/{segment} ({_shown_key(code)}) has no Observation in {where}"
                 )
     return problems
 
