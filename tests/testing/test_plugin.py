@@ -140,6 +140,38 @@ def test_failures_say_what_was_expected_what_was_found_and_where(
     run.stdout.fnmatch_lines(["test_feed.py:*: AssertionError"])
 
 
+def test_a_failure_shown_with_its_locals_keeps_the_patient_out_and_is_short(
+    pytester: pytest.Pytester,
+) -> None:
+    # CI runs `pytest -l`: the conversion leukoflag_convert returned was shown as its dataclass
+    # repr, every Bundle with the Patient's name and MRN and the input bytes, hundreds of lines
+    pytester.makepyfile(
+        test_feed=textwrap.dedent(
+            """
+            from leukoflag.testing import assert_flagged, oru_message, patient, wbc
+
+            def test_wrong_code(leukoflag_convert):
+                conversion = leukoflag_convert(
+                    oru_message(patient(family="Castellanos"), results=[wbc(3.2)])
+                )
+                assert_flagged(conversion, "LL", analyte="wbc")
+            """
+        )
+    )
+    run = pytester.runpytest_subprocess("-l", "-vv", "-W", "error", "-p", "no:cacheprovider")
+    run.assert_outcomes(failed=1)
+    run.stdout.fnmatch_lines(
+        [
+            (
+                "conversion = RecordedConversion(bundles=<1 output>, findings=<1 finding>, "
+                "issues=<0 issues>, rejected=<0 rejected items>, fhir_version='R4')"
+            )
+        ]
+    )
+    run.stdout.no_fnmatch_line("*'family': 'Castellanos'*")  # the Patient of the Bundle
+    run.stdout.no_fnmatch_line("*data=b'MSH*")  # the message itself
+
+
 def test_settings_fixture_can_be_overridden_and_overrides_apply_per_call(
     pytester: pytest.Pytester,
 ) -> None:

@@ -25,7 +25,7 @@ _Single: TypeAlias = OruMessage | Hl7Batch | Mapping[str, Any] | str | bytes
 Convertible: TypeAlias = _Single | Sequence[OruMessage | Hl7Batch] | Sequence[Mapping[str, Any]]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)  # Conversion's repr: counts, never the Patient or the input
 class RecordedConversion(Conversion):
     """A :class:`leukoflag.Conversion` that remembers its input bytes and settings."""
 
