@@ -199,6 +199,20 @@ def test_a_component_find_observations_returned_can_be_asserted_on() -> None:
         assert_not_flagged(neutrophils)
 
 
+def test_the_list_find_observations_returned_holds_each_result_once() -> None:
+    # a CBC panel with WBC and ANC components: find_observations gives the panel and each
+    # component; passed back, every component counted twice ("2 Observations match
+    # analyte='wbc'") and the failure listed five results for three
+    conversion = convert_message(panel_observation([wbc(3.2), anc(1.0)]))
+    found = find_observations(conversion)
+    assert len(found) == 3
+    assert_count_per_ul(found, 3200, analyte="wbc")
+    assert_count_per_ul(list(reversed(found)), 1000, analyte="anc")
+    with pytest.raises(AssertionError) as caught:
+        assert_flagged(found, "LL", analyte="wbc")
+    assert str(caught.value).count("LOINC 6690-2") == 1
+
+
 def test_components_of_a_panel_are_results_too() -> None:
     conversion = convert_message(panel_observation([wbc(3.2), anc(1.2)]))
     assert_flagged(conversion, "L", analyte="anc")

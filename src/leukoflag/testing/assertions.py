@@ -281,7 +281,20 @@ def _json_resources(text: str | bytes) -> list[tuple[str, Mapping[str, Any]]]:
 
 
 def _all_observations(output: Output) -> list[_Observation]:
-    return [found for path, resource in _resources(output) for found in _walk(resource, path)]
+    found = [obs for path, resource in _resources(output) for obs in _walk(resource, path)]
+    if isinstance(output, Conversion | Outcome | Mapping | str | bytes):
+        return found
+    # a list find_observations returned holds a panel and each of its components as well:
+    # a component given on its own that its panel in the list holds too is one result
+    members = [o.resource for o in found if o.panel is not None]
+    kept = []
+    for obs in found:
+        alone = obs.panel is None and "resourceType" not in obs.resource
+        if alone and obs.resource in members:
+            members.remove(obs.resource)
+            continue
+        kept.append(obs)
+    return kept
 
 
 # Observation.status (R4 and R5): what status= selects.
