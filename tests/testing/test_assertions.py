@@ -225,6 +225,47 @@ def test_components_of_a_panel_are_results_too() -> None:
     assert "at bundles[0].component[0]: flagged L" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("interpretation", "holds"),
+    [
+        (None, "no interpretation"),
+        (
+            [{"coding": [{"system": "http://hl7.org/fhir/v2/0078", "code": "L"}]}],
+            (
+                "an interpretation without a v3-ObservationInterpretation code "
+                "(http://hl7.org/fhir/v2/0078 L)"
+            ),
+        ),
+    ],
+)
+def test_a_judged_result_that_lost_its_code_is_not_called_unflagged(
+    low: RecordedConversion, interpretation: Any, holds: str
+) -> None:
+    # the pipeline dropped the interpretation (or wrote it in the pre-R4 system) but kept
+    # leukoflag's explanation: the failure said "not flagged by leukoflag", sending the
+    # engineer to leukoflag's Issues instead of their own mapping
+    bundle = copy.deepcopy(low.bundles[0])
+    (count,) = find_observations(bundle, analyte="wbc")
+    for entry in bundle["entry"]:
+        if entry["resource"].get("id") == count["id"]:
+            entry["resource"].pop("interpretation")
+            if interpretation is not None:
+                entry["resource"]["interpretation"] = interpretation
+    with pytest.raises(AssertionError) as caught:
+        assert_flagged(bundle, "L", analyte="wbc")
+    message = str(caught.value)
+    assert "not flagged by leukoflag" not in message
+    assert (
+        "judged by leukoflag by rule wbc-leukopenia-adult, but the result has "
+        f"{holds} (value 3200 cells/µL)"
+    ) in message
+    with pytest.raises(AssertionError) as caught:
+        assert_not_flagged(bundle, analyte="wbc")
+    assert f"judged by leukoflag by rule wbc-leukopenia-adult, but the result has {holds}" in (
+        str(caught.value)
+    )
+
+
 def test_every_sender_flag_is_reported() -> None:
     flags = [wbc(3.2, flag=["L", "A"])]
     urine = convert_message(oru_message(results=flags, specimen="urine"))

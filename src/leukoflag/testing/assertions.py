@@ -457,7 +457,9 @@ def assert_flagged(
         value = _value_text(obs.resource)
         sender = "/".join(obs.sender_flags)
         extra = f"; the sender's flag is {sender}" if sender else ""
-        if not computed:
+        if not computed and obs.explanation is not None:  # judged, the code lost on the way
+            problems.append(f"{obs.describe()}: {_code_lost(obs)} (value {value}){extra}")
+        elif not computed:
             problems.append(f"{obs.describe()}: not flagged by leukoflag (value {value}){extra}")
         else:
             rule = obs.explained("rule")
@@ -470,6 +472,26 @@ def assert_flagged(
         raise _fail(
             f"expected interpretation {expected!r}{scope}, found:\n{_bulleted(problems)}", output
         )
+
+
+def _code_lost(obs: _Observation) -> str:
+    """What a result leukoflag judged (its explanation is there) holds instead of the computed
+    code: a pipeline dropped the interpretation, or wrote it in another system."""
+    rule = obs.explained("rule")
+    by = f" by rule {rule}" if rule else ""
+    concepts = obs.resource.get("interpretation") or []
+    if not concepts:
+        return f"judged by leukoflag{by}, but the result has no interpretation"
+    sent = [
+        f"{coding.get('system', '')} {coding.get('code', '')}".strip()
+        for concept in concepts
+        for coding in concept.get("coding", [])
+    ]
+    shown = f" ({', '.join(sent)})" if sent else ""
+    return (
+        f"judged by leukoflag{by}, but the result has an interpretation without a "
+        f"v3-ObservationInterpretation code{shown}"
+    )
 
 
 def assert_not_flagged(
@@ -497,9 +519,14 @@ def assert_not_flagged(
     for obs in chosen:
         if obs.explanation is None:
             continue
+        if not obs.computed:
+            problems.append(
+                f"{obs.describe()}: {_code_lost(obs)}, value {_value_text(obs.resource)}"
+            )
+            continue
         rule = obs.explained("rule")
         problems.append(
-            f"{obs.describe()}: flagged {'/'.join(obs.computed) or '?'}"
+            f"{obs.describe()}: flagged {'/'.join(obs.computed)}"
             + (f" by rule {rule}" if rule else "")
             + f", value {_value_text(obs.resource)}"
         )
