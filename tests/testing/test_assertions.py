@@ -642,6 +642,23 @@ def test_no_data_loss_matches_a_result_without_code_by_its_text() -> None:
         assert_no_data_loss(damaged)
 
 
+def test_no_data_loss_matches_a_result_sent_without_any_obx3() -> None:
+    # a feed whose OBX-3 is empty: leukoflag writes the Observation with its code data-absent
+    # (fhir.code-missing), but the check said "MSG[1]/OBX[1] (text '') has no Observation"
+    unnamed = result(Code(""), 3.2, "K/uL")
+    conversion = convert_message(oru_message(results=[unnamed, wbc(3.2)]))
+    assert "fhir.code-missing" in {issue.code for issue in conversion.issues}
+    assert_no_data_loss(conversion)
+    damaged = copy.deepcopy(conversion)
+    damaged.bundles[0]["entry"] = [
+        e
+        for e in damaged.bundles[0]["entry"]
+        if "coding" in e["resource"].get("code", {"coding": 0})
+    ]
+    with pytest.raises(AssertionError, match=r"MSG\[1\]/OBX\[1\] \(no code or text\) has no"):
+        assert_no_data_loss(damaged)
+
+
 def test_no_data_loss_with_the_input_given_explicitly(low: RecordedConversion) -> None:
     plain = Conversion(bundles=copy.deepcopy(low.bundles))
     plain.bundles[0]["entry"] = [

@@ -723,6 +723,8 @@ def _lost_results(conversion: Conversion, data: bytes, item: Outcome | None) -> 
 
 
 def _shown_key(key: str) -> str:
+    if key == "text:":
+        return "no code or text"
     return f"text {key[5:]!r}" if key.startswith("text:") else f"code {key!r}"
 
 
@@ -732,7 +734,8 @@ def _result_keys(obs: _Observation) -> set[str]:
     keys = {str(c.get("code", "")) for c in concept.get("coding", [])}
     texts = [concept.get("text"), *(c.get("display") for c in concept.get("coding", []))]
     keys.update(f"text:{text}" for text in texts if text)
-    return keys
+    # an OBX-3 sent empty gives an Observation whose code is data-absent: "text:" stands for it
+    return keys - {""} or {"text:"}
 
 
 def _obx_codes(raw: bytes) -> list[tuple[str, str]]:
