@@ -518,7 +518,8 @@ def test_count_sent_as_json_text_is_not_a_number(low: RecordedConversion) -> Non
     assert "valueQuantity.value is the JSON string '3200', not a number" in message
 
 
-@pytest.mark.parametrize("expected", ["lots", "", True])
+# "3,2" (a decimal comma) was read as 32 and "1,5" as 15: a comma only groups thousands
+@pytest.mark.parametrize("expected", ["lots", "", True, "3,2", "1,5", "32,00"])
 def test_count_expected_must_be_a_number(low: RecordedConversion, expected: Any) -> None:
     with pytest.raises((ValueError, TypeError)):
         assert_count_per_ul(low, expected, analyte="wbc")

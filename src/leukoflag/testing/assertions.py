@@ -61,6 +61,7 @@ _EXPLANATION = "http://leukoflag.org/fhir/StructureDefinition/interpretation-exp
 _SENDER = "http://leukoflag.org/fhir/StructureDefinition/sender-interpretation"
 _PER_UL_CODE = "/uL"
 _COMPARATOR = re.compile(r"^\s*(<=|>=|<|>)?\s*(.+?)\s*$")
+_GROUPED = re.compile(r"^\s*(<=|>=|<|>)?\s*[+-]?\d{1,3}(,\d{3})+(\.\d*)?\s*$")
 _SHOWN = 12  # list items shown in a failure message before "(+N more)"
 
 
@@ -629,6 +630,11 @@ def _expected_count(expected: int | str | Decimal | float) -> tuple[str, Decimal
     if isinstance(expected, bool):
         raise TypeError("expected: a number of cells/µL, not a bool")
     text = repr(expected) if isinstance(expected, float) else str(expected)
+    if "," in text and not _GROUPED.match(text):  # "3,2" is no 32: a comma groups thousands
+        raise ValueError(
+            f"expected: a comma groups thousands ('3,200'), got {expected!r}: write a decimal "
+            "with a point"
+        )
     match = _COMPARATOR.match(text.replace(",", ""))
     number = _number(match.group(2)) if match else None
     if match is None or number is None:
