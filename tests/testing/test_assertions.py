@@ -660,6 +660,35 @@ def test_no_data_loss_matches_a_result_sent_without_any_obx3() -> None:
         assert_no_data_loss(damaged)
 
 
+def test_no_data_loss_reads_the_escapes_of_a_text_only_obx3_as_the_standard_does() -> None:
+    # HL7 v2 2.7.4: \H\ and \N\ only start and end highlighting, \E\ is the escape
+    # character itself. The check kept "\H\count\N\" and read "\E\S\E\" as
+    # "\E^E\" (each escape undone in turn), so both results were reported lost
+    message = "\r".join(
+        [
+            "MSH|^~\\&|LABSYS|CITYLAB|EHR|GENHOSP|20261124092600-0500||ORU^R01^ORU_R01|C77|P|2.5.1",
+            "PID|1||MRN0042817^^^GENHOSP^MR||Okafor^Ada||19800314|F",
+            "OBR|1|ORD1001|LAB2001|57021-8^CBC^LN|||20261124083000-0500||||||||||||||||||F",
+            "OBX|1|NM|^WBC \\H\\count\\N\\||3.2|10*9/L^10*9/L^UCUM|4.0-11.0|L|||F",
+            "OBX|2|NM|^Smear\\E\\S\\E\\est||3.1|10*9/L^10*9/L^UCUM|4.0-11.0|L|||F",
+            "",
+        ]
+    )
+    conversion = convert_message(message)
+    texts = {o["code"].get("text") for o in find_observations(conversion)}
+    assert {"WBC count", "Smear\\S\\est"} <= texts
+    assert_no_data_loss(conversion)
+    damaged = copy.deepcopy(conversion)
+    damaged.bundles[0]["entry"] = [
+        e for e in damaged.bundles[0]["entry"] if "Smear" not in str(e["resource"].get("code"))
+    ]
+    with pytest.raises(AssertionError) as caught:
+        assert_no_data_loss(damaged)
+    assert str(caught.value).endswith(
+        "MSG[1]/OBX[2] (text 'Smear\\\\S\\\\est') has no Observation in bundles[0]"
+    )
+
+
 def test_no_data_loss_with_the_input_given_explicitly(low: RecordedConversion) -> None:
     plain = Conversion(bundles=copy.deepcopy(low.bundles))
     plain.bundles[0]["entry"] = [

@@ -746,7 +746,7 @@ def _result_keys(obs: _Observation) -> set[str]:
 
 def _obx_codes(raw: bytes) -> list[tuple[str, str]]:
     """``("OBX[n]", key)`` for each OBX of one raw message, read independently of the reader
-    under test (delimiters from MSH, delimiter escapes undone): the key is OBX-3.1, else the
+    under test (delimiters from MSH, escapes undone): the key is OBX-3.1, else the
     alternate code OBX-3.4, or ``text:`` and OBX-3.2 (else 3.5) when the OBX-3 has no code."""
     try:
         text = raw.decode("utf-8")
@@ -757,7 +757,15 @@ def _obx_codes(raw: bytes) -> list[tuple[str, str]]:
     if header is None:
         return []
     field, component, repetition, escape, subcomponent = (header[i] for i in range(3, 8))
-    escapes = (("F", field), ("S", component), ("T", subcomponent), ("R", repetition))
+    # HL7 v2 2.7.4, in one pass: a delimiter's escape gives it, \H\ and \N\ (highlighting on
+    # and off) nothing; any other sequence is kept as sent
+    meaning = {"F": field, "S": component, "T": subcomponent, "R": repetition, "E": escape}
+    meaning |= {"H": "", "N": ""}
+    sequence = re.compile(f"{re.escape(escape)}([^{re.escape(escape)}]*){re.escape(escape)}")
+
+    def unescaped(value: str) -> str:
+        return sequence.sub(lambda m: meaning.get(m.group(1), m.group(0)), value)
+
     out: list[tuple[str, str]] = []
     for line in lines:
         if not line.startswith(f"OBX{field}"):
@@ -765,9 +773,7 @@ def _obx_codes(raw: bytes) -> list[tuple[str, str]]:
         fields = line.split(field)
         parts = [*(fields[3].split(component) if len(fields) > 3 else []), "", "", "", "", ""]
         for number, part in enumerate(parts[:5]):
-            for name, char in (*escapes, ("E", escape)):
-                part = part.replace(f"{escape}{name}{escape}", char)  # noqa: PLW2901
-            parts[number] = part.strip()
+            parts[number] = unescaped(part).strip()
         # a code sent only as the alternate (CWE.4) is read as the result's code
         key = parts[0] or parts[3] or f"text:{parts[1] or parts[4]}"
         out.append((f"OBX[{len(out) + 1}]", key))
