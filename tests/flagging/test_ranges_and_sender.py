@@ -141,9 +141,9 @@ PER_LITRE_1E9 = Unit("10*9/L", "10*9/L", UCUM)
 @pytest.mark.parametrize(
     ("value", "code", "unit", "read_as", "meant"),
     [
-        ("0.0045", ANC, PER_LITRE_1E9, "4.5 cells/µL", "4,500 cells/µL"),
+        ("0.0045", WBC, PER_LITRE_1E9, "4.5 cells/µL", "4,500 cells/µL"),
         ("0.0045", WBC, K_PER_UL, "4.5 cells/µL", "4,500 cells/µL"),
-        ("0.0455", ANC, PER_LITRE_1E9, "45.5 cells/µL", "45,500 cells/µL"),
+        ("0.0455", WBC, PER_LITRE_1E9, "45.5 cells/µL", "45,500 cells/µL"),
     ],
 )
 def test_a_count_reading_as_a_fraction_of_a_cell_per_microlitre_is_not_flagged(
@@ -158,6 +158,29 @@ def test_a_count_reading_as_a_fraction_of_a_cell_per_microlitre_is_not_flagged(
     assert (issue.severity.value, issue.location) == ("warning", "MSG[1]/OBX[1]-6")
     assert f"reads as {read_as}, a fraction of a cell" in issue.text
     assert f"it may mean {meant}" in issue.text
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "per_ul"),
+    [
+        ("0.0045", PER_LITRE_1E9, Decimal("4.5")),  # WBC 0.05 x10^9/L x 9 % neutrophils
+        ("0.0035", K_PER_UL, Decimal("3.5")),  # WBC 0.07 K/uL x 5 %
+        ("0.0455", PER_LITRE_1E9, Decimal("45.5")),  # WBC 0.35 x10^9/L x 13 %
+    ],
+)
+def test_a_lab_calculated_anc_in_aplasia_reading_as_a_fraction_of_a_cell_is_judged(
+    value: str, unit: Unit, per_ul: Decimal
+) -> None:
+    # an ANC is WBC x neutrophil share, so 0.05 x 0.09 = 0.0045 x10^9/L is a lab's true
+    # count (4.5 cells/µL, as leukoflag derives from the same WBC and %): a profound
+    # neutropenia, hidden as flag.scale-suspect
+    evaluation = one(
+        result(value, code=ANC, unit=unit, reference=lab_range("1.8-7.7", "1.8", "7.7"))
+    )
+    assert evaluation.quantity is not None
+    assert evaluation.quantity.value == per_ul
+    assert code_of(evaluation) == "LL"
+    assert "flag.scale-suspect" not in issue_codes(evaluation)
 
 
 @pytest.mark.parametrize(

@@ -549,8 +549,11 @@ def _evaluate_count(
         if decimals is not None:
             issues.append(decimals)
             return _new_evaluation(location, analyte, issues=tuple(issues))
-    elif (value_per_ul := reading.count.value_per_ul) != value_per_ul.to_integral_value():
-        # 0.0045 10*9/L is 4.5 cells/µL: a fraction of a cell, no count (a 10^12/L sent as 10^9/L?)
+    elif (
+        value_per_ul := reading.count.value_per_ul
+    ) != value_per_ul.to_integral_value() and analyte is Analyte.WBC:
+        # a WBC of 0.0045 10*9/L is 4.5 cells/µL: a fraction of a cell, no count (a 10^12/L
+        # sent as 10^9/L?); an ANC is WBC x neutrophil share (0.05 x 9 % = 0.0045): judged
         fraction = _fraction_suspect(result, reading)
         if fraction is not None:
             issues.append(fraction)
@@ -1348,11 +1351,12 @@ def _decimals_suspect(result: LabResult, reading: _Reading) -> Issue | None:
 
 
 def _fraction_suspect(result: LabResult, reading: _Reading) -> Issue | None:
-    """flag.scale-suspect for a count in a unit larger than per µL (``10*9/L``) that reads as a
+    """flag.scale-suspect for a WBC in a unit larger than per µL (``10*9/L``) that reads as a
     fraction of a cell per µL, written with a measured count's few digits: ``0.0045`` ``10*9/L``
-    would be a critical 4.5 cells/µL. A value of more significant digits (``0.45678``, a
-    calculated ANC) or whose thousandfold is not plausible is read as sent, and so is a bound
-    (``<0.0045``): a limit, not a count."""
+    would be a critical 4.5 cells/µL. Not asked of an ANC, which a lab calculates as WBC ×
+    neutrophil share (0.05 × 9 % = 0.0045 10*9/L: a true 4.5 cells/µL, as leukoflag derives).
+    A value of more significant digits (``0.45678``, a calculation) or whose thousandfold is not
+    plausible is read as sent, and so is a bound (``<0.0045``): a limit, not a count."""
     sent = result.value
     if not isinstance(sent, Number) or sent.comparator:
         return None
