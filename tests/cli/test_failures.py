@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import io
 import json
 import multiprocessing
@@ -14,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import termios
 import threading
 import time
 from pathlib import Path
@@ -662,3 +664,48 @@ def test_a_stop_signal_while_a_bundle_is_written_to_stdout_ends_its_line_first(
     lines = text.splitlines()
     assert len(lines) == 1
     assert json.loads(lines[0])["resourceType"] == "Bundle"
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="needs F_GETPIPE_SZ (Linux)")
+@pytest.mark.parametrize(
+    ("signum", "status", "said"),
+    [
+        (signal.SIGTERM, 143, b"leukoflag: terminated\n"),
+        (signal.SIGINT, 130, b"\nleukoflag: interrupted\n"),
+    ],
+    ids=["SIGTERM", "SIGINT"],
+)
+def test_a_stop_signal_ends_a_run_whose_stdout_reader_has_stalled(
+    tmp_path: Path, signum: signal.Signals, status: int, said: bytes
+) -> None:
+    # `leukoflag convert feed.hl7 | engine` with an engine that stopped reading: the write of a
+    # line blocks on the full pipe, and a stop held until the line's end never came (systemd's
+    # SIGTERM, Ctrl-C did nothing; only SIGKILL ended it)
+    (tmp_path / "feed.hl7").write_bytes(batch(*(oru(f"PS-{n:04d}") for n in range(300))))
+    with subprocess.Popen(
+        [sys.executable, "-m", "leukoflag", "convert", "feed.hl7", "-q", "-j", "1"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            fd = process.stdout.fileno()
+            # full when its last page cannot take the next line's start either
+            full = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) - os.sysconf("SC_PAGE_SIZE")
+            queued = bytearray(4)
+            while True:  # until the pipe is full: the command's write now blocks
+                assert process.poll() is None
+                fcntl.ioctl(fd, termios.FIONREAD, queued)
+                if int.from_bytes(queued, sys.byteorder) >= full:
+                    break
+                time.sleep(0.05)
+            process.send_signal(signum)
+            err = _stderr_to_its_end(process)
+            process.wait(timeout=120)
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # what a failure left behind
+                os.killpg(process.pid, signal.SIGKILL)
+
+    assert (process.returncode, err) == (status, said)

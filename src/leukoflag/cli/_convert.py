@@ -20,10 +20,11 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import ExitStack
 from multiprocessing.connection import Connection
 from pathlib import Path
+from types import FrameType
 from typing import Any, BinaryIO, Protocol
 
 from leukoflag import detect, fhir
@@ -50,8 +51,11 @@ REJECTED_DIRECTORY = "rejected"
 _REJECTED_EXTENSIONS = ("reason.json", "hl7", "json", "txt")
 _STDOUT = "-"
 _JOB_SIGNALS = {signal.SIGTERM, signal.SIGHUP}
-# Held while one NDJSON line is written: a stop then comes after its end, never inside it
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+# Held while one NDJSON line is written: a stop then comes after its end, never inside it,
+# unless the line is still not written this long after the stop came (a reader of stdout that
+# stalled: the write blocks on a full pipe), when it stops the command there
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_STALLED_WRITE_SECONDS = 2.0
 
 
 def run_convert(args: argparse.Namespace) -> int:
@@ -221,6 +225,58 @@ class _Sink(Protocol):
     def close(self) -> None: ...
 
 
+class _HeldStops:
+    """Ctrl-C, SIGTERM and SIGHUP held from its making to :meth:`release`, which handles one
+    that came meanwhile. Not blocked (a write blocked on a stalled reader's full pipe would
+    never end, nor could the command be stopped but by SIGKILL): a signal's Python handler is
+    replaced by one that notes it, and runs it when the line is written, or when the line is
+    still not written ``_STALLED_WRITE_SECONDS`` after it (or at a second stop signal)."""
+
+    __slots__ = ("_handlers", "_pending", "_timer")
+
+    def __init__(self) -> None:
+        self._handlers: dict[int, Callable[[int, FrameType | None], Any]] = {}
+        self._pending: tuple[int, FrameType | None] | None = None
+        self._timer: threading.Timer | None = None
+        for signum in _STOP_SIGNALS:
+            handler = signal.getsignal(signum)
+            if callable(handler):  # ignored (nohup) or the system's default: left alone
+                self._handlers[signum] = handler
+                signal.signal(signum, self._note)
+
+    def _note(self, signum: int, frame: FrameType | None) -> None:
+        if self._pending is not None:  # the line is stalled, or a second stop: stop here
+            self._restore()
+            self._handlers_run(signum, frame)
+            return
+        self._pending = (signum, frame)
+        # the write may block on a reader that stopped reading: a signal then wakes it
+        timer = threading.Timer(
+            _STALLED_WRITE_SECONDS, signal.pthread_kill, (threading.main_thread().ident, signum)
+        )
+        timer.daemon = True
+        self._timer = timer
+        timer.start()
+
+    def _restore(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        for signum, handler in self._handlers.items():
+            signal.signal(signum, handler)
+
+    def _handlers_run(self, signum: int, frame: FrameType | None) -> None:
+        handler, self._handlers = self._handlers[signum], {}
+        handler(signum, frame)
+
+    def release(self) -> None:
+        """Set the handlers back; one stop signal that came meanwhile is handled now."""
+        if not self._handlers:  # set back already, by a stop during the write
+            return
+        self._restore()
+        if self._pending is not None:
+            self._handlers_run(*self._pending)
+
+
 class _StdoutSink:
     """NDJSON on stdout; a rejected item is one line on stderr."""
 
@@ -236,14 +292,14 @@ class _StdoutSink:
             # one write, with Ctrl-C, SIGTERM and SIGHUP held: a stop during it (a handler
             # raising between two writes, or in a pipe's partial write) cut the line short
             line = record.output + b"\n"
-            held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS) if self._hold else None
+            held = _HeldStops() if self._hold else None
             try:
                 self._out.write(line)
             except OSError as exc:
                 raise_naming(exc, STDOUT_NAME)
             finally:
                 if held is not None:
-                    signal.pthread_sigmask(signal.SIG_SETMASK, held)  # one sent meanwhile: now
+                    held.release()  # one sent meanwhile stops the command now
             return
         rejected = record.rejected
         assert rejected is not None  # an item has an output or a rejection
