@@ -8,7 +8,7 @@ from leukoflag import hl7v2
 from leukoflag.model import Rejected
 from leukoflag.settings import Settings
 
-from .messages import CBC, MSH, OBR, PID, SPM, WBC, codes, message, read, reject
+from .messages import ANC, CBC, MSH, OBR, PID, SPM, WBC, codes, message, read, reject, results
 
 
 def test_binary_content_is_rejected() -> None:
@@ -140,6 +140,44 @@ def test_two_headers_in_one_chunk_are_rejected() -> None:
 def test_a_line_that_is_not_a_segment_is_an_issue() -> None:
     read_message = read(message(PID, OBR, WBC, "continued text of a wrapped comment"))
     assert "hl7v2.line-not-segment" in codes(read_message.issues)
+
+
+def test_lines_that_are_not_segments_are_said_with_their_line_number() -> None:
+    # A listener's log pasted into a message: 'MSG[1]' alone, and identical lines merged into
+    # one Issue, left an operator nothing to find the lines by in a file of 50,000 lines
+    log = "2026-12-07 10:15:00,123 INFO  [mllp-listener-7] received 2311 bytes"
+    read_message = read(message(PID, log, OBR, WBC, log, log, "-- end of capture --", ANC, log))
+    skipped = [(i.location, i.text) for i in read_message.issues if i.code.endswith("segment")]
+    said = "a line that is not a segment was skipped"
+    assert skipped == [
+        ("MSG[1]", f"{said} (line 3 of the message; 3 more alike after it): {log!r}"),
+        ("MSG[1]", f"{said} (line 8 of the message): '-- end of capture --'"),
+    ]
+    assert len(results(read_message)) == 2
+
+
+def test_a_log_of_many_lines_in_a_message_is_a_few_issues_not_one_per_line() -> None:
+    # 100,000 log lines inside one message: one Issue was built per line (1.8 GB for 200 MB)
+    # before identical ones were merged, and each distinct line stayed an Issue of its own
+    log = [
+        f"2026-12-07 10:15:{n % 60:02} INFO  [mllp-listener-7] frame {n} acked"
+        for n in range(100_000)
+    ]
+    read_message = read(message(PID, OBR, WBC, *log, ANC))
+    skipped = [i.text for i in read_message.issues if i.code == "hl7v2.line-not-segment"]
+    assert len(skipped) == 11
+    assert (
+        skipped[0]
+        == f"a line that is not a segment was skipped (line 5 of the message): {log[0]!r}"
+    )
+    assert skipped[9].startswith(
+        "a line that is not a segment was skipped (line 14 of the message): "
+    )
+    assert skipped[10] == (
+        "a line that is not a segment was skipped (line 15 of the message; 99,989 other lines "
+        f"after it, not quoted): {log[10]!r}"
+    )
+    assert [r.location for r in results(read_message)] == ["MSG[1]/OBX[1]", "MSG[1]/OBX[2]"]
 
 
 def test_invalid_timestamp_is_an_issue_not_a_failure() -> None:

@@ -355,7 +355,10 @@ def test_indented_lower_case_text_wrapped_in_a_comment_stays_one_line_not_segmen
     )
     found = [(i.code, i.text) for i in read_message.issues if "segment" in i.code]
     assert found == [
-        ("hl7v2.line-not-segment", "a line that is not a segment was skipped: '   see|above'"),
+        (
+            "hl7v2.line-not-segment",
+            "a line that is not a segment was skipped (line 6 of the message): '   see|above'",
+        ),
         (
             "hl7v2.segment-indented",
             "segment 'Obx' is indented with 2 spaces, which HL7 segments are not: read as OBX",

@@ -104,6 +104,9 @@ _BLANKS = [""] * _WIDTH
 _PADDING = tuple(("",) * (_WIDTH - sent) for sent in range(_WIDTH))  # blanks after `sent` fields
 _NULL = '""'  # v2.5.1 ch. 2.5.3: a field of "" is an explicit null (the value was deleted)
 _EMPTY_CONCEPT = Concept()
+# Lines that are not segments quoted each in an Issue of its own, per message; the lines unlike
+# them that follow are one Issue together (a log pasted into a message: millions of lines).
+_SKIPPED_QUOTED = 10
 _OBSERVATION_TYPE = "http://terminology.hl7.org/CodeSystem/v2-0936"
 # "/OBX[n]" after the message's location: a concatenation costs a third of the f-string.
 _OBX_NAMED = 256
@@ -553,6 +556,8 @@ class _Reader:
         "obx_count",
         "order",
         "pending_orc",
+        "skipped",
+        "skipped_lines",
         "specimen",
         "tables",
         "text",
@@ -584,6 +589,9 @@ class _Reader:
         # Where an NTE goes: a notes list, or (order, result position) for an OBX.
         self.note_target: list[str] | tuple[_OrderDraft, int] | None = None
         self.implicit_orders = 0
+        # Lines that are not segments (see _skipped): None until the first one.
+        self.skipped: dict[str, list[int]] | None = None
+        self.skipped_lines = 0
         # Timestamps repeat within a message (OBX-14 of every result): parsed once per text.
         self.times: dict[str, tuple[Timestamp | None, str, str]] = {}
         # The last OBX-14 and OBX-19 reused from it, and their texts (see _obx_time).
@@ -668,6 +676,8 @@ class _Reader:
             if name not in _MAPPED or line[3:4] != field:
                 name = segment_id(line, field)
             segment(name, line)
+        if self.skipped is not None:
+            self._skipped_said()
         if "MSH" in self.counts:
             return (
                 "more than one MSH segment in one message: split the input into messages "
@@ -841,12 +851,7 @@ class _Reader:
                 )
                 self._segment(upper, line)
                 return
-            self._issue(
-                Severity.WARNING,
-                "hl7v2.line-not-segment",
-                self.location,
-                f"a line that is not a segment was skipped: {quoted(line, 80)}",
-            )
+            self._skipped(line)
             self.note_target = None
             return
         if name == "OBX":
@@ -890,6 +895,53 @@ class _Reader:
             self.note_target = None
             return
         self._unmapped(fields, name, location, sent)
+
+    def _skipped(self, line: str) -> None:
+        """An ``hl7v2.line-not-segment`` Issue for ``line`` as it comes, naming its line number;
+        a line alike one said before is counted into that one's Issue, and the lines unlike the
+        first _SKIPPED_QUOTED ones into one Issue together (see _skipped_said): log text of
+        millions of lines pasted into a message is a few Issues, not one built per line."""
+        self.skipped_lines += 1
+        skipped = self.skipped
+        if skipped is None:
+            skipped = self.skipped = {}
+        said = skipped.get(line)
+        if said is None:
+            if len(skipped) > _SKIPPED_QUOTED:  # the Issue of the lines unlike those quoted
+                skipped[""][2] += 1
+                return
+            # its line number: MSH and each line read before it (blank ones are not kept)
+            number = 1 + self.obx_count + sum(self.counts.values()) + self.skipped_lines
+            skipped["" if len(skipped) == _SKIPPED_QUOTED else line] = [
+                len(self.issues),
+                number,
+                1,
+            ]
+            self._issue(
+                Severity.WARNING,
+                "hl7v2.line-not-segment",
+                self.location,
+                f"a line that is not a segment was skipped (line {number:,} of the message): "
+                + quoted(line, 80),
+            )
+            return
+        said[2] += 1
+
+    def _skipped_said(self) -> None:
+        """The ``hl7v2.line-not-segment`` Issues of lines sent more than once, or of more lines
+        than are quoted, with how many more lines each stands for."""
+        assert self.skipped is not None
+        for line, (at, _number, count) in self.skipped.items():
+            if count == 1:
+                continue
+            issue = self.issues[at]
+            more = (
+                f"{count - 1:,} more alike after it"
+                if line
+                else f"{count - 1:,} other lines after it, not quoted"
+            )
+            head, _, rest = issue.text.partition(" of the message)")
+            self.issues[at] = replace(issue, text=f"{head} of the message; {more}){rest}")
 
     def _unmapped(self, fields: list[str], name: str, location: str, sent: int) -> None:
         """An Issue for each populated field of ``fields[:sent]`` the model does not carry."""
