@@ -31,6 +31,22 @@ def test_log_quoting_hl7_lines_is_rejected() -> None:
     assert "2026-11-24 08:00:01" in reason
 
 
+def test_a_long_log_after_an_end_block_is_rejected_naming_its_first_line_and_segments() -> None:
+    # 20,000 log lines after an MLLP end block, with the tail of a message among them: the
+    # reason is found in place (the text was stripped, cut after its first line and split into
+    # lines: 500 MB for a log of 100 MB), and still names the first line and the segments
+    lines = [
+        b"2026-12-07 10:15:%02d INFO  [mllp-listener-7] idle  " % (n % 60) for n in range(20_000)
+    ]
+    lines[15_000:15_000] = [b"PV1|1|O", b"OBR|1|ORD1", *(b"Z%02d|x" % n for n in range(8))]
+    reason = reject(b"\r\n".join(lines) + b"\x1c\r\n").reason
+    assert reason.startswith(
+        "not an HL7 v2 message: no MSH segment; text starts with "
+        "'2026-12-07 10:15:00 INFO  [mllp-listener-7] idle  ' and segments follow it "
+        "(PV1, OBR, Z00, Z01, Z02, Z03, …): the rest of a message cut inside a segment"
+    )
+
+
 def test_message_cut_inside_obx_is_rejected_as_truncated() -> None:
     cut = message(PID, OBR, WBC)[:-60]
     reason = reject(cut).reason

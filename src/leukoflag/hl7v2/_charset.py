@@ -49,6 +49,11 @@ _DESIGNATED = {
     b"$(C": "KS X 1001",
     b"$)C": "KS X 1001",
 }
+# The blanks around content that is not a message (MLLP block bytes among them), and a segment
+# ID at the start of a line after the first (see segment_id: a letter, then letters or digits).
+_BLANKS = re.compile(rb"[ \t\r\n\x0b\x1c]*")
+_BLANK_BYTES = b" \t\r\n\x0b\x1c"
+_SEGMENT_START = re.compile(rb"[\r\n]([A-Z][A-Z0-9]{2})\|")
 # From a designation of anything but ASCII to the next escape: text whose bytes may equal the
 # delimiters, hidden while MSH-18 and MSH-20 are looked for in the undecoded header.
 _SHIFTED = re.compile("\x1b(?!\\(B)[\x20-\x2f]+[\x30-\x7e][^\x1b]*")
@@ -232,12 +237,12 @@ def _unsupported(where: str, why: str) -> Issue:
     )
 
 
-def _line_end(data: bytes) -> int:
-    """Where the first line of ``data`` ends (CR or LF), or its length."""
-    end = data.find(b"\r")
+def _line_end(data: bytes, start: int = 0) -> int:
+    """Where the first line of ``data`` (from ``start``) ends (CR or LF), or its length."""
+    end = data.find(b"\r", start)
     if end < 0:
         end = len(data)
-    feed = data.find(b"\n", 0, end)  # a line feed only counts before the first CR
+    feed = data.find(b"\n", start, end)  # a line feed only counts before the first CR
     return end if feed < 0 else feed
 
 
@@ -412,19 +417,26 @@ def _decode_wide(data: bytes, codec: str, location: str) -> Decoded | str:
 
 def describe_junk(data: bytes, trailer: str = "") -> str:
     """Why content that does not start with MSH is not a message; ``trailer``: the batch or
-    file trailer line (BTS, FTS) that ended it, when one did."""
-    text = data.strip(b" \t\r\n\x0b\x1c")
-    if not text:
+    file trailer line (BTS, FTS) that ended it, when one did. Reads ``data`` in place: a log of
+    100 MB rejected whole is not copied (stripped, cut after its first line, split into lines)."""
+    blanks = _BLANKS.match(data)
+    start = blanks.end() if blanks else 0
+    if start == len(data):
         return "empty message: no segments"
-    sample = text[:4096]
+    end = len(data)  # the content's end, before the blanks after it
+    while data[end - 1] in _BLANK_BYTES:
+        end -= 1
+    sample = data[start : min(end, start + 4096)]
     controls = sum(1 for b in sample if b < 0x20 and b not in (0x09, 0x0A, 0x0D))
     if b"\x00" in sample or controls > len(sample) // 10:
         return "not an HL7 v2 message: binary content"
-    if text[:1] in (b"{", b"["):
+    if sample[:1] in (b"{", b"["):
         return "not an HL7 v2 message: JSON content (a FHIR resource in an HL7 v2 stream?)"
-    if text[:1] == b"<":
+    if sample[:1] == b"<":
         return "not an HL7 v2 message: XML content"
-    first = text[: _line_end(text)].decode("utf-8", "replace")
+    line_end = min(_line_end(data, start), end)
+    # the first line's start: its segment ID, and 60 characters shown
+    first = data[start : min(line_end, start + 4096)].decode("utf-8", "replace")
     separator = first[3:4]
     usable = separator and not separator.isalnum() and not separator.isspace()
     name = segment_id(first, separator) if usable else ""
@@ -436,9 +448,9 @@ def describe_junk(data: bytes, trailer: str = "") -> str:
             "(header missing, or the message was cut at its start)"
         )
     shown = first[:60]
-    later = _segment_ids(text[_line_end(text) :])
+    later = _segment_ids(data, line_end)
     follow = f"segments follow it ({later})" if later else ""
-    if not later and trailer and "|" in first:  # ... or the last one of a batch, cut so
+    if not later and trailer and data.find(b"|", start, line_end) >= 0:  # ... or the last one
         follow = f"a {'batch' if trailer == 'BTS' else 'file'} trailer ({trailer}) follows it"
     if follow:  # not stray text: the rest of a message whose first part went before it
         return (
@@ -453,11 +465,14 @@ def describe_junk(data: bytes, trailer: str = "") -> str:
     )
 
 
-def _segment_ids(text: bytes) -> str:
-    """The IDs of the segments among the lines of ``text`` (``PV1, OBR, OBX, …``), or ``""``."""
+def _segment_ids(data: bytes, start: int) -> str:
+    """The IDs of the segments among the lines of ``data`` after ``start`` (``PV1, OBR, OBX,
+    …``), or ``""``: found in place, up to the seventh, however long the text."""
     names: list[str] = []
-    for line in text.replace(b"\n", b"\r").split(b"\r"):
-        name = segment_id(line[:4].decode("ascii", "replace"), "|") if line[3:4] == b"|" else ""
-        if name and name not in names:
+    for found in _SEGMENT_START.finditer(data, start):
+        name = found[1].decode("ascii")
+        if name not in names:
             names.append(name)
+            if len(names) > 6:
+                break
     return ", ".join(names[:6]) + (", …" if len(names) > 6 else "")

@@ -631,17 +631,29 @@ class _Splitter:
             self.kind = "junk"
         self.parts.append(data)
 
+    def _junk(self) -> bytes:
+        """The text read so far, not a message, without the blanks around it: stripped part by
+        part (the first holds more than blanks: see _add), not joined and then stripped, which
+        copied a log of 100 MB once more."""
+        parts = self.parts
+        self.parts = []
+        self.kind = ""
+        parts[0] = parts[0].lstrip(_BLANK)
+        while not parts[-1].strip(_BLANK):
+            parts.pop()
+        parts[-1] = parts[-1].rstrip(_BLANK)
+        return b"".join(parts)
+
     def _flush(self, *, cut: bool) -> bytes:
         """The chunk read so far (``b""``: none); ``cut``: it is a message whose MLLP frame never
         ended."""
         if not self.kind:
             return b""
+        if self.kind == "junk":
+            return self._junk()
         chunk = b"".join(self.parts)
-        kind = self.kind
         self.parts = []
         self.kind = ""
-        if kind == "junk":
-            return chunk.strip(_BLANK)
         message = _message_chunk(chunk)
         if self.bom:
             message = _BOM_UTF8 + message
