@@ -7,7 +7,7 @@ ellipsis and the full length: enough to find the field, bounded whatever was sen
 
 from __future__ import annotations
 
-__all__ = ["LONGEST_QUOTE", "defect", "quoted", "shortened"]
+__all__ = ["LONGEST_QUOTE", "defect", "listed", "quoted", "shortened"]
 
 # Characters of input an Issue quotes at most (short quotes are exactly ``repr(text)``).
 LONGEST_QUOTE = 80
@@ -19,6 +19,13 @@ def shortened(text: str, longest: int = LONGEST_QUOTE) -> str:
     if len(text) <= longest:
         return text
     return f"{text[:longest]}… ({len(text):,} characters)"
+
+
+def listed(shown: list[str], total: int) -> str:
+    """``shown`` (the first few of ``total`` items, quoted) joined by commas, and how many more
+    there are: ``'Q5', 'Q6', 'Q7' and 49,992 more``."""
+    more = total - len(shown)
+    return ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
 
 
 def quoted(value: object, longest: int = LONGEST_QUOTE) -> str:

@@ -539,6 +539,42 @@ def test_a_problem_sent_in_each_of_thousands_of_repetitions_is_one_issue() -> No
     ]
 
 
+def test_thousands_of_different_local_flags_in_one_obx_8_are_a_few_issues() -> None:
+    # An analyzer dumping 2,000 suspect-flag codes of its own into OBX-8: 2,000
+    # hl7v2.flag-unknown and 2,000 fhir.interpretation-unknown Issues at one location (a report
+    # growing with the field, 100,000 Issues for 50,000 codes), where the codes beyond the
+    # first few are one Issue naming the first of them and how many more
+    flags = [f"IP{n:04}" for n in range(2_000)]
+    conv = leukoflag.convert(message(PID, OBR, obx("1.2", flags="~".join(flags))))
+    found = [(i.code, i.location, i.text) for i in conv.issues if "-8" in i.location]
+    unknown = [text for code, _, text in found if code == "hl7v2.flag-unknown"]
+    assert unknown == [
+        *(f"abnormal flag 'IP000{n}' is not in HL7 table 0078" for n in range(5)),
+        (
+            "1,995 more abnormal flags are not in HL7 table 0078: 'IP0005', 'IP0006', 'IP0007' "
+            "and 1,992 more"
+        ),
+    ]
+    written = [text for code, _, text in found if code == "fhir.interpretation-unknown"]
+    assert len(written) == 6
+    assert written[5] == (
+        "1,995 more of the sender's flags are in neither HL7 table 0078 nor "
+        "v3-ObservationInterpretation; written without a system: 'IP0005', 'IP0006', 'IP0007' "
+        "and 1,992 more"
+    )
+    assert {location for _, location, _ in found} == {"MSG[1]/OBX[1]-8"}
+    (bundle,) = conv.bundles
+    (observation,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    sent = [
+        e["valueCodeableConcept"]["coding"][0]["code"]
+        for e in observation["extension"]
+        if e["url"].endswith("/sender-interpretation")
+    ]
+    assert sent == flags  # every flag is still written
+
+
 def test_a_part_not_carried_of_a_later_repetition_is_located_at_that_repetition() -> None:
     # PID-3's second identifier's assigning facility (CX.6) was said at 'PID[1]-3.6', and the
     # assigning authority of a third repetition without ID at 'PID[1]-3.4', which the first

@@ -17,7 +17,7 @@ from urllib.parse import quote
 from leukoflag import flagging, units
 from leukoflag._cache import text_cache
 from leukoflag._identifier_types import identifier_types
-from leukoflag._quote import quoted
+from leukoflag._quote import listed, quoted
 from leukoflag.fhir._json import plain
 from leukoflag.fhir._shared import by_identity
 from leukoflag.fhir._terms import (
@@ -522,6 +522,10 @@ def computed_interpretation(code: str) -> dict[str, Any]:
     return {"coding": [_interpretation_coding(code).copy()]}
 
 
+# Sender's flags written without a system said each in an Issue; the rest are one Issue.
+_FLAGS_SAID = 5
+
+
 @text_cache(64)
 def _interpretation_coding(code: str) -> dict[str, str]:
     """The v3-ObservationInterpretation coding of ``code``. A template: callers copy it."""
@@ -541,6 +545,7 @@ def sent_interpretations(
     v2-0078 when v3 has no equivalent); codings of other systems are kept as they are."""
     written: list[dict[str, Any]] = []
     issues: list[Issue] = []
+    unsaid: dict[str, None] = {}  # the codes written without a system, each said once
     table = tables().interpretation
     for flag in flags:
         code = flag.code.strip()
@@ -557,13 +562,29 @@ def sent_interpretations(
         if flag.display:  # the sender's words are all a reader has to go on
             unknown["display"] = flag.display
         written.append({"coding": [unknown]})
+        if code in unsaid:
+            continue
+        unsaid[code] = None
+        if len(unsaid) <= _FLAGS_SAID:
+            issues.append(
+                Issue(
+                    Severity.WARNING,
+                    "fhir.interpretation-unknown",
+                    location,
+                    f"the sender's flag {quoted(code)} is in neither HL7 table 0078 nor "
+                    "v3-ObservationInterpretation; written without a system",
+                )
+            )
+    if len(unsaid) > _FLAGS_SAID:  # thousands of local flags: one Issue for the rest
+        rest = list(unsaid)[_FLAGS_SAID:]
         issues.append(
             Issue(
                 Severity.WARNING,
                 "fhir.interpretation-unknown",
                 location,
-                f"the sender's flag {quoted(code)} is in neither HL7 table 0078 nor "
-                "v3-ObservationInterpretation; written without a system",
+                f"{len(rest):,} more of the sender's flags are in neither HL7 table 0078 nor "
+                "v3-ObservationInterpretation; written without a system: "
+                + listed([quoted(code) for code in rest[:3]], len(rest)),
             )
         )
         if unknown["code"] != code:  # 'L  L': written 'L L', as the other codes sent so are

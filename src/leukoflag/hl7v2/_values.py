@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
-from leukoflag._quote import quoted, shortened
+from leukoflag._quote import listed, quoted, shortened
 from leukoflag._range_text import parse_decimal, read_decimal_comma, read_range_text
 from leukoflag.hl7v2._er7 import Delimiters
 from leukoflag.hl7v2._tables import INTERPRETATION_SYSTEM, load_tables
@@ -48,6 +48,8 @@ Note = tuple[str, str]  # (issue code, text)
 UnitNote = tuple[str, str, str]  # (part, issue code, text)
 _NO_NOTES: list[Note] = []  # returned, never changed, when a value needs no note
 
+# OBX-8 codes outside table 0078 said each in an Issue of its own; the rest are one Issue.
+_FLAGS_SAID = 5
 _NUMERIC = frozenset({"NM"})
 _STRUCTURED = frozenset({"SN"})
 _TEXT = frozenset({"ST", "TX", "FT"})
@@ -710,6 +712,7 @@ def read_flags(
     table = load_tables().interpretation
     codings: list[Coding] = []
     problems: list[str] = []
+    unknown: dict[str, None] = {}  # the codes outside table 0078, each said once
     for repetition in field.split(delimiters.repetition):
         parts = [
             decoded(p, delimiters, codec, problems).strip()
@@ -728,9 +731,15 @@ def read_flags(
         # table 0078 codes are all upper case, so a lower-case `l` can only mean `L` (as OBX-11)
         row = table.get(code) or table.get(code.upper())
         if row is None:
-            notes.append(
-                ("hl7v2.flag-unknown", f"abnormal flag {quoted(code)} is not in HL7 table 0078")
-            )
+            if code not in unknown:
+                unknown[code] = None
+                if len(unknown) <= _FLAGS_SAID:
+                    notes.append(
+                        (
+                            "hl7v2.flag-unknown",
+                            f"abnormal flag {quoted(code)} is not in HL7 table 0078",
+                        )
+                    )
             codings.append(Coding(code, display, "", name or "HL70078"))
         elif row.interpretation:
             codings.append(
@@ -756,5 +765,14 @@ def read_flags(
             codings.append(
                 Coding(row.code, display or row.display, "", name or "HL70078", sent=sent)
             )
+    if len(unknown) > _FLAGS_SAID:  # an OBX-8 of thousands of local flags: one Issue for the rest
+        rest = list(unknown)[_FLAGS_SAID:]
+        notes.append(
+            (
+                "hl7v2.flag-unknown",
+                f"{len(rest):,} more abnormal flags are not in HL7 table 0078: "
+                + listed([quoted(code) for code in rest[:3]], len(rest)),
+            )
+        )
     _escape_notes(problems, notes)
     return tuple(codings), tuple(notes)
