@@ -575,6 +575,24 @@ def test_thousands_of_different_local_flags_in_one_obx_8_are_a_few_issues() -> N
     assert sent == flags  # every flag is still written
 
 
+def test_different_bad_escapes_in_thousands_of_repetitions_are_a_few_issues() -> None:
+    # A comment whose 2,000 repetitions each hold a local escape of their own (\Z0\ to \Z1999\):
+    # 2,000 hl7v2.escape-invalid Issues at MSG[1]/NTE[1]-3, where many in one repetition were
+    # already one Issue naming five and how many more
+    note = "NTE|1||" + "~".join(f"see \\Z{n}\\" for n in range(2_000))
+    conv = leukoflag.convert(message(PID, OBR, obx("1.2"), note))
+    found = [(i.location, i.text) for i in conv.issues if i.code == "hl7v2.escape-invalid"]
+    said = "has no agreed meaning"
+    assert found == [
+        *((("MSG[1]/NTE[1]-3", f"locally defined escape \\Z{n}\\ {said}")) for n in range(5)),
+        (
+            "MSG[1]/NTE[1]-3",
+            "; ".join(f"locally defined escape \\Z{n}\\ {said}" for n in range(5, 10))
+            + " (+1,990 more)",
+        ),
+    ]
+
+
 def test_a_part_not_carried_of_a_later_repetition_is_located_at_that_repetition() -> None:
     # PID-3's second identifier's assigning facility (CX.6) was said at 'PID[1]-3.6', and the
     # assigning authority of a third repetition without ID at 'PID[1]-3.4', which the first

@@ -22,6 +22,7 @@ __all__ = [
     "control_characters",
     "delimiters",
     "described",
+    "field_problems",
     "header_variant",
     "indentation",
     "read_delimiters",
@@ -260,6 +261,18 @@ def unescape(text: str, delimiters: Delimiters, codec: str = "utf-8") -> tuple[s
 
 # The problems of one value an Issue names at most: thousands of bad escapes are not each named
 _MOST_PROBLEMS = 5
+
+
+def field_problems(problems: list[str]) -> list[str]:
+    """The problems of one field, one per value read (a repetition, a component), as its Issues
+    say them: each of the first five distinct ones, and the rest joined in one (see
+    :func:`described`), not one per repetition of thousands."""
+    if len(problems) <= _MOST_PROBLEMS:
+        return problems
+    distinct = list(dict.fromkeys(problems))
+    if len(distinct) <= _MOST_PROBLEMS:
+        return distinct
+    return [*distinct[:_MOST_PROBLEMS], described(distinct[_MOST_PROBLEMS:])]
 
 
 def described(problems: list[str]) -> str:

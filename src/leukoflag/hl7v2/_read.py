@@ -30,6 +30,7 @@ from leukoflag.hl7v2._er7 import (
     DEFAULT,
     Delimiters,
     control_characters,
+    field_problems,
     indentation,
     read_delimiters,
     segment_breaks,
@@ -1937,7 +1938,7 @@ class _Reader:
         problems.clear()
 
     def _problems(self, problems: list[str], location: str) -> None:
-        for problem in problems:
+        for problem in field_problems(problems):
             self._issue(Severity.WARNING, "hl7v2.escape-invalid", location, problem)
 
     def _notes(self, notes: list[Note] | tuple[Note, ...], location: str) -> None:

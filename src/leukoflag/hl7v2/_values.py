@@ -13,7 +13,7 @@ from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._quote import listed, quoted, shortened
 from leukoflag._range_text import parse_decimal, read_decimal_comma, read_range_text
-from leukoflag.hl7v2._er7 import Delimiters
+from leukoflag.hl7v2._er7 import Delimiters, field_problems
 from leukoflag.hl7v2._tables import INTERPRETATION_SYSTEM, load_tables
 from leukoflag.hl7v2._types import concept, decoded, system_uri
 from leukoflag.model import (
@@ -320,7 +320,7 @@ def _compared(value: Value) -> object:
 
 
 def _escape_notes(problems: list[str], notes: list[Note]) -> None:
-    notes.extend(("hl7v2.escape-invalid", p) for p in problems)
+    notes.extend(("hl7v2.escape-invalid", p) for p in field_problems(problems))
 
 
 def _numeric(raw: str, delimiters: Delimiters, codec: str, notes: list[Note]) -> Value:
