@@ -593,6 +593,32 @@ def test_different_bad_escapes_in_thousands_of_repetitions_are_a_few_issues() ->
     ]
 
 
+def test_a_repeated_obx_15_is_read_once_its_other_repetitions_one_issue() -> None:
+    # OBX-15 (producer's ID, CWE) does not repeat: sent with two producing labs, it was read as
+    # one CWE split at '^' across the '~', so the second lab's code was said as OBX-15.3
+    # ('99LAB~REF') and its text as OBX-15.4, and 20,000 repetitions gave 39,999 such Issues
+    producers = "CORE^Core Laboratory^99LAB~REF^Reference Laboratory^99LAB"
+    conv = leukoflag.convert(message(PID, OBR, obx("1.2") + "||||" + producers))
+    found = [(i.code, i.location, i.text) for i in conv.issues if "OBX[1]-15" in i.location]
+    assert found == [
+        (
+            "hl7v2.repetition-unmapped",
+            "MSG[1]/OBX[1]-15",
+            "OBX-15 repetitions after the first are not carried: 'REF^Reference Laboratory^99LAB'",
+        ),
+        (
+            "hl7v2.component-unmapped",
+            "MSG[1]/OBX[1]-15.3",
+            "OBX-15.3 is not carried (the producer is written as CWE.1): '99LAB'",
+        ),
+    ]
+    (bundle,) = conv.bundles
+    (observation,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert observation["performer"] == [{"display": "Core Laboratory (CORE)"}]
+
+
 def test_a_part_not_carried_of_a_later_repetition_is_located_at_that_repetition() -> None:
     # PID-3's second identifier's assigning facility (CX.6) was said at 'PID[1]-3.6', and the
     # assigning authority of a third repetition without ID at 'PID[1]-3.4', which the first

@@ -1765,8 +1765,14 @@ class _Reader:
         d, codec = self.delimiters, self.codec
         problems: list[str] = []
         found: list[str] = []
-        if fields[15]:
-            producer, problem = concept(fields[15], d, codec)
+        producer_field = fields[15]
+        if d.repetition in producer_field:  # OBX-15 does not repeat (as OBX-3)
+            sent = _sent(producer_field.split(d.repetition))
+            if len(sent) > 1:
+                self._repetitions(location, 15, sent)
+            producer_field = sent[0]
+        if producer_field:
+            producer, problem = concept(producer_field, d, codec)
             if problem:
                 problems.append(problem)
             if producer is not None:
@@ -1777,8 +1783,8 @@ class _Reader:
                     found.append(first.code if first else producer.text)
             if problems:
                 self._field_problems(problems, location, 15)
-            if d.component in fields[15]:
-                self._producer_unmapped(fields[15], location)
+            if d.component in producer_field:
+                self._producer_unmapped(producer_field, location)
         for number, kind, render in ((16, "XCN", render_person), (23, "XON", render_organization)):
             for count, repetition in enumerate(fields[number].split(d.repetition), start=1):
                 if repetition:
