@@ -575,6 +575,8 @@ def sent_interpretations(
                     "v3-ObservationInterpretation; written without a system",
                 )
             )
+            if unknown["code"] != code:  # 'L  L': written 'L L', as the other codes sent so are
+                issues.append(respaced_issue(code, location))
     if len(unsaid) > _FLAGS_SAID:  # thousands of local flags: one Issue for the rest
         rest = list(unsaid)[_FLAGS_SAID:]
         issues.append(
@@ -587,8 +589,6 @@ def sent_interpretations(
                 + listed([quoted(code) for code in rest[:3]], len(rest)),
             )
         )
-        if unknown["code"] != code:  # 'L  L': written 'L L', as the other codes sent so are
-            issues.append(respaced_issue(code, location))
     return written, issues
 
 
