@@ -353,7 +353,7 @@ class LabResult:
     analysis_time: Timestamp | None = None  # OBX-19
     method: Concept | None = None  # OBX-17
     device: str = ""  # OBX-18 equipment instance identifier
-    performers: tuple[str, ...] = ()  # OBX-15 producer, OBX-16 observer, OBX-23 organization
+    performers: tuple[str, ...] = ()  # OBX-15 producer, -16 observer, -23 organization, -25
     category: Concept | None = None  # OBX-29
     notes: tuple[str, ...] = ()  # NTE after this OBX
     # location of the SPM this result follows (specimen observation), of the FHIR Specimen it

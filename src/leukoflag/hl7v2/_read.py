@@ -122,7 +122,7 @@ _CARRIED = {
     "PV1": frozenset({1, 2, 3, 7, 19}),
     "ORC": frozenset({1, 2, 3, 4, 5, 12}),
     "OBR": frozenset({1, 2, 3, 4, 7, 8, 15, 16, 22, 25}),
-    "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 23, 29}),
+    "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 23, 25, 29}),
     "SPM": frozenset({1, 2, 4, 8, 11, 17, 18}),
     "NTE": frozenset({1, 3}),
 }
@@ -1556,7 +1556,7 @@ class _Reader:
         device = ""
         device_id = None
         performers: tuple[str, ...] = ()
-        if fields[15] or fields[16] or fields[23]:
+        if fields[15] or fields[16] or fields[23] or fields[25]:
             performers = self._performers(fields, location)
         if fields[17]:
             methods = fields[17].split(d.repetition)
@@ -1785,7 +1785,13 @@ class _Reader:
                 self._field_problems(problems, location, 15)
             if d.component in producer_field:
                 self._producer_unmapped(producer_field, location)
-        for number, kind, render in ((16, "XCN", render_person), (23, "XON", render_organization)):
+        # V2-to-FHIR IG (OBX[Observation]): OBX-16 observer, OBX-23 organization and OBX-25
+        # responsible observer (v2.5+) → Observation.performer.
+        for number, kind, render in (
+            (16, "XCN", render_person),
+            (23, "XON", render_organization),
+            (25, "XCN", render_person),
+        ):
             for count, repetition in enumerate(fields[number].split(d.repetition), start=1):
                 if repetition:
                     found.append(render(repetition, d, codec, problems))

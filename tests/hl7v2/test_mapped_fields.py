@@ -1,0 +1,59 @@
+"""Fields a lab sends that FHIR has a place for (HL7 V2-to-FHIR IG segment maps): each is written
+there, in R4 and R5, and is no longer reported as not carried."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import pytest
+
+import leukoflag
+from leukoflag import fhir
+
+from .messages import OBR, ORC, PID, PV1, SPM, message
+
+
+def _convert(
+    data: str, version: Literal["R4", "R5"]
+) -> tuple[dict[str, Any], leukoflag.Conversion]:
+    conversion = leukoflag.convert(data, settings=leukoflag.Settings(fhir_version=version))
+    assert not conversion.rejected
+    (bundle,) = conversion.bundles
+    fhir.validate(bundle, version)
+    return bundle, conversion
+
+
+def _resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def _unmapped_at(conversion: leukoflag.Conversion, location: str) -> list[str]:
+    return [
+        i.text
+        for i in conversion.issues
+        if i.code in {"hl7v2.field-unmapped", "hl7v2.component-unmapped"}
+        and i.location.startswith(location)
+    ]
+
+
+# A WBC verified by the lab's medical technologist (OBX-16) and signed out by the lab's
+# pathologist as responsible observer (OBX-25, v2.5+), performed at the core lab (OBX-23).
+WBC_SIGNED_OUT = (
+    "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||3.1|10*3/uL^^UCUM|"
+    "4.0-11.0|L|||F|||20261124080500-0500||7001^OSEI^KWAME|||20261124081500-0500||||"
+    "Riverside Core Laboratory^^^^^^^^^CLIA05D1234567||3310^NAKAMURA^HANA^^^DR^MD"
+)
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_obx_25_responsible_observer_is_an_observation_performer(
+    version: Literal["R4", "R5"],
+) -> None:
+    bundle, conversion = _convert(message(PID, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
+    (observation,) = _resources(bundle, "Observation")
+    assert observation["performer"] == [
+        {"display": "KWAME OSEI (7001)"},
+        {"display": "Riverside Core Laboratory (CLIA05D1234567)"},
+        {"display": "DR HANA NAKAMURA, MD (3310)"},
+    ]
+    assert _unmapped_at(conversion, "MSG[1]/OBX[1]-25") == []
