@@ -422,6 +422,8 @@ class Order:
     # FHIR results no DiagnosticReport lists, gathered per patient (a searchset): no report ties
     # them, so two without a time are not one result. Not in repr, for the same reason.
     gathered: bool = field(default=False, repr=False)
+    # OBR-32 principal result interpreter, rendered readably; not in repr, for the same reason
+    results_interpreter: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,3 +57,28 @@ def test_obx_25_responsible_observer_is_an_observation_performer(
         {"display": "DR HANA NAKAMURA, MD (3310)"},
     ]
     assert _unmapped_at(conversion, "MSG[1]/OBX[1]-25") == []
+
+
+# A haematology CBC whose film was reviewed and the report signed out by the lab's pathologist:
+# OBR-32 principal result interpreter (NDL, its name a CNN in subcomponents) with the time of
+# the interpretation and the lab's location (NDL.2, NDL.4).
+OBR_INTERPRETED = OBR + "|||||||3310&NAKAMURA&HANA&&&DR&MD&&RIVERSIDE^20261124101500-0500^^HEME"
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_obr_32_principal_result_interpreter_is_the_reports_results_interpreter(
+    version: Literal["R4", "R5"],
+) -> None:
+    assert OBR_INTERPRETED.split("|")[32].startswith("3310&")
+    bundle, conversion = _convert(
+        message(PID, PV1, ORC, OBR_INTERPRETED, WBC_SIGNED_OUT, SPM), version
+    )
+    (report,) = _resources(bundle, "DiagnosticReport")
+    assert report["resultsInterpreter"] == [{"display": "DR HANA NAKAMURA, MD (3310)"}]
+    assert {
+        i.location: i.text for i in conversion.issues if i.location.startswith("MSG[1]/OBR[1]-32")
+    } == {
+        "MSG[1]/OBR[1]-32.1.9": "OBR-32.1.9 is not carried: 'RIVERSIDE'",
+        "MSG[1]/OBR[1]-32.2": "OBR-32.2 is not carried: '20261124101500-0500'",
+        "MSG[1]/OBR[1]-32.4": "OBR-32.4 is not carried: 'HEME'",
+    }

@@ -48,6 +48,8 @@ _TYPES: dict[str, tuple[str | tuple[str, ...], ...]] = {
     "MSG": ("ST", "ST", "ST"),
     "PT": ("ST", "ST"),
     "VID": ("ST", _CWE[:6], _CWE[:6]),
+    # CNN (as subcomponents), start and end DTM, point of care, room, bed, facility (HD) …
+    "NDL": (("ST",) * 11, _TS, _TS, "ST", "ST", "ST", _HD, "ST", "ST", "ST", "ST"),
 }
 # The fields the reader maps, by datatype (a plain string: no components).
 _MAPPED: dict[str, dict[int, str]] = {
@@ -57,7 +59,7 @@ _MAPPED: dict[str, dict[int, str]] = {
     "PV1": {1: "ST", 2: "ST", 3: "PL", 7: "XCN", 19: "CX"},
     "ORC": {1: "ST", 2: "EI", 3: "EI", 4: "EI", 12: "XCN"},
     "OBR": {1: "ST", 2: "EI", 3: "EI", 4: "CWE", 7: "TS", 8: "TS", 14: "TS", 15: "SPS"}
-    | {16: "XCN", 22: "TS", 25: "ST"},
+    | {16: "XCN", 22: "TS", 25: "ST", 32: "NDL"},
     "OBX": {1: "ST", 2: "ST", 3: "CWE", 4: "ST", 5: "ST", 6: "CWE", 7: "ST", 8: "ST", 11: "ST"}
     | {14: "TS", 15: "CWE", 16: "XCN", 17: "CWE", 18: "EI", 19: "TS", 23: "XON", 25: "XCN"}
     | {29: "ST"},

@@ -995,6 +995,8 @@ class _Writer:
                 self.time({}, "effective", stamp, f"{location}-{field_number}")
         if order.issued is not None:
             self.instant(report, "issued", order.issued, f"{location}-22")
+        if order.results_interpreter:  # V2-to-FHIR IG OBR[DiagnosticReport]: OBR-32
+            report["resultsInterpreter"] = [{"display": order.results_interpreter}]
         if specimens:
             report["specimen"] = [{"reference": url} for url in specimens.values()]
         if observations:

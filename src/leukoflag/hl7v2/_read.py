@@ -121,7 +121,7 @@ _CARRIED = {
     "PID": frozenset({1, 2, 3, 4, 5, 7, 8}),
     "PV1": frozenset({1, 2, 3, 7, 19}),
     "ORC": frozenset({1, 2, 3, 4, 5, 12}),
-    "OBR": frozenset({1, 2, 3, 4, 7, 8, 15, 16, 22, 25}),
+    "OBR": frozenset({1, 2, 3, 4, 7, 8, 15, 16, 22, 25, 32}),
     "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 23, 25, 29}),
     "SPM": frozenset({1, 2, 4, 8, 11, 17, 18}),
     "NTE": frozenset({1, 3}),
@@ -1235,6 +1235,8 @@ class _Reader:
             values["ordering_provider_location"] = provider_location = f"{sender}-{number}"
             self._problems(problems, provider_location)
             self._parts_unmapped(repetitions[0], "XCN", sender, number)
+        if len(request) > 32 and request[32]:  # OBR-32, beyond the fields padded (_WIDTH)
+            values["results_interpreter"] = self._interpreter(request[32], where)
         if request[16] and order_fields[12] and orc is not None:
             self._issue(
                 Severity.INFORMATION,
@@ -1244,6 +1246,33 @@ class _Reader:
                 f"{quoted(order_fields[12], 80)}",
             )
         return values
+
+    def _interpreter(self, field: str, where: str) -> str:
+        """OBR-32 principal result interpreter (NDL): its name (CNN, in subcomponents) rendered
+        as a person; its times and location (NDL.2-11) and the CNN's source table and
+        assigning authority (CNN.8-11) are not carried."""
+        d = self.delimiters
+        repetitions = field.split(d.repetition)
+        if len(repetitions) > 1:  # OBR-32 does not repeat
+            repetitions = _sent(repetitions)
+            if len(repetitions) > 1:
+                self._repetitions(where, 32, repetitions)
+        parts = repetitions[0].split(d.component)
+        names = parts[0].split(d.subcomponent)
+        problems: list[str] = []
+        # CNN.1-7 are XCN.1-7 with subcomponents for components
+        rendered = render_person(d.component.join(names[:7]), d, self.codec, problems)
+        self._problems(problems, f"{where}-32")
+        unread = [(f"1.{at}", text) for at, text in enumerate(names[7:], 8) if text.strip()]
+        unread += [(str(at), text) for at, text in enumerate(parts[1:], 2) if text.strip()]
+        for at, text in unread:
+            self._issue(
+                Severity.INFORMATION,
+                "hl7v2.component-unmapped",
+                f"{where}-32.{at}",
+                f"OBR-32.{at} is not carried: {quoted(text, 80)}",
+            )
+        return rendered
 
     def _order_status(self, field: str, location: str) -> str:
         """ORC-5 (table 0038) as a FHIR request status; "" (OBR-25 decides) when unknown."""
