@@ -438,6 +438,9 @@ class Patient:
     sex: str = "unknown"  # FHIR administrative-gender: male, female, other, unknown
     sex_text: str = ""  # PID-8 as sent
     notes: tuple[str, ...] = ()
+    # PID-29 death date and time, else PID-30 death indicator (Y True, N False); None when
+    # neither is sent. Not in repr, which ids of a hand-built message without MSH-10 hash.
+    deceased: Timestamp | bool | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,3 +82,59 @@ def test_obr_32_principal_result_interpreter_is_the_reports_results_interpreter(
         "MSG[1]/OBR[1]-32.2": "OBR-32.2 is not carried: '20261124101500-0500'",
         "MSG[1]/OBR[1]-32.4": "OBR-32.4 is not carried: 'HEME'",
     }
+
+
+# An inpatient on the oncology ward who died the morning after the CBC was drawn: the lab's
+# corrected report goes out with PID-29 death date and time and PID-30 death indicator Y.
+PID_DIED = (
+    "PID|1||MRN100871^^^RIVERSIDE^MR||OKAFOR^DANIEL^C||19610719|M"
+    + "|" * 21
+    + ("20261125061200-0500|Y")
+)
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_pid_29_death_date_is_the_patients_deceased_date_time(
+    version: Literal["R4", "R5"],
+) -> None:
+    assert PID_DIED.split("|")[29:31] == ["20261125061200-0500", "Y"]
+    bundle, conversion = _convert(message(PID_DIED, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["deceasedDateTime"] == "2026-11-25T06:12:00-05:00"
+    assert "deceasedBoolean" not in patient
+    assert _unmapped_at(conversion, "MSG[1]/PID[1]-29") == []
+    assert _unmapped_at(conversion, "MSG[1]/PID[1]-30") == []
+
+
+@pytest.mark.parametrize(("indicator", "deceased"), [("Y", True), ("N", False), ("y", True)])
+def test_pid_30_death_indicator_alone_is_the_patients_deceased_boolean(
+    indicator: str, deceased: bool
+) -> None:
+    pid = PID_DIED.replace("20261125061200-0500|Y", f"|{indicator}")
+    bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["deceasedBoolean"] is deceased
+    assert _unmapped_at(conversion, "MSG[1]/PID[1]-30") == []
+
+
+def test_pid_30_outside_table_0136_is_not_carried_and_says_so() -> None:
+    pid = PID_DIED.replace("20261125061200-0500|Y", "|U")
+    bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")
+    (patient,) = _resources(bundle, "Patient")
+    assert "deceasedBoolean" not in patient
+    assert _unmapped_at(conversion, "MSG[1]/PID[1]-30") == [
+        "PID-30 death indicator 'U' is not in HL7 table 0136 (Y, N): not carried"
+    ]
+
+
+def test_pid_30_n_beside_a_death_date_is_not_carried_and_says_so() -> None:
+    pid = PID_DIED.replace("|Y", "|N")
+    bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["deceasedDateTime"] == "2026-11-25T06:12:00-05:00"
+    assert _unmapped_at(conversion, "MSG[1]/PID[1]-30") == [
+        (
+            "PID-30 death indicator 'N' (not deceased) is not carried: PID-29 gives a date of "
+            "death, '20261125061200-0500', which is used"
+        )
+    ]

@@ -375,6 +375,12 @@ class _Writer:
                 }
         elif patient.birth_date is not None:
             self.time({}, "birthDate", patient.birth_date, patient.location)
+        deceased = patient.deceased
+        if deceased is not None:  # V2-to-FHIR IG PID[Patient]: PID-29, else PID-30
+            if isinstance(deceased, bool):
+                resource["deceasedBoolean"] = deceased
+            else:
+                self.time(resource, "deceasedDateTime", deceased, f"{patient.location}-29")
         for note in patient.notes:
             self.issue(
                 Severity.INFORMATION,

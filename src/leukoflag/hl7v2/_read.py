@@ -118,7 +118,7 @@ _OBX_AT = tuple(f"/OBX[{n}]" for n in range(_OBX_NAMED))
 # Every other populated field is an hl7v2.field-unmapped Issue.
 _CARRIED = {
     "MSH": frozenset({1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 18, 20}),
-    "PID": frozenset({1, 2, 3, 4, 5, 7, 8}),
+    "PID": frozenset({1, 2, 3, 4, 5, 7, 8, 29, 30}),
     "PV1": frozenset({1, 2, 3, 7, 19}),
     "ORC": frozenset({1, 2, 3, 4, 5, 12}),
     "OBR": frozenset({1, 2, 3, 4, 7, 8, 15, 16, 22, 25, 32}),
@@ -1029,11 +1029,39 @@ class _Reader:
             sex=sex,
             sex_text=sex_text,
         )
+        if fields[29] or fields[30]:
+            patient = replace(patient, deceased=self._deceased(fields, location))
         self.group = _GroupDraft(patient)
         self.groups.append(self.group)
         self.order = None
         self.specimen = None
         self.note_target = self.group.patient_notes
+
+    def _deceased(self, fields: list[str], location: str) -> Timestamp | bool | None:
+        """PID-29 death date and time, else PID-30 death indicator (table 0136): V2-to-FHIR IG
+        PID[Patient] maps them to Patient.deceasedDateTime, else deceasedBoolean."""
+        indicator = fields[30].strip().upper()
+        if indicator and indicator not in ("Y", "N"):
+            self._issue(
+                Severity.INFORMATION,
+                "hl7v2.field-unmapped",
+                f"{location}-30",
+                f"PID-30 death indicator {quoted(fields[30], 80)} is not in HL7 table 0136 "
+                "(Y, N): not carried",
+            )
+            indicator = ""
+        died = self._time(fields[29], location, 29) if fields[29] else None
+        if died is not None:
+            if indicator == "N":
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.field-unmapped",
+                    f"{location}-30",
+                    f"PID-30 death indicator {quoted(fields[30], 80)} (not deceased) is not "
+                    f"carried: PID-29 gives a date of death, {quoted(died.text)}, which is used",
+                )
+            return died
+        return indicator == "Y" if indicator else None
 
     def _pv1(self, fields: list[str], location: str) -> None:
         d, codec = self.delimiters, self.codec
