@@ -452,6 +452,10 @@ class Visit:
     assigned_location: str = ""  # PV1-3 rendered readably
     visit_number: Identifier | None = None  # PV1-19
     attending: str = ""  # PV1-7
+    # PV1-8 referring, PV1-9 consulting and PV1-17 admitting doctors, each repetition as
+    # (v3-ParticipationType code, name rendered readably); not in repr, which ids of a
+    # hand-built message without MSH-10 hash (fhir._ids)
+    participants: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)

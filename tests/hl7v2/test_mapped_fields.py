@@ -138,3 +138,48 @@ def test_pid_30_n_beside_a_death_date_is_not_carried_and_says_so() -> None:
             "death, '20261125061200-0500', which is used"
         )
     ]
+
+
+# An oncology outpatient referred by her GP (PV1-8), seen by a haematology consultant (PV1-9),
+# admitted by the oncologist on call (PV1-17), under the attending (PV1-7).
+PV1_DOCTORS = (
+    "PV1|1|O|ONC^12^B^RIVERSIDE||||5820^VARGA^ILONA^^^DR^MD|4471^BRENNAN^PAUL^^^DR|"
+    "6120^ADEYEMI^TOLU^^^DR^MD~6133^LINDQVIST^EVA^^^DR||||||||6002^MORALES^ANA^^^DR^MD||"
+    "V7788^^^RIVERSIDE^VN"
+)
+
+
+def _participant_type(kind: str, display: str) -> list[dict[str, Any]]:
+    system = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+    return [{"coding": [{"system": system, "code": kind, "display": display}]}]
+
+
+@pytest.mark.parametrize(("version", "role"), [("R4", "individual"), ("R5", "actor")])
+def test_pv1_doctors_are_encounter_participants_of_their_type(
+    version: Literal["R4", "R5"], role: str
+) -> None:
+    assert [PV1_DOCTORS.split("|")[n][:4] for n in (7, 8, 9, 17, 19)] == [
+        "5820", "4471", "6120", "6002", "V778"
+    ]  # fmt: skip
+    bundle, conversion = _convert(message(PID, PV1_DOCTORS, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
+    (encounter,) = _resources(bundle, "Encounter")
+    assert encounter["participant"] == [
+        {
+            "type": _participant_type("ATND", "attender"),
+            role: {"display": "DR ILONA VARGA, MD (5820)"},
+        },
+        {"type": _participant_type("REF", "referrer"), role: {"display": "DR PAUL BRENNAN (4471)"}},
+        {
+            "type": _participant_type("CON", "consultant"),
+            role: {"display": "DR TOLU ADEYEMI, MD (6120)"},
+        },
+        {
+            "type": _participant_type("CON", "consultant"),
+            role: {"display": "DR EVA LINDQVIST (6133)"},
+        },
+        {
+            "type": _participant_type("ADM", "admitter"),
+            role: {"display": "DR ANA MORALES, MD (6002)"},
+        },
+    ]
+    assert _unmapped_at(conversion, "MSG[1]/PV1[1]") == []

@@ -144,6 +144,24 @@ def laboratory() -> dict[str, Any]:
     return {"coding": [{"system": _CATEGORY, "code": "laboratory", "display": "Laboratory"}]}
 
 
+_PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+_PARTICIPATION_DISPLAY = {
+    "ATND": "attender",
+    "REF": "referrer",
+    "CON": "consultant",
+    "ADM": "admitter",
+}
+
+
+def participation_type(code: str) -> dict[str, Any]:
+    """An Encounter.participant.type (v3-ParticipationType, R4 and R5) for a PV1 doctor."""
+    return {
+        "coding": [
+            {"system": _PARTICIPATION_TYPE, "code": code, "display": _PARTICIPATION_DISPLAY[code]}
+        ]
+    }
+
+
 def coding(value: Coding) -> dict[str, Any]:
     """A Coding. A system the sender named only by a v2 name (``L``, ``99LAB``) has no URI of
     its own: it is written as :data:`V2_NAMED` + its name, so no reader takes it for LOINC."""

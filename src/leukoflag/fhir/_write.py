@@ -410,9 +410,20 @@ class _Writer:
             }
         if context.subject is not None:
             resource["subject"] = {"reference": context.subject}
-        if visit.attending:
-            who = {"display": visit.attending}
-            resource["participant"] = [{"actor": who} if self.r5 else {"individual": who}]
+        if visit.participants:
+            role = "actor" if self.r5 else "individual"
+            resource["participant"] = [
+                {"type": [el.participation_type(kind)], role: {"display": who}}
+                for kind, who in (("ATND", visit.attending), *visit.participants)
+                if who
+            ]
+        elif visit.attending:  # the usual PV1: its attending alone
+            resource["participant"] = [
+                {
+                    "type": [el.participation_type("ATND")],
+                    "actor" if self.r5 else "individual": {"display": visit.attending},
+                }
+            ]
         if visit.assigned_location:
             resource["location"] = [{"location": {"display": visit.assigned_location}}]
         return url

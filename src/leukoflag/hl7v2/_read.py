@@ -119,7 +119,7 @@ _OBX_AT = tuple(f"/OBX[{n}]" for n in range(_OBX_NAMED))
 _CARRIED = {
     "MSH": frozenset({1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 18, 20}),
     "PID": frozenset({1, 2, 3, 4, 5, 7, 8, 29, 30}),
-    "PV1": frozenset({1, 2, 3, 7, 19}),
+    "PV1": frozenset({1, 2, 3, 7, 8, 9, 17, 19}),
     "ORC": frozenset({1, 2, 3, 4, 5, 12}),
     "OBR": frozenset({1, 2, 3, 4, 7, 8, 15, 16, 22, 25, 32}),
     "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 23, 25, 29}),
@@ -139,6 +139,10 @@ _UNCARRIED_BELOW = {
 
 # The last required field of a segment: a message whose *last* segment stops before it was cut.
 _REQUIRED_LAST = {"MSH": 12, "PID": 3, "OBR": 4, "OBX": 11, "SPM": 4}
+
+# V2-to-FHIR IG PV1[Encounter]: the doctors of PV1-8, -9, -17 as Encounter.participant, typed
+# by v3-ParticipationType (PV1-7, the attending, is ATND).
+_VISIT_PARTICIPANTS = ((8, "REF"), (9, "CON"), (17, "ADM"))
 
 # ORC-1 order control codes (table 0119) that cancel or discontinue the order.
 _CANCELLING_CONTROL = {
@@ -1113,7 +1117,27 @@ class _Reader:
                 visit_number=visit_number,
                 attending=attending_name,
             )
+            if fields[8] or fields[9] or fields[17]:
+                group.visit = replace(
+                    group.visit, participants=self._participants(fields, location)
+                )
         self.note_target = None
+
+    def _participants(self, fields: list[str], location: str) -> tuple[tuple[str, str], ...]:
+        """PV1-8 referring, PV1-9 consulting, PV1-17 admitting doctors (XCN, each repetition)."""
+        d, codec = self.delimiters, self.codec
+        problems: list[str] = []
+        found: list[tuple[str, str]] = []
+        for number, kind in _VISIT_PARTICIPANTS:
+            for count, repetition in enumerate(fields[number].split(d.repetition), start=1):
+                if repetition:
+                    name = render_person(repetition, d, codec, problems)
+                    if name:
+                        found.append((kind, name))
+                    self._parts_unmapped(repetition, "XCN", location, number, count)
+            if problems:
+                self._field_problems(problems, location, number)
+        return tuple(found)
 
     def _order_without_obr(self) -> None:
         """An ORC with no OBR after it: its own order, with an Issue."""
