@@ -424,6 +424,8 @@ class Order:
     gathered: bool = field(default=False, repr=False)
     # OBR-32 principal result interpreter, rendered readably; not in repr, for the same reason
     results_interpreter: str = field(default="", repr=False)
+    # OBR-24 diagnostic service section ID (table 0074) as sent; not in repr, for the same reason
+    service_section: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

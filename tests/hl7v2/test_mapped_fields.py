@@ -183,3 +183,50 @@ def test_pv1_doctors_are_encounter_participants_of_their_type(
         },
     ]
     assert _unmapped_at(conversion, "MSG[1]/PV1[1]") == []
+
+
+def _obr_section(section: str) -> str:
+    fields = OBR.split("|")
+    fields[24] = section
+    return "|".join(fields)
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+@pytest.mark.parametrize("section", ["HM", "hm"])
+def test_obr_24_service_section_is_the_reports_category(
+    version: Literal["R4", "R5"], section: str
+) -> None:
+    data = message(PID, PV1, ORC, _obr_section(section), WBC_SIGNED_OUT, SPM)
+    bundle, conversion = _convert(data, version)
+    (report,) = _resources(bundle, "DiagnosticReport")
+    system = "http://terminology.hl7.org/CodeSystem/v2-0074"
+    assert report["category"] == [
+        {"coding": [{"system": system, "code": "HM", "display": "Hematology"}]}
+    ]
+    assert [i for i in conversion.issues if i.location.startswith("MSG[1]/OBR[1]-24")] == []
+
+
+def test_obr_24_outside_table_0074_is_the_reports_category_text() -> None:
+    data = message(PID, PV1, ORC, _obr_section("HEME^Haematology"), WBC_SIGNED_OUT, SPM)
+    bundle, conversion = _convert(data, "R4")
+    (report,) = _resources(bundle, "DiagnosticReport")
+    assert report["category"] == [{"text": "HEME"}]
+    assert [
+        (i.code, i.location, i.text)
+        for i in conversion.issues
+        if i.location.startswith("MSG[1]/OBR[1]-24")
+    ] == [
+        (
+            "hl7v2.component-unmapped",
+            "MSG[1]/OBR[1]-24.2",
+            "OBR-24.2 is not carried (an ID: its code is read): 'Haematology'",
+        ),
+        (
+            "fhir.service-section-unknown",
+            "MSG[1]/OBR[1]-24",
+            (
+                "diagnostic service section 'HEME' is not in HL7 table 0074: "
+                "DiagnosticReport.category written as its text only"
+            ),
+        ),
+    ]

@@ -93,6 +93,7 @@ class Tables:
     identifier_type: Mapping[str, str]  # table 0203 code → display
     range_sex: Mapping[tuple[str, str], str]  # appliesTo (system, code) → male / female
     age_units: Mapping[str, str]  # referenceRange.age UCUM code → year, month, week, day, hour
+    service_section: Mapping[str, str]  # table 0074 code (OBR-24) → display
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +195,12 @@ def tables() -> Tables:
         identifier_type=MappingProxyType(types),
         range_sex=MappingProxyType(sexes),
         age_units=MappingProxyType(ages),
+        service_section=MappingProxyType(
+            {
+                row["code"]: row["display"]
+                for row in _table(data, "service_section", ("code", "display"))
+            }
+        ),
     )
 
 

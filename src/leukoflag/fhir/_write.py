@@ -57,6 +57,7 @@ _V2_SUBID = "http://hl7.org/fhir/StructureDefinition/observation-v2-subid"
 # R4 has no DiagnosticReport.note and no Specimen.role: the R5 elements as cross-version extensions.
 _R4_REPORT_NOTE = "http://hl7.org/fhir/5.0/StructureDefinition/extension-DiagnosticReport.note"
 _R4_SPECIMEN_ROLE = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Specimen.role"
+_V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
 _NULL_FLAVOR = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor"
 _GENDERS = frozenset(("male", "female", "other", "unknown"))
 _LIFECYCLE = "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle"
@@ -445,6 +446,23 @@ class _Writer:
             )
             return None
         return el.coding(known)
+
+    def service_section(self, order: Order) -> dict[str, Any]:
+        """OBR-24 as a DiagnosticReport.category (V2-to-FHIR IG OBR[DiagnosticReport]): a
+        v2-0074 coding for a code of table 0074, else the code sent as text."""
+        sent = order.service_section
+        code = sent if sent in tables().service_section else sent.upper()
+        display = tables().service_section.get(code)
+        if display is None:
+            self.issue(
+                Severity.INFORMATION,
+                "service-section-unknown",
+                f"{order.location}-24",
+                f"diagnostic service section {quoted(sent)} is not in HL7 table 0074: "
+                "DiagnosticReport.category written as its text only",
+            )
+            return {"text": sent}
+        return {"coding": [{"system": _V2_0074, "code": code, "display": display}]}
 
     def order(self, order: Order, context: _Context) -> None:
         identifiers, group_id = self.order_identifiers(order)
@@ -991,6 +1009,8 @@ class _Writer:
         if request is not None:
             report["basedOn"] = [{"reference": request}]
         report["status"] = order.status.value
+        if order.service_section:
+            report["category"] = [self.service_section(order)]
         code, respaced = _CONCEPT(order.code, None) or _NO_CONCEPT
         if respaced:
             self.respaced(respaced, f"{location}-4")

@@ -121,7 +121,7 @@ _CARRIED = {
     "PID": frozenset({1, 2, 3, 4, 5, 7, 8, 29, 30}),
     "PV1": frozenset({1, 2, 3, 7, 8, 9, 17, 19}),
     "ORC": frozenset({1, 2, 3, 4, 5, 12}),
-    "OBR": frozenset({1, 2, 3, 4, 7, 8, 15, 16, 22, 25, 32}),
+    "OBR": frozenset({1, 2, 3, 4, 7, 8, 15, 16, 22, 24, 25, 32}),
     "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 23, 25, 29}),
     "SPM": frozenset({1, 2, 4, 8, 11, 17, 18}),
     "NTE": frozenset({1, 3}),
@@ -1269,6 +1269,18 @@ class _Reader:
             values["effective"] = self._time(request[7], where, 7)
             values["effective_end"] = self._time(request[8], where, 8)
             values["issued"] = self._time(request[22], where, 22)
+            if request[24]:  # an ID (table 0074): its first component
+                section = request[24].split(d.component)
+                values["service_section"] = self._text(section[0], f"{where}-24").strip()
+                for at, part in enumerate(section[1:], 2):
+                    if part.strip():
+                        self._issue(
+                            Severity.INFORMATION,
+                            "hl7v2.component-unmapped",
+                            f"{where}-24.{at}",
+                            f"OBR-24.{at} is not carried (an ID: its code is read): "
+                            f"{quoted(part, 80)}",
+                        )
         values["code"] = code or _EMPTY_CONCEPT
         status: tuple[ReportStatus, str] = (ReportStatus.UNKNOWN, "")
         if obr is not None:  # else no OBR-25: hl7v2.orc-without-obr says so (ORC-25 is another)
