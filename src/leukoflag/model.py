@@ -373,6 +373,9 @@ class LabResult:
     # Where the sender's flags were read when not from OBX-8 or Observation.interpretation: the
     # OBX-5 of a text value whose number a flag follows ('3.2 H', OBX-8 empty); else ""
     flags_location: str = field(default="", repr=False)
+    # OBX-21 observation instance identifier (the lab's id of this result, kept across its
+    # corrections); None when not sent. Not in repr, for the same reason.
+    instance_id: Identifier | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -230,3 +230,23 @@ def test_obr_24_outside_table_0074_is_the_reports_category_text() -> None:
             ),
         ),
     ]
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_obx_21_instance_identifier_is_the_observations_identifier(
+    version: Literal["R4", "R5"],
+) -> None:
+    # The LIS's id of this WBC result (OBX-21, EI), which its corrections keep.
+    fields = WBC_SIGNED_OUT.split("|")
+    fields[21] = "RS-R-88164-1^CORELAB^2.16.840.1.113883.3.8821.4^ISO"
+    data = message(PID, PV1, ORC, OBR, "|".join(fields), SPM)
+    bundle, conversion = _convert(data, version)
+    (observation,) = _resources(bundle, "Observation")
+    assert observation["identifier"] == [
+        {
+            "system": "urn:oid:2.16.840.1.113883.3.8821.4",
+            "value": "RS-R-88164-1",
+            "assigner": {"display": "CORELAB"},
+        }
+    ]
+    assert [i for i in conversion.issues if i.location.startswith("MSG[1]/OBX[1]-21")] == []

@@ -61,8 +61,8 @@ _MAPPED: dict[str, dict[int, str]] = {
     "OBR": {1: "ST", 2: "EI", 3: "EI", 4: "CWE", 7: "TS", 8: "TS", 14: "TS", 15: "SPS"}
     | {16: "XCN", 22: "TS", 24: "ST", 25: "ST", 32: "NDL"},
     "OBX": {1: "ST", 2: "ST", 3: "CWE", 4: "ST", 5: "ST", 6: "CWE", 7: "ST", 8: "ST", 11: "ST"}
-    | {14: "TS", 15: "CWE", 16: "XCN", 17: "CWE", 18: "EI", 19: "TS", 23: "XON", 25: "XCN"}
-    | {29: "ST"},
+    | {14: "TS", 15: "CWE", 16: "XCN", 17: "CWE", 18: "EI", 19: "TS", 21: "EI", 23: "XON"}
+    | {25: "XCN", 29: "ST"},
     "SPM": {1: "ST", 2: "EIP", 4: "CWE", 8: "CWE", 11: "CWE", 17: "DR", 18: "TS"},
     "NTE": {1: "ST", 3: "ST"},
 }

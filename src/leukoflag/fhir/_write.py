@@ -661,6 +661,8 @@ class _Writer:
                 resource["extension"] = [{"url": _ANALYSIS_TIME, "valueDateTime": analysed}]
             else:
                 self.time({}, "analysis time", result.analysis_time, f"{location}-19")
+        if result.instance_id is not None:  # V2-to-FHIR IG OBX[Observation]: OBX-21
+            resource["identifier"] = [el.identifier(result.instance_id)]
         resource["status"] = _STATUS[result.status]
         category = None
         if result.category is not None:

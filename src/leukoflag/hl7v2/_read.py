@@ -122,7 +122,7 @@ _CARRIED = {
     "PV1": frozenset({1, 2, 3, 7, 8, 9, 17, 19}),
     "ORC": frozenset({1, 2, 3, 4, 5, 12}),
     "OBR": frozenset({1, 2, 3, 4, 7, 8, 15, 16, 22, 24, 25, 32}),
-    "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 23, 25, 29}),
+    "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 21, 23, 25, 29}),
     "SPM": frozenset({1, 2, 4, 8, 11, 17, 18}),
     "NTE": frozenset({1, 3}),
 }
@@ -1710,6 +1710,8 @@ class _Reader:
                 device_id,
             )
         )
+        if fields[21]:
+            self._instance_id(fields[21], location, order.results)
         if flags_at:  # the sender's flag came from OBX-5, not OBX-8: its Issues say so
             order.results[-1] = replace(order.results[-1], flags_location=flags_at)
         self.note_target = (order, len(order.results) - 1)
@@ -1892,6 +1894,23 @@ class _Reader:
             if problems:
                 self._field_problems(problems, location, number)
         return tuple(p for p in found if p)
+
+    def _instance_id(self, field: str, location: str, results: list[LabResult]) -> None:
+        """OBX-21 observation instance identifier (EI, not repeating) on the result just read:
+        V2-to-FHIR IG OBX[Observation] maps it to Observation.identifier."""
+        d = self.delimiters
+        repetitions = field.split(d.repetition)
+        if len(repetitions) > 1:
+            repetitions = _sent(repetitions)
+            if len(repetitions) > 1:
+                self._repetitions(location, 21, repetitions)
+        problems: list[str] = []
+        identifier = identifier_ei(repetitions[0], d.component, d, self.codec, problems)
+        if problems:
+            self._field_problems(problems, location, 21)
+        self._parts_unmapped(repetitions[0], "EI", location, 21)
+        if identifier is not None:
+            results[-1] = replace(results[-1], instance_id=identifier)
 
     def _device(self, field: str, location: str) -> tuple[str, Identifier | None]:
         """OBX-18 (EI): its display (the value, and the assigner after it) and identifier."""
