@@ -54,6 +54,7 @@ __all__ = [
     "ORIGINAL_TEXT",
     "PQ_TRANSLATION",
     "RANGE_SOURCE",
+    "RESPACED_SEEN",
     "SENDER_INTERPRETATION",
     "SOURCE_MESSAGE",
     "UNIT_CODE_SENT",
@@ -170,11 +171,21 @@ def coding(value: Coding) -> dict[str, Any]:
     ).copy()
 
 
+# Not empty once fhir_code has written a code otherwise (rarely): until then no code written
+# in this process is respaced, and the writer looks for none (each code written is rendered by
+# fhir_code before its Issue is looked for, on the first sight of its text).
+RESPACED_SEEN: list[bool] = []
+
+
 def fhir_code(code: str) -> str:
     """``code`` as a FHIR ``code``, which holds no whitespace but single spaces between its
     characters: each run of whitespace sent (``CBC  DIFF``, a tab, a line break) as one space."""
     respaced = " ".join(code.split())
-    return code if respaced == code else respaced
+    if respaced == code:
+        return code
+    if not RESPACED_SEEN:
+        RESPACED_SEEN.append(True)
+    return respaced
 
 
 def respaced_codes(value: Concept | None) -> tuple[str, ...]:

@@ -82,31 +82,25 @@ _STATUS = {status: status.value for status in ResultStatus}  # plain str, withou
 
 # Renderings of the objects readers share between results and messages: templates, each
 # caller gets its own copy (see _shared.py).
-def _concept(code: Concept | None, _: None) -> tuple[dict[str, Any], tuple[str, ...]] | None:
-    written = el.concept(code)
-    return None if written is None else (written, el.respaced_codes(code))
+def _concept(code: Concept | None, _: None) -> dict[str, Any] | None:
+    return el.concept(code)
 
 
-def _fresh_concept(
-    template: tuple[dict[str, Any], tuple[str, ...]],
-) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """A copy of the CodeableConcept (as :func:`fresh_concept`, inline: a call per concept
-    written costs about a thousand instructions), and the codes written respaced."""
-    concept, respaced = template
-    codings = concept.get("coding")
-    if codings is None:  # text only
-        return concept.copy(), respaced
-    if len(concept) == 1 and len(codings) == 1:  # the common code: one coding
-        return {"coding": [codings[0].copy()]}, respaced
-    out = concept.copy()
-    out["coding"] = [coding.copy() for coding in codings]
-    return out, respaced
+_CONCEPT = by_identity(_concept, fresh_concept)  # OBR-4, SPM-4, OBX-17 … as the reader shares them
 
 
-# OBR-4, SPM-4, OBX-17 … as the reader shares them, with the codes written respaced (see
-# el.fhir_code: rarely any)
-_CONCEPT = by_identity(_concept, _fresh_concept)
-_NO_CONCEPT: tuple[None, tuple[str, ...]] = (None, ())  # what _CONCEPT gives for nothing
+def _respaced_codes(code: Concept | None, _: None) -> tuple[str, ...]:
+    return el.respaced_codes(code)
+
+
+def _same(codes: tuple[str, ...]) -> tuple[str, ...]:
+    return codes
+
+
+# The codes of those concepts written respaced (see el.fhir_code): looked for only once a code
+# was (el.RESPACED_SEEN), so a feed without any pays one test per concept written.
+_RESPACED = by_identity(_respaced_codes, _same)
+_RESPACED_SEEN = el.RESPACED_SEEN
 
 
 def _keep_conflicting_code(
@@ -139,6 +133,7 @@ class _Sent:
     flags: tuple[dict[str, Any], ...]  # OBX-8: the coding of each flag
     unknown_flag: bool  # a flag in neither table (its Issue is told for each result)
     respaced: tuple[str, ...]  # OBX-3 codes a FHIR code holds otherwise (told for each result)
+    told: bool  # either: an Issue to tell for each result (rarely), one test on a plain OBX
     reference_range: dict[str, Any] | None  # OBX-7, in its unit or else OBX-6
     # The common shapes, found once here so that fresh() copies them without looking:
     one_coding: dict[str, Any] | None  # the coding of a code that is one coding and no text
@@ -181,12 +176,14 @@ def _render_sent(result: LabResult) -> _Sent:
     code = el.concept(result.code)
     codings = code.get("coding") if code is not None and len(code) == 1 else None
     one_coding = codings[0] if codings is not None and len(codings) == 1 else None
+    respaced = el.respaced_codes(result.code)
     return _Sent(
         code=code,
         unit=el.unit_fields(unit),
         flags=tuple(concept["coding"][0] for concept in written),  # one coding each
         unknown_flag=bool(issues),
-        respaced=el.respaced_codes(result.code),
+        respaced=respaced,
+        told=bool(issues or respaced),
         reference_range=reference_range or None,  # None: nothing to write
         one_coding=one_coding,
         low_high=reference_range is not None
@@ -313,6 +310,13 @@ class _Writer:
     def respaced(self, codes: tuple[str, ...], location: str) -> None:
         for code in codes:
             self.issues.append(el.respaced_issue(code, location))
+
+    def respaced_in(self, value: Concept | None, location: str) -> None:
+        """fhir.code-respaced for each code of ``value`` written respaced; called only once a
+        code was (``_RESPACED_SEEN``)."""
+        codes = _RESPACED(value, None)
+        if codes:
+            self.respaced(codes, location)
 
     def time(self, resource: dict[str, Any], name: str, stamp: Any, location: str) -> None:
         value = el.date_time(stamp)
@@ -548,7 +552,7 @@ class _Writer:
         # ORC-5 (the order's own status) when sent, else what OBR-25 says of the order
         resource["status"] = order.request_status or _REQUEST_STATUS[order.status]
         resource["intent"] = "order"
-        code, _ = _CONCEPT(order.code, None) or _NO_CONCEPT  # a code respaced: told at the report
+        code = _CONCEPT(order.code, None)  # a code respaced: told at the report
         if code is not None:
             resource["code"] = {"concept": code} if self.r5 else code  # R5: CodeableReference
         resource["subject"] = {"reference": context.subject}
@@ -607,16 +611,16 @@ class _Writer:
 
     def specimen(self, specimen: Specimen, context: _Context) -> str:
         resource, url = self.new("Specimen", specimen.location)
-        role, respaced = _CONCEPT(specimen.role, None) or _NO_CONCEPT
-        if respaced:
-            self.respaced(respaced, f"{specimen.location}-11")
+        role = _CONCEPT(specimen.role, None)
+        if _RESPACED_SEEN:
+            self.respaced_in(specimen.role, f"{specimen.location}-11")
         if role is not None and not self.r5:
             resource["extension"] = [{"url": _R4_SPECIMEN_ROLE, "valueCodeableConcept": role}]
         if specimen.identifier is not None and specimen.identifier.value:
             resource["identifier"] = [el.identifier(specimen.identifier)]
-        kind, respaced = _CONCEPT(specimen.type, None) or _NO_CONCEPT
-        if respaced:
-            self.respaced(respaced, f"{specimen.location}-4")
+        kind = _CONCEPT(specimen.type, None)
+        if _RESPACED_SEEN:
+            self.respaced_in(specimen.type, f"{specimen.location}-4")
         if kind is not None:
             resource["type"] = kind
         if context.subject is not None:
@@ -628,9 +632,9 @@ class _Writer:
             self.time(collection, "collectedDateTime", specimen.collected, collected_at)
         else:
             self.collected_period(collection, specimen, collected_at)
-        site, respaced = _CONCEPT(specimen.source_site, None) or _NO_CONCEPT
-        if respaced:
-            self.respaced(respaced, f"{specimen.location}-8")
+        site = _CONCEPT(specimen.source_site, None)
+        if _RESPACED_SEEN:
+            self.respaced_in(specimen.source_site, f"{specimen.location}-8")
         if site is not None:
             collection["bodySite"] = {"concept": site} if self.r5 else site  # R5: CodeableReference
         if collection:
@@ -650,10 +654,12 @@ class _Writer:
         finding = evaluation.finding if evaluation is not None else None
         sent = _sent(result)
         code, interpretations, sent_range = sent.fresh()
-        if sent.unknown_flag:  # reported for every result that carries them, at its own location
-            self.issues.extend(el.sent_interpretations(result.sender_flags, f"{location}-8")[1])
-        if sent.respaced:
-            self.respaced(sent.respaced, f"{location}-3")
+        if sent.told:  # reported for every result that carries them, at its own location
+            if sent.unknown_flag:
+                flags = result.sender_flags
+                self.issues.extend(el.sent_interpretations(flags, f"{location}-8")[1])
+            if sent.respaced:
+                self.respaced(sent.respaced, f"{location}-3")
         if finding is not None or result.sub_id:
             resource["extension"] = self.result_extensions(result, finding, interpretations)
         elif (stamp := result.analysis_time) is not None:
@@ -666,9 +672,9 @@ class _Writer:
         resource["status"] = _STATUS[result.status]
         category = None
         if result.category is not None:
-            category, respaced = _CONCEPT(result.category, None) or _NO_CONCEPT
-            if respaced:
-                self.respaced(respaced, f"{location}-29")
+            category = _CONCEPT(result.category, None)
+            if _RESPACED_SEEN:
+                self.respaced_in(result.category, f"{location}-29")
         if category is not None:
             resource["category"] = [category]
         elif evaluation is not None and evaluation.analyte is not None:
@@ -724,9 +730,9 @@ class _Writer:
             notes = [comment, *result.notes] if comment else result.notes
             resource["note"] = [{"text": note} for note in notes]
         if result.method is not None:
-            method, respaced = _CONCEPT(result.method, None) or _NO_CONCEPT
-            if respaced:
-                self.respaced(respaced, f"{location}-17")
+            method = _CONCEPT(result.method, None)
+            if _RESPACED_SEEN:
+                self.respaced_in(result.method, f"{location}-17")
             if method is not None:
                 resource["method"] = method
         if specimen is None:
@@ -911,8 +917,8 @@ class _Writer:
             resource["valueString"] = value.text
         elif isinstance(value, CodedResult) and (coded := el.concept(value.concept)) is not None:
             resource["valueCodeableConcept"] = coded
-            if respaced := el.respaced_codes(value.concept):
-                self.respaced(respaced, f"{result.location}-5")
+            if _RESPACED_SEEN:
+                self.respaced_in(value.concept, f"{result.location}-5")
         else:  # no value written
             reason = self.absent_reason(result)
             if reason:
@@ -1013,9 +1019,9 @@ class _Writer:
         report["status"] = order.status.value
         if order.service_section:
             report["category"] = [self.service_section(order)]
-        code, respaced = _CONCEPT(order.code, None) or _NO_CONCEPT
-        if respaced:
-            self.respaced(respaced, f"{location}-4")
+        code = _CONCEPT(order.code, None)
+        if _RESPACED_SEEN:
+            self.respaced_in(order.code, f"{location}-4")
         if code is None:
             # An order read from an ORC alone, or implicit, has no OBR: no field -4 to point at.
             code = (
