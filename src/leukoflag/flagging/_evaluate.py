@@ -586,10 +586,10 @@ def _evaluate_count(
         )
     sender_flags = result.sender_flags
     if sender_flags:
-        disagreement = _sender_disagreement(
-            sender_flags, judged.verdict.code, location, result.flags_location
-        )
+        disagreement = _sender_disagreement(sender_flags, judged.verdict.code, location)
         if disagreement is not None:
+            if result.flags_location:  # read from OBX-5 ('3.2 H', OBX-8 empty): said there
+                disagreement = replace(disagreement, location=result.flags_location)
             issues.append(disagreement)
     finding = _finding(
         location,
@@ -1777,11 +1777,9 @@ def _bounds_text(low: Point, high: Point) -> str:
 # --------------------------------------------------------------------------- the sender's flag
 
 
-def _sender_disagreement(
-    flags: Sequence[Coding], computed: str, location: str, flags_at: str = ""
-) -> Issue | None:
+def _sender_disagreement(flags: Sequence[Coding], computed: str, location: str) -> Issue | None:
     """The Issue when the sender's flags disagree with the computed code (None: they agree),
-    at OBX-8 or the interpretation, or at ``flags_at`` when they were read elsewhere."""
+    at OBX-8 or the interpretation (the caller moves it to where they were read otherwise)."""
     # the flags are quoted as the input wrote them: OBX-8 repetitions, or interpretation codes
     key = [computed, "~" if _from_hl7v2(location) else ", "]
     for coding in flags:
@@ -1789,7 +1787,7 @@ def _sender_disagreement(
     found = _sender_verdict(*key)
     if found is None:
         return None
-    return Issue(found.severity, found.code, flags_at or _at(location, "flags"), found.text)
+    return Issue(found.severity, found.code, _at(location, "flags"), found.text)
 
 
 # Feeds repeat a handful of flags: the comparison and its text are worked out once per process.

@@ -1628,10 +1628,10 @@ class _Reader:
             for field_number, severity, issue_code, text in code_notes:
                 self._issue(severity, issue_code, f"{location}-{field_number}", text)
         number = plain_number(fields[5]) if fields[2] == "NM" else None
-        flags_at = ""
         if number is not None:
             value: Value = number  # the common case
         else:
+            flags_at = ""  # set only here: tested only when number is None, after the result
             value, value_notes = read_value(kind, fields[5], d, codec)
             if value_notes:
                 self._notes(value_notes, f"{location}-5")
@@ -1712,7 +1712,7 @@ class _Reader:
         )
         if fields[21]:
             self._instance_id(fields[21], location, order.results)
-        if flags_at:  # the sender's flag came from OBX-5, not OBX-8: its Issues say so
+        if number is None and flags_at:  # the sender's flag from OBX-5, not OBX-8: Issues say so
             order.results[-1] = replace(order.results[-1], flags_location=flags_at)
         self.note_target = (order, len(order.results) - 1)
         if sent > 9 and (fields[9] or fields[10] or fields[12] or fields[13] or sent > 20):
