@@ -627,9 +627,9 @@ _PLANNED_RANGES: dict[
 
 def _unit_key(unit: str | Unit | None) -> object:
     if isinstance(unit, Unit):
-        alternate = unit.alternate
-        if alternate is None:
+        if unit.alternate is None:  # the usual unit: its three strings, as before alternates
             return (unit.text, unit.code, unit.system)
+        alternate = unit.alternate
         return (unit.text, unit.code, unit.system, alternate.text, alternate.code, alternate.system)
     if unit is not None and not isinstance(unit, str):  # as a count of the wrong type is refused
         raise TypeError(f"a unit must be str, Unit or None, not {type(unit).__name__}")
