@@ -377,6 +377,11 @@ class LabResult:
     # corrections); None when not sent. Not in repr, for the same reason.
     instance_id: Identifier | None = field(default=None, repr=False)
 
+    # A FHIR count in cells/µL that leukoflag normalized before (its output read back): the
+    # original quantity kept beside it (PQ translation, original text) in another unit says the
+    # same count, so its decimals are the unit's (0.0045 10*9/L is 4.5 /uL), not a thousands dot
+    normalized_before: bool = field(default=False, repr=False)
+
 
 @dataclass(frozen=True, slots=True)
 class Specimen:

@@ -311,6 +311,52 @@ def test_a_unit_code_and_text_that_agree_keep_no_code_extension() -> None:
     assert "unit-code-sent" not in fhir.dumps(bundle).decode()
 
 
+@pytest.mark.parametrize(
+    ("anc", "sent", "per_ul", "unit"),
+    [
+        ("0.0045", "0.0045", "4.5", "10*9/L^^UCUM"),
+        ("0.0455", "0.0455", "45.5", "10*9/L^^UCUM"),
+        ("<^0.0045", "<0.0045 10*9/L", "4.5", "10*9/L^^UCUM"),
+        ("0.0455", "0.0455", "45.5", "10*3/uL^^UCUM"),
+    ],
+)
+def test_an_anc_leukoflag_normalized_to_a_fraction_per_ul_is_judged_again_read_back(
+    anc: str, sent: str, per_ul: str, unit: str
+) -> None:
+    # an ANC a lab calculated in aplasia (0.05 x 9 % = 0.0045 10^9/L) is judged LL as sent and
+    # written as 4.5 /uL beside its original; read back, the per-µL decimals rule set it aside
+    # (flag.scale-suspect, 'it may mean 4,500 cells/µL'), a profound neutropenia left unjudged
+    kind = "SN" if anc.startswith("<") else "NM"
+    obx = f"OBX|2|{kind}|751-8^Neutrophils^LN||{anc}|{unit}|1.8-7.7|LL|||F|||20261124090000-0600"
+    first = leukoflag.convert(er7(MSH.format(n=12), PID, OBR, obx))
+    (finding,) = first.findings
+    assert (finding.code, finding.value_per_ul, finding.ctcae_grade) == ("LL", Decimal(per_ul), 4)
+    observation = _observations(first.bundles[0])[0]
+    assert observation["valueQuantity"]["value"] == Decimal(per_ul)
+    assert sent in fhir.dumps(observation["valueQuantity"]).decode()
+    second = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    assert "flag.scale-suspect" not in [i.code for i in second.issues]
+    assert _findings(second) == _findings(first)
+    assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
+
+
+def test_an_anc_per_ul_with_decimals_edited_since_is_still_suspect_read_back() -> None:
+    # the value edited by hand to 4.7 /uL beside the kept 0.0045 10^9/L: read as now sent,
+    # a count per µL written with decimals, as any FHIR reader reads it
+    obx = "OBX|2|NM|751-8^Neutrophils^LN||0.0045|10*9/L^^UCUM|1.8-7.7|LL|||F"
+    (bundle,) = leukoflag.convert(er7(MSH.format(n=13), PID, OBR, obx)).bundles
+    _observations(bundle)[0]["valueQuantity"]["value"] = Decimal("4.7")
+    again = leukoflag.convert(fhir.dumps(bundle))
+    assert again.findings == []
+    assert [i.code for i in again.issues] == ["flag.scale-suspect"]
+
+
+def _observations(bundle: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+
+
 # A WBC of 3,600 and an ANC of 1,200: leukopenia and neutropenia, but a Duffy-null woman's WBC
 # of 3,600 is within her range.
 _LOW_CBC = er7(

@@ -1772,6 +1772,11 @@ class _ItemReader:
             specimen=shared.specimen,
             order=shared.order,
             value_location=value_at,
+            normalized_before=(
+                isinstance(value, Number)
+                and value.value != value.value.to_integral_value()
+                and _normalized_before(node.get("valueQuantity"), value)
+            ),
         )
 
     def derived_status(self, node: dict[str, Any], where: str, shared: _Shared) -> str:
@@ -2917,6 +2922,43 @@ def _in_sent_unit(read: ReferenceRange, quantity: Any) -> ReferenceRange:
         return read
     by_sex = tuple((sex, one if one.unit else replace(one, unit=unit)) for sex, one in read.by_sex)
     return replace(read, unit=read.unit or unit, by_sex=by_sex)
+
+
+def _normalized_before(quantity: Any, value: Number) -> bool:
+    """Whether ``value``, a count in cells/µL (``quantity``, its valueQuantity), is leukoflag's
+    normalization of a count sent in another unit: an original it kept beside it (a PQ
+    translation, or the original text of one with a comparator) says the same count
+    (``4.5 /uL`` beside ``0.0045 10*9/L``). Asked only of a value with decimals."""
+    if not isinstance(quantity, dict) or quantity.get("code") != "/uL":
+        return False
+    for extension in _list(quantity.get("extension")):
+        if not isinstance(extension, dict):
+            continue
+        url = extension.get("url")
+        if url == PQ_TRANSLATION and isinstance(sent := extension.get("valueQuantity"), dict):
+            number, unit = sent.get("value"), _unit(sent)
+            comparator = sent.get("comparator", "")
+        elif url == ORIGINAL_TEXT and isinstance(text := extension.get("valueString"), str):
+            match = ORIGINAL_FORM.match(text)
+            if match is None or not match[3]:
+                continue
+            comparator, number, unit = match[1] or "", Decimal(match[2]), Unit(text=match[3])
+        else:
+            continue
+        if unit is None or isinstance(number, bool) or not isinstance(number, int | Decimal):
+            continue
+        try:
+            count = units.normalize(number, unit)
+        except UnitError:
+            continue
+        if (
+            count.factor != 1
+            and not count.inferred
+            and count.value_per_ul == value.value
+            and comparator == value.comparator
+        ):
+            return True
+    return False
 
 
 def _limit_edited(limits: tuple[dict[str, Any], ...], ranges: list[ReferenceRange]) -> bool:

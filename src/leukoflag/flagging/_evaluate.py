@@ -544,7 +544,9 @@ def _evaluate_count(
             return _new_evaluation(location, analyte, issues=tuple(issues))
         if lab_issue.code != _SEX_UNION:
             issues.append(lab_issue)
-    if reading.count.factor == 1:  # a count per µL as sent is whole: 4.500 /µl is not 4.5
+    # a count per µL as sent is whole: 4.500 /µl is not 4.5; one leukoflag normalized before
+    # (0.0045 10*9/L, read back as 4.5 /uL) is judged as its original was
+    if reading.count.factor == 1 and not result.normalized_before:
         decimals = _decimals_suspect(result, reading)
         if decimals is not None:
             issues.append(decimals)
