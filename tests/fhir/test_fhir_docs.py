@@ -44,6 +44,7 @@ def test_every_leukoflag_extension_is_documented() -> None:
         _elements.RANGE_SOURCE,
         _elements.SOURCE_MESSAGE,
         _elements.UNIT_CODE_SENT,
+        _elements.UNIT_ALTERNATE_SENT,
         _elements.COMPUTED_CONCLUSION,
     }
     assert documented == written

@@ -305,6 +305,39 @@ def test_a_count_refused_for_a_unit_conflict_is_refused_again_read_back(
     assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
 
 
+_UCUM = "http://unitsofmeasure.org"
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "alternate"),
+    [
+        ("4", "/uL^/uL^UCUM^10*3/uL^10*3/uL^UCUM", {"system": _UCUM, "code": "10*3/uL"}),
+        ("4", "/uL^cells per microliter^UCUM^K/uL^^L", {"code": "K/uL"}),
+        ("4200", "10*3/uL^^UCUM^/uL^/uL^UCUM", {"system": _UCUM, "code": "/uL"}),
+    ],
+)
+def test_a_count_refused_for_an_alternate_unit_conflict_is_refused_again_read_back(
+    value: str, unit: str, alternate: dict[str, str]
+) -> None:
+    # OBX-6 and its alternate coding OBX-6.4-6 disagree (units.unit-conflict, not judged), but
+    # the Bundle kept only 4 '/uL': read back, a WBC of 4 cells/µL was judged on its own
+    wbc = f"OBX|1|NM|6690-2^Leukocytes^LN||{value}|{unit}|||||F|||20261124090000-0600"
+    first = leukoflag.convert(er7(MSH.format(n=14), PID, OBR, wbc))
+    (observation,) = _observations(first.bundles[0])
+    (kept,) = observation["valueQuantity"]["extension"]
+    assert kept["url"] == "http://leukoflag.org/fhir/StructureDefinition/unit-alternate-sent"
+    assert {k: v for k, v in kept["valueCoding"].items() if k != "display"} == alternate
+    second = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    for conv in (first, second):
+        assert conv.findings == []
+        (conflict,) = (i for i in conv.issues if i.code == "units.unit-conflict")
+        assert "alternate coding disagree" in conflict.text
+        assert "flag.scale-suspect" not in [i.code for i in conv.issues]
+    texts = [i.text for c in (first, second) for i in c.issues if i.code == "units.unit-conflict"]
+    assert texts[0] == texts[1]
+    assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
+
+
 def test_a_unit_code_and_text_that_agree_keep_no_code_extension() -> None:
     wbc = "OBX|1|NM|6690-2^Leukocytes^LN||5.2|10*3/uL^K/uL|4.0-11.0||||F|||20261124090000-0600"
     (bundle,) = leukoflag.convert(er7(MSH.format(n=6), PID, OBR, wbc)).bundles

@@ -57,6 +57,7 @@ __all__ = [
     "RESPACED_SEEN",
     "SENDER_INTERPRETATION",
     "SOURCE_MESSAGE",
+    "UNIT_ALTERNATE_SENT",
     "UNIT_CODE_SENT",
     "V2_NAMED",
     "checked_date_time",
@@ -99,6 +100,8 @@ SOURCE_MESSAGE = _BASE + "source-message"
 COMPUTED_CONCLUSION = _BASE + "computed-conclusion"
 # OBX-6.1 of a unit refused for disagreeing with its text, without the system Quantity.code needs
 UNIT_CODE_SENT = _BASE + "unit-code-sent"
+# OBX-6.4-6 of a unit refused for disagreeing with its alternate coding, which Quantity lacks
+UNIT_ALTERNATE_SENT = _BASE + "unit-alternate-sent"
 # The code system a v2 message named only by its table 0396 name (L, 99LAB): + the name
 V2_NAMED = "http://leukoflag.org/fhir/CodeSystem/v2-named/"
 # FHIR core extensions (http://hl7.org/fhir/extensions).

@@ -36,6 +36,7 @@ from leukoflag.fhir._elements import (
     PQ_TRANSLATION,
     SENDER_INTERPRETATION,
     SOURCE_MESSAGE,
+    UNIT_ALTERNATE_SENT,
     UNIT_CODE_SENT,
     derived_before,
     derived_status,
@@ -2405,19 +2406,37 @@ def _first_concept(value: Any, where: str) -> Concept | None:
 
 def _unit(quantity: dict[str, Any]) -> Unit | None:
     text, code, system = (_text(quantity.get(k)) for k in ("unit", "code", "system"))
-    if not code and "extension" in quantity:
-        # the unit code leukoflag kept of a unit it refused (/uL^K/uL): refused again
-        code = next(
+    alternate = None
+    if "extension" in quantity:
+        extensions = [e for e in _list(quantity["extension"]) if isinstance(e, dict)]
+        if not code:
+            # the unit code leukoflag kept of a unit it refused (/uL^K/uL): refused again
+            code = next(
+                (_text(e.get("valueString")) for e in extensions if e.get("url") == UNIT_CODE_SENT),
+                "",
+            )
+        # the alternate coding (HL7 v2 OBX-6.4-6) of a unit refused for disagreeing with it
+        alternate = next(
             (
-                _text(e.get("valueString"))
-                for e in _list(quantity["extension"])
-                if isinstance(e, dict) and e.get("url") == UNIT_CODE_SENT
+                _coded_unit(e.get("valueCoding"))
+                for e in extensions
+                if e.get("url") == UNIT_ALTERNATE_SENT
             ),
-            "",
+            None,
         )
     if not (text or code):
         return None
-    return Unit(text=text or code, code=code, system=system)
+    return Unit(text=text or code, code=code, system=system, alternate=alternate)
+
+
+def _coded_unit(coding: Any) -> Unit | None:
+    """The unit a Coding (of leukoflag's ``unit-alternate-sent``) names, None for none."""
+    if not isinstance(coding, dict):
+        return None
+    code, text = _text(coding.get("code")), _text(coding.get("display"))
+    if not (code or text):
+        return None
+    return Unit(text=text or code, code=code, system=_text(coding.get("system")))
 
 
 def _sent_unit(quantity: dict[str, Any], at: str) -> Unit | None:

@@ -110,16 +110,23 @@ def _keep_conflicting_code(
     not written for want of a system: kept in an extension, so read back it is refused again
     rather than judged by the text alone."""
     unit = result.unit
-    quantity = resource["valueQuantity"]
-    if (
-        unit is None
-        or not unit.code
-        or "code" in quantity
-        or not any(i.code == "units.unit-conflict" for i in evaluation.issues)
-    ):
+    if unit is None or not any(i.code == "units.unit-conflict" for i in evaluation.issues):
         return
-    kept = {"url": el.UNIT_CODE_SENT, "valueString": unit.code}
-    resource["valueQuantity"] = {"extension": [kept], **quantity}
+    quantity = resource["valueQuantity"]
+    kept: list[dict[str, Any]] = []
+    if unit.code and "code" not in quantity:
+        kept.append({"url": el.UNIT_CODE_SENT, "valueString": unit.code})
+    alternate = unit.alternate
+    if alternate is not None:  # OBX-6.4-6, which it may disagree with (no place in a Quantity)
+        system = alternate.system
+        coding = {
+            **({"system": system} if "://" in system or system.startswith("urn:") else {}),
+            **({"code": alternate.code} if alternate.code else {}),
+            "display": alternate.text,
+        }
+        kept.append({"url": el.UNIT_ALTERNATE_SENT, "valueCoding": coding})
+    if kept:
+        resource["valueQuantity"] = {"extension": kept, **quantity}
 
 
 @dataclass(frozen=True, slots=True)
