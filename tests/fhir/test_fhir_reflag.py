@@ -338,6 +338,33 @@ def test_a_count_refused_for_an_alternate_unit_conflict_is_refused_again_read_ba
     assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
 
 
+@pytest.mark.parametrize(
+    ("value", "refusal"),
+    [("1200 K/uL", "units.implausible"), ("3.1 %", "units.percent"), ("2.4 g/dL", None)],
+)
+def test_a_text_value_refused_for_the_unit_it_names_is_refused_again_read_back(
+    value: str, refusal: str | None
+) -> None:
+    # OBX-6 empty, the unit after the number: '1200 K/uL' (1,200,000 cells/µL) is implausible,
+    # '3.1 %' a percent, neither judged; the Bundle kept 1200 and 3.1 without a unit (the unit
+    # only as a note), so read back each got an inferred unit and was judged: a WBC of 1,200
+    # cells/µL (LL) and of 3,100 (L)
+    wbc = f"OBX|1|ST|6690-2^Leukocytes^LN||{value}||4.0-11.0||||F|||20261124090000-0600"
+    first = leukoflag.convert(er7(MSH.format(n=15), PID, OBR, wbc))
+    (observation,) = _observations(first.bundles[0])
+    number, unit = value.split(" ")
+    assert observation["valueQuantity"] == {"value": Decimal(number), "unit": unit}
+    second = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    for conv in (first, second):
+        assert conv.findings == []
+        assert "units.unit-inferred" not in [i.code for i in conv.issues]
+    codes = [[i.code for i in c.issues if i.code.startswith("units.")] for c in (first, second)]
+    assert codes[0] == codes[1]
+    if refusal is not None:
+        assert refusal in codes[0]
+    assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
+
+
 def test_a_unit_code_and_text_that_agree_keep_no_code_extension() -> None:
     wbc = "OBX|1|NM|6690-2^Leukocytes^LN||5.2|10*3/uL^K/uL|4.0-11.0||||F|||20261124090000-0600"
     (bundle,) = leukoflag.convert(er7(MSH.format(n=6), PID, OBR, wbc)).bundles

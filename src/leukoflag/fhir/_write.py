@@ -19,8 +19,10 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
+from leukoflag import units
 from leukoflag._quote import quoted
 from leukoflag._version import __version__
+from leukoflag.errors import UnitError
 from leukoflag.fhir import _elements as el
 from leukoflag.fhir._ids import hd, id_maker, message_key
 from leukoflag.fhir._shared import by_identity, fresh_concept, fresh_range, too_long
@@ -127,6 +129,21 @@ def _keep_conflicting_code(
         kept.append({"url": el.UNIT_ALTERNATE_SENT, "valueCoding": coding})
     if kept:
         resource["valueQuantity"] = {"extension": kept, **quantity}
+
+
+def _keep_unit_in_text(resource: dict[str, Any], comment: str, evaluation: Evaluation) -> None:
+    """A count sent as text naming its unit (ST ``1200 K/uL``, OBX-6 empty) and left unjudged
+    for it (implausible, a percent): the unit it was read in written as the Quantity's, so read
+    back it is refused again rather than judged in a unit inferred from the number."""
+    analyte = evaluation.analyte
+    if analyte is None:
+        return
+    try:
+        units.resolve_unit(comment, analyte.value)
+    except UnitError as exc:
+        if exc.reason != "refused-unit":  # no unit ('3.4 (verified)'): as flagging reads it
+            return
+    resource["valueQuantity"] = {**resource["valueQuantity"], "unit": comment}
 
 
 @dataclass(frozen=True, slots=True)
@@ -726,6 +743,8 @@ class _Writer:
                     self.value_and_absent_reason(result)
                 elif evaluation is not None and evaluation.issues:
                     _keep_conflicting_code(resource, result, evaluation)
+                    if value.comment and not sent.unit:
+                        _keep_unit_in_text(resource, value.comment, evaluation)
         else:
             self.other_value(resource, result, evaluation)
         if finding is not None:
