@@ -365,6 +365,26 @@ def test_a_text_value_refused_for_the_unit_it_names_is_refused_again_read_back(
     assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
 
 
+def test_a_local_coded_count_withdrawn_by_a_deleted_one_stays_withdrawn_read_back() -> None:
+    # OBX-11 'D' after a final WBC of the same local code and time withdraws it (not judged);
+    # leukoflag adds its LOINC coding to the final one only (the deleted one is not normalized),
+    # so read back the two codes differed and the withdrawn 5,200 cells/µL was judged L
+    message = er7(
+        MSH.format(n=16),
+        "PID|1||MW778120^^^MAPLEWOOD^MR||SOUSA^INES||20250618|F",
+        "OBR|1||MW-L-55322|CBC^Full blood count^L|||20261123152000+0100",
+        "OBX|1|NM|WCC^White cell count^L||5.2|10*9/L|6.0-17.5||||F",
+        "OBX|2|NM|WCC^White cell count^L||4.8|10*9/L|6.0-17.5||||D",
+    )
+    first = leukoflag.convert(message)
+    second = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    for conv in (first, second):
+        assert conv.findings == []
+        (withdrawn,) = (i for i in conv.issues if i.code == "flag.result-superseded")
+        assert "is withdrawn by" in withdrawn.text
+    assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
+
+
 def test_a_unit_code_and_text_that_agree_keep_no_code_extension() -> None:
     wbc = "OBX|1|NM|6690-2^Leukocytes^LN||5.2|10*3/uL^K/uL|4.0-11.0||||F|||20261124090000-0600"
     (bundle,) = leukoflag.convert(er7(MSH.format(n=6), PID, OBR, wbc)).bundles
@@ -539,6 +559,35 @@ def _corpus() -> dict[str, bytes]:
             PID,
             OBR,
             "OBX|1|NM|6690-2^Leukocytes^LN||2.1|/uL^K/uL|4.0-11.0|L|||F|||20261124090000-0600",
+        ),
+        # an ANC calculated in aplasia, normalized to 4.5 cells/µL (LL) beside its original
+        "anc-fraction-of-a-cell": er7(
+            MSH.format(n=8),
+            PID,
+            OBR,
+            "OBX|1|NM|6690-2^Leukocytes^LN||0.05|10*9/L^^UCUM|4.0-11.0|LL|||F",
+            "OBX|2|NM|751-8^Neutrophils^LN||0.0045|10*9/L^^UCUM|1.8-7.7|LL|||F",
+        ),
+        "unit-alternate-conflict": er7(
+            MSH.format(n=8),
+            PID,
+            OBR,
+            "OBX|1|NM|6690-2^Leukocytes^LN||4|/uL^/uL^UCUM^10*3/uL^10*3/uL^UCUM|||||F",
+        ),
+        "text-value-unit-refused": er7(
+            MSH.format(n=8),
+            PID,
+            OBR,
+            "OBX|1|ST|6690-2^Leukocytes^LN||1200 K/uL||4.0-11.0||||F",
+            "OBX|2|ST|751-8^Neutrophils^LN||3.1 %||1.8-7.7||||F",
+        ),
+        "local-code-deleted": er7(
+            MSH.format(n=8),
+            PID,
+            "OBR|1||MW-L-55322|CBC^Full blood count^L|||20261123152000+0100",
+            "OBX|1|NM|WCC^White cell count^L||5.2|10*9/L|6.0-17.5||||F",
+            "OBX|2|NM|WCC^White cell count^L||4.8|10*9/L|6.0-17.5||||D",
+            "OBX|3|NM|WCC^White cell count^L||2.9|10*9/L|6.0-17.5||||C",
         ),
         # a range per age: a toddler's band, an infant's in another unit, an adult's, none
         "bands-toddler": _banded("20230601", "4.8"),

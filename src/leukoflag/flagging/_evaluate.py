@@ -2193,7 +2193,20 @@ def _replacement_key(result: LabResult, state: _OrderState) -> tuple[object, ...
     """What a correction shares with the result it replaces."""
     stamp = _result_time(result, state)
     time = _instant(stamp.fhir) if stamp is not None else _timeless(result, state)
-    return _code_key(result.code), result.sub_id, result.specimen, time
+    return _result_code_key(result.code), result.sub_id, result.specimen, time
+
+
+def _result_code_key(concept: Concept) -> tuple[tuple[str, str], ...] | str:
+    """The code a correction or deletion shares with the result it replaces: a local code is
+    the lab's own, its LOINC coding beside it left out, as leukoflag adds one to the local code
+    of a count it normalized (not to an entered-in-error one): read back, a FHIR ``WCC`` with
+    LOINC 26464-8 and a deleted ``WCC`` without are one result, as the two OBX were."""
+    codings = concept.codings
+    if len(codings) > 1:  # rare: a code of one coding is its own key
+        local = tuple([(c.system, c.code) for c in codings if c.code and c.system != _scope.LOINC])
+        if local:
+            return local
+    return _code_key(concept)
 
 
 def _timeless(result: LabResult, state: _OrderState) -> str:
