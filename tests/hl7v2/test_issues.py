@@ -494,12 +494,47 @@ def test_parts_of_obx_3_and_obx_6_not_carried_are_located_at_the_part() -> None:
         ("MSG[1]/OBX[1]-3.8", "OBX-3.8 is not carried: '4.1'"),
         (
             "MSG[1]/OBX[1]-6.4",
-            "alternate unit 'K/uL^thousand per uL^99CORE' (OBX-6.4-6) is not carried",
+            (
+                "alternate unit 'K/uL^thousand per uL^99CORE' (OBX-6.4-6) is checked against the "
+                "unit (OBX-6.1-3) but not written beside it, except in the unit-alternate-sent "
+                "extension when they disagree"
+            ),
         ),
         ("MSG[1]/OBX[1]-6.7", "OBX-6.7 is not carried: '2.1'"),
         ("MSG[1]/OBX[1]-6.8", "OBX-6.8 is not carried: 'v3'"),
         ("MSG[1]/OBX[1]-6.9", "OBX-6.9 is not carried: 'thou/uL'"),
     ]
+
+
+def test_an_alternate_unit_checked_and_kept_on_a_conflict_is_not_said_to_be_dropped() -> None:
+    # OBX-6.4-6 is read and checked against OBX-6.1-3 (units.unit-conflict), and kept in the
+    # unit-alternate-sent extension when they disagree (docs/output.md): the Issue said "is not
+    # carried" beside the very extension that carries it
+    unit = "/uL^/uL^UCUM^10*3/uL^10*3/uL^UCUM"
+    conversion = leukoflag.convert(message(PID, OBR, obx("4", unit=unit)))
+    ((location, text),) = [
+        (i.location, i.text) for i in conversion.issues if i.code == "hl7v2.component-unmapped"
+    ]
+    assert location == "MSG[1]/OBX[1]-6.4"
+    assert text == (
+        "alternate unit '10*3/uL^10*3/uL^UCUM' (OBX-6.4-6) is checked against the unit "
+        "(OBX-6.1-3) but not written beside it, except in the unit-alternate-sent extension "
+        "when they disagree"
+    )
+    assert "units.unit-conflict" in codes(conversion.issues)
+    (bundle,) = conversion.bundles
+    (wbc,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    (kept,) = wbc["valueQuantity"]["extension"]
+    assert kept["url"].endswith("/unit-alternate-sent")
+    assert kept["valueCoding"]["code"] == "10*3/uL"
+
+
+def test_an_alternate_given_only_as_a_system_is_said_not_carried() -> None:
+    read_message = read(message(PID, OBR, obx("6.5", unit="10*3/uL^^UCUM^^^99CORE")))
+    unmapped = [i.text for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
+    assert unmapped == ["alternate unit '99CORE' (OBX-6.4-6) is not carried"]
 
 
 def test_the_version_of_a_code_with_a_system_is_carried() -> None:

@@ -542,15 +542,20 @@ def read_unit(
                 )
             )
         else:
+            said = "is not carried"
             if p[3] or p[4]:
                 # checked against CWE.1-3 by the units step (10*3/uL^^UCUM^/uL^^UCUM: a conflict)
                 alt_system = system_uri(p[5]) or p[5]
                 other = Unit(p[4] or p[3], p[3] if p[5] or p[3] != p[4] else "", alt_system)
+                said = (  # a Quantity holds one unit; the writer keeps it only on a conflict
+                    "is checked against the unit (OBX-6.1-3) but not written beside it, except "
+                    "in the unit-alternate-sent extension when they disagree"
+                )
             notes.append(
                 (
                     "6.4",
                     "hl7v2.component-unmapped",
-                    f"alternate unit {alternate} (OBX-6.4-6) is not carried",
+                    f"alternate unit {alternate} (OBX-6.4-6) {said}",
                 )
             )
     notes.extend(  # the versions and original text (OBX-6.7-9) and anything after them
