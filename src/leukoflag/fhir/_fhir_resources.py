@@ -59,9 +59,18 @@ def _check(resource: Any, path: str, package: Any, problems: list[str]) -> None:
         model.model_validate(shell)
     except ValidationError as exc:
         for error in exc.errors():
-            where = ".".join(str(part) for part in error["loc"])
+            where = _element_path(error["loc"])
             problems.append(
                 f"{label}.{where}: {error['msg']}" if where else f"{label}: {error['msg']}"
             )
     for inner_path, inner_resource in inner:
         _check(inner_resource, inner_path, package, problems)
+
+
+def _element_path(loc: tuple[int | str, ...]) -> str:
+    """pydantic's error location as the element path the rest of leukoflag writes
+    (``code.coding[0].code``, as Bundle entries and code bindings are named)."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
+    return path
