@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+import leukoflag
 from leukoflag import fhir
+from leukoflag.settings import Settings
+from leukoflag.testing import assert_valid_fhir
 
 VERSIONS = ("R4", "R5")
 
@@ -80,3 +85,134 @@ def test_a_problem_inside_an_array_is_named_by_its_element_path(version: str) ->
     assert "Bundle.entry[0].resource (Observation).code.coding[0].code" in where
     assert "Bundle.entry[0].resource (Observation).referenceRange[0].low.value" in where
     assert not [p for p in problems if ".0." in p.split(": ", 1)[0]]
+
+
+def _patient() -> dict[str, Any]:
+    return {
+        "resourceType": "Patient",
+        "id": "mrn-100871",
+        "active": True,
+        "gender": "female",
+        "birthDate": "1961-04-19",
+        "multipleBirthInteger": 2,
+    }
+
+
+def _set(path: str, value: Any) -> Any:
+    """A change of one element of the sample resources, by its dotted path (an int: an index)."""
+
+    def change(resource: dict[str, Any]) -> None:
+        *parents, last = [int(p) if p.isdigit() else p for p in path.split(".")[1:]]
+        node: Any = resource
+        for part in parents:
+            node = node[part]
+        node[last] = value
+
+    return change
+
+
+# each: a value the models coerce, and how FHIR JSON (json.html) writes that element instead
+COERCED = [
+    (
+        "Observation.valueQuantity.value",
+        "3200",
+        "the string '3200': FHIR JSON writes a decimal as a number",
+    ),
+    (
+        "Observation.referenceRange.0.low.value",
+        "4000",
+        "the string '4000': FHIR JSON writes a decimal as a number",
+    ),
+    ("Patient.active", "true", "the string 'true': FHIR JSON writes a boolean as true or false"),
+    ("Patient.active", 1, "the number 1: FHIR JSON writes a boolean as true or false"),
+    (
+        "Patient.multipleBirthInteger",
+        "2",
+        "the string '2': FHIR JSON writes an integer as a number without a fraction or exponent",
+    ),
+    (
+        "Patient.multipleBirthInteger",
+        Decimal("2.0"),
+        "the number 2.0: FHIR JSON writes an integer as a number without a fraction or exponent",
+    ),
+    (
+        "Patient.multipleBirthInteger",
+        True,
+        "true: FHIR JSON writes an integer as a number without a fraction or exponent",
+    ),
+    ("Observation.id", 123, "the number 123: FHIR JSON writes an id as a string"),
+    (
+        "Observation.code.coding.0.code",
+        6690,
+        "the number 6690: FHIR JSON writes a code as a string",
+    ),
+    (
+        "Observation.issued",
+        1772373164,
+        "the number 1772373164: FHIR JSON writes an instant as a string",
+    ),
+    ("Patient.birthDate", 1961, "the number 1961: FHIR JSON writes a date as a string"),
+    (
+        "Observation.code",
+        '{"text": "WBC"}',
+        'the string \'{"text": "WBC"}\': FHIR JSON writes a CodeableConcept as an object',
+    ),
+    (
+        "Observation.code.coding",
+        {"system": "http://loinc.org", "code": "6690-2"},
+        "an object: FHIR JSON writes an element that repeats as an array",
+    ),
+]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(("path", "value", "said"), COERCED)
+def test_a_value_of_another_json_type_is_refused_once_at_its_path(
+    version: str, path: str, value: Any, said: str
+) -> None:
+    # fhir.resources' models coerce these (even the string of JSON, which they parse): the
+    # check passed them, and strict mode and assert_valid_fhir with it
+    resource = _wbc() if path.startswith("Observation") else _patient()
+    _set(path, value)(resource)
+    where = path.replace(".0.", "[0].")
+    assert fhir.validate(resource, version) == [f"{where}: {said}"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_decimal_from_the_stdlib_parser_or_leukoflags_is_a_number(version: str) -> None:
+    obs = _wbc()
+    for value in (3200, 3200.0, Decimal("3.20E+3"), Decimal("3200.00"), 10**400):
+        obs["valueQuantity"]["value"] = value
+        assert fhir.validate(obs, version) == [], value
+
+
+def test_a_strict_conversion_of_fhir_input_rejects_a_boolean_sent_as_a_string() -> None:
+    # the reader passes a Patient it does not read through as sent (by design); strict mode
+    # promises output that validates, and "active": "true" does not
+    patient = _patient()
+    patient["active"] = "true"
+    data = json.dumps(_bundle(patient, _wbc()))
+    assert leukoflag.convert(data).bundles[0]["entry"][0]["resource"]["active"] == "true"
+    (rejected,) = leukoflag.convert(data, Settings(strict=True)).rejected
+    assert rejected.reason == (
+        "strict FHIR validation failed: Bundle.entry[0].resource (Patient).active: "
+        "the string 'true': FHIR JSON writes a boolean as true or false"
+    )
+
+
+def test_assert_valid_fhir_fails_a_count_sent_as_a_string() -> None:
+    obs = _wbc()
+    obs["valueQuantity"]["value"] = "3200"
+    with pytest.raises(AssertionError) as caught:
+        assert_valid_fhir(obs)
+    assert "Observation.valueQuantity.value: the string '3200'" in str(caught.value)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_extension_of_a_primitive_is_checked_too(version: str) -> None:
+    obs = _wbc()
+    obs["_status"] = {
+        "extension": [{"url": "http://example.org/fhir/verified-by-lis", "valueBoolean": "yes"}]
+    }
+    said = "the string 'yes': FHIR JSON writes a boolean as true or false"
+    assert fhir.validate(obs, version) == [f"Observation._status.extension[0].valueBoolean: {said}"]

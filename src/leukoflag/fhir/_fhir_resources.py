@@ -7,12 +7,24 @@ the R4B models (``fhir.resources.R4B``), R5 output with the default R5 models.
 Each resource is checked with its own model class; a Bundle's ``entry.resource`` and any
 ``contained`` resource are taken out of their parent and checked separately, so every problem is
 reported once, at its own path.
+
+The models coerce what FHIR JSON does not allow (a decimal sent as the string ``"3200"``, a
+boolean as ``"true"`` or ``1``, an integer as ``1.0``, a dateTime as a number, an element as a
+string of JSON), so each value's JSON type is first checked against the FHIR type the model
+declares for it (FHIR R4/R5 JSON, json.html: decimal and integer are JSON numbers, boolean is
+true/false, every other primitive a JSON string, R5's integer64 included; elements are
+objects); a value refused there is not reported again by the models.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+import re
+import types
+import typing
+from decimal import Decimal
+from functools import cache
+from typing import Any, NamedTuple
 
 __all__ = ["validate_models"]
 
@@ -55,11 +67,17 @@ def _check(resource: Any, path: str, package: Any, problems: list[str]) -> None:
                 stripped.append(entry)
         shell["entry"] = stripped
     label = path if path == kind else f"{path} ({kind})"  # a nested resource names its type
+    typed: list[tuple[str, str]] = []
+    _json_types(shell, model, "", package, typed)
+    problems.extend(f"{label}.{where}: {text}" for where, text in typed)
+    refused = tuple(where for where, _ in typed)
     try:
         model.model_validate(shell)
     except ValidationError as exc:
         for error in exc.errors():
             where = _element_path(error["loc"])
+            if refused and _within(where, refused):
+                continue  # said above, in FHIR's words
             problems.append(
                 f"{label}.{where}: {error['msg']}" if where else f"{label}: {error['msg']}"
             )
@@ -74,3 +92,177 @@ def _element_path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else str(part)
     return path
+
+
+def _within(where: str, refused: tuple[str, ...]) -> bool:
+    """Whether path ``where`` is one of ``refused`` or inside one of them."""
+    return any(where == r or where.startswith((f"{r}.", f"{r}[")) for r in refused)
+
+
+class _Element(NamedTuple):
+    """What a model declares for one JSON key."""
+
+    fhir_type: str  # a primitive's FHIR type, else the model's name ("Resource" for any)
+    json: str  # "boolean", "integer", "decimal", "string", "object" or "resource"
+    repeats: bool
+    model: Any  # the model of an object, else None
+
+
+# FHIR JSON (http://hl7.org/fhir/R4/json.html#primitive, R5 likewise): the JSON type of each
+# primitive; every other primitive is a JSON string (R5's integer64 too, json.html)
+_JSON_OF = {
+    "boolean": "boolean",
+    "integer": "integer",
+    "unsignedInt": "integer",
+    "positiveInt": "integer",
+    "decimal": "decimal",
+}
+_INTEGER64 = re.compile(r"-?(0|[1-9][0-9]*)")
+
+
+@cache
+def _elements(model: Any) -> dict[str, _Element]:
+    """Each JSON key ``model`` declares (aliases: ``class``, ``_active``), with its type."""
+    # fhir.resources brings fhir_core; its types module fills the map as the models load
+    from fhir_core.constraints import FHIR_PRIMITIVES_MAPS  # noqa: PLC0415
+    from fhir_core.types import FhirBase, FhirElementOrResourceBase  # noqa: PLC0415
+
+    elements = {}
+    for name, field in model.model_fields.items():
+        if name == "fhir_comments":
+            continue  # no FHIR element (DSTU2 JSON's comments)
+        declared, repeats = _unwrapped(field.annotation)
+        fhir_type, json, target = "", "", None
+        if declared is bool:
+            fhir_type = json = "boolean"
+        elif typing.get_origin(declared) is typing.Annotated:
+            base, *marks = typing.get_args(declared)
+            for mark in marks:
+                primitive = FHIR_PRIMITIVES_MAPS.get(type(mark))
+                if primitive:
+                    fhir_type, json = primitive, _JSON_OF.get(primitive, "string")
+            if not fhir_type and getattr(base, "__name__", "") == "UUID":
+                fhir_type, json = "uuid", "string"
+        elif isinstance(declared, type) and issubclass(declared, FhirBase):
+            target = declared.get_model_klass()
+            fhir_type = target.__name__
+            resource = issubclass(declared, FhirElementOrResourceBase)
+            json = "resource" if resource else "object"
+        if json:
+            elements[field.alias or name] = _Element(fhir_type, json, repeats, target)
+    return elements
+
+
+def _unwrapped(annotation: Any) -> tuple[Any, bool]:
+    """The type inside ``Optional[...]`` and ``List[...]``, and whether it was a list."""
+    repeats = False
+    for _ in range(3):  # Optional[List[Optional[T]]] at most
+        origin = typing.get_origin(annotation)
+        if origin is list:
+            repeats = True
+            annotation = typing.get_args(annotation)[0]
+        elif origin is typing.Union or origin is types.UnionType:
+            kept = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = kept[0]  # Id | String: both JSON strings
+        else:
+            break
+    return annotation, repeats
+
+
+def _json_types(
+    node: dict[str, Any], model: Any, path: str, package: Any, found: list[tuple[str, str]]
+) -> None:
+    """Each value of ``node`` whose JSON type is not the one FHIR JSON gives its element."""
+    elements = _elements(model)
+    for key, value in node.items():
+        element = elements.get(key)
+        if element is None:
+            continue  # resourceType, or a key the model refuses itself
+        where = f"{path}.{key}" if path else key
+        if not element.repeats:
+            _json_type(value, element, where, package, found)
+        elif not isinstance(value, list | tuple):
+            found.append(
+                (where, f"{_shown(value)}: FHIR JSON writes an element that repeats as an array")
+            )
+        else:
+            for i, item in enumerate(value):
+                _json_type(item, element, f"{where}[{i}]", package, found)
+
+
+def _json_type(
+    value: Any, element: _Element, where: str, package: Any, found: list[tuple[str, str]]
+) -> None:
+    json = element.json
+    if value is None:
+        return
+    if json == "boolean":
+        fits = isinstance(value, bool)
+    elif json == "decimal":
+        fits = _number(value)
+    elif json == "integer":
+        fits = _number(value) and (
+            isinstance(value, int)
+            or (isinstance(value, Decimal) and value.as_tuple().exponent == 0)
+        )
+    elif json == "string":
+        fits = isinstance(value, str)
+        if fits and element.fhir_type == "integer64" and not _INTEGER64.fullmatch(value):
+            found.append(
+                (where, f"{_shown(value)} is not an integer64 (json.html: digits, a '-' first)")
+            )
+            return
+    else:
+        fits = isinstance(value, dict)
+    if not fits:
+        found.append((where, f"{_shown(value)}: {_rule(element)}"))
+    elif json == "object":
+        _json_types(value, element.model, where, package, found)
+    elif json == "resource":
+        try:
+            model = package.get_fhir_model_class(value.get("resourceType"))
+        except (KeyError, ValueError, AttributeError, TypeError):
+            return  # the models say it is not a resource
+        _json_types(value, model, where, package, found)
+
+
+def _number(value: Any) -> bool:
+    """A JSON number: not a boolean (an int to Python), not NaN or infinite."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return True
+    if isinstance(value, float):
+        return value - value == 0  # finite
+    return isinstance(value, Decimal) and value.is_finite()
+
+
+def _rule(element: _Element) -> str:
+    """How FHIR JSON writes ``element``'s type."""
+    fhir_type, json = element.fhir_type, element.json
+    written = {
+        "boolean": "as true or false",
+        "decimal": "as a number",
+        "integer": "as a number without a fraction or exponent",
+        "string": "as a string",
+    }.get(json, "as an object")
+    article = "an" if fhir_type[0] in "aeiouAEIOU" else "a"
+    return f"FHIR JSON writes {article} {fhir_type} {written}"
+
+
+def _shown(value: Any) -> str:
+    """A JSON value as a reader of the problem would name it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}{'…' if len(value) > 40 else ''}"
+    if isinstance(value, int | float | Decimal):
+        text = str(value)
+        return f"the number {text[:40]}{'…' if len(text) > 40 else ''}"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list | tuple):
+        return "an array"
+    return f"a {type(value).__name__}"
