@@ -216,3 +216,58 @@ def test_an_extension_of_a_primitive_is_checked_too(version: str) -> None:
     }
     said = "the string 'yes': FHIR JSON writes a boolean as true or false"
     assert fhir.validate(obs, version) == [f"Observation._status.extension[0].valueBoolean: {said}"]
+
+
+NO_VALUE = "FHIR JSON leaves out an element that has no value"
+
+# json.html: a property is absent or has a value; none of these is an element's value
+EMPTY = [
+    ("Observation.implicitRules", "", "an empty string"),  # uri: the models allow ''
+    ("Observation.code.text", "", "an empty string"),
+    ("Observation.subject", {}, "an empty object"),
+    ("Observation.note", [], "an empty array"),
+    ("Observation.issued", None, "null"),
+    ("Observation.valueQuantity.unit", None, "null"),
+    ("Patient.birthDate", "", "an empty string"),
+]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(("path", "value", "shown"), EMPTY)
+def test_an_element_without_a_value_is_refused(
+    version: str, path: str, value: Any, shown: str
+) -> None:
+    resource = _wbc() if path.startswith("Observation") else _patient()
+    _set(path, value)(resource)
+    assert fhir.validate(resource, version) == [f"{path}: {shown}: {NO_VALUE}"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_null_in_an_array_only_lines_a_primitive_up_with_its_extension(version: str) -> None:
+    patient = _patient()
+    absent = {"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason"}
+    absent["valueCode"] = "masked"
+    patient["name"] = [{"family": "Castellanos", "given": ["Ana", None], "_given": [None, {}]}]
+    patient["name"][0]["_given"][1] = {"extension": [absent]}
+    assert fhir.validate(patient, version) == []
+    patient["name"][0]["given"].append(None)  # no extension stands for it
+    patient["telecom"] = [None]
+    lined_up = "FHIR JSON has null in a primitive's array only where its extension stands"
+    only = "FHIR JSON has null in an array only for a primitive, not in telecom's"
+    assert fhir.validate(patient, version) == [
+        f"Patient.name[0].given[2]: null, and '_given' has nothing at the same place: {lined_up}",
+        f"Patient.telecom[0]: null: {only}",
+    ]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_contained_that_is_not_an_array_of_resources_is_refused(version: str) -> None:
+    # 'contained' was taken out to be checked resource by resource, and anything but a list
+    # was dropped unchecked
+    obs = _wbc()
+    obs["contained"] = {"resourceType": "Specimen", "id": "sp1"}
+    assert fhir.validate(obs, version) == [
+        "Observation.contained: an object: FHIR JSON writes an element that repeats as an array"
+    ]
+    obs["contained"] = []
+    assert fhir.validate(obs, version) == [f"Observation.contained: an empty array: {NO_VALUE}"]

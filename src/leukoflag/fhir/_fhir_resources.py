@@ -53,8 +53,9 @@ def _check(resource: Any, path: str, package: Any, problems: list[str]) -> None:
         return
     shell = dict(resource)
     inner: list[tuple[str, Any]] = []
-    contained = shell.pop("contained", None)
-    if isinstance(contained, list):
+    contained = shell.get("contained")
+    if isinstance(contained, list) and contained:  # else left to the checks below
+        del shell["contained"]
         inner.extend((f"{path}.contained[{i}]", r) for i, r in enumerate(contained))
     entries = shell.get("entry")
     if kind == "Bundle" and isinstance(entries, list):
@@ -95,8 +96,12 @@ def _element_path(loc: tuple[int | str, ...]) -> str:
 
 
 def _within(where: str, refused: tuple[str, ...]) -> bool:
-    """Whether path ``where`` is one of ``refused`` or inside one of them."""
-    return any(where == r or where.startswith((f"{r}.", f"{r}[")) for r in refused)
+    """Whether path ``where`` is one of ``refused``, inside one, or the array holding one (the
+    models name the array for a null in it)."""
+    return any(
+        where == r or where.startswith((f"{r}.", f"{r}[")) or r.startswith(f"{where}[")
+        for r in refused
+    )
 
 
 class _Element(NamedTuple):
@@ -179,22 +184,51 @@ def _json_types(
         if element is None:
             continue  # resourceType, or a key the model refuses itself
         where = f"{path}.{key}" if path else key
-        if not element.repeats:
+        if value is None or (not value and isinstance(value, str | dict | list | tuple)):
+            found.append((where, f"{_shown(value)}: {_NO_VALUE}"))
+        elif not element.repeats:
             _json_type(value, element, where, package, found)
         elif not isinstance(value, list | tuple):
             found.append(
                 (where, f"{_shown(value)}: FHIR JSON writes an element that repeats as an array")
             )
         else:
+            # a primitive's array and its extensions' ("given", "_given") line up; null is the
+            # gap in one where the other has something (json.html), and nowhere else
+            pair = key[1:] if key.startswith("_") else f"_{key}"
+            paired = node.get(pair) if pair in elements else None
             for i, item in enumerate(value):
-                _json_type(item, element, f"{where}[{i}]", package, found)
+                if item is not None:
+                    _json_type(item, element, f"{where}[{i}]", package, found)
+                elif not (
+                    (key.startswith("_") or element.json not in ("object", "resource"))
+                    and isinstance(paired, list | tuple)
+                    and i < len(paired)
+                    and paired[i] is not None
+                ):
+                    found.append((f"{where}[{i}]", _null_in_array(key, element)))
+
+
+# http://hl7.org/fhir/R4/json.html (R5 likewise): no empty or null values
+_NO_VALUE = "FHIR JSON leaves out an element that has no value"
+
+
+def _null_in_array(key: str, element: _Element) -> str:
+    if key.startswith("_") or element.json not in ("object", "resource"):
+        pair = key[1:] if key.startswith("_") else f"_{key}"
+        return (
+            f"null, and '{pair}' has nothing at the same place: FHIR JSON has null in a "
+            "primitive's array only where its extension stands"
+        )
+    return f"null: FHIR JSON has null in an array only for a primitive, not in {key}'s"
 
 
 def _json_type(
     value: Any, element: _Element, where: str, package: Any, found: list[tuple[str, str]]
 ) -> None:
     json = element.json
-    if value is None:
+    if not value and isinstance(value, str | dict):
+        found.append((where, f"{_shown(value)}: {_NO_VALUE}"))
         return
     if json == "boolean":
         fits = isinstance(value, bool)
@@ -256,13 +290,15 @@ def _shown(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if value == "":
+        return "an empty string"
     if isinstance(value, str):
         return f"the string {value[:40]!r}{'…' if len(value) > 40 else ''}"
     if isinstance(value, int | float | Decimal):
         text = str(value)
         return f"the number {text[:40]}{'…' if len(text) > 40 else ''}"
     if isinstance(value, dict):
-        return "an object"
+        return "an object" if value else "an empty object"
     if isinstance(value, list | tuple):
-        return "an array"
+        return "an array" if value else "an empty array"
     return f"a {type(value).__name__}"
