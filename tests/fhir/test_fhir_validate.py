@@ -271,3 +271,35 @@ def test_contained_that_is_not_an_array_of_resources_is_refused(version: str) ->
     ]
     obs["contained"] = []
     assert fhir.validate(obs, version) == [f"Observation.contained: an empty array: {NO_VALUE}"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(
+    ("path", "value", "control"),
+    [
+        ("Observation.code.text", "WBC\x00", "0000"),  # a C string's end, carried over
+        ("Observation.note", [{"text": "Specimen\x07 hemolyzed"}], "0007"),
+        ("Observation.valueQuantity.unit", "10*3/\x0buL", "000B"),
+        ("Observation.subject.display", "Castel\x1blanos, Ana", "001B"),
+    ],
+)
+def test_a_control_character_in_a_string_is_refused(
+    version: str, path: str, value: Any, control: str
+) -> None:
+    # the FHIR string type (datatypes.html): nothing below U+0020 but tab, CR and LF; the
+    # models' pattern ('[ \r\n\t\S]+', searched, not matched whole) let each of these through
+    obs = _wbc()
+    _set(path, value)(obs)
+    where = f"{path}[0].text" if path.endswith("note") else path
+    (problem,) = fhir.validate(obs, version)
+    assert problem.startswith(f"{where}: the string ")
+    assert problem.endswith(
+        f" holds U+{control}: a FHIR string holds no control character but tab, CR and LF"
+    )
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_tab_cr_and_lf_in_a_string_are_valid(version: str) -> None:
+    obs = _wbc()
+    obs["note"] = [{"text": "Smear reviewed.\r\n\tClumped platelets."}]
+    assert fhir.validate(obs, version) == []

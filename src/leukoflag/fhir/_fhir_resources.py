@@ -123,6 +123,10 @@ _JSON_OF = {
     "decimal": "decimal",
 }
 _INTEGER64 = re.compile(r"-?(0|[1-9][0-9]*)")
+# FHIR string (datatypes.html): no character below U+0020 but tab, LF and CR; XML cannot carry them,
+# and the FHIR validator refuses them in any format
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_NO_CONTROL = "a FHIR string holds no control character but tab, CR and LF"
 
 
 @cache
@@ -241,6 +245,10 @@ def _json_type(
         )
     elif json == "string":
         fits = isinstance(value, str)
+        control = _CONTROL.search(value) if fits else None
+        if control:
+            found.append((where, f"{_shown(value)} holds U+{ord(control[0]):04X}: {_NO_CONTROL}"))
+            return
         if fits and element.fhir_type == "integer64" and not _INTEGER64.fullmatch(value):
             found.append(
                 (where, f"{_shown(value)} is not an integer64 (json.html: digits, a '-' first)")
