@@ -303,3 +303,30 @@ def test_tab_cr_and_lf_in_a_string_are_valid(version: str) -> None:
     obs = _wbc()
     obs["note"] = [{"text": "Smear reviewed.\r\n\tClumped platelets."}]
     assert fhir.validate(obs, version) == []
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_python_name_of_an_element_is_no_fhir_key(version: str) -> None:
+    # the models populate fields by their Python names as well: JSON made from a model's
+    # dict(), not its JSON, validated, though no FHIR reader knows these keys
+    encounter: dict[str, Any] = {
+        "resourceType": "Encounter",
+        "id": "visit-55123",
+        "status": "in-progress",
+        "class_fhir": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+    }
+    if version == "R5":
+        encounter["class_fhir"] = [{"coding": [encounter["class_fhir"]]}]
+    patient = _patient()
+    patient["active__ext"] = {"extension": [{"url": "http://example.org/x", "valueString": "y"}]}
+    obs = _wbc()
+    obs["fhir_comments"] = ["entered by night shift"]
+    assert fhir.validate(encounter, version) == [
+        "Encounter.class_fhir: no FHIR element: fhir.resources' Python name for 'class'"
+    ]
+    assert fhir.validate(patient, version) == [
+        "Patient.active__ext: no FHIR element: fhir.resources' Python name for '_active'"
+    ]
+    assert fhir.validate(obs, version) == [
+        "Observation.fhir_comments: no FHIR element in R4 or R5 (DSTU2 JSON's comments)"
+    ]

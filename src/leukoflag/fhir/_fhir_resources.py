@@ -162,6 +162,20 @@ def _elements(model: Any) -> dict[str, _Element]:
     return elements
 
 
+@cache
+def _python_names(model: Any) -> dict[str, str]:
+    """The keys ``model`` accepts that are no FHIR element: fhir.resources' Python names
+    (``class_fhir``, ``active__ext``; its models populate fields by name too) and DSTU2's
+    ``fhir_comments``, each with why."""
+    names = {}
+    for name, field in model.model_fields.items():
+        if name == "fhir_comments":
+            names[name] = "no FHIR element in R4 or R5 (DSTU2 JSON's comments)"
+        elif field.alias and field.alias != name:
+            names[name] = f"no FHIR element: fhir.resources' Python name for '{field.alias}'"
+    return names
+
+
 def _unwrapped(annotation: Any) -> tuple[Any, bool]:
     """The type inside ``Optional[...]`` and ``List[...]``, and whether it was a list."""
     repeats = False
@@ -185,9 +199,12 @@ def _json_types(
     elements = _elements(model)
     for key, value in node.items():
         element = elements.get(key)
-        if element is None:
-            continue  # resourceType, or a key the model refuses itself
         where = f"{path}.{key}" if path else key
+        if element is None:
+            named = _python_names(model).get(key)
+            if named is not None:  # else resourceType, or a key the model refuses itself
+                found.append((where, named))
+            continue
         if value is None or (not value and isinstance(value, str | dict | list | tuple)):
             found.append((where, f"{_shown(value)}: {_NO_VALUE}"))
         elif not element.repeats:
