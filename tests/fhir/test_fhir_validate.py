@@ -330,3 +330,37 @@ def test_a_python_name_of_an_element_is_no_fhir_key(version: str) -> None:
     assert fhir.validate(obs, version) == [
         "Observation.fhir_comments: no FHIR element in R4 or R5 (DSTU2 JSON's comments)"
     ]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("Observation.code.coding.0.system", "http://loinc.org "),  # a trailing space pasted in
+        ("Observation.valueQuantity.system", "http://unitsofmeasure.org\n"),
+        ("Observation.implicitRules", "http://lab.example.org/wbc rules"),
+    ],
+)
+def test_whitespace_in_a_uri_is_refused(version: str, path: str, value: str) -> None:
+    # datatypes.html: a uri matches \S* whole; the models search that pattern, which any value
+    # matches, so a system with a trailing space (no terminology server knows it) validated
+    obs = _wbc()
+    _set(path, value)(obs)
+    where = path.replace(".0.", "[0].")
+    assert fhir.validate(obs, version) == [
+        f"{where}: the string {value!r}: a FHIR uri holds no whitespace (datatypes.html)"
+    ]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_id_longer_than_64_characters_is_refused(version: str) -> None:
+    # datatypes.html: an id is 1 to 64 characters; fhir.resources allows 255
+    obs = _wbc()
+    obs["id"] = "wbc-" + "0123456789" * 6 + "-1"  # 66 characters
+    (problem,) = fhir.validate(obs, version)
+    assert problem.startswith("Observation.id: the string 'wbc-0123456789")
+    assert problem.endswith(
+        " is 66 characters long: a FHIR id is at most 64 characters (datatypes.html)"
+    )
+    obs["id"] = obs["id"][:64]
+    assert fhir.validate(obs, version) == []

@@ -127,6 +127,15 @@ _INTEGER64 = re.compile(r"-?(0|[1-9][0-9]*)")
 # and the FHIR validator refuses them in any format
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _NO_CONTROL = "a FHIR string holds no control character but tab, CR and LF"
+# datatypes.html: uri, url and canonical match \S* whole (the models' pattern is searched, so it
+# matches any value); an id is 1 to 64 characters (fhir.resources allows 255)
+_WHITESPACE = re.compile(r"\s")
+_NO_WHITESPACE = {
+    kind: f"a FHIR {kind} holds no whitespace (datatypes.html)"
+    for kind in ("uri", "url", "canonical")
+}
+_LONGEST_ID = 64
+_ID_LENGTH = "a FHIR id is at most 64 characters (datatypes.html)"
 
 
 @cache
@@ -265,6 +274,12 @@ def _json_type(
         control = _CONTROL.search(value) if fits else None
         if control:
             found.append((where, f"{_shown(value)} holds U+{ord(control[0]):04X}: {_NO_CONTROL}"))
+            return
+        if fits and element.fhir_type in _NO_WHITESPACE and _WHITESPACE.search(value):
+            found.append((where, f"{_shown(value)}: {_NO_WHITESPACE[element.fhir_type]}"))
+            return
+        if fits and element.fhir_type == "id" and len(value) > _LONGEST_ID:
+            found.append((where, f"{_shown(value)} is {len(value)} characters long: {_ID_LENGTH}"))
             return
         if fits and element.fhir_type == "integer64" and not _INTEGER64.fullmatch(value):
             found.append(
