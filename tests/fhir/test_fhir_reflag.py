@@ -826,3 +826,26 @@ def test_generated_cbcs_flagged_with_other_settings_judge_as_fresh(
     case: tuple[bytes, leukoflag.Settings], variant: str
 ) -> None:
     _check_other_settings(case[0], _OTHER_SETTINGS[variant])
+
+
+@pytest.mark.parametrize("duffy_null", [frozenset(), frozenset({"*"})])
+def test_a_range_per_age_beside_a_normalized_count_is_read_back_in_the_sent_unit(
+    duffy_null: frozenset[str],
+) -> None:
+    # a text giving a range per age, written as text only beside the normalized count (a
+    # Duffy-null range judged it, or the normalized band beside it): read back, its band
+    # '>=18 y: 4.0-11.0' was read in cells/µL, and re-flagging warned flag.lab-range-unusable
+    # '4–11 cells/µL is not a plausible WBC range' though the first pass read it in 10*3/uL
+    wbc = (
+        "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||3.1|10*3/uL^^UCUM|"
+        "0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0; >=18 y: 4.0-11.0||||F|||20261124090000-0600"
+    )
+    options = leukoflag.Settings(duffy_null=duffy_null)
+    first = leukoflag.convert(er7(MSH.format(n=8), PID, OBR, wbc), settings=options)
+    second = leukoflag.convert(fhir.dumps(first.bundles[0]), settings=options)
+    for conv in (first, second):
+        (finding,) = conv.findings
+        assert finding.value_per_ul == Decimal(3100)
+        assert finding.code == ("N" if duffy_null else "L")
+        assert not [i for i in conv.issues if i.code == "flag.lab-range-unusable"]
+    assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])

@@ -2937,10 +2937,15 @@ def _in_sent_unit(read: ReferenceRange, quantity: Any) -> ReferenceRange:
             shown = extension.get("valueString")
             match = ORIGINAL_FORM.match(shown) if isinstance(shown, str) else None
             unit = Unit(text=match[3]) if match is not None and match[3] else None
-    if unit is None:
-        return read
-    by_sex = tuple((sex, one if one.unit else replace(one, unit=unit)) for sex, one in read.by_sex)
-    return replace(read, unit=read.unit or unit, by_sex=by_sex)
+    return read if unit is None else _with_unit(read, unit)
+
+
+def _with_unit(read: ReferenceRange, unit: Unit) -> ReferenceRange:
+    """``read`` with ``unit`` where the text named none: its own, its ranges per sex and per age
+    ('>=18 y: 4.0-11.0', which the rules judge alone, in its own unit)."""
+    by_sex = tuple((sex, _with_unit(one, unit)) for sex, one in read.by_sex)
+    by_age = tuple(_with_unit(band, unit) for band in read.by_age)
+    return replace(read, unit=read.unit or unit, by_sex=by_sex, by_age=by_age)
 
 
 def _normalized_before(quantity: Any, value: Number) -> bool:
