@@ -1272,15 +1272,7 @@ class _Reader:
             if request[24]:  # an ID (table 0074): its first component
                 section = request[24].split(d.component)
                 values["service_section"] = self._text(section[0], f"{where}-24").strip()
-                for at, part in enumerate(section[1:], 2):
-                    if part.strip():
-                        self._issue(
-                            Severity.INFORMATION,
-                            "hl7v2.component-unmapped",
-                            f"{where}-24.{at}",
-                            f"OBR-24.{at} is not carried (an ID: its code is read): "
-                            f"{quoted(part, 80)}",
-                        )
+                self._id_parts_unmapped(section, f"{where}-24", "OBR-24", "an ID: its code is read")
         values["code"] = code or _EMPTY_CONCEPT
         status: tuple[ReportStatus, str] = (ReportStatus.UNKNOWN, "")
         if obr is not None:  # else no OBR-25: hl7v2.orc-without-obr says so (ORC-25 is another)
@@ -1738,6 +1730,18 @@ class _Reader:
         )
         return flags, f"{location}-5"
 
+    def _id_parts_unmapped(self, parts: list[str], at: str, field: str, why: str) -> None:
+        """The components after the first of an ID field (``parts``, located at ``at``, named
+        ``field``) that a sender filled as if a CWE: not carried, each an Issue at its part."""
+        for number, part in enumerate(parts[1:], 2):
+            if part.strip():
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.component-unmapped",
+                    f"{at}.{number}",
+                    f"{field}.{number} is not carried ({why}): {quoted(part, 80)}",
+                )
+
     def _observation_type(self, field: str, location: str) -> Concept | None:
         """OBX-29 (ID, table 0936) as the category: its first repetition sent, its first
         component; what else a sender put there (a CWE's text and system) is an Issue. None
@@ -1749,15 +1753,7 @@ class _Reader:
             if len(types) > 1:
                 self._repetitions(location, 29, types)
         parts = types[0].split(d.component)
-        for number, part in enumerate(parts[1:], 2):
-            if part.strip():
-                self._issue(
-                    Severity.INFORMATION,
-                    "hl7v2.component-unmapped",
-                    f"{location}-29.{number}",
-                    f"OBX-29.{number} is not carried (OBX-29 is an ID of table 0936): "
-                    f"{quoted(part, 80)}",
-                )
+        self._id_parts_unmapped(parts, f"{location}-29", "OBX-29", "OBX-29 is an ID of table 0936")
         problems: list[str] = []
         code = decoded(parts[0], d, self.codec, problems).strip()
         if problems:
