@@ -140,6 +140,29 @@ def test_pid_30_n_beside_a_death_date_is_not_carried_and_says_so() -> None:
     ]
 
 
+def test_pid_30_sent_with_its_table_text_or_repeated_is_read_from_its_code() -> None:
+    # A lab sending PID-30 as a coded value of table 0136 ('Y^Yes^HL70136'), or repeated: the
+    # death was lost ('not in HL7 table 0136') though its code is Y.
+    pid = PID_DIED.replace("20261125061200-0500|Y", "|Y^Yes^HL70136")
+    bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["deceasedBoolean"] is True
+    assert {
+        i.location: i.text for i in conversion.issues if i.location.startswith("MSG[1]/PID[1]-30")
+    } == {
+        "MSG[1]/PID[1]-30.2": "PID-30.2 is not carried (an ID: its code is read): 'Yes'",
+        "MSG[1]/PID[1]-30.3": "PID-30.3 is not carried (an ID: its code is read): 'HL70136'",
+    }
+    pid = PID_DIED.replace("20261125061200-0500|Y", "|~Y~N")
+    bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["deceasedBoolean"] is True
+    assert _unmapped_at(conversion, "MSG[1]/PID[1]-30") == []
+    assert [(i.code, i.text) for i in conversion.issues if i.location == "MSG[1]/PID[1]-30"] == [
+        ("hl7v2.repetition-unmapped", "PID-30 repetitions after the first are not carried: 'N'")
+    ]
+
+
 # An oncology outpatient referred by her GP (PV1-8), seen by a haematology consultant (PV1-9),
 # admitted by the oncologist on call (PV1-17), under the attending (PV1-7).
 PV1_DOCTORS = (

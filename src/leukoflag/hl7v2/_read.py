@@ -1044,13 +1044,30 @@ class _Reader:
     def _deceased(self, fields: list[str], location: str) -> Timestamp | bool | None:
         """PID-29 death date and time, else PID-30 death indicator (table 0136): V2-to-FHIR IG
         PID[Patient] maps them to Patient.deceasedDateTime, else deceasedBoolean."""
-        indicator = fields[30].strip().upper()
+        sent = fields[30]
+        d = self.delimiters
+        if d.repetition in sent:  # PID-30 does not repeat: the first repetition sent
+            repetitions = _sent(sent.split(d.repetition))
+            if len(repetitions) > 1:
+                self._repetitions(location, 30, repetitions)
+            sent = repetitions[0]
+        if d.component in sent:  # an ID: its first component ('Y^Yes^HL70136')
+            sent, *rest = sent.split(d.component)
+            for at, part in enumerate(rest, 2):
+                if part.strip():
+                    self._issue(
+                        Severity.INFORMATION,
+                        "hl7v2.component-unmapped",
+                        f"{location}-30.{at}",
+                        f"PID-30.{at} is not carried (an ID: its code is read): {quoted(part, 80)}",
+                    )
+        indicator = sent.strip().upper()
         if indicator and indicator not in ("Y", "N"):
             self._issue(
                 Severity.INFORMATION,
                 "hl7v2.field-unmapped",
                 f"{location}-30",
-                f"PID-30 death indicator {quoted(fields[30], 80)} is not in HL7 table 0136 "
+                f"PID-30 death indicator {quoted(sent, 80)} is not in HL7 table 0136 "
                 "(Y, N): not carried",
             )
             indicator = ""
@@ -1061,7 +1078,7 @@ class _Reader:
                     Severity.INFORMATION,
                     "hl7v2.field-unmapped",
                     f"{location}-30",
-                    f"PID-30 death indicator {quoted(fields[30], 80)} (not deceased) is not "
+                    f"PID-30 death indicator {quoted(sent, 80)} (not deceased) is not "
                     f"carried: PID-29 gives a date of death, {quoted(died.text)}, which is used",
                 )
             return died
