@@ -255,6 +255,29 @@ def test_obr_24_outside_table_0074_is_the_reports_category_text() -> None:
     ]
 
 
+def test_obr_24_sent_repeated_is_the_reports_category_of_its_first_code() -> None:
+    # OBR-24 does not repeat; a LIS sending two sections ('HM~CH') got a category of text
+    # 'HM~CH' and 'not in HL7 table 0074', though each is a code of the table.
+    data = message(PID, PV1, ORC, _obr_section("~HM~CH"), WBC_SIGNED_OUT, SPM)
+    bundle, conversion = _convert(data, "R4")
+    (report,) = _resources(bundle, "DiagnosticReport")
+    system = "http://terminology.hl7.org/CodeSystem/v2-0074"
+    assert report["category"] == [
+        {"coding": [{"system": system, "code": "HM", "display": "Hematology"}]}
+    ]
+    assert [
+        (i.code, i.location, i.text)
+        for i in conversion.issues
+        if i.location.startswith("MSG[1]/OBR[1]-24")
+    ] == [
+        (
+            "hl7v2.repetition-unmapped",
+            "MSG[1]/OBR[1]-24",
+            "OBR-24 repetitions after the first are not carried: 'CH'",
+        )
+    ]
+
+
 @pytest.mark.parametrize("version", ["R4", "R5"])
 def test_obx_21_instance_identifier_is_the_observations_identifier(
     version: Literal["R4", "R5"],

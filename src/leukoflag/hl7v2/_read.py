@@ -1287,7 +1287,13 @@ class _Reader:
             values["effective_end"] = self._time(request[8], where, 8)
             values["issued"] = self._time(request[22], where, 22)
             if request[24]:  # an ID (table 0074): its first component
-                section = request[24].split(d.component)
+                sent = request[24]
+                if d.repetition in sent:  # OBR-24 does not repeat: the first sent
+                    repetitions = _sent(sent.split(d.repetition))
+                    if len(repetitions) > 1:
+                        self._repetitions(where, 24, repetitions)
+                    sent = repetitions[0]
+                section = sent.split(d.component)
                 values["service_section"] = self._text(section[0], f"{where}-24").strip()
                 self._id_parts_unmapped(section, f"{where}-24", "OBR-24", "an ID: its code is read")
         values["code"] = code or _EMPTY_CONCEPT
