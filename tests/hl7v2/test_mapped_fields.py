@@ -208,6 +208,41 @@ def test_pv1_doctors_are_encounter_participants_of_their_type(
     assert _unmapped_at(conversion, "MSG[1]/PV1[1]") == []
 
 
+@pytest.mark.parametrize(("version", "role"), [("R4", "individual"), ("R5", "actor")])
+def test_pv1_7_attending_doctors_after_the_first_are_encounter_participants(
+    version: Literal["R4", "R5"], role: str
+) -> None:
+    # PV1-7 repeats (XCN, one repetition per attending): a handover between two attendings
+    # kept the first and dropped the second as hl7v2.repetition-unmapped, though the V2-to-FHIR
+    # IG maps each to an Encounter.participant of type ATND.
+    fields = PV1_DOCTORS.split("|")
+    fields[7] += "~~5871^HALVORSEN^INGRID^^^DR^MD"
+    bundle, conversion = _convert(
+        message(PID, "|".join(fields), ORC, OBR, WBC_SIGNED_OUT, SPM), version
+    )
+    (encounter,) = _resources(bundle, "Encounter")
+    assert [
+        (p["type"][0]["coding"][0]["code"], p[role]["display"]) for p in encounter["participant"]
+    ] == [
+        ("ATND", "DR ILONA VARGA, MD (5820)"),
+        ("ATND", "DR INGRID HALVORSEN, MD (5871)"),
+        ("REF", "DR PAUL BRENNAN (4471)"),
+        ("CON", "DR TOLU ADEYEMI, MD (6120)"),
+        ("CON", "DR EVA LINDQVIST (6133)"),
+        ("ADM", "DR ANA MORALES, MD (6002)"),
+    ]
+    assert [i for i in conversion.issues if i.location.startswith("MSG[1]/PV1[1]")] == []
+    # alone, without PV1-8, -9 or -17
+    pv1 = PV1.replace("5820^VARGA^ILONA^^^DR^MD", "5820^VARGA^ILONA^^^DR^MD~5871^HALVORSEN^INGRID")
+    bundle, conversion = _convert(message(PID, pv1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
+    (encounter,) = _resources(bundle, "Encounter")
+    assert [p[role]["display"] for p in encounter["participant"]] == [
+        "DR ILONA VARGA, MD (5820)",
+        "INGRID HALVORSEN (5871)",
+    ]
+    assert [i for i in conversion.issues if i.location.startswith("MSG[1]/PV1[1]")] == []
+
+
 def _obr_section(section: str) -> str:
     fields = OBR.split("|")
     fields[24] = section

@@ -141,7 +141,7 @@ _UNCARRIED_BELOW = {
 _REQUIRED_LAST = {"MSH": 12, "PID": 3, "OBR": 4, "OBX": 11, "SPM": 4}
 
 # V2-to-FHIR IG PV1[Encounter]: the doctors of PV1-8, -9, -17 as Encounter.participant, typed
-# by v3-ParticipationType (PV1-7, the attending, is ATND).
+# by v3-ParticipationType (PV1-7, the attending, each repetition, is ATND).
 _VISIT_PARTICIPANTS = ((8, "REF"), (9, "CON"), (17, "ADM"))
 
 # ORC-1 order control codes (table 0119) that cancel or discontinue the order.
@@ -1104,10 +1104,8 @@ class _Reader:
             if len(visit) > 1:
                 self._repetitions(location, 19, visit)
         attending = fields[7].split(d.repetition)
-        if len(attending) > 1:  # rare: a repeated field
+        if len(attending) > 1:  # rare: a repeated field (each attending a participant)
             attending = _sent(attending)
-            if len(attending) > 1:
-                self._repetitions(location, 7, attending)
         if group.visit is not None:
             self._issue(
                 Severity.WARNING,
@@ -1134,17 +1132,28 @@ class _Reader:
                 visit_number=visit_number,
                 attending=attending_name,
             )
-            if fields[8] or fields[9] or fields[17]:
+            if fields[8] or fields[9] or fields[17] or len(attending) > 1:
                 group.visit = replace(
                     group.visit, participants=self._participants(fields, location)
                 )
         self.note_target = None
 
     def _participants(self, fields: list[str], location: str) -> tuple[tuple[str, str], ...]:
-        """PV1-8 referring, PV1-9 consulting, PV1-17 admitting doctors (XCN, each repetition)."""
+        """PV1-7 attending doctors after the first sent (Visit.attending), PV1-8 referring,
+        PV1-9 consulting, PV1-17 admitting doctors (XCN, each repetition)."""
         d, codec = self.delimiters, self.codec
         problems: list[str] = []
         found: list[tuple[str, str]] = []
+        attending = fields[7].split(d.repetition)
+        first = next((n for n, repetition in enumerate(attending) if repetition.strip()), 0)
+        for count, repetition in enumerate(attending[first + 1 :], start=first + 2):
+            if repetition.strip():
+                name = render_person(repetition, d, codec, problems)
+                if name:
+                    found.append(("ATND", name))
+                self._parts_unmapped(repetition, "XCN", location, 7, count)
+        if problems:
+            self._field_problems(problems, location, 7)
         for number, kind in _VISIT_PARTICIPANTS:
             for count, repetition in enumerate(fields[number].split(d.repetition), start=1):
                 if repetition:
