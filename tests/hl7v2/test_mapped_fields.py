@@ -59,6 +59,20 @@ def test_obx_25_responsible_observer_is_an_observation_performer(
     assert _unmapped_at(conversion, "MSG[1]/OBX[1]-25") == []
 
 
+def test_obx_25_naming_the_obx_16_observer_is_one_performer() -> None:
+    # The medical technologist who verified the WBC (OBX-16) also signs it out as responsible
+    # observer (OBX-25): one person, written twice as two identical performers.
+    fields = WBC_SIGNED_OUT.split("|")
+    fields[25] = "7001^OSEI^KWAME"
+    bundle, conversion = _convert(message(PID, PV1, ORC, OBR, "|".join(fields), SPM), "R4")
+    (observation,) = _resources(bundle, "Observation")
+    assert observation["performer"] == [
+        {"display": "KWAME OSEI (7001)"},
+        {"display": "Riverside Core Laboratory (CLIA05D1234567)"},
+    ]
+    assert _unmapped_at(conversion, "MSG[1]/OBX[1]-25") == []
+
+
 # A haematology CBC whose film was reviewed and the report signed out by the lab's pathologist:
 # OBR-32 principal result interpreter (NDL, its name a CNN in subcomponents) with the time of
 # the interpretation and the lab's location (NDL.2, NDL.4).

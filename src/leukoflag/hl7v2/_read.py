@@ -1921,7 +1921,9 @@ class _Reader:
                     self._parts_unmapped(repetition, kind, location, number, count)
             if problems:
                 self._field_problems(problems, location, number)
-        return tuple(p for p in found if p)
+        # Each person once: the technologist who verified the result (OBX-16) is often its
+        # responsible observer too (OBX-25), and a performer display says no role.
+        return tuple(dict.fromkeys(p for p in found if p))
 
     def _instance_id(self, field: str, location: str, results: list[LabResult]) -> None:
         """OBX-21 observation instance identifier (EI, not repeating) on the result just read:
