@@ -385,6 +385,28 @@ def test_a_local_coded_count_withdrawn_by_a_deleted_one_stays_withdrawn_read_bac
     assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
 
 
+def test_a_corrected_anc_does_not_withdraw_a_wbc_sharing_its_local_code() -> None:
+    # a lab sending one local code for its whole cell count beside each LOINC (OBX-3.4-6):
+    # the corrected ANC (751-8) replaces no WBC (6690-2), so the leukopenic WBC is judged
+    message = er7(
+        MSH.format(n=17),
+        PID,
+        OBR,
+        "OBX|1|NM|6690-2^Leukocytes^LN^HEMCNT^Hematology count^99LAB||2.1|10*3/uL^^UCUM|4.0-11.0"
+        "|L|||F|||20261124090000-0600",
+        "OBX|2|NM|751-8^Neutrophils^LN^HEMCNT^Hematology count^99LAB||1.2|10*3/uL^^UCUM|1.8-7.7"
+        "|L|||C|||20261124090000-0600",
+    )
+    first = leukoflag.convert(message)
+    second = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    for conv in (first, second):
+        assert sorted((f.analyte.value, f.value_per_ul, f.code) for f in conv.findings) == [
+            ("anc", Decimal("1200"), "L"),
+            ("wbc", Decimal("2100"), "LU"),
+        ]
+        assert "flag.result-superseded" not in [i.code for i in conv.issues]
+
+
 def test_a_unit_code_and_text_that_agree_keep_no_code_extension() -> None:
     wbc = "OBX|1|NM|6690-2^Leukocytes^LN||5.2|10*3/uL^K/uL|4.0-11.0||||F|||20261124090000-0600"
     (bundle,) = leukoflag.convert(er7(MSH.format(n=6), PID, OBR, wbc)).bundles

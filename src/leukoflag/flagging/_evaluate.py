@@ -2200,13 +2200,24 @@ def _result_code_key(concept: Concept) -> tuple[tuple[str, str], ...] | str:
     """The code a correction or deletion shares with the result it replaces: a local code is
     the lab's own, its LOINC coding beside it left out, as leukoflag adds one to the local code
     of a count it normalized (not to an entered-in-error one): read back, a FHIR ``WCC`` with
-    LOINC 26464-8 and a deleted ``WCC`` without are one result, as the two OBX were."""
+    LOINC 26464-8 and a deleted ``WCC`` without are one result, as the two OBX were. Only a
+    LOINC coding that says the count the local code says is left out: a local code a lab sends
+    beside each LOINC of its counts (``HEMCNT`` with 6690-2 and with 751-8) is no one count."""
     codings = concept.codings
     if len(codings) > 1:  # rare: a code of one coding is its own key
-        local = tuple([(c.system, c.code) for c in codings if c.code and c.system != _scope.LOINC])
-        if local:
-            return local
+        local = tuple([c for c in codings if c.code and c.system != _scope.LOINC])
+        if local and _same_count(_scope.recognize(concept), Concept(local, concept.text)):
+            return tuple([(c.system, c.code) for c in local])
     return _code_key(concept)
+
+
+def _same_count(recognition: _scope.Recognition | None, local: Concept) -> bool:
+    """Whether ``local`` (a code's local codings) alone is the count ``recognition`` (of the code
+    with its LOINC coding) is, as leukoflag recognized it when it added that LOINC coding."""
+    if recognition is None or not recognition.is_count:
+        return False
+    alone = _scope.recognize(local)
+    return alone is not None and alone.is_count and alone.analyte is recognition.analyte
 
 
 def _timeless(result: LabResult, state: _OrderState) -> str:
