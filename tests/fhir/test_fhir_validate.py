@@ -353,6 +353,30 @@ def test_whitespace_in_a_uri_is_refused(version: str, path: str, value: str) -> 
 
 
 @pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("Observation.code.coding.0.code", "WBC\tCNT"),  # a fixed-width local code's tab
+        ("Observation.valueQuantity.code", "10*3/\nuL"),  # a line break from a wrapped field
+    ],
+)
+def test_whitespace_other_than_single_spaces_in_a_code_is_refused(
+    version: str, path: str, value: str
+) -> None:
+    # datatypes.html: a code matches [^\s]+( [^\s]+)* (single spaces only); the models' pattern
+    # takes \s for the space, so a tab, CR or LF inside a code validated
+    obs = _wbc()
+    _set(path, value)(obs)
+    where = path.replace(".0.", "[0].")
+    spaces = "a FHIR code holds no whitespace but single spaces between its characters"
+    assert fhir.validate(obs, version) == [
+        f"{where}: the string {value!r}: {spaces} (datatypes.html)"
+    ]
+    _set(path, " ".join(value.split()))(obs)
+    assert fhir.validate(obs, version) == []
+
+
+@pytest.mark.parametrize("version", VERSIONS)
 def test_an_id_longer_than_64_characters_is_refused(version: str) -> None:
     # datatypes.html: an id is 1 to 64 characters; fhir.resources allows 255
     obs = _wbc()

@@ -134,6 +134,12 @@ _NO_WHITESPACE = {
     kind: f"a FHIR {kind} holds no whitespace (datatypes.html)"
     for kind in ("uri", "url", "canonical")
 }
+# datatypes.html: a code matches [^\s]+( [^\s]+)* whole, single spaces only; the models take
+# \s for that space, so a tab, CR or LF inside a code passed
+_CODE = re.compile(r"[^\s]+( [^\s]+)*")
+_CODE_SPACES = (
+    "a FHIR code holds no whitespace but single spaces between its characters (datatypes.html)"
+)
 _LONGEST_ID = 64
 _ID_LENGTH = "a FHIR id is at most 64 characters (datatypes.html)"
 
@@ -277,6 +283,9 @@ def _json_type(
             return
         if fits and element.fhir_type in _NO_WHITESPACE and _WHITESPACE.search(value):
             found.append((where, f"{_shown(value)}: {_NO_WHITESPACE[element.fhir_type]}"))
+            return
+        if fits and element.fhir_type == "code" and not _CODE.fullmatch(value):
+            found.append((where, f"{_shown(value)}: {_CODE_SPACES}"))
             return
         if fits and element.fhir_type == "id" and len(value) > _LONGEST_ID:
             found.append((where, f"{_shown(value)} is {len(value)} characters long: {_ID_LENGTH}"))
