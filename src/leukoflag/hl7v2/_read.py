@@ -1044,23 +1044,7 @@ class _Reader:
     def _deceased(self, fields: list[str], location: str) -> Timestamp | bool | None:
         """PID-29 death date and time, else PID-30 death indicator (table 0136): V2-to-FHIR IG
         PID[Patient] maps them to Patient.deceasedDateTime, else deceasedBoolean."""
-        sent = fields[30]
-        d = self.delimiters
-        if d.repetition in sent:  # PID-30 does not repeat: the first repetition sent
-            repetitions = _sent(sent.split(d.repetition))
-            if len(repetitions) > 1:
-                self._repetitions(location, 30, repetitions)
-            sent = repetitions[0]
-        if d.component in sent:  # an ID: its first component ('Y^Yes^HL70136')
-            sent, *rest = sent.split(d.component)
-            for at, part in enumerate(rest, 2):
-                if part.strip():
-                    self._issue(
-                        Severity.INFORMATION,
-                        "hl7v2.component-unmapped",
-                        f"{location}-30.{at}",
-                        f"PID-30.{at} is not carried (an ID: its code is read): {quoted(part, 80)}",
-                    )
+        sent = self._id_code(fields[30], location, 30, "an ID: its code is read")  # 'Y^Yes^HL70136'
         indicator = sent.strip().upper()
         if indicator and indicator not in ("Y", "N"):
             self._issue(
@@ -1296,15 +1280,8 @@ class _Reader:
             values["effective_end"] = self._time(request[8], where, 8)
             values["issued"] = self._time(request[22], where, 22)
             if request[24]:  # an ID (table 0074): its first component
-                sent = request[24]
-                if d.repetition in sent:  # OBR-24 does not repeat: the first sent
-                    repetitions = _sent(sent.split(d.repetition))
-                    if len(repetitions) > 1:
-                        self._repetitions(where, 24, repetitions)
-                    sent = repetitions[0]
-                section = sent.split(d.component)
-                values["service_section"] = self._text(section[0], f"{where}-24").strip()
-                self._id_parts_unmapped(section, f"{where}-24", "OBR-24", "an ID: its code is read")
+                section = self._id_code(request[24], where, 24, "an ID: its code is read")
+                values["service_section"] = self._text(section, f"{where}-24").strip()
         values["code"] = code or _EMPTY_CONCEPT
         status: tuple[ReportStatus, str] = (ReportStatus.UNKNOWN, "")
         if obr is not None:  # else no OBR-25: hl7v2.orc-without-obr says so (ORC-25 is another)
@@ -1762,32 +1739,39 @@ class _Reader:
         )
         return flags, f"{location}-5"
 
-    def _id_parts_unmapped(self, parts: list[str], at: str, field: str, why: str) -> None:
-        """The components after the first of an ID field (``parts``, located at ``at``, named
-        ``field``) that a sender filled as if a CWE: not carried, each an Issue at its part."""
-        for number, part in enumerate(parts[1:], 2):
+    def _id_code(self, field: str, location: str, number: int, why: str) -> str:
+        """The code of an ID field that does not repeat (PID-30, OBR-24, OBX-29), as sent: its
+        first repetition sent, its first component. Later repetitions are
+        hl7v2.repetition-unmapped, and the other components a sender filled as if a CWE are
+        hl7v2.component-unmapped at their part, saying ``why`` only the code is read."""
+        d = self.delimiters
+        if d.repetition in field:
+            repetitions = _sent(field.split(d.repetition))
+            if len(repetitions) > 1:
+                self._repetitions(location, number, repetitions)
+            field = repetitions[0]
+        if d.component not in field:
+            return field
+        code, *rest = field.split(d.component)
+        name = location.rsplit("/", 1)[-1].split("[", 1)[0]
+        for at, part in enumerate(rest, 2):
             if part.strip():
                 self._issue(
                     Severity.INFORMATION,
                     "hl7v2.component-unmapped",
-                    f"{at}.{number}",
-                    f"{field}.{number} is not carried ({why}): {quoted(part, 80)}",
+                    f"{location}-{number}.{at}",
+                    f"{name}-{number}.{at} is not carried ({why}): {quoted(part, 80)}",
                 )
+        return code
 
     def _observation_type(self, field: str, location: str) -> Concept | None:
         """OBX-29 (ID, table 0936) as the category: its first repetition sent, its first
         component; what else a sender put there (a CWE's text and system) is an Issue. None
         when that component is empty."""
         d = self.delimiters
-        types = field.split(d.repetition)
-        if len(types) > 1:
-            types = _sent(types)
-            if len(types) > 1:
-                self._repetitions(location, 29, types)
-        parts = types[0].split(d.component)
-        self._id_parts_unmapped(parts, f"{location}-29", "OBX-29", "OBX-29 is an ID of table 0936")
+        sent = self._id_code(field, location, 29, "OBX-29 is an ID of table 0936")
         problems: list[str] = []
-        code = decoded(parts[0], d, self.codec, problems).strip()
+        code = decoded(sent, d, self.codec, problems).strip()
         if problems:
             self._field_problems(problems, location, 29)
         if not code:  # no type named: not a codeless category, the in-scope default applies
