@@ -17,7 +17,7 @@ model does not carry, is an Issue with its location: nothing is lost silently.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -1125,29 +1125,43 @@ class _Reader:
     def _participants(self, fields: list[str], location: str) -> tuple[tuple[str, str], ...]:
         """PV1-7 attending doctors after the first sent (Visit.attending), PV1-8 referring,
         PV1-9 consulting, PV1-17 admitting doctors (XCN, each repetition)."""
+        attending = fields[7].split(self.delimiters.repetition)
+        first = next((n for n, repetition in enumerate(attending) if repetition.strip()), 0)
+        found = [
+            ("ATND", name)
+            for name in self._each_sent(
+                fields[7], "XCN", render_person, location, 7, skip=first + 1
+            )
+            if name
+        ]
+        for number, kind in _VISIT_PARTICIPANTS:
+            people = self._each_sent(fields[number], "XCN", render_person, location, number)
+            found += [(kind, name) for name in people if name]
+        return tuple(found)
+
+    def _each_sent(
+        self,
+        field: str,
+        kind: str,
+        render: Callable[[str, Delimiters, str, list[str]], str],
+        location: str,
+        number: int,
+        *,
+        skip: int = 0,
+    ) -> list[str]:
+        """Each repetition sent of a field whose every repetition is read (OBX-16/23/25, PV1-7
+        after the first sent, PV1-8/9/17), after the first ``skip``, rendered as a display; the
+        parts not carried located at their repetition (``PV1-9[2].19``)."""
         d, codec = self.delimiters, self.codec
         problems: list[str] = []
-        found: list[tuple[str, str]] = []
-        attending = fields[7].split(d.repetition)
-        first = next((n for n, repetition in enumerate(attending) if repetition.strip()), 0)
-        for count, repetition in enumerate(attending[first + 1 :], start=first + 2):
+        found: list[str] = []
+        for count, repetition in enumerate(field.split(d.repetition)[skip:], start=skip + 1):
             if repetition.strip():
-                name = render_person(repetition, d, codec, problems)
-                if name:
-                    found.append(("ATND", name))
-                self._parts_unmapped(repetition, "XCN", location, 7, count)
+                found.append(render(repetition, d, codec, problems))
+                self._parts_unmapped(repetition, kind, location, number, count)
         if problems:
-            self._field_problems(problems, location, 7)
-        for number, kind in _VISIT_PARTICIPANTS:
-            for count, repetition in enumerate(fields[number].split(d.repetition), start=1):
-                if repetition:
-                    name = render_person(repetition, d, codec, problems)
-                    if name:
-                        found.append((kind, name))
-                    self._parts_unmapped(repetition, "XCN", location, number, count)
-            if problems:
-                self._field_problems(problems, location, number)
-        return tuple(found)
+            self._field_problems(problems, location, number)
+        return found
 
     def _order_without_obr(self) -> None:
         """An ORC with no OBR after it: its own order, with an Issue."""
@@ -1899,12 +1913,7 @@ class _Reader:
             (23, "XON", render_organization),
             (25, "XCN", render_person),
         ):
-            for count, repetition in enumerate(fields[number].split(d.repetition), start=1):
-                if repetition:
-                    found.append(render(repetition, d, codec, problems))
-                    self._parts_unmapped(repetition, kind, location, number, count)
-            if problems:
-                self._field_problems(problems, location, number)
+            found += self._each_sent(fields[number], kind, render, location, number)
         # Each person once: the technologist who verified the result (OBX-16) is often its
         # responsible observer too (OBX-25), and a performer display says no role.
         return tuple(dict.fromkeys(p for p in found if p))
