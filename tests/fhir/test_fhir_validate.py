@@ -388,3 +388,31 @@ def test_an_id_longer_than_64_characters_is_refused(version: str) -> None:
     )
     obs["id"] = obs["id"][:64]
     assert fhir.validate(obs, version) == []
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_bundle_entry_holding_only_its_resource_is_no_empty_object(version: str) -> None:
+    # an R4 collection or export Bundle may send its entries without fullUrl: {"resource": …}
+    # is an entry with a value; the resource is checked at its own path, not taken for nothing
+    bundle = _bundle(_patient(), _wbc())
+    for entry in bundle["entry"]:
+        del entry["fullUrl"]
+    assert fhir.validate(bundle, version) == []
+    bundle["entry"][1]["resource"]["valueQuantity"]["value"] = "3200"
+    refused = (
+        "Bundle.entry[1].resource (Observation).valueQuantity.value: the string '3200': "
+        "FHIR JSON writes a decimal as a number"
+    )
+    assert fhir.validate(bundle, version) == [refused]
+    bundle["entry"].append({})  # an entry holding nothing at all stays refused
+    assert fhir.validate(bundle, version)[0] == f"Bundle.entry[2]: an empty object: {NO_VALUE}"
+
+
+def test_a_strict_conversion_passes_a_bundle_whose_entries_send_no_full_url() -> None:
+    bundle = _bundle(_patient(), _wbc())
+    for entry in bundle["entry"]:
+        del entry["fullUrl"]
+    conversion = leukoflag.convert(json.dumps(bundle), Settings(strict=True))
+    assert conversion.rejected == []
+    (flagged,) = conversion.bundles
+    assert flagged["entry"][1]["resource"]["interpretation"][0]["coding"][0]["code"] == "L"

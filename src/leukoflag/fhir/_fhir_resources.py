@@ -58,18 +58,24 @@ def _check(resource: Any, path: str, package: Any, problems: list[str]) -> None:
         del shell["contained"]
         inner.extend((f"{path}.contained[{i}]", r) for i, r in enumerate(contained))
     entries = shell.get("entry")
+    # entries holding only their resource (no fullUrl, which R4 does not require): not empty
+    resource_only: set[str] = set()
     if kind == "Bundle" and isinstance(entries, list):
         stripped = []
         for i, entry in enumerate(entries):
             if isinstance(entry, dict) and "resource" in entry:
                 inner.append((f"{path}.entry[{i}].resource", entry["resource"]))
                 stripped.append({k: v for k, v in entry.items() if k != "resource"})
+                if len(entry) == 1:
+                    resource_only.add(f"entry[{i}]")
             else:
                 stripped.append(entry)
         shell["entry"] = stripped
     label = path if path == kind else f"{path} ({kind})"  # a nested resource names its type
     typed: list[tuple[str, str]] = []
     _json_types(shell, model, "", package, typed)
+    if resource_only:
+        typed = [(where, text) for where, text in typed if where not in resource_only]
     problems.extend(f"{label}.{where}: {text}" for where, text in typed)
     refused = tuple(where for where, _ in typed)
     try:
