@@ -540,6 +540,62 @@ def test_a_bundle_of_message_bundles_says_they_are_not_read_not_that_it_holds_no
     assert conversion.bundles == [json.loads(batch, parse_float=Decimal)]
 
 
+def test_a_parameters_holding_counts_says_they_are_not_read_not_that_it_holds_no_result() -> None:
+    # an operation's output (a custom $cbc-results, a $process-message reply) returns the
+    # Observations as Parameters.parameter.resource, some in a part: the critically low ANC and
+    # the WBC go out unflagged, and "the Parameters holds no Observation" said nothing was there
+    anc = (
+        '{"resourceType": "Observation", "id": "anc-1", "status": "final", '
+        '"code": {"coding": [{"system": "http://loinc.org", "code": "751-8"}]}, '
+        '"valueQuantity": {"value": 0.3, "unit": "10*3/uL"}}'
+    )
+    wbc = anc.replace("anc-1", "wbc-1").replace("751-8", "6690-2").replace("0.3", "1.1")
+    patient = '{"resourceType": "Patient", "id": "p-1", "birthDate": "1971-02-03"}'
+    parameters = (
+        '{"resourceType": "Parameters", "parameter": ['
+        f'{{"name": "patient", "resource": {patient}}}, '
+        f'{{"name": "result", "resource": {anc}}}, '
+        f'{{"name": "panel", "part": [{{"name": "wbc", "resource": {wbc}}}]}}]}}'
+    )
+    text = "a resource inside a Parameters is passed through unread: its results are not flagged"
+    conversion = leukoflag.convert(parameters.encode())
+    assert conversion.findings == []
+    assert [(i.severity, i.code, i.location, i.text) for i in conversion.issues] == [
+        (
+            Severity.WARNING,
+            "fhir.parameters-not-read",
+            "ITEM[1]/Parameters.parameter[1].resource",
+            text,
+        ),
+        (
+            Severity.WARNING,
+            "fhir.parameters-not-read",
+            "ITEM[1]/Parameters.parameter[2].part[0].resource",
+            text,
+        ),
+    ]
+    assert conversion.bundles == [json.loads(parameters, parse_float=Decimal)]
+    # a Parameters sent as a Bundle entry: the same, at its place in the Bundle
+    bundle = (
+        '{"resourceType": "Bundle", "type": "collection", '
+        f'"entry": [{{"resource": {parameters}}}]}}'
+    )
+    conversion = leukoflag.convert(bundle.encode())
+    assert conversion.findings == []
+    assert [(i.code, i.location) for i in conversion.issues] == [
+        ("fhir.parameters-not-read", "ITEM[1]/Bundle.entry[0].resource.parameter[1].resource"),
+        (
+            "fhir.parameters-not-read",
+            "ITEM[1]/Bundle.entry[0].resource.parameter[2].part[0].resource",
+        ),
+    ]
+    # a Parameters holding no result (a Patient only, a parameter list not sent as a list)
+    for holding in (f'[{{"name": "patient", "resource": {patient}}}]', '{"name": "x"}'):
+        only = f'{{"resourceType": "Parameters", "parameter": {holding}}}'
+        issues = leukoflag.convert(only.encode()).issues
+        assert [(i.code, i.location) for i in issues] == [("fhir.no-results", "ITEM[1]/Parameters")]
+
+
 def test_observation_whose_code_coding_is_one_object_is_malformed_not_silently_skipped() -> None:
     # A lone Coding where FHIR has a list (an XML-to-JSON converter's singleton): read as no
     # coding at all, this critically low ANC went out unflagged without a word.

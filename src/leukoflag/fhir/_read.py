@@ -179,6 +179,11 @@ class FhirItem:
         return ("fhir", hashlib.sha256(self.raw).hexdigest())
 
 
+# the resources that may hold results inside a Parameters, which is not read (see
+# _ItemReader.parameters_not_read)
+_HOLDING_RESULTS = frozenset({"Observation", "DiagnosticReport", "Bundle"})
+
+
 def path_location(prefix: str, root: dict[str, Any], path: Path) -> str:
     """The Issue location of the node at ``path`` of item ``root`` (``ITEM[1]/Bundle.entry[4]
     .resource``)."""
@@ -551,7 +556,10 @@ class _ItemReader:
         observations = [r for r in resources if r.resource.get("resourceType") == "Observation"]
         reports = [r for r in resources if r.resource.get("resourceType") == "DiagnosticReport"]
         for nested in resources:
-            if nested.resource.get("resourceType") == "Bundle" and nested.path:
+            nested_kind = nested.resource.get("resourceType")
+            if nested_kind == "Parameters":
+                self.parameters_not_read(nested.resource, nested.path)
+            elif nested_kind == "Bundle" and nested.path:
                 self.modified = True
                 # a warning, as for results set aside: the counts it holds go out unflagged
                 self.issue(
@@ -573,6 +581,29 @@ class _ItemReader:
                 f"the {kind} holds no Observation: passed through unchanged",
             )
         return groups
+
+    def parameters_not_read(self, parameters: dict[str, Any], path: Path) -> None:
+        """Each resource that may hold results inside a Parameters (an operation's output), at
+        any depth of ``part``: passed through unread, said as for a nested Bundle."""
+        pending: list[tuple[Any, Path]] = [(parameters.get("parameter"), (*path, "parameter"))]
+        while pending:
+            listed, where = pending.pop(0)
+            if not isinstance(listed, list):
+                continue
+            for i, parameter in enumerate(listed):
+                if not isinstance(parameter, dict):
+                    continue
+                inner = parameter.get("resource")
+                if isinstance(inner, dict) and inner.get("resourceType") in _HOLDING_RESULTS:
+                    self.modified = True
+                    self.issue(
+                        Severity.WARNING,
+                        "parameters-not-read",
+                        self.location((*where, i, "resource")),
+                        "a resource inside a Parameters is passed through unread: its results "
+                        "are not flagged",
+                    )
+                pending.append((parameter.get("part"), (*where, i, "part")))
 
     # ----------------------------------------------------------------- structure
 
