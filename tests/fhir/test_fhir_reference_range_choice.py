@@ -702,6 +702,24 @@ def test_a_range_whose_type_says_normal_in_text_only_judges_the_count(text: str)
     assert normalized(observation) == [(Decimal("4.0E+3"), Decimal("1.10E+4"))]
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["Reference range", "Reference Interval", "Normal reference range", "reference intervals"],
+)
+def test_a_range_whose_type_text_names_the_reference_range_judges_the_count(text: str) -> None:
+    # an EHR export captions the lab's interval as its "Reference range": a WBC of 4,200 is within
+    # the lab's 3.5-10.5, but the range was passed over without a word and judged L against the
+    # default 4,500-11,000
+    entry = lab_range("3.5", "10.5")
+    entry["type"] = {"text": text}
+    observation, issues = judged(bundle("4.2", [entry], birth="1971-05-02"))
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert normalized(observation) == [(Decimal("3.5E+3"), Decimal("1.05E+4"))]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+    assert observation["referenceRange"][0]["type"] == {"text": text}
+    assert [i.code for i in issues] == []
+
+
 def test_a_range_sent_as_words_only_gives_way_to_the_labs_range_with_limits() -> None:
     # the LIS sends a caption before the numeric interval: judged with 4.0-11.0, not the default
     ranges = [{"text": "Adult reference interval"}, lab_range("4.0", "11.0")]

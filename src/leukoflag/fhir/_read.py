@@ -2843,8 +2843,21 @@ def _gives_limits(entry: dict[str, Any]) -> bool:
     return read.low is not None or read.high is not None or bool(read.by_sex or read.by_age)
 
 
-# A type sent as text only names a normal range in these words (the meaning's display, casefolded)
-_NORMAL_TYPE_TEXTS = frozenset(("normal", "normal range"))
+# A type sent as text only names a normal range in these words: the meaning's display
+# (referencerange-meaning 'normal', "Normal Range"), and the reference range or interval a lab
+# reports (CLSI EP28: the reference interval is the normal range), casefolded
+_NORMAL_TYPE_TEXTS = frozenset(
+    (
+        "normal",
+        "normal range",
+        "reference range",
+        "reference ranges",
+        "reference interval",
+        "reference intervals",
+        "normal reference range",
+        "normal reference interval",
+    )
+)
 
 
 def _normal_type(kind: Concept) -> bool:
