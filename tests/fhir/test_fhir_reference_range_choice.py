@@ -232,6 +232,38 @@ def test_the_patients_sex_chooses_between_sex_specific_ranges() -> None:
     assert not not_applicable(issues)
 
 
+V2_SEX = "http://terminology.hl7.org/CodeSystem/v2-0001"
+
+
+@pytest.mark.parametrize(
+    ("male", "female"),
+    [
+        # a v2-to-FHIR converter codes the sex in HL7 table 0001, as PID-8 is
+        (
+            {"coding": [{"system": V2_SEX, "code": "M"}]},
+            {"coding": [{"system": V2_SEX, "code": "F"}]},
+        ),
+    ],
+)
+def test_ranges_per_sex_coded_in_table_0001_judge_by_the_patients_sex(
+    male: dict[str, Any], female: dict[str, Any]
+) -> None:
+    # a woman's WBC of 4.2 against the lab's range for women, 3.9-11.0: N; the two ranges were
+    # 'for 'F', which leukoflag cannot check', and the default 4,500-11,000 judged it L
+    ranges = [
+        lab_range("4.0", "10.0", applies_to=[male]),
+        lab_range("3.9", "11.0", applies_to=[female]),
+    ]
+    observation, issues = judged(bundle("4.2", ranges, birth="1980-01-09", gender="female"))
+    assert normalized(observation) == [(Decimal("3.9E+3"), Decimal("1.10E+4"))]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert not not_applicable(issues)
+    observation, issues = judged(bundle("4.2", ranges, birth="1980-01-09", gender="male"))
+    assert normalized(observation) == [(Decimal("4.0E+3"), Decimal("1.00E+4"))]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+
+
 def test_a_range_for_everyone_serves_a_patient_no_specific_range_fits() -> None:
     ranges = [lab_range("4.5", "11.0", applies_to=[FEMALE]), lab_range("4.0", "10.5")]
     observation, issues = judged(bundle("4.2", ranges, birth="1980-01-09", gender="unknown"))
