@@ -243,9 +243,13 @@ V2_SEX = "http://terminology.hl7.org/CodeSystem/v2-0001"
             {"coding": [{"system": V2_SEX, "code": "M"}]},
             {"coding": [{"system": V2_SEX, "code": "F"}]},
         ),
+        # an EHR export sends the label of the range as text only
+        ({"text": "Male"}, {"text": "Female"}),
+        ({"text": "Men"}, {"text": "Women"}),
+        ({"text": "Männer"}, {"text": "Frauen"}),
     ],
 )
-def test_ranges_per_sex_coded_in_table_0001_judge_by_the_patients_sex(
+def test_ranges_per_sex_coded_in_table_0001_or_named_in_text_judge_by_the_patients_sex(
     male: dict[str, Any], female: dict[str, Any]
 ) -> None:
     # a woman's WBC of 4.2 against the lab's range for women, 3.9-11.0: N; the two ranges were
@@ -262,6 +266,17 @@ def test_ranges_per_sex_coded_in_table_0001_judge_by_the_patients_sex(
     observation, issues = judged(bundle("4.2", ranges, birth="1980-01-09", gender="male"))
     assert normalized(observation) == [(Decimal("4.0E+3"), Decimal("1.00E+4"))]
     assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+
+
+def test_an_applies_to_text_beside_codings_or_a_lone_letter_is_not_read_as_a_sex() -> None:
+    # the codings say what the concept is (pregnancy, a local code): its text is not read over
+    # them; 'M' alone is men in English and women in Spanish (mujeres): no sex alone
+    local = {"coding": [{"system": "http://lis.example/fhir/population", "code": "P"}]}
+    for concept in ({**PREGNANT, "text": "Female"}, {**local, "text": "Female"}, {"text": "M"}):
+        ranges = [lab_range("5.7", "15.0", applies_to=[concept])]
+        observation, issues = judged(bundle("5.2", ranges, birth="1994-02-11", gender="female"))
+        assert explanation(observation)["rangeSource"] == "default"
+        assert "which leukoflag cannot check" in not_applicable(issues)[0].text
 
 
 def test_a_range_for_everyone_serves_a_patient_no_specific_range_fits() -> None:

@@ -25,6 +25,7 @@ from leukoflag._ages import (
 )
 from leukoflag._quote import quoted, shortened
 from leukoflag._range_text import age_span, age_word, read_range_text
+from leukoflag._sex_labels import sex_labels
 from leukoflag.fhir._elements import PQ_TRANSLATION
 from leukoflag.fhir._terms import UCUM, UCUM_OID, tables
 
@@ -284,7 +285,9 @@ def _bounds(
 
 
 def _sexes(concept: Any) -> set[str]:
-    """The sexes an ``appliesTo`` concept names by its codings (none: not a sex)."""
+    """The sexes an ``appliesTo`` concept names by its codings, or sent as text only by a word
+    of a range per sex (``Female``, ``Frauen``: data/sex_labels.toml; a letter alone names no
+    sex) (none: not a sex)."""
     codings = concept.get("coding") if isinstance(concept, dict) else None
     known = tables().range_sex
     sexes: set[str] = set()
@@ -293,6 +296,11 @@ def _sexes(concept: Any) -> set[str]:
             system, code = coding.get("system"), coding.get("code")
             if isinstance(system, str) and isinstance(code, str) and (system, code) in known:
                 sexes.add(known[system, code])
+    if not codings and isinstance(concept, dict) and isinstance(concept.get("text"), str):
+        # the codings say what the concept is: a text beside them is not read over them
+        read = sex_labels().read_word(concept["text"].strip())
+        if read is not None:
+            sexes.add(read.sex)
     return sexes
 
 
