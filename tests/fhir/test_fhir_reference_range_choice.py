@@ -767,6 +767,36 @@ def test_a_range_whose_type_text_names_the_reference_range_judges_the_count(text
     assert [i.code for i in issues] == []
 
 
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [("Adult reference range", "adults"), ("Pediatric normal range", "children")],
+)
+def test_a_range_whose_type_text_names_a_reference_range_for_adults_or_children_is_labelled(
+    text: str, label: str
+) -> None:
+    # the lab's range captioned for adults and the one for children, as an EHR export sends
+    # them: each was passed over for its type, and the default range judged both patients
+    adults = lab_range("3.5", "10.5")
+    adults["type"] = {"text": "Adult reference range"}
+    children = lab_range("5.0", "14.5")
+    children["type"] = {"text": "Pediatric normal range"}
+    observation, issues = judged(bundle("4.2", [adults, children], birth="1971-05-02"))
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert normalized(observation) == [(Decimal("3.5E+3"), Decimal("1.05E+4"))]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+    assert [i.code for i in issues] == []
+    observation, issues = judged(bundle("4.8", [adults, children], birth="2019-05-02"))
+    assert normalized(observation) == [(Decimal("5.0E+3"), Decimal("1.45E+4"))]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "L"
+    # sent alone, each is labelled for its patients: not the other's range
+    alone = adults if label == "adults" else children
+    alone = {**alone, "type": {"text": text}}
+    birth = "2019-05-02" if label == "adults" else "1971-05-02"
+    observation, issues = judged(bundle("4.8", [alone], birth=birth))
+    assert explanation(observation)["rangeSource"] != "lab"
+    assert f"flag.lab-range-{label}" in [i.code for i in issues]
+
+
 def test_a_range_sent_as_words_only_gives_way_to_the_labs_range_with_limits() -> None:
     # the LIS sends a caption before the numeric interval: judged with 4.0-11.0, not the default
     ranges = [{"text": "Adult reference interval"}, lab_range("4.0", "11.0")]

@@ -29,7 +29,16 @@ from leukoflag._sex_labels import sex_labels
 from leukoflag.fhir._elements import PQ_TRANSLATION
 from leukoflag.fhir._terms import UCUM, UCUM_OID, tables
 
-__all__ = ["Who", "applies", "labelled_for", "narrower", "restricted", "sex_only", "unlike"]
+__all__ = [
+    "Who",
+    "applies",
+    "labelled_for",
+    "narrower",
+    "restricted",
+    "sex_only",
+    "type_text_group",
+    "unlike",
+]
 
 # An age bound past any calendar date in every unit (1e999999 a: no upper age): taken as this,
 # so that no arithmetic overflows and no million-digit year is computed.
@@ -122,7 +131,45 @@ def labelled_for(entry: dict[str, Any]) -> str:
         group = _age_label(concept)
         if group:
             return group
-    return _age_label(entry.get("type"))
+    kind = entry.get("type")
+    if not isinstance(kind, dict) or kind.get("coding") or not isinstance(kind.get("text"), str):
+        return ""
+    return type_text_group(kind["text"]) or ""
+
+
+# A type sent as text only names a normal range in these words: the meaning's display
+# (referencerange-meaning 'normal', "Normal Range"), and the reference range or interval a lab
+# reports (CLSI EP28: the reference interval is the normal range), casefolded
+_NORMAL_TYPE_TEXTS = frozenset(
+    (
+        "normal",
+        "normal range",
+        "reference range",
+        "reference ranges",
+        "reference interval",
+        "reference intervals",
+        "normal reference range",
+        "normal reference interval",
+    )
+)
+
+
+def type_text_group(text: str) -> str | None:
+    """Whom a ``referenceRange.type`` sent as text only names a normal range for: ``""``, for
+    everyone (none, ``Normal``, ``Reference range``), ``adults`` or ``children`` (``Adult``,
+    ``Pediatric``, ``Adult reference range``, ``Pediatric normal range``); None: no normal range
+    (``Target on hydroxyurea``)."""
+    body = text.strip()
+    folded = body.casefold()
+    if not body or folded in _NORMAL_TYPE_TEXTS:
+        return ""
+    group = age_word(body)
+    if group:
+        return group
+    head, _, tail = folded.partition(" ")
+    if tail.strip() in _NORMAL_TYPE_TEXTS:
+        return age_word(head) or None
+    return None
 
 
 def unlike(group: str, who: Who) -> bool:

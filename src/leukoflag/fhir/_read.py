@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 from leukoflag import units
 from leukoflag._ages import age_fit
 from leukoflag._quote import defect, quoted
-from leukoflag._range_text import age_group, age_span, age_word, ages_of, read_range_text
+from leukoflag._range_text import age_group, age_span, ages_of, read_range_text
 from leukoflag.detect import values_then_object
 from leukoflag.errors import UnitError
 from leukoflag.fhir._elements import (
@@ -50,6 +50,7 @@ from leukoflag.fhir._ranges import (
     narrower,
     restricted,
     sex_only,
+    type_text_group,
     unlike,
 )
 from leukoflag.fhir._terms import (
@@ -2843,31 +2844,14 @@ def _gives_limits(entry: dict[str, Any]) -> bool:
     return read.low is not None or read.high is not None or bool(read.by_sex or read.by_age)
 
 
-# A type sent as text only names a normal range in these words: the meaning's display
-# (referencerange-meaning 'normal', "Normal Range"), and the reference range or interval a lab
-# reports (CLSI EP28: the reference interval is the normal range), casefolded
-_NORMAL_TYPE_TEXTS = frozenset(
-    (
-        "normal",
-        "normal range",
-        "reference range",
-        "reference ranges",
-        "reference interval",
-        "reference intervals",
-        "normal reference range",
-        "normal reference interval",
-    )
-)
-
-
 def _normal_type(kind: Concept) -> bool:
     """Whether a ``referenceRange.type`` leaves the range a normal one: no type, a ``normal``
     coding, or, without codings, a text saying normal (``Target on hydroxyurea`` is not)."""
     if kind.codings:
         return any(c.code == "normal" for c in kind.codings)
-    text = kind.text.strip()
-    # "Adult": the normal range of adults (labelled so when read, see labelled_for)
-    return not text or text.casefold() in _NORMAL_TYPE_TEXTS or bool(age_word(text))
+    # "Adult", "Pediatric reference range": the normal range of adults or children (labelled so
+    # when read, see labelled_for)
+    return type_text_group(kind.text) is not None
 
 
 def _located(entry: dict[str, Any], at: str) -> ReferenceRange:
