@@ -1411,6 +1411,54 @@ def test_a_bundle_entry_with_two_resources_is_passed_through_unread() -> None:
     assert "interpretation" not in output["entry"][0]["resource"]
 
 
+def test_a_bundle_entry_that_holds_no_fhir_resource_is_said_not_passed_over_in_silence() -> None:
+    # an exporter that dropped resourceType from a critically low WBC, wrote the resource as a
+    # string of JSON, or padded the list with null: each went out unread without a word, beside
+    # the WBC of the next entry, which is read
+    untyped = WBC_LINE.replace('"resourceType": "Observation", ', "")
+    entries = [
+        f'{{"fullUrl": "urn:uuid:0b5c7f52-5d4e-4c1a-9f0e-000000000001", "resource": {untyped}}}',
+        '{"resource": {"resourceType": "LabResult", "id": "x-1"}}',
+        f'{{"resource": {json.dumps(WBC_LINE)}}}',
+        "null",
+        '{"request": {"method": "DELETE", "url": "Observation/wbc-9"}}',  # no resource: fine
+        f'{{"resource": {SINGLE}}}',
+    ]
+    sent = f'{{"resourceType": "Bundle", "type": "collection", "entry": [{", ".join(entries)}]}}'
+    conversion = leukoflag.convert(sent)
+    assert [f.location for f in conversion.findings] == ["ITEM[1]/Bundle.entry[5].resource"]
+    said = [
+        (i.severity, i.location, i.text)
+        for i in conversion.issues
+        if i.code == "fhir.bundle-malformed"
+    ]
+    unread = "this entry is passed through unread"
+    assert said == [
+        (
+            Severity.WARNING,
+            "ITEM[1]/Bundle.entry[0].resource",
+            f"not a FHIR resource: no resourceType: {unread}",
+        ),
+        (
+            Severity.WARNING,
+            "ITEM[1]/Bundle.entry[1].resource",
+            f"not a FHIR resource: unknown resourceType 'LabResult': {unread}",
+        ),
+        (
+            Severity.WARNING,
+            "ITEM[1]/Bundle.entry[2].resource",
+            f"not a FHIR resource: a JSON string, not an object: {unread}",
+        ),
+        (
+            Severity.WARNING,
+            "ITEM[1]/Bundle.entry[3]",
+            "not a Bundle entry: JSON null, not an object: passed through unread",
+        ),
+    ]
+    # passed through as sent
+    assert conversion.bundles[0]["entry"][:5] == json.loads(sent, parse_float=Decimal)["entry"][:5]
+
+
 def test_a_bundle_with_its_entries_sent_twice_reads_none_of_them() -> None:
     sent = (
         f'{{"resourceType": "Bundle", "type": "collection", "entry": [{{"resource": {WBC_LINE}}}],'

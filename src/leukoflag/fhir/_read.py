@@ -633,6 +633,8 @@ class _ItemReader:
             if newest is not None and self.older_version(entry, i, newest):
                 continue
             if not isinstance(resource, dict):
+                if not isinstance(entry, dict) or "resource" in entry:
+                    self.no_resource(entry, resource, i)
                 continue
             if self.repeats and self.repeated(entry, _RESOURCE):
                 # two resources in one entry: the parse kept the last, the first is lost
@@ -649,6 +651,9 @@ class _ItemReader:
                 resource, self.location(("entry", i, "resource"))
             ):
                 continue
+            kind = resource.get("resourceType")
+            if not isinstance(kind, str) or kind not in resource_types():
+                self.no_resource(entry, resource, i)
             located = self.located(resource, ("entry", i, "resource"), resource)
             found.append(located)
             if (
@@ -658,6 +663,25 @@ class _ItemReader:
                 self.entry_modifiers[id(resource)] = (entry["modifierExtension"], location)
             self.index_reference(entry.get("fullUrl"), resource, located)
         return found
+
+    def no_resource(self, entry: Any, resource: Any, i: int) -> None:
+        """Entry ``i`` holds no FHIR resource (none of its results, if any, is read): said."""
+        self.modified = True
+        if not isinstance(entry, dict):
+            at: Path = ("entry", i)
+            text = f"not a Bundle entry: {_shape(entry)}, not an object: passed through unread"
+        else:
+            at = ("entry", i, "resource")
+            kind = resource.get("resourceType") if isinstance(resource, dict) else None
+            why = (
+                f"{_shape(resource)}, not an object"
+                if not isinstance(resource, dict)
+                else "no resourceType"
+                if kind is None
+                else f"unknown resourceType {quoted(kind)}"
+            )
+            text = f"not a FHIR resource: {why}: this entry is passed through unread"
+        self.issue(Severity.WARNING, "bundle-malformed", self.location(at), text)
 
     def older_version(self, entry: Any, i: int, newest: dict[str, int]) -> bool:
         """Whether entry ``i`` of a history Bundle is an older version of a resource than an
