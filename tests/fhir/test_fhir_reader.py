@@ -1459,6 +1459,50 @@ def test_a_bundle_entry_that_holds_no_fhir_resource_is_said_not_passed_over_in_s
     assert conversion.bundles[0]["entry"][:5] == json.loads(sent, parse_float=Decimal)["entry"][:5]
 
 
+def test_a_reference_to_a_contained_object_that_is_no_fhir_resource_is_said_unresolved() -> None:
+    # a report whose contained WBC (critically low) lost its resourceType: it was "the
+    # DiagnosticReport holds no Observation", and a result's contained Patient without it was
+    # read as a patient of unknown age without a word of why
+    untyped = WBC_LINE.replace('"resourceType": "Observation", ', "").replace("wbc-2207", "w1")
+    report = (
+        '{"resourceType": "DiagnosticReport", "id": "r1", "status": "final", '
+        f'"code": {{"text": "CBC"}}, "contained": [{untyped}], "result": [{{"reference": "#w1"}}]}}'
+    )
+    conversion = leukoflag.convert(report)
+    assert conversion.findings == []
+    assert [(i.severity, i.code, i.location, i.text) for i in conversion.issues] == [
+        (
+            Severity.WARNING,
+            "fhir.reference-unresolved",
+            "ITEM[1]/DiagnosticReport.result[0]",
+            (
+                "reference '#w1' names a contained object that is no FHIR resource (no "
+                "resourceType): not read"
+            ),
+        )
+    ]
+    assert conversion.bundles == [json.loads(report, parse_float=Decimal)]
+    patient = '{"resourceType": "Pateint", "id": "p", "birthDate": "2024-03-02"}'
+    wbc = SINGLE.replace('"id": "wbc-one", ', f'"id": "wbc-one", "contained": [{patient}], ')
+    wbc = wbc.replace('"status": "final",', '"status": "final", "subject": {"reference": "#p"},')
+    issues = leukoflag.convert(wbc).issues
+    assert [(i.code, i.location, i.text) for i in issues] == [
+        (
+            "fhir.reference-unresolved",
+            "ITEM[1]/Observation.subject",
+            (
+                "reference '#p' names a contained object that is no FHIR resource (unknown "
+                "resourceType 'Pateint'): not read"
+            ),
+        ),
+        (
+            "flag.age-unknown",
+            "ITEM[1]/Observation",
+            "the patient's birth date is not known: judged with adult ranges and thresholds",
+        ),
+    ]
+
+
 def test_a_bundle_with_its_entries_sent_twice_reads_none_of_them() -> None:
     sent = (
         f'{{"resourceType": "Bundle", "type": "collection", "entry": [{{"resource": {WBC_LINE}}}],'

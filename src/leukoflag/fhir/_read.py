@@ -753,6 +753,24 @@ class _ItemReader:
             if isinstance(contained, list):
                 i = self.contained_position(container, contained, target[1:])
                 if i is not None:
+                    kind = contained[i].get("resourceType")
+                    if not isinstance(kind, str) or kind not in resource_types():
+                        # an object with an id that is no resource: what it is is not known
+                        if say:
+                            self.modified = True
+                            why = (
+                                "no resourceType"
+                                if kind is None
+                                else (f"unknown resourceType {quoted(kind)}")
+                            )
+                            self.issue(
+                                Severity.WARNING,
+                                "reference-unresolved",
+                                where,
+                                f"reference {quoted(target)} names a contained object that is "
+                                f"no FHIR resource ({why}): not read",
+                            )
+                        return None
                     container_path = self.path_of(container)
                     return self.located(contained[i], (*container_path, "contained", i), container)
             if not say:
