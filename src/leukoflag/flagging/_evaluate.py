@@ -15,6 +15,7 @@ comparison with a sender's flags) once per process, in caches bounded in size an
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import functools
 import re
@@ -297,6 +298,8 @@ def evaluate_order(
             continue
         if state is None:
             state = _OrderState(order, context, settings, fallback_day)
+            if context.birth_date is None:  # no birth date: an age sent as a result may date it
+                _date_birth_by_age(state)
         evaluations.append(_evaluate_recognized(result, recognition, state))
     if state is not None and (  # a correction, or a preliminary and a final (off the hot path)
         state.replacing
@@ -329,6 +332,68 @@ def evaluate_order(
     ):
         _report_status_disagreement(order, evaluations)
     return tuple(evaluations)
+
+
+def _date_birth_by_age(state: _OrderState) -> None:
+    """Gives ``state`` the birth dates that the patient's age sent as a result of the order
+    (LOINC 30525-0, an exact whole number of years, months, weeks or days, of a flaggable
+    status) allows on that result's day: ``2`` ``a`` on 2026-11-24, born 2023-11-25 to
+    2024-11-24, judged as a birth date sent as a year is. Several ages giving different spans
+    date nothing."""
+    rules = state.rules
+    spans: dict[tuple[dt.date, dt.date], str] = {}
+    for result in state.order.results:
+        if result.code.code_in(rules.age_code.system) != rules.age_code.code:
+            continue
+        value, unit = result.value, result.unit
+        if (
+            not isinstance(value, Number)
+            or value.comparator
+            or unit is None
+            or result.status not in FLAGGABLE
+        ):
+            continue
+        calendar_unit = rules.age_units.get(unit.code or unit.text)
+        day = _result_day(result, state)
+        if (
+            calendar_unit is None
+            or day is None
+            or value.value < 0
+            or value.value != value.value.to_integral_value()
+        ):
+            continue
+        count = int(value.value)
+        latest = _ago(day, count, calendar_unit)
+        if too_old(latest, day):  # over OLDEST_AGE years: no age (a placeholder, a slip)
+            continue
+        earliest = _ago(day, count + 1, calendar_unit) + dt.timedelta(days=1)
+        spans.setdefault(
+            (earliest, latest),
+            f"the age {quoted(value.text)} {quoted(unit.code or unit.text)} sent in "
+            f"{result.location} (LOINC {rules.age_code.code}) on {day}",
+        )
+    if len(spans) == 1:
+        (((earliest, latest), sent),) = spans.items()
+        state.context = replace(
+            state.context,
+            birth_date=earliest,
+            birth_date_latest=latest if latest != earliest else None,
+            age_sent=sent,
+        )
+
+
+def _ago(day: dt.date, count: int, unit: str) -> dt.date:
+    """The day ``count`` ``unit``s before ``day`` on the calendar (a month's last day for a day
+    it lacks: a month before 31 March is 28 or 29 February); the first day there is before it."""
+    try:
+        if unit in ("year", "month"):
+            months = day.year * 12 + day.month - 1 - count * (12 if unit == "year" else 1)
+            year, month = divmod(months, 12)
+            last = calendar.monthrange(year, month + 1)[1]
+            return dt.date(year, month + 1, min(day.day, last))
+        return day - dt.timedelta(days=count * (7 if unit == "week" else 1))
+    except (ValueError, OverflowError):  # before year 1
+        return dt.date.min
 
 
 def _report_status_disagreement(order: Order, evaluations: list[Evaluation]) -> None:
@@ -1518,8 +1583,8 @@ def _judge(
                         Severity.WARNING,
                         "age-imprecise",
                         location,
-                        f"not flagged: the birth date was sent as {context.birth_date} to "
-                        f"{age.latest}, and the age-dependent rules differ within that span",
+                        f"not flagged: {_birth_span_said(context, age.latest)}, and the "
+                        "age-dependent rules differ within that span",
                     )
                 )
                 return _Judged(None, None, None, issues)
@@ -1567,8 +1632,8 @@ def _imprecise_agreed_issue(
         Severity.INFORMATION,
         "age-imprecise-agreed",
         location,
-        f"the birth date was sent as {context.birth_date} to {age.latest}, and the age-dependent "
-        f"rules differ within that span, but give the same code {code} at either end: judged by "
+        f"{_birth_span_said(context, age.latest)}, and the age-dependent rules differ within "
+        f"that span, but give the same code {code} at either end: judged by "
         f"the rules of ages {first}, as born on {context.birth_date} ({first_why}); as born on "
         f"{age.latest}, those of ages {last} give {code} too ({last_why})",
     )
@@ -1595,6 +1660,14 @@ _RANGE_WHOSE = {
     "age-band": "the age band",
     "duffy-null": "the Duffy-null range",
 }
+
+
+def _birth_span_said(context: PatientContext, latest: dt.date | None) -> str:
+    """Where the span of birth dates from ``context.birth_date`` to ``latest`` comes from: a
+    birth date sent as a year or month, or an age sent as a result."""
+    if context.age_sent:
+        return f"{context.age_sent} puts the birth date at {context.birth_date} to {latest}"
+    return f"the birth date was sent as {context.birth_date} to {latest}"
 
 
 def _born(context: PatientContext) -> str:
@@ -1690,6 +1763,16 @@ def _age(  # noqa: PLR0917 - positional: the cache key of every count stays a pl
 
 def _age_issues(age: _Age, profile: Profile, context: PatientContext, location: str) -> list[Issue]:
     issues = []
+    if context.age_sent:
+        issues.append(
+            _issue(
+                Severity.INFORMATION,
+                "age-from-result",
+                location,
+                f"the patient's birth date is not known: {context.age_sent} puts it at "
+                f"{_born(context)}, and the patient is judged as born then",
+            )
+        )
     if age.unknown:
         issues.append(
             _issue(

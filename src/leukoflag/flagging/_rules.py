@@ -231,6 +231,9 @@ class Rules:
     adult_step: int  # index of adult_age in ``edges``
     past_every_edge: int  # days of age after which every edge is surely reached
     profiles: Mapping[tuple[Analyte, str, bool, int], Profile]  # analyte, sex, Duffy-null, step
+    # The age sent as a result (LOINC 30525-0): its coding, and its UCUM units by calendar unit
+    age_code: Coding
+    age_units: Mapping[str, str]
 
     def step(self, birth: dt.date | None, on: dt.date | None) -> int:
         """The index of the oldest age edge reached by a patient born on ``birth`` on the day
@@ -476,6 +479,12 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
     if missing:
         raise DataFileError(f"rules.toml: CTCAE scales missing: {sorted(missing)}")
     sanity = _table(data, "lab_range_sanity")
+    age_result = _table(data, "age_result")
+    cite(age_result.get("source"), "age_result")
+    age_units = {
+        str(code): _choice(unit, ("year", "month", "week", "day"), f"age_result.units.{code}")
+        for code, unit in _as_table(age_result.get("units"), "age_result.units").items()
+    }
     adult_age = AgeEdge.parse(_text(data.get("adult_age"), "adult_age"))
     edges = _edges((*(r.age for r in ranges), *(d.age for d in diseases)), adult_age)
     return Rules(
@@ -497,6 +506,11 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
         edges=edges,
         adult_step=edges.index(adult_age),
         past_every_edge=edges[-1].days_range[1],
+        age_code=Coding(
+            _text(age_result.get("code"), "age_result.code"),
+            system=_text(age_result.get("system"), "age_result.system"),
+        ),
+        age_units=MappingProxyType(age_units),
         profiles=MappingProxyType(
             _profiles(
                 ranges,

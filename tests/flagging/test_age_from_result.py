@@ -1,0 +1,111 @@
+"""A patient without a birth date whose order sends their age as a result (LOINC 30525-0, an
+ask-at-order-entry answer) is judged at that age, not as an adult (flag.age-from-result)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+
+import leukoflag
+
+_TIME = "20261124080500-0500"
+
+
+def _cbc(pid7: str, age: str, unit: str, *results: str) -> str:
+    """An ORU^R01 of a patient born ``pid7`` whose order sends ``age`` ``unit`` as OBX-1."""
+    segments = [
+        "MSH|^~\\&|CORELAB|NORTHGATE|EHR|NORTHGATE|20261124091047-0500||ORU^R01^ORU_R01|NG24-000311|P|2.5.1",
+        f"PID|1||MRN200417^^^NORTHGATE^MR||ADEYEMI^TOBI||{pid7}|M",
+        "ORC|RE|ORD60112^EHR|LAB90214^CORELAB||CM",
+        (
+            "OBR|1|ORD60112^EHR|LAB90214^CORELAB|58410-2^CBC panel - Blood by Automated count^LN"
+            f"|||{_TIME}||||||||||||||20261124090500-0500|||F"
+        ),
+        f"OBX|1|NM|30525-0^Age^LN||{age}|{unit}|||||F|||{_TIME}",
+    ]
+    segments += [f"OBX|{n}|NM|{r}|||||F|||{_TIME}" for n, r in enumerate(results, start=2)]
+    return "\r".join(segments) + "\r"
+
+
+_WBC = "6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||5.2|10*3/uL^^UCUM"
+_ANC = "751-8^Neutrophils [#/volume] in Blood by Automated count^LN||1.2|10*3/uL^^UCUM"
+
+
+def _findings(message: str) -> dict[str, leukoflag.Finding]:
+    return {f.analyte.value: f for f in leukoflag.convert(message).findings}
+
+
+def test_a_two_year_olds_wbc_is_judged_by_the_age_sent_in_obx() -> None:
+    # 5,200 is N for a man (5,000-10,000) but below the band of 2 to 4 years (5,500-15,500)
+    conversion = leukoflag.convert(_cbc("", "2", "a^year^UCUM", _WBC))
+    (finding,) = conversion.findings
+    assert (finding.code, finding.rule, finding.threshold) == (
+        "L",
+        "wbc-leukopenia-pediatric",
+        Decimal(5500),
+    )
+    assert finding.range is not None
+    assert finding.range.source == "age-band"
+    codes = {issue.code for issue in conversion.issues}
+    assert "flag.age-unknown" not in codes
+    (said,) = [i for i in conversion.issues if i.code == "flag.age-from-result"]
+    assert said.location == "MSG[1]/OBX[2]"
+    assert "'2' 'a' sent in MSG[1]/OBX[1]" in said.text
+    assert "2023-11-25 to 2024-11-24" in said.text
+
+
+def test_a_neonates_anc_is_judged_by_the_first_week_threshold_from_an_age_in_days() -> None:
+    findings = _findings(_cbc("", "3", "d^day^UCUM", _ANC))
+    anc = findings["anc"]
+    assert (anc.code, anc.rule, anc.threshold) == ("L", "anc-neutropenia-first-week", Decimal(5000))
+
+
+def test_an_age_of_under_one_year_leaves_a_count_the_bands_disagree_on_unjudged() -> None:
+    conversion = leukoflag.convert(_cbc("", "0", "a", _WBC))
+    assert list(conversion.findings) == []
+    (undecided,) = [i for i in conversion.issues if i.code == "flag.age-imprecise"]
+    assert "the age '0' 'a' sent in MSG[1]/OBX[1]" in undecided.text
+    assert "2025-11-25 to 2026-11-24" in undecided.text
+
+
+def test_the_birth_date_sent_in_pid_wins_over_the_age_result() -> None:
+    findings = _findings(_cbc("19800615", "2", "a", _WBC))
+    assert (findings["wbc"].code, findings["wbc"].rule) == ("N", "wbc-within-range")
+
+
+@pytest.mark.parametrize(("age", "unit"), [("2.5", "a"), ("2", "Y"), ("<2", "a")])
+def test_an_age_that_gives_no_span_dates_nothing(age: str, unit: str) -> None:
+    conversion = leukoflag.convert(_cbc("", age, unit, _WBC))
+    codes = {issue.code for issue in conversion.issues}
+    assert "flag.age-unknown" in codes
+    assert "flag.age-from-result" not in codes
+
+
+def test_a_fhir_age_observation_dates_a_patient_without_birth_date() -> None:
+    def quantity(value: float, unit: str) -> dict[str, object]:
+        return {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}
+
+    def observation(ident: str, loinc: str, value: dict[str, object]) -> dict[str, object]:
+        return {
+            "resourceType": "Observation",
+            "id": ident,
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": loinc}]},
+            "subject": {"reference": "Patient/p1"},
+            "effectiveDateTime": "2026-11-24T07:50:00+01:00",
+            "valueQuantity": value,
+        }
+
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"resource": {"resourceType": "Patient", "id": "p1", "gender": "female"}},
+            {"resource": observation("age", "30525-0", quantity(2, "a"))},
+            {"resource": observation("wbc", "6690-2", quantity(5.2, "10*3/uL"))},
+        ],
+    }
+    (finding,) = leukoflag.convert(json.dumps(bundle)).findings
+    assert (finding.code, finding.rule) == ("L", "wbc-leukopenia-pediatric")
