@@ -109,3 +109,9 @@ def test_a_fhir_age_observation_dates_a_patient_without_birth_date() -> None:
     }
     (finding,) = leukoflag.convert(json.dumps(bundle)).findings
     assert (finding.code, finding.rule) == ("L", "wbc-leukopenia-pediatric")
+
+
+@pytest.mark.parametrize("unit", ["Y^Years^L", "years", "YRS", "^year"])
+def test_an_age_in_years_spelled_in_words_is_read(unit: str) -> None:
+    findings = _findings(_cbc("", "2", unit, _WBC))
+    assert (findings["wbc"].code, findings["wbc"].rule) == ("L", "wbc-leukopenia-pediatric")

@@ -353,7 +353,7 @@ def _date_birth_by_age(state: _OrderState) -> None:
             or result.status not in FLAGGABLE
         ):
             continue
-        calendar_unit = rules.age_units.get(unit.code or unit.text)
+        calendar_unit = rules.age_units.get(unit.code) or rules.age_units.get(unit.text.lower())
         day = _result_day(result, state)
         if (
             calendar_unit is None

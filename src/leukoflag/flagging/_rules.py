@@ -231,7 +231,8 @@ class Rules:
     adult_step: int  # index of adult_age in ``edges``
     past_every_edge: int  # days of age after which every edge is surely reached
     profiles: Mapping[tuple[Analyte, str, bool, int], Profile]  # analyte, sex, Duffy-null, step
-    # The age sent as a result (LOINC 30525-0): its coding, and its UCUM units by calendar unit
+    # The age sent as a result (LOINC 30525-0): its coding, and its UCUM units and their words
+    # (lower case) by calendar unit
     age_code: Coding
     age_units: Mapping[str, str]
 
@@ -482,9 +483,12 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
     age_result = _table(data, "age_result")
     cite(age_result.get("source"), "age_result")
     age_units = {
-        str(code): _choice(unit, ("year", "month", "week", "day"), f"age_result.units.{code}")
-        for code, unit in _as_table(age_result.get("units"), "age_result.units").items()
+        str(code): _choice(unit, ("year", "month", "week", "day"), f"age_result.{key}.{code}")
+        for key in ("units", "words")
+        for code, unit in _as_table(age_result.get(key), f"age_result.{key}").items()
     }
+    if any(code != code.lower() for code in _as_table(age_result.get("words"), "words")):
+        raise DataFileError("rules.toml: age_result.words are matched in lower case")
     adult_age = AgeEdge.parse(_text(data.get("adult_age"), "adult_age"))
     edges = _edges((*(r.age for r in ranges), *(d.age for d in diseases)), adult_age)
     return Rules(
