@@ -24,7 +24,7 @@ from typing import Any
 from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._identifier_types import identifier_types
-from leukoflag._quote import quoted
+from leukoflag._quote import listed, quoted
 from leukoflag.hl7v2._charset import Decoded, decode_message
 from leukoflag.hl7v2._er7 import (
     DEFAULT,
@@ -137,6 +137,26 @@ _UNCARRIED_BELOW = {
     for name, numbers in _UNCARRIED.items()
 }
 
+# Issues of one code at one field (hl7v2.component-unmapped, identifier types) said each for the
+# first _SAID_EACH of them; the rest are one Issue counting them and naming the first locations
+# (_merged): a PID-3 of 20,000 repetitions is 6 Issues, not 20,000. Only a message with more
+# Issues than that pays the pass.
+_SAID_EACH = 5
+_LOCATIONS_NAMED = 3
+# code -> what the Issues of one field merged are, said of ``n`` more of them at field ``name``.
+_MERGED_FIELD: dict[str, Callable[[str], str]] = {
+    "hl7v2.component-unmapped": lambda field: f"components of {field} are not carried",
+    "hl7v2.identifier-type-unknown": lambda field: (
+        f"identifier types of {field} are not in HL7 table 0203: written as the type's text, "
+        "without a v2-0203 coding"
+    ),
+    "hl7v2.identifier-type-case": lambda field: (
+        f"identifier types of {field} are table 0203 codes in other case: written as the code, "
+        "with the type as sent as its text"
+    ),
+}
+
+
 # The last required field of a segment: a message whose *last* segment stops before it was cut.
 _REQUIRED_LAST = {"MSH": 12, "PID": 3, "OBR": 4, "OBX": 11, "SPM": 4}
 
@@ -217,6 +237,48 @@ _CodedResult = tuple[
     tuple[_Note, ...],
     tuple[_Note, ...],
 ]
+
+
+def _merged(issues: list[Issue]) -> tuple[Issue, ...]:
+    """``issues`` with those of one code (of _MERGED_FIELD) at one field of one segment past
+    the first _SAID_EACH one Issue, at the first of them, saying how many more there are and
+    naming the first locations: ``19,995 more components of PID-3 are not carried: PID-3[6].7,
+    PID-3[7].7, PID-3[8].7 and 19,992 more``."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for at, issue in enumerate(issues):
+        if issue.code in _MERGED_FIELD:
+            groups.setdefault((issue.code, _field_of(issue.location)), []).append(at)
+    kept: dict[int, Issue] = {}
+    dropped: set[int] = set()
+    for (code, field), ats in groups.items():
+        if len(ats) <= _SAID_EACH:
+            continue
+        rest = ats[_SAID_EACH:]
+        named = [_named(issues[at].location) for at in rest[:_LOCATIONS_NAMED]]
+        kept[rest[0]] = replace(
+            issues[rest[0]],
+            text=f"{len(rest):,} more {_MERGED_FIELD[code](_named(field))}: "
+            + listed(named, len(rest)),
+        )
+        dropped.update(rest[1:])
+    if not kept:
+        return tuple(issues)
+    return tuple([kept.get(at, issue) for at, issue in enumerate(issues) if at not in dropped])
+
+
+def _field_of(location: str) -> str:
+    """The field of a location at a part of it: ``MSG[1]/PID[1]-3`` of ``MSG[1]/PID[1]-3[2].7``."""
+    segment, dash, part = location.rpartition("-")
+    if not dash or "/" in part:
+        return location
+    return f"{segment}-{part.split('[', 1)[0].split('.', 1)[0]}"
+
+
+def _named(location: str) -> str:
+    """A location as an Issue text names it: ``PID-3[2].7`` for ``MSG[1]/PID[1]-3[2].7``."""
+    tail = location.rsplit("/", 1)[-1]
+    name, dash, part = tail.partition("-")
+    return name.split("[", 1)[0] + dash + part
 
 
 @text_cache(8192, texts=6)
@@ -717,7 +779,7 @@ class _Reader:
             if self.codec.startswith("iso2022")
             else msh[18].split(d.repetition)[0].strip(),
             groups=tuple([g.build() for g in self.groups]),
-            issues=tuple(self.issues),
+            issues=tuple(self.issues) if len(self.issues) <= _SAID_EACH else _merged(self.issues),
             content_digest=digest,
         )
 
