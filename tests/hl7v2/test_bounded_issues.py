@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable
 from types import FrameType
 
+import pytest
+
 import leukoflag
 
 from .messages import OBR, PID, WBC, message, obx
@@ -145,3 +147,117 @@ def test_the_issues_of_a_repeated_field_take_calls_linear_in_its_repetitions() -
         return lambda: leukoflag.convert(text)
 
     assert _calls(run(20_000)) <= 2.05 * _calls(run(10_000))
+
+
+def test_thousands_of_z_segments_are_six_issues_and_the_results_are_all_written() -> None:
+    # An LIS appending one audit Z-segment per instrument event: 10,000 hl7v2.segment-unmapped
+    # Issues, each quoting its segment, a report larger than the message
+    audits = [f"ZAU|{n}|AUTOVERIFY|SYSMEX-XN1|20261124080{n % 10}" for n in range(10_000)]
+    conv = leukoflag.convert(message(PID, OBR, WBC, *audits))
+    found = _found(conv, "hl7v2.segment-unmapped")
+    assert found[:5] == [
+        (
+            f"MSG[1]/ZAU[{n + 1}]",
+            (
+                f"Z-segment (locally defined) ZAU is not mapped: 'ZAU|{n}|AUTOVERIFY|SYSMEX-XN1|"
+                f"20261124080{n}'"
+            ),
+        )
+        for n in range(5)
+    ]
+    assert found[5:] == [
+        (
+            "MSG[1]/ZAU[6]",
+            "9,995 more ZAU segments are not mapped: ZAU[6], ZAU[7], ZAU[8] and 9,992 more",
+        )
+    ]
+    assert [f.code for f in conv.findings] == ["L"]
+
+
+def test_unmapped_segments_of_thousands_of_names_are_said_by_name_for_ten_names() -> None:
+    names = [f"Z{a}{b}" for a in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" for b in "0123456789"]
+    segments = [f"{name}|{n}" for n in range(40) for name in names]  # 260 names, 40 each
+    conv = leukoflag.convert(message(PID, OBR, WBC, *segments))
+    found = _found(conv, "hl7v2.segment-unmapped")
+    assert len(found) == 11 * 6
+    assert found[15] == (
+        "MSG[1]/ZB5[1]",
+        (
+            "9,995 more segments of names after the first 10 are not mapped: ZB5[1], ZB6[1], "
+            "ZB7[1] and 9,992 more"
+        ),
+    )
+    assert dict(found)["MSG[1]/ZA0[6]"] == (
+        "35 more ZA0 segments are not mapped: ZA0[6], ZA0[7], ZA0[8] and 32 more"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "code", "said"),
+    [
+        (
+            "nte|{n}||Smear reviewed",
+            "hl7v2.segment-id-case",
+            (
+                "9,995 more NTE segment IDs are not in upper case (read as NTE): NTE[6], NTE[7], "
+                "NTE[8] and 9,992 more"
+            ),
+        ),
+        (
+            "  NTE|{n}||Smear reviewed",
+            "hl7v2.segment-indented",
+            (
+                "9,995 more NTE segments are indented, which HL7 segments are not (read as NTE): "
+                "NTE[6], NTE[7], NTE[8] and 9,992 more"
+            ),
+        ),
+        (
+            "NTE|{n}||Smear reviewed\nby technologist",
+            "hl7v2.line-break-raw",
+            (
+                "9,995 more NTE-3 fields hold a raw line feed (kept as a line break in the value): "
+                "NTE[6]-3, NTE[7]-3, NTE[8]-3 and 9,992 more"
+            ),
+        ),
+        (
+            "NTE|{n}||Smear\x07reviewed",
+            "hl7v2.control-character",
+            (
+                "9,995 more NTE-3 fields hold control characters FHIR strings do not allow "
+                "(replaced with U+FFFD): NTE[6]-3, NTE[7]-3, NTE[8]-3 and 9,992 more"
+            ),
+        ),
+    ],
+)
+def test_a_problem_of_each_of_thousands_of_segments_is_six_issues(
+    line: str, code: str, said: str
+) -> None:
+    notes = [line.format(n=n) for n in range(1, 10_001)]
+    conv = leukoflag.convert(message(PID, OBR, WBC, *notes))
+    found = _found(conv, code)
+    assert len(found) == 6
+    assert found[5] == (found[5][0], said)
+    assert found[5][0].startswith("MSG[1]/NTE[6]")
+    (bundle,) = conv.bundles
+    (observation,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert len(observation["note"]) == 10_000  # every comment still written
+
+
+def test_the_issues_of_thousands_of_segments_take_calls_linear_in_them() -> None:
+    def run(many: int) -> Callable[[], object]:
+        text = message(PID, OBR, WBC, *(f"ZAU|{n}|AUTOVERIFY" for n in range(many)))
+        return lambda: leukoflag.convert(text)
+
+    assert _calls(run(20_000)) <= 2.05 * _calls(run(10_000))
+
+
+def test_the_parts_not_carried_of_one_field_in_many_results_are_said_for_each_result() -> None:
+    # Each result's performing organization with its name type (XON.2, not carried): one
+    # Issue per result, each result's field said as before
+    performer = "||||||||||||Riverside Core Laboratory^L"
+    results = [obx("3.1", set_id=str(n)) + performer for n in range(1, 9)]
+    conv = leukoflag.convert(message(PID, OBR, *results))
+    found = _found(conv, "hl7v2.component-unmapped")
+    assert found == [(f"MSG[1]/OBX[{n}]-23.2", "OBX-23.2 is not carried: 'L'") for n in range(1, 9)]

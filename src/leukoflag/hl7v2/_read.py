@@ -137,22 +137,61 @@ _UNCARRIED_BELOW = {
     for name, numbers in _UNCARRIED.items()
 }
 
-# Issues of one code at one field (hl7v2.component-unmapped, identifier types) said each for the
-# first _SAID_EACH of them; the rest are one Issue counting them and naming the first locations
-# (_merged): a PID-3 of 20,000 repetitions is 6 Issues, not 20,000. Only a message with more
-# Issues than that pays the pass.
+# Issues of one code at one place said each for the first _SAID_EACH of them; the rest are one
+# Issue counting them and naming the first locations (_merged): a PID-3 of 20,000 repetitions is
+# 6 component Issues, not 20,000; 10,000 Z-segments 6. Only a message with more Issues than that
+# pays the pass. The place is one field of one segment (a part's code), the segments of one name
+# (a segment's), or one field of the segments of one name (a field's, one Issue a field).
 _SAID_EACH = 5
 _LOCATIONS_NAMED = 3
-# code -> what the Issues of one field merged are, said of ``n`` more of them at field ``name``.
-_MERGED_FIELD: dict[str, Callable[[str], str]] = {
-    "hl7v2.component-unmapped": lambda field: f"components of {field} are not carried",
-    "hl7v2.identifier-type-unknown": lambda field: (
-        f"identifier types of {field} are not in HL7 table 0203: written as the type's text, "
-        "without a v2-0203 coding"
+# Segment names whose unmapped segments are said apart; those of further names go together.
+_SEGMENT_NAMES_APART = 10
+_PART, _SEGMENT, _FIELD = 0, 1, 2
+# code -> its place, and what the Issues past the first are, at ``where`` (PID-3, ZXX, NTE-3).
+_MERGED: dict[str, tuple[int, Callable[[str], str]]] = {
+    "hl7v2.component-unmapped": (_PART, lambda where: f"components of {where} are not carried"),
+    "hl7v2.identifier-type-unknown": (
+        _PART,
+        lambda where: (
+            f"identifier types of {where} are not in HL7 table 0203: written as the type's "
+            "text, without a v2-0203 coding"
+        ),
     ),
-    "hl7v2.identifier-type-case": lambda field: (
-        f"identifier types of {field} are table 0203 codes in other case: written as the code, "
-        "with the type as sent as its text"
+    "hl7v2.identifier-type-case": (
+        _PART,
+        lambda where: (
+            f"identifier types of {where} are table 0203 codes in other case: written as the "
+            "code, with the type as sent as its text"
+        ),
+    ),
+    "hl7v2.segment-unmapped": (
+        _SEGMENT,
+        lambda where: (
+            f"{where} segments are not mapped"
+            if where
+            else f"segments of names after the first {_SEGMENT_NAMES_APART} are not mapped"
+        ),
+    ),
+    "hl7v2.segment-id-case": (
+        _SEGMENT,
+        lambda where: f"{where} segment IDs are not in upper case (read as {where})",
+    ),
+    "hl7v2.segment-indented": (
+        _SEGMENT,
+        lambda where: (
+            f"{where} segments are indented, which HL7 segments are not (read as {where})"
+        ),
+    ),
+    "hl7v2.line-break-raw": (
+        _FIELD,
+        lambda where: f"{where} fields hold a raw line feed (kept as a line break in the value)",
+    ),
+    "hl7v2.control-character": (
+        _FIELD,
+        lambda where: (
+            f"{where} fields hold control characters FHIR strings do not allow (replaced with "
+            "U+FFFD)"
+        ),
     ),
 }
 
@@ -240,25 +279,34 @@ _CodedResult = tuple[
 
 
 def _merged(issues: list[Issue]) -> tuple[Issue, ...]:
-    """``issues`` with those of one code (of _MERGED_FIELD) at one field of one segment past
-    the first _SAID_EACH one Issue, at the first of them, saying how many more there are and
-    naming the first locations: ``19,995 more components of PID-3 are not carried: PID-3[6].7,
-    PID-3[7].7, PID-3[8].7 and 19,992 more``."""
-    groups: dict[tuple[str, str], list[int]] = {}
+    """``issues`` with those of one code (of _MERGED) at one place past the first _SAID_EACH
+    one Issue, at the first of them, saying how many more there are and naming the first
+    locations: ``19,995 more components of PID-3 are not carried: PID-3[6].7, PID-3[7].7,
+    PID-3[8].7 and 19,992 more``."""
+    groups: dict[tuple[str, str, str], list[int]] = {}
+    names: set[str] = set()  # of unmapped segments, said apart
     for at, issue in enumerate(issues):
-        if issue.code in _MERGED_FIELD:
-            groups.setdefault((issue.code, _field_of(issue.location)), []).append(at)
+        merged = _MERGED.get(issue.code)
+        if merged is None:
+            continue
+        segment, where = _place(issue.location, merged[0])
+        if issue.code == "hl7v2.segment-unmapped" and where not in names:
+            if len(names) < _SEGMENT_NAMES_APART:
+                names.add(where)
+            else:
+                where = ""  # a name after the first ones: with the others
+        groups.setdefault((issue.code, segment, where), []).append(at)
     kept: dict[int, Issue] = {}
     dropped: set[int] = set()
-    for (code, field), ats in groups.items():
+    for (code, _segment, where), ats in groups.items():
         if len(ats) <= _SAID_EACH:
             continue
         rest = ats[_SAID_EACH:]
-        named = [_named(issues[at].location) for at in rest[:_LOCATIONS_NAMED]]
+        place, said = _MERGED[code]
+        named = [_named(issues[at].location, place) for at in rest[:_LOCATIONS_NAMED]]
         kept[rest[0]] = replace(
             issues[rest[0]],
-            text=f"{len(rest):,} more {_MERGED_FIELD[code](_named(field))}: "
-            + listed(named, len(rest)),
+            text=f"{len(rest):,} more {said(where)}: " + listed(named, len(rest)),
         )
         dropped.update(rest[1:])
     if not kept:
@@ -266,17 +314,28 @@ def _merged(issues: list[Issue]) -> tuple[Issue, ...]:
     return tuple([kept.get(at, issue) for at, issue in enumerate(issues) if at not in dropped])
 
 
-def _field_of(location: str) -> str:
-    """The field of a location at a part of it: ``MSG[1]/PID[1]-3`` of ``MSG[1]/PID[1]-3[2].7``."""
-    segment, dash, part = location.rpartition("-")
-    if not dash or "/" in part:
-        return location
-    return f"{segment}-{part.split('[', 1)[0].split('.', 1)[0]}"
-
-
-def _named(location: str) -> str:
-    """A location as an Issue text names it: ``PID-3[2].7`` for ``MSG[1]/PID[1]-3[2].7``."""
+def _place(location: str, place: int) -> tuple[str, str]:
+    """Where Issues at ``location`` are counted together: the segment, for a part (``PID[1]``),
+    else ``""``, and as the texts name it, the field of a part (``PID-3`` of
+    ``MSG[1]/PID[1]-3[2].7``), the name of a segment (``ZXX`` of ``MSG[1]/ZXX[7]``), the field
+    of the segments of one name (``NTE-3`` of ``MSG[1]/NTE[4]-3``). The message is one: its
+    Issues are merged alone."""
     tail = location.rsplit("/", 1)[-1]
+    segment, dash, part = tail.partition("-")
+    name = segment.split("[", 1)[0]
+    if place == _SEGMENT or not dash:
+        return "", name
+    if place == _FIELD:
+        return "", f"{name}-{part}"
+    return segment, f"{name}-{part.split('[', 1)[0].split('.', 1)[0]}"
+
+
+def _named(location: str, place: int) -> str:
+    """A location as the merged Issue names it: ``PID-3[2].7`` (one segment), ``ZXX[7]``,
+    ``NTE[4]-3`` (segments of one name)."""
+    tail = location.rsplit("/", 1)[-1]
+    if place != _PART:
+        return tail
     name, dash, part = tail.partition("-")
     return name.split("[", 1)[0] + dash + part
 
