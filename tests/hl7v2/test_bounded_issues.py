@@ -15,7 +15,7 @@ import pytest
 
 import leukoflag
 
-from .messages import OBR, PID, WBC, message, obx
+from .messages import MSH, OBR, ORC, PID, PV1, WBC, message, obx, read
 
 _MANY = 20_000
 
@@ -261,3 +261,71 @@ def test_the_parts_not_carried_of_one_field_in_many_results_are_said_for_each_re
     conv = leukoflag.convert(message(PID, OBR, *results))
     found = _found(conv, "hl7v2.component-unmapped")
     assert found == [(f"MSG[1]/OBX[{n}]-23.2", "OBX-23.2 is not carried: 'L'") for n in range(1, 9)]
+
+
+def test_an_order_number_sent_repeated_is_read_from_its_first_repetition() -> None:
+    # OBR-3 and ORC-3 filler order number (EI, which does not repeat) sent with the lab's two
+    # accession numbers: read whole, split at '^' across the '~', the filler id's assigner was
+    # 'CORELAB~LAB88165' (a lab of that name) and ORC-2 of 20,000 repetitions gave 59,999
+    # component Issues at components an EI does not have (ORC-2.7 'Y~O1')
+    fillers = "LAB88164^CORELAB~LAB88165^CORELAB"
+    orc = ORC.replace("LAB88164^CORELAB", fillers)
+    obr = OBR.replace("LAB88164^CORELAB", fillers)
+    conv = leukoflag.convert(message(PID, orc, obr, WBC))
+    assert [(i.code, i.location, i.text) for i in conv.issues if "MSH" not in i.location] == [
+        (
+            "hl7v2.repetition-unmapped",
+            "MSG[1]/OBR[1]-3",
+            "OBR-3 repetitions after the first are not carried: 'LAB88165^CORELAB'",
+        ),
+        (
+            "hl7v2.repetition-unmapped",
+            "MSG[1]/ORC[1]-3",
+            "ORC-3 repetitions after the first are not carried: 'LAB88165^CORELAB'",
+        ),
+    ]
+    (bundle,) = conv.bundles
+    for kind in ("ServiceRequest", "DiagnosticReport"):
+        (resource,) = [
+            e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind
+        ]
+        filler = resource["identifier"][1]
+        assert (filler["value"], filler["assigner"]) == ("LAB88164", {"display": "CORELAB"})
+    placers = "~".join(f"O{n}^EHR^2.16.840.1.113883.3.8821.2^ISO" for n in range(_MANY))
+    conv = leukoflag.convert(message(PID, ORC.replace("ORD55377^EHR", placers), OBR, WBC))
+    found = [(i.code, i.location) for i in conv.issues if i.code != "hl7v2.field-unmapped"]
+    assert found == [
+        ("hl7v2.repetition-unmapped", "MSG[1]/ORC[1]-2"),
+        ("hl7v2.order-id-mismatch", "MSG[1]/OBR[1]-2"),
+    ]
+
+
+def test_a_location_and_a_facility_sent_repeated_are_read_from_their_first_repetition() -> None:
+    # PV1-3 (PL) and MSH-4 (HD) do not repeat: a patient moved from ONC to ICU had the
+    # location 'ONC, 12, B, RIVERSIDE, RIVERSIDE~ICU', and a second facility made the first
+    # one's universal ID type 'ISO~NORTH'
+    pv1 = PV1.replace("ONC^12^B^RIVERSIDE", "ONC^12^B^RIVERSIDE~ICU^1^A^RIVERSIDE")
+    facility = "RIVERSIDE^2.16.840.1.113883.3.8821^ISO"
+    msh = MSH.replace(facility, facility + "~NORTH^2.16.840.1.113883.3.9000^ISO")
+    conv = leukoflag.convert(message(PID, pv1, OBR, WBC, msh=msh))
+    assert [(i.location, i.text) for i in conv.issues if i.code != "hl7v2.field-unmapped"] == [
+        (
+            "MSG[1]/MSH[1]-4",
+            (
+                "MSH-4 repetitions after the first are not carried: "
+                "'NORTH^2.16.840.1.113883.3.9000^ISO'"
+            ),
+        ),
+        (
+            "MSG[1]/PV1[1]-3",
+            "PV1-3 repetitions after the first are not carried: 'ICU^1^A^RIVERSIDE'",
+        ),
+    ]
+    (bundle,) = conv.bundles
+    (encounter,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Encounter"
+    ]
+    assert encounter["location"] == [{"location": {"display": "ONC, 12, B, RIVERSIDE"}}]
+    assert read(message(PID, pv1, OBR, WBC, msh=msh)).sending_facility_id == (
+        "2.16.840.1.113883.3.8821^ISO"
+    )

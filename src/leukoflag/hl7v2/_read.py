@@ -767,6 +767,9 @@ class _Reader:
             self._raw_line_breaks(lines)
         where = f"{self.location}/MSH[1]"
         self._unmapped(msh, "MSH", where, len(msh_sent) + 1)
+        for number in (3, 4, 5, 6):  # HD, which do not repeat
+            if d.repetition in msh[number]:
+                self._once(msh, where, number)
         control_id = self._text(msh[10], f"{where}-10").strip()
         digest = ""
         if not control_id:
@@ -1219,6 +1222,8 @@ class _Reader:
                 f"a second PV1 for the same patient is not mapped (first: {group.visit.location})",
             )
         else:
+            if d.repetition in fields[3]:  # PV1-3 (PL) does not repeat
+                self._once(fields, location, 3)
             patient_class = decoded(fields[2].split(d.component)[0], d, codec, problems).strip()
             if problems:
                 self._field_problems(problems, location, 2)
@@ -1352,6 +1357,13 @@ class _Reader:
         request = obr[1] if obr else _BLANKS
         where = obr[0] if obr else (orc[0] if orc else self.location)
         orc_where = orc[0] if orc else where
+        for number in (2, 3):  # EI, which do not repeat
+            if d.repetition in request[number]:
+                self._once(request, where, number)
+            if d.repetition in order_fields[number]:
+                self._once(order_fields, orc_where, number)
+        if d.repetition in order_fields[4]:
+            self._once(order_fields, orc_where, 4)
         for key, orc_number, obr_number in (("placer_id", 2, 2), ("filler_id", 3, 3)):
             sent_obr, sent_orc = request[obr_number], order_fields[orc_number]
             from_obr = (
@@ -2197,6 +2209,17 @@ class _Reader:
             f"{location}-{number}",
             f"{name}-{number} repetitions after the first are not carried: {quoted(rest, 80)}",
         )
+
+    def _once(self, fields: list[str], location: str, number: int) -> None:
+        """Field ``number`` of ``fields``, which does not repeat, sent with repetitions (callers
+        test for the separator first): its first repetition sent is kept in its place, and the
+        rest are one ``hl7v2.repetition-unmapped`` Issue. Read whole, the rest was split at its
+        components as part of the first: 'LAB1^CORELAB~LAB2^CORELAB' gave an assigner
+        'CORELAB~LAB2', and an Issue per part at components the field does not have."""
+        sent = _sent(fields[number].split(self.delimiters.repetition))
+        if len(sent) > 1:
+            self._repetitions(location, number, sent)
+        fields[number] = sent[0]
 
     def _field_problems(self, problems: list[str], location: str, number: int) -> None:
         """The escape problems read from field ``number``, at its location; then none are left
