@@ -329,3 +329,53 @@ def test_a_location_and_a_facility_sent_repeated_are_read_from_their_first_repet
     assert read(message(PID, pv1, OBR, WBC, msh=msh)).sending_facility_id == (
         "2.16.840.1.113883.3.8821^ISO"
     )
+
+
+def test_a_field_not_carried_sent_alike_in_thousands_of_segments_is_six_issues() -> None:
+    # A pathology comment of 10,000 lines, each NTE with its source of comment 'L' (NTE-2, not
+    # carried): 10,000 identical hl7v2.field-unmapped Issues, one per line
+    lines = [f"NTE|{n}|L|Smear reviewed, line {n}" for n in range(1, 10_001)]
+    conv = leukoflag.convert(message(PID, OBR, WBC, *lines))
+    said = "NTE-2 is populated but not carried: 'L'"
+    assert [(i.location, i.text) for i in conv.issues if "NTE" in i.location] == [
+        *((f"MSG[1]/NTE[{n}]-2", said) for n in range(1, 6)),
+        (
+            "MSG[1]/NTE[6]-2",
+            (
+                f"{said} (and 9,994 more NTE-2 fields alike after it: NTE[7]-2, NTE[8]-2, "
+                "NTE[9]-2 and 9,991 more)"
+            ),
+        ),
+    ]
+    (bundle,) = conv.bundles
+    (observation,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert len(observation["note"]) == 10_000
+
+
+def test_a_field_not_carried_sent_unlike_in_many_results_is_said_for_each() -> None:
+    # OBX-20 body site, each result its own: each value quoted, none lost
+    sites = ["LA^Left arm", "RA^Right arm"] * 4
+    results = [obx("3.1", set_id=str(n)) + f"|||||||||{site}" for n, site in enumerate(sites, 1)]
+    conv = leukoflag.convert(message(PID, OBR, *results))
+    found = [(i.location, i.text) for i in conv.issues if "OBX" in i.location]
+    assert found[5:] == [
+        ("MSG[1]/OBX[6]-20", "OBX-20 is populated but not carried: 'RA^Right arm'"),
+        ("MSG[1]/OBX[7]-20", "OBX-20 is populated but not carried: 'LA^Left arm'"),
+        ("MSG[1]/OBX[8]-20", "OBX-20 is populated but not carried: 'RA^Right arm'"),
+    ]
+
+
+def test_a_bad_escape_sent_alike_in_thousands_of_notes_is_six_issues() -> None:
+    lines = [f"NTE|{n}||see \\Zcomment\\ below" for n in range(1, 10_001)]
+    conv = leukoflag.convert(message(PID, OBR, WBC, *lines))
+    found = [(i.location, i.text) for i in conv.issues if i.code == "hl7v2.escape-invalid"]
+    assert len(found) == 6
+    assert found[5] == (
+        "MSG[1]/NTE[6]-3",
+        (
+            "locally defined escape \\Zcomment\\ has no agreed meaning (and 9,994 more NTE-3 "
+            "fields alike after it: NTE[7]-3, NTE[8]-3, NTE[9]-3 and 9,991 more)"
+        ),
+    )

@@ -141,12 +141,14 @@ _UNCARRIED_BELOW = {
 # Issue counting them and naming the first locations (_merged): a PID-3 of 20,000 repetitions is
 # 6 component Issues, not 20,000; 10,000 Z-segments 6. Only a message with more Issues than that
 # pays the pass. The place is one field of one segment (a part's code), the segments of one name
-# (a segment's), or one field of the segments of one name (a field's, one Issue a field).
+# (a segment's), or one field of the segments of one name (a field's, one Issue a field); for a
+# field's Issue that quotes what was sent (_ALIKE), only those alike (NTE-2 'L' on each line of
+# a comment), each said with the first of them.
 _SAID_EACH = 5
 _LOCATIONS_NAMED = 3
 # Segment names whose unmapped segments are said apart; those of further names go together.
 _SEGMENT_NAMES_APART = 10
-_PART, _SEGMENT, _FIELD = 0, 1, 2
+_PART, _SEGMENT, _FIELD, _ALIKE = 0, 1, 2, 3
 # code -> its place, and what the Issues past the first are, at ``where`` (PID-3, ZXX, NTE-3).
 _MERGED: dict[str, tuple[int, Callable[[str], str]]] = {
     "hl7v2.component-unmapped": (_PART, lambda where: f"components of {where} are not carried"),
@@ -186,6 +188,8 @@ _MERGED: dict[str, tuple[int, Callable[[str], str]]] = {
         _FIELD,
         lambda where: f"{where} fields hold a raw line feed (kept as a line break in the value)",
     ),
+    "hl7v2.field-unmapped": (_ALIKE, lambda where: f"{where} fields alike"),
+    "hl7v2.escape-invalid": (_ALIKE, lambda where: f"{where} fields alike"),
     "hl7v2.control-character": (
         _FIELD,
         lambda where: (
@@ -290,6 +294,8 @@ def _merged(issues: list[Issue]) -> tuple[Issue, ...]:
         if merged is None:
             continue
         segment, where = _place(issue.location, merged[0])
+        if merged[0] == _ALIKE:
+            segment = issue.text
         if issue.code == "hl7v2.segment-unmapped" and where not in names:
             if len(names) < _SEGMENT_NAMES_APART:
                 names.add(where)
@@ -303,12 +309,20 @@ def _merged(issues: list[Issue]) -> tuple[Issue, ...]:
             continue
         rest = ats[_SAID_EACH:]
         place, said = _MERGED[code]
+        first = issues[rest[0]]
+        if place == _ALIKE:  # the first of the rest said as it was, the others after it
+            rest = rest[1:]
+            if not rest:
+                continue
         named = [_named(issues[at].location, place) for at in rest[:_LOCATIONS_NAMED]]
-        kept[rest[0]] = replace(
-            issues[rest[0]],
-            text=f"{len(rest):,} more {said(where)}: " + listed(named, len(rest)),
+        counted = f"{len(rest):,} more {said(where)}"
+        kept[ats[_SAID_EACH]] = replace(
+            first,
+            text=f"{first.text} (and {counted} after it: {listed(named, len(rest))})"
+            if place == _ALIKE
+            else f"{counted}: {listed(named, len(rest))}",
         )
-        dropped.update(rest[1:])
+        dropped.update(rest[place != _ALIKE :])
     if not kept:
         return tuple(issues)
     return tuple([kept.get(at, issue) for at, issue in enumerate(issues) if at not in dropped])
@@ -325,7 +339,7 @@ def _place(location: str, place: int) -> tuple[str, str]:
     name = segment.split("[", 1)[0]
     if place == _SEGMENT or not dash:
         return "", name
-    if place == _FIELD:
+    if place in (_FIELD, _ALIKE):
         return "", f"{name}-{part}"
     return segment, f"{name}-{part.split('[', 1)[0].split('.', 1)[0]}"
 
