@@ -466,6 +466,8 @@ class Visit:
     # (v3-ParticipationType code, name rendered readably); not in repr, which ids of a
     # hand-built message without MSH-10 hash (fhir._ids)
     participants: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    admitted: Timestamp | None = field(default=None, repr=False)  # PV1-44, for the same reason
+    discharged: Timestamp | None = field(default=None, repr=False)  # PV1-45 (its first)
 
 
 @dataclass(frozen=True, slots=True)

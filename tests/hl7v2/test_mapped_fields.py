@@ -345,3 +345,33 @@ def test_obx_21_instance_identifier_is_the_observations_identifier(
         }
     ]
     assert [i for i in conversion.issues if i.location.startswith("MSG[1]/OBX[1]-21")] == []
+
+
+def _pv1_stay(admitted: str, discharged: str) -> str:
+    fields = PV1.split("|") + [""] * 30
+    fields[44], fields[45] = admitted, discharged
+    return "|".join(fields[:46])
+
+
+@pytest.mark.parametrize(("version", "element"), [("R4", "period"), ("R5", "actualPeriod")])
+def test_pv1_44_and_45_admission_and_discharge_are_the_encounters_period(
+    version: Literal["R4", "R5"], element: str
+) -> None:
+    # An inpatient admitted on the 22nd and discharged on the 24th, after the CBC.
+    pv1 = _pv1_stay("202611221430-0500", "20261124163000-0500").replace("|O|", "|I|", 1)
+    bundle, conversion = _convert(message(PID, pv1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
+    (encounter,) = _resources(bundle, "Encounter")
+    assert encounter[element] == {
+        "start": "2026-11-22T14:30:00-05:00",
+        "end": "2026-11-24T16:30:00-05:00",
+    }
+    assert _unmapped_at(conversion, "MSG[1]/PV1[1]-4") == []
+
+
+def test_pv1_45_before_pv1_44_is_left_out_with_a_warning() -> None:
+    pv1 = _pv1_stay("20261124080000-0500", "20261122080000-0500")
+    bundle, conversion = _convert(message(PID, pv1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")
+    (encounter,) = _resources(bundle, "Encounter")
+    assert encounter["period"] == {"start": "2026-11-24T08:00:00-05:00"}
+    (inverted,) = [i for i in conversion.issues if i.code == "fhir.period-inverted"]
+    assert inverted.location == "MSG[1]/PV1[1]-45"

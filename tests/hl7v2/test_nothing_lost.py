@@ -56,7 +56,8 @@ _MAPPED: dict[str, dict[int, str]] = {
     "MSH": {3: "HD", 4: "HD", 5: "HD", 6: "HD", 7: "TS", 9: "MSG", 10: "ST", 11: "PT"}
     | {12: "VID", 18: "ST", 20: "ST"},
     "PID": {1: "ST", 2: "CX", 3: "CX", 4: "CX", 5: "XPN", 7: "TS", 8: "ST", 29: "TS"} | {30: "ST"},
-    "PV1": {1: "ST", 2: "ST", 3: "PL", 7: "XCN", 8: "XCN", 9: "XCN", 17: "XCN", 19: "CX"},
+    "PV1": {1: "ST", 2: "ST", 3: "PL", 7: "XCN", 8: "XCN", 9: "XCN", 17: "XCN", 19: "CX"}
+    | {44: "TS", 45: "TS"},
     "ORC": {1: "ST", 2: "EI", 3: "EI", 4: "EI", 12: "XCN"},
     "OBR": {1: "ST", 2: "EI", 3: "EI", 4: "CWE", 7: "TS", 8: "TS", 14: "TS", 15: "SPS"}
     | {16: "XCN", 22: "TS", 24: "ST", 25: "ST", 32: "NDL"},

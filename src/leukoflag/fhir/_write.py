@@ -453,9 +453,38 @@ class _Writer:
                     "actor" if self.r5 else "individual": {"display": visit.attending},
                 }
             ]
+        if visit.admitted is not None or visit.discharged is not None:
+            self.visit_period(resource, visit)
         if visit.assigned_location:
             resource["location"] = [{"location": {"display": visit.assigned_location}}]
         return url
+
+    def visit_period(self, resource: dict[str, Any], visit: Visit) -> None:
+        """PV1-44 and PV1-45 as the Encounter's ``period`` (R4) or ``actualPeriod`` (R5): V2-to-FHIR
+        IG PV1[Encounter]. A discharge before the admission is left out (FHIR per-1)."""
+        start = el.date_time(visit.admitted)
+        if visit.admitted is not None and start is None:
+            self.time({}, "admitted", visit.admitted, f"{visit.location}-44")
+        end = el.date_time(visit.discharged)
+        if visit.discharged is not None and end is None:
+            self.time({}, "discharged", visit.discharged, f"{visit.location}-45")
+        elif end is not None and start is not None and _ends_before(end, start):
+            assert visit.discharged is not None
+            assert visit.admitted is not None
+            self.issue(
+                Severity.WARNING,
+                "period-inverted",
+                f"{visit.location}-45",
+                f"PV1-45 {quoted(visit.discharged.text)} is before PV1-44 "
+                f"{quoted(visit.admitted.text)}, which a FHIR Period cannot say: PV1-45 not "
+                "written",
+            )
+            end = None
+        period = {"start": start} if start is not None else {}
+        if end is not None:
+            period["end"] = end
+        if period:
+            resource["actualPeriod" if self.r5 else "period"] = period
 
     def encounter_class(self, visit: Visit) -> dict[str, Any] | None:
         sent = visit.patient_class.strip()

@@ -119,7 +119,7 @@ _OBX_AT = tuple(f"/OBX[{n}]" for n in range(_OBX_NAMED))
 _CARRIED = {
     "MSH": frozenset({1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 18, 20}),
     "PID": frozenset({1, 2, 3, 4, 5, 7, 8, 29, 30}),
-    "PV1": frozenset({1, 2, 3, 7, 8, 9, 17, 19}),
+    "PV1": frozenset({1, 2, 3, 7, 8, 9, 17, 19, 44, 45}),
     "ORC": frozenset({1, 2, 3, 4, 5, 12}),
     "OBR": frozenset({1, 2, 3, 4, 7, 8, 15, 16, 22, 24, 25, 32}),
     "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 21, 23, 25, 29}),
@@ -1260,7 +1260,21 @@ class _Reader:
                 group.visit = replace(
                     group.visit, participants=self._participants(fields, location)
                 )
+            if len(fields) > 44 and "".join(fields[44:46]):  # beyond the fields padded (_WIDTH)
+                group.visit = self._visit_period(group.visit, fields, location)
         self.note_target = None
+
+    def _visit_period(self, visit: Visit, fields: list[str], location: str) -> Visit:
+        """PV1-44 admit and PV1-45 discharge date/time (its first repetition sent): V2-to-FHIR
+        IG PV1[Encounter] maps them to the Encounter's period."""
+        discharged = None
+        if len(fields) > 45 and fields[45]:
+            repetitions = _sent(fields[45].split(self.delimiters.repetition))
+            if len(repetitions) > 1:
+                self._repetitions(location, 45, repetitions)
+            discharged = self._time(repetitions[0], location, 45)
+        admitted = self._time(fields[44], location, 44)
+        return replace(visit, admitted=admitted, discharged=discharged)
 
     def _participants(self, fields: list[str], location: str) -> tuple[tuple[str, str], ...]:
         """PV1-7 attending doctors after the first sent (Visit.attending), PV1-8 referring,
