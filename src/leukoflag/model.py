@@ -434,6 +434,8 @@ class Order:
     results_interpreter: str = field(default="", repr=False)
     # OBR-24 diagnostic service section ID (table 0074) as sent; not in repr, for the same reason
     service_section: str = field(default="", repr=False)
+    # OBR-10 collector identifier (who drew the specimen), rendered readably; not in repr either
+    collector: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -375,3 +375,35 @@ def test_pv1_45_before_pv1_44_is_left_out_with_a_warning() -> None:
     assert encounter["period"] == {"start": "2026-11-24T08:00:00-05:00"}
     (inverted,) = [i for i in conversion.issues if i.code == "fhir.period-inverted"]
     assert inverted.location == "MSG[1]/PV1[1]-45"
+
+
+def _obr_collected_by(collector: str) -> str:
+    fields = OBR.split("|")
+    fields[10] = collector
+    return "|".join(fields)
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_obr_10_collector_is_the_specimens_collector(version: Literal["R4", "R5"]) -> None:
+    # The phlebotomist who drew the tube (OBR-10, XCN).
+    obr = _obr_collected_by("PB117^QUINTERO^LUZ^^^^CPT")
+    bundle, conversion = _convert(message(PID, PV1, ORC, obr, WBC_SIGNED_OUT, SPM), version)
+    (specimen,) = _resources(bundle, "Specimen")
+    assert specimen["collection"]["collector"] == {"display": "LUZ QUINTERO, CPT (PB117)"}
+    assert specimen["collection"]["collectedDateTime"] == "2026-11-24T08:05:00-05:00"
+    assert [i for i in conversion.issues if i.location.startswith("MSG[1]/OBR[1]-10")] == []
+
+
+def test_obr_10_collector_of_an_order_without_specimen_is_an_issue() -> None:
+    obr = _obr_collected_by("PB117^QUINTERO^LUZ^^^^CPT")
+    bundle, conversion = _convert(message(PID, PV1, ORC, obr, WBC_SIGNED_OUT), "R4")
+    assert _resources(bundle, "Specimen") == []
+    assert [(i.code, i.text) for i in conversion.issues if i.location == "MSG[1]/OBR[1]-10"] == [
+        (
+            "fhir.collector-not-written",
+            (
+                "OBR-10 collector 'LUZ QUINTERO, CPT (PB117)' is not written: the order has no "
+                "specimen (no SPM, no OBR-15) whose collection it could name"
+            ),
+        )
+    ]

@@ -60,7 +60,7 @@ _MAPPED: dict[str, dict[int, str]] = {
     | {44: "TS", 45: "TS"},
     "ORC": {1: "ST", 2: "EI", 3: "EI", 4: "EI", 12: "XCN"},
     "OBR": {1: "ST", 2: "EI", 3: "EI", 4: "CWE", 7: "TS", 8: "TS", 14: "TS", 15: "SPS"}
-    | {16: "XCN", 22: "TS", 24: "ST", 25: "ST", 32: "NDL"},
+    | {10: "XCN", 16: "XCN", 22: "TS", 24: "ST", 25: "ST", 32: "NDL"},
     "OBX": {1: "ST", 2: "ST", 3: "CWE", 4: "ST", 5: "ST", 6: "CWE", 7: "ST", 8: "ST", 11: "ST"}
     | {14: "TS", 15: "CWE", 16: "XCN", 17: "CWE", 18: "EI", 19: "TS", 21: "EI", 23: "XON"}
     | {25: "XCN", 29: "ST"},

@@ -643,8 +643,16 @@ class _Writer:
                 segments.append(specimen)
         written: dict[str, str] = {}
         for specimen in segments:
-            written[specimen.location] = self.specimen(specimen, context)
+            written[specimen.location] = self.specimen(specimen, context, order.collector)
         if from_source is None and order.specimen_source is None:
+            if not written and order.collector:
+                self.issue(
+                    Severity.INFORMATION,
+                    "collector-not-written",
+                    f"{order.location}-10",
+                    f"OBR-10 collector {quoted(order.collector)} is not written: the order has no "
+                    "specimen (no SPM, no OBR-15) whose collection it could name",
+                )
             return written
         if segments:
             source = from_source or Specimen(source_location, type=order.specimen_source)
@@ -659,10 +667,10 @@ class _Writer:
             # v2.3/2.4: OBR-15 is the order's specimen, written once
             if from_source is None:
                 from_source = Specimen(location=source_location, type=order.specimen_source)
-            written[source_location] = self.specimen(from_source, context)
+            written[source_location] = self.specimen(from_source, context, order.collector)
         return written
 
-    def specimen(self, specimen: Specimen, context: _Context) -> str:
+    def specimen(self, specimen: Specimen, context: _Context, collector: str = "") -> str:
         resource, url = self.new("Specimen", specimen.location)
         role = _CONCEPT(specimen.role, None)
         if _RESPACED_SEEN:
@@ -681,6 +689,8 @@ class _Writer:
         collected_at, received_at = _specimen_time_fields(specimen.location)
         self.time(resource, "receivedTime", specimen.received, received_at)
         collection: dict[str, Any] = {}
+        if collector:  # V2-to-FHIR IG OBR[Specimen]: OBR-10 → collection.collector
+            collection["collector"] = {"display": collector}
         if specimen.collected_end is None:
             self.time(collection, "collectedDateTime", specimen.collected, collected_at)
         else:

@@ -121,7 +121,7 @@ _CARRIED = {
     "PID": frozenset({1, 2, 3, 4, 5, 7, 8, 29, 30}),
     "PV1": frozenset({1, 2, 3, 7, 8, 9, 17, 19, 44, 45}),
     "ORC": frozenset({1, 2, 3, 4, 5, 12}),
-    "OBR": frozenset({1, 2, 3, 4, 7, 8, 15, 16, 22, 24, 25, 32}),
+    "OBR": frozenset({1, 2, 3, 4, 7, 8, 10, 15, 16, 22, 24, 25, 32}),
     "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 21, 23, 25, 29}),
     "SPM": frozenset({1, 2, 4, 8, 11, 17, 18}),
     "NTE": frozenset({1, 3}),
@@ -1454,6 +1454,15 @@ class _Reader:
             values["effective"] = self._time(request[7], where, 7)
             values["effective_end"] = self._time(request[8], where, 8)
             values["issued"] = self._time(request[22], where, 22)
+            if request[10]:  # XCN, repeating: the first sent is the Specimen's collector
+                collectors = _sent(request[10].split(d.repetition))
+                if len(collectors) > 1:
+                    self._repetitions(where, 10, collectors)
+                if collectors:
+                    values["collector"] = render_person(collectors[0], d, codec, problems)
+                    if problems:
+                        self._field_problems(problems, where, 10)
+                    self._parts_unmapped(collectors[0], "XCN", where, 10)
             if request[24]:  # an ID (table 0074): its first component
                 section = self._id_code(request[24], where, 24, "an ID: its code is read")
                 values["service_section"] = self._text(section, f"{where}-24").strip()
