@@ -407,3 +407,16 @@ def test_obr_10_collector_of_an_order_without_specimen_is_an_issue() -> None:
             ),
         )
     ]
+
+
+def test_obr_10_collector_is_the_collector_of_the_obr_15_specimen() -> None:
+    # A v2.3 order without SPM: OBR-15 is its specimen, collected by the OBR-10 phlebotomist.
+    fields = _obr_collected_by("PB117^QUINTERO^LUZ").split("|")
+    fields[15] = "BLDV&Blood venous&HL70070"
+    bundle, conversion = _convert(message(PID, PV1, ORC, "|".join(fields), WBC_SIGNED_OUT), "R4")
+    (specimen,) = _resources(bundle, "Specimen")
+    assert specimen["collection"] == {
+        "collectedDateTime": "2026-11-24T08:05:00-05:00",
+        "collector": {"display": "LUZ QUINTERO (PB117)"},
+    }
+    assert [i for i in conversion.issues if i.location.startswith("MSG[1]/OBR[1]-1")] == []

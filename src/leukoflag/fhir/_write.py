@@ -643,16 +643,10 @@ class _Writer:
                 segments.append(specimen)
         written: dict[str, str] = {}
         for specimen in segments:
-            written[specimen.location] = self.specimen(specimen, context, order.collector)
+            written[specimen.location] = self.specimen(specimen, context)
         if from_source is None and order.specimen_source is None:
-            if not written and order.collector:
-                self.issue(
-                    Severity.INFORMATION,
-                    "collector-not-written",
-                    f"{order.location}-10",
-                    f"OBR-10 collector {quoted(order.collector)} is not written: the order has no "
-                    "specimen (no SPM, no OBR-15) whose collection it could name",
-                )
+            if order.collector:  # rare: OBR-10 sent
+                self.specimen_collector(order, written)
             return written
         if segments:
             source = from_source or Specimen(source_location, type=order.specimen_source)
@@ -667,10 +661,30 @@ class _Writer:
             # v2.3/2.4: OBR-15 is the order's specimen, written once
             if from_source is None:
                 from_source = Specimen(location=source_location, type=order.specimen_source)
-            written[source_location] = self.specimen(from_source, context, order.collector)
+            written[source_location] = self.specimen(from_source, context)
+        if order.collector:
+            self.specimen_collector(order, written)
         return written
 
-    def specimen(self, specimen: Specimen, context: _Context, collector: str = "") -> str:
+    def specimen_collector(self, order: Order, written: dict[str, str]) -> None:
+        """OBR-10 as ``collection.collector`` of each Specimen of ``order`` (V2-to-FHIR IG
+        OBR[Specimen], R4 and R5), or fhir.collector-not-written when it has none."""
+        if not written:
+            self.issue(
+                Severity.INFORMATION,
+                "collector-not-written",
+                f"{order.location}-10",
+                f"OBR-10 collector {quoted(order.collector)} is not written: the order has no "
+                "specimen (no SPM, no OBR-15) whose collection it could name",
+            )
+            return
+        urls = set(written.values())
+        for entry in self.entries:
+            if entry["fullUrl"] in urls:
+                collection = entry["resource"].setdefault("collection", {})
+                collection["collector"] = {"display": order.collector}
+
+    def specimen(self, specimen: Specimen, context: _Context) -> str:
         resource, url = self.new("Specimen", specimen.location)
         role = _CONCEPT(specimen.role, None)
         if _RESPACED_SEEN:
@@ -689,8 +703,6 @@ class _Writer:
         collected_at, received_at = _specimen_time_fields(specimen.location)
         self.time(resource, "receivedTime", specimen.received, received_at)
         collection: dict[str, Any] = {}
-        if collector:  # V2-to-FHIR IG OBR[Specimen]: OBR-10 → collection.collector
-            collection["collector"] = {"display": collector}
         if specimen.collected_end is None:
             self.time(collection, "collectedDateTime", specimen.collected, collected_at)
         else:

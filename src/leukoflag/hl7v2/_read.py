@@ -1017,7 +1017,7 @@ class _Reader:
         elif name == "PID":
             self._pid(fields, location)
         elif name == "PV1":
-            self._pv1(fields, location)
+            self._pv1(fields, location, sent)
         elif name == "ORC":
             if self.pending_orc is not None:
                 self._order_without_obr()
@@ -1206,7 +1206,7 @@ class _Reader:
             return died
         return indicator == "Y" if indicator else None
 
-    def _pv1(self, fields: list[str], location: str) -> None:
+    def _pv1(self, fields: list[str], location: str, sent: int) -> None:
         d, codec = self.delimiters, self.codec
         problems: list[str] = []
         group = self._group(location)
@@ -1260,7 +1260,7 @@ class _Reader:
                 group.visit = replace(
                     group.visit, participants=self._participants(fields, location)
                 )
-            if len(fields) > 44 and "".join(fields[44:46]):  # beyond the fields padded (_WIDTH)
+            if sent > 44 and "".join(fields[44:46]):  # beyond the fields padded (_WIDTH)
                 group.visit = self._visit_period(group.visit, fields, location)
         self.note_target = None
 
