@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import TypeAlias
 
 __all__ = [
+    "Address",
     "Analyte",
     "CodedResult",
     "Coding",
@@ -439,6 +440,20 @@ class Order:
 
 
 @dataclass(frozen=True, slots=True)
+class Address:
+    """One repetition of PID-11 (XAD) as the V2-to-FHIR IG datatype map XAD[Address] reads it."""
+
+    lines: tuple[str, ...] = ()  # XAD.1 street address (SAD.1), XAD.2 other designation
+    city: str = ""  # XAD.3
+    district: str = ""  # XAD.9 county/parish code
+    state: str = ""  # XAD.4
+    postal_code: str = ""  # XAD.5
+    country: str = ""  # XAD.6
+    use: str = ""  # FHIR address-use of the XAD.7 address type (table 0190), when it has one
+    type: str = ""  # FHIR address-type of the XAD.7 address type (M postal, SH physical)
+
+
+@dataclass(frozen=True, slots=True)
 class Patient:
     """A PID segment (or a FHIR Patient)."""
 
@@ -453,6 +468,7 @@ class Patient:
     # PID-29 death date and time, else PID-30 death indicator (Y True, N False); None when
     # neither is sent. Not in repr, which ids of a hand-built message without MSH-10 hash.
     deceased: Timestamp | bool | None = field(default=None, repr=False)
+    addresses: tuple[Address, ...] = field(default=(), repr=False)  # PID-11, each sent
 
 
 @dataclass(frozen=True, slots=True)

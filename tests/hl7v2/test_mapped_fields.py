@@ -420,3 +420,87 @@ def test_obr_10_collector_is_the_collector_of_the_obr_15_specimen() -> None:
         "collector": {"display": "LUZ QUINTERO (PB117)"},
     }
     assert [i for i in conversion.issues if i.location.startswith("MSG[1]/OBR[1]-1")] == []
+
+
+def _pid_at(address: str) -> str:
+    fields = PID.split("|") + [""] * 3
+    fields[11] = address
+    return "|".join(fields[:12])
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_pid_11_addresses_are_the_patients_addresses(version: Literal["R4", "R5"]) -> None:
+    # A home address with an apartment (XAD.2) and county (XAD.9), then a mailing address: the
+    # street's SAD.2/.3 (street name, dwelling number) are not carried, and said so.
+    home = "4821 LAKEVIEW DR&LAKEVIEW DR&4821^APT 2B^MADISON^WI^53704-1120^USA^H^^025"
+    bundle, conversion = _convert(
+        message(
+            _pid_at(f"{home}~PO BOX 118^^MADISON^WI^53701^USA^M"), PV1, ORC, OBR, WBC_SIGNED_OUT
+        ),
+        version,
+    )
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["address"] == [
+        {
+            "use": "home",
+            "line": ["4821 LAKEVIEW DR", "APT 2B"],
+            "city": "MADISON",
+            "district": "025",
+            "state": "WI",
+            "postalCode": "53704-1120",
+            "country": "USA",
+        },
+        {
+            "type": "postal",
+            "line": ["PO BOX 118"],
+            "city": "MADISON",
+            "state": "WI",
+            "postalCode": "53701",
+            "country": "USA",
+        },
+    ]
+    assert _unmapped_at(conversion, "MSG[1]/PID[1]-11") == [
+        "PID-11.1.2 is not carried: 'LAKEVIEW DR'",
+        "PID-11.1.3 is not carried: '4821'",
+    ]
+
+
+def test_pid_11_escapes_empty_repetitions_and_types_the_ig_does_not_map() -> None:
+    # An empty first repetition, an escaped '&' in the street, a legal address (L: no
+    # Address.use for it) with an effective date, and a repetition that is only a type.
+    bundle, conversion = _convert(
+        message(
+            _pid_at("~12 O\\T\\BRIEN ST^^CORK^^^IRL^L^^^^^^20200101~^^^^^^H"),
+            PV1,
+            ORC,
+            OBR,
+            WBC_SIGNED_OUT,
+        ),
+        "R4",
+    )
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["address"] == [{"line": ["12 O&BRIEN ST"], "city": "CORK", "country": "IRL"}]
+    assert [(i.location, i.text) for i in conversion.issues if "PID[1]-11" in i.location] == [
+        (
+            "MSG[1]/PID[1]-11[2].7",
+            (
+                "PID-11[2].7 address type 'L' is not one the V2-to-FHIR IG maps to Address.use "
+                "or Address.type (HL7 table 0190): not carried"
+            ),
+        ),
+        ("MSG[1]/PID[1]-11[2].13", "PID-11[2].13 is not carried: '20200101'"),
+        (
+            "MSG[1]/PID[1]-11[3].7",
+            (
+                "PID-11[3].7 address type 'H' is not carried: the address has no street, city, "
+                "district, state, postal code or country"
+            ),
+        ),
+    ]
+
+
+def test_pid_11_sent_as_a_null_writes_no_address() -> None:
+    bundle, conversion = _convert(message(_pid_at('""'), PV1, ORC, OBR, WBC_SIGNED_OUT), "R4")
+    (patient,) = _resources(bundle, "Patient")
+    assert "address" not in patient
+    assert [i for i in conversion.issues if "PID[1]-11" in i.location] == []

@@ -28,6 +28,7 @@ from leukoflag.fhir._ids import hd, id_maker, message_key
 from leukoflag.fhir._shared import by_identity, fresh_concept, fresh_range, too_long
 from leukoflag.fhir._terms import tables
 from leukoflag.model import (
+    Address,
     CodedResult,
     Concept,
     Evaluation,
@@ -404,12 +405,14 @@ class _Writer:
                 }
         elif patient.birth_date is not None:
             self.time({}, "birthDate", patient.birth_date, patient.location)
-        deceased = patient.deceased
-        if deceased is not None:  # V2-to-FHIR IG PID[Patient]: PID-29, else PID-30
-            if isinstance(deceased, bool):
-                resource["deceasedBoolean"] = deceased
+        if patient.deceased is not None:  # V2-to-FHIR IG PID[Patient]: PID-29, else PID-30
+            if isinstance(patient.deceased, bool):
+                resource["deceasedBoolean"] = patient.deceased
             else:
-                self.time(resource, "deceasedDateTime", deceased, f"{patient.location}-29")
+                at = f"{patient.location}-29"
+                self.time(resource, "deceasedDateTime", patient.deceased, at)
+        if patient.addresses:  # V2-to-FHIR IG PID[Patient]: PID-11 → address
+            resource["address"] = [_address(address) for address in patient.addresses]
         for note in patient.notes:
             self.issue(
                 Severity.INFORMATION,
@@ -1301,6 +1304,21 @@ def write_group(writer: _Writer, group: PatientResult) -> None:
         context.encounter = writer.encounter(group.visit, context)
     for order in group.orders:
         writer.order(order, context)
+
+
+def _address(address: Address) -> dict[str, Any]:
+    """A FHIR Address (R4 and R5) of one PID-11 repetition, its elements in FHIR's order."""
+    elements = (
+        ("use", address.use),
+        ("type", address.type),
+        ("line", list(address.lines)),
+        ("city", address.city),
+        ("district", address.district),
+        ("state", address.state),
+        ("postalCode", address.postal_code),
+        ("country", address.country),
+    )
+    return {key: value for key, value in elements if value}
 
 
 def _specimen_said(specimen: Specimen) -> str:

@@ -41,6 +41,7 @@ from leukoflag.hl7v2._framing import BatchTrailer
 from leukoflag.hl7v2._tables import Tables, load_tables
 from leukoflag.hl7v2._time import UNHOLDABLE, parse_timestamp
 from leukoflag.hl7v2._types import (
+    address_parts,
     concept,
     concept_from_parts,
     cwe_unread,
@@ -64,6 +65,7 @@ from leukoflag.hl7v2._values import (
     read_value,
 )
 from leukoflag.model import (
+    Address,
     Coding,
     Concept,
     Identifier,
@@ -118,7 +120,7 @@ _OBX_AT = tuple(f"/OBX[{n}]" for n in range(_OBX_NAMED))
 # Every other populated field is an hl7v2.field-unmapped Issue.
 _CARRIED = {
     "MSH": frozenset({1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 18, 20}),
-    "PID": frozenset({1, 2, 3, 4, 5, 7, 8, 29, 30}),
+    "PID": frozenset({1, 2, 3, 4, 5, 7, 8, 11, 29, 30}),
     "PV1": frozenset({1, 2, 3, 7, 8, 9, 17, 19, 44, 45}),
     "ORC": frozenset({1, 2, 3, 4, 5, 12}),
     "OBR": frozenset({1, 2, 3, 4, 7, 8, 10, 15, 16, 22, 24, 25, 32}),
@@ -1015,7 +1017,7 @@ class _Reader:
         elif name == "SPM":
             self._spm(fields, location)
         elif name == "PID":
-            self._pid(fields, location)
+            self._pid(fields, location, sent)
         elif name == "PV1":
             self._pv1(fields, location, sent)
         elif name == "ORC":
@@ -1110,7 +1112,7 @@ class _Reader:
             self.groups.append(self.group)
         return self.group
 
-    def _pid(self, fields: list[str], location: str) -> None:
+    def _pid(self, fields: list[str], location: str, sent: int) -> None:
         if self.pending_orc is not None:
             self._order_without_obr()
         d, codec = self.delimiters, self.codec
@@ -1171,13 +1173,62 @@ class _Reader:
             sex=sex,
             sex_text=sex_text,
         )
-        if fields[29] or fields[30]:
-            patient = replace(patient, deceased=self._deceased(fields, location))
+        if sent > 11:  # PID-11 or a later field sent (fields[:sent] hold what was sent)
+            patient = self._pid_later(patient, fields, location)
         self.group = _GroupDraft(patient)
         self.groups.append(self.group)
         self.order = None
         self.specimen = None
         self.note_target = self.group.patient_notes
+
+    def _pid_later(self, patient: Patient, fields: list[str], location: str) -> Patient:
+        """The fields of a PID sent longer than PID-10: PID-11 addresses, PID-29/30 death."""
+        if fields[11]:
+            patient = replace(patient, addresses=self._addresses(fields[11], location))
+        if fields[29] or fields[30]:
+            patient = replace(patient, deceased=self._deceased(fields, location))
+        return patient
+
+    def _addresses(self, field: str, location: str) -> tuple[Address, ...]:
+        """PID-11 (XAD, each repetition sent) as the V2-to-FHIR IG datatype map XAD[Address]
+        reads it; an address type (XAD.7) of table 0190 the IG does not map is not carried."""
+        d, codec = self.delimiters, self.codec
+        problems: list[str] = []
+        found: list[Address] = []
+        for count, repetition in enumerate(field.split(d.repetition), start=1):
+            if not repetition.strip():
+                continue
+            p = address_parts(repetition, d, codec, problems)
+            use = kind = ""
+            if p[6]:
+                row = self.tables.address_type.get(p[6].upper())
+                if row is None:
+                    at = f"11[{count}].7" if count > 1 else "11.7"
+                    self._issue(
+                        Severity.INFORMATION,
+                        "hl7v2.component-unmapped",
+                        f"{location}-{at}",
+                        f"PID-{at} address type {quoted(p[6])} is not one the V2-to-FHIR IG "
+                        "maps to Address.use or Address.type (HL7 table 0190): not carried",
+                    )
+                else:
+                    use, kind = row.use, row.type
+            lines = tuple(line for line in p[:2] if line)
+            if lines or any(p[2:6]) or p[8]:
+                found.append(Address(lines, p[2], p[8], p[3], p[4], p[5], use, kind))
+            elif use or kind:
+                at = f"11[{count}].7" if count > 1 else "11.7"
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.component-unmapped",
+                    f"{location}-{at}",
+                    f"PID-{at} address type {quoted(p[6])} is not carried: the address has no "
+                    "street, city, district, state, postal code or country",
+                )
+            self._parts_unmapped(repetition, "XAD", location, 11, count)
+        if problems:
+            self._field_problems(problems, location, 11)
+        return tuple(found)
 
     def _deceased(self, fields: list[str], location: str) -> Timestamp | bool | None:
         """PID-29 death date and time, else PID-30 death indicator (table 0136): V2-to-FHIR IG

@@ -54,6 +54,9 @@ _DATA_ABSENT_REASONS = frozenset(
     }
 )
 _GENDERS = ("male", "female", "other", "unknown")
+# FHIR address-use and address-type codes (R4 and R5), "" for none
+_ADDRESS_USES = ("", "home", "work", "temp", "old", "billing")
+_ADDRESS_TYPES = ("", "postal", "physical", "both")
 # FHIR request-status codes (ServiceRequest.status)
 _REQUEST_STATUSES = (
     "draft",
@@ -106,6 +109,17 @@ class GenderRow:
     code: str
     display: str
     gender: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddressTypeRow:
+    """Table 0190 (XAD.7) → FHIR address-use or address-type (one of them is set)."""
+
+    code: str
+    display: str
+    use: str
+    type: str
     source: str
 
 
@@ -204,6 +218,7 @@ class Tables:
     iso2022: tuple[Iso2022Row, ...]  # in the data file's order: narrowest codec first
     iso2022_only: frozenset[str]  # names read only through ISO 2022 (not in ``charsets``)
     coding_systems: Mapping[str, CodingSystemRow]
+    address_type: Mapping[str, AddressTypeRow]  # table 0190 (PID-11.7)
 
 
 _Row = TypeVar(
@@ -216,6 +231,7 @@ _Row = TypeVar(
     RoleRow,
     MessageTypeRow,
     VersionRow,
+    AddressTypeRow,
 )
 _Named = TypeVar("_Named", CharsetRow, CodingSystemRow)
 
@@ -322,6 +338,24 @@ def load_tables() -> Tables:
             )
             for row in _rows(systems, "system")
         ),
+        address_type=_keyed(_address_type(row) for row in _rows(v2, "table_0190")),
+    )
+
+
+def _address_type(row: dict[str, Any]) -> AddressTypeRow:
+    use = str(row.get("use", ""))
+    kind = str(row.get("type", ""))
+    if use not in _ADDRESS_USES or kind not in _ADDRESS_TYPES or bool(use) == bool(kind):
+        raise DataFileError(
+            f"hl7v2 data table_0190: {row} needs a use {_ADDRESS_USES[1:]} or a type "
+            f"{_ADDRESS_TYPES[1:]}, not both"
+        )
+    return AddressTypeRow(
+        _text(row, "code", "table_0190"),
+        _text(row, "display", "table_0190"),
+        use,
+        kind,
+        _source(row, "table_0190"),
     )
 
 

@@ -270,6 +270,16 @@ def render_organization(field: str, delimiters: Delimiters, codec: str, problems
     return p[0]
 
 
+def address_parts(field: str, delimiters: Delimiters, codec: str, problems: list[str]) -> list[str]:
+    """XAD (PID-11), one repetition: its components 1-9 decoded, XAD.1 its street (SAD.1)."""
+    raw = field.split(delimiters.component)
+    if delimiters.subcomponent in raw[0]:
+        raw[0] = raw[0].split(delimiters.subcomponent)[0]  # SAD.2-3 street name, dwelling number
+    return _leaves(
+        delimiters.component.join(raw[:9]), delimiters.component, 9, delimiters, codec, problems
+    )
+
+
 # The components each composite reader above carries, by datatype; every other populated one
 # is unread. A component in the second set is read from its first subcomponent only (FN, HD).
 _READ_PARTS: dict[str, tuple[frozenset[int], frozenset[int]]] = {
@@ -280,6 +290,7 @@ _READ_PARTS: dict[str, tuple[frozenset[int], frozenset[int]]] = {
     "EI": (frozenset({1, 2, 3, 4}), frozenset()),
     "HD": (frozenset({1, 2, 3}), frozenset()),
     "XON": (frozenset({1, 3, 10}), frozenset()),
+    "XAD": (frozenset({1, 2, 3, 4, 5, 6, 7, 9}), frozenset({1})),  # street (SAD.1) … county
 }
 _HD_TYPES = frozenset({"ISO", "UUID", "URI", "URL"})  # universal ID types _hd_system maps
 
