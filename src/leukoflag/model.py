@@ -51,6 +51,7 @@ __all__ = [
     "ResultStatus",
     "Severity",
     "Specimen",
+    "Telecom",
     "Text",
     "Timestamp",
     "Unit",
@@ -454,6 +455,16 @@ class Address:
 
 
 @dataclass(frozen=True, slots=True)
+class Telecom:
+    """One repetition of PID-13 or PID-14 (XTN) as the V2-to-FHIR IG datatype map
+    XTN[ContactPoint] reads it: FHIR contact-point-system and -use codes, and the value."""
+
+    system: str  # XTN.3 (table 0202); phone when not sent: PID-13/14 are phone number fields
+    value: str  # XTN.4 for an email address, else XTN.1, else XTN.5-8 written out
+    use: str = ""  # XTN.2 (table 0201); work for PID-14 when not sent
+
+
+@dataclass(frozen=True, slots=True)
 class Patient:
     """A PID segment (or a FHIR Patient)."""
 
@@ -469,6 +480,7 @@ class Patient:
     # neither is sent. Not in repr, which ids of a hand-built message without MSH-10 hash.
     deceased: Timestamp | bool | None = field(default=None, repr=False)
     addresses: tuple[Address, ...] = field(default=(), repr=False)  # PID-11, each sent
+    telecoms: tuple[Telecom, ...] = field(default=(), repr=False)  # PID-13, then PID-14
 
 
 @dataclass(frozen=True, slots=True)

@@ -504,3 +504,90 @@ def test_pid_11_sent_as_a_null_writes_no_address() -> None:
     (patient,) = _resources(bundle, "Patient")
     assert "address" not in patient
     assert [i for i in conversion.issues if "PID[1]-11" in i.location] == []
+
+
+def _pid_phoned(home: str, business: str) -> str:
+    fields = PID.split("|") + [""] * 6
+    fields[13], fields[14] = home, business
+    return "|".join(fields[:15])
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_pid_13_and_14_phone_numbers_are_the_patients_telecom(
+    version: Literal["R4", "R5"],
+) -> None:
+    # v2.5.1 home number in XTN.1, an email address (XTN.4, its '&' escaped), and a work
+    # number sent in parts (XTN.5-8, as v2.7 sends every number).
+    home = "(608)555-0142^PRN^PH~^NET^Internet^d.okafor\\T\\family@example.org"
+    bundle, conversion = _convert(
+        message(_pid_phoned(home, "^WPN^PH^^1^608^5550199^214"), PV1, ORC, OBR, WBC_SIGNED_OUT),
+        version,
+    )
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["telecom"] == [
+        {"system": "phone", "value": "(608)555-0142", "use": "home"},
+        {"system": "email", "value": "d.okafor&family@example.org"},
+        {"system": "phone", "value": "+1 (608) 5550199 ext. 214", "use": "work"},
+    ]
+    assert [
+        (i.code, i.location, i.text) for i in conversion.issues if "PID[1]-1" in i.location
+    ] == [
+        (
+            "hl7v2.component-unmapped",
+            "MSG[1]/PID[1]-13[2].2",
+            (
+                "PID-13[2].2 telecommunication use 'NET' is not one the V2-to-FHIR IG maps to "
+                "ContactPoint.use (HL7 table 0201): not carried"
+            ),
+        )
+    ]
+
+
+def test_pid_13_types_and_numbers_the_ig_does_not_map_are_issues() -> None:
+    # A modem line of another residence, then a repetition with no number at all; PID-14 null.
+    bundle, conversion = _convert(
+        message(_pid_phoned("^ORN^MD^^^608^5551234~^PRN^PH", '""'), PV1, ORC, OBR, WBC_SIGNED_OUT),
+        "R4",
+    )
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["telecom"] == [{"system": "other", "value": "(608) 5551234"}]
+    assert [(i.location, i.text) for i in conversion.issues if "PID[1]-1" in i.location] == [
+        (
+            "MSG[1]/PID[1]-13.2",
+            (
+                "PID-13.2 telecommunication use 'ORN' is not one the V2-to-FHIR IG maps to "
+                "ContactPoint.use (HL7 table 0201): not carried"
+            ),
+        ),
+        (
+            "MSG[1]/PID[1]-13.3",
+            (
+                "PID-13.3 telecommunication equipment type 'MD' is not one the V2-to-FHIR IG "
+                "maps (HL7 table 0202): ContactPoint.system is other"
+            ),
+        ),
+        (
+            "MSG[1]/PID[1]-13[2]",
+            (
+                "PID-13[2] '^PRN^PH' has no telephone number (XTN.1, XTN.5-8) or address "
+                "(XTN.4): not carried"
+            ),
+        ),
+    ]
+
+
+def test_pid_13_parts_beside_the_number_written_are_said_not_carried() -> None:
+    # XTN.1 and the same number in parts (XTN.5-7): XTN.1 is written, the parts are Issues.
+    bundle, conversion = _convert(
+        message(
+            _pid_phoned("(608)555-0142^PRN^PH^^1^608^5550142", ""), PV1, ORC, OBR, WBC_SIGNED_OUT
+        ),
+        "R4",
+    )
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["telecom"] == [{"system": "phone", "value": "(608)555-0142", "use": "home"}]
+    assert _unmapped_at(conversion, "MSG[1]/PID[1]-13") == [
+        "PID-13.5 is not carried: '1' (the number is XTN.1)",
+        "PID-13.6 is not carried: '608' (the number is XTN.1)",
+        "PID-13.7 is not carried: '5550142' (the number is XTN.1)",
+    ]

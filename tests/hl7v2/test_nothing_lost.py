@@ -50,6 +50,9 @@ _TYPES: dict[str, tuple[str | tuple[str, ...], ...]] = {
     # street (SAD: street, street name, dwelling number), other designation, city … county,
     # census tract, representation, validity range (deprecated), effective and expiration date
     "XAD": (("ST", "ST", "ST"), *("ST",) * 10, _TS, _TS),
+    # number (deprecated), use, type, address, country, area, local number, extension, text,
+    # extension prefix, speed dial, unformatted number
+    "XTN": ("ST",) * 12,
     "VID": ("ST", _CWE[:6], _CWE[:6]),
     # CNN (as subcomponents), start and end DTM, point of care, room, bed, facility (HD) …
     "NDL": (("ST",) * 11, _TS, _TS, "ST", "ST", "ST", _HD, "ST", "ST", "ST", "ST"),
@@ -59,6 +62,7 @@ _MAPPED: dict[str, dict[int, str]] = {
     "MSH": {3: "HD", 4: "HD", 5: "HD", 6: "HD", 7: "TS", 9: "MSG", 10: "ST", 11: "PT"}
     | {12: "VID", 18: "ST", 20: "ST"},
     "PID": {1: "ST", 2: "CX", 3: "CX", 4: "CX", 5: "XPN", 7: "TS", 8: "ST", 11: "XAD"}
+    | {13: "XTN", 14: "XTN"}
     | {29: "TS", 30: "ST"},
     "PV1": {1: "ST", 2: "ST", 3: "PL", 7: "XCN", 8: "XCN", 9: "XCN", 17: "XCN", 19: "CX"}
     | {44: "TS", 45: "TS"},

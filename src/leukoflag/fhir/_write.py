@@ -413,6 +413,13 @@ class _Writer:
                 self.time(resource, "deceasedDateTime", patient.deceased, at)
         if patient.addresses:  # V2-to-FHIR IG PID[Patient]: PID-11 → address
             resource["address"] = [_address(address) for address in patient.addresses]
+        if patient.telecoms:  # V2-to-FHIR IG PID[Patient]: PID-13, PID-14 → telecom
+            resource["telecom"] = [
+                {"system": t.system, "value": t.value, "use": t.use}
+                if t.use
+                else {"system": t.system, "value": t.value}
+                for t in patient.telecoms
+            ]
         for note in patient.notes:
             self.issue(
                 Severity.INFORMATION,

@@ -53,6 +53,7 @@ from leukoflag.hl7v2._types import (
     render_organization,
     render_person,
     system_uri,
+    telecom_parts,
     unread_parts,
 )
 from leukoflag.hl7v2._values import (
@@ -83,6 +84,7 @@ from leukoflag.model import (
     ResultStatus,
     Severity,
     Specimen,
+    Telecom,
     Timestamp,
     Unit,
     Value,
@@ -120,7 +122,7 @@ _OBX_AT = tuple(f"/OBX[{n}]" for n in range(_OBX_NAMED))
 # Every other populated field is an hl7v2.field-unmapped Issue.
 _CARRIED = {
     "MSH": frozenset({1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 18, 20}),
-    "PID": frozenset({1, 2, 3, 4, 5, 7, 8, 11, 29, 30}),
+    "PID": frozenset({1, 2, 3, 4, 5, 7, 8, 11, 13, 14, 29, 30}),
     "PV1": frozenset({1, 2, 3, 7, 8, 9, 17, 19, 44, 45}),
     "ORC": frozenset({1, 2, 3, 4, 5, 12}),
     "OBR": frozenset({1, 2, 3, 4, 7, 8, 10, 15, 16, 22, 24, 25, 32}),
@@ -1182,9 +1184,12 @@ class _Reader:
         self.note_target = self.group.patient_notes
 
     def _pid_later(self, patient: Patient, fields: list[str], location: str) -> Patient:
-        """The fields of a PID sent longer than PID-10: PID-11 addresses, PID-29/30 death."""
+        """The fields of a PID sent longer than PID-10: PID-11 addresses, PID-13/14 phone
+        numbers, PID-29/30 death."""
         if fields[11]:
             patient = replace(patient, addresses=self._addresses(fields[11], location))
+        if fields[13] or fields[14]:
+            patient = replace(patient, telecoms=self._telecoms(fields, location))
         if fields[29] or fields[30]:
             patient = replace(patient, deceased=self._deceased(fields, location))
         return patient
@@ -1229,6 +1234,93 @@ class _Reader:
         if problems:
             self._field_problems(problems, location, 11)
         return tuple(found)
+
+    def _telecoms(self, fields: list[str], location: str) -> tuple[Telecom, ...]:
+        """PID-13 home and PID-14 business phone numbers (XTN, each repetition sent) as the
+        V2-to-FHIR IG datatype map XTN[ContactPoint] reads them; a use (XTN.2) or type (XTN.3)
+        the IG does not map is not carried, and a number with neither number nor address."""
+        d, codec = self.delimiters, self.codec
+        found: list[Telecom] = []
+        for number in (13, 14):
+            problems: list[str] = []
+            for count, repetition in enumerate(fields[number].split(d.repetition), start=1):
+                if not repetition.strip():
+                    continue
+                at = f"{number}[{count}]" if count > 1 else str(number)
+                telecom = self._telecom(telecom_parts(repetition, d, codec, problems), number)
+                for component, said in telecom[1]:
+                    self._issue(
+                        Severity.INFORMATION,
+                        "hl7v2.component-unmapped",
+                        f"{location}-{at}.{component}",
+                        f"PID-{at}.{component} {said}",
+                    )
+                if telecom[0] is not None:
+                    found.append(telecom[0])
+                else:
+                    self._issue(
+                        Severity.INFORMATION,
+                        "hl7v2.field-unmapped",
+                        f"{location}-{at}",
+                        f"PID-{at} {quoted(repetition, 80)} has no telephone number (XTN.1, "
+                        "XTN.5-8) or address (XTN.4): not carried",
+                    )
+                self._parts_unmapped(repetition, "XTN", location, number, count)
+            if problems:
+                self._field_problems(problems, location, number)
+        return tuple(found)
+
+    def _telecom(self, p: list[str], number: int) -> tuple[Telecom | None, list[tuple[int, str]]]:
+        """One XTN's ContactPoint (None without a value), and what is said of its use and
+        type the V2-to-FHIR IG does not map (component, text)."""
+        unmapped: list[tuple[int, str]] = []
+        use = "work" if number == 14 else ""  # V2-to-FHIR IG PID[Patient]: PID-14 is work
+        if p[1]:
+            known = self.tables.telecom_use.get(p[1].upper())
+            if known is None:
+                said = (
+                    f"telecommunication use {quoted(p[1])} is not one the V2-to-FHIR IG maps "
+                    "to ContactPoint.use (HL7 table 0201): not carried"
+                )
+                unmapped.append((2, said))
+            else:
+                use = known
+        system = ""
+        if p[2]:
+            system = self.tables.telecom_system.get(p[2].upper(), "")
+            if not system:
+                system = "other"
+                said = (
+                    f"telecommunication equipment type {quoted(p[2])} is not one the "
+                    "V2-to-FHIR IG maps (HL7 table 0202): ContactPoint.system is other"
+                )
+                unmapped.append((3, said))
+        email = system == "email" or (not p[2] and p[3] and not p[0])  # IG: no XTN.3, an XTN.4
+        # the components that are not the value: XTN.1 and 5-8 of an address, XTN.4 (and
+        # XTN.5-8 beside an XTN.1) of a number
+        unused = (1, 5, 6, 7, 8) if email else (4, 5, 6, 7, 8) if p[0] else (4,)
+        value_at = "XTN.4" if email else "XTN.1" if p[0] else "XTN.5-8"
+        kind = "address" if email else "number"
+        unmapped.extend(
+            (c, f"is not carried: {quoted(p[c - 1])} (the {kind} is {value_at})")
+            for c in unused
+            if p[c - 1]
+        )
+        if email:
+            return (Telecom("email", p[3], use) if p[3] else None), unmapped
+        value = p[0] or " ".join(
+            part
+            for part in (
+                f"+{p[4].lstrip('+')}" if p[4] else "",
+                f"({p[5]})" if p[5] else "",
+                p[6],
+                f"ext. {p[7]}" if p[7] else "",
+            )
+            if part
+        )
+        if not value or (not p[0] and not p[6]):
+            return None, unmapped
+        return Telecom(system or "phone", value, use), unmapped
 
     def _deceased(self, fields: list[str], location: str) -> Timestamp | bool | None:
         """PID-29 death date and time, else PID-30 death indicator (table 0136): V2-to-FHIR IG

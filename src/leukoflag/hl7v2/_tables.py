@@ -57,6 +57,8 @@ _GENDERS = ("male", "female", "other", "unknown")
 # FHIR address-use and address-type codes (R4 and R5), "" for none
 _ADDRESS_USES = ("", "home", "work", "temp", "old", "billing")
 _ADDRESS_TYPES = ("", "postal", "physical", "both")
+_TELECOM_USES = ("home", "work", "temp", "old", "mobile")  # FHIR contact-point-use
+_TELECOM_SYSTEMS = ("phone", "fax", "email", "pager", "url", "sms", "other")
 # FHIR request-status codes (ServiceRequest.status)
 _REQUEST_STATUSES = (
     "draft",
@@ -219,6 +221,8 @@ class Tables:
     iso2022_only: frozenset[str]  # names read only through ISO 2022 (not in ``charsets``)
     coding_systems: Mapping[str, CodingSystemRow]
     address_type: Mapping[str, AddressTypeRow]  # table 0190 (PID-11.7)
+    telecom_use: Mapping[str, str]  # table 0201 (XTN.2, upper-cased) → contact-point-use
+    telecom_system: Mapping[str, str]  # table 0202 (XTN.3, upper-cased) → contact-point-system
 
 
 _Row = TypeVar(
@@ -339,7 +343,25 @@ def load_tables() -> Tables:
             for row in _rows(systems, "system")
         ),
         address_type=_keyed(_address_type(row) for row in _rows(v2, "table_0190")),
+        telecom_use=_coded(v2, "table_0201", "use", _TELECOM_USES),
+        telecom_system=_coded(v2, "table_0202", "system", _TELECOM_SYSTEMS),
     )
+
+
+def _coded(
+    document: dict[str, Any], table: str, key: str, allowed: tuple[str, ...]
+) -> Mapping[str, str]:
+    """A table of v2 codes (keyed upper-cased), each with its display, the FHIR ``key`` code
+    and a source."""
+    coded: dict[str, str] = {}
+    for row in _rows(document, table):
+        code = _text(row, "code", table)
+        _text(row, "display", table)
+        _source(row, table)
+        if code.upper() in coded:
+            raise DataFileError(f"hl7v2 data {table}: code {code!r} twice")
+        coded[code.upper()] = _choice(row, key, allowed, table)
+    return MappingProxyType(coded)
 
 
 def _address_type(row: dict[str, Any]) -> AddressTypeRow:

@@ -280,6 +280,18 @@ def address_parts(field: str, delimiters: Delimiters, codec: str, problems: list
     )
 
 
+def telecom_parts(field: str, delimiters: Delimiters, codec: str, problems: list[str]) -> list[str]:
+    """XTN (PID-13/14), one repetition: its components 1-8 decoded."""
+    return _leaves(
+        delimiters.component.join(field.split(delimiters.component)[:8]),
+        delimiters.component,
+        8,
+        delimiters,
+        codec,
+        problems,
+    )
+
+
 # The components each composite reader above carries, by datatype; every other populated one
 # is unread. A component in the second set is read from its first subcomponent only (FN, HD).
 _READ_PARTS: dict[str, tuple[frozenset[int], frozenset[int]]] = {
@@ -291,6 +303,7 @@ _READ_PARTS: dict[str, tuple[frozenset[int], frozenset[int]]] = {
     "HD": (frozenset({1, 2, 3}), frozenset()),
     "XON": (frozenset({1, 3, 10}), frozenset()),
     "XAD": (frozenset({1, 2, 3, 4, 5, 6, 7, 9}), frozenset({1})),  # street (SAD.1) … county
+    "XTN": (frozenset(range(1, 9)), frozenset()),  # number, use, type, address … extension
 }
 _HD_TYPES = frozenset({"ISO", "UUID", "URI", "URL"})  # universal ID types _hd_system maps
 
