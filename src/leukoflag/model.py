@@ -438,6 +438,10 @@ class Order:
     service_section: str = field(default="", repr=False)
     # OBR-10 collector identifier (who drew the specimen), rendered readably; not in repr either
     collector: str = field(default="", repr=False)
+    # FHIR request-priority of OBR-27.6 or TQ1-9 (table 0485), and where it was sent; not in
+    # repr either
+    priority: str = field(default="", repr=False)
+    priority_location: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

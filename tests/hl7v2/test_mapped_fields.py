@@ -591,3 +591,83 @@ def test_pid_13_parts_beside_the_number_written_are_said_not_carried() -> None:
         "PID-13.6 is not carried: '608' (the number is XTN.1)",
         "PID-13.7 is not carried: '5550142' (the number is XTN.1)",
     ]
+
+
+def _obr_timed(quantity_timing: str) -> str:
+    fields = OBR.split("|") + [""] * 3
+    fields[27] = quantity_timing
+    return "|".join(fields[:28])
+
+
+def _priorities(bundle: dict[str, Any]) -> list[str | None]:
+    return [request.get("priority") for request in _resources(bundle, "ServiceRequest")]
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_tq1_9_stat_is_the_service_requests_priority(version: Literal["R4", "R5"]) -> None:
+    # A stat CBC from the emergency department (v2.5.1: TQ1 after the OBR).
+    tq1 = "TQ1|1||||||20261124080000-0500||S^Stat^HL70485"
+    bundle, conversion = _convert(message(PID, PV1, ORC, OBR, tq1, WBC_SIGNED_OUT, SPM), version)
+    assert _priorities(bundle) == ["stat"]
+    assert [(i.code, i.location) for i in conversion.issues if "TQ1" in i.location] == [
+        ("hl7v2.component-unmapped", "MSG[1]/TQ1[1]-9.2"),
+        ("hl7v2.component-unmapped", "MSG[1]/TQ1[1]-9.3"),
+        ("hl7v2.field-unmapped", "MSG[1]/TQ1[1]-7"),
+    ]
+
+
+def test_obr_27_priority_is_read_and_a_differing_tq1_9_is_an_issue() -> None:
+    # v2.3 quantity/timing with its start time and a routine priority, then a TQ1 saying stat.
+    obr = _obr_timed("^^^20261124080000-0500^^R")
+    bundle, conversion = _convert(
+        message(PID, PV1, ORC, obr, "TQ1|1||||||||S", WBC_SIGNED_OUT, SPM), "R4"
+    )
+    assert _priorities(bundle) == ["routine"]
+    said = [
+        (i.location, i.text)
+        for i in conversion.issues
+        if "-27" in i.location or "TQ1" in i.location
+    ]
+    assert said == [
+        ("MSG[1]/OBR[1]-27.4", "OBR-27.4 is not carried: '20261124080000-0500'"),
+        (
+            "MSG[1]/TQ1[1]-9",
+            (
+                "TQ1-9 priority 'S' is not carried: the order's priority is routine, from "
+                "MSG[1]/OBR[1]-27.6"
+            ),
+        ),
+    ]
+
+
+def test_a_priority_the_ig_does_not_map_is_not_carried() -> None:
+    bundle, conversion = _convert(
+        message(PID, PV1, ORC, OBR, "TQ1|1||||||||P^Preop^HL70485", WBC_SIGNED_OUT, SPM), "R4"
+    )
+    assert _priorities(bundle) == [None]
+    (issue,) = [i for i in conversion.issues if i.location == "MSG[1]/TQ1[1]-9"]
+    assert issue.text == (
+        "TQ1-9 priority 'P' is not one the V2-to-FHIR IG maps to ServiceRequest.priority (HL7 "
+        "table 0485: S stat, A asap, R routine): not carried"
+    )
+
+
+def test_a_priority_without_a_service_request_is_an_issue() -> None:
+    # No PID: no ServiceRequest, so the stat priority has nowhere to go.
+    bundle, conversion = _convert(message(PV1, ORC, _obr_timed("^^^^^S"), WBC_SIGNED_OUT), "R4")
+    assert _resources(bundle, "ServiceRequest") == []
+    (issue,) = [i for i in conversion.issues if i.code == "fhir.priority-not-written"]
+    assert (issue.location, issue.text) == (
+        "MSG[1]/OBR[1]-27.6",
+        "priority stat is not written: no ServiceRequest (the message has no PID)",
+    )
+
+
+def test_a_tq1_before_any_obr_is_not_mapped() -> None:
+    bundle, conversion = _convert(
+        message(PID, PV1, "TQ1|1||||||||S", ORC, OBR, WBC_SIGNED_OUT), "R4"
+    )
+    assert _priorities(bundle) == [None]
+    assert [(i.code, i.location) for i in conversion.issues if "TQ1" in i.location] == [
+        ("hl7v2.segment-unmapped", "MSG[1]/TQ1[1]")
+    ]

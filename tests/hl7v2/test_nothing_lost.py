@@ -53,6 +53,9 @@ _TYPES: dict[str, tuple[str | tuple[str, ...], ...]] = {
     # number (deprecated), use, type, address, country, area, local number, extension, text,
     # extension prefix, speed dial, unformatted number
     "XTN": ("ST",) * 12,
+    # quantity, interval, duration, start, end, priority, condition, text, conjunction, order
+    # sequencing, occurrence duration, total occurrences
+    "TQ": ("ST", "ST", "ST", _TS, _TS, *("ST",) * 7),
     "VID": ("ST", _CWE[:6], _CWE[:6]),
     # CNN (as subcomponents), start and end DTM, point of care, room, bed, facility (HD) …
     "NDL": (("ST",) * 11, _TS, _TS, "ST", "ST", "ST", _HD, "ST", "ST", "ST", "ST"),
@@ -68,7 +71,7 @@ _MAPPED: dict[str, dict[int, str]] = {
     | {44: "TS", 45: "TS"},
     "ORC": {1: "ST", 2: "EI", 3: "EI", 4: "EI", 12: "XCN"},
     "OBR": {1: "ST", 2: "EI", 3: "EI", 4: "CWE", 7: "TS", 8: "TS", 14: "TS", 15: "SPS"}
-    | {10: "XCN", 16: "XCN", 22: "TS", 24: "ST", 25: "ST", 32: "NDL"},
+    | {10: "XCN", 16: "XCN", 22: "TS", 24: "ST", 25: "ST", 27: "TQ", 32: "NDL"},
     "OBX": {1: "ST", 2: "ST", 3: "CWE", 4: "ST", 5: "ST", 6: "CWE", 7: "ST", 8: "ST", 11: "ST"}
     | {14: "TS", 15: "CWE", 16: "XCN", 17: "CWE", 18: "EI", 19: "TS", 21: "EI", 23: "XON"}
     | {25: "XCN", 29: "ST"},

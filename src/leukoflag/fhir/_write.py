@@ -589,8 +589,12 @@ class _Writer:
     ) -> str | None:
         ordered = order.placer_id is not None or order.order_control or order.ordering_provider
         if not ordered:
+            if order.priority:  # rare: sent with no order to hold it
+                self.priority_not_written(order, "the OBR is no order (no ORC, placer, orderer)")
             return None
         if context.subject is None:
+            if order.priority:
+                self.priority_not_written(order, "the message has no PID")
             self.issue(
                 Severity.WARNING,
                 "order-without-patient",
@@ -615,6 +619,8 @@ class _Writer:
         # ORC-5 (the order's own status) when sent, else what OBR-25 says of the order
         resource["status"] = order.request_status or _REQUEST_STATUS[order.status]
         resource["intent"] = "order"
+        if order.priority:  # V2-to-FHIR IG OBR[ServiceRequest], TQ1[ServiceRequest]
+            resource["priority"] = order.priority
         code = _CONCEPT(order.code, None)  # a code respaced: told at the report
         if code is not None:
             resource["code"] = {"concept": code} if self.r5 else code  # R5: CodeableReference
@@ -675,6 +681,14 @@ class _Writer:
         if order.collector:
             self.specimen_collector(order, written)
         return written
+
+    def priority_not_written(self, order: Order, why: str) -> None:
+        self.issue(
+            Severity.INFORMATION,
+            "priority-not-written",
+            order.priority_location,
+            f"priority {order.priority} is not written: no ServiceRequest ({why})",
+        )
 
     def specimen_collector(self, order: Order, written: dict[str, str]) -> None:
         """OBR-10 as ``collection.collector`` of each Specimen of ``order`` (V2-to-FHIR IG

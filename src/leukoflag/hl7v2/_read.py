@@ -125,10 +125,11 @@ _CARRIED = {
     "PID": frozenset({1, 2, 3, 4, 5, 7, 8, 11, 13, 14, 29, 30}),
     "PV1": frozenset({1, 2, 3, 7, 8, 9, 17, 19, 44, 45}),
     "ORC": frozenset({1, 2, 3, 4, 5, 12}),
-    "OBR": frozenset({1, 2, 3, 4, 7, 8, 10, 15, 16, 22, 24, 25, 32}),
+    "OBR": frozenset({1, 2, 3, 4, 7, 8, 10, 15, 16, 22, 24, 25, 27, 32}),
     "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 21, 23, 25, 29}),
     "SPM": frozenset({1, 2, 4, 8, 11, 17, 18}),
     "NTE": frozenset({1, 3}),
+    "TQ1": frozenset({1, 9}),
 }
 _MAPPED = frozenset(_CARRIED)
 _RESULT_SEGMENTS = frozenset({"OBR", "OBX"})
@@ -1031,6 +1032,8 @@ class _Reader:
             self.specimen = None
             self.note_target = None
             return
+        elif name == "TQ1" and self.order is not None:  # its order's timing (v2.5 and later)
+            self._tq1(fields, location)
         else:
             kind = "Z-segment (locally defined)" if name[0] == "Z" else "segment"
             self._issue(
@@ -1606,6 +1609,8 @@ class _Reader:
                     if problems:
                         self._field_problems(problems, where, 10)
                     self._parts_unmapped(collectors[0], "XCN", where, 10)
+            if request[27]:  # TQ, repeating (v2.4 and before): its priority, TQ.6
+                self._quantity_timing(request[27], where, values)
             if request[24]:  # an ID (table 0074): its first component
                 section = self._id_code(request[24], where, 24, "an ID: its code is read")
                 values["service_section"] = self._text(section, f"{where}-24").strip()
@@ -2065,6 +2070,69 @@ class _Reader:
             "flag, as OBX-8 (empty) would carry it",
         )
         return flags, f"{location}-5"
+
+    def _quantity_timing(self, field: str, where: str, values: dict[str, Any]) -> None:
+        """OBR-27 quantity/timing (TQ, its first repetition sent): its priority, TQ.6, as
+        ServiceRequest.priority (V2-to-FHIR IG OBR[ServiceRequest]); its other parts are not
+        carried."""
+        d = self.delimiters
+        repetitions = _sent(field.split(d.repetition))
+        if len(repetitions) > 1:
+            self._repetitions(where, 27, repetitions)
+        if not repetitions:
+            return
+        parts = repetitions[0].split(d.component)
+        for number, part in enumerate(parts, 1):
+            if part.strip() and number != 6:
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.component-unmapped",
+                    f"{where}-27.{number}",
+                    f"OBR-27.{number} is not carried: {quoted(part, 80)}",
+                )
+        if len(parts) > 5 and parts[5].strip():
+            self._priority(parts[5], f"{where}-27.6", "hl7v2.component-unmapped", values)
+
+    def _tq1(self, fields: list[str], location: str) -> None:
+        """TQ1 after an OBR: TQ1-9 priority (CWE, its first repetition sent, its code) as the
+        order's ServiceRequest.priority (V2-to-FHIR IG TQ1[ServiceRequest]). An order's first
+        priority is its own: a later one that differs is not carried."""
+        assert self.order is not None
+        if not fields[9]:
+            return
+        sent = self._id_code(fields[9], location, 9, "a priority: its code is read")
+        values = self.order.fields
+        if "priority" not in values:
+            self._priority(sent, f"{location}-9", "hl7v2.field-unmapped", values)
+            return
+        given = self.tables.request_priority.get(self._text(sent, f"{location}-9").strip().upper())
+        if given != values["priority"]:
+            self._issue(
+                Severity.INFORMATION,
+                "hl7v2.field-unmapped",
+                f"{location}-9",
+                f"TQ1-9 priority {quoted(sent)} is not carried: the order's priority is "
+                f"{values['priority']}, from {values['priority_location']}",
+            )
+
+    def _priority(self, sent: str, at: str, code: str, values: dict[str, Any]) -> None:
+        """A table 0485 priority sent at ``at`` (OBR-27.6, TQ1-9), through the V2-to-FHIR IG
+        ConceptMap table-hl70485-to-request-priority: S stat, A asap, R routine."""
+        said = self._text(sent, at).strip()
+        priority = self.tables.request_priority.get(said.upper())
+        if priority is None:
+            name = at.rsplit("/", 1)[-1].split("[", 1)[0] + at.rsplit("]", 1)[-1]
+            self._issue(
+                Severity.INFORMATION,
+                code,
+                at,
+                f"{name} priority {quoted(said)} is not one the V2-to-FHIR IG maps to "
+                "ServiceRequest.priority (HL7 table 0485: S stat, A asap, R routine): not "
+                "carried",
+            )
+            return
+        values["priority"] = priority
+        values["priority_location"] = at
 
     def _id_code(self, field: str, location: str, number: int, why: str) -> str:
         """The code of an ID field that does not repeat (PID-30, OBR-24, OBX-29), as sent: its

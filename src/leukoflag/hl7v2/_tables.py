@@ -59,6 +59,7 @@ _ADDRESS_USES = ("", "home", "work", "temp", "old", "billing")
 _ADDRESS_TYPES = ("", "postal", "physical", "both")
 _TELECOM_USES = ("home", "work", "temp", "old", "mobile")  # FHIR contact-point-use
 _TELECOM_SYSTEMS = ("phone", "fax", "email", "pager", "url", "sms", "other")
+_REQUEST_PRIORITIES = ("routine", "urgent", "asap", "stat")  # FHIR request-priority
 # FHIR request-status codes (ServiceRequest.status)
 _REQUEST_STATUSES = (
     "draft",
@@ -223,6 +224,7 @@ class Tables:
     address_type: Mapping[str, AddressTypeRow]  # table 0190 (PID-11.7)
     telecom_use: Mapping[str, str]  # table 0201 (XTN.2, upper-cased) → contact-point-use
     telecom_system: Mapping[str, str]  # table 0202 (XTN.3, upper-cased) → contact-point-system
+    request_priority: Mapping[str, str]  # table 0485 (OBR-27.6, TQ1-9) → request-priority
 
 
 _Row = TypeVar(
@@ -345,6 +347,7 @@ def load_tables() -> Tables:
         address_type=_keyed(_address_type(row) for row in _rows(v2, "table_0190")),
         telecom_use=_coded(v2, "table_0201", "use", _TELECOM_USES),
         telecom_system=_coded(v2, "table_0202", "system", _TELECOM_SYSTEMS),
+        request_priority=_coded(v2, "table_0485", "priority", _REQUEST_PRIORITIES),
     )
 
 
