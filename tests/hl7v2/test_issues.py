@@ -677,3 +677,28 @@ def test_a_part_not_carried_of_a_later_repetition_is_located_at_that_repetition(
         ("MSG[1]/OBX[1]-16[2].21", "OBX-16[2].21 is not carried: '2020'"),
         ("MSG[1]/OBX[1]-23[2].2", "OBX-23[2].2 is not carried: 'L'"),
     ]
+
+
+def test_an_orc_12_repeating_the_obr_16_ordering_provider_is_not_said_to_be_lost() -> None:
+    # Most senders fill ORC-12 and OBR-16 with the same doctor: written once as the
+    # ServiceRequest's requester, nothing of ORC-12 is lost, yet it was said 'not carried'
+    provider = "5820^VARGA^ILONA^^^^MD"
+    orc = f"{ORC}|||||||{provider}"
+    conv = leukoflag.convert(message(PID, orc, OBR, WBC))
+    assert [i for i in conv.issues if i.location.startswith("MSG[1]/ORC[1]-12")] == []
+    (bundle,) = conv.bundles
+    (request,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest"
+    ]
+    assert request["requester"] == {"display": "ILONA VARGA, MD (5820)"}
+
+
+def test_an_orc_12_naming_another_provider_than_obr_16_is_said_not_carried() -> None:
+    orc = f"{ORC}|||||||4410^OKAFOR^NGOZI^^^DR"
+    conv = leukoflag.convert(message(PID, orc, OBR, WBC))
+    (found,) = [i for i in conv.issues if i.location == "MSG[1]/ORC[1]-12"]
+    assert found.code == "hl7v2.field-unmapped"
+    assert found.text == (
+        "ORC-12 ordering provider is not carried when OBR-16 is sent (OBR-16 is used): "
+        "'4410^OKAFOR^NGOZI^^^DR'"
+    )

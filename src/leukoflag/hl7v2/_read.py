@@ -1634,7 +1634,8 @@ class _Reader:
             self._parts_unmapped(repetitions[0], "XCN", sender, number)
         if len(request) > 32 and request[32]:  # OBR-32, beyond the fields padded (_WIDTH)
             values["results_interpreter"] = self._interpreter(request[32], where)
-        if request[16] and order_fields[12] and orc is not None:
+        # an ORC-12 naming the OBR-16 provider as sent (the usual case) loses nothing
+        if request[16] and order_fields[12] and orc is not None and order_fields[12] != request[16]:
             self._issue(
                 Severity.INFORMATION,
                 "hl7v2.field-unmapped",
