@@ -702,3 +702,22 @@ def test_an_orc_12_naming_another_provider_than_obr_16_is_said_not_carried() -> 
         "ORC-12 ordering provider is not carried when OBR-16 is sent (OBR-16 is used): "
         "'4410^OKAFOR^NGOZI^^^DR'"
     )
+
+
+def test_an_orc_1_cancelling_an_order_obr_25_calls_cancelled_does_not_deny_it_is_written() -> None:
+    # ORC-1 CA, no ORC-5, OBR-25 X: the ServiceRequest is written revoked from OBR-25, yet the
+    # warning said the FHIR output did not carry the cancellation
+    orc = ORC.replace("ORC|RE|", "ORC|CA|").removesuffix("|CM")
+    obr = OBR.removesuffix("|||F") + "|||X"
+    conv = leukoflag.convert(message(PID, orc, obr, WBC.replace("|F|", "|X|")))
+    (found,) = [i for i in conv.issues if i.code == "hl7v2.order-control-cancelled"]
+    assert found.text == (
+        "ORC-1 'CA' (cancel order request) says the order was cancelled or discontinued, as "
+        "OBR-25 'X' does (ServiceRequest.status revoked): its results are kept, and their own "
+        "status decides whether they are judged (OBR-25 'X', OBX-11)"
+    )
+    (bundle,) = conv.bundles
+    (request,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest"
+    ]
+    assert request["status"] == "revoked"

@@ -1499,7 +1499,14 @@ class _Reader:
         self.note_target = order.notes
 
     def _cancelled_order(
-        self, control: str, orc_where: str, report_status: str, orc_5: str, request_status: str
+        self,
+        control: str,
+        orc_where: str,
+        report_status: str,
+        orc_5: str,
+        request_status: str,
+        *,
+        cancelled: bool,
     ) -> None:
         # ORC-1 is not written (output.md): without this, results of a cancelled order look live
         status = quoted(report_status) if report_status else "empty"  # sent text, bounded
@@ -1507,6 +1514,8 @@ class _Reader:
         carried = ", which the FHIR output does not carry"
         if request_status == "revoked":
             carried = f", as ORC-5 {quoted(orc_5)} does (ServiceRequest.status revoked)"
+        elif not request_status and cancelled:  # OBR-25 X: the writer's status is revoked too
+            carried = f", as OBR-25 {status} does (ServiceRequest.status revoked)"
         elif request_status:  # ORC-5 CM: the written status contradicts ORC-1, so say both
             carried = (
                 f", but ORC-5 {quoted(orc_5)} does not (ServiceRequest.status {request_status} "
@@ -1573,14 +1582,6 @@ class _Reader:
         if order_fields[5]:
             values["request_status"] = self._order_status(order_fields[5], f"{orc_where}-5")
         values["order_control"] = control = order_fields[1].split(d.component)[0].strip()
-        if control.upper() in _CANCELLING_CONTROL:
-            self._cancelled_order(
-                control,
-                orc_where,
-                request[25].split(d.component)[0].strip(),
-                order_fields[5].strip(),
-                values.get("request_status", ""),
-            )
         code = None
         if obr is not None:
             if d.repetition in request[4]:  # OBR-4 does not repeat (as OBX-3)
@@ -1619,6 +1620,15 @@ class _Reader:
         if obr is not None:  # else no OBR-25: hl7v2.orc-without-obr says so (ORC-25 is another)
             status = self._report_status(request[25], f"{where}-25")
         values["status"], values["status_text"] = status
+        if control.upper() in _CANCELLING_CONTROL:
+            self._cancelled_order(
+                control,
+                orc_where,
+                request[25].split(d.component)[0].strip(),
+                order_fields[5].strip(),
+                values.get("request_status", ""),
+                cancelled=status[0] is ReportStatus.CANCELLED,
+            )
         providers = request[16] or order_fields[12]
         if providers:
             # OBR-16, else ORC-12 (of the ORC, or of an ORC without OBR)
