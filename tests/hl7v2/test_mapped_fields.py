@@ -671,3 +671,39 @@ def test_a_tq1_before_any_obr_is_not_mapped() -> None:
     assert [(i.code, i.location) for i in conversion.issues if "TQ1" in i.location] == [
         ("hl7v2.segment-unmapped", "MSG[1]/TQ1[1]")
     ]
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_orc_4_placer_group_number_is_the_service_requests_requisition(
+    version: Literal["R4", "R5"],
+) -> None:
+    # A CBC and a differential ordered together under one requisition (ORC-4): the group
+    # number names both orders, so it is no identifier of either (V2-to-FHIR IG
+    # ORC[ServiceRequest]: ORC-4 → ServiceRequest.requisition, type PGN)
+    cbc = "ORC|RE|ORD55377^EHR|LAB88164^CORELAB|REQ2201^EHR|CM"
+    diff = "ORC|RE|ORD55378^EHR|LAB88165^CORELAB|REQ2201^EHR|CM"
+    diff_obr = OBR.replace("ORD55377", "ORD55378").replace("LAB88164", "LAB88165")
+    bundle, conversion = _convert(
+        message(PID, PV1, cbc, OBR, WBC_SIGNED_OUT, diff, diff_obr), version
+    )
+    requests = _resources(bundle, "ServiceRequest")
+    assert [r["requisition"] for r in requests] == [
+        {
+            "type": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+                        "code": "PGN",
+                        "display": "Placer Group Number",
+                    }
+                ]
+            },
+            "value": "REQ2201",
+            "assigner": {"display": "EHR"},
+        }
+    ] * 2
+    assert [[i["value"] for i in r["identifier"]] for r in requests] == [
+        ["ORD55377", "LAB88164"],
+        ["ORD55378", "LAB88165"],
+    ]
+    assert _unmapped_at(conversion, "MSG[1]/ORC[1]-4") == []

@@ -612,10 +612,12 @@ class _Writer:
                 )
             return None
         resource, url = self.new("ServiceRequest", order.location)
-        if group_id is not None:
-            resource["identifier"] = [*identifiers, group_id]
-        elif identifiers:
+        if identifiers:
             resource["identifier"] = identifiers
+        if group_id is not None:
+            # V2-to-FHIR IG ORC[ServiceRequest]: ORC-4 → requisition, the group of orders placed
+            # together, which identifies none of them alone
+            resource["requisition"] = group_id
         # ORC-5 (the order's own status) when sent, else what OBR-25 says of the order
         resource["status"] = order.request_status or _REQUEST_STATUS[order.status]
         resource["intent"] = "order"
