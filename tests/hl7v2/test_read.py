@@ -203,6 +203,42 @@ def test_notes_attach_to_the_segment_before_them() -> None:
     assert order.specimens[0].notes == ("Slightly hemolysed.",)
 
 
+# A v2.5.1 feed pre-adopting PRT (as the US LRI guide does) or a v2.7+ one: ORU_R01 puts PD1 and
+# PRT between a PID and its NTEs, and PRT between an OBX and its NTEs.
+_PERFORMING_LAB = (
+    "PRT||UC||PO^Performing Organization^HL70912||||Riverside Core Laboratory^D^^^^"
+    "CLIA&2.16.840.1.113883.4.7&ISO^XX^^^05D1234567"
+)
+
+
+def test_notes_after_a_pd1_or_prt_attach_to_the_segment_they_follow() -> None:
+    read_message = read(
+        message(
+            PID,
+            "PD1|||Riverside Family Clinic",
+            _PERFORMING_LAB.replace("PO^Performing", "PP^Primary Care Provider"),
+            "NTE|1||Patient on clozapine: monitor ANC weekly.",
+            OBR,
+            WBC,
+            _PERFORMING_LAB,
+            "NTE|1|L|Verified by repeat analysis.",
+            ANC,
+        )
+    )
+    group = read_message.groups[0]
+    assert group.patient is not None
+    assert group.patient.notes == ("Patient on clozapine: monitor ANC weekly.",)
+    wbc, anc = group.orders[0].results
+    assert wbc.notes == ("Verified by repeat analysis.",)
+    assert anc.notes == ()
+    assert "hl7v2.note-unattached" not in codes(read_message.issues)
+    assert [i.location for i in read_message.issues if i.code == "hl7v2.segment-unmapped"] == [
+        "MSG[1]/PD1[1]",
+        "MSG[1]/PRT[1]",
+        "MSG[1]/PRT[2]",
+    ]
+
+
 def test_note_after_a_segment_without_notes_is_an_issue_with_its_text() -> None:
     read_message = read(message(PID, PV1, "NTE|1||Visit note", OBR, WBC))
     found = issue(read_message, "hl7v2.note-unattached")

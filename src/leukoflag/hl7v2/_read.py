@@ -132,6 +132,10 @@ _CARRIED = {
     "TQ1": frozenset({1, 9}),
 }
 _MAPPED = frozenset(_CARRIED)
+# Unmapped segments ORU_R01 puts between a segment and its NTEs (v2.7+; the US LRI guide
+# pre-adopts PRT in v2.5.1): PATIENT is PID [PD1] [{PRT}] [{NTE}], OBSERVATION is OBX [{PRT}]
+# [{NTE}]. An NTE after them is still the PID's or OBX's note.
+_BEFORE_NOTES = frozenset({"PD1", "PRT"})
 _RESULT_SEGMENTS = frozenset({"OBR", "OBX"})
 _UNCARRIED = {
     name: tuple(n for n in range(1, 200) if n not in kept) for name, kept in _CARRIED.items()
@@ -1042,7 +1046,8 @@ class _Reader:
                 location,
                 f"{kind} {name} is not mapped: {quoted(line, 120)}",
             )
-            self.note_target = None
+            if name not in _BEFORE_NOTES:
+                self.note_target = None
             return
         self._unmapped(fields, name, location, sent)
 
