@@ -485,6 +485,9 @@ class Patient:
     deceased: Timestamp | bool | None = field(default=None, repr=False)
     addresses: tuple[Address, ...] = field(default=(), repr=False)  # PID-11, each sent
     telecoms: tuple[Telecom, ...] = field(default=(), repr=False)  # PID-13, then PID-14
+    # the NTE each note was read from (``MSG[1]/NTE[1]``), in the order of notes: FHIR Patient
+    # has no note, and the Issue saying so points at it. Not in repr, for the same reason.
+    note_locations: tuple[str, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)

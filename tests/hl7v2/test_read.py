@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-from leukoflag import hl7v2
+from leukoflag import convert, hl7v2
 from leukoflag.model import (
     Identifier,
     Message,
@@ -643,4 +643,29 @@ def test_a_last_repetition_sent_as_hl7_null_leaves_a_field_that_does_not_repeat_
     assert codes(read_message.issues) == [
         "hl7v2.field-unmapped",  # MSH-15 'AL'
         "hl7v2.field-unmapped",  # MSH-16 'NE'
+    ]
+
+
+def test_a_patient_note_not_written_is_said_at_its_nte() -> None:
+    # FHIR Patient has no note: each NTE after PID is an Issue, located at that NTE (it was
+    # located at the PID, so two notes of one patient were two Issues at MSG[1]/PID[1])
+    second_pid = "PID|2||MRN200002^^^RIVERSIDE^MR||NAKASHIMA^AIKO||19920204|F"
+    conv = convert(
+        message(
+            PID,
+            "NTE|1||Patient on clozapine: monitor ANC weekly.",
+            "NTE|2||Twin A.",
+            OBR,
+            WBC,
+            second_pid,
+            "NTE|1||Post chemotherapy day 10.",
+            OBR.replace("OBR|1", "OBR|2"),
+            ANC,
+        )
+    )
+    said = "Patient has no note element; NTE after PID not written: "
+    assert [(i.location, i.text) for i in conv.issues if i.code == "fhir.note-unmapped"] == [
+        ("MSG[1]/NTE[1]", f"{said}'Patient on clozapine: monitor ANC weekly.'"),
+        ("MSG[1]/NTE[2]", f"{said}'Twin A.'"),
+        ("MSG[1]/NTE[3]", f"{said}'Post chemotherapy day 10.'"),
     ]

@@ -420,11 +420,12 @@ class _Writer:
                 else {"system": t.system, "value": t.value}
                 for t in patient.telecoms
             ]
-        for note in patient.notes:
+        noted = patient.note_locations  # each note's NTE, when the reader gave them
+        for number, note in enumerate(patient.notes):
             self.issue(
                 Severity.INFORMATION,
                 "note-unmapped",
-                patient.location,
+                noted[number] if number < len(noted) else patient.location,
                 f"Patient has no note element; NTE after PID not written: {quoted(note)}",
             )
         return url

@@ -666,18 +666,23 @@ class _SpecimenDraft:
 
 
 class _GroupDraft:
-    __slots__ = ("orders", "patient", "patient_notes", "visit")
+    __slots__ = ("orders", "patient", "patient_note_locations", "patient_notes", "visit")
 
     def __init__(self, patient: Patient | None) -> None:
         self.patient = patient
         self.patient_notes: list[str] = []
+        self.patient_note_locations: list[str] = []
         self.visit: Visit | None = None
         self.orders: list[_OrderDraft] = []
 
     def build(self) -> PatientResult:
         patient = self.patient
         if patient is not None and self.patient_notes:
-            patient = replace(patient, notes=tuple(self.patient_notes))
+            patient = replace(
+                patient,
+                notes=tuple(self.patient_notes),
+                note_locations=tuple(self.patient_note_locations),
+            )
         return _new_patient_result(patient, self.visit, tuple([o.build() for o in self.orders]))
 
 
@@ -1942,6 +1947,10 @@ class _Reader:
             )
         elif isinstance(target, list):
             target.append(text)
+            group = self.group
+            # FHIR Patient has no note: the Issue saying so points at the NTE
+            if group is not None and target is group.patient_notes:
+                group.patient_note_locations.append(location)
         else:
             order, position = target
             order.result_notes.setdefault(position, []).append(text)
