@@ -721,3 +721,26 @@ def test_an_orc_1_cancelling_an_order_obr_25_calls_cancelled_does_not_deny_it_is
         e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest"
     ]
     assert request["status"] == "revoked"
+
+
+@pytest.mark.parametrize(
+    ("sent", "status", "rest"),
+    [("~CA", "revoked", None), ("CA~", "revoked", None), ("CA~CM", "revoked", "'CM'")],
+)
+def test_an_orc_5_sent_padded_or_repeated_is_read_from_its_first_status_sent(
+    sent: str, status: str, rest: str | None
+) -> None:
+    # ORC-5 (an ID) does not repeat: a cancelled order padded '~CA' was 'not an order status
+    # of table 0038' and written completed from OBR-25 F
+    conv = leukoflag.convert(message(PID, ORC.removesuffix("|CM") + f"|{sent}", OBR, WBC))
+    (bundle,) = conv.bundles
+    (request,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest"
+    ]
+    assert request["status"] == status
+    assert "hl7v2.order-status-unknown" not in codes(conv.issues)
+    said = [i.text for i in conv.issues if i.code == "hl7v2.repetition-unmapped"]
+    expected = (
+        [] if rest is None else [f"ORC-5 repetitions after the first are not carried: {rest}"]
+    )
+    assert said == expected

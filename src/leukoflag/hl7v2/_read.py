@@ -1590,7 +1590,7 @@ class _Reader:
                 self._field_problems(problems, orc_where, 4)
             self._parts_unmapped(order_fields[4], "EI", orc_where, 4)
         if order_fields[5]:
-            values["request_status"] = self._order_status(order_fields[5], f"{orc_where}-5")
+            values["request_status"] = self._order_status(order_fields[5], orc_where)
         values["order_control"] = control = order_fields[1].split(d.component)[0].strip()
         code = None
         if obr is not None:
@@ -1692,8 +1692,15 @@ class _Reader:
             )
         return rendered
 
-    def _order_status(self, field: str, location: str) -> str:
-        """ORC-5 (table 0038) as a FHIR request status; "" (OBR-25 decides) when unknown."""
+    def _order_status(self, field: str, where: str) -> str:
+        """ORC-5 (table 0038) as a FHIR request status; "" (OBR-25 decides) when unknown.
+        ORC-5 (an ID) does not repeat: read from its first repetition sent ('~CA')."""
+        repetition = self.delimiters.repetition
+        if repetition in field:
+            repetitions = _sent(field.split(repetition))
+            if len(repetitions) > 1:
+                self._repetitions(where, 5, repetitions)
+            field = repetitions[0]
         text = field.strip()
         if not text:
             return ""
@@ -1702,7 +1709,7 @@ class _Reader:
             self._issue(
                 Severity.WARNING,
                 "hl7v2.order-status-unknown",
-                location,
+                f"{where}-5",
                 f"ORC-5 {quoted(text)} is not an order status of table 0038: "
                 "ServiceRequest.status follows OBR-25",
             )
