@@ -442,6 +442,9 @@ class Order:
     # repr either
     priority: str = field(default="", repr=False)
     priority_location: str = field(default="", repr=False)
+    # OBR-11 specimen action code (table 0065) when it is G, a generated (reflex) order, else "";
+    # not in repr, for the same reason
+    specimen_action: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

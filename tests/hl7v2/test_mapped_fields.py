@@ -707,3 +707,28 @@ def test_orc_4_placer_group_number_is_the_service_requests_requisition(
         ["ORD55378", "LAB88165"],
     ]
     assert _unmapped_at(conversion, "MSG[1]/ORC[1]-4") == []
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_obr_11_generated_order_is_a_reflex_order(version: Literal["R4", "R5"]) -> None:
+    # A manual differential the lab reflexed from a CBC with a low WBC: OBR-11 G (generated
+    # order). V2-to-FHIR IG OBR[ServiceRequest]: OBR-11 G → intent reflex-order
+    diff = (
+        "OBR|1|ORD55377^EHR|LAB88164^CORELAB|57023-4^Auto Differential panel - Blood^LN|||"
+        "20261124080500-0500||||G|||||5820^VARGA^ILONA^^^^MD||||||20261124090500-0500|||F"
+    )
+    bundle, conversion = _convert(message(PID, PV1, ORC, diff, WBC_SIGNED_OUT), version)
+    (request,) = _resources(bundle, "ServiceRequest")
+    assert request["intent"] == "reflex-order"
+    assert _unmapped_at(conversion, "MSG[1]/OBR[1]-11") == []
+
+
+@pytest.mark.parametrize("action", ["A", "L", "O"])
+def test_obr_11_other_than_generated_leaves_the_intent_order_and_says_so(action: str) -> None:
+    obr = OBR.replace("20261124080500-0500|||||||||", f"20261124080500-0500||||{action}|||||")
+    bundle, conversion = _convert(message(PID, PV1, ORC, obr, WBC_SIGNED_OUT), "R4")
+    (request,) = _resources(bundle, "ServiceRequest")
+    assert request["intent"] == "order"
+    assert _unmapped_at(conversion, "MSG[1]/OBR[1]-11") == [
+        f"OBR-11 is populated but not carried: '{action}'"
+    ]

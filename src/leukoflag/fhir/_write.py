@@ -621,7 +621,8 @@ class _Writer:
             resource["requisition"] = group_id
         # ORC-5 (the order's own status) when sent, else what OBR-25 says of the order
         resource["status"] = order.request_status or _REQUEST_STATUS[order.status]
-        resource["intent"] = "order"
+        # V2-to-FHIR IG OBR[ServiceRequest]: OBR-11 G (a generated order) → reflex-order
+        resource["intent"] = "reflex-order" if order.specimen_action == "G" else "order"
         if order.priority:  # V2-to-FHIR IG OBR[ServiceRequest], TQ1[ServiceRequest]
             resource["priority"] = order.priority
         code = _CONCEPT(order.code, None)  # a code respaced: told at the report

@@ -125,7 +125,7 @@ _CARRIED = {
     "PID": frozenset({1, 2, 3, 4, 5, 7, 8, 11, 13, 14, 29, 30}),
     "PV1": frozenset({1, 2, 3, 7, 8, 9, 17, 19, 44, 45}),
     "ORC": frozenset({1, 2, 3, 4, 5, 12}),
-    "OBR": frozenset({1, 2, 3, 4, 7, 8, 10, 15, 16, 22, 24, 25, 27, 32}),
+    "OBR": frozenset({1, 2, 3, 4, 7, 8, 10, 11, 15, 16, 22, 24, 25, 27, 32}),
     "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 21, 23, 25, 29}),
     "SPM": frozenset({1, 2, 4, 8, 11, 17, 18}),
     "NTE": frozenset({1, 3}),
@@ -1622,6 +1622,8 @@ class _Reader:
                     self._parts_unmapped(collectors[0], "XCN", where, 10)
             if request[27]:  # TQ, repeating (v2.4 and before): its priority, TQ.6
                 self._quantity_timing(request[27], where, values)
+            if request[11]:
+                self._specimen_action(request[11], where, values)
             if request[24]:  # an ID (table 0074): its first component
                 section = self._id_code(request[24], where, 24, "an ID: its code is read")
                 values["service_section"] = self._text(section, f"{where}-24").strip()
@@ -1691,6 +1693,22 @@ class _Reader:
                 f"OBR-32.{at} is not carried: {quoted(text, 80)}",
             )
         return rendered
+
+    def _specimen_action(self, field: str, where: str, values: dict[str, Any]) -> None:
+        """OBR-11 specimen action code (table 0065): G, a generated order, is carried (V2-to-FHIR
+        IG OBR[ServiceRequest]: intent reflex-order); any other code is not, and is said so."""
+        d = self.delimiters
+        first = _sent(field.split(d.repetition))[0].split(d.component, 1)[0].strip()
+        if first.upper() != "G":
+            self._issue(
+                Severity.INFORMATION,
+                "hl7v2.field-unmapped",
+                f"{where}-11",
+                f"OBR-11 is populated but not carried: {quoted(field, 80)}",
+            )
+            return
+        self._id_code(field, where, 11, "an ID: its code is read")  # the rest sent, said
+        values["specimen_action"] = "G"
 
     def _order_status(self, field: str, where: str) -> str:
         """ORC-5 (table 0038) as a FHIR request status; "" (OBR-25 decides) when unknown.
