@@ -732,3 +732,28 @@ def test_obr_11_other_than_generated_leaves_the_intent_order_and_says_so(action:
     assert _unmapped_at(conversion, "MSG[1]/OBR[1]-11") == [
         f"OBR-11 is populated but not carried: '{action}'"
     ]
+
+
+def test_obr_11_generated_order_without_placer_or_orc_is_still_a_reflex_order() -> None:
+    # A reflex order the lab added on its own: no ORC, no placer number, no ordering provider
+    diff = (
+        "OBR|1||LAB88164^CORELAB|57023-4^Auto Differential panel - Blood^LN|||"
+        "20261124080500-0500||||G||||||||||20261124090500-0500|||F"
+    )
+    bundle, _ = _convert(message(PID, PV1, diff, WBC_SIGNED_OUT), "R4")
+    (request,) = _resources(bundle, "ServiceRequest")
+    assert request["intent"] == "reflex-order"
+    assert [i["value"] for i in request["identifier"]] == ["LAB88164"]
+
+
+def test_obr_11_generated_order_without_a_patient_is_said_not_written() -> None:
+    diff = (
+        "OBR|1||LAB88164^CORELAB|57023-4^Auto Differential panel - Blood^LN|||"
+        "20261124080500-0500||||G||||||||||20261124090500-0500|||F"
+    )
+    conversion = leukoflag.convert(message(diff, WBC_SIGNED_OUT))
+    (bundle,) = conversion.bundles
+    assert _resources(bundle, "ServiceRequest") == []
+    said = [(i.code, i.text) for i in conversion.issues if i.location == "MSG[1]/OBR[1]-11"]
+    text = "OBR-11 'G' (an order the lab generated, intent reflex-order) not written"
+    assert said == [("fhir.order-without-patient", f"{text} (no ServiceRequest)")]

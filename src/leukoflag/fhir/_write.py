@@ -588,7 +588,12 @@ class _Writer:
         identifiers: list[dict[str, Any]],
         group_id: dict[str, Any] | None,
     ) -> str | None:
-        ordered = order.placer_id is not None or order.order_control or order.ordering_provider
+        ordered = (
+            order.placer_id is not None
+            or order.order_control
+            or order.ordering_provider
+            or order.specimen_action  # OBR-11 G: an order the lab generated (a reflex order)
+        )
         if not ordered:
             if order.priority:  # rare: sent with no order to hold it
                 self.priority_not_written(order, "the OBR is no order (no ORC, placer, orderer)")
@@ -610,6 +615,14 @@ class _Writer:
                     order.ordering_provider_location or f"{order.location}-16",
                     f"ordering provider {quoted(order.ordering_provider)} not written "
                     "(no ServiceRequest)",
+                )
+            if order.specimen_action:
+                self.issue(
+                    Severity.WARNING,
+                    "order-without-patient",
+                    f"{order.location}-11",
+                    f"OBR-11 {quoted(order.specimen_action)} (an order the lab generated, intent "
+                    "reflex-order) not written (no ServiceRequest)",
                 )
             return None
         resource, url = self.new("ServiceRequest", order.location)
