@@ -405,10 +405,16 @@ def per_ul(value: Decimal, comparator: str = "") -> dict[str, Any]:
     """A count in cells/µL: the normalized quantity of the output contract."""
     if comparator:
         return {"value": value, "comparator": comparator, **_PER_UL}
-    return {"value": value, **_PER_UL}
+    quantity = _PER_UL_VALUE.copy()
+    quantity["value"] = value
+    return quantity
 
 
 _PER_UL = {"unit": PER_UL_UNIT, "system": UCUM, "code": PER_UL_CODE}  # a template, copied
+# The same with "value" (and "extension") first, in the output's key order: a quantity is a
+# copy with them set, which costs less than building a dict and merging _PER_UL into it.
+_PER_UL_VALUE: dict[str, Any] = {"value": None, **_PER_UL}
+_PER_UL_KEPT: dict[str, Any] = {"extension": None, "value": None, **_PER_UL}
 
 
 def date_time(stamp: Timestamp | None) -> str | None:
@@ -464,7 +470,10 @@ def normalized_quantity(evaluation: Evaluation, sent: Number, unit: Unit | None)
             "comparator": normalized.comparator,
             **_PER_UL,
         }
-    return {"extension": [kept], "value": normalized.value, **_PER_UL}
+    quantity = _PER_UL_KEPT.copy()
+    quantity["extension"] = [kept]
+    quantity["value"] = normalized.value
+    return quantity
 
 
 def derived_status(statuses: Iterable[str]) -> str:
@@ -523,10 +532,12 @@ def normalized_ranges(
         if name == "high" and limits is not None and limits.high_unit is not None:
             unit = limits.high_unit  # the union of ranges per sex in two units
         if original is None:
-            entry[name] = {"value": limit, **_PER_UL}
+            entry[name] = quantity = _PER_UL_VALUE.copy()
         else:
             translation = {"url": PQ_TRANSLATION, "valueQuantity": kept_quantity(original, unit)}
-            entry[name] = {"extension": [translation], "value": limit, **_PER_UL}
+            entry[name] = quantity = _PER_UL_KEPT.copy()
+            quantity["extension"] = [translation]
+        quantity["value"] = limit
     if lab and chosen.text:
         entry["text"] = chosen.text
     ranges = [entry]
@@ -642,7 +653,7 @@ def explanation(finding: Finding) -> dict[str, Any]:
         {"url": "value", "valueQuantity": per_ul(finding.value_per_ul, finding.comparator)},
     ]
     if finding.threshold is not None:
-        parts.append({"url": "threshold", "valueQuantity": {"value": finding.threshold, **_PER_UL}})
+        parts.append({"url": "threshold", "valueQuantity": per_ul(finding.threshold)})
     if finding.threshold_source:
         parts.append({"url": "thresholdSource", "valueString": finding.threshold_source})
     chosen = finding.range
@@ -656,9 +667,11 @@ def explanation(finding: Finding) -> dict[str, Any]:
                 parts.append({"url": "rangeSexLabel", "valueString": label})
         limits = {}
         if chosen.low is not None:
-            limits["low"] = {"value": chosen.low, **_PER_UL}
+            limits["low"] = low = _PER_UL_VALUE.copy()
+            low["value"] = chosen.low
         if chosen.high is not None:
-            limits["high"] = {"value": chosen.high, **_PER_UL}
+            limits["high"] = high = _PER_UL_VALUE.copy()
+            high["value"] = chosen.high
         if limits:
             parts.append({"url": "range", "valueRange": limits})
         if chosen.citation:

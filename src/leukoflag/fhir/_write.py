@@ -164,6 +164,9 @@ class _Sent:
     one_coding: dict[str, Any] | None  # the coding of a code that is one coding and no text
     low_high: bool  # the range has both limits (each a flat Quantity)
     misread_unit: bool  # OBX-6 sends a lab spelling as a UCUM code (K/uL^^UCUM): rare
+    # {"value": None, **unit}: a number written as sent is a copy with its value set (keeps
+    # "value" first; a copy of a dict costs less than building one and merging the unit in)
+    quantity: dict[str, Any]
 
     def fresh(self) -> tuple[dict[str, Any] | None, list[dict[str, Any]], dict[str, Any] | None]:
         """Copies for one Observation: the code, the flags (one CodeableConcept each), the
@@ -215,6 +218,7 @@ def _render_sent(result: LabResult) -> _Sent:
         and "low" in reference_range
         and "high" in reference_range,
         misread_unit=el.misread_ucum(unit),
+        quantity={"value": None, **el.unit_fields(unit)},
     )
 
 
@@ -826,11 +830,15 @@ class _Writer:
             if judged is not None:
                 resource["valueQuantity"] = el.normalized_quantity(judged, value, result.unit)
             else:
-                resource["valueQuantity"] = (
-                    {"value": value.value, "comparator": value.comparator, **sent.unit}
-                    if value.comparator
-                    else {"value": value.value, **sent.unit}
-                )
+                if value.comparator:
+                    resource["valueQuantity"] = {
+                        "value": value.value,
+                        "comparator": value.comparator,
+                        **sent.unit,
+                    }
+                else:
+                    resource["valueQuantity"] = quantity = sent.quantity.copy()
+                    quantity["value"] = value.value
                 if result.data_absent_reason:
                     self.value_and_absent_reason(result)
                 elif evaluation is not None and evaluation.issues:
