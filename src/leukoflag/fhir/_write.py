@@ -326,7 +326,7 @@ class _Writer:
         url = "urn:uuid:" + rid
         if self.transaction:
             # PUT on a deterministic id: replaying the message updates, never duplicates.
-            request = {"method": "PUT", "url": resource_type + "/" + rid}
+            request = {"method": "PUT", "url": f"{resource_type}/{rid}"}
             self.entries.append({"fullUrl": url, "resource": resource, "request": request})
         else:
             self.entries.append({"fullUrl": url, "resource": resource})
@@ -772,7 +772,11 @@ class _Writer:
         location = result.location
         resource, url = self.new("Observation", location)
         finding = evaluation.finding if evaluation is not None else None
-        sent = _sent(result)
+        # _sent's look-up inline (a call an OBX), the rendering on a miss
+        entry = _SENT.get(
+            (id(result.code), id(result.unit), id(result.reference_range), id(result.sender_flags))
+        )
+        sent = entry[1] if entry is not None else _sent(result)
         code, interpretations, sent_range = sent.fresh()
         if sent.told:  # reported for every result that carries them, at its own location
             if sent.unknown_flag:
@@ -783,7 +787,9 @@ class _Writer:
         if finding is not None or result.sub_id:
             resource["extension"] = self.result_extensions(result, finding, interpretations)
         elif (stamp := result.analysis_time) is not None:
-            if (analysed := parts.analysis_time.of(stamp)) is not None:
+            # the order's last time reused inline (see _LastChecked): a call an OBX less
+            last = parts.analysis_time
+            if (analysed := last.checked if stamp is last.seen else last.of(stamp)) is not None:
                 resource["extension"] = [{"url": _ANALYSIS_TIME, "valueDateTime": analysed}]
             else:
                 self.time({}, "analysis time", result.analysis_time, f"{location}-19")
@@ -812,7 +818,8 @@ class _Writer:
         if context.encounter is not None:
             resource["encounter"] = {"reference": context.encounter}
         if (stamp := result.effective) is not None:
-            if (effective := parts.effective_time.of(stamp)) is not None:
+            last = parts.effective_time
+            if (effective := last.checked if stamp is last.seen else last.of(stamp)) is not None:
                 resource["effectiveDateTime"] = effective
             else:
                 self.time(resource, "effectiveDateTime", result.effective, f"{location}-14")

@@ -741,7 +741,8 @@ class _Reader:
         self.pending_orc: tuple[str, list[str], int] | None = None
         self.specimen: _SpecimenDraft | None = None
         # Where an NTE goes: a notes list, or (order, result position) for an OBX.
-        self.note_target: list[str] | tuple[_OrderDraft, int] | None = None
+        # where an NTE's text goes: a list of notes, or the order whose last result it is about
+        self.note_target: list[str] | _OrderDraft | None = None
         self.implicit_orders = 0
         # Lines that are not segments (see _skipped): None until the first one.
         self.skipped: dict[str, list[int]] | None = None
@@ -1976,9 +1977,8 @@ class _Reader:
             # FHIR Patient has no note: the Issue saying so points at the NTE
             if group is not None and target is group.patient_notes:
                 group.patient_note_locations.append(location)
-        else:
-            order, position = target
-            order.result_notes.setdefault(position, []).append(text)
+        else:  # the result just read: the last of its order (an OBX between sets it anew)
+            target.result_notes.setdefault(len(target.results) - 1, []).append(text)
 
     # ------------------------------------------------------------------ OBX (the hot path)
 
@@ -2097,7 +2097,7 @@ class _Reader:
             self._instance_id(fields[21], location, order.results)
         if number is None and flags_at:  # the sender's flag from OBX-5, not OBX-8: Issues say so
             order.results[-1] = replace(order.results[-1], flags_location=flags_at)
-        self.note_target = (order, len(order.results) - 1)
+        self.note_target = order
         if sent > 9 and (fields[9] or fields[10] or fields[12] or fields[13] or sent > 20):
             self._unmapped(fields, "OBX", location, sent)
 
