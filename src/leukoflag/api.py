@@ -606,7 +606,8 @@ def _finished(  # noqa: PLR0917 - one item's whole story, told once for both for
     version = settings.fhir_version
     # a problem sent again and again (a bad flag in each of 2,000 repetitions of OBX-8) is one
     # Issue: the same code, location and text said twice tells nothing more
-    issues = tuple(dict.fromkeys(issues))
+    if len(issues) > 1:  # hashing an Issue is a Python call: not for a single one
+        issues = tuple(dict.fromkeys(issues))
     if settings.strict:
         problems = fhir.validate(output, version)
         if problems:

@@ -2082,7 +2082,7 @@ class _Reader:
                 flags,
                 kind,  # value_type
                 fields[1].strip(),  # set_id
-                fields[4].strip(),  # sub_id
+                fields[4].strip() if fields[4] else "",  # sub_id, usually empty
                 effective,
                 analysis_time,
                 method,
