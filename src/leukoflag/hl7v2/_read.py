@@ -742,7 +742,6 @@ class _Reader:
         self.order: _OrderDraft | None = None
         self.pending_orc: tuple[str, list[str], int] | None = None
         self.specimen: _SpecimenDraft | None = None
-        # Where an NTE goes: a notes list, or (order, result position) for an OBX.
         # where an NTE's text goes: a list of notes, or the order whose last result it is about
         self.note_target: list[str] | _OrderDraft | None = None
         self.implicit_orders = 0
