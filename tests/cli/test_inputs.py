@@ -145,3 +145,49 @@ def test_a_socket_named_as_input_stops_the_command_before_anything_is_written(
         "leukoflag convert -)\n"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_a_directory_that_cannot_be_listed_stops_the_command_before_anything_is_written(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a night's subdirectory the interface engine left mode 700 under another account: its
+    # messages were skipped without a word (status 0), as os.walk passes over what it cannot list
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "inbox/ward-4").mkdir(parents=True)
+    (tmp_path / "inbox/ward-4/night.hl7").write_bytes(oru("LK-0001"))
+    (tmp_path / "inbox/ward-7").mkdir()
+    (tmp_path / "inbox/ward-7/night.hl7").write_bytes(oru("LK-0002"))
+    locked = os.path.join("inbox", "ward-4")
+    listing = os.scandir
+
+    def scandir(path: str) -> object:  # root lists any directory: the refusal is simulated
+        if os.fspath(path) == locked:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+    status = main(["convert", "inbox", "-o", "out", "-q"])
+
+    assert status == 2
+    assert capsys.readouterr().err == "leukoflag: cannot read inbox/ward-4: Permission denied\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_input_directory_that_cannot_be_listed_is_named_as_unreadable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # it said 'no input files found in inbox', as if the inbox were empty
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox/night.hl7").write_bytes(oru("LK-0003"))
+    listing = os.scandir
+    inbox = os.fspath(tmp_path / "inbox")
+
+    def scandir(path: str) -> object:
+        if os.fspath(path) == inbox:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(UsageError, match=r"^cannot read .*inbox: Permission denied$"):
+        expand_inputs([inbox])

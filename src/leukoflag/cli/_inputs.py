@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO, NoReturn, TypeVar
 
 __all__ = [
     "STDIN",
@@ -183,7 +183,7 @@ def expand_inputs(
 
 def _walk(root: Path, excluded: Path | None, records: list[str] | None) -> list[Path]:
     files: list[Path] = []
-    for directory, subdirectories, names in os.walk(root):
+    for directory, subdirectories, names in os.walk(root, onerror=_unlisted):
         here = Path(directory)
         subdirectories[:] = [
             d for d in subdirectories if not d.startswith(".") and not _is(here / d, excluded)
@@ -202,6 +202,11 @@ def _walk(root: Path, excluded: Path | None, records: list[str] | None) -> list[
                 # an input that is not there, as a missing file named on the command line
                 raise UsageError(f"broken symbolic link: {path} -> {os.readlink(path)}")
     return sorted(files, key=lambda file: file.relative_to(root).parts)
+
+
+def _unlisted(error: OSError) -> NoReturn:
+    # os.walk passes over a directory it cannot list: its files would vanish without a word
+    raise UsageError(f"cannot read {error.filename}: {error.strerror}")
 
 
 def _is(path: Path, excluded: Path | None) -> bool:
