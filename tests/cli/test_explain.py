@@ -426,3 +426,49 @@ def test_explain_says_an_anc_of_leukoflags_own_output_read_back_was_derived(
     text = leukoflag("explain", "out.json").stdout.decode()
     anc = text[text.index("  ANC  ") :]
     assert re.search(r"\n +derived +by leukoflag, read back from its own output\n", anc), text
+
+
+def test_explain_skips_rejection_records_named_by_a_glob_as_convert_does(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # 'leukoflag explain out/rejected/*', to see why the night's items were set aside: each
+    # record was read as a FHIR item and shown 'rejected: not a FHIR resource: no resourceType',
+    # status 1, as if the record itself were a bad input
+    (tmp_path / "night.hl7").write_bytes(oru("R-1") + b"MSH|^~\\&|CORELAB\r" + oru("R-3"))
+    assert leukoflag("convert", "night.hl7", "-o", "out", "-q").returncode == 1
+    rejected = sorted((tmp_path / "out/rejected").iterdir())
+    assert [path.name for path in rejected] == ["night.hl7.2.hl7", "night.hl7.2.reason.json"]
+
+    done = leukoflag("explain", *rejected)
+
+    assert done.returncode == 1  # the raw item is still rejected, once
+    text = done.stdout.decode()
+    assert text.count("rejected:") == 1
+    assert "not a FHIR resource" not in text
+    assert text.startswith(f"{rejected[0]}\n\nMSG[1]  rejected: ")
+    assert done.stderr.decode() == (
+        f"leukoflag: skipped {rejected[1]}: a rejection record of leukoflag, not an input (the "
+        "raw item it is about, if any, is the file beside it)\n"
+    )
+
+
+def test_explain_of_rejection_records_only_says_there_is_nothing_to_explain(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # a batch cut short: its trailer's record has no raw file. 'explain out/rejected' said 'no
+    # input files found' (status 2) and 'explain out/rejected/*' read the record as a bad item
+    # (status 1), where convert says 'nothing to replay' and exits 0
+    batch = b"BHS|^~\\&|CORELAB|EASTFIELD\r" + oru("R-1") + oru("R-2") + b"BTS|3\r"
+    (tmp_path / "short.hl7").write_bytes(batch)
+    assert leukoflag("convert", "short.hl7", "-o", "out", "-q").returncode == 1
+    record = tmp_path / "out/rejected/short.hl7.3.reason.json"
+    assert [path.name for path in (tmp_path / "out/rejected").iterdir()] == [record.name]
+
+    for named in ("out/rejected", record):
+        done = leukoflag("explain", named)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == b""
+        assert done.stderr.decode().endswith(
+            f"leukoflag: nothing to explain: {named} holds only rejection records (1, "
+            "*.reason.json), each saying why its item was rejected\n"
+        )

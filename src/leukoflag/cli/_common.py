@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 from types import FrameType
 from typing import Any, NoReturn
@@ -76,6 +76,17 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def _same(first: Decimal, second: Decimal) -> bool:
     # a NaN compares unequal to itself, an sNaN raises: Settings says what is wrong with them
     return first.is_finite() and second.is_finite() and first == second
+
+
+def skipped_records(arguments: Sequence[str], records: Sequence[str]) -> list[str]:
+    """The stderr line for each rejection record named on the command line (a glob of
+    ``DIR/rejected/*``), which is skipped: it is leukoflag's record of an item, not an input."""
+    return [
+        f"leukoflag: skipped {line_text(named)}: a rejection record of leukoflag, not an input "
+        "(the raw item it is about, if any, is the file beside it)"
+        for named in records
+        if named in arguments
+    ]
 
 
 STDOUT_NAME = "<stdout>"  # as stdin is <stdin> where an input is named in text

@@ -29,7 +29,13 @@ from typing import Any, BinaryIO, Protocol
 
 from leukoflag import detect, fhir
 from leukoflag.cli import EXIT_OK, EXIT_REJECTED
-from leukoflag.cli._common import STDOUT_NAME, guarded, raise_naming, settings_from
+from leukoflag.cli._common import (
+    STDOUT_NAME,
+    guarded,
+    raise_naming,
+    settings_from,
+    skipped_records,
+)
 from leukoflag.cli._inputs import Input, UsageError, expand_inputs, json_text, line_text
 from leukoflag.cli._pipeline import (
     Event,
@@ -80,12 +86,7 @@ def _convert(args: argparse.Namespace) -> int:
     inputs = expand_inputs(args.inputs, exclude=output, report=replaced, records=records)
     if not inputs and not records:
         raise UsageError("no input files found in " + ", ".join(args.inputs))
-    notes = [
-        f"leukoflag: skipped {line_text(named)}: a rejection record of leukoflag, not an input "
-        "(the raw item it is about, if any, is the file beside it)"
-        for named in records
-        if named in args.inputs
-    ]
+    notes = skipped_records(args.inputs, records)
     if not inputs:  # a rejected directory of envelope lines only: nothing to do, no error
         notes.append(
             f"leukoflag: nothing to replay: {line_text(', '.join(args.inputs))} holds only "

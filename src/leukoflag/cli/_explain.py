@@ -19,9 +19,16 @@ from leukoflag import api, detect, fhir, hl7v2
 from leukoflag._numbers import long_number, plain
 from leukoflag._quote import quoted, shortened
 from leukoflag.cli import EXIT_OK, EXIT_REJECTED
-from leukoflag.cli._common import STDOUT_NAME, guarded, raise_naming, settings_from
+from leukoflag.cli._common import (
+    STDOUT_NAME,
+    guarded,
+    raise_naming,
+    settings_from,
+    skipped_records,
+)
 from leukoflag.cli._inputs import Input, UsageError, expand_inputs, line_text
 from leukoflag.cli._pipeline import sniff
+from leukoflag.cli._progress import StderrLines
 from leukoflag.model import (
     CodedResult,
     Evaluation,
@@ -81,12 +88,23 @@ def run_explain(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    inputs = expand_inputs(args.inputs)
-    if not inputs:
+    records: list[str] = []  # leukoflag's own, in DIR/rejected: no input, skipped as convert does
+    inputs = expand_inputs(args.inputs, records=records)
+    if not inputs and not records:
         raise UsageError("no input files found in " + ", ".join(args.inputs))
     out = sys.stdout
     if out is None:  # started with stdout closed (`>&-`)
         raise UsageError("stdout is closed: nowhere to write the explanation")
+    lines = StderrLines(sys.stderr)
+    for note in skipped_records(args.inputs, records):
+        lines.message(note)
+    if not inputs:  # a rejected directory of envelope lines only: nothing to do, no error
+        lines.message(
+            f"leukoflag: nothing to explain: {line_text(', '.join(args.inputs))} holds only "
+            f"rejection records ({len(records)}, *.reason.json), each saying why its item was "
+            "rejected"
+        )
+        return EXIT_OK
     try:
         rejected = _explain_inputs(out, inputs, settings)
         out.flush()
