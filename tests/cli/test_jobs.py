@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
+import os
 import select
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
-from leukoflag.cli import _pipeline
+from leukoflag.cli import _pipeline, main
 
 from .conftest import Runner
 from .messages import LOG_QUOTING_HL7, batch, mllp, ndjson, observation, oru
@@ -226,3 +229,27 @@ def test_a_live_feed_with_jobs_is_written_as_it_arrives(
         assert first["identifier"]["value"] == written
     else:
         assert (first["resourceType"], first["id"]) == ("Observation", written)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="needs CPU affinity")
+def test_jobs_zero_starts_one_worker_per_cpu_the_command_may_run_on(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # a container pinned to 2 of a host's 64 CPUs (a cpuset, `taskset -c 0,1`): -j 0 started 64
+    # workers, each importing leukoflag, on 2 CPUs (os.cpu_count counts the host's)
+    (tmp_path / "feed.hl7").write_bytes(oru("CPU-1"))
+    monkeypatch.setattr(os, "cpu_count", lambda: 64)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    started: list[int] = []
+
+    class RefusedError(Exception):
+        pass
+
+    def pool(*, max_workers: int, **options: object) -> NoReturn:
+        started.append(max_workers)
+        raise RefusedError  # no process started: the number asked for is what is checked
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", pool)
+    with pytest.raises(RefusedError):
+        main(["convert", os.fspath(tmp_path / "feed.hl7"), "-j", "0", "-q"])
+    assert started == [2]

@@ -115,8 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_jobs,
         default=1,
         help=(
-            "worker processes for HL7 v2 and FHIR NDJSON input (0: one per CPU); output is "
-            "identical (default 1)"
+            "worker processes for HL7 v2 and FHIR NDJSON input (0: one per CPU it may use); "
+            "output is identical (default 1)"
         ),
     )
     convert.add_argument(

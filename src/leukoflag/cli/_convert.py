@@ -99,7 +99,7 @@ def _convert(args: argparse.Namespace) -> int:
         _check_report_to_stdout(output)
     elif report_path is not None:
         _check_report_path(report_path)
-    jobs = (args.jobs or os.cpu_count() or 1) if inputs else 1  # no workers for nothing
+    jobs = (args.jobs or _usable_cpus()) if inputs else 1  # no workers for nothing
 
     lines = (
         Progress(sys.stderr, inputs)
@@ -138,6 +138,14 @@ def _convert(args: argparse.Namespace) -> int:
     if not args.quiet:
         lines.message(report.summary(time.monotonic() - started))
     return EXIT_REJECTED if report.totals().rejected else EXIT_OK
+
+
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (``--jobs 0``): a container's cpuset or ``taskset``
+    leaves it fewer than the host's, which ``os.cpu_count`` counts."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def _events(
