@@ -149,6 +149,37 @@ def test_output_that_is_a_file_is_an_io_error(leukoflag: Runner, tmp_path: Path)
     assert "not a directory" in line
 
 
+def test_a_report_that_cannot_be_placed_leaves_no_output_directory_behind(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # the nightly job's -o directory was created before the --report check failed: an empty
+    # out/2026-11-24 was left for the loader to find, and the error said 'cannot create
+    # reports: File exists' of a name that is a file, not a directory to create
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    (tmp_path / "reports").write_text("a file where the reports directory belongs")
+    line = _one_line_error(
+        leukoflag("convert", "in.hl7", "-o", "out/2026-11-24", "--report", "reports/r.json")
+    )
+    assert line == (
+        "leukoflag: --report reports/r.json: cannot create reports: reports is not a directory"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_output_directory_that_cannot_be_made_leaves_no_report_directory_behind(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    (tmp_path / "out").write_text("a file where the output directory belongs")
+    line = _one_line_error(
+        leukoflag("convert", "in.hl7", "-o", "out/2026-11-24", "--report", "reports/r.json")
+    )
+    assert (
+        line == "leukoflag: -o out/2026-11-24: cannot create out/2026-11-24: out is not a directory"
+    )
+    assert not (tmp_path / "reports").exists()
+
+
 def test_unwritable_output_directory_is_an_io_error(leukoflag: Runner, tmp_path: Path) -> None:
     (tmp_path / "in.hl7").write_bytes(oru("C-1"))
     locked = tmp_path / "locked"

@@ -93,12 +93,17 @@ def _convert(args: argparse.Namespace) -> int:
             f"rejection records ({len(records)}, *.reason.json), of items with no raw file to "
             "convert again"
         )
+    # every check before anything is made: a failing one leaves no directory behind
     if output is not None:
-        _prepare_directory(output)
+        _check_directory(output)
     if args.report == _STDOUT:
         _check_report_to_stdout(output)
     elif report_path is not None:
         _check_report_path(report_path)
+    if output is not None:
+        _prepare_directory(output)
+    if report_path is not None and not _written_in_place(report_path):
+        _prepare_report_directory(report_path)
     jobs = (args.jobs or _usable_cpus()) if inputs else 1  # no workers for nothing
 
     lines = (
@@ -439,9 +444,27 @@ def _extension(raw: bytes) -> str:
     return "txt"
 
 
-def _prepare_directory(directory: Path) -> None:
+def _check_directory(directory: Path) -> None:
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"-o {directory}: exists and is not a directory")
+    _creatable(directory, f"-o {directory}")
+
+
+def _creatable(directory: Path, option: str) -> None:
+    """Check, making nothing, that ``directory`` is there or can be made: its nearest existing
+    ancestor is a directory this process may write in."""
+    ancestor = directory
+    while not (ancestor.exists() or ancestor.is_symlink()) and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():  # a file, or a broken link, where a directory belongs
+        raise UsageError(f"{option}: cannot create {directory}: {ancestor} is not a directory")
+    if ancestor == directory:  # there already: whether it may be written is checked by its user
+        return
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(f"{option}: cannot create {directory}: {ancestor} is not writable")
+
+
+def _prepare_directory(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -476,12 +499,17 @@ def _check_report_path(path: Path) -> None:
             raise UsageError(f"--report {path}: not writable")
         return
     parent = _report_target(path).parent
+    _creatable(parent, f"--report {path}")
+    if parent.is_dir() and not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--report {path}: {parent} is not writable")
+
+
+def _prepare_report_directory(path: Path) -> None:
+    parent = _report_target(path).parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"--report {path}: cannot create {parent}: {exc.strerror}") from None
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"--report {path}: {parent} is not writable")
 
 
 def _written_in_place(path: Path) -> bool:
