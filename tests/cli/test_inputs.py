@@ -191,3 +191,20 @@ def test_an_input_directory_that_cannot_be_listed_is_named_as_unreadable(
     monkeypatch.setattr(os, "scandir", scandir)
     with pytest.raises(UsageError, match=r"^cannot read .*inbox: Permission denied$"):
         expand_inputs([inbox])
+
+
+def test_a_symbolic_link_loop_is_named_as_a_loop_not_as_missing(tmp_path: Path) -> None:
+    # two links left pointing at each other when a feed's files were rotated: 'broken symbolic
+    # link: feed/today.hl7 -> yesterday.hl7', or named, 'no such file or directory', sent the
+    # operator looking for a file that was never moved
+    _touch(tmp_path, "feed/a.hl7")
+    (tmp_path / "feed/today.hl7").symlink_to("yesterday.hl7")
+    (tmp_path / "feed/yesterday.hl7").symlink_to("today.hl7")
+    with pytest.raises(
+        UsageError, match=r"^symbolic link loop: .*feed/(today|yesterday)\.hl7 -> \w+\.hl7$"
+    ):
+        expand_inputs([os.fspath(tmp_path / "feed")])
+    with pytest.raises(
+        UsageError, match=r"^symbolic link loop: .*feed/yesterday\.hl7 -> today\.hl7$"
+    ):
+        expand_inputs([os.fspath(tmp_path / "feed/yesterday.hl7")])

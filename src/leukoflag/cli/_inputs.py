@@ -3,6 +3,7 @@ name each input's output files carry."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -161,6 +162,8 @@ def expand_inputs(
                     "run's outputs as new input; write them to another directory"
                 )
             files = [path]
+        elif path.is_symlink():
+            raise UsageError(_unreachable(path, argument))
         else:
             raise UsageError(f"no such file or directory: {argument}")
         for file in files:
@@ -200,8 +203,18 @@ def _walk(root: Path, excluded: Path | None, records: list[str] | None) -> list[
                 files.append(path)
             elif path.is_symlink() and not path.exists():
                 # an input that is not there, as a missing file named on the command line
-                raise UsageError(f"broken symbolic link: {path} -> {os.readlink(path)}")
+                raise UsageError(_unreachable(path, os.fspath(path)))
     return sorted(files, key=lambda file: file.relative_to(root).parts)
+
+
+def _unreachable(link: Path, named: str) -> str:
+    """Why symbolic link ``link`` leads to no file: its target is not there, or it loops."""
+    try:
+        link.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # links pointing at each other: no file was moved away
+            return f"symbolic link loop: {named} -> {os.readlink(link)}"
+    return f"broken symbolic link: {named} -> {os.readlink(link)}"
 
 
 def _unlisted(error: OSError) -> NoReturn:
