@@ -792,3 +792,63 @@ def test_an_alternate_unit_the_table_does_not_know_leaves_the_unit_as_sent() -> 
     conversion = _wbc_with_units("3.6", builders.ucum("10*3/uL"), alternate)
     (finding,) = conversion.findings
     assert (finding.value_per_ul, finding.code) == (Decimal(3600), "L")
+
+
+# --------------------------------------------------------------------------------- annotations
+
+
+@pytest.mark.parametrize(
+    ("spelling", "ucum", "value"),
+    [
+        ("{cells}/mm3", "/mm3", "3200"),
+        ("10*3{cells}/uL", "10*3/uL", "3.2"),
+        ("10*3/uL{cells}", "10*3/uL", "3.2"),
+        ("{WBCs}/uL", "/uL", "3200"),
+        ("10*9{cells}/L", "10*9/L", "3.2"),
+        ("10*3.{cells}/uL", "10*3/uL", "3.2"),
+        ("10^3{cells}/µL", "10*3/uL", "3.2"),
+    ],
+)
+def test_a_ucum_annotation_anywhere_in_a_count_unit_is_read_as_the_unit_without_it(
+    spelling: str, ucum: str, value: str
+) -> None:
+    # UCUM §12 (curly braces): an annotation does not change the unit it is attached to
+    spec = resolve_unit(spelling)
+    assert (spec.kind, spec.ucum) == (UnitKind.COUNT, ucum)
+    assert leukoflag.count_per_ul(value, spelling) == 3200
+
+
+@pytest.mark.parametrize(
+    ("spelling", "reason"),
+    [
+        ("10*6{RBCs}/uL", "wrong-analyte"),  # a red-cell count unit, annotated
+        ("{cells}/L", "refused-unit"),  # a count per litre that lost its 10^9, annotated
+        ("{cells}/hpf", "wrong-analyte"),
+        ("{cells}", "unknown-unit"),  # an annotation alone is no count unit
+    ],
+)
+def test_an_annotated_unit_of_another_meaning_is_refused_as_the_unit_without_it(
+    spelling: str, reason: str
+) -> None:
+    assert reason_of("3.2", spelling) == reason
+
+
+def test_an_annotated_ucum_code_sent_as_ucum_is_a_ucum_code_not_a_lab_spelling() -> None:
+    # FHIR Quantity {"value": 1.2, "system": UCUM, "code": "10*3{cells}/uL"} and its unit text
+    unit = Unit(text="10*3{cells}/uL", code="10*3{cells}/uL", system=UCUM)
+    count = normalize(Decimal("1.2"), unit, "anc")
+    assert count.value_per_ul == Decimal(1200)
+    assert (count.unit.match, count.unit.misread_code) == (Match.UCUM_CODE, "")
+    assert count.exact
+    assert notes_for(count, "ITEM[1]/Observation.valueQuantity") == ()
+
+
+def test_a_wbc_in_an_annotated_ucum_unit_is_normalized_and_judged_low() -> None:
+    # OBX-6 '10*3{cells}/uL^^UCUM': valid UCUM, sent by FHIR servers and LIS alike
+    message = builders.oru_message(
+        results=[builders.wbc("3.2", builders.ucum("10*3{cells}/uL"), reference_range="4.0-11.0")]
+    )
+    conversion = leukoflag.convert(message.text)
+    (finding,) = conversion.findings
+    assert (finding.value_per_ul, finding.code) == (Decimal(3200), "L")
+    assert [i for i in conversion.issues if i.code.startswith("units.")] == []

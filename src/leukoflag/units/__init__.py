@@ -67,6 +67,7 @@ from leukoflag.units._table import (
     UnitTable,
     default_table,
     utf8_read_as_latin1,
+    without_annotations,
 )
 
 __all__ = [
@@ -712,8 +713,9 @@ def _with_alternate(table: UnitTable, unit: Unit, alternate: Unit) -> UnitSpec |
 def _resolved_unit(table: UnitTable, unit: Unit) -> UnitSpec | _Refusal:
     candidates: list[UnitSpec] = []
     code, text = unit.code.strip(), unit.text.strip()
-    if code and unit.system in _UCUM_SYSTEM_NAMES and code in table.ucum:
-        candidates.append(_spec(table, code, unit.code, Match.UCUM_CODE, seen=""))
+    ucum_code = _ucum_code(table, code) if code and unit.system in _UCUM_SYSTEM_NAMES else None
+    if ucum_code is not None:
+        candidates.append(_spec(table, ucum_code, unit.code, Match.UCUM_CODE, seen=""))
     for spelling in (unit.text, unit.code):
         if spelling.strip():
             spec = _lookup(table, spelling)
@@ -739,7 +741,7 @@ def _resolved_unit(table: UnitTable, unit: Unit) -> UnitSpec | _Refusal:
     if (
         code
         and unit.system in _UCUM_SYSTEM_NAMES
-        and code not in table.ucum
+        and ucum_code is None
         and _lookup(table, unit.code) is None
     ):
         # a UCUM code leukoflag cannot read may disagree with the text: 10*3/mL is one per µL
@@ -760,10 +762,27 @@ def _resolved_unit(table: UnitTable, unit: Unit) -> UnitSpec | _Refusal:
                 unit.text or unit.code,
                 "unit-conflict",
             )
-    if code and unit.system in _UCUM_SYSTEM_NAMES and code not in _ucum_codes():
+    if (
+        code
+        and unit.system in _UCUM_SYSTEM_NAMES
+        and code not in _ucum_codes()
+        and ("{" not in code or without_annotations(code) not in _ucum_codes())
+    ):
         # a lab spelling sent as a UCUM code (K/uL: kelvin per µL in UCUM), read by the table
         return replace(first, misread_code=code)
     return first
+
+
+def _ucum_code(table: UnitTable, code: str) -> str | None:
+    """The table's UCUM code ``code`` is, an annotation left out (UCUM §12: ``10*3{cells}/uL``
+    is ``10*3/uL``), or None."""
+    if code in table.ucum:
+        return code
+    if "{" in code:  # rare
+        bare = without_annotations(code)
+        if bare in table.ucum:
+            return bare
+    return None
 
 
 @functools.cache

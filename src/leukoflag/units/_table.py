@@ -6,7 +6,9 @@ Lookup order (the first that finds a row wins):
 2. tolerant: both sides put in :func:`canonical` form (whitespace, µ/μ/mc → u, x/X/× → x,
    ``^``/``E``/``*``/``()``/superscript exponents → ``^``, HL7 ``\\S\\`` → ``^``, the cubic
    millimetre ``cumm``/``cu mm``/``cmm`` → ``mm3``), case kept;
-3. case-insensitive: as 2 after case folding, only against rows marked ``fold = true``.
+3. case-insensitive: as 2 after case folding, only against rows marked ``fold = true``;
+4. a spelling holding a UCUM annotation (``10*3{cells}/uL``) that none of these reads is looked
+   up again without it (UCUM §12: an annotation does not change the unit).
 
 A spelling no row reads may be refused on purpose by a ``[refused]`` row (``/L``: reading it
 would be a gross error), matched in any case and tolerantly: :meth:`UnitTable.refusal`.
@@ -39,6 +41,7 @@ __all__ = [
     "cited",
     "default_table",
     "load_table",
+    "without_annotations",
 ]
 
 
@@ -123,8 +126,12 @@ class UnitTable:
     refused: Mapping[str, RefusedRow]
 
     def refusal(self, spelling: str) -> RefusedRow | None:
-        """The ``[refused]`` row ``spelling`` matches, in any case and tolerantly, or None."""
-        return self.refused.get(refused_form(spelling))
+        """The ``[refused]`` row ``spelling`` matches, in any case and tolerantly, or None
+        (an annotation left out: ``{cells}/L`` is ``/L``)."""
+        row = self.refused.get(refused_form(spelling))
+        if row is None and "{" in spelling:
+            row = self.refused.get(refused_form(without_annotations(spelling)))
+        return row
 
     def lookup(self, spelling: str) -> tuple[SpellingRow, Match] | None:
         """The row ``spelling`` means and how it matched, or None when it is unknown."""
@@ -137,6 +144,10 @@ class UnitTable:
         row = self.folded.get(canonical(spelling.casefold()))
         if row is not None:
             return row, Match.CASE_INSENSITIVE
+        if "{" in spelling:  # rare: a UCUM annotation (10*3{cells}/uL) no row spells
+            bare = without_annotations(spelling)
+            if bare and bare != spelling:
+                return self.lookup(bare)
         return None
 
 
@@ -177,6 +188,18 @@ def canonical(spelling: str) -> str:
     if text.startswith("x") and text[1:2].isdigit():
         text = text[1:]  # "x10^9/L" and "10^9/L" say the same
     return text
+
+
+# UCUM §12 (curly braces, https://ucum.org/ucum): an annotation has no meaning for the unit,
+# 10*3{cells}/uL is 10*3/uL, {cells}/uL is /uL; with the '.' that multiplies it (10*3.{cells}/uL)
+_ANNOTATION = re.compile(r"\.?\{[^{}]*\}")
+_STRAY_PRODUCT = re.compile(r"^\.|(?<=/)\.")
+
+
+def without_annotations(spelling: str) -> str:
+    """``spelling`` without its UCUM annotations (``10*3{cells}/uL`` → ``10*3/uL``); ``""`` for an
+    annotation alone (``{cells}``, UCUM's unity, which names no count)."""
+    return _STRAY_PRODUCT.sub("", _ANNOTATION.sub("", spelling)).strip()
 
 
 def utf8_read_as_latin1(spelling: str) -> str | None:
