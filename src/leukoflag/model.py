@@ -233,11 +233,14 @@ class Number:
 
 @dataclass(frozen=True, slots=True)
 class NumberRange:
-    """An SN range (``^1.0^-^2.0``) or a text range (``1.0-2.0``)."""
+    """An SN range (``^1.0^-^2.0``) or a text range (``1.0-2.0``). ``high_unit``: the unit of
+    ``high`` when it is not the result's (a FHIR ``valueRange`` whose ``high`` is sent in
+    another unit than its ``low``), else None."""
 
     low: Decimal | None
     high: Decimal | None
     text: str
+    high_unit: Unit | None = None
 
 
 @dataclass(frozen=True, slots=True)

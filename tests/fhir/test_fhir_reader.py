@@ -2318,3 +2318,45 @@ def test_a_transactions_conditional_subject_is_the_patient_of_the_bundle_it_sear
     (finding,) = conversion.findings
     assert (finding.code, finding.rule) == ("L", "wbc-leukopenia-pediatric")
     assert conversion.issues == []
+
+
+def _wbc_range_value(low: dict[str, Any], high: dict[str, Any]) -> bytes:
+    return json.dumps(
+        {
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+            "effectiveDateTime": "2026-11-20T08:00:00Z",
+            "valueRange": {"low": low, "high": high},
+        }
+    ).encode()
+
+
+def test_a_range_value_whose_limits_are_in_two_units_reads_each_in_its_own() -> None:
+    # low 2.1 10*3/uL, high 3500 /uL: 2,100 to 3,500 cells/µL, below 4,500 either way
+    data = _wbc_range_value(
+        {"value": 2.1, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+        {"value": 3500, "unit": "/uL", "system": UCUM, "code": "/uL"},
+    )
+    conversion = leukoflag.convert(data)
+    (finding,) = conversion.findings
+    assert (finding.value_per_ul, finding.code) == (Decimal(3500), "L")
+    assert [i for i in conversion.issues if i.code.startswith("units.")] == []
+    (bound,) = [i for i in conversion.issues if i.code == "flag.bound-interpreted"]
+    assert "2,100–3,500 cells/µL" in bound.text
+    # read back: the Observation keeps both limits in their own units, the same verdict
+    again = leukoflag.convert(fhir.dumps(conversion.bundles[0]))
+    assert [(f.value_per_ul, f.code) for f in again.findings] == [(Decimal(3500), "L")]
+
+
+def test_a_range_value_whose_high_is_in_an_unknown_unit_names_that_unit() -> None:
+    data = _wbc_range_value(
+        {"value": 2.1, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+        {"value": 3500, "unit": "cells per mcl", "system": "http://lab.example.org/units"},
+    )
+    conversion = leukoflag.convert(data)
+    assert conversion.findings == []
+    (unknown,) = [i for i in conversion.issues if i.code.startswith("units.")]
+    assert unknown.code == "units.unknown-unit"
+    assert "'cells per mcl'" in unknown.text
+    assert "10*3/uL" not in unknown.text

@@ -2346,8 +2346,11 @@ def _value_of(raw: Any, key: str, at: str) -> tuple[Value, Unit | None]:
         low_value = _number(low.get("value"), f"{at}.low.value")
         high_value = _number(high.get("value"), f"{at}.high.value")
         shown = "-".join(plain(v) if v is not None else "" for v in (low_value, high_value))
-        unit = _sent_unit(low, f"{at}.low") or _sent_unit(high, f"{at}.high")
-        return NumberRange(low_value, high_value, shown), unit
+        low_unit, high_unit = _sent_unit(low, f"{at}.low"), _sent_unit(high, f"{at}.high")
+        if low_unit is not None and high_unit is not None and high_unit != low_unit:
+            # rare: each limit in its own unit (2.1 10*3/uL to 3500 /uL), read so
+            return NumberRange(low_value, high_value, shown, high_unit), low_unit
+        return NumberRange(low_value, high_value, shown), low_unit or high_unit
     if key == "valueRatio":
         ratio = _object(raw, at)
         numerator = _number(_object(ratio.get("numerator", {}), at).get("value"), at)

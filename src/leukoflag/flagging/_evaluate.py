@@ -1016,7 +1016,8 @@ def _range_value(
             reason="no-unit",
         )
     low = None if value.low is None else units.normalize(value.low, unit, analyte)
-    high = None if value.high is None else units.normalize(value.high, unit, analyte)
+    high_unit = unit if value.high_unit is None else value.high_unit
+    high = None if value.high is None else units.normalize(value.high, high_unit, analyte)
     if low is not None and high is not None and low.value_per_ul > high.value_per_ul:
         return _value_range_issue(value, result)
     count = low or high
