@@ -22,6 +22,7 @@ from leukoflag.model import (
     LabResult,
     Message,
     Number,
+    NumberRange,
     Order,
     Patient,
     PatientResult,
@@ -472,3 +473,14 @@ def test_explain_of_rejection_records_only_says_there_is_nothing_to_explain(
             f"leukoflag: nothing to explain: {named} holds only rejection records (1, "
             "*.reason.json), each saying why its item was rejected\n"
         )
+
+
+def test_a_range_value_with_its_limits_in_two_units_shows_each_in_its_own() -> None:
+    # a FHIR valueRange low 2.1 10*3/uL, high 3500 /uL: not '2.1-3500 10*3/uL'
+    result = replace(
+        _result(1, "6690-2", "2.1", "10*3/uL", ("4.0", "11.0")),
+        value=NumberRange(Decimal("2.1"), Decimal(3500), "2.1-3500", Unit("/uL")),
+    )
+    row = next(line for line in _explained(result).splitlines() if "MSG[1]/OBX[1]" in line)
+    assert row.startswith("  MSG[1]/OBX[1]  WBC  2.1 10*3/uL-3500 /uL  →  ")
+    assert row.endswith("→  L")

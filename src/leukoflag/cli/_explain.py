@@ -386,6 +386,14 @@ def _as_written(result: LabResult) -> str:
     unit = ""
     if result.unit is not None:
         unit = result.unit.text or result.unit.code
+    if isinstance(value, NumberRange) and value.high_unit is not None:
+        # each limit in its own unit (a FHIR valueRange): 2.1 10*3/uL-3500 /uL
+        high_unit = value.high_unit.text or value.high_unit.code
+        ends = [
+            f"{plain(end)} {end_unit}".rstrip() if end is not None else ""
+            for end, end_unit in ((value.low, unit), (value.high, high_unit))
+        ]
+        return "-".join(ends)
     return f"{text} {unit}" if unit and not isinstance(value, Text) else text
 
 
