@@ -448,6 +448,9 @@ class Order:
     # OBR-11 specimen action code (table 0065) when it is G, a generated (reflex) order, else "";
     # not in repr, for the same reason
     specimen_action: str = field(default="", repr=False)
+    # the ORC-5 field request_status was read from (``MSG[1]/ORC[1]-5``), "" when none; not in
+    # repr, for the same reason
+    request_status_location: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -757,3 +757,19 @@ def test_obr_11_generated_order_without_a_patient_is_said_not_written() -> None:
     said = [(i.code, i.text) for i in conversion.issues if i.location == "MSG[1]/OBR[1]-11"]
     text = "OBR-11 'G' (an order the lab generated, intent reflex-order) not written"
     assert said == [("fhir.order-without-patient", f"{text} (no ServiceRequest)")]
+
+
+def test_orc_5_cancelled_order_without_a_patient_is_said_not_written() -> None:
+    # ORC-5 CA (the order was cancelled) in a message without PID: no ServiceRequest holds the
+    # status revoked, so the cancellation must be said lost at ORC-5, not silently dropped
+    orc = "ORC|CA|ORD55377^EHR|LAB88164^CORELAB||CA"
+    conversion = leukoflag.convert(message(orc, OBR, WBC_SIGNED_OUT))
+    (bundle,) = conversion.bundles
+    assert _resources(bundle, "ServiceRequest") == []
+    said = [(i.code, i.text) for i in conversion.issues if i.location == "MSG[1]/ORC[1]-5"]
+    assert said == [
+        (
+            "fhir.order-without-patient",
+            "ORC-5 order status (ServiceRequest.status revoked) not written (no ServiceRequest)",
+        )
+    ]

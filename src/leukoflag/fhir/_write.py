@@ -628,6 +628,14 @@ class _Writer:
                     f"OBR-11 {quoted(order.specimen_action)} (an order the lab generated, intent "
                     "reflex-order) not written (no ServiceRequest)",
                 )
+            if order.request_status:  # ORC-5 CA: a cancelled order, said nowhere else
+                self.issue(
+                    Severity.WARNING,
+                    "order-without-patient",
+                    order.request_status_location or order.location,
+                    f"ORC-5 order status (ServiceRequest.status {order.request_status}) not "
+                    "written (no ServiceRequest)",
+                )
             return None
         resource, url = self.new("ServiceRequest", order.location)
         if identifiers:

@@ -1592,7 +1592,9 @@ class _Reader:
                 self._field_problems(problems, orc_where, 4)
             self._parts_unmapped(order_fields[4], "EI", orc_where, 4)
         if order_fields[5]:
-            values["request_status"] = self._order_status(order_fields[5], orc_where)
+            values["request_status"] = status_read = self._order_status(order_fields[5], orc_where)
+            if status_read:  # where the writer says it is lost, when it writes no ServiceRequest
+                values["request_status_location"] = f"{orc_where}-5"
         values["order_control"] = control = order_fields[1].split(d.component)[0].strip()
         code = None
         if obr is not None:
