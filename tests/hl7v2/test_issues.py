@@ -744,3 +744,22 @@ def test_an_orc_5_sent_padded_or_repeated_is_read_from_its_first_status_sent(
         [] if rest is None else [f"ORC-5 repetitions after the first are not carried: {rest}"]
     )
     assert said == expected
+
+
+def test_an_orc_1_cancelling_an_order_orc_5_calls_complete_names_the_report_cancelled() -> None:
+    # ORC-1 CA, ORC-5 CM, OBR-25 X: the ServiceRequest is completed from ORC-5, but the
+    # DiagnosticReport is written cancelled from OBR-25, so the cancellation is carried there
+    orc = ORC.replace("ORC|RE|", "ORC|CA|")
+    obr = OBR.removesuffix("|||F") + "|||X"
+    conv = leukoflag.convert(message(PID, orc, obr, WBC))
+    (found,) = [i for i in conv.issues if i.code == "hl7v2.order-control-cancelled"]
+    assert found.text == (
+        "ORC-1 'CA' (cancel order request) says the order was cancelled or discontinued, but "
+        "ORC-5 'CM' does not (ServiceRequest.status completed is written from it), as OBR-25 "
+        "'X' does (DiagnosticReport.status cancelled): its results are kept, and their own "
+        "status decides whether they are judged (OBR-25 'X', OBX-11)"
+    )
+    (bundle,) = conv.bundles
+    statuses = {e["resource"]["resourceType"]: e["resource"].get("status") for e in bundle["entry"]}
+    assert statuses["ServiceRequest"] == "completed"
+    assert statuses["DiagnosticReport"] == "cancelled"

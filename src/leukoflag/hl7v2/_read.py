@@ -1528,6 +1528,12 @@ class _Reader:
             carried = f", as ORC-5 {quoted(orc_5)} does (ServiceRequest.status revoked)"
         elif not request_status and cancelled:  # OBR-25 X: the writer's status is revoked too
             carried = f", as OBR-25 {status} does (ServiceRequest.status revoked)"
+        elif request_status and cancelled:  # ORC-5 CM, OBR-25 X: the report carries it
+            carried = (
+                f", but ORC-5 {quoted(orc_5)} does not (ServiceRequest.status {request_status} "
+                f"is written from it), as OBR-25 {status} does (DiagnosticReport.status "
+                "cancelled)"
+            )
         elif request_status:  # ORC-5 CM: the written status contradicts ORC-1, so say both
             carried = (
                 f", but ORC-5 {quoted(orc_5)} does not (ServiceRequest.status {request_status} "
