@@ -75,6 +75,27 @@ def test_the_birth_date_sent_in_pid_wins_over_the_age_result() -> None:
     assert (findings["wbc"].code, findings["wbc"].rule) == ("N", "wbc-within-range")
 
 
+def test_an_age_result_that_contradicts_the_birth_date_is_said() -> None:
+    # PID-7 makes a 5-month-old (ANC 1,200 judged by the infant band), the order says 40 years
+    # (1,200 is below the adult 1,500): one of them is wrong, and the reader must be told
+    conversion = leukoflag.convert(_cbc("20260601", "40", "a^year^UCUM", _ANC))
+    (said,) = [i for i in conversion.issues if i.code == "flag.age-result-disagrees"]
+    assert said.severity is leukoflag.Severity.WARNING
+    assert said.location == "MSG[1]/OBX[1]"
+    assert "'40' 'a'" in said.text
+    assert "1985-11-25 to 1986-11-24" in said.text
+    assert "2026-06-01" in said.text
+    assert "judged by the birth date sent" in said.text
+
+
+def test_an_age_result_that_agrees_with_the_birth_date_says_nothing() -> None:
+    # born 2024-06-15, 2 years old on 2026-11-24
+    conversion = leukoflag.convert(_cbc("20240615", "2", "a", _WBC))
+    codes = {issue.code for issue in conversion.issues}
+    assert "flag.age-result-disagrees" not in codes
+    assert "flag.age-from-result" not in codes
+
+
 @pytest.mark.parametrize(("age", "unit"), [("2.5", "a"), ("2", "Y"), ("<2", "a")])
 def test_an_age_that_gives_no_span_dates_nothing(age: str, unit: str) -> None:
     conversion = leukoflag.convert(_cbc("", age, unit, _WBC))

@@ -323,6 +323,8 @@ def evaluate_order(
             _explain_not_derived(state, evaluations)
     if state is not None and state.withdrawn and not state.measured_anc:
         evaluations.extend(_withdrawn_ancs(state))
+    if state is not None and context.birth_date is not None and _sends_age(order, state.rules):
+        _say_age_disagreement(state, evaluations)  # an age sent beside the birth date
     # A final report contradicts only a preliminary judged result (or one derived from a
     # preliminary source): every count and ANC part noted it in state.preliminary. Off the hot path.
     if (
@@ -340,8 +342,22 @@ def _date_birth_by_age(state: _OrderState) -> None:
     status) allows on that result's day: ``2`` ``a`` on 2026-11-24, born 2023-11-25 to
     2024-11-24, judged as a birth date sent as a year is. Several ages giving different spans
     date nothing."""
+    spans = _age_spans(state)
+    if len(spans) == 1:
+        (((earliest, latest), (sent, _)),) = spans.items()
+        state.context = replace(
+            state.context,
+            birth_date=earliest,
+            birth_date_latest=latest if latest != earliest else None,
+            age_sent=sent,
+        )
+
+
+def _age_spans(state: _OrderState) -> dict[tuple[dt.date, dt.date], tuple[str, str]]:
+    """The spans of birth dates (first, last) that each age sent as a result of the order allows
+    on its day, with the age as Issues name it and its location (the first sending each)."""
     rules = state.rules
-    spans: dict[tuple[dt.date, dt.date], str] = {}
+    spans: dict[tuple[dt.date, dt.date], tuple[str, str]] = {}
     for result in state.order.results:
         if result.code.code_in(rules.age_code.system) != rules.age_code.code:
             continue
@@ -367,19 +383,47 @@ def _date_birth_by_age(state: _OrderState) -> None:
         if too_old(latest, day):  # over OLDEST_AGE years: no age (a placeholder, a slip)
             continue
         earliest = _ago(day, count + 1, calendar_unit) + dt.timedelta(days=1)
-        spans.setdefault(
-            (earliest, latest),
+        sent = (
             f"the age {quoted(value.text)} {quoted(unit.code or unit.text)} sent in "
-            f"{result.location} (LOINC {rules.age_code.code}) on {day}",
+            f"{result.location} (LOINC {rules.age_code.code}) on {day}"
         )
-    if len(spans) == 1:
-        (((earliest, latest), sent),) = spans.items()
-        state.context = replace(
-            state.context,
-            birth_date=earliest,
-            birth_date_latest=latest if latest != earliest else None,
-            age_sent=sent,
-        )
+        spans.setdefault((earliest, latest), (sent, result.location))
+    return spans
+
+
+def _sends_age(order: Order, rules: Rules) -> bool:
+    """Whether a result of ``order`` is coded as the patient's age (LOINC 30525-0)."""
+    code = rules.age_code.code
+    return any(c.code == code for r in order.results for c in r.code.codings)
+
+
+def _say_age_disagreement(state: _OrderState, evaluations: list[Evaluation]) -> None:
+    """Adds flag.age-result-disagrees, at the age sent as a result, to the evaluation of the
+    order's first judged count when that age allows no birth date the patient's birth date
+    sent (PID-7, birthDate) allows: one of them is wrong; the counts are judged by the birth
+    date sent."""
+    context = state.context
+    first = context.birth_date
+    if first is None:
+        return
+    last = context.birth_date_latest or first
+    judged = next((i for i, e in enumerate(evaluations) if e.finding is not None), None)
+    if judged is None:
+        return
+    for (earliest, latest), (sent, location) in _age_spans(state).items():
+        if latest < first or earliest > last:
+            issue = _issue(
+                Severity.WARNING,
+                "age-result-disagrees",
+                location,
+                f"{sent} puts the birth date at {earliest} to {latest}, but the birth date "
+                f"sent is {_born(context)}: one of them is wrong; the counts are judged by "
+                "the birth date sent",
+            )
+            evaluations[judged] = replace(
+                evaluations[judged], issues=(*evaluations[judged].issues, issue)
+            )
+            return
 
 
 def _ago(day: dt.date, count: int, unit: str) -> dt.date:
