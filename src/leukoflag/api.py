@@ -632,7 +632,12 @@ def evaluate_groups(
         replaced = flagging.replaced_across_orders(group.orders, context, settings)
         for order in group.orders:
             for evaluation in flagging.evaluate_order(
-                order, context, settings, fallback_day=message_day, replaced=replaced
+                order,
+                context,
+                settings,
+                fallback_day=message_day,
+                replaced=replaced,
+                orders=group.orders,
             ):
                 evaluations[evaluation.location] = evaluation
     return evaluations

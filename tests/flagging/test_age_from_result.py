@@ -136,3 +136,25 @@ def test_a_fhir_age_observation_dates_a_patient_without_birth_date() -> None:
 def test_an_age_in_years_spelled_in_words_is_read(unit: str) -> None:
     findings = _findings(_cbc("", "2", unit, _WBC))
     assert (findings["wbc"].code, findings["wbc"].rule) == ("L", "wbc-leukopenia-pediatric")
+
+
+def test_an_age_sent_in_another_obr_of_the_patient_dates_the_counts() -> None:
+    # the ask-at-order-entry age under the CBC's OBR, the differential under its own OBR
+    message = _cbc("", "3", "d^day^UCUM", _WBC.replace("5.2", "12.0")) + "\r".join(
+        [
+            "ORC|RE|ORD60113^EHR|LAB90215^CORELAB||CM",
+            (
+                "OBR|2|ORD60113^EHR|LAB90215^CORELAB|57021-8^CBC W Auto Differential panel^LN"
+                f"|||{_TIME}||||||||||||||20261124090500-0500|||F"
+            ),
+            f"OBX|1|NM|751-8^Neutrophils [#/volume] in Blood^LN||3.1|10*3/uL^^UCUM|||||F|||{_TIME}",
+        ]
+    )
+    conversion = leukoflag.convert(message + "\r")
+    anc = {f.analyte.value: f for f in conversion.findings}["anc"]
+    # 3,100 is N for an adult (1,500) but below the first week's 5,000
+    assert (anc.code, anc.rule) == ("L", "anc-neutropenia-first-week")
+    said = [i for i in conversion.issues if i.code == "flag.age-from-result"]
+    assert {i.location for i in said} == {"MSG[1]/OBX[2]", "MSG[1]/OBX[3]"}
+    assert all("sent in MSG[1]/OBX[1]" in i.text for i in said)
+    assert "flag.age-unknown" not in {i.code for i in conversion.issues}

@@ -3,8 +3,9 @@
 Contract used by :mod:`leukoflag.api`:
 
 * ``patient_context(patient, settings)`` — birth date, sex and the Duffy-null opt-in.
-* ``evaluate_order(order, context, settings, fallback_day=, replaced=)`` — one Evaluation per
-  ``order.results`` item in the same order, then any derived ANC evaluations.
+* ``evaluate_order(order, context, settings, fallback_day=, replaced=, orders=)`` — one
+  Evaluation per ``order.results`` item in the same order, then any derived ANC evaluations
+  (``orders=``: the patient's orders, where an age sent as a result may be found).
 * ``replaced_across_orders(orders, context, settings)`` — of one patient's orders, the results
   that another OBR of the same order replaces, withdraws or follows with a cancelled one
   (``replaced=`` of each ``evaluate_order``).

@@ -280,13 +280,16 @@ def evaluate_order(
     *,
     fallback_day: dt.date | None = None,
     replaced: Mapping[str, tuple[LabResult, ...]] = MappingProxyType({}),
+    orders: Sequence[Order] = (),
 ) -> tuple[Evaluation, ...]:
     """One :class:`Evaluation` per result of ``order`` (same order), then derived ANCs.
 
     ``fallback_day`` (the message date) dates results that carry no time of their own, for the
     patient's age. ``replaced`` (:func:`replaced_across_orders`) names results that another OBR
     of the same order replaces, withdraws or follows with a cancelled one, and corrections of
-    one result sent under several OBRs, by location.
+    one result sent under several OBRs, by location. ``orders`` are the patient's orders in
+    the message (``order`` among them): a patient without a birth date whose order sends no age
+    as a result is dated by one sent in another of them.
     """
     evaluations: list[Evaluation] = []
     state: _OrderState | None = None
@@ -299,7 +302,7 @@ def evaluate_order(
         if state is None:
             state = _OrderState(order, context, settings, fallback_day)
             if context.birth_date is None:  # no birth date: an age sent as a result may date it
-                _date_birth_by_age(state)
+                _date_birth_by_age(state, orders)
         evaluations.append(_evaluate_recognized(result, recognition, state))
     if state is not None and (  # a correction, or a preliminary and a final (off the hot path)
         state.replacing
@@ -336,13 +339,16 @@ def evaluate_order(
     return tuple(evaluations)
 
 
-def _date_birth_by_age(state: _OrderState) -> None:
+def _date_birth_by_age(state: _OrderState, orders: Sequence[Order] = ()) -> None:
     """Gives ``state`` the birth dates that the patient's age sent as a result of the order
     (LOINC 30525-0, an exact whole number of years, months, weeks or days, of a flaggable
     status) allows on that result's day: ``2`` ``a`` on 2026-11-24, born 2023-11-25 to
-    2024-11-24, judged as a birth date sent as a year is. Several ages giving different spans
-    date nothing."""
-    spans = _age_spans(state)
+    2024-11-24, judged as a birth date sent as a year is; when the order sends none, an age sent
+    in another of the patient's ``orders`` (an ask-at-order-entry answer under the CBC's OBR,
+    the differential under its own). Several ages giving different spans date nothing."""
+    spans = _age_spans(state, state.order.results)
+    if not spans and len(orders) > 1:  # none in this order: the patient's other orders
+        spans = _age_spans(state, [r for o in orders if o is not state.order for r in o.results])
     if len(spans) == 1:
         (((earliest, latest), (sent, _)),) = spans.items()
         state.context = replace(
@@ -353,12 +359,14 @@ def _date_birth_by_age(state: _OrderState) -> None:
         )
 
 
-def _age_spans(state: _OrderState) -> dict[tuple[dt.date, dt.date], tuple[str, str]]:
-    """The spans of birth dates (first, last) that each age sent as a result of the order allows
-    on its day, with the age as Issues name it and its location (the first sending each)."""
+def _age_spans(
+    state: _OrderState, results: Iterable[LabResult]
+) -> dict[tuple[dt.date, dt.date], tuple[str, str]]:
+    """The spans of birth dates (first, last) that each age sent among ``results`` allows on its
+    day, with the age as Issues name it and its location (the first sending each)."""
     rules = state.rules
     spans: dict[tuple[dt.date, dt.date], tuple[str, str]] = {}
-    for result in state.order.results:
+    for result in results:
         if result.code.code_in(rules.age_code.system) != rules.age_code.code:
             continue
         value, unit = result.value, result.unit
@@ -410,7 +418,7 @@ def _say_age_disagreement(state: _OrderState, evaluations: list[Evaluation]) -> 
     judged = next((i for i, e in enumerate(evaluations) if e.finding is not None), None)
     if judged is None:
         return
-    for (earliest, latest), (sent, location) in _age_spans(state).items():
+    for (earliest, latest), (sent, location) in _age_spans(state, state.order.results).items():
         if latest < first or earliest > last:
             issue = _issue(
                 Severity.WARNING,
