@@ -158,3 +158,16 @@ def test_an_age_sent_in_another_obr_of_the_patient_dates_the_counts() -> None:
     assert {i.location for i in said} == {"MSG[1]/OBX[2]", "MSG[1]/OBX[3]"}
     assert all("sent in MSG[1]/OBX[1]" in i.text for i in said)
     assert "flag.age-unknown" not in {i.code for i in conversion.issues}
+
+
+@pytest.mark.parametrize("pid7", ["19000101", "20301010"])
+def test_an_age_result_dates_a_patient_whose_birth_date_gives_no_age(pid7: str) -> None:
+    # a feed's placeholder birth date (or one after the result) gives no age: the age sent
+    # in the order does, as when PID-7 is empty
+    conversion = leukoflag.convert(_cbc(pid7, "2", "a^year^UCUM", _WBC))
+    (finding,) = conversion.findings
+    assert (finding.code, finding.rule) == ("L", "wbc-leukopenia-pediatric")
+    (said,) = [i for i in conversion.issues if i.code == "flag.age-from-result"]
+    assert "2023-11-25 to 2024-11-24" in said.text
+    codes = {issue.code for issue in conversion.issues}
+    assert "flag.age-result-disagrees" not in codes

@@ -293,6 +293,7 @@ def evaluate_order(
     """
     evaluations: list[Evaluation] = []
     state: _OrderState | None = None
+    ages = False  # whether the order sends an age beside a birth date that gives one
     recognize, new_evaluation = _scope.recognize, _new_evaluation  # once per order
     for result in order.results:
         recognition = recognize(result.code)
@@ -303,6 +304,11 @@ def evaluate_order(
             state = _OrderState(order, context, settings, fallback_day)
             if context.birth_date is None:  # no birth date: an age sent as a result may date it
                 _date_birth_by_age(state, orders)
+            elif _sends_age(order, state.rules):  # an age beside the birth date (off the hot path)
+                if _birth_gives_no_age(state):  # a placeholder, or after the order
+                    _date_birth_by_age(state, orders)
+                else:
+                    ages = True
         evaluations.append(_evaluate_recognized(result, recognition, state))
     if state is not None and (  # a correction, or a preliminary and a final (off the hot path)
         state.replacing
@@ -326,7 +332,7 @@ def evaluate_order(
             _explain_not_derived(state, evaluations)
     if state is not None and state.withdrawn and not state.measured_anc:
         evaluations.extend(_withdrawn_ancs(state))
-    if state is not None and context.birth_date is not None and _sends_age(order, state.rules):
+    if ages and state is not None:
         _say_age_disagreement(state, evaluations)  # an age sent beside the birth date
     # A final report contradicts only a preliminary judged result (or one derived from a
     # preliminary source): every count and ANC part noted it in state.preliminary. Off the hot path.
@@ -355,6 +361,8 @@ def _date_birth_by_age(state: _OrderState, orders: Sequence[Order] = ()) -> None
             state.context,
             birth_date=earliest,
             birth_date_latest=latest if latest != earliest else None,
+            birth_zone=None,  # of a birth date sent that gave no age (a placeholder)
+            birth_time=None,
             age_sent=sent,
         )
 
@@ -397,6 +405,17 @@ def _age_spans(
         )
         spans.setdefault((earliest, latest), (sent, result.location))
     return spans
+
+
+def _birth_gives_no_age(state: _OrderState) -> bool:
+    """Whether the birth date sent gives the patient no age on the order's day: over
+    OLDEST_AGE years before it (a feed's placeholder, 19000101) or after it."""
+    context = state.context
+    birth = context.birth_date
+    day = _stamp_day(state.order.effective, state) or state.fallback_day
+    if birth is None or day is None:
+        return False
+    return too_old(context.birth_date_latest or birth, day) or birth > day
 
 
 def _sends_age(order: Order, rules: Rules) -> bool:
