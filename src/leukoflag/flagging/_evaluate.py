@@ -273,6 +273,38 @@ class _OrderState:
     blood: set[tuple[str, bool]] = field(default_factory=set)
 
 
+# What a result of an order is: a count or part (scope.recognize), the patient's age sent as
+# a result (LOINC 30525-0, read by the counts, see _date_birth_by_age), or neither (None). As
+# cached as scope.recognize: telling the age costs a count no more than its recognition.
+_AGE = _scope.Recognition("age", None, "loinc", "LOINC 30525-0")
+_LOINC = _scope.LOINC
+
+
+def _recognize(concept: Concept) -> _scope.Recognition | None:
+    codings = concept.codings
+    if len(codings) == 1 and codings[0].system == _LOINC:
+        return _recognized_loinc(codings[0].code)
+    return _recognized(*_scope.concept_key(concept))
+
+
+@text_cache(4096, texts=0)
+def _recognized(*key: str) -> _scope.Recognition | None:
+    return _age_or(_scope.concept_of(key))
+
+
+@text_cache(4096)
+def _recognized_loinc(code: str) -> _scope.Recognition | None:
+    return _age_or(Concept((Coding(code, system=_LOINC),)))
+
+
+def _age_or(concept: Concept) -> _scope.Recognition | None:
+    found = _scope.recognize(concept)
+    age = load_rules().age_code
+    if found is None and concept.code_in(age.system) == age.code:
+        return _AGE
+    return found
+
+
 def evaluate_order(
     order: Order,
     context: PatientContext,
@@ -293,23 +325,37 @@ def evaluate_order(
     """
     evaluations: list[Evaluation] = []
     state: _OrderState | None = None
-    ages = False  # whether the order sends an age beside a birth date that gives one
-    recognize, new_evaluation = _scope.recognize, _new_evaluation  # once per order
+    ages = False  # whether the order sends an age as a result (LOINC 30525-0)
+    recognize, new_evaluation = _recognize, _new_evaluation  # once per order
     for result in order.results:
         recognition = recognize(result.code)
         if recognition is None:
             evaluations.append(new_evaluation(result.location))  # not a count: not in scope
             continue
+        if recognition is _AGE:  # the patient's age: not in scope, read by the counts
+            evaluations.append(new_evaluation(result.location))
+            ages = True
+            continue
         if state is None:
             state = _OrderState(order, context, settings, fallback_day)
             if context.birth_date is None:  # no birth date: an age sent as a result may date it
                 _date_birth_by_age(state, orders)
-            elif _sends_age(order, state.rules):  # an age beside the birth date (off the hot path)
-                if _birth_gives_no_age(state):  # a placeholder, or after the order
-                    _date_birth_by_age(state, orders)
-                else:
-                    ages = True
         evaluations.append(_evaluate_recognized(result, recognition, state))
+    if ages and state is not None and context.birth_date is not None:  # off the hot path
+        if _birth_gives_no_age(state) and _age_spans(state, order.results):
+            # a placeholder birth date, or one after the order: judged as without one, by the age
+            unknown = replace(
+                context, birth_date=None, birth_date_latest=None, birth_zone=None, birth_time=None
+            )
+            return evaluate_order(
+                order,
+                unknown,
+                settings,
+                fallback_day=fallback_day,
+                replaced=replaced,
+                orders=orders,
+            )
+        _say_age_disagreement(state, evaluations)  # an age sent beside the birth date
     if state is not None and (  # a correction, or a preliminary and a final (off the hot path)
         state.replacing
         or state.deleted
@@ -332,8 +378,6 @@ def evaluate_order(
             _explain_not_derived(state, evaluations)
     if state is not None and state.withdrawn and not state.measured_anc:
         evaluations.extend(_withdrawn_ancs(state))
-    if ages and state is not None:
-        _say_age_disagreement(state, evaluations)  # an age sent beside the birth date
     # A final report contradicts only a preliminary judged result (or one derived from a
     # preliminary source): every count and ANC part noted it in state.preliminary. Off the hot path.
     if (
@@ -416,12 +460,6 @@ def _birth_gives_no_age(state: _OrderState) -> bool:
     if birth is None or day is None:
         return False
     return too_old(context.birth_date_latest or birth, day) or birth > day
-
-
-def _sends_age(order: Order, rules: Rules) -> bool:
-    """Whether a result of ``order`` is coded as the patient's age (LOINC 30525-0)."""
-    code = rules.age_code.code
-    return any(c.code == code for r in order.results for c in r.code.codings)
 
 
 def _say_age_disagreement(state: _OrderState, evaluations: list[Evaluation]) -> None:
