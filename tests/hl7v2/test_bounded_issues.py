@@ -379,3 +379,38 @@ def test_a_bad_escape_sent_alike_in_thousands_of_notes_is_six_issues() -> None:
             "fields alike after it: NTE[7]-3, NTE[8]-3, NTE[9]-3 and 9,991 more)"
         ),
     )
+
+
+@pytest.mark.parametrize("sent", [5, 6])
+def test_six_z_segments_are_each_said_with_what_they_hold(sent: int) -> None:
+    # Six audit segments: counting the sixth as '1 more ZAU segments are not mapped: ZAU[6]'
+    # would bound nothing and lose what it holds (its verifier, its time) from the report
+    audits = [f"ZAU|{n}|AUTOVERIFY|SYSMEX-XN1|202611240{n}1500" for n in range(1, sent + 1)]
+    conv = leukoflag.convert(message(PID, OBR, WBC, *audits))
+    assert _found(conv, "hl7v2.segment-unmapped") == [
+        (
+            f"MSG[1]/ZAU[{n}]",
+            (
+                f"Z-segment (locally defined) ZAU is not mapped: 'ZAU|{n}|AUTOVERIFY|SYSMEX-XN1|"
+                f"202611240{n}1500'"
+            ),
+        )
+        for n in range(1, sent + 1)
+    ]
+
+
+def test_seven_z_segments_are_five_said_and_two_counted() -> None:
+    audits = [f"ZAU|{n}|AUTOVERIFY|SYSMEX-XN1|202611240{n}1500" for n in range(1, 8)]
+    conv = leukoflag.convert(message(PID, OBR, WBC, *audits))
+    found = _found(conv, "hl7v2.segment-unmapped")
+    assert len(found) == 6
+    assert found[5] == ("MSG[1]/ZAU[6]", "2 more ZAU segments are not mapped: ZAU[6], ZAU[7]")
+
+
+def test_the_sixth_part_not_carried_of_a_pid_3_is_said_with_its_value() -> None:
+    repetitions = "~".join(f"M{n}^^^RIVERSIDE^MR^^2020010{n}" for n in range(1, 7))
+    conv = leukoflag.convert(message(_pid(3, repetitions), OBR, WBC))
+    assert _found(conv, "hl7v2.component-unmapped")[5] == (
+        "MSG[1]/PID[1]-3[6].7",
+        "PID-3[6].7 is not carried: '20200106'",
+    )

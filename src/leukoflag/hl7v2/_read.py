@@ -295,9 +295,9 @@ _CodedResult = tuple[
 
 def _merged(issues: list[Issue]) -> tuple[Issue, ...]:
     """``issues`` with those of one code (of _MERGED) at one place past the first _SAID_EACH
-    one Issue, at the first of them, saying how many more there are and naming the first
-    locations: ``19,995 more components of PID-3 are not carried: PID-3[6].7, PID-3[7].7,
-    PID-3[8].7 and 19,992 more``."""
+    (two or more: a sixth alone is said as it was) one Issue, at the first of them, saying how
+    many more there are and naming the first locations: ``19,995 more components of PID-3 are
+    not carried: PID-3[6].7, PID-3[7].7, PID-3[8].7 and 19,992 more``."""
     groups: dict[tuple[str, str, str], list[int]] = {}
     names: set[str] = set()  # of unmapped segments, said apart
     for at, issue in enumerate(issues):
@@ -316,7 +316,7 @@ def _merged(issues: list[Issue]) -> tuple[Issue, ...]:
     kept: dict[int, Issue] = {}
     dropped: set[int] = set()
     for (code, _segment, where), ats in groups.items():
-        if len(ats) <= _SAID_EACH:
+        if len(ats) <= _SAID_EACH + 1:  # a sixth alone is said as it was, not counted as one
             continue
         rest = ats[_SAID_EACH:]
         place, said = _MERGED[code]
