@@ -773,3 +773,36 @@ def test_orc_5_cancelled_order_without_a_patient_is_said_not_written() -> None:
             "ORC-5 order status (ServiceRequest.status revoked) not written (no ServiceRequest)",
         )
     ]
+
+
+def test_a_note_after_a_tq1_is_not_attached_to_the_result_before_it() -> None:
+    # A TQ1 sent late, after the WBC, then a comment: the NTE follows the TQ1, which carries
+    # no notes; it is not the WBC's (the ANC's delta check, say) and is said, not misfiled.
+    anc = WBC_SIGNED_OUT.replace("OBX|1|", "OBX|2|").replace("6690-2^", "751-8^")
+    bundle, conversion = _convert(
+        message(
+            PID, PV1, ORC, OBR, WBC_SIGNED_OUT, "TQ1|1||||||||S", "NTE|1||ANC delta checked", anc
+        ),
+        "R4",
+    )
+    assert _priorities(bundle) == ["stat"]
+    assert [o.get("note") for o in _resources(bundle, "Observation")] == [None, None]
+    assert [(i.code, i.location, i.text) for i in conversion.issues if "NTE" in i.location] == [
+        (
+            "hl7v2.note-unattached",
+            "MSG[1]/NTE[1]",
+            "NTE follows a segment that carries no notes; its text: 'ANC delta checked'",
+        )
+    ]
+
+
+def test_a_note_after_a_tq1_after_its_obr_is_said_as_after_any_segment_without_notes() -> None:
+    bundle, conversion = _convert(
+        message(PID, PV1, ORC, OBR, "TQ1|1||||||||S", "NTE|1||Redraw requested", WBC_SIGNED_OUT),
+        "R4",
+    )
+    (report,) = _resources(bundle, "DiagnosticReport")
+    assert "Redraw requested" not in str(report)
+    assert [(i.code, i.location) for i in conversion.issues if "NTE" in i.location] == [
+        ("hl7v2.note-unattached", "MSG[1]/NTE[1]")
+    ]

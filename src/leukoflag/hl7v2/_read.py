@@ -1045,6 +1045,7 @@ class _Reader:
             return
         elif name == "TQ1" and self.order is not None:  # its order's timing (v2.5 and later)
             self._tq1(fields, location)
+            self.note_target = None  # a TQ1 carries no notes: an NTE after it is not the OBX's
         else:
             kind = "Z-segment (locally defined)" if name[0] == "Z" else "segment"
             self._issue(
