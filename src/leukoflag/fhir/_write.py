@@ -731,11 +731,16 @@ class _Writer:
                 "specimen (no SPM, no OBR-15) whose collection it could name",
             )
             return
+        # the order's Specimens are the entries just written: looked for from the end, not in
+        # every entry of the Bundle (linear in the orders, not quadratic)
         urls = set(written.values())
-        for entry in self.entries:
+        for entry in reversed(self.entries):
             if entry["fullUrl"] in urls:
                 collection = entry["resource"].setdefault("collection", {})
                 collection["collector"] = {"display": order.collector}
+                urls.discard(entry["fullUrl"])
+                if not urls:
+                    return
 
     def specimen(self, specimen: Specimen, context: _Context) -> str:
         resource, url = self.new("Specimen", specimen.location)
