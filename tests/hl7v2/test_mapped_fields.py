@@ -849,3 +849,31 @@ def test_a_note_after_a_tq1_after_its_obr_is_said_as_after_any_segment_without_n
     assert [(i.code, i.location) for i in conversion.issues if "NTE" in i.location] == [
         ("hl7v2.note-unattached", "MSG[1]/NTE[1]")
     ]
+
+
+def test_an_email_address_sent_in_xtn_1_is_said_to_be_out_of_place() -> None:
+    # An older registration system puts the e-mail address where a number goes (XTN.1), with
+    # the type Internet: the IG reads an Internet address from XTN.4 only, so it is not
+    # written, and the Issue says why rather than that there is no number or address.
+    bundle, conversion = _convert(
+        message(
+            PID + "|||||(608)555-0142^PRN^PH~d.okafor@example.org^NET^Internet",
+            PV1,
+            ORC,
+            OBR,
+            WBC_SIGNED_OUT,
+        ),
+        "R4",
+    )
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["telecom"] == [{"system": "phone", "value": "(608)555-0142", "use": "home"}]
+    assert [(i.code, i.text) for i in conversion.issues if i.location == "MSG[1]/PID[1]-13[2]"] == [
+        (
+            "hl7v2.field-unmapped",
+            (
+                "PID-13[2] 'd.okafor@example.org^NET^Internet' is an address of type "
+                "'Internet' (XTN.3) with no address in XTN.4, where the V2-to-FHIR IG reads "
+                "it: not carried"
+            ),
+        )
+    ]

@@ -1263,7 +1263,8 @@ class _Reader:
                 if not repetition.strip():
                     continue
                 at = f"{number}[{count}]" if count > 1 else str(number)
-                telecom = self._telecom(telecom_parts(repetition, d, codec, problems), number)
+                parts = telecom_parts(repetition, d, codec, problems)
+                telecom = self._telecom(parts, number)
                 for component, said in telecom[1]:
                     self._issue(
                         Severity.INFORMATION,
@@ -1273,6 +1274,15 @@ class _Reader:
                     )
                 if telecom[0] is not None:
                     found.append(telecom[0])
+                elif parts[2] and self.tables.telecom_system.get(parts[2].upper()) == "email":
+                    self._issue(  # its XTN.1, if sent, is said out of place above
+                        Severity.INFORMATION,
+                        "hl7v2.field-unmapped",
+                        f"{location}-{at}",
+                        f"PID-{at} {quoted(repetition, 80)} is an address of type "
+                        f"{quoted(parts[2])} (XTN.3) with no address in XTN.4, where the "
+                        "V2-to-FHIR IG reads it: not carried",
+                    )
                 else:
                     self._issue(
                         Severity.INFORMATION,
