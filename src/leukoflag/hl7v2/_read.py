@@ -1593,7 +1593,9 @@ class _Reader:
                 if problems:
                     self._field_problems(problems, orc_where, orc_number)
                 self._parts_unmapped(sent_orc, "EI", orc_where, orc_number)
-            if from_obr and from_orc and from_obr != from_orc:
+            # the usual case read once is the same object: tested first, as != on a dataclass
+            # calls its __eq__ in Python (about 1,300 instructions) even for the object itself
+            if from_obr is not from_orc and from_obr and from_orc and from_obr != from_orc:
                 # the namespace or system too: ORD1^EHR and ORD1^CLINIC are different orders
                 self._issue(
                     Severity.WARNING,
