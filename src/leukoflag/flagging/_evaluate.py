@@ -327,8 +327,13 @@ def evaluate_order(
     state: _OrderState | None = None
     ages = False  # whether the order sends an age as a result (LOINC 30525-0)
     recognize, new_evaluation = _recognize, _new_evaluation  # once per order
+    by_loinc, loinc = _recognized_loinc, _LOINC
     for result in order.results:
-        recognition = recognize(result.code)
+        codings = result.code.codings
+        if len(codings) == 1 and (coding := codings[0]).system == loinc:
+            recognition = by_loinc(coding.code)  # recognize()'s usual case, a call less a result
+        else:
+            recognition = recognize(result.code)
         if recognition is None:
             evaluations.append(new_evaluation(result.location))  # not a count: not in scope
             continue
