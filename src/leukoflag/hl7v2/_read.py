@@ -1220,17 +1220,13 @@ class _Reader:
             if not repetition.strip():
                 continue
             p = address_parts(repetition, d, codec, problems)
-            use = kind = ""
+            use = kind = why = ""
             if p[6]:
                 row = self.tables.address_type.get(p[6].upper())
                 if row is None:
-                    at = f"11[{count}].7" if count > 1 else "11.7"
-                    self._issue(
-                        Severity.INFORMATION,
-                        "hl7v2.component-unmapped",
-                        f"{location}-{at}",
-                        f"PID-{at} address type {quoted(p[6])} is not one the V2-to-FHIR IG "
-                        "maps to Address.use or Address.type (HL7 table 0190): not carried",
+                    why = (
+                        "is not one the V2-to-FHIR IG maps to Address.use or Address.type "
+                        "(HL7 table 0190): not carried"
                     )
                 else:
                     use, kind = row.use, row.type
@@ -1238,13 +1234,17 @@ class _Reader:
             if lines or any(p[2:6]) or p[8]:
                 found.append(Address(lines, p[2], p[8], p[3], p[4], p[5], use, kind))
             elif use or kind:
+                why = (
+                    "is not carried: the address has no street, city, district, state, postal "
+                    "code or country"
+                )
+            if why:
                 at = f"11[{count}].7" if count > 1 else "11.7"
                 self._issue(
                     Severity.INFORMATION,
                     "hl7v2.component-unmapped",
                     f"{location}-{at}",
-                    f"PID-{at} address type {quoted(p[6])} is not carried: the address has no "
-                    "street, city, district, state, postal code or country",
+                    f"PID-{at} address type {quoted(p[6])} {why}",
                 )
             self._parts_unmapped(repetition, "XAD", location, 11, count)
         if problems:
