@@ -147,3 +147,15 @@ def test_every_flag_issue_code_is_documented() -> None:
     assert raised == documented
     # A unit problem has one code, the units step's (docs/issues.md#units), never a flag.* twin.
     assert not any(code.startswith(("unit-", "value-implausible")) for code in documented)
+
+
+def test_the_age_units_and_words_rules_md_lists_are_the_ones_read() -> None:
+    # rules.md named years, yr, months, weeks, days, though 'yrs', 'year' … date an age as well
+    page = (Path(__file__).resolve().parents[2] / "docs/rules.md").read_text("utf-8")
+    said = re.search(r"a\s+whole number in UCUM (.*?), or their words (.*?) in any case", page)
+    assert said is not None
+    units = set(re.findall(r"`([^`]+)`", said.group(1)))
+    words = set(re.findall(r"`([^`]+)`", said.group(2)))
+    age_result = raw_rules()["age_result"]
+    assert units == set(age_result["units"])
+    assert words == set(age_result["words"])
