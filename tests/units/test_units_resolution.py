@@ -852,3 +852,38 @@ def test_a_wbc_in_an_annotated_ucum_unit_is_normalized_and_judged_low() -> None:
     (finding,) = conversion.findings
     assert (finding.value_per_ul, finding.code) == (Decimal(3200), "L")
     assert [i for i in conversion.issues if i.code.startswith("units.")] == []
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "10*3{Platelets}/uL",  # a platelet count's unit: 150 would be a WBC of 150,000
+        "10*3{PLT}/uL",
+        "10*3{RBC}/uL",
+        "10*3{nRBCs}/uL",  # nucleated red cells, counted beside the WBC in 10*3/uL
+        "{reticulocytes}/uL",
+        "10*9{thrombocytes}/L",
+        "10*3{red blood cells}/uL",
+    ],
+)
+def test_an_annotation_naming_another_analyte_is_not_left_out_to_read_a_white_cell_count(
+    spelling: str,
+) -> None:
+    # the annotation is the sender's word that the number counts platelets or red cells: read
+    # without it, a platelet count of 150 sent under a WBC code became a leukocytosis of 150,000
+    assert reason_of("150", spelling) == "wrong-analyte"
+    assert reason_of("150", Unit(text="", code=spelling, system=UCUM), "anc") == "wrong-analyte"
+    with pytest.raises(leukoflag.UnitError, match=r"names another analyte"):
+        leukoflag.count_per_ul("150", spelling)
+
+
+def test_a_platelet_count_sent_under_a_wbc_code_with_an_annotated_unit_is_not_judged() -> None:
+    # OBX|1|NM|6690-2^WBC^LN||150|10*3{Platelets}/uL^^UCUM: a LIS mapping the platelet row
+    message = builders.oru_message(
+        results=[builders.wbc("150", builders.ucum("10*3{Platelets}/uL"))]
+    )
+    conversion = leukoflag.convert(message.text)
+    assert list(conversion.findings) == []
+    assert [i.code for i in conversion.issues if i.code.startswith("units.")] == [
+        "units.wrong-analyte"
+    ]

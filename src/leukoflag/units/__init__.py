@@ -778,7 +778,7 @@ def _ucum_code(table: UnitTable, code: str) -> str | None:
     is ``10*3/uL``), or None."""
     if code in table.ucum:
         return code
-    if "{" in code:  # rare
+    if "{" in code and table.annotated_analyte(code) is None:  # rare
         bare = without_annotations(code)
         if bare in table.ucum:
             return bare
@@ -817,6 +817,17 @@ def _unknown(table: UnitTable, spellings: tuple[str, ...], shown: str, sent: str
             sent,
             "unknown-unit",
         )
+    for spelling in spellings:
+        annotation = table.annotated_analyte(spelling) if "{" in spelling else None
+        if annotation is not None:
+            # 10*3{Platelets}/uL: the sender says the number counts another analyte's cells
+            return _Refusal(
+                f"wrong-analyte: unit {quoted(spelling)} names another analyte in its annotation "
+                f"{annotation} (units.toml [annotations]): not a white-cell or neutrophil count; "
+                "not normalized",
+                sent,
+                "wrong-analyte",
+            )
     for spelling in spellings:
         repaired = utf8_read_as_latin1(spelling)
         if repaired is not None:

@@ -124,6 +124,17 @@ class UnitTable:
     refused_rows: tuple[RefusedRow, ...]
     # the first [refused] row of each refused_form(); consulted only for a spelling no row reads
     refused: Mapping[str, RefusedRow]
+    # [annotations]: words of an annotation naming another analyte ({Platelets}: platelet)
+    other_analyte_annotations: frozenset[str] = frozenset()
+    annotations_source: str = ""
+
+    def annotated_analyte(self, spelling: str) -> str | None:
+        """The annotation of ``spelling`` that names another analyte than white cells
+        (``{Platelets}`` of ``10*3{Platelets}/uL``), as sent, or None."""
+        for match in _ANNOTATION_TEXT.finditer(spelling):
+            if annotation_word(match.group(1)) in self.other_analyte_annotations:
+                return match.group(0)
+        return None
 
     def refusal(self, spelling: str) -> RefusedRow | None:
         """The ``[refused]`` row ``spelling`` matches, in any case and tolerantly, or None
@@ -146,7 +157,7 @@ class UnitTable:
             return row, Match.CASE_INSENSITIVE
         if "{" in spelling:  # rare: a UCUM annotation (10*3{cells}/uL) no row spells
             bare = without_annotations(spelling)
-            if bare and bare != spelling:
+            if bare and bare != spelling and self.annotated_analyte(spelling) is None:
                 return self.lookup(bare)
         return None
 
@@ -194,6 +205,16 @@ def canonical(spelling: str) -> str:
 # 10*3{cells}/uL is 10*3/uL, {cells}/uL is /uL; with the '.' that multiplies it (10*3.{cells}/uL)
 _ANNOTATION = re.compile(r"\.?\{[^{}]*\}")
 _STRAY_PRODUCT = re.compile(r"^\.|(?<=/)\.")
+
+
+_ANNOTATION_TEXT = re.compile(r"\{([^{}]*)\}")
+_ANNOTATION_SEPARATORS = re.compile(r"[\s_-]+")
+
+
+def annotation_word(text: str) -> str:
+    """An annotation's text as ``[annotations]`` lists it: casefolded, without spaces, ``-`` or
+    ``_`` and one final ``s`` (``Red blood cells`` → ``redbloodcell``)."""
+    return _ANNOTATION_SEPARATORS.sub("", text.casefold()).removesuffix("s")
 
 
 def without_annotations(spelling: str) -> str:
@@ -253,12 +274,14 @@ def _build(data: dict[str, Any], origin: str) -> UnitTable:
         RefusedRow(_text(raw, "spelling"), _text(raw, "why"), _text(raw, "seen"))
         for raw in data.get("refused", {}).get("rows", ())
     )
+    annotations = data.get("annotations", {"other_analytes": [], "source": ""})
     citations = [
         *(row.seen for row in rows),
         *(row.seen for row in refused_rows),
         *(entry.source for entry in ucum.values()),
         _text(data["plausible"], "source"),
         _text(data["missing_unit"], "source"),
+        *([annotations["source"]] if annotations["source"] else []),
     ]
     for citation in citations:
         for name in cited(citation):
@@ -300,6 +323,10 @@ def _build(data: dict[str, Any], origin: str) -> UnitTable:
         folded=MappingProxyType(_folded_index(rows, origin)),
         refused_rows=refused_rows,
         refused=MappingProxyType(refused),
+        other_analyte_annotations=frozenset(
+            annotation_word(_word) for _word in annotations["other_analytes"]
+        ),
+        annotations_source=str(annotations["source"]),
     )
 
 
