@@ -657,3 +657,27 @@ def test_summary_line_counts_messages_bundles_rejected_and_lows(
         "leukoflag: 2 messages → 2 bundles, 0 rejected · low WBC 1 · low ANC 1 · 1 file in "
     )
     assert "\r" not in done.stderr.decode()  # no progress bar when stderr is not a terminal
+
+
+@pytest.mark.parametrize(
+    ("report", "why"),
+    [
+        ("out/day/day.hl7.1.json", "the name of output file 1 of day.hl7 in -o out/day"),
+        ("out/day", "the -o directory"),
+        ("out/day/rejected", "the directory of rejected items in -o out/day"),
+        ("out/day/rejected/r.json", "inside the directory of rejected items in -o out/day"),
+    ],
+)
+def test_report_placed_where_an_output_goes_is_a_usage_error_before_anything_is_written(
+    leukoflag: Runner, tmp_path: Path, report: str, why: str
+) -> None:
+    # '--report out/day/day.hl7.1.json' replaced the Bundle of the day's first message with the
+    # report (status 0, the Bundle gone); '--report out/day' (the file name forgotten) wrote
+    # every output, then stopped with 'leukoflag: Is a directory: out/day'
+    (tmp_path / "day.hl7").write_bytes(batch(NORMAL, LOW))
+    done = leukoflag("convert", "day.hl7", "-o", "out/day", "--report", report)
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [
+        f"leukoflag: --report {report}: is {why}: the report would replace an output"
+    ]
+    assert not (tmp_path / "out").exists()

@@ -100,6 +100,8 @@ def _convert(args: argparse.Namespace) -> int:
         _check_report_to_stdout(output)
     elif report_path is not None:
         _check_report_path(report_path)
+        if output is not None:
+            _check_report_outside_outputs(report_path, output, inputs)
     if output is not None:
         _prepare_directory(output)
     if report_path is not None and not _written_in_place(report_path):
@@ -502,6 +504,29 @@ def _check_report_path(path: Path) -> None:
     _creatable(parent, f"--report {path}")
     if parent.is_dir() and not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"--report {path}: {parent} is not writable")
+
+
+def _check_report_outside_outputs(path: Path, output: Path, inputs: Sequence[Input]) -> None:
+    """A ``--report`` where this run writes its outputs would replace one, or fail after them
+    (``-o out/day --report out/day``): a usage error before anything is written."""
+    report, directory = Path(os.path.abspath(path)), Path(os.path.abspath(output))
+    rejected = directory / REJECTED_DIRECTORY
+    why = ""
+    if report == directory:
+        why = "the -o directory"
+    elif report == rejected:
+        why = f"the directory of rejected items in -o {output}"
+    elif report.parent == rejected:
+        why = f"inside the directory of rejected items in -o {output}"
+    elif report.parent == directory:
+        stem, _, number = report.name.casefold().removesuffix(".json").rpartition(".")
+        named = next((i for i in inputs if i.name.casefold() == stem), None)
+        if named is not None and number.isdigit() and report.name.casefold().endswith(".json"):
+            why = (
+                f"the name of output file {int(number)} of {line_text(named.source)} in -o {output}"
+            )
+    if why:
+        raise UsageError(f"--report {path}: is {why}: the report would replace an output")
 
 
 def _prepare_report_directory(path: Path) -> None:
