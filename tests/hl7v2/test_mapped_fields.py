@@ -706,6 +706,25 @@ def test_a_priority_without_a_service_request_is_an_issue() -> None:
     )
 
 
+def test_a_priority_on_an_obr_that_is_no_order_names_every_thing_that_makes_one() -> None:
+    # A lab-filler-only OBR (no ORC, placer number or OBR-16) with OBR-11 A (add-on, not G): the
+    # stat priority has no ServiceRequest, and the text names OBR-11 G with the other three.
+    fields = _obr_timed("^^^^^S").split("|")
+    fields[2] = ""
+    fields[11] = "A"
+    fields[16] = ""
+    bundle, conversion = _convert(message(PID, PV1, "|".join(fields), WBC_SIGNED_OUT), "R4")
+    assert _resources(bundle, "ServiceRequest") == []
+    (issue,) = [i for i in conversion.issues if i.code == "fhir.priority-not-written"]
+    assert (issue.location, issue.text) == (
+        "MSG[1]/OBR[1]-27.6",
+        (
+            "priority stat is not written: no ServiceRequest (the OBR is no order: no ORC, placer "
+            "number, ordering provider or OBR-11 G)"
+        ),
+    )
+
+
 def test_a_tq1_before_any_obr_is_not_mapped() -> None:
     bundle, conversion = _convert(
         message(PID, PV1, "TQ1|1||||||||S", ORC, OBR, WBC_SIGNED_OUT), "R4"

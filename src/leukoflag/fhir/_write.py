@@ -600,7 +600,10 @@ class _Writer:
         )
         if not ordered:
             if order.priority:  # rare: sent with no order to hold it
-                self.priority_not_written(order, "the OBR is no order (no ORC, placer, orderer)")
+                self.priority_not_written(
+                    order,
+                    "the OBR is no order: no ORC, placer number, ordering provider or OBR-11 G",
+                )
             return None
         if context.subject is None:
             if order.priority:
