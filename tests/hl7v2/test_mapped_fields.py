@@ -695,6 +695,52 @@ def test_a_priority_the_ig_does_not_map_is_not_carried() -> None:
     )
 
 
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_tq1_9_reads_the_first_repetition_the_ig_maps(version: Literal["R4", "R5"]) -> None:
+    # A preop CBC the ED then made stat: TQ1-9 'P~S'. P (preop) has no FHIR priority; S does.
+    tq1 = "TQ1|1||||||||P^Preop^HL70485~S^Stat^HL70485"
+    bundle, conversion = _convert(message(PID, PV1, ORC, OBR, tq1, WBC_SIGNED_OUT, SPM), version)
+    assert _priorities(bundle) == ["stat"]
+    assert [(i.code, i.location, i.text) for i in conversion.issues if "TQ1" in i.location] == [
+        (
+            "hl7v2.field-unmapped",
+            "MSG[1]/TQ1[1]-9",
+            (
+                "TQ1-9 priority 'P^Preop^HL70485' is not one the V2-to-FHIR IG maps to "
+                "ServiceRequest.priority (HL7 table 0485: S stat, A asap, R routine): not "
+                "carried; its repetition 'S^Stat^HL70485' is read"
+            ),
+        ),
+        (
+            "hl7v2.component-unmapped",
+            "MSG[1]/TQ1[1]-9.2",
+            "TQ1-9.2 is not carried (a priority: its code is read): 'Stat'",
+        ),
+        (
+            "hl7v2.component-unmapped",
+            "MSG[1]/TQ1[1]-9.3",
+            "TQ1-9.3 is not carried (a priority: its code is read): 'HL70485'",
+        ),
+    ]
+
+
+def test_tq1_9_repetitions_after_the_one_read_are_not_carried() -> None:
+    tq1 = "TQ1|1||||||||C~A~R"
+    bundle, conversion = _convert(message(PID, PV1, ORC, OBR, tq1, WBC_SIGNED_OUT, SPM), "R4")
+    assert _priorities(bundle) == ["asap"]
+    assert [(i.code, i.text) for i in conversion.issues if "TQ1" in i.location] == [
+        (
+            "hl7v2.field-unmapped",
+            (
+                "TQ1-9 priority 'C' is not one the V2-to-FHIR IG maps to ServiceRequest.priority "
+                "(HL7 table 0485: S stat, A asap, R routine): not carried; its repetition 'A' is "
+                "read"
+            ),
+        ),
+        ("hl7v2.repetition-unmapped", "TQ1-9 repetitions after the one read are not carried: 'R'"),
+    ]
+
+
 def test_a_priority_without_a_service_request_is_an_issue() -> None:
     # No PID: no ServiceRequest, so the stat priority has nowhere to go.
     bundle, conversion = _convert(message(PV1, ORC, _obr_timed("^^^^^S"), WBC_SIGNED_OUT), "R4")

@@ -2172,7 +2172,10 @@ class _Reader:
         assert self.order is not None
         if not fields[9]:
             return
-        sent = self._id_code(fields[9], location, 9, "a priority: its code is read")
+        field = fields[9]
+        if self.delimiters.repetition in field:
+            field = self._mapped_priority(field, location)
+        sent = self._id_code(field, location, 9, "a priority: its code is read")
         values = self.order.fields
         if "priority" not in values:
             self._priority(sent, f"{location}-9", "hl7v2.field-unmapped", values)
@@ -2186,6 +2189,44 @@ class _Reader:
                 f"TQ1-9 priority {quoted(sent)} is not carried: the order's priority is "
                 f"{values['priority']}, from {values['priority_location']}",
             )
+
+    def _mapped_priority(self, field: str, location: str) -> str:
+        """TQ1-9 sent with repetitions ('P~S'): the first the IG maps is read (the first sent
+        when none is), those before it are not carried, each said so, and those after it are one
+        hl7v2.repetition-unmapped. Returns the field as if only what is read came after."""
+        d = self.delimiters
+        repetitions = _sent(field.split(d.repetition))
+        table = self.tables.request_priority
+        chosen = next(
+            (
+                at
+                for at, repetition in enumerate(repetitions)
+                if repetition.split(d.component, 1)[0].strip().upper() in table
+            ),
+            0,
+        )
+        if not chosen:
+            return field
+        read = repetitions[chosen]
+        for before in repetitions[:chosen]:
+            self._issue(
+                Severity.INFORMATION,
+                "hl7v2.field-unmapped",
+                f"{location}-9",
+                f"TQ1-9 priority {quoted(before, 80)} is not one the V2-to-FHIR IG maps to "
+                "ServiceRequest.priority (HL7 table 0485: S stat, A asap, R routine): not "
+                f"carried; its repetition {quoted(read, 80)} is read",
+            )
+        rest = repetitions[chosen + 1 :]
+        if rest:
+            self._issue(
+                Severity.INFORMATION,
+                "hl7v2.repetition-unmapped",
+                f"{location}-9",
+                "TQ1-9 repetitions after the one read are not carried: "
+                f"{quoted(d.repetition.join(rest), 80)}",
+            )
+        return read
 
     def _priority(self, sent: str, at: str, code: str, values: dict[str, Any]) -> None:
         """A table 0485 priority sent at ``at`` (OBR-27.6, TQ1-9), through the V2-to-FHIR IG
