@@ -171,3 +171,38 @@ def test_an_age_result_dates_a_patient_whose_birth_date_gives_no_age(pid7: str) 
     assert "2023-11-25 to 2024-11-24" in said.text
     codes = {issue.code for issue in conversion.issues}
     assert "flag.age-result-disagrees" not in codes
+
+
+@pytest.mark.parametrize(
+    ("age", "unit", "status", "why"),
+    [
+        ("2.5", "a", "F", "'2.5' 'a' sent in MSG[1]/OBX[1] (LOINC 30525-0) is not a whole number"),
+        (
+            "2",
+            "Y",
+            "F",
+            (
+                "'2' 'Y' sent in MSG[1]/OBX[1] (LOINC 30525-0) is in a unit that is not read "
+                "as an age"
+            ),
+        ),
+        (">89", "a", "F", "'>89' 'a' sent in MSG[1]/OBX[1] (LOINC 30525-0) is a bound"),
+        (
+            "2",
+            "a",
+            "X",
+            "'2' 'a' sent in MSG[1]/OBX[1] (LOINC 30525-0) has the status cancelled",
+        ),
+    ],
+)
+def test_an_age_result_not_used_is_named_by_flag_age_unknown(
+    age: str, unit: str, status: str, why: str
+) -> None:
+    message = _cbc("", age, unit, _WBC).replace(f"|{unit}|||||F|", f"|{unit}|||||{status}|")
+    conversion = leukoflag.convert(message)
+    (said,) = [i for i in conversion.issues if i.code == "flag.age-unknown"]
+    assert said.location == "MSG[1]/OBX[2]"
+    assert said.text == (
+        f"the patient's birth date is not known, and the age {why}: judged with adult ranges "
+        "and thresholds"
+    )

@@ -271,6 +271,9 @@ class _OrderState:
     # (result.specimen, recognized by LOINC) of counts whose specimens were found to be the
     # patient's blood: the next count of the order with the same key need not ask again.
     blood: set[tuple[str, bool]] = field(default_factory=set)
+    # Without a birth date: why the ages sent as results gave none (", and the age … is not a
+    # whole number"), as flag.age-unknown says it ("" when none was sent).
+    age_unused: str = ""
 
 
 # What a result of an order is: a count or part (scope.recognize), the patient's age sent as
@@ -404,6 +407,8 @@ def _date_birth_by_age(state: _OrderState, orders: Sequence[Order] = ()) -> None
     spans = _age_spans(state, state.order.results)
     if not spans and len(orders) > 1:  # none in this order: the patient's other orders
         spans = _age_spans(state, [r for o in orders if o is not state.order for r in o.results])
+    if len(spans) != 1:  # off the hot path: a birth date not sent
+        state.age_unused = _age_unused(state, orders, spans)
     if len(spans) == 1:
         (((earliest, latest), (sent, _)),) = spans.items()
         state.context = replace(
@@ -416,36 +421,68 @@ def _date_birth_by_age(state: _OrderState, orders: Sequence[Order] = ()) -> None
         )
 
 
+def _age_unused(
+    state: _OrderState,
+    orders: Sequence[Order],
+    spans: dict[tuple[dt.date, dt.date], tuple[str, str]],
+) -> str:
+    """Why the ages sent as results (in the order, else the patient's other orders) date no
+    birth: several spans, or each age's own reason; "" when no age was sent."""
+    if spans:
+        return ", and the ages sent give different birth dates: " + "; ".join(
+            sent.removeprefix("the age ") for sent, _ in spans.values()
+        )
+    unused: list[str] = []
+    _age_spans(state, state.order.results, unused)
+    if not unused and len(orders) > 1:
+        others = [r for o in orders if o is not state.order for r in o.results]
+        _age_spans(state, others, unused)
+    return "".join(f", and the age {why}" for why in unused[:3])
+
+
 def _age_spans(
-    state: _OrderState, results: Iterable[LabResult]
+    state: _OrderState, results: Iterable[LabResult], unused: list[str] | None = None
 ) -> dict[tuple[dt.date, dt.date], tuple[str, str]]:
     """The spans of birth dates (first, last) that each age sent among ``results`` allows on its
-    day, with the age as Issues name it and its location (the first sending each)."""
+    day, with the age as Issues name it and its location (the first sending each); ``unused``,
+    when given, gets why each age that gives none does not ("'2.5' 'a' sent in … is not …")."""
     rules = state.rules
     spans: dict[tuple[dt.date, dt.date], tuple[str, str]] = {}
     for result in results:
         if result.code.code_in(rules.age_code.system) != rules.age_code.code:
             continue
         value, unit = result.value, result.unit
-        if (
-            not isinstance(value, Number)
-            or value.comparator
-            or unit is None
-            or result.status not in FLAGGABLE
-        ):
+        why = ""
+        if result.status not in FLAGGABLE:
+            why = f"has the status {result.status}"
+        elif not isinstance(value, Number):
+            why = "has no value" if isinstance(value, NoValue) else "is not a number"
+        elif value.comparator:
+            why = "is a bound"
+        elif unit is None:
+            why = "has no unit"
+        if why or unit is None or not isinstance(value, Number):
+            if unused is not None:
+                unused.append(_age_named(result, rules.age_code.code, why or "has no unit"))
             continue
         calendar_unit = rules.age_units.get(unit.code) or rules.age_units.get(unit.text.lower())
         day = _result_day(result, state)
-        if (
-            calendar_unit is None
-            or day is None
-            or value.value < 0
-            or value.value != value.value.to_integral_value()
-        ):
+        if calendar_unit is None:
+            why = "is in a unit that is not read as an age"
+        elif day is None:
+            why = "has no date"
+        elif value.value < 0 or value.value != value.value.to_integral_value():
+            why = "is not a whole number"
+        if why or calendar_unit is None or day is None:
+            if unused is not None:
+                unused.append(_age_named(result, rules.age_code.code, why))
             continue
         count = int(value.value)
         latest = _ago(day, count, calendar_unit)
         if too_old(latest, day):  # over OLDEST_AGE years: no age (a placeholder, a slip)
+            if unused is not None:
+                over = f"is over {OLDEST_AGE} years"
+                unused.append(_age_named(result, rules.age_code.code, over))
             continue
         earliest = _ago(day, count + 1, calendar_unit) + dt.timedelta(days=1)
         sent = (
@@ -454,6 +491,17 @@ def _age_spans(
         )
         spans.setdefault((earliest, latest), (sent, result.location))
     return spans
+
+
+def _age_named(result: LabResult, code: str, why: str) -> str:
+    value = result.value
+    if isinstance(value, CodedResult):
+        shown = value.concept.codings[0].code if value.concept.codings else ""
+    else:
+        shown = value.text
+    unit = result.unit
+    said = f" {quoted(unit.code or unit.text)}" if unit is not None else ""
+    return f"{quoted(shown, 40)}{said} sent in {result.location} (LOINC {code}) {why}"
 
 
 def _birth_gives_no_age(state: _OrderState) -> bool:
@@ -1676,7 +1724,7 @@ def _judge(
         context.birth_date, context.birth_date_latest, day, context.sex, context.duffy_null, unborn
     )
     profile = age.profiles[analyte]
-    issues = _age_issues(age, profile, context, location)
+    issues = _age_issues(age, profile, context, location, state.age_unused)
     chosen, criteria = _criteria(profile, lab, graded, state)
     verdict, bound_issue = _verdict(criteria, bounds, location, analyte, result)
     if age.youngest != age.step and verdict is not None:
@@ -1876,7 +1924,9 @@ def _age(  # noqa: PLR0917 - positional: the cache key of every count stays a pl
     return _Age(step, youngest, latest, unknown, MappingProxyType(profiles))
 
 
-def _age_issues(age: _Age, profile: Profile, context: PatientContext, location: str) -> list[Issue]:
+def _age_issues(
+    age: _Age, profile: Profile, context: PatientContext, location: str, unused: str = ""
+) -> list[Issue]:
     issues = []
     if context.age_sent:
         issues.append(
@@ -1894,7 +1944,8 @@ def _age_issues(age: _Age, profile: Profile, context: PatientContext, location: 
                 Severity.WARNING,
                 "age-unknown",
                 location,
-                f"{age.unknown}: judged with adult ranges and thresholds",
+                f"{age.unknown}{unused if context.birth_date is None else ''}: judged with "
+                "adult ranges and thresholds",
             )
         )
     if context.duffy_null and not profile.adult:
