@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import sys
+from collections.abc import Callable
+from types import FrameType
 
 from leukoflag import Conversion, Finding, hl7v2
 from leukoflag.model import Issue, LabResult, Message, NormalizedRange, Order, Rejected
@@ -113,3 +116,19 @@ def finding_and_range(conversion: Conversion) -> tuple[Finding, NormalizedRange]
     (finding,) = conversion.findings
     assert finding.range is not None
     return finding, finding.range
+
+
+def calls_made(run: Callable[[], object]) -> int:
+    """The function calls (Python and built-in) ``run`` makes."""
+    calls = 0
+
+    def count(frame: FrameType, event: str, arg: object) -> None:
+        nonlocal calls
+        calls += event in ("call", "c_call")
+
+    sys.setprofile(count)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return calls

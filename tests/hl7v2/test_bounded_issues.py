@@ -7,15 +7,13 @@ every clinical datum sent (identifiers, performers, results) is still written.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from types import FrameType
 
 import pytest
 
 import leukoflag
 
-from .messages import MSH, OBR, ORC, PID, PV1, WBC, message, obx, read
+from .messages import MSH, OBR, ORC, PID, PV1, WBC, calls_made, message, obx, read
 
 _MANY = 20_000
 
@@ -29,22 +27,6 @@ def _pid(field: int, value: str) -> str:
 
 def _found(conv: leukoflag.Conversion, code: str) -> list[tuple[str, str]]:
     return [(i.location, i.text) for i in conv.issues if i.code == code]
-
-
-def _calls(run: Callable[[], object]) -> int:
-    """The function calls (Python and built-in) ``run`` makes."""
-    calls = 0
-
-    def count(frame: FrameType, event: str, arg: object) -> None:
-        nonlocal calls
-        calls += event in ("call", "c_call")
-
-    sys.setprofile(count)
-    try:
-        run()
-    finally:
-        sys.setprofile(None)
-    return calls
 
 
 def test_the_parts_not_carried_of_a_pid_3_of_thousands_of_repetitions_are_six_issues() -> None:
@@ -146,7 +128,7 @@ def test_the_issues_of_a_repeated_field_take_calls_linear_in_its_repetitions() -
         text = message(_pid(3, repetitions), OBR, WBC)
         return lambda: leukoflag.convert(text)
 
-    assert _calls(run(20_000)) <= 2.05 * _calls(run(10_000))
+    assert calls_made(run(20_000)) <= 2.05 * calls_made(run(10_000))
 
 
 def test_thousands_of_z_segments_are_six_issues_and_the_results_are_all_written() -> None:
@@ -250,7 +232,7 @@ def test_the_issues_of_thousands_of_segments_take_calls_linear_in_them() -> None
         text = message(PID, OBR, WBC, *(f"ZAU|{n}|AUTOVERIFY" for n in range(many)))
         return lambda: leukoflag.convert(text)
 
-    assert _calls(run(20_000)) <= 2.05 * _calls(run(10_000))
+    assert calls_made(run(20_000)) <= 2.05 * calls_made(run(10_000))
 
 
 def test_the_parts_not_carried_of_one_field_in_many_results_are_said_for_each_result() -> None:

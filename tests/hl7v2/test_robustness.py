@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from types import FrameType
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,7 +10,7 @@ from leukoflag.hl7v2._er7 import DEFAULT, unescape
 from leukoflag.model import Message, Rejected
 from leukoflag.settings import Settings
 
-from .messages import OBR, PID, SPM, WBC, message
+from .messages import OBR, PID, SPM, WBC, calls_made, message
 
 _INTERNAL = "leukoflag could not read this message"
 _PIECES = [
@@ -54,22 +50,6 @@ def test_mangled_messages_never_fail_inside(edits: list[tuple[int, str]], cut: i
     _outcome(text[: len(text) - cut].encode("utf-8"))
 
 
-def _calls(run: Callable[[], object]) -> int:
-    """The function calls (Python and built-in) ``run`` makes."""
-    calls = 0
-
-    def count(frame: FrameType, event: str, arg: object) -> None:
-        nonlocal calls
-        calls += event in ("call", "c_call")
-
-    sys.setprofile(count)
-    try:
-        run()
-    finally:
-        sys.setprofile(None)
-    return calls
-
-
 def test_a_value_of_thousands_of_indents_is_decoded_in_calls_linear_in_them() -> None:
     # A report template that indents each of 5,000 empty cells (\.in\ before any text): whether
     # each comes after text on its line was decided by looking at every cell decoded before it
@@ -80,4 +60,4 @@ def test_a_value_of_thousands_of_indents_is_decoded_in_calls_linear_in_them() ->
         "formatting command \\.ti 4\\ comes after text on its line, where HL7 v2 does not allow "
         "it: read as a line break"
     )
-    assert _calls(lambda: unescape("\\.in\\" * 5_000 + "WBC 4.0", DEFAULT)) <= 20 * 5_000
+    assert calls_made(lambda: unescape("\\.in\\" * 5_000 + "WBC 4.0", DEFAULT)) <= 20 * 5_000
