@@ -283,13 +283,6 @@ _AGE = _scope.Recognition("age", None, "loinc", "LOINC 30525-0")
 _LOINC = _scope.LOINC
 
 
-def _recognize(concept: Concept) -> _scope.Recognition | None:
-    codings = concept.codings
-    if len(codings) == 1 and codings[0].system == _LOINC:
-        return _recognized_loinc(codings[0].code)
-    return _recognized(*_scope.concept_key(concept))
-
-
 @text_cache(4096, texts=0)
 def _recognized(*key: str) -> _scope.Recognition | None:
     return _age_or(_scope.concept_of(key))
@@ -329,14 +322,14 @@ def evaluate_order(
     evaluations: list[Evaluation] = []
     state: _OrderState | None = None
     ages = False  # whether the order sends an age as a result (LOINC 30525-0)
-    recognize, new_evaluation = _recognize, _new_evaluation  # once per order
-    by_loinc, loinc = _recognized_loinc, _LOINC
+    new_evaluation = _new_evaluation  # once per order
+    by_loinc, by_key, key_of, loinc = _recognized_loinc, _recognized, _scope.concept_key, _LOINC
     for result in order.results:
         codings = result.code.codings
         if len(codings) == 1 and (coding := codings[0]).system == loinc:
-            recognition = by_loinc(coding.code)  # recognize()'s usual case, a call less a result
-        else:
-            recognition = recognize(result.code)
+            recognition = by_loinc(coding.code)  # the usual case: a lone LOINC coding
+        else:  # any other concept, by everything the tables read of it
+            recognition = by_key(*key_of(result.code))
         if recognition is None:
             evaluations.append(new_evaluation(result.location))  # not a count: not in scope
             continue
