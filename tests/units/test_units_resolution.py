@@ -887,3 +887,31 @@ def test_a_platelet_count_sent_under_a_wbc_code_with_an_annotated_unit_is_not_ju
     assert [i.code for i in conversion.issues if i.code.startswith("units.")] == [
         "units.wrong-analyte"
     ]
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "10*3{RBC's}/uL",  # the apostrophe plural of a LIS's abbreviation
+        "10*3{PLT's}/uL",
+        "10*3{Plt.}/uL",  # an abbreviation with its full stop
+        "10*3{Platelet count}/uL",  # the analyte named with the word 'count'
+        "10*3{RBC count}/uL",
+        "10*3{Retic counts}/uL",
+    ],
+)
+def test_an_other_analyte_annotation_with_an_apostrophe_stop_or_count_is_not_left_out(
+    spelling: str,
+) -> None:
+    # read without it, 'OBX|1|NM|6690-2^WBC^LN||150|10*3{PLT's}/uL' was a WBC of 150,000 (H)
+    assert reason_of("150", spelling) == "wrong-analyte"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["10*3{WBC count}/uL", "10*3{WBC's}/uL", "10*3{WBC corrected for NRBC}/uL", "10*3{cells}/uL"],
+)
+def test_a_white_cell_annotation_with_an_apostrophe_or_count_is_still_left_out(
+    spelling: str,
+) -> None:
+    assert leukoflag.count_per_ul("5.2", spelling) == Decimal(5200)

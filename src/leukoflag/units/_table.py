@@ -208,13 +208,15 @@ _STRAY_PRODUCT = re.compile(r"^\.|(?<=/)\.")
 
 
 _ANNOTATION_TEXT = re.compile(r"\{([^{}]*)\}")
-_ANNOTATION_SEPARATORS = re.compile(r"[\s_-]+")
+_ANNOTATION_SEPARATORS = re.compile(r"[\s_.'\u2019-]+")
 
 
 def annotation_word(text: str) -> str:
-    """An annotation's text as ``[annotations]`` lists it: casefolded, without spaces, ``-`` or
-    ``_`` and one final ``s`` (``Red blood cells`` → ``redbloodcell``)."""
-    return _ANNOTATION_SEPARATORS.sub("", text.casefold()).removesuffix("s")
+    """An annotation's text as ``[annotations]`` lists it: casefolded, without spaces, ``-``,
+    ``_``, ``.`` or apostrophes, one final ``s``, a final word ``count`` and again one final ``s``
+    (``Red blood cells`` → ``redbloodcell``, ``PLT's`` → ``plt``, ``Retic counts`` → ``retic``)."""
+    word = _ANNOTATION_SEPARATORS.sub("", text.casefold()).removesuffix("s")
+    return word.removesuffix("count").removesuffix("s") if word.endswith("count") else word
 
 
 def without_annotations(spelling: str) -> str:
