@@ -206,3 +206,45 @@ def test_an_age_result_not_used_is_named_by_flag_age_unknown(
         f"the patient's birth date is not known, and the age {why}: judged with adult ranges "
         "and thresholds"
     )
+
+
+def _ages_then_wbc(pid7: str, *ages: tuple[str, str]) -> str:
+    """An ORU^R01 of a patient born ``pid7`` whose order sends each (age in years, OBX-11) in
+    turn, then a WBC of 5,200 cells/µL."""
+    head = _cbc(pid7, "", "a")
+    head = head[: head.index("OBX|1|")]
+    obx = [
+        f"OBX|{n}|NM|30525-0^Age^LN||{age}|a|||||{status}|||{_TIME}"
+        for n, (age, status) in enumerate(ages, start=1)
+    ]
+    obx.append(f"OBX|{len(ages) + 1}|NM|{_WBC}|||||F|||{_TIME}")
+    return head + "\r".join(obx) + "\r"
+
+
+def test_an_age_corrected_later_in_the_order_dates_the_birth_by_the_correction() -> None:
+    # OBX|1 '40' 'a' F, then OBX|2 '2' 'a' C: the lab corrected the age to 2 years; 5,200 is
+    # below the band of 2 to 4 years (5,500), so the child's low count must not be judged N
+    conversion = leukoflag.convert(_ages_then_wbc("", ("40", "F"), ("2", "C")))
+    (finding,) = conversion.findings
+    assert (finding.code, finding.rule) == ("L", "wbc-leukopenia-pediatric")
+    (said,) = [i for i in conversion.issues if i.code == "flag.age-from-result"]
+    assert "'2' 'a' sent in MSG[1]/OBX[2]" in said.text
+    assert "flag.age-unknown" not in {i.code for i in conversion.issues}
+
+
+def test_an_age_deleted_later_in_the_order_dates_nothing() -> None:
+    # OBX|1 '2' 'a' F, then OBX|2 with OBX-11 D (deletes it): the patient's age is not known
+    conversion = leukoflag.convert(_ages_then_wbc("", ("2", "F"), ("", "D")))
+    (finding,) = conversion.findings
+    assert (finding.code, finding.rule) == ("N", "wbc-within-range")
+    (unknown,) = [i for i in conversion.issues if i.code == "flag.age-unknown"]
+    assert "MSG[1]/OBX[2] (LOINC 30525-0) has the status entered-in-error" in unknown.text
+    assert "flag.age-from-result" not in {i.code for i in conversion.issues}
+
+
+def test_an_age_corrected_to_agree_with_the_birth_date_is_not_said_to_disagree() -> None:
+    # PID-7 1986-01-01; OBX|1 '2' 'a' F corrected by OBX|2 '40' 'a' C: the age standing agrees
+    conversion = leukoflag.convert(_ages_then_wbc("19860101", ("2", "F"), ("40", "C")))
+    assert "flag.age-result-disagrees" not in {i.code for i in conversion.issues}
+    (finding,) = conversion.findings
+    assert finding.code == "N"

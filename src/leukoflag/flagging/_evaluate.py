@@ -441,9 +441,7 @@ def _age_spans(
     when given, gets why each age that gives none does not ("'2.5' 'a' sent in … is not …")."""
     rules = state.rules
     spans: dict[tuple[dt.date, dt.date], tuple[str, str]] = {}
-    for result in results:
-        if result.code.code_in(rules.age_code.system) != rules.age_code.code:
-            continue
+    for result in _ages_standing(results, rules.age_code.system, rules.age_code.code):
         value, unit = result.value, result.unit
         why = ""
         if result.status not in FLAGGABLE:
@@ -484,6 +482,34 @@ def _age_spans(
         )
         spans.setdefault((earliest, latest), (sent, result.location))
     return spans
+
+
+def _ages_standing(results: Iterable[LabResult], system: str, code: str) -> list[LabResult]:
+    """The ages sent among ``results`` (``system`` ``code``) that no later one of the same
+    sub-ID replaces: a correction replaces a final or preliminary age, an entered-in-error one
+    (OBX-11 D, W) any age before it, a final a preliminary one, as for the counts."""
+    ages = [result for result in results if result.code.code_in(system) == code]
+    if len(ages) < 2:
+        return ages
+    standing: list[LabResult] = []
+    for result in ages:
+        status = result.status
+        if status is ResultStatus.ENTERED_IN_ERROR:
+            replaced: frozenset[ResultStatus] | None = None  # every status
+        elif status in _REPLACING:
+            replaced = _REPLACED
+        elif status is ResultStatus.FINAL:
+            replaced = _PRELIMINARY
+        else:
+            replaced = frozenset()
+        standing = [
+            kept
+            for kept in standing
+            if kept.sub_id != result.sub_id
+            or (replaced is not None and kept.status not in replaced)
+        ]
+        standing.append(result)
+    return standing
 
 
 def _age_named(result: LabResult, code: str, why: str) -> str:
