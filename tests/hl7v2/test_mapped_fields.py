@@ -713,13 +713,13 @@ def test_tq1_9_reads_the_first_repetition_the_ig_maps(version: Literal["R4", "R5
         ),
         (
             "hl7v2.component-unmapped",
-            "MSG[1]/TQ1[1]-9.2",
-            "TQ1-9.2 is not carried (a priority: its code is read): 'Stat'",
+            "MSG[1]/TQ1[1]-9[2].2",
+            "TQ1-9[2].2 is not carried (a priority: its code is read): 'Stat'",
         ),
         (
             "hl7v2.component-unmapped",
-            "MSG[1]/TQ1[1]-9.3",
-            "TQ1-9.3 is not carried (a priority: its code is read): 'HL70485'",
+            "MSG[1]/TQ1[1]-9[2].3",
+            "TQ1-9[2].3 is not carried (a priority: its code is read): 'HL70485'",
         ),
     ]
 
@@ -739,6 +739,22 @@ def test_tq1_9_repetitions_after_the_one_read_are_not_carried() -> None:
         ),
         ("hl7v2.repetition-unmapped", "TQ1-9 repetitions after the one read are not carried: 'R'"),
     ]
+
+
+def test_tq1_9_repetitions_not_read_and_the_one_read_are_located_at_their_repetition() -> None:
+    # 'C~~T~A^ASAP~R': C and T (callback, timing critical) are not mapped, the fourth, A, is
+    # read; its text ASAP is a component of repetition 4, not of the first (C has no 9.2)
+    tq1 = "TQ1|1||||||||C~~T~A^ASAP~R"
+    bundle, conversion = _convert(message(PID, PV1, ORC, OBR, tq1, WBC_SIGNED_OUT, SPM), "R4")
+    assert _priorities(bundle) == ["asap"]
+    assert [(i.code, i.location) for i in conversion.issues if "TQ1" in i.location] == [
+        ("hl7v2.field-unmapped", "MSG[1]/TQ1[1]-9"),
+        ("hl7v2.field-unmapped", "MSG[1]/TQ1[1]-9[3]"),
+        ("hl7v2.repetition-unmapped", "MSG[1]/TQ1[1]-9"),
+        ("hl7v2.component-unmapped", "MSG[1]/TQ1[1]-9[4].2"),
+    ]
+    (component,) = [i for i in conversion.issues if i.code == "hl7v2.component-unmapped"]
+    assert component.text == "TQ1-9[4].2 is not carried (a priority: its code is read): 'ASAP'"
 
 
 def test_a_priority_without_a_service_request_is_an_issue() -> None:

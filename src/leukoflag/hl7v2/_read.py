@@ -2172,10 +2172,10 @@ class _Reader:
         assert self.order is not None
         if not fields[9]:
             return
-        field = fields[9]
+        field, number = fields[9], "9"
         if self.delimiters.repetition in field:
-            field = self._mapped_priority(field, location)
-        sent = self._id_code(field, location, 9, "a priority: its code is read")
+            field, number = self._mapped_priority(field, location)
+        sent = self._id_code(field, location, number, "a priority: its code is read")
         values = self.order.fields
         if "priority" not in values:
             self._priority(sent, f"{location}-9", "hl7v2.field-unmapped", values)
@@ -2190,12 +2190,18 @@ class _Reader:
                 f"{values['priority']}, from {values['priority_location']}",
             )
 
-    def _mapped_priority(self, field: str, location: str) -> str:
+    def _mapped_priority(self, field: str, location: str) -> tuple[str, str]:
         """TQ1-9 sent with repetitions ('P~S'): the first the IG maps is read (the first sent
-        when none is), those before it are not carried, each said so, and those after it are one
-        hl7v2.repetition-unmapped. Returns the field as if only what is read came after."""
+        when none is), those before it are not carried, each said so at its repetition, and
+        those after it are one hl7v2.repetition-unmapped. Returns the field as if only what is
+        read came after, and the field's number as locations name the repetition read ("9[2]")."""
         d = self.delimiters
-        repetitions = _sent(field.split(d.repetition))
+        sent = [
+            (f"9[{at}]" if at > 1 else "9", repetition)
+            for at, repetition in enumerate(field.split(d.repetition), start=1)
+            if repetition.strip()
+        ]
+        repetitions = [repetition for _, repetition in sent]
         table = self.tables.request_priority
         chosen = next(
             (
@@ -2206,13 +2212,13 @@ class _Reader:
             0,
         )
         if not chosen:
-            return field
-        read = repetitions[chosen]
-        for before in repetitions[:chosen]:
+            return field, "9"
+        number, read = sent[chosen]
+        for at, before in sent[:chosen]:
             self._issue(
                 Severity.INFORMATION,
                 "hl7v2.field-unmapped",
-                f"{location}-9",
+                f"{location}-{at}",
                 f"TQ1-9 priority {quoted(before, 80)} is not one the V2-to-FHIR IG maps to "
                 "ServiceRequest.priority (HL7 table 0485: S stat, A asap, R routine): not "
                 f"carried; its repetition {quoted(read, 80)} is read",
@@ -2226,7 +2232,7 @@ class _Reader:
                 "TQ1-9 repetitions after the one read are not carried: "
                 f"{quoted(d.repetition.join(rest), 80)}",
             )
-        return read
+        return read, number
 
     def _priority(self, sent: str, at: str, code: str, values: dict[str, Any]) -> None:
         """A table 0485 priority sent at ``at`` (OBR-27.6, TQ1-9), through the V2-to-FHIR IG
@@ -2247,7 +2253,7 @@ class _Reader:
         values["priority"] = priority
         values["priority_location"] = at
 
-    def _id_code(self, field: str, location: str, number: int, why: str) -> str:
+    def _id_code(self, field: str, location: str, number: int | str, why: str) -> str:
         """The code of an ID field that does not repeat (PID-30, OBR-24, OBX-29), as sent: its
         first repetition sent, its first component. Later repetitions are
         hl7v2.repetition-unmapped, and the other components a sender filled as if a CWE are
@@ -2561,7 +2567,7 @@ class _Reader:
                 f"{name}-{at}.{part} is not carried: {quoted(text, 80)}",
             )
 
-    def _repetitions(self, location: str, number: int, repetitions: list[str]) -> None:
+    def _repetitions(self, location: str, number: int | str, repetitions: list[str]) -> None:
         name = location.rsplit("/", 1)[-1].split("[", 1)[0]
         rest = self.delimiters.repetition.join(repetitions[1:])
         self._issue(
