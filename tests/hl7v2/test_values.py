@@ -1339,10 +1339,10 @@ def test_a_chain_of_joins_in_one_unit_gives_one_note_with_a_bounded_quote() -> N
 @pytest.mark.parametrize(
     ("unit", "kept"),
     [
-        ("10*3/uL~K/uL", "10*3/uL~K/uL"),  # one meaning, two spellings: still not guessed
         ("K/uL~/uL", "K/uL~/uL"),  # a thousandfold apart
-        ("10*3/uL^^UCUM~K/uL", "10*3/uL~K/uL"),  # was read as 10*3/uL, K/uL silently lost
         ("10*3/uL~10*3/uL~/uL", "10*3/uL~/uL"),
+        ("fL~pg", "fL~pg"),  # neither has a factor to cells/µL: not known to be one unit
+        ("10*3/uL~M/uL", "10*3/uL~M/uL"),  # a white-cell and a red-cell count unit
     ],
 )
 def test_unit_sent_with_repetitions_naming_different_units_is_not_read(
@@ -1361,6 +1361,34 @@ def test_unit_sent_with_repetitions_naming_different_units_is_not_read(
     assert "which one applies is unknown" in refused.text
     assert "add a row" not in refused.text
     assert conversion.findings == []  # a count of unknown magnitude is not judged
+
+
+@pytest.mark.parametrize(
+    ("unit", "read_as", "dropped", "location"),
+    [
+        ("10\\S\\3/uL~K/uL", Unit("10^3/uL"), "K/uL", "MSG[1]/OBX[1]-6[2]"),
+        ("10*3/uL^^UCUM~K/uL", Unit("10*3/uL", "10*3/uL", UCUM), "K/uL", "MSG[1]/OBX[1]-6[2]"),
+        ("K/uL~K/uL~10*9/L", Unit("K/uL"), "10*9/L", "MSG[1]/OBX[1]-6[3]"),
+        ("x10E3/uL~~thou/uL", Unit("x10E3/uL"), "thou/uL", "MSG[1]/OBX[1]-6[3]"),
+    ],
+)
+def test_unit_whose_repetitions_spell_one_unit_two_ways_is_read_as_the_first(
+    unit: str, read_as: Unit, dropped: str, location: str
+) -> None:
+    # '10\S\3/uL~K/uL' was refused as "naming 2 different units": the WBC of 3.1 thousand per
+    # µL was left unjudged though both spellings are 1000 cells/µL
+    result, read_message = first_result(obx("3.1", unit=unit))
+    assert result.unit == read_as
+    assert ("hl7v2.unit-repeated" in codes(read_message.issues)) is False
+    unmapped = [i for i in read_message.issues if i.code == "hl7v2.repetition-unmapped"]
+    (note,) = [i for i in unmapped if dropped in i.text]
+    assert (note.severity, note.location) == (Severity.INFORMATION, location)
+    assert f"'{dropped}' is not carried" in note.text
+    conversion = leukoflag.convert(message(PID, OBR, obx("3.1", unit=unit)))
+    assert [i.code for i in conversion.issues if i.code.startswith("units.")] == []
+    (finding,) = conversion.findings
+    assert finding.value_per_ul == Decimal(3100)
+    assert finding.code == "L"
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._quote import listed, quoted, shortened
 from leukoflag._range_text import parse_decimal, read_decimal_comma, read_range_text
+from leukoflag.errors import UnitError
 from leukoflag.hl7v2._er7 import Delimiters, field_problems
 from leukoflag.hl7v2._tables import INTERPRETATION_SYSTEM, load_tables
 from leukoflag.hl7v2._types import concept, decoded, system_uri
@@ -610,8 +611,9 @@ def _repeated_unit(
     field: str, delimiters: Delimiters, codec: str
 ) -> tuple[Unit | None, tuple[UnitNote, ...]]:
     """OBX-6 sent with repetitions, which it does not have: the unit when every repetition that
-    holds one names the same; else which applies is unknown, and the units step refuses the
-    repetitions' texts joined by ``~`` (``10*3/uL~/uL`` must not be read as either)."""
+    holds one names the same, the first when they spell one unit (``10*3/uL~K/uL``); else
+    which applies is unknown, and the units step refuses the repetitions' texts joined by
+    ``~`` (``10*3/uL~/uL`` must not be read as either)."""
     read = [read_unit(r, delimiters, codec) for r in field.split(delimiters.repetition)]
     # the first note of each code: a field of many repetitions gives one of each, not one each
     first: dict[str, tuple[str, str]] = {}
@@ -631,6 +633,26 @@ def _repeated_unit(
                 )
             )
         return (named[0] if named else None), tuple(notes)
+    if _one_unit(named):
+        # 10*3/uL~K/uL: two spellings of one unit (same kind and factor): the first is read
+        places: dict[Unit, int] = {}
+        for place, (unit, _) in enumerate(read, 1):
+            if unit is not None:
+                places.setdefault(unit, place)
+        notes.extend(
+            (
+                f"6[{places[unit]}]" if places[unit] > 1 else "6",
+                "hl7v2.repetition-unmapped",
+                (
+                    f"OBX-6 {shown} repeats its unit, which OBX-6 does not repeat: "
+                    f"{quoted(unit.text)} is not carried, as it names the same unit as "
+                    f"{quoted(named[0].text)}, which is read"
+                ),
+            )
+            for index, unit in enumerate(named)
+            if index
+        )
+        return named[0], tuple(notes)
     notes.append(
         (
             "6",
@@ -643,6 +665,21 @@ def _repeated_unit(
         )
     )
     return Unit("~".join(unit.text for unit in named)), tuple(notes)
+
+
+def _one_unit(named: list[Unit]) -> bool:
+    """True when every unit of ``named`` resolves to the same unit: the same kind and the same
+    known factor (``10*3/uL`` and ``K/uL``); ``fL`` and ``pg`` have no factor, so are not."""
+    from leukoflag.units import resolve_unit  # noqa: PLC0415  (OBX-6 with repetitions only)
+
+    try:
+        specs = [resolve_unit(unit) for unit in named]
+    except UnitError:
+        return False
+    first = specs[0]
+    return first.factor is not None and all(
+        (spec.kind, spec.factor) == (first.kind, first.factor) for spec in specs
+    )
 
 
 # --------------------------------------------------------------------------- OBX-7 reference ranges
