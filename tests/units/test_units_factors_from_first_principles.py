@@ -109,7 +109,7 @@ def spelling_meaning(spelling: str) -> tuple[str, Fraction | None]:
     numerator, _, denominator = re.split(r"(/| per |\.)", text, maxsplit=1)
     # G (giga) only as a capital: g/L is grams (handled above)
     magnitude: int | None = 10**9 if numerator.strip() == "G" else None
-    words = re.sub(r"^\s*[xX×]\s*|\{cells\}|cells|#|WBC", "", numerator).strip()
+    words = re.sub(r"^\s*[xX×]\s*|\{cells\}|cells|Zellen|#|WBC", "", numerator).strip()
     if magnitude is None and (match := _POWER.fullmatch(words)):
         digits = match.group(1) or match.group(2) or match.group(4)
         magnitude = 10 ** (int(digits) if digits else _SUPERSCRIPT[match.group(3)])

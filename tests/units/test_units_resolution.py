@@ -915,3 +915,19 @@ def test_a_white_cell_annotation_with_an_apostrophe_or_count_is_still_left_out(
     spelling: str,
 ) -> None:
     assert leukoflag.count_per_ul("5.2", spelling) == Decimal(5200)
+
+
+def test_a_german_wbc_in_cells_per_microlitre_is_normalized_judged_and_read_back() -> None:
+    # 'Zellen/µl' (German: cells per µl, DocCheck) was refused as unknown-unit: the WBC of
+    # 3,100 cells/µL, a leukopenia, was left unjudged
+    message = builders.oru_message(
+        results=[builders.wbc("3100", "Zellen/µl", reference_range="4000-10000")]
+    )
+    conversion = leukoflag.convert(message.text)
+    (finding,) = conversion.findings
+    assert (finding.value_per_ul, finding.code) == (Decimal(3100), "L")
+    assert [i.code for i in conversion.issues if i.code.startswith("units.")] == []
+    (bundle,) = conversion.bundles
+    again = leukoflag.convert(leukoflag.fhir.dumps(bundle))
+    (read_back,) = again.findings
+    assert (read_back.value_per_ul, read_back.code) == (Decimal(3100), "L")
