@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 import leukoflag
+from leukoflag import fhir
 
 _TIME = "20261124080500-0500"
 
@@ -248,3 +249,76 @@ def test_an_age_corrected_to_agree_with_the_birth_date_is_not_said_to_disagree()
     assert "flag.age-result-disagrees" not in {i.code for i in conversion.issues}
     (finding,) = conversion.findings
     assert finding.code == "N"
+
+
+# ANC of 3,000 cells/µL: below the first week's 5,000 (L), above the 1,000 of the rest of the
+# first year (N). 160 hours is 6 days and 16 hours: the first week; 170 hours is past it.
+_ANC_3000 = "751-8^Neutrophils [#/volume] in Blood by Automated count^LN||3.0|10*3/uL^^UCUM"
+
+
+@pytest.mark.parametrize("unit", ["h^hours^UCUM", "hr", "hours", "HRS"])
+def test_a_newborns_age_in_hours_dates_the_birth(unit: str) -> None:
+    conversion = leukoflag.convert(_cbc("", "36", unit, _ANC_3000))
+    anc = {f.analyte.value: f for f in conversion.findings}["anc"]
+    assert (anc.code, anc.rule, anc.threshold) == ("L", "anc-neutropenia-first-week", Decimal(5000))
+    codes = {issue.code for issue in conversion.issues}
+    assert "flag.age-unknown" not in codes
+    (said,) = [i for i in conversion.issues if i.code == "flag.age-from-result"]
+    assert "'36'" in said.text
+    assert "2026-11-23" in said.text
+
+
+def test_an_age_of_160_hours_is_in_the_first_week_even_past_seven_calendar_days() -> None:
+    # drawn 2026-11-24 08:05: 160 hours before is 2026-11-17 16:05, seven calendar days, but
+    # six days and sixteen hours of life
+    findings = _findings(_cbc("", "160", "h^hours^UCUM", _ANC_3000))
+    anc = findings["anc"]
+    assert (anc.code, anc.rule, anc.threshold) == ("L", "anc-neutropenia-first-week", Decimal(5000))
+
+
+def test_an_age_of_170_hours_is_past_the_first_week() -> None:
+    findings = _findings(_cbc("", "170", "h^hours^UCUM", _ANC_3000))
+    assert findings["anc"].code == "N"
+    assert findings["anc"].rule != "anc-neutropenia-first-week"
+
+
+def test_an_adults_low_count_is_not_hidden_by_an_age_in_hours_beside_the_birth_date() -> None:
+    conversion = leukoflag.convert(_cbc("19800615", "36", "h", _ANC))
+    anc = {f.analyte.value: f for f in conversion.findings}["anc"]
+    assert anc.code == "L"
+    (said,) = [i for i in conversion.issues if i.code == "flag.age-result-disagrees"]
+    assert said.location == "MSG[1]/OBX[1]"
+
+
+def test_a_fraction_of_an_hour_dates_nothing() -> None:
+    conversion = leukoflag.convert(_cbc("", "36.5", "h", _ANC_3000))
+    (unknown,) = [i for i in conversion.issues if i.code == "flag.age-unknown"]
+    assert "'36.5' 'h' sent in MSG[1]/OBX[1] (LOINC 30525-0) is not a whole number" in unknown.text
+
+
+def test_an_age_in_hours_agrees_with_the_birth_date_of_its_hours_not_of_its_whole_days() -> None:
+    # 36 hours before 2026-11-24 08:05-05:00 is 2026-11-22 20:05: born on the 22nd
+    agrees = leukoflag.convert(_cbc("20261122", "36", "h^hours^UCUM", _ANC_3000))
+    assert "flag.age-result-disagrees" not in {i.code for i in agrees.issues}
+    disagrees = leukoflag.convert(_cbc("20261123", "36", "h^hours^UCUM", _ANC_3000))
+    (said,) = [i for i in disagrees.issues if i.code == "flag.age-result-disagrees"]
+    assert "2026-11-22 to 2026-11-22" in said.text
+    assert said.location == "MSG[1]/OBX[1]"
+
+
+def test_an_age_in_hours_of_a_day_only_result_time_allows_that_days_window() -> None:
+    message = _cbc("20261121", "36", "h", _ANC_3000).replace(_TIME, "20261124")
+    (said,) = [i for i in leukoflag.convert(message).issues if "age-result" in i.code]
+    assert said.code == "flag.age-result-disagrees"
+    # from 37 hours before 2026-11-24 00:00 to 36 before its end
+    assert "2026-11-22 to 2026-11-23" in said.text
+
+
+def test_an_age_in_hours_is_read_back_from_the_bundle() -> None:
+    first = leukoflag.convert(_cbc("", "160", "h^hours^UCUM", _ANC_3000))
+    bundle = fhir.dumps(first.bundles[0])
+    again = leukoflag.convert(bundle)
+    assert [(f.analyte, f.code, f.rule) for f in again.findings] == [
+        (f.analyte, f.code, f.rule) for f in first.findings
+    ]
+    assert first.findings[0].rule == "anc-neutropenia-first-week"

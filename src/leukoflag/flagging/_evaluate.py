@@ -403,7 +403,7 @@ def _date_birth_by_age(state: _OrderState, orders: Sequence[Order] = ()) -> None
     if len(spans) != 1:  # off the hot path: a birth date not sent
         state.age_unused = _age_unused(state, orders, spans)
     if len(spans) == 1:
-        (((earliest, latest), (sent, _)),) = spans.items()
+        ((sent, _, (earliest, latest)),) = spans.values()
         state.context = replace(
             state.context,
             birth_date=earliest,
@@ -417,13 +417,13 @@ def _date_birth_by_age(state: _OrderState, orders: Sequence[Order] = ()) -> None
 def _age_unused(
     state: _OrderState,
     orders: Sequence[Order],
-    spans: dict[tuple[dt.date, dt.date], tuple[str, str]],
+    spans: dict[tuple[dt.date, dt.date], tuple[str, str, tuple[dt.date, dt.date]]],
 ) -> str:
     """Why the ages sent as results (in the order, else the patient's other orders) date no
     birth: several spans, or each age's own reason; "" when no age was sent."""
     if spans:
         return ", and the ages sent give different birth dates: " + "; ".join(
-            sent.removeprefix("the age ") for sent, _ in spans.values()
+            sent.removeprefix("the age ") for sent, _, _ in spans.values()
         )
     unused: list[str] = []
     _age_spans(state, state.order.results, unused)
@@ -435,12 +435,14 @@ def _age_unused(
 
 def _age_spans(
     state: _OrderState, results: Iterable[LabResult], unused: list[str] | None = None
-) -> dict[tuple[dt.date, dt.date], tuple[str, str]]:
+) -> dict[tuple[dt.date, dt.date], tuple[str, str, tuple[dt.date, dt.date]]]:
     """The spans of birth dates (first, last) that each age sent among ``results`` allows on its
     day, with the age as Issues name it and its location (the first sending each); ``unused``,
-    when given, gets why each age that gives none does not ("'2.5' 'a' sent in … is not …")."""
+    when given, gets why each age that gives none does not ("'2.5' 'a' sent in … is not …");
+    and the span the patient is judged by: the same, but for an age in hours, whose whole days
+    of life are judged (160 h, 6 days 16 hours, is the first week whatever the birth hour)."""
     rules = state.rules
-    spans: dict[tuple[dt.date, dt.date], tuple[str, str]] = {}
+    spans: dict[tuple[dt.date, dt.date], tuple[str, str, tuple[dt.date, dt.date]]] = {}
     for result in _ages_standing(results, rules.age_code.system, rules.age_code.code):
         value, unit = result.value, result.unit
         why = ""
@@ -469,6 +471,21 @@ def _age_spans(
                 unused.append(_age_named(result, rules.age_code.code, why))
             continue
         count = int(value.value)
+        if calendar_unit == "hour":  # a newborn's (off the hot path): see _hours_window
+            window = _hours_window(_result_time(result, state) or result.issued, day, count)
+            judged = _ago(day, count // 24, "day")  # its whole days of life
+            sent = (
+                f"the age {quoted(value.text)} {quoted(unit.code or unit.text)} sent in "
+                f"{result.location} (LOINC {rules.age_code.code}) on {day} (a birth "
+                + (
+                    f"on {window[0]}"
+                    if window[0] == window[1]
+                    else f"from {window[0]} to {window[1]}"
+                )
+                + f"), read as {count // 24} whole day{'' if count // 24 == 1 else 's'} of life,"
+            )
+            spans.setdefault(window, (sent, result.location, (judged, judged)))
+            continue
         latest = _ago(day, count, calendar_unit)
         if too_old(latest, day):  # over OLDEST_AGE years: no age (a placeholder, a slip)
             if unused is not None:
@@ -480,8 +497,30 @@ def _age_spans(
             f"the age {quoted(value.text)} {quoted(unit.code or unit.text)} sent in "
             f"{result.location} (LOINC {rules.age_code.code}) on {day}"
         )
-        spans.setdefault((earliest, latest), (sent, result.location))
+        spans.setdefault((earliest, latest), (sent, result.location, (earliest, latest)))
     return spans
+
+
+def _hours_window(stamp: Timestamp | None, day: dt.date, hours: int) -> tuple[dt.date, dt.date]:
+    """The days a birth ``hours`` whole hours before ``stamp`` may fall on, in its offset: from
+    ``hours + 1`` hours before its first moment to ``hours`` before its last, as its precision
+    allows (to the second, minute or hour; a date alone, that whole day)."""
+    at = moment(stamp.fhir) if stamp is not None and "T" in stamp.fhir else None
+    if stamp is None or at is None:
+        first = dt.datetime.combine(day, dt.time())
+        width = dt.timedelta(days=1)
+    else:
+        first = at
+        digits = re.match(r"\d*", stamp.text)
+        sent = len(digits.group()) if digits is not None else 0
+        width = dt.timedelta(hours=1 if sent == 10 else 0, minutes=1 if sent == 12 else 0)
+        width = width or dt.timedelta(seconds=1)
+    try:
+        earliest = (first - dt.timedelta(hours=hours + 1)).date()
+        latest = (first + width - dt.timedelta(hours=hours, microseconds=1)).date()
+    except OverflowError:  # before year 1
+        return dt.date.min, dt.date.min
+    return earliest, latest
 
 
 def _ages_standing(results: Iterable[LabResult], system: str, code: str) -> list[LabResult]:
@@ -547,7 +586,7 @@ def _say_age_disagreement(state: _OrderState, evaluations: list[Evaluation]) -> 
     judged = next((i for i, e in enumerate(evaluations) if e.finding is not None), None)
     if judged is None:
         return
-    for (earliest, latest), (sent, location) in _age_spans(state, state.order.results).items():
+    for (earliest, latest), (sent, location, _) in _age_spans(state, state.order.results).items():
         if latest < first or earliest > last:
             issue = _issue(
                 Severity.WARNING,

@@ -483,7 +483,9 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
     age_result = _table(data, "age_result")
     cite(age_result.get("source"), "age_result")
     age_units = {
-        str(code): _choice(unit, ("year", "month", "week", "day"), f"age_result.{key}.{code}")
+        str(code): _choice(
+            unit, ("year", "month", "week", "day", "hour"), f"age_result.{key}.{code}"
+        )
         for key in ("units", "words")
         for code, unit in _as_table(age_result.get(key), f"age_result.{key}").items()
     }
