@@ -322,3 +322,57 @@ def test_an_age_in_hours_is_read_back_from_the_bundle() -> None:
         (f.analyte, f.code, f.rule) for f in first.findings
     ]
     assert first.findings[0].rule == "anc-neutropenia-first-week"
+
+
+def _age_then_cbc(pid7: str, age: str, unit: str, count: str) -> str:
+    """An ORU^R01 whose first OBR holds only the patient's age (an ask-at-order-entry answer)
+    and whose second OBR holds the count."""
+    segments = [
+        "MSH|^~\\&|CORELAB|NORTHGATE|EHR|NORTHGATE|20261124091047-0500||ORU^R01^ORU_R01|NG24-000312|P|2.5.1",
+        f"PID|1||MRN200418^^^NORTHGATE^MR||OKAFOR^ADA||{pid7}|F",
+        "ORC|RE|ORD60120^EHR|LAB90220^CORELAB||CM",
+        f"OBR|1|ORD60120^EHR|LAB90220^CORELAB|30525-0^Age^LN|||{_TIME}||||||||||||||20261124090500-0500|||F",
+        f"OBX|1|NM|30525-0^Age^LN||{age}|{unit}|||||F|||{_TIME}",
+        "ORC|RE|ORD60121^EHR|LAB90221^CORELAB||CM",
+        (
+            "OBR|2|ORD60121^EHR|LAB90221^CORELAB|58410-2^CBC panel - Blood by Automated count^LN"
+            f"|||{_TIME}||||||||||||||20261124090500-0500|||F"
+        ),
+        f"OBX|1|NM|{count}|||||F|||{_TIME}",
+    ]
+    return "\r".join(segments) + "\r"
+
+
+def test_an_age_in_another_order_that_contradicts_the_birth_date_is_said() -> None:
+    # PID-7 makes a 5-month-old (an ANC of 1,200 judged by the infant band, N); the age under
+    # the first OBR says 40 years (1,200 is below the adult 1,500): one of them is wrong
+    conversion = leukoflag.convert(_age_then_cbc("20260601", "40", "a^year^UCUM", _ANC))
+    (said,) = [i for i in conversion.issues if i.code == "flag.age-result-disagrees"]
+    assert said.location == "MSG[1]/OBX[1]"
+    assert "the age '40' 'a' sent in MSG[1]/OBX[1]" in said.text
+    assert "the birth date sent is 2026-06-01" in said.text
+    # read back from the Bundle: the same verdict
+    (bundle,) = conversion.bundles
+    again = leukoflag.convert(fhir.dumps(bundle))
+    assert [i.code for i in again.issues if i.code == "flag.age-result-disagrees"] == [
+        "flag.age-result-disagrees"
+    ]
+
+
+def test_an_age_in_another_order_that_agrees_with_the_birth_date_is_not_said() -> None:
+    conversion = leukoflag.convert(_age_then_cbc("19800615", "46", "a^year^UCUM", _ANC))
+    assert "flag.age-result-disagrees" not in {i.code for i in conversion.issues}
+    (anc,) = conversion.findings
+    assert anc.code == "L"  # an adult's 1,200: the birth date sent judges it
+
+
+def test_an_age_in_another_order_is_said_once_when_both_orders_hold_counts() -> None:
+    message = _age_then_cbc("20260601", "40", "a", _ANC).replace(
+        "F|||20261124080500-0500\rORC|",
+        f"F|||{_TIME}\rOBX|2|NM|{_WBC}|||||F|||{_TIME}\rORC|",
+        1,
+    )
+    conversion = leukoflag.convert(message)
+    assert len(conversion.findings) == 2
+    said = [i for i in conversion.issues if i.code == "flag.age-result-disagrees"]
+    assert [i.location for i in said] == ["MSG[1]/OBX[1]"]

@@ -356,7 +356,13 @@ def evaluate_order(
                 replaced=replaced,
                 orders=orders,
             )
-        _say_age_disagreement(state, evaluations)  # an age sent beside the birth date
+        _say_age_disagreement(state, evaluations, orders)  # an age sent beside the birth date
+    elif ages and state is None and context.birth_date is not None and len(orders) > 1:
+        # an order of no count (an ask-at-order-entry OBR): its age may contradict the birth
+        # date the counts of the patient's other orders are judged by (off the hot path)
+        aged = _OrderState(order, context, settings, fallback_day)
+        if not _birth_gives_no_age(aged):
+            _say_age_disagreement(aged, evaluations, orders)
     if state is not None and (  # a correction, or a preliminary and a final (off the hot path)
         state.replacing
         or state.deleted
@@ -573,21 +579,29 @@ def _birth_gives_no_age(state: _OrderState) -> bool:
     return too_old(context.birth_date_latest or birth, day) or birth > day
 
 
-def _say_age_disagreement(state: _OrderState, evaluations: list[Evaluation]) -> None:
+def _say_age_disagreement(
+    state: _OrderState, evaluations: list[Evaluation], orders: Sequence[Order] = ()
+) -> None:
     """Adds flag.age-result-disagrees, at the age sent as a result, to the evaluation of the
     order's first judged count when that age allows no birth date the patient's birth date
     sent (PID-7, birthDate) allows: one of them is wrong; the counts are judged by the birth
-    date sent."""
+    date sent. An order judging no count of its own says it at the age's own evaluation when
+    another of the patient's ``orders`` holds a count (which that order, sending no age, does
+    not say)."""
     context = state.context
     first = context.birth_date
     if first is None:
         return
     last = context.birth_date_latest or first
     judged = next((i for i, e in enumerate(evaluations) if e.finding is not None), None)
-    if judged is None:
+    if judged is None and not _others_hold_a_count(state.order, orders):
         return
     for (earliest, latest), (sent, location, _) in _age_spans(state, state.order.results).items():
         if latest < first or earliest > last:
+            if judged is None:  # at the age itself
+                judged = next(
+                    i for i, r in enumerate(state.order.results) if r.location == location
+                )
             issue = _issue(
                 Severity.WARNING,
                 "age-result-disagrees",
@@ -600,6 +614,23 @@ def _say_age_disagreement(state: _OrderState, evaluations: list[Evaluation]) -> 
                 evaluations[judged], issues=(*evaluations[judged].issues, issue)
             )
             return
+
+
+def _others_hold_a_count(order: Order, orders: Sequence[Order]) -> bool:
+    """Whether an order of ``orders`` other than ``order`` holds a result recognized as a count
+    or part of one (not the patient's age)."""
+    for other in orders:
+        if other is order:
+            continue
+        for result in other.results:
+            codings = result.code.codings
+            if len(codings) == 1 and codings[0].system == _LOINC:
+                recognition = _recognized_loinc(codings[0].code)
+            else:
+                recognition = _recognized(*_scope.concept_key(result.code))
+            if recognition is not None and recognition is not _AGE:
+                return True
+    return False
 
 
 def _ago(day: dt.date, count: int, unit: str) -> dt.date:
