@@ -376,3 +376,16 @@ def test_an_age_in_another_order_is_said_once_when_both_orders_hold_counts() -> 
     assert len(conversion.findings) == 2
     said = [i for i in conversion.issues if i.code == "flag.age-result-disagrees"]
     assert [i.location for i in said] == ["MSG[1]/OBX[1]"]
+
+
+@pytest.mark.parametrize("pid7", ["19000101", "20301010"])
+def test_an_age_in_another_order_dates_a_patient_whose_birth_date_gives_no_age(pid7: str) -> None:
+    # a placeholder birth date (or one after the result) is as none: the age sent under the
+    # first OBR dates the 2-year-old, whose WBC of 5,200 is below the band of 2 to 4 years
+    conversion = leukoflag.convert(_age_then_cbc(pid7, "2", "a^year^UCUM", _WBC))
+    (finding,) = conversion.findings
+    assert (finding.code, finding.rule) == ("L", "wbc-leukopenia-pediatric")
+    (said,) = [i for i in conversion.issues if i.code == "flag.age-from-result"]
+    assert "sent in MSG[1]/OBX[1]" in said.text
+    codes = {issue.code for issue in conversion.issues}
+    assert not codes & {"flag.age-unknown", "flag.age-result-disagrees"}

@@ -357,6 +357,20 @@ def evaluate_order(
                 orders=orders,
             )
         _say_age_disagreement(state, evaluations, orders)  # an age sent beside the birth date
+    elif (  # a placeholder birth date, and an age sent in another order (off the hot path)
+        state is not None
+        and not ages
+        and len(orders) > 1
+        and context.birth_date is not None
+        and _birth_gives_no_age(state)
+        and _age_spans(state, [r for o in orders if o is not order for r in o.results])
+    ):
+        unknown = replace(
+            context, birth_date=None, birth_date_latest=None, birth_zone=None, birth_time=None
+        )
+        return evaluate_order(
+            order, unknown, settings, fallback_day=fallback_day, replaced=replaced, orders=orders
+        )
     elif ages and state is None and context.birth_date is not None and len(orders) > 1:
         # an order of no count (an ask-at-order-entry OBR): its age may contradict the birth
         # date the counts of the patient's other orders are judged by (off the hot path)
