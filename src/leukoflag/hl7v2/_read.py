@@ -127,7 +127,7 @@ _CARRIED = {
     "PID": frozenset({1, 2, 3, 4, 5, 7, 8, 11, 13, 14, 29, 30}),
     "PV1": frozenset({1, 2, 3, 7, 8, 9, 17, 19, 44, 45}),
     "ORC": frozenset({1, 2, 3, 4, 5, 12}),
-    "OBR": frozenset({1, 2, 3, 4, 7, 8, 10, 11, 15, 16, 22, 24, 25, 27, 32}),
+    "OBR": frozenset({1, 2, 3, 4, 7, 8, 10, 11, 14, 15, 16, 22, 24, 25, 27, 32}),
     "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 21, 23, 25, 29}),
     "SPM": frozenset({1, 2, 4, 8, 11, 17, 18}),
     "NTE": frozenset({1, 3}),
@@ -667,6 +667,53 @@ class _SpecimenDraft:
         return self.specimen
 
 
+class _ReceivingSpecimens(list["_SpecimenDraft"]):
+    """The specimens of an order that sent OBR-14 without OBR-15: each appended without an
+    SPM-18 is received at OBR-14; one whose SPM-18 differs is said at OBR-14. Only such an
+    order's list is one: a plain message's append is a list's."""
+
+    def __init__(
+        self,
+        reader: _Reader,
+        *,
+        stamp: Timestamp,
+        text: str,
+        location: str,
+        unused: Issue,
+        specimens: list[_SpecimenDraft],
+    ) -> None:
+        super().__init__(specimens)
+        self.reader, self.stamp, self.text = reader, stamp, text
+        self.location, self.unused = location, unused
+
+    def append(self, draft: _SpecimenDraft) -> None:
+        specimen = draft.specimen
+        if specimen.received is None:
+            draft.specimen = replace(specimen, received=self.stamp)
+            self._used()
+        elif specimen.received == self.stamp:
+            self._used()
+        else:
+            self._used()  # said here instead: what OBR-14 was, and what is used
+            where = specimen.location.rsplit("/", 1)[-1]
+            self.reader._issue(
+                Severity.INFORMATION,
+                "hl7v2.field-unmapped",
+                f"{self.location}-14",
+                f"OBR-14 specimen received time {quoted(self.text, 80)} differs from the SPM-18 "
+                f"of {where}: its SPM-18 is its received time (Specimen.receivedTime)",
+            )
+        super().append(draft)
+
+    def _used(self) -> None:
+        """OBR-14 is carried: its Issue saying it is not is withdrawn."""
+        issues = self.reader.issues
+        for at in range(len(issues) - 1, -1, -1):
+            if issues[at] is self.unused:
+                del issues[at]
+                break
+
+
 class _GroupDraft:
     __slots__ = ("orders", "patient", "patient_note_locations", "patient_notes", "visit")
 
@@ -1117,6 +1164,28 @@ class _Reader:
                     f"{name}-{number} is populated but not carried: {quoted(fields[number], 80)}",
                 )
 
+    def _obr_received(self, field: str, location: str, order: _OrderDraft) -> None:
+        """OBR-14 specimen received time sent without OBR-15: the received time of the order's
+        specimens (SPM) that send no SPM-18 of their own (V2-to-FHIR IG OBR[Specimen]). Said
+        not carried until such a specimen carries it (_ReceivingSpecimens)."""
+        stamp = self._time(field, location, 14)
+        self._issue(
+            Severity.INFORMATION,
+            "hl7v2.field-unmapped",
+            f"{location}-14",
+            "OBR-14 specimen received time is not carried: the order has no specimen (SPM) "
+            f"without its own SPM-18 received time to carry it: {quoted(field, 80)}",
+        )
+        if stamp is not None:
+            order.specimens = _ReceivingSpecimens(
+                self,
+                stamp=stamp,
+                text=field,
+                location=location,
+                unused=self.issues[-1],
+                specimens=order.specimens,
+            )
+
     def _group(self, location: str) -> _GroupDraft:
         """The current PATIENT_RESULT group; one without a patient when no PID came first."""
         if self.group is None:
@@ -1516,6 +1585,8 @@ class _Reader:
             if source is not None:
                 order.fields["specimen_source"] = source.type
                 order.specimens.append(_SpecimenDraft(source))
+        if fields[14]:  # OBR-14 not read as OBR-15's receipt (which blanks it): its SPMs'
+            self._obr_received(fields[14], location, order)
         self._group(orc[0] if orc else location).orders.append(order)
         self.order = order
         self.specimen = None
