@@ -331,12 +331,12 @@ def test_a_result_not_asked_for_has_no_value_for_that_reason() -> None:
 
 def test_v23_quantity_timing_gives_the_priority_and_the_rest_is_reported_not_carried() -> None:
     # hl7apy (strict mode) requires ORC-7 and OBR-27 in v2.3 ('^^^<collected>^^R'): OBR-27.6 is
-    # the order's priority (routine); its start time and ORC-7 are not carried.
+    # the order's priority (routine), ORC-7.6 the same; their start times are not carried.
     conversion = convert_message(oru_message(version="2.3"), Settings(strict=True))
     assert conversion.rejected == []
     assert [(i.code, i.location) for i in conversion.issues] == [
         ("hl7v2.component-unmapped", "MSG[1]/OBR[1]-27.4"),
-        ("hl7v2.field-unmapped", "MSG[1]/ORC[1]-7"),
+        ("hl7v2.component-unmapped", "MSG[1]/ORC[1]-7.4"),
     ]
     (bundle,) = conversion.bundles
     requests = [e["resource"] for e in bundle["entry"]]

@@ -126,7 +126,7 @@ _CARRIED = {
     "MSH": frozenset({1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 18, 20}),
     "PID": frozenset({1, 2, 3, 4, 5, 7, 8, 11, 13, 14, 29, 30}),
     "PV1": frozenset({1, 2, 3, 7, 8, 9, 17, 19, 44, 45}),
-    "ORC": frozenset({1, 2, 3, 4, 5, 12}),
+    "ORC": frozenset({1, 2, 3, 4, 5, 7, 12}),
     "OBR": frozenset({1, 2, 3, 4, 7, 8, 10, 11, 14, 15, 16, 22, 24, 25, 27, 32}),
     "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 21, 23, 25, 29}),
     "SPM": frozenset({1, 2, 4, 8, 11, 17, 18}),
@@ -1645,8 +1645,6 @@ class _Reader:
                 self._once(request, where, number)
             if d.repetition in order_fields[number]:
                 self._once(order_fields, orc_where, number)
-        if d.repetition in order_fields[4]:
-            self._once(order_fields, orc_where, 4)
         for key, orc_number, obr_number in (("placer_id", 2, 2), ("filler_id", 3, 3)):
             sent_obr, sent_orc = request[obr_number], order_fields[orc_number]
             from_obr = (
@@ -1677,6 +1675,8 @@ class _Reader:
                 )
             values[key] = from_obr or from_orc
         if order_fields[4]:
+            if d.repetition in order_fields[4]:  # tested only when sent: a plain ORC has none
+                self._once(order_fields, orc_where, 4)
             values["group_id"] = identifier_ei(order_fields[4], d.component, d, codec, problems)
             if problems:
                 self._field_problems(problems, orc_where, 4)
@@ -1721,6 +1721,8 @@ class _Reader:
             if request[24]:  # an ID (table 0074): its first component
                 section = self._id_code(request[24], where, 24, "an ID: its code is read")
                 values["service_section"] = self._text(section, f"{where}-24").strip()
+        if order_fields[7]:  # TQ (v2.3-2.4): its priority, TQ.6, unless OBR-27.6 gives one
+            self._order_timing(order_fields[7], orc_where, values)
         values["code"] = code or _EMPTY_CONCEPT
         status: tuple[ReportStatus, str] = (_UNKNOWN_REPORT, "")
         if obr is not None:  # else no OBR-25: hl7v2.orc-without-obr says so (ORC-25 is another)
@@ -2214,14 +2216,17 @@ class _Reader:
         )
         return flags, f"{location}-5"
 
-    def _quantity_timing(self, field: str, where: str, values: dict[str, Any]) -> None:
-        """OBR-27 quantity/timing (TQ, its first repetition sent): its priority, TQ.6, as
-        ServiceRequest.priority (V2-to-FHIR IG OBR[ServiceRequest]); its other parts are not
-        carried."""
+    def _quantity_timing(
+        self, field: str, where: str, values: dict[str, Any], name: str = "OBR-27"
+    ) -> None:
+        """OBR-27 (or ORC-7) quantity/timing (TQ, its first repetition sent): its priority,
+        TQ.6, as ServiceRequest.priority (V2-to-FHIR IG OBR[ServiceRequest]); its other parts
+        are not carried."""
         d = self.delimiters
+        number_sent = name.split("-", 1)[1]
         repetitions = _sent(field.split(d.repetition))
         if len(repetitions) > 1:
-            self._repetitions(where, 27, repetitions)
+            self._repetitions(where, number_sent, repetitions)
         if not repetitions:
             return
         parts = repetitions[0].split(d.component)
@@ -2230,11 +2235,30 @@ class _Reader:
                 self._issue(
                     Severity.INFORMATION,
                     "hl7v2.component-unmapped",
-                    f"{where}-27.{number}",
-                    f"OBR-27.{number} is not carried: {quoted(part, 80)}",
+                    f"{where}-{number_sent}.{number}",
+                    f"{name}.{number} is not carried: {quoted(part, 80)}",
                 )
         if len(parts) > 5 and parts[5].strip():
-            self._priority(parts[5], f"{where}-27.6", "hl7v2.component-unmapped", values)
+            at = f"{where}-{number_sent}.6"
+            self._priority(parts[5], at, "hl7v2.component-unmapped", values)
+
+    def _order_timing(self, field: str, where: str, values: dict[str, Any]) -> None:
+        """ORC-7 quantity/timing (TQ, v2.3-2.4), read as OBR-27 is: its priority (TQ.6) is the
+        order's unless OBR-27.6 gave one; one that differs from it is not carried."""
+        own: dict[str, Any] = {}
+        self._quantity_timing(field, where, own, "ORC-7")
+        if "priority" not in own:
+            return
+        if "priority" not in values:
+            values.update(own)
+        elif own["priority"] != values["priority"]:
+            self._issue(
+                Severity.INFORMATION,
+                "hl7v2.component-unmapped",
+                own["priority_location"],
+                f"ORC-7.6 priority {own['priority']} is not carried: the order's priority is "
+                f"{values['priority']}, from {values['priority_location'].rsplit('/', 1)[-1]}",
+            )
 
     def _tq1(self, fields: list[str], location: str) -> None:
         """TQ1 after an OBR: TQ1-9 priority (CWE, its first repetition sent, its code) as the
