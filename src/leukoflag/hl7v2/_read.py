@@ -1507,10 +1507,7 @@ class _Reader:
         IG PV1[Encounter] maps them to the Encounter's period."""
         discharged = None
         if len(fields) > 45 and fields[45]:
-            repetitions = _sent(fields[45].split(self.delimiters.repetition))
-            if len(repetitions) > 1:
-                self._repetitions(location, 45, repetitions)
-            discharged = self._time(repetitions[0], location, 45)
+            discharged = self._time(self._first_sent(fields[45], location, 45), location, 45)
         admitted = self._time(fields[44], location, 44)
         return replace(visit, admitted=admitted, discharged=discharged)
 
@@ -1809,12 +1806,8 @@ class _Reader:
     def _order_status(self, field: str, where: str) -> str:
         """ORC-5 (table 0038) as a FHIR request status; "" (OBR-25 decides) when unknown.
         ORC-5 (an ID) does not repeat: read from its first repetition sent ('~CA')."""
-        repetition = self.delimiters.repetition
-        if repetition in field:
-            repetitions = _sent(field.split(repetition))
-            if len(repetitions) > 1:
-                self._repetitions(where, 5, repetitions)
-            field = repetitions[0]
+        if self.delimiters.repetition in field:
+            field = self._first_sent(field, where, 5)
         text = field.strip()
         if not text:
             return ""
@@ -2678,10 +2671,15 @@ class _Reader:
         rest are one ``hl7v2.repetition-unmapped`` Issue. Read whole, the rest was split at its
         components as part of the first: 'LAB1^CORELAB~LAB2^CORELAB' gave an assigner
         'CORELAB~LAB2', and an Issue per part at components the field does not have."""
-        sent = _sent(fields[number].split(self.delimiters.repetition))
+        fields[number] = self._first_sent(fields[number], location, number)
+
+    def _first_sent(self, field: str, location: str, number: int) -> str:
+        """The first repetition sent of ``field`` (field ``number``, which does not repeat); the
+        other repetitions sent are one ``hl7v2.repetition-unmapped`` Issue."""
+        sent = _sent(field.split(self.delimiters.repetition))
         if len(sent) > 1:
             self._repetitions(location, number, sent)
-        fields[number] = sent[0]
+        return sent[0]
 
     def _field_problems(self, problems: list[str], location: str, number: int) -> None:
         """The escape problems read from field ``number``, at its location; then none are left
