@@ -2217,12 +2217,7 @@ class _Reader:
         are not carried."""
         d = self.delimiters
         number_sent = name.split("-", 1)[1]
-        repetitions = _sent(field.split(d.repetition))
-        if len(repetitions) > 1:
-            self._repetitions(where, number_sent, repetitions)
-        if not repetitions:
-            return
-        parts = repetitions[0].split(d.component)
+        parts = self._first_sent(field, where, number_sent).split(d.component)
         for number, part in enumerate(parts, 1):
             if part.strip() and number != 6:
                 self._issue(
@@ -2348,10 +2343,7 @@ class _Reader:
         hl7v2.component-unmapped at their part, saying ``why`` only the code is read."""
         d = self.delimiters
         if d.repetition in field:
-            repetitions = _sent(field.split(d.repetition))
-            if len(repetitions) > 1:
-                self._repetitions(location, number, repetitions)
-            field = repetitions[0]
+            field = self._first_sent(field, location, number)
         if d.component not in field:
             return field
         code, *rest = field.split(d.component)
@@ -2673,7 +2665,7 @@ class _Reader:
         'CORELAB~LAB2', and an Issue per part at components the field does not have."""
         fields[number] = self._first_sent(fields[number], location, number)
 
-    def _first_sent(self, field: str, location: str, number: int) -> str:
+    def _first_sent(self, field: str, location: str, number: int | str) -> str:
         """The first repetition sent of ``field`` (field ``number``, which does not repeat); the
         other repetitions sent are one ``hl7v2.repetition-unmapped`` Issue."""
         sent = _sent(field.split(self.delimiters.repetition))
