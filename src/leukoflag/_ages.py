@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ __all__ = [
     "OLDEST_AGE",
     "AgeSpan",
     "age_fit",
+    "meets",
     "outgrown",
     "placeholder_birth",
     "reached",
@@ -71,6 +73,32 @@ def outgrown(birth: dt.date, value: Decimal, unit: str) -> dt.date:
     return day if day == dt.date.max else day + dt.timedelta(days=1)
 
 
+# Ages in units of one kind, as the calendar counts them: a year is 12 months, a week 7 days.
+_KIND = {
+    "year": ("month", 12),
+    "month": ("month", 1),
+    "week": ("day", 7),
+    "day": ("day", 1),
+    "hour": ("hour", 1),
+}
+
+
+def _same_age(one: tuple[Decimal, str], other: tuple[Decimal, str]) -> bool:
+    """Whether two ages are one age (``12 mo`` and ``1 a``)."""
+    (kind, times), (other_kind, other_times) = _KIND[one[1]], _KIND[other[1]]
+    return kind == other_kind and EXACT.multiply(one[0], times) == EXACT.multiply(
+        other[0], other_times
+    )
+
+
+def meets(high: tuple[Decimal, str] | None, lows: Iterable[tuple[Decimal, str] | None]) -> bool:
+    """Whether a span of ages ending at ``high`` meets one of the spans starting at ``lows``
+    (``0-1 y`` and ``1-5 y``): a lab's bands that meet at an age are one after the other, each
+    up to the next one's start, so a patient of that age or older is of the later one only
+    (their ends read in completed units would hold a child of 17 months in both)."""
+    return high is not None and any(low is not None and _same_age(high, low) for low in lows)
+
+
 @dataclass(frozen=True, slots=True)
 class AgeSpan:
     """The ages a range is for, as a note states them: from ``low`` (reached), to ``high``
@@ -80,6 +108,13 @@ class AgeSpan:
     low: tuple[Decimal, str] | None = None
     high: tuple[Decimal, str] | None = None
     below: tuple[Decimal, str] | None = None
+
+    def before_next(self, lows: Iterable[tuple[Decimal, str] | None]) -> AgeSpan:
+        """These ages, up to (not including) their high bound when one of the bands starting
+        at ``lows`` starts there (see :func:`meets`): ``0-1 y`` beside ``1-5 y`` is under 1 y."""
+        if self.high is None or self.below is not None or not meets(self.high, lows):
+            return self
+        return AgeSpan(low=self.low, below=self.high)
 
     def holds(self, birth: dt.date, day: dt.date) -> bool:
         """Whether a patient born on ``birth`` is of these ages on ``day``."""

@@ -1295,3 +1295,60 @@ def test_an_unreadable_collection_period_start_is_located_at_it() -> None:
     (issue,) = [i for i in issues if i.code == "fhir.timestamp-invalid"]
     assert issue.location == "ITEM[1]/Bundle.entry[3].resource.collection.collectedPeriod.start"
     assert issue.text == "'23/11/2026 22:00' is not a FHIR date/dateTime; not used"
+
+
+@pytest.mark.parametrize(
+    ("ranges", "birth"),
+    [
+        # 17 months: past the end of "0-1 a" (1.42 a is not in the Range 0-1 a), in "1-5 a"
+        (
+            [lab_range("6.0", "17.5", ("0", "1", "a")), lab_range("5.0", "15.0", ("1", "5", "a"))],
+            "2025-06-15",
+        ),
+        # the first birthday itself: the band that starts there
+        (
+            [lab_range("6.0", "17.5", ("0", "1", "a")), lab_range("5.0", "15.0", ("1", "5", "a"))],
+            "2025-11-20",
+        ),
+        # the bands meet at one age written in two units (12 mo is 1 a)
+        (
+            [
+                lab_range("6.0", "17.5", ("3", "12", "mo")),
+                lab_range("5.0", "15.0", ("1", "5", "a")),
+            ],
+            "2025-11-01",
+        ),
+    ],
+)
+@pytest.mark.parametrize("reverse", [False, True])
+def test_of_age_ranges_that_meet_at_an_age_a_child_of_that_age_is_judged_by_the_later(
+    ranges: list[dict[str, Any]], birth: str, reverse: bool
+) -> None:
+    # A lab's bands "0-1 a" and "1-5 a" meet at 1 year: a child of 17 months was judged
+    # silently by the infants' 6.0-17.5 (the narrower span when 0-1 a is read in completed
+    # years), so a WBC of 16.0 was N, though it is H against the band of their age, 5.0-15.0
+    observation, issues = judged(bundle("16.0", ranges[::-1] if reverse else ranges, birth=birth))
+    assert observation["interpretation"][0]["coding"][0]["code"] == "H"
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert normalized(observation) == [(Decimal("5.0E+3"), Decimal("1.50E+4"))]
+    assert not [i for i in issues if i.code.startswith(("flag.lab-range", "fhir.range"))]
+
+
+def test_of_age_ranges_that_meet_at_an_age_a_child_before_it_keeps_the_earlier() -> None:
+    # 11 months: "0-1 a" only (the child has not reached "1-5 a")
+    ranges = [lab_range("6.0", "17.5", ("0", "1", "a")), lab_range("5.0", "15.0", ("1", "5", "a"))]
+    observation, _ = judged(bundle("16.0", ranges, birth="2025-12-20"))
+    assert observation["interpretation"][0]["coding"][0]["code"] == "N"
+    assert normalized(observation) == [(Decimal("6.0E+3"), Decimal("1.75E+4"))]
+
+
+def test_of_age_ranges_that_meet_at_an_age_neither_judges_a_birth_year_spanning_both() -> None:
+    # born in 2025: 10 to 22 months old on 2026-11-20, of "0-1 a" or of "1-5 a": "0-1 a" judged
+    ranges = [lab_range("6.0", "17.5", ("0", "1", "a")), lab_range("5.0", "15.0", ("1", "5", "a"))]
+    observation, issues = judged(bundle("16.0", ranges, birth="2025"))
+    assert explanation(observation)["rangeSource"] == "age-band"
+    (issue,) = not_applicable(issues)
+    assert (
+        "[0] for ages 0 a-1 a, and the patient (born 2025-01-01 to 2025-12-31) may not be of "
+        "those ages on the result date 2026-11-20" in issue.text
+    )

@@ -647,12 +647,12 @@ def test_a_text_of_ranges_per_age_judges_with_the_patients_own(
             ),
         ),
         (
-            # completed years: a child of 17 months is of 0-1 y and of 1-5 y
-            BANDS_TEXT,
+            # completed years: a child of 17 months is of 0-2 y and of 1-5 y, which do not meet
+            "0-2 y: 6.0-17.0; 1-5 y: 5.0-15.0",
             builders.patient(birth_date="20250615", sex="M"),
             (
-                "it gives ranges for the ages '0-1 y', '1-5 y' and '>=18 y', and the patient is of "
-                "'0-1 y' and '1-5 y' at once: which one is theirs is not known"
+                "it gives ranges for the ages '0-2 y' and '1-5 y', and the patient is of "
+                "'0-2 y' and '1-5 y' at once: which one is theirs is not known"
             ),
         ),
         (
@@ -778,3 +778,47 @@ def test_a_note_using_an_age_word_as_prose_is_no_age_note(sent: str) -> None:
     assert (applied.low, applied.high) == (Decimal(4000), Decimal(11000))
     assert read_range_text(sent)[0].ages == ""
     assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
+
+
+@pytest.mark.parametrize(
+    ("sent", "birth"),
+    [
+        # 17 months: 0-1 y ends where 1-5 y starts, so the child is of 1-5 y
+        (BANDS_TEXT, "20250615"),
+        # the first birthday itself
+        (BANDS_TEXT, "20251124"),
+        # the fifth birthday is past 1-5 y when 5-18 y starts there
+        ("0-1 y: 6.0-17.5; 1-5 y: 6.0-17.5; 5-18 y: 5.0-15.0", "20211124"),
+        # the bands meet at one age written in two units (12 mo is 1 y)
+        ("3-12 mo: 6.0-17.5; 1-5 y: 5.0-15.0", "20251101"),
+    ],
+)
+def test_a_text_of_ranges_per_age_that_meet_at_an_age_judges_a_child_of_it_by_the_later(
+    sent: str, birth: str
+) -> None:
+    # A WBC of 16.0 in a child of 17 months beside '0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0': the
+    # lab's range was refused ("the patient is of '0-1 y' and '1-5 y' at once"), the age band
+    # 6,000-17,000 judged it N, though the lab's band of the child's age, 5.0-15.0, makes it H
+    patient = builders.patient(birth_date=birth, sex="M")
+    conversion = _convert(patient, builders.wbc("16.0", "10*9/L", reference_range=sent))
+    finding, applied = _finding_and_range(conversion)
+    assert applied.source == "lab"
+    assert (applied.low, applied.high) == (Decimal(5000), Decimal(15000))
+    assert (finding.code, finding.rule) == ("H", "wbc-above-range")
+    assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
+
+
+def test_a_text_of_ranges_per_age_that_meet_is_not_used_for_a_birth_year_spanning_both() -> None:
+    # born in 2025: 10 months to 1 year 10 months old on 2026-11-24, of '0-1 y' or of '1-5 y';
+    # '0-1 y' (held until the second birthday in completed years) judged the WBC of 16.0 N
+    patient = builders.patient(birth_date="2025", sex="M")
+    sent = "0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0"
+    conversion = _convert(patient, builders.wbc("16.0", "10*9/L", reference_range=sent))
+    _, applied = _finding_and_range(conversion)
+    assert applied.source != "lab"
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert issue.text == (
+        f"the lab's reference range {sent!r} is not used (it gives ranges for the ages '0-1 y' "
+        "and '1-5 y', and the patient (born 2025-01-01 to 2025-12-31) may be of none of them on "
+        "the result date 2026-11-24); leukoflag's default range applies"
+    )

@@ -11,12 +11,14 @@ months is in "0–2 a"), as ages are usually stated.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 from leukoflag._ages import (
     age_fit,
+    meets,
     outgrown,
     placeholder_birth,
     reached,
@@ -29,8 +31,13 @@ from leukoflag._sex_labels import sex_labels
 from leukoflag.fhir._elements import PQ_TRANSLATION
 from leukoflag.fhir._terms import UCUM, UCUM_OID, tables
 
+# An age as (value, calendar unit: year, month, week, day, hour)
+AgeBound: TypeAlias = tuple[Decimal, str]
+
 __all__ = [
+    "AgeBound",
     "Who",
+    "age_starts",
     "applies",
     "labelled_for",
     "narrower",
@@ -60,11 +67,12 @@ class Who:
     unborn: str = ""
 
 
-def applies(entry: dict[str, Any], who: Who) -> str:
-    """Why the ``referenceRange`` ``entry`` is not known to be ``who``'s (``""``: it is)."""
+def applies(entry: dict[str, Any], who: Who, starts: Iterable[AgeBound | None] = ()) -> str:
+    """Why the ``referenceRange`` ``entry`` is not known to be ``who``'s (``""``: it is).
+    ``starts``: the low ages of the item's other ranges by ``age`` (see age_starts)."""
     age = entry.get("age")
     if age is not None:
-        why = _age_outside(age, who) or _bands_disagree(entry, who)
+        why = _age_outside(age, who, starts) or _bands_disagree(entry, who)
         if why:
             return why
     concepts = entry.get("appliesTo")
@@ -211,11 +219,25 @@ def sex_only(entry: dict[str, Any], who: Who) -> str:
     return sexes.pop() if len(sexes) == 1 else ""
 
 
-def _age_outside(age: Any, who: Who) -> str:
+def age_starts(ranges: list[Any]) -> list[AgeBound | None]:
+    """The low age of each of an item's ``referenceRange`` entries (None: no ``age``, or none
+    read): a range by ``age`` whose high is another's low ends where that one starts (0-1 a
+    beside 1-5 a, see _ages.meets)."""
+    found: list[AgeBound | None] = []
+    for entry in ranges:
+        age = entry.get("age") if isinstance(entry, dict) else None
+        bounds = _bounds(age) if age is not None else None
+        found.append(bounds[0] if bounds is not None else None)
+    return found
+
+
+def _age_outside(age: Any, who: Who, starts: Iterable[AgeBound | None] = ()) -> str:
     bounds = _bounds(age)
     if bounds is None:
         return "its age range cannot be read"
     low, high, shown = bounds
+    # 0-1 a beside 1-5 a: up to the first birthday, not through the year of completed age 1
+    ends_before = meets(high, starts)
     if who.births is None:
         return f"for ages {shown}, and the patient's birth date is not known"
     if who.day is None:
@@ -232,7 +254,7 @@ def _age_outside(age: Any, who: Who) -> str:
         return f"for ages {shown}, and {placeholder_birth(born, who.day)}"
     for birth in dict.fromkeys((first, last)):  # both ends of a birth date sent as year or month
         if (low is not None and who.day < reached(birth, *low)) or (
-            high is not None and who.day >= outgrown(birth, *high)
+            high is not None and who.day >= (reached if ends_before else outgrown)(birth, *high)
         ):
             # in hours, a day holds ages on both sides of a bound: the day tells no hour
             hours = "hour" in (low or ("", ""))[1:] + (high or ("", ""))[1:]

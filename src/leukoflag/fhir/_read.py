@@ -44,7 +44,9 @@ from leukoflag.fhir._elements import (
 )
 from leukoflag.fhir._json import dumps, loads_noting_repeats, loads_written, plain
 from leukoflag.fhir._ranges import (
+    AgeBound,
     Who,
+    age_starts,
     applies,
     labelled_for,
     narrower,
@@ -2632,6 +2634,7 @@ def _reference_range(
     wordy: int | None = None  # the first range that applies and gives no limits ("see comment")
     passed_over: list[str] = []
     modified: list[int] = []
+    starts: list[AgeBound | None] | None = None  # the ages the ranges by age start at
     for i, entry in enumerate(ranges):
         entry_dict = _object(entry, f"{where}.referenceRange[{i}]")
         kind = entry_dict.get("type")
@@ -2663,7 +2666,10 @@ def _reference_range(
             elif not limited and wordy is None:
                 wordy = i
             continue
-        why = applies(entry_dict, who)
+        if starts is None and "age" in entry_dict:
+            starts = age_starts(ranges)
+        others = starts[:i] + starts[i + 1 :] if starts is not None else ()
+        why = applies(entry_dict, who, others)
         if not why and limited:
             # appliesTo [Adult, Male] for a boy: a children's range for everyone may follow
             if unlike(labelled_for(entry_dict) or age_group(_text(entry_dict.get("text"))), who):

@@ -26,7 +26,14 @@ from operator import itemgetter
 from types import MappingProxyType
 
 from leukoflag import units
-from leukoflag._ages import OLDEST_AGE, AgeSpan, age_fit, placeholder_birth, too_old, youngest_birth
+from leukoflag._ages import (
+    OLDEST_AGE,
+    AgeSpan,
+    age_fit,
+    placeholder_birth,
+    too_old,
+    youngest_birth,
+)
 from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._numbers import EXACT, long_number, plain
@@ -1418,11 +1425,18 @@ def _sex_range(sent: ReferenceRange, sex: str) -> tuple[ReferenceRange, str]:
     return sent, ""
 
 
-def _outside_ages(ages: str, context: PatientContext, day: dt.date | None, unborn: str = "") -> str:
+def _outside_ages(
+    ages: str,
+    context: PatientContext,
+    day: dt.date | None,
+    unborn: str = "",
+    span: AgeSpan | None = None,
+) -> str:
     """Why a range noted for some ages (``3-12 mo``) is not known to be this patient's, else
     ``""``: a birth date sent as a year or month must fit at its first and its last day;
-    ``unborn`` says why the result is before the birth time (see _before_birth)."""
-    span = age_span(ages)
+    ``unborn`` says why the result is before the birth time (see _before_birth); ``span``: the
+    ages read from ``ages``, as a text of ranges per age ends them (AgeSpan.before_next)."""
+    span = span or age_span(ages)
     shown = quoted(ages)
     if span is None:
         if in_hours(ages):  # 0-72 h: a word leukoflag knows, not read in a text (docs/hl7v2.md)
@@ -1498,10 +1512,22 @@ def _age_band(
 ) -> tuple[ReferenceRange | None, str]:
     """Of a text giving a range per age, the one of the patient's age, with the text as sent;
     else None and why: no band known to be theirs, or two that are, with different limits."""
-    fits = [band for band in sent.by_age if not _outside_ages(band.ages, context, day, unborn)]
+    # 0-1 y beside 1-5 y ends at 1 year: a child of 17 months is of 1-5 y only (see meets)
+    held = [age_span(band.ages) for band in sent.by_age]
+    fits = [
+        band
+        for band, span in zip(sent.by_age, held, strict=True)
+        if not _outside_ages(
+            band.ages,
+            context,
+            day,
+            unborn,
+            span and span.before_next(o.low for o in held if o is not None and o is not span),
+        )
+    ]
     shown = _listed_ages([band.ages for band in sent.by_age])
     if len({(band.low, band.high, band.unit) for band in fits}) > 1:
-        # 0-1 y and 1-5 y both hold a child of 18 months (completed years): whose is not known
+        # 0-2 y and 1-5 y both hold a child of 18 months (completed years): whose is not known
         both = _listed_ages([band.ages for band in fits])
         return None, (
             f"it gives ranges for the ages {shown}, and the patient is of {both} at once: which "
