@@ -579,7 +579,7 @@ class PatientContext:
     birth_zone: dt.tzinfo | None = None
     # The birth time itself (with its offset): a result before it, on the birth day, is unborn.
     birth_time: dt.datetime | None = None
-    # Without a birth date: the age the order sent as a result (LOINC 30525-0) that
+    # Without a birth date: the age the order sent as a result (LOINC 30525-0, 21612-7) that
     # ``birth_date`` to ``birth_date_latest`` come from, as Issues name it ("" when none)
     age_sent: str = ""
 

@@ -389,3 +389,41 @@ def test_an_age_in_another_order_dates_a_patient_whose_birth_date_gives_no_age(p
     assert "sent in MSG[1]/OBX[1]" in said.text
     codes = {issue.code for issue in conversion.issues}
     assert not codes & {"flag.age-unknown", "flag.age-result-disagrees"}
+
+
+def _reported(message: str) -> str:
+    """``message`` with its age sent as LOINC 21612-7 (Age - Reported) instead of 30525-0."""
+    return message.replace("30525-0^Age^LN", "21612-7^Age - Reported^LN")
+
+
+def test_a_two_year_olds_wbc_is_judged_by_an_age_sent_as_loinc_21612_7() -> None:
+    # 5,200 is N for a man but below the band of 2 to 4 years (5,500-15,500): an age reported
+    # (21612-7) dates the patient as the age (30525-0) does, not as an adult
+    conversion = leukoflag.convert(_reported(_cbc("", "2", "a^year^UCUM", _WBC)))
+    (finding,) = conversion.findings
+    assert (finding.code, finding.rule, finding.threshold) == (
+        "L",
+        "wbc-leukopenia-pediatric",
+        Decimal(5500),
+    )
+    codes = {issue.code for issue in conversion.issues}
+    assert "flag.age-unknown" not in codes
+    (said,) = [i for i in conversion.issues if i.code == "flag.age-from-result"]
+    assert "'2' 'a' sent in MSG[1]/OBX[1] (LOINC 21612-7)" in said.text
+    assert "2023-11-25 to 2024-11-24" in said.text
+    again = leukoflag.convert(fhir.dumps(conversion.bundles[0]))
+    assert [(f.code, f.rule) for f in again.findings] == [("L", "wbc-leukopenia-pediatric")]
+
+
+def test_an_age_sent_as_loinc_21612_7_that_contradicts_the_birth_date_is_said() -> None:
+    conversion = leukoflag.convert(_reported(_cbc("20260601", "40", "a^year^UCUM", _ANC)))
+    (said,) = [i for i in conversion.issues if i.code == "flag.age-result-disagrees"]
+    assert said.location == "MSG[1]/OBX[1]"
+    assert "'40' 'a'" in said.text
+    assert "1985-11-25 to 1986-11-24" in said.text
+
+
+def test_an_age_sent_as_loinc_21612_7_that_gives_no_span_is_named_by_flag_age_unknown() -> None:
+    conversion = leukoflag.convert(_reported(_cbc("", "2.5", "a", _WBC)))
+    (unknown,) = [i for i in conversion.issues if i.code == "flag.age-unknown"]
+    assert "'2.5' 'a' sent in MSG[1]/OBX[1] (LOINC 21612-7) is not a whole number" in unknown.text

@@ -284,9 +284,9 @@ class _OrderState:
 
 
 # What a result of an order is: a count or part (scope.recognize), the patient's age sent as
-# a result (LOINC 30525-0, read by the counts, see _date_birth_by_age), or neither (None). As
-# cached as scope.recognize: telling the age costs a count no more than its recognition.
-_AGE = _scope.Recognition("age", None, "loinc", "LOINC 30525-0")
+# a result (LOINC 30525-0 or 21612-7, read by the counts, see _date_birth_by_age), or neither
+# (None). As cached as scope.recognize: telling the age costs a count no more than its recognition.
+_AGE = _scope.Recognition("age", None, "loinc", "LOINC 30525-0, 21612-7")
 _LOINC = _scope.LOINC
 
 
@@ -302,8 +302,8 @@ def _recognized_loinc(code: str) -> _scope.Recognition | None:
 
 def _age_or(concept: Concept) -> _scope.Recognition | None:
     found = _scope.recognize(concept)
-    age = load_rules().age_code
-    if found is None and concept.code_in(age.system) == age.code:
+    rules = load_rules()
+    if found is None and concept.code_in(rules.age_system) in rules.age_codes:
         return _AGE
     return found
 
@@ -328,7 +328,7 @@ def evaluate_order(
     """
     evaluations: list[Evaluation] = []
     state: _OrderState | None = None
-    ages = False  # whether the order sends an age as a result (LOINC 30525-0)
+    ages = False  # whether the order sends an age as a result (LOINC 30525-0, 21612-7)
     new_evaluation = _new_evaluation  # once per order
     by_loinc, by_key, key_of, loinc = _recognized_loinc, _recognized, _scope.concept_key, _LOINC
     for result in order.results:
@@ -419,7 +419,7 @@ def evaluate_order(
 
 def _date_birth_by_age(state: _OrderState, orders: Sequence[Order] = ()) -> None:
     """Gives ``state`` the birth dates that the patient's age sent as a result of the order
-    (LOINC 30525-0, an exact whole number of years, months, weeks or days, of a flaggable
+    (LOINC 30525-0 or 21612-7, an exact whole number of years, months, weeks or days, of a flaggable
     status) allows on that result's day: ``2`` ``a`` on 2026-11-24, born 2023-11-25 to
     2024-11-24, judged as a birth date sent as a year is; when the order sends none, an age sent
     in another of the patient's ``orders`` (an ask-at-order-entry answer under the CBC's OBR,
@@ -470,8 +470,9 @@ def _age_spans(
     of life are judged (160 h, 6 days 16 hours, is the first week whatever the birth hour)."""
     rules = state.rules
     spans: dict[tuple[dt.date, dt.date], tuple[str, str, tuple[dt.date, dt.date]]] = {}
-    for result in _ages_standing(results, rules.age_code.system, rules.age_code.code):
-        value, unit = result.value, result.unit
+    system = rules.age_system
+    for result in _ages_standing(results, system, rules.age_codes):
+        value, unit, code = result.value, result.unit, result.code.code_in(system)
         why = ""
         if result.status not in FLAGGABLE:
             why = f"has the status {result.status}"
@@ -483,7 +484,7 @@ def _age_spans(
             why = "has no unit"
         if why or unit is None or not isinstance(value, Number):
             if unused is not None:
-                unused.append(_age_named(result, rules.age_code.code, why or "has no unit"))
+                unused.append(_age_named(result, code, why or "has no unit"))
             continue
         calendar_unit = rules.age_units.get(unit.code) or rules.age_units.get(unit.text.lower())
         day = _result_day(result, state)
@@ -495,7 +496,7 @@ def _age_spans(
             why = "is not a whole number"
         if why or calendar_unit is None or day is None:
             if unused is not None:
-                unused.append(_age_named(result, rules.age_code.code, why))
+                unused.append(_age_named(result, code, why))
             continue
         count = int(value.value)
         if calendar_unit == "hour":  # a newborn's (off the hot path): see _hours_window
@@ -503,7 +504,7 @@ def _age_spans(
             judged = _ago(day, count // 24, "day")  # its whole days of life
             sent = (
                 f"the age {quoted(value.text)} {quoted(unit.code or unit.text)} sent in "
-                f"{result.location} (LOINC {rules.age_code.code}) on {day} (a birth "
+                f"{result.location} (LOINC {code}) on {day} (a birth "
                 + (
                     f"on {window[0]}"
                     if window[0] == window[1]
@@ -517,12 +518,12 @@ def _age_spans(
         if too_old(latest, day):  # over OLDEST_AGE years: no age (a placeholder, a slip)
             if unused is not None:
                 over = f"is over {OLDEST_AGE} years"
-                unused.append(_age_named(result, rules.age_code.code, over))
+                unused.append(_age_named(result, code, over))
             continue
         earliest = _ago(day, count + 1, calendar_unit) + dt.timedelta(days=1)
         sent = (
             f"the age {quoted(value.text)} {quoted(unit.code or unit.text)} sent in "
-            f"{result.location} (LOINC {rules.age_code.code}) on {day}"
+            f"{result.location} (LOINC {code}) on {day}"
         )
         spans.setdefault((earliest, latest), (sent, result.location, (earliest, latest)))
     return spans
@@ -550,11 +551,13 @@ def _hours_window(stamp: Timestamp | None, day: dt.date, hours: int) -> tuple[dt
     return earliest, latest
 
 
-def _ages_standing(results: Iterable[LabResult], system: str, code: str) -> list[LabResult]:
-    """The ages sent among ``results`` (``system`` ``code``) that no later one of the same
+def _ages_standing(
+    results: Iterable[LabResult], system: str, codes: frozenset[str]
+) -> list[LabResult]:
+    """The ages sent among ``results`` (``system``, one of ``codes``) that no later one of the same
     sub-ID replaces: a correction replaces a final or preliminary age, an entered-in-error one
     (OBX-11 D, W) any age before it, a final a preliminary one, as for the counts."""
-    ages = [result for result in results if result.code.code_in(system) == code]
+    ages = [result for result in results if result.code.code_in(system) in codes]
     if len(ages) < 2:
         return ages
     standing: list[LabResult] = []

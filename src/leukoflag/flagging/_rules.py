@@ -232,9 +232,10 @@ class Rules:
     adult_step: int  # index of adult_age in ``edges``
     past_every_edge: int  # days of age after which every edge is surely reached
     profiles: Mapping[tuple[Analyte, str, bool, int], Profile]  # analyte, sex, Duffy-null, step
-    # The age sent as a result (LOINC 30525-0): its coding, and its UCUM units and their words
-    # (lower case) by calendar unit
-    age_code: Coding
+    # The age sent as a result (LOINC 30525-0, 21612-7): its codes' system, the codes, and its
+    # UCUM units and their words (lower case) by calendar unit
+    age_system: str
+    age_codes: frozenset[str]
     age_units: Mapping[str, str]
 
     def step(self, birth: dt.date | None, on: dt.date | None) -> int:
@@ -500,6 +501,11 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
     }
     if any(code != code.lower() for code in _as_table(age_result.get("words"), "words")):
         raise DataFileError("rules.toml: age_result.words are matched in lower case")
+    age_codes = _as_table(age_result.get("codes"), "age_result.codes")
+    if not age_codes:
+        raise DataFileError("rules.toml: age_result.codes is empty")
+    for code, source in age_codes.items():  # each code with its source
+        cite(source, f"age_result.codes.{code}")
     adult_age = AgeEdge.parse(_text(data.get("adult_age"), "adult_age"))
     edges = _edges((*(r.age for r in ranges), *(d.age for d in diseases)), adult_age)
     return Rules(
@@ -521,10 +527,8 @@ def parse_rules(data: Mapping[str, Any]) -> Rules:
         edges=edges,
         adult_step=edges.index(adult_age),
         past_every_edge=edges[-1].days_range[1],
-        age_code=Coding(
-            _text(age_result.get("code"), "age_result.code"),
-            system=_text(age_result.get("system"), "age_result.system"),
-        ),
+        age_system=_text(age_result.get("system"), "age_result.system"),
+        age_codes=frozenset(age_codes),
         age_units=MappingProxyType(age_units),
         profiles=MappingProxyType(
             _profiles(
