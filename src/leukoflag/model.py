@@ -404,6 +404,9 @@ class Specimen:
     received: Timestamp | None = None  # SPM-18
     notes: tuple[str, ...] = ()
     is_control: bool = False  # QC, control or calibrator material: never flagged
+    # SPM-27 container type (CWE); not in repr, which ids of a hand-built message
+    # without MSH-10 hash (fhir._ids): a new field must not change them
+    container_type: Concept | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -958,3 +958,63 @@ def test_an_email_address_sent_in_xtn_1_is_said_to_be_out_of_place() -> None:
             ),
         )
     ]
+
+
+def _spm_in(container: str) -> str:
+    """The CBC's SPM with SPM-27 container type ``container``."""
+    fields = SPM.split("|")
+    fields += [""] * (28 - len(fields))
+    fields[27] = container
+    return "|".join(fields)
+
+
+def test_spm_27_container_type_is_the_specimens_container_type() -> None:
+    # The tube the blood was drawn into: a lavender-top EDTA tube (SPM-27, CWE).
+    spm = _spm_in("LAV^Lavender top EDTA tube^99CONT")
+    bundle, conversion = _convert(message(PID, PV1, ORC, OBR, WBC_SIGNED_OUT, spm), "R4")
+    (specimen,) = _resources(bundle, "Specimen")
+    assert specimen["container"] == [
+        {
+            "type": {
+                "coding": [
+                    {
+                        "system": "http://leukoflag.org/fhir/CodeSystem/v2-named/99CONT",
+                        "code": "LAV",
+                        "display": "Lavender top EDTA tube",
+                    }
+                ]
+            }
+        }
+    ]
+    assert [i for i in conversion.issues if i.location.startswith("MSG[1]/SPM[1]-27")] == []
+
+
+def test_spm_27_container_type_in_r5_is_an_issue_naming_it() -> None:
+    # R5's Specimen.container has no type, only a device (a Device resource)
+    spm = _spm_in("LAV^Lavender top EDTA tube^99CONT")
+    bundle, conversion = _convert(message(PID, PV1, ORC, OBR, WBC_SIGNED_OUT, spm), "R5")
+    (specimen,) = _resources(bundle, "Specimen")
+    assert "container" not in specimen
+    assert [(i.code, i.text) for i in conversion.issues if i.location == "MSG[1]/SPM[1]-27"] == [
+        (
+            "fhir.container-not-written",
+            (
+                "SPM-27 container type is not written: an R5 Specimen.container has no type, "
+                "only a device (a Device resource, which leukoflag does not write): "
+                "'LAV (Lavender top EDTA tube)'"
+            ),
+        )
+    ]
+
+
+def test_spm_27_sent_with_repetitions_reads_its_first() -> None:
+    spm = _spm_in("LAV^Lavender top EDTA tube^99CONT~SST^Serum separator tube^99CONT")
+    bundle, conversion = _convert(message(PID, PV1, ORC, OBR, WBC_SIGNED_OUT, spm), "R4")
+    (specimen,) = _resources(bundle, "Specimen")
+    assert specimen["container"][0]["type"]["coding"][0]["code"] == "LAV"
+    assert [(i.code, i.text) for i in conversion.issues if i.location == "MSG[1]/SPM[1]-27"] == [
+        (
+            "hl7v2.repetition-unmapped",
+            "SPM-27 repetitions after the first are not carried: 'SST^Serum separator tube^99CONT'",
+        )
+    ]

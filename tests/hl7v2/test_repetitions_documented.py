@@ -44,7 +44,7 @@ WBC = (
 )
 SPM = (
     "SPM|1|SP7790^CORELAB||BLDV^Blood, venous^HL70487||||LACF^Left antecubital fossa^HL70163|||"
-    "P^Patient^HL70369||||||20261124080500-0500|20261124081900-0500"
+    "P^Patient^HL70369||||||20261124080500-0500|20261124081900-0500|||||||||LAV^Lavender top^99CONT"
 )
 MESSAGES = (
     (MSH, PID, PV1, ORC, OBR.format(obr15=""), TQ1, WBC, SPM),

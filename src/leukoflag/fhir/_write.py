@@ -777,9 +777,33 @@ class _Writer:
             resource["collection"] = collection
         if role is not None and self.r5:
             resource["role"] = [role]
+        if specimen.container_type is not None:  # SPM-27 (rare)
+            self.container_type(resource, specimen)
         if specimen.notes:
             resource["note"] = [{"text": note} for note in specimen.notes]
         return url
+
+    def container_type(self, resource: dict[str, Any], specimen: Specimen) -> None:
+        """SPM-27 as ``Specimen.container.type`` (V2-to-FHIR IG SPM[Specimen]); R5's container
+        has no type (it references a Device, which leukoflag does not write): an Issue."""
+        sent = specimen.container_type
+        container = _CONCEPT(sent, None)
+        if sent is None or container is None:
+            return
+        if not self.r5:
+            resource["container"] = [{"type": container}]
+            return
+        first = sent.codings[0] if sent.codings else None
+        shown = sent.text if first is None else first.code
+        if first is not None and first.display:
+            shown = f"{first.code} ({first.display})" if first.code else first.display
+        self.issue(
+            Severity.INFORMATION,
+            "container-not-written",
+            f"{specimen.location}-27",
+            "SPM-27 container type is not written: an R5 Specimen.container has no type, only "
+            f"a device (a Device resource, which leukoflag does not write): {quoted(shown)}",
+        )
 
     def observation(
         self, result: LabResult, evaluation: Evaluation | None, parts: _OrderParts

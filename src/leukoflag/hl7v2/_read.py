@@ -129,7 +129,7 @@ _CARRIED = {
     "ORC": frozenset({1, 2, 3, 4, 5, 7, 12}),
     "OBR": frozenset({1, 2, 3, 4, 7, 8, 10, 11, 14, 15, 16, 22, 24, 25, 27, 32}),
     "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 21, 23, 25, 29}),
-    "SPM": frozenset({1, 2, 4, 8, 11, 17, 18}),
+    "SPM": frozenset({1, 2, 4, 8, 11, 17, 18, 27}),
     "NTE": frozenset({1, 3}),
     "TQ1": frozenset({1, 9}),
 }
@@ -1965,6 +1965,7 @@ class _Reader:
             self._period_parts(period, location)
         received = self._time(fields[18], location, 18)
         self._roles_unknown(unknown_roles, location)
+        container = self._container_type(fields[27], location) if fields[27] else None
         specimen = _SpecimenDraft(
             _new_specimen(
                 location=location,
@@ -1976,11 +1977,25 @@ class _Reader:
                 collected_end=collected_end,
                 received=received,
                 is_control=control,
+                container_type=container,
             )
         )
         order.specimens.append(specimen)
         self.specimen = specimen
         self.note_target = specimen.notes
+
+    def _container_type(self, field: str, location: str) -> Concept | None:
+        """SPM-27 container type (CWE; V2-to-FHIR IG SPM[Specimen]:
+        Specimen.container.type). It does not repeat: its first repetition sent is read."""
+        d = self.delimiters
+        if d.repetition in field:
+            field = self._first_sent(field, location, 27)
+        container, problem = concept(field, d, self.codec)
+        if problem:
+            self._issue(Severity.WARNING, "hl7v2.escape-invalid", f"{location}-27", problem)
+        if field:
+            self._parts_unmapped(field, "CWE", location, 27)
+        return container
 
     def _period_parts(self, period: list[str], location: str) -> None:
         """An Issue for the parts of SPM-17 (DR) not read: a TS.2 degree of precision after a
