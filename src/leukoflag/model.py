@@ -386,6 +386,9 @@ class LabResult:
     # original quantity kept beside it (PQ translation, original text) in another unit says the
     # same count, so its decimals are the unit's (0.0045 10*9/L is 4.5 /uL), not a thousands dot
     normalized_before: bool = field(default=False, repr=False)
+    # Who entered each note and when (NTE-5 rendered readably, "" when not sent; NTE-6), one
+    # pair per note of ``notes``, in order; () when no NTE sent either. Not in repr, as above.
+    notes_entered: tuple[tuple[str, Timestamp | None], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,6 +410,8 @@ class Specimen:
     # SPM-27 container type (CWE); not in repr, which ids of a hand-built message
     # without MSH-10 hash (fhir._ids): a new field must not change them
     container_type: Concept | None = field(default=None, repr=False)
+    # NTE-5/6 of each note (who entered it and when), as LabResult.notes_entered; not in repr
+    notes_entered: tuple[tuple[str, Timestamp | None], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,6 +459,9 @@ class Order:
     # the ORC-5 field request_status was read from (``MSG[1]/ORC[1]-5``), "" when none; not in
     # repr, for the same reason
     request_status_location: str = field(default="", repr=False)
+    # NTE-5/6 of each note after the OBR (who entered it and when), as LabResult.notes_entered;
+    # not in repr, for the same reason
+    notes_entered: tuple[tuple[str, Timestamp | None], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1018,3 +1018,101 @@ def test_spm_27_sent_with_repetitions_reads_its_first() -> None:
             "SPM-27 repetitions after the first are not carried: 'SST^Serum separator tube^99CONT'",
         )
     ]
+
+
+# A critical WBC phoned to the ward: the technologist who called it (NTE-5) and when (NTE-6).
+NTE_CALLED = (
+    "NTE|1|L|Critical value called to and read back by RN on 4 West.||"
+    "4410^MORALES^ELENA^^^^MT|20261124084500-0500"
+)
+
+
+def _notes_entered(version: Literal["R4", "R5"], *segments: str) -> dict[str, Any]:
+    bundle, conversion = _convert(message(PID, PV1, ORC, *segments), version)
+    assert [
+        i for i in conversion.issues if i.location.endswith(("-5", "-6")) and "/NTE[" in i.location
+    ] == []
+    return bundle
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_nte_5_and_6_after_obx_are_the_notes_author_and_time(
+    version: Literal["R4", "R5"],
+) -> None:
+    bundle = _notes_entered(version, OBR, WBC_SIGNED_OUT, NTE_CALLED, SPM)
+    (observation,) = _resources(bundle, "Observation")
+    assert observation["note"] == [
+        {
+            "authorReference": {"display": "ELENA MORALES, MT (4410)"},
+            "time": "2026-11-24T08:45:00-05:00",
+            "text": "Critical value called to and read back by RN on 4 West.",
+        }
+    ]
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_nte_5_and_6_after_obr_are_the_report_notes_author_and_time(
+    version: Literal["R4", "R5"],
+) -> None:
+    nte = "NTE|1|L|Drawn above the IV line; repeat requested.||4411^KIM^JOON|20261124083000-0500"
+    bundle = _notes_entered(version, OBR, nte, WBC_SIGNED_OUT, SPM)
+    (report,) = _resources(bundle, "DiagnosticReport")
+    annotation = {
+        "authorReference": {"display": "JOON KIM (4411)"},
+        "time": "2026-11-24T08:30:00-05:00",
+        "text": "Drawn above the IV line; repeat requested.",
+    }
+    if version == "R5":
+        assert report["note"] == [annotation]
+    else:
+        (extension,) = [e for e in report["extension"] if e["url"].endswith("Report.note")]
+        assert extension["valueAnnotation"] == annotation
+
+
+def test_nte_6_after_spm_is_the_specimen_notes_time_and_a_note_without_it_has_none() -> None:
+    bundle = _notes_entered(
+        "R4",
+        OBR,
+        WBC_SIGNED_OUT,
+        SPM,
+        "NTE|1|L|Slightly hemolyzed.",
+        "NTE|2|L|Clotted on recheck.|||20261124083100-0500",
+    )
+    (specimen,) = _resources(bundle, "Specimen")
+    assert specimen["note"] == [
+        {"text": "Slightly hemolyzed."},
+        {"time": "2026-11-24T08:31:00-05:00", "text": "Clotted on recheck."},
+    ]
+
+
+def test_nte_5_and_6_after_an_obx_5_comment_are_its_nte_notes() -> None:
+    # '3.1 (verified)': the comment is the Observation's first note, the NTE its second
+    wbc = WBC_SIGNED_OUT.replace("|NM|", "|ST|").replace("||3.1|", "||3.1 (verified)|")
+    bundle = _notes_entered("R4", OBR, wbc, NTE_CALLED, SPM)
+    (observation,) = _resources(bundle, "Observation")
+    assert [n.get("authorReference") for n in observation["note"]] == [
+        None,
+        {"display": "ELENA MORALES, MT (4410)"},
+    ]
+    assert observation["note"][0]["text"] == "(verified)"
+
+
+def test_nte_5_and_6_after_pid_are_not_carried_as_patient_has_no_note() -> None:
+    pid_note = "NTE|1|L|Patient prefers the left arm.||4410^MORALES^ELENA|20261124080000-0500"
+    conversion = leukoflag.convert(message(PID, pid_note, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM))
+    assert [
+        (i.code, i.location, i.text)
+        for i in conversion.issues
+        if i.location in {"MSG[1]/NTE[1]-5", "MSG[1]/NTE[1]-6"}
+    ] == [
+        (
+            "hl7v2.field-unmapped",
+            "MSG[1]/NTE[1]-5",
+            "NTE-5 is populated but not carried (FHIR Patient has no note): '4410^MORALES^ELENA'",
+        ),
+        (
+            "hl7v2.field-unmapped",
+            "MSG[1]/NTE[1]-6",
+            "NTE-6 is populated but not carried (FHIR Patient has no note): '20261124080000-0500'",
+        ),
+    ]

@@ -14,7 +14,7 @@ URLs (strings), not reference dicts, and what it caches between messages are tem
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -780,8 +780,34 @@ class _Writer:
         if specimen.container_type is not None:  # SPM-27 (rare)
             self.container_type(resource, specimen)
         if specimen.notes:
-            resource["note"] = [{"text": note} for note in specimen.notes]
+            resource["note"] = (
+                self.annotations(specimen.notes, specimen.notes_entered, specimen.location)
+                if specimen.notes_entered  # NTE-5/6 (rare)
+                else [{"text": note} for note in specimen.notes]
+            )
         return url
+
+    def annotations(
+        self,
+        notes: Sequence[str],
+        entered: Sequence[tuple[str, Any]],
+        location: str,
+    ) -> list[dict[str, Any]]:
+        """``notes`` as Annotations with who entered each and when (NTE-5 as ``authorReference``
+        with its display, NTE-6 as ``time``: V2-to-FHIR IG NTE[Observation], R4 and R5); the
+        notes before ``entered``'s (an OBX-5 comment) have neither."""
+        first = len(notes) - len(entered)
+        written: list[dict[str, Any]] = []
+        for index, note in enumerate(notes):
+            annotation: dict[str, Any] = {}
+            if index >= first:
+                author, stamp = entered[index - first]
+                if author:
+                    annotation["authorReference"] = {"display": author}
+                self.time(annotation, "time", stamp, location)
+            annotation["text"] = note
+            written.append(annotation)
+        return written
 
     def container_type(self, resource: dict[str, Any], specimen: Specimen) -> None:
         """SPM-27 as ``Specimen.container.type`` (V2-to-FHIR IG SPM[Specimen]); R5's container
@@ -901,7 +927,11 @@ class _Writer:
         comment = value.comment if isinstance(value, Number) else ""
         if result.notes or comment:
             notes = [comment, *result.notes] if comment else result.notes
-            resource["note"] = [{"text": note} for note in notes]
+            resource["note"] = (
+                self.annotations(notes, result.notes_entered, location)
+                if result.notes_entered  # NTE-5/6 (rare)
+                else [{"text": note} for note in notes]
+            )
         if result.method is not None:
             method = _CONCEPT(result.method, None)
             if _RESPACED_SEEN:
@@ -1181,10 +1211,15 @@ class _Writer:
             parts.conclusions,
         )
         location = order.location
-        if order.notes and not self.r5:
-            report["extension"] = [
-                {"url": _R4_REPORT_NOTE, "valueAnnotation": {"text": n}} for n in order.notes
-            ]
+        notes: list[dict[str, Any]] | None = None
+        if order.notes:
+            notes = (
+                self.annotations(order.notes, order.notes_entered, location)
+                if order.notes_entered  # NTE-5/6 (rare)
+                else [{"text": note} for note in order.notes]
+            )
+        if notes is not None and not self.r5:
+            report["extension"] = [{"url": _R4_REPORT_NOTE, "valueAnnotation": n} for n in notes]
         if parts.identifiers:
             report["identifier"] = parts.identifiers
         if request is not None:
@@ -1219,8 +1254,8 @@ class _Writer:
             report["specimen"] = [{"reference": url} for url in specimens.values()]
         if observations:
             report["result"] = [{"reference": url} for url in observations]
-        if order.notes and self.r5:
-            report["note"] = [{"text": note} for note in order.notes]
+        if notes is not None and self.r5:
+            report["note"] = notes
         if conclusions:
             report["conclusionCode"] = list(conclusions.values())
 

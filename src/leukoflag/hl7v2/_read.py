@@ -130,7 +130,7 @@ _CARRIED = {
     "OBR": frozenset({1, 2, 3, 4, 7, 8, 10, 11, 14, 15, 16, 22, 24, 25, 27, 32}),
     "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 21, 23, 25, 29}),
     "SPM": frozenset({1, 2, 4, 8, 11, 17, 18, 27}),
-    "NTE": frozenset({1, 3}),
+    "NTE": frozenset({1, 3, 5, 6}),
     "TQ1": frozenset({1, 9}),
 }
 _MAPPED = frozenset(_CARRIED)
@@ -627,10 +627,28 @@ def _type_not_read(message_type: str) -> str:
     return f"message type {message_type} is not a lab result: {_READS}"
 
 
+# Who entered a note and when (NTE-5 rendered readably, NTE-6), by the note's index in its list
+_Entered = dict[int, tuple[str, Timestamp | None]]
+
+
+def _entered(notes: int, entered: _Entered) -> tuple[tuple[str, Timestamp | None], ...]:
+    """``entered`` as the tuple the model holds: one (author, time) per note, in order."""
+    return tuple([entered.get(index, ("", None)) for index in range(notes)])
+
+
 class _OrderDraft:
     """An ORDER_OBSERVATION being read: Order fields, then its notes, results and specimens."""
 
-    __slots__ = ("fields", "location", "notes", "result_notes", "results", "specimens")
+    __slots__ = (
+        "entered",
+        "fields",
+        "location",
+        "notes",
+        "result_entered",
+        "result_notes",
+        "results",
+        "specimens",
+    )
 
     def __init__(self, location: str, fields: dict[str, Any]) -> None:
         self.location = location
@@ -639,11 +657,22 @@ class _OrderDraft:
         self.results: list[LabResult] = []
         self.result_notes: dict[int, list[str]] = {}
         self.specimens: list[_SpecimenDraft] = []
+        # NTE-5/6 of the order's notes, and of its results' by result (rare: None until sent)
+        self.entered: _Entered | None = None
+        self.result_entered: dict[int, _Entered] | None = None
 
     def build(self) -> Order:
         results = self.results
         for position, notes in self.result_notes.items():
             results[position] = replace(results[position], notes=tuple(notes))
+        if self.result_entered is not None:
+            for position, entered in self.result_entered.items():
+                result = results[position]
+                results[position] = replace(
+                    result, notes_entered=_entered(len(result.notes), entered)
+                )
+        if self.entered is not None:
+            self.fields["notes_entered"] = _entered(len(self.notes), self.entered)
         return _new_order(
             location=self.location,
             notes=tuple(self.notes),
@@ -655,15 +684,21 @@ class _OrderDraft:
 
 
 class _SpecimenDraft:
-    __slots__ = ("notes", "specimen")
+    __slots__ = ("entered", "notes", "specimen")
 
     def __init__(self, specimen: Specimen) -> None:
         self.specimen = specimen
         self.notes: list[str] = []
+        self.entered: _Entered | None = None  # NTE-5/6 of its notes (rare: None until sent)
 
     def build(self) -> Specimen:
         if self.notes:
-            return replace(self.specimen, notes=(*self.specimen.notes, *self.notes))
+            notes = (*self.specimen.notes, *self.notes)
+            if self.entered is not None:
+                return replace(
+                    self.specimen, notes=notes, notes_entered=_entered(len(notes), self.entered)
+                )
+            return replace(self.specimen, notes=notes)
         return self.specimen
 
 
@@ -2064,7 +2099,10 @@ class _Reader:
             decoded(r, d, self.codec, problems) for r in fields[3].split(d.repetition)
         ).strip()
         self._problems(problems, f"{location}-3")
+        entered = fields[5] or fields[6]  # NTE-5 entered by, NTE-6 entered time (rare)
         if not text:
+            if entered:
+                self._entered_unmapped(fields, location, "the NTE has no text (NTE-3)")
             return
         target = self.note_target
         if target is None:
@@ -2074,14 +2112,79 @@ class _Reader:
                 location,
                 f"NTE follows a segment that carries no notes; its text: {quoted(text, 200)}",
             )
+            if entered:
+                self._entered_unmapped(fields, location, "its note is not carried")
         elif isinstance(target, list):
             target.append(text)
             group = self.group
             # FHIR Patient has no note: the Issue saying so points at the NTE
             if group is not None and target is group.patient_notes:
                 group.patient_note_locations.append(location)
+                if entered:
+                    self._entered_unmapped(fields, location, "FHIR Patient has no note")
+            elif entered:
+                self._note_entered(fields, location, target, len(target) - 1)
         else:  # the result just read: the last of its order (an OBX between sets it anew)
-            target.result_notes.setdefault(len(target.results) - 1, []).append(text)
+            position = len(target.results) - 1
+            notes = target.result_notes.setdefault(position, [])
+            notes.append(text)
+            if entered:
+                self._note_entered(fields, location, target, len(notes) - 1, position)
+
+    def _note_entered(
+        self,
+        fields: list[str],
+        location: str,
+        target: list[str] | _OrderDraft,
+        index: int,
+        result: int | None = None,
+    ) -> None:
+        """NTE-5 (entered by, XCN) and NTE-6 (entered time) of the note ``index`` of ``target``
+        (an order's or specimen's notes, or the ``result``-th result's of the order ``target``):
+        its Annotation's author and time (V2-to-FHIR IG NTE[Observation])."""
+        d = self.delimiters
+        author = ""
+        if fields[5]:
+            field = (
+                self._first_sent(fields[5], location, 5) if d.repetition in fields[5] else fields[5]
+            )
+            problems: list[str] = []
+            author = render_person(field, d, self.codec, problems)
+            if problems:
+                self._field_problems(problems, location, 5)
+            self._parts_unmapped(field, "XCN", location, 5)
+        time = self._time(fields[6], location, 6)
+        if not author and time is None:
+            return
+        if isinstance(target, _OrderDraft):
+            if result is None:
+                return
+            by_result = target.result_entered
+            if by_result is None:
+                by_result = target.result_entered = {}
+            by_result.setdefault(result, {})[index] = (author, time)
+            return
+        order, specimen = self.order, self.specimen
+        if order is not None and target is order.notes:
+            if order.entered is None:
+                order.entered = {}
+            order.entered[index] = (author, time)
+        elif specimen is not None and target is specimen.notes:
+            if specimen.entered is None:
+                specimen.entered = {}
+            specimen.entered[len(specimen.specimen.notes) + index] = (author, time)
+
+    def _entered_unmapped(self, fields: list[str], location: str, why: str) -> None:
+        """NTE-5 and NTE-6 of an NTE whose note is not written as an Annotation: not carried."""
+        for number in (5, 6):
+            if fields[number]:
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.field-unmapped",
+                    f"{location}-{number}",
+                    f"NTE-{number} is populated but not carried ({why}): "
+                    f"{quoted(fields[number], 80)}",
+                )
 
     # ------------------------------------------------------------------ OBX (the hot path)
 
