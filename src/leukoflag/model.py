@@ -462,6 +462,10 @@ class Order:
     # NTE-5/6 of each note after the OBR (who entered it and when), as LabResult.notes_entered;
     # not in repr, for the same reason
     notes_entered: tuple[tuple[str, Timestamp | None], ...] = field(default=(), repr=False)
+    # OBR-29 parent: the placer's and the filler's number of the order this one is a child of
+    # (a reflex or add-on order); None when not sent. Not in repr, for the same reason
+    parent_placer_id: Identifier | None = field(default=None, repr=False)
+    parent_filler_id: Identifier | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1116,3 +1116,74 @@ def test_nte_5_and_6_after_pid_are_not_carried_as_patient_has_no_note() -> None:
             "NTE-6 is populated but not carried (FHIR Patient has no note): '20261124080000-0500'",
         ),
     ]
+
+
+# A manual differential the lab reflexed from the CBC (OBR-11 G), naming the CBC as its
+# parent order (OBR-29: placer & namespace ^ filler & namespace).
+REFLEX_ORC = "ORC|RE|ORD55378^EHR|LAB88165^CORELAB||CM"
+MANUAL_ANC = (
+    "OBX|1|NM|753-4^Neutrophils [#/volume] in Blood by Manual count^LN||1.1|10*3/uL^^UCUM|"
+    "1.8-7.7|L|||F|||20261124093000-0500"
+)
+
+
+def _reflex(parent: str) -> str:
+    # OBR-25 F, then OBR-26 to OBR-28 empty and OBR-29 the parent
+    return (
+        "OBR|2|ORD55378^EHR|LAB88165^CORELAB|57022-6^Manual differential panel - Blood^LN|||"
+        "20261124080500-0500||||G|||||5820^VARGA^ILONA^^^^MD||||||20261124093500-0500|||F"
+        f"||||{parent}"
+    )
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_obr_29_parent_order_is_the_child_requests_based_on(
+    version: Literal["R4", "R5"],
+) -> None:
+    reflex = _reflex("ORD55377&EHR^LAB88164&CORELAB")
+    bundle, conversion = _convert(
+        message(PID, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM, REFLEX_ORC, reflex, MANUAL_ANC), version
+    )
+    cbc, differential = [
+        e for e in bundle["entry"] if e["resource"]["resourceType"] == "ServiceRequest"
+    ]
+    assert "basedOn" not in cbc["resource"]
+    assert differential["resource"]["basedOn"] == [{"reference": cbc["fullUrl"]}]
+    assert differential["resource"]["intent"] == "reflex-order"
+    assert [i for i in conversion.issues if i.location.startswith("MSG[1]/OBR[2]-29")] == []
+
+
+def test_obr_29_naming_an_order_not_in_the_message_is_a_reference_by_its_numbers() -> None:
+    reflex = _reflex("ORD40001&EHR^LAB70001&CORELAB")
+    bundle, conversion = _convert(message(PID, PV1, REFLEX_ORC, reflex, MANUAL_ANC), "R4")
+    (request,) = _resources(bundle, "ServiceRequest")
+    assert [(b["type"], b["identifier"]["value"]) for b in request["basedOn"]] == [
+        ("ServiceRequest", "ORD40001"),
+        ("ServiceRequest", "LAB70001"),
+    ]
+    assert [b["identifier"]["type"]["coding"][0]["code"] for b in request["basedOn"]] == [
+        "PLAC",
+        "FILL",
+    ]
+    assert [(i.code, i.text) for i in conversion.issues if i.location == "MSG[1]/OBR[1]-29"] == [
+        (
+            "fhir.parent-order-not-found",
+            (
+                "OBR-29 parent order 'ORD40001^EHR' / 'LAB70001^CORELAB' is no order written "
+                "before this one in the Bundle: ServiceRequest.basedOn names it by its number only"
+            ),
+        )
+    ]
+
+
+def test_obr_29_of_an_order_without_service_request_is_an_issue() -> None:
+    reflex = _reflex("^LAB88164&CORELAB")  # the filler's number only
+    conversion = leukoflag.convert(message(PV1, REFLEX_ORC, reflex, MANUAL_ANC))
+    (said,) = [i for i in conversion.issues if i.location == "MSG[1]/OBR[1]-29"]
+    assert (said.code, said.text) == (
+        "fhir.parent-order-not-written",
+        (
+            "OBR-29 parent order 'LAB88164^CORELAB' is not written: no ServiceRequest (the "
+            "message has no PID)"
+        ),
+    )

@@ -599,15 +599,17 @@ class _Writer:
             or order.specimen_action  # OBR-11 G: an order the lab generated (a reflex order)
         )
         if not ordered:
+            why = "the OBR is no order: no ORC, placer number, ordering provider or OBR-11 G"
             if order.priority:  # rare: sent with no order to hold it
-                self.priority_not_written(
-                    order,
-                    "the OBR is no order: no ORC, placer number, ordering provider or OBR-11 G",
-                )
+                self.priority_not_written(order, why)
+            if order.parent_placer_id is not None or order.parent_filler_id is not None:
+                self.parent_not_written(order, why)
             return None
         if context.subject is None:
             if order.priority:
                 self.priority_not_written(order, "the message has no PID")
+            if order.parent_placer_id is not None or order.parent_filler_id is not None:
+                self.parent_not_written(order, "the message has no PID")
             self.issue(
                 Severity.WARNING,
                 "order-without-patient",
@@ -647,6 +649,8 @@ class _Writer:
             # V2-to-FHIR IG ORC[ServiceRequest]: ORC-4 → requisition, the group of orders placed
             # together, which identifies none of them alone
             resource["requisition"] = group_id
+        if order.parent_placer_id is not None or order.parent_filler_id is not None:
+            resource["basedOn"] = self.parent_order(order)  # OBR-29 (rare)
         # ORC-5 (the order's own status) when sent, else what OBR-25 says of the order
         resource["status"] = order.request_status or _REQUEST_STATUS[order.status]
         # V2-to-FHIR IG OBR[ServiceRequest]: OBR-11 G (a generated order) → reflex-order
@@ -713,6 +717,38 @@ class _Writer:
         if order.collector:
             self.specimen_collector(order, written)
         return written
+
+    def parent_order(self, order: Order) -> list[dict[str, Any]]:
+        """OBR-29 as ``ServiceRequest.basedOn`` (V2-to-FHIR IG OBR[ServiceRequest]): the parent
+        order's ServiceRequest when written before in the Bundle (its placer or filler number
+        among its identifiers), else a reference by the numbers sent, with an Issue."""
+        wanted = [
+            el.identifier(sent, kind)
+            for sent, kind in ((order.parent_placer_id, "PLAC"), (order.parent_filler_id, "FILL"))
+            if sent is not None and sent.value
+        ]
+        for entry in self.entries:  # only for an OBR-29: a scan of the entries written
+            resource = entry["resource"]
+            if resource["resourceType"] == "ServiceRequest" and any(
+                identifier in wanted for identifier in resource.get("identifier", ())
+            ):
+                return [{"reference": entry["fullUrl"]}]
+        self.issue(
+            Severity.INFORMATION,
+            "parent-order-not-found",
+            f"{order.location}-29",
+            f"OBR-29 parent order {_parent_shown(order)} is no order written before this one "
+            "in the Bundle: ServiceRequest.basedOn names it by its number only",
+        )
+        return [{"type": "ServiceRequest", "identifier": identifier} for identifier in wanted]
+
+    def parent_not_written(self, order: Order, why: str) -> None:
+        self.issue(
+            Severity.INFORMATION,
+            "parent-order-not-written",
+            f"{order.location}-29",
+            f"OBR-29 parent order {_parent_shown(order)} is not written: no ServiceRequest ({why})",
+        )
 
     def priority_not_written(self, order: Order, why: str) -> None:
         self.issue(
@@ -1462,3 +1498,12 @@ def _specimen_said(specimen: Specimen) -> str:
     ]
     words += [c.text for c in (specimen.type, specimen.source_site, specimen.role) if c and c.text]
     return f" {quoted(' '.join(words), 120)}" if words else ""
+
+
+def _parent_shown(order: Order) -> str:
+    """OBR-29's placer and filler numbers as Issues quote them: 'ORD1^EHR' / 'LAB1^CORELAB'."""
+    return " / ".join(
+        quoted(f"{sent.value}^{sent.assigner}" if sent.assigner else sent.value)
+        for sent in (order.parent_placer_id, order.parent_filler_id)
+        if sent is not None and sent.value
+    )

@@ -127,7 +127,7 @@ _CARRIED = {
     "PID": frozenset({1, 2, 3, 4, 5, 7, 8, 11, 13, 14, 29, 30}),
     "PV1": frozenset({1, 2, 3, 7, 8, 9, 17, 19, 44, 45}),
     "ORC": frozenset({1, 2, 3, 4, 5, 7, 12}),
-    "OBR": frozenset({1, 2, 3, 4, 7, 8, 10, 11, 14, 15, 16, 22, 24, 25, 27, 32}),
+    "OBR": frozenset({1, 2, 3, 4, 7, 8, 10, 11, 14, 15, 16, 22, 24, 25, 27, 29, 32}),
     "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 21, 23, 25, 29}),
     "SPM": frozenset({1, 2, 4, 8, 11, 17, 18, 27}),
     "NTE": frozenset({1, 3, 5, 6}),
@@ -1753,6 +1753,8 @@ class _Reader:
             if request[24]:  # an ID (table 0074): its first component
                 section = self._id_code(request[24], where, 24, "an ID: its code is read")
                 values["service_section"] = self._text(section, f"{where}-24").strip()
+            if request[29]:  # EIP: the parent order of a child (reflex, add-on) order
+                self._parent_order(request[29], where, values)
         if order_fields[7]:  # TQ (v2.3-2.4): its priority, TQ.6, unless OBR-27.6 gives one
             self._order_timing(order_fields[7], orc_where, values)
         values["code"] = code or _EMPTY_CONCEPT
@@ -1794,6 +1796,38 @@ class _Reader:
                 f"{quoted(order_fields[12], 80)}",
             )
         return values
+
+    def _parent_order(self, field: str, where: str, values: dict[str, Any]) -> None:
+        """OBR-29 parent (EIP: the parent order's placer EI ^ filler EI, each in subcomponents)
+        as ``parent_placer_id`` and ``parent_filler_id``: ServiceRequest.basedOn (V2-to-FHIR IG
+        OBR[ServiceRequest]). It does not repeat: its first repetition sent is read."""
+        d = self.delimiters
+        if d.repetition in field:
+            field = self._first_sent(field, where, 29)
+        parts = field.split(d.component)
+        problems: list[str] = []
+        for component, key in ((1, "parent_placer_id"), (2, "parent_filler_id")):
+            part = parts[component - 1] if component <= len(parts) else ""
+            if not part.strip():
+                continue
+            values[key] = identifier_ei(part, d.subcomponent, d, self.codec, problems)
+            for at, text in unread_parts(part.replace(d.subcomponent, d.component), "EI", d):
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.component-unmapped",
+                    f"{where}-29.{component}.{at}",
+                    f"OBR-29.{component}.{at} is not carried: {quoted(text, 80)}",
+                )
+        if problems:
+            self._field_problems(problems, where, 29)
+        for component, text in enumerate(parts[2:], 3):
+            if text.strip():
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.component-unmapped",
+                    f"{where}-29.{component}",
+                    f"OBR-29.{component} is not carried: {quoted(text, 80)}",
+                )
 
     def _interpreter(self, field: str, where: str) -> str:
         """OBR-32 principal result interpreter (NDL): its name (CNN, in subcomponents) rendered
