@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from leukoflag.cli._records import _count_results
+from leukoflag import api
+from leukoflag.cli._records import _count_results, record_of
+from leukoflag.settings import Settings
 
 PER_UL = {"value": 3100, "unit": "cells/µL", "system": "http://unitsofmeasure.org", "code": "/uL"}
 K_PER_UL = {
@@ -55,3 +57,23 @@ def test_arrays_sent_as_other_json_types_count_nothing() -> None:
     observation = _observation(valueQuantity=PER_UL, contained=1.5, component={"code": {}})
     assert _count_results(observation) == (1, 1)
     assert _count_results({"resourceType": "Bundle", "type": "collection", "entry": 7}) == (0, 0)
+
+
+def test_a_count_sent_in_per_microlitre_but_not_normalized_is_not_counted() -> None:
+    # a lab that sends every count in /uL (UCUM): the platelets and lymphocytes are written as
+    # sent, not normalized, and neither is a cancelled WBC; the report counted all four
+    taken = "20261124081000-0500"
+    message = "\r".join(
+        (
+            r"MSH|^~\&|CORELAB|EASTFIELD|EHR|EASTFIELD|20261124093000-0500||ORU^R01^ORU_R01|EF-2201|P|2.5",
+            "PID|1||MRN200188^^^EASTFIELD^MR||TESTCASE^ROWAN||19750604|F",
+            f"OBR|1|EO-2201^EHR|EL-2201^CORELAB|58410-2^CBC panel^LN|||{taken}",
+            f"OBX|1|NM|6690-2^Leukocytes^LN||6800|/uL^^UCUM|4500-11000||||F|||{taken}",
+            f"OBX|2|NM|777-3^Platelets^LN||245000|/uL^^UCUM|150000-400000||||F|||{taken}",
+            f"OBX|3|NM|731-0^Lymphocytes^LN||2100|/uL^^UCUM|1000-4000||||F|||{taken}",
+            f"OBX|4|NM|751-8^Neutrophils^LN||3900|/uL^^UCUM|1800-7700||||X|||{taken}",
+        )
+    )
+    outcome = api.convert_v2_message(message.encode() + b"\r", 1, "feed.hl7", Settings())
+    record = record_of(outcome)
+    assert (record.observations, record.normalized) == (4, 1)

@@ -28,6 +28,9 @@ ItemConverter = Callable[[bytes, int, str, Settings], api.Outcome]
 
 _UCUM = "http://unitsofmeasure.org"
 _PER_UL = "/uL"
+# the unit leukoflag writes a normalized count in (fhir PER_UL_UNIT): a platelet count sent as
+# '/uL' (UCUM) is written with the code /uL too, as sent, and is no normalized count
+_PER_UL_UNIT = "cells/µL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +117,7 @@ def _exit_when_closed(lifeline: Connection) -> None:
 
 def _count_results(resource: dict[str, Any]) -> tuple[int, int]:
     """Observations in ``resource`` (itself, its Bundle entries, contained resources) and the
-    values written in cells/µL (an Observation's or a component's valueQuantity)."""
+    values leukoflag wrote in cells/µL (an Observation's or a component's valueQuantity)."""
     observations = normalized = 0
     pending: list[Any] = [resource]
     while pending:
@@ -147,6 +150,7 @@ def _per_ul(result: Any) -> int:
     quantity = result.get("valueQuantity") if isinstance(result, dict) else None
     return int(
         isinstance(quantity, dict)
-        and quantity.get("system") == _UCUM
         and quantity.get("code") == _PER_UL
+        and quantity.get("unit") == _PER_UL_UNIT
+        and quantity.get("system") == _UCUM
     )
