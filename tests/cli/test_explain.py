@@ -484,3 +484,19 @@ def test_a_range_value_with_its_limits_in_two_units_shows_each_in_its_own() -> N
     row = next(line for line in _explained(result).splitlines() if "MSG[1]/OBX[1]" in line)
     assert row.startswith("  MSG[1]/OBX[1]  WBC  2.1 10*3/uL-3500 /uL  →  ")
     assert row.endswith("→  L")
+
+
+def test_explain_rejects_a_large_unrecognized_input_with_converts_reason(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # an interface engine's day log named by mistake: explain read it whole into memory (twice
+    # its size) and gave a reason of its own, without what convert says of its size
+    (tmp_path / "engine.log").write_bytes(LOG_QUOTING_HL7 * 20_000)  # 2.8 MB
+    explained = leukoflag("explain", "engine.log")
+    converted = leukoflag("convert", "engine.log", "-q")
+    assert (explained.returncode, converted.returncode) == (1, 1)
+    reason = converted.stderr.decode().partition("(ITEM[1]): ")[2].rstrip("\n")
+    assert reason.endswith(
+        "(input of 2820000 bytes: only its first 1048576 bytes are kept with this rejection)"
+    )
+    assert explained.stdout.decode() == f"engine.log\n\nITEM[1]  rejected: {reason}\n"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import BinaryIO, TextIO
 
-from leukoflag import api, detect, fhir, hl7v2
+from leukoflag import api, fhir, hl7v2
 from leukoflag._numbers import long_number, plain
 from leukoflag._quote import quoted, shortened
 from leukoflag.cli import EXIT_OK, EXIT_REJECTED
@@ -171,9 +171,11 @@ def _read(stream: BinaryIO, settings: Settings, source: str) -> Iterator[_Item |
                     evaluations[location] = replace(found, finding=finding)
             yield _Item(entry.location, title, entry.groups, evaluations, outcome.issues)
     else:
-        raw = stream.read()
-        if not detect.is_blank(raw):  # as convert: a byte-order mark alone is no item either
-            yield Rejected(1, source, detect.describe_unknown(raw), raw, "ITEM[1]")
+        # convert's own rejection (none for a blank input): the same reason, and a large file
+        # (a day's log named by mistake) is read in blocks, not into memory whole
+        for outcome in api.iter_outcomes(stream, settings, source=source):
+            assert outcome.rejected is not None  # content of no format is rejected whole
+            yield outcome.rejected
 
 
 def _fhir_items(
