@@ -356,6 +356,24 @@ def test_explain_shows_a_reader_issue_of_the_counts_own_segment(
     assert "control-character" not in rows[0] + "".join(row for row in rows if row != wbc)
 
 
+def test_explain_gives_a_writer_issue_of_a_count_not_judged_as_a_note_not_as_why(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # a CBC cancelled with its values (OBX-11 X): the obs-6 Issue of writing it read as the
+    # reason the count was not judged, beside the status that is
+    (tmp_path / "cancelled.hl7").write_bytes(oru("E-5", status="X"))
+    text = leukoflag("explain", "cancelled.hl7").stdout.decode()
+    wbc = text.partition("  MSG[1]/OBX[1]  WBC  6.8 10*3/uL  →  —  →  not judged\n")[2]
+    why, note = wbc.splitlines()[:2]
+    assert why == (
+        "      why   flag.status-not-flaggable: not flagged: result status cancelled (sent as 'X')"
+    )
+    assert note == (
+        "      note  fhir.data-absent-with-value: the result has a value and data-absent reason "
+        "'not-performed'; FHIR allows only one (obs-6): the value is written"
+    )
+
+
 def test_explain_says_why_a_segmented_count_alone_gave_no_anc(
     leukoflag: Runner, tmp_path: Path
 ) -> None:

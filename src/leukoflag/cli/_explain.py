@@ -300,10 +300,13 @@ def _row(evaluation: Evaluation, written: str, more: Sequence[Issue] = ()) -> _R
         details.append(("derived", "by leukoflag, read back from its own output"))
     if evaluation.loinc is not None:
         details.append(("LOINC", f"{evaluation.loinc.code} {evaluation.loinc.display}".strip()))
+    # why a count was not judged is the flagging step's to say: an Issue of reading or writing
+    # its segment (an obs-6 value beside a cancelled status, a field not carried) is a note
     details.extend(
         ("why" if finding is None else "note", f"{issue.code}: {issue.text}")
-        for issue in (*evaluation.issues, *more)
+        for issue in evaluation.issues
     )
+    details.extend(("note", f"{issue.code}: {issue.text}") for issue in more)
     return _Row(evaluation.location, analyte, written, per_ul, code, tuple(details))
 
 
