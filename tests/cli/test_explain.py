@@ -214,6 +214,21 @@ def test_explain_finds_no_item_in_a_file_of_a_byte_order_mark_alone(
     assert converted.returncode == 0
 
 
+@pytest.mark.parametrize("content", [b"", b"\r\n\r\n", b"\xef\xbb\xbf", b"[]\n"])
+def test_explain_says_an_input_of_no_item_holds_nothing_to_explain(
+    leukoflag: Runner, tmp_path: Path, content: bytes
+) -> None:
+    # an export that came out empty printed its name and nothing under it, as if explain had
+    # stopped before reading it
+    (tmp_path / "night.hl7").write_bytes(content)
+    (tmp_path / "low.hl7").write_bytes(oru("E-6", wbc="3.1", wbc_unit="K/uL"))
+    done = leukoflag("explain", "night.hl7", "low.hl7")
+    assert done.returncode == 0
+    text = done.stdout.decode()
+    assert text.startswith("night.hl7\n\n  no message or resource in it\n\nlow.hl7\n\nMSG[1]  ")
+    assert text.count("no message or resource") == 1
+
+
 @pytest.mark.parametrize("codec", ["utf-16", "utf-16-le"])
 def test_explain_reads_wide_ndjson_as_convert_does(
     leukoflag: Runner, tmp_path: Path, codec: str

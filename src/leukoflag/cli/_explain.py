@@ -120,6 +120,7 @@ def _explain_inputs(out: TextIO, inputs: Sequence[Input], settings: Settings) ->
         if number:
             out.write("\n")
         out.write(f"{line_text(item.source)}\n")  # stdout may refuse a non-UTF-8 name
+        read = None
         with item.open() as stream:
             for read in item.reading(_read(stream, settings, item.source)):
                 if isinstance(read, Rejected):
@@ -128,6 +129,8 @@ def _explain_inputs(out: TextIO, inputs: Sequence[Input], settings: Settings) ->
                     out.write(f"\n{where}  rejected: {line_text(read.reason)}\n")
                 else:
                     _write_item(out, read)
+        if read is None:  # empty, blanks only, '[]': its name alone would read as cut short
+            out.write("\n  no message or resource in it\n")
     return rejected
 
 
