@@ -97,7 +97,8 @@ def test_judged_count_shows_value_as_written_count_code_rule_range_finding_grade
 def test_count_not_judged_says_why() -> None:
     text = _explained(_result(1, "751-8", "see comment", "K/uL", ("1.8", "7.7")))
     assert '  MSG[1]/OBX[1]  ANC  "see comment"  →  —  →  not judged' in text
-    assert "why  flag.value-not-numeric: " in text
+    # the labels are as wide as the longest, here the sender's flag the output keeps
+    assert "      sender  N\n      why     flag.value-not-numeric: " in text
 
 
 def test_a_lab_range_limit_with_a_huge_exponent_is_shown_with_its_exponent() -> None:
@@ -387,6 +388,27 @@ def test_explain_gives_a_writer_issue_of_a_count_not_judged_as_a_note_not_as_why
         "      note  fhir.data-absent-with-value: the result has a value and data-absent reason "
         "'not-performed'; FHIR allows only one (obs-6): the value is written"
     )
+
+
+def test_explain_shows_the_senders_flag_of_a_count_not_judged(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # a preliminary WBC flagged L, replaced by its correction: not judged, its Bundle keeps the
+    # sender's L as its interpretation, and explain did not show it
+    taken = "20261124081000-0500"
+    wbc = "OBX|{n}|NM|6690-2^Leukocytes^LN||{value}|K/uL|4.0-11.0|L|||{status}|||" + taken
+    message = oru("E-8").split(b"\rOBX|", 1)[0].decode() + "".join(
+        "\r" + wbc.format(n=n, value=value, status=status)
+        for n, value, status in ((1, "3.1", "P"), (2, "3.3", "C"))
+    )
+    (tmp_path / "corrected.hl7").write_bytes(message.encode() + b"\r")
+    text = leukoflag("explain", "corrected.hl7").stdout.decode()
+    preliminary = text.partition(
+        "  MSG[1]/OBX[1]  WBC  3.1 K/uL  →  3,100 cells/µL  →  not judged\n"
+    )
+    details = preliminary[2].partition("\n  MSG[1]/OBX[2]")[0].splitlines()
+    assert [line.split()[0] for line in details] == ["range", "sender", "why"]
+    assert "      sender   L" in details
 
 
 def test_explain_says_why_a_segmented_count_alone_gave_no_anc(

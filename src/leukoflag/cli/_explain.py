@@ -221,7 +221,8 @@ def _write_item(out: TextIO, item: _Item) -> None:
                     others += 1
                     continue
                 written = line_text(shortened(_as_written(result)))
-                rows.append(_row(found, written, more.get(result.location, ())))
+                flags = tuple([flag.code for flag in result.sender_flags])
+                rows.append(_row(found, written, more.get(result.location, ()), flags))
             rows.extend(derived.pop(order.location, ()))
         blocks.append((head, rows))
     blocks.append(("", [row for rows in derived.values() for row in rows]))  # of no order read
@@ -284,7 +285,9 @@ def _write_rows(out: TextIO, rows: Sequence[_Row], aligned: Sequence[_Row]) -> N
             out.write(f"      {key:<{label}}  {line_text(text)}\n")
 
 
-def _row(evaluation: Evaluation, written: str, more: Sequence[Issue] = ()) -> _Row:
+def _row(
+    evaluation: Evaluation, written: str, more: Sequence[Issue] = (), sent: tuple[str, ...] = ()
+) -> _Row:
     analyte = _ANALYTE_NAMES.get(str(evaluation.analyte), str(evaluation.analyte))
     quantity = evaluation.quantity
     per_ul = f"{quantity.comparator}{_count(quantity.value)} cells/µL" if quantity else "—"
@@ -297,6 +300,8 @@ def _row(evaluation: Evaluation, written: str, more: Sequence[Issue] = ()) -> _R
         code = _NOT_JUDGED
         if evaluation.reference_range is not None:
             details.append(("range", _range(evaluation)))
+        if sent:  # the Bundle keeps them as its interpretation (docs/output.md)
+            details.append(("sender", ", ".join(sent)))
     if evaluation.derived_from:
         details.append(("derived", "from " + ", ".join(evaluation.derived_from)))
     elif finding is not None and finding.derived:
