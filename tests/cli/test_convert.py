@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -553,6 +555,40 @@ def test_report_dash_without_an_output_directory_is_a_usage_error(
     ]
     assert done.stdout == b""
     assert not (tmp_path / "-").exists()
+
+
+def test_report_to_the_stdout_of_the_ndjson_outputs_is_a_usage_error(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # '--report -' is refused without -o, but stdout named as a file was written into: the
+    # report's 70 pretty-printed lines after the NDJSON Bundles, each line a broken item
+    (tmp_path / "low.hl7").write_bytes(LOW)
+    done = leukoflag("convert", "low.hl7", "--report", "/dev/stdout")
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [
+        (
+            "leukoflag: --report /dev/stdout: is stdout, which carries the NDJSON outputs; "
+            "write the report to a file, or the outputs to -o DIR"
+        )
+    ]
+    assert done.stdout == b""
+
+
+def test_report_to_the_file_stdout_is_redirected_to_is_a_usage_error(tmp_path: Path) -> None:
+    # 'convert low.hl7 --report day.ndjson > day.ndjson': the report replaced the NDJSON
+    (tmp_path / "low.hl7").write_bytes(LOW)
+    with (tmp_path / "day.ndjson").open("wb") as stdout:
+        done = subprocess.run(
+            [sys.executable, "-m", "leukoflag", "convert", "low.hl7", "--report", "day.ndjson"],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            timeout=300,
+            check=False,
+        )
+    assert done.returncode == 2
+    assert done.stderr.decode().startswith("leukoflag: --report day.ndjson: is stdout, ")
+    assert (tmp_path / "day.ndjson").read_bytes() == b""
 
 
 def test_output_dash_is_ndjson_on_stdout_not_a_directory_named_dash(

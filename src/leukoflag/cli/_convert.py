@@ -24,6 +24,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import ExitStack
 from multiprocessing.connection import Connection
 from pathlib import Path
+from stat import S_ISCHR
 from types import FrameType
 from typing import Any, BinaryIO, Protocol
 
@@ -102,6 +103,11 @@ def _convert(args: argparse.Namespace) -> int:
         _check_report_path(report_path)
         if output is not None:
             _check_report_outside_outputs(report_path, output, inputs)
+        elif _is_stdout(report_path):  # /dev/stdout, or the file stdout is redirected to
+            raise UsageError(
+                f"--report {report_path}: is stdout, which carries the NDJSON outputs; write the "
+                "report to a file, or the outputs to -o DIR"
+            )
     if output is not None:
         _prepare_directory(output)
     if report_path is not None and not _written_in_place(report_path):
@@ -491,6 +497,17 @@ def _check_report_to_stdout(output: Path | None) -> None:
         )
     if sys.stdout is None:
         raise UsageError("--report -: stdout is closed")
+
+
+def _is_stdout(path: Path) -> bool:
+    """Whether ``path`` names the pipe or file stdout writes to (``/dev/stdout``, ``/dev/fd/1``,
+    or the file of ``> day.ndjson``, which the shell has opened before the command starts); a
+    terminal or ``/dev/null`` takes both as it takes stderr's lines."""
+    try:
+        named = path.stat()
+        return os.path.samestat(named, os.fstat(sys.stdout.fileno())) and not S_ISCHR(named.st_mode)
+    except (OSError, ValueError, AttributeError):  # no such file yet, or a stdout of no file
+        return False
 
 
 def _check_report_path(path: Path) -> None:
