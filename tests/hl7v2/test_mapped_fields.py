@@ -373,6 +373,34 @@ def test_pv1_44_and_45_admission_and_discharge_are_the_encounters_period(
     assert _unmapped_at(conversion, "MSG[1]/PV1[1]-4") == []
 
 
+@pytest.mark.parametrize(("version", "ended"), [("R4", "finished"), ("R5", "completed")])
+def test_a_visit_sent_with_its_discharge_time_is_an_encounter_that_has_ended(
+    version: Literal["R4", "R5"], ended: str
+) -> None:
+    # PV1-45 says the patient was discharged: the visit is over, which FHIR calls finished in
+    # R4 and completed in R5 (R4/R5 EncounterStatus maps); 'unknown' is a value of last resort.
+    pv1 = _pv1_stay("202611221430-0500", "20261124163000-0500").replace("|O|", "|I|", 1)
+    bundle, _ = _convert(message(PID, pv1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
+    (encounter,) = _resources(bundle, "Encounter")
+    assert encounter["status"] == ended
+    assert fhir.validate(bundle, version) == []
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_a_visit_without_a_discharge_time_written_has_an_unknown_status(
+    version: Literal["R4", "R5"],
+) -> None:
+    # admitted only, or a discharge before the admission (left out): whether it is over is unknown
+    for admitted, discharged in (
+        ("202611221430-0500", ""),
+        ("20261124080000-0500", "20261122080000-0500"),
+    ):
+        pv1 = _pv1_stay(admitted, discharged)
+        bundle, _ = _convert(message(PID, pv1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
+        (encounter,) = _resources(bundle, "Encounter")
+        assert encounter["status"] == "unknown"
+
+
 def test_pv1_45_before_pv1_44_is_left_out_with_a_warning() -> None:
     pv1 = _pv1_stay("20261124080000-0500", "20261122080000-0500")
     bundle, conversion = _convert(message(PID, pv1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")

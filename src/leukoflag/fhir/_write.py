@@ -440,7 +440,8 @@ class _Writer:
             # the type sent in PV1-19.5 (AN, a lab's own), else visit number
             sent = visit.visit_number.type_code
             resource["identifier"] = [el.identifier(visit.visit_number, "" if sent else "VN")]
-        resource["status"] = "unknown"  # an ORU^R01 does not say whether the visit is over
+        # an ORU^R01 does not say whether the visit is over, unless PV1-45 is sent (visit_period)
+        resource["status"] = "unknown"
         klass = self.encounter_class(visit)
         if self.r5:
             if klass is not None:
@@ -500,6 +501,8 @@ class _Writer:
             period["end"] = end
         if period:
             resource["actualPeriod" if self.r5 else "period"] = period
+        if end is not None:  # discharged: the visit is over (R4 finished is R5 completed)
+            resource["status"] = "completed" if self.r5 else "finished"
 
     def encounter_class(self, visit: Visit) -> dict[str, Any] | None:
         sent = visit.patient_class.strip()
