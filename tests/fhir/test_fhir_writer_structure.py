@@ -489,6 +489,25 @@ def test_times_without_offset_are_not_written_as_instants() -> None:
     assert_valid(bundle)
 
 
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_msh_7_without_offset_says_that_the_provenance_is_not_recorded_either(
+    version: Literal["R4", "R5"],
+) -> None:
+    # MSH-7 is both Bundle.timestamp and Provenance.recorded: the Issue at MSH-7 named only
+    # the timestamp, though the Provenance has no recorded time either (R5: none at all).
+    msg = message(obr(obx(1, "5.5")), timestamp=ts("2026-11-24"))
+    bundle, issues = write(msg, fhir_version=version)
+    assert "recorded" not in one(bundle, "Provenance")
+    said = (
+        "'20261124' has no time of day with a known offset, which Bundle.timestamp and "
+        "Provenance.recorded (FHIR instants) need; neither written"
+    )
+    assert [(i.location, i.text) for i in issues if i.code == "fhir.timestamp-not-instant"] == [
+        (f"{MSG}/MSH[1]-7", said)
+    ]
+    assert_valid(bundle, version)
+
+
 def test_times_fhir_cannot_hold_are_reported_at_their_field() -> None:
     # An analyzer clock with ten decimals, and a report time keyed in with offset +14:30 (no
     # such zone): OBX-19 vanished without an Issue, and OBR-22 was said to lack an offset.

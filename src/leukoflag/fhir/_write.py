@@ -359,7 +359,11 @@ class _Writer:
                 f"{quoted(stamp.text)} ({quoted(stamp.fhir)}) is not a FHIR dateTime; not written",
             )
 
-    def instant(self, resource: dict[str, Any], name: str, stamp: Any, location: str) -> bool:
+    def instant(
+        self, resource: dict[str, Any], name: str, stamp: Any, location: str, lost: str = ""
+    ) -> bool:
+        """``stamp`` as the instant ``name`` of ``resource``, or an Issue at ``location``;
+        ``lost`` says what is not written instead of ``name`` alone (MSH-7: two elements)."""
         value = el.instant(stamp)
         if value is not None:
             resource[name] = value
@@ -371,8 +375,8 @@ class _Writer:
                 Severity.INFORMATION,
                 "timestamp-not-instant",
                 location,
-                f"{quoted(stamp.text)} has no time of day with a known offset, which {name} "
-                "(a FHIR instant) needs; not written",
+                f"{quoted(stamp.text)} has no time of day with a known offset, which "
+                f"{lost or f'{name} (a FHIR instant) needs; not written'}",
             )
         return False
 
@@ -1423,7 +1427,14 @@ def write_bundle(
             identifier["assigner"] = {"display": sender}
         bundle["identifier"] = identifier
     bundle["type"] = settings.bundle_type
-    writer.instant(bundle, "timestamp", message.timestamp, f"{message.location}/MSH[1]-7")
+    # MSH-7 is the Provenance's recorded time too (written there without an Issue of its own)
+    writer.instant(
+        bundle,
+        "timestamp",
+        message.timestamp,
+        f"{message.location}/MSH[1]-7",
+        "Bundle.timestamp and Provenance.recorded (FHIR instants) need; neither written",
+    )
     bundle["entry"] = writer.entries
     return bundle, tuple(writer.issues)
 
