@@ -91,3 +91,43 @@ def benchmark_cbc() -> bytes:
     spec.loader.exec_module(module)
     text: str = module.cbc_message()
     return text.encode("utf-8")
+
+
+# Every element whose form differs between R4 and R5: a discharged inpatient's class, doctors
+# and stay; an order with its code; a specimen with its site, role and collector; a report note.
+# The second message has no PV1-2 (R4's required Encounter.class) and an MSH-7 without a time
+# (R4's required Provenance.recorded).
+VERSION_DIFFERENCES = batch(
+    er7(
+        "MSH|^~\\&|HEMLAB|ST-BRIGID^2.16.840.1.113883.19.77^ISO|EHR|ST-BRIGID|20261124101500-0600||"
+        "ORU^R01^ORU_R01|SB26112400731|P|2.5.1",
+        "PID|1||SB-1177031^^^ST-BRIGID^MR||ADEYEMI^CHIAMAKA^O||19800312|F|||"
+        "48 ORCHARD ROW^APT 3^SPRINGFIELD^IL^62704^USA^H||^PRN^PH^^1^217^5550101",
+        "PV1|1|I|4W^401^B^ST-BRIGID||||1234^NGUYEN^LINH^^^DR|5678^RUIZ^CARLA^^^DR|"
+        "9012^SMITH^PAUL^^^DR||||||||3456^ADAMS^KIM^^^DR||V7788^^^ST-BRIGID^VN|||||||||||||||||||||"
+        "||||20261120080000-0600|20261124090000-0600",
+        "ORC|RE|PL1001^EHR|FL2002^HEMLAB|GRP77^EHR|CM|||||||1234^NGUYEN^LINH^^^DR",
+        "OBR|1|PL1001^EHR|FL2002^HEMLAB|57021-8^CBC W Auto Differential panel - Blood^LN|||"
+        "20261124083000-0600|||PB117^QUINTERO^LUZ||||||1234^NGUYEN^LINH^^^DR||||||"
+        "20261124100000-0600||HM|F||^^^^^S|||||7777&PATEL&RAVI&&&DR",
+        "NTE|1||Specimen slightly hemolyzed; results not affected.",
+        "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||3.1|10*3/uL^^UCUM"
+        "|4.0-11.0|L|||F|||20261124083000-0600",
+        "OBX|2|NM|751-8^Neutrophils [#/volume] in Blood by Automated count^LN||0.9|10*3/uL^^UCUM"
+        "|1.5-7.5|L|||F|||20261124083000-0600",
+        "SPM|1|SP1^HEMLAB||BLDV^Blood venous^HL70487||||LACF^Left antecubital fossa^HL70163|||"
+        "P^Patient^HL70369||||||20261124083000-0600^20261124083200-0600|20261124084000-0600",
+        "NTE|1||Drawn above the IV site.",
+        "OBX|3|CWE|48767-8^Annotation comment [Interpretation] Narrative^LN||HEMOLYZED^Slightly "
+        "hemolyzed^99SBH||||||F",
+    ),
+    er7(
+        "MSH|^~\\&|HEMLAB|ST-BRIGID|EHR|ST-BRIGID|20261124||ORU^R01^ORU_R01|SB26112400732|P|2.5.1",
+        "PID|1||SB-1177032^^^ST-BRIGID^MR||OKONJO^EMEKA||19671105|M",
+        "PV1|1||ER^2^^ST-BRIGID",
+        "OBR|1|PL1002^EHR|FL2003^HEMLAB|58410-2^CBC panel - Blood by Automated count^LN|||"
+        "20261124091500-0600|||||||||||||||20261124094500-0600|||F",
+        "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||6.4|10*3/uL^^UCUM"
+        "|4.0-11.0||||F|||20261124091500-0600",
+    ),
+)

@@ -45,6 +45,7 @@ from fhir_messages import (
     ONCOLOGY_CBC,
     PEDIATRIC_LOCAL_CODES,
     STATUSES,
+    VERSION_DIFFERENCES,
     batch,
     benchmark_cbc,
 )
@@ -289,6 +290,7 @@ CASES: dict[str, Callable[[], bytes]] = {
     "benchmark-cbc-r5-collection": lambda: _converted(
         benchmark_cbc(), fhir_version="R5", bundle_type="collection"
     ),
+    "version-differences-r5": lambda: _converted(VERSION_DIFFERENCES, fhir_version="R5"),
     "oncology-cbc": lambda: _converted(ONCOLOGY_CBC),
     "pediatric-local-codes": lambda: _converted(PEDIATRIC_LOCAL_CODES),
     "statuses-batch": lambda: _converted(batch(STATUSES, DERIVED_ANC)),

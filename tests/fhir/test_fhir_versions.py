@@ -1,0 +1,190 @@
+"""R4 and R5 Bundles of the same messages: they differ only where the versions do.
+
+docs/output.md ("R4 and R5") lists the elements whose form changed between the versions. Each
+R4 Bundle is rewritten here by that table alone; the result must be the R5 Bundle, element for
+element, and every row of the table must have been needed, so that the messages reach every
+version-specific branch of the writer.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fhir_builders import assert_valid
+from fhir_messages import VERSION_DIFFERENCES
+
+import leukoflag
+from leukoflag import Settings
+
+_NULL_FLAVOR = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor"
+_XVER = "http://hl7.org/fhir/5.0/StructureDefinition/extension-"
+_R4_TO_R5_ENCOUNTER_STATUS = {"finished": "completed"}  # the codes that differ, of those written
+
+
+def _without(resource: dict[str, Any], url: str) -> list[dict[str, Any]]:
+    """The values of the extensions ``url`` of ``resource``, removed from it."""
+    found = [e for e in resource.get("extension", []) if e["url"] == url]
+    kept = [e for e in resource.get("extension", []) if e["url"] != url]
+    if kept:
+        resource["extension"] = kept
+    else:
+        resource.pop("extension", None)
+    return found
+
+
+def _as_r5(bundle: dict[str, Any], rows: set[str]) -> dict[str, Any]:
+    """``bundle`` (R4) rewritten by the table of docs/output.md; ``rows`` gets each row used."""
+    bundle = copy.deepcopy(bundle)
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        kind = resource["resourceType"]
+        if kind == "Encounter":
+            klass = resource.pop("class")
+            if klass["system"] == _NULL_FLAVOR:  # R4's required class, PV1-2 empty: none in R5
+                rows.add("Encounter.class UNK")
+            else:
+                resource["class"] = [{"coding": [klass]}]
+                rows.add("Encounter.class")
+            for participant in resource.get("participant", []):
+                participant["actor"] = participant.pop("individual")
+                rows.add("Encounter.participant")
+            if "period" in resource:
+                resource["actualPeriod"] = resource.pop("period")
+                rows.add("Encounter.period")
+            if resource["status"] in _R4_TO_R5_ENCOUNTER_STATUS:
+                resource["status"] = _R4_TO_R5_ENCOUNTER_STATUS[resource["status"]]
+                rows.add("Encounter.status")
+        elif kind == "ServiceRequest" and "code" in resource:
+            resource["code"] = {"concept": resource["code"]}
+            rows.add("ServiceRequest.code")
+        elif kind == "Specimen":
+            roles = _without(resource, _XVER + "Specimen.role")
+            if roles:
+                resource["role"] = [role["valueCodeableConcept"] for role in roles]
+                rows.add("Specimen.role")
+            collection = resource.get("collection", {})
+            if "bodySite" in collection:
+                collection["bodySite"] = {"concept": collection["bodySite"]}
+                rows.add("Specimen.collection.bodySite")
+        elif kind == "DiagnosticReport":
+            notes = _without(resource, _XVER + "DiagnosticReport.note")
+            if notes:
+                resource["note"] = [note["valueAnnotation"] for note in notes]
+                rows.add("DiagnosticReport.note")
+        elif kind == "Provenance" and "_recorded" in resource:
+            del resource["_recorded"]  # R4's required recorded, said unknown: optional in R5
+            rows.add("Provenance.recorded")
+    return bundle
+
+
+def _ordered(resource: Any) -> Any:
+    """A resource with every object's keys sorted (FHIR JSON gives their order no meaning)."""
+    if isinstance(resource, dict):
+        return {key: _ordered(resource[key]) for key in sorted(resource)}
+    if isinstance(resource, list):
+        return [_ordered(item) for item in resource]
+    return resource
+
+
+def test_r4_and_r5_bundles_differ_only_in_the_elements_the_versions_changed() -> None:
+    for bundle_type in ("transaction", "collection"):
+        r4 = leukoflag.convert(VERSION_DIFFERENCES, Settings(bundle_type=bundle_type))
+        r5 = leukoflag.convert(
+            VERSION_DIFFERENCES, Settings(fhir_version="R5", bundle_type=bundle_type)
+        )
+        assert r4.rejected == r5.rejected == []
+        assert r4.issues == r5.issues
+        rows: set[str] = set()
+        for written_r4, written_r5 in zip(r4.bundles, r5.bundles, strict=True):
+            assert_valid(written_r4, "R4")
+            assert_valid(written_r5, "R5")
+            expected = _as_r5(written_r4, rows)
+            for want, got in zip(expected["entry"], written_r5["entry"], strict=True):
+                assert _ordered(got) == _ordered(want), want["resource"]["resourceType"]
+            assert _ordered(written_r5) == _ordered(expected)
+        assert rows == {
+            "Encounter.class",
+            "Encounter.class UNK",
+            "Encounter.participant",
+            "Encounter.period",
+            "Encounter.status",
+            "ServiceRequest.code",
+            "Specimen.role",
+            "Specimen.collection.bodySite",
+            "DiagnosticReport.note",
+            "Provenance.recorded",
+        }
+
+
+def test_r5_bundle_carries_each_version_specific_element_with_its_value() -> None:
+    conversion = leukoflag.convert(VERSION_DIFFERENCES, Settings(fhir_version="R5"))
+    first, second = conversion.bundles
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for entry in first["entry"]:
+        by_type.setdefault(entry["resource"]["resourceType"], []).append(entry["resource"])
+    (encounter,) = by_type["Encounter"]
+    assert encounter["status"] == "completed"
+    assert encounter["class"] == [
+        {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                    "code": "IMP",
+                    "display": "inpatient encounter",
+                }
+            ]
+        }
+    ]
+    assert [(p["type"][0]["coding"][0]["code"], p["actor"]) for p in encounter["participant"]] == [
+        ("ATND", {"display": "DR LINH NGUYEN (1234)"}),
+        ("REF", {"display": "DR CARLA RUIZ (5678)"}),
+        ("CON", {"display": "DR PAUL SMITH (9012)"}),
+        ("ADM", {"display": "DR KIM ADAMS (3456)"}),
+    ]
+    assert encounter["actualPeriod"] == {
+        "start": "2026-11-20T08:00:00-06:00",
+        "end": "2026-11-24T09:00:00-06:00",
+    }
+    (request,) = by_type["ServiceRequest"]
+    assert request["code"]["concept"]["coding"][0]["code"] == "57021-8"
+    assert request["requisition"]["value"] == "GRP77"
+    assert request["priority"] == "stat"
+    (specimen,) = by_type["Specimen"]
+    assert specimen["collection"]["bodySite"] == {
+        "concept": {
+            "coding": [
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/v2-0163",
+                    "code": "LACF",
+                    "display": "Left antecubital fossa",
+                }
+            ]
+        }
+    }
+    assert specimen["collection"]["collector"] == {"display": "LUZ QUINTERO (PB117)"}
+    assert specimen["collection"]["collectedPeriod"] == {
+        "start": "2026-11-24T08:30:00-06:00",
+        "end": "2026-11-24T08:32:00-06:00",
+    }
+    assert specimen["role"][0]["coding"][0]["code"] == "P"
+    assert specimen["note"] == [{"text": "Drawn above the IV site."}]
+    assert "extension" not in specimen
+    (report,) = by_type["DiagnosticReport"]
+    assert report["note"] == [{"text": "Specimen slightly hemolyzed; results not affected."}]
+    assert report["resultsInterpreter"] == [{"display": "DR RAVI PATEL (7777)"}]
+    assert "extension" not in report
+    on_specimen = [o for o in by_type["Observation"] if "focus" in o]
+    assert [o["focus"] for o in on_specimen] == [[{"reference": first["entry"][3]["fullUrl"]}]]
+    assert first["entry"][3]["resource"] is specimen
+    (provenance,) = by_type["Provenance"]
+    assert provenance["recorded"] == "2026-11-24T10:15:00-06:00"
+    # the second message: no PV1-2, no time in MSH-7
+    encounter = next(
+        e["resource"] for e in second["entry"] if e["resource"]["resourceType"] == "Encounter"
+    )
+    assert "class" not in encounter
+    assert encounter["status"] == "unknown"
+    provenance = second["entry"][-1]["resource"]
+    assert "recorded" not in provenance
+    assert "_recorded" not in provenance
