@@ -9,8 +9,10 @@ version-specific branch of the writer.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
+import pytest
 from fhir_builders import assert_valid
 from fhir_messages import VERSION_DIFFERENCES
 
@@ -188,3 +190,50 @@ def test_r5_bundle_carries_each_version_specific_element_with_its_value() -> Non
     provenance = second["entry"][-1]["resource"]
     assert "recorded" not in provenance
     assert "_recorded" not in provenance
+
+
+_V2_0369 = "http://terminology.hl7.org/CodeSystem/v2-0369"
+_PATIENT_ROLE = {"coding": [{"system": _V2_0369, "code": "P", "display": "Patient"}]}
+_CONTROL_ROLE = {"coding": [{"system": _V2_0369, "code": "Q", "display": "Control specimen"}]}
+
+
+def _wbc_of(specimen: dict[str, Any]) -> dict[str, Any]:
+    """A WBC of 2,100 cells/µL (low for anyone) on ``specimen``, contained with its patient."""
+    return {
+        "resourceType": "Observation",
+        "id": "wbc-qc-0712",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+        "subject": {"reference": "#pt"},
+        "effectiveDateTime": "2026-11-24T07:00:00-05:00",
+        "valueQuantity": {
+            "value": 2.1,
+            "unit": "10*3/uL",
+            "system": "http://unitsofmeasure.org",
+            "code": "10*3/uL",
+        },
+        "specimen": {"reference": "#spec"},
+        "contained": [
+            {"resourceType": "Patient", "id": "pt", "gender": "female", "birthDate": "1980-01-01"},
+            {"resourceType": "Specimen", "id": "spec", **specimen},
+        ],
+    }
+
+
+@pytest.mark.parametrize("control_first", [True, False])
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_a_control_role_among_a_specimens_roles_marks_control_material_in_r4_and_r5(
+    version: str, control_first: bool
+) -> None:
+    # Specimen.role repeats (R5 role, R4 its cross-version extension): R5 read the first role
+    # only and R4 the last, so the same QC specimen was control material in one version and
+    # the patient's leukopenia (LU) in the other, depending on the order of its roles.
+    roles = [_CONTROL_ROLE, _PATIENT_ROLE] if control_first else [_PATIENT_ROLE, _CONTROL_ROLE]
+    if version == "R5":
+        specimen: dict[str, Any] = {"role": roles}
+    else:
+        url = _XVER + "Specimen.role"
+        specimen = {"extension": [{"url": url, "valueCodeableConcept": r} for r in roles]}
+    conversion = leukoflag.convert(json.dumps(_wbc_of(specimen)))
+    assert conversion.findings == []
+    assert [i.code for i in conversion.issues] == ["flag.control-material"]

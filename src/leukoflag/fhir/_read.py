@@ -3133,12 +3133,20 @@ def _birth_time(element: dict[str, Any], birth: Timestamp) -> Timestamp:
 
 
 def _specimen(resource: dict[str, Any], location: str, reader: _ItemReader) -> Specimen:
-    roles = _list(resource.get("role"))  # R5
-    role = _concept(roles[0]) if roles else None
-    if role is None:
-        for extension in _list(resource.get("extension")):
-            if isinstance(extension, dict) and extension.get("url") == _R4_SPECIMEN_ROLE:
-                role = _concept(extension.get("valueCodeableConcept"))
+    # Specimen.role repeats (R5 role, R4 its cross-version extension): the first is the
+    # specimen's role, and any role of control material marks it so, in either version
+    roles = [r for r in map(_concept, _list(resource.get("role"))) if r is not None]
+    if not roles:
+        roles = [
+            r
+            for r in (
+                _concept(extension.get("valueCodeableConcept"))
+                for extension in _list(resource.get("extension"))
+                if isinstance(extension, dict) and extension.get("url") == _R4_SPECIMEN_ROLE
+            )
+            if r is not None
+        ]
+    role = roles[0] if roles else None
     collection = resource.get("collection")
     collection = collection if isinstance(collection, dict) else {}
     twice: tuple[str, ...] = ()
@@ -3183,7 +3191,7 @@ def _specimen(resource: dict[str, Any], location: str, reader: _ItemReader) -> S
         collected=reader.timestamp(collected, collected_at),
         received=reader.timestamp(resource.get("receivedTime"), f"{location}.receivedTime"),
         notes=tuple(_notes(resource.get("note"), location)),
-        is_control=(role is not None and any(c.code in control for c in role.codings))
+        is_control=any(c.code in control for r in roles for c in r.codings)
         or (kind is not None and _control_type(kind)),
     )
 
