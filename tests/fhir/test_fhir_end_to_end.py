@@ -254,6 +254,28 @@ def test_two_final_wbcs_alike_or_of_different_sub_ids_raise_no_duplicate_warning
         assert len(conv.findings) == 2
 
 
+def test_a_final_wbc_sent_after_the_one_it_deletes_is_no_duplicate_of_it() -> None:
+    # OBX 1 F 3.0, OBX 2 D (the lab deletes it), OBX 3 F 5.8: the new final count is the one
+    # that stands; flag.result-duplicate said it and the deleted 3,000 were two final results
+    # 'none replaces another', 'each is judged', though the 3,000 was withdrawn and not judged
+    deleted = CORRECTED_WBC.replace(
+        b"||3.6|10*3/uL^^UCUM|4.0-11.0|L|||C|", b"||3.0|10*3/uL^^UCUM|4.0-11.0|L|||D|"
+    ).replace(
+        b"OBX|3|NM|770-8",
+        b"OBX|3|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||5.8|10*3/uL^^UCUM"
+        b"|4.0-11.0|N|||F|||20261124110000-0600\rOBX|4|NM|770-8",
+    )
+    conv = convert(deleted)
+    (bundle,) = conv.bundles
+    assert [(f.location, f.code) for f in conv.findings] == [
+        ("MSG[1]/OBX[3]", "N"),
+        ("MSG[1]/OBR[1]/ANC[derived]", "N"),
+    ]
+    assert _conclusion(bundle) == []
+    codes = [(i.code, i.location) for i in conv.issues if i.code.startswith("flag.result")]
+    assert codes == [("flag.result-superseded", "MSG[1]/OBX[1]-11")]
+
+
 def test_two_final_wbcs_with_different_counts_in_a_fhir_bundle_warn_at_the_second() -> None:
     conv = convert(fhir_bundle([wbc("3.4", flag=[]), wbc("6.1", flag=[])]).encode())
     assert [f.code for f in conv.findings] == ["L", "N"]

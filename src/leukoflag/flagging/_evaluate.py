@@ -2821,7 +2821,9 @@ def _say_duplicates(state: _OrderState, evaluations: list[Evaluation]) -> None:
     results = state.order.results
     groups: dict[tuple[object, ...], list[int]] = {}
     for index, result in enumerate(results):
-        if evaluations[index].quantity is not None:  # a count normalized, so judged
+        evaluation = evaluations[index]
+        # a count normalized, so judged, unless withdrawn by an entered-in-error one before it
+        if evaluation.quantity is not None and not _set_aside_already(evaluation):
             groups.setdefault(_replacement_key(result, state), []).append(index)
     for members in groups.values():
         statuses = {results[i].status for i in members}
@@ -2851,6 +2853,11 @@ def _say_duplicates(state: _OrderState, evaluations: list[Evaluation]) -> None:
             evaluations[index] = replace(
                 evaluations[index], issues=(*evaluations[index].issues, issue)
             )
+
+
+def _set_aside_already(evaluation: Evaluation) -> bool:
+    """Whether _set_aside_superseded set ``evaluation`` aside (flag.result-superseded)."""
+    return any(issue.code == "flag.result-superseded" for issue in evaluation.issues)
 
 
 def _count_shown(evaluation: Evaluation) -> str:
