@@ -255,6 +255,38 @@ def test_contradictory_sender_flags_disagree_even_when_one_matches(
     assert issue.text.endswith(against)
 
 
+@pytest.mark.parametrize(
+    ("value", "sent", "text"),
+    [
+        (
+            "3100",
+            ("H", "A"),
+            "the sender flagged H~A; leukoflag computed L, which the sender's H disagrees with",
+        ),
+        (
+            "3100",
+            ("AA", "HH"),
+            "the sender flagged AA~HH; leukoflag computed L, which the sender's HH disagrees with",
+        ),
+        (
+            "7000",
+            ("L", "A", "LL"),
+            "the sender flagged L~A~LL; leukoflag computed N",
+        ),
+    ],
+)
+def test_sender_flags_that_agree_with_each_other_are_not_called_contradictory(
+    value: str, sent: tuple[str, ...], text: str
+) -> None:
+    # H~A (high, and abnormal as any high is) beside a computed L was said to be 'flags that
+    # contradict each other', sending the reader to the sender's flags instead of the count
+    reference = lab_range("4.0-11.0", "4.0", "11.0", K_PER_UL)
+    evaluation = one(result(value, flags=sent, reference=reference), context=adult("female"))
+    (issue,) = [i for i in evaluation.issues if i.code == "flag.sender-disagrees"]
+    assert (issue.severity, issue.location) == (Severity.WARNING, "MSG[1]/OBX[1]-8")
+    assert issue.text == text
+
+
 def test_each_result_gets_its_own_sender_disagreement() -> None:
     fhir = dataclasses.replace(result("7000", flags=("L",), n=3), location="Bundle.entry[3]")
     evaluations = evaluate(result("7000", flags=("L",)), result("7000", flags=("L",), n=2), fhir)

@@ -2214,12 +2214,16 @@ def _sender_verdict(*key: str) -> Issue | None:
     if len(same_side) < len(sender):  # N~L, H~L: one flag agreeing does not make the rest agree
         others = [sent for code, sent in known if code not in same_side]
         verb = "disagrees" if len(others) == 1 else "disagree"
+        sides = {_SENDER_SIDE[code] for code in sender}
+        # A agrees with any low or high flag: only N beside another, or L beside H, contradict
+        contradict = ("low" in sides and "high" in sides) or ("normal" in sides and len(sides) > 1)
         return _issue(
             Severity.WARNING,
             "sender-disagrees",
             "",
-            f"{said}, flags that contradict each other; leukoflag computed {computed}, which "
-            f"the sender's {shortened(separator.join(others))} {verb} with",
+            f"{said}{', flags that contradict each other' if contradict else ''}; leukoflag "
+            f"computed {computed}, which the sender's {shortened(separator.join(others))} {verb} "
+            "with",
         )
     levels = {_LEVEL[code] for code in same_side if code in _LEVEL}
     if levels and _LEVEL.get(computed, 0) not in levels:
