@@ -1152,6 +1152,34 @@ def test_coded_result_status_with_an_unknown_code_is_unknown_and_quoted() -> Non
 
 
 @pytest.mark.parametrize(
+    "sent", ["P^Preliminary^HL70085~F^Final^HL70085", "F^Final~C", "c^Corrected~F"]
+)
+def test_a_coded_result_status_sent_with_a_second_repetition_is_unknown_as_a_plain_one_is(
+    sent: str,
+) -> None:
+    # OBX-11 'F~C' is unknown (which status holds is not known), but 'P^Preliminary^HL70085~F^…'
+    # was read as P by its first component, the final status sent beside it dropped unsaid
+    result, read_message = first_result(obx("3.1", status=sent))
+    assert (result.status, result.status_text) == (ResultStatus.UNKNOWN, sent)
+    found = issue(read_message, "hl7v2.status-unknown")
+    assert found.location == "MSG[1]/OBX[1]-11"
+    assert found.text == f"OBX-11 '{sent}' is not in HL7 table 0085: status unknown"
+
+
+@pytest.mark.parametrize("sent", ["F^Final^HL70123~P^Preliminary^HL70123", "X^Cancelled~F"])
+def test_a_coded_report_status_sent_with_a_second_repetition_is_unknown_as_a_plain_one_is(
+    sent: str,
+) -> None:
+    obr = OBR[: OBR.rindex("|") + 1] + sent
+    read_message = read(message(PID, obr, WBC))
+    order = only_order(read_message)
+    assert (order.status, order.status_text) == (ReportStatus.UNKNOWN, sent)
+    found = issue(read_message, "hl7v2.report-status-unknown")
+    assert found.location == "MSG[1]/OBR[1]-25"
+    assert found.text == f"OBR-25 '{sent}' has no DiagnosticReport status: unknown"
+
+
+@pytest.mark.parametrize(
     ("sent", "status"), [("f", ReportStatus.FINAL), ("C^Corrected^HL70123", ReportStatus.CORRECTED)]
 )
 def test_report_status_in_lower_case_or_as_a_coded_value_is_read(

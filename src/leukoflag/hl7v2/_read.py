@@ -412,7 +412,7 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
     status_text = status_field.strip()
     row = load_tables().result_status.get(status_text)
     if row is None and status_text:
-        row = load_tables().result_status.get(_status_code(status_text, delimiters.component))
+        row = load_tables().result_status.get(_status_code(status_text, delimiters))
     absent = ""
     if row is not None:
         status = row.status
@@ -522,10 +522,14 @@ def _shown(identifier: Identifier) -> str:
     return f"{identifier.value} ({assigner})" if assigner else identifier.value
 
 
-def _status_code(text: str, component: str) -> str:
+def _status_code(text: str, delimiters: Delimiters) -> str:
     """The table 0085/0123 code in an OBX-11/OBR-25 sent in lower case (``f``) or as a coded
-    value (``F^Final^HL70085``): its first component, upper case (as PID-8 and OBX-2 are read)."""
-    return text.split(component, 1)[0].strip().upper()
+    value (``F^Final^HL70085``): its first component, upper case (as PID-8 and OBX-2 are read).
+    One sent with a second repetition (``P^Preliminary~F``) is read whole, as ``P~F`` is: which
+    status holds is not known."""
+    if delimiters.repetition in text:
+        return text
+    return text.split(delimiters.component, 1)[0].strip().upper()
 
 
 def _control(kind: Concept | None, role: Concept | None) -> tuple[bool, tuple[str, ...]]:
@@ -1880,7 +1884,7 @@ class _Reader:
         text = field.strip()
         if not text:
             return ""
-        row = self.tables.order_status.get(_status_code(text, self.delimiters.component))
+        row = self.tables.order_status.get(_status_code(text, self.delimiters))
         if row is None:
             self._issue(
                 Severity.WARNING,
@@ -1903,7 +1907,7 @@ class _Reader:
             )
             return ReportStatus.UNKNOWN, ""
         row = self.tables.report_status.get(text) or self.tables.report_status.get(
-            _status_code(text, self.delimiters.component)
+            _status_code(text, self.delimiters)
         )
         if row is None or row.status is _UNKNOWN_REPORT:
             known = f" ({row.display})" if row else ""
@@ -2599,7 +2603,7 @@ class _Reader:
         absent (a data-absent reason would say the lab has none)."""
         tables = load_tables()
         row = tables.result_status.get(status_text) or tables.result_status.get(
-            _status_code(status_text, self.delimiters.component)
+            _status_code(status_text, self.delimiters)
         )
         if row is None or not row.value_sent_before:
             return value
