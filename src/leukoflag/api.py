@@ -640,6 +640,10 @@ def evaluate_groups(
                 orders=group.orders,
             ):
                 evaluations[evaluation.location] = evaluation
+        if len(group.orders) > 1:  # an order sent again: final counts that differ (rare)
+            evaluations.update(
+                flagging.duplicated_across_orders(group.orders, context, settings, evaluations)
+            )
     return evaluations
 
 

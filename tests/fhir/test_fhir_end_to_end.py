@@ -1221,6 +1221,44 @@ def test_an_entered_in_error_result_under_a_repeated_obr_withdraws_the_final_one
     assert EXPLANATION not in [e["url"] for e in wbc.get("extension", ())]
 
 
+def test_two_final_wbcs_of_one_order_sent_again_with_different_counts_warn_at_the_second() -> None:
+    # the order sent again under OBR 2 with a final WBC of 5.2 for the same draw as OBR 1's
+    # final 1.6: two finals, neither replacing the other, gave LL in one report and N in the
+    # other with no word that which one stands is not known (within one OBR it is said)
+    msh, pid, orc, obr_1, wbc, _, _, obr_2, wrong = WITHDRAWN_UNDER_REPEATED_OBR.rstrip(
+        b"\r"
+    ).split(b"\r")
+    again = wrong.replace(b"||1.6|", b"||5.2|").replace(b"|LL|||W|", b"|N|||F|")
+    lines = [msh, pid, orc, obr_1, wbc, orc, obr_2.replace(b"|||C", b"|||F"), again]
+    conv = convert(b"\r".join(lines) + b"\r")
+    (bundle,) = conv.bundles
+    assert [(f.location, f.code) for f in conv.findings] == [
+        ("MSG[1]/OBX[1]", "LL"),
+        ("MSG[1]/OBX[2]", "N"),
+    ]
+    assert _conclusions(bundle) == [["Leukopenia"], []]  # the low one still concluded
+    (issue,) = [i for i in conv.issues if i.code == "flag.result-duplicate"]
+    assert (issue.severity.value, issue.location) == ("warning", "MSG[1]/OBX[2]-5")
+    assert issue.text == (
+        "this final result (5,200 cells/µL) and MSG[1]/OBX[1] (1,600 cells/µL) of MSG[1]/OBR[1], "
+        "the same order sent again (same filler and placer order numbers, code and specimens), "
+        "are final results of the same code, OBX-4 sub-ID, specimen and time with different "
+        "counts, and none replaces another: which one stands is not known; each is judged, so a "
+        "low one puts its finding in the report's conclusion"
+    )
+
+
+def test_one_final_wbc_sent_again_alike_under_a_repeated_obr_raises_no_duplicate() -> None:
+    msh, pid, orc, obr_1, wbc, _, _, obr_2, wrong = WITHDRAWN_UNDER_REPEATED_OBR.rstrip(
+        b"\r"
+    ).split(b"\r")
+    again = wrong.replace(b"||1.6|", b"||1.60|").replace(b"|LL|||W|", b"|LL|||F|")
+    lines = [msh, pid, orc, obr_1, wbc, orc, obr_2.replace(b"|||C", b"|||F"), again]
+    conv = convert(b"\r".join(lines) + b"\r")
+    assert [f.code for f in conv.findings] == ["LL", "LL"]
+    assert "flag.result-duplicate" not in [i.code for i in conv.issues]
+
+
 def test_an_entered_in_error_result_under_an_earlier_obr_withdraws_nothing() -> None:
     # the W came first: the final result under the later OBR is what replaces the error
     msh, pid, orc, obr_1, wbc, neut, _, obr_2, wrong = WITHDRAWN_UNDER_REPEATED_OBR.rstrip(

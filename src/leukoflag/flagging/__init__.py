@@ -9,6 +9,9 @@ Contract used by :mod:`leukoflag.api`:
 * ``replaced_across_orders(orders, context, settings)`` — of one patient's orders, the results
   that another OBR of the same order replaces, withdraws or follows with a cancelled one
   (``replaced=`` of each ``evaluate_order``).
+* ``duplicated_across_orders(orders, context, settings, evaluations)`` — after every
+  ``evaluate_order`` of one patient's orders: the evaluations that gain ``flag.result-duplicate``
+  because the same order sent again under another OBR holds the same result with another count.
 
 For the FHIR writer: ``ctcae_grade_coding(grade)`` gives the NCIt coding of a CTCAE grade. For
 the FHIR reader, which chooses among a lab's age-specific ranges as the rules judge age:
@@ -33,6 +36,7 @@ from leukoflag.flagging._evaluate import (
     birth_span,
     born_after,
     drawn,
+    duplicated_across_orders,
     evaluate_order,
     moment,
     range_named,
@@ -54,6 +58,7 @@ __all__ = [
     "born_after",
     "ctcae_grade_coding",
     "drawn",
+    "duplicated_across_orders",
     "evaluate_order",
     "moment",
     "patient_context",

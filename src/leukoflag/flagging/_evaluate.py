@@ -84,6 +84,7 @@ __all__ = [
     "birth_span",
     "born_after",
     "drawn",
+    "duplicated_across_orders",
     "evaluate_order",
     "moment",
     "range_named",
@@ -2504,28 +2505,9 @@ def replaced_across_orders(
     for the usual message of one order per filler number."""
     if len(orders) < 2:
         return {}
-    same: dict[tuple[object, ...], list[Order]] = {}
-    for order in orders:
-        if order.filler_id is not None and order.filler_id.value and order.results:
-            specimens = tuple(_specimen_key(s) for s in order.specimens)
-            same.setdefault(
-                (order.filler_id, order.placer_id, _code_key(order.code), specimens), []
-            ).append(order)
     found: dict[str, tuple[LabResult, ...]] = {}
-    for repeated in same.values():
-        if len(repeated) < 2:
-            continue
-        groups: dict[tuple[object, ...], list[LabResult]] = {}
-        for order in repeated:
-            state = _OrderState(order, context, settings, None)
-            for result in order.results:
-                if _scope.recognize(result.code) is not None:
-                    code, sub_id, _, time = _replacement_key(result, state)
-                    own = _candidate_specimens(result, state)[:1] if result.specimen else ()
-                    # the SPM's identity, not its location: each OBR sent again has its own SPM
-                    specimen = _specimen_key(own[0]) if own else ()
-                    groups.setdefault((code, sub_id, specimen, time), []).append(result)
-        for members in groups.values():
+    for repeated in _orders_sent_again(orders):
+        for members in _results_across(repeated, context, settings):
             replacers, replaced = _replacement(r.status for r in members)
             replacing = [r for r in members if r.status in replacers]
             for result in members:
@@ -2541,6 +2523,92 @@ def replaced_across_orders(
             if any(r.status is _CANCELLED for r in members):  # rare: X under another OBR
                 _cancelled_across(members, found)
     return found
+
+
+def _orders_sent_again(orders: Sequence[Order]) -> list[list[Order]]:
+    """The orders sent more than once under OBRs of one message: same filler order number
+    (sent), placer order number, code and specimens; each list in message order."""
+    same: dict[tuple[object, ...], list[Order]] = {}
+    for order in orders:
+        if order.filler_id is not None and order.filler_id.value and order.results:
+            specimens = tuple(_specimen_key(s) for s in order.specimens)
+            same.setdefault(
+                (order.filler_id, order.placer_id, _code_key(order.code), specimens), []
+            ).append(order)
+    return [repeated for repeated in same.values() if len(repeated) > 1]
+
+
+def _results_across(
+    repeated: list[Order], context: PatientContext, settings: Settings
+) -> Iterable[list[LabResult]]:
+    """The counts and parts of an order sent again, grouped as one result (code, OBX-4 sub-ID,
+    specimen and time, as within one order), each group in message order."""
+    groups: dict[tuple[object, ...], list[LabResult]] = {}
+    for order in repeated:
+        state = _OrderState(order, context, settings, None)
+        for result in order.results:
+            if _scope.recognize(result.code) is not None:
+                code, sub_id, _, time = _replacement_key(result, state)
+                own = _candidate_specimens(result, state)[:1] if result.specimen else ()
+                # the SPM's identity, not its location: each OBR sent again has its own SPM
+                specimen = _specimen_key(own[0]) if own else ()
+                groups.setdefault((code, sub_id, specimen, time), []).append(result)
+    return groups.values()
+
+
+def duplicated_across_orders(
+    orders: Sequence[Order],
+    context: PatientContext,
+    settings: Settings,
+    evaluations: Mapping[str, Evaluation],
+) -> dict[str, Evaluation]:
+    """The evaluations, by location, that gain flag.result-duplicate because a final result (or,
+    with no final one, a preliminary one) of another OBR of the same order sent again
+    (:func:`replaced_across_orders`) is the same result with another count, none replacing
+    another: as within one order, which one stands is not known and each stays judged.
+    ``evaluations`` are those of every order of ``orders``. Empty for the usual message."""
+    if len(orders) < 2:
+        return {}
+    said: dict[str, Evaluation] = {}
+    for repeated in _orders_sent_again(orders):
+        for members in _results_across(repeated, context, settings):
+            if len({r.order for r in members}) < 2:
+                continue
+            statuses = {r.status for r in members}
+            if statuses & _REPLACING:  # corrections: flag.correction-ambiguous
+                continue
+            status = ResultStatus.FINAL if ResultStatus.FINAL in statuses else _PRELIMINARY_ONE
+            same = [
+                (r, e)
+                for r in members
+                if r.status is status
+                and (e := evaluations.get(r.location)) is not None
+                and e.quantity is not None
+                and not _set_aside_already(e)
+            ]
+            orders_seen: set[str] = set()
+            counts: set[NormalizedQuantity | None] = set()  # of the results before: linear
+            for index, (result, evaluation) in enumerate(same):
+                seen, alike = result.order in orders_seen, counts <= {evaluation.quantity}
+                orders_seen.add(result.order)
+                counts.add(evaluation.quantity)
+                if seen or alike:  # said in its own order, or the count sent again alike
+                    continue
+                before = same[:index]
+                by = [r for r, _ in before]
+                others = ", ".join(f"{r.location} ({_count_shown(e)})" for r, e in before)
+                issue = _issue(
+                    Severity.WARNING,
+                    "result-duplicate",
+                    _value_at(result, "value"),
+                    f"this {status.value} result ({_count_shown(evaluation)}) and {others}"
+                    f"{_other_orders(result, by)} are {status.value} results of the "
+                    f"{_same_result(result.location)} with different counts, and none replaces "
+                    "another: which one stands is not known; each is judged, so a low one puts "
+                    "its finding in the report's conclusion",
+                )
+                said[result.location] = replace(evaluation, issues=(*evaluation.issues, issue))
+    return said
 
 
 def _withdrawn_across(members: list[LabResult], found: dict[str, tuple[LabResult, ...]]) -> None:
@@ -2874,6 +2942,7 @@ _DELETED = ResultStatus.ENTERED_IN_ERROR  # OBX-11 D, W: withdraws what it was s
 _CANCELLED = ResultStatus.CANCELLED  # OBX-11 X: puts in doubt what it was sent after
 _REPLACED = frozenset({ResultStatus.FINAL, ResultStatus.PRELIMINARY})
 _PRELIMINARY = frozenset({ResultStatus.PRELIMINARY})  # what a final result replaces
+_PRELIMINARY_ONE = ResultStatus.PRELIMINARY
 _FINAL = frozenset({ResultStatus.FINAL})  # what replaces a preliminary result
 # Issues about a computed code, which a result set aside no longer has.
 _VERDICT_CODES = frozenset({"flag.sender-disagrees", "flag.bound-interpreted"})
