@@ -14,6 +14,7 @@ from leukoflag.model import (
     Evaluation,
     Issue,
     LabResult,
+    NoValue,
     PatientContext,
     ResultStatus,
     Timestamp,
@@ -1011,6 +1012,28 @@ def test_a_final_result_followed_by_a_cancelled_one_is_judged_and_put_in_doubt()
     assert issue.text.startswith(
         "this final result is followed by MSG[1]/OBX[2], cancelled (results cannot be "
         "obtained), of the same code, OBX-4 sub-ID, specimen and time"
+    )
+
+
+def test_a_final_result_followed_by_one_not_asked_is_not_said_to_be_unobtainable() -> None:
+    # OBX-11 N (not asked: the result was not sought, data-absent-reason not-asked) after the
+    # final 1.1 was said to be 'cancelled (results cannot be obtained)', which is OBX-11 X
+    not_asked = dataclasses.replace(
+        result(
+            NoValue("empty"),
+            unit=K_PER_UL,
+            n=2,
+            status=ResultStatus.CANCELLED,
+            data_absent_reason="not-asked",
+        ),
+        status_text="N",
+    )
+    evaluations = evaluate(result("1.1", unit=K_PER_UL, n=1), not_asked)
+    assert code_of(evaluations[0]) == "LL"
+    (issue,) = [i for i in evaluations[0].issues if i.code == "flag.result-cancelled-after"]
+    assert issue.text.startswith(
+        "this final result is followed by MSG[1]/OBX[2] (OBX-11 'N'), cancelled (not asked: "
+        "the result was not sought), of the same code, OBX-4 sub-ID, specimen and time"
     )
 
 

@@ -2823,7 +2823,13 @@ def _cancelled_named(result: LabResult, by: list[LabResult]) -> str:
         r.location + (f" (OBX-11 {quoted(r.status_text)})" if v2 and r.status_text else "")
         for r in by
     )
-    return f"{named}, cancelled (results cannot be obtained),{_other_orders(result, by)}"
+    # OBX-11 N (data-absent-reason not-asked) says the result was not sought; X, not obtained
+    why = (
+        "not asked: the result was not sought"
+        if all(r.data_absent_reason == "not-asked" for r in by)
+        else "results cannot be obtained"
+    )
+    return f"{named}, cancelled ({why}),{_other_orders(result, by)}"
 
 
 def _say_cancelled_after(
