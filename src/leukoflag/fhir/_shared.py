@@ -20,6 +20,7 @@ from leukoflag._cache import LONGEST_KEY
 __all__ = [
     "by_identity",
     "fresh_concept",
+    "fresh_identifier",
     "fresh_json",
     "fresh_range",
     "too_long",
@@ -79,6 +80,18 @@ def fresh_concept(template: dict[str, Any]) -> dict[str, Any]:
     out = template.copy()
     out["coding"] = [coding.copy() for coding in codings]
     return out
+
+
+def fresh_identifier(template: dict[str, Any]) -> dict[str, Any]:
+    """A copy of an Identifier: its ``type`` a CodeableConcept of flat codings, its ``assigner``
+    a flat Reference."""
+    copied = template.copy()
+    kind, assigner = template.get("type"), template.get("assigner")
+    if kind is not None:
+        copied["type"] = fresh_concept(kind)
+    if assigner is not None:
+        copied["assigner"] = assigner.copy()
+    return copied
 
 
 def fresh_range(template: dict[str, Any]) -> dict[str, Any]:

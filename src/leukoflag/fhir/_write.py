@@ -25,7 +25,13 @@ from leukoflag._version import __version__
 from leukoflag.errors import UnitError
 from leukoflag.fhir import _elements as el
 from leukoflag.fhir._ids import hd, id_maker, message_key
-from leukoflag.fhir._shared import by_identity, fresh_concept, fresh_range, too_long
+from leukoflag.fhir._shared import (
+    by_identity,
+    fresh_concept,
+    fresh_identifier,
+    fresh_range,
+    too_long,
+)
 from leukoflag.fhir._terms import tables
 from leukoflag.model import (
     Address,
@@ -278,6 +284,7 @@ class _OrderParts:
     specimens: dict[str, str]  # Specimen URLs by SPM location
     effective: dict[str, Any] = field(default_factory=dict)  # OBR-7/8, for results without OBX-14
     issued: str | None = None  # OBR-22 as an instant
+    effective_unusable: bool = False  # OBR-7 or OBR-8 sent and no dateTime
     only_specimen: str | None = None  # the order's one specimen, for every result
     identifiers: list[dict[str, Any]] = field(default_factory=list)  # of the DiagnosticReport
     observations: list[str] = field(default_factory=list)  # URLs
@@ -551,9 +558,9 @@ class _Writer:
             parts.identifiers = identifiers
             if group_id is not None:
                 parts.identifiers.append(group_id)  # ORC-4 goes on the report instead
-        else:  # the ServiceRequest has them: the report gets its own
-            parts.identifiers = self.order_identifiers(order)[0]
-        self.order_effective(parts.effective, order)
+        else:  # the ServiceRequest has them: the report gets its own copies
+            parts.identifiers = [fresh_identifier(identifier) for identifier in identifiers]
+        parts.effective_unusable = self.order_effective(parts.effective, order)
         parts.issued = el.instant(order.issued)
         if len(parts.specimens) == 1:
             parts.only_specimen = next(iter(parts.specimens.values()))
@@ -1075,10 +1082,14 @@ class _Writer:
         )
         return {"extension": [{"url": el.DAR_EXTENSION, "valueCode": "unknown"}]}
 
-    def order_effective(self, resource: dict[str, Any], order: Order) -> None:
-        """OBR-7 (and OBR-8) as ``effectiveDateTime`` or ``effectivePeriod``."""
+    def order_effective(self, resource: dict[str, Any], order: Order) -> bool:
+        """OBR-7 (and OBR-8) as ``effectiveDateTime`` or ``effectivePeriod``; whether either was
+        sent and is no dateTime (the report says so)."""
         start = el.date_time(order.effective)
         end = el.date_time(order.effective_end)
+        unusable = (start is None and order.effective is not None) or (
+            end is None and order.effective_end is not None
+        )
         if end is not None and start is not None and _ends_before(end, start):
             # FHIR Period (per-1): the end cannot come before the start; OBR-7 is kept alone
             assert order.effective_end is not None
@@ -1096,6 +1107,7 @@ class _Writer:
             resource["effectivePeriod"] = period
         elif start is not None:
             resource["effectiveDateTime"] = start
+        return unusable
 
     def collected_period(
         self, collection: dict[str, Any], specimen: Specimen, collected_at: str
@@ -1286,10 +1298,13 @@ class _Writer:
         if context.encounter is not None:
             report["encounter"] = {"reference": context.encounter}
         parts.put_effective(report)
-        for stamp, field_number in ((order.effective, 7), (order.effective_end, 8)):
-            if stamp is not None and el.date_time(stamp) is None:  # reported once, here
-                self.time({}, "effective", stamp, f"{location}-{field_number}")
-        if order.issued is not None:
+        if parts.effective_unusable:  # OBR-7 or OBR-8 sent and no dateTime: reported once, here
+            for stamp, field_number in ((order.effective, 7), (order.effective_end, 8)):
+                if stamp is not None and el.date_time(stamp) is None:
+                    self.time({}, "effective", stamp, f"{location}-{field_number}")
+        if parts.issued is not None:  # OBR-22 as order() found it: checked once an order
+            report["issued"] = parts.issued
+        elif order.issued is not None:  # unusable: say why
             self.instant(report, "issued", order.issued, f"{location}-22")
         if order.results_interpreter:  # V2-to-FHIR IG OBR[DiagnosticReport]: OBR-32
             report["resultsInterpreter"] = [{"display": order.results_interpreter}]
@@ -1302,12 +1317,13 @@ class _Writer:
         if conclusions:
             report["conclusionCode"] = list(conclusions.values())
 
-    def provenance(self, targets: list[str]) -> None:
+    def provenance(self, targets: list[str], recorded: str | None) -> None:
+        """The Provenance of ``targets``; ``recorded``: MSH-7 as an instant (an unusable one is
+        reported on the Bundle)."""
         message = self.message
         resource, _ = self.new("Provenance", "")
         resource["extension"] = [self.source_message()]
         resource["target"] = [{"reference": url} for url in targets]
-        recorded = el.instant(message.timestamp)  # an unusable MSH-7 is reported on the Bundle
         if recorded is not None:
             resource["recorded"] = recorded
         elif not self.r5:
@@ -1415,7 +1431,8 @@ def write_bundle(
                 location,
                 f"an evaluation for {location} matches no result of the message; not written",
             )
-    writer.provenance(list(writer.urls))  # every entry so far: the Provenance's targets
+    recorded = el.instant(message.timestamp)  # MSH-7: Provenance.recorded, Bundle.timestamp
+    writer.provenance(list(writer.urls), recorded)  # every entry so far: its targets
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": writer.ident("Bundle", ""),
@@ -1427,14 +1444,16 @@ def write_bundle(
             identifier["assigner"] = {"display": sender}
         bundle["identifier"] = identifier
     bundle["type"] = settings.bundle_type
-    # MSH-7 is the Provenance's recorded time too (written there without an Issue of its own)
-    writer.instant(
-        bundle,
-        "timestamp",
-        message.timestamp,
-        f"{message.location}/MSH[1]-7",
-        "Bundle.timestamp and Provenance.recorded (FHIR instants) need; neither written",
-    )
+    if recorded is not None:
+        bundle["timestamp"] = recorded
+    else:  # say why it is not written (MSH-7 is the Provenance's recorded time too)
+        writer.instant(
+            bundle,
+            "timestamp",
+            message.timestamp,
+            f"{message.location}/MSH[1]-7",
+            "Bundle.timestamp and Provenance.recorded (FHIR instants) need; neither written",
+        )
     bundle["entry"] = writer.entries
     return bundle, tuple(writer.issues)
 
