@@ -359,19 +359,23 @@ def kept_quantity(value: Decimal, unit: Unit | None) -> dict[str, Any]:
     (see :func:`not_ucum`)."""
     if unit is None:
         return {"value": value}
-    fields = _kept_unit_fields(unit.text, unit.code, unit.system)
-    if fields is None:  # rare: the code is a lab spelling sent with the UCUM system
+    template = _kept_unit_fields(unit.text, unit.code, unit.system)
+    if template is None:  # rare: the code is a lab spelling sent with the UCUM system
         return not_ucum({"value": value, **_unit_fields(unit.text, unit.code, unit.system)})
-    return {"value": value, **fields}
+    # a copy with the value set: less than building a dict and merging the unit in (as per_ul)
+    kept = template.copy()
+    kept["value"] = value
+    return kept
 
 
 @text_cache(1024, texts=3)
-def _kept_unit_fields(text: str, code: str, system: str) -> dict[str, str] | None:
-    """:func:`_unit_fields`, or None when the code is a lab spelling sent as a UCUM code."""
+def _kept_unit_fields(text: str, code: str, system: str) -> dict[str, Any] | None:
+    """``{"value": None}`` and :func:`_unit_fields` (a template, copied with its value set), or
+    None when the code is a lab spelling sent as a UCUM code."""
     fields = _unit_fields(text, code, system)
     if fields.get("system") in _UCUM_SYSTEMS and units.misread_ucum_code(Unit(text, code, system)):
         return None
-    return fields
+    return {"value": None, **fields}
 
 
 def misread_ucum(unit: Unit | None) -> bool:
