@@ -458,7 +458,9 @@ class _MessageContext:
         orc = ["RE", placer_ei, filler_ei]
         obr = [""] * 25
         if self.version in _TIMING_REQUIRED:
-            timing = enc.composite("", "", "", v2_time(collected), "", "R")  # TQ-4 start, TQ-6
+            # TQ-6 priority alone (routine), which leukoflag reads: a TQ-4 start time repeating
+            # OBR-7 would be reported as not carried on every order
+            timing = enc.composite("", "", "", "", "", "R")
             orc.extend(["", "", "", timing])  # ORC-7
             obr.extend(["", timing])  # OBR-27
         obr[0] = str(number)
