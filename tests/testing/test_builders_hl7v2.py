@@ -637,11 +637,28 @@ def test_encode_uses_the_msh18_charset() -> None:
 
 
 def test_a_charset_that_cannot_carry_the_text_is_refused() -> None:
+    unencodable = oru_message(charset=None, patient=patient(family="Müller"))
     with pytest.raises(ValueError, match="cannot carry 'ü'"):
-        oru_message(charset=None, patient=patient(family="Müller"))
+        unencodable.encode()
+    with pytest.raises(ValueError, match="cannot carry 'ü'"):
+        unencodable.mllp()
+    with pytest.raises(ValueError, match="cannot carry 'ü'"):
+        batch(unencodable).encode()
     with pytest.raises(ValueError, match="charset"):
         oru_message(charset="KOI8-R")
     assert Er7.parse(oru_message(charset=None).text).raw("MSH", 18) == ""
+
+
+def test_a_feed_without_msh18_sending_windows_bytes_can_be_built() -> None:
+    # the usual mislabelled feed: no MSH-18 (ASCII), the lab's Windows system writes cp1252
+    message = oru_message(charset=None, results=[wbc(3.2, "K/µL", flag="L")])
+    data = message.encode("cp1252")
+    assert b"|K/\xb5L|" in data
+    assert to_mllp(data) == b"\x0b" + data + b"\x1c\r"
+    conversion = leukoflag.convert(data, leukoflag.Settings(strict=True))
+    assert "hl7v2.charset-fallback" in [i.code for i in conversion.issues]
+    (count,) = [f.value_per_ul for f in conversion.findings]
+    assert count == Decimal(3200)
 
 
 def test_mllp_frames_one_message_and_several() -> None:

@@ -174,8 +174,9 @@ class OruMessage:
 
     def encode(self, codec: str | None = None) -> bytes:
         """The message as bytes, in the charset MSH-18 names (or ``codec``, to build a message
-        whose bytes disagree with its MSH-18 on purpose)."""
-        return self.text.encode(codec or _CHARSET_CODECS[self.charset])
+        whose bytes disagree with its MSH-18 on purpose). Text MSH-18's charset cannot carry is
+        a ``ValueError`` (``codec`` may carry it: a cp1252 feed without MSH-18)."""
+        return _encoded(self.text, self.charset, codec)
 
     def mllp(self) -> bytes:
         """The encoded message in one MLLP frame (``0x0B`` … ``0x1C 0x0D``)."""
@@ -195,7 +196,7 @@ class Hl7Batch:
 
     def encode(self, codec: str | None = None) -> bytes:
         """The batch as bytes (see :meth:`OruMessage.encode`)."""
-        return self.text.encode(codec or _CHARSET_CODECS[self.charset])
+        return _encoded(self.text, self.charset, codec)
 
     def mllp(self) -> bytes:
         """The whole batch in one MLLP frame."""
@@ -312,14 +313,23 @@ def oru_message(
         digest = hashlib.sha256(render("").encode("utf-8")).hexdigest()
         control_id = f"LF{digest[:16].upper()}"
     text = render(control_id)
+    # text MSH-18's charset cannot carry is refused when encoded: .encode(codec) may carry it
+    return OruMessage(text=text, control_id=control_id, charset=msh18, line_ending=line_ending)
+
+
+def _encoded(text: str, charset: str, codec: str | None) -> bytes:
+    """``text`` in ``codec``, else in the codec MSH-18 (``charset``) names, which must carry it."""
+    if codec is not None:
+        return text.encode(codec)
     try:
-        text.encode(_CHARSET_CODECS[msh18])
+        return text.encode(_CHARSET_CODECS[charset])
     except UnicodeEncodeError as exc:
         what = text[exc.start : exc.end]
+        named = repr(charset) if charset else "None (no MSH-18: ASCII)"
         raise ValueError(
-            f"charset {charset!r} cannot carry {what!r}: use charset='UNICODE UTF-8'"
+            f"charset {named} cannot carry {what!r}: use charset='UNICODE UTF-8', or "
+            ".encode(codec) for bytes that disagree with MSH-18 on purpose"
         ) from None
-    return OruMessage(text=text, control_id=control_id, charset=msh18, line_ending=line_ending)
 
 
 def batch(

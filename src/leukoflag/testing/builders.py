@@ -11,10 +11,11 @@ The same result descriptions (:func:`wbc`, :func:`anc`, :func:`result`) render a
 
 Every value is escaped with the message's own delimiters (a ``^`` in a unit is written
 ``\\S\\``, a control character ``\\Xhh\\``), so a builder never produces invalid HL7: what
-cannot be written validly (a charset that cannot carry the text, a bad delimiter set, a text
-value in an NM result) raises ``ValueError``. The same call always gives the same text:
-timestamps default to :data:`DEFAULT_COLLECTED` and steps after it, the message control id is a
-digest of the content, FHIR ids are UUIDv5 of the content. Standard library only.
+cannot be written validly (a bad delimiter set, a text value in an NM result; text the
+MSH-18 charset cannot carry, when encoded) raises ``ValueError``. The same call always gives
+the same text: timestamps default to :data:`DEFAULT_COLLECTED` and steps after it, the
+message control id is a digest of the content, FHIR ids are UUIDv5 of the content. Standard
+library only.
 
 This module is the namespace the ``hl7_message_builder`` fixture returns.
 """
