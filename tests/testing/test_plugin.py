@@ -17,7 +17,7 @@ import pytest
 
 import leukoflag.testing as toolkit
 from leukoflag.settings import Settings
-from leukoflag.testing import builders
+from leukoflag.testing import builders, plugin
 
 pytest_plugins = ["pytester"]
 
@@ -96,8 +96,14 @@ def _plugins_autoload(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_plugin_is_registered_through_the_pytest11_entry_point() -> None:
-    found = {ep.name: ep.value for ep in entry_points(group="pytest11")}
-    assert found.get("leukoflag") == "leukoflag.testing.plugin"
+    # named leukoflag (-p no:leukoflag); its module holds the plugin's fixtures, and is not the
+    # plugin module a conftest may name too (one module under two names stops pytest)
+    (found,) = [ep for ep in entry_points(group="pytest11") if ep.name == "leukoflag"]
+    loaded = found.load()
+    assert found.value != "leukoflag.testing.plugin"
+    assert {name: getattr(loaded, name) for name in loaded.__all__} == {
+        name: getattr(plugin, name) for name in plugin.__all__
+    }
 
 
 def test_a_team_can_test_its_feed_with_the_fixtures(pytester: pytest.Pytester) -> None:
@@ -284,6 +290,44 @@ def test_the_plugin_can_be_disabled_by_its_entry_point_name(pytester: pytest.Pyt
     run = pytester.runpytest_subprocess("-p", "no:leukoflag")
     run.assert_outcomes(errors=1)
     run.stdout.fnmatch_lines(["*fixture 'leukoflag_convert' not found*"])
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["conftest", "command line", "conftest without autoload"],
+)
+def test_the_plugin_module_named_beside_the_entry_point_loads_once(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    # a team that names the plugin module (conftest pytest_plugins, -p), as CI without plugin
+    # autoload needs, runs the same tests where the entry point loads it too
+    pytester.makepyfile(
+        test_feed="""
+        from leukoflag.testing import assert_flagged, oru_message, wbc
+
+        def test_low_wbc(leukoflag_convert):
+            assert_flagged(leukoflag_convert(oru_message(results=[wbc(3.2)])), "L")
+
+        def test_the_conftest_settings_apply(leukoflag_convert):
+            assert leukoflag_convert(b"").settings.default_timezone == "America/Chicago"
+        """
+    )
+    pytester.makeconftest(
+        """
+        import pytest
+        from leukoflag import Settings
+
+        @pytest.fixture
+        def leukoflag_settings():
+            return Settings(strict=True, default_timezone="America/Chicago")
+        """
+        + ('pytest_plugins = ["leukoflag.testing.plugin"]\n' if how != "command line" else "")
+    )
+    options = ["-p", "leukoflag.testing.plugin"] if how == "command line" else []
+    if how == "conftest without autoload":
+        monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    run = pytester.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider", *options)
+    run.assert_outcomes(passed=2)
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:
