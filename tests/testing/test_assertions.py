@@ -32,6 +32,7 @@ from leukoflag.testing import (
     patient,
     result,
     to_mllp,
+    ucum,
     wbc,
 )
 
@@ -950,6 +951,23 @@ def test_text_that_is_not_fhir_json_says_what_to_pass(text: str | bytes, says: s
     with pytest.raises(TypeError) as raised:
         assert_flagged(text, "L")
     assert says in str(raised.value)
+
+
+def test_the_builders_fhir_input_is_refused_where_it_would_pass_unconverted() -> None:
+    # a test that forgot to convert: the builder's urine WBC (and its /uL count) passed
+    # assert_not_flagged and assert_count_per_ul whatever leukoflag does with it
+    urine = observation(wbc(3200, ucum("/uL"), flag=None), specimen="urine")
+    says = r"got the builders' FHIR input \(FhirResource\): convert it first"
+    with pytest.raises(TypeError, match=says):
+        assert_not_flagged(urine)
+    with pytest.raises(TypeError, match=says):
+        assert_count_per_ul(urine, 3200)
+    with pytest.raises(TypeError, match=says):
+        assert_flagged([fhir_bundle([wbc(3.2)])], "L")
+    # converted, the same checks pass; the builders' output is still validated and searched
+    assert_not_flagged(convert_message(urine), analyte="wbc")
+    assert_valid_fhir(urine)
+    assert len(find_observations(urine)) == 1
 
 
 def test_an_output_that_is_not_one_says_what_to_pass(low: RecordedConversion) -> None:

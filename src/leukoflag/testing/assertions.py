@@ -23,6 +23,7 @@ from leukoflag.api import Conversion, Outcome
 from leukoflag.errors import UnitError
 from leukoflag.fhir._elements import DERIVED_ANC_TEXT
 from leukoflag.model import Severity
+from leukoflag.testing._fhir import FhirResource
 from leukoflag.testing.conversion import Convertible, RecordedConversion, input_bytes
 from leukoflag.units import count_per_ul
 
@@ -281,6 +282,20 @@ def _json_resources(text: str | bytes) -> list[tuple[str, Mapping[str, Any]]]:
     return list(zip(paths, documents, strict=True))
 
 
+def _refuse_builder_input(output: Output, call: str) -> None:
+    """A builder's FHIR resource is the input, never leukoflag's output: judged unconverted it
+    has no computed code and its count is as written, so a check of leukoflag's work on it
+    would pass (or fail) whatever leukoflag does."""
+    items = [output] if isinstance(output, Mapping) else output
+    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence):
+        return
+    if any(isinstance(item, FhirResource) for item in items):
+        raise TypeError(
+            f"{call}: got the builders' FHIR input (FhirResource): convert it first "
+            "(leukoflag_convert, convert_message) and pass what that returns"
+        )
+
+
 def _all_observations(output: Output) -> list[_Observation]:
     found = [obs for path, resource in _resources(output) for obs in _walk(resource, path)]
     if isinstance(output, Conversion | Outcome | Mapping | str | bytes):
@@ -437,6 +452,7 @@ def assert_flagged(
     count).
     """
     __tracebackhide__ = True  # pytest shows the failure at the caller's line
+    _refuse_builder_input(output, "assert_flagged")
     found = _all_observations(output)
     chosen = _select(found, analyte, code, status)
     which = _selection(analyte, code, status)
@@ -506,6 +522,7 @@ def assert_not_flagged(
     without ``analyte``/``code``/``status``, and there must be one): urine, cancelled, non-numeric …
     results are not flagged."""
     __tracebackhide__ = True  # pytest shows the failure at the caller's line
+    _refuse_builder_input(output, "assert_not_flagged")
     found = _all_observations(output)
     chosen = _select(found, analyte, code, status)
     which = _selection(analyte, code, status)
@@ -558,6 +575,7 @@ def assert_count_per_ul(
     string may start with a comparator (``"<500"``), which must then match too.
     """
     __tracebackhide__ = True  # pytest shows the failure at the caller's line
+    _refuse_builder_input(output, "assert_count_per_ul")
     comparator, wanted = _expected_count(expected)
     found = _all_observations(output)
     chosen = _select(found, analyte, code, status)
