@@ -21,6 +21,7 @@ from leukoflag.testing import (
     assert_no_data_loss,
     assert_not_flagged,
     assert_valid_fhir,
+    batch,
     convert_message,
     fhir_bundle,
     find_observations,
@@ -363,6 +364,26 @@ def test_not_flagged_fails_when_the_message_was_rejected() -> None:
     assert message.startswith("expected results leukoflag did not flag, but there is none.")
     assert "no Observation at all in the output" in message
     assert f"input.rejected (error) at MSG[1]: {conversion.rejected[0].reason}" in message
+
+
+def test_not_flagged_fails_when_one_message_of_several_was_rejected() -> None:
+    # a day's urine results: the second message is rejected (no patient name), so its WBC
+    # reached the EHR neither flagged nor unflagged; the first message's WBC made it pass
+    kept = oru_message(results=[wbc(3.2)], specimen="urine")
+    lost = oru_message(patient(family="", given=""), results=[wbc(3.1)], specimen="urine")
+    day = convert_message(batch(kept, lost), strict=True)
+    assert (len(day.bundles), len(day.rejected)) == (1, 1)
+    one_by_one = [convert_message(kept, strict=True), convert_message(lost, strict=True)]
+    for output, where in ((day, ""), (one_by_one, "[1].")):
+        with pytest.raises(AssertionError) as caught:
+            assert_not_flagged(output, analyte="wbc")
+        message = str(caught.value)
+        assert message.startswith(
+            "expected results leukoflag did not flag, but an input was rejected, its results "
+            "neither flagged nor written:\n"
+            f"  - {where}MSG[{2 if output is day else 1}] rejected: strict structure failed: "
+            "PID[1]-5 (patient name) is empty"
+        )
 
 
 def test_not_flagged_failure_lists_what_was_flagged(low: RecordedConversion) -> None:

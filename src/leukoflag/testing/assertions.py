@@ -427,6 +427,24 @@ def _issues_note(output: Output) -> str:
     return "\nIssues leukoflag reported:\n" + _bulleted(lines)
 
 
+def _rejections(output: Output) -> list[str]:
+    """The inputs rejected in ``output`` (``[n].`` before each of a list's items)."""
+    if isinstance(output, Conversion | Outcome):
+        items: list[tuple[str, Conversion | Outcome]] = [("", output)]
+    elif isinstance(output, Mapping | str | bytes):
+        return []
+    else:
+        items = [
+            (f"[{n}].", i) for n, i in enumerate(output) if isinstance(i, Conversion | Outcome)
+        ]
+    return [
+        f"{prefix}{r.location or f'item {r.index}'} rejected: {r.reason}"
+        for prefix, item in items
+        for r in (item.rejected if isinstance(item, Conversion) else [item.rejected])
+        if r is not None
+    ]
+
+
 def _fail(message: str, output: Output) -> AssertionError:
     return AssertionError(message + _issues_note(output))
 
@@ -531,6 +549,12 @@ def assert_not_flagged(
     if not found:  # a rejected message has no result, flagged or not: that is no pass
         raise _fail(
             "expected results leukoflag did not flag, but there is none.\n" + _found_list(found),
+            output,
+        )
+    if lost := _rejections(output):  # nor does one of several: its results are not written
+        raise _fail(
+            "expected results leukoflag did not flag, but an input was rejected, its results "
+            f"neither flagged nor written:\n{_bulleted(lost)}",
             output,
         )
     problems = []
