@@ -1004,3 +1004,15 @@ def test_an_output_that_is_not_one_says_what_to_pass(low: RecordedConversion) ->
     # what convert_message cannot convert: "'int' object is not iterable"
     with pytest.raises(TypeError, match=r"convert: pass an OruMessage, .*got int"):
         convert_message(3200)  # type: ignore[arg-type]
+    # sample messages read from the lab's specification are texts: "a list of HL7 v2 messages"
+    # was what the error asked for, and what it refused
+    samples = [LOW_CBC.text, oru_message().text]
+    with pytest.raises(TypeError) as raised:
+        convert_message(samples)  # type: ignore[arg-type]
+    assert str(raised.value).endswith(
+        "got a list of str: a list holds builder messages (OruMessage, Hl7Batch) or FHIR dicts; "
+        "join texts or bytes into one (''.join(...)), each message ending with its segment "
+        "terminator"
+    )
+    joined = convert_message("".join(samples))
+    assert (len(joined.bundles), joined.rejected) == (2, [])

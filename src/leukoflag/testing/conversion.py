@@ -55,9 +55,17 @@ def input_bytes(message: Convertible) -> bytes:
         return b"".join(i.encode() for i in items if isinstance(i, (OruMessage, Hl7Batch)))
     if items and all(isinstance(i, Mapping) for i in items):
         return b"".join(dumps(dict(i), newline=True) for i in items if isinstance(i, Mapping))
+    got = type(message).__name__
+    if items:  # a list of texts is "a list of HL7 v2 messages" to whoever read its samples
+        kinds = " and ".join(sorted({type(i).__name__ for i in items}))
+        got = (
+            f"a list of {kinds}: a list holds builder messages (OruMessage, Hl7Batch) or FHIR "
+            "dicts; join texts or bytes into one (''.join(...)), each message ending with its "
+            "segment terminator"
+        )
     raise TypeError(
-        "convert: pass an OruMessage, Hl7Batch, FHIR dict, str or bytes, or a list of HL7 v2 "
-        f"messages or of FHIR resources; got {type(message).__name__}"
+        "convert: pass an OruMessage, Hl7Batch, FHIR dict, str or bytes, or a list of builder "
+        f"messages or of FHIR resources; got {got}"
     )
 
 
