@@ -194,7 +194,7 @@ def test_settings_fixture_can_be_overridden_and_overrides_apply_per_call(
     pytester.makepyfile(
         test_settings="""
         import pytest
-        from leukoflag import SettingsError
+        from leukoflag import Settings, SettingsError
         from leukoflag.testing import assert_flagged, oru_message, wbc
 
         def test_project_settings(leukoflag_convert):
@@ -213,10 +213,19 @@ def test_settings_fixture_can_be_overridden_and_overrides_apply_per_call(
                 leukoflag_convert(oru_message(), stirct=True)
             with pytest.raises(SettingsError):
                 leukoflag_convert(oru_message(), fhir_version="R6")
+
+        def test_a_settings_object_says_how_to_change_settings(leukoflag_convert):
+            says = "leukoflag_convert: change settings by keyword"
+            # Python said "convert_message() got multiple values for argument 'settings'"
+            with pytest.raises(TypeError, match=says):
+                leukoflag_convert(oru_message(), settings=Settings(strict=True))
+            # and "convert() takes 1 positional argument but 2 were given"
+            with pytest.raises(TypeError, match=says):
+                leukoflag_convert(oru_message(), Settings(strict=True))
         """
     )
     run = pytester.runpytest_subprocess("-W", "error", "-p", "no:cacheprovider")
-    run.assert_outcomes(passed=3)
+    run.assert_outcomes(passed=4)
 
 
 def test_settings_fixture_returning_a_dict_is_named_in_the_error(

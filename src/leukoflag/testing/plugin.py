@@ -42,7 +42,13 @@ def leukoflag_convert(
     ``assert_no_data_loss(conversion)`` checks every OBX."""
     from leukoflag.testing.conversion import convert_message  # noqa: PLC0415
 
-    def convert(message: Convertible, **overrides: Any) -> RecordedConversion:
+    def convert(message: Convertible, *given: Any, **overrides: Any) -> RecordedConversion:
+        if given or "settings" in overrides:  # Python's words named neither this nor the way
+            raise TypeError(
+                "leukoflag_convert: change settings by keyword (strict=False, "
+                "fhir_version='R5' …), not with a Settings; for settings of your own, override "
+                "the leukoflag_settings fixture"
+            )
         return convert_message(message, leukoflag_settings, **overrides)
 
     return convert
