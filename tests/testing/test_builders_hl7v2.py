@@ -307,7 +307,14 @@ def test_unknown_status_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("statuses", "report"),
-    [(["F", "F"], "F"), (["F", "C"], "C"), (["X", "D"], "X"), (["P", "F"], "P")],
+    [
+        (["F", "F"], "F"),
+        (["F", "C"], "C"),
+        (["X", "D"], "X"),
+        (["P", "F"], "P"),
+        # a corrected WBC beside a differential still preliminary: the report is not complete
+        (["C", "P"], "P"),
+    ],
 )
 def test_report_status_follows_the_results(statuses: list[str], report: str) -> None:
     results = [wbc(status=s) for s in statuses]

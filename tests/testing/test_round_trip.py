@@ -343,6 +343,16 @@ def test_v23_quantity_timing_gives_the_priority_and_nothing_left_uncarried() -> 
     assert _computed(conversion) == ["N", "N"]
 
 
+def test_a_corrected_wbc_beside_a_preliminary_anc_gives_a_report_leukoflag_accepts() -> None:
+    # the builders called such a report corrected, which holds no preliminary result:
+    # flag.report-status-disagrees (a warning) at OBR-25 and at DiagnosticReport.status
+    results = [wbc(3.2, status="C"), anc(1.2, status="P")]
+    for message in (oru_message(results=results), fhir_bundle(results)):
+        conversion = convert_message(message, Settings(strict=True))
+        assert [(i.code, i.location) for i in conversion.issues] == []
+        assert _computed(conversion) == ["L", "L"]
+
+
 def test_unescaped_names_and_codes_reach_the_fhir_output() -> None:
     who = patient(family="O|Brien&Co", given=["A^B~C\\D", "Zoë"])
     display = "WBC^count|total"

@@ -562,17 +562,18 @@ class OrderSpec:
 
     @property
     def report_status(self) -> str:
-        """OBR-25: as given, else C when any result is corrected, X when all are cancelled or
-        deleted, P when any is preliminary, else F."""
+        """OBR-25: as given, else X when all results are cancelled or deleted, P when any is
+        preliminary (a corrected report holds none: flag.report-status-disagrees), C when any
+        is corrected, else F."""
         if self.status:
             return self.status
         statuses = {r.status for r in (*self.results, *self.specimen_results)}
         if statuses and statuses <= {"X", "D", "W"}:
             return "X"
-        if "C" in statuses:
-            return "C"
         if statuses & {"P", "R", "S"}:
             return "P"
+        if "C" in statuses:
+            return "C"
         return "F"
 
 
