@@ -26,6 +26,7 @@ from leukoflag.testing import (
     fhir_bundle,
     find_observations,
     loinc,
+    ndjson,
     observation,
     order,
     oru_message,
@@ -615,6 +616,30 @@ def test_no_data_loss_lists_rejected_inputs() -> None:
     message = str(caught.value)
     assert message.startswith("data lost in conversion:")
     assert f"rejected MSG[1] of <test>: {conversion.rejected[0].reason}" in message
+
+
+def test_no_data_loss_of_rejected_fhir_items_names_only_the_rejection(tmp_path: Path) -> None:
+    # an NDJSON export whose second Observation strict mode rejects: its Observation was also
+    # listed as "not in the output", which the rejection says, as for a rejected HL7 v2 message
+    good, bad = observation(wbc(3.2)), observation(anc(1.0))
+    bad["status"] = "done"
+    export = convert_message([good, bad], strict=True)
+    (rejected,) = export.rejected
+    with pytest.raises(AssertionError) as caught:
+        assert_no_data_loss(export)
+    assert str(caught.value) == (
+        f"data lost in conversion:\n  - rejected ITEM[2] of <test>: {rejected.reason}"
+    )
+    # the same, item by item: the rejected Outcome against its own line
+    feed = tmp_path / "export.ndjson"
+    feed.write_text(ndjson(good, bad), "utf-8")
+    _, second = leukoflag.iter_file(feed, Settings(strict=True))
+    assert second.rejected is not None
+    with pytest.raises(AssertionError) as caught:
+        assert_no_data_loss(second, ndjson(bad))
+    assert str(caught.value) == (
+        f"data lost in conversion:\n  - rejected ITEM[2] of {feed}: {second.rejected.reason}"
+    )
 
 
 def test_no_data_loss_lists_error_issues() -> None:

@@ -733,7 +733,7 @@ def assert_no_data_loss(conversion: Conversion | Outcome, data: Convertible | No
         if kind == "hl7v2":
             problems.extend(_lost_results(conversion, data, item))
         elif kind == "fhir":
-            problems.extend(_lost_observations(conversion, data))
+            problems.extend(_lost_observations(conversion, data, item))
     if problems:
         raise AssertionError("data lost in conversion:\n" + _bulleted(problems))
 
@@ -822,24 +822,30 @@ def _obx_codes(raw: bytes) -> list[tuple[str, str]]:
     return out
 
 
-def _lost_observations(conversion: Conversion, data: bytes) -> list[str]:
-    """Observations of FHIR input missing from the output (matched by id, else by code)."""
-    documents: list[Any] = []
+def _lost_observations(conversion: Conversion, data: bytes, item: Outcome | None) -> list[str]:
+    """Observations of FHIR input missing from the output (matched by id, else by code). The
+    items are numbered as leukoflag numbers them (each element of an array, each non-blank
+    NDJSON line; from ``item``'s index for an Outcome's input): a rejected one is reported by
+    its rejection alone."""
+    first = 1 if item is None else item.index
+    numbered: list[tuple[int, Any]] = []
     try:
-        documents.append(fhir.loads(data))
+        document = fhir.loads(data)
+        elements = document if isinstance(document, list) else [document]
+        numbered = list(enumerate(elements, first))
     except ValueError:
-        for line in data.splitlines():
-            if line.strip():
-                try:
-                    documents.append(fhir.loads(line))
-                except ValueError:
-                    continue  # an unreadable line is a Rejected entry, reported above
+        lines = [line for line in data.splitlines() if line.strip()]
+        for number, line in enumerate(lines, first):
+            try:
+                numbered.append((number, fhir.loads(line)))
+            except ValueError:
+                continue  # an unreadable line is a Rejected entry, reported above
+    rejected = {r.index for r in conversion.rejected}
     inputs = [
         obs
-        for document in documents
-        for item in (document if isinstance(document, list) else [document])
-        if isinstance(item, Mapping)
-        for obs in _walk(item, "")
+        for number, element in numbered
+        if number not in rejected and isinstance(element, Mapping)
+        for obs in _walk(element, "")
     ]
     outputs = _all_observations(conversion)
     ids = Counter(str(o.resource["id"]) for o in outputs if o.resource.get("id"))
