@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -78,6 +79,26 @@ def test_pediatric_birth_date_from_a_date() -> None:
     newborn = patient(birth_date=DEFAULT_COLLECTED.date() - dt.timedelta(days=3))
     parsed = Er7.parse(oru_message(patient=newborn).text)
     assert parsed.value("PID", 7) == "20261121"
+
+
+@pytest.mark.parametrize("text", ["20190230", "20191301", "201913", "20230229"])
+def test_a_birth_date_that_is_no_calendar_date_is_refused(text: str) -> None:
+    # a typo (30 February) was written as sent: leukoflag reported hl7v2.timestamp-invalid and
+    # judged the child with adult ranges (flag.age-unknown); the FHIR builders wrote an invalid
+    # birthDate
+    with pytest.raises(ValueError, match=f"birth_date: {text!r} is not a calendar date"):
+        patient(birth_date=text)
+    assert patient(birth_date="20240229").birth_date == "20240229"
+
+
+@pytest.mark.parametrize("text", ["20261131", "2026112425", "202611240860", "20261124083000+2400"])
+def test_a_time_that_is_no_calendar_time_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"time: {text!r} is not a calendar date")):
+        oru_message(collected=text)
+    with pytest.raises(ValueError, match="is not a calendar date and time"):
+        oru_message(results=[wbc(observed=text)])
+    with pytest.raises(ValueError, match="is not a calendar date and time"):
+        observation(collected=text)
 
 
 def test_birth_date_at_year_precision_is_kept() -> None:

@@ -93,6 +93,20 @@ _BOUND_TEXT = re.compile(rf"^\s*(<=|>=|<|>)\s*({_NUMBER})\s*$")
 V2_TS = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(?:(\d{2})(\d{2})?(\d{2})?(\.\d{1,4})?)?([+-]\d{4})?$")
 
 
+def _on_calendar(text: str) -> bool:
+    """Whether HL7 v2 DT/TS text (already of the right shape) names a real date and time."""
+    match = V2_TS.match(text)
+    if match is None:
+        return False
+    year, month, day, hour, minute, second, _, offset = match.groups()
+    try:
+        dt.date(int(year), int(month or 1), int(day or 1))
+        dt.time(int(hour or 0), int(minute or 0), int(second or 0))
+    except ValueError:
+        return False
+    return offset is None or (int(offset[1:3]) < 24 and int(offset[3:]) < 60)
+
+
 # --------------------------------------------------------------------------- codes
 
 
@@ -253,6 +267,8 @@ def patient(
         born = birth_date
         if not re.fullmatch(r"\d{4}(\d{2}(\d{2})?)?", born):
             raise ValueError(f"birth_date: HL7 v2 date text YYYY[MM[DD]], got {birth_date!r}")
+        if not _on_calendar(born):  # 30 February would be read as no birth date: adult ranges
+            raise ValueError(f"birth_date: {born!r} is not a calendar date")
     code = _FHIR_TO_V2_SEX.get(sex, sex)
     if code not in _V2_TO_FHIR_SEX:
         raise ValueError(f"sex: one of F, M, O, U, A, N or a FHIR gender, got {sex!r}")
@@ -710,6 +726,8 @@ def v2_time(value: TimeLike) -> str:
             raise ValueError(
                 f"time: HL7 v2 TS text YYYY[MM[DD[HH[MM[SS[.S]]]]]][+/-ZZZZ]: {value!r}"
             )
+        if not _on_calendar(value):  # leukoflag would report hl7v2.timestamp-invalid
+            raise ValueError(f"time: {value!r} is not a calendar date and time")
         return value
     if isinstance(value, dt.datetime):
         text = value.strftime("%Y%m%d%H%M%S")
