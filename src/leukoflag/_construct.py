@@ -3,9 +3,10 @@
 A frozen dataclass sets each field through ``object.__setattr__`` in its generated ``__init__``;
 for :class:`~leukoflag.model.LabResult`'s 21 fields that was a third of the cost of reading an
 OBX. :func:`constructor` returns a function with the very same signature (names, order,
-defaults) that stores the fields into an instance of a plain twin class with the same slots,
-then switches the instance to the model class, which CPython allows because the two layouts are
-identical. The result is an ordinary instance of the model class: equal, hashable, frozen.
+defaults) that stores the fields into an instance of a twin class (a subclass of the model
+class that adds no slot and stores as ``object`` does), then switches the instance to the model
+class, which CPython allows because the two layouts are identical. The result is an ordinary
+instance of the model class: equal, hashable, frozen.
 
 The fast path is taken only for a frozen slotted dataclass whose ``__init__`` is the generated
 one, with no ``__post_init__`` and no ``default_factory``, and only after a built sample proved
@@ -48,7 +49,20 @@ def _constructor(cls: type[Any]) -> Callable[..., Any]:
         f"    {_PREFIX}made.__class__ = {_PREFIX}cls\n"
         f"    return {_PREFIX}made\n"
     )
-    twin = type(f"{cls.__name__}Twin", (), {"__slots__": cls.__slots__})
+    # A subclass adding no slot: the class switch finds the two layouts equal by walking to
+    # their common base, without comparing the tuples of slot names as it did for a twin beside
+    # the class (LabResult 0.32 µs against 0.39). It stores and initializes as object does (its
+    # slots are object's C functions, not the frozen class's __setattr__ run in Python).
+    twin = type(
+        f"{cls.__name__}Twin",
+        (cls,),
+        {
+            "__slots__": (),
+            "__init__": object.__init__,
+            "__setattr__": object.__setattr__,
+            "__delattr__": object.__delattr__,
+        },
+    )
     namespace: dict[str, Any] = {f"{_PREFIX}twin": twin, f"{_PREFIX}cls": cls, **defaults}
     exec(source, namespace)  # noqa: S102 - generated from the dataclass fields, as dataclasses does
     build: Callable[..., Any] = namespace["build"]
