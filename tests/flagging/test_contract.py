@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from leukoflag import flagging
-from leukoflag.model import Analyte, Identifier, Patient, Timestamp, Unit
+from leukoflag.flagging import _evaluate
+from leukoflag.model import Analyte, Evaluation, Identifier, Patient, Timestamp, Unit
 from leukoflag.settings import Settings
 
 from .build import K_PER_UL, NEUT_PCT, evaluate, patient, result
@@ -33,6 +34,19 @@ def test_one_evaluation_per_result_in_order_then_derived() -> None:
 def test_out_of_scope_results_get_a_bare_evaluation() -> None:
     evaluation = evaluate(result("13.2", code="718-7", unit=Unit("g/dL", "g/dL")))[0]
     assert evaluation == type(evaluation)("MSG[1]/OBX[1]")
+
+
+def test_bare_evaluations_kept_by_location_stay_bounded() -> None:
+    kept = _evaluate._BARE
+    for n in range(1, _evaluate._BARE_KEPT + 500):
+        location = f"MSG[2]/OBR[1]/OBX[{n}]"
+        assert _evaluate._bare(location) == Evaluation(location)
+        assert len(kept) <= _evaluate._BARE_KEPT
+    long_location = "ITEM[1]/Bundle.entry[1].resource" + ".component[1]" * 10
+    assert _evaluate._bare(long_location) == Evaluation(long_location)
+    assert long_location not in kept
+    second = evaluate(result("13.2", code="718-7", unit=Unit("g/dL", "g/dL")))[0]
+    assert second == Evaluation("MSG[1]/OBX[1]")
 
 
 def test_in_scope_evaluation_fills_every_field() -> None:

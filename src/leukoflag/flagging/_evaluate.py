@@ -98,6 +98,13 @@ _new_evaluation = constructor(Evaluation)
 _new_normalized_quantity = constructor(NormalizedQuantity)
 _new_normalized_range = constructor(NormalizedRange)
 _new_finding = constructor(Finding)
+# The Evaluation of a result not judged and without Issues (a CBC's 15 or so results that are
+# no count) holds its location alone: one per location is kept and shared, as frozen as any,
+# instead of building it for every message (about 2k instructions each). Bounded: emptied when
+# full; a location longer than any a reader makes of its counters is not kept.
+_BARE: dict[str, Evaluation] = {}
+_BARE_KEPT = 4096
+_BARE_LONGEST = 80
 
 # V2-to-FHIR IG / FHIR: final, amended, corrected and preliminary results carry values to judge.
 FLAGGABLE = frozenset(
@@ -301,6 +308,23 @@ def _recognized_loinc(code: str) -> _scope.Recognition | None:
     return _age_or(Concept((Coding(code, system=_LOINC),)))
 
 
+def _bare(location: str) -> Evaluation:
+    """``Evaluation(location)``: the one kept for ``location`` (see _BARE)."""
+    bare = _BARE.get(location)
+    if bare is None:
+        bare = _new_evaluation(location)
+        if len(location) <= _BARE_LONGEST:
+            if len(_BARE) >= _BARE_KEPT:
+                _BARE.clear()
+            _BARE[location] = bare
+    return bare
+
+
+def _bare_or(location: str, issues: tuple[Issue, ...]) -> Evaluation:
+    """``Evaluation(location, issues=issues)``, the one kept (_bare) when there are none."""
+    return _new_evaluation(location, issues=issues) if issues else _bare(location)
+
+
 def _age_or(concept: Concept) -> _scope.Recognition | None:
     found = _scope.recognize(concept)
     rules = load_rules()
@@ -330,7 +354,7 @@ def evaluate_order(
     evaluations: list[Evaluation] = []
     state: _OrderState | None = None
     ages = False  # whether the order sends an age as a result (LOINC 30525-0, 21612-7)
-    new_evaluation = _new_evaluation  # once per order
+    bare = _bare  # once per order
     by_loinc, by_key, key_of, loinc = _recognized_loinc, _recognized, _scope.concept_key, _LOINC
     for result in order.results:
         codings = result.code.codings
@@ -339,10 +363,10 @@ def evaluate_order(
         else:  # any other concept, by everything the tables read of it
             recognition = by_key(*key_of(result.code))
         if recognition is None:
-            evaluations.append(new_evaluation(result.location))  # not a count: not in scope
+            evaluations.append(bare(result.location))  # not a count: not in scope
             continue
         if recognition is _AGE:  # the patient's age: not in scope, read by the counts
-            evaluations.append(new_evaluation(result.location))
+            evaluations.append(bare(result.location))
             ages = True
             continue
         if state is None:
@@ -769,8 +793,8 @@ def _evaluate_recognized(
         )
     if kind in _scope.EXCLUDING:
         if kind == _scope.FRACTION:  # a percent code: never a count, but its unit may say one
-            return _new_evaluation(location, issues=_percent_issues(result, recognition))
-        return _new_evaluation(location)
+            return _bare_or(location, _percent_issues(result, recognition))
+        return _bare(location)
     if not recognition.is_count:
         if kind in _PART_KINDS:  # percents and ANC parts are never flagged themselves
             state.candidates.append((result, recognition, None))
@@ -780,8 +804,8 @@ def _evaluate_recognized(
             elif result.status is _ENTERED_IN_ERROR:
                 state.withdrawn = state.deleted = True
         if kind in _PERCENT_CODES:
-            return _new_evaluation(location, issues=_percent_issues(result, recognition))
-        return _new_evaluation(location)
+            return _bare_or(location, _percent_issues(result, recognition))
+        return _bare(location)
     analyte = recognition.analyte
     assert analyte is not None  # a count row always names its analyte (checked when loaded)
     if analyte is _ANC:
