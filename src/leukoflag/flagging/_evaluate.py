@@ -34,7 +34,7 @@ from leukoflag._ages import (
     too_old,
     youngest_birth,
 )
-from leukoflag._cache import text_cache
+from leukoflag._cache import text_cache, text_memo
 from leukoflag._construct import constructor
 from leukoflag._numbers import EXACT, long_number, plain
 from leukoflag._quote import quoted, shortened
@@ -303,7 +303,7 @@ def _recognized(*key: str) -> _scope.Recognition | None:
     return _age_or(_scope.concept_of(key))
 
 
-@text_cache(4096)
+@text_memo(4096)  # read by subscript on the hot path: a dict hit
 def _recognized_loinc(code: str) -> _scope.Recognition | None:
     return _age_or(Concept((Coding(code, system=_LOINC),)))
 
@@ -359,7 +359,7 @@ def evaluate_order(
     for result in order.results:
         codings = result.code.codings
         if len(codings) == 1 and (coding := codings[0]).system == loinc:
-            recognition = by_loinc(coding.code)  # the usual case: a lone LOINC coding
+            recognition = by_loinc[coding.code]  # the usual case: a lone LOINC coding
         else:  # any other concept, by everything the tables read of it
             recognition = by_key(*key_of(result.code))
         if recognition is None:
@@ -674,7 +674,7 @@ def _others_hold_a_count(order: Order, orders: Sequence[Order]) -> bool:
         for result in other.results:
             codings = result.code.codings
             if len(codings) == 1 and codings[0].system == _LOINC:
-                recognition = _recognized_loinc(codings[0].code)
+                recognition = _recognized_loinc[codings[0].code]
             else:
                 recognition = _recognized(*_scope.concept_key(result.code))
             if recognition is not None and recognition is not _AGE:

@@ -2254,7 +2254,7 @@ class _Reader:
         if code_notes:
             for field_number, severity, issue_code, text in code_notes:
                 self._issue(severity, issue_code, f"{location}-{field_number}", text)
-        number = plain_number(fields[5]) if fields[2] == "NM" else None
+        number = plain_number[fields[5]] if fields[2] == "NM" else None
         if number is not None:
             value: Value = number  # the common case
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from decimal import Decimal
 
-from leukoflag._cache import text_cache
+from leukoflag._cache import text_cache, text_memo
 from leukoflag._construct import constructor
 from leukoflag._quote import listed, quoted, shortened
 from leukoflag._range_text import parse_decimal, read_decimal_comma, read_range_text
@@ -82,10 +82,11 @@ _BOUND_PHRASES = {
 }
 
 
-@text_cache(4096)
+@text_memo(4096)
 def plain_number(field: str) -> Number | None:
-    """An NM field that is a plain decimal, as a :class:`Number`, else None. Cached by its text:
-    results of a lab's tests take a limited set of values (two or three significant figures)."""
+    """An NM field that is a plain decimal, as a :class:`Number`, else None. Kept by its text
+    (``plain_number[field]`` on the hot path, a dict hit): results of a lab's tests take a
+    limited set of values (two or three significant figures)."""
     value = parse_decimal(field)
     return None if value is None else _new_number(value, field.strip())
 
@@ -171,7 +172,7 @@ def read_value(
 ) -> tuple[Value, list[Note]]:
     """OBX-5 read by its OBX-2 type. The notes list is the caller's to read, not to change."""
     if value_type == "NM":
-        plain = plain_number(field)  # the common case, first: a plain decimal
+        plain = plain_number[field]  # the common case, first: a plain decimal
         if plain is not None:
             return plain, _NO_NOTES
     notes: list[Note] = []
