@@ -427,6 +427,25 @@ def test_any_text_is_escaped_so_that_it_reads_back_unchanged(
     assert obs["code"]["coding"][0]["display"] == display
 
 
+@pytest.mark.parametrize("text", ['""', ' "" '])
+def test_a_text_that_is_two_quotes_is_not_sent_as_the_hl7_null(text: str) -> None:
+    message = oru_message(
+        patient=patient(family=text),
+        results=[wbc(3.2, notes=[text], code=local_code("WBC", text))],
+    )
+    assert '|""^' not in message.text
+    conversion = convert_message(message)
+    assert conversion.issues == []
+    bundle = conversion.bundles[0]
+    person = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    assert person["name"][0]["family"] == text.strip()
+    obs = find_observations(conversion)[0]
+    assert obs["note"][0]["text"] == text.strip()
+    assert obs["code"]["coding"][0]["display"] == text.strip()
+
+
 def test_unit_code_in_a_code_object_reads_back() -> None:
     conversion = convert_message(oru_message(results=[wbc(3.2, Code("10*3/uL", "K/uL", "UCUM"))]))
     quantity = find_observations(conversion)[0]["valueQuantity"]

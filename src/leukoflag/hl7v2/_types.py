@@ -97,11 +97,13 @@ def concept_from_parts(
 ) -> tuple[Concept | None, str]:
     """A CWE given as its parts (components, or subcomponents when CWE is itself a component)."""
     problems: list[str] = []
-    if delimiters.escape in "".join(parts):
+    joined = "".join(parts)
+    if '""' in joined:  # a component sent as "" is HL7's null, as a whole field is: no code
+        # (told before decoding: a text of two quotes sent escaped, \X22\", is no null)
+        parts = ["" if x.strip() == '""' else x for x in parts]
+    if delimiters.escape in joined:
         parts = [decoded(p, delimiters, codec, problems) for p in parts]
     p = list(parts) + [""] * (_CWE_WIDTH - len(parts))
-    if '""' in "".join(p):  # a component sent as "" is HL7's null, as a whole field is: no code
-        p = ["" if x.strip() == '""' else x for x in p]
     codings: list[Coding] = []
     for code_at, display_at, system_at, version_at, oid_at in _TRIPLETS:
         code = p[code_at].strip()

@@ -92,7 +92,14 @@ class _Encoding:
     def text(self, value: str, *, formatted: bool = False) -> str:
         r"""``value`` with every delimiter escaped (HL7 v2 2.7.4): ``\F\ \S\ \T\ \R\ \E\``;
         line breaks as ``\.br\`` in formatted text (FT); other control characters, and line
-        breaks elsewhere, as hex ``\X0A\``."""
+        breaks elsewhere, as hex ``\X0A\``. A text that is two quotes (``""``, spaces around
+        them allowed) has its first quote as hex ``\X22\``: sent as is, it is HL7's explicit
+        null, read as no value."""
+        if value.strip() == '""':
+            e = self.escape
+            return self.text(value.replace('"', "", 1), formatted=formatted).replace(
+                '"', f'{e}X22{e}"', 1
+            )
         if not self.special.search(value):
             return value
         e = self.escape
