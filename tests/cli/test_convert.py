@@ -717,3 +717,44 @@ def test_report_placed_where_an_output_goes_is_a_usage_error_before_anything_is_
         f"leukoflag: --report {report}: is {why}: the report would replace an output"
     ]
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("target", "report", "why"),
+    [
+        # the report's first name is a symlink to ``target``
+        # a link to the name of an output file (the report is written through it, to its target)
+        (
+            "out/day/day.hl7.1.json",
+            "day-report.json",
+            "the name of output file 1 of day.hl7 in -o out/day",
+        ),
+        # a link to the -o directory: the report's path goes through it
+        (
+            "out/day",
+            "latest/day.hl7.2.json",
+            "the name of output file 2 of day.hl7 in -o out/day",
+        ),
+        (
+            "out/day",
+            "latest/rejected/r.json",
+            "inside the directory of rejected items in -o out/day",
+        ),
+    ],
+)
+def test_report_reaching_an_output_through_a_symlink_is_a_usage_error(
+    leukoflag: Runner, tmp_path: Path, target: str, report: str, why: str
+) -> None:
+    # 'convert day.hl7 -o out/day --report day-report.json', day-report.json a link to
+    # out/day/day.hl7.1.json (made by a script that keeps a stable name), exited 0 with the
+    # first message's Bundle replaced by the report; so did a report under 'latest/', a link to
+    # the -o directory: what counts is where the report is written, not how it is named
+    (tmp_path / "day.hl7").write_bytes(batch(NORMAL, LOW))
+    (tmp_path / "out/day/rejected").mkdir(parents=True)  # an earlier run's, emptied
+    (tmp_path / report.partition("/")[0]).symlink_to(target)
+    done = leukoflag("convert", "day.hl7", "-o", "out/day", "--report", report)
+    assert done.returncode == 2
+    assert done.stderr.decode().splitlines() == [
+        f"leukoflag: --report {report}: is {why}: the report would replace an output"
+    ]
+    assert [p.name for p in (tmp_path / "out/day").rglob("*")] == ["rejected"]

@@ -525,8 +525,10 @@ def _check_report_path(path: Path) -> None:
 
 def _check_report_outside_outputs(path: Path, output: Path, inputs: Sequence[Input]) -> None:
     """A ``--report`` where this run writes its outputs would replace one, or fail after them
-    (``-o out/day --report out/day``): a usage error before anything is written."""
-    report, directory = Path(os.path.abspath(path)), Path(os.path.abspath(output))
+    (``-o out/day --report out/day``): a usage error before anything is written. Where they are
+    written counts, not how they are named: a symlink (the report's, one of its directories, the
+    -o directory) is followed, as writing them follows it."""
+    report, directory = Path(os.path.realpath(path)), Path(os.path.realpath(output))
     rejected = directory / REJECTED_DIRECTORY
     why = ""
     if report == directory:
