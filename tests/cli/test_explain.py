@@ -390,6 +390,37 @@ def test_explain_gives_a_writer_issue_of_a_count_not_judged_as_a_note_not_as_why
     )
 
 
+def test_explain_gives_how_a_count_set_aside_was_judged_as_a_note_not_as_why(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # a preliminary WBC of a patient with no birth date and a children's lab range, replaced by
+    # its correction: explain gave 'why  flag.age-unknown: … judged with adult ranges and
+    # thresholds' and 'why  flag.lab-range-children: … judged with leukoflag's adult range …
+    # instead' beside flag.result-superseded, as if a count not judged were not judged because
+    # it was judged with adult rules; they say how it was judged, as on the correction's row
+    taken = "20261124081000-0500"
+    wbc = "OBX|{n}|NM|6690-2^Leukocytes^LN||{value}|K/uL|Child: 5.0-15.0|L|||{status}|||" + taken
+    message = oru("E-9", birth="").split(b"\rOBX|", 1)[0].decode() + "".join(
+        "\r" + wbc.format(n=n, value=value, status=status)
+        for n, value, status in ((1, "3.1", "P"), (2, "3.3", "C"))
+    )
+    (tmp_path / "corrected.hl7").write_bytes(message.encode() + b"\r")
+    text = leukoflag("explain", "corrected.hl7").stdout.decode()
+    preliminary = text.partition(
+        "  MSG[1]/OBX[1]  WBC  3.1 K/uL  →  3,100 cells/µL  →  not judged\n"
+    )[2].partition("\n  MSG[1]/OBX[2]")[0]
+    labels = [(line.split()[0], line.split()[1]) for line in preliminary.splitlines()]
+    assert labels == [
+        ("range", "4,500–11,000"),
+        ("sender", "L"),
+        ("why", "flag.result-superseded:"),
+        ("note", "flag.age-unknown:"),
+        ("note", "flag.lab-range-children:"),
+    ]
+    correction = text.partition("  MSG[1]/OBX[2]  WBC  3.3 K/uL")[2]
+    assert "note     flag.age-unknown: the patient's birth date is not known" in correction
+
+
 def test_explain_shows_the_senders_flag_of_a_count_not_judged(
     leukoflag: Runner, tmp_path: Path
 ) -> None:

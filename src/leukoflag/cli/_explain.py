@@ -285,6 +285,30 @@ def _write_rows(out: TextIO, rows: Sequence[_Row], aligned: Sequence[_Row]) -> N
             out.write(f"      {key:<{label}}  {line_text(text)}\n")
 
 
+# Flagging Issues that say how a count was judged (the rules, range or age it was judged by),
+# never that it was not: on a count set aside after judging (a preliminary replaced by its
+# correction) they are notes, not why it was not judged (docs/issues.md)
+_HOW_JUDGED = frozenset(
+    {
+        "flag.age-unknown",
+        "flag.age-from-result",
+        "flag.age-imprecise-agreed",
+        "flag.age-result-disagrees",
+        "flag.duffy-null-not-applied",
+        "flag.lab-range-unusable",
+        "flag.lab-range-adults",
+        "flag.lab-range-children",
+        "flag.lab-range-sex-union",
+        "flag.specimen-unrecognized",
+        "flag.sender-disagrees",
+        "flag.bound-interpreted",
+        "flag.anc-derived",
+        "flag.result-duplicate",
+        "flag.result-cancelled-after",
+    }
+)
+
+
 def _row(
     evaluation: Evaluation, written: str, more: Sequence[Issue] = (), sent: tuple[str, ...] = ()
 ) -> _Row:
@@ -309,10 +333,19 @@ def _row(
     if evaluation.loinc is not None:
         details.append(("LOINC", f"{evaluation.loinc.code} {evaluation.loinc.display}".strip()))
     # why a count was not judged is the flagging step's to say: an Issue of reading or writing
-    # its segment (an obs-6 value beside a cancelled status, a field not carried) is a note
+    # its segment (an obs-6 value beside a cancelled status, a field not carried) is a note, and
+    # so is one of how it was judged before being set aside (flag.age-unknown: 'judged with
+    # adult ranges') — each a note below the why
+    if finding is None:
+        details.extend(
+            ("why", f"{issue.code}: {issue.text}")
+            for issue in evaluation.issues
+            if issue.code not in _HOW_JUDGED
+        )
     details.extend(
-        ("why" if finding is None else "note", f"{issue.code}: {issue.text}")
+        ("note", f"{issue.code}: {issue.text}")
         for issue in evaluation.issues
+        if finding is not None or issue.code in _HOW_JUDGED
     )
     details.extend(("note", f"{issue.code}: {issue.text}") for issue in more)
     return _Row(evaluation.location, analyte, written, per_ul, code, tuple(details))
