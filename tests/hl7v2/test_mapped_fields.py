@@ -1197,8 +1197,8 @@ def test_obr_29_naming_an_order_not_in_the_message_is_a_reference_by_its_numbers
         (
             "fhir.parent-order-not-found",
             (
-                "OBR-29 parent order 'ORD40001^EHR' / 'LAB70001^CORELAB' is no order written "
-                "before this one in the Bundle: ServiceRequest.basedOn names it by its number only"
+                "OBR-29 parent order 'ORD40001^EHR' / 'LAB70001^CORELAB' is no order of this "
+                "patient's in the Bundle: ServiceRequest.basedOn names it by its number only"
             ),
         )
     ]
@@ -1215,3 +1215,123 @@ def test_obr_29_of_an_order_without_service_request_is_an_issue() -> None:
             "message has no PID)"
         ),
     )
+
+
+def _based_on(bundle: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Each ServiceRequest's fullUrl and basedOn (None when it has none)."""
+    return [
+        (e["fullUrl"], e["resource"].get("basedOn"))
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "ServiceRequest"
+    ]
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_obr_29_naming_a_parent_sent_after_the_child_references_that_parent(
+    version: Literal["R4", "R5"],
+) -> None:
+    # the lab sends the reflexed differential first, then the CBC it came from
+    reflex = _reflex("ORD55377&EHR^LAB88164&CORELAB")
+    bundle, conversion = _convert(
+        message(PID, PV1, REFLEX_ORC, reflex, MANUAL_ANC, ORC, OBR, WBC_SIGNED_OUT, SPM), version
+    )
+    (_, child_based_on), (cbc, parent_based_on) = _based_on(bundle)
+    assert child_based_on == [{"reference": cbc}]
+    assert parent_based_on is None
+    assert [i for i in conversion.issues if i.location.startswith("MSG[1]/OBR[1]-29")] == []
+
+
+def test_obr_29_of_reflex_orders_sharing_the_parents_placer_number_names_neither_of_them() -> None:
+    # Two differentials the lab reflexed from a CBC sent in an earlier message: each keeps the
+    # CBC's placer number ORD55377 with a filler number of its own, and names the CBC
+    # (ORD55377 / LAB88164) as parent: neither is the other's parent, nor its own.
+    reflex = _reflex("ORD55377&EHR^LAB88164&CORELAB").replace("ORD55378^EHR", "ORD55377^EHR")
+    second = reflex.replace("OBR|2|", "OBR|3|").replace("LAB88165^", "LAB88166^")
+    bundle, conversion = _convert(
+        message(
+            PID,
+            PV1,
+            REFLEX_ORC.replace("ORD55378", "ORD55377"),
+            reflex,
+            MANUAL_ANC,
+            REFLEX_ORC.replace("ORD55378", "ORD55377").replace("LAB88165", "LAB88166"),
+            second,
+            MANUAL_ANC,
+        ),
+        "R4",
+    )
+    for _, based_on in _based_on(bundle):
+        assert [(b.get("reference"), b["identifier"]["value"]) for b in based_on] == [
+            (None, "ORD55377"),
+            (None, "LAB88164"),
+        ]
+    assert [i.code for i in conversion.issues if i.location.endswith("-29")] == [
+        "fhir.parent-order-not-found",
+        "fhir.parent-order-not-found",
+    ]
+
+
+def test_obr_29_naming_the_order_itself_is_not_its_based_on() -> None:
+    itself = OBR + "||||ORD55377&EHR^LAB88164&CORELAB"
+    bundle, conversion = _convert(message(PID, PV1, ORC, itself, WBC_SIGNED_OUT, SPM), "R4")
+    ((_, based_on),) = _based_on(bundle)
+    assert based_on is None
+    assert [(i.code, i.text) for i in conversion.issues if i.location == "MSG[1]/OBR[1]-29"] == [
+        (
+            "fhir.parent-order-not-written",
+            (
+                "OBR-29 parent order 'ORD55377^EHR' / 'LAB88164^CORELAB' is not written: it "
+                "names this order itself (its own numbers, OBR-2 / OBR-3) and no other of the "
+                "patient's, and a ServiceRequest is not based on itself"
+            ),
+        )
+    ]
+
+
+def test_obr_29_does_not_name_another_patients_order_as_parent() -> None:
+    # A batch ORU of two patients: the second's reflex order names numbers that are the first
+    # patient's CBC; a child's parent order is its own patient's.
+    other = "PID|2||MRN200412^^^RIVERSIDE^MR||NGUYEN^LAN||19750302|F"
+    reflex = _reflex("ORD55377&EHR^LAB88164&CORELAB")
+    bundle, conversion = _convert(
+        message(PID, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM, other, REFLEX_ORC, reflex, MANUAL_ANC),
+        "R4",
+    )
+    (_, parent_based_on), (_, child_based_on) = _based_on(bundle)
+    assert parent_based_on is None
+    assert [(b.get("reference"), b["identifier"]["value"]) for b in child_based_on] == [
+        (None, "ORD55377"),
+        (None, "LAB88164"),
+    ]
+    assert [(i.code, i.text) for i in conversion.issues if i.location == "MSG[1]/OBR[2]-29"] == [
+        (
+            "fhir.parent-order-not-found",
+            (
+                "OBR-29 parent order 'ORD55377^EHR' / 'LAB88164^CORELAB' is no order of this "
+                "patient's in the Bundle: ServiceRequest.basedOn names it by its number only"
+            ),
+        )
+    ]
+
+
+def test_obr_29_naming_only_the_placer_number_the_child_shares_references_its_parent() -> None:
+    # The reflexed differential keeps the CBC's placer number ORD55377 and names the CBC by it
+    # alone (OBR-29 'ORD55377&EHR'): the CBC in the message is its parent, not the child itself.
+    reflex = _reflex("ORD55377&EHR").replace("ORD55378^EHR", "ORD55377^EHR")
+    bundle, conversion = _convert(
+        message(
+            PID,
+            PV1,
+            ORC,
+            OBR,
+            WBC_SIGNED_OUT,
+            SPM,
+            REFLEX_ORC.replace("ORD55378", "ORD55377"),
+            reflex,
+            MANUAL_ANC,
+        ),
+        "R4",
+    )
+    (cbc, _), (_, child_based_on) = _based_on(bundle)
+    assert child_based_on == [{"reference": cbc}]
+    assert [i for i in conversion.issues if i.location.startswith("MSG[1]/OBR[2]-29")] == []

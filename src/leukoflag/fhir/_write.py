@@ -251,10 +251,11 @@ def _sent(result: LabResult) -> _Sent:
 
 @dataclass(slots=True)
 class _Context:
-    """The Patient and Encounter URLs of one PATIENT_RESULT group."""
+    """The Patient and Encounter URLs of one PATIENT_RESULT group, and its orders."""
 
     subject: str | None = None
     encounter: str | None = None
+    orders: Sequence[Order] = ()
 
 
 @dataclass(slots=True)
@@ -606,13 +607,7 @@ class _Writer:
         identifiers: list[dict[str, Any]],
         group_id: dict[str, Any] | None,
     ) -> str | None:
-        ordered = (
-            order.placer_id is not None
-            or order.order_control
-            or order.ordering_provider
-            or order.specimen_action  # OBR-11 G: an order the lab generated (a reflex order)
-        )
-        if not ordered:
+        if not _is_request(order):
             why = "the OBR is no order: no ORC, placer number, ordering provider or OBR-11 G"
             if order.priority:  # rare: sent with no order to hold it
                 self.priority_not_written(order, why)
@@ -664,7 +659,9 @@ class _Writer:
             # together, which identifies none of them alone
             resource["requisition"] = group_id
         if order.parent_placer_id is not None or order.parent_filler_id is not None:
-            resource["basedOn"] = self.parent_order(order)  # OBR-29 (rare)
+            based_on = self.parent_order(order, context)  # OBR-29 (rare)
+            if based_on:
+                resource["basedOn"] = based_on
         # ORC-5 (the order's own status) when sent, else what OBR-25 says of the order
         resource["status"] = order.request_status or _REQUEST_STATUS[order.status]
         # V2-to-FHIR IG OBR[ServiceRequest]: OBR-11 G (a generated order) → reflex-order
@@ -732,36 +729,46 @@ class _Writer:
             self.specimen_collector(order, written)
         return written
 
-    def parent_order(self, order: Order) -> list[dict[str, Any]]:
+    def parent_order(self, order: Order, context: _Context) -> list[dict[str, Any]]:
         """OBR-29 as ``ServiceRequest.basedOn`` (V2-to-FHIR IG OBR[ServiceRequest]): the parent
-        order's ServiceRequest when written before in the Bundle (its placer or filler number
-        among its identifiers), else a reference by the numbers sent, with an Issue."""
-        wanted = [
-            el.identifier(sent, kind)
-            for sent, kind in ((order.parent_placer_id, "PLAC"), (order.parent_filler_id, "FILL"))
-            if sent is not None and sent.value
-        ]
-        for entry in self.entries:  # only for an OBR-29: a scan of the entries written
-            resource = entry["resource"]
-            if resource["resourceType"] == "ServiceRequest" and any(
-                identifier in wanted for identifier in resource.get("identifier", ())
-            ):
-                return [{"reference": entry["fullUrl"]}]
+        order's ServiceRequest when an order of the same patient (before or after this one) has
+        the numbers sent, else a reference by those numbers, with an Issue; none when they are
+        this order's own alone."""
+        for candidate in context.orders:  # only for an OBR-29: the patient's orders
+            if candidate is not order and _is_request(candidate) and _names_order(order, candidate):
+                return [
+                    {"reference": "urn:uuid:" + self.ident("ServiceRequest", candidate.location)}
+                ]
+        if _names_order(order, order):
+            self.parent_not_written(
+                order,
+                "it names this order itself (its own numbers, OBR-2 / OBR-3) and no other of "
+                "the patient's, and a ServiceRequest is not based on itself",
+                itself=True,
+            )
+            return []
         self.issue(
             Severity.INFORMATION,
             "parent-order-not-found",
             f"{order.location}-29",
-            f"OBR-29 parent order {_parent_shown(order)} is no order written before this one "
-            "in the Bundle: ServiceRequest.basedOn names it by its number only",
+            f"OBR-29 parent order {_parent_shown(order)} is no order of this patient's in the "
+            "Bundle: ServiceRequest.basedOn names it by its number only",
         )
-        return [{"type": "ServiceRequest", "identifier": identifier} for identifier in wanted]
+        return [
+            {"type": "ServiceRequest", "identifier": el.identifier(sent, kind)}
+            for sent, kind in ((order.parent_placer_id, "PLAC"), (order.parent_filler_id, "FILL"))
+            if sent is not None and sent.value
+        ]
 
-    def parent_not_written(self, order: Order, why: str) -> None:
+    def parent_not_written(self, order: Order, why: str, *, itself: bool = False) -> None:
+        """fhir.parent-order-not-written at OBR-29: the order has no ServiceRequest (``why``),
+        or OBR-29 names the order ``itself``."""
+        because = f": {why}" if itself else f": no ServiceRequest ({why})"
         self.issue(
             Severity.INFORMATION,
             "parent-order-not-written",
             f"{order.location}-29",
-            f"OBR-29 parent order {_parent_shown(order)} is not written: no ServiceRequest ({why})",
+            f"OBR-29 parent order {_parent_shown(order)} is not written{because}",
         )
 
     def priority_not_written(self, order: Order, why: str) -> None:
@@ -1494,7 +1501,7 @@ def _sender(message: Message) -> str:
 
 
 def write_group(writer: _Writer, group: PatientResult) -> None:
-    context = _Context()
+    context = _Context(orders=group.orders)
     if group.patient is not None:
         context.subject = writer.patient(group.patient)
     if group.visit is not None:
@@ -1540,3 +1547,32 @@ def _parent_shown(order: Order) -> str:
         for sent in (order.parent_placer_id, order.parent_filler_id)
         if sent is not None and sent.value
     )
+
+
+def _is_request(order: Order) -> bool:
+    """Whether ``order`` is an order, written as a ServiceRequest when its message has a PID:
+    a placer number, an ORC, an ordering provider or OBR-11 G (an order the lab generated)."""
+    return bool(
+        order.placer_id is not None
+        or order.order_control
+        or order.ordering_provider
+        or order.specimen_action
+    )
+
+
+def _names_order(child: Order, candidate: Order) -> bool:
+    """Whether ``child``'s OBR-29 names ``candidate``: a placer or filler number sent is the
+    candidate's (namespace and system alike), and none sent is another than the candidate's own
+    (reflex orders often share their parent's placer number, each with a filler number of its
+    own)."""
+    named = False
+    for sent, own in (
+        (child.parent_placer_id, candidate.placer_id),
+        (child.parent_filler_id, candidate.filler_id),
+    ):
+        if sent is None or not sent.value or own is None or not own.value:
+            continue
+        if sent != own:
+            return False
+        named = True
+    return named
