@@ -42,14 +42,18 @@ WBC = (
     "AUTO^Automated^HL70936|XN1000^SYSMEX|20261124085000-0500||INST1^CORELAB||"
     "Riverside Core Laboratory||5831^PATEL^RAVI||||LAB"
 )
+# a critical value phoned to the ward: who called it (NTE-5) and when (NTE-6)
+NTE = (
+    "NTE|1|L|Called to and read back by RN on 4 West.||4410^MORALES^ELENA^^^^MT|20261124084500-0500"
+)
 SPM = (
     "SPM|1|SP7790^CORELAB||BLDV^Blood, venous^HL70487||||LACF^Left antecubital fossa^HL70163|||"
     "P^Patient^HL70369||||||20261124080500-0500|20261124081900-0500|||||||||LAV^Lavender top^99CONT"
 )
 MESSAGES = (
-    (MSH, PID, PV1, ORC, OBR.format(obr15=""), TQ1, WBC, SPM),
+    (MSH, PID, PV1, ORC, OBR.format(obr15=""), TQ1, WBC, NTE, SPM),
     # v2.3 style: no SPM, the specimen in OBR-15
-    (MSH, PID, PV1, ORC, OBR.format(obr15="BLDV&Blood venous&HL70070"), TQ1, WBC),
+    (MSH, PID, PV1, ORC, OBR.format(obr15="BLDV&Blood venous&HL70070"), TQ1, WBC, NTE),
 )
 FIELD = re.compile(r"\b([A-Z][A-Z0-9]{2})-(\d+)(?: to \1-(\d+))?")
 
