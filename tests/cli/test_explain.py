@@ -390,6 +390,26 @@ def test_explain_gives_a_writer_issue_of_a_count_not_judged_as_a_note_not_as_why
     )
 
 
+def _explain_corrected_wbc(leukoflag: Runner, tmp_path: Path, lab_range: str, base: bytes) -> str:
+    """explain of ``base`` with its results replaced by a preliminary WBC 3.1 K/uL flagged L and
+    its correction 3.3 (OBX-11 P, then C), both beside ``lab_range``."""
+    taken = "20261124081000-0500"
+    wbc = "OBX|{n}|NM|6690-2^Leukocytes^LN||{value}|K/uL|" + lab_range + "|L|||{status}|||" + taken
+    message = base.split(b"\rOBX|", 1)[0].decode() + "".join(
+        "\r" + wbc.format(n=n, value=value, status=status)
+        for n, value, status in ((1, "3.1", "P"), (2, "3.3", "C"))
+    )
+    (tmp_path / "corrected.hl7").write_bytes(message.encode() + b"\r")
+    return leukoflag("explain", "corrected.hl7").stdout.decode()
+
+
+def _preliminary_row(text: str) -> str:
+    """The detail lines under the preliminary WBC's row of ``_explain_corrected_wbc``'s text."""
+    return text.partition("  MSG[1]/OBX[1]  WBC  3.1 K/uL  →  3,100 cells/µL  →  not judged\n")[
+        2
+    ].partition("\n  MSG[1]/OBX[2]")[0]
+
+
 def test_explain_gives_how_a_count_set_aside_was_judged_as_a_note_not_as_why(
     leukoflag: Runner, tmp_path: Path
 ) -> None:
@@ -398,17 +418,8 @@ def test_explain_gives_how_a_count_set_aside_was_judged_as_a_note_not_as_why(
     # thresholds' and 'why  flag.lab-range-children: … judged with leukoflag's adult range …
     # instead' beside flag.result-superseded, as if a count not judged were not judged because
     # it was judged with adult rules; they say how it was judged, as on the correction's row
-    taken = "20261124081000-0500"
-    wbc = "OBX|{n}|NM|6690-2^Leukocytes^LN||{value}|K/uL|Child: 5.0-15.0|L|||{status}|||" + taken
-    message = oru("E-9", birth="").split(b"\rOBX|", 1)[0].decode() + "".join(
-        "\r" + wbc.format(n=n, value=value, status=status)
-        for n, value, status in ((1, "3.1", "P"), (2, "3.3", "C"))
-    )
-    (tmp_path / "corrected.hl7").write_bytes(message.encode() + b"\r")
-    text = leukoflag("explain", "corrected.hl7").stdout.decode()
-    preliminary = text.partition(
-        "  MSG[1]/OBX[1]  WBC  3.1 K/uL  →  3,100 cells/µL  →  not judged\n"
-    )[2].partition("\n  MSG[1]/OBX[2]")[0]
+    text = _explain_corrected_wbc(leukoflag, tmp_path, "Child: 5.0-15.0", oru("E-9", birth=""))
+    preliminary = _preliminary_row(text)
     labels = [(line.split()[0], line.split()[1]) for line in preliminary.splitlines()]
     assert labels == [
         ("range", "4,500–11,000"),
@@ -426,18 +437,8 @@ def test_explain_shows_the_senders_flag_of_a_count_not_judged(
 ) -> None:
     # a preliminary WBC flagged L, replaced by its correction: not judged, its Bundle keeps the
     # sender's L as its interpretation, and explain did not show it
-    taken = "20261124081000-0500"
-    wbc = "OBX|{n}|NM|6690-2^Leukocytes^LN||{value}|K/uL|4.0-11.0|L|||{status}|||" + taken
-    message = oru("E-8").split(b"\rOBX|", 1)[0].decode() + "".join(
-        "\r" + wbc.format(n=n, value=value, status=status)
-        for n, value, status in ((1, "3.1", "P"), (2, "3.3", "C"))
-    )
-    (tmp_path / "corrected.hl7").write_bytes(message.encode() + b"\r")
-    text = leukoflag("explain", "corrected.hl7").stdout.decode()
-    preliminary = text.partition(
-        "  MSG[1]/OBX[1]  WBC  3.1 K/uL  →  3,100 cells/µL  →  not judged\n"
-    )
-    details = preliminary[2].partition("\n  MSG[1]/OBX[2]")[0].splitlines()
+    text = _explain_corrected_wbc(leukoflag, tmp_path, "4.0-11.0", oru("E-8"))
+    details = _preliminary_row(text).splitlines()
     assert [line.split()[0] for line in details] == ["range", "sender", "why"]
     assert "      sender   L" in details
 
