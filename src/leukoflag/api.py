@@ -39,6 +39,7 @@ from leukoflag.model import (
     PatientResult,
     Rejected,
     Severity,
+    Timestamp,
 )
 from leukoflag.settings import Settings
 
@@ -578,7 +579,7 @@ def _fhir_outcome(item: fhir.FhirItem | Rejected, source: str, settings: Setting
 
 
 def _flagged_outcome(item: fhir.FhirItem, source: str, settings: Settings) -> Outcome:
-    evaluations = evaluate_groups(item.groups, settings, fallback=None)
+    evaluations = evaluate_groups(item.groups, settings, fallback=None, sent=item.sent)
     for location in item.derived:  # leukoflag's derived ANC read back: its finding says so
         found = evaluations.get(location)
         if found is not None and found.finding is not None:
@@ -621,14 +622,21 @@ def _finished(  # noqa: PLR0917 - one item's whole story, told once for both for
 
 
 def evaluate_groups(
-    groups: tuple[PatientResult, ...], settings: Settings, *, fallback: Message | None
+    groups: tuple[PatientResult, ...],
+    settings: Settings,
+    *,
+    fallback: Message | None,
+    sent: Timestamp | None = None,
 ) -> dict[str, Evaluation]:
     """The flagging step's evaluation of every result, by location (``leukoflag explain`` uses it
-    to show what the conversion decided; ``fallback`` dates results by the message time)."""
+    to show what the conversion decided; ``fallback`` dates results by the message time; its
+    offset, or that of ``sent``, a FHIR message Bundle's timestamp, names the zone of the
+    message's local times)."""
     evaluations: dict[str, Evaluation] = {}
-    message_day = fallback.timestamp.day if fallback and fallback.timestamp else None
+    message_time = fallback.timestamp if fallback is not None else sent
+    message_day = message_time.day if fallback is not None and message_time is not None else None
     for group in groups:
-        context = flagging.patient_context(group.patient, settings)
+        context = flagging.patient_context(group.patient, settings, message_time)
         replaced = flagging.replaced_across_orders(group.orders, context, settings)
         for order in group.orders:
             for evaluation in flagging.evaluate_order(

@@ -597,6 +597,9 @@ class PatientContext:
     # Without a birth date: the age the order sent as a result (LOINC 30525-0, 21612-7) that
     # ``birth_date`` to ``birth_date_latest`` come from, as Issues name it ("" when none)
     age_sent: str = ""
+    # The message's time (MSH-7, a message Bundle's timestamp): a birth date without time is a
+    # local date, and a result time sent in UTC is counted in the zone its offset names.
+    message_time: Timestamp | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -593,9 +593,10 @@ class Case:
             duffy_null=frozenset({"*"} if self.duffy_null else ()),
         )
 
-    def context(self, count: Count | None, birth: dt.date | None) -> Context:
-        """The oracle's view of a count (None: the derived ANC) for a patient born on ``birth``."""
-        age = None if self.before_birth() else age_on(birth, self.age_day())
+    def context(self, count: Count | None, birth: dt.date | None, day: dt.date) -> Context:
+        """The oracle's view of a count (None: the derived ANC) for a patient born on ``birth``,
+        the age counted on ``day``."""
+        age = None if self.before_birth() else age_on(birth, day)
         sex = SEXES[self.sex]
         low = high = None
         used = False
@@ -636,14 +637,36 @@ class Case:
         drawn = dt.datetime.combine(self.day, self.clock, self.zone)
         return drawn.astimezone(self.birth_clock[1]).date()
 
+    def age_days(self) -> list[dt.date]:
+        """The days the age may be counted on: one (see age_day), but a drawing sent in UTC
+        of a birth date without time (a local date) is of any local date from UTC-12:00 to
+        UTC+14:00 not before the birth: the message names no zone (its time is in UTC too, a
+        FHIR Bundle of results has none) and no default zone is set (docs/rules.md, Age). A
+        birth date after the drawing's UTC date is after the result, as before."""
+        span = birth_span(self.birth, self.day)
+        if self.birth_clock is not None or self.zone.utcoffset(None) or span is None:
+            return [self.age_day()]
+        if self.day < span[0]:
+            return [self.day]
+        drawn = dt.datetime.combine(self.day, self.clock, self.zone)
+        first, last = (
+            max((drawn - dt.timedelta(hours=12)).date(), span[0]),
+            (drawn + dt.timedelta(hours=14)).date(),
+        )
+        return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
     def contexts(self, count: Count | None) -> list[Context]:
-        """One context per possible birth day (one, for a birth date sent in full)."""
-        span = birth_span(self.birth, self.age_day())
-        if span is None:
-            return [self.context(count, None)]
-        first, last = span
-        days = range((last - first).days + 1)
-        return [self.context(count, first + dt.timedelta(days=n)) for n in days]
+        """One context per possible birth day and day of the age (one, for a birth date sent
+        in full and a day known)."""
+        found: list[Context] = []
+        for day in self.age_days():
+            span = birth_span(self.birth, day)
+            if span is None:
+                return [self.context(count, None, day)]
+            first, last = span
+            births = range((last - first).days + 1)
+            found.extend(self.context(count, first + dt.timedelta(days=n), day) for n in births)
+        return found
 
 
 @st.composite

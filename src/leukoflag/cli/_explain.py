@@ -166,7 +166,9 @@ def _read(stream: BinaryIO, settings: Settings, source: str) -> Iterator[_Item |
             title = "/".join(
                 str(part) for part in (resource.get("resourceType"), resource.get("id")) if part
             )
-            evaluations = api.evaluate_groups(entry.groups, settings, fallback=None)
+            evaluations = api.evaluate_groups(
+                entry.groups, settings, fallback=None, sent=entry.sent
+            )
             for location in entry.derived:  # leukoflag's own ANC read back, as convert marks it
                 found = evaluations.get(location)
                 if found is not None and found.finding is not None:

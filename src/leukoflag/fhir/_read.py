@@ -171,6 +171,9 @@ class FhirItem:
     # the entry of a hasMember member sent without a subject -> that of the panel whose subject
     # it takes (see _ItemReader.subject_holder): a derived ANC of it carries that subject
     panel_subjects: Mapping[Path, Path] = field(default_factory=dict)
+    # the timestamp of a message Bundle, or of a Bundle leukoflag wrote from HL7 v2 (MSH-7): its
+    # offset names the zone of the item's local times (a birth date without time)
+    sent: Timestamp | None = None
 
     @property
     def location(self) -> str:
@@ -461,6 +464,7 @@ def _item(
         legacy=tuple(reader.legacy),
         derived=tuple(k for k, n in reader.nodes.items() if n.derived) if reader.derived else (),
         panel_subjects=reader.panel_subjects,
+        sent=reader.sent,
     )
 
 

@@ -2,7 +2,8 @@
 
 Contract used by :mod:`leukoflag.api`:
 
-* ``patient_context(patient, settings)`` — birth date, sex and the Duffy-null opt-in.
+* ``patient_context(patient, settings, message_time)`` — birth date, sex and the Duffy-null
+  opt-in; the message's time, whose offset names the zone of a birth date without time.
 * ``evaluate_order(order, context, settings, fallback_day=, replaced=, orders=)`` — one
   Evaluation per ``order.results`` item in the same order, then any derived ANC evaluations
   (``orders=``: the patient's orders, where an age sent as a result may be found).
@@ -45,7 +46,7 @@ from leukoflag.flagging._evaluate import (
     youngest_birth,
 )
 from leukoflag.flagging._rules import load_rules
-from leukoflag.model import Coding, Patient, PatientContext
+from leukoflag.model import Coding, Patient, PatientContext, Timestamp
 from leukoflag.settings import Settings
 
 # Made once: a constructor() call is a cache look-up of about 900 instructions (29 a CBC).
@@ -71,11 +72,14 @@ __all__ = [
 _GENDERS = frozenset({"male", "female", "other", "unknown"})
 
 
-def patient_context(patient: Patient | None, settings: Settings) -> PatientContext:
+def patient_context(
+    patient: Patient | None, settings: Settings, message_time: Timestamp | None = None
+) -> PatientContext:
     """What the rules need to know about ``patient`` (None: a result without a PID).
 
     A birth date sent to year or month precision keeps both its first and last possible day; a
-    birth time, its offset.
+    birth time, its offset. ``message_time`` (MSH-7, a message Bundle's timestamp): its offset
+    names the zone a result time sent in UTC is counted in for a birth date without time.
     Duffy-null status comes only from ``settings.duffy_null`` (identifiers as sent, bare or
     ``system|value``; ``"*"`` for every patient): it is never inferred.
     """
@@ -99,6 +103,8 @@ def patient_context(patient: Patient | None, settings: Settings) -> PatientConte
         latest if latest != earliest else None,
         zone,
         birth_time,
+        "",
+        message_time,
     )
 
 

@@ -19,11 +19,13 @@ import calendar
 import datetime as dt
 import functools
 import re
+import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from operator import itemgetter
 from types import MappingProxyType
+from typing import NamedTuple
 
 from leukoflag import units
 from leukoflag._ages import (
@@ -242,6 +244,16 @@ class _Part:
     specimen: str
     time: str
     day: dt.date | None
+    days: _LocalDays | None = None  # a time in UTC of a zone not known: its local dates
+
+
+class _LocalDays(NamedTuple):
+    """The local dates a result time sent in UTC may have when the zone of the patient's birth
+    date (a local date) is not known: ``first`` to ``last``, the time as FHIR writes it."""
+
+    first: dt.date
+    last: dt.date
+    time: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +265,9 @@ class _Age:
     latest: dt.date | None  # that latest possible birth date (at most the result day)
     unknown: str  # why the age is not known ("" when it is): judged as an adult
     profiles: Mapping[Analyte, Profile]  # at ``step``, for the patient's sex and Duffy-null
+    # the result's local dates when its zone is not known: ``step`` is of the last, ``youngest``
+    # of the first (None: the result's date is known)
+    days: _LocalDays | None = None
 
 
 @dataclass(slots=True)
@@ -933,10 +948,13 @@ def _evaluate_count(
         and not quantity.comparator
     ):
         state.candidates.append((result, recognition, quantity.value))
+    stamp = _result_time(result, state) or result.issued
     judged = _judge(
         analyte,
         reading.bounds,
-        day=_result_day(result, state),
+        day=_stamp_day(stamp, state),
+        # a time sent in UTC (rare): its local dates, when the zone is not known
+        days=None if stamp is None or not stamp.fhir.endswith(_UTC) else _zone_days(stamp, state),
         lab=lab,
         graded=recognition.kind == _scope.COUNT,
         location=location,
@@ -1872,13 +1890,32 @@ def _judge(
     state: _OrderState,
     result: LabResult | None = None,
     unborn: str = "",
+    days: _LocalDays | None = None,
 ) -> _Judged:
     """``unborn``: why the result is before the birth time on the birth day (else "");
-    ``result``: the result judged (None for a derived ANC), where its fields are."""
+    ``result``: the result judged (None for a derived ANC), where its fields are; ``days``: the
+    local dates of a result time in UTC whose zone is not known (see _zone_days)."""
     context = state.context
     rules = state.rules
-    age = _age(
-        context.birth_date, context.birth_date_latest, day, context.sex, context.duffy_null, unborn
+    age = (
+        _age(
+            context.birth_date,
+            context.birth_date_latest,
+            day,
+            context.sex,
+            context.duffy_null,
+            unborn,
+        )
+        if days is None
+        else _age(
+            context.birth_date,
+            context.birth_date_latest,
+            day,
+            context.sex,
+            context.duffy_null,
+            unborn,
+            days,
+        )
     )
     profile = age.profiles[analyte]
     issues = _age_issues(age, profile, context, location, state.age_unused)
@@ -1903,8 +1940,8 @@ def _judge(
                         Severity.WARNING,
                         "age-imprecise",
                         location,
-                        f"not flagged: {_birth_span_said(context, age.latest)}, and the "
-                        "age-dependent rules differ within that span",
+                        f"not flagged: {_span_said(context, age)}, and the age-dependent rules "
+                        f"differ within {_that_span(context, age)}",
                     )
                 )
                 return _Judged(None, None, None, issues)
@@ -1948,14 +1985,18 @@ def _imprecise_agreed_issue(
         for profile, chosen, verdict in (oldest, youngest)
     )
     code = oldest[2].code
+    days = age.days
+    on_last = "" if days is None else f" with the result on {days.last}"
+    on_first = "" if days is None else f" with the result on {days.first}"
     return _issue(
         Severity.INFORMATION,
         "age-imprecise-agreed",
         location,
-        f"{_birth_span_said(context, age.latest)}, and the age-dependent rules differ within "
-        f"that span, but give the same code {code} at either end: judged by "
-        f"the rules of ages {first}, as born on {context.birth_date} ({first_why}); as born on "
-        f"{age.latest}, those of ages {last} give {code} too ({last_why})",
+        f"{_span_said(context, age)}, and the age-dependent rules differ within "
+        f"{_that_span(context, age)}, but give the same code {code} at either end: judged by "
+        f"the rules of ages {first}, as born on {context.birth_date}{on_last} ({first_why}); "
+        f"as born on {age.latest or context.birth_date}{on_first}, those of ages {last} give "
+        f"{code} too ({last_why})",
     )
 
 
@@ -1980,6 +2021,29 @@ _RANGE_WHOSE = {
     "age-band": "the age band",
     "duffy-null": "the Duffy-null range",
 }
+
+
+def _span_said(context: PatientContext, age: _Age) -> str:
+    """Where the span of ages of ``age`` comes from: a birth date sent as a year or month, an
+    age sent as a result, a result time in UTC whose local date is not known, or two of them."""
+    days = age.days
+    spans = []
+    if age.latest is not None and age.latest != context.birth_date:
+        spans.append(_birth_span_said(context, age.latest))
+    if days is not None:
+        spans.append(
+            f"the result time {days.time} is in UTC and the time zone of the birth date "
+            f"{_born(context)} (a local date) is not known (the message time gives no offset "
+            "other than UTC, and no default time zone is set), so the result's local date may "
+            f"be {days.first} to {days.last}"
+        )
+    return ", and ".join(spans)
+
+
+def _that_span(context: PatientContext, age: _Age) -> str:
+    """ "that span", or "those spans" of a birth span and a span of local dates."""
+    both = age.days is not None and age.latest is not None and age.latest != context.birth_date
+    return "those spans" if both else "that span"
 
 
 def _birth_span_said(context: PatientContext, latest: dt.date | None) -> str:
@@ -2049,11 +2113,14 @@ def _age(  # noqa: PLR0917 - positional: the cache key of every count stays a pl
     sex: str,
     duffy_null: bool,
     unborn: str = "",
+    days: _LocalDays | None = None,
 ) -> _Age:
     """The age step on ``day`` of a patient born on ``birth`` (or as late as ``latest``);
-    ``unborn`` says why a result of the birth day is before the birth time."""
+    ``unborn`` says why a result of the birth day is before the birth time; ``days``: the local
+    dates ``day`` (a UTC date) may be, the zone of the birth date not being known."""
     rules = load_rules()
     step = rules.step(birth, day)
+    sent_latest = latest
     if latest is not None and birth is not None and day is not None:
         latest = youngest_birth(birth, latest, day)
     youngest = step if latest is None or latest == birth else rules.step(latest, day)
@@ -2077,8 +2144,19 @@ def _age(  # noqa: PLR0917 - positional: the cache key of every count stays a pl
         step = youngest = rules.adult_step
     else:
         unknown = ""
+        if days is not None and birth is not None:
+            # the oldest age on the last local date, the youngest on the first (not before the
+            # birth date: the blood was drawn after the birth)
+            first = max(days.first, birth)
+            step = rules.step(birth, days.last)
+            if sent_latest is not None:
+                latest = youngest_birth(birth, sent_latest, first)
+            youngest = rules.step(latest or birth, first)
+            days = _LocalDays(first, days.last, days.time)
     profiles = {analyte: rules.profile(analyte, step, sex, duffy_null) for analyte in Analyte}
-    return _Age(step, youngest, latest, unknown, MappingProxyType(profiles))
+    if unknown or days is None or youngest == step:
+        return _Age(step, youngest, latest, unknown, MappingProxyType(profiles))
+    return _Age(step, youngest, latest, unknown, MappingProxyType(profiles), days)
 
 
 def _age_issues(
@@ -2385,11 +2463,78 @@ def _result_day(result: LabResult, state: _OrderState) -> dt.date | None:
 
 def _stamp_day(stamp: Timestamp | None, state: _OrderState) -> dt.date | None:
     """The day of a result's time for the patient's age: in the offset of the birth time when
-    PID-7 gave one (a neonate born 01:30-05:00 is 6 days old at 03:00Z seven days later)."""
+    PID-7 gave one (a neonate born 01:30-05:00 is 6 days old at 03:00Z seven days later); of a
+    time sent in UTC and a birth date without time (a local date), in the zone of the message's
+    local times (see _local_zone), when it is known; else the date as written."""
     if stamp is None:
         return state.fallback_day
-    zone = state.context.birth_zone
+    context = state.context
+    zone = context.birth_zone
+    if (
+        zone is None
+        and stamp.fhir.endswith(_UTC)
+        and context.birth_date is not None
+        and not context.age_sent  # a birth span counted from the age's own time
+    ):
+        zone = _local_zone(context, state.settings)
     return stamp.day if zone is None else age_day(stamp, zone)
+
+
+# The endings of a FHIR time in UTC ("-00:00": in UTC, the local offset not known, RFC 3339)
+_UTC = ("Z", "+00:00", "-00:00")
+# The widest offsets a local time may have (UTC-12:00 to UTC+14:00, as FHIR's dateTime allows)
+_WEST = dt.timedelta(hours=-12)
+_EAST = dt.timedelta(hours=14)
+
+
+def _local_zone(context: PatientContext, settings: Settings) -> dt.tzinfo | None:
+    """The zone of the message's local times, which a birth date without time is a date of."""
+    sent = context.message_time
+    return _zone_of(sent.fhir if sent is not None else "", settings.default_timezone)
+
+
+@functools.lru_cache(maxsize=256)
+def _zone_of(sent: str, default: str | None) -> dt.tzinfo | None:
+    """The zone of a message sent at ``sent`` (MSH-7, a message Bundle's timestamp): its offset,
+    unless UTC (a system's clock, not the place's), or the ``default`` zone when it has that
+    offset then (its daylight-saving changes counted: a draw before the change is of the offset
+    in force at the draw); else the ``default`` zone (Settings.default_timezone); else None."""
+    zone = zoneinfo.ZoneInfo(default) if default is not None else None
+    at = moment(sent) if "T" in sent and not sent.endswith(_UTC) else None
+    if at is None or at.tzinfo is None:
+        return zone
+    try:
+        if zone is not None and at.astimezone(zone).utcoffset() == at.utcoffset():
+            return zone
+    except OverflowError:  # past year 9999 in the default zone: the offset as sent
+        pass
+    return at.tzinfo
+
+
+def _zone_days(stamp: Timestamp | None, state: _OrderState) -> _LocalDays | None:
+    """Of a result time sent in UTC, when the zone of the patient's birth date (a date without
+    time) is not known: the first and last local date it may be (from UTC-12:00 to UTC+14:00),
+    when the patient may be near an age edge of the rules then; else None."""
+    context = state.context
+    birth = context.birth_date
+    if (
+        stamp is None
+        or birth is None
+        or context.birth_zone is not None
+        or context.age_sent
+        or not stamp.fhir.endswith(_UTC)
+        # a day either way leaves the patient past every edge (most adults): no zone work
+        or (stamp.day - (context.birth_date_latest or birth)).days > state.rules.past_every_edge
+        or _local_zone(context, state.settings) is not None
+    ):
+        return None
+    at = moment(stamp.fhir)
+    if at is None:
+        return None
+    try:
+        return _LocalDays((at + _WEST).date(), (at + _EAST).date(), stamp.fhir)
+    except OverflowError:  # at the ends of the calendar: as written
+        return None
 
 
 def age_day(stamp: Timestamp, zone: dt.tzinfo) -> dt.date:
@@ -3024,6 +3169,7 @@ def _part(kind: str, result: LabResult, value: Decimal, state: _OrderState) -> _
         result.specimen,
         _instant(stamp.fhir) if stamp is not None else _timeless(result, state),
         _stamp_day(stamp or result.issued, state),
+        _zone_days(stamp or result.issued, state),
     )
 
 
@@ -3476,6 +3622,7 @@ def _derived_evaluation(
         analyte,
         (point, point),
         day=sources[0].day,
+        days=sources[0].days,
         lab=None,
         graded=True,
         location=location,
