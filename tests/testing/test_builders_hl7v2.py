@@ -335,6 +335,10 @@ def test_unknown_status_is_refused() -> None:
         (["P", "F"], "P"),
         # a corrected WBC beside a differential still preliminary: the report is not complete
         (["C", "P"], "P"),
+        # OBX-11 N (not asked) is read as cancelled: a report none of whose tests was done
+        (["N", "N"], "X"),
+        (["N", "X"], "X"),
+        (["N", "F"], "F"),
     ],
 )
 def test_report_status_follows_the_results(statuses: list[str], report: str) -> None:

@@ -353,6 +353,26 @@ def test_a_corrected_wbc_beside_a_preliminary_anc_gives_a_report_leukoflag_accep
         assert _computed(conversion) == ["L", "L"]
 
 
+def test_a_report_whose_tests_were_all_not_asked_is_written_cancelled() -> None:
+    # OBX-11 N is read as a cancelled Observation: the builders wrote OBR-25 F and
+    # DiagnosticReport.status final over two cancelled results, where docs/testing.md says X
+    results = [wbc(None, status="N"), anc(None, status="N")]
+    for message in (oru_message(results=results), fhir_bundle(results)):
+        conversion = convert_message(message, Settings(strict=True))
+        statuses = [
+            (entry["resource"]["resourceType"], entry["resource"]["status"])
+            for bundle in conversion.bundles
+            for entry in bundle["entry"]
+            if entry["resource"]["resourceType"] in ("DiagnosticReport", "Observation")
+        ]
+        assert statuses == [
+            ("DiagnosticReport", "cancelled"),
+            ("Observation", "cancelled"),
+            ("Observation", "cancelled"),
+        ]
+        assert _computed(conversion) == []
+
+
 def test_unescaped_names_and_codes_reach_the_fhir_output() -> None:
     who = patient(family="O|Brien&Co", given=["A^B~C\\D", "Zoë"])
     display = "WBC^count|total"

@@ -578,13 +578,13 @@ class OrderSpec:
 
     @property
     def report_status(self) -> str:
-        """OBR-25: as given, else X when all results are cancelled or deleted, P when any is
-        preliminary (a corrected report holds none: flag.report-status-disagrees), C when any
-        is corrected, else F."""
+        """OBR-25: as given, else X when all results are cancelled (X, N: not asked) or
+        deleted, P when any is preliminary (a corrected report holds none:
+        flag.report-status-disagrees), C when any is corrected, else F."""
         if self.status:
             return self.status
         statuses = {r.status for r in (*self.results, *self.specimen_results)}
-        if statuses and statuses <= {"X", "D", "W"}:
+        if statuses and statuses <= {"X", "N", "D", "W"}:
             return "X"
         if statuses & {"P", "R", "S"}:
             return "P"
