@@ -210,6 +210,25 @@ def test_explicit_nulls_in_coded_components_and_flag_repetitions_are_empty_too()
     assert "%22%22" not in json.dumps(conv.bundles[0], default=str)  # no system named '""'
 
 
+def test_two_quotes_sent_escaped_in_obx_6_and_obx_8_are_text_not_a_null() -> None:
+    # \X22\" is the text '""' (as in a CWE display, a name or a note): it was told as a null
+    # after decoding, so OBX-6 read as no unit, the WBC judged in one inferred from its
+    # magnitude ('no unit sent'), and OBX-8's unknown flag '""' was dropped without a word
+    escaped = '\\X22\\"'
+    wbc = obx("3.1", unit=f"{escaped}^^UCUM", flags=escaped)
+    read_message = read(message(PID, OBR, wbc))
+    (result,) = [r for g in read_message.groups for o in g.orders for r in o.results]
+    assert result.unit is not None
+    assert result.unit.text == '""'
+    assert [c.code for c in result.sender_flags] == ['""']
+    conv = leukoflag.convert(message(PID, OBR, wbc))
+    assert conv.findings == []
+    found = [(i.code, i.location) for i in conv.issues]
+    assert not [f for f in found if f[0] == "units.unit-inferred"]
+    assert ("units.unknown-unit", "MSG[1]/OBX[1]-6") in found
+    assert ("hl7v2.flag-unknown", "MSG[1]/OBX[1]-8") in found
+
+
 @pytest.mark.parametrize(
     ("sent", "value"),
     [("~2.1", "2.1"), ("2.1~", "2.1"), ("~~2.1~", "2.1")],

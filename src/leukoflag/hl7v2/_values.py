@@ -525,9 +525,10 @@ def read_unit(
     if any(len(pieces) > 1 for pieces in kept):
         notes.append(("6", "hl7v2.unit-rejoined", _rejoined(kept, delimiters)))
     problems: list[str] = []
+    if '""' in field:  # a component sent as "" is HL7's null, as a whole field is: no unit '""'
+        # (told before decoding: a text of two quotes sent escaped, \X22\", is no null)
+        parts = ["" if x.strip() == '""' else x for x in parts]
     p = [decoded(x, delimiters, codec, problems).strip() for x in parts] + ["", "", ""]
-    if '""' in p:  # a component sent as "" is HL7's null, as a whole field is: no unit '""'
-        p = ["" if x == '""' else x for x in p]
     notes.extend(("6", "hl7v2.escape-invalid", problem) for problem in problems)
     code, text, system_name = p[0], p[1], p[2]
     other: Unit | None = None
@@ -757,12 +758,11 @@ def read_flags(
     problems: list[str] = []
     unknown: dict[str, None] = {}  # the codes outside table 0078, each said once
     for repetition in field.split(delimiters.repetition):
-        parts = [
-            decoded(p, delimiters, codec, problems).strip()
-            for p in repetition.split(delimiters.component)
-        ]
-        if '""' in parts:  # a repetition or component sent as "" is HL7's null: no flag '""'
-            parts = ["" if x == '""' else x for x in parts]
+        pieces = repetition.split(delimiters.component)
+        if '""' in repetition:  # a repetition or component sent as "" is HL7's null: no flag
+            # (told before decoding: a text of two quotes sent escaped, \X22\", is no null)
+            pieces = ["" if x.strip() == '""' else x for x in pieces]
+        parts = [decoded(p, delimiters, codec, problems).strip() for p in pieces]
         code = parts[0]
         if not code:
             continue
