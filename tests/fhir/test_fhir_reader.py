@@ -623,6 +623,38 @@ def test_observation_whose_code_coding_is_one_object_is_malformed_not_silently_s
     ]
 
 
+@pytest.mark.parametrize(
+    ("coding", "at", "why"),
+    [
+        ('{"system": "http://loinc.org", "code": ["6690-2"]}', "[0].code", "not a string"),
+        ('{"system": "http://loinc.org", "code": 6690}', "[0].code", "not a string"),
+        ('{"system": ["http://loinc.org"], "code": "6690-2"}', "[0].system", "not a string"),
+        ('"6690-2"', "[0]", "a Coding is not a JSON object"),
+    ],
+)
+def test_observation_whose_code_is_not_a_string_is_malformed_not_silently_skipped(
+    coding: str, at: str, why: str
+) -> None:
+    # a WBC of 3,200 whose LOINC code an export wrote as a list or a number was read as no
+    # code at all and went out unflagged without an Issue
+    observation = (
+        '{"resourceType": "Observation", "status": "final", '
+        f'"code": {{"coding": [{coding}]}}, '
+        '"valueQuantity": {"value": 3.2, "unit": "10*3/uL", "system": "http://unitsofmeasure.org", '
+        '"code": "10*3/uL"}}'
+    )
+    (alone,) = read(observation.encode())
+    assert isinstance(alone, Rejected)
+    assert alone.reason == f"malformed Observation at ITEM[1]/Observation.code.coding{at}: {why}"
+    entry = f'{{"resource": {observation}}}'
+    bundle = f'{{"resourceType": "Bundle", "type": "collection", "entry": [{entry}]}}'
+    (item,) = read(bundle.encode())
+    assert isinstance(item, FhirItem)
+    assert [(i.code, i.location) for i in item.issues] == [
+        ("fhir.observation-malformed", f"ITEM[1]/Bundle.entry[0].resource.code.coding{at}"),
+    ]
+
+
 def test_unresolvable_local_reference_is_reported() -> None:
     (item,) = read(
         b'{"resourceType": "Observation", "status": "final", "code": {"text": "WBC"}, '

@@ -1786,6 +1786,8 @@ class _ItemReader:
         if codings is not None and not isinstance(codings, list):
             # a lone Coding (an XML-to-JSON singleton) would leave a count unread, unflagged, unsaid
             raise _Malformed(f"{where}.code.coding", "code.coding is not a list")
+        if codings:
+            _check_codings(codings, f"{where}.code.coding")
         if self.repeats:
             self.unrepeated_parts(node, where)
         value, unit, value_at = self.value(node, where)
@@ -2470,6 +2472,19 @@ def _coding(value: Any) -> Coding | None:
         system=_text(value.get("system")),
         version=_text(value.get("version")),
     )
+
+
+def _check_codings(codings: list[Any], at: str) -> None:
+    """Raise :class:`_Malformed` for a coding of a result's code that is not a JSON object or
+    whose ``system`` or ``code`` is not a string: read as no coding, a count coded
+    ``"code": ["6690-2"]`` or ``6690`` would go out unread and unflagged without a word."""
+    for i, coding in enumerate(codings):
+        if not isinstance(coding, dict):
+            raise _Malformed(f"{at}[{i}]", "a Coding is not a JSON object")
+        for key in ("system", "code"):
+            sent = coding.get(key)
+            if sent is not None and not isinstance(sent, str):
+                raise _Malformed(f"{at}[{i}].{key}", "not a string")
 
 
 def _concept(value: Any) -> Concept:
