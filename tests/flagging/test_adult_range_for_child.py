@@ -819,6 +819,25 @@ def test_a_text_of_ranges_per_age_that_meet_is_not_used_for_a_birth_year_spannin
     (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
     assert issue.text == (
         f"the lab's reference range {sent!r} is not used (it gives ranges for the ages '0-1 y' "
-        "and '1-5 y', and the patient (born 2025-01-01 to 2025-12-31) may be of none of them on "
-        "the result date 2026-11-24); leukoflag's default range applies"
+        "and '1-5 y', and the patient (born 2025-01-01 to 2025-12-31) may be of '0-1 y' or of "
+        "'1-5 y', and is not known to be of one of them on the result date 2026-11-24); "
+        "leukoflag's default range applies"
+    )
+
+
+@pytest.mark.parametrize(
+    "sent", ["0-1 y: 6.0-17.5; 1-5 y: 5.0-15.0", "1-5 y: 5.0-15.0; 0-1 y: 6.0-17.5"]
+)
+def test_the_reason_no_age_band_is_used_weighs_every_band_in_any_order(sent: str) -> None:
+    # born in 2020: 5 years 11 months to 6 years 10 months old on 2026-11-24, so of '1-5 y'
+    # (completed years) when born in December; the reason weighed the first band written only,
+    # saying 'is of none of them' (untrue) when '0-1 y' came first, 'may be of none of them'
+    # when '1-5 y' did
+    patient = builders.patient(birth_date="2020", sex="M")
+    conversion = _convert(patient, builders.wbc("16.0", "10*9/L", reference_range=sent))
+    (issue,) = [i for i in conversion.issues if i.code == "flag.lab-range-unusable"]
+    assert issue.location == "MSG[1]/OBX[1]-7"
+    assert (
+        "and the patient (born 2020-01-01 to 2020-12-31) may not be of '1-5 y' on the result "
+        "date 2026-11-24); leukoflag's default range applies" in issue.text
     )

@@ -1560,16 +1560,14 @@ def _age_band(
     else None and why: no band known to be theirs, or two that are, with different limits."""
     # 0-1 y beside 1-5 y ends at 1 year: a child of 17 months is of 1-5 y only (see meets)
     held = [age_span(band.ages) for band in sent.by_age]
+    ends = [
+        span and span.before_next(o.low for o in held if o is not None and o is not span)
+        for span in held
+    ]
     fits = [
         band
-        for band, span in zip(sent.by_age, held, strict=True)
-        if not _outside_ages(
-            band.ages,
-            context,
-            day,
-            unborn,
-            span and span.before_next(o.low for o in held if o is not None and o is not span),
-        )
+        for band, span in zip(sent.by_age, ends, strict=True)
+        if not _outside_ages(band.ages, context, day, unborn, span)
     ]
     shown = _listed_ages([band.ages for band in sent.by_age])
     if len({(band.low, band.high, band.unit) for band in fits}) > 1:
@@ -1579,7 +1577,7 @@ def _age_band(
             f"it gives ranges for the ages {shown}, and the patient is of {both} at once: which "
             "one is theirs is not known"
         )
-    spans = [(band.ages, age_span(band.ages)) for band in sent.by_age]
+    spans = [(band.ages, span) for band, span in zip(sent.by_age, ends, strict=True)]
     readable = [(ages, span) for ages, span in spans if span is not None]
     unread = _listed_ages([ages for ages, span in spans if span is None])
     if fits and unread:
@@ -1593,9 +1591,20 @@ def _age_band(
         return replace(fits[0], text=sent.text), ""
     if not readable:
         return None, f"it gives ranges for the ages {shown}, and leukoflag can read none of them"
-    fit = _age_fit(readable[0][1], context, day, unborn)
+    # every band weighed: of none (at both ends of the birth date), or maybe of some of them
+    maybe = [ages for ages, span in readable if _age_fit(span, context, day, unborn) == "may not"]
+    fit = _age_fit(readable[0][1], context, day, unborn) if not maybe else "may not"
     if not unread:
-        why = _not_of(fit, context, day, "them", one=False, unborn=unborn)
+        if len(maybe) == 1:  # born in 2020: of 1-5 y as born in December, of none in January
+            why = _not_of(fit, context, day, quoted(maybe[0]), one=True, unborn=unborn)
+        elif maybe:  # born in 2025: of 0-1 y or of 1-5 y, which one not known
+            why = (
+                f"the patient (born {_born(context)}) may be of "
+                f"{' or of '.join(map(quoted, maybe))}, and is not known to be of one of them "
+                f"on the result date {day}"
+            )
+        else:
+            why = _not_of(fit, context, day, "them", one=False, unborn=unborn)
         return None, f"it gives ranges for the ages {shown}, and {why}"
     if fit in ("unborn", "undated", "unusable", "before birth"):  # no age: none is theirs
         why = _not_of(fit, context, day, "", one=True, unborn=unborn)
