@@ -23,6 +23,7 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from itertools import islice
 from operator import itemgetter
 from types import MappingProxyType
 from typing import NamedTuple
@@ -2764,23 +2765,28 @@ def duplicated_across_orders(
                 and e.quantity is not None
                 and not _set_aside_already(e)
             ]
-            orders_seen: set[str] = set()
+            orders_seen: dict[str, None] = {}  # in message order
             counts: set[NormalizedQuantity | None] = set()  # of the results before: linear
             for index, (result, evaluation) in enumerate(same):
                 seen, alike = result.order in orders_seen, counts <= {evaluation.quantity}
-                orders_seen.add(result.order)
-                counts.add(evaluation.quantity)
                 if seen or alike:  # said in its own order, or the count sent again alike
+                    orders_seen[result.order] = None
+                    counts.add(evaluation.quantity)
                     continue
-                before = same[:index]
-                by = [r for r, _ in before]
-                others = ", ".join(f"{r.location} ({_count_shown(e)})" for r, e in before)
+                # the first ten before it named, and how many more: n results, not n² names
+                others = _named(
+                    [f"{r.location} ({_count_shown(e)})" for r, e in same[: _LISTED + 1][:index]],
+                    index,
+                )
+                named_orders = _named(list(islice(orders_seen, _LISTED + 1)), len(orders_seen))
+                orders_seen[result.order] = None
+                counts.add(evaluation.quantity)
                 issue = _issue(
                     Severity.WARNING,
                     "result-duplicate",
                     _value_at(result, "value"),
                     f"this {status.value} result ({_count_shown(evaluation)}) and {others}"
-                    f"{_other_orders(result, by)} are {status.value} results of the "
+                    f"{_sent_again(result, named_orders)} are {status.value} results of the "
                     f"{_same_result(result.location)} with different counts, and none replaces "
                     "another: which one stands is not known; each is judged, so a low one puts "
                     "its finding in the report's conclusion",
@@ -2890,10 +2896,15 @@ def _other_orders(result: LabResult, by: list[LabResult]) -> str:
     replaced_across_orders found them: ``''`` for results of ``result``'s own order."""
     if all(r.order == result.order for r in by):
         return ""
+    return _sent_again(result, _listed(sorted({r.order for r in by})))
+
+
+def _sent_again(result: LabResult, orders: str) -> str:
+    """`` of MSG[1]/OBR[1], the same order sent again (…),``: ``orders`` named."""
     numbers = "order numbers" if _from_hl7v2(result.location) else "identifiers"
     return (
-        f" of {_listed(sorted({r.order for r in by}))}, the same order sent again (same filler "
-        f"and placer {numbers}, code and specimens),"
+        f" of {orders}, the same order sent again (same filler and placer {numbers}, code and "
+        "specimens),"
     )
 
 
@@ -3092,10 +3103,13 @@ def _say_duplicates(state: _OrderState, evaluations: list[Evaluation]) -> None:
             continue
         for index in same[1:]:
             result = results[index]
-            others = ", ".join(
-                f"{results[i].location} ({_count_shown(evaluations[i])})"
-                for i in same
-                if i != index
+            # the first ten others named, and how many more: n results, not n² names
+            others = _named(
+                [
+                    f"{results[i].location} ({_count_shown(evaluations[i])})"
+                    for i in islice((i for i in same if i != index), _LISTED + 1)
+                ],
+                len(same) - 1,
             )
             issue = _issue(
                 Severity.WARNING,
@@ -3600,6 +3614,13 @@ def _describe_time(part: _Part, state: _OrderState) -> str:
     stamp = _result_time(part.result, state)
     when = f"at {stamp.fhir}" if stamp is not None else "without a time"
     return f"{when} of specimen {part.specimen}" if part.specimen else when
+
+
+def _named(first: list[str], total: int) -> str:
+    """``first``, the first of ``total`` items, named as _listed names them (``…, and 7 more``)."""
+    if total <= _LISTED:
+        return ", ".join(first)
+    return ", ".join(first[:_LISTED]) + f", and {total - _LISTED:,} more"
 
 
 def _listed(items: list[str], separator: str = ", ") -> str:
