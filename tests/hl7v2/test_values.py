@@ -1166,6 +1166,30 @@ def test_a_coded_result_status_sent_with_a_second_repetition_is_unknown_as_a_pla
     assert found.text == f"OBX-11 '{sent}' is not in HL7 table 0085: status unknown"
 
 
+@pytest.mark.parametrize(
+    "sent", ["F^Final^HL70085~", "F^Final^HL70085~F^Final^HL70085", "F~", "F~F", "~F", "f~F^Final"]
+)
+def test_a_result_status_repeated_alike_or_with_an_empty_repetition_is_that_status(
+    sent: str,
+) -> None:
+    # an interface that ends a coded OBX-11 with a repetition separator ('F^Final^HL70085~') or
+    # sends it twice: one status, nothing beside it; since a1fb0a5 it was unknown (and before
+    # it 'F~' and 'F~F' were), so a final WBC of 3.1 went unflagged
+    result, read_message = first_result(obx("3.1", status=sent))
+    assert result.status is ResultStatus.FINAL
+    assert not [i for i in read_message.issues if i.code == "hl7v2.status-unknown"]
+
+
+@pytest.mark.parametrize("sent", ["F^Final^HL70123~", "F~F"])
+def test_a_report_status_repeated_alike_or_with_an_empty_repetition_is_that_status(
+    sent: str,
+) -> None:
+    obr = OBR[: OBR.rindex("|") + 1] + sent
+    read_message = read(message(PID, obr, WBC))
+    assert only_order(read_message).status is ReportStatus.FINAL
+    assert not [i for i in read_message.issues if i.code == "hl7v2.report-status-unknown"]
+
+
 @pytest.mark.parametrize("sent", ["F^Final^HL70123~P^Preliminary^HL70123", "X^Cancelled~F"])
 def test_a_coded_report_status_sent_with_a_second_repetition_is_unknown_as_a_plain_one_is(
     sent: str,

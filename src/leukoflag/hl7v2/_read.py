@@ -526,9 +526,15 @@ def _status_code(text: str, delimiters: Delimiters) -> str:
     """The table 0085/0123 code in an OBX-11/OBR-25 sent in lower case (``f``) or as a coded
     value (``F^Final^HL70085``): its first component, upper case (as PID-8 and OBX-2 are read).
     One sent with a second repetition (``P^Preliminary~F``) is read whole, as ``P~F`` is: which
-    status holds is not known."""
+    status holds is not known; repetitions that name one status (``F^Final~``, ``F~F``: an empty
+    one, or the same code again) are that status."""
     if delimiters.repetition in text:
-        return text
+        codes = {
+            code
+            for repetition in text.split(delimiters.repetition)
+            if (code := repetition.split(delimiters.component, 1)[0].strip().upper())
+        }
+        return codes.pop() if len(codes) == 1 else text
     return text.split(delimiters.component, 1)[0].strip().upper()
 
 
