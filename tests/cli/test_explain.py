@@ -587,29 +587,3 @@ def test_explain_rejects_a_large_unrecognized_input_with_converts_reason(
         "(input of 2820000 bytes: only its first 1048576 bytes are kept with this rejection)"
     )
     assert explained.stdout.decode() == f"engine.log\n\nITEM[1]  rejected: {reason}\n"
-
-
-@pytest.mark.parametrize(
-    ("value", "sent", "code", "shown"),
-    [
-        # '>4.5' does not hold 4.5, which is L against it: not '≥ 4,500', which holds it
-        ("4.5", ">4.5", "L", "> 4,500 cells/µL"),
-        ("11.0", "<11.0", "H", "< 11,000 cells/µL"),
-        ("4.5", "M: >4.0 F: >4.5", "N", "> 4,000 cells/µL, the lab's range for men"),
-        # a limit the range holds is shown so
-        ("4.5", ">=4.5", "N", "≥ 4,500 cells/µL"),
-        ("11.0", "<=11.0", "N", "≤ 11,000 cells/µL"),
-    ],
-)
-def test_a_one_limit_lab_range_is_shown_with_its_comparator_as_judged(
-    value: str, sent: str, code: str, shown: str
-) -> None:
-    reference = read_range_text(sent)[0]
-    result = replace(
-        _result(1, "6690-2", value, "10*3/uL", ("4.0", "11.0")), reference_range=reference
-    )
-    lines = _explained(result).splitlines()
-    row = next(line for line in lines if line.startswith("  MSG[1]/OBX[1]"))
-    assert row.endswith(f"→  {code}")
-    (range_line,) = [line for line in lines if line.lstrip().startswith("range ")]
-    assert range_line.split("range", 1)[1].strip().startswith(shown)

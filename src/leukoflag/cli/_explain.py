@@ -18,7 +18,6 @@ from typing import BinaryIO, TextIO
 from leukoflag import api, fhir, hl7v2
 from leukoflag._numbers import long_number, plain
 from leukoflag._quote import quoted, shortened
-from leukoflag._range_text import strict_limit
 from leukoflag.cli import EXIT_OK, EXIT_REJECTED
 from leukoflag.cli._common import (
     STDOUT_NAME,
@@ -362,7 +361,7 @@ def _finding_details(finding: Finding) -> Iterator[tuple[str, str]]:
         rule += f" ({finding.threshold_source})"
     yield "rule", rule
     if finding.range is not None:
-        span = _span(finding.range)
+        span = _span(finding.range.low, finding.range.high)
         where = _RANGE_SOURCES.get(finding.range.source, finding.range.source)
         where += _whose(finding.range)
         said = f', sent as "{shortened(finding.range.text)}"' if finding.range.text else ""
@@ -398,25 +397,16 @@ def _range(evaluation: Evaluation) -> str:
     reference = evaluation.reference_range
     assert reference is not None  # only called with a range
     where = _RANGE_SOURCES.get(reference.source, reference.source)
-    return f"{_span(reference)} cells/µL, {where}"
+    return f"{_span(reference.low, reference.high)} cells/µL, {where}"
 
 
-def _span(reference: NormalizedRange) -> str:
-    """The limits of a range judged by, a limit the lab's range does not hold (``>4.5``, which
-    a value of 4.5 is below) shown so: ``> 4,500``, not ``≥ 4,500``."""
-    low, high = reference.low, reference.high
+def _span(low: Decimal | None, high: Decimal | None) -> str:
     if low is not None and high is not None:
         return f"{_count(low)}–{_count(high)}"
-    sent = reference.limits_sent
-    strict = (
-        strict_limit(reference.text, reference.sex, sent.ages if sent is not None else "")
-        if reference.text
-        else ""
-    )
     if low is not None:
-        return f"{'>' if strict == 'low' else '≥'} {_count(low)}"
+        return f"≥ {_count(low)}"
     if high is not None:
-        return f"{'<' if strict == 'high' else '≤'} {_count(high)}"
+        return f"≤ {_count(high)}"
     return "no limits"
 
 
