@@ -134,26 +134,17 @@ def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
 
 
 @functools.lru_cache(maxsize=256)
-def strict_limit(text: str, sex: str = "", ages: str = "") -> str:
+def strict_limit(text: str) -> str:
     """``"low"`` for a range of a low limit only that does not hold it (``>4.0``: HL7 v2 OBX-7
     '> lower limit', normal is above it), ``"high"`` for a high limit only alike (``<11``), else
-    ``""`` (``>=4.0``, ``≥4.0``, ``4.0-11.0``: a value equal to a limit is within the range).
-    Of a text labelled (``Adult: >4.5``), giving a range per sex (``M: >4.0 F: >4.5``) or per
-    age (``0-1 y: >6.0; 1-5 y: >5.0``), the range judging the patient: of ``sex`` and of the
-    band for ``ages`` (for a patient neither male nor female, the union of the ranges per sex:
-    its limit excluded when each range's is, ``M: >4.0 F: >4.5``)."""
-    reference = read_range_text(text)[0]
-    if reference.by_age:
-        reference = next((band for band in reference.by_age if band.ages == ages), reference)
-    if reference.by_sex:
-        ranges = [one for which, one in reference.by_sex if which == sex] or [
-            one for _, one in reference.by_sex
-        ]
-        kinds = {one.strict for one in ranges}  # of the union: each range's limit excluded
-        return kinds.pop() if len(kinds) == 1 else ""
-    if (reference.low is None) == (reference.high is None):
+    ``""`` (``>=4.0``, ``≥4.0``, ``4.0-11.0``: a value equal to a limit is within the range)."""
+    body = text.lstrip(" ([")
+    if body[:1] not in ("<", ">") or body[1:2] == "=":
         return ""
-    return reference.strict
+    reference = read_range_text(text)[0]
+    if reference.by_sex or reference.by_age or (reference.low is None) == (reference.high is None):
+        return ""
+    return "low" if body[0] == ">" else "high"
 
 
 # The words an age note gives ages in (6.0-17.5 (3-12 mo), Age 1-5 y: 5.0-15.0), each with its
@@ -850,8 +841,7 @@ def _read(text: str) -> tuple[ReferenceRange, bool, str]:
     elif unit is None:
         # no unit outside brackets: a note that is exactly a unit is theirs (4.0-11.0 (adult) (G/L))
         unit = next(filter(None, map(_known_note, _notes(" " + body[index:].strip()))), None)
-    strict = "low" if sign == ">" else "high" if sign == "<" else ""
-    return ReferenceRange(text, low, high, unit, strict=strict), False, ""
+    return ReferenceRange(text, low, high, unit), False, ""
 
 
 def _unit_in_brackets(text: str) -> Unit | None:

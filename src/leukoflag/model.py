@@ -333,9 +333,6 @@ class ReferenceRange:
     # Where it was read when the result's location does not say: a FHIR referenceRange element
     # (``...resource.referenceRange[1]``); "" for OBX-7
     location: str = field(default="", repr=False)
-    # Of a range of one limit read from text: "low" when written '>4.0' (HL7 v2 OBX-7 '> lower
-    # limit', which does not hold 4.0), "high" when written '<11'; "" otherwise ('>=4.0')
-    strict: str = field(default="", repr=False, compare=False)
 
 
 # --------------------------------------------------------------------------- message content

@@ -369,8 +369,7 @@ class Criteria:
         value = point[0]
         if (value in (ref.low, ref.high)) and point[1] == 0 and ref.text:
             # a limit the lab's range does not hold (>4.5: normal is above it), the value on it
-            sent = ref.limits_sent
-            strict = strict_limit(ref.text, ref.sex, sent.ages if sent is not None else "")
+            strict = strict_limit(ref.text)
             if strict == "low" and value == ref.low:
                 return "L", below_range, ref.low, self.citation
             if strict == "high" and value == ref.high:
