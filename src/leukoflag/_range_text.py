@@ -28,7 +28,6 @@ __all__ = [
     "parse_decimal",
     "read_decimal_comma",
     "read_range_text",
-    "strict_limit",
     "why_no_limits",
 ]
 
@@ -131,20 +130,6 @@ def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
     if ages and (reference.low is not None or reference.high is not None or reference.by_sex):
         reference = replace(reference, ages=ages)
     return (replace(reference, text=text) if body[start:] != text else reference), inverted
-
-
-@functools.lru_cache(maxsize=256)
-def strict_limit(text: str) -> str:
-    """``"low"`` for a range of a low limit only that does not hold it (``>4.0``: HL7 v2 OBX-7
-    '> lower limit', normal is above it), ``"high"`` for a high limit only alike (``<11``), else
-    ``""`` (``>=4.0``, ``≥4.0``, ``4.0-11.0``: a value equal to a limit is within the range)."""
-    body = text.lstrip(" ([")
-    if body[:1] not in ("<", ">") or body[1:2] == "=":
-        return ""
-    reference = read_range_text(text)[0]
-    if reference.by_sex or reference.by_age or (reference.low is None) == (reference.high is None):
-        return ""
-    return "low" if body[0] == ">" else "high"
 
 
 # The words an age note gives ages in (6.0-17.5 (3-12 mo), Age 1-5 y: 5.0-15.0), each with its

@@ -103,9 +103,6 @@ class Context:
     critical: Decimal
     graded: bool = True  # a WBC estimate (LOINC 49498-9) is flagged, never graded
     duffy_null: bool = False  # declared Duffy-null in the settings
-    # the lab's range is one limit that excludes it ('>4.0', '<11.0': HL7 v2 OBX-7 '> lower
-    # limit', '< upper limit'), so a value equal to it is outside
-    lab_strict: bool = False
 
 
 @dataclass(frozen=True)
@@ -202,10 +199,9 @@ def judge(ctx: Context, value: Decimal) -> Verdict:
         return Verdict("LU", f"{a}-significantly-low", SIGNIFICANT[a], **common)  # type: ignore[arg-type]
     if sick:
         return Verdict("L", disease_rule, threshold, **common)  # type: ignore[arg-type]
-    strict = ctx.lab_strict and source == "lab"
-    if low is not None and (value < low or (strict and value == low)):
+    if low is not None and value < low:
         return Verdict("L", f"{a}-below-range", low, **common)  # type: ignore[arg-type]
-    if high is not None and (value > high or (strict and value == high)):
+    if high is not None and value > high:
         return Verdict("H", f"{a}-above-range", high, **common)  # type: ignore[arg-type]
     return Verdict("N", f"{a}-within-range", None, **common)  # type: ignore[arg-type]
 
@@ -618,7 +614,6 @@ class Case:
             critical=Decimal(self.critical.get(analyte, CRITICAL[analyte])),
             graded=count is None or count.code != "49498-9",
             duffy_null=self.duffy_null,
-            lab_strict=used and count is not None and count.range_form in ("low-only", "high-only"),
         )
 
     def before_birth(self) -> bool:

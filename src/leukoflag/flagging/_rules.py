@@ -20,7 +20,6 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
-from leukoflag._range_text import strict_limit
 from leukoflag.errors import DataFileError
 from leukoflag.model import Analyte, Coding, NormalizedRange
 
@@ -366,14 +365,6 @@ class Criteria:
             return "L", below_range, ref.low, self.citation
         if ref.high is not None and above(point, ref.high):
             return "H", above_range, ref.high, self.citation
-        value = point[0]
-        if (value in (ref.low, ref.high)) and point[1] == 0 and ref.text:
-            # a limit the lab's range does not hold (>4.5: normal is above it), the value on it
-            strict = strict_limit(ref.text)
-            if strict == "low" and value == ref.low:
-                return "L", below_range, ref.low, self.citation
-            if strict == "high" and value == ref.high:
-                return "H", above_range, ref.high, self.citation
         return "N", within_range, None, self.citation
 
     def _grade(self, is_below: Callable[[Decimal], bool]) -> int | None:
