@@ -61,6 +61,27 @@ def test_lab_range_with_only_a_low_limit() -> None:
     assert code_of(evaluation) == "N"
 
 
+@pytest.mark.parametrize(
+    ("code", "value", "sent", "low", "high"),
+    [
+        (WBC, "4.0", ">4.0", "4.0", None),
+        (WBC, "11.0", "<11.0", None, "11.0"),
+        (ANC, "1.5", ">1.5", "1.5", None),
+    ],
+)
+def test_a_one_limit_lab_range_holds_its_limit(
+    code: str, value: str, sent: str, low: str | None, high: str | None
+) -> None:
+    # '>' is the only way HL7 v2 OBX-7 writes a range with a lower limit only; a lab's '>4.0' is
+    # clinical.md's threshold (a WBC below 4,000 is low), and FHIR writes it as
+    # referenceRange.low, which holds its value: a WBC of exactly 4.0 is N, as the written range
+    # says (a session of 2026-12-07 read it as excluding its limit, which gave L beside a written
+    # low of 4,000, and was reverted)
+    evaluation = one(result(value, code=code, unit=K_PER_UL, reference=lab_range(sent, low, high)))
+    assert range_of(evaluation).source == "lab"
+    assert code_of(evaluation) == "N"
+
+
 def test_default_policy_ignores_the_lab_range() -> None:
     evaluation = one(
         result("4.2", unit=K_PER_UL, reference=lab_range("4.0-11.0", "4.0", "11.0")),
