@@ -452,3 +452,39 @@ def test_each_result_keeps_its_own_times_as_they_change_and_come_back() -> None:
     ]
     invalid = [i.location for i in read_message.issues if i.code == "hl7v2.timestamp-invalid"]
     assert invalid == ["MSG[1]/OBX[3]-19", "MSG[1]/OBX[4]-19"]
+
+
+@pytest.mark.parametrize(
+    ("roles", "first"),
+    [
+        ("P^Patient^HL70369~Q^Control specimen^HL70369", "P"),
+        ("~Q^Control specimen^HL70369", "Q"),
+        ("U^Unknown^HL70369~C^Calibrator^HL70369", "U"),
+    ],
+)
+def test_control_role_in_a_later_repetition_marks_control_material(roles: str, first: str) -> None:
+    # A QC run of WBC 2.1: a control role in any repetition of SPM-11 makes it control material,
+    # as FHIR input reads every Specimen.role; the patient's conclusion holds no leukopenia.
+    spm = f"SPM|1|QC-LOT-2291^CORELAB||BLD^Whole blood^HL70487|||||||{roles}"
+    wbc = WBC.replace("|3.1|", "|2.1|")
+    text = message(PID, OBR, wbc, spm)
+    (specimen,) = only_order(read(text)).specimens
+    assert specimen.is_control is True
+    assert specimen.role is not None
+    assert specimen.role.codings[0].code == first
+    conversion = leukoflag.convert(text)
+    assert not conversion.findings
+    assert "flag.control-material" in {i.code for i in conversion.issues}
+    report = next(
+        e["resource"]
+        for e in conversion.bundles[0]["entry"]
+        if e["resource"]["resourceType"] == "DiagnosticReport"
+    )
+    assert "conclusionCode" not in report
+
+
+def test_unknown_role_in_a_later_repetition_is_an_issue() -> None:
+    spm = "SPM|1|SP1^CORELAB||BLDV^Blood, venous^HL70487|||||||P^Patient^HL70369~Z^Zebra^HL70369"
+    read_message = read(message(PID, OBR, WBC, spm))
+    assert issue(read_message, "hl7v2.specimen-role-unknown").location == "MSG[1]/SPM[1]-11"
+    assert read_message.groups[0].orders[0].specimens[0].is_control is False

@@ -2037,6 +2037,7 @@ class _Reader:
                 self._parts_unmapped(coded, "CWE", location, number)
         if len(roles) > 1:
             self._repetitions(location, 11, roles)
+            control, unknown_roles = self._later_roles(roles[1:], control, unknown_roles)
         period = fields[17].split(d.component)
         collected = self._time(period[0], location, 17)
         collected_end = self._time(period[1], location, "17.2") if len(period) > 1 else None
@@ -2098,6 +2099,20 @@ class _Reader:
                             f"SPM-17.{component}.{at} (degree of precision) is not carried: "
                             f"{quoted(sub)}",
                         )
+
+    def _later_roles(
+        self, roles: list[str], control: bool, unknown: tuple[str, ...]
+    ) -> tuple[bool, tuple[str, ...]]:
+        """SPM-11 repetitions after the first (``P~Q``): only the first is the specimen's role,
+        but a control or calibrator role of table 0369 in any of them marks control material
+        (as FHIR input reads every Specimen.role), and a code not in the table is said as in
+        the first. Returns ``control`` and ``unknown`` (the first's) with theirs added."""
+        for sent in roles:
+            role, _ = concept(sent, self.delimiters, self.codec)
+            more, codes = _control(None, role)
+            control = control or more
+            unknown += codes
+        return control, unknown
 
     def _is_control(self, kind: Concept | None, role: Concept | None, location: str) -> bool:
         control, unknown_roles = _control(kind, role)
