@@ -265,7 +265,7 @@ def test_equal_critical_lows_give_equal_output_in_one_plain_form() -> None:
 
 @pytest.mark.parametrize(
     ("given", "kept"),
-    [("750.50", "750.5"), ("1E+6", "1000000"), ("-0", "0"), ("0.000", "0"), ("0E+3", "0")],
+    [("750.50", "750.5"), ("1E+3", "1000"), ("-0", "0"), ("0.000", "0"), ("0E+3", "0")],
 )
 def test_a_critical_low_is_kept_in_one_canonical_form(given: str, kept: str) -> None:
     settings = Settings(critical_low={"anc": given})
@@ -315,9 +315,12 @@ def test_the_lowest_critical_lows_are_zero_and_ten() -> None:
         Settings(critical_low={"anc": "9.99"})
 
 
-def test_the_highest_critical_low_is_the_highest_plausible_count() -> None:
+def test_a_critical_low_above_the_highest_plausible_count_says_so() -> None:
+    # the highest plausible count itself is no critical limit either (it is above every
+    # normal range's low limit), but a limit above it is said to be implausible
     highest = default_table().plausible_high
-    Settings(critical_low={"wbc": highest})
+    with pytest.raises(leukoflag.SettingsError, match="is not a critical limit"):
+        Settings(critical_low={"wbc": highest})
     with pytest.raises(leukoflag.SettingsError, match="at most 1,000,000"):
         Settings(critical_low={"wbc": highest + Decimal("0.1")})
 
@@ -463,3 +466,30 @@ def test_zones_do_not_depend_on_the_system_zone_database(tmp_path: Path) -> None
 def test_a_name_no_zone_or_codec_can_have_is_a_settings_error(field: str, value: str) -> None:
     with pytest.raises(leukoflag.SettingsError, match=f"^{field}: unknown"):
         Settings(**{field: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("analyte", "limit", "lowest", "rule"),
+    [
+        ("wbc", 8000, "3,000", "wbc-duffy-null"),
+        ("wbc", "3000.5", "3,000", "wbc-duffy-null"),
+        ("anc", 1300, "1,000", "anc-0-1m"),
+    ],
+)
+def test_a_critical_low_above_a_normal_range_low_limit_is_refused(
+    analyte: str, limit: object, lowest: str, rule: str
+) -> None:
+    # --critical-low wbc=8000 made an adult's normal WBC of 6,800/uL LL with no leukopenia;
+    # ANC 1,300 made an infant's normal 1,200 (range 1,000-8,500) LL with no neutropenia
+    with pytest.raises(leukoflag.SettingsError) as caught:
+        Settings(critical_low={analyte: limit})  # type: ignore[dict-item]
+    said = str(caught.value)
+    assert said.startswith(f"critical_low[{analyte!r}]: ")
+    assert f"is not a critical limit: it is above {lowest} cells/µL" in said
+    assert f"(rule {rule})" in said
+    assert said.endswith(f"give at most {lowest}")
+
+
+@pytest.mark.parametrize(("analyte", "limit"), [("wbc", 3000), ("anc", 1000)])
+def test_a_critical_low_at_the_lowest_normal_low_limit_is_kept(analyte: str, limit: int) -> None:
+    assert Settings(critical_low={analyte: limit}).critical_low_for(analyte) == Decimal(limit)

@@ -173,7 +173,8 @@ def _not_one_of(name: str, value: object, allowed: tuple[str, ...]) -> NoReturn:
 
 def _critical_limits(given: Mapping[str, Decimal | int | str]) -> _Limits:
     """The default limits with ``given`` applied, each checked to be a number from 0 to
-    1,000,000 and kept in its one canonical form."""
+    1,000,000 and at most the lowest count a normal range calls low, and kept in its one
+    canonical form."""
     if not isinstance(given, Mapping):
         raise SettingsError(
             "critical_low: a mapping of analyte to cells/µL such as {'anc': 500}, "
@@ -203,8 +204,26 @@ def _critical_limits(given: Mapping[str, Decimal | int | str]) -> _Limits:
                 f"critical_low[{analyte!r}]: must be at most 1,000,000 cells/µL (every plausible "
                 f"count would be critical): {quoted(limit)}"
             )
+        _check_below_normal(analyte, value, limit)
         limits[analyte] = _canonical(value)
     return _Limits(limits)
+
+
+def _check_below_normal(analyte: str, value: Decimal, limit: object) -> None:
+    """A critical low must be at most the lowest count a patient's normal range or disease
+    threshold (flagging/data/rules.toml) calls low: above it, a count normal for that patient
+    ('--critical-low wbc=8000': an adult's 6,800) would be LL, critical, with no finding."""
+    from leukoflag.flagging._rules import load_rules  # noqa: PLC0415 (only for a limit given)
+    from leukoflag.model import Analyte  # noqa: PLC0415
+
+    lowest, rule = load_rules().lowest_low(Analyte(analyte))
+    if value > lowest:
+        raise SettingsError(
+            f"critical_low[{analyte!r}]: {quoted(limit)} cells/µL is not a critical limit: it "
+            f"is above {lowest:,f} cells/µL, the lowest count a patient's reference range or "
+            f"disease threshold calls low (rule {rule}), so a count normal for such a patient "
+            f"would be LL with no finding; give at most {lowest:,f}"
+        )
 
 
 def _canonical(value: Decimal) -> Decimal:

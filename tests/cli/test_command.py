@@ -241,6 +241,7 @@ def test_bad_setting_is_one_line_with_exit_2(
         ("anc=-1", "critical_low['anc']: must be ≥ 0 cells/µL: '-1'"),
         ("wbc=1e9", "critical_low['wbc']: must be at most 1,000,000 cells/µL"),
         ("wbc=NaN", "critical_low['wbc']: not a finite number: 'NaN'"),
+        ("wbc=8000", "critical_low['wbc']: '8000' cells/µL is not a critical limit"),
     ],
 )
 def test_a_critical_low_out_of_range_is_quoted_as_typed(

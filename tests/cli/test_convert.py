@@ -671,10 +671,14 @@ def test_settings_options_reach_the_conversion(leukoflag: Runner, tmp_path: Path
     assert done.returncode == 0, done.stderr
     bundle = json.loads(done.stdout)
     assert bundle["type"] == "collection"
-    done = leukoflag("convert", "low.hl7", "--critical-low", "anc=1300", "-o", "out")
+    # an ANC of 900/uL: LU by default, LL below a critical low of 1,000 (the highest allowed)
+    (tmp_path / "lower.hl7").write_bytes(
+        oru("EF-1003", mrn="MRN200177", sex="M", birth="19610719", wbc="2.6", anc="0.9")
+    )
+    done = leukoflag("convert", "lower.hl7", "--critical-low", "anc=1000", "-o", "out")
     anc = [
         entry["resource"]
-        for entry in _json(tmp_path / "out" / "low.hl7.1.json")["entry"]
+        for entry in _json(tmp_path / "out" / "lower.hl7.1.json")["entry"]
         if entry["resource"]["resourceType"] == "Observation"
         and entry["resource"]["code"]["coding"][0]["code"] == "751-8"
     ]

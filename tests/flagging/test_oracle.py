@@ -690,7 +690,7 @@ def cases(draw: st.DrawFn) -> Case:
         counts=found,
         differential=differential,
         ctcae=draw(st.sampled_from(["5.0", "6.0"])),
-        critical=draw(st.sampled_from([{}, {}, {"anc": 200}, {"wbc": 1500}, {"wbc": 3500}])),
+        critical=draw(st.sampled_from([{}, {}, {"anc": 200}, {"wbc": 1500}, {"wbc": 3000}])),
         policy=draw(st.sampled_from(["lab", "lab", "lab", "default"])),
         duffy_null=draw(st.integers(0, 4)) == 0,
         form=form,

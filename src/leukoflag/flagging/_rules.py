@@ -237,6 +237,22 @@ class Rules:
     age_codes: frozenset[str]
     age_units: Mapping[str, str]
 
+    def lowest_low(self, analyte: Analyte) -> tuple[Decimal, str]:
+        """The lowest count of ``analyte`` any patient's reference range or disease threshold
+        calls low (its range's low limit, the finding's threshold), and that rule's id: a
+        critical low above it would call a count LL that is normal for that patient."""
+        limits = [
+            (rule.low, rule.id)
+            for rule in self.ranges
+            if rule.analyte is analyte and rule.low is not None
+        ]
+        limits += [
+            (rule.below, rule.id)
+            for rule in self.diseases
+            if rule.analyte is analyte and rule.below is not None
+        ]
+        return min(limits, key=lambda limit: limit[0])
+
     def step(self, birth: dt.date | None, on: dt.date | None) -> int:
         """The index of the oldest age edge reached by a patient born on ``birth`` on the day
         ``on`` (unknown age, or ``on`` before ``birth``: adult)."""
