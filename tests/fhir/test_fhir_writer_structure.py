@@ -294,16 +294,39 @@ def test_unknown_flag_is_written_without_system_and_reported() -> None:
 
 
 def test_unknown_flag_keeps_the_senders_display() -> None:
-    # OBX-8 LOW^Below range^99LOCAL (v2.7 CWE): the code alone told the EHR nothing.
+    # OBX-8 LOW^Below range^HL70078: the code alone told the EHR nothing.
     result = dataclasses.replace(
         obx(1, "13.1", code=HGB, unit=Unit("g/dL")),
-        sender_flags=(Coding("LOW", "Below range", system_name="99LOCAL"),),
+        sender_flags=(Coding("LOW", "Below range", system_name="HL70078"),),
     )
     bundle, issues = write(message(obr(result)))
     assert one(bundle, "Observation")["interpretation"] == [
         {"coding": [{"code": "LOW", "display": "Below range"}]}
     ]
     assert [i.code for i in issues] == ["fhir.interpretation-unknown"]
+    assert_valid(bundle)
+
+
+def test_a_flag_of_a_local_system_keeps_its_system_and_display() -> None:
+    # OBX-8 LOW^Below range^99LOCAL (v2.7 CWE): the lab's own code, under its own system (the
+    # V2-to-FHIR IG's CWE.3), not one "in neither table 0078 nor v3" written without a system
+    result = dataclasses.replace(
+        obx(1, "13.1", code=HGB, unit=Unit("g/dL")),
+        sender_flags=(Coding("LOW", "Below range", system_name="99LOCAL"),),
+    )
+    bundle, issues = write(message(obr(result)))
+    assert one(bundle, "Observation")["interpretation"] == [
+        {
+            "coding": [
+                {
+                    "system": "http://leukoflag.org/fhir/CodeSystem/v2-named/99LOCAL",
+                    "code": "LOW",
+                    "display": "Below range",
+                }
+            ]
+        }
+    ]
+    assert [i.code for i in issues] == []
     assert_valid(bundle)
 
 

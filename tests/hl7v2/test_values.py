@@ -1720,3 +1720,42 @@ def test_a_whole_count_per_microlitre_or_one_converted_is_judged(
     (finding,) = conversion.findings
     assert (finding.value_per_ul, finding.code) == (per_ul, code)
     assert "flag.scale-suspect" not in codes(conversion.issues)
+
+
+def _observations(text: str) -> list[dict[str, Any]]:
+    conversion = leukoflag.convert(text)
+    return [
+        e["resource"]
+        for e in conversion.bundles[0]["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+    ]
+
+
+def test_a_flag_under_a_local_system_keeps_it_and_is_not_read_as_table_0078() -> None:
+    # V2-to-FHIR IG: OBX-8 → interpretation by CWE[CodeableConcept], CWE.3 the system; the
+    # ConceptMap to v3-ObservationInterpretation is from HL70078 only. 'L^Low^99LOC' was written
+    # as v3 L, the lab's own system dropped, and compared as if table 0078's L.
+    platelets = obx("95", code="777-3^Platelets^LN", reference="150-400", flags="L^Low^99LOC")
+    (observation,) = _observations(message(PID, OBR, platelets))
+    assert observation["interpretation"] == [
+        {
+            "coding": [
+                {
+                    "system": "http://leukoflag.org/fhir/CodeSystem/v2-named/99LOC",
+                    "code": "L",
+                    "display": "Low",
+                }
+            ]
+        }
+    ]
+    wbc = obx("3.1", flags="H^High^99LOC")
+    conversion = leukoflag.convert(message(PID, OBR, wbc))
+    assert "flag.sender-disagrees" not in {i.code for i in conversion.issues}
+    assert "fhir.interpretation-unknown" not in {i.code for i in conversion.issues}
+    (finding,) = conversion.findings
+    assert finding.code == "L"
+
+
+def test_a_flag_of_table_0078_named_in_lower_case_is_still_compared() -> None:
+    conversion = leukoflag.convert(message(PID, OBR, obx("3.1", flags="H^High^hl70078")))
+    assert "flag.sender-disagrees" in {i.code for i in conversion.issues}

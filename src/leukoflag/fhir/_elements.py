@@ -599,10 +599,14 @@ def sent_interpretations(
         if not code:
             continue
         known = table.get(code) if flag.system in _INTERPRETATION_SYSTEMS else None
+        if known is not None and not flag.system and _local_name(flag.system_name):
+            known = None  # 'L^Low^99LOC': the lab's own L (V2-to-FHIR IG: CWE.3 is the system)
         if known is not None:
             written.append({"coding": [coding(known)]})
             continue
-        if flag.system and is_uri(flag.system) and flag.system not in _INTERPRETATION_SYSTEMS:
+        if (flag.system and is_uri(flag.system) and flag.system not in _INTERPRETATION_SYSTEMS) or (
+            not flag.system and _local_name(flag.system_name)
+        ):
             written.append({"coding": [coding(flag)]})
             continue
         unknown = {"code": fhir_code(code)}
@@ -637,6 +641,11 @@ def sent_interpretations(
             )
         )
     return written, issues
+
+
+def _local_name(system_name: str) -> bool:
+    """Whether a coding system named in a v2 message (CWE.3) is neither none nor table 0078."""
+    return bool(system_name) and system_name.upper() != "HL70078"
 
 
 def respaced_issue(code: str, location: str) -> Issue:

@@ -2283,11 +2283,20 @@ def _sender_disagreement(flags: Sequence[Coding], computed: str, location: str) 
     # the flags are quoted as the input wrote them: OBX-8 repetitions, or interpretation codes
     key = [computed, "~" if _from_hl7v2(location) else ", "]
     for coding in flags:
-        key += (coding.system, coding.code, coding.sent or coding.code)
+        # a flag of a system named in HL7 v2 other than table 0078 ('L^Low^99LOC') is the
+        # lab's own code, not compared: its system name stands in for the empty system
+        system = coding.system or _local_flag_system(coding.system_name)
+        key += (system, coding.code, coding.sent or coding.code)
     found = _sender_verdict(*key)
     if found is None:
         return None
     return Issue(found.severity, found.code, _at(location, "flags"), found.text)
+
+
+def _local_flag_system(name: str) -> str:
+    """The system an HL7 v2 flag read without one is compared under: none (table 0078's
+    codes) when it names table 0078 or nothing, else the name it gives (``99LOC``)."""
+    return "" if not name or name.upper() == "HL70078" else name
 
 
 # Feeds repeat a handful of flags: the comparison and its text are worked out once per process.
