@@ -3687,3 +3687,36 @@ def test_a_signed_bundle_without_counts_says_nothing_of_its_signature() -> None:
     conv = leukoflag.convert(fhir.dumps(sent))
     assert conv.bundles == [sent]
     assert "fhir.signature-invalidated" not in [i.code for i in conv.issues]
+
+
+def test_an_interpretation_code_v3_does_not_have_is_said_and_not_compared() -> None:
+    # interpretation XYZ under v3-ObservationInterpretation was passed through without a word,
+    # where HL7 v2's OBX-8 'XYZ' gets hl7v2.flag-unknown
+    resource = original("r4-wbc-observation.json")
+    resource["interpretation"] = [{"coding": [{"system": V3, "code": "XYZ"}]}]
+    conv = leukoflag.convert(fhir.dumps(resource))
+    (unknown,) = [i for i in conv.issues if i.code == "fhir.interpretation-code-unknown"]
+    assert unknown.location == "ITEM[1]/Observation.interpretation[0].coding[0].code"
+    assert "'XYZ'" in unknown.text
+    assert "flag.sender-disagrees" not in {i.code for i in conv.issues}
+
+
+@pytest.mark.parametrize(("sent", "disagrees"), [("h", True), ("lu", False)])
+def test_an_interpretation_code_in_lower_case_is_read_in_upper_case_and_compared(
+    sent: str, disagrees: bool
+) -> None:
+    # v3-ObservationInterpretation is case-sensitive: 'h' is none of its codes, and was passed
+    # through silently, not compared with the computed LU (HL7 v2 reads OBX-8 'h' as H)
+    resource = original("r4-wbc-observation.json")
+    resource["interpretation"] = [{"coding": [{"system": V3, "code": sent}]}]
+    conv = leukoflag.convert(fhir.dumps(resource))
+    (case,) = [i for i in conv.issues if i.code == "fhir.interpretation-code-case"]
+    assert case.location == "ITEM[1]/Observation.interpretation[0].coding[0].code"
+    assert f"'{sent}'" in case.text
+    assert f"'{sent.upper()}'" in case.text
+    (finding,) = conv.findings
+    assert finding.code == "LU"
+    disagreement = [i for i in conv.issues if i.code == "flag.sender-disagrees"]
+    assert bool(disagreement) is disagrees
+    if disagrees:
+        assert disagreement[0].text == "the sender's interpretation is h; leukoflag computed LU"

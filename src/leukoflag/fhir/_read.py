@@ -12,6 +12,7 @@ FHIR resource, and an Observation whose shape is broken, is a ``Rejected`` with 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -1996,6 +1997,9 @@ class _ItemReader:
         flags: list[Coding] = []
         for concept in interpretation:
             flags.extend(_concept(_object(concept, f"{where}.interpretation")).codings)
+        codes = _interpretation_codes()
+        if any(f.code not in codes and f.system in _FLAG_SYSTEMS for f in flags):  # rare
+            flags = self._flag_codes(flags, interpretation, f"{where}.interpretation", legacy)
         if not legacy:
             # the current system first: an OID or a value set's URL is the rare case
             system = next(
@@ -2018,6 +2022,50 @@ class _ItemReader:
                 "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
             )
         return tuple(flags) if kept is None else kept
+
+    def _flag_codes(
+        self, flags: list[Coding], interpretation: list[Any], at: str, legacy: str
+    ) -> list[Coding]:
+        """The flags of interpretation systems with a code their system does not have: one
+        in lower case (``h``; the codes are case-sensitive) is read in upper case, as HL7 v2
+        reads OBX-8, and compared; another (``XYZ``) is kept as sent and not compared. Each
+        is said at its coding's code (``fhir.interpretation-code-case`` / ``-unknown``)."""
+        places: dict[tuple[str, str], str] = {}
+        for index, concept in enumerate(interpretation):
+            codings = concept.get("coding") if isinstance(concept, dict) else None
+            for number, sent in enumerate(codings if isinstance(codings, list) else ()):
+                if isinstance(sent, dict) and isinstance(sent.get("code"), str):
+                    concept_at = at if legacy.startswith("a single") else f"{at}[{index}]"
+                    key = (str(sent.get("system", "")), sent["code"].strip())
+                    places.setdefault(key, f"{concept_at}.coding[{number}].code")
+        codes = _interpretation_codes()
+        read: list[Coding] = []
+        for flag in flags:
+            if flag.code in codes or flag.system not in _FLAG_SYSTEMS:
+                read.append(flag)
+                continue
+            location = places.get((flag.system, flag.code), at)
+            upper = flag.code.upper()
+            if upper in codes:
+                self.issue(
+                    Severity.WARNING,
+                    "interpretation-code-case",
+                    location,
+                    f"interpretation code {quoted(flag.code)} is not in {flag.system}, whose "
+                    f"codes are case-sensitive: read as {quoted(upper)}, as HL7 v2 reads OBX-8, "
+                    "and compared with the computed code",
+                )
+                read.append(replace(flag, code=upper, sent=flag.sent or flag.code))
+                continue
+            self.issue(
+                Severity.WARNING,
+                "interpretation-code-unknown",
+                location,
+                f"interpretation code {quoted(flag.code)} is not in {flag.system} (nor in HL7 "
+                "table 0078): kept as sent, and not compared with the computed code",
+            )
+            read.append(flag)
+        return read
 
     # ----------------------------------------------------------------- context
 
@@ -3223,3 +3271,16 @@ def _control_type(kind: Concept) -> bool:
     return any(c.code.upper() in codes for c in kind.codings) or any(
         not words.isdisjoint(text.lower().replace(",", " ").split()) for text in texts
     )
+
+
+# The systems of interpretation codes (the current ones and the other names senders give them).
+_FLAG_SYSTEMS = frozenset(
+    (V3_INTERPRETATION, "http://terminology.hl7.org/CodeSystem/v2-0078", *LEGACY_INTERPRETATION)
+)
+
+
+@functools.cache
+def _interpretation_codes() -> frozenset[str]:
+    """The codes of table 0078 and v3-ObservationInterpretation, and the deprecated L< / H>."""
+    terms = tables()
+    return frozenset((*terms.interpretation, *terms.deprecated_interpretation))
