@@ -1907,25 +1907,14 @@ def _judge(
     local dates of a result time in UTC whose zone is not known (see _zone_days)."""
     context = state.context
     rules = state.rules
-    age = (
-        _age(
-            context.birth_date,
-            context.birth_date_latest,
-            day,
-            context.sex,
-            context.duffy_null,
-            unborn,
-        )
-        if days is None
-        else _age(
-            context.birth_date,
-            context.birth_date_latest,
-            day,
-            context.sex,
-            context.duffy_null,
-            unborn,
-            days,
-        )
+    age = _age(
+        context.birth_date,
+        context.birth_date_latest,
+        day,
+        context.sex,
+        context.duffy_null,
+        unborn,
+        days,
     )
     profile = age.profiles[analyte]
     issues = _age_issues(age, profile, context, location, state.age_unused)
