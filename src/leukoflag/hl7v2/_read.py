@@ -1812,8 +1812,7 @@ class _Reader:
         as ``parent_placer_id`` and ``parent_filler_id``: ServiceRequest.basedOn (V2-to-FHIR IG
         OBR[ServiceRequest]). It does not repeat: its first repetition sent is read."""
         d = self.delimiters
-        if d.repetition in field:
-            field = self._first_sent(field, where, 29)
+        field = self._first_sent(field, where, 29)
         parts = field.split(d.component)
         problems: list[str] = []
         for component, key in ((1, "parent_placer_id"), (2, "parent_filler_id")):
@@ -1885,8 +1884,7 @@ class _Reader:
     def _order_status(self, field: str, where: str) -> str:
         """ORC-5 (table 0038) as a FHIR request status; "" (OBR-25 decides) when unknown.
         ORC-5 (an ID) does not repeat: read from its first repetition sent ('~CA')."""
-        if self.delimiters.repetition in field:
-            field = self._first_sent(field, where, 5)
+        field = self._first_sent(field, where, 5)
         text = field.strip()
         if not text:
             return ""
@@ -2068,8 +2066,7 @@ class _Reader:
         """SPM-27 container type (CWE; V2-to-FHIR IG SPM[Specimen]:
         Specimen.container.type). It does not repeat: its first repetition sent is read."""
         d = self.delimiters
-        if d.repetition in field:
-            field = self._first_sent(field, location, 27)
+        field = self._first_sent(field, location, 27)
         container, problem = concept(field, d, self.codec)
         if problem:
             self._issue(Severity.WARNING, "hl7v2.escape-invalid", f"{location}-27", problem)
@@ -2204,9 +2201,7 @@ class _Reader:
         d = self.delimiters
         author = ""
         if fields[5]:
-            field = (
-                self._first_sent(fields[5], location, 5) if d.repetition in fields[5] else fields[5]
-            )
+            field = self._first_sent(fields[5], location, 5)
             problems: list[str] = []
             author = render_person(field, d, self.codec, problems)
             if problems:
@@ -2519,8 +2514,7 @@ class _Reader:
         hl7v2.repetition-unmapped, and the other components a sender filled as if a CWE are
         hl7v2.component-unmapped at their part, saying ``why`` only the code is read."""
         d = self.delimiters
-        if d.repetition in field:
-            field = self._first_sent(field, location, number)
+        field = self._first_sent(field, location, number)
         if d.component not in field:
             return field
         code, *rest = field.split(d.component)
@@ -2843,8 +2837,11 @@ class _Reader:
         fields[number] = self._first_sent(fields[number], location, number)
 
     def _first_sent(self, field: str, location: str, number: int | str) -> str:
-        """The first repetition sent of ``field`` (field ``number``, which does not repeat); the
-        other repetitions sent are one ``hl7v2.repetition-unmapped`` Issue."""
+        """The first repetition sent of ``field`` (field ``number``, which does not repeat): the
+        field itself when it holds no repetition separator; the other repetitions sent are one
+        ``hl7v2.repetition-unmapped`` Issue."""
+        if self.delimiters.repetition not in field:
+            return field
         sent = _sent(field.split(self.delimiters.repetition))
         if len(sent) > 1:
             self._repetitions(location, number, sent)
