@@ -608,17 +608,12 @@ class _Writer:
         group_id: dict[str, Any] | None,
     ) -> str | None:
         if not _is_request(order):
-            why = "the OBR is no order: no ORC, placer number, ordering provider or OBR-11 G"
-            if order.priority:  # rare: sent with no order to hold it
-                self.priority_not_written(order, why)
-            if order.parent_placer_id is not None or order.parent_filler_id is not None:
-                self.parent_not_written(order, why)
+            self.request_parts_not_written(
+                order, "the OBR is no order: no ORC, placer number, ordering provider or OBR-11 G"
+            )
             return None
         if context.subject is None:
-            if order.priority:
-                self.priority_not_written(order, "the message has no PID")
-            if order.parent_placer_id is not None or order.parent_filler_id is not None:
-                self.parent_not_written(order, "the message has no PID")
+            self.request_parts_not_written(order, "the message has no PID")
             self.issue(
                 Severity.WARNING,
                 "order-without-patient",
@@ -760,6 +755,14 @@ class _Writer:
             if sent is not None and sent.value
         ]
 
+    def request_parts_not_written(self, order: Order, why: str) -> None:
+        """The Issues for the parts of ``order`` only a ServiceRequest holds (its priority and
+        OBR-29 parent), when no ServiceRequest is written for it (``why``)."""
+        if order.priority:  # rare: sent with no ServiceRequest to hold it
+            self.priority_not_written(order, why)
+        if order.parent_placer_id is not None or order.parent_filler_id is not None:
+            self.parent_not_written(order, why)
+
     def parent_not_written(self, order: Order, why: str, *, itself: bool = False) -> None:
         """fhir.parent-order-not-written at OBR-29: the order has no ServiceRequest (``why``),
         or OBR-29 names the order ``itself``."""
@@ -837,10 +840,8 @@ class _Writer:
         if specimen.container_type is not None:  # SPM-27 (rare)
             self.container_type(resource, specimen)
         if specimen.notes:
-            resource["note"] = (
-                self.annotations(specimen.notes, specimen.notes_entered, specimen.location)
-                if specimen.notes_entered  # NTE-5/6 (rare)
-                else [{"text": note} for note in specimen.notes]
+            resource["note"] = self.annotations(
+                specimen.notes, specimen.notes_entered, specimen.location
             )
         return url
 
@@ -852,7 +853,10 @@ class _Writer:
     ) -> list[dict[str, Any]]:
         """``notes`` as Annotations with who entered each and when (NTE-5 as ``authorReference``
         with its display, NTE-6 as ``time``: V2-to-FHIR IG NTE[Observation], R4 and R5); the
-        notes before ``entered``'s (an OBX-5 comment) have neither."""
+        notes before ``entered``'s (an OBX-5 comment) have neither, and with no NTE-5/6 sent
+        (``entered`` empty, the common case) no note has."""
+        if not entered:
+            return [{"text": note} for note in notes]
         first = len(notes) - len(entered)
         written: list[dict[str, Any]] = []
         for index, note in enumerate(notes):
@@ -984,11 +988,7 @@ class _Writer:
         comment = value.comment if isinstance(value, Number) else ""
         if result.notes or comment:
             notes = [comment, *result.notes] if comment else result.notes
-            resource["note"] = (
-                self.annotations(notes, result.notes_entered, location)
-                if result.notes_entered  # NTE-5/6 (rare)
-                else [{"text": note} for note in notes]
-            )
+            resource["note"] = self.annotations(notes, result.notes_entered, location)
         if result.method is not None:
             method = _CONCEPT(result.method, None)
             if _RESPACED_SEEN:
@@ -1275,11 +1275,7 @@ class _Writer:
         location = order.location
         notes: list[dict[str, Any]] | None = None
         if order.notes:
-            notes = (
-                self.annotations(order.notes, order.notes_entered, location)
-                if order.notes_entered  # NTE-5/6 (rare)
-                else [{"text": note} for note in order.notes]
-            )
+            notes = self.annotations(order.notes, order.notes_entered, location)
         if notes is not None and not self.r5:
             report["extension"] = [{"url": _R4_REPORT_NOTE, "valueAnnotation": n} for n in notes]
         if parts.identifiers:
