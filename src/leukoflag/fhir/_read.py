@@ -2529,10 +2529,7 @@ def _check_codings(codings: list[Any], at: str) -> None:
     for i, coding in enumerate(codings):
         if not isinstance(coding, dict):
             raise _Malformed(f"{at}[{i}]", "a Coding is not a JSON object")
-        for key in ("system", "code"):
-            sent = coding.get(key)
-            if sent is not None and not isinstance(sent, str):
-                raise _Malformed(f"{at}[{i}].{key}", "not a string")
+        _check_strings(coding, ("system", "code"), f"{at}[{i}]")
 
 
 def _concept(value: Any) -> Concept:
@@ -2590,12 +2587,18 @@ def _sent_unit(quantity: dict[str, Any], at: str) -> Unit | None:
     system each a string when present."""
     unit = _unit(quantity)
     if unit is None or not (unit.text and unit.code and unit.system):
-        for key in ("unit", "code", "system"):
-            sent = quantity.get(key)
-            # "unit": 5 read as no unit would have its count judged in an inferred one
-            if sent is not None and not isinstance(sent, str):
-                raise _Malformed(f"{at}.{key}", "not a string")
+        # "unit": 5 read as no unit would have its count judged in an inferred one
+        _check_strings(quantity, ("unit", "code", "system"), at)
     return unit
+
+
+def _check_strings(node: dict[str, Any], keys: tuple[str, ...], at: str) -> None:
+    """Raise :class:`_Malformed` at ``at.key`` for a key of ``keys`` that ``node`` sends as
+    something other than a string (read as absent, it would change the verdict unsaid)."""
+    for key in keys:
+        sent = node.get(key)
+        if sent is not None and not isinstance(sent, str):
+            raise _Malformed(f"{at}.{key}", "not a string")
 
 
 def _identifier(value: Any) -> Identifier | None:
