@@ -408,6 +408,63 @@ def test_text_value_naming_its_unit_with_the_unit_field_empty_is_read_in_that_un
 
 
 @pytest.mark.parametrize(
+    ("sent", "per_ul", "code", "comparator"),
+    [
+        # the SI unit written with its power of ten: 'not a number', the critical ANC unflagged
+        ("0.4 x10\\S\\9/L", Decimal(400), "LL", ""),
+        ("0.4 x10E9/L", Decimal(400), "LL", ""),
+        ("<0.5 10*9/L", Decimal(500), "LL", "<"),
+        ("0.4 ×10⁹/L", Decimal(400), "LL", ""),
+        ("1.2 x 10\\S\\3/uL", Decimal(1200), "L", ""),
+        ("1.2 10³/µL", Decimal(1200), "L", ""),
+    ],
+)
+def test_text_value_naming_a_unit_written_with_digits_is_read_in_that_unit(
+    sent: str, per_ul: Decimal, code: str, comparator: str
+) -> None:
+    # ST '0.4 x10^9/L' with OBX-6 empty was 'not a number' (flag.value-not-numeric) while
+    # '0.4 G/L', the same unit, was read: a comment holding digits was never read as a unit
+    anc = "751-8^Neutrophils [#/volume] in Blood by Automated count^LN"
+    sent_obx = obx(sent, value_type="ST", unit="", reference="1.8-7.7", code=anc)
+    conversion = leukoflag.convert(message(PID, OBR, sent_obx))
+    (finding,) = conversion.findings
+    assert (finding.analyte, finding.value_per_ul, finding.code, finding.comparator) == (
+        Analyte.ANC,
+        per_ul,
+        code,
+        comparator,
+    )
+    assert not {"flag.value-not-numeric", "units.no-unit", "units.unit-inferred"} & set(
+        codes(conversion.issues)
+    )
+    assert [i.location for i in conversion.issues if i.code == "hl7v2.value-number-in-text"] == [
+        "MSG[1]/OBX[1]-5"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sent", "number", "comment"),
+    [
+        # a second number after the first is no unit: '3.1 1' is not 3.1 in UCUM's unity
+        ("3.1 1", None, ""),
+        ("3.1 2.9", None, ""),
+        ("3.1 (was 2.9)", None, ""),
+        ("3.1 x10^9/L", Decimal("3.1"), "x10^9/L"),
+        ("3.1 10*12/L", Decimal("3.1"), "10*12/L"),
+    ],
+)
+def test_text_value_comment_holding_digits_is_read_only_when_it_is_a_unit(
+    sent: str, number: Decimal | None, comment: str
+) -> None:
+    result, _ = first_result(obx(sent.replace("^", "\\S\\"), value_type="ST", unit=""))
+    if number is None:
+        assert isinstance(result.value, Text)
+    else:
+        assert isinstance(result.value, Number)
+        assert (result.value.value, result.value.comment) == (number, comment)
+
+
+@pytest.mark.parametrize(
     ("sent", "code", "location"),
     [
         # a differential percent in a WBC's slot was judged a leukopenia of 3,100 cells/µL

@@ -128,16 +128,33 @@ def _comma_ambiguous(number: str) -> str:
 
 
 def _leading_number(text: str) -> tuple[Number | None, bool]:
-    """A text that is a number (with comparator and a trailing comment holding no digit), and
-    whether it was written with a decimal comma."""
+    """A text that is a number (with comparator and a trailing comment holding no digit, or one
+    that is a unit: ``0.4 x10^9/L``), and whether it was written with a decimal comma."""
     sign, rest = _comparator(text.strip())
     if sign == "<>":
         return None, False
     head, _, comment = rest.partition(" ")
     value, comma = _decimal(head)
-    if value is None or any(c in _DIGITS for c in comment):
+    if value is None or (any(c in _DIGITS for c in comment) and not _names_unit(comment)):
         return None, False
     return Number(value, text, "" if sign == "=" else sign, comment.strip()), comma
+
+
+def _names_unit(comment: str) -> bool:
+    """Whether a comment holding digits after a text value's number is a unit the units table
+    reads (``x10^9/L``, ``10*3/uL``, ``10³/µL``), as a comment without digits may be
+    (``450 cells/uL``); otherwise the digits say more than a note (``3.1 2.9``, ``3.1 1``: a
+    second number, not UCUM's unity)."""
+    from leukoflag.units import resolve_unit  # noqa: PLC0415  (a comment with digits only)
+
+    text = comment.strip()
+    if parse_decimal(text) is not None:
+        return False
+    try:
+        resolve_unit(text)
+    except UnitError as exc:
+        return exc.reason == "refused-unit"
+    return True
 
 
 # Table 0078 flags that say low, high, normal or abnormal: a text value's comment that is one of
