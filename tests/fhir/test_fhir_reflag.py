@@ -365,6 +365,35 @@ def test_a_text_value_refused_for_the_unit_it_names_is_refused_again_read_back(
     assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
 
 
+@pytest.mark.parametrize(
+    ("value", "per_ul", "number", "unit"),
+    [
+        ("0.4 K/uL", Decimal(400), Decimal("0.4"), "K/uL"),
+        ("450 cells/uL", Decimal(450), Decimal(450), "cells/uL"),
+        ("0.4 x10\\S\\9/L", Decimal(400), Decimal("0.4"), "x10^9/L"),
+    ],
+)
+def test_a_text_value_judged_in_the_unit_it_names_keeps_that_unit_as_sent(
+    value: str, per_ul: Decimal, number: Decimal, unit: str
+) -> None:
+    # OBX-6 empty, the unit after the number: the ANC was judged in it (400 cells/µL, LL), but
+    # the quantity kept as sent (PQ translation) said {'value': 0.4} with no unit, so the
+    # original a receiver reads was a bare 0.4 (0.4 what?), the unit only in a note
+    anc = f"OBX|1|ST|751-8^Neutrophils^LN||{value}||||||F|||20261124090000-0600"
+    first = leukoflag.convert(er7(MSH.format(n=15), PID, OBR, anc))
+    (finding,) = first.findings
+    assert (finding.value_per_ul, finding.code) == (per_ul, "LL")
+    (observation,) = _observations(first.bundles[0])
+    quantity = observation["valueQuantity"]
+    assert (quantity["value"], quantity["code"]) == (per_ul, "/uL")
+    (kept,) = quantity["extension"]
+    assert kept["url"] == "http://hl7.org/fhir/StructureDefinition/iso21090-PQ-translation"
+    assert kept["valueQuantity"] == {"value": number, "unit": unit}
+    second = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    assert [(f.value_per_ul, f.code) for f in second.findings] == [(per_ul, "LL")]
+    assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
+
+
 def test_a_local_coded_count_withdrawn_by_a_deleted_one_stays_withdrawn_read_back() -> None:
     # OBX-11 'D' after a final WBC of the same local code and time withdraws it (not judged);
     # leukoflag adds its LOINC coding to the final one only (the deleted one is not normalized),

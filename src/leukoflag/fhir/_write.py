@@ -55,6 +55,7 @@ from leukoflag.model import (
     Specimen,
     Text,
     Timestamp,
+    Unit,
     Visit,
 )
 from leukoflag.settings import Settings
@@ -142,15 +143,22 @@ def _keep_unit_in_text(resource: dict[str, Any], comment: str, evaluation: Evalu
     """A count sent as text naming its unit (ST ``1200 K/uL``, OBX-6 empty) and left unjudged
     for it (implausible, a percent): the unit it was read in written as the Quantity's, so read
     back it is refused again rather than judged in a unit inferred from the number."""
+    if _unit_named(comment, evaluation):
+        resource["valueQuantity"] = {**resource["valueQuantity"], "unit": comment}
+
+
+def _unit_named(comment: str, evaluation: Evaluation) -> bool:
+    """Whether the comment after a text value's number, the unit field empty, is the unit the
+    count was read in (``K/uL`` of ST ``0.4 K/uL``), as flagging reads it; not a comment that
+    is no unit (``3.4 (verified)``: the unit was inferred)."""
     analyte = evaluation.analyte
     if analyte is None:
-        return
+        return False
     try:
         units.resolve_unit(comment, analyte.value)
     except UnitError as exc:
-        if exc.reason != "refused-unit":  # no unit ('3.4 (verified)'): as flagging reads it
-            return
-    resource["valueQuantity"] = {**resource["valueQuantity"], "unit": comment}
+        return exc.reason == "refused-unit"
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -962,7 +970,17 @@ class _Writer:
         judged = evaluation if evaluation is not None and evaluation.quantity is not None else None
         if isinstance(value, Number) and value.value.is_finite():
             if judged is not None:
-                resource["valueQuantity"] = el.normalized_quantity(judged, value, result.unit)
+                unit = result.unit
+                # rare: a count judged in the unit its text names (ST '0.4 K/uL', OBX-6 empty)
+                # keeps it as sent (a comparator's text keeps it whole already)
+                if (
+                    value.comment
+                    and not sent.unit
+                    and not value.comparator
+                    and _unit_named(value.comment, judged)
+                ):
+                    unit = Unit(value.comment)
+                resource["valueQuantity"] = el.normalized_quantity(judged, value, unit)
             else:
                 if value.comparator:
                     resource["valueQuantity"] = {
