@@ -1366,6 +1366,50 @@ def test_a_unit_sent_only_as_the_alternate_is_read_from_it() -> None:
     assert "hl7v2.component-unmapped" not in codes(read_message.issues)
 
 
+def test_a_unit_sent_only_as_the_original_text_is_read_from_it() -> None:
+    # OBX-6 '^^^^^^^^K/uL': no code, the unit as the lab wrote it in CWE.9 (original text, which
+    # a CWE without a code carries); it was 'not carried' and the unit inferred ('no unit sent')
+    result, read_message = first_result(obx("5.0", unit="^^^^^^^^K/uL"))
+    assert result.unit == Unit("K/uL")
+    found = issue(read_message, "hl7v2.unit-original-text")
+    assert (found.location, found.severity) == ("MSG[1]/OBX[1]-6", Severity.INFORMATION)
+    assert "'K/uL'" in found.text
+    assert "hl7v2.component-unmapped" not in codes(read_message.issues)
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "analyte", "judged", "refusal"),
+    [
+        # a differential percent in a WBC's slot was judged a leukopenia of 3,100 cells/µL
+        ("3.1", "^^^^^^^^%", "wbc", None, "units.percent"),
+        # a red-cell count unit: judged a WBC of 3,100, L
+        ("3.1", "^^^^^^^^10*12/L", "wbc", None, "units.wrong-analyte"),
+        # 450 alone could be 450 or 450,000 cells/µL: left unjudged as sent without unit
+        ("450", "^^^^^^^^cells/uL", "anc", (Decimal(450), "LL"), None),
+        ("3.1", "^^^^^^^^K/uL", "wbc", (Decimal(3100), "L"), None),
+    ],
+)
+def test_a_count_whose_unit_is_sent_only_as_the_original_text_is_read_in_it(
+    value: str,
+    unit: str,
+    analyte: str,
+    judged: tuple[Decimal, str] | None,
+    refusal: str | None,
+) -> None:
+    code = {
+        "wbc": "6690-2^Leukocytes [#/volume] in Blood by Automated count^LN",
+        "anc": "751-8^Neutrophils [#/volume] in Blood by Automated count^LN",
+    }[analyte]
+    sent = obx(value, unit=unit, reference="", code=code)
+    conversion = leukoflag.convert(message(PID, OBR, sent))
+    assert [(f.value_per_ul, f.code) for f in conversion.findings] == ([judged] if judged else [])
+    found = codes(conversion.issues)
+    assert "units.unit-inferred" not in found
+    assert "units.no-unit" not in found
+    if refusal is not None:
+        assert refusal in found
+
+
 def test_an_alternate_beside_a_unit_is_not_carried_but_kept_for_the_units_step() -> None:
     result, read_message = first_result(obx("5.0", unit="K/uL^^L^10*3/uL^^UCUM"))
     alternate = Unit("10*3/uL", "10*3/uL", "http://unitsofmeasure.org")

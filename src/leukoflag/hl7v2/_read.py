@@ -243,6 +243,7 @@ _SEVERITY = {
     "hl7v2.value-type-unmapped": Severity.INFORMATION,
     "hl7v2.unit-rejoined": Severity.INFORMATION,
     "hl7v2.unit-alternate": Severity.INFORMATION,
+    "hl7v2.unit-original-text": Severity.INFORMATION,
     "hl7v2.range-inverted": Severity.WARNING,
     "hl7v2.range-repeated": Severity.WARNING,
     "hl7v2.unit-repeated": Severity.WARNING,

@@ -578,6 +578,21 @@ def read_unit(
                     f"alternate unit {alternate} (OBX-6.4-6) {said}",
                 )
             )
+    original = ""
+    if not (code or text or p[3] or p[4]) and len(p) > 8 and p[8]:
+        # No code: the unit as the lab wrote it, CWE.9 (original text, which a CWE without a
+        # code carries), is the unit, as an alternate sent alone is ('^^^^^^^^K/uL')
+        original = text = p[8]
+        notes.append(
+            (
+                "6",
+                "hl7v2.unit-original-text",
+                (
+                    f"OBX-6.1-6 are empty: the original text {quoted(text)} (OBX-6.9) was read "
+                    "as the unit"
+                ),
+            )
+        )
     notes.extend(  # the versions and original text (OBX-6.7-9) and anything after them
         (
             f"6.{number}",
@@ -585,7 +600,7 @@ def read_unit(
             f"OBX-6.{number} is not carried: {quoted(part)}",
         )
         for number, part in enumerate(p[6 : len(parts)], 7)
-        if part
+        if part and not (number == 9 and original)
     )
     shown = text or code
     if not shown:
