@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -233,3 +235,63 @@ def test_the_worked_example_of_extending_needs_its_two_rows_and_they_give_its_co
     assert entry.factor is not None
     count = (Decimal(value) * entry.factor).normalize()
     assert f"{count:,f} cells/µL" in page  # what explain shows once both rows are added
+
+
+def _indented_blocks(page: str) -> list[list[str]]:
+    """The page's indented (4-space) blocks, each as its lines without the indentation."""
+    found = re.findall(r"(?:^ {4}.*\n)+", page, re.MULTILINE)
+    return [[line[4:] for line in block.splitlines()] for block in found]
+
+
+def _shows(output: str, lines: list[str]) -> bool:
+    """Whether ``lines`` are lines of ``output``, one after the other, all indented alike (a
+    page may show rows of a message without the indentation they have below its header)."""
+    written = output.splitlines()
+    for i, line in enumerate(written):
+        indent = line[: len(line) - len(lines[0])]
+        shown = [indent + text for text in lines]
+        if not indent.strip() and written[i : i + len(lines)] == shown:
+            return True
+    return False
+
+
+def test_the_worked_example_of_extending_shows_what_explain_writes_at_each_step(
+    tmp_path: Path,
+) -> None:
+    # docs/extending.md showed step 1's count not judged without its 'sender  N' line, which
+    # explain writes for a count not judged since the sender's flag is kept as its interpretation
+    page = (ROOT / "docs" / "extending.md").read_text(encoding="utf-8")
+    blocks = _indented_blocks(page)
+    (message,) = [b for b in blocks if b[0].startswith("MSH|")]
+    before, step1, step2 = [b for b in blocks if b[0].startswith("MSG[1]")]
+    csv_row = re.search(r"```csv\n(.*?)\n```", page, re.DOTALL)
+    assert csv_row is not None
+    source, row = re.findall(r"```toml\n(.*?)\n```", page, re.DOTALL)
+    package = tmp_path / "site" / "leukoflag"
+    shutil.copytree(
+        ROOT / "src" / "leukoflag", package, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    (tmp_path / "hillcrest.hl7").write_text("\n".join(message) + "\n", encoding="utf-8")
+
+    def explain() -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "leukoflag", "explain", "hillcrest.hl7"],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": os.fspath(tmp_path / "site")},
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout.decode()
+
+    assert _shows(explain(), before)
+    analytes = package / "flagging" / "data" / "analytes.csv"
+    analytes.write_text(analytes.read_text(encoding="utf-8") + csv_row.group(1) + "\n", "utf-8")
+    assert _shows(explain(), step1)
+    units = package / "units" / "data" / "units.toml"
+    text = units.read_text(encoding="utf-8")
+    text = text.replace("[sources]\n", f"[sources]\n{source}\n", 1)
+    text = text.replace("[spellings]\nrows = [\n", f"[spellings]\nrows = [\n{row}\n", 1)
+    units.write_text(text, encoding="utf-8")
+    assert _shows(explain(), step2)
