@@ -238,8 +238,9 @@ def test_the_worked_example_of_extending_needs_its_two_rows_and_they_give_its_co
 
 
 def _indented_blocks(page: str) -> list[list[str]]:
-    """The page's indented (4-space) blocks, each as its lines without the indentation."""
-    found = re.findall(r"(?:^ {4}.*\n)+", page, re.MULTILINE)
+    """The page's indented (4-space) blocks, each as its lines without the indentation (a
+    blank line between two indented ones is a line of the block)."""
+    found = re.findall(r"(?:^ {4}.*\n(?:\n(?= {4}))*)+", page, re.MULTILINE)
     return [[line[4:] for line in block.splitlines()] for block in found]
 
 
@@ -295,3 +296,46 @@ def test_the_worked_example_of_extending_shows_what_explain_writes_at_each_step(
     text = text.replace("[spellings]\nrows = [\n", f"[spellings]\nrows = [\n{row}\n", 1)
     units.write_text(text, encoding="utf-8")
     assert _shows(explain(), step2)
+
+
+def _cli_page() -> str:
+    return (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+
+
+def test_the_cli_docs_explain_example_is_what_explain_writes(leukoflag: Runner) -> None:
+    (shown,) = [b for b in _indented_blocks(_cli_page()) if b[0].startswith("$ leukoflag explain")]
+    done = leukoflag(*shown[0].split()[2:], cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().splitlines() == shown[1:]
+
+
+def test_the_cli_docs_summary_and_rejected_lines_are_what_convert_writes(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    page = _cli_page()
+    (summary,) = re.findall(r"^ {4}(leukoflag: \d+ messages → .*)$", page, re.MULTILINE)
+    (rejected,) = re.findall(r"^ {4}(leukoflag: rejected .*), …$", page, re.MULTILINE)
+    done = leukoflag("convert", "examples/messages", "-o", tmp_path / "demo", cwd=ROOT)
+    assert done.returncode == 1, done.stderr
+    # the run's time is its own; everything else as the page shows it, from `make demo`
+    timed = r"in \d+\.\d s"
+    assert re.sub(timed, "", done.stderr.decode()) == re.sub(timed, "", summary) + "\n"
+    done = leukoflag("convert", "examples/messages/interface-log.txt", cwd=ROOT)
+    assert done.returncode == 1
+    assert done.stderr.decode().startswith(rejected + ", ")
+
+
+def test_the_units_docs_session_gives_what_it_shows() -> None:
+    page = (ROOT / "docs" / "units.md").read_text(encoding="utf-8")
+    session = re.search(r"```python\n(>>> .*?)```", page, re.DOTALL)
+    assert session is not None
+    lines = session.group(1).splitlines()
+    assert lines[0] == ">>> import leukoflag"
+    calls = [(lines[i][4:], lines[i + 1].split("  #")[0].strip()) for i in range(1, len(lines), 2)]
+    assert len(calls) == 3
+    for call, shown in calls:
+        try:
+            got = repr(eval(call, {"leukoflag": leukoflag_api}))  # the page's code
+        except leukoflag_api.UnitError as exc:
+            got = f"UnitError: {exc}"
+        assert got == shown or (shown.endswith("…") and got.startswith(shown[:-1])), call
