@@ -709,3 +709,82 @@ def test_a_stop_signal_ends_a_run_whose_stdout_reader_has_stalled(
                 os.killpg(process.pid, signal.SIGKILL)
 
     assert (process.returncode, err) == (status, said)
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_ctrl_c_while_the_workers_start_stops_the_run_with_one_line_and_status_130(
+    tmp_path: Path,
+) -> None:
+    # Ctrl-C on a terminal goes to every process of the job; pressed while the --jobs workers were
+    # still loading leukoflag (their first second), each died with a KeyboardInterrupt traceback,
+    # the pool's manager thread failed on the futures the main process had cancelled, and the
+    # command hung after 'leukoflag: interrupted', its feeder thread writing to dead workers
+    feed = tmp_path / "feed.hl7"
+    feed.write_bytes(b"".join(mllp(oru(f"CC-{n:04d}")) for n in range(600)))
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "leukoflag",
+            "convert",
+            feed,
+            "-o",
+            tmp_path / "out",
+            "-q",
+            "-j",
+            "2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # a process group of its own, as a terminal's job has
+    ) as process:
+        try:
+            workers: list[int] = []
+            while not workers:  # a worker forked by the forkserver: it is loading leukoflag
+                assert process.poll() is None
+                workers = [w for child in _children(process.pid) for w in _children(child)]
+            os.killpg(process.pid, signal.SIGINT)
+            err = _stderr_to_its_end(process)
+            process.wait(timeout=120)
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # what a failure left behind
+                os.killpg(process.pid, signal.SIGKILL)
+
+    assert (process.returncode, err) == (130, b"\nleukoflag: interrupted\n")
+    for written in (tmp_path / "out").glob("*.json"):
+        assert json.loads(written.read_bytes())["resourceType"] == "Bundle"
+
+
+def test_ctrl_c_while_the_command_loads_is_one_line_and_status_130(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Ctrl-C in the first tenth of a second, while `convert` loaded its modules (multiprocessing,
+    # the pipeline), gave a KeyboardInterrupt traceback and status -2 instead of status 130
+    class Loading(type(sys)):  # type: ignore[misc]
+        def __getattr__(self, name: str) -> Any:
+            if name == "run_convert":  # Ctrl-C while it is imported
+                raise KeyboardInterrupt
+            raise AttributeError(name)
+
+    monkeypatch.setitem(sys.modules, "leukoflag.cli._convert", Loading("leukoflag.cli._convert"))
+    feed = tmp_path / "feed.hl7"
+    feed.write_bytes(oru("CL-0001"))
+
+    try:
+        status = main(["convert", str(feed), "-o", str(tmp_path / "out")])
+    except KeyboardInterrupt:
+        pytest.fail("the command let KeyboardInterrupt out: Python writes its traceback")
+    assert status == 130
+    assert capsys.readouterr().err == "\nleukoflag: interrupted\n"

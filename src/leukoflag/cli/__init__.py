@@ -8,6 +8,7 @@ stdout and stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import sys
 from collections.abc import Iterable, Sequence
@@ -20,6 +21,8 @@ __all__ = ["main"]
 EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C (128 + SIGINT)
+INTERRUPTED = "\nleukoflag: interrupted"  # after the ^C a terminal echoes
 
 _DESCRIPTION = (
     "HL7 v2 ORU^R01 and FHIR lab results to FHIR, with WBC and ANC counts normalized to "
@@ -210,6 +213,18 @@ def _jobs(text: str) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``leukoflag`` command; returns the exit status."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        # Ctrl-C before the command handles it itself: while it loads its modules (the pipeline,
+        # multiprocessing), which takes a moment, or parses its options
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # stderr closed: lost
+            sys.stderr.write(INTERRUPTED + "\n")
+            sys.stderr.flush()
+        return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     if isinstance(sys.stdout, io.TextIOWrapper):
         # a stdout in a legacy locale's charset (Latin-1 has no →, ASCII no µ), which explain
         # and --help write: escaped, as on stderr, not a traceback

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from types import FrameType
 from typing import Any, NoReturn
 
-from leukoflag.cli import EXIT_ERROR
+from leukoflag.cli import EXIT_ERROR, EXIT_INTERRUPTED, INTERRUPTED
 from leukoflag.cli._inputs import UsageError, line_text
 from leukoflag.cli._progress import StderrLines
 from leukoflag.errors import Error
@@ -20,7 +20,6 @@ from leukoflag.settings import Settings
 
 __all__ = ["guarded", "settings_from"]
 
-_INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C (128 + SIGINT)
 # SIGTERM (a service stopped, `timeout`, `kill`) and SIGHUP (its terminal closed): what each says
 _STOPPING = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up (terminal closed)"}
 
@@ -109,8 +108,8 @@ def guarded(command: Callable[[], int]) -> int:
     try:
         return command()
     except KeyboardInterrupt:
-        lines.message("\nleukoflag: interrupted")
-        return _INTERRUPTED
+        lines.message(INTERRUPTED)
+        return EXIT_INTERRUPTED
     except _Stopped as stopped:
         lines.message(f"leukoflag: {_STOPPING[signal.Signals(stopped.signum)]}")
         return 128 + stopped.signum

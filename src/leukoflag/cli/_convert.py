@@ -57,7 +57,8 @@ REJECTED_DIRECTORY = "rejected"
 # a rejected item's files: its record and its raw bytes, named by what they look like
 _REJECTED_EXTENSIONS = ("reason.json", "hl7", "json", "txt")
 _STDOUT = "-"
-_JOB_SIGNALS = {signal.SIGTERM, signal.SIGHUP}
+# blocked while multiprocessing's helper processes start, which keep them blocked (see below)
+_JOB_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 # Held while one NDJSON line is written: a stop then comes after its end, never inside it,
 # unless the line is still not written this long after the stop came (a reader of stdout that
 # stalled: the write blocks on a full pipe), when it stops the command there
@@ -207,9 +208,11 @@ def _ending_workers_if_broken(events: Iterator[Event], held: Connection) -> Iter
 @contextlib.contextmanager
 def _job_signals_blocked() -> Iterator[None]:
     """Start multiprocessing's helper processes (the forkserver the workers are forked from, the
-    resource tracker) with SIGTERM and SIGHUP blocked, which they keep: a signal sent to the
-    whole job (systemd stopping a service, `timeout`, a closed terminal) would end them, and the
-    pool would then take its workers for dead. They end when this process and its workers do."""
+    resource tracker) with SIGINT, SIGTERM and SIGHUP blocked, which they keep: a signal sent to
+    the whole job (Ctrl-C on a terminal, systemd stopping a service, `timeout`, a closed
+    terminal) would end them, and the pool would then take its workers for dead. A worker is
+    forked blocking them too, so that one sent while it loads leukoflag, before it ignores them
+    (``start_worker``), does not end it either. They end when this process and its workers do."""
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, _JOB_SIGNALS)
     try:
         yield

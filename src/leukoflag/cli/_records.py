@@ -103,7 +103,8 @@ def start_worker(lifeline: Connection, held: Connection) -> None:
     # results would leave the pool waiting for the rest of them for ever
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # and a closed terminal's, sent to its whole job
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGHUP})  # forkserver's
+    # blocked since it was forked (the forkserver's mask): one sent while it loaded is dropped
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
     held.close()
     # a worker left behind would hold stdout, stderr and its share of the input for ever
     threading.Thread(target=_exit_when_closed, args=(lifeline,), daemon=True).start()
