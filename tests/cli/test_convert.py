@@ -657,6 +657,17 @@ def test_stdin_is_read_when_input_is_dash(leukoflag: Runner, tmp_path: Path) -> 
     assert _names(tmp_path / "out") == ["stdin.1.json"]
 
 
+def test_stdin_named_twice_is_a_usage_error_before_anything_is_written(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # docs/cli.md said a file named twice is converted once, and did not say that `-` is refused
+    done = leukoflag("convert", "-", "-", "-o", "out", stdin=NORMAL)
+    assert (done.returncode, done.stderr) == (2, b"leukoflag: stdin (-) named more than once\n")
+    assert not (tmp_path / "out").exists()
+    page = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert "`-` named twice is a usage error (status 2" in page
+
+
 def test_converting_twice_gives_identical_files(leukoflag: Runner, tmp_path: Path) -> None:
     (tmp_path / "day.hl7").write_bytes(batch(NORMAL, LOW))
     leukoflag("convert", "day.hl7", "-o", "a")
