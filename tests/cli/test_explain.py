@@ -403,6 +403,31 @@ def _explain_corrected_wbc(leukoflag: Runner, tmp_path: Path, lab_range: str, ba
     return leukoflag("explain", "corrected.hl7").stdout.decode()
 
 
+def test_explain_shows_a_preliminary_wbc_made_final_by_a_u_as_one_judged_result(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # OBX-11 P with the count, then U (status change to final) without it: explain showed the
+    # preliminary WBC 'not judged' (flag.result-superseded by the U) and the U 'no value
+    # (sent-before)', and no leukopenia; it is one result, final, judged LU
+    taken = "20261124081000-0500"
+    wbc = "OBX|{n}|NM|6690-2^Leukocytes^LN||{value}|K/uL|4.0-11.0|{flag}|||{status}|||" + taken
+    message = oru("E-10").split(b"\rOBX|", 1)[0].decode() + "".join(
+        "\r" + wbc.format(n=n, value=value, flag=flag, status=status)
+        for n, value, flag, status in ((1, "2.1", "L", "P"), (2, "", "", "U"))
+    )
+    (tmp_path / "made-final.hl7").write_bytes(message.encode() + b"\r")
+    text = leukoflag("explain", "made-final.hl7").stdout.decode()
+    rows = [line for line in text.splitlines() if line.startswith("  MSG[1]/")]
+    assert rows == ["  MSG[1]/OBX[1]  WBC  2.1 K/uL  →  2,100 cells/µL  →  LU"]
+    assert "finding  Leukopenia (SNOMED CT 84828003)" in text
+    assert (
+        "note     hl7v2.preliminary-completed: written final with its value: this result sent "
+        "as preliminary (OBX-11 'P') is made final by OBX-11 'U' at MSG[1]/OBX[2]"
+    ) in text
+    assert "result-superseded" not in text
+    assert "sent-before" not in text
+
+
 def _preliminary_row(text: str) -> str:
     """The detail lines under the preliminary WBC's row of ``_explain_corrected_wbc``'s text."""
     return text.partition("  MSG[1]/OBX[1]  WBC  3.1 K/uL  →  3,100 cells/µL  →  not judged\n")[

@@ -782,7 +782,7 @@ VALUES = [
     ("NM", "1.5e3"),
 ]
 UNITS = ["K/uL", "10*3/uL^^UCUM", "x10\\S\\9/L", "/uL", "%", "g/dL^^UCUM", "", "furlongs", "G/L"]
-STATUS = ["F", "C", "P", "X", "D", "I", "", "Z"]
+STATUS = ["F", "C", "P", "X", "D", "I", "", "Z", "U"]  # U: may make a P before it final
 FLAGS = ["", "L", "H", "L~A", "AC", "LL"]
 RANGES = ["", "4.0-11.0", ">1.5", "<11", "1500-8000", "see table"]
 

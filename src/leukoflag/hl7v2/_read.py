@@ -16,6 +16,7 @@ model does not carry, is an Issue with its location: nothing is lost silently.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -808,6 +809,7 @@ class _Reader:
         "skipped",
         "skipped_lines",
         "specimen",
+        "status_changes",
         "tables",
         "text",
         "times",
@@ -849,6 +851,8 @@ class _Reader:
         self.analysis_time: Timestamp | None = None
         self.new_result = _new_lab_result
         self.new_issue = _new_issue
+        # Whether an OBX-11 U came without its value: it may make an earlier result final.
+        self.status_changes = False
 
     # ------------------------------------------------------------------ the message
 
@@ -942,6 +946,21 @@ class _Reader:
             self._version_unknown(version, f"{where}-12", message_type)
         if d.component in msh[11] or d.component in msh[12]:
             self._components_unmapped(msh, where)
+        if self.status_changes:  # rare: an OBX-11 U without its value
+            said: dict[str, list[Issue]] = {}
+            for group in self.groups:
+                for drafts in _orders_alike(group.orders):
+                    self._complete_preliminaries(drafts, said)
+            if said:  # each U made final is said so in place of its value not sent again
+                self.issues = [
+                    new
+                    for issue in self.issues
+                    for new in (
+                        said.get(issue.location, (issue,))
+                        if issue.code == "hl7v2.result-not-retransmitted"
+                        else (issue,)
+                    )
+                ]
         return _new_message(
             index=index,
             source=source,
@@ -2632,7 +2651,118 @@ class _Reader:
             "data-absent reason, which does not update the preliminary Observation written from "
             "the earlier message (that message's ids)",
         )
+        self.status_changes = True
         return NoValue("sent-before", value.text)
+
+    def _complete_preliminaries(
+        self, drafts: list[_OrderDraft], said: dict[str, list[Issue]]
+    ) -> None:
+        """HL7 table 0085 U: "change status to final without retransmitting results already sent
+        as preliminary". A U without its value after a preliminary result (OBX-11 P, R or S) of
+        the same result in this message (same order, also one sent again under another OBR of
+        the message, code, OBX-4 sub-ID, specimen and time) makes that result final: it is
+        written once, final with its value, and the U is an Issue at its OBX (its notes and
+        performers go to the result it completes). Of several preliminaries, the last before the
+        U. A U with nothing preliminary before it (the result is final, corrected, cancelled or
+        withdrawn by then, or sent after the U) stays as read: final, its value sent before."""
+        last: dict[tuple[object, ...], tuple[_OrderDraft, int]] = {}
+        removed: dict[int, set[int]] = {}  # by id() of the draft, the Us it loses
+        for draft in drafts:
+            for index, result in enumerate(draft.results):
+                key = _result_key(result, draft)
+                before = last.get(key)
+                value = result.value
+                if (
+                    before is not None
+                    and type(value) is NoValue
+                    and value.reason == "sent-before"
+                    and before[0].results[before[1]].status is ResultStatus.PRELIMINARY
+                ):
+                    said[f"{result.location}-11"] = self._made_final(before, (draft, index))
+                    removed.setdefault(id(draft), set()).add(index)
+                    continue  # the completed result stands for the result, final now
+                last[key] = (draft, index)
+        for draft in drafts:
+            gone = removed.get(id(draft))
+            if gone:
+                _drop_results(draft, gone)
+
+    def _made_final(
+        self, preliminary: tuple[_OrderDraft, int], change: tuple[_OrderDraft, int]
+    ) -> list[Issue]:
+        """The preliminary result made final by the status change (OBX-11 U) after it: final,
+        with the U's notes and performers. Returns what replaces the U's Issue that its value
+        was sent before: one at each of them, and one for each field of the U that differs."""
+        draft, index = preliminary
+        result = draft.results[index]
+        u_draft, u_index = change
+        u = u_draft.results[u_index]
+        moved = u_draft.result_notes.pop(u_index, None)
+        if moved:
+            notes = draft.result_notes.setdefault(index, [])
+            entered = u_draft.result_entered.pop(u_index, None) if u_draft.result_entered else None
+            if entered:
+                if draft.result_entered is None:
+                    draft.result_entered = {}
+                mine = draft.result_entered.setdefault(index, {})
+                mine.update({len(notes) + k: v for k, v in entered.items()})
+            notes.extend(moved)
+        draft.results[index] = replace(
+            result,
+            status=ResultStatus.FINAL,
+            performers=tuple(dict.fromkeys((*result.performers, *u.performers))),
+        )
+        elsewhere = (
+            ""
+            if u_draft is draft
+            else f" under {draft.location}, the same order sent again (same filler and placer "
+            "order numbers, code and specimens),"
+        )
+        sent_as, by = quoted(result.status_text), quoted(u.status_text)
+        said = [
+            Issue(
+                Severity.INFORMATION,
+                "hl7v2.preliminary-completed",
+                f"{result.location}-11",
+                f"written final with its value: this result sent as preliminary (OBX-11 "
+                f"{sent_as}) is made final by OBX-11 {by} at {u.location} (status changed to "
+                "final without retransmitting the result), and judged as a final result",
+            ),
+            Issue(
+                Severity.INFORMATION,
+                "hl7v2.result-made-final",
+                f"{u.location}-11",
+                f"OBX-11 {by} with an empty OBX-5 makes final the preliminary result "
+                f"{result.location}{elsewhere} of the same code, OBX-4 sub-ID, specimen and "
+                "time: written as that result's final Observation, with its value, not as an "
+                "Observation of its own",
+            ),
+        ]
+        said.extend(self._change_unmapped(u, result))
+        return said
+
+    def _change_unmapped(self, u: LabResult, result: LabResult) -> Iterator[Issue]:
+        """An Issue for each field of the status change ``u`` that it sends otherwise than the
+        result it makes final: the final Observation is that result's (its unit, range, flags …)."""
+        for number, mine, theirs in (
+            (6, _unit_shown(u.unit), _unit_shown(result.unit)),
+            (7, _range_shown(u.reference_range), _range_shown(result.reference_range)),
+            (8, _flags_shown(u.sender_flags), _flags_shown(result.sender_flags)),
+            (17, _concept_shown(u.method), _concept_shown(result.method)),
+            (18, u.device, result.device),
+            (19, _time_shown(u.analysis_time), _time_shown(result.analysis_time)),
+            (21, _identifier_shown(u.instance_id), _identifier_shown(result.instance_id)),
+            (29, _concept_shown(u.category), _concept_shown(result.category)),
+        ):
+            if mine and mine != theirs:
+                yield Issue(
+                    Severity.INFORMATION,
+                    "hl7v2.field-unmapped",
+                    f"{u.location}-{number}",
+                    f"OBX-{number} of the status change is not carried: {quoted(mine, 80)}; the "
+                    f"final Observation is {result.location}'s, which keeps its own"
+                    + (f" ({quoted(theirs, 80)})" if theirs else " (none sent)"),
+                )
 
     def _performers(self, fields: list[str], location: str) -> tuple[str, ...]:
         d, codec = self.delimiters, self.codec
@@ -2865,3 +2995,112 @@ class _Reader:
 
     def _issue(self, severity: Severity, code: str, location: str, text: str) -> None:
         self.issues.append(self.new_issue(severity, code, location, text))
+
+
+def _orders_alike(orders: list[_OrderDraft]) -> Iterator[list[_OrderDraft]]:
+    """The orders of one patient as the results of one order are looked for in: each alone, and
+    an order sent again under several OBRs of the message together (same filler order number,
+    sent, placer order number, code and specimens), in message order."""
+    same: dict[tuple[object, ...], list[_OrderDraft]] = {}
+    for draft in orders:
+        fields = draft.fields
+        filler = fields.get("filler_id")
+        if filler is not None and filler.value and draft.results:
+            specimens = tuple([_specimen_key(s.specimen) for s in draft.specimens])
+            key = (filler, fields.get("placer_id"), _code_key(fields["code"]), specimens)
+            same.setdefault(key, []).append(draft)
+        else:
+            same[(id(draft),)] = [draft]
+    return iter(same.values())
+
+
+def _code_key(concept: Concept) -> tuple[tuple[str, str], ...] | str:
+    """What makes two codes the same: their codings' systems and codes, else their text."""
+    return tuple([(c.system, c.code) for c in concept.codings if c.code]) or concept.text
+
+
+def _specimen_key(specimen: Specimen) -> tuple[object, ...]:
+    """What makes two SPM segments (or OBR-15) the same specimen, wherever they are sent."""
+    collected = specimen.collected
+    return (
+        specimen.identifier,
+        specimen.type,
+        specimen.source_site,
+        _instant(collected.fhir) if collected is not None else "",
+    )
+
+
+def _result_key(result: LabResult, draft: _OrderDraft) -> tuple[object, ...]:
+    """What a status change shares with the result it makes final: code, OBX-4 sub-ID, specimen
+    (the SPM it follows) and time (OBX-14, else the collection of its specimens, else OBR-7,
+    else OBX-19), as a correction shares them with the result it replaces (flagging)."""
+    specimens = [s.specimen for s in draft.specimens]
+    own = [s for s in specimens if s.location == result.specimen] if result.specimen else []
+    stamp = result.effective
+    if stamp is None:
+        for specimen in own or specimens:
+            if specimen.collected is not None:
+                stamp = specimen.collected
+                break
+    if stamp is None:
+        stamp = draft.fields.get("effective") or result.analysis_time
+    return (
+        _code_key(result.code),
+        result.sub_id,
+        _specimen_key(own[0]) if own else (),
+        _instant(stamp.fhir) if stamp is not None else "",
+    )
+
+
+def _instant(fhir_time: str) -> str:
+    """A time of day as its UTC instant (08:05:00-05:00 and 13:05:00Z are one time); a date, or
+    a time without offset, as written."""
+    if "T" not in fhir_time:
+        return fhir_time
+    try:
+        moment = dt.datetime.fromisoformat(fhir_time)
+    except ValueError:
+        return fhir_time
+    if moment.tzinfo is None:
+        return fhir_time
+    try:
+        return moment.astimezone(dt.UTC).isoformat()
+    except OverflowError:
+        return fhir_time
+
+
+def _drop_results(draft: _OrderDraft, gone: set[int]) -> None:
+    """Takes the results at ``gone`` out of ``draft`` (their notes were moved), the notes of the
+    results after them moved up with them: one pass, however many."""
+    kept = [index for index in range(len(draft.results)) if index not in gone]
+    moved = {old: new for new, old in enumerate(kept)}
+    draft.results = [draft.results[index] for index in kept]
+    draft.result_notes = {moved[p]: n for p, n in draft.result_notes.items() if p in moved}
+    if draft.result_entered is not None:
+        draft.result_entered = {moved[p]: e for p, e in draft.result_entered.items() if p in moved}
+
+
+def _unit_shown(unit: Unit | None) -> str:
+    return "" if unit is None else unit.text or unit.code
+
+
+def _range_shown(reference_range: ReferenceRange | None) -> str:
+    return "" if reference_range is None else reference_range.text
+
+
+def _flags_shown(flags: tuple[Coding, ...]) -> str:
+    return "~".join([flag.sent or flag.code for flag in flags])
+
+
+def _time_shown(stamp: Timestamp | None) -> str:
+    return "" if stamp is None else stamp.text
+
+
+def _identifier_shown(identifier: Identifier | None) -> str:
+    return "" if identifier is None else identifier.value
+
+
+def _concept_shown(concept: Concept | None) -> str:
+    if concept is None:
+        return ""
+    return concept.text or "^".join([c.code for c in concept.codings])
