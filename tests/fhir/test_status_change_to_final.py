@@ -198,6 +198,34 @@ def test_a_u_after_a_corrected_result_completes_nothing() -> None:
     ]
 
 
+def test_a_u_after_a_cancelled_result_completes_nothing_and_hides_no_low_preliminary() -> None:
+    # P, then X (results cannot be obtained), then U: the last result before the U is not
+    # preliminary. The valueless U replaces nothing, so the low preliminary stays judged, in
+    # doubt for the X after it, as a result followed by a cancelled one is.
+    conv = convert(obr(), obx(1, "2.1", "P"), obx(2, "", "X"), obx(3, "", "U"))
+    assert [o["status"] for o in observations(conv)] == ["preliminary", "cancelled", "final"]
+    assert [(f.location, f.code) for f in conv.findings] == [("MSG[1]/OBX[1]", "LU")]
+    assert issues(conv, *STATUS_CODES) == [
+        ("hl7v2.result-not-retransmitted", "MSG[1]/OBX[3]-11"),
+        ("flag.result-cancelled-after", "MSG[1]/OBX[1]-11"),
+        ("flag.report-status-disagrees", "MSG[1]/OBR[1]-25"),
+    ]
+
+
+def test_a_u_before_its_preliminary_does_not_hide_the_low_count() -> None:
+    # The U refers to a result sent as preliminary before it; a P sent after it is not made
+    # final. It set the P aside as a final result replaces its preliminary one, though it
+    # holds no value: the leukopenia vanished. The P is now judged as a preliminary result.
+    conv = convert(obr(status="P"), obx(1, "", "U"), obx(2, "2.1", "P"))
+    change, preliminary = observations(conv)
+    assert (change["status"], "valueQuantity" in change) == ("final", False)
+    assert preliminary["status"] == "preliminary"
+    assert preliminary["interpretation"][0]["coding"][0]["code"] == "LU"
+    (report,) = resources(conv.bundles[0], "DiagnosticReport")
+    assert [c["coding"][0]["code"] for c in report["conclusionCode"]] == ["84828003"]
+    assert issues(conv, *STATUS_CODES) == [("hl7v2.result-not-retransmitted", "MSG[1]/OBX[1]-11")]
+
+
 def test_a_u_carrying_its_value_is_an_ordinary_final_result() -> None:
     conv = convert(obr(), obx(1, "2.1", "P"), obx(2, "2.1", "U"))
     preliminary, final = observations(conv)
@@ -256,3 +284,32 @@ def test_a_u_under_another_order_completes_nothing() -> None:
     assert issues(conv, "hl7v2.result-not-retransmitted") == [
         ("hl7v2.result-not-retransmitted", "MSG[1]/OBX[2]-11")
     ]
+
+
+def test_a_u_under_the_order_sent_before_its_preliminary_does_not_hide_the_low_count() -> None:
+    # the order sent again: its U under the first OBR, its preliminary WBC under the second;
+    # the U set the P aside across the OBRs as within one
+    conv = convert(obr(1, "F"), obx(1, "", "U"), ORC, obr(2, "P"), obx(2, "2.1", "P"))
+    assert [o["status"] for o in observations(conv)] == ["final", "preliminary"]
+    assert [(f.location, f.code) for f in conv.findings] == [("MSG[1]/OBX[2]", "LU")]
+    assert issues(conv, *STATUS_CODES) == [("hl7v2.result-not-retransmitted", "MSG[1]/OBX[1]-11")]
+
+
+def test_preliminaries_of_the_order_sent_again_beside_a_u_before_them_are_duplicates() -> None:
+    # with no final count, two preliminary counts of one result that differ are in doubt; a
+    # U without value (no count of its own) made them finals not compared
+    conv = convert(
+        obr(1, "F"),
+        obx(1, "", "U"),
+        ORC,
+        obr(2, "P"),
+        obx(2, "2.1", "P"),
+        ORC,
+        obr(3, "P"),
+        obx(3, "5.8", "P"),
+    )
+    assert [(f.location, f.code) for f in conv.findings] == [
+        ("MSG[1]/OBX[2]", "LU"),
+        ("MSG[1]/OBX[3]", "N"),
+    ]
+    assert issues(conv, "flag.result-duplicate") == [("flag.result-duplicate", "MSG[1]/OBX[3]-5")]

@@ -2611,7 +2611,9 @@ def _set_aside_superseded(
         if state.deleted:  # OBX-11 D or W after a result deletes it (before: it is replaced)
             members = _withdraw_earlier(group, results, evaluations, superseded)
         replacers, replaced = _replacement(results[i].status for i in members)
-        replacing = [i for i in members if results[i].status in replacers]
+        replacing = [
+            i for i in members if results[i].status in replacers and _has_value(results[i])
+        ]
         if not replacing:
             continue
         by = [results[i] for i in replacing]
@@ -2658,6 +2660,15 @@ def _set_aside_superseded(
         state.candidates = [c for c in state.candidates if c[0].location not in superseded]
 
 
+def _has_value(result: LabResult) -> bool:
+    """Whether ``result`` holds its value: not an HL7 v2 status change to final whose value was
+    sent before (OBX-11 U with an empty OBX-5, ``NoValue("sent-before")``), which stands in for a
+    preliminary result of an earlier message and so replaces none of this one (one of this
+    message the reader made final already)."""
+    value = result.value
+    return type(value) is not NoValue or value.reason != "sent-before"
+
+
 def _replacement(
     statuses: Iterator[ResultStatus],
 ) -> tuple[frozenset[ResultStatus], frozenset[ResultStatus]]:
@@ -2686,7 +2697,7 @@ def replaced_across_orders(
     for repeated in _orders_sent_again(orders):
         for members in _results_across(repeated, context, settings):
             replacers, replaced = _replacement(r.status for r in members)
-            replacing = [r for r in members if r.status in replacers]
+            replacing = [r for r in members if r.status in replacers and _has_value(r)]
             for result in members:
                 if result.status in replaced:
                     by = tuple(r for r in replacing if r.order != result.order)
@@ -2751,7 +2762,7 @@ def duplicated_across_orders(
         for members in _results_across(repeated, context, settings):
             if len({r.order for r in members}) < 2:
                 continue
-            statuses = {r.status for r in members}
+            statuses = {r.status for r in members if _has_value(r)}
             if statuses & _REPLACING:  # corrections: flag.correction-ambiguous
                 continue
             status = ResultStatus.FINAL if ResultStatus.FINAL in statuses else _PRELIMINARY_ONE
