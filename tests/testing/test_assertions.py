@@ -138,6 +138,37 @@ def test_assertions_accept_the_outcomes_of_iter_file(tmp_path: Path) -> None:
     assert "flagged L" in message
 
 
+def test_a_preliminary_wbc_made_final_by_a_u_passes_the_assertions_as_one_final_result() -> None:
+    # OBX-11 U with an empty OBX-5 makes the preliminary WBC before it final: one Observation,
+    # final, for the two OBX. assert_no_data_loss counted the U's OBX as an OBX without one.
+    message = oru_message(
+        results=[
+            wbc(2.1, status="P", notes="Smear pending."),
+            wbc(None, status="U", notes="Smear reviewed: no blasts."),
+        ]
+    )
+    conversion = convert_message(message)
+    assert_no_data_loss(conversion)
+    assert_flagged(conversion, "LU", analyte="wbc", status="final")
+    assert_count_per_ul(conversion, 2100, analyte="wbc", status="final")
+    (found,) = find_observations(conversion, analyte="wbc")
+    assert [note["text"] for note in found["note"]] == [
+        "Smear pending.",
+        "Smear reviewed: no blasts.",
+    ]
+    assert_valid_fhir(conversion)
+
+
+def test_no_data_loss_still_counts_a_u_that_made_nothing_final() -> None:
+    # a U of another sub-ID is an Observation of its own: checked against a message without
+    # it, its OBX is found missing
+    sent = oru_message(results=[wbc(2.1, status="P")])
+    conversion = convert_message(sent)
+    with_u = oru_message(results=[wbc(2.1, status="P"), wbc(None, status="U", sub_id="2")])
+    with pytest.raises(AssertionError, match=r"MSG\[1\]/OBX\[2\] \(code '6690-2'\)"):
+        assert_no_data_loss(conversion, with_u)
+
+
 def test_no_data_loss_lists_the_rejection_of_an_outcome(tmp_path: Path) -> None:
     night = tmp_path / "night.hl7"
     night.write_bytes(b"MSH|^~\\&|LABSYS|CITYLAB\r")

@@ -346,6 +346,20 @@ def test_report_status_follows_the_results(statuses: list[str], report: str) -> 
     assert Er7.parse(oru_message(results=results).text).raw("OBR", 25) == report
 
 
+def test_a_preliminary_result_made_final_by_a_u_leaves_the_report_final() -> None:
+    # OBX-11 U without its value makes the preliminary WBC before it final (leukoflag writes it
+    # final, hl7v2.result-made-final): the builder wrote OBR-25 P, a report still preliminary
+    made_final = [wbc(2.1, status="P"), wbc(None, status="U"), anc(1.1)]
+    assert Er7.parse(oru_message(results=made_final).text).raw("OBR", 25) == "F"
+    # a U after the preliminary ANC completes nothing of the WBC's, nor one with its value
+    for results in (
+        [wbc(2.1, status="P"), anc(None, status="U")],
+        [wbc(2.1, status="P"), wbc(2.1, status="U")],
+        [wbc(2.1, status="P"), wbc(None, status="U", sub_id="2")],
+    ):
+        assert Er7.parse(oru_message(results=results).text).raw("OBR", 25) == "P"
+
+
 @pytest.mark.parametrize(
     ("value", "reference_range", "flags"),
     [

@@ -579,11 +579,12 @@ class OrderSpec:
     @property
     def report_status(self) -> str:
         """OBR-25: as given, else X when all results are cancelled (X, N: not asked) or
-        deleted, P when any is preliminary (a corrected report holds none:
-        flag.report-status-disagrees), C when any is corrected, else F."""
+        deleted, P when any is still preliminary (a corrected report holds none:
+        flag.report-status-disagrees; one that a U without value after it makes final is not),
+        C when any is corrected, else F."""
         if self.status:
             return self.status
-        statuses = {r.status for r in (*self.results, *self.specimen_results)}
+        statuses = {*_statuses_now(self.results), *_statuses_now(self.specimen_results)}
         if statuses and statuses <= {"X", "N", "D", "W"}:
             return "X"
         if statuses & {"P", "R", "S"}:
@@ -591,6 +592,27 @@ class OrderSpec:
         if "C" in statuses:
             return "C"
         return "F"
+
+
+def _statuses_now(results: tuple[ResultSpec, ...]) -> list[str]:
+    """The OBX-11 of ``results`` as leukoflag reads them: a preliminary result (P, R, S) that a
+    U without value after it makes final (the last result of its code, OBX-4 and OBX-14 before
+    that U: hl7v2.result-made-final) is F, and that U is none."""
+    statuses = [r.status for r in results]
+    for index, change in enumerate(results):
+        if change.status != "U" or change.value or change.coded_value is not None:
+            continue
+        for before in range(index - 1, -1, -1):
+            earlier = results[before]
+            if (earlier.codes, earlier.sub_id, earlier.observed) == (
+                change.codes,
+                change.sub_id,
+                change.observed,
+            ):
+                if statuses[before] in {"P", "R", "S"}:
+                    statuses[before], statuses[index] = "F", ""
+                break
+    return [status for status in statuses if status]
 
 
 def order(

@@ -753,6 +753,8 @@ def _lost_results(conversion: Conversion, data: bytes, item: Outcome | None) -> 
             )
         ]
     problems = []
+    # an OBX-11 U that made an earlier result of its message final is that result's Observation
+    made_final = {i.location.rpartition("-")[0] for i in conversion.issues if i.code == _MADE_FINAL}
     for number, bundle in zip(accepted, conversion.bundles, strict=True):
         available = Counter[str]()
         for obs in _walk(bundle, ""):
@@ -761,6 +763,8 @@ def _lost_results(conversion: Conversion, data: bytes, item: Outcome | None) -> 
             available.update(_result_keys(obs))
         where = "output" if item is not None else f"bundles[{accepted.index(number)}]"
         for segment, code in _obx_codes(chunks[number - first]):
+            if f"MSG[{number}]/{segment}" in made_final:
+                continue
             if available[code] > 0:
                 available[code] -= 1
             else:
@@ -768,6 +772,9 @@ def _lost_results(conversion: Conversion, data: bytes, item: Outcome | None) -> 
                     f"MSG[{number}]/{segment} ({_shown_key(code)}) has no Observation in {where}"
                 )
     return problems
+
+
+_MADE_FINAL = "hl7v2.result-made-final"
 
 
 def _shown_key(key: str) -> str:
