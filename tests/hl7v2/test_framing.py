@@ -787,6 +787,34 @@ def test_junk_before_first_msh_is_its_own_rejected_chunk() -> None:
     assert read(first).control_id == "RS24-000117"
 
 
+@pytest.mark.parametrize("framed", [False, True])
+def test_a_vertical_tab_inside_a_field_is_a_control_character_not_a_frame_start(
+    framed: bool,
+) -> None:
+    # A comment typed in a word processor: Shift+Enter writes a vertical tab (0x0B, the MLLP
+    # start block byte) for its line break, and the ANC after the comment is the neutropenia.
+    note = "NTE|1||Smear reviewed.\x0bToxic granulation noted."
+    text = message(PID, OBR, WBC, note, ANC)
+    data = b"\x0b" + text.encode() + b"\x1c\r" if framed else text.encode()
+    for block_size in (None, 16):
+        assert len(split(data, block_size)) == 1
+    conversion = leukoflag.convert(data)
+    assert not conversion.rejected
+    (bundle,) = conversion.bundles
+    observations = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert [o["code"]["coding"][0]["code"] for o in observations] == ["6690-2", "751-8"]
+    assert observations[0]["note"] == [{"text": "Smear reviewed.\ufffdToxic granulation noted."}]
+    assert [(f.analyte.value, f.code) for f in conversion.findings] == [("wbc", "L"), ("anc", "L")]
+    (found,) = [i for i in conversion.issues if i.code == "hl7v2.control-character"]
+    assert found.location == "MSG[1]/NTE[1]-3"
+    assert found.text == (
+        "NTE-3 holds control character U+000B, which FHIR strings do not allow: replaced with "
+        "U+FFFD"
+    )
+
+
 def test_junk_between_mllp_frames_is_its_own_chunk() -> None:
     data = (
         b"\x0b"
@@ -1170,7 +1198,22 @@ def naive_boundaries(region: bytes) -> list[tuple[int, int]]:
             line
         ):
             found.append((at, 1))
-    return sorted(found)
+    # A 0x0B between text on its line and text that starts no message or envelope line (no
+    # marker on the rest of its line) is a vertical tab inside a field, no start block.
+    breaks = b"\r\n\x0b\x1c"
+    markers = [at for at, token in found if token in (0, 1)]
+
+    def in_field(at: int) -> bool:
+        if (
+            at == 0
+            or region[at - 1] in breaks
+            or region[at + 1 : at + 2] in (b"", *map(bytes, [[b] for b in breaks]))
+        ):
+            return False
+        end = min([n for n in range(at + 1, len(region)) if region[n] in breaks] or [len(region)])
+        return not [m for m in markers if at < m < end]
+
+    return sorted(entry for entry in found if not (entry[1] == 0x0B and in_field(entry[0])))
 
 
 @settings(deadline=None)  # no wall-clock limit on a loaded machine

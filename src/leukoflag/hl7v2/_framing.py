@@ -89,6 +89,9 @@ _LATER_MARKER = re.compile(
     + b"|\0*(?:[Mm][Ss][Hh]|[ \t]+MSH)|[BbFf][HhTt][Ss]|[ \t]+[BF][HT]S)"
 )
 _LINE_STARTS_TO_CR = bytes.maketrans(b"\n\x0b\x1c", b"\r\r\r")
+# The bytes that end a line for the splitter: line ends and MLLP block bytes (see _in_field).
+_BREAKS = frozenset(b"\r\n\x0b\x1c")
+_BREAK = re.compile(b"[\r\n\x0b\x1c]")
 _BLANK = b" \t\r\n"
 # A count with more digits than this is no count a sender meant (and int() refuses 4300+ digits).
 _COUNT_DIGITS = 18
@@ -702,7 +705,26 @@ def _boundaries(region: bytes) -> list[tuple[int, int]]:
         if marker == 0 or (following and not following.isalnum()):
             found.append((at + skip, marker))
     found.sort()
+    if framed and _START in region:
+        return [entry for at, entry in enumerate(found) if not _in_field(region, found, at)]
     return found
+
+
+def _in_field(region: bytes, found: list[tuple[int, int]], at: int) -> bool:
+    """Whether ``found[at]`` (of ``found``, sorted) is a 0x0B inside a field, no MLLP start
+    block: one between text on its line and text that starts no message or envelope line
+    (no marker in ``found`` before the line's end), as a word processor writes for a line
+    break typed with Shift+Enter. It is a control character of the message (see the reader),
+    not a frame that cuts it. A start block comes at a line start, after an end block, or
+    before the message it frames."""
+    position, token = found[at]
+    if token != _START or not position or region[position - 1] in _BREAKS:
+        return False
+    if region[position + 1 : position + 2] in (b"", b"\r", b"\n", b"\x0b", b"\x1c"):
+        return False
+    end = _BREAK.search(region, position + 1)
+    following = found[at + 1][0] if at + 1 < len(found) else len(region)
+    return following >= (end.start() if end else len(region))  # no marker on its line
 
 
 def _count(line: bytes) -> int | None:
