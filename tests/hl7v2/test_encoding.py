@@ -271,6 +271,46 @@ def test_utf16_message_with_byte_order_mark() -> None:
     assert not [c for c in codes(read_message.issues) if "charset" in c]
 
 
+@pytest.mark.parametrize(
+    ("declared", "escape"), [("UNICODE UTF-16", "\\X00FC\\"), ("UNICODE UTF-32", "\\X000000FC\\")]
+)
+@pytest.mark.parametrize("order", ["le", "be"])
+def test_hex_escape_in_a_utf16_or_utf32_message_is_read_big_endian(
+    declared: str, escape: str, order: str
+) -> None:
+    # The escape's bytes carry no byte-order mark: RFC 2781 (4.3) reads such UTF-16 as
+    # big-endian, whatever the message's own order (and not the machine's).
+    msh = MSH.replace("UNICODE UTF-8", declared)
+    note = f"NTE|1||Dr. M{escape}ller"
+    text = message(PID, OBR, WBC, note, msh=msh)
+    codec = f"{declared.removeprefix('UNICODE ').lower()}-{order}"  # utf-16-le, utf-32-be …
+    read_message = read("\ufeff".encode(codec) + text.encode(codec))
+    assert results(read_message)[0].notes == ("Dr. Müller",)
+    assert not [c for c in codes(read_message.issues) if "escape" in c or "charset" in c]
+
+
+@pytest.mark.parametrize(
+    ("declared", "escape"), [("UNICODE UTF-16", "\\X00FC\\"), ("UNICODE UTF-32", "\\X000000FC\\")]
+)
+@pytest.mark.parametrize("family", ["OKAFOR", "ÖZDEMIR"])
+def test_hex_escape_in_a_utf16_or_utf32_message_given_as_text(
+    declared: str, escape: str, family: str
+) -> None:
+    # The caller decoded the UTF-16 bytes; the text is read as its characters without an Issue
+    # (docs/hl7v2.md), ASCII or not, and MSH-18 still decides the escapes.
+    import leukoflag
+
+    msh = MSH.replace("UNICODE UTF-8", declared)
+    note = f"NTE|1||Dr. M{escape}ller"
+    conversion = leukoflag.convert(message(PID.replace("OKAFOR", family), OBR, WBC, note, msh=msh))
+    (bundle,) = conversion.bundles
+    (observation,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert observation["note"] == [{"text": "Dr. Müller"}]
+    assert not [i.code for i in conversion.issues if "escape" in i.code or "charset" in i.code]
+
+
 @pytest.mark.parametrize("declared", ["UNICODE UTF-16", "UNICODE UTF-32"])
 @pytest.mark.parametrize("padding", ["", "X", "XY", "XYZ"])
 def test_utf16_or_utf32_declared_over_utf8_bytes_is_read_as_utf8(

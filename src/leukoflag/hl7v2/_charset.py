@@ -35,6 +35,10 @@ _BOM_UTF8 = b"\xef\xbb\xbf"
 _WIDE = ("utf-16", "utf-32")
 _SINGLE_BYTE_EXEMPT = frozenset({"utf-8", "ascii", "utf-16", "utf-32"})
 _WIDE_CODECS = frozenset({"utf-16", "utf-32"})
+# The codec of the bytes of a \Xhh..\ escape in a UTF-16 or UTF-32 message: they carry no
+# byte-order mark, and such text is big-endian (RFC 2781 4.3; the Unicode Standard, 3.10), not
+# in the message's order nor (Python's "utf-16" without a mark) the machine's.
+_ESCAPE_CODECS = {"utf-16": "utf-16-be", "utf-32": "utf-32-be"}
 _ESC_BYTE = 0x1B  # ``int in bytes`` is a plain memchr, several times faster than ``b"\x1b" in``
 # An ISO 2022 designation: ESC, intermediate bytes 0x20-0x2F, a final byte 0x30-0x7E.
 _DESIGNATION = re.compile(rb"\x1b([\x20-\x2f]+[\x30-\x7e])")
@@ -114,9 +118,15 @@ def decode_message(
     where = f"{location}/MSH[1]-18"
     tables = load_tables()
     row = tables.charsets.get(declared.upper()) if declared else None
-    if decoded and not bom_codec and not data.isascii() and _is_utf8(data):
+    if (
+        decoded
+        and not bom_codec
+        and (not data.isascii() or (row is not None and row.codec in _WIDE_CODECS))
+        and _is_utf8(data)
+    ):
         # Text the caller already decoded: MSH-18 named its bytes; now only its \Xhh\ escapes.
-        codec = row.codec if row is not None and row.codec not in _WIDE_CODECS else "utf-8"
+        codec = row.codec if row is not None else "utf-8"
+        codec = _ESCAPE_CODECS.get(codec, codec)
         controls = len(data.translate(None, CONTROL_BYTES)) != len(data)
         return Decoded(data.decode("utf-8"), codec, declared, issues, controls)
     switched = None
@@ -412,7 +422,7 @@ def _decode_wide(data: bytes, codec: str, location: str) -> Decoded | str:
                 f"mark: read as {codec}",
             )
         )
-    return Decoded(text, codec, declared, issues)
+    return Decoded(text, _ESCAPE_CODECS[codec], declared, issues)
 
 
 def describe_junk(data: bytes, trailer: str = "") -> str:
