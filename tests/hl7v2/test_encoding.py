@@ -198,6 +198,55 @@ def test_non_default_delimiters_are_honoured() -> None:
     assert "hl7v2.unit-rejoined" not in codes(read_message.issues)
 
 
+# HL7 v2.7 names a fifth encoding character in MSH-2, the truncation character: the last
+# character of a value the sender cut at its length limit (a '#' that is data is sent \P\).
+V27_MSH = MSH.replace("|^~\\&|", "|^~\\&#|").replace("|2.5.1|", "|2.7|")
+
+
+def test_a_value_ending_with_the_truncation_character_is_said_to_be_cut() -> None:
+    pid = PID.replace("OKAFOR^DANIEL^C", "WOLFESCHLEGELSTEINHAUSENBERGERDORF#^HUBERT")
+    note = "NTE|1||Toxic granulation and Dohle bodies seen; pathologist review of the periph#"
+    read_message = read(message(pid, OBR, WBC, note, msh=V27_MSH))
+    patient = read_message.groups[0].patient
+    assert patient is not None
+    # the values are kept as sent, the mark too: the Issue says what it means
+    assert patient.family == "WOLFESCHLEGELSTEINHAUSENBERGERDORF#"
+    assert results(read_message)[0].notes == (note.split("|")[3],)
+    found = [i for i in read_message.issues if i.code == "hl7v2.value-truncated"]
+    said = (
+        "holds a value ending with the truncation character '#' (MSH-2): the sender cut it at "
+        "its length"
+    )
+    assert [(i.severity, i.location, i.text) for i in found] == [
+        (
+            Severity.WARNING,
+            "MSG[1]/PID[1]-5",
+            f"PID-5 {said} limit and did not send the rest: 'WOLFESCHLEGELSTEINHAUSENBERGERDORF#'",
+        ),
+        (
+            Severity.WARNING,
+            "MSG[1]/NTE[1]-3",
+            f"NTE-3 {said} limit and did not send the rest: {note.split('|')[3]!r}",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("msh", "note", "text"),
+    [
+        (V27_MSH, "NTE|1||Specimen #2 received", "Specimen #2 received"),  # not at the end
+        (V27_MSH, "NTE|1||Bed 4 \\P\\", "Bed 4 #"),  # the character as data, escaped
+        (MSH, "NTE|1||Bed 4 #", "Bed 4 #"),  # no truncation character declared
+    ],
+)
+def test_a_truncation_character_that_marks_no_cut_value_is_not_reported(
+    msh: str, note: str, text: str
+) -> None:
+    read_message = read(message(PID, OBR, WBC, note, msh=msh))
+    assert results(read_message)[0].notes == (text,)
+    assert "hl7v2.value-truncated" not in codes(read_message.issues)
+
+
 def test_latin1_message_with_msh18_8859_1() -> None:
     data = message(LATIN1_PID, OBR, WBC, msh=LATIN1_MSH).encode("latin-1")
     read_message = read(data)

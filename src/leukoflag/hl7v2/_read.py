@@ -202,6 +202,13 @@ _MERGED: dict[str, tuple[int, Callable[[str], str]]] = {
     ),
     "hl7v2.field-unmapped": (_ALIKE, lambda where: f"{where} fields alike"),
     "hl7v2.escape-invalid": (_ALIKE, lambda where: f"{where} fields alike"),
+    "hl7v2.value-truncated": (
+        _FIELD,
+        lambda where: (
+            f"{where} fields hold a value the sender cut at its length limit (ending with the "
+            "truncation character)"
+        ),
+    ),
     "hl7v2.control-character": (
         _FIELD,
         lambda where: (
@@ -892,6 +899,8 @@ class _Reader:
             return rejected
         if "\n" in text:  # raw line breaks kept inside field values
             self._raw_line_breaks(lines)
+        if d.truncation:  # v2.7 and later: MSH-2 names a truncation character
+            self._cut_values(lines)
         where = f"{self.location}/MSH[1]"
         self._unmapped(msh, "MSH", where, len(msh_sent) + 1)
         for number in (3, 4, 5, 6):  # HD, which do not repeat
@@ -1046,6 +1055,36 @@ class _Reader:
                 )
                 next_field = line.find(field, at)  # one Issue a field
                 at = line.find("\n", next_field + 1) if next_field >= 0 else -1
+
+    def _cut_values(self, lines: list[str]) -> None:
+        """An Issue at each field holding a value (a repetition, component or subcomponent)
+        that ends with the truncation character, MSH-2's fifth (v2.7 ch. 2.5.5.2): the sender cut
+        that value at its length limit; the character as data is sent as the escape \\P\\."""
+        d = self.delimiters
+        mark = d.truncation
+        for line, name, where in self._numbered(lines):
+            if not name or mark not in line:
+                continue
+            header = int(name == "MSH")  # MSH-1 is the separator, and MSH-2 holds the mark
+            for at, value in enumerate(line.split(d.field)[1 + header :], 1 + 2 * header):
+                if mark not in value:
+                    continue
+                cut = [
+                    part
+                    for repetition in value.split(d.repetition)
+                    for component in repetition.split(d.component)
+                    for part in component.split(d.subcomponent)
+                    if part.endswith(mark)
+                ]
+                if cut:
+                    self._issue(
+                        Severity.WARNING,
+                        "hl7v2.value-truncated",
+                        f"{where}-{at}",
+                        f"{name}-{at} holds a value ending with the truncation character "
+                        f"{mark!r} (MSH-2): the sender cut it at its length limit and did not "
+                        f"send the rest: {quoted(cut[0])}",
+                    )
 
     def _control_characters(self, lines: list[str]) -> list[str]:
         """``lines`` with the control characters FHIR strings do not allow replaced by U+FFFD,
