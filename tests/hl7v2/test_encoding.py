@@ -263,6 +263,27 @@ def test_hex_escape_uses_the_message_charset() -> None:
     assert results(read(data))[0].notes == ("Dr. Müller",)
 
 
+def test_a_character_sent_as_one_hex_escape_per_byte_is_read_as_the_character() -> None:
+    # An interface that escapes every byte above 0x7F alone: Ü is \XC3\\X9C\, ö \XC3\\XB6\.
+    pid = PID.replace("OKAFOR^DANIEL^C", "M\\XC3\\\\X9C\\LLER^J\\XC3\\\\X9C\\RGEN")
+    note = "NTE|1||D\\XC3\\\\XB6\\hle bodies, 2\\XE2\\\\X80\\\\X93\\3 per field"
+    read_message = read(message(pid, OBR, WBC, note))
+    patient = read_message.groups[0].patient
+    assert patient is not None
+    assert (patient.family, patient.given) == ("MÜLLER", ("JÜRGEN",))
+    assert results(read_message)[0].notes == ("Döhle bodies, 2\u20133 per field",)
+    assert "hl7v2.escape-invalid" not in codes(read_message.issues)
+
+
+def test_hex_escapes_that_form_no_character_together_are_each_kept_with_an_issue() -> None:
+    note = "NTE|1||M\\XC3\\\\X41\\ller"  # a lead byte, then an ASCII byte: no UTF-8
+    read_message = read(message(PID, OBR, WBC, note))
+    assert results(read_message)[0].notes == ("M\\XC3\\Aller",)
+    assert issue(read_message, "hl7v2.escape-invalid").text == (
+        "hexadecimal escape \\XC3\\ is not valid utf-8"
+    )
+
+
 def test_utf8_without_msh18_is_read_silently() -> None:
     msh = MSH.replace("UNICODE UTF-8", "")
     data = message(LATIN1_PID, OBR, WBC, msh=msh).encode("utf-8")

@@ -228,6 +228,10 @@ def unescape(text: str, delimiters: Delimiters, codec: str = "utf-8") -> tuple[s
             break
         sequence = text[opening + 1 : closing]
         decoded = plain.get(sequence)
+        if decoded is None and sequence[:1] == "X" and text.startswith(escape + "X", closing + 1):
+            joined = _hex_run(text, closing, escape, codec)
+            if joined is not None:  # a character's bytes sent as one escape each
+                decoded, closing = joined
         if decoded is None:
             if sequence[:3] in _LINE_START:
                 mid_line, looked = _mid_line(out, looked, mid_line), len(out)
@@ -294,6 +298,35 @@ def _mid_line(out: list[str], looked: int, before: bool) -> bool:
         if at >= 0:
             return False
     return before
+
+
+def _hex_run(text: str, closing: int, escape: str, codec: str) -> tuple[str, int] | None:
+    """The hexadecimal escape ending at ``closing`` and those back to back after it decoded
+    together (``\\XC3\\\\X9C\\``: an interface escaping each byte of a UTF-8 character alone;
+    v2.5.1 ch. 2.7.4: the pairs of digits are bytes, read with the character set), with where
+    the last ends; ``None`` when there is no run or it gives no text: each is read alone."""
+    data = bytearray()
+    opening = text.rfind(escape, 0, closing)
+    ends: list[int] = []  # where each escape of the run ends
+    while True:
+        try:  # \X\ (no digits) is no byte: it ends the run
+            data += bytes.fromhex(text[opening + 2 : closing] or "-")
+        except ValueError:
+            break
+        ends.append(closing)
+        after = text.find(escape, closing + 2)
+        if after < 0 or not text.startswith(escape + "X", closing + 1):
+            break
+        opening, closing = closing + 1, after
+    if len(ends) < 2:
+        return None
+    try:
+        decoded = data.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    if control_characters(decoded)[1]:
+        return None  # each is read alone, and its control character said there
+    return decoded, ends[-1]
 
 
 def _special(sequence: str, codec: str) -> tuple[str, str]:
