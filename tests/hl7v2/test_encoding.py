@@ -303,6 +303,36 @@ def test_absent_msh18_and_not_utf8_uses_the_fallback_with_an_issue() -> None:
     assert "cp1252" in found.text
 
 
+@pytest.mark.parametrize("declared", ["UNICODE UTF-8", ""])
+def test_a_stray_byte_of_another_charset_leaves_the_utf8_text_read_as_utf8(declared: str) -> None:
+    # A UTF-8 message whose comment was pasted from a Windows-1252 application: the name and
+    # the unit are UTF-8 and stay so; only the bytes that are not UTF-8 take the fallback.
+    msh = MSH.replace("UNICODE UTF-8", declared)
+    note = "NTE|1||Smear reviewed by Dr. Hernández"
+    text = message(LATIN1_PID, OBR, obx("3.1", unit="10*3/µL"), note, msh=msh)
+    data = text.encode("utf-8").replace("Hernández".encode(), "Hernández".encode("cp1252"))
+    read_message = read(data)
+    patient = read_message.groups[0].patient
+    assert patient is not None
+    assert (patient.family, patient.given) == ("MÜLLER", ("JOSÉ", "RENÉ"))
+    (result,) = results(read_message)
+    assert result.unit is not None
+    assert result.unit.text == "10*3/µL"
+    assert result.notes == ("Smear reviewed by Dr. Hernández",)
+    (found,) = [i for i in read_message.issues if "charset" in i.code]
+    offset = data.index("Hernández".encode("cp1252")) + len("Hern")
+    why = (
+        "the message is not valid 'UNICODE UTF-8'"
+        if declared
+        else ("MSH-18 is empty and the message is not UTF-8")
+    )
+    assert (found.code, found.location) == ("hl7v2.charset-fallback", "MSG[1]/MSH[1]-18")
+    assert found.text == (
+        f"{why}: its bytes that are not UTF-8 (1 byte, the first 0xe1 at offset {offset}) read "
+        "with the fallback character set cp1252, the rest as UTF-8"
+    )
+
+
 def test_wrong_msh18_falls_back_with_an_issue() -> None:
     msh = MSH.replace("UNICODE UTF-8", "ASCII")
     data = message(LATIN1_PID, OBR, WBC, msh=msh).encode("latin-1")

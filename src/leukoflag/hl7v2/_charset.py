@@ -12,6 +12,8 @@ mark wins over MSH-18.
 
 from __future__ import annotations
 
+import codecs
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -62,6 +64,10 @@ _SEGMENT_START = re.compile(rb"[\r\n]([A-Z][A-Z0-9]{2})\|")
 # delimiters, hidden while MSH-18 and MSH-20 are looked for in the undecoded header.
 _SHIFTED = re.compile("\x1b(?!\\(B)[\x20-\x2f]+[\x30-\x7e][^\x1b]*")
 _SWITCHING_SCHEMES = frozenset({"", "ISO 2022-1994"})
+# A lead byte of a UTF-8 character beyond ASCII and a continuation byte: where there is none, a
+# message read as UTF-8 where it can be and with a single-byte fallback elsewhere reads as it
+# does with the fallback throughout (see _mixed).
+_UTF8_PAIR = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
 
 
 @dataclass(slots=True)
@@ -290,7 +296,12 @@ def _decode(  # noqa: PLR0917 - one call site, every argument is needed
             return data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
             return _fallback(
-                data, fallback, where, issues, "MSH-18 is empty and the message is not UTF-8"
+                data,
+                fallback,
+                where,
+                issues,
+                "MSH-18 is empty and the message is not UTF-8",
+                utf8=True,
             )
     if row is None:
         issues.append(
@@ -305,7 +316,8 @@ def _decode(  # noqa: PLR0917 - one call site, every argument is needed
         try:
             return data.decode("utf-8"), "utf-8"
         except UnicodeDecodeError:
-            return _fallback(data, fallback, where, issues, f"{quoted(declared)} is unknown")
+            why = f"{quoted(declared)} is unknown"
+            return _fallback(data, fallback, where, issues, why, utf8=True)
     if not row.standard:
         issues.append(
             Issue(
@@ -358,12 +370,33 @@ def _utf8_or_fallback(
             )
         )
         return data.decode("utf-8"), "utf-8"
-    return _fallback(data, fallback, where, issues, why or f"the message is not valid {codec}")
+    why = why or f"the message is not valid {codec}"
+    return _fallback(data, fallback, where, issues, why, utf8=codec in _UTF8_LIKE)
+
+
+# Declared character sets whose message is UTF-8 but for bytes of another set (see _mixed).
+_UTF8_LIKE = frozenset({"utf-8", "ascii"})
 
 
 def _fallback(
-    data: bytes, fallback: str, where: str, issues: list[Issue], why: str
+    data: bytes, fallback: str, where: str, issues: list[Issue], why: str, *, utf8: bool = False
 ) -> tuple[str, str]:
+    """``data`` read with the fallback character set, with a warning saying ``why``. ``utf8``:
+    the message was to be UTF-8; its UTF-8 characters stay so (see :func:`_mixed`)."""
+    mixed = _mixed(data, fallback) if utf8 else None
+    if mixed is not None:
+        text, count, first = mixed
+        issues.append(
+            Issue(
+                Severity.WARNING,
+                "hl7v2.charset-fallback",
+                where,
+                f"{why}: its bytes that are not UTF-8 ({count:,} byte{'s' if count > 1 else ''}, "
+                f"the first {data[first]:#04x} at offset {first}) read with the fallback "
+                f"character set {fallback}, the rest as UTF-8",
+            )
+        )
+        return text, "utf-8"
     try:
         text = data.decode(fallback)
     except UnicodeDecodeError as exc:
@@ -386,6 +419,43 @@ def _fallback(
         )
     )
     return text, fallback
+
+
+def _mixed(data: bytes, fallback: str) -> tuple[str, int, int] | None:
+    """``data`` read as UTF-8 where its bytes are UTF-8 and with ``fallback``, a single-byte
+    character set, where they are not (a UTF-8 message holding text pasted from a Windows-1252
+    application: its names in UTF-8 are not garbled for a byte of the comment), with the count
+    of such bytes and the offset of the first; ``None`` when it holds no UTF-8 character beyond
+    ASCII (read with the fallback throughout, the same text), the fallback is not single-byte,
+    or a byte is not valid in it either."""
+    if _UTF8_PAIR.search(data) is None or not _single_byte(fallback):
+        return None
+    view = memoryview(data)
+    parts: list[str] = []
+    at = count = 0
+    first = -1
+    while True:
+        try:
+            parts.append(codecs.utf_8_decode(view[at:], "strict", True)[0])
+        except UnicodeDecodeError as error:
+            start, end = at + error.start, at + error.end
+            try:
+                parts.extend((str(view[at:start], "utf-8"), data[start:end].decode(fallback)))
+            except UnicodeDecodeError:
+                return None
+            count += end - start
+            first = start if first < 0 else first
+            at = end
+            continue
+        return "".join(parts), count, first
+
+
+@functools.cache
+def _single_byte(codec: str) -> bool:
+    """Whether ``codec`` reads each byte as one character, alone (cp1252, the 8859 sets)."""
+    every = bytes(range(256))
+    alone = "".join(bytes([byte]).decode(codec, "replace") for byte in every)
+    return every.decode(codec, "replace") == alone
 
 
 def _is_utf8(data: bytes) -> bool:
