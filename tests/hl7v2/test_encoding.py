@@ -275,12 +275,56 @@ def test_a_character_sent_as_one_hex_escape_per_byte_is_read_as_the_character() 
     assert "hl7v2.escape-invalid" not in codes(read_message.issues)
 
 
-def test_hex_escapes_that_form_no_character_together_are_each_kept_with_an_issue() -> None:
+def test_hex_escapes_that_form_no_character_together_are_each_read_alone() -> None:
     note = "NTE|1||M\\XC3\\\\X41\\ller"  # a lead byte, then an ASCII byte: no UTF-8
     read_message = read(message(PID, OBR, WBC, note))
-    assert results(read_message)[0].notes == ("M\\XC3\\Aller",)
+    assert results(read_message)[0].notes == ("MÃAller",)  # as the raw bytes C3 41 would be
     assert issue(read_message, "hl7v2.escape-invalid").text == (
+        "hexadecimal escape \\XC3\\ is not valid utf-8: read with the fallback character set cp1252"
+    )
+    ascii_only = read(message(PID, OBR, WBC, note), Settings(fallback_charset="ascii"))
+    assert results(ascii_only)[0].notes == ("M\\XC3\\Aller",)
+    assert issue(ascii_only, "hl7v2.escape-invalid").text == (
         "hexadecimal escape \\XC3\\ is not valid utf-8"
+    )
+
+
+@pytest.mark.parametrize("declared", ["UNICODE UTF-8", ""])
+def test_a_hex_escape_not_valid_utf8_is_read_with_the_fallback_as_raw_bytes_are(
+    declared: str,
+) -> None:
+    # A sender escaping µ and the umlauts by their Windows-1252 bytes in a UTF-8 message: the
+    # same bytes sent raw are read with the fallback (with a warning); so are these, and the
+    # WBC of 3,100/µL is normalized and flagged instead of refused for an unknown unit.
+    msh = MSH.replace("UNICODE UTF-8", declared)
+    pid = PID.replace("OKAFOR", "M\\XDC\\LLER")
+    note = "NTE|1||Dr. M\\XFC\\ller"
+    read_message = read(message(pid, OBR, obx("3.1", unit="10*3/\\XB5\\L"), note, msh=msh))
+    assert read_message.groups[0].patient.family == "MÜLLER"  # type: ignore[union-attr]
+    (result,) = results(read_message)
+    assert result.notes == ("Dr. Müller",)
+    assert result.unit is not None
+    assert result.unit.text == "10*3/µL"
+    found = [(i.location, i.text) for i in read_message.issues if i.code == "hl7v2.escape-invalid"]
+    said = "is not valid utf-8: read with the fallback character set cp1252"
+    assert found == [
+        ("MSG[1]/PID[1]-5", f"hexadecimal escape \\XDC\\ {said}"),
+        ("MSG[1]/OBX[1]-6", f"hexadecimal escape \\XB5\\ {said}"),
+        ("MSG[1]/NTE[1]-3", f"hexadecimal escape \\XFC\\ {said}"),
+    ]
+    import leukoflag
+
+    conversion = leukoflag.convert(message(pid, OBR, obx("3.1", unit="10*3/\\XB5\\L"), msh=msh))
+    assert [(f.code, f.value_per_ul) for f in conversion.findings] == [("L", Decimal(3100))]
+
+
+def test_a_hex_escape_not_valid_ascii_under_an_ascii_label_is_read_as_utf8() -> None:
+    msh = MSH.replace("UNICODE UTF-8", "ASCII")
+    note = "NTE|1||Dr. M\\XC3BC\\ller"
+    read_message = read(message(PID, OBR, WBC, note, msh=msh))
+    assert results(read_message)[0].notes == ("Dr. Müller",)
+    assert issue(read_message, "hl7v2.escape-invalid").text == (
+        "hexadecimal escape \\XC3BC\\ is not valid ascii: read as UTF-8"
     )
 
 

@@ -7,6 +7,7 @@ after splitting, on each leaf value, and only when the value holds the escape ch
 
 from __future__ import annotations
 
+import codecs
 import functools
 import re
 from dataclasses import dataclass
@@ -18,10 +19,12 @@ from leukoflag.detect import HEADER_VARIANT as HEADER_VARIANT_BYTES
 __all__ = [
     "CONTROL_BYTES",
     "DEFAULT",
+    "THEN",
     "Delimiters",
     "control_characters",
     "delimiters",
     "described",
+    "escape_codec",
     "field_problems",
     "header_variant",
     "indentation",
@@ -189,6 +192,27 @@ _MOST_SKIPPED = 99
 _FORMED = frozenset(".XCMZ")
 
 
+# Joins the character sets a hexadecimal escape is read with, in turn (escape_codec).
+THEN = ">"
+
+
+@functools.lru_cache(maxsize=64)
+def escape_codec(codec: str, fallback: str) -> str:
+    """What a message's ``\\Xhh..\\`` escapes are read with: ``codec``, the one its bytes were
+    read with, and for a message read as UTF-8 or ASCII then what its bytes would be read with
+    where they are not valid in it (UTF-8, then the fallback character set), joined by
+    :data:`THEN`: an escape of a Windows-1252 byte (``\\XB5\\``, µ) in a UTF-8 message is
+    read as the raw byte would be."""
+    if codec == "utf-8":
+        chain = [codec, fallback]
+    elif codec == "ascii":
+        chain = [codec, "utf-8", fallback]
+    else:
+        return codec
+    names = {codecs.lookup(name).name: name for name in reversed(chain)}  # each once, first kept
+    return THEN.join(sorted(names.values(), key=chain.index))
+
+
 @text_cache(8192)
 def unescape(text: str, delimiters: Delimiters, codec: str = "utf-8") -> tuple[str, str]:
     """``text`` with its escape sequences decoded, and a problem description (``""`` if none).
@@ -321,7 +345,7 @@ def _hex_run(text: str, closing: int, escape: str, codec: str) -> tuple[str, int
     if len(ends) < 2:
         return None
     try:
-        decoded = data.decode(codec)
+        decoded = data.decode(codec.split(THEN, 1)[0])
     except (UnicodeDecodeError, LookupError):
         return None
     if control_characters(decoded)[1]:
@@ -372,17 +396,31 @@ def _special(sequence: str, codec: str) -> tuple[str, str]:
             data = bytes.fromhex(digits)
         except ValueError:
             return "", f"invalid hexadecimal escape \\{shortened(sequence)}\\"
+        first, *others = codec.split(THEN)
+        said = f"hexadecimal escape \\{shortened(sequence)}\\ is not valid {first}"
         try:
-            text = data.decode(codec)
+            text, read_as = data.decode(first), ""
         except (UnicodeDecodeError, LookupError):
-            return "", f"hexadecimal escape \\{shortened(sequence)}\\ is not valid {codec}"
+            for other in others:  # read as the message's bytes would be (escape_codec)
+                try:
+                    text = data.decode(other)
+                except UnicodeDecodeError:
+                    continue
+                read_as = (
+                    f"{said}: read as UTF-8"
+                    if other == "utf-8"
+                    else (f"{said}: read with the fallback character set {other}")
+                )
+                break
+            else:
+                return "", said
         text, replaced = control_characters(text)
         if replaced:
             return text, (
                 f"hexadecimal escape \\{shortened(sequence)}\\ gives {replaced}, "
                 "which FHIR strings do not allow: replaced with U+FFFD"
             )
-        return text, ""
+        return text, read_as
     if sequence[:1] in ("C", "M") and len(sequence) > 1:
         # ISO 2022 character-set switches (v2.5.1 ch. 2.7.4) need multi-byte set support.
         return "", f"character-set switch \\{shortened(sequence)}\\ is not supported"

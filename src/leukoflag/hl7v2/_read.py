@@ -31,6 +31,7 @@ from leukoflag.hl7v2._er7 import (
     DEFAULT,
     Delimiters,
     control_characters,
+    escape_codec,
     field_problems,
     indentation,
     read_delimiters,
@@ -825,7 +826,7 @@ class _Reader:
 
     def __init__(self, decoded_message: Decoded, location: str, settings: Settings) -> None:
         self.text = decoded_message.text
-        self.codec = decoded_message.codec
+        self.codec = escape_codec(decoded_message.codec, settings.fallback_charset)
         self.controls = decoded_message.controls
         # Whether any field may be an explicit null "": one search of the message instead of
         # one per segment. A one-character search is a memchr; the two-character one it guards
