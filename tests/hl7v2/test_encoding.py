@@ -328,6 +328,26 @@ def test_a_hex_escape_not_valid_ascii_under_an_ascii_label_is_read_as_utf8() -> 
     )
 
 
+@pytest.mark.parametrize("escaped", ["M\\XC3BC\\ller", "M\\XC3\\\\XBC\\ller"])
+def test_a_hex_escape_of_utf8_bytes_under_a_latin1_label_is_flagged_as_suspect(
+    escaped: str,
+) -> None:
+    # The escape's bytes are read as MSH-18 says, as raw bytes are; that they form UTF-8 is
+    # said, as hl7v2.charset-suspect says it of raw bytes (which are all ASCII here).
+    read_message = read(message(PID, OBR, WBC, f"NTE|1||Dr. {escaped}", msh=LATIN1_MSH))
+    assert results(read_message)[0].notes == ("Dr. MÃ¼ller",)
+    found = issue(read_message, "hl7v2.escape-invalid")
+    shown = escaped.removeprefix("M").removesuffix("ller")
+    assert found.location == "MSG[1]/NTE[1]-3"
+    assert found.text == (
+        f"hexadecimal escape {shown} gives 'Ã¼' in iso8859-1, but its bytes form UTF-8 'ü': "
+        "read as iso8859-1 as MSH-18 says; check the sender's encoding"
+    )
+    plain = read(message(PID, OBR, WBC, "NTE|1||Dr. M\\XFC\\ller", msh=LATIN1_MSH))
+    assert results(plain)[0].notes == ("Dr. Müller",)
+    assert "hl7v2.escape-invalid" not in codes(plain.issues)
+
+
 def test_utf8_without_msh18_is_read_silently() -> None:
     msh = MSH.replace("UNICODE UTF-8", "")
     data = message(LATIN1_PID, OBR, WBC, msh=msh).encode("utf-8")

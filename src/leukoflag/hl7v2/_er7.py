@@ -255,7 +255,11 @@ def unescape(text: str, delimiters: Delimiters, codec: str = "utf-8") -> tuple[s
         if decoded is None and sequence[:1] == "X" and text.startswith(escape + "X", closing + 1):
             joined = _hex_run(text, closing, escape, codec)
             if joined is not None:  # a character's bytes sent as one escape each
-                decoded, closing = joined
+                decoded, last, data = joined
+                suspect = _suspect(data, decoded, codec, text[opening : last + 1])
+                if suspect:
+                    problems.append(suspect)
+                closing = last
         if decoded is None:
             if sequence[:3] in _LINE_START:
                 mid_line, looked = _mid_line(out, looked, mid_line), len(out)
@@ -324,11 +328,12 @@ def _mid_line(out: list[str], looked: int, before: bool) -> bool:
     return before
 
 
-def _hex_run(text: str, closing: int, escape: str, codec: str) -> tuple[str, int] | None:
+def _hex_run(text: str, closing: int, escape: str, codec: str) -> tuple[str, int, bytes] | None:
     """The hexadecimal escape ending at ``closing`` and those back to back after it decoded
     together (``\\XC3\\\\X9C\\``: an interface escaping each byte of a UTF-8 character alone;
     v2.5.1 ch. 2.7.4: the pairs of digits are bytes, read with the character set), with where
-    the last ends; ``None`` when there is no run or it gives no text: each is read alone."""
+    the last ends and the bytes; ``None`` when there is no run or it gives no text: each is
+    read alone."""
     data = bytearray()
     opening = text.rfind(escape, 0, closing)
     ends: list[int] = []  # where each escape of the run ends
@@ -350,7 +355,30 @@ def _hex_run(text: str, closing: int, escape: str, codec: str) -> tuple[str, int
         return None
     if control_characters(decoded)[1]:
         return None  # each is read alone, and its control character said there
-    return decoded, ends[-1]
+    return decoded, ends[-1], bytes(data)
+
+
+# Character sets in which bytes that form UTF-8 are no sign of a mislabelled message.
+_UTF8_ALIKE = frozenset({"utf-8", "ascii", "utf-16-be", "utf-32-be"})
+
+
+def _suspect(data: bytes, text: str, codec: str, sent: str) -> str:
+    """The problem of the hexadecimal escape ``sent``, read as ``text`` with ``codec``, when its
+    bytes form UTF-8 beyond ASCII in a message of another character set: as MSH-18's
+    hl7v2.charset-suspect says of the bytes sent raw (``\\XC3BC\\``, ü in UTF-8, is Ã¼ in
+    8859/1); ``""`` otherwise."""
+    first = codec.split(THEN, 1)[0]
+    if first in _UTF8_ALIKE or len(data) < 2 or data.isascii():
+        return ""
+    try:
+        utf8 = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+    return (
+        f"hexadecimal escape {shortened(sent, 20)} gives {quoted(text)} in {first}, but its "
+        f"bytes form UTF-8 {quoted(utf8)}: read as {first} as MSH-18 says; check the sender's "
+        "encoding"
+    )
 
 
 def _special(sequence: str, codec: str) -> tuple[str, str]:
@@ -420,7 +448,7 @@ def _special(sequence: str, codec: str) -> tuple[str, str]:
                 f"hexadecimal escape \\{shortened(sequence)}\\ gives {replaced}, "
                 "which FHIR strings do not allow: replaced with U+FFFD"
             )
-        return text, read_as
+        return text, read_as or _suspect(data, text, codec, f"\\{sequence}\\")
     if sequence[:1] in ("C", "M") and len(sequence) > 1:
         # ISO 2022 character-set switches (v2.5.1 ch. 2.7.4) need multi-byte set support.
         return "", f"character-set switch \\{shortened(sequence)}\\ is not supported"
