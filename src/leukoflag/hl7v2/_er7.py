@@ -328,18 +328,23 @@ def _mid_line(out: list[str], looked: int, before: bool) -> bool:
     return before
 
 
+# The most hexadecimal escapes read together: a character's bytes sent one escape each are at
+# most 4 (UTF-8, GB 18030), and a bound keeps a field of thousands of them linear to read.
+_RUN = 4
+
+
 def _hex_run(text: str, closing: int, escape: str, codec: str) -> tuple[str, int, bytes] | None:
-    """The hexadecimal escape ending at ``closing`` and those back to back after it decoded
-    together (``\\XC3\\\\X9C\\``: an interface escaping each byte of a UTF-8 character alone;
-    v2.5.1 ch. 2.7.4: the pairs of digits are bytes, read with the character set), with where
-    the last ends and the bytes; ``None`` when there is no run or it gives no text: each is
-    read alone."""
-    data = bytearray()
-    opening = text.rfind(escape, 0, closing)
+    """The hexadecimal escape ending at ``closing`` and those back to back after it (up to
+    :data:`_RUN` in all) decoded together (``\\XC3\\\\X9C\\``: an interface escaping each
+    byte of a UTF-8 character alone; v2.5.1 ch. 2.7.4: the pairs of digits are bytes, read
+    with the character set): the most of them that give text, with where the last ends and
+    their bytes; ``None`` when fewer than two do: the first is read alone."""
+    pieces: list[bytes] = []
     ends: list[int] = []  # where each escape of the run ends
-    while True:
+    opening = text.rfind(escape, 0, closing)
+    while len(pieces) < _RUN:
         try:  # \X\ (no digits) is no byte: it ends the run
-            data += bytes.fromhex(text[opening + 2 : closing] or "-")
+            pieces.append(bytes.fromhex(text[opening + 2 : closing] or "-"))
         except ValueError:
             break
         ends.append(closing)
@@ -347,15 +352,17 @@ def _hex_run(text: str, closing: int, escape: str, codec: str) -> tuple[str, int
         if after < 0 or not text.startswith(escape + "X", closing + 1):
             break
         opening, closing = closing + 1, after
-    if len(ends) < 2:
-        return None
-    try:
-        decoded = data.decode(codec.split(THEN, 1)[0])
-    except (UnicodeDecodeError, LookupError):
-        return None
-    if control_characters(decoded)[1]:
-        return None  # each is read alone, and its control character said there
-    return decoded, ends[-1], bytes(data)
+    first = codec.split(THEN, 1)[0]
+    for size in range(len(pieces), 1, -1):
+        data = b"".join(pieces[:size])
+        try:
+            decoded = data.decode(first)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if control_characters(decoded)[1]:
+            return None  # each is read alone, and its control character said there
+        return decoded, ends[size - 1], data
+    return None
 
 
 # Character sets in which bytes that form UTF-8 are no sign of a mislabelled message.
