@@ -12,7 +12,6 @@ mark wins over MSH-18.
 
 from __future__ import annotations
 
-import codecs
 import functools
 import re
 from dataclasses import dataclass, field
@@ -68,6 +67,8 @@ _SWITCHING_SCHEMES = frozenset({"", "ISO 2022-1994"})
 # message read as UTF-8 where it can be and with a single-byte fallback elsewhere reads as it
 # does with the fallback throughout (see _mixed).
 _UTF8_PAIR = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
+# Bytes that are not UTF-8, as a decoding with "surrogateescape" leaves them (PEP 383).
+_ESCAPED = re.compile("[\udc80-\udcff]+")
 
 
 @dataclass(slots=True)
@@ -427,27 +428,25 @@ def _mixed(data: bytes, fallback: str) -> tuple[str, int, int] | None:
     application: its names in UTF-8 are not garbled for a byte of the comment), with the count
     of such bytes and the offset of the first; ``None`` when it holds no UTF-8 character beyond
     ASCII (read with the fallback throughout, the same text), the fallback is not single-byte,
-    or a byte is not valid in it either."""
+    or a byte is not valid in it either. One pass: the bytes that are not UTF-8 come out of
+    the decoding as the surrogates of PEP 383, each run of them then read with the fallback."""
     if _UTF8_PAIR.search(data) is None or not _single_byte(fallback):
         return None
-    view = memoryview(data)
-    parts: list[str] = []
-    at = count = 0
-    first = -1
-    while True:
-        try:
-            parts.append(codecs.utf_8_decode(view[at:], "strict", True)[0])
-        except UnicodeDecodeError as error:
-            start, end = at + error.start, at + error.end
-            try:
-                parts.extend((str(view[at:start], "utf-8"), data[start:end].decode(fallback)))
-            except UnicodeDecodeError:
-                return None
-            count += end - start
-            first = start if first < 0 else first
-            at = end
-            continue
-        return "".join(parts), count, first
+    text = data.decode("utf-8", "surrogateescape")
+    count = 0
+
+    def read(run: re.Match[str]) -> str:
+        nonlocal count
+        count += len(run[0])
+        return run[0].encode("utf-8", "surrogateescape").decode(fallback)
+
+    try:
+        mixed = _ESCAPED.sub(read, text)
+    except UnicodeDecodeError:
+        return None
+    first = _ESCAPED.search(text)
+    offset = len(text[: first.start()].encode("utf-8")) if first else 0
+    return mixed, count, offset
 
 
 @functools.cache
