@@ -1198,6 +1198,16 @@ def naive_boundaries(region: bytes) -> list[tuple[int, int]]:
             line
         ):
             found.append((at, 1))
+    # a header with the recommended encoding characters after text on its line: the next
+    # message glued to the one before
+    for at in range(1, len(region)):
+        before = region[:at].rstrip(b" \t\0").removesuffix(b"\xef\xbb\xbf")
+        if (
+            re.match(rb"MSH([^0-9A-Za-z \t\r\n^~\\&])\^~\\&[^0-9A-Za-z \t\r\n]?\1", region[at:])
+            and before
+            and before[-1:] not in b"\r\n\x0b\x1c"
+        ):
+            found.append((at, 0))
     # A 0x0B between text on its line and text that starts no message or envelope line (no
     # marker on the rest of its line) is a vertical tab inside a field, no start block.
     breaks = b"\r\n\x0b\x1c"
@@ -1278,3 +1288,39 @@ def test_an_envelope_line_ends_at_its_own_terminator(region: bytes, end: int) ->
     # Each search stops at the line's end: one to the end of a block per envelope line made
     # splitting a file of many small batches quadratic.
     assert _framing._line_end(b"FHS|^~\\&\r" + region, 9) == 9 + end
+
+
+@pytest.mark.parametrize("glue", ["", "\ufeff"], ids=["plain", "bom"])
+@pytest.mark.parametrize("terminator", ["\r", "\n", "\r\n"])
+def test_files_concatenated_after_one_without_its_last_terminator_are_each_a_message(
+    glue: str, terminator: str
+) -> None:
+    # cat of exports that end their last segment without a terminator: the next file's MSH
+    # comes right after the SPM's last field. It was read as more segments of the message
+    # before (the second patient's results under the first's MSH, MSH-1.. as SPM-19..): one
+    # Bundle for two messages, and the second's header lost.
+    first = CBC.replace("\r", terminator).rstrip(terminator)
+    data = (first + glue + SECOND.replace("\r", terminator) + THIRD).encode()
+    for block_size in (None, 9):
+        chunks = split(data, block_size)
+        assert control_ids(chunks) == ["RS24-000117", "RS24-000118", "RS24-000119"]
+        assert chunks[0].decode("utf-8-sig") == first
+    conversion = leukoflag.convert(data)
+    assert len(conversion.bundles) == 3
+    assert conversion.rejected == []
+    patients = [
+        [
+            e["resource"]["identifier"][0]["value"]
+            for e in b["entry"]
+            if e["resource"]["resourceType"] == "Patient"
+        ]
+        for b in conversion.bundles
+    ]
+    assert patients == [["MRN100871"], ["MRN200002"], ["MRN300003"]]
+    assert "hl7v2.timestamp-invalid" not in {i.code for i in conversion.issues}
+
+
+def test_text_with_msh_inside_a_line_stays_in_its_segment() -> None:
+    # only a header's delimiters after MSH make it a header: a name or word holding MSH is text
+    data = CBC.replace("OKAFOR", "HAMSHIRE").replace("BLDV^Blood", "MSH|x^Blood").encode()
+    assert split(data) == [data]

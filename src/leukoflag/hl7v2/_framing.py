@@ -1,9 +1,10 @@
 """Split a byte stream into raw HL7 v2 messages, reading it in blocks (memory stays flat).
 
 Boundaries: an MSH segment at the start of a line starts a message (so does one sent indented
-or in lower case with a header's delimiters, :data:`leukoflag.detect.HEADER_VARIANT`); MLLP blocks
-(0x0B … 0x1C 0x0D) start and end one; FHS/BHS/BTS/FTS batch envelope lines end one and are
-dropped (v2.5.1 ch. 2.10.3: each MSH inside a batch is its own message), also when sent
+or in lower case with a header's delimiters, :data:`leukoflag.detect.HEADER_VARIANT`, and an MSH
+with a header's delimiters inside a line: a message before it ended without a terminator);
+MLLP blocks (0x0B … 0x1C 0x0D) start and end one; FHS/BHS/BTS/FTS batch envelope lines end one
+and are dropped (v2.5.1 ch. 2.10.3: each MSH inside a batch is its own message), also when sent
 indented or in lower case (:data:`leukoflag.detect.ENVELOPE_VARIANT`). A batch trailer whose
 message count (BTS-1) is more than the messages its batch held is yielded as a
 :class:`BatchTrailer` chunk after them, and a file trailer whose batch count (FTS-1) is more
@@ -88,6 +89,15 @@ _LATER_MARKER = re.compile(
     + b"|".join(map(re.escape, sorted({*_ENVELOPE, _BOM_UTF8})))
     + b"|\0*(?:[Mm][Ss][Hh]|[ \t]+MSH)|[BbFf][HhTt][Ss]|[ \t]+[BF][HT]S)"
 )
+# An MSH with a header's delimiters inside a line: the next file's header after a message that
+# ended without a terminator (files concatenated with cat). A field cannot hold it unescaped.
+# Looked for by its encoding characters, those v2.5.1 ch. 2.5.4 recommends (and senders use):
+# one search for a rare run of bytes, as cheap as any on a message with none.
+_ENCODING = b"^~\\&"
+_GLUED_HEADER = re.compile(rb"MSH([^0-9A-Za-z \t\r\n\^~\\&])\^~\\&(?:(?!\1)[^0-9A-Za-z \t\r\n])?\1")
+# What may come between a line's start and its header: a byte-order mark, indentation, padding
+_BEFORE_HEADER = b" \t\0"
+_LINE_ENDS = b"\r\n\x0b\x1c"
 _LINE_STARTS_TO_CR = bytes.maketrans(b"\n\x0b\x1c", b"\r\r\r")
 # The bytes that end a line for the splitter: line ends and MLLP block bytes (see _in_field).
 _BREAKS = frozenset(b"\r\n\x0b\x1c")
@@ -344,6 +354,8 @@ def _single_message(data: bytes) -> bytes | None:
     if not data.startswith(b"MSH") or _START in data or _END in data:
         return None
     if _LATER_MARKER.search(data.replace(b"\n", b"\r") if b"\n" in data else data):
+        return None
+    if data.find(_ENCODING, 8) >= 0 and _glued_headers(data):
         return None
     return _message_chunk(data)
 
@@ -704,6 +716,7 @@ def _boundaries(region: bytes) -> list[tuple[int, int]]:
         following = line[skip + 3 : skip + 4] or (b"\r" if number < last else b"")
         if marker == 0 or (following and not following.isalnum()):
             found.append((at + skip, marker))
+    found.extend((at, 0) for at in _glued_headers(region))
     found.sort()
     if framed and _START in region:
         return [entry for at, entry in enumerate(found) if not _in_field(region, found, at)]
@@ -725,6 +738,27 @@ def _in_field(region: bytes, found: list[tuple[int, int]], at: int) -> bool:
     end = _BREAK.search(region, position + 1)
     following = found[at + 1][0] if at + 1 < len(found) else len(region)
     return following >= (end.start() if end else len(region))  # no marker on its line
+
+
+def _glued_headers(region: bytes) -> list[int]:
+    """Where an MSH with a header's delimiters (:data:`_GLUED_HEADER`) starts inside a line of
+    ``region``, after other text than indentation, padding or a byte-order mark (a header at a
+    line start is a marker already): the next message after one that ended without its last
+    terminator."""
+    glued = []
+    at = region.find(_ENCODING, 5)
+    while at >= 0:
+        header = at - 4  # 'MSH' and the field separator before the encoding characters
+        if region[header - 1] not in _LINE_ENDS and _GLUED_HEADER.match(region, header):
+            start = header
+            while start and region[start - 1] in _BEFORE_HEADER:
+                start -= 1
+            if region[max(start - 3, 0) : start] == _BOM_UTF8:
+                start -= 3
+            if start and region[start - 1] not in _LINE_ENDS:
+                glued.append(header)
+        at = region.find(_ENCODING, at + 4)
+    return glued
 
 
 def _count(line: bytes) -> int | None:
