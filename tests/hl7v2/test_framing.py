@@ -1324,3 +1324,34 @@ def test_text_with_msh_inside_a_line_stays_in_its_segment() -> None:
     # only a header's delimiters after MSH make it a header: a name or word holding MSH is text
     data = CBC.replace("OKAFOR", "HAMSHIRE").replace("BLDV^Blood", "MSH|x^Blood").encode()
     assert split(data) == [data]
+
+
+@pytest.mark.parametrize("framed", [False, True], ids=["plain", "mllp"])
+def test_a_vertical_tab_inside_a_comment_is_a_character_not_a_start_block(framed: bool) -> None:
+    # A comment pasted from a word processor keeps its manual line break as 0x0B, the MLLP
+    # start byte. Taken as a start block, it cut the message there: unframed, the comment's
+    # rest was rejected as text and the next message as a truncated frame; framed, the message
+    # itself was rejected as truncated. Mid-line with no header after it, it is a character.
+    comment = "NTE|1|L|Smear reviewed.\x0bCall ward 4B with results\r"
+    texts = [CBC + comment, SECOND]
+    if framed:
+        data = b"".join(b"\x0b" + t.encode() + b"\x1c\r" for t in texts)
+    else:
+        data = "".join(texts).encode()
+    for block_size in (None, 11):
+        chunks = split(data, block_size)
+        assert control_ids(chunks) == ["RS24-000117", "RS24-000118"]
+        assert chunks[0] == texts[0].encode()
+    conversion = leukoflag.convert(data)
+    assert (len(conversion.bundles), conversion.rejected) == (2, [])
+    (control,) = [i for i in conversion.issues if i.code == "hl7v2.control-character"]
+    assert control.location == "MSG[1]/NTE[1]-3"
+
+
+def test_a_start_block_inside_a_line_before_a_header_still_starts_a_frame() -> None:
+    # a connection cut mid-segment and the sender's next frame right after it
+    head = "\r".join(CBC.split("\r")[:5]) + "\rOBX|1|NM|6690-2^WBC^LN||3."
+    data = ("\x0b" + head + "\x0b" + SECOND + "\x1c\r").encode()
+    cut, second = split(data)
+    assert "truncated MLLP frame" in reject(cut).reason
+    assert control_ids([second]) == ["RS24-000118"]
