@@ -604,10 +604,14 @@ class PatientContext:
 
 @dataclass(frozen=True, slots=True)
 class NormalizedQuantity:
-    """A count in cells/µL, exact. ``comparator`` carried over from an SN value."""
+    """A count in cells/µL, exact. ``comparator`` carried over from an SN value. ``rewritten``:
+    leukoflag rewrote the value or unit sent to write it; False for a count sent so already
+    (this value, unit ``cells/µL`` with UCUM code ``/uL``: written unchanged) and for a derived
+    ANC (not sent)."""
 
     value: Decimal
     comparator: str = ""
+    rewritten: bool = field(default=True, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -773,3 +773,48 @@ def test_report_reaching_an_output_through_a_symlink_is_a_usage_error(
         f"leukoflag: --report {report}: is {why}: the report would replace an output"
     ]
     assert [p.name for p in (tmp_path / "out/day").rglob("*")] == ["rejected"]
+
+
+def test_report_counts_only_the_values_leukoflag_rewrote(leukoflag: Runner, tmp_path: Path) -> None:
+    # A lab that already sends its counts in cells/µL (UCUM /uL) gets them back as sent: the
+    # report said they were normalized, as it did of a platelet count in cells/µL (not a count
+    # leukoflag judges) and of leukoflag's own output read back unchanged.
+    def per_ul(identifier: str, value: int, code: str = "6690-2") -> dict[str, Any]:
+        made = observation(identifier, value, "/uL", code)
+        made["valueQuantity"]["unit"] = "cells/µL"
+        return made
+
+    (tmp_path / "as-sent.ndjson").write_bytes(
+        ndjson(
+            per_ul("wbc-1", 3100), per_ul("anc-1", 1200, "751-8"), per_ul("plt-1", 245000, "777-3")
+        )
+    )
+    (tmp_path / "changed.ndjson").write_bytes(
+        ndjson(observation("wbc-2", 3.1, "10*3/uL"), observation("anc-2", 1200, "/uL", "751-8"))
+    )
+    done = leukoflag("convert", "as-sent.ndjson", "changed.ndjson", "-o", "first", "--quiet")
+    assert done.returncode == 0, done.stderr
+    (tmp_path / "read-back.ndjson").write_bytes(
+        b"".join(
+            (tmp_path / "first" / f"changed.ndjson.{n}.json").read_bytes().strip() + b"\n"
+            for n in (1, 2)
+        )
+    )
+    (tmp_path / "lab.hl7").write_bytes(
+        oru("EF-1901", wbc="3100", wbc_unit="/uL^cells/µL^UCUM", wbc_range="4000-11000")
+    )
+    done = leukoflag(
+        "convert", "as-sent.ndjson", "changed.ndjson", "read-back.ndjson", "lab.hl7",
+        "-o", "out", "--report", "report.json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = _json(tmp_path / "report.json")
+    normalized = {f["input"]: (f["observations"], f["normalized"]) for f in report["files"]}
+    assert normalized == {
+        "as-sent.ndjson": (3, 0),
+        "changed.ndjson": (2, 2),
+        "read-back.ndjson": (2, 0),
+        # the WBC as sent (3,100 cells/µL, UCUM /uL); the ANC from 10*3/uL
+        "lab.hl7": (3, 1),
+    }
+    assert report["totals"]["normalized"] == 3

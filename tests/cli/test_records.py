@@ -1,11 +1,12 @@
-"""What the report counts of one output: Observations and values in cells/µL."""
+"""What the report counts of one output: Observations, and the values leukoflag rewrote to
+cells/µL."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from leukoflag import api
-from leukoflag.cli._records import _count_results, record_of
+from leukoflag import api, fhir
+from leukoflag.cli._records import _count_observations, record_of
 from leukoflag.settings import Settings
 
 PER_UL = {"value": 3100, "unit": "cells/µL", "system": "http://unitsofmeasure.org", "code": "/uL"}
@@ -35,28 +36,19 @@ def test_bundle_entries_components_and_contained_are_counted() -> None:
             {"resource": panel},
         ],
     }
-    assert _count_results(bundle) == (4, 3)
-
-
-def test_original_value_in_an_extension_is_not_a_normalized_result() -> None:
-    original = {"url": "http://hl7.org/fhir/StructureDefinition/iso21090-PQ-translation"}
-    observation = _observation(
-        valueQuantity={**K_PER_UL, "extension": [{**original, "valueQuantity": PER_UL}]},
-        extension=[{"url": "x", "extension": [{"url": "value", "valueQuantity": PER_UL}]}],
-    )
-    assert _count_results(observation) == (1, 0)
+    assert _count_observations(bundle) == 4
 
 
 def test_a_resource_without_observations_counts_nothing() -> None:
-    assert _count_results({"resourceType": "DiagnosticReport", "valueQuantity": PER_UL}) == (0, 0)
+    assert _count_observations({"resourceType": "DiagnosticReport", "valueQuantity": PER_UL}) == 0
 
 
 def test_arrays_sent_as_other_json_types_count_nothing() -> None:
     # FHIR input is passed through as read: a number where contained or entry belongs used to
     # raise TypeError here, after the item was converted (a traceback in leukoflag convert).
     observation = _observation(valueQuantity=PER_UL, contained=1.5, component={"code": {}})
-    assert _count_results(observation) == (1, 1)
-    assert _count_results({"resourceType": "Bundle", "type": "collection", "entry": 7}) == (0, 0)
+    assert _count_observations(observation) == 1
+    assert _count_observations({"resourceType": "Bundle", "type": "collection", "entry": 7}) == 0
 
 
 def test_a_count_sent_in_per_microlitre_but_not_normalized_is_not_counted() -> None:
@@ -77,3 +69,40 @@ def test_a_count_sent_in_per_microlitre_but_not_normalized_is_not_counted() -> N
     outcome = api.convert_v2_message(message.encode() + b"\r", 1, "feed.hl7", Settings())
     record = record_of(outcome)
     assert (record.observations, record.normalized) == (4, 1)
+
+
+def _wbc(quantity: dict[str, Any]) -> bytes:
+    observation = _observation(
+        id="wbc-3101",
+        code={"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+        subject={"reference": "Patient/p-3101"},
+        effectiveDateTime="2026-11-24T08:10:00-05:00",
+        valueQuantity=quantity,
+    )
+    return fhir.dumps(observation)
+
+
+def test_a_fhir_count_sent_in_cells_per_microlitre_is_not_counted_as_normalized() -> None:
+    # the lab's own cells/µL (UCUM /uL) is written as sent: nothing was normalized
+    outcome = api.convert_fhir_line(_wbc(PER_UL), 1, "lab.ndjson", Settings())
+    assert outcome.output is not None
+    assert (outcome.output["valueQuantity"]["value"], outcome.normalized) == (3100, 0)
+    assert (record_of(outcome).observations, record_of(outcome).normalized) == (1, 0)
+
+
+def test_a_fhir_count_normalized_once_is_not_counted_again_when_read_back() -> None:
+    first = api.convert_fhir_line(_wbc(K_PER_UL), 1, "lab.ndjson", Settings())
+    assert first.output is not None
+    assert (first.output["valueQuantity"]["value"], first.normalized) == (3100, 1)
+    again = api.convert_fhir_line(fhir.dumps(first.output), 1, "out.ndjson", Settings())
+    assert again.output == first.output
+    assert (again.normalized, record_of(again).normalized) == (0, 0)
+
+
+def test_a_fhir_count_whose_unit_string_changes_is_counted() -> None:
+    # value the same, but the unit written is cells/µL, not the '/uL' sent
+    sent = {**PER_UL, "unit": "/uL"}
+    outcome = api.convert_fhir_line(_wbc(sent), 1, "lab.ndjson", Settings())
+    assert outcome.output is not None
+    assert outcome.output["valueQuantity"]["unit"] == "cells/µL"
+    assert outcome.normalized == 1

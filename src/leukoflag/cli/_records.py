@@ -26,12 +26,6 @@ __all__ = ["ItemConverter", "ItemRecord", "convert_batch", "record_of", "start_w
 # it pickles by name.
 ItemConverter = Callable[[bytes, int, str, Settings], api.Outcome]
 
-_UCUM = "http://unitsofmeasure.org"
-_PER_UL = "/uL"
-# the unit leukoflag writes a normalized count in (fhir PER_UL_UNIT): a platelet count sent as
-# '/uL' (UCUM) is written with the code /uL too, as sent, and is no normalized count
-_PER_UL_UNIT = "cells/µL"
-
 
 @dataclass(frozen=True, slots=True)
 class ItemRecord:
@@ -39,8 +33,9 @@ class ItemRecord:
 
     ``output`` is the JSON written (exactly one of ``output`` and ``rejected`` is set);
     ``issues`` holds ``(severity, code)`` pairs, ``judged`` ``(analyte, code)`` per finding;
-    ``observations`` and ``normalized`` count the output's Observations and the values in
-    cells/µL; ``rejection_issues`` are the full issues of a rejected item, for its record file.
+    ``observations`` counts the output's Observations, ``normalized`` the values leukoflag
+    rewrote to cells/µL (:attr:`leukoflag.api.Outcome.normalized`); ``rejection_issues`` are
+    the full issues of a rejected item, for its record file.
     """
 
     index: int
@@ -66,15 +61,14 @@ def record_of(outcome: api.Outcome) -> ItemRecord:
             judged,
             rejection_issues=outcome.issues,
         )
-    observations, normalized = _count_results(outcome.output)
     return ItemRecord(
         outcome.index,
         fhir.dumps(outcome.output),
         None,
         issues,
         judged,
-        observations,
-        normalized,
+        _count_observations(outcome.output),
+        outcome.normalized,
     )
 
 
@@ -116,10 +110,9 @@ def _exit_when_closed(lifeline: Connection) -> None:
     os._exit(1)
 
 
-def _count_results(resource: dict[str, Any]) -> tuple[int, int]:
-    """Observations in ``resource`` (itself, its Bundle entries, contained resources) and the
-    values leukoflag wrote in cells/µL (an Observation's or a component's valueQuantity)."""
-    observations = normalized = 0
+def _count_observations(resource: dict[str, Any]) -> int:
+    """Observations in ``resource``: itself, its Bundle entries, contained resources."""
+    observations = 0
     pending: list[Any] = [resource]
     while pending:
         item = pending.pop()
@@ -131,13 +124,8 @@ def _count_results(resource: dict[str, Any]) -> tuple[int, int]:
                 entry.get("resource") for entry in _listed(item, "entry") if isinstance(entry, dict)
             )
         pending.extend(_listed(item, "contained"))
-        if kind != "Observation":
-            continue
-        observations += 1
-        normalized += _per_ul(item)
-        for component in _listed(item, "component"):
-            normalized += _per_ul(component)
-    return observations, normalized
+        observations += kind == "Observation"
+    return observations
 
 
 def _listed(resource: dict[str, Any], name: str) -> list[Any]:
@@ -145,13 +133,3 @@ def _listed(resource: dict[str, Any], name: str) -> list[Any]:
     unchanged may hold a number or an object where an array belongs."""
     value = resource.get(name)
     return value if isinstance(value, list) else []
-
-
-def _per_ul(result: Any) -> int:
-    quantity = result.get("valueQuantity") if isinstance(result, dict) else None
-    return int(
-        isinstance(quantity, dict)
-        and quantity.get("code") == _PER_UL
-        and quantity.get("unit") == _PER_UL_UNIT
-        and quantity.get("system") == _UCUM
-    )

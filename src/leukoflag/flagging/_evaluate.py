@@ -927,7 +927,8 @@ def _evaluate_count(
             issues.append(lab_issue)
     # a count per µL as sent is whole: 4.500 /µl is not 4.5; one leukoflag normalized before
     # (0.0045 10*9/L, read back as 4.5 /uL) is judged as its original was
-    if reading.count.factor == 1 and not result.normalized_before:
+    per_ul = reading.count.factor == 1
+    if per_ul and not result.normalized_before:
         decimals = _decimals_suspect(result, reading)
         if decimals is not None:
             issues.append(decimals)
@@ -942,6 +943,8 @@ def _evaluate_count(
         if fraction is not None:
             issues.append(fraction)
             return _new_evaluation(location, analyte, issues=tuple(issues))
+    if per_ul and quantity is not None and _written_as_sent(result, quantity):
+        quantity = _new_normalized_quantity(quantity.value, quantity.comparator, rewritten=False)
     if (
         recognition.kind == _scope.COUNT
         and analyte is _WBC
@@ -1190,6 +1193,20 @@ class _Reading:
     quantity: NormalizedQuantity | None
     count: NormalizedCount
     notes: tuple[Issue, ...]
+
+
+def _written_as_sent(result: LabResult, quantity: NormalizedQuantity) -> bool:
+    """``result`` was sent as leukoflag writes ``quantity``: the same value in cells/µL, UCUM
+    ``/uL`` (a lab's FHIR count, or leukoflag's output read back), so it is written unchanged."""
+    unit, value = result.unit, result.value
+    return (
+        unit is not None
+        and unit.text == _PER_UL_TEXT
+        and unit.code == "/uL"
+        and unit.system == _UCUM
+        and isinstance(value, Number)
+        and str(value.value) == str(quantity.value)
+    )
 
 
 def _read_value(result: LabResult, analyte: Analyte) -> _Reading | Issue:
@@ -1733,6 +1750,9 @@ _SCALE_SUSPECT = "flag.scale-suspect"
 # Analyte.WBC for a test on every count: a member looked up on its class costs about ten times
 # the comparison in Python 3.11 (EnumType.__getattr__)
 _WBC = Analyte.WBC
+# the unit leukoflag writes a count in (fhir PER_UL_UNIT), and its UCUM system
+_PER_UL_TEXT = "cells/µL"
+_UCUM = "http://unitsofmeasure.org"
 _SEX_UNION = "flag.lab-range-sex-union"
 
 
@@ -3349,7 +3369,7 @@ def _withdrawn_ancs(state: _OrderState) -> list[Evaluation]:
                 location=location,
                 analyte=Analyte.ANC,
                 loinc=_scope.analyte_table().loinc_to_add[Analyte.ANC],
-                quantity=_new_normalized_quantity(value),
+                quantity=_new_normalized_quantity(value, rewritten=False),  # not sent: derived
                 issues=(note,),
                 derived_from=derived_from,
             )
@@ -3693,7 +3713,7 @@ def _derived_evaluation(
         location=location,
         analyte=analyte,
         loinc=_scope.analyte_table().loinc_to_add[analyte],
-        quantity=_new_normalized_quantity(value),
+        quantity=_new_normalized_quantity(value, rewritten=False),  # not sent: derived
         reference_range=judged.range,
         finding=finding,
         issues=(note, *judged.issues),
