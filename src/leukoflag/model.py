@@ -466,6 +466,10 @@ class Order:
     # (a reflex or add-on order); None when not sent. Not in repr, for the same reason
     parent_placer_id: Identifier | None = field(default=None, repr=False)
     parent_filler_id: Identifier | None = field(default=None, repr=False)
+    # ORC-9 of a new order (ORC-1 NW): when it was written (ServiceRequest.authoredOn), and the
+    # field it was read from; None and "" otherwise. Not in repr, for the same reason
+    authored: Timestamp | None = field(default=None, repr=False)
+    authored_location: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1335,3 +1335,48 @@ def test_obr_29_naming_only_the_placer_number_the_child_shares_references_its_pa
     (cbc, _), (_, child_based_on) = _based_on(bundle)
     assert child_based_on == [{"reference": cbc}]
     assert [i for i in conversion.issues if i.location.startswith("MSG[1]/OBR[2]-29")] == []
+
+
+# The order as the EHR placed it (ORC-1 NW), echoed by the lab with its results: ORC-9 is when
+# the order was written. A result transaction (ORC-1 RE) sends the time of that transaction.
+ORC_NEW = "ORC|NW|ORD55377^EHR|LAB88164^CORELAB||||||20261124074500-0500"
+ORC_RESULT_TIMED = "ORC|RE|ORD55377^EHR|LAB88164^CORELAB||CM||||20261124090500-0500"
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_orc_9_of_a_new_order_is_the_service_requests_authored_on(
+    version: Literal["R4", "R5"],
+) -> None:
+    # V2-to-FHIR IG ORC[ServiceRequest]: ORC-9 → authoredOn, if ORC-1 is NW
+    bundle, conversion = _convert(message(PID, PV1, ORC_NEW, OBR, WBC_SIGNED_OUT), version)
+    assert fhir.validate(bundle, version) == []
+    (request,) = _resources(bundle, "ServiceRequest")
+    assert request["authoredOn"] == "2026-11-24T07:45:00-05:00"
+    assert _unmapped_at(conversion, "MSG[1]/ORC[1]-9") == []
+
+
+def test_orc_9_of_a_result_transaction_is_not_carried_and_says_why() -> None:
+    bundle, conversion = _convert(message(PID, PV1, ORC_RESULT_TIMED, OBR, WBC_SIGNED_OUT), "R4")
+    (request,) = _resources(bundle, "ServiceRequest")
+    assert "authoredOn" not in request
+    assert _unmapped_at(conversion, "MSG[1]/ORC[1]-9") == [
+        (
+            "ORC-9 date/time of transaction is not carried: it is the order's authoredOn only for "
+            "a new order (ORC-1 NW; V2-to-FHIR IG ORC[ServiceRequest]), and ORC-1 is 'RE': "
+            "'20261124090500-0500'"
+        )
+    ]
+
+
+def test_orc_9_of_a_new_order_without_a_service_request_is_an_issue() -> None:
+    # No PID: no ServiceRequest, so the time the order was written has nowhere to go.
+    bundle, conversion = _convert(message(PV1, ORC_NEW, OBR, WBC_SIGNED_OUT), "R4")
+    assert _resources(bundle, "ServiceRequest") == []
+    (issue,) = [i for i in conversion.issues if i.code == "fhir.authored-not-written"]
+    assert (issue.location, issue.text) == (
+        "MSG[1]/ORC[1]-9",
+        (
+            "ORC-9 '2026-11-24T07:45:00-05:00' (the new order's authoredOn) is not written: no "
+            "ServiceRequest (the message has no PID)"
+        ),
+    )

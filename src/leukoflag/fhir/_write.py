@@ -671,6 +671,8 @@ class _Writer:
         resource["intent"] = "reflex-order" if order.specimen_action == "G" else "order"
         if order.priority:  # V2-to-FHIR IG OBR[ServiceRequest], TQ1[ServiceRequest]
             resource["priority"] = order.priority
+        if order.authored is not None:  # V2-to-FHIR IG ORC[ServiceRequest]: ORC-9 if ORC-1 NW
+            self.time(resource, "authoredOn", order.authored, order.authored_location)
         code = _CONCEPT(order.code, None)  # a code respaced: told at the report
         if code is not None:
             resource["code"] = {"concept": code} if self.r5 else code  # R5: CodeableReference
@@ -764,12 +766,20 @@ class _Writer:
         ]
 
     def request_parts_not_written(self, order: Order, why: str) -> None:
-        """The Issues for the parts of ``order`` only a ServiceRequest holds (its priority and
-        OBR-29 parent), when no ServiceRequest is written for it (``why``)."""
+        """The Issues for the parts of ``order`` only a ServiceRequest holds (its priority, OBR-29
+        parent and ORC-9 authoredOn), when no ServiceRequest is written for it (``why``)."""
         if order.priority:  # rare: sent with no ServiceRequest to hold it
             self.priority_not_written(order, why)
         if order.parent_placer_id is not None or order.parent_filler_id is not None:
             self.parent_not_written(order, why)
+        if order.authored is not None:  # rare: ORC-1 NW with ORC-9
+            self.issue(
+                Severity.INFORMATION,
+                "authored-not-written",
+                order.authored_location,
+                f"ORC-9 {quoted(el.date_time(order.authored) or order.authored.text)} (the new "
+                f"order's authoredOn) is not written: no ServiceRequest ({why})",
+            )
 
     def parent_not_written(self, order: Order, why: str, *, itself: bool = False) -> None:
         """fhir.parent-order-not-written at OBR-29: the order has no ServiceRequest (``why``),

@@ -128,7 +128,7 @@ _CARRIED = {
     "MSH": frozenset({1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 18, 20}),
     "PID": frozenset({1, 2, 3, 4, 5, 7, 8, 11, 13, 14, 29, 30}),
     "PV1": frozenset({1, 2, 3, 7, 8, 9, 17, 19, 44, 45}),
-    "ORC": frozenset({1, 2, 3, 4, 5, 7, 12}),
+    "ORC": frozenset({1, 2, 3, 4, 5, 7, 9, 12}),
     "OBR": frozenset({1, 2, 3, 4, 7, 8, 10, 11, 14, 15, 16, 22, 24, 25, 27, 29, 32}),
     "OBX": frozenset({1, 2, 3, 4, 5, 6, 7, 8, 11, 14, 15, 16, 17, 18, 19, 21, 23, 25, 29}),
     "SPM": frozenset({1, 2, 4, 8, 11, 17, 18, 27}),
@@ -1694,6 +1694,29 @@ class _Reader:
         self.specimen = None
         self.note_target = order.notes
 
+    def _transaction_time(
+        self, order_fields: list[str], where: str, control: str, values: dict[str, Any]
+    ) -> None:
+        """ORC-9 date/time of transaction: V2-to-FHIR IG ORC[ServiceRequest] maps it to
+        ``authoredOn`` if ORC-1 is NW (a new order: the time it was written); of another
+        transaction (RE, results) it is that transaction's time, which is not carried."""
+        if self.delimiters.repetition in order_fields[9]:  # a DTM does not repeat
+            self._once(order_fields, where, 9)
+        if control.upper() == "NW":
+            stamp = self._time(order_fields[9], where, 9)
+            if stamp is not None:
+                values["authored"] = stamp
+                values["authored_location"] = f"{where}-9"
+            return
+        self._issue(
+            Severity.INFORMATION,
+            "hl7v2.field-unmapped",
+            f"{where}-9",
+            "ORC-9 date/time of transaction is not carried: it is the order's authoredOn only "
+            "for a new order (ORC-1 NW; V2-to-FHIR IG ORC[ServiceRequest]), and ORC-1 is "
+            f"{quoted(control) if control else 'empty'}: {quoted(order_fields[9], 80)}",
+        )
+
     def _cancelled_order(
         self,
         control: str,
@@ -1788,6 +1811,8 @@ class _Reader:
             if status_read:  # where the writer says it is lost, when it writes no ServiceRequest
                 values["request_status_location"] = f"{orc_where}-5"
         values["order_control"] = control = order_fields[1].split(d.component)[0].strip()
+        if order_fields[9]:  # rare in a result message
+            self._transaction_time(order_fields, orc_where, control, values)
         code = None
         if obr is not None:
             if d.repetition in request[4]:  # OBR-4 does not repeat (as OBX-3)
