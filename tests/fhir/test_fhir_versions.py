@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from fhir_builders import assert_valid
@@ -223,7 +223,7 @@ def _wbc_of(specimen: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.parametrize("control_first", [True, False])
 @pytest.mark.parametrize("version", ["R4", "R5"])
 def test_a_control_role_among_a_specimens_roles_marks_control_material_in_r4_and_r5(
-    version: str, control_first: bool
+    version: Literal["R4", "R5"], control_first: bool
 ) -> None:
     # Specimen.role repeats (R5 role, R4 its cross-version extension): R5 read the first role
     # only and R4 the last, so the same QC specimen was control material in one version and
@@ -234,6 +234,73 @@ def test_a_control_role_among_a_specimens_roles_marks_control_material_in_r4_and
     else:
         url = _XVER + "Specimen.role"
         specimen = {"extension": [{"url": url, "valueCodeableConcept": r} for r in roles]}
-    conversion = leukoflag.convert(json.dumps(_wbc_of(specimen)))
+    # each asked for in its own version (R5 asked for R4 is fhir.version-kept too)
+    settings = Settings(fhir_version=version)
+    conversion = leukoflag.convert(json.dumps(_wbc_of(specimen)), settings=settings)
     assert conversion.findings == []
     assert [i.code for i in conversion.issues] == ["flag.control-material"]
+
+
+def _r5_report(**r5: Any) -> dict[str, Any]:
+    """A collection Bundle of a CBC report (R5: its DiagnosticReport.note, the lab's comment,
+    is R5's only) with a WBC of 2,100 cells/µL, in ``r5`` the elements to set on the report."""
+    wbc = _wbc_of({"type": {"text": "Venous blood"}})
+    wbc["id"] = "wbc-r5-0713"
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "cbc-r5-0713",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "subject": {"reference": "Patient/pt-0713"},
+        "result": [{"reference": "Observation/wbc-r5-0713"}],
+        **r5,
+    }
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "https://lab.example.org/fhir/DiagnosticReport/cbc-r5-0713",
+             "resource": report},
+            {"fullUrl": "https://lab.example.org/fhir/Observation/wbc-r5-0713", "resource": wbc},
+        ],
+    }  # fmt: skip
+
+
+_R5_NOTE = {"note": [{"text": "Sample re-run after clot check."}]}
+
+
+def test_r5_input_written_in_r5_when_r4_is_asked_for_says_so_at_the_item() -> None:
+    # an integration engine asking for R4 (the default) got R5 back without a word
+    conversion = leukoflag.convert(json.dumps(_r5_report(**_R5_NOTE)))
+    (bundle,) = conversion.bundles
+    assert bundle["entry"][0]["resource"]["note"] == _R5_NOTE["note"]  # not down-converted
+    (kept,) = [i for i in conversion.issues if i.code == "fhir.version-kept"]
+    assert (str(kept.severity), kept.location) == ("warning", "ITEM[1]")
+    assert kept.text == (
+        "the item is FHIR R5 (ITEM[1]/Bundle.entry[0].resource.note is R5's only): it is "
+        "flagged in place and written in R5, its own version, not in R4 "
+        "(Settings.fhir_version): leukoflag does not convert resources between FHIR versions"
+    )
+    assert [f.code for f in conversion.findings] == ["LU"]  # flagged all the same
+
+
+@pytest.mark.parametrize(
+    ("r5", "element"),
+    [
+        ({"status": "modified"}, "Bundle.entry[0].resource.status"),
+        ({"contained": [{"resourceType": "Specimen", "id": "s", "role": [_PATIENT_ROLE]}]},
+         "Bundle.entry[0].resource.contained[0].role"),
+    ],
+)  # fmt: skip
+def test_r5_codes_and_contained_r5_elements_say_the_item_is_r5(
+    r5: dict[str, Any], element: str
+) -> None:
+    conversion = leukoflag.convert(json.dumps(_r5_report(**r5)))
+    (kept,) = [i for i in conversion.issues if i.code == "fhir.version-kept"]
+    assert f"(ITEM[1]/{element} is R5's only)" in kept.text
+
+
+def test_r5_input_asked_for_in_r5_and_r4_input_say_nothing_of_versions() -> None:
+    r5 = leukoflag.convert(json.dumps(_r5_report(**_R5_NOTE)), settings=Settings(fhir_version="R5"))
+    r4 = leukoflag.convert(json.dumps(_r5_report()))
+    assert [i for i in (*r5.issues, *r4.issues) if i.code == "fhir.version-kept"] == []

@@ -1056,8 +1056,18 @@ def flag_in_place(
         for order in group.orders
         for result in order.results
     }
-    del settings  # nothing version- or policy-specific is written in place (see docs/fhir-input.md)
     flagger = _Flagger(item, evaluations, _Editor(item.resource), results)
+    # nothing version-specific is written in place (docs/fhir-input.md): an R5 item stays R5
+    if item.r5_element and settings.fhir_version != "R5":
+        flagger.issue(
+            Severity.WARNING,
+            "version-kept",
+            item.location,
+            f"the item is FHIR R5 ({item.r5_element} is R5's only): it is flagged in place and "
+            f"written in R5, its own version, not in {settings.fhir_version} "
+            "(Settings.fhir_version): leukoflag does not convert resources between FHIR "
+            "versions",
+        )
     for location, evaluation in evaluations.items():
         flagger.apply(location, evaluation)
     for path in item.legacy:

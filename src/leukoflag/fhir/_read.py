@@ -175,6 +175,9 @@ class FhirItem:
     # the timestamp of a message Bundle, or of a Bundle leukoflag wrote from HL7 v2 (MSH-7): its
     # offset names the zone of the item's local times (a birth date without time)
     sent: Timestamp | None = None
+    # the location of the first element or code of the item that only FHIR R5 has (the item is
+    # R5, and flagged in place it stays R5), "" when none
+    r5_element: str = ""
 
     @property
     def location(self) -> str:
@@ -466,7 +469,52 @@ def _item(
         derived=tuple(k for k, n in reader.nodes.items() if n.derived) if reader.derived else (),
         panel_subjects=reader.panel_subjects,
         sent=reader.sent,
+        r5_element=_r5_element(reader),
     )
+
+
+# Elements only FHIR R5 has, of the resources an item holds results in (R4 and R4B have none of
+# them: hl7.org/fhir/R5 Observation, DiagnosticReport, Specimen, ServiceRequest, Bundle)
+_R5_ONLY = {
+    "Observation": (
+        "triggeredBy",
+        "instantiatesCanonical",
+        "instantiatesReference",
+        "bodyStructure",
+    ),
+    "DiagnosticReport": ("supportingInfo", "note", "composition", "study"),
+    "Specimen": ("role", "feature", "combined"),
+    "ServiceRequest": ("focus", "bodyStructure"),
+    "Bundle": ("issues",),
+}
+# codes only R5 has: DiagnosticReport.status modified, Quantity.comparator ad
+_R5_CODES = {"DiagnosticReport": ("status", "modified"), "Observation": ("valueQuantity", "ad")}
+
+
+def _r5_element(reader: _ItemReader) -> str:
+    """Where the item read by ``reader`` first holds an element or a code only R5 has, in its
+    resources or the resources they contain; "" when nowhere (R4, R4B, or not known)."""
+    root = reader.root
+    top = [reader.located(root, (), root)] if root.get("resourceType") == "Bundle" else []
+    for located in (*top, *reader.resources):
+        held = [(located.resource, located.path)]
+        held.extend(
+            (inner, (*located.path, "contained", i))
+            for i, inner in enumerate(_list(located.resource.get("contained")))
+            if isinstance(inner, dict)
+        )
+        for resource, path in held:
+            kind = resource.get("resourceType")
+            for name in _R5_ONLY.get(kind, ()) if isinstance(kind, str) else ():
+                if name in resource:
+                    return f"{reader.location(path)}.{name}"
+            name, code = _R5_CODES.get(kind, ("", "")) if isinstance(kind, str) else ("", "")
+            value = resource.get(name) if name else None
+            if isinstance(value, dict):  # a Quantity: its comparator
+                value, name = value.get("comparator"), f"{name}.comparator"
+            if code and value == code:
+                return f"{reader.location(path)}.{name}"
+    return ""
 
 
 # --------------------------------------------------------------------------- resource → model
