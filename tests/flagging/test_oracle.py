@@ -193,7 +193,8 @@ def judge(ctx: Context, value: Decimal) -> Verdict:
         "range_source": source,
     }
     a = ctx.analyte
-    if value < ctx.critical:
+    # critical low is a degree of low: below the low limit of the range used too (when it has one)
+    if value < ctx.critical and (low is None or value < low):
         return Verdict("LL", f"{a}-critical-low", ctx.critical, **common)  # type: ignore[arg-type]
     if value < SIGNIFICANT[a]:
         return Verdict("LU", f"{a}-significantly-low", SIGNIFICANT[a], **common)  # type: ignore[arg-type]

@@ -51,7 +51,16 @@ from leukoflag._range_text import (
 )
 from leukoflag.errors import UnitError
 from leukoflag.flagging import _scope
-from leukoflag.flagging._rules import INFINITY, Criteria, Point, Profile, Rules, Verdict, load_rules
+from leukoflag.flagging._rules import (
+    INFINITY,
+    Criteria,
+    Point,
+    Profile,
+    Rules,
+    Verdict,
+    load_rules,
+    under,
+)
 from leukoflag.model import (
     Analyte,
     CodedResult,
@@ -1940,6 +1949,12 @@ def _judge(
     issues = _age_issues(age, profile, context, location, state.age_unused)
     chosen, criteria = _criteria(profile, lab, graded, state)
     verdict, bound_issue = _verdict(criteria, bounds, location, analyte, result)
+    # rare: significantly low (a critical limit is at most the LU threshold, Settings), maybe
+    # below a critical limit the range judged by holds, which is not LL (Criteria._code)
+    if verdict is not None and verdict.code == "LU":
+        held = _critical_held(criteria, verdict, bounds[1], analyte, location)
+        if held is not None:
+            issues.append(held)
     if age.youngest != age.step and verdict is not None:
         # A birth date sent as a year or month: judge every younger age it allows too (each age
         # step between its ends: a birth year may span three bands whose ends agree)
@@ -1985,6 +2000,28 @@ def _judge(
     if bound_issue is not None:
         issues.append(bound_issue)
     return _Judged(chosen, verdict, criteria, issues)
+
+
+def _critical_held(
+    criteria: Criteria, verdict: Verdict, point: Point, analyte: Analyte, location: str
+) -> Issue | None:
+    """flag.critical-within-range: ``point`` (the value, or the bound that decided it) is below
+    the critical low, but not below the low limit of the range it is judged by, so not LL."""
+    is_below = under(point)
+    limit = criteria.critical_below
+    if not is_below(limit) or not criteria.critical_held(is_below):
+        return None
+    low = criteria.reference.low
+    assert low is not None  # held: the range has one
+    return _issue(
+        Severity.WARNING,
+        "critical-within-range",
+        location,
+        f"{analyte.value.upper()} {_fmt(point[0])} cells/µL is below the critical low of "
+        f"{_fmt(limit)} cells/µL (Settings.critical_low) but not below {_fmt(low)} cells/µL, "
+        f"the low limit of the range it is judged by ({criteria.citation}): a critical low "
+        f"is a degree of low, so it is {verdict.code} ({verdict.rule}), not LL",
+    )
 
 
 def _written(verdict: Verdict) -> tuple[str, Coding | None, str, int | None]:

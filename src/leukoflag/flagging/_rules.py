@@ -366,7 +366,9 @@ class Criteria:
         self, point: Point, is_below: Callable[[Decimal], bool], *, finding: bool
     ) -> tuple[str, str, Decimal | None, str]:
         profile = self.profile
-        if is_below(self.critical_below):
+        # a critical low is a degree of low: not of a count the range it is judged by holds
+        # (a lab's own low limit below Settings.critical_low: critical_held)
+        if is_below(self.critical_below) and not self.critical_held(is_below):
             critical = profile.critical
             return "LL", critical.id, self.critical_below, critical.citation
         lu = profile.significant
@@ -382,6 +384,12 @@ class Criteria:
         if ref.high is not None and above(point, ref.high):
             return "H", above_range, ref.high, self.citation
         return "N", within_range, None, self.citation
+
+    def critical_held(self, is_below: Callable[[Decimal], bool]) -> bool:
+        """Whether a point (``is_below`` of it) is not below the low limit of the range it is
+        judged by (none: not held), so that it is not LL below the critical low."""
+        low = self.reference.low
+        return low is not None and not is_below(low)
 
     def _grade(self, is_below: Callable[[Decimal], bool]) -> int | None:
         if self.ctcae is None:

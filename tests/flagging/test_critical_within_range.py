@@ -1,0 +1,98 @@
+"""A critical low (LL) is a degree of low: a count the range used holds is not critical, even
+below a critical limit set above a lab's own low limit (Settings.critical_low, docs/settings.md)."""
+
+from __future__ import annotations
+
+import json
+
+import leukoflag
+from leukoflag import Settings
+
+CRITICAL_WBC_3000 = Settings(critical_low={"wbc": 3000})
+
+
+def _oru(value: str, reference: str) -> str:
+    # a lab whose adult WBC range starts at 2.5 x 10^3/uL (its own population's LLN)
+    return (
+        "\r".join(
+            (
+                (
+                    r"MSH|^~\&|CORELAB|EASTFIELD|EHR|EASTFIELD|20261124093000-0500||ORU^R01^ORU_R01|"
+                    "EF-4401|P|2.5.1"
+                ),
+                "PID|1||MRN200188^^^EASTFIELD^MR||TESTCASE^ROWAN||19750604|F",
+                "OBR|1|EO-4401^EHR|EL-4401^CORELAB|58410-2^CBC panel^LN|||20261124081000-0500",
+                (
+                    f"OBX|1|NM|6690-2^Leukocytes^LN||{value}|10*3/uL^^UCUM|{reference}||||F|||"
+                    "20261124081000-0500"
+                ),
+            )
+        )
+        + "\r"
+    )
+
+
+def test_a_wbc_within_the_labs_range_is_not_critical_below_a_higher_critical_limit() -> None:
+    conversion = leukoflag.convert(_oru("2.8", "2.5-9.0"), settings=CRITICAL_WBC_3000)
+    (finding,) = conversion.findings
+    # below 3,000: CTCAE grade 2, significantly low; not critical (LL) inside 2,500-9,000
+    assert (finding.code, finding.rule) == ("LU", "wbc-significantly-low")
+    (held,) = [i for i in conversion.issues if i.code == "flag.critical-within-range"]
+    assert (str(held.severity), held.location) == ("warning", "MSG[1]/OBX[1]")
+    assert held.text == (
+        "WBC 2,800 cells/µL is below the critical low of 3,000 cells/µL "
+        "(Settings.critical_low) but not below 2,500 cells/µL, the low limit of the range it "
+        "is judged by (the lab's reference range, as sent): a critical low is a degree of "
+        "low, so it is LU (wbc-significantly-low), not LL"
+    )
+    (observation,) = [
+        e["resource"]
+        for e in conversion.bundles[0]["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert observation["interpretation"][0]["coding"][0]["code"] == "LU"
+
+
+def test_a_wbc_below_the_labs_range_and_the_critical_limit_is_critical() -> None:
+    conversion = leukoflag.convert(_oru("2.4", "2.5-9.0"), settings=CRITICAL_WBC_3000)
+    assert [(f.code, f.rule) for f in conversion.findings] == [("LL", "wbc-critical-low")]
+    assert [i for i in conversion.issues if i.code == "flag.critical-within-range"] == []
+
+
+def test_without_a_lab_range_the_critical_limit_applies_below_the_supplied_range() -> None:
+    # the supplied adult female range starts at 4,500: 2,800 is low by it, and critical
+    conversion = leukoflag.convert(_oru("2.8", ""), settings=CRITICAL_WBC_3000)
+    assert [(f.code, f.rule) for f in conversion.findings] == [("LL", "wbc-critical-low")]
+
+
+def _anc(value: float) -> bytes:
+    """A FHIR ANC whose lab range starts at 0.8 x 10^3/uL, of a woman born in 1975."""
+    ten3 = {"unit": "10*3/uL", "system": "http://unitsofmeasure.org", "code": "10*3/uL"}
+    observation = {
+        "resourceType": "Observation",
+        "id": "anc-4402",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "751-8"}]},
+        "subject": {"reference": "#pt"},
+        "effectiveDateTime": "2026-11-24T08:10:00-05:00",
+        "valueQuantity": {"value": value, **ten3},
+        "referenceRange": [{"low": {"value": 0.8, **ten3}, "high": {"value": 6.0, **ten3}}],
+        "contained": [
+            {"resourceType": "Patient", "id": "pt", "gender": "female", "birthDate": "1975-06-04"}
+        ],
+    }
+    return json.dumps(observation).encode()
+
+
+def test_a_fhir_anc_within_the_labs_range_is_not_critical_below_a_higher_critical_limit() -> None:
+    settings = Settings(critical_low={"anc": 1000})
+    held = leukoflag.convert(_anc(0.9), settings=settings)
+    assert [(f.code, f.rule) for f in held.findings] == [("LU", "anc-significantly-low")]
+    (issue,) = [i for i in held.issues if i.code == "flag.critical-within-range"]
+    assert issue.location == "ITEM[1]/Observation"
+    assert issue.text.startswith(
+        "ANC 900 cells/µL is below the critical low of 1,000 cells/µL (Settings.critical_low) "
+        "but not below 800 cells/µL"
+    )
+    critical = leukoflag.convert(_anc(0.7), settings=settings)
+    assert [(f.code, f.rule) for f in critical.findings] == [("LL", "anc-critical-low")]
