@@ -2392,3 +2392,34 @@ def test_a_range_value_whose_high_is_in_an_unknown_unit_names_that_unit() -> Non
     assert unknown.code == "units.unknown-unit"
     assert "'cells per mcl'" in unknown.text
     assert "10*3/uL" not in unknown.text
+
+
+def _wbc_coded(system: str, code: str = "6690-2") -> dict[str, Any]:
+    """A WBC of 2.8 10*3/uL coded under ``system`` (as a C-CDA to FHIR converter writes it)."""
+    return {
+        "resourceType": "Observation",
+        "id": "wbc-cda-7710",
+        "status": "final",
+        "code": {"coding": [{"system": system, "code": code, "display": "WBC # Bld Auto"}]},
+        "effectiveDateTime": "2026-11-20T08:15:00-05:00",
+        "valueQuantity": {"value": 2.8, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+    }
+
+
+def test_a_count_coded_under_the_loinc_oid_is_read_as_loinc() -> None:
+    # 2.16.840.1.113883.6.1 is LOINC's OID (HL7 OID registry; the identifier of FHIR's LOINC
+    # code system), as HL7 v2 reads it in OBX-3.3: not a local system
+    conversion = leukoflag.convert(json.dumps(_wbc_coded("urn:oid:2.16.840.1.113883.6.1")))
+    (finding,) = conversion.findings
+    assert (finding.value_per_ul, finding.code) == (Decimal(2800), "LU")
+    assert [i.code for i in conversion.issues if i.code == "flag.loinc-code-local"] == []
+    # the code is left as sent: no http://loinc.org coding is added beside it
+    (output,) = conversion.bundles
+    assert output["code"] == _wbc_coded("urn:oid:2.16.840.1.113883.6.1")["code"]
+
+
+def test_a_loinc_code_under_another_oid_is_still_local() -> None:
+    conversion = leukoflag.convert(json.dumps(_wbc_coded("urn:oid:2.16.840.1.113883.6.12")))
+    assert conversion.findings == []
+    (local,) = [i for i in conversion.issues if i.code == "flag.loinc-code-local"]
+    assert local.location == "ITEM[1]/Observation.code"

@@ -2562,10 +2562,22 @@ def _text(value: Any) -> str:
 def _coding(value: Any) -> Coding | None:
     if not isinstance(value, dict):
         return None
+    system = _text(value.get("system"))
+    if system.startswith("urn:oid:"):
+        # a system with a FHIR URI sent as its OID (LOINC's): that system, its OID the name sent
+        uri = tables().system_oids.get(system)
+        if uri is not None:
+            return Coding(
+                code=_text(value.get("code")),
+                display=_text(value.get("display")),
+                system=uri,
+                version=_text(value.get("version")),
+                system_name=system,
+            )
     return Coding(
         code=_text(value.get("code")),
         display=_text(value.get("display")),
-        system=_text(value.get("system")),
+        system=system,
         version=_text(value.get("version")),
     )
 

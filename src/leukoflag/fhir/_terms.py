@@ -94,6 +94,7 @@ class Tables:
     range_sex: Mapping[tuple[str, str], str]  # appliesTo (system, code) → male / female
     age_units: Mapping[str, str]  # referenceRange.age UCUM code → year, month, week, day, hour
     service_section: Mapping[str, str]  # table 0074 code (OBR-24) → display
+    system_oids: Mapping[str, str]  # a code system's urn:oid: → its FHIR URI
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +201,9 @@ def tables() -> Tables:
                 row["code"]: row["display"]
                 for row in _table(data, "service_section", ("code", "display"))
             }
+        ),
+        system_oids=MappingProxyType(
+            {row["oid"]: row["system"] for row in _table(data, "system_oid", ("oid", "system"))}
         ),
     )
 
