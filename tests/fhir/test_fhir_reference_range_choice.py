@@ -1352,3 +1352,20 @@ def test_of_age_ranges_that_meet_at_an_age_neither_judges_a_birth_year_spanning_
         "[0] for ages 0 a-1 a, and the patient (born 2025-01-01 to 2025-12-31) may not be of "
         "those ages on the result date 2026-11-20" in issue.text
     )
+
+
+def test_ranges_per_sex_coded_under_the_snomed_oid_judge_each_sex() -> None:
+    # SNOMED CT sent as its OID 2.16.840.1.113883.6.96 (as C-CDA to FHIR converters write it):
+    # still SNOMED's Female and Male, so a woman's 10.5 is H against the lab's 4.0-10.0 for women
+    oid = "urn:oid:2.16.840.1.113883.6.96"
+    women = {"coding": [{"system": oid, "code": "248152002", "display": "Female"}]}
+    men = {"coding": [{"system": oid, "code": "248153007", "display": "Male"}]}
+    ranges = [
+        lab_range("4.0", "10.0", applies_to=[women]),
+        lab_range("4.5", "11.5", applies_to=[men]),
+    ]
+    observation, issues = judged(bundle("10.5", ranges, birth="1980-01-09", gender="female"))
+    assert observation["interpretation"][0]["coding"][0]["code"] == "H"
+    assert explanation(observation)["rangeSource"] == "lab"
+    assert normalized(observation) == [(Decimal("4.0E+3"), Decimal("1.00E+4"))]
+    assert not not_applicable(issues)

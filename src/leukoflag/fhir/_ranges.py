@@ -363,6 +363,8 @@ def _sexes(concept: Any) -> set[str]:
     for coding in codings if isinstance(codings, list) else []:
         if isinstance(coding, dict):
             system, code = coding.get("system"), coding.get("code")
+            if isinstance(system, str) and system.startswith("urn:oid:"):
+                system = tables().system_oids.get(system, system)  # SNOMED CT's OID: SNOMED CT
             if isinstance(system, str) and isinstance(code, str) and (system, code) in known:
                 sexes.add(known[system, code])
     if not codings and isinstance(concept, dict) and isinstance(concept.get("text"), str):
