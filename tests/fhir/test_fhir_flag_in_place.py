@@ -112,6 +112,28 @@ def test_element_ids_of_the_sent_quantity_and_range_limits_stay_on_the_written_o
     assert fhir.dumps(again) == fhir.dumps(output)
 
 
+UNCERTAINTY = "http://hl7.org/fhir/StructureDefinition/iso21090-uncertainty"
+
+
+def test_extensions_of_the_sent_quantity_stay_with_it_in_its_translation() -> None:
+    # the analyser's standard deviation, in the sent unit (FHIR: same units as the quantity),
+    # and a lab's note on its range's low limit: they describe the quantities as sent
+    sent = original("r4-wbc-observation.json")
+    sent["valueQuantity"]["extension"] = [{"url": UNCERTAINTY, "valueDecimal": Decimal("0.12")}]
+    method = {"url": "http://lis.example.org/fhir/range-method", "valueString": "Sysmex XN"}
+    sent["referenceRange"][0]["low"]["extension"] = [method]
+    (output,) = leukoflag.convert(fhir.dumps(sent)).bundles
+    quantity, low = output["valueQuantity"], output["referenceRange"][0]["low"]
+    # 0.12 is 0.12 10*3/uL (120 cells/µL): not beside 2,850 cells/µL, where it would be 0.12 cells
+    assert (quantity["value"], urls(quantity)) == (Decimal("2850"), [PQ])
+    assert quantity["extension"][0]["valueQuantity"] == sent["valueQuantity"]
+    # the range limit's extension is not lost: kept with the limit as sent
+    assert (low["value"], urls(low)) == (Decimal("4500"), [PQ])
+    assert low["extension"][0]["valueQuantity"] == sent["referenceRange"][0]["low"]
+    (again,) = leukoflag.convert(fhir.dumps(output)).bundles
+    assert fhir.dumps(again) == fhir.dumps(output)
+
+
 def test_everything_but_the_contract_elements_comes_out_unchanged() -> None:
     (output,) = convert("r4-wbc-observation.json").bundles
     sent = original("r4-wbc-observation.json")

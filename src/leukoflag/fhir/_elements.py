@@ -397,10 +397,10 @@ def not_ucum(sent: dict[str, Any]) -> dict[str, Any]:
     if not units.misread_ucum_code(Unit(unit, code, UCUM)):
         return sent
     kept = {k: v for k, v in sent.items() if k not in ("extension", "system", "code", "unit")}
-    if unit == code:
-        return {**kept, "unit": unit}
     extensions = sent.get("extension")
     own = extensions if isinstance(extensions, list) else []
+    if unit == code:
+        return {"extension": own, **kept, "unit": unit} if own else {**kept, "unit": unit}
     marked = [*own, {"url": UNIT_CODE_SENT, "valueString": code}]
     return {"extension": marked, **kept, "unit": unit}
 

@@ -258,6 +258,9 @@ class _Flagger:
                 text = f"{comparator}{el.plain_number(original.get('value'))} {unit}".strip()
                 kept = [*own, {"url": el.ORIGINAL_TEXT, "valueString": text}]
             else:
+                # the sent quantity's extensions describe it as sent (an uncertainty is in its
+                # unit): they stay with it, in its translation, not beside the count in cells/µL
+                own, original = _with_sent_extensions(own, original)
                 kept = [*own, {"url": el.PQ_TRANSLATION, "valueQuantity": el.not_ucum(original)}]
         normalized = el.per_ul(evaluation.quantity.value, evaluation.quantity.comparator)
         if "comparator" in normalized:
@@ -368,12 +371,13 @@ class _Flagger:
                 and not (edited and chosen.limits_sent is not None)
             ):
                 as_sent = {k: v for k, v in sent_limit.items() if k not in ("extension", "id")}
+                # its extensions (a lab's note on the limit) stay with it, as the value's do
+                kept, as_sent = _with_sent_extensions(others or [], as_sent)
                 translated = el.not_ucum(as_sent)
                 if translated is not as_sent and not said:  # rare: a limit's K/uL coded as UCUM
                     at = f"{location}.referenceRange[{index}]"
                     self.limit_not_ucum(as_sent, evaluation, at)
                     said = True
-                kept = others if edited and others is not None else []
                 limit = {
                     **_element_id(sent_limit),
                     "extension": [*kept, {"url": el.PQ_TRANSLATION, "valueQuantity": translated}],
@@ -824,6 +828,18 @@ def _urls(element: Any) -> str:
     extensions = _listed(element.get("extension")) if isinstance(element, dict) else []
     urls = [quoted(e.get("url")) for e in extensions if isinstance(e, dict)]
     return ", ".join(urls[:5]) + (f" and {len(urls) - 5} more" if len(urls) > 5 else "") or "none"
+
+
+def _with_sent_extensions(
+    own: list[dict[str, Any]], sent: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The extensions of a quantity as sent (``own``, but the originals leukoflag kept before)
+    moved from the element written in cells/µL to ``sent``, the quantity as sent, where they
+    describe what they were sent with (an uncertainty in its unit): (those left, ``sent``)."""
+    theirs = [e for e in own if e.get("url") not in _KEPT]
+    if not theirs:
+        return own, sent
+    return [e for e in own if e.get("url") in _KEPT], {"extension": theirs, **sent}
 
 
 def _listed(value: Any) -> list[Any]:
