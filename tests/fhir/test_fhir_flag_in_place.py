@@ -3742,3 +3742,40 @@ def test_an_interpretation_code_in_lower_case_is_read_in_upper_case_and_compared
     assert bool(disagreement) is disagrees
     if disagrees:
         assert disagreement[0].text == "the sender's interpretation is h; leukoflag computed LU"
+
+
+def test_an_interpretation_code_sent_without_a_system_is_read_as_table_0078s() -> None:
+    # a coding without a system is compared as table 0078's ('H' is): 'h' was neither compared
+    # with the computed LU nor said, and 'XYZ' passed through without a word
+    resource = original("r4-wbc-observation.json")
+    resource["interpretation"] = [{"coding": [{"code": "h"}]}]
+    conv = leukoflag.convert(fhir.dumps(resource))
+    (case,) = [i for i in conv.issues if i.code == "fhir.interpretation-code-case"]
+    assert case.location == "ITEM[1]/Observation.interpretation[0].coding[0].code"
+    assert "'h'" in case.text
+    assert "'H'" in case.text
+    (disagreement,) = [i for i in conv.issues if i.code == "flag.sender-disagrees"]
+    assert disagreement.text == "the sender's interpretation is h; leukoflag computed LU"
+    resource["interpretation"] = [{"coding": [{"code": "XYZ"}]}]
+    conv = leukoflag.convert(fhir.dumps(resource))
+    (unknown,) = [i for i in conv.issues if i.code == "fhir.interpretation-code-unknown"]
+    assert unknown.location == "ITEM[1]/Observation.interpretation[0].coding[0].code"
+    assert "'XYZ'" in unknown.text
+    assert "flag.sender-disagrees" not in {i.code for i in conv.issues}
+
+
+def test_an_interpretation_code_sent_with_blanks_around_it_is_compared_without_a_word() -> None:
+    # 'H ' was said to be 'kept as sent, and not compared' (at the interpretation, not its
+    # code) while flag.sender-disagrees compared it as H: read as H, as HL7 v2 trims OBX-8
+    resource = original("r4-wbc-observation.json")
+    resource["interpretation"] = [{"coding": [{"system": V3, "code": "H "}]}]
+    conv = leukoflag.convert(fhir.dumps(resource))
+    codes = [i.code for i in conv.issues]
+    assert "fhir.interpretation-code-unknown" not in codes
+    (disagreement,) = [i for i in conv.issues if i.code == "flag.sender-disagrees"]
+    assert disagreement.text == "the sender's interpretation is H; leukoflag computed LU"
+    resource["interpretation"] = [{"coding": [{"system": V3, "code": " h"}]}]
+    conv = leukoflag.convert(fhir.dumps(resource))
+    (case,) = [i for i in conv.issues if i.code == "fhir.interpretation-code-case"]
+    assert case.location == "ITEM[1]/Observation.interpretation[0].coding[0].code"
+    assert "flag.sender-disagrees" in {i.code for i in conv.issues}

@@ -2046,7 +2046,7 @@ class _ItemReader:
         for concept in interpretation:
             flags.extend(_concept(_object(concept, f"{where}.interpretation")).codings)
         codes = _interpretation_codes()
-        if any(f.code not in codes and f.system in _FLAG_SYSTEMS for f in flags):  # rare
+        if any(f.code not in codes and f.system in _COMPARED_SYSTEMS for f in flags):  # rare
             flags = self._flag_codes(flags, interpretation, f"{where}.interpretation", legacy)
         if not legacy:
             # the current system first: an OID or a value set's URL is the rare case
@@ -2084,33 +2084,45 @@ class _ItemReader:
             for number, sent in enumerate(codings if isinstance(codings, list) else ()):
                 if isinstance(sent, dict) and isinstance(sent.get("code"), str):
                     concept_at = at if legacy.startswith("a single") else f"{at}[{index}]"
-                    key = (str(sent.get("system", "")), sent["code"].strip())
+                    system = sent.get("system")
+                    key = (system if isinstance(system, str) else "", sent["code"].strip())
                     places.setdefault(key, f"{concept_at}.coding[{number}].code")
         codes = _interpretation_codes()
         read: list[Coding] = []
         for flag in flags:
-            if flag.code in codes or flag.system not in _FLAG_SYSTEMS:
+            # blanks around a code are none of it ('H '), as flagging compares it and HL7 v2
+            # trims OBX-8; a coding without a system is compared as table 0078's
+            code = flag.code.strip()
+            if code in codes or not code or flag.system not in _COMPARED_SYSTEMS:
                 read.append(flag)
                 continue
-            location = places.get((flag.system, flag.code), at)
-            upper = flag.code.upper()
+            location = places.get((flag.system, code), at)
+            upper = code.upper()
+            of = (
+                f"is not in {flag.system}"
+                if flag.system
+                else "is sent without a system, and is none of HL7 table 0078's"
+            )
             if upper in codes:
                 self.issue(
                     Severity.WARNING,
                     "interpretation-code-case",
                     location,
-                    f"interpretation code {quoted(flag.code)} is not in {flag.system}, whose "
-                    f"codes are case-sensitive: read as {quoted(upper)}, as HL7 v2 reads OBX-8, "
-                    "and compared with the computed code",
+                    f"interpretation code {quoted(flag.code)} {of}, whose codes are "
+                    f"case-sensitive: read as {quoted(upper)}, as HL7 v2 reads OBX-8, and "
+                    "compared with the computed code",
                 )
                 read.append(replace(flag, code=upper, sent=flag.sent or flag.code))
                 continue
+            nor = (
+                "(nor in HL7 table 0078)" if flag.system else "(nor v3-ObservationInterpretation's)"
+            )
             self.issue(
                 Severity.WARNING,
                 "interpretation-code-unknown",
                 location,
-                f"interpretation code {quoted(flag.code)} is not in {flag.system} (nor in HL7 "
-                "table 0078): kept as sent, and not compared with the computed code",
+                f"interpretation code {quoted(flag.code)} {of} {nor}: kept as sent, and not "
+                "compared with the computed code",
             )
             read.append(flag)
         return read
@@ -3340,6 +3352,8 @@ def _control_type(kind: Concept) -> bool:
 _FLAG_SYSTEMS = frozenset(
     (V3_INTERPRETATION, "http://terminology.hl7.org/CodeSystem/v2-0078", *LEGACY_INTERPRETATION)
 )
+# and none: a code sent without a system is compared as table 0078's (as flagging does)
+_COMPARED_SYSTEMS = _FLAG_SYSTEMS | {""}
 
 
 @functools.cache
