@@ -2423,3 +2423,39 @@ def test_a_loinc_code_under_another_oid_is_still_local() -> None:
     assert conversion.findings == []
     (local,) = [i for i in conversion.issues if i.code == "flag.loinc-code-local"]
     assert local.location == "ITEM[1]/Observation.code"
+
+
+@pytest.mark.parametrize(
+    ("reason", "said"),
+    [
+        ({"text": "Specimen clotted"}, "data absent: unknown 'Specimen clotted'"),
+        (
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                        "code": "error",
+                    }
+                ],
+                "text": "Specimen clotted",
+            },
+            "data absent: error 'Specimen clotted'",
+        ),
+    ],
+)
+def test_a_data_absent_reason_sent_with_a_text_is_said_with_it(
+    reason: dict[str, Any], said: str
+) -> None:
+    # the lab's reason ('Specimen clotted') was dropped: 'no WBC value (data absent: unknown)'
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+        "subject": {"reference": "Patient/rv-5521"},
+        "effectiveDateTime": "2026-11-24T07:10:00-05:00",
+        "dataAbsentReason": reason,
+    }
+    conversion = leukoflag.convert(fhir.dumps(observation))
+    (absent,) = [i for i in conversion.issues if i.code == "flag.data-absent"]
+    assert absent.location == "ITEM[1]/Observation.dataAbsentReason"
+    assert absent.text == f"not flagged: no WBC value ({said})"

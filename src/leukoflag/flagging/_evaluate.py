@@ -1139,7 +1139,9 @@ def _value_problem(result: LabResult, analyte: Analyte) -> Issue | None:
     location = _value_at(result, "value")
     name = analyte.value.upper()
     if result.data_absent_reason:
-        why = f"no {name} value (data absent: {result.data_absent_reason})"
+        # the reason's text as sent ('Specimen clotted', FHIR dataAbsentReason.text) with it
+        shown = f" {quoted(value.text)}" if isinstance(value, NoValue) and value.text else ""
+        why = f"no {name} value (data absent: {result.data_absent_reason}{shown})"
         if not isinstance(value, NoValue):  # a value sent too: 'no value' denied what was sent
             why = (
                 f"the {name} value was sent with a data-absent reason "
