@@ -2459,3 +2459,12 @@ def test_a_data_absent_reason_sent_with_a_text_is_said_with_it(
     (absent,) = [i for i in conversion.issues if i.code == "flag.data-absent"]
     assert absent.location == "ITEM[1]/Observation.dataAbsentReason"
     assert absent.text == f"not flagged: no WBC value ({said})"
+
+
+def test_a_loinc_code_under_the_hl7v2_name_ln_is_told_the_fhir_system() -> None:
+    # a v2-to-FHIR converter copying OBX-3.3 'LN' into Coding.system: the warning told it to
+    # "send LOINC codes with the system LN", which it had done
+    conversion = leukoflag.convert(json.dumps(_wbc_coded("LN")))
+    (local,) = [i for i in conversion.issues if i.code == "flag.loinc-code-local"]
+    assert local.location == "ITEM[1]/Observation.code"
+    assert local.text.endswith("(send LOINC codes with the system http://loinc.org)")

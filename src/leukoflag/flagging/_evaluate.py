@@ -812,7 +812,8 @@ def _evaluate_recognized(
                     _at(location, "code"),
                     f"not flagged: {recognition.matched}; a code of a local coding system may "
                     "mean anything, so it is not read as LOINC (send LOINC codes with the "
-                    "system LN, http://loinc.org)",
+                    # in the input's own terms: HL7 v2 names LOINC LN, FHIR by its URI only
+                    f"system {'LN' if _from_hl7v2(location) else 'http://loinc.org'})",
                 ),
             ),
         )
