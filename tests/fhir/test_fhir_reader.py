@@ -2468,3 +2468,73 @@ def test_a_loinc_code_under_the_hl7v2_name_ln_is_told_the_fhir_system() -> None:
     (local,) = [i for i in conversion.issues if i.code == "flag.loinc-code-local"]
     assert local.location == "ITEM[1]/Observation.code"
     assert local.text.endswith("(send LOINC codes with the system http://loinc.org)")
+
+
+def _csf_count(specimen: Any) -> dict[str, Any]:
+    """A CSF WBC of 5 cells/µL (0.005 10*3/uL) whose contained Specimen is named by
+    ``specimen``: judged as blood, it would be critically low leukopenia."""
+    return {
+        "resourceType": "Observation",
+        "id": "csf-wbc-3391",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+        "subject": {"reference": "#pt"},
+        "specimen": specimen,
+        "effectiveDateTime": "2026-11-24T03:40:00-05:00",
+        "valueQuantity": {"value": 0.005, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+        "contained": [
+            {"resourceType": "Patient", "id": "pt", "gender": "male", "birthDate": "1969-04-02"},
+            {
+                "resourceType": "Specimen",
+                "id": "csf",
+                "type": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/v2-0487",
+                            "code": "CSF",
+                            "display": "Cerebrospinal fluid",
+                        }
+                    ]
+                },
+            },
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("key", "sent", "at", "why"),
+    [
+        # a 0..1 Reference sent as a list (an XML-to-JSON singleton) or as its reference text:
+        # read as no specimen, a CSF count was judged as blood (LL) without a word
+        ("specimen", [{"reference": "#csf"}], "specimen", "is not a Reference (a JSON object)"),
+        ("specimen", "#csf", "specimen", "is not a Reference (a JSON object)"),
+        ("specimen", {"reference": ["#csf"]}, "specimen.reference", "not a string"),
+        # read as no subject, the patient's age and sex were not known (adult rules, unsaid why)
+        ("subject", [{"reference": "#pt"}], "subject", "is not a Reference (a JSON object)"),
+        ("subject", {"reference": 5}, "subject.reference", "not a string"),
+    ],
+)
+def test_a_subject_or_specimen_that_is_not_a_reference_makes_the_observation_malformed(
+    key: str, sent: Any, at: str, why: str
+) -> None:
+    observation = _csf_count({"reference": "#csf"})
+    observation[key] = sent
+    conversion = leukoflag.convert(json.dumps(observation))
+    assert conversion.bundles == []
+    (rejected,) = conversion.rejected
+    assert rejected.reason.startswith(f"malformed Observation at ITEM[1]/Observation.{at}: ")
+    assert why in rejected.reason
+    # in a Bundle: passed through unread and unflagged, said at the element
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": observation}]}
+    conversion = leukoflag.convert(json.dumps(bundle))
+    (output,) = conversion.bundles
+    assert output == fhir.loads(json.dumps(bundle))
+    assert conversion.findings == []
+    (malformed,) = [i for i in conversion.issues if i.code == "fhir.observation-malformed"]
+    assert malformed.location == f"ITEM[1]/Bundle.entry[0].resource.{at}"
+
+
+def test_a_csf_count_whose_specimen_is_a_reference_is_not_judged_as_blood() -> None:
+    conversion = leukoflag.convert(json.dumps(_csf_count({"reference": "#csf"})))
+    assert conversion.findings == []
+    assert "flag.specimen-not-blood" in [i.code for i in conversion.issues]

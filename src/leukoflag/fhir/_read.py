@@ -1368,6 +1368,12 @@ class _ItemReader:
                 observation, "code", "Observation.code is required" if code is None else why
             )
             return []
+        for key in ("subject", "specimen"):
+            # a Reference sent as a list or a string, read as none, would judge a CSF count as
+            # blood or a child by adult rules without a word: which one was meant is not known
+            if key in resource and (wrong := _not_reference(resource[key], key)) is not None:
+                self.malformed(observation, *wrong)
+                return []
         if self.unknown_modifier(resource, observation.location):
             return []
         context = [
@@ -2481,6 +2487,17 @@ def _value_of(raw: Any, key: str, at: str) -> tuple[Value, Unit | None]:
     if key == "valueCodeableConcept":
         return CodedResult(_concept(_object(raw, at))), None
     return Text(raw if isinstance(raw, str) else dumps(raw).decode("utf-8")), None
+
+
+def _not_reference(value: Any, key: str) -> tuple[str, str] | None:
+    """Where and why ``value``, an Observation's ``key`` (``subject``, ``specimen``: one
+    Reference each), is not a Reference; None when it is one."""
+    if not isinstance(value, dict):
+        return key, f"{quoted(value)} is not a Reference (a JSON object)"
+    reference = value.get("reference")
+    if reference is not None and not isinstance(reference, str):
+        return f"{key}.reference", "not a string"
+    return None
 
 
 def _object(value: Any, where: str) -> dict[str, Any]:
