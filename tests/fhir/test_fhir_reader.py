@@ -2538,3 +2538,36 @@ def test_a_csf_count_whose_specimen_is_a_reference_is_not_judged_as_blood() -> N
     conversion = leukoflag.convert(json.dumps(_csf_count({"reference": "#csf"})))
     assert conversion.findings == []
     assert "flag.specimen-not-blood" in [i.code for i in conversion.issues]
+
+
+_CSF_TYPE = {
+    "system": "http://terminology.hl7.org/CodeSystem/v2-0487",
+    "code": "CSF",
+    "display": "Cerebrospinal fluid",
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "at"),
+    [
+        # a CodeableConcept sent as a list, as its code alone, or with a lone coding: read as
+        # no type, the specimen was taken for blood and the CSF count judged LL without a word
+        ([{"coding": [_CSF_TYPE]}], "type"),
+        ("CSF", "type"),
+        ({"coding": _CSF_TYPE}, "type.coding"),
+        ({"coding": ["CSF"]}, "type.coding[0]"),
+    ],
+)
+def test_a_specimen_type_that_is_not_a_codeable_concept_sets_its_results_aside(
+    kind: Any, at: str
+) -> None:
+    observation = _csf_count({"reference": "#csf"})
+    observation["contained"][1]["type"] = kind
+    conversion = leukoflag.convert(json.dumps(observation))
+    (output,) = conversion.bundles
+    assert output == fhir.loads(json.dumps(observation))
+    assert conversion.findings == []
+    (said,) = [i for i in conversion.issues if i.code == "fhir.specimen-type-malformed"]
+    assert said.severity is Severity.WARNING
+    assert said.location == f"ITEM[1]/Observation.contained[1].{at}"
+    assert "whether the specimen is blood is not known" in said.text

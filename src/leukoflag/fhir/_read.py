@@ -1705,7 +1705,11 @@ class _ItemReader:
                 # the collection's time (the patient's age) and body site are read for the verdict
                 sent = collection["modifierExtension"], f"{target.location}.collection"
                 what = "this specimen's collection"
-            if sent is None and kind == "Specimen" and self.type_repeated(target):
+            if (
+                sent is None
+                and kind == "Specimen"
+                and (self.type_repeated(target) or self.type_malformed(target))
+            ):
                 return True
             if sent is None:
                 continue
@@ -1730,6 +1734,27 @@ class _ItemReader:
         if id(specimen.resource) not in self.said:
             self.said.add(id(specimen.resource))
             self.repeats_said(specimen.resource, _SPECIMEN_TYPE_REPEATS, specimen.location)
+        return True
+
+    def type_malformed(self, specimen: _Located) -> bool:
+        """Whether ``specimen`` sends a type that is not a CodeableConcept (a list, a string, a
+        lone coding), said once: read as no type, it would be taken for blood and a CSF count
+        judged as a blood count, so its results are set aside (as for a type sent twice)."""
+        kind = specimen.resource.get("type")
+        wrong = _not_concept(kind) if kind is not None else None
+        if wrong is None:
+            return False
+        self.modified = True
+        if id(specimen.resource) not in self.said:
+            self.said.add(id(specimen.resource))
+            self.issue(
+                Severity.WARNING,
+                "specimen-type-malformed",
+                f"{specimen.location}.{wrong[0]}",
+                f"{wrong[1]}: whether the specimen is blood is not known, so the results and "
+                "reports naming it as their specimen or focus are passed through unread and "
+                "unflagged",
+            )
         return True
 
     def unknown_modifiers(self, modifiers: Any, where: str, what: str, done: str) -> None:
@@ -2497,6 +2522,25 @@ def _not_reference(value: Any, key: str) -> tuple[str, str] | None:
     reference = value.get("reference")
     if reference is not None and not isinstance(reference, str):
         return f"{key}.reference", "not a string"
+    return None
+
+
+def _not_concept(value: Any) -> tuple[str, str] | None:
+    """Where (under ``type``) and why ``value``, a Specimen's type, is not a CodeableConcept
+    whose codings are Codings; None when it is one."""
+    if not isinstance(value, dict):
+        return "type", f"{quoted(value)} is not a CodeableConcept (a JSON object)"
+    codings = value.get("coding")
+    if codings is None:
+        return None
+    if not isinstance(codings, list):
+        return "type.coding", "not a list of Codings"
+    for i, coding in enumerate(codings):
+        if not isinstance(coding, dict):
+            return f"type.coding[{i}]", f"{quoted(coding)} is not a Coding (a JSON object)"
+        for key in ("system", "code"):
+            if coding.get(key) is not None and not isinstance(coding[key], str):
+                return f"type.coding[{i}].{key}", "not a string"
     return None
 
 
