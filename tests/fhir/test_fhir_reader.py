@@ -2571,3 +2571,66 @@ def test_a_specimen_type_that_is_not_a_codeable_concept_sets_its_results_aside(
     assert said.severity is Severity.WARNING
     assert said.location == f"ITEM[1]/Observation.contained[1].{at}"
     assert "whether the specimen is blood is not known" in said.text
+
+
+def _cbc_bundle(report_changes: dict[str, Any]) -> dict[str, Any]:
+    """A Bundle of a woman's CBC report listing her WBC of 2.1 10*3/uL, the report changed."""
+    loinc = "http://loinc.org"
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "cbc-7731",
+        "status": "final",
+        "code": {"coding": [{"system": loinc, "code": "58410-2"}]},
+        "subject": {"reference": "Patient/pt-7731"},
+        "effectiveDateTime": "2026-11-24T06:20:00-05:00",
+        "result": [{"reference": "Observation/wbc-7731"}],
+        **report_changes,
+    }
+    wbc = {
+        "resourceType": "Observation",
+        "id": "wbc-7731",
+        "status": "final",
+        "code": {"coding": [{"system": loinc, "code": "6690-2"}]},
+        "subject": {"reference": "Patient/pt-7731"},
+        "effectiveDateTime": "2026-11-24T06:20:00-05:00",
+        "valueQuantity": {"value": 2.1, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+    }
+    patient = {"resourceType": "Patient", "id": "pt-7731", "gender": "female"}
+    patient["birthDate"] = "1988-02-14"
+    base = "https://lis.example.org/fhir"
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r}
+            for r in (patient, report, wbc)
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "at", "judged"),
+    [
+        # its subject a list: read as no subject, its WBC was judged as a patient of no known
+        # age (flag.age-unknown), though the WBC names her, and nothing said why
+        ({"subject": [{"reference": "Patient/pt-7731"}]}, "subject", False),
+        ({"subject": {"reference": 7731}}, "subject.reference", False),
+        # its result not a list of References: read as listing nothing, without a word
+        ({"result": {"reference": "Observation/wbc-7731"}}, "result", True),
+        ({"result": ["Observation/wbc-7731"]}, "result[0]", True),
+    ],
+)
+def test_a_report_whose_subject_or_result_is_not_a_reference_is_said(
+    changes: dict[str, Any], at: str, judged: bool
+) -> None:
+    bundle = _cbc_bundle(changes)
+    conversion = leukoflag.convert(json.dumps(bundle))
+    (output,) = conversion.bundles
+    report = output["entry"][1]["resource"]
+    assert "conclusionCode" not in report  # passed through unchanged
+    (said,) = [i for i in conversion.issues if i.code == "fhir.report-malformed"]
+    assert said.location == f"ITEM[1]/Bundle.entry[1].resource.{at}"
+    # a subject not known: its results unread and unflagged; a result list not known: each
+    # result read by its own subject, as no report lists it (the woman's LU)
+    assert [f.code for f in conversion.findings] == (["LU"] if judged else [])
+    assert "flag.age-unknown" not in [i.code for i in conversion.issues]

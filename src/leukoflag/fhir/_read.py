@@ -959,6 +959,8 @@ class _ItemReader:
                 if (self.repeats and sent is None)
                 else ()
             )
+            if sent is None and not twice:
+                twice = self.report_malformed(report)  # read as not known, as one sent twice
             if "subject" in twice or "status" in twice:
                 self.modified = True  # whose results, or whether they stand, is not known
             elif "result" in twice:
@@ -1043,6 +1045,39 @@ class _ItemReader:
             loose[key].observations.append(observation)
         drafts.extend(loose.values())
         return drafts
+
+    def report_malformed(self, report: _Located) -> tuple[str, ...]:
+        """The key of ``report`` (``subject``, ``result``) that is not a Reference (or a list of
+        them), said at it: read as none, its results would be judged as a patient's of no known
+        age, or read silently as listed by no report. Read as not known, as one sent twice."""
+        resource = report.resource
+        wrong: tuple[str, str] | None = None
+        if "subject" in resource:
+            wrong = _not_reference(resource["subject"], "subject")
+        key = "subject"
+        if wrong is None and "result" in resource:
+            key, results = "result", resource["result"]
+            if not isinstance(results, list):
+                wrong = "result", f"{quoted(results)} is not a list of References"
+            else:
+                wrong = next(
+                    (
+                        found
+                        for i, one in enumerate(results)
+                        if (found := _not_reference(one, f"result[{i}]")) is not None
+                    ),
+                    None,
+                )
+        if wrong is None:
+            return ()
+        self.modified = True
+        self.issue(
+            Severity.WARNING,
+            "report-malformed",
+            f"{report.location}.{wrong[0]}",
+            f"{wrong[1]}: {_REPORT_REPEATS[key]}",
+        )
+        return (key,)
 
     def other_patient(self, result: _Located, report: _Located) -> bool:
         """Whether ``result``, which ``report`` lists, names another Patient of the item as its
