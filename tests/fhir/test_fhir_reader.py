@@ -2634,3 +2634,46 @@ def test_a_report_whose_subject_or_result_is_not_a_reference_is_said(
     # result read by its own subject, as no report lists it (the woman's LU)
     assert [f.code for f in conversion.findings] == (["LU"] if judged else [])
     assert "flag.age-unknown" not in [i.code for i in conversion.issues]
+
+
+@pytest.mark.parametrize(
+    ("members", "at", "why"),
+    [
+        # References sent as their text: the members lost the panel's time without a word, so
+        # the WBC and neutrophil % were draws of their own and no ANC was derived
+        (["#wbc", "#neut"], "hasMember[0]", "'#wbc' is not a Reference (a JSON object)"),
+        ({"reference": "#wbc"}, "hasMember", "is not a list of References"),
+    ],
+)
+def test_a_panel_whose_has_member_is_not_a_list_of_references_is_malformed(
+    members: Any, at: str, why: str
+) -> None:
+    quantity = {"unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"}
+    panel = {
+        "resourceType": "Observation",
+        "id": "cbc-5120",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]},
+        "effectiveDateTime": "2026-11-24T06:20:00-05:00",
+        "hasMember": members,
+        "contained": [
+            {
+                "resourceType": "Observation",
+                "id": "wbc",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+                "valueQuantity": {"value": 2.1, **quantity},
+            },
+            {
+                "resourceType": "Observation",
+                "id": "neut",
+                "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "770-8"}]},
+                "valueQuantity": {"value": 30, "unit": "%", "system": UCUM, "code": "%"},
+            },
+        ],
+    }
+    conversion = leukoflag.convert(json.dumps(panel))
+    (rejected,) = conversion.rejected
+    assert rejected.reason.startswith(f"malformed Observation at ITEM[1]/Observation.{at}: ")
+    assert why in rejected.reason

@@ -1056,18 +1056,7 @@ class _ItemReader:
             wrong = _not_reference(resource["subject"], "subject")
         key = "subject"
         if wrong is None and "result" in resource:
-            key, results = "result", resource["result"]
-            if not isinstance(results, list):
-                wrong = "result", f"{quoted(results)} is not a list of References"
-            else:
-                wrong = next(
-                    (
-                        found
-                        for i, one in enumerate(results)
-                        if (found := _not_reference(one, f"result[{i}]")) is not None
-                    ),
-                    None,
-                )
+            key, wrong = "result", _not_references(resource["result"], "result")
         if wrong is None:
             return ()
         self.modified = True
@@ -1409,6 +1398,10 @@ class _ItemReader:
             if key in resource and (wrong := _not_reference(resource[key], key)) is not None:
                 self.malformed(observation, *wrong)
                 return []
+        if "hasMember" in resource and (wrong := _not_references(resource["hasMember"])):
+            # a panel's members take its time and subject: read as none, they would lose them
+            self.malformed(observation, *wrong)
+            return []
         if self.unknown_modifier(resource, observation.location):
             return []
         context = [
@@ -2558,6 +2551,17 @@ def _not_reference(value: Any, key: str) -> tuple[str, str] | None:
     if reference is not None and not isinstance(reference, str):
         return f"{key}.reference", "not a string"
     return None
+
+
+def _not_references(value: Any, key: str = "hasMember") -> tuple[str, str] | None:
+    """Where and why ``value``, a list of References (``hasMember``), is not one; None when it
+    is."""
+    if not isinstance(value, list):
+        return key, f"{quoted(value)} is not a list of References"
+    return next(
+        (found for i, one in enumerate(value) if (found := _not_reference(one, f"{key}[{i}]"))),
+        None,
+    )
 
 
 def _not_concept(value: Any) -> tuple[str, str] | None:
