@@ -2677,3 +2677,12 @@ def test_a_panel_whose_has_member_is_not_a_list_of_references_is_malformed(
     (rejected,) = conversion.rejected
     assert rejected.reason.startswith(f"malformed Observation at ITEM[1]/Observation.{at}: ")
     assert why in rejected.reason
+
+
+def test_a_subject_specimen_or_has_member_of_null_is_read_as_not_sent() -> None:
+    # JSON null, as a status or code of null is read: not sent (no "None is not a Reference")
+    observation = _csf_count(None)
+    observation["hasMember"] = None
+    conversion = leukoflag.convert(json.dumps(observation))
+    assert conversion.rejected == []
+    assert [f.code for f in conversion.findings] == ["LL"]  # no specimen: judged as blood

@@ -1052,10 +1052,10 @@ class _ItemReader:
         age, or read silently as listed by no report. Read as not known, as one sent twice."""
         resource = report.resource
         wrong: tuple[str, str] | None = None
-        if "subject" in resource:
+        if resource.get("subject") is not None:
             wrong = _not_reference(resource["subject"], "subject")
         key = "subject"
-        if wrong is None and "result" in resource:
+        if wrong is None and resource.get("result") is not None:
             key, wrong = "result", _not_references(resource["result"], "result")
         if wrong is None:
             return ()
@@ -1395,10 +1395,13 @@ class _ItemReader:
         for key in ("subject", "specimen"):
             # a Reference sent as a list or a string, read as none, would judge a CSF count as
             # blood or a child by adult rules without a word: which one was meant is not known
-            if key in resource and (wrong := _not_reference(resource[key], key)) is not None:
+            sent = resource.get(key)  # null: not sent, as a status or code of null is
+            if sent is not None and (wrong := _not_reference(sent, key)) is not None:
                 self.malformed(observation, *wrong)
                 return []
-        if "hasMember" in resource and (wrong := _not_references(resource["hasMember"])):
+        if resource.get("hasMember") is not None and (
+            wrong := _not_references(resource["hasMember"])
+        ):
             # a panel's members take its time and subject: read as none, they would lose them
             self.malformed(observation, *wrong)
             return []
