@@ -379,7 +379,9 @@ def evaluate_order(
     evaluations: list[Evaluation] = []
     state: _OrderState | None = None
     ages = False  # whether the order sends an age as a result (LOINC 30525-0, 21612-7)
-    bare = _bare  # once per order
+    # once per order; the kept bare Evaluation looked up inline (a call a result less), _bare
+    # making it on a miss (Evaluation has no __bool__: a found one is true)
+    bare, kept = _bare, _BARE.get
     by_loinc, by_key, key_of, loinc = _recognized_loinc, _recognized, _scope.concept_key, _LOINC
     for result in order.results:
         codings = result.code.codings
@@ -387,8 +389,8 @@ def evaluate_order(
             recognition = by_loinc[coding.code]  # the usual case: a lone LOINC coding
         else:  # any other concept, by everything the tables read of it
             recognition = by_key(*key_of(result.code))
-        if recognition is None:
-            evaluations.append(bare(result.location))  # not a count: not in scope
+        if recognition is None:  # not a count: not in scope
+            evaluations.append(kept(result.location) or bare(result.location))
             continue
         if recognition is _AGE:  # the patient's age: not in scope, read by the counts
             evaluations.append(bare(result.location))
