@@ -336,7 +336,8 @@ class _Writer:
 
     def new(self, resource_type: str, location: str) -> tuple[dict[str, Any], str]:
         """A resource of ``resource_type`` for ``location``, appended as an entry now (the caller
-        fills it in), and its URL (each reference to it is a dict of its own)."""
+        fills it in), and its URL (each reference to it is a dict of its own). observation()
+        does the same inline."""
         rid = self.ident(resource_type, location)
         resource: dict[str, Any] = {"resourceType": resource_type, "id": rid}
         url = "urn:uuid:" + rid
@@ -915,7 +916,16 @@ class _Writer:
     ) -> str:
         # Written once per OBX of every message: the common paths are inline, the rare in helpers.
         location = result.location
-        resource, url = self.new("Observation", location)
+        # new()'s work inline (a call an OBX): the entry appended now, the caller fills it in
+        rid = self.ident("Observation", location)
+        resource: dict[str, Any] = {"resourceType": "Observation", "id": rid}
+        url = "urn:uuid:" + rid
+        if self.transaction:
+            request = {"method": "PUT", "url": "Observation/" + rid}
+            self.entries.append({"fullUrl": url, "resource": resource, "request": request})
+        else:
+            self.entries.append({"fullUrl": url, "resource": resource})
+        self.urls.append(url)
         finding = evaluation.finding if evaluation is not None else None
         # _sent's look-up inline (a call an OBX), the rendering on a miss
         entry = _SENT.get(
