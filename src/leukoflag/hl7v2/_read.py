@@ -2368,7 +2368,7 @@ class _Reader:
         if notes:
             for field_number, severity, issue_code, text in notes:
                 self._issue(severity, issue_code, f"{location}-{field_number}", text)
-        if not absent and type(value) is NoValue:
+        if number is None and not absent and type(value) is NoValue:  # a number is a value
             if value.reason == "masked":
                 absent = "masked"
             elif status_text:
@@ -2401,16 +2401,16 @@ class _Reader:
         # Times repeat across the results of a message: the previous OBX's, read without
         # problem, is compared first (a third of the cost of a dict lookup), then see _obx_time.
         effective = analysis_time = None
-        if fields[14]:
-            if fields[14] == self.effective_text:
+        if taken := fields[14]:
+            if taken == self.effective_text:
                 effective = self.effective
             else:
-                effective = self._obx_time(fields[14], location, 14)
-        if fields[19]:
-            if fields[19] == self.analysis_text:
+                effective = self._obx_time(taken, location, 14)
+        if analysed := fields[19]:
+            if analysed == self.analysis_text:
                 analysis_time = self.analysis_time
             else:
-                analysis_time = self._obx_time(fields[19], location, 19)
+                analysis_time = self._obx_time(analysed, location, 19)
         # Positional, in LabResult's field order (see _construct: the hottest constructor).
         order.results.append(
             self.new_result(
@@ -2443,7 +2443,8 @@ class _Reader:
         if number is None and flags_at:  # the sender's flag from OBX-5, not OBX-8: Issues say so
             order.results[-1] = replace(order.results[-1], flags_location=flags_at)
         self.note_target = order
-        if sent > 9 and (fields[9] or fields[10] or fields[12] or fields[13] or sent > 20):
+        # fields 9 on are padding when not sent: the width is tested first only when it decides
+        if sent > 20 or fields[9] or fields[10] or fields[12] or fields[13]:
             self._unmapped(fields, "OBX", location, sent)
 
     def _flag_in_value(
