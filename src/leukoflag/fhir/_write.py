@@ -951,13 +951,14 @@ class _Writer:
         if result.instance_id is not None:  # V2-to-FHIR IG OBX[Observation]: OBX-21
             resource["identifier"] = [el.identifier(result.instance_id)]
         resource["status"] = _STATUS[result.status]
-        category = None
-        if result.category is not None:
+        if result.category is not None:  # OBX-29 (rare), else laboratory for a count
             category = _CONCEPT(result.category, None)
             if _RESPACED_SEEN:
                 self.respaced_in(result.category, f"{location}-29")
-        if category is not None:
-            resource["category"] = [category]
+            if category is not None:
+                resource["category"] = [category]
+            elif evaluation is not None and evaluation.analyte is not None:
+                resource["category"] = [el.laboratory()]
         elif evaluation is not None and evaluation.analyte is not None:
             resource["category"] = [el.laboratory()]
         if evaluation is not None and evaluation.loinc is not None:
@@ -989,6 +990,7 @@ class _Writer:
         # in scope: flagging normalized the value (the output contract applies)
         judged = evaluation if evaluation is not None and evaluation.quantity is not None else None
         if isinstance(value, Number) and value.value.is_finite():
+            comment = value.comment  # OBX-5's text after the number: the first note
             if judged is not None:
                 unit = result.unit
                 # rare: a count judged in the unit its text names (ST '0.4 K/uL', OBX-6 empty)
@@ -1018,12 +1020,12 @@ class _Writer:
                     if value.comment and not sent.unit:
                         _keep_unit_in_text(resource, value.comment, evaluation)
         else:
+            comment = value.comment if isinstance(value, Number) else ""  # NaN, Infinity
             self.other_value(resource, result, evaluation)
         if finding is not None:
             resource["interpretation"] = [el.computed_interpretation(finding.code)]
         elif interpretations:
             resource["interpretation"] = interpretations
-        comment = value.comment if isinstance(value, Number) else ""
         if result.notes or comment:
             notes = [comment, *result.notes] if comment else result.notes
             resource["note"] = self.annotations(notes, result.notes_entered, location)
