@@ -2,7 +2,7 @@
 may be (``text`` only, no ``low``/``high``): its limits and the unit written after them.
 
 One parser for both readers, so that a range reads the same whichever way it came. No regular
-expressions: this runs once per distinct OBX-7.
+expressions: this runs once per distinct range text (cached by it).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from leukoflag._age_words import age_words
 from leukoflag._ages import AgeSpan
+from leukoflag._cache import text_cache
 from leukoflag._quote import quoted
 from leukoflag._sex_labels import LabelRead, fold, sex_labels
 from leukoflag.model import ReferenceRange, Unit
@@ -108,6 +109,9 @@ def _without_note(rest: str) -> str:
     return rest
 
 
+# Cached by the text (a pure reading of it): the FHIR reader reads a referenceRange's text up
+# to four times per Observation, and every Observation of a feed sends the same few.
+@text_cache(4096)
 def read_range_text(text: str) -> tuple[ReferenceRange, bool]:
     """``4.0-11.0``, ``4.0 - 11.0``, ``4.0 to 11.0``, ``[4.0-11.0]``, ``>4.0``, ``<=11``, negative
     bounds, decimal commas (``4,0-11,0``), a unit after the numbers, a label saying the range is
