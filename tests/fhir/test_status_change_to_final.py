@@ -11,7 +11,9 @@ from fhir_builders import EXPLANATION, extension, part, resources
 from fhir_messages import er7
 
 import leukoflag
+from leukoflag import fhir
 from leukoflag.fhir._ids import resource_id
+from leukoflag.testing import fhir_bundle, wbc
 
 MSH = (
     "MSH|^~\\&|HEMLAB|CORELAB|EHR|GENHOSP|20261124083000-0500||ORU^R01^ORU_R01|CL2611240417|P|2.5.1"
@@ -313,3 +315,36 @@ def test_preliminaries_of_the_order_sent_again_beside_a_u_before_them_are_duplic
         ("MSG[1]/OBX[3]", "N"),
     ]
     assert issues(conv, "flag.result-duplicate") == [("flag.result-duplicate", "MSG[1]/OBX[3]-5")]
+
+
+def test_a_u_that_made_nothing_final_read_back_does_not_hide_the_low_preliminary() -> None:
+    # leukoflag writes a U without value that made nothing final as a final Observation without
+    # value or dataAbsentReason; read back (its output flagged again) that Observation set the
+    # preliminary 2.1 aside as a final value would: the leukopenia and its conclusionCode
+    # vanished, in R4 and R5 alike
+    for segments in (
+        (obr(status="P"), obx(1, "", "U"), obx(2, "2.1", "P")),
+        (obr(), obx(1, "2.1", "P"), obx(2, "", "X"), obx(3, "", "U")),
+        (obr(1, "F"), obx(1, "", "U"), ORC, obr(2, "P"), obx(2, "2.1", "P")),
+    ):
+        for version in ("R4", "R5"):
+            settings = leukoflag.Settings(fhir_version=version)
+            first = leukoflag.convert(er7(MSH, PID, ORC, *segments), settings)
+            data = fhir.dumps(first.bundles[0])
+            again = leukoflag.convert(data, settings)
+            assert [(f.code, f.value_per_ul) for f in again.findings] == [("LU", Decimal("2100"))]
+            assert "flag.result-superseded" not in [i.code for i in again.issues]
+            assert fhir.dumps(again.bundles[0]) == data
+
+
+def test_a_fhir_final_observation_without_value_or_reason_sets_no_preliminary_count_aside() -> None:
+    bundle = fhir_bundle([wbc(2.1, status="P"), wbc(None, status="F")])
+    (change,) = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"].get("status") == "final" and e["resource"]["resourceType"] == "Observation"
+    ]
+    del change["dataAbsentReason"]  # final, its value not in this resource, no reason given
+    conv = leukoflag.convert(fhir.dumps(bundle))
+    assert [(f.code, f.value_per_ul) for f in conv.findings] == [("LU", Decimal("2100"))]
+    assert "flag.result-superseded" not in [i.code for i in conv.issues]

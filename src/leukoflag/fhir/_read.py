@@ -1912,6 +1912,10 @@ class _ItemReader:
                 value = NoValue(absent_code, concept.text)
         elif isinstance(value, NoValue) and value.reason != "empty":
             absent_code = value.reason  # a data-absent-reason extension on the value
+        elif not value_at and shared.status is ResultStatus.FINAL:
+            # final with no value[x] and no reason, as leukoflag writes an OBX-11 U without its
+            # value: the value is elsewhere (an earlier message), so it replaces no count here
+            value = NoValue("sent-before")
         elif isinstance(value, Number) and ("valueQuantity" in node or "_valueInteger" in node):
             # one beside a value (a placeholder 0 'not-performed') denies it, as dataAbsentReason
             absent_code = _absent_beside(node)

@@ -2726,7 +2726,8 @@ def _has_value(result: LabResult) -> bool:
     """Whether ``result`` holds its value: not an HL7 v2 status change to final whose value was
     sent before (OBX-11 U with an empty OBX-5, ``NoValue("sent-before")``), which stands in for a
     preliminary result of an earlier message and so replaces none of this one (one of this
-    message the reader made final already)."""
+    message the reader made final already); a FHIR final Observation without value or
+    data-absent reason, as leukoflag writes such a U, is read so too."""
     value = result.value
     return type(value) is not NoValue or value.reason != "sent-before"
 
