@@ -360,6 +360,29 @@ def test_a_preliminary_result_made_final_by_a_u_leaves_the_report_final() -> Non
         assert Er7.parse(oru_message(results=results).text).raw("OBR", 25) == "P"
 
 
+def test_a_u_sent_at_the_preliminarys_time_written_otherwise_leaves_the_report_final() -> None:
+    # observed left to default is the collection time, which OBX-14 of both carries: leukoflag
+    # makes the WBC final (hl7v2.result-made-final), but the builder compared observed as given
+    # (None against the same time spelled out) and wrote OBR-25 P
+    drawn = dt.datetime(2026, 11, 24, 7, 15, tzinfo=dt.timezone(-dt.timedelta(hours=5)))
+    for results in (
+        [wbc(2.1, status="P"), wbc(None, status="U", observed=drawn)],
+        [wbc(2.1, status="P", observed=drawn), wbc(None, status="U")],
+        [wbc(2.1, status="P", observed="20261124071500-0500"), wbc(None, status="U")],
+        [
+            wbc(2.1, status="P", observed=drawn),
+            wbc(None, status="U", observed="20261124121500+0000"),
+        ],
+    ):
+        message = oru_message(results=results, collected=drawn)
+        assert Er7.parse(message.text).raw("OBR", 25) == "F"
+        conv = leukoflag.convert(message.text)
+        assert "hl7v2.result-made-final" in [i.code for i in conv.issues]
+    # another time is another result: the preliminary stays so
+    later = [wbc(2.1, status="P"), wbc(None, status="U", observed=drawn + dt.timedelta(hours=1))]
+    assert Er7.parse(oru_message(results=later, collected=drawn).text).raw("OBR", 25) == "P"
+
+
 @pytest.mark.parametrize(
     ("value", "reference_range", "flags"),
     [

@@ -405,7 +405,7 @@ def _fhir_report(
     specimen: dict[str, Any] | None,
     collected: TimeLike,
 ) -> dict[str, Any]:
-    status = order(specs).report_status
+    status = order(specs).report_status_at(collected)
     resource: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
         "status": V2_TO_FHIR_REPORT_STATUS[status],

@@ -582,9 +582,17 @@ class OrderSpec:
         deleted, P when any is still preliminary (a corrected report holds none:
         flag.report-status-disagrees; one that a U without value after it makes final is not),
         C when any is corrected, else F."""
+        return self.report_status_at(self.collected)
+
+    def report_status_at(self, collected: TimeLike | None) -> str:
+        """:attr:`report_status` of the order written with ``collected`` as its collection
+        time, which a result's OBX-14 is when its ``observed`` is None."""
         if self.status:
             return self.status
-        statuses = {*_statuses_now(self.results), *_statuses_now(self.specimen_results)}
+        statuses = {
+            *_statuses_now(self.results, collected),
+            *_statuses_now(self.specimen_results, collected),
+        }
         if statuses and statuses <= {"X", "N", "D", "W"}:
             return "X"
         if statuses & {"P", "R", "S"}:
@@ -594,25 +602,40 @@ class OrderSpec:
         return "F"
 
 
-def _statuses_now(results: tuple[ResultSpec, ...]) -> list[str]:
+def _statuses_now(results: tuple[ResultSpec, ...], collected: TimeLike | None) -> list[str]:
     """The OBX-11 of ``results`` as leukoflag reads them: a preliminary result (P, R, S) that a
     U without value after it makes final (the last result of its code, OBX-4 and OBX-14 before
-    that U: hl7v2.result-made-final) is F, and that U is none."""
+    that U, OBX-14 as written, ``collected`` when ``observed`` is None, compared as a moment:
+    hl7v2.result-made-final) is F, and that U is none."""
     statuses = [r.status for r in results]
     for index, change in enumerate(results):
         if change.status != "U" or change.value or change.coded_value is not None:
             continue
+        when = _moment(change.observed, collected)
         for before in range(index - 1, -1, -1):
             earlier = results[before]
-            if (earlier.codes, earlier.sub_id, earlier.observed) == (
+            if (earlier.codes, earlier.sub_id, _moment(earlier.observed, collected)) == (
                 change.codes,
                 change.sub_id,
-                change.observed,
+                when,
             ):
                 if statuses[before] in {"P", "R", "S"}:
                     statuses[before], statuses[index] = "F", ""
                 break
     return [status for status in statuses if status]
+
+
+def _moment(observed: TimeLike | None, collected: TimeLike | None) -> object:
+    """OBX-14 of a result as leukoflag compares it: the collection time when ``observed`` is
+    None, a time of day with an offset as its UTC instant (08:15-05:00 is 13:15Z), else as
+    written."""
+    stamp = observed if observed is not None else collected
+    if stamp is None:
+        return None
+    text = v2_time(stamp)
+    if len(text) == 19:  # YYYYMMDDHHMMSS+ZZZZ
+        return dt.datetime.strptime(text, "%Y%m%d%H%M%S%z").astimezone(dt.UTC)
+    return text
 
 
 def order(

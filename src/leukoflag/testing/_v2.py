@@ -491,7 +491,7 @@ class _MessageContext:
             )
         obr[15] = provider  # OBR-16
         obr[21] = reported  # OBR-22
-        obr[24] = spec.report_status  # OBR-25
+        obr[24] = spec.report_status_at(collected)  # OBR-25
         segments = [enc.segment("ORC", orc), enc.segment("OBR", obr)]
         segments.extend(self._notes(spec.notes))
         set_id = 0
