@@ -394,6 +394,71 @@ def test_a_text_value_judged_in_the_unit_it_names_keeps_that_unit_as_sent(
     assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
 
 
+@pytest.mark.parametrize(
+    ("value", "unit", "policy"),
+    [
+        ("0.4 K/uL", "K/uL", "lab"),
+        ("0.4 x10\\S\\9/L", "x10^9/L", "lab"),
+        ("<0.5 10*9/L", "10*9/L", "lab"),
+        ("0.4 K/uL", "K/uL", "default"),
+    ],
+)
+def test_a_lab_range_beside_a_text_value_naming_its_unit_keeps_that_unit_as_sent(
+    value: str, unit: str, policy: Literal["lab", "default"]
+) -> None:
+    # OBX-6 empty, OBX-7 '1.8-7.7' without unit: flagging read the range in the unit the value's
+    # text names (1,800-7,700 cells/µL), and the value kept that unit as sent, but the range's
+    # limits as sent were a bare 1.8 and 7.7 (1.8 what?), though docs/output.md says a range sent
+    # without unit is kept in the value's unit, as it is beside OBX-6 'K/uL'
+    anc = f"OBX|1|ST|751-8^Neutrophils^LN||{value}||1.8-7.7||||F|||20261124090000-0600"
+    settings = leukoflag.Settings(range_policy=policy)
+    first = leukoflag.convert(er7(MSH.format(n=16), PID, OBR, anc), settings=settings)
+    (finding,) = first.findings
+    assert finding.code == "LL"
+    (observation,) = _observations(first.bundles[0])
+    lab = observation["referenceRange"][-1]
+    assert lab["text"] == "1.8-7.7"
+    kept = []
+    for name in ("low", "high"):
+        limit = lab[name]
+        if policy == "lab":
+            assert limit["code"] == "/uL"
+            (extension,) = limit["extension"]
+            kept.append(extension["valueQuantity"])
+        else:
+            kept.append(limit)
+    assert kept == [
+        {"value": Decimal("1.8"), "unit": unit},
+        {"value": Decimal("7.7"), "unit": unit},
+    ]
+    second = leukoflag.convert(fhir.dumps(first.bundles[0]), settings=settings)
+    assert [(f.value_per_ul, f.code) for f in second.findings] == [(finding.value_per_ul, "LL")]
+    assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
+
+
+@pytest.mark.parametrize(("value", "unit"), [("1200 K/uL", "K/uL"), ("3.1 %", "%")])
+def test_a_lab_range_beside_a_text_value_refused_for_its_unit_is_written_in_that_unit(
+    value: str, unit: str
+) -> None:
+    # the value unjudged is written in the unit its text names ({'value': 1200, 'unit':
+    # 'K/uL'}), but OBX-7 '4.0-11.0', sent without unit, was written with bare limits 4.0 and
+    # 11.0: not in the value's unit, as a range without unit beside OBX-6 'K/uL' is
+    wbc = f"OBX|1|ST|6690-2^Leukocytes^LN||{value}||4.0-11.0||||F|||20261124090000-0600"
+    first = leukoflag.convert(er7(MSH.format(n=17), PID, OBR, wbc))
+    assert first.findings == []
+    (observation,) = _observations(first.bundles[0])
+    assert observation["referenceRange"] == [
+        {
+            "low": {"value": Decimal("4.0"), "unit": unit},
+            "high": {"value": Decimal("11.0"), "unit": unit},
+            "text": "4.0-11.0",
+        }
+    ]
+    second = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    assert second.findings == []
+    assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
+
+
 def test_a_local_coded_count_withdrawn_by_a_deleted_one_stays_withdrawn_read_back() -> None:
     # OBX-11 'D' after a final WBC of the same local code and time withdraws it (not judged);
     # leukoflag adds its LOINC coding to the final one only (the deleted one is not normalized),

@@ -139,12 +139,17 @@ def _keep_conflicting_code(
         resource["valueQuantity"] = {"extension": kept, **quantity}
 
 
-def _keep_unit_in_text(resource: dict[str, Any], comment: str, evaluation: Evaluation) -> None:
+def _keep_unit_in_text(
+    resource: dict[str, Any], comment: str, evaluation: Evaluation
+) -> Unit | None:
     """A count sent as text naming its unit (ST ``1200 K/uL``, OBX-6 empty) and left unjudged
     for it (implausible, a percent): the unit it was read in written as the Quantity's, so read
-    back it is refused again rather than judged in a unit inferred from the number."""
-    if _unit_named(comment, evaluation):
-        resource["valueQuantity"] = {**resource["valueQuantity"], "unit": comment}
+    back it is refused again rather than judged in a unit inferred from the number; that unit,
+    else None."""
+    if not _unit_named(comment, evaluation):
+        return None
+    resource["valueQuantity"] = {**resource["valueQuantity"], "unit": comment}
+    return Unit(comment)
 
 
 def _unit_named(comment: str, evaluation: Evaluation) -> bool:
@@ -989,19 +994,18 @@ class _Writer:
         value = result.value
         # in scope: flagging normalized the value (the output contract applies)
         judged = evaluation if evaluation is not None and evaluation.quantity is not None else None
+        text_unit: Unit | None = None  # rare: the unit a text value names, OBX-6 empty
         if isinstance(value, Number) and value.value.is_finite():
             comment = value.comment  # OBX-5's text after the number: the first note
             if judged is not None:
                 unit = result.unit
                 # rare: a count judged in the unit its text names (ST '0.4 K/uL', OBX-6 empty)
-                # keeps it as sent (a comparator's text keeps it whole already)
-                if (
-                    value.comment
-                    and not sent.unit
-                    and not value.comparator
-                    and _unit_named(value.comment, judged)
-                ):
-                    unit = Unit(value.comment)
+                # keeps it as sent, and so does a lab range sent without unit, read in it (a
+                # comparator's text keeps the value's whole already)
+                if value.comment and not sent.unit and _unit_named(value.comment, judged):
+                    text_unit = Unit(value.comment)
+                    if not value.comparator:
+                        unit = text_unit
                 resource["valueQuantity"] = el.normalized_quantity(judged, value, unit)
             else:
                 if value.comparator:
@@ -1018,7 +1022,7 @@ class _Writer:
                 elif evaluation is not None and evaluation.issues:
                     _keep_conflicting_code(resource, result, evaluation)
                     if value.comment and not sent.unit:
-                        _keep_unit_in_text(resource, value.comment, evaluation)
+                        text_unit = _keep_unit_in_text(resource, value.comment, evaluation)
         else:
             comment = value.comment if isinstance(value, Number) else ""  # NaN, Infinity
             self.other_value(resource, result, evaluation)
@@ -1049,9 +1053,12 @@ class _Writer:
             }
         if judged is not None and judged.reference_range is not None and isinstance(value, Number):
             resource["referenceRange"] = el.normalized_ranges(
-                judged.reference_range, result.reference_range, result.unit
+                judged.reference_range, result.reference_range, text_unit or result.unit
             )
         elif sent_range is not None:
+            if text_unit is not None and result.reference_range is not None:
+                # rare: a range sent without unit is in the value's, named by its text
+                sent_range = el.sent_range(result.reference_range, text_unit)
             resource["referenceRange"] = [sent_range]
         if sent.misread_unit and judged is None:
             self.not_ucum(resource, result, evaluation)
