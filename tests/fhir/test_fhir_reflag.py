@@ -459,6 +459,46 @@ def test_a_lab_range_beside_a_text_value_refused_for_its_unit_is_written_in_that
     assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
 
 
+@pytest.mark.parametrize(
+    ("code", "value", "number", "unit", "reference"),
+    [
+        # the unit written with its power of ten was text (valueString) before 6073a00, and
+        # since then a bare quantity: a platelet count of 150 (150 what?), the unit in a note
+        ("777-3^Platelets [#/volume] in Blood^LN", "150 10*3/uL", "150", "10*3/uL", "150-400"),
+        ("789-8^Erythrocytes [#/volume] in Blood^LN", "4.52 10*12/L", "4.52", "10*12/L", "4.5-5.9"),
+        ("718-7^Hemoglobin [Mass/volume] in Blood^LN", "13.5 g/dL", "13.5", "g/dL", "13.5-17.5"),
+    ],
+)
+def test_a_text_value_of_another_test_naming_its_unit_is_written_in_that_unit(
+    code: str, value: str, number: str, unit: str, reference: str
+) -> None:
+    other = f"OBX|1|ST|{code}||{value}||{reference}||||F|||20261124090000-0600"
+    first = leukoflag.convert(er7(MSH.format(n=18), PID, OBR, other))
+    (observation,) = _observations(first.bundles[0])
+    assert observation["valueQuantity"] == {"value": Decimal(number), "unit": unit}
+    assert observation["note"] == [{"text": unit}]
+    low, high = (Decimal(limit) for limit in reference.split("-"))
+    assert observation["referenceRange"] == [
+        {
+            "low": {"value": low, "unit": unit},
+            "high": {"value": high, "unit": unit},
+            "text": reference,
+        }
+    ]
+    second = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
+
+
+@pytest.mark.parametrize("value", ["3.4 (verified)", "7.2 see note"])
+def test_a_text_value_of_another_test_with_a_comment_that_is_no_unit_stays_without_unit(
+    value: str,
+) -> None:
+    other = f"OBX|1|ST|777-3^Platelets [#/volume] in Blood^LN||{value}||||||F"
+    first = leukoflag.convert(er7(MSH.format(n=19), PID, OBR, other))
+    (observation,) = _observations(first.bundles[0])
+    assert observation["valueQuantity"] == {"value": Decimal(value.partition(" ")[0])}
+
+
 def test_a_local_coded_count_withdrawn_by_a_deleted_one_stays_withdrawn_read_back() -> None:
     # OBX-11 'D' after a final WBC of the same local code and time withdraws it (not judged);
     # leukoflag adds its LOINC coding to the final one only (the deleted one is not normalized),

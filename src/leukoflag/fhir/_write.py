@@ -35,6 +35,7 @@ from leukoflag.fhir._shared import (
 from leukoflag.fhir._terms import tables
 from leukoflag.model import (
     Address,
+    Analyte,
     CodedResult,
     Concept,
     Evaluation,
@@ -140,25 +141,25 @@ def _keep_conflicting_code(
 
 
 def _keep_unit_in_text(
-    resource: dict[str, Any], comment: str, evaluation: Evaluation
+    resource: dict[str, Any], comment: str, evaluation: Evaluation | None
 ) -> Unit | None:
-    """A count sent as text naming its unit (ST ``1200 K/uL``, OBX-6 empty) and left unjudged
-    for it (implausible, a percent): the unit it was read in written as the Quantity's, so read
-    back it is refused again rather than judged in a unit inferred from the number; that unit,
-    else None."""
-    if not _unit_named(comment, evaluation):
+    """A value sent as text naming its unit (ST ``1200 K/uL``, OBX-6 empty) and not judged: a
+    count left unjudged for it (implausible, a percent) or another test's result (``150
+    10*3/uL`` of a platelet count, ``13.5 g/dL``). The unit it names, as the units table reads
+    it, written as the Quantity's (so a count read back is refused again rather than judged in
+    a unit inferred from the number); that unit, else None (``3.4 (verified)``: no unit)."""
+    analyte = evaluation.analyte if evaluation is not None else None
+    # another test's unit is read as a WBC's is: each spelling as written, none folded
+    if not _unit_named(comment, Analyte.WBC if analyte is None else analyte):
         return None
     resource["valueQuantity"] = {**resource["valueQuantity"], "unit": comment}
     return Unit(comment)
 
 
-def _unit_named(comment: str, evaluation: Evaluation) -> bool:
-    """Whether the comment after a text value's number, the unit field empty, is the unit the
-    count was read in (``K/uL`` of ST ``0.4 K/uL``), as flagging reads it; not a comment that
-    is no unit (``3.4 (verified)``: the unit was inferred)."""
-    analyte = evaluation.analyte
-    if analyte is None:
-        return False
+def _unit_named(comment: str, analyte: Analyte) -> bool:
+    """Whether the comment after a text value's number, the unit field empty, is a unit the
+    units table reads, as flagging reads it for a count (``K/uL`` of ST ``0.4 K/uL``); not a
+    comment that is no unit (``3.4 (verified)``: a count's unit was inferred)."""
     try:
         units.resolve_unit(comment, analyte.value)
     except UnitError as exc:
@@ -1002,7 +1003,12 @@ class _Writer:
                 # rare: a count judged in the unit its text names (ST '0.4 K/uL', OBX-6 empty)
                 # keeps it as sent, and so does a lab range sent without unit, read in it (a
                 # comparator's text keeps the value's whole already)
-                if value.comment and not sent.unit and _unit_named(value.comment, judged):
+                if (
+                    value.comment
+                    and not sent.unit
+                    and judged.analyte is not None
+                    and _unit_named(value.comment, judged.analyte)
+                ):
                     text_unit = Unit(value.comment)
                     if not value.comparator:
                         unit = text_unit
@@ -1019,9 +1025,10 @@ class _Writer:
                     quantity["value"] = value.value
                 if result.data_absent_reason:
                     self.value_and_absent_reason(result)
-                elif evaluation is not None and evaluation.issues:
-                    _keep_conflicting_code(resource, result, evaluation)
-                    if value.comment and not sent.unit:
+                else:
+                    if evaluation is not None and evaluation.issues:
+                        _keep_conflicting_code(resource, result, evaluation)
+                    if value.comment and not sent.unit:  # rare: a text value naming its unit
                         text_unit = _keep_unit_in_text(resource, value.comment, evaluation)
         else:
             comment = value.comment if isinstance(value, Number) else ""  # NaN, Infinity
