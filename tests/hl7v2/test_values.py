@@ -1377,6 +1377,36 @@ def test_a_unit_sent_only_as_the_original_text_is_read_from_it() -> None:
     assert "hl7v2.component-unmapped" not in codes(read_message.issues)
 
 
+def test_a_unit_sent_as_the_original_text_beside_a_system_alone_says_the_system_is_dropped() -> (
+    None
+):
+    # OBX-6 '^^UCUM^^^^^^K/uL': CWE.9 was read as the unit with 'OBX-6.1-6 are empty', though
+    # OBX-6.3 names UCUM, and that UCUM (the system of no code) was dropped without an Issue
+    result, read_message = first_result(obx("5.0", unit="^^UCUM^^^^^^K/uL"))
+    assert result.unit is not None
+    assert result.unit.text == "K/uL"
+    found = issue(read_message, "hl7v2.unit-original-text")
+    assert "6.1-6 are empty" not in found.text
+    assert "'K/uL'" in found.text
+    (dropped,) = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
+    assert dropped.location == "MSG[1]/OBX[1]-6.3"
+    assert "'UCUM'" in dropped.text
+
+
+@pytest.mark.parametrize(("unit", "location"), [("^K/uL^UCUM", "-6.3"), ("^^^^K/uL^UCUM", "-6.6")])
+def test_a_unit_system_sent_without_a_unit_code_is_said_not_carried(
+    unit: str, location: str
+) -> None:
+    # a unit text with a system but no code: FHIR writes a Quantity's system only with its code,
+    # so the output said K/uL alone and UCUM was dropped without an Issue
+    result, read_message = first_result(obx("5.0", unit=unit))
+    assert result.unit is not None
+    assert result.unit.text == "K/uL"
+    (dropped,) = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
+    assert dropped.location == f"MSG[1]/OBX[1]{location}"
+    assert "'UCUM'" in dropped.text
+
+
 @pytest.mark.parametrize(
     ("value", "unit", "analyte", "judged", "refusal"),
     [

@@ -548,12 +548,14 @@ def read_unit(
     p = [decoded(x, delimiters, codec, problems).strip() for x in parts] + ["", "", ""]
     notes.extend(("6", "hl7v2.escape-invalid", problem) for problem in problems)
     code, text, system_name = p[0], p[1], p[2]
+    system_at = "6.3"  # where system_name was sent
     other: Unit | None = None
     if any(p[3:6]):
         alternate = quoted("^".join(p[3:6]).strip("^"))
         if not (code or text) and (p[3] or p[4]):
             # The unit sent only as the alternate triplet is the unit: read as if it were CWE.1-3.
             code, text, system_name = p[3], p[4], p[5]
+            system_at = "6.6"
             notes.append(
                 (
                     "6",
@@ -588,8 +590,8 @@ def read_unit(
                 "6",
                 "hl7v2.unit-original-text",
                 (
-                    f"OBX-6.1-6 are empty: the original text {quoted(text)} (OBX-6.9) was read "
-                    "as the unit"
+                    "OBX-6 holds no unit code or text (OBX-6.1-2, OBX-6.4-5): the original "
+                    f"text {quoted(text)} (OBX-6.9) was read as the unit"
                 ),
             )
         )
@@ -620,6 +622,19 @@ def read_unit(
                     f"unit code {quoted(code)} (OBX-6.1) is not written as the Quantity's code "
                     f"beside the unit text {quoted(text)}: a FHIR Quantity holds a unit code only "
                     f"with a coding system URI, and {named}"
+                ),
+            )
+        )
+    elif system_name and not code:
+        # ^K/uL^UCUM, ^^UCUM^^^^^^K/uL: a system of no code, which a FHIR Quantity writes only
+        # with its code
+        notes.append(
+            (
+                system_at,
+                "hl7v2.component-unmapped",
+                (
+                    f"unit coding system {quoted(system_name)} (OBX-{system_at}) is not carried: "
+                    "it names the system of a unit code, and none was sent"
                 ),
             )
         )
