@@ -1377,6 +1377,29 @@ def test_a_unit_sent_only_as_the_original_text_is_read_from_it() -> None:
     assert "hl7v2.component-unmapped" not in codes(read_message.issues)
 
 
+@pytest.mark.parametrize(
+    ("unit", "text", "location", "said"),
+    [
+        ("^^^10*3/uL^^99LAB", "10*3/uL", "-6.6", "'99LAB' (OBX-6.6)"),
+        ("^^^THOU/uL^thousand/uL^99LAB", "thousand/uL", "-6.4", "'THOU/uL' (OBX-6.4)"),
+    ],
+)
+def test_an_alternate_units_part_not_carried_is_located_where_it_was_sent(
+    unit: str, text: str, location: str, said: str
+) -> None:
+    # OBX-6 '^^^10*3/uL^^99LAB': the alternate read as the unit, its system 99LAB (no URI) not
+    # carried, but said to be at OBX-6.3, which is empty: it was sent in OBX-6.6 (so its local
+    # code THOU/uL, said to be OBX-6.1, beside '99LAB' said to be OBX-6.3)
+    result, read_message = first_result(obx("5.0", unit=unit))
+    assert result.unit is not None
+    assert result.unit.text == text
+    (dropped,) = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
+    assert dropped.location == f"MSG[1]/OBX[1]{location}"
+    assert said in dropped.text
+    assert "OBX-6.1" not in dropped.text
+    assert "OBX-6.3" not in dropped.text
+
+
 def test_a_unit_sent_as_the_original_text_beside_a_system_alone_says_the_system_is_dropped() -> (
     None
 ):

@@ -612,16 +612,19 @@ def read_unit(
         # FHIR Quantity.code needs a URI system (qty-3): this CWE.1 has no place in the output
         # 99LAB is local but ISO+ (table 0396) is not: both merely lack a FHIR URI
         named = (
-            f"OBX-6.3 {quoted(system_name)} has no such URI" if system_name else "OBX-6.3 is empty"
+            f"OBX-{system_at} {quoted(system_name)} has no such URI"
+            if system_name
+            else f"OBX-{system_at} is empty"
         )
+        code_at = "6.1" if system_at == "6.3" else "6.4"  # of the alternate read as the unit
         notes.append(
             (
-                "6.1",
+                code_at,
                 "hl7v2.component-unmapped",
                 (
-                    f"unit code {quoted(code)} (OBX-6.1) is not written as the Quantity's code "
-                    f"beside the unit text {quoted(text)}: a FHIR Quantity holds a unit code only "
-                    f"with a coding system URI, and {named}"
+                    f"unit code {quoted(code)} (OBX-{code_at}) is not written as the Quantity's "
+                    f"code beside the unit text {quoted(text)}: a FHIR Quantity holds a unit code "
+                    f"only with a coding system URI, and {named}"
                 ),
             )
         )
@@ -642,11 +645,11 @@ def read_unit(
         # 10*3/uL^^99LAB: the unit text is written, but its system name has no place in it
         notes.append(
             (
-                "6.3",
+                system_at,
                 "hl7v2.component-unmapped",
                 (
-                    f"unit coding system {quoted(system_name)} (OBX-6.3) is not carried: a FHIR "
-                    f"Quantity names its system by URI, and {quoted(system_name)} has none"
+                    f"unit coding system {quoted(system_name)} (OBX-{system_at}) is not carried: "
+                    f"a FHIR Quantity names its system by URI, and {quoted(system_name)} has none"
                 ),
             )
         )
