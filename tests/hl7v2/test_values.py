@@ -1400,6 +1400,21 @@ def test_an_alternate_units_part_not_carried_is_located_where_it_was_sent(
     assert "OBX-6.3" not in dropped.text
 
 
+@pytest.mark.parametrize("system", ["99LAB", "UCUM"])
+def test_a_system_sent_beside_an_alternate_read_as_the_unit_is_said_not_carried(
+    system: str,
+) -> None:
+    # OBX-6 '^^99LAB^10*3/uL^^UCUM': the alternate read as the unit with "OBX-6.1-3 are empty",
+    # though OBX-6.3 names 99LAB, which was then dropped without an Issue
+    result, read_message = first_result(obx("5.0", unit=f"^^{system}^10*3/uL^^UCUM"))
+    assert result.unit == Unit("10*3/uL", "10*3/uL", UCUM)
+    found = issue(read_message, "hl7v2.unit-alternate")
+    assert "6.1-3 are empty" not in found.text
+    (dropped,) = [i for i in read_message.issues if i.code == "hl7v2.component-unmapped"]
+    assert dropped.location == "MSG[1]/OBX[1]-6.3"
+    assert f"'{system}' (OBX-6.3)" in dropped.text
+
+
 def test_a_unit_sent_as_the_original_text_beside_a_system_alone_says_the_system_is_dropped() -> (
     None
 ):

@@ -554,13 +554,25 @@ def read_unit(
         alternate = quoted("^".join(p[3:6]).strip("^"))
         if not (code or text) and (p[3] or p[4]):
             # The unit sent only as the alternate triplet is the unit: read as if it were CWE.1-3.
+            empty = "OBX-6.1-2 are" if system_name else "OBX-6.1-3 are"
+            if system_name:  # ^^99LAB^10*3/uL^^UCUM: the system of no code
+                notes.append(
+                    (
+                        "6.3",
+                        "hl7v2.component-unmapped",
+                        (
+                            f"unit coding system {quoted(system_name)} (OBX-6.3) is not carried: "
+                            "it names the system of a unit code, and none was sent"
+                        ),
+                    )
+                )
             code, text, system_name = p[3], p[4], p[5]
             system_at = "6.6"
             notes.append(
                 (
                     "6",
                     "hl7v2.unit-alternate",
-                    f"OBX-6.1-3 are empty: the alternate unit {alternate} (OBX-6.4-6) was read",
+                    f"{empty} empty: the alternate unit {alternate} (OBX-6.4-6) was read",
                 )
             )
         else:
