@@ -39,6 +39,7 @@ from leukoflag._ages import (
 )
 from leukoflag._cache import text_cache, text_memo
 from leukoflag._construct import constructor
+from leukoflag._instant import utc_instant
 from leukoflag._numbers import EXACT, long_number, plain
 from leukoflag._quote import quoted, shortened
 from leukoflag._range_text import (
@@ -2894,14 +2895,14 @@ def _specimen_key(specimen: Specimen) -> tuple[object, ...]:
     """What makes two SPM segments (or OBR-15) the same specimen, wherever they are sent."""
     collected = specimen.collected
     # the moment of collection, as results' times are compared, not how it was written
-    when = _instant(collected.fhir) if collected is not None else ""
+    when = utc_instant(collected.fhir) if collected is not None else ""
     return specimen.identifier, specimen.type, specimen.source_site, when
 
 
 def _replacement_key(result: LabResult, state: _OrderState) -> tuple[object, ...]:
     """What a correction shares with the result it replaces."""
     stamp = _result_time(result, state)
-    time = _instant(stamp.fhir) if stamp is not None else _timeless(result, state)
+    time = utc_instant(stamp.fhir) if stamp is not None else _timeless(result, state)
     return _result_code_key(result.code), result.sub_id, result.specimen, time
 
 
@@ -3262,27 +3263,10 @@ def _part(kind: str, result: LabResult, value: Decimal, state: _OrderState) -> _
         result.location,
         value,
         result.specimen,
-        _instant(stamp.fhir) if stamp is not None else _timeless(result, state),
+        utc_instant(stamp.fhir) if stamp is not None else _timeless(result, state),
         _stamp_day(stamp or result.issued, state),
         _zone_days(stamp or result.issued, state),
     )
-
-
-def _instant(fhir_time: str) -> str:
-    """A time of day as its UTC instant: 08:05:00-05:00, 13:05:00Z and 08:05:00.000-05:00 are
-    one time for a derived ANC (a date, or a time without offset, stays as written)."""
-    if "T" not in fhir_time:
-        return fhir_time
-    try:
-        moment = dt.datetime.fromisoformat(fhir_time)
-    except ValueError:
-        return fhir_time
-    if moment.tzinfo is None:
-        return fhir_time  # never the machine's zone: the same input, the same groups
-    try:
-        return moment.astimezone(dt.UTC).isoformat()
-    except OverflowError:  # its UTC instant is past year 9999 or before year 1: kept as written
-        return fhir_time
 
 
 def _part_value(

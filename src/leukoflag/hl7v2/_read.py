@@ -16,7 +16,6 @@ model does not carry, is an Issue with its location: nothing is lost silently.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -25,6 +24,7 @@ from typing import Any
 from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._identifier_types import identifier_types
+from leukoflag._instant import utc_instant
 from leukoflag._quote import listed, quoted
 from leukoflag.hl7v2._charset import Decoded, decode_message
 from leukoflag.hl7v2._er7 import (
@@ -3092,7 +3092,7 @@ def _specimen_key(specimen: Specimen) -> tuple[object, ...]:
         specimen.identifier,
         specimen.type,
         specimen.source_site,
-        _instant(collected.fhir) if collected is not None else "",
+        utc_instant(collected.fhir) if collected is not None else "",
     )
 
 
@@ -3114,25 +3114,8 @@ def _result_key(result: LabResult, draft: _OrderDraft) -> tuple[object, ...]:
         _code_key(result.code),
         result.sub_id,
         _specimen_key(own[0]) if own else (),
-        _instant(stamp.fhir) if stamp is not None else "",
+        utc_instant(stamp.fhir) if stamp is not None else "",
     )
-
-
-def _instant(fhir_time: str) -> str:
-    """A time of day as its UTC instant (08:05:00-05:00 and 13:05:00Z are one time); a date, or
-    a time without offset, as written."""
-    if "T" not in fhir_time:
-        return fhir_time
-    try:
-        moment = dt.datetime.fromisoformat(fhir_time)
-    except ValueError:
-        return fhir_time
-    if moment.tzinfo is None:
-        return fhir_time
-    try:
-        return moment.astimezone(dt.UTC).isoformat()
-    except OverflowError:
-        return fhir_time
 
 
 def _drop_results(draft: _OrderDraft, gone: set[int]) -> None:
