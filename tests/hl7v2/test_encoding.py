@@ -328,6 +328,23 @@ def test_a_hex_escape_not_valid_ascii_under_an_ascii_label_is_read_as_utf8() -> 
     )
 
 
+def test_hex_escapes_per_byte_under_an_ascii_label_are_read_as_utf8_as_one_escape_is() -> None:
+    # \XC3BC\ under MSH-18 ASCII is read as UTF-8 (as the raw bytes would be); the same bytes
+    # escaped one each (an interface escaping every byte above 0x7F alone) are the same text.
+    msh = MSH.replace("UNICODE UTF-8", "ASCII")
+    pid = PID.replace("OKAFOR^DANIEL^C", "M\\XC3\\\\X9C\\LLER^J\\XC3\\\\X9C\\RGEN")
+    read_message = read(message(pid, OBR, WBC, "NTE|1||Dr. M\\XC3\\\\XBC\\ller", msh=msh))
+    patient = read_message.groups[0].patient
+    assert patient is not None
+    assert (patient.family, patient.given) == ("MÜLLER", ("JÜRGEN",))
+    assert results(read_message)[0].notes == ("Dr. Müller",)
+    found = {(i.location, i.text) for i in read_message.issues if i.code == "hl7v2.escape-invalid"}
+    assert found == {
+        ("MSG[1]/PID[1]-5", "hexadecimal escape \\XC3\\\\X9C\\ is not valid ascii: read as UTF-8"),
+        ("MSG[1]/NTE[1]-3", "hexadecimal escape \\XC3\\\\XBC\\ is not valid ascii: read as UTF-8"),
+    }
+
+
 @pytest.mark.parametrize("escaped", ["M\\XC3BC\\ller", "M\\XC3\\\\XBC\\ller"])
 def test_a_hex_escape_of_utf8_bytes_under_a_latin1_label_is_flagged_as_suspect(
     escaped: str,

@@ -255,8 +255,14 @@ def unescape(text: str, delimiters: Delimiters, codec: str = "utf-8") -> tuple[s
         if decoded is None and sequence[:1] == "X" and text.startswith(escape + "X", closing + 1):
             joined = _hex_run(text, closing, escape, codec)
             if joined is not None:  # a character's bytes sent as one escape each
-                decoded, last, data = joined
-                suspect = _suspect(data, decoded, codec, text[opening : last + 1])
+                decoded, last, data, read_as = joined
+                sent = text[opening : last + 1]
+                suspect = (
+                    f"hexadecimal escape {shortened(sent, 20)} is not valid {read_as}: read as "
+                    "UTF-8"
+                    if read_as
+                    else _suspect(data, decoded, codec, sent)
+                )
                 if suspect:
                     problems.append(suspect)
                 closing = last
@@ -333,12 +339,16 @@ def _mid_line(out: list[str], looked: int, before: bool) -> bool:
 _RUN = 4
 
 
-def _hex_run(text: str, closing: int, escape: str, codec: str) -> tuple[str, int, bytes] | None:
+def _hex_run(
+    text: str, closing: int, escape: str, codec: str
+) -> tuple[str, int, bytes, str] | None:
     """The hexadecimal escape ending at ``closing`` and those back to back after it (up to
     :data:`_RUN` in all) decoded together (``\\XC3\\\\X9C\\``: an interface escaping each
     byte of a UTF-8 character alone; v2.5.1 ch. 2.7.4: the pairs of digits are bytes, read
-    with the character set): the most of them that give text, with where the last ends and
-    their bytes; ``None`` when fewer than two do: the first is read alone."""
+    with the character set): the most of them that give text, with where the last ends, their
+    bytes, and the message's character set when they are not valid in it but were read as
+    UTF-8 as one escape of those bytes would be (an ASCII label: see :func:`escape_codec`),
+    else ``""``; ``None`` when fewer than two do: the first is read alone."""
     pieces: list[bytes] = []
     ends: list[int] = []  # where each escape of the run ends
     opening = text.rfind(escape, 0, closing)
@@ -352,16 +362,19 @@ def _hex_run(text: str, closing: int, escape: str, codec: str) -> tuple[str, int
         if after < 0 or not text.startswith(escape + "X", closing + 1):
             break
         opening, closing = closing + 1, after
-    first = codec.split(THEN, 1)[0]
+    first, *others = codec.split(THEN)
+    # Not the fallback: a single-byte set reads them alone as it reads them together.
+    tried = (first, "utf-8") if "utf-8" in others else (first,)
     for size in range(len(pieces), 1, -1):
         data = b"".join(pieces[:size])
-        try:
-            decoded = data.decode(first)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        if control_characters(decoded)[1]:
-            return None  # each is read alone, and its control character said there
-        return decoded, ends[size - 1], data
+        for name in tried:
+            try:
+                decoded = data.decode(name)
+            except (UnicodeDecodeError, LookupError):
+                continue
+            if control_characters(decoded)[1]:
+                return None  # each is read alone, and its control character said there
+            return decoded, ends[size - 1], data, first if name != first else ""
     return None
 
 
