@@ -633,6 +633,21 @@ def test_hex_escapes_giving_control_characters_are_replaced_and_line_breaks_kept
     assert "hl7v2.control-character" not in codes(read_message.issues)
 
 
+def test_a_hex_escaped_control_character_after_a_run_spoils_only_itself() -> None:
+    # é escaped one byte each, then the vertical tab a word processor writes for Shift+Enter.
+    note = "NTE|1||Smear reviewed by Dr. Ren\\XC3\\\\XA9\\\\X0B\\Toxic granulation noted."
+    read_message = read(message(PID, OBR, WBC, note))
+    assert results(read_message)[0].notes == (
+        "Smear reviewed by Dr. Ren\u00e9\ufffdToxic granulation noted.",
+    )
+    found = issue(read_message, "hl7v2.escape-invalid")
+    assert found.location == "MSG[1]/NTE[1]-3"
+    assert found.text == (
+        "hexadecimal escape \\X0B\\ gives control character U+000B, which FHIR strings do not "
+        "allow: replaced with U+FFFD"
+    )
+
+
 @pytest.mark.parametrize("strict", [False, True])
 def test_output_holds_no_control_character_fhir_forbids(strict: bool) -> None:
     import leukoflag

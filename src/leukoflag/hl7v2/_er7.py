@@ -348,7 +348,9 @@ def _hex_run(
     with the character set): the most of them that give text, with where the last ends, their
     bytes, and the message's character set when they are not valid in it but were read as
     UTF-8 as one escape of those bytes would be (an ASCII label: see :func:`escape_codec`),
-    else ``""``; ``None`` when fewer than two do: the first is read alone."""
+    else ``""``; ``None`` when fewer than two do: the first is read alone. A control character
+    is not read in a run (``\\XC3\\\\XA9\\\\X0B\\``: é, then a vertical tab): the escape
+    giving it is read alone, and said so."""
     pieces: list[bytes] = []
     ends: list[int] = []  # where each escape of the run ends
     opening = text.rfind(escape, 0, closing)
@@ -373,7 +375,7 @@ def _hex_run(
             except (UnicodeDecodeError, LookupError):
                 continue
             if control_characters(decoded)[1]:
-                return None  # each is read alone, and its control character said there
+                break  # fewer of them, or each alone, its control character said there
             return decoded, ends[size - 1], data, first if name != first else ""
     return None
 
