@@ -815,6 +815,31 @@ def test_a_vertical_tab_inside_a_field_is_a_control_character_not_a_frame_start(
     )
 
 
+@pytest.mark.parametrize("framed", [False, True])
+def test_vertical_tabs_back_to_back_inside_a_field_are_control_characters_not_a_frame_start(
+    framed: bool,
+) -> None:
+    # Shift+Enter twice in a word processor (a blank line in the comment): two 0x0B in a row.
+    note = "NTE|1||Smear reviewed.\x0b\x0bToxic granulation noted."
+    text = message(PID, OBR, WBC, note, ANC)
+    data = b"\x0b" + text.encode() + b"\x1c\r" if framed else text.encode()
+    for block_size in (None, 1, 16, 23):
+        assert len(split(data, block_size)) == 1
+    conversion = leukoflag.convert(data)
+    assert not conversion.rejected
+    (bundle,) = conversion.bundles
+    observations = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert [o["code"]["coding"][0]["code"] for o in observations] == ["6690-2", "751-8"]
+    assert observations[0]["note"] == [
+        {"text": "Smear reviewed.\ufffd\ufffdToxic granulation noted."}
+    ]
+    assert [(f.analyte.value, f.code) for f in conversion.findings] == [("wbc", "L"), ("anc", "L")]
+    (found,) = [i for i in conversion.issues if i.code == "hl7v2.control-character"]
+    assert found.location == "MSG[1]/NTE[1]-3"
+
+
 def test_junk_between_mllp_frames_is_its_own_chunk() -> None:
     data = (
         b"\x0b"
@@ -1214,13 +1239,18 @@ def naive_boundaries(region: bytes) -> list[tuple[int, int]]:
     markers = [at for at, token in found if token in (0, 1)]
 
     def in_field(at: int) -> bool:
+        first = after = at  # a run of them back to back is one (Shift+Enter twice)
+        while first and region[first - 1] == 0x0B:
+            first -= 1
+        while after < len(region) and region[after] == 0x0B:
+            after += 1
         if (
-            at == 0
-            or region[at - 1] in breaks
-            or region[at + 1 : at + 2] in (b"", *map(bytes, [[b] for b in breaks]))
+            first == 0
+            or region[first - 1] in breaks
+            or region[after : after + 1] in (b"", *map(bytes, [[b] for b in breaks]))
         ):
             return False
-        end = min([n for n in range(at + 1, len(region)) if region[n] in breaks] or [len(region)])
+        end = min([n for n in range(after, len(region)) if region[n] in breaks] or [len(region)])
         return not [m for m in markers if at < m < end]
 
     return sorted(entry for entry in found if not (entry[1] == 0x0B and in_field(entry[0])))

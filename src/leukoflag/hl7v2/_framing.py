@@ -719,25 +719,37 @@ def _boundaries(region: bytes) -> list[tuple[int, int]]:
     found.extend((at, 0) for at in _glued_headers(region))
     found.sort()
     if framed and _START in region:
-        return [entry for at, entry in enumerate(found) if not _in_field(region, found, at)]
+        kept: list[tuple[int, int]] = []
+        inside = 0  # where the last run of 0x0B inside a field ends
+        for at, entry in enumerate(found):
+            if entry[0] >= inside:
+                inside = _in_field(region, found, at)
+                if not inside:
+                    kept.append(entry)
+        return kept
     return found
 
 
-def _in_field(region: bytes, found: list[tuple[int, int]], at: int) -> bool:
-    """Whether ``found[at]`` (of ``found``, sorted) is a 0x0B inside a field, no MLLP start
-    block: one between text on its line and text that starts no message or envelope line
-    (no marker in ``found`` before the line's end), as a word processor writes for a line
-    break typed with Shift+Enter. It is a control character of the message (see the reader),
-    not a frame that cuts it. A start block comes at a line start, after an end block, or
-    before the message it frames."""
+def _in_field(region: bytes, found: list[tuple[int, int]], at: int) -> int:
+    """Where the run of 0x0B that ``found[at]`` (of ``found``, sorted) starts ends, when it is
+    inside a field, no MLLP start block; else 0. It is inside a field when between text on its
+    line and text that starts no message or envelope line (no marker in ``found`` before the
+    line's end), as a word processor writes for a line break typed with Shift+Enter (twice
+    for a blank line: ``\\x0b\\x0b``). It is a control character of the message (see the
+    reader), not a frame that cuts it. A start block comes at a line start, after an end block,
+    or before the message it frames."""
     position, token = found[at]
     if token != _START or not position or region[position - 1] in _BREAKS:
-        return False
-    if region[position + 1 : position + 2] in (b"", b"\r", b"\n", b"\x0b", b"\x1c"):
-        return False
-    end = _BREAK.search(region, position + 1)
-    following = found[at + 1][0] if at + 1 < len(found) else len(region)
-    return following >= (end.start() if end else len(region))  # no marker on its line
+        return 0
+    after = position + 1
+    while region[after : after + 1] == b"\x0b":  # each is in found, after this one
+        after += 1
+    if region[after : after + 1] in (b"", b"\r", b"\n", b"\x1c"):
+        return 0
+    end = _BREAK.search(region, after)
+    following = at + after - position
+    following = found[following][0] if following < len(found) else len(region)
+    return after if following >= (end.start() if end else len(region)) else 0  # no marker
 
 
 def _glued_headers(region: bytes) -> list[int]:
