@@ -2844,6 +2844,33 @@ def test_a_result_whose_focus_is_its_subject_or_no_person_is_judged(
     assert "fhir.focus-not-subject" not in [i.code for i in conv.issues]
 
 
+@pytest.mark.parametrize(
+    ("focus", "at", "why"),
+    [
+        # focus is 0..*: a lone Reference (an XML-to-JSON singleton) or a reference's text was
+        # read as no focus, so the newborn's WBC of 7,000 was judged N by his mother's range
+        ({"reference": "urn:uuid:mh-son"}, "focus", "is not a list of References"),
+        (["urn:uuid:mh-son"], "focus[0]", "'urn:uuid:mh-son' is not a Reference (a JSON object)"),
+        ([{"reference": ["urn:uuid:mh-son"]}], "focus[0].reference", "not a string"),
+    ],
+)
+def test_a_result_whose_focus_is_not_a_list_of_references_is_malformed(
+    focus: Any, at: str, why: str
+) -> None:
+    sent = _cord_blood_bundle({"reference": "urn:uuid:mh-son"})
+    sent["entry"][2]["resource"]["focus"] = focus
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    (said,) = conv.issues
+    assert (said.code, said.location) == (
+        "fhir.observation-malformed",
+        f"ITEM[1]/Bundle.entry[2].resource.{at}",
+    )
+    assert why in said.text
+
+
 def _cord_blood_panel(focus: dict[str, str], *, report: bool) -> dict[str, Any]:
     """The mother's record of :func:`_cord_blood_bundle` with the WBC of 7,000/uL and a
     neutrophil % of 30 sent as the hasMember members of a CBC panel whose ``focus`` is as given

@@ -1399,12 +1399,13 @@ class _ItemReader:
             if sent is not None and (wrong := _not_reference(sent, key)) is not None:
                 self.malformed(observation, *wrong)
                 return []
-        if resource.get("hasMember") is not None and (
-            wrong := _not_references(resource["hasMember"])
-        ):
-            # a panel's members take its time and subject: read as none, they would lose them
-            self.malformed(observation, *wrong)
-            return []
+        for key in ("hasMember", "focus"):
+            # a panel's members take its time and subject, a focus names whom the result is
+            # about (a newborn in his mother's record): read as none, they would lose them
+            sent = resource.get(key)
+            if sent is not None and (wrong := _not_references(sent, key)) is not None:
+                self.malformed(observation, *wrong)
+                return []
         if self.unknown_modifier(resource, observation.location):
             return []
         context = [
@@ -2561,8 +2562,8 @@ def _not_reference(value: Any, key: str) -> tuple[str, str] | None:
 
 
 def _not_references(value: Any, key: str = "hasMember") -> tuple[str, str] | None:
-    """Where and why ``value``, a list of References (``hasMember``), is not one; None when it
-    is."""
+    """Where and why ``value``, a list of References (``hasMember``, ``focus``), is not one;
+    None when it is."""
     if not isinstance(value, list):
         return key, f"{quoted(value)} is not a list of References"
     return next(
