@@ -2637,6 +2637,48 @@ def test_a_report_whose_subject_or_result_is_not_a_reference_is_said(
 
 
 @pytest.mark.parametrize(
+    ("specimen", "at"),
+    [
+        # specimen is 0..*: a lone Reference (an XML-to-JSON singleton) or a reference's text
+        # was read as no specimen, so the CSF count of 5 cells/uL was judged LL as blood
+        ({"reference": "Specimen/csf-7731"}, "specimen"),
+        (["Specimen/csf-7731"], "specimen[0]"),
+        ([{"reference": ["Specimen/csf-7731"]}], "specimen[0].reference"),
+    ],
+)
+def test_a_report_whose_specimen_is_not_a_list_of_references_sets_its_results_aside(
+    specimen: Any, at: str
+) -> None:
+    bundle = _cbc_bundle({"specimen": specimen})
+    bundle["entry"][2]["resource"]["valueQuantity"]["value"] = 0.005
+    csf = {
+        "resourceType": "Specimen",
+        "id": "csf-7731",
+        "type": {"coding": [_CSF_TYPE]},
+    }
+    bundle["entry"].append(
+        {"fullUrl": "https://lis.example.org/fhir/Specimen/csf-7731", "resource": csf}
+    )
+    conversion = leukoflag.convert(json.dumps(bundle))
+    (output,) = conversion.bundles
+    assert output == fhir.loads(json.dumps(bundle))  # passed through unchanged
+    assert conversion.findings == []
+    assert [(i.code, i.location) for i in conversion.issues] == [
+        ("fhir.report-malformed", f"ITEM[1]/Bundle.entry[1].resource.{at}")
+    ]
+    assert "the results it lists unread and unflagged" in conversion.issues[0].text
+    # the same list sent as References: the CSF count is not judged as blood
+    bundle = _cbc_bundle({"specimen": [{"reference": "Specimen/csf-7731"}]})
+    bundle["entry"][2]["resource"]["valueQuantity"]["value"] = 0.005
+    bundle["entry"].append(
+        {"fullUrl": "https://lis.example.org/fhir/Specimen/csf-7731", "resource": csf}
+    )
+    conversion = leukoflag.convert(json.dumps(bundle))
+    assert conversion.findings == []
+    assert "flag.specimen-not-blood" in [i.code for i in conversion.issues]
+
+
+@pytest.mark.parametrize(
     ("members", "at", "why"),
     [
         # References sent as their text: the members lost the panel's time without a word, so

@@ -959,9 +959,10 @@ class _ItemReader:
                 if (self.repeats and sent is None)
                 else ()
             )
+            malformed: tuple[str, ...] = ()
             if sent is None and not twice:
-                twice = self.report_malformed(report)  # read as not known, as one sent twice
-            if "subject" in twice or "status" in twice:
+                twice = malformed = self.report_malformed(report)  # not known, as sent twice
+            if "subject" in twice or "status" in twice or "specimen" in malformed:
                 self.modified = True  # whose results, or whether they stand, is not known
             elif "result" in twice:
                 continue  # which results it orders is not known: each is read as listed by none
@@ -1047,9 +1048,10 @@ class _ItemReader:
         return drafts
 
     def report_malformed(self, report: _Located) -> tuple[str, ...]:
-        """The key of ``report`` (``subject``, ``result``) that is not a Reference (or a list of
-        them), said at it: read as none, its results would be judged as a patient's of no known
-        age, or read silently as listed by no report. Read as not known, as one sent twice."""
+        """The key of ``report`` (``subject``, ``result``, ``specimen``) that is not a Reference
+        (or a list of them), said at it: read as none, its results would be judged as a
+        patient's of no known age, read silently as listed by no report, or a CSF count as
+        blood. Read as not known, as one sent twice (a specimen: its results set aside)."""
         resource = report.resource
         wrong: tuple[str, str] | None = None
         if resource.get("subject") is not None:
@@ -1057,6 +1059,8 @@ class _ItemReader:
         key = "subject"
         if wrong is None and resource.get("result") is not None:
             key, wrong = "result", _not_references(resource["result"], "result")
+        if wrong is None and resource.get("specimen") is not None:
+            key, wrong = "specimen", _not_references(resource["specimen"], "specimen")
         if wrong is None:
             return ()
         self.modified = True
@@ -1064,7 +1068,7 @@ class _ItemReader:
             Severity.WARNING,
             "report-malformed",
             f"{report.location}.{wrong[0]}",
-            f"{wrong[1]}: {_REPORT_REPEATS[key]}",
+            f"{wrong[1]}: {_SET_ASIDE if key == 'specimen' else _REPORT_REPEATS[key]}",
         )
         return (key,)
 
