@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 import leukoflag
 from leukoflag import Settings
 
@@ -96,3 +98,15 @@ def test_a_fhir_anc_within_the_labs_range_is_not_critical_below_a_higher_critica
     )
     critical = leukoflag.convert(_anc(0.7), settings=settings)
     assert [(f.code, f.rule) for f in critical.findings] == [("LL", "anc-critical-low")]
+
+
+@pytest.mark.parametrize("reference", ["0-9.0", "0.0-9.0", "<9.0"])
+@pytest.mark.parametrize("value", ["0.9", "0"])
+def test_a_labs_range_starting_at_zero_holds_no_count_from_a_critical_low(
+    reference: str, value: str
+) -> None:
+    # a low limit of 0 is no low limit (no count is below it), as '<9.0' sends none: a WBC of
+    # 900 (or none at all) is below the default critical low of 2,000 and critical either way
+    conversion = leukoflag.convert(_oru(value, reference))
+    assert [(f.code, f.rule) for f in conversion.findings] == [("LL", "wbc-critical-low")]
+    assert [i for i in conversion.issues if i.code == "flag.critical-within-range"] == []

@@ -387,9 +387,10 @@ class Criteria:
 
     def critical_held(self, is_below: Callable[[Decimal], bool]) -> bool:
         """Whether a point (``is_below`` of it) is not below the low limit of the range it is
-        judged by (none: not held), so that it is not LL below the critical low."""
+        judged by (none: not held), so that it is not LL below the critical low. A low limit of
+        0 is none ('0-9.0' as '<9.0'): no count is below it, so it holds none from being LL."""
         low = self.reference.low
-        return low is not None and not is_below(low)
+        return low is not None and low > 0 and not is_below(low)
 
     def _grade(self, is_below: Callable[[Decimal], bool]) -> int | None:
         if self.ctcae is None:
