@@ -4,6 +4,7 @@ below a critical limit set above a lab's own low limit (Settings.critical_low, d
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -110,3 +111,16 @@ def test_a_labs_range_starting_at_zero_holds_no_count_from_a_critical_low(
     conversion = leukoflag.convert(_oru(value, reference))
     assert [(f.code, f.rule) for f in conversion.findings] == [("LL", "wbc-critical-low")]
     assert [i for i in conversion.issues if i.code == "flag.critical-within-range"] == []
+
+
+def test_a_bound_held_by_the_labs_range_is_quoted_as_sent() -> None:
+    # '<2.9' is a count below 2,900, not 2,900: the warning quotes the bound with its comparator
+    conversion = leukoflag.convert(_oru("<2.9", "2.5-9.0"), settings=CRITICAL_WBC_3000)
+    assert [(f.code, f.value_per_ul, f.comparator) for f in conversion.findings] == [
+        ("LU", Decimal(2900), "<")
+    ]
+    (held,) = [i for i in conversion.issues if i.code == "flag.critical-within-range"]
+    assert held.text.startswith(
+        "WBC <2,900 cells/µL is below the critical low of 3,000 cells/µL "
+        "(Settings.critical_low) but not below 2,500 cells/µL"
+    )

@@ -1958,7 +1958,7 @@ def _judge(
     # rare: significantly low (a critical limit is at most the LU threshold, Settings), maybe
     # below a critical limit the range judged by holds, which is not LL (Criteria._code)
     if verdict is not None and verdict.code == "LU":
-        held = _critical_held(criteria, verdict, bounds[1], analyte, location)
+        held = _critical_held(criteria, verdict, bounds, analyte, location)
         if held is not None:
             issues.append(held)
     if age.youngest != age.step and verdict is not None:
@@ -2009,10 +2009,16 @@ def _judge(
 
 
 def _critical_held(
-    criteria: Criteria, verdict: Verdict, point: Point, analyte: Analyte, location: str
+    criteria: Criteria,
+    verdict: Verdict,
+    bounds: tuple[Point, Point],
+    analyte: Analyte,
+    location: str,
 ) -> Issue | None:
-    """flag.critical-within-range: ``point`` (the value, or the bound that decided it) is below
-    the critical low, but not below the low limit of the range it is judged by, so not LL."""
+    """flag.critical-within-range: the value (or the bound that decided it, its high end) is
+    below the critical low, but not below the low limit of the range it is judged by, so not
+    LL. The value is quoted as sent: '<2,900', not 2,900."""
+    low_end, point = bounds
     is_below = under(point)
     limit = criteria.critical_below
     if not is_below(limit) or not criteria.critical_held(is_below):
@@ -2023,8 +2029,10 @@ def _critical_held(
         Severity.WARNING,
         "critical-within-range",
         location,
-        f"{analyte.value.upper()} {_fmt(point[0])} cells/µL is below the critical low of "
-        f"{_fmt(limit)} cells/µL (Settings.critical_low) but not below {_fmt(low)} cells/µL, "
+        f"{analyte.value.upper()} "
+        f"{_fmt(point[0]) if low_end == point else _bounds_text(low_end, point)} cells/µL is "
+        f"below the critical low of {_fmt(limit)} cells/µL (Settings.critical_low) but not "
+        f"below {_fmt(low)} cells/µL, "
         f"the low limit of the range it is judged by ({criteria.citation}): a critical low "
         f"is a degree of low, so it is {verdict.code} ({verdict.rule}), not LL",
     )
