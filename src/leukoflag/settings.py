@@ -57,6 +57,9 @@ class _Limits(Mapping[str, Decimal]):
 
 # Typical hospital critical-value lists (see reference/clinical.md); a lab overrides per analyte.
 _DEFAULT_CRITICAL_LOW: Mapping[str, Decimal] = _Limits({"wbc": Decimal(2000), "anc": Decimal(500)})
+# The same, for flagging: below it a count is LL whatever the lab's own range (a configured
+# limit above it makes LL only a count low by that range: flag.critical-within-range).
+DEFAULT_CRITICAL_LOW = _DEFAULT_CRITICAL_LOW
 # The highest plausible blood WBC/ANC count (reference/units.md): a higher limit is a slip.
 _HIGHEST_LIMIT = Decimal(1_000_000)
 # Counts come in steps of 10 cells/µL (0.01 x10^3/µL): a limit above 0 and below that is one of

@@ -124,3 +124,46 @@ def test_a_bound_held_by_the_labs_range_is_quoted_as_sent() -> None:
         "WBC <2,900 cells/µL is below the critical low of 3,000 cells/µL "
         "(Settings.critical_low) but not below 2,500 cells/µL"
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "reference", "settings"),
+    [
+        ("1.8", "1.5-9.0", Settings()),  # a lab's range starting below the default 2,000
+        ("1.8", "1.5-9.0", CRITICAL_WBC_3000),  # below the default, under a raised limit too
+        ("0.4", "0.1-9.0", Settings(critical_low={"wbc": 1000})),  # a lowered limit
+    ],
+)
+def test_below_the_default_critical_low_a_labs_range_holds_no_wbc_from_ll(
+    value: str, reference: str, settings: Settings
+) -> None:
+    # Only a limit raised above the sourced default (clinical.md: WBC 2,000) gives way to a lab's
+    # range: a WBC of 1,800 beside '1.5-9.0' was LU with flag.critical-within-range, though any
+    # critical-value list calls it critical
+    conversion = leukoflag.convert(_oru(value, reference), settings=settings)
+    assert [(f.code, f.rule) for f in conversion.findings] == [("LL", "wbc-critical-low")]
+    assert [i for i in conversion.issues if i.code == "flag.critical-within-range"] == []
+
+
+def test_a_fhir_anc_below_the_default_critical_low_is_critical_whatever_the_labs_range() -> None:
+    # an ANC of 300 is severe neutropenia (clinical.md: < 500): beside a lab range starting at
+    # 100 it was LU, not LL, under the default settings
+    observation = json.loads(_anc(0.3))
+    for limit in ("low", "high"):
+        observation["referenceRange"][0][limit]["value"] = {"low": 0.1, "high": 6.0}[limit]
+    conversion = leukoflag.convert(json.dumps(observation).encode())
+    assert [(f.code, f.rule, f.value_per_ul) for f in conversion.findings] == [
+        ("LL", "anc-critical-low", Decimal(300))
+    ]
+    assert [i for i in conversion.issues if i.code == "flag.critical-within-range"] == []
+    # under a raised limit of 1,000, 300 is still below the default: LL
+    raised_limit = Settings(critical_low={"anc": 1000})
+    held = leukoflag.convert(json.dumps(observation).encode(), settings=raised_limit)
+    assert [(f.code, f.rule) for f in held.findings] == [("LL", "anc-critical-low")]
+    # between the default 500 and the raised 1,000, the lab's range holds 700 from LL
+    observation["valueQuantity"]["value"] = 0.7
+    raised = leukoflag.convert(json.dumps(observation).encode(), settings=raised_limit)
+    assert [(f.code, f.rule) for f in raised.findings] == [("LU", "anc-significantly-low")]
+    assert [i.code for i in raised.issues if i.code == "flag.critical-within-range"] == [
+        "flag.critical-within-range"
+    ]

@@ -193,8 +193,10 @@ def judge(ctx: Context, value: Decimal) -> Verdict:
         "range_source": source,
     }
     a = ctx.analyte
-    # critical low is a degree of low: below the low limit of the range used too (when it has one)
-    if value < ctx.critical and (low is None or value < low):
+    # critical low is a degree of low: below the low limit of the range used too (when it has one
+    # above 0), unless below the default critical low (clinical.md) or a lower limit set
+    floor = min(ctx.critical, CRITICAL[a])
+    if value < floor or (value < ctx.critical and (low is None or low <= 0 or value < low)):
         return Verdict("LL", f"{a}-critical-low", ctx.critical, **common)  # type: ignore[arg-type]
     if value < SIGNIFICANT[a]:
         return Verdict("LU", f"{a}-significantly-low", SIGNIFICANT[a], **common)  # type: ignore[arg-type]

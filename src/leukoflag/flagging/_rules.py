@@ -22,6 +22,7 @@ from typing import Any, TypeAlias
 
 from leukoflag.errors import DataFileError
 from leukoflag.model import Analyte, Coding, NormalizedRange
+from leukoflag.settings import DEFAULT_CRITICAL_LOW
 
 __all__ = [
     "AgeEdge",
@@ -289,7 +290,8 @@ class Rules:
     ) -> Criteria:
         """Everything needed to judge one value for the patient of ``profile``."""
         scale = self.ctcae[(ctcae_version, profile.analyte)] if graded else None
-        return Criteria(profile, critical_low, reference, citation, scale, lln)
+        floor = min(critical_low, DEFAULT_CRITICAL_LOW[profile.analyte.value])
+        return Criteria(profile, critical_low, reference, citation, scale, lln, floor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +347,9 @@ class Criteria:
     citation: str  # of the reference range, for the codes it decides
     ctcae: CtcaeScale | None
     lln: Decimal | None
+    # below it a count is LL whatever range it is judged by: the lower of critical_below and the
+    # sourced default (reference/clinical.md: WBC 2,000, ANC 500), see critical_held
+    critical_floor: Decimal
 
     def at(self, point: Point) -> Verdict:
         """The verdict for an exact value (or a value approached from one side)."""
@@ -388,9 +393,14 @@ class Criteria:
     def critical_held(self, is_below: Callable[[Decimal], bool]) -> bool:
         """Whether a point (``is_below`` of it) is not below the low limit of the range it is
         judged by (none: not held), so that it is not LL below the critical low. A low limit of
-        0 is none ('0-9.0' as '<9.0'): no count is below it, so it holds none from being LL."""
+        0 is none ('0-9.0' as '<9.0'): no count is below it, so it holds none from being LL.
+        Only a limit configured above the sourced default is so held: below the default (WBC
+        2,000, ANC 500) a count is critical whatever range a lab sends (an ANC of 300 beside
+        '0.1-7.5' is severe neutropenia, LL)."""
         low = self.reference.low
-        return low is not None and low > 0 and not is_below(low)
+        return (
+            low is not None and low > 0 and not is_below(low) and not is_below(self.critical_floor)
+        )
 
     def _grade(self, is_below: Callable[[Decimal], bool]) -> int | None:
         if self.ctcae is None:
