@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 
 from leukoflag import units
 from leukoflag._ages import age_fit
+from leukoflag._construct import constructor
 from leukoflag._quote import defect, quoted
 from leukoflag._range_text import age_group, age_span, ages_of, read_range_text
 from leukoflag.detect import values_then_object
@@ -112,6 +113,21 @@ _DATE_TIME = re.compile(
 )
 _R4_SPECIMEN_ROLE = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Specimen.role"
 _T = TypeVar("_T")
+# Made once each: the model's frozen dataclasses built without their generated __init__
+# (leukoflag._construct), as the HL7 v2 reader does: a FHIR CBC Bundle builds about 400.
+_new_coding = constructor(Coding)
+_new_concept = constructor(Concept)
+_new_unit = constructor(Unit)
+_new_timestamp = constructor(Timestamp)
+_new_number = constructor(Number)
+_new_lab_result = constructor(LabResult)
+_new_identifier = constructor(Identifier)
+_new_reference_range = constructor(ReferenceRange)
+_new_order = constructor(Order)
+_new_patient = constructor(Patient)
+_new_specimen = constructor(Specimen)
+_new_patient_result = constructor(PatientResult)
+_new_issue = constructor(Issue)
 _RESULT_STATUSES = {status.value: status for status in ResultStatus}
 # Quantity.comparator of R4 and R5 (R5's "ad", sufficient to achieve, is judged as ">=")
 _COMPARATORS = frozenset(("<", "<=", ">=", ">", "ad"))
@@ -599,7 +615,7 @@ class _ItemReader:
         return path_location(self.prefix, self.root, path)
 
     def issue(self, severity: Severity, code: str, location: str, text: str) -> None:
-        self.issues.append(Issue(severity, f"fhir.{code}", location, text))
+        self.issues.append(_new_issue(severity, f"fhir.{code}", location, text))
 
     def located(self, resource: dict[str, Any], path: Path, container: dict[str, Any]) -> _Located:
         return _Located(resource, path, self.location(path), container)
@@ -1289,7 +1305,8 @@ class _ItemReader:
             key = draft.patient.location if draft.patient is not None else ""
             by_patient.setdefault(key, (draft.patient, []))[1].append(order)
         return tuple(
-            PatientResult(patient, None, tuple(orders)) for patient, orders in by_patient.values()
+            _new_patient_result(patient, None, tuple(orders))
+            for patient, orders in by_patient.values()
         )
 
     def order(self, draft: _OrderDraft) -> Order | None:
@@ -1318,9 +1335,9 @@ class _ItemReader:
         if report is None and not results:
             return None
         if report is None:
-            return Order(
+            return _new_order(
                 location=draft.location,
-                code=Concept(),
+                code=_new_concept(),
                 status=ReportStatus.UNKNOWN,
                 results=tuple(results),
                 specimens=tuple(specimens.values()),
@@ -1353,7 +1370,7 @@ class _ItemReader:
                 placer = found
             elif found.type_code == "FILL" and filler is None:
                 filler = found
-        return Order(
+        return _new_order(
             location=draft.location,
             code=_concept(resource.get("code")),
             status=status,
@@ -1955,7 +1972,7 @@ class _ItemReader:
             if now:  # judged by its sources' status, not the one it was written with
                 status, status_text = _RESULT_STATUSES[now], ""
         self.nodes[where] = NodeRef(path, range_index, passed_over, range_issues, derived, now)
-        return LabResult(
+        return _new_lab_result(
             location=where,
             code=_concept(node["code"]),
             value=value,
@@ -2520,12 +2537,12 @@ def _value_of(raw: Any, key: str, at: str) -> tuple[Value, Unit | None]:
                 f"{at}.comparator",
                 f"{quoted(comparator)} is not a FHIR comparator (<, <=, >=, > or R5's ad)",
             )
-        return Number(number, f"{comparator}{plain(number)}", comparator), unit
+        return _new_number(number, f"{comparator}{plain(number)}", comparator), unit
     if key == "valueInteger":
         number = _number(raw, at)
         if number is None:
             raise _Malformed(at, "not a number")
-        return Number(number, plain(number)), None
+        return _new_number(number, plain(number)), None
     if key == "valueRange":
         ends = _object(raw, at)
         low = _object(ends.get("low", {}), f"{at}.low")
@@ -2691,14 +2708,14 @@ def _coding(value: Any) -> Coding | None:
         # a system with a FHIR URI sent as its OID (LOINC's): that system, its OID the name sent
         uri = tables().system_oids.get(system)
         if uri is not None:
-            return Coding(
+            return _new_coding(
                 code=_text(value.get("code")),
                 display=_text(value.get("display")),
                 system=uri,
                 version=_text(value.get("version")),
                 system_name=system,
             )
-    return Coding(
+    return _new_coding(
         code=_text(value.get("code")),
         display=_text(value.get("display")),
         system=system,
@@ -2718,9 +2735,9 @@ def _check_codings(codings: list[Any], at: str) -> None:
 
 def _concept(value: Any) -> Concept:
     if not isinstance(value, dict):
-        return Concept()
+        return _new_concept()
     codings = tuple(c for c in map(_coding, _list(value.get("coding"))) if c is not None)
-    return Concept(codings, _text(value.get("text")))
+    return _new_concept(codings, _text(value.get("text")))
 
 
 def _first_concept(value: Any, where: str) -> Concept | None:
@@ -2753,7 +2770,7 @@ def _unit(quantity: dict[str, Any]) -> Unit | None:
         )
     if not (text or code):
         return None
-    return Unit(text=text or code, code=code, system=system, alternate=alternate)
+    return _new_unit(text=text or code, code=code, system=system, alternate=alternate)
 
 
 def _coded_unit(coding: Any) -> Unit | None:
@@ -2763,7 +2780,7 @@ def _coded_unit(coding: Any) -> Unit | None:
     code, text = _text(coding.get("code")), _text(coding.get("display"))
     if not (code or text):
         return None
-    return Unit(text=text or code, code=code, system=_text(coding.get("system")))
+    return _new_unit(text=text or code, code=code, system=_text(coding.get("system")))
 
 
 def _sent_unit(quantity: dict[str, Any], at: str) -> Unit | None:
@@ -2790,7 +2807,7 @@ def _identifier(value: Any) -> Identifier | None:
         return None
     kind = _concept(value.get("type"))
     assigner = value.get("assigner")
-    return Identifier(
+    return _new_identifier(
         value=_text(value.get("value")),
         system=_text(value.get("system")),
         type_code=next((c.code for c in kind.codings if c.code), ""),
@@ -2834,7 +2851,7 @@ def _timestamp(text: Any) -> Timestamp | None:
         )
     except ValueError:
         return None
-    return Timestamp(text=text, fhir=text, day=day)
+    return _new_timestamp(text=text, fhir=text, day=day)
 
 
 def _modifier_issue(modifiers: Any, where: str, what: str, done: str) -> Issue:
@@ -3114,7 +3131,7 @@ def _sex_pair(ranges: list[Any], where: str, who: Who) -> ReferenceRange | None:
         return None
     by_sex = (("male", found["male"][0]), ("female", found["female"][0]))
     # of two elements: an Issue about both is at the list (one about either, at that one)
-    return ReferenceRange("", by_sex=by_sex, location=f"{where}.referenceRange")
+    return _new_reference_range("", by_sex=by_sex, location=f"{where}.referenceRange")
 
 
 def _text_for_others(entry: dict[str, Any], who: Who) -> bool:
@@ -3185,7 +3202,7 @@ def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
         # a text of ranges per age beside an age the patient meets, not contradicting the limits
         # (see _ranges.applies): the age element says whose the limits are
         ages = ""
-    return ReferenceRange(
+    return _new_reference_range(
         text=text,
         low=_number(low.get("value"), f"{at}.low.value"),
         high=_number(high.get("value"), f"{at}.high.value"),
@@ -3269,7 +3286,7 @@ def _in_sent_unit(read: ReferenceRange, quantity: Any) -> ReferenceRange:
         if isinstance(extension, dict) and extension.get("url") == ORIGINAL_TEXT:
             shown = extension.get("valueString")
             match = ORIGINAL_FORM.match(shown) if isinstance(shown, str) else None
-            unit = Unit(text=match[3]) if match is not None and match[3] else None
+            unit = _new_unit(text=match[3]) if match is not None and match[3] else None
     return read if unit is None else _with_unit(read, unit)
 
 
@@ -3299,7 +3316,7 @@ def _normalized_before(quantity: Any, value: Number) -> bool:
             match = ORIGINAL_FORM.match(text)
             if match is None or not match[3]:
                 continue
-            comparator, number, unit = match[1] or "", Decimal(match[2]), Unit(text=match[3])
+            comparator, number, unit = match[1] or "", Decimal(match[2]), _new_unit(text=match[3])
         else:
             continue
         if unit is None or isinstance(number, bool) or not isinstance(number, int | Decimal):
@@ -3364,7 +3381,7 @@ def _patient(resource: dict[str, Any], location: str, reader: _ItemReader) -> Pa
         birth = None
     if birth is not None and isinstance(resource.get("_birthDate"), dict):
         birth = _birth_time(resource["_birthDate"], birth)
-    return Patient(
+    return _new_patient(
         location=location,
         identifiers=tuple(i for i in map(_identifier, identifiers) if i),
         family=_text(name.get("family")),
@@ -3436,7 +3453,7 @@ def _specimen(resource: dict[str, Any], location: str, reader: _ItemReader) -> S
     kind = _concept(resource["type"]) if isinstance(resource.get("type"), dict) else None
     if reader.repeats and "type" in reader.repeats.get(id(resource), ()):
         kind = None  # its results are set aside (type_repeated)
-    return Specimen(
+    return _new_specimen(
         location=location,
         identifier=identifiers[0] if identifiers else None,
         type=kind,
