@@ -3178,7 +3178,10 @@ def _normal_type(kind: Concept) -> bool:
 
 def _located(entry: dict[str, Any], at: str) -> ReferenceRange:
     """The range chosen, read at ``at``: where an Issue refusing it is located."""
-    return replace(_range(entry, at), location=at)
+    read = _range(entry, at)
+    # one of limits is built located (a dataclasses.replace is about 400 bytecodes); one read
+    # from its text (cached by read_range_text, shared) is located in a copy
+    return read if read.location == at else replace(read, location=at)
 
 
 def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
@@ -3213,6 +3216,7 @@ def _range(entry: dict[str, Any], at: str) -> ReferenceRange:
         adults=group == "adults",
         children=group == "children",
         ages=ages,
+        location=at,
     )
 
 
