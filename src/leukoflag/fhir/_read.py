@@ -128,6 +128,7 @@ _new_patient = constructor(Patient)
 _new_specimen = constructor(Specimen)
 _new_patient_result = constructor(PatientResult)
 _new_issue = constructor(Issue)
+_new_who = constructor(Who)
 _RESULT_STATUSES = {status.value: status for status in ResultStatus}
 # Quantity.comparator of R4 and R5 (R5's "ad", sufficient to achieve, is judged as ">=")
 _COMPARATORS = frozenset(("<", "<=", ">=", ">", "ad"))
@@ -163,6 +164,9 @@ class NodeRef:
     # of such an ANC, the status its sources give it now when not the one it carries ("": as
     # sent): written in its place, so a source withdrawn since withdraws the ANC with it
     status: str = ""
+
+
+_new_node_ref = constructor(NodeRef)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1869,7 +1873,7 @@ class _ItemReader:
         issued = self.timestamp(resource.get("issued"), f"{where}.issued")
         issued = issued or self.order_issued or self.sent
         dated = dated or issued
-        shared = _Shared(
+        shared = _new_shared(
             status=status,
             status_text=status_text,
             effective=effective,
@@ -1971,7 +1975,9 @@ class _ItemReader:
             now = self.derived_status(node, where, shared)
             if now:  # judged by its sources' status, not the one it was written with
                 status, status_text = _RESULT_STATUSES[now], ""
-        self.nodes[where] = NodeRef(path, range_index, passed_over, range_issues, derived, now)
+        self.nodes[where] = _new_node_ref(
+            path, range_index, passed_over, range_issues, derived, now
+        )
         return _new_lab_result(
             location=where,
             code=_concept(node["code"]),
@@ -2426,6 +2432,8 @@ class _Shared:
     who: Who  # the patient, for choosing among age- and sex-specific reference ranges
 
 
+_new_shared = constructor(_Shared)
+
 # --------------------------------------------------------------------------- datatypes
 
 
@@ -2878,7 +2886,7 @@ def _who(patient: Patient | None, dated: Timestamp | None) -> Who:
     the offset of a birth time, as the rules count it (born 23:30-05:00 on the 17th, drawn
     03:00Z on the 24th: day 6, not 7), and why it is before that birth time, if it is."""
     if patient is None:
-        return Who("unknown", None, dated.day if dated is not None else None)
+        return _new_who("unknown", None, dated.day if dated is not None else None)
     born = patient.birth_date
     births = birth_span(born) if born is not None else None
     day = dated.day if dated is not None else None
@@ -2887,7 +2895,7 @@ def _who(patient: Patient | None, dated: Timestamp | None) -> Who:
         at = moment(born.fhir)
         if at is not None and at.tzinfo is not None:
             day, unborn = age_day(dated, at.tzinfo), born_after(at, dated)
-    return Who(patient.sex, births, day, patient.sex_text, unborn)
+    return _new_who(patient.sex, births, day, patient.sex_text, unborn)
 
 
 def _reference_range(
