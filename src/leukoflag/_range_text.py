@@ -245,6 +245,9 @@ def in_hours(note: str) -> bool:
     return _word_after_ages(note).casefold() in _HOUR_WORDS
 
 
+# FHIR input reads it of each referenceRange text beside low and high, which repeat across a
+# feed's Observations: cached as read_range_text is (the HL7 v2 path does not call it)
+@text_cache(4096)
 def ages_of(text: str) -> str:
     """The ages a FHIR range's ``text`` beside its ``low`` and ``high`` gives it for: its age
     note (``4.0-11.0 (3-12 mo)``), none for a range labelled for adults or children (``4.0-11.0
@@ -488,6 +491,8 @@ def age_word(text: str) -> str:
     return _AGE_WORDS.get(body.casefold(), "") or _age_note(body)
 
 
+# As ages_of: read of a FHIR referenceRange's text (up to three times per Observation)
+@text_cache(4096)
 def age_group(text: str) -> str:
     """Whom a range text labels the range as for: ``adults`` (``Adult: 4.0-11.0``, ``4.0-11.0
     (adult)`` or only ``Adult``, a FHIR range's text beside its ``low`` and ``high``),
