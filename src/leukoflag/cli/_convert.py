@@ -47,7 +47,7 @@ from leukoflag.cli._pipeline import (
     serial_events,
 )
 from leukoflag.cli._progress import Progress, StderrLines
-from leukoflag.cli._records import ItemRecord, start_worker
+from leukoflag.cli._records import ItemRecord, job_signals_blocked, start_worker
 from leukoflag.cli._report import Report
 from leukoflag.settings import Settings
 
@@ -58,7 +58,6 @@ REJECTED_DIRECTORY = "rejected"
 _REJECTED_EXTENSIONS = ("reason.json", "hl7", "json", "txt")
 _STDOUT = "-"
 # blocked while multiprocessing's helper processes start, which keep them blocked (see below)
-_JOB_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 # Held while one NDJSON line is written: a stop then comes after its end, never inside it,
 # unless the line is still not written this long after the stop came (a reader of stdout that
 # stalled: the write blocks on a full pipe), when it stops the command there
@@ -173,10 +172,10 @@ def _events(
     lifeline, held = context.Pipe(duplex=False)
     stack.callback(held.close)
     stack.callback(lifeline.close)
-    with _job_signals_blocked():
+    with job_signals_blocked():
         # first on its own: starting it unblocks SIGTERM here (it blocks SIGINT and SIGTERM itself)
         multiprocessing.resource_tracker.ensure_running()
-    with _job_signals_blocked():
+    with job_signals_blocked():
         try:
             pool = concurrent.futures.ProcessPoolExecutor(
                 max_workers=jobs,
@@ -203,21 +202,6 @@ def _ending_workers_if_broken(events: Iterator[Event], held: Connection) -> Iter
         # the pool stops the other workers by SIGTERM, which they ignore: they end now
         held.close()
         raise
-
-
-@contextlib.contextmanager
-def _job_signals_blocked() -> Iterator[None]:
-    """Start multiprocessing's helper processes (the forkserver the workers are forked from, the
-    resource tracker) with SIGINT, SIGTERM and SIGHUP blocked, which they keep: a signal sent to
-    the whole job (Ctrl-C on a terminal, systemd stopping a service, `timeout`, a closed
-    terminal) would end them, and the pool would then take its workers for dead. A worker is
-    forked blocking them too, so that one sent while it loads leukoflag, before it ignores them
-    (``start_worker``), does not end it either. They end when this process and its workers do."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _JOB_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # one sent meanwhile arrives now
 
 
 def _process_context() -> multiprocessing.context.BaseContext:

@@ -23,7 +23,13 @@ from typing import BinaryIO
 
 from leukoflag import api, detect, hl7v2
 from leukoflag.cli._inputs import Input
-from leukoflag.cli._records import ItemConverter, ItemRecord, convert_batch, record_of
+from leukoflag.cli._records import (
+    ItemConverter,
+    ItemRecord,
+    convert_batch,
+    job_signals_blocked,
+    record_of,
+)
 from leukoflag.settings import Settings
 
 __all__ = ["FileDone", "FileStarted", "ItemDone", "parallel_events", "serial_events", "sniff"]
@@ -190,7 +196,10 @@ class _Batcher:
         if not self._unit.script:
             return None
         if self._items:
-            self._unit.future = self._executor.submit(convert_batch, self._items, self._settings)
+            with job_signals_blocked():  # never a worker half started (see there)
+                self._unit.future = self._executor.submit(
+                    convert_batch, self._items, self._settings
+                )
         return self._take()
 
     def drain(self) -> _Unit:

@@ -11,7 +11,7 @@ import contextlib
 import os
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -87,6 +87,29 @@ def convert_batch(
     ]
 
 
+# What a terminal (Ctrl-C), systemd or `timeout` (SIGTERM) and a closed terminal (SIGHUP) send to
+# a whole job: the main process handles them and stops the workers (start_worker ignores them).
+JOB_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+@contextlib.contextmanager
+def job_signals_blocked() -> Iterator[None]:
+    """Start multiprocessing's helper processes (the forkserver the workers are forked from, the
+    resource tracker) with SIGINT, SIGTERM and SIGHUP blocked, which they keep: a signal sent to
+    the whole job (Ctrl-C on a terminal, systemd stopping a service, `timeout`, a closed
+    terminal) would end them, and the pool would then take its workers for dead. A worker is
+    forked blocking them too, so that one sent while it loads leukoflag, before it ignores them
+    (``start_worker``), does not end it either. They end when this process and its workers do.
+    Each batch is submitted with them blocked as well: the pool forks a worker in ``submit``,
+    and Ctrl-C raised there left it half started (its start-up data never sent: the command
+    hung, or ended with a worker's traceback or status 1); it arrives when the submit is done."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, JOB_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # one sent meanwhile arrives now
+
+
 def start_worker(lifeline: Connection, held: Connection) -> None:
     """Worker start-up: Ctrl-C, SIGTERM and SIGHUP are handled by the main process, which stops
     the workers. A worker ends when the main process does, even killed (SIGKILL, out of memory)
@@ -98,7 +121,7 @@ def start_worker(lifeline: Connection, held: Connection) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # and a closed terminal's, sent to its whole job
     # blocked since it was forked (the forkserver's mask): one sent while it loaded is dropped
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, JOB_SIGNALS)
     held.close()
     # a worker left behind would hold stdout, stderr and its share of the input for ever
     threading.Thread(target=_exit_when_closed, args=(lifeline,), daemon=True).start()
