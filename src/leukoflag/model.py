@@ -289,13 +289,16 @@ class Unit:
     (FHIR ``Quantity.code``); ``system`` a FHIR URI when known (``http://unitsofmeasure.org``),
     else the sender's system name. ``alternate`` is the same unit in another coding (HL7 v2
     OBX-6.4-6), read beside it: the units step refuses the unit when the two disagree and reads
-    the alternate when the first is not in its table."""
+    the alternate when the first is not in its table. ``original`` is the unit's original text
+    (HL7 v2 OBX-6.9) sent beside a unit code or text: the units step refuses the unit when the
+    table reads it as a count of another scale (``10*3/uL^^UCUM^^^^^^cells/uL``)."""
 
     text: str
     code: str = ""
     system: str = ""
     # out of repr: the content ids of a Message built by hand (fhir._ids) stay what they were
     alternate: Unit | None = field(default=None, repr=False)
+    original: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ def test_every_leukoflag_extension_is_documented() -> None:
         _elements.SOURCE_MESSAGE,
         _elements.UNIT_CODE_SENT,
         _elements.UNIT_ALTERNATE_SENT,
+        _elements.UNIT_ORIGINAL_TEXT_SENT,
         _elements.COMPUTED_CONCLUSION,
     }
     assert documented == written

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 import leukoflag
+from leukoflag import fhir
 from leukoflag.model import (
     Analyte,
     CodedResult,
@@ -599,6 +600,61 @@ def test_a_unit_whose_code_and_text_disagree_without_a_coding_system_is_not_flag
     assert conversion.findings == []
     (conflict,) = [i for i in conversion.issues if i.code == "units.unit-conflict"]
     assert conflict.location == "MSG[1]/OBX[1]-6"
+
+
+@pytest.mark.parametrize(
+    ("sent", "coded", "original"),
+    [
+        ("10*3/uL^^UCUM^^^^^^cells/uL", "'10*3/uL' (OBX-6.1)", "'cells/uL'"),
+        ("10*3/uL^^UCUM^^^^^^/uL", "'10*3/uL' (OBX-6.1)", "'/uL'"),
+        ("/uL^^UCUM^^^^^^K/uL", "'/uL' (OBX-6.1)", "'K/uL'"),
+        ("^10*9/L^^^^^^^cells/uL", "'10*9/L' (OBX-6.2)", "'cells/uL'"),
+    ],
+)
+def test_a_unit_whose_original_text_names_another_scale_is_not_flagged(
+    sent: str, coded: str, original: str
+) -> None:
+    # 3.1 in 10*3/uL is 3,100 cells/µL (leukopenia), but the lab's own text says 3.1 cells/µL:
+    # a thousandfold apart, so neither is trusted, as an alternate coding that disagrees
+    conversion = leukoflag.convert(message(PID, OBR, obx("3.1", unit=sent, reference="")))
+    assert conversion.findings == []
+    (conflict,) = [i for i in conversion.issues if i.code == "units.unit-conflict"]
+    assert conflict.location == "MSG[1]/OBX[1]-6"
+    assert f"the unit and its original text disagree: {coded}" in conflict.text
+    assert f"the original text {original} (OBX-6.9)" in conflict.text
+    assert "alternate" not in conflict.text
+    (bundle,) = conversion.bundles
+    (observation,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert "interpretation" not in observation or not any(
+        c.get("code") in {"L", "LL"}
+        for i in observation["interpretation"]
+        for c in i.get("coding", [])
+    )
+    kept = observation["valueQuantity"]["extension"]
+    assert {
+        "url": "http://leukoflag.org/fhir/StructureDefinition/unit-original-text-sent",
+        "valueString": original.strip("'"),
+    } in kept
+    # read back, the unit and its original text disagree again: refused again, not judged
+    again = leukoflag.convert(fhir.dumps(bundle))
+    assert again.findings == []
+    assert "units.unit-conflict" in codes(again.issues)
+
+
+@pytest.mark.parametrize(
+    "sent", ["10*3/uL^^UCUM^^^^^^K/uL", "10*3/uL^^UCUM^^^^^^x10E3/uL", "10*3/uL^^UCUM^^^^^^WBC"]
+)
+def test_a_unit_whose_original_text_is_of_the_same_scale_or_unknown_is_flagged(
+    sent: str,
+) -> None:
+    # K/uL and x10E3/uL are 10*3/uL; 'WBC' is no unit the table reads: as before, 3,100 cells/µL
+    conversion = leukoflag.convert(message(PID, OBR, obx("3.1", unit=sent, reference="")))
+    assert [f.code for f in conversion.findings] != []
+    assert "units.unit-conflict" not in codes(conversion.issues)
+    (unmapped,) = [i for i in conversion.issues if i.location == "MSG[1]/OBX[1]-6.9"]
+    assert unmapped.code == "hl7v2.component-unmapped"
 
 
 @pytest.mark.parametrize(

@@ -59,6 +59,7 @@ __all__ = [
     "SOURCE_MESSAGE",
     "UNIT_ALTERNATE_SENT",
     "UNIT_CODE_SENT",
+    "UNIT_ORIGINAL_TEXT_SENT",
     "V2_NAMED",
     "checked_date_time",
     "coding",
@@ -102,6 +103,8 @@ COMPUTED_CONCLUSION = _BASE + "computed-conclusion"
 UNIT_CODE_SENT = _BASE + "unit-code-sent"
 # OBX-6.4-6 of a unit refused for disagreeing with its alternate coding, which Quantity lacks
 UNIT_ALTERNATE_SENT = _BASE + "unit-alternate-sent"
+# OBX-6.9 of a unit refused for naming a count of another scale than the unit
+UNIT_ORIGINAL_TEXT_SENT = _BASE + "unit-original-text-sent"
 # The code system a v2 message named only by its table 0396 name (L, 99LAB): + the name
 V2_NAMED = "http://leukoflag.org/fhir/CodeSystem/v2-named/"
 # FHIR core extensions (http://hl7.org/fhir/extensions).

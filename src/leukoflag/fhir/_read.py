@@ -40,6 +40,7 @@ from leukoflag.fhir._elements import (
     SOURCE_MESSAGE,
     UNIT_ALTERNATE_SENT,
     UNIT_CODE_SENT,
+    UNIT_ORIGINAL_TEXT_SENT,
     derived_before,
     derived_status,
     supplied_range,
@@ -2759,6 +2760,7 @@ def _first_concept(value: Any, where: str) -> Concept | None:
 def _unit(quantity: dict[str, Any]) -> Unit | None:
     text, code, system = (_text(quantity.get(k)) for k in ("unit", "code", "system"))
     alternate = None
+    original = ""
     if "extension" in quantity:
         extensions = [e for e in _list(quantity["extension"]) if isinstance(e, dict)]
         if not code:
@@ -2776,9 +2778,20 @@ def _unit(quantity: dict[str, Any]) -> Unit | None:
             ),
             None,
         )
+        # the original text (HL7 v2 OBX-6.9) of a unit refused for naming another scale
+        original = next(
+            (
+                _text(e.get("valueString"))
+                for e in extensions
+                if e.get("url") == UNIT_ORIGINAL_TEXT_SENT
+            ),
+            "",
+        )
     if not (text or code):
         return None
-    return _new_unit(text=text or code, code=code, system=system, alternate=alternate)
+    return _new_unit(
+        text=text or code, code=code, system=system, alternate=alternate, original=original
+    )
 
 
 def _coded_unit(coding: Any) -> Unit | None:

@@ -136,6 +136,8 @@ def _keep_conflicting_code(
             "display": alternate.text,
         }
         kept.append({"url": el.UNIT_ALTERNATE_SENT, "valueCoding": coding})
+    if unit.original:  # OBX-6.9, which it may disagree with in scale
+        kept.append({"url": el.UNIT_ORIGINAL_TEXT_SENT, "valueString": unit.original})
     if kept:
         resource["valueQuantity"] = {"extension": kept, **quantity}
 

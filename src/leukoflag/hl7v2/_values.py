@@ -665,10 +665,13 @@ def read_unit(
                 ),
             )
         )
+    # CWE.9 beside the unit read from CWE.1-2 (10*3/uL^^UCUM^^^^^^cells/uL): checked against it
+    # by the units step, which refuses a count of another scale
+    beside = p[8] if len(p) > 8 and not original and system_at == "6.3" else ""
     if not system_name and code != text and text:
         # a CWE.1 unlike CWE.2 (/uL^K/uL) is kept, so the units step can refuse a disagreement
-        return Unit(shown, code, "", other), tuple(notes)
-    return Unit(shown, code if system_name else "", system, other), tuple(notes)
+        return Unit(shown, code, "", other, beside), tuple(notes)
+    return Unit(shown, code if system_name else "", system, other, beside), tuple(notes)
 
 
 def _repeated_unit(

@@ -630,9 +630,19 @@ _PLANNED_RANGES: dict[
 def _unit_key(unit: str | Unit | None) -> object:
     if isinstance(unit, Unit):
         if unit.alternate is None:  # the usual unit: its three strings, as before alternates
+            if unit.original:
+                return (unit.text, unit.code, unit.system, unit.original)
             return (unit.text, unit.code, unit.system)
         alternate = unit.alternate
-        return (unit.text, unit.code, unit.system, alternate.text, alternate.code, alternate.system)
+        return (
+            unit.text,
+            unit.code,
+            unit.system,
+            alternate.text,
+            alternate.code,
+            alternate.system,
+            unit.original,
+        )
     if unit is not None and not isinstance(unit, str):  # as a count of the wrong type is refused
         raise TypeError(f"a unit must be str, Unit or None, not {type(unit).__name__}")
     return unit
@@ -674,9 +684,37 @@ def _resolution(unit: str | Unit) -> UnitSpec | _Refusal:
         if not unit.strip():
             return _NO_UNIT
         return _unknown(table, (unit,), quoted(unit), unit)
+    if unit.original:
+        found = _resolution(replace(unit, original=""))
+        return _with_original(table, unit, found) if isinstance(found, UnitSpec) else found
     if unit.alternate is not None:
         return _with_alternate(table, unit, unit.alternate)
     return _resolved_unit(table, unit)
+
+
+def _with_original(table: UnitTable, unit: Unit, first: UnitSpec) -> UnitSpec | _Refusal:
+    """A count unit sent with its original text (HL7 v2 OBX-6.9) beside it: refused when the
+    table reads that text as a count of another scale (``10*3/uL^^UCUM^^^^^^cells/uL``: 3.1 is
+    3,100 or 3 cells/µL); a text of the same scale (``K/uL``) or one the table does not read
+    says nothing."""
+    other = _lookup(table, unit.original)
+    if (
+        first.kind is not UnitKind.COUNT
+        or other is None
+        or other.kind is not UnitKind.COUNT
+        or other.factor == first.factor
+    ):
+        return first
+    at = "OBX-6.1" if unit.code and first.spelling == unit.code else "OBX-6.2"
+    if unit.alternate is not None and first.alternate_of:  # the alternate coding was read
+        at = "OBX-6.4" if first.spelling == unit.alternate.code else "OBX-6.5"
+    return _Refusal(
+        f"unit-conflict: the unit and its original text disagree: {quoted(first.spelling)} "
+        f"({at}) is {first.ucum} ({first.meaning}) but the original text "
+        f"{quoted(unit.original)} (OBX-6.9) is {other.ucum} ({other.meaning})",
+        unit.text or unit.code,
+        "unit-conflict",
+    )
 
 
 def _with_alternate(table: UnitTable, unit: Unit, alternate: Unit) -> UnitSpec | _Refusal:
