@@ -444,6 +444,51 @@ def test_text_value_naming_a_unit_written_with_digits_is_read_in_that_unit(
 
 
 @pytest.mark.parametrize(
+    ("sent", "per_ul", "code"),
+    [
+        # each was 'not a number' (flag.value-not-numeric), the critical ANC unflagged
+        ("0.4K/uL", Decimal(400), "LL"),  # the unit written against the number
+        ("0.4x10\\S\\9/L", Decimal(400), "LL"),
+        ("0.4\u00a0x10\\S\\9/L", Decimal(400), "LL"),  # a no-break space before the unit
+        ("0.4\u00a0K/uL", Decimal(400), "LL"),
+        ("0.4 x10\\S\\9/L.", Decimal(400), "LL"),  # a full stop after the unit
+        ("1.2 10*3/uL.", Decimal(1200), "L"),
+        # was read with the comment 'K/uL.' and its unit inferred from the magnitude
+        ("1.2 K/uL.", Decimal(1200), "L"),
+    ],
+)
+def test_text_value_with_its_unit_glued_or_before_a_stop_is_read_in_that_unit(
+    sent: str, per_ul: Decimal, code: str
+) -> None:
+    anc = "751-8^Neutrophils [#/volume] in Blood by Automated count^LN"
+    sent_obx = obx(sent, value_type="ST", unit="", reference="1.8-7.7", code=anc)
+    conversion = leukoflag.convert(message(PID, OBR, sent_obx))
+    (finding,) = conversion.findings
+    assert (finding.analyte, finding.value_per_ul, finding.code) == (Analyte.ANC, per_ul, code)
+    assert not {"flag.value-not-numeric", "units.no-unit", "units.unit-inferred"} & set(
+        codes(conversion.issues)
+    )
+    assert [i.location for i in conversion.issues if i.code == "hl7v2.value-number-in-text"] == [
+        "MSG[1]/OBX[1]-5"
+    ]
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "3.1abc",  # no unit after the number
+        "3.110*3/uL",  # 3.110 of '*3/uL' or 3.1 of 10*3/uL: not told
+        "3.1K/uL 2.9",  # a second number
+        "0.4 x10^9/L. 2.9",
+        "0.4 x10^9/L..",
+    ],
+)
+def test_text_value_whose_unit_is_not_told_apart_stays_text(sent: str) -> None:
+    result, _ = first_result(obx(sent.replace("^", "\\S\\"), value_type="ST", unit=""))
+    assert isinstance(result.value, Text)
+
+
+@pytest.mark.parametrize(
     ("sent", "number", "comment"),
     [
         # a second number after the first is no unit: '3.1 1' is not 3.1 in UCUM's unity

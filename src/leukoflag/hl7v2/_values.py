@@ -6,6 +6,7 @@ location and turns them into Issues. No regular expressions: these run once per 
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from decimal import Decimal
 
@@ -65,6 +66,8 @@ _BOUND_WORDS = frozenset(
     | {"more", "greater", "higher", "above", "over", "plus", "min", "minimum", "least"}
 )
 _BOUND_SIGNS = ("<", ">", "≤", "≥", "+")
+# A number with a unit written against it (``3.1K/uL``): read only when the rest is a unit
+_GLUED = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(\D\S*)")
 # The whole comment after a number that states an inclusive bound in plain English
 # (``0.5 or less``, ``4.0 and above``): read as ``<=``/``>=``. Any other wording stays text.
 _BOUND_PHRASES = {
@@ -133,8 +136,18 @@ def _leading_number(text: str) -> tuple[Number | None, bool]:
     sign, rest = _comparator(text.strip())
     if sign == "<>":
         return None, False
+    if "\u00a0" in rest:  # a no-break space before the unit ('0.4\u00a0x10^9/L') is a space
+        rest = rest.replace("\u00a0", " ")
     head, _, comment = rest.partition(" ")
     value, comma = _decimal(head)
+    if value is None and not comment:
+        # '3.1K/uL': the unit written against the number, read when the rest is a unit
+        glued = _GLUED.fullmatch(head)
+        if glued is None or not _names_unit(glued[2]):
+            return None, False
+        value, comment = Decimal(glued[1]), glued[2]
+    if comment.endswith(".") and _names_unit(comment[:-1]):
+        comment = comment[:-1]  # '0.4 x10^9/L.': a full stop after the unit ends the sentence
     if value is None or (any(c in _DIGITS for c in comment) and not _names_unit(comment)):
         return None, False
     return Number(value, text, "" if sign == "=" else sign, comment.strip()), comma
