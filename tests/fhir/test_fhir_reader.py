@@ -2181,6 +2181,14 @@ def test_a_reader_defect_rejects_that_ndjson_line_and_the_rest_is_read(
 
 
 _DAR = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+# a final WBC of a patient, without a value: each test adds its own value, or its absence
+_WBC_HEAD: dict[str, Any] = {
+    "resourceType": "Observation",
+    "status": "final",
+    "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+    "subject": {"reference": "Patient/rv-5521"},
+    "effectiveDateTime": "2026-11-24T07:10:00-05:00",
+}
 
 
 @pytest.mark.parametrize(
@@ -2204,11 +2212,7 @@ def test_a_value_absent_with_a_data_absent_reason_extension_says_the_reason(
 ) -> None:
     # the Issue said "no WBC value (empty)", as if nothing had been sent
     observation = {
-        "resourceType": "Observation",
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
-        "subject": {"reference": "Patient/rv-5521"},
-        "effectiveDateTime": "2026-11-24T07:10:00-05:00",
+        **_WBC_HEAD,
         **value,
     }
     conversion = leukoflag.convert(fhir.dumps(observation))
@@ -2264,11 +2268,7 @@ def test_a_value_sent_with_a_data_absent_reason_extension_is_not_judged(
 ) -> None:
     # dataAbsentReason beside a value set it aside, the same reason on the value did not: LL
     observation = {
-        "resourceType": "Observation",
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
-        "subject": {"reference": "Patient/rv-5521"},
-        "effectiveDateTime": "2026-11-24T07:10:00-05:00",
+        **_WBC_HEAD,
         **value,
     }
     conversion = leukoflag.convert(fhir.dumps(observation))
@@ -2285,11 +2285,7 @@ def test_a_value_sent_with_a_data_absent_reason_extension_is_not_judged(
 
 def test_a_value_with_an_extension_that_is_no_data_absent_reason_is_judged() -> None:
     observation = {
-        "resourceType": "Observation",
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
-        "subject": {"reference": "Patient/rv-5521"},
-        "effectiveDateTime": "2026-11-24T07:10:00-05:00",
+        **_WBC_HEAD,
         "valueQuantity": {
             "value": 2.1,
             "_value": {"extension": [{"url": "http://lis.example/precision", "valueInteger": 1}]},
@@ -2448,11 +2444,7 @@ def test_a_data_absent_reason_sent_with_a_text_is_said_with_it(
 ) -> None:
     # the lab's reason ('Specimen clotted') was dropped: 'no WBC value (data absent: unknown)'
     observation = {
-        "resourceType": "Observation",
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
-        "subject": {"reference": "Patient/rv-5521"},
-        "effectiveDateTime": "2026-11-24T07:10:00-05:00",
+        **_WBC_HEAD,
         "dataAbsentReason": reason,
     }
     conversion = leukoflag.convert(fhir.dumps(observation))
