@@ -97,9 +97,9 @@ _ENCODING = b"^~\\&"
 _GLUED_HEADER = re.compile(rb"MSH([^0-9A-Za-z \t\r\n\^~\\&])\^~\\&(?:(?!\1)[^0-9A-Za-z \t\r\n])?\1")
 # What may come between a line's start and its header: a byte-order mark, indentation, padding
 _BEFORE_HEADER = b" \t\0"
-_LINE_ENDS = b"\r\n\x0b\x1c"
 _LINE_STARTS_TO_CR = bytes.maketrans(b"\n\x0b\x1c", b"\r\r\r")
-# The bytes that end a line for the splitter: line ends and MLLP block bytes (see _in_field).
+# The bytes that end a line for the splitter: line ends and MLLP block bytes (see _in_field and
+# _glued_headers).
 _BREAKS = frozenset(b"\r\n\x0b\x1c")
 _BREAK = re.compile(b"[\r\n\x0b\x1c]")
 _BLANK = b" \t\r\n"
@@ -761,13 +761,13 @@ def _glued_headers(region: bytes) -> list[int]:
     at = region.find(_ENCODING, 5)
     while at >= 0:
         header = at - 4  # 'MSH' and the field separator before the encoding characters
-        if region[header - 1] not in _LINE_ENDS and _GLUED_HEADER.match(region, header):
+        if region[header - 1] not in _BREAKS and _GLUED_HEADER.match(region, header):
             start = header
             while start and region[start - 1] in _BEFORE_HEADER:
                 start -= 1
             if region[max(start - 3, 0) : start] == _BOM_UTF8:
                 start -= 3
-            if start and region[start - 1] not in _LINE_ENDS:
+            if start and region[start - 1] not in _BREAKS:
                 glued.append(header)
         at = region.find(_ENCODING, at + 4)
     return glued
