@@ -41,6 +41,10 @@ __all__ = [
     "parse_rules",
 ]
 
+# Settings' default critical lows by analyte, for Criteria.critical_floor (a plain dict: the
+# enum's .value and the settings mapping cost a Python call each, twice a message)
+_DEFAULT_CRITICAL = {Analyte(name): limit for name, limit in DEFAULT_CRITICAL_LOW.items()}
+
 LOW_CODES = frozenset({"L", "LU", "LL"})
 RANGE_KINDS = ("default", "age-band", "duffy-null")
 POPULATIONS = ("general", "duffy-null")
@@ -290,7 +294,7 @@ class Rules:
     ) -> Criteria:
         """Everything needed to judge one value for the patient of ``profile``."""
         scale = self.ctcae[(ctcae_version, profile.analyte)] if graded else None
-        floor = min(critical_low, DEFAULT_CRITICAL_LOW[profile.analyte.value])
+        floor = min(critical_low, _DEFAULT_CRITICAL[profile.analyte])
         return Criteria(profile, critical_low, reference, citation, scale, lln, floor)
 
 
