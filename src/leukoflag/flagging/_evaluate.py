@@ -39,7 +39,6 @@ from leukoflag._ages import (
 )
 from leukoflag._cache import text_cache, text_memo
 from leukoflag._construct import constructor
-from leukoflag._instant import utc_instant
 from leukoflag._numbers import EXACT, long_number, plain
 from leukoflag._quote import quoted, shortened
 from leukoflag._range_text import (
@@ -50,6 +49,7 @@ from leukoflag._range_text import (
     read_range_text,
     why_no_limits,
 )
+from leukoflag._result_keys import code_key, specimen_key, utc_instant
 from leukoflag.errors import UnitError
 from leukoflag.flagging import _scope
 from leukoflag.flagging._rules import (
@@ -2791,9 +2791,9 @@ def _orders_sent_again(orders: Sequence[Order]) -> list[list[Order]]:
     same: dict[tuple[object, ...], list[Order]] = {}
     for order in orders:
         if order.filler_id is not None and order.filler_id.value and order.results:
-            specimens = tuple(_specimen_key(s) for s in order.specimens)
+            specimens = tuple(specimen_key(s) for s in order.specimens)
             same.setdefault(
-                (order.filler_id, order.placer_id, _code_key(order.code), specimens), []
+                (order.filler_id, order.placer_id, code_key(order.code), specimens), []
             ).append(order)
     return [repeated for repeated in same.values() if len(repeated) > 1]
 
@@ -2811,7 +2811,7 @@ def _results_across(
                 code, sub_id, _, time = _replacement_key(result, state)
                 own = _candidate_specimens(result, state)[:1] if result.specimen else ()
                 # the SPM's identity, not its location: each OBR sent again has its own SPM
-                specimen = _specimen_key(own[0]) if own else ()
+                specimen = specimen_key(own[0]) if own else ()
                 groups.setdefault((code, sub_id, specimen, time), []).append(result)
     return groups.values()
 
@@ -2899,14 +2899,6 @@ def _cancelled_across(members: list[LabResult], found: dict[str, tuple[LabResult
                 found[result.location] = by
 
 
-def _specimen_key(specimen: Specimen) -> tuple[object, ...]:
-    """What makes two SPM segments (or OBR-15) the same specimen, wherever they are sent."""
-    collected = specimen.collected
-    # the moment of collection, as results' times are compared, not how it was written
-    when = utc_instant(collected.fhir) if collected is not None else ""
-    return specimen.identifier, specimen.type, specimen.source_site, when
-
-
 def _replacement_key(result: LabResult, state: _OrderState) -> tuple[object, ...]:
     """What a correction shares with the result it replaces."""
     stamp = _result_time(result, state)
@@ -2926,7 +2918,7 @@ def _result_code_key(concept: Concept) -> tuple[tuple[str, str], ...] | str:
         local = tuple([c for c in codings if c.code and c.system != _scope.LOINC])
         if local and _same_count(_scope.recognize(concept), Concept(local, concept.text)):
             return tuple([(c.system, c.code) for c in local])
-    return _code_key(concept)
+    return code_key(concept)
 
 
 def _same_count(recognition: _scope.Recognition | None, local: Concept) -> bool:
@@ -3501,10 +3493,6 @@ def _corrected_unused(
         if (found := groups.get(key, {}).get("count"))
         and not any(_scope.nrbc_corrected(part.result.code) for part in found)
     }
-
-
-def _code_key(concept: Concept) -> tuple[tuple[str, str], ...] | str:
-    return tuple([(c.system, c.code) for c in concept.codings if c.code]) or concept.text
 
 
 def _explain_not_derived(state: _OrderState, evaluations: list[Evaluation]) -> None:

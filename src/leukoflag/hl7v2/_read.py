@@ -24,8 +24,8 @@ from typing import Any
 from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._identifier_types import identifier_types
-from leukoflag._instant import utc_instant
 from leukoflag._quote import listed, quoted
+from leukoflag._result_keys import code_key, specimen_key, utc_instant
 from leukoflag.hl7v2._charset import Decoded, decode_message
 from leukoflag.hl7v2._er7 import (
     DEFAULT,
@@ -3072,28 +3072,12 @@ def _orders_alike(orders: list[_OrderDraft]) -> Iterator[list[_OrderDraft]]:
         fields = draft.fields
         filler = fields.get("filler_id")
         if filler is not None and filler.value and draft.results:
-            specimens = tuple([_specimen_key(s.specimen) for s in draft.specimens])
-            key = (filler, fields.get("placer_id"), _code_key(fields["code"]), specimens)
+            specimens = tuple([specimen_key(s.specimen) for s in draft.specimens])
+            key = (filler, fields.get("placer_id"), code_key(fields["code"]), specimens)
             same.setdefault(key, []).append(draft)
         else:
             same[(id(draft),)] = [draft]
     return iter(same.values())
-
-
-def _code_key(concept: Concept) -> tuple[tuple[str, str], ...] | str:
-    """What makes two codes the same: their codings' systems and codes, else their text."""
-    return tuple([(c.system, c.code) for c in concept.codings if c.code]) or concept.text
-
-
-def _specimen_key(specimen: Specimen) -> tuple[object, ...]:
-    """What makes two SPM segments (or OBR-15) the same specimen, wherever they are sent."""
-    collected = specimen.collected
-    return (
-        specimen.identifier,
-        specimen.type,
-        specimen.source_site,
-        utc_instant(collected.fhir) if collected is not None else "",
-    )
 
 
 def _result_key(result: LabResult, draft: _OrderDraft) -> tuple[object, ...]:
@@ -3111,9 +3095,9 @@ def _result_key(result: LabResult, draft: _OrderDraft) -> tuple[object, ...]:
     if stamp is None:
         stamp = draft.fields.get("effective") or result.analysis_time
     return (
-        _code_key(result.code),
+        code_key(result.code),
         result.sub_id,
-        _specimen_key(own[0]) if own else (),
+        specimen_key(own[0]) if own else (),
         utc_instant(stamp.fhir) if stamp is not None else "",
     )
 
