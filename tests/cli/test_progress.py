@@ -89,3 +89,20 @@ def test_progress_says_100_percent_only_when_every_file_is_done() -> None:
     progress.file_done(0)
     line = screen.getvalue().split("\r\x1b[K")[-1]
     assert line.startswith("[████████████████████] 100%")
+
+
+def test_progress_share_counts_a_file_read_ahead_and_closed_as_read() -> None:
+    # with --jobs the main process reads a file to its end and closes it while the workers still
+    # convert its last batches: the share fell from 99 % to 0 % for the end of each file
+    screen = io.StringIO()
+    inputs = [
+        Input("feed/a.hl7", "a.hl7", Path("feed/a.hl7"), 100),
+        Input("feed/b.hl7", "b.hl7", Path("feed/b.hl7"), 100),
+    ]
+    progress = Progress(screen, inputs)
+    stream = io.BytesIO(b"x" * 100)
+    stream.close()  # read whole and closed, its messages still in the workers
+    progress.file_started(0, stream)
+    line = screen.getvalue().split("\r\x1b[K")[-1]
+    assert line.startswith("[██████████··········]  50%")
+    assert "0/2 files" in line

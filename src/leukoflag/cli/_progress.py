@@ -128,7 +128,10 @@ class Progress(StderrLines):
     def _position(self) -> int:
         if self._current is None:
             return 0
+        file, stream = self._current
+        if stream.closed:  # read to its end ahead of its conversion (--jobs): every byte is read
+            return self._inputs[file].size or 0
         try:
-            return self._current[1].tell()
-        except (OSError, ValueError):  # a pipe has no position; a closed file has none left
+            return stream.tell()
+        except (OSError, ValueError):  # a pipe has no position
             return 0
