@@ -457,6 +457,60 @@ def test_explain_gives_how_a_count_set_aside_was_judged_as_a_note_not_as_why(
     assert "note     flag.age-unknown: the patient's birth date is not known" in correction
 
 
+def test_explain_gives_a_critical_low_within_the_range_of_a_count_set_aside_as_a_note(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # a preliminary WBC of 2,800 beside '2.5-9.0' with a critical low of 3,000, replaced by its
+    # final 2,900: explain gave 'why  flag.critical-within-range: … below the critical low … so
+    # it is LU' as the reason the preliminary was not judged; it says how it was judged before
+    # it was set aside, as flag.age-unknown does, and is a note, as on the final's row
+    taken = "20261124081000-0500"
+    wbc = "OBX|{n}|NM|6690-2^Leukocytes^LN||{value}|10*3/uL|2.5-9.0|L|||{status}|||" + taken
+    message = oru("E-11").split(b"\rOBX|", 1)[0].decode() + "".join(
+        "\r" + wbc.format(n=n, value=value, status=status)
+        for n, value, status in ((1, "2.8", "P"), (2, "2.9", "F"))
+    )
+    (tmp_path / "set-aside.hl7").write_bytes(message.encode() + b"\r")
+    done = leukoflag("explain", "set-aside.hl7", "--critical-low", "wbc=3000")
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.decode()
+    preliminary = text.partition("→  2,800 cells/µL  →  not judged\n")[2].partition("\n  MSG")[0]
+    labels = [(line.split()[0], line.split()[1]) for line in preliminary.splitlines()]
+    assert labels == [
+        ("range", "2,500–9,000"),
+        ("sender", "L"),
+        ("why", "flag.result-superseded:"),
+        ("note", "flag.critical-within-range:"),
+    ]
+    final = text.partition("→  2,900 cells/µL  →  LU\n")[2]
+    assert "note     flag.critical-within-range: WBC 2,900 cells/µL is below" in final
+
+
+def test_explain_gives_an_ambiguous_correction_of_a_count_not_judged_as_a_note(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # two corrections of one WBC, the second '>1.5' (LL or H: not judged): explain gave 'why
+    # flag.correction-ambiguous: … none is set aside' beside flag.bound-inconclusive, though
+    # which correction stands says nothing of why this one was not judged (as
+    # flag.result-duplicate, a note)
+    taken = "20261124081000-0500"
+    wbc = "OBX|{n}|NM|6690-2^Leukocytes^LN||{value}|10*3/uL|4.0-11.0|L|||C|||" + taken
+    message = oru("E-12").split(b"\rOBX|", 1)[0].decode() + "".join(
+        "\r" + wbc.format(n=n, value=value) for n, value in ((1, "^3.1"), (2, ">^1.5"))
+    )
+    (tmp_path / "corrections.hl7").write_bytes(message.encode().replace(b"|NM|", b"|SN|") + b"\r")
+    done = leukoflag("explain", "corrections.hl7")
+    assert done.returncode == 0, done.stderr
+    second = done.stdout.decode().partition("→  >1,500 cells/µL  →  not judged\n")[2]
+    labels = [(line.split()[0], line.split()[1]) for line in second.splitlines()]
+    assert labels == [
+        ("range", "4,000–11,000"),
+        ("sender", "L"),
+        ("why", "flag.bound-inconclusive:"),
+        ("note", "flag.correction-ambiguous:"),
+    ]
+
+
 def test_explain_shows_the_senders_flag_of_a_count_not_judged(
     leukoflag: Runner, tmp_path: Path
 ) -> None:

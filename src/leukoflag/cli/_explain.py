@@ -287,9 +287,10 @@ def _write_rows(out: TextIO, rows: Sequence[_Row], aligned: Sequence[_Row]) -> N
             out.write(f"      {key:<{label}}  {line_text(text)}\n")
 
 
-# Flagging Issues that say how a count was judged (the rules, range or age it was judged by),
-# never that it was not: on a count set aside after judging (a preliminary replaced by its
-# correction) they are notes, not why it was not judged (docs/issues.md)
+# Flagging Issues that say how a count was judged (the rules, range, age or limit it was judged
+# by, or that it is judged though another of its results may stand), never that it was not: on
+# a count set aside after judging (a preliminary replaced by its correction) or not judged they
+# are notes, not why it was not judged (docs/issues.md)
 _HOW_JUDGED = frozenset(
     {
         "flag.age-unknown",
@@ -304,8 +305,10 @@ _HOW_JUDGED = frozenset(
         "flag.specimen-unrecognized",
         "flag.sender-disagrees",
         "flag.bound-interpreted",
+        "flag.critical-within-range",
         "flag.anc-derived",
         "flag.result-duplicate",
+        "flag.correction-ambiguous",
         "flag.result-cancelled-after",
     }
 )
