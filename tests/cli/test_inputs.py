@@ -28,6 +28,22 @@ def test_directory_is_read_recursively_in_sorted_path_order(tmp_path: Path) -> N
     assert relative == ["A.hl7", "a/z.hl7", "a-b.hl7", "b.hl7", "c/d/e.hl7"]
 
 
+def test_a_name_that_is_not_utf8_is_sorted_by_its_bytes(tmp_path: Path) -> None:
+    # a Latin-1 name from an old share ('\x80' alone, not UTF-8) and a UTF-8 name ('é', bytes
+    # C3 A9): the names were compared as Python strings, where the byte 0x80 kept as U+DC80
+    # (PEP 383) sorts after 'é' (U+00E9), though docs/cli.md says byte order (0x80 before 0xC3)
+    feed = tmp_path / "feed"
+    feed.mkdir()
+    for name in (b"\xc3\xa9-utf8.hl7", b"\x80-latin.hl7", b"z.hl7"):
+        Path(os.fsdecode(os.fsencode(feed) + b"/" + name)).write_bytes(b"MSH|^~\\&|\r")
+    inputs = expand_inputs([os.fspath(feed)])
+    assert [os.fsencode(item.name) for item in inputs] == [
+        b"z.hl7",
+        b"\x80-latin.hl7",
+        b"\xc3\xa9-utf8.hl7",
+    ]
+
+
 def test_hidden_files_and_rejection_records_are_skipped_in_directories(tmp_path: Path) -> None:
     _touch(
         tmp_path,

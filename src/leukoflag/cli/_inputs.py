@@ -204,7 +204,9 @@ def _walk(root: Path, excluded: Path | None, records: list[str] | None) -> list[
             elif path.is_symlink() and not path.exists():
                 # an input that is not there, as a missing file named on the command line
                 raise UsageError(_unreachable(path, os.fspath(path)))
-    return sorted(files, key=lambda file: file.relative_to(root).parts)
+    # byte order: a name that is not UTF-8 holds its bytes as U+DC80-U+DCFF (PEP 383), which as
+    # text sort after every other character below them, not as the bytes they are
+    return sorted(files, key=lambda file: tuple(map(os.fsencode, file.relative_to(root).parts)))
 
 
 def _unreachable(link: Path, named: str) -> str:
