@@ -2720,3 +2720,33 @@ def test_a_subject_specimen_or_has_member_of_null_is_read_as_not_sent() -> None:
     conversion = leukoflag.convert(json.dumps(observation))
     assert conversion.rejected == []
     assert [f.code for f in conversion.findings] == ["LL"]  # no specimen: judged as blood
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown"), [("3.8", "3.8"), ("3.0", "3.0"), ("3.8e3", "3.8E+3"), ("-0.0", "-0.0")]
+)
+def test_a_value_integer_that_is_no_integer_is_malformed(sent: str, shown: str) -> None:
+    # an analyzer interface wrote its WBC in 10^3/uL into valueInteger: 3.8 was judged as 3,800
+    # cells/µL by an inferred unit; FHIR's integer is '-?([0]|([1-9][0-9]*))' (3.0 is none)
+    head = fhir.dumps(_WBC_HEAD)[:-1].decode()
+    data = (head + ', "valueInteger": ' + sent + "}").encode()
+    (first,) = read(data)
+    assert isinstance(first, Rejected)
+    assert first.reason == (
+        f"malformed Observation at ITEM[1]/Observation.valueInteger: {shown} is not an integer "
+        "(FHIR's integer is a JSON number without fraction or exponent)"
+    )
+    bundle = b'{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": '
+    conversion = leukoflag.convert(bundle + data + b"}]}")
+    assert conversion.findings == []
+    assert [(i.code, i.location) for i in conversion.issues if i.severity == "error"] == [
+        ("fhir.observation-malformed", "ITEM[1]/Bundle.entry[0].resource.valueInteger")
+    ]
+
+
+def test_a_value_integer_is_read_as_its_integer() -> None:
+    observation = {**_WBC_HEAD, "valueInteger": 3800}
+    (item,) = read(fhir.dumps(observation))
+    assert isinstance(item, FhirItem)
+    (result,) = results(item)
+    assert result.value == Number(Decimal(3800), "3800")

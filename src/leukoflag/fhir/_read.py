@@ -2551,6 +2551,14 @@ def _value_of(raw: Any, key: str, at: str) -> tuple[Value, Unit | None]:
         number = _number(raw, at)
         if number is None:
             raise _Malformed(at, "not a number")
+        if not isinstance(raw, int):
+            # FHIR's integer is '-?([0]|([1-9][0-9]*))': 3.8 (or 3.0) is no count of cells
+            # sent without unit, but a value in some other unit, whose scale is not known
+            raise _Malformed(
+                at,
+                f"{raw} is not an integer (FHIR's integer is a JSON number without fraction or "
+                "exponent)",
+            )
         return _new_number(number, plain(number)), None
     if key == "valueRange":
         ends = _object(raw, at)
