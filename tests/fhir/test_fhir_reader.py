@@ -1914,9 +1914,19 @@ def test_the_results_of_a_specimen_with_its_type_twice_are_not_judged(specimen: 
         ),
         # withdrawn, then the status the LIS appended: whether the results stand is not known
         ('"status": "final"', '"status": "entered-in-error", "status": "final"', "status"),
+        # the specimens listed twice (the counts name none): which specimen they are of, so
+        # whether they are blood and when drawn, is not known (was: dated by the second's year)
+        (
+            '"specimen": [{"reference": "Specimen/sp-5521"}],',
+            (
+                '"specimen": [{"reference": "Specimen/sp-5520"}],'
+                ' "specimen": [{"reference": "Specimen/sp-5521"}],'
+            ),
+            "specimen",
+        ),
     ],
 )
-def test_a_report_with_its_subject_or_status_twice_sets_its_results_aside(
+def test_a_report_with_its_subject_status_or_specimen_twice_sets_its_results_aside(
     sent: str, twice: str, key: str
 ) -> None:
     report = CHILD_REPORT.replace(sent, twice)
@@ -1978,23 +1988,9 @@ UNNAMED = ' "specimen": {"reference": "Specimen/sp-5521"},'
             "issued",
             NO_COLLECTION,
         ),
-        # the specimens listed twice, the second with its year mistyped: the counts, naming
-        # none, were dated by it
-        (
-            (
-                ' "effectiveDateTime": "2026-11-24T08:05:00Z",'
-                ' "specimen": [{"reference": "Specimen/sp-5521"}],'
-            ),
-            (
-                ' "specimen": [{"reference": "Specimen/sp-5520"}],'
-                ' "specimen": [{"reference": "Specimen/sp-5521"}],'
-            ),
-            "specimen",
-            CHILD_SPECIMEN.replace("2026-11-24", "2041-11-24"),
-        ),
     ],
 )
-def test_a_report_with_its_time_or_specimen_twice_dates_its_results_not(
+def test_a_report_with_its_time_twice_dates_its_results_not(
     sent: str, twice: str, key: str, specimen: str
 ) -> None:
     report = CHILD_REPORT.replace(sent, twice)
@@ -2750,3 +2746,30 @@ def test_a_value_integer_is_read_as_its_integer() -> None:
     assert isinstance(item, FhirItem)
     (result,) = results(item)
     assert result.value == Number(Decimal(3800), "3800")
+
+
+def test_a_report_with_its_specimen_twice_sets_its_results_aside() -> None:
+    # a LIS appended the specimen instead of replacing it: the parse kept the blood one, and
+    # the woman's CSF count of 5 cells/uL was judged LL as blood with only fhir.key-repeated
+    bundle = _cbc_bundle({"specimen": [{"reference": "Specimen/csf-7731"}]})
+    bundle["entry"][2]["resource"]["valueQuantity"]["value"] = 0.005
+    csf = {"resourceType": "Specimen", "id": "csf-7731", "type": {"coding": [_CSF_TYPE]}}
+    blood = {"resourceType": "Specimen", "id": "bld-7731", "type": {"text": "Whole blood"}}
+    base = "https://lis.example.org/fhir/Specimen"
+    bundle["entry"].extend({"fullUrl": f"{base}/{s['id']}", "resource": s} for s in (csf, blood))
+    sent = json.dumps(bundle)
+    once = '"specimen": [{"reference": "Specimen/csf-7731"}]'
+    assert sent.count(once) == 1
+    twice = sent.replace(once, f'{once}, "specimen": [{{"reference": "Specimen/bld-7731"}}]')
+    conversion = leukoflag.convert(twice)
+    (output,) = conversion.bundles
+    assert output == fhir.loads(twice)  # passed through unchanged
+    assert conversion.findings == []
+    assert [(i.code, i.location) for i in conversion.issues] == [
+        ("fhir.key-repeated", "ITEM[1]/Bundle.entry[1].resource.specimen")
+    ]
+    assert conversion.issues[0].text == (
+        "specimen appears more than once in one object (JSON parsers keep only the last): which "
+        "value the sender meant is unknown: the report is passed through unchanged, and the "
+        "results it lists unread and unflagged"
+    )

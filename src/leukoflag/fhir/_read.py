@@ -980,10 +980,9 @@ class _ItemReader:
                 if (self.repeats and sent is None)
                 else ()
             )
-            malformed: tuple[str, ...] = ()
             if sent is None and not twice:
-                twice = malformed = self.report_malformed(report)  # not known, as sent twice
-            if "subject" in twice or "status" in twice or "specimen" in malformed:
+                twice = self.report_malformed(report)  # read as not known, as one sent twice
+            if "subject" in twice or "status" in twice or "specimen" in twice:
                 self.modified = True  # whose results, or whether they stand, is not known
             elif "result" in twice:
                 continue  # which results it orders is not known: each is read as listed by none
@@ -1089,7 +1088,7 @@ class _ItemReader:
             Severity.WARNING,
             "report-malformed",
             f"{report.location}.{wrong[0]}",
-            f"{wrong[1]}: {_SET_ASIDE if key == 'specimen' else _REPORT_REPEATS[key]}",
+            f"{wrong[1]}: {_REPORT_REPEATS[key]}",
         )
         return (key,)
 
@@ -2512,7 +2511,8 @@ _REPORT_REPEATS = {
     "Observations it lists are read as those no report lists",
     **dict.fromkeys(_REPORT_TIMES, "the report's time is read as not sent"),
     "issued": "the report's issued is read as not sent",
-    "specimen": "the report's specimens are read as not sent",
+    # which specimens are its results' is not known: read as none, a CSF count would be blood
+    "specimen": _SET_ASIDE,
 }
 
 _ENTRY = frozenset({"entry"})
