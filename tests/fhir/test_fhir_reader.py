@@ -2773,3 +2773,72 @@ def test_a_report_with_its_specimen_twice_sets_its_results_aside() -> None:
         "value the sender meant is unknown: the report is passed through unchanged, and the "
         "results it lists unread and unflagged"
     )
+
+
+_V3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+
+
+@pytest.mark.parametrize(
+    ("interpretation", "at", "why"),
+    [
+        # a blank code: the sender's flag said nothing, and nothing said so
+        ([{"coding": [{"system": _V3, "code": ""}]}], "[0].coding[0].code", "the blank code ''"),
+        ([{"coding": [{"system": _V3, "code": "  "}]}], "[0].coding[0].code", "the blank code"),
+        ([{"coding": [{"system": _V3}], "text": "High"}], "[0].coding[0].code", "no code"),
+        # malformed codings were dropped without a word, as a result code's are not
+        ([{"coding": ["H"]}], "[0].coding[0]", "'H' is not a Coding"),
+        ([{"coding": [{"system": _V3, "code": 5}]}], "[0].coding[0].code", "5 is not a string"),
+        ([{"coding": [{"system": 78, "code": "H"}]}], "[0].coding[0].system", "78 is not a"),
+        ([{"coding": {"system": _V3, "code": "H"}}], "[0].coding", "not a list of Codings"),
+    ],
+)
+def test_an_interpretation_coding_that_says_no_code_is_said_at_it(
+    interpretation: list[Any], at: str, why: str
+) -> None:
+    observation = {
+        **_WBC_HEAD,
+        "valueQuantity": {"value": 1.2, "unit": "10^3/uL", "system": UCUM, "code": "10*3/uL"},
+        "interpretation": interpretation,
+    }
+    conversion = leukoflag.convert(fhir.dumps(observation))
+    (finding,) = conversion.findings
+    assert finding.code == "LL"
+    said = [i for i in conversion.issues if i.code.startswith("fhir.interpretation")]
+    assert [(i.code, i.severity, i.location) for i in said] == [
+        (
+            "fhir.interpretation-coding-malformed",
+            Severity.WARNING,
+            f"ITEM[1]/Observation.interpretation{at}",
+        )
+    ]
+    assert why in said[0].text
+    assert said[0].text.endswith(
+        "the interpretation coding is kept as sent, and not compared with the computed code"
+    )
+    assert "flag.sender-disagrees" not in [i.code for i in conversion.issues]
+    (output,) = conversion.bundles
+    (kept,) = [e for e in output["extension"] if e["url"].endswith("/sender-interpretation")]
+    assert kept["valueCodeableConcept"] == interpretation[0]
+
+
+@pytest.mark.parametrize("system", ["", "  "])
+def test_an_interpretation_coding_with_a_blank_system_is_compared_as_sent_without_one(
+    system: str,
+) -> None:
+    # '  ' was neither table 0078's nor compared: the sender's H beside a critically low WBC of
+    # 1,200 went without flag.sender-disagrees
+    observation = {
+        **_WBC_HEAD,
+        "valueQuantity": {"value": 1.2, "unit": "10^3/uL", "system": UCUM, "code": "10*3/uL"},
+        "interpretation": [{"coding": [{"system": system, "code": "H"}]}],
+    }
+    conversion = leukoflag.convert(fhir.dumps(observation))
+    assert [(i.code, i.location) for i in conversion.issues if i.code.startswith("fhir.")] == [
+        (
+            "fhir.interpretation-coding-malformed",
+            "ITEM[1]/Observation.interpretation[0].coding[0].system",
+        )
+    ]
+    (disagrees,) = [i for i in conversion.issues if i.code == "flag.sender-disagrees"]
+    assert disagrees.severity == Severity.WARNING
+    assert "the sender's interpretation is H" in disagrees.text

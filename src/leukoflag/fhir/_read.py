@@ -2137,8 +2137,14 @@ class _ItemReader:
         if not isinstance(interpretation, list):
             raise _Malformed(f"{where}.interpretation", "not a list of CodeableConcepts")
         flags: list[Coding] = []
-        for concept in interpretation:
-            flags.extend(_concept(_object(concept, f"{where}.interpretation")).codings)
+        sent = 0
+        for sent_concept in interpretation:
+            concept = _object(sent_concept, f"{where}.interpretation")
+            flags.extend(_concept(concept).codings)
+            codings = concept.get("coding")
+            sent += len(codings) if isinstance(codings, list) else codings is not None
+        if sent != len(flags) or any(not (f.code.strip() and f.system.strip()) for f in flags):
+            flags = self._blank_flags(flags, interpretation, f"{where}.interpretation", legacy)
         codes = _interpretation_codes()
         if any(f.code not in codes and f.system in _COMPARED_SYSTEMS for f in flags):  # rare
             flags = self._flag_codes(flags, interpretation, f"{where}.interpretation", legacy)
@@ -2164,6 +2170,65 @@ class _ItemReader:
                 "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
             )
         return tuple(flags) if kept is None else kept
+
+    def _blank_flags(
+        self, flags: list[Coding], interpretation: list[Any], at: str, legacy: str
+    ) -> list[Coding]:
+        """The flags of ``interpretation`` (at ``at``) with those of a blank or absent system
+        read as sent without one (compared as table 0078's, as a coding without a system is);
+        each coding that is no JSON object, has no code or a blank one, or a ``system`` or
+        ``code`` that is not a string is said at it (``fhir.interpretation-coding-malformed``):
+        kept as sent, and not compared with the computed code."""
+        read: list[Coding] = []
+        index = 0
+        for number, concept in enumerate(interpretation):
+            concept_at = at if legacy.startswith("a single") else f"{at}[{number}]"
+            codings = concept.get("coding")
+            if codings is not None and not isinstance(codings, list):
+                self._flag_malformed(f"{concept_at}.coding", "not a list of Codings")
+            for place, coding in enumerate(_list(codings)):
+                coding_at = f"{concept_at}.coding[{place}]"
+                if not isinstance(coding, dict):
+                    self._flag_malformed(
+                        coding_at, f"{quoted(coding)} is not a Coding (a JSON object)"
+                    )
+                    continue
+                flag = flags[index]
+                index += 1
+                system, code = coding.get("system"), coding.get("code")
+                if code is not None and not isinstance(code, str):
+                    self._flag_malformed(f"{coding_at}.code", f"{quoted(code)} is not a string")
+                elif not flag.code.strip():
+                    shown = "no code" if code is None else f"the blank code {quoted(code)}"
+                    self._flag_malformed(f"{coding_at}.code", f"the coding has {shown}")
+                elif system is not None and not isinstance(system, str):
+                    self._flag_malformed(f"{coding_at}.system", f"{quoted(system)} is not a string")
+                    continue  # read as no system, it would be compared as table 0078's
+                elif flag.system.strip() == "" and system is not None:
+                    # FHIR's strings are never blank: a system '' or '  ' is none sent
+                    self.issue(
+                        Severity.WARNING,
+                        "interpretation-coding-malformed",
+                        f"{coding_at}.system",
+                        f"the interpretation coding's system {quoted(system)} is blank: read as "
+                        "sent without a system, compared as HL7 table 0078's",
+                    )
+                    read.append(replace(flag, system=""))
+                    continue
+                else:
+                    read.append(flag)
+                    continue
+                read.append(flag)  # kept as sent, not compared
+        return read
+
+    def _flag_malformed(self, at: str, why: str) -> None:
+        self.issue(
+            Severity.WARNING,
+            "interpretation-coding-malformed",
+            at,
+            f"{why}: the interpretation coding is kept as sent, and not compared with the "
+            "computed code",
+        )
 
     def _flag_codes(
         self, flags: list[Coding], interpretation: list[Any], at: str, legacy: str
