@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from _tables._format import table
-from leukoflag.flagging._scope import LOINC, analyte_table
+from leukoflag.flagging._scope import LOINC, SNOMED, analyte_table
 
-_SYSTEM = {LOINC: "LOINC", "local": "local code", "text": "text"}
+_SYSTEM = {LOINC: "LOINC", SNOMED: "SNOMED CT", "local": "local code", "text": "text"}
 
 
 def render() -> str:

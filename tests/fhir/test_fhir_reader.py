@@ -2842,3 +2842,53 @@ def test_an_interpretation_coding_with_a_blank_system_is_compared_as_sent_withou
     (disagrees,) = [i for i in conversion.issues if i.code == "flag.sender-disagrees"]
     assert disagrees.severity == Severity.WARNING
     assert "the sender's interpretation is H" in disagrees.text
+
+
+_SCT = "http://snomed.info/sct"
+
+
+@pytest.mark.parametrize(
+    ("system", "code", "analyte", "loinc"),
+    [
+        # a GP system's pathology feed codes its FBC in SNOMED CT only: a WBC of 1.2 10^9/L and
+        # an ANC of 0.3 10^9/L went out unjudged, as results leukoflag does not know
+        (_SCT, "1022541000000102", "wbc", "26464-8"),
+        (_SCT, "767002", "wbc", "26464-8"),
+        ("urn:oid:2.16.840.1.113883.6.96", "767002", "wbc", "26464-8"),
+        (_SCT, "1022551000000104", "anc", "26499-4"),
+    ],
+)
+def test_a_count_coded_in_snomed_ct_only_is_judged(
+    system: str, code: str, analyte: str, loinc: str
+) -> None:
+    observation = {
+        **_WBC_HEAD,
+        "code": {"coding": [{"system": system, "code": code}]},
+        "valueQuantity": {"value": 0.3, "unit": "10^9/L", "system": UCUM, "code": "10*9/L"},
+    }
+    conversion = leukoflag.convert(fhir.dumps(observation))
+    (finding,) = conversion.findings
+    assert (finding.analyte.value, finding.value_per_ul, finding.code) == (
+        analyte,
+        Decimal(300),
+        "LL",
+    )
+    (output,) = conversion.bundles
+    assert output["code"]["coding"][0] == {"system": system, "code": code}  # kept as sent
+    assert [c["code"] for c in output["code"]["coding"][1:]] == [loinc]  # LOINC added
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "104112007",  # White blood cell count, automated, cerebrospinal fluid (procedure)
+        "1022651000000100",  # Platelet count (observable entity): shares 10*9/L, never a WBC
+    ],
+)
+def test_other_snomed_ct_counts_stay_unjudged(code: str) -> None:
+    observation = {
+        **_WBC_HEAD,
+        "code": {"coding": [{"system": _SCT, "code": code}]},
+        "valueQuantity": {"value": 0.3, "unit": "10^9/L", "system": UCUM, "code": "10*9/L"},
+    }
+    assert leukoflag.convert(fhir.dumps(observation)).findings == []

@@ -14,7 +14,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from types import MappingProxyType
 from typing import TypeVar
@@ -131,6 +131,8 @@ class AnalyteTable:
     by_local: Mapping[tuple[str, ...], AnalyteRow]
     by_text: Mapping[tuple[str, ...], AnalyteRow]
     loinc_to_add: Mapping[Analyte, Coding]  # 26464-8 / 26499-4, display from the table
+    # SNOMED CT concept ids (a table built by hand without them reads none)
+    by_snomed: Mapping[str, AnalyteRow] = field(default_factory=lambda: MappingProxyType({}))
 
     def recognize(self, concept: Concept) -> Recognition | None:
         """The table's reading of ``concept`` (None: not a result leukoflag knows)."""
@@ -146,6 +148,12 @@ class AnalyteTable:
             )
         matches: list[tuple[AnalyteRow, str]] = []
         for coding in concept.codings:
+            if coding.system == SNOMED or coding.system_name.upper() in _SNOMED_NAMES:
+                # a SNOMED CT concept id is no lab's local code: read by the table's rows only
+                row = self.by_snomed.get(coding.code.strip())
+                if row is not None:
+                    matches.append((row, f"SNOMED CT {coding.code.strip()}"))
+                continue
             if not (coding.system or coding.system_name):
                 # A code of the table's LOINC counts sent without a coding system (an empty
                 # OBX-3.3, a FHIR coding without system): LOINC's own code, not a local one.
@@ -213,7 +221,8 @@ def _what(row: AnalyteRow) -> str:
 
 
 def _via(matched: str) -> str:
-    return "local" if matched.startswith("local") else "text"
+    # a SNOMED CT code is read as a local one is: LOINC's coding is added, the order checked
+    return "local" if matched.startswith(("local", "SNOMED")) else "text"
 
 
 # reference/clinical.md: WBC counts corrected for nucleated red cells, the WBC an ANC is of.
@@ -241,9 +250,12 @@ def analyte_table() -> AnalyteTable:
     by_loinc: dict[str, AnalyteRow] = {}
     by_local: dict[tuple[str, ...], AnalyteRow] = {}
     by_text: dict[tuple[str, ...], AnalyteRow] = {}
+    by_snomed: dict[str, AnalyteRow] = {}
     for row in rows:
         if row.system == LOINC:
             _put(by_loinc, row.code, row)
+        elif row.system == SNOMED:
+            _put(by_snomed, row.code, row)
         else:
             key = name_key(row.code)
             if not key:
@@ -261,6 +273,7 @@ def analyte_table() -> AnalyteTable:
         by_local=MappingProxyType(by_local),
         by_text=MappingProxyType(by_text),
         loinc_to_add=MappingProxyType(loinc_to_add),
+        by_snomed=MappingProxyType(by_snomed),
     )
 
 
@@ -311,8 +324,10 @@ def _analyte_rows(records: Iterable[dict[str, str]]) -> Iterable[AnalyteRow]:
     for number, record in enumerate(records, start=2):
         where = f"analytes.csv line {number}"
         code, system, kind = record["code"].strip(), record["system"], record["kind"]
-        if not code or system not in (LOINC, LOCAL, TEXT):
-            raise DataFileError(f"{where}: code and system (LOINC URI, local, text) required")
+        if not code or system not in (LOINC, SNOMED, LOCAL, TEXT):
+            raise DataFileError(
+                f"{where}: code and system (LOINC or SNOMED CT URI, local, text) required"
+            )
         if kind not in KINDS:
             raise DataFileError(f"{where}: unknown kind {kind!r}")
         analyte = Analyte(record["analyte"]) if record["analyte"] else None
