@@ -15,7 +15,7 @@ from fhir_builders import finding_and_range
 import leukoflag
 from leukoflag import fhir
 from leukoflag.fhir import FhirItem, _read
-from leukoflag.fhir._elements import BIRTH_TIME
+from leukoflag.fhir._elements import BIRTH_TIME, ORIGINAL_TEXT, PQ_TRANSLATION
 from leukoflag.model import (
     CodedResult,
     Issue,
@@ -2892,3 +2892,82 @@ def test_other_snomed_ct_counts_stay_unjudged(code: str) -> None:
         "valueQuantity": {"value": 0.3, "unit": "10^9/L", "system": UCUM, "code": "10*9/L"},
     }
     assert leukoflag.convert(fhir.dumps(observation)).findings == []
+
+
+_ANC_HEAD = {**_WBC_HEAD, "code": {"coding": [{"system": "http://loinc.org", "code": "751-8"}]}}
+
+
+@pytest.mark.parametrize(
+    ("sent", "per_ul", "code", "kept"),
+    [
+        # an interface engine that writes OBX-5 ST as valueString: the HL7 v2 reader judges the
+        # same text, the FHIR reader left a critical ANC of 400 unflagged ('is not a number')
+        (
+            "0.4 x10^9/L",
+            Decimal(400),
+            "LL",
+            {"url": PQ_TRANSLATION, "valueQuantity": {"value": Decimal("0.4"), "unit": "x10^9/L"}},
+        ),
+        (
+            "3.1K/uL",
+            Decimal(3100),
+            "N",
+            {"url": PQ_TRANSLATION, "valueQuantity": {"value": Decimal("3.1"), "unit": "K/uL"}},
+        ),
+        (
+            "2800 /uL",
+            Decimal(2800),
+            "N",
+            {"url": PQ_TRANSLATION, "valueQuantity": {"value": 2800, "unit": "/uL"}},
+        ),
+        (
+            "<0.5 x10*3/uL",
+            Decimal(500),
+            "LL",
+            {"url": ORIGINAL_TEXT, "valueString": "<0.5 x10*3/uL"},
+        ),
+    ],
+)
+def test_a_count_sent_as_text_with_its_unit_is_read_as_hl7_v2_reads_it(
+    sent: str, per_ul: Decimal, code: str, kept: dict[str, Any]
+) -> None:
+    observation = {**_ANC_HEAD, "valueString": sent}
+    conversion = leukoflag.convert(fhir.dumps(observation))
+    (finding,) = conversion.findings
+    assert (finding.value_per_ul, finding.code) == (per_ul, code)
+    (read,) = [i for i in conversion.issues if i.code == "fhir.value-number-in-text"]
+    assert (read.severity, read.location) == (
+        Severity.INFORMATION,
+        "ITEM[1]/Observation.valueString",
+    )
+    assert read.text.startswith(f"valueString {sent!r} read as the number ")
+    (output,) = conversion.bundles
+    assert "valueString" not in output  # one value[x]: the quantity, the text its original
+    assert output["valueQuantity"]["extension"] == [kept]
+    assert output["valueQuantity"]["value"] == per_ul
+    # read back, the same
+    again = leukoflag.convert(fhir.dumps(output))
+    assert again.bundles == [output]
+    assert [(f.value_per_ul, f.code) for f in again.findings] == [(per_ul, code)]
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "0.4",  # no unit: not inferred from a text
+        "1,500 /uL",  # a thousands separator or a decimal comma
+        "0,4 x10^9/L",
+        "3.1 (verified)",
+        "3.1 kc/ul",  # a unit the table does not read
+        "0.5 or less",
+        "see comment",
+    ],
+)
+def test_a_text_that_is_no_count_with_its_unit_stays_text(sent: str) -> None:
+    observation = {**_ANC_HEAD, "valueString": sent}
+    conversion = leukoflag.convert(fhir.dumps(observation))
+    assert conversion.findings == []
+    assert conversion.bundles == [fhir.loads(fhir.dumps(observation))]
+    (said,) = [i for i in conversion.issues if i.code == "flag.value-not-numeric"]
+    assert said.location == "ITEM[1]/Observation.valueString"
+    assert "fhir.value-number-in-text" not in [i.code for i in conversion.issues]

@@ -225,7 +225,20 @@ class _Flagger:
             _put(node, "code", el.with_loinc(node.get("code"), evaluation.loinc))
         if quantity is not None:
             sent = node.get("valueQuantity")
-            if not isinstance(sent, dict):  # valueInteger: a count sent without a unit
+            if isinstance(sent, dict):
+                pass
+            elif "valueString" in node and isinstance(result.value, Number):
+                # rare: a count written as text with its unit ('0.4 x10^9/L'): kept as the
+                # quantity it says, as the HL7 v2 writer keeps an ST value read so
+                written = result.value
+                node.pop("valueString")
+                sent = {"value": written.value}
+                if written.comparator:
+                    sent["comparator"] = written.comparator
+                sent["unit"] = written.comment
+                if "_valueString" in node:  # left beside valueQuantity: two value[x]
+                    sent["_value"] = node.pop("_valueString")
+            else:  # valueInteger: a count sent without a unit
                 sent = {"value": node.pop("valueInteger", quantity.value)}
                 if "_valueInteger" in node:  # left beside valueQuantity: two value[x]
                     sent["_value"] = node.pop("_valueInteger")

@@ -27,6 +27,7 @@ from leukoflag._ages import age_fit
 from leukoflag._construct import constructor
 from leukoflag._quote import defect, quoted
 from leukoflag._range_text import age_group, age_span, ages_of, read_range_text
+from leukoflag._value_text import leading_number, names_unit
 from leukoflag.detect import values_then_object
 from leukoflag.errors import UnitError
 from leukoflag.fhir._elements import (
@@ -2123,7 +2124,17 @@ class _ItemReader:
             return NoValue("empty"), None, ""
         key = present[0]
         at = f"{where}.{key}"
-        return (*_value_of(node[key], key, at), at)
+        value, unit = _value_of(node[key], key, at)
+        if key == "valueString" and type(value) is Number:  # rare: a count written as text
+            self.issue(
+                Severity.INFORMATION,
+                "value-number-in-text",
+                at,
+                f"valueString {quoted(value.text, 60)} read as the number "
+                f"{value.comparator}{plain(value.value)} in the unit written after it, "
+                f"{quoted(value.comment)}, as HL7 v2 reads an ST value",
+            )
+        return value, unit, at
 
     def flags(self, node: dict[str, Any], path: Path, where: str) -> tuple[Coding, ...]:
         interpretation = node.get("interpretation")
@@ -2647,10 +2658,26 @@ def _value_of(raw: Any, key: str, at: str) -> tuple[Value, Unit | None]:
     if key == "valueString":
         if not isinstance(raw, str):
             raise _Malformed(at, "valueString is not a string")
-        return Text(raw), None
+        return _text_value(raw), None
     if key == "valueCodeableConcept":
         return CodedResult(_concept(_object(raw, at))), None
     return Text(raw if isinstance(raw, str) else dumps(raw).decode("utf-8")), None
+
+
+def _text_value(text: str) -> Value:
+    """A valueString: a count written with its unit (``0.4 x10^9/L``, ``<0.5 x10*3/uL``,
+    ``3.1K/uL``) is that number, its unit the text after it, read as HL7 v2 reads an ST value;
+    any other text (a number alone, with a decimal comma, a comment, a unit the table does not
+    read) stays text, not judged."""
+    if text.lstrip()[:1] not in _NUMBER_STARTS:
+        return Text(text)
+    number, comma = leading_number(text)
+    if number is None or comma or not number.comment or not names_unit(number.comment):
+        return Text(text)
+    return number
+
+
+_NUMBER_STARTS = frozenset("0123456789.<>=")
 
 
 def _not_reference(value: Any, key: str) -> tuple[str, str] | None:

@@ -6,14 +6,16 @@ location and turns them into Issues. No regular expressions: these run once per 
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
-from decimal import Decimal
 
 from leukoflag._cache import text_cache, text_memo
 from leukoflag._construct import constructor
 from leukoflag._quote import listed, quoted, shortened
 from leukoflag._range_text import parse_decimal, read_decimal_comma, read_range_text
+from leukoflag._value_text import COMPARATORS as _COMPARATORS
+from leukoflag._value_text import leading_number as _leading_number
+from leukoflag._value_text import read_number as _decimal
+from leukoflag._value_text import split_comparator as _comparator
 from leukoflag.errors import UnitError
 from leukoflag.hl7v2._er7 import Delimiters, field_problems
 from leukoflag.hl7v2._tables import INTERPRETATION_SYSTEM, load_tables
@@ -57,17 +59,13 @@ _STRUCTURED = frozenset({"SN"})
 _TEXT = frozenset({"ST", "TX", "FT"})
 _CODED = frozenset({"CWE", "CE", "CNE", "CF"})
 _REPEATS_JUDGED = _NUMERIC | _STRUCTURED  # numbers: repetitions that differ are not guessed at
-_COMPARATORS = ("<=", ">=", "<>", "<", ">", "=")
 _MASK = frozenset("*-. ")
-_DIGITS = frozenset("0123456789")
 # Words after a number that make it a bound ("0.5 or less", "4.0 and above"), not a value.
 _BOUND_WORDS = frozenset(
     {"less", "fewer", "lower", "below", "under", "max", "maximum", "most"}
     | {"more", "greater", "higher", "above", "over", "plus", "min", "minimum", "least"}
 )
 _BOUND_SIGNS = ("<", ">", "≤", "≥", "+")
-# A number with a unit written against it (``3.1K/uL``): read only when the rest is a unit
-_GLUED = re.compile(r"(\d+(?:\.\d+)?|\.\d+)(\D\S*)")
 # The whole comment after a number that states an inclusive bound in plain English
 # (``0.5 or less``, ``4.0 and above``): read as ``<=``/``>=``. Any other wording stays text.
 _BOUND_PHRASES = {
@@ -94,24 +92,6 @@ def plain_number(field: str) -> Number | None:
     return None if value is None else _new_number(value, field.strip())
 
 
-def _comparator(text: str) -> tuple[str, str]:
-    """(comparator, rest) for a text that may start with ``<``, ``<=``, ``>``, ``>=``, ``=``."""
-    for sign in _COMPARATORS:
-        if text.startswith(sign):
-            return sign, text[len(sign) :].lstrip()
-    return "", text
-
-
-def _decimal(text: str) -> tuple[Decimal | None, bool]:
-    """A number, plain or (tried only when not plain) with a decimal comma (``4,2``, read as
-    the range texts are), and whether it was the comma."""
-    value = parse_decimal(text)
-    if value is not None:
-        return value, False
-    value, _ = read_decimal_comma(text)
-    return value, value is not None
-
-
 def _comma_note(kind: str, text: str, read: object) -> Note:
     return (
         "hl7v2.value-decimal-comma",
@@ -128,46 +108,6 @@ def _comma_ambiguous(number: str) -> str:
     if not ambiguous:
         return ""
     return f"the comma in {quoted(number)} may separate thousands or be a decimal comma"
-
-
-def _leading_number(text: str) -> tuple[Number | None, bool]:
-    """A text that is a number (with comparator and a trailing comment holding no digit, or one
-    that is a unit: ``0.4 x10^9/L``), and whether it was written with a decimal comma."""
-    sign, rest = _comparator(text.strip())
-    if sign == "<>":
-        return None, False
-    if "\u00a0" in rest:  # a no-break space before the unit ('0.4\u00a0x10^9/L') is a space
-        rest = rest.replace("\u00a0", " ")
-    head, _, comment = rest.partition(" ")
-    value, comma = _decimal(head)
-    if value is None and not comment:
-        # '3.1K/uL': the unit written against the number, read when the rest is a unit
-        glued = _GLUED.fullmatch(head)
-        if glued is None or not _names_unit(glued[2]):
-            return None, False
-        value, comment = Decimal(glued[1]), glued[2]
-    if comment.endswith(".") and _names_unit(comment[:-1]):
-        comment = comment[:-1]  # '0.4 x10^9/L.': a full stop after the unit ends the sentence
-    if value is None or (any(c in _DIGITS for c in comment) and not _names_unit(comment)):
-        return None, False
-    return Number(value, text, "" if sign == "=" else sign, comment.strip()), comma
-
-
-def _names_unit(comment: str) -> bool:
-    """Whether a comment holding digits after a text value's number is a unit the units table
-    reads (``x10^9/L``, ``10*3/uL``, ``10³/µL``), as a comment without digits may be
-    (``450 cells/uL``); otherwise the digits say more than a note (``3.1 2.9``, ``3.1 1``: a
-    second number, not UCUM's unity)."""
-    from leukoflag.units import resolve_unit  # noqa: PLC0415  (a comment with digits only)
-
-    text = comment.strip()
-    if parse_decimal(text) is not None:
-        return False
-    try:
-        resolve_unit(text)
-    except UnitError as exc:
-        return exc.reason == "refused-unit"
-    return True
 
 
 # Table 0078 flags that say low, high, normal or abnormal: a text value's comment that is one of
