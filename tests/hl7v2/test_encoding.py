@@ -437,6 +437,17 @@ def test_unknown_and_nonstandard_charset_names() -> None:
     assert codes([i for i in iana.issues if "charset" in i.code]) == ["hl7v2.charset-nonstandard"]
 
 
+def test_iso_ir192_is_the_table_0211_name_of_utf8() -> None:
+    # v2 table 0211 registers 'ISO IR192' (ISO-IR 192, UTF-8) as DICOM names it; a PACS-side
+    # engine sends it. It was 'not one leukoflag knows' (hl7v2.charset-unknown) though read as
+    # UTF-8 anyway.
+    msh = MSH.replace("UNICODE UTF-8", "ISO IR192")
+    read_message = read(message(LATIN1_PID, OBR, WBC, msh=msh).encode("utf-8"))
+    assert read_message.groups[0].patient.family == "MÜLLER"  # type: ignore[union-attr]
+    assert [i.code for i in read_message.issues if "charset" in i.code] == []
+    assert read_message.charset == "ISO IR192"
+
+
 def test_latin15_euro_sign() -> None:
     msh = MSH.replace("UNICODE UTF-8", "8859/15")
     note = "NTE|1||Fee 5 €"
