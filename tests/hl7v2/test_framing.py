@@ -818,6 +818,38 @@ def test_vertical_tabs_inside_a_field_are_control_characters_not_a_frame_start(
     )
 
 
+@pytest.mark.parametrize(
+    ("framed", "end"),
+    [(False, "\r"), (True, "\r"), (True, "\x1c\r"), (False, "")],
+    ids=["segment", "framed-segment", "frame", "input"],
+)
+def test_a_vertical_tab_ending_a_field_is_a_control_character_not_a_frame_start(
+    framed: bool, end: str
+) -> None:
+    # Shift+Enter typed after the comment's last word: the vertical tab (0x0B) comes right
+    # before the segment's terminator (or the frame's end block, or the end of the file). It
+    # was a start block: unframed, the ANC after it was rejected ('segment OBX before MSH');
+    # framed, the whole message was a truncated frame and the ANC rejected too.
+    note = "NTE|1||Smear reviewed.\x0b"
+    text = message(PID, OBR, WBC, note, ANC) if end == "\r" else message(PID, OBR, WBC, ANC, note)
+    text = text.removesuffix("\r") + ("\r" if end == "\r" else "")
+    data = b"\x0b" + text.encode() + b"\x1c\r" if framed else text.encode()
+    for block_size in (None, 1, 16, 23):
+        assert len(split(data, block_size)) == 1
+    conversion = leukoflag.convert(data)
+    assert not conversion.rejected
+    (bundle,) = conversion.bundles
+    notes = [
+        e["resource"]["note"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation" and "note" in e["resource"]
+    ]
+    assert notes == [[{"text": "Smear reviewed.\ufffd"}]]
+    assert [(f.analyte.value, f.code) for f in conversion.findings] == [("wbc", "L"), ("anc", "L")]
+    (found,) = [i for i in conversion.issues if i.code == "hl7v2.control-character"]
+    assert found.location == "MSG[1]/NTE[1]-3"
+
+
 def test_junk_between_mllp_frames_is_its_own_chunk() -> None:
     data = (
         b"\x0b"
@@ -1211,8 +1243,9 @@ def naive_boundaries(region: bytes) -> list[tuple[int, int]]:
             and before[-1:] not in b"\r\n\x0b\x1c"
         ):
             found.append((at, 0))
-    # A 0x0B between text on its line and text that starts no message or envelope line (no
-    # marker on the rest of its line) is a vertical tab inside a field, no start block.
+    # A 0x0B after text on its line, before text that starts no message or envelope line (no
+    # marker on the rest of its line) or before the line's end, is a vertical tab inside a
+    # field, no start block.
     breaks = b"\r\n\x0b\x1c"
     markers = [at for at, token in found if token in (0, 1)]
 
@@ -1222,11 +1255,7 @@ def naive_boundaries(region: bytes) -> list[tuple[int, int]]:
             first -= 1
         while after < len(region) and region[after] == 0x0B:
             after += 1
-        if (
-            first == 0
-            or region[first - 1] in breaks
-            or region[after : after + 1] in (b"", *map(bytes, [[b] for b in breaks]))
-        ):
+        if first == 0 or region[first - 1] in breaks:
             return False
         end = min([n for n in range(after, len(region)) if region[n] in breaks] or [len(region)])
         return not [m for m in markers if at < m < end]

@@ -732,20 +732,21 @@ def _boundaries(region: bytes) -> list[tuple[int, int]]:
 
 def _in_field(region: bytes, found: list[tuple[int, int]], at: int) -> int:
     """Where the run of 0x0B that ``found[at]`` (of ``found``, sorted) starts ends, when it is
-    inside a field, no MLLP start block; else 0. It is inside a field when between text on its
-    line and text that starts no message or envelope line (no marker in ``found`` before the
-    line's end), as a word processor writes for a line break typed with Shift+Enter (twice
-    for a blank line: ``\\x0b\\x0b``). It is a control character of the message (see the
-    reader), not a frame that cuts it. A start block comes at a line start, after an end block,
-    or before the message it frames."""
+    inside a field, no MLLP start block; else 0. It is inside a field when after text on its
+    line and before text that starts no message or envelope line (no marker in ``found``
+    before the line's end) or before the line's end (the end of the field's text), as a word
+    processor writes for a line break typed with Shift+Enter (twice for a blank line:
+    ``\\x0b\\x0b``). It is a control character of the message (see the reader), not a frame
+    that cuts it. A start block comes at a line start, after an end block, or before the
+    message it frames."""
     position, token = found[at]
     if token != _START or not position or region[position - 1] in _BREAKS:
         return 0
     after = position + 1
     while region[after : after + 1] == b"\x0b":  # each is in found, after this one
         after += 1
-    if region[after : after + 1] in (b"", b"\r", b"\n", b"\x1c"):
-        return 0
+    # Right before the line's end, an end block or the input's end, it ends the field's text
+    # (Shift+Enter after its last word): no message follows it on its line either.
     end = _BREAK.search(region, after)
     following = at + after - position
     following = found[following][0] if following < len(found) else len(region)
