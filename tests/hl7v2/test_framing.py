@@ -850,6 +850,43 @@ def test_a_vertical_tab_ending_a_field_is_a_control_character_not_a_frame_start(
     assert found.location == "MSG[1]/NTE[1]-3"
 
 
+@pytest.mark.parametrize("framed", [False, True])
+def test_a_file_separator_byte_inside_a_text_is_a_control_character_not_an_end_block(
+    framed: bool,
+) -> None:
+    # A 0x1C (FS) pasted into a comment, text on both sides: MLLP ends a frame with 0x1C 0x0D,
+    # and unframed there is no frame to end. It ended the message there: the WBC's Bundle
+    # lost the rest of the note and the ANC after it (rejected as 'the rest of a message cut
+    # inside a segment'), a neutropenia left unjudged.
+    note = "NTE|1||Smear reviewed\x1c toxic granulation."
+    text = message(PID, OBR, WBC, note, ANC)
+    data = b"\x0b" + text.encode() + b"\x1c\r" if framed else text.encode()
+    for block_size in (None, 1, 16, 23):
+        assert len(split(data, block_size)) == 1
+    conversion = leukoflag.convert(data)
+    assert not conversion.rejected
+    (bundle,) = conversion.bundles
+    observations = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert observations[0]["note"] == [{"text": "Smear reviewed\ufffd toxic granulation."}]
+    assert [(f.analyte.value, f.code) for f in conversion.findings] == [("wbc", "L"), ("anc", "L")]
+    (found,) = [i for i in conversion.issues if i.code == "hl7v2.control-character"]
+    assert found.location == "MSG[1]/NTE[1]-3"
+    assert "U+001C" in found.text
+
+
+def test_an_end_block_still_ends_a_frame_before_a_line_end_another_frame_or_a_header() -> None:
+    # 0x1C 0x0D (MLLP), 0x1C 0x0A, 0x1C then the next frame's 0x0B, 0x1C then the next header
+    # glued to it, 0x1C at the end of the input: each ends its frame, as before
+    for between in (b"\x1c\r", b"\x1c\n", b"\x1c\x0b", b"\x1c"):
+        data = b"\x0b" + CBC.encode() + between + (b"" if between.endswith(b"\x0b") else b"\x0b")
+        data += SECOND.encode() + b"\x1c"
+        assert control_ids(split(data)) == ["RS24-000117", "RS24-000118"]
+    glued = b"\x0b" + CBC.encode().rstrip(b"\r") + b"\x1c" + SECOND.encode()
+    assert control_ids(split(glued)) == ["RS24-000117", "RS24-000118"]
+
+
 def test_junk_between_mllp_frames_is_its_own_chunk() -> None:
     data = (
         b"\x0b"
@@ -1245,22 +1282,28 @@ def naive_boundaries(region: bytes) -> list[tuple[int, int]]:
             found.append((at, 0))
     # A 0x0B after text on its line, before text that starts no message or envelope line (no
     # marker on the rest of its line) or before the line's end, is a vertical tab inside a
-    # field, no start block.
+    # field, no start block. A 0x1C between text on its line and text that starts no message
+    # or envelope line is a control character inside a field too, no end block.
     breaks = b"\r\n\x0b\x1c"
     markers = [at for at, token in found if token in (0, 1)]
 
     def in_field(at: int) -> bool:
-        first = after = at  # a run of them back to back is one (Shift+Enter twice)
-        while first and region[first - 1] == 0x0B:
-            first -= 1
-        while after < len(region) and region[after] == 0x0B:
-            after += 1
+        first = after = at  # a run of 0x0B back to back is one (Shift+Enter twice)
+        if region[at] == 0x0B:
+            while first and region[first - 1] == 0x0B:
+                first -= 1
+            while after < len(region) and region[after] == 0x0B:
+                after += 1
+        else:
+            after = at + 1
+            if after == len(region) or region[after] in breaks:
+                return False
         if first == 0 or region[first - 1] in breaks:
             return False
         end = min([n for n in range(after, len(region)) if region[n] in breaks] or [len(region)])
         return not [m for m in markers if at < m < end]
 
-    return sorted(entry for entry in found if not (entry[1] == 0x0B and in_field(entry[0])))
+    return sorted(entry for entry in found if not (entry[1] in (0x0B, 0x1C) and in_field(entry[0])))
 
 
 @settings(deadline=None)  # no wall-clock limit on a loaded machine

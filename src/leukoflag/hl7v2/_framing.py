@@ -718,9 +718,9 @@ def _boundaries(region: bytes) -> list[tuple[int, int]]:
             found.append((at + skip, marker))
     found.extend((at, 0) for at in _glued_headers(region))
     found.sort()
-    if framed and _START in region:
+    if framed:
         kept: list[tuple[int, int]] = []
-        inside = 0  # where the last run of 0x0B inside a field ends
+        inside = 0  # where the last run of block bytes inside a field ends
         for at, entry in enumerate(found):
             if entry[0] >= inside:
                 inside = _in_field(region, found, at)
@@ -738,15 +738,21 @@ def _in_field(region: bytes, found: list[tuple[int, int]], at: int) -> int:
     processor writes for a line break typed with Shift+Enter (twice for a blank line:
     ``\\x0b\\x0b``). It is a control character of the message (see the reader), not a frame
     that cuts it. A start block comes at a line start, after an end block, or before the
-    message it frames."""
+    message it frames. A 0x1C is inside a field (where it ends) when between text on its line
+    and text that starts no message or envelope line, as for a 0x0B: an end block is 0x1C 0x0D
+    (MLLP; or 0x1C before a line feed, the next frame's 0x0B or the end of the input), and a
+    0x1C with text on both sides ends no frame."""
     position, token = found[at]
-    if token != _START or not position or region[position - 1] in _BREAKS:
+    if not position or region[position - 1] in _BREAKS:
         return 0
     after = position + 1
-    while region[after : after + 1] == b"\x0b":  # each is in found, after this one
-        after += 1
-    # Right before the line's end, an end block or the input's end, it ends the field's text
-    # (Shift+Enter after its last word): no message follows it on its line either.
+    if token == _START:
+        while region[after : after + 1] == b"\x0b":  # each is in found, after this one
+            after += 1
+        # Right before the line's end, an end block or the input's end, it ends the field's
+        # text (Shift+Enter after its last word): no message follows it on its line either.
+    elif token != _END or region[after : after + 1] in (b"", b"\r", b"\n", b"\x0b", b"\x1c"):
+        return 0
     end = _BREAK.search(region, after)
     following = at + after - position
     following = found[following][0] if following < len(found) else len(region)
