@@ -1214,7 +1214,9 @@ ATOMS_VARIANT = (
     b"\0",
     b"bts",
     b"Bhs",
-)  # headers and envelope lines indented, in lower case, padded
+    b"#$%!@#",
+    b"#",
+)  # headers and envelope lines indented, in lower case, padded; other delimiters
 BREAKS = (b"\r", b"\n", b"\r\n", b"\x0b", b"\x1c", b"\xef\xbb\xbf")
 
 
@@ -1270,14 +1272,25 @@ def naive_boundaries(region: bytes) -> list[tuple[int, int]]:
             line
         ):
             found.append((at, 1))
-    # a header with the recommended encoding characters after text on its line: the next
-    # message glued to the one before
+    # a header after text on its line: the next message glued to the one before. A header is
+    # MSH, a separator, 3 to 5 encoding characters, each once, and the separator; with others
+    # than the recommended ^~\& (and a fifth), 6 more separators on its line (to MSH-9).
     for at in range(1, len(region)):
         before = region[:at].rstrip(b" \t\0").removesuffix(b"\xef\xbb\xbf")
+        line = re.split(b"[\r\n\x0b\x1c]", region[at:])[0]
+        if not (line.startswith(b"MSH") and before and before[-1:] not in b"\r\n\x0b\x1c"):
+            continue
+        separator = line[3:4]
+        if not separator or separator.isalnum() or separator in b" \t":
+            continue
+        fields = line[4:].split(separator)
+        encoding = fields[0]
         if (
-            re.match(rb"MSH([^0-9A-Za-z \t\r\n^~\\&])\^~\\&[^0-9A-Za-z \t\r\n]?\1", region[at:])
-            and before
-            and before[-1:] not in b"\r\n\x0b\x1c"
+            len(fields) > 1
+            and 3 <= len(encoding) <= 5
+            and len(set(encoding)) == len(encoding)
+            and not any(bytes([c]).isalnum() or c in b" \t" for c in encoding)
+            and (encoding[:4] == b"^~\\&" or len(fields) - 2 >= 6)
         ):
             found.append((at, 0))
     # A 0x0B after text on its line, before text that starts no message or envelope line (no
@@ -1398,6 +1411,58 @@ def test_files_concatenated_after_one_without_its_last_terminator_are_each_a_mes
     ]
     assert patients == [["MRN100871"], ["MRN200002"], ["MRN300003"]]
     assert "hl7v2.timestamp-invalid" not in {i.code for i in conversion.issues}
+
+
+def _delimited(text: str, encoding: str) -> str:
+    """``text`` written with the field separator and encoding characters ``encoding`` (five:
+    the field separator first) instead of ``|^~\\&``."""
+    return text.translate(str.maketrans("|^~\\&", encoding))
+
+
+@pytest.mark.parametrize("encoding", ["#$%!@", "|$~!&", "!^~\\&"])
+def test_a_header_with_other_delimiters_glued_to_the_message_before_starts_a_message(
+    encoding: str,
+) -> None:
+    # cat of an export that ends without its last terminator and one of a lab that writes
+    # other delimiters (MSH#$%!@#…): the second message's MSH was read as more of the SPM before
+    # it, its patient's results under the first's header, while MSH|^~\&| was split off
+    from leukoflag.hl7v2._framing import _boundaries
+
+    second = _delimited(SECOND, encoding)
+    data = (CBC.rstrip("\r") + second).encode()
+    assert _boundaries(data) == naive_boundaries(data) == [(0, 0), (len(CBC) - 1, 0)]
+    for block_size in (None, 9):
+        chunks = split(data, block_size)
+        assert chunks == [CBC.rstrip("\r").encode(), second.encode()]
+    conversion = leukoflag.convert(data)
+    assert conversion.rejected == []
+    patients = [
+        [
+            e["resource"]["identifier"][0]["value"]
+            for e in b["entry"]
+            if e["resource"]["resourceType"] == "Patient"
+        ]
+        for b in conversion.bundles
+    ]
+    assert patients == [["MRN100871"], ["MRN200002"]]
+
+
+@pytest.mark.parametrize(
+    "note",
+    [
+        "NTE|1||Sender switched to MSH#$%!@# delimiters on 2026-11-20.",
+        "NTE|1||Header MSH|<>{}| refused by the engine: resend.",
+        "NTE|1||MSH|...| is the header's start",
+    ],
+)
+def test_text_quoting_a_header_s_start_stays_in_its_segment(note: str) -> None:
+    # a header's shape with other delimiters in a comment, without the fields of a header
+    # after it (MSH-3 to MSH-9), is text: no message starts there
+    from leukoflag.hl7v2._framing import _boundaries
+
+    data = message(PID, OBR, WBC, note, ANC).encode()
+    assert split(data) == [data]
+    assert _boundaries(data) == naive_boundaries(data) == [(0, 0)]
 
 
 def test_text_with_msh_inside_a_line_stays_in_its_segment() -> None:

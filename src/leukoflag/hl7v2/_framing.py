@@ -91,10 +91,14 @@ _LATER_MARKER = re.compile(
 )
 # An MSH with a header's delimiters inside a line: the next file's header after a message that
 # ended without a terminator (files concatenated with cat). A field cannot hold it unescaped.
-# Looked for by its encoding characters, those v2.5.1 ch. 2.5.4 recommends (and senders use):
-# one search for a rare run of bytes, as cheap as any on a message with none.
+# Its shape is a header's, as the reader takes one (HEADER_VARIANT's): a field separator, 3 to
+# 5 encoding characters, the separator again. The encoding characters v2.5.1 ch. 2.5.4
+# recommends (and most senders use) are enough; with others (MSH#$%!@#), which text may hold
+# (a comment quoting a header), so are the separators of MSH-3 to MSH-9 after them on its line.
+# One search for 'MSH' past the first bytes, as cheap as any on a message with none.
 _ENCODING = b"^~\\&"
-_GLUED_HEADER = re.compile(rb"MSH([^0-9A-Za-z \t\r\n\^~\\&])\^~\\&(?:(?!\1)[^0-9A-Za-z \t\r\n])?\1")
+_GLUED_HEADER = re.compile(rb"MSH([^0-9A-Za-z \t\r\n])((?:(?!\1)[^0-9A-Za-z \t\r\n]){3,5})\1")
+_HEADER_FIELDS = 6  # field separators from MSH-3 to MSH-9
 # What may come between a line's start and its header: a byte-order mark, indentation, padding
 _BEFORE_HEADER = b" \t\0"
 _LINE_STARTS_TO_CR = bytes.maketrans(b"\n\x0b\x1c", b"\r\r\r")
@@ -355,7 +359,7 @@ def _single_message(data: bytes) -> bytes | None:
         return None
     if _LATER_MARKER.search(data.replace(b"\n", b"\r") if b"\n" in data else data):
         return None
-    if data.find(_ENCODING, 8) >= 0 and _glued_headers(data):
+    if data.find(b"MSH", 1) >= 0 and _glued_headers(data):
         return None
     return _message_chunk(data)
 
@@ -765,19 +769,32 @@ def _glued_headers(region: bytes) -> list[int]:
     line start is a marker already): the next message after one that ended without its last
     terminator."""
     glued = []
-    at = region.find(_ENCODING, 5)
-    while at >= 0:
-        header = at - 4  # 'MSH' and the field separator before the encoding characters
-        if region[header - 1] not in _BREAKS and _GLUED_HEADER.match(region, header):
+    header = region.find(b"MSH", 1)
+    while header >= 0:
+        if region[header - 1] not in _BREAKS and (shape := _GLUED_HEADER.match(region, header)):
             start = header
             while start and region[start - 1] in _BEFORE_HEADER:
                 start -= 1
             if region[max(start - 3, 0) : start] == _BOM_UTF8:
                 start -= 3
-            if start and region[start - 1] not in _BREAKS:
+            if start and region[start - 1] not in _BREAKS and _header_shape(region, shape):
                 glued.append(header)
-        at = region.find(_ENCODING, at + 4)
+        header = region.find(b"MSH", header + 3)
     return glued
+
+
+def _header_shape(region: bytes, shape: re.Match[bytes]) -> bool:
+    """Whether the header shape ``shape`` (of :data:`_GLUED_HEADER`) is a header's: encoding
+    characters each once (the reader refuses others), those HL7 recommends, or others followed
+    by the fields of a header up to MSH-9 on its line."""
+    separator, encoding = shape.group(1), shape.group(2)
+    if len(set(encoding)) < len(encoding):
+        return False
+    if encoding[:4] == _ENCODING:
+        return True
+    end = _BREAK.search(region, shape.end())
+    line = region[shape.end() : end.start() if end else len(region)]
+    return line.count(separator) >= _HEADER_FIELDS
 
 
 def _count(line: bytes) -> int | None:
