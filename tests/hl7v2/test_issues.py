@@ -647,6 +647,30 @@ def test_different_bad_escapes_in_thousands_of_repetitions_are_a_few_issues() ->
     ]
 
 
+@pytest.mark.parametrize(
+    ("segment", "location"),
+    [
+        ("PID|1||MRN100871^^^RIVERSIDE^MR||OKAFOR\\Q\\^DANIEL\\Q\\^C||19610719|M", "PID[1]-5"),
+        ("NTE|1||See C:\\lab\\Q\\x~Refer C:\\lab\\Q\\x", "NTE[1]-3"),
+        (obx("3.1", unit="10*3/uL\\Q\\^10*3/uL\\Q\\^UCUM"), "OBX[1]-6"),
+    ],
+)
+def test_the_same_escape_problem_in_two_parts_of_a_field_is_one_issue(
+    segment: str, location: str
+) -> None:
+    # a sender's unknown escape \Q\ in the family and the given name (or in two repetitions of
+    # a note, in a unit's code and text): read_message gave two hl7v2.escape-invalid Issues
+    # with the same text at the same field, one problem said twice (convert merged them)
+    segments = [segment, OBR, WBC] if segment.startswith("PID") else [PID, OBR, segment]
+    if segment.startswith("NTE"):
+        segments = [PID, OBR, WBC, segment]
+    for issues in (read(message(*segments)).issues, leukoflag.convert(message(*segments)).issues):
+        found = [(i.location, i.text) for i in issues if i.code == "hl7v2.escape-invalid"]
+        assert len(found) == 1
+        assert found[0][0] == f"MSG[1]/{location}"
+        assert "unknown escape sequence \\Q\\" in found[0][1]
+
+
 def test_a_repeated_obx_15_is_read_once_its_other_repetitions_one_issue() -> None:
     # OBX-15 (producer's ID, CWE) does not repeat: sent with two producing labs, it was read as
     # one CWE split at '^' across the '~', so the second lab's code was said as OBX-15.3

@@ -304,8 +304,10 @@ _MOST_PROBLEMS = 5
 def field_problems(problems: list[str]) -> list[str]:
     """The problems of one field, one per value read (a repetition, a component), as its Issues
     say them: each of the first five distinct ones, and the rest joined in one (see
-    :func:`described`), not one per repetition of thousands."""
-    if len(problems) <= _MOST_PROBLEMS:
+    :func:`described`), not one per repetition of thousands; a problem read alike in two parts
+    of the field (``\\Q\\`` in the family and the given name) once, as its Issue would say it
+    at the same location with the same text."""
+    if len(problems) < 2:  # one problem is distinct
         return problems
     distinct = list(dict.fromkeys(problems))
     if len(distinct) <= _MOST_PROBLEMS:

@@ -499,7 +499,8 @@ def read_unit(
         # (told before decoding: a text of two quotes sent escaped, \X22\", is no null)
         parts = ["" if x.strip() == '""' else x for x in parts]
     p = [decoded(x, delimiters, codec, problems).strip() for x in parts] + ["", "", ""]
-    notes.extend(("6", "hl7v2.escape-invalid", problem) for problem in problems)
+    if problems:  # a problem alike in the code and the text is one (field_problems)
+        notes.extend(("6", "hl7v2.escape-invalid", p) for p in field_problems(problems))
     code, text, system_name = p[0], p[1], p[2]
     system_at = "6.3"  # where system_name was sent
     other: Unit | None = None
