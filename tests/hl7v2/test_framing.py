@@ -876,6 +876,24 @@ def test_a_file_separator_byte_inside_a_text_is_a_control_character_not_an_end_b
     assert "U+001C" in found.text
 
 
+def test_a_frame_cut_after_a_file_separator_byte_in_a_text_is_still_truncated() -> None:
+    # a frame cut before its end block, whose comment holds a 0x1C with text on both sides:
+    # the reader took that 0x1C for the frame's end and read the message up to it, the rest
+    # (the ANC) lost without a word
+    note = "NTE|1||Smear reviewed\x1c toxic granulation."
+    data = b"\x0b" + message(PID, OBR, WBC, note, ANC).encode()
+    conversion = leukoflag.convert(data)
+    assert conversion.bundles == []
+    (rejected,) = conversion.rejected
+    assert rejected.reason.startswith("truncated MLLP frame")
+    # ... and a whole frame given to read_message is read whole, the 0x1C a character
+    framed = read(data + b"\x1c\r")
+    assert [r.code.codings[0].code for r in framed.groups[0].orders[0].results] == [
+        "6690-2",
+        "751-8",
+    ]
+
+
 def test_an_end_block_still_ends_a_frame_before_a_line_end_another_frame_or_a_header() -> None:
     # 0x1C 0x0D (MLLP), 0x1C 0x0A, 0x1C then the next frame's 0x0B, 0x1C then the next header
     # glued to it, 0x1C at the end of the input: each ends its frame, as before

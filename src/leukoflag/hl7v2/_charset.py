@@ -33,6 +33,9 @@ __all__ = ["Decoded", "decode_message", "describe_junk"]
 _START_BLOCK = b"\x0b"
 _END_BLOCK = b"\x1c"
 _BOM_UTF8 = b"\xef\xbb\xbf"
+# What ends a line around an end block (a 0x1C between others is a character of a field)
+_BREAK_BYTES = frozenset(b"\r\n\x0b\x1c")
+_ENDS = (b"", b"\r", b"\n", b"\x0b", b"\x1c")
 _WIDE = ("utf-16", "utf-32")
 _SINGLE_BYTE_EXEMPT = frozenset({"utf-8", "ascii", "utf-16", "utf-32"})
 _WIDE_CODECS = frozenset({"utf-16", "utf-32"})
@@ -90,7 +93,7 @@ def decode_message(
     ``raw`` is the UTF-8 of text given as ``str``, read as UTF-8 whatever MSH-18 says."""
     data = raw
     if data[:1] == _START_BLOCK:
-        end = data.rfind(_END_BLOCK)
+        end = _end_block(data)
         if end < 0:
             return (
                 "truncated MLLP frame: a start block (0x0B) with no end block (0x1C 0x0D); "
@@ -151,6 +154,15 @@ def decode_message(
     text, codec = _decode(data, declared, row, bom_codec, fallback, where, issues)
     # The reader's search for them runs only when this finds some.
     return Decoded(text, codec, declared, issues, _holds_control_bytes(data))
+
+
+def _end_block(data: bytes) -> int:
+    """Where the last MLLP end block of ``data`` is, or -1: a 0x1C with text on both sides on
+    its line is a character of a field, not an end block (see the splitter's _in_field)."""
+    end = data.rfind(_END_BLOCK)
+    while end > 0 and data[end - 1] not in _BREAK_BYTES and data[end + 1 : end + 2] not in _ENDS:
+        end = data.rfind(_END_BLOCK, 0, end)
+    return end
 
 
 def _header_notes(lead: str, head: str, location: str) -> list[Issue] | None:
