@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
 
+import leukoflag
 from leukoflag.hl7v2._er7 import read_delimiters, segment_breaks
 from leukoflag.model import Number, Severity, Text, Unit
 from leukoflag.settings import Settings
@@ -446,6 +448,34 @@ def test_iso_ir192_is_the_table_0211_name_of_utf8() -> None:
     assert read_message.groups[0].patient.family == "MÜLLER"  # type: ignore[union-attr]
     assert [i.code for i in read_message.issues if "charset" in i.code] == []
     assert read_message.charset == "ISO IR192"
+
+
+@pytest.mark.parametrize(
+    ("segment", "location"),
+    [
+        (obx("\ufeff2.1"), "OBX[1]-5"),  # a count pasted from a UTF-8 file with its mark
+        (obx("2.1", code="\ufeff6690-2^Leukocytes [#/volume] in Blood^LN"), "OBX[1]-3"),
+    ],
+)
+def test_a_byte_order_mark_inside_a_field_is_removed_with_an_issue(
+    segment: str, location: str
+) -> None:
+    # U+FEFF inside a field (not at the start of the file: text pasted from a file saved with
+    # a mark) was kept silently: the WBC '\ufeff2.1' was 'not a decimal number' and left
+    # unjudged, and a code '\ufeff6690-2' was no LOINC the flagging knows (no finding)
+    text = message(PID, OBR, segment)
+    for conv in (leukoflag.convert(text.encode("utf-8")), leukoflag.convert(text)):
+        assert [(f.analyte.value, f.code) for f in conv.findings] == [("wbc", "LU")]
+        (found,) = [i for i in conv.issues if i.code == "hl7v2.byte-order-mark"]
+        assert found.location == f"MSG[1]/{location}"
+        assert found.severity is Severity.WARNING
+        name = location.split("[", maxsplit=1)[0] + location.split("]")[1]
+        assert found.text == (
+            f"{name} holds a byte-order mark (U+FEFF, an invisible zero-width no-break space) "
+            "inside its text: removed"
+        )
+        (bundle,) = conv.bundles
+        assert "\ufeff" not in json.dumps(bundle, ensure_ascii=False, default=str)
 
 
 def test_latin15_euro_sign() -> None:

@@ -217,6 +217,10 @@ _MERGED: dict[str, tuple[int, Callable[[str], str]]] = {
             "U+FFFD)"
         ),
     ),
+    "hl7v2.byte-order-mark": (
+        _FIELD,
+        lambda where: f"{where} fields hold a byte-order mark (U+FEFF, removed)",
+    ),
 }
 
 
@@ -1089,7 +1093,8 @@ class _Reader:
 
     def _control_characters(self, lines: list[str]) -> list[str]:
         """``lines`` with the control characters FHIR strings do not allow replaced by U+FFFD,
-        and an Issue at each field that held one."""
+        and an Issue at each field that held one; and a byte-order mark (U+FEFF) inside a
+        field removed, with an Issue at it."""
         field = self.delimiters.field
         cleaned = []
         for line, name, where in self._numbered(lines):
@@ -1099,14 +1104,23 @@ class _Reader:
             values = line.split(field)
             for at, value in enumerate(values):
                 values[at], replaced = control_characters(value)
+                number = at + int(name == "MSH")  # MSH-1 is the separator
                 if replaced:
-                    number = at + int(name == "MSH")  # MSH-1 is the separator
                     self._issue(
                         Severity.WARNING,
                         "hl7v2.control-character",
                         f"{where}-{number}",
                         f"{name}-{number} holds {replaced}, which FHIR strings do not allow: "
                         "replaced with U+FFFD",
+                    )
+                if "\ufeff" in value:  # pasted from a file saved with one: invisible, no text
+                    values[at] = values[at].replace("\ufeff", "")
+                    self._issue(
+                        Severity.WARNING,
+                        "hl7v2.byte-order-mark",
+                        f"{where}-{number}",
+                        f"{name}-{number} holds a byte-order mark (U+FEFF, an invisible "
+                        "zero-width no-break space) inside its text: removed",
                     )
             cleaned.append(field.join(values))
         return cleaned
