@@ -108,6 +108,37 @@ def test_a_derived_anc_read_back_is_judged_again_as_a_fresh_conversion_judges_it
     assert fhir.dumps(again.bundles[0]) == fhir.dumps(fresh.bundles[0])
 
 
+def test_a_derived_anc_a_fraction_of_a_cell_below_a_threshold_is_written_and_read_so() -> None:
+    # 3.0 10*3/uL × 49.99 % is 1,499.7 cells/µL, below the neutropenia threshold of 1,500
+    # (clinical.md): it was rounded to 1,500 before it was judged, coded N and written 1500
+    wbc = WBC.replace("||3.1|", "||3.0|")
+    neutrophils = (
+        "OBX|2|NM|770-8^Neutrophils/100 leukocytes in Blood by Automated count^LN||49.99|%^^UCUM|"
+        "40-75||||F|||20261124090000-0600"
+    )
+    first = leukoflag.convert(er7(MSH.format(n=3), PID, OBR, wbc, neutrophils))
+    anc = _anc(first)
+    assert (anc.value_per_ul, anc.code, anc.rule, anc.severity) == (
+        Decimal("1499.7"),
+        "L",
+        "anc-neutropenia",
+        "mild",
+    )
+    (written,) = (
+        e["resource"]
+        for e in first.bundles[0]["entry"]
+        if e["resource"]["resourceType"] == "Observation" and "derivedFrom" in e["resource"]
+    )
+    assert written["valueQuantity"]["value"] == Decimal("1499.7")
+    assert written["interpretation"][0]["coding"][0]["code"] == "L"
+    (said,) = (i for i in first.issues if i.code == "flag.anc-derived")
+    assert "ANC 1,499.7 cells/µL" in said.text
+    # read back, the value written is the value judged: the same code, the same Bundle
+    again = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    assert (_anc(again).value_per_ul, _anc(again).code) == (Decimal("1499.7"), "L")
+    assert fhir.dumps(again.bundles[0]) == fhir.dumps(first.bundles[0])
+
+
 @pytest.mark.parametrize(
     ("sex", "value", "code"),
     [("M", "NM|12.5", "N"), ("U", "NM|12.5", "N"), ("F", "SN|<^0.5", "LL")],

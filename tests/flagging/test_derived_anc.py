@@ -106,15 +106,43 @@ def test_segmented_plus_band_counts_give_a_derived_anc() -> None:
     assert "segmented + band" in derived.issues[0].text
 
 
-def test_segmented_plus_band_counts_are_rounded_to_a_whole_cell() -> None:
+def test_segmented_plus_band_counts_keep_their_sum_to_the_fraction_of_a_cell() -> None:
     evaluations = evaluate(
         result("1.234", code="30451-9", unit=K_PER_UL, n=1),
         result("0.0567", code="26507-4", unit=K_PER_UL, n=2),
     )
     derived = evaluations[2]
     assert derived.quantity is not None
-    assert str(derived.quantity.value) == "1291"  # 1,234 + 56.7
-    assert "ANC 1,291 cells/µL" in derived.issues[0].text
+    assert str(derived.quantity.value) == "1290.7"  # 1,234 + 56.7, as judged
+    assert "ANC 1,290.7 cells/µL" in derived.issues[0].text
+
+
+@pytest.mark.parametrize(
+    ("wbc", "percent", "value", "code", "rule"),
+    [
+        # 3,000 × 49.99 % = 1,499.7: below 1,500 (neutropenia); rounded first, 1,500 was N
+        ("3.0", "49.99", "1499.7", "L", "anc-neutropenia"),
+        # 2,350 × 21.27 % = 499.845: below the critical low of 500; rounded first, 500 was LU
+        ("2.35", "21.27", "499.845", "LL", "anc-critical-low"),
+        # 1,999 × 50 % = 999.5: below 1,000 (LU); rounded half to even, 1,000 was L
+        ("1.999", "50", "999.5", "LU", "anc-significantly-low"),
+    ],
+)
+def test_a_derived_anc_is_judged_as_computed_not_rounded_across_a_threshold(
+    wbc: str, percent: str, value: str, code: str, rule: str
+) -> None:
+    evaluations = evaluate(
+        result(wbc, unit=K_PER_UL, n=1), result(percent, code=NEUT_PCT, unit=PCT, n=2)
+    )
+    derived = evaluations[2]
+    assert derived.quantity is not None
+    assert str(derived.quantity.value) == value
+    assert derived.finding is not None
+    assert (derived.finding.value_per_ul, derived.finding.code, derived.finding.rule) == (
+        decimal.Decimal(value),
+        code,
+        rule,
+    )
 
 
 def test_segmented_count_alone_is_not_an_anc() -> None:
@@ -135,12 +163,20 @@ def test_segmented_plus_band_percent_of_wbc() -> None:
     assert len(derived.derived_from) == 3
 
 
-def test_derived_value_is_rounded_to_a_whole_cell() -> None:
+def test_a_whole_derived_value_is_written_as_a_whole_number() -> None:
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1), result("30.0", code=NEUT_PCT, unit=PCT, n=2)
+    )
+    assert evaluations[2].quantity is not None
+    assert str(evaluations[2].quantity.value) == "1200"  # not 1200.00 (4.0 × 30.0)
+
+
+def test_a_derived_value_keeps_its_fraction_of_a_cell() -> None:
     evaluations = evaluate(
         result("3.33", unit=K_PER_UL, n=1), result("45.5", code=NEUT_PCT, unit=PCT, n=2)
     )
     assert evaluations[2].quantity is not None
-    assert evaluations[2].quantity.value == 1515  # 1,515.15
+    assert str(evaluations[2].quantity.value) == "1515.15"
 
 
 _CALLER_CONTEXTS = {
@@ -154,11 +190,11 @@ _CALLER_CONTEXTS = {
 @pytest.mark.parametrize(
     ("wbc", "parts", "value"),
     [
-        # 2,350 × 21.27 % = 499.845: 500, not below the ANC critical low of 500
-        ("2.35", [("21.27", NEUT_PCT, PCT)], "500"),
-        ("2.35", [("0.2127", NEUT_PCT, Unit("1", "1", "http://unitsofmeasure.org"))], "500"),
-        ("2.35", [("19.13", "26505-8", PCT), ("2.14", "26508-2", PCT)], "500"),
-        (None, [("0.4634", "30451-9", K_PER_UL), ("0.0365", "26507-4", K_PER_UL)], "500"),
+        # 2,350 × 21.27 % = 499.845: below the ANC critical low of 500, whatever the context
+        ("2.35", [("21.27", NEUT_PCT, PCT)], "499.845"),
+        ("2.35", [("0.2127", NEUT_PCT, Unit("1", "1", "http://unitsofmeasure.org"))], "499.845"),
+        ("2.35", [("19.13", "26505-8", PCT), ("2.14", "26508-2", PCT)], "499.845"),
+        (None, [("0.4634", "30451-9", K_PER_UL), ("0.0365", "26507-4", K_PER_UL)], "499.9"),
     ],
 )
 def test_the_callers_decimal_context_does_not_change_a_derived_anc(
@@ -175,7 +211,7 @@ def test_the_callers_decimal_context_does_not_change_a_derived_anc(
     assert derived.quantity is not None
     assert derived.analyte is not None
     assert str(derived.quantity.value) == value
-    assert code_of(derived) == "LU"
+    assert code_of(derived) == "LL"
 
 
 def test_percent_with_a_comparator_is_not_used() -> None:

@@ -3437,7 +3437,7 @@ def _derive(group: dict[str, list[_Part]]) -> tuple[Decimal, tuple[_Part, ...], 
     segmented, band = one(_scope.SEGMENTED), one(_scope.BAND)
     if segmented is not None and band is not None:
         return (
-            _whole_cells(EXACT.add(segmented.value, band.value)),  # 56.7 bands/µL: 0.0567 10*3/uL
+            _as_judged(EXACT.add(segmented.value, band.value)),  # 1,234 + 56.7: 1,290.7
             (segmented, band),
             "segmented + band neutrophil counts",
         )
@@ -3682,13 +3682,17 @@ def _listed(items: list[str], separator: str = ", ") -> str:
 
 
 def _of(count: Decimal, percent: Decimal) -> Decimal:
-    """``percent`` % of ``count``, to the whole cell/µL."""
-    return _whole_cells(EXACT.multiply(count, percent).scaleb(-2, EXACT))
+    """``percent`` % of ``count``, exactly (see _as_judged)."""
+    return _as_judged(EXACT.multiply(count, percent).scaleb(-2, EXACT))
 
 
-def _whole_cells(per_ul: Decimal) -> Decimal:
-    """``per_ul`` to the whole cell/µL (finer digits would be invented), half to even."""
-    return per_ul.quantize(_ONE_CELL, context=EXACT)
+def _as_judged(per_ul: Decimal) -> Decimal:
+    """A derived ANC as it is judged and written: exactly the sum or product of the values sent,
+    as a count sent with those digits is judged. Rounded to a whole cell it could cross a
+    threshold: 3.0 10*3/uL × 49.99 % is 1,499.7 (neutropenia, below 1,500), never 1,500 (N).
+    A whole number of cells is written as one (4.0 × 30.0 % is 1200, not 1200.00)."""
+    whole = per_ul.quantize(_ONE_CELL, context=EXACT)
+    return whole if whole == per_ul else per_ul.normalize(EXACT)
 
 
 def _derived_evaluation(
