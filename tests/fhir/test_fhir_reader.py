@@ -14,6 +14,7 @@ from fhir_builders import finding_and_range
 
 import leukoflag
 from leukoflag import fhir
+from leukoflag._quote import quoted
 from leukoflag.fhir import FhirItem, _read
 from leukoflag.fhir._elements import BIRTH_TIME, ORIGINAL_TEXT, PQ_TRANSLATION
 from leukoflag.model import (
@@ -1706,6 +1707,35 @@ def test_a_patient_with_a_gender_twice_is_one_of_unknown_sex() -> None:
     (repeated,) = [i for i in item.issues if i.code == "fhir.key-repeated"]
     assert repeated.location == "ITEM[1]/Bundle.entry[0].resource.gender"
     assert repeated.text.endswith("the patient's sex is read as not known")
+
+
+@pytest.mark.parametrize("gender", ['"Male"', '"M"', '"man"', '{"code": "male"}', '["male"]'])
+def test_a_gender_that_is_no_administrative_gender_code_is_read_as_unknown_and_said(
+    gender: str,
+) -> None:
+    # a man of 45 (Patient.gender sent as v2's 'M', or 'Male'): judged silently with the range
+    # of either sex, so his WBC of 4,700 (below the men's 5,000) was N without a word
+    patient = (
+        '{"resourceType": "Patient", "id": "pt-318", "gender": GENDER, "birthDate": "1981-05-02"}'
+    ).replace("GENDER", gender)
+    conversion = leukoflag.convert(child_cbc(patient=patient, wbc=CHILD_WBC.replace("5.2", "4.7")))
+    (wbc,) = (f for f in conversion.findings if f.analyte.value == "wbc")
+    assert (wbc.code, wbc.range.low if wbc.range else None) == ("N", Decimal(4500))
+    (said,) = (i for i in conversion.issues if i.code == "fhir.gender-unknown")
+    assert said.severity.value == "warning"
+    assert said.location == "ITEM[1]/Bundle.entry[0].resource.gender"
+    assert said.text == (
+        f"{quoted(json.loads(gender))} is not a FHIR "
+        "administrative-gender code (male, female, other, unknown): the patient's sex is read "
+        "as unknown, judged by the ranges of either sex"
+    )
+
+
+@pytest.mark.parametrize("gender", ["male", "female", "other", "unknown"])
+def test_an_administrative_gender_code_is_read_without_a_word(gender: str) -> None:
+    patient = CHILD_PATIENT.replace('"female"', f'"{gender}"')
+    conversion = leukoflag.convert(child_cbc(patient=patient))
+    assert not [i for i in conversion.issues if i.code == "fhir.gender-unknown"]
 
 
 def test_a_patient_without_repeats_is_read_as_sent() -> None:

@@ -3482,6 +3482,10 @@ def _limit_edited(limits: tuple[dict[str, Any], ...], ranges: list[ReferenceRang
     )
 
 
+# FHIR administrative-gender: Patient.gender's required value set
+_GENDERS = frozenset({"male", "female", "other", "unknown"})
+
+
 def _patient(resource: dict[str, Any], location: str, reader: _ItemReader) -> Patient:
     sent = reader.modifiers_of(resource, location)
     if sent is not None:
@@ -3498,6 +3502,16 @@ def _patient(resource: dict[str, Any], location: str, reader: _ItemReader) -> Pa
     # two birth dates (or genders): the age (or sex) is not known, not the last one's
     twice = reader.repeats_said(resource, _PATIENT_REPEATS, location) if reader.repeats else ()
     gender = "" if "gender" in twice else _text(resource.get("gender"))
+    if gender not in _GENDERS and resource.get("gender") is not None and "gender" not in twice:
+        # 'M', 'Male': read as no sex, the ranges of either sex judge (said, not silently)
+        reader.issue(
+            Severity.WARNING,
+            "gender-unknown",
+            f"{location}.gender",
+            f"{quoted(resource['gender'])} is not a FHIR administrative-gender code (male, "
+            "female, other, unknown): the patient's sex is read as unknown, judged by the "
+            "ranges of either sex",
+        )
     located = _Located(resource, (), location, resource)
     repeated = reader.repeats and reader.identifiers_repeated(located)
     identifiers = () if repeated else _list(resource.get("identifier"))
@@ -3512,7 +3526,7 @@ def _patient(resource: dict[str, Any], location: str, reader: _ItemReader) -> Pa
         family=_text(name.get("family")),
         given=tuple(g for g in _list(name.get("given")) if isinstance(g, str)),
         birth_date=birth,
-        sex=gender if gender in ("male", "female", "other", "unknown") else "unknown",
+        sex=gender if gender in _GENDERS else "unknown",
         sex_text=gender,
     )
 
