@@ -597,3 +597,23 @@ def test_a_neonate_is_judged_on_the_day_the_blood_was_drawn_not_the_day_it_was_a
         if entry["resource"]["resourceType"] == "Observation"
     ]
     assert observation["effectiveDateTime"] == "2026-11-23T23:00:00-05:00"
+
+
+def test_a_childs_neutropenia_graded_by_the_adult_guideline_is_cited_as_adult() -> None:
+    # a girl of six months with an ANC of 700: LU, moderate neutropenia, by ASCO/IDSA 2018, a
+    # guideline for adults treated for malignancy; its citation (thresholdSource) named it
+    # without a word that no pediatric source stands behind the level for a child
+    evaluation = one(result("700", code=ANC, day="2025-07-20"), context=born(BIRTH))
+    finding = evaluation.finding
+    assert finding is not None
+    assert (finding.code, finding.rule, finding.severity) == (
+        "LU",
+        "anc-significantly-low",
+        "moderate",
+    )
+    assert "ASCO/IDSA" in finding.threshold_source
+    assert finding.threshold_source.endswith(
+        "an adult guideline: leukoflag reference/clinical.md cites no pediatric source for these "
+        "bands, so leukoflag applies them to children as well (leukoflag decision, not a "
+        "pediatric recommendation)"
+    )
