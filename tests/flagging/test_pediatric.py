@@ -9,6 +9,7 @@ import pytest
 
 import leukoflag
 from leukoflag import fhir
+from leukoflag.flagging._rules import load_rules
 from leukoflag.model import PatientContext
 from leukoflag.testing import builders
 from leukoflag.testing.builders import oru_message
@@ -617,3 +618,32 @@ def test_a_childs_neutropenia_graded_by_the_adult_guideline_is_cited_as_adult() 
         "bands, so leukoflag applies them to children as well (leukoflag decision, not a "
         "pediatric recommendation)"
     )
+
+
+@pytest.mark.parametrize(
+    ("birth", "source"),
+    [
+        # a boy of 12: leukopenia below the age band's low limit, 4,500 (Davis, 10-18 years)
+        ("2014-06-01", "davis-lab"),
+        # a boy of 6: 4,500 of the band of 4-10 years, Davis's too
+        ("2020-06-01", "davis-lab"),
+        # a boy of 3: 5,500 of the band of 2-4 years, Iowa's
+        ("2023-06-01", "iowa-pediatric"),
+    ],
+)
+def test_a_childs_leukopenia_cites_the_source_of_the_age_band_limit_it_is_below(
+    birth: str, source: str
+) -> None:
+    # the threshold of wbc-leukopenia-pediatric is the age band's low limit; from 4 years that
+    # limit is Davis's, but thresholdSource cited the University of Iowa's table for it
+    rules = load_rules()
+    evaluation = one(result("4000", day="2026-11-24"), context=born(birth, "male"))
+    finding = evaluation.finding
+    assert finding is not None
+    band = range_of(evaluation)
+    assert (finding.code, finding.rule, finding.threshold) == (
+        "L",
+        "wbc-leukopenia-pediatric",
+        band.low,
+    )
+    assert finding.threshold_source == rules.sources[source] == band.citation

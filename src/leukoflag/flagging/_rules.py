@@ -313,6 +313,9 @@ class Profile:
     significant: LimitRule  # LU
     finding: Coding  # of the disease rule
     severities: tuple[SeverityBand, ...]  # neutropenia severity bands (none for a WBC)
+    # the source of disease_below: the disease rule's, or for one below the age band's low limit
+    # ("range-low") that range's, whose source gave the number (Davis's from 4 years, not Iowa's)
+    disease_citation: str
 
 
 # The rule ids of codes decided by the reference range (docs/rules.md).
@@ -384,8 +387,7 @@ class Criteria:
         if lu.below is not None and is_below(lu.below):
             return "LU", lu.id, lu.below, lu.citation
         if finding:
-            disease = profile.disease
-            return "L", disease.id, profile.disease_below, disease.citation
+            return "L", profile.disease.id, profile.disease_below, profile.disease_citation
         ref = self.reference
         below_range, above_range, within_range = _RANGE_RULES[profile.analyte]
         if ref.low is not None and is_below(ref.low):
@@ -765,6 +767,9 @@ def _profiles(
                         significant=significantly_low[analyte],
                         finding=findings[disease.finding],
                         severities=severities if analyte is Analyte.ANC else (),
+                        disease_citation=(
+                            reference.citation if disease.below is None else disease.citation
+                        ),
                     )
     return profiles
 
