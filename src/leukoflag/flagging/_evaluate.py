@@ -260,11 +260,13 @@ class _Part:
 
 class _LocalDays(NamedTuple):
     """The local dates a result time sent in UTC may have when the zone of the patient's birth
-    date (a local date) is not known: ``first`` to ``last``, the time as FHIR writes it."""
+    date (a local date) is not known: ``first`` to ``last``, the time as FHIR writes it; or,
+    ``sent_as_period``, the days of a result time sent as a month or year (_period_days)."""
 
     first: dt.date
     last: dt.date
     time: str
+    sent_as_period: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -966,12 +968,15 @@ def _evaluate_count(
     ):
         state.candidates.append((result, recognition, quantity.value))
     stamp = _result_time(result, state) or result.issued
+    sent = stamp.fhir if stamp is not None else ""
     judged = _judge(
         analyte,
         reading.bounds,
         day=_stamp_day(stamp, state),
-        # a time sent in UTC (rare): its local dates, when the zone is not known
-        days=None if stamp is None or not stamp.fhir.endswith(_UTC) else _zone_days(stamp, state),
+        # a time sent in UTC, or as a month or year (rare): the dates it may be
+        days=_result_days(stamp, state)
+        if sent and (sent.endswith(_UTC) or len(sent) < _FULL_DATE)
+        else None,
         lab=lab,
         graded=recognition.kind == _scope.COUNT,
         location=location,
@@ -2100,7 +2105,12 @@ def _span_said(context: PatientContext, age: _Age) -> str:
     spans = []
     if age.latest is not None and age.latest != context.birth_date:
         spans.append(_birth_span_said(context, age.latest))
-    if days is not None:
+    if days is not None and days.sent_as_period:
+        spans.append(
+            f"the result time was sent as {days.time}, so the result's date may be "
+            f"{days.first} to {days.last}"
+        )
+    elif days is not None:
         spans.append(
             f"the result time {days.time} is in UTC and the time zone of the birth date "
             f"{_born(context)} (a local date) is not known (the message time gives no offset "
@@ -2222,7 +2232,7 @@ def _age(  # noqa: PLR0917 - positional: the cache key of every count stays a pl
             if sent_latest is not None:
                 latest = youngest_birth(birth, sent_latest, first)
             youngest = rules.step(latest or birth, first)
-            days = _LocalDays(first, days.last, days.time)
+            days = days._replace(first=first)
     profiles = {analyte: rules.profile(analyte, step, sex, duffy_null) for analyte in Analyte}
     if unknown or days is None or youngest == step:
         return _Age(step, youngest, latest, unknown, MappingProxyType(profiles))
@@ -2547,6 +2557,8 @@ def _stamp_day(stamp: Timestamp | None, state: _OrderState) -> dt.date | None:
     local times (see _local_zone), when it is known; else the date as written."""
     if stamp is None:
         return state.fallback_day
+    if len(stamp.fhir) < _FULL_DATE:  # a month or year: its last day (its days: _period_days)
+        return _period(stamp, state.fallback_day)[1]
     context = state.context
     zone = context.birth_zone
     if (
@@ -2588,6 +2600,44 @@ def _zone_of(sent: str, default: str | None) -> dt.tzinfo | None:
     except OverflowError:  # past year 9999 in the default zone: the offset as sent
         pass
     return at.tzinfo
+
+
+def _result_days(stamp: Timestamp | None, state: _OrderState) -> _LocalDays | None:
+    """The dates a result time may be, when it is not one known date (see _LocalDays): of a
+    time sent as a month or year, or in UTC when the zone of the birth date is not known."""
+    if stamp is None:
+        return None
+    if len(stamp.fhir) < _FULL_DATE:
+        return _period_days(stamp, state)
+    return _zone_days(stamp, state) if stamp.fhir.endswith(_UTC) else None
+
+
+# A FHIR date with its day ("2026-11-24"); a shorter one is a month or a year
+_FULL_DATE = 10
+
+
+def _period(stamp: Timestamp, fallback: dt.date | None) -> tuple[dt.date, dt.date]:
+    """The first and last day a result time sent as a month or year (OBX-14 '202611', an
+    effectiveDateTime '2026') may be: not after the message's day (MSH-7, ``fallback``), on
+    or before which the blood was drawn, when that day is within it."""
+    first, last = birth_span(stamp)
+    if fallback is not None and first <= fallback < last:
+        last = fallback
+    return first, last
+
+
+def _period_days(stamp: Timestamp, state: _OrderState) -> _LocalDays | None:
+    """Of a result time sent as a month or year, the days it may be when the patient may be
+    near an age edge of the rules then (a birth date known, not from an age sent); else None."""
+    context = state.context
+    birth = context.birth_date
+    if birth is None or context.age_sent:
+        return None
+    first, last = _period(stamp, state.fallback_day)
+    # a patient past every edge from the first day on (most adults): one age step
+    if (first - (context.birth_date_latest or birth)).days > state.rules.past_every_edge:
+        return None
+    return _LocalDays(first, last, stamp.fhir, sent_as_period=True)
 
 
 def _zone_days(stamp: Timestamp | None, state: _OrderState) -> _LocalDays | None:
@@ -3265,7 +3315,7 @@ def _part(kind: str, result: LabResult, value: Decimal, state: _OrderState) -> _
         result.specimen,
         utc_instant(stamp.fhir) if stamp is not None else _timeless(result, state),
         _stamp_day(stamp or result.issued, state),
-        _zone_days(stamp or result.issued, state),
+        _result_days(stamp or result.issued, state),
     )
 
 
