@@ -2950,8 +2950,12 @@ def _cancelled_across(members: list[LabResult], found: dict[str, tuple[LabResult
 
 
 def _replacement_key(result: LabResult, state: _OrderState) -> tuple[object, ...]:
-    """What a correction shares with the result it replaces."""
-    stamp = _result_time(result, state)
+    """What a correction shares with the result it replaces: its time is the draw's (OBX-14,
+    else the collection, else OBR-7), never OBX-19, when the analyser ran: a rerun that
+    corrects a count, or a deletion sent without OBX-19, is of the same draw."""
+    stamp = drawn(
+        result.effective, lambda: _candidate_specimens(result, state), state.order.effective, None
+    )
     time = utc_instant(stamp.fhir) if stamp is not None else _timeless(result, state)
     return _result_code_key(result.code), result.sub_id, result.specimen, time
 

@@ -3096,8 +3096,9 @@ def _orders_alike(orders: list[_OrderDraft]) -> Iterator[list[_OrderDraft]]:
 
 def _result_key(result: LabResult, draft: _OrderDraft) -> tuple[object, ...]:
     """What a status change shares with the result it makes final: code, OBX-4 sub-ID, specimen
-    (the SPM it follows) and time (OBX-14, else the collection of its specimens, else OBR-7,
-    else OBX-19), as a correction shares them with the result it replaces (flagging)."""
+    (the SPM it follows) and time of the draw (OBX-14, else the collection of its specimens,
+    else OBR-7; never OBX-19, when the analyser ran), as a correction shares them with the
+    result it replaces (flagging)."""
     specimens = [s.specimen for s in draft.specimens]
     own = [s for s in specimens if s.location == result.specimen] if result.specimen else []
     stamp = result.effective
@@ -3107,7 +3108,7 @@ def _result_key(result: LabResult, draft: _OrderDraft) -> tuple[object, ...]:
                 stamp = specimen.collected
                 break
     if stamp is None:
-        stamp = draft.fields.get("effective") or result.analysis_time
+        stamp = draft.fields.get("effective")
     return (
         code_key(result.code),
         result.sub_id,
