@@ -82,3 +82,59 @@ def test_a_status_change_to_final_without_an_analysis_time_completes_the_prelimi
     (issue,) = [i for i in conv.issues if i.code == "hl7v2.result-made-final"]
     assert issue.location == "MSG[1]/OBX[2]-11"
     assert "hl7v2.result-not-retransmitted" not in [i.code for i in conv.issues]
+
+
+# The lab's first report of an order, then, in a message of its own, its correction: leukoflag
+# converts each message alone, so the second cannot change what the first one's Bundle says.
+_PATIENT = (
+    "PID|1||WB-300418^^^WESTBROOK^MR||HALVORSEN^INGRID||19720915|F",
+    "ORC|RE|PO-7731^EHR|FO-7731^HEMLAB||CM",
+)
+_ORDER = (
+    "OBR|1|PO-7731^EHR|FO-7731^HEMLAB|58410-2^CBC panel - Blood by Automated count^LN"
+    "|||20261124080500-0500|||||||||||||||{issued}|||{report}"
+)
+_FIRST = er7(
+    "MSH|^~\\&|HEMLAB|WESTBROOK|EHR|WESTBROOK|20261124091500-0500||ORU^R01^ORU_R01|WB-55090|P|2.5.1",
+    *_PATIENT,
+    _ORDER.format(issued="20261124091000-0500", report="F"),
+    "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||2.1|10*3/uL^^UCUM"
+    "|4.0-11.0|L|||F|||20261124080500-0500",
+    "OBX|2|NM|751-8^Neutrophils [#/volume] in Blood by Automated count^LN||2.4|10*3/uL^^UCUM"
+    "|1.8-7.7|N|||F|||20261124080500-0500",
+)
+
+
+def _later(report: str, *obx: str) -> bytes:
+    return er7(
+        "MSH|^~\\&|HEMLAB|WESTBROOK|EHR|WESTBROOK|20261124143000-0500||ORU^R01^ORU_R01|WB-55131"
+        "|P|2.5.1",
+        *_PATIENT,
+        _ORDER.format(issued="20261124142500-0500", report=report),
+        *obx,
+    )
+
+
+_CORRECTED_WBC = (
+    "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||5.0|10*3/uL^^UCUM"
+    "|4.0-11.0|N|||C|||20261124080500-0500"
+)
+
+
+def test_a_correction_in_a_later_message_is_a_report_of_its_own_beside_the_earlier_one() -> None:
+    # docs/output.md: each message is converted on its own, under its own ids; the earlier
+    # report keeps its finding and the correction's report has none, under another id
+    conv = leukoflag.convert(_FIRST + _later("C", _CORRECTED_WBC))
+    first, corrected = conv.bundles
+    assert _conclusion(first) == ["Leukopenia"]
+    assert _conclusion(corrected) == []
+    (first_report,) = resources(first, "DiagnosticReport")
+    (corrected_report,) = resources(corrected, "DiagnosticReport")
+    assert first_report["id"] != corrected_report["id"]
+    assert first_report["identifier"] == corrected_report["identifier"]  # placer and filler
+    assert [(f.location, f.code) for f in conv.findings] == [
+        ("MSG[1]/OBX[1]", "LU"),
+        ("MSG[1]/OBX[2]", "N"),
+        ("MSG[2]/OBX[1]", "N"),
+    ]
+    assert [i.code for i in conv.issues if i.location.startswith("MSG[2]/OBX")] == []
