@@ -182,6 +182,58 @@ def test_pid_30_sent_with_its_table_text_or_repeated_is_read_from_its_code() -> 
     ]
 
 
+# A woman registered under her maiden name whose LIS sends that name first (XPN.7 M) and her
+# legal name, the one on her wristband, second (XPN.7 L): HL7 v2 (PID-5) wants the legal name
+# first, and table 0200 says which repetition is which.
+PID_MAIDEN_FIRST = (
+    "PID|1||MRN100872^^^RIVERSIDE^MR||NOWAK^EWA^^^^^M~KOWALCZYK^EWA^M^^MRS^^L||19720409|F"
+)
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_pid_5_legal_name_sent_after_another_name_is_the_patients_name(
+    version: Literal["R4", "R5"],
+) -> None:
+    bundle, conversion = _convert(
+        message(PID_MAIDEN_FIRST, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), version
+    )
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["name"] == [{"family": "KOWALCZYK", "given": ["EWA", "M"]}]
+    assert {
+        (i.code, i.location, i.text)
+        for i in conversion.issues
+        if i.location.startswith("MSG[1]/PID[1]-5")
+    } == {
+        (
+            "hl7v2.repetition-unmapped",
+            "MSG[1]/PID[1]-5",
+            (
+                "PID-5 repetitions other than the legal name (XPN.7 L, PID-5[2]) are not "
+                "carried: 'NOWAK^EWA^^^^^M'"
+            ),
+        ),
+        (
+            "hl7v2.component-unmapped",
+            "MSG[1]/PID[1]-5[2].5",
+            "PID-5[2].5 (name suffix, prefix or degree) is not carried: 'MRS'",
+        ),
+        ("hl7v2.component-unmapped", "MSG[1]/PID[1]-5[2].7", "PID-5[2].7 is not carried: 'L'"),
+    }
+
+
+def test_pid_5_legal_name_sent_first_is_read_as_before() -> None:
+    pid = "PID|1||MRN100872^^^RIVERSIDE^MR||KOWALCZYK^EWA^^^^^L~NOWAK^EWA^^^^^M||19720409|F"
+    bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["name"] == [{"family": "KOWALCZYK", "given": ["EWA"]}]
+    assert [(i.code, i.text) for i in conversion.issues if i.location == "MSG[1]/PID[1]-5"] == [
+        (
+            "hl7v2.repetition-unmapped",
+            "PID-5 repetitions after the first are not carried: 'NOWAK^EWA^^^^^M'",
+        )
+    ]
+
+
 # An oncology outpatient referred by her GP (PV1-8), seen by a haematology consultant (PV1-9),
 # admitted by the oncologist on call (PV1-17), under the attending (PV1-7).
 PV1_DOCTORS = (

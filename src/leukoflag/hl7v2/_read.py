@@ -614,6 +614,25 @@ def _message_type(field: str, component: str) -> tuple[str, bool]:
     return "^".join(parts).rstrip("^"), "^".join(parts[:2]) in load_tables().message_types
 
 
+def _legal_name(names: list[str], component: str) -> int:
+    """The index of the repetition of PID-5 (XPN) that is the patient's legal name, when one
+    other than the first is: XPN.7 (name type, HL7 table 0200) ``L``, the first one not being
+    ``L``. HL7 v2 (PID-5) reports the legal name first; a LIS that sends a maiden name (``M``)
+    or an alias (``A``) first would otherwise name the patient by it. 0 for the first."""
+    if _name_type(names[0], component) == "L":
+        return 0
+    for index in range(1, len(names)):
+        if _name_type(names[index], component) == "L":
+            return index
+    return 0
+
+
+def _name_type(name: str, component: str) -> str:
+    """XPN.7 of one repetition of PID-5, in upper case ("" when not sent)."""
+    parts = name.split(component, 7)
+    return parts[6].strip().upper() if len(parts) > 6 else ""
+
+
 def _sent(repetitions: list[str]) -> list[str]:
     """The repetitions of a field that hold something, or its first: empty ones carry nothing
     (senders pad with them: '~DOE^ANN', 'L~'), and the value read is the first one sent."""
@@ -1340,22 +1359,37 @@ class _Reader:
         family = ""
         given: tuple[str, ...] = ()
         names = fields[5].split(d.repetition)
+        count = 1  # the repetition read, as sent
         if len(names) > 1:
+            every = names
             names = _sent(names)
+            legal = _legal_name(names, d.component)
+            if legal:  # HL7 v2 PID-5: the legal name (table 0200 L) is the patient's name
+                names = [names[legal], *names[:legal], *names[legal + 1 :]]
+                count = every.index(names[0]) + 1
         if names[0]:
             family, given, dropped = person_name(names[0], d, codec, problems)
             if problems:
                 self._field_problems(problems, location, 5)
             for component, text in dropped:
+                at = f"5[{count}]" if count > 1 else "5"
                 self._issue(
                     Severity.INFORMATION,
                     "hl7v2.component-unmapped",
-                    f"{location}-5.{component}",
-                    f"PID-5.{component} (name suffix, prefix or degree) is not carried: "
+                    f"{location}-{at}.{component}",
+                    f"PID-{at}.{component} (name suffix, prefix or degree) is not carried: "
                     f"{quoted(text)}",
                 )
-            self._parts_unmapped(names[0], "XPN", location, 5)
-        if len(names) > 1:
+            self._parts_unmapped(names[0], "XPN", location, 5, count)
+        if count > 1:
+            self._issue(
+                Severity.INFORMATION,
+                "hl7v2.repetition-unmapped",
+                f"{location}-5",
+                f"PID-5 repetitions other than the legal name (XPN.7 L, PID-5[{count}]) are not "
+                f"carried: {quoted(d.repetition.join(names[1:]), 80)}",
+            )
+        elif len(names) > 1:
             self._repetitions(location, 5, names)
         sex_text = fields[8].strip()
         sex = "unknown"
