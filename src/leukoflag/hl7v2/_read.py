@@ -1360,13 +1360,14 @@ class _Reader:
         given: tuple[str, ...] = ()
         names = fields[5].split(d.repetition)
         count = 1  # the repetition read, as sent
+        legal = 0
         if len(names) > 1:
             every = names
             names = _sent(names)
             legal = _legal_name(names, d.component)
             if legal:  # HL7 v2 PID-5: the legal name (table 0200 L) is the patient's name
                 names = [names[legal], *names[:legal], *names[legal + 1 :]]
-                count = every.index(names[0]) + 1
+            count = every.index(names[0]) + 1  # after empty repetitions, as PID-3[2].6
         if names[0]:
             family, given, dropped = person_name(names[0], d, codec, problems)
             if problems:
@@ -1381,7 +1382,7 @@ class _Reader:
                     f"{quoted(text)}",
                 )
             self._parts_unmapped(names[0], "XPN", location, 5, count)
-        if count > 1:
+        if legal:
             self._issue(
                 Severity.INFORMATION,
                 "hl7v2.repetition-unmapped",
@@ -1604,16 +1605,18 @@ class _Reader:
         visit_number = None
         if fields[19]:
             visit = fields[19].split(d.repetition)
+            count = 1  # the repetition read, as sent: after empty ones, PV1-19[2]
             if len(visit) > 1:  # rare: a repeated field
+                every = visit
                 visit = _sent(visit)
+                count = every.index(visit[0]) + 1
             visit_number = identifier_cx(visit[0], d, codec, problems)
             kind = visit_number.type_code if visit_number is not None else ""
             if kind and kind not in identifier_types():
-                count = fields[19].split(d.repetition).index(visit[0]) + 1
                 self._identifier_type(kind, location, 19, count)
             if problems:
                 self._field_problems(problems, location, 19)
-            self._parts_unmapped(visit[0], "CX", location, 19)
+            self._parts_unmapped(visit[0], "CX", location, 19, count)
             if len(visit) > 1:
                 self._repetitions(location, 19, visit)
         attending = fields[7].split(d.repetition)
