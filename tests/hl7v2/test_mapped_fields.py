@@ -1366,6 +1366,38 @@ def test_obr_29_does_not_name_another_patients_order_as_parent() -> None:
     ]
 
 
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_obr_29_names_the_parent_order_under_a_repeated_pid_of_the_same_patient(
+    version: Literal["R4", "R5"],
+) -> None:
+    # A LIS that sends one PATIENT_RESULT group per order, the PID repeated for the same man
+    # (same MRN of the same assigning authority): his reflex order's parent is his CBC, sent
+    # under the first PID. It was named by its numbers only, with 'is no order of this
+    # patient's in the Bundle', though it is his and in the Bundle.
+    again = PID.replace("PID|1|", "PID|2|")
+    reflex = _reflex("ORD55377&EHR^LAB88164&CORELAB")
+    bundle, conversion = _convert(
+        message(PID, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM, again, REFLEX_ORC, reflex, MANUAL_ANC),
+        version,
+    )
+    (parent_url, parent_based_on), (_, child_based_on) = _based_on(bundle)
+    assert parent_based_on is None
+    assert child_based_on == [{"reference": parent_url}]
+    assert [i for i in conversion.issues if i.location.startswith("MSG[1]/OBR[2]-29")] == []
+    # a second patient of another MRN is still another patient (above); so is one whose only
+    # identifier is another authority's number of the same value
+    elsewhere = PID.replace("PID|1|", "PID|2|").replace("^RIVERSIDE^", "^LAKESIDE^")
+    bundle, conversion = _convert(
+        message(PID, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM, elsewhere, REFLEX_ORC, reflex, MANUAL_ANC),
+        version,
+    )
+    (_, _), (_, child_based_on) = _based_on(bundle)
+    assert [b.get("reference") for b in child_based_on] == [None, None]
+    assert [i.code for i in conversion.issues if i.location == "MSG[1]/OBR[2]-29"] == [
+        "fhir.parent-order-not-found"
+    ]
+
+
 def test_obr_29_naming_only_the_placer_number_the_child_shares_references_its_parent() -> None:
     # The reflexed differential keeps the CBC's placer number ORD55377 and names the CBC by it
     # alone (OBR-29 'ORD55377&EHR'): the CBC in the message is its parent, not the child itself.

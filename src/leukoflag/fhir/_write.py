@@ -14,7 +14,7 @@ URLs (strings), not reference dicts, and what it caches between messages are tem
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -272,6 +272,7 @@ class _Context:
     subject: str | None = None
     encounter: str | None = None
     orders: Sequence[Order] = ()
+    patient: Patient | None = None  # the group's PID, for OBR-29 under a PID sent again
 
 
 @dataclass(slots=True)
@@ -748,7 +749,7 @@ class _Writer:
         order's ServiceRequest when an order of the same patient (before or after this one) has
         the numbers sent, else a reference by those numbers, with an Issue; none when they are
         this order's own alone."""
-        for candidate in context.orders:  # only for an OBR-29: the patient's orders
+        for candidate in self.patients_orders(context):  # only for an OBR-29
             if candidate is not order and _is_request(candidate) and _names_order(order, candidate):
                 return [
                     {"reference": "urn:uuid:" + self.ident("ServiceRequest", candidate.location)}
@@ -773,6 +774,20 @@ class _Writer:
             for sent, kind in ((order.parent_placer_id, "PLAC"), (order.parent_filler_id, "FILL"))
             if sent is not None and sent.value
         ]
+
+    def patients_orders(self, context: _Context) -> Iterator[Order]:
+        """The orders of the group's patient: the group's, then those of every other group of
+        the message whose PID shares a PID-3 identifier with its own (the same value of the same
+        assigning authority and type: the same person, sent once per order by some LIS)."""
+        yield from context.orders
+        patient = context.patient
+        if patient is None or not patient.identifiers:
+            return
+        own = {i for i in patient.identifiers if i.value}
+        for group in self.message.groups:
+            other = group.patient
+            if other is not None and other is not patient and own.intersection(other.identifiers):
+                yield from group.orders
 
     def request_parts_not_written(self, order: Order, why: str) -> None:
         """The Issues for the parts of ``order`` only a ServiceRequest holds (its priority, OBR-29
@@ -1553,7 +1568,7 @@ def _sender(message: Message) -> str:
 
 
 def write_group(writer: _Writer, group: PatientResult) -> None:
-    context = _Context(orders=group.orders)
+    context = _Context(orders=group.orders, patient=group.patient)
     if group.patient is not None:
         context.subject = writer.patient(group.patient)
     if group.visit is not None:
