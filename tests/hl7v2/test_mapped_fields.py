@@ -159,6 +159,48 @@ def test_pid_30_n_beside_a_death_date_is_not_carried_and_says_so() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("died", "said"),
+    [
+        ("19601125061200-0500", "1960-11-25T06:12:00-05:00"),  # a year's digit mistyped
+        ("1960", "1960"),
+    ],
+)
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_pid_29_death_before_pid_7_birth_is_not_written_and_says_so(
+    died: str, said: str, version: Literal["R4", "R5"]
+) -> None:
+    # PID-7 19610719 and a PID-29 before it: a Patient who died before he was born was
+    # written as sent, without a word.
+    pid = PID_DIED.replace("20261125061200-0500", died)
+    bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["birthDate"] == "1961-07-19"
+    assert "deceasedDateTime" not in patient
+    assert "deceasedBoolean" not in patient
+    assert [
+        (i.severity, i.code, i.text) for i in conversion.issues if i.location == "MSG[1]/PID[1]-29"
+    ] == [
+        (
+            leukoflag.Severity.WARNING,
+            "fhir.death-before-birth",
+            (
+                f"PID-29 death date and time {said} is before PID-7 birth date 1961-07-19: one "
+                "of them is wrong, and which is not known; deceasedDateTime not written"
+            ),
+        )
+    ]
+
+
+def test_pid_29_death_on_the_day_of_birth_is_written() -> None:
+    # a newborn who died the day he was born: the date of birth and a time of death that day
+    pid = PID_DIED.replace("19610719", "20261124").replace("20261125061200", "20261124231500")
+    bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["deceasedDateTime"] == "2026-11-24T23:15:00-05:00"
+    assert "fhir.death-before-birth" not in {i.code for i in conversion.issues}
+
+
 def test_pid_30_sent_with_its_table_text_or_repeated_is_read_from_its_code() -> None:
     # A lab sending PID-30 as a coded value of table 0136 ('Y^Yes^HL70136'), or repeated: the
     # death was lost ('not in HL7 table 0136') though its code is Y.

@@ -443,8 +443,7 @@ class _Writer:
             if isinstance(patient.deceased, bool):
                 resource["deceasedBoolean"] = patient.deceased
             else:
-                at = f"{patient.location}-29"
-                self.time(resource, "deceasedDateTime", patient.deceased, at)
+                self.death(resource, patient, birth)
         if patient.addresses:  # V2-to-FHIR IG PID[Patient]: PID-11 → address
             resource["address"] = [_address(address) for address in patient.addresses]
         if patient.telecoms:  # V2-to-FHIR IG PID[Patient]: PID-13, PID-14 → telecom
@@ -463,6 +462,23 @@ class _Writer:
                 f"Patient has no note element; NTE after PID not written: {quoted(note)}",
             )
         return url
+
+    def death(self, resource: dict[str, Any], patient: Patient, birth: str | None) -> None:
+        """PID-29 as ``deceasedDateTime``, unless it is surely before the birth date (PID-7):
+        one of the two is wrong, and which is not known."""
+        assert isinstance(patient.deceased, Timestamp)
+        at = f"{patient.location}-29"
+        died = el.date_time(patient.deceased)
+        if died is None or birth is None or not _died_before_birth(died, birth):
+            self.time(resource, "deceasedDateTime", patient.deceased, at)
+            return
+        self.issue(
+            Severity.WARNING,
+            "death-before-birth",
+            at,
+            f"PID-29 death date and time {died} is before PID-7 birth date {birth}: one of them "
+            "is wrong, and which is not known; deceasedDateTime not written",
+        )
 
     def encounter(self, visit: Visit, context: _Context) -> str:
         resource, url = self.new("Encounter", visit.location)
@@ -1559,6 +1575,16 @@ def _ends_before(end: str, start: str) -> bool:
         except ValueError:  # a leap second (:60), valid in FHIR, unknown to datetime
             return False
     return "T" not in end and "T" not in start and len(end) == len(start) and end < start
+
+
+def _died_before_birth(died: str, birth: str) -> bool:
+    """Whether the FHIR dateTime ``died`` is surely before ``birth``: as instants when both have
+    a time of day, else by their dates at the precision both have (1960 is before 1961-07-19;
+    a death on the day of birth is not before it)."""
+    if "T" in died and "T" in birth:
+        return _ends_before(died, birth)
+    common = min(len(died), len(birth), 10)
+    return died[:common] < birth[:common]
 
 
 def _sender(message: Message) -> str:
