@@ -410,6 +410,22 @@ def test_sender_flags_as_given_repeat_with_the_repetition_separator() -> None:
     assert Er7.parse(message.text).raw("OBX", 8, occurrence=2) == ""
 
 
+def test_several_sender_flags_in_v24_are_refused_where_obx8_does_not_repeat() -> None:
+    # hl7apy's v2.4 OBX-8 does not repeat: strict mode (the fixture's default) rejected the
+    # message 'OBX[1]-8[2] 'A': OBX-8 (abnormal flags) does not repeat in ORU_R01 in HL7 v2.4'
+    with pytest.raises(ValueError, match=r"flag: OBX-8 does not repeat in HL7 v2\.4"):
+        oru_message(version="2.4", results=[wbc(3.2, flag=["L", "A"])])
+    one = leukoflag.convert(
+        oru_message(version="2.4", results=[wbc(3.2, flag="L")]).encode(),
+        leukoflag.Settings(strict=True),
+    )
+    assert (one.rejected, [f.code for f in one.findings]) == ([], ["L"])
+    for version in ("2.3", "2.3.1", "2.5.1", "2.7"):
+        both = oru_message(version=version, results=[wbc(3.2, flag=["L", "A"])])
+        done = leukoflag.convert(both.encode(), leukoflag.Settings(strict=True))
+        assert (done.rejected, [f.code for f in done.findings]) == ([], ["L"])
+
+
 @pytest.mark.parametrize(
     ("unit", "wbc_range", "anc_range"),
     [

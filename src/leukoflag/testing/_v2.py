@@ -46,6 +46,8 @@ _VERSIONS: Final = ("2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6", "2.7", "2.8")
 # and ORC-7/OBR-27 (quantity/timing): the builder fills them there so the message stays valid.
 _SUB_ID_REQUIRED: Final = frozenset({"2.3.1", "2.7"})
 _TIMING_REQUIRED: Final = frozenset({"2.3"})
+# ... and whose OBX-8 (abnormal flags) does not repeat: several flags there would be rejected.
+_ONE_FLAG: Final = frozenset({"2.4"})
 _BEFORE_OBX23: Final = frozenset({"2.3", "2.3.1", "2.4", "2.5"})
 _LINE_ENDINGS: Final = ("\r", "\n", "\r\n")
 
@@ -538,6 +540,11 @@ class _MessageContext:
             )
             fields[5] = enc.coded(units)  # OBX-6
         fields[6] = enc.text(spec.reference_range)  # OBX-7
+        if len(spec.flags) > 1 and self.version in _ONE_FLAG:  # strict mode would reject it
+            raise ValueError(
+                f"flag: OBX-8 does not repeat in HL7 v{self.version}: one flag, or another "
+                f"version; got {list(spec.flags)!r}"
+            )
         fields[7] = enc.repeat(enc.text(f) for f in spec.flags)  # OBX-8
         fields[10] = spec.status  # OBX-11
         fields[13] = v2_time(observed)  # OBX-14
