@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -268,6 +269,25 @@ def test_panel_observation_carries_each_result_as_a_component() -> None:
     assert fhir.validate(dict(panel), "R5") == []
     with pytest.raises(ValueError, match="at least one result"):
         panel_observation([])
+
+
+def test_a_panel_refuses_what_a_component_cannot_carry_rather_than_drop_it() -> None:
+    # Observation.component has no note and no effective[x]: the smear comment and the WBC's
+    # own time were dropped without a word, the panel written at the collection time alone
+    smear = wbc(3.2, notes="Smear reviewed: toxic granulation")
+    with pytest.raises(ValueError, match=r"panel_observation: result 1 \(6690-2\) has notes"):
+        panel_observation([smear, anc(1.0)])
+    later = anc(1.0, observed=DEFAULT_COLLECTED + timedelta(hours=2))
+    with pytest.raises(ValueError, match=r"result 2 \(751-8\) was observed at 20261124103000-0500"):
+        panel_observation([wbc(3.2), later])
+    # the collection time written otherwise is the panel's own time: kept
+    same = wbc(3.2, observed=DEFAULT_COLLECTED.astimezone(UTC))
+    panel = panel_observation([same, anc(1.0)])
+    assert panel["effectiveDateTime"] == "2026-11-24T08:30:00-05:00"
+    assert [c["valueQuantity"]["value"] for c in panel["component"]] == [
+        Decimal("3.2"),
+        Decimal("1.0"),
+    ]
 
 
 def test_ndjson_writes_one_resource_per_line() -> None:

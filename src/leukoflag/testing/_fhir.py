@@ -25,6 +25,7 @@ from leukoflag.testing._specs import (
     TimeLike,
     after,
     default_results,
+    moment,
     order,
     range_limits,
     resolve_specimen,
@@ -114,10 +115,14 @@ def panel_observation(
 ) -> FhirResource:
     """One panel Observation (``code``, a CBC by default) with each result as a ``component``
     (default WBC 7.2 and ANC 4.1), as some FHIR interfaces send a CBC; options as for
-    :func:`observation`. The panel's status is the first result's."""
+    :func:`observation`. The panel's status is the first result's, its time ``collected``: a
+    result with notes, or observed at another moment, is a ``ValueError`` (a component has no
+    note or time of its own)."""
     specs = list(results if results is not None else default_results())
     if not specs:
         raise ValueError("panel_observation: at least one result")
+    for number, spec in enumerate(specs, start=1):
+        _check_component(number, spec, collected)
     contained, subject, specimen_ref = _standalone_context(
         patient, specimen, collected, contained_patient=contained_patient
     )
@@ -137,6 +142,24 @@ def panel_observation(
         for spec in specs
     ]
     return _standalone(resource, contained)
+
+
+def _check_component(number: int, spec: ResultSpec, collected: TimeLike) -> None:
+    """Refuse what ``Observation.component`` cannot carry (it has no note and no effective[x]),
+    which would be dropped without a word."""
+    name = next((c.code or c.display for c in spec.codes if c.code or c.display), "")
+    what = f"panel_observation: result {number} ({name})"
+    if spec.notes:
+        raise ValueError(
+            f"{what} has notes, which an Observation.component cannot carry: send it with "
+            "observation() or fhir_bundle()"
+        )
+    if spec.observed is not None and moment(spec.observed, None) != moment(collected, None):
+        raise ValueError(
+            f"{what} was observed at {v2_time(spec.observed)}, the panel at "
+            f"{v2_time(collected)}: an Observation.component has no time of its own; send it "
+            "with observation() or fhir_bundle(), or collect the panel then"
+        )
 
 
 _COMPONENT_ELEMENTS: Final = frozenset(

@@ -611,10 +611,10 @@ def _statuses_now(results: tuple[ResultSpec, ...], collected: TimeLike | None) -
     for index, change in enumerate(results):
         if change.status != "U" or change.value or change.coded_value is not None:
             continue
-        when = _moment(change.observed, collected)
+        when = moment(change.observed, collected)
         for before in range(index - 1, -1, -1):
             earlier = results[before]
-            if (earlier.codes, earlier.sub_id, _moment(earlier.observed, collected)) == (
+            if (earlier.codes, earlier.sub_id, moment(earlier.observed, collected)) == (
                 change.codes,
                 change.sub_id,
                 when,
@@ -625,7 +625,7 @@ def _statuses_now(results: tuple[ResultSpec, ...], collected: TimeLike | None) -
     return [status for status in statuses if status]
 
 
-def _moment(observed: TimeLike | None, collected: TimeLike | None) -> object:
+def moment(observed: TimeLike | None, collected: TimeLike | None) -> object:
     """OBX-14 of a result as leukoflag compares it: the collection time when ``observed`` is
     None, a time of day with an offset as its UTC instant (08:15-05:00 is 13:15Z), else as
     written."""
