@@ -383,6 +383,33 @@ def test_a_u_sent_at_the_preliminarys_time_written_otherwise_leaves_the_report_f
     assert Er7.parse(oru_message(results=later, collected=drawn).text).raw("OBR", 25) == "P"
 
 
+def test_a_u_naming_the_preliminarys_code_without_its_display_leaves_the_report_final() -> None:
+    # a status change sent bare ('6690-2^^LN', or the local code beside its LOINC without their
+    # texts) is the same code to leukoflag (codings compared by system and code), which makes
+    # the WBC final: the builder compared the displays too and wrote OBR-25 P
+    local = [local_code("WBC", "White cell count"), loinc("6690-2", "Leukocytes")]
+    for results in (
+        [wbc(2.1, status="P"), result(loinc("6690-2"), None, status="U")],
+        [
+            wbc(2.1, status="P", code=local),
+            result([local_code("WBC"), loinc("6690-2")], None, status="U"),
+        ],
+    ):
+        message = oru_message(results=results)
+        assert Er7.parse(message.text).raw("OBR", 25) == "F"
+        assert "hl7v2.result-made-final" in [i.code for i in leukoflag.convert(message.text).issues]
+    # another coding system, or the local code without its LOINC, is another code: P stays
+    for results in (
+        [wbc(2.1, status="P"), result(local_code("6690-2"), None, status="U")],
+        [wbc(2.1, status="P", code=local), result(local_code("WBC"), None, status="U")],
+    ):
+        message = oru_message(results=results)
+        assert Er7.parse(message.text).raw("OBR", 25) == "P"
+        assert "hl7v2.result-made-final" not in [
+            i.code for i in leukoflag.convert(message.text).issues
+        ]
+
+
 @pytest.mark.parametrize(
     ("value", "reference_range", "flags"),
     [

@@ -614,8 +614,8 @@ def _statuses_now(results: tuple[ResultSpec, ...], collected: TimeLike | None) -
         when = moment(change.observed, collected)
         for before in range(index - 1, -1, -1):
             earlier = results[before]
-            if (earlier.codes, earlier.sub_id, moment(earlier.observed, collected)) == (
-                change.codes,
+            if (_code_key(earlier.codes), earlier.sub_id, moment(earlier.observed, collected)) == (
+                _code_key(change.codes),
                 change.sub_id,
                 when,
             ):
@@ -623,6 +623,14 @@ def _statuses_now(results: tuple[ResultSpec, ...], collected: TimeLike | None) -
                     statuses[before], statuses[index] = "F", ""
                 break
     return [status for status in statuses if status]
+
+
+def _code_key(codes: tuple[Code, ...]) -> object:
+    """OBX-3 as leukoflag compares two results' codes (leukoflag._result_keys.code_key): its
+    codings by system and code, displays aside; else its text."""
+    return tuple((c.system, c.code) for c in codes if c.code) or next(
+        (c.display for c in codes if c.display), ""
+    )
 
 
 def moment(observed: TimeLike | None, collected: TimeLike | None) -> object:
