@@ -971,6 +971,23 @@ def test_valid_fhir_checks_each_conversion_of_a_list_in_its_own_version(
     assert "(R5)" not in message
 
 
+def test_valid_fhir_takes_the_components_find_observations_returned() -> None:
+    # docs/testing.md: each assertion takes what find_observations returned, a panel's
+    # component too; assert_valid_fhir failed each valid component 'unknown resourceType None'
+    panel = convert_message(panel_observation([wbc(3.2), anc(1.0)]), Settings(strict=True))
+    assert_valid_fhir(find_observations(panel))  # the panel, then its two components
+    assert_valid_fhir(find_observations(panel, analyte="wbc"))  # a component alone
+    (alone,) = find_observations(panel, analyte="anc")
+    assert_valid_fhir(alone)
+    broken = {**alone, "valueQuantity": {**alone["valueQuantity"], "value": "1000"}}
+    with pytest.raises(AssertionError) as caught:
+        assert_valid_fhir(broken)
+    assert str(caught.value) == (
+        "not valid FHIR R4:\n  - component: component.valueQuantity.value: the string '1000': "
+        "FHIR JSON writes a decimal as a number"
+    )
+
+
 def test_valid_fhir_of_nothing_fails() -> None:
     with pytest.raises(AssertionError, match="no FHIR resource to validate"):
         assert_valid_fhir(Conversion())
