@@ -313,6 +313,14 @@ def test_delimiters_that_times_and_versions_contain_are_refused(delimiters: str)
         oru_message(delimiters=delimiters)
 
 
+@pytest.mark.parametrize("delimiters", ["|^~\\_", "|_~\\&", "_^~\\&"])
+def test_a_delimiter_that_the_message_structure_contains_is_refused(delimiters: str) -> None:
+    # MSH-9.3 ORU_R01 was written ORU\T\R01, which strict mode (the fixture's default)
+    # rejected, as hl7apy has no message structure of that name
+    with pytest.raises(ValueError, match="MSH-9's message structure ORU_R01 contains it"):
+        oru_message(delimiters=delimiters)
+
+
 @pytest.mark.parametrize(
     ("given", "written"),
     [("F", "F"), ("final", "F"), ("C", "C"), ("corrected", "C"), ("X", "X"), ("D", "D")],

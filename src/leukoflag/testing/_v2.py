@@ -85,6 +85,11 @@ class _Encoding:
                     f"delimiters: {char!r} cannot be a delimiter here: times and version "
                     "numbers contain it"
                 )
+            if char == "_":  # MSH-9.3, which hl7apy (strict mode) reads unescaped
+                raise ValueError(
+                    "delimiters: '_' cannot be a delimiter here: MSH-9's message structure "
+                    "ORU_R01 contains it"
+                )
         return cls(*delimiters)
 
     @property
