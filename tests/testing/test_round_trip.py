@@ -466,6 +466,27 @@ def test_a_text_that_is_two_quotes_is_not_sent_as_the_hl7_null(text: str) -> Non
     assert obs["code"]["coding"][0]["display"] == text.strip()
 
 
+def test_a_text_of_two_quotes_reads_back_where_the_quote_is_a_delimiter() -> None:
+    # with '"' as the repetition separator each quote is escaped already (\R\), which no null
+    # is; the null guard then replaced a quote in that escaped text, found none, and so wrote
+    # one quote of the two: the family '""' read back as '"'
+    message = oru_message(
+        patient=patient(family='""'),
+        results=[wbc(3.2, notes=['""'], code=local_code("WBC", '""'))],
+        delimiters='|^"\\&',
+    )
+    conversion = convert_message(message)
+    assert conversion.issues == []
+    bundle = conversion.bundles[0]
+    person = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    )
+    assert person["name"][0]["family"] == '""'
+    obs = find_observations(conversion)[0]
+    assert obs["note"][0]["text"] == '""'
+    assert obs["code"]["coding"][0]["display"] == '""'
+
+
 def test_unit_code_in_a_code_object_reads_back() -> None:
     conversion = convert_message(oru_message(results=[wbc(3.2, Code("10*3/uL", "K/uL", "UCUM"))]))
     quantity = find_observations(conversion)[0]["valueQuantity"]

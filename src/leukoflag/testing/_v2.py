@@ -101,8 +101,8 @@ class _Encoding:
         line breaks as ``\.br\`` in formatted text (FT); other control characters, and line
         breaks elsewhere, as hex ``\X0A\``. A text that is two quotes (``""``, spaces around
         them allowed) has its first quote as hex ``\X22\``: sent as is, it is HL7's explicit
-        null, read as no value."""
-        if value.strip() == '""':
+        null, read as no value (a quote that is a delimiter is escaped as one already)."""
+        if value.strip() == '""' and '"' not in self.field + self.msh2:  # a delimiter: escaped
             e = self.escape
             return self.text(value.replace('"', "", 1), formatted=formatted).replace(
                 '"', f'{e}X22{e}"', 1
