@@ -323,6 +323,30 @@ def test_a_result_status_reads_the_same_from_hl7v2_and_from_fhir(status: str) ->
     ]
 
 
+def test_a_preliminary_made_final_by_a_u_reads_the_same_from_hl7v2_and_from_fhir() -> None:
+    # OBX-11 U without its value makes the preliminary WBC before it final: one final WBC of
+    # 2,100/µL, judged. fhir_bundle wrote the preliminary Observation and a final one without
+    # value (under a report it called final), which leukoflag reads as a WBC replaced by no
+    # value: the count of 2,100 was never judged (flag.result-superseded, flag.data-absent)
+    results = [wbc(2.1, status="P"), wbc(None, status="U"), anc(1.1)]
+    from_v2 = convert_message(oru_message(results=results), Settings(strict=True))
+    from_fhir = convert_message(fhir_bundle(results), Settings(strict=True))
+    assert (
+        [f.code for f in from_fhir.findings]
+        == [f.code for f in from_v2.findings]
+        == [
+            "LU",
+            "L",
+        ]
+    )
+    assert [i.code for i in from_fhir.issues] == ["flag.sender-disagrees"]
+    statuses = [(o["status"], o["valueQuantity"]["value"]) for o in find_observations(from_fhir)]
+    assert statuses == [("final", Decimal(2100)), ("final", Decimal(1100))]
+    assert statuses == [
+        (o["status"], o["valueQuantity"]["value"]) for o in find_observations(from_v2)
+    ]
+
+
 def test_a_result_not_asked_for_has_no_value_for_that_reason() -> None:
     not_asked = find_observations(convert_message(observation(wbc(None, status="N"))))
     assert not_asked[0]["status"] == "cancelled"

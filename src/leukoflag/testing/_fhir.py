@@ -29,6 +29,7 @@ from leukoflag.testing._specs import (
     order,
     range_limits,
     resolve_specimen,
+    results_as_read,
     sn_parts,
     v2_time,
     wbc,
@@ -219,7 +220,8 @@ def fhir_bundle(
     when ``collected`` has no time of day with an offset (an instant needs both)."""
     if bundle_type not in ("collection", "transaction", "batch"):
         raise ValueError("bundle_type: collection, transaction or batch")
-    specs = list(results if results is not None else default_results())
+    # FHIR has no status U: a preliminary result a U makes final is sent final, the U not
+    specs = list(results_as_read(results if results is not None else default_results(), collected))
     entries: list[dict[str, Any]] = []
     subject: dict[str, Any] | None = None
     if patient is not None:

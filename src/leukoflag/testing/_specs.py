@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Sequence
@@ -604,10 +605,42 @@ class OrderSpec:
 
 def _statuses_now(results: tuple[ResultSpec, ...], collected: TimeLike | None) -> list[str]:
     """The OBX-11 of ``results`` as leukoflag reads them: a preliminary result (P, R, S) that a
-    U without value after it makes final (the last result of its code, OBX-4 and OBX-14 before
-    that U, OBX-14 as written, ``collected`` when ``observed`` is None, compared as a moment:
-    hl7v2.result-made-final) is F, and that U is none."""
+    U without value after it makes final (see :func:`_completions`) is F, and that U is none."""
     statuses = [r.status for r in results]
+    for change, before in _completions(results, collected).items():
+        statuses[before], statuses[change] = "F", ""
+    return [status for status in statuses if status]
+
+
+def results_as_read(
+    results: Sequence[ResultSpec], collected: TimeLike | None
+) -> tuple[ResultSpec, ...]:
+    """``results`` as leukoflag reads them from HL7 v2, for FHIR, which has no status U: a
+    preliminary result that a U without value after it makes final is final, with that U's
+    notes (hl7v2.result-made-final), and the U is no result of its own."""
+    given = tuple(results)
+    made_final = _completions(given, collected)
+    if not made_final:
+        return given
+    completed = {before: change for change, before in made_final.items()}
+    out = []
+    for index, spec in enumerate(given):
+        if index in made_final:
+            continue
+        if index in completed:
+            notes = spec.notes + given[completed[index]].notes
+            out.append(dataclasses.replace(spec, status="F", notes=notes))
+        else:
+            out.append(spec)
+    return tuple(out)
+
+
+def _completions(results: tuple[ResultSpec, ...], collected: TimeLike | None) -> dict[int, int]:
+    """Each U without value that makes a preliminary result (P, R, S) before it final, by its
+    index, with that result's: the last result of its code, OBX-4 and OBX-14 before that U
+    (OBX-14 as written, ``collected`` when ``observed`` is None, compared as a moment), as
+    leukoflag's hl7v2.result-made-final."""
+    found: dict[int, int] = {}
     for index, change in enumerate(results):
         if change.status != "U" or change.value or change.coded_value is not None:
             continue
@@ -619,10 +652,10 @@ def _statuses_now(results: tuple[ResultSpec, ...], collected: TimeLike | None) -
                 change.sub_id,
                 when,
             ):
-                if statuses[before] in {"P", "R", "S"}:
-                    statuses[before], statuses[index] = "F", ""
+                if earlier.status in {"P", "R", "S"} and before not in found.values():
+                    found[index] = before
                 break
-    return [status for status in statuses if status]
+    return found
 
 
 def _code_key(codes: tuple[Code, ...]) -> object:
