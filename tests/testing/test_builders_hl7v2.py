@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -52,6 +53,18 @@ def test_timestamps_carry_the_offset_of_the_collection_time() -> None:
     assert parsed.value("SPM", 17) == "20261124083000-0500"
     assert parsed.value("SPM", 18) == "20261124085000-0500"  # received 20 minutes later
     assert parsed.value("MSH", 7) == "20261124092600-0500"
+
+
+def test_times_after_the_collection_follow_it_by_elapsed_time_across_a_clock_change() -> None:
+    # 01:30 CDT on the night clocks go back: the message time was 02:26 CST, 1 h 56 min after
+    # the collection (wall-clock arithmetic), not the 56 min every other day has
+    chicago = ZoneInfo("America/Chicago")
+    message = oru_message(collected=dt.datetime(2026, 11, 1, 1, 30, tzinfo=chicago))
+    parsed = Er7.parse(message.text)
+    assert parsed.raw("OBR", 7) == "20261101013000-0500"
+    assert parsed.raw("MSH", 7) == "20261101012600-0600"  # 07:26Z, 56 min after 06:30Z
+    assert parsed.raw("OBR", 22) == "20261101012500-0600"
+    assert parsed.raw("SPM", 18) == "20261101015000-0500"
 
 
 def test_a_naive_collection_time_is_written_without_offset() -> None:

@@ -829,5 +829,11 @@ def v2_time(value: TimeLike) -> str:
 
 
 def after(base: TimeLike, step: dt.timedelta) -> TimeLike:
-    """``base`` moved by ``step`` when it is a time of day; text and dates stay as given."""
-    return base + step if isinstance(base, dt.datetime) else base
+    """``base`` moved by ``step`` when it is a time of day; text and dates stay as given. An
+    aware time moves by elapsed time (in UTC, then back to its zone): across a clock change
+    wall-clock arithmetic would add or lose the hour."""
+    if not isinstance(base, dt.datetime):
+        return base
+    if base.utcoffset() is None:
+        return base + step
+    return (base.astimezone(dt.UTC) + step).astimezone(base.tzinfo)
