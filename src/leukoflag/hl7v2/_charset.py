@@ -360,12 +360,15 @@ def _decode(  # noqa: PLR0917 - one call site, every argument is needed
                 f"{row.codec} as declared; check the sender's encoding",
             )
         )
+    if row.codec not in _WIDE_CODECS:
+        try:  # the usual case: the reason it is not valid is written only when it is not
+            return data.decode(row.codec), row.codec
+        except UnicodeDecodeError:
+            pass
+    # UTF-16/32 comes with a byte-order mark (read above); these bytes spell MSH one byte a
+    # character, so they are not in it, whatever a strict decoding would make of them.
     why = f"the message is not valid {quoted(declared)}"
-    if row.codec in _WIDE_CODECS:
-        # UTF-16/32 comes with a byte-order mark (read above); these bytes spell MSH one byte a
-        # character, so they are not in it, whatever a strict decoding would make of them.
-        return _utf8_or_fallback(data, row.codec, fallback, where, issues, why=why)
-    return _strict_or_fallback(data, row.codec, fallback, where, issues, why=why)
+    return _utf8_or_fallback(data, row.codec, fallback, where, issues, why=why)
 
 
 def _strict_or_fallback(
