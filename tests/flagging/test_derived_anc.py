@@ -1134,3 +1134,19 @@ def test_an_entered_in_error_result_of_another_sub_id_withdraws_nothing() -> Non
     evaluations = evaluate(final, other)
     assert code_of(evaluations[0]) == "LL"
     assert "flag.result-superseded" not in issue_codes(evaluations[0])
+
+
+def test_a_wbc_of_no_specimen_beside_a_percent_after_spm_is_named_as_of_no_specimen() -> None:
+    # OBX-1 WBC before the SPM, OBX-2 neutrophils % after it: same time, but the WBC belongs to
+    # the order, not the specimen, so "(WBC … is at <the same time>)" alone denied a WBC sent
+    blood = specimen("BLD", n=1)
+    evaluations = evaluate(
+        result("3.0", unit=K_PER_UL, n=1),
+        result("40", code=NEUT_PCT, unit=PCT, n=2, specimen=blood.location),
+        specimens=(blood,),
+    )
+    (issue,) = not_derived(evaluations)
+    assert issue.text.endswith(
+        f"has no usable WBC at 2026-03-10 of specimen {blood.location} "
+        "(WBC MSG[1]/OBX[1] is at 2026-03-10 of no specimen)"
+    )

@@ -3706,8 +3706,12 @@ def _group_reasons(
         )
     elif percents and "count" not in group and (wbcs or not any_wbc):
         # (WBCs that are none of them usable have said why themselves)
+        # a WBC sent before the SPM its percentages follow belongs to no specimen: say so, or
+        # "WBC … is at <the same time>" reads as if the WBC were usable
         elsewhere = ", ".join(
-            f"WBC {p.location} is {_describe_time(p, state)}" for p in wbcs[:_LISTED]
+            f"WBC {p.location} is {_describe_time(p, state)}"
+            + (" of no specimen" if first.specimen and not p.specimen else "")
+            for p in wbcs[:_LISTED]
         )
         reasons.append(
             f"{_listed(percents)} {'has' if len(percents) == 1 else 'have'} no usable WBC {when}"
