@@ -387,7 +387,8 @@ class LabResult:
 
     # A FHIR count in cells/µL that leukoflag normalized before (its output read back): the
     # original quantity kept beside it (PQ translation, original text) in another unit says the
-    # same count, so its decimals are the unit's (0.0045 10*9/L is 4.5 /uL), not a thousands dot
+    # same count, so its decimals are the unit's (0.0045 10*9/L is 4.5 /uL), not a thousands dot;
+    # or an ANC leukoflag derived, whose decimals are the exact product's (2,350 x 21.27 %: 499.845)
     normalized_before: bool = field(default=False, repr=False)
     # Who entered each note and when (NTE-5 rendered readably, "" when not sent; NTE-6), one
     # pair per note of ``notes``, in order; () when no NTE sent either. Not in repr, as above.

@@ -2002,7 +2002,8 @@ class _ItemReader:
             normalized_before=(
                 isinstance(value, Number)
                 and value.value != value.value.to_integral_value()
-                and _normalized_before(node.get("valueQuantity"), value)
+                # an ANC leukoflag derived: its decimals are the exact product's (499.845)
+                and (derived or _normalized_before(node.get("valueQuantity"), value))
             ),
         )
 
