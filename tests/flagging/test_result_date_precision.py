@@ -124,3 +124,59 @@ def test_a_fhir_effective_month_judges_every_age_it_allows() -> None:
         "the result time was sent as 2026-11, so the result's date may be 2026-11-01 to "
         in (said["flag.age-imprecise"])
     )
+
+
+def _observation_bundle(*, born: str, effective: str, issued: str) -> str:
+    return json.dumps(
+        {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [
+                {
+                    "fullUrl": "urn:uuid:5d0f0a52-3a55-4f1c-9d43-8e2b2f0c7a11",
+                    "resource": {"resourceType": "Patient", "gender": "male", "birthDate": born},
+                },
+                {
+                    "fullUrl": "urn:uuid:5d0f0a52-3a55-4f1c-9d43-8e2b2f0c7a12",
+                    "resource": {
+                        "resourceType": "Observation",
+                        "status": "final",
+                        "code": {"coding": [{"system": "http://loinc.org", "code": "751-8"}]},
+                        "subject": {"reference": "urn:uuid:5d0f0a52-3a55-4f1c-9d43-8e2b2f0c7a11"},
+                        "effectiveDateTime": effective,
+                        "issued": issued,
+                        "valueQuantity": {
+                            "value": 4.0,
+                            "unit": "10*3/uL",
+                            "system": "http://unitsofmeasure.org",
+                            "code": "10*3/uL",
+                        },
+                    },
+                },
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize("effective", ["2026-11", "2026"])
+def test_a_result_month_or_year_is_not_dated_after_the_result_was_issued(effective: str) -> None:
+    # a boy born on 10 November whose ANC of 4,000 was reported on the 15th: drawn at 0 to 5
+    # days old, first-week neutropenia (L) whatever the day; the draw was dated up to 30
+    # November (31 December for '2026'), after its report, and left unjudged as imprecise
+    code_given, rule, said = _judged(
+        _observation_bundle(
+            born="2026-11-10", effective=effective, issued="2026-11-15T10:12:00-05:00"
+        )
+    )
+    assert (code_given, rule) == ("L", "anc-neutropenia-first-week")
+    assert said == {}
+
+
+def test_a_result_month_is_not_dated_after_its_order_results_were_reported() -> None:
+    # the same boy in HL7 v2: OBR-22 (results reported) 15 November, MSH-7 30 November
+    text = _message(born="20261110", drawn="202611", code=_ANC, value="4.0", sex="M")
+    text = text.replace("|" * 18 + "F", "|" * 15 + "20261115101200-0500|||F")
+    assert "||20261115101200-0500|||F" in text
+    code_given, rule, said = _judged(text)
+    assert (code_given, rule) == ("L", "anc-neutropenia-first-week")
+    assert said == {}

@@ -972,9 +972,9 @@ def _evaluate_count(
     judged = _judge(
         analyte,
         reading.bounds,
-        day=_stamp_day(stamp, state),
+        day=_stamp_day(stamp, state, result.issued),
         # a time sent in UTC, or as a month or year (rare): the dates it may be
-        days=_result_days(stamp, state)
+        days=_result_days(stamp, state, result.issued)
         if sent and (sent.endswith(_UTC) or len(sent) < _FULL_DATE)
         else None,
         lab=lab,
@@ -2547,18 +2547,21 @@ def born_after(born: dt.datetime, stamp: Timestamp | None) -> str:
 
 def _result_day(result: LabResult, state: _OrderState) -> dt.date | None:
     # FHIR's issued dates a result with no other time, as MSH-7 does (the fallback day)
-    return _stamp_day(_result_time(result, state) or result.issued, state)
+    return _stamp_day(_result_time(result, state) or result.issued, state, result.issued)
 
 
-def _stamp_day(stamp: Timestamp | None, state: _OrderState) -> dt.date | None:
+def _stamp_day(
+    stamp: Timestamp | None, state: _OrderState, issued: Timestamp | None = None
+) -> dt.date | None:
     """The day of a result's time for the patient's age: in the offset of the birth time when
     PID-7 gave one (a neonate born 01:30-05:00 is 6 days old at 03:00Z seven days later); of a
     time sent in UTC and a birth date without time (a local date), in the zone of the message's
-    local times (see _local_zone), when it is known; else the date as written."""
+    local times (see _local_zone), when it is known; else the date as written. ``issued``: when
+    the result was issued (see _period)."""
     if stamp is None:
         return state.fallback_day
     if len(stamp.fhir) < _FULL_DATE:  # a month or year: its last day (its days: _period_days)
-        return _period(stamp, state.fallback_day)[1]
+        return _period(stamp, state, issued)[1]
     context = state.context
     zone = context.birth_zone
     if (
@@ -2602,13 +2605,16 @@ def _zone_of(sent: str, default: str | None) -> dt.tzinfo | None:
     return at.tzinfo
 
 
-def _result_days(stamp: Timestamp | None, state: _OrderState) -> _LocalDays | None:
+def _result_days(
+    stamp: Timestamp | None, state: _OrderState, issued: Timestamp | None = None
+) -> _LocalDays | None:
     """The dates a result time may be, when it is not one known date (see _LocalDays): of a
-    time sent as a month or year, or in UTC when the zone of the birth date is not known."""
+    time sent as a month or year (``issued``: see _period), or in UTC when the zone of the
+    birth date is not known."""
     if stamp is None:
         return None
     if len(stamp.fhir) < _FULL_DATE:
-        return _period_days(stamp, state)
+        return _period_days(stamp, state, issued)
     return _zone_days(stamp, state) if stamp.fhir.endswith(_UTC) else None
 
 
@@ -2616,24 +2622,35 @@ def _result_days(stamp: Timestamp | None, state: _OrderState) -> _LocalDays | No
 _FULL_DATE = 10
 
 
-def _period(stamp: Timestamp, fallback: dt.date | None) -> tuple[dt.date, dt.date]:
+def _period(
+    stamp: Timestamp, state: _OrderState, issued: Timestamp | None
+) -> tuple[dt.date, dt.date]:
     """The first and last day a result time sent as a month or year (OBX-14 '202611', an
-    effectiveDateTime '2026') may be: not after the message's day (MSH-7, ``fallback``), on
-    or before which the blood was drawn, when that day is within it."""
+    effectiveDateTime '2026') may be: not after the message's day (MSH-7), nor the day the
+    result was issued (FHIR ``issued``) or its order's results reported (OBR-22), on or before
+    each of which the blood was drawn, when that day is within it."""
     first, last = birth_span(stamp)
-    if fallback is not None and first <= fallback < last:
-        last = fallback
+    reported = state.order.issued
+    for bound in (
+        state.fallback_day,
+        issued.day if issued is not None else None,
+        reported.day if reported is not None else None,
+    ):
+        if bound is not None and first <= bound < last:
+            last = bound
     return first, last
 
 
-def _period_days(stamp: Timestamp, state: _OrderState) -> _LocalDays | None:
+def _period_days(
+    stamp: Timestamp, state: _OrderState, issued: Timestamp | None
+) -> _LocalDays | None:
     """Of a result time sent as a month or year, the days it may be when the patient may be
     near an age edge of the rules then (a birth date known, not from an age sent); else None."""
     context = state.context
     birth = context.birth_date
     if birth is None or context.age_sent:
         return None
-    first, last = _period(stamp, state.fallback_day)
+    first, last = _period(stamp, state, issued)
     # a patient past every edge from the first day on (most adults): one age step
     if (first - (context.birth_date_latest or birth)).days > state.rules.past_every_edge:
         return None
@@ -3318,8 +3335,8 @@ def _part(kind: str, result: LabResult, value: Decimal, state: _OrderState) -> _
         value,
         result.specimen,
         utc_instant(stamp.fhir) if stamp is not None else _timeless(result, state),
-        _stamp_day(stamp or result.issued, state),
-        _result_days(stamp or result.issued, state),
+        _stamp_day(stamp or result.issued, state, result.issued),
+        _result_days(stamp or result.issued, state, result.issued),
     )
 
 
