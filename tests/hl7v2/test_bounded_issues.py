@@ -217,6 +217,14 @@ def test_unmapped_segments_of_thousands_of_names_are_said_by_name_for_ten_names(
                 "NTE[7]-3, NTE[8]-3 and 9,992 more"
             ),
         ),
+        (
+            "\ufeffNTE|{n}||Smear reviewed",
+            "hl7v2.byte-order-mark",
+            (
+                "9,995 more NTE segments start with a byte-order mark (U+FEFF, removed): NTE[6], "
+                "NTE[7], NTE[8] and 9,992 more"
+            ),
+        ),
     ],
 )
 def test_a_problem_of_each_of_thousands_of_segments_is_six_issues(

@@ -478,6 +478,29 @@ def test_a_byte_order_mark_inside_a_field_is_removed_with_an_issue(
         assert "\ufeff" not in json.dumps(bundle, ensure_ascii=False, default=str)
 
 
+def test_a_segment_line_starting_with_a_byte_order_mark_is_read_as_its_segment() -> None:
+    # A result line pasted from a file saved with a mark starts with U+FEFF: the line was
+    # skipped as 'not a segment' and the WBC of 2.1 10*3/uL (leukopenia) went unjudged, while
+    # the same mark one field on was removed. It is the segment it names, read without the mark.
+    wbc = obx("2.1", reference="4.0-11.0")
+    anc = obx("1.20", code="751-8^Neutrophils [#/volume] in Blood^LN", set_id="2")
+    text = message(PID, OBR, "\ufeff" + wbc, anc)
+    for conv in (leukoflag.convert(text.encode("utf-8")), leukoflag.convert(text)):
+        assert [(f.location, f.analyte.value, f.code) for f in conv.findings] == [
+            ("MSG[1]/OBX[1]", "wbc", "LU"),
+            ("MSG[1]/OBX[2]", "anc", "L"),
+        ]
+        assert [i.code for i in conv.issues if i.code == "hl7v2.line-not-segment"] == []
+        (found,) = [i for i in conv.issues if i.code == "hl7v2.byte-order-mark"]
+        assert (found.location, found.severity) == ("MSG[1]/OBX[1]", Severity.WARNING)
+        assert found.text == (
+            "segment OBX starts with a byte-order mark (U+FEFF, an invisible zero-width no-break "
+            "space) before its ID: removed, read as OBX"
+        )
+        (bundle,) = conv.bundles
+        assert "\ufeff" not in json.dumps(bundle, ensure_ascii=False, default=str)
+
+
 def test_latin15_euro_sign() -> None:
     msh = MSH.replace("UNICODE UTF-8", "8859/15")
     note = "NTE|1||Fee 5 €"

@@ -219,7 +219,11 @@ _MERGED: dict[str, tuple[int, Callable[[str], str]]] = {
     ),
     "hl7v2.byte-order-mark": (
         _FIELD,
-        lambda where: f"{where} fields hold a byte-order mark (U+FEFF, removed)",
+        lambda where: (
+            f"{where} fields hold a byte-order mark (U+FEFF, removed)"
+            if "-" in where
+            else f"{where} segments start with a byte-order mark (U+FEFF, removed)"
+        ),
     ),
 }
 
@@ -1115,11 +1119,32 @@ class _Reader:
         and an Issue at each field that held one; and a byte-order mark (U+FEFF) inside a
         field removed, with an Issue at it."""
         field = self.delimiters.field
+        # A segment line pasted from a file saved with a mark starts with it: that segment,
+        # read without it (not a line skipped as text, its result lost).
+        marked = {
+            number
+            for number, line in enumerate(lines)
+            if line[:1] == "\ufeff"
+            and (
+                segment_id(unmarked := line.lstrip("\ufeff"), field)
+                or segment_id_any_case(unmarked, field)
+            )
+        }
+        if marked:
+            lines = [line.lstrip("\ufeff") if n in marked else line for n, line in enumerate(lines)]
         cleaned = []
-        for line, name, where in self._numbered(lines):
+        for line_number, (line, name, where) in enumerate(self._numbered(lines)):
             if not name:  # not a segment: reported as such, not carried
                 cleaned.append(control_characters(line)[0])
                 continue
+            if line_number in marked:
+                self._issue(
+                    Severity.WARNING,
+                    "hl7v2.byte-order-mark",
+                    where,
+                    f"segment {name} starts with a byte-order mark (U+FEFF, an invisible "
+                    f"zero-width no-break space) before its ID: removed, read as {name}",
+                )
             values = line.split(field)
             for at, value in enumerate(values):
                 values[at], replaced = control_characters(value)
