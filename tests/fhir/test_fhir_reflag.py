@@ -1065,3 +1065,46 @@ def test_a_range_per_age_beside_a_normalized_count_is_read_back_in_the_sent_unit
         assert finding.code == ("N" if duffy_null else "L")
         assert not [i for i in conv.issues if i.code == "flag.lab-range-unusable"]
     assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
+
+
+@pytest.mark.parametrize("value", ["3.1 foo/uL", "3.1 (verified)", "3.1 kc/ul", "<0.5 see note"])
+def test_a_count_as_text_followed_by_no_unit_is_judged_by_no_inferred_unit_either_way(
+    value: str,
+) -> None:
+    # ST '3.1 foo/uL' with OBX-6 empty was 3,100 cells/µL, L, by a unit inferred from the
+    # number's size beside a text naming another unit; the same text in a valueString is not
+    # judged: neither is now, and the Bundle read back says the same
+    wbc = f"OBX|1|ST|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||{value}||||||F"
+    first = leukoflag.convert(er7(MSH.format(n=20), PID, OBR, wbc))
+    assert first.findings == []
+    (refused,) = (i for i in first.issues if i.code.startswith("units."))
+    assert (refused.code, refused.location) == ("units.no-unit", "MSG[1]/OBX[1]-5")
+    after = value.partition(" ")[2]
+    assert refused.text == (
+        f"no-unit: the value {quoted(value)} was sent without a unit and the text after its "
+        f"number, {quoted(after)}, is no unit leukoflag reads: a unit is not inferred from the "
+        "number beside a text that may name another; not normalized"
+    )
+    (observation,) = _observations(first.bundles[0])
+    assert observation["valueString"] == value
+    assert "valueQuantity" not in observation
+    assert "interpretation" not in observation
+    second = leukoflag.convert(fhir.dumps(first.bundles[0]))
+    assert second.findings == []
+    assert fhir.dumps(second.bundles[0]) == fhir.dumps(first.bundles[0])
+    sent = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "6690-2"}]},
+        "valueString": value,
+    }
+    assert leukoflag.convert(fhir.dumps(sent)).findings == []
+
+
+def test_a_count_as_text_with_a_comment_and_its_unit_sent_is_judged_in_that_unit() -> None:
+    wbc = (
+        "OBX|1|ST|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||3.1 (verified)|"
+        "10*3/uL^^UCUM|4.0-11.0||||F"
+    )
+    conversion = leukoflag.convert(er7(MSH.format(n=21), PID, OBR, wbc))
+    assert [(f.value_per_ul, f.code) for f in conversion.findings] == [(Decimal(3100), "L")]

@@ -1046,6 +1046,19 @@ class _Writer:
                     if not value.comparator:
                         unit = text_unit
                 resource["valueQuantity"] = el.normalized_quantity(judged, value, unit)
+            elif (
+                value.comment
+                and not sent.unit
+                and evaluation is not None
+                and evaluation.analyte is not None
+                and not result.data_absent_reason
+                and not _unit_named(value.comment, evaluation.analyte)
+            ):
+                # rare: a count as text whose words after the number are no unit ('3.1 foo/uL',
+                # OBX-6 empty) is not judged: kept as the text sent, so that read back it is not
+                # judged in a unit inferred from the number either
+                resource["valueString"] = value.text
+                comment = ""
             else:
                 if value.comparator:
                     resource["valueQuantity"] = {

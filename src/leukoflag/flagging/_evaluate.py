@@ -1241,6 +1241,8 @@ def _read_value(result: LabResult, analyte: Analyte) -> _Reading | Issue:
                 written = _unit_in_text(value, unit, analyte)
                 if written is not None:
                     unit, unit_at = written, "value"
+                elif _unitless(unit):  # '3.1 foo/uL': a unit guessed beside it may not be its
+                    return _no_unit_beside_text(value, result)
                 conflict = _unit_in_text_conflict(value, unit, analyte, result)
                 if conflict is not None:
                     return conflict
@@ -1312,6 +1314,22 @@ def _unit_in_text(value: Number, unit: Unit | None, analyte: Analyte) -> Unit | 
             return None
     # the lab's own unit: inferring one from the magnitude would read '3.1 %' as a WBC of 3,100
     return Unit(value.comment)
+
+
+def _no_unit_beside_text(value: Number, result: LabResult) -> Issue:
+    """The refusal of a text value whose number is followed by words that are no unit the units
+    table reads (``3.1 foo/uL``, ``3.1 (verified)``), the unit field empty: a unit inferred from
+    the number's size may not be the one the text names, so none is (as a FHIR ``valueString``
+    of the same words is not judged)."""
+    return units.issue_for(
+        UnitError(
+            f"no-unit: the value {quoted(value.text)} was sent without a unit and the text after "
+            f"its number, {quoted(value.comment)}, is no unit leukoflag reads: a unit is not "
+            "inferred from the number beside a text that may name another; not normalized",
+            reason="no-unit",
+        ),
+        _value_at(result, "value"),
+    )
 
 
 def _unit_sent_at(result: LabResult, count: NormalizedCount) -> str:
