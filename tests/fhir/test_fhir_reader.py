@@ -3001,3 +3001,34 @@ def test_a_text_that_is_no_count_with_its_unit_stays_text(sent: str) -> None:
     (said,) = [i for i in conversion.issues if i.code == "flag.value-not-numeric"]
     assert said.location == "ITEM[1]/Observation.valueString"
     assert "fhir.value-number-in-text" not in [i.code for i in conversion.issues]
+
+
+@pytest.mark.parametrize(
+    ("sent", "codes", "findings"),
+    [
+        # a sign before the number: the HL7 v2 ST reader reads '+0.4 x10^9/L' (400, LL) and
+        # refuses '-0.4 x10^9/L' as implausible; the valueString was 'not a number' unread
+        ("+0.4 x10^9/L", ["fhir.value-number-in-text"], [(Decimal(400), "LL")]),
+        ("-0.4 x10^9/L", ["fhir.value-number-in-text", "units.implausible"], []),
+    ],
+)
+def test_a_count_as_text_with_a_sign_reads_as_the_hl7_v2_st_reader_reads_it(
+    sent: str, codes: list[str], findings: list[tuple[Decimal, str]]
+) -> None:
+    observation = {**_ANC_HEAD, "valueString": sent}
+    conversion = leukoflag.convert(fhir.dumps(observation))
+    at_value = [i.code for i in conversion.issues if i.location.endswith(".valueString")]
+    assert at_value == codes
+    assert "flag.value-not-numeric" not in [i.code for i in conversion.issues]
+    assert [(f.value_per_ul, f.code) for f in conversion.findings] == findings
+    segment = f"OBX|1|ST|751-8^Neutrophils [#/volume] in Blood^LN||{sent}||||||F"
+    message = "\r".join(
+        (
+            "MSH|^~\\&|LIS|CORELAB|EHR|RIVERSIDE|20261124103000-0500||ORU^R01^ORU_R01|M1|P|2.5.1",
+            "PID|1||MRN100871^^^RIVERSIDE^MR||OKAFOR^DANIEL^C||19610719|M",
+            "OBR|1|ORD55377^EHR|LAB88164^CORELAB|58410-2^CBC^LN|||20261124083000-0500",
+            segment,
+        )
+    )
+    v2 = leukoflag.convert(message)
+    assert [(f.value_per_ul, f.code) for f in v2.findings] == findings

@@ -2678,7 +2678,7 @@ def _text_value(text: str) -> Value:
     return number
 
 
-_NUMBER_STARTS = frozenset("0123456789.<>=")
+_NUMBER_STARTS = frozenset("0123456789.<>=+-")  # as the ST reader: a sign too
 
 
 def _not_reference(value: Any, key: str) -> tuple[str, str] | None:
