@@ -425,3 +425,23 @@ def test_local_wbc_in_an_order_named_urine_microscopy_is_not_a_blood_count() -> 
 def test_loinc_coded_wbc_is_trusted_whatever_the_order_name() -> None:
     evaluation = one(result("1.5", unit=K_PER_UL), code=local("PANEL", "Fluid balance panel"))
     assert code_of(evaluation) == "LL"
+
+
+def test_a_snomed_coded_wbc_of_a_csf_order_is_not_said_to_be_a_local_code() -> None:
+    # 484ed27 reads SNOMED CT rows: its Issue said 'SNOMED CT 767002 was recognized from a
+    # local code or text', though it names the SNOMED CT concept the count was read by
+    message = "\r".join(
+        (
+            "MSH|^~\\&|LIS|CORELAB|EHR|RIVERSIDE|20261124103000-0500||ORU^R01^ORU_R01|M1|P|2.5.1",
+            "PID|1||MRN100871^^^RIVERSIDE^MR||OKAFOR^DANIEL^C||19610719|M",
+            "OBR|1|ORD55377^EHR|LAB88164^CORELAB|CSFCC^CSF cell count^L|||20261124083000-0500",
+            "OBX|1|NM|767002^White blood cell count^SCT||0.3|10*9/L|||||F",
+        )
+    )
+    conversion = leukoflag.convert(message)
+    assert conversion.findings == []
+    (said,) = (i for i in conversion.issues if i.code == "flag.order-not-blood")
+    assert said.text == (
+        "not flagged: SNOMED CT 767002 names a count but not its specimen, as a local code "
+        'does, and its order "CSFCC" (CSF cell count) is not a blood test'
+    )

@@ -1079,8 +1079,13 @@ def _specimen_issues(
             Severity.INFORMATION,
             "order-not-blood",
             location,
-            f"not flagged: {recognition.matched} was recognized from a local code or text, and "
-            f"its order {_concept_text(state.order.code)} is not a blood test",
+            f"not flagged: {recognition.matched} "
+            + (
+                "names a count but not its specimen, as a local code does"
+                if recognition.matched.startswith("SNOMED")
+                else "was recognized from a local code or text"
+            )
+            + f", and its order {_concept_text(state.order.code)} is not a blood test",
         ), None
     if not typed or classes:
         state.blood.add(key)
