@@ -3032,3 +3032,27 @@ def test_a_count_as_text_with_a_sign_reads_as_the_hl7_v2_st_reader_reads_it(
     )
     v2 = leukoflag.convert(message)
     assert [(f.value_per_ul, f.code) for f in v2.findings] == findings
+
+
+@pytest.mark.parametrize(
+    ("element", "sent"),
+    [("valueString", "0.4 x10^9/L"), ("status", "done")],
+)
+def test_a_malformed_observation_in_a_bundle_is_said_malformed_only(
+    element: str, sent: str
+) -> None:
+    # 'valueString … read as the number 0.4' (or 'status … read as unknown') was told of an
+    # Observation then passed through unread and unflagged for its referenceRange.type
+    observation = {
+        **_ANC_HEAD,
+        "valueString": "0.4 x10^9/L",
+        element: sent,
+        "referenceRange": [{"low": {"value": 1.8}, "type": [{"text": "normal"}]}],
+    }
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": observation}]}
+    conversion = leukoflag.convert(fhir.dumps(bundle))
+    assert conversion.findings == []
+    assert [(i.code, i.location) for i in conversion.issues] == [
+        ("fhir.observation-malformed", "ITEM[1]/Bundle.entry[0].resource.referenceRange[0].type")
+    ]
+    assert conversion.bundles == [fhir.loads(fhir.dumps(bundle))]

@@ -1454,7 +1454,7 @@ class _ItemReader:
             # a derived ANC's subject; a panel contained in another entry's resource too
             if holder is not observation and len(observation.path) == 3 <= len(holder.path):
                 self.panel_subjects[observation.path] = holder.path
-        known = len(self.nodes)
+        known, told = len(self.nodes), len(self.issues)
         try:
             return self.observation_results_checked(
                 observation, order, specimens, status_text, patient
@@ -1471,6 +1471,13 @@ class _ItemReader:
             for location in list(islice(reversed(self.nodes), added)):
                 if location == prefix or location.startswith(prefix + "."):
                     del self.nodes[location]
+            # nor what its reading said of its elements ('valueString … read as the number'):
+            # it is passed through unread (Issues of other resources read for it stay)
+            self.issues[told:] = [
+                i
+                for i in self.issues[told:]
+                if i.location != prefix and not i.location.startswith(prefix + ".")
+            ]
             self.modified = True
             self.issue(
                 Severity.ERROR,
