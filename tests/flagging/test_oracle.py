@@ -12,6 +12,7 @@ the verdict depends on something unknown (a birth year), only invariants are che
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
@@ -553,6 +554,8 @@ class Case:
             results.extend(self.differential.specs())
         collected = dt.datetime.combine(self.day, self.clock, self.zone)
         who = b.patient(birth_date=self.birth, sex=self.sex or "U")
+        if self.form == "panel":  # a component has no status: the panel's is every result's
+            results = [dataclasses.replace(r, status=results[0].status) for r in results]
         if self.form in ("bundle", "panel"):
             build = b.fhir_bundle if self.form == "bundle" else b.panel_observation
             text = build(results, patient=who, collected=collected).json()

@@ -290,6 +290,37 @@ def test_a_panel_refuses_what_a_component_cannot_carry_rather_than_drop_it() -> 
     ]
 
 
+@pytest.mark.parametrize(
+    ("results", "refused"),
+    [
+        ([wbc(7.2), anc(1.0, status="C")], r"result 2 \(751-8\) is corrected, the panel final"),
+        ([wbc(3.2, status="P"), anc(1.0)], r"result 2 \(751-8\) is final, the panel preliminary"),
+        ([wbc(None, status="X"), anc(1.0)], r"result 2 \(751-8\) is final, the panel cancelled"),
+    ],
+)
+def test_a_panel_refuses_a_result_status_other_than_the_panels(
+    results: list[Any], refused: str
+) -> None:
+    # a component has no status: the corrected ANC was written final in a final panel, the
+    # final ANC preliminary or cancelled, without a word (a correction feed's test then
+    # found no corrected result, and leukoflag judged no ANC under a cancelled panel)
+    with pytest.raises(ValueError, match=refused):
+        panel_observation(results)
+
+
+def test_a_panel_keeps_a_result_without_value_whose_absence_says_its_status() -> None:
+    # a cancelled, not asked or deleted result has no value: its component's dataAbsentReason
+    # carries that, as observation() writes it
+    panel = panel_observation(
+        [wbc(3.2), anc(None, status="X"), result(loinc("26511-6"), None, status="N")]
+    )
+    assert panel["status"] == "final"
+    reasons = [
+        c.get("dataAbsentReason", {}).get("coding", [{}])[0].get("code") for c in panel["component"]
+    ]
+    assert reasons == [None, "not-performed", "not-asked"]
+
+
 def test_ndjson_writes_one_resource_per_line() -> None:
     text = ndjson(observation(wbc(3.2)), observation(anc(1.2)))
     lines = text.splitlines()

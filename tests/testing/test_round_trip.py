@@ -528,3 +528,21 @@ def test_text_read_with_surrogateescape_converts_like_its_bytes() -> None:
     assert conversion.rejected == []
     assert conversion.data == message.encode()
     assert _computed(conversion) == ["L"]
+
+
+def test_a_panel_with_a_preliminary_made_final_by_a_u_reads_as_the_same_oru() -> None:
+    # panel_observation wrote the U as a second WBC component without value under a panel
+    # it called preliminary (the first result's status): the count of 2,100/µL was judged
+    # beside a WBC of no value in a preliminary panel, where the ORU gives one final WBC
+    results = [wbc(2.1, status="P"), wbc(None, status="U"), anc(1.1)]
+    from_v2 = convert_message(oru_message(results=results), Settings(strict=True))
+    from_panel = convert_message(panel_observation(results), Settings(strict=True))
+    assert [f.code for f in from_panel.findings] == [f.code for f in from_v2.findings]
+    assert [f.code for f in from_panel.findings] == ["LU", "L"]
+    assert [i.code for i in from_panel.issues] == ["flag.sender-disagrees"]
+    panel = from_panel.bundles[0]
+    assert panel["status"] == "final"
+    assert [c["valueQuantity"]["value"] for c in panel["component"]] == [
+        Decimal(2100),
+        Decimal(1100),
+    ]

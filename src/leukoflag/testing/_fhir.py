@@ -117,13 +117,17 @@ def panel_observation(
     """One panel Observation (``code``, a CBC by default) with each result as a ``component``
     (default WBC 7.2 and ANC 4.1), as some FHIR interfaces send a CBC; options as for
     :func:`observation`. The panel's status is the first result's, its time ``collected``: a
-    result with notes, or observed at another moment, is a ``ValueError`` (a component has no
-    note or time of its own)."""
-    specs = list(results if results is not None else default_results())
+    result with notes, observed at another moment, or of another status (but for a result
+    without value whose data-absent reason says it, cancelled, not asked or deleted) is a
+    ``ValueError`` (a component has no note, time or status of its own). A preliminary result
+    that a U without value after it makes final is one final component, as for
+    :func:`fhir_bundle`."""
+    given = results if results is not None else default_results()
+    specs = list(results_as_read(given, collected))
     if not specs:
         raise ValueError("panel_observation: at least one result")
     for number, spec in enumerate(specs, start=1):
-        _check_component(number, spec, collected)
+        _check_component(number, spec, collected, specs[0].fhir_status)
     contained, subject, specimen_ref = _standalone_context(
         patient, specimen, collected, contained_patient=contained_patient
     )
@@ -145,9 +149,9 @@ def panel_observation(
     return _standalone(resource, contained)
 
 
-def _check_component(number: int, spec: ResultSpec, collected: TimeLike) -> None:
-    """Refuse what ``Observation.component`` cannot carry (it has no note and no effective[x]),
-    which would be dropped without a word."""
+def _check_component(number: int, spec: ResultSpec, collected: TimeLike, status: str) -> None:
+    """Refuse what ``Observation.component`` cannot carry (it has no note, effective[x] or
+    status: ``status`` is the panel's), which would be dropped without a word."""
     name = next((c.code or c.display for c in spec.codes if c.code or c.display), "")
     what = f"panel_observation: result {number} ({name})"
     if spec.notes:
@@ -161,6 +165,17 @@ def _check_component(number: int, spec: ResultSpec, collected: TimeLike) -> None
             f"{v2_time(collected)}: an Observation.component has no time of its own; send it "
             "with observation() or fhir_bundle(), or collect the panel then"
         )
+    carried = not spec.value and spec.coded_value is None and spec.status in _ABSENCE_SAYS_STATUS
+    if spec.fhir_status != status and not carried:
+        raise ValueError(
+            f"{what} is {spec.fhir_status}, the panel {status} (the first result's): an "
+            "Observation.component has no status of its own; send it with observation() or "
+            "fhir_bundle()"
+        )
+
+
+# the statuses whose dataAbsentReason (not-performed, not-asked, error) says them in a component
+_ABSENCE_SAYS_STATUS: Final = frozenset({"X", "N", "D", "W"})
 
 
 _COMPONENT_ELEMENTS: Final = frozenset(
