@@ -13,6 +13,7 @@ from leukoflag.testing import (
     Code,
     anc,
     batch,
+    convert_message,
     local_code,
     loinc,
     observation,
@@ -332,6 +333,22 @@ def test_a_delimiter_that_the_message_structure_contains_is_refused(delimiters: 
     # rejected, as hl7apy has no message structure of that name
     with pytest.raises(ValueError, match="MSH-9's message structure ORU_R01 contains it"):
         oru_message(delimiters=delimiters)
+
+
+def test_a_delimiter_that_the_charset_name_contains_is_refused() -> None:
+    # MSH-18 '8859/15' was written 8859\T\15, which leukoflag reads before any unescaping:
+    # an unknown charset, read as cp1252 with hl7v2.charset-unknown and -fallback, so the
+    # builder's own Šimek came back as ¦imek
+    with pytest.raises(ValueError, match="MSH-18's charset '8859/15' contains it"):
+        oru_message(delimiters="|^~\\/", charset="8859/15", patient=patient(family="Šimek"))
+    with pytest.raises(ValueError, match="MSH-18's charset '8859/1' contains it"):
+        oru_message(delimiters="|^/\\&", charset="8859/1")
+    # the other charsets hold no such character: '/' is a delimiter as any other there
+    message = oru_message(delimiters="|^~\\/", patient=patient(family="Šimek"))
+    conversion = convert_message(message, strict=True)
+    assert [i.code for i in conversion.issues] == []
+    people = [e["resource"] for e in conversion.bundles[0]["entry"]]
+    assert [p["name"][0]["family"] for p in people if p["resourceType"] == "Patient"] == ["Šimek"]
 
 
 @pytest.mark.parametrize(

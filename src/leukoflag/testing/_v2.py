@@ -289,6 +289,12 @@ def oru_message(
         known = ", ".join(repr(c) for c in _CHARSET_CODECS if c)
         raise ValueError(f"charset: one of {known} or None, got {charset!r}")
     enc = _Encoding.parse(delimiters)
+    if inside := next((char for char in delimiters if char in msh18), None):
+        # leukoflag reads MSH-18 before it can unescape anything: 8859\T\1 is no charset
+        raise ValueError(
+            f"delimiters: {inside!r} cannot be a delimiter here: MSH-18's charset {msh18!r} "
+            "contains it"
+        )
     context = _MessageContext(
         enc=enc,
         version=version,
