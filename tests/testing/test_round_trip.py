@@ -546,3 +546,33 @@ def test_a_panel_with_a_preliminary_made_final_by_a_u_reads_as_the_same_oru() ->
         Decimal(2100),
         Decimal(1100),
     ]
+
+
+@pytest.mark.parametrize(
+    ("preliminary", "change"),
+    [
+        ("202611240830-0500", "202611241330+0000"),  # minutes, as many LIS send OBX-14
+        ("2026112408-0500", "2026112413+0000"),  # hours
+        ("20261124083000.5-0500", "20261124133000.5000+0000"),  # a fraction of a second
+    ],
+)
+def test_a_u_at_the_same_moment_written_otherwise_makes_report_and_bundle_final(
+    preliminary: str, change: str
+) -> None:
+    # the builder compared OBX-14 as a moment only when written to the second: the same
+    # instant at minute precision was another time, so oru_message wrote OBR-25 P over the
+    # WBC leukoflag made final (a preliminary DiagnosticReport), and fhir_bundle wrote the
+    # preliminary 2,100/µL and a final WBC of no value, which leukoflag did not judge
+    results = [wbc(2.1, status="P", observed=preliminary), wbc(None, status="U", observed=change)]
+    message = oru_message(results=results)
+    assert message.segment("OBR").split("|")[25] == "F"
+    from_v2 = convert_message(message, Settings(strict=True))
+    from_fhir = convert_message(fhir_bundle(results), Settings(strict=True))
+    assert [f.code for f in from_v2.findings] == [f.code for f in from_fhir.findings] == ["LU"]
+    for conversion in (from_v2, from_fhir):
+        statuses = [
+            (e["resource"]["resourceType"], e["resource"]["status"])
+            for e in conversion.bundles[0]["entry"]
+            if e["resource"]["resourceType"] in ("DiagnosticReport", "Observation")
+        ]
+        assert statuses == [("DiagnosticReport", "final"), ("Observation", "final")]

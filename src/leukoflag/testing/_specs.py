@@ -668,15 +668,30 @@ def _code_key(codes: tuple[Code, ...]) -> object:
 
 def moment(observed: TimeLike | None, collected: TimeLike | None) -> object:
     """OBX-14 of a result as leukoflag compares it: the collection time when ``observed`` is
-    None, a time of day with an offset as its UTC instant (08:15-05:00 is 13:15Z), else as
-    written."""
+    None, a time of day with an offset as its UTC instant at any precision (08:15-05:00 is
+    13:15:00Z, 08-05:00 13:00:00Z, 08:15:00.5-05:00 13:15:00.5Z), else as written."""
     stamp = observed if observed is not None else collected
     if stamp is None:
         return None
     text = v2_time(stamp)
-    if len(text) == 19:  # YYYYMMDDHHMMSS+ZZZZ
-        return dt.datetime.strptime(text, "%Y%m%d%H%M%S%z").astimezone(dt.UTC)
-    return text
+    parts = V2_TS.match(text)
+    if parts is None or parts[3] is None or parts[4] is None or parts[8] is None:
+        # a date, or no offset
+        return text
+    offset = int(parts[8][1:3]) * 60 + int(parts[8][3:5])
+    zone = dt.timezone(dt.timedelta(minutes=offset if parts[8][0] == "+" else -offset))
+    fraction = parts[7] or "."
+    local = dt.datetime(
+        int(parts[1]),
+        int(parts[2]),
+        int(parts[3]),
+        int(parts[4]),
+        int(parts[5] or 0),
+        int(parts[6] or 0),
+        int(fraction[1:].ljust(6, "0")),
+        tzinfo=zone,
+    )
+    return local.astimezone(dt.UTC)
 
 
 def order(
