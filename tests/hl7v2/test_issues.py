@@ -270,6 +270,39 @@ def test_parts_not_carried_of_a_padded_name_and_visit_number_are_at_their_repeti
     }
 
 
+def test_parts_not_carried_of_a_padded_doctor_specimen_role_method_or_device_are_there() -> None:
+    # The same LIS pads the other repeating fields it reads one repetition of (the first
+    # attending doctor, the collector, the ordering provider, the specimen role, the method and
+    # the instrument) with an empty first repetition: a part of the one read that is not carried
+    # is at the second, where it was sent; it was said to be at the first ('PV1-7.13',
+    # 'OBR-10.10', 'OBR-16.13', 'SPM-11.7', 'OBX-17.7', 'OBX-18.5'), which is empty, though
+    # docs/issues.md locates a part of PV1-7 from the second repetition on at it.
+    pv1 = "PV1|1|O|ONC^12^B^RIVERSIDE||||~5820^VARGA^ILONA^^^DR^MD^^^^^^NPI"
+    obr = (
+        "OBR|1|ORD55377^EHR|LAB88164^CORELAB|58410-2^CBC panel - Blood by Automated count^LN|||"
+        "20261124080500-0500|||~7001^OSEI^KWAME^^^^^^^L||||||~5820^VARGA^ILONA^^^^MD^^^^^^NPI|||||"
+        "|20261124090500-0500|||F"
+    )
+    wbc = (
+        "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||3.1|"
+        "10*3/uL^^UCUM|4.0-11.0|L|||F|||20261124080500-0500|||"
+        "~AMP^Automated count^^^^^2.1|~XN1000^SYSMEX^^^SN44109"
+    )
+    spm = SPM.replace("P^Patient^HL70369", "~P^Patient^^^^^2.9")
+    read_message = read(message(PID, pv1, ORC, obr, wbc, spm))
+    assert {
+        i.location: i.text for i in read_message.issues if i.code == "hl7v2.component-unmapped"
+    } == {
+        "MSG[1]/PV1[1]-7[2].13": "PV1-7[2].13 is not carried: 'NPI'",
+        "MSG[1]/OBR[1]-10[2].10": "OBR-10[2].10 is not carried: 'L'",
+        "MSG[1]/OBR[1]-16[2].13": "OBR-16[2].13 is not carried: 'NPI'",
+        "MSG[1]/OBX[1]-17[2].7": "OBX-17[2].7 is not carried: '2.1'",
+        "MSG[1]/OBX[1]-18[2].5": "OBX-18[2].5 is not carried: 'SN44109'",
+        "MSG[1]/SPM[1]-11[2].7": "SPM-11[2].7 is not carried: '2.9'",
+    }
+    assert "hl7v2.repetition-unmapped" not in codes(read_message.issues)
+
+
 def test_a_second_visit_number_is_not_dropped_without_an_issue() -> None:
     # PV1-19 is read once: the visit number after the first was dropped silently, though
     # docs/hl7v2.md lists PV1-19 among the fields whose other repetitions are reported.

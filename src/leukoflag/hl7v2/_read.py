@@ -644,6 +644,12 @@ def _sent(repetitions: list[str]) -> list[str]:
     return sent or repetitions[:1]
 
 
+def _read_at(every: list[str], sent: list[str]) -> int:
+    """The place (from 1) in ``every`` repetition of a field of the one read, ``sent[0]`` (the
+    first of :func:`_sent` over them): after empty ones, the second (``PV1-7[2].13``)."""
+    return every.index(sent[0]) + 1
+
+
 _READS = "leukoflag reads ORU^R01 (and ORU^R30-R32) messages"
 
 
@@ -1645,8 +1651,10 @@ class _Reader:
             if len(visit) > 1:
                 self._repetitions(location, 19, visit)
         attending = fields[7].split(d.repetition)
+        attending_at = 1  # the repetition read, as sent: after empty ones, PV1-7[2]
         if len(attending) > 1:  # rare: a repeated field (each attending a participant)
-            attending = _sent(attending)
+            every, attending = attending, _sent(attending)
+            attending_at = _read_at(every, attending)
         if group.visit is not None:
             self._issue(
                 Severity.WARNING,
@@ -1667,7 +1675,7 @@ class _Reader:
             attending_name = render_person(attending[0], d, codec, problems)
             if problems:
                 self._field_problems(problems, location, 7)
-            self._parts_unmapped(attending[0], "XCN", location, 7)
+            self._parts_unmapped(attending[0], "XCN", location, 7, attending_at)
             group.visit = _new_visit(
                 location=location,
                 patient_class=patient_class,
@@ -1909,14 +1917,16 @@ class _Reader:
             values["effective_end"] = self._time(request[8], where, 8)
             values["issued"] = self._time(request[22], where, 22)
             if request[10]:  # XCN, repeating: the first sent is the Specimen's collector
-                collectors = _sent(request[10].split(d.repetition))
+                every = request[10].split(d.repetition)
+                collectors = _sent(every)
                 if len(collectors) > 1:
                     self._repetitions(where, 10, collectors)
                 if collectors:
                     values["collector"] = render_person(collectors[0], d, codec, problems)
                     if problems:
                         self._field_problems(problems, where, 10)
-                    self._parts_unmapped(collectors[0], "XCN", where, 10)
+                    at = _read_at(every, collectors) if len(every) > 1 else 1
+                    self._parts_unmapped(collectors[0], "XCN", where, 10, at)
             if request[27]:  # TQ, repeating (v2.4 and before): its priority, TQ.6
                 self._quantity_timing(request[27], where, values)
             if request[11]:
@@ -1947,14 +1957,16 @@ class _Reader:
             # OBR-16, else ORC-12 (of the ORC, or of an ORC without OBR)
             sender, number = (where, 16) if request[16] or orc is None else (orc[0], 12)
             repetitions = providers.split(d.repetition)
+            at = 1  # the repetition read, as sent: after empty ones, OBR-16[2]
             if len(repetitions) > 1:  # rare: a repeated field
-                repetitions = _sent(repetitions)
+                every, repetitions = repetitions, _sent(repetitions)
+                at = _read_at(every, repetitions)
                 if len(repetitions) > 1:
                     self._repetitions(sender, number, repetitions)
             values["ordering_provider"] = render_person(repetitions[0], d, codec, problems)
             values["ordering_provider_location"] = provider_location = f"{sender}-{number}"
             self._problems(problems, provider_location)
-            self._parts_unmapped(repetitions[0], "XCN", sender, number)
+            self._parts_unmapped(repetitions[0], "XCN", sender, number, at)
         if len(request) > 32 and request[32]:  # OBR-32, beyond the fields padded (_WIDTH)
             values["results_interpreter"] = self._interpreter(request[32], where)
         # an ORC-12 naming the OBR-16 provider as sent (the usual case) loses nothing
@@ -2184,16 +2196,20 @@ class _Reader:
             if problems:
                 self._field_problems(problems, location, 2)
         roles = fields[11].split(d.repetition)
+        role_at = 1  # the repetition read, as sent: after empty ones, SPM-11[2]
         if len(roles) > 1:  # rare: a repeated field
-            roles = _sent(roles)
+            every, roles = roles, _sent(roles)
+            role_at = _read_at(every, roles)
         kind, site, role, code_problems, control, unknown_roles = _specimen_codes(
             fields[4], fields[8], roles[0], d, codec
         )
         for number, problem in code_problems:
             self._issue(Severity.WARNING, "hl7v2.escape-invalid", f"{location}-{number}", problem)
-        for number, coded in ((4, fields[4]), (8, fields[8]), (11, roles[0])):
+        for number, coded in ((4, fields[4]), (8, fields[8])):
             if coded:  # SPM-8 source site is usually empty
                 self._parts_unmapped(coded, "CWE", location, number)
+        if roles[0]:
+            self._parts_unmapped(roles[0], "CWE", location, 11, role_at)
         if len(roles) > 1:
             self._repetitions(location, 11, roles)
             control, unknown_roles = self._later_roles(roles[1:], control, unknown_roles)
@@ -2457,21 +2473,25 @@ class _Reader:
             performers = self._performers(fields, location)
         if fields[17]:
             methods = fields[17].split(d.repetition)
+            method_at = 1  # the repetition read, as sent: after empty ones, OBX-17[2]
             if len(methods) > 1:
-                methods = _sent(methods)
+                every, methods = methods, _sent(methods)
+                method_at = _read_at(every, methods)
                 if len(methods) > 1:
                     self._repetitions(location, 17, methods)
             method, problem = concept(methods[0], d, codec)
             if problem:
                 self._issue(Severity.WARNING, "hl7v2.escape-invalid", f"{location}-17", problem)
-            self._parts_unmapped(methods[0], "CWE", location, 17)
+            self._parts_unmapped(methods[0], "CWE", location, 17, method_at)
         if fields[18]:
             devices = fields[18].split(d.repetition)
+            device_at = 1  # the repetition read, as sent: after empty ones, OBX-18[2]
             if len(devices) > 1:
-                devices = _sent(devices)
+                every, devices = devices, _sent(devices)
+                device_at = _read_at(every, devices)
                 if len(devices) > 1:
                     self._repetitions(location, 18, devices)
-            device, device_id = self._device(devices[0], location)
+            device, device_id = self._device(devices[0], location, device_at)
         if fields[29]:
             category = self._observation_type(fields[29], location)
         # Times repeat across the results of a message: the previous OBX's, read without
@@ -2959,15 +2979,16 @@ class _Reader:
         if identifier is not None:
             results[-1] = replace(results[-1], instance_id=identifier)
 
-    def _device(self, field: str, location: str) -> tuple[str, Identifier | None]:
-        """OBX-18 (EI): its display (the value, and the assigner after it) and identifier."""
+    def _device(self, field: str, location: str, count: int = 1) -> tuple[str, Identifier | None]:
+        """OBX-18 (EI), its ``count``-th repetition: its display (the value, and the assigner
+        after it) and identifier."""
         problems: list[str] = []
         identifier = identifier_ei(
             field, self.delimiters.component, self.delimiters, self.codec, problems
         )
         if problems:
             self._field_problems(problems, location, 18)
-        self._parts_unmapped(field, "EI", location, 18)
+        self._parts_unmapped(field, "EI", location, 18, count)
         if identifier is None:
             return "", None
         if identifier.assigner:
