@@ -166,18 +166,21 @@ def test_pid_30_n_beside_a_death_date_is_not_carried_and_says_so() -> None:
         ("1960", "1960"),
     ],
 )
+@pytest.mark.parametrize("indicator", ["Y", ""])
 @pytest.mark.parametrize("version", ["R4", "R5"])
 def test_pid_29_death_before_pid_7_birth_is_not_written_and_says_so(
-    died: str, said: str, version: Literal["R4", "R5"]
+    died: str, said: str, version: Literal["R4", "R5"], indicator: str
 ) -> None:
     # PID-7 19610719 and a PID-29 before it: a Patient who died before he was born was
-    # written as sent, without a word.
-    pid = PID_DIED.replace("20261125061200-0500", died)
+    # written as sent, without a word. The date is not written; the death is: PID-30 Y says
+    # so, as the PID-29 sent does (the V2-to-FHIR IG maps PID-30 to deceasedBoolean when
+    # PID-29 is not valued). Without it, the Patient read as alive, PID-30 Y lost unsaid.
+    pid = PID_DIED.replace("20261125061200-0500|Y", f"{died}|{indicator}")
     bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
     (patient,) = _resources(bundle, "Patient")
     assert patient["birthDate"] == "1961-07-19"
     assert "deceasedDateTime" not in patient
-    assert "deceasedBoolean" not in patient
+    assert patient["deceasedBoolean"] is True
     assert [
         (i.severity, i.code, i.text) for i in conversion.issues if i.location == "MSG[1]/PID[1]-29"
     ] == [
@@ -186,7 +189,8 @@ def test_pid_29_death_before_pid_7_birth_is_not_written_and_says_so(
             "fhir.death-before-birth",
             (
                 f"PID-29 death date and time {said} is before PID-7 birth date 1961-07-19: one "
-                "of them is wrong, and which is not known; deceasedDateTime not written"
+                "of them is wrong, and which is not known; deceasedDateTime not written, the "
+                "death written as deceasedBoolean true"
             ),
         )
     ]

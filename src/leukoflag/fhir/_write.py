@@ -465,19 +465,23 @@ class _Writer:
 
     def death(self, resource: dict[str, Any], patient: Patient, birth: str | None) -> None:
         """PID-29 as ``deceasedDateTime``, unless it is surely before the birth date (PID-7):
-        one of the two is wrong, and which is not known."""
+        one of the two is wrong, and which is not known; the death sent is ``deceasedBoolean``
+        then (the V2-to-FHIR IG's PID-30 when PID-29 is not valued: a PID-30 Y beside it says
+        no more, and the reader lets a PID-29 outweigh an N)."""
         assert isinstance(patient.deceased, Timestamp)
         at = f"{patient.location}-29"
         died = el.date_time(patient.deceased)
         if died is None or birth is None or not _died_before_birth(died, birth):
             self.time(resource, "deceasedDateTime", patient.deceased, at)
             return
+        resource["deceasedBoolean"] = True
         self.issue(
             Severity.WARNING,
             "death-before-birth",
             at,
             f"PID-29 death date and time {died} is before PID-7 birth date {birth}: one of them "
-            "is wrong, and which is not known; deceasedDateTime not written",
+            "is wrong, and which is not known; deceasedDateTime not written, the death written "
+            "as deceasedBoolean true",
         )
 
     def encounter(self, visit: Visit, context: _Context) -> str:
