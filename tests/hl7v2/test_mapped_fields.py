@@ -280,6 +280,40 @@ def test_pid_5_legal_name_sent_first_is_read_as_before() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("legal", "quoted"),
+    [("^^^^^^L", "^^^^^^L"), ('""^^^^^^L', "^^^^^^L"), ("^^^^MRS^^L", "^^^^MRS^^L")],
+)
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_pid_5_legal_name_type_sent_without_a_name_does_not_hide_the_name_sent(
+    legal: str, quoted: str, version: Literal["R4", "R5"]
+) -> None:
+    # A LIS whose template always sends a legal-name slot (XPN.7 L) after the name it holds,
+    # empty or with HL7's null "" for a patient registered under her maiden name alone: the
+    # Patient had no name at all, 'NOWAK^EWA^^^^^M' only quoted in hl7v2.repetition-unmapped.
+    # A name type is no name: the name sent is the patient's, as before 42e8c15.
+    pid = f"PID|1||MRN100872^^^RIVERSIDE^MR||NOWAK^EWA^^^^^M~{legal}||19720409|F"
+    bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["name"] == [{"family": "NOWAK", "given": ["EWA"]}]
+    assert [
+        (i.code, i.location, i.text)
+        for i in conversion.issues
+        if i.location.startswith("MSG[1]/PID[1]-5")
+    ] == [
+        (
+            "hl7v2.component-unmapped",
+            "MSG[1]/PID[1]-5.7",
+            "PID-5.7 is not carried: 'M'",
+        ),
+        (
+            "hl7v2.repetition-unmapped",
+            "MSG[1]/PID[1]-5",
+            f"PID-5 repetitions after the first are not carried: {quoted!r}",
+        ),
+    ]
+
+
 # An oncology outpatient referred by her GP (PV1-8), seen by a haematology consultant (PV1-9),
 # admitted by the oncologist on call (PV1-17), under the attending (PV1-7).
 PV1_DOCTORS = (

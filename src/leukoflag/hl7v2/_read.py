@@ -620,13 +620,16 @@ def _message_type(field: str, component: str) -> tuple[str, bool]:
 
 def _legal_name(names: list[str], component: str) -> int:
     """The index of the repetition of PID-5 (XPN) that is the patient's legal name, when one
-    other than the first is: XPN.7 (name type, HL7 table 0200) ``L``, the first one not being
-    ``L``. HL7 v2 (PID-5) reports the legal name first; a LIS that sends a maiden name (``M``)
-    or an alias (``A``) first would otherwise name the patient by it. 0 for the first."""
+    other than the first is: XPN.7 (name type, HL7 table 0200) ``L`` beside a name, the first
+    one not being ``L``. HL7 v2 (PID-5) reports the legal name first; a LIS that sends a maiden
+    name (``M``) or an alias (``A``) first would otherwise name the patient by it. A type with
+    no name (``^^^^^^L``, ``""^^^^^^L``: a template's empty slot) names no one. 0 for the
+    first."""
     if _name_type(names[0], component) == "L":
         return 0
     for index in range(1, len(names)):
-        if _name_type(names[index], component) == "L":
+        parts = names[index].split(component, 7)
+        if len(parts) > 6 and parts[6].strip().upper() == "L" and _holds_name(parts):
             return index
     return 0
 
@@ -635,6 +638,12 @@ def _name_type(name: str, component: str) -> str:
     """XPN.7 of one repetition of PID-5, in upper case ("" when not sent)."""
     parts = name.split(component, 7)
     return parts[6].strip().upper() if len(parts) > 6 else ""
+
+
+def _holds_name(parts: list[str]) -> bool:
+    """Whether an XPN split at its components holds a family name, a given name or a second
+    given name (XPN.1-3; HL7's null ``""`` is removed before)."""
+    return any(part.strip() for part in parts[:3])
 
 
 def _sent(repetitions: list[str]) -> list[str]:
