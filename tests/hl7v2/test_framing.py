@@ -7,6 +7,7 @@ import pickle
 import re
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -797,12 +798,7 @@ def test_vertical_tabs_inside_a_field_are_control_characters_not_a_frame_start(
     # comment is the neutropenia.
     note = "NTE|1||Smear reviewed." + "\x0b" * tabs + "Toxic granulation noted."
     text = message(PID, OBR, WBC, note, ANC)
-    data = b"\x0b" + text.encode() + b"\x1c\r" if framed else text.encode()
-    for block_size in (None, 1, 16, 23):
-        assert len(split(data, block_size)) == 1
-    conversion = leukoflag.convert(data)
-    assert not conversion.rejected
-    (bundle,) = conversion.bundles
+    conversion, bundle = _one_message(text, framed)
     observations = [
         e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
     ]
@@ -833,12 +829,7 @@ def test_a_vertical_tab_ending_a_field_is_a_control_character_not_a_frame_start(
     note = "NTE|1||Smear reviewed.\x0b"
     text = message(PID, OBR, WBC, note, ANC) if end == "\r" else message(PID, OBR, WBC, ANC, note)
     text = text.removesuffix("\r") + ("\r" if end == "\r" else "")
-    data = b"\x0b" + text.encode() + b"\x1c\r" if framed else text.encode()
-    for block_size in (None, 1, 16, 23):
-        assert len(split(data, block_size)) == 1
-    conversion = leukoflag.convert(data)
-    assert not conversion.rejected
-    (bundle,) = conversion.bundles
+    conversion, bundle = _one_message(text, framed)
     notes = [
         e["resource"]["note"]
         for e in bundle["entry"]
@@ -860,12 +851,7 @@ def test_a_file_separator_byte_inside_a_text_is_a_control_character_not_an_end_b
     # inside a segment'), a neutropenia left unjudged.
     note = "NTE|1||Smear reviewed\x1c toxic granulation."
     text = message(PID, OBR, WBC, note, ANC)
-    data = b"\x0b" + text.encode() + b"\x1c\r" if framed else text.encode()
-    for block_size in (None, 1, 16, 23):
-        assert len(split(data, block_size)) == 1
-    conversion = leukoflag.convert(data)
-    assert not conversion.rejected
-    (bundle,) = conversion.bundles
+    conversion, bundle = _one_message(text, framed)
     observations = [
         e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
     ]
@@ -1518,3 +1504,15 @@ def test_a_start_block_inside_a_line_before_a_header_still_starts_a_frame() -> N
     cut, second = split(data)
     assert "truncated MLLP frame" in reject(cut).reason
     assert control_ids([second]) == ["RS24-000118"]
+
+
+def _one_message(text: str, framed: bool) -> tuple[leukoflag.Conversion, dict[str, Any]]:
+    """``text`` (framed in MLLP if ``framed``) split as one message in blocks of every size the
+    framing tests use, and its conversion with its one Bundle."""
+    data = b"\x0b" + text.encode() + b"\x1c\r" if framed else text.encode()
+    for block_size in (None, 1, 16, 23):
+        assert len(split(data, block_size)) == 1
+    conversion = leukoflag.convert(data)
+    assert not conversion.rejected
+    (bundle,) = conversion.bundles
+    return conversion, bundle
