@@ -3056,3 +3056,31 @@ def test_a_malformed_observation_in_a_bundle_is_said_malformed_only(
         ("fhir.observation-malformed", "ITEM[1]/Bundle.entry[0].resource.referenceRange[0].type")
     ]
     assert conversion.bundles == [fhir.loads(fhir.dumps(bundle))]
+
+
+@pytest.mark.parametrize(
+    ("sent", "named"),
+    [("\ufeff6690-2", "byte-order mark (U+FEFF)"), ("6690-2\u200b", "zero-width space (U+200B)")],
+)
+def test_count_code_with_invisible_character_is_judged_and_said_keeping_sent_code(
+    sent: str, named: str
+) -> None:
+    observation = {
+        "resourceType": "Observation",
+        "id": "wbc1",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": sent, "display": "WBC"}]},
+        "subject": {"reference": "Patient/p1"},
+        "effectiveDateTime": "2026-11-24T08:00:00Z",
+        "valueQuantity": {"value": 2.1, "unit": "10*3/uL", "system": UCUM, "code": "10*3/uL"},
+    }
+    conversion = leukoflag.convert(json.dumps(observation))
+    assert [(f.code, f.value_per_ul) for f in conversion.findings] == [("LU", Decimal(2100))]
+    (issue,) = [i for i in conversion.issues if i.code == "fhir.code-invisible-character"]
+    assert issue.severity is Severity.WARNING
+    assert issue.location == "ITEM[1]/Observation.code.coding[0].code"
+    assert named in issue.text
+    assert "read as '6690-2'" in issue.text
+    (written,) = conversion.bundles
+    assert written["code"]["coding"][0]["code"] == sent  # flagged in place: as sent
+    assert written["interpretation"][0]["coding"][0]["code"] == "LU"

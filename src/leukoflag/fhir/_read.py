@@ -109,6 +109,16 @@ Path = tuple[str | int, ...]
 _BOM = b"\xef\xbb\xbf"
 # Bytes looked through for an object line after a first line that is no object (detect's head)
 _LOOK_AHEAD = 4096
+# characters that show nothing, pasted with a code from a file or a web page: a code holding one
+# is not the code it shows, a count so coded would go unjudged (fhir.code-invisible-character)
+_INVISIBLE_NAMES = {
+    "\ufeff": "a byte-order mark (U+FEFF)",
+    "\u200b": "a zero-width space (U+200B)",
+    "\u200c": "a zero-width non-joiner (U+200C)",
+    "\u200d": "a zero-width joiner (U+200D)",
+    "\u2060": "a word joiner (U+2060)",
+}
+_INVISIBLE = re.compile(f"[{''.join(_INVISIBLE_NAMES)}]")
 _DATE_TIME = re.compile(
     r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])"
     r"(T([01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$"
@@ -1487,6 +1497,28 @@ class _ItemReader:
             )
             return []
 
+    def visible_codes(self, code: Concept, at: str) -> Concept:
+        """``code`` with each coding's code read without the invisible characters it holds (a
+        byte-order mark or a zero-width space pasted with it: ``"\ufeff6690-2"``), said so at
+        that code: read as sent, a count would go out unjudged without a word (the sent code
+        stays in the output, as written)."""
+        read = []
+        for i, coding in enumerate(code.codings):
+            if coding.code.isascii() or not _INVISIBLE.search(coding.code):
+                read.append(coding)
+                continue
+            visible = _INVISIBLE.sub("", coding.code)
+            names = sorted({_INVISIBLE_NAMES[c] for c in _INVISIBLE.findall(coding.code)})
+            self.issue(
+                Severity.WARNING,
+                "code-invisible-character",
+                f"{at}[{i}].code",
+                f"code {quoted(coding.code)} holds {' and '.join(names)}: read as "
+                f"{quoted(visible)}",
+            )
+            read.append(replace(coding, code=visible, sent=coding.code))
+        return _new_concept(tuple(read), code.text)
+
     def malformed(self, observation: _Located, element: str, why: str) -> None:
         where = f"{observation.location}.{element}"
         if observation.path == () or self.root.get("resourceType") != "Bundle":
@@ -1931,8 +1963,11 @@ class _ItemReader:
         if codings is not None and not isinstance(codings, list):
             # a lone Coding (an XML-to-JSON singleton) would leave a count unread, unflagged, unsaid
             raise _Malformed(f"{where}.code.coding", "code.coding is not a list")
+        code = _concept(node["code"])
         if codings:
             _check_codings(codings, f"{where}.code.coding")
+            if not all(c.code.isascii() for c in code.codings):
+                code = self.visible_codes(code, f"{where}.code.coding")
         if self.repeats:
             self.unrepeated_parts(node, where)
         value, unit, value_at = self.value(node, where)
@@ -1988,7 +2023,7 @@ class _ItemReader:
         )
         return _new_lab_result(
             location=where,
-            code=_concept(node["code"]),
+            code=code,
             value=value,
             status=status,
             unit=unit,
