@@ -2814,7 +2814,7 @@ _V3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
         # a blank code: the sender's flag said nothing, and nothing said so
         ([{"coding": [{"system": _V3, "code": ""}]}], "[0].coding[0].code", "the blank code ''"),
         ([{"coding": [{"system": _V3, "code": "  "}]}], "[0].coding[0].code", "the blank code"),
-        ([{"coding": [{"system": _V3}], "text": "High"}], "[0].coding[0].code", "no code"),
+        ([{"coding": [{}], "text": "High"}], "[0].coding[0].code", "no code"),
         # malformed codings were dropped without a word, as a result code's are not
         ([{"coding": ["H"]}], "[0].coding[0]", "'H' is not a Coding"),
         ([{"coding": [{"system": _V3, "code": 5}]}], "[0].coding[0].code", "5 is not a string"),
@@ -2849,6 +2849,39 @@ def test_an_interpretation_coding_that_says_no_code_is_said_at_it(
     (output,) = conversion.bundles
     (kept,) = [e for e in output["extension"] if e["url"].endswith("/sender-interpretation")]
     assert kept["valueCodeableConcept"] == interpretation[0]
+
+
+@pytest.mark.parametrize(
+    ("coding", "said"),
+    [
+        ({"system": _V3, "display": "Low"}, f"system '{_V3}', display 'Low'"),
+        ({"display": "Critically low"}, "display 'Critically low'"),
+    ],
+)
+def test_an_interpretation_coding_without_a_code_is_valid_and_said_not_compared(
+    coding: dict[str, Any], said: str
+) -> None:
+    # valid FHIR (every element of a Coding is optional) was said to be malformed, a warning
+    observation = {
+        **_WBC_HEAD,
+        "valueQuantity": {"value": 1.2, "unit": "10^3/uL", "system": UCUM, "code": "10*3/uL"},
+        "interpretation": [{"coding": [coding]}],
+    }
+    conversion = leukoflag.convert(fhir.dumps(observation))
+    assert [f.code for f in conversion.findings] == ["LL"]
+    (issue,) = [i for i in conversion.issues if i.code.startswith("fhir.interpretation")]
+    assert (issue.code, issue.severity, issue.location) == (
+        "fhir.interpretation-coding-uncoded",
+        Severity.INFORMATION,
+        "ITEM[1]/Observation.interpretation[0].coding[0]",
+    )
+    assert issue.text == (
+        f"the interpretation coding has no code ({said}): kept as sent, and not compared with "
+        "the computed code, as only a code is"
+    )
+    (output,) = conversion.bundles
+    (kept,) = [e for e in output["extension"] if e["url"].endswith("/sender-interpretation")]
+    assert kept["valueCodeableConcept"] == {"coding": [coding]}
 
 
 @pytest.mark.parametrize("system", ["", "  "])

@@ -2230,9 +2230,10 @@ class _ItemReader:
     ) -> list[Coding]:
         """The flags of ``interpretation`` (at ``at``) with those of a blank or absent system
         read as sent without one (compared as table 0078's, as a coding without a system is);
-        each coding that is no JSON object, has no code or a blank one, or a ``system`` or
+        each coding that is no JSON object, is empty or has a blank code, or a ``system`` or
         ``code`` that is not a string is said at it (``fhir.interpretation-coding-malformed``):
-        kept as sent, and not compared with the computed code."""
+        kept as sent, and not compared with the computed code; one without a code but with a
+        system or display, valid FHIR, likewise (``fhir.interpretation-coding-uncoded``)."""
         read: list[Coding] = []
         index = 0
         for number, concept in enumerate(interpretation):
@@ -2252,6 +2253,16 @@ class _ItemReader:
                 system, code = coding.get("system"), coding.get("code")
                 if code is not None and not isinstance(code, str):
                     self._flag_malformed(f"{coding_at}.code", f"{quoted(code)} is not a string")
+                elif code is None and coding and (system is None or isinstance(system, str)):
+                    # valid FHIR (a Coding's elements are all optional): not malformed, but
+                    # nothing to compare (a display is no code: 'Low' may mean L, LU or LL)
+                    self.issue(
+                        Severity.INFORMATION,
+                        "interpretation-coding-uncoded",
+                        coding_at,
+                        f"the interpretation coding has no code ({_uncoded(coding)}): kept as "
+                        "sent, and not compared with the computed code, as only a code is",
+                    )
                 elif not flag.code.strip():
                     shown = "no code" if code is None else f"the blank code {quoted(code)}"
                     self._flag_malformed(f"{coding_at}.code", f"the coding has {shown}")
@@ -2842,6 +2853,15 @@ def _kept_sender_flags(node: dict[str, Any]) -> tuple[Coding, ...] | None:
     if not kept and not any(e.get("url") == EXPLANATION for e in sent):
         return None
     return tuple(c for e in kept for c in _concept(e.get("valueCodeableConcept")).codings)
+
+
+def _uncoded(coding: dict[str, Any]) -> str:
+    """What an interpretation coding without a code sends instead (``display 'Low'``)."""
+    sent = [f"{key} {quoted(coding[key])}" for key in ("system", "display") if key in coding]
+    others = len(coding) - len(sent)
+    if others:
+        sent.append(f"{others} other element{'s' if others > 1 else ''}")
+    return ", ".join(sent)
 
 
 def _article(word: str) -> str:
