@@ -595,6 +595,31 @@ def test_explain_says_an_anc_of_leukoflags_own_output_read_back_was_derived(
     assert re.search(r"\n +derived +by leukoflag, read back from its own output\n", anc), text
 
 
+def test_explain_labels_an_anc_of_leukoflags_own_output_read_back_derived_in_its_row(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # the same order's HL7 v2 row says 'ANC  (derived)  →'; its Bundle read back said
+    # 'ANC  484 cells/µL  →' as if the lab had measured it, the label only in a detail line
+    message = (
+        oru("E-9", sex="M", birth="19610719", wbc="2.2", wbc_unit="K/uL")
+        .replace(
+            b"OBX|3|NM|751-8^Neutrophils [#/volume] in Blood by Automated count^LN||3.9",
+            b"OBX|3|NM|770-8^Neutrophils/100 leukocytes in Blood by Automated count^LN||22",
+        )
+        .replace(b"|22|10*3/uL^^UCUM|1.8-7.7|", b"|22|%|40-75|")
+    )
+    (tmp_path / "order.hl7").write_bytes(message)
+    (bundle,) = api.convert(message).bundles
+    (tmp_path / "out.json").write_bytes(fhir.dumps(bundle))
+    sent = leukoflag("explain", "order.hl7").stdout.decode()
+    assert re.search(r"/ANC\[derived\] +ANC +\(derived\) +→ +484 cells/µL +→ +LL\n", sent), sent
+    text = leukoflag("explain", "out.json").stdout.decode()
+    (anc,) = [line for line in text.splitlines() if "  ANC  " in line]
+    assert re.search(r"ANC +484 cells/µL \(derived\) +→ +484 cells/µL +→ +LL$", anc), anc
+    (wbc,) = [line for line in text.splitlines() if "  WBC  " in line]
+    assert "(derived)" not in wbc
+
+
 def test_explain_skips_rejection_records_named_by_a_glob_as_convert_does(
     leukoflag: Runner, tmp_path: Path
 ) -> None:

@@ -69,6 +69,8 @@ class _Item:
     evaluations: dict[str, Evaluation]
     # convert's Issues of the item (reading, flagging, writing), shown on the count they are at
     issues: tuple[Issue, ...] = ()
+    # the results that are an ANC leukoflag derived and wrote, read back from its own output
+    derived: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +176,9 @@ def _read(stream: BinaryIO, settings: Settings, source: str) -> Iterator[_Item |
                 if found is not None and found.finding is not None:
                     finding = replace(found.finding, derived=True)
                     evaluations[location] = replace(found, finding=finding)
-            yield _Item(entry.location, title, entry.groups, evaluations, outcome.issues)
+            yield _Item(
+                entry.location, title, entry.groups, evaluations, outcome.issues, entry.derived
+            )
     else:
         # convert's own rejection (none for a blank input): the same reason, and a large file
         # (a day's log named by mistake) is read in blocks, not into memory whole
@@ -223,6 +227,8 @@ def _write_item(out: TextIO, item: _Item) -> None:
                     others += 1
                     continue
                 written = line_text(shortened(_as_written(result)))
+                if result.location in item.derived:  # as an ANC derived from a message is
+                    written = f"{written} (derived)"
                 flags = tuple([flag.code for flag in result.sender_flags])
                 rows.append(_row(found, written, more.get(result.location, ()), flags))
             rows.extend(derived.pop(order.location, ()))
