@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from leukoflag.model import Concept, Specimen
+from leukoflag.model import Concept, Specimen, Timestamp
 
-__all__ = ["code_key", "specimen_key", "utc_instant"]
+__all__ = ["code_key", "specimen_key", "time_after", "utc_instant"]
+
+_SECONDS_OFFSET = len("2026-11-24T08:30:00-05:00")  # a time to the second with its offset
 
 
 def utc_instant(fhir_time: str) -> str:
@@ -31,6 +33,25 @@ def utc_instant(fhir_time: str) -> str:
         return moment.astimezone(dt.UTC).isoformat()
     except OverflowError:
         return fhir_time
+
+
+def time_after(time: Timestamp, other: Timestamp) -> bool:
+    """Whether ``time`` is known to be after ``other``: both with a time of day and an offset
+    compared as instants (the usual two, to the second in one offset, as text), else by their
+    days when either is a date (a month or a year is its first day: '2026-11' is not after
+    '2026-11-24'); a time without offset, or one not read, is not known to be."""
+    first, second = time.fhir, other.fhir
+    if len(first) == len(second) == _SECONDS_OFFSET and first[19:] == second[19:]:
+        return first > second
+    if "T" not in first or "T" not in second:
+        return time.day > other.day
+    try:
+        one, two = dt.datetime.fromisoformat(first), dt.datetime.fromisoformat(second)
+    except ValueError:  # a leap second, :60
+        return False
+    if one.tzinfo is None or two.tzinfo is None:
+        return False
+    return one > two
 
 
 def code_key(concept: Concept) -> tuple[tuple[str, str], ...] | str:

@@ -3117,3 +3117,55 @@ def test_count_code_with_invisible_character_is_judged_and_said_keeping_sent_cod
     (written,) = conversion.bundles
     assert written["code"]["coding"][0]["code"] == sent  # flagged in place: as sent
     assert written["interpretation"][0]["coding"][0]["code"] == "LU"
+
+
+@pytest.mark.parametrize(
+    ("effective", "issued", "at", "said"),
+    [
+        # drawn the day after it was issued: a wrong date
+        (
+            {"effectiveDateTime": "2026-11-25T07:10:00-05:00"},
+            "2026-11-24T09:00:00-05:00",
+            "effectiveDateTime",
+            (
+                "effectiveDateTime '2026-11-25T07:10:00-05:00' is after its issued "
+                "'2026-11-24T09:00:00-05:00': "
+            ),
+        ),
+        # 15:00 UTC is after 09:00 -05:00 (14:00 UTC): a period's start, in another offset
+        (
+            {"effectivePeriod": {"start": "2026-11-24T15:00:00Z"}},
+            "2026-11-24T09:00:00-05:00",
+            "effectivePeriod.start",
+            (
+                "effectivePeriod.start '2026-11-24T15:00:00Z' is after its issued "
+                "'2026-11-24T09:00:00-05:00': "
+            ),
+        ),
+    ],
+)
+def test_an_effective_time_after_the_result_was_issued_is_said_at_it(
+    effective: dict[str, Any], issued: str, at: str, said: str
+) -> None:
+    head = {k: v for k, v in _WBC_HEAD.items() if k != "effectiveDateTime"}
+    observation = {
+        **head,
+        **effective,
+        "issued": issued,
+        "valueQuantity": {"value": 1.2, "unit": "10^3/uL", "system": UCUM, "code": "10*3/uL"},
+    }
+    conversion = leukoflag.convert(fhir.dumps(observation))
+    assert [f.code for f in conversion.findings] == ["LL"]  # judged as sent
+    (issue,) = [i for i in conversion.issues if i.code == "fhir.result-time-after-report"]
+    assert (issue.severity, issue.location) == (Severity.WARNING, f"ITEM[1]/Observation.{at}")
+    assert issue.text.startswith(said)
+
+
+def test_an_effective_time_before_the_result_was_issued_in_another_offset_is_not_said() -> None:
+    observation = {
+        **_WBC_HEAD,  # 07:10 -05:00 is 12:10 UTC
+        "issued": "2026-11-24T12:30:00Z",
+        "valueQuantity": {"value": 1.2, "unit": "10^3/uL", "system": UCUM, "code": "10*3/uL"},
+    }
+    conversion = leukoflag.convert(fhir.dumps(observation))
+    assert "fhir.result-time-after-report" not in [i.code for i in conversion.issues]

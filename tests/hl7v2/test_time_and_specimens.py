@@ -488,3 +488,40 @@ def test_unknown_role_in_a_later_repetition_is_an_issue() -> None:
     read_message = read(message(PID, OBR, WBC, spm))
     assert issue(read_message, "hl7v2.specimen-role-unknown").location == "MSG[1]/SPM[1]-11"
     assert read_message.groups[0].orders[0].specimens[0].is_control is False
+
+
+@pytest.mark.parametrize(
+    ("drawn", "after"),
+    [
+        # MSH-7 is 2026-11-24 09:10:47 -05:00 and OBR-22 09:05 -05:00: a draw the next day
+        ("20261125080500-0500", "MSH-7 '20261124091047-0500'"),
+        # between OBR-22 (results reported) and MSH-7 (message made)
+        ("20261124090700-0500", "OBR-22 '20261124090500-0500'"),
+        # a date only, after the message's day
+        ("20261201", "MSH-7 '20261124091047-0500'"),
+    ],
+)
+def test_a_draw_time_after_the_report_is_said_at_obx_14(drawn: str, after: str) -> None:
+    read_message = read(message(PID, OBR, WBC.replace("20261124080500-0500", drawn)))
+    said = issue(read_message, "hl7v2.result-time-after-report")
+    assert (said.severity, said.location) == (Severity.WARNING, "MSG[1]/OBX[1]-14")
+    assert said.text.startswith(f"OBX-14 '{drawn}' is after {after}: ")
+    assert "a clock or a date is wrong" in said.text
+    # judged as sent: the count is not lost
+    (finding,) = leukoflag.convert(
+        message(PID, OBR, WBC.replace("20261124080500-0500", drawn))
+    ).findings
+    assert finding.code == "L"
+
+
+@pytest.mark.parametrize(
+    "drawn",
+    [
+        "20261124080500-0500",  # before both
+        "20261124100500-0400",  # 09:05 -05:00: the report's own time, not after it
+        "202611",  # a month: any day of it, the 24th too
+    ],
+)
+def test_a_draw_time_not_after_the_report_is_not_said(drawn: str) -> None:
+    read_message = read(message(PID, OBR, WBC.replace("20261124080500-0500", drawn)))
+    assert "hl7v2.result-time-after-report" not in codes(read_message.issues)

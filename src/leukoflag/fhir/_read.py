@@ -27,6 +27,7 @@ from leukoflag._ages import age_fit
 from leukoflag._construct import constructor
 from leukoflag._quote import defect, quoted
 from leukoflag._range_text import age_group, age_span, ages_of, read_range_text
+from leukoflag._result_keys import time_after
 from leukoflag._value_text import leading_number, names_unit
 from leukoflag.detect import values_then_object
 from leukoflag.errors import UnitError
@@ -1911,6 +1912,8 @@ class _ItemReader:
         dated = drawn(effective, lambda: own or self.order_specimens(), self.order_time, None)
         # drawn on or before it was issued: its date when nothing else gives one (as MSH-7)
         issued = self.timestamp(resource.get("issued"), f"{where}.issued")
+        if effective is not None and (issued or self.order_issued or self.sent):
+            self.drawn_after(resource, where, effective, issued)
         issued = issued or self.order_issued or self.sent
         dated = dated or issued
         shared = _new_shared(
@@ -2367,6 +2370,29 @@ class _ItemReader:
             # a Timing's events say when it was drawn: the first, as a Period's start
             return self.timestamp(events[0], f"{where}.effectiveTiming.event[0]")
         return None
+
+    def drawn_after(
+        self, resource: dict[str, Any], where: str, effective: Timestamp, issued: Timestamp | None
+    ) -> None:
+        """Say an Observation's effective[x] after its ``issued``, its report's or the message
+        Bundle's timestamp: blood is drawn before its result is reported, so a clock or a date
+        is wrong (the age and which result is the latest are taken from it as sent)."""
+        for later, what in (
+            (issued, "its issued"),
+            (self.order_issued, "its report's issued"),
+            (self.sent, "the message Bundle's timestamp"),
+        ):
+            if later is not None and time_after(effective, later):
+                sent = _effective_element(resource)
+                self.issue(
+                    Severity.WARNING,
+                    "result-time-after-report",
+                    f"{where}.{sent}",
+                    f"{sent} {quoted(effective.text)} is after {what} {quoted(later.text)}: "
+                    "blood is drawn before its result is reported, so a clock or a date is "
+                    "wrong; read as sent (the age is taken on it)",
+                )
+                return
 
     def panel_time(self, member: dict[str, Any]) -> Timestamp | None:
         """The effective[x] of the panel whose hasMember names ``member`` (or of the panel that
@@ -2853,6 +2879,17 @@ def _kept_sender_flags(node: dict[str, Any]) -> tuple[Coding, ...] | None:
     if not kept and not any(e.get("url") == EXPLANATION for e in sent):
         return None
     return tuple(c for e in kept for c in _concept(e.get("valueCodeableConcept")).codings)
+
+
+def _effective_element(resource: dict[str, Any]) -> str:
+    """The element an Observation's effective time was read from (see Reader.effective)."""
+    for key in ("effectiveDateTime", "effectiveInstant"):
+        if key in resource:
+            return key
+    period = resource.get("effectivePeriod")
+    if isinstance(period, dict):
+        return "effectivePeriod.start" if "start" in period else "effectivePeriod.end"
+    return "effectiveTiming.event[0]"
 
 
 def _uncoded(coding: dict[str, Any]) -> str:

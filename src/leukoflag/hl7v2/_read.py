@@ -25,7 +25,7 @@ from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
 from leukoflag._identifier_types import identifier_types
 from leukoflag._quote import listed, quoted
-from leukoflag._result_keys import code_key, specimen_key, utc_instant
+from leukoflag._result_keys import code_key, specimen_key, time_after, utc_instant
 from leukoflag.hl7v2._charset import Decoded, decode_message
 from leukoflag.hl7v2._er7 import (
     DEFAULT,
@@ -849,6 +849,7 @@ class _Reader:
         "implicit_orders",
         "issues",
         "location",
+        "message_time",
         "new_issue",
         "new_result",
         "note_target",
@@ -898,6 +899,7 @@ class _Reader:
         # The last OBX-14 and OBX-19 reused from it, and their texts (see _obx_time).
         self.effective_text = self.analysis_text = ""
         self.effective: Timestamp | None = None
+        self.message_time: Timestamp | None = None  # MSH-7
         self.analysis_time: Timestamp | None = None
         self.new_result = _new_lab_result
         self.new_issue = _new_issue
@@ -968,7 +970,7 @@ class _Reader:
         universal_ids = [
             self._hd_universal(msh[n], where, n) if n in composite else "" for n in (3, 4, 5, 6)
         ]
-        timestamp = self._time(msh[7], where, 7)
+        timestamp = self.message_time = self._time(msh[7], where, 7)
         unheld = ""
         if timestamp is None and self.times.get(msh[7], (None, ""))[1] == UNHOLDABLE:
             # not read, but MSH-7 as sent keys the ids, as it did before it was refused
@@ -2511,6 +2513,8 @@ class _Reader:
                 effective = self.effective
             else:
                 effective = self._obx_time(taken, location, 14)
+                if effective is not None:  # a time unlike the last OBX's: once a message
+                    self._drawn_after(effective, order, location)
         if analysed := fields[19]:
             if analysed == self.analysis_text:
                 analysis_time = self.analysis_time
@@ -2749,6 +2753,24 @@ class _Reader:
         else:
             self.analysis_text, self.analysis_time = text, parsed[0]
         return parsed[0]
+
+    def _drawn_after(self, effective: Timestamp, order: _OrderDraft, location: str) -> None:
+        """Say an OBX-14 after the message time (MSH-7) or its order's report time (OBR-22): the
+        blood is drawn before its result is reported, so a clock or a date is wrong (the age
+        and which result is the latest are taken from it as sent)."""
+        later, field = self.message_time, "MSH-7"
+        if later is None or not time_after(effective, later):
+            later, field = order.fields.get("issued"), "OBR-22"
+            if later is None or not time_after(effective, later):
+                return
+        self._issue(  # rare
+            Severity.WARNING,
+            "hl7v2.result-time-after-report",
+            f"{location}-14",
+            f"OBX-14 {quoted(effective.text)} is after {field} {quoted(later.text)}: blood is "
+            "drawn before its result is reported, so a clock or a date is wrong; read as sent "
+            "(the age is taken on it)",
+        )
 
     def _effective_instead(self, location: str) -> None:
         """Completes the hl7v2.timestamp-invalid Issue of an OBX-14 left out with the time the
