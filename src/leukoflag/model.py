@@ -214,6 +214,12 @@ class Identifier:
     system: str = ""
     type_code: str = ""
     assigner: str = ""
+    # CX.7 effective and CX.8 expiration date (PID-2/3/4), as ``Identifier.period``, and the
+    # CX's location (``MSG[1]/PID[1]-3[2]``) for the Issues about them. Neither compared nor in
+    # repr: the identifier is the same (a PID matches another by it), and fhir._ids hashes repr.
+    period_start: Timestamp | None = field(default=None, compare=False, repr=False)
+    period_end: Timestamp | None = field(default=None, compare=False, repr=False)
+    location: str = field(default="", compare=False, repr=False)
 
 
 # --------------------------------------------------------------------------- result values

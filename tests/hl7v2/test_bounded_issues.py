@@ -30,21 +30,21 @@ def _found(conv: leukoflag.Conversion, code: str) -> list[tuple[str, str]]:
 
 
 def test_the_parts_not_carried_of_a_pid_3_of_thousands_of_repetitions_are_six_issues() -> None:
-    # An MPI feed listing every identifier it ever gave the patient, each with its effective
-    # date (CX.7, not carried): 20,000 hl7v2.component-unmapped Issues, one per repetition
-    repetitions = "~".join(f"M{n}^^^RIVERSIDE^MR^^20200101" for n in range(_MANY))
+    # An MPI feed listing every identifier it ever gave the patient, each with the facility
+    # that assigned it (CX.6, not carried): 20,000 hl7v2.component-unmapped Issues, one each
+    repetitions = "~".join(f"M{n}^^^RIVERSIDE^MR^CORELAB" for n in range(_MANY))
     conv = leukoflag.convert(message(_pid(3, repetitions), OBR, WBC))
     assert _found(conv, "hl7v2.component-unmapped") == [
-        ("MSG[1]/PID[1]-3.7", "PID-3.7 is not carried: '20200101'"),
+        ("MSG[1]/PID[1]-3.6", "PID-3.6 is not carried: 'CORELAB'"),
         *(
-            (f"MSG[1]/PID[1]-3[{n}].7", f"PID-3[{n}].7 is not carried: '20200101'")
+            (f"MSG[1]/PID[1]-3[{n}].6", f"PID-3[{n}].6 is not carried: 'CORELAB'")
             for n in range(2, 6)
         ),
         (
-            "MSG[1]/PID[1]-3[6].7",
+            "MSG[1]/PID[1]-3[6].6",
             (
-                "19,995 more components of PID-3 are not carried: PID-3[6].7, PID-3[7].7, "
-                "PID-3[8].7 and 19,992 more"
+                "19,995 more components of PID-3 are not carried: PID-3[6].6, PID-3[7].6, "
+                "PID-3[8].6 and 19,992 more"
             ),
         ),
     ]
@@ -406,9 +406,9 @@ def test_seven_z_segments_are_five_said_and_two_counted() -> None:
 
 
 def test_the_sixth_part_not_carried_of_a_pid_3_is_said_with_its_value() -> None:
-    repetitions = "~".join(f"M{n}^^^RIVERSIDE^MR^^2020010{n}" for n in range(1, 7))
+    repetitions = "~".join(f"M{n}^^^RIVERSIDE^MR^LAB{n}" for n in range(1, 7))
     conv = leukoflag.convert(message(_pid(3, repetitions), OBR, WBC))
     assert _found(conv, "hl7v2.component-unmapped")[5] == (
-        "MSG[1]/PID[1]-3[6].7",
-        "PID-3[6].7 is not carried: '20200106'",
+        "MSG[1]/PID[1]-3[6].6",
+        "PID-3[6].6 is not carried: 'LAB6'",
     )

@@ -1544,3 +1544,65 @@ def test_orc_9_of_a_new_order_without_a_service_request_is_an_issue() -> None:
             "ServiceRequest (the message has no PID)"
         ),
     )
+
+
+# PID-3 with CX.7 (effective date) and CX.8 (expiration date): a state driver's licence valid
+# from 2019-03-01 to 2027-03-01 beside the MRN. V2-to-FHIR IG CX[Identifier]: Identifier.period.
+PID_DATED = (
+    "PID|1||MRN100871^^^RIVERSIDE^MR~D4410287^^^IL^DL^^20190301^20270301||OKAFOR^DANIEL^C||"
+    "19610719|M"
+)
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_pid_3_cx_7_and_cx_8_are_the_identifiers_period(version: Literal["R4", "R5"]) -> None:
+    bundle, conversion = _convert(message(PID_DATED, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
+    (patient,) = _resources(bundle, "Patient")
+    mrn, licence = patient["identifier"]
+    assert "period" not in mrn
+    assert licence["value"] == "D4410287"
+    assert licence["period"] == {"start": "2019-03-01", "end": "2027-03-01"}
+    assert _unmapped_at(conversion, "MSG[1]/PID[1]-3") == []
+
+
+def test_pid_3_cx_7_alone_is_the_period_start() -> None:
+    pid = PID_DATED.replace("^20270301", "")
+    bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["identifier"][1]["period"] == {"start": "2019-03-01"}
+    assert _unmapped_at(conversion, "MSG[1]/PID[1]-3") == []
+
+
+def test_pid_3_cx_8_that_is_no_date_is_an_issue_at_its_component() -> None:
+    pid = PID_DATED.replace("20270301", "20271301")  # month 13
+    bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["identifier"][1]["period"] == {"start": "2019-03-01"}
+    assert [
+        (i.code, i.location) for i in conversion.issues if i.location.startswith("MSG[1]/PID[1]-3")
+    ] == [("hl7v2.timestamp-invalid", "MSG[1]/PID[1]-3[2].8")]
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_pid_3_cx_8_before_cx_7_is_left_out_rather_than_an_inverted_period(
+    version: Literal["R4", "R5"],
+) -> None:
+    pid = PID_DATED.replace("20190301^20270301", "20270301^20190301")
+    bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["identifier"][1]["period"] == {"start": "2027-03-01"}
+    assert [
+        (i.severity, i.code, i.location, i.text)
+        for i in conversion.issues
+        if i.location.startswith("MSG[1]/PID[1]-3")
+    ] == [
+        (
+            leukoflag.Severity.WARNING,
+            "fhir.period-inverted",
+            "MSG[1]/PID[1]-3[2].8",
+            (
+                "PID-3[2].8 '20190301' (expiration date) is before PID-3[2].7 '20270301' "
+                "(effective date), which a FHIR Period cannot say: PID-3[2].8 not written"
+            ),
+        )
+    ]

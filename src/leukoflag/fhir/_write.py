@@ -40,6 +40,7 @@ from leukoflag.model import (
     Concept,
     Evaluation,
     Finding,
+    Identifier,
     Issue,
     LabResult,
     Message,
@@ -411,7 +412,13 @@ class _Writer:
     def patient(self, patient: Patient) -> str:
         resource, url = self.new("Patient", patient.location)
         if patient.identifiers:
-            resource["identifier"] = [el.identifier(i) for i in patient.identifiers if i.value]
+            resource["identifier"] = [
+                self.identifier_period(el.identifier(i), i)
+                if i.period_start is not None or i.period_end is not None
+                else el.identifier(i)
+                for i in patient.identifiers
+                if i.value
+            ]
         if patient.family or patient.given:
             name: dict[str, Any] = {}
             if patient.family:
@@ -524,6 +531,36 @@ class _Writer:
         if visit.assigned_location:
             resource["location"] = [{"location": {"display": visit.assigned_location}}]
         return url
+
+    def identifier_period(self, out: dict[str, Any], identifier: Identifier) -> dict[str, Any]:
+        """CX.7 and CX.8 as ``Identifier.period`` (V2-to-FHIR IG CX[Identifier]); an expiration
+        before the effective date is left out (FHIR per-1), as OBR-8 before OBR-7 is."""
+        start = el.date_time(identifier.period_start)
+        end = el.date_time(identifier.period_end)
+        if end is not None and start is not None and _ends_before(end, start):
+            assert identifier.period_start is not None
+            assert identifier.period_end is not None
+            at = identifier.location
+            name = at.rsplit("/", 1)[-1].split("[", 1)[0]  # PID
+            field = at.rsplit("]-", 1)[-1]
+            self.issue(
+                Severity.WARNING,
+                "period-inverted",
+                f"{at}.8",
+                f"{name}-{field}.8 {quoted(identifier.period_end.text)} (expiration date) is "
+                f"before {name}-{field}.7 {quoted(identifier.period_start.text)} (effective "
+                f"date), which a FHIR Period cannot say: {name}-{field}.8 not written",
+            )
+            end = None
+        period = {"start": start} if start is not None else {}
+        if end is not None:
+            period["end"] = end
+        if period:  # Identifier's element order: … value, period, assigner
+            assigner = out.pop("assigner", None)
+            out["period"] = period
+            if assigner is not None:
+                out["assigner"] = assigner
+        return out
 
     def visit_period(self, resource: dict[str, Any], visit: Visit) -> None:
         """PV1-44 and PV1-45 as the Encounter's ``period`` (R4) or ``actualPeriod`` (R5): V2-to-FHIR

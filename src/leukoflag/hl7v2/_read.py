@@ -1394,8 +1394,12 @@ class _Reader:
                     if found is not None:
                         if found.type_code and found.type_code not in identifier_types():
                             self._identifier_type(found.type_code, location, number, count)
+                        if repetition.count(d.component) > 5:  # CX.7 or CX.8 may be sent
+                            found = self._identifier_period(
+                                found, repetition, location, number, count
+                            )
                         identifiers.append(found)
-                    self._parts_unmapped(repetition, "CX", location, number, count)
+                    self._parts_unmapped(repetition, "CXD", location, number, count)
             if problems:
                 self._field_problems(problems, location, number)
         family = ""
@@ -1463,6 +1467,21 @@ class _Reader:
         self.order = None
         self.specimen = None
         self.note_target = self.group.patient_notes
+
+    def _identifier_period(
+        self, found: Identifier, repetition: str, location: str, number: int, count: int
+    ) -> Identifier:
+        """CX.7 (effective date) and CX.8 (expiration date) of a PID-2/3/4 identifier: the
+        V2-to-FHIR IG CX[Identifier] maps them to ``Identifier.period.start`` and ``.end``. One
+        that is no date is an Issue at its component (``PID-3[2].7``)."""
+        parts = repetition.split(self.delimiters.component, 8)
+        at = f"{number}[{count}]" if count > 1 else str(number)
+        start = self._time(parts[6].strip(), location, f"{at}.7") if parts[6].strip() else None
+        sent_end = parts[7].strip() if len(parts) > 7 else ""
+        end = self._time(sent_end, location, f"{at}.8") if sent_end else None
+        if start is None and end is None:
+            return found
+        return replace(found, period_start=start, period_end=end, location=f"{location}-{at}")
 
     def _pid_later(self, patient: Patient, fields: list[str], location: str) -> Patient:
         """The fields of a PID sent longer than PID-10: PID-11 addresses, PID-13/14 phone

@@ -298,6 +298,7 @@ def telecom_parts(field: str, delimiters: Delimiters, codec: str, problems: list
 # is unread. A component in the second set is read from its first subcomponent only (FN, HD).
 _READ_PARTS: dict[str, tuple[frozenset[int], frozenset[int]]] = {
     "CX": (frozenset({1, 4, 5}), frozenset({5})),  # ID, assigning authority (HD), type
+    "CXD": (frozenset({1, 4, 5, 7, 8}), frozenset({5})),  # PID-2/3/4: CX.7-8 the period too
     "XPN": (frozenset(range(1, 7)), frozenset({1})),  # family (FN.1) … degree; 4-6: person_name
     "XCN": (frozenset(range(1, 8)), frozenset({2})),  # ID, family (FN.1) … degree
     "PL": (frozenset({1, 2, 3, 4, 7, 8, 9}), frozenset({4})),  # facility: the HD namespace
@@ -319,7 +320,7 @@ def unread_parts(field: str, kind: str, delimiters: Delimiters) -> tuple[tuple[s
     if kind == "CWE":
         return cwe_unread(parts)
     read, first_only = _READ_PARTS[kind]
-    if kind in ("CX", "EI") and not parts[0].strip():  # no ID: no Identifier, nothing carried
+    if kind in ("CX", "CXD", "EI") and not parts[0].strip():  # no ID: nothing carried
         return tuple((str(at), part) for at, part in enumerate(parts, 1) if part.strip())
     unread: list[tuple[str, str]] = []
     for number, part in enumerate(parts, 1):
@@ -333,7 +334,7 @@ def unread_parts(field: str, kind: str, delimiters: Delimiters) -> tuple[tuple[s
                 for at, sub in enumerate(part.split(subcomponent)[1:], 2)
                 if sub.strip()
             )
-        elif kind == "CX" and number == 4 and subcomponent in part:
+        elif kind[:2] == "CX" and number == 4 and subcomponent in part:
             unread.extend((f"4.{at}", text) for at, text in _hd_unread(part.split(subcomponent)))
     if kind == "EI" and len(parts) > 2:  # EI.2-4 are an HD: namespace, universal ID, its type
         unread.extend((str(at + 1), text) for at, text in _hd_unread(parts[1:]))
