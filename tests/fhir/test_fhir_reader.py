@@ -3169,3 +3169,46 @@ def test_an_effective_time_before_the_result_was_issued_in_another_offset_is_not
     }
     conversion = leukoflag.convert(fhir.dumps(observation))
     assert "fhir.result-time-after-report" not in [i.code for i in conversion.issues]
+
+
+@pytest.mark.parametrize(
+    ("died", "said"),
+    [
+        ("1960-11-25T06:12:00-05:00", "1960-11-25T06:12:00-05:00"),  # a year's digit mistyped
+        ("1960", "1960"),
+    ],
+)
+def test_a_patient_who_died_before_birth_is_said_as_for_hl7_v2_and_passed_through(
+    died: str, said: str
+) -> None:
+    # the same patient as PID-7 19610719 with PID-29 before it, which HL7 v2 input warns of
+    # (fhir.death-before-birth): in FHIR input he passed through without a word
+    patient = (
+        '{"resourceType": "Patient", "id": "pt-318", "gender": "male", "birthDate": "1961-07-19",'
+        ' "deceasedDateTime": "DIED"}'
+    ).replace("DIED", died)
+    conversion = leukoflag.convert(child_cbc(patient=patient))
+    (said_issue,) = (i for i in conversion.issues if i.code == "fhir.death-before-birth")
+    assert said_issue.severity.value == "warning"
+    assert said_issue.location == "ITEM[1]/Bundle.entry[0].resource.deceasedDateTime"
+    assert said_issue.text == (
+        f"deceasedDateTime {said} is before birthDate 1961-07-19: one of them is wrong, and "
+        "which is not known; the Patient passed through unchanged"
+    )
+    (bundle,) = conversion.bundles
+    (written,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Patient"
+    ]
+    assert (written["birthDate"], written["deceasedDateTime"]) == ("1961-07-19", died)
+
+
+@pytest.mark.parametrize("died", ["1961-07-19T23:15:00-05:00", "1961", "2026-11-25"])
+def test_a_patient_who_died_on_or_after_the_day_of_birth_is_read_without_a_word(
+    died: str,
+) -> None:
+    patient = (
+        '{"resourceType": "Patient", "id": "pt-318", "gender": "male", "birthDate": "1961-07-19",'
+        ' "deceasedDateTime": "DIED"}'
+    ).replace("DIED", died)
+    conversion = leukoflag.convert(child_cbc(patient=patient))
+    assert "fhir.death-before-birth" not in {i.code for i in conversion.issues}

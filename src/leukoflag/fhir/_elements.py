@@ -8,6 +8,7 @@ here is a template that is copied, never handed out); none mutates its input.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable
 from decimal import Decimal
@@ -437,6 +438,27 @@ def checked_date_time(text: str) -> str | None:
     or None. :func:`date_time` without the call around it, for the writer's per-OBX path."""
     text = _with_seconds(text)
     return text if _DATE_TIME.match(text) else None
+
+
+def ends_before(end: str, start: str) -> bool:
+    """Whether the FHIR dateTime ``end`` is surely before ``start``: both times of day (compared
+    as instants, offsets applied) or both dates at the same precision; else they may overlap."""
+    if "T" in end and "T" in start:
+        try:
+            return dt.datetime.fromisoformat(end) < dt.datetime.fromisoformat(start)
+        except ValueError:  # a leap second (:60), valid in FHIR, unknown to datetime
+            return False
+    return "T" not in end and "T" not in start and len(end) == len(start) and end < start
+
+
+def died_before_birth(died: str, birth: str) -> bool:
+    """Whether the FHIR dateTime ``died`` is surely before ``birth``: as instants when both have
+    a time of day, else by their dates at the precision both have (1960 is before 1961-07-19;
+    a death on the day of birth is not before it)."""
+    if "T" in died and "T" in birth:
+        return ends_before(died, birth)
+    common = min(len(died), len(birth), 10)
+    return died[:common] < birth[:common]
 
 
 def instant(stamp: Timestamp | None) -> str | None:

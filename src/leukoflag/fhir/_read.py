@@ -45,6 +45,7 @@ from leukoflag.fhir._elements import (
     UNIT_ORIGINAL_TEXT_SENT,
     derived_before,
     derived_status,
+    died_before_birth,
     supplied_range,
 )
 from leukoflag.fhir._json import dumps, loads_noting_repeats, loads_written, plain
@@ -3620,6 +3621,8 @@ def _patient(resource: dict[str, Any], location: str, reader: _ItemReader) -> Pa
         birth = None
     if birth is not None and isinstance(resource.get("_birthDate"), dict):
         birth = _birth_time(resource["_birthDate"], birth)
+    if birth is not None and "deceasedDateTime" in resource:
+        _death_before_birth(resource["deceasedDateTime"], birth, location, reader)
     return _new_patient(
         location=location,
         identifiers=tuple(i for i in map(_identifier, identifiers) if i),
@@ -3629,6 +3632,21 @@ def _patient(resource: dict[str, Any], location: str, reader: _ItemReader) -> Pa
         sex=gender if gender in _GENDERS else "unknown",
         sex_text=gender,
     )
+
+
+def _death_before_birth(sent: Any, birth: Timestamp, location: str, reader: _ItemReader) -> None:
+    """``fhir.death-before-birth`` at ``deceasedDateTime`` when it is surely before the birth
+    date (and time), as the writer says of an HL7 v2 PID-29 before PID-7: one of them is wrong,
+    and which is not known. The Patient passes through as sent."""
+    died = _timestamp(sent)
+    if died is not None and died_before_birth(died.fhir, birth.fhir):
+        reader.issue(
+            Severity.WARNING,
+            "death-before-birth",
+            f"{location}.deceasedDateTime",
+            f"deceasedDateTime {died.fhir} is before birthDate {birth.fhir}: one of them is "
+            "wrong, and which is not known; the Patient passed through unchanged",
+        )
 
 
 def _birth_time(element: dict[str, Any], birth: Timestamp) -> Timestamp:

@@ -13,7 +13,6 @@ URLs (strings), not reference dicts, and what it caches between messages are tem
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -24,6 +23,8 @@ from leukoflag._quote import quoted
 from leukoflag._version import __version__
 from leukoflag.errors import UnitError
 from leukoflag.fhir import _elements as el
+from leukoflag.fhir._elements import died_before_birth as _died_before_birth
+from leukoflag.fhir._elements import ends_before as _ends_before
 from leukoflag.fhir._ids import hd, id_maker, message_key
 from leukoflag.fhir._shared import (
     by_identity,
@@ -1618,27 +1619,6 @@ def _derivations(
                 (position, location, evaluation)
             )
     return by_source
-
-
-def _ends_before(end: str, start: str) -> bool:
-    """Whether the FHIR dateTime ``end`` is surely before ``start``: both times of day (compared
-    as instants, offsets applied) or both dates at the same precision; else they may overlap."""
-    if "T" in end and "T" in start:
-        try:
-            return dt.datetime.fromisoformat(end) < dt.datetime.fromisoformat(start)
-        except ValueError:  # a leap second (:60), valid in FHIR, unknown to datetime
-            return False
-    return "T" not in end and "T" not in start and len(end) == len(start) and end < start
-
-
-def _died_before_birth(died: str, birth: str) -> bool:
-    """Whether the FHIR dateTime ``died`` is surely before ``birth``: as instants when both have
-    a time of day, else by their dates at the precision both have (1960 is before 1961-07-19;
-    a death on the day of birth is not before it)."""
-    if "T" in died and "T" in birth:
-        return _ends_before(died, birth)
-    common = min(len(died), len(birth), 10)
-    return died[:common] < birth[:common]
 
 
 def _sender(message: Message) -> str:
