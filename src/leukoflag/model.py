@@ -44,6 +44,7 @@ __all__ = [
     "Patient",
     "PatientContext",
     "PatientResult",
+    "PersonName",
     "Ratio",
     "ReferenceRange",
     "Rejected",
@@ -507,6 +508,16 @@ class Telecom:
 
 
 @dataclass(frozen=True, slots=True)
+class PersonName:
+    """One more name of a patient (a PID-5 repetition): family, given names, and its FHIR
+    name-use (XPN.7 through HL7 table 0200; "" for none)."""
+
+    family: str = ""
+    given: tuple[str, ...] = ()
+    use: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Patient:
     """A PID segment (or a FHIR Patient)."""
 
@@ -526,6 +537,10 @@ class Patient:
     # the NTE each note was read from (``MSG[1]/NTE[1]``), in the order of notes: FHIR Patient
     # has no note, and the Issue saying so points at it. Not in repr, for the same reason.
     note_locations: tuple[str, ...] = field(default=(), repr=False)
+    # PID-5: the FHIR name-use of the name above (XPN.7 through table 0200, "" for none), and
+    # the other names sent, in the order sent. Not in repr, for the same reason.
+    name_use: str = field(default="", repr=False)
+    other_names: tuple[PersonName, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)

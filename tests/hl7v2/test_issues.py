@@ -51,7 +51,7 @@ SN_RANGE = "OBX|1|SN|6690-2^WBC^LN||^4^-^2|10*3/uL^^UCUM|11.0-4.0||||F"
             "MSG[1]/PID[1]-5.4",
         ),
         (
-            ("PID|1||MRN1||DOE^JOHN~SMITH^JOHN||19700101|M", OBR, WBC),
+            ("PID|1||MRN1||DOE^JOHN~^^^JR||19700101|M", OBR, WBC),
             "hl7v2.repetition-unmapped",
             "MSG[1]/PID[1]-5",
         ),

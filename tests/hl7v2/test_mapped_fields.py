@@ -244,26 +244,20 @@ def test_pid_5_legal_name_sent_after_another_name_is_the_patients_name(
         message(PID_MAIDEN_FIRST, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), version
     )
     (patient,) = _resources(bundle, "Patient")
-    assert patient["name"] == [{"family": "KOWALCZYK", "given": ["EWA", "M"]}]
+    assert patient["name"] == [
+        {"use": "official", "family": "KOWALCZYK", "given": ["EWA", "M"]},
+        {"use": "maiden", "family": "NOWAK", "given": ["EWA"]},
+    ]
     assert {
         (i.code, i.location, i.text)
         for i in conversion.issues
         if i.location.startswith("MSG[1]/PID[1]-5")
     } == {
         (
-            "hl7v2.repetition-unmapped",
-            "MSG[1]/PID[1]-5",
-            (
-                "PID-5 repetitions other than the legal name (XPN.7 L, PID-5[2]) are not "
-                "carried: 'NOWAK^EWA^^^^^M'"
-            ),
-        ),
-        (
             "hl7v2.component-unmapped",
             "MSG[1]/PID[1]-5[2].5",
             "PID-5[2].5 (name suffix, prefix or degree) is not carried: 'MRS'",
         ),
-        ("hl7v2.component-unmapped", "MSG[1]/PID[1]-5[2].7", "PID-5[2].7 is not carried: 'L'"),
     }
 
 
@@ -271,13 +265,11 @@ def test_pid_5_legal_name_sent_first_is_read_as_before() -> None:
     pid = "PID|1||MRN100872^^^RIVERSIDE^MR||KOWALCZYK^EWA^^^^^L~NOWAK^EWA^^^^^M||19720409|F"
     bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")
     (patient,) = _resources(bundle, "Patient")
-    assert patient["name"] == [{"family": "KOWALCZYK", "given": ["EWA"]}]
-    assert [(i.code, i.text) for i in conversion.issues if i.location == "MSG[1]/PID[1]-5"] == [
-        (
-            "hl7v2.repetition-unmapped",
-            "PID-5 repetitions after the first are not carried: 'NOWAK^EWA^^^^^M'",
-        )
+    assert patient["name"] == [
+        {"use": "official", "family": "KOWALCZYK", "given": ["EWA"]},
+        {"use": "maiden", "family": "NOWAK", "given": ["EWA"]},
     ]
+    assert [i for i in conversion.issues if i.location.startswith("MSG[1]/PID[1]-5")] == []
 
 
 @pytest.mark.parametrize(
@@ -295,7 +287,59 @@ def test_pid_5_legal_name_type_sent_without_a_name_does_not_hide_the_name_sent(
     pid = f"PID|1||MRN100872^^^RIVERSIDE^MR||NOWAK^EWA^^^^^M~{legal}||19720409|F"
     bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
     (patient,) = _resources(bundle, "Patient")
-    assert patient["name"] == [{"family": "NOWAK", "given": ["EWA"]}]
+    assert patient["name"] == [{"use": "maiden", "family": "NOWAK", "given": ["EWA"]}]
+    assert [
+        (i.code, i.location, i.text)
+        for i in conversion.issues
+        if i.location.startswith("MSG[1]/PID[1]-5")
+    ] == [
+        (
+            "hl7v2.repetition-unmapped",
+            "MSG[1]/PID[1]-5",
+            f"PID-5 repetitions that hold no name (XPN.1-3) are not carried: {quoted!r}",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_pid_5_every_name_sent_is_written_with_its_use_the_patients_first(
+    version: Literal["R4", "R5"],
+) -> None:
+    # A woman known by her legal name, her maiden name and a nickname: the V2-to-FHIR IG maps
+    # every PID-5 repetition to Patient.name, XPN.7 (table 0200) to HumanName.use through its
+    # ConceptMap table-hl70200-to-name-use. Only one was written, the others "not carried".
+    pid = (
+        "PID|1||MRN100872^^^RIVERSIDE^MR||NOWAK^EWA^^^^^M~KOWALCZYK^EWA^M^^MRS^^L~"
+        "^EVA^^^^^N||19720409|F"
+    )
+    bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["name"] == [
+        {"use": "official", "family": "KOWALCZYK", "given": ["EWA", "M"]},
+        {"use": "maiden", "family": "NOWAK", "given": ["EWA"]},
+        {"use": "nickname", "given": ["EVA"]},
+    ]
+    assert {
+        (i.code, i.location, i.text)
+        for i in conversion.issues
+        if i.location.startswith("MSG[1]/PID[1]-5")
+    } == {
+        (
+            "hl7v2.component-unmapped",
+            "MSG[1]/PID[1]-5[2].5",
+            "PID-5[2].5 (name suffix, prefix or degree) is not carried: 'MRS'",
+        ),
+    }
+
+
+def test_pid_5_name_type_the_ig_does_not_map_is_an_issue_at_its_component() -> None:
+    pid = "PID|1||MRN100872^^^RIVERSIDE^MR||KOWALCZYK^EWA^^^^^L~NOWAK^EWA^^^^^B||19720409|F"
+    bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["name"] == [
+        {"use": "official", "family": "KOWALCZYK", "given": ["EWA"]},
+        {"family": "NOWAK", "given": ["EWA"]},
+    ]
     assert [
         (i.code, i.location, i.text)
         for i in conversion.issues
@@ -303,14 +347,12 @@ def test_pid_5_legal_name_type_sent_without_a_name_does_not_hide_the_name_sent(
     ] == [
         (
             "hl7v2.component-unmapped",
-            "MSG[1]/PID[1]-5.7",
-            "PID-5.7 is not carried: 'M'",
-        ),
-        (
-            "hl7v2.repetition-unmapped",
-            "MSG[1]/PID[1]-5",
-            f"PID-5 repetitions after the first are not carried: {quoted!r}",
-        ),
+            "MSG[1]/PID[1]-5[2].7",
+            (
+                "PID-5[2].7 name type 'B' is not one the V2-to-FHIR IG maps to HumanName.use "
+                "(HL7 table 0200): the name written without a use"
+            ),
+        )
     ]
 
 

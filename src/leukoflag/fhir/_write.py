@@ -51,6 +51,7 @@ from leukoflag.model import (
     Order,
     Patient,
     PatientResult,
+    PersonName,
     Ratio,
     ReportStatus,
     ResultStatus,
@@ -421,12 +422,16 @@ class _Writer:
                 if i.value
             ]
         if patient.family or patient.given:
-            name: dict[str, Any] = {}
+            name: dict[str, Any] = {"use": patient.name_use} if patient.name_use else {}
             if patient.family:
                 name["family"] = patient.family
             if patient.given:
                 name["given"] = list(patient.given)
             resource["name"] = [name]
+        if patient.other_names:  # V2-to-FHIR IG PID[Patient]: every PID-5 repetition
+            resource.setdefault("name", []).extend(
+                _human_name(other) for other in patient.other_names
+            )
         sex = patient.sex
         if sex not in _GENDERS:
             self.issue(
@@ -1619,6 +1624,16 @@ def _derivations(
                 (position, location, evaluation)
             )
     return by_source
+
+
+def _human_name(name: PersonName) -> dict[str, Any]:
+    """A HumanName of a PID-5 repetition after the patient's main name."""
+    out: dict[str, Any] = {"use": name.use} if name.use else {}
+    if name.family:
+        out["family"] = name.family
+    if name.given:
+        out["given"] = list(name.given)
+    return out
 
 
 def _sender(message: Message) -> str:

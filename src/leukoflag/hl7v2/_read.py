@@ -80,6 +80,7 @@ from leukoflag.model import (
     Order,
     Patient,
     PatientResult,
+    PersonName,
     ReferenceRange,
     Rejected,
     ReportStatus,
@@ -1404,40 +1405,39 @@ class _Reader:
                 self._field_problems(problems, location, number)
         family = ""
         given: tuple[str, ...] = ()
+        use = ""
+        others: list[PersonName] = []
         names = fields[5].split(d.repetition)
-        count = 1  # the repetition read, as sent
-        legal = 0
-        if len(names) > 1:
-            every = names
-            names = _sent(names)
-            legal = _legal_name(names, d.component)
+        if len(names) == 1:
+            count = 1  # the repetition read, as sent
+        else:  # V2-to-FHIR IG PID[Patient]: every name sent, the legal one (L) first
+            sent_names = [(n, r) for n, r in enumerate(names, 1) if r.strip()] or [(1, names[0])]
+            legal = _legal_name([r for _, r in sent_names], d.component)
             if legal:  # HL7 v2 PID-5: the legal name (table 0200 L) is the patient's name
-                names = [names[legal], *names[:legal], *names[legal + 1 :]]
-            count = every.index(names[0]) + 1  # after empty repetitions, as PID-3[2].6
-        if names[0]:
-            family, given, dropped = person_name(names[0], d, codec, problems)
-            if problems:
-                self._field_problems(problems, location, 5)
-            for component, text in dropped:
-                at = f"5[{count}]" if count > 1 else "5"
+                sent_names.insert(0, sent_names.pop(legal))
+            count, names = sent_names[0][0], [r for _, r in sent_names]
+            nameless: list[str] = []
+            for at, other in sent_names[1:]:
+                if not _holds_name(other.split(d.component, 3)):
+                    nameless.append(other)  # a type or a prefix alone names no one
+                    continue
+                other_family, other_given, other_use = self._name(other, location, at, problems)
+                if other_family or other_given:
+                    others.append(PersonName(other_family, other_given, other_use))
+                else:  # its name was escape sequences that read as nothing
+                    nameless.append(other)
+            if nameless:
                 self._issue(
                     Severity.INFORMATION,
-                    "hl7v2.component-unmapped",
-                    f"{location}-{at}.{component}",
-                    f"PID-{at}.{component} (name suffix, prefix or degree) is not carried: "
-                    f"{quoted(text)}",
+                    "hl7v2.repetition-unmapped",
+                    f"{location}-5",
+                    "PID-5 repetitions that hold no name (XPN.1-3) are not carried: "
+                    f"{quoted(d.repetition.join(nameless), 80)}",
                 )
-            self._parts_unmapped(names[0], "XPN", location, 5, count)
-        if legal:
-            self._issue(
-                Severity.INFORMATION,
-                "hl7v2.repetition-unmapped",
-                f"{location}-5",
-                f"PID-5 repetitions other than the legal name (XPN.7 L, PID-5[{count}]) are not "
-                f"carried: {quoted(d.repetition.join(names[1:]), 80)}",
-            )
-        elif len(names) > 1:
-            self._repetitions(location, 5, names)
+        if names[0]:
+            family, given, use = self._name(names[0], location, count, problems)
+        if problems:
+            self._field_problems(problems, location, 5)
         sex_text = fields[8].strip()
         sex = "unknown"
         if sex_text:
@@ -1460,6 +1460,8 @@ class _Reader:
             sex=sex,
             sex_text=sex_text,
         )
+        if use or others:
+            patient = replace(patient, name_use=use, other_names=tuple(others))
         if sent > 11:  # PID-11 or a later field sent (fields[:sent] hold what was sent)
             patient = self._pid_later(patient, fields, location)
         self.group = _GroupDraft(patient)
@@ -1467,6 +1469,46 @@ class _Reader:
         self.order = None
         self.specimen = None
         self.note_target = self.group.patient_notes
+
+    def _name(
+        self, sent: str, location: str, count: int, problems: list[str]
+    ) -> tuple[str, tuple[str, ...], str]:
+        """One PID-5 repetition (XPN, the ``count``-th sent): its family and given names, and
+        XPN.7 (table 0200) as a FHIR name-use through the V2-to-FHIR IG ConceptMap
+        table-hl70200-to-name-use; a type it does not map is an Issue at its component."""
+        d = self.delimiters
+        family, given, dropped = person_name(sent, d, self.codec, problems)
+        at = f"5[{count}]" if count > 1 else "5"
+        for component, text in dropped:
+            self._issue(
+                Severity.INFORMATION,
+                "hl7v2.component-unmapped",
+                f"{location}-{at}.{component}",
+                f"PID-{at}.{component} (name suffix, prefix or degree) is not carried: "
+                f"{quoted(text)}",
+            )
+        self._parts_unmapped(sent, "XPN", location, 5, count)
+        use = ""
+        if sent.count(d.component) > 5:  # XPN.7 may be sent
+            kind = sent.split(d.component, 7)[6].strip()
+            why = ""
+            if kind and not (family or given):
+                why = "is not carried: the repetition holds no name"
+            elif kind:
+                use = self.tables.name_use.get(kind.upper(), "")
+                if not use:
+                    why = (
+                        "is not one the V2-to-FHIR IG maps to HumanName.use (HL7 table 0200): "
+                        "the name written without a use"
+                    )
+            if why:
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.component-unmapped",
+                    f"{location}-{at}.7",
+                    f"PID-{at}.7 name type {quoted(kind)} {why}",
+                )
+        return family, given, use
 
     def _identifier_period(
         self, found: Identifier, repetition: str, location: str, number: int, count: int

@@ -60,6 +60,7 @@ _ADDRESS_TYPES = ("", "postal", "physical", "both")
 _TELECOM_USES = ("home", "work", "temp", "old", "mobile")  # FHIR contact-point-use
 _TELECOM_SYSTEMS = ("phone", "fax", "email", "pager", "url", "sms", "other")
 _REQUEST_PRIORITIES = ("routine", "urgent", "asap", "stat")  # FHIR request-priority
+_NAME_USES = ("usual", "official", "temp", "nickname", "anonymous", "old", "maiden")  # name-use
 # FHIR request-status codes (ServiceRequest.status)
 _REQUEST_STATUSES = (
     "draft",
@@ -225,6 +226,7 @@ class Tables:
     telecom_use: Mapping[str, str]  # table 0201 (XTN.2, upper-cased) → contact-point-use
     telecom_system: Mapping[str, str]  # table 0202 (XTN.3, upper-cased) → contact-point-system
     request_priority: Mapping[str, str]  # table 0485 (OBR-27.6, TQ1-9) → request-priority
+    name_use: Mapping[str, str]  # table 0200 (XPN.7, upper) → name-use
 
 
 _Row = TypeVar(
@@ -348,6 +350,7 @@ def load_tables() -> Tables:
         telecom_use=_coded(v2, "table_0201", "use", _TELECOM_USES),
         telecom_system=_coded(v2, "table_0202", "system", _TELECOM_SYSTEMS),
         request_priority=_coded(v2, "table_0485", "priority", _REQUEST_PRIORITIES),
+        name_use=_coded(v2, "table_0200", "use", _NAME_USES),
     )
 
 
