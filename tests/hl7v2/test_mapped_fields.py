@@ -248,17 +248,13 @@ def test_pid_5_legal_name_sent_after_another_name_is_the_patients_name(
         {"use": "official", "family": "KOWALCZYK", "given": ["EWA", "M"]},
         {"use": "maiden", "family": "NOWAK", "given": ["EWA"]},
     ]
-    assert {
-        (i.code, i.location, i.text)
-        for i in conversion.issues
-        if i.location.startswith("MSG[1]/PID[1]-5")
-    } == {
+    assert _pid_5_issues(conversion) == [
         (
             "hl7v2.component-unmapped",
             "MSG[1]/PID[1]-5[2].5",
             "PID-5[2].5 (name suffix, prefix or degree) is not carried: 'MRS'",
         ),
-    }
+    ]
 
 
 def test_pid_5_legal_name_sent_first_is_read_as_before() -> None:
@@ -269,7 +265,7 @@ def test_pid_5_legal_name_sent_first_is_read_as_before() -> None:
         {"use": "official", "family": "KOWALCZYK", "given": ["EWA"]},
         {"use": "maiden", "family": "NOWAK", "given": ["EWA"]},
     ]
-    assert [i for i in conversion.issues if i.location.startswith("MSG[1]/PID[1]-5")] == []
+    assert _pid_5_issues(conversion) == []
 
 
 @pytest.mark.parametrize(
@@ -288,11 +284,7 @@ def test_pid_5_legal_name_type_sent_without_a_name_does_not_hide_the_name_sent(
     bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
     (patient,) = _resources(bundle, "Patient")
     assert patient["name"] == [{"use": "maiden", "family": "NOWAK", "given": ["EWA"]}]
-    assert [
-        (i.code, i.location, i.text)
-        for i in conversion.issues
-        if i.location.startswith("MSG[1]/PID[1]-5")
-    ] == [
+    assert _pid_5_issues(conversion) == [
         (
             "hl7v2.repetition-unmapped",
             "MSG[1]/PID[1]-5",
@@ -319,17 +311,13 @@ def test_pid_5_every_name_sent_is_written_with_its_use_the_patients_first(
         {"use": "maiden", "family": "NOWAK", "given": ["EWA"]},
         {"use": "nickname", "given": ["EVA"]},
     ]
-    assert {
-        (i.code, i.location, i.text)
-        for i in conversion.issues
-        if i.location.startswith("MSG[1]/PID[1]-5")
-    } == {
+    assert _pid_5_issues(conversion) == [
         (
             "hl7v2.component-unmapped",
             "MSG[1]/PID[1]-5[2].5",
             "PID-5[2].5 (name suffix, prefix or degree) is not carried: 'MRS'",
         ),
-    }
+    ]
 
 
 def test_pid_5_name_type_the_ig_does_not_map_is_an_issue_at_its_component() -> None:
@@ -340,11 +328,7 @@ def test_pid_5_name_type_the_ig_does_not_map_is_an_issue_at_its_component() -> N
         {"use": "official", "family": "KOWALCZYK", "given": ["EWA"]},
         {"family": "NOWAK", "given": ["EWA"]},
     ]
-    assert [
-        (i.code, i.location, i.text)
-        for i in conversion.issues
-        if i.location.startswith("MSG[1]/PID[1]-5")
-    ] == [
+    assert _pid_5_issues(conversion) == [
         (
             "hl7v2.component-unmapped",
             "MSG[1]/PID[1]-5[2].7",
@@ -1647,4 +1631,13 @@ def test_pid_3_cx_8_before_cx_7_is_left_out_rather_than_an_inverted_period(
                 "(effective date), which a FHIR Period cannot say: PID-3[2].8 not written"
             ),
         )
+    ]
+
+
+def _pid_5_issues(conversion: leukoflag.Conversion) -> list[tuple[str, str, str]]:
+    """The code, location and text of each Issue located in PID-5 (the patient's names)."""
+    return [
+        (i.code, i.location, i.text)
+        for i in conversion.issues
+        if i.location.startswith("MSG[1]/PID[1]-5")
     ]
