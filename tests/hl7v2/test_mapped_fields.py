@@ -1641,3 +1641,37 @@ def _pid_5_issues(conversion: leukoflag.Conversion) -> list[tuple[str, str, str]
         for i in conversion.issues
         if i.location.startswith("MSG[1]/PID[1]-5")
     ]
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_pv1_19_cx_7_and_cx_8_are_the_visit_numbers_period(version: Literal["R4", "R5"]) -> None:
+    # a day-case visit number valid for the admission's two days: the V2-to-FHIR IG's CX map
+    # holds for PV1-19 as for PID-3 (Encounter.identifier.period); it was "not carried"
+    pv1 = PV1.replace("V7788^^^RIVERSIDE^VN", "V7788^^^RIVERSIDE^VN^^20261124^20261125")
+    bundle, conversion = _convert(message(PID, pv1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
+    (encounter,) = _resources(bundle, "Encounter")
+    (number,) = encounter["identifier"]
+    assert number["value"] == "V7788"
+    assert number["period"] == {"start": "2026-11-24", "end": "2026-11-25"}
+    assert _unmapped_at(conversion, "MSG[1]/PV1[1]-19") == []
+
+
+def test_pv1_19_cx_8_before_cx_7_is_left_out_rather_than_an_inverted_period() -> None:
+    pv1 = PV1.replace("V7788^^^RIVERSIDE^VN", "V7788^^^RIVERSIDE^VN^^20261125^20261124")
+    bundle, conversion = _convert(message(PID, pv1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")
+    (encounter,) = _resources(bundle, "Encounter")
+    assert encounter["identifier"][0]["period"] == {"start": "2026-11-25"}
+    assert [
+        (i.code, i.location, i.text)
+        for i in conversion.issues
+        if i.location.startswith("MSG[1]/PV1[1]-19")
+    ] == [
+        (
+            "fhir.period-inverted",
+            "MSG[1]/PV1[1]-19.8",
+            (
+                "PV1-19.8 '20261124' (expiration date) is before PV1-19.7 '20261125' "
+                "(effective date), which a FHIR Period cannot say: PV1-19.8 not written"
+            ),
+        )
+    ]

@@ -502,7 +502,10 @@ class _Writer:
         if visit.visit_number is not None and visit.visit_number.value:
             # the type sent in PV1-19.5 (AN, a lab's own), else visit number
             sent = visit.visit_number.type_code
-            resource["identifier"] = [el.identifier(visit.visit_number, "" if sent else "VN")]
+            number = el.identifier(visit.visit_number, "" if sent else "VN")
+            if visit.visit_number.period_start or visit.visit_number.period_end:  # CX.7-8
+                number = self.identifier_period(number, visit.visit_number)
+            resource["identifier"] = [number]
         # an ORU^R01 does not say whether the visit is over, unless PV1-45 is sent (visit_period)
         resource["status"] = "unknown"
         klass = self.encounter_class(visit)

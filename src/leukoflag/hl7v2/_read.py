@@ -1513,7 +1513,7 @@ class _Reader:
     def _identifier_period(
         self, found: Identifier, repetition: str, location: str, number: int, count: int
     ) -> Identifier:
-        """CX.7 (effective date) and CX.8 (expiration date) of a PID-2/3/4 identifier: the
+        """CX.7 (effective date) and CX.8 (expiration date) of a PID-2/3/4 or PV1-19 identifier: the
         V2-to-FHIR IG CX[Identifier] maps them to ``Identifier.period.start`` and ``.end``. One
         that is no date is an Issue at its component (``PID-3[2].7``)."""
         parts = repetition.split(self.delimiters.component, 8)
@@ -1717,9 +1717,11 @@ class _Reader:
             kind = visit_number.type_code if visit_number is not None else ""
             if kind and kind not in identifier_types():
                 self._identifier_type(kind, location, 19, count)
+            if visit_number is not None and visit[0].count(d.component) > 5:  # CX.7-8 sent?
+                visit_number = self._identifier_period(visit_number, visit[0], location, 19, count)
             if problems:
                 self._field_problems(problems, location, 19)
-            self._parts_unmapped(visit[0], "CX", location, 19, count)
+            self._parts_unmapped(visit[0], "CXD", location, 19, count)
             if len(visit) > 1:
                 self._repetitions(location, 19, visit)
         attending = fields[7].split(d.repetition)

@@ -298,7 +298,7 @@ def telecom_parts(field: str, delimiters: Delimiters, codec: str, problems: list
 # is unread. A component in the second set is read from its first subcomponent only (FN, HD).
 _READ_PARTS: dict[str, tuple[frozenset[int], frozenset[int]]] = {
     "CX": (frozenset({1, 4, 5}), frozenset({5})),  # ID, assigning authority (HD), type
-    "CXD": (frozenset({1, 4, 5, 7, 8}), frozenset({5})),  # PID-2/3/4: CX.7-8 the period too
+    "CXD": (frozenset({1, 4, 5, 7, 8}), frozenset({5})),  # PID-2/3/4, PV1-19: CX.7-8 the period too
     "XPN": (frozenset(range(1, 8)), frozenset({1})),  # family (FN.1) … degree, type (PID-5)
     "XCN": (frozenset(range(1, 8)), frozenset({2})),  # ID, family (FN.1) … degree
     "PL": (frozenset({1, 2, 3, 4, 7, 8, 9}), frozenset({4})),  # facility: the HD namespace
