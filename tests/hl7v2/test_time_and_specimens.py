@@ -525,3 +525,24 @@ def test_a_draw_time_after_the_report_is_said_at_obx_14(drawn: str, after: str) 
 def test_a_draw_time_not_after_the_report_is_not_said(drawn: str) -> None:
     read_message = read(message(PID, OBR, WBC.replace("20261124080500-0500", drawn)))
     assert "hl7v2.result-time-after-report" not in codes(read_message.issues)
+
+
+def test_a_draw_time_after_a_second_orders_report_is_said_though_the_first_shares_it() -> None:
+    # A CBC reported at 09:05 and a differential whose OBR-22 says 07:50, both drawn at 08:05:
+    # the ANC's OBX-14 is the WBC's, yet it is after its own order's report time.
+    obr_diff = (
+        "OBR|2|ORD55378^EHR|LAB88165^CORELAB|57021-8^CBC W Auto Differential panel - Blood^LN|||"
+        "20261124080500-0500|||||||||5820^VARGA^ILONA^^^^MD||||||20261124075000-0500|||F"
+    )
+    anc = (
+        "OBX|1|NM|751-8^Neutrophils [#/volume] in Blood by Automated count^LN||1.20|"
+        "10*3/uL^^UCUM|1.8-7.7|L|||F|||20261124080500-0500"
+    )
+    read_message = read(message(PID, OBR, WBC, obr_diff, anc))
+    said = [i for i in read_message.issues if i.code == "hl7v2.result-time-after-report"]
+    assert [(i.location, i.text.split(":", 1)[0]) for i in said] == [
+        (
+            "MSG[1]/OBX[2]-14",
+            "OBX-14 '20261124080500-0500' is after OBR-22 '20261124075000-0500'",
+        )
+    ]

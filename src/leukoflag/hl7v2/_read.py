@@ -1851,6 +1851,7 @@ class _Reader:
         self.order = order
         self.specimen = None
         self.note_target = order.notes
+        self.effective_text = ""  # its first OBX-14 is judged against this OBR-22 too
 
     def _transaction_time(
         self, order_fields: list[str], where: str, control: str, values: dict[str, Any]
@@ -2576,7 +2577,7 @@ class _Reader:
                 effective = self.effective
             else:
                 effective = self._obx_time(taken, location, 14)
-                if effective is not None:  # a time unlike the last OBX's: once a message
+                if effective is not None:  # a time unlike the last OBX's: once an order
                     self._drawn_after(effective, order, location)
         if analysed := fields[19]:
             if analysed == self.analysis_text:
