@@ -3093,7 +3093,13 @@ def test_a_malformed_observation_in_a_bundle_is_said_malformed_only(
 
 @pytest.mark.parametrize(
     ("sent", "named"),
-    [("\ufeff6690-2", "byte-order mark (U+FEFF)"), ("6690-2\u200b", "zero-width space (U+200B)")],
+    [
+        ("\ufeff6690-2", "byte-order mark (U+FEFF)"),
+        ("6690-2\u200b", "zero-width space (U+200B)"),
+        # a soft hyphen from a word processor, a direction mark from a right-to-left page
+        ("6690\u00ad-2", "a soft hyphen (U+00AD)"),
+        ("\u200e6690-2", "a left-to-right mark (U+200E)"),
+    ],
 )
 def test_count_code_with_invisible_character_is_judged_and_said_keeping_sent_code(
     sent: str, named: str

@@ -15,6 +15,7 @@ import datetime as dt
 import functools
 import hashlib
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -120,7 +121,23 @@ _INVISIBLE_NAMES = {
     "\u200d": "a zero-width joiner (U+200D)",
     "\u2060": "a word joiner (U+2060)",
 }
-_INVISIBLE = re.compile(f"[{''.join(_INVISIBLE_NAMES)}]")
+
+
+def _invisible(char: str) -> bool:
+    """A character that shows nothing: Unicode's format characters (Cf), the five above and
+    the soft hyphen U+00AD, the left-to-right and right-to-left marks U+200E/U+200F … alike."""
+    return unicodedata.category(char) == "Cf"
+
+
+def _invisible_name(char: str) -> str:
+    """How the Issue names an invisible ``char``: 'a soft hyphen (U+00AD)'."""
+    known = _INVISIBLE_NAMES.get(char)
+    if known is not None:
+        return known
+    name = unicodedata.name(char, "format character").lower()
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name} (U+{ord(char):04X})"
+
+
 _DATE_TIME = re.compile(
     r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])"
     r"(T([01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$"
@@ -1506,11 +1523,12 @@ class _ItemReader:
         stays in the output, as written)."""
         read = []
         for i, coding in enumerate(code.codings):
-            if coding.code.isascii() or not _INVISIBLE.search(coding.code):
+            hidden = [] if coding.code.isascii() else [c for c in coding.code if _invisible(c)]
+            if not hidden:
                 read.append(coding)
                 continue
-            visible = _INVISIBLE.sub("", coding.code)
-            names = sorted({_INVISIBLE_NAMES[c] for c in _INVISIBLE.findall(coding.code)})
+            visible = "".join(c for c in coding.code if not _invisible(c))
+            names = sorted({_invisible_name(c) for c in hidden})
             self.issue(
                 Severity.WARNING,
                 "code-invisible-character",
