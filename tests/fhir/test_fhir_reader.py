@@ -3218,3 +3218,27 @@ def test_a_patient_who_died_on_or_after_the_day_of_birth_is_read_without_a_word(
     ).replace("DIED", died)
     conversion = leukoflag.convert(child_cbc(patient=patient))
     assert "fhir.death-before-birth" not in {i.code for i in conversion.issues}
+
+
+@pytest.mark.parametrize(
+    ("died", "warned"),
+    [("1960-11-25T06:12:00", False), ("1960-11-25T06:12:00-05:00", True)],
+)
+def test_a_death_time_without_offset_beside_a_birth_time_is_compared_not_a_rejected_bundle(
+    died: str, warned: bool
+) -> None:
+    # a Patient with a birth time (the patient-birthTime extension, with its offset) and a
+    # deceasedDateTime whose time has no offset (invalid FHIR, sent by a hand-written feed):
+    # comparing the two raised TypeError (offset-naive against offset-aware) and the whole
+    # Bundle, the WBC with it, was rejected as "could not read this item"; a time without
+    # offset is not surely before anything, as time_after says, so only the sound one warns
+    patient = (
+        '{"resourceType": "Patient", "id": "pt-318", "gender": "male", "birthDate": "1961-07-19",'
+        ' "_birthDate": {"extension": [{"url": '
+        '"http://hl7.org/fhir/StructureDefinition/patient-birthTime", '
+        '"valueDateTime": "1961-07-19T10:00:00-05:00"}]}, "deceasedDateTime": "DIED"}'
+    ).replace("DIED", died)
+    conversion = leukoflag.convert(child_cbc(patient=patient))
+    assert conversion.rejected == []
+    assert len(conversion.bundles) == 1
+    assert ("fhir.death-before-birth" in {i.code for i in conversion.issues}) is warned

@@ -442,12 +442,17 @@ def checked_date_time(text: str) -> str | None:
 
 def ends_before(end: str, start: str) -> bool:
     """Whether the FHIR dateTime ``end`` is surely before ``start``: both times of day (compared
-    as instants, offsets applied) or both dates at the same precision; else they may overlap."""
+    as instants, offsets applied) or both dates at the same precision; else they may overlap (a
+    time without offset, invalid FHIR input, beside one with an offset: the two are
+    in no known relation; two without offset are compared as sent, as before)."""
     if "T" in end and "T" in start:
         try:
-            return dt.datetime.fromisoformat(end) < dt.datetime.fromisoformat(start)
+            ends, starts = dt.datetime.fromisoformat(end), dt.datetime.fromisoformat(start)
         except ValueError:  # a leap second (:60), valid in FHIR, unknown to datetime
             return False
+        if (ends.tzinfo is None) != (starts.tzinfo is None):
+            return False
+        return ends < starts
     return "T" not in end and "T" not in start and len(end) == len(start) and end < start
 
 
