@@ -1710,9 +1710,8 @@ class _Reader:
             visit = fields[19].split(d.repetition)
             count = 1  # the repetition read, as sent: after empty ones, PV1-19[2]
             if len(visit) > 1:  # rare: a repeated field
-                every = visit
-                visit = _sent(visit)
-                count = every.index(visit[0]) + 1
+                every, visit = visit, _sent(visit)
+                count = _read_at(every, visit)
             visit_number = identifier_cx(visit[0], d, codec, problems)
             kind = visit_number.type_code if visit_number is not None else ""
             if kind and kind not in identifier_types():
