@@ -689,6 +689,42 @@ def test_a_unit_whose_original_text_names_another_scale_is_not_flagged(
 
 
 @pytest.mark.parametrize(
+    ("value", "sent", "code", "said"),
+    [
+        # a neutrophil percentage whose LIS row is mapped to the ANC code and 10*3/uL: 38,000 N
+        ("38", "10*3/uL^^UCUM^^^^^^%", "751-8^Neutrophils^LN", "is % (percent"),
+        ("3.1", "10*9/L^^UCUM^^^^^^g/L", "6690-2^WBC^LN", "is g/L (grams per litre"),
+        ("3.1", "10*3/uL^^UCUM^^^^^^x10E6/uL", "6690-2^WBC^LN", "is 10*6/uL (millions"),
+        ("3.1", "10*3/uL^^UCUM^^^^^^/hpf", "6690-2^WBC^LN", "is /[HPF] (per high-power"),
+        ("3.1", "10*3/uL^^UCUM^^^^^^/L", "6690-2^WBC^LN", "is refused: a count per litre"),
+        (
+            "150",
+            "10*3/uL^^UCUM^^^^^^10*3{Platelets}/uL",
+            "6690-2^WBC^LN",
+            "names another analyte in its annotation {Platelets}",
+        ),
+    ],
+)
+def test_a_count_unit_whose_original_text_is_no_count_or_refused_is_not_flagged(
+    value: str, sent: str, code: str, said: str
+) -> None:
+    # the lab's own text says a percentage, a mass, red cells, a microscope field, a count per
+    # litre without its 10^9 or platelets: the coded count unit is not trusted over it
+    conversion = leukoflag.convert(
+        message(PID, OBR, obx(value, unit=sent, code=code, reference=""))
+    )
+    assert conversion.findings == []
+    (conflict,) = [i for i in conversion.issues if i.code == "units.unit-conflict"]
+    assert conflict.location == "MSG[1]/OBX[1]-6"
+    assert "the unit and its original text disagree: " in conflict.text
+    assert f"(OBX-6.9) {said}" in conflict.text
+    (bundle,) = conversion.bundles
+    again = leukoflag.convert(fhir.dumps(bundle))
+    assert again.findings == []
+    assert "units.unit-conflict" in codes(again.issues)
+
+
+@pytest.mark.parametrize(
     "sent", ["10*3/uL^^UCUM^^^^^^K/uL", "10*3/uL^^UCUM^^^^^^x10E3/uL", "10*3/uL^^UCUM^^^^^^WBC"]
 )
 def test_a_unit_whose_original_text_is_of_the_same_scale_or_unknown_is_flagged(

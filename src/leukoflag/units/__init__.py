@@ -694,16 +694,23 @@ def _resolution(unit: str | Unit) -> UnitSpec | _Refusal:
 
 def _with_original(table: UnitTable, unit: Unit, first: UnitSpec) -> UnitSpec | _Refusal:
     """A count unit sent with its original text (HL7 v2 OBX-6.9) beside it: refused when the
-    table reads that text as a count of another scale (``10*3/uL^^UCUM^^^^^^cells/uL``: 3.1 is
-    3,100 or 3 cells/µL); a text of the same scale (``K/uL``) or one the table does not read
-    says nothing."""
-    other = _lookup(table, unit.original)
-    if (
-        first.kind is not UnitKind.COUNT
-        or other is None
-        or other.kind is not UnitKind.COUNT
-        or other.factor == first.factor
-    ):
+    table reads that text as another unit (``10*3/uL^^UCUM^^^^^^cells/uL``: 3.1 is 3,100 or
+    3 cells/µL; ``%`` beside ``10*3/uL``: 38 is a percentage, not 38,000 cells/µL), refuses it
+    on purpose (``/L``) or sees another analyte named in it (``10*3{Platelets}/uL``); a text of
+    the same scale (``K/uL``) or one the table does not read says nothing."""
+    if first.kind is not UnitKind.COUNT:
+        return first
+    original = unit.original
+    other = _lookup(table, original)
+    if other is not None:
+        if (other.kind, other.factor) == (first.kind, first.factor):
+            return first
+        said = f"is {other.ucum} ({other.meaning})"
+    elif (refused := table.refusal(original)) is not None:
+        said = f"is refused: {refused.why} (units.toml [refused])"
+    elif "{" in original and (annotation := table.annotated_analyte(original)) is not None:
+        said = f"names another analyte in its annotation {annotation} (units.toml [annotations])"
+    else:
         return first
     at = "OBX-6.1" if unit.code and first.spelling == unit.code else "OBX-6.2"
     if unit.alternate is not None and first.alternate_of:  # the alternate coding was read
@@ -711,7 +718,7 @@ def _with_original(table: UnitTable, unit: Unit, first: UnitSpec) -> UnitSpec | 
     return _Refusal(
         f"unit-conflict: the unit and its original text disagree: {quoted(first.spelling)} "
         f"({at}) is {first.ucum} ({first.meaning}) but the original text "
-        f"{quoted(unit.original)} (OBX-6.9) is {other.ucum} ({other.meaning})",
+        f"{quoted(original)} (OBX-6.9) {said}",
         unit.text or unit.code,
         "unit-conflict",
     )
