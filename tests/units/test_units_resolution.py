@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -905,6 +906,48 @@ def test_an_other_analyte_annotation_with_an_apostrophe_stop_or_count_is_not_lef
 ) -> None:
     # read without it, 'OBX|1|NM|6690-2^WBC^LN||150|10*3{PLT's}/uL' was a WBC of 150,000 (H)
     assert reason_of("150", spelling) == "wrong-analyte"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "10*3{Lymphocytes}/uL",  # LOINC 731-0, the differential's absolute counts in 10*3/uL
+        "10*3{Lymphs}/uL",
+        "10*3{Monocytes}/uL",  # 742-7
+        "10*3{Mono}/uL",
+        "10*9{Eos}/L",  # 711-2
+        "10*3{Eosinophils}/uL",
+        "10*3{Basophils}/uL",  # 704-7
+        "10*3{Baso}/uL",
+    ],
+)
+def test_an_annotation_naming_another_white_cell_type_is_refused_for_a_wbc_and_an_anc(
+    spelling: str,
+) -> None:
+    # 'OBX|1|NM|751-8^ANC^LN||0.4|10*3{Monocytes}/uL^^UCUM' (a LIS mapping its monocyte row to
+    # the ANC code) was an ANC of 400 cells/µL, LL: a critical neutropenia that is a monocyte count
+    assert reason_of("0.4", spelling) == "wrong-analyte"
+    assert reason_of("0.4", Unit(text=spelling, code=spelling, system=UCUM), "anc") == (
+        "wrong-analyte"
+    )
+
+
+@pytest.mark.parametrize(
+    ("count", "value", "unit"),
+    [
+        (builders.wbc, "1.0", "10*3{Lymphocytes}/uL"),  # a lymphocyte count: not a WBC of 1,000
+        (builders.anc, "0.4", "10*3{Monocytes}/uL"),  # a monocyte count: not an ANC of 400
+    ],
+)
+def test_a_count_whose_unit_annotation_names_another_count_is_not_judged(
+    count: Any, value: str, unit: str
+) -> None:
+    message = builders.oru_message(results=[count(value, builders.ucum(unit))])
+    conversion = leukoflag.convert(message.text)
+    assert list(conversion.findings) == []
+    assert [i.code for i in conversion.issues if i.code.startswith("units.")] == [
+        "units.wrong-analyte"
+    ]
 
 
 @pytest.mark.parametrize(
