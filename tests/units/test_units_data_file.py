@@ -304,3 +304,19 @@ def test_every_refused_row_of_the_packaged_table_is_refused_as_such() -> None:
             leukoflag.count_per_ul("3.2", row.spelling, "wbc")
         assert (caught.value.reason, caught.value.spelling) == ("refused-unit", row.spelling)
         assert row.why in str(caught.value), form
+
+
+@pytest.mark.parametrize(
+    ("other_analytes", "wbc", "anc"),
+    [(["platelet"], ["wbc"], ["Platelets"]), ([], ["neutrophil"], ["Neutrophils"])],
+)
+def test_an_annotation_word_naming_two_analytes_is_a_data_file_error(
+    other_analytes: list[str], wbc: list[str], anc: list[str]
+) -> None:
+    # {Neutrophils} refused for a WBC and read for an ANC cannot also be read for the WBC
+    annotations = (
+        f"[annotations]\nother_analytes = {other_analytes}\nwbc = {wbc}\nanc = {anc}\n"
+        'source = "test"\n'
+    )
+    with pytest.raises(leukoflag.DataFileError, match="names two analytes"):
+        load_table(table_with() + annotations)

@@ -933,10 +933,39 @@ def test_an_annotation_naming_another_white_cell_type_is_refused_for_a_wbc_and_a
 
 
 @pytest.mark.parametrize(
+    ("spelling", "analyte"),
+    [
+        ("10*3{Neutrophils}/uL", "wbc"),  # an ANC of 1.2 is no WBC of 1,200 (LL)
+        ("10*3{Neuts}/uL", "wbc"),
+        ("10*3{ANC}/uL", "wbc"),
+        ("10*3{Absolute neutrophils}/uL", "wbc"),
+        ("10*3{WBCs}/uL", "anc"),  # a WBC of 3.1 is no ANC of 3,100 (N)
+        ("10*3{Leukocytes}/uL", "anc"),
+        ("10*9{white blood cells}/L", "anc"),
+    ],
+)
+def test_an_annotation_naming_the_other_count_is_refused_for_this_one(
+    spelling: str, analyte: str
+) -> None:
+    assert reason_of("1.2", spelling, analyte) == "wrong-analyte"
+    with pytest.raises(leukoflag.UnitError, match=r"names .* in its annotation"):
+        normalize(Decimal("1.2"), Unit(text="", code=spelling, system=UCUM), analyte)
+    with pytest.raises(leukoflag.UnitError) as caught:
+        normalize_range(Decimal("1.0"), Decimal("4.0"), spelling, analyte)
+    assert caught.value.reason == "wrong-analyte"
+    # the unit itself is known: the count it names is read in it
+    other = "anc" if analyte == "wbc" else "wbc"
+    assert leukoflag.count_per_ul("1.2", spelling, other) == Decimal(1200)
+    assert resolve_unit(spelling, analyte).kind is UnitKind.COUNT
+
+
+@pytest.mark.parametrize(
     ("count", "value", "unit"),
     [
         (builders.wbc, "1.0", "10*3{Lymphocytes}/uL"),  # a lymphocyte count: not a WBC of 1,000
         (builders.anc, "0.4", "10*3{Monocytes}/uL"),  # a monocyte count: not an ANC of 400
+        (builders.wbc, "1.2", "10*3{Neutrophils}/uL"),  # an ANC: not a WBC of 1,200 (LL)
+        (builders.anc, "3.1", "10*3{WBCs}/uL"),  # a WBC: not an ANC of 3,100 (N)
     ],
 )
 def test_a_count_whose_unit_annotation_names_another_count_is_not_judged(
@@ -948,6 +977,16 @@ def test_a_count_whose_unit_annotation_names_another_count_is_not_judged(
     assert [i.code for i in conversion.issues if i.code.startswith("units.")] == [
         "units.wrong-analyte"
     ]
+
+
+@pytest.mark.parametrize(
+    ("spelling", "analyte"),
+    [("10*3{Neutrophils}/uL", "anc"), ("10*3{WBCs}/uL", "wbc"), ("10*3{Leukocytes}/uL", "wbc")],
+)
+def test_an_annotation_naming_the_count_itself_is_left_out(spelling: str, analyte: str) -> None:
+    assert leukoflag.count_per_ul("1.2", spelling, analyte) == Decimal(1200)
+    count = normalize(Decimal("1.2"), Unit(text="", code=spelling, system=UCUM), analyte)
+    assert (count.value_per_ul, count.exact) == (Decimal(1200), True)
 
 
 @pytest.mark.parametrize(

@@ -139,6 +139,8 @@ class UnitSpec:
     reads as kelvin per µL), else ``""``: :func:`notes_for` reports it and the writer does not
     claim it as UCUM. ``alternate_of`` is the unit as sent (not in the table) when this spec is
     that of its alternate coding (HL7 v2 OBX-6.4-6), else ``""``: :func:`notes_for` reports it.
+    ``counts`` is the count (``wbc`` or ``anc``) a UCUM annotation of the unit names
+    (``anc`` for ``10*3{Neutrophils}/uL``), else ``""``: a value of the other is refused in it.
     """
 
     spelling: str
@@ -152,6 +154,7 @@ class UnitSpec:
     dimension: str
     misread_code: str = ""
     alternate_of: str = ""
+    counts: str = ""
 
     @property
     def matched_tolerantly(self) -> bool:
@@ -324,6 +327,8 @@ def normalize_range(
         spec = result.unit
     else:
         spec = _spec_for(unit, first, others)
+    if spec.counts and spec.counts != analyte:
+        raise _other_count(first, unit, spec, analyte)
     return (
         None if low_number is None else _apply(low_number, spec),
         None if high_number is None else _apply(high_number, spec),
@@ -608,7 +613,39 @@ def _normalized(
         raise _unknown_analyte(analyte)
     number = _decimal(value, unit)
     spec = _spec_for(unit, number, same_unit_values)
+    if spec.counts and spec.counts != analyte:
+        raise _other_count(number, unit, spec, analyte)
     return NormalizedCount(_apply(number, spec), spec)
+
+
+_COUNTED = {"wbc": "all white cells (a WBC)", "anc": "neutrophils (an ANC)"}
+
+
+def _other_count(
+    number: Decimal, unit: str | Unit | None, spec: UnitSpec, analyte: str
+) -> UnitError:
+    """The refusal of a count read in a unit whose annotation names the other count."""
+    sent = next((s for s in _unit_strings(unit) if "{" in s), spec.spelling)
+    return UnitError(
+        f"wrong-analyte: unit {quoted(sent)} names {_COUNTED[spec.counts]} in its annotation "
+        f"(units.toml [annotations]), not {_COUNTED[analyte]}; "
+        f"{shortened(str(number))} was not normalized",
+        spelling=spec.spelling,
+        reason="wrong-analyte",
+    )
+
+
+def _unit_strings(unit: str | Unit | None, *, alternate: bool = True) -> tuple[str, ...]:
+    """The texts of ``unit`` as sent (those of its alternate coding too, unless ``alternate``
+    is false); not its original text, which only checks the unit (:func:`_with_original`)."""
+    if unit is None:
+        return ()
+    if isinstance(unit, str):
+        return (unit,)
+    other = unit.alternate
+    if other is None or not alternate:
+        return (unit.text, unit.code)
+    return (unit.text, unit.code, other.text, other.code)
 
 
 _NO_UNIT = _Refusal("no-unit: the unit is empty", "", "no-unit")
@@ -661,6 +698,8 @@ def _resolved(unit: str | Unit) -> UnitSpec | _Refusal:
     found = _RESOLVED.get(key)
     if found is None:
         found = _resolution(unit)
+        if isinstance(found, UnitSpec) and any("{" in s for s in _unit_strings(unit)):  # rare
+            found = _annotated(found, unit)
         # a unit of absurd length is resolved again if it comes back, not kept
         if len(_RESOLVED) < _RESOLVED_LIMIT and _key_chars(key) <= LONGEST_KEY:
             _RESOLVED[key] = found
@@ -669,10 +708,21 @@ def _resolved(unit: str | Unit) -> UnitSpec | _Refusal:
                 isinstance(found, UnitSpec)
                 and found.kind is UnitKind.COUNT
                 and found.exponent is not None
+                and not found.counts  # read for one count only: the full path checks which
                 and table.plausible_low == 0  # the hot path checks the lower limit by the sign
             ):
                 _PLANS[key] = (found.exponent, table.plausible_high)
     return found
+
+
+def _annotated(spec: UnitSpec, unit: str | Unit) -> UnitSpec:
+    """``spec`` with the count a UCUM annotation of ``unit`` names (``{Neutrophils}``: anc)."""
+    table = default_table()
+    for text in _unit_strings(unit, alternate=bool(spec.alternate_of)):  # the coding read
+        counts = table.annotated_count(text) if "{" in text else None
+        if counts is not None:
+            return replace(spec, counts=counts)
+    return spec
 
 
 def _resolution(unit: str | Unit) -> UnitSpec | _Refusal:

@@ -20,7 +20,7 @@ import functools
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from importlib import resources
@@ -127,6 +127,17 @@ class UnitTable:
     # [annotations]: words of an annotation naming another analyte ({Platelets}: platelet)
     other_analyte_annotations: frozenset[str] = frozenset()
     annotations_source: str = ""
+    # [annotations] wbc / anc: words of an annotation naming one of the two counts ({Neutrophils})
+    count_annotations: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def annotated_count(self, spelling: str) -> str | None:
+        """The count (``wbc`` or ``anc``) an annotation of ``spelling`` names (``anc`` for
+        ``10*3{Neutrophils}/uL``), or None."""
+        for match in _ANNOTATION_TEXT.finditer(spelling):
+            count = self.count_annotations.get(annotation_word(match.group(1)))
+            if count is not None:
+                return count
+        return None
 
     def annotated_analyte(self, spelling: str) -> str | None:
         """The annotation of ``spelling`` that names another analyte than white cells
@@ -308,6 +319,12 @@ def _build(data: dict[str, Any], origin: str) -> UnitTable:
             raise DataFileError(
                 f"{origin}: {row.spelling!r} is a [spellings] row and refused in [refused]"
             )
+    other_analytes = frozenset(annotation_word(word) for word in annotations["other_analytes"])
+    count_annotations: dict[str, str] = {}
+    for count in ("wbc", "anc"):
+        for word in map(annotation_word, annotations.get(count, ())):
+            if word in other_analytes or count_annotations.setdefault(word, count) != count:
+                raise DataFileError(f"{origin}: annotation word {word!r} names two analytes")
     low, high = Decimal(_text(plausible, "low")), Decimal(_text(plausible, "high"))
     if not low <= high:
         raise DataFileError(f"{origin}: plausible low {low} is above high {high}")
@@ -325,10 +342,9 @@ def _build(data: dict[str, Any], origin: str) -> UnitTable:
         folded=MappingProxyType(_folded_index(rows, origin)),
         refused_rows=refused_rows,
         refused=MappingProxyType(refused),
-        other_analyte_annotations=frozenset(
-            annotation_word(_word) for _word in annotations["other_analytes"]
-        ),
+        other_analyte_annotations=other_analytes,
         annotations_source=str(annotations["source"]),
+        count_annotations=MappingProxyType(count_annotations),
     )
 
 
