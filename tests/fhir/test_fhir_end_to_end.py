@@ -1653,6 +1653,40 @@ def test_a_ucum_code_with_the_litre_written_l_is_kept_as_ucum() -> None:
     assert not [i for i in conv.issues if i.code == "units.code-not-ucum"]
 
 
+@pytest.mark.parametrize(
+    ("sent", "code", "per_ul"),
+    [
+        ("10\\S\\9/L^^UCUM", "10^9/L", "3100"),
+        ("10\\S\\3/uL^^UCUM", "10^3/uL", "3100"),
+        ("10\\S\\3/mm3^^UCUM", "10^3/mm3", "3100"),
+        ("10\\S\\9{cells}/L^^UCUM", "10^9{cells}/L", "3100"),
+    ],
+)
+def test_a_ucum_code_with_ten_written_with_a_caret_is_kept_as_ucum(
+    sent: str, code: str, per_ul: str
+) -> None:
+    # UCUM has two codes for 'the number ten for arbitrary powers': 10* and 10^ (ucum-essence,
+    # §29), so 10^9/L is a UCUM code, not a lab spelling leukoflag's table had to read
+    conv = convert(_K_PER_UL_AS_UCUM.replace(b"K/uL^^UCUM", sent.encode()))
+    (observation,) = resources(conv.bundles[0], "Observation")
+    assert observation["valueQuantity"]["value"] == Decimal(per_ul)
+    kept = extension(observation["valueQuantity"], PQ)[0]["valueQuantity"]
+    assert (kept["system"], kept["code"]) == ("http://unitsofmeasure.org", code)
+    assert [i.code for i in conv.issues if i.code.startswith("units.")] == []
+    # a FHIR valueQuantity coded so: judged, and no Issue about its unit
+    quantity = {"value": Decimal("3.1"), "unit": code, "system": kept["system"], "code": code}
+    observation = {
+        "resourceType": "Observation",
+        "id": "wbc-caret",
+        "status": "final",
+        "code": {"coding": [{"system": LOINC, "code": "6690-2"}]},
+        "valueQuantity": quantity,
+    }
+    again = convert(fhir.dumps(observation))
+    assert [(f.value_per_ul, f.code) for f in again.findings] == [(Decimal(per_ul), "L")]
+    assert [i.code for i in again.issues if i.code.startswith("units.")] == []
+
+
 def test_a_micro_sign_sent_in_utf8_under_a_latin1_msh18_is_read_and_the_charset_named() -> None:
     data = _K_PER_UL_AS_UCUM.replace(b"|2.5.1", b"|2.5.1|||AL|NE||8859/1").replace(
         b"|3.1|K/uL^^UCUM|4.0-11.0|", "|3100|cells/µL|4000-11000|".encode()

@@ -870,22 +870,35 @@ def _resolved_unit(table: UnitTable, unit: Unit) -> UnitSpec | _Refusal:
 
 def _ucum_code(table: UnitTable, code: str) -> str | None:
     """The table's UCUM code ``code`` is, an annotation left out (UCUM §12: ``10*3{cells}/uL``
-    is ``10*3/uL``), or None."""
+    is ``10*3/uL``) and ten to a power written ``10^`` (``10^9/L`` is ``10*9/L``), or None."""
     if code in table.ucum:
         return code
     if "{" in code and table.annotated_analyte(code) is None:  # rare
         bare = without_annotations(code)
         if bare in table.ucum:
             return bare
+    if "10^" in code:  # rare: UCUM's second code of 'the number ten for arbitrary powers'
+        starred = _TEN_CARET.sub("10*", code)
+        if starred != code:
+            return _ucum_code(table, starred)
     return None
+
+
+# UCUM (ucum-essence, dimensionless units): 10* and 10^ are both codes of the number ten for
+# arbitrary powers, so 10^3/uL is as much a UCUM code as 10*3/uL
+_TEN_CARET = re.compile(r"(?<![0-9])10\^(?=[+-]?[0-9])")
 
 
 @functools.cache
 def _ucum_codes() -> frozenset[str]:
     """The table's UCUM codes, each also with a litre written ``l`` (UCUM's ``l`` and ``L``
-    are both the litre: ``10*9/l`` is a UCUM code, ``K/uL`` is not)."""
+    are both the litre: ``10*9/l`` is a UCUM code, ``K/uL`` is not) and ten to a power written
+    ``10^`` (``10^9/L``, UCUM's other code of it)."""
     return frozenset(
-        form for code in default_table().ucum for form in (code, _LITRE.sub("l", code))
+        ten
+        for code in default_table().ucum
+        for form in (code, _LITRE.sub("l", code))
+        for ten in (form, form.replace("10*", "10^"))
     )
 
 
