@@ -766,6 +766,26 @@ def test_a_refused_alternate_beside_a_known_unit_is_a_conflict() -> None:
     assert "the alternate '/L' is refused: a count per litre" in conflict.text
 
 
+@pytest.mark.parametrize("annotated", ["10*3{Platelets}/uL", "10*3{Monocytes}/uL"])
+def test_an_alternate_naming_another_analyte_beside_a_count_unit_is_a_conflict(
+    annotated: str,
+) -> None:
+    # OBX-6 '10*3/uL^^UCUM^10*3{Platelets}/uL^^UCUM' with 150: the alternate coding says the
+    # number counts platelets, yet it was judged a WBC of 150,000 cells/µL (H)
+    conversion = _wbc_with_units("150", builders.ucum("10*3/uL"), builders.ucum(annotated))
+    assert conversion.findings == []
+    (conflict,) = [i for i in conversion.issues if i.code == "units.unit-conflict"]
+    assert conflict.location == "MSG[1]/OBX[1]-6"
+    name = annotated[annotated.index("{") : annotated.index("}") + 1]
+    assert f"the alternate '{annotated}' names another analyte in its annotation {name}" in (
+        conflict.text
+    )
+    # kept in the unit-alternate-sent extension: read back, refused again
+    again = leukoflag.convert(leukoflag.fhir.dumps(conversion.bundles[0]))
+    assert again.findings == []
+    assert "units.unit-conflict" in [i.code for i in again.issues]
+
+
 def test_a_local_unit_not_in_the_table_is_read_from_its_ucum_alternate() -> None:
     first = builders.Code("THOUUL", "thou per microlitre", "99LAB")
     conversion = _wbc_with_units("3.6", first, builders.ucum("10*3/uL"))

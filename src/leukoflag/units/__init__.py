@@ -802,6 +802,18 @@ def _with_alternate(table: UnitTable, unit: Unit, alternate: Unit) -> UnitSpec |
             sent,
             "unit-conflict",
         )
+    if isinstance(other, _Refusal) and other.reason == "wrong-analyte":
+        # 10*3{Platelets}/uL: the sender's other coding says the number counts platelets
+        annotation = table.annotated_analyte(alternate.code) or table.annotated_analyte(
+            alternate.text
+        )
+        return _Refusal(
+            f"unit-conflict: the unit and its alternate coding disagree: {quoted(first.spelling)} "
+            f"is {first.ucum} ({first.meaning}) but the alternate {shown} names another analyte "
+            f"in its annotation {annotation} (units.toml [annotations])",
+            sent,
+            "unit-conflict",
+        )
     return first
 
 
