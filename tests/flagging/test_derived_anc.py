@@ -8,6 +8,7 @@ import decimal
 
 import pytest
 
+from leukoflag._quote import quoted
 from leukoflag.model import (
     Coding,
     Concept,
@@ -880,6 +881,32 @@ def test_a_percent_in_a_unit_that_is_not_read_is_named() -> None:
     assert issue.text.endswith(
         "neutrophils % MSG[1]/OBX[2] is not used (its unit '{fraction}' is not one leukoflag knows)"
     )
+
+
+@pytest.mark.parametrize(
+    ("unit", "why"),
+    [
+        # a neutrophil % row whose unit names lymphocytes: known, and refused for that
+        (
+            Unit("%{Lymphocytes}", "%{Lymphocytes}", "http://unitsofmeasure.org"),
+            "names another analyte in its annotation {Lymphocytes}",
+        ),
+        (Unit("/L"), "a count per litre without its power of ten"),
+        (Unit("K/uL", "%", "http://unitsofmeasure.org"), "the unit's code and text disagree"),
+    ],
+)
+def test_a_percent_in_a_unit_refused_for_a_reason_is_named_with_the_reason(
+    unit: Unit, why: str
+) -> None:
+    # it was 'its unit '%{Lymphocytes}' is not one leukoflag knows', though the units table
+    # knows it and refuses it for what it says
+    evaluations = evaluate(
+        result("4.0", unit=K_PER_UL, n=1), result("30", code=NEUT_PCT, unit=unit, n=2)
+    )
+    (issue,) = not_derived(evaluations)
+    assert "not one leukoflag knows" not in issue.text
+    assert f"is not used (its unit {quoted(unit.text)} is refused: " in issue.text
+    assert why in issue.text
 
 
 def test_a_percent_of_one_or_less_without_unit_is_not_used() -> None:

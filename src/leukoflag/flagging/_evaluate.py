@@ -3412,8 +3412,11 @@ def _part_value(
     if not _unitless(unit):
         try:
             spec = units.resolve_unit(unit, Analyte.ANC)
-        except UnitError:
-            return f"its unit {_unit_shown(unit)} is not one leukoflag knows"
+        except UnitError as error:
+            if error.reason == "unknown-unit":
+                return f"its unit {_unit_shown(unit)} is not one leukoflag knows"
+            # known and refused (another analyte's annotation, /L, a code and text that disagree)
+            return f"its unit {_unit_shown(unit)} is refused: {str(error).partition(': ')[2]}"
         if spec.kind not in _PERCENT_KINDS or spec.factor is None:
             return f"its unit {_unit_shown(unit)} is not a percent or a fraction"
         if spec.kind is UnitKind.FRACTION:  # 0.61 of the white cells is 61 %
