@@ -570,7 +570,14 @@ def test_parts_of_obx_3_and_obx_6_not_carried_are_located_at_the_part() -> None:
         ),
         ("MSG[1]/OBX[1]-6.7", "OBX-6.7 is not carried: '2.1'"),
         ("MSG[1]/OBX[1]-6.8", "OBX-6.8 is not carried: 'v3'"),
-        ("MSG[1]/OBX[1]-6.9", "OBX-6.9 is not carried: 'thou/uL'"),
+        (
+            "MSG[1]/OBX[1]-6.9",
+            (
+                "original text 'thou/uL' (OBX-6.9) is checked against the unit (OBX-6.1-2) but "
+                "not written beside it, except in the unit-original-text-sent extension when "
+                "they disagree"
+            ),
+        ),
     ]
 
 
@@ -597,6 +604,33 @@ def test_an_alternate_unit_checked_and_kept_on_a_conflict_is_not_said_to_be_drop
     (kept,) = wbc["valueQuantity"]["extension"]
     assert kept["url"].endswith("/unit-alternate-sent")
     assert kept["valueCoding"]["code"] == "10*3/uL"
+
+
+def test_an_original_unit_text_checked_and_kept_on_a_conflict_is_not_said_to_be_dropped() -> None:
+    # OBX-6.9 beside a unit in OBX-6.1-2 is checked against it (units.unit-conflict when it
+    # names another scale or no count) and kept in the unit-original-text-sent extension then:
+    # the Issue said "OBX-6.9 is not carried: 'cells/uL'" beside the extension that carries it
+    conversion = leukoflag.convert(
+        message(PID, OBR, obx("3.1", unit="10*3/uL^^UCUM^^^^^^cells/uL"))
+    )
+    ((location, text),) = [
+        (i.location, i.text) for i in conversion.issues if i.code == "hl7v2.component-unmapped"
+    ]
+    assert location == "MSG[1]/OBX[1]-6.9"
+    assert text == (
+        "original text 'cells/uL' (OBX-6.9) is checked against the unit (OBX-6.1-2) but not "
+        "written beside it, except in the unit-original-text-sent extension when they disagree"
+    )
+    assert "units.unit-conflict" in codes(conversion.issues)
+    (bundle,) = conversion.bundles
+    (wbc,) = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    (kept,) = wbc["valueQuantity"]["extension"]
+    assert kept == {
+        "url": "http://leukoflag.org/fhir/StructureDefinition/unit-original-text-sent",
+        "valueString": "cells/uL",
+    }
 
 
 def test_an_alternate_given_only_as_a_system_is_said_not_carried() -> None:

@@ -561,11 +561,20 @@ def read_unit(
                 ),
             )
         )
+    # CWE.9 beside the unit read from CWE.1-2 (10*3/uL^^UCUM^^^^^^cells/uL): checked against it
+    # by the units step, which refuses a count of another scale or no count
+    beside = p[8] if len(p) > 8 and not original and system_at == "6.3" else ""
     notes.extend(  # the versions and original text (OBX-6.7-9) and anything after them
         (
             f"6.{number}",
             "hl7v2.component-unmapped",
-            f"OBX-6.{number} is not carried: {quoted(part)}",
+            (
+                f"original text {quoted(part)} (OBX-6.9) is checked against the unit "
+                "(OBX-6.1-2) but not written beside it, except in the unit-original-text-sent "
+                "extension when they disagree"
+            )
+            if number == 9 and beside
+            else f"OBX-6.{number} is not carried: {quoted(part)}",
         )
         for number, part in enumerate(p[6 : len(parts)], 7)
         if part and not (number == 9 and original)
@@ -619,9 +628,6 @@ def read_unit(
                 ),
             )
         )
-    # CWE.9 beside the unit read from CWE.1-2 (10*3/uL^^UCUM^^^^^^cells/uL): checked against it
-    # by the units step, which refuses a count of another scale
-    beside = p[8] if len(p) > 8 and not original and system_at == "6.3" else ""
     if not system_name and code != text and text:
         # a CWE.1 unlike CWE.2 (/uL^K/uL) is kept, so the units step can refuse a disagreement
         return Unit(shown, code, "", other, beside), tuple(notes)
