@@ -229,6 +229,29 @@ def test_rejected_directory_replays_without_its_reason_files(
     assert [f["input"] for f in report["files"]] == ["out/rejected/engine.log.1.txt"]
 
 
+def test_a_hidden_input_gives_visible_output_files_that_a_replay_of_rejected_reads(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # an engine's file still named as it is written ('.night.hl7', renamed when complete),
+    # converted by name: its outputs were hidden (.night.hl7.1.json), and a replay of rejected/
+    # skipped its raw item as a hidden file ('no input files found in out/rejected', status 2)
+    (tmp_path / ".night.hl7").write_bytes(NORMAL + LOW[: LOW.rindex(b"|F|||")])  # cut short
+    done = leukoflag("convert", ".night.hl7", "-o", "out", "--report", "r.json", "-q")
+    assert done.returncode == 1, done.stderr
+    assert _names(tmp_path / "out") == [
+        "_.night.hl7.1.json",
+        "rejected/_.night.hl7.2.hl7",
+        "rejected/_.night.hl7.2.reason.json",
+    ]
+    assert [f["output_name"] for f in _json(tmp_path / "r.json")["files"]] == ["_.night.hl7"]
+    assert _json(tmp_path / "out/rejected/_.night.hl7.2.reason.json")["input"] == ".night.hl7"
+    replay = leukoflag("convert", "out/rejected", "-o", "retry", "--report", "retry.json", "-q")
+    assert replay.returncode == 1, replay.stderr
+    assert [f["input"] for f in _json(tmp_path / "retry.json")["files"]] == [
+        "out/rejected/_.night.hl7.2.hl7"
+    ]
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_an_envelope_line_rejected_is_recorded_with_no_raw_file_to_replay(
     leukoflag: Runner, tmp_path: Path, jobs: str

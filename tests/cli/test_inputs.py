@@ -78,7 +78,9 @@ def test_a_file_named_explicitly_is_always_read(tmp_path: Path) -> None:
     inputs = expand_inputs(
         [os.fspath(tmp_path / ".hidden.hl7"), os.fspath(tmp_path / "x.reason.json")]
     )
-    assert [item.name for item in inputs] == [".hidden.hl7", "x.reason.json"]
+    assert [Path(item.source).name for item in inputs] == [".hidden.hl7", "x.reason.json"]
+    # the output files of a hidden input are not hidden (a replay of rejected/ would skip them)
+    assert [item.name for item in inputs] == ["_.hidden.hl7", "x.reason.json"]
 
 
 def test_output_directory_inside_an_input_directory_is_not_read(tmp_path: Path) -> None:

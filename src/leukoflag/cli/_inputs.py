@@ -116,7 +116,8 @@ def expand_inputs(
     files sorted by path. Hidden files and directories, rejection records, anything under
     ``exclude`` (the output directory) and the file ``report`` (the ``--report`` file, which
     replaces what is there) are skipped inside directories; a file named explicitly is always
-    read. The same file named twice is read once. Output names are the file names; when two
+    read. The same file named twice is read once. Output names are the file names (``_`` before a
+    hidden one's, so that its outputs are not hidden); when two
     inputs share a name (case-insensitively), the later ones get ``~2``, ``~3`` … appended.
     Raises :class:`UsageError` for a missing or unreadable path, for an input directory that is
     ``exclude`` itself, for an input file named explicitly that lies in ``exclude`` (a glob of
@@ -232,7 +233,7 @@ def _named(found: list[tuple[str, Path | None]]) -> list[Input]:
     used: set[str] = set()
     inputs: list[Input] = []
     for source, path in found:
-        base = _shortened(path.name) if path is not None else _STDIN_NAME
+        base = _shortened(_visible(path.name)) if path is not None else _STDIN_NAME
         name, number = base, 1
         while _folded(name) in used:
             number += 1
@@ -241,6 +242,13 @@ def _named(found: list[tuple[str, Path | None]]) -> list[Input]:
         size = path.stat().st_size if path is not None else None
         inputs.append(Input(source, name, path, size))
     return inputs
+
+
+def _visible(name: str) -> str:
+    """``name``, with ``_`` before it when it starts with ``.``: the output files of a hidden
+    input (``.night.hl7``) would be hidden too, and a replay of ``rejected/`` would skip its raw
+    items as it skips every hidden file."""
+    return f"_{name}" if name.startswith(".") else name
 
 
 def _folded(name: str) -> str:
