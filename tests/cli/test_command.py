@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from leukoflag import __version__
-from leukoflag.cli import build_parser
+from leukoflag.cli import build_parser, main
 
 from .conftest import Runner
 from .messages import oru
@@ -384,6 +386,41 @@ def test_a_file_where_the_rejected_directory_belongs_is_one_clear_line_before_an
     )
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["rejected"]
     assert not (tmp_path / "r.json").exists()  # no report for a run that did not finish
+
+
+def test_a_read_only_rejected_directory_is_one_clear_line_before_any_output(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # rejected/ left read-only by another account's replay job: the run converted and wrote the
+    # first message, then stopped at the second, cut short, with 'Permission denied:
+    # out/rejected/day.hl7.2.hl7' (status 2), half its work done and to be done again
+    monkeypatch.chdir(tmp_path)
+    cut = oru("C-2")[: oru("C-2").rindex(b"|F|||")]
+    (tmp_path / "day.hl7").write_bytes(oru("C-1") + cut)
+    rejected = tmp_path / "out" / "rejected"
+    rejected.mkdir(parents=True)
+    rejected.chmod(0o555)
+    access = os.access
+
+    def refused(path: str | os.PathLike[str], mode: int, **kwargs: Any) -> bool:
+        # root writes in any directory: the refusal a user or a read-only mount meets is simulated
+        if Path(path).absolute() == rejected and mode & os.W_OK:
+            return False
+        return access(path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", refused)
+    try:
+        status = main(["convert", "day.hl7", "-o", "out", "--report", "r.json", "-q"])
+    finally:
+        rejected.chmod(0o755)
+    assert status == 2
+    assert capsys.readouterr().err == (
+        "leukoflag: -o out: out/rejected is not writable, where rejected items go: make it "
+        "writable or write to another directory\n"
+    )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["rejected"]
+    assert not list(rejected.iterdir())
+    assert not (tmp_path / "r.json").exists()
 
 
 def test_write_error_during_the_run_is_one_line_with_exit_2(

@@ -473,6 +473,12 @@ def _prepare_directory(directory: Path) -> None:
             f"-o {directory}: {rejected} is not a directory, where rejected items go: move it "
             "away or write to another directory"
         )
+    if rejected.is_dir() and not os.access(rejected, os.W_OK | os.X_OK):
+        # as for DIR itself: not at the first rejected item, after the items before it
+        raise UsageError(
+            f"-o {directory}: {rejected} is not writable, where rejected items go: make it "
+            "writable or write to another directory"
+        )
 
 
 def _check_report_to_stdout(output: Path | None) -> None:
