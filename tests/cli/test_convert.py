@@ -691,6 +691,37 @@ def test_stdin_named_twice_is_a_usage_error_before_anything_is_written(
     assert "`-` named twice is a usage error (status 2" in page
 
 
+@pytest.mark.parametrize("arguments", [["-", "/dev/stdin"], ["/dev/stdin", "-"], ["-", "day.hl7"]])
+@pytest.mark.parametrize("piped", [True, False], ids=["pipe", "file"])
+def test_stdin_named_also_by_a_path_is_a_usage_error_before_anything_is_written(
+    tmp_path: Path, arguments: list[str], piped: bool
+) -> None:
+    # `convert - /dev/stdin < day.hl7` converted the day twice (stdin.1-3.json and
+    # stdin~2.1-3.json, 6 bundles, status 0); from a pipe, one of the two read it all and the
+    # other nothing, counted as a second file of no message
+    day = tmp_path / "day.hl7"
+    day.write_bytes(batch(NORMAL, LOW, oru("EF-1003")))
+    command = [sys.executable, "-m", "leukoflag", "convert", *arguments, "-o", "out", "-q"]
+    with day.open("rb") as stdin:
+        source: dict[str, Any] = {"input": day.read_bytes()} if piped else {"stdin": stdin}
+        done = subprocess.run(
+            command, **source, capture_output=True, cwd=tmp_path, timeout=300, check=False
+        )
+    if piped and "day.hl7" in arguments:  # a pipe is not the file day.hl7: both are converted
+        assert done.returncode == 0, done.stderr
+        assert _names(tmp_path / "out") == [
+            *(f"day.hl7.{n}.json" for n in (1, 2, 3)),
+            *(f"stdin.{n}.json" for n in (1, 2, 3)),
+        ]
+        return
+    other = next(argument for argument in arguments if argument != "-")
+    assert (done.returncode, done.stderr.decode()) == (
+        2,
+        f"leukoflag: stdin (-) named more than once: {other} is stdin too\n",
+    )
+    assert not (tmp_path / "out").exists()
+
+
 def test_converting_twice_gives_identical_files(leukoflag: Runner, tmp_path: Path) -> None:
     (tmp_path / "day.hl7").write_bytes(batch(NORMAL, LOW))
     leukoflag("convert", "day.hl7", "-o", "a")

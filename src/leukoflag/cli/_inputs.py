@@ -182,7 +182,26 @@ def expand_inputs(
             if not os.access(file, os.R_OK):
                 raise UsageError(f"cannot read {file}: permission denied")
             found.append((os.fspath(file), file))
+    if stdin_named:
+        _refuse_stdin_named_again(found)
     return _named(found)
+
+
+def _refuse_stdin_named_again(found: list[tuple[str, Path | None]]) -> None:
+    """Raise :class:`UsageError` when a path found is what stdin reads (``/dev/stdin``, or the
+    file of ``< day.hl7``), as for ``-`` named twice: from a file it would be converted twice,
+    from a pipe read by one of the two and found empty by the other."""
+    try:
+        stdin = os.fstat(sys.stdin.fileno())
+    except (OSError, ValueError, AttributeError):  # a stdin of no file: no path names it
+        return
+    for source, path in found:
+        try:
+            same = path is not None and os.path.samestat(path.stat(), stdin)
+        except OSError:
+            continue
+        if same:
+            raise UsageError(f"stdin (-) named more than once: {source} is stdin too")
 
 
 def _walk(root: Path, excluded: Path | None, records: list[str] | None) -> list[Path]:
