@@ -332,6 +332,26 @@ def test_an_option_given_twice_with_the_same_value_is_taken_once(
     assert (settings["fhir_version"], settings["critical_low"]["anc"]) == ("R5", 500)
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["-o", "out", "-o", "out/"],
+        ["-o", "out", "--output", "./out"],
+        ["-o", "out", "--report", "r.json", "--report", "./r.json"],
+    ],
+)
+def test_a_path_option_given_twice_naming_the_same_place_is_taken_once(
+    leukoflag: Runner, tmp_path: Path, options: list[str]
+) -> None:
+    # a wrapper script's `-o "$OUT"` (OUT=out/) and the operator's `-o out`: the same directory,
+    # refused as 'given twice with different values (-o out, then -o out/)'
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    done = leukoflag("convert", "in.hl7", *options, "-q")
+    assert (done.returncode, done.stderr) == (0, b"")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["in.hl7.1.json"]
+    assert ("r.json" in options) == (tmp_path / "r.json").is_file()
+
+
 def test_empty_directory_is_a_usage_error(leukoflag: Runner, tmp_path: Path) -> None:
     (tmp_path / "feeds").mkdir()
     line = _one_line_error(leukoflag("convert", "feeds"))

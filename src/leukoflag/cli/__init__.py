@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
@@ -23,6 +24,7 @@ EXIT_REJECTED = 1
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C (128 + SIGINT)
 INTERRUPTED = "\nleukoflag: interrupted"  # after the ^C a terminal echoes
+_STDOUT = "-"
 
 _DESCRIPTION = (
     "HL7 v2 ORU^R01 and FHIR lab results to FHIR, with WBC and ANC counts normalized to "
@@ -66,14 +68,32 @@ class _Once(argparse.Action):
         option_string: str | None = None,
     ) -> None:
         given: dict[str, tuple[str | None, Any]] = namespace.__dict__.setdefault("_given", {})
-        if self.dest in given and given[self.dest][1] != values:
+        if self.dest in given:
             earlier, value = given[self.dest]
+            if self.same(value, values):  # taken once: the first spelling is kept
+                return
             parser.error(
                 f"{option_string} given twice with different values ({earlier} {value}, then "
                 f"{option_string} {values}): give it once"
             )
         given[self.dest] = (option_string, values)
         setattr(namespace, self.dest, values)
+
+    def same(self, first: Any, second: Any) -> bool:
+        return bool(first == second)
+
+
+class _OncePath(_Once):
+    """A path option that takes one value: two spellings of one place (``out`` and ``out/``, a
+    wrapper script's and the operator's) are the same value, not a usage error."""
+
+    def same(self, first: Any, second: Any) -> bool:
+        if first == second:
+            return True
+        # an empty name (an unset variable) or `-` (stdout) is no path to compare
+        if not first or not second or _STDOUT in (first, second):
+            return False
+        return os.path.realpath(str(first)) == os.path.realpath(str(second))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "-o",
         "--output",
-        action=_Once,
+        action=_OncePath,
         metavar="DIR",
         help=(
             "write each message to DIR/<input file name>.<n>.json and each rejected input, raw, "
@@ -106,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     convert.add_argument(
         "--report",
-        action=_Once,
+        action=_OncePath,
         metavar="FILE",
         help="write a JSON summary per input file and totals (-: to stdout, with -o)",
     )
