@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import resource
 import subprocess
 import sys
 import zipfile
@@ -612,6 +613,70 @@ def test_report_to_the_file_stdout_is_redirected_to_is_a_usage_error(tmp_path: P
     assert done.returncode == 2
     assert done.stderr.decode().startswith("leukoflag: --report day.ndjson: is stdout, ")
     assert (tmp_path / "day.ndjson").read_bytes() == b""
+
+
+def _run_into(tmp_path: Path, stdout_name: str, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """``leukoflag ARGS > stdout_name``; a file it writes stops at 16 MiB (SIGXFSZ), so a run
+    that reads its own output back ends instead of filling the disk."""
+
+    def bounded() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16 << 20, 16 << 20))
+
+    with (tmp_path / stdout_name).open("wb") as stdout:
+        return subprocess.run(
+            [sys.executable, "-m", "leukoflag", *args],
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            timeout=300,
+            check=False,
+            preexec_fn=bounded,
+        )
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_the_file_stdout_is_redirected_to_in_an_input_directory_is_not_read_as_input(
+    tmp_path: Path, jobs: str
+) -> None:
+    # 'convert inbox > inbox/day.ndjson' (or a re-run of 'convert *.ndjson > all.ndjson', whose
+    # glob names last run's all.ndjson): the run read the NDJSON it was writing as a FHIR input,
+    # flagging each line read into a new line, without end, until the disk was full
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox/day.hl7").write_bytes(batch(NORMAL, LOW))
+    done = _run_into(tmp_path, "inbox/z-day.ndjson", "convert", "inbox", "-j", jobs, "-q")
+    assert (done.returncode, done.stderr) == (0, b"")
+    lines = (tmp_path / "inbox/z-day.ndjson").read_bytes().splitlines()
+    assert [json.loads(line)["resourceType"] for line in lines] == ["Bundle", "Bundle"]
+
+
+@pytest.mark.parametrize("command", ["convert", "explain"])
+def test_an_input_named_that_is_the_file_stdout_is_redirected_to_is_a_usage_error(
+    tmp_path: Path, command: str
+) -> None:
+    (tmp_path / "day.hl7").write_bytes(batch(NORMAL, LOW))
+    (tmp_path / "all.ndjson").write_bytes(b"")  # yesterday's, truncated by the shell
+    done = _run_into(tmp_path, "all.ndjson", command, "day.hl7", "all.ndjson")
+    assert done.returncode == 2
+    assert done.stderr.decode() == (
+        "leukoflag: all.ndjson is both an input and stdout, where the outputs go: the run "
+        "would read its own outputs back as input\n"
+    )
+    assert (tmp_path / "all.ndjson").read_bytes() == b""
+
+
+def test_explain_into_a_file_of_its_input_directory_does_not_explain_that_file(
+    tmp_path: Path,
+) -> None:
+    # 'explain inbox > inbox/why.txt' read why.txt, half written, as an input and rejected it
+    # ('not an HL7 v2 message …', status 1) in the explanation of the inbox
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox/day.hl7").write_bytes(batch(NORMAL, LOW))
+    done = _run_into(tmp_path, "inbox/why.txt", "explain", "inbox")
+    assert (done.returncode, done.stderr) == (0, b"")
+    text = (tmp_path / "inbox/why.txt").read_text(encoding="utf-8")
+    assert text.startswith("inbox/day.hl7\n")
+    assert "why.txt" not in text
+    assert "rejected" not in text
 
 
 def test_output_dash_is_ndjson_on_stdout_not_a_directory_named_dash(

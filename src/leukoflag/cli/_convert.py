@@ -84,7 +84,13 @@ def _convert(args: argparse.Namespace) -> int:
     # a report file replaces what is there, an input too; a pipe or device is written into
     replaced = report_path if report_path and not _written_in_place(report_path) else None
     records: list[str] = []
-    inputs = expand_inputs(args.inputs, exclude=output, report=replaced, records=records)
+    inputs = expand_inputs(
+        args.inputs,
+        exclude=output,
+        report=replaced,
+        records=records,
+        stdout=output is None or args.report == _STDOUT,
+    )
     if not inputs and not records:
         raise UsageError("no input files found in " + ", ".join(args.inputs))
     notes = skipped_records(args.inputs, records)

@@ -91,7 +91,7 @@ def run_explain(args: argparse.Namespace) -> int:
 def _explain(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     records: list[str] = []  # leukoflag's own, in DIR/rejected: no input, skipped as convert does
-    inputs = expand_inputs(args.inputs, records=records)
+    inputs = expand_inputs(args.inputs, records=records, stdout=True)
     if not inputs and not records:
         raise UsageError("no input files found in " + ", ".join(args.inputs))
     out = sys.stdout

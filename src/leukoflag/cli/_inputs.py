@@ -7,6 +7,7 @@ import errno
 import hashlib
 import os
 import re
+import stat
 import sys
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -111,6 +112,7 @@ def expand_inputs(
     exclude: Path | None = None,
     report: Path | None = None,
     records: list[str] | None = None,
+    stdout: bool = False,
 ) -> list[Input]:
     """The inputs named on the command line, in order; directories are read recursively, their
     files sorted by path. Hidden files and directories, rejection records, anything under
@@ -124,12 +126,15 @@ def expand_inputs(
     an input directory that is also the output directory) and for one that is ``report``.
     With ``records`` (a list), the rejection records skipped are appended to it, and one named
     explicitly (``convert out/rejected/*``: the glob names them beside the raw items) is
-    skipped too: it is leukoflag's record of an item, not an input."""
+    skipped too: it is leukoflag's record of an item, not an input. With ``stdout`` (the run
+    writes to stdout), the file stdout is redirected to is skipped in a directory and a usage
+    error when named: the run would read its own outputs back as input."""
     found: list[tuple[str, Path | None]] = []
     seen: set[Path] = set()
     stdin_named = False
     excluded = exclude.resolve() if exclude is not None else None
     replaced = report.resolve() if report is not None else None
+    written = _stdout_file() if stdout else None
     for argument in arguments:
         if not argument:  # Path("") is the working directory: `convert "$INBOX"`, INBOX unset
             raise UsageError(
@@ -178,6 +183,13 @@ def expand_inputs(
                     f"{argument} is both an input and the --report file (the report would "
                     "replace it)"
                 )
+            if written is not None and _is_file(file, written):
+                if file != path:  # `convert inbox > inbox/day.ndjson`: this run's own output
+                    continue
+                raise UsageError(
+                    f"{argument} is both an input and stdout, where the outputs go: the run "
+                    "would read its own outputs back as input"
+                )
             seen.add(resolved)
             if not os.access(file, os.R_OK):
                 raise UsageError(f"cannot read {file}: permission denied")
@@ -185,6 +197,23 @@ def expand_inputs(
     if stdin_named:
         _refuse_stdin_named_again(found)
     return _named(found)
+
+
+def _stdout_file() -> os.stat_result | None:
+    """The file stdout is redirected to (``> inbox/day.ndjson``); None for a pipe, a terminal or
+    a device, which no input directory holds as a file."""
+    try:
+        status = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout closed, or of no file
+        return None
+    return status if stat.S_ISREG(status.st_mode) else None
+
+
+def _is_file(path: Path, status: os.stat_result) -> bool:
+    try:
+        return os.path.samestat(path.stat(), status)
+    except OSError:
+        return False
 
 
 def _refuse_stdin_named_again(found: list[tuple[str, Path | None]]) -> None:
