@@ -664,6 +664,32 @@ def test_an_input_named_that_is_the_file_stdout_is_redirected_to_is_a_usage_erro
     assert (tmp_path / "all.ndjson").read_bytes() == b""
 
 
+def test_the_file_stderr_is_redirected_to_in_an_input_directory_is_not_read_as_input(
+    tmp_path: Path,
+) -> None:
+    # 'convert inbox > day.ndjson 2> inbox/errors.log': the log, holding the line of the log
+    # file rejected before it, was read as an input and rejected too (2 rejected, 3 files)
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox/a-engine.log").write_bytes(LOG_QUOTING_HL7)
+    (tmp_path / "inbox/day.hl7").write_bytes(batch(NORMAL, LOW))
+    with (tmp_path / "inbox/errors.log").open("wb") as stderr:
+        done = subprocess.run(
+            [sys.executable, "-m", "leukoflag", "convert", "inbox"],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            cwd=tmp_path,
+            timeout=300,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert len(done.stdout.splitlines()) == 2
+    lines = (tmp_path / "inbox/errors.log").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("leukoflag: rejected inbox/a-engine.log item 1 (ITEM[1]): ")
+    assert lines[1].startswith("leukoflag: 3 messages → 2 bundles, 1 rejected ·")
+    assert " · 2 files in " in lines[1]
+
+
 def test_explain_into_a_file_of_its_input_directory_does_not_explain_that_file(
     tmp_path: Path,
 ) -> None:

@@ -126,15 +126,15 @@ def expand_inputs(
     an input directory that is also the output directory) and for one that is ``report``.
     With ``records`` (a list), the rejection records skipped are appended to it, and one named
     explicitly (``convert out/rejected/*``: the glob names them beside the raw items) is
-    skipped too: it is leukoflag's record of an item, not an input. With ``stdout`` (the run
-    writes to stdout), the file stdout is redirected to is skipped in a directory and a usage
-    error when named: the run would read its own outputs back as input."""
+    skipped too: it is leukoflag's record of an item, not an input. The file stderr is
+    redirected to, and with ``stdout`` (the run writes to stdout) stdout's, is skipped in a
+    directory and a usage error when named: the run would read its own lines back as input."""
     found: list[tuple[str, Path | None]] = []
     seen: set[Path] = set()
     stdin_named = False
     excluded = exclude.resolve() if exclude is not None else None
     replaced = report.resolve() if report is not None else None
-    written = _stdout_file() if stdout else None
+    written = _written_files(stdout)
     for argument in arguments:
         if not argument:  # Path("") is the working directory: `convert "$INBOX"`, INBOX unset
             raise UsageError(
@@ -183,12 +183,13 @@ def expand_inputs(
                     f"{argument} is both an input and the --report file (the report would "
                     "replace it)"
                 )
-            if written is not None and _is_file(file, written):
+            what = _written_as(file, written) if written else None
+            if what is not None:
                 if file != path:  # `convert inbox > inbox/day.ndjson`: this run's own output
                     continue
                 raise UsageError(
-                    f"{argument} is both an input and stdout, where the outputs go: the run "
-                    "would read its own outputs back as input"
+                    f"{argument} is both an input and {what}: the run would read its own "
+                    f"{'outputs' if what.startswith('stdout') else 'messages'} back as input"
                 )
             seen.add(resolved)
             if not os.access(file, os.R_OK):
@@ -199,21 +200,29 @@ def expand_inputs(
     return _named(found)
 
 
-def _stdout_file() -> os.stat_result | None:
-    """The file stdout is redirected to (``> inbox/day.ndjson``); None for a pipe, a terminal or
-    a device, which no input directory holds as a file."""
-    try:
-        status = os.fstat(sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):  # stdout closed, or of no file
-        return None
-    return status if stat.S_ISREG(status.st_mode) else None
+def _written_files(stdout: bool) -> list[tuple[os.stat_result, str]]:
+    """The files the run writes its lines to, stderr's and with ``stdout`` stdout's, when they
+    are redirected to a file (``> inbox/day.ndjson``, ``2> inbox/errors.log``), each with what
+    it is; not a pipe, a terminal or a device, which no input directory holds as a file."""
+    written = []
+    for stream, what in ((sys.stdout, "stdout, where the outputs go"), (sys.stderr, "stderr")):
+        if stream is sys.stdout and not stdout:
+            continue
+        try:
+            status = os.fstat(stream.fileno())
+        except (OSError, ValueError, AttributeError):  # closed, or of no file
+            continue
+        if stat.S_ISREG(status.st_mode):
+            written.append((status, what))
+    return written
 
 
-def _is_file(path: Path, status: os.stat_result) -> bool:
+def _written_as(path: Path, written: list[tuple[os.stat_result, str]]) -> str | None:
     try:
-        return os.path.samestat(path.stat(), status)
+        status = path.stat()
     except OSError:
-        return False
+        return None
+    return next((what for file, what in written if os.path.samestat(status, file)), None)
 
 
 def _refuse_stdin_named_again(found: list[tuple[str, Path | None]]) -> None:
