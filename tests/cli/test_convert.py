@@ -615,16 +615,20 @@ def test_report_to_the_file_stdout_is_redirected_to_is_a_usage_error(tmp_path: P
     assert (tmp_path / "day.ndjson").read_bytes() == b""
 
 
-def _run_into(tmp_path: Path, stdout_name: str, *args: str) -> subprocess.CompletedProcess[bytes]:
-    """``leukoflag ARGS > stdout_name``; a file it writes stops at 16 MiB (SIGXFSZ), so a run
-    that reads its own output back ends instead of filling the disk."""
+def _run_into(
+    tmp_path: Path, stdout_name: str, *args: str, append: bool = False, stdin: Any = None
+) -> subprocess.CompletedProcess[bytes]:
+    """``leukoflag ARGS > stdout_name`` (``>>`` with ``append``); a file it writes stops at
+    16 MiB (SIGXFSZ), so a run that reads its own output back ends instead of filling the
+    disk."""
 
     def bounded() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (16 << 20, 16 << 20))
 
-    with (tmp_path / stdout_name).open("wb") as stdout:
+    with (tmp_path / stdout_name).open("ab" if append else "wb") as stdout:
         return subprocess.run(
             [sys.executable, "-m", "leukoflag", *args],
+            stdin=stdin,
             stdout=stdout,
             stderr=subprocess.PIPE,
             cwd=tmp_path,
@@ -662,6 +666,21 @@ def test_an_input_named_that_is_the_file_stdout_is_redirected_to_is_a_usage_erro
         "would read its own outputs back as input\n"
     )
     assert (tmp_path / "all.ndjson").read_bytes() == b""
+
+
+def test_stdin_from_the_file_stdout_appends_to_is_a_usage_error(tmp_path: Path) -> None:
+    # 'convert - < all.ndjson >> all.ndjson': the run read the lines it appended, flagging each
+    # into a new one, without end (6,833 lines of 3 in 10 s)
+    day = ndjson(observation("o-1", 3.2, "10*3/uL"), observation("o-2", 900, "/uL", "751-8"))
+    (tmp_path / "all.ndjson").write_bytes(day)
+    with (tmp_path / "all.ndjson").open("rb") as stdin:
+        done = _run_into(tmp_path, "all.ndjson", "convert", "-", append=True, stdin=stdin)
+    assert done.returncode == 2
+    assert done.stderr.decode() == (
+        "leukoflag: stdin (-) is both an input and stdout, where the outputs go: the run would "
+        "read its own outputs back as input\n"
+    )
+    assert (tmp_path / "all.ndjson").read_bytes() == day
 
 
 def test_the_file_stderr_is_redirected_to_in_an_input_directory_is_not_read_as_input(

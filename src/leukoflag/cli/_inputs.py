@@ -146,6 +146,9 @@ def expand_inputs(
             if sys.stdin is None:  # started with stdin closed (`<&-`)
                 raise UsageError("stdin (-) is closed: nothing to read")
             stdin_named = True
+            what = _written_as(_stdin_status(), written) if written else None
+            if what is not None:  # `convert - < all.ndjson >> all.ndjson`
+                raise UsageError(_own_lines("stdin (-)", what))
             found.append((_STDIN_SOURCE, None))
             continue
         path = Path(argument)
@@ -183,14 +186,11 @@ def expand_inputs(
                     f"{argument} is both an input and the --report file (the report would "
                     "replace it)"
                 )
-            what = _written_as(file, written) if written else None
+            what = _written_as(_status(file), written) if written else None
             if what is not None:
                 if file != path:  # `convert inbox > inbox/day.ndjson`: this run's own output
                     continue
-                raise UsageError(
-                    f"{argument} is both an input and {what}: the run would read its own "
-                    f"{'outputs' if what.startswith('stdout') else 'messages'} back as input"
-                )
+                raise UsageError(_own_lines(argument, what))
             seen.add(resolved)
             if not os.access(file, os.R_OK):
                 raise UsageError(f"cannot read {file}: permission denied")
@@ -217,28 +217,44 @@ def _written_files(stdout: bool) -> list[tuple[os.stat_result, str]]:
     return written
 
 
-def _written_as(path: Path, written: list[tuple[os.stat_result, str]]) -> str | None:
-    try:
-        status = path.stat()
-    except OSError:
+def _written_as(
+    status: os.stat_result | None, written: list[tuple[os.stat_result, str]]
+) -> str | None:
+    """What the file of ``status`` is of the files the run writes to, if one of them."""
+    if status is None:
         return None
     return next((what for file, what in written if os.path.samestat(status, file)), None)
+
+
+def _own_lines(named: str, what: str) -> str:
+    lines = "outputs" if what.startswith("stdout") else "messages"
+    return f"{named} is both an input and {what}: the run would read its own {lines} back as input"
+
+
+def _status(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
+
+
+def _stdin_status() -> os.stat_result | None:
+    try:
+        return os.fstat(sys.stdin.fileno())
+    except (OSError, ValueError, AttributeError):  # a stdin of no file
+        return None
 
 
 def _refuse_stdin_named_again(found: list[tuple[str, Path | None]]) -> None:
     """Raise :class:`UsageError` when a path found is what stdin reads (``/dev/stdin``, or the
     file of ``< day.hl7``), as for ``-`` named twice: from a file it would be converted twice,
     from a pipe read by one of the two and found empty by the other."""
-    try:
-        stdin = os.fstat(sys.stdin.fileno())
-    except (OSError, ValueError, AttributeError):  # a stdin of no file: no path names it
+    stdin = _stdin_status()
+    if stdin is None:  # a stdin of no file: no path names it
         return
     for source, path in found:
-        try:
-            same = path is not None and os.path.samestat(path.stat(), stdin)
-        except OSError:
-            continue
-        if same:
+        status = _status(path) if path is not None else None
+        if status is not None and os.path.samestat(status, stdin):
             raise UsageError(f"stdin (-) named more than once: {source} is stdin too")
 
 
