@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import pty
 import subprocess
@@ -58,6 +59,32 @@ def test_progress_bar_is_drawn_on_a_terminal_and_not_with_quiet(tmp_path: Path) 
             os.close(controller)
         assert ("\r\x1b[K" in screen) is drawn
         assert ("1 message → 1 bundle" in screen) is drawn
+
+
+def test_no_progress_line_when_the_ndjson_goes_to_the_terminal_too(tmp_path: Path) -> None:
+    # 'leukoflag convert day.hl7' on a terminal: each Bundle line was glued to the progress line
+    # drawn before it ('… 0/1 files  0 messages  0/s  day.hl7{"resourceType":"Bundle" …'), so
+    # the NDJSON copied from the screen was no JSON
+    (tmp_path / "day.hl7").write_bytes(oru("P-1") + oru("P-2"))
+    controller, terminal = pty.openpty()
+    try:
+        with subprocess.Popen(
+            [sys.executable, "-m", "leukoflag", "convert", "day.hl7"],
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=terminal,
+            stderr=terminal,
+        ) as process:
+            os.close(terminal)  # the child holds the terminal now; EOF when it exits
+            screen = _read_all(controller)
+            process.wait(timeout=120)
+    finally:
+        os.close(controller)
+    assert process.returncode == 0
+    assert "\x1b[K" not in screen
+    *bundles, summary = screen.splitlines()
+    assert [json.loads(line)["resourceType"] for line in bundles] == ["Bundle", "Bundle"]
+    assert summary.startswith("leukoflag: 2 messages → 2 bundles, 0 rejected")
 
 
 def _read_all(fd: int) -> str:

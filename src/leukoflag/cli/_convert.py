@@ -120,11 +120,9 @@ def _convert(args: argparse.Namespace) -> int:
         _prepare_report_directory(report_path)
     jobs = (args.jobs or _usable_cpus()) if inputs else 1  # no workers for nothing
 
-    lines = (
-        Progress(sys.stderr, inputs)
-        if not args.quiet and sys.stderr.isatty()
-        else StderrLines(sys.stderr)
-    )
+    # not when the NDJSON goes to a terminal: its lines would be glued to the progress line
+    drawn = not args.quiet and sys.stderr.isatty() and not (output is None and sys.stdout.isatty())
+    lines = Progress(sys.stderr, inputs) if drawn else StderrLines(sys.stderr)
     for note in notes:
         lines.message(note)
     sink: _Sink = (
