@@ -207,6 +207,19 @@ def test_output_under_a_file_is_an_io_error(leukoflag: Runner, tmp_path: Path) -
     assert "plain/out" in line
 
 
+def test_a_report_named_as_a_directory_that_is_not_there_is_a_usage_error(
+    leukoflag: Runner, tmp_path: Path
+) -> None:
+    # '--report reports/' (a directory, by its slash) wrote the report as a file named 'reports'
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    line = _one_line_error(leukoflag("convert", "in.hl7", "-o", "out", "--report", "reports/"))
+    assert line == (
+        "leukoflag: --report reports/: names a directory (it ends with /): name the report "
+        "file, e.g. reports/report.json"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.hl7"]
+
+
 def test_report_that_is_a_directory_is_an_io_error(leukoflag: Runner, tmp_path: Path) -> None:
     (tmp_path / "in.hl7").write_bytes(oru("C-1"))
     (tmp_path / "report.json").mkdir()

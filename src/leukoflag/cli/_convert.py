@@ -106,7 +106,7 @@ def _convert(args: argparse.Namespace) -> int:
     if args.report == _STDOUT:
         _check_report_to_stdout(output)
     elif report_path is not None:
-        _check_report_path(report_path)
+        _check_report_path(report_path, args.report)
         if output is not None:
             _check_report_outside_outputs(report_path, output, inputs)
         elif _is_stdout(report_path):  # /dev/stdout, or the file stdout is redirected to
@@ -507,9 +507,14 @@ def _is_stdout(path: Path) -> bool:
         return False
 
 
-def _check_report_path(path: Path) -> None:
+def _check_report_path(path: Path, named: str) -> None:
     if path.is_dir():
         raise UsageError(f"--report {path}: is a directory")
+    if named.endswith("/"):  # Path drops the slash: 'reports/' was written as a file 'reports'
+        raise UsageError(
+            f"--report {named}: names a directory (it ends with /): name the report file, "
+            f"e.g. {named}report.json"
+        )
     if _written_in_place(path):
         if not os.access(path, os.W_OK):
             raise UsageError(f"--report {path}: not writable")
