@@ -725,3 +725,86 @@ def test_output_holds_no_control_character_fhir_forbids(strict: bool) -> None:
     text = dumps(bundle).decode()
     assert not [c for c in ("\\u0000", "\\u0001", "\\u001f") if c in text]
     assert "OKA\ufffdFOR" in text
+
+
+@pytest.mark.parametrize(
+    ("invisible", "named"),
+    [
+        ("\u200b", "a zero-width space (U+200B)"),  # pasted from a web page
+        ("\u00ad", "a soft hyphen (U+00AD)"),  # from a word processor
+        ("\u2060", "a word joiner (U+2060)"),
+        ("\u200e", "a left-to-right mark (U+200E)"),
+    ],
+)
+def test_an_invisible_character_in_a_result_code_is_removed_with_an_issue(
+    invisible: str, named: str
+) -> None:
+    # OBX-3 '6690-2' + U+200B (or any Unicode format character, category Cf) was no LOINC the
+    # flagging knows: the WBC of 2.1 10*3/uL went unjudged and nothing was said, while U+FEFF
+    # alone was removed (hl7v2.byte-order-mark) and the FHIR reader removes every Cf
+    code = f"6690-2{invisible}^Leukocytes [#/volume] in Blood^LN"
+    text = message(PID, OBR, obx("2.1", code=code))
+    for conv in (leukoflag.convert(text.encode("utf-8")), leukoflag.convert(text)):
+        assert [(f.analyte.value, f.code) for f in conv.findings] == [("wbc", "LU")]
+        (found,) = [i for i in conv.issues if i.code == "hl7v2.code-invisible-character"]
+        assert (found.location, found.severity) == ("MSG[1]/OBX[1]-3", Severity.WARNING)
+        assert found.text == (
+            f"OBX-3 holds {named} in its codes, which shows nothing but makes the code another: "
+            "removed, read as '6690-2^Leukocytes [#/volume] in Blood^LN'"
+        )
+        (bundle,) = conv.bundles
+        assert invisible not in json.dumps(bundle, ensure_ascii=False, default=str)
+
+
+@pytest.mark.parametrize(
+    ("segments", "location", "read_as"),
+    [
+        # a unit: 'unit not in leukoflag's table', unjudged
+        ((OBR, obx("2.1", unit="10*3/uL\u200b^^UCUM")), "OBX[1]-6", "'10*3/uL^^UCUM'"),
+        # a urine specimen: the code was none leukoflag knows, so the count was judged as blood
+        (
+            (
+                OBR,
+                obx("2.1"),
+                "SPM|1|SP7790^CORELAB||UR\u200b^Urine^HL70487|||||||P^Patient^HL70369",
+            ),
+            "SPM[1]-4",
+            "'UR^Urine^HL70487'",
+        ),
+        # a result status: 'not in HL7 table 0085', unjudged
+        ((OBR, obx("2.1", status="F\u00ad")), "OBX[1]-11", "'F'"),
+        # a coding system: LN + U+200B was a local system, 6690-2 'a code of a local system'
+        (
+            (OBR, obx("2.1", code="6690-2^Leukocytes [#/volume] in Blood^LN\u200b")),
+            "OBX[1]-3",
+            "'6690-2^Leukocytes [#/volume] in Blood^LN'",
+        ),
+    ],
+)
+def test_an_invisible_character_in_a_code_the_reader_matches_on_is_removed(
+    segments: tuple[str, ...], location: str, read_as: str
+) -> None:
+    conv = leukoflag.convert(message(PID, *segments))
+    (found,) = [i for i in conv.issues if i.code == "hl7v2.code-invisible-character"]
+    assert found.location == f"MSG[1]/{location}"
+    assert found.text.endswith(f": removed, read as {read_as}")
+    if location.startswith("SPM"):
+        assert conv.findings == []  # urine is not blood: not judged
+        assert "flag.specimen-not-blood" in codes(conv.issues)
+    else:
+        assert [(f.analyte.value, f.code) for f in conv.findings] == [("wbc", "LU")]
+
+
+def test_joiners_in_free_text_and_display_names_are_kept() -> None:
+    # A zero-width joiner and non-joiner are part of the spelling of Indic and Persian text:
+    # only the codes lose them, a comment, a name or a code's display text keeps them.
+    display = "Leuko\u200dcytes"
+    note = "NTE|1|L|\u0645\u06cc\u200c\u0634\u0648\u062f"
+    pid = "PID|1||MRN100871^^^RIVERSIDE^MR||\u0938\u093f\u0902\u0939\u200d^ANIL||19610719|M"
+    conv = leukoflag.convert(message(pid, OBR, obx("2.1", code=f"6690-2^{display}^LN"), note))
+    assert [(f.analyte.value, f.code) for f in conv.findings] == [("wbc", "LU")]
+    assert "hl7v2.code-invisible-character" not in codes(conv.issues)
+    dumped = json.dumps(conv.bundles[0], ensure_ascii=False, default=str)
+    assert display in dumped
+    assert "\u0645\u06cc\u200c\u0634\u0648\u062f" in dumped
+    assert "\u0938\u093f\u0902\u0939\u200d" in dumped

@@ -15,7 +15,6 @@ import datetime as dt
 import functools
 import hashlib
 import re
-import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -29,6 +28,7 @@ from leukoflag._construct import constructor
 from leukoflag._quote import defect, quoted
 from leukoflag._range_text import age_group, age_span, ages_of, read_range_text
 from leukoflag._result_keys import time_after
+from leukoflag._text import invisible, invisible_name
 from leukoflag._value_text import leading_number, names_unit
 from leukoflag.detect import values_then_object
 from leukoflag.errors import UnitError
@@ -112,32 +112,6 @@ Path = tuple[str | int, ...]
 _BOM = b"\xef\xbb\xbf"
 # Bytes looked through for an object line after a first line that is no object (detect's head)
 _LOOK_AHEAD = 4096
-# characters that show nothing, pasted with a code from a file or a web page: a code holding one
-# is not the code it shows, a count so coded would go unjudged (fhir.code-invisible-character)
-_INVISIBLE_NAMES = {
-    "\ufeff": "a byte-order mark (U+FEFF)",
-    "\u200b": "a zero-width space (U+200B)",
-    "\u200c": "a zero-width non-joiner (U+200C)",
-    "\u200d": "a zero-width joiner (U+200D)",
-    "\u2060": "a word joiner (U+2060)",
-}
-
-
-def _invisible(char: str) -> bool:
-    """A character that shows nothing: Unicode's format characters (Cf), the five above and
-    the soft hyphen U+00AD, the left-to-right and right-to-left marks U+200E/U+200F … alike."""
-    return unicodedata.category(char) == "Cf"
-
-
-def _invisible_name(char: str) -> str:
-    """How the Issue names an invisible ``char``: 'a soft hyphen (U+00AD)'."""
-    known = _INVISIBLE_NAMES.get(char)
-    if known is not None:
-        return known
-    name = unicodedata.name(char, "format character").lower()
-    return f"{'an' if name[0] in 'aeiou' else 'a'} {name} (U+{ord(char):04X})"
-
-
 _DATE_TIME = re.compile(
     r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])"
     r"(T([01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$"
@@ -1523,12 +1497,12 @@ class _ItemReader:
         stays in the output, as written)."""
         read = []
         for i, coding in enumerate(code.codings):
-            hidden = [] if coding.code.isascii() else [c for c in coding.code if _invisible(c)]
+            hidden = [] if coding.code.isascii() else [c for c in coding.code if invisible(c)]
             if not hidden:
                 read.append(coding)
                 continue
-            visible = "".join(c for c in coding.code if not _invisible(c))
-            names = sorted({_invisible_name(c) for c in hidden})
+            visible = "".join(c for c in coding.code if not invisible(c))
+            names = sorted({invisible_name(c) for c in hidden})
             self.issue(
                 Severity.WARNING,
                 "code-invisible-character",

@@ -26,6 +26,7 @@ from leukoflag._construct import constructor
 from leukoflag._identifier_types import identifier_types
 from leukoflag._quote import listed, quoted
 from leukoflag._result_keys import code_key, specimen_key, time_after, utc_instant
+from leukoflag._text import invisible, invisible_name
 from leukoflag.hl7v2._charset import Decoded, decode_message
 from leukoflag.hl7v2._er7 import (
     DEFAULT,
@@ -226,6 +227,30 @@ _MERGED: dict[str, tuple[int, Callable[[str], str]]] = {
             else f"{where} segments start with a byte-order mark (U+FEFF, removed)"
         ),
     ),
+    "hl7v2.code-invisible-character": (
+        _FIELD,
+        lambda where: f"{where} fields hold characters that show nothing in their codes (removed)",
+    ),
+}
+
+# The components of a CWE that hold codes (its identifiers, coding systems and their versions and
+# OIDs), not the display texts and original text (CWE.2, 5, 9, 11), which are prose.
+_CWE_CODES = frozenset({1, 3, 4, 6, 7, 8, 10, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22})
+_FIRST = frozenset({1})
+# The fields the reader matches on a table or a code list, and which components of each hold
+# codes (None: all of them; the subcomponents of one are all read): a Unicode format character
+# (category Cf: a zero-width space, a soft hyphen, a direction mark …) pasted into one shows
+# nothing but makes the code another (a count unjudged, a urine specimen taken for blood), so
+# it is removed there (hl7v2.code-invisible-character). OBX-6: a unit's text (CWE.2, 5) is
+# matched on the unit table too. Free text (NTE, names, ST values) keeps its joiners, which
+# Indic and Arabic-script spelling needs.
+_CODED_FIELDS: dict[str, dict[int, frozenset[int] | None]] = {
+    "MSH": {9: None, 12: _FIRST},
+    "PID": {8: _FIRST},
+    "ORC": {1: _FIRST, 5: _FIRST},
+    "OBR": {4: _CWE_CODES, 15: _FIRST, 25: _FIRST},
+    "OBX": {2: _FIRST, 3: _CWE_CODES, 6: frozenset(range(1, 9)), 8: _CWE_CODES, 11: _FIRST},
+    "SPM": {4: _CWE_CODES, 11: _CWE_CODES},
 }
 
 
@@ -923,6 +948,9 @@ class _Reader:
         if self.controls:  # rare: the message's bytes hold C0 control characters
             lines = self._control_characters(lines)
             header = lines[0]
+        if not text.isascii():  # (a flag of the string: no pass) a code may hold a Cf character
+            lines = self._invisible_in_codes(lines)
+            header = lines[0]
         msh_sent = header.split(d.field)
         msh = ["MSH", d.field, *msh_sent[1:]]
         if len(msh) < _WIDTH:
@@ -1185,6 +1213,52 @@ class _Reader:
                         "zero-width no-break space) inside its text: removed",
                     )
             cleaned.append(field.join(values))
+        return cleaned
+
+    def _invisible_in_codes(self, lines: list[str]) -> list[str]:
+        """``lines`` with the Unicode format characters (category Cf) removed from the codes of
+        the fields in :data:`_CODED_FIELDS`, and an Issue at each field that held one. Only for
+        a message holding a character beyond ASCII, and a line or field holding one."""
+        d = self.delimiters
+        cleaned = lines
+        for at, (line, name, where) in enumerate(self._numbered(lines)):
+            coded = _CODED_FIELDS.get(name)
+            if coded is None or line.isascii():
+                continue
+            values = line.split(d.field)
+            header = int(name == "MSH")  # MSH-1 is the separator: MSH-n is values[n - 1]
+            changed = False
+            for number, parts in coded.items():
+                index = number - header
+                if index >= len(values) or values[index].isascii():
+                    continue
+                sent = values[index]
+                read = d.repetition.join(
+                    d.component.join(
+                        "".join(c for c in component if not invisible(c))
+                        if parts is None or place in parts
+                        else component
+                        for place, component in enumerate(repetition.split(d.component), 1)
+                    )
+                    for repetition in sent.split(d.repetition)
+                )
+                if read == sent:  # none, or only in the display texts: prose, kept
+                    continue
+                values[index] = read
+                changed = True
+                removed = {c for c in sent if invisible(c) and sent.count(c) > read.count(c)}
+                names = " and ".join(sorted(invisible_name(c) for c in removed))
+                self._issue(
+                    Severity.WARNING,
+                    "hl7v2.code-invisible-character",
+                    f"{where}-{number}",
+                    f"{name}-{number} holds {names} in its codes, which shows nothing but makes "
+                    f"the code another: removed, read as {quoted(read, 80)}",
+                )
+            if changed:
+                if cleaned is lines:
+                    cleaned = list(lines)
+                cleaned[at] = d.field.join(values)
         return cleaned
 
     def _truncation(self, body: list[str]) -> str:
