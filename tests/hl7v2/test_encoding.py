@@ -808,3 +808,35 @@ def test_joiners_in_free_text_and_display_names_are_kept() -> None:
     assert display in dumped
     assert "\u0645\u06cc\u200c\u0634\u0648\u062f" in dumped
     assert "\u0938\u093f\u0902\u0939\u200d" in dumped
+
+
+@pytest.mark.parametrize(
+    ("declared", "text", "family"),
+    [
+        ("ISO_IR 192", "MÜLLER", "MÜLLER"),  # UTF-8
+        ("ISO_IR 100", "MÜLLER", "MÜLLER"),  # Latin-1: it was read with the fallback, cp1252
+        ("ISO_IR 144", "ЖУКОВ", "ЖУКОВ"),  # Cyrillic (8859/5): cp1252 garbled it
+        ("ISO_IR 126", "ΠΑΠΑΔΟΠΟΥΛΟΣ", "ΠΑΠΑΔΟΠΟΥΛΟΣ"),  # Greek (8859/7)
+        ("GB18030", "王", "王"),
+    ],
+)
+def test_dicom_defined_terms_in_msh18_are_read_as_the_set_they_name(
+    declared: str, text: str, family: str
+) -> None:
+    # A PACS-side interface engine writes DICOM's Specific Character Set defined terms (PS3.3
+    # C.12.1.1.2) in MSH-18. 'ISO_IR 192' was 'not one leukoflag knows' though read as UTF-8,
+    # and 'ISO_IR 144' (8859/5) was read with the fallback character set: ЖУКОВ came out as
+    # cp1252 letters. Each is now read as the set it names, said to be no table 0211 value.
+    codec = {"ISO_IR 192": "utf-8", "ISO_IR 100": "iso8859-1", "ISO_IR 144": "iso8859-5"}
+    codec |= {"ISO_IR 126": "iso8859-7", "GB18030": "gb18030"}
+    pid = f"PID|1||MRN5501^^^RIVERSIDE^MR||{text}^ANNA||19800101|F"
+    raw = message(pid, OBR, WBC, msh=MSH.replace("UNICODE UTF-8", declared))
+    read_message = read(raw.encode(codec[declared]))
+    assert read_message.groups[0].patient.family == family  # type: ignore[union-attr]
+    said = [(i.code, i.text) for i in read_message.issues if "charset" in i.code]
+    assert said == [
+        (
+            "hl7v2.charset-nonstandard",
+            f"MSH-18 '{declared}' is not an HL7 table 0211 value; read as {codec[declared]}",
+        )
+    ]
