@@ -840,3 +840,18 @@ def test_dicom_defined_terms_in_msh18_are_read_as_the_set_they_name(
             f"MSH-18 '{declared}' is not an HL7 table 0211 value; read as {codec[declared]}",
         )
     ]
+
+
+@pytest.mark.parametrize("sent", ["KOWALCZYK\\Q\\", "KOWAL\\Q\\CZYK"])
+def test_an_unknown_escape_is_one_problem_when_its_closing_character_opens_nothing(
+    sent: str,
+) -> None:
+    # 'KOWALCZYK\Q\' (a sender's own escape at the end of a family name) gave one Issue naming
+    # two problems, 'unknown escape sequence \Q\; unterminated escape sequence '\\'': the
+    # closing backslash was tried as the start of another sequence and, none following, said
+    # to be unterminated, a second escape the sender never wrote.
+    pid = f"PID|1||MRN100872^^^RIVERSIDE^MR||{sent}^EWA||19720409|F"
+    read_message = read(message(pid, OBR, WBC))
+    assert read_message.groups[0].patient.family == sent  # type: ignore[union-attr]
+    (found,) = [i for i in read_message.issues if i.code == "hl7v2.escape-invalid"]
+    assert (found.location, found.text) == ("MSG[1]/PID[1]-5", "unknown escape sequence \\Q\\")

@@ -288,7 +288,13 @@ def unescape(text: str, delimiters: Delimiters, codec: str = "utf-8") -> tuple[s
                     start = closing + 1
                     continue
                 # Kept as sent; the closing character may open the next sequence (an escape
-                # character sent unescaped, as in a path, does not start a sequence).
+                # character sent unescaped, as in a path, does not start a sequence), unless
+                # no escape character follows it: then it closes this one ('KOWALCZYK\Q\' is
+                # one unknown sequence, not one and an unterminated '\').
+                if text.find(escape, closing + 1) < 0:
+                    out.append(escape + sequence + escape)
+                    start = closing + 1
+                    continue
                 out.append(escape + sequence)
                 start = closing
                 continue
