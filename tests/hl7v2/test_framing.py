@@ -1516,3 +1516,19 @@ def _one_message(text: str, framed: bool) -> tuple[leukoflag.Conversion, dict[st
     assert not conversion.rejected
     (bundle,) = conversion.bundles
     return conversion, bundle
+
+
+def test_a_byte_order_mark_before_each_mllp_frame_goes_with_its_frame() -> None:
+    # Frames saved one file each with a UTF-8 mark, then concatenated (or a sender writing the
+    # mark before each start block): only the first mark, at the start of the input, was
+    # dropped; each later one was a chunk of its own, rejected as 'empty message: no segments',
+    # a message counted that was never sent (5 read for 3 frames). The mark goes with its
+    # frame, as a mark before an MSH line does.
+    latin = SECOND.replace("UNICODE UTF-8", "8859/1").replace("OKAFOR", "MÜLLER")
+    data = b"".join(b"\xef\xbb\xbf\x0b" + text.encode() + b"\x1c\r" for text in (CBC, latin, THIRD))
+    chunks = split(data)
+    assert control_ids(chunks) == ["RS24-000117", "RS24-000118", "RS24-000119"]
+    second = read(chunks[1], index=2)  # the mark decides over MSH-18, as documented
+    assert second.groups[0].patient.family == "MÜLLER"  # type: ignore[union-attr]
+    conv = leukoflag.convert(data)
+    assert (len(conv.bundles), conv.rejected) == (3, [])
