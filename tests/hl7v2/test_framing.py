@@ -1532,3 +1532,23 @@ def test_a_byte_order_mark_before_each_mllp_frame_goes_with_its_frame() -> None:
     assert second.groups[0].patient.family == "MÜLLER"  # type: ignore[union-attr]
     conv = leukoflag.convert(data)
     assert (len(conv.bundles), conv.rejected) == (3, [])
+
+
+@pytest.mark.parametrize("terminator", ["\r", "\r\n"])
+def test_one_mllp_payload_with_a_byte_order_mark_before_its_start_block_is_read(
+    terminator: str,
+) -> None:
+    # An engine handing read_message one frame as saved to a UTF-8 file with a mark (EF BB BF
+    # 0x0B MSH… 0x1C 0x0D): the frame was not seen, and the message was rejected as
+    # 'segment MSH before MSH: a message must start with an MSH segment', a reason that names
+    # no real fault (convert, which splits first, read it).
+    latin = SECOND.replace("UNICODE UTF-8", "8859/1").replace("OKAFOR", "MÜLLER")
+    framed = "\ufeff\x0b" + latin.replace("\r", terminator) + "\x1c" + terminator
+    read_message = read(framed.encode())
+    assert read_message.control_id == "RS24-000118"
+    assert read_message.groups[0].patient.family == "MÜLLER"  # type: ignore[union-attr]
+    assert [i.code for i in read_message.issues if "charset" in i.code] == [
+        "hl7v2.charset-bom-mismatch"
+    ]
+    cut = ("\ufeff\x0b" + latin).encode()  # ... and one cut before its end block is truncated
+    assert reject(cut).reason.startswith("truncated MLLP frame")

@@ -93,6 +93,10 @@ def decode_message(
     """The message text, or the reason it cannot be read as an HL7 v2 message. ``decoded``:
     ``raw`` is the UTF-8 of text given as ``str``, read as UTF-8 whatever MSH-18 says."""
     data = raw
+    # a frame saved as a UTF-8 file with a mark before its start block: the mark is its text's
+    marked = data[3:4] == _START_BLOCK and data.startswith(_BOM_UTF8)
+    if marked:
+        data = data[len(_BOM_UTF8) :]
     if data[:1] == _START_BLOCK:
         end = _end_block(data)
         if end < 0:
@@ -100,7 +104,7 @@ def decode_message(
                 "truncated MLLP frame: a start block (0x0B) with no end block (0x1C 0x0D); "
                 "the connection or file was cut mid-message"
             )
-        data = data[1:end]
+        data = _BOM_UTF8 + data[1:end] if marked else data[1:end]
     bom_codec = wide_encoding(data)
     if bom_codec:
         return _decode_wide(data, bom_codec, location)
