@@ -1552,3 +1552,52 @@ def test_one_mllp_payload_with_a_byte_order_mark_before_its_start_block_is_read(
     ]
     cut = ("\ufeff\x0b" + latin).encode()  # ... and one cut before its end block is truncated
     assert reject(cut).reason.startswith("truncated MLLP frame")
+
+
+@pytest.mark.parametrize(
+    "after",
+    ["\rFTS|1\r", "\r", "", "\rBHS|^~\\&|CORELAB\r" + THIRD + "BTS|1\rFTS|2\r"],
+    ids=["file-trailer", "line-end", "input-end", "next-batch"],
+)
+def test_a_batch_trailer_glued_to_a_last_segment_without_terminator_ends_the_batch(
+    after: str,
+) -> None:
+    # The batch's last message ended without its terminator, as a sender writing segments
+    # joined by CR does: '…|20261124080500-0500BTS|2' read 'BTS' into OBX-14 (timestamp
+    # invalid, the OBR-7 time used instead) and '2' as OBX-15, and the batch was then rejected
+    # as cut short with no BTS ('a file trailer (FTS) came after 2 messages of a batch (BHS)
+    # with no batch trailer'). The trailer ends the batch there, as a glued MSH starts one.
+    last = SECOND.rstrip("\r")
+    file_header = FILE_HEADER if "FTS" in after else ""  # a file without its trailer is cut
+    data = (file_header + BATCH_HEADER + CBC + last + "BTS|2" + after).encode()
+    for block_size in (None, 7):
+        chunks = split(data, block_size)
+        assert chunks[:2] == [CBC.encode(), last.encode()]
+    conv = leukoflag.convert(data)
+    assert conv.rejected == []
+    assert [i for i in conv.issues if i.location.startswith("MSG[2]/OBX")] == []
+    second = conv.bundles[1]
+    (wbc,) = [
+        e["resource"] for e in second["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    assert wbc["effectiveDateTime"] == "2026-11-24T08:05:00-05:00"
+    short = (FILE_HEADER + BATCH_HEADER + CBC + last + "BTS|3\rFTS|1\r").encode()
+    trailer = split(short)[-1]  # its count is checked as any trailer's: one message missing
+    assert isinstance(trailer, _framing.BatchTrailer)
+    assert (trailer.expected, trailer.found) == (3, 2)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "NTE|1|L|Patient reports GIFTS|",  # text ending in 'FTS' before an empty last field
+        "NTE|1|L|NO DOUBTS|2",
+    ],
+)
+def test_text_ending_like_a_trailer_inside_a_batch_stays_text(line: str) -> None:
+    # only a trailer shape with a message start, an envelope line or the input's end after
+    # its line is one: a note that ends so, with more segments after it, is the note's text
+    text = message(PID, OBR, WBC, line, ANC)
+    data = (BATCH_HEADER + text + "BTS|1\r").encode()
+    (chunk,) = split(data)
+    assert chunk == text.encode()

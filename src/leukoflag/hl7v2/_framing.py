@@ -4,6 +4,7 @@ Boundaries: an MSH segment at the start of a line starts a message (so does one 
 or in lower case with a header's delimiters, :data:`leukoflag.detect.HEADER_VARIANT`, and an MSH
 with a header's delimiters inside a line: a message before it ended without a terminator);
 MLLP blocks (0x0B … 0x1C 0x0D) start and end one; FHS/BHS/BTS/FTS batch envelope lines end one
+(a trailer glued to the end of a batch's last segment too: :func:`_glued_trailers`)
 and are dropped (v2.5.1 ch. 2.10.3: each MSH inside a batch is its own message), also when sent
 indented or in lower case (:data:`leukoflag.detect.ENVELOPE_VARIANT`). A batch trailer whose
 message count (BTS-1) is more than the messages its batch held is yielded as a
@@ -100,6 +101,17 @@ _LATER_MARKER = re.compile(
 _ENCODING = b"^~\\&"
 _GLUED_HEADER = re.compile(rb"MSH([^0-9A-Za-z \t\r\n])((?:(?!\1)[^0-9A-Za-z \t\r\n]){3,5})\1")
 _HEADER_FIELDS = 6  # field separators from MSH-3 to MSH-9
+# A batch or file trailer glued to the end of a segment line, the last segment of a batch's last
+# message sent without its terminator (``…|20261124080500-0500BTS|2``): the trailer's ID, a
+# separator, a count or nothing, and at most its two other fields (BTS-2/3, FTS-2) to the line's
+# end. _glued_trailers decides with the line around it.
+_GLUED_TRAILER = re.compile(
+    rb"(?<=[^\r\n\x0b\x1c])(?:BTS|FTS)([^0-9A-Za-z \t\r\n\x0b\x1c])[0-9]*"
+    rb"(?:\1[^\r\n\x0b\x1c]*)?(?=[\r\n\x1c]|\Z)"
+)
+_TRAILER_FIELDS = 2  # separators after the count: BTS-2 and BTS-3
+# What may start the line after a glued trailer: a message, an envelope line, a frame, a mark
+_AFTER_TRAILER = frozenset({b"MSH", *_ENVELOPE, _BOM_UTF8})
 # What may come between a line's start and its header: a byte-order mark, indentation, padding
 _BEFORE_HEADER = b" \t\0"
 _LINE_STARTS_TO_CR = bytes.maketrans(b"\n\x0b\x1c", b"\r\r\r")
@@ -509,7 +521,8 @@ class _Splitter:
     def _region(self, region: bytes) -> Iterator[bytes]:
         """Handle a run of complete lines (``region`` starts at a line start)."""
         position = 0
-        for at, token in _boundaries(region):
+        batched = self.batch_header is not None or self.file_line is not None
+        for at, token in _boundaries(region, batched):
             if at < position:
                 continue  # inside an envelope line already skipped
             # A byte-order mark before a line's MSH (files concatenated with cat), or before a
@@ -682,8 +695,10 @@ class _Splitter:
         return b"\x0b" + message if cut else message
 
 
-def _boundaries(region: bytes) -> list[tuple[int, int]]:
-    """Positions of MLLP block bytes, line-start MSH (token 0) and envelope lines (token 1)."""
+def _boundaries(region: bytes, batched: bool = False) -> list[tuple[int, int]]:
+    """Positions of MLLP block bytes, line-start MSH (token 0) and envelope lines (token 1);
+    ``batched``: a batch or file header came before ``region`` and is open (a trailer glued to
+    a segment is looked for only then, or when ``region`` holds an envelope line)."""
     found: list[tuple[int, int]] = []
     framed = _START in region or _END in region
     if framed:
@@ -724,6 +739,8 @@ def _boundaries(region: bytes) -> list[tuple[int, int]]:
         if marker == 0 or (following and not following.isalnum()):
             found.append((at + skip, marker))
     found.extend((at, 0) for at in _glued_headers(region))
+    if batched or any(token == 1 for _, token in found):  # a trailer can only end a batch
+        found.extend((at, 1) for at in _glued_trailers(region))
     found.sort()
     if framed:
         kept: list[tuple[int, int]] = []
@@ -783,6 +800,28 @@ def _glued_headers(region: bytes) -> list[int]:
             if start and region[start - 1] not in _BREAKS and _header_shape(region, shape):
                 glued.append(header)
         header = region.find(b"MSH", header + 3)
+    return glued
+
+
+def _glued_trailers(region: bytes) -> list[int]:
+    """Where a batch or file trailer (:data:`_GLUED_TRAILER`) starts at the end of a segment
+    line of ``region``: the line starts with a segment ID and the trailer's separator, the
+    character before the trailer is no separator (``|BTS|2`` is a field 'BTS'), and the line
+    after it starts a message, an envelope line or a frame, or none follows (the input's or the
+    region's end). Text ending so (``…|Patient reports GIFTS|``) with segments after it stays."""
+    glued = []
+    for shape in _GLUED_TRAILER.finditer(region):
+        at, separator = shape.start(), shape.group(1)
+        if region[at - 1 : at] == separator or shape.group().count(separator) > 1 + _TRAILER_FIELDS:
+            continue
+        start = max(region.rfind(b"\r", 0, at), region.rfind(b"\n", 0, at)) + 1
+        line = region[start:at]
+        if line[3:4] != separator or not line[:3].isalnum() or not line[:3].isupper():
+            continue
+        after = region[shape.end() :].lstrip(b"\r\n")
+        if after and after[:1] not in (b"\x0b", b"\x1c") and after[:3] not in _AFTER_TRAILER:
+            continue
+        glued.append(at)
     return glued
 
 
