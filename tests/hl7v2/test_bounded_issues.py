@@ -225,6 +225,14 @@ def test_unmapped_segments_of_thousands_of_names_are_said_by_name_for_ten_names(
                 "NTE[7], NTE[8] and 9,992 more"
             ),
         ),
+        (
+            "\u200bNTE|{n}||Smear reviewed",  # a zero-width space pasted before each ID
+            "hl7v2.code-invisible-character",
+            (
+                "9,995 more NTE segment IDs hold characters that show nothing (removed): "
+                "NTE[6], NTE[7], NTE[8] and 9,992 more"
+            ),
+        ),
     ],
 )
 def test_a_problem_of_each_of_thousands_of_segments_is_six_issues(

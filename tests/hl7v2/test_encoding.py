@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 import leukoflag
+from leukoflag._quote import quoted
 from leukoflag.hl7v2._er7 import read_delimiters, segment_breaks
 from leukoflag.model import Number, Severity, Text, Unit
 from leukoflag.settings import Settings
@@ -855,3 +856,28 @@ def test_an_unknown_escape_is_one_problem_when_its_closing_character_opens_nothi
     assert read_message.groups[0].patient.family == sent  # type: ignore[union-attr]
     (found,) = [i for i in read_message.issues if i.code == "hl7v2.escape-invalid"]
     assert (found.location, found.text) == ("MSG[1]/PID[1]-5", "unknown escape sequence \\Q\\")
+
+
+@pytest.mark.parametrize(
+    ("line", "named"),
+    [
+        ("\u200bOBX|", "a zero-width space (U+200B)"),  # a result line pasted from a web page
+        ("OBX\u2060|", "a word joiner (U+2060)"),
+    ],
+)
+def test_a_segment_id_holding_an_invisible_character_is_read_as_its_segment(
+    line: str, named: str
+) -> None:
+    # The line was skipped as 'not a segment' (hl7v2.line-not-segment) and the WBC of 2.1
+    # 10*3/uL went unjudged, while the same line starting with U+FEFF is read as its segment
+    wbc = obx("2.1").replace("OBX|", line, 1)
+    conv = leukoflag.convert(message(PID, OBR, wbc))
+    assert [(f.location, f.analyte.value, f.code) for f in conv.findings] == [
+        ("MSG[1]/OBX[1]", "wbc", "LU")
+    ]
+    assert "hl7v2.line-not-segment" not in codes(conv.issues)
+    (found,) = [i for i in conv.issues if i.code == "hl7v2.code-invisible-character"]
+    assert (found.location, found.severity) == ("MSG[1]/OBX[1]", Severity.WARNING)
+    assert found.text == (
+        f"segment ID {quoted(line[:-1])} holds {named}, which shows nothing: removed, read as OBX"
+    )

@@ -229,7 +229,11 @@ _MERGED: dict[str, tuple[int, Callable[[str], str]]] = {
     ),
     "hl7v2.code-invisible-character": (
         _FIELD,
-        lambda where: f"{where} fields hold characters that show nothing in their codes (removed)",
+        lambda where: (
+            f"{where} fields hold characters that show nothing in their codes (removed)"
+            if "-" in where
+            else f"{where} segment IDs hold characters that show nothing (removed)"
+        ),
     ),
 }
 
@@ -252,6 +256,11 @@ _CODED_FIELDS: dict[str, dict[int, frozenset[int] | None]] = {
     "OBX": {2: _FIRST, 3: _CWE_CODES, 6: frozenset(range(1, 9)), 8: _CWE_CODES, 11: _FIRST},
     "SPM": {4: _CWE_CODES, 11: _CWE_CODES},
 }
+# The most characters before a line's first field separator that may be a segment ID with
+# invisible characters in it (three letters and a few such characters)
+_ID_SENT = 8
+# IDs such a line is not read as: a header or envelope line there is no segment of the message
+_NOT_IN_MESSAGE = frozenset({"", "MSH", "FHS", "BHS", "BTS", "FTS"})
 
 
 # The last required field of a segment: a message whose *last* segment stops before it was cut.
@@ -1221,7 +1230,34 @@ class _Reader:
         a message holding a character beyond ASCII, and a line or field holding one."""
         d = self.delimiters
         cleaned = lines
+        # A segment ID holding one (a result line pasted from a web page, '\u200bOBX|'): read
+        # as the segment it names, not skipped as a line that is not a segment.
+        ids: dict[int, str] = {}
+        for at, line in enumerate(lines):
+            if line.isascii():
+                continue
+            end = line.find(d.field)
+            sent = line[: end if end >= 0 else len(line)]
+            if sent.isascii() or len(sent) > _ID_SENT:
+                continue
+            name = "".join(c for c in sent if not invisible(c))
+            if name != sent and segment_id(name, d.field) not in _NOT_IN_MESSAGE:
+                if cleaned is lines:
+                    cleaned = list(lines)
+                cleaned[at] = name + line[len(sent) :]
+                ids[at] = sent
+        lines = cleaned
         for at, (line, name, where) in enumerate(self._numbered(lines)):
+            if at in ids:
+                sent = ids[at]
+                names = " and ".join(sorted({invisible_name(c) for c in sent if invisible(c)}))
+                self._issue(
+                    Severity.WARNING,
+                    "hl7v2.code-invisible-character",
+                    where,
+                    f"segment ID {quoted(sent)} holds {names}, which shows nothing: removed, "
+                    f"read as {name}",
+                )
             coded = _CODED_FIELDS.get(name)
             if coded is None or line.isascii():
                 continue
