@@ -1601,3 +1601,15 @@ def test_text_ending_like_a_trailer_inside_a_batch_stays_text(line: str) -> None
     data = (BATCH_HEADER + text + "BTS|1\r").encode()
     (chunk,) = split(data)
     assert chunk == text.encode()
+
+
+@pytest.mark.parametrize("header", [FILE_HEADER + BATCH_HEADER, BATCH_HEADER])
+def test_a_byte_order_mark_before_a_later_batch_header_goes_with_its_batch(header: str) -> None:
+    # Two batch files, each saved with a UTF-8 mark, concatenated: the second mark, before an
+    # FHS or BHS line, was a chunk of its own, rejected as 'empty message: no segments' (3
+    # messages read for 2 sent), as a mark before a start block was.
+    trailer = "BTS|1\rFTS|1\r" if header.startswith("FHS") else "BTS|1\r"
+    data = b"".join(b"\xef\xbb\xbf" + (header + text + trailer).encode() for text in (CBC, SECOND))
+    assert control_ids(split(data)) == ["RS24-000117", "RS24-000118"]
+    conv = leukoflag.convert(data)
+    assert (len(conv.bundles), conv.rejected) == (2, [])

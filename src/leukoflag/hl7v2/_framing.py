@@ -14,8 +14,8 @@ vanish unseen; so is the header of a batch whose trailer never comes (the input 
 header or the file trailer comes, after its messages) as a :class:`CutBatch`, and the header of a
 file (FHS) whose trailer never comes as a :class:`CutFile`.
 NUL bytes before an MSH (or such a header) at a line start are padding: the header after
-them starts a message. A UTF-8 byte-order mark before an MSH line or a start block goes with
-the message after it (and every later one: it decides over MSH-18).
+them starts a message. A UTF-8 byte-order mark before an MSH line, a start block or an
+envelope line goes with the messages after it (it decides over MSH-18).
 Lines end with CR, LF or CRLF. Text before the first MSH, or after an MLLP end block or a batch
 trailer and before the next MSH, is yielded as its own chunk, so the reader rejects it with a
 reason. A frame cut before its end block is yielded with its 0x0B start byte, so the reader
@@ -525,9 +525,10 @@ class _Splitter:
         for at, token in _boundaries(region, batched):
             if at < position:
                 continue  # inside an envelope line already skipped
-            # A byte-order mark before a line's MSH (files concatenated with cat), or before a
-            # start block (frames saved one file each), goes with its message.
-            bom = 3 if token in (0, _START) and region[max(at - 3, 0) : at] == _BOM_UTF8 else 0
+            # A byte-order mark before a line's MSH (files concatenated with cat), a start block
+            # (frames saved one file each) or an envelope line (batch files) goes with what
+            # follows; not before an end block, which ends a message's text.
+            bom = 3 if token != _END and region[max(at - 3, 0) : at] == _BOM_UTF8 else 0
             self._add(region[position : at - bom])
             # A frame's second message: hold its messages until the frame's end (module doc).
             hold = token == 0 and self.in_frame and self.kind == "message" and not self.frame_batch
@@ -560,6 +561,7 @@ class _Splitter:
                     self.batch_open = True
                 position = at
             else:  # a batch envelope line: ends the message, dropped
+                self.bom = self.bom or (bool(bom) and self.keeps_bom)
                 position = _line_end(region, at)
                 self.frame_batch = self.in_frame
                 made = self._envelope(region[at:position].rstrip(_BLANK))
