@@ -881,3 +881,32 @@ def test_a_segment_id_holding_an_invisible_character_is_read_as_its_segment(
     assert found.text == (
         f"segment ID {quoted(line[:-1])} holds {named}, which shows nothing: removed, read as OBX"
     )
+
+
+@pytest.mark.parametrize(
+    ("segments", "location", "read_as", "unsaid"),
+    [
+        # 'patient class 'O\u200b' is not in HL7 table 0004': Encounter.class not set
+        (
+            (PID, "PV1|1|O\u200b|ONC^12^B^RIVERSIDE", OBR, WBC),
+            "PV1[1]-2",
+            "'O'",
+            "fhir.patient-class-unknown",
+        ),
+        # 'identifier type 'MR\u200b' is not in HL7 table 0203': no v2-0203 coding
+        (
+            ("PID|1||MRN100871^^^RIVERSIDE^MR\u200b||OKAFOR^DANIEL^C||19610719|M", OBR, WBC),
+            "PID[1]-3",
+            "'MRN100871^^^RIVERSIDE^MR'",
+            "hl7v2.identifier-type-unknown",
+        ),
+    ],
+)
+def test_an_invisible_character_in_a_patient_or_visit_code_is_removed(
+    segments: tuple[str, ...], location: str, read_as: str, unsaid: str
+) -> None:
+    conv = leukoflag.convert(message(*segments))
+    (found,) = [i for i in conv.issues if i.code == "hl7v2.code-invisible-character"]
+    assert found.location == f"MSG[1]/{location}"
+    assert found.text.endswith(f": removed, read as {read_as}")
+    assert unsaid not in codes(conv.issues)

@@ -250,7 +250,8 @@ _FIRST = frozenset({1})
 # Indic and Arabic-script spelling needs.
 _CODED_FIELDS: dict[str, dict[int, frozenset[int] | None]] = {
     "MSH": {9: None, 12: _FIRST},
-    "PID": {8: _FIRST},
+    "PID": {3: frozenset({5}), 8: _FIRST},  # PID-3: CX.5 identifier type (table 0203)
+    "PV1": {2: _FIRST},  # patient class (table 0004)
     "ORC": {1: _FIRST, 5: _FIRST},
     "OBR": {4: _CWE_CODES, 15: _FIRST, 25: _FIRST},
     "OBX": {2: _FIRST, 3: _CWE_CODES, 6: frozenset(range(1, 9)), 8: _CWE_CODES, 11: _FIRST},
