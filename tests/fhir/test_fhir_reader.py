@@ -3177,6 +3177,74 @@ def test_an_effective_time_before_the_result_was_issued_in_another_offset_is_not
     assert "fhir.result-time-after-report" not in [i.code for i in conversion.issues]
 
 
+def _dated_bundle(*resources: dict[str, Any]) -> bytes:
+    """A collection Bundle of a patient and ``resources``, each under its RESTful fullUrl."""
+    patient = {"resourceType": "Patient", "id": "rv-5521", "birthDate": "1970-03-02"}
+    base = "https://lis.example/fhir"
+    return fhir.dumps(
+        {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [
+                {"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r}
+                for r in (patient, *resources)
+            ],
+        }
+    )
+
+
+_CBC_CODE = {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]}
+_WBC_WITHOUT_TIME = {
+    **{k: v for k, v in _WBC_HEAD.items() if k != "effectiveDateTime"},
+    "id": "wbc",
+    "valueQuantity": {"value": 1.2, "unit": "10^3/uL", "system": UCUM, "code": "10*3/uL"},
+}
+
+
+def test_a_panel_time_after_its_member_was_issued_is_said_at_the_panel_time() -> None:
+    # the WBC has no time of its own: the CBC panel's, a day after the WBC was issued, dates it
+    panel = {
+        "resourceType": "Observation",
+        "id": "cbc",
+        "status": "final",
+        "code": _CBC_CODE,
+        "subject": {"reference": "Patient/rv-5521"},
+        "effectiveDateTime": "2026-11-25T07:10:00-05:00",
+        "hasMember": [{"reference": "Observation/wbc"}],
+    }
+    wbc = {**_WBC_WITHOUT_TIME, "issued": "2026-11-24T09:00:00-05:00"}
+    conversion = leukoflag.convert(_dated_bundle(panel, wbc))
+    assert [f.code for f in conversion.findings] == ["LL"]  # judged as sent
+    (issue,) = [i for i in conversion.issues if i.code == "fhir.result-time-after-report"]
+    assert issue.location == "ITEM[1]/Bundle.entry[1].resource.effectiveDateTime"
+    assert issue.text.startswith(
+        "the panel's effectiveDateTime '2026-11-25T07:10:00-05:00' (the time of "
+        "ITEM[1]/Bundle.entry[2].resource, sent without one) is after that result's issued "
+        "'2026-11-24T09:00:00-05:00': "
+    )
+
+
+def test_a_report_time_after_the_report_was_issued_is_said_at_the_report_time() -> None:
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "cbc-report",
+        "status": "final",
+        "code": _CBC_CODE,
+        "subject": {"reference": "Patient/rv-5521"},
+        "effectiveDateTime": "2026-11-25T07:10:00-05:00",
+        "issued": "2026-11-24T09:00:00-05:00",
+        "result": [{"reference": "Observation/wbc"}],
+    }
+    conversion = leukoflag.convert(_dated_bundle(report, _WBC_WITHOUT_TIME))
+    assert [f.code for f in conversion.findings] == ["LL"]
+    (issue,) = [i for i in conversion.issues if i.code == "fhir.result-time-after-report"]
+    assert issue.location == "ITEM[1]/Bundle.entry[1].resource.effectiveDateTime"
+    assert issue.text.startswith(
+        "the report's effectiveDateTime '2026-11-25T07:10:00-05:00' is after its issued "
+        "'2026-11-24T09:00:00-05:00': "
+    )
+
+
 @pytest.mark.parametrize(
     ("died", "said"),
     [

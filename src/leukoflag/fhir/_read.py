@@ -1336,6 +1336,8 @@ class _ItemReader:
             if "issued" not in twice:
                 issued = report.resource.get("issued")
                 self.order_issued = self.timestamp(issued, f"{report.location}.issued")
+            if self.order_time is not None and (self.order_issued or self.sent):
+                self.drawn_after(report, self.order_time, None, report.location)
         for observation in draft.observations:
             results.extend(
                 self.observation_results(observation, draft.location, specimens, draft.patient)
@@ -1897,8 +1899,9 @@ class _ItemReader:
             # a choice element appears once: which of two times the count was drawn at is not known
             raise _Malformed(where, f"more than one effective[x]: {', '.join(sent)}")
         effective = self.effective(resource, where)
+        dating = observation  # the resource whose effective[x] the result's time is
         if effective is None and self.panels:
-            effective = self.panel_time(resource)
+            effective, dating = self.panel_time(resource) or (None, observation)
         # the result's date for its age, as flagging takes it: effective, else the collection of
         # its Specimen (none resolved: its order's), else the report's effective
         own = (specimen,) if specimen is not None else None
@@ -1906,7 +1909,7 @@ class _ItemReader:
         # drawn on or before it was issued: its date when nothing else gives one (as MSH-7)
         issued = self.timestamp(resource.get("issued"), f"{where}.issued")
         if effective is not None and (issued or self.order_issued or self.sent):
-            self.drawn_after(resource, where, effective, issued)
+            self.drawn_after(dating, effective, issued, where)
         issued = issued or self.order_issued or self.sent
         dated = dated or issued
         shared = _new_shared(
@@ -2365,38 +2368,50 @@ class _ItemReader:
         return None
 
     def drawn_after(
-        self, resource: dict[str, Any], where: str, effective: Timestamp, issued: Timestamp | None
+        self, dating: _Located, effective: Timestamp, issued: Timestamp | None, result: str
     ) -> None:
-        """Say an Observation's effective[x] after its ``issued``, its report's or the message
-        Bundle's timestamp: blood is drawn before its result is reported, so a clock or a date
-        is wrong (the age and which result is the latest are taken from it as sent)."""
+        """Say the effective[x] of ``dating`` (the Observation at ``result`` itself, the panel
+        that dates it, or a DiagnosticReport) after the result's ``issued``, its report's or the
+        message Bundle's timestamp: blood is drawn before its result is reported, so a clock or a
+        date is wrong (the age and which result is the latest are taken from it as sent)."""
+        report = dating.resource.get("resourceType") == "DiagnosticReport"
+        own = not report and dating.location == result
         for later, what in (
-            (issued, "its issued"),
-            (self.order_issued, "its report's issued"),
+            (issued, "its issued" if own else "that result's issued"),
+            (self.order_issued, "its issued" if report else "its report's issued"),
             (self.sent, "the message Bundle's timestamp"),
         ):
             if later is not None and time_after(effective, later):
-                sent = _effective_element(resource)
+                sent = _effective_element(dating.resource)
+                at = f"{dating.location}.{sent}"
+                if any(i.location == at for i in self.issues):
+                    return  # a panel dating its members and itself: said once
+                told = f"{sent} {quoted(effective.text)}"
+                if report:
+                    told = f"the report's {told}"
+                elif not own:  # a CBC panel dating a member sent without a time of its own
+                    told = f"the panel's {told} (the time of {result}, sent without one)"
                 self.issue(
                     Severity.WARNING,
                     "result-time-after-report",
-                    f"{where}.{sent}",
-                    f"{sent} {quoted(effective.text)} is after {what} {quoted(later.text)}: "
+                    at,
+                    f"{told} is after {what} {quoted(later.text)}: "
                     "blood is drawn before its result is reported, so a clock or a date is "
                     "wrong; read as sent (the age is taken on it)",
                 )
                 return
 
-    def panel_time(self, member: dict[str, Any]) -> Timestamp | None:
+    def panel_time(self, member: dict[str, Any]) -> tuple[Timestamp, _Located] | None:
         """The effective[x] of the panel whose hasMember names ``member`` (or of the panel that
-        panel is a member of): a CBC panel dates the counts it groups when they have no time of
-        their own, as a report dates its results (None: no panel, or none dated)."""
+        panel is a member of), and that panel: a CBC panel dates the counts it groups when they
+        have no time of their own, as a report dates its results (None: no panel, or none
+        dated)."""
         for panel in self.panels_of(member):
             if len(_sent_choices(panel.resource, EFFECTIVE)) > 1:
                 return None  # malformed (said at the panel): its members' time is not known
             found = self.effective(panel.resource, panel.location)
             if found is not None:
-                return found
+                return found, panel
         return None
 
     def panels_of(self, member: dict[str, Any]) -> Iterator[_Located]:
