@@ -304,3 +304,72 @@ def test_r5_input_asked_for_in_r5_and_r4_input_say_nothing_of_versions() -> None
     r5 = leukoflag.convert(json.dumps(_r5_report(**_R5_NOTE)), settings=Settings(fhir_version="R5"))
     r4 = leukoflag.convert(json.dumps(_r5_report()))
     assert [i for i in (*r5.issues, *r4.issues) if i.code == "fhir.version-kept"] == []
+
+
+@pytest.mark.parametrize(
+    ("asked", "other", "said"),
+    [
+        # leukoflag's own R5 Bundle (the visit in Encounter.actualPeriod), fed to an R4 feed
+        ("R5", "R4", "is FHIR R5 (ITEM[1]/Bundle.entry[1].resource.actualPeriod is R5's only)"),
+        # its own R4 Bundle (the visit in Encounter.period), fed to an R5 feed
+        ("R4", "R5", "is FHIR R4 or R4B (ITEM[1]/Bundle.entry[1].resource.period is not in R5)"),
+    ],
+)
+def test_a_bundle_of_one_version_converted_in_the_other_says_so(
+    asked: Literal["R4", "R5"], other: Literal["R4", "R5"], said: str
+) -> None:
+    written = leukoflag.convert(VERSION_DIFFERENCES, settings=Settings(fhir_version=asked))
+    sent = leukoflag.fhir.dumps(written.bundles[0])
+    conversion = leukoflag.convert(sent, settings=Settings(fhir_version=other))
+    encounter = written.bundles[0]["entry"][1]["resource"]
+    assert conversion.bundles[0]["entry"][1]["resource"] == encounter  # not converted
+    (kept,) = [i for i in conversion.issues if i.code == "fhir.version-kept"]
+    assert (str(kept.severity), kept.location) == ("warning", "ITEM[1]")
+    assert said in kept.text
+    assert kept.text.endswith(
+        f"not in {other} (Settings.fhir_version): leukoflag does not convert resources "
+        "between FHIR versions"
+    )
+
+
+@pytest.mark.parametrize(
+    ("r4", "element"),
+    [
+        ({"imagingStudy": [{"reference": "ImagingStudy/us-spleen-0713"}]}, "imagingStudy"),
+        (
+            {"contained": [{"resourceType": "Specimen", "id": "s", "container": [
+                {"type": {"text": "Lavender-top EDTA tube"}}]}]},
+            "contained[0].container[0].type",
+        ),
+    ],
+)  # fmt: skip
+def test_r4_elements_say_the_item_is_r4_when_r5_is_asked_for(
+    r4: dict[str, Any], element: str
+) -> None:
+    sent = json.dumps(_r5_report(**r4))
+    r5 = leukoflag.convert(sent, settings=Settings(fhir_version="R5"))
+    (kept,) = [i for i in r5.issues if i.code == "fhir.version-kept"]
+    assert f"(ITEM[1]/Bundle.entry[0].resource.{element} is not in R5)" in kept.text
+    r4_asked = leukoflag.convert(sent)
+    assert [i for i in r4_asked.issues if i.code == "fhir.version-kept"] == []
+
+
+@pytest.mark.parametrize(
+    ("encounter", "version", "element"),
+    [
+        # the shapes of one element R5 changed: Encounter.class a list of CodeableConcept in R5, a
+        # Coding in R4; Encounter.participant's actor in R5, individual in R4
+        ({"class": [{"coding": [{"code": "IMP"}]}]}, "R4", "class[0].coding is R5's only"),
+        ({"class": {"code": "IMP"}}, "R5", "class.code is not in R5"),
+        ({"participant": [{"actor": {"reference": "Practitioner/p1"}}]}, "R4",
+         "participant[0].actor is R5's only"),
+    ],
+)  # fmt: skip
+def test_an_element_shaped_as_the_other_version_says_the_item_is_of_that_version(
+    encounter: dict[str, Any], version: Literal["R4", "R5"], element: str
+) -> None:
+    contained = {"resourceType": "Encounter", "id": "e", "status": "in-progress", **encounter}
+    sent = json.dumps(_r5_report(contained=[contained]))
+    conversion = leukoflag.convert(sent, settings=Settings(fhir_version=version))
+    (kept,) = [i for i in conversion.issues if i.code == "fhir.version-kept"]
+    assert f"(ITEM[1]/Bundle.entry[0].resource.contained[0].{element})" in kept.text

@@ -19,7 +19,7 @@ from leukoflag._quote import quoted
 from leukoflag.errors import UnitError
 from leukoflag.fhir import _elements as el
 from leukoflag.fhir._ids import resource_id
-from leukoflag.fhir._read import FhirItem, Path, path_location
+from leukoflag.fhir._read import FhirItem, Path, path_location, r4_element
 from leukoflag.fhir._shared import fresh_json
 from leukoflag.fhir._terms import EFFECTIVE, LEGACY_INTERPRETATION, VALUE_ELEMENTS, tables
 from leukoflag.model import (
@@ -1096,6 +1096,15 @@ def flag_in_place(
             f"written in R5, its own version, not in {settings.fhir_version} "
             "(Settings.fhir_version): leukoflag does not convert resources between FHIR "
             "versions",
+        )
+    elif settings.fhir_version == "R5" and (r4 := r4_element(item)):
+        flagger.issue(
+            Severity.WARNING,
+            "version-kept",
+            item.location,
+            f"the item is FHIR R4 or R4B ({r4} is not in R5): it is flagged in place and "
+            "written in its own version, not in R5 (Settings.fhir_version): leukoflag does "
+            "not convert resources between FHIR versions",
         )
     for location, evaluation in evaluations.items():
         flagger.apply(location, evaluation)

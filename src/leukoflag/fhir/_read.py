@@ -499,18 +499,76 @@ def _item(
 
 
 # Elements only FHIR R5 has, of the resources an item holds results in (R4 and R4B have none of
-# them: hl7.org/fhir/R5 Observation, DiagnosticReport, Specimen, ServiceRequest, Bundle)
+# them: hl7.org/fhir/R5 Observation, DiagnosticReport, Specimen, ServiceRequest, Encounter, Bundle)
 _R5_ONLY = {
     "Observation": (
         "triggeredBy",
         "instantiatesCanonical",
         "instantiatesReference",
         "bodyStructure",
+        "valueAttachment",
+        "valueReference",
     ),
     "DiagnosticReport": ("supportingInfo", "note", "composition", "study"),
     "Specimen": ("role", "feature", "combined"),
-    "ServiceRequest": ("focus", "bodyStructure"),
+    "ServiceRequest": ("focus", "bodyStructure", "location", "reason"),
+    "Encounter": (
+        "actualPeriod",
+        "plannedStartDate",
+        "plannedEndDate",
+        "admission",
+        "reason",
+        "subjectStatus",
+        "virtualService",
+        "careTeam",
+        "dietPreference",
+        "specialArrangement",
+        "specialCourtesy",
+    ),
     "Bundle": ("issues",),
+}
+# Elements only R4 and R4B have (R5 renamed or removed them: hl7.org/fhir/R5 DiagnosticReport
+# imagingStudy → study, ServiceRequest reasonCode → reason, Encounter period → actualPeriod …)
+_R4_ONLY = {
+    "DiagnosticReport": ("imagingStudy",),
+    "ServiceRequest": ("reasonCode", "reasonReference", "locationCode", "locationReference"),
+    "Encounter": (
+        "period",
+        "hospitalization",
+        "reasonCode",
+        "reasonReference",
+        "statusHistory",
+        "classHistory",
+    ),
+}
+# Elements inside an element (each a path of keys, through lists) only one version has: R5's
+# Specimen.container is a device, and R5 made datatypes of R4 others: a CodeableConcept (coding)
+# a CodeableReference (concept), Encounter.class a Coding (code) a list of CodeableConcept
+_R5_INSIDE = {
+    "Specimen": (
+        ("container", "device"),
+        ("container", "location"),
+        ("processing", "method"),
+        ("collection", "device"),
+        ("collection", "procedure"),
+        ("collection", "bodySite", "concept"),
+    ),
+    "ServiceRequest": (("code", "concept"),),
+    "Encounter": (("class", "coding"), ("participant", "actor")),
+}
+_R4_INSIDE = {
+    "Specimen": (
+        ("container", "identifier"),
+        ("container", "description"),
+        ("container", "type"),
+        ("container", "capacity"),
+        ("container", "additiveCodeableConcept"),
+        ("container", "additiveReference"),
+        ("processing", "procedure"),
+        ("collection", "bodySite", "coding"),
+    ),
+    "ServiceRequest": (("code", "coding"),),
+    "Encounter": (("class", "code"), ("participant", "individual")),
 }
 # codes only R5 has: DiagnosticReport.status modified, Quantity.comparator ad
 _R5_CODES = {"DiagnosticReport": ("status", "modified"), "Observation": ("valueQuantity", "ad")}
@@ -530,16 +588,77 @@ def _r5_element(reader: _ItemReader) -> str:
         )
         for resource, path in held:
             kind = resource.get("resourceType")
-            for name in _R5_ONLY.get(kind, ()) if isinstance(kind, str) else ():
-                if name in resource:
-                    return f"{reader.location(path)}.{name}"
-            name, code = _R5_CODES.get(kind, ("", "")) if isinstance(kind, str) else ("", "")
+            if not isinstance(kind, str):
+                continue
+            found = _version_mark(resource, _R5_ONLY.get(kind, ()), _R5_INSIDE.get(kind, ()))
+            if found:
+                return f"{reader.location(path)}.{found}"
+            name, code = _R5_CODES.get(kind, ("", ""))
             value = resource.get(name) if name else None
             if isinstance(value, dict):  # a Quantity: its comparator
                 value, name = value.get("comparator"), f"{name}.comparator"
             if code and value == code:
                 return f"{reader.location(path)}.{name}"
     return ""
+
+
+def r4_element(item: FhirItem) -> str:
+    """Where ``item`` first holds an element only R4 and R4B have (R5 renamed or removed it), in
+    its resources (a Bundle's entries') or the resources they contain; "" when nowhere. Looked
+    for only when R5 is asked for."""
+    root = item.resource
+    held: list[tuple[Any, Path]] = [(root, ())]
+    if root.get("resourceType") == "Bundle":
+        held.extend(
+            (entry.get("resource"), ("entry", i, "resource"))
+            for i, entry in enumerate(_list(root.get("entry")))
+            if isinstance(entry, dict)
+        )
+    for resource, path in held:
+        if not isinstance(resource, dict):
+            continue
+        for inner, at in (
+            (resource, path),
+            *((c, (*path, "contained", i)) for i, c in enumerate(_list(resource.get("contained")))),
+        ):
+            kind = inner.get("resourceType") if isinstance(inner, dict) else None
+            if isinstance(kind, str) and (
+                found := _version_mark(inner, _R4_ONLY.get(kind, ()), _R4_INSIDE.get(kind, ()))
+            ):
+                return f"{path_location(item.location, root, at)}.{found}"
+    return ""
+
+
+def _version_mark(
+    resource: dict[str, Any], names: tuple[str, ...], inside: tuple[tuple[str, ...], ...]
+) -> str:
+    """The first of ``names`` that ``resource`` holds, else the first path of ``inside`` it holds
+    (its place: ``container[0].device``); "" when none."""
+    for name in names:
+        if name in resource:
+            return name
+    for keys in inside:
+        found = _held_at(resource, keys)
+        if found is not None:
+            return found[1:]
+    return ""
+
+
+def _held_at(node: Any, keys: tuple[str, ...]) -> str | None:
+    """The place of ``keys`` in ``node`` (through objects and the lists of them: ``.container[0]
+    .device``), None when it holds none."""
+    if not keys:
+        return ""
+    if isinstance(node, list):
+        for i, element in enumerate(node):
+            found = _held_at(element, keys)
+            if found is not None:
+                return f"[{i}]{found}"
+        return None
+    if not isinstance(node, dict) or keys[0] not in node:
+        return None
+    found = _held_at(node[keys[0]], keys[1:])
+    return None if found is None else f".{keys[0]}{found}"
 
 
 # --------------------------------------------------------------------------- resource → model
