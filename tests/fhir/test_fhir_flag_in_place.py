@@ -1654,6 +1654,55 @@ def test_a_resource_with_a_modifier_extension_and_the_results_it_governs_are_pas
     assert conv.issues[0].text.endswith(why)
 
 
+# A lab's own rules for reading its resources, which FHIR makes a modifier element of every
+# resource: made up for these tests
+_LAB_RULES = "http://lis.example/fhir/rules/research-estimates"
+
+
+def test_an_observation_with_implicit_rules_is_passed_through_unflagged() -> None:
+    # it was flagged as if the rules it names said nothing
+    sent = {"implicitRules": _LAB_RULES, **original("r4-wbc-observation.json")}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    assert [(i.code, i.location) for i in conv.issues] == [
+        ("fhir.implicit-rules-unknown", "ITEM[1]/Observation.implicitRules")
+    ]
+    assert conv.issues[0].text.endswith("passed through unread and unflagged")
+
+
+@pytest.mark.parametrize(
+    ("at", "what", "why"),
+    [
+        # the report, patient and specimen were read (and the ANC flagged) as if the rules
+        # said nothing
+        (2, "report", "the results it lists unread and unflagged"),
+        (0, "patient", "the results of this patient unread and unflagged"),
+        (1, "specimen", "naming it as their specimen, focus or encounter unread and unflagged"),
+    ],
+)
+def test_a_resource_with_implicit_rules_and_the_results_it_governs_are_passed_through(
+    at: int, what: str, why: str
+) -> None:
+    sent = original("bundle-with-patient.json")
+    resource = sent["entry"][at]["resource"]
+    sent["entry"][at]["resource"] = {"implicitRules": _LAB_RULES, **resource}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    said = [i for i in conv.issues if i.code.startswith("fhir.")]
+    assert [(i.code, i.location) for i in said] == [
+        ("fhir.implicit-rules-unknown", f"ITEM[1]/Bundle.entry[{at}].resource.implicitRules")
+    ]
+    assert said[0].text.startswith(
+        f"implicitRules '{_LAB_RULES}' may change what this {what} means (FHIR makes it a "
+        "modifier element), and leukoflag does not know those rules: "
+    )
+    assert said[0].text.endswith(why)
+
+
 def test_a_result_listed_by_a_report_with_a_modifier_extension_is_not_read_through_another() -> (
     None
 ):

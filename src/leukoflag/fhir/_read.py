@@ -1653,6 +1653,8 @@ class _ItemReader:
         so it is set aside, said so."""
         what = "this result"
         modifiers = node.get("modifierExtension")
+        if not modifiers and "implicitRules" in node:  # a modifier element of every resource
+            modifiers = _Rules(node["implicitRules"])
         entry = None if modifiers else self.entry_modifiers.get(id(node))
         if entry is not None:  # what the entry's modifier says holds for its resource
             (modifiers, where), what = entry, "this entry"
@@ -1876,6 +1878,8 @@ class _ItemReader:
         modifiers = resource.get("modifierExtension")
         if (self.repeats and self.modifiers_repeated(resource, location)) or modifiers:
             return modifiers, location
+        if "implicitRules" in resource:  # a modifier element of every resource
+            return _Rules(resource["implicitRules"]), location
         return self.entry_modifiers.get(id(resource))
 
     def modifiers_repeated(self, node: Any, where: str) -> bool:
@@ -3202,9 +3206,26 @@ def _timestamp(text: Any) -> Timestamp | None:
     return _new_timestamp(text=text, fhir=text, day=day)
 
 
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """A resource's ``implicitRules``: FHIR makes it a modifier element, as modifierExtension
+    (the rules it names may change what the resource means, and leukoflag knows none)."""
+
+    url: Any
+
+
 def _modifier_issue(modifiers: Any, where: str, what: str, done: str) -> Issue:
     """The Issue for the modifierExtension of the element at ``where``, which leukoflag does not
-    know: ``what`` it may change the meaning of, and what was ``done`` about it."""
+    know: ``what`` it may change the meaning of, and what was ``done`` about it (or for the
+    resource's implicitRules)."""
+    if isinstance(modifiers, _Rules):
+        return Issue(
+            Severity.WARNING,
+            "fhir.implicit-rules-unknown",
+            f"{where}.implicitRules",
+            f"implicitRules {quoted(modifiers.url)} may change what {what} means (FHIR makes "
+            f"it a modifier element), and leukoflag does not know those rules: {done}",
+        )
     sent = _list(modifiers)
     shown = (
         ", ".join(  # the first three: the Issue stays short however many were sent
