@@ -3224,6 +3224,31 @@ def test_a_panel_time_after_its_member_was_issued_is_said_at_the_panel_time() ->
     )
 
 
+def test_a_specimen_collection_after_its_result_was_issued_is_said_at_the_collection() -> None:
+    # the WBC has no time of its own: its specimen's collection, a day after it was issued,
+    # dates it (and gives the age)
+    specimen = {
+        "resourceType": "Specimen",
+        "id": "sp-41",
+        "type": {"text": "Venous blood"},
+        "collection": {"collectedDateTime": "2026-11-25T07:10:00-05:00"},
+    }
+    wbc = {
+        **_WBC_WITHOUT_TIME,
+        "issued": "2026-11-24T09:00:00-05:00",
+        "specimen": {"reference": "Specimen/sp-41"},
+    }
+    conversion = leukoflag.convert(_dated_bundle(specimen, wbc))
+    assert [f.code for f in conversion.findings] == ["LL"]
+    (issue,) = [i for i in conversion.issues if i.code == "fhir.result-time-after-report"]
+    assert issue.location == "ITEM[1]/Bundle.entry[1].resource.collection.collectedDateTime"
+    assert issue.text.startswith(
+        "the specimen's collection.collectedDateTime '2026-11-25T07:10:00-05:00' (the time of "
+        "ITEM[1]/Bundle.entry[2].resource, sent without one) is after that result's issued "
+        "'2026-11-24T09:00:00-05:00': "
+    )
+
+
 def test_a_report_time_after_the_report_was_issued_is_said_at_the_report_time() -> None:
     report = {
         "resourceType": "DiagnosticReport",

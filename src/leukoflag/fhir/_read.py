@@ -738,6 +738,8 @@ class _ItemReader:
     holder_patients: dict[int, Patient | None] = field(default_factory=dict)
     # see FhirItem.panel_subjects
     panel_subjects: dict[Path, Path] = field(default_factory=dict)
+    # the element each Specimen's collection time was read from, by the Specimen's location
+    collected_elements: dict[str, str] = field(default_factory=dict)
 
     def location(self, path: Path) -> str:
         return path_location(self.prefix, self.root, path)
@@ -1456,7 +1458,9 @@ class _ItemReader:
                 issued = report.resource.get("issued")
                 self.order_issued = self.timestamp(issued, f"{report.location}.issued")
             if self.order_time is not None and (self.order_issued or self.sent):
-                self.drawn_after(report, self.order_time, None, report.location)
+                sent = _effective_element(report.resource)
+                where = report.location
+                self.drawn_after(self.order_time, None, where, sent, where, dated_by="report")
         for observation in draft.observations:
             results.extend(
                 self.observation_results(observation, draft.location, specimens, draft.patient)
@@ -2031,8 +2035,20 @@ class _ItemReader:
         dated = drawn(effective, lambda: own or self.order_specimens(), self.order_time, None)
         # drawn on or before it was issued: its date when nothing else gives one (as MSH-7)
         issued = self.timestamp(resource.get("issued"), f"{where}.issued")
-        if effective is not None and (issued or self.order_issued or self.sent):
-            self.drawn_after(dating, effective, issued, where)
+        if issued or self.order_issued or self.sent:
+            if effective is not None:
+                element = _effective_element(dating.resource)
+                by = "" if dating is observation else "panel"
+                self.drawn_after(effective, issued, dating.location, element, where, dated_by=by)
+            elif dated is not None and dated is not self.order_time:
+                # dated by the collection of its specimen (its own, else its order's)
+                collected = own or self.order_specimens()
+                taken = next((c for c in collected if c.collected is dated), None)
+                if taken is not None and taken.location in self.collected_elements:
+                    element = self.collected_elements[taken.location]
+                    self.drawn_after(
+                        dated, issued, taken.location, element, where, dated_by="specimen"
+                    )
         issued = issued or self.order_issued or self.sent
         dated = dated or issued
         shared = _new_shared(
@@ -2491,29 +2507,35 @@ class _ItemReader:
         return None
 
     def drawn_after(
-        self, dating: _Located, effective: Timestamp, issued: Timestamp | None, result: str
+        self,
+        effective: Timestamp,
+        issued: Timestamp | None,
+        holder: str,
+        sent: str,
+        result: str,
+        *,
+        dated_by: str = "",
     ) -> None:
-        """Say the effective[x] of ``dating`` (the Observation at ``result`` itself, the panel
-        that dates it, or a DiagnosticReport) after the result's ``issued``, its report's or the
-        message Bundle's timestamp: blood is drawn before its result is reported, so a clock or a
-        date is wrong (the age and which result is the latest are taken from it as sent)."""
-        report = dating.resource.get("resourceType") == "DiagnosticReport"
-        own = not report and dating.location == result
+        """Say the time ``effective``, sent as element ``sent`` of the resource at ``holder``,
+        after the ``issued`` of the result at ``result``, its report's or the message Bundle's
+        timestamp: blood is drawn before its result is reported, so a clock or a date is wrong
+        (the age and which result is the latest are taken from it as sent). ``dated_by``: ""
+        for the result's own effective[x], else what dates it ("panel", "specimen"), or
+        "report" for a DiagnosticReport's effective[x]."""
         for later, what in (
-            (issued, "its issued" if own else "that result's issued"),
-            (self.order_issued, "its issued" if report else "its report's issued"),
+            (issued, "that result's issued" if dated_by else "its issued"),
+            (self.order_issued, "its issued" if dated_by == "report" else "its report's issued"),
             (self.sent, "the message Bundle's timestamp"),
         ):
             if later is not None and time_after(effective, later):
-                sent = _effective_element(dating.resource)
-                at = f"{dating.location}.{sent}"
+                at = f"{holder}.{sent}"
                 if any(i.location == at for i in self.issues):
-                    return  # a panel dating its members and itself: said once
+                    return  # a panel or specimen dating several results: said once
                 told = f"{sent} {quoted(effective.text)}"
-                if report:
+                if dated_by == "report":
                     told = f"the report's {told}"
-                elif not own:  # a CBC panel dating a member sent without a time of its own
-                    told = f"the panel's {told} (the time of {result}, sent without one)"
+                elif dated_by:  # a CBC panel or a specimen dating a result sent without a time
+                    told = f"the {dated_by}'s {told} (the time of {result}, sent without one)"
                 self.issue(
                     Severity.WARNING,
                     "result-time-after-report",
@@ -3852,6 +3874,8 @@ def _specimen(resource: dict[str, Any], location: str, reader: _ItemReader) -> S
             period.get(bound),
             f"{location}.collection.collectedPeriod.{bound}",
         )
+    if collected is not None:
+        reader.collected_elements[location] = collected_at.removeprefix(f"{location}.")
     identifiers = [i for i in map(_identifier, _list(resource.get("identifier"))) if i]
     control = tables().control_roles
     kind = _concept(resource["type"]) if isinstance(resource.get("type"), dict) else None
