@@ -3249,6 +3249,57 @@ def test_a_specimen_collection_after_its_result_was_issued_is_said_at_the_collec
     )
 
 
+_INVERTED = {"start": "2026-11-24T09:00:00-05:00", "end": "2026-11-24T07:00:00-05:00"}
+
+
+@pytest.mark.parametrize(
+    ("resource", "at"),
+    [
+        # a LIS writing the draw and the analysis the wrong way round
+        ({**_WBC_WITHOUT_TIME, "effectivePeriod": _INVERTED}, "entry[1].resource.effectivePeriod"),
+        (
+            {
+                "resourceType": "DiagnosticReport",
+                "id": "cbc-report",
+                "status": "final",
+                "code": _CBC_CODE,
+                "effectivePeriod": _INVERTED,
+                "result": [{"reference": "Observation/wbc"}],
+            },
+            "entry[1].resource.effectivePeriod",
+        ),
+        (
+            {
+                "resourceType": "Specimen",
+                "id": "sp-41",
+                "type": {"text": "Venous blood"},
+                "collection": {"collectedPeriod": _INVERTED},
+            },
+            "entry[1].resource.collection.collectedPeriod",
+        ),
+    ],
+)
+def test_a_period_ending_before_it_starts_is_said_at_its_end(
+    resource: dict[str, Any], at: str
+) -> None:
+    wbc = {**_WBC_WITHOUT_TIME, "specimen": {"reference": "Specimen/sp-41"}}
+    sent = (resource,) if resource["resourceType"] == "Observation" else (resource, wbc)
+    conversion = leukoflag.convert(_dated_bundle(*sent))
+    assert [f.code for f in conversion.findings] == ["LL"]  # dated by the start, as sent
+    (issue,) = [i for i in conversion.issues if i.code == "fhir.period-inverted"]
+    assert (issue.severity, issue.location) == (Severity.WARNING, f"ITEM[1]/Bundle.{at}.end")
+    assert issue.text == (
+        "end '2026-11-24T07:00:00-05:00' is before start '2026-11-24T09:00:00-05:00': a FHIR "
+        "Period cannot end before it starts, so one of them is wrong; its start is read as the "
+        "time, and the Period passed through as sent"
+    )
+    (written,) = conversion.bundles
+    kept = written["entry"][1]["resource"]
+    for key in at.split("resource.")[1].split("."):
+        kept = kept[key]
+    assert kept == _INVERTED  # passed through as sent
+
+
 def test_a_report_time_after_the_report_was_issued_is_said_at_the_report_time() -> None:
     report = {
         "resourceType": "DiagnosticReport",

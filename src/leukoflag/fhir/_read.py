@@ -47,6 +47,7 @@ from leukoflag.fhir._elements import (
     derived_before,
     derived_status,
     died_before_birth,
+    ends_before,
     supplied_range,
 )
 from leukoflag.fhir._json import dumps, loads_noting_repeats, loads_written, plain
@@ -2499,6 +2500,8 @@ class _ItemReader:
         if isinstance(period, dict):
             # a Period may have no start: its end is then the only time sent
             bound = "start" if "start" in period else "end"
+            if bound == "start" and "end" in period:
+                self.period_inverted(period, f"{where}.effectivePeriod")
             return self.timestamp(period.get(bound), f"{where}.effectivePeriod.{bound}")
         timing = resource.get("effectiveTiming")
         if isinstance(timing, dict) and isinstance(events := timing.get("event"), list) and events:
@@ -2545,6 +2548,25 @@ class _ItemReader:
                     "wrong; read as sent (the age is taken on it)",
                 )
                 return
+
+    def period_inverted(self, period: dict[str, Any], where: str) -> None:
+        """Say a Period (at ``where``) whose end is before its start, as the HL7 v2 reader says
+        OBR-8 before OBR-7: one of them is wrong (FHIR's per-1), and which is not known; its
+        start is read as the time, as sent. Said once per Period."""
+        start, end = period.get("start"), period.get("end")
+        if not (isinstance(start, str) and isinstance(end, str) and ends_before(end, start)):
+            return
+        at = f"{where}.end"
+        if any(i.location == at for i in self.issues):
+            return  # a panel's period, asked for by each of its members
+        self.issue(
+            Severity.WARNING,
+            "period-inverted",
+            at,
+            f"end {quoted(end)} is before start {quoted(start)}: a FHIR Period cannot end "
+            "before it starts, so one of them is wrong; its start is read as the time, and the "
+            "Period passed through as sent",
+        )
 
     def panel_time(self, member: dict[str, Any]) -> tuple[Timestamp, _Located] | None:
         """The effective[x] of the panel whose hasMember names ``member`` (or of the panel that
@@ -3870,6 +3892,8 @@ def _specimen(resource: dict[str, Any], location: str, reader: _ItemReader) -> S
     if collected is None and isinstance(period, dict):
         # as effectivePeriod: a Period may have no start, its end then the only time sent
         bound = "start" if "start" in period else "end"
+        if bound == "start" and "end" in period:
+            reader.period_inverted(period, f"{location}.collection.collectedPeriod")
         collected, collected_at = (
             period.get(bound),
             f"{location}.collection.collectedPeriod.{bound}",
