@@ -1703,6 +1703,69 @@ def test_a_resource_with_implicit_rules_and_the_results_it_governs_are_passed_th
     assert said[0].text.endswith(why)
 
 
+def _discharge_document(**composition: Any) -> dict[str, Any]:
+    """A document Bundle (a discharge summary: its Composition first) holding the patient of
+    bundle-with-patient.json and her WBC and ANC; ``composition``: elements set on it."""
+    sent = original("bundle-with-patient.json")
+    summary = {
+        "resourceType": "Composition",
+        "id": "sm-dc-4471",
+        "status": "final",
+        "type": {"coding": [{"system": "http://loinc.org", "code": "18842-5"}]},
+        "subject": {"reference": "Patient/sm-40517"},
+        "date": "2026-11-24T16:00:00+00:00",
+        "author": [{"display": "St Mary's Hospital"}],
+        "title": "Discharge summary",
+        "section": [{"title": "Results", "entry": [{"reference": "DiagnosticReport/sm-dr-17"}]}],
+        **composition,
+    }
+    first = {"fullUrl": "http://fhir.stmary.example/Composition/sm-dc-4471", "resource": summary}
+    return {
+        **sent,
+        "type": "document",
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{uuid.UUID(int=7)}"},
+        "timestamp": "2026-11-24T16:00:00+00:00",
+        "entry": [first, *sent["entry"]],
+    }
+
+
+@pytest.mark.parametrize("status", ["entered-in-error", "cancelled"])
+def test_the_results_of_a_withdrawn_document_are_passed_through(status: str) -> None:
+    # a discharge summary withdrawn after it was sent: its WBC and ANC were flagged and
+    # Leukopenia added to its report's conclusion, as if the document stood
+    sent = _discharge_document(status=status)
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    assert [(i.code, i.location, i.severity) for i in conv.issues] == [
+        (
+            "fhir.document-withdrawn",
+            "ITEM[1]/Bundle.entry[0].resource.status",
+            leukoflag.Severity.INFORMATION,
+        )
+    ]
+    assert conv.issues[0].text.startswith(f"the document's Composition is {status}, ")
+
+
+def test_the_results_of_a_document_with_a_modifier_extension_are_passed_through() -> None:
+    sent = _discharge_document(modifierExtension=[_NOT_MEASURED])
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    assert [(i.code, i.location) for i in conv.issues] == [
+        ("fhir.modifier-extension-unknown", "ITEM[1]/Bundle.entry[0].resource.modifierExtension")
+    ]
+    assert "may change what this document means" in conv.issues[0].text
+
+
+def test_the_results_of_a_final_document_are_flagged() -> None:
+    conv = leukoflag.convert(fhir.dumps(_discharge_document()))
+    assert conv.findings != []
+    assert "fhir.document-withdrawn" not in [i.code for i in conv.issues]
+
+
 def test_a_result_listed_by_a_report_with_a_modifier_extension_is_not_read_through_another() -> (
     None
 ):

@@ -774,6 +774,14 @@ class _ItemReader:
                 )
         if kind == "Bundle" and (root.get("type") == "message" or _from_v2(resources)):
             self.sent = self.timestamp(root.get("timestamp"), f"{self.prefix}/Bundle.timestamp")
+        if (
+            kind == "Bundle"
+            and root.get("type") == "document"
+            and resources
+            and resources[0].path == ("entry", 0, "resource")
+            and self.document_withdrawn(resources[0])
+        ):
+            return ()
         drafts = self.orders(observations, reports)
         groups = self.groups(drafts)
         if not self.nodes and not self.modified:  # one set aside was said so
@@ -784,6 +792,32 @@ class _ItemReader:
                 f"the {kind} holds no Observation: passed through unchanged",
             )
         return groups
+
+    def document_withdrawn(self, first: _Located) -> bool:
+        """Whether a document Bundle's first entry, its Composition (which is the document,
+        FHIR says), withdraws the whole document: entered-in-error or cancelled, or a modifier
+        leukoflag does not know (both modifiers, as its status is); said so. Its results are then
+        passed through unread and unflagged, as a report's of that status are not flagged."""
+        composition = first.resource
+        if composition.get("resourceType") != "Composition":
+            return False
+        sent = self.modifiers_of(composition, first.location)
+        if sent is not None:
+            done = "the document passed through unchanged, its results unread and unflagged"
+            self.unknown_modifiers(sent[0], sent[1], "this document", done)
+            return True
+        status = composition.get("status")
+        if status not in ("entered-in-error", "cancelled"):
+            return False
+        self.modified = True
+        self.issue(
+            Severity.INFORMATION,
+            "document-withdrawn",
+            f"{first.location}.status",
+            f"the document's Composition is {status}, which says the document is not to be "
+            "treated as valid: passed through unchanged, its results unread and unflagged",
+        )
+        return True
 
     def parameters_not_read(self, parameters: dict[str, Any], path: Path) -> None:
         """Each resource that may hold results inside a Parameters (an operation's output), at
