@@ -1659,6 +1659,19 @@ def test_a_resource_with_a_modifier_extension_and_the_results_it_governs_are_pas
 _LAB_RULES = "http://lis.example/fhir/rules/research-estimates"
 
 
+def test_a_bundle_with_implicit_rules_is_passed_through_with_its_results() -> None:
+    # a Bundle's one modifier element (it has no modifierExtension): its counts were flagged
+    sent = {"implicitRules": _LAB_RULES, **original("bundle-with-patient.json")}
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    assert [(i.code, i.location) for i in conv.issues] == [
+        ("fhir.implicit-rules-unknown", "ITEM[1]/Bundle.implicitRules")
+    ]
+    assert "may change what this Bundle means" in conv.issues[0].text
+
+
 def test_an_observation_with_implicit_rules_is_passed_through_unflagged() -> None:
     # it was flagged as if the rules it names said nothing
     sent = {"implicitRules": _LAB_RULES, **original("r4-wbc-observation.json")}

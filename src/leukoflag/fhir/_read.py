@@ -774,6 +774,11 @@ class _ItemReader:
                 )
         if kind == "Bundle" and (root.get("type") == "message" or _from_v2(resources)):
             self.sent = self.timestamp(root.get("timestamp"), f"{self.prefix}/Bundle.timestamp")
+        if kind == "Bundle" and "implicitRules" in root:
+            # a Bundle's one modifier element (it has no modifierExtension): rules for it all
+            done = "passed through unchanged, its results unread and unflagged"
+            self.unknown_modifiers(_Rules(root["implicitRules"]), top.location, "this Bundle", done)
+            return ()
         if (
             kind == "Bundle"
             and root.get("type") == "document"
