@@ -3249,6 +3249,45 @@ def test_a_specimen_collection_after_its_result_was_issued_is_said_at_the_collec
     )
 
 
+@pytest.mark.parametrize("kind", ["transaction", "batch"])
+def test_a_result_its_transaction_deletes_is_passed_through_unread(kind: str) -> None:
+    # a LIS retracting a WBC sent to the wrong chart: the DELETE entry carries the resource
+    # removed, which was flagged LL as if the Bundle created it
+    patient = {"resourceType": "Patient", "id": "rv-5521", "birthDate": "1970-03-02"}
+    base = "https://lis.example/fhir"
+    bundle = {
+        "resourceType": "Bundle",
+        "type": kind,
+        "entry": [
+            {
+                "fullUrl": f"{base}/Patient/rv-5521",
+                "resource": patient,
+                "request": {"method": "PUT", "url": "Patient/rv-5521"},
+            },
+            {
+                "fullUrl": f"{base}/Observation/wbc",
+                "resource": _WBC_WITHOUT_TIME,
+                "request": {"method": "DELETE", "url": "Observation/wbc"},
+            },
+        ],
+    }
+    conversion = leukoflag.convert(fhir.dumps(bundle))
+    assert conversion.findings == []
+    assert [(i.code, i.severity, i.location, i.text) for i in conversion.issues] == [
+        (
+            "fhir.entry-deleted",
+            Severity.INFORMATION,
+            "ITEM[1]/Bundle.entry[1].resource",
+            (
+                "the entry's request deletes 'Observation/wbc': this Observation is passed "
+                "through unread and unflagged"
+            ),
+        )
+    ]
+    (written,) = conversion.bundles
+    assert fhir.dumps(written) == fhir.dumps(bundle)  # as sent
+
+
 _INVERTED = {"start": "2026-11-24T09:00:00-05:00", "end": "2026-11-24T07:00:00-05:00"}
 
 

@@ -869,9 +869,12 @@ class _ItemReader:
         found: list[_Located] = []
         # a history Bundle lists each resource's versions newest first: identity -> the newest
         newest: dict[str, int] | None = {} if self.root.get("type") == "history" else None
+        requests = self.root.get("type") in ("transaction", "batch")
         for i, entry in enumerate(entries):
             resource = entry.get("resource") if isinstance(entry, dict) else None
             if newest is not None and self.older_version(entry, i, newest):
+                continue
+            if requests and self.deleted(entry, resource, i):
                 continue
             if not isinstance(resource, dict):
                 if not isinstance(entry, dict) or "resource" in entry:
@@ -923,6 +926,26 @@ class _ItemReader:
             )
             text = f"not a FHIR resource: {why}: this entry is passed through unread"
         self.issue(Severity.WARNING, "bundle-malformed", self.location(at), text)
+
+    def deleted(self, entry: Any, resource: Any, i: int) -> bool:
+        """Whether entry ``i`` of a transaction or batch holds a result or report its request
+        deletes (said so): the findings and a report's conclusion would describe a resource
+        the Bundle removes from the server."""
+        request = entry.get("request") if isinstance(entry, dict) else None
+        if not (isinstance(request, dict) and request.get("method") == "DELETE"):
+            return False
+        kind = resource.get("resourceType") if isinstance(resource, dict) else None
+        if kind not in ("Observation", "DiagnosticReport"):
+            return False
+        self.modified = True
+        self.issue(
+            Severity.INFORMATION,
+            "entry-deleted",
+            self.location(("entry", i, "resource")),
+            f"the entry's request deletes {quoted(request.get('url'))}: this {kind} is passed "
+            "through unread and unflagged",
+        )
+        return True
 
     def older_version(self, entry: Any, i: int, newest: dict[str, int]) -> bool:
         """Whether entry ``i`` of a history Bundle is an older version of a resource than an
