@@ -1773,6 +1773,36 @@ def test_the_results_of_a_document_with_a_modifier_extension_are_passed_through(
     assert "may change what this document means" in conv.issues[0].text
 
 
+def test_the_results_of_a_message_whose_header_has_a_modifier_extension_are_passed_through() -> (
+    None
+):
+    sent = original("bundle-with-patient.json")
+    header = {
+        "resourceType": "MessageHeader",
+        "id": "sm-mh-4471",
+        "modifierExtension": [_NOT_MEASURED],
+        "eventCoding": {"system": "http://example.org/events", "code": "lab-result"},
+        "source": {"endpoint": "http://fhir.stmary.example/lis"},
+    }
+    sent = {
+        **sent,
+        "type": "message",
+        "timestamp": "2026-11-24T16:00:00+00:00",
+        "entry": [
+            {"fullUrl": "http://fhir.stmary.example/MessageHeader/sm-mh-4471", "resource": header},
+            *sent["entry"],
+        ],
+    }
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    assert [(i.code, i.location) for i in conv.issues] == [
+        ("fhir.modifier-extension-unknown", "ITEM[1]/Bundle.entry[0].resource.modifierExtension")
+    ]
+    assert "may change what this message means" in conv.issues[0].text
+
+
 def test_the_results_of_a_final_document_are_flagged() -> None:
     conv = leukoflag.convert(fhir.dumps(_discharge_document()))
     assert conv.findings != []

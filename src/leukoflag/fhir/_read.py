@@ -781,7 +781,7 @@ class _ItemReader:
             return ()
         if (
             kind == "Bundle"
-            and root.get("type") == "document"
+            and root.get("type") in ("document", "message")
             and resources
             and resources[0].path == ("entry", 0, "resource")
             and self.document_withdrawn(resources[0])
@@ -802,15 +802,20 @@ class _ItemReader:
         """Whether a document Bundle's first entry, its Composition (which is the document,
         FHIR says), withdraws the whole document: entered-in-error or cancelled, or a modifier
         leukoflag does not know (both modifiers, as its status is); said so. Its results are then
-        passed through unread and unflagged, as a report's of that status are not flagged."""
+        passed through unread and unflagged, as a report's of that status are not flagged. A
+        message Bundle's MessageHeader, first too, governs the message alike by its modifiers."""
         composition = first.resource
-        if composition.get("resourceType") != "Composition":
+        kind = composition.get("resourceType")
+        what = {"Composition": "document", "MessageHeader": "message"}.get(str(kind))
+        if what is None or what != self.root.get("type"):
             return False
         sent = self.modifiers_of(composition, first.location)
         if sent is not None:
-            done = "the document passed through unchanged, its results unread and unflagged"
-            self.unknown_modifiers(sent[0], sent[1], "this document", done)
+            done = f"the {what} passed through unchanged, its results unread and unflagged"
+            self.unknown_modifiers(sent[0], sent[1], f"this {what}", done)
             return True
+        if kind != "Composition":
+            return False
         status = composition.get("status")
         if status not in ("entered-in-error", "cancelled"):
             return False
