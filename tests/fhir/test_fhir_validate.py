@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -416,3 +416,52 @@ def test_a_strict_conversion_passes_a_bundle_whose_entries_send_no_full_url() ->
     assert conversion.rejected == []
     (flagged,) = conversion.bundles
     assert flagged["entry"][1]["resource"]["interpretation"][0]["coding"][0]["code"] == "L"
+
+
+def _request() -> dict[str, Any]:
+    return {
+        "resourceType": "ServiceRequest",
+        "id": "cbc-order-5521",
+        "status": "completed",
+        "intent": "order",
+        "priority": "stat",
+        "subject": {"reference": "Patient/mrn-100871"},
+    }
+
+
+# each: a code outside the required value set of an element leukoflag writes (and so the
+# official validator refuses), as feeds send them: a contact point's use sent as its system, v2
+# names and codes sent for FHIR's
+OUT_OF_VALUE_SET = [
+    ("Patient.telecom", [{"system": "mobile", "value": "+1 217 555 0101"}],
+     ".telecom[0].system: 'mobile'", "contact-point-system"),
+    ("Patient.telecom", [{"system": "phone", "value": "+1 217 555 0101", "use": "PRN"}],
+     ".telecom[0].use: 'PRN'", "contact-point-use"),
+    ("Patient.name", [{"use": "legal", "family": "OKAFOR"}], ".name[0].use: 'legal'", "name-use"),
+    ("Patient.address", [{"use": "residence", "city": "SPRINGFIELD"}],
+     ".address[0].use: 'residence'", "address-use"),
+    ("Patient.address", [{"type": "mailing", "city": "SPRINGFIELD"}],
+     ".address[0].type: 'mailing'", "address-type"),
+    ("ServiceRequest.priority", "S", ".priority: 'S'", "request-priority"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(("path", "value", "said", "value_set"), OUT_OF_VALUE_SET)
+def test_a_code_outside_a_required_value_set_the_writer_uses_is_refused(
+    version: Literal["R4", "R5"], path: str, value: Any, said: str, value_set: str
+) -> None:
+    # leukoflag writes these elements (PID-5, PID-11, PID-13/14, OBR-27 / TQ1-9) and
+    # strict mode promises output that validates; their bindings were not checked, so a FHIR
+    # input carrying a code outside them passed strict=True as valid
+    resource = _request() if path.startswith("ServiceRequest") else _patient()
+    resource[path.split(".")[1]] = value
+    assert fhir.validate(_request(), version) == fhir.validate(_patient(), version) == []
+    kind = resource["resourceType"]
+    source = "; ".join(f"https://hl7.org/fhir/{v}/valueset-{value_set}.html" for v in VERSIONS)
+    assert fhir.validate(resource, version) == [
+        f"{kind}{said} is not in the required value set ({source})"
+    ]
+    data = json.dumps(_bundle(resource, _wbc()))
+    (rejected,) = leukoflag.convert(data, Settings(fhir_version=version, strict=True)).rejected
+    assert f"Bundle.entry[0].resource{said} is not in" in rejected.reason
