@@ -464,4 +464,5 @@ def test_a_code_outside_a_required_value_set_the_writer_uses_is_refused(
     ]
     data = json.dumps(_bundle(resource, _wbc()))
     (rejected,) = leukoflag.convert(data, Settings(fhir_version=version, strict=True)).rejected
-    assert f"Bundle.entry[0].resource{said} is not in" in rejected.reason
+    # named as the models name what they refuse in an entry: with the resource's type
+    assert f"Bundle.entry[0].resource ({kind}){said} is not in" in rejected.reason

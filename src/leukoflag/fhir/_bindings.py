@@ -16,10 +16,13 @@ def check_bindings(resource: dict[str, Any], fhir_version: str) -> list[str]:
     rules = bindings(version)
     problems: list[str] = []
     for path, kind, node in _resources(resource, resource.get("resourceType", "?")):
+        # a nested resource names its type, as the models' problems do (Bundle.entry[0].resource
+        # (Patient).gender)
+        label = path if path == kind else f"{path} ({kind})"
         for rule in rules:
             if rule.resource not in (kind, "*"):
                 continue
-            for where, code in _codes(node, rule.path, path):
+            for where, code in _codes(node, rule.path, label):
                 if not isinstance(code, str) or code not in rule.codes:
                     problems.append(
                         f"{where}: {code!r} is not in the required value set ({rule.source})"
