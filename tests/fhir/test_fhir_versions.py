@@ -17,7 +17,7 @@ from fhir_builders import assert_valid
 from fhir_messages import VERSION_DIFFERENCES
 
 import leukoflag
-from leukoflag import Settings
+from leukoflag import Settings, fhir
 
 _NULL_FLAVOR = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor"
 _XVER = "http://hl7.org/fhir/5.0/StructureDefinition/extension-"
@@ -373,3 +373,145 @@ def test_an_element_shaped_as_the_other_version_says_the_item_is_of_that_version
     conversion = leukoflag.convert(sent, settings=Settings(fhir_version=version))
     (kept,) = [i for i in conversion.issues if i.code == "fhir.version-kept"]
     assert f"(ITEM[1]/Bundle.entry[0].resource.contained[0].{element})" in kept.text
+
+
+def _r4_order(**r4: Any) -> dict[str, Any]:
+    """A collection Bundle of a CBC report on a WBC of 2,100 cells/µL, its ServiceRequest and
+    Specimen with ``r4`` set on them (``request`` and ``specimen``: elements to set)."""
+    bundle = _r5_report(basedOn=[{"reference": "ServiceRequest/sr-0714"}])
+    request = {
+        "resourceType": "ServiceRequest",
+        "id": "sr-0714",
+        "status": "completed",
+        "intent": "order",
+        "subject": {"reference": "Patient/pt-0713"},
+        **r4.get("request", {}),
+    }
+    specimen = {"resourceType": "Specimen", "id": "spec-0714", **r4.get("specimen", {})}
+    bundle["entry"].extend(
+        {"fullUrl": f"https://lab.example.org/fhir/{r['resourceType']}/{r['id']}", "resource": r}
+        for r in (request, specimen)
+    )
+    return bundle
+
+
+_CBC = {"coding": [{"system": "http://loinc.org", "code": "58410-2"}]}
+_ARM = {"coding": [{"system": "http://snomed.info/sct", "code": "368208006"}]}
+
+
+@pytest.mark.parametrize(
+    ("r4", "said"),
+    [
+        ({"request": {"code": _CBC}},
+         "ITEM[1]/Bundle.entry[2].resource.code.coding is not in R5"),
+        ({"request": {"reasonCode": [{"text": "Chemotherapy monitoring"}]}},
+         "ITEM[1]/Bundle.entry[2].resource.reasonCode is not in R5"),
+        ({"specimen": {"collection": {"bodySite": _ARM}}},
+         "ITEM[1]/Bundle.entry[3].resource.collection.bodySite.coding is not in R5"),
+        ({"specimen": {"container": [{"type": {"text": "Lavender top tube"}}]}},
+         "ITEM[1]/Bundle.entry[3].resource.container[0].type is not in R5"),
+    ],
+)  # fmt: skip
+def test_r4_input_written_in_r4_when_r5_is_asked_for_says_so_at_the_item(
+    r4: dict[str, Any], said: str
+) -> None:
+    # an engine asking for R5 got its R4 input back as R4 without a word, though the reverse
+    # (R5 input, R4 asked for) is fhir.version-kept: an R4 ServiceRequest.code or Specimen
+    # bodySite, a CodeableConcept where R5 has a CodeableReference, tells the version as well
+    r5 = Settings(fhir_version="R5")
+    conversion = leukoflag.convert(json.dumps(_r4_order(**r4)), settings=r5)
+    (bundle,) = conversion.bundles
+    written = {e["resource"]["resourceType"]: e["resource"] for e in bundle["entry"]}
+    request, specimen = r4.get("request", {}), r4.get("specimen", {})
+    assert {k: written["ServiceRequest"][k] for k in request} == request  # not up-converted
+    assert {k: written["Specimen"][k] for k in specimen} == specimen
+    (kept,) = [i for i in conversion.issues if i.code == "fhir.version-kept"]
+    assert (str(kept.severity), kept.location) == ("warning", "ITEM[1]")
+    assert kept.text == (
+        f"the item is FHIR R4 or R4B ({said}): it is flagged in place and written in its own "
+        "version, not in R5 (Settings.fhir_version): leukoflag does not convert resources "
+        "between FHIR versions"
+    )
+    assert [f.code for f in conversion.findings] == ["LU"]  # flagged all the same
+
+
+def test_r4_input_asked_for_in_r4_and_r5_forms_asked_for_in_r5_say_nothing_of_versions() -> None:
+    r4 = _r4_order(request={"code": _CBC}, specimen={"collection": {"bodySite": _ARM}})
+    r5 = _r4_order(
+        request={"code": {"concept": _CBC}},
+        specimen={"collection": {"bodySite": {"concept": _ARM}}},
+    )
+    quiet = [
+        leukoflag.convert(json.dumps(r4)),
+        leukoflag.convert(json.dumps(r5), settings=Settings(fhir_version="R5")),
+    ]
+    assert [i for c in quiet for i in c.issues if i.code == "fhir.version-kept"] == []
+
+
+_CBC_ORDER = (
+    "MSH|^~\\&|CORELAB|NORTHGATE|EHR|NORTHGATE|20261124091047-0500||ORU^R01^ORU_R01|NG24-000117|"
+    "P|2.5.1\r"
+    "PID|1||MRN100871^^^NORTHGATE^MR||OKAFOR^DANIEL^C||19610719|M\r"
+    "ORC|RE|ORD55377^EHR|LAB88164^CORELAB||CM\r"
+    "OBR|1|ORD55377^EHR|LAB88164^CORELAB|58410-2^CBC panel - Blood by Automated count^LN|||"
+    "20261124080500-0500|||||||||5820^VARGA^ILONA^^^^MD||||||20261124090500-0500|||F\r"
+    "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||3.1|10*3/uL^^UCUM|"
+    "4.0-11.0|L|||F|||20261124080500-0500\r"
+)
+
+
+def test_an_r5_bundle_leukoflag_wrote_flagged_again_as_r4_says_it_stays_r5() -> None:
+    # its ServiceRequest.code is a CodeableReference ({"concept": …}), R5's form, and it has no
+    # note or specimen role: flagged again with the default (R4), it came back R5 unsaid (and
+    # Settings(strict=True) rejected it as invalid R4)
+    (r5,) = leukoflag.convert(_CBC_ORDER, Settings(fhir_version="R5")).bundles
+    assert r5["entry"][1]["resource"]["code"].keys() == {"concept"}
+    again = leukoflag.convert(fhir.dumps(r5))
+    assert again.bundles == [r5]  # flagged in place as it was: nothing converted
+    (kept,) = [i for i in again.issues if i.code == "fhir.version-kept"]
+    assert (kept.location, kept.text.split(": it is")[0]) == (
+        "ITEM[1]",
+        "the item is FHIR R5 (ITEM[1]/Bundle.entry[1].resource.code.concept is R5's only)",
+    )
+    (r4,) = leukoflag.convert(_CBC_ORDER).bundles
+    as_r4 = leukoflag.convert(fhir.dumps(r4))
+    assert [i for i in as_r4.issues if i.code == "fhir.version-kept"] == []
+
+
+# an outpatient CBC with a visit (PV1) and no order (no ORC, no placer number): no ServiceRequest
+_VISIT_CBC = (
+    "MSH|^~\\&|CORELAB|NORTHGATE|EHR|NORTHGATE|20261124091047-0500||ORU^R01^ORU_R01|NG24-000118|"
+    "P|2.5.1\r"
+    "PID|1||MRN100872^^^NORTHGATE^MR||NOWAK^EWA||19720409|F\r"
+    "PV1|1|O|ONCCLINIC^^^NORTHGATE||||5820^VARGA^ILONA^^^^MD\r"
+    "OBR|1||LAB88165^CORELAB|58410-2^CBC panel - Blood by Automated count^LN|||"
+    "20261124080500-0500||||||||||||||20261124090500-0500|||F\r"
+    "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||3.1|10*3/uL^^UCUM|"
+    "4.0-11.0|L|||F|||20261124080500-0500\r"
+)
+
+
+@pytest.mark.parametrize(
+    ("written", "asked", "said"),
+    [
+        ("R4", "R5", ("the item is FHIR R4 or R4B (ITEM[1]/Bundle.entry[1].resource.class"
+                      ".code is not in R5)")),
+        ("R5", "R4", ("the item is FHIR R5 (ITEM[1]/Bundle.entry[1].resource.class[0].coding "
+                      "is R5's only)")),
+    ],
+)  # fmt: skip
+def test_a_bundle_leukoflag_wrote_flagged_again_in_the_other_version_says_so_by_its_encounter(
+    written: Literal["R4", "R5"], asked: Literal["R4", "R5"], said: str
+) -> None:
+    # without an order (no ServiceRequest), a note or a specimen role, only the Encounter told
+    # the version, and it was not looked at: the Bundle came back in its version unsaid
+    (bundle,) = leukoflag.convert(_VISIT_CBC, Settings(fhir_version=written)).bundles
+    assert [e["resource"]["resourceType"] for e in bundle["entry"]] == [
+        "Patient", "Encounter", "DiagnosticReport", "Observation", "Provenance"
+    ]  # fmt: skip
+    again = leukoflag.convert(fhir.dumps(bundle), Settings(fhir_version=asked))
+    assert again.bundles == [bundle]
+    (kept,) = [i for i in again.issues if i.code == "fhir.version-kept"]
+    assert (kept.location, kept.text.split(": it is")[0]) == ("ITEM[1]", said)
+    same = leukoflag.convert(fhir.dumps(bundle), Settings(fhir_version=written))
+    assert [i for i in same.issues if i.code == "fhir.version-kept"] == []
