@@ -23,7 +23,6 @@ import io
 import os
 from collections.abc import Generator, Iterable, Iterator, Sized
 from dataclasses import dataclass, field, fields, replace
-from operator import attrgetter
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, cast
 
@@ -179,9 +178,6 @@ def _output_summary(output: dict[str, Any] | None) -> str:
 
 # Made once: a constructor() call is a cache look-up of about 900 instructions.
 _new_outcome = constructor(Outcome)
-_FINDING = attrgetter("finding")
-_QUANTITY = attrgetter("quantity")
-_REWRITTEN = attrgetter("rewritten")
 
 
 def convert(
@@ -624,11 +620,8 @@ def _finished(  # noqa: PLR0917 - one item's whole story, told once for both for
             )
             issues = (*issues, _rejection_issue(rejected))
             return Outcome(index, source, None, rejected, issues=issues, fhir_version=version)
+    findings, normalized = _findings(evaluations)
     # once per converted item: the frozen dataclass's own __init__ costs about 6k instructions more
-    findings = _findings(evaluations)
-    # the values rewritten to cells/µL (Outcome.normalized): a count sent so or derived is not;
-    # counted in C (map, filter, sum), not in a Python loop over every result
-    normalized = sum(map(_REWRITTEN, filter(None, map(_QUANTITY, evaluations.values()))))
     return _new_outcome(index, source, output, None, findings, issues, version, normalized)
 
 
@@ -671,9 +664,19 @@ def _evaluation_issues(evaluations: dict[str, Evaluation]) -> list[Issue]:
     return [issue for e in evaluations.values() if e.issues for issue in e.issues]
 
 
-def _findings(evaluations: dict[str, Evaluation]) -> tuple[Finding, ...]:
-    # in C (map, filter), as Outcome.normalized is counted: a Finding is never false
-    return tuple(filter(None, map(_FINDING, evaluations.values())))
+def _findings(evaluations: dict[str, Evaluation]) -> tuple[tuple[Finding, ...], int]:
+    """The findings of ``evaluations``, and how many values they rewrote to cells/µL
+    (Outcome.normalized: a count sent so, or derived, is not). One loop in Python: the
+    interpreter reads a slot for a few instructions, where map() with attrgetter() goes through
+    the generic attribute lookup (8k instructions against 23k for a 20-result CBC)."""
+    findings = []
+    normalized = 0
+    for evaluation in evaluations.values():
+        if evaluation.finding is not None:
+            findings.append(evaluation.finding)
+        if evaluation.quantity is not None and evaluation.quantity.rewritten:
+            normalized += 1
+    return tuple(findings), normalized
 
 
 def _reject(
