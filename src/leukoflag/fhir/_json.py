@@ -46,10 +46,19 @@ def _float(text: str) -> Decimal:
 def _default(value: object) -> orjson.Fragment:
     # Called from orjson for every Decimal of every Bundle (74 in a 20-OBX CBC): most are the
     # reader's and the normalizer's shared objects (value texts, reference limits, factors), so
-    # their text is kept by identity, with the Decimal itself, so that the id stays its own.
-    entry = _FRAGMENTS.get(id(value))
-    if entry is not None and entry[0] is value:
-        return entry[1]
+    # their text is kept by identity, with the Decimal itself, so that the id stays its own: an
+    # id found is that Decimal's (no other living object has it), no identity test needed. Each
+    # call enters the interpreter from C, so a hit runs the least code: a subscript in a
+    # zero-cost try (a Decimal new to the cache pays for the KeyError, about two a CBC).
+    try:
+        return _FRAGMENTS[id(value)][1]
+    except KeyError:
+        pass
+    return _fragment(value)
+
+
+def _fragment(value: object) -> orjson.Fragment:
+    """The JSON text of ``value``, a Decimal :func:`_default` did not find, kept for the next."""
     if isinstance(value, Decimal):
         text = str(value)  # plain notation unless it holds an exponent (or NaN/Infinity)
         if ("E" in text and value.__class__ is not SentExponent) or not value.is_finite():
