@@ -515,6 +515,8 @@ class PersonName:
     family: str = ""
     given: tuple[str, ...] = ()
     use: str = ""
+    prefix: tuple[str, ...] = ()  # XPN.5 (DR, MRS)
+    suffix: tuple[str, ...] = ()  # XPN.4 (JR, III), then XPN.6 degree (MD, PHD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,6 +543,10 @@ class Patient:
     # the other names sent, in the order sent. Not in repr, for the same reason.
     name_use: str = field(default="", repr=False)
     other_names: tuple[PersonName, ...] = field(default=(), repr=False)
+    # PID-5 XPN.5 prefix, and XPN.4 suffix then XPN.6 degree, of the name above (V2-to-FHIR IG
+    # XPN[HumanName]: HumanName.prefix, .suffix). Not in repr, for the same reason.
+    name_prefix: tuple[str, ...] = field(default=(), repr=False)
+    name_suffix: tuple[str, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)

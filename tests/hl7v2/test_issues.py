@@ -46,9 +46,9 @@ SN_RANGE = "OBX|1|SN|6690-2^WBC^LN||^4^-^2|10*3/uL^^UCUM|11.0-4.0||||F"
             "MSG[1]/OBR[1]-2",
         ),
         (
-            ("PID|1||MRN1||DOE^JOHN^^JR^DR^MD||19700101|M", OBR, WBC),
+            ("PID|1||MRN1||DOE^JOHN^^JR^DR^MD^L^A||19700101|M", OBR, WBC),
             "hl7v2.component-unmapped",
-            "MSG[1]/PID[1]-5.4",
+            "MSG[1]/PID[1]-5.8",
         ),
         (
             ("PID|1||MRN1||DOE^JOHN~^^^JR||19700101|M", OBR, WBC),
@@ -257,15 +257,15 @@ def test_empty_repetitions_of_a_name_and_an_ordering_provider_are_passed_over() 
 def test_parts_not_carried_of_a_padded_name_and_visit_number_are_at_their_repetition() -> None:
     # A LIS that pads PID-5 and PV1-19 with an empty first repetition: the name and visit number
     # read are the second sent, and a part of them not carried is there, as PID-3's is
-    # ('PID-3[2].6'); it was said to be at the first ('PID-5.5', 'PV1-19.6'), which is empty.
-    pid = "PID|1||~MRN2290^^^RIVERSIDE^MR^CORELAB||~KOWALSKI^ROSA^^^DR||19720409|F"
+    # ('PID-3[2].6'); it was said to be at the first ('PID-5.8', 'PV1-19.6'), which is empty.
+    pid = "PID|1||~MRN2290^^^RIVERSIDE^MR^CORELAB||~KOWALSKI^ROSA^^^^^L^A||19720409|F"
     pv1 = "PV1|1|O|ONC^12^B^RIVERSIDE||||||||||||||||~V7788^^^RIVERSIDE^VN^WARD4"
     read_message = read(message(pid, pv1, OBR, obx("4.2")))
     assert {
         i.location: i.text for i in read_message.issues if i.code == "hl7v2.component-unmapped"
     } == {
         "MSG[1]/PID[1]-3[2].6": "PID-3[2].6 is not carried: 'CORELAB'",
-        "MSG[1]/PID[1]-5[2].5": "PID-5[2].5 (name suffix, prefix or degree) is not carried: 'DR'",
+        "MSG[1]/PID[1]-5[2].8": "PID-5[2].8 is not carried: 'A'",
         "MSG[1]/PV1[1]-19[2].6": "PV1-19[2].6 is not carried: 'WARD4'",
     }
 

@@ -245,16 +245,10 @@ def test_pid_5_legal_name_sent_after_another_name_is_the_patients_name(
     )
     (patient,) = _resources(bundle, "Patient")
     assert patient["name"] == [
-        {"use": "official", "family": "KOWALCZYK", "given": ["EWA", "M"]},
+        {"use": "official", "family": "KOWALCZYK", "given": ["EWA", "M"], "prefix": ["MRS"]},
         {"use": "maiden", "family": "NOWAK", "given": ["EWA"]},
     ]
-    assert _pid_5_issues(conversion) == [
-        (
-            "hl7v2.component-unmapped",
-            "MSG[1]/PID[1]-5[2].5",
-            "PID-5[2].5 (name suffix, prefix or degree) is not carried: 'MRS'",
-        ),
-    ]
+    assert _pid_5_issues(conversion) == []
 
 
 def test_pid_5_legal_name_sent_first_is_read_as_before() -> None:
@@ -307,15 +301,53 @@ def test_pid_5_every_name_sent_is_written_with_its_use_the_patients_first(
     bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
     (patient,) = _resources(bundle, "Patient")
     assert patient["name"] == [
-        {"use": "official", "family": "KOWALCZYK", "given": ["EWA", "M"]},
+        {"use": "official", "family": "KOWALCZYK", "given": ["EWA", "M"], "prefix": ["MRS"]},
         {"use": "maiden", "family": "NOWAK", "given": ["EWA"]},
         {"use": "nickname", "given": ["EVA"]},
     ]
+    assert _pid_5_issues(conversion) == []
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_pid_5_suffix_prefix_and_degree_are_the_names_suffix_and_prefix(
+    version: Literal["R4", "R5"],
+) -> None:
+    # A retired physician registered as 'Dr Daniel C. Okafor Jr., PhD', and known by his late
+    # father's practice name: the V2-to-FHIR IG XPN[HumanName] maps XPN.4 (suffix) and XPN.6
+    # (degree) to HumanName.suffix, XPN.5 (prefix) to HumanName.prefix. They were each
+    # 'not carried', the names written without them.
+    pid = (
+        "PID|1||MRN100871^^^RIVERSIDE^MR||OKAFOR^DANIEL^C^JR^DR^PHD^L~"
+        "OKAFOR^DANIEL^^III^^MD^A||19610719|M"
+    )
+    bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["name"] == [
+        {
+            "use": "official",
+            "family": "OKAFOR",
+            "given": ["DANIEL", "C"],
+            "prefix": ["DR"],
+            "suffix": ["JR", "PHD"],
+        },
+        {"family": "OKAFOR", "given": ["DANIEL"], "suffix": ["III", "MD"]},
+    ]
+    assert [location for _, location, _ in _pid_5_issues(conversion)] == ["MSG[1]/PID[1]-5[2].7"]
+
+
+def test_pid_5_prefix_of_a_repetition_without_a_name_is_still_said_not_carried() -> None:
+    pid = "PID|1||MRN100871^^^RIVERSIDE^MR||^^^^DR||19610719|M"
+    bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")
+    (patient,) = _resources(bundle, "Patient")
+    assert "name" not in patient
     assert _pid_5_issues(conversion) == [
         (
             "hl7v2.component-unmapped",
-            "MSG[1]/PID[1]-5[2].5",
-            "PID-5[2].5 (name suffix, prefix or degree) is not carried: 'MRS'",
+            "MSG[1]/PID[1]-5.5",
+            (
+                "PID-5.5 (name suffix, prefix or degree) is not carried: 'DR': the repetition "
+                "holds no name"
+            ),
         ),
     ]
 

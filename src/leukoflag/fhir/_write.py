@@ -427,6 +427,10 @@ class _Writer:
                 name["family"] = patient.family
             if patient.given:
                 name["given"] = list(patient.given)
+            if patient.name_prefix:  # V2-to-FHIR IG XPN[HumanName]: XPN.5
+                name["prefix"] = list(patient.name_prefix)
+            if patient.name_suffix:  # XPN.4, XPN.6
+                name["suffix"] = list(patient.name_suffix)
             resource["name"] = [name]
         if patient.other_names:  # V2-to-FHIR IG PID[Patient]: every PID-5 repetition
             resource.setdefault("name", []).extend(
@@ -1636,6 +1640,10 @@ def _human_name(name: PersonName) -> dict[str, Any]:
         out["family"] = name.family
     if name.given:
         out["given"] = list(name.given)
+    if name.prefix:
+        out["prefix"] = list(name.prefix)
+    if name.suffix:
+        out["suffix"] = list(name.suffix)
     return out
 
 

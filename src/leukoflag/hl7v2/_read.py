@@ -107,9 +107,11 @@ _new_visit = constructor(Visit)
 _new_specimen = constructor(Specimen)
 _new_lab_result = constructor(LabResult)
 _new_issue = constructor(Issue)
+_new_person_name = constructor(PersonName)
 # read on the hot path: a member looked up on its enum class costs ~860 instructions in 3.11
 _UNKNOWN_REPORT = ReportStatus.UNKNOWN
 
+_NO_NAME = PersonName()  # a PID-5 sent empty
 _WIDTH = 31  # fields kept per segment after padding (OBX-30 is the last one read)
 _BLANKS = [""] * _WIDTH
 _PADDING = tuple(("",) * (_WIDTH - sent) for sent in range(_WIDTH))  # blanks after `sent` fields
@@ -1514,9 +1516,7 @@ class _Reader:
                     self._parts_unmapped(repetition, "CXD", location, number, count)
             if problems:
                 self._field_problems(problems, location, number)
-        family = ""
-        given: tuple[str, ...] = ()
-        use = ""
+        name = _NO_NAME
         others: list[PersonName] = []
         names = fields[5].split(d.repetition)
         if len(names) == 1:
@@ -1532,9 +1532,9 @@ class _Reader:
                 if not _holds_name(other.split(d.component, 3)):
                     nameless.append(other)  # a type or a prefix alone names no one
                     continue
-                other_family, other_given, other_use = self._name(other, location, at, problems)
-                if other_family or other_given:
-                    others.append(PersonName(other_family, other_given, other_use))
+                other_name = self._name(other, location, at, problems)
+                if other_name.family or other_name.given:
+                    others.append(other_name)
                 else:  # its name was escape sequences that read as nothing
                     nameless.append(other)
             if nameless:
@@ -1546,7 +1546,7 @@ class _Reader:
                     f"{quoted(d.repetition.join(nameless), 80)}",
                 )
         if names[0]:
-            family, given, use = self._name(names[0], location, count, problems)
+            name = self._name(names[0], location, count, problems)
         if problems:
             self._field_problems(problems, location, 5)
         sex_text = fields[8].strip()
@@ -1565,14 +1565,20 @@ class _Reader:
         patient = _new_patient(
             location=location,
             identifiers=tuple(identifiers),
-            family=family,
-            given=given,
+            family=name.family,
+            given=name.given,
             birth_date=self._time(fields[7], location, 7),
             sex=sex,
             sex_text=sex_text,
         )
-        if use or others:
-            patient = replace(patient, name_use=use, other_names=tuple(others))
+        if name.use or others or name.prefix or name.suffix:
+            patient = replace(
+                patient,
+                name_use=name.use,
+                other_names=tuple(others),
+                name_prefix=name.prefix,
+                name_suffix=name.suffix,
+            )
         if sent > 11:  # PID-11 or a later field sent (fields[:sent] hold what was sent)
             patient = self._pid_later(patient, fields, location)
         self.group = _GroupDraft(patient)
@@ -1581,23 +1587,28 @@ class _Reader:
         self.specimen = None
         self.note_target = self.group.patient_notes
 
-    def _name(
-        self, sent: str, location: str, count: int, problems: list[str]
-    ) -> tuple[str, tuple[str, ...], str]:
-        """One PID-5 repetition (XPN, the ``count``-th sent): its family and given names, and
-        XPN.7 (table 0200) as a FHIR name-use through the V2-to-FHIR IG ConceptMap
+    def _name(self, sent: str, location: str, count: int, problems: list[str]) -> PersonName:
+        """One PID-5 repetition (XPN, the ``count``-th sent): its family and given names, its
+        prefix (XPN.5) and suffixes (XPN.4, XPN.6 degree) as the V2-to-FHIR IG XPN[HumanName]
+        maps them, and XPN.7 (table 0200) as a FHIR name-use through its ConceptMap
         table-hl70200-to-name-use; a type it does not map is an Issue at its component."""
         d = self.delimiters
-        family, given, dropped = person_name(sent, d, self.codec, problems)
+        family, given, besides = person_name(sent, d, self.codec, problems)
         at = f"5[{count}]" if count > 1 else "5"
-        for component, text in dropped:
-            self._issue(
-                Severity.INFORMATION,
-                "hl7v2.component-unmapped",
-                f"{location}-{at}.{component}",
-                f"PID-{at}.{component} (name suffix, prefix or degree) is not carried: "
-                f"{quoted(text)}",
-            )
+        prefix: tuple[str, ...] = ()
+        suffix: tuple[str, ...] = ()
+        if besides and (family or given):
+            prefix = tuple(text for component, text in besides if component == 5)
+            suffix = tuple(text for component, text in besides if component != 5)
+        else:  # a title of no one
+            for component, text in besides:
+                self._issue(
+                    Severity.INFORMATION,
+                    "hl7v2.component-unmapped",
+                    f"{location}-{at}.{component}",
+                    f"PID-{at}.{component} (name suffix, prefix or degree) is not carried: "
+                    f"{quoted(text)}: the repetition holds no name",
+                )
         self._parts_unmapped(sent, "XPN", location, 5, count)
         use = ""
         if sent.count(d.component) > 5:  # XPN.7 may be sent
@@ -1619,7 +1630,7 @@ class _Reader:
                     f"{location}-{at}.7",
                     f"PID-{at}.7 name type {quoted(kind)} {why}",
                 )
-        return family, given, use
+        return _new_person_name(family, given, use, prefix, suffix)
 
     def _identifier_period(
         self, found: Identifier, repetition: str, location: str, number: int, count: int

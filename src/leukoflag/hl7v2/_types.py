@@ -239,7 +239,8 @@ def render_person(field: str, delimiters: Delimiters, codec: str, problems: list
 def person_name(
     field: str, delimiters: Delimiters, codec: str, problems: list[str]
 ) -> tuple[str, tuple[str, ...], list[tuple[int, str]]]:
-    """XPN (PID-5): (family, given names, [(component, text) not carried: suffix, prefix …])."""
+    """XPN (PID-5): (family, given names, [(component, text) of XPN.4 suffix, XPN.5 prefix and
+    XPN.6 degree, those sent])."""
     if delimiters.subcomponent in field:
         raw = field.split(delimiters.component)
         raw[0] = raw[0].split(delimiters.subcomponent)[0]
