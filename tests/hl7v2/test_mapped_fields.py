@@ -335,6 +335,27 @@ def test_pid_5_suffix_prefix_and_degree_are_the_names_suffix_and_prefix(
     assert [location for _, location, _ in _pid_5_issues(conversion)] == ["MSG[1]/PID[1]-5[2].7"]
 
 
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_pid_5_name_sent_again_unchanged_is_written_once(version: Literal["R4", "R5"]) -> None:
+    # A registration system that sends the legal name in every slot its template has, and
+    # the maiden name twice: the Patient had five names, three of them the same official one.
+    # A name sent again with the same parts and use says nothing more; the order is kept, and
+    # the same name with another use (usual) is another name.
+    pid = (
+        "PID|1||MRN100872^^^RIVERSIDE^MR||KOWALCZYK^EWA^M^^MRS^^L~NOWAK^EWA^^^^^M~"
+        "KOWALCZYK^EWA^M^^MRS^^L~NOWAK^EWA^^^^^M~KOWALCZYK^EWA^M^^MRS^^L~KOWALCZYK^EWA^^^^^D"
+        "||19720409|F"
+    )
+    bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
+    (patient,) = _resources(bundle, "Patient")
+    assert patient["name"] == [
+        {"use": "official", "family": "KOWALCZYK", "given": ["EWA", "M"], "prefix": ["MRS"]},
+        {"use": "maiden", "family": "NOWAK", "given": ["EWA"]},
+        {"use": "usual", "family": "KOWALCZYK", "given": ["EWA"]},
+    ]
+    assert _pid_5_issues(conversion) == []
+
+
 def test_pid_5_prefix_of_a_repetition_without_a_name_is_still_said_not_carried() -> None:
     pid = "PID|1||MRN100871^^^RIVERSIDE^MR||^^^^DR||19610719|M"
     bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")
