@@ -11,7 +11,21 @@ import leukoflag
 from leukoflag.model import Number, Severity
 from leukoflag.settings import Settings
 
-from .messages import MSH, OBR, ORC, PID, SPM, WBC, codes, issue, message, obx, read
+from .messages import (
+    MSH,
+    OBR,
+    ORC,
+    PID,
+    PV1,
+    SPM,
+    WBC,
+    codes,
+    issue,
+    message,
+    obx,
+    only_order,
+    read,
+)
 
 SN_RANGE = "OBX|1|SN|6690-2^WBC^LN||^4^-^2|10*3/uL^^UCUM|11.0-4.0||||F"
 
@@ -251,6 +265,48 @@ def test_empty_repetitions_of_a_name_and_an_ordering_provider_are_passed_over() 
     assert group.patient is not None
     assert (group.patient.family, group.patient.given) == ("KOWALSKI", ("ROSA", "M"))
     assert group.orders[0].ordering_provider == "ILONA VARGA, MD (5820)"
+    assert "hl7v2.repetition-unmapped" not in codes(read_message.issues)
+
+
+def test_an_order_code_and_specimen_padded_with_an_empty_repetition_are_read() -> None:
+    # The same LIS pads OBR-4 and SPM-2, SPM-4 and SPM-8 (which do not repeat) with an empty
+    # first repetition: the empty one was read, so the report had no code (hl7v2.code-missing),
+    # the specimen no ID, type or site, and what was sent was quoted as 'repetitions after the
+    # first'. docs/hl7v2.md: such a field is read from its first repetition that holds something.
+    obr = OBR.replace("|58410-2^", "|~58410-2^")
+    spm = (
+        "SPM|1|~SP7790^CORELAB||~BLDV^Blood, venous^HL70487||||~LACF^Fossa, antecubital, "
+        "left^HL70550|||P^Patient^HL70369||||||20261124080500-0500|20261124081900-0500"
+    )
+    read_message = read(message(PID, PV1, ORC, obr, obx("4.2"), spm))
+    order = only_order(read_message)
+    assert order.code.code_in("http://loinc.org") == "58410-2"
+    (specimen,) = order.specimens
+    assert specimen.identifier is not None
+    assert (specimen.identifier.value, specimen.identifier.assigner) == ("SP7790", "CORELAB")
+    assert specimen.type is not None
+    assert [(c.code, c.display) for c in specimen.type.codings] == [("BLDV", "Blood, venous")]
+    assert specimen.source_site is not None
+    assert [c.code for c in specimen.source_site.codings] == ["LACF"]
+    assert not [
+        i
+        for i in read_message.issues
+        if i.code in {"hl7v2.code-missing", "hl7v2.repetition-unmapped"}
+    ]
+
+
+def test_an_obr_15_specimen_source_padded_with_an_empty_repetition_is_read() -> None:
+    # An HL7 v2.3 order's specimen (OBR-15, which does not repeat) sent after an empty
+    # repetition: the order had no specimen, its type quoted as 'repetitions after the first'.
+    obr = (
+        "OBR|1|ORD55377^EHR|LAB88164^CORELAB|58410-2^CBC panel - Blood by Automated count^LN|||"
+        "20261124080500-0500|||||||20261124081900-0500|~BLDV&Blood venous&HL70070"
+    )
+    read_message = read(message(PID, PV1, ORC, obr, obx("4.2")))
+    (specimen,) = only_order(read_message).specimens
+    assert specimen.location == "MSG[1]/OBR[1]-15"
+    assert specimen.type is not None
+    assert [(c.code, c.display) for c in specimen.type.codings] == [("BLDV", "Blood venous")]
     assert "hl7v2.repetition-unmapped" not in codes(read_message.issues)
 
 

@@ -2098,8 +2098,7 @@ class _Reader:
         code = None
         if obr is not None:
             if d.repetition in request[4]:  # OBR-4 does not repeat (as OBX-3)
-                self._repetitions(where, 4, request[4].split(d.repetition))
-                request[4] = request[4].split(d.repetition, 1)[0]
+                self._once(request, where, 4)
             code, problem = concept(request[4], d, codec)
             if problem:
                 self._issue(Severity.WARNING, "hl7v2.escape-invalid", f"{where}-4", problem)
@@ -2300,8 +2299,7 @@ class _Reader:
         d, codec = self.delimiters, self.codec
         problems: list[str] = []
         if d.repetition in fields[15]:  # OBR-15 does not repeat (as OBX-3)
-            self._repetitions(location, 15, fields[15].split(d.repetition))
-            fields[15] = fields[15].split(d.repetition, 1)[0]
+            self._once(fields, location, 15)
         parts = fields[15].split(d.component) + [""] * 7
         kind, problem = concept_from_parts(parts[0].split(d.subcomponent), d, codec)
         site, site_problem = concept_from_parts(parts[3].split(d.subcomponent), d, codec)
@@ -2362,8 +2360,7 @@ class _Reader:
         identifier = None
         for number in (2, 4, 8):  # SPM-2, 4 and 8 do not repeat (as OBX-3)
             if d.repetition in fields[number]:
-                self._repetitions(location, number, fields[number].split(d.repetition))
-                fields[number] = fields[number].split(d.repetition, 1)[0]
+                self._once(fields, location, number)
         if fields[2]:
             parts = fields[2].split(d.component)
             if d.subcomponent in fields[2]:
