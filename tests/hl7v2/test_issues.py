@@ -359,6 +359,86 @@ def test_parts_not_carried_of_a_padded_doctor_specimen_role_method_or_device_are
     assert "hl7v2.repetition-unmapped" not in codes(read_message.issues)
 
 
+def test_parts_not_carried_of_padded_timing_and_order_fields_are_at_their_repetition() -> None:
+    # The same LIS pads the order's quantity/timing (OBR-27, ORC-7: v2.3-2.4) and the other
+    # fields that do not repeat with an empty first repetition: a part of the one read that is
+    # not carried is at the second, where it was sent, as for OBR-16 above; it was said to be at
+    # the field ('OBR-27.1', 'ORC-7.4', 'OBR-24.2', 'OBR-29.3', 'OBR-32.2', 'PID-30.2', 'PV1-3.5',
+    # 'OBR-2.2', 'ORC-4.3', 'OBR-4.7', 'SPM-2.1', 'SPM-4.7', 'SPM-27.7', 'NTE-5.10').
+    pid = "PID|1||MRN2290^^^RIVERSIDE^MR||KOWALSKI^ROSA||19720409|F" + "|" * 22 + "~Y^Yes"
+    pv1 = "PV1|1|O|~ONC^12^B^RIVERSIDE^WARD"
+    orc = "ORC|RE|ORD55377^EHR|LAB88164^CORELAB|~GRP12^EHR^^X|CM||~^^^20261124080000-0500^^S"
+    obr = (
+        "OBR|1|~ORD55377^EHR^^X|LAB88164^CORELAB|~58410-2^CBC panel^^^^^2.74|||"
+        "20261124080500-0500|||||||||||||||20261124090500-0500||~HM^Hematology|F||"
+        "~1^^^20261124080000-0500^^S||~ORD1&EHR^LAB1&CORELAB^X|||~3310&NAKAMURA&HANA^20261124"
+    )
+    nte = "NTE|1||Smear reviewed.||~7001^OSEI^KWAME^^^^^^^L"
+    spm = (
+        "SPM|1|~SP1&EHR^SP7790&CORELAB||~BLDV^Blood, venous^^^^^2.9||||||||||||||"
+        "20261124081900-0500|||||||||~SST^Serum separator tube^^^^^2.9"
+    )
+    read_message = read(message(pid, pv1, orc, obr, obx("4.2"), nte, spm))
+    assert {
+        i.location: i.text for i in read_message.issues if i.code == "hl7v2.component-unmapped"
+    } == {
+        "MSG[1]/PID[1]-30[2].2": "PID-30[2].2 is not carried (an ID: its code is read): 'Yes'",
+        "MSG[1]/PV1[1]-3[2].5": "PV1-3[2].5 is not carried: 'WARD'",
+        "MSG[1]/ORC[1]-4[2].4": "ORC-4[2].4 is not carried: 'X'",
+        "MSG[1]/ORC[1]-7[2].4": "ORC-7[2].4 is not carried: '20261124080000-0500'",
+        "MSG[1]/OBR[1]-2[2].4": "OBR-2[2].4 is not carried: 'X'",
+        "MSG[1]/OBR[1]-4[2].7": "OBR-4[2].7 is not carried: '2.74'",
+        "MSG[1]/OBR[1]-24[2].2": (
+            "OBR-24[2].2 is not carried (an ID: its code is read): 'Hematology'"
+        ),
+        "MSG[1]/OBR[1]-27[2].1": "OBR-27[2].1 is not carried: '1'",
+        "MSG[1]/OBR[1]-27[2].4": "OBR-27[2].4 is not carried: '20261124080000-0500'",
+        "MSG[1]/OBR[1]-29[2].3": "OBR-29[2].3 is not carried: 'X'",
+        "MSG[1]/OBR[1]-32[2].2": "OBR-32[2].2 is not carried: '20261124'",
+        "MSG[1]/NTE[1]-5[2].10": "NTE-5[2].10 is not carried: 'L'",
+        "MSG[1]/SPM[1]-2[2].1": (
+            "SPM-2[2].1 placer's specimen ID is not carried (the filler's, SPM-2[2].2, is): "
+            "'SP1&EHR'"
+        ),
+        "MSG[1]/SPM[1]-4[2].7": "SPM-4[2].7 is not carried: '2.9'",
+        "MSG[1]/SPM[1]-27[2].7": "SPM-27[2].7 is not carried: '2.9'",
+    }
+    assert "hl7v2.repetition-unmapped" not in codes(read_message.issues)
+
+
+def test_a_priority_the_ig_does_not_map_after_an_empty_repetition_is_named_at_it() -> None:
+    # OBR-27.6 'P' (preop) and ORC-7.6 'R' beside OBR-27.6 'S': each is said not carried at
+    # the repetition read, and named so in the text.
+    orc = "ORC|RE|ORD55377^EHR|LAB88164^CORELAB||CM||~^^^^^R"
+    obr = OBR.removesuffix("|||F") + "|||F||~^^^^^P"
+    read_message = read(message(PID, orc, obr, obx("4.2")))
+    assert [
+        (i.location, i.text) for i in read_message.issues if i.code == "hl7v2.component-unmapped"
+    ] == [
+        (
+            "MSG[1]/OBR[1]-27[2].6",
+            (
+                "OBR-27[2].6 priority 'P' is not one the V2-to-FHIR IG maps to "
+                "ServiceRequest.priority (HL7 table 0485: S stat, A asap, R routine): not carried"
+            ),
+        ),
+    ]
+    orc = "ORC|RE|ORD55377^EHR|LAB88164^CORELAB||CM||~^^^^^R"
+    obr = OBR.removesuffix("|||F") + "|||F||~^^^^^S"
+    read_message = read(message(PID, orc, obr, obx("4.2")))
+    assert [
+        (i.location, i.text) for i in read_message.issues if i.code == "hl7v2.component-unmapped"
+    ] == [
+        (
+            "MSG[1]/ORC[1]-7[2].6",
+            (
+                "ORC-7[2].6 priority routine is not carried: the order's priority is stat, from "
+                "OBR[1]-27[2].6"
+            ),
+        ),
+    ]
+
+
 def test_a_second_visit_number_is_not_dropped_without_an_issue() -> None:
     # PV1-19 is read once: the visit number after the first was dropped silently, though
     # docs/hl7v2.md lists PV1-19 among the fields whose other repetitions are reported.

@@ -895,6 +895,7 @@ class _Reader:
         "obx_count",
         "order",
         "pending_orc",
+        "read_at",
         "skipped",
         "skipped_lines",
         "specimen",
@@ -921,6 +922,9 @@ class _Reader:
         self.delimiters: Delimiters = DEFAULT
         self.counts: dict[str, int] = {}  # segments by name, but OBX
         self.obx_count = 0  # the hot path's own counter: no dict lookups
+        # fields that do not repeat read from a later repetition (_once), by location: 2 for
+        # 'MSG[1]/OBR[1]-2' sent '~ORD1^EHR'; None until one is
+        self.read_at: dict[str, int] | None = None
         self.groups: list[_GroupDraft] = []
         self.group: _GroupDraft | None = None
         self.order: _OrderDraft | None = None
@@ -2182,7 +2186,8 @@ class _Reader:
         as ``parent_placer_id`` and ``parent_filler_id``: ServiceRequest.basedOn (V2-to-FHIR IG
         OBR[ServiceRequest]). It does not repeat: its first repetition sent is read."""
         d = self.delimiters
-        field = self._first_sent(field, where, 29)
+        field, count = self._first_sent_at(field, where, 29)
+        number = f"29[{count}]" if count > 1 else "29"  # the repetition read, as sent
         parts = field.split(d.component)
         problems: list[str] = []
         for component, key in ((1, "parent_placer_id"), (2, "parent_filler_id")):
@@ -2194,8 +2199,8 @@ class _Reader:
                 self._issue(
                     Severity.INFORMATION,
                     "hl7v2.component-unmapped",
-                    f"{where}-29.{component}.{at}",
-                    f"OBR-29.{component}.{at} is not carried: {quoted(text, 80)}",
+                    f"{where}-{number}.{component}.{at}",
+                    f"OBR-{number}.{component}.{at} is not carried: {quoted(text, 80)}",
                 )
         if problems:
             self._field_problems(problems, where, 29)
@@ -2204,8 +2209,8 @@ class _Reader:
                 self._issue(
                     Severity.INFORMATION,
                     "hl7v2.component-unmapped",
-                    f"{where}-29.{component}",
-                    f"OBR-29.{component} is not carried: {quoted(text, 80)}",
+                    f"{where}-{number}.{component}",
+                    f"OBR-{number}.{component} is not carried: {quoted(text, 80)}",
                 )
 
     def _interpreter(self, field: str, where: str) -> str:
@@ -2213,12 +2218,9 @@ class _Reader:
         as a person; its times and location (NDL.2-11) and the CNN's source table and
         assigning authority (CNN.8-11) are not carried."""
         d = self.delimiters
-        repetitions = field.split(d.repetition)
-        if len(repetitions) > 1:  # OBR-32 does not repeat
-            repetitions = _sent(repetitions)
-            if len(repetitions) > 1:
-                self._repetitions(where, 32, repetitions)
-        parts = repetitions[0].split(d.component)
+        read, count = self._first_sent_at(field, where, 32)  # OBR-32 does not repeat
+        number = f"32[{count}]" if count > 1 else "32"  # the repetition read, as sent
+        parts = read.split(d.component)
         names = parts[0].split(d.subcomponent)
         problems: list[str] = []
         # CNN.1-7 are XCN.1-7 with subcomponents for components
@@ -2230,8 +2232,8 @@ class _Reader:
             self._issue(
                 Severity.INFORMATION,
                 "hl7v2.component-unmapped",
-                f"{where}-32.{at}",
-                f"OBR-32.{at} is not carried: {quoted(text, 80)}",
+                f"{where}-{number}.{at}",
+                f"OBR-{number}.{at} is not carried: {quoted(text, 80)}",
             )
         return rendered
 
@@ -2298,8 +2300,10 @@ class _Reader:
         """OBR-15 (SPS, v2.3-2.6): a specimen for the order; OBR-14 is its received time."""
         d, codec = self.delimiters, self.codec
         problems: list[str] = []
+        source = "15"  # as located: after empty repetitions, the one read (15[2])
         if d.repetition in fields[15]:  # OBR-15 does not repeat (as OBX-3)
-            self._once(fields, location, 15)
+            count = self._once(fields, location, 15)
+            source = f"15[{count}]" if count > 1 else source
         parts = fields[15].split(d.component) + [""] * 7
         kind, problem = concept_from_parts(parts[0].split(d.subcomponent), d, codec)
         site, site_problem = concept_from_parts(parts[3].split(d.subcomponent), d, codec)
@@ -2311,8 +2315,8 @@ class _Reader:
                     self._issue(
                         Severity.INFORMATION,
                         "hl7v2.component-unmapped",
-                        f"{location}-15.{number}.{part}",
-                        f"OBR-15.{number}.{part} is not carried: {quoted(text, 80)}",
+                        f"{location}-{source}.{number}.{part}",
+                        f"OBR-{source}.{number}.{part} is not carried: {quoted(text, 80)}",
                     )
         unread: tuple[int, ...] = (2, 3, 5, 6)
         if _coded_source(parts, d):  # BLDV^Venous^HL70070: one Issue that says what it was
@@ -2320,9 +2324,10 @@ class _Reader:
             self._issue(
                 Severity.INFORMATION,
                 "hl7v2.component-unmapped",
-                f"{location}-15.2",
-                f"OBR-15 {quoted(fields[15], 80)} is sent as a coded value (code^text^system, "
-                "as in a CE field), but OBR-15 is a specimen source: its first component alone "
+                f"{location}-{source}.2",
+                f"OBR-{source} {quoted(fields[15], 80)} is sent as a coded value "
+                "(code^text^system, as in a CE field), but OBR-15 is a specimen source: its first "
+                "component alone "
                 "is the code, with its text and system as subcomponents "
                 f"({quoted(d.subcomponent.join(parts[:3]), 80)}), and its second and third are "
                 "the additives and the collection method (v2.3: free text). The code "
@@ -2334,8 +2339,8 @@ class _Reader:
                 self._issue(
                     Severity.INFORMATION,
                     "hl7v2.component-unmapped",
-                    f"{location}-15.{number}",
-                    f"OBR-15.{number} is not carried: {quoted(parts[number - 1], 60)}",
+                    f"{location}-{source}.{number}",
+                    f"OBR-{source}.{number} is not carried: {quoted(parts[number - 1], 60)}",
                 )
         self._problems(problems, f"{location}-15")
         if kind is None and site is None and role is None:
@@ -2366,6 +2371,7 @@ class _Reader:
             if d.subcomponent in fields[2]:
                 # EIP: placer's EI ^ filler's EI, each as subcomponents; the filler's wins.
                 filler = 2 if len(parts) > 1 and parts[1] else 1  # SPM-2.2, else SPM-2.1
+                identifier_at = self._number_read(location, 2)  # after empty ones, 2[2]
                 chosen = parts[filler - 1]
                 identifier = identifier_ei(chosen, d.subcomponent, d, codec, problems)
                 # its parts not carried, as of an EI field (subcomponents here)
@@ -2374,16 +2380,16 @@ class _Reader:
                     self._issue(
                         Severity.INFORMATION,
                         "hl7v2.component-unmapped",
-                        f"{location}-2.{filler}.{part}",
-                        f"SPM-2.{filler}.{part} is not carried: {quoted(text, 80)}",
+                        f"{location}-{identifier_at}.{filler}.{part}",
+                        f"SPM-{identifier_at}.{filler}.{part} is not carried: {quoted(text, 80)}",
                     )
                 if filler == 2 and parts[0].strip():  # the placer's, beside the filler's
                     self._issue(
                         Severity.INFORMATION,
                         "hl7v2.component-unmapped",
-                        f"{location}-2.1",
-                        f"SPM-2.1 placer's specimen ID is not carried (the filler's, SPM-2.2, "
-                        f"is): {quoted(parts[0])}",
+                        f"{location}-{identifier_at}.1",
+                        f"SPM-{identifier_at}.1 placer's specimen ID is not carried (the "
+                        f"filler's, SPM-{identifier_at}.2, is): {quoted(parts[0])}",
                     )
             else:
                 identifier = identifier_ei(fields[2], d.component, d, codec, problems)
@@ -2438,12 +2444,12 @@ class _Reader:
         """SPM-27 container type (CWE; V2-to-FHIR IG SPM[Specimen]:
         Specimen.container.type). It does not repeat: its first repetition sent is read."""
         d = self.delimiters
-        field = self._first_sent(field, location, 27)
+        field, count = self._first_sent_at(field, location, 27)
         container, problem = concept(field, d, self.codec)
         if problem:
             self._issue(Severity.WARNING, "hl7v2.escape-invalid", f"{location}-27", problem)
         if field:
-            self._parts_unmapped(field, "CWE", location, 27)
+            self._parts_unmapped(field, "CWE", location, 27, count)
         return container
 
     def _period_parts(self, period: list[str], location: str) -> None:
@@ -2573,12 +2579,12 @@ class _Reader:
         d = self.delimiters
         author = ""
         if fields[5]:
-            field = self._first_sent(fields[5], location, 5)
+            field, count = self._first_sent_at(fields[5], location, 5)
             problems: list[str] = []
             author = render_person(field, d, self.codec, problems)
             if problems:
                 self._field_problems(problems, location, 5)
-            self._parts_unmapped(field, "XCN", location, 5)
+            self._parts_unmapped(field, "XCN", location, 5, count)
         time = self._time(fields[6], location, 6)
         if not author and time is None:
             return
@@ -2768,7 +2774,10 @@ class _Reader:
         are not carried."""
         d = self.delimiters
         number_sent = name.split("-", 1)[1]
-        parts = self._first_sent(field, where, number_sent).split(d.component)
+        read, count = self._first_sent_at(field, where, number_sent)
+        if count > 1:  # after empty repetitions: located at the one read, OBR-27[2]
+            number_sent, name = f"{number_sent}[{count}]", f"{name}[{count}]"
+        parts = read.split(d.component)
         for number, part in enumerate(parts, 1):
             if part.strip() and number != 6:
                 self._issue(
@@ -2795,7 +2804,8 @@ class _Reader:
                 Severity.INFORMATION,
                 "hl7v2.component-unmapped",
                 own["priority_location"],
-                f"ORC-7.6 priority {own['priority']} is not carried: the order's priority is "
+                f"ORC-{own['priority_location'].rsplit('-', 1)[1]} priority {own['priority']} "
+                "is not carried: the order's priority is "
                 f"{values['priority']}, from {values['priority_location'].rsplit('/', 1)[-1]}",
             )
 
@@ -2874,7 +2884,8 @@ class _Reader:
         said = self._text(sent, at).strip()
         priority = self.tables.request_priority.get(said.upper())
         if priority is None:
-            name = at.rsplit("/", 1)[-1].split("[", 1)[0] + at.rsplit("]", 1)[-1]
+            segment, part = at.rsplit("/", 1)[-1].split("-", 1)  # OBR[1], 27[2].6
+            name = f"{segment.split('[', 1)[0]}-{part}"
             self._issue(
                 Severity.INFORMATION,
                 code,
@@ -2892,11 +2903,18 @@ class _Reader:
         first repetition sent, its first component. Later repetitions are
         hl7v2.repetition-unmapped, and the other components a sender filled as if a CWE are
         hl7v2.component-unmapped at their part, saying ``why`` only the code is read."""
-        d = self.delimiters
-        field = self._first_sent(field, location, number)
-        if d.component not in field:
+        field, count = self._first_sent_at(field, location, number)
+        if self.delimiters.component not in field:
             return field
-        code, *rest = field.split(d.component)
+        if count > 1:  # after empty repetitions: located at the one read, PID-30[2]
+            number = f"{number}[{count}]"
+        return self._code_only(field, location, number, why)
+
+    def _code_only(self, field: str, location: str, number: int | str, why: str) -> str:
+        """The first component of a coded field of which only the code is read (an ID sent
+        as if a CWE), as sent; the other components sent are hl7v2.component-unmapped at their
+        part, saying ``why``."""
+        code, *rest = field.split(self.delimiters.component)
         name = location.rsplit("/", 1)[-1].split("[", 1)[0]
         for at, part in enumerate(rest, 2):
             if part.strip():
@@ -3318,6 +3336,8 @@ class _Reader:
         if not unread:  # the usual case: a name only when there is an Issue to write
             return
         name = location.rsplit("/", 1)[-1].split("[", 1)[0]
+        if count == 1 and self.read_at:  # a field read from a later repetition by _once
+            count = self.read_at.get(f"{location}-{number}", 1)
         at = f"{number}[{count}]" if count > 1 else str(number)
         for part, text in unread:
             self._issue(
@@ -3337,24 +3357,43 @@ class _Reader:
             f"{name}-{number} repetitions after the first are not carried: {quoted(rest, 80)}",
         )
 
-    def _once(self, fields: list[str], location: str, number: int) -> None:
+    def _once(self, fields: list[str], location: str, number: int) -> int:
         """Field ``number`` of ``fields``, which does not repeat, sent with repetitions (callers
         test for the separator first): its first repetition sent is kept in its place, and the
         rest are one ``hl7v2.repetition-unmapped`` Issue. Read whole, the rest was split at its
         components as part of the first: 'LAB1^CORELAB~LAB2^CORELAB' gave an assigner
-        'CORELAB~LAB2', and an Issue per part at components the field does not have."""
-        fields[number] = self._first_sent(fields[number], location, number)
+        'CORELAB~LAB2', and an Issue per part at components the field does not have. Returns
+        the place of the repetition kept, as :meth:`_first_sent_at`, and keeps it for the
+        locations of its parts (:meth:`_parts_unmapped`, :meth:`_number_read`)."""
+        fields[number], count = self._first_sent_at(fields[number], location, number)
+        if count > 1:  # its parts not carried are located there (_parts_unmapped)
+            if self.read_at is None:
+                self.read_at = {}
+            self.read_at[f"{location}-{number}"] = count
+        return count
+
+    def _number_read(self, location: str, number: int) -> str:
+        """Field ``number`` as located: with the repetition :meth:`_once` read when empty ones
+        came before it (``2[2]``)."""
+        count = self.read_at.get(f"{location}-{number}", 1) if self.read_at else 1
+        return f"{number}[{count}]" if count > 1 else str(number)
 
     def _first_sent(self, field: str, location: str, number: int | str) -> str:
         """The first repetition sent of ``field`` (field ``number``, which does not repeat): the
         field itself when it holds no repetition separator; the other repetitions sent are one
         ``hl7v2.repetition-unmapped`` Issue."""
+        return self._first_sent_at(field, location, number)[0]
+
+    def _first_sent_at(self, field: str, location: str, number: int | str) -> tuple[str, int]:
+        """:meth:`_first_sent`, and the place (from 1) of the repetition read among those sent,
+        empty ones too: 2 for '~1^^^^^S', whose parts not carried are at ``OBR-27[2].1``."""
         if self.delimiters.repetition not in field:
-            return field
-        sent = _sent(field.split(self.delimiters.repetition))
+            return field, 1
+        every = field.split(self.delimiters.repetition)
+        sent = _sent(every)
         if len(sent) > 1:
             self._repetitions(location, number, sent)
-        return sent[0]
+        return sent[0], _read_at(every, sent)
 
     def _field_problems(self, problems: list[str], location: str, number: int) -> None:
         """The escape problems read from field ``number``, at its location; then none are left
