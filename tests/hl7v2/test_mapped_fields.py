@@ -543,6 +543,36 @@ def test_obr_24_sent_repeated_is_the_reports_category_of_its_first_code() -> Non
     ]
 
 
+def test_a_sex_class_or_status_sent_as_a_coded_value_says_its_text_is_not_carried() -> None:
+    # An interface engine that expands every coded field to code^text^table (as v2.7 makes
+    # PID-8 and PV1-2 CWE): the code of each is read, and its text and table were lost without a
+    # word, where PID-30, OBR-24 and OBX-29 sent so say they are not carried.
+    pid = PID.replace("|19610719|M", "|19610719|M^Male^HL70001")
+    pv1 = PV1.replace("PV1|1|O|", "PV1|1|I^Inpatient^HL70004|")
+    orc = ORC.replace("|CM", "|CM^Completed^HL70038")
+    obr = OBR.replace("|||F", "|||F^Final^HL70123")
+    bundle, conversion = _convert(message(pid, pv1, orc, obr, WBC_SIGNED_OUT, SPM), "R4")
+    (patient,) = _resources(bundle, "Patient")
+    (encounter,) = _resources(bundle, "Encounter")
+    (request,) = _resources(bundle, "ServiceRequest")
+    (report,) = _resources(bundle, "DiagnosticReport")
+    assert (patient["gender"], encounter["class"]["code"]) == ("male", "IMP")
+    assert (request["status"], report["status"]) == ("completed", "final")
+    why = "is not carried (its code is read)"
+    assert [
+        (i.location, i.text) for i in conversion.issues if i.code == "hl7v2.component-unmapped"
+    ] == [
+        ("MSG[1]/PID[1]-8.2", f"PID-8.2 {why}: 'Male'"),
+        ("MSG[1]/PID[1]-8.3", f"PID-8.3 {why}: 'HL70001'"),
+        ("MSG[1]/PV1[1]-2.2", f"PV1-2.2 {why}: 'Inpatient'"),
+        ("MSG[1]/PV1[1]-2.3", f"PV1-2.3 {why}: 'HL70004'"),
+        ("MSG[1]/ORC[1]-5.2", f"ORC-5.2 {why}: 'Completed'"),
+        ("MSG[1]/ORC[1]-5.3", f"ORC-5.3 {why}: 'HL70038'"),
+        ("MSG[1]/OBR[1]-25.2", f"OBR-25.2 {why}: 'Final'"),
+        ("MSG[1]/OBR[1]-25.3", f"OBR-25.3 {why}: 'HL70123'"),
+    ]
+
+
 @pytest.mark.parametrize("version", ["R4", "R5"])
 def test_obx_21_instance_identifier_is_the_observations_identifier(
     version: Literal["R4", "R5"],

@@ -1558,6 +1558,8 @@ class _Reader:
         sex_text = fields[8].strip()
         sex = "unknown"
         if sex_text:
+            if d.component in sex_text and d.repetition not in sex_text:  # M^Male^HL70001
+                self._code_only(sex_text, location, 8, "its code is read")
             row = self.tables.gender.get(sex_text.split(d.component)[0].upper())
             if row is None:
                 self._issue(
@@ -1866,6 +1868,8 @@ class _Reader:
         else:
             if d.repetition in fields[3]:  # PV1-3 (PL) does not repeat
                 self._once(fields, location, 3)
+            if d.component in fields[2] and d.repetition not in fields[2]:  # I^Inpatient^HL70004
+                self._code_only(fields[2], location, 2, "its code is read")
             patient_class = decoded(fields[2].split(d.component)[0], d, codec, problems).strip()
             if problems:
                 self._field_problems(problems, location, 2)
@@ -2256,10 +2260,12 @@ class _Reader:
     def _order_status(self, field: str, where: str) -> str:
         """ORC-5 (table 0038) as a FHIR request status; "" (OBR-25 decides) when unknown.
         ORC-5 (an ID) does not repeat: read from its first repetition sent ('~CA')."""
-        field = self._first_sent(field, where, 5)
+        field, count = self._first_sent_at(field, where, 5)
         text = field.strip()
         if not text:
             return ""
+        if self.delimiters.component in text:  # CM^Completed^HL70038
+            self._code_only(text, where, f"5[{count}]" if count > 1 else 5, "its code is read")
         row = self.tables.order_status.get(_status_code(text, self.delimiters))
         if row is None:
             self._issue(
@@ -2282,9 +2288,12 @@ class _Reader:
                 "OBR-25 result status is empty: report status unknown",
             )
             return ReportStatus.UNKNOWN, ""
-        row = self.tables.report_status.get(text) or self.tables.report_status.get(
-            _status_code(text, self.delimiters)
-        )
+        row = self.tables.report_status.get(text)
+        if row is None:  # not a plain code: f, F^Final^HL70123, P~F
+            d = self.delimiters
+            if d.component in text and d.repetition not in text:
+                self._code_only(text, location.rsplit("-", 1)[0], 25, "its code is read")
+            row = self.tables.report_status.get(_status_code(text, d))
         if row is None or row.status is _UNKNOWN_REPORT:
             known = f" ({row.display})" if row else ""
             self._issue(
