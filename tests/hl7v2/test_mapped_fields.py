@@ -356,6 +356,43 @@ def test_pid_5_name_sent_again_unchanged_is_written_once(version: Literal["R4", 
     assert _pid_5_issues(conversion) == []
 
 
+@pytest.mark.parametrize("version", ["R4", "R5"])
+def test_an_identifier_address_or_phone_number_sent_again_unchanged_is_written_once(
+    version: Literal["R4", "R5"],
+) -> None:
+    # A registration system that copies the MRN into PID-2 and repeats it in PID-3, and sends
+    # the home number and address twice: the Patient had the MRN three times, the number and
+    # the address twice. One sent again with every part the same says nothing more; the same
+    # number with another use (work) is kept, and the order is kept.
+    pid = (
+        "PID|1|MRN100871^^^RIVERSIDE^MR|MRN100871^^^RIVERSIDE^MR~D4410287^^^IL^DL~"
+        "MRN100871^^^RIVERSIDE^MR||OKAFOR^DANIEL^C||19610719|M|||"
+        "12 ELM ST^^MADISON^WI^53703^USA^H~12 ELM ST^^MADISON^WI^53703^USA^H||"
+        "(608)555-0100^PRN^PH~(608)555-0100^PRN^PH|(608)555-0100^WPN^PH"
+    )
+    bundle, _ = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), version)
+    (patient,) = _resources(bundle, "Patient")
+    assert [i["value"] for i in patient["identifier"]] == ["MRN100871", "D4410287"]
+    assert [a["line"] for a in patient["address"]] == [["12 ELM ST"]]
+    assert patient["telecom"] == [
+        {"system": "phone", "value": "(608)555-0100", "use": "home"},
+        {"system": "phone", "value": "(608)555-0100", "use": "work"},
+    ]
+
+
+def test_pid_3_identifier_sent_again_with_another_period_is_kept() -> None:
+    pid = (
+        "PID|1||D4410287^^^IL^DL^^20190301^20230301~D4410287^^^IL^DL^^20230301^20270301||"
+        "OKAFOR^DANIEL^C||19610719|M"
+    )
+    bundle, _ = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")
+    (patient,) = _resources(bundle, "Patient")
+    assert [i["period"] for i in patient["identifier"]] == [
+        {"start": "2019-03-01", "end": "2023-03-01"},
+        {"start": "2023-03-01", "end": "2027-03-01"},
+    ]
+
+
 def test_pid_5_prefix_of_a_repetition_without_a_name_is_still_said_not_carried() -> None:
     pid = "PID|1||MRN100871^^^RIVERSIDE^MR||^^^^DR||19610719|M"
     bundle, conversion = _convert(message(pid, PV1, ORC, OBR, WBC_SIGNED_OUT, SPM), "R4")

@@ -17,9 +17,9 @@ model does not carry, is an Issue with its location: nothing is lost silently.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from leukoflag._cache import text_cache
 from leukoflag._construct import constructor
@@ -111,6 +111,7 @@ _new_person_name = constructor(PersonName)
 # read on the hot path: a member looked up on its enum class costs ~860 instructions in 3.11
 _UNKNOWN_REPORT = ReportStatus.UNKNOWN
 
+_T = TypeVar("_T")
 _NO_NAME = PersonName()  # a PID-5 sent empty
 _WIDTH = 31  # fields kept per segment after padding (OBX-30 is the last one read)
 _BLANKS = [""] * _WIDTH
@@ -689,6 +690,19 @@ def _sent(repetitions: list[str]) -> list[str]:
     (senders pad with them: '~DOE^ANN', 'L~'), and the value read is the first one sent."""
     sent = [r for r in repetitions if r.strip()]
     return sent or repetitions[:1]
+
+
+def _once_each(items: list[_T], key: Callable[[_T], Hashable]) -> list[_T]:
+    """``items`` in their order, each written once: a later one whose ``key`` is that of one
+    before it is left out (a PID-3 identifier, address or phone number sent again unchanged)."""
+    seen: set[Hashable] = set()
+    kept: list[_T] = []
+    for item in items:
+        known = key(item)
+        if known not in seen:
+            seen.add(known)
+            kept.append(item)
+    return kept
 
 
 def _read_at(every: list[str], sent: list[str]) -> int:
@@ -1520,6 +1534,8 @@ class _Reader:
                     self._parts_unmapped(repetition, "CXD", location, number, count)
             if problems:
                 self._field_problems(problems, location, number)
+        if len(identifiers) > 1:  # one sent again (PID-2 copying PID-3) says no more
+            identifiers = _once_each(identifiers, lambda i: (i, i.period_start, i.period_end))
         name = _NO_NAME
         others: list[PersonName] = []
         names = fields[5].split(d.repetition)
@@ -1659,9 +1675,15 @@ class _Reader:
         """The fields of a PID sent longer than PID-10: PID-11 addresses, PID-13/14 phone
         numbers, PID-29/30 death."""
         if fields[11]:
-            patient = replace(patient, addresses=self._addresses(fields[11], location))
+            addresses = self._addresses(fields[11], location)
+            if len(addresses) > 1:  # one sent again says no more
+                addresses = tuple(_once_each(list(addresses), lambda a: a))
+            patient = replace(patient, addresses=addresses)
         if fields[13] or fields[14]:
-            patient = replace(patient, telecoms=self._telecoms(fields, location))
+            telecoms = self._telecoms(fields, location)
+            if len(telecoms) > 1:  # one sent again (with the same use) says no more
+                telecoms = tuple(_once_each(list(telecoms), lambda t: t))
+            patient = replace(patient, telecoms=telecoms)
         if fields[29] or fields[30]:
             patient = replace(patient, deceased=self._deceased(fields, location))
         return patient
