@@ -733,6 +733,46 @@ def test_obr_10_collector_is_the_collector_of_the_obr_15_specimen() -> None:
     assert [i for i in conversion.issues if i.location.startswith("MSG[1]/OBR[1]-1")] == []
 
 
+# A specimen sent without its collection time (SPM-17), the draw time in OBR-7 only.
+SPM_UNTIMED = "SPM|1|SP7790^CORELAB||BLDV^Blood, venous^HL70487|||||||P^Patient^HL70369"
+
+
+@pytest.mark.parametrize("version", ["R4", "R5"])
+@pytest.mark.parametrize(
+    ("ended", "collection"),
+    [
+        ("", {"collectedDateTime": "2026-11-24T08:05:00-05:00"}),
+        (
+            "20261124081000-0500",
+            {
+                "collectedPeriod": {
+                    "start": "2026-11-24T08:05:00-05:00",
+                    "end": "2026-11-24T08:10:00-05:00",
+                }
+            },
+        ),
+        ("20261124070000-0500", {"collectedDateTime": "2026-11-24T08:05:00-05:00"}),
+    ],
+)
+def test_obr_7_is_the_collection_time_of_a_specimen_sent_without_spm_17(
+    ended: str, collection: dict[str, Any], version: Literal["R4", "R5"]
+) -> None:
+    # The Specimen had no collection time at all, though the V2-to-FHIR IG OBR[Specimen] maps
+    # OBR-7 (to OBR-8 when valued) to Specimen.collection.collected[x], as it maps OBR-14 to
+    # its receivedTime; an OBR-8 before OBR-7 (fhir.period-inverted) is left out here too.
+    obr = OBR.replace("|20261124080500-0500|||", f"|20261124080500-0500|{ended}||")
+    bundle, _ = _convert(message(PID, PV1, ORC, obr, WBC_SIGNED_OUT, SPM_UNTIMED), version)
+    (specimen,) = _resources(bundle, "Specimen")
+    assert specimen["collection"] == collection
+
+
+def test_spm_17_sent_is_the_collection_time_not_obr_7() -> None:
+    obr = OBR.replace("|20261124080500-0500|||", "|20261124080000-0500|||")
+    bundle, _ = _convert(message(PID, PV1, ORC, obr, WBC_SIGNED_OUT, SPM), "R4")
+    (specimen,) = _resources(bundle, "Specimen")
+    assert specimen["collection"] == {"collectedDateTime": "2026-11-24T08:05:00-05:00"}
+
+
 def _collector_lines(orders: int) -> int:
     """The lines the writer runs to name the collectors of ``orders`` orders, each with its
     OBR-10 and its SPM (a day's CBCs of one ward sent as one message)."""

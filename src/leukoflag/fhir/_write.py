@@ -791,7 +791,7 @@ class _Writer:
                 segments.append(specimen)
         written: dict[str, str] = {}
         for specimen in segments:
-            written[specimen.location] = self.specimen(specimen, context)
+            written[specimen.location] = self.specimen(specimen, context, order)
         if from_source is None and order.specimen_source is None:
             if order.collector:  # rare: OBR-10 sent
                 self.specimen_collector(order, written)
@@ -917,7 +917,9 @@ class _Writer:
                 if not urls:
                     return
 
-    def specimen(self, specimen: Specimen, context: _Context) -> str:
+    def specimen(self, specimen: Specimen, context: _Context, order: Order | None = None) -> str:
+        """A Specimen; an SPM's (``order`` given) without SPM-17 is collected at its order's
+        OBR-7, to OBR-8 when sent (V2-to-FHIR IG OBR[Specimen])."""
         resource, url = self.new("Specimen", specimen.location)
         role = _CONCEPT(specimen.role, None)
         if _RESPACED_SEEN:
@@ -940,6 +942,8 @@ class _Writer:
             self.time(collection, "collectedDateTime", specimen.collected, collected_at)
         else:
             self.collected_period(collection, specimen, collected_at)
+        if specimen.collected is None and specimen.collected_end is None and order is not None:
+            _order_collection(collection, order)  # no SPM-17 sent (nor its end alone)
         site = _CONCEPT(specimen.source_site, None)
         if _RESPACED_SEEN:
             self.respaced_in(specimen.source_site, f"{specimen.location}-8")
@@ -1544,6 +1548,20 @@ class _Writer:
             "url": el.SOURCE_MESSAGE,
             "extension": parts or [{"url": "messageType", "valueString": "unknown"}],
         }
+
+
+def _order_collection(collection: dict[str, Any], order: Order) -> None:
+    """OBR-7 (and OBR-8) as the collection time of an SPM specimen that sends no SPM-17 (V2-to-FHIR
+    IG OBR[Specimen]: collectedDateTime, or collectedPeriod when OBR-8 is valued). What cannot
+    be written is left out: the DiagnosticReport's effective[x] already says why, at OBR-7/8."""
+    start = el.date_time(order.effective)
+    if start is None:
+        return
+    end = el.date_time(order.effective_end)
+    if end is not None and not _ends_before(end, start):
+        collection["collectedPeriod"] = {"start": start, "end": end}
+    else:
+        collection["collectedDateTime"] = start
 
 
 def _specimen_time_fields(location: str) -> tuple[str, str]:
