@@ -546,3 +546,58 @@ def test_a_draw_time_after_a_second_orders_report_is_said_though_the_first_share
             "OBX-14 '20261124080500-0500' is after OBR-22 '20261124075000-0500'",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("collected", "received"),
+    [
+        ("20261124080500-0500", "20261124070000-0500"),  # an hour before, one offset
+        ("20261124080500-0500", "20261124120000+0000"),  # 07:00 -05:00, written in UTC
+        ("20261124080500-0500", "20261123"),  # the day before
+    ],
+)
+def test_a_specimen_received_before_its_collection_is_a_warning(
+    collected: str, received: str
+) -> None:
+    # SPM-18 before SPM-17: a specimen is received after it is drawn, so a clock or a date is
+    # wrong (a receiving bench whose clock was not moved on, a date typed by hand); it passed
+    # without a word, and the draw time (SPM-17) is the one results may take.
+    spm = (
+        "SPM|1|SP7790^CORELAB||BLDV^Blood, venous^HL70487|||||||P^Patient^HL70369||||||"
+        f"{collected}|{received}"
+    )
+    read_message = read(message(PID, OBR, obx("4.2"), spm))
+    (specimen,) = only_order(read_message).specimens
+    assert specimen.collected is not None
+    assert specimen.received is not None
+    found = issue(read_message, "hl7v2.specimen-received-before-collection")
+    assert (found.severity, found.location, found.text) == (
+        Severity.WARNING,
+        "MSG[1]/SPM[1]-18",
+        (
+            f"SPM-18 received time {received!r} is before SPM-17 collection time {collected!r}: "
+            "a specimen is received after it is collected, so a clock or a date is wrong; both "
+            "read as sent"
+        ),
+    )
+
+
+@pytest.mark.parametrize(
+    ("collected", "received"),
+    [
+        ("20261124080500-0500", "20261124081900-0500"),
+        ("20261124080500-0500", "20261124080500-0500"),  # the same moment
+        ("20261124080500-0500", "20261124"),  # its day
+        ("20261124080500", "20261124070000"),  # no offset: not compared
+        ("20261124080500-0500", ""),
+    ],
+)
+def test_a_specimen_received_after_or_as_it_is_collected_says_nothing(
+    collected: str, received: str
+) -> None:
+    spm = (
+        "SPM|1|SP7790^CORELAB||BLDV^Blood, venous^HL70487|||||||P^Patient^HL70369||||||"
+        f"{collected}|{received}"
+    )
+    read_message = read(message(PID, OBR, obx("4.2"), spm))
+    assert "hl7v2.specimen-received-before-collection" not in codes(read_message.issues)

@@ -2451,6 +2451,15 @@ class _Reader:
         if d.subcomponent in fields[17] or len(period) > 2:
             self._period_parts(period, location)
         received = self._time(fields[18], location, 18)
+        if received is not None and collected is not None and time_after(collected, received):
+            self._issue(  # rare
+                Severity.WARNING,
+                "hl7v2.specimen-received-before-collection",
+                f"{location}-18",
+                f"SPM-18 received time {quoted(received.text)} is before SPM-17 collection time "
+                f"{quoted(collected.text)}: a specimen is received after it is collected, so a "
+                "clock or a date is wrong; both read as sent",
+            )
         self._roles_unknown(unknown_roles, location)
         container = self._container_type(fields[27], location) if fields[27] else None
         specimen = _SpecimenDraft(
