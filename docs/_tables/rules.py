@@ -31,7 +31,12 @@ def render() -> str:
                 "everyone",
                 f"< {cells(significant.below)}",
                 "LU",
-                significant.source,
+                significant.source
+                + (
+                    f" (under {rules.adult_age.describe()}: {significant.child_source})"
+                    if significant.child_source
+                    else ""
+                ),
             )
         )
     for disease in rules.diseases:

@@ -647,3 +647,46 @@ def test_a_childs_leukopenia_cites_the_source_of_the_age_band_limit_it_is_below(
         band.low,
     )
     assert finding.threshold_source == rules.sources[source] == band.citation
+
+
+def test_an_adults_neutropenia_cites_the_adult_guideline_without_the_childrens_caveat() -> None:
+    # a man of 65 on chemotherapy with an ANC of 800: LU, moderate neutropenia, by ASCO/IDSA
+    # 2018, a guideline for adults: its citation said it was applied "to children as well", a
+    # caveat that is not true of him and reads as if he were a child
+    evaluation = one(result("800", code=ANC, day="2026-11-24"), context=born("1961-07-19", "male"))
+    finding = evaluation.finding
+    assert finding is not None
+    assert (finding.code, finding.rule, finding.severity) == (
+        "LU",
+        "anc-significantly-low",
+        "moderate",
+    )
+    assert finding.threshold_source.startswith("Taplitz RA et al., Outpatient management")
+    assert "children" not in finding.threshold_source
+    assert "pediatric" not in finding.threshold_source
+    # a child of the same day keeps the caveat
+    child = one(result("800", code=ANC, day="2026-11-24"), context=born("2020-03-02", "male"))
+    assert child.finding is not None
+    assert child.finding.rule == "anc-significantly-low"
+    assert "applies them to children as well" in child.finding.threshold_source
+
+
+def test_year_only_birth_date_judged_by_one_rule_at_both_ages_says_no_difference() -> None:
+    # Born "2008": an adult or 17 on 15 November 2026. An ANC of 800 beside the lab's 1.8-7.7 is
+    # LU by anc-significantly-low at 1,000 at either age, against the same lab range: nothing
+    # differs but the words of the citation (the child's says the adult guideline is applied to
+    # children), which is no age-dependent rule and no reason for flag.age-imprecise-agreed
+    msg = oru_message(
+        patient=builders.patient(birth_date="2008", sex="F"),
+        results=[builders.anc("0.8", "10*9/L", reference_range="1.8-7.7", flag=None)],
+        collected="202611150830-0500",
+    )
+    conversion = leukoflag.convert(msg.text)
+    (finding,) = conversion.findings
+    assert (finding.code, finding.rule, finding.threshold, finding.severity) == (
+        "LU",
+        "anc-significantly-low",
+        Decimal(1000),
+        "moderate",
+    )
+    assert not [i for i in conversion.issues if i.code.startswith("flag.age-")]

@@ -35,6 +35,7 @@ def test_every_rule_cites_a_source() -> None:
         *(r.citation for r in rules.ranges),
         *(r.citation for r in rules.diseases),
         *(r.citation for r in rules.significantly_low.values()),
+        *(r.child_citation for r in rules.significantly_low.values() if r.child_source),
         *(r.citation for r in rules.critical_low.values()),
         *(b.citation for b in rules.severities),
         *(s.citation for s in rules.ctcae.values()),
@@ -63,6 +64,7 @@ def mutated(path: tuple[str | int, ...], value: object) -> dict[str, Any]:
     [
         (("schema",), 2, "schema"),
         (("range", 0, "source"), "nowhere", "unknown source"),
+        (("significantly_low", 1, "child_source"), "nowhere", "unknown source"),
         (("range", 0, "low"), 20000, "low must be below high"),
         (("range", 0, "analyte"), "plt", "unknown analyte"),
         (("range", 4, "age"), ["0d", "2m"], "exactly one rule must apply"),

@@ -2001,7 +2001,7 @@ def _judge(
             other, _ = _verdict(other_criteria, bounds, location, analyte, result)
             if other is None or _written(other) != _written(verdict):
                 break
-        if (other_range, other) != (chosen, verdict):
+        if other_range != chosen or other is None or _applied(other) != _applied(verdict):
             if other is None or _written(other) != _written(verdict):
                 issues.append(
                     _issue(
@@ -2069,6 +2069,13 @@ def _critical_held(
 def _written(verdict: Verdict) -> tuple[str, Coding | None, str, int | None]:
     """What of a verdict reaches the output: the code, finding, severity and CTCAE grade."""
     return verdict.code, verdict.finding, verdict.severity, verdict.grade
+
+
+def _applied(verdict: Verdict) -> tuple[object, ...]:
+    """What of a verdict says which rule gave it, beside what reaches the output: not the words
+    of its citation (a child's LU cites the adult guideline saying it is applied to children,
+    the same rule at the same threshold)."""
+    return *_written(verdict), verdict.rule, verdict.threshold
 
 
 def _imprecise_agreed_issue(

@@ -8,6 +8,7 @@ comparator value can be judged at its bound without pretending the bound is the 
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import datetime as dt
 import functools
 import itertools
@@ -184,9 +185,19 @@ class DiseaseRule(Rule):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LimitRule(Rule):
-    """LU (``below`` set) or LL (``below`` None: Settings.critical_low)."""
+    """LU (``below`` set) or LL (``below`` None: Settings.critical_low). ``child_source`` and
+    ``child_citation``, when set, are cited for a patient under the adult age instead (an adult
+    source applied to children, saying so)."""
 
     below: Decimal | None
+    child_source: str = ""
+    child_citation: str = ""
+
+    def for_child(self) -> LimitRule:
+        """This rule as cited for a patient under the adult age."""
+        if not self.child_citation:
+            return self
+        return dataclasses.replace(self, source=self.child_source, citation=self.child_citation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -634,9 +645,15 @@ def _limits(
     for row in rows:
         common = _rule(row, cite, "rule")
         below = row.get("below")
+        child = row.get("child_source")
+        child_source, child_citation = (
+            ("", "") if child is None else cite(child, f"rule {common['id']}: child_source")
+        )
         limits[common["analyte"]] = LimitRule(
             **common,
             below=_number(below, f"rule {common['id']}: below") if needs_below else None,
+            child_source=child_source,
+            child_citation=child_citation,
         )
     if set(limits) != set(Analyte):
         raise DataFileError(f"rules.toml: LU/LL rules must cover {sorted(Analyte)}")
@@ -764,7 +781,11 @@ def _profiles(
                         duffy_null=duffy,
                         adult=step >= adult_step,
                         critical=critical_low[analyte],
-                        significant=significantly_low[analyte],
+                        significant=(
+                            significantly_low[analyte]
+                            if step >= adult_step
+                            else significantly_low[analyte].for_child()
+                        ),
                         finding=findings[disease.finding],
                         severities=severities if analyte is Analyte.ANC else (),
                         disease_citation=(
