@@ -37,13 +37,21 @@ def utc_instant(fhir_time: str) -> str:
 
 def time_after(time: Timestamp, other: Timestamp) -> bool:
     """Whether ``time`` is known to be after ``other``: both with a time of day and an offset
-    compared as instants (the usual two, to the second in one offset, as text), else by their
-    days when either is a date (a month or a year is its first day: '2026-11' is not after
-    '2026-11-24'); a time without offset, or one not read, is not known to be."""
+    compared as instants (the usual two, to the second in one offset, as text), two dates by
+    their days (a month or a year is its first day: '2026-11' is not after '2026-11-24'); a
+    date beside a time with an offset by the days that time falls on anywhere, as a date has no
+    offset ('2026-11-25' in Tokyo began before '2026-11-24T22:30:00Z': :func:`_day_at`); a
+    time without offset, or one not read, is not known to be."""
     first, second = time.fhir, other.fhir
     if len(first) == len(second) == _SECONDS_OFFSET and first[19:] == second[19:]:
         return first > second
     if "T" not in first or "T" not in second:
+        if "T" in second:  # a date after a time: after the time's day in every zone
+            there = _day_at(second, _LATEST_OFFSET)
+            return there is not None and time.day > there
+        if "T" in first:  # a time after a date: after its day in every zone
+            there = _day_at(first, _EARLIEST_OFFSET)
+            return there is not None and there > other.day
         return time.day > other.day
     try:
         one, two = dt.datetime.fromisoformat(first), dt.datetime.fromisoformat(second)
@@ -52,6 +60,29 @@ def time_after(time: Timestamp, other: Timestamp) -> bool:
     if one.tzinfo is None or two.tzinfo is None:
         return False
     return one > two
+
+
+# The offsets of the first and the last zone to begin a day: UTC+14:00 (Line Islands), UTC-12:00.
+_LATEST_OFFSET = dt.timedelta(hours=14)
+_EARLIEST_OFFSET = dt.timedelta(hours=-12)
+
+
+def _day_at(fhir_time: str, offset: dt.timedelta) -> dt.date | None:
+    """The day the time ``fhir_time`` falls on at UTC ``offset``: with the latest offset the
+    last day it is anywhere, with the earliest the first. A date, which has no offset, may be
+    the day of any zone, so it is surely after a time only when after the time's day at
+    UTC+14:00, and a time surely after a date only when its day at UTC-12:00 is after that
+    date. None: the time has no offset, or cannot be read."""
+    try:
+        moment = dt.datetime.fromisoformat(fhir_time)
+    except ValueError:  # a leap second, :60
+        return None
+    if moment.tzinfo is None:
+        return None
+    try:
+        return (moment.astimezone(dt.UTC) + offset).date()
+    except OverflowError:  # within hours of year 1 or 9999
+        return None
 
 
 def code_key(concept: Concept) -> tuple[tuple[str, str], ...] | str:

@@ -3167,6 +3167,21 @@ def test_an_effective_time_after_the_result_was_issued_is_said_at_it(
     assert issue.text.startswith(said)
 
 
+def test_an_effective_date_on_the_issued_day_of_a_zone_east_of_its_offset_is_not_said() -> None:
+    # drawn in Tokyo on the morning of 25 November (a date: the lab keeps no time), issued at
+    # 07:30 there, which the server writes in UTC as 22:30 on the 24th: the 25th had begun east
+    # of UTC, so the date is not known to be after the issued time
+    observation = {
+        **{k: v for k, v in _WBC_HEAD.items() if k != "effectiveDateTime"},
+        "effectiveDateTime": "2026-11-25",
+        "issued": "2026-11-24T22:30:00Z",
+        "valueQuantity": {"value": 1.2, "unit": "10^3/uL", "system": UCUM, "code": "10*3/uL"},
+    }
+    conversion = leukoflag.convert(fhir.dumps(observation))
+    assert [f.code for f in conversion.findings] == ["LL"]
+    assert "fhir.result-time-after-report" not in [i.code for i in conversion.issues]
+
+
 def test_an_effective_time_before_the_result_was_issued_in_another_offset_is_not_said() -> None:
     observation = {
         **_WBC_HEAD,  # 07:10 -05:00 is 12:10 UTC

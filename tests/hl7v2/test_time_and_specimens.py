@@ -527,6 +527,43 @@ def test_a_draw_time_not_after_the_report_is_not_said(drawn: str) -> None:
     assert "hl7v2.result-time-after-report" not in codes(read_message.issues)
 
 
+def test_a_draw_date_on_the_report_day_of_a_zone_east_of_the_reports_offset_is_not_said() -> None:
+    # A Tokyo lab (+09:00) drew the blood at 06:40 on 25 November and sent OBX-14 as the date;
+    # its interface engine stamps MSH-7 and OBR-22 in UTC: 22:30 on the 24th, 07:30 in Tokyo on
+    # the 25th. A date has no offset: the 25th was already that day east of UTC, so it is not
+    # known to be after the report, and no clock or date is wrong.
+    msh = MSH.replace("20261124091047-0500", "20261124223000+0000")
+    obr = OBR.replace("20261124080500-0500", "20261125").replace(
+        "20261124090500-0500", "20261124222500+0000"
+    )
+    wbc = WBC.replace("20261124080500-0500", "20261125")
+    read_message = read(message(PID, obr, wbc, msh=msh))
+    assert "hl7v2.result-time-after-report" not in codes(read_message.issues)
+    # a date after the report's day in every zone on earth is still said
+    later = WBC.replace("20261124080500-0500", "20261126")
+    said = issue(read(message(PID, obr, later, msh=msh)), "hl7v2.result-time-after-report")
+    assert said.text.startswith("OBX-14 '20261126' is after MSH-7 '20261124223000+0000': ")
+
+
+@pytest.mark.parametrize(
+    ("drawn", "said"),
+    [
+        # 01:30 on the 25th in Tokyo is 16:30 UTC on the 24th, still the 24th west of UTC
+        ("20261125013000+0900", False),
+        # 16:30 UTC on the 25th: the 25th everywhere, after the 24th in every zone
+        ("20261125163000+0000", True),
+    ],
+)
+def test_a_draw_time_after_a_report_sent_as_a_date_is_said_when_after_it_everywhere(
+    drawn: str, said: bool
+) -> None:
+    msh = MSH.replace("20261124091047-0500", "20261124")
+    obr = OBR.replace("20261124090500-0500", "20261124")
+    wbc = WBC.replace("20261124080500-0500", drawn)
+    read_message = read(message(PID, obr, wbc, msh=msh))
+    assert ("hl7v2.result-time-after-report" in codes(read_message.issues)) is said
+
+
 def test_a_draw_time_after_a_second_orders_report_is_said_though_the_first_shares_it() -> None:
     # A CBC reported at 09:05 and a differential whose OBR-22 says 07:50, both drawn at 08:05:
     # the ANC's OBX-14 is the WBC's, yet it is after its own order's report time.
