@@ -1014,6 +1014,37 @@ def test_a_segmented_percent_without_band_percent_is_named() -> None:
     assert "has no band neutrophils % at 2026-03-10 (both are needed)" in issue.text
 
 
+def test_segmented_and_band_percents_adding_to_over_100_give_no_anc() -> None:
+    # a manual differential of 80 % segmented and 30 % band neutrophils (a band count of 3 %
+    # keyed as 30): 110 % of the white cells, which no differential holds. The ANC derived from
+    # it, 2,200 x 110 % = 2,420/µL, was above the WBC itself and judged N.
+    evaluations = evaluate(
+        result("2.2", unit=K_PER_UL, n=1),
+        result("80", code="769-0", unit=PCT, n=2),
+        result("30", code="764-1", unit=PCT, n=3),
+    )
+    assert len(evaluations) == 3  # no derived ANC
+    (issue,) = not_derived(evaluations)
+    assert issue.text == (
+        "the order has no measured ANC, and none was derived from WBC MSG[1]/OBX[1], "
+        "segmented neutrophils % MSG[1]/OBX[2], band neutrophils % MSG[1]/OBX[3]: segmented "
+        "neutrophils % MSG[1]/OBX[2] and band neutrophils % MSG[1]/OBX[3] at 2026-03-10 add "
+        "up to 110 %, more than all the white cells: one of them is wrong"
+    )
+    assert issue in evaluations[0].issues
+
+
+def test_segmented_and_band_percents_adding_to_100_give_an_anc() -> None:
+    evaluations = evaluate(
+        result("2.2", unit=K_PER_UL, n=1),
+        result("92", code="769-0", unit=PCT, n=2),
+        result("8", code="764-1", unit=PCT, n=3),
+    )
+    derived = evaluations[3]
+    assert derived.quantity is not None
+    assert derived.quantity.value == 2200
+
+
 def test_a_cbc_without_differential_raises_nothing_about_the_anc() -> None:
     evaluations = evaluate(result("4.0", unit=K_PER_UL, n=1), result("13.9", code="718-7", n=2))
     assert not_derived(evaluations) == []

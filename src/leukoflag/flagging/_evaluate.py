@@ -3557,8 +3557,11 @@ def _derive(group: dict[str, list[_Part]]) -> tuple[Decimal, tuple[_Part, ...], 
         return _of(wbc.value, percent.value), (wbc, percent), f"{name} × neutrophils %"
     seg_pct, band_pct = one(_scope.SEGMENTED_PERCENT), one(_scope.BAND_PERCENT)
     if seg_pct is not None and band_pct is not None:
+        total = EXACT.add(seg_pct.value, band_pct.value)
+        if total > _HUNDRED:  # more than all the white cells: one is wrong (_group_reasons)
+            return None
         return (
-            _of(wbc.value, EXACT.add(seg_pct.value, band_pct.value)),
+            _of(wbc.value, total),
             (wbc, seg_pct, band_pct),
             f"{name} × (segmented + band neutrophils %)",
         )
@@ -3739,6 +3742,19 @@ def _group_reasons(
                 f"{_PART_NAMES[kind]} {_listed([p.location for p in group[kind]])} has no "
                 f"{_PART_NAMES[missing]} {when} (both are needed)"
             )
+    seg_pct, band_pct = group.get(_scope.SEGMENTED_PERCENT), group.get(_scope.BAND_PERCENT)
+    if (
+        seg_pct is not None
+        and band_pct is not None
+        and len(seg_pct) == len(band_pct) == 1
+        and len(group.get(_scope.PERCENT, ())) != 1  # else the neutrophils % is used
+        and (total := EXACT.add(seg_pct[0].value, band_pct[0].value)) > _HUNDRED
+    ):
+        reasons.append(
+            f"{_PART_NAMES[_scope.SEGMENTED_PERCENT]} {seg_pct[0].location} and "
+            f"{_PART_NAMES[_scope.BAND_PERCENT]} {band_pct[0].location} {when} add up to "
+            f"{shortened(plain(total))} %, more than all the white cells: one of them is wrong"
+        )
     percents = [
         f"{_PART_NAMES[kind]} {p.location}" for kind in _PERCENTS for p in group.get(kind, ())
     ]
