@@ -107,6 +107,38 @@ def test_segmented_plus_band_counts_give_a_derived_anc() -> None:
     assert "segmented + band" in derived.issues[0].text
 
 
+def test_segmented_plus_band_counts_above_the_wbc_of_their_draw_give_no_anc() -> None:
+    # a manual differential of 1.5 segmented and 0.3 band neutrophils x10^3/µL beside a WBC of
+    # 1.0 x10^3/µL of the same draw: 1,800 neutrophils among 1,000 white cells cannot be. The
+    # ANC derived from the counts, 1,800/µL, was judged N beside the WBC judged LL.
+    evaluations = evaluate(
+        result("1.0", unit=K_PER_UL, n=1),
+        result("1.5", code="30451-9", unit=K_PER_UL, n=2),
+        result("0.3", code="26507-4", unit=K_PER_UL, n=3),
+    )
+    assert len(evaluations) == 3  # no derived ANC
+    assert code_of(evaluations[0]) == "LL"
+    (issue,) = not_derived(evaluations)
+    assert issue.text == (
+        "the order has no measured ANC, and none was derived from WBC MSG[1]/OBX[1], "
+        "segmented neutrophil count MSG[1]/OBX[2], band neutrophil count MSG[1]/OBX[3]: "
+        "segmented neutrophil count MSG[1]/OBX[2] and band neutrophil count MSG[1]/OBX[3] at "
+        "2026-03-10 add up to 1,800 cells/µL, more than WBC MSG[1]/OBX[1] (1,000 cells/µL): "
+        "one of them is wrong"
+    )
+
+
+def test_segmented_plus_band_counts_equal_to_the_wbc_give_an_anc() -> None:
+    evaluations = evaluate(
+        result("1.8", unit=K_PER_UL, n=1),
+        result("1.5", code="30451-9", unit=K_PER_UL, n=2),
+        result("0.3", code="26507-4", unit=K_PER_UL, n=3),
+    )
+    derived = evaluations[3]
+    assert derived.quantity is not None
+    assert derived.quantity.value == 1800
+
+
 def test_segmented_plus_band_counts_keep_their_sum_to_the_fraction_of_a_cell() -> None:
     evaluations = evaluate(
         result("1.234", code="30451-9", unit=K_PER_UL, n=1),

@@ -852,6 +852,14 @@ def check_derived(case: Case, findings: dict[str, Finding]) -> None:
         assert derived is None, derived
         return
     assert case.differential is not None
+    if (
+        case.differential.kind == "segmented+band"
+        and not (unusable or suspect)
+        and case.differential.anc(wbc.cells) > wbc.cells
+    ):
+        # more neutrophils than white cells in the draw: one of them is wrong (rules.md)
+        assert derived is None, derived
+        return
     contexts = case.contexts(None)
     if len(contexts) > 1 and any(child(ctx.age) for ctx in contexts):
         if derived is not None:

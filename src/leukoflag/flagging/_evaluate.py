@@ -3540,8 +3540,11 @@ def _derive(group: dict[str, list[_Part]]) -> tuple[Decimal, tuple[_Part, ...], 
 
     segmented, band = one(_scope.SEGMENTED), one(_scope.BAND)
     if segmented is not None and band is not None:
+        neutrophils = EXACT.add(segmented.value, band.value)
+        if any(neutrophils > wbc.value for wbc in group.get("count", ())):
+            return None  # more neutrophils than white cells in the draw: one is wrong
         return (
-            _as_judged(EXACT.add(segmented.value, band.value)),  # 1,234 + 56.7: 1,290.7
+            _as_judged(neutrophils),  # 1,234 + 56.7: 1,290.7
             (segmented, band),
             "segmented + band neutrophil counts",
         )
@@ -3741,6 +3744,18 @@ def _group_reasons(
             reasons.append(
                 f"{_PART_NAMES[kind]} {_listed([p.location for p in group[kind]])} has no "
                 f"{_PART_NAMES[missing]} {when} (both are needed)"
+            )
+    segmented, band = group.get(_scope.SEGMENTED), group.get(_scope.BAND)
+    if segmented is not None and band is not None and len(segmented) == len(band) == 1:
+        neutrophils = EXACT.add(segmented[0].value, band[0].value)
+        fewer = [p for p in group.get("count", ()) if neutrophils > p.value]
+        if fewer:
+            reasons.append(
+                f"{_PART_NAMES[_scope.SEGMENTED]} {segmented[0].location} and "
+                f"{_PART_NAMES[_scope.BAND]} {band[0].location} {when} add up to "
+                f"{_fmt(neutrophils)} cells/µL, more than "
+                + _listed([f"WBC {p.location} ({_fmt(p.value)} cells/µL)" for p in fewer])
+                + ": one of them is wrong"
             )
     seg_pct, band_pct = group.get(_scope.SEGMENTED_PERCENT), group.get(_scope.BAND_PERCENT)
     if (
