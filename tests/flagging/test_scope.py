@@ -176,6 +176,9 @@ def test_a_loinc_code_decides_over_a_text_that_says_wbc() -> None:
         (local("2002", "Neut #"), Analyte.ANC),
         (local("2002", "Neutrophils, absolute"), Analyte.ANC),
         (local("2002", "Absolute neutrophils"), Analyte.ANC),
+        # the short form LIS and EHR result names use: an ANC of 300 went unjudged, no Issue
+        (local("2002", "Abs Neutrophils"), Analyte.ANC),
+        (local("2002", "Neutrophils, Abs"), Analyte.ANC),
     ],
 )
 def test_local_codes_and_texts_are_recognized(concept: Concept, analyte: Analyte) -> None:
