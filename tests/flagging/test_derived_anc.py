@@ -8,6 +8,7 @@ import decimal
 
 import pytest
 
+import leukoflag
 from leukoflag._quote import quoted
 from leukoflag.model import (
     Coding,
@@ -1085,6 +1086,44 @@ def test_a_cbc_without_differential_raises_nothing_about_the_anc() -> None:
 def test_a_percent_without_any_wbc_raises_nothing_about_the_anc() -> None:
     evaluations = evaluate(result("30", code=NEUT_PCT, unit=PCT, n=1))
     assert not_derived(evaluations) == []
+
+
+def test_a_percent_whose_wbc_is_in_another_order_of_the_message_says_so() -> None:
+    # A CBC order holding the WBC and a differential order holding the neutrophils %, one
+    # specimen drawn at 08:05: an ANC is derived only within one order, and the differential's
+    # 22 % of a WBC of 2,200 (484/µL, a severe neutropenia) went without a word
+    msh = (
+        "MSH|^~\\&|CORELAB|RIVERSIDE|EHR|RIVERSIDE|20261124091047-0500||ORU^R01^ORU_R01|"
+        "RS24-000311|P|2.5.1"
+    )
+    pid = "PID|1||MRN100871^^^RIVERSIDE^MR||OKAFOR^DANIEL^C||19610719|M"
+    cbc = (
+        "OBR|1|ORD55377^EHR|LAB88164^CORELAB|58410-2^CBC panel - Blood by Automated count^LN|||"
+        "20261124080500-0500||||||||||||||||||F"
+    )
+    wbc = (
+        "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||2.2|"
+        "10*3/uL^^UCUM|4.0-11.0|L|||F|||20261124080500-0500"
+    )
+    diff = (
+        "OBR|2|ORD55378^EHR|LAB88165^CORELAB|57021-8^CBC W Auto Differential panel - Blood^LN"
+        "|||20261124080500-0500||||||||||||||||||F"
+    )
+    percent = (
+        "OBX|1|NM|770-8^Neutrophils/100 leukocytes in Blood by Automated count^LN||22|%^^UCUM|"
+        "40-75|L|||F|||20261124080500-0500"
+    )
+    message = "\r".join((msh, pid, cbc, wbc, diff, percent))
+    conversion = leukoflag.convert(message + "\r")
+    assert [(f.location, f.code) for f in conversion.findings] == [("MSG[1]/OBX[1]", "LU")]
+    (issue,) = [i for i in conversion.issues if i.code == "flag.anc-not-derived"]
+    assert (issue.severity, issue.location) == ("information", "MSG[1]/OBR[2]")
+    assert issue.text == (
+        "the order has no measured ANC, and none was derived from neutrophils % MSG[1]/OBX[2]: "
+        "neutrophils % MSG[1]/OBX[2] has no usable WBC at 2026-11-24T08:05:00-05:00; WBC "
+        "MSG[1]/OBX[1] is of another order, MSG[1]/OBR[1], and an ANC is derived only from the "
+        "results of one order"
+    )
 
 
 def test_an_order_with_a_derived_or_measured_anc_raises_nothing_about_it() -> None:

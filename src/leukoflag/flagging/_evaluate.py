@@ -458,7 +458,7 @@ def evaluate_order(
                 cancelled = _cancelled_after(state, replaced)
             evaluations.extend(_sources_in_doubt(derived, cancelled) if cancelled else derived)
         elif state.parts:  # a WBC and a percent shown, no ANC: say why (off the hot path)
-            _explain_not_derived(state, evaluations)
+            _explain_not_derived(state, evaluations, orders)
     if state is not None and state.withdrawn and not state.measured_anc:
         evaluations.extend(_withdrawn_ancs(state))
     # A final report contradicts only a preliminary judged result (or one derived from a
@@ -3605,21 +3605,29 @@ def _corrected_unused(
     }
 
 
-def _explain_not_derived(state: _OrderState, evaluations: list[Evaluation]) -> None:
+def _explain_not_derived(
+    state: _OrderState, evaluations: list[Evaluation], orders: Sequence[Order] = ()
+) -> None:
     """Adds flag.anc-not-derived to the evaluation of the order's first WBC (else of its first
     percent or part) when the order has a WBC and a neutrophil percent, or a segmented or band
-    count, and no ANC was derived: what was considered and why it did not combine."""
+    count, or a percent and another of the patient's ``orders`` a WBC, and no ANC was derived:
+    what was considered and why it did not combine."""
     order = state.order
-    wbcs: list[tuple[int, LabResult, _scope.Recognition]] = []
-    for index, result in enumerate(order.results):
-        recognition = _scope.recognize(result.code)
-        if recognition is not None and recognition.is_count and recognition.analyte is Analyte.WBC:
-            wbcs.append((index, result, recognition))
+    wbcs = _wbcs_of(order)
     parts = [
         (result, recognition) for result, recognition, per_ul in state.candidates if per_ul is None
     ]
+    elsewhere: list[str] = []
     if not wbcs and not any(r.kind in (_scope.SEGMENTED, _scope.BAND) for _, r in parts):
-        return  # a percent without any WBC: nothing to derive from
+        # a percent without any WBC: nothing to derive from, unless another order holds one
+        elsewhere = [
+            f"WBC {result.location} is of another order, {other.location}"
+            for other in orders
+            if other is not order
+            for _, result, _ in _wbcs_of(other)
+        ]
+        if not elsewhere:
+            return
     usable = {result.location for result, _, per_ul in state.candidates if per_ul is not None}
     reasons: list[str] = []
     for index, result, recognition in wbcs:
@@ -3653,6 +3661,10 @@ def _explain_not_derived(state: _OrderState, evaluations: list[Evaluation]) -> N
                 f"{_describe_time(group['count'][0], state)}, which is not used (an ANC of the "
                 "uncorrected count, which holds the nucleated red cells too, would be too high)"
             )
+    if elsewhere:
+        reasons.append(
+            f"{_listed(elsewhere)}, and an ANC is derived only from the results of one order"
+        )
     considered = [f"WBC {result.location}" for _, result, _ in wbcs] + [
         f"{_PART_NAMES[recognition.kind]} {result.location}" for result, recognition in parts
     ]
@@ -3669,6 +3681,16 @@ def _explain_not_derived(state: _OrderState, evaluations: list[Evaluation]) -> N
         index = next(i for i, result in enumerate(order.results) if result is parts[0][0])
     evaluation = evaluations[index]
     evaluations[index] = replace(evaluation, issues=(*evaluation.issues, issue))
+
+
+def _wbcs_of(order: Order) -> list[tuple[int, LabResult, _scope.Recognition]]:
+    """The WBC counts of ``order`` (judged or not), with their index among its results."""
+    wbcs = []
+    for index, result in enumerate(order.results):
+        recognition = _scope.recognize(result.code)
+        if recognition is not None and recognition.is_count and recognition.analyte is Analyte.WBC:
+            wbcs.append((index, result, recognition))
+    return wbcs
 
 
 # What the parts of a derived ANC are called in flag.anc-not-derived.
