@@ -466,3 +466,49 @@ def test_a_code_outside_a_required_value_set_the_writer_uses_is_refused(
     (rejected,) = leukoflag.convert(data, Settings(fhir_version=version, strict=True)).rejected
     # named as the models name what they refuse in an entry: with the resource's type
     assert f"Bundle.entry[0].resource ({kind}){said} is not in" in rejected.reason
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("Observation.code.coding.0.system", "LN"),  # HL7 v2's coding system name pasted in
+        ("Observation.category.0.coding.0.system", "observation-category"),
+        ("Observation.valueQuantity.system", "UCUM"),
+    ],
+)
+def test_a_relative_system_of_a_coding_or_quantity_is_refused(
+    version: str, path: str, value: str
+) -> None:
+    # datatypes.html: Coding.system and Quantity.system are URIs that name the code system; the
+    # FHIR validator refuses a relative one ('LN' names no code system), the models take any uri
+    obs = _wbc()
+    _set(path, value)(obs)
+    where = path.replace(".0.", "[0].")
+    absolute = "a code system is named by an absolute URI (datatypes.html), as 'http://loinc.org'"
+    assert fhir.validate(obs, version) == [f"{where}: the string {value!r}: {absolute}"]
+    _set(path, "urn:oid:2.16.840.1.113883.6.1")(obs)
+    assert fhir.validate(obs, version) == []
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_quantity_with_a_code_but_no_system_is_refused(version: str) -> None:
+    # FHIR invariant qty-3 (R4 and R5): a Quantity's code SHALL come with its system; the models
+    # do not check invariants, so a WBC of '3200 /uL' without UCUM's system validated
+    obs = _wbc()
+    del obs["valueQuantity"]["system"]
+    obs["referenceRange"][0]["low"] = {"value": 4000, "code": "/uL"}
+    assert fhir.validate(obs, version) == [
+        f"{where}.code: the string '/uL' without a system: FHIR invariant qty-3 (datatypes.html: "
+        "if a code for the unit is present, the system SHALL also be present)"
+        for where in ("Observation.valueQuantity", "Observation.referenceRange[0].low")
+    ]
+
+
+def test_a_strict_conversion_rejects_an_observation_coded_with_a_relative_system() -> None:
+    obs = _wbc()
+    obs["code"]["coding"][0]["system"] = "LN"
+    conv = leukoflag.convert(json.dumps(obs), settings=Settings(strict=True))
+    assert conv.bundles == []
+    assert len(conv.rejected) == 1
+    assert "Observation.code.coding[0].system: the string 'LN'" in conv.rejected[0].reason

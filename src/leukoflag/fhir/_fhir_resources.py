@@ -307,12 +307,41 @@ def _json_type(
         found.append((where, f"{_shown(value)}: {_rule(element)}"))
     elif json == "object":
         _json_types(value, element.model, where, package, found)
+        if element.fhir_type == "Coding" or element.fhir_type in _QUANTITIES:
+            _coded(value, element.fhir_type, where, found)
     elif json == "resource":
         try:
             model = package.get_fhir_model_class(value.get("resourceType"))
         except (KeyError, ValueError, AttributeError, TypeError):
             return  # the models say it is not a resource
         _json_types(value, model, where, package, found)
+
+
+# datatypes.html: Quantity and the types made from it (qty-3 holds for each)
+_QUANTITIES = frozenset(
+    ("Quantity", "SimpleQuantity", "Age", "Count", "Distance", "Duration", "MoneyQuantity")
+)
+# RFC 3986 absolute URI: a scheme, then ':' (http://loinc.org, urn:oid:2.16.840.1.113883.6.1)
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:\S+")
+_RELATIVE_SYSTEM = (
+    "a code system is named by an absolute URI (datatypes.html), as 'http://loinc.org'"
+)
+_QTY_3 = (
+    "FHIR invariant qty-3 (datatypes.html: if a code for the unit is present, the system SHALL "
+    "also be present)"
+)
+
+
+def _coded(value: dict[str, Any], fhir_type: str, where: str, found: list[tuple[str, str]]) -> None:
+    """A Coding's or Quantity's system as the FHIR validator checks it: an absolute URI (a
+    relative 'LN' names no code system), and a Quantity's code only with its system (qty-3)."""
+    system = value.get("system")
+    if isinstance(system, str) and system and not _WHITESPACE.search(system):
+        if not _ABSOLUTE.fullmatch(system):
+            found.append((f"{where}.system", f"{_shown(system)}: {_RELATIVE_SYSTEM}"))
+    elif system is None and fhir_type != "Coding" and isinstance(value.get("code"), str):
+        # said at the code: a problem at the Quantity would hide the models' ones inside it
+        found.append((f"{where}.code", f"{_shown(value['code'])} without a system: {_QTY_3}"))
 
 
 def _number(value: Any) -> bool:
