@@ -515,3 +515,35 @@ def test_a_bundle_leukoflag_wrote_flagged_again_in_the_other_version_says_so_by_
     assert (kept.location, kept.text.split(": it is")[0]) == ("ITEM[1]", said)
     same = leukoflag.convert(fhir.dumps(bundle), Settings(fhir_version=written))
     assert [i for i in same.issues if i.code == "fhir.version-kept"] == []
+
+
+@pytest.mark.parametrize(
+    ("status", "version", "said"),
+    [
+        # a stub Encounter (no class, R5 makes it optional; no period) tells its version by its
+        # status alone: R5's codes on-hold, discharged, completed, discontinued are not R4's, R4's
+        # arrived, triaged, onleave, finished not R5's (hl7.org/fhir/R4 and R5 encounter-status)
+        ("completed", "R4", "status is R5's only"),
+        ("discharged", "R4", "status is R5's only"),
+        ("finished", "R5", "status is not in R5"),
+        ("onleave", "R5", "status is not in R5"),
+    ],
+)  # fmt: skip
+def test_an_encounter_status_of_one_version_says_the_item_is_of_that_version(
+    status: str, version: Literal["R4", "R5"], said: str
+) -> None:
+    visit = {"resourceType": "Encounter", "id": "visit-0713", "status": status,
+             "subject": {"reference": "Patient/pt-0713"}}  # fmt: skip
+    sent = _r5_report(encounter={"reference": "Encounter/visit-0713"})
+    sent["entry"].append(
+        {"fullUrl": "https://lab.example.org/fhir/Encounter/visit-0713", "resource": visit}
+    )
+    conversion = leukoflag.convert(json.dumps(sent), settings=Settings(fhir_version=version))
+    (bundle,) = conversion.bundles
+    assert bundle["entry"][2]["resource"]["status"] == status  # kept in its own version
+    (kept,) = [i for i in conversion.issues if i.code == "fhir.version-kept"]
+    assert f"(ITEM[1]/Bundle.entry[2].resource.{said})" in kept.text
+    other: Literal["R4", "R5"] = "R5" if version == "R4" else "R4"
+    same = leukoflag.convert(json.dumps(sent), settings=Settings(fhir_version=other))
+    assert [i for i in same.issues if i.code == "fhir.version-kept"] == []
+    assert [f.code for f in conversion.findings] == ["LU"]

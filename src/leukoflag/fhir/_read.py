@@ -571,8 +571,15 @@ _R4_INSIDE = {
     "ServiceRequest": (("code", "coding"),),
     "Encounter": (("class", "code"), ("participant", "individual")),
 }
-# codes only R5 has: DiagnosticReport.status modified, Quantity.comparator ad
-_R5_CODES = {"DiagnosticReport": ("status", "modified"), "Observation": ("valueQuantity", "ad")}
+# codes only R5 has: DiagnosticReport.status modified, Quantity.comparator ad, and the
+# Encounter.status codes R5 brought in (hl7.org/fhir/R5/valueset-encounter-status.html)
+_R5_CODES = {
+    "DiagnosticReport": ("status", ("modified",)),
+    "Observation": ("valueQuantity", ("ad",)),
+    "Encounter": ("status", ("on-hold", "discharged", "completed", "discontinued")),
+}
+# codes only R4 and R4B have: Encounter.status (hl7.org/fhir/R4/valueset-encounter-status.html)
+_R4_CODES = {"Encounter": ("status", ("arrived", "triaged", "onleave", "finished"))}
 
 
 def _r5_element(reader: _ItemReader) -> str:
@@ -594,11 +601,11 @@ def _r5_element(reader: _ItemReader) -> str:
             found = _version_mark(resource, _R5_ONLY.get(kind, ()), _R5_INSIDE.get(kind, ()))
             if found:
                 return f"{reader.location(path)}.{found}"
-            name, code = _R5_CODES.get(kind, ("", ""))
+            name, codes = _R5_CODES.get(kind, ("", ()))
             value = resource.get(name) if name else None
             if isinstance(value, dict):  # a Quantity: its comparator
                 value, name = value.get("comparator"), f"{name}.comparator"
-            if code and value == code:
+            if value in codes:
                 return f"{reader.location(path)}.{name}"
     return ""
 
@@ -623,9 +630,13 @@ def r4_element(item: FhirItem) -> str:
             *((c, (*path, "contained", i)) for i, c in enumerate(_list(resource.get("contained")))),
         ):
             kind = inner.get("resourceType") if isinstance(inner, dict) else None
-            if isinstance(kind, str) and (
-                found := _version_mark(inner, _R4_ONLY.get(kind, ()), _R4_INSIDE.get(kind, ()))
-            ):
+            if not isinstance(kind, str):
+                continue
+            found = _version_mark(inner, _R4_ONLY.get(kind, ()), _R4_INSIDE.get(kind, ()))
+            name, codes = _R4_CODES.get(kind, ("", ()))
+            if not found and name and inner.get(name) in codes:
+                found = name
+            if found:
                 return f"{path_location(item.location, root, at)}.{found}"
     return ""
 
