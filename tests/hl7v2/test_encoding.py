@@ -910,3 +910,47 @@ def test_an_invisible_character_in_a_patient_or_visit_code_is_removed(
     assert found.location == f"MSG[1]/{location}"
     assert found.text.endswith(f": removed, read as {read_as}")
     assert unsaid not in codes(conv.issues)
+
+
+_VENOUS_FA = (
+    "\u0646\u0645\u0648\u0646\u0647\u200c\u06cc \u062e\u0648\u0646 \u0648\u0631\u06cc\u062f\u06cc"
+)
+
+
+@pytest.mark.parametrize(
+    ("source", "said"),
+    [
+        # only the display text holds a joiner: nothing to remove, nothing to say
+        (f"BLDV&{_VENOUS_FA}&HL70070", None),
+        # the code holds a zero-width space: the code alone loses it
+        (f"BLDV\u200b&{_VENOUS_FA}&HL70070", f"BLDV&{_VENOUS_FA}&HL70070"),
+    ],
+)
+def test_the_display_text_of_an_obr_15_specimen_source_keeps_its_joiners(
+    source: str, said: str | None
+) -> None:
+    # OBR-15.1 (SPS) is a CWE sent as subcomponents, code&text&system: its text subcomponent
+    # is a display text, as SPM-4.2 is. A Persian 'venous blood sample' spelled with a
+    # zero-width non-joiner (U+200C) lost it, and hl7v2.code-invisible-character said the
+    # field 'holds a zero-width non-joiner (U+200C) in its codes', which it did not.
+    fields = OBR.split("|") + [""] * 16
+    fields[15] = source
+    msh = MSH.replace("|2.5.1|", "|2.3|")
+    conv = leukoflag.convert(message(PID, "|".join(fields[:26]), WBC, msh=msh))
+    found = [i for i in conv.issues if i.code == "hl7v2.code-invisible-character"]
+    if said is None:
+        assert found == []
+    else:
+        ((location, text),) = [(i.location, i.text) for i in found]
+        assert location == "MSG[1]/OBR[1]-15"
+        assert text == (
+            "OBR-15 holds a zero-width space (U+200B) in its codes, which shows nothing but "
+            f"makes the code another: removed, read as {quoted(said, 80)}"
+        )
+    (specimen,) = [
+        e["resource"]
+        for e in conv.bundles[0]["entry"]
+        if e["resource"]["resourceType"] == "Specimen"
+    ]
+    assert specimen["type"]["coding"][0]["code"] == "BLDV"
+    assert specimen["type"]["coding"][0]["display"] == _VENOUS_FA

@@ -244,19 +244,25 @@ _MERGED: dict[str, tuple[int, Callable[[str], str]]] = {
 # OIDs), not the display texts and original text (CWE.2, 5, 9, 11), which are prose.
 _CWE_CODES = frozenset({1, 3, 4, 6, 7, 8, 10, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22})
 _FIRST = frozenset({1})
+# OBR-15 (SPS): its first component is a CWE sent as subcomponents (code&text&system, v2.3
+# CE&…): its codes only, its text (SPS.1.2, 1.5) being a display text as SPM-4.2 is
+_SPS_TYPE = frozenset({(1, _CWE_CODES)})
 # The fields the reader matches on a table or a code list, and which components of each hold
-# codes (None: all of them; the subcomponents of one are all read): a Unicode format character
+# codes (None: all of them; the subcomponents of one are all read, but those of a component
+# paired with the subcomponents that hold codes, as OBR-15.1): a Unicode format character
 # (category Cf: a zero-width space, a soft hyphen, a direction mark …) pasted into one shows
 # nothing but makes the code another (a count unjudged, a urine specimen taken for blood), so
 # it is removed there (hl7v2.code-invisible-character). OBX-6: a unit's text (CWE.2, 5) is
 # matched on the unit table too. Free text (NTE, names, ST values) keeps its joiners, which
 # Indic and Arabic-script spelling needs.
-_CODED_FIELDS: dict[str, dict[int, frozenset[int] | None]] = {
+_CODED_FIELDS: dict[
+    str, dict[int, frozenset[int] | frozenset[tuple[int, frozenset[int]]] | None]
+] = {
     "MSH": {9: None, 12: _FIRST},
     "PID": {3: frozenset({5}), 8: _FIRST},  # PID-3: CX.5 identifier type (table 0203)
     "PV1": {2: _FIRST},  # patient class (table 0004)
     "ORC": {1: _FIRST, 5: _FIRST},
-    "OBR": {4: _CWE_CODES, 15: _FIRST, 25: _FIRST},
+    "OBR": {4: _CWE_CODES, 15: _SPS_TYPE, 25: _FIRST},
     "OBX": {2: _FIRST, 3: _CWE_CODES, 6: frozenset(range(1, 9)), 8: _CWE_CODES, 11: _FIRST},
     "SPM": {4: _CWE_CODES, 11: _CWE_CODES},
 }
@@ -516,6 +522,27 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
         tuple(code_notes),
         tuple(notes),
     )
+
+
+def _visible_codes(
+    component: str,
+    place: int,
+    parts: frozenset[int] | frozenset[tuple[int, frozenset[int]]] | None,
+    subcomponent: str,
+) -> str:
+    """``component`` (the ``place``-th of its field) without its Unicode format characters
+    where it holds codes, as ``parts`` (a value of :data:`_CODED_FIELDS`) says: all of it, none
+    of it, or, for a component paired with subcomponent numbers, those subcomponents."""
+    if parts is None or place in parts:
+        return "".join(c for c in component if not invisible(c))
+    for paired in parts:
+        if isinstance(paired, tuple) and paired[0] == place:
+            codes = paired[1]
+            return subcomponent.join(
+                "".join(c for c in sub if not invisible(c)) if number in codes else sub
+                for number, sub in enumerate(component.split(subcomponent), 1)
+            )
+    return component
 
 
 def _coded_source(parts: list[str], d: Delimiters) -> bool:
@@ -1292,9 +1319,7 @@ class _Reader:
                 sent = values[index]
                 read = d.repetition.join(
                     d.component.join(
-                        "".join(c for c in component if not invisible(c))
-                        if parts is None or place in parts
-                        else component
+                        _visible_codes(component, place, parts, d.subcomponent)
                         for place, component in enumerate(repetition.split(d.component), 1)
                     )
                     for repetition in sent.split(d.repetition)
