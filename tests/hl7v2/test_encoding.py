@@ -751,7 +751,7 @@ def test_an_invisible_character_in_a_result_code_is_removed_with_an_issue(
         assert (found.location, found.severity) == ("MSG[1]/OBX[1]-3", Severity.WARNING)
         assert found.text == (
             f"OBX-3 holds {named} in its codes, which shows nothing but makes the code another: "
-            "removed, read as '6690-2^Leukocytes [#/volume] in Blood^LN'"
+            "removed from OBX-3.1, read as '6690-2^Leukocytes [#/volume] in Blood^LN'"
         )
         (bundle,) = conv.bundles
         assert invisible not in json.dumps(bundle, ensure_ascii=False, default=str)
@@ -761,7 +761,11 @@ def test_an_invisible_character_in_a_result_code_is_removed_with_an_issue(
     ("segments", "location", "read_as"),
     [
         # a unit: 'unit not in leukoflag's table', unjudged
-        ((OBR, obx("2.1", unit="10*3/uL\u200b^^UCUM")), "OBX[1]-6", "'10*3/uL^^UCUM'"),
+        (
+            (OBR, obx("2.1", unit="10*3/uL\u200b^^UCUM")),
+            "OBX[1]-6",
+            "OBX-6.1, read as '10*3/uL^^UCUM'",
+        ),
         # a urine specimen: the code was none leukoflag knows, so the count was judged as blood
         (
             (
@@ -770,15 +774,15 @@ def test_an_invisible_character_in_a_result_code_is_removed_with_an_issue(
                 "SPM|1|SP7790^CORELAB||UR\u200b^Urine^HL70487|||||||P^Patient^HL70369",
             ),
             "SPM[1]-4",
-            "'UR^Urine^HL70487'",
+            "SPM-4.1, read as 'UR^Urine^HL70487'",
         ),
         # a result status: 'not in HL7 table 0085', unjudged
-        ((OBR, obx("2.1", status="F\u00ad")), "OBX[1]-11", "'F'"),
+        ((OBR, obx("2.1", status="F\u00ad")), "OBX[1]-11", "OBX-11.1, read as 'F'"),
         # a coding system: LN + U+200B was a local system, 6690-2 'a code of a local system'
         (
             (OBR, obx("2.1", code="6690-2^Leukocytes [#/volume] in Blood^LN\u200b")),
             "OBX[1]-3",
-            "'6690-2^Leukocytes [#/volume] in Blood^LN'",
+            "OBX-3.3, read as '6690-2^Leukocytes [#/volume] in Blood^LN'",
         ),
     ],
 )
@@ -788,7 +792,7 @@ def test_an_invisible_character_in_a_code_the_reader_matches_on_is_removed(
     conv = leukoflag.convert(message(PID, *segments))
     (found,) = [i for i in conv.issues if i.code == "hl7v2.code-invisible-character"]
     assert found.location == f"MSG[1]/{location}"
-    assert found.text.endswith(f": removed, read as {read_as}")
+    assert found.text.endswith(f": removed from {read_as}")
     if location.startswith("SPM"):
         assert conv.findings == []  # urine is not blood: not judged
         assert "flag.specimen-not-blood" in codes(conv.issues)
@@ -890,14 +894,14 @@ def test_a_segment_id_holding_an_invisible_character_is_read_as_its_segment(
         (
             (PID, "PV1|1|O\u200b|ONC^12^B^RIVERSIDE", OBR, WBC),
             "PV1[1]-2",
-            "'O'",
+            "PV1-2.1, read as 'O'",
             "fhir.patient-class-unknown",
         ),
         # 'identifier type 'MR\u200b' is not in HL7 table 0203': no v2-0203 coding
         (
             ("PID|1||MRN100871^^^RIVERSIDE^MR\u200b||OKAFOR^DANIEL^C||19610719|M", OBR, WBC),
             "PID[1]-3",
-            "'MRN100871^^^RIVERSIDE^MR'",
+            "PID-3.5, read as 'MRN100871^^^RIVERSIDE^MR'",
             "hl7v2.identifier-type-unknown",
         ),
     ],
@@ -908,7 +912,7 @@ def test_an_invisible_character_in_a_patient_or_visit_code_is_removed(
     conv = leukoflag.convert(message(*segments))
     (found,) = [i for i in conv.issues if i.code == "hl7v2.code-invisible-character"]
     assert found.location == f"MSG[1]/{location}"
-    assert found.text.endswith(f": removed, read as {read_as}")
+    assert found.text.endswith(f": removed from {read_as}")
     assert unsaid not in codes(conv.issues)
 
 
@@ -945,7 +949,7 @@ def test_the_display_text_of_an_obr_15_specimen_source_keeps_its_joiners(
         assert location == "MSG[1]/OBR[1]-15"
         assert text == (
             "OBR-15 holds a zero-width space (U+200B) in its codes, which shows nothing but "
-            f"makes the code another: removed, read as {quoted(said, 80)}"
+            f"makes the code another: removed from OBR-15.1, read as {quoted(said, 80)}"
         )
     (specimen,) = [
         e["resource"]
@@ -954,3 +958,59 @@ def test_the_display_text_of_an_obr_15_specimen_source_keeps_its_joiners(
     ]
     assert specimen["type"]["coding"][0]["code"] == "BLDV"
     assert specimen["type"]["coding"][0]["display"] == _VENOUS_FA
+
+
+_THREE_IDS = (
+    "MRN100871^^^RIVERSIDE&2.16.840.1.113883.3.8821&ISO^MR~D4410287^^^IL^DL~"
+    "998877665^^^SSA&2.16.840.1.113883.4.1&ISO^SS"
+)
+_TWO_CODINGS = (
+    "6690-2^Leukocytes [#/volume] in Blood by Automated count^LN^WBC^White blood cell count^99LAB"
+)
+
+
+@pytest.mark.parametrize(
+    ("segments", "field", "part", "read_as"),
+    [
+        # the third identifier's type, past the 80 characters the field is quoted to
+        (
+            (
+                f"PID|1||{_THREE_IDS}\u200b||OKAFOR^DANIEL^C||19610719|M",
+                OBR,
+                WBC,
+            ),
+            "PID[1]-3",
+            "PID-3[3].5",
+            _THREE_IDS,
+        ),
+        # the local coding's system, after the LOINC coding and its long display
+        (
+            (
+                PID,
+                OBR,
+                obx(
+                    "2.1",
+                    code=f"{_TWO_CODINGS}\u200b",
+                ),
+            ),
+            "OBX[1]-3",
+            "OBX-3.6",
+            _TWO_CODINGS,
+        ),
+    ],
+)
+def test_an_invisible_character_removed_from_a_code_is_said_with_the_part_it_was_in(
+    segments: tuple[str, ...], field: str, part: str, read_as: str
+) -> None:
+    # The Issue quoted the field as read, cut at 80 characters, and named no part: where in
+    # PID-3's three identifiers, or OBX-3's two codings, the character was removed was not
+    # said, since the place was beyond the quote.
+    conv = leukoflag.convert(message(*segments))
+    (found,) = [i for i in conv.issues if i.code == "hl7v2.code-invisible-character"]
+    assert found.location == f"MSG[1]/{field}"
+    name = field.split("[", maxsplit=1)[0]
+    number = field.split("-")[1]
+    assert found.text == (
+        f"{name}-{number} holds a zero-width space (U+200B) in its codes, which shows nothing "
+        f"but makes the code another: removed from {part}, read as {quoted(read_as, 80)}"
+    )

@@ -1317,15 +1317,20 @@ class _Reader:
                 if index >= len(values) or values[index].isascii():
                     continue
                 sent = values[index]
-                read = d.repetition.join(
-                    d.component.join(
-                        _visible_codes(component, place, parts, d.subcomponent)
-                        for place, component in enumerate(repetition.split(d.component), 1)
-                    )
-                    for repetition in sent.split(d.repetition)
-                )
-                if read == sent:  # none, or only in the display texts: prose, kept
+                places: list[str] = []  # where removed: OBX-3.6, PID-3[3].5
+                repetitions = []
+                for count, repetition in enumerate(sent.split(d.repetition), 1):
+                    components = repetition.split(d.component)
+                    for place, component in enumerate(components, 1):
+                        shown = _visible_codes(component, place, parts, d.subcomponent)
+                        if shown != component:
+                            components[place - 1] = shown
+                            nth = f"[{count}]" if count > 1 else ""
+                            places.append(f"{name}-{number}{nth}.{place}")
+                    repetitions.append(d.component.join(components))
+                if not places:  # none, or only in the display texts: prose, kept
                     continue
+                read = d.repetition.join(repetitions)
                 values[index] = read
                 changed = True
                 removed = {c for c in sent if invisible(c) and sent.count(c) > read.count(c)}
@@ -1335,7 +1340,8 @@ class _Reader:
                     "hl7v2.code-invisible-character",
                     f"{where}-{number}",
                     f"{name}-{number} holds {names} in its codes, which shows nothing but makes "
-                    f"the code another: removed, read as {quoted(read, 80)}",
+                    f"the code another: removed from {' and '.join(places)}, read as "
+                    f"{quoted(read, 80)}",
                 )
             if changed:
                 if cleaned is lines:
