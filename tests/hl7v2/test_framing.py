@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import pickle
 import re
 from collections.abc import Iterator
@@ -1613,3 +1614,30 @@ def test_a_byte_order_mark_before_a_later_batch_header_goes_with_its_batch(heade
     assert control_ids(split(data)) == ["RS24-000117", "RS24-000118"]
     conv = leukoflag.convert(data)
     assert (len(conv.bundles), conv.rejected) == (2, [])
+
+
+@pytest.mark.parametrize(
+    ("line", "envelope"),
+    [
+        ("NTE|1|L|MARKED LEFT SHIFTS|", (FILE_HEADER, "BTS|1\rFTS|1\r")),  # FTS, then BTS
+        ("NTE|1|L|SMEAR REVIEWED, NO DOUBTS|", ("", "BTS|1\r")),  # BTS, then BTS
+        ("NTE|1|L|SEE GIFTS|", (FILE_HEADER, "BTS|1\rFTS|1\r")),
+    ],
+)
+def test_text_ending_like_a_trailer_before_the_batch_s_own_trailer_stays_text(
+    line: str, envelope: tuple[str, str]
+) -> None:
+    # The last segment of a batch's last message ending in 'FTS|' or 'BTS|' (an empty last
+    # field sent) was taken for a trailer glued to it though the batch's own trailer came on
+    # the next line: 'MARKED LEFT SHIFTS|' lost 'FTS' ('MARKED LEFT SHI'), and the real BTS
+    # and FTS after it were each a Rejected ('a file trailer (FTS) came after 1 message of a
+    # batch (BHS) with no batch trailer', 'BTS-1 counts 1 message but no batch header (BHS)
+    # … came before it'). A trailer cannot be followed by a batch trailer, nor a file trailer
+    # by a file trailer: the line is text.
+    text = message(PID, OBR, WBC, line)
+    data = (envelope[0] + BATCH_HEADER + text + envelope[1]).encode()
+    conv = leukoflag.convert(data)
+    assert conv.rejected == []
+    (bundle,) = conv.bundles
+    dumped = json.dumps(bundle, default=str)
+    assert line.split("|")[3] in dumped

@@ -810,7 +810,9 @@ def _glued_trailers(region: bytes) -> list[int]:
     line of ``region``: the line starts with a segment ID and the trailer's separator, the
     character before the trailer is no separator (``|BTS|2`` is a field 'BTS'), and the line
     after it starts a message, an envelope line or a frame, or none follows (the input's or the
-    region's end). Text ending so (``…|Patient reports GIFTS|``) with segments after it stays."""
+    region's end). Text ending so (``…|Patient reports GIFTS|``) with segments after it stays,
+    and so does text so ending before a batch trailer, or a file trailer after ``FTS``
+    (``…|MARKED LEFT SHIFTS|`` then the batch's own ``BTS|1``)."""
     glued = []
     for shape in _GLUED_TRAILER.finditer(region):
         at, separator = shape.start(), shape.group(1)
@@ -822,6 +824,10 @@ def _glued_trailers(region: bytes) -> list[int]:
             continue
         after = region[shape.end() :].lstrip(b"\r\n")
         if after and after[:1] not in (b"\x0b", b"\x1c") and after[:3] not in _AFTER_TRAILER:
+            continue
+        if after[:3] == b"BTS" or after[:3] == shape.group()[:3] == b"FTS":
+            # no trailer follows a batch trailer, nor a file trailer a file trailer: the
+            # line's end is text ('MARKED LEFT SHIFTS|' before the batch's own BTS)
             continue
         glued.append(at)
     return glued
