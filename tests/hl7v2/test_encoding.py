@@ -1014,3 +1014,63 @@ def test_an_invisible_character_removed_from_a_code_is_said_with_the_part_it_was
         f"{name}-{number} holds a zero-width space (U+200B) in its codes, which shows nothing "
         f"but makes the code another: removed from {part}, read as {quoted(read_as, 80)}"
     )
+
+
+@pytest.mark.parametrize(
+    ("segments", "field", "part", "resource", "code"),
+    [
+        # PV1-19 visit number: 'VN' + U+200B was 'not in HL7 table 0203', the Encounter's
+        # identifier typed by the text 'VN\u200b' alone, no v2-0203 VN coding
+        (
+            (PID, "PV1|1|O|ONC^12^B^RIVERSIDE||||||||||||||||V7788^^^RIVERSIDE^VN\u200b", OBR, WBC),
+            "PV1[1]-19",
+            "PV1-19.5",
+            "Encounter",
+            "VN",
+        ),
+        # PID-2 (an MRN copied there) and PID-4, typed as PID-3's are
+        (
+            (
+                "PID|1|MRN100871^^^RIVERSIDE^MR\u200b|D4410287^^^IL^DL||OKAFOR^DANIEL^C||19610719|M",
+                OBR,
+                WBC,
+            ),
+            "PID[1]-2",
+            "PID-2.5",
+            "Patient",
+            "MR",
+        ),
+        (
+            (
+                "PID|1||D4410287^^^IL^DL|MRN100871^^^RIVERSIDE^MR\u2060|OKAFOR^DANIEL^C||19610719|M",
+                OBR,
+                WBC,
+            ),
+            "PID[1]-4",
+            "PID-4.5",
+            "Patient",
+            "MR",
+        ),
+    ],
+)
+def test_an_invisible_character_in_any_identifier_type_is_removed(
+    segments: tuple[str, ...], field: str, part: str, resource: str, code: str
+) -> None:
+    # 0755730 read PID-3's CX.5 without it, but the other CX fields typed on HL7 table 0203
+    # (PID-2, PID-4, PV1-19) still gave hl7v2.identifier-type-unknown for the code they show
+    conv = leukoflag.convert(message(*segments))
+    assert "hl7v2.identifier-type-unknown" not in codes(conv.issues)
+    (found,) = [i for i in conv.issues if i.code == "hl7v2.code-invisible-character"]
+    assert found.location == f"MSG[1]/{field}"
+    assert f": removed from {part}, read as " in found.text
+    (written,) = [
+        e["resource"] for e in conv.bundles[0]["entry"] if e["resource"]["resourceType"] == resource
+    ]
+    types = [
+        coding["code"]
+        for identifier in written["identifier"]
+        for coding in identifier.get("type", {}).get("coding", [])
+    ]
+    assert code in types
+    dumped = json.dumps(written, ensure_ascii=False)
+    assert [c for c in ("\u200b", "\u2060") if c in dumped] == []

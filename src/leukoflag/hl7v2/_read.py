@@ -244,6 +244,7 @@ _MERGED: dict[str, tuple[int, Callable[[str], str]]] = {
 # OIDs), not the display texts and original text (CWE.2, 5, 9, 11), which are prose.
 _CWE_CODES = frozenset({1, 3, 4, 6, 7, 8, 10, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22})
 _FIRST = frozenset({1})
+_CX_TYPE = frozenset({5})
 # OBR-15 (SPS): its first component is a CWE sent as subcomponents (code&text&system, v2.3
 # CE&…): its codes only, its text (SPS.1.2, 1.5) being a display text as SPM-4.2 is
 _SPS_TYPE = frozenset({(1, _CWE_CODES)})
@@ -259,8 +260,9 @@ _CODED_FIELDS: dict[
     str, dict[int, frozenset[int] | frozenset[tuple[int, frozenset[int]]] | None]
 ] = {
     "MSH": {9: None, 12: _FIRST},
-    "PID": {3: frozenset({5}), 8: _FIRST},  # PID-3: CX.5 identifier type (table 0203)
-    "PV1": {2: _FIRST},  # patient class (table 0004)
+    # PID-2/3/4, PV1-19: CX.5 identifier type (table 0203)
+    "PID": {2: _CX_TYPE, 3: _CX_TYPE, 4: _CX_TYPE, 8: _FIRST},
+    "PV1": {2: _FIRST, 19: _CX_TYPE},  # PV1-2 patient class (table 0004)
     "ORC": {1: _FIRST, 5: _FIRST},
     "OBR": {4: _CWE_CODES, 15: _SPS_TYPE, 25: _FIRST},
     "OBX": {2: _FIRST, 3: _CWE_CODES, 6: frozenset(range(1, 9)), 8: _CWE_CODES, 11: _FIRST},
