@@ -776,6 +776,18 @@ def why_no_limits(text: str) -> str:
             "leukoflag can read"
         )
     text = text[_age_prefix(text)[0] :]  # Adult M 4,0-10,0 V 4,5-11,0: the labels after Adult
+    other = _read_limits(text)[3]
+    if other:
+        limits = text[: text.rfind(other)].strip()
+        if _names_ages(other):  # 6.0-17.5 3-12 mo: ages, read only in brackets or as a label
+            return (
+                f"{quoted(other)} after its limits {limits} is no unit: it may give ages, which "
+                "leukoflag reads in brackets after the limits or as a label before them"
+            )
+        return (
+            f"{quoted(other)} after its limits {limits} is no unit: it holds limits of another "
+            "range, and which range is the patient's is not known"
+        )
     labelled = _why_not_by_sex(text)
     if labelled:
         return labelled
@@ -791,6 +803,13 @@ def why_no_limits(text: str) -> str:
 def _read(text: str) -> tuple[ReferenceRange, bool, str]:
     """The range, whether its low is above its high, and a number left unread because its comma
     may be a thousands separator or a decimal comma (``4,000``), else ``""``."""
+    return _read_limits(text)[:3]
+
+
+def _read_limits(text: str) -> tuple[ReferenceRange, bool, str, str]:
+    """As _read, and the text after the limits when it holds the limits of another range
+    (``Child 5.0-15.0`` of ``4.0-11.0 Child 5.0-15.0``), which is no unit, else ``""``: then no
+    limits are read, since which range is the patient's is not known."""
     body = text
     if body[:1] and body[:1] in "[(" and body.find("])"[body[0] == "("]) > 0:
         close = body.find("])"[body[0] == "("])
@@ -805,7 +824,7 @@ def _read(text: str) -> tuple[ReferenceRange, bool, str]:
             break
     first, index, comma = _number_at(body, index)
     if first is None:
-        return ReferenceRange(text), False, comma
+        return ReferenceRange(text), False, comma, ""
     if sign:
         if sign in ("<", "<=", "≤"):
             high = first
@@ -815,15 +834,15 @@ def _read(text: str) -> tuple[ReferenceRange, bool, str]:
         after = _skip_spaces(body, index)
         separator = next((s for s in _RANGE_SEPARATORS if body.startswith(s, after)), "")
         if not separator:
-            return ReferenceRange(text), False, ""
+            return ReferenceRange(text), False, "", ""
         second, end, second_comma = _number_at(body, _skip_spaces(body, after + len(separator)))
         if second is None:
-            return ReferenceRange(text), False, second_comma
+            return ReferenceRange(text), False, second_comma, ""
         if second_comma != comma:
             # 4,5-11.0 or 4,5-11: a decimal comma in one limit only is not read as one
-            return ReferenceRange(text), False, ""
+            return ReferenceRange(text), False, "", ""
         if second < first:
-            return ReferenceRange(text), True, ""
+            return ReferenceRange(text), True, "", ""
         low, high, index = first, second, end
     rest = _without_note(body[index:].strip())
     unit = _unit_in_brackets(rest)  # 4.0-11.0 (10*9/L), 4.0-11.0 (x10(9)/L) (adult)
@@ -831,11 +850,31 @@ def _read(text: str) -> tuple[ReferenceRange, bool, str]:
         # a note before the unit (4.0-11.0 (adult) 10*9/L): the unit follows it
         rest = _without_note(rest[rest.find(")]"[rest[0] == "["]) + 1 :].strip())
     if unit is None and rest and rest[0] not in "([":
+        if _holds_limits(rest):  # 4.0-11.0 Child 5.0-15.0: two ranges, their labels not read
+            return ReferenceRange(text), False, "", rest
         unit = Unit(rest)
     elif unit is None:
         # no unit outside brackets: a note that is exactly a unit is theirs (4.0-11.0 (adult) (G/L))
         unit = next(filter(None, map(_known_note, _notes(" " + body[index:].strip()))), None)
-    return ReferenceRange(text, low, high, unit), False, ""
+    return ReferenceRange(text, low, high, unit), False, "", ""
+
+
+def _holds_limits(text: str) -> bool:
+    """Whether ``text`` holds two numbers joined as a range's limits are (``Child 5.0-15.0``),
+    each starting a word: no unit does (``10*9/L``, ``x10^9/L``)."""
+    for index, char in enumerate(text):
+        if char in _DIGITS and (index == 0 or text[index - 1] in " :;,"):
+            first, end, _ = _number_at(text, index)
+            if first is None:
+                continue
+            after = _skip_spaces(text, end)
+            separator = next((s for s in _RANGE_SEPARATORS if text.startswith(s, after)), "")
+            if (
+                separator
+                and _number_at(text, _skip_spaces(text, after + len(separator)))[0] is not None
+            ):
+                return True
+    return False
 
 
 def _unit_in_brackets(text: str) -> Unit | None:

@@ -841,3 +841,57 @@ def test_the_reason_no_age_band_is_used_weighs_every_band_in_any_order(sent: str
         "and the patient (born 2020-01-01 to 2020-12-31) may not be of '1-5 y' on the result "
         "date 2026-11-24); leukoflag's default range applies" in issue.text
     )
+
+
+def _sent_range_written(conversion: leukoflag.Conversion) -> list[dict[str, object]]:
+    """The lab's referenceRange written on the one Observation (the one with a text)."""
+    (bundle,) = conversion.bundles
+    observations = [
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"
+    ]
+    (observation,) = observations
+    return [r for r in observation.get("referenceRange", []) if "text" in r]
+
+
+@pytest.mark.parametrize(
+    ("sent", "limits", "after"),
+    [
+        ("Adult 4.0-11.0 Child 5.0-15.0", "4.0-11.0", "Child 5.0-15.0"),
+        ("Adult: 4.0-11.0 Child: 5.0-15.0", "4.0-11.0", "Child: 5.0-15.0"),
+        ("4.0-11.0 Adult 5.0-15.0 Child", "4.0-11.0", "Adult 5.0-15.0 Child"),
+        ("4.0-11.0 10*9/L Child 5.0-15.0", "4.0-11.0", "10*9/L Child 5.0-15.0"),
+    ],
+)
+def test_a_text_of_two_ranges_without_their_labels_read_is_not_one_range_with_a_unit(
+    sent: str, limits: str, after: str
+) -> None:
+    # the second range was read as the first one's unit: written as low 4.0 and high 11.0 in the
+    # unit 'Child 5.0-15.0', and the Issue asked for a row of the unit table for it
+    conversion = _convert(
+        builders.patient(birth_date="19840312", sex="F"),
+        builders.wbc("4.8", "10*9/L", reference_range=sent),
+    )
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source) == ("N", "default")
+    (issue,) = [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
+    assert (issue.code, issue.location) == ("flag.lab-range-unusable", "MSG[1]/OBX[1]-7")
+    assert issue.text == (
+        f"the lab's reference range '{sent}' is not used ('{after}' after its limits "
+        f"{limits} is no unit: it holds limits of another range, and which range is the "
+        "patient's is not known); leukoflag's default range applies"
+    )
+    assert _sent_range_written(conversion) == [{"text": sent}]
+
+
+def test_ages_written_after_the_limits_without_brackets_are_no_unit() -> None:
+    # '3-12 mo' was read as the unit of 6.0-17.5: written so, and the Issue asked for a unit row
+    conversion = _convert(INFANT, builders.wbc("5.2", "10*9/L", reference_range="6.0-17.5 3-12 mo"))
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source) == ("L", "age-band")
+    (issue,) = [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
+    assert issue.text == (
+        "the lab's reference range '6.0-17.5 3-12 mo' is not used ('3-12 mo' after its limits "
+        "6.0-17.5 is no unit: it may give ages, which leukoflag reads in brackets after the limits "
+        "or as a label before them); leukoflag's default range applies"
+    )
+    assert _sent_range_written(conversion) == [{"text": "6.0-17.5 3-12 mo"}]
