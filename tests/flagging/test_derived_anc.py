@@ -1126,6 +1126,43 @@ def test_a_percent_whose_wbc_is_in_another_order_of_the_message_says_so() -> Non
     )
 
 
+def test_a_percent_whose_wbc_is_in_another_order_beside_a_measured_anc_raises_nothing() -> None:
+    # The CBC order holds the WBC and a measured ANC of the same draw: the patient's ANC is
+    # known (500/µL), yet the differential order's 22 % was said to have given no ANC, 'the
+    # order has no measured ANC, and none was derived', as if the ANC were missing
+    msh = (
+        "MSH|^~\\&|CORELAB|RIVERSIDE|EHR|RIVERSIDE|20261124091047-0500||ORU^R01^ORU_R01|"
+        "RS24-000312|P|2.5.1"
+    )
+    pid = "PID|1||MRN100871^^^RIVERSIDE^MR||OKAFOR^DANIEL^C||19610719|M"
+    cbc = (
+        "OBR|1|ORD55379^EHR|LAB88166^CORELAB|58410-2^CBC panel - Blood by Automated count^LN|||"
+        "20261124080500-0500||||||||||||||||||F"
+    )
+    wbc = (
+        "OBX|1|NM|6690-2^Leukocytes [#/volume] in Blood by Automated count^LN||2.2|"
+        "10*3/uL^^UCUM|4.0-11.0|L|||F|||20261124080500-0500"
+    )
+    anc = (
+        "OBX|2|NM|751-8^Neutrophils [#/volume] in Blood by Automated count^LN||0.5|"
+        "10*3/uL^^UCUM|1.8-7.7|L|||F|||20261124080500-0500"
+    )
+    diff = (
+        "OBR|2|ORD55380^EHR|LAB88167^CORELAB|57021-8^CBC W Auto Differential panel - Blood^LN"
+        "|||20261124080500-0500||||||||||||||||||F"
+    )
+    percent = (
+        "OBX|1|NM|770-8^Neutrophils/100 leukocytes in Blood by Automated count^LN||22|%^^UCUM|"
+        "40-75|L|||F|||20261124080500-0500"
+    )
+    conversion = leukoflag.convert("\r".join((msh, pid, cbc, wbc, anc, diff, percent)) + "\r")
+    assert [(f.location, f.code, f.derived) for f in conversion.findings] == [
+        ("MSG[1]/OBX[1]", "LU", False),
+        ("MSG[1]/OBX[2]", "LU", False),
+    ]
+    assert [i for i in conversion.issues if i.code == "flag.anc-not-derived"] == []
+
+
 def test_an_order_with_a_derived_or_measured_anc_raises_nothing_about_it() -> None:
     wbc, percent = result("4.0", unit=K_PER_UL, n=1), result("30", code=NEUT_PCT, unit=PCT, n=2)
     assert not_derived(evaluate(wbc, percent)) == []

@@ -3620,10 +3620,11 @@ def _explain_not_derived(
     elsewhere: list[str] = []
     if not wbcs and not any(r.kind in (_scope.SEGMENTED, _scope.BAND) for _, r in parts):
         # a percent without any WBC: nothing to derive from, unless another order holds one
+        # (and no ANC measured beside it: then the patient's ANC is known)
         elsewhere = [
             f"WBC {result.location} is of another order, {other.location}"
             for other in orders
-            if other is not order
+            if other is not order and not _holds_anc(other)
             for _, result, _ in _wbcs_of(other)
         ]
         if not elsewhere:
@@ -3681,6 +3682,15 @@ def _explain_not_derived(
         index = next(i for i, result in enumerate(order.results) if result is parts[0][0])
     evaluation = evaluations[index]
     evaluations[index] = replace(evaluation, issues=(*evaluation.issues, issue))
+
+
+def _holds_anc(order: Order) -> bool:
+    """Whether ``order`` holds a measured ANC count (judged or not)."""
+    for result in order.results:
+        recognition = _scope.recognize(result.code)
+        if recognition is not None and recognition.is_count and recognition.analyte is _ANC:
+            return True
+    return False
 
 
 def _wbcs_of(order: Order) -> list[tuple[int, LabResult, _scope.Recognition]]:
