@@ -129,6 +129,36 @@ def test_segmented_plus_band_counts_above_the_wbc_of_their_draw_give_no_anc() ->
     )
 
 
+def test_segmented_plus_band_counts_above_the_wbc_only_as_it_was_rounded_give_an_anc() -> None:
+    # a WBC written with one decimal, 0.6 x10^3/µL (0.55 to 0.65), and counts with two, 0.61
+    # and 0.03 (95 % neutrophils of a WBC of 0.64): 640 is above 600 only by the WBC's rounding.
+    # No ANC was derived and the Issue said 'one of them is wrong'; the ANC of 640/µL, a
+    # moderate neutropenia, was lost
+    evaluations = evaluate(
+        result("0.6", unit=K_PER_UL, n=1),
+        result("0.61", code="30451-9", unit=K_PER_UL, n=2),
+        result("0.03", code="26507-4", unit=K_PER_UL, n=3),
+    )
+    assert not_derived(evaluations) == []
+    derived = evaluations[3]
+    assert derived.quantity is not None
+    assert (derived.quantity.value, code_of(derived)) == (decimal.Decimal(640), "LU")
+
+
+def test_segmented_plus_band_counts_above_the_wbc_beyond_its_rounding_give_no_anc() -> None:
+    # 0.65 + 0.06 is at least 0.705 as written, above the 0.65 a WBC written 0.6 can be
+    evaluations = evaluate(
+        result("0.6", unit=K_PER_UL, n=1),
+        result("0.65", code="30451-9", unit=K_PER_UL, n=2),
+        result("0.06", code="26507-4", unit=K_PER_UL, n=3),
+    )
+    assert len(evaluations) == 3  # no derived ANC
+    (issue,) = not_derived(evaluations)
+    assert issue.text.endswith(
+        "add up to 710 cells/µL, more than WBC MSG[1]/OBX[1] (600 cells/µL): one of them is wrong"
+    )
+
+
 def test_segmented_plus_band_counts_equal_to_the_wbc_give_an_anc() -> None:
     evaluations = evaluate(
         result("1.8", unit=K_PER_UL, n=1),

@@ -3541,7 +3541,7 @@ def _derive(group: dict[str, list[_Part]]) -> tuple[Decimal, tuple[_Part, ...], 
     segmented, band = one(_scope.SEGMENTED), one(_scope.BAND)
     if segmented is not None and band is not None:
         neutrophils = EXACT.add(segmented.value, band.value)
-        if any(neutrophils > wbc.value for wbc in group.get("count", ())):
+        if any(_more_than_wbc(segmented, band, wbc) for wbc in group.get("count", ())):
             return None  # more neutrophils than white cells in the draw: one is wrong
         return (
             _as_judged(neutrophils),  # 1,234 + 56.7: 1,290.7
@@ -3684,6 +3684,26 @@ def _explain_not_derived(
     evaluations[index] = replace(evaluation, issues=(*evaluation.issues, issue))
 
 
+def _more_than_wbc(segmented: _Part, band: _Part, wbc: _Part) -> bool:
+    """Whether a segmented and a band count add up to more than the WBC ``wbc`` however each was
+    rounded when written: 0.61 + 0.03 is not more than a WBC written 0.6 (0.55 to 0.65), 0.65 +
+    0.06 is."""
+    least = EXACT.subtract(
+        EXACT.add(segmented.value, band.value),
+        EXACT.add(_half_unit(segmented.value), _half_unit(band.value)),
+    )
+    return least > EXACT.add(wbc.value, _half_unit(wbc.value))
+
+
+def _half_unit(value: Decimal) -> Decimal:
+    """Half a unit of the last digit ``value`` is written with (5 of 6.1E+2, 50 of 6E+2)."""
+    exponent = value.as_tuple().exponent
+    return _FIVE.scaleb(exponent - 1, EXACT) if isinstance(exponent, int) else _ZERO
+
+
+_FIVE = Decimal(5)
+
+
 def _holds_anc(order: Order) -> bool:
     """Whether ``order`` holds a measured ANC count (judged or not)."""
     for result in order.results:
@@ -3780,7 +3800,7 @@ def _group_reasons(
     segmented, band = group.get(_scope.SEGMENTED), group.get(_scope.BAND)
     if segmented is not None and band is not None and len(segmented) == len(band) == 1:
         neutrophils = EXACT.add(segmented[0].value, band[0].value)
-        fewer = [p for p in group.get("count", ()) if neutrophils > p.value]
+        fewer = [p for p in group.get("count", ()) if _more_than_wbc(segmented[0], band[0], p)]
         if fewer:
             reasons.append(
                 f"{_PART_NAMES[_scope.SEGMENTED]} {segmented[0].location} and "
