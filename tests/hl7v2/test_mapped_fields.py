@@ -610,6 +610,28 @@ def test_a_sex_class_or_status_sent_as_a_coded_value_says_its_text_is_not_carrie
     ]
 
 
+@pytest.mark.parametrize(
+    ("obx_11", "status"), [("F^Final^HL70085", "final"), ("C^Corrected^HL70085", "corrected")]
+)
+def test_a_result_status_sent_as_a_coded_value_says_its_text_is_not_carried(
+    obx_11: str, status: str
+) -> None:
+    # OBX-11 expanded to code^text^table by the same interface engine as OBR-25: the code is read,
+    # and its text and table were lost without a word, where OBR-25's say they are not carried.
+    obx = WBC_SIGNED_OUT.replace("|L|||F|||", f"|L|||{obx_11}|||")
+    bundle, conversion = _convert(message(PID, PV1, ORC, OBR, obx, SPM), "R4")
+    (observation,) = _resources(bundle, "Observation")
+    assert observation["status"] == status
+    _, text, table = obx_11.split("^")
+    why = "is not carried (its code is read)"
+    assert [
+        (i.location, i.text) for i in conversion.issues if i.code == "hl7v2.component-unmapped"
+    ] == [
+        ("MSG[1]/OBX[1]-11.2", f"OBX-11.2 {why}: '{text}'"),
+        ("MSG[1]/OBX[1]-11.3", f"OBX-11.3 {why}: '{table}'"),
+    ]
+
+
 @pytest.mark.parametrize("version", ["R4", "R5"])
 def test_obx_21_instance_identifier_is_the_observations_identifier(
     version: Literal["R4", "R5"],

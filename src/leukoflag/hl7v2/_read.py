@@ -476,7 +476,18 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
         notes.extend((8, _SEVERITY.get(c, Severity.WARNING), c, t) for c, t in flag_notes)
     status_text = status_field.strip()
     row = load_tables().result_status.get(status_text)
-    if row is None and status_text:
+    if row is None and status_text:  # not a plain code: f, F^Final^HL70085, P~F
+        if delimiters.component in status_text and delimiters.repetition not in status_text:
+            notes.extend(
+                (
+                    f"11.{part}",
+                    Severity.INFORMATION,
+                    "hl7v2.component-unmapped",
+                    f"OBX-11.{part} is not carried (its code is read): {quoted(text, 80)}",
+                )
+                for part, text in enumerate(status_text.split(delimiters.component)[1:], 2)
+                if text.strip()
+            )
         row = load_tables().result_status.get(_status_code(status_text, delimiters))
     absent = ""
     if row is not None:
