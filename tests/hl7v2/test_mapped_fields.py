@@ -795,6 +795,66 @@ def test_spm_17_sent_is_the_collection_time_not_obr_7() -> None:
     assert specimen["collection"] == {"collectedDateTime": "2026-11-24T08:05:00-05:00"}
 
 
+_DRAWN = "'2026-11-24T08:05:00-05:00'"  # OBR-7 as FHIR writes it
+
+
+@pytest.mark.parametrize(
+    ("ended", "instead", "collection"),
+    [
+        (
+            "",
+            "the Specimen's collection time is its order's OBR-7 instead, " + _DRAWN,
+            {"collectedDateTime": "2026-11-24T08:05:00-05:00"},
+        ),
+        (
+            "20261124081000-0500",
+            (
+                f"the Specimen's collection time is its order's OBR-7 to OBR-8 instead, {_DRAWN} "
+                "to '2026-11-24T08:10:00-05:00'"
+            ),
+            {
+                "collectedPeriod": {
+                    "start": "2026-11-24T08:05:00-05:00",
+                    "end": "2026-11-24T08:10:00-05:00",
+                }
+            },
+        ),
+        (  # OBR-8 before OBR-7 (fhir.period-inverted): the start alone
+            "20261124070000-0500",
+            "the Specimen's collection time is its order's OBR-7 instead, " + _DRAWN,
+            {"collectedDateTime": "2026-11-24T08:05:00-05:00"},
+        ),
+    ],
+)
+def test_an_invalid_spm_17_says_the_specimen_is_collected_at_obr_7_instead(
+    ended: str, instead: str, collection: dict[str, Any]
+) -> None:
+    # SPM-17 keyed with month 13 is left out, and the Specimen then takes its order's OBR-7 (as
+    # an OBX-14 left out does, whose Issue says so): the Issue at SPM-17 said nothing of it.
+    obr = OBR.replace("|20261124080500-0500|||", f"|20261124080500-0500|{ended}||")
+    spm = SPM.replace("|20261124080500-0500|", "|20261324080500-0500|")
+    bundle, conversion = _convert(message(PID, PV1, ORC, obr, WBC_SIGNED_OUT, spm), "R4")
+    (specimen,) = _resources(bundle, "Specimen")
+    assert specimen["collection"] == collection
+    (issue,) = [i for i in conversion.issues if i.location == "MSG[1]/SPM[1]-17"]
+    assert issue.code == "hl7v2.timestamp-invalid"
+    assert issue.text.endswith(f"; {instead}")
+
+
+def test_an_invalid_spm_17_beside_an_invalid_obr_7_says_the_specimen_has_no_collection_time() -> (
+    None
+):
+    obr = OBR.replace("|20261124080500-0500|||", "|20261124250500-0500|||")
+    spm = SPM.replace("|20261124080500-0500|", "|20261324080500-0500|")
+    bundle, conversion = _convert(message(PID, PV1, ORC, obr, WBC_SIGNED_OUT, spm), "R4")
+    (specimen,) = _resources(bundle, "Specimen")
+    assert "collection" not in specimen
+    (issue,) = [i for i in conversion.issues if i.location == "MSG[1]/SPM[1]-17"]
+    assert issue.text.endswith(
+        "; the Specimen has no collection time (its order's OBR-7 gives none)"
+    )
+
+
 def _collector_lines(orders: int) -> int:
     """The lines the writer runs to name the collectors of ``orders`` orders, each with its
     OBR-10 and its SPM (a day's CBCs of one ward sent as one message)."""

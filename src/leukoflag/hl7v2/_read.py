@@ -2492,6 +2492,8 @@ class _Reader:
         period = fields[17].split(d.component)
         collected = self._time(period[0], location, 17)
         collected_end = self._time(period[1], location, "17.2") if len(period) > 1 else None
+        if collected is None and collected_end is None and period[0].strip():  # rare: invalid
+            self._collected_instead(order, location)
         if d.subcomponent in fields[17] or len(period) > 2:
             self._period_parts(period, location)
         received = self._time(fields[18], location, 18)
@@ -3087,6 +3089,36 @@ class _Reader:
                 f"{quoted(start.fhir)} to {quoted(end.fhir)}"
             )
         self.issues[-1] = replace(last, text=f"{last.text}; {instead}")
+
+    def _collected_instead(self, order: _OrderDraft, location: str) -> None:
+        """Completes the hl7v2.timestamp-invalid Issue of an SPM-17 left out (nor SPM-17.2 read)
+        with the collection time the Specimen gets instead: the FHIR writer's, its order's OBR-7
+        (to OBR-8 when sent and not before it; V2-to-FHIR IG OBR[Specimen])."""
+        at = f"{location}-17"
+        for index in range(len(self.issues) - 1, -1, -1):  # its own, or SPM-17.2's after it
+            last = self.issues[index]
+            if last.location == at:
+                break
+        else:
+            return
+        if last.code != "hl7v2.timestamp-invalid":
+            return
+        from leukoflag.fhir._elements import date_time, ends_before  # noqa: PLC0415 - rare path
+
+        start = date_time(order.fields.get("effective"))
+        end = date_time(order.fields.get("effective_end"))
+        if start is None:
+            instead = "the Specimen has no collection time (its order's OBR-7 gives none)"
+        elif end is None or ends_before(end, start):  # OBR-8 before OBR-7: fhir.period-inverted
+            instead = (
+                f"the Specimen's collection time is its order's OBR-7 instead, {quoted(start)}"
+            )
+        else:
+            instead = (
+                "the Specimen's collection time is its order's OBR-7 to OBR-8 instead, "
+                f"{quoted(start)} to {quoted(end)}"
+            )
+        self.issues[index] = replace(last, text=f"{last.text}; {instead}")
 
     def _producer_unmapped(self, field: str, location: str) -> None:
         """An Issue for each component of OBX-15 (CWE) that its performer text leaves out: it
