@@ -335,6 +335,15 @@ def test_time_fhir_cannot_hold_is_invalid_at_its_field(sent: str, text: str) -> 
             },
         ),
         (
+            # OBR-8 before OBR-7 (fhir.period-inverted): OBR-7 alone, not the period it named
+            OBR.replace("20261124080500-0500|", "20261124080500-0500|20261124070000-0500", 1),
+            (
+                "the Observation's effective time is its order's OBR-7 instead, "
+                "'2026-11-24T08:05:00-05:00'"
+            ),
+            {"effectiveDateTime": "2026-11-24T08:05:00-05:00"},
+        ),
+        (
             OBR.replace("20261124080500-0500", ""),
             "the Observation has no effective time (its order's OBR-7 gives none)",
             {},

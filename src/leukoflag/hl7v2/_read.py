@@ -619,6 +619,16 @@ def _shown(identifier: Identifier) -> str:
     return f"{identifier.value} ({assigner})" if assigner else identifier.value
 
 
+def _inverted(start: Timestamp, end: Timestamp) -> bool:
+    """Whether the FHIR writer leaves out ``end`` (OBR-8) as before ``start`` (OBR-7) when it
+    writes them as a period (fhir.period-inverted), by the writer's own test. A rare path:
+    the writer's module is imported here only."""
+    from leukoflag.fhir._elements import date_time, ends_before  # noqa: PLC0415
+
+    starts, ends = date_time(start), date_time(end)
+    return starts is not None and ends is not None and ends_before(ends, starts)
+
+
 def _status_code(text: str, delimiters: Delimiters) -> str:
     """The table 0085/0123 code in an OBX-11/OBR-25 sent in lower case (``f``) or as a coded
     value (``F^Final^HL70085``): its first component, upper case (as PID-8 and OBX-2 are read).
@@ -3079,7 +3089,7 @@ class _Reader:
                 if end is not None
                 else "the Observation has no effective time (its order's OBR-7 gives none)"
             )
-        elif end is None:
+        elif end is None or _inverted(start, end):  # OBR-8 before OBR-7: fhir.period-inverted
             instead = "the Observation's effective time is its order's OBR-7 instead, " + quoted(
                 start.fhir
             )
@@ -3103,20 +3113,17 @@ class _Reader:
             return
         if last.code != "hl7v2.timestamp-invalid":
             return
-        from leukoflag.fhir._elements import date_time, ends_before  # noqa: PLC0415 - rare path
-
-        start = date_time(order.fields.get("effective"))
-        end = date_time(order.fields.get("effective_end"))
+        start, end = order.fields.get("effective"), order.fields.get("effective_end")
         if start is None:
             instead = "the Specimen has no collection time (its order's OBR-7 gives none)"
-        elif end is None or ends_before(end, start):  # OBR-8 before OBR-7: fhir.period-inverted
+        elif end is None or _inverted(start, end):  # OBR-8 before OBR-7: fhir.period-inverted
             instead = (
-                f"the Specimen's collection time is its order's OBR-7 instead, {quoted(start)}"
+                f"the Specimen's collection time is its order's OBR-7 instead, {quoted(start.fhir)}"
             )
         else:
             instead = (
                 "the Specimen's collection time is its order's OBR-7 to OBR-8 instead, "
-                f"{quoted(start)} to {quoted(end)}"
+                f"{quoted(start.fhir)} to {quoted(end.fhir)}"
             )
         self.issues[index] = replace(last, text=f"{last.text}; {instead}")
 
