@@ -647,3 +647,51 @@ def test_a_specimen_received_after_or_as_it_is_collected_says_nothing(
     )
     read_message = read(message(PID, OBR, obx("4.2"), spm))
     assert "hl7v2.specimen-received-before-collection" not in codes(read_message.issues)
+
+
+@pytest.mark.parametrize(
+    ("received", "said"),
+    [
+        ("20261124070000-0500", True),  # an hour before OBR-7's draw
+        ("20261123", True),  # the day before
+        ("20261124081900-0500", False),
+        ("20261124", False),  # its day
+    ],
+)
+def test_a_specimen_without_spm_17_received_before_obr_7_is_a_warning(
+    received: str, said: bool
+) -> None:
+    # Without SPM-17 the Specimen is collected at its order's OBR-7 (since 5b91fd4): an SPM-18
+    # before it made a Specimen received an hour before it was collected, without a word, where
+    # the same times sent as SPM-17 and SPM-18 are hl7v2.specimen-received-before-collection.
+    spm = (
+        f"SPM|1|SP7790^CORELAB||BLDV^Blood, venous^HL70487|||||||P^Patient^HL70369|||||||{received}"
+    )
+    conversion = leukoflag.convert(message(PID, OBR, obx("4.2"), spm))
+    (specimen,) = [
+        e["resource"]
+        for e in conversion.bundles[0]["entry"]
+        if e["resource"]["resourceType"] == "Specimen"
+    ]
+    assert specimen["collection"] == {"collectedDateTime": "2026-11-24T08:05:00-05:00"}
+    found = [
+        (i.severity, i.location, i.text)
+        for i in conversion.issues
+        if i.code == "hl7v2.specimen-received-before-collection"
+    ]
+    assert found == (
+        [
+            (
+                Severity.WARNING,
+                "MSG[1]/SPM[1]-18",
+                (
+                    f"SPM-18 received time {received!r} is before OBR-7 collection time "
+                    "'20261124080500-0500' (the Specimen's, no SPM-17 read): a specimen is "
+                    "received after it is collected, so a clock or a date is wrong; both read as "
+                    "sent"
+                ),
+            )
+        ]
+        if said
+        else []
+    )

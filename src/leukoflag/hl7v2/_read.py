@@ -2516,6 +2516,18 @@ class _Reader:
                 f"{quoted(collected.text)}: a specimen is received after it is collected, so a "
                 "clock or a date is wrong; both read as sent",
             )
+        elif received is not None and collected is None and collected_end is None:  # rare
+            drawn = order.fields.get("effective")  # the Specimen's collection time (the writer)
+            if drawn is not None and time_after(drawn, received):
+                self._issue(
+                    Severity.WARNING,
+                    "hl7v2.specimen-received-before-collection",
+                    f"{location}-18",
+                    f"SPM-18 received time {quoted(received.text)} is before OBR-7 collection "
+                    f"time {quoted(drawn.text)} (the Specimen's, no SPM-17 read): a specimen is "
+                    "received after it is collected, so a clock or a date is wrong; both read as "
+                    "sent",
+                )
         self._roles_unknown(unknown_roles, location)
         container = self._container_type(fields[27], location) if fields[27] else None
         specimen = _SpecimenDraft(
