@@ -725,6 +725,87 @@ def test_a_count_unit_whose_original_text_is_no_count_or_refused_is_not_flagged(
 
 
 @pytest.mark.parametrize(
+    ("value", "sent", "code", "said"),
+    [
+        # an ANC row mapped to the WBC code: the lab's other words for its unit say neutrophils
+        (
+            "1.2",
+            "10*3/uL^^UCUM^10*3{Neutrophils}/uL^^UCUM",
+            "6690-2^WBC^LN",
+            (
+                "the unit and its alternate coding disagree: '10*3/uL' is 10*3/uL (thousands "
+                "of cells per microlitre) but the alternate '10*3{Neutrophils}/uL' names "
+                "neutrophils (an ANC) in its annotation (units.toml [annotations]), not all "
+                "white cells (a WBC)"
+            ),
+        ),
+        (
+            "1.2",
+            "10*3/uL^^UCUM^^^^^^10*3{Neutrophils}/uL",
+            "6690-2^WBC^LN",
+            (
+                "the unit and its original text disagree: '10*3/uL' (OBX-6.1) is 10*3/uL "
+                "(thousands of cells per microlitre) but the original text "
+                "'10*3{Neutrophils}/uL' (OBX-6.9) names neutrophils (an ANC) in its annotation "
+                "(units.toml [annotations]), not all white cells (a WBC)"
+            ),
+        ),
+        # a WBC row mapped to the ANC code
+        (
+            "3.1",
+            "10*9/L^^UCUM^^^^^^10*9{WBCs}/L",
+            "751-8^Neutrophils^LN",
+            (
+                "the original text '10*9{WBCs}/L' (OBX-6.9) names all white cells (a WBC) in its "
+                "annotation (units.toml [annotations]), not neutrophils (an ANC)"
+            ),
+        ),
+        (
+            "3.1",
+            "10*3/uL^^UCUM^10*3{Leukocytes}/uL^^UCUM",
+            "751-8^Neutrophils^LN",
+            "the alternate '10*3{Leukocytes}/uL' names all white cells (a WBC)",
+        ),
+    ],
+)
+def test_a_count_whose_alternate_or_original_text_names_the_other_count_is_not_flagged(
+    value: str, sent: str, code: str, said: str
+) -> None:
+    # a WBC of 1.2 10*3/uL whose lab also calls its unit 10*3{Neutrophils}/uL is an ANC row
+    # under the WBC code, not a WBC of 1,200 (LL), as the unit itself so annotated is refused
+    conversion = leukoflag.convert(
+        message(PID, OBR, obx(value, unit=sent, code=code, reference=""))
+    )
+    assert conversion.findings == []
+    (conflict,) = [i for i in conversion.issues if i.code == "units.unit-conflict"]
+    assert conflict.location == "MSG[1]/OBX[1]-6"
+    assert said in conflict.text
+    (bundle,) = conversion.bundles
+    again = leukoflag.convert(fhir.dumps(bundle))
+    assert again.findings == []
+    assert "units.unit-conflict" in codes(again.issues)
+
+
+@pytest.mark.parametrize(
+    ("value", "sent", "code", "per_ul"),
+    [
+        ("0.4", "10*3/uL^^UCUM^10*3{Neutrophils}/uL^^UCUM", "751-8^Neutrophils^LN", "400"),
+        ("0.4", "10*3/uL^^UCUM^^^^^^10*3{Neutrophils}/uL", "751-8^Neutrophils^LN", "400"),
+        ("1.2", "10*3/uL^^UCUM^^^^^^10*3{WBCs}/uL", "6690-2^WBC^LN", "1200"),
+    ],
+)
+def test_a_count_whose_alternate_or_original_text_names_the_count_itself_is_flagged(
+    value: str, sent: str, code: str, per_ul: str
+) -> None:
+    conversion = leukoflag.convert(
+        message(PID, OBR, obx(value, unit=sent, code=code, reference=""))
+    )
+    (finding,) = conversion.findings
+    assert finding.value_per_ul == Decimal(per_ul)
+    assert "units.unit-conflict" not in codes(conversion.issues)
+
+
+@pytest.mark.parametrize(
     "sent", ["10*3/uL^^UCUM^^^^^^K/uL", "10*3/uL^^UCUM^^^^^^x10E3/uL", "10*3/uL^^UCUM^^^^^^WBC"]
 )
 def test_a_unit_whose_original_text_is_of_the_same_scale_or_unknown_is_flagged(

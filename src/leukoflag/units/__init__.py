@@ -624,14 +624,37 @@ _COUNTED = {"wbc": "all white cells (a WBC)", "anc": "neutrophils (an ANC)"}
 def _other_count(
     number: Decimal, unit: str | Unit | None, spec: UnitSpec, analyte: str
 ) -> UnitError:
-    """The refusal of a count read in a unit whose annotation names the other count."""
-    sent = next((s for s in _unit_strings(unit) if "{" in s), spec.spelling)
+    """The refusal of a count read in a unit whose annotation names the other count: the unit
+    itself is of another analyte (wrong-analyte); its alternate coding or original text naming
+    the other count disagrees with the unit read (unit-conflict, kept in the extensions of the
+    unit sent, so read back it is refused again)."""
+    table = default_table()
+    named = f"names {_COUNTED[spec.counts]} in its annotation (units.toml [annotations]), not "
+    named += _COUNTED[analyte]
+    for sent in _unit_strings(unit, alternate=False):
+        if "{" in sent and table.annotated_count(sent) == spec.counts:
+            return UnitError(
+                f"wrong-analyte: unit {quoted(sent)} {named}; "
+                f"{shortened(str(number))} was not normalized",
+                spelling=spec.spelling,
+                reason="wrong-analyte",
+            )
+    assert isinstance(unit, Unit)  # a str unit is its own only text
+    if unit.alternate is not None and any(
+        "{" in sent and table.annotated_count(sent) == spec.counts
+        for sent in (unit.alternate.text, unit.alternate.code)
+    ):
+        shown = quoted(unit.alternate.code or unit.alternate.text)
+        said = f"the unit and its alternate coding disagree: {quoted(spec.spelling)} is "
+        said += f"{spec.ucum} ({spec.meaning}) but the alternate {shown} {named}"
+    else:
+        said = f"the unit and its original text disagree: {quoted(spec.spelling)} "
+        said += f"({_read_at(unit, spec)}) is {spec.ucum} ({spec.meaning}) but the original text "
+        said += f"{quoted(unit.original)} (OBX-6.9) {named}"
     return UnitError(
-        f"wrong-analyte: unit {quoted(sent)} names {_COUNTED[spec.counts]} in its annotation "
-        f"(units.toml [annotations]), not {_COUNTED[analyte]}; "
-        f"{shortened(str(number))} was not normalized",
+        f"unit-conflict: {said}; {shortened(str(number))} was not normalized",
         spelling=spec.spelling,
-        reason="wrong-analyte",
+        reason="unit-conflict",
     )
 
 
@@ -646,6 +669,13 @@ def _unit_strings(unit: str | Unit | None, *, alternate: bool = True) -> tuple[s
     if other is None or not alternate:
         return (unit.text, unit.code)
     return (unit.text, unit.code, other.text, other.code)
+
+
+def _sent_texts(unit: str | Unit) -> tuple[str, ...]:
+    """Every text of ``unit`` as sent: its own, its alternate coding's, its original text."""
+    if isinstance(unit, str):
+        return (unit,)
+    return (*_unit_strings(unit), unit.original)
 
 
 _NO_UNIT = _Refusal("no-unit: the unit is empty", "", "no-unit")
@@ -698,7 +728,7 @@ def _resolved(unit: str | Unit) -> UnitSpec | _Refusal:
     found = _RESOLVED.get(key)
     if found is None:
         found = _resolution(unit)
-        if isinstance(found, UnitSpec) and any("{" in s for s in _unit_strings(unit)):  # rare
+        if isinstance(found, UnitSpec) and any("{" in s for s in _sent_texts(unit)):  # rare
             found = _annotated(found, unit)
         # a unit of absurd length is resolved again if it comes back, not kept
         if len(_RESOLVED) < _RESOLVED_LIMIT and _key_chars(key) <= LONGEST_KEY:
@@ -716,9 +746,12 @@ def _resolved(unit: str | Unit) -> UnitSpec | _Refusal:
 
 
 def _annotated(spec: UnitSpec, unit: str | Unit) -> UnitSpec:
-    """``spec`` with the count a UCUM annotation of ``unit`` names (``{Neutrophils}``: anc)."""
+    """``spec`` with the count a UCUM annotation of ``unit`` names (``{Neutrophils}``: anc):
+    that of the coding read first, else of the other coding or the original text (OBX-6.9),
+    the sender's other words for the same unit (``10*3/uL^^UCUM^^^^^^10*3{Neutrophils}/uL``)."""
     table = default_table()
-    for text in _unit_strings(unit, alternate=bool(spec.alternate_of)):  # the coding read
+    read = _unit_strings(unit, alternate=bool(spec.alternate_of))
+    for text in (*read, *_sent_texts(unit)):
         counts = table.annotated_count(text) if "{" in text else None
         if counts is not None:
             return replace(spec, counts=counts)
@@ -742,6 +775,13 @@ def _resolution(unit: str | Unit) -> UnitSpec | _Refusal:
     return _resolved_unit(table, unit)
 
 
+def _read_at(unit: Unit, first: UnitSpec) -> str:
+    """The component of HL7 v2 OBX-6 the unit ``first`` was read from."""
+    if unit.alternate is not None and first.alternate_of:  # the alternate coding was read
+        return "OBX-6.4" if first.spelling == unit.alternate.code else "OBX-6.5"
+    return "OBX-6.1" if unit.code and first.spelling == unit.code else "OBX-6.2"
+
+
 def _with_original(table: UnitTable, unit: Unit, first: UnitSpec) -> UnitSpec | _Refusal:
     """A count unit sent with its original text (HL7 v2 OBX-6.9) beside it: refused when the
     table reads that text as another unit (``10*3/uL^^UCUM^^^^^^cells/uL``: 3.1 is 3,100 or
@@ -762,9 +802,7 @@ def _with_original(table: UnitTable, unit: Unit, first: UnitSpec) -> UnitSpec | 
         said = f"names another analyte in its annotation {annotation} (units.toml [annotations])"
     else:
         return first
-    at = "OBX-6.1" if unit.code and first.spelling == unit.code else "OBX-6.2"
-    if unit.alternate is not None and first.alternate_of:  # the alternate coding was read
-        at = "OBX-6.4" if first.spelling == unit.alternate.code else "OBX-6.5"
+    at = _read_at(unit, first)
     return _Refusal(
         f"unit-conflict: the unit and its original text disagree: {quoted(first.spelling)} "
         f"({at}) is {first.ucum} ({first.meaning}) but the original text "
