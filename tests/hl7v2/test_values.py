@@ -806,6 +806,49 @@ def test_a_count_whose_alternate_or_original_text_names_the_count_itself_is_flag
 
 
 @pytest.mark.parametrize(
+    ("sent", "said"),
+    [
+        # the lab's own text says lymphocytes: 30 % of them is no neutrophil percentage
+        ("%^^UCUM^^^^^^%{Lymphocytes}", "names another analyte in its annotation {Lymphocytes}"),
+        # the lab's own text says a count: 30 thousand per µL is no percentage
+        ("%^^UCUM^^^^^^10*3/uL", "is 10*3/uL (thousands of cells per microlitre)"),
+        ("%^^UCUM^^^^^^/L", "is refused: a count per litre"),
+    ],
+)
+def test_a_percent_unit_whose_original_text_is_another_unit_derives_no_anc(
+    sent: str, said: str
+) -> None:
+    # WBC 4.0 10*3/uL with 770-8 30 '%' whose OBX-6.9 names something else: an ANC of 1,200
+    # (L) derived from it would rest on a unit its own sender contradicts, as an alternate
+    # coding '%{Lymphocytes}' is refused
+    percent = obx(
+        "30", unit=sent, code="770-8^Neutrophils/100 leukocytes^LN", reference="", set_id="2"
+    )
+    conversion = leukoflag.convert(message(PID, OBR, obx("4.0", reference=""), percent))
+    assert [(f.value_per_ul, f.derived) for f in conversion.findings] == [(Decimal(4000), False)]
+    (not_derived,) = [i for i in conversion.issues if i.code == "flag.anc-not-derived"]
+    assert not_derived.location == "MSG[1]/OBR[1]"
+    assert (
+        "neutrophils % MSG[1]/OBX[2] is not used (its unit '%' is refused: the unit and its "
+        "original text disagree: '%' (OBX-6.1) is % (percent"
+    ) in not_derived.text
+    assert f"(OBX-6.9) {said}" in not_derived.text
+
+
+@pytest.mark.parametrize("sent", ["%^^UCUM^^^^^^%", "%^^UCUM^^^^^^%{Neutrophils}"])
+def test_a_percent_unit_whose_original_text_is_a_percent_derives_the_anc(sent: str) -> None:
+    percent = obx(
+        "30", unit=sent, code="770-8^Neutrophils/100 leukocytes^LN", reference="", set_id="2"
+    )
+    conversion = leukoflag.convert(message(PID, OBR, obx("4.0", reference=""), percent))
+    assert [(f.value_per_ul, f.derived) for f in conversion.findings] == [
+        (Decimal(4000), False),
+        (Decimal(1200), True),
+    ]
+    assert "units.unit-conflict" not in codes(conversion.issues)
+
+
+@pytest.mark.parametrize(
     "sent", ["10*3/uL^^UCUM^^^^^^K/uL", "10*3/uL^^UCUM^^^^^^x10E3/uL", "10*3/uL^^UCUM^^^^^^WBC"]
 )
 def test_a_unit_whose_original_text_is_of_the_same_scale_or_unknown_is_flagged(

@@ -782,13 +782,18 @@ def _read_at(unit: Unit, first: UnitSpec) -> str:
     return "OBX-6.1" if unit.code and first.spelling == unit.code else "OBX-6.2"
 
 
+# the units whose values are read (a count, or a differential a count is derived from)
+_READ_WITH_ORIGINAL = frozenset({UnitKind.COUNT, UnitKind.PERCENT, UnitKind.FRACTION})
+
+
 def _with_original(table: UnitTable, unit: Unit, first: UnitSpec) -> UnitSpec | _Refusal:
-    """A count unit sent with its original text (HL7 v2 OBX-6.9) beside it: refused when the
-    table reads that text as another unit (``10*3/uL^^UCUM^^^^^^cells/uL``: 3.1 is 3,100 or
-    3 cells/µL; ``%`` beside ``10*3/uL``: 38 is a percentage, not 38,000 cells/µL), refuses it
-    on purpose (``/L``) or sees another analyte named in it (``10*3{Platelets}/uL``); a text of
-    the same scale (``K/uL``) or one the table does not read says nothing."""
-    if first.kind is not UnitKind.COUNT:
+    """A count or differential unit sent with its original text (HL7 v2 OBX-6.9) beside it:
+    refused when the table reads that text as another unit (``10*3/uL^^UCUM^^^^^^cells/uL``:
+    3.1 is 3,100 or 3 cells/µL; ``%`` beside ``10*3/uL``: 38 is a percentage, not 38,000
+    cells/µL, and ``10*3/uL`` beside ``%``), refuses it on purpose (``/L``) or sees another
+    analyte named in it (``10*3{Platelets}/uL``, ``%{Lymphocytes}`` beside ``%``); a text of the
+    same scale (``K/uL``) or one the table does not read says nothing."""
+    if first.kind not in _READ_WITH_ORIGINAL:
         return first
     original = unit.original
     other = _lookup(table, original)
