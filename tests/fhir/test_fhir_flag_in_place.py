@@ -40,6 +40,15 @@ def original(name: str) -> dict[str, Any]:
     return parsed
 
 
+def passed_through(sent: dict[str, Any]) -> leukoflag.Conversion:
+    """``sent`` converted: asserts it came back unchanged (JSON-equal) and unflagged."""
+    conv = leukoflag.convert(fhir.dumps(sent))
+    (output,) = conv.bundles
+    assert output == sent
+    assert conv.findings == []
+    return conv
+
+
 def urls(node: dict[str, Any]) -> list[str]:
     return [e["url"] for e in node.get("extension", ())]
 
@@ -1578,10 +1587,7 @@ _NOT_MEASURED = {
 def test_observation_with_a_modifier_extension_is_passed_through_unflagged() -> None:
     sent = original("r4-wbc-observation.json")
     sent["modifierExtension"] = [_NOT_MEASURED]
-    conv = leukoflag.convert(fhir.dumps(sent))
-    (output,) = conv.bundles
-    assert output == sent
-    assert conv.findings == []
+    conv = passed_through(sent)
     assert [(i.code, i.location) for i in conv.issues] == [
         ("fhir.modifier-extension-unknown", "ITEM[1]/Observation.modifierExtension")
     ]
@@ -1609,10 +1615,7 @@ def test_a_modifier_extension_on_the_value_quantity_sets_the_component_aside() -
     # was ignored, and the WBC flagged as if the LIS had said nothing
     sent = original("cbc-panel-components.json")
     sent["component"][0]["valueQuantity"]["modifierExtension"] = [_NOT_MEASURED]
-    conv = leukoflag.convert(fhir.dumps(sent))
-    (output,) = conv.bundles
-    assert output == sent
-    assert conv.findings == []
+    conv = passed_through(sent)
     (issue,) = [i for i in conv.issues if i.code.startswith("fhir.")]
     assert (issue.code, issue.location) == (
         "fhir.modifier-extension-unknown",
@@ -1640,10 +1643,7 @@ def test_a_resource_with_a_modifier_extension_and_the_results_it_governs_are_pas
 ) -> None:
     sent = original("bundle-with-patient.json")
     sent["entry"][at]["resource"]["modifierExtension"] = [_NOT_MEASURED]
-    conv = leukoflag.convert(fhir.dumps(sent))
-    (output,) = conv.bundles
-    assert output == sent
-    assert conv.findings == []
+    conv = passed_through(sent)
     assert [(i.code, i.location) for i in conv.issues] == [
         (
             "fhir.modifier-extension-unknown",
@@ -1662,10 +1662,7 @@ _LAB_RULES = "http://lis.example/fhir/rules/research-estimates"
 def test_a_bundle_with_implicit_rules_is_passed_through_with_its_results() -> None:
     # a Bundle's one modifier element (it has no modifierExtension): its counts were flagged
     sent = {"implicitRules": _LAB_RULES, **original("bundle-with-patient.json")}
-    conv = leukoflag.convert(fhir.dumps(sent))
-    (output,) = conv.bundles
-    assert output == sent
-    assert conv.findings == []
+    conv = passed_through(sent)
     assert [(i.code, i.location) for i in conv.issues] == [
         ("fhir.implicit-rules-unknown", "ITEM[1]/Bundle.implicitRules")
     ]
@@ -1675,10 +1672,7 @@ def test_a_bundle_with_implicit_rules_is_passed_through_with_its_results() -> No
 def test_an_observation_with_implicit_rules_is_passed_through_unflagged() -> None:
     # it was flagged as if the rules it names said nothing
     sent = {"implicitRules": _LAB_RULES, **original("r4-wbc-observation.json")}
-    conv = leukoflag.convert(fhir.dumps(sent))
-    (output,) = conv.bundles
-    assert output == sent
-    assert conv.findings == []
+    conv = passed_through(sent)
     assert [(i.code, i.location) for i in conv.issues] == [
         ("fhir.implicit-rules-unknown", "ITEM[1]/Observation.implicitRules")
     ]
@@ -1701,10 +1695,7 @@ def test_a_resource_with_implicit_rules_and_the_results_it_governs_are_passed_th
     sent = original("bundle-with-patient.json")
     resource = sent["entry"][at]["resource"]
     sent["entry"][at]["resource"] = {"implicitRules": _LAB_RULES, **resource}
-    conv = leukoflag.convert(fhir.dumps(sent))
-    (output,) = conv.bundles
-    assert output == sent
-    assert conv.findings == []
+    conv = passed_through(sent)
     said = [i for i in conv.issues if i.code.startswith("fhir.")]
     assert [(i.code, i.location) for i in said] == [
         ("fhir.implicit-rules-unknown", f"ITEM[1]/Bundle.entry[{at}].resource.implicitRules")
@@ -1747,10 +1738,7 @@ def test_the_results_of_a_withdrawn_document_are_passed_through(status: str) -> 
     # a discharge summary withdrawn after it was sent: its WBC and ANC were flagged and
     # Leukopenia added to its report's conclusion, as if the document stood
     sent = _discharge_document(status=status)
-    conv = leukoflag.convert(fhir.dumps(sent))
-    (output,) = conv.bundles
-    assert output == sent
-    assert conv.findings == []
+    conv = passed_through(sent)
     assert [(i.code, i.location, i.severity) for i in conv.issues] == [
         (
             "fhir.document-withdrawn",
@@ -1763,10 +1751,7 @@ def test_the_results_of_a_withdrawn_document_are_passed_through(status: str) -> 
 
 def test_the_results_of_a_document_with_a_modifier_extension_are_passed_through() -> None:
     sent = _discharge_document(modifierExtension=[_NOT_MEASURED])
-    conv = leukoflag.convert(fhir.dumps(sent))
-    (output,) = conv.bundles
-    assert output == sent
-    assert conv.findings == []
+    conv = passed_through(sent)
     assert [(i.code, i.location) for i in conv.issues] == [
         ("fhir.modifier-extension-unknown", "ITEM[1]/Bundle.entry[0].resource.modifierExtension")
     ]
@@ -1793,10 +1778,7 @@ def test_the_results_of_a_message_whose_header_has_a_modifier_extension_are_pass
             *sent["entry"],
         ],
     }
-    conv = leukoflag.convert(fhir.dumps(sent))
-    (output,) = conv.bundles
-    assert output == sent
-    assert conv.findings == []
+    conv = passed_through(sent)
     assert [(i.code, i.location) for i in conv.issues] == [
         ("fhir.modifier-extension-unknown", "ITEM[1]/Bundle.entry[0].resource.modifierExtension")
     ]
@@ -2058,10 +2040,7 @@ def test_a_report_whose_specimen_has_a_modifier_extension_is_passed_through_with
     report = sent["entry"][2]["resource"]
     report["specimen"] = [{"reference": "Specimen/sm-sp-99"}]
     sent["entry"][1]["resource"]["modifierExtension"] = [_NOT_MEASURED]
-    conv = leukoflag.convert(fhir.dumps(sent))
-    (output,) = conv.bundles
-    assert output == sent
-    assert conv.findings == []
+    conv = passed_through(sent)
     assert [i.location for i in conv.issues] == [
         "ITEM[1]/Bundle.entry[1].resource.modifierExtension"
     ]
@@ -2890,10 +2869,7 @@ def test_a_result_whose_subject_is_not_a_patient_is_passed_through_unflagged(
     # it was judged as an adult patient's whose birth date is not known (flag.age-unknown)
     sent = original("r4-wbc-observation.json")
     sent["subject"] = subject
-    conv = leukoflag.convert(fhir.dumps(sent))
-    (output,) = conv.bundles
-    assert output == sent
-    assert conv.findings == []
+    conv = passed_through(sent)
     assert [(i.code, i.location) for i in conv.issues] == [
         ("fhir.subject-not-patient", "ITEM[1]/Observation.subject")
     ]
@@ -2907,10 +2883,7 @@ def test_the_results_a_report_about_a_group_lists_are_passed_through_unflagged()
         {"fullUrl": "http://fhir.stmary.example/Group/sm-pool-3", "resource": group}
     )
     sent["entry"][2]["resource"]["subject"] = {"reference": "Group/sm-pool-3"}
-    conv = leukoflag.convert(fhir.dumps(sent))
-    (output,) = conv.bundles
-    assert output == sent
-    assert conv.findings == []
+    conv = passed_through(sent)
     assert [(i.code, i.location) for i in conv.issues] == [
         ("fhir.subject-not-patient", "ITEM[1]/Bundle.entry[2].resource.subject")
     ]
@@ -2967,10 +2940,7 @@ def test_a_result_whose_focus_is_another_person_is_passed_through_unflagged(
 ) -> None:
     # the newborn's WBC of 7,000 in his mother's record was judged N by her adult range
     sent = _cord_blood_bundle(focus)
-    conv = leukoflag.convert(fhir.dumps(sent))
-    (output,) = conv.bundles
-    assert output == sent
-    assert conv.findings == []
+    conv = passed_through(sent)
     assert [(i.code, i.location) for i in conv.issues] == [
         ("fhir.focus-not-subject", "ITEM[1]/Bundle.entry[2].resource.focus[0]")
     ]
@@ -3014,10 +2984,7 @@ def test_a_result_whose_focus_is_not_a_list_of_references_is_malformed(
 ) -> None:
     sent = _cord_blood_bundle({"reference": "urn:uuid:mh-son"})
     sent["entry"][2]["resource"]["focus"] = focus
-    conv = leukoflag.convert(fhir.dumps(sent))
-    (output,) = conv.bundles
-    assert output == sent
-    assert conv.findings == []
+    conv = passed_through(sent)
     (said,) = conv.issues
     assert (said.code, said.location) == (
         "fhir.observation-malformed",
@@ -3068,10 +3035,7 @@ def test_the_members_of_a_panel_whose_focus_is_another_person_are_passed_through
     # 7,000 N by her adult range, and an ANC derived from his cells (members contained in the
     # panel were already set aside with it)
     sent = _cord_blood_panel({"reference": "urn:uuid:mh-son"}, report=report)
-    conv = leukoflag.convert(fhir.dumps(sent))
-    (output,) = conv.bundles
-    assert output == sent
-    assert conv.findings == []
+    conv = passed_through(sent)
     first = 3 if report else 2
     assert [(i.code, i.location) for i in conv.issues] == [
         ("fhir.focus-not-subject", f"ITEM[1]/Bundle.entry[{first}].resource.focus[0]"),
