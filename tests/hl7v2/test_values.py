@@ -245,6 +245,16 @@ def test_text_with_an_unambiguous_leading_number_becomes_a_number() -> None:
     assert found.location == "MSG[1]/OBX[1]-5"
 
 
+def _unit_conflict(segment: str) -> tuple[leukoflag.Conversion, leukoflag.Issue]:
+    """The message of one OBX ``segment`` converted: asserts its count was not judged, and
+    returns the conversion with its one units.unit-conflict Issue, at OBX-6."""
+    conversion = leukoflag.convert(message(PID, OBR, segment))
+    assert conversion.findings == []
+    (conflict,) = [i for i in conversion.issues if i.code == "units.unit-conflict"]
+    assert conflict.location == "MSG[1]/OBX[1]-6"
+    return conversion, conflict
+
+
 def _observation(conversion: leukoflag.Conversion) -> dict[str, Any]:
     (bundle,) = conversion.bundles
     (observation,) = (
@@ -641,10 +651,7 @@ def test_a_unit_whose_code_and_text_disagree_without_a_coding_system_is_not_flag
     sent: str, value: str
 ) -> None:
     # /uL and K/uL are a thousandfold apart: taking CWE.2 alone read 3.9 as 3,900 or 3.9 cells/µL
-    conversion = leukoflag.convert(message(PID, OBR, obx(value, unit=sent, reference="")))
-    assert conversion.findings == []
-    (conflict,) = [i for i in conversion.issues if i.code == "units.unit-conflict"]
-    assert conflict.location == "MSG[1]/OBX[1]-6"
+    _unit_conflict(obx(value, unit=sent, reference=""))
 
 
 @pytest.mark.parametrize(
@@ -661,10 +668,7 @@ def test_a_unit_whose_original_text_names_another_scale_is_not_flagged(
 ) -> None:
     # 3.1 in 10*3/uL is 3,100 cells/µL (leukopenia), but the lab's own text says 3.1 cells/µL:
     # a thousandfold apart, so neither is trusted, as an alternate coding that disagrees
-    conversion = leukoflag.convert(message(PID, OBR, obx("3.1", unit=sent, reference="")))
-    assert conversion.findings == []
-    (conflict,) = [i for i in conversion.issues if i.code == "units.unit-conflict"]
-    assert conflict.location == "MSG[1]/OBX[1]-6"
+    conversion, conflict = _unit_conflict(obx("3.1", unit=sent, reference=""))
     assert f"the unit and its original text disagree: {coded}" in conflict.text
     assert f"the original text {original} (OBX-6.9)" in conflict.text
     assert "alternate" not in conflict.text
@@ -710,12 +714,7 @@ def test_a_count_unit_whose_original_text_is_no_count_or_refused_is_not_flagged(
 ) -> None:
     # the lab's own text says a percentage, a mass, red cells, a microscope field, a count per
     # litre without its 10^9 or platelets: the coded count unit is not trusted over it
-    conversion = leukoflag.convert(
-        message(PID, OBR, obx(value, unit=sent, code=code, reference=""))
-    )
-    assert conversion.findings == []
-    (conflict,) = [i for i in conversion.issues if i.code == "units.unit-conflict"]
-    assert conflict.location == "MSG[1]/OBX[1]-6"
+    conversion, conflict = _unit_conflict(obx(value, unit=sent, code=code, reference=""))
     assert "the unit and its original text disagree: " in conflict.text
     assert f"(OBX-6.9) {said}" in conflict.text
     (bundle,) = conversion.bundles
@@ -773,12 +772,7 @@ def test_a_count_whose_alternate_or_original_text_names_the_other_count_is_not_f
 ) -> None:
     # a WBC of 1.2 10*3/uL whose lab also calls its unit 10*3{Neutrophils}/uL is an ANC row
     # under the WBC code, not a WBC of 1,200 (LL), as the unit itself so annotated is refused
-    conversion = leukoflag.convert(
-        message(PID, OBR, obx(value, unit=sent, code=code, reference=""))
-    )
-    assert conversion.findings == []
-    (conflict,) = [i for i in conversion.issues if i.code == "units.unit-conflict"]
-    assert conflict.location == "MSG[1]/OBX[1]-6"
+    conversion, conflict = _unit_conflict(obx(value, unit=sent, code=code, reference=""))
     assert said in conflict.text
     (bundle,) = conversion.bundles
     again = leukoflag.convert(fhir.dumps(bundle))
