@@ -588,32 +588,17 @@ def _r5_element(reader: _ItemReader) -> str:
     root = reader.root
     top = [reader.located(root, (), root)] if root.get("resourceType") == "Bundle" else []
     for located in (*top, *reader.resources):
-        held = [(located.resource, located.path)]
-        held.extend(
-            (inner, (*located.path, "contained", i))
-            for i, inner in enumerate(_list(located.resource.get("contained")))
-            if isinstance(inner, dict)
-        )
-        for resource, path in held:
-            kind = resource.get("resourceType")
-            if not isinstance(kind, str):
-                continue
-            found = _version_mark(resource, _R5_ONLY.get(kind, ()), _R5_INSIDE.get(kind, ()))
+        for resource, path in _with_contained(located.resource, located.path):
+            found = _version_sign(resource, _R5_ONLY, _R5_INSIDE, _R5_CODES)
             if found:
                 return f"{reader.location(path)}.{found}"
-            name, codes = _R5_CODES.get(kind, ("", ()))
-            value = resource.get(name) if name else None
-            if isinstance(value, dict):  # a Quantity: its comparator
-                value, name = value.get("comparator"), f"{name}.comparator"
-            if value in codes:
-                return f"{reader.location(path)}.{name}"
     return ""
 
 
 def r4_element(item: FhirItem) -> str:
-    """Where ``item`` first holds an element only R4 and R4B have (R5 renamed or removed it), in
-    its resources (a Bundle's entries') or the resources they contain; "" when nowhere. Looked
-    for only when R5 is asked for."""
+    """Where ``item`` first holds an element or a code only R4 and R4B have (R5 renamed or
+    removed it), in its resources (a Bundle's entries') or the resources they contain; "" when
+    nowhere. Looked for only when R5 is asked for."""
     root = item.resource
     held: list[tuple[Any, Path]] = [(root, ())]
     if root.get("resourceType") == "Bundle":
@@ -625,20 +610,42 @@ def r4_element(item: FhirItem) -> str:
     for resource, path in held:
         if not isinstance(resource, dict):
             continue
-        for inner, at in (
-            (resource, path),
-            *((c, (*path, "contained", i)) for i, c in enumerate(_list(resource.get("contained")))),
-        ):
-            kind = inner.get("resourceType") if isinstance(inner, dict) else None
-            if not isinstance(kind, str):
-                continue
-            found = _version_mark(inner, _R4_ONLY.get(kind, ()), _R4_INSIDE.get(kind, ()))
-            name, codes = _R4_CODES.get(kind, ("", ()))
-            if not found and name and inner.get(name) in codes:
-                found = name
+        for inner, at in _with_contained(resource, path):
+            found = _version_sign(inner, _R4_ONLY, _R4_INSIDE, _R4_CODES)
             if found:
                 return f"{path_location(item.location, root, at)}.{found}"
     return ""
+
+
+def _with_contained(resource: dict[str, Any], path: Path) -> Iterator[tuple[dict[str, Any], Path]]:
+    """``resource`` at ``path``, then each resource it contains, at its place."""
+    yield resource, path
+    for i, inner in enumerate(_list(resource.get("contained"))):
+        if isinstance(inner, dict):
+            yield inner, (*path, "contained", i)
+
+
+def _version_sign(
+    resource: dict[str, Any],
+    only: Mapping[str, tuple[str, ...]],
+    inside: Mapping[str, tuple[tuple[str, ...], ...]],
+    codes: Mapping[str, tuple[str, tuple[str, ...]]],
+) -> str:
+    """Where ``resource`` shows it is of one FHIR version, by the tables of that version (each
+    by resource type): the first element of ``only`` it holds, else the first path of
+    ``inside``, else the element holding a code of ``codes`` (a Quantity's comparator); ""
+    when none."""
+    kind = resource.get("resourceType")
+    if not isinstance(kind, str):
+        return ""
+    found = _version_mark(resource, only.get(kind, ()), inside.get(kind, ()))
+    if found:
+        return found
+    name, values = codes.get(kind, ("", ()))
+    value = resource.get(name) if name else None
+    if isinstance(value, dict):  # a Quantity: its comparator
+        value, name = value.get("comparator"), f"{name}.comparator"
+    return name if value in values else ""
 
 
 def _version_mark(
