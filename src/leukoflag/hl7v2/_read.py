@@ -1622,7 +1622,7 @@ class _Reader:
         if names[0]:
             name = self._name(names[0], location, count, problems)
         if others:  # a name sent again as it was (family, given, use, prefix, suffix) says no more
-            others = [o for n, o in enumerate(others) if o != name and o not in others[:n]]
+            others = _once_each([name, *others], lambda o: o)[1:]
         if problems:
             self._field_problems(problems, location, 5)
         sex_text = fields[8].strip()
