@@ -479,14 +479,10 @@ def _coded_result(  # noqa: PLR0917 - the OBX fields it reads, then the message'
     if row is None and status_text:  # not a plain code: f, F^Final^HL70085, P~F
         if delimiters.component in status_text and delimiters.repetition not in status_text:
             notes.extend(
-                (
-                    f"11.{part}",
-                    Severity.INFORMATION,
-                    "hl7v2.component-unmapped",
-                    f"OBX-11.{part} is not carried (its code is read): {quoted(text, 80)}",
+                (f"11.{at}", Severity.INFORMATION, "hl7v2.component-unmapped", text)
+                for at, text in _parts_not_carried(
+                    status_text, delimiters.component, "OBX-11", "its code is read"
                 )
-                for part, text in enumerate(status_text.split(delimiters.component)[1:], 2)
-                if text.strip()
             )
         row = load_tables().result_status.get(_status_code(status_text, delimiters))
     absent = ""
@@ -740,6 +736,17 @@ def _sent(repetitions: list[str]) -> list[str]:
     (senders pad with them: '~DOE^ANN', 'L~'), and the value read is the first one sent."""
     sent = [r for r in repetitions if r.strip()]
     return sent or repetitions[:1]
+
+
+def _parts_not_carried(
+    field: str, component: str, what: str, why: str
+) -> Iterator[tuple[int, str]]:
+    """The components sent after the code of a coded ``field`` of which only the code is read
+    (``F^Final^HL70085``): each one's place (from 2) and the text of its
+    hl7v2.component-unmapped Issue, ``what`` naming the field (``OBX-11``), ``why`` the reason."""
+    for at, part in enumerate(field.split(component)[1:], 2):
+        if part.strip():
+            yield at, f"{what}.{at} is not carried ({why}): {quoted(part, 80)}"
 
 
 def _once_each(items: list[_T], key: Callable[[_T], Hashable]) -> list[_T]:
@@ -3022,17 +3029,13 @@ class _Reader:
         """The first component of a coded field of which only the code is read (an ID sent
         as if a CWE), as sent; the other components sent are hl7v2.component-unmapped at their
         part, saying ``why``."""
-        code, *rest = field.split(self.delimiters.component)
+        component = self.delimiters.component
         name = location.rsplit("/", 1)[-1].split("[", 1)[0]
-        for at, part in enumerate(rest, 2):
-            if part.strip():
-                self._issue(
-                    Severity.INFORMATION,
-                    "hl7v2.component-unmapped",
-                    f"{location}-{number}.{at}",
-                    f"{name}-{number}.{at} is not carried ({why}): {quoted(part, 80)}",
-                )
-        return code
+        for at, text in _parts_not_carried(field, component, f"{name}-{number}", why):
+            self._issue(
+                Severity.INFORMATION, "hl7v2.component-unmapped", f"{location}-{number}.{at}", text
+            )
+        return field.split(component, 1)[0]
 
     def _observation_type(self, field: str, location: str) -> Concept | None:
         """OBX-29 (ID, table 0936) as the category: its first repetition sent, its first
