@@ -220,6 +220,21 @@ def test_a_report_named_as_a_directory_that_is_not_there_is_a_usage_error(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.hl7"]
 
 
+@pytest.mark.parametrize("named", ["reports/.", "reports/.."])
+def test_a_report_named_as_a_directory_by_a_dot_is_a_usage_error_before_any_output(
+    leukoflag: Runner, tmp_path: Path, named: str
+) -> None:
+    # '--report reports/.' wrote the report as a file named 'reports' (Path drops the '.'), and
+    # '--report reports/..' converted every message, then stopped 'Is a directory: reports/..'
+    (tmp_path / "in.hl7").write_bytes(oru("C-1"))
+    line = _one_line_error(leukoflag("convert", "in.hl7", "-o", "out", "--report", named))
+    assert line == (
+        f"leukoflag: --report {named}: names a directory (it ends with {named[7:]}): name the "
+        f"report file, e.g. {named}/report.json"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.hl7"]
+
+
 def test_report_that_is_a_directory_is_an_io_error(leukoflag: Runner, tmp_path: Path) -> None:
     (tmp_path / "in.hl7").write_bytes(oru("C-1"))
     (tmp_path / "report.json").mkdir()

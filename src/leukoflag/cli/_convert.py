@@ -510,10 +510,13 @@ def _is_stdout(path: Path) -> bool:
 def _check_report_path(path: Path, named: str) -> None:
     if path.is_dir():
         raise UsageError(f"--report {path}: is a directory")
-    if named.endswith("/"):  # Path drops the slash: 'reports/' was written as a file 'reports'
+    last = named.rpartition("/")[2]
+    if last in ("", ".", ".."):
+        # Path drops a trailing slash and '.': 'reports/' and 'reports/.' were written as a file
+        # 'reports'; 'reports/..' failed only when the report was written, after the outputs
         raise UsageError(
-            f"--report {named}: names a directory (it ends with /): name the report file, "
-            f"e.g. {named}report.json"
+            f"--report {named}: names a directory (it ends with /{last}): name the report file, "
+            f"e.g. {named if not last else named + '/'}report.json"
         )
     if _written_in_place(path):
         if not os.access(path, os.W_OK):
