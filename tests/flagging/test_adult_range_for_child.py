@@ -397,6 +397,21 @@ def test_a_unit_after_a_note_is_the_ranges_unit(sent: str, adults: bool, birth: 
     assert not [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
 
 
+def _range_unusable_for_a_woman(sent: str) -> tuple[leukoflag.Conversion, leukoflag.Issue]:
+    """A woman's WBC of 4.8 10*9/L sent with the range text ``sent``: asserts it was judged N
+    in leukoflag's default range, the lab's said unusable at OBX-7; the conversion and that
+    Issue."""
+    conversion = _convert(
+        builders.patient(birth_date="19840312", sex="F"),
+        builders.wbc("4.8", "10*9/L", reference_range=sent),
+    )
+    finding, applied = _finding_and_range(conversion)
+    assert (finding.code, applied.source) == ("N", "default")
+    (issue,) = [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
+    assert (issue.code, issue.location) == ("flag.lab-range-unusable", "MSG[1]/OBX[1]-7")
+    return conversion, issue
+
+
 @pytest.mark.parametrize(
     ("sent", "adult", "child"),
     [
@@ -411,14 +426,7 @@ def test_a_range_labelled_both_for_adults_and_for_children_is_not_used(
 ) -> None:
     # it was read silently as the first label's range: a woman's 4.8 was L below the children's
     # 5.0 of 'Child: 5.0-15.0 (adult)'; neither range is known to be hers
-    conversion = _convert(
-        builders.patient(birth_date="19840312", sex="F"),
-        builders.wbc("4.8", "10*9/L", reference_range=sent),
-    )
-    finding, applied = _finding_and_range(conversion)
-    assert (finding.code, applied.source) == ("N", "default")
-    (issue,) = [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
-    assert (issue.code, issue.location) == ("flag.lab-range-unusable", "MSG[1]/OBX[1]-7")
+    _, issue = _range_unusable_for_a_woman(sent)
     assert issue.text == (
         f"the lab's reference range '{sent}' is not used (it is labelled for adults ('{adult}') "
         f"and for children ('{child}'): whose range it is is not known); leukoflag's default "
@@ -867,14 +875,7 @@ def test_a_text_of_two_ranges_without_their_labels_read_is_not_one_range_with_a_
 ) -> None:
     # the second range was read as the first one's unit: written as low 4.0 and high 11.0 in the
     # unit 'Child 5.0-15.0', and the Issue asked for a row of the unit table for it
-    conversion = _convert(
-        builders.patient(birth_date="19840312", sex="F"),
-        builders.wbc("4.8", "10*9/L", reference_range=sent),
-    )
-    finding, applied = _finding_and_range(conversion)
-    assert (finding.code, applied.source) == ("N", "default")
-    (issue,) = [i for i in conversion.issues if i.code.startswith("flag.lab-range")]
-    assert (issue.code, issue.location) == ("flag.lab-range-unusable", "MSG[1]/OBX[1]-7")
+    conversion, issue = _range_unusable_for_a_woman(sent)
     assert issue.text == (
         f"the lab's reference range '{sent}' is not used ('{after}' after its limits "
         f"{limits} is no unit: it holds limits of another range, and which range is the "
